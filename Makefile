@@ -1,0 +1,36 @@
+# Fresh-machine set-up and the project's standard commands.
+#   make run        set up (first time) and run the main job on the bundled Old Faithful data
+#   make test       set up (first time), lint, and run the default test suite
+#   make test-slow  the long sampling tests (oracles, calibration)
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: install run test test-slow lint bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@set -e; py=$$(scripts/find-python.sh); echo "using $$py"; \
+	  [ -x $(PY) ] || "$$py" -m venv $(VENV); \
+	  $(PY) -m pip install --quiet --upgrade pip; \
+	  $(PY) -m pip install --quiet -e ".[dev]"
+	@touch $(STAMP)
+
+run: $(STAMP)
+	$(VENV)/bin/bayesgmm run models/old_faithful.toml
+
+lint: $(STAMP)
+	$(PY) -m ruff check .
+
+test: $(STAMP) lint
+	$(PY) -m pytest -m "not slow" -n 2 --dist loadfile -q
+
+test-slow: $(STAMP)
+	$(PY) -m pytest -m slow -q
+
+bench: $(STAMP)
+	$(PY) benchmarks/bench_em.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
