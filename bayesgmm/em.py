@@ -1,0 +1,531 @@
+"""Expectation-maximisation for Gaussian mixtures: maximum likelihood or MAP (conjugate prior).
+
+The E-step is :func:`bayesgmm.kernels.estep` (one fused pass giving the log-likelihood and the
+weighted statistics); this module only adds initialisation, restarts, the closed-form M-step per
+covariance type, the optional conjugate prior, and convergence.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from scipy.cluster.vq import kmeans2
+
+from . import kernels
+from ._validation import (
+    check_covariance_type,
+    check_data,
+    check_n_components,
+    check_not_constant,
+    check_positive,
+    check_sample_weight,
+)
+from .priors import ConjugatePrior
+
+__all__ = ["ConvergenceWarning", "EMResult", "fit_em", "n_parameters"]
+
+INITS = ("kmeans++", "kmeans", "random", "random_from_data")
+# A component whose effective size N_k falls below this is empty: its mean and covariance are
+# undefined (0/0), so they are kept from the previous iteration instead.
+_EMPTY_NK = 1e-8
+
+
+class ConvergenceWarning(UserWarning):
+    """EM stopped at ``max_iter`` before the change in the objective fell below ``tol``."""
+
+
+class DegenerateComponentWarning(UserWarning):
+    """A component emptied or collapsed during EM."""
+
+
+@dataclass(frozen=True)
+class EMResult:
+    """A fitted Gaussian mixture (maximum likelihood, or MAP under ``prior``).
+
+    Attributes
+    ----------
+    weights : ndarray (K,)
+    means : ndarray (K, D)
+    covariances : ndarray
+        full (K, D, D), tied (D, D), diag (K, D), spherical (K,) (scikit-learn's shapes).
+    precisions_cholesky : ndarray
+        Upper-triangular Cholesky factors of the precisions, same shapes as ``covariances``.
+    covariance_type : str
+    log_likelihood : float
+        Total log-likelihood of the training data at the final parameters.
+    log_posterior : float or None
+        ``log_likelihood`` plus the prior's log-density (MAP fits only).
+    history : ndarray (n_iter + 1,)
+        The objective (log-likelihood, or log posterior with a prior) at the parameters entering
+        each iteration, and at the final parameters. Non-decreasing.
+    n_iter : int
+    converged : bool
+    feature_names : tuple of str
+    prior : ConjugatePrior or None
+    reg_covar : float
+    n_samples : float
+        Number of training points (sum of the sample weights when weighted).
+    """
+
+    weights: np.ndarray
+    means: np.ndarray
+    covariances: np.ndarray
+    precisions_cholesky: np.ndarray
+    covariance_type: str
+    log_likelihood: float
+    history: np.ndarray
+    n_iter: int
+    converged: bool
+    feature_names: tuple[str, ...]
+    n_samples: float
+    reg_covar: float = 1e-6
+    prior: ConjugatePrior | None = None
+    log_posterior: float | None = None
+    warnings: tuple[str, ...] = field(default=(), compare=False)
+
+    @property
+    def n_components(self) -> int:
+        return self.weights.shape[0]
+
+    @property
+    def n_features(self) -> int:
+        return self.means.shape[1]
+
+    @property
+    def n_parameters(self) -> int:
+        """Number of free parameters (scikit-learn's ``_n_parameters``)."""
+        return n_parameters(self.n_components, self.n_features, self.covariance_type)
+
+    @property
+    def full_covariances(self) -> np.ndarray:
+        """Covariances in full form (K, D, D) whatever the covariance type."""
+        return kernels.to_full_covariances(self.covariances, self.covariance_type,
+                                           self.n_components, self.n_features)
+
+    # -- evaluation: all through the one kernel ----------------------------------------------
+    def _estep(self, X: Any, **kw) -> kernels.EStep:
+        Xv, _ = check_data(X, n_features=self.n_features, feature_names=self.feature_names)
+        return kernels.estep(Xv, self.weights, self.means, self.precisions_cholesky,
+                             self.covariance_type, return_pointwise=True, **kw)
+
+    def score_samples(self, X: Any) -> np.ndarray:
+        """Log-density of the mixture at each point, shape (N,)."""
+        return self._estep(X).pointwise
+
+    def score(self, X: Any) -> float:
+        """Mean log-likelihood per point."""
+        return float(np.mean(self.score_samples(X)))
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Membership probabilities (responsibilities), shape (N, K); rows sum to 1."""
+        return self._estep(X, return_resp=True).resp
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Most probable component of each point, shape (N,)."""
+        return np.argmax(self.predict_proba(X), axis=1)
+
+    def bic(self, X: Any) -> float:
+        """Bayesian information criterion on X (lower is better): -2 log L + p log N."""
+        pointwise = self._estep(X).pointwise
+        return float(-2.0 * pointwise.sum() + self.n_parameters * np.log(pointwise.shape[0]))
+
+    def aic(self, X: Any) -> float:
+        """Akaike information criterion on X (lower is better): -2 log L + 2 p."""
+        return float(-2.0 * self._estep(X).log_likelihood + 2.0 * self.n_parameters)
+
+    def sample(self, n_samples: int = 1, random_state: Any = None
+               ) -> tuple[np.ndarray, np.ndarray]:
+        """Draw from the fitted mixture.
+
+        Returns
+        -------
+        X : ndarray (n_samples, D)
+        labels : ndarray (n_samples,)
+            The component each draw came from.
+        """
+        if isinstance(n_samples, bool) or not isinstance(n_samples, int | np.integer) \
+                or n_samples < 1:
+            raise ValueError(f"n_samples must be an integer >= 1; got {n_samples!r}")
+        rng = np.random.default_rng(random_state)
+        labels = rng.choice(self.n_components, size=n_samples, p=self.weights)
+        # x = mu + L z with Sigma = L L^T
+        chol = np.linalg.cholesky(self.full_covariances)
+        z = rng.standard_normal((n_samples, self.n_features))
+        X = self.means[labels] + np.einsum("nij,nj->ni", chol[labels], z)
+        return X, labels
+
+
+def n_parameters(n_components: int, n_features: int, covariance_type: str) -> int:
+    """Free parameters of a K-component mixture in D dimensions (as scikit-learn counts them)."""
+    K, D = n_components, n_features
+    cov = {
+        "full": K * D * (D + 1) // 2,
+        "tied": D * (D + 1) // 2,
+        "diag": K * D,
+        "spherical": K,
+    }[check_covariance_type(covariance_type)]
+    return int(cov + K * D + K - 1)
+
+
+# --------------------------------------------------------------------------------------------
+# public entry point
+# --------------------------------------------------------------------------------------------
+def fit_em(
+    X: Any,
+    n_components: int,
+    *,
+    covariance_type: str = "full",
+    init: str | Mapping[str, Any] | EMResult = "kmeans++",
+    n_init: int = 1,
+    max_iter: int = 100,
+    tol: float = 1e-3,
+    reg_covar: float = 1e-6,
+    prior: ConjugatePrior | str | None = None,
+    sample_weight: Any = None,
+    random_state: Any = None,
+) -> EMResult:
+    """Fit a Gaussian mixture by EM (maximum likelihood, or MAP with a conjugate prior).
+
+    Parameters
+    ----------
+    X : array-like (N, D) or (N,), or pandas DataFrame
+        Data; 1-D input is one feature; DataFrame column names are kept as feature names.
+        The caller's object is never modified.
+    n_components : int
+        Number of components K >= 1.
+    covariance_type : {"full", "tied", "diag", "spherical"}
+    init : str, mapping or EMResult
+        ``"kmeans++"`` (k-means++ seeding, one Lloyd step, on standardised data),
+        ``"kmeans"`` (Lloyd's k-means to convergence), ``"random"`` (random responsibilities),
+        ``"random_from_data"`` (K distinct data points as means, the data covariance for every
+        component), a mapping with ``"means"`` and optionally ``"weights"`` and
+        ``"covariances"`` (sklearn shapes), or an :class:`EMResult` to start from its parameters.
+    n_init : int
+        Restarts; the fit with the highest objective is kept. Ignored (with a warning) for
+        explicit initial parameters, which are deterministic.
+    max_iter : int
+    tol : float
+        Convergence when the change of the objective per sample is below ``tol``
+        (scikit-learn's semantics).
+    reg_covar : float
+        Added to the diagonal of every covariance, keeping them positive definite.
+    prior : ConjugatePrior, "default" or None
+        MAP-EM under a conjugate prior; ``"default"`` is mclust's data-scaled default
+        (:meth:`ConjugatePrior.default`). ``history`` then tracks the log posterior.
+    sample_weight : array-like (N,), optional
+        Frequency weights g_n >= 0.
+    random_state : int, numpy Generator or None
+
+    Returns
+    -------
+    EMResult
+
+    Raises
+    ------
+    ValueError
+        For bad data (NaN/inf, wrong ndim, non-numeric, fewer points than components, constant
+        columns with ``reg_covar=0``) or bad parameters, with a message naming the problem.
+    """
+    K = check_n_components(n_components)
+    covariance_type = check_covariance_type(covariance_type)
+    Xv, names = check_data(X, n_components=K)
+    N, D = Xv.shape
+    g = check_sample_weight(sample_weight, N)
+    if isinstance(n_init, bool) or not isinstance(n_init, int | np.integer) or n_init < 1:
+        raise ValueError(f"n_init must be an integer >= 1; got {n_init!r}")
+    if isinstance(max_iter, bool) or not isinstance(max_iter, int | np.integer) or max_iter < 1:
+        raise ValueError(f"max_iter must be an integer >= 1; got {max_iter!r}")
+    tol = check_positive(tol, "tol", allow_zero=True)
+    reg_covar = check_positive(reg_covar, "reg_covar", allow_zero=True)
+    if reg_covar == 0 and prior is None:
+        check_not_constant(Xv, names)
+    prior = _resolve_prior(prior, Xv, K, covariance_type)
+    starts = _check_init(init, K, D, covariance_type, n_init)
+
+    rng = np.random.default_rng(random_state)
+    best = None
+    captured: list[str] = []
+    for child in rng.spawn(len(starts)) if starts[0] is None else [None]:
+        params = starts[0] if starts[0] is not None else \
+            _initialise(Xv, g, K, covariance_type, init, reg_covar, child)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", DegenerateComponentWarning)
+            run = _run_em(Xv, g, params, covariance_type, reg_covar, prior, max_iter, tol)
+        if best is None or run[1][-1] > best[1][-1]:
+            best = run
+            captured = [str(w.message) for w in caught]
+    params, history, n_iter, converged, final_ll = best
+    if prior is None:
+        captured += _collapse_messages(params[0] * _n_eff(g, N), D)
+    for msg in captured:
+        warnings.warn(msg, DegenerateComponentWarning, stacklevel=2)
+    if not converged:
+        warnings.warn(
+            f"EM did not converge in max_iter={max_iter} iterations (last change per sample "
+            f"{(history[-1] - history[-2]) / _n_eff(g, N):.3g} > tol={tol}); increase max_iter "
+            "or tol, or check the initialisation",
+            ConvergenceWarning,
+            stacklevel=2,
+        )
+    weights, means, covariances = params
+    return EMResult(
+        weights=weights,
+        means=means,
+        covariances=covariances,
+        precisions_cholesky=kernels.precisions_cholesky(covariances, covariance_type),
+        covariance_type=covariance_type,
+        log_likelihood=final_ll,
+        log_posterior=float(history[-1]) if prior is not None else None,
+        history=history,
+        n_iter=n_iter,
+        converged=converged,
+        feature_names=names,
+        n_samples=_n_eff(g, N),
+        reg_covar=reg_covar,
+        prior=prior,
+        warnings=tuple(captured),
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# the EM loop
+# --------------------------------------------------------------------------------------------
+def _run_em(X, g, params, covariance_type, reg_covar, prior, max_iter, tol):
+    """EM from ``params``; returns (params, history, n_iter, converged, final log-likelihood).
+
+    Same iteration semantics as scikit-learn: each iteration evaluates the objective at the
+    current parameters (E-step) and then updates them (M-step); it stops when the change per
+    sample between successive evaluations is below ``tol``.
+    """
+    n_eff = _n_eff(g, X.shape[0])
+    history = []
+    converged = False
+    prev = -np.inf
+    n_iter = 0
+    for n_iter in range(1, max_iter + 1):  # noqa: B007 (n_iter is reported)
+        e = _evaluate(X, g, params, covariance_type)
+        objective = _objective(e.log_likelihood, params, prior)
+        history.append(objective)
+        params = _m_step(e.stats, params, covariance_type, reg_covar, prior, n_iter)
+        if abs(objective - prev) / n_eff < tol:
+            converged = True
+            break
+        prev = objective
+    final = _evaluate(X, g, params, covariance_type)
+    history.append(_objective(final.log_likelihood, params, prior))
+    return params, np.array(history), n_iter, converged, final.log_likelihood
+
+
+def _evaluate(X, g, params, covariance_type) -> kernels.EStep:
+    weights, means, covariances = params
+    prec = kernels.precisions_cholesky(covariances, covariance_type)
+    return kernels.estep(X, weights, means, prec, covariance_type, sample_weight=g)
+
+
+def _objective(log_likelihood, params, prior) -> float:
+    if prior is None:
+        return float(log_likelihood)
+    return float(log_likelihood + prior.log_density(*params))
+
+
+def _m_step(stats: kernels.SufficientStatistics, previous, covariance_type, reg_covar, prior,
+            iteration: int | None = None):
+    """Closed-form (conditional) maximisation from the kernel's statistics.
+
+    Components with N_k ~ 0 keep their previous mean and covariance: their update is 0/0 and
+    does not affect the objective (r_nk = 0), so keeping them is still an EM step.
+    """
+    nk = stats.nk.copy()
+    K, D = stats.centre.shape
+    empty = nk < _EMPTY_NK
+    safe_nk = np.where(empty, 1.0, nk)
+    safe = kernels.SufficientStatistics(safe_nk, stats.s1c, stats.c, stats.centre)
+    xbar, scatter = safe.component_means, safe.scatter
+    if prior is None:
+        weights = nk / nk.sum()
+        means = xbar
+        covariances = _ml_covariances(safe_nk, scatter, covariance_type, empty)
+    else:
+        weights = prior.posterior_weights(nk)
+        means = prior.posterior_means(nk, xbar)
+        covariances = prior.posterior_covariances(nk, xbar, scatter)
+    covariances = _add_reg(covariances, covariance_type, reg_covar)
+    if empty.any():
+        prev_w, prev_means, prev_cov = previous
+        means = np.where(empty[:, None], prev_means, means)
+        if covariance_type != "tied":
+            covariances = covariances.copy()
+            covariances[empty] = prev_cov[empty]
+        where = f" at iteration {iteration}" if iteration is not None else ""
+        warnings.warn(
+            f"component(s) {np.flatnonzero(empty).tolist()} became empty{where}; they keep "
+            "their previous mean and covariance with weight ~0. Consider fewer components or "
+            "a prior (prior='default').",
+            DegenerateComponentWarning,
+            stacklevel=2,
+        )
+    return weights, means, covariances
+
+
+def _ml_covariances(nk, scatter, covariance_type, empty):
+    if covariance_type == "full":
+        return scatter / nk[:, None, None]
+    if covariance_type == "tied":
+        return scatter[~empty].sum(axis=0) / nk[~empty].sum()
+    diag = np.diagonal(scatter, axis1=1, axis2=2)
+    if covariance_type == "diag":
+        return diag / nk[:, None]
+    return diag.sum(axis=1) / (nk * scatter.shape[1])
+
+
+def _add_reg(covariances, covariance_type, reg_covar):
+    if covariance_type in ("full", "tied"):
+        D = covariances.shape[-1]
+        return covariances + reg_covar * np.eye(D)
+    return covariances + reg_covar
+
+
+def _collapse_messages(nk, D) -> list[str]:
+    """Components with fewer effective points than a D-dimensional covariance needs."""
+    small = np.flatnonzero((nk >= _EMPTY_NK) & (nk < D + 1))
+    if small.size == 0:
+        return []
+    return [
+        f"component(s) {small.tolist()} hold fewer than D+1={D + 1} effective points "
+        f"(N_k = {np.round(nk[small], 2).tolist()}): their covariances rest on reg_covar alone. "
+        "Consider fewer components or a prior (prior='default')."
+    ]
+
+
+def _n_eff(g, N) -> float:
+    return float(N if g is None else g.sum())
+
+
+# --------------------------------------------------------------------------------------------
+# initialisation
+# --------------------------------------------------------------------------------------------
+def _resolve_prior(prior, X, K, covariance_type) -> ConjugatePrior | None:
+    if prior is None:
+        return None
+    if isinstance(prior, str):
+        if prior != "default":
+            raise ValueError(f"prior must be None, 'default' or a ConjugatePrior; got {prior!r}")
+        return ConjugatePrior.default(X, K, covariance_type)
+    if not isinstance(prior, ConjugatePrior):
+        raise ValueError(f"prior must be None, 'default' or a ConjugatePrior; got {prior!r}")
+    if prior.covariance_type != covariance_type:
+        raise ValueError(
+            f"prior is for covariance_type={prior.covariance_type!r} but the fit uses "
+            f"{covariance_type!r}"
+        )
+    if prior.mean.shape[0] != X.shape[1]:
+        raise ValueError(f"prior is for {prior.mean.shape[0]} features; X has {X.shape[1]}")
+    return prior
+
+
+def _check_init(init, K, D, covariance_type, n_init) -> list:
+    """Return [params] for explicit initial parameters, else [None] * n_init."""
+    if isinstance(init, str):
+        if init not in INITS:
+            raise ValueError(f"init must be one of {INITS}, a mapping or an EMResult; got {init!r}")
+        return [None] * int(n_init)
+    if isinstance(init, EMResult):
+        if init.covariance_type != covariance_type:
+            raise ValueError(
+                f"init EMResult has covariance_type={init.covariance_type!r}, not "
+                f"{covariance_type!r}"
+            )
+        init = {"weights": init.weights, "means": init.means, "covariances": init.covariances}
+    if not isinstance(init, Mapping):
+        raise ValueError(f"init must be one of {INITS}, a mapping or an EMResult; got {init!r}")
+    unknown = set(init) - {"weights", "means", "covariances"}
+    if unknown or "means" not in init:
+        raise ValueError(
+            "explicit init needs 'means' and optionally 'weights' and 'covariances'"
+            + (f"; unknown key(s) {sorted(unknown)}" if unknown else "")
+        )
+    if n_init > 1:
+        warnings.warn("n_init > 1 is ignored with explicit initial parameters", UserWarning,
+                      stacklevel=3)
+    return [_explicit_params(init, K, D, covariance_type)]
+
+
+def _explicit_params(init, K, D, covariance_type):
+    means = np.array(init["means"], dtype=np.float64)
+    if means.shape != (K, D):
+        raise ValueError(f"init means must have shape ({K}, {D}); got {means.shape}")
+    weights = np.full(K, 1.0 / K) if init.get("weights") is None else \
+        np.array(init["weights"], dtype=np.float64)
+    if weights.shape != (K,) or np.any(weights < 0) or not np.isclose(weights.sum(), 1.0):
+        raise ValueError(f"init weights must be {K} non-negative numbers summing to 1")
+    if init.get("covariances") is None:
+        raise ValueError("init must include 'covariances' (sklearn shapes for the covariance type)")
+    covariances = np.array(init["covariances"], dtype=np.float64)
+    expected = {"full": (K, D, D), "tied": (D, D), "diag": (K, D), "spherical": (K,)}
+    if covariances.shape != expected[covariance_type]:
+        raise ValueError(
+            f"init covariances for {covariance_type!r} must have shape "
+            f"{expected[covariance_type]}; got {covariances.shape}"
+        )
+    kernels.precisions_cholesky(covariances, covariance_type)  # raises if not PD
+    return weights, means, covariances
+
+
+def _initialise(X, g, K, covariance_type, init, reg_covar, rng):
+    """Initial (weights, means, covariances) from responsibilities or data points."""
+    N, D = X.shape
+    if init == "random_from_data":
+        idx = rng.choice(N, size=K, replace=False)
+        cov = np.atleast_2d(np.cov(X, rowvar=False)) + reg_covar * np.eye(D)
+        covariances = _broadcast_cov(cov, covariance_type, K)
+        return np.full(K, 1.0 / K), X[idx].copy(), covariances
+    if init == "random":
+        resp = rng.uniform(size=(N, K))
+        resp /= resp.sum(axis=1, keepdims=True)
+    else:
+        # k-means on standardised data: otherwise the feature with the largest unit dominates.
+        sd = X.std(axis=0)
+        Z = (X - X.mean(axis=0)) / np.where(sd > 0, sd, 1.0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # empty clusters are re-seeded below
+            _, labels = kmeans2(Z, K, iter=1 if init == "kmeans++" else 20, minit="++", rng=rng)
+        resp = np.zeros((N, K))
+        resp[np.arange(N), labels] = 1.0
+        _reseed_empty(resp, rng)
+    return _params_from_resp(X, g, resp, covariance_type, reg_covar)
+
+
+def _reseed_empty(resp, rng):
+    """Give an empty initial cluster one random point (taken from a cluster with several)."""
+    counts = resp.sum(axis=0)
+    for k in np.flatnonzero(counts == 0):
+        donors = np.flatnonzero(resp[:, counts.argmax()] > 0)
+        n = rng.choice(donors)
+        resp[n] = 0.0
+        resp[n, k] = 1.0
+        counts = resp.sum(axis=0)
+
+
+def _params_from_resp(X, g, resp, covariance_type, reg_covar):
+    """An M-step from explicit responsibilities (initialisation only)."""
+    w = resp if g is None else resp * g[:, None]
+    nk = w.sum(axis=0) + 10 * np.finfo(float).eps
+    means = (w.T @ X) / nk[:, None]
+    diff = X[None, :, :] - means[:, None, :]  # (K, N, D)
+    scatter = np.einsum("nk,kna,knb->kab", w, diff, diff)
+    covariances = _ml_covariances(nk, scatter, covariance_type, np.zeros(len(nk), bool))
+    return nk / nk.sum(), means, _add_reg(covariances, covariance_type, reg_covar)
+
+
+def _broadcast_cov(cov, covariance_type, K):
+    if covariance_type == "full":
+        return np.broadcast_to(cov, (K, *cov.shape)).copy()
+    if covariance_type == "tied":
+        return cov
+    if covariance_type == "diag":
+        return np.tile(np.diag(cov), (K, 1))
+    return np.full(K, np.mean(np.diag(cov)))

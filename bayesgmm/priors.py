@@ -1,0 +1,249 @@
+"""Priors: the conjugate prior of MAP-EM and the typed, data-scaled priors of the Bayesian model.
+
+Two objects, because the two fits need different things:
+
+- :class:`ConjugatePrior` gives EM a closed-form M-step (Fraley & Raftery 2007, mclust's
+  ``priorControl``): Dirichlet(alpha) on the weights and, per covariance type, the conjugate
+  Normal-inverse-Wishart family (mean | Sigma ~ N(m0, Sigma / kappa); Sigma ~ IW(nu, Lambda), or
+  inverse-gamma variances for diag/spherical).
+- :class:`Priors` is the Bayesian model's prior, stated on the standardised scale
+  z = (x - center) / scale so that it is weakly informative for data in any unit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+from scipy import stats
+
+from ._validation import check_covariance_type, check_positive
+
+__all__ = ["ConjugatePrior", "Priors", "Standardisation"]
+
+
+# --------------------------------------------------------------------------------------------
+# MAP-EM
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ConjugatePrior:
+    """Conjugate prior for MAP-EM.
+
+    Parameters
+    ----------
+    covariance_type : {"full", "tied", "diag", "spherical"}
+    mean : ndarray (D,)
+        Prior mean m0 of the component means.
+    shrinkage : float
+        kappa > 0: mean_k | Sigma_k ~ N(m0, Sigma_k / kappa).
+    dof : float
+        nu > 0: degrees of freedom of the inverse-Wishart (full, tied) or twice the shape of the
+        inverse-gamma variances (diag, spherical).
+    scale : ndarray
+        Lambda: (D, D) for full/tied, (D,) for diag, () for spherical. Inverse-gamma variances
+        are IG(nu / 2, Lambda / 2).
+    weight_concentration : float
+        Dirichlet concentration alpha >= 1 (1: no prior on the weights; alpha < 1 has no
+        interior mode, so MAP-EM refuses it).
+    """
+
+    covariance_type: str
+    mean: np.ndarray
+    shrinkage: float
+    dof: float
+    scale: np.ndarray
+    weight_concentration: float = 1.0
+
+    def __post_init__(self) -> None:
+        check_covariance_type(self.covariance_type)
+        check_positive(self.shrinkage, "shrinkage")
+        check_positive(self.dof, "dof")
+        alpha = check_positive(self.weight_concentration, "weight_concentration")
+        if alpha < 1:
+            raise ValueError(
+                f"weight_concentration must be >= 1 for MAP-EM (got {alpha}); a Dirichlet with "
+                "alpha < 1 has no mode inside the simplex"
+            )
+        mean = np.array(self.mean, dtype=np.float64).reshape(-1)
+        D = mean.shape[0]
+        scale = np.array(self.scale, dtype=np.float64)
+        expected = {"full": (D, D), "tied": (D, D), "diag": (D,), "spherical": ()}
+        if scale.shape != expected[self.covariance_type]:
+            raise ValueError(
+                f"scale for covariance_type={self.covariance_type!r} must have shape "
+                f"{expected[self.covariance_type]}; got {scale.shape}"
+            )
+        if self.covariance_type in ("full", "tied"):
+            if not np.allclose(scale, scale.T) or np.linalg.eigvalsh(scale).min() <= 0:
+                raise ValueError("scale must be a symmetric positive-definite matrix")
+        elif np.any(scale <= 0):
+            raise ValueError("scale must be positive")
+        object.__setattr__(self, "mean", mean)
+        object.__setattr__(self, "scale", scale)
+
+    @classmethod
+    def default(cls, X: np.ndarray, n_components: int, covariance_type: str,
+                weight_concentration: float = 1.0) -> ConjugatePrior:
+        """mclust's ``defaultPrior``: data-scaled and weak.
+
+        m0 = column means, kappa = 0.01, nu = D + 2, and Lambda = var(X) / K^(2/D) (the data
+        covariance shared out over K components; its diagonal for diag, the mean variance for
+        spherical).
+        """
+        D = X.shape[1]
+        cov = np.atleast_2d(np.cov(X, rowvar=False))
+        shrink = n_components ** (2.0 / D)
+        if covariance_type in ("full", "tied"):
+            scale = cov / shrink
+        elif covariance_type == "diag":
+            scale = np.diag(cov) / shrink
+        else:
+            scale = np.array(np.mean(np.diag(cov)) / shrink)
+        return cls(covariance_type, X.mean(axis=0), 0.01, D + 2.0, scale, weight_concentration)
+
+    # -- log density (the history of MAP-EM tracks log-likelihood + this) -------------------
+    def log_density(self, weights: np.ndarray, means: np.ndarray,
+                    covariances: np.ndarray) -> float:
+        """log p(weights) + log p(means, covariances), normalised, at sklearn-shaped params."""
+        K, D = means.shape
+        alpha = self.weight_concentration
+        lp = stats.dirichlet.logpdf(weights, np.full(K, alpha)) if alpha != 1 else \
+            float(np.sum(np.log(np.arange(1, K))))  # Dirichlet(1) = uniform: log Gamma(K)
+        kappa, nu, m0, lam = self.shrinkage, self.dof, self.mean, self.scale
+        ct = self.covariance_type
+        for k in range(K):
+            if ct == "full":
+                cov = covariances[k]
+                lp += stats.invwishart.logpdf(cov, df=nu, scale=lam)
+                lp += stats.multivariate_normal.logpdf(means[k], m0, cov / kappa)
+            elif ct == "tied":
+                lp += stats.multivariate_normal.logpdf(means[k], m0, covariances / kappa)
+            elif ct == "diag":
+                var = covariances[k]
+                lp += np.sum(stats.invgamma.logpdf(var, nu / 2.0, scale=lam / 2.0))
+                lp += np.sum(stats.norm.logpdf(means[k], m0, np.sqrt(var / kappa)))
+            else:
+                var = covariances[k]
+                lp += stats.invgamma.logpdf(var, nu / 2.0, scale=lam / 2.0)
+                lp += np.sum(stats.norm.logpdf(means[k], m0, np.sqrt(var / kappa)))
+        if ct == "tied":
+            lp += stats.invwishart.logpdf(covariances, df=nu, scale=lam)
+        return float(lp)
+
+    # -- conjugate M-step pieces ----------------------------------------------------------------
+    def posterior_weights(self, nk: np.ndarray) -> np.ndarray:
+        """Mode of the weights: (N_k + alpha - 1) / (N + K (alpha - 1))."""
+        a = self.weight_concentration - 1.0
+        return (nk + a) / (nk.sum() + nk.shape[0] * a)
+
+    def posterior_means(self, nk: np.ndarray, xbar: np.ndarray) -> np.ndarray:
+        """Mode of the means: (N_k xbar_k + kappa m0) / (N_k + kappa)."""
+        kappa = self.shrinkage
+        return (nk[:, None] * xbar + kappa * self.mean) / (nk[:, None] + kappa)
+
+    def posterior_covariances(self, nk: np.ndarray, xbar: np.ndarray,
+                              scatter: np.ndarray) -> np.ndarray:
+        """Joint mode of the covariances given the statistics (sklearn shapes).
+
+        With B_k = W_k + kappa N_k / (N_k + kappa) (xbar_k - m0)(xbar_k - m0)^T:
+        full (Lambda + B_k) / (nu + D + 2 + N_k); tied (Lambda + sum_k B_k) / (nu + D + 1 + K + N);
+        diag/spherical use diag(Lambda + B_k):
+        diag / (nu + 3 + N_k); spherical tr / (nu + 2 + D + D N_k).
+        """
+        K, D = xbar.shape
+        kappa, nu, lam = self.shrinkage, self.dof, self.scale
+        dev = xbar - self.mean
+        shrunk = (kappa * nk / (nk + kappa))[:, None, None] * dev[:, :, None] * dev[:, None, :]
+        B = scatter + shrunk  # (K, D, D), before Lambda
+        ct = self.covariance_type
+        if ct == "full":
+            return (lam + B) / (nu + D + 2.0 + nk)[:, None, None]
+        if ct == "tied":
+            return (lam + B.sum(axis=0)) / (nu + D + 1.0 + K + nk.sum())
+        diag = np.diagonal(B, axis1=1, axis2=2)
+        if ct == "diag":
+            return (lam + diag) / (nu + 3.0 + nk)[:, None]
+        return (lam + diag.sum(axis=1)) / (nu + 2.0 + D + D * nk)
+
+
+# --------------------------------------------------------------------------------------------
+# Bayesian model
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Standardisation:
+    """z = (x - center) / scale. Spherical models use one common scale so they stay spherical.
+
+    Attributes
+    ----------
+    center : ndarray (D,)
+    scale : ndarray (D,)
+    """
+
+    center: np.ndarray
+    scale: np.ndarray
+
+    @classmethod
+    def from_data(cls, X: np.ndarray, covariance_type: str) -> Standardisation:
+        sd = X.std(axis=0)
+        if covariance_type == "spherical":
+            sd = np.full_like(sd, np.sqrt(np.mean(sd**2)))
+        return cls(center=X.mean(axis=0), scale=sd)
+
+    def transform(self, X: np.ndarray) -> np.ndarray:
+        return (X - self.center) / self.scale
+
+    @property
+    def log_jacobian(self) -> float:
+        """log |dz/dx| = -sum log scale: added to standardised log-densities per point."""
+        return float(-np.sum(np.log(self.scale)))
+
+
+@dataclass(frozen=True)
+class Priors:
+    """Priors of the Bayesian mixture, on the standardised scale z = (x - mean(x)) / sd(x).
+
+    Because they are stated in standard deviations of the data, the same defaults are weakly
+    informative whether the data are in millimetres or light-years.
+
+    Parameters
+    ----------
+    weights_concentration : float, default 1.0
+        weights ~ Dirichlet(alpha, ..., alpha). 1 is uniform on the simplex; small values
+        (e.g. 0.01) give a sparse ("overfitted") mixture that empties unneeded components.
+    means_sd : float, default 2.0
+        means_z ~ Normal(0, means_sd): a component mean within about 4 data sds of the data mean.
+    sd_median : float, default 0.5
+        Component standard deviations (z scale) ~ LogNormal(log(sd_median), sd_log_sd). A prior
+        that vanishes at 0 keeps the posterior proper: a mixture's likelihood is unbounded as a
+        component collapses onto one point, and a prior with positive density at 0 (HalfNormal)
+        would leave that spike integrable-to-infinity.
+    sd_log_sd : float, default 1.0
+        95% prior interval for a component sd: sd_median * exp(+-1.96 sd_log_sd), by default
+        0.07 to 3.5 data sds.
+    lkj_eta : float, default 2.0
+        Correlations (full and tied) ~ LKJ(eta); 2 mildly favours weak correlation.
+    """
+
+    weights_concentration: float = 1.0
+    means_sd: float = 2.0
+    sd_median: float = 0.5
+    sd_log_sd: float = 1.0
+    lkj_eta: float = 2.0
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            check_positive(getattr(self, f.name), f.name)
+
+    def to_dict(self) -> dict[str, float]:
+        return {f.name: float(getattr(self, f.name)) for f in fields(self)}
+
+    def conjugate_for_em(self, X: np.ndarray, n_components: int,
+                         covariance_type: str) -> ConjugatePrior:
+        """The MAP-EM prior used to initialise the sampler.
+
+        The weights' Dirichlet is shared when alpha >= 1 (EM needs an interior mode; a sparse
+        alpha < 1 falls back to 1). The covariance part is mclust's conjugate default: the LKJ and
+        LogNormal priors of the model have no closed-form M-step.
+        """
+        return ConjugatePrior.default(X, n_components, covariance_type,
+                                      weight_concentration=max(1.0, self.weights_concentration))
