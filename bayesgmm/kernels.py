@@ -4,7 +4,7 @@ For parameters (w, mu_k, Sigma_k) and optional per-point weights g_n (default 1)
 the data gives
 
 - l_nk = log w_k + log N(x_n | mu_k, Sigma_k)            (Cholesky of the precision)
-- ll_n = logsumexp_k l_nk,  r_nk = exp(l_nk - ll_n)      (pointwise log-likelihood, responsibilities)
+- ll_n = logsumexp_k l_nk,  r_nk = exp(l_nk - ll_n)      (pointwise log-lik., responsibilities)
 - N_k = sum_n g_n r_nk
 - S1c_k = sum_n g_n r_nk (x_n - mu_k)                     (first moment about the current mean)
 - C_k  = sum_n g_n r_nk (x_n - mu_k)(x_n - mu_k)^T        (centred scatter about the current mean)
@@ -417,3 +417,23 @@ def to_full_covariances(covariances: np.ndarray, covariance_type: str, K: int,
     if covariance_type == "spherical":
         return covariances[:, None, None] * np.eye(D)
     raise ValueError(f"unknown covariance_type {covariance_type!r}")
+
+
+@numba.njit(cache=True, parallel=True)
+def pointwise_over_draws(X, weights, means, L, want_resp):
+    """Per-draw pointwise log-density (S, N) and, if asked, responsibilities (S, N, K).
+
+    ``weights`` (S, K), ``means`` (S, K, D), ``L`` (S, K, D, D): S posterior draws in full form.
+    Draws run in parallel; each is the serial E-step kernel.
+    """
+    S = weights.shape[0]
+    N = X.shape[0]
+    K = weights.shape[1]
+    out = np.empty((S, N))
+    resp = np.empty((S if want_resp else 0, N, K))
+    g = np.ones(N)
+    for s in numba.prange(S):
+        U, log_det = precision_from_covariance_cholesky(L[s])
+        r = resp[s] if want_resp else np.empty((0, K))
+        estep_serial(X, g, np.log(weights[s]), means[s], U, log_det, out[s], r)
+    return out, resp

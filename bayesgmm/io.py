@@ -1,0 +1,207 @@
+"""Reading data files and declarative model specifications (TOML)."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ._validation import COVARIANCE_TYPES
+from .datasets import data_path
+from .priors import Priors
+from .sampling import SAMPLERS
+
+__all__ = ["ModelSpec", "load_spec", "read_table"]
+
+BUNDLED = {"old_faithful": "old_faithful.csv", "galaxies": "galaxies.csv"}
+
+
+def read_table(path: str | Path, columns: list[str] | None = None, *,
+               dropna: bool = False) -> tuple[pd.DataFrame, int]:
+    """Read a CSV (or Parquet) file into a numeric DataFrame.
+
+    Parameters
+    ----------
+    path : str or Path
+        ``.csv``/``.txt`` or ``.parquet``/``.pq``; ``bundled:NAME`` for a shipped data set
+        (``old_faithful``, ``galaxies``).
+    columns : list of str, optional
+        Columns to keep (default: all).
+    dropna : bool
+        Drop rows with missing values (otherwise they are an error).
+
+    Returns
+    -------
+    (DataFrame, number of rows dropped)
+
+    Raises
+    ------
+    ValueError
+        Missing file, unreadable file, unknown column, non-numeric column, missing values.
+    """
+    path = _resolve_bundled(str(path))
+    p = Path(path)
+    if not p.is_file():
+        raise ValueError(f"data file not found: {path}")
+    try:
+        if p.suffix.lower() in (".parquet", ".pq"):
+            frame = pd.read_parquet(p)
+        else:
+            frame = pd.read_csv(p)
+    except ImportError as exc:
+        raise ValueError(f"cannot read {path}: {exc}") from None
+    except Exception as exc:  # pandas raises many parser errors; name the file, keep it short
+        raise ValueError(f"cannot read {path}: {type(exc).__name__}: {exc}") from None
+    if columns:
+        unknown = [c for c in columns if c not in frame.columns]
+        if unknown:
+            raise ValueError(
+                f"unknown column(s) {unknown} in {path}; available: {list(frame.columns)}"
+            )
+        frame = frame[list(columns)]
+    non_numeric = [c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])]
+    if non_numeric:
+        col = non_numeric[0]
+        bad = frame[col][pd.to_numeric(frame[col], errors="coerce").isna() & frame[col].notna()]
+        example = f" (e.g. {bad.iloc[0]!r} in row {bad.index[0]})" if len(bad) else ""
+        raise ValueError(f"column(s) {non_numeric} in {path} are not numeric{example}")
+    frame = frame.astype(np.float64)
+    missing = frame.isna().any(axis=1)
+    if missing.any() and not dropna:
+        raise ValueError(
+            f"{int(missing.sum())} row(s) of {path} have missing values (first: row "
+            f"{int(np.flatnonzero(missing)[0])}); use --dropna to drop them"
+        )
+    return frame.loc[~missing].reset_index(drop=True), int(missing.sum())
+
+
+def _resolve_bundled(path: str) -> str:
+    if path.startswith("bundled:"):
+        name = path.split(":", 1)[1]
+        if name not in BUNDLED:
+            raise ValueError(f"unknown bundled data set {name!r}; choose from {list(BUNDLED)}")
+        return data_path(BUNDLED[name])
+    return path
+
+
+# --------------------------------------------------------------------------------------------
+# model specifications
+# --------------------------------------------------------------------------------------------
+_SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
+    "data": {"path": str, "columns": list, "dropna": bool},
+    "model": {"n_components": int, "covariance_type": str, "ordered_means": bool},
+    "priors": {name: (int, float) for name in Priors().to_dict()},
+    "sampler": {"name": str, "draws": int, "tune": int, "chains": int, "seed": int,
+                "target_accept": float},
+    "output": {"directory": str, "report": bool},
+}
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A validated model specification (see ``models/README.md`` for the format)."""
+
+    path: Path
+    data_path: str
+    columns: list[str] | None
+    dropna: bool
+    n_components: int
+    covariance_type: str
+    ordered_means: bool
+    priors: Priors
+    sampler: str
+    draws: int
+    tune: int
+    chains: int
+    seed: int | None
+    target_accept: float
+    output: str | None
+    report: bool
+    raw: dict = field(default_factory=dict, repr=False)
+
+
+def load_spec(path: str | Path) -> ModelSpec:
+    """Read and validate a TOML model specification.
+
+    Relative data and output paths are relative to the specification file's directory.
+    Unknown sections or keys, wrong types and bad values raise ``ValueError`` naming them.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise ValueError(f"model specification not found: {path}")
+    try:
+        raw = tomllib.loads(p.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"{path} is not valid TOML: {exc}") from None
+    _check_schema(raw, p)
+    data, mdl = raw.get("data", {}), raw.get("model", {})
+    smp, out = raw.get("sampler", {}), raw.get("output", {})
+    if "path" not in data:
+        raise ValueError(f"{p}: [data] needs 'path'")
+    if "n_components" not in mdl:
+        raise ValueError(f"{p}: [model] needs 'n_components'")
+    if mdl["n_components"] < 1:
+        raise ValueError(f"{p}: [model] n_components must be >= 1")
+    cov = mdl.get("covariance_type", "full")
+    if cov not in COVARIANCE_TYPES:
+        raise ValueError(f"{p}: [model] covariance_type must be one of {COVARIANCE_TYPES}")
+    sampler = smp.get("name", "nutpie")
+    if sampler not in SAMPLERS:
+        raise ValueError(f"{p}: [sampler] name must be one of {SAMPLERS}")
+    for key in ("draws", "chains"):
+        if smp.get(key, 1) < 1:
+            raise ValueError(f"{p}: [sampler] {key} must be >= 1")
+    try:
+        priors = Priors(**{k: float(v) for k, v in raw.get("priors", {}).items()})
+    except ValueError as exc:
+        raise ValueError(f"{p}: [priors] {exc}") from None
+    base = p.parent
+    data_file = data["path"]
+    if not data_file.startswith("bundled:") and not Path(data_file).is_absolute():
+        data_file = str((base / data_file).resolve())
+    output = out.get("directory")
+    if output is not None and not Path(output).is_absolute():
+        output = str((base / output).resolve())
+    return ModelSpec(
+        path=p, data_path=data_file, columns=data.get("columns"),
+        dropna=data.get("dropna", False), n_components=mdl["n_components"],
+        covariance_type=cov, ordered_means=mdl.get("ordered_means", False), priors=priors,
+        sampler=sampler, draws=smp.get("draws", 1000), tune=smp.get("tune", 1000),
+        chains=smp.get("chains", 4), seed=smp.get("seed"),
+        target_accept=float(smp.get("target_accept", 0.8)), output=output,
+        report=out.get("report", True), raw=raw,
+    )
+
+
+def _check_schema(raw: dict[str, Any], path: Path) -> None:
+    unknown = sorted(set(raw) - set(_SCHEMA))
+    if unknown:
+        raise ValueError(f"{path}: unknown section(s) {unknown}; allowed: {sorted(_SCHEMA)}")
+    for section, values in raw.items():
+        if not isinstance(values, dict):
+            raise ValueError(f"{path}: [{section}] must be a table")
+        allowed = _SCHEMA[section]
+        bad = sorted(set(values) - set(allowed))
+        if bad:
+            raise ValueError(
+                f"{path}: unknown key(s) {bad} in [{section}]; allowed: {sorted(allowed)}"
+            )
+        for key, value in values.items():
+            expected = allowed[key]
+            if isinstance(value, bool) and expected is not bool:
+                ok = False
+            else:
+                ok = isinstance(value, expected)
+            if not ok:
+                names = expected.__name__ if isinstance(expected, type) else \
+                    " or ".join(t.__name__ for t in expected)
+                raise ValueError(
+                    f"{path}: [{section}] {key} must be {names}; got {value!r}"
+                )
+        if section == "data" and "columns" in values and \
+                not all(isinstance(c, str) for c in values["columns"]):
+            raise ValueError(f"{path}: [data] columns must be a list of strings")

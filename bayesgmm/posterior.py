@@ -1,0 +1,219 @@
+"""The Bayesian fit's result: posterior draws plus everything needed to use and judge them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import arviz as az
+import numpy as np
+import pandas as pd
+import xarray as xr
+from scipy.special import logsumexp
+
+from . import kernels
+from ._validation import check_data
+from .diagnostics import Diagnostics, diagnose
+from .em import EMResult
+from .priors import Priors, Standardisation
+from .relabel import LabelSwitchingReport
+
+__all__ = ["BayesResult", "MembershipProbabilities"]
+
+PARAMETERS = ("weights", "means", "covariances")
+
+
+@dataclass(frozen=True)
+class MembershipProbabilities:
+    """Posterior membership probabilities of each point.
+
+    Attributes
+    ----------
+    mean : ndarray (N, K)
+        Posterior mean of r_nk; rows sum to 1.
+    lower, upper : ndarray (N, K)
+        Equal-tailed ``interval`` credible bounds of r_nk over the posterior draws.
+    interval : float
+    """
+
+    mean: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+    interval: float
+
+
+@dataclass(frozen=True)
+class BayesResult:
+    """A posterior over a Gaussian mixture, relabelled to the EM solution.
+
+    Attributes
+    ----------
+    idata : xarray.DataTree
+        ArviZ groups ``posterior`` (relabelled, data units: ``weights`` (component),
+        ``means`` (component, feature), ``covariances`` (sklearn shape per covariance type)),
+        ``posterior_unrelabelled`` (the raw draws), ``sample_stats``, ``log_likelihood``
+        (``x``: (chain, draw, observation), the marginal mixture log-density of each point),
+        ``observed_data`` and ``em`` (the EM estimate used as reference and start).
+    em : EMResult
+    priors : Priors
+        The priors used (standardised scale).
+    standardisation : Standardisation
+        The data centre and scale that the priors are relative to.
+    covariance_type : str
+    label_switching : LabelSwitchingReport
+    settings : dict
+        Sampler, draws, tune, chains, seed, and the rest needed to reproduce the fit.
+    """
+
+    idata: Any
+    em: EMResult
+    priors: Priors
+    standardisation: Standardisation
+    covariance_type: str
+    label_switching: LabelSwitchingReport
+    settings: dict = field(default_factory=dict)
+
+    # -- basic accessors --------------------------------------------------------------------
+    @property
+    def feature_names(self) -> tuple[str, ...]:
+        return self.em.feature_names
+
+    @property
+    def n_components(self) -> int:
+        return self.em.n_components
+
+    @property
+    def posterior(self) -> xr.Dataset:
+        return self.idata["posterior"].to_dataset()
+
+    def posterior_mean(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Posterior means of (weights, means, covariances) in sklearn shapes."""
+        post = self.posterior
+        return tuple(post[name].mean(("chain", "draw")).to_numpy() for name in PARAMETERS)
+
+    def _draws(self, max_draws: int | None = None, random_state: Any = 0):
+        """Flattened draws (S, ...) in full form, thinned to at most ``max_draws``."""
+        post = self.posterior
+        w = post["weights"].stack(sample=("chain", "draw")).transpose("sample", ...).to_numpy()
+        m = post["means"].stack(sample=("chain", "draw")).transpose("sample", ...).to_numpy()
+        cov = post["covariances"].stack(sample=("chain", "draw")).transpose("sample", ...)
+        cov = cov.to_numpy()
+        S, K = w.shape
+        D = m.shape[2]
+        if max_draws is not None and S > max_draws:
+            idx = np.sort(np.random.default_rng(random_state).choice(S, max_draws, replace=False))
+            w, m, cov = w[idx], m[idx], cov[idx]
+        full = np.stack([kernels.to_full_covariances(c, self.covariance_type, K, D)
+                         for c in cov])
+        return (np.ascontiguousarray(w), np.ascontiguousarray(m),
+                np.ascontiguousarray(np.linalg.cholesky(full)))
+
+    def _check(self, X: Any) -> np.ndarray:
+        Xv, _ = check_data(X, n_features=len(self.feature_names),
+                           feature_names=self.feature_names)
+        return Xv
+
+    # -- the user-facing methods -------------------------------------------------------------
+    def summary(self, var_names: Any = PARAMETERS, ci_prob: float = 0.94, **kwargs
+                ) -> pd.DataFrame:
+        """ArviZ summary (mean, sd, equal-tailed interval, R-hat, bulk/tail ESS, MCSE)."""
+        return az.summary(self.idata, var_names=list(var_names), ci_prob=ci_prob, **kwargs)
+
+    def diagnostics(self, **thresholds) -> Diagnostics:
+        """R-hat, ESS, divergences, E-BFMI, tree depth, label switching, and a verdict.
+
+        Keyword arguments are the thresholds of :func:`bayesgmm.diagnostics.diagnose`
+        (``rhat_max``, ``ess_min``, ``ebfmi_min``).
+        """
+        return diagnose(self.idata, label_report=self.label_switching, **thresholds)
+
+    def compare_em(self, interval: float = 0.94) -> pd.DataFrame:
+        """EM estimate beside the posterior mean, sd and equal-tailed interval, per parameter.
+
+        Returns a DataFrame indexed by parameter name (e.g. ``means[1, waiting]``) with columns
+        ``em``, ``mean``, ``sd``, ``lower``, ``upper``, ``em_in_interval``.
+        """
+        q = (1 - interval) / 2
+        em_values = {"weights": self.em.weights, "means": self.em.means,
+                     "covariances": self.em.covariances}
+        rows = []
+        post = self.posterior
+        for name in PARAMETERS:
+            draws = post[name]
+            flat = draws.stack(sample=("chain", "draw"))
+            mean, sd = flat.mean("sample"), flat.std("sample", ddof=1)
+            lo, hi = flat.quantile(q, "sample"), flat.quantile(1 - q, "sample")
+            dims = [d for d in draws.dims if d not in ("chain", "draw")]
+            for idx in np.ndindex(*[draws.sizes[d] for d in dims]):
+                sel = dict(zip(dims, idx, strict=True))
+                labels = [str(draws[d].values[i]) for d, i in sel.items()]
+                em_val = float(em_values[name][idx])
+                lo_v, hi_v = float(lo.isel(sel)), float(hi.isel(sel))
+                rows.append({
+                    "parameter": f"{name}[{', '.join(labels)}]" if labels else name,
+                    "em": em_val,
+                    "mean": float(mean.isel(sel)),
+                    "sd": float(sd.isel(sel)),
+                    "lower": lo_v,
+                    "upper": hi_v,
+                    "em_in_interval": bool(lo_v <= em_val <= hi_v),
+                })
+        return pd.DataFrame(rows).set_index("parameter")
+
+    def predict_proba(self, X: Any, interval: float = 0.94, max_draws: int = 1000
+                      ) -> MembershipProbabilities:
+        """Posterior membership probabilities with an equal-tailed interval per point/component.
+
+        Responsibilities are computed by the E-step kernel for each posterior draw (thinned to
+        ``max_draws``), then averaged.
+        """
+        Xv = self._check(X)
+        w, m, L = self._draws(max_draws)
+        _, resp = kernels.pointwise_over_draws(Xv, w, m, L, True)
+        q = (1 - interval) / 2
+        lower, upper = np.quantile(resp, [q, 1 - q], axis=0)
+        return MembershipProbabilities(resp.mean(axis=0), lower, upper, interval)
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Component with the highest posterior mean membership probability, shape (N,)."""
+        return np.argmax(self.predict_proba(X).mean, axis=1)
+
+    def score_samples(self, X: Any, max_draws: int | None = None) -> np.ndarray:
+        """Posterior predictive log-density log( mean_s p(x | theta_s) ), shape (N,)."""
+        Xv = self._check(X)
+        w, m, L = self._draws(max_draws)
+        pointwise, _ = kernels.pointwise_over_draws(Xv, w, m, L, False)
+        return logsumexp(pointwise, axis=0) - np.log(pointwise.shape[0])
+
+    def sample_posterior_predictive(self, n_samples: int | None = None, *,
+                                    max_draws: int | None = 500,
+                                    random_state: Any = None) -> xr.Dataset:
+        """Replicated data sets from the posterior predictive distribution.
+
+        For each of (at most ``max_draws``) posterior draws, simulate ``n_samples`` points
+        (default: as many as the observed data) from that draw's mixture.
+
+        Returns
+        -------
+        xarray.Dataset with ``x`` (sample, observation, feature) and ``component``
+        (sample, observation), the latent label of each simulated point.
+        """
+        n = int(self.em.n_samples) if n_samples is None else int(n_samples)
+        if n < 1:
+            raise ValueError(f"n_samples must be >= 1; got {n}")
+        rng = np.random.default_rng(random_state)
+        w, m, L = self._draws(max_draws, random_state=rng)
+        S, K = w.shape
+        D = m.shape[2]
+        # Inverse-CDF per draw: vectorised categorical sampling over (S, n).
+        u = rng.random((S, n, 1))
+        labels = (u > np.cumsum(w, axis=1)[:, None, :-1]).sum(axis=2)
+        z = rng.standard_normal((S, n, D))
+        s_idx = np.arange(S)[:, None]
+        x = m[s_idx, labels] + np.einsum("snij,snj->sni", L[s_idx, labels], z)
+        coords = {"feature": list(self.feature_names)}
+        return xr.Dataset(
+            {"x": (("sample", "observation", "feature"), x),
+             "component": (("sample", "observation"), labels)},
+            coords=coords,
+        )

@@ -1,0 +1,234 @@
+"""``fit_bayes``: EM -> initial point -> NUTS -> relabelled, diagnosed ArviZ DataTree."""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from . import kernels, model
+from ._validation import (
+    check_covariance_type,
+    check_data,
+    check_n_components,
+    check_not_constant,
+)
+from .em import EMResult, fit_em
+from .posterior import BayesResult
+from .priors import Priors, Standardisation
+from .relabel import relabel_posterior
+
+__all__ = ["SAMPLERS", "fit_bayes"]
+
+SAMPLERS = ("nutpie", "pymc")
+PARAMETERS = ("weights", "means", "covariances")
+# Above this many (draw x observation) values the pointwise log-likelihood group would not fit
+# comfortably in memory; it is then left out (LOO needs it; say so rather than run out of RAM).
+_MAX_LOGLIK_VALUES = 50_000_000
+
+
+def fit_bayes(
+    X: Any,
+    n_components: int,
+    *,
+    covariance_type: str = "full",
+    em: EMResult | None = None,
+    priors: Priors | None = None,
+    draws: int = 1000,
+    tune: int = 1000,
+    chains: int = 4,
+    sampler: str = "nutpie",
+    random_state: int | None = None,
+    progressbar: bool = True,
+    ordered_means: bool = False,
+    target_accept: float = 0.8,
+    cores: int | None = None,
+    log_likelihood: bool | None = None,
+) -> BayesResult:
+    """Posterior over a Gaussian mixture, sampled with NUTS from the EM solution.
+
+    The mixture is marginalised (assignments summed out) and sampled on the standardised scale
+    z = (x - mean) / sd, where the default :class:`~bayesgmm.priors.Priors` are weakly
+    informative; draws are stored in data units. Every chain starts at the (MAP-)EM estimate, so
+    all chains explore the same labelling; draws are then relabelled to the EM components
+    (Hungarian matching) and the number of permuted draws is reported.
+
+    Parameters
+    ----------
+    X : array-like (N, D) or (N,), or pandas DataFrame
+    n_components : int
+    covariance_type : {"full", "tied", "diag", "spherical"}
+    em : EMResult, optional
+        Starting point and reference labelling; by default MAP-EM under the conjugate prior
+        matched to ``priors`` (:meth:`Priors.conjugate_for_em`), 10 restarts.
+    priors : Priors, optional
+        Default: ``Priors()`` (see its docstring for the distributions and their scales).
+    draws, tune, chains : int
+    sampler : {"nutpie", "pymc"}
+        nutpie (Rust NUTS, the model compiled with numba) or PyMC's own NUTS.
+    random_state : int, optional
+        Seeds EM and the sampler: the same value gives the same draws.
+    progressbar : bool
+    ordered_means : bool
+        1-D only: constrain the means to increase. Removes label switching by construction but
+        biases the means apart when components overlap (the constraint truncates the
+        posterior); relabelling is usually the better choice.
+    target_accept : float
+    cores : int, optional
+        Chains run in parallel on this many cores (default: all available).
+    log_likelihood : bool, optional
+        Store the pointwise log-likelihood group (needed for LOO). Default: yes unless it would
+        exceed ~50 million values.
+
+    Returns
+    -------
+    BayesResult
+    """
+    K = check_n_components(n_components)
+    covariance_type = check_covariance_type(covariance_type)
+    Xv, names = check_data(X, n_components=K)
+    check_not_constant(Xv, names)
+    N, D = Xv.shape
+    if sampler not in SAMPLERS:
+        raise ValueError(f"sampler must be one of {SAMPLERS}; got {sampler!r}")
+    for name, value, low in (("draws", draws, 1), ("tune", tune, 0), ("chains", chains, 1)):
+        if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
+            raise ValueError(f"{name} must be an integer >= {low}; got {value!r}")
+    if ordered_means and D != 1:
+        raise ValueError(f"ordered_means is for 1-D data only; X has {D} features")
+    if not 0 < target_accept < 1:
+        raise ValueError(f"target_accept must be in (0, 1); got {target_accept}")
+    priors = Priors() if priors is None else priors
+    if not isinstance(priors, Priors):
+        raise ValueError(f"priors must be a bayesgmm.Priors; got {type(priors).__name__}")
+    em = _check_or_fit_em(em, X, Xv, names, K, covariance_type, priors, random_state)
+    standardisation = Standardisation.from_data(Xv, covariance_type)
+    cores = min(chains, cores or os.cpu_count() or 1)
+
+    t0 = time.perf_counter()
+    pm_model = model.build_model(
+        standardisation.transform(Xv), K, covariance_type, priors,
+        center=standardisation.center, scale=standardisation.scale,
+        feature_names=names, ordered_means=ordered_means,
+    )
+    start = model.initial_point(pm_model, em.weights, em.means, em.covariances)
+    run = _sample_nutpie if sampler == "nutpie" else _sample_pymc
+    idata, timing = run(pm_model, start, draws=draws, tune=tune, chains=chains, cores=cores,
+                        seed=random_state, progressbar=progressbar,
+                        target_accept=target_accept)
+    timing["total_s"] = time.perf_counter() - t0
+
+    raw = idata["posterior"].to_dataset()[list(PARAMETERS)]
+    relabelled, report = relabel_posterior(
+        raw, (em.weights, em.means, em.covariances), covariance_type)
+    groups = {
+        "posterior": relabelled,
+        "posterior_unrelabelled": raw,
+        "sample_stats": idata["sample_stats"].to_dataset(),
+        "observed_data": xr.Dataset(
+            {"x": (("observation", "feature"), Xv)},
+            coords={"observation": np.arange(N), "feature": list(names)},
+        ),
+        "em": _em_dataset(em, relabelled),
+    }
+    if log_likelihood is None:
+        log_likelihood = chains * draws * N <= _MAX_LOGLIK_VALUES
+    if log_likelihood:
+        groups["log_likelihood"] = _log_likelihood(Xv, relabelled, covariance_type)
+    settings = {
+        "sampler": sampler, "draws": draws, "tune": tune, "chains": chains, "cores": cores,
+        "random_state": random_state, "ordered_means": ordered_means,
+        "target_accept": target_accept, "covariance_type": covariance_type,
+        "n_components": K, "timing": timing,
+    }
+    return BayesResult(
+        idata=xr.DataTree.from_dict(groups),
+        em=em,
+        priors=priors,
+        standardisation=standardisation,
+        covariance_type=covariance_type,
+        label_switching=report,
+        settings=settings,
+    )
+
+
+def _check_or_fit_em(em, X, Xv, names, K, covariance_type, priors, random_state) -> EMResult:
+    if em is None:
+        return fit_em(X, K, covariance_type=covariance_type, n_init=10,
+                      prior=priors.conjugate_for_em(Xv, K, covariance_type),
+                      random_state=random_state)
+    if not isinstance(em, EMResult):
+        raise ValueError(f"em must be an EMResult from fit_em; got {type(em).__name__}")
+    if (em.n_components, em.covariance_type, em.n_features) != (K, covariance_type, Xv.shape[1]):
+        raise ValueError(
+            f"em was fitted with K={em.n_components}, covariance_type={em.covariance_type!r}, "
+            f"D={em.n_features}; this fit asks for K={K}, {covariance_type!r}, D={Xv.shape[1]}"
+        )
+    return em
+
+
+def _em_dataset(em: EMResult, like: xr.Dataset) -> xr.Dataset:
+    """The EM estimate with the posterior's dims and coords (minus chain and draw)."""
+    values = {"weights": em.weights, "means": em.means, "covariances": em.covariances}
+    out = {}
+    for name, value in values.items():
+        dims = [d for d in like[name].dims if d not in ("chain", "draw")]
+        out[name] = (dims, value)
+    coords = {d: like.coords[d].values for d in like.dims if d not in ("chain", "draw")}
+    ds = xr.Dataset(out, coords=coords)
+    ds.attrs.update(log_likelihood=em.log_likelihood, n_iter=em.n_iter, converged=em.converged)
+    return ds
+
+
+def _log_likelihood(X: np.ndarray, posterior: xr.Dataset, covariance_type: str) -> xr.Dataset:
+    """Pointwise marginal log-density of every observation under every draw (the kernel)."""
+    w = posterior["weights"]
+    C, S, K = w.shape
+    D = X.shape[1]
+    flat_w = w.to_numpy().reshape(C * S, K)
+    flat_m = posterior["means"].to_numpy().reshape(C * S, K, D)
+    cov = posterior["covariances"].to_numpy()
+    cov = cov.reshape(C * S, *cov.shape[2:])
+    full = np.stack([kernels.to_full_covariances(c, covariance_type, K, D) for c in cov])
+    pointwise, _ = kernels.pointwise_over_draws(
+        X, np.ascontiguousarray(flat_w), np.ascontiguousarray(flat_m),
+        np.ascontiguousarray(np.linalg.cholesky(full)), False)
+    return xr.Dataset(
+        {"x": (("chain", "draw", "observation"), pointwise.reshape(C, S, X.shape[0]))},
+        coords={"chain": w.chain.values, "draw": w.draw.values,
+                "observation": np.arange(X.shape[0])},
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# samplers
+# --------------------------------------------------------------------------------------------
+def _sample_nutpie(pm_model, start, *, draws, tune, chains, cores, seed, progressbar,
+                   target_accept):
+    import nutpie
+
+    t0 = time.perf_counter()
+    compiled = model.compile_nutpie(pm_model, start)
+    t1 = time.perf_counter()
+    idata = nutpie.sample(
+        compiled, draws=draws, tune=tune, chains=chains, cores=cores, seed=seed,
+        progress_bar=progressbar, target_accept=target_accept,
+    )
+    return idata, {"compile_s": t1 - t0, "sample_s": time.perf_counter() - t1}
+
+
+def _sample_pymc(pm_model, start, *, draws, tune, chains, cores, seed, progressbar,
+                 target_accept):
+    import pymc as pm
+
+    t0 = time.perf_counter()
+    with pm_model:
+        idata = pm.sample(
+            draws=draws, tune=tune, chains=chains, cores=cores, random_seed=seed,
+            initvals=start, progressbar=progressbar, nuts_sampler="pymc",
+            target_accept=target_accept, compute_convergence_checks=False,
+        )
+    return idata, {"compile_s": float("nan"), "sample_s": time.perf_counter() - t0}
