@@ -1,0 +1,592 @@
+"""Convergence diagnostics for a mixture posterior, with a plain-language verdict.
+
+:func:`diagnose` runs the standard MCMC checks with ArviZ's own estimators (rank-normalised split
+R-hat, bulk and tail ESS, E-BFMI) plus the sampler's divergence and tree-depth statistics, and a
+check specific to mixtures: whether a chain settled in a different posterior mode. After label
+switching has been undone (:func:`bayesgmm.relabel.relabel_posterior`), chains that explore the
+same mode have matching per-chain means; a chain whose means sit far from the other chains',
+measured in posterior standard deviations, is in another mode (or has not mixed), and pooling
+it with the others would average over incompatible explanations of the data.
+
+Every threshold is a parameter, every failed check becomes a sentence in ``problems``, and the
+one-line ``verdict`` lists the failed and the passed checks alike.
+
+Sampler statistics are read under both samplers' names: PyMC's ``pm.sample`` writes
+``diverging``, ``tree_depth``, ``reached_max_treedepth``, ``energy`` and ``lp``; nutpie writes
+``diverging``, ``depth``, ``maxdepth_reached``, ``energy`` and ``logp``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import arviz as az
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from bayesgmm.relabel import LabelSwitchingReport
+
+__all__ = ["Check", "Diagnostics", "diagnose"]
+
+SAMPLE_DIMS = ("chain", "draw")
+DIVERGING = "diverging"
+ENERGY = "energy"
+MAX_TREEDEPTH_NAMES = ("reached_max_treedepth", "maxdepth_reached")  # PyMC, nutpie
+LOG_DENSITY_NAMES = ("lp", "logp")  # PyMC, nutpie
+
+
+@dataclass(frozen=True)
+class Check:
+    """One diagnostic check.
+
+    Attributes
+    ----------
+    name : str
+        What is measured, e.g. ``"max R-hat"``.
+    value, threshold : float
+    passed : bool
+    summary : str
+        Short form for the verdict line, e.g. ``"R-hat 1.003 <= 1.01"``.
+    problem : str or None
+        A plain-language sentence naming the failure, the value and the threshold; ``None``
+        when the check passed.
+    """
+
+    name: str
+    value: float
+    threshold: float
+    passed: bool
+    summary: str
+    problem: str | None = None
+
+
+@dataclass(frozen=True)
+class Diagnostics:
+    """Result of :func:`diagnose`.
+
+    Attributes
+    ----------
+    ok : bool
+        True when every check that could be run passed.
+    verdict : str
+        One line: ``"OK: ..."`` or ``"PROBLEMS: ..."``, listing failed then passed checks.
+    problems : tuple of str
+        One sentence per failed check.
+    checks : tuple of Check
+        Every check that was run.
+    not_checked : tuple of str
+        Checks that could not be run and why (e.g. no sampler statistics).
+    chains : tuple of str
+        Chain labels, the order of the per-chain tuples below.
+    max_rhat, min_ess_bulk, min_ess_tail : float
+        Over the diagnosed variables (NaN when not computable).
+    n_divergences : int or None
+        Divergent transitions over all chains; None without sampler statistics.
+    divergences_per_chain : tuple of int
+    ebfmi_per_chain : tuple of float
+    max_treedepth_fraction : float
+        Fraction of draws that hit the maximum tree depth (NaN when not recorded).
+    mode_shift_per_chain : tuple of float
+        Largest distance, over the diagnosed scalars and the log density, between a chain's
+        mean and the median of the other chains' means, in pooled within-chain posterior sd.
+    different_mode_chains : tuple of str
+        Chains whose shift exceeds the threshold.
+    label_report : LabelSwitchingReport or None
+    """
+
+    ok: bool
+    verdict: str
+    problems: tuple[str, ...]
+    checks: tuple[Check, ...]
+    not_checked: tuple[str, ...]
+    chains: tuple[str, ...]
+    max_rhat: float
+    min_ess_bulk: float
+    min_ess_tail: float
+    n_divergences: int | None
+    divergences_per_chain: tuple[int, ...]
+    ebfmi_per_chain: tuple[float, ...]
+    max_treedepth_fraction: float
+    mode_shift_per_chain: tuple[float, ...]
+    different_mode_chains: tuple[str, ...]
+    label_report: LabelSwitchingReport | None = None
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per check that was run: ``check``, ``value``, ``threshold``, ``passed``."""
+        return pd.DataFrame(
+            {
+                "check": [c.name for c in self.checks],
+                "value": [c.value for c in self.checks],
+                "threshold": [c.threshold for c in self.checks],
+                "passed": [c.passed for c in self.checks],
+            }
+        )
+
+    def __str__(self) -> str:
+        lines = [self.verdict, "", self.to_frame().to_string(index=False)]
+        if self.problems:
+            lines += ["", "Problems:", *(f"  - {p}" for p in self.problems)]
+        if self.not_checked:
+            lines += ["", "Not checked:", *(f"  - {n}" for n in self.not_checked)]
+        if self.label_report is not None:
+            lines += ["", str(self.label_report)]
+        return "\n".join(lines)
+
+
+def diagnose(
+    idata: xr.DataTree | xr.Dataset,
+    *,
+    var_names: Sequence[str] = ("weights", "means", "covariances"),
+    rhat_max: float = 1.01,
+    ess_min: float = 400,
+    ebfmi_min: float = 0.3,
+    max_divergences: int = 0,
+    max_treedepth_fraction: float = 0.01,
+    mode_shift_max: float = 1.0,
+    label_report: LabelSwitchingReport | None = None,
+    posterior: xr.Dataset | None = None,
+) -> Diagnostics:
+    """Check a mixture posterior for convergence and sampling problems.
+
+    Parameters
+    ----------
+    idata : xarray.DataTree or xarray.Dataset
+        ArviZ DataTree with a ``posterior`` group (dims ``chain``, ``draw``, ...) and, for the
+        sampler checks, ``sample_stats``; an optional ``log_likelihood`` group is used by the
+        different-mode check. A Dataset is taken as the posterior alone.
+    var_names : sequence of str, default ("weights", "means", "covariances")
+        Posterior variables for R-hat, ESS and the different-mode check; missing ones are
+        skipped (and listed in ``not_checked``).
+    rhat_max : float, default 1.01
+        Largest acceptable rank-normalised split R-hat.
+    ess_min : float, default 400
+        Smallest acceptable bulk and tail effective sample size (all chains together).
+    ebfmi_min : float, default 0.3
+        Smallest acceptable E-BFMI of any chain.
+    max_divergences : int, default 0
+        Largest acceptable number of divergent transitions (all chains together).
+    max_treedepth_fraction : float, default 0.01
+        Largest acceptable fraction of draws that hit the maximum tree depth.
+    mode_shift_max : float, default 1.0
+        Largest acceptable distance, in pooled within-chain posterior sd, between a chain's
+        posterior mean of any diagnosed scalar (or of the log density) and the median of the
+        other chains' means. Chains above it are reported as being in a different mode.
+    label_report : LabelSwitchingReport, optional
+        From :func:`bayesgmm.relabel.relabel_posterior`; reported alongside.
+    posterior : xarray.Dataset, optional
+        Use this posterior (e.g. the relabelled one) instead of ``idata``'s posterior group.
+
+    Returns
+    -------
+    Diagnostics
+    """
+    post, stats, loglik = _groups(idata, posterior)
+    present = [v for v in var_names if v in post.data_vars]
+    if not present:
+        raise ValueError(
+            f"none of the variables {list(var_names)} is in the posterior "
+            f"(it has {list(post.data_vars)})"
+        )
+    not_checked = [
+        f"variable {v!r}: not in the posterior" for v in var_names if v not in present
+    ]
+    chains = tuple(str(c) for c in post["chain"].values)
+    checks = list(_convergence_checks(post[present], rhat_max, ess_min))
+
+    divergences = _divergences(stats)
+    ebfmi = _ebfmi(stats)
+    treedepth = _treedepth_fraction(stats)
+    sampler_checks, missing_stats = _sampler_checks(
+        divergences, ebfmi, treedepth, chains, max_divergences, ebfmi_min, max_treedepth_fraction
+    )
+    checks += sampler_checks
+    not_checked += missing_stats
+
+    density = _log_densities(stats, loglik)
+    shifts = np.full(len(chains), np.nan)
+    flagged: tuple[str, ...] = ()
+    if len(chains) < 2:
+        not_checked.append("different mode: needs at least 2 chains")
+    else:
+        shifts, worst = _mode_shifts(post[present], density)
+        flagged = tuple(c for c, s in zip(chains, shifts, strict=True) if s > mode_shift_max)
+        checks.append(
+            _mode_check(shifts, worst, chains, density, mode_shift_max, label_report is None)
+        )
+
+    by_name = {c.name: c.value for c in checks}
+    return Diagnostics(
+        ok=all(c.passed for c in checks),
+        verdict=_verdict(checks, not_checked, label_report),
+        problems=tuple(c.problem for c in checks if not c.passed),
+        checks=tuple(checks),
+        not_checked=tuple(not_checked),
+        chains=chains,
+        max_rhat=by_name["max R-hat"],
+        min_ess_bulk=by_name["min bulk ESS"],
+        min_ess_tail=by_name["min tail ESS"],
+        n_divergences=None if divergences is None else int(divergences.sum()),
+        divergences_per_chain=() if divergences is None else tuple(int(n) for n in divergences),
+        ebfmi_per_chain=() if ebfmi is None else tuple(float(e) for e in ebfmi),
+        max_treedepth_fraction=treedepth,
+        mode_shift_per_chain=tuple(float(s) for s in shifts),
+        different_mode_chains=flagged,
+        label_report=label_report,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Input
+# --------------------------------------------------------------------------------------------
+def _groups(idata, posterior):
+    """(posterior Dataset, sample_stats Dataset or None, log_likelihood Dataset or None)."""
+    if isinstance(idata, xr.Dataset):
+        post, stats, loglik = idata, None, None
+    elif isinstance(idata, xr.DataTree):
+        if "posterior" not in idata.children and posterior is None:
+            raise ValueError("the DataTree has no 'posterior' group")
+        post = idata["posterior"].to_dataset() if "posterior" in idata.children else None
+        stats = _group(idata, "sample_stats")
+        loglik = _group(idata, "log_likelihood")
+    else:
+        raise TypeError(f"expected an xarray DataTree or Dataset; got {type(idata).__name__}")
+    if posterior is not None:
+        post = posterior
+    missing = [d for d in SAMPLE_DIMS if d not in post.dims]
+    if missing:
+        raise ValueError(f"the posterior lacks the sample dimension(s) {missing}")
+    return post, stats, loglik
+
+
+def _group(tree: xr.DataTree, name: str) -> xr.Dataset | None:
+    return tree[name].to_dataset() if name in tree.children else None
+
+
+def _stat(stats: xr.Dataset | None, names: Sequence[str]) -> xr.DataArray | None:
+    """The first of ``names`` present in sample_stats (the samplers disagree on names)."""
+    if stats is None:
+        return None
+    return next((stats[n] for n in names if n in stats.data_vars), None)
+
+
+# --------------------------------------------------------------------------------------------
+# R-hat and ESS (ArviZ)
+# --------------------------------------------------------------------------------------------
+def _convergence_checks(post: xr.Dataset, rhat_max: float, ess_min: float) -> list[Check]:
+    rhat, rhat_at = _extreme(az.rhat(post, method="rank"), np.nanargmax)
+    bulk, bulk_at = _extreme(az.ess(post, method="bulk"), np.nanargmin)
+    tail, tail_at = _extreme(az.ess(post, method="tail"), np.nanargmin)
+    return [
+        _threshold_check(
+            "max R-hat", rhat, rhat_max, rhat_at, upper=True,
+            summary="R-hat {value} {op} {threshold:g}", digits=3,
+            problem="R-hat check failed: the largest rank-normalised split R-hat is {value} "
+            "({where}), above the threshold {threshold:g}; the chains have not converged to "
+            "the same distribution.",
+        ),
+        _threshold_check(
+            "min bulk ESS", bulk, ess_min, bulk_at, upper=False,
+            summary="min bulk ESS {value} {op} {threshold:g}", digits=0,
+            problem="Bulk ESS check failed: the smallest bulk effective sample size is "
+            "{value} ({where}), below the threshold {threshold:g}; posterior means are "
+            "too imprecise (draw more samples or reparametrise).",
+        ),
+        _threshold_check(
+            "min tail ESS", tail, ess_min, tail_at, upper=False,
+            summary="min tail ESS {value} {op} {threshold:g}", digits=0,
+            problem="Tail ESS check failed: the smallest tail effective sample size is "
+            "{value} ({where}), below the threshold {threshold:g}; posterior intervals "
+            "are too imprecise (draw more samples or reparametrise).",
+        ),
+    ]
+
+
+def _extreme(ds: xr.Dataset, arg) -> tuple[float, str]:
+    """Largest (``np.nanargmax``) or smallest value over all variables, and where it is."""
+    best, where = np.nan, "no finite value"
+    for da in ds.data_vars.values():
+        values = np.asarray(da.values, dtype=np.float64)
+        if not np.any(np.isfinite(values)):
+            continue
+        flat = arg(values.ravel())
+        value = float(values.ravel()[flat])
+        if np.isnan(best) or arg(np.array([best, value])) == 1:
+            best, where = value, _element_label(da, np.unravel_index(flat, values.shape))
+    return best, where
+
+
+def _element_label(
+    da: xr.DataArray, index: tuple[int, ...], dims: Sequence[str] | None = None
+) -> str:
+    """``"means[1, x0]"``: the variable name and the coordinate labels of one element."""
+    dims = da.dims if dims is None else dims
+    if not index:
+        return str(da.name)
+    labels = [
+        str(da[dim].values[i]) if dim in da.coords else str(i)
+        for dim, i in zip(dims, index, strict=True)
+    ]
+    return f"{da.name}[{', '.join(labels)}]"
+
+
+def _threshold_check(
+    name, value, threshold, where, *, upper, summary, problem, digits
+) -> Check:
+    """``upper``: the value must not exceed the threshold; else it must reach it.
+
+    ``summary`` and ``problem`` are ``str.format`` templates with fields value (formatted with
+    at least ``digits`` decimals), threshold, op (summary) and where (problem: the parameter
+    that attains the value).
+    """
+    passed = bool(np.isfinite(value) and (value <= threshold if upper else value >= threshold))
+    op = ("<=" if passed else ">") if upper else (">=" if passed else "<")
+    if not np.isfinite(value):
+        text = f"{name} check failed: it could not be computed for any parameter (all NaN)."
+    else:
+        text = problem.format(value=_fmt(value, threshold, digits), threshold=threshold,
+                              where=where)
+    return Check(
+        name=name,
+        value=float(value),
+        threshold=float(threshold),
+        passed=passed,
+        summary=summary.format(value=_fmt(value, threshold, digits), threshold=threshold, op=op),
+        problem=None if passed else text,
+    )
+
+
+def _fmt(value: float, threshold: float, digits: int) -> str:
+    """``value`` with enough decimals not to print as the threshold it failed or just passed."""
+    for d in range(digits, digits + 4):
+        text = f"{value:.{d}f}"
+        if float(text) != threshold or value == threshold:
+            return text
+    return f"{value:.{digits + 4}f}"
+
+
+# --------------------------------------------------------------------------------------------
+# Sampler statistics
+# --------------------------------------------------------------------------------------------
+def _sampler_checks(
+    divergences, ebfmi, treedepth, chains, max_divergences, ebfmi_min, max_treedepth_fraction
+) -> tuple[list[Check], list[str]]:
+    """Checks on the sampler statistics that exist, and notes on those that do not."""
+    checks, missing = [], []
+    if divergences is None:
+        missing.append(f"divergences: no {DIVERGING!r} in sample_stats")
+    else:
+        checks.append(_divergence_check(divergences, chains, max_divergences))
+    if ebfmi is None:
+        missing.append(f"E-BFMI: no {ENERGY!r} in sample_stats")
+    else:
+        checks.append(_ebfmi_check(ebfmi, chains, ebfmi_min))
+    if np.isnan(treedepth):
+        missing.append(f"tree depth: none of {list(MAX_TREEDEPTH_NAMES)} in sample_stats")
+    else:
+        checks.append(_treedepth_check(treedepth, max_treedepth_fraction))
+    return checks, missing
+
+
+def _divergences(stats) -> np.ndarray | None:
+    # PyMC also writes "divergences", a running count for its progress bar: not used here.
+    diverging = _stat(stats, (DIVERGING,))
+    if diverging is None:
+        return None
+    return diverging.astype(bool).sum(dim=[d for d in diverging.dims if d != "chain"]).values
+
+
+def _divergence_check(divergences, chains, max_divergences) -> Check:
+    total = int(divergences.sum())
+    passed = total <= max_divergences
+    per_chain = ", ".join(f"{c}: {int(n)}" for c, n in zip(chains, divergences, strict=True))
+    return Check(
+        name="divergences",
+        value=float(total),
+        threshold=float(max_divergences),
+        passed=passed,
+        summary=f"{total} divergences {'<=' if passed else '>'} {max_divergences:g}",
+        problem=None
+        if passed
+        else (
+            f"Divergence check failed: {total} divergent transition(s) (per chain {per_chain}), "
+            f"more than the {max_divergences:g} allowed; the sampler could not follow the "
+            "posterior's curvature, so the draws may be biased."
+        ),
+    )
+
+
+def _ebfmi(stats) -> np.ndarray | None:
+    if _stat(stats, (ENERGY,)) is None:
+        return None
+    return np.asarray(az.bfmi(stats[[ENERGY]])[ENERGY].values, dtype=np.float64).reshape(-1)
+
+
+def _ebfmi_check(ebfmi, chains, ebfmi_min) -> Check:
+    low = [(c, e) for c, e in zip(chains, ebfmi, strict=True) if not e >= ebfmi_min]
+    value = float(np.min(ebfmi))
+    passed = not low
+    listed = ", ".join(f"chain {c}: {e:.2f}" for c, e in low)
+    return Check(
+        name="min E-BFMI",
+        value=value,
+        threshold=float(ebfmi_min),
+        passed=passed,
+        summary=f"min E-BFMI {_fmt(value, ebfmi_min, 2)} {'>=' if passed else '<'} {ebfmi_min:g}",
+        problem=None
+        if passed
+        else (
+            f"E-BFMI check failed: {listed} below the threshold {ebfmi_min:g}; momentum "
+            "resampling explores the energy distribution poorly (heavy tails or funnels)."
+        ),
+    )
+
+
+def _treedepth_fraction(stats) -> float:
+    hit = _stat(stats, MAX_TREEDEPTH_NAMES)
+    return np.nan if hit is None else float(hit.astype(bool).mean())
+
+
+def _treedepth_check(fraction, max_fraction) -> Check:
+    passed = fraction <= max_fraction
+    return Check(
+        name="max tree depth fraction",
+        value=fraction,
+        threshold=float(max_fraction),
+        passed=passed,
+        summary=f"max tree depth hit in {100 * fraction:.1f}% of draws "
+        f"{'<=' if passed else '>'} {100 * max_fraction:g}%",
+        problem=None
+        if passed
+        else (
+            f"Tree depth check failed: {100 * fraction:.1f}% of draws hit the maximum tree "
+            f"depth, above the threshold {100 * max_fraction:g}%; trajectories were cut short, "
+            "so sampling is inefficient (reparametrise or raise the maximum tree depth)."
+        ),
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Different mode
+# --------------------------------------------------------------------------------------------
+def _log_densities(stats, loglik) -> dict[str, xr.DataArray]:
+    """Per-draw log densities, invariant under relabelling: they tell modes from permutations."""
+    out = {}
+    lp = _stat(stats, LOG_DENSITY_NAMES)
+    if lp is not None:
+        out[str(lp.name)] = lp
+    if loglik is not None and loglik.data_vars:
+        total = sum(
+            da.sum(dim=[d for d in da.dims if d not in SAMPLE_DIMS])
+            for da in loglik.data_vars.values()
+        )
+        out["log_likelihood"] = total
+    return out
+
+
+def _mode_shifts(post: xr.Dataset, density: dict[str, xr.DataArray]):
+    """Per chain: the largest standardised distance of its means from the other chains'.
+
+    For every scalar quantity, a chain's mean is compared with the median of the other chains'
+    means (a chain in another mode cannot pull a median over to itself when at least two
+    other chains agree), in units of the pooled within-chain sd (the total sd would be inflated
+    by the very separation being measured).
+    """
+    values, labels = _stack_scalars(post, density)  # (chain, draw, P)
+    means = values.mean(axis=1)
+    sd = np.sqrt(values.var(axis=1, ddof=1).mean(axis=0))
+    shifts = np.empty(values.shape[0])
+    worst = []
+    for c in range(values.shape[0]):
+        centre = np.median(np.delete(means, c, axis=0), axis=0)
+        diff = np.abs(means[c] - centre)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            z = np.where(sd > 0, diff / sd, np.where(diff > 0, np.inf, 0.0))
+        z = np.nan_to_num(z, nan=0.0)  # NaN draws cannot show a shift; other checks see them
+        shifts[c] = z.max()
+        worst.append(labels[int(z.argmax())])
+    return shifts, worst
+
+
+def _stack_scalars(post, density):
+    blocks, labels = [], []
+    n_chains, n_draws = post.sizes["chain"], post.sizes["draw"]
+    items = [*post.data_vars.items(), *density.items()]
+    for name, da in items:
+        da = da.transpose(*SAMPLE_DIMS, ...)
+        blocks.append(np.asarray(da.values, dtype=np.float64).reshape(n_chains, n_draws, -1))
+        extra = da.dims[2:]
+        for index in np.ndindex(*(da.sizes[d] for d in extra)):
+            labels.append(_element_label(da.rename(name), index, extra))
+    return np.concatenate(blocks, axis=-1), labels
+
+
+def _mode_check(shifts, worst, chains, density, mode_shift_max, maybe_unlabelled) -> Check:
+    value = float(np.max(shifts))
+    flagged = [i for i, s in enumerate(shifts) if s > mode_shift_max]
+    passed = not flagged
+    names = ", ".join(chains[i] for i in flagged)
+    summary = (
+        f"chains agree (max mode shift {value:.2f} sd <= {mode_shift_max:g})"
+        if passed
+        else f"chain(s) {names} in a different mode (shift {value:.2f} sd > {mode_shift_max:g})"
+    )
+    problem = None
+    if not passed:
+        details = "; ".join(
+            f"chain {chains[i]} by {shifts[i]:.2f} sd, worst {worst[i]}" for i in flagged
+        )
+        problem = (
+            f"Different-mode check failed: chain(s) {names} settled in a different mode from "
+            f"the other chains (or have not mixed): their posterior means differ from the "
+            f"median of the other chains' means by more than the threshold {mode_shift_max:g} "
+            f"within-chain posterior sd ({details}){_density_note(density, flagged, chains)}. "
+            "Summaries pooled over these chains are not meaningful; rerun with more tuning or "
+            "drop the chain(s)."
+        )
+        if maybe_unlabelled:
+            problem += (
+                " If the posterior was not relabelled, this can also be label switching: run "
+                "relabel_posterior first."
+            )
+    return Check(
+        name="max chain mode shift (sd)",
+        value=value,
+        threshold=float(mode_shift_max),
+        passed=passed,
+        summary=summary,
+        problem=problem,
+    )
+
+
+def _density_note(density, flagged, chains) -> str:
+    """Mean log density of the flagged chains against the others: which mode fits better."""
+    if not density:
+        return ""
+    name, da = next(iter(density.items()))
+    per_chain = da.mean(dim=[d for d in da.dims if d != "chain"]).values
+    flagged_text = ", ".join(f"{per_chain[i]:.6g} (chain {chains[i]})" for i in flagged)
+    others = np.delete(per_chain, flagged)
+    if others.size == 0:  # every chain disagrees with the rest: no majority to compare with
+        return f"; mean {name}: {flagged_text}"
+    return f"; mean {name}: {flagged_text} vs {np.median(others):.6g} for the other chains"
+
+
+# --------------------------------------------------------------------------------------------
+# Verdict
+# --------------------------------------------------------------------------------------------
+def _verdict(checks, not_checked, label_report) -> str:
+    failed = [c.summary for c in checks if not c.passed]
+    passed = [c.summary for c in checks if c.passed]
+    if failed:
+        text = "PROBLEMS: " + "; ".join(failed)
+        if passed:
+            text += " | passed: " + ", ".join(passed)
+    else:
+        text = "OK: " + ", ".join(passed)
+    if label_report is not None:
+        text += f" | {100 * label_report.fraction_permuted:.1f}% of draws relabelled"
+    if not_checked:
+        text += " | not checked: " + "; ".join(not_checked)
+    return text

@@ -1,0 +1,236 @@
+"""Diagnostics on synthetic DataTrees: clean runs pass, every injected problem is named."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from arviz_base import from_dict
+
+from bayesgmm.diagnostics import diagnose
+from bayesgmm.relabel import apply_permutations, relabel_posterior
+
+N_CHAINS, N_DRAWS = 4, 500
+CHAINS = ["a", "b", "c", "d"]
+WEIGHTS = np.array([0.5, 0.3, 0.2])
+MEANS = np.array([[0.0, 0.0], [6.0, 0.0], [0.0, 6.0]])
+VARIANCES = np.array([[1.0, 0.5], [0.6, 1.2], [2.0, 1.0]])
+MEAN_SD = 0.2
+DIMS = {
+    "weights": ["component"],
+    "means": ["component", "feature"],
+    "covariances": ["component", "feature"],
+}
+# Sampler statistic names: (maximum tree depth flag, tree depth, log density).
+SAMPLER_NAMES = {
+    "pymc": ("reached_max_treedepth", "tree_depth", "lp"),
+    "nutpie": ("maxdepth_reached", "depth", "logp"),
+}
+
+
+def posterior(rng):
+    """Well-mixed iid draws (diag covariances) around a known 3-component 2-D mixture."""
+    lead = (N_CHAINS, N_DRAWS)
+    return {
+        "weights": rng.dirichlet(500 * WEIGHTS, size=lead),
+        "means": MEANS + MEAN_SD * rng.normal(size=(*lead, 3, 2)),
+        "covariances": VARIANCES * np.exp(0.1 * rng.normal(size=(*lead, 3, 2))),
+    }
+
+
+def sample_stats(rng, sampler="pymc"):
+    maxdepth, depth, lp = SAMPLER_NAMES[sampler]
+    lead = (N_CHAINS, N_DRAWS)
+    return {
+        "diverging": np.zeros(lead, dtype=bool),
+        "energy": rng.normal(size=lead),
+        maxdepth: np.zeros(lead, dtype=bool),
+        depth: np.full(lead, 3),
+        lp: -100 + 2 * rng.normal(size=lead),
+        "step_size": np.full(lead, 0.5),
+        "n_steps": np.full(lead, 7),
+    }
+
+
+def make_tree(post, stats=None, **groups):
+    data = {"posterior": post, **groups}
+    if stats is not None:
+        data["sample_stats"] = stats
+    return from_dict(data, dims=DIMS, coords={"chain": CHAINS})
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(42)
+
+
+@pytest.mark.parametrize("sampler", ["pymc", "nutpie"])
+def test_well_mixed_chains_pass(rng, sampler):
+    result = diagnose(make_tree(posterior(rng), sample_stats(rng, sampler)))
+
+    assert result.ok, str(result)
+    assert result.problems == ()
+    assert result.not_checked == ()
+    assert result.verdict.startswith("OK: R-hat ")
+    assert "0 divergences" in result.verdict
+    assert result.max_rhat <= 1.01 and result.min_ess_bulk >= 400 and result.min_ess_tail >= 400
+    assert result.n_divergences == 0 and result.divergences_per_chain == (0, 0, 0, 0)
+    assert result.max_treedepth_fraction == 0.0
+    assert len(result.ebfmi_per_chain) == N_CHAINS and min(result.ebfmi_per_chain) > 0.3
+    assert result.different_mode_chains == ()
+    assert max(result.mode_shift_per_chain) < 0.5
+    assert result.chains == tuple(CHAINS)
+
+
+def test_chain_in_a_different_mode_is_flagged_by_name(rng):
+    post, stats = posterior(rng), sample_stats(rng)
+    # Chain "c" found another explanation of the data: component 0 sits elsewhere, and the
+    # fit is worse.
+    post["means"][2, :, 0, :] += 10 * MEAN_SD
+    stats["lp"][2] -= 20
+
+    result = diagnose(make_tree(post, stats))
+
+    assert not result.ok
+    assert result.different_mode_chains == ("c",)
+    assert result.mode_shift_per_chain[2] > 5 and max(result.mode_shift_per_chain[:2]) < 1
+    problem = next(p for p in result.problems if p.startswith("Different-mode check failed"))
+    assert "chain(s) c settled in a different mode" in problem
+    assert "means[0, " in problem  # the parameter that moved
+    assert "mean lp" in problem and "(chain c)" in problem
+    assert "threshold 1 " in problem
+    assert result.verdict.startswith("PROBLEMS: ")
+    assert "chain(s) c in a different mode" in result.verdict
+    assert any(p.startswith("R-hat check failed") for p in result.problems)
+
+
+def test_mode_shift_threshold_is_a_parameter(rng):
+    post = posterior(rng)
+    post["means"][1, :, 2, 1] += 2 * MEAN_SD  # two posterior sd
+    tree = make_tree(post, sample_stats(rng))
+
+    assert diagnose(tree, mode_shift_max=1.0).different_mode_chains == ("b",)
+    relaxed = diagnose(tree, mode_shift_max=3.0)
+    assert relaxed.different_mode_chains == ()
+    assert relaxed.to_frame().set_index("check").loc["max chain mode shift (sd)", "passed"]
+    assert not any(p.startswith("Different-mode") for p in relaxed.problems)
+    assert any(p.startswith("R-hat check failed") for p in relaxed.problems)  # still reported
+
+
+def test_log_likelihood_group_reveals_a_mode_with_equal_parameters(rng):
+    post, stats = posterior(rng), sample_stats(rng)
+    loglik = rng.normal(size=(N_CHAINS, N_DRAWS, 30)) - 3
+    loglik[0] -= 1.0  # chain "a" fits the data worse while the parameters look the same
+    result = diagnose(make_tree(post, stats, log_likelihood={"y": loglik}))
+
+    assert result.different_mode_chains == ("a",)
+    assert "log_likelihood" in result.problems[-1]
+
+
+def test_label_switched_chain_is_not_a_different_mode_once_relabelled(rng):
+    post = posterior(rng)
+    swap = np.broadcast_to([1, 0, 2], (N_CHAINS, N_DRAWS, 3)).copy()
+    swap[[0, 2, 3]] = [0, 1, 2]  # only chain "b" swapped labels 0 and 1
+    for name in ("weights", "means", "covariances"):
+        post[name] = apply_permutations(post[name], swap)
+    tree = make_tree(post, sample_stats(rng))
+
+    raw = diagnose(tree)
+    assert raw.different_mode_chains == ("b",)
+    assert "label switching" in raw.problems[-1]
+
+    em = {"weights": WEIGHTS, "means": MEANS, "covariances": VARIANCES}
+    relabelled, report = relabel_posterior(tree, em, "diag")
+    result = diagnose(tree, posterior=relabelled, label_report=report)
+
+    assert result.ok, str(result)
+    assert report.n_permuted == (0, N_DRAWS, 0, 0)
+    assert "25.0% of draws relabelled" in result.verdict
+    assert "chain b: 500 of 500" in str(result)
+
+
+def test_divergences_are_counted_per_chain(rng):
+    stats = sample_stats(rng)
+    stats["diverging"][1, :7] = True
+    stats["diverging"][3, 100:103] = True
+    tree = make_tree(posterior(rng), stats)
+
+    result = diagnose(tree)
+
+    assert result.n_divergences == 10
+    assert result.divergences_per_chain == (0, 7, 0, 3)
+    assert not result.ok
+    problem = next(p for p in result.problems if p.startswith("Divergence check failed"))
+    assert "10 divergent" in problem and "b: 7" in problem and "d: 3" in problem
+    assert "more than the 0 allowed" in problem
+    assert "10 divergences > 0" in result.verdict
+    assert diagnose(tree, max_divergences=10).ok
+
+
+def test_changed_thresholds_flip_the_verdict(rng):
+    tree = make_tree(posterior(rng), sample_stats(rng))
+    base = diagnose(tree)
+    assert base.ok
+
+    strict_ess = diagnose(tree, ess_min=base.min_ess_bulk + 1)
+    assert not strict_ess.ok and strict_ess.verdict.startswith("PROBLEMS")
+    problem = next(p for p in strict_ess.problems if p.startswith("Bulk ESS check failed"))
+    assert f"below the threshold {base.min_ess_bulk + 1:g}" in problem
+
+    strict_rhat = diagnose(tree, rhat_max=base.max_rhat - 1e-4)
+    assert [p.split(":")[0] for p in strict_rhat.problems] == ["R-hat check failed"]
+
+    strict_ebfmi = diagnose(tree, ebfmi_min=max(base.ebfmi_per_chain) + 0.1)
+    problem = next(p for p in strict_ebfmi.problems if p.startswith("E-BFMI check failed"))
+    assert all(f"chain {c}:" in problem for c in CHAINS)
+
+
+def test_low_ebfmi_chain_is_named(rng):
+    stats = sample_stats(rng)
+    stats["energy"][3] = np.cumsum(rng.normal(size=N_DRAWS))  # a slow random walk in energy
+    result = diagnose(make_tree(posterior(rng), stats))
+
+    assert result.ebfmi_per_chain[3] < 0.3 < min(result.ebfmi_per_chain[:3])
+    problem = next(p for p in result.problems if p.startswith("E-BFMI check failed"))
+    assert "chain d:" in problem and "chain a:" not in problem
+
+
+def test_max_treedepth_fraction_with_nutpie_names(rng):
+    stats = sample_stats(rng, "nutpie")
+    stats["maxdepth_reached"][0, :200] = True  # 200 of 2000 draws
+    tree = make_tree(posterior(rng), stats)
+
+    result = diagnose(tree)
+    assert result.max_treedepth_fraction == pytest.approx(0.1)
+    assert any("10.0% of draws hit the maximum tree depth" in p for p in result.problems)
+    assert diagnose(tree, max_treedepth_fraction=0.2).ok
+
+
+def test_missing_statistics_and_variables_are_reported_not_hidden(rng):
+    post = posterior(rng)
+    del post["covariances"]
+    result = diagnose(make_tree(post))
+
+    assert result.ok
+    assert any("'covariances'" in n for n in result.not_checked)
+    assert any(n.startswith("divergences") for n in result.not_checked)
+    assert any(n.startswith("E-BFMI") for n in result.not_checked)
+    assert "not checked: " in result.verdict
+    assert result.n_divergences is None
+    with pytest.raises(ValueError, match="none of the variables"):
+        diagnose(make_tree(post), var_names=("nothing",))
+
+
+def test_to_frame_lists_every_check(rng):
+    stats = sample_stats(rng)
+    stats["diverging"][0, 0] = True
+    result = diagnose(make_tree(posterior(rng), stats))
+    frame = result.to_frame()
+
+    assert isinstance(frame, pd.DataFrame)
+    assert list(frame.columns) == ["check", "value", "threshold", "passed"]
+    assert len(frame) == 7
+    failed = frame.loc[~frame["passed"], "check"].tolist()
+    assert failed == ["divergences"]
+    assert frame.set_index("check").loc["max R-hat", "threshold"] == 1.01
+    text = str(result)
+    assert text.splitlines()[0] == result.verdict
+    assert "Problems:" in text and "Divergence check failed" in text

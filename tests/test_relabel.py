@@ -1,0 +1,242 @@
+"""Label switching: exact recovery of scrambled draws, counts, xarray round trip, overlap."""
+
+import numpy as np
+import pytest
+import xarray as xr
+from arviz_base import from_dict
+from scipy import stats
+from scipy.optimize import linear_sum_assignment
+
+from bayesgmm.relabel import (
+    LabelSwitchingReport,
+    _assign,
+    apply_permutations,
+    relabel_draws,
+    relabel_posterior,
+)
+
+COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
+N_CHAINS, N_DRAWS = 4, 200
+# Draws permuted in each chain: none in chain 0, so the per-chain counts are distinguishable.
+N_SCRAMBLED = (0, 5, 17, 60)
+
+WEIGHTS = np.array([0.5, 0.3, 0.2])
+MEANS = np.array([[0.0, 0.0], [6.0, 0.0], [0.0, 6.0]])
+FULL = np.array([[[1.0, 0.3], [0.3, 0.5]], [[0.6, -0.2], [-0.2, 1.2]], [[2.0, 0.5], [0.5, 1.0]]])
+TRUE_COVARIANCES = {
+    "full": FULL,
+    "tied": np.array([[1.0, 0.2], [0.2, 0.8]]),
+    "diag": np.array([[1.0, 0.5], [0.6, 1.2], [2.0, 1.0]]),
+    "spherical": np.array([1.0, 0.6, 2.0]),
+}
+
+
+def posterior_draws(
+    covariance_type, rng, mean_sd=0.2, means=MEANS, n_draws=N_DRAWS, covariances=None
+):
+    """Draws scattered around the truth: (weights, means, covariances) with (chain, draw)."""
+    lead = (N_CHAINS, n_draws)
+    K, D = means.shape
+    weights = rng.dirichlet(500 * WEIGHTS, size=lead)
+    draws_means = means + mean_sd * rng.normal(size=(*lead, K, D))
+    truth = TRUE_COVARIANCES[covariance_type] if covariances is None else covariances
+    if covariance_type == "tied":
+        scale = np.exp(0.1 * rng.normal(size=lead))[..., None, None]
+    else:  # one positive scale per component keeps every draw valid for every shape
+        scale = np.exp(0.1 * rng.normal(size=(*lead, K)))
+        scale = scale.reshape(scale.shape + (1,) * (truth.ndim - 1))
+    return weights, draws_means, truth * scale
+
+
+def scramble(arrays, covariance_type, rng):
+    """Permute the components of a known subset of draws; return arrays and the permutations."""
+    weights, means, covariances = (a.copy() for a in arrays)
+    K = weights.shape[-1]
+    sigmas = np.tile(np.arange(K), (N_CHAINS, weights.shape[1], 1))
+    for chain, n in enumerate(N_SCRAMBLED):
+        for draw in rng.choice(weights.shape[1], size=n, replace=False):
+            sigma = np.arange(K)
+            while np.array_equal(sigma, np.arange(K)):
+                sigma = rng.permutation(K)
+            sigmas[chain, draw] = sigma  # scrambled component k = original component sigma[k]
+    weights = apply_permutations(weights, sigmas)
+    means = apply_permutations(means, sigmas)
+    if covariance_type != "tied":
+        covariances = apply_permutations(covariances, sigmas)
+    return (weights, means, covariances), sigmas
+
+
+def reference(covariance_type, rng):
+    """An EM-like point estimate: the truth, slightly off."""
+    return (
+        WEIGHTS,
+        MEANS + 0.1 * rng.normal(size=MEANS.shape),
+        TRUE_COVARIANCES[covariance_type] * 1.1,
+    )
+
+
+@pytest.mark.parametrize("n_iter", [1, 2])
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_relabel_draws_undoes_known_permutations(covariance_type, n_iter):
+    rng = np.random.default_rng(1)
+    original = posterior_draws(covariance_type, rng)
+    scrambled, sigmas = scramble(original, covariance_type, rng)
+    assert not np.array_equal(scrambled[1], original[1])  # the test has something to undo
+
+    perms, *relabelled = relabel_draws(
+        *scrambled, covariance_type, *reference(covariance_type, rng), n_iter=n_iter
+    )
+
+    for got, expected in zip(relabelled, original, strict=True):
+        np.testing.assert_array_equal(got, expected)
+    np.testing.assert_array_equal(perms, np.argsort(sigmas, axis=-1))  # inverse permutations
+    report = LabelSwitchingReport.from_permutations(perms)
+    assert report.n_permuted == N_SCRAMBLED
+    assert report.fraction_permuted == pytest.approx(sum(N_SCRAMBLED) / (N_CHAINS * N_DRAWS))
+
+
+def test_relabel_draws_does_not_modify_inputs():
+    rng = np.random.default_rng(2)
+    scrambled, _ = scramble(posterior_draws("full", rng), "full", rng)
+    before = [a.copy() for a in scrambled]
+    relabel_draws(*scrambled, "full", *reference("full", rng))
+    for a, b in zip(scrambled, before, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_overlapping_components_relabel_to_unimodal_draws_centred_on_truth():
+    # Heavily overlapping unit-variance components (means 1.2 apart) whose labels switch at
+    # random in every draw, as in a sampler that mixes over all K! modes.
+    rng = np.random.default_rng(3)
+    means = np.array([[0.0, 0.0], [1.2, 0.0], [0.6, 1.0]])
+    mean_sd = 0.3
+    original = posterior_draws(
+        "spherical", rng, mean_sd=mean_sd, means=means, n_draws=1000, covariances=np.ones(3)
+    )
+    sigmas = np.array([[rng.permutation(3) for _ in range(1000)] for _ in range(N_CHAINS)])
+    scrambled = [apply_permutations(a, sigmas) for a in original]
+    ref = (WEIGHTS, means, np.ones(3))
+
+    _, _, relabelled, _ = relabel_draws(*scrambled, "spherical", *ref)
+
+    for k in range(3):
+        for d in range(2):
+            draws = relabelled[:, :, k, d].ravel()
+            raw = scrambled[1][:, :, k, d].ravel()
+            assert abs(draws.mean() - means[k, d]) < 0.05
+            assert draws.std() == pytest.approx(mean_sd, rel=0.1)
+            # Unimodal and matching the true per-component posterior, N(truth, mean_sd^2) ...
+            truth = stats.norm(means[k, d], mean_sd).cdf
+            assert stats.kstest(draws, truth).statistic < 0.04
+            # ... which the scrambled draws, a mixture of the three components, are not.
+            assert stats.kstest(raw, truth).statistic > 0.15
+
+
+def test_assign_is_optimal_including_clashes():
+    rng = np.random.default_rng(4)
+    cost = rng.uniform(size=(500, 4, 4))
+    perm = _assign(cost)
+    assert np.all(np.sort(perm, axis=1) == np.arange(4))
+    clashes = np.any(np.sort(np.argmin(cost, axis=1), axis=1) != np.arange(4), axis=1)
+    assert clashes.sum() > 100  # the Hungarian fallback is exercised
+    for s in range(len(cost)):
+        rows, cols = linear_sum_assignment(cost[s])
+        assert cost[s][perm[s], np.arange(4)].sum() == pytest.approx(cost[s][rows, cols].sum())
+
+
+def test_relabel_posterior_keeps_dims_coords_and_attrs():
+    rng = np.random.default_rng(5)
+    original = posterior_draws("full", rng)
+    (weights, means, covariances), sigmas = scramble(original, "full", rng)
+    lead = (N_CHAINS, N_DRAWS)
+    tree = from_dict(
+        {
+            "posterior": {
+                "weights": weights,
+                # stored feature-first, to check that the stored dimension order is kept
+                "means": np.swapaxes(means, 2, 3),
+                "covariances": covariances,
+                "stick": apply_permutations(np.broadcast_to(np.arange(3.0), weights.shape), sigmas),
+                "sigma": rng.normal(size=(N_CHAINS, N_DRAWS)),
+            }
+        },
+        coords={"component": ["a", "b", "c"], "feature": ["x", "y"], "feature_bis": ["x", "y"]},
+        dims={
+            "weights": ["component"],
+            "means": ["feature", "component"],
+            "covariances": ["component", "feature", "feature_bis"],
+            "stick": ["component"],
+        },
+        attrs={"posterior": {"sampler": "test"}},
+    )
+    post = tree["posterior"].to_dataset()
+    em = {"weights": WEIGHTS, "means": MEANS, "covariances": FULL}
+
+    out, report = relabel_posterior(tree, em, "full")
+
+    assert isinstance(out, xr.Dataset)
+    assert out.attrs == post.attrs and out.attrs["sampler"] == "test"
+    for name in post.data_vars:
+        assert out[name].dims == post[name].dims
+        assert out[name].attrs == post[name].attrs
+    xr.testing.assert_identical(out.coords.to_dataset(), post.coords.to_dataset())
+    np.testing.assert_array_equal(out["weights"].values, original[0])
+    np.testing.assert_array_equal(out["means"].transpose(..., "feature").values, original[1])
+    np.testing.assert_array_equal(out["covariances"].values, original[2])
+    np.testing.assert_array_equal(out["stick"].values, np.broadcast_to([0.0, 1.0, 2.0], (*lead, 3)))
+    xr.testing.assert_identical(out["sigma"], post["sigma"])
+    assert report.n_permuted == N_SCRAMBLED
+    assert report.chains == ("0", "1", "2", "3")
+    text = str(report)
+    assert f"{sum(N_SCRAMBLED)} of {N_CHAINS * N_DRAWS} draws" in text
+    assert "chain 3: 60 of 200" in text
+
+
+def test_relabel_posterior_accepts_fitted_model_reference_and_leaves_tied_alone():
+    rng = np.random.default_rng(6)
+    original = posterior_draws("tied", rng)
+    (weights, means, covariances), _ = scramble(original, "tied", rng)
+    post = from_dict(
+        {"posterior": {"weights": weights, "means": means, "covariances": covariances}},
+        dims={
+            "weights": ["component"],
+            "means": ["component", "feature"],
+            "covariances": ["feature", "feature_bis"],
+        },
+    )["posterior"].to_dataset()
+
+    class Fitted:  # scikit-learn-style attributes
+        weights_, means_, covariances_ = WEIGHTS, MEANS, TRUE_COVARIANCES["tied"]
+
+    out, report = relabel_posterior(post, Fitted(), "tied", n_iter=1)
+
+    np.testing.assert_array_equal(out["means"].values, original[1])
+    xr.testing.assert_identical(out["covariances"], post["covariances"])
+    assert report.n_permuted == N_SCRAMBLED and report.n_iter == 1
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"covariance_type": "banana"}, "covariance_type"),
+        ({"covariances": np.ones((N_CHAINS, N_DRAWS, 3, 2))}, "covariances must have shape"),
+        ({"reference_means": np.zeros((2, 2))}, "reference must have"),
+        ({"n_iter": 0}, "n_iter"),
+        ({"means": np.full((N_CHAINS, N_DRAWS, 3, 2), np.nan)}, "NaN"),
+    ],
+)
+def test_relabel_draws_rejects_bad_input(change, message):
+    rng = np.random.default_rng(7)
+    weights, means, covariances = posterior_draws("full", rng)
+    kwargs = dict(
+        weights=weights,
+        means=means,
+        covariances=covariances,
+        covariance_type="full",
+        reference_weights=WEIGHTS,
+        reference_means=MEANS,
+        reference_covariances=FULL,
+    )
+    kwargs.update(change)
+    with pytest.raises(ValueError, match=message):
+        relabel_draws(**kwargs)
