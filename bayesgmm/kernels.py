@@ -389,15 +389,18 @@ def precisions_cholesky(covariances: np.ndarray, covariance_type: str) -> np.nda
     covariances = np.asarray(covariances, dtype=np.float64)
     if covariance_type in ("full", "tied"):
         covs = covariances[None] if covariance_type == "tied" else covariances
-        out = np.empty_like(covs)
+        chol = np.empty_like(covs)
         for k, cov in enumerate(covs):
             try:
-                cov_chol = linalg.cholesky(cov, lower=True)
+                chol[k] = linalg.cholesky(cov, lower=True)
             except linalg.LinAlgError:
                 raise ValueError(
                     f"covariance of component {k} is not positive definite; increase reg_covar"
                 ) from None
-            out[k] = linalg.solve_triangular(cov_chol, np.eye(cov.shape[0]), lower=True).T
+        # L^-T by numba's substitution, not scipy's solve_triangular: LAPACK's trtrs wakes
+        # OpenBLAS's threads even for a 2x2 solve, which costs milliseconds per call on a busy
+        # machine (EM calls this every iteration).
+        out, _ = precision_from_covariance_cholesky(chol)
         return out[0] if covariance_type == "tied" else out
     if np.any(covariances <= 0):
         raise ValueError("variances must be positive; increase reg_covar")

@@ -88,13 +88,13 @@ class ConjugatePrior:
 
         m0 = column means, kappa = 0.01, nu = D + 2, and Lambda = var(X) / K^(2/D) (the data
         covariance shared out over K components; its diagonal for diag, the mean variance for
-        spherical).
+        spherical). As in mclust, full/tied use diag(var(X)) when N <= D (var(X) is singular).
         """
-        D = X.shape[1]
+        N, D = X.shape
         cov = np.atleast_2d(np.cov(X, rowvar=False))
         shrink = n_components ** (2.0 / D)
         if covariance_type in ("full", "tied"):
-            scale = cov / shrink
+            scale = (cov if N > D else np.diag(np.diag(cov))) / shrink
         elif covariance_type == "diag":
             scale = np.diag(cov) / shrink
         else:

@@ -1,0 +1,197 @@
+"""fit_bayes: structure, log-likelihood oracle, bad input, and (slow) posterior oracles."""
+
+import warnings
+
+import arviz as az
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.special import logsumexp
+from scipy.stats import multivariate_normal
+
+from bayesgmm import fit_em
+from bayesgmm.kernels import to_full_covariances
+from bayesgmm.priors import Priors, Standardisation
+from bayesgmm.reference import build_textbook_model
+from bayesgmm.relabel import relabel_posterior
+from bayesgmm.sampling import fit_bayes
+
+from conftest import COVARIANCE_TYPES, simulate_mixture
+
+
+@pytest.fixture(scope="module")
+def quick_fit(tiny_fit):
+    """Old Faithful, K=2, full, 2 chains x 100 draws (shared with other test files)."""
+    return tiny_fit
+
+
+def test_groups_names_and_dims(quick_fit):
+    idata = quick_fit.idata
+    for group in ("posterior", "posterior_unrelabelled", "sample_stats", "log_likelihood",
+                  "observed_data", "em"):
+        assert group in idata.children, group
+    post = idata["posterior"]
+    assert post["weights"].dims == ("chain", "draw", "component")
+    assert post["means"].dims == ("chain", "draw", "component", "feature")
+    assert post["covariances"].dims == ("chain", "draw", "component", "feature", "feature_bis")
+    assert list(post["feature"].values) == ["eruptions", "waiting"]
+    assert idata["log_likelihood"]["x"].shape == (2, 100, 272)
+    np.testing.assert_allclose(post["weights"].sum("component"), 1.0, rtol=1e-12)
+
+
+def test_log_likelihood_group_equals_scipy_mixture_density(quick_fit, old_faithful):
+    """Pointwise log-likelihood = log sum_k w_k N(x | mu_k, Sigma_k) at the stored draws."""
+    X = old_faithful.to_numpy()
+    post = quick_fit.idata["posterior"]
+    ll = quick_fit.idata["log_likelihood"]["x"]
+    for chain, draw in [(0, 0), (1, 77), (0, 99)]:
+        w = post["weights"].values[chain, draw]
+        mu = post["means"].values[chain, draw]
+        cov = post["covariances"].values[chain, draw]
+        dens = np.stack([np.log(w[k]) + multivariate_normal(mu[k], cov[k]).logpdf(X)
+                         for k in range(2)], axis=1)
+        np.testing.assert_allclose(ll.values[chain, draw], logsumexp(dens, axis=1), rtol=1e-8)
+
+
+def test_priors_and_em_stored(quick_fit, old_faithful):
+    assert quick_fit.priors == Priors()
+    std = quick_fit.standardisation
+    np.testing.assert_allclose(std.center, old_faithful.mean().to_numpy())
+    em_group = quick_fit.idata["em"]
+    np.testing.assert_array_equal(em_group["means"].values, quick_fit.em.means)
+
+
+def test_predict_proba_interval_and_score(quick_fit, old_faithful):
+    proba = quick_fit.predict_proba(old_faithful.iloc[:20])
+    np.testing.assert_allclose(proba.mean.sum(axis=1), 1.0, rtol=1e-12)
+    # (the mean need not lie inside a 94% interval of a skewed distribution; the bounds must
+    # be ordered and be probabilities)
+    assert np.all(proba.lower <= proba.upper)
+    assert np.all((proba.lower >= 0) & (proba.upper <= 1))
+    # The posterior predictive density is close to the EM plug-in density on these data.
+    score = quick_fit.score_samples(old_faithful)
+    em_score = quick_fit.em.score_samples(old_faithful)
+    assert abs(score.mean() - em_score.mean()) < 0.05
+
+
+def test_compare_em_table(quick_fit):
+    table = quick_fit.compare_em()
+    assert len(table) == 2 + 4 + 8
+    assert {"em", "mean", "sd", "lower", "upper", "em_in_interval"} <= set(table.columns)
+    # EM at a clear mode of a well-identified model lies inside the 94% intervals.
+    assert table.loc[[i for i in table.index if i.startswith("means")], "em_in_interval"].all()
+
+
+def test_posterior_predictive_shapes(quick_fit):
+    pp = quick_fit.sample_posterior_predictive(50, max_draws=30, random_state=0)
+    assert pp["x"].shape == (30, 50, 2)
+    assert set(np.unique(pp["component"])) <= {0, 1}
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(sampler="stan"), "sampler"),
+        (dict(draws=0), "draws"),
+        (dict(chains=0), "chains"),
+        (dict(ordered_means=True), "1-D"),
+        (dict(priors={"means_sd": 1}), "Priors"),
+        (dict(target_accept=1.5), "target_accept"),
+    ],
+)
+def test_bad_arguments(old_faithful, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        fit_bayes(old_faithful, 2, **kwargs)
+
+
+def test_bad_data_and_mismatched_em(old_faithful):
+    with pytest.raises(ValueError, match="constant"):
+        fit_bayes(np.column_stack([np.arange(10.0), np.ones(10)]), 2)
+    with pytest.raises(ValueError, match="NaN"):
+        fit_bayes(np.array([[1.0, np.nan], [2.0, 3.0], [4.0, 5.0]]), 2)
+    em = fit_em(old_faithful, 3, random_state=0)
+    with pytest.raises(ValueError, match="K=3"):
+        fit_bayes(old_faithful, 2, em=em)
+
+
+# --------------------------------------------------------------------------------------------
+# slow: default settings, every covariance type, and the oracle against the textbook model
+# --------------------------------------------------------------------------------------------
+@pytest.mark.slow
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_default_settings_converge(covariance_type):
+    X, _, _ = simulate_mixture(n=400, seed=3)
+    result = fit_bayes(X, 3, covariance_type=covariance_type, random_state=0,
+                       progressbar=False)
+    diag = result.diagnostics()
+    assert diag.max_rhat < 1.01, diag.verdict
+    assert diag.n_divergences == 0, diag.verdict
+    assert diag.ok, diag.verdict
+
+
+@pytest.mark.slow
+def test_galaxies_k3(galaxies):
+    result = fit_bayes(galaxies, 3, random_state=0, progressbar=False)
+    diag = result.diagnostics()
+    assert diag.max_rhat < 1.01, diag.verdict
+    assert diag.n_divergences == 0, diag.verdict
+    # Three groups: the two small outer ones (~9,700 and ~33,000 km/s) and the main body.
+    means = np.sort(result.posterior_mean()[1][:, 0])
+    assert means[0] < 12_000 and 19_000 < means[1] < 24_000 and means[2] > 28_000
+
+
+def _textbook_posterior(X, K, em, seed):
+    import pymc as pm
+
+    std = Standardisation.from_data(X, "full")
+    model = build_textbook_model(std.transform(X), K, Priors(), center=std.center,
+                                 scale=std.scale)
+    start = {"weights": em.weights, "means_z": std.transform(em.means)}
+    with model, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        idata = pm.sample(1000, tune=1000, chains=4, cores=2, random_seed=seed,
+                          initvals=start, nuts_sampler="pymc", progressbar=False,
+                          compute_convergence_checks=False)
+    raw = idata["posterior"].to_dataset()[["weights", "means", "covariances"]]
+    relabelled, _ = relabel_posterior(raw, (em.weights, em.means, em.covariances), "full")
+    return relabelled
+
+
+def _mean_sd_mcse(ds):
+    mean = az.mcse(ds, method="mean")
+    sd = az.mcse(ds, method="sd")
+    return ds.mean(("chain", "draw")), ds.std(("chain", "draw")), mean, sd
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("data", ["old_faithful", "simulated"])
+def test_oracle_against_textbook_pymc_mixture(data, old_faithful):
+    """Posterior means and sds agree with pm.Mixture of pm.MvNormal under identical priors."""
+    if data == "old_faithful":
+        X, K = old_faithful.to_numpy(), 2
+    else:
+        X, K = simulate_mixture(n=300, seed=5)[0], 3
+    fast = fit_bayes(X, K, random_state=11, progressbar=False)
+    slow = _textbook_posterior(X, K, fast.em, seed=12)
+    fm, fs, fmc, fsc = _mean_sd_mcse(fast.posterior[["weights", "means", "covariances"]])
+    sm, ss, smc, ssc = _mean_sd_mcse(slow)
+    for name in ("weights", "means", "covariances"):
+        scale = float(np.abs(sm[name]).max())
+        floor = 1e-3 * scale
+        mean_tol = 4 * np.sqrt(fmc[name] ** 2 + smc[name] ** 2) + floor
+        sd_tol = 4 * np.sqrt(fsc[name] ** 2 + ssc[name] ** 2) + floor
+        assert np.all(np.abs(fm[name] - sm[name]) < mean_tol), name
+        assert np.all(np.abs(fs[name] - ss[name]) < sd_tol), name
+
+
+def test_full_covariances_helper_shapes():
+    # used by the posterior helpers: every type expands to (K, D, D)
+    for ct, cov in [("full", np.eye(2)[None].repeat(3, 0)), ("tied", np.eye(2)),
+                    ("diag", np.ones((3, 2))), ("spherical", np.ones(3))]:
+        assert to_full_covariances(cov, ct, 3, 2).shape == (3, 2, 2)
+
+
+def test_dataframe_feature_names_flow_to_posterior(quick_fit):
+    table = quick_fit.summary()
+    assert isinstance(table, pd.DataFrame)
+    assert any("waiting" in str(i) for i in table.index)
