@@ -1,0 +1,250 @@
+"""Sampling benchmark: bayesgmm's default path vs the textbook PyMC mixture, in one run.
+
+Prints, for N=1000, K=3, D=2, full covariances, 4 chains x (1000 tune + 1000 draws):
+
+1. the textbook model (``pm.Mixture`` of ``pm.MvNormal``, one ``LKJCholeskyCov`` each) with
+   ``pm.sample`` (the reference) and ``bayesgmm.fit_bayes`` with its defaults, cold (empty
+   numba/PyTensor caches) and warm (caches filled by the cold run): wall time including
+   compilation, min bulk ESS over weights and means, ESS per second, leapfrog steps per draw,
+   divergences, and the ESS/s ratio against the reference;
+2. the cost of one log-likelihood + gradient evaluation for N = 1e3 ... 1e6 (fused kernel,
+   one thread and all threads) beside PyTensor's autodiff graph of the same log-likelihood;
+3. EM wall time vs scikit-learn at N = 1e5 and 1e6 (same initial parameters, same tol).
+
+Each sampling run is a fresh subprocess so that cold/warm caches mean what they say.
+Usage: python benchmarks/bench_sampling.py [--quick] [--skip-textbook]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+N, K, D = 1000, 3, 2
+
+
+def simulate(n: int, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    weights = np.array([0.5, 0.3, 0.2])
+    means = np.array([[0.0, 0.0], [5.0, 1.0], [1.0, 6.0]])
+    covs = np.array([[[1.0, 0.4], [0.4, 0.8]], [[0.6, -0.2], [-0.2, 1.2]],
+                     [[1.5, 0.0], [0.0, 0.5]]])
+    labels = rng.choice(K, size=n, p=weights)
+    chol = np.linalg.cholesky(covs)
+    return means[labels] + np.einsum("nij,nj->ni", chol[labels], rng.standard_normal((n, D)))
+
+
+# --------------------------------------------------------------------------------------------
+# 1. sampling runs (each in a subprocess)
+# --------------------------------------------------------------------------------------------
+def _run_child(kind: str, draws: int, tune: int, env: dict) -> dict:
+    cmd = [sys.executable, __file__, "--child", kind, "--draws", str(draws), "--tune", str(tune)]
+    out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+    if out.returncode != 0:
+        raise RuntimeError(f"{kind} run failed:\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _child(kind: str, draws: int, tune: int) -> None:
+    """Run one sampling job and print a JSON line of its measurements."""
+    import warnings
+
+    import arviz as az
+
+    warnings.simplefilter("ignore")
+    X = simulate(N)
+    t0 = time.perf_counter()
+    if kind == "textbook":
+        import pymc as pm
+
+        from bayesgmm import fit_em
+        from bayesgmm.priors import Priors, Standardisation
+        from bayesgmm.reference import build_textbook_model
+
+        std = Standardisation.from_data(X, "full")
+        em = fit_em(X, K, n_init=10, random_state=0)
+        model = build_textbook_model(std.transform(X), K, Priors(), center=std.center,
+                                     scale=std.scale)
+        with model:
+            idata = pm.sample(draws, tune=tune, chains=4, random_seed=1, nuts_sampler="pymc",
+                              initvals={"weights": em.weights,
+                                        "means_z": std.transform(em.means)},
+                              progressbar=False, compute_convergence_checks=False)
+        post = idata["posterior"].to_dataset()
+        stats = idata["sample_stats"].to_dataset()
+        steps = float(stats["n_steps"].mean())
+    else:
+        from bayesgmm.sampling import fit_bayes
+
+        result = fit_bayes(X, K, draws=draws, tune=tune, chains=4, random_state=1,
+                           progressbar=False)
+        post = result.posterior
+        stats = result.idata["sample_stats"].to_dataset()
+        steps = float(stats["n_steps"].mean())
+    wall = time.perf_counter() - t0
+    ess = az.ess(post[["weights", "means"]], method="bulk")
+    min_ess = float(min(float(ess[v].min()) for v in ("weights", "means")))
+    print(json.dumps({
+        "kind": kind, "wall_s": wall, "min_bulk_ess": min_ess, "ess_per_s": min_ess / wall,
+        "steps_per_draw": steps, "divergences": int(stats["diverging"].sum()),
+    }))
+
+
+def bench_sampling(draws: int, tune: int, skip_textbook: bool) -> None:
+    print(f"\n== 1. Sampling: N={N}, K={K}, D={D}, full, 4 chains x ({tune} tune + {draws} draws)")
+    cache = tempfile.mkdtemp(prefix="bayesgmm-bench-cache-")
+    env = dict(os.environ, NUMBA_CACHE_DIR=os.path.join(cache, "numba"),
+               PYTENSOR_FLAGS=f"compiledir={os.path.join(cache, 'pytensor')}")
+    rows = []
+    if not skip_textbook:
+        rows.append(("textbook pm.sample (reference)", _run_child("textbook", draws, tune, env)))
+    rows.append(("bayesgmm default, cold cache", _run_child("bayesgmm", draws, tune, env)))
+    rows.append(("bayesgmm default, warm cache", _run_child("bayesgmm", draws, tune, env)))
+    ref = rows[0][1]["ess_per_s"] if not skip_textbook else None
+    print(f"{'run':34s} {'wall s':>8s} {'min ESS':>8s} {'ESS/s':>9s} {'steps/draw':>10s} "
+          f"{'div':>4s} {'ESS/s ratio':>11s}")
+    for name, r in rows:
+        ratio = f"{r['ess_per_s'] / ref:11.1f}" if ref else f"{'n/a':>11s}"
+        print(f"{name:34s} {r['wall_s']:8.1f} {r['min_bulk_ess']:8.0f} {r['ess_per_s']:9.1f} "
+              f"{r['steps_per_draw']:10.1f} {r['divergences']:4d} {ratio}")
+
+
+# --------------------------------------------------------------------------------------------
+# 2. one log-likelihood + gradient evaluation
+# --------------------------------------------------------------------------------------------
+def _median_time(fn, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return float(np.median(times))
+
+
+def _autodiff_function():
+    """PyTensor's autodiff graph of the same log-likelihood (value and gradient)."""
+    import pytensor
+    import pytensor.tensor as pt
+
+    x = pt.matrix("x")
+    w = pt.vector("w")
+    mu = pt.matrix("mu")  # (K, D)
+    L = pt.tensor3("L")
+    diff = x[None, :, :] - mu[:, None, :]  # (K, N, D)
+    sol = pt.linalg.solve_triangular(L[:, None, :, :], diff[..., None], lower=True)[..., 0]
+    logdet = pt.log(pt.diagonal(L, axis1=1, axis2=2)).sum(axis=1)
+    lk = pt.log(w)[:, None] - 0.5 * (sol**2).sum(axis=-1) - logdet[:, None] \
+        - 0.5 * D * np.log(2 * np.pi)
+    ll = pt.logsumexp(lk, axis=0).sum()
+    return pytensor.function([x, w, mu, L], [ll, *pt.grad(ll, [w, mu, L])])
+
+
+def bench_gradient(sizes: list[int]) -> None:
+    import numba
+
+    from bayesgmm import kernels
+
+    print(f"\n== 2. One log-likelihood + gradient evaluation (K={K}, D={D})")
+    rng = np.random.default_rng(0)
+    w = np.array([0.5, 0.3, 0.2])
+    mu = np.array([[0.0, 0.0], [5.0, 1.0], [1.0, 6.0]])
+    L = np.linalg.cholesky(np.array([np.eye(D)] * K) * 1.5)
+    U, logdet = kernels.precision_from_covariance_cholesky(L)
+
+    def fused(X, parallel):
+        e = kernels.estep_parallel if parallel else kernels.estep_serial
+        total, nk, s1c, c = e(X, np.ones(X.shape[0]), np.log(w), mu, U, logdet,
+                              np.empty(0), np.empty((0, K)))
+        return total, kernels.gradient_from_statistics(w, L, U, nk, s1c, c)
+
+    t = time.perf_counter()
+    try:
+        autodiff = _autodiff_function()
+        compile_s = time.perf_counter() - t
+    except Exception as exc:  # the comparison is informative, not essential
+        autodiff, compile_s = None, float("nan")
+        print(f"   (autodiff graph unavailable: {type(exc).__name__}: {exc})")
+    print(f"   autodiff graph compile: {compile_s:.1f} s; numba threads: "
+          f"{numba.get_num_threads()}")
+    print(f"{'N':>9s} {'fused 1 thr us':>15s} {'ns/pair':>8s} {'fused all us':>13s} "
+          f"{'ns/pair':>8s} {'autodiff us':>12s} {'ns/pair':>8s} {'speed-up':>9s}")
+    for n in sizes:
+        X = np.ascontiguousarray(rng.normal(size=(n, D)) * 2)
+        fused(X, False), fused(X, True)  # compile / warm up
+        reps = max(3, min(200, int(2e6 // n)))
+        t1 = _median_time(lambda X=X: fused(X, False), reps)
+        tp = _median_time(lambda X=X: fused(X, True), reps)
+        if autodiff is not None:
+            autodiff(X, w, mu, L)
+            ta = _median_time(lambda X=X: autodiff(X, w, mu, L), max(3, reps // 4))
+        else:
+            ta = float("nan")
+        pairs = n * K
+        print(f"{n:9d} {t1 * 1e6:15.1f} {t1 / pairs * 1e9:8.2f} {tp * 1e6:13.1f} "
+              f"{tp / pairs * 1e9:8.2f} {ta * 1e6:12.1f} {ta / pairs * 1e9:8.2f} "
+              f"{ta / min(t1, tp):9.1f}")
+
+
+# --------------------------------------------------------------------------------------------
+# 3. EM vs scikit-learn at large N
+# --------------------------------------------------------------------------------------------
+def bench_em(sizes: list[int]) -> None:
+    import warnings
+
+    from sklearn.mixture import GaussianMixture
+
+    from bayesgmm import fit_em
+
+    print("\n== 3. EM vs scikit-learn (full, K=3, D=2, same initial parameters, tol=1e-3)")
+    print(f"{'N':>9s} {'iters':>9s} {'bayesgmm s':>11s} {'sklearn s':>10s} {'ratio':>7s} "
+          f"{'|dLL|/|LL|':>11s}")
+    w0 = np.full(K, 1 / K)
+    m0 = np.array([[0.5, 0.5], [4.0, 0.0], [0.0, 5.0]])
+    c0 = np.array([np.eye(D)] * K)
+    for n in sizes:
+        X = simulate(n, seed=1)
+        fit_em(X[:1000], K, init={"weights": w0, "means": m0, "covariances": c0})  # warm-up
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            t = time.perf_counter()
+            ours = fit_em(X, K, init={"weights": w0, "means": m0, "covariances": c0})
+            t_ours = time.perf_counter() - t
+            t = time.perf_counter()
+            gm = GaussianMixture(K, weights_init=w0, means_init=m0,
+                                 precisions_init=np.linalg.inv(c0), tol=1e-3).fit(X)
+            t_sk = time.perf_counter() - t
+        ll_sk = gm.score(X) * n
+        rel = abs(ours.log_likelihood - ll_sk) / abs(ll_sk)
+        print(f"{n:9d} {ours.n_iter:4d}/{gm.n_iter_:<4d} {t_ours:11.3f} {t_sk:10.3f} "
+              f"{t_sk / t_ours:7.1f} {rel:11.2e}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smaller runs (smoke test)")
+    parser.add_argument("--skip-textbook", action="store_true",
+                        help="skip the slow textbook reference (no ESS/s ratio)")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--draws", type=int, default=1000)
+    parser.add_argument("--tune", type=int, default=1000)
+    args = parser.parse_args()
+    if args.child:
+        _child(args.child, args.draws, args.tune)
+        return
+    draws = 200 if args.quick else args.draws
+    tune = 200 if args.quick else args.tune
+    print(f"bench_sampling: {os.cpu_count()} cores")
+    bench_sampling(draws, tune, args.skip_textbook)
+    bench_gradient([1_000, 10_000] if args.quick else [1_000, 10_000, 100_000, 1_000_000])
+    bench_em([100_000] if args.quick else [100_000, 1_000_000])
+
+
+if __name__ == "__main__":
+    main()

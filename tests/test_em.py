@@ -1,0 +1,664 @@
+"""EM: scikit-learn as the oracle, invariants on random data, MAP-EM, sampling, robustness."""
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import COVARIANCE_TYPES
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.special import logsumexp
+from scipy.stats import multivariate_normal
+from sklearn.mixture import GaussianMixture
+from threadpoolctl import threadpool_limits
+
+from bayesgmm import ConjugatePrior, ConvergenceWarning, EMResult, fit_em, kernels, n_parameters
+from bayesgmm.em import INITS, DegenerateComponentWarning, _m_step
+
+ARRAY_FIELDS = ("weights", "means", "covariances", "precisions_cholesky", "history")
+SKLEARN_TOL = 1e-8
+
+
+# --------------------------------------------------------------------------------------------
+# helpers and fixtures
+# --------------------------------------------------------------------------------------------
+def inverse(covariances, covariance_type):
+    """Precisions in scikit-learn's shapes (its ``precisions_init``)."""
+    if covariance_type in ("full", "tied"):
+        return np.linalg.inv(covariances)
+    return 1.0 / covariances
+
+
+def assert_results_equal(a: EMResult, b: EMResult):
+    for name in ARRAY_FIELDS:
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
+    assert a.log_likelihood == b.log_likelihood
+    assert a.n_iter == b.n_iter
+
+
+def assert_valid(result: EMResult):
+    """Weights on the simplex, positive-definite covariances, everything finite."""
+    w = result.weights
+    assert np.all(w >= 0) and w.sum() == pytest.approx(1.0, abs=1e-12)
+    for name in ARRAY_FIELDS:
+        assert np.all(np.isfinite(getattr(result, name))), name
+    assert np.isfinite(result.log_likelihood)
+    assert np.all(np.linalg.eigvalsh(result.full_covariances) > 0)
+
+
+def assert_monotone(history):
+    h = np.asarray(history)
+    slack = 1e-9 * np.abs(h[1:]) + 1e-9
+    assert np.all(np.diff(h) >= -slack), np.diff(h)
+
+
+def type_covariances(full, covariance_type):
+    """Covariances of ``covariance_type`` (scikit-learn shapes) from full (K, D, D) ones."""
+    if covariance_type == "full":
+        return full.copy()
+    if covariance_type == "tied":
+        return full.mean(axis=0)
+    diag = np.diagonal(full, axis1=1, axis2=2).copy()
+    return diag if covariance_type == "diag" else diag.mean(axis=1)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def single_threaded_blas():
+    """Tiny LAPACK calls (both libraries' Cholesky solves) wake BLAS threads: on a busy machine
+    that costs milliseconds per call and dominates these small fits."""
+    with threadpool_limits(1):
+        yield
+
+
+@pytest.fixture(params=["old_faithful", "simulated"])
+def case(request):
+    """(X, K): Old Faithful with K=2, the simulated mixture with K=3."""
+    if request.param == "old_faithful":
+        return request.getfixturevalue("old_faithful").to_numpy(), 2
+    return request.getfixturevalue("simulated")[0], 3
+
+
+@pytest.fixture(scope="module")
+def collapsing():
+    """11 points, K=3: one isolated point, so the ML fit collapses a component onto it."""
+    X = np.array([[0.0, 0.0], [10.0, 0.1], [10.5, -0.4], [9.6, 0.3], [10.2, 0.8], [9.9, -0.6],
+                  [0.2, 10.0], [-0.5, 10.4], [0.4, 9.5], [-0.1, 10.7], [0.6, 9.8]])
+    means = np.array([[0.0, 0.0], [10.0, 0.0], [0.0, 10.0]])
+    return X, means
+
+
+def collapsing_init(means, covariance_type):
+    full = np.tile(np.eye(2), (3, 1, 1))
+    return {"means": means, "covariances": type_covariances(full, covariance_type)}
+
+
+# --------------------------------------------------------------------------------------------
+# scikit-learn as the oracle, from the same initial parameters
+# --------------------------------------------------------------------------------------------
+def sklearn_start(X, K, covariance_type):
+    """A deliberately poor start: one sklearn iteration, then the means pushed apart."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        g0 = GaussianMixture(K, covariance_type=covariance_type, max_iter=1,
+                             random_state=0).fit(X)
+    means = g0.means_ + 0.5 * X.std(axis=0) * np.where(np.arange(K)[:, None] % 2, 1.0, -1.0)
+    return (g0.weights_ + 1.0 / K) / 2.0, means, g0.covariances_
+
+
+@pytest.fixture(scope="module",
+                params=[(d, ct) for d in ("old_faithful", "simulated") for ct in COVARIANCE_TYPES],
+                ids=lambda p: f"{p[0]}-{p[1]}")
+def paired(request):
+    """(X, ours, sklearn's) fitted from the same initial parameters with the same tol."""
+    name, ct = request.param
+    if name == "old_faithful":
+        X, K = request.getfixturevalue("old_faithful").to_numpy(), 2
+    else:
+        X, K = request.getfixturevalue("simulated")[0], 3
+    w, m, c = sklearn_start(X, K, ct)
+    gm = GaussianMixture(K, covariance_type=ct, weights_init=w, means_init=m,
+                         precisions_init=inverse(c, ct), tol=SKLEARN_TOL, max_iter=1000).fit(X)
+    ours = fit_em(X, K, covariance_type=ct, init={"weights": w, "means": m, "covariances": c},
+                  tol=SKLEARN_TOL, max_iter=1000)
+    return X, ours, gm
+
+
+def test_sklearn_same_log_likelihood_and_n_iter(paired):
+    X, ours, gm = paired
+    assert gm.converged_ and ours.converged
+    assert ours.n_iter == gm.n_iter_
+    assert ours.n_iter >= 3  # the start is far enough away for a real trajectory
+    assert ours.log_likelihood == pytest.approx(gm.score(X) * X.shape[0], rel=1e-8)
+    assert ours.history[-1] == ours.log_likelihood
+
+
+def test_sklearn_same_parameters(paired):
+    _, ours, gm = paired
+    np.testing.assert_allclose(ours.weights, gm.weights_, rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(ours.means, gm.means_, rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(ours.covariances, gm.covariances_, rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(ours.precisions_cholesky, gm.precisions_cholesky_, rtol=1e-6,
+                               atol=1e-9)
+
+
+def test_sklearn_same_information_criteria(paired):
+    X, ours, gm = paired
+    assert ours.n_parameters == gm._n_parameters()
+    assert ours.bic(X) == pytest.approx(gm.bic(X), rel=1e-8)
+    assert ours.aic(X) == pytest.approx(gm.aic(X), rel=1e-8)
+
+
+def test_sklearn_same_predictions(paired):
+    X, ours, gm = paired
+    X_new = X + np.random.default_rng(0).normal(scale=0.5 * X.std(axis=0), size=X.shape)
+    for data in (X, X_new):
+        proba = ours.predict_proba(data)
+        np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(proba, gm.predict_proba(data), rtol=0, atol=1e-6)
+        np.testing.assert_allclose(ours.score_samples(data), gm.score_samples(data),
+                                   rtol=1e-8, atol=1e-10)
+        assert ours.score(data) == pytest.approx(gm.score(data), rel=1e-8)
+        confident = proba.max(axis=1) > 0.99
+        np.testing.assert_array_equal(ours.predict(data)[confident],
+                                      gm.predict(data)[confident])
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_default_init_at_least_as_good_as_sklearn(case, covariance_type):
+    X, K = case
+    gm = GaussianMixture(K, covariance_type=covariance_type, n_init=10, random_state=0).fit(X)
+    ours = fit_em(X, K, covariance_type=covariance_type, n_init=10, random_state=0)
+    theirs = gm.score(X) * X.shape[0]
+    assert ours.log_likelihood >= theirs - 1e-4 * abs(theirs)
+
+
+@pytest.mark.parametrize("K", [1, 2, 5])
+@pytest.mark.parametrize("D", [1, 3])
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_n_parameters_matches_sklearn(K, D, covariance_type):
+    gm = GaussianMixture(K, covariance_type=covariance_type)
+    gm.means_ = np.zeros((K, D))
+    assert n_parameters(K, D, covariance_type) == gm._n_parameters()
+
+
+# --------------------------------------------------------------------------------------------
+# invariants on random data (hypothesis)
+# --------------------------------------------------------------------------------------------
+@st.composite
+def random_mixture_data(draw):
+    N = draw(st.integers(20, 80))
+    D = draw(st.integers(1, 3))
+    K = draw(st.integers(1, 4))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    centres = rng.normal(scale=3.0, size=(K, D))
+    X = centres[rng.integers(K, size=N)] + rng.normal(size=(N, D)) * rng.uniform(0.2, 3.0, D)
+    return X, K
+
+
+@pytest.mark.parametrize("prior", [None, "default"], ids=["ml", "map"])
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+@settings(max_examples=20, deadline=None, database=None)
+@given(case=random_mixture_data(), init=st.sampled_from(INITS), seed=st.integers(0, 1000))
+def test_em_invariants_on_random_data(covariance_type, prior, case, init, seed):
+    X, K = case
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DegenerateComponentWarning)
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        result = fit_em(X, K, covariance_type=covariance_type, init=init, prior=prior,
+                        random_state=seed)
+    assert_valid(result)
+    assert_monotone(result.history)
+    assert result.history.shape == (result.n_iter + 1,)
+    assert result.log_likelihood == pytest.approx(result.score_samples(X).sum(), rel=1e-10)
+    if prior is None:
+        assert result.history[-1] == result.log_likelihood
+    else:
+        expected = result.log_likelihood + result.prior.log_density(
+            result.weights, result.means, result.covariances)
+        assert result.log_posterior == pytest.approx(expected, rel=1e-12, abs=1e-9)
+
+
+# --------------------------------------------------------------------------------------------
+# sample weights, sampling, reproducibility
+# --------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_integer_sample_weight_equals_duplicated_rows(simulated, covariance_type):
+    X = simulated[0][:200]
+    g = np.random.default_rng(0).integers(1, 4, size=X.shape[0])
+    init = dict(zip(("weights", "means", "covariances"),
+                    sklearn_start(X, 3, covariance_type), strict=True))
+    with pytest.warns(ConvergenceWarning):  # tol=0: a fixed number of iterations for both
+        weighted = fit_em(X, 3, covariance_type=covariance_type, init=init, sample_weight=g,
+                          tol=0, max_iter=20)
+    with pytest.warns(ConvergenceWarning):
+        duplicated = fit_em(np.repeat(X, g, axis=0), 3, covariance_type=covariance_type,
+                            init=init, tol=0, max_iter=20)
+    assert weighted.n_samples == g.sum() == duplicated.n_samples
+    for name in ("weights", "means", "covariances", "history"):
+        np.testing.assert_allclose(getattr(weighted, name), getattr(duplicated, name),
+                                   rtol=1e-10, atol=1e-12, err_msg=name)
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_sample_reproduces_fitted_parameters(simulated, covariance_type):
+    result = fit_em(simulated[0], 3, covariance_type=covariance_type, random_state=0)
+    n = 200_000
+    X, labels = result.sample(n, random_state=1)
+    assert X.shape == (n, 2) and labels.shape == (n,)
+    freq = np.bincount(labels, minlength=3) / n
+    w = result.weights
+    assert np.all(np.abs(freq - w) < 4 * np.sqrt(w * (1 - w) / n))
+    covs = result.full_covariances
+    for k in range(3):
+        Xk = X[labels == k]
+        nk = Xk.shape[0]
+        se_mean = np.sqrt(np.diag(covs[k]) / nk)
+        assert np.all(np.abs(Xk.mean(axis=0) - result.means[k]) < 4 * se_mean)
+        var = np.diag(covs[k])
+        se_cov = np.sqrt((np.outer(var, var) + covs[k] ** 2) / nk)
+        assert np.all(np.abs(np.cov(Xk, rowvar=False) - covs[k]) < 4 * se_cov)
+
+
+def test_sample_is_reproducible(simulated):
+    result = fit_em(simulated[0], 3, random_state=0)
+    a, la = result.sample(500, random_state=7)
+    b, lb = result.sample(500, random_state=7)
+    np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(la, lb)
+    c, _ = result.sample(500, random_state=np.random.default_rng(7))
+    np.testing.assert_array_equal(a, c)
+    d, _ = result.sample(500, random_state=8)
+    assert not np.array_equal(a, d)
+    for bad in (0, -1, 2.5, True):
+        with pytest.raises(ValueError, match="n_samples"):
+            result.sample(bad)
+
+
+@pytest.mark.parametrize("init", INITS)
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_same_random_state_same_result(simulated, init, covariance_type):
+    X = simulated[0]
+    a = fit_em(X, 3, covariance_type=covariance_type, init=init, n_init=2, random_state=123)
+    b = fit_em(X, 3, covariance_type=covariance_type, init=init, n_init=2, random_state=123)
+    assert_results_equal(a, b)
+    c = fit_em(X, 3, covariance_type=covariance_type, init=init, n_init=2,
+               random_state=np.random.default_rng(123))
+    assert_results_equal(a, c)
+
+
+@pytest.mark.parametrize("init", ["random", "random_from_data"])
+def test_different_seeds_can_differ(simulated, init):
+    X = simulated[0]
+    histories = {fit_em(X, 3, init=init, random_state=s).history[0] for s in range(3)}
+    assert len(histories) > 1
+
+
+# --------------------------------------------------------------------------------------------
+# initialisation
+# --------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("init", INITS)
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_every_init_method_works(simulated, init, covariance_type):
+    X = simulated[0]
+    result = fit_em(X, 3, covariance_type=covariance_type, init=init, random_state=0)
+    assert_valid(result)
+    assert result.converged
+    assert_monotone(result.history)
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_explicit_init_mapping_and_emresult(simulated, covariance_type):
+    X, _, (weights, means, covs) = simulated
+    start = {"weights": weights, "means": means + 0.3,
+             "covariances": type_covariances(covs, covariance_type)}
+    first = fit_em(X, 3, covariance_type=covariance_type, init=start, tol=1e-10, max_iter=500)
+    assert_valid(first)
+    # the history starts at the given parameters
+    prec = kernels.precisions_cholesky(start["covariances"], covariance_type)
+    at_start = kernels.estep(X, weights, start["means"], prec, covariance_type)
+    assert first.history[0] == pytest.approx(at_start.log_likelihood, rel=1e-12)
+    # restarting from a converged EMResult stays there
+    again = fit_em(X, 3, covariance_type=covariance_type, init=first, tol=1e-10)
+    assert again.n_iter <= 2
+    assert again.log_likelihood == pytest.approx(first.log_likelihood, rel=1e-10)
+    # tol=1e-10 per point pins the parameters down to about sqrt(tol) of their scale
+    np.testing.assert_allclose(again.means, first.means, rtol=0, atol=1e-4)
+    # weights are optional (uniform)
+    with pytest.warns(ConvergenceWarning):
+        no_weights = fit_em(X, 3, covariance_type=covariance_type, max_iter=1,
+                            init={k: v for k, v in start.items() if k != "weights"})
+    at_uniform = kernels.estep(X, np.full(3, 1 / 3), start["means"], prec, covariance_type)
+    assert no_weights.history[0] == pytest.approx(at_uniform.log_likelihood, rel=1e-12)
+
+
+def test_explicit_init_with_n_init_warns(simulated):
+    X, _, (weights, means, covs) = simulated
+    with pytest.warns(UserWarning, match="n_init"):
+        fit_em(X, 3, init={"weights": weights, "means": means, "covariances": covs}, n_init=3)
+
+
+def test_emresult_init_of_other_covariance_type_is_rejected(simulated):
+    X = simulated[0]
+    diag = fit_em(X, 3, covariance_type="diag", random_state=0)
+    with pytest.raises(ValueError, match="covariance_type"):
+        fit_em(X, 3, covariance_type="full", init=diag)
+
+
+@pytest.mark.parametrize(
+    ("change", "match"),
+    [
+        ({"means": np.zeros((2, 2))}, r"init means must have shape \(3, 2\)"),
+        ({"means": np.zeros((3, 3))}, r"init means must have shape \(3, 2\)"),
+        ({"weights": np.array([0.5, 0.5])}, "init weights"),
+        ({"weights": np.array([0.5, 0.4, 0.3])}, "summing to 1"),
+        ({"weights": np.array([1.2, -0.1, -0.1])}, "non-negative"),
+        ({"covariances": np.tile(np.eye(2), (2, 1, 1))}, r"must have shape \(3, 2, 2\)"),
+        ({"covariances": np.eye(2)}, r"must have shape \(3, 2, 2\)"),
+        ({"covariances": np.array([np.eye(2), [[1.0, 2.0], [2.0, 1.0]], np.eye(2)])},
+         "component 1 is not positive definite"),
+        ({"covariances": None}, "covariances"),
+        ({"precisions": np.eye(2)}, "unknown key"),
+    ],
+)
+def test_bad_explicit_init_raises(simulated, change, match):
+    X, _, (weights, means, covs) = simulated
+    init = {"weights": weights, "means": means, "covariances": covs, **change}
+    with pytest.raises(ValueError, match=match):
+        fit_em(X, 3, init=init)
+
+
+@pytest.mark.parametrize(
+    ("covariance_type", "covariances", "match"),
+    [
+        ("tied", np.ones((3, 2, 2)), r"must have shape \(2, 2\)"),
+        ("tied", np.array([[1.0, 2.0], [2.0, 1.0]]), "not positive definite"),
+        ("diag", np.ones(3), r"must have shape \(3, 2\)"),
+        ("diag", np.array([[1.0, 1.0], [1.0, 0.0], [1.0, 1.0]]), "positive"),
+        ("spherical", np.ones((3, 2)), r"must have shape \(3,\)"),
+        ("spherical", np.array([1.0, -1.0, 1.0]), "positive"),
+    ],
+)
+def test_bad_explicit_covariances_per_type(simulated, covariance_type, covariances, match):
+    X, _, (_, means, _) = simulated
+    with pytest.raises(ValueError, match=match):
+        fit_em(X, 3, covariance_type=covariance_type,
+               init={"means": means, "covariances": covariances})
+
+
+def test_means_init_missing_is_rejected(simulated):
+    with pytest.raises(ValueError, match="means"):
+        fit_em(simulated[0], 3, init={"weights": np.full(3, 1 / 3)})
+
+
+# --------------------------------------------------------------------------------------------
+# MAP-EM
+# --------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_map_history_is_log_posterior(case, covariance_type):
+    X, K = case
+    result = fit_em(X, K, covariance_type=covariance_type, prior="default", random_state=0)
+    prior = result.prior
+    default = ConjugatePrior.default(X, K, covariance_type)
+    for name in ("mean", "shrinkage", "dof", "scale", "weight_concentration"):
+        np.testing.assert_array_equal(getattr(prior, name), getattr(default, name))
+    log_post = result.log_likelihood + prior.log_density(result.weights, result.means,
+                                                         result.covariances)
+    assert result.history[-1] == pytest.approx(log_post, rel=1e-12)
+    assert result.log_posterior == pytest.approx(log_post, rel=1e-12)
+    assert result.log_likelihood == pytest.approx(result.score_samples(X).sum(), rel=1e-12)
+    assert_monotone(result.history)
+    # an explicit ConjugatePrior gives the same fit as "default"
+    explicit = fit_em(X, K, covariance_type=covariance_type,
+                      prior=ConjugatePrior.default(X, K, covariance_type), random_state=0)
+    assert_results_equal(result, explicit)
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_map_history_starts_at_log_posterior_of_init(simulated, covariance_type):
+    X, _, (weights, means, covs) = simulated
+    init = {"weights": weights, "means": means + 0.5,
+            "covariances": type_covariances(covs, covariance_type)}
+    result = fit_em(X, 3, covariance_type=covariance_type, init=init, prior="default")
+    prec = kernels.precisions_cholesky(init["covariances"], covariance_type)
+    ll = kernels.estep(X, weights, init["means"], prec, covariance_type).log_likelihood
+    expected = ll + result.prior.log_density(weights, init["means"], init["covariances"])
+    assert result.history[0] == pytest.approx(expected, rel=1e-12)
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "diag", "spherical"])
+def test_map_does_not_collapse_where_ml_does(collapsing, covariance_type):
+    X, means = collapsing
+    init = collapsing_init(means, covariance_type)
+    with pytest.warns(DegenerateComponentWarning, match="fewer than D"):
+        ml = fit_em(X, 3, covariance_type=covariance_type, init=init)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        map_ = fit_em(X, 3, covariance_type=covariance_type, init=init, prior="default")
+        default_init = fit_em(X, 3, covariance_type=covariance_type, prior="default",
+                              random_state=0)
+    for result in (map_, default_init):
+        assert_valid(result)
+        assert np.all(np.isfinite(result.score_samples(X)))
+        assert np.isfinite(result.log_posterior)
+    ml_eig = np.linalg.eigvalsh(ml.full_covariances)
+    map_eig = np.linalg.eigvalsh(map_.full_covariances)
+    assert ml_eig[0].min() < 1e-5  # the isolated point's component collapsed under ML
+    assert map_eig[0].min() > 1e3 * ml_eig[0].min()
+    assert np.all(np.linalg.slogdet(map_.full_covariances)[1]
+                  > np.linalg.slogdet(ml.full_covariances)[1])
+
+
+# -- the conjugate M-step is the exact mode of the expected complete-data log posterior -----
+def expected_complete_log_posterior(X, resp, prior, params):
+    """Q(theta) = sum_nk r_nk [log w_k + log N(x_n | mu_k, Sigma_k)] + log p(theta) (scipy)."""
+    weights, means, covariances = params
+    if np.any(weights <= 0):
+        return -np.inf
+    K, D = means.shape
+    covs = kernels.to_full_covariances(covariances, prior.covariance_type, K, D)
+    if np.any(np.linalg.eigvalsh(covs) <= 0):
+        return -np.inf
+    q = sum(resp[:, k] @ (np.log(weights[k]) + multivariate_normal.logpdf(X, means[k], covs[k]))
+            for k in range(K))
+    return q + prior.log_density(weights, means, covariances)
+
+
+def perturb(params, covariance_type, rng, h):
+    """Random nearby parameters of the same type (weights stay on the simplex)."""
+    weights, means, covariances = params
+    dw = rng.normal(size=weights.shape)
+    new_w = weights * np.exp(h * (dw - dw.mean()))
+    new_means = means + h * rng.normal(size=means.shape) * np.sqrt(
+        np.diagonal(kernels.to_full_covariances(covariances, covariance_type, *means.shape),
+                    axis1=1, axis2=2))
+    if covariance_type in ("full", "tied"):
+        E = rng.normal(size=covariances.shape)
+        E = (E + np.swapaxes(E, -1, -2)) / 2
+        scale = np.sqrt(np.einsum("...ii->...i", covariances))
+        new_cov = covariances + h * E * scale[..., :, None] * scale[..., None, :]
+    else:
+        new_cov = covariances * np.exp(h * rng.normal(size=covariances.shape))
+    return new_w / new_w.sum(), new_means, new_cov
+
+
+def coordinate_moves(params, covariance_type, h):
+    """Every free parameter moved by +-h (relative), one at a time; weights along e_i - e_K."""
+    weights, means, covariances = params
+    matrix = covariance_type in ("full", "tied")
+    K = weights.shape[0]
+    for i in range(K - 1):
+        for s in (h, -h):
+            w = weights.copy()
+            w[i] += s * w[i]
+            w[-1] -= s * weights[i]
+            yield w, means, covariances
+    for idx in np.ndindex(means.shape):
+        for s in (h, -h):
+            m = means.copy()
+            m[idx] += s * (abs(m[idx]) + 1.0)
+            yield weights, m, covariances
+    for idx in np.ndindex(covariances.shape):
+        if matrix and idx[-1] > idx[-2]:
+            continue  # symmetric: move (a, b) and (b, a) together
+        for s in (h, -h):
+            c = covariances.copy()
+            c[idx] += s * abs(covariances[idx])
+            if matrix:
+                c[(*idx[:-2], idx[-1], idx[-2])] = c[idx]
+            yield weights, means, c
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_conjugate_m_step_is_exact_mode(simulated, covariance_type):
+    X = simulated[0][:60]
+    rng = np.random.default_rng(3)
+    K = 3
+    prior = ConjugatePrior.default(X, K, covariance_type, weight_concentration=2.5)
+    w0, m0, c0 = sklearn_start(X, K, covariance_type)
+    e = kernels.estep(X, w0, m0, kernels.precisions_cholesky(c0, covariance_type),
+                      covariance_type, return_resp=True)
+    mode = _m_step(e.stats, (w0, m0, c0), covariance_type, 0.0, prior)
+    best = expected_complete_log_posterior(X, e.resp, prior, mode)
+    assert np.isfinite(best)
+    slack = 1e-12 * abs(best)
+    for h in (1e-4, 1e-2):
+        for params in coordinate_moves(mode, covariance_type, h):
+            assert expected_complete_log_posterior(X, e.resp, prior, params) <= best + slack
+    for h in (1e-3, 1e-1):
+        for _ in range(30):
+            params = perturb(mode, covariance_type, rng, h)
+            assert expected_complete_log_posterior(X, e.resp, prior, params) <= best + slack
+
+
+def log_posterior(X, prior, params):
+    """log-likelihood (scipy) + log prior density: MAP-EM's objective."""
+    weights, means, covariances = params
+    K, D = means.shape
+    covs = kernels.to_full_covariances(covariances, prior.covariance_type, K, D)
+    if np.any(weights <= 0) or np.any(np.linalg.eigvalsh(covs) <= 0):
+        return -np.inf
+    terms = np.column_stack([np.log(weights[k]) + multivariate_normal.logpdf(X, means[k], covs[k])
+                             for k in range(K)])
+    return logsumexp(terms, axis=1).sum() + prior.log_density(weights, means, covariances)
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_map_em_fixed_point_is_a_local_mode(simulated, covariance_type):
+    X = simulated[0][:150]
+    rng = np.random.default_rng(4)
+    result = fit_em(X, 3, covariance_type=covariance_type, prior="default", reg_covar=0.0,
+                    tol=1e-14, max_iter=5000, random_state=0)
+    assert result.converged
+    params = (result.weights, result.means, result.covariances)
+    best = log_posterior(X, result.prior, params)
+    assert best == pytest.approx(result.log_posterior, rel=1e-12)
+    # one more MAP-EM step does not move it
+    e = kernels.estep(X, *params[:2], result.precisions_cholesky, covariance_type)
+    step = _m_step(e.stats, params, covariance_type, 0.0, result.prior)
+    for new, old in zip(step, params, strict=True):
+        np.testing.assert_allclose(new, old, rtol=1e-5, atol=1e-7)
+    # and nothing nearby has a higher log posterior
+    slack = 1e-12 * abs(best)
+    for params_near in coordinate_moves(params, covariance_type, 1e-3):
+        assert log_posterior(X, result.prior, params_near) <= best + slack
+    for _ in range(30):
+        params_near = perturb(params, covariance_type, rng, 1e-2)
+        assert log_posterior(X, result.prior, params_near) <= best + slack
+
+
+# --------------------------------------------------------------------------------------------
+# warnings and degenerate cases
+# --------------------------------------------------------------------------------------------
+def test_max_iter_one_warns(simulated):
+    with pytest.warns(ConvergenceWarning, match="max_iter=1"):
+        result = fit_em(simulated[0], 3, max_iter=1, random_state=0)
+    assert not result.converged and result.n_iter == 1
+    assert result.history.shape == (2,)
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_empty_component_warns_without_nan(simulated, covariance_type):
+    X, _, (weights, means, covs) = simulated
+    far = means.copy()
+    far[2] = [1e3, -1e3]  # no point is within 1000 sds: the component gets no responsibility
+    init = {"weights": weights, "means": far,
+            "covariances": type_covariances(covs, covariance_type)}
+    with pytest.warns(DegenerateComponentWarning, match="empty"):
+        result = fit_em(X, 3, covariance_type=covariance_type, init=init)
+    assert result.weights[2] == pytest.approx(0.0, abs=1e-12)
+    for name in ARRAY_FIELDS:
+        assert not np.any(np.isnan(getattr(result, name))), name
+    assert np.isfinite(result.log_likelihood)
+    assert np.all(np.isfinite(result.score_samples(X)))
+    proba = result.predict_proba(X)
+    assert not np.any(np.isnan(proba))
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-12)
+    assert_monotone(result.history)
+
+
+# --------------------------------------------------------------------------------------------
+# the caller's data; feature names
+# --------------------------------------------------------------------------------------------
+def emresult_calls(result, X):
+    yield lambda: result.score_samples(X)
+    yield lambda: result.score(X)
+    yield lambda: result.predict_proba(X)
+    yield lambda: result.predict(X)
+    yield lambda: result.bic(X)
+    yield lambda: result.aic(X)
+    yield lambda: result.sample(10, random_state=0)
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_caller_array_is_not_modified(simulated, covariance_type):
+    X = np.asfortranarray(simulated[0])  # not C-contiguous: a tempting in-place target
+    X_copy = X.copy()
+    g = np.linspace(0.5, 2.0, X.shape[0])
+    g_copy = g.copy()
+    init = dict(zip(("weights", "means", "covariances"),
+                    sklearn_start(X, 3, covariance_type), strict=True))
+    init_copy = {k: v.copy() for k, v in init.items()}
+    result = fit_em(X, 3, covariance_type=covariance_type, init=init, sample_weight=g)
+    np.testing.assert_array_equal(X, X_copy)
+    np.testing.assert_array_equal(g, g_copy)
+    for key in init:
+        np.testing.assert_array_equal(init[key], init_copy[key])
+    result = fit_em(X, 3, covariance_type=covariance_type, prior="default", random_state=0)
+    for call in emresult_calls(result, X):
+        call()
+        np.testing.assert_array_equal(X, X_copy)
+
+
+def test_caller_dataframe_is_not_modified(old_faithful):
+    df = old_faithful.copy()
+    result = fit_em(df, 2, random_state=0)
+    pd.testing.assert_frame_equal(df, old_faithful)
+    for call in emresult_calls(result, df):
+        call()
+        pd.testing.assert_frame_equal(df, old_faithful)
+
+
+def test_dataframe_keeps_feature_names(old_faithful):
+    result = fit_em(old_faithful, 2, random_state=0)
+    assert result.feature_names == ("eruptions", "waiting")
+    array = fit_em(old_faithful.to_numpy(), 2, random_state=0)
+    assert array.feature_names == ("x0", "x1")
+    assert_results_equal(result, array)
+    np.testing.assert_array_equal(result.score_samples(old_faithful),
+                                  array.score_samples(old_faithful.to_numpy()))
+
+
+def test_one_dimensional_input_is_one_feature(galaxies):
+    v = galaxies["velocity"]
+    flat = fit_em(v.to_numpy(), 3, random_state=0)
+    column = fit_em(v.to_numpy()[:, None], 3, random_state=0)
+    series = fit_em(v, 3, random_state=0)
+    assert flat.n_features == 1 and flat.means.shape == (3, 1)
+    assert flat.covariances.shape == (3, 1, 1)
+    assert_results_equal(flat, column)
+    assert_results_equal(flat, series)
+    assert series.feature_names == ("velocity",)
+    assert fit_em(galaxies, 3, random_state=0).feature_names == ("velocity",)
+    np.testing.assert_array_equal(flat.score_samples(v.to_numpy()),
+                                  column.score_samples(v.to_numpy()[:, None]))
