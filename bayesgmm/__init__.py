@@ -1,5 +1,6 @@
 """bayesgmm: Gaussian mixture models with the classic answer (EM) and the honest one (NUTS)."""
 
+from importlib import import_module
 from importlib.metadata import PackageNotFoundError, version
 
 from .datasets import load_galaxies, load_old_faithful
@@ -12,16 +13,52 @@ try:
 except PackageNotFoundError:  # running from a source tree without installation
     __version__ = "0+unknown"
 
+# The Bayesian half imports PyMC (seconds). Load it on first use, so that EM-only work (and
+# every joblib worker of an EM sweep) starts fast (PEP 562).
+_LAZY = {
+    "BayesResult": "posterior",
+    "MembershipProbabilities": "posterior",
+    "BayesianGMM": "estimator",
+    "fit_bayes": "sampling",
+    "load": "persistence",
+    "select_em": "selection",
+    "select_bayes": "selection",
+    "compare": "selection",
+    "fit_sparse": "selection",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        value = getattr(import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'bayesgmm' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
+
 __all__ = [
+    "BayesResult",
+    "BayesianGMM",
     "ConjugatePrior",
     "ConvergenceWarning",
     "EMResult",
     "EStep",
+    "MembershipProbabilities",
     "Priors",
     "SufficientStatistics",
+    "compare",
     "estep",
+    "fit_bayes",
     "fit_em",
+    "fit_sparse",
+    "load",
     "load_galaxies",
     "load_old_faithful",
     "n_parameters",
+    "select_bayes",
+    "select_em",
 ]

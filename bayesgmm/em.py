@@ -106,6 +106,16 @@ class EMResult:
         return kernels.to_full_covariances(self.covariances, self.covariance_type,
                                            self.n_components, self.n_features)
 
+    def save(self, path: Any, overwrite: bool = False) -> Any:
+        """Save to the directory ``path`` (npz + JSON); reload with ``bayesgmm.load``.
+
+        The write is atomic and an existing result is only replaced with ``overwrite=True``;
+        see :func:`bayesgmm.persistence.save`. Returns the path.
+        """
+        from .persistence import save
+
+        return save(self, path, overwrite=overwrite)
+
     # -- evaluation: all through the one kernel ----------------------------------------------
     def _estep(self, X: Any, **kw) -> kernels.EStep:
         Xv, _ = check_data(X, n_features=self.n_features, feature_names=self.feature_names)

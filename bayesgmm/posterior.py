@@ -113,6 +113,16 @@ class BayesResult:
                            feature_names=self.feature_names)
         return Xv
 
+    def save(self, path: Any, overwrite: bool = False) -> Any:
+        """Save to the directory ``path`` (NetCDF + npz + JSON); reload with ``bayesgmm.load``.
+
+        The write is atomic and an existing result is only replaced with ``overwrite=True``;
+        see :func:`bayesgmm.persistence.save`. Returns the path.
+        """
+        from .persistence import save
+
+        return save(self, path, overwrite=overwrite)
+
     # -- the user-facing methods -------------------------------------------------------------
     def summary(self, var_names: Any = PARAMETERS, ci_prob: float = 0.94, **kwargs
                 ) -> pd.DataFrame:

@@ -6,6 +6,7 @@ import arviz as az
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import COVARIANCE_TYPES, simulate_mixture
 from scipy.special import logsumexp
 from scipy.stats import multivariate_normal
 
@@ -15,8 +16,6 @@ from bayesgmm.priors import Priors, Standardisation
 from bayesgmm.reference import build_textbook_model
 from bayesgmm.relabel import relabel_posterior
 from bayesgmm.sampling import fit_bayes
-
-from conftest import COVARIANCE_TYPES, simulate_mixture
 
 
 @pytest.fixture(scope="module")

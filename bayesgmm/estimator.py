@@ -1,0 +1,263 @@
+"""``BayesianGMM``: the Bayesian mixture behind scikit-learn's estimator conventions.
+
+It follows scikit-learn's API contract (constructor arguments stored as given, ``get_params`` /
+``set_params``, ``fit`` returning ``self``, fitted attributes ending in ``_``) without importing
+scikit-learn, so ``sklearn.base.clone`` and parameter searches work on it while scikit-learn
+stays a test-only dependency.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .posterior import BayesResult, MembershipProbabilities
+from .priors import Priors
+from .sampling import fit_bayes
+
+__all__ = ["BayesianGMM", "NotFittedError"]
+
+
+class NotFittedError(ValueError, AttributeError):
+    """A method that needs a fitted model was called before ``fit`` (as in scikit-learn)."""
+
+
+class BayesianGMM:
+    """Gaussian mixture with a full posterior: EM start, marginalised PyMC model, NUTS.
+
+    Parameters
+    ----------
+    n_components : int, default 1
+    covariance_type : {"full", "tied", "diag", "spherical"}, default "full"
+    priors : Priors, optional
+        Default ``Priors()`` (weakly informative, on the standardised scale).
+    draws, tune, chains : int, default 1000, 1000, 4
+    sampler : {"nutpie", "pymc"}, default "nutpie"
+    random_state : int, optional
+        Seeds EM and the sampler.
+    progressbar : bool, default True
+
+    Attributes
+    ----------
+    result_ : BayesResult
+        Everything the fit produced (see :class:`bayesgmm.posterior.BayesResult`).
+    em_ : EMResult
+        The (MAP-)EM estimate that started the chains.
+    idata_ : xarray.DataTree
+        The ArviZ DataTree (``result_.idata``).
+    weights_ : ndarray (K,)
+    means_ : ndarray (K, D)
+    covariances_ : ndarray
+        Posterior means, in scikit-learn's shapes for ``covariance_type``.
+    feature_names_in_ : ndarray (D,) of str
+        DataFrame column names, or ``x0, x1, ...`` for arrays.
+    n_features_in_ : int
+
+    Examples
+    --------
+    >>> gmm = BayesianGMM(2, random_state=0).fit(bayesgmm.load_old_faithful())  # doctest: +SKIP
+    >>> gmm.predict_proba(X).mean  # (N, K) posterior mean membership  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        n_components: int = 1,
+        covariance_type: str = "full",
+        priors: Priors | None = None,
+        draws: int = 1000,
+        tune: int = 1000,
+        chains: int = 4,
+        sampler: str = "nutpie",
+        random_state: int | None = None,
+        progressbar: bool = True,
+    ) -> None:
+        # Stored as given, validated in fit (scikit-learn's rule: clone must round-trip).
+        self.n_components = n_components
+        self.covariance_type = covariance_type
+        self.priors = priors
+        self.draws = draws
+        self.tune = tune
+        self.chains = chains
+        self.sampler = sampler
+        self.random_state = random_state
+        self.progressbar = progressbar
+
+    # -- parameters ---------------------------------------------------------------------------
+    @classmethod
+    def _get_param_names(cls) -> list[str]:
+        params = inspect.signature(cls.__init__).parameters.values()
+        return sorted(p.name for p in params if p.name != "self")
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """Constructor parameters by name (``deep`` adds ``name__sub`` of nested estimators)."""
+        out = {}
+        for name in self._get_param_names():
+            value = getattr(self, name)
+            if deep and hasattr(value, "get_params") and not isinstance(value, type):
+                out.update({f"{name}__{k}": v for k, v in value.get_params().items()})
+            out[name] = value
+        return out
+
+    def set_params(self, **params: Any) -> BayesianGMM:
+        """Set constructor parameters; returns ``self``. Unknown names raise ``ValueError``."""
+        valid = self._get_param_names()
+        for key, value in params.items():
+            name, _, sub = key.partition("__")
+            if name not in valid:
+                raise ValueError(
+                    f"invalid parameter {name!r} for BayesianGMM; valid parameters: {valid}"
+                )
+            if sub:
+                getattr(self, name).set_params(**{sub: value})
+            else:
+                setattr(self, name, value)
+        return self
+
+    def __repr__(self) -> str:
+        defaults = {name: p.default
+                    for name, p in inspect.signature(type(self).__init__).parameters.items()}
+        changed = [f"{k}={v!r}" for k, v in self.get_params(deep=False).items()
+                   if not (v is defaults[k] or (type(v) is type(defaults[k]) and v == defaults[k]))]
+        return f"BayesianGMM({', '.join(changed)})"
+
+    # -- fitting ------------------------------------------------------------------------------
+    def fit(self, X: Any, y: Any = None) -> BayesianGMM:
+        """Fit EM, then sample the posterior.
+
+        Parameters
+        ----------
+        X : array-like (N, D) or (N,), or pandas DataFrame
+            DataFrame column names become the ``feature`` coordinate of the posterior.
+        y : ignored
+            Present for scikit-learn pipeline compatibility.
+
+        Returns
+        -------
+        self
+        """
+        result = fit_bayes(
+            X, self.n_components, covariance_type=self.covariance_type, priors=self.priors,
+            draws=self.draws, tune=self.tune, chains=self.chains, sampler=self.sampler,
+            random_state=self.random_state, progressbar=self.progressbar,
+        )
+        self._set_fitted(result)
+        return self
+
+    @classmethod
+    def from_result(cls, result: BayesResult) -> BayesianGMM:
+        """A fitted estimator around an existing result (e.g. from ``bayesgmm.load``)."""
+        if not isinstance(result, BayesResult):
+            raise ValueError(f"expected a BayesResult; got {type(result).__name__}")
+        s = result.settings
+        est = cls(n_components=result.n_components, covariance_type=result.covariance_type,
+                  priors=result.priors, draws=s.get("draws", 1000), tune=s.get("tune", 1000),
+                  chains=s.get("chains", 4), sampler=s.get("sampler", "nutpie"),
+                  random_state=s.get("random_state"))
+        est._set_fitted(result)
+        return est
+
+    def _set_fitted(self, result: BayesResult) -> None:
+        self.result_ = result
+        self.em_ = result.em
+        self.idata_ = result.idata
+        self.weights_, self.means_, self.covariances_ = result.posterior_mean()
+        self.feature_names_in_ = np.array(result.feature_names, dtype=object)
+        self.n_features_in_ = len(result.feature_names)
+
+    def _fitted(self) -> BayesResult:
+        if not hasattr(self, "result_"):
+            raise NotFittedError(
+                "this BayesianGMM is not fitted yet; call fit(X) before using this method"
+            )
+        return self.result_
+
+    def _check_X(self, X: Any) -> Any:
+        """Refuse DataFrames whose columns are not the fitted features (order included)."""
+        self._fitted()
+        if isinstance(X, pd.DataFrame):
+            names = [str(c) for c in X.columns]
+            if names != list(self.feature_names_in_):
+                raise ValueError(
+                    f"X has columns {names}; the model was fitted on "
+                    f"{list(self.feature_names_in_)}"
+                )
+        return X
+
+    # -- prediction ---------------------------------------------------------------------------
+    def predict(self, X: Any) -> np.ndarray:
+        """Most probable component (posterior mean membership) of each point, shape (N,)."""
+        return self._fitted().predict(self._check_X(X))
+
+    def predict_proba(self, X: Any, interval: float = 0.94) -> MembershipProbabilities:
+        """Posterior membership probabilities: ``.mean`` (N, K) and ``.lower``/``.upper``.
+
+        ``.mean`` is what scikit-learn's ``predict_proba`` would return; the bounds are the
+        equal-tailed ``interval`` over the posterior draws.
+        """
+        return self._fitted().predict_proba(self._check_X(X), interval=interval)
+
+    def score_samples(self, X: Any) -> np.ndarray:
+        """Posterior predictive log-density of each point, shape (N,)."""
+        return self._fitted().score_samples(self._check_X(X))
+
+    def score(self, X: Any, y: Any = None) -> float:
+        """Mean posterior predictive log-density per point (higher is better)."""
+        return float(np.mean(self.score_samples(X)))
+
+    def sample(self, n_samples: int = 1, random_state: Any = None
+               ) -> tuple[np.ndarray, np.ndarray]:
+        """Draw from the posterior predictive distribution.
+
+        Each point comes from the mixture of its own random posterior draw, so parameter
+        uncertainty is part of the spread.
+
+        Returns
+        -------
+        X : ndarray (n_samples, D)
+        labels : ndarray (n_samples,)
+            The component each point came from.
+        """
+        result = self._fitted()
+        if isinstance(n_samples, bool) or not isinstance(n_samples, int | np.integer) \
+                or n_samples < 1:
+            raise ValueError(f"n_samples must be an integer >= 1; got {n_samples!r}")
+        rng = np.random.default_rng(random_state)
+        w, m, L = result._draws()
+        s = rng.integers(w.shape[0], size=n_samples)
+        u = rng.random((n_samples, 1))
+        labels = (u > np.cumsum(w[s], axis=1)[:, :-1]).sum(axis=1)
+        z = rng.standard_normal((n_samples, m.shape[2]))
+        X = m[s, labels] + np.einsum("nij,nj->ni", L[s, labels], z)
+        return X, labels
+
+    def bic(self, X: Any) -> float:
+        """BIC of the EM fit on X (lower is better)."""
+        self._fitted()
+        return self.em_.bic(self._check_X(X))
+
+    def aic(self, X: Any) -> float:
+        """AIC of the EM fit on X (lower is better)."""
+        self._fitted()
+        return self.em_.aic(self._check_X(X))
+
+    # -- the result's summaries ---------------------------------------------------------------
+    def summary(self, **kwargs: Any) -> pd.DataFrame:
+        """ArviZ posterior summary (see :meth:`BayesResult.summary`)."""
+        return self._fitted().summary(**kwargs)
+
+    def diagnostics(self, **thresholds: Any):
+        """Convergence diagnostics and verdict (see :meth:`BayesResult.diagnostics`)."""
+        return self._fitted().diagnostics(**thresholds)
+
+    def compare_em(self, interval: float = 0.94) -> pd.DataFrame:
+        """EM estimate beside the posterior (see :meth:`BayesResult.compare_em`)."""
+        return self._fitted().compare_em(interval=interval)
+
+    def save(self, path: str | os.PathLike, overwrite: bool = False):
+        """Save the fitted result (see :meth:`BayesResult.save`); reload with
+        ``BayesianGMM.from_result(bayesgmm.load(path))``."""
+        return self._fitted().save(path, overwrite=overwrite)

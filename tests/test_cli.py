@@ -1,0 +1,162 @@
+"""The command line: bad input ends in one line and exit status 2, before any sampling."""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import bayesgmm
+from bayesgmm import cli
+
+MODELS = Path(__file__).resolve().parents[1] / "models"
+
+
+@pytest.fixture
+def data_dir(tmp_path, old_faithful, monkeypatch):
+    """A working directory with good and bad CSV files."""
+    old_faithful.iloc[:60].to_csv(tmp_path / "good.csv", index=False)
+    text = old_faithful.iloc[:20].copy()
+    text["site"] = "north"
+    text.to_csv(tmp_path / "text.csv", index=False)
+    na = old_faithful.iloc[:20].copy()
+    na.loc[3, "waiting"] = np.nan
+    na.to_csv(tmp_path / "na.csv", index=False)
+    (tmp_path / "a_file").write_text("in the way")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+@pytest.fixture
+def no_sampling(monkeypatch):
+    """Fail the test if the CLI gets as far as sampling."""
+    def refuse(*args, **kwargs):
+        raise AssertionError("fit_bayes was called: the input should have been refused first")
+
+    monkeypatch.setattr(cli, "fit_bayes", refuse)
+
+
+def _run_main(argv, capsys):
+    rc = cli.main(argv)
+    out, err = capsys.readouterr()
+    return rc, out, err
+
+
+BAD_FIT_INPUTS = [
+    (["missing.csv", "-k", "2"], "data file not found: missing.csv"),
+    (["text.csv", "-k", "2"], r"column\(s\) \['site'\] in text.csv are not numeric"),
+    (["good.csv", "-k", "2", "--columns", "eruptions,depth"], r"unknown column\(s\) \['depth'\]"),
+    (["na.csv", "-k", "2"], "have missing values .*--dropna"),
+    (["good.csv", "-k", "61"], "K=61 components is more than the 60 row"),
+    (["good.csv", "-k", "0"], "must be >= 1"),
+    (["good.csv", "-k", "2", "--draws", "0"], "--draws must be >= 1"),
+    (["good.csv", "-k", "2", "--out", "a_file/result"], "cannot write a_file/result"),
+    (["good.csv", "-k", "2", "--out", "a_file"], "exists and is not a directory"),
+]
+
+
+@pytest.mark.parametrize(("argv", "message"), BAD_FIT_INPUTS,
+                         ids=[m.split()[0] for _, m in BAD_FIT_INPUTS])
+def test_bad_fit_input_is_one_line_and_status_2(argv, message, data_dir, no_sampling, capsys):
+    before = sorted(p.name for p in data_dir.iterdir())
+    rc, out, err = _run_main(["fit", *argv], capsys)
+    assert rc == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("bayesgmm: error: ")
+    assert re.search(message, lines[0]), lines[0]
+    assert "Traceback" not in err
+    assert sorted(p.name for p in data_dir.iterdir()) == before  # nothing written
+
+
+def test_existing_output_needs_force(data_dir, no_sampling, capsys):
+    out = data_dir / "results" / "good_k2"  # the default output of `fit good.csv -k 2`
+    out.mkdir(parents=True)
+    (out / "manifest.json").write_text("{}")
+    rc, _, err = _run_main(["fit", "good.csv", "-k", "2"], capsys)
+    assert rc == 2 and "results/good_k2 already exists" in err and "--force" in err
+    assert (out / "manifest.json").read_text() == "{}"
+    # With --force the output check passes and the CLI goes on to sample.
+    with pytest.raises(AssertionError, match="fit_bayes was called"):
+        cli.main(["fit", "good.csv", "-k", "2", "--force"])
+
+
+def test_dropna_says_how_many(data_dir, monkeypatch, capsys):
+    seen = {}
+
+    def fake_fit(frame, *args, **kwargs):
+        seen["rows"] = len(frame)
+        raise ValueError("stop here")
+
+    monkeypatch.setattr(cli, "fit_bayes", fake_fit)
+    rc, out, _ = _run_main(["fit", "na.csv", "-k", "2", "--dropna"], capsys)
+    assert rc == 2 and seen["rows"] == 19
+    assert "dropped 1 row(s) with missing values" in out
+
+
+def test_default_output_directory():
+    assert cli.default_output("data/blobs.csv", 3) == Path("results/blobs_k3")
+    assert cli.default_output("bundled:old_faithful", 2) == Path("results/old_faithful_k2")
+
+
+def test_run_bad_spec_and_bad_output(tmp_path, no_sampling, capsys):
+    rc, _, err = _run_main(["run", str(tmp_path / "nope.toml")], capsys)
+    assert rc == 2 and "model specification not found" in err
+    spec = tmp_path / "spec.toml"
+    spec.write_text('[data]\npath = "bundled:old_faithful"\n[model]\nn_components = 2\n'
+                    '[output]\ndirectory = "blocked/out"\n')
+    (tmp_path / "blocked").write_text("a file")
+    rc, _, err = _run_main(["run", str(spec)], capsys)
+    assert rc == 2 and "cannot write" in err and "blocked" in err
+
+
+def test_run_saves_to_the_spec_directory_with_report(tmp_path, tiny_fit, monkeypatch, capsys):
+    monkeypatch.setattr(cli, "fit_bayes", lambda *a, **k: tiny_fit)
+    spec = tmp_path / "models" / "faithful.toml"
+    spec.parent.mkdir()
+    text = (MODELS / "old_faithful.toml").read_text()
+    spec.write_text(text.replace('"../results/old_faithful"', '"../out/faithful"'))
+    rc, out, _ = _run_main(["run", str(spec), "--no-progress"], capsys)
+    assert rc == 0, out
+    result_dir = tmp_path / "out" / "faithful"
+    assert isinstance(bayesgmm.load(result_dir), bayesgmm.BayesResult)
+    assert (result_dir / "report.html").is_file()
+    assert (result_dir / "figures" / "overlay.png").is_file()
+    assert f"saved to {result_dir}" in out
+    rc, _, err = _run_main(["run", str(spec)], capsys)  # second time: refuse, keep the result
+    assert rc == 2 and "already exists" in err
+
+
+def test_report_of_something_else_is_refused(tmp_path, capsys):
+    rc, _, err = _run_main(["report", str(tmp_path)], capsys)
+    assert rc == 2 and "not a saved bayesgmm result" in err
+    em = bayesgmm.fit_em(bayesgmm.load_old_faithful(), 2, random_state=0)
+    em.save(tmp_path / "em")
+    rc, _, err = _run_main(["report", str(tmp_path / "em")], capsys)
+    assert rc == 2 and "EM result" in err
+
+
+def _bayesgmm(*args, cwd):
+    script = Path(sys.executable).with_name("bayesgmm")
+    cmd = [str(script)] if script.exists() else \
+        [sys.executable, "-c", "import sys; from bayesgmm.cli import main; sys.exit(main())"]
+    return subprocess.run([*cmd, *args], cwd=cwd, capture_output=True, text=True, timeout=600)
+
+
+def test_fit_then_report_end_to_end(data_dir):
+    """The installed command: fit (tiny), save, then regenerate the report from the files."""
+    done = _bayesgmm("fit", "good.csv", "-k", "2", "--covariance", "diag", "--draws", "100",
+                     "--tune", "100", "--chains", "2", "--seed", "0", "--no-progress",
+                     cwd=data_dir)
+    assert done.returncode == 0, done.stderr[-2000:]
+    out = data_dir / "results" / "good_k2"
+    assert "saved to results/good_k2" in done.stdout
+    result = bayesgmm.load(out)
+    assert result.settings["random_state"] == 0 and result.covariance_type == "diag"
+    assert not (out / "report.html").exists()
+    done = _bayesgmm("report", str(out), cwd=data_dir)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert (out / "report.html").is_file()
+    assert len(list((out / "figures").glob("*.png"))) >= 7
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no temporary leftovers

@@ -1,0 +1,51 @@
+"""The examples run end to end (with --quick) and print what they promise.
+
+Each run compiles one or two models (tens of seconds each on a shared machine), so the runs are
+marked slow: ``make test-slow`` (or ``pytest -m slow tests/test_examples.py``) exercises them.
+"""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def _run(name, tmp_path, *args):
+    done = subprocess.run([sys.executable, str(EXAMPLES / name), "--quick", *args],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
+
+
+@pytest.mark.slow
+def test_old_faithful(tmp_path):
+    out = _run("old_faithful.py", tmp_path)
+    assert "means[1, waiting]" in out  # compare_em table
+    assert "Label switching:" in out and ("OK:" in out or "PROBLEMS:" in out)
+    assert "P(component 0)" in out  # membership with its interval
+    assert (tmp_path / "old_faithful_report" / "report.html").is_file()
+
+
+@pytest.mark.slow
+def test_galaxies(tmp_path):
+    out = _run("galaxies.py", tmp_path)
+    assert "K = 3" in out and "K = 4" in out
+    assert out.count("Label switching:") == 2
+    assert "means[3, velocity]" in out
+
+
+@pytest.mark.slow
+def test_em_vs_mcmc(tmp_path):
+    out = _run("em_vs_mcmc.py", tmp_path, "--out", "overlay.png")
+    assert "94% width" in out and "EM is >= 95% sure" in out
+    png = tmp_path / "overlay.png"
+    assert png.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+
+
+@pytest.mark.parametrize("name", ["old_faithful.py", "galaxies.py", "em_vs_mcmc.py"])
+def test_examples_document_quick(name):
+    text = (EXAMPLES / name).read_text()
+    assert '"--quick"' in text and text.startswith('"""')

@@ -1,0 +1,214 @@
+"""The HTML report and its figures: self-contained, valid PNGs, the fitted numbers in the tables."""
+
+import base64
+import html
+import io
+import warnings
+from html.parser import HTMLParser
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import xarray as xr  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+from PIL import Image  # noqa: E402
+
+import bayesgmm  # noqa: E402
+from bayesgmm import plots  # noqa: E402
+from bayesgmm.posterior import BayesResult  # noqa: E402
+from bayesgmm.priors import Priors, Standardisation  # noqa: E402
+from bayesgmm.relabel import LabelSwitchingReport  # noqa: E402
+from bayesgmm.report import build_report, format_number, write_report  # noqa: E402
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+class _Page(HTMLParser):
+    """Collects what the tests look at: images, headings, links, scripts, table cells."""
+
+    def __init__(self):
+        super().__init__()
+        self.images, self.h2, self.external, self.cells = [], [], [], []
+        self.scripts = 0
+        self._tag = None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        self._tag = tag
+        if tag == "img":
+            self.images.append(attrs.get("src", ""))
+        if tag == "script":
+            self.scripts += 1
+        for key in ("src", "href"):
+            value = attrs.get(key) or ""
+            if value.startswith(("http:", "https:", "//")):
+                self.external.append(value)
+
+    def handle_data(self, data):
+        if self._tag == "h2":
+            self.h2.append(data.strip())
+        if self._tag in ("td", "th") and data.strip():
+            self.cells.append(data.strip())
+
+    def handle_endtag(self, tag):
+        self._tag = None
+
+
+@pytest.fixture(scope="module")
+def report(tiny_fit):
+    page, figures = build_report(tiny_fit, data_source="old_faithful.csv")
+    parser = _Page()
+    parser.feed(page)
+    parser.close()
+    return page, figures, parser
+
+
+def test_report_is_self_contained_html(report):
+    page, figures, parser = report
+    assert page.startswith("<!DOCTYPE html>") and page.rstrip().endswith("</html>")
+    assert parser.scripts == 0 and parser.external == []
+    assert len(parser.h2) == 8
+    assert len(parser.images) == len(figures) >= 7
+
+
+def test_every_image_is_an_embedded_png(report):
+    _, figures, parser = report
+    for src, fig in zip(parser.images, figures, strict=True):
+        prefix = "data:image/png;base64,"
+        assert src.startswith(prefix)
+        png = base64.b64decode(src[len(prefix):], validate=True)
+        assert png == fig.png and png.startswith(PNG_SIGNATURE)
+        with Image.open(io.BytesIO(png)) as im:
+            im.verify()
+            assert im.format == "PNG" and min(im.size) > 100
+
+
+def test_tables_carry_the_fitted_numbers(report, tiny_fit):
+    _, _, parser = report
+    cells = set(parser.cells)
+    em = tiny_fit.em
+    assert format_number(em.log_likelihood, 6) in cells
+    X = tiny_fit.idata["observed_data"]["x"].values
+    assert format_number(em.bic(X), 6) in cells
+    assert format_number(em.means[1, 1], 6) in cells
+    summary = tiny_fit.summary()
+    assert format_number(summary.loc["means[0, waiting]", "mean"]) in cells
+    assert format_number(summary.loc["weights[1]", "r_hat"]) in cells
+    assert "means[1, eruptions]" in cells  # feature names label the parameters
+    comp = tiny_fit.compare_em()
+    assert format_number(comp.loc["means[1, waiting]", "sd"]) in cells
+    assert bayesgmm.__version__ in cells and "nutpie" in cells
+
+
+def test_report_text(report, tiny_fit):
+    page, _, _ = report
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        verdict = tiny_fit.diagnostics().verdict
+    assert html.escape(verdict) in page
+    assert "Label switching:" in page
+    assert "old_faithful.csv" in page
+
+
+def test_write_report_files_match_and_replace_cleanly(tiny_fit, tmp_path):
+    html_path = write_report(tiny_fit, tmp_path)
+    assert html_path == tmp_path / "report.html"
+    pngs = sorted((tmp_path / "figures").glob("*.png"))
+    assert {p.stem for p in pngs} >= {"overlay", "membership", "trace", "rank", "ppc",
+                                       "em_convergence", "data"}
+    page = html_path.read_text()
+    for p in pngs:
+        assert base64.b64encode(p.read_bytes()).decode() in page
+    (tmp_path / "figures" / "stale.png").write_bytes(b"old")
+    write_report(tiny_fit, tmp_path)
+    assert not (tmp_path / "figures" / "stale.png").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["figures", "report.html"]
+
+
+# --------------------------------------------------------------------------------------------
+# plots on 1-D and 3-D data, without sampling: a posterior made of jittered EM estimates
+# --------------------------------------------------------------------------------------------
+def _fake_result(X, K, seed=0) -> BayesResult:
+    em = bayesgmm.fit_em(X, K, random_state=seed)
+    rng = np.random.default_rng(seed)
+    C, S = 2, 30
+    N, D = np.asarray(X).reshape(len(X), -1).shape
+    w = em.weights * np.exp(0.05 * rng.standard_normal((C, S, K)))
+    w /= w.sum(axis=-1, keepdims=True)
+    sd = np.sqrt(np.diagonal(em.full_covariances, axis1=1, axis2=2))
+    m = em.means + 0.05 * sd * rng.standard_normal((C, S, K, D))
+    cov = np.broadcast_to(em.covariances, (C, S, *em.covariances.shape)).copy()
+    features = list(em.feature_names)
+    coords = {"chain": [0, 1], "draw": np.arange(S), "component": np.arange(K),
+              "feature": features, "feature_bis": features}
+    post = xr.Dataset({"weights": (("chain", "draw", "component"), w),
+                       "means": (("chain", "draw", "component", "feature"), m),
+                       "covariances": (("chain", "draw", "component", "feature", "feature_bis"),
+                                       cov)}, coords=coords)
+    stats = xr.Dataset({"diverging": (("chain", "draw"), np.zeros((C, S), bool)),
+                        "energy": (("chain", "draw"), rng.standard_normal((C, S)))},
+                       coords={"chain": [0, 1], "draw": np.arange(S)})
+    Xv = np.asarray(X, dtype=float).reshape(N, D)
+    tree = xr.DataTree.from_dict({
+        "posterior": post, "sample_stats": stats,
+        "observed_data": xr.Dataset({"x": (("observation", "feature"), Xv)},
+                                    coords={"feature": features}),
+    })
+    perms = np.broadcast_to(np.arange(K), (C, S, K))
+    return BayesResult(tree, em, Priors(), Standardisation.from_data(Xv, "full"), "full",
+                       LabelSwitchingReport.from_permutations(perms), {"random_state": seed})
+
+
+@pytest.fixture(scope="module")
+def one_d(galaxies):
+    return _fake_result(galaxies, 3)
+
+
+@pytest.fixture(scope="module")
+def three_d():
+    rng = np.random.default_rng(2)
+    X = np.vstack([rng.normal(0, 1, (40, 3)), rng.normal([4, 3, -2], 1, (30, 3))])
+    import pandas as pd
+
+    return _fake_result(pd.DataFrame(X, columns=["a", "b", "c"]), 2)
+
+
+@pytest.fixture(autouse=True)
+def never_show(monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("plots must not call show()")
+
+    monkeypatch.setattr(plt, "show", refuse)
+    monkeypatch.setattr(Figure, "show", refuse)
+
+
+def test_plots_return_figures_and_draw_into_given_axes(one_d):
+    for make in (plots.plot_overlay, plots.plot_membership):
+        fig = make(one_d)
+        assert isinstance(fig, Figure) and fig.axes
+        given = Figure()
+        ax = given.add_subplot()
+        assert make(one_d, ax=ax) is given and ax.has_data()
+    fig = plots.plot_em_convergence(one_d.em)
+    assert fig.axes[0].get_ylabel() == "log-likelihood"
+    fig = plots.plot_ppc_density(one_d, n_replicates=5)
+    assert len(fig.axes) == 1
+
+
+def test_pair_plots_for_more_than_two_features(three_d):
+    fig = plots.plot_overlay(three_d, n_draws=5)
+    assert len(fig.axes) == 9 and sum(a.axison for a in fig.axes) == 6
+    assert len(plots.plot_data(three_d.idata["observed_data"]["x"].values).axes) == 9
+    with pytest.raises(ValueError, match="needs its own figure"):
+        plots.plot_overlay(three_d, ax=Figure().add_subplot())
+    assert "first two features" in plots.plot_membership(three_d).axes[0].get_title()
+    assert len(plots.plot_ppc_density(three_d, n_replicates=3).axes) == 3
+
+
+def test_report_on_one_dimensional_data(one_d):
+    page, figures = build_report(one_d)
+    assert len(figures) >= 7 and "velocity" in page

@@ -1,0 +1,423 @@
+"""Choosing K: EM criteria (vs scikit-learn), parallel sweeps (joblib, Dask), LOO verdicts, K+."""
+
+import types
+import warnings
+
+import matplotlib
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+from conftest import COVARIANCE_TYPES, simulate_mixture
+
+from bayesgmm import n_parameters
+from bayesgmm.selection import (
+    BayesSelection,
+    EMSelection,
+    classification_entropy,
+    compare,
+    count_nonempty,
+    plot_criteria,
+    plot_loo,
+    plot_n_components,
+    select_em,
+    summarise_sparse,
+)
+
+matplotlib.use("Agg")
+sklearn_mixture = pytest.importorskip("sklearn.mixture", reason="scikit-learn is the oracle")
+
+
+# --------------------------------------------------------------------------------------------
+# fixtures
+# --------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def three_clusters():
+    """Known, well-separated K=3 in 2-D (the conftest mixture), small enough to sweep fast."""
+    X, _, _ = simulate_mixture(n=300, seed=3)
+    return X
+
+
+@pytest.fixture(scope="module")
+def sweep(three_clusters):
+    """K = 1..5 x all covariance types, run serially (the reference for the parallel runs)."""
+    return select_em(three_clusters, range(1, 6), "all", n_init=3, random_state=7, n_jobs=1)
+
+
+def sklearn_model(fit):
+    """A scikit-learn GaussianMixture carrying exactly ``fit``'s parameters."""
+    gm = sklearn_mixture.GaussianMixture(fit.n_components, covariance_type=fit.covariance_type)
+    gm.weights_ = fit.weights
+    gm.means_ = fit.means
+    gm.covariances_ = fit.covariances
+    gm.precisions_cholesky_ = fit.precisions_cholesky
+    return gm
+
+
+# --------------------------------------------------------------------------------------------
+# EM criteria against scikit-learn
+# --------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+@pytest.mark.parametrize("K, D", [(1, 1), (2, 1), (3, 2), (4, 3), (6, 5)])
+def test_parameter_counts_match_sklearn(K, D, covariance_type):
+    gm = sklearn_mixture.GaussianMixture(K, covariance_type=covariance_type)
+    gm.means_ = np.zeros((K, D))  # _n_parameters reads K and D from the means
+    assert n_parameters(K, D, covariance_type) == gm._n_parameters()
+
+
+def test_table_counts_and_criteria_match_sklearn(sweep, three_clusters):
+    X = three_clusters
+    assert isinstance(sweep, EMSelection) and len(sweep.table) == 5 * 4
+    for row in sweep.table.itertuples():
+        gm = sklearn_model(sweep.fits[(row.n_components, row.covariance_type)])
+        assert row.n_parameters == gm._n_parameters()
+        assert row.bic == pytest.approx(gm.bic(X), rel=1e-10)
+        assert row.aic == pytest.approx(gm.aic(X), rel=1e-10)
+        assert row.log_likelihood == pytest.approx(gm.score(X) * len(X), rel=1e-10)
+
+
+def test_icl_is_bic_plus_twice_the_map_entropy(sweep, three_clusters):
+    for row in sweep.table.itertuples():
+        resp = sweep.fits[(row.n_components, row.covariance_type)].predict_proba(three_clusters)
+        entropy = -np.sum(np.log(resp[np.arange(len(resp)), resp.argmax(axis=1)]))
+        assert row.entropy == pytest.approx(entropy)
+        assert row.icl == pytest.approx(row.bic + 2 * entropy)
+        assert 0 <= row.entropy <= classification_entropy(resp, "soft") + 1e-9
+    one = sweep.table[sweep.table.n_components == 1]
+    np.testing.assert_allclose(one["icl"], one["bic"])  # one component: nothing to classify
+
+
+def test_bic_and_icl_pick_three_on_well_separated_data(sweep):
+    assert sweep.best["bic"][0] == 3
+    assert sweep.best["icl"][0] == 3
+    assert set(sweep.best) == {"bic", "aic", "icl"}
+    for criterion, (k, ct) in sweep.best.items():
+        assert sweep.pivot(criterion).loc[k, ct] == sweep.table[criterion].min()
+
+
+def test_table_layout_and_views(sweep):
+    table = sweep.table
+    assert list(table["covariance_type"].unique()) == list(COVARIANCE_TYPES)
+    assert table.groupby("covariance_type")["n_components"].apply(list).map(
+        lambda ks: ks == [1, 2, 3, 4, 5]).all()
+    assert not table["degenerate"].any() and (table["error"] == "").all()
+    assert "lower is better" in table.attrs["criteria"]
+    wide = sweep.pivot("bic")
+    assert wide.shape == (5, 4) and list(wide.columns) == list(COVARIANCE_TYPES)
+    assert sweep.best_fit("bic").n_components == 3
+    text = str(sweep)
+    assert "BIC (lower is better)" in text and "Best: BIC -> K=3" in text
+    with pytest.raises(ValueError, match="unknown criterion"):
+        sweep.pivot("waic")
+
+
+# --------------------------------------------------------------------------------------------
+# seeding and parallel execution
+# --------------------------------------------------------------------------------------------
+def test_same_table_whatever_n_jobs_and_grid(sweep, three_clusters):
+    parallel = select_em(three_clusters, range(1, 6), "all", n_init=3, random_state=7, n_jobs=2)
+    pd.testing.assert_frame_equal(parallel.table, sweep.table)
+    assert parallel.best == sweep.best
+    # A cell's seed depends on the cell alone: a smaller grid reproduces its rows.
+    sub = select_em(three_clusters, [3, 5], ["diag"], n_init=3, random_state=7, n_jobs=1)
+    expected = sweep.table[(sweep.table.covariance_type == "diag")
+                           & sweep.table.n_components.isin([3, 5])].reset_index(drop=True)
+    pd.testing.assert_frame_equal(sub.table, expected)
+
+
+def test_dask_cluster_gives_the_same_table(sweep, three_clusters):
+    distributed = pytest.importorskip(
+        "distributed", reason="dask[distributed] is not installed (pip install 'dask[distributed]')"
+    )
+    import joblib
+
+    with (
+        distributed.Client(processes=False, n_workers=2, threads_per_worker=1,
+                           dashboard_address=None) as client,
+        joblib.parallel_backend("dask"),
+    ):
+        on_dask = select_em(three_clusters, range(1, 6), "all", n_init=3, random_state=7)
+        assert len(client.scheduler_info()["workers"]) == 2
+    pd.testing.assert_frame_equal(on_dask.table, sweep.table)
+
+
+def test_generator_and_int_seeds_are_reproducible(three_clusters):
+    a = select_em(three_clusters, [2], ["full"], random_state=np.random.default_rng(1), n_jobs=1)
+    b = select_em(three_clusters, [2], ["full"], random_state=a.random_state, n_jobs=1)
+    pd.testing.assert_frame_equal(a.table, b.table)
+
+
+# --------------------------------------------------------------------------------------------
+# awkward cells
+# --------------------------------------------------------------------------------------------
+def test_unfittable_cells_are_reported_not_fatal():
+    X = np.array([[0.0], [0.1], [5.0], [5.2]])
+    sel = select_em(X, range(1, 6), ["spherical"], n_jobs=1, random_state=0)
+    bad = sel.table[sel.table.n_components == 5].iloc[0]
+    assert "fewer than n_components" in bad["error"] and np.isnan(bad["bic"])
+    assert (5, "spherical") not in sel.fits
+    assert "not fitted: K=5 spherical" in str(sel)
+
+
+def test_degenerate_cells_are_flagged_and_not_chosen(galaxies):
+    X = galaxies / 1000
+    sel = select_em(X, range(1, 7), ["diag"], n_init=5, random_state=0, n_jobs=1)
+    table = sel.table
+    assert table["degenerate"].any(), "ML-EM on galaxies should find spurious tiny components"
+    k_best = sel.best["bic"][0]
+    assert not table.loc[table.n_components == k_best, "degenerate"].item()
+    flagged = table[table.degenerate]
+    assert (flagged["min_component_size"] < 1.5).all()  # a 1-D component of ~1 point
+    everything = select_em(X, range(1, 7), ["diag"], n_init=5, random_state=0, n_jobs=1,
+                           exclude_degenerate=False)
+    assert everything.table["bic"].idxmin() == table["bic"].idxmin()  # same numbers
+    assert everything.best["bic"] == tuple(table.loc[table["bic"].idxmin(),
+                                                     ["n_components", "covariance_type"]])
+
+
+def test_degeneracy_depends_on_what_the_covariance_needs():
+    rng = np.random.default_rng(4)
+    X = np.vstack([rng.normal(0, 1, (30, 2)), rng.normal([12, 0], 1, (30, 2)),
+                   [[0.0, 12.0], [0.7, 12.4]]])  # a 2-point cluster far from the rest
+    sel = select_em(X, [3], ["full", "spherical"], n_init=3, random_state=0, n_jobs=1)
+    flags = sel.table.set_index("covariance_type")["degenerate"]
+    assert flags["full"]  # 2 points cannot span a 2-D covariance
+    assert not flags["spherical"]  # but they do give one variance
+
+
+def test_bad_arguments():
+    X = np.random.default_rng(0).normal(size=(20, 2))
+    with pytest.raises(ValueError, match="covariance_type"):
+        select_em(X, [1], ["banana"], n_jobs=1)
+    with pytest.raises(ValueError, match="n_components"):
+        select_em(X, [0, 1], n_jobs=1)
+    with pytest.raises(ValueError, match="random_state"):
+        select_em(X, [1], random_state=-3, n_jobs=1)
+    with pytest.raises(ValueError, match="prior"):
+        select_em(X, [1], prior="flat", n_jobs=1)
+
+
+# --------------------------------------------------------------------------------------------
+# LOO comparison logic on synthetic log-likelihoods (no sampling)
+# --------------------------------------------------------------------------------------------
+def fake_fit(loglik, n_components=None, x=None):
+    """A DataTree (or a BayesResult look-alike) with a log_likelihood group."""
+    chains, draws, n = loglik.shape
+    groups = {
+        "posterior": xr.Dataset({"mu": (("chain", "draw"), np.zeros((chains, draws)))}),
+        "log_likelihood": xr.Dataset({"x": (("chain", "draw", "observation"), loglik)}),
+    }
+    if x is not None:
+        groups["observed_data"] = xr.Dataset({"x": (("observation", "feature"), x)})
+    tree = xr.DataTree.from_dict(groups)
+    if n_components is None:
+        return tree
+    return types.SimpleNamespace(idata=tree, n_components=n_components)
+
+
+def loglik_draws(rng, mean_per_point, n=150, chains=2, draws=250, sd=0.05):
+    return mean_per_point + sd * rng.normal(size=(chains, draws, n))
+
+
+def test_compare_verdict_best_within_noise_and_worse():
+    rng = np.random.default_rng(0)
+    base = rng.normal(-2.0, 0.5, size=150)
+    models = {
+        "K=2": fake_fit(loglik_draws(rng, base - 0.4), 2),  # ~60 elpd worse
+        "K=3": fake_fit(loglik_draws(rng, base), 3),
+        "K=4": fake_fit(loglik_draws(rng, base + rng.normal(0.005, 0.02, 150)), 4),
+    }
+    sel = compare(models)
+    assert isinstance(sel, BayesSelection)
+    assert sel.best == "K=4" and sel.within_noise == ("K=3",)
+    assert sel.simplest_within_noise == "K=3"
+    assert list(sel.comparison.index) == ["K=4", "K=3", "K=2"]
+    assert sel.comparison["within_noise"].tolist() == [True, True, False]
+    assert sel.verdict.startswith("K=4 is best")
+    assert "K=3 (elpd_diff -" in sel.verdict and "is within noise" in sel.verdict
+    assert "clearly worse: K=2" in sel.verdict
+    assert "simplest model within noise of the best is K=3" in sel.verdict
+    assert sel.warnings == () and (sel.pareto_k["n_high"] == 0).all()
+    assert set(sel.loo) == set(models)
+    assert "elpd_diff" in str(sel)
+
+
+def test_compare_reports_unconverged_models():
+    rng = np.random.default_rng(5)
+    base = rng.normal(-2.0, 0.5, size=150)
+    good, bad = fake_fit(loglik_draws(rng, base), 2), fake_fit(loglik_draws(rng, base - 1), 3)
+    good.diagnostics = lambda: types.SimpleNamespace(verdict="OK: R-hat 1.001 <= 1.01")
+    bad.diagnostics = lambda: types.SimpleNamespace(verdict="PROBLEMS: R-hat 1.2 > 1.01")
+    sel = compare({"K=2": good, "K=3": bad})
+    assert sel.diagnostics == {"K=2": "OK: R-hat 1.001 <= 1.01",
+                               "K=3": "PROBLEMS: R-hat 1.2 > 1.01"}
+    assert "convergence problems in K=3" in sel.verdict
+    assert sel.verdict.startswith("K=2 is best") and "every other model is clearly worse" in \
+        sel.verdict
+
+
+def test_compare_flags_high_pareto_k_and_small_n():
+    rng = np.random.default_rng(1)
+    base = rng.normal(-2.0, 0.5, size=60)
+    wild = loglik_draws(rng, base, n=60)
+    wild[..., 0] = -2 + 8.0 * rng.standard_t(2, size=wild.shape[:2])  # one influential point
+    sel = compare({"plain": fake_fit(loglik_draws(rng, base - 0.5, n=60)),
+                   "wild": fake_fit(wild)})
+    row = sel.pareto_k.loc["wild"]
+    assert row["n_high"] >= 1 and row["max_k"] > row["good_k"]
+    assert any(w.startswith("wild: ") and "Pareto k" in w for w in sel.warnings)
+    assert any("N=60" in w for w in sel.warnings)
+    assert "Warnings:" in sel.verdict
+    assert sel.simplest_within_noise is None  # plain DataTrees carry no K
+
+
+def test_compare_refuses_different_data_and_single_models():
+    rng = np.random.default_rng(2)
+    ll = loglik_draws(rng, np.full(30, -1.0), n=30)
+    x = rng.normal(size=(30, 1))
+    with pytest.raises(ValueError, match="different data"):
+        compare({"a": fake_fit(ll, 1, x), "b": fake_fit(ll, 2, x + 1)})
+    with pytest.raises(ValueError, match="at least two"):
+        compare({"a": fake_fit(ll, 1, x)})
+    no_ll = types.SimpleNamespace(idata=xr.DataTree.from_dict({"posterior": xr.Dataset()}),
+                                  n_components=1)
+    with pytest.raises(ValueError, match="log_likelihood"):
+        compare({"a": fake_fit(ll, 1, x), "b": no_ll})
+
+
+# --------------------------------------------------------------------------------------------
+# non-empty components K+ on a constructed posterior (no sampling)
+# --------------------------------------------------------------------------------------------
+def overfitted_posterior(X, chains=2, draws=60, seed=0):
+    """K_max = 5 draws around the truth: 3 filled components, 2 with weight ~1e-12 (empty).
+
+    In the second chain, every other draw gives the 4th component real weight on top of the
+    first cluster, so K+ = 4 there (split cluster).
+    """
+    rng = np.random.default_rng(seed)
+    _, _, (w_true, m_true, c_true) = simulate_mixture(n=10, seed=0)
+    K, D = 5, 2
+    w = np.zeros((chains, draws, K))
+    m = np.zeros((chains, draws, K, D))
+    c = np.tile(np.eye(D), (chains, draws, K, 1, 1))
+    perm_rng = np.random.default_rng(seed + 1)
+    for ch in range(chains):
+        for d in range(draws):
+            wk = np.concatenate([w_true, [1e-12, 1e-12]])
+            mk = np.concatenate([m_true + 0.05 * rng.normal(size=(3, D)),
+                                 rng.normal(20, 1, size=(2, D))])
+            ck = np.concatenate([c_true, np.tile(np.eye(D), (2, 1, 1))])
+            if ch == 1 and d % 2:
+                wk[3], wk[0] = wk[0] / 2, wk[0] / 2
+                mk[3], ck[3] = mk[0], ck[0]
+            p = perm_rng.permutation(K)  # label switching, including the empty components
+            w[ch, d], m[ch, d], c[ch, d] = wk[p] / wk.sum(), mk[p], ck[p]
+    post = xr.Dataset(
+        {"weights": (("chain", "draw", "component"), w),
+         "means": (("chain", "draw", "component", "feature"), m),
+         "covariances": (("chain", "draw", "component", "feature", "feature_bis"), c)},
+        coords={"chain": np.arange(chains), "draw": np.arange(draws),
+                "component": np.arange(K), "feature": ["a", "b"], "feature_bis": ["a", "b"]},
+    )
+    ll = rng.normal(-3, 0.1, size=(chains, draws, X.shape[0]))
+    tree = xr.DataTree.from_dict({
+        "posterior": post,
+        "observed_data": xr.Dataset({"x": (("observation", "feature"), X)}),
+        "log_likelihood": xr.Dataset({"x": (("chain", "draw", "observation"), ll)}),
+    })
+    return types.SimpleNamespace(idata=tree, covariance_type="full", n_components=K,
+                                 priors=types.SimpleNamespace(weights_concentration=0.01))
+
+
+def test_count_nonempty_samples_assignments(three_clusters):
+    fake = overfitted_posterior(three_clusters)
+    counts, occupied = count_nonempty(fake, random_state=0, return_occupied=True)
+    assert counts.shape == (2, 60) and occupied.shape == (2, 60, 5)
+    np.testing.assert_array_equal(counts, occupied.sum(axis=2))
+    assert (counts[0] == 3).all()
+    assert (counts[1, 0::2] == 3).all() and (counts[1, 1::2] == 4).all()
+    w = fake.idata["posterior"]["weights"].to_numpy()
+    assert not occupied[w < 1e-6].any()  # the 1e-12 components never receive a point
+    again = count_nonempty(fake, three_clusters, random_state=0)
+    np.testing.assert_array_equal(again, counts)
+
+
+def test_summarise_sparse_identifies_the_filled_components(three_clusters):
+    fake = overfitted_posterior(three_clusters)
+    sparse = summarise_sparse(fake, random_state=0)
+    assert sparse.mode == 3 and sparse.max_components == 5
+    assert sparse.posterior_counts[3] == pytest.approx(0.75)
+    assert sparse.posterior_counts[4] == pytest.approx(0.25)
+    assert sparse.posterior_counts.sum() == pytest.approx(1.0)
+    assert sparse.per_chain.loc["0", 3] == 1.0 and sparse.per_chain.loc["1", 4] == 0.5
+    ident = sparse.identified
+    assert ident.sizes["sample"] == 90 and ident.sizes["component"] == 3
+    np.testing.assert_allclose(ident["weights"].sum("component"), 1.0)
+    # Relabelled: every draw's means sit on the same cluster per component.
+    spread = ident["means"].std("sample").max().item()
+    assert spread < 0.2
+    _, _, (w_true, m_true, _) = simulate_mixture(n=10, seed=0)
+    order = np.argsort(ident["weights"].mean("sample").to_numpy())[::-1]
+    np.testing.assert_allclose(ident["means"].mean("sample").to_numpy()[order], m_true, atol=0.1)
+    # Label-invariant diagnostics: chain 1 visits K+ = 4, chain 0 never does.
+    assert not sparse.diagnostics.ok
+    assert any("(n_nonempty)" in p for p in sparse.diagnostics.problems)
+    assert "mode K+=3" in str(sparse)
+
+
+# --------------------------------------------------------------------------------------------
+# plots
+# --------------------------------------------------------------------------------------------
+def test_plots_return_figures(sweep, three_clusters):
+    import matplotlib.pyplot as plt
+
+    fig = plot_criteria(sweep)
+    assert len(fig.axes) == 2 and "BIC" in fig.axes[0].get_ylabel()
+    _, axes = plt.subplots(1, 3)
+    assert plot_criteria(sweep.table, axes, criteria=("bic", "aic", "icl")) is axes[0].figure
+    with pytest.raises(ValueError, match="needs 2 axes"):
+        plot_criteria(sweep, axes[0])
+
+    rng = np.random.default_rng(0)
+    base = rng.normal(-2.0, 0.5, size=150)
+    sel = compare({"K=2": fake_fit(loglik_draws(rng, base - 0.3), 2),
+                   "K=3": fake_fit(loglik_draws(rng, base), 3)})
+    fig = plot_loo(sel)
+    assert fig.axes[0].get_xlabel().startswith("elpd_loo")
+    _, ax = plt.subplots()
+    assert plot_loo(sel.comparison, ax=ax) is ax.figure
+
+    sparse = summarise_sparse(overfitted_posterior(three_clusters), random_state=0)
+    fig = plot_n_components(sparse)
+    assert len(fig.axes[0].patches) == 5
+    assert plot_n_components(np.array([3, 3, 4, 2])).axes[0].patches[2].get_height() == 0.5
+    plt.close("all")
+
+
+# --------------------------------------------------------------------------------------------
+# sampling (slow): LOO and the sparse mixture on the known K=3
+# --------------------------------------------------------------------------------------------
+@pytest.mark.slow
+def test_loo_picks_three_on_well_separated_data():
+    from bayesgmm.selection import select_bayes
+
+    X, _, _ = simulate_mixture(n=150, seed=3)
+    sel = select_bayes(X, [2, 3, 4], draws=300, tune=300, chains=2, sampler="pymc",
+                       random_state=11, n_jobs=1)
+    assert sel.simplest_within_noise == "K=3", sel.verdict
+    assert sel.best in ("K=3", "K=4"), sel.verdict
+    assert not sel.comparison.loc["K=2", "within_noise"]
+    assert set(sel.diagnostics) == {"K=2", "K=3", "K=4"}
+
+
+@pytest.mark.slow
+def test_sparse_mixture_mode_is_three():
+    from bayesgmm.selection import fit_sparse
+
+    X, _, _ = simulate_mixture(n=150, seed=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sparse = fit_sparse(X, 6, draws=300, tune=500, chains=2, sampler="pymc",
+                            random_state=5)
+    assert sparse.mode == 3, str(sparse)
+    assert sparse.identified.sizes["component"] == 3
