@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 run: $(STAMP)
-	$(VENV)/bin/bayesgmm run models/old_faithful.toml
+	$(VENV)/bin/bayesgmm run models/old_faithful.toml --force
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
