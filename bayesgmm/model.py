@@ -34,13 +34,16 @@ correlation and ``corr_chol_z`` is left out.
 
 from __future__ import annotations
 
+import collections
 import dataclasses
+import threading
 import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pandas as pd
 import pymc as pm
 import pytensor.tensor as pt
 from pymc.distributions.transforms import Transform
@@ -65,6 +68,7 @@ OBSERVED = "x"
 DATA = "x_std"
 CENTER = "x_center"
 SCALE = "x_scale"
+_PRIOR_FIELDS = ("weights_concentration", "means_sd", "sd_median", "sd_log_sd", "lkj_eta")
 # EM can return a weight of (almost) exactly 0; the simplex transform needs interior points.
 _MIN_WEIGHT = 1e-10
 
@@ -82,6 +86,8 @@ class MixtureModelSpec:
     ordered_means : bool
     free_names : tuple of str
         Names of the model's free random variables.
+    priors : tuple of float
+        The prior's fields (weights_concentration, means_sd, sd_median, sd_log_sd, lkj_eta).
     """
 
     n_components: int
@@ -91,6 +97,7 @@ class MixtureModelSpec:
     scale: np.ndarray
     ordered_means: bool
     free_names: tuple[str, ...]
+    priors: tuple[float, ...] = ()
 
     @property
     def log_jacobian(self) -> float:
@@ -309,6 +316,7 @@ def build_model(
     _SPECS[model] = MixtureModelSpec(
         n_components=K, n_features=D, covariance_type=covariance_type, center=center,
         scale=scale, ordered_means=bool(ordered_means), free_names=free_names,
+        priors=tuple(float(getattr(priors, name)) for name in _PRIOR_FIELDS),
     )
     return model
 
@@ -424,47 +432,172 @@ def initial_point(
     return fn(0)
 
 
+# Compiled nutpie models by structure (see compile_nutpie). Small: each holds compiled code.
+_NUTPIE_CACHE: collections.OrderedDict[tuple, Any] = collections.OrderedDict()
+_NUTPIE_CACHE_SIZE = 8
+_NUTPIE_LOCK = threading.Lock()
+
+
+def _structure_key(model: pm.Model, kwargs: Mapping[str, Any]) -> tuple:
+    """Everything a compiled model depends on except the shared data (and N)."""
+    spec = model_spec(model)
+    coords = tuple((name, tuple(values)) for name, values in model.coords.items()
+                   if name != "observation")
+    extra = tuple(sorted((k, tuple(v) if isinstance(v, list | tuple | set) else v)
+                         for k, v in kwargs.items()))
+    return (spec.n_components, spec.n_features, spec.covariance_type, spec.ordered_means,
+            spec.priors, coords, extra)
+
+
+NUTPIE_BACKENDS = ("auto", "numba", "pyfunc")
+# "auto" picks "pyfunc" up to this many point-component pairs (N K), "numba" above. pyfunc holds
+# the GIL for each evaluation, so the chains take turns; below ~5e4 pairs an evaluation costs
+# less than ~0.3 ms and the ~15 s that nutpie's numba wrapper takes to compile (every process,
+# uncacheable) outweighs running the chains in turn. See benchmarks/README.md.
+_PYFUNC_MAX_PAIRS = 50_000
+
+
 def compile_nutpie(
     model: pm.Model,
     start: Mapping[str, np.ndarray] | None = None,
     *,
     jitter: float = 0.0,
+    reuse: bool = True,
+    backend: str = "auto",
     **kwargs: Any,
 ):
-    """Compile ``model`` for nutpie (numba backend) with chains starting at ``start``.
+    """Compile ``model`` for nutpie with chains starting at ``start``.
 
     nutpie's default adds U(-1, 1) jitter to every free variable in the unconstrained space,
-    which is enough to move chains from the EM mode into other labellings. Here the start is
-    exact, or perturbed by ``Normal(0, jitter)`` in the unconstrained space (a different draw per
-    chain) when ``jitter > 0``.
+    which can move chains from the EM mode into other labellings. Here the start is exact, or
+    perturbed by ``Normal(0, jitter)`` in the unconstrained space (a different draw per chain,
+    from the chain's seed) when ``jitter > 0``.
+
+    Two ways to hand the log-density and its gradient to nutpie:
+
+    - ``"numba"``: nutpie's own route, the whole PyTensor graph compiled with numba and wrapped
+      in C callbacks; no Python during sampling and chains run truly in parallel, but the
+      wrapper is compiled again in every process (~15-20 s on 2 cores, not cacheable).
+    - ``"pyfunc"``: the same graph compiled as a PyTensor function in its default (NUMBA) mode,
+      which PyTensor caches on disk, called by nutpie through Python (one copy per chain).
+      Warm start in ~1-2 s; each evaluation holds the GIL, so chains take turns.
+
+    ``"auto"`` takes ``"pyfunc"`` when N K <= 50,000 (evaluations are cheap, compile time
+    dominates) and ``"numba"`` above.
 
     Parameters
     ----------
     model : pm.Model
+        A model from :func:`build_model`.
     start : mapping, optional
-        Constrained values keyed by free-variable names (:func:`initial_point`).
+        Constrained values keyed by free-variable names (:func:`initial_point`); default the
+        model's own initial point.
     jitter : float, default 0
         Standard deviation of the per-chain Gaussian perturbation of the unconstrained start.
+    reuse : bool, default True
+        Reuse a model compiled earlier in this process for the same structure (K, D,
+        covariance type, priors, ordered_means, coords other than ``observation``, backend,
+        ``kwargs``), re-pointed at this model's data with ``with_data``: no compilation at all.
+        The data, center and scale are shared variables, so N may differ.
+    backend : {"auto", "numba", "pyfunc"}
     **kwargs
-        Passed to ``nutpie.compile_pymc_model`` (e.g. ``var_names``).
+        Passed to ``nutpie.compile_pymc_model`` (e.g. ``var_names``; numba backend only).
 
     Returns
     -------
-    nutpie.CompiledPyMCModel
+    nutpie.CompiledModel
     """
     import nutpie
 
-    compiled = nutpie.compile_pymc_model(
-        model, backend="numba", initial_points=dict(start) if start else None,
-        jitter_rvs=set(), **kwargs,
+    if backend not in NUTPIE_BACKENDS:
+        raise ValueError(f"backend must be one of {NUTPIE_BACKENDS}; got {backend!r}")
+    if backend == "auto":
+        n_pairs = model[DATA].get_value().shape[0] * model_spec(model).n_components
+        backend = "pyfunc" if n_pairs <= _PYFUNC_MAX_PAIRS and not kwargs else "numba"
+    key = (backend, *_structure_key(model, kwargs))
+    with _NUTPIE_LOCK:
+        compiled = _NUTPIE_CACHE.get(key) if reuse else None
+        if compiled is None:
+            if backend == "numba":
+                compiled = nutpie.compile_pymc_model(model, backend="numba", jitter_rvs=set(),
+                                                     **kwargs)
+            else:
+                compiled = _compile_pyfunc(model)
+            if reuse:
+                _NUTPIE_CACHE[key] = compiled
+                while len(_NUTPIE_CACHE) > _NUTPIE_CACHE_SIZE:
+                    _NUTPIE_CACHE.popitem(last=False)
+        else:
+            _NUTPIE_CACHE.move_to_end(key)
+    compiled = compiled.with_data(**{
+        name: model[name].get_value() for name in (DATA, CENTER, SCALE)})
+    coords = dict(compiled.coords or {})
+    if "observation" in coords:
+        coords["observation"] = pd.Index(model.coords["observation"])
+
+    # The flat unconstrained start, in nutpie's order (the model's free variables).
+    if start:
+        point = pm.initial_point.make_initial_point_fn(
+            model=model, overrides=dict(start), jitter_rvs=set(), return_transformed=True)(0)
+    else:
+        point = model.initial_point()
+    flat = np.concatenate([np.asarray(point[model.rvs_to_values[rv].name], np.float64).ravel()
+                           for rv in model.free_RVs])
+    if flat.shape != (compiled.n_dim,):
+        raise RuntimeError("initial point does not match the compiled model's dimension")
+
+    def initial_point_func(seed=None):
+        if jitter <= 0:
+            return flat.copy()
+        rng = np.random.default_rng(seed)
+        return flat + jitter * rng.standard_normal(flat.shape)
+
+    field = "initial_point_func" if backend == "numba" else "_make_initial_points"
+    return dataclasses.replace(compiled, _coords=coords, **{field: initial_point_func})
+
+
+def _compile_pyfunc(model: pm.Model):
+    """nutpie model calling PyTensor's numba-compiled functions (disk-cached) through Python.
+
+    Built like nutpie's JAX route (``nutpie.compile_pymc``): its ``_make_functions`` gives
+    the logp-and-gradient and the expand functions of the flat unconstrained point, compiled in
+    PyTensor's NUMBA mode; nutpie calls their jitted cores (pure functions, safe to call from
+    every chain's thread) with the data from its shared data, so ``with_data`` works.
+    """
+    from nutpie.compile_pymc import _make_functions, _prepare_dims_and_coords
+    from nutpie.compiled_pyfunc import from_pyfunc
+
+    initial = pm.initial_point.make_initial_point_fn(
+        model=model, jitter_rvs=set(), return_transformed=True)
+    n_dim, _, logp_fn, expand_fn, initial_point_fn, shape_info, reparameterized = (
+        _make_functions(model, mode="NUMBA", compute_grad=True, join_expanded=False,
+                        pymc_initial_point_fn=initial))
+    names, _, shapes = shape_info
+    logp_jit, expand_jit = logp_fn.vm.jit_fn, expand_fn.vm.jit_fn
+    logp_data = [var.name for var in logp_fn.get_shared()]
+    expand_data = [var.name for var in expand_fn.get_shared()]
+
+    def make_logp_fn():
+        def logp(x, **shared):
+            value, grad = logp_jit(x, *[shared[name] for name in logp_data])
+            return float(value), np.asarray(grad, dtype=np.float64, order="C")
+
+        return logp
+
+    def make_expand_fn(seed1, seed2, chain):
+        def expand(x, **shared):
+            values = expand_jit(x, *[shared[name] for name in expand_data])
+            return {name: np.asarray(value, dtype=np.float64, order="C").reshape(shape)
+                    for name, value, shape in zip(names, values, shapes, strict=True)}
+
+        return expand
+
+    dims, coords = _prepare_dims_and_coords(model, shape_info, reparameterized)
+    return from_pyfunc(
+        ndim=n_dim, make_logp_fn=make_logp_fn, make_expand_fn=make_expand_fn,
+        make_initial_point_fn=initial_point_fn,
+        expanded_dtypes=[np.dtype(np.float64)] * len(names), expanded_shapes=shapes,
+        expanded_names=names, dims=dims, coords=coords,
+        shared_data={name: model[name].get_value() for name in (DATA, CENTER, SCALE)},
+        reparameterized_names=reparameterized,
     )
-    if jitter > 0:
-        base = compiled.initial_point_func
-
-        def jittered(seed=None):
-            x = np.array(base(seed), dtype=np.float64)
-            rng = np.random.default_rng(seed)
-            return x + jitter * rng.standard_normal(x.shape)
-
-        compiled = dataclasses.replace(compiled, initial_point_func=jittered)
-    return compiled

@@ -38,8 +38,11 @@ All three Ops have a Python ``perform`` (calling the njit kernels through their 
 wrappers) and a numba implementation registered with
 :func:`pytensor.link.numba.dispatch.basic.register_funcify_default_op_cache_key`, so the NUMBA
 mode and nutpie's numba backend run them with no Python in the loop and PyTensor can cache the
-compiled graph on disk. The cache key is salted with a hash of this file and ``kernels.py``
-because a cached caller embeds the kernel's machine code: editing the kernel must invalidate it.
+compiled graph on disk (``config.numba__cache``, default on, under
+``config.base_compiledir / "numba"``). The cache key is salted with a hash of this file and
+``kernels.py`` because a cached caller embeds the kernel's machine code: editing the kernel must
+invalidate it. PyTensor keys a whole compiled graph by the values of its constants, which is why
+the model passes the data as shared variables (see :func:`bayesgmm.model.build_model`).
 """
 
 from __future__ import annotations

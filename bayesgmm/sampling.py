@@ -104,11 +104,12 @@ def fit_bayes(
     priors = Priors() if priors is None else priors
     if not isinstance(priors, Priors):
         raise ValueError(f"priors must be a bayesgmm.Priors; got {type(priors).__name__}")
+    t_em = time.perf_counter()
     em = _check_or_fit_em(em, X, Xv, names, K, covariance_type, priors, random_state)
+    em_s = time.perf_counter() - t_em
     standardisation = Standardisation.from_data(Xv, covariance_type)
     cores = min(chains, cores or os.cpu_count() or 1)
 
-    t0 = time.perf_counter()
     pm_model = model.build_model(
         standardisation.transform(Xv), K, covariance_type, priors,
         center=standardisation.center, scale=standardisation.scale,
@@ -119,7 +120,7 @@ def fit_bayes(
     idata, timing = run(pm_model, start, draws=draws, tune=tune, chains=chains, cores=cores,
                         seed=random_state, progressbar=progressbar,
                         target_accept=target_accept)
-    timing["total_s"] = time.perf_counter() - t0
+    t_post = time.perf_counter()
 
     raw = idata["posterior"].to_dataset()[list(PARAMETERS)]
     relabelled, report = relabel_posterior(
@@ -138,8 +139,11 @@ def fit_bayes(
         log_likelihood = chains * draws * N <= _MAX_LOGLIK_VALUES
     if log_likelihood:
         groups["log_likelihood"] = _log_likelihood(Xv, relabelled, covariance_type)
+    timing.update(em_s=em_s, postprocess_s=time.perf_counter() - t_post,
+                  total_s=time.perf_counter() - t_em)
     settings = {
-        "sampler": sampler, "draws": draws, "tune": tune, "chains": chains, "cores": cores,
+        "sampler": sampler, "nutpie_backend": timing.pop("nutpie_backend", None),
+        "draws": draws, "tune": tune, "chains": chains, "cores": cores,
         "random_state": random_state, "ordered_means": ordered_means,
         "target_accept": target_accept, "covariance_type": covariance_type,
         "n_components": K, "timing": timing,
@@ -217,7 +221,9 @@ def _sample_nutpie(pm_model, start, *, draws, tune, chains, cores, seed, progres
         compiled, draws=draws, tune=tune, chains=chains, cores=cores, seed=seed,
         progress_bar=progressbar, target_accept=target_accept,
     )
-    return idata, {"compile_s": t1 - t0, "sample_s": time.perf_counter() - t1}
+    backend = "numba" if hasattr(compiled, "initial_point_func") else "pyfunc"
+    return idata, {"compile_s": t1 - t0, "sample_s": time.perf_counter() - t1,
+                   "nutpie_backend": backend}
 
 
 def _sample_pymc(pm_model, start, *, draws, tune, chains, cores, seed, progressbar,
@@ -228,7 +234,9 @@ def _sample_pymc(pm_model, start, *, draws, tune, chains, cores, seed, progressb
     with pm_model:
         idata = pm.sample(
             draws=draws, tune=tune, chains=chains, cores=cores, random_seed=seed,
-            initvals=start, progressbar=progressbar, nuts_sampler="pymc",
+            # "adapt_diag" starts exactly at initvals; PyMC's default ("jitter+adapt_diag")
+            # would perturb the EM start and can move chains to other labellings.
+            initvals=start, init="adapt_diag", progressbar=progressbar, nuts_sampler="pymc",
             target_accept=target_accept, compute_convergence_checks=False,
         )
     return idata, {"compile_s": float("nan"), "sample_s": time.perf_counter() - t0}

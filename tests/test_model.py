@@ -219,17 +219,58 @@ def test_numba_model_matches_python(data, covariance_type):
                                    rtol=1e-12, atol=1e-10)
 
 
+def _initial_point_func(compiled):
+    return getattr(compiled, "initial_point_func", None) or compiled._make_initial_points
+
+
+def _shared_data(compiled):
+    return getattr(compiled, "shared_data", None) or compiled._shared_data
+
+
 @pytest.mark.slow
-def test_compile_nutpie_starts_at_the_point(data):
+@pytest.mark.parametrize("backend", ["numba", "pyfunc"])
+def test_compile_nutpie_starts_at_the_point_and_reuses(data, backend):
     model, _ = make("full", data)
     weights, means, covariances = em_like("full", data)
     start = initial_point(model, weights, means, covariances)
     flat = np.concatenate([v.ravel() for v in initial_point(
         model, weights, means, covariances, transformed=True).values()])
-    exact = compile_nutpie(model, start)
-    for seed in (0, 1):
-        np.testing.assert_allclose(exact.initial_point_func(seed), flat, rtol=1e-12)
-    jittered = compile_nutpie(model, start, jitter=0.05)
-    a, b = jittered.initial_point_func(0), jittered.initial_point_func(1)
-    assert 0 < np.max(np.abs(a - exact.initial_point_func(0))) < 0.5
+    exact = compile_nutpie(model, start, backend=backend)
+    for seed in (0, 1):  # no jitter: every chain starts exactly there
+        np.testing.assert_allclose(_initial_point_func(exact)(seed), flat, rtol=1e-12)
+    jittered = compile_nutpie(model, start, jitter=0.05, backend=backend)
+    a, b = _initial_point_func(jittered)(0), _initial_point_func(jittered)(1)
+    assert 0 < np.max(np.abs(a - flat)) < 0.5
     assert not np.allclose(a, b)
+
+    # Same structure, other data (and N): the compiled model is re-pointed, not recompiled.
+    other = data[: N // 2] * 2.0 + 1.0
+    model2, st2 = make("full", other)
+    start2 = initial_point(model2, weights, means * 2.0 + 1.0, covariances * 4.0)
+    reused = compile_nutpie(model2, start2, backend=backend)
+    if backend == "numba":
+        assert reused.compiled_logp_func is exact.compiled_logp_func
+    else:
+        assert reused._make_logp_func is exact._make_logp_func
+    shared = {a.shape: a for a in _shared_data(reused).values()}
+    np.testing.assert_array_equal(shared[(N // 2, D)], st2.transform(other))
+    assert len(reused.coords["observation"]) == N // 2
+    flat2 = np.concatenate([v.ravel() for v in initial_point(
+        model2, weights, means * 2.0 + 1.0, covariances * 4.0, transformed=True).values()])
+    np.testing.assert_allclose(_initial_point_func(reused)(0), flat2, rtol=1e-12)
+
+
+@pytest.mark.slow
+def test_pyfunc_backend_evaluates_the_model_on_its_own_data(data):
+    """The log-density nutpie sees through the pyfunc route is the model's, for re-pointed data
+    too (the data come from nutpie's shared data, not from the first model compiled)."""
+    for scale in (1.0, 3.0):  # the second call reuses the first compiled model
+        X = data[: N // 2 if scale > 1 else N] * scale
+        model, _ = make("full", X)
+        point = initial_point(model, *em_like("full", X), transformed=True)
+        flat = np.concatenate([v.ravel() for v in point.values()])
+        compiled = compile_nutpie(model, backend="pyfunc")
+        logp, grad = compiled._make_logp_func()(flat, **compiled._shared_data)
+        np.testing.assert_allclose(logp, model.compile_logp(mode=MODE)(point), rtol=1e-10)
+        expected = model.compile_dlogp(mode=MODE)(point)  # flat, in the free variables' order
+        np.testing.assert_allclose(grad, expected, rtol=1e-8, atol=1e-8)
