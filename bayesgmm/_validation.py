@@ -23,6 +23,13 @@ def check_data(
 ) -> tuple[np.ndarray, tuple[str, ...]]:
     """Validate data and return a private float64 copy with feature names.
 
+    Only real numbers are accepted, and nothing is converted behind the caller's back: integer
+    and floating-point data (numpy dtypes, pandas numeric and nullable numeric dtypes) become
+    float64; text (even text holding numbers, such as ``"1.5"``), object, boolean, complex,
+    categorical and date/time data are refused with an error naming the offending column(s).
+    Booleans are refused because a Gaussian mixture over 0/1 indicators is almost never what
+    was meant; convert them explicitly (``df["flag"].astype(float)``) if it is.
+
     Parameters
     ----------
     X : array-like of shape (N, D) or (N,), or pandas DataFrame / Series
@@ -45,18 +52,13 @@ def check_data(
     Raises
     ------
     ValueError
-        Naming the problem: non-numeric data, wrong number of dimensions, empty input,
-        NaN or infinite values (with the first offending row), too few points for K,
+        Naming the problem: non-numeric data (with the column(s) and their dtype), wrong
+        number of dimensions, empty input, NaN or infinite values (with the first offending
+        row), values too large for float64 arithmetic (with the column), too few points for K,
         wrong number of features.
     """
     names = _column_names(X)
-    values = X.to_numpy() if hasattr(X, "to_numpy") else X
-    try:
-        arr = np.array(values, dtype=np.float64, copy=True)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(
-            f"{name} must be numeric; could not convert it to floating point ({exc})"
-        ) from None
+    arr = _to_float_array(X, name)
     if arr.ndim == 1:
         arr = arr[:, None]
     if arr.ndim != 2:
@@ -83,7 +85,101 @@ def check_data(
         names = tuple(feature_names) if feature_names is not None else default_names(d)
     if len(names) != d:
         raise ValueError(f"got {len(names)} feature name(s) for {d} column(s)")
+    check_magnitude(arr, names, name)
     return np.ascontiguousarray(arr), names
+
+
+# Largest |x| accepted. Squares of the data (variances, scatter matrices, Mahalanobis terms)
+# must stay far from float64's maximum (~1.8e308, i.e. |x| ~ 1.3e154): 1e150 leaves a factor
+# 1e8 of headroom for sums over points and products across features.
+MAX_ABS_VALUE = 1e150
+
+
+def check_magnitude(X: np.ndarray, names: Sequence[str], name: str = "X") -> None:
+    """Refuse finite data whose squares or variances overflow float64.
+
+    ``X`` is a finite float64 (N, D) array. Values of magnitude ``MAX_ABS_VALUE`` (1e150) or
+    more are refused, naming the column and row of the largest; so is a column whose variance
+    still overflows (possible only for enormous N). Either way the remedy is to rescale.
+    """
+    col_max = np.maximum(X.max(axis=0), -X.min(axis=0))  # max |x| per column, no N x D temp
+    j = int(np.argmax(col_max))
+    if col_max[j] >= MAX_ABS_VALUE:
+        row = int(np.argmax(np.abs(X[:, j])))
+        raise ValueError(
+            f"{name} has values too large to square in float64 (max |x| = {col_max[j]:.3g} in "
+            f"column {names[j]!r}, row {row}; the limit is {MAX_ABS_VALUE:.0e}); rescale the "
+            "data or remove the outlier"
+        )
+    # Sum of squared deviations <= N * (2 max|x|)^2: only compute variances when that bound
+    # overflows, which for |x| < 1e150 needs tens of millions of points.
+    with np.errstate(over="ignore"):
+        risky = np.flatnonzero(~np.isfinite(X.shape[0] * (2.0 * col_max) ** 2))
+    for j in risky:
+        with np.errstate(over="ignore", invalid="ignore"):
+            var = np.var(X[:, j])
+        if not np.isfinite(var):
+            raise ValueError(
+                f"{name} has a range too large for float64: the variance of column "
+                f"{names[j]!r} overflows (values from {X[:, j].min():.3g} to "
+                f"{X[:, j].max():.3g}); rescale the data"
+            )
+
+
+# numpy dtype kinds accepted as data: signed and unsigned integers, floating point
+_NUMERIC_KINDS = "iuf"
+_KIND_WORDS = {"U": "text", "S": "bytes", "V": "structured"}
+
+
+def _to_float_array(X: Any, name: str) -> np.ndarray:
+    """A new float64 array from numeric data; anything else is a ValueError naming it."""
+    dtypes = getattr(X, "dtypes", None)
+    if hasattr(X, "columns") and hasattr(X, "to_numpy") and dtypes is not None \
+            and all(hasattr(dt, "kind") for dt in dtypes):  # pandas DataFrame
+        bad = [(str(c), dt) for c, dt in zip(X.columns, dtypes, strict=True)
+               if dt.kind not in _NUMERIC_KINDS]
+        if bad:
+            _refuse_columns(bad, name)
+        return _pandas_to_float(X)
+    if hasattr(X, "index") and hasattr(X, "to_numpy") and hasattr(getattr(X, "dtype", None),
+                                                                  "kind") \
+            and getattr(X, "ndim", 0) == 1:  # pandas Series
+        if X.dtype.kind not in _NUMERIC_KINDS:
+            _refuse_columns([(str(X.name) if X.name is not None else "x0", X.dtype)], name)
+        return _pandas_to_float(X)
+    values = X.to_numpy() if hasattr(X, "to_numpy") else X
+    try:
+        values = np.asarray(values)
+    except (TypeError, ValueError) as exc:  # ragged nested lists and the like
+        raise ValueError(f"{name} must be a numeric array; could not read it ({exc})") from None
+    kind = values.dtype.kind
+    if kind not in _NUMERIC_KINDS:
+        what = f"dtype {values.dtype}" + (f" ({_KIND_WORDS[kind]})" if kind in _KIND_WORDS else "")
+        raise ValueError(
+            f"{name} must be numeric (integer or floating point); got an array of {what}. "
+            f"Nothing is converted implicitly: convert it yourself (e.g. {name}.astype(float)) "
+            "if it holds numbers."
+        )
+    return np.array(values, dtype=np.float64, copy=True)
+
+
+def _pandas_to_float(X: Any) -> np.ndarray:
+    # na_value: nullable dtypes (Int64, Float64) hold pd.NA, reported later as NaN with its row
+    return np.array(X.to_numpy(dtype=np.float64, na_value=np.nan), dtype=np.float64, copy=True)
+
+
+def _refuse_columns(bad: list[tuple[str, Any]], name: str) -> None:
+    """Name every column that is not integer or floating point (booleans included)."""
+    def what(column: str, dtype: Any) -> str:
+        kind = "boolean" if getattr(dtype, "kind", "") == "b" else "not numeric"
+        return f"column {column!r} is {kind} (dtype {dtype})"
+
+    it = "it" if len(bad) == 1 else "them"
+    raise ValueError(
+        f"{name}: {'; '.join(what(c, dt) for c, dt in bad)}. A Gaussian mixture needs integer "
+        f"or floating-point columns and nothing is converted implicitly: drop {it} or convert "
+        f"{it} yourself (pd.to_numeric for numbers stored as text, .astype(float) for 0/1 flags)."
+    )
 
 
 def default_names(n_features: int) -> tuple[str, ...]:

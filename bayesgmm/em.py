@@ -32,6 +32,9 @@ INITS = ("kmeans++", "kmeans", "random", "random_from_data")
 # A component whose effective size N_k falls below this is empty: its mean and covariance are
 # undefined (0/0), so they are kept from the previous iteration instead.
 _EMPTY_NK = 1e-8
+# Two fitted components whose Gaussians overlap at least this much (Bhattacharyya coefficient,
+# 1 for identical Gaussians) are one component counted twice: a degenerate fit.
+_COINCIDENT_OVERLAP = 0.99
 
 
 class ConvergenceWarning(UserWarning):
@@ -39,12 +42,16 @@ class ConvergenceWarning(UserWarning):
 
 
 class DegenerateComponentWarning(UserWarning):
-    """A component emptied or collapsed during EM."""
+    """A component emptied or collapsed during EM, or two components coincide at the end."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class EMResult:
     """A fitted Gaussian mixture (maximum likelihood, or MAP under ``prior``).
+
+    Results compare by identity (``a == b`` means ``a is b``) and hash by ``id``: they hold
+    arrays, whose element-wise ``==`` has no single truth value. Compare fields with
+    ``numpy.array_equal`` / ``numpy.allclose`` for value equality.
 
     Attributes
     ----------
@@ -214,9 +221,14 @@ def fit_em(
         ``"random_from_data"`` (K distinct data points as means, the data covariance for every
         component), a mapping with ``"means"`` and optionally ``"weights"`` and
         ``"covariances"`` (sklearn shapes), or an :class:`EMResult` to start from its parameters.
+        ``"random"`` follows scikit-learn: averaging random responsibilities puts every initial
+        component near the mean of the data, where the objective is nearly flat, so EM often
+        stops after a couple of iterations with coincident components (a
+        :class:`DegenerateComponentWarning` says so).
     n_init : int
-        Restarts; the fit with the highest objective is kept. Ignored (with a warning) for
-        explicit initial parameters, which are deterministic.
+        Restarts; the fit with the highest objective is kept (a degenerate restart is only
+        dropped when another has a higher objective). Ignored (with a warning) for explicit
+        initial parameters, which are deterministic.
     max_iter : int
     tol : float
         Convergence when the change of the objective per sample is below ``tol``
@@ -237,8 +249,18 @@ def fit_em(
     Raises
     ------
     ValueError
-        For bad data (NaN/inf, wrong ndim, non-numeric, fewer points than components, constant
-        columns with ``reg_covar=0``) or bad parameters, with a message naming the problem.
+        For bad data (NaN/inf, wrong ndim, non-numeric, values too large for float64, fewer
+        points than components, constant columns with ``reg_covar=0``) or bad parameters, with
+        a message naming the problem.
+
+    Warns
+    -----
+    DegenerateComponentWarning
+        A component became empty, holds too few points for its covariance (ML only), or the
+        kept fit has components that practically coincide (Gaussians overlapping by at least
+        99%, Bhattacharyya coefficient). The messages are also in ``EMResult.warnings``.
+    ConvergenceWarning
+        ``max_iter`` was reached.
     """
     K = check_n_components(n_components)
     covariance_type = check_covariance_type(covariance_type)
@@ -264,13 +286,17 @@ def fit_em(
             _initialise(Xv, g, K, covariance_type, init, reg_covar, child)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", DegenerateComponentWarning)
-            run = _run_em(Xv, g, params, covariance_type, reg_covar, prior, max_iter, tol)
+            try:
+                run = _run_em(Xv, g, params, covariance_type, reg_covar, prior, max_iter, tol)
+            except (np.linalg.LinAlgError, kernels.NotPositiveDefiniteError) as exc:
+                raise ValueError(_numerical_failure(exc, Xv, names)) from exc
         if best is None or run[1][-1] > best[1][-1]:
             best = run
             captured = [str(w.message) for w in caught]
     params, history, n_iter, converged, final_ll = best
     if prior is None:
         captured += _collapse_messages(params[0] * _n_eff(g, N), D)
+    captured += _coincidence_messages(params, params[0] * _n_eff(g, N), covariance_type, init)
     for msg in captured:
         warnings.warn(msg, DegenerateComponentWarning, stacklevel=2)
     if not converged:
@@ -299,6 +325,28 @@ def fit_em(
         prior=prior,
         warnings=tuple(captured),
     )
+
+
+def _numerical_failure(exc: Exception, X: np.ndarray, names) -> str:
+    """Why EM broke down, pointing at the most extreme value when it explains it.
+
+    A point ~1e8 robust sds from the rest makes a covariance's eigenvalues differ by more than
+    float64 can hold (the ratio is squared), which is the usual cause.
+    """
+    median = np.median(X, axis=0)
+    q75, q25 = np.percentile(X, [75, 25], axis=0)
+    spread = (q75 - q25) / 1.349
+    spread = np.where(spread > 0, spread, X.std(axis=0))
+    spread = np.where(spread > 0, spread, 1.0)
+    z = np.abs(X - median) / spread
+    row, col = np.unravel_index(np.argmax(z), z.shape)
+    msg = f"EM failed numerically ({exc})"
+    if z[row, col] > 1e6:
+        return (f"{msg}: column {names[col]!r} has the value {X[row, col]:.3g} (row {row}), "
+                f"{z[row, col]:.1e} robust standard deviations from its median; a Gaussian "
+                "mixture cannot hold it beside the rest in float64. Remove or rescale the "
+                "outlier(s)")
+    return f"{msg}; try a larger reg_covar, a prior (prior='default') or fewer components"
 
 
 # --------------------------------------------------------------------------------------------
@@ -409,6 +457,83 @@ def _collapse_messages(nk, D) -> list[str]:
         f"(N_k = {np.round(nk[small], 2).tolist()}): their covariances rest on reg_covar alone. "
         "Consider fewer components or a prior (prior='default')."
     ]
+
+
+def _coincidence_messages(params, nk, covariance_type, init) -> list[str]:
+    """Groups of (non-empty) components with practically the same mean and covariance."""
+    groups = _coincident_components(params[1], params[2], covariance_type,
+                                   live=nk >= _EMPTY_NK)
+    if not groups:
+        return []
+    listed = " and ".join(str(group) for group in groups)
+    if isinstance(init, str) and init == "random":
+        why = ("init='random' (random responsibilities) starts every component near the mean "
+               "of the data, and EM can stop there before the components separate. Use "
+               "init='kmeans++' (the default) or a larger n_init.")
+    else:
+        why = "Try a larger n_init or init='kmeans++' (the default), or fewer components."
+    K = nk.shape[0]
+    distinct = K - sum(len(group) - 1 for group in groups)
+    return [
+        f"components {listed} nearly coincide: their Gaussians overlap by at least "
+        f"{_COINCIDENT_OVERLAP:.0%} (Bhattacharyya coefficient), i.e. practically the same mean "
+        f"and covariance, so the fit has only {distinct} distinct component(s) of K={K}. {why}"
+    ]
+
+
+def _coincident_components(means: np.ndarray, covariances: np.ndarray, covariance_type: str,
+                          overlap: float = _COINCIDENT_OVERLAP,
+                          live: np.ndarray | None = None) -> list[list[int]]:
+    """Groups of components whose Gaussians practically coincide.
+
+    Components j and k coincide when the Bhattacharyya coefficient exp(-D_B) of
+    N(mu_j, Sigma_j) and N(mu_k, Sigma_k) is at least ``overlap``, with
+
+        D_B = (mu_j - mu_k)' S^-1 (mu_j - mu_k) / 8
+              + log(det S / sqrt(det Sigma_j det Sigma_k)) / 2,   S = (Sigma_j + Sigma_k) / 2.
+
+    It is 1 for identical Gaussians and does not depend on the units of the features (it is
+    invariant under affine maps of the data); 0.99 allows, for instance, means 0.28 standard
+    deviations apart with equal covariances, or equal means with variances in a ratio of about 1.5.
+    Components with ``live`` False (empty ones) are left out.
+
+    Returns
+    -------
+    list of sorted lists of component indices, each with at least two members (the connected
+    groups of coinciding pairs), in order of their smallest index.
+    """
+    K, D = means.shape
+    full = kernels.to_full_covariances(covariances, covariance_type, K, D)
+    idx = np.flatnonzero(np.ones(K, bool) if live is None else live)
+    if idx.size < 2:
+        return []
+    j, k = np.triu_indices(idx.size, 1)
+    j, k = idx[j], idx[k]
+    S = (full[j] + full[k]) / 2.0
+    d = means[j] - means[k]
+    with np.errstate(all="ignore"):
+        _, logdet = np.linalg.slogdet(full)
+        _, logdet_s = np.linalg.slogdet(S)
+        try:
+            maha = np.einsum("pi,pi->p", d, np.linalg.solve(S, d[:, :, None])[:, :, 0])
+        except np.linalg.LinAlgError:
+            return []
+        distance = maha / 8.0 + 0.5 * (logdet_s - 0.5 * (logdet[j] + logdet[k]))
+    close = distance <= -np.log(overlap)  # NaN (numerically singular) counts as not close
+    parent = list(range(K))
+
+    def root(a: int) -> int:
+        while parent[a] != a:
+            parent[a] = parent[parent[a]]
+            a = parent[a]
+        return a
+
+    for a, b in zip(j[close], k[close], strict=True):
+        parent[root(int(b))] = root(int(a))
+    groups: dict[int, list[int]] = {}
+    for a in sorted({int(x) for x in np.concatenate([j[close], k[close]])}):
+        groups.setdefault(root(a), []).append(a)
+    return sorted(groups.values())
 
 
 def _n_eff(g, N) -> float:

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._validation import COVARIANCE_TYPES
+from ._validation import COVARIANCE_TYPES, check_data
 from .datasets import data_path
 from .priors import Priors
 from .sampling import SAMPLERS
@@ -41,7 +41,10 @@ def read_table(path: str | Path, columns: list[str] | None = None, *,
     Raises
     ------
     ValueError
-        Missing file, unreadable file, unknown column, non-numeric column, missing values.
+        Missing file, unreadable file, unknown column, non-numeric column (named, with an
+        example value and its row), boolean column, missing values, and anything
+        :func:`bayesgmm._validation.check_data` refuses (infinite values, values too large
+        for float64 arithmetic, no rows), so bad data fails before any fitting starts.
     """
     path = _resolve_bundled(str(path))
     p = Path(path)
@@ -63,12 +66,16 @@ def read_table(path: str | Path, columns: list[str] | None = None, *,
                 f"unknown column(s) {unknown} in {path}; available: {list(frame.columns)}"
             )
         frame = frame[list(columns)]
-    non_numeric = [c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])]
+    if len(frame) == 0:
+        raise ValueError(f"{path} has no data rows")
+    problems = {c: _column_problem(frame[c]) for c in frame.columns}
+    non_numeric = {c: why for c, why in problems.items() if why}
     if non_numeric:
-        col = non_numeric[0]
-        bad = frame[col][pd.to_numeric(frame[col], errors="coerce").isna() & frame[col].notna()]
-        example = f" (e.g. {bad.iloc[0]!r} in row {bad.index[0]})" if len(bad) else ""
-        raise ValueError(f"column(s) {non_numeric} in {path} are not numeric{example}")
+        raise ValueError(
+            f"column(s) {list(non_numeric)} in {path} are not numeric: "
+            + "; ".join(f"{c!r} {why}" for c, why in non_numeric.items())
+            + ". Nothing is converted implicitly: fix the file or select other columns"
+        )
     frame = frame.astype(np.float64)
     missing = frame.isna().any(axis=1)
     if missing.any() and not dropna:
@@ -76,7 +83,52 @@ def read_table(path: str | Path, columns: list[str] | None = None, *,
             f"{int(missing.sum())} row(s) of {path} have missing values (first: row "
             f"{int(np.flatnonzero(missing)[0])}); use --dropna to drop them"
         )
-    return frame.loc[~missing].reset_index(drop=True), int(missing.sum())
+    if missing.all():
+        raise ValueError(f"every row of {path} has missing values; nothing is left to fit")
+    frame = frame.loc[~missing].reset_index(drop=True)
+    dropped = int(missing.sum())
+    try:  # everything else the fit would refuse (infinite or huge values, no rows), now
+        check_data(frame, name=str(path))
+    except ValueError as exc:
+        after = (f" (row numbers count the rows left after dropping {dropped} with missing "
+                 "values)") if dropped else ""
+        raise ValueError(f"{exc}{after}") from None
+    return frame, dropped
+
+
+def _column_problem(column: pd.Series) -> str | None:
+    """Why a column read from a file is not usable as a numeric feature, or None.
+
+    Integer and floating-point columns are numeric. pandas already parses numeric text as
+    numbers, so a text column holds something that is not a number: name the first such value
+    and its row (0-based, not counting the header). Booleans (true/false columns) are refused
+    as well: a Gaussian mixture over 0/1 flags is rarely what was meant, and converting them
+    silently would hide that.
+    """
+    kind = column.dtype.kind
+    if kind in "iuf":
+        return None
+    if kind == "b":
+        return "is boolean (true/false values)"
+    present = column.notna()
+    if kind == "O":  # object columns from Parquet or mixed CSV columns may hold booleans
+        flags = present & column.map(lambda v: isinstance(v, bool | np.bool_))
+        if flags.any():
+            row = flags.idxmax()
+            return f"has the boolean {column[row]!r} in row {row}"
+    try:
+        numeric = pd.to_numeric(column, errors="coerce")
+    except (TypeError, ValueError):  # e.g. datetime columns from Parquet
+        return f"has dtype {column.dtype}"
+    bad = present & numeric.isna()
+    if bad.any():
+        row = bad.idxmax()
+        return f"has {column[row]!r} in row {row}"
+    if kind == "O" and present.any():  # a typed text column (Parquet) whose text is numbers
+        row = present.idxmax()
+        return (f"holds numbers stored as text (dtype {column.dtype}), e.g. {column[row]!r} in "
+                f"row {row}")
+    return f"has dtype {column.dtype}"
 
 
 def _resolve_bundled(path: str) -> str:

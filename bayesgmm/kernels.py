@@ -478,7 +478,7 @@ def loglik_pointwise(X, weights, means, L):
 # --------------------------------------------------------------------------------------------
 # Python-level API
 # --------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class SufficientStatistics:
     """Weighted statistics of one E-step, accumulated about the means it was evaluated at.
 
@@ -523,7 +523,7 @@ class SufficientStatistics:
         return self.c - s[:, :, None] * s[:, None, :] / self.nk[:, None, None]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class EStep:
     """Result of :func:`estep`.
 
@@ -612,10 +612,15 @@ def full_precision_cholesky(prec_chol: np.ndarray, covariance_type: str, K: int,
     raise ValueError(f"unknown covariance_type {covariance_type!r}")
 
 
+class NotPositiveDefiniteError(ValueError):
+    """A covariance matrix is not (numerically) positive definite."""
+
+
 def precisions_cholesky(covariances: np.ndarray, covariance_type: str) -> np.ndarray:
     """Upper-triangular precision Cholesky factors in scikit-learn's shapes.
 
-    Raises ``ValueError`` naming the component when a covariance is not positive definite.
+    Raises :class:`NotPositiveDefiniteError` (a ``ValueError``) naming the component when a
+    covariance is not positive definite.
     """
     covariances = np.asarray(covariances, dtype=np.float64)
     if covariance_type in ("full", "tied"):
@@ -625,7 +630,7 @@ def precisions_cholesky(covariances: np.ndarray, covariance_type: str) -> np.nda
             try:
                 chol[k] = linalg.cholesky(cov, lower=True)
             except linalg.LinAlgError:
-                raise ValueError(
+                raise NotPositiveDefiniteError(
                     f"covariance of component {k} is not positive definite; increase reg_covar"
                 ) from None
         # L^-T by numba's substitution, not scipy's solve_triangular: LAPACK's trtrs wakes

@@ -73,7 +73,7 @@ _PRIOR_FIELDS = ("weights_concentration", "means_sd", "sd_median", "sd_log_sd", 
 _MIN_WEIGHT = 1e-10
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class MixtureModelSpec:
     """What :func:`initial_point` needs to map data-unit parameters onto a built model.
 

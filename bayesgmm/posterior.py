@@ -23,7 +23,7 @@ __all__ = ["BayesResult", "MembershipProbabilities"]
 PARAMETERS = ("weights", "means", "covariances")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class MembershipProbabilities:
     """Posterior membership probabilities of each point.
 
@@ -42,7 +42,7 @@ class MembershipProbabilities:
     interval: float
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class BayesResult:
     """A posterior over a Gaussian mixture, relabelled to the EM solution.
 

@@ -25,7 +25,7 @@ __all__ = ["ConjugatePrior", "Priors", "Standardisation"]
 # --------------------------------------------------------------------------------------------
 # MAP-EM
 # --------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class ConjugatePrior:
     """Conjugate prior for MAP-EM.
 
@@ -169,7 +169,7 @@ class ConjugatePrior:
 # --------------------------------------------------------------------------------------------
 # Bayesian model
 # --------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Standardisation:
     """z = (x - center) / scale. Spherical models use one common scale so they stay spherical.
 

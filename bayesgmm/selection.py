@@ -149,7 +149,7 @@ def _check_covariance_types(covariance_types: str | Iterable[str]) -> tuple[str,
 # --------------------------------------------------------------------------------------------
 # EM route
 # --------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class EMSelection:
     """Result of :func:`select_em`.
 
@@ -392,7 +392,7 @@ def classification_entropy(resp: np.ndarray, kind: str = "map") -> float:
 # --------------------------------------------------------------------------------------------
 # Bayesian route: PSIS-LOO
 # --------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class BayesSelection:
     """Result of :func:`compare` / :func:`select_bayes`.
 
@@ -713,7 +713,7 @@ def _convergence_line(model: Any) -> str:
 _DRAW_BLOCK_VALUES = 4_000_000
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class SparseMixture:
     """Result of :func:`fit_sparse`: an overfitted mixture and its number of non-empty components.
 

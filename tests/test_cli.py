@@ -24,6 +24,15 @@ def data_dir(tmp_path, old_faithful, monkeypatch):
     na = old_faithful.iloc[:20].copy()
     na.loc[3, "waiting"] = np.nan
     na.to_csv(tmp_path / "na.csv", index=False)
+    huge = old_faithful.iloc[:20].astype(float)
+    huge.loc[5, "waiting"] = 1e150  # an outlier whose square is ~1e300
+    huge.to_csv(tmp_path / "huge.csv", index=False)
+    typo = old_faithful.iloc[:20].astype(str)
+    typo.loc[4, "waiting"] = "7O"  # letter O
+    typo.to_csv(tmp_path / "typo.csv", index=False)
+    flags = old_faithful.iloc[:20].copy()
+    flags["long"] = flags["eruptions"] > 3
+    flags.to_csv(tmp_path / "flags.csv", index=False)
     (tmp_path / "a_file").write_text("in the way")
     monkeypatch.chdir(tmp_path)
     return tmp_path
@@ -46,7 +55,13 @@ def _run_main(argv, capsys):
 
 BAD_FIT_INPUTS = [
     (["missing.csv", "-k", "2"], "data file not found: missing.csv"),
-    (["text.csv", "-k", "2"], r"column\(s\) \['site'\] in text.csv are not numeric"),
+    (["text.csv", "-k", "2"],
+     r"column\(s\) \['site'\] in text.csv are not numeric: 'site' has 'north' in row 0"),
+    (["typo.csv", "-k", "2"], r"\['waiting'\] in typo.csv are not numeric: 'waiting' has '7O' in "
+                              "row 4"),
+    (["flags.csv", "-k", "2"], r"\['long'\] in flags.csv are not numeric: 'long' is boolean"),
+    (["huge.csv", "-k", "2"], r"huge.csv has values too large to square in float64 \(max \|x\| = "
+                              r"1e\+150 in column 'waiting', row 5.*rescale the data"),
     (["good.csv", "-k", "2", "--columns", "eruptions,depth"], r"unknown column\(s\) \['depth'\]"),
     (["na.csv", "-k", "2"], "have missing values .*--dropna"),
     (["good.csv", "-k", "61"], "K=61 components is more than the 60 row"),
@@ -68,6 +83,17 @@ def test_bad_fit_input_is_one_line_and_status_2(argv, message, data_dir, no_samp
     assert re.search(message, lines[0]), lines[0]
     assert "Traceback" not in err
     assert sorted(p.name for p in data_dir.iterdir()) == before  # nothing written
+
+
+def test_run_refuses_bad_data_before_sampling(data_dir, no_sampling, capsys):
+    for data, message in [("huge.csv", "too large to square in float64"),
+                          ("typo.csv", "'waiting' has '7O' in row 4")]:
+        spec = data_dir / "spec.toml"
+        spec.write_text(f'[data]\npath = "{data}"\n[model]\nn_components = 2\n')
+        rc, _, err = _run_main(["run", str(spec)], capsys)
+        lines = err.strip().splitlines()
+        assert rc == 2 and len(lines) == 1 and lines[0].startswith("bayesgmm: error: ")
+        assert message in lines[0] and data in lines[0]
 
 
 def test_existing_output_needs_force(data_dir, no_sampling, capsys):

@@ -597,6 +597,64 @@ def test_empty_component_warns_without_nan(simulated, covariance_type):
     assert_monotone(result.history)
 
 
+COINCIDE = r"components \[0, 1, 2\] nearly coincide"
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_random_init_stalled_at_coincident_components_warns(simulated, covariance_type):
+    X = simulated[0]
+    # Seed 1: averaging random responsibilities starts all three components at the data mean,
+    # where the objective is flat, and EM stops there (scikit-learn's init_params="random" does
+    # the same). The fit is kept as is, but said to be degenerate.
+    with pytest.warns(DegenerateComponentWarning,
+                      match=COINCIDE + r".*only 1 distinct.*init='kmeans\+\+'.*n_init"):
+        stalled = fit_em(X, 3, covariance_type=covariance_type, init="random", random_state=1)
+    assert stalled.n_iter <= 3 and stalled.converged
+    assert np.ptp(stalled.means, axis=0).max() < 0.3 * X.std(axis=0).min()
+    assert sum("nearly coincide" in w for w in stalled.warnings) == 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DegenerateComponentWarning)
+        separated = fit_em(X, 3, covariance_type=covariance_type, random_state=1)
+    assert separated.log_likelihood > stalled.log_likelihood + 100
+
+
+@pytest.mark.parametrize("prior", [None, "default"], ids=["ml", "map"])
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_identical_components_are_reported(simulated, covariance_type, prior):
+    X, _, (_, means, covs) = simulated
+    twins = means.copy()
+    twins[1] = twins[0]
+    covariances = type_covariances(covs, covariance_type)
+    if covariance_type != "tied":
+        covariances[1] = covariances[0]
+    init = {"weights": [0.3, 0.3, 0.4], "means": twins, "covariances": covariances}
+    # EM keeps identical components identical: the fit has two distinct components, not three
+    with pytest.warns(DegenerateComponentWarning,
+                      match=r"components \[0, 1\] nearly coincide.*only 2 distinct component"):
+        result = fit_em(X, 3, covariance_type=covariance_type, init=init, prior=prior)
+    np.testing.assert_array_equal(result.means[0], result.means[1])
+
+
+def test_restarts_are_chosen_by_objective_and_only_the_kept_one_is_reported(simulated):
+    X = simulated[0]
+    # Full covariances: some of the three random restarts stall at coincident components, one
+    # separates them and has the highest log-likelihood, so it is kept and nothing is reported.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DegenerateComponentWarning)
+        kept = fit_em(X, 3, init="random", n_init=3, random_state=0)
+    assert kept.warnings == ()
+    # Spherical: every restart stalls; the best of them is kept and reported once.
+    with pytest.warns(DegenerateComponentWarning, match=COINCIDE) as record:
+        stalled = fit_em(X, 3, covariance_type="spherical", init="random", n_init=3,
+                         random_state=0)
+    assert sum("nearly coincide" in str(w.message) for w in record) == 1
+    assert stalled.log_likelihood < kept.log_likelihood
+
+
+def test_sklearn_oracle_fits_are_not_reported_degenerate(paired):
+    assert paired[1].warnings == ()
+
+
 # --------------------------------------------------------------------------------------------
 # the caller's data; feature names
 # --------------------------------------------------------------------------------------------
@@ -662,3 +720,27 @@ def test_one_dimensional_input_is_one_feature(galaxies):
     assert fit_em(galaxies, 3, random_state=0).feature_names == ("velocity",)
     np.testing.assert_array_equal(flat.score_samples(v.to_numpy()),
                                   column.score_samples(v.to_numpy()[:, None]))
+
+
+# --------------------------------------------------------------------------------------------
+# equality
+# --------------------------------------------------------------------------------------------
+def test_results_compare_by_identity(simulated):
+    X = simulated[0]
+    a = fit_em(X, 3, random_state=0)
+    same_numbers = fit_em(X, 3, random_state=0)
+    other = fit_em(X, 3, covariance_type="diag", random_state=0)
+    assert a == a
+    assert not a == same_numbers and a != same_numbers  # distinct fits, no ambiguous-array error
+    assert a != other
+    assert len({a, same_numbers, other, a}) == 3  # hashable (by identity)
+
+
+@pytest.mark.parametrize("kwargs", [{"prior": "default"}, {"init": "random"}])
+def test_extreme_outlier_gives_an_error_naming_it(old_faithful, kwargs):
+    """An outlier below the overflow limit can still make covariances singular in float64:
+    the error names the column, the value and its row instead of a linear-algebra failure."""
+    X = np.asarray(old_faithful, dtype=float).copy()
+    X[3, 1] = 1e100
+    with pytest.raises(ValueError, match=r"EM failed numerically.*1e\+100 \(row 3\)"):
+        fit_em(X, 2, random_state=0, **kwargs)

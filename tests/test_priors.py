@@ -9,6 +9,7 @@ from scipy import stats
 from scipy.special import gammaln, multigammaln
 
 from bayesgmm import ConjugatePrior, Priors, fit_em
+from bayesgmm.priors import Standardisation
 
 
 # --------------------------------------------------------------------------------------------
@@ -274,3 +275,20 @@ def test_conjugate_for_em_keeps_an_interior_mode(skewed, alpha):
     prior = Priors(weights_concentration=alpha).conjugate_for_em(skewed, 3, "full")
     assert prior.weight_concentration == max(1.0, alpha)
     np.testing.assert_array_equal(prior.scale, ConjugatePrior.default(skewed, 3, "full").scale)
+
+
+# --------------------------------------------------------------------------------------------
+# equality
+# --------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_priors_holding_arrays_compare_by_identity(skewed, covariance_type):
+    a = ConjugatePrior.default(skewed, 3, covariance_type)
+    same_numbers = ConjugatePrior.default(skewed, 3, covariance_type)
+    other = ConjugatePrior.default(skewed, 2, covariance_type)
+    assert a == a
+    assert not a == same_numbers and a != same_numbers  # no ambiguous-array error
+    assert a != other
+    assert len({a, same_numbers, other, a}) == 3  # hashable (by identity)
+    z = Standardisation.from_data(skewed, covariance_type)
+    z_again = Standardisation.from_data(skewed, covariance_type)
+    assert z == z and z != z_again and len({z, z_again}) == 2

@@ -194,3 +194,33 @@ def test_dataframe_feature_names_flow_to_posterior(quick_fit):
     table = quick_fit.summary()
     assert isinstance(table, pd.DataFrame)
     assert any("waiting" in str(i) for i in table.index)
+
+
+def test_posterior_results_compare_by_identity(old_faithful):
+    """BayesResult and MembershipProbabilities hold arrays: == is identity, never an error."""
+    import xarray as xr
+
+    from bayesgmm.posterior import BayesResult, MembershipProbabilities
+    from bayesgmm.relabel import LabelSwitchingReport
+
+    X = old_faithful.to_numpy(dtype=float)
+
+    def result(seed):
+        em = fit_em(X, 2, random_state=seed)
+        rng = np.random.default_rng(seed)
+        idata = xr.DataTree.from_dict(
+            {"posterior": xr.Dataset({"weights": (("chain", "draw", "component"),
+                                                  rng.dirichlet([1.0, 1.0], size=(1, 5)))})})
+        report = LabelSwitchingReport(("0",), (5,), (0,), 0.0, 1,
+                                      np.tile(np.arange(2), (1, 5, 1)))
+        return BayesResult(idata=idata, em=em, priors=Priors(),
+                           standardisation=Standardisation.from_data(X, "full"),
+                           covariance_type="full", label_switching=report)
+
+    a, b = result(0), result(1)
+    assert a == a
+    assert not a == b and a != b
+    assert len({a, b, a}) == 2
+    p = MembershipProbabilities(np.full((3, 2), 0.5), np.zeros((3, 2)), np.ones((3, 2)), 0.94)
+    q = MembershipProbabilities(np.full((3, 2), 0.5), np.zeros((3, 2)), np.ones((3, 2)), 0.94)
+    assert p == p and p != q and len({p, q}) == 2

@@ -1,5 +1,6 @@
 """Choosing K: EM criteria (vs scikit-learn), parallel sweeps (joblib, Dask), LOO verdicts, K+."""
 
+import dataclasses
 import types
 import warnings
 
@@ -421,3 +422,25 @@ def test_sparse_mixture_mode_is_three():
                             random_state=5)
     assert sparse.mode == 3, str(sparse)
     assert sparse.identified.sizes["component"] == 3
+
+
+# --------------------------------------------------------------------------------------------
+# equality
+# --------------------------------------------------------------------------------------------
+def test_selections_compare_by_identity(three_clusters):
+    """They hold tables and arrays: == is identity (and hashing works), never an error."""
+    from bayesgmm.selection import SparseMixture
+
+    a = select_em(three_clusters, [1, 2], ["full"], n_init=1, random_state=0, n_jobs=1)
+    b = select_em(three_clusters, [1, 2], ["full"], n_init=1, random_state=0, n_jobs=1)
+    assert a == a and a != b and len({a, b, a}) == 2
+
+    def build(cls):  # every field a fresh table or array, as in a real result
+        values = {"comparison": pd.DataFrame({"elpd": [1.0]}), "pareto_k": pd.DataFrame(),
+                  "n_nonempty": np.ones((2, 3)), "posterior_counts": pd.Series([1.0]),
+                  "per_chain": pd.DataFrame({"1": [1.0]})}
+        return cls(**{f.name: values.get(f.name) for f in dataclasses.fields(cls)})
+
+    for cls in (BayesSelection, SparseMixture):
+        x, y = build(cls), build(cls)
+        assert x == x and x != y and len({x, y}) == 2, cls.__name__
