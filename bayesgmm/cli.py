@@ -1,8 +1,10 @@
 """The ``bayesgmm`` command line: argument parsing, calling the API, formatting, exit codes.
 
-Commands: ``fit`` (a data file), ``run`` (a TOML specification) and ``report`` (regenerate the
-HTML report of a saved result). ``fit`` and ``run`` save the result directory (see
-:mod:`bayesgmm.persistence`) and optionally the report inside it.
+Commands: ``fit`` (a data file), ``run`` (a TOML specification), ``report`` (regenerate the
+HTML report of a saved result) and ``select`` (choose the number of components: EM criteria,
+optionally PSIS-LOO and a sparse mixture). ``fit`` and ``run`` save the result directory (see
+:mod:`bayesgmm.persistence`) and optionally the report inside it; ``select`` writes its report
+directory.
 
 Exit status: 0 success, 2 bad input (one-line message naming the problem, no traceback). Every
 input, including the output directory, is checked before sampling starts, and the result is
@@ -12,18 +14,22 @@ written atomically, so a failure leaves no partial output.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import re
+import secrets
 import sys
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pandas as pd
 
 from ._validation import COVARIANCE_TYPES
 from .io import load_spec, read_table
-from .persistence import check_writable, load, save
+from .persistence import check_writable, load, save, write_directory
 from .posterior import BayesResult
 from .sampling import SAMPLERS, fit_bayes
+from .selection import fit_sparse, select_bayes, select_em
 
 EXIT_BAD_INPUT = 2
 
@@ -51,10 +57,7 @@ def _parser() -> argparse.ArgumentParser:
     fit.add_argument("--covariance", choices=COVARIANCE_TYPES, default="full")
     fit.add_argument("--columns", help="comma-separated columns to use (default: all)")
     fit.add_argument("--dropna", action="store_true", help="drop rows with missing values")
-    fit.add_argument("--draws", type=int, default=1000)
-    fit.add_argument("--tune", type=int, default=1000)
-    fit.add_argument("--chains", type=int, default=4)
-    fit.add_argument("--sampler", choices=SAMPLERS, default="nutpie")
+    _sampling_flags(fit)
     fit.add_argument("--seed", type=int, default=None)
     fit.add_argument("--no-progress", action="store_true")
     fit.add_argument("--out", help="result directory (default: results/<data stem>_k<K>)")
@@ -71,7 +74,61 @@ def _parser() -> argparse.ArgumentParser:
     report = sub.add_parser("report", help="(re)generate the HTML report of a saved result")
     report.add_argument("directory", help="a result directory written by fit or run")
     report.set_defaults(func=_cmd_report)
+
+    select = sub.add_parser(
+        "select", help="choose the number of components (EM criteria, PSIS-LOO, sparse mixture)",
+        description="Fit every K in the grid with every covariance type by EM and tabulate BIC, "
+                    "AIC and ICL (lower is better); optionally compare posterior fits by "
+                    "PSIS-LOO (--bayes) and fit a sparse overfitted mixture (--sparse). Writes "
+                    "select.html and figures/*.png to the output directory.",
+    )
+    select.add_argument("data", help="CSV or Parquet file (or bundled:old_faithful)")
+    select.add_argument("-k", "--components", default="1-6", metavar="GRID",
+                        help="numbers of components: a range (1-6), a list (2,3,5), one K, or a "
+                             "mix (1-3,5) (default: 1-6)")
+    select.add_argument("--covariance", default="all", metavar="TYPES",
+                        help="covariance types for EM: 'all' or a comma-separated list of "
+                             f"{', '.join(COVARIANCE_TYPES)} (default: all)")
+    select.add_argument("--columns", metavar="A,B",
+                        help="comma-separated columns to use (default: all)")
+    select.add_argument("--dropna", action="store_true", help="drop rows with missing values")
+    select.add_argument("--n-init", type=int, default=5, metavar="N",
+                        help="EM restarts per cell (default: 5)")
+    select.add_argument("--seed", type=int, default=None, metavar="S",
+                        help="root seed of every fit (default: a random one, printed and "
+                             "recorded in the report)")
+    select.add_argument("--jobs", type=int, default=-1, metavar="N",
+                        help="parallel workers over the grid (joblib; -1: all cores, the "
+                             "default)")
+    select.add_argument("--bayes", action="store_true",
+                        help="also fit the posterior for every K and compare the fits by "
+                             "PSIS-LOO, with the covariance type of the BIC-best EM fit among "
+                             "--covariance (so the given type when only one is given)")
+    select.add_argument("--sparse", type=int, metavar="K_MAX",
+                        help="also fit one sparse overfitted mixture with K_MAX components "
+                             "(covariance type chosen as for --bayes) and report the posterior "
+                             "of the number of non-empty components")
+    select.add_argument("--concentration", type=float, default=0.01, metavar="E0",
+                        help="Dirichlet concentration e0 of the sparse mixture's weights "
+                             "(default: 0.01)")
+    _sampling_flags(select, " (--bayes, --sparse)")
+    select.add_argument("--no-progress", action="store_true", help="no progress bars")
+    select.add_argument("--out", metavar="DIR",
+                        help="report directory (default: results/<data stem>_select)")
+    select.add_argument("--force", action="store_true",
+                        help="replace an existing output directory")
+    select.set_defaults(func=_cmd_select)
     return parser
+
+
+def _sampling_flags(parser: argparse.ArgumentParser, which: str = "") -> None:
+    parser.add_argument("--draws", type=int, default=1000,
+                        help=f"draws per chain{which} (default: 1000)")
+    parser.add_argument("--tune", type=int, default=1000,
+                        help=f"tuning steps per chain{which} (default: 1000)")
+    parser.add_argument("--chains", type=int, default=4, help=f"chains{which} (default: 4)")
+    parser.add_argument("--sampler", choices=SAMPLERS, default="nutpie",
+                        help=f"NUTS implementation{which} (default: nutpie)")
 
 
 def _output_flags(parser: argparse.ArgumentParser) -> None:
@@ -87,11 +144,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     if dropped:
         print(f"dropped {dropped} row(s) with missing values")
     _check_k(args.n_components, frame, args.data)
-    for name in ("draws", "chains"):
-        if getattr(args, name) < 1:
-            raise ValueError(f"--{name} must be >= 1; got {getattr(args, name)}")
-    if args.tune < 0:
-        raise ValueError(f"--tune must be >= 0; got {args.tune}")
+    _check_sampling(args)
     out = Path(args.out) if args.out else default_output(args.data, args.n_components)
     check_writable(out, overwrite=args.force)  # before sampling: fail in seconds, not minutes
     result = fit_bayes(
@@ -103,6 +156,14 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     _save(result, out, force=args.force, report=args.report,
           data_source=str(args.data))
     return 0
+
+
+def _check_sampling(args: argparse.Namespace) -> None:
+    for name in ("draws", "chains"):
+        if getattr(args, name) < 1:
+            raise ValueError(f"--{name} must be >= 1; got {getattr(args, name)}")
+    if args.tune < 0:
+        raise ValueError(f"--tune must be >= 0; got {args.tune}")
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -140,6 +201,145 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_select(args: argparse.Namespace) -> int:
+    ranges = parse_components(args.components)
+    covariance_types = _covariance_types(args.covariance)
+    _check_select_flags(args, ranges)
+    frame, dropped = read_table(args.data, _columns(args.columns), dropna=args.dropna)
+    if dropped:
+        print(f"dropped {dropped} row(s) with missing values")
+    ks = _grid(ranges, frame, args.data)
+    if args.sparse is not None:
+        _check_k(args.sparse, frame, args.data)
+    out = Path(args.out) if args.out else default_output(args.data, suffix="select")
+    check_writable(out, overwrite=args.force)  # before fitting: fail in seconds, not minutes
+    seed = args.seed if args.seed is not None else secrets.randbelow(2**31)
+    _use_agg()
+    from .report import SELECTION_REPORT_NAME, k_plus_table, write_selection_report
+
+    print(f"{args.data}: {len(frame)} rows x {frame.shape[1]} column(s) {list(frame.columns)}; "
+          f"K = {', '.join(map(str, ks))}; {', '.join(covariance_types)} covariances; "
+          f"{args.n_init} EM restarts; seed {seed}\n")
+    settings = {"data": args.data, "columns": ", ".join(map(str, frame.columns)),
+                "rows": len(frame), "rows dropped (--dropna)": dropped, "K": args.components,
+                "covariance types": ", ".join(covariance_types), "EM restarts": args.n_init,
+                "jobs": args.jobs}
+    em = select_em(frame, ks, covariance_types, n_init=args.n_init, random_state=seed,
+                   n_jobs=args.jobs)
+    with pd.option_context("display.width", 120):
+        print(em)
+    bayes = sparse = None
+    if args.bayes or args.sparse is not None:
+        if "bic" not in em.best:
+            raise ValueError("no EM fit succeeded, so there is no covariance type for "
+                             "--bayes/--sparse")
+        covariance = em.best["bic"][1]
+        sampling = {"covariance_type": covariance, "draws": args.draws, "tune": args.tune,
+                    "chains": args.chains, "sampler": args.sampler, "random_state": seed}
+        settings.update({"covariance type (--bayes, --sparse)": covariance, "draws": args.draws,
+                         "tune": args.tune, "chains": args.chains, "sampler": args.sampler})
+    if args.bayes:
+        print(f"\nPSIS-LOO over K = {', '.join(map(str, ks))} with {covariance} covariances "
+              "(the BIC-best EM covariance type)")
+        bayes = _select_bayes(frame, ks, args, sampling)
+        print(bayes)
+    if args.sparse is not None:
+        print(f"\nSparse mixture: K_max = {args.sparse}, e0 = {args.concentration:g}, "
+              f"{covariance} covariances")
+        settings.update({"sparse K_max": args.sparse, "sparse e0": args.concentration})
+        with _quiet_diagnostics():
+            sparse = fit_sparse(frame, args.sparse, concentration=args.concentration,
+                                progressbar=not args.no_progress, **sampling)
+        print(sparse)
+        print("P(K+ = k), by chain and over all chains:")
+        print(k_plus_table(sparse).round(3).to_string())
+
+    def write(directory: Path) -> None:
+        write_selection_report(em, directory, bayes=bayes, sparse=sparse,
+                               data_source=str(args.data), settings=settings)
+        em.table.to_csv(directory / "criteria.csv", index=False)
+        if bayes is not None:
+            bayes.comparison.to_csv(directory / "loo.csv", index_label="model")
+        if sparse is not None:
+            k_plus_table(sparse).to_csv(directory / "n_nonempty.csv")
+
+    write_directory(out, write, overwrite=args.force)
+    print(f"\nreport: {out / SELECTION_REPORT_NAME}")
+    return 0
+
+
+def _select_bayes(frame: pd.DataFrame, ks: tuple[int, ...], args: argparse.Namespace,
+                  sampling: dict):
+    from joblib import effective_n_jobs
+
+    # Progress bars from parallel workers would garble each other: joblib's lines instead.
+    sequential = effective_n_jobs(args.jobs) == 1
+    with _quiet_diagnostics():
+        return select_bayes(frame, ks, n_jobs=args.jobs,
+                            progressbar=sequential and not args.no_progress,
+                            verbose=0 if sequential or args.no_progress else 10, **sampling)
+
+
+@contextlib.contextmanager
+def _quiet_diagnostics() -> Iterator[None]:
+    """No NumPy warnings from ArviZ's R-hat of a quantity constant in a chain (K+, often)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=RuntimeWarning, module="arviz_stats")
+        yield
+
+
+def parse_components(text: str) -> list[range]:
+    """``-k`` of ``select``: ``1-6``, ``2,3,5``, ``4`` or a mix (``1-3,5``), as ranges."""
+    ranges = []
+    for item in text.split(","):
+        match = re.fullmatch(r"\s*(\d+)\s*(?:-\s*(\d+)\s*)?", item)
+        if not match:
+            raise ValueError(f"-k {text!r}: {item.strip()!r} is not a number of components or "
+                             "a range such as 1-6 (write e.g. 1-6, 2,3,5 or 4)")
+        low = int(match[1])
+        high = int(match[2]) if match[2] is not None else low
+        if low < 1:
+            raise ValueError(f"-k {text!r}: the number of components must be >= 1")
+        if high < low:
+            raise ValueError(f"-k {text!r}: the range {low}-{high} is empty (write {high}-{low})")
+        ranges.append(range(low, high + 1))
+    return ranges
+
+
+def _grid(ranges: list[range], frame: pd.DataFrame, source: str) -> tuple[int, ...]:
+    _check_k(max(r[-1] for r in ranges), frame, source)
+    return tuple(sorted(set().union(*ranges)))
+
+
+def _covariance_types(text: str) -> tuple[str, ...]:
+    names = [c.strip() for c in text.split(",")]
+    if names == ["all"]:
+        return COVARIANCE_TYPES
+    unknown = [c for c in names if c not in COVARIANCE_TYPES]
+    if unknown:
+        raise ValueError(f"--covariance {text!r}: unknown covariance type(s) {unknown}; use "
+                         f"'all' or a comma-separated list of {', '.join(COVARIANCE_TYPES)}")
+    return tuple(c for c in COVARIANCE_TYPES if c in names)
+
+
+def _check_select_flags(args: argparse.Namespace, ranges: list[range]) -> None:
+    if args.n_init < 1:
+        raise ValueError(f"--n-init must be >= 1; got {args.n_init}")
+    if args.jobs == 0:
+        raise ValueError("--jobs must be a positive number of workers or negative (-1: all "
+                         "cores); got 0")
+    if args.seed is not None and args.seed < 0:
+        raise ValueError(f"--seed must be >= 0; got {args.seed}")
+    if args.bayes and len({r[0] for r in ranges} | {r[-1] for r in ranges}) < 2:
+        raise ValueError("--bayes compares at least two numbers of components; -k names one")
+    if args.sparse is not None and args.sparse < 2:
+        raise ValueError(f"--sparse K_MAX must be >= 2; got {args.sparse}")
+    if not args.concentration > 0:
+        raise ValueError(f"--concentration must be > 0; got {args.concentration}")
+    if args.bayes or args.sparse is not None:
+        _check_sampling(args)
+
+
 def _use_agg() -> None:
     # The CLI only writes files: never open a window, whatever the environment offers.
     import matplotlib
@@ -147,10 +347,11 @@ def _use_agg() -> None:
     matplotlib.use("Agg")
 
 
-def default_output(data: str, n_components: int) -> Path:
-    """``results/<data stem>_k<K>``; ``bundled:NAME`` gives ``results/NAME_k<K>``."""
+def default_output(data: str, n_components: int | None = None, *, suffix: str | None = None
+                   ) -> Path:
+    """``results/<data stem>_k<K>`` (or ``_<suffix>``); ``bundled:NAME`` uses ``NAME``."""
     stem = data.split(":", 1)[1] if data.startswith("bundled:") else Path(data).stem
-    return Path("results") / f"{stem}_k{n_components}"
+    return Path("results") / f"{stem}_{suffix if suffix else f'k{n_components}'}"
 
 
 def _columns(text: str | None) -> list[str] | None:

@@ -38,7 +38,8 @@ from .posterior import BayesResult
 from .priors import ConjugatePrior, Priors, Standardisation
 from .relabel import LabelSwitchingReport
 
-__all__ = ["FORMAT_VERSION", "check_writable", "load", "save", "software_versions"]
+__all__ = ["FORMAT_VERSION", "check_writable", "load", "save", "software_versions",
+           "write_directory"]
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
@@ -80,6 +81,42 @@ def save(result: BayesResult | EMResult, path: str | os.PathLike, *,
     """
     if not isinstance(result, BayesResult | EMResult):
         raise ValueError(f"can only save a BayesResult or EMResult; got {type(result).__name__}")
+
+    def write(directory: Path) -> None:
+        _write(result, directory)
+        if extra is not None:
+            extra(directory)
+
+    return write_directory(path, write, overwrite=overwrite)
+
+
+def write_directory(path: str | os.PathLike, write: Callable[[Path], None], *,
+                    overwrite: bool = False) -> Path:
+    """Create the directory ``path`` atomically, its files written by ``write``.
+
+    ``write(tmp)`` fills a temporary sibling directory, which is then renamed into place, so a
+    reader never sees half of it. :func:`save` and ``bayesgmm select`` write through it.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The directory to create. Missing parent directories are created.
+    write : callable
+        ``write(directory)`` writes the files into the (empty, temporary) directory.
+    overwrite : bool, default False
+        Replace an existing non-empty ``path``; without it, it is never touched.
+
+    Returns
+    -------
+    Path
+        ``path``.
+
+    Raises
+    ------
+    ValueError
+        ``path`` exists and ``overwrite`` is False, or it cannot be written. Nothing is left
+        behind on failure, whatever ``write`` raises.
+    """
     target = Path(path)
     check_writable(target, overwrite=overwrite)
     created = _make_parents(target.parent)
@@ -87,9 +124,7 @@ def save(result: BayesResult | EMResult, path: str | os.PathLike, *,
     try:
         tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
         tmp.chmod(0o777 & ~_umask())  # mkdtemp makes it private; a result dir should not be
-        _write(result, tmp)
-        if extra is not None:
-            extra(tmp)
+        write(tmp)
         _move_into_place(tmp, target, overwrite)
     except OSError as exc:
         if tmp is not None:

@@ -8,6 +8,10 @@ Sections: data overview; the EM fit (parameters, convergence, BIC/AIC); the post
 EM against the posterior (table and overlay figure); membership uncertainty; diagnostics (trace
 and rank plots, divergences, E-BFMI, label switching, a plain-language verdict); a posterior
 predictive density check; and the priors, sampler settings, seed and software versions.
+
+:func:`write_selection_report` (``bayesgmm select``) writes ``select.html`` the same way for a
+choice of the number of components: the EM information criteria, and optionally the PSIS-LOO
+comparison and the posterior of the number of non-empty components of a sparse mixture.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import os
 import shutil
 import tempfile
 import warnings
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,10 +35,21 @@ import pandas as pd
 from . import plots
 from .persistence import software_versions
 from .posterior import BayesResult
+from .selection import (
+    CRITERIA,
+    BayesSelection,
+    EMSelection,
+    SparseMixture,
+    plot_criteria,
+    plot_loo,
+    plot_n_components,
+)
 
-__all__ = ["Figure", "build_report", "format_number", "write_report"]
+__all__ = ["Figure", "build_report", "build_selection_report", "format_number", "k_plus_table",
+           "write_report", "write_selection_report"]
 
 REPORT_NAME = "report.html"
+SELECTION_REPORT_NAME = "select.html"
 FIGURES_DIR = "figures"
 _DPI = 100
 
@@ -94,23 +110,8 @@ def write_report(result: BayesResult, directory: str | os.PathLike, *,
     -------
     Path of ``report.html``.
     """
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
     page, figures = build_report(result, data_source=data_source, random_state=random_state)
-    tmp = Path(tempfile.mkdtemp(prefix=".report-tmp-", dir=directory))
-    try:
-        (tmp / FIGURES_DIR).mkdir()
-        for fig in figures:
-            (tmp / FIGURES_DIR / f"{fig.name}.png").write_bytes(fig.png)
-        (tmp / REPORT_NAME).write_text(page, encoding="utf-8")
-        old = directory / FIGURES_DIR
-        if old.exists():
-            shutil.rmtree(old)
-        os.rename(tmp / FIGURES_DIR, old)
-        os.replace(tmp / REPORT_NAME, directory / REPORT_NAME)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return directory / REPORT_NAME
+    return _write_files(Path(directory), REPORT_NAME, page, figures)
 
 
 def build_report(result: BayesResult, *, data_source: str | None = None,
@@ -132,19 +133,7 @@ def build_report(result: BayesResult, *, data_source: str | None = None,
         summary = result.summary()
     proba = result.predict_proba(X)
     figures: list[Figure] = []
-
-    def figure(name: str, caption: str, make) -> str:
-        try:
-            fig = make()
-        except Exception as exc:  # one failed figure must not cost the whole report
-            return f'<p class="warn">Figure "{html.escape(name)}" failed: ' \
-                   f"{html.escape(type(exc).__name__)}: {html.escape(str(exc))}</p>"
-        png = _png(fig)
-        figures.append(Figure(name, caption, png))
-        data = base64.b64encode(png).decode("ascii")
-        return (f'<figure><img src="data:image/png;base64,{data}" alt="{html.escape(caption)}">'
-                f"<figcaption>{html.escape(caption)}</figcaption></figure>")
-
+    figure = _embedder(figures)
     sections = [
         _verdict_box(diag),
         _section_data(result, X, figure),
@@ -161,8 +150,49 @@ def build_report(result: BayesResult, *, data_source: str | None = None,
                 f"; K = {result.n_components}, {result.covariance_type} covariances; "
                 f"generated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
     page = _PAGE.format(title=html.escape(title), subtitle=html.escape(subtitle),
-                        css=_CSS, body="\n".join(sections))
+                        css=_CSS, nav=_NAV, body="\n".join(sections))
     return page, figures
+
+
+def _write_files(directory: Path, page_name: str, page: str, figures: list[Figure]) -> Path:
+    """Write ``page_name`` and ``figures/*.png`` into ``directory``, replacing both whole.
+
+    The files are rendered into a temporary directory first and moved into place at the end.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".report-tmp-", dir=directory))
+    try:
+        (tmp / FIGURES_DIR).mkdir()
+        for fig in figures:
+            (tmp / FIGURES_DIR / f"{fig.name}.png").write_bytes(fig.png)
+        (tmp / page_name).write_text(page, encoding="utf-8")
+        old = directory / FIGURES_DIR
+        if old.exists():
+            shutil.rmtree(old)
+        os.rename(tmp / FIGURES_DIR, old)
+        os.replace(tmp / page_name, directory / page_name)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return directory / page_name
+
+
+def _embedder(figures: list[Figure]) -> Callable[[str, str, Callable[[], Any]], str]:
+    """``figure(name, caption, make)``: render ``make()``, keep its PNG in ``figures`` and
+    return the ``<figure>`` element embedding it (or a warning paragraph if ``make`` fails)."""
+
+    def figure(name: str, caption: str, make: Callable[[], Any]) -> str:
+        try:
+            fig = make()
+        except Exception as exc:  # one failed figure must not cost the whole report
+            return f'<p class="warn">Figure "{html.escape(name)}" failed: ' \
+                   f"{html.escape(type(exc).__name__)}: {html.escape(str(exc))}</p>"
+        png = _png(fig)
+        figures.append(Figure(name, caption, png))
+        data = base64.b64encode(png).decode("ascii")
+        return (f'<figure><img src="data:image/png;base64,{data}" alt="{html.escape(caption)}">'
+                f"<figcaption>{html.escape(caption)}</figcaption></figure>")
+
+    return figure
 
 
 def _png(fig) -> bytes:
@@ -357,8 +387,6 @@ def _section_reproducibility(result) -> str:
     settings = {k: v for k, v in result.settings.items() if k != "timing"}
     settings.update({f"time: {k}": v for k, v in result.settings.get("timing", {}).items()})
     settings_table = pd.DataFrame({"value": list(settings.values())}, index=list(settings))
-    versions = software_versions()
-    versions_table = pd.DataFrame({"version": list(versions.values())}, index=list(versions))
     seed = result.settings.get("random_state")
     return _section(
         "reproducibility", "8. Priors, settings and software",
@@ -368,8 +396,197 @@ def _section_reproducibility(result) -> str:
         "<h3>Priors</h3>", _table(priors),
         f"<h3>Sampler settings</h3><p>Seed: <code>{html.escape(str(seed))}</code></p>",
         _table(settings_table),
-        "<h3>Software</h3>", _table(versions_table),
+        "<h3>Software</h3>", _versions_table(),
     )
+
+
+def _versions_table() -> str:
+    versions = software_versions()
+    return _table(pd.DataFrame({"version": list(versions.values())}, index=list(versions)))
+
+
+# --------------------------------------------------------------------------------------------
+# the model-selection report (``bayesgmm select``)
+# --------------------------------------------------------------------------------------------
+def write_selection_report(selection: EMSelection, directory: str | os.PathLike, *,
+                           bayes: BayesSelection | None = None,
+                           sparse: SparseMixture | None = None,
+                           data_source: str | None = None,
+                           settings: Mapping[str, Any] | None = None) -> Path:
+    """Write ``select.html`` and ``figures/*.png`` for a choice of the number of components.
+
+    Parameters
+    ----------
+    selection : EMSelection
+        From :func:`bayesgmm.selection.select_em`.
+    directory : str or path-like
+        Created if missing; an existing ``select.html`` and ``figures/`` are replaced whole.
+    bayes : BayesSelection, optional
+        From :func:`bayesgmm.selection.select_bayes` (adds the PSIS-LOO section).
+    sparse : SparseMixture, optional
+        From :func:`bayesgmm.selection.fit_sparse` (adds the K+ section).
+    data_source : str, optional
+        Where the data came from, shown in the title.
+    settings : mapping, optional
+        How the selection was run (shown with the software versions).
+
+    Returns
+    -------
+    Path of ``select.html``.
+    """
+    page, figures = build_selection_report(selection, bayes=bayes, sparse=sparse,
+                                           data_source=data_source, settings=settings)
+    return _write_files(Path(directory), SELECTION_REPORT_NAME, page, figures)
+
+
+def build_selection_report(selection: EMSelection, *, bayes: BayesSelection | None = None,
+                           sparse: SparseMixture | None = None, data_source: str | None = None,
+                           settings: Mapping[str, Any] | None = None
+                           ) -> tuple[str, list[Figure]]:
+    """The model-selection report as an HTML string and its figures as PNG bytes.
+
+    Sections: the EM information criteria (best cell per criterion, BIC/AIC/ICL tables, BIC and
+    ICL curves, every fit's convergence); the PSIS-LOO comparison (with ``bayes``); the
+    posterior of the number of non-empty components (with ``sparse``); settings and software.
+    """
+    if not isinstance(selection, EMSelection):
+        raise ValueError(f"the selection report needs an EMSelection; got "
+                         f"{type(selection).__name__}")
+    figures: list[Figure] = []
+    figure = _embedder(figures)
+    parts = [_section_criteria(selection, figure)]
+    if bayes is not None:
+        parts.append(_section_loo(bayes, figure))
+    if sparse is not None:
+        parts.append(_section_sparse(sparse, figure))
+    parts.append(_section_selection_settings(selection, settings))
+    sections = [_section(anchor, f"{i}. {title}", *body)
+                for i, (anchor, title, body) in enumerate(parts, start=1)]
+    nav = "".join(f'<a href="#{anchor}">{html.escape(title)}</a>' for anchor, title, _ in parts)
+    table = selection.table
+    ks, cts = sorted(table["n_components"].unique()), list(table["covariance_type"].unique())
+    fit = next(iter(selection.fits.values()), None)
+    features = f" ({', '.join(fit.feature_names)})" if fit is not None else ""
+    n_features = f" x {fit.n_features} feature(s)" if fit is not None else ""
+    title = f"bayesgmm model selection: {data_source or 'Gaussian mixture'}"
+    subtitle = (f"{selection.n_samples} points{n_features}{features}; K = "
+                f"{', '.join(map(str, ks))}; {', '.join(cts)} covariances; "
+                f"generated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
+    page = _PAGE.format(title=html.escape(title), subtitle=html.escape(subtitle),
+                        css=_CSS, nav=nav, body="\n".join(sections))
+    return page, figures
+
+
+def _section_criteria(selection: EMSelection, figure) -> tuple[str, str, list[str]]:
+    table = selection.table
+    best = pd.DataFrame(
+        [{"K": k, "covariance": ct,
+          "value": table.loc[(table["n_components"] == k) & (table["covariance_type"] == ct),
+                             criterion].iloc[0]}
+         for criterion, (k, ct) in selection.best.items()],
+        index=pd.Index([c.upper() for c in selection.best], name="criterion"))
+    notes = []
+    degenerate = table[table["degenerate"]]
+    if len(degenerate):
+        cells = ", ".join(f"K={r.n_components} {r.covariance_type}"
+                          for r in degenerate.itertuples())
+        notes.append(f"Degenerate (a component too small to estimate its covariance; its "
+                     f"likelihood is inflated, so it is not eligible as best): {cells}.")
+    notes += [f"Not fitted: K={r.n_components} {r.covariance_type}: {r.error}"
+              for r in table[table["error"] != ""].itertuples()]
+    fig = figure("criteria", "BIC and ICL against K, one line per covariance type (lower is "
+                 "better; the best cell circled, degenerate cells crossed)",
+                 lambda: plot_criteria(selection))
+    pivots = [f"<h3>{c.upper()}</h3>" + _table(selection.pivot(c), digits=6) for c in CRITERIA]
+    fits = table[["n_components", "covariance_type", "log_likelihood", "n_parameters",
+                  "min_component_size", "degenerate", "converged", "n_iter", "warnings"]]
+    return "criteria", "EM information criteria", [
+        f"<p>EM fits (best of several restarts) of every K and covariance type to the "
+        f"{selection.n_samples} observations. The criteria are on the -2 log-likelihood scale, "
+        "<strong>lower is better</strong>: BIC = -2 log L + p log N, AIC = -2 log L + 2 p, "
+        "ICL = BIC + 2 E with E the entropy of the MAP classification, so ICL also penalises "
+        "overlapping components (mclust prints the same numbers with the opposite sign).</p>",
+        f"<p>{html.escape(_agreement(selection.best))}</p>",
+        "".join(f'<p class="warn">{html.escape(n)}</p>' for n in notes),
+        "<h3>Best model per criterion</h3>", _table(best, digits=6), fig, *pivots,
+        "<h3>Every fit</h3>", _table(fits, digits=6, index=False),
+    ]
+
+
+def _agreement(best: Mapping[str, tuple[int, str]]) -> str:
+    """The best cells in words: do the criteria agree?"""
+    if not best:
+        return "No cell could be fitted."
+    picks = {f"K={k} {ct}" for k, ct in best.values()}
+    if len(picks) == 1:
+        return f"All criteria choose {picks.pop()}."
+    return ("The criteria disagree: " + "; ".join(f"{c.upper()} chooses K={k} {ct}"
+                                                  for c, (k, ct) in best.items())
+            + ". BIC targets the density, ICL well-separated clusters and AIC prediction "
+              "(it tends to choose more components).")
+
+
+def _section_loo(bayes: BayesSelection, figure) -> tuple[str, str, list[str]]:
+    covariance = {getattr(r, "covariance_type", None) for r in bayes.results.values()} - {None}
+    what = f" with {covariance.pop()} covariances" if len(covariance) == 1 else ""
+    cols = ["rank", "elpd", "se", "elpd_diff", "dse", "p", "weight", "within_noise",
+            "diag_elpd"]
+    table = bayes.comparison[[c for c in cols if c in bayes.comparison.columns]]
+    cls = "bad" if bayes.warnings else "ok"
+    diagnostics = pd.DataFrame({"convergence": list(bayes.diagnostics.values())},
+                               index=pd.Index(list(bayes.diagnostics), name="model"))
+    fig = figure("loo", "elpd_loo per model with its standard error, and the difference from "
+                 "the best with the standard error of the difference",
+                 lambda: plot_loo(bayes))
+    return "loo", "Bayesian comparison (PSIS-LOO)", [
+        f"<p>The posterior of each K{what}, compared by the expected log predictive density "
+        "estimated by Pareto-smoothed importance-sampling leave-one-out cross-validation "
+        "(elpd_loo, <strong>higher is better</strong>). elpd_diff is each model minus the best "
+        "and dse its standard error; a model is within noise of the best when |elpd_diff| is "
+        "below 4 or about two dse (bayesgmm.selection.compare).</p>",
+        f'<div class="verdict {cls}"><strong>Verdict.</strong> '
+        f"{html.escape(bayes.verdict)}</div>",
+        _table(table), fig,
+        "<h3>Pareto k</h3><p>Observations with k above good_k have unreliable PSIS-LOO terms."
+        "</p>", _table(bayes.pareto_k),
+        "<h3>Convergence</h3>" + _table(diagnostics) if len(diagnostics) else "",
+    ]
+
+
+def _section_sparse(sparse: SparseMixture, figure) -> tuple[str, str, list[str]]:
+    diag = sparse.diagnostics
+    fig = figure("n_components", "Posterior of the number of non-empty components K+",
+                 lambda: plot_n_components(sparse))
+    return "sparse", "Sparse mixture: number of non-empty components", [
+        f"<p>One overfitted mixture with K_max = {sparse.max_components} components and "
+        f"Dirichlet(e0) weights, e0 = {format_number(sparse.concentration)} (Malsiner-Walli, "
+        "Frühwirth-Schnatter &amp; Grün 2016): superfluous components are emptied, and the "
+        "posterior of the number of components holding at least one observation, K+, "
+        f"estimates the number of clusters. Posterior mode: <strong>K+ = {sparse.mode}"
+        "</strong>. The answer depends on e0; report it with the result.</p>",
+        f'<div class="verdict {"ok" if diag.ok else "bad"}"><strong>Diagnostics.</strong> '
+        f"<code>{html.escape(diag.verdict)}</code></div>",
+        "<h3>P(K+ = k), chain by chain</h3><p>Chains that disagree have not mixed over K+.</p>",
+        _table(k_plus_table(sparse)), fig,
+    ]
+
+
+def k_plus_table(sparse: SparseMixture) -> pd.DataFrame:
+    """P(K+ = k) chain by chain (rows ``0``, ``1``, ...) and over all chains (row ``all``)."""
+    table = sparse.per_chain.copy()
+    table.loc["all"] = sparse.posterior_counts.to_numpy()
+    return table
+
+
+def _section_selection_settings(selection: EMSelection,
+                                settings: Mapping[str, Any] | None) -> tuple[str, str, list[str]]:
+    values = {"root seed": selection.random_state, **(settings or {})}
+    table = pd.DataFrame({"value": [str(v) for v in values.values()]}, index=list(values))
+    return "reproducibility", "Settings and software", [
+        "<p>Every grid cell is seeded from the root seed and the cell alone, so the same seed "
+        "repeats the sweep whatever the number of parallel jobs.</p>",
+        _table(table), "<h3>Software</h3>", _versions_table(),
+    ]
 
 
 _PRIOR_TEXT = {
@@ -397,6 +614,11 @@ figcaption { color: #555; font-size: 0.9em; }
 .warn { color: #a40; } pre { background: #f6f6f6; padding: 0.6em; overflow-x: auto; }
 """
 
+_NAV = """<a href="#data">Data</a><a href="#em">EM</a><a href="#summary">Posterior</a>
+<a href="#compare">EM vs MCMC</a><a href="#membership">Membership</a>
+<a href="#diagnostics">Diagnostics</a><a href="#ppc">Predictive check</a>
+<a href="#reproducibility">Settings</a>"""
+
 _PAGE = """<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -407,10 +629,7 @@ _PAGE = """<!DOCTYPE html>
 <body>
 <h1>{title}</h1>
 <p class="subtitle">{subtitle}</p>
-<nav><a href="#data">Data</a><a href="#em">EM</a><a href="#summary">Posterior</a>
-<a href="#compare">EM vs MCMC</a><a href="#membership">Membership</a>
-<a href="#diagnostics">Diagnostics</a><a href="#ppc">Predictive check</a>
-<a href="#reproducibility">Settings</a></nav>
+<nav>{nav}</nav>
 {body}
 </body>
 </html>

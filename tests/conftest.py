@@ -1,7 +1,10 @@
 """Shared data for the tests: the bundled data sets and simulated mixtures."""
 
+import types
+
 import numpy as np
 import pytest
+import xarray as xr
 
 from bayesgmm import load_galaxies, load_old_faithful
 
@@ -33,6 +36,69 @@ def simulate_mixture(n=600, seed=0):
 @pytest.fixture(scope="session")
 def simulated():
     return simulate_mixture()
+
+
+# --------------------------------------------------------------------------------------------
+# Stand-ins for posterior fits, without sampling (model selection and its report)
+# --------------------------------------------------------------------------------------------
+def fake_fit(loglik, n_components=None, x=None):
+    """A DataTree (or a BayesResult look-alike) with a log_likelihood group."""
+    chains, draws, n = loglik.shape
+    groups = {
+        "posterior": xr.Dataset({"mu": (("chain", "draw"), np.zeros((chains, draws)))}),
+        "log_likelihood": xr.Dataset({"x": (("chain", "draw", "observation"), loglik)}),
+    }
+    if x is not None:
+        groups["observed_data"] = xr.Dataset({"x": (("observation", "feature"), x)})
+    tree = xr.DataTree.from_dict(groups)
+    if n_components is None:
+        return tree
+    return types.SimpleNamespace(idata=tree, n_components=n_components)
+
+
+def loglik_draws(rng, mean_per_point, n=150, chains=2, draws=250, sd=0.05):
+    return mean_per_point + sd * rng.normal(size=(chains, draws, n))
+
+
+def overfitted_posterior(X, chains=2, draws=60, seed=0):
+    """K_max = 5 draws around the truth: 3 filled components, 2 with weight ~1e-12 (empty).
+
+    In the second chain, every other draw gives the 4th component real weight on top of the
+    first cluster, so K+ = 4 there (split cluster).
+    """
+    rng = np.random.default_rng(seed)
+    _, _, (w_true, m_true, c_true) = simulate_mixture(n=10, seed=0)
+    K, D = 5, 2
+    w = np.zeros((chains, draws, K))
+    m = np.zeros((chains, draws, K, D))
+    c = np.tile(np.eye(D), (chains, draws, K, 1, 1))
+    perm_rng = np.random.default_rng(seed + 1)
+    for ch in range(chains):
+        for d in range(draws):
+            wk = np.concatenate([w_true, [1e-12, 1e-12]])
+            mk = np.concatenate([m_true + 0.05 * rng.normal(size=(3, D)),
+                                 rng.normal(20, 1, size=(2, D))])
+            ck = np.concatenate([c_true, np.tile(np.eye(D), (2, 1, 1))])
+            if ch == 1 and d % 2:
+                wk[3], wk[0] = wk[0] / 2, wk[0] / 2
+                mk[3], ck[3] = mk[0], ck[0]
+            p = perm_rng.permutation(K)  # label switching, including the empty components
+            w[ch, d], m[ch, d], c[ch, d] = wk[p] / wk.sum(), mk[p], ck[p]
+    post = xr.Dataset(
+        {"weights": (("chain", "draw", "component"), w),
+         "means": (("chain", "draw", "component", "feature"), m),
+         "covariances": (("chain", "draw", "component", "feature", "feature_bis"), c)},
+        coords={"chain": np.arange(chains), "draw": np.arange(draws),
+                "component": np.arange(K), "feature": ["a", "b"], "feature_bis": ["a", "b"]},
+    )
+    ll = rng.normal(-3, 0.1, size=(chains, draws, X.shape[0]))
+    tree = xr.DataTree.from_dict({
+        "posterior": post,
+        "observed_data": xr.Dataset({"x": (("observation", "feature"), X)}),
+        "log_likelihood": xr.Dataset({"x": (("chain", "draw", "observation"), ll)}),
+    })
+    return types.SimpleNamespace(idata=tree, covariance_type="full", n_components=K,
+                                 priors=types.SimpleNamespace(weights_concentration=0.01))
 
 
 # --------------------------------------------------------------------------------------------

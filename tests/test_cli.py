@@ -1,12 +1,15 @@
-"""The command line: bad input ends in one line and exit status 2, before any sampling."""
+"""The command line: bad input ends in one line and exit status 2, before any fitting."""
 
+import base64
 import re
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
+from conftest import simulate_mixture
 
 import bayesgmm
 from bayesgmm import cli
@@ -186,3 +189,138 @@ def test_fit_then_report_end_to_end(data_dir):
     assert (out / "report.html").is_file()
     assert len(list((out / "figures").glob("*.png"))) >= 7
     assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no temporary leftovers
+
+
+# --------------------------------------------------------------------------------------------
+# select: choosing the number of components
+# --------------------------------------------------------------------------------------------
+@pytest.fixture
+def no_selection(monkeypatch):
+    """Fail the test if ``select`` gets as far as fitting anything."""
+    def refuse(*args, **kwargs):
+        raise AssertionError("a fit was started: the input should have been refused first")
+
+    for name in ("select_em", "select_bayes", "fit_sparse", "fit_bayes"):
+        monkeypatch.setattr(cli, name, refuse)
+
+
+BAD_SELECT_INPUTS = [
+    (["good.csv", "-k", "0"], "-k '0': the number of components must be >= 1"),
+    (["good.csv", "-k", "0-3"], "must be >= 1"),
+    (["good.csv", "-k", "three"], "-k 'three': 'three' is not a number of components or a "
+                                  "range such as 1-6"),
+    (["good.csv", "-k", "1-"], "'1-' is not a number of components"),
+    (["good.csv", "-k", "2,,3"], "'' is not a number of components"),
+    (["good.csv", "-k", "2.5"], "'2.5' is not a number of components"),
+    (["good.csv", "-k", "6-1"], r"the range 6-1 is empty \(write 1-6\)"),
+    (["good.csv", "-k", "1-61"], "K=61 components is more than the 60 row"),
+    (["good.csv", "-k", "3", "--bayes"], "--bayes compares at least two numbers of components"),
+    (["good.csv", "--sparse", "61"], "K=61 components is more than the 60 row"),
+    (["good.csv", "--sparse", "1"], "--sparse K_MAX must be >= 2"),
+    (["good.csv", "--covariance", "full,fill"], r"unknown covariance type\(s\) \['fill'\]"),
+    (["good.csv", "--columns", "eruptions,depth"], r"unknown column\(s\) \['depth'\]"),
+    (["good.csv", "--columns", "eruptions,"], "--columns has an empty name"),
+    (["text.csv"], r"column\(s\) \['site'\] in text.csv are not numeric"),
+    (["na.csv"], "have missing values .*--dropna"),
+    (["missing.csv"], "data file not found: missing.csv"),
+    (["good.csv", "--n-init", "0"], "--n-init must be >= 1"),
+    (["good.csv", "--jobs", "0"], "--jobs must be"),
+    (["good.csv", "--seed", "-1"], "--seed must be >= 0"),
+    (["good.csv", "--bayes", "--draws", "0"], "--draws must be >= 1"),
+    (["good.csv", "--sparse", "5", "--concentration", "0"], "--concentration must be > 0"),
+    (["good.csv", "--out", "a_file"], "exists and is not a directory"),
+]
+
+
+@pytest.mark.parametrize(("argv", "message"), BAD_SELECT_INPUTS,
+                         ids=[" ".join(a[1:]) or a[0] for a, _ in BAD_SELECT_INPUTS])
+def test_bad_select_input_is_one_line_and_status_2(argv, message, data_dir, no_selection,
+                                                    capsys):
+    before = sorted(p.name for p in data_dir.iterdir())
+    rc, _, err = _run_main(["select", *argv], capsys)
+    assert rc == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("bayesgmm: error: "), err
+    assert re.search(message, lines[0]), lines[0]
+    assert sorted(p.name for p in data_dir.iterdir()) == before  # nothing written
+
+
+def test_select_refuses_an_existing_output_without_force(data_dir, no_selection, capsys):
+    out = data_dir / "results" / "good_select"  # the default output of `select good.csv`
+    out.mkdir(parents=True)
+    (out / "select.html").write_text("old")
+    rc, _, err = _run_main(["select", "good.csv"], capsys)
+    assert rc == 2 and "results/good_select already exists" in err and "--force" in err
+    assert (out / "select.html").read_text() == "old"
+    with pytest.raises(AssertionError, match="a fit was started"):  # --force: on to fitting
+        cli.main(["select", "good.csv", "--force"])
+
+
+def test_default_select_output_directory():
+    assert cli.default_output("data/blobs.csv", suffix="select") == Path("results/blobs_select")
+    assert cli.default_output("bundled:galaxies", suffix="select") == \
+        Path("results/galaxies_select")
+
+
+@pytest.fixture
+def three_csv(tmp_path, monkeypatch):
+    """Well-separated K=3 in 2-D (the conftest mixture) as a CSV in the working directory."""
+    X, _, _ = simulate_mixture(n=300, seed=3)
+    pd.DataFrame(X, columns=["x", "y"]).to_csv(tmp_path / "three.csv", index=False)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_select_em_prints_the_table_and_writes_the_report(three_csv, capsys):
+    rc, out, err = _run_main(["select", "three.csv", "-k", "1-4", "--covariance", "full,diag",
+                              "--n-init", "2", "--seed", "0", "--jobs", "1"], capsys)
+    assert rc == 0, err
+    assert "BIC (lower is better)" in out and "ICL (lower is better)" in out
+    assert "BIC -> K=3 " in out and "ICL -> K=3 " in out
+    assert "seed 0" in out and "report: results/three_select/select.html" in out
+    result = three_csv / "results" / "three_select"
+    assert sorted(p.name for p in result.iterdir()) == ["criteria.csv", "figures",
+                                                         "select.html"]
+    assert not [p for p in (three_csv / "results").iterdir() if p.name.startswith(".")]
+    page = (result / "select.html").read_text()
+    assert page.startswith("<!DOCTYPE html>") and "<script" not in page
+    assert "data:image/png;base64," in page
+    png = result / "figures" / "criteria.png"
+    assert png.read_bytes().startswith(b"\x89PNG")
+    assert base64.b64encode(png.read_bytes()).decode() in page
+    assert "EM information criteria" in page and "Settings and software" in page
+    assert "PSIS-LOO" not in page  # no --bayes
+    table = pd.read_csv(result / "criteria.csv")
+    assert len(table) == 8 and {"bic", "aic", "icl"} <= set(table.columns)
+    # The same seed gives the same table; a second run needs --force.
+    rc, _, err = _run_main(["select", "three.csv", "-k", "1-4", "--covariance", "full,diag",
+                            "--n-init", "2", "--seed", "0", "--jobs", "1"], capsys)
+    assert rc == 2 and "already exists" in err
+    rc, _, _ = _run_main(["select", "three.csv", "-k", "1-4", "--covariance", "full,diag",
+                          "--n-init", "2", "--seed", "0", "--jobs", "1", "--force"], capsys)
+    assert rc == 0
+    pd.testing.assert_frame_equal(pd.read_csv(result / "criteria.csv"), table)
+
+
+@pytest.mark.slow
+def test_select_bayes_and_sparse(tmp_path, monkeypatch, capsys):
+    X, _, _ = simulate_mixture(n=150, seed=3)
+    pd.DataFrame(X, columns=["x", "y"]).to_csv(tmp_path / "three.csv", index=False)
+    monkeypatch.chdir(tmp_path)
+    rc, out, err = _run_main(
+        ["select", "three.csv", "-k", "2-3", "--covariance", "full", "--bayes", "--sparse", "4",
+         "--draws", "150", "--tune", "150", "--chains", "2", "--n-init", "2", "--seed", "1",
+         "--jobs", "1", "--no-progress", "--out", "sel"], capsys)
+    assert rc == 0, err
+    assert "PSIS-LOO over K = 2, 3 with full covariances" in out
+    assert "elpd_diff" in out and "K=3 is best" in out
+    assert "posterior mode K+=3" in out and "P(K+ = k), by chain" in out
+    result = tmp_path / "sel"
+    assert {p.name for p in (result / "figures").iterdir()} == {"criteria.png", "loo.png",
+                                                                 "n_components.png"}
+    page = (result / "select.html").read_text()
+    assert page.count("data:image/png;base64,") == 3
+    assert "Bayesian comparison (PSIS-LOO)" in page and "non-empty components" in page
+    assert pd.read_csv(result / "loo.csv")["model"].tolist()[0] == "K=3"
+    assert pd.read_csv(result / "n_nonempty.csv", index_col=0).loc["all"].sum() == \
+        pytest.approx(1.0)

@@ -1,4 +1,4 @@
-"""The HTML report and its figures: self-contained, valid PNGs, the fitted numbers in the tables."""
+"""The HTML reports and their figures: self-contained, valid PNGs, the fitted numbers in tables."""
 
 import base64
 import html
@@ -14,6 +14,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import xarray as xr  # noqa: E402
+from conftest import fake_fit, loglik_draws, overfitted_posterior, simulate_mixture  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from PIL import Image  # noqa: E402
 
@@ -22,7 +23,14 @@ from bayesgmm import plots  # noqa: E402
 from bayesgmm.posterior import BayesResult  # noqa: E402
 from bayesgmm.priors import Priors, Standardisation  # noqa: E402
 from bayesgmm.relabel import LabelSwitchingReport  # noqa: E402
-from bayesgmm.report import build_report, format_number, write_report  # noqa: E402
+from bayesgmm.report import (  # noqa: E402
+    build_report,
+    build_selection_report,
+    format_number,
+    write_report,
+    write_selection_report,
+)
+from bayesgmm.selection import compare, select_em, summarise_sparse  # noqa: E402
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -212,3 +220,58 @@ def test_pair_plots_for_more_than_two_features(three_d):
 def test_report_on_one_dimensional_data(one_d):
     page, figures = build_report(one_d)
     assert len(figures) >= 7 and "velocity" in page
+
+
+# --------------------------------------------------------------------------------------------
+# the model-selection report (``bayesgmm select``), without sampling
+# --------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def selection():
+    X, _, _ = simulate_mixture(n=150, seed=3)
+    em = select_em(X, range(1, 4), ("full", "diag"), n_init=2, random_state=0, n_jobs=1)
+    rng = np.random.default_rng(0)
+    base = rng.normal(-2.0, 0.5, size=150)
+    bayes = compare({"K=2": fake_fit(loglik_draws(rng, base - 0.4), 2),
+                     "K=3": fake_fit(loglik_draws(rng, base), 3)})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sparse = summarise_sparse(overfitted_posterior(X), random_state=0)
+    return em, bayes, sparse
+
+
+def test_selection_report_sections_figures_and_numbers(selection):
+    em, bayes, sparse = selection
+    page, figures = build_selection_report(em, bayes=bayes, sparse=sparse,
+                                           data_source="three.csv", settings={"jobs": 1})
+    parser = _Page()
+    parser.feed(page)
+    assert page.startswith("<!DOCTYPE html>") and parser.scripts == 0 and parser.external == []
+    assert parser.h2 == ["1. EM information criteria", "2. Bayesian comparison (PSIS-LOO)",
+                         "3. Sparse mixture: number of non-empty components",
+                         "4. Settings and software"]
+    assert [f.name for f in figures] == ["criteria", "loo", "n_components"]
+    for src, fig in zip(parser.images, figures, strict=True):
+        assert src == "data:image/png;base64," + base64.b64encode(fig.png).decode()
+        assert fig.png.startswith(PNG_SIGNATURE)
+    cells = set(parser.cells)
+    k, ct = em.best["bic"]
+    row = em.table[(em.table["n_components"] == k) & (em.table["covariance_type"] == ct)]
+    assert k == 3 and format_number(row["bic"].iloc[0], 6) in cells
+    assert format_number(em.pivot("icl").loc[1, "diag"], 6) in cells
+    assert format_number(bayes.comparison.loc["K=2", "elpd_diff"]) in cells
+    assert html.escape(bayes.verdict) in page and f"K+ = {sparse.mode}" in page
+    assert "three.csv" in page and bayesgmm.__version__ in cells
+
+
+def test_write_selection_report_em_only(selection, tmp_path):
+    em, _, _ = selection
+    path = write_selection_report(em, tmp_path)
+    assert path == tmp_path / "select.html"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["figures", "select.html"]
+    (png,) = (tmp_path / "figures").iterdir()
+    assert png.name == "criteria.png"
+    page = path.read_text()
+    assert base64.b64encode(png.read_bytes()).decode() in page
+    assert "PSIS-LOO" not in page and "Sparse mixture" not in page
+    with pytest.raises(ValueError, match="needs an EMSelection"):
+        build_selection_report(em.table)
