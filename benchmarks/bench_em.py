@@ -62,9 +62,9 @@ class SklearnFromParameters(GaussianMixture):
         self._initialize(X, None)
 
 
-def simulate(N: int, D: int, K: int, seed: int = 0):
-    """N points from a K-component D-dimensional mixture, and a perturbed-truth start."""
-    rng = np.random.default_rng(seed)
+def simulate_truth(N: int, D: int, K: int, rng: np.random.Generator):
+    """N points from a random K-component D-dimensional mixture, and its (weights, means,
+    covariances, Cholesky factors)."""
     weights = rng.dirichlet(np.full(K, 5.0))
     means = rng.normal(scale=4.0, size=(K, D))
     A = rng.normal(size=(K, D, D))
@@ -72,6 +72,13 @@ def simulate(N: int, D: int, K: int, seed: int = 0):
     labels = rng.choice(K, size=N, p=weights)
     chol = np.linalg.cholesky(covs)
     X = means[labels] + np.einsum("nij,nj->ni", chol[labels], rng.standard_normal((N, D)))
+    return np.ascontiguousarray(X), weights, means, covs, np.ascontiguousarray(chol)
+
+
+def simulate(N: int, D: int, K: int, seed: int = 0):
+    """N points from a K-component D-dimensional mixture, and a perturbed-truth start."""
+    rng = np.random.default_rng(seed)
+    X, _, means, covs, _ = simulate_truth(N, D, K, rng)
     start = {
         "weights": np.full(K, 1.0 / K),
         "means": means + rng.normal(scale=1.0, size=(K, D)),

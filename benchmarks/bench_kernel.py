@@ -37,6 +37,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as bayesgmm.kernels does
 
 import numba  # noqa: E402
 import numpy as np  # noqa: E402
+from bench_em import simulate_truth  # noqa: E402
 
 from bayesgmm import kernels  # noqa: E402
 from bayesgmm.kernels import gradient_from_statistics, precision_from_covariance_cholesky  # noqa: E402
@@ -204,15 +205,8 @@ def _value_and_grad_parallel(X, weights, means, L):
 # --------------------------------------------------------------------------------------------
 def simulate(N: int, D: int, K: int, seed: int = 0):
     """N points from a K-component mixture, and the parameters (weights, means, L) at truth."""
-    rng = np.random.default_rng(seed)
-    weights = rng.dirichlet(np.full(K, 5.0))
-    means = rng.normal(scale=4.0, size=(K, D))
-    A = rng.normal(size=(K, D, D))
-    covs = A @ A.transpose(0, 2, 1) / D + 0.3 * np.eye(D)
-    labels = rng.choice(K, size=N, p=weights)
-    L = np.linalg.cholesky(covs)
-    X = means[labels] + np.einsum("nij,nj->ni", L[labels], rng.standard_normal((N, D)))
-    return np.ascontiguousarray(X), weights, means, np.ascontiguousarray(L)
+    X, weights, means, _, L = simulate_truth(N, D, K, np.random.default_rng(seed))
+    return X, weights, means, L
 
 
 def two_chains(f):
