@@ -1,7 +1,7 @@
 # Fresh-machine set-up and the project's standard commands.
 #   make run        set up (first time) and run the main job on the bundled Old Faithful data
 #   make test       set up (first time), lint, and run the default test suite
-#   make test-slow  the long sampling tests (oracles, calibration)
+#   make test-slow  the long sampling tests (oracles, convergence per covariance type, selection)
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
@@ -27,7 +27,7 @@ test: $(STAMP) lint
 	$(PY) -m pytest -m "not slow" -n 2 --dist loadfile -q
 
 test-slow: $(STAMP)
-	$(PY) -m pytest -m slow -q
+	$(PY) -m pytest -m slow -n 2 --dist loadfile -q
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_em.py
