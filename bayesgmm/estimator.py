@@ -40,6 +40,8 @@ class BayesianGMM:
     random_state : int, optional
         Seeds EM and the sampler.
     progressbar : bool, default True
+    nutpie_backend : {"auto", "pyfunc", "numba"}, default "auto"
+        How nutpie evaluates the model (see :func:`bayesgmm.fit_bayes`).
 
     Attributes
     ----------
@@ -74,6 +76,7 @@ class BayesianGMM:
         sampler: str = "nutpie",
         random_state: int | None = None,
         progressbar: bool = True,
+        nutpie_backend: str = "auto",
     ) -> None:
         # Stored as given, validated in fit (scikit-learn's rule: clone must round-trip).
         self.n_components = n_components
@@ -85,6 +88,7 @@ class BayesianGMM:
         self.sampler = sampler
         self.random_state = random_state
         self.progressbar = progressbar
+        self.nutpie_backend = nutpie_backend
 
     # -- parameters ---------------------------------------------------------------------------
     @classmethod
@@ -143,6 +147,7 @@ class BayesianGMM:
             X, self.n_components, covariance_type=self.covariance_type, priors=self.priors,
             draws=self.draws, tune=self.tune, chains=self.chains, sampler=self.sampler,
             random_state=self.random_state, progressbar=self.progressbar,
+            nutpie_backend=self.nutpie_backend,
         )
         self._set_fitted(result)
         return self
@@ -261,3 +266,4 @@ class BayesianGMM:
         """Save the fitted result (see :meth:`BayesResult.save`); reload with
         ``BayesianGMM.from_result(bayesgmm.load(path))``."""
         return self._fitted().save(path, overwrite=overwrite)
+
