@@ -37,6 +37,7 @@ from __future__ import annotations
 import collections
 import dataclasses
 import threading
+import warnings
 import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -511,18 +512,30 @@ def compile_nutpie(
 
     if backend not in NUTPIE_BACKENDS:
         raise ValueError(f"backend must be one of {NUTPIE_BACKENDS}; got {backend!r}")
-    if backend == "auto":
+    auto = backend == "auto"
+    if auto:
         n_pairs = model[DATA].get_value().shape[0] * model_spec(model).n_components
         backend = "pyfunc" if n_pairs <= _PYFUNC_MAX_PAIRS and not kwargs else "numba"
     key = (backend, *_structure_key(model, kwargs))
     with _NUTPIE_LOCK:
         compiled = _NUTPIE_CACHE.get(key) if reuse else None
         if compiled is None:
-            if backend == "numba":
+            if backend == "pyfunc":
+                try:
+                    compiled = _compile_pyfunc(model)
+                except (ImportError, AttributeError, TypeError) as exc:
+                    # The pyfunc route uses two private helpers of nutpie; should a nutpie
+                    # release change them, "auto" falls back to nutpie's public route.
+                    if not auto:
+                        raise
+                    warnings.warn(f"nutpie's pyfunc route is unavailable ({exc!r}); using "
+                                  "its numba backend", RuntimeWarning, stacklevel=2)
+                    backend = "numba"
+                    key = (backend, *key[1:])
+                    compiled = _NUTPIE_CACHE.get(key) if reuse else None
+            if compiled is None:
                 compiled = nutpie.compile_pymc_model(model, backend="numba", jitter_rvs=set(),
                                                      **kwargs)
-            else:
-                compiled = _compile_pyfunc(model)
             if reuse:
                 _NUTPIE_CACHE[key] = compiled
                 while len(_NUTPIE_CACHE) > _NUTPIE_CACHE_SIZE:

@@ -274,3 +274,21 @@ def test_pyfunc_backend_evaluates_the_model_on_its_own_data(data):
         np.testing.assert_allclose(logp, model.compile_logp(mode=MODE)(point), rtol=1e-10)
         expected = model.compile_dlogp(mode=MODE)(point)  # flat, in the free variables' order
         np.testing.assert_allclose(grad, expected, rtol=1e-8, atol=1e-8)
+
+
+@pytest.mark.slow
+def test_auto_backend_falls_back_to_numba_when_pyfunc_is_unavailable(data, monkeypatch):
+    """The pyfunc route relies on private nutpie helpers: if they change, "auto" warns and
+    uses nutpie's public numba route; asking for "pyfunc" explicitly raises."""
+    import bayesgmm.model as model_module
+
+    def broken(model):
+        raise ImportError("cannot import name '_make_functions'")
+
+    monkeypatch.setattr(model_module, "_compile_pyfunc", broken)
+    model, _ = make("full", data)
+    with pytest.raises(ImportError):
+        compile_nutpie(model, backend="pyfunc", reuse=False)
+    with pytest.warns(RuntimeWarning, match="pyfunc route is unavailable"):
+        compiled = compile_nutpie(model, backend="auto", reuse=False)
+    assert hasattr(compiled, "initial_point_func")  # nutpie's numba-compiled model
