@@ -49,6 +49,7 @@ import pymc as pm
 import pytensor.tensor as pt
 from pymc.distributions.transforms import Transform
 
+from . import native
 from .ops import mixture_loglik_pointwise
 
 if TYPE_CHECKING:
@@ -62,6 +63,7 @@ __all__ = [
     "compile_nutpie",
     "initial_point",
     "model_spec",
+    "trace_layout",
 ]
 
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
@@ -450,12 +452,7 @@ def _structure_key(model: pm.Model, kwargs: Mapping[str, Any]) -> tuple:
             spec.priors, coords, extra)
 
 
-NUTPIE_BACKENDS = ("auto", "numba", "pyfunc")
-# "auto" picks "pyfunc" up to this many point-component pairs (N K), "numba" above. pyfunc holds
-# the GIL for each evaluation, so the chains take turns; below ~5e4 pairs an evaluation costs
-# less than ~0.3 ms and the ~15 s that nutpie's numba wrapper takes to compile (every process,
-# uncacheable) outweighs running the chains in turn. See benchmarks/README.md.
-_PYFUNC_MAX_PAIRS = 50_000
+NUTPIE_BACKENDS = ("auto", "native", "numba", "pyfunc")
 
 
 def compile_nutpie(
@@ -474,17 +471,25 @@ def compile_nutpie(
     perturbed by ``Normal(0, jitter)`` in the unconstrained space (a different draw per chain,
     from the chain's seed) when ``jitter > 0``.
 
-    Two ways to hand the log-density and its gradient to nutpie:
+    Three ways to hand the log-density and its gradient to nutpie:
 
+    - ``"native"`` (what ``"auto"`` takes): :mod:`bayesgmm.native`, the model's density written
+      out in numba around the likelihood kernel and compiled once per machine into C callbacks
+      (disk-cached); no PyTensor compilation, no Python during sampling, chains truly parallel.
+      Tests check it against the PyMC model's own ``logp``/``dlogp``.
     - ``"numba"``: nutpie's own route, the whole PyTensor graph compiled with numba and wrapped
-      in C callbacks; no Python during sampling and chains run truly in parallel, but the
-      wrapper is compiled again in every process (~15-20 s on 2 cores, not cacheable).
+      in C callbacks; chains run in parallel, but the wrapper is compiled again in every
+      process (~15-20 s on 2 cores, not cacheable), after ~45 s of PyTensor compilation on a
+      new machine.
     - ``"pyfunc"``: the same graph compiled as a PyTensor function in its default (NUMBA) mode,
       which PyTensor caches on disk, called by nutpie through Python (one copy per chain).
       Warm start in ~1-2 s; each evaluation holds the GIL, so chains take turns.
 
-    ``"auto"`` takes ``"pyfunc"`` when N K <= 50,000 (evaluations are cheap, compile time
-    dominates) and ``"numba"`` above.
+    The last two evaluate the PyMC graph itself, so they also work for a model altered after
+    :func:`build_model` (e.g. an added ``pm.Potential``); ``"native"`` only knows the model
+    :func:`build_model` makes. ``"auto"`` takes ``"numba"`` when ``kwargs`` are given or the
+    model was changed after :func:`build_model` (variables, potentials), and falls back to it
+    (with a ``RuntimeWarning``) should the installed nutpie not accept the native model.
 
     Parameters
     ----------
@@ -500,7 +505,7 @@ def compile_nutpie(
         covariance type, priors, ordered_means, coords other than ``observation``, backend,
         ``kwargs``), re-pointed at this model's data with ``with_data``: no compilation at all.
         The data, center and scale are shared variables, so N may differ.
-    backend : {"auto", "numba", "pyfunc"}
+    backend : {"auto", "native", "numba", "pyfunc"}
     **kwargs
         Passed to ``nutpie.compile_pymc_model`` (e.g. ``var_names``; numba backend only).
 
@@ -508,54 +513,43 @@ def compile_nutpie(
     -------
     nutpie.CompiledModel
     """
-    import nutpie
-
     if backend not in NUTPIE_BACKENDS:
         raise ValueError(f"backend must be one of {NUTPIE_BACKENDS}; got {backend!r}")
     auto = backend == "auto"
+    altered = _altered(model)
     if auto:
-        n_pairs = model[DATA].get_value().shape[0] * model_spec(model).n_components
-        backend = "pyfunc" if n_pairs <= _PYFUNC_MAX_PAIRS and not kwargs else "numba"
+        backend = "numba" if kwargs or altered else "native"
+    elif backend == "native" and altered:
+        raise ValueError(f"the native backend evaluates the model build_model makes; this one "
+                         f"was changed afterwards ({altered}): use backend='numba'")
+    if kwargs and backend != "numba":
+        raise ValueError(f"keyword arguments {sorted(kwargs)} are for the numba backend only")
     key = (backend, *_structure_key(model, kwargs))
     with _NUTPIE_LOCK:
         compiled = _NUTPIE_CACHE.get(key) if reuse else None
-        if compiled is None:
-            if backend == "pyfunc":
-                try:
-                    compiled = _compile_pyfunc(model)
-                except (ImportError, AttributeError, TypeError) as exc:
-                    # The pyfunc route uses two private helpers of nutpie; should a nutpie
-                    # release change them, "auto" falls back to nutpie's public route.
-                    if not auto:
-                        raise
-                    warnings.warn(f"nutpie's pyfunc route is unavailable ({exc!r}); using "
-                                  "its numba backend", RuntimeWarning, stacklevel=2)
-                    backend = "numba"
-                    key = (backend, *key[1:])
-                    compiled = _NUTPIE_CACHE.get(key) if reuse else None
-            if compiled is None:
-                compiled = nutpie.compile_pymc_model(model, backend="numba", jitter_rvs=set(),
-                                                     **kwargs)
+        if compiled is not None:
+            _NUTPIE_CACHE.move_to_end(key)
+        else:
+            compiled, backend = _compile_for_nutpie(model, backend, auto, kwargs)
             if reuse:
-                _NUTPIE_CACHE[key] = compiled
+                _NUTPIE_CACHE[(backend, *key[1:])] = compiled
                 while len(_NUTPIE_CACHE) > _NUTPIE_CACHE_SIZE:
                     _NUTPIE_CACHE.popitem(last=False)
-        else:
-            _NUTPIE_CACHE.move_to_end(key)
     compiled = compiled.with_data(**{
         name: model[name].get_value() for name in (DATA, CENTER, SCALE)})
     coords = dict(compiled.coords or {})
     if "observation" in coords:
         coords["observation"] = pd.Index(model.coords["observation"])
 
-    # The flat unconstrained start, in nutpie's order (the model's free variables).
+    # The flat unconstrained start, in nutpie's order (the model's free variables). The forward
+    # transforms are written out (native.unconstrained_point) so that no PyTensor function is
+    # compiled for it; with no start, PyMC's own initial point.
     if start:
-        point = pm.initial_point.make_initial_point_fn(
-            model=model, overrides=dict(start), jitter_rvs=set(), return_transformed=True)(0)
+        flat = native.unconstrained_point(model_spec(model), start)
     else:
         point = model.initial_point()
-    flat = np.concatenate([np.asarray(point[model.rvs_to_values[rv].name], np.float64).ravel()
-                           for rv in model.free_RVs])
+        flat = np.concatenate([np.asarray(point[model.rvs_to_values[rv].name],
+                                          np.float64).ravel() for rv in model.free_RVs])
     if flat.shape != (compiled.n_dim,):
         raise RuntimeError("initial point does not match the compiled model's dimension")
 
@@ -565,8 +559,112 @@ def compile_nutpie(
         rng = np.random.default_rng(seed)
         return flat + jitter * rng.standard_normal(flat.shape)
 
-    field = "initial_point_func" if backend == "numba" else "_make_initial_points"
+    field = "_make_initial_points" if backend == "pyfunc" else "initial_point_func"
     return dataclasses.replace(compiled, _coords=coords, **{field: initial_point_func})
+
+
+def _compile_for_nutpie(model, backend, auto, kwargs):
+    """Compile with ``backend``; returns (compiled, the backend actually used)."""
+    if backend == "native":
+        try:
+            return _compile_native(model), backend
+        except (ImportError, AttributeError, TypeError) as exc:
+            # The native route fills in nutpie's CompiledPyMCModel itself; should a nutpie
+            # release change that class, "auto" falls back to nutpie's own route.
+            if not auto:
+                raise
+            warnings.warn(f"bayesgmm's native nutpie model is unavailable ({exc!r}); using "
+                          "nutpie's numba backend", RuntimeWarning, stacklevel=3)
+            backend = "numba"
+    if backend == "pyfunc":
+        return _compile_pyfunc(model), backend
+    import nutpie
+
+    return nutpie.compile_pymc_model(model, backend="numba", jitter_rvs=set(), **kwargs), backend
+
+
+def _altered(model: pm.Model) -> str:
+    """What was added to a :func:`build_model` model after it was built ('' if nothing)."""
+    spec = model_spec(model)
+    changes = []
+    if tuple(rv.name for rv in model.free_RVs) != spec.free_names:
+        changes.append("free variables")
+    if model.potentials:
+        changes.append("potentials")
+    if [rv.name for rv in model.observed_RVs] != [OBSERVED]:
+        changes.append("observed variables")
+    if [var.name for var in model.deterministics] != ["means", "covariances"]:
+        changes.append("deterministics")
+    return ", ".join(changes)
+
+
+def trace_layout(model: pm.Model) -> tuple[list[str], list[tuple[int, ...]], list[str]]:
+    """The variables of a nutpie trace of a :func:`build_model` model, without compiling.
+
+    Returns
+    -------
+    names, shapes : lists
+        In nutpie's order (``model.unobserved_value_vars``): the value variables, the
+        constrained free variables that have a transform, the deterministics.
+    reparameterized : list of str
+        The value variables that have a transform.
+    """
+    spec = model_spec(model)
+    K, D, ct = spec.n_components, spec.n_features, spec.covariance_type
+    sd_shape = {"full": (K, D), "tied": (D,), "diag": (K, D), "spherical": (K,)}[ct]
+    has_corr = ct in ("full", "tied") and D > 1
+    corr_shape = (K, D, D) if ct == "full" else (D, D)
+    m = D * (D - 1) // 2
+    constrained = {"weights": (K,), "means_z": (K, D), "sd_z": sd_shape, "corr_chol_z": corr_shape}
+    values = {"weights_simplex__": ((K - 1,), "weights"),
+              "means_z_ordered_components__" if spec.ordered_means else "means_z":
+                  ((K, D), "means_z"),
+              "sd_z_log__": (sd_shape, "sd_z")}
+    if has_corr:
+        values["corr_chol_z_cholesky_corr__"] = ((K, m) if ct == "full" else (m,), "corr_chol_z")
+    names = list(values)
+    shapes = [shape for shape, _ in values.values()]
+    reparameterized = [name for name, (_, rv) in values.items() if name != rv]
+    for name in reparameterized:
+        rv = values[name][1]
+        names.append(rv)
+        shapes.append(constrained[rv])
+    cov_shape = {"full": (K, D, D), "tied": (D, D), "diag": (K, D), "spherical": (K,)}[ct]
+    names += ["means", "covariances"]
+    shapes += [(K, D), cov_shape]
+    return names, shapes, reparameterized
+
+
+def _nutpie_dims_and_coords(model: pm.Model, names, shapes, reparameterized):
+    """dims and coords as nutpie builds them (``unconstrained_parameter`` labels included)."""
+    coords = {name: pd.Index(values) for name, values in model.coords.items()}
+    value_names = {v.name for v in model.value_vars}
+    labels = []
+    for name, shape in zip(names, shapes, strict=True):
+        if name not in value_names:
+            continue
+        labels += [f"{name}_{'.'.join(map(str, idx))}" if idx else name
+                   for idx in np.ndindex(*shape)]
+    coords["unconstrained_parameter"] = pd.Index(labels)
+    dims = dict(model.named_vars_to_dims)
+    value_to_rv = {v.name: rv.name for v, rv in model.values_to_rvs.items()}
+    shape_of = dict(zip(names, map(tuple, shapes), strict=True))
+    for name in reparameterized:
+        rv = value_to_rv.get(name)
+        if rv in dims and shape_of.get(rv) == shape_of.get(name):
+            dims[name] = dims[rv]
+    return dims, coords
+
+
+def _compile_native(model: pm.Model):
+    """nutpie model over :mod:`bayesgmm.native`'s cached C callbacks (no PyTensor compile)."""
+    names, shapes, reparameterized = trace_layout(model)
+    dims, coords = _nutpie_dims_and_coords(model, names, shapes, reparameterized)
+    return native.compile_native(
+        model_spec(model), {name: model[name].get_value() for name in (DATA, CENTER, SCALE)},
+        names=names, shapes=shapes, dims=dims, coords=coords,
+        reparameterized_names=reparameterized, initial_point_func=None,
+    )
 
 
 def _compile_pyfunc(model: pm.Model):
@@ -577,7 +675,7 @@ def _compile_pyfunc(model: pm.Model):
     PyTensor's NUMBA mode; nutpie calls their jitted cores (pure functions, safe to call from
     every chain's thread) with the data from its shared data, so ``with_data`` works.
     """
-    from nutpie.compile_pymc import _make_functions, _prepare_dims_and_coords
+    from nutpie.compile_pymc import _make_functions
     from nutpie.compiled_pyfunc import from_pyfunc
 
     initial = pm.initial_point.make_initial_point_fn(
@@ -605,7 +703,7 @@ def _compile_pyfunc(model: pm.Model):
 
         return expand
 
-    dims, coords = _prepare_dims_and_coords(model, shape_info, reparameterized)
+    dims, coords = _nutpie_dims_and_coords(model, names, shapes, reparameterized)
     return from_pyfunc(
         ndim=n_dim, make_logp_fn=make_logp_fn, make_expand_fn=make_expand_fn,
         make_initial_point_fn=initial_point_fn,

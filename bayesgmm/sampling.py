@@ -18,6 +18,7 @@ from ._validation import (
     check_not_constant,
 )
 from .em import EMResult, fit_em
+from .native import NativeMixtureModel
 from .posterior import BayesResult
 from .priors import Priors, Standardisation
 from .relabel import relabel_posterior
@@ -85,11 +86,12 @@ def fit_bayes(
     log_likelihood : bool, optional
         Store the pointwise log-likelihood group (needed for LOO). Default: yes unless it would
         exceed ~50 million values.
-    nutpie_backend : {"auto", "pyfunc", "numba"}
-        How nutpie evaluates the model (:func:`bayesgmm.model.compile_nutpie`): "pyfunc" compiles
-        in seconds from PyTensor's disk cache but its chains take turns on the GIL; "numba"
-        runs the chains truly in parallel after ~15-20 s of compilation in every process.
-        "auto" takes "pyfunc" for N K <= 50,000. Ignored by ``sampler="pymc"``.
+    nutpie_backend : {"auto", "native", "numba", "pyfunc"}
+        How nutpie evaluates the model (:func:`bayesgmm.model.compile_nutpie`). "native" (what
+        "auto" takes) is the model's density written out in numba and cached on disk: no
+        PyTensor compilation, chains in parallel. "numba" and "pyfunc" compile the PyMC graph
+        itself (PyTensor + numba: ~15-45 s per process for "numba", seconds from the disk cache
+        for "pyfunc", whose chains then take turns on the GIL). Ignored by ``sampler="pymc"``.
 
     Returns
     -------
@@ -231,7 +233,8 @@ def _sample_nutpie(pm_model, start, *, draws, tune, chains, cores, seed, progres
     t0 = time.perf_counter()
     compiled = model.compile_nutpie(pm_model, start, backend=backend)
     t1 = time.perf_counter()
-    backend = "numba" if hasattr(compiled, "initial_point_func") else "pyfunc"
+    backend = ("native" if isinstance(compiled, NativeMixtureModel)
+               else "numba" if hasattr(compiled, "initial_point_func") else "pyfunc")
     if backend == "pyfunc":
         # Every evaluation holds the GIL: parallel chains only fight over it (measured on 2
         # cores, N=1000, K=3: 4 chains one after another 2.3 s, two or four at once 3.2 s).

@@ -5,7 +5,8 @@ Prints, for N=1000, K=3, D=2, full covariances, 4 chains x (1000 tune + 1000 dra
 1. the textbook model (``pm.Mixture`` of ``pm.MvNormal``, one ``LKJCholeskyCov`` each) with
    ``pm.sample``, cold (empty numba/PyTensor caches) and warm (the reference), and
    ``bayesgmm.fit_bayes`` with its defaults, cold, warm, as a second fit in the same process
-   (a sweep), and warm with nutpie's own numba backend: wall time end to end (imports of the
+   (a sweep), and warm with the two backends that compile the PyMC graph (nutpie's own numba
+   route and the pyfunc route): wall time end to end (imports of the
    sampling stack, EM, compilation, sampling), sampling time alone, min bulk ESS over weights
    and means, ESS per second both ways with the ratio against the reference, leapfrog steps
    per draw, divergences;
@@ -86,7 +87,8 @@ def _child(kind: str, draws: int, tune: int) -> None:
     else:
         from bayesgmm.sampling import fit_bayes
 
-        backend = "numba" if kind == "bayesgmm-numba" else "auto"
+        backend = kind.removeprefix("bayesgmm-") if kind in (
+            "bayesgmm-numba", "bayesgmm-pyfunc") else "auto"
         if kind == "bayesgmm-reuse":  # a second fit in the same process, as in a sweep
             fit_bayes(X, K, draws=draws, tune=tune, chains=4, random_state=2,
                       progressbar=False)
@@ -129,6 +131,11 @@ def bench_sampling(draws: int, tune: int, skip_textbook: bool) -> None:
     rows.append(("bayesgmm default, warm cache", _run_child("bayesgmm", draws, tune, env)))
     rows.append(("bayesgmm, 2nd fit in process", _run_child("bayesgmm-reuse", draws, tune,
                                                              env)))
+    # The PyMC-graph backends share PyTensor's cache, which the default (native) runs do not
+    # fill: one untimed pyfunc run compiles it, so that both rows below are warm.
+    _run_child("bayesgmm-pyfunc", draws, tune, env)
+    rows.append(("bayesgmm, pyfunc backend, warm", _run_child("bayesgmm-pyfunc", draws, tune,
+                                                              env)))
     rows.append(("bayesgmm, numba backend, warm", _run_child("bayesgmm-numba", draws, tune,
                                                               env)))
     # The reference is the textbook model with a warm cache: the conservative comparison.
@@ -175,10 +182,16 @@ def _autodiff_function():
     return pytensor.function([x, w, mu, L], [ll, *pt.grad(ll, [w, mu, L])])
 
 
+class _FullSpec:
+    """The parts of a model spec that native.unconstrained_point reads (K=3, D=2, full)."""
+
+    n_components, n_features, covariance_type, ordered_means = K, D, "full", False
+
+
 def bench_gradient(sizes: list[int]) -> None:
     import numba
 
-    from bayesgmm import kernels
+    from bayesgmm import kernels, native
 
     print(f"\n== 2. One log-likelihood + gradient evaluation (K={K}, D={D})")
     rng = np.random.default_rng(0)
@@ -193,6 +206,19 @@ def bench_gradient(sizes: list[int]) -> None:
                               np.empty(0), np.empty((0, K)))
         return total, kernels.gradient_from_statistics(w, L, U, nk, s1c, c)
 
+    # The sampler's whole density (priors, transforms, likelihood; bayesgmm.native) at the
+    # same parameters, unconstrained: what one leapfrog step costs on one thread.
+    positions = native.correlation_positions(D)
+    params = np.array([1.0, 2.0, np.log(0.5), 1.0, 2.0, 0.0])
+    corr = np.linalg.cholesky(np.array([np.eye(D)] * K))
+    theta = native.unconstrained_point(
+        _FullSpec(), {"weights": w, "means_z": mu, "sd_z": np.full((K, D), np.sqrt(1.5)),
+                      "corr_chol_z": corr})
+    grad = np.empty_like(theta)
+
+    def model(X):
+        return native.logp_and_gradient(theta, X, K, 0, 0, positions, params, 0.0, grad)
+
     t = time.perf_counter()
     try:
         autodiff = _autodiff_function()
@@ -202,14 +228,19 @@ def bench_gradient(sizes: list[int]) -> None:
         print(f"   (autodiff graph unavailable: {type(exc).__name__}: {exc})")
     print(f"   autodiff graph compile: {compile_s:.1f} s; numba threads: "
           f"{numba.get_num_threads()}")
+    print("   fused: the likelihood kernel + Fisher-identity gradient; model: the sampler's whole "
+          "density (bayesgmm.native, one thread)")
     print(f"{'N':>9s} {'fused 1 thr us':>15s} {'ns/pair':>8s} {'fused all us':>13s} "
-          f"{'ns/pair':>8s} {'autodiff us':>12s} {'ns/pair':>8s} {'speed-up':>9s}")
+          f"{'ns/pair':>8s} {'model us':>9s} {'autodiff us':>12s} {'ns/pair':>8s} "
+          f"{'speed-up':>9s}")
     for n in sizes:
         X = np.ascontiguousarray(rng.normal(size=(n, D)) * 2)
         fused(X, False), fused(X, True)  # compile / warm up
         reps = max(3, min(200, int(2e6 // n)))
         t1 = _median_time(lambda X=X: fused(X, False), reps)
         tp = _median_time(lambda X=X: fused(X, True), reps)
+        model(X)
+        tm = _median_time(lambda X=X: model(X), reps)
         if autodiff is not None:
             autodiff(X, w, mu, L)
             ta = _median_time(lambda X=X: autodiff(X, w, mu, L), max(3, reps // 4))
@@ -217,7 +248,8 @@ def bench_gradient(sizes: list[int]) -> None:
             ta = float("nan")
         pairs = n * K
         print(f"{n:9d} {t1 * 1e6:15.1f} {t1 / pairs * 1e9:8.2f} {tp * 1e6:13.1f} "
-              f"{tp / pairs * 1e9:8.2f} {ta * 1e6:12.1f} {ta / pairs * 1e9:8.2f} "
+              f"{tp / pairs * 1e9:8.2f} {tm * 1e6:9.1f} {ta * 1e6:12.1f} "
+              f"{ta / pairs * 1e9:8.2f} "
               f"{ta / min(t1, tp):9.1f}")
 
 

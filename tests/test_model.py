@@ -227,8 +227,11 @@ def _shared_data(compiled):
     return getattr(compiled, "shared_data", None) or compiled._shared_data
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("backend", ["numba", "pyfunc"])
+@pytest.mark.parametrize("backend", [
+    "native",
+    pytest.param("numba", marks=pytest.mark.slow),
+    pytest.param("pyfunc", marks=pytest.mark.slow),
+])
 def test_compile_nutpie_starts_at_the_point_and_reuses(data, backend):
     model, _ = make("full", data)
     weights, means, covariances = em_like("full", data)
@@ -248,7 +251,7 @@ def test_compile_nutpie_starts_at_the_point_and_reuses(data, backend):
     model2, st2 = make("full", other)
     start2 = initial_point(model2, weights, means * 2.0 + 1.0, covariances * 4.0)
     reused = compile_nutpie(model2, start2, backend=backend)
-    if backend == "numba":
+    if backend in ("native", "numba"):
         assert reused.compiled_logp_func is exact.compiled_logp_func
     else:
         assert reused._make_logp_func is exact._make_logp_func
@@ -277,18 +280,18 @@ def test_pyfunc_backend_evaluates_the_model_on_its_own_data(data):
 
 
 @pytest.mark.slow
-def test_auto_backend_falls_back_to_numba_when_pyfunc_is_unavailable(data, monkeypatch):
-    """The pyfunc route relies on private nutpie helpers: if they change, "auto" warns and
-    uses nutpie's public numba route; asking for "pyfunc" explicitly raises."""
+def test_auto_backend_falls_back_to_numba_when_native_is_unavailable(data, monkeypatch):
+    """The native route fills in nutpie's CompiledPyMCModel itself: should a nutpie release
+    change it, "auto" warns and uses nutpie's own numba route; asking for "native" raises."""
     import bayesgmm.model as model_module
 
     def broken(model):
-        raise ImportError("cannot import name '_make_functions'")
+        raise TypeError("CompiledPyMCModel.__init__() got an unexpected keyword argument")
 
-    monkeypatch.setattr(model_module, "_compile_pyfunc", broken)
+    monkeypatch.setattr(model_module, "_compile_native", broken)
     model, _ = make("full", data)
-    with pytest.raises(ImportError):
-        compile_nutpie(model, backend="pyfunc", reuse=False)
-    with pytest.warns(RuntimeWarning, match="pyfunc route is unavailable"):
+    with pytest.raises(TypeError):
+        compile_nutpie(model, backend="native", reuse=False)
+    with pytest.warns(RuntimeWarning, match="native nutpie model is unavailable"):
         compiled = compile_nutpie(model, backend="auto", reuse=False)
-    assert hasattr(compiled, "initial_point_func")  # nutpie's numba-compiled model
+    assert type(compiled).__name__ == "CompiledPyMCModel"  # nutpie's numba-compiled model

@@ -130,7 +130,11 @@ def test_default_settings_converge(covariance_type):
 
 @pytest.mark.slow
 def test_galaxies_k3(galaxies):
-    result = fit_bayes(galaxies, 3, random_state=0, progressbar=False)
+    # Galaxies' small outer groups mix slowly: at the default 1000 draws the min bulk ESS is
+    # ~350-550 and the max R-hat scatters over 1.003-1.015 across seeds, with either nutpie
+    # backend (measured, seeds 0-7), so a 1.01 bound would test the seed. 3000 draws: ESS
+    # ~1200-1500, R-hat <= 1.004 on the same seeds.
+    result = fit_bayes(galaxies, 3, random_state=0, progressbar=False, draws=3000)
     diag = result.diagnostics()
     assert diag.max_rhat < 1.01, diag.verdict
     assert diag.n_divergences == 0, diag.verdict
