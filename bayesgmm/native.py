@@ -38,6 +38,7 @@ LKJ exponent 2 eta - 2 + D - i and the transform's Jacobian exponent i + 1 add u
 from __future__ import annotations
 
 import dataclasses
+import functools
 import itertools
 import math
 from collections.abc import Mapping, Sequence
@@ -59,6 +60,7 @@ if TYPE_CHECKING:
 __all__ = [
     "COVARIANCE_CODES",
     "NativeMixtureModel",
+    "callbacks",
     "compile_native",
     "correlation_positions",
     "expand",
@@ -448,43 +450,51 @@ def _unpack_header(user_data):
     return h, X, positions, params, center, scale
 
 
-# Return codes as in nutpie's own numba callbacks: 3 and 4 (non-finite gradient or value) are
-# recoverable (a divergence), the others are errors.
-@numba.cfunc(_LOGP_SIGNATURE, cache=True)
-def _logp_callback(dim, x_, out_, logp_, user_data):
-    try:
-        h, X, positions, params, center, scale = _unpack_header(user_data)
-        if dim != h[_NDIM]:
-            return -1
-        theta = numba.carray(x_, (dim,))
-        grad = numba.carray(out_, (dim,))
-        log_jacobian = 0.0
-        for d in range(h[_D]):
-            log_jacobian -= math.log(scale[d])
-        value = logp_and_gradient(theta, X, h[_K], h[_CT], h[_ORDERED], positions, params,
-                                  log_jacobian, grad)
-        numba.carray(logp_, (1,))[0] = value
-        for g in grad:
-            if not math.isfinite(g):
-                return 3
-        if not math.isfinite(value):
-            return 4
-    except Exception:  # noqa: BLE001
-        return 1
-    return 0
+@functools.cache
+def callbacks() -> tuple[Any, Any]:
+    """The (log-density, expand) C callbacks: numba cfuncs, compiled on first use (~20 s on a
+    new machine, then loaded from numba's disk cache) rather than when the module is imported.
 
+    Return codes as in nutpie's own numba callbacks: 3 and 4 (non-finite gradient or value) are
+    recoverable (a divergence), the others are errors.
+    """
 
-@numba.cfunc(_EXPAND_SIGNATURE, cache=True)
-def _expand_callback(dim, n_expanded, x_, out_, user_data):
-    try:
-        h, X, positions, params, center, scale = _unpack_header(user_data)
-        if dim != h[_NDIM] or n_expanded != h[_NEXP]:
-            return -1
-        expand(numba.carray(x_, (dim,)), h[_K], h[_D], h[_CT], h[_ORDERED], positions, center,
-               scale, numba.carray(out_, (n_expanded,)))
-    except Exception:  # noqa: BLE001
-        return -2
-    return 0
+    @numba.cfunc(_LOGP_SIGNATURE, cache=True)
+    def logp_callback(dim, x_, out_, logp_, user_data):
+        try:
+            h, X, positions, params, center, scale = _unpack_header(user_data)
+            if dim != h[_NDIM]:
+                return -1
+            theta = numba.carray(x_, (dim,))
+            grad = numba.carray(out_, (dim,))
+            log_jacobian = 0.0
+            for d in range(h[_D]):
+                log_jacobian -= math.log(scale[d])
+            value = logp_and_gradient(theta, X, h[_K], h[_CT], h[_ORDERED], positions, params,
+                                      log_jacobian, grad)
+            numba.carray(logp_, (1,))[0] = value
+            for g in grad:
+                if not math.isfinite(g):
+                    return 3
+            if not math.isfinite(value):
+                return 4
+        except Exception:  # noqa: BLE001
+            return 1
+        return 0
+
+    @numba.cfunc(_EXPAND_SIGNATURE, cache=True)
+    def expand_callback(dim, n_expanded, x_, out_, user_data):
+        try:
+            h, X, positions, params, center, scale = _unpack_header(user_data)
+            if dim != h[_NDIM] or n_expanded != h[_NEXP]:
+                return -1
+            expand(numba.carray(x_, (dim,)), h[_K], h[_D], h[_CT], h[_ORDERED], positions,
+                   center, scale, numba.carray(out_, (n_expanded,)))
+        except Exception:  # noqa: BLE001
+            return -2
+        return 0
+
+    return logp_callback, expand_callback
 
 
 # --------------------------------------------------------------------------------------------
@@ -584,13 +594,14 @@ def compile_native(
     sizes = [math.prod(shape) for shape in shapes]
     n_expanded = sum(sizes)
     slices = [slice(a, b) for a, b in itertools.pairwise(np.cumsum([0, *sizes]).tolist())]
+    logp_callback, expand_callback = callbacks()
     return NativeMixtureModel(
         _n_dim=n_dim,
         dims=dict(dims),
         _coords=dict(coords),
         _shapes={name: tuple(shape) for name, shape in zip(names, shapes, strict=True)},
-        compiled_logp_func=_logp_callback,
-        compiled_expand_func=_expand_callback,
+        compiled_logp_func=logp_callback,
+        compiled_expand_func=expand_callback,
         initial_point_func=initial_point_func,
         shared_data=arrays,
         shared_var_keys={},
