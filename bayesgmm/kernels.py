@@ -396,7 +396,9 @@ def estep_parallel(X, g, log_w, means, U, log_det, pointwise, resp):
     return _sum_blocks(btot, bnk, bs1, bc)
 
 
-@numba.njit(cache=True, nogil=True)
+# error_model="numpy": a zero on the diagonal (an sd underflowing to 0 at an extreme sampler
+# proposal) gives inf, which the sampler treats as a divergence, not an exception.
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def precision_from_covariance_cholesky(L):
     """Upper-triangular precision factors U_k = L_k^-T and log det U_k, from lower L (K, D, D)."""
     K, D = L.shape[0], L.shape[1]

@@ -63,6 +63,7 @@ __all__ = [
     "callbacks",
     "compile_native",
     "correlation_positions",
+    "laplace_whitening",
     "expand",
     "log_density_constant",
     "logp_and_gradient",
@@ -168,9 +169,10 @@ def unconstrained_point(spec: MixtureModelSpec, point: Mapping[str, np.ndarray])
 
 
 # --------------------------------------------------------------------------------------------
-# numba core
+# numba core (error_model="numpy": an extreme proposal gives inf/nan, which the sampler treats
+# as a divergence, never an exception)
 # --------------------------------------------------------------------------------------------
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _n_sd(K, D, ct):
     if ct == _TIED:
         return D
@@ -179,7 +181,7 @@ def _n_sd(K, D, ct):
     return K * D
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _n_blocks(K, D, ct):
     """Correlation factors: one per component (full), one shared (tied); identity if D = 1."""
     if ct == _FULL:
@@ -189,7 +191,7 @@ def _n_blocks(K, D, ct):
     return 0
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _parameters(theta, K, D, ct, ordered, positions):
     """Unconstrained vector -> (log_w, w, mu, log_sd, sd, corr, L): the backward transforms.
 
@@ -255,7 +257,7 @@ def _parameters(theta, K, D, ct, ordered, positions):
     return log_w, w, mu, log_sd, sd, corr, L
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def logp_and_gradient(theta, X, K, ct, ordered, positions, params, log_jacobian, grad):
     """Log-density of the model at the unconstrained ``theta`` (n_dim,); gradient into ``grad``.
 
@@ -363,7 +365,7 @@ def logp_and_gradient(theta, X, K, ct, ordered, positions, params, log_jacobian,
     return lp
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def expand(theta, K, D, ct, ordered, positions, center, scale, out):
     """The trace's values at ``theta``, flat into ``out``, in the order of
     ``model.unobserved_value_vars``: theta itself, then the constrained free variables
@@ -429,8 +431,9 @@ def _void_pointer(typingctx, address):
 
 
 # The user-data block nutpie hands to the callbacks: int64 fields.
-_X, _N, _D, _K, _CT, _ORDERED, _POSITIONS, _M, _PARAMS, _CENTER, _SCALE, _NDIM, _NEXP = range(13)
-_HEADER = 13
+(_X, _N, _D, _K, _CT, _ORDERED, _POSITIONS, _M, _PARAMS, _CENTER, _SCALE, _NDIM, _NEXP,
+ _WHITENED, _SHIFT, _MAP) = range(16)
+_HEADER = 16
 
 _LOGP_SIGNATURE = types.int64(types.uint64, types.CPointer(types.double),
                               types.CPointer(types.double), types.CPointer(types.double),
@@ -439,7 +442,7 @@ _EXPAND_SIGNATURE = types.int64(types.uint64, types.uint64, types.CPointer(types
                                 types.CPointer(types.double), types.voidptr)
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _unpack_header(user_data):
     h = numba.carray(user_data, (_HEADER,), np.int64)
     X = numba.carray(_void_pointer(h[_X]), (h[_N], h[_D]), np.float64)
@@ -448,6 +451,22 @@ def _unpack_header(user_data):
     center = numba.carray(_void_pointer(h[_CENTER]), (h[_D],), np.float64)
     scale = numba.carray(_void_pointer(h[_SCALE]), (h[_D],), np.float64)
     return h, X, positions, params, center, scale
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _to_theta(h, z):
+    """The model's unconstrained point: z itself, or shift + A z when the sampler works in
+    Laplace-whitened coordinates (see :func:`laplace_whitening`); returns (theta, A or None)."""
+    if h[_WHITENED] == 0:
+        return z.copy(), np.zeros((0, 0))
+    n = z.shape[0]
+    shift = numba.carray(_void_pointer(h[_SHIFT]), (n,), np.float64)
+    A = numba.carray(_void_pointer(h[_MAP]), (n, n), np.float64)
+    theta = shift.copy()
+    for i in range(n):
+        for j in range(n):
+            theta[i] += A[i, j] * z[j]
+    return theta, A
 
 
 @functools.cache
@@ -465,13 +484,22 @@ def callbacks() -> tuple[Any, Any]:
             h, X, positions, params, center, scale = _unpack_header(user_data)
             if dim != h[_NDIM]:
                 return -1
-            theta = numba.carray(x_, (dim,))
+            theta, A = _to_theta(h, numba.carray(x_, (dim,)))
             grad = numba.carray(out_, (dim,))
             log_jacobian = 0.0
             for d in range(h[_D]):
                 log_jacobian -= math.log(scale[d])
+            grad_theta = np.empty(dim)
             value = logp_and_gradient(theta, X, h[_K], h[_CT], h[_ORDERED], positions, params,
-                                      log_jacobian, grad)
+                                      log_jacobian, grad_theta)
+            if A.shape[0] == 0:
+                grad[:] = grad_theta
+            else:  # d/dz = A^T d/dtheta
+                for j in range(dim):
+                    acc = 0.0
+                    for i in range(dim):
+                        acc += A[i, j] * grad_theta[i]
+                    grad[j] = acc
             numba.carray(logp_, (1,))[0] = value
             for g in grad:
                 if not math.isfinite(g):
@@ -488,8 +516,9 @@ def callbacks() -> tuple[Any, Any]:
             h, X, positions, params, center, scale = _unpack_header(user_data)
             if dim != h[_NDIM] or n_expanded != h[_NEXP]:
                 return -1
-            expand(numba.carray(x_, (dim,)), h[_K], h[_D], h[_CT], h[_ORDERED], positions,
-                   center, scale, numba.carray(out_, (n_expanded,)))
+            theta, _ = _to_theta(h, numba.carray(x_, (dim,)))
+            expand(theta, h[_K], h[_D], h[_CT], h[_ORDERED], positions, center, scale,
+                   numba.carray(out_, (n_expanded,)))
         except Exception:  # noqa: BLE001
             return -2
         return 0
@@ -518,6 +547,10 @@ def _header(arrays: Mapping[str, np.ndarray], spec: MixtureModelSpec, n_dim: int
     header[_CENTER] = arrays["x_center"].ctypes.data
     header[_SCALE] = arrays["x_scale"].ctypes.data
     header[_NDIM], header[_NEXP] = n_dim, n_expanded
+    if "laplace_shift" in arrays:
+        header[_WHITENED] = 1
+        header[_SHIFT] = arrays["laplace_shift"].ctypes.data
+        header[_MAP] = arrays["laplace_map"].ctypes.data
     return header
 
 
@@ -537,11 +570,59 @@ class NativeMixtureModel(CompiledPyMCModel):
 
     spec: Any = dataclasses.field(default=None, kw_only=True)
 
+    @property
+    def whitened(self) -> bool:
+        """Whether the sampler works in Laplace-whitened coordinates (:meth:`with_laplace`)."""
+        return "laplace_shift" in self.shared_data
+
+    def density(self):
+        """theta -> (log p, gradient) at a flat unconstrained point, on the current data."""
+        spec, arrays = self.spec, self.shared_data
+        args = (arrays["x_std"], spec.n_components, COVARIANCE_CODES[spec.covariance_type],
+                int(spec.ordered_means), arrays["positions"], arrays["params"],
+                -float(np.sum(np.log(arrays["x_scale"]))))
+
+        def density(theta):
+            grad = np.empty(self._n_dim)
+            value = logp_and_gradient(np.ascontiguousarray(theta, dtype=np.float64), *args,
+                                      grad)
+            return value, grad
+
+        return density
+
+    def with_laplace(self, theta: np.ndarray):
+        """Sample in coordinates whitened by the curvature at the posterior mode.
+
+        The mode is found by damped Newton from ``theta`` (:func:`laplace_whitening`); the
+        sampler then works on z with theta = mode + A z, A A^T the inverse negative Hessian
+        there, so nutpie's diagonal adaptation starts from a metric that already knows the
+        posterior's scales and correlations. Returns the model unchanged when no usable
+        curvature is found (non-finite values, no negative-definite direction).
+        """
+        found = laplace_whitening(self.density(), theta)
+        if found is None:
+            return self
+        arrays = dict(self.shared_data)
+        for name, value in zip(("laplace_shift", "laplace_map", "laplace_inverse"), found,
+                               strict=True):
+            arrays[name] = _frozen(value)
+        header = _header(arrays, self.spec, self._n_dim, self.n_expanded)
+        return dataclasses.replace(self, shared_data=arrays, user_data=header)
+
+    def to_sampler(self, theta: np.ndarray) -> np.ndarray:
+        """The sampler's coordinates of the unconstrained point ``theta`` (z if whitened)."""
+        if not self.whitened:
+            return np.array(theta, dtype=np.float64)
+        return self.shared_data["laplace_inverse"] @ (theta - self.shared_data["laplace_shift"])
+
     def with_data(self, **updates):
+        """Re-point the model at another data set (no compilation). A Laplace whitening
+        belongs to the data it was computed on, so it is dropped."""
         unknown = set(updates) - set(_DATA_NAMES)
         if unknown:
             raise KeyError(f"Unknown shared variable(s): {sorted(unknown)}")
-        arrays = dict(self.shared_data)
+        arrays = {name: value for name, value in self.shared_data.items()
+                  if not name.startswith("laplace_")}
         for name, value in updates.items():
             new = _frozen(value)
             if new.ndim != arrays[name].ndim:
@@ -553,6 +634,77 @@ class NativeMixtureModel(CompiledPyMCModel):
             raise ValueError(f"the model has {D} features; the new data do not match")
         header = _header(arrays, self.spec, self._n_dim, self.n_expanded)
         return dataclasses.replace(self, shared_data=arrays, user_data=header)
+
+
+def _negative_hessian(density, theta, step):
+    """-d2 log p / dtheta2 by central differences of the analytic gradient, symmetrised."""
+    n = theta.size
+    H = np.empty((n, n))
+    for i in range(n):
+        e = np.zeros(n)
+        e[i] = step
+        H[i] = (density(theta - e)[1] - density(theta + e)[1]) / (2.0 * step)
+    return 0.5 * (H + H.T)
+
+
+def laplace_whitening(density, theta: np.ndarray, *, max_steps: int = 20, step: float = 1e-5):
+    """Mode and whitening map of a log-density: the Laplace approximation as a metric.
+
+    Damped Newton from ``theta`` (each step halved until log p does not decrease), then the
+    eigen-decomposition H = V diag(lambda) V^T of the negative Hessian at the point reached.
+    Directions of non-positive curvature (a saddle, a flat direction) get the smallest
+    curvature 1e-8 max(lambda), so the map stays invertible; the sampler's own adaptation
+    rescales them.
+
+    Parameters
+    ----------
+    density : callable
+        theta -> (log p, gradient).
+    theta : ndarray (n,)
+        Where to start (e.g. the EM estimate).
+
+    Returns
+    -------
+    (shift, A, A_inv) or None
+        shift (n,) the mode, A = V diag(lambda^-1/2) (n, n) and its inverse; None if the
+        density or its curvature is not finite there or has no positive curvature at all.
+    """
+    theta = np.array(theta, dtype=np.float64)
+    value, grad = density(theta)
+    if not (np.isfinite(value) and np.all(np.isfinite(grad))):
+        return None
+    for _ in range(max_steps):
+        values, vectors = _curvature(density, theta, step)
+        if values is None:
+            return None
+        delta = vectors @ ((vectors.T @ grad) / values)
+        scale = 1.0
+        while scale > 1e-3:
+            new_value, new_grad = density(theta + scale * delta)
+            if np.isfinite(new_value) and new_value >= value and np.all(np.isfinite(new_grad)):
+                break
+            scale *= 0.5
+        else:
+            break  # no ascent along the Newton direction: take the curvature where we are
+        theta = theta + scale * delta
+        value, grad = new_value, new_grad
+        if np.max(np.abs(scale * delta)) < 1e-8:
+            break
+    values, vectors = _curvature(density, theta, step)
+    if values is None:
+        return None
+    root = np.sqrt(values)
+    return theta, vectors / root, (vectors * root).T
+
+
+def _curvature(density, theta, step):
+    H = _negative_hessian(density, theta, step)
+    if not np.all(np.isfinite(H)):
+        return None, None
+    values, vectors = np.linalg.eigh(H)
+    if values.max() <= 0:
+        return None, None
+    return np.maximum(values, 1e-8 * values.max()), vectors
 
 
 def compile_native(

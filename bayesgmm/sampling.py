@@ -159,6 +159,7 @@ def fit_bayes(
                   total_s=time.perf_counter() - t_em)
     settings = {
         "sampler": sampler, "nutpie_backend": timing.pop("nutpie_backend", None),
+        "laplace_metric": timing.pop("laplace_metric", False),
         "draws": draws, "tune": tune, "chains": chains, "cores": timing.pop("cores", cores),
         "random_state": random_state, "ordered_means": ordered_means,
         "target_accept": target_accept, "covariance_type": covariance_type,
@@ -244,7 +245,8 @@ def _sample_nutpie(pm_model, start, *, draws, tune, chains, cores, seed, progres
         progress_bar=progressbar, target_accept=target_accept,
     )
     return idata, {"compile_s": t1 - t0, "sample_s": time.perf_counter() - t1,
-                   "nutpie_backend": backend, "cores": cores}
+                   "nutpie_backend": backend, "cores": cores,
+                   "laplace_metric": bool(getattr(compiled, "whitened", False))}
 
 
 def _sample_pymc(pm_model, start, *, draws, tune, chains, cores, seed, progressbar,

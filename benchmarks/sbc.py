@@ -21,7 +21,7 @@ Design (defaults; all configurable by flags):
 - Data: x_i = mu_{z_i} + L_{z_i} eps_i with z_i ~ Categorical(w), simulated in numpy from the
   drawn parameters (N points per data set).
 - Fit: nutpie through ``compile_nutpie(..., reuse=True)`` (compiled once, re-pointed at every
-  new data set; ``--backend``, default numba), chains run one after the other (``cores=1``),
+  new data set; ``--backend``, default native), chains run one after the other (``cores=1``),
   every chain **started at the true parameters** without jitter. Starting at the truth is
   legitimate for SBC as long as the chains forget their start during tuning (the test would
   show under-dispersed, hump-shaped rank histograms if they did not), and it removes the need
@@ -333,9 +333,10 @@ def main() -> None:
     parser.add_argument("--draws", type=int, default=400, help="draws per chain before thinning")
     parser.add_argument("--refits", type=int, default=1,
                         help="refits (5x draws, 2x tune) when the min ESS is below L")
-    parser.add_argument("--backend", choices=("numba", "pyfunc", "auto"), default="numba",
-                        help="nutpie backend (compile_nutpie); numba: slower first compile "
-                             "(~15 s), faster sampling")
+    parser.add_argument("--backend", choices=("native", "numba", "pyfunc", "auto"),
+                        default="native",
+                        help="nutpie backend (compile_nutpie); native is fit_bayes' default, "
+                             "numba and pyfunc sample the PyMC graph itself")
     parser.add_argument("--start", choices=("truth", "em"), default="truth")
     parser.add_argument("--seed", type=int, default=20240601)
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out")

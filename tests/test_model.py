@@ -220,7 +220,13 @@ def test_numba_model_matches_python(data, covariance_type):
 
 
 def _initial_point_func(compiled):
-    return getattr(compiled, "initial_point_func", None) or compiled._make_initial_points
+    """seed -> the chain's start as an unconstrained model point (mapped back from the
+    sampler's Laplace-whitened coordinates where the native backend uses them)."""
+    func = getattr(compiled, "initial_point_func", None) or compiled._make_initial_points
+    if not getattr(compiled, "whitened", False):
+        return func
+    shift, A = compiled.shared_data["laplace_shift"], compiled.shared_data["laplace_map"]
+    return lambda seed: shift + A @ func(seed)
 
 
 def _shared_data(compiled):

@@ -196,6 +196,15 @@ def test_nutpie_callbacks_evaluate_the_density_on_the_current_data():
     rc = _call(compiled.compiled_logp_func, bad.size, _pointer(bad), _pointer(grad),
                _pointer(logp), compiled.user_data.ctypes.data)
     assert rc in (3, 4)
+    # An sd underflowing to 0 (an extreme proposal) is a value or a divergence, never an
+    # error (code 1: an exception inside the callback, which would stop the sampler).
+    for sd_log in (-800.0, 800.0):
+        extreme = theta.copy()
+        extreme[1 + 4] = sd_log  # first entry of sd_z_log__ (after 1 weight and 2 x 2 means)
+        rc = _call(compiled.compiled_logp_func, extreme.size, _pointer(extreme),
+                   _pointer(grad), _pointer(logp), compiled.user_data.ctypes.data)
+        assert rc in (0, 3, 4)
+        assert rc != 0 or (np.isfinite(logp[0]) and np.all(np.isfinite(grad)))
     rc = _call(compiled.compiled_logp_func, bad.size - 1, _pointer(bad), _pointer(grad),
                _pointer(logp), compiled.user_data.ctypes.data)
     assert rc == -1
@@ -229,3 +238,73 @@ def test_auto_samples_a_changed_model_through_its_pymc_graph():
         pm.Potential("extra", -pytensor.tensor.sum(model["means_z"] ** 2))
     compiled = compile_nutpie(model, backend="auto", reuse=False)
     assert not isinstance(compiled, native.NativeMixtureModel)
+
+
+# --------------------------------------------------------------------------------------------
+# Laplace whitening
+# --------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def whitened():
+    """A native model whitened at its mode, with its unwhitened twin and a start."""
+    rng = np.random.default_rng(11)
+    X = np.concatenate([rng.normal(-2.0, 0.7, (60, 2)), rng.normal(1.5, 1.0, (90, 2))])
+    model = build_model(X, 2, "full")
+    em_like = initial_point(model, np.array([0.4, 0.6]), np.array([[-2.0, -2.0], [1.5, 1.5]]),
+                            np.array([np.eye(2) * 0.5, np.eye(2)]))
+    theta0 = native.unconstrained_point(model_spec(model), em_like)
+    plain = compile_nutpie(model, backend="native", reuse=False, laplace=False)
+    return plain, plain.with_laplace(theta0), theta0
+
+
+def test_laplace_whitening_finds_the_mode_and_unit_curvature(whitened):
+    plain, model, _ = whitened
+    assert model.whitened and not plain.whitened
+    shift = model.shared_data["laplace_shift"]
+    A = model.shared_data["laplace_map"]
+    density = plain.density()
+    assert np.max(np.abs(density(shift)[1])) < 1e-6  # a stationary point
+    # In the sampler's coordinates the negative Hessian at the mode is the identity.
+    curvature = A.T @ native._negative_hessian(density, shift, 1e-5) @ A
+    np.testing.assert_allclose(curvature, np.eye(shift.size), atol=1e-5)
+    np.testing.assert_allclose(model.shared_data["laplace_inverse"] @ A, np.eye(shift.size),
+                               atol=1e-10)
+
+
+def test_whitened_callbacks_are_the_density_in_new_coordinates(whitened):
+    plain, model, theta0 = whitened
+    shift, A = model.shared_data["laplace_shift"], model.shared_data["laplace_map"]
+    z = model.to_sampler(theta0)
+    np.testing.assert_allclose(shift + A @ z, theta0, rtol=1e-12, atol=1e-12)
+    for point in (z, z + 0.3):
+        grad, logp = np.empty_like(point), np.empty(1)
+        rc = _call(model.compiled_logp_func, point.size, _pointer(point), _pointer(grad),
+                   _pointer(logp), model.user_data.ctypes.data)
+        assert rc == 0
+        value, grad_theta = plain.density()(shift + A @ point)
+        assert logp[0] == pytest.approx(value, rel=1e-13)
+        np.testing.assert_allclose(grad, A.T @ grad_theta, rtol=1e-11, atol=1e-11)
+        out, expected = np.empty(model.n_expanded), np.empty(model.n_expanded)
+        for target, theta in ((model, point), (plain, shift + A @ point)):
+            result = out if target is model else expected
+            assert _call(target.compiled_expand_func, point.size, result.size,
+                         _pointer(np.ascontiguousarray(theta)), _pointer(result),
+                         target.user_data.ctypes.data) == 0
+        np.testing.assert_allclose(out, expected, rtol=1e-12, atol=1e-12)
+
+
+def test_new_data_drops_the_whitening(whitened):
+    _, model, _ = whitened
+    moved = model.with_data(x_std=model.shared_data["x_std"][:50])
+    assert not moved.whitened and moved.to_sampler(np.ones(3)).tolist() == [1.0, 1.0, 1.0]
+
+
+def test_laplace_needs_the_native_backend():
+    model = build_model(np.random.default_rng(0).standard_normal((20, 2)), 2, "diag")
+    with pytest.raises(ValueError, match="native backend"):
+        compile_nutpie(model, backend="pyfunc", laplace=True)
+
+
+def test_laplace_whitening_gives_up_on_a_density_without_curvature():
+    flat = native.laplace_whitening(lambda t: (0.0, np.zeros_like(t)), np.zeros(3))
+    broken = native.laplace_whitening(lambda t: (np.nan, np.zeros_like(t)), np.zeros(3))
+    assert flat is None and broken is None
