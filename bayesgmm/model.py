@@ -462,7 +462,7 @@ def compile_nutpie(
     jitter: float = 0.0,
     reuse: bool = True,
     backend: str = "auto",
-    laplace: bool | None = None,
+    laplace: bool = False,
     **kwargs: Any,
 ):
     """Compile ``model`` for nutpie with chains starting at ``start``.
@@ -507,13 +507,20 @@ def compile_nutpie(
         ``kwargs``), re-pointed at this model's data with ``with_data``: no compilation at all.
         The data, center and scale are shared variables, so N may differ.
     backend : {"auto", "native", "numba", "pyfunc"}
-    laplace : bool, optional
+    laplace : bool, default False
         Sample in coordinates whitened by the curvature at the posterior mode (found by
         Newton from ``start``; :meth:`bayesgmm.native.NativeMixtureModel.with_laplace`), so
         that nutpie's diagonal adaptation starts from a metric that knows the posterior's
-        correlations: ~10-20% more ESS per gradient evaluation on the data sets measured
-        (``benchmarks/bench_adaptation.py``). Default: on for the native backend, which is
-        the only one that supports it.
+        correlations: 18-28% more ESS per gradient evaluation on the simulated K=3 data, Old
+        Faithful and galaxies (``benchmarks/bench_adaptation.py``), but less robust: on
+        galaxies (K=3, 3000 draws) ``fit_bayes`` seeds 0 and 5 of 0-7 mixed badly with it
+        (R-hat 1.03-1.05, bulk ESS ~100 of 12,000 draws), none without it. The whitening
+        rotates the non-Gaussian directions (a small component's scale) into every
+        coordinate, where the diagonal adaptation can no longer treat them apart. Hence off by
+        default (nutpie's low-rank adaptation, which also mixes coordinates, failed one of 8
+        galaxies runs in the same benchmark); native backend only.
+        The trace's variables are unchanged; nutpie's own statistics of the unconstrained
+        space (mass matrix, gradients) refer to the whitened coordinates.
     **kwargs
         Passed to ``nutpie.compile_pymc_model`` (e.g. ``var_names``; numba backend only).
 
@@ -563,7 +570,7 @@ def compile_nutpie(
     if flat.shape != (compiled.n_dim,):
         raise RuntimeError("initial point does not match the compiled model's dimension")
     to_sampler = np.array
-    if isinstance(compiled, native.NativeMixtureModel) and laplace is not False:
+    if laplace:
         compiled = compiled.with_laplace(flat)
         to_sampler = compiled.to_sampler
 

@@ -596,8 +596,10 @@ class NativeMixtureModel(CompiledPyMCModel):
         The mode is found by damped Newton from ``theta`` (:func:`laplace_whitening`); the
         sampler then works on z with theta = mode + A z, A A^T the inverse negative Hessian
         there, so nutpie's diagonal adaptation starts from a metric that already knows the
-        posterior's scales and correlations. Returns the model unchanged when no usable
-        curvature is found (non-finite values, no negative-definite direction).
+        posterior's scales and correlations (more ESS per gradient, less robust on
+        non-Gaussian posteriors: see ``compile_nutpie(laplace=...)``). Returns the model
+        unchanged when no usable curvature is found (non-finite values, no positive
+        curvature).
         """
         found = laplace_whitening(self.density(), theta)
         if found is None:

@@ -308,3 +308,17 @@ def test_laplace_whitening_gives_up_on_a_density_without_curvature():
     flat = native.laplace_whitening(lambda t: (0.0, np.zeros_like(t)), np.zeros(3))
     broken = native.laplace_whitening(lambda t: (np.nan, np.zeros_like(t)), np.zeros(3))
     assert flat is None and broken is None
+
+
+def test_compile_nutpie_starts_whitened_chains_at_the_start():
+    rng = np.random.default_rng(2)
+    X = np.concatenate([rng.normal(-2.0, 0.7, (60, 2)), rng.normal(1.5, 1.0, (90, 2))])
+    model = build_model(X, 2, "diag")
+    start = initial_point(model, np.array([0.4, 0.6]), np.array([[-2.0, -2.0], [1.5, 1.5]]),
+                          np.array([[0.5, 0.5], [1.0, 1.0]]))
+    flat = native.unconstrained_point(model_spec(model), start)
+    compiled = compile_nutpie(model, start, backend="native", laplace=True, reuse=False)
+    assert compiled.whitened
+    shift, A = compiled.shared_data["laplace_shift"], compiled.shared_data["laplace_map"]
+    np.testing.assert_allclose(shift + A @ compiled.initial_point_func(0), flat, atol=1e-12)
+    assert not compile_nutpie(model, start, backend="native", reuse=False).whitened
