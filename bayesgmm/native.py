@@ -31,8 +31,11 @@ Unconstrained layout (nutpie's order, that of ``model.free_RVs``)::
 With those, log p = a sum log w + sum log N(mu | 0, s) - 1/2 sum ((v - m)/t)^2
 - (2 eta + D - 1)/2 sum_i log(1 + |a_i|^2) + sum_n ll_n + constants: the Dirichlet, Normal,
 LogNormal and LKJ log-densities plus the log-Jacobians of their transforms, simplified (the
-LKJ exponent 2 eta - 2 + D - i and the transform's Jacobian exponent i + 1 add up to the same
-2 eta + D - 1 for every row).
+LKJ exponent 2 eta - 2 + D - i and the transform's Jacobian exponent i + 1, for row i counted
+from 1, add up to the same 2 eta + D - 1 for every row).
+
+Optionally (``compile_nutpie(laplace=True)``) the callbacks work in coordinates whitened by the
+curvature at the posterior mode, theta = mode + A z (:func:`laplace_whitening`).
 """
 
 from __future__ import annotations
@@ -49,8 +52,12 @@ import numpy as np
 from llvmlite import ir as llvm_ir
 from numba import types
 from numba.extending import intrinsic
-from nutpie.compile_pymc import CompiledPyMCModel
 from scipy.special import gammaln
+
+try:
+    from nutpie.compile_pymc import CompiledPyMCModel
+except ImportError:  # pragma: no cover - a nutpie without it: building the model raises a
+    CompiledPyMCModel = object  # TypeError, on which compile_nutpie("auto") falls back
 
 from .kernels import loglik_value_and_grad
 
@@ -63,8 +70,8 @@ __all__ = [
     "callbacks",
     "compile_native",
     "correlation_positions",
-    "laplace_whitening",
     "expand",
+    "laplace_whitening",
     "log_density_constant",
     "logp_and_gradient",
     "unconstrained_point",
