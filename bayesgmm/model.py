@@ -547,7 +547,7 @@ def compile_nutpie(
         if compiled is not None:
             _NUTPIE_CACHE.move_to_end(key)
         else:
-            compiled, backend = _compile_for_nutpie(model, backend, auto, kwargs)
+            compiled, backend = _compile_for_nutpie(model, backend, auto, reuse, kwargs)
             if reuse:
                 _NUTPIE_CACHE[(backend, *key[1:])] = compiled
                 while len(_NUTPIE_CACHE) > _NUTPIE_CACHE_SIZE:
@@ -584,8 +584,10 @@ def compile_nutpie(
     return dataclasses.replace(compiled, _coords=coords, **{field: initial_point_func})
 
 
-def _compile_for_nutpie(model, backend, auto, kwargs):
-    """Compile with ``backend``; returns (compiled, the backend actually used)."""
+def _compile_for_nutpie(model, backend, auto, reuse, kwargs):
+    """Compile with ``backend``; returns (compiled, the backend actually used).
+
+    Called with ``_NUTPIE_LOCK`` held."""
     if backend == "native":
         try:
             return _compile_native(model), backend
@@ -597,6 +599,9 @@ def _compile_for_nutpie(model, backend, auto, kwargs):
             warnings.warn(f"bayesgmm's native nutpie model is unavailable ({exc!r}); using "
                           "nutpie's numba backend", RuntimeWarning, stacklevel=3)
             backend = "numba"
+            cached = _NUTPIE_CACHE.get((backend, *_structure_key(model, kwargs)))
+            if reuse and cached is not None:
+                return cached, backend
     if backend == "pyfunc":
         return _compile_pyfunc(model), backend
     import nutpie

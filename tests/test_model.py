@@ -299,5 +299,8 @@ def test_auto_backend_falls_back_to_numba_when_native_is_unavailable(data, monke
     with pytest.raises(TypeError):
         compile_nutpie(model, backend="native", reuse=False)
     with pytest.warns(RuntimeWarning, match="native nutpie model is unavailable"):
-        compiled = compile_nutpie(model, backend="auto", reuse=False)
+        compiled = compile_nutpie(model, backend="auto")
     assert type(compiled).__name__ == "CompiledPyMCModel"  # nutpie's numba-compiled model
+    with pytest.warns(RuntimeWarning, match="native nutpie model is unavailable"):
+        again = compile_nutpie(model, backend="auto")  # the numba model is reused
+    assert again.compiled_logp_func is compiled.compiled_logp_func
