@@ -228,3 +228,15 @@ def test_posterior_results_compare_by_identity(old_faithful):
     p = MembershipProbabilities(np.full((3, 2), 0.5), np.zeros((3, 2)), np.ones((3, 2)), 0.94)
     q = MembershipProbabilities(np.full((3, 2), 0.5), np.zeros((3, 2)), np.ones((3, 2)), 0.94)
     assert p == p and p != q and len({p, q}) == 2
+
+
+def test_default_route_is_native_parallel_and_reproducible(old_faithful):
+    """fit_bayes samples through the native callbacks with parallel chains, and the same
+    random_state gives bitwise the same draws (each chain has its own seeded stream)."""
+    fits = [fit_bayes(old_faithful, 2, draws=100, tune=100, random_state=3, progressbar=False,
+                      cores=2) for _ in range(2)]
+    assert fits[0].settings["nutpie_backend"] == "native"
+    assert fits[0].settings["cores"] == 2 and fits[0].settings["laplace_metric"] is False
+    for name in ("weights", "means", "covariances"):
+        np.testing.assert_array_equal(fits[0].posterior[name].to_numpy(),
+                                      fits[1].posterior[name].to_numpy())
