@@ -511,16 +511,16 @@ def compile_nutpie(
         Sample in coordinates whitened by the curvature at the posterior mode (found by
         Newton from ``start``; :meth:`bayesgmm.native.NativeMixtureModel.with_laplace`), so
         that nutpie's diagonal adaptation starts from a metric that knows the posterior's
-        correlations: 18-28% more ESS per gradient evaluation on the simulated K=3 data, Old
-        Faithful and galaxies (``benchmarks/bench_adaptation.py``), but less robust: on
-        galaxies (K=3, 3000 draws) ``fit_bayes`` seeds 0 and 5 of 0-7 mixed badly with it
-        (R-hat 1.03-1.05, bulk ESS ~100 of 12,000 draws), none without it. The whitening
-        rotates the non-Gaussian directions (a small component's scale) into every
+        correlations: 23-28% more ESS per gradient evaluation on the simulated K=3 data and
+        Old Faithful, about even on galaxies (``benchmarks/bench_adaptation.py``), but less
+        robust: on galaxies (K=3, 3000 draws) ``fit_bayes`` seeds 0 and 5 of 0-7 mixed badly
+        with it (R-hat 1.03-1.05, bulk ESS ~100 of 12,000 draws), none without it. The
+        whitening rotates the non-Gaussian directions (a small component's scale) into every
         coordinate, where the diagonal adaptation can no longer treat them apart. Hence off by
         default (nutpie's low-rank adaptation, which also mixes coordinates, failed one of 8
-        galaxies runs in the same benchmark); native backend only.
-        The trace's variables are unchanged; nutpie's own statistics of the unconstrained
-        space (mass matrix, gradients) refer to the whitened coordinates.
+        galaxies runs in the same benchmark); native backend only. The trace's variables are
+        unchanged; nutpie's own statistics of the unconstrained space (mass matrix,
+        gradients) refer to the whitened coordinates.
     **kwargs
         Passed to ``nutpie.compile_pymc_model`` (e.g. ``var_names``; numba backend only).
 
