@@ -513,12 +513,13 @@ def compile_nutpie(
         that nutpie's diagonal adaptation starts from a metric that knows the posterior's
         correlations: 23-28% more ESS per gradient evaluation on the simulated K=3 data and
         Old Faithful, about even on galaxies (``benchmarks/bench_adaptation.py``), but less
-        robust: on galaxies (K=3, 3000 draws) ``fit_bayes`` seeds 0 and 5 of 0-7 mixed badly
-        with it (R-hat 1.03-1.05, bulk ESS ~100 of 12,000 draws), none without it. The
+        robust: on galaxies (K=3, 3000 draws, sampler seeds 0-7) one run mixed badly with it
+        (R-hat 1.049, bulk ESS 99 of 12,000 draws; ``bench_adaptation.py --data galaxies
+        --repeats 8 --draws 3000 --first-seed 0``), none without it. The
         whitening rotates the non-Gaussian directions (a small component's scale) into every
         coordinate, where the diagonal adaptation can no longer treat them apart. Hence off by
         default (nutpie's low-rank adaptation, which also mixes coordinates, failed one of 8
-        galaxies runs in the same benchmark); native backend only. The trace's variables are
+        galaxies runs at the benchmark's default seeds 100-107); native backend only. The trace's variables are
         unchanged; nutpie's own statistics of the unconstrained space (mass matrix,
         gradients) refer to the whitened coordinates.
     **kwargs

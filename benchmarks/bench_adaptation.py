@@ -3,7 +3,7 @@
 Usage::
 
     python benchmarks/bench_adaptation.py            # N=1000, K=3, D=2 full, 4 chains
-    python benchmarks/bench_adaptation.py --repeats 8 --data galaxies --draws 3000
+    python benchmarks/bench_adaptation.py --repeats 8 --data galaxies --draws 3000 --first-seed 0
 
 All variants sample the same native model (``compile_nutpie``, compilation shared and
 excluded) from the same EM start, alternating, ``--repeats`` times with different seeds:
@@ -44,6 +44,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--draws", type=int, default=1000)
     parser.add_argument("--tune", type=int, default=1000)
+    parser.add_argument("--first-seed", type=int, default=100,
+                        help="sampler seeds are first-seed, first-seed + 1, ...")
     parser.add_argument("--data", choices=("simulated", "old_faithful", "galaxies"),
                         default="simulated")
     args = parser.parse_args()
@@ -87,7 +89,8 @@ def _measure(compiled, args, rep, cores=2, **kwargs):
 
     t0 = time.perf_counter()
     idata = nutpie.sample(compiled, draws=args.draws, tune=args.tune, chains=4, cores=cores,
-                          seed=100 + rep, progress_bar=False, save_warmup=True, **kwargs)
+                          seed=args.first_seed + rep, progress_bar=False, save_warmup=True,
+                          **kwargs)
     wall = time.perf_counter() - t0
     post = idata["posterior"].to_dataset()
     ess = az.ess(post[["weights", "means"]], method="bulk")
