@@ -519,9 +519,9 @@ def compile_nutpie(
         whitening rotates the non-Gaussian directions (a small component's scale) into every
         coordinate, where the diagonal adaptation can no longer treat them apart. Hence off by
         default (nutpie's low-rank adaptation, which also mixes coordinates, failed one of 8
-        galaxies runs at the benchmark's default seeds 100-107); native backend only. The trace's variables are
-        unchanged; nutpie's own statistics of the unconstrained space (mass matrix,
-        gradients) refer to the whitened coordinates.
+        galaxies runs at the benchmark's default seeds 100-107); native backend only. The
+        trace's variables are unchanged; nutpie's own statistics of the unconstrained space
+        (mass matrix, gradients) refer to the whitened coordinates.
     **kwargs
         Passed to ``nutpie.compile_pymc_model`` (e.g. ``var_names``; numba backend only).
 

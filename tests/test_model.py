@@ -295,6 +295,9 @@ def test_auto_backend_falls_back_to_numba_when_native_is_unavailable(data, monke
         raise TypeError("CompiledPyMCModel.__init__() got an unexpected keyword argument")
 
     monkeypatch.setattr(model_module, "_compile_native", broken)
+    # An empty cache: a native model of the same structure compiled by an earlier test in this
+    # process would otherwise be reused, and the fallback never reached.
+    monkeypatch.setattr(model_module, "_NUTPIE_CACHE", collections.OrderedDict())
     model, _ = make("full", data)
     with pytest.raises(TypeError):
         compile_nutpie(model, backend="native", reuse=False)
