@@ -1,0 +1,290 @@
+"""Sampling until converged: how many draws a fit takes when ``draws="auto"``.
+
+The chains are started once, for at most ``max_draws`` draws after warm-up, and inspected at
+checkpoints (``min_draws`` first). At each checkpoint the first ``n`` draws of every chain are
+relabelled and checked (R-hat and bulk/tail ESS of the relabelled parameters); when the checks
+hold, sampling stops and exactly those ``n`` draws are kept. Otherwise the next checkpoint is
+the number of draws that the measured ESS rate says is needed (with a margin), at least
+``growth`` times the current one.
+
+Why checkpoints at fixed draw counts and not "whatever has been drawn when the check runs": a
+chain's n-th draw depends only on the seed, so deciding on exactly the first ``n`` draws makes
+the result reproducible (the same seed gives the same draws and the same stopping point) even
+though the checks run while the chains go on. Only a time budget (``max_time``) can make the
+stopping point depend on the machine's speed; the run records when that happened.
+
+Stopping when convergence diagnostics pass (a rule that looks at mixing, never at parameter
+values) is an optional-stopping rule of a benign kind; ``benchmarks/sbc.py --draws auto`` checks
+that it leaves the posterior calibrated.
+
+This module sits with the samplers (it imports nothing from the model or the results): the
+caller gives the convergence check as a function of the posterior draws.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import xarray as xr
+
+__all__ = ["AdaptiveDraws", "Checkpoint", "DrawsRun", "next_checkpoint", "sample_nutpie_until"]
+
+
+@dataclass(frozen=True)
+class AdaptiveDraws:
+    """When to stop drawing: the targets of ``draws="auto"`` and its budget.
+
+    Attributes
+    ----------
+    rhat_max : float
+        Largest acceptable rank-normalised split R-hat of any relabelled parameter.
+    ess_min : float
+        Smallest acceptable bulk and tail ESS (all chains together) of any relabelled parameter.
+    min_draws : int
+        Draws per chain at the first checkpoint (also the least a run keeps).
+    max_draws : int
+        Draws per chain at most; the run stops there, converged or not.
+    max_time : float or None
+        Seconds of sampling (warm-up included) after which the run stops at the draws every chain
+        has reached; ``None``: no time limit.
+    growth : float
+        Each checkpoint is at least this many times the previous one.
+    """
+
+    rhat_max: float = 1.01
+    ess_min: float = 400.0
+    min_draws: int = 1000
+    max_draws: int = 20_000
+    max_time: float | None = None
+    growth: float = 1.5
+
+    def __post_init__(self) -> None:
+        if not self.rhat_max > 1:
+            raise ValueError(f"rhat_max must be > 1; got {self.rhat_max!r}")
+        if not self.ess_min > 0:
+            raise ValueError(f"ess_min must be > 0; got {self.ess_min!r}")
+        for name in ("min_draws", "max_draws"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+                raise ValueError(f"{name} must be an integer >= 1; got {value!r}")
+        if self.max_draws < self.min_draws:
+            raise ValueError(f"max_draws ({self.max_draws}) must be >= min_draws "
+                             f"({self.min_draws})")
+        if self.max_time is not None and not self.max_time > 0:
+            raise ValueError(f"max_time must be > 0 seconds or None; got {self.max_time!r}")
+        if not self.growth > 1:
+            raise ValueError(f"growth must be > 1; got {self.growth!r}")
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """One look at the chains: the first ``draws`` draws of each, and what the checks said."""
+
+    draws: int
+    max_rhat: float
+    min_ess_bulk: float
+    min_ess_tail: float
+    converged: bool
+    elapsed_s: float = field(compare=False)  # wall time varies; the rest is reproducible
+
+
+@dataclass(frozen=True)
+class DrawsRun:
+    """How an adaptive run ended.
+
+    Attributes
+    ----------
+    draws : int
+        Draws per chain kept.
+    stopped_by : {"converged", "max_draws", "max_time"}
+    checkpoints : tuple of Checkpoint
+    """
+
+    draws: int
+    stopped_by: str
+    checkpoints: tuple[Checkpoint, ...]
+
+    def to_dict(self) -> dict:
+        return {"draws": self.draws, "stopped_by": self.stopped_by,
+                "checkpoints": [vars(c).copy() for c in self.checkpoints]}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> DrawsRun:
+        return cls(draws=int(data["draws"]), stopped_by=str(data["stopped_by"]),
+                   checkpoints=tuple(Checkpoint(**c) for c in data["checkpoints"]))
+
+
+# The convergence check: first n draws of the posterior -> (max R-hat, min bulk ESS, min tail ESS)
+ConvergenceCheck = Callable[[xr.Dataset], tuple[float, float, float]]
+
+# Checkpoints fall on multiples of this many draws (readable numbers in the record).
+_ROUND = 100
+# Margin on the ESS-rate prediction: ESS per draw measured on short chains is noisy.
+_MARGIN = 1.2
+
+
+def next_checkpoint(draws: int, point: Checkpoint, target: AdaptiveDraws) -> int:
+    """The next number of draws per chain to look at, after ``point`` failed.
+
+    ESS grows about linearly with the number of draws once chains have mixed, so the draws
+    needed for ``ess_min`` are predicted from the measured rate (with a 20% margin); R-hat
+    failures with enough ESS (chains not yet agreeing) get the geometric ``growth`` step.
+    """
+    needed = draws * target.growth
+    ess = min(point.min_ess_bulk, point.min_ess_tail)
+    if np.isfinite(ess) and ess > 0:
+        needed = max(needed, draws * _MARGIN * target.ess_min / ess)
+    # Never more than 4x at once: a tiny ESS on short chains is a poor predictor.
+    needed = min(needed, 4 * draws, target.max_draws)
+    return int(min(target.max_draws, _ROUND * math.ceil(needed / _ROUND)))
+
+
+def _finished(is_finished: Callable[[], bool]) -> bool:
+    # nutpie answers TimeoutError when its sampler lock is busy: that means "still running".
+    try:
+        return bool(is_finished())
+    except TimeoutError:
+        return False
+
+
+class _Progress:
+    """Draws finished per chain, updated by nutpie's progress callback (a background thread)."""
+
+    def __init__(self, chains: int, tune: int):
+        self._tune = tune
+        self._done = np.zeros(chains, dtype=np.int64)
+        self._cond = threading.Condition()
+
+    def update(self, progress) -> None:
+        with self._cond:
+            for i, chain in enumerate(progress):
+                self._done[i] = max(0, int(chain.finished_draws) - self._tune)
+            self._cond.notify_all()
+
+    def wait_for(self, draws: int, deadline: float | None, is_finished: Callable[[], bool]
+                 ) -> bool:
+        """Block until every chain has ``draws`` draws (True) or the deadline passes (False).
+
+        ``is_finished`` is called without holding the lock: nutpie's sampler takes its own lock
+        around the callback, so asking it while holding ours could deadlock.
+        """
+        while True:
+            with self._cond:
+                if int(self._done.min()) >= draws:
+                    return True
+                timeout = 0.2 if deadline is None else min(0.2, deadline - time.monotonic())
+                if timeout <= 0:
+                    return False
+                self._cond.wait(timeout)
+                if int(self._done.min()) >= draws:
+                    return True
+            if _finished(is_finished):
+                return True
+
+    def reached(self) -> int:
+        with self._cond:
+            return int(self._done.min())
+
+
+def _first(tree: xr.DataTree, draws: int) -> dict[str, xr.Dataset] | None:
+    """The posterior and sample_stats groups cut to each chain's first ``draws`` draws.
+
+    ``None`` if some chain has not stored that many yet (nutpie pads with NaN).
+    """
+    if "posterior" not in tree or tree["posterior"].sizes.get("draw", 0) < draws:
+        return None
+    out = {}
+    for group in ("posterior", "sample_stats"):
+        ds = tree[group].to_dataset().isel(draw=slice(0, draws))
+        out[group] = ds.assign_coords(draw=np.arange(draws))
+    last = out["posterior"].isel(draw=-1)
+    if any(bool(np.isnan(last[v].to_numpy()).any()) for v in last.data_vars):
+        return None
+    return out
+
+
+def sample_nutpie_until(
+    compiled,
+    check: ConvergenceCheck,
+    target: AdaptiveDraws,
+    *,
+    tune: int,
+    chains: int,
+    seed: int | None,
+    progressbar: bool,
+    target_accept: float,
+    **sample_kwargs,
+) -> tuple[xr.DataTree, DrawsRun]:
+    """Sample a compiled nutpie model until ``check`` passes or the budget runs out.
+
+    Parameters
+    ----------
+    compiled : nutpie compiled model
+    check : callable
+        ``check(posterior)`` with ``posterior`` the first ``n`` draws of every chain (an
+        ``xarray.Dataset`` with dims (chain, draw, ...)) returns (max R-hat, min bulk ESS,
+        min tail ESS) of the quantities that must converge (e.g. the relabelled parameters).
+    target : AdaptiveDraws
+    tune, chains, seed, progressbar, target_accept
+        As for ``nutpie.sample``.
+
+    Returns
+    -------
+    idata : xarray.DataTree
+        ``posterior`` and ``sample_stats`` groups, each chain cut to the same number of draws.
+    run : DrawsRun
+    """
+    import nutpie
+
+    progress = _Progress(chains, tune)
+    t0 = time.monotonic()
+    deadline = None if target.max_time is None else t0 + target.max_time
+    # Every chain gets a thread (cores=chains): checkpoints need all chains to advance together;
+    # with fewer threads the last chains would start only when the first ones had finished
+    # max_draws. The kernel is serial inside the sampler, so this only time-slices the cores.
+    sampler = nutpie.sample(
+        compiled, draws=target.max_draws, tune=tune, chains=chains, cores=chains, seed=seed,
+        progress_bar=progressbar, target_accept=target_accept, blocking=False,
+        progress_callback=progress.update, progress_rate=100, **sample_kwargs,
+    )
+    checkpoints: list[Checkpoint] = []
+    draws = target.min_draws
+    try:
+        while True:
+            on_time = progress.wait_for(draws, deadline, lambda: sampler.is_finished)
+            stopped_by = None
+            if not on_time:
+                # Out of time: keep what every chain has (at least one draw), and say so.
+                draws = max(1, progress.reached())
+                stopped_by = "max_time"
+            groups = _first(sampler.inspect(), draws)
+            if groups is None:
+                # The callback runs ahead of the stored trace, or the sampler stopped early.
+                if _finished(lambda: sampler.is_finished):
+                    sampler.wait()  # raises nutpie's error, if it failed
+                    raise RuntimeError(f"nutpie finished before every chain had {draws} draws")
+                time.sleep(0.1)
+                continue
+            point = Checkpoint(draws, *map(float, check(groups["posterior"])),
+                               converged=False, elapsed_s=time.monotonic() - t0)
+            converged = (point.max_rhat < target.rhat_max
+                         and min(point.min_ess_bulk, point.min_ess_tail) >= target.ess_min)
+            point = Checkpoint(point.draws, point.max_rhat, point.min_ess_bulk,
+                               point.min_ess_tail, converged, point.elapsed_s)
+            checkpoints.append(point)
+            if converged:
+                stopped_by = "converged"
+            elif stopped_by is None and draws >= target.max_draws:
+                stopped_by = "max_draws"
+            if stopped_by is not None:
+                return xr.DataTree.from_dict(groups), DrawsRun(draws, stopped_by,
+                                                               tuple(checkpoints))
+            draws = next_checkpoint(draws, point, target)
+    finally:
+        if not _finished(lambda: sampler.is_finished):
+            sampler.cancel()

@@ -1,0 +1,106 @@
+"""Sampling until converged (bayesgmm.draws): the checkpoint rule and the nutpie driver."""
+
+import numpy as np
+import pytest
+
+from bayesgmm import fit_em
+from bayesgmm.draws import (
+    AdaptiveDraws,
+    Checkpoint,
+    DrawsRun,
+    next_checkpoint,
+    sample_nutpie_until,
+)
+
+
+def _point(draws, rhat=1.0, bulk=1000.0, tail=1000.0):
+    return Checkpoint(draws, rhat, bulk, tail, converged=False, elapsed_s=0.0)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [({"rhat_max": 1.0}, "rhat_max"), ({"ess_min": 0}, "ess_min"),
+     ({"min_draws": 0}, "min_draws"), ({"max_draws": 1.5}, "max_draws"),
+     ({"min_draws": 500, "max_draws": 100}, "max_draws"), ({"max_time": 0}, "max_time"),
+     ({"growth": 1.0}, "growth"), ({"min_draws": True}, "min_draws")],
+)
+def test_settings_validated(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        AdaptiveDraws(**kwargs)
+
+
+def test_next_checkpoint_follows_the_ess_rate():
+    target = AdaptiveDraws(ess_min=400, max_draws=20_000)
+    # 1000 draws gave ESS 200: ~2000 needed, with the 20% margin 2400.
+    assert next_checkpoint(1000, _point(1000, bulk=200, tail=300), target) == 2400
+    # Plenty of ESS but R-hat fails: the geometric step (x1.5).
+    assert next_checkpoint(1000, _point(1000, rhat=1.05, bulk=5000), target) == 1500
+    # A tiny ESS on short chains: at most 4x at once.
+    assert next_checkpoint(1000, _point(1000, bulk=5, tail=5), target) == 4000
+    # Never past max_draws; NaN ESS (constant draws) takes the geometric step.
+    assert next_checkpoint(1000, _point(1000, bulk=1), AdaptiveDraws(max_draws=1200)) == 1200
+    assert next_checkpoint(1000, _point(1000, bulk=np.nan), target) == 1500
+
+
+def test_run_record_round_trips():
+    run = DrawsRun(1500, "converged", (_point(1000, bulk=300), _point(1500)))
+    assert DrawsRun.from_dict(run.to_dict()) == run
+
+
+@pytest.fixture(scope="module")
+def compiled_faithful(old_faithful):
+    from bayesgmm import model
+    from bayesgmm.priors import Priors, Standardisation
+
+    X = old_faithful.to_numpy()
+    em = fit_em(X, 2, n_init=2, random_state=0)
+    st = Standardisation.from_data(X, "full")
+    pm_model = model.build_model(st.transform(X), 2, "full", Priors(), center=st.center,
+                                 scale=st.scale, feature_names=list(old_faithful.columns))
+    start = model.initial_point(pm_model, em.weights, em.means, em.covariances)
+    return model.compile_nutpie(pm_model, start)
+
+
+def _ess_check(post):
+    import arviz as az
+
+    p = post[["weights", "means"]]
+    def extreme(ds, fn):
+        return fn([fn(ds[v].to_numpy()) for v in ds.data_vars])
+    return (extreme(az.rhat(p), np.max), extreme(az.ess(p, method="bulk"), np.min),
+            extreme(az.ess(p, method="tail"), np.min))
+
+
+def test_kept_draws_equal_a_fixed_run_and_repeat(compiled_faithful):
+    """The kept draws are exactly the first n of each chain: a fixed run of n draws gives them."""
+    import nutpie
+
+    target = AdaptiveDraws(min_draws=200, ess_min=1500, max_draws=3000)
+    kw = {"tune": 200, "chains": 2, "seed": 3, "progressbar": False, "target_accept": 0.8}
+    idata, run = sample_nutpie_until(compiled_faithful, _ess_check, target, **kw)
+    again, run_again = sample_nutpie_until(compiled_faithful, _ess_check, target, **kw)
+    assert run.stopped_by == "converged" and run == run_again
+    assert len(run.checkpoints) >= 2 and not run.checkpoints[0].converged
+    assert [c.draws for c in run.checkpoints][-1] == run.draws
+    assert idata["posterior"].sizes["draw"] == run.draws
+    fixed = nutpie.sample(compiled_faithful, draws=run.draws, tune=200, chains=2, cores=2,
+                          seed=3, progress_bar=False)
+    for name in ("weights", "means", "covariances"):
+        a = idata["posterior"][name].to_numpy()
+        np.testing.assert_array_equal(a, fixed["posterior"][name].to_numpy())
+        np.testing.assert_array_equal(a, again["posterior"][name].to_numpy())
+    assert idata["sample_stats"].sizes["draw"] == run.draws
+
+
+def test_budget_limits_end_the_run(compiled_faithful):
+    kw = {"tune": 100, "chains": 2, "seed": 1, "progressbar": False, "target_accept": 0.8}
+    never = AdaptiveDraws(min_draws=100, max_draws=300, ess_min=1e9)
+    idata, run = sample_nutpie_until(compiled_faithful, _ess_check, never, **kw)
+    assert run.stopped_by == "max_draws" and run.draws == 300
+    assert [c.draws for c in run.checkpoints][-1] == 300
+    assert not any(c.converged for c in run.checkpoints)
+    timed = AdaptiveDraws(min_draws=100, max_draws=1_000_000, ess_min=1e9, max_time=3.0)
+    idata, run = sample_nutpie_until(compiled_faithful, _ess_check, timed, **kw)
+    assert run.stopped_by == "max_time"
+    assert idata["posterior"].sizes["draw"] == run.draws >= 1
+    assert not np.isnan(idata["posterior"]["weights"].to_numpy()).any()
