@@ -1,0 +1,177 @@
+"""The JAX twin of the model's density: time per gradient and time to a converged posterior.
+
+Usage::
+
+    python benchmarks/bench_jax.py                        # CPU, N=1e5, K=3, D=2
+    python benchmarks/bench_jax.py --n 10000000 --k 5 --d 4 --chains 4   # a GPU (the issue's size)
+
+Prints, for the device JAX finds (a GPU if one is there): the per-gradient time of the JAX
+density (ns per point-component, the native kernel's unit), and a NUTS run (numpyro, the
+model's potential from :mod:`bayesgmm.jax_density`, chains vectorised on the device) started
+at the EM estimate: warm-up and sampling time, max split R-hat and min bulk ESS of the
+unconstrained parameters, divergences. On a CPU it also times the native numba density at the
+same point, as the in-process reference (ratio > 1: JAX is faster).
+
+Needs jax and numpyro (``pip install "bayesgmm[bench]"``); it imports nothing from PyMC, so it
+runs on machines with a bare JAX stack.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import time
+
+import numpy as np
+
+
+def _simulate(n: int, K: int, D: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    weights = rng.dirichlet(np.full(K, 5.0))
+    means = rng.normal(0, 4, size=(K, D))
+    A = rng.normal(size=(K, D, D)) / math.sqrt(D)
+    covs = A @ np.swapaxes(A, 1, 2) + 0.5 * np.eye(D)
+    labels = rng.choice(K, size=n, p=weights)
+    z = rng.standard_normal((n, D))
+    chol = np.linalg.cholesky(covs)
+    return means[labels] + np.einsum("nij,nj->ni", chol[labels], z)
+
+
+def _theta_from_em(em, standardisation, positions):
+    """The unconstrained start (full covariances) from data-unit EM estimates.
+
+    Restates bayesgmm.model.initial_point + native.unconstrained_point for 'full' only, because
+    model.py imports PyMC and this benchmark runs where only JAX is installed.
+    """
+    s, c = standardisation.scale, standardisation.center
+    log_w = np.log(np.maximum(em.weights, 1e-10))
+    parts = [log_w[:-1] - log_w.mean(), ((em.means - c) / s).ravel()]
+    L = np.linalg.cholesky(em.covariances / (s[:, None] * s[None, :]))
+    sd = np.sqrt(np.sum(L ** 2, axis=-1))
+    corr = L / sd[..., :, None]
+    parts.append(np.log(sd).ravel())
+    rows, cols = positions.T
+    parts.append((corr[:, rows, cols] / corr[:, rows, rows]).ravel())
+    return np.concatenate(parts)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=100_000)
+    parser.add_argument("--k", type=int, default=3)
+    parser.add_argument("--d", type=int, default=2)
+    parser.add_argument("--chains", type=int, default=4)
+    parser.add_argument("--tune", type=int, default=500)
+    parser.add_argument("--draws", type=int, default=500)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--gradients", type=int, default=20, help="timed gradient calls")
+    parser.add_argument("--json", help="write the results here too")
+    args = parser.parse_args()
+
+    import jax
+    jax.config.update("jax_enable_x64", True)
+    import jax.numpy as jnp
+    from numpyro.diagnostics import effective_sample_size, split_gelman_rubin
+    from numpyro.infer import MCMC, NUTS
+
+    from bayesgmm import fit_em, native
+    from bayesgmm.jax_density import make_logp, shard_rows
+    from bayesgmm.priors import Priors, Standardisation
+
+    K, D, N = args.k, args.d, args.n
+    device = jax.devices()[0]
+    print(f"JAX {jax.__version__} on {len(jax.devices())} x {device.device_kind} "
+          f"({device.platform}); N={N:,}, K={K}, D={D}, full covariances, float64")
+    t0 = time.perf_counter()
+    X = _simulate(N, K, D, args.seed)
+    em = fit_em(X, K, n_init=1, random_state=args.seed)
+    t_em = time.perf_counter() - t0
+    print(f"simulate + EM start: {t_em:.1f} s (EM {em.n_iter} iterations, "
+          f"log-lik {em.log_likelihood:.1f})")
+
+    st = Standardisation.from_data(X, "full")
+    priors = Priors()
+    spec = _Spec(K, D, priors)
+    params = native._prior_parameters(spec)
+    positions = native.correlation_positions(D)
+    theta0 = _theta_from_em(em, st, positions)
+    log_jacobian = float(-np.sum(np.log(st.scale)))
+    Z = st.transform(X)
+    logp = make_logp(K, D, native.COVARIANCE_CODES["full"], False, positions, params)
+    Xd, g = shard_rows(Z)
+
+    value_and_grad = jax.jit(jax.value_and_grad(logp))
+    t0 = time.perf_counter()
+    jax.block_until_ready(value_and_grad(jnp.asarray(theta0), Xd, g, log_jacobian))
+    compile_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    for _ in range(args.gradients):
+        out = value_and_grad(jnp.asarray(theta0), Xd, g, log_jacobian)
+    jax.block_until_ready(out)
+    per_grad = (time.perf_counter() - t0) / args.gradients
+    ns_pc = per_grad / (N * K) * 1e9
+    print(f"JAX gradient: compile {compile_s:.2f} s; {per_grad * 1e3:.3f} ms per gradient, "
+          f"{ns_pc:.3f} ns per point-component")
+    result = {"device": device.device_kind, "platform": device.platform, "N": N, "K": K,
+              "D": D, "em_s": t_em, "compile_s": compile_s, "gradient_ms": per_grad * 1e3,
+              "ns_per_pc": ns_pc}
+
+    if device.platform == "cpu":
+        grad = np.zeros_like(theta0)
+        native.logp_and_gradient(theta0, Z, K, 0, 0, positions, params, log_jacobian, grad)
+        t0 = time.perf_counter()
+        for _ in range(args.gradients):
+            native.logp_and_gradient(theta0, Z, K, 0, 0, positions, params, log_jacobian, grad)
+        ref = (time.perf_counter() - t0) / args.gradients
+        print(f"native numba gradient (reference, 1 thread): {ref * 1e3:.3f} ms; "
+              f"ratio native/JAX {ref / per_grad:.2f}")
+        result["native_gradient_ms"] = ref * 1e3
+
+    def potential(theta):
+        return -logp(theta, Xd, g, log_jacobian)
+
+    chains = args.chains
+    kernel = NUTS(potential_fn=potential, target_accept_prob=0.8)
+    mcmc = MCMC(kernel, num_warmup=args.tune, num_samples=args.draws, num_chains=chains,
+                chain_method="vectorized", progress_bar=False)
+    init = jnp.tile(jnp.asarray(theta0), (chains, 1))
+    t0 = time.perf_counter()
+    mcmc.warmup(jax.random.PRNGKey(args.seed), init_params=init,
+                extra_fields=("num_steps",), collect_warmup=False)
+    jax.block_until_ready(mcmc.last_state.z)
+    warm_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    mcmc.run(mcmc.post_warmup_state.rng_key, extra_fields=("num_steps", "diverging"))
+    samples = np.asarray(mcmc.get_samples(group_by_chain=True))
+    sample_s = time.perf_counter() - t0
+    extra = mcmc.get_extra_fields(group_by_chain=True)
+    steps = float(np.mean(np.asarray(extra["num_steps"])))
+    divergences = int(np.sum(np.asarray(extra["diverging"])))
+    rhat = float(np.max(split_gelman_rubin(samples)))
+    ess = float(np.min(effective_sample_size(samples)))
+    print(f"NUTS {chains} chains x ({args.tune} + {args.draws}), vectorised: warm-up "
+          f"{warm_s:.1f} s, sampling {sample_s:.1f} s; {steps:.1f} steps per draw; "
+          f"max R-hat {rhat:.4f}, min bulk ESS {ess:.0f}, divergences {divergences}")
+    result.update(tune=args.tune, draws=args.draws, chains=chains, warmup_s=warm_s,
+                  sampling_s=sample_s, steps_per_draw=steps, max_rhat=rhat, min_ess=ess,
+                  divergences=divergences)
+    path = args.json or (os.path.join(os.environ["OUT"], "bench_jax.json")
+                         if os.environ.get("OUT") else None)
+    if path:
+        with open(path, "w") as f:
+            json.dump(result, f, indent=1)
+
+
+class _Spec:
+    """The fields of bayesgmm.model.MixtureModelSpec that the native prior constants read."""
+
+    def __init__(self, K: int, D: int, priors) -> None:
+        self.n_components, self.n_features, self.covariance_type = K, D, "full"
+        self.priors = tuple(getattr(priors, f) for f in (
+            "weights_concentration", "means_sd", "sd_median", "sd_log_sd", "lkj_eta"))
+
+
+if __name__ == "__main__":
+    main()
