@@ -8,11 +8,15 @@ Usage::
 Prints, for the device JAX finds (a GPU if one is there): the per-gradient time of the JAX
 density (ns per point-component, the native kernel's unit), and a NUTS run (numpyro, the
 model's potential from :mod:`bayesgmm.jax_density`, chains vectorised on the device) started
-at the EM estimate: warm-up and sampling time, max split R-hat and min bulk ESS of the
-unconstrained parameters, divergences. On a CPU it also times the native numba density at the
-same point, as the in-process reference (ratio > 1: JAX is faster).
+at the EM estimate: warm-up and sampling time, max split R-hat and min bulk ESS of
+label-invariant quantities (sorted weights, log density), divergences. On a CPU it also times
+the native numba density at the same point, as the in-process reference (ratio > 1: JAX is
+faster).
 
-Needs jax and numpyro (``pip install "bayesgmm[bench]"``); it imports nothing from PyMC, so it
+Measured on an NVIDIA H200 (float64, N=1e7, K=5, D=4, full): 4.34 ms per gradient, 0.087 ns
+per point-component (the native kernel: ~2 ns on 2 CPU cores).
+
+Needs jax and numpyro (``pip install jax numpyro``); it imports nothing from PyMC, so it
 runs on machines with a bare JAX stack.
 """
 
@@ -86,7 +90,7 @@ def main() -> None:
           f"({device.platform}); N={N:,}, K={K}, D={D}, full covariances, float64")
     t0 = time.perf_counter()
     X = _simulate(N, K, D, args.seed)
-    em = fit_em(X, K, n_init=1, random_state=args.seed)
+    em = fit_em(X, K, n_init=3, random_state=args.seed)
     t_em = time.perf_counter() - t0
     print(f"simulate + EM start: {t_em:.1f} s (EM {em.n_iter} iterations, "
           f"log-lik {em.log_likelihood:.1f})")
@@ -129,31 +133,50 @@ def main() -> None:
               f"ratio native/JAX {ref / per_grad:.2f}")
         result["native_gradient_ms"] = ref * 1e3
 
-    def potential(theta):
-        return -logp(theta, Xd, g, log_jacobian)
+    import numpyro
+    import numpyro.distributions as dist
+
+    n_dim = theta0.size
+
+    # The data enter as arguments (and jit_model_args=True keeps them arguments of the compiled
+    # sampler): as closed-over constants XLA folds the (N, D) array into the program, minutes
+    # of constant folding at N = 1e7 (seen on an H200).
+    def model(X, g):
+        theta = numpyro.sample("theta", dist.ImproperUniform(dist.constraints.real, (),
+                                                             (n_dim,)))
+        numpyro.factor("logp", logp(theta, X, g, log_jacobian))
 
     chains = args.chains
-    kernel = NUTS(potential_fn=potential, target_accept_prob=0.8)
+    kernel = NUTS(model, target_accept_prob=0.8)
     mcmc = MCMC(kernel, num_warmup=args.tune, num_samples=args.draws, num_chains=chains,
-                chain_method="vectorized", progress_bar=False)
-    init = jnp.tile(jnp.asarray(theta0), (chains, 1))
+                chain_method="vectorized", progress_bar=False, jit_model_args=True)
+    init = {"theta": jnp.tile(jnp.asarray(theta0), (chains, 1))}
     t0 = time.perf_counter()
-    mcmc.warmup(jax.random.PRNGKey(args.seed), init_params=init,
+    mcmc.warmup(jax.random.PRNGKey(args.seed), Xd, g, init_params=init,
                 extra_fields=("num_steps",), collect_warmup=False)
     jax.block_until_ready(mcmc.last_state.z)
     warm_s = time.perf_counter() - t0
     t0 = time.perf_counter()
-    mcmc.run(mcmc.post_warmup_state.rng_key, extra_fields=("num_steps", "diverging"))
-    samples = np.asarray(mcmc.get_samples(group_by_chain=True))
+    mcmc.run(mcmc.post_warmup_state.rng_key, Xd, g,
+             extra_fields=("num_steps", "diverging", "potential_energy"))
+    samples = np.asarray(mcmc.get_samples(group_by_chain=True)["theta"])
     sample_s = time.perf_counter() - t0
     extra = mcmc.get_extra_fields(group_by_chain=True)
     steps = float(np.mean(np.asarray(extra["num_steps"])))
     divergences = int(np.sum(np.asarray(extra["diverging"])))
-    rhat = float(np.max(split_gelman_rubin(samples)))
-    ess = float(np.min(effective_sample_size(samples)))
+    # Label-invariant quantities (chains may sit in different labellings: no relabelling here):
+    # the sorted weights and the log density.
+    y = np.concatenate([samples[..., :K - 1], -samples[..., :K - 1].sum(-1, keepdims=True)], -1)
+    weights = np.sort(np.exp(y - y.max(-1, keepdims=True)), axis=-1)
+    weights /= weights.sum(-1, keepdims=True)
+    invariant = np.concatenate(
+        [weights, np.asarray(extra["potential_energy"])[..., None]], axis=-1)
+    rhat = float(np.max(split_gelman_rubin(invariant)))
+    ess = float(np.min(effective_sample_size(invariant)))
     print(f"NUTS {chains} chains x ({args.tune} + {args.draws}), vectorised: warm-up "
-          f"{warm_s:.1f} s, sampling {sample_s:.1f} s; {steps:.1f} steps per draw; "
-          f"max R-hat {rhat:.4f}, min bulk ESS {ess:.0f}, divergences {divergences}")
+          f"{warm_s:.1f} s, sampling {sample_s:.1f} s; {steps:.1f} steps per draw; max R-hat "
+          f"{rhat:.4f}, min bulk ESS {ess:.0f} (sorted weights, log density), divergences "
+          f"{divergences}")
     result.update(tune=args.tune, draws=args.draws, chains=chains, warmup_s=warm_s,
                   sampling_s=sample_s, steps_per_draw=steps, max_rhat=rhat, min_ess=ess,
                   divergences=divergences)
