@@ -380,6 +380,8 @@ def commands(draw):
 
 def _flip_bytes(path: Path, rng) -> None:
     data = bytearray(path.read_bytes())
+    if not data:
+        return
     for i in rng.integers(0, len(data), size=3):
         data[i] ^= 0xFF
     path.write_bytes(bytes(data))
