@@ -12,8 +12,16 @@ An :class:`~bayesgmm.em.EMResult` directory holds ``manifest.json``, ``em.json``
 
 Floats go through JSON as Python's shortest round-tripping ``repr`` and arrays through npz or
 NetCDF without conversion, so :func:`load` returns arrays equal bit for bit to the saved ones.
-Writes are atomic: everything is written to a temporary sibling directory which is then
-renamed into place, so a reader never sees half a result and a failed write leaves nothing.
+The manifest records the SHA-256 of every file; :func:`load` checks them (results saved before
+they were recorded load without that check) and validates every file's types and shapes and
+their agreement with each other, failing with one ``ValueError`` naming the file.
+
+Writes are atomic (:func:`write_directory`, also used for the reports): everything is written to
+a temporary sibling directory ``.NAME.tmp-PID-XXXX`` which is then renamed into place, so a
+reader never sees half a result and a failed write leaves nothing; siblings left by a killed
+process are removed by the next write to the same place. Only a directory whose manifest names
+a bayesgmm kind (:data:`KINDS`) is ever replaced, and never the current directory, a home
+directory, the filesystem root or a directory containing an input (:func:`check_writable`).
 """
 
 from __future__ import annotations
@@ -43,8 +51,8 @@ from .posterior import BayesResult
 from .priors import ConjugatePrior, Priors, Standardisation
 from .relabel import LabelSwitchingReport
 
-__all__ = ["FORMAT_VERSION", "KINDS", "check_writable", "clean_orphans", "load", "save",
-           "software_versions", "write_directory"]
+__all__ = ["FORMAT_VERSION", "KINDS", "check_writable", "clean_orphans", "in_progress", "load",
+           "read_manifest", "save", "software_versions", "write_directory", "write_manifest"]
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
@@ -156,9 +164,7 @@ def write_directory(path: str | os.PathLike, write: Callable[[Path], None], *,
         tmp.chmod(0o777 & ~_umask())  # mkdtemp makes it private; a result dir should not be
         write(tmp)
         if kind is not None and not (tmp / MANIFEST).exists():
-            files = sorted(p.relative_to(tmp).as_posix() for p in tmp.rglob("*")
-                           if p.is_file() and not p.is_symlink())
-            _write_manifest(tmp, kind, files)
+            write_manifest(tmp, kind)
         _move_into_place(tmp, target, overwrite)
     except OSError as exc:
         if tmp is not None:
@@ -324,6 +330,24 @@ def clean_orphans(path: str | os.PathLike, *, max_age_s: float = ORPHAN_AGE_S) -
         except OSError:
             pass  # not ours to fight over (permissions): the next write tries again
     return handled
+
+
+def in_progress(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is a temporary directory that this process is filling right now (the
+    ``write`` of a :func:`write_directory` call): private to it, so written into directly."""
+    name = Path(path).name
+    return name.startswith(".") and f"{_TMP}{os.getpid()}-" in name
+
+
+def write_manifest(directory: str | os.PathLike, kind: str) -> None:
+    """Write ``manifest.json`` of ``kind`` listing every file under ``directory`` with its
+    SHA-256 (for directories whose files are all bayesgmm's, such as a report)."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown kind {kind!r}; one of {KINDS}")
+    directory = Path(directory)
+    files = sorted(p.relative_to(directory).as_posix() for p in directory.rglob("*")
+                   if p.is_file() and not p.is_symlink() and p.name != MANIFEST)
+    _write_manifest(directory, kind, files)
 
 
 def software_versions() -> dict[str, str]:

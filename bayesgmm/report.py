@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from . import plots
-from .persistence import software_versions, write_directory
+from .persistence import MANIFEST, in_progress, software_versions, write_directory, write_manifest
 from .posterior import BayesResult
 from .selection import (
     CRITERIA,
@@ -161,7 +161,8 @@ def _write_files(directory: Path, page_name: str, page: str, figures: list[Figur
     created with a manifest of ``kind``; a directory bayesgmm wrote (a saved result, an earlier
     report) is rebuilt beside itself, its other files carried over as hard links (copies where
     links are impossible), and swapped in, so the old report is replaced atomically or not at
-    all. Symbolic links in it are never followed; anything else is refused.
+    all. Symbolic links in it are never followed; anything else is refused. A directory that
+    this process is building (``save(..., extra=...)``) is written into directly.
     """
     def fill(tmp: Path) -> None:
         (tmp / FIGURES_DIR).mkdir()
@@ -169,7 +170,11 @@ def _write_files(directory: Path, page_name: str, page: str, figures: list[Figur
             (tmp / FIGURES_DIR / f"{fig.name}.png").write_bytes(fig.png)
         (tmp / page_name).write_text(page, encoding="utf-8")
 
-    if directory.is_dir() and not directory.is_symlink() and any(directory.iterdir()):
+    if in_progress(directory):  # inside a save() or select's write: private, being built
+        fill(directory)
+        if not (directory / MANIFEST).exists():
+            write_manifest(directory, kind)
+    elif directory.is_dir() and not directory.is_symlink() and any(directory.iterdir()):
         def rebuild(tmp: Path) -> None:
             _carry_over(directory, tmp, skip={page_name, FIGURES_DIR})
             fill(tmp)

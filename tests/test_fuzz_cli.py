@@ -33,7 +33,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import bayesgmm
-from bayesgmm import cli
+from bayesgmm import cli, persistence
 from bayesgmm import report as report_module
 
 
@@ -213,6 +213,28 @@ def test_report_regenerates_over_an_existing_report(work, tiny_fit, fast_report)
     assert sorted(p.name for p in path.parent.iterdir()) == ["good.csv", "home", "notes.txt",
                                                               "r"]
     assert isinstance(bayesgmm.load(path), bayesgmm.BayesResult)
+
+
+def test_fit_with_report_and_select_build_one_temporary_directory(work, tiny_fit, fast_report,
+                                                                  monkeypatch):
+    """The report inside a result (and select's page) is written straight into the result's
+    temporary directory: no nested temporary sibling that a kill could orphan unnoticed."""
+    monkeypatch.setattr(cli, "fit_bayes", lambda *a, **k: tiny_fit)
+    made = []
+    real = tempfile.mkdtemp
+
+    def spy(*args, **kwargs):
+        made.append(kwargs.get("prefix", ""))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(persistence.tempfile, "mkdtemp", spy)
+    assert _call(["fit", "good.csv", "-k", "2", "--out", "r", "--report"])[0] == 0
+    assert _call(["select", "good.csv", "-k", "1-2", "--out", "s", "--n-init", "1",
+                  "--jobs", "1"])[0] == 0
+    assert [p for p in made if ".tmp-" in p] == [f".r.tmp-{os.getpid()}-",
+                                                 f".s.tmp-{os.getpid()}-"]
+    assert persistence.read_manifest(work / "s")["kind"] == "SelectionReport"
+    assert (work / "r" / "report.html").is_file()
 
 
 def test_report_does_not_follow_a_figures_symlink(work, tiny_fit, fast_report):
