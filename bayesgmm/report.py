@@ -32,7 +32,14 @@ import numpy as np
 import pandas as pd
 
 from . import plots
-from .persistence import MANIFEST, in_progress, software_versions, write_directory, write_manifest
+from .persistence import (
+    MANIFEST,
+    in_progress,
+    read_manifest,
+    software_versions,
+    write_directory,
+    write_manifest,
+)
 from .posterior import BayesResult
 from .selection import (
     CRITERIA,
@@ -176,13 +183,26 @@ def _write_files(directory: Path, page_name: str, page: str, figures: list[Figur
             write_manifest(directory, kind)
     elif directory.is_dir() and not directory.is_symlink() and any(directory.iterdir()):
         def rebuild(tmp: Path) -> None:
-            _carry_over(directory, tmp, skip={page_name, FIGURES_DIR})
+            # A report's own manifest lists (and checksums) the report: write it anew. A
+            # result's manifest covers the result's files only and is carried over as it is.
+            own = _manifest_kind(directory) in ("Report", "SelectionReport")
+            _carry_over(directory, tmp, skip={page_name, FIGURES_DIR} | ({MANIFEST} if own
+                                                                          else set()))
             fill(tmp)
+            if own:
+                write_manifest(tmp, _manifest_kind(directory))
 
         write_directory(directory, rebuild, overwrite=True)
     else:
         write_directory(directory, fill, kind=kind)
     return directory / page_name
+
+
+def _manifest_kind(directory: Path) -> str | None:
+    try:
+        return read_manifest(directory).get("kind")
+    except ValueError:
+        return None
 
 
 def _carry_over(source: Path, target: Path, skip: set[str]) -> None:

@@ -237,6 +237,21 @@ def test_fit_with_report_and_select_build_one_temporary_directory(work, tiny_fit
     assert (work / "r" / "report.html").is_file()
 
 
+def test_a_report_directory_is_rewritten_with_a_fresh_manifest(tmp_path, tiny_fit,
+                                                               monkeypatch):
+    pages = iter(["<html>first</html>", "<html>second</html>"])
+    monkeypatch.setattr(report_module, "build_report", lambda result, **kw: (next(pages), []))
+    report_module.write_report(tiny_fit, tmp_path / "rep")
+    first = persistence.read_manifest(tmp_path / "rep")
+    assert first["kind"] == "Report" and "report.html" in first["sha256"]
+    report_module.write_report(tiny_fit, tmp_path / "rep")
+    assert (tmp_path / "rep" / "report.html").read_text() == "<html>second</html>"
+    again = persistence.read_manifest(tmp_path / "rep")
+    assert again["sha256"]["report.html"] == hashlib.sha256(
+        (tmp_path / "rep" / "report.html").read_bytes()).hexdigest()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["rep"]
+
+
 def test_report_does_not_follow_a_figures_symlink(work, tiny_fit, fast_report):
     """Before: a `figures` symlink gave `OSError: Cannot call rmtree on a symbolic link`."""
     path = tiny_fit.save(work / "r")
