@@ -236,10 +236,114 @@ def constant_columns(X: np.ndarray, names: Sequence[str]) -> list[str]:
     return [names[j] for j in np.flatnonzero(spread == 0)]
 
 
-def check_not_constant(X: np.ndarray, names: Sequence[str]) -> None:
+def check_not_constant(X: np.ndarray, names: Sequence[str],
+                       advice: str = "drop the column or add reg_covar") -> None:
     const = constant_columns(X, names)
     if const:
         raise ValueError(
             f"column(s) {', '.join(map(repr, const))} are constant; a Gaussian mixture needs "
-            "spread in every feature (drop the column or add reg_covar)"
+            f"spread in every feature ({advice})"
         )
+
+
+# A column whose standard deviation is below this is numerically zero: its variance (sd^2)
+# would be subnormal, so covariances and standardised values lose all their digits. It mirrors
+# MAX_ABS_VALUE (squares must stay inside float64's normal range at both ends).
+MIN_SPREAD = 1e-150
+# A column whose spread is this small relative to its magnitude holds only rounding noise
+# once centred (float64 keeps ~16 digits).
+MIN_RELATIVE_SPREAD = 1e-13
+# Singular values of the standardised data below this (relative to the largest) mean the
+# columns are linearly dependent up to rounding.
+COLLINEAR_TOL = 1e-10
+
+
+def singular_columns(X: np.ndarray, names: Sequence[str], covariance_type: str = "full"
+                     ) -> str | None:
+    """Why the columns of ``X`` make a Gaussian mixture's covariances singular, or None.
+
+    Constant and numerically negligible columns (spread below ``MIN_SPREAD``, or below
+    ``MIN_RELATIVE_SPREAD`` times the column's magnitude) are singular for every covariance
+    type; identical, proportional and otherwise linearly dependent columns for ``"full"`` and
+    ``"tied"`` (one covariance matrix over all features), when there are more points than
+    features. The answer names the columns.
+
+    Parameters
+    ----------
+    X : ndarray (N, D), finite float64
+    names : sequence of str, length D
+    covariance_type : str
+    """
+    const = constant_columns(X, names)
+    if const:
+        return f"column(s) {', '.join(map(repr, const))} are constant"
+    with np.errstate(all="ignore"):
+        sd = X.std(axis=0)
+        magnitude = np.abs(X).max(axis=0)
+    tiny = np.flatnonzero((sd < MIN_SPREAD) | (sd < MIN_RELATIVE_SPREAD * magnitude))
+    if tiny.size:
+        what = ", ".join(f"{names[j]!r} (sd {sd[j]:.3g} at magnitude {magnitude[j]:.3g})"
+                         for j in tiny)
+        return f"column(s) {what} are numerically constant (their spread is rounding noise)"
+    N, D = X.shape
+    if covariance_type not in ("full", "tied") or D < 2 or N <= D:
+        return None
+    Z = (X - X.mean(axis=0)) / sd
+    for a in range(D):  # pairs first: the common case, and the clearest message
+        for b in range(a + 1, D):
+            if np.array_equal(X[:, a], X[:, b]):
+                return f"columns {names[a]!r} and {names[b]!r} are identical"
+            r = float(np.mean(Z[:, a] * Z[:, b]))
+            if abs(r) > 1 - COLLINEAR_TOL:
+                return (f"columns {names[a]!r} and {names[b]!r} are collinear (one is a linear "
+                        f"function of the other: correlation {r:+.12g})")
+    _, s, vt = np.linalg.svd(Z / np.sqrt(N), full_matrices=False)
+    if s[-1] < COLLINEAR_TOL * s[0]:
+        loadings = np.abs(vt[-1])
+        involved = [names[j] for j in np.flatnonzero(loadings > 1e-6 * loadings.max())]
+        return (f"columns {', '.join(map(repr, involved))} are linearly dependent (one is a "
+                "linear combination of the others)")
+    return None
+
+
+def check_not_singular(X: np.ndarray, names: Sequence[str], covariance_type: str = "full", *,
+                       advice: str = "drop the column(s) named") -> None:
+    """Raise ``ValueError`` when :func:`singular_columns` finds a problem; ``advice`` says
+    what the caller's interface offers to fix it (an argument, a flag, a key of a spec)."""
+    problem = singular_columns(X, names, covariance_type)
+    if problem is not None:
+        raise ValueError(f"{problem}; a Gaussian mixture's covariances would be singular "
+                         f"({advice})")
+
+
+def check_seed(seed: Any, name: str = "random_state") -> int | None:
+    """A seed: None or any non-negative integer (NumPy's SeedSequence takes big ones).
+
+    Raises
+    ------
+    ValueError
+        Naming ``name`` (``random_state``, ``--seed``, ``[sampler] seed``).
+    """
+    if seed is None:
+        return None
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise ValueError(f"{name} must be a non-negative integer (0, 1, 2, ...; any size); "
+                         f"got {seed!r}")
+    return int(seed)
+
+
+def check_random_state(random_state: Any, name: str = "random_state") -> Any:
+    """None, a non-negative integer, or a NumPy SeedSequence / BitGenerator / Generator."""
+    if isinstance(random_state, np.random.SeedSequence | np.random.BitGenerator
+                  | np.random.Generator):
+        return random_state
+    try:
+        return check_seed(random_state, name)
+    except ValueError:
+        raise ValueError(f"{name} must be None, a non-negative integer or a NumPy Generator / "
+                         f"SeedSequence; got {random_state!r}") from None
+
+
+def draw_seed() -> int:
+    """A fresh random seed for a run that was given none (recorded so it can be repeated)."""
+    return int(np.random.SeedSequence().entropy % 2**63)

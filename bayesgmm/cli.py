@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ._validation import COVARIANCE_TYPES
+from ._validation import COVARIANCE_TYPES, check_seed, singular_columns
 from .io import load_spec, read_table
 from .persistence import check_writable, load, save, write_directory
 from .posterior import BayesResult
@@ -44,8 +44,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_BAD_INPUT
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line on stderr (exit 2), like every other error."""
+
+    def error(self, message: str) -> None:
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="bayesgmm",
         description="Gaussian mixtures: EM estimate and NUTS posterior, with diagnostics.",
     )
@@ -140,16 +147,19 @@ def _output_flags(parser: argparse.ArgumentParser) -> None:
 
 def _cmd_fit(args: argparse.Namespace) -> int:
     columns = _columns(args.columns)
+    seed = check_seed(args.seed, "--seed")
+    _check_sampling(args)
+    out = Path(args.out) if args.out else default_output(args.data, args.n_components)
+    # before reading or fitting anything: a bad output path fails in seconds, not minutes
+    check_writable(out, overwrite=args.force, protect=_inputs(args.data))
     frame, dropped = read_table(args.data, columns, dropna=args.dropna)
     if dropped:
         print(f"dropped {dropped} row(s) with missing values")
     _check_k(args.n_components, frame, args.data)
-    _check_sampling(args)
-    out = Path(args.out) if args.out else default_output(args.data, args.n_components)
-    check_writable(out, overwrite=args.force)  # before sampling: fail in seconds, not minutes
+    _check_columns(frame, args.covariance, "--columns")
     result = fit_bayes(
         frame, args.n_components, covariance_type=args.covariance, draws=args.draws,
-        tune=args.tune, chains=args.chains, sampler=args.sampler, random_state=args.seed,
+        tune=args.tune, chains=args.chains, sampler=args.sampler, random_state=seed,
         progressbar=not args.no_progress,
     )
     _print_result(result)
@@ -168,14 +178,16 @@ def _check_sampling(args: argparse.Namespace) -> None:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     spec = load_spec(args.spec)
+    out = Path(spec.output) if spec.output else Path("results") / spec.path.stem
+    check_writable(out, overwrite=args.force, protect=[spec.path, *_inputs(spec.data_path)])
     frame, dropped = read_table(spec.data_path, spec.columns, dropna=spec.dropna)
     if dropped:
         print(f"dropped {dropped} row(s) with missing values")
     _check_k(spec.n_components, frame, spec.data_path)
-    out = Path(spec.output) if spec.output else Path("results") / spec.path.stem
-    check_writable(out, overwrite=args.force)
+    _check_columns(frame, spec.covariance_type, "[data] columns")
     print(f"{spec.path.name}: {len(frame)} rows x {frame.shape[1]} column(s) "
-          f"{list(frame.columns)}; K={spec.n_components}, {spec.covariance_type} covariances")
+          f"{list(frame.columns)}; K={spec.n_components}, {spec.covariance_type} covariances; "
+          f"output: {out}")
     result = fit_bayes(
         frame, spec.n_components, covariance_type=spec.covariance_type, priors=spec.priors,
         draws=spec.draws, tune=spec.tune, chains=spec.chains, sampler=spec.sampler,
@@ -192,10 +204,13 @@ def _cmd_report(args: argparse.Namespace) -> int:
     from .report import write_report
 
     directory = Path(args.directory)
+    if directory.name in ("", ".", ".."):  # name it, so that the message says what it is
+        directory = directory.resolve()
     result = load(directory)
     if not isinstance(result, BayesResult):
         raise ValueError(f"{directory} holds an EM result; the report needs a Bayesian fit")
-    check_writable(directory / "report.html", overwrite=True)
+    # The report is rebuilt beside the result and swapped in: check that before rendering.
+    check_writable(directory, overwrite=True)
     html = write_report(result, directory)
     print(f"report: {html}")
     return 0
@@ -205,14 +220,17 @@ def _cmd_select(args: argparse.Namespace) -> int:
     ranges = parse_components(args.components)
     covariance_types = _covariance_types(args.covariance)
     _check_select_flags(args, ranges)
+    out = Path(args.out) if args.out else default_output(args.data, suffix="select")
+    # before reading or fitting anything: a bad output path fails in seconds, not minutes
+    check_writable(out, overwrite=args.force, protect=_inputs(args.data))
     frame, dropped = read_table(args.data, _columns(args.columns), dropna=args.dropna)
     if dropped:
         print(f"dropped {dropped} row(s) with missing values")
     ks = _grid(ranges, frame, args.data)
     if args.sparse is not None:
         _check_k(args.sparse, frame, args.data)
-    out = Path(args.out) if args.out else default_output(args.data, suffix="select")
-    check_writable(out, overwrite=args.force)  # before fitting: fail in seconds, not minutes
+    _check_columns(frame, "full" if {"full", "tied"} & set(covariance_types) else "diag",
+                   "--columns", select=True)
     seed = args.seed if args.seed is not None else secrets.randbelow(2**31)
     _use_agg()
     from .report import SELECTION_REPORT_NAME, k_plus_table, write_selection_report
@@ -328,8 +346,7 @@ def _check_select_flags(args: argparse.Namespace, ranges: list[range]) -> None:
     if args.jobs == 0:
         raise ValueError("--jobs must be a positive number of workers or negative (-1: all "
                          "cores); got 0")
-    if args.seed is not None and args.seed < 0:
-        raise ValueError(f"--seed must be >= 0; got {args.seed}")
+    check_seed(args.seed, "--seed")
     if args.bayes and len({r[0] for r in ranges} | {r[-1] for r in ranges}) < 2:
         raise ValueError("--bayes compares at least two numbers of components; -k names one")
     if args.sparse is not None and args.sparse < 2:
@@ -361,6 +378,27 @@ def _columns(text: str | None) -> list[str] | None:
     if any(not c for c in columns):
         raise ValueError(f"--columns has an empty name: {text!r}")
     return columns
+
+
+def _inputs(data: str) -> list[str]:
+    """The user's input files that an output directory must never replace or contain."""
+    return [] if data.startswith("bundled:") else [data]
+
+
+def _check_columns(frame: pd.DataFrame, covariance_type: str, columns_flag: str, *,
+                   select: bool = False) -> None:
+    """Singular columns (constant, negligible, collinear), named before any fitting."""
+    X, names = frame.to_numpy(dtype=float), [str(c) for c in frame.columns]
+    advice = f"leave the column(s) named out with {columns_flag}"
+    problem = singular_columns(X, names, "diag")  # singular whatever the covariance type
+    if problem is None and covariance_type in ("full", "tied"):
+        problem = singular_columns(X, names, covariance_type)
+        diag = ("--covariance diag,spherical" if select else "--covariance diag"
+                if columns_flag == "--columns" else '[model] covariance_type = "diag"')
+        advice += f", or use diagonal covariances ({diag})"
+    if problem is not None:
+        raise ValueError(f"{problem}; a Gaussian mixture's covariances would be singular "
+                         f"({advice})")
 
 
 def _check_k(n_components: int, frame: pd.DataFrame, source: str) -> None:

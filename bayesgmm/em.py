@@ -20,9 +20,11 @@ from ._validation import (
     check_covariance_type,
     check_data,
     check_n_components,
-    check_not_constant,
+    check_not_singular,
     check_positive,
+    check_random_state,
     check_sample_weight,
+    singular_columns,
 )
 from .priors import ConjugatePrior
 
@@ -273,8 +275,16 @@ def fit_em(
         raise ValueError(f"max_iter must be an integer >= 1; got {max_iter!r}")
     tol = check_positive(tol, "tol", allow_zero=True)
     reg_covar = check_positive(reg_covar, "reg_covar", allow_zero=True)
+    random_state = check_random_state(random_state)
     if reg_covar == 0 and prior is None:
-        check_not_constant(Xv, names)
+        check_not_singular(Xv, names, covariance_type,
+                           advice="drop the column(s) named, or pass reg_covar > 0, e.g. 1e-6")
+    else:  # regularised: it can be fitted, but say which columns make it need that
+        problem = singular_columns(Xv, names, covariance_type)
+        if problem is not None:
+            warnings.warn(f"{problem}; the covariances are singular and the fit rests on "
+                          "reg_covar / the prior (drop the column(s) named)", UserWarning,
+                          stacklevel=2)
     prior = _resolve_prior(prior, Xv, K, covariance_type)
     starts = _check_init(init, K, D, covariance_type, n_init)
 

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._validation import COVARIANCE_TYPES, check_data
+from ._validation import COVARIANCE_TYPES, check_data, check_seed
 from .datasets import data_path
 from .priors import Priors
 from .sampling import SAMPLERS
@@ -207,6 +207,9 @@ def load_spec(path: str | Path) -> ModelSpec:
     for key in ("draws", "chains"):
         if smp.get(key, 1) < 1:
             raise ValueError(f"{p}: [sampler] {key} must be >= 1")
+    if smp.get("tune", 0) < 0:
+        raise ValueError(f"{p}: [sampler] tune must be >= 0")
+    check_seed(smp.get("seed"), f"{p}: [sampler] seed")
     try:
         priors = Priors(**{k: float(v) for k, v in raw.get("priors", {}).items()})
     except ValueError as exc:

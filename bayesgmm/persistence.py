@@ -12,18 +12,30 @@ An :class:`~bayesgmm.em.EMResult` directory holds ``manifest.json``, ``em.json``
 
 Floats go through JSON as Python's shortest round-tripping ``repr`` and arrays through npz or
 NetCDF without conversion, so :func:`load` returns arrays equal bit for bit to the saved ones.
-Writes are atomic: everything is written to a temporary sibling directory which is then
-renamed into place, so a reader never sees half a result and a failed write leaves nothing.
+The manifest records the SHA-256 of every file; :func:`load` checks them (results saved before
+they were recorded load without that check) and validates every file's types and shapes and
+their agreement with each other, failing with one ``ValueError`` naming the file.
+
+Writes are atomic (:func:`write_directory`, also used for the reports): everything is written to
+a temporary sibling directory ``.NAME.tmp-PID-XXXX`` which is then renamed into place, so a
+reader never sees half a result and a failed write leaves nothing; siblings left by a killed
+process are removed by the next write to the same place. Only a directory whose manifest names
+a bayesgmm kind (:data:`KINDS`) is ever replaced, and never the current directory, a home
+directory, the filesystem root or a directory containing an input (:func:`check_writable`).
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
+import math
 import os
 import shutil
 import tempfile
+import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import fields
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
@@ -33,16 +45,31 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from ._validation import COVARIANCE_TYPES
 from .em import EMResult
 from .posterior import BayesResult
 from .priors import ConjugatePrior, Priors, Standardisation
 from .relabel import LabelSwitchingReport
 
-__all__ = ["FORMAT_VERSION", "check_writable", "load", "save", "software_versions",
-           "write_directory"]
+__all__ = ["FORMAT_VERSION", "KINDS", "check_writable", "clean_orphans", "in_progress", "load",
+           "read_manifest", "save", "software_versions", "write_directory", "write_manifest"]
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
+# What a manifest may say a directory is: the kinds bayesgmm writes, and so may replace.
+KINDS = ("BayesResult", "EMResult", "Report", "SelectionReport")
+_RESULT_FILES = {
+    "EMResult": ("em.json", "em.npz"),
+    "BayesResult": ("em.json", "em.npz", "idata.nc", "label_switching.npz", "result.json"),
+}
+# Files bayesgmm adds to a directory besides those its manifest lists (the report of a result,
+# the tables of ``bayesgmm select``): a directory holding anything else is not replaced.
+_EXTRA_FILES = ("report.html", "select.html", "figures", "criteria.csv", "loo.csv",
+                "n_nonempty.csv")
+# Temporary siblings: ``.NAME.tmp-PID-XXXX`` while writing, ``.NAME.old-PID-XXXX`` while
+# replacing. One whose process is gone, or older than this, is a killed run's leftover.
+_TMP, _OLD = ".tmp-", ".old-"
+ORPHAN_AGE_S = 6 * 3600.0
 _PACKAGES = ("bayesgmm", "pymc", "arviz", "numpy", "xarray", "nutpie", "h5netcdf")
 # NetCDF cannot store None inside a string variable (nutpie's ``divergence_message`` is None
 # for every non-divergent draw): such entries are written as "" and this attribute says so.
@@ -91,11 +118,15 @@ def save(result: BayesResult | EMResult, path: str | os.PathLike, *,
 
 
 def write_directory(path: str | os.PathLike, write: Callable[[Path], None], *,
-                    overwrite: bool = False) -> Path:
+                    overwrite: bool = False, kind: str | None = None) -> Path:
     """Create the directory ``path`` atomically, its files written by ``write``.
 
     ``write(tmp)`` fills a temporary sibling directory, which is then renamed into place, so a
-    reader never sees half of it. :func:`save` and ``bayesgmm select`` write through it.
+    reader never sees half of it. :func:`save`, the reports and ``bayesgmm select`` write
+    through it: it is the package's one atomic-write routine. Temporary siblings that a killed
+    earlier write left behind (``.NAME.tmp-PID-*``, ``.NAME.old-PID-*`` of a process that no
+    longer runs) are cleaned up first; a backup of an earlier result whose replacement was
+    interrupted is put back in place rather than deleted.
 
     Parameters
     ----------
@@ -104,7 +135,11 @@ def write_directory(path: str | os.PathLike, write: Callable[[Path], None], *,
     write : callable
         ``write(directory)`` writes the files into the (empty, temporary) directory.
     overwrite : bool, default False
-        Replace an existing non-empty ``path``; without it, it is never touched.
+        Replace an existing non-empty ``path``, which must then be a directory that bayesgmm
+        wrote (its ``manifest.json`` names a known kind); without it, it is never touched.
+    kind : str, optional
+        Write a ``manifest.json`` of this kind (one of :data:`KINDS`) listing every file with
+        its SHA-256, unless ``write`` wrote one itself.
 
     Returns
     -------
@@ -114,17 +149,22 @@ def write_directory(path: str | os.PathLike, write: Callable[[Path], None], *,
     Raises
     ------
     ValueError
-        ``path`` exists and ``overwrite`` is False, or it cannot be written. Nothing is left
-        behind on failure, whatever ``write`` raises.
+        ``path`` exists and ``overwrite`` is False, ``path`` is not something bayesgmm may
+        replace (see :func:`check_writable`), or it cannot be written. Nothing is left behind
+        on failure, whatever ``write`` raises.
     """
     target = Path(path)
+    clean_orphans(target)  # first: an interrupted replacement's backup may be put back
     check_writable(target, overwrite=overwrite)
     created = _make_parents(target.parent)
     tmp = None
     try:
-        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}{_TMP}{os.getpid()}-",
+                                    dir=target.parent))
         tmp.chmod(0o777 & ~_umask())  # mkdtemp makes it private; a result dir should not be
         write(tmp)
+        if kind is not None and not (tmp / MANIFEST).exists():
+            write_manifest(tmp, kind)
         _move_into_place(tmp, target, overwrite)
     except OSError as exc:
         if tmp is not None:
@@ -144,6 +184,11 @@ def write_directory(path: str | os.PathLike, write: Callable[[Path], None], *,
 def load(path: str | os.PathLike) -> BayesResult | EMResult:
     """Load a result saved with :func:`save` (``BayesResult.save`` / ``EMResult.save``).
 
+    Every file is checked before it is used: its SHA-256 against the manifest (results saved
+    before checksums were recorded load without that check), its types and shapes, and the
+    agreement of the files with each other (feature names, numbers of components, features,
+    chains and draws, the EM estimate stored in two places).
+
     Parameters
     ----------
     path : str or path-like
@@ -157,71 +202,152 @@ def load(path: str | os.PathLike) -> BayesResult | EMResult:
     Raises
     ------
     ValueError
-        ``path`` is not a saved bayesgmm result, or was written by a newer format version.
+        One line naming the file and what is wrong with it: ``path`` is not a saved bayesgmm
+        result, was written by a newer format version, or a file is missing, damaged, altered
+        since it was saved, a symbolic link, or inconsistent with the others.
     """
     directory = Path(path)
-    manifest_path = directory / MANIFEST
-    if not manifest_path.is_file():
-        raise ValueError(f"{directory} is not a saved bayesgmm result (no {MANIFEST})")
-    try:
-        manifest = json.loads(manifest_path.read_text())
-        kind = manifest["kind"]
-        fmt = int(manifest["format_version"])
-    except (ValueError, KeyError, TypeError) as exc:
-        raise ValueError(f"{manifest_path} is damaged: {exc}") from None
-    if fmt > FORMAT_VERSION:
-        raise ValueError(
-            f"{directory} was saved in format version {fmt}; this bayesgmm reads up to "
-            f"{FORMAT_VERSION} (upgrade bayesgmm)"
-        )
-    try:
-        if kind == "EMResult":
-            return _read_em(directory)
-        if kind == "BayesResult":
-            return _read_bayes(directory)
-    except (OSError, KeyError) as exc:
-        raise ValueError(f"cannot read the result in {directory}: {_reason(exc)}") from None
-    raise ValueError(f"{manifest_path}: unknown result kind {kind!r}")
+    if not directory.is_dir():
+        what = "does not exist" if not directory.exists() else "is not a directory"
+        raise ValueError(f"{directory} {what}; expected a saved bayesgmm result directory")
+    manifest = _check_manifest(directory)
+    kind = manifest["kind"]
+    if kind not in _RESULT_FILES:
+        raise ValueError(f"{directory} holds a bayesgmm {kind}, not a saved result")
+    _check_files(directory, manifest, _RESULT_FILES[kind])
+    if kind == "EMResult":
+        return _read_em(directory)
+    return _read_bayes(directory)
 
 
 def read_manifest(path: str | os.PathLike) -> dict[str, Any]:
     """The manifest of a saved result (kind, format version, software versions, files)."""
-    manifest_path = Path(path) / MANIFEST
-    if not manifest_path.is_file():
-        raise ValueError(f"{path} is not a saved bayesgmm result (no {MANIFEST})")
-    return json.loads(manifest_path.read_text())
+    return _check_manifest(Path(path))
 
 
-def check_writable(path: str | os.PathLike, *, overwrite: bool = False) -> None:
-    """Check, without leaving anything behind, that a result could be saved to ``path``.
+def check_writable(path: str | os.PathLike, *, overwrite: bool = False,
+                   protect: Iterable[str | os.PathLike] = ()) -> None:
+    """Check, without leaving anything behind, that a directory could be written to ``path``.
 
     Run it before an expensive fit so that a bad output directory fails in seconds.
+    :func:`write_directory` runs it too.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The directory to be created (or replaced).
+    overwrite : bool
+        Whether an existing non-empty ``path`` may be replaced. Only a directory that bayesgmm
+        wrote may be: its ``manifest.json`` names a known kind (:data:`KINDS`) and it holds
+        nothing but the files bayesgmm writes there.
+    protect : iterable of path-like
+        Files or directories (the data file, the specification) that must survive: ``path``
+        may be neither one of them nor a directory containing one of them. The current
+        directory, the home directories and the filesystem root are always protected.
 
     Raises
     ------
     ValueError
-        ``path`` holds something and ``overwrite`` is False, ``path`` is a file, or the nearest
-        existing ancestor directory is not a directory or not writable.
+        Naming the problem: ``.``/``..``/empty name, a symbolic link, a file in the way, a
+        protected directory, an existing directory without ``overwrite`` or one that bayesgmm
+        did not write, or a nearest existing ancestor that is not a writable directory.
     """
     target = Path(path)
-    if target.is_file() or (target.exists() and not target.is_dir()):
+    if str(path) == "" or target.name in ("", ".", ".."):
+        raise ValueError(f"output path {str(path)!r} does not name a new directory; give one "
+                         "such as results/fit")
+    if target.is_symlink():
+        raise ValueError(f"output path {target} is a symbolic link; give the directory itself")
+    if target.exists() and not target.is_dir():
         raise ValueError(f"output path {target} exists and is not a directory")
-    if target.is_dir() and any(target.iterdir()) and not overwrite:
-        raise ValueError(
-            f"output directory {target} already exists and is not empty; "
-            "choose another path or overwrite it (overwrite=True, --force)"
-        )
+    resolved = target.resolve()
+    for place, why in _protected(protect):
+        if resolved == place or resolved in place.parents:
+            inside = "" if resolved == place else f", which contains {why} ({place})"
+            label = why if resolved == place else "a directory"
+            raise ValueError(f"refusing to write to {target}: it is {label}{inside}; choose a "
+                             "new directory for the output")
+    if target.is_dir() and any(target.iterdir()):
+        if not overwrite:
+            raise ValueError(
+                f"output directory {target} already exists and is not empty; "
+                "choose another path or overwrite it (overwrite=True, --force)"
+            )
+        _check_replaceable(target)
     ancestor = target.parent
     while not ancestor.exists():
         if ancestor == ancestor.parent:
             break
+        if ancestor.is_symlink():  # a dangling link
+            raise ValueError(f"cannot write {target}: {ancestor} is a broken symbolic link")
         ancestor = ancestor.parent
     if not ancestor.is_dir():
-        raise ValueError(f"cannot write {target}: {ancestor} is not a directory")
+        raise ValueError(f"cannot write {target}: {ancestor} is a file, not a directory")
     try:  # the only reliable test (ACLs, read-only mounts, root): try it
         Path(tempfile.mkdtemp(prefix=".bayesgmm-write-test-", dir=ancestor)).rmdir()
     except OSError as exc:
         raise ValueError(f"cannot write {target}: {_reason(exc)} ({ancestor})") from None
+
+
+def clean_orphans(path: str | os.PathLike, *, max_age_s: float = ORPHAN_AGE_S) -> list[Path]:
+    """Remove the temporary siblings of ``path`` that a killed write left behind.
+
+    Writes name their temporary directory ``.NAME.tmp-PID-XXXX`` and the backup of a replaced
+    directory ``.NAME.old-PID-XXXX``. One is stale when its process no longer runs, or (a name
+    without a PID, or a PID that a new process may have reused) when it is older than
+    ``max_age_s``; a concurrent writer's live directory is left alone. A stale backup while
+    ``path`` itself is missing means the replacement was interrupted between its two renames:
+    the backup is then renamed back to ``path`` (nothing the user had is lost).
+
+    Returns
+    -------
+    list of Path
+        The stale siblings removed or restored.
+    """
+    target = Path(path)
+    parent = target.parent
+    if not parent.is_dir():
+        return []
+    handled = []
+    prefixes = (f".{target.name}{_TMP}", f".{target.name}{_OLD}")
+    try:
+        entries = sorted(parent.iterdir(), key=lambda p: _mtime(p), reverse=True)
+    except OSError:
+        return []
+    for entry in entries:
+        if not entry.name.startswith(prefixes) or entry.is_symlink() or not entry.is_dir():
+            continue
+        tag = entry.name[len(prefixes[0]):] if entry.name.startswith(prefixes[0]) \
+            else entry.name[len(prefixes[1]):]
+        if not _is_stale(tag, entry, max_age_s):
+            continue
+        try:
+            if entry.name.startswith(prefixes[1]) and not os.path.lexists(target):
+                os.rename(entry, target)  # an interrupted replacement: put the old one back
+            else:
+                shutil.rmtree(entry)
+            handled.append(entry)
+        except OSError:
+            pass  # not ours to fight over (permissions): the next write tries again
+    return handled
+
+
+def in_progress(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is a temporary directory that this process is filling right now (the
+    ``write`` of a :func:`write_directory` call): private to it, so written into directly."""
+    name = Path(path).name
+    return name.startswith(".") and f"{_TMP}{os.getpid()}-" in name
+
+
+def write_manifest(directory: str | os.PathLike, kind: str) -> None:
+    """Write ``manifest.json`` of ``kind`` listing every file under ``directory`` with its
+    SHA-256 (for directories whose files are all bayesgmm's, such as a report)."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown kind {kind!r}; one of {KINDS}")
+    directory = Path(directory)
+    files = sorted(p.relative_to(directory).as_posix() for p in directory.rglob("*")
+                   if p.is_file() and not p.is_symlink() and p.name != MANIFEST)
+    _write_manifest(directory, kind, files)
 
 
 def software_versions() -> dict[str, str]:
@@ -248,14 +374,28 @@ def _write(result: BayesResult | EMResult, directory: Path) -> None:
         files = _write_em(result.em, directory)
         files += _write_bayes(result, directory)
         kind = "BayesResult"
+    _write_manifest(directory, kind, files)
+
+
+def _write_manifest(directory: Path, kind: str, files: list[str]) -> None:
+    """``manifest.json``: what the directory is, and the SHA-256 of each of its files."""
     manifest = {
         "kind": kind,
         "format_version": FORMAT_VERSION,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "versions": software_versions(),
-        "files": sorted(files + [MANIFEST]),
+        "files": sorted(set(files) | {MANIFEST}),
+        "sha256": {name: _sha256(directory / name) for name in sorted(files)},
     }
     _write_json(directory / MANIFEST, manifest)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _write_em(em: EMResult, directory: Path) -> list[str]:
@@ -369,7 +509,8 @@ def _move_into_place(tmp: Path, target: Path, overwrite: bool) -> None:
     if target.is_dir() and any(target.iterdir()):
         if not overwrite:  # appeared while we were writing
             raise ValueError(f"output directory {target} already exists and is not empty")
-        backup = target.with_name(f".{target.name}.old-{uuid.uuid4().hex[:8]}")
+        _check_replaceable(target)  # again: it may have changed while we were writing
+        backup = target.with_name(f".{target.name}{_OLD}{os.getpid()}-{uuid.uuid4().hex[:8]}")
         os.rename(target, backup)
         try:
             os.rename(tmp, target)
@@ -380,6 +521,84 @@ def _move_into_place(tmp: Path, target: Path, overwrite: bool) -> None:
     else:
         # rename() replaces an empty directory atomically and fails on a non-empty one.
         os.rename(tmp, target)
+
+
+def _protected(extra: Iterable[str | os.PathLike]) -> list[tuple[Path, str]]:
+    """Places an output directory may neither be nor contain, resolved, with what they are."""
+    places = [(Path.cwd(), "the current directory")]
+    homes = {Path.home(), Path(os.path.expanduser("~"))}
+    try:
+        import pwd
+
+        homes |= {Path(entry.pw_dir) for entry in pwd.getpwall() if entry.pw_dir not in ("", "/")}
+    except (ImportError, OSError):
+        pass
+    places += [(home, "a home directory") for home in homes]
+    places += [(Path(p), f"the input {Path(p).name}") for p in extra]
+    out = []
+    for place, why in places:
+        try:
+            out.append((place.resolve(), why))
+        except (OSError, RuntimeError):
+            continue
+    out.append((Path(Path.cwd().anchor or "/").resolve(), "the filesystem root"))
+    return out
+
+
+def _check_replaceable(target: Path) -> None:
+    """Refuse to replace a directory that bayesgmm did not write (or that holds more)."""
+    entries = sorted(p.name + ("/" if p.is_dir() and not p.is_symlink() else "")
+                     for p in target.iterdir())
+    shown = ", ".join(entries[:5]) + (f" and {len(entries) - 5} more" if len(entries) > 5
+                                      else "")
+    refuse = (f"refusing to replace {target}: it is not a bayesgmm result or report "
+              f"{{}} (it holds {shown}); move it away or choose another output directory")
+    manifest_path = target / MANIFEST
+    if not manifest_path.is_file() or manifest_path.is_symlink():
+        raise ValueError(refuse.format(f"(no {MANIFEST})"))
+    try:
+        manifest = json.loads(manifest_path.read_text())
+        kind = manifest["kind"]
+        listed = manifest.get("files", [])
+        if not isinstance(listed, list) or not all(isinstance(n, str) for n in listed):
+            raise TypeError("'files' is not a list of names")
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ValueError(refuse.format(f"(its {MANIFEST} is unreadable: {_reason(exc)})")) \
+            from None
+    if kind not in KINDS:
+        raise ValueError(refuse.format(f"(its {MANIFEST} says kind {kind!r})"))
+    known = {MANIFEST, *_EXTRA_FILES, *(n.split("/", 1)[0] for n in listed)}
+    foreign = [e for e in entries if e.rstrip("/") not in known]
+    if foreign:
+        raise ValueError(
+            f"refusing to replace {target}: it is a bayesgmm {kind} but also holds "
+            f"{', '.join(foreign[:5])}, which bayesgmm did not write; move it away first"
+        )
+
+
+def _is_stale(tag: str, entry: Path, max_age_s: float) -> bool:
+    """Whether a temporary sibling (name tag ``PID-XXXX`` or ``XXXX``) belongs to no writer."""
+    age = time.time() - _mtime(entry)
+    pid_text = tag.split("-", 1)[0]
+    if "-" not in tag or not pid_text.isdigit():
+        return age > max_age_s  # written before names carried a PID
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return age > max_age_s  # perhaps another thread of this process is writing
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except (PermissionError, OverflowError, OSError):
+        pass  # alive under another user (or not a valid PID at all: judge by age)
+    return age > max_age_s
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.lstat().st_mtime
+    except OSError:
+        return 0.0
 
 
 def _umask() -> int:
@@ -402,61 +621,291 @@ def _reason(exc: BaseException) -> str:
 # --------------------------------------------------------------------------------------------
 # reading
 # --------------------------------------------------------------------------------------------
+class _Bad(Exception):
+    """A problem with one file of a result; :func:`_reading` turns it into a ValueError."""
+
+
+def _check_manifest(directory: Path) -> dict[str, Any]:
+    manifest_path = directory / MANIFEST
+    if manifest_path.is_symlink():
+        raise ValueError(f"{manifest_path} is a symbolic link; a result holds its own files")
+    if not manifest_path.is_file():
+        raise ValueError(f"{directory} is not a saved bayesgmm result (no {MANIFEST})")
+    with _reading(manifest_path):
+        manifest = _read_json(manifest_path)
+        _need(isinstance(manifest, dict), "is not a JSON object")
+        _need(manifest.get("kind") in KINDS, f"names an unknown kind {manifest.get('kind')!r}")
+        fmt = manifest.get("format_version")
+        _need(isinstance(fmt, int) and not isinstance(fmt, bool) and fmt >= 1,
+              f"has a bad format_version {fmt!r}")
+        files = manifest.get("files", [])
+        _need(isinstance(files, list) and all(isinstance(f, str) for f in files),
+              "'files' is not a list of names")
+        sums = manifest.get("sha256", {})
+        _need(isinstance(sums, dict) and all(isinstance(v, str) for v in sums.values()),
+              "'sha256' is not a table of checksums")
+    if fmt > FORMAT_VERSION:
+        raise ValueError(
+            f"{directory} was saved in format version {fmt}; this bayesgmm reads up to "
+            f"{FORMAT_VERSION} (upgrade bayesgmm)"
+        )
+    return manifest
+
+
+def _check_files(directory: Path, manifest: dict[str, Any], required: tuple[str, ...]) -> None:
+    """Every file a result needs is there, a regular file of its own, unchanged since saved."""
+    sums = manifest.get("sha256", {})
+    for name in required:
+        path = directory / name
+        if path.is_symlink():
+            raise ValueError(f"{path} is a symbolic link; a result directory holds its own files "
+                             "(copy the file in instead)")
+        if not path.is_file():
+            raise ValueError(f"{path} is missing; the result in {directory} is incomplete")
+        if name in sums:
+            with _reading(path):
+                actual = _sha256(path)
+            if actual != sums[name]:
+                raise ValueError(f"{path} was changed after it was saved (its SHA-256 differs "
+                                 f"from the one in {MANIFEST}); the result cannot be trusted")
+
+
+@contextlib.contextmanager
+def _reading(path: Path) -> Iterator[None]:
+    """Any failure while reading ``path`` becomes one ValueError naming it."""
+    try:
+        yield
+    except _Bad as exc:
+        raise ValueError(f"{path} is damaged: {exc}") from None
+    except Exception as exc:  # untrusted bytes: whatever the parser raises, name the file
+        raise ValueError(f"{path} is damaged or not a bayesgmm file ({_describe(exc)})") \
+            from None
+
+
+def _describe(exc: BaseException) -> str:
+    text = _reason(exc)
+    if "pickle" in text.lower():  # NumPy's hint to load it unsafely: never pass that on
+        return "it is not a plain NumPy array archive"
+    text = text.splitlines()[0] if text else ""
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _need(condition: bool, problem: str) -> None:
+    if not condition:
+        raise _Bad(problem)
+
+
 def _read_json(path: Path) -> Any:
-    return json.loads(path.read_text())
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _read_npz(path: Path, names: Iterable[str], optional: Iterable[str] = ()) -> dict:
+    """Numeric arrays from an npz archive, refusing anything else (objects, other files)."""
+    with open(path, "rb") as f:
+        _need(f.read(4) == b"PK\x03\x04", "it is not a NumPy .npz archive")
+    with np.load(path, allow_pickle=False) as npz:
+        missing = [n for n in names if n not in npz.files]
+        _need(not missing, f"the arrays {missing} are missing")
+        out = {n: npz[n] for n in [*names, *optional] if n in npz.files}
+    for name, value in out.items():
+        _need(value.dtype.kind in "fiub", f"array {name!r} has dtype {value.dtype}, not numeric")
+    return out
+
+
+def _is_int(value: Any, low: int = 0) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= low
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _shape(name: str, array: np.ndarray, shape: tuple[int, ...], why: str) -> None:
+    _need(array.shape == shape, f"{name!r} has shape {array.shape}; expected {shape} ({why})")
+
+
+def _covariance_shape(covariance_type: str, K: int, D: int) -> tuple[int, ...]:
+    return {"full": (K, D, D), "tied": (D, D), "diag": (K, D), "spherical": (K,)}[
+        covariance_type]
 
 
 def _read_em(directory: Path) -> EMResult:
-    meta = _read_json(directory / "em.json")
-    with np.load(directory / "em.npz") as npz:
-        arrays = {k: npz[k] for k in npz.files}
+    meta_path, npz_path = directory / "em.json", directory / "em.npz"
+    with _reading(meta_path):
+        meta = _read_json(meta_path)
+        _need(isinstance(meta, dict), "is not a JSON object")
+        for key, ok, what in (
+            ("covariance_type", lambda v: v in COVARIANCE_TYPES, f"one of {COVARIANCE_TYPES}"),
+            ("log_likelihood", _is_number, "a number"),
+            ("log_posterior", lambda v: v is None or _is_number(v), "a number or null"),
+            ("n_iter", _is_int, "an integer >= 0"),
+            ("converged", lambda v: isinstance(v, bool), "true or false"),
+            ("feature_names", lambda v: isinstance(v, list) and len(v) > 0
+             and all(isinstance(n, str) for n in v), "a non-empty list of names"),
+            ("n_samples", lambda v: _is_number(v) and v > 0, "a positive number"),
+            ("reg_covar", lambda v: _is_number(v) and v >= 0, "a number >= 0"),
+            ("warnings", lambda v: isinstance(v, list) and all(isinstance(w, str) for w in v),
+             "a list of strings"),
+            ("prior", lambda v: v is None or (isinstance(v, dict) and set(v) == {
+                "covariance_type", "shrinkage", "dof", "weight_concentration"}),
+             "null or a table of covariance_type, shrinkage, dof, weight_concentration"),
+        ):
+            _need(key in meta, f"{key!r} is missing")
+            _need(ok(meta[key]), f"{key!r} must be {what}; got {meta[key]!r}")
+    D = len(meta["feature_names"])
+    prior_names = ("prior_mean", "prior_scale") if meta["prior"] is not None else ()
+    with _reading(npz_path):
+        arrays = _read_npz(npz_path, ("weights", "means", "covariances", "precisions_cholesky",
+                                      "history", *prior_names))
+        K = arrays["weights"].shape[0] if arrays["weights"].ndim == 1 else -1
+        _need(K >= 1, f"'weights' has shape {arrays['weights'].shape}; expected (K,)")
+        cov_shape = _covariance_shape(meta["covariance_type"], K, D)
+        why = (f"K={K} components from 'weights', D={D} features from em.json's "
+               f"feature_names, {meta['covariance_type']} covariances")
+        _shape("means", arrays["means"], (K, D), why)
+        _shape("covariances", arrays["covariances"], cov_shape, why)
+        _shape("precisions_cholesky", arrays["precisions_cholesky"], cov_shape, why)
+        _need(arrays["history"].ndim == 1, "'history' is not a 1-D array")
+        for name in ("weights", "means", "covariances", "precisions_cholesky"):
+            _need(bool(np.all(np.isfinite(arrays[name]))), f"{name!r} has NaN or infinite values")
+        if prior_names:
+            _need(meta["prior"]["covariance_type"] in COVARIANCE_TYPES,
+                  "em.json's prior has an unknown covariance_type")
+            _shape("prior_mean", arrays["prior_mean"], (D,), why)
+            _shape("prior_scale", arrays["prior_scale"],
+                   {"full": (D, D), "tied": (D, D), "diag": (D,), "spherical": ()}[
+                       meta["prior"]["covariance_type"]], why)
     prior = None
     if meta["prior"] is not None:
-        prior = ConjugatePrior(mean=arrays.pop("prior_mean"), scale=arrays.pop("prior_scale"),
-                               **meta["prior"])
-    return EMResult(
-        weights=arrays["weights"],
-        means=arrays["means"],
-        covariances=arrays["covariances"],
-        precisions_cholesky=arrays["precisions_cholesky"],
-        history=arrays["history"],
-        covariance_type=meta["covariance_type"],
-        log_likelihood=meta["log_likelihood"],
-        log_posterior=meta["log_posterior"],
-        n_iter=meta["n_iter"],
-        converged=meta["converged"],
-        feature_names=tuple(meta["feature_names"]),
-        n_samples=meta["n_samples"],
-        reg_covar=meta["reg_covar"],
-        prior=prior,
-        warnings=tuple(meta["warnings"]),
-    )
+        with _reading(meta_path):
+            try:
+                prior = ConjugatePrior(mean=arrays.pop("prior_mean"),
+                                       scale=arrays.pop("prior_scale"), **meta["prior"])
+            except (ValueError, TypeError) as exc:
+                raise _Bad(f"'prior' is not valid ({exc})") from None
+    with _reading(meta_path):
+        return EMResult(
+            weights=arrays["weights"],
+            means=arrays["means"],
+            covariances=arrays["covariances"],
+            precisions_cholesky=arrays["precisions_cholesky"],
+            history=arrays["history"],
+            covariance_type=meta["covariance_type"],
+            log_likelihood=meta["log_likelihood"],
+            log_posterior=meta["log_posterior"],
+            n_iter=meta["n_iter"],
+            converged=meta["converged"],
+            feature_names=tuple(meta["feature_names"]),
+            n_samples=meta["n_samples"],
+            reg_covar=meta["reg_covar"],
+            prior=prior,
+            warnings=tuple(meta["warnings"]),
+        )
 
 
 def _read_bayes(directory: Path) -> BayesResult:
-    meta = _read_json(directory / "result.json")
-    tree = xr.load_datatree(directory / "idata.nc", engine="h5netcdf")
-    with np.load(directory / "label_switching.npz") as npz:
-        permutations = npz["permutations"]
-    ls = meta["label_switching"]
+    em = _read_em(directory)
+    K, D = em.weights.shape[0], len(em.feature_names)
+    meta_path = directory / "result.json"
+    with _reading(meta_path):
+        meta = _read_json(meta_path)
+        _need(isinstance(meta, dict), "is not a JSON object")
+        for key in ("covariance_type", "priors", "standardisation", "settings",
+                    "label_switching"):
+            _need(key in meta, f"{key!r} is missing")
+        _need(meta["covariance_type"] == em.covariance_type,
+              f"covariance_type {meta['covariance_type']!r} differs from em.json's "
+              f"{em.covariance_type!r}")
+        _need(isinstance(meta["settings"], dict), "'settings' is not a table")
+        prior_fields = {f.name for f in fields(Priors)}
+        _need(isinstance(meta["priors"], dict) and all(
+            _is_number(v) for k, v in meta["priors"].items() if k in prior_fields),
+            "'priors' is not a table of numbers")
+        try:
+            priors = Priors(**{k: v for k, v in meta["priors"].items() if k in prior_fields})
+        except (ValueError, TypeError) as exc:
+            raise _Bad(f"'priors' is not valid ({exc})") from None
+        std = meta["standardisation"]
+        _need(isinstance(std, dict) and all(
+            isinstance(std.get(k), list) and len(std[k]) == D
+            and all(_is_number(v) and math.isfinite(v) for v in std[k])
+            for k in ("center", "scale")),
+            f"'standardisation' needs 'center' and 'scale', {D} finite number(s) each "
+            f"(one per feature of em.json)")
+        _need(all(v > 0 for v in std["scale"]), "'standardisation' has a scale <= 0")
+        ls = meta["label_switching"]
+        _need(isinstance(ls, dict)
+              and isinstance(ls.get("chains"), list)
+              and all(isinstance(c, str | int) for c in ls["chains"])
+              and all(isinstance(ls.get(k), list) and len(ls[k]) == len(ls["chains"])
+                      and all(_is_int(v) for v in ls[k]) for k in ("n_draws", "n_permuted"))
+              and _is_number(ls.get("fraction_permuted")) and _is_int(ls.get("n_iter")),
+              "'label_switching' needs chains, n_draws and n_permuted (one per chain), "
+              "fraction_permuted and n_iter")
+    ls_path = directory / "label_switching.npz"
+    with _reading(ls_path):
+        permutations = _read_npz(ls_path, ("permutations",))["permutations"]
+        n_chains, n_draws = len(ls["chains"]), max(ls["n_draws"], default=0)
+        _shape("permutations", permutations, (n_chains, n_draws, K),
+               "chains and draws from result.json, K from em.npz")
+        _need(permutations.dtype.kind in "iu", "'permutations' is not an integer array")
+    idata_path = directory / "idata.nc"
+    with _reading(idata_path):
+        tree = _restore_datatree(xr.load_datatree(idata_path, engine="h5netcdf"))
+        _check_idata(tree, em, n_chains, n_draws)
     report = LabelSwitchingReport(
         chains=tuple(ls["chains"]), n_draws=tuple(ls["n_draws"]),
         n_permuted=tuple(ls["n_permuted"]), fraction_permuted=ls["fraction_permuted"],
         n_iter=ls["n_iter"], permutations=permutations,
     )
-    prior_fields = {f.name for f in fields(Priors)}
     return BayesResult(
-        idata=_restore_datatree(tree),
-        em=_read_em(directory),
-        priors=Priors(**{k: v for k, v in meta["priors"].items() if k in prior_fields}),
+        idata=tree,
+        em=em,
+        priors=priors,
         standardisation=Standardisation(
-            center=np.array(meta["standardisation"]["center"], dtype=np.float64),
-            scale=np.array(meta["standardisation"]["scale"], dtype=np.float64),
+            center=np.array(std["center"], dtype=np.float64),
+            scale=np.array(std["scale"], dtype=np.float64),
         ),
         covariance_type=meta["covariance_type"],
         label_switching=report,
         settings=meta["settings"],
     )
+
+
+def _check_idata(tree: xr.DataTree, em: EMResult, n_chains: int, n_draws: int) -> None:
+    """The DataTree agrees with the EM result and the label-switching report saved with it."""
+    K, D = em.weights.shape[0], len(em.feature_names)
+    groups = set(tree.children)
+    for group in ("posterior", "observed_data"):
+        _need(group in groups, f"the group {group!r} is missing")
+    post = tree["posterior"].to_dataset(inherit=False)
+    shapes = {"weights": (K,), "means": (K, D),
+              "covariances": _covariance_shape(em.covariance_type, K, D)}
+    for name, shape in shapes.items():
+        _need(name in post.variables, f"posterior variable {name!r} is missing")
+        var = post[name]
+        _need(var.dims[:2] == ("chain", "draw"), f"posterior {name!r} has dims {var.dims}")
+        _need(var.shape[:2] == (n_chains, n_draws) and var.shape[2:] == shape,
+              f"posterior {name!r} has shape {var.shape}; em.json, em.npz and result.json "
+              f"say {(n_chains, n_draws, *shape)} ({n_chains} chain(s), {n_draws} draw(s), "
+              f"K={K}, D={D})")
+        _need(var.dtype.kind == "f", f"posterior {name!r} is not floating point")
+    obs = tree["observed_data"].to_dataset(inherit=False)
+    _need("x" in obs.variables and obs["x"].ndim == 2 and obs["x"].shape[1] == D
+          and obs["x"].dtype.kind == "f",
+          f"observed_data 'x' must be (observation, feature) floats with {D} feature(s)")
+    if "feature" in obs.coords:
+        names = tuple(str(v) for v in obs.coords["feature"].values)
+        _need(names == em.feature_names, f"its feature names {list(names)} differ from "
+                                         f"em.json's {list(em.feature_names)}")
+    if "em" in groups:  # the EM estimate is stored twice: both copies must be the same fit
+        stored = tree["em"].to_dataset(inherit=False)
+        for name, value in (("weights", em.weights), ("means", em.means),
+                            ("covariances", em.covariances)):
+            _need(name in stored.variables and stored[name].shape == value.shape
+                  and bool(np.array_equal(stored[name].values, value)),
+                  f"its EM estimate ({name!r}) is not the one in em.npz: the files come from "
+                  "different fits")
 
 
 def _restore_datatree(tree: xr.DataTree) -> xr.DataTree:

@@ -21,7 +21,6 @@ import html
 import io
 import os
 import shutil
-import tempfile
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -33,7 +32,14 @@ import numpy as np
 import pandas as pd
 
 from . import plots
-from .persistence import software_versions
+from .persistence import (
+    MANIFEST,
+    in_progress,
+    read_manifest,
+    software_versions,
+    write_directory,
+    write_manifest,
+)
 from .posterior import BayesResult
 from .selection import (
     CRITERIA,
@@ -154,26 +160,67 @@ def build_report(result: BayesResult, *, data_source: str | None = None,
     return page, figures
 
 
-def _write_files(directory: Path, page_name: str, page: str, figures: list[Figure]) -> Path:
+def _write_files(directory: Path, page_name: str, page: str, figures: list[Figure], *,
+                 kind: str = "Report") -> Path:
     """Write ``page_name`` and ``figures/*.png`` into ``directory``, replacing both whole.
 
-    The files are rendered into a temporary directory first and moved into place at the end.
+    Through :func:`bayesgmm.persistence.write_directory`: a new (or empty) ``directory`` is
+    created with a manifest of ``kind``; a directory bayesgmm wrote (a saved result, an earlier
+    report) is rebuilt beside itself, its other files carried over as hard links (copies where
+    links are impossible), and swapped in, so the old report is replaced atomically or not at
+    all. Symbolic links in it are never followed; anything else is refused. A directory that
+    this process is building (``save(..., extra=...)``) is written into directly.
     """
-    directory.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".report-tmp-", dir=directory))
-    try:
+    def fill(tmp: Path) -> None:
         (tmp / FIGURES_DIR).mkdir()
         for fig in figures:
             (tmp / FIGURES_DIR / f"{fig.name}.png").write_bytes(fig.png)
         (tmp / page_name).write_text(page, encoding="utf-8")
-        old = directory / FIGURES_DIR
-        if old.exists():
-            shutil.rmtree(old)
-        os.rename(tmp / FIGURES_DIR, old)
-        os.replace(tmp / page_name, directory / page_name)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+
+    if in_progress(directory):  # inside a save() or select's write: private, being built
+        fill(directory)
+        if not (directory / MANIFEST).exists():
+            write_manifest(directory, kind)
+    elif directory.is_dir() and not directory.is_symlink() and any(directory.iterdir()):
+        def rebuild(tmp: Path) -> None:
+            # A report's own manifest lists (and checksums) the report: write it anew. A
+            # result's manifest covers the result's files only and is carried over as it is.
+            own = _manifest_kind(directory) in ("Report", "SelectionReport")
+            _carry_over(directory, tmp, skip={page_name, FIGURES_DIR} | ({MANIFEST} if own
+                                                                          else set()))
+            fill(tmp)
+            if own:
+                write_manifest(tmp, _manifest_kind(directory))
+
+        write_directory(directory, rebuild, overwrite=True)
+    else:
+        write_directory(directory, fill, kind=kind)
     return directory / page_name
+
+
+def _manifest_kind(directory: Path) -> str | None:
+    try:
+        return read_manifest(directory).get("kind")
+    except ValueError:
+        return None
+
+
+def _carry_over(source: Path, target: Path, skip: set[str]) -> None:
+    """Hard-link (or copy) the regular files of ``source`` into ``target``, skipping ``skip``.
+
+    Only what bayesgmm writes is carried (``write_directory`` has refused anything else);
+    a symbolic link is an error, never followed out of the directory.
+    """
+    for entry in source.iterdir():
+        if entry.name in skip:
+            continue
+        if entry.is_symlink() or not entry.is_file():
+            raise ValueError(f"{entry} is not a regular file (a symbolic link or a directory); "
+                             f"the report of {source} is not rewritten through it")
+        try:
+            os.link(entry, target / entry.name)
+        except OSError:  # another filesystem, or links not supported
+            shutil.copy2(entry, target / entry.name, follow_symlinks=False)
 
 
 def _embedder(figures: list[Figure]) -> Callable[[str, str, Callable[[], Any]], str]:
@@ -436,7 +483,8 @@ def write_selection_report(selection: EMSelection, directory: str | os.PathLike,
     """
     page, figures = build_selection_report(selection, bayes=bayes, sparse=sparse,
                                            data_source=data_source, settings=settings)
-    return _write_files(Path(directory), SELECTION_REPORT_NAME, page, figures)
+    return _write_files(Path(directory), SELECTION_REPORT_NAME, page, figures,
+                        kind="SelectionReport")
 
 
 def build_selection_report(selection: EMSelection, *, bayes: BayesSelection | None = None,

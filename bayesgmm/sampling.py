@@ -15,7 +15,9 @@ from ._validation import (
     check_covariance_type,
     check_data,
     check_n_components,
-    check_not_constant,
+    check_not_singular,
+    check_seed,
+    draw_seed,
 )
 from .em import EMResult, fit_em
 from .native import NativeMixtureModel
@@ -73,7 +75,9 @@ def fit_bayes(
     sampler : {"nutpie", "pymc"}
         nutpie (Rust NUTS, the model compiled with numba) or PyMC's own NUTS.
     random_state : int, optional
-        Seeds EM and the sampler: the same value gives the same draws.
+        Seeds EM and the sampler: the same value gives the same draws. Any non-negative
+        integer; without one a seed is drawn and recorded (``settings["random_state"]``, with
+        ``settings["seed_drawn"]``) so that the run can be repeated.
     progressbar : bool
     ordered_means : bool
         1-D only: constrain the means to increase. Removes label switching by construction but
@@ -100,7 +104,13 @@ def fit_bayes(
     K = check_n_components(n_components)
     covariance_type = check_covariance_type(covariance_type)
     Xv, names = check_data(X, n_components=K)
-    check_not_constant(Xv, names)
+    check_not_singular(Xv, names, covariance_type,
+                       advice="drop or rescale the column(s) named, or fit them with "
+                              "covariance_type='diag'" if covariance_type in ("full", "tied")
+                       else "drop or rescale the column(s) named")
+    seed = check_seed(random_state)
+    if seed is None:  # drawn here and recorded in settings, so the run can be repeated
+        seed = draw_seed()
     N, D = Xv.shape
     if sampler not in SAMPLERS:
         raise ValueError(f"sampler must be one of {SAMPLERS}; got {sampler!r}")
@@ -118,7 +128,7 @@ def fit_bayes(
     if not isinstance(priors, Priors):
         raise ValueError(f"priors must be a bayesgmm.Priors; got {type(priors).__name__}")
     t_em = time.perf_counter()
-    em = _check_or_fit_em(em, X, Xv, names, K, covariance_type, priors, random_state)
+    em = _check_or_fit_em(em, X, Xv, names, K, covariance_type, priors, seed)
     em_s = time.perf_counter() - t_em
     standardisation = Standardisation.from_data(Xv, covariance_type)
     cores = min(chains, cores or os.cpu_count() or 1)
@@ -134,7 +144,7 @@ def fit_bayes(
     else:
         run = _sample_pymc
     idata, timing = run(pm_model, start, draws=draws, tune=tune, chains=chains, cores=cores,
-                        seed=random_state, progressbar=progressbar,
+                        seed=_sampler_seed(seed), progressbar=progressbar,
                         target_accept=target_accept)
     t_post = time.perf_counter()
 
@@ -161,7 +171,8 @@ def fit_bayes(
         "sampler": sampler, "nutpie_backend": timing.pop("nutpie_backend", None),
         "laplace_metric": timing.pop("laplace_metric", False),
         "draws": draws, "tune": tune, "chains": chains, "cores": timing.pop("cores", cores),
-        "random_state": random_state, "ordered_means": ordered_means,
+        "random_state": seed, "seed_drawn": random_state is None,
+        "ordered_means": ordered_means,
         "target_accept": target_accept, "covariance_type": covariance_type,
         "n_components": K, "timing": timing,
     }
@@ -174,6 +185,14 @@ def fit_bayes(
         label_switching=report,
         settings=settings,
     )
+
+
+def _sampler_seed(seed: int) -> int:
+    """The samplers take 64-bit seeds: larger ones are hashed down through a SeedSequence
+    (smaller ones pass unchanged, so earlier results stay reproducible)."""
+    if seed < 2**63:
+        return seed
+    return int(np.random.SeedSequence(seed).generate_state(1, np.uint64)[0] >> 1)
 
 
 def _check_or_fit_em(em, X, Xv, names, K, covariance_type, priors, random_state) -> EMResult:

@@ -102,10 +102,11 @@ def test_run_refuses_bad_data_before_sampling(data_dir, no_sampling, capsys):
 def test_existing_output_needs_force(data_dir, no_sampling, capsys):
     out = data_dir / "results" / "good_k2"  # the default output of `fit good.csv -k 2`
     out.mkdir(parents=True)
-    (out / "manifest.json").write_text("{}")
+    manifest = '{"kind": "BayesResult", "format_version": 1}'
+    (out / "manifest.json").write_text(manifest)
     rc, _, err = _run_main(["fit", "good.csv", "-k", "2"], capsys)
     assert rc == 2 and "results/good_k2 already exists" in err and "--force" in err
-    assert (out / "manifest.json").read_text() == "{}"
+    assert (out / "manifest.json").read_text() == manifest
     # With --force the output check passes and the CLI goes on to sample.
     with pytest.raises(AssertionError, match="fit_bayes was called"):
         cli.main(["fit", "good.csv", "-k", "2", "--force"])
@@ -225,7 +226,7 @@ BAD_SELECT_INPUTS = [
     (["missing.csv"], "data file not found: missing.csv"),
     (["good.csv", "--n-init", "0"], "--n-init must be >= 1"),
     (["good.csv", "--jobs", "0"], "--jobs must be"),
-    (["good.csv", "--seed", "-1"], "--seed must be >= 0"),
+    (["good.csv", "--seed", "-1"], "--seed must be a non-negative integer"),
     (["good.csv", "--bayes", "--draws", "0"], "--draws must be >= 1"),
     (["good.csv", "--sparse", "5", "--concentration", "0"], "--concentration must be > 0"),
     (["good.csv", "--out", "a_file"], "exists and is not a directory"),
@@ -249,6 +250,7 @@ def test_select_refuses_an_existing_output_without_force(data_dir, no_selection,
     out = data_dir / "results" / "good_select"  # the default output of `select good.csv`
     out.mkdir(parents=True)
     (out / "select.html").write_text("old")
+    (out / "manifest.json").write_text('{"kind": "SelectionReport", "format_version": 1}')
     rc, _, err = _run_main(["select", "good.csv"], capsys)
     assert rc == 2 and "results/good_select already exists" in err and "--force" in err
     assert (out / "select.html").read_text() == "old"
@@ -280,7 +282,7 @@ def test_select_em_prints_the_table_and_writes_the_report(three_csv, capsys):
     assert "seed 0" in out and "report: results/three_select/select.html" in out
     result = three_csv / "results" / "three_select"
     assert sorted(p.name for p in result.iterdir()) == ["criteria.csv", "figures",
-                                                         "select.html"]
+                                                         "manifest.json", "select.html"]
     assert not [p for p in (three_csv / "results").iterdir() if p.name.startswith(".")]
     page = (result / "select.html").read_text()
     assert page.startswith("<!DOCTYPE html>") and "<script" not in page

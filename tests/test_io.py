@@ -120,3 +120,35 @@ def test_missing_values_and_empty_files(tmp_path):
         read_table(write(tmp_path, "a,b\n1,\n,2\n"), dropna=True)
     with pytest.raises(ValueError, match="has no data rows"):
         read_table(write(tmp_path, "a,b\n"))
+
+
+# --------------------------------------------------------------------------------------------
+# specifications: paths relative to the spec, seeds checked before anything runs
+# --------------------------------------------------------------------------------------------
+def _spec(tmp_path, text):
+    from bayesgmm.io import load_spec
+
+    spec = tmp_path / "models" / "spec.toml"
+    spec.parent.mkdir(exist_ok=True)
+    spec.write_text('[data]\npath = "data.csv"\n[model]\nn_components = 2\n' + text)
+    return load_spec(spec)
+
+
+@pytest.mark.parametrize(("directory", "expected"), [
+    ("out", "models/out"), ("../results/x", "results/x"), (".", "models"), ("../..", "..")])
+def test_spec_output_is_relative_to_the_spec(tmp_path, monkeypatch, directory, expected):
+    monkeypatch.chdir(tmp_path.parent)  # not the spec's folder: the spec's folder counts
+    spec = _spec(tmp_path, f'[output]\ndirectory = "{directory}"\n')
+    assert spec.output == str((tmp_path / expected).resolve())
+    assert spec.data_path == str(tmp_path / "models" / "data.csv")
+
+
+@pytest.mark.parametrize("seed", [-1, -(2**63)])
+def test_spec_seed_must_be_non_negative(tmp_path, seed):
+    with pytest.raises(ValueError, match=r"\[sampler\] seed must be a non-negative integer"):
+        _spec(tmp_path, f"[sampler]\nseed = {seed}\n")
+
+
+def test_spec_tune_must_be_non_negative(tmp_path):
+    with pytest.raises(ValueError, match=r"\[sampler\] tune must be >= 0"):
+        _spec(tmp_path, "[sampler]\ntune = -5\n")

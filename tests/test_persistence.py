@@ -1,8 +1,13 @@
 """Saving and loading results: bit-identical round trips, atomic writes, no silent overwrite."""
 
+import hashlib
 import json
 import os
+import re
+import subprocess
+import sys
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -184,3 +189,232 @@ def test_load_rejects_other_directories(tmp_path):
         bayesgmm.load(tmp_path)
     with pytest.raises(ValueError, match="BayesResult or EMResult"):
         persistence.save("not a result", tmp_path / "x")
+
+
+# --------------------------------------------------------------------------------------------
+# overwrite=True replaces only what bayesgmm wrote (issue 11)
+# --------------------------------------------------------------------------------------------
+def test_overwrite_refuses_a_directory_bayesgmm_did_not_write(tiny_fit, tmp_path):
+    """Before: overwrite=True deleted any non-empty directory, the user's notes included."""
+    victim = tmp_path / "v"
+    (victim / "sub").mkdir(parents=True)
+    (victim / "notes.txt").write_text("x")
+    with pytest.raises(ValueError, match=r"refusing to replace .*v: it is not a bayesgmm result"
+                                         r".*no manifest.json.*notes.txt, sub/"):
+        tiny_fit.em.save(victim, overwrite=True)
+    assert (victim / "notes.txt").read_text() == "x" and (victim / "sub").is_dir()
+    # A manifest of another kind, or an unreadable one, is refused too.
+    (victim / "manifest.json").write_text('{"kind": "Photos"}')
+    with pytest.raises(ValueError, match="kind 'Photos'"):
+        tiny_fit.em.save(victim, overwrite=True)
+    (victim / "manifest.json").write_text("not json")
+    with pytest.raises(ValueError, match="unreadable"):
+        tiny_fit.em.save(victim, overwrite=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["v"]
+
+
+def test_overwrite_refuses_a_result_holding_foreign_files(tiny_fit, tmp_path):
+    path = tiny_fit.em.save(tmp_path / "r")
+    (path / "notes.txt").write_text("mine")
+    with pytest.raises(ValueError, match="bayesgmm EMResult but also holds notes.txt"):
+        tiny_fit.em.save(path, overwrite=True)
+    assert (path / "notes.txt").read_text() == "mine"
+
+
+@pytest.mark.parametrize("where", ["cwd", "cwd_parent", "home", "root"])
+def test_never_replaces_cwd_home_root_or_their_ancestors(tiny_fit, tmp_path, monkeypatch,
+                                                         where):
+    """Before: `--out "$PWD" --force` / `--out ~ --force` emptied the directory."""
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "data.csv").write_text("a\n1\n")
+    home = tmp_path / "home"
+    (home / "me").mkdir(parents=True)
+    (home / "me" / ".bashrc").write_text("x")
+    monkeypatch.chdir(work)
+    monkeypatch.setenv("HOME", str(home / "me"))
+    target = {"cwd": work, "cwd_parent": tmp_path, "home": Path("~").expanduser(),
+              "root": Path("/")}[where]
+    with pytest.raises(ValueError, match="refusing to write to|does not name"):
+        persistence.check_writable(target, overwrite=True)
+    with pytest.raises(ValueError, match="refusing to write to|does not name"):
+        tiny_fit.em.save(target, overwrite=True)
+    assert (work / "data.csv").read_text() == "a\n1\n"
+    assert (home / "me" / ".bashrc").read_text() == "x"
+
+
+def test_never_replaces_the_inputs_or_their_folders(tmp_path):
+    data = tmp_path / "project" / "data.csv"
+    data.parent.mkdir()
+    data.write_text("a\n1\n")
+    for target in (data.parent, tmp_path):
+        with pytest.raises(ValueError, match="contains the input data.csv"):
+            persistence.check_writable(target, overwrite=True, protect=[data])
+    persistence.check_writable(data.parent / "out", overwrite=True, protect=[data])
+
+
+@pytest.mark.parametrize("name", [".", "..", "a/..", ""])
+def test_dot_paths_are_refused_before_anything(name):
+    with pytest.raises(ValueError, match="does not name a new directory"):
+        persistence.check_writable(name)
+
+
+def test_symlinked_output_is_refused(tmp_path):
+    (tmp_path / "real").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    with pytest.raises(ValueError, match="symbolic link"):
+        persistence.check_writable(tmp_path / "link", overwrite=True)
+
+
+# --------------------------------------------------------------------------------------------
+# loading is total: every damaged or inconsistent file is one ValueError naming it
+# --------------------------------------------------------------------------------------------
+@pytest.fixture
+def result_dir(tiny_fit, tmp_path):
+    return tiny_fit.save(tmp_path / "result")
+
+
+def _forget_checksums(path):
+    """Make ``path`` look like a result saved before checksums were recorded."""
+    manifest = json.loads((path / "manifest.json").read_text())
+    del manifest["sha256"]
+    (path / "manifest.json").write_text(json.dumps(manifest))
+
+
+def _edit_json(path, name, change):
+    meta = json.loads((path / name).read_text())
+    change(meta)
+    (path / name).write_text(json.dumps(meta))
+
+
+def _truncate(path, name):
+    data = (path / name).read_bytes()
+    (path / name).write_bytes(data[: len(data) // 2])
+
+
+def _random_bytes(path, name):
+    (path / name).write_bytes(np.random.default_rng(0).bytes(2000))
+
+
+def _wrong_means(path, name):
+    with np.load(path / name) as npz:
+        arrays = dict(npz)
+    arrays["means"] = np.zeros((5, 7))
+    np.savez(path / name, **arrays)
+
+
+def _other_idata(path, name):
+    tree = xr.load_datatree(path / name, engine="h5netcdf")
+    tree["em"]["means"] = tree["em"]["means"] + 1.0
+    (path / name).unlink()
+    tree.to_netcdf(path / name, engine="h5netcdf")
+
+
+TAMPERING = [
+    ("em.npz", _truncate, "em.npz is damaged"),
+    ("em.npz", _random_bytes, "em.npz is damaged: it is not a NumPy .npz archive"),
+    ("label_switching.npz", _random_bytes, "label_switching.npz is damaged"),
+    ("em.npz", _wrong_means, r"em.npz is damaged: 'means' has shape \(5, 7\); expected \(2, 2\)"),
+    ("result.json", lambda p, n: _edit_json(p, n, lambda m: m.update(priors=None)),
+     "result.json is damaged: 'priors' is not a table of numbers"),
+    ("em.json", lambda p, n: _edit_json(p, n, lambda m: m.update(feature_names=5)),
+     "em.json is damaged: 'feature_names' must be a non-empty list of names; got 5"),
+    ("em.json", lambda p, n: _edit_json(p, n, lambda m: m.update(feature_names=["a", "b", "c"])),
+     r"'means' has shape \(2, 2\); expected \(2, 3\)"),
+    ("idata.nc", _other_idata, "idata.nc is damaged: its EM estimate .* different fits"),
+    ("idata.nc", _truncate, "idata.nc is damaged"),
+    ("result.json", lambda p, n: (p / n).write_text("{"), "result.json is damaged"),
+    ("idata.nc", lambda p, n: (p / n).unlink(), "idata.nc is missing"),
+]
+
+
+@pytest.mark.parametrize("checksums", [True, False], ids=["checksummed", "old_format"])
+@pytest.mark.parametrize(("name", "tamper", "message"), TAMPERING,
+                         ids=[f"{n}-{i}" for i, (n, _, _) in enumerate(TAMPERING)])
+def test_tampered_results_are_one_value_error_naming_the_file(result_dir, name, tamper,
+                                                              message, checksums):
+    """Before: BadZipFile, AttributeError, TypeError tracebacks, an allow_pickle hint, or a
+    silent load of files from different fits."""
+    if not checksums:
+        _forget_checksums(result_dir)
+    tamper(result_dir, name)
+    with pytest.raises(ValueError) as info:
+        bayesgmm.load(result_dir)
+    text = str(info.value)
+    assert name in text and "allow_pickle" not in text and "\n" not in text
+    if checksums and "missing" not in message:
+        assert "was changed after it was saved" in text
+    else:
+        assert re.search(message, text), text
+
+
+def test_old_results_without_checksums_still_load(result_dir):
+    _forget_checksums(result_dir)
+    assert isinstance(bayesgmm.load(result_dir), BayesResult)
+
+
+def test_manifest_records_a_checksum_per_file(result_dir):
+    manifest = json.loads((result_dir / "manifest.json").read_text())
+    assert set(manifest["sha256"]) == set(manifest["files"]) - {"manifest.json"}
+    assert manifest["sha256"]["em.json"] == hashlib.sha256(
+        (result_dir / "em.json").read_bytes()).hexdigest()
+
+
+def test_symlinked_result_files_are_refused(result_dir, tmp_path):
+    outside = tmp_path / "outside.json"
+    (result_dir / "em.json").rename(outside)
+    (result_dir / "em.json").symlink_to(outside)
+    with pytest.raises(ValueError, match="em.json is a symbolic link"):
+        bayesgmm.load(result_dir)
+
+
+# --------------------------------------------------------------------------------------------
+# orphans of a killed write
+# --------------------------------------------------------------------------------------------
+def _dead_pid():
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def test_stale_temporary_siblings_are_removed_by_the_next_write(tiny_fit, tmp_path):
+    """Before: `kill -9` during a save left .NAME.tmp-* / .NAME.old-* folders forever."""
+    tiny_fit.em.save(tmp_path / "r")
+    dead = _dead_pid()
+    stale = [tmp_path / f".r.tmp-{dead}-abc", tmp_path / f".r.old-{dead}-def"]
+    live = tmp_path / f".r.tmp-{os.getppid()}-ghi"  # a running process: maybe writing now
+    unrelated = tmp_path / ".other.tmp-1-xyz"
+    for d in (*stale, live, unrelated):
+        d.mkdir()
+        (d / "em.json").write_text("{}")
+    tiny_fit.em.save(tmp_path / "r", overwrite=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ["r", live.name, unrelated.name])
+    # Old-style names without a PID are judged by age.
+    old = tmp_path / ".r.tmp-k3j2h1"
+    old.mkdir()
+    os.utime(old, (0, 0))
+    tiny_fit.em.save(tmp_path / "r", overwrite=True)
+    assert not old.exists() and live.exists()
+
+
+def test_interrupted_replacement_is_restored_not_deleted(tiny_fit, tmp_path):
+    """Killed between renaming the old result away and the new one in: the old comes back."""
+    path = tiny_fit.em.save(tmp_path / "r")
+    backup = tmp_path / f".r.old-{_dead_pid()}-abc"
+    path.rename(backup)
+    assert persistence.clean_orphans(path) == [backup]
+    assert isinstance(bayesgmm.load(path), EMResult) and not backup.exists()
+
+
+def test_temporary_names_carry_the_pid(tiny_fit, tmp_path, monkeypatch):
+    seen = []
+
+    def spy(result, directory):
+        seen.append(directory.name)
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(persistence, "_write_em", spy)
+    with pytest.raises(ValueError):
+        tiny_fit.em.save(tmp_path / "r")
+    assert seen[0].startswith(f".r.tmp-{os.getpid()}-")

@@ -134,7 +134,8 @@ def test_write_report_files_match_and_replace_cleanly(tiny_fit, tmp_path):
     (tmp_path / "figures" / "stale.png").write_bytes(b"old")
     write_report(tiny_fit, tmp_path)
     assert not (tmp_path / "figures" / "stale.png").exists()
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["figures", "report.html"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["figures", "manifest.json",
+                                                          "report.html"]
 
 
 # --------------------------------------------------------------------------------------------
@@ -267,7 +268,8 @@ def test_write_selection_report_em_only(selection, tmp_path):
     em, _, _ = selection
     path = write_selection_report(em, tmp_path)
     assert path == tmp_path / "select.html"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["figures", "select.html"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["figures", "manifest.json",
+                                                          "select.html"]
     (png,) = (tmp_path / "figures").iterdir()
     assert png.name == "criteria.png"
     page = path.read_text()

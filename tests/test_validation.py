@@ -337,3 +337,134 @@ def test_check_data_returns_a_private_contiguous_copy(X):
 def test_check_data_argument_name_in_message():
     with pytest.raises(ValueError, match="Y must be 1-D or 2-D"):
         check_data(np.zeros((2, 2, 2)), name="Y")
+
+
+# --------------------------------------------------------------------------------------------
+# singular columns (issue 11): named before fitting, with advice the caller can act on
+# --------------------------------------------------------------------------------------------
+def _with(X, name, values):
+    df = pd.DataFrame(X, columns=["a", "b"])
+    df[name] = values
+    return df
+
+
+@pytest.fixture(scope="module")
+def wide():
+    return np.random.default_rng(1).normal(size=(40, 2)) * [1.0, 30.0] + [5.0, 100.0]
+
+
+SINGULAR = [
+    (lambda X: X[:, 0], "columns 'a' and 'c' are identical"),
+    (lambda X: 3 * X[:, 1] - 7, "columns 'b' and 'c' are collinear"),
+    (lambda X: X[:, 0] + 2 * X[:, 1], "columns 'a', 'b', 'c' are linearly dependent"),
+    (lambda X: X[:, 0] * 1e-300, r"'c' \(sd .* are numerically constant"),
+    (lambda X: 1e9 + X[:, 0] * 1e-6, r"'c' \(sd .* are numerically constant"),
+    (lambda X: np.full(len(X), 4.0), "column\\(s\\) 'c' are constant"),
+]
+
+
+@pytest.mark.parametrize(("make", "message"), SINGULAR)
+@pytest.mark.parametrize("covariance_type", ["full", "tied"])
+def test_singular_columns_are_named(wide, make, message, covariance_type):
+    df = _with(wide, "c", make(wide))
+    assert re.search(message, validation.singular_columns(df.to_numpy(), list(df.columns),
+                                                          covariance_type))
+
+
+@pytest.mark.parametrize("covariance_type", ["diag", "spherical"])
+def test_collinear_columns_are_fine_for_diagonal_covariances(wide, covariance_type):
+    X = _with(wide, "c", wide[:, 0]).to_numpy()
+    assert validation.singular_columns(X, ["a", "b", "c"], covariance_type) is None
+    tiny = _with(wide, "c", wide[:, 0] * 1e-300).to_numpy()
+    assert "numerically constant" in validation.singular_columns(tiny, ["a", "b", "c"],
+                                                                 covariance_type)
+
+
+def test_ordinary_data_is_not_singular(wide, simulated):
+    assert validation.singular_columns(wide, ["a", "b"]) is None
+    X = simulated[0]
+    assert validation.singular_columns(X, [f"x{j}" for j in range(X.shape[1])]) is None
+    # Fewer points than features: singular by construction, not the columns' fault.
+    assert validation.singular_columns(wide[:2], ["a", "b"]) is None
+    # Big offsets with real spread (timestamps) are not rounding noise.
+    t = np.column_stack([1.7e9 + np.arange(40.0), wide[:, 1]])
+    assert validation.singular_columns(t, ["t", "b"]) is None
+
+
+@pytest.mark.parametrize(("make", "message"), SINGULAR)
+def test_fit_em_without_regularisation_refuses_and_names_reg_covar(wide, make, message):
+    """Before: fit_em succeeded silently on identical or negligible columns."""
+    df = _with(wide, "c", make(wide))
+    with pytest.raises(ValueError, match=message + ".*pass reg_covar > 0"):
+        fit_em(df, 2, reg_covar=0.0)
+    with pytest.warns(UserWarning, match=message + ".*rests on reg_covar"):
+        fit_em(df, 2, random_state=0)
+
+
+@pytest.mark.parametrize(("make", "message"), SINGULAR)
+def test_fit_bayes_names_singular_columns_before_fitting(wide, make, message, monkeypatch):
+    """Before: "scale must be a symmetric positive-definite matrix", naming no column; and a
+    constant column's advice named reg_covar, which fit_bayes does not take."""
+    from bayesgmm import sampling
+
+    def no_em(*args, **kwargs):
+        raise AssertionError("EM started before the data were refused")
+
+    monkeypatch.setattr(sampling, "fit_em", no_em)
+    df = _with(wide, "c", make(wide))
+    with pytest.raises(ValueError, match=message) as info:
+        sampling.fit_bayes(df, 2)
+    assert "reg_covar" not in str(info.value) and "drop or rescale" in str(info.value)
+
+
+def test_estimator_names_singular_columns(wide):
+    from bayesgmm import BayesianGMM
+
+    with pytest.raises(ValueError, match="'a' and 'c' are identical"):
+        BayesianGMM(2).fit(_with(wide, "c", wide[:, 0]))
+
+
+# --------------------------------------------------------------------------------------------
+# seeds (issue 11)
+# --------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("seed", [0, 1, 2**32, 2**64, 2**200, np.uint64(2**63)])
+def test_any_non_negative_integer_is_a_seed(seed):
+    assert validation.check_seed(seed) == int(seed)
+
+
+@pytest.mark.parametrize("seed", [-1, -(2**70), 1.5, "1", True, [1]])
+def test_other_seeds_are_refused_naming_the_argument(seed):
+    with pytest.raises(ValueError, match="--seed must be a non-negative integer"):
+        validation.check_seed(seed, "--seed")
+
+
+def test_fit_em_refuses_a_bad_random_state_before_fitting(X):
+    with pytest.raises(ValueError, match="random_state must be None, a non-negative integer"):
+        fit_em(X, 2, random_state=-1)
+    a = fit_em(X, 2, random_state=2**64)
+    b = fit_em(X, 2, random_state=2**64)
+    assert np.array_equal(a.means, b.means)
+
+
+def test_sampler_seeds_fit_in_64_bits():
+    from bayesgmm.sampling import _sampler_seed
+
+    assert _sampler_seed(5) == 5 and _sampler_seed(2**63 - 1) == 2**63 - 1
+    big = [_sampler_seed(2**64 + i) for i in range(3)]
+    assert all(0 <= s < 2**63 for s in big) and len(set(big)) == 3
+
+
+def test_a_run_without_a_seed_records_the_seed_it_drew(old_faithful):
+    """Before: settings recorded random_state None, so the run could not be repeated; and a
+    seed >= 2**64 raised OverflowError after EM had run."""
+    from bayesgmm.sampling import fit_bayes
+
+    kwargs = dict(draws=20, tune=20, chains=1, progressbar=False)
+    first = fit_bayes(old_faithful, 2, **kwargs)
+    seed = first.settings["random_state"]
+    assert isinstance(seed, int) and first.settings["seed_drawn"] is True
+    again = fit_bayes(old_faithful, 2, random_state=seed, **kwargs)
+    assert again.settings["seed_drawn"] is False
+    assert np.array_equal(first.posterior["means"].values, again.posterior["means"].values)
+    big = fit_bayes(old_faithful, 2, random_state=2**64 + 1, **kwargs)
+    assert big.settings["random_state"] == 2**64 + 1
