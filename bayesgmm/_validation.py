@@ -1,6 +1,9 @@
 """Turning user input into a clean ``(N, D)`` float64 array, and every user-facing data error.
 
 Validation happens once, at the public entry points; everything below them trusts its input.
+
+Where it sits: the data-in layer; imports only :mod:`bayesgmm.covariance` (the covariance-type
+names, re-exported here with :func:`check_covariance_type`).
 """
 
 from __future__ import annotations

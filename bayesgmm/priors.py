@@ -8,6 +8,10 @@ Two objects, because the two fits need different things:
   inverse-gamma variances for diag/spherical).
 - :class:`Priors` is the Bayesian model's prior, stated on the standardised scale
   z = (x - center) / scale so that it is weakly informative for data in any unit.
+
+Where it sits: the model layer's first module; imports :mod:`bayesgmm._validation` and
+:mod:`bayesgmm.covariance`. :mod:`bayesgmm.layout` turns a :class:`Priors` into the model's
+parameter blocks; EM uses :class:`ConjugatePrior`.
 """
 
 from __future__ import annotations
