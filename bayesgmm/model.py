@@ -187,16 +187,15 @@ def build_model(
         if len(coords[dim]) != size:
             raise ValueError(f"coords[{dim!r}] has {len(coords[dim])} labels; expected {size}")
 
+    # The free variables, as the layout states them.
+    free_blocks = blocks(K, D, covariance_type, priors, ordered_means=bool(ordered_means))
     spec = MixtureModelSpec(
         n_components=K, n_features=D, covariance_type=covariance_type, center=center,
         scale=scale, ordered_means=bool(ordered_means),
-        free_names=tuple(block.name for block in blocks(K, D, covariance_type, priors,
-                                                        ordered_means=bool(ordered_means))),
-        priors=priors,
+        free_names=tuple(block.name for block in free_blocks), priors=priors,
     )
     with pm.Model(coords=coords) as model:
-        # The free variables, as the layout states them (bayesgmm.layout.blocks).
-        free = {block.name: block.make() for block in spec.blocks}
+        free = {block.name: block.make() for block in free_blocks}
         weights, means_z = free["weights"], free["means_z"]
         chol = _cholesky(covariance_type, K, D, free["sd_z"], free.get("corr_chol_z"))
 
