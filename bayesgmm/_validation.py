@@ -1,6 +1,9 @@
 """Turning user input into a clean ``(N, D)`` float64 array, and every user-facing data error.
 
 Validation happens once, at the public entry points; everything below them trusts its input.
+
+Where it sits: the data-in layer; imports only :mod:`bayesgmm.covariance` (the covariance-type
+names, re-exported here with :func:`check_covariance_type`).
 """
 
 from __future__ import annotations
@@ -10,7 +13,18 @@ from typing import Any
 
 import numpy as np
 
-COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
+from .covariance import COVARIANCE_TYPES, check_covariance_type
+
+__all__ = [
+    "COVARIANCE_TYPES",
+    "check_covariance_type",
+    "check_data",
+    "check_int",
+    "check_n_components",
+    "check_not_constant",
+    "check_positive",
+    "check_sample_weight",
+]
 
 
 def check_data(
@@ -194,20 +208,23 @@ def _column_names(X: Any) -> tuple[str, ...] | None:
     return None
 
 
+def check_int(value: Any, name: str, minimum: int | None = 1) -> int:
+    """``value`` as an int if it is an integer (not a bool) >= ``minimum``; else a ValueError.
+
+    The one "is it an int" check: numpy integers count, booleans and integral floats do not.
+    ``minimum=None`` checks the type only.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or (
+            minimum is not None and value < minimum):
+        bound = "" if minimum is None else f" >= {minimum}"
+        raise ValueError(f"{name} must be an integer{bound}; got {value!r}")
+    return int(value)
+
+
 def check_n_components(n_components: Any) -> int:
-    if isinstance(n_components, bool) or not isinstance(n_components, int | np.integer):
-        raise ValueError(f"n_components must be an integer >= 1; got {n_components!r}")
-    if n_components < 1:
+    if check_int(n_components, "n_components", None) < 1:
         raise ValueError(f"n_components must be >= 1; got {n_components}")
     return int(n_components)
-
-
-def check_covariance_type(covariance_type: Any) -> str:
-    if covariance_type not in COVARIANCE_TYPES:
-        raise ValueError(
-            f"covariance_type must be one of {COVARIANCE_TYPES}; got {covariance_type!r}"
-        )
-    return covariance_type
 
 
 def check_sample_weight(sample_weight: Any, n_samples: int) -> np.ndarray | None:

@@ -15,10 +15,11 @@ from typing import Any
 import numpy as np
 from scipy.cluster.vq import kmeans2
 
-from . import kernels
+from . import covariance, kernels
 from ._validation import (
     check_covariance_type,
     check_data,
+    check_int,
     check_n_components,
     check_not_singular,
     check_positive,
@@ -112,8 +113,8 @@ class EMResult:
     @property
     def full_covariances(self) -> np.ndarray:
         """Covariances in full form (K, D, D) whatever the covariance type."""
-        return kernels.to_full_covariances(self.covariances, self.covariance_type,
-                                           self.n_components, self.n_features)
+        return covariance.to_full(self.covariances, self.covariance_type,
+                                  self.n_components, self.n_features)
 
     def save(self, path: Any, overwrite: bool = False) -> Any:
         """Save to the directory ``path`` (npz + JSON); reload with ``bayesgmm.load``.
@@ -166,9 +167,7 @@ class EMResult:
         labels : ndarray (n_samples,)
             The component each draw came from.
         """
-        if isinstance(n_samples, bool) or not isinstance(n_samples, int | np.integer) \
-                or n_samples < 1:
-            raise ValueError(f"n_samples must be an integer >= 1; got {n_samples!r}")
+        check_int(n_samples, "n_samples")
         rng = np.random.default_rng(random_state)
         labels = rng.choice(self.n_components, size=n_samples, p=self.weights)
         # x = mu + L z with Sigma = L L^T
@@ -181,13 +180,7 @@ class EMResult:
 def n_parameters(n_components: int, n_features: int, covariance_type: str) -> int:
     """Free parameters of a K-component mixture in D dimensions (as scikit-learn counts them)."""
     K, D = n_components, n_features
-    cov = {
-        "full": K * D * (D + 1) // 2,
-        "tied": D * (D + 1) // 2,
-        "diag": K * D,
-        "spherical": K,
-    }[check_covariance_type(covariance_type)]
-    return int(cov + K * D + K - 1)
+    return int(covariance.n_covariance_parameters(covariance_type, K, D) + K * D + K - 1)
 
 
 # --------------------------------------------------------------------------------------------
@@ -269,10 +262,8 @@ def fit_em(
     Xv, names = check_data(X, n_components=K)
     N, D = Xv.shape
     g = check_sample_weight(sample_weight, N)
-    if isinstance(n_init, bool) or not isinstance(n_init, int | np.integer) or n_init < 1:
-        raise ValueError(f"n_init must be an integer >= 1; got {n_init!r}")
-    if isinstance(max_iter, bool) or not isinstance(max_iter, int | np.integer) or max_iter < 1:
-        raise ValueError(f"max_iter must be an integer >= 1; got {max_iter!r}")
+    check_int(n_init, "n_init")
+    check_int(max_iter, "max_iter")
     tol = check_positive(tol, "tol", allow_zero=True)
     reg_covar = check_positive(reg_covar, "reg_covar", allow_zero=True)
     random_state = check_random_state(random_state)
@@ -513,7 +504,7 @@ def _coincident_components(means: np.ndarray, covariances: np.ndarray, covarianc
     groups of coinciding pairs), in order of their smallest index.
     """
     K, D = means.shape
-    full = kernels.to_full_covariances(covariances, covariance_type, K, D)
+    full = covariance.to_full(covariances, covariance_type, K, D)
     idx = np.flatnonzero(np.ones(K, bool) if live is None else live)
     if idx.size < 2:
         return []
@@ -609,13 +600,8 @@ def _explicit_params(init, K, D, covariance_type):
         raise ValueError(f"init weights must be {K} non-negative numbers summing to 1")
     if init.get("covariances") is None:
         raise ValueError("init must include 'covariances' (sklearn shapes for the covariance type)")
-    covariances = np.array(init["covariances"], dtype=np.float64)
-    expected = {"full": (K, D, D), "tied": (D, D), "diag": (K, D), "spherical": (K,)}
-    if covariances.shape != expected[covariance_type]:
-        raise ValueError(
-            f"init covariances for {covariance_type!r} must have shape "
-            f"{expected[covariance_type]}; got {covariances.shape}"
-        )
+    covariances = covariance.check_shape(np.array(init["covariances"], dtype=np.float64),
+                                         covariance_type, K, D, "init covariances")
     kernels.precisions_cholesky(covariances, covariance_type)  # raises if not PD
     return weights, means, covariances
 

@@ -28,26 +28,29 @@ structure-of-arrays form so that every inner loop runs over points and LLVM vect
 exp and log written as vectorisable polynomials (:func:`_exp_nonpos`, :func:`_log_normal`) and
 sums over points kept per SIMD-friendly lane, folded in a fixed order: serial and parallel
 drivers give bitwise-equal results.
+
+Where it sits: the math layer; imports only :mod:`bayesgmm.covariance` (per-type shapes and the
+full form). One module of ~700 lines on purpose: :mod:`bayesgmm.ops` salts PyTensor's numba
+cache with a hash of this file, because cached callers embed the kernel's machine code; keeping
+every njit function a cached caller can reach in this one file keeps that salt complete.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 from dataclasses import dataclass
 
-# numba's OpenMP threading layer busy-waits between parallel regions by default; on a machine
-# with other work (2 cores, sampler chains, BLAS) that made the parallel E-step 10-75x slower
-# than the serial one (measured: N=1e5, D=5: 184-1800 ms vs 16-35 ms). Passive waiting brings
-# it back. Must be set before the OpenMP runtime loads; a user's own setting wins.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+import numba
+import numpy as np
+from llvmlite import ir as llvm_ir
+from numba import types
+from numba.extending import intrinsic
+from numba.np.ufunc import parallel as numba_parallel
+from scipy import linalg
 
-import numba  # noqa: E402
-import numpy as np  # noqa: E402
-from llvmlite import ir as llvm_ir  # noqa: E402
-from numba import types  # noqa: E402
-from numba.extending import intrinsic  # noqa: E402
-from scipy import linalg  # noqa: E402
+from . import covariance
 
 _LOG_2PI = math.log(2.0 * math.pi)
 # Points per block: the unit of work of the parallel reduction. Blocks depend only on N (never on
@@ -55,6 +58,22 @@ _LOG_2PI = math.log(2.0 * math.pi)
 _BLOCK = 2048
 # Below this many point-component pairs the thread start-up costs more than it saves.
 _PARALLEL_MIN_PAIRS = 200_000
+
+
+@functools.cache
+def passive_thread_wait() -> None:
+    """Ask numba's OpenMP threads to sleep, not spin, between parallel regions.
+
+    numba's OpenMP threading layer busy-waits between parallel regions by default; on a machine
+    with other work (2 cores, sampler chains, BLAS) that made the parallel E-step 10-75x slower
+    than the serial one (measured: N=1e5, D=5: 184-1800 ms vs 16-35 ms). Passive waiting
+    brings it back. The OpenMP runtime reads ``OMP_WAIT_POLICY`` once, when numba first starts
+    its threads, so this runs before the kernel's first parallel call (and before
+    ``numba.get_num_threads``, which starts them), rather than as a side effect of importing
+    the package. A user's own setting wins; once numba's threads are running it does nothing.
+    """
+    if not numba_parallel._is_initialized:
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 # --------------------------------------------------------------------------------------------
@@ -586,7 +605,10 @@ def estep(
     pointwise = np.empty(N if return_pointwise else 0)
     resp = np.empty((N if return_resp else 0, K))
     if parallel is None:
+        passive_thread_wait()
         parallel = N * K >= _PARALLEL_MIN_PAIRS and numba.get_num_threads() > 1
+    elif parallel:
+        passive_thread_wait()
     run = estep_parallel if parallel else estep_serial
     total, nk, s1c, c = run(X, g, log_w, np.ascontiguousarray(means, np.float64), U, log_det,
                             pointwise, resp)
@@ -601,17 +623,7 @@ def estep(
 
 def full_precision_cholesky(prec_chol: np.ndarray, covariance_type: str, K: int, D: int):
     """Expand scikit-learn-shaped precision Cholesky factors to full form (K, D, D)."""
-    prec_chol = np.asarray(prec_chol, dtype=np.float64)
-    if covariance_type == "full":
-        return np.ascontiguousarray(prec_chol)
-    if covariance_type == "tied":
-        return np.ascontiguousarray(np.broadcast_to(prec_chol, (K, D, D)))
-    eye = np.eye(D)
-    if covariance_type == "diag":
-        return np.ascontiguousarray(prec_chol[:, :, None] * eye)
-    if covariance_type == "spherical":
-        return np.ascontiguousarray(prec_chol[:, None, None] * eye)
-    raise ValueError(f"unknown covariance_type {covariance_type!r}")
+    return covariance.to_full(prec_chol, covariance_type, K, D)
 
 
 class NotPositiveDefiniteError(ValueError):
@@ -645,28 +657,24 @@ def precisions_cholesky(covariances: np.ndarray, covariance_type: str) -> np.nda
     return 1.0 / np.sqrt(covariances)
 
 
-def to_full_covariances(covariances: np.ndarray, covariance_type: str, K: int,
-                        D: int) -> np.ndarray:
-    """Covariances in full form (K, D, D) from scikit-learn's per-type shapes."""
-    covariances = np.asarray(covariances, dtype=np.float64)
-    if covariance_type == "full":
-        return covariances.copy()
-    if covariance_type == "tied":
-        return np.broadcast_to(covariances, (K, D, D)).copy()
-    if covariance_type == "diag":
-        return covariances[:, :, None] * np.eye(D)
-    if covariance_type == "spherical":
-        return covariances[:, None, None] * np.eye(D)
-    raise ValueError(f"unknown covariance_type {covariance_type!r}")
+# Covariances in full form (K, D, D) from scikit-learn's per-type shapes (kept under its old name).
+to_full_covariances = covariance.to_full
 
 
-@numba.njit(cache=True, parallel=True)
 def pointwise_over_draws(X, weights, means, L, want_resp):
     """Per-draw pointwise log-density (S, N) and, if asked, responsibilities (S, N, K).
 
-    ``weights`` (S, K), ``means`` (S, K, D), ``L`` (S, K, D, D): S posterior draws in full form.
-    Draws run in parallel; each is the serial E-step kernel.
+    ``weights`` (S, K), ``means`` (S, K, D), ``L`` (S, K, D, D): S posterior draws in full form
+    (:func:`bayesgmm.covariance.cholesky_draws`). Draws run in parallel; each is the serial
+    E-step kernel.
     """
+    passive_thread_wait()
+    return _pointwise_over_draws(X, weights, means, L, want_resp)
+
+
+@numba.njit(cache=True, parallel=True)
+def _pointwise_over_draws(X, weights, means, L, want_resp):
+    """The parallel core of :func:`pointwise_over_draws`."""
     S = weights.shape[0]
     N = X.shape[0]
     K = weights.shape[1]

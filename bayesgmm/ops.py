@@ -43,6 +43,9 @@ compiled graph on disk (``config.numba__cache``, default on, under
 ``kernels.py`` because a cached caller embeds the kernel's machine code: editing the kernel must
 invalidate it. PyTensor keys a whole compiled graph by the values of its constants, which is why
 the model passes the data as shared variables (see :func:`bayesgmm.model.build_model`).
+
+Where it sits: the math layer, between the kernel and the model; imports only
+:mod:`bayesgmm.kernels` (and PyTensor); imported by :mod:`bayesgmm.model`.
 """
 
 from __future__ import annotations

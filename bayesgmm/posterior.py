@@ -13,6 +13,7 @@ from scipy.special import logsumexp
 
 from . import kernels
 from ._validation import check_data
+from .covariance import cholesky_draws
 from .diagnostics import Diagnostics, diagnose
 from .em import EMResult
 from .priors import Priors, Standardisation
@@ -103,10 +104,8 @@ class BayesResult:
         if max_draws is not None and S > max_draws:
             idx = np.sort(np.random.default_rng(random_state).choice(S, max_draws, replace=False))
             w, m, cov = w[idx], m[idx], cov[idx]
-        full = np.stack([kernels.to_full_covariances(c, self.covariance_type, K, D)
-                         for c in cov])
         return (np.ascontiguousarray(w), np.ascontiguousarray(m),
-                np.ascontiguousarray(np.linalg.cholesky(full)))
+                cholesky_draws(cov, self.covariance_type, K, D))
 
     def _check(self, X: Any) -> np.ndarray:
         Xv, _ = check_data(X, n_features=len(self.feature_names),

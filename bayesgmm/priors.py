@@ -8,6 +8,10 @@ Two objects, because the two fits need different things:
   inverse-gamma variances for diag/spherical).
 - :class:`Priors` is the Bayesian model's prior, stated on the standardised scale
   z = (x - center) / scale so that it is weakly informative for data in any unit.
+
+Where it sits: the model layer's first module; imports :mod:`bayesgmm._validation` and
+:mod:`bayesgmm.covariance`. :mod:`bayesgmm.layout` turns a :class:`Priors` into the model's
+parameter blocks; EM uses :class:`ConjugatePrior`.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import numpy as np
 from scipy import stats
 
 from ._validation import check_covariance_type, check_positive
+from .covariance import component_shape
 
 __all__ = ["ConjugatePrior", "Priors", "Standardisation"]
 
@@ -67,11 +72,11 @@ class ConjugatePrior:
         mean = np.array(self.mean, dtype=np.float64).reshape(-1)
         D = mean.shape[0]
         scale = np.array(self.scale, dtype=np.float64)
-        expected = {"full": (D, D), "tied": (D, D), "diag": (D,), "spherical": ()}
-        if scale.shape != expected[self.covariance_type]:
+        expected = component_shape(self.covariance_type, D)
+        if scale.shape != expected:
             raise ValueError(
                 f"scale for covariance_type={self.covariance_type!r} must have shape "
-                f"{expected[self.covariance_type]}; got {scale.shape}"
+                f"{expected}; got {scale.shape}"
             )
         if self.covariance_type in ("full", "tied"):
             if not np.allclose(scale, scale.T) or np.linalg.eigvalsh(scale).min() <= 0:

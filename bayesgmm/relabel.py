@@ -30,7 +30,8 @@ import numpy as np
 import xarray as xr
 from scipy.optimize import linear_sum_assignment
 
-from bayesgmm._validation import check_covariance_type
+from bayesgmm._validation import check_covariance_type, check_int
+from bayesgmm.covariance import shape as covariance_shape
 
 __all__ = [
     "LabelSwitchingReport",
@@ -310,8 +311,7 @@ def _reference_arrays(reference: Any) -> tuple[np.ndarray, np.ndarray, np.ndarra
 # --------------------------------------------------------------------------------------------
 def _relabel(m, c, ref_m, ref_c, covariance_type, n_iter) -> tuple[np.ndarray, int]:
     """Permutations (chain, draw, K) and the number of passes run, for validated arrays."""
-    if isinstance(n_iter, bool) or not isinstance(n_iter, int | np.integer) or n_iter < 1:
-        raise ValueError(f"n_iter must be an integer >= 1; got {n_iter!r}")
+    check_int(n_iter, "n_iter")
     n_chains, n_draws, K, D = m.shape
     # Flatten (chain, draw) so that the cost computation sees one batch axis.
     flat_m = m.reshape(-1, K, D)
@@ -429,12 +429,6 @@ def _permute_parameters(perms, weights, means, covariances, covariance_type):
 # --------------------------------------------------------------------------------------------
 # Validation
 # --------------------------------------------------------------------------------------------
-def _expected_cov_shape(covariance_type: str, K: int, D: int) -> tuple[int, ...]:
-    return {"full": (K, D, D), "tied": (D, D), "diag": (K, D), "spherical": (K,)}[
-        covariance_type
-    ]
-
-
 def _as_finite(x: Any, name: str) -> np.ndarray:
     arr = np.asarray(x, dtype=np.float64)
     if not np.all(np.isfinite(arr)):
@@ -451,7 +445,7 @@ def _check_draws(weights, means, covariances, covariance_type):
     n_chains, n_draws, K, D = m.shape
     if w.shape != (n_chains, n_draws, K):
         raise ValueError(f"weights must have shape {(n_chains, n_draws, K)}; got {w.shape}")
-    expected = (n_chains, n_draws, *_expected_cov_shape(covariance_type, K, D))
+    expected = (n_chains, n_draws, *covariance_shape(covariance_type, K, D))
     if c.shape != expected:
         raise ValueError(
             f"{covariance_type} covariances must have shape {expected}; got {c.shape}"
@@ -470,7 +464,7 @@ def _check_reference(ref_weights, ref_means, ref_covs, covariance_type, shape):
             f"the reference must have weights of shape {(K,)} and means of shape {(K, D)} to "
             f"match the draws; got {rw.shape} and {rm.shape}"
         )
-    expected = _expected_cov_shape(covariance_type, K, D)
+    expected = covariance_shape(covariance_type, K, D)
     if rc.shape != expected:
         raise ValueError(
             f"{covariance_type} reference covariances must have shape {expected}; got {rc.shape}"

@@ -19,6 +19,7 @@ from ._validation import (
     check_seed,
     draw_seed,
 )
+from .covariance import cholesky_draws
 from .em import EMResult, fit_em
 from .native import NativeMixtureModel
 from .posterior import BayesResult
@@ -232,10 +233,9 @@ def _log_likelihood(X: np.ndarray, posterior: xr.Dataset, covariance_type: str) 
     flat_m = posterior["means"].to_numpy().reshape(C * S, K, D)
     cov = posterior["covariances"].to_numpy()
     cov = cov.reshape(C * S, *cov.shape[2:])
-    full = np.stack([kernels.to_full_covariances(c, covariance_type, K, D) for c in cov])
     pointwise, _ = kernels.pointwise_over_draws(
         X, np.ascontiguousarray(flat_w), np.ascontiguousarray(flat_m),
-        np.ascontiguousarray(np.linalg.cholesky(full)), False)
+        cholesky_draws(cov, covariance_type, K, D), False)
     return xr.Dataset(
         {"x": (("chain", "draw", "observation"), pointwise.reshape(C, S, X.shape[0]))},
         coords={"chain": w.chain.values, "draw": w.draw.values,

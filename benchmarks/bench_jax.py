@@ -82,6 +82,7 @@ def main() -> None:
 
     from bayesgmm import fit_em, native
     from bayesgmm.jax_density import make_logp, shard_rows
+    from bayesgmm.layout import MixtureModelSpec
     from bayesgmm.priors import Priors, Standardisation
 
     K, D, N = args.k, args.d, args.n
@@ -97,7 +98,7 @@ def main() -> None:
 
     st = Standardisation.from_data(X, "full")
     priors = Priors()
-    spec = _Spec(K, D, priors)
+    spec = MixtureModelSpec(K, D, "full", st.center, st.scale, False, (), priors)
     params = native._prior_parameters(spec)
     positions = native.correlation_positions(D)
     theta0 = _theta_from_em(em, st, positions)
@@ -185,15 +186,6 @@ def main() -> None:
     if path:
         with open(path, "w") as f:
             json.dump(result, f, indent=1)
-
-
-class _Spec:
-    """The fields of bayesgmm.model.MixtureModelSpec that the native prior constants read."""
-
-    def __init__(self, K: int, D: int, priors) -> None:
-        self.n_components, self.n_features, self.covariance_type = K, D, "full"
-        self.priors = tuple(getattr(priors, f) for f in (
-            "weights_concentration", "means_sd", "sd_median", "sd_log_sd", "lkj_eta"))
 
 
 if __name__ == "__main__":

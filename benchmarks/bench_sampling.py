@@ -182,10 +182,11 @@ def _autodiff_function():
     return pytensor.function([x, w, mu, L], [ll, *pt.grad(ll, [w, mu, L])])
 
 
-class _FullSpec:
-    """The parts of a model spec that native.unconstrained_point reads (K=3, D=2, full)."""
+def _full_spec():
+    """A model spec (K=3, D=2, full, default priors) for native.unconstrained_point."""
+    from bayesgmm.layout import MixtureModelSpec
 
-    n_components, n_features, covariance_type, ordered_means = K, D, "full", False
+    return MixtureModelSpec(K, D, "full", np.zeros(D), np.ones(D), False, ())
 
 
 def bench_gradient(sizes: list[int]) -> None:
@@ -212,7 +213,7 @@ def bench_gradient(sizes: list[int]) -> None:
     params = np.array([1.0, 2.0, np.log(0.5), 1.0, 2.0, 0.0])
     corr = np.linalg.cholesky(np.array([np.eye(D)] * K))
     theta = native.unconstrained_point(
-        _FullSpec(), {"weights": w, "means_z": mu, "sd_z": np.full((K, D), np.sqrt(1.5)),
+        _full_spec(), {"weights": w, "means_z": mu, "sd_z": np.full((K, D), np.sqrt(1.5)),
                       "corr_chol_z": corr})
     grad = np.empty_like(theta)
 

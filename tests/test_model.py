@@ -289,7 +289,7 @@ def test_pyfunc_backend_evaluates_the_model_on_its_own_data(data):
 def test_auto_backend_falls_back_to_numba_when_native_is_unavailable(data, monkeypatch):
     """The native route fills in nutpie's CompiledPyMCModel itself: should a nutpie release
     change it, "auto" warns and uses nutpie's own numba route; asking for "native" raises."""
-    import bayesgmm.model as model_module
+    import bayesgmm.backends.nutpie as model_module
 
     def broken(model):
         raise TypeError("CompiledPyMCModel.__init__() got an unexpected keyword argument")

@@ -1,6 +1,7 @@
 """The hand-written log-density of bayesgmm.native against the PyMC model it stands in for."""
 
 import ctypes
+import dataclasses
 
 import numpy as np
 import pymc as pm
@@ -9,10 +10,11 @@ import pytest
 from pymc.distributions.transforms import CholeskyCorrTransform
 from scipy import stats
 
-from bayesgmm import native
+from bayesgmm import layout, native
+from bayesgmm.backends import native as backends_native
+from bayesgmm.backends.nutpie import compile_nutpie
 from bayesgmm.model import (
     build_model,
-    compile_nutpie,
     initial_point,
     model_spec,
     trace_layout,
@@ -34,9 +36,10 @@ def _case_id(case):
     return f"{ct}-D{D}" + ("-ordered" if ordered else "")
 
 
-@pytest.fixture(params=CASES, ids=_case_id)
+@pytest.fixture(scope="module", params=CASES, ids=_case_id)
 def case(request):
-    """A model with non-default priors, data-unit standardisation and its free-variable layout."""
+    """A model with non-default priors, data-unit standardisation and its free-variable layout
+    (one per case for the module: the PyMC functions compiled from it are shared)."""
     ct, D, ordered = request.param
     rng = np.random.default_rng(abs(hash(request.param)) % 2**32)
     K = 3
@@ -50,15 +53,23 @@ def case(request):
 
 
 def _random_point(model, rng):
-    """A random unconstrained point, flat (nutpie's order) and as PyMC's value dict."""
-    template = model.initial_point()
-    names = [model.rvs_to_values[rv].name for rv in model.free_RVs]
+    """A random unconstrained point, flat (nutpie's order) and as PyMC's value dict.
+
+    Names and shapes from the layout, not ``model.initial_point()`` (a PyTensor compile per
+    call); test_model_variables_are_the_layout_blocks checks them against the model."""
     point, parts = {}, []
-    for name in names:
-        value = rng.normal(0.0, 0.7, size=template[name].shape)
-        point[name] = value
+    for block in model_spec(model).blocks:
+        value = rng.normal(0.0, 0.7, size=block.value_shape)
+        point[block.value_name] = value
         parts.append(value.ravel())
     return np.concatenate(parts), point
+
+
+@pytest.fixture(scope="module")
+def pymc_density(case):
+    """The PyMC model's own logp and dlogp of the case, compiled once for all tests."""
+    model, _, _ = case
+    return model.compile_logp(mode=MODE), model.compile_dlogp(mode=MODE)
 
 
 def _native_logp(model, theta):
@@ -78,12 +89,11 @@ def _pymc_normal_offset(sigma):
     return float(ours - stats.norm.logpdf(0.3, 0.0, sigma))
 
 
-def test_log_density_and_gradient_match_the_pymc_model(case):
+def test_log_density_and_gradient_match_the_pymc_model(case, pymc_density):
     model, _, rng = case
     spec = model_spec(model)
-    logp = model.compile_logp(mode=MODE)
-    dlogp = model.compile_dlogp(mode=MODE)
-    offset = spec.n_components * spec.n_features * _pymc_normal_offset(spec.priors[1])
+    logp, dlogp = pymc_density
+    offset = spec.n_components * spec.n_features * _pymc_normal_offset(spec.priors.means_sd)
     for _ in range(3):
         theta, point = _random_point(model, rng)
         value, grad = _native_logp(model, theta)
@@ -91,10 +101,10 @@ def test_log_density_and_gradient_match_the_pymc_model(case):
         np.testing.assert_allclose(grad, dlogp(point), rtol=1e-9, atol=1e-9)
 
 
-def test_log_density_differences_match_exactly(case):
+def test_log_density_differences_match_exactly(case, pymc_density):
     """Differences cancel PyMC's constant: the densities agree to rounding."""
     model, _, rng = case
-    logp = model.compile_logp(mode=MODE)
+    logp, _ = pymc_density
     (theta_a, point_a), (theta_b, point_b) = _random_point(model, rng), _random_point(model, rng)
     ours = _native_logp(model, theta_a)[0] - _native_logp(model, theta_b)[0]
     theirs = logp(point_a) - logp(point_b)
@@ -322,3 +332,108 @@ def test_compile_nutpie_starts_whitened_chains_at_the_start():
     shift, A = compiled.shared_data["laplace_shift"], compiled.shared_data["laplace_map"]
     np.testing.assert_allclose(shift + A @ compiled.initial_point_func(0), flat, atol=1e-12)
     assert not compile_nutpie(model, start, backend="native", reuse=False).whitened
+
+
+# --------------------------------------------------------------------------------------------
+# Block by block: each transform + prior function of the native density against PyMC's
+# Transform.backward / log_jac_det and pm.logp of the variable as the layout makes it.
+# --------------------------------------------------------------------------------------------
+BLOCK_PRIORS = Priors(weights_concentration=0.7, means_sd=1.5, sd_median=0.8, sd_log_sd=0.6,
+                      lkj_eta=1.5)
+BLOCK_CASES = [  # (block, covariance type, D, ordered means)
+    ("weights", "diag", 2, False),
+    ("means_z", "diag", 2, False),
+    ("means_z", "diag", 1, True),
+    ("sd_z", "full", 2, False),
+    ("sd_z", "tied", 3, False),
+    ("corr_chol_z", "full", 3, False),
+    ("corr_chol_z", "tied", 4, False),
+]
+
+
+@pytest.fixture(scope="module", params=BLOCK_CASES, ids=lambda c: f"{c[0]}-{c[1]}-D{c[2]}"
+                + ("-ordered" if c[3] else ""))
+def pymc_block(request):
+    """A layout block, and PyMC's (constrained value, log p + log|J| + g . value, gradient) of
+    it at an unconstrained value and an upstream gradient g: compiled once per case."""
+    name, ct, D, ordered = request.param
+    K = 3
+    block = {b.name: b for b in layout.blocks(K, D, ct, BLOCK_PRIORS, ordered_means=ordered)}[
+        name]
+    with pm.Model(coords={"component": range(K), "feature": range(D),
+                          "feature_bis": range(D)}) as model:
+        rv = block.make()
+    value = model.rvs_to_values[rv]
+    transform = model.rvs_to_transforms.get(rv)
+    x = value if transform is None else transform.backward(value, *rv.owner.inputs)
+    g = pytensor.tensor.tensor("g", shape=block.shape)
+    total = model.logp(vars=[rv], jacobian=True) + pytensor.tensor.sum(g * x)
+    fn = pytensor.function([value, g], [x, total, pytensor.grad(total, value)], mode=MODE)
+    return block, fn, (K, D, ct, ordered)
+
+
+def _native_block(block, v, g, K, D, ct, ordered):
+    """(constrained value, log p + log|J| less the layout's constant, d/dv with upstream g)."""
+    p = BLOCK_PRIORS
+    grad = np.zeros(block.value_shape)
+    if block.name == "weights":
+        log_w, x = backends_native.simplex_backward(v)
+        lp = backends_native.dirichlet_simplex(v, log_w, x, g, p.weights_concentration, grad)
+    elif block.name == "means_z":
+        x = backends_native.means_backward(v, ordered)
+        lp = backends_native.normal_means(v, x, g, p.means_sd, ordered, grad)
+    elif block.name == "sd_z":
+        x = np.exp(v)
+        lp = backends_native.lognormal_log(v.ravel(), x.ravel(), g.ravel(), np.log(p.sd_median),
+                                           p.sd_log_sd, grad.reshape(-1))
+    else:
+        positions = layout.correlation_positions(D)
+        flat = v.reshape(-1, positions.shape[0])
+        x = backends_native.correlation_backward(flat, D, positions)
+        lp = backends_native.lkj_cholesky_corr(flat, x, g.reshape(x.shape), p.lkj_eta,
+                                               positions, grad.reshape(flat.shape))
+        x = x.reshape(block.shape)
+    return x, lp, grad
+
+
+def test_each_block_matches_pymcs_transform_and_prior(pymc_block):
+    block, pymc_fn, (K, D, ct, ordered) = pymc_block
+    rng = np.random.default_rng(7)
+    offset = K * D * _pymc_normal_offset(BLOCK_PRIORS.means_sd) if block.name == "means_z" \
+        else 0.0
+    for _ in range(3):
+        v = rng.normal(0.0, 0.7, size=block.value_shape)
+        g = rng.normal(size=block.shape)
+        x, lp, grad = _native_block(block, v, g, K, D, ct, ordered)
+        expected_x, expected_total, expected_grad = pymc_fn(v, g)
+        np.testing.assert_allclose(x, expected_x, rtol=1e-12, atol=1e-14)
+        assert lp + block.log_constant + np.sum(g * x) == pytest.approx(
+            expected_total - offset, rel=1e-12, abs=1e-10)
+        np.testing.assert_allclose(grad, expected_grad, rtol=1e-10, atol=1e-10)
+        # The forward transform (chains' starts) inverts PyMC's backward.
+        np.testing.assert_allclose(np.reshape(block.forward(x), block.value_shape), v,
+                                   rtol=1e-10, atol=1e-12)
+
+
+def test_model_variables_are_the_layout_blocks(case):
+    """build_model's free and value variables, in order, are the layout's; the numba density's
+    block sizes are the layout's."""
+    model, _, _ = case
+    spec = model_spec(model)
+    assert [(rv.name, model.rvs_to_values[rv].name) for rv in model.free_RVs] == [
+        (b.name, b.value_name) for b in spec.blocks]
+    point = model.initial_point()
+    for block in spec.blocks:
+        assert point[block.value_name].shape == block.value_shape, block.name
+    n_sd, n_corr, m = backends_native._block_sizes(
+        spec.n_components, spec.n_features, native.COVARIANCE_CODES[spec.covariance_type])
+    sizes = {b.name: b.size for b in spec.blocks}
+    assert (sizes["sd_z"], sizes.get("corr_chol_z", 0)) == (n_sd, n_corr * m)
+    assert layout.n_dim(spec) == sum(point[name].size for name in point)
+
+
+def test_build_model_refuses_a_model_that_is_not_the_layout():
+    model = build_model(np.random.default_rng(0).standard_normal((20, 2)), 2, "diag")
+    other = dataclasses.replace(model_spec(model), ordered_means=True)
+    with pytest.raises(RuntimeError, match="layout's blocks"):
+        layout.check_model(model, other)

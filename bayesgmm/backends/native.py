@@ -1,0 +1,395 @@
+"""The model's log-density and gradient in numba, for the nutpie callbacks.
+
+Where it sits: estimation layer, in :mod:`bayesgmm.backends`. Imports the kernel
+(:mod:`bayesgmm.kernels`) and the layout (:mod:`bayesgmm.layout`); imported by
+:mod:`bayesgmm.backends.nutpie`, which wraps it in C callbacks. No PyMC, no nutpie here.
+
+nutpie samples a PyMC model by compiling its whole PyTensor graph (priors, transforms,
+likelihood, gradient) with numba. For this model that compilation, not the sampling, is the
+cost: ~45 s of PyTensor's numba compile on a new machine, then ~15 s of nutpie's own wrapper in
+every process. Yet the only expensive part of the density is the likelihood, which is already one
+cached kernel (:func:`bayesgmm.kernels.loglik_value_and_grad`); the rest is a few dozen scalars.
+
+This module writes that rest out, one small numba function per block of
+:func:`bayesgmm.layout.blocks` (its backward transform, and its prior plus log-Jacobian with
+the chain rule of an upstream gradient), with the gradient of the likelihood through
+Fisher's-identity statistics of the kernel. The covariance structure (L = diag(sd) corr, per
+type) joins the sd and correlation blocks to the kernel's Cholesky factors. Compiled once per
+machine (``cache=True``).
+
+The PyMC model stays the definition: tests check every block function against PyMC's
+``Transform.backward``/``log_jac_det`` and ``pm.logp``, and the whole density and gradient
+against ``model.compile_logp()``/``compile_dlogp()`` at random points for every covariance
+type.
+
+Unconstrained layout (nutpie's order, that of ``model.free_RVs``; see :mod:`bayesgmm.layout`)::
+
+    weights_simplex__            (K - 1,)   w = softmax([y, -sum y])           (PyMC's simplex)
+    means_z                      (K, D)     or, ordered_means: means_z_ordered_components__,
+                                            mu_0 = v_0, mu_k = mu_(k-1) + exp(v_k)
+    sd_z_log__                   (S,)       sd = exp(v); S = K D (full, diag), D (tied), K
+                                            (spherical)
+    corr_chol_z_cholesky_corr__  (C, m)     full C = K, tied C = 1, D > 1 only; m = D(D-1)/2.
+                                            Row i of the correlation Cholesky factor is
+                                            [a_i, 1, 0, ...] / |[a_i, 1]|, the entries a_i taken
+                                            from the vector in PyMC's "spiral" order
+                                            (:func:`bayesgmm.layout.correlation_positions`).
+
+With those, log p = a sum log w + sum log N(mu | 0, s) - 1/2 sum ((v - m)/t)^2
+- (2 eta + D - 1)/2 sum_i log(1 + |a_i|^2) + sum_n ll_n + constants: the Dirichlet, Normal,
+LogNormal and LKJ log-densities plus the log-Jacobians of their transforms, simplified (the
+LKJ exponent 2 eta - 2 + D - i and the transform's Jacobian exponent i + 1, for row i counted
+from 1, add up to the same 2 eta + D - 1 for every row). The constants are the layout's
+(:func:`bayesgmm.layout.log_density_constant`).
+
+Every function is ``error_model="numpy"``: an extreme proposal gives inf/nan, which the sampler
+treats as a divergence, never an exception.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+
+from ..kernels import loglik_value_and_grad
+from ..layout import MixtureModelSpec, correlation_positions, log_density_constant
+
+__all__ = [
+    "COVARIANCE_CODES",
+    "cholesky_factors",
+    "cholesky_pullback",
+    "correlation_backward",
+    "correlation_positions",
+    "dirichlet_simplex",
+    "expand",
+    "lkj_cholesky_corr",
+    "lognormal_log",
+    "logp_and_gradient",
+    "means_backward",
+    "normal_means",
+    "prior_parameters",
+    "simplex_backward",
+]
+
+COVARIANCE_CODES = {"full": 0, "tied": 1, "diag": 2, "spherical": 3}
+_FULL, _TIED, _DIAG, _SPHERICAL = 0, 1, 2, 3
+_jit = numba.njit(cache=True, nogil=True, error_model="numpy")
+
+
+def prior_parameters(spec: MixtureModelSpec) -> np.ndarray:
+    """The numbers the density's block functions take, by name from ``spec.priors``.
+
+    Returns
+    -------
+    ndarray (6,)
+        (alpha, means_sd, log sd_median, sd_log_sd, lkj_eta,
+        :func:`bayesgmm.layout.log_density_constant`).
+    """
+    p = spec.priors
+    return np.array([p.weights_concentration, p.means_sd, math.log(p.sd_median), p.sd_log_sd,
+                     p.lkj_eta, log_density_constant(spec)], dtype=np.float64)
+
+
+# --------------------------------------------------------------------------------------------
+# blocks: backward transform; prior + log-Jacobian (less the layout's constant) with gradient
+# --------------------------------------------------------------------------------------------
+@_jit
+def simplex_backward(y):
+    """PyMC's simplex transform backward: y (K-1,) -> (log w, w), w = softmax([y, -sum y])."""
+    K = y.shape[0] + 1
+    z = np.empty(K)
+    total = 0.0
+    for j in range(K - 1):
+        z[j] = y[j]
+        total += y[j]
+    z[K - 1] = -total
+    z_max = z.max()
+    acc = 0.0
+    for k in range(K):
+        acc += math.exp(z[k] - z_max)
+    log_w = z - (z_max + math.log(acc))
+    return log_w, np.exp(log_w)
+
+
+@_jit
+def dirichlet_simplex(y, log_w, w, dw, alpha, grad):
+    """Dirichlet(alpha) + simplex log-Jacobian = alpha sum log w; d/dy of it plus the upstream
+    d/dw ``dw`` (K,) chained through the softmax, into ``grad`` (K-1,).
+
+    Chain rule through the softmax of z = [y, -sum y]: d/dz_j = w_j (G_j - w . G) with
+    G = d/dw, and d/dy_j = d/dz_j - d/dz_K.
+    """
+    K = w.shape[0]
+    wg = 0.0
+    lp = 0.0
+    for k in range(K):
+        wg += w[k] * dw[k]
+        lp += alpha * log_w[k]
+    last = w[K - 1] * dw[K - 1] - w[K - 1] * wg + alpha * (1.0 - K * w[K - 1])
+    for j in range(K - 1):
+        grad[j] = w[j] * dw[j] - w[j] * wg + alpha * (1.0 - K * w[j]) - last
+    return lp
+
+
+@_jit
+def means_backward(v, ordered):
+    """v (K, D) -> means: the identity, or (ordered) mu_0 = v_0, mu_k = mu_(k-1) + exp(v_k)."""
+    K, D = v.shape
+    mu = np.empty((K, D))
+    for d in range(D):
+        mu[0, d] = v[0, d]
+        for k in range(1, K):
+            mu[k, d] = mu[k - 1, d] + math.exp(v[k, d]) if ordered else v[k, d]
+    return mu
+
+
+@_jit
+def normal_means(v, mu, dmu, means_sd, ordered, grad):
+    """Normal(0, means_sd) on the means (+ the ordered transform's log-Jacobian sum v_k, k>0);
+    gradient with the upstream d/dmu ``dmu`` (K, D) into ``grad`` (K, D)."""
+    K, D = v.shape
+    lp = 0.0
+    inv_var = 1.0 / (means_sd * means_sd)
+    for d in range(D):
+        suffix = 0.0  # sum over k' >= k of d/dmu_k'
+        for k in range(K - 1, -1, -1):
+            g = dmu[k, d] - mu[k, d] * inv_var
+            lp -= 0.5 * mu[k, d] * mu[k, d] * inv_var
+            if not ordered:
+                grad[k, d] = g
+                continue
+            suffix += g
+            if k == 0:
+                grad[0, d] = suffix
+            else:
+                grad[k, d] = suffix * math.exp(v[k, d]) + 1.0  # + the Jacobian's v
+                lp += v[k, d]
+    return lp
+
+
+@_jit
+def lognormal_log(v, sd, dsd, sd_mu, sd_sigma, grad):
+    """LogNormal(sd_mu, sd_sigma) on sd = exp(v) + the log transform's Jacobian (its +v cancels
+    the density's -log sd); gradient with the upstream d/dsd ``dsd`` into ``grad``."""
+    lp = 0.0
+    inv_var = 1.0 / (sd_sigma * sd_sigma)
+    for j in range(v.shape[0]):
+        dev = v[j] - sd_mu
+        lp -= 0.5 * dev * dev * inv_var
+        grad[j] = dsd[j] * sd[j] - dev * inv_var
+    return lp
+
+
+@_jit
+def correlation_backward(v, D, positions):
+    """PyMC's cholesky_corr transform backward: v (C, m) -> correlation Cholesky factors
+    (C, D, D); row r is [a, 1, 0...] / |[a, 1]| with a from ``positions``."""
+    C, m = v.shape
+    corr = np.zeros((C, D, D))
+    for c in range(C):
+        for r in range(D):
+            corr[c, r, r] = 1.0
+        for e in range(m):
+            corr[c, positions[e, 0], positions[e, 1]] = v[c, e]
+        for r in range(1, D):
+            norm = 0.0
+            for col in range(r + 1):
+                norm += corr[c, r, col] ** 2
+            norm = math.sqrt(norm)
+            for col in range(r + 1):
+                corr[c, r, col] /= norm
+    return corr
+
+
+@_jit
+def lkj_cholesky_corr(v, corr, dcorr, eta, positions, grad):
+    """LKJCorr(eta) + the cholesky_corr transform's log-Jacobian; gradient with the upstream
+    d/dcorr ``dcorr`` (C, D, D) into ``grad`` (C, m).
+
+    Row r = [a, 1] / n with n = |[a, 1]| = 1 / corr[r, r], so
+    d/da_c = (G_rc - a_c corr[r, r] (G_r . corr_r)) corr[r, r]; LKJ + Jacobian add
+    (2 eta + D - 1) log corr[r, r] per row.
+    """
+    C, m = v.shape
+    D = corr.shape[1]
+    exponent = 2.0 * eta + D - 1.0
+    lp = 0.0
+    dot = np.empty(D)
+    for c in range(C):
+        for r in range(D):
+            dot[r] = 0.0
+            for col in range(r + 1):
+                dot[r] += dcorr[c, r, col] * corr[c, r, col]
+            lp += exponent * math.log(corr[c, r, r])
+        for e in range(m):
+            r, col = positions[e, 0], positions[e, 1]
+            diag = corr[c, r, r]
+            a = v[c, e]
+            grad[c, e] = (dcorr[c, r, col] - a * diag * dot[r]) * diag - exponent * a * diag * diag
+    return lp
+
+
+# --------------------------------------------------------------------------------------------
+# covariance structure: the sd and correlation blocks -> the kernel's Cholesky factors
+# --------------------------------------------------------------------------------------------
+@_jit
+def cholesky_factors(sd, corr, K, D, ct):
+    """Lower Cholesky factors L (K, D, D) of the standardised covariances: L = diag(sd) corr
+    (full: per component, tied: shared), diag(sd) (diag), sd I (spherical)."""
+    L = np.zeros((K, D, D))
+    for k in range(K):
+        for r in range(D):
+            if ct == _FULL or ct == _TIED:
+                c = k if ct == _FULL else 0
+                s = sd[k * D + r] if ct == _FULL else sd[r]
+                if corr.shape[0] == 0:  # D = 1: no correlation block
+                    L[k, r, r] = s
+                for col in range(r + 1 if corr.shape[0] else 0):
+                    L[k, r, col] = s * corr[c, r, col]
+            elif ct == _DIAG:
+                L[k, r, r] = sd[k * D + r]
+            else:
+                L[k, r, r] = sd[k]
+    return L
+
+
+@_jit
+def cholesky_pullback(dL, sd, corr, K, D, ct):
+    """(d/dsd, d/dcorr) from d/dL of :func:`cholesky_factors`.
+
+    L = diag(sd) corr, so d/dsd_r = row r of dL . row r of corr and d/dcorr = diag(sd) dL
+    (summed over components when tied).
+    """
+    n_sd = sd.shape[0]
+    dsd = np.zeros(n_sd)
+    C = corr.shape[0]
+    dcorr = np.zeros((C, D, D))
+    for k in range(K):
+        for r in range(D):
+            if ct == _FULL or ct == _TIED:
+                j = k * D + r if ct == _FULL else r
+                if C == 0:
+                    dsd[j] += dL[k, r, r]
+                    continue
+                c = k if ct == _FULL else 0
+                for col in range(r + 1):
+                    dsd[j] += dL[k, r, col] * corr[c, r, col]
+                    dcorr[c, r, col] += dL[k, r, col] * sd[j]
+            elif ct == _DIAG:
+                dsd[k * D + r] = dL[k, r, r]
+            else:
+                dsd[k] += dL[k, r, r]
+    return dsd, dcorr
+
+
+@_jit
+def _block_sizes(K, D, ct):
+    """(sds, correlation blocks, entries per block): the layout's sizes (tests check them)."""
+    n_sd = D if ct == _TIED else K if ct == _SPHERICAL else K * D
+    n_corr = (K if ct == _FULL else 1 if ct == _TIED else 0) if D > 1 else 0
+    return n_sd, n_corr, D * (D - 1) // 2
+
+
+@_jit
+def _parameters(theta, K, D, ct, ordered, positions):
+    """Unconstrained vector -> (log_w, w, mu, sd, corr, L), block by block."""
+    n_sd, n_corr, m = _block_sizes(K, D, ct)
+    i = K - 1
+    log_w, w = simplex_backward(theta[:i])
+    mu = means_backward(theta[i:i + K * D].reshape((K, D)), ordered)
+    i += K * D
+    sd = np.exp(theta[i:i + n_sd])
+    i += n_sd
+    corr = correlation_backward(theta[i:i + n_corr * m].reshape((n_corr, m)), D, positions)
+    return log_w, w, mu, sd, corr, cholesky_factors(sd, corr, K, D, ct)
+
+
+@_jit
+def logp_and_gradient(theta, X, K, ct, ordered, positions, params, log_jacobian, grad):
+    """Log-density of the model at the unconstrained ``theta`` (n_dim,); gradient into ``grad``.
+
+    Parameters
+    ----------
+    theta : ndarray (n_dim,)
+    X : ndarray (N, D)
+        Standardised data.
+    K, ct, ordered : int
+        Components, covariance code (:data:`COVARIANCE_CODES`), ordered means (0/1).
+    positions : ndarray (m, 2) of int64
+        :func:`bayesgmm.layout.correlation_positions`.
+    params : ndarray (6,)
+        :func:`prior_parameters`.
+    log_jacobian : float
+        -sum log scale, added once per point (data-unit log-likelihood).
+    grad : ndarray (n_dim,)
+        Output.
+    """
+    N, D = X.shape
+    n_sd, n_corr, m = _block_sizes(K, D, ct)
+    log_w, w, mu, sd, corr, L = _parameters(theta, K, D, ct, ordered, positions)
+    loglik, dw, dmu, dL = loglik_value_and_grad(X, w, mu, L)
+    dsd, dcorr = cholesky_pullback(dL, sd, corr, K, D, ct)
+    lp = params[5] + loglik + N * log_jacobian
+    i = K - 1
+    lp += dirichlet_simplex(theta[:i], log_w, w, dw, params[0], grad[:i])
+    j = i + K * D
+    lp += normal_means(theta[i:j].reshape((K, D)), mu, dmu, params[1], ordered,
+                       grad[i:j].reshape((K, D)))
+    lp += lognormal_log(theta[j:j + n_sd], sd, dsd, params[2], params[3], grad[j:j + n_sd])
+    j += n_sd
+    lp += lkj_cholesky_corr(theta[j:j + n_corr * m].reshape((n_corr, m)), corr, dcorr, params[4],
+                            positions, grad[j:j + n_corr * m].reshape((n_corr, m)))
+    return lp
+
+
+@_jit
+def expand(theta, K, D, ct, ordered, positions, center, scale, out):
+    """The trace's values at ``theta``, flat into ``out``, in the order of
+    ``model.unobserved_value_vars`` (:func:`bayesgmm.layout.trace_layout`): theta itself, then
+    the constrained free variables (``weights``, ``means_z`` if ordered, ``sd_z``,
+    ``corr_chol_z`` if any), then the deterministics ``means`` and ``covariances`` in data
+    units (scikit-learn's shapes)."""
+    log_w, w, mu, sd, corr, L = _parameters(theta, K, D, ct, ordered, positions)
+    j = 0
+    for v in theta:
+        out[j] = v
+        j += 1
+    for v in w:
+        out[j] = v
+        j += 1
+    if ordered:
+        for v in mu.ravel():
+            out[j] = v
+            j += 1
+    for v in sd:
+        out[j] = v
+        j += 1
+    for v in corr.ravel():
+        out[j] = v
+        j += 1
+    for k in range(K):
+        for d in range(D):
+            out[j] = center[d] + scale[d] * mu[k, d]
+            j += 1
+    if ct == _DIAG:
+        for k in range(K):
+            for d in range(D):
+                out[j] = (scale[d] * sd[k * D + d]) ** 2
+                j += 1
+    elif ct == _SPHERICAL:
+        for k in range(K):
+            out[j] = (scale[0] * sd[k]) ** 2
+            j += 1
+    else:
+        for k in range(K if ct == _FULL else 1):
+            # Sigma = S L L^T S with S = diag(scale).
+            for a in range(D):
+                for b in range(D):
+                    acc = 0.0
+                    for col in range(min(a, b) + 1):
+                        acc += L[k, a, col] * L[k, b, col]
+                    out[j] = scale[a] * scale[b] * acc
+                    j += 1
+

@@ -1,0 +1,318 @@
+"""Sampling with nutpie: ``compile_nutpie``, its cache of compiled models, and the three routes.
+
+Where it sits: estimation layer, in :mod:`bayesgmm.backends`. Imports the layout
+(:mod:`bayesgmm.layout`) and the native nutpie model (:mod:`bayesgmm.backends.nutpie_model`,
+where every use of nutpie's internals is); imported by :mod:`bayesgmm.sampling` (and lazily
+re-exported by :mod:`bayesgmm.model`, the old import path).
+
+Three ways to hand the log-density and its gradient to nutpie (:func:`compile_nutpie`):
+``"native"``, :mod:`bayesgmm.backends.native` behind C callbacks
+(:class:`~bayesgmm.backends.nutpie_model.NativeMixtureModel`); ``"numba"``, nutpie's own
+compilation of the PyMC graph; and ``"pyfunc"``, PyTensor's disk-cached functions called
+through Python. :func:`backend_of` says which one a compiled model uses.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import threading
+import warnings
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pymc as pm
+
+from ..layout import (
+    CENTER,
+    DATA,
+    DETERMINISTICS,
+    OBSERVED,
+    SCALE,
+    model_spec,
+    trace_layout,
+    unconstrained_point,
+)
+from .nutpie_model import NativeMixtureModel, compile_native, nutpie_internals
+
+__all__ = ["NUTPIE_BACKENDS", "NativeMixtureModel", "backend_of", "compile_nutpie"]
+
+
+# Compiled nutpie models by structure (see compile_nutpie). Small: each holds compiled code.
+_NUTPIE_CACHE: collections.OrderedDict[tuple, Any] = collections.OrderedDict()
+_NUTPIE_CACHE_SIZE = 8
+_NUTPIE_LOCK = threading.Lock()
+
+
+def _structure_key(model: pm.Model, kwargs: Mapping[str, Any]) -> tuple:
+    """Everything a compiled model depends on except the shared data (and N)."""
+    spec = model_spec(model)
+    coords = tuple((name, tuple(values)) for name, values in model.coords.items()
+                   if name != "observation")
+    extra = tuple(sorted((k, tuple(v) if isinstance(v, list | tuple | set) else v)
+                         for k, v in kwargs.items()))
+    return (spec.n_components, spec.n_features, spec.covariance_type, spec.ordered_means,
+            spec.priors, coords, extra)
+
+
+NUTPIE_BACKENDS = ("auto", "native", "numba", "pyfunc")
+
+
+def compile_nutpie(
+    model: pm.Model,
+    start: Mapping[str, np.ndarray] | None = None,
+    *,
+    jitter: float = 0.0,
+    reuse: bool = True,
+    backend: str = "auto",
+    laplace: bool = False,
+    **kwargs: Any,
+):
+    """Compile ``model`` for nutpie with chains starting at ``start``.
+
+    nutpie's default adds U(-1, 1) jitter to every free variable in the unconstrained space,
+    which can move chains from the EM mode into other labellings. Here the start is exact, or
+    perturbed by ``Normal(0, jitter)`` in the unconstrained space (a different draw per chain,
+    from the chain's seed) when ``jitter > 0``.
+
+    Three ways to hand the log-density and its gradient to nutpie:
+
+    - ``"native"`` (what ``"auto"`` takes): :mod:`bayesgmm.backends.native`, the model's
+      density written out in numba around the likelihood kernel and compiled once per machine
+      into C callbacks (disk-cached); no PyTensor compilation, no Python during sampling,
+      chains truly parallel. Tests check it against the PyMC model's own ``logp``/``dlogp``.
+    - ``"numba"``: nutpie's own route, the whole PyTensor graph compiled with numba and wrapped
+      in C callbacks; chains run in parallel, but the wrapper is compiled again in every
+      process (~15-20 s on 2 cores, not cacheable), after ~45 s of PyTensor compilation on a
+      new machine.
+    - ``"pyfunc"``: the same graph compiled as a PyTensor function in its default (NUMBA) mode,
+      which PyTensor caches on disk, called by nutpie through Python (one copy per chain).
+      Warm start in ~1-2 s; each evaluation holds the GIL, so chains take turns.
+
+    The last two evaluate the PyMC graph itself, so they also work for a model altered after
+    ``build_model`` (e.g. an added ``pm.Potential``); ``"native"`` only knows the model
+    ``build_model`` makes. ``"auto"`` takes ``"numba"`` when ``kwargs`` are given or the
+    model was changed after ``build_model`` (variables, potentials), and falls back to it
+    (with a ``RuntimeWarning``) should the installed nutpie not accept the native model.
+
+    Parameters
+    ----------
+    model : pm.Model
+        A model from ``build_model``.
+    start : mapping, optional
+        Constrained values keyed by free-variable names (``initial_point``); default the
+        model's own initial point.
+    jitter : float, default 0
+        Standard deviation of the per-chain Gaussian perturbation of the unconstrained start.
+    reuse : bool, default True
+        Reuse a model compiled earlier in this process for the same structure (K, D,
+        covariance type, priors, ordered_means, coords other than ``observation``, backend,
+        ``kwargs``), re-pointed at this model's data with ``with_data``: no compilation at all.
+        The data, center and scale are shared variables, so N may differ.
+    backend : {"auto", "native", "numba", "pyfunc"}
+    laplace : bool, default False
+        Sample in coordinates whitened by the curvature at the posterior mode (found by
+        Newton from ``start``; :meth:`NativeMixtureModel.with_laplace`), so
+        that nutpie's diagonal adaptation starts from a metric that knows the posterior's
+        correlations: 23-28% more ESS per gradient evaluation on the simulated K=3 data and
+        Old Faithful, about even on galaxies (``benchmarks/bench_adaptation.py``), but less
+        robust: on galaxies (K=3, 3000 draws, sampler seeds 0-7) one run mixed badly with it
+        (R-hat 1.049, bulk ESS 99 of 12,000 draws; ``bench_adaptation.py --data galaxies
+        --repeats 8 --draws 3000 --first-seed 0``), none without it. The
+        whitening rotates the non-Gaussian directions (a small component's scale) into every
+        coordinate, where the diagonal adaptation can no longer treat them apart. Hence off by
+        default (nutpie's low-rank adaptation, which also mixes coordinates, failed one of 8
+        galaxies runs at the benchmark's default seeds 100-107); native backend only. The
+        trace's variables are unchanged; nutpie's own statistics of the unconstrained space
+        (mass matrix, gradients) refer to the whitened coordinates.
+    **kwargs
+        Passed to ``nutpie.compile_pymc_model`` (e.g. ``var_names``; numba backend only).
+
+    Returns
+    -------
+    nutpie.CompiledModel
+        :func:`backend_of` says which route it is.
+    """
+    if backend not in NUTPIE_BACKENDS:
+        raise ValueError(f"backend must be one of {NUTPIE_BACKENDS}; got {backend!r}")
+    auto = backend == "auto"
+    altered = _altered(model)
+    if auto:
+        backend = "numba" if kwargs or altered else "native"
+    elif backend == "native" and altered:
+        raise ValueError(f"the native backend evaluates the model build_model makes; this one "
+                         f"was changed afterwards ({altered}): use backend='numba'")
+    if kwargs and backend != "numba":
+        raise ValueError(f"keyword arguments {sorted(kwargs)} are for the numba backend only")
+    if laplace and backend != "native":
+        raise ValueError(f"laplace=True needs the native backend; got backend={backend!r}")
+    key = (backend, *_structure_key(model, kwargs))
+    with _NUTPIE_LOCK:
+        compiled = _NUTPIE_CACHE.get(key) if reuse else None
+        if compiled is not None:
+            _NUTPIE_CACHE.move_to_end(key)
+        else:
+            compiled, backend = _compile_for_nutpie(model, backend, auto, reuse, kwargs)
+            if reuse:
+                _NUTPIE_CACHE[(backend, *key[1:])] = compiled
+                while len(_NUTPIE_CACHE) > _NUTPIE_CACHE_SIZE:
+                    _NUTPIE_CACHE.popitem(last=False)
+    compiled = compiled.with_data(**{
+        name: model[name].get_value() for name in (DATA, CENTER, SCALE)})
+    coords = dict(compiled.coords or {})
+    if "observation" in coords:
+        coords["observation"] = pd.Index(model.coords["observation"])
+
+    # The flat unconstrained start, in nutpie's order (the model's free variables). The forward
+    # transforms are the layout's (unconstrained_point), so that no PyTensor function is
+    # compiled for it; with no start, PyMC's own initial point.
+    if start:
+        flat = unconstrained_point(model_spec(model), start)
+    else:
+        point = model.initial_point()
+        flat = np.concatenate([np.asarray(point[model.rvs_to_values[rv].name],
+                                          np.float64).ravel() for rv in model.free_RVs])
+    if flat.shape != (compiled.n_dim,):
+        raise RuntimeError("initial point does not match the compiled model's dimension")
+    to_sampler = np.array
+    if laplace:
+        compiled = compiled.with_laplace(flat)
+        to_sampler = compiled.to_sampler
+
+    def initial_point_func(seed=None):
+        if jitter <= 0:
+            return to_sampler(flat)
+        rng = np.random.default_rng(seed)
+        return to_sampler(flat + jitter * rng.standard_normal(flat.shape))
+
+    field = "_make_initial_points" if backend == "pyfunc" else "initial_point_func"
+    return dataclasses.replace(compiled, _coords=coords, **{field: initial_point_func})
+
+
+def backend_of(compiled: Any) -> str:
+    """Which route a model from :func:`compile_nutpie` takes: "native", "numba" or "pyfunc"."""
+    if isinstance(compiled, NativeMixtureModel):
+        return "native"
+    if hasattr(compiled, "initial_point_func"):  # nutpie's CompiledPyMCModel (numba route)
+        return "numba"
+    return "pyfunc"
+
+
+def _compile_for_nutpie(model, backend, auto, reuse, kwargs):
+    """Compile with ``backend``; returns (compiled, the backend actually used).
+
+    Called with ``_NUTPIE_LOCK`` held."""
+    if backend == "native":
+        try:
+            return _compile_native(model), backend
+        except (ImportError, AttributeError, TypeError) as exc:
+            # ImportError: the installed nutpie is not a checked release (nutpie_internals);
+            # the other two: a checked release whose CompiledPyMCModel still refused the
+            # native model's fields. Either way "auto" falls back to nutpie's public route.
+            if not auto:
+                raise
+            warnings.warn(f"bayesgmm's native nutpie model is unavailable ({exc!r}); using "
+                          "nutpie's numba backend", RuntimeWarning, stacklevel=3)
+            backend = "numba"
+            cached = _NUTPIE_CACHE.get((backend, *_structure_key(model, kwargs)))
+            if reuse and cached is not None:
+                return cached, backend
+    if backend == "pyfunc":
+        return _compile_pyfunc(model), backend
+    import nutpie
+
+    return nutpie.compile_pymc_model(model, backend="numba", jitter_rvs=set(), **kwargs), backend
+
+
+def _altered(model: pm.Model) -> str:
+    """What was added to a ``build_model`` model after it was built ('' if nothing)."""
+    spec = model_spec(model)
+    changes = []
+    if tuple(rv.name for rv in model.free_RVs) != spec.free_names:
+        changes.append("free variables")
+    if model.potentials:
+        changes.append("potentials")
+    if [rv.name for rv in model.observed_RVs] != [OBSERVED]:
+        changes.append("observed variables")
+    if [var.name for var in model.deterministics] != list(DETERMINISTICS):
+        changes.append("deterministics")
+    return ", ".join(changes)
+
+
+def _nutpie_dims_and_coords(model: pm.Model, names, shapes, reparameterized):
+    """dims and coords as nutpie builds them (``unconstrained_parameter`` labels included)."""
+    coords = {name: pd.Index(values) for name, values in model.coords.items()}
+    value_names = {v.name for v in model.value_vars}
+    labels = []
+    for name, shape in zip(names, shapes, strict=True):
+        if name not in value_names:
+            continue
+        labels += [f"{name}_{'.'.join(map(str, idx))}" if idx else name
+                   for idx in np.ndindex(*shape)]
+    coords["unconstrained_parameter"] = pd.Index(labels)
+    dims = dict(model.named_vars_to_dims)
+    value_to_rv = {v.name: rv.name for v, rv in model.values_to_rvs.items()}
+    shape_of = dict(zip(names, map(tuple, shapes), strict=True))
+    for name in reparameterized:
+        rv = value_to_rv.get(name)
+        if rv in dims and shape_of.get(rv) == shape_of.get(name):
+            dims[name] = dims[rv]
+    return dims, coords
+
+
+def _compile_native(model: pm.Model):
+    """nutpie model over :mod:`bayesgmm.native`'s cached C callbacks (no PyTensor compile)."""
+    names, shapes, reparameterized = trace_layout(model)
+    dims, coords = _nutpie_dims_and_coords(model, names, shapes, reparameterized)
+    return compile_native(
+        model_spec(model), {name: model[name].get_value() for name in (DATA, CENTER, SCALE)},
+        names=names, shapes=shapes, dims=dims, coords=coords,
+        reparameterized_names=reparameterized, initial_point_func=None,
+    )
+
+
+def _compile_pyfunc(model: pm.Model):
+    """nutpie model calling PyTensor's numba-compiled functions (disk-cached) through Python.
+
+    Built like nutpie's JAX route (``nutpie.compile_pymc``): its ``_make_functions`` gives
+    the logp-and-gradient and the expand functions of the flat unconstrained point, compiled in
+    PyTensor's NUMBA mode; nutpie calls their jitted cores (pure functions, safe to call from
+    every chain's thread) with the data from its shared data, so ``with_data`` works.
+    """
+    _make_functions, from_pyfunc = nutpie_internals()
+    initial = pm.initial_point.make_initial_point_fn(
+        model=model, jitter_rvs=set(), return_transformed=True)
+    n_dim, _, logp_fn, expand_fn, initial_point_fn, shape_info, reparameterized = (
+        _make_functions(model, mode="NUMBA", compute_grad=True, join_expanded=False,
+                        pymc_initial_point_fn=initial))
+    names, _, shapes = shape_info
+    logp_jit, expand_jit = logp_fn.vm.jit_fn, expand_fn.vm.jit_fn
+    logp_data = [var.name for var in logp_fn.get_shared()]
+    expand_data = [var.name for var in expand_fn.get_shared()]
+
+    def make_logp_fn():
+        def logp(x, **shared):
+            value, grad = logp_jit(x, *[shared[name] for name in logp_data])
+            return float(value), np.asarray(grad, dtype=np.float64, order="C")
+
+        return logp
+
+    def make_expand_fn(seed1, seed2, chain):
+        def expand(x, **shared):
+            values = expand_jit(x, *[shared[name] for name in expand_data])
+            return {name: np.asarray(value, dtype=np.float64, order="C").reshape(shape)
+                    for name, value, shape in zip(names, values, shapes, strict=True)}
+
+        return expand
+
+    dims, coords = _nutpie_dims_and_coords(model, names, shapes, reparameterized)
+    return from_pyfunc(
+        ndim=n_dim, make_logp_fn=make_logp_fn, make_expand_fn=make_expand_fn,
+        make_initial_point_fn=initial_point_fn,
+        expanded_dtypes=[np.dtype(np.float64)] * len(names), expanded_shapes=shapes,
+        expanded_names=names, dims=dims, coords=coords,
+        shared_data={name: model[name].get_value() for name in (DATA, CENTER, SCALE)},
+        reparameterized_names=reparameterized,
+    )

@@ -1,0 +1,371 @@
+"""The native nutpie model: C callbacks over the numba density, and nutpie's internals.
+
+Where it sits: estimation layer, in :mod:`bayesgmm.backends`. Imports the layout
+(:mod:`bayesgmm.layout`), the numba density (:mod:`bayesgmm.backends.native`) and the Laplace
+whitening (:mod:`bayesgmm.backends.laplace`); imported by :mod:`bayesgmm.backends.nutpie`.
+
+Every use of nutpie's private API is here, behind one version check (:data:`NUTPIE_CHECKED`,
+:func:`nutpie_internals`): :class:`NativeMixtureModel` fills in nutpie's ``CompiledPyMCModel``
+with :func:`callbacks` (numba cfuncs that nutpie's Rust sampler calls from every chain's
+thread, no Python and no GIL in the loop), and the pyfunc route of
+:func:`bayesgmm.backends.nutpie.compile_nutpie` uses ``_make_functions`` and ``from_pyfunc``.
+On another nutpie release ``compile_nutpie("auto")`` falls back to nutpie's public numba route.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import itertools
+import math
+from collections.abc import Mapping, Sequence
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+import numba
+import numpy as np
+from llvmlite import ir as llvm_ir
+from numba import types
+from numba.extending import intrinsic
+
+from ..layout import (
+    DATA_NAMES,
+    MixtureModelSpec,
+    correlation_positions,
+    n_dim,
+)
+from .laplace import laplace_whitening
+from .native import COVARIANCE_CODES, expand, logp_and_gradient, prior_parameters
+
+__all__ = [
+    "NUTPIE_CHECKED",
+    "NativeMixtureModel",
+    "callbacks",
+    "compile_native",
+    "nutpie_internals",
+]
+
+# nutpie releases whose private classes (CompiledPyMCModel's fields, compile_pymc's
+# _make_functions, compiled_pyfunc.from_pyfunc) the native and pyfunc routes were checked
+# against: [first, last] as (major, minor).
+NUTPIE_CHECKED = ((0, 16), (0, 16))
+
+
+def _nutpie_problem() -> str:
+    """Why nutpie's internals cannot be used ('' if they can): the one version check."""
+    try:
+        release = version("nutpie")
+    except PackageNotFoundError:
+        return "nutpie is not installed"
+    major_minor = tuple(int(part) for part in release.split(".")[:2])
+    if not NUTPIE_CHECKED[0] <= major_minor <= NUTPIE_CHECKED[1]:
+        first, last = (".".join(map(str, v)) for v in NUTPIE_CHECKED)
+        return (f"nutpie {release} is not a release bayesgmm's native route was checked "
+                f"against ({first} to {last})")
+    return ""
+
+
+_NUTPIE_PROBLEM = _nutpie_problem()
+if _NUTPIE_PROBLEM:  # pragma: no cover - another nutpie: only its public numba route is used
+    CompiledPyMCModel = object
+else:
+    from nutpie.compile_pymc import CompiledPyMCModel
+
+
+def nutpie_internals():
+    """nutpie's private API: (_make_functions, from_pyfunc), for the checked releases only.
+
+    Raises
+    ------
+    ImportError
+        The installed nutpie is not one of :data:`NUTPIE_CHECKED` (``compile_nutpie("auto")``
+        then falls back to nutpie's numba route).
+    """
+    if _NUTPIE_PROBLEM:
+        raise ImportError(_NUTPIE_PROBLEM)
+    from nutpie.compile_pymc import _make_functions
+    from nutpie.compiled_pyfunc import from_pyfunc
+
+    return _make_functions, from_pyfunc
+
+
+# --------------------------------------------------------------------------------------------
+# C callbacks
+# --------------------------------------------------------------------------------------------
+@intrinsic
+def _void_pointer(typingctx, address):
+    """An int64 address as a void pointer (for numba.carray)."""
+    if address != types.int64:
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.inttoptr(args[0], llvm_ir.IntType(8).as_pointer())
+
+    return types.voidptr(types.int64), codegen
+
+
+# The user-data block nutpie hands to the callbacks: int64 fields.
+(_X, _N, _D, _K, _CT, _ORDERED, _POSITIONS, _M, _PARAMS, _CENTER, _SCALE, _NDIM, _NEXP,
+ _WHITENED, _SHIFT, _MAP) = range(16)
+_HEADER = 16
+
+_LOGP_SIGNATURE = types.int64(types.uint64, types.CPointer(types.double),
+                              types.CPointer(types.double), types.CPointer(types.double),
+                              types.voidptr)
+_EXPAND_SIGNATURE = types.int64(types.uint64, types.uint64, types.CPointer(types.double),
+                                types.CPointer(types.double), types.voidptr)
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _unpack_header(user_data):
+    h = numba.carray(user_data, (_HEADER,), np.int64)
+    X = numba.carray(_void_pointer(h[_X]), (h[_N], h[_D]), np.float64)
+    positions = numba.carray(_void_pointer(h[_POSITIONS]), (h[_M], 2), np.int64)
+    params = numba.carray(_void_pointer(h[_PARAMS]), (6,), np.float64)
+    center = numba.carray(_void_pointer(h[_CENTER]), (h[_D],), np.float64)
+    scale = numba.carray(_void_pointer(h[_SCALE]), (h[_D],), np.float64)
+    return h, X, positions, params, center, scale
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _to_theta(h, z):
+    """The model's unconstrained point: z itself, or shift + A z when the sampler works in
+    Laplace-whitened coordinates (see :func:`laplace_whitening`); returns (theta, A or None)."""
+    if h[_WHITENED] == 0:
+        return z.copy(), np.zeros((0, 0))
+    n = z.shape[0]
+    shift = numba.carray(_void_pointer(h[_SHIFT]), (n,), np.float64)
+    A = numba.carray(_void_pointer(h[_MAP]), (n, n), np.float64)
+    theta = shift.copy()
+    for i in range(n):
+        for j in range(n):
+            theta[i] += A[i, j] * z[j]
+    return theta, A
+
+
+@functools.cache
+def callbacks() -> tuple[Any, Any]:
+    """The (log-density, expand) C callbacks: numba cfuncs, compiled on first use (~20 s on a
+    new machine, then loaded from numba's disk cache) rather than when the module is imported.
+
+    Return codes as in nutpie's own numba callbacks: 3 and 4 (non-finite gradient or value) are
+    recoverable (a divergence), the others are errors.
+    """
+
+    @numba.cfunc(_LOGP_SIGNATURE, cache=True)
+    def logp_callback(dim, x_, out_, logp_, user_data):
+        try:
+            h, X, positions, params, center, scale = _unpack_header(user_data)
+            if dim != h[_NDIM]:
+                return -1
+            theta, A = _to_theta(h, numba.carray(x_, (dim,)))
+            grad = numba.carray(out_, (dim,))
+            log_jacobian = 0.0
+            for d in range(h[_D]):
+                log_jacobian -= math.log(scale[d])
+            grad_theta = np.empty(dim)
+            value = logp_and_gradient(theta, X, h[_K], h[_CT], h[_ORDERED], positions, params,
+                                      log_jacobian, grad_theta)
+            if A.shape[0] == 0:
+                grad[:] = grad_theta
+            else:  # d/dz = A^T d/dtheta
+                for j in range(dim):
+                    acc = 0.0
+                    for i in range(dim):
+                        acc += A[i, j] * grad_theta[i]
+                    grad[j] = acc
+            numba.carray(logp_, (1,))[0] = value
+            for g in grad:
+                if not math.isfinite(g):
+                    return 3
+            if not math.isfinite(value):
+                return 4
+        except Exception:  # noqa: BLE001
+            return 1
+        return 0
+
+    @numba.cfunc(_EXPAND_SIGNATURE, cache=True)
+    def expand_callback(dim, n_expanded, x_, out_, user_data):
+        try:
+            h, X, positions, params, center, scale = _unpack_header(user_data)
+            if dim != h[_NDIM] or n_expanded != h[_NEXP]:
+                return -1
+            theta, _ = _to_theta(h, numba.carray(x_, (dim,)))
+            expand(theta, h[_K], h[_D], h[_CT], h[_ORDERED], positions, center, scale,
+                   numba.carray(out_, (n_expanded,)))
+        except Exception:  # noqa: BLE001
+            return -2
+        return 0
+
+    return logp_callback, expand_callback
+
+
+# --------------------------------------------------------------------------------------------
+# the native nutpie model
+# --------------------------------------------------------------------------------------------
+
+
+def _header(arrays: Mapping[str, np.ndarray], spec: MixtureModelSpec, n_dim: int,
+            n_expanded: int) -> np.ndarray:
+    X = arrays["x_std"]
+    header = np.zeros(_HEADER, dtype=np.int64)
+    header[_X] = X.ctypes.data
+    header[_N], header[_D] = X.shape
+    header[_K] = spec.n_components
+    header[_CT] = COVARIANCE_CODES[spec.covariance_type]
+    header[_ORDERED] = int(spec.ordered_means)
+    header[_POSITIONS] = arrays["positions"].ctypes.data
+    header[_M] = arrays["positions"].shape[0]
+    header[_PARAMS] = arrays["params"].ctypes.data
+    header[_CENTER] = arrays["x_center"].ctypes.data
+    header[_SCALE] = arrays["x_scale"].ctypes.data
+    header[_NDIM], header[_NEXP] = n_dim, n_expanded
+    if "laplace_shift" in arrays:
+        header[_WHITENED] = 1
+        header[_SHIFT] = arrays["laplace_shift"].ctypes.data
+        header[_MAP] = arrays["laplace_map"].ctypes.data
+    return header
+
+
+def _frozen(value: Any, dtype=np.float64) -> np.ndarray:
+    array = np.array(value, dtype=dtype, order="C", copy=True)
+    array.flags.writeable = False
+    return array
+
+
+@dataclasses.dataclass(frozen=True)
+class NativeMixtureModel(CompiledPyMCModel):
+    """nutpie's numba model, its callbacks and user data supplied by this module.
+
+    ``shared_data`` holds the arrays the user-data header points at; :meth:`with_data` swaps the
+    data set (``x_std``, ``x_center``, ``x_scale``) with no compilation.
+    """
+
+    spec: Any = dataclasses.field(default=None, kw_only=True)
+
+    @property
+    def whitened(self) -> bool:
+        """Whether the sampler works in Laplace-whitened coordinates (:meth:`with_laplace`)."""
+        return "laplace_shift" in self.shared_data
+
+    def density(self):
+        """theta -> (log p, gradient) at a flat unconstrained point, on the current data."""
+        spec, arrays = self.spec, self.shared_data
+        args = (arrays["x_std"], spec.n_components, COVARIANCE_CODES[spec.covariance_type],
+                int(spec.ordered_means), arrays["positions"], arrays["params"],
+                -float(np.sum(np.log(arrays["x_scale"]))))
+
+        def density(theta):
+            grad = np.empty(self._n_dim)
+            value = logp_and_gradient(np.ascontiguousarray(theta, dtype=np.float64), *args,
+                                      grad)
+            return value, grad
+
+        return density
+
+    def with_laplace(self, theta: np.ndarray):
+        """Sample in coordinates whitened by the curvature at the posterior mode.
+
+        The mode is found by damped Newton from ``theta`` (:func:`laplace_whitening`); the
+        sampler then works on z with theta = mode + A z, A A^T the inverse negative Hessian
+        there, so nutpie's diagonal adaptation starts from a metric that already knows the
+        posterior's scales and correlations (more ESS per gradient, less robust on
+        non-Gaussian posteriors: see ``compile_nutpie(laplace=...)``). Returns the model
+        unchanged when no usable curvature is found (non-finite values, no positive
+        curvature).
+        """
+        found = laplace_whitening(self.density(), theta)
+        if found is None:
+            return self
+        arrays = dict(self.shared_data)
+        for name, value in zip(("laplace_shift", "laplace_map", "laplace_inverse"), found,
+                               strict=True):
+            arrays[name] = _frozen(value)
+        header = _header(arrays, self.spec, self._n_dim, self.n_expanded)
+        return dataclasses.replace(self, shared_data=arrays, user_data=header)
+
+    def to_sampler(self, theta: np.ndarray) -> np.ndarray:
+        """The sampler's coordinates of the unconstrained point ``theta`` (z if whitened)."""
+        if not self.whitened:
+            return np.array(theta, dtype=np.float64)
+        return self.shared_data["laplace_inverse"] @ (theta - self.shared_data["laplace_shift"])
+
+    def with_data(self, **updates):
+        """Re-point the model at another data set (no compilation). A Laplace whitening
+        belongs to the data it was computed on, so it is dropped."""
+        unknown = set(updates) - set(DATA_NAMES)
+        if unknown:
+            raise KeyError(f"Unknown shared variable(s): {sorted(unknown)}")
+        arrays = {name: value for name, value in self.shared_data.items()
+                  if not name.startswith("laplace_")}
+        for name, value in updates.items():
+            new = _frozen(value)
+            if new.ndim != arrays[name].ndim:
+                raise ValueError(f"Shared variable {name} must have rank {arrays[name].ndim}")
+            arrays[name] = new
+        D = self.spec.n_features
+        if (arrays["x_std"].shape[1], arrays["x_center"].shape, arrays["x_scale"].shape) != (
+                D, (D,), (D,)):
+            raise ValueError(f"the model has {D} features; the new data do not match")
+        header = _header(arrays, self.spec, self._n_dim, self.n_expanded)
+        return dataclasses.replace(self, shared_data=arrays, user_data=header)
+
+
+def compile_native(
+    spec: MixtureModelSpec,
+    data: Mapping[str, np.ndarray],
+    *,
+    names: Sequence[str],
+    shapes: Sequence[tuple[int, ...]],
+    dims: Mapping[str, tuple[str, ...]],
+    coords: Mapping[str, Any],
+    reparameterized_names: Sequence[str],
+    initial_point_func,
+):
+    """A nutpie model that evaluates the mixture's density through the cached C callbacks.
+
+    Parameters
+    ----------
+    spec : MixtureModelSpec
+    data : mapping
+        ``x_std`` (N, D), ``x_center`` (D,), ``x_scale`` (D,).
+    names, shapes : sequence
+        The trace's variables in the order :func:`expand` writes them.
+    dims, coords : mapping
+        As nutpie expects them (``coords`` includes ``unconstrained_parameter``).
+    reparameterized_names : sequence of str
+        Value variables with a transform (nutpie keeps them out of the posterior group).
+    initial_point_func : callable
+        seed -> flat unconstrained start.
+
+    Returns
+    -------
+    NativeMixtureModel
+    """
+    nutpie_internals()  # the version check: raises ImportError for another nutpie
+    arrays = {name: _frozen(data[name]) for name in DATA_NAMES}
+    arrays["positions"] = _frozen(correlation_positions(spec.n_features), np.int64)
+    arrays["params"] = _frozen(prior_parameters(spec))
+    dim = n_dim(spec)
+    sizes = [math.prod(shape) for shape in shapes]
+    n_expanded = sum(sizes)
+    slices = [slice(a, b) for a, b in itertools.pairwise(np.cumsum([0, *sizes]).tolist())]
+    logp_callback, expand_callback = callbacks()
+    return NativeMixtureModel(
+        _n_dim=dim,
+        dims=dict(dims),
+        _coords=dict(coords),
+        _shapes={name: tuple(shape) for name, shape in zip(names, shapes, strict=True)},
+        compiled_logp_func=logp_callback,
+        compiled_expand_func=expand_callback,
+        initial_point_func=initial_point_func,
+        shared_data=arrays,
+        shared_var_keys={},
+        user_data=_header(arrays, spec, dim, n_expanded),
+        n_expanded=n_expanded,
+        shape_info=(list(names), slices, [tuple(s) for s in shapes]),
+        logp_func=None,
+        expand_func=None,
+        reparameterized_names=list(reparameterized_names),
+        spec=spec,
+    )

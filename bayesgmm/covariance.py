@@ -1,0 +1,107 @@
+"""The covariance-type vocabulary, stated once: names, shapes, full form, parameter counts.
+
+Where it sits: the math layer's leaf. It imports only NumPy, so every other module (input
+validation, the kernel, EM, the model and its layout, relabelling, the posterior) can use it.
+
+scikit-learn's per-type shapes, with K components in D dimensions::
+
+    full       (K, D, D)   one covariance per component
+    tied       (D, D)      one covariance shared by all components
+    diag       (K, D)      per-component variances
+    spherical  (K,)        one variance per component
+
+The same shapes hold for precision Cholesky factors, and :func:`to_full` expands either to the
+full form (K, D, D). Arrays of posterior draws carry extra leading axes; :func:`to_full` and
+:func:`cholesky_draws` keep them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "COVARIANCE_TYPES",
+    "check_covariance_type",
+    "check_shape",
+    "cholesky_draws",
+    "component_shape",
+    "n_covariance_parameters",
+    "shape",
+    "to_full",
+]
+
+COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
+
+
+def check_covariance_type(covariance_type: Any) -> str:
+    """``covariance_type`` if it is one of :data:`COVARIANCE_TYPES`, else a ValueError."""
+    if covariance_type not in COVARIANCE_TYPES:
+        raise ValueError(
+            f"covariance_type must be one of {COVARIANCE_TYPES}; got {covariance_type!r}"
+        )
+    return covariance_type
+
+
+def shape(covariance_type: str, K: int, D: int) -> tuple[int, ...]:
+    """scikit-learn's shape of the covariances (or precision factors) of a K-component model."""
+    return {"full": (K, D, D), "tied": (D, D), "diag": (K, D), "spherical": (K,)}[
+        check_covariance_type(covariance_type)]
+
+
+def component_shape(covariance_type: str, D: int) -> tuple[int, ...]:
+    """The shape of one covariance parameter: (D, D) full/tied, (D,) diag, () spherical."""
+    return {"full": (D, D), "tied": (D, D), "diag": (D,), "spherical": ()}[
+        check_covariance_type(covariance_type)]
+
+
+def check_shape(covariances: np.ndarray, covariance_type: str, K: int, D: int,
+                name: str = "covariances") -> np.ndarray:
+    """``covariances`` as float64 if it has :func:`shape`; else a ValueError naming both."""
+    covariances = np.asarray(covariances, dtype=np.float64)
+    expected = shape(covariance_type, K, D)
+    if covariances.shape != expected:
+        raise ValueError(f"{name} for {covariance_type!r} must have shape {expected}; "
+                         f"got {covariances.shape}")
+    return covariances
+
+
+def n_covariance_parameters(covariance_type: str, K: int, D: int) -> int:
+    """Free parameters of the covariances (scikit-learn's count)."""
+    return {"full": K * D * (D + 1) // 2, "tied": D * (D + 1) // 2, "diag": K * D,
+            "spherical": K}[check_covariance_type(covariance_type)]
+
+
+def to_full(params: np.ndarray, covariance_type: str, K: int, D: int) -> np.ndarray:
+    """Covariances (or precision Cholesky factors) in full form (..., K, D, D), C-contiguous.
+
+    Parameters
+    ----------
+    params : ndarray (..., *shape(covariance_type, K, D))
+        Any leading (batch) axes are kept: posterior draws (S, ...) give (S, K, D, D).
+    covariance_type : {"full", "tied", "diag", "spherical"}
+    K, D : int
+
+    Returns
+    -------
+    ndarray (..., K, D, D)
+        A new array (never a view of ``params``).
+    """
+    params = np.asarray(params, dtype=np.float64)
+    check_covariance_type(covariance_type)
+    if covariance_type == "full":
+        return np.array(params, order="C")
+    if covariance_type == "tied":
+        batch = params.shape[:-2]
+        return np.ascontiguousarray(np.broadcast_to(params[..., None, :, :], (*batch, K, D, D)))
+    eye = np.eye(D)
+    if covariance_type == "diag":
+        return params[..., :, :, None] * eye
+    return params[..., :, None, None] * eye
+
+
+def cholesky_draws(covariances: np.ndarray, covariance_type: str, K: int,
+                   D: int) -> np.ndarray:
+    """Lower Cholesky factors (..., K, D, D) of covariances with leading draw axes (...)."""
+    return np.ascontiguousarray(np.linalg.cholesky(to_full(covariances, covariance_type, K, D)))

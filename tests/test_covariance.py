@@ -1,0 +1,62 @@
+"""The covariance vocabulary: shapes, full form (with draw axes), parameter counts."""
+
+import numpy as np
+import pytest
+from sklearn.mixture import GaussianMixture
+
+from bayesgmm import covariance
+
+COVARIANCE_TYPES = covariance.COVARIANCE_TYPES
+K, D = 3, 2
+
+
+def _random_covariances(covariance_type, rng, batch=()):
+    """Positive-definite covariances in scikit-learn's shape, with leading batch axes."""
+    A = rng.normal(size=(*batch, K, D, D))
+    full = A @ np.swapaxes(A, -1, -2) + np.eye(D)
+    return {"full": full, "tied": full[..., 0, :, :],
+            "diag": np.diagonal(full, axis1=-2, axis2=-1),
+            "spherical": np.diagonal(full, axis1=-2, axis2=-1).mean(axis=-1)}[covariance_type]
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_full_form_matches_sklearn_fitted_shapes(covariance_type):
+    """scikit-learn's own fitted shapes are the vocabulary's; the full form has its
+    ``covariances_`` on the diagonal / repeated as the type says; the count is its."""
+    X = np.random.default_rng(0).normal(size=(60, D))
+    gm = GaussianMixture(K, covariance_type=covariance_type, random_state=0).fit(X)
+    assert gm.covariances_.shape == covariance.shape(covariance_type, K, D)
+    full = covariance.to_full(gm.covariances_, covariance_type, K, D)
+    assert full.shape == (K, D, D)
+    expected = gm.covariances_
+    if covariance_type in ("diag", "spherical"):
+        np.testing.assert_allclose(np.diagonal(full, axis1=1, axis2=2),
+                                   np.broadcast_to(np.reshape(expected, (K, -1)), (K, D)))
+        assert np.count_nonzero(full - np.diagonal(full, axis1=1, axis2=2)[:, :, None]
+                                * np.eye(D)) == 0
+    else:
+        np.testing.assert_array_equal(full, np.broadcast_to(expected, (K, D, D)))
+    params = covariance.n_covariance_parameters(covariance_type, K, D) + K * D + K - 1
+    assert params == gm._n_parameters()
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_draw_axes_are_kept(covariance_type):
+    rng = np.random.default_rng(1)
+    draws = _random_covariances(covariance_type, rng, batch=(4, 5))
+    full = covariance.to_full(draws, covariance_type, K, D)
+    chol = covariance.cholesky_draws(draws, covariance_type, K, D)
+    assert full.shape == chol.shape == (4, 5, K, D, D) and chol.flags.c_contiguous
+    for i, j in np.ndindex(4, 5):
+        one = covariance.to_full(draws[i, j], covariance_type, K, D)
+        np.testing.assert_array_equal(full[i, j], one)
+        np.testing.assert_allclose(chol[i, j] @ np.swapaxes(chol[i, j], -1, -2), one,
+                                   rtol=1e-12)
+    assert not np.shares_memory(covariance.to_full(draws, covariance_type, K, D), draws)
+
+
+def test_bad_type_and_shape_are_one_clear_error():
+    with pytest.raises(ValueError, match="covariance_type must be one of"):
+        covariance.shape("banana", K, D)
+    with pytest.raises(ValueError, match=r"covariances for 'diag' must have shape \(3, 2\)"):
+        covariance.check_shape(np.ones((3, 3)), "diag", K, D)
