@@ -4,9 +4,10 @@ from importlib import import_module
 from importlib.metadata import PackageNotFoundError, version
 
 from .datasets import load_galaxies, load_old_faithful
-from .em import ConvergenceWarning, EMResult, fit_em, n_parameters
+from .em import ConvergenceWarning, DegenerateComponentWarning, EMResult, fit_em, n_parameters
 from .kernels import EStep, SufficientStatistics, estep
 from .priors import ConjugatePrior, Priors
+from .settings import DiagnosticThresholds, SamplerSettings
 
 try:
     __version__ = version("bayesgmm")
@@ -19,8 +20,10 @@ _LAZY = {
     "BayesResult": "posterior",
     "MembershipProbabilities": "posterior",
     "BayesianGMM": "estimator",
+    "NotFittedError": "estimator",
     "fit_bayes": "sampling",
     "load": "persistence",
+    "save": "persistence",
     "select_em": "selection",
     "select_bayes": "selection",
     "compare": "selection",
@@ -45,10 +48,14 @@ __all__ = [
     "BayesianGMM",
     "ConjugatePrior",
     "ConvergenceWarning",
+    "DegenerateComponentWarning",
+    "DiagnosticThresholds",
     "EMResult",
     "EStep",
     "MembershipProbabilities",
+    "NotFittedError",
     "Priors",
+    "SamplerSettings",
     "SufficientStatistics",
     "compare",
     "estep",
@@ -59,6 +66,7 @@ __all__ = [
     "load_galaxies",
     "load_old_faithful",
     "n_parameters",
+    "save",
     "select_bayes",
     "select_em",
 ]

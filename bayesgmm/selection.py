@@ -50,6 +50,7 @@ from threadpoolctl import threadpool_limits
 from . import kernels
 from ._validation import COVARIANCE_TYPES, check_covariance_type, check_data, check_n_components
 from .em import EMResult, fit_em
+from .settings import SamplerSettings
 
 if TYPE_CHECKING:  # heavy imports (arviz, pymc, matplotlib) stay out of the EM workers
     from matplotlib.figure import Figure
@@ -460,6 +461,7 @@ def select_bayes(
     verbose: int = 0,
     min_elpd_diff: float = MIN_ELPD_DIFF,
     n_se: float = 2.0,
+    settings: SamplerSettings | None = None,
     **fit_kwargs: Any,
 ) -> BayesSelection:
     """Fit the posterior for each K and compare the fits by PSIS-LOO.
@@ -481,6 +483,9 @@ def select_bayes(
         chains do not oversubscribe the cores.
     min_elpd_diff, n_se : float
         The "within noise" rule of :func:`compare`.
+    settings : SamplerSettings, optional
+        All sampler settings in one object, instead of ``draws``, ``tune``, ``chains``,
+        ``sampler``, ``progressbar`` and those in ``fit_kwargs`` (not both).
     **fit_kwargs
         Any other argument of ``fit_bayes`` (``target_accept``, ``cores``, ...).
 
@@ -495,10 +500,11 @@ def select_bayes(
     ks = _check_grid(n_components)
     covariance_type = check_covariance_type(covariance_type)
     entropy = _root_entropy(random_state)
-    if effective_n_jobs(n_jobs) > 1 and len(ks) > 1:
-        fit_kwargs.setdefault("cores", 1)
-    options = {"covariance_type": covariance_type, "priors": priors, "draws": draws,
-               "tune": tune, "chains": chains, "sampler": sampler, "progressbar": progressbar,
+    ss = _sampler_settings(settings, fit_kwargs, draws=draws, tune=tune, chains=chains,
+                           sampler=sampler, progressbar=progressbar)
+    if effective_n_jobs(n_jobs) > 1 and len(ks) > 1 and ss.cores is None:
+        ss = ss.replace(cores=1)
+    options = {"covariance_type": covariance_type, "priors": priors, "settings": ss,
                **fit_kwargs}
     frame = pd.DataFrame(Xv, columns=list(names))
     seeds = {k: _int_seed(_cell_seed(entropy, k, covariance_type, stream=1)) for k in ks}
@@ -507,6 +513,14 @@ def select_bayes(
     )
     results = {f"K={fit.n_components}": fit for fit in sorted(fits, key=_n_components)}
     return compare(results, min_elpd_diff=min_elpd_diff, n_se=n_se)
+
+
+def _sampler_settings(settings: SamplerSettings | None, fit_kwargs: dict[str, Any],
+                      **keywords: Any) -> SamplerSettings:
+    """The sweep's settings (taking the sampler settings out of ``fit_kwargs``)."""
+    keywords.update({k: fit_kwargs.pop(k) for k in SamplerSettings.names() if k in fit_kwargs})
+    return SamplerSettings.resolve(settings, defaults=SamplerSettings(progressbar=False),
+                                   **keywords)
 
 
 def _int_seed(seed: np.random.SeedSequence) -> int:
@@ -775,6 +789,7 @@ def fit_sparse(
     sampler: str = "nutpie",
     random_state: int | None = None,
     progressbar: bool = False,
+    settings: SamplerSettings | None = None,
     **fit_kwargs: Any,
 ) -> SparseMixture:
     """Sparse finite mixture: K_max components, Dirichlet(e0) weights with a small e0.
@@ -795,6 +810,8 @@ def fit_sparse(
         The other priors (default ``Priors()``).
     draws, tune, chains, sampler, random_state, progressbar, **fit_kwargs
         Passed to :func:`bayesgmm.sampling.fit_bayes`.
+    settings : SamplerSettings, optional
+        All sampler settings in one object, instead of the sampling keywords (not both).
 
     Returns
     -------
@@ -817,9 +834,10 @@ def fit_sparse(
 
     K = check_n_components(max_components)
     priors = dataclasses.replace(priors or Priors(), weights_concentration=concentration)
-    result = fit_bayes(X, K, covariance_type=covariance_type, priors=priors, draws=draws,
-                       tune=tune, chains=chains, sampler=sampler, random_state=random_state,
-                       progressbar=progressbar, **fit_kwargs)
+    ss = _sampler_settings(settings, fit_kwargs, draws=draws, tune=tune, chains=chains,
+                           sampler=sampler, progressbar=progressbar)
+    result = fit_bayes(X, K, covariance_type=covariance_type, priors=priors,
+                       random_state=random_state, settings=ss, **fit_kwargs)
     return summarise_sparse(result, random_state=random_state)
 
 
