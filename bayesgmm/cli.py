@@ -116,6 +116,7 @@ def _parser() -> argparse.ArgumentParser:
                         help="Dirichlet concentration e0 of the sparse mixture's weights "
                              "(default: 0.01)")
     _sampling_flags(select, " (--bayes, --sparse)")
+    _threshold_flags(select, " (--bayes, --sparse)")
     select.add_argument("--no-progress", action="store_true", help="no progress bars")
     select.add_argument("--out", metavar="DIR",
                         help="report directory (default: results/<data stem>_select)")
@@ -276,7 +277,7 @@ def _cmd_select(args: argparse.Namespace) -> int:
                              "--bayes/--sparse")
         covariance = em.best["bic"][1]
         sampling = {"covariance_type": covariance, "random_state": seed,
-                    "settings": _sampler_settings(args)}
+                    "settings": _sampler_settings(args), "thresholds": _thresholds(args)}
         settings.update({"covariance type (--bayes, --sparse)": covariance, "draws": args.draws,
                          "tune": args.tune, "chains": args.chains, "sampler": args.sampler})
     if args.bayes:
@@ -380,6 +381,7 @@ def _check_select_flags(args: argparse.Namespace, ranges: list[range]) -> None:
         raise ValueError(f"--concentration must be > 0; got {args.concentration}")
     if args.bayes or args.sparse is not None:
         _check_sampling(args)
+    _thresholds(args)  # bad threshold flags fail before any fitting
 
 
 def _use_agg() -> None:

@@ -186,14 +186,6 @@ def load(path: str | os.PathLike) -> BayesResult | EMResult:
     raise ValueError(f"{manifest_path}: unknown result kind {kind!r}")
 
 
-def read_manifest(path: str | os.PathLike) -> dict[str, Any]:
-    """The manifest of a saved result (kind, format version, software versions, files)."""
-    manifest_path = Path(path) / MANIFEST
-    if not manifest_path.is_file():
-        raise ValueError(f"{path} is not a saved bayesgmm result (no {MANIFEST})")
-    return json.loads(manifest_path.read_text())
-
-
 def check_writable(path: str | os.PathLike, *, overwrite: bool = False) -> None:
     """Check, without leaving anything behind, that a result could be saved to ``path``.
 
