@@ -1,4 +1,10 @@
-"""bayesgmm: Gaussian mixture models with the classic answer (EM) and the honest one (NUTS)."""
+"""bayesgmm: Gaussian mixture models with the classic answer (EM) and the honest one (NUTS).
+
+Naming in the public API: ``prior`` is one conjugate prior of MAP-EM (:class:`ConjugatePrior`,
+``fit_em(prior=...)``, ``EMResult.prior``); ``priors`` is the set of priors of the Bayesian
+model (:class:`Priors`, ``fit_bayes(priors=...)``, ``BayesResult.priors``). Sampler options
+travel as :class:`SamplerSettings`, convergence limits as :class:`DiagnosticThresholds`.
+"""
 
 from importlib import import_module
 from importlib.metadata import PackageNotFoundError, version

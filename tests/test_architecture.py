@@ -176,3 +176,16 @@ def test_public_names_are_exported_and_importable():
     for name in ("DegenerateComponentWarning", "NotFittedError", "SamplerSettings",
                  "DiagnosticThresholds", "save"):
         assert name in bayesgmm.__all__, name
+
+
+def test_reading_specs_and_selection_by_em_do_not_load_the_sampler():
+    """io (specs) and selection (EM sweep workers) stay light: no PyMC, ArviZ or matplotlib."""
+    import subprocess
+
+    code = ("import sys, bayesgmm.io, bayesgmm.selection, bayesgmm.settings; "
+            "print(sorted(m for m in ('pymc', 'arviz', 'matplotlib', 'bayesgmm.sampling') "
+            "if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "[]"
