@@ -18,13 +18,13 @@ import xarray as xr
 from joblib import Parallel, delayed
 
 from .._validation import check_covariance_type, check_data
-from ..settings import DiagnosticThresholds, SamplerSettings
+from ..settings import SamplerSettings
 from .sweep import cell_seed, check_grid, int_seed, root_entropy, sampler_settings, single_threaded
 
 if TYPE_CHECKING:  # heavy imports (arviz, pymc, matplotlib) stay out of the EM workers
-
     from ..posterior import BayesResult
     from ..priors import Priors
+    from ..settings import DiagnosticThresholds
 
 # Vehtari et al.'s rule of thumb: |elpd_diff| < 4 is small whatever its standard error.
 MIN_ELPD_DIFF = 4.0
@@ -227,7 +227,8 @@ def compare(
     within = tuple(str(n) for n in table.index[1:] if table.loc[n, "within_noise"])
     simplest = _simplest((best, *within), results)
     pareto = _pareto_table(loos)
-    limits = (thresholds or DiagnosticThresholds()).to_dict()
+    # No thresholds: each model's own defaults (duck-typed models need not take any).
+    limits = {} if thresholds is None else thresholds.to_dict()
     diagnostics = {name: _convergence_line(model, limits) for name, model in results.items()
                    if hasattr(model, "diagnostics")}
     notes = (_pareto_warnings(pareto) + _small_n_warning(pareto) + loo_warnings
