@@ -1,12 +1,19 @@
-"""bayesgmm: Gaussian mixture models with the classic answer (EM) and the honest one (NUTS)."""
+"""bayesgmm: Gaussian mixture models with the classic answer (EM) and the honest one (NUTS).
+
+Naming in the public API: ``prior`` is one conjugate prior of MAP-EM (:class:`ConjugatePrior`,
+``fit_em(prior=...)``, ``EMResult.prior``); ``priors`` is the set of priors of the Bayesian
+model (:class:`Priors`, ``fit_bayes(priors=...)``, ``BayesResult.priors``). Sampler options
+travel as :class:`SamplerSettings`, convergence limits as :class:`DiagnosticThresholds`.
+"""
 
 from importlib import import_module
 from importlib.metadata import PackageNotFoundError, version
 
 from .datasets import load_galaxies, load_old_faithful
-from .em import ConvergenceWarning, EMResult, fit_em, n_parameters
+from .em import ConvergenceWarning, DegenerateComponentWarning, EMResult, fit_em, n_parameters
 from .kernels import EStep, SufficientStatistics, estep
 from .priors import ConjugatePrior, Priors
+from .settings import DiagnosticThresholds, SamplerSettings
 
 try:
     __version__ = version("bayesgmm")
@@ -19,8 +26,10 @@ _LAZY = {
     "BayesResult": "posterior",
     "MembershipProbabilities": "posterior",
     "BayesianGMM": "estimator",
+    "NotFittedError": "estimator",
     "fit_bayes": "sampling",
     "load": "persistence",
+    "save": "persistence",
     "select_em": "selection",
     "select_bayes": "selection",
     "compare": "selection",
@@ -45,10 +54,14 @@ __all__ = [
     "BayesianGMM",
     "ConjugatePrior",
     "ConvergenceWarning",
+    "DegenerateComponentWarning",
+    "DiagnosticThresholds",
     "EMResult",
     "EStep",
     "MembershipProbabilities",
+    "NotFittedError",
     "Priors",
+    "SamplerSettings",
     "SufficientStatistics",
     "compare",
     "estep",
@@ -59,6 +72,7 @@ __all__ = [
     "load_galaxies",
     "load_old_faithful",
     "n_parameters",
+    "save",
     "select_bayes",
     "select_em",
 ]

@@ -28,8 +28,9 @@ from ._validation import COVARIANCE_TYPES, check_seed, singular_columns
 from .io import load_spec, read_table
 from .persistence import check_writable, load, save, write_directory
 from .posterior import BayesResult
-from .sampling import SAMPLERS, fit_bayes
+from .sampling import fit_bayes
 from .selection import fit_sparse, select_bayes, select_em
+from .settings import SAMPLERS, DiagnosticThresholds, SamplerSettings
 
 EXIT_BAD_INPUT = 2
 
@@ -69,6 +70,7 @@ def _parser() -> argparse.ArgumentParser:
     fit.add_argument("--no-progress", action="store_true")
     fit.add_argument("--out", help="result directory (default: results/<data stem>_k<K>)")
     _output_flags(fit)
+    _threshold_flags(fit)
     fit.set_defaults(func=_cmd_fit)
 
     run = sub.add_parser("run", help="run a declarative model specification (models/*.toml)")
@@ -76,10 +78,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--no-progress", action="store_true")
     run.add_argument("--force", action="store_true",
                      help="replace an existing result in the spec's output directory")
+    _threshold_flags(run, " (overrides the spec's [diagnostics])")
     run.set_defaults(func=_cmd_run)
 
     report = sub.add_parser("report", help="(re)generate the HTML report of a saved result")
     report.add_argument("directory", help="a result directory written by fit or run")
+    _threshold_flags(report)
     report.set_defaults(func=_cmd_report)
 
     select = sub.add_parser(
@@ -119,6 +123,7 @@ def _parser() -> argparse.ArgumentParser:
                         help="Dirichlet concentration e0 of the sparse mixture's weights "
                              "(default: 0.01)")
     _sampling_flags(select, " (--bayes, --sparse)")
+    _threshold_flags(select, " (--bayes, --sparse)")
     select.add_argument("--no-progress", action="store_true", help="no progress bars")
     select.add_argument("--out", metavar="DIR",
                         help="report directory (default: results/<data stem>_select)")
@@ -138,6 +143,41 @@ def _sampling_flags(parser: argparse.ArgumentParser, which: str = "") -> None:
                         help=f"NUTS implementation{which} (default: nutpie)")
 
 
+def _threshold_flags(parser: argparse.ArgumentParser, which: str = "") -> None:
+    defaults = DiagnosticThresholds()
+    group = parser.add_argument_group("diagnostic thresholds")
+    group.add_argument("--rhat-max", type=float, metavar="R",
+                       help=f"largest acceptable R-hat{which} (default: {defaults.rhat_max:g})")
+    group.add_argument("--ess-min", type=float, metavar="N",
+                       help=f"smallest acceptable bulk and tail ESS{which} (default: "
+                            f"{defaults.ess_min:g})")
+    group.add_argument("--ebfmi-min", type=float, metavar="E",
+                       help=f"smallest acceptable E-BFMI per chain{which} (default: "
+                            f"{defaults.ebfmi_min:g})")
+    group.add_argument("--max-divergences", type=int, metavar="N",
+                       help=f"divergent transitions tolerated{which} (default: "
+                            f"{defaults.max_divergences})")
+
+
+def _thresholds(args: argparse.Namespace, base: DiagnosticThresholds | None = None
+                ) -> DiagnosticThresholds:
+    """The thresholds: ``base`` (default ones) with the flags that were given."""
+    base = base or DiagnosticThresholds()
+    given = {name: getattr(args, name) for name in ("rhat_max", "ess_min", "ebfmi_min",
+                                                     "max_divergences")
+             if getattr(args, name, None) is not None}
+    try:
+        return DiagnosticThresholds.from_dict({**base.to_dict(), **given})
+    except ValueError as exc:
+        raise ValueError(f"--{str(exc).replace('_', '-')}") from None
+
+
+def _sampler_settings(args: argparse.Namespace) -> SamplerSettings:
+    _check_sampling(args)
+    return SamplerSettings(sampler=args.sampler, draws=args.draws, tune=args.tune,
+                           chains=args.chains, progressbar=not args.no_progress)
+
+
 def _output_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--force", action="store_true",
                         help="replace an existing result in the output directory")
@@ -148,7 +188,8 @@ def _output_flags(parser: argparse.ArgumentParser) -> None:
 def _cmd_fit(args: argparse.Namespace) -> int:
     columns = _columns(args.columns)
     seed = check_seed(args.seed, "--seed")
-    _check_sampling(args)
+    settings = _sampler_settings(args)
+    thresholds = _thresholds(args)
     out = Path(args.out) if args.out else default_output(args.data, args.n_components)
     # before reading or fitting anything: a bad output path fails in seconds, not minutes
     check_writable(out, overwrite=args.force, protect=_inputs(args.data))
@@ -157,14 +198,11 @@ def _cmd_fit(args: argparse.Namespace) -> int:
         print(f"dropped {dropped} row(s) with missing values")
     _check_k(args.n_components, frame, args.data)
     _check_columns(frame, args.covariance, "--columns")
-    result = fit_bayes(
-        frame, args.n_components, covariance_type=args.covariance, draws=args.draws,
-        tune=args.tune, chains=args.chains, sampler=args.sampler, random_state=seed,
-        progressbar=not args.no_progress,
-    )
-    _print_result(result)
+    result = fit_bayes(frame, args.n_components, covariance_type=args.covariance,
+                       random_state=seed, settings=settings)
+    _print_result(result, thresholds)
     _save(result, out, force=args.force, report=args.report,
-          data_source=str(args.data))
+          data_source=str(args.data), thresholds=thresholds)
     return 0
 
 
@@ -178,6 +216,7 @@ def _check_sampling(args: argparse.Namespace) -> None:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     spec = load_spec(args.spec)
+    thresholds = _thresholds(args, spec.thresholds)
     out = Path(spec.output) if spec.output else Path("results") / spec.path.stem
     check_writable(out, overwrite=args.force, protect=[spec.path, *_inputs(spec.data_path)])
     frame, dropped = read_table(spec.data_path, spec.columns, dropna=spec.dropna)
@@ -188,14 +227,16 @@ def _cmd_run(args: argparse.Namespace) -> int:
     print(f"{spec.path.name}: {len(frame)} rows x {frame.shape[1]} column(s) "
           f"{list(frame.columns)}; K={spec.n_components}, {spec.covariance_type} covariances; "
           f"output: {out}")
+    settings = spec.sampler_settings
+    if args.no_progress:
+        settings = settings.replace(progressbar=False)
     result = fit_bayes(
         frame, spec.n_components, covariance_type=spec.covariance_type, priors=spec.priors,
-        draws=spec.draws, tune=spec.tune, chains=spec.chains, sampler=spec.sampler,
-        random_state=spec.seed, progressbar=not args.no_progress,
-        ordered_means=spec.ordered_means, target_accept=spec.target_accept,
+        random_state=spec.seed, ordered_means=spec.ordered_means, settings=settings,
     )
-    _print_result(result)
-    _save(result, out, force=args.force, report=spec.report, data_source=str(spec.path))
+    _print_result(result, thresholds)
+    _save(result, out, force=args.force, report=spec.report, data_source=str(spec.path),
+          thresholds=thresholds)
     return 0
 
 
@@ -204,6 +245,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     from .report import write_report
 
     directory = Path(args.directory)
+    thresholds = _thresholds(args)
     if directory.name in ("", ".", ".."):  # name it, so that the message says what it is
         directory = directory.resolve()
     result = load(directory)
@@ -211,7 +253,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
         raise ValueError(f"{directory} holds an EM result; the report needs a Bayesian fit")
     # The report is rebuilt beside the result and swapped in: check that before rendering.
     check_writable(directory, overwrite=True)
-    html = write_report(result, directory)
+    html = write_report(result, directory, thresholds=thresholds)
     print(f"report: {html}")
     return 0
 
@@ -252,8 +294,8 @@ def _cmd_select(args: argparse.Namespace) -> int:
             raise ValueError("no EM fit succeeded, so there is no covariance type for "
                              "--bayes/--sparse")
         covariance = em.best["bic"][1]
-        sampling = {"covariance_type": covariance, "draws": args.draws, "tune": args.tune,
-                    "chains": args.chains, "sampler": args.sampler, "random_state": seed}
+        sampling = {"covariance_type": covariance, "random_state": seed,
+                    "settings": _sampler_settings(args), "thresholds": _thresholds(args)}
         settings.update({"covariance type (--bayes, --sparse)": covariance, "draws": args.draws,
                          "tune": args.tune, "chains": args.chains, "sampler": args.sampler})
     if args.bayes:
@@ -267,7 +309,7 @@ def _cmd_select(args: argparse.Namespace) -> int:
         settings.update({"sparse K_max": args.sparse, "sparse e0": args.concentration})
         with _quiet_diagnostics():
             sparse = fit_sparse(frame, args.sparse, concentration=args.concentration,
-                                progressbar=not args.no_progress, **sampling)
+                                **sampling)
         print(sparse)
         print("P(K+ = k), by chain and over all chains:")
         print(k_plus_table(sparse).round(3).to_string())
@@ -293,9 +335,10 @@ def _select_bayes(frame: pd.DataFrame, ks: tuple[int, ...], args: argparse.Names
     # Progress bars from parallel workers would garble each other: joblib's lines instead.
     sequential = effective_n_jobs(args.jobs) == 1
     with _quiet_diagnostics():
+        settings = sampling["settings"].replace(progressbar=sequential and not args.no_progress)
         return select_bayes(frame, ks, n_jobs=args.jobs,
-                            progressbar=sequential and not args.no_progress,
-                            verbose=0 if sequential or args.no_progress else 10, **sampling)
+                            verbose=0 if sequential or args.no_progress else 10,
+                            **{**sampling, "settings": settings})
 
 
 @contextlib.contextmanager
@@ -355,6 +398,7 @@ def _check_select_flags(args: argparse.Namespace, ranges: list[range]) -> None:
         raise ValueError(f"--concentration must be > 0; got {args.concentration}")
     if args.bayes or args.sparse is not None:
         _check_sampling(args)
+    _thresholds(args)  # bad threshold flags fail before any fitting
 
 
 def _use_agg() -> None:
@@ -411,20 +455,20 @@ def _check_k(n_components: int, frame: pd.DataFrame, source: str) -> None:
 
 
 def _save(result: BayesResult, out: Path, *, force: bool, report: bool,
-          data_source: str) -> None:
+          data_source: str, thresholds: DiagnosticThresholds | None = None) -> None:
     extra = None
     if report:
         _use_agg()
         from .report import write_report
 
         def extra(directory: Path) -> None:
-            write_report(result, directory, data_source=data_source)
+            write_report(result, directory, data_source=data_source, thresholds=thresholds)
 
     save(result, out, overwrite=force, extra=extra)
     print(f"\nsaved to {out}" + (f" (report: {out / 'report.html'})" if report else ""))
 
 
-def _print_result(result: BayesResult) -> None:
+def _print_result(result: BayesResult, thresholds: DiagnosticThresholds | None = None) -> None:
     em = result.em
     print(f"\nEM: log-likelihood {em.log_likelihood:.3f} after {em.n_iter} iterations "
           f"(converged: {em.converged})")
@@ -434,7 +478,7 @@ def _print_result(result: BayesResult) -> None:
         print(result.compare_em().to_string())
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        diag = result.diagnostics()
+        diag = result.diagnostics(**(thresholds or DiagnosticThresholds()).to_dict())
     print(f"\n{result.label_switching}")
     print(f"\nDiagnostics: {diag.verdict}")
     timing = result.settings.get("timing", {})

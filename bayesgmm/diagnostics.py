@@ -9,7 +9,8 @@ measured in posterior standard deviations, is in another mode (or has not mixed)
 it with the others would average over incompatible explanations of the data.
 
 Every threshold is a parameter, every failed check becomes a sentence in ``problems``, and the
-one-line ``verdict`` lists the failed and the passed checks alike.
+one-line ``verdict`` lists the failed and the passed checks alike. (Over 500 lines: one small
+reader, check and sentence per diagnostic, all around the shared Check/Diagnostics types.)
 
 Sampler statistics are read under both samplers' names: PyMC's ``pm.sample`` writes
 ``diverging``, ``tree_depth``, ``reached_max_treedepth``, ``energy`` and ``lp``; nutpie writes

@@ -2,7 +2,8 @@
 
 The E-step is :func:`bayesgmm.kernels.estep` (one fused pass giving the log-likelihood and the
 weighted statistics); this module only adds initialisation, restarts, the closed-form M-step per
-covariance type, the optional conjugate prior, and convergence.
+covariance type, the optional conjugate prior, and convergence. (Over 500 lines: those parts and
+the result type share private helpers and are one algorithm; split, they would import each other.)
 """
 
 from __future__ import annotations
@@ -120,9 +121,11 @@ class EMResult:
         """Save to the directory ``path`` (npz + JSON); reload with ``bayesgmm.load``.
 
         The write is atomic and an existing result is only replaced with ``overwrite=True``;
-        see :func:`bayesgmm.persistence.save`. Returns the path.
+        see :func:`bayesgmm.save`. Returns the path.
         """
-        from .persistence import save
+        # Through the public facade, at call time: persistence imports the result types, so
+        # the result types must not import persistence (no import circle).
+        from . import save
 
         return save(self, path, overwrite=overwrite)
 

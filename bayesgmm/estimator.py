@@ -15,11 +15,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .draw_arrays import categorical
 from .posterior import BayesResult, MembershipProbabilities
 from .priors import Priors
 from .sampling import fit_bayes
+from .settings import SamplerSettings
 
 __all__ = ["BayesianGMM", "NotFittedError"]
+
+# The sampler settings that are constructor parameters (scikit-learn wants flat parameters, so
+# the estimator keeps them loose and builds a SamplerSettings in fit).
+_CONSTRUCTOR_SETTINGS = ("draws", "tune", "chains", "sampler", "progressbar", "nutpie_backend")
 
 
 class NotFittedError(ValueError, AttributeError):
@@ -145,23 +151,32 @@ class BayesianGMM:
         """
         result = fit_bayes(
             X, self.n_components, covariance_type=self.covariance_type, priors=self.priors,
-            draws=self.draws, tune=self.tune, chains=self.chains, sampler=self.sampler,
-            random_state=self.random_state, progressbar=self.progressbar,
-            nutpie_backend=self.nutpie_backend,
+            random_state=self.random_state, settings=self.sampler_settings(),
         )
         self._set_fitted(result)
         return self
+
+    def sampler_settings(self) -> SamplerSettings:
+        """The constructor's sampling parameters as validated :class:`SamplerSettings`.
+
+        Raises
+        ------
+        ValueError
+            A sampling parameter is out of range (named).
+        """
+        return SamplerSettings(sampler=self.sampler, draws=self.draws, tune=self.tune,
+                               chains=self.chains, progressbar=self.progressbar,
+                               nutpie_backend=self.nutpie_backend)
 
     @classmethod
     def from_result(cls, result: BayesResult) -> BayesianGMM:
         """A fitted estimator around an existing result (e.g. from ``bayesgmm.load``)."""
         if not isinstance(result, BayesResult):
             raise ValueError(f"expected a BayesResult; got {type(result).__name__}")
-        s = result.settings
+        s = result.sampler_settings or SamplerSettings.from_dict(result.settings, strict=False)
         est = cls(n_components=result.n_components, covariance_type=result.covariance_type,
-                  priors=result.priors, draws=s.get("draws", 1000), tune=s.get("tune", 1000),
-                  chains=s.get("chains", 4), sampler=s.get("sampler", "nutpie"),
-                  random_state=s.get("random_state"))
+                  priors=result.priors, random_state=result.settings.get("random_state"),
+                  **{name: getattr(s, name) for name in _CONSTRUCTOR_SETTINGS})
         est._set_fitted(result)
         return est
 
@@ -233,8 +248,7 @@ class BayesianGMM:
         rng = np.random.default_rng(random_state)
         w, m, L = result._draws()
         s = rng.integers(w.shape[0], size=n_samples)
-        u = rng.random((n_samples, 1))
-        labels = (u > np.cumsum(w[s], axis=1)[:, :-1]).sum(axis=1)
+        labels = categorical(w[s], rng.random(n_samples))
         z = rng.standard_normal((n_samples, m.shape[2]))
         X = m[s, labels] + np.einsum("nij,nj->ni", L[s, labels], z)
         return X, labels

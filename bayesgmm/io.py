@@ -13,9 +13,9 @@ import pandas as pd
 from ._validation import COVARIANCE_TYPES, check_data, check_seed
 from .datasets import data_path
 from .priors import Priors
-from .sampling import SAMPLERS
+from .settings import NUTPIE_BACKENDS, SAMPLERS, DiagnosticThresholds, SamplerSettings
 
-__all__ = ["ModelSpec", "load_spec", "read_table"]
+__all__ = ["ModelSpec", "RunSpec", "load_spec", "read_table"]
 
 BUNDLED = {"old_faithful": "old_faithful.csv", "galaxies": "galaxies.csv"}
 
@@ -148,14 +148,27 @@ _SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
     "model": {"n_components": int, "covariance_type": str, "ordered_means": bool},
     "priors": {name: (int, float) for name in Priors().to_dict()},
     "sampler": {"name": str, "draws": int, "tune": int, "chains": int, "seed": int,
-                "target_accept": float},
+                "target_accept": float, "cores": int, "nutpie_backend": str},
+    "diagnostics": {name: (int, float) for name in DiagnosticThresholds().to_dict()},
     "output": {"directory": str, "report": bool},
 }
 
 
 @dataclass(frozen=True)
-class ModelSpec:
-    """A validated model specification (see ``models/README.md`` for the format)."""
+class RunSpec:
+    """A validated run specification: a TOML file that ``bayesgmm run`` executes.
+
+    See ``models/README.md`` for the format. (Not to be confused with
+    :class:`bayesgmm.model.MixtureModelSpec`, the structure of one PyMC mixture model.)
+
+    Attributes
+    ----------
+    sampler_settings : SamplerSettings
+        From the ``[sampler]`` table; ``sampler``, ``draws``, ``tune``, ``chains`` and
+        ``target_accept`` are also readable as attributes of the spec.
+    thresholds : DiagnosticThresholds
+        From the ``[diagnostics]`` table (defaults when it is absent).
+    """
 
     path: Path
     data_path: str
@@ -165,19 +178,40 @@ class ModelSpec:
     covariance_type: str
     ordered_means: bool
     priors: Priors
-    sampler: str
-    draws: int
-    tune: int
-    chains: int
+    sampler_settings: SamplerSettings
     seed: int | None
-    target_accept: float
     output: str | None
     report: bool
+    thresholds: DiagnosticThresholds = field(default_factory=DiagnosticThresholds)
     raw: dict = field(default_factory=dict, repr=False)
 
+    @property
+    def sampler(self) -> str:
+        return self.sampler_settings.sampler
 
-def load_spec(path: str | Path) -> ModelSpec:
-    """Read and validate a TOML model specification.
+    @property
+    def draws(self) -> int:
+        return self.sampler_settings.draws
+
+    @property
+    def tune(self) -> int:
+        return self.sampler_settings.tune
+
+    @property
+    def chains(self) -> int:
+        return self.sampler_settings.chains
+
+    @property
+    def target_accept(self) -> float:
+        return self.sampler_settings.target_accept
+
+
+# The name it had before ``RunSpec``: "model spec" now means only the PyMC model's structure.
+ModelSpec = RunSpec
+
+
+def load_spec(path: str | Path) -> RunSpec:
+    """Read and validate a TOML run specification (data, model, priors, sampler, output).
 
     Relative data and output paths are relative to the specification file's directory.
     Unknown sections or keys, wrong types and bad values raise ``ValueError`` naming them.
@@ -204,11 +238,18 @@ def load_spec(path: str | Path) -> ModelSpec:
     sampler = smp.get("name", "nutpie")
     if sampler not in SAMPLERS:
         raise ValueError(f"{p}: [sampler] name must be one of {SAMPLERS}")
-    for key in ("draws", "chains"):
-        if smp.get(key, 1) < 1:
-            raise ValueError(f"{p}: [sampler] {key} must be >= 1")
-    if smp.get("tune", 0) < 0:
-        raise ValueError(f"{p}: [sampler] tune must be >= 0")
+    if smp.get("nutpie_backend", "auto") not in NUTPIE_BACKENDS:
+        raise ValueError(f"{p}: [sampler] nutpie_backend must be one of {NUTPIE_BACKENDS}")
+    try:
+        settings = SamplerSettings(
+            sampler=sampler, **{k: smp[k] for k in ("draws", "tune", "chains", "target_accept",
+                                                    "cores", "nutpie_backend") if k in smp})
+    except ValueError as exc:
+        raise ValueError(f"{p}: [sampler] {exc}") from None
+    try:
+        thresholds = DiagnosticThresholds.from_dict(raw.get("diagnostics"))
+    except ValueError as exc:
+        raise ValueError(f"{p}: [diagnostics] {exc}") from None
     check_seed(smp.get("seed"), f"{p}: [sampler] seed")
     try:
         priors = Priors(**{k: float(v) for k, v in raw.get("priors", {}).items()})
@@ -221,14 +262,12 @@ def load_spec(path: str | Path) -> ModelSpec:
     output = out.get("directory")
     if output is not None and not Path(output).is_absolute():
         output = str((base / output).resolve())
-    return ModelSpec(
+    return RunSpec(
         path=p, data_path=data_file, columns=data.get("columns"),
         dropna=data.get("dropna", False), n_components=mdl["n_components"],
         covariance_type=cov, ordered_means=mdl.get("ordered_means", False), priors=priors,
-        sampler=sampler, draws=smp.get("draws", 1000), tune=smp.get("tune", 1000),
-        chains=smp.get("chains", 4), seed=smp.get("seed"),
-        target_accept=float(smp.get("target_accept", 0.8)), output=output,
-        report=out.get("report", True), raw=raw,
+        sampler_settings=settings, seed=smp.get("seed"), output=output,
+        report=out.get("report", True), thresholds=thresholds, raw=raw,
     )
 
 

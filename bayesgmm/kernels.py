@@ -30,9 +30,10 @@ sums over points kept per SIMD-friendly lane, folded in a fixed order: serial an
 drivers give bitwise-equal results.
 
 Where it sits: the math layer; imports only :mod:`bayesgmm.covariance` (per-type shapes and the
-full form). One module of ~700 lines on purpose: :mod:`bayesgmm.ops` salts PyTensor's numba
-cache with a hash of this file, because cached callers embed the kernel's machine code; keeping
-every njit function a cached caller can reach in this one file keeps that salt complete.
+full form). One module of over 500 lines (~700) on purpose: :mod:`bayesgmm.ops` salts
+PyTensor's numba cache with a hash of this file, because cached callers embed the kernel's
+machine code; keeping every njit function a cached caller can reach in this one file keeps that
+salt complete.
 """
 
 from __future__ import annotations

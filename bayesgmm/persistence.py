@@ -1,11 +1,16 @@
 """Saving and loading fitted results: one directory per result, restored bit for bit.
 
+Over 500 lines on purpose: every file's writer and its validating reader sit side by side
+(each reader checks exactly what its writer wrote), with the path rules (what may be replaced,
+orphans, checksums) that both go through.
+
 Layout of a saved :class:`~bayesgmm.posterior.BayesResult` directory::
 
     manifest.json         what this is (kind, format version), software versions, file list
     idata.nc              the ArviZ DataTree (all groups), NetCDF-4 through h5netcdf
     em.json, em.npz       the EM result: scalars and names (JSON), arrays (npz)
-    result.json           priors, standardisation, covariance type, settings, label switching
+    result.json           priors, standardisation, covariance type, settings (the run's record
+                          and the typed sampler settings), label switching
     label_switching.npz   the relabelling permutations (chain, draw, component)
 
 An :class:`~bayesgmm.em.EMResult` directory holds ``manifest.json``, ``em.json`` and ``em.npz``.
@@ -50,6 +55,7 @@ from .em import EMResult
 from .posterior import BayesResult
 from .priors import ConjugatePrior, Priors, Standardisation
 from .relabel import LabelSwitchingReport
+from .settings import SamplerSettings
 
 __all__ = ["FORMAT_VERSION", "KINDS", "check_writable", "clean_orphans", "in_progress", "load",
            "read_manifest", "save", "software_versions", "write_directory", "write_manifest"]
@@ -436,6 +442,8 @@ def _write_bayes(result: BayesResult, directory: Path) -> list[str]:
         "standardisation": {"center": result.standardisation.center.tolist(),
                             "scale": result.standardisation.scale.tolist()},
         "settings": result.settings,
+        "sampler_settings": (None if result.sampler_settings is None
+                             else result.sampler_settings.to_dict()),
         "label_switching": {"chains": list(report.chains), "n_draws": list(report.n_draws),
                             "n_permuted": list(report.n_permuted),
                             "fraction_permuted": report.fraction_permuted,
@@ -869,6 +877,7 @@ def _read_bayes(directory: Path) -> BayesResult:
         covariance_type=meta["covariance_type"],
         label_switching=report,
         settings=meta["settings"],
+        sampler_settings=_read_sampler_settings(meta),
     )
 
 
@@ -906,6 +915,22 @@ def _check_idata(tree: xr.DataTree, em: EMResult, n_chains: int, n_draws: int) -
                   and bool(np.array_equal(stored[name].values, value)),
                   f"its EM estimate ({name!r}) is not the one in em.npz: the files come from "
                   "different fits")
+
+
+def _read_sampler_settings(meta: dict[str, Any]) -> SamplerSettings | None:
+    """Typed settings; results saved before they were typed have only the ``settings`` record."""
+    if "sampler_settings" in meta:
+        typed = meta["sampler_settings"]
+        if typed is None:
+            return None
+        try:
+            return SamplerSettings.from_dict(typed)
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"result.json: 'sampler_settings' is not valid: {exc}") from None
+    try:
+        return SamplerSettings.from_dict(meta["settings"], strict=False)
+    except ValueError:  # a record this version cannot read as settings: keep the result usable
+        return None
 
 
 def _restore_datatree(tree: xr.DataTree) -> xr.DataTree:

@@ -13,11 +13,12 @@ from scipy.special import logsumexp
 
 from . import kernels
 from ._validation import check_data
-from .covariance import cholesky_draws
 from .diagnostics import Diagnostics, diagnose
+from .draw_arrays import categorical, flatten_draws
 from .em import EMResult
 from .priors import Priors, Standardisation
 from .relabel import LabelSwitchingReport
+from .settings import SamplerSettings
 
 __all__ = ["BayesResult", "MembershipProbabilities"]
 
@@ -63,7 +64,12 @@ class BayesResult:
     covariance_type : str
     label_switching : LabelSwitchingReport
     settings : dict
-        Sampler, draws, tune, chains, seed, and the rest needed to reproduce the fit.
+        The record of the run: sampler, the nutpie back end that actually ran, draws, tune,
+        chains, cores used, seed, target_accept, ``timing`` and the rest needed to reproduce
+        the fit.
+    sampler_settings : SamplerSettings or None
+        The sampler settings the fit was asked for (typed); for results saved before they
+        were typed, read back from ``settings``. None only for a result built by hand.
     """
 
     idata: Any
@@ -73,6 +79,7 @@ class BayesResult:
     covariance_type: str
     label_switching: LabelSwitchingReport
     settings: dict = field(default_factory=dict)
+    sampler_settings: SamplerSettings | None = None
 
     # -- basic accessors --------------------------------------------------------------------
     @property
@@ -94,18 +101,8 @@ class BayesResult:
 
     def _draws(self, max_draws: int | None = None, random_state: Any = 0):
         """Flattened draws (S, ...) in full form, thinned to at most ``max_draws``."""
-        post = self.posterior
-        w = post["weights"].stack(sample=("chain", "draw")).transpose("sample", ...).to_numpy()
-        m = post["means"].stack(sample=("chain", "draw")).transpose("sample", ...).to_numpy()
-        cov = post["covariances"].stack(sample=("chain", "draw")).transpose("sample", ...)
-        cov = cov.to_numpy()
-        S, K = w.shape
-        D = m.shape[2]
-        if max_draws is not None and S > max_draws:
-            idx = np.sort(np.random.default_rng(random_state).choice(S, max_draws, replace=False))
-            w, m, cov = w[idx], m[idx], cov[idx]
-        return (np.ascontiguousarray(w), np.ascontiguousarray(m),
-                cholesky_draws(cov, self.covariance_type, K, D))
+        return flatten_draws(self.posterior, self.covariance_type, max_draws=max_draws,
+                             random_state=random_state)
 
     def _check(self, X: Any) -> np.ndarray:
         Xv, _ = check_data(X, n_features=len(self.feature_names),
@@ -116,9 +113,11 @@ class BayesResult:
         """Save to the directory ``path`` (NetCDF + npz + JSON); reload with ``bayesgmm.load``.
 
         The write is atomic and an existing result is only replaced with ``overwrite=True``;
-        see :func:`bayesgmm.persistence.save`. Returns the path.
+        see :func:`bayesgmm.save`. Returns the path.
         """
-        from .persistence import save
+        # Through the public facade, at call time: persistence imports the result types, so
+        # the result types must not import persistence (no import circle).
+        from . import save
 
         return save(self, path, overwrite=overwrite)
 
@@ -214,9 +213,7 @@ class BayesResult:
         w, m, L = self._draws(max_draws, random_state=rng)
         S, K = w.shape
         D = m.shape[2]
-        # Inverse-CDF per draw: vectorised categorical sampling over (S, n).
-        u = rng.random((S, n, 1))
-        labels = (u > np.cumsum(w, axis=1)[:, None, :-1]).sum(axis=2)
+        labels = categorical(w[:, None, :], rng.random((S, n)))  # (S, n)
         z = rng.standard_normal((S, n, D))
         s_idx = np.arange(S)[:, None]
         x = m[s_idx, labels] + np.einsum("snij,snj->sni", L[s_idx, labels], z)

@@ -2,7 +2,8 @@
 
 :func:`write_report` writes ``report.html`` (figures embedded as base64 PNG, inline CSS, no
 scripts and no network access) and ``figures/*.png`` into a result directory;
-:func:`build_report` returns the same HTML and PNG bytes without touching the disk.
+:func:`build_report` returns the same HTML and PNG bytes without touching the disk. (Over 500
+lines: one function per report section plus the shared HTML helpers they all use.)
 
 Sections: data overview; the EM fit (parameters, convergence, BIC/AIC); the posterior summary;
 EM against the posterior (table and overlay figure); membership uncertainty; diagnostics (trace
@@ -50,6 +51,7 @@ from .selection import (
     plot_loo,
     plot_n_components,
 )
+from .settings import DiagnosticThresholds
 
 __all__ = ["Figure", "build_report", "build_selection_report", "format_number", "k_plus_table",
            "write_report", "write_selection_report"]
@@ -96,7 +98,8 @@ def format_number(value: Any, digits: int = 4) -> str:
 # entry points
 # --------------------------------------------------------------------------------------------
 def write_report(result: BayesResult, directory: str | os.PathLike, *,
-                 data_source: str | None = None, random_state: Any = 0) -> Path:
+                 data_source: str | None = None, random_state: Any = 0,
+                 thresholds: DiagnosticThresholds | None = None) -> Path:
     """Write ``report.html`` and ``figures/*.png`` into ``directory``.
 
     The files are rendered into a temporary directory first and moved into place at the end,
@@ -111,17 +114,21 @@ def write_report(result: BayesResult, directory: str | os.PathLike, *,
         Where the data came from (file name), shown in the title.
     random_state : int, optional
         Seeds the posterior draws shown in the figures.
+    thresholds : DiagnosticThresholds, optional
+        What the diagnostics section and verdict hold the posterior to (default ones).
 
     Returns
     -------
     Path of ``report.html``.
     """
-    page, figures = build_report(result, data_source=data_source, random_state=random_state)
+    page, figures = build_report(result, data_source=data_source, random_state=random_state,
+                                 thresholds=thresholds)
     return _write_files(Path(directory), REPORT_NAME, page, figures)
 
 
 def build_report(result: BayesResult, *, data_source: str | None = None,
-                 random_state: Any = 0) -> tuple[str, list[Figure]]:
+                 random_state: Any = 0, thresholds: DiagnosticThresholds | None = None
+                 ) -> tuple[str, list[Figure]]:
     """The report as an HTML string and its figures as PNG bytes.
 
     Returns
@@ -135,7 +142,7 @@ def build_report(result: BayesResult, *, data_source: str | None = None,
     X = np.asarray(result.idata["observed_data"]["x"].values, dtype=np.float64)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # ArviZ warns on short chains; the report says so
-        diag = result.diagnostics()
+        diag = result.diagnostics(**(thresholds or DiagnosticThresholds()).to_dict())
         summary = result.summary()
     proba = result.predict_proba(X)
     figures: list[Figure] = []

@@ -240,3 +240,18 @@ def test_default_route_is_native_parallel_and_reproducible(old_faithful):
     for name in ("weights", "means", "covariances"):
         np.testing.assert_array_equal(fits[0].posterior[name].to_numpy(),
                                       fits[1].posterior[name].to_numpy())
+
+
+def test_the_nutpie_back_end_that_ran_is_read_off_the_compiled_model():
+    """Recorded from the compiled model's type, never guessed from its attributes."""
+    from nutpie.compile_pymc import CompiledPyMCModel
+    from nutpie.compiled_pyfunc import PyFuncModel
+
+    from bayesgmm.native import NativeMixtureModel
+    from bayesgmm.sampling import _nutpie_backend_used
+
+    for cls, name in ((NativeMixtureModel, "native"), (PyFuncModel, "pyfunc"),
+                      (CompiledPyMCModel, "numba")):
+        assert _nutpie_backend_used(cls.__new__(cls)) == name
+    with pytest.raises(TypeError, match="unknown model type"):
+        _nutpie_backend_used(object())

@@ -341,6 +341,20 @@ def test_plots_return_figures(sweep, three_clusters):
     plt.close("all")
 
 
+def test_plots_are_bare_figures(sweep):
+    """Like bayesgmm.plots: a Figure not registered with pyplot (no window, no leaked state)."""
+    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
+
+    before = plt.get_fignums()
+    figs = [plot_criteria(sweep), plot_loo(compare({
+        "K=2": fake_fit(loglik_draws(np.random.default_rng(0), np.full(150, -2.3)), 2),
+        "K=3": fake_fit(loglik_draws(np.random.default_rng(1), np.full(150, -2.0)), 3)})),
+        plot_n_components(np.array([1, 2, 2]))]
+    assert all(type(fig) is Figure for fig in figs)
+    assert plt.get_fignums() == before
+
+
 # --------------------------------------------------------------------------------------------
 # sampling (slow): LOO and the sparse mixture on the known K=3
 # --------------------------------------------------------------------------------------------
@@ -390,3 +404,32 @@ def test_selections_compare_by_identity(three_clusters):
     for cls in (BayesSelection, SparseMixture):
         x, y = build(cls), build(cls)
         assert x == x and x != y and len({x, y}) == 2, cls.__name__
+
+
+# --------------------------------------------------------------------------------------------
+# diagnostic thresholds reach the selection routes
+# --------------------------------------------------------------------------------------------
+LOOSE = dict(rhat_max=100.0, ess_min=1.0, ebfmi_min=0.0, max_divergences=10**6,
+             max_treedepth_fraction=1.0, mode_shift_max=1e6)
+
+
+def test_sparse_diagnostics_use_the_thresholds(three_clusters):
+    from bayesgmm.settings import DiagnosticThresholds
+
+    post = overfitted_posterior(three_clusters)
+    default = summarise_sparse(post, random_state=0)
+    loose = summarise_sparse(post, random_state=0, thresholds=DiagnosticThresholds(**LOOSE))
+    assert not default.diagnostics.ok and loose.diagnostics.ok
+
+
+def test_compare_diagnoses_with_the_thresholds(tiny_fit, tiny_fit_diag):
+    from bayesgmm.settings import DiagnosticThresholds
+
+    models = {"full": tiny_fit, "diag": tiny_fit_diag}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        default = compare(models)
+        loose = compare(models, thresholds=DiagnosticThresholds(**LOOSE))
+        expected = {name: m.diagnostics(**LOOSE).verdict for name, m in models.items()}
+    assert loose.diagnostics == expected
+    assert default.diagnostics != loose.diagnostics

@@ -1,0 +1,75 @@
+"""Posterior draws as flat arrays for the kernel, and categorical draws by inverse CDF.
+
+Layer: posterior (below the result object, the LOO log-likelihood and the sparse-mixture
+summaries, which all call it). Imports only NumPy and the kernel's covariance conversion, so
+selection's EM workers can use it without loading ArviZ or PyMC.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from .covariance import cholesky_draws
+
+__all__ = ["categorical", "flatten_draws"]
+
+
+def flatten_draws(posterior: xr.Dataset, covariance_type: str, *,
+                  max_draws: int | None = None, random_state: Any = 0
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The draws of ``posterior`` flattened over (chain, draw), covariances as Cholesky factors.
+
+    Parameters
+    ----------
+    posterior : xarray.Dataset
+        ``weights`` (chain, draw, K), ``means`` (chain, draw, K, D) and ``covariances``
+        (chain, draw, ...) in scikit-learn's shape for ``covariance_type``.
+    covariance_type : {"full", "tied", "diag", "spherical"}
+    max_draws : int, optional
+        Keep at most this many draws, chosen at random without replacement (in draw order).
+    random_state : int, Generator or None, default 0
+        Seeds that choice.
+
+    Returns
+    -------
+    weights : ndarray (S, K)
+    means : ndarray (S, K, D)
+    cholesky : ndarray (S, K, D, D)
+        Lower Cholesky factors of the full covariance matrices. S = chains x draws (chain-major),
+        or ``max_draws``; every array is C-contiguous, as the kernel wants.
+    """
+    w = posterior["weights"].transpose("chain", "draw", ...).to_numpy()
+    m = posterior["means"].transpose("chain", "draw", ...).to_numpy()
+    cov = posterior["covariances"].transpose("chain", "draw", ...).to_numpy()
+    C, S, K, D = m.shape
+    w, m = w.reshape(C * S, K), m.reshape(C * S, K, D)
+    cov = cov.reshape(C * S, *cov.shape[2:])
+    if max_draws is not None and C * S > max_draws:
+        idx = np.sort(np.random.default_rng(random_state).choice(C * S, max_draws,
+                                                                  replace=False))
+        w, m, cov = w[idx], m[idx], cov[idx]
+    return (np.ascontiguousarray(w), np.ascontiguousarray(m),
+            cholesky_draws(cov, covariance_type, K, D))
+
+
+def categorical(probabilities: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Category of each uniform ``u`` under ``probabilities``, by inverse CDF (vectorised).
+
+    Parameters
+    ----------
+    probabilities : ndarray (..., K)
+        Non-negative; each row is scaled by its own total, so rows that sum to 1 only up to
+        rounding never let a ``u`` fall past the last category.
+    u : ndarray (...)
+        Uniform draws in [0, 1); broadcast against ``probabilities[..., 0]``.
+
+    Returns
+    -------
+    ndarray of int, the broadcast shape of ``u`` and ``probabilities[..., 0]``
+        z with P(z = k) = probabilities[..., k] / sum(probabilities[...]).
+    """
+    cdf = np.cumsum(probabilities, axis=-1)
+    return (u[..., None] * cdf[..., -1:] > cdf[..., :-1]).sum(axis=-1)

@@ -1,0 +1,268 @@
+"""Choosing K by EM information criteria: :func:`select_em` and its :class:`EMSelection`.
+
+Every criterion is on the -2 log L scale of scikit-learn (lower is better); see
+:mod:`bayesgmm.selection` for the definitions of BIC, AIC and ICL.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from joblib import Parallel, delayed
+from scipy.special import xlogy
+
+from .._validation import COVARIANCE_TYPES, check_data
+from ..em import EMResult, fit_em
+from .sweep import cell_seed, check_covariance_types, check_grid, root_entropy, single_threaded
+
+CRITERIA = ("bic", "aic", "icl")
+TABLE_COLUMNS = (
+    "n_components", "covariance_type", "log_likelihood", "n_parameters", "bic", "aic", "icl",
+    "entropy", "min_component_size", "degenerate", "converged", "n_iter", "warnings", "error",
+)
+
+
+@dataclass(frozen=True, eq=False)
+class EMSelection:
+    """Result of :func:`select_em`.
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        One row per (K, covariance type), sorted by covariance type then K, with columns
+        ``n_components``, ``covariance_type``, ``log_likelihood``, ``n_parameters``, ``bic``,
+        ``aic``, ``icl`` (all three lower is better, -2 log L scale), ``entropy`` (the MAP
+        classification entropy E in ICL = BIC + 2 E), ``min_component_size`` (smallest N w_k),
+        ``degenerate`` (a component holds too few points to estimate its covariance, see
+        :func:`select_em`: its likelihood, hence every criterion, is inflated by a spurious
+        near-singularity), ``converged``, ``n_iter``, ``warnings`` (EM's warnings, "; "-joined,
+        "" when none) and ``error`` (why a cell could not be fitted; its numbers are then NaN).
+    best : dict
+        criterion -> (K, covariance_type) minimising it, over the non-degenerate cells unless
+        ``exclude_degenerate=False`` (or every cell is degenerate).
+    fits : dict
+        (K, covariance_type) -> EMResult (failed cells are absent).
+    n_samples : int
+    random_state : int
+        The root seed; passing it again reproduces every cell.
+    """
+
+    table: pd.DataFrame
+    best: dict[str, tuple[int, str]]
+    fits: dict[tuple[int, str], EMResult] = field(repr=False)
+    n_samples: int
+    random_state: int
+
+    def pivot(self, criterion: str = "bic") -> pd.DataFrame:
+        """mclust-style wide table: K (rows) x covariance type (columns) of one criterion."""
+        if criterion not in (*CRITERIA, "log_likelihood", "n_parameters", "entropy"):
+            raise ValueError(f"unknown criterion {criterion!r}; choose from {CRITERIA}")
+        wide = self.table.pivot(index="n_components", columns="covariance_type", values=criterion)
+        return wide[[ct for ct in COVARIANCE_TYPES if ct in wide.columns]]
+
+    def best_fit(self, criterion: str = "bic") -> EMResult:
+        """The fitted model that minimises ``criterion``."""
+        return self.fits[self.best[criterion]]
+
+    def __str__(self) -> str:
+        lines = []
+        for criterion in CRITERIA:
+            lines += [f"{criterion.upper()} (lower is better)",
+                      self.pivot(criterion).round(2).to_string(), ""]
+        lines.append("Best: " + ", ".join(
+            f"{c.upper()} -> K={k} {ct}" for c, (k, ct) in self.best.items()))
+        degenerate = self.table[self.table["degenerate"]]
+        if len(degenerate):
+            cells = ", ".join(f"K={r.n_components} {r.covariance_type}"
+                              for r in degenerate.itertuples())
+            lines.append(f"  degenerate (a component too small for its covariance; not eligible "
+                         f"as best): {cells}")
+        failed = self.table[self.table["error"] != ""]
+        for _, row in failed.iterrows():
+            lines.append(f"  not fitted: K={row.n_components} {row.covariance_type}: {row.error}")
+        return "\n".join(lines)
+
+
+def select_em(
+    X: Any,
+    n_components: int | Iterable[int] = range(1, 9),
+    covariance_types: str | Iterable[str] = COVARIANCE_TYPES,
+    *,
+    n_init: int = 5,
+    init: str = "kmeans++",
+    max_iter: int = 500,
+    tol: float = 1e-3,
+    reg_covar: float = 1e-6,
+    prior: str | None = None,
+    exclude_degenerate: bool = True,
+    random_state: Any = None,
+    n_jobs: int | None = -1,
+    verbose: int = 0,
+) -> EMSelection:
+    """Fit a grid of K x covariance types by EM and tabulate BIC, AIC and ICL.
+
+    Parameters
+    ----------
+    X : array-like (N, D) or (N,), or pandas DataFrame
+    n_components : int or iterable of int, default 1..8
+    covariance_types : str or iterable of str, default all four
+        Any of "full", "tied", "diag", "spherical"; "all" for the four.
+    n_init, init, max_iter, tol, reg_covar
+        Passed to :func:`bayesgmm.fit_em` for every cell (the best of ``n_init`` restarts is
+        kept).
+    prior : None or "default"
+        ``"default"``: MAP-EM under mclust's conjugate prior (Fraley & Raftery 2007), which
+        keeps components from collapsing; the criteria then use the log-likelihood at the MAP
+        estimate, as mclust does with ``priorControl()``.
+    exclude_degenerate : bool, default True
+        Leave degenerate cells out of ``best``: the maximum likelihood is unbounded as a
+        component shrinks onto too few points to span its covariance, so their criteria reward a
+        spurious singularity. They stay in the table, flagged. A cell is degenerate when a
+        component's effective size N w_k is below D + 1 (full), 2 (diag, spherical) or 1
+        (tied: the pooled covariance cannot collapse, but an empty component is spurious), less
+        0.5 so that soft memberships just under a whole point are not flagged.
+    random_state : int, SeedSequence, Generator or None
+        Root seed. Cell (K, covariance type) is seeded from it and the cell alone, so the table
+        does not depend on ``n_jobs``, the joblib backend or the rest of the grid.
+    n_jobs : int or None, default -1
+        joblib workers; -1 uses all cores (or all Dask workers inside
+        ``joblib.parallel_backend("dask")``); None defers to an enclosing
+        ``joblib.parallel_config``. Each worker runs with one numba/BLAS thread.
+    verbose : int
+        joblib's progress messages.
+
+    Returns
+    -------
+    EMSelection
+        ``.table`` (tidy, one row per cell), ``.best`` (criterion -> (K, covariance type)),
+        ``.fits`` and ``.pivot(criterion)`` for the mclust-style K x covariance-type view.
+
+    Notes
+    -----
+    The criteria are lower-is-better: BIC = -2 log L + p log N, AIC = -2 log L + 2 p,
+    ICL = BIC + 2 E with E = -sum_n log max_k r_nk (mclust's ``icl``, whose printed values are
+    the negatives of these). p is scikit-learn's ``_n_parameters`` (:func:`bayesgmm.n_parameters`).
+    Cells that cannot be fitted (e.g. more components than points) get NaN criteria and an
+    ``error`` message instead of stopping the sweep.
+    """
+    Xv, names = check_data(X)
+    ks = check_grid(n_components)
+    cts = check_covariance_types(covariance_types)
+    entropy = root_entropy(random_state)
+    if prior not in (None, "default"):
+        raise ValueError(f"prior must be None or 'default'; got {prior!r}")
+    options = {"n_init": n_init, "init": init, "max_iter": max_iter, "tol": tol,
+               "reg_covar": reg_covar, "prior": prior}
+    frame = pd.DataFrame(Xv, columns=list(names))
+    # Most expensive cells first, so that the last cells to run are short ones.
+    cells = sorted(((k, ct) for ct in cts for k in ks),
+                   key=lambda cell: -_cost(cell[0], Xv.shape[1], cell[1]))
+    out = Parallel(n_jobs=n_jobs, verbose=verbose)(
+        delayed(_fit_cell)(frame, k, ct, cell_seed(entropy, k, ct), options) for k, ct in cells
+    )
+    rows = [row for row, _ in out]
+    fits = {(row["n_components"], row["covariance_type"]): fit for row, fit in out
+            if fit is not None}
+    table = _tidy(rows)
+    return EMSelection(table=table, best=_best(table, exclude_degenerate), fits=fits,
+                       n_samples=Xv.shape[0], random_state=entropy)
+
+
+def _cost(k: int, d: int, covariance_type: str) -> float:
+    return k * (d * d if covariance_type == "full" else d)
+
+
+def _fit_cell(frame: pd.DataFrame, n_components: int, covariance_type: str,
+              seed: np.random.SeedSequence, options: dict) -> tuple[dict, EMResult | None]:
+    """One grid cell, run in a joblib worker: the fit and its table row."""
+    with single_threaded(), warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            fit = fit_em(frame, n_components, covariance_type=covariance_type,
+                         random_state=seed, **options)
+        except (ValueError, np.linalg.LinAlgError) as exc:
+            return _failed_row(n_components, covariance_type, str(exc)), None
+        row = _criteria_row(fit, frame.to_numpy())
+    # Warnings raised in a worker process would be lost: keep them in the table instead.
+    row["warnings"] = "; ".join(dict.fromkeys(str(w.message) for w in caught))
+    return row, fit
+
+
+def _criteria_row(fit: EMResult, X: np.ndarray) -> dict:
+    """Log-likelihood, p, BIC, AIC, ICL and the classification entropy of one fit."""
+    entropy = classification_entropy(fit.predict_proba(X), "map")
+    bic = fit.bic(X)
+    sizes = fit.weights * fit.n_samples
+    return {
+        "n_components": fit.n_components,
+        "covariance_type": fit.covariance_type,
+        "log_likelihood": fit.log_likelihood,
+        "n_parameters": fit.n_parameters,
+        "bic": bic,
+        "aic": fit.aic(X),
+        "icl": bic + 2.0 * entropy,
+        "entropy": entropy,
+        "min_component_size": float(sizes.min()),
+        "degenerate": bool(sizes.min() < _points_needed(fit.covariance_type, fit.n_features)),
+        "converged": fit.converged,
+        "n_iter": fit.n_iter,
+        "warnings": "",
+        "error": "",
+    }
+
+
+def _points_needed(covariance_type: str, n_features: int) -> float:
+    """Effective size below which a component's covariance estimate is singular (less 0.5)."""
+    needed = {"full": n_features + 1, "diag": 2, "spherical": 2, "tied": 1}[covariance_type]
+    return needed - 0.5
+
+
+def _failed_row(n_components: int, covariance_type: str, error: str) -> dict:
+    row = dict.fromkeys(TABLE_COLUMNS, math.nan)
+    row.update(n_components=n_components, covariance_type=covariance_type, converged=False,
+               degenerate=False, n_iter=0, warnings="", error=error)
+    return row
+
+
+def _tidy(rows: list[dict]) -> pd.DataFrame:
+    table = pd.DataFrame(rows, columns=list(TABLE_COLUMNS))
+    order = {ct: i for i, ct in enumerate(COVARIANCE_TYPES)}
+    table = table.sort_values(["covariance_type", "n_components"],
+                              key=lambda s: s.map(order) if s.name == "covariance_type" else s)
+    table = table.reset_index(drop=True).astype({"n_components": int, "n_iter": int,
+                                                 "converged": bool, "degenerate": bool})
+    table.attrs["criteria"] = ("lower is better: bic = -2 logL + p log N, aic = -2 logL + 2p, "
+                               "icl = bic + 2 * entropy (MAP classification entropy)")
+    return table
+
+
+def _best(table: pd.DataFrame, exclude_degenerate: bool) -> dict[str, tuple[int, str]]:
+    if exclude_degenerate and not table["degenerate"].all():
+        table = table[~table["degenerate"]]
+    best = {}
+    for criterion in CRITERIA:
+        values = table[criterion]
+        if values.notna().any():
+            row = table.loc[values.idxmin()]
+            best[criterion] = (int(row["n_components"]), str(row["covariance_type"]))
+    return best
+
+
+def classification_entropy(resp: np.ndarray, kind: str = "map") -> float:
+    """Entropy term of ICL from responsibilities (N, K).
+
+    ``"map"`` (used by :func:`select_em`, mclust's ``icl``): -sum_n log max_k r_nk.
+    ``"soft"`` (McLachlan & Peel 2000): -sum_n sum_k r_nk log r_nk; never smaller than "map".
+    """
+    resp = np.asarray(resp, dtype=np.float64)
+    if kind == "map":
+        return float(-np.sum(np.log(resp.max(axis=1))))
+    if kind == "soft":
+        return float(-np.sum(xlogy(resp, resp)))
+    raise ValueError(f"kind must be 'map' or 'soft'; got {kind!r}")

@@ -1,0 +1,355 @@
+"""Choosing K by PSIS-LOO: :func:`select_bayes` fits each K, :func:`compare` ranks the fits.
+
+The comparison uses ``az.loo``/``az.compare`` on the pointwise marginal log-likelihood
+``log p(x_n | theta) = log sum_k w_k N(x_n | mu_k, S_k)``, with elpd differences, their standard
+errors, Pareto-k diagnostics and a plain-language verdict.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+from joblib import Parallel, delayed
+
+from .._validation import check_covariance_type, check_data
+from ..settings import SamplerSettings
+from .sweep import cell_seed, check_grid, int_seed, root_entropy, sampler_settings, single_threaded
+
+if TYPE_CHECKING:  # heavy imports (arviz, pymc, matplotlib) stay out of the EM workers
+    from ..posterior import BayesResult
+    from ..priors import Priors
+    from ..settings import DiagnosticThresholds
+
+# Vehtari et al.'s rule of thumb: |elpd_diff| < 4 is small whatever its standard error.
+MIN_ELPD_DIFF = 4.0
+# Below this many observations the normal approximation of elpd differences is rough
+# (Sivula et al. 2025; az.compare flags it as "N < 100").
+SMALL_N = 100
+
+@dataclass(frozen=True, eq=False)
+class BayesSelection:
+    """Result of :func:`compare` / :func:`select_bayes`.
+
+    Attributes
+    ----------
+    comparison : pandas.DataFrame
+        ``az.compare``'s table (unrounded), best model first: ``rank``, ``elpd_diff``
+        (model minus best, so <= 0), ``dse`` (its standard error), ``p_worse``, ``diag_diff``,
+        ``diag_elpd``, ``p`` (effective number of parameters), ``elpd`` (elpd_loo), ``se``,
+        ``weight`` (stacking), plus ``within_noise`` (bool; see :func:`compare`).
+    loo : dict
+        Model name -> ArviZ ELPDData from ``az.loo(..., pointwise=True)``.
+    pareto_k : pandas.DataFrame
+        Per model: ``n_observations``, ``good_k`` (ArviZ's threshold for this many draws),
+        ``n_high`` (k > good_k: that point's LOO estimate is unreliable), ``n_very_high``
+        (k > 1) and ``max_k``.
+    best : str
+        Highest elpd_loo.
+    within_noise : tuple of str
+        Other models whose elpd is indistinguishable from the best one's.
+    simplest_within_noise : str or None
+        Among the best and those within noise, the one with the fewest components (None when
+        the models' K is unknown).
+    verdict : str
+        The comparison in plain language, followed by any warnings.
+    warnings : tuple of str
+        Pareto-k, small-sample and convergence warnings (also part of ``verdict``).
+    diagnostics : dict
+        Model name -> one-line convergence verdict (:meth:`BayesResult.diagnostics`), for
+        models given as BayesResult.
+    results : dict
+        Model name -> the fitted model (BayesResult or DataTree) that was compared.
+    """
+
+    comparison: pd.DataFrame
+    loo: dict[str, Any] = field(repr=False)
+    pareto_k: pd.DataFrame
+    best: str
+    within_noise: tuple[str, ...]
+    simplest_within_noise: str | None
+    verdict: str
+    warnings: tuple[str, ...]
+    diagnostics: dict[str, str] = field(repr=False)
+    results: dict[str, Any] = field(repr=False)
+
+    def __str__(self) -> str:
+        cols = ["elpd", "se", "elpd_diff", "dse", "p", "weight", "within_noise", "diag_elpd"]
+        table = self.comparison[cols].to_string(float_format=lambda v: f"{v:.2f}")
+        return "\n".join([table, "", self.verdict])
+
+
+def select_bayes(
+    X: Any,
+    n_components: int | Iterable[int] = range(1, 7),
+    *,
+    covariance_type: str = "full",
+    priors: Priors | None = None,
+    draws: int = 1000,
+    tune: int = 1000,
+    chains: int = 4,
+    sampler: str = "nutpie",
+    random_state: Any = None,
+    n_jobs: int | None = -1,
+    progressbar: bool = False,
+    verbose: int = 0,
+    min_elpd_diff: float = MIN_ELPD_DIFF,
+    n_se: float = 2.0,
+    settings: SamplerSettings | None = None,
+    thresholds: DiagnosticThresholds | None = None,
+    **fit_kwargs: Any,
+) -> BayesSelection:
+    """Fit the posterior for each K and compare the fits by PSIS-LOO.
+
+    Parameters
+    ----------
+    X : array-like (N, D) or (N,), or pandas DataFrame
+    n_components : int or iterable of int, default 1..6
+    covariance_type : {"full", "tied", "diag", "spherical"}
+    priors : Priors, optional
+    draws, tune, chains, sampler, progressbar
+        Passed to :func:`bayesgmm.sampling.fit_bayes` (each fit is EM-initialised there).
+    random_state : int, SeedSequence, Generator or None
+        Root seed; the fit for K is seeded from it and K alone.
+    n_jobs : int or None, default -1
+        joblib workers over K (-1: all cores, or all Dask workers under
+        ``joblib.parallel_backend("dask")``). When more than one worker runs, each fit runs its
+        chains one after another (``cores=1``) unless ``cores`` is given, so that workers x
+        chains do not oversubscribe the cores.
+    min_elpd_diff, n_se : float
+        The "within noise" rule of :func:`compare`.
+    settings : SamplerSettings, optional
+        All sampler settings in one object, instead of ``draws``, ``tune``, ``chains``,
+        ``sampler``, ``progressbar`` and those in ``fit_kwargs`` (not both).
+    thresholds : DiagnosticThresholds, optional
+        Passed to :func:`compare`.
+    **fit_kwargs
+        Any other argument of ``fit_bayes`` (``target_accept``, ``cores``, ...).
+
+    Returns
+    -------
+    BayesSelection
+        Models are named ``"K=<k>"``.
+    """
+    from joblib import effective_n_jobs
+
+    Xv, names = check_data(X)
+    ks = check_grid(n_components)
+    covariance_type = check_covariance_type(covariance_type)
+    entropy = root_entropy(random_state)
+    ss = sampler_settings(settings, fit_kwargs, draws=draws, tune=tune, chains=chains,
+                           sampler=sampler, progressbar=progressbar)
+    if effective_n_jobs(n_jobs) > 1 and len(ks) > 1 and ss.cores is None:
+        ss = ss.replace(cores=1)
+    options = {"covariance_type": covariance_type, "priors": priors, "settings": ss,
+               **fit_kwargs}
+    frame = pd.DataFrame(Xv, columns=list(names))
+    seeds = {k: int_seed(cell_seed(entropy, k, covariance_type, stream=1)) for k in ks}
+    fits = Parallel(n_jobs=n_jobs, verbose=verbose)(
+        delayed(_fit_bayes_cell)(frame, k, seeds[k], options) for k in sorted(ks, reverse=True)
+    )
+    results = {f"K={fit.n_components}": fit for fit in sorted(fits, key=_n_components)}
+    return compare(results, min_elpd_diff=min_elpd_diff, n_se=n_se, thresholds=thresholds)
+
+
+
+def _n_components(result: Any) -> int:
+    return int(result.n_components)
+
+
+def _fit_bayes_cell(frame: pd.DataFrame, n_components: int, seed: int,
+                    options: dict) -> BayesResult:
+    """One posterior fit, run in a joblib worker."""
+    from ..sampling import fit_bayes
+
+    with single_threaded():
+        return fit_bayes(frame, n_components, random_state=seed, **options)
+
+
+def compare(
+    models: Mapping[Any, Any],
+    *,
+    min_elpd_diff: float = MIN_ELPD_DIFF,
+    n_se: float = 2.0,
+    method: str = "stacking",
+    thresholds: DiagnosticThresholds | None = None,
+) -> BayesSelection:
+    """Compare posterior fits by PSIS-LOO (``az.loo`` and ``az.compare``).
+
+    Parameters
+    ----------
+    models : mapping
+        Name -> BayesResult (or an ArviZ DataTree with a ``log_likelihood`` group holding the
+        pointwise marginal log-likelihood ``x`` with dims (chain, draw, observation)). All must
+        be fitted to the same observations.
+    min_elpd_diff, n_se : float
+        A model is *within noise* of the best when
+        ``|elpd_diff| < max(min_elpd_diff, n_se * dse)``: differences below 4 are small whatever
+        their standard error (Vehtari et al., "Cross-validation FAQ"; Sivula et al. 2025), and
+        larger ones need to exceed about two standard errors to be credible.
+    method : str
+        ``az.compare``'s weighting method.
+    thresholds : DiagnosticThresholds, optional
+        What each BayesResult's convergence line (``diagnostics``) holds it to (default ones).
+
+    Returns
+    -------
+    BayesSelection
+    """
+    import arviz as az
+
+    if len(models) < 2:
+        raise ValueError(f"compare needs at least two models; got {len(models)}")
+    names = [str(name) for name in models]
+    if len(set(names)) != len(names):
+        raise ValueError(f"model names must be distinct as strings; got {names}")
+    results = dict(zip(names, models.values(), strict=True))
+    trees = {name: _tree(name, model) for name, model in results.items()}
+    _check_same_data(trees)
+    loos, loo_warnings = {}, []
+    for name, tree in trees.items():
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            loos[name] = az.loo(tree, pointwise=True, var_name="x")
+        loo_warnings += [f"{name}: {w.message}" for w in caught
+                         if "pareto" not in str(w.message).lower()]  # ours are clearer
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # the verdict carries the diagnostics
+        table = az.compare(loos, method=method, round_to="none")
+    bound = np.maximum(min_elpd_diff, n_se * table["dse"].to_numpy())
+    table["within_noise"] = np.abs(table["elpd_diff"].to_numpy()) < bound
+    best = str(table.index[0])
+    within = tuple(str(n) for n in table.index[1:] if table.loc[n, "within_noise"])
+    simplest = _simplest((best, *within), results)
+    pareto = _pareto_table(loos)
+    # No thresholds: each model's own defaults (duck-typed models need not take any).
+    limits = {} if thresholds is None else thresholds.to_dict()
+    diagnostics = {name: _convergence_line(model, limits) for name, model in results.items()
+                   if hasattr(model, "diagnostics")}
+    notes = (_pareto_warnings(pareto) + _small_n_warning(pareto) + loo_warnings
+             + _convergence_warning(diagnostics))
+    verdict = _verdict(table, best, within, simplest, notes)
+    return BayesSelection(
+        comparison=table,
+        loo=loos,
+        pareto_k=pareto,
+        best=best,
+        within_noise=within,
+        simplest_within_noise=simplest,
+        verdict=verdict,
+        warnings=tuple(notes),
+        diagnostics=diagnostics,
+        results=results,
+    )
+
+
+def _tree(name: str, model: Any) -> xr.DataTree:
+    tree = getattr(model, "idata", model)
+    if "log_likelihood" not in getattr(tree, "children", {}):
+        raise ValueError(
+            f"model {name!r} has no log_likelihood group; refit with log_likelihood=True "
+            "(PSIS-LOO needs the pointwise log-likelihood)"
+        )
+    return tree
+
+
+def _check_same_data(trees: Mapping[str, xr.DataTree]) -> None:
+    """LOO differences only mean something on the same observations."""
+    ref_name, ref = None, None
+    for name, tree in trees.items():
+        if "observed_data" not in tree.children:
+            continue
+        x = tree["observed_data"]["x"].to_numpy()
+        if ref is None:
+            ref_name, ref = name, x
+        elif x.shape != ref.shape or not np.array_equal(x, ref):
+            raise ValueError(
+                f"models {ref_name!r} and {name!r} were fitted to different data; LOO "
+                "comparisons need the same observations"
+            )
+
+
+def _simplest(candidates: Sequence[str], results: Mapping[str, Any]) -> str | None:
+    ks = {name: getattr(results[name], "n_components", None) for name in candidates}
+    if any(k is None for k in ks.values()):
+        return None
+    return min(candidates, key=lambda name: (ks[name], candidates.index(name)))
+
+
+def _pareto_table(loos: Mapping[str, Any]) -> pd.DataFrame:
+    rows = []
+    for name, loo in loos.items():
+        k = np.asarray(loo.pareto_k).ravel()
+        good = float(loo.good_k)
+        rows.append({"model": name, "n_observations": k.size, "good_k": good,
+                     "n_high": int(np.sum(k > good)), "n_very_high": int(np.sum(k > 1)),
+                     "max_k": float(np.max(k))})
+    return pd.DataFrame(rows).set_index("model")
+
+
+def _pareto_warnings(pareto: pd.DataFrame) -> list[str]:
+    out = []
+    for name, row in pareto.iterrows():
+        if row["n_high"]:
+            out.append(
+                f"{name}: {row['n_high']} of {row['n_observations']} observations have Pareto "
+                f"k > {row['good_k']:.2f} (max {row['max_k']:.2f}); their PSIS-LOO terms are "
+                "unreliable and this model's elpd_loo is likely optimistic. Use more draws, "
+                "moment matching or K-fold cross-validation for it."
+            )
+    return out
+
+
+def _small_n_warning(pareto: pd.DataFrame) -> list[str]:
+    n = int(pareto["n_observations"].iloc[0])
+    if n >= SMALL_N:
+        return []
+    return [f"only N={n} observations (< {SMALL_N}): the normal approximation to the elpd "
+            "differences is rough, so treat the standard errors as indicative."]
+
+
+def _fmt_diff(table: pd.DataFrame, name: str) -> str:
+    return f"{table.loc[name, 'elpd_diff']:.1f} +- {table.loc[name, 'dse']:.1f}"
+
+
+def _verdict(table: pd.DataFrame, best: str, within: Sequence[str], simplest: str | None,
+             notes: Sequence[str]) -> str:
+    head = f"{best} is best (elpd_loo {table.loc[best, 'elpd']:.1f} +- {table.loc[best, 'se']:.1f})"
+    worse = [n for n in table.index[1:] if n not in within]
+    parts = [head]
+    if within:
+        listed = ", ".join(f"{n} (elpd_diff {_fmt_diff(table, n)})" for n in within)
+        verb = "is" if len(within) == 1 else "are"
+        parts.append(f"{listed} {verb} within noise of it")
+    else:
+        parts.append("every other model is clearly worse")
+    if within and worse:
+        parts.append("clearly worse: " + ", ".join(f"{n} ({_fmt_diff(table, n)})" for n in worse))
+    text = "; ".join(parts) + "."
+    if within and simplest is not None:
+        text += (f" The simplest model within noise of the best is {simplest}"
+                 + (" itself." if simplest == best else " (prefer it unless the extra "
+                    "components are wanted for a reason)."))
+    if notes:
+        text += " Warnings: " + " ".join(notes)
+    return text
+
+
+def _convergence_warning(diagnostics: Mapping[str, str]) -> list[str]:
+    failed = [name for name, line in diagnostics.items() if line.startswith("PROBLEMS")]
+    if not failed:
+        return []
+    return [f"convergence problems in {', '.join(failed)} (see .diagnostics): their elpd_loo "
+            "rests on draws that may not represent the posterior."]
+
+
+def _convergence_line(model: Any, thresholds: Mapping[str, Any]) -> str:
+    try:
+        return model.diagnostics(**thresholds).verdict
+    except (ValueError, KeyError) as exc:  # e.g. no sampler statistics
+        return f"not diagnosed: {exc}"

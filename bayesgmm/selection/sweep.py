@@ -1,0 +1,92 @@
+"""The sweep engine shared by the selection routes: seeds per grid cell, one thread per worker.
+
+Sweeps are embarrassingly parallel and run through joblib: local processes (loky) by default,
+a Dask cluster inside ``with joblib.parallel_backend("dask"):`` (see ``examples/dask_sweep.py``).
+Each worker is limited to one numba/BLAS thread so that n_jobs workers do not oversubscribe the
+cores, and every grid cell is seeded from ``random_state``, (K, covariance type) alone, so results
+do not depend on ``n_jobs``, the backend, or which other cells are in the grid.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import numba
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from .._validation import COVARIANCE_TYPES, check_covariance_type, check_n_components
+from ..settings import SamplerSettings
+
+
+@contextlib.contextmanager
+def single_threaded() -> Iterator[None]:
+    """One BLAS/OpenMP thread and one numba thread inside a sweep worker.
+
+    n_jobs workers each running multi-threaded kernels would oversubscribe the cores. numba's
+    setting is per thread (so this is safe in thread-based backends such as Dask's threads);
+    threadpoolctl's is per process.
+    """
+    previous = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        with threadpool_limits(limits=1):
+            yield
+    finally:
+        numba.set_num_threads(previous)
+
+
+def root_entropy(random_state: Any) -> int:
+    """One integer that seeds the whole sweep (recorded so a sweep can be repeated)."""
+    if isinstance(random_state, np.random.SeedSequence):  # its spawn key counts too
+        return int(random_state.generate_state(1, np.uint64)[0])
+    if isinstance(random_state, np.random.Generator):
+        return int(random_state.integers(2**63))
+    if random_state is None:
+        return int(np.random.SeedSequence().entropy)
+    if isinstance(random_state, bool) or not isinstance(random_state, int | np.integer) \
+            or random_state < 0:
+        raise ValueError(
+            f"random_state must be None, a non-negative int, a SeedSequence or a Generator; "
+            f"got {random_state!r}"
+        )
+    return int(random_state)
+
+
+def cell_seed(entropy: int, n_components: int, covariance_type: str,
+               stream: int = 0) -> np.random.SeedSequence:
+    """The seed of one grid cell: a function of the root seed and the cell only."""
+    key = (int(stream), int(n_components), COVARIANCE_TYPES.index(covariance_type))
+    return np.random.SeedSequence(entropy, spawn_key=key)
+
+
+def check_grid(n_components: int | Iterable[int]) -> tuple[int, ...]:
+    ks = [n_components] if isinstance(n_components, int | np.integer) else list(n_components)
+    if not ks:
+        raise ValueError("n_components must name at least one number of components")
+    return tuple(sorted({check_n_components(k) for k in ks}))
+
+
+def check_covariance_types(covariance_types: str | Iterable[str]) -> tuple[str, ...]:
+    if isinstance(covariance_types, str):
+        covariance_types = COVARIANCE_TYPES if covariance_types == "all" else (covariance_types,)
+    cts = [check_covariance_type(ct) for ct in covariance_types]
+    if not cts:
+        raise ValueError("covariance_types must name at least one covariance type")
+    return tuple(ct for ct in COVARIANCE_TYPES if ct in cts)  # canonical order, no duplicates
+
+
+
+def sampler_settings(settings: SamplerSettings | None, fit_kwargs: dict[str, Any],
+                      **keywords: Any) -> SamplerSettings:
+    """The sweep's settings (taking the sampler settings out of ``fit_kwargs``)."""
+    keywords.update({k: fit_kwargs.pop(k) for k in SamplerSettings.names() if k in fit_kwargs})
+    return SamplerSettings.resolve(settings, defaults=SamplerSettings(progressbar=False),
+                                   **keywords)
+
+
+def int_seed(seed: np.random.SeedSequence) -> int:
+    """fit_bayes takes an int seed: 31 bits of the cell's SeedSequence."""
+    return int(seed.generate_state(1)[0] >> 1)

@@ -1,0 +1,224 @@
+"""Sampler settings and diagnostic thresholds: typed, validated objects every route shares.
+
+:class:`SamplerSettings` is what :func:`bayesgmm.fit_bayes`, :class:`bayesgmm.BayesianGMM`,
+:func:`bayesgmm.select_bayes`, :func:`bayesgmm.fit_sparse`, the TOML specifications
+(``[sampler]``) and the command line's sampling flags share, and what a
+:class:`~bayesgmm.posterior.BayesResult` records (``result.sampler_settings``, saved with it).
+
+Layer: estimation settings. It imports nothing heavy (no PyMC, no numba), so reading a
+specification or parsing the command line does not pay for the sampler's import; the
+vocabularies (:data:`SAMPLERS`, :data:`NUTPIE_BACKENDS`) live here for the same reason.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+__all__ = ["NUTPIE_BACKENDS", "SAMPLERS", "DiagnosticThresholds", "SamplerSettings"]
+
+SAMPLERS = ("nutpie", "pymc")
+# What a user may ask for; "auto" resolves to one of the others when the model is compiled
+# (the resolved one is recorded in ``BayesResult.settings["nutpie_backend"]``).
+NUTPIE_BACKENDS = ("auto", "native", "numba", "pyfunc")
+
+
+@dataclass(frozen=True)
+class SamplerSettings:
+    """How NUTS is run: validated once, on construction.
+
+    Parameters
+    ----------
+    sampler : {"nutpie", "pymc"}, default "nutpie"
+        nutpie (Rust NUTS, the model compiled with numba) or PyMC's own NUTS.
+    draws : int >= 1, default 1000
+        Draws per chain kept after tuning.
+    tune : int >= 0, default 1000
+        Tuning (warm-up) steps per chain.
+    chains : int >= 1, default 4
+    target_accept : float in (0, 1), default 0.8
+    cores : int >= 1, optional
+        Chains run in parallel on this many cores (default: all available, at most ``chains``).
+    nutpie_backend : {"auto", "native", "numba", "pyfunc"}, default "auto"
+        How nutpie evaluates the model (:func:`bayesgmm.model.compile_nutpie`); ignored by
+        ``sampler="pymc"``.
+    progressbar : bool, default True
+
+    Raises
+    ------
+    ValueError
+        A value of the wrong type or out of range, named with the accepted values.
+
+    Examples
+    --------
+    >>> SamplerSettings(draws=2000, chains=2).replace(tune=500).tune
+    500
+    """
+
+    sampler: str = "nutpie"
+    draws: int = 1000
+    tune: int = 1000
+    chains: int = 4
+    target_accept: float = 0.8
+    cores: int | None = None
+    nutpie_backend: str = "auto"
+    progressbar: bool = True
+    # Options that change how long sampling runs (issue 13's adaptive draws: e.g. draws="auto"
+    # and a time budget) belong here, each validated in __post_init__ and stored by to_dict().
+
+    def __post_init__(self) -> None:
+        if self.sampler not in SAMPLERS:
+            raise ValueError(f"sampler must be one of {SAMPLERS}; got {self.sampler!r}")
+        for name, low in (("draws", 1), ("tune", 0), ("chains", 1)):
+            object.__setattr__(self, name, _check_count(name, getattr(self, name), low))
+        if self.cores is not None:
+            object.__setattr__(self, "cores", _check_count("cores", self.cores, 1))
+        target = self.target_accept
+        if isinstance(target, bool) or not isinstance(target, int | float | np.number) \
+                or not 0 < target < 1:
+            raise ValueError(f"target_accept must be a number in (0, 1); got {target!r}")
+        object.__setattr__(self, "target_accept", float(target))
+        if self.nutpie_backend not in NUTPIE_BACKENDS:
+            raise ValueError(f"nutpie_backend must be one of {NUTPIE_BACKENDS}; "
+                             f"got {self.nutpie_backend!r}")
+        if not isinstance(self.progressbar, bool | np.bool_):
+            raise ValueError(f"progressbar must be True or False; got {self.progressbar!r}")
+        object.__setattr__(self, "progressbar", bool(self.progressbar))
+
+    def replace(self, **changes: Any) -> SamplerSettings:
+        """A copy with ``changes`` applied (and validated)."""
+        unknown = sorted(set(changes) - set(self.names()))
+        if unknown:
+            raise ValueError(f"unknown sampler setting(s) {unknown}; known: {self.names()}")
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain values by name (JSON-ready); :meth:`from_dict` reads it back."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any], *, strict: bool = True) -> SamplerSettings:
+        """Settings from a mapping of names to values.
+
+        Parameters
+        ----------
+        values : mapping
+        strict : bool, default True
+            Refuse unknown names. ``strict=False`` ignores them and None values: it reads the
+            untyped ``BayesResult.settings`` record (results saved before settings were typed),
+            which holds other entries too and ``nutpie_backend=None`` for PyMC's sampler.
+        """
+        known = cls.names()
+        unknown = sorted(set(values) - set(known))
+        if unknown and strict:
+            raise ValueError(f"unknown sampler setting(s) {unknown}; known: {known}")
+        return cls(**{k: v for k, v in values.items()
+                      if k in known and (strict or v is not None)})
+
+    @classmethod
+    def names(cls) -> tuple[str, ...]:
+        """The settings' names, in order."""
+        return tuple(f.name for f in dataclasses.fields(cls))
+
+    @classmethod
+    def resolve(cls, settings: SamplerSettings | None = None, *,
+                defaults: SamplerSettings | None = None, **keywords: Any) -> SamplerSettings:
+        """Settings given either whole (``settings``) or as keyword arguments, not both.
+
+        The functions that sample take both forms: ``fit_bayes(X, 2, draws=500)`` and
+        ``fit_bayes(X, 2, settings=SamplerSettings(draws=500))``. A keyword equal to its default
+        is not "given" (those functions cannot tell it from an omitted one); any other keyword
+        next to ``settings`` is refused rather than silently preferring one of the two.
+        ``defaults`` are the calling function's own defaults when they differ from these
+        (``select_bayes`` hides progress bars by default).
+        """
+        if settings is None:
+            return cls(**keywords)
+        if not isinstance(settings, SamplerSettings):
+            raise ValueError(f"settings must be a bayesgmm.SamplerSettings; "
+                             f"got {type(settings).__name__}")
+        defaults = defaults or cls()
+        clash = sorted(k for k, v in keywords.items() if not _same(v, getattr(defaults, k)))
+        if clash:
+            raise ValueError(
+                f"give sampler settings either as settings=SamplerSettings(...) or as keyword "
+                f"arguments, not both: {', '.join(clash)} given next to settings "
+                f"(use settings.replace({clash[0]}=...))"
+            )
+        return settings
+
+
+def _check_count(name: str, value: Any, low: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
+        raise ValueError(f"{name} must be an integer >= {low}; got {value!r}")
+    return int(value)
+
+
+def _same(a: Any, b: Any) -> bool:
+    return type(a) is type(b) and a == b or (a is None and b is None)
+
+
+@dataclass(frozen=True)
+class DiagnosticThresholds:
+    """The limits the convergence verdict holds a posterior to (see ``diagnose``).
+
+    Parameters
+    ----------
+    rhat_max : float > 1, default 1.01
+        Largest acceptable rank-normalised split R-hat.
+    ess_min : float > 0, default 400
+        Smallest acceptable bulk and tail effective sample size (all chains together).
+    ebfmi_min : float >= 0, default 0.3
+        Smallest acceptable E-BFMI of any chain.
+    max_divergences : int >= 0, default 0
+        Largest acceptable number of divergent transitions (all chains together).
+    max_treedepth_fraction : float in [0, 1], default 0.01
+        Largest acceptable fraction of draws at the maximum tree depth.
+    mode_shift_max : float > 0, default 1.0
+        Largest acceptable distance (pooled within-chain sd) of a chain from the others.
+
+    Used by ``BayesResult.diagnostics(**thresholds.to_dict())``, the report
+    (``write_report(..., thresholds=...)``), the ``[diagnostics]`` table of a specification and
+    the command line's ``--rhat-max``, ``--ess-min``, ``--ebfmi-min`` and ``--max-divergences``.
+    """
+
+    rhat_max: float = 1.01
+    ess_min: float = 400.0
+    ebfmi_min: float = 0.3
+    max_divergences: int = 0
+    max_treedepth_fraction: float = 0.01
+    mode_shift_max: float = 1.0
+
+    def __post_init__(self) -> None:
+        for name, ok, rule in (
+            ("rhat_max", lambda v: v > 1, "> 1"),
+            ("ess_min", lambda v: v > 0, "> 0"),
+            ("ebfmi_min", lambda v: v >= 0, ">= 0"),
+            ("max_treedepth_fraction", lambda v: 0 <= v <= 1, "in [0, 1]"),
+            ("mode_shift_max", lambda v: v > 0, "> 0"),
+        ):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float | np.number) \
+                    or not np.isfinite(value) or not ok(value):
+                raise ValueError(f"{name} must be a number {rule}; got {value!r}")
+            object.__setattr__(self, name, float(value))
+        object.__setattr__(self, "max_divergences",
+                           _check_count("max_divergences", self.max_divergences, 0))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Keyword arguments for :func:`~bayesgmm.diagnostics.diagnose` (JSON-ready)."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any] | None) -> DiagnosticThresholds:
+        """Thresholds from a mapping of names to values (unknown names are refused)."""
+        values = dict(values or {})
+        known = tuple(f.name for f in dataclasses.fields(cls))
+        unknown = sorted(set(values) - set(known))
+        if unknown:
+            raise ValueError(f"unknown diagnostic threshold(s) {unknown}; known: {list(known)}")
+        return cls(**values)

@@ -1,0 +1,72 @@
+"""Posterior draws flattened for the kernel, and categorical draws by inverse CDF."""
+
+import numpy as np
+import pytest
+import xarray as xr
+from conftest import COVARIANCE_TYPES
+from scipy import stats
+
+from bayesgmm.draw_arrays import categorical, flatten_draws
+from bayesgmm.kernels import to_full_covariances
+
+
+def _posterior(covariance_type, chains=2, draws=3, K=2, D=3, seed=0):
+    rng = np.random.default_rng(seed)
+    w = rng.dirichlet(np.ones(K), size=(chains, draws))
+    m = rng.normal(size=(chains, draws, K, D))
+    a = rng.normal(size=(chains, draws, K, D, D))
+    full = a @ np.swapaxes(a, -1, -2) + D * np.eye(D)
+    cov = {"full": (full, ("component", "feature", "feature_bis")),
+           "tied": (full[:, :, 0], ("feature", "feature_bis")),
+           "diag": (np.diagonal(full, axis1=-2, axis2=-1), ("component", "feature")),
+           "spherical": (full[..., 0, 0], ("component",))}[covariance_type]
+    # Stored with the dims in another order than (chain, draw, ...): the helper must not care.
+    return xr.Dataset({
+        "weights": (("draw", "chain", "component"), np.swapaxes(w, 0, 1)),
+        "means": (("chain", "draw", "component", "feature"), m),
+        "covariances": (("chain", "draw", *cov[1]), cov[0]),
+    })
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_flatten_draws_matches_draw_by_draw(covariance_type):
+    post = _posterior(covariance_type)
+    w, m, L = flatten_draws(post, covariance_type)
+    assert w.shape == (6, 2) and m.shape == (6, 2, 3) and L.shape == (6, 2, 3, 3)
+    assert all(a.flags.c_contiguous for a in (w, m, L))
+    for s, (c, d) in enumerate(np.ndindex(2, 3)):  # chain-major
+        draw = post.isel(chain=c, draw=d)
+        np.testing.assert_array_equal(w[s], draw["weights"].to_numpy())
+        np.testing.assert_array_equal(m[s], draw["means"].to_numpy())
+        full = to_full_covariances(draw["covariances"].to_numpy(), covariance_type, 2, 3)
+        np.testing.assert_allclose(L[s] @ np.swapaxes(L[s], -1, -2), full, rtol=1e-12)
+        assert np.allclose(np.triu(L[s], 1), 0)
+
+
+def test_flatten_draws_thins_reproducibly_in_draw_order():
+    post = _posterior("diag", chains=4, draws=25)
+    w_all, _, _ = flatten_draws(post, "diag")
+    w, m, L = flatten_draws(post, "diag", max_draws=7, random_state=3)
+    assert w.shape[0] == m.shape[0] == L.shape[0] == 7
+    rows = [int(np.flatnonzero((w_all == row).all(axis=1))[0]) for row in w]
+    assert rows == sorted(rows) and len(set(rows)) == 7
+    np.testing.assert_array_equal(flatten_draws(post, "diag", max_draws=7, random_state=3)[0], w)
+    assert flatten_draws(post, "diag", max_draws=1000)[0].shape[0] == 100
+
+
+def test_categorical_frequencies_match_the_probabilities():
+    p = np.array([0.1, 0.0, 0.6, 0.3])
+    z = categorical(p, np.random.default_rng(0).random(40_000))
+    counts = np.bincount(z, minlength=4)
+    assert counts[1] == 0
+    keep = p > 0
+    assert stats.chisquare(counts[keep], 40_000 * p[keep]).pvalue > 1e-3
+
+
+def test_categorical_broadcasts_and_never_falls_off_the_end():
+    p = np.array([[0.5, 0.5 - 1e-15], [1e-300, 0.0]])  # rows summing to less than 1
+    z = categorical(p, np.array([0.999999999999999, 0.999999999999999]))
+    assert z.shape == (2,) and z.max() <= 1 and z[1] == 0
+    w = np.array([[0.2, 0.8], [1.0, 0.0]])  # (S, K) against u (S, n)
+    z = categorical(w[:, None, :], np.array([[0.1, 0.5], [0.9, 0.99]]))
+    np.testing.assert_array_equal(z, [[0, 1], [0, 0]])

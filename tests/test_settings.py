@@ -1,0 +1,241 @@
+"""Typed sampler settings and diagnostic thresholds: validation, routes that take them, storage."""
+
+import inspect
+import json
+import shutil
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import bayesgmm
+from bayesgmm import BayesianGMM
+from bayesgmm.diagnostics import diagnose
+from bayesgmm.posterior import BayesResult
+from bayesgmm.sampling import fit_bayes
+from bayesgmm.settings import DiagnosticThresholds, SamplerSettings
+
+# Saved by bayesgmm before settings were typed (commit ceb1016): Old Faithful's first 60 rows,
+# K=2 diag, 2 chains x 10 draws (20 tuning steps), seed 0, without the log-likelihood group.
+FORMAT_1 = Path(__file__).parent / "data" / "result_format1"
+
+
+# --------------------------------------------------------------------------------------------
+# SamplerSettings
+# --------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("changes, match", [
+    (dict(sampler="stan"), "sampler must be one of"),
+    (dict(draws=0), "draws must be an integer >= 1"),
+    (dict(draws=10.0), "draws must be an integer"),
+    (dict(draws=True), "draws must be an integer"),
+    (dict(tune=-1), "tune must be an integer >= 0"),
+    (dict(chains=0), "chains must be an integer >= 1"),
+    (dict(cores=0), "cores must be an integer >= 1"),
+    (dict(target_accept=1.0), "target_accept must be a number in"),
+    (dict(target_accept="0.9"), "target_accept must be a number in"),
+    (dict(nutpie_backend="jax"), "nutpie_backend must be one of"),
+    (dict(progressbar="yes"), "progressbar must be True or False"),
+])
+def test_sampler_settings_refuse_bad_values(changes, match):
+    with pytest.raises(ValueError, match=match):
+        SamplerSettings(**changes)
+
+
+def test_sampler_settings_are_frozen_plain_values_and_round_trip():
+    s = SamplerSettings(draws=np.int64(200), tune=0, chains=2, target_accept=np.float32(0.9),
+                        cores=1, nutpie_backend="pyfunc", progressbar=False)
+    assert type(s.draws) is int and type(s.target_accept) is float
+    with pytest.raises(AttributeError):
+        s.draws = 5
+    assert json.loads(json.dumps(s.to_dict())) == s.to_dict()
+    assert SamplerSettings.from_dict(s.to_dict()) == s
+    assert s.replace(chains=3) == SamplerSettings.from_dict({**s.to_dict(), "chains": 3})
+    with pytest.raises(ValueError, match="unknown sampler setting"):
+        s.replace(n_draws=3)
+    with pytest.raises(ValueError, match="unknown sampler setting"):
+        SamplerSettings.from_dict({"draws": 3, "seed": 1})
+    # The untyped record of a result: other entries and None values are skipped.
+    record = {"draws": 3, "seed": 1, "nutpie_backend": None, "timing": {}}
+    assert SamplerSettings.from_dict(record, strict=False) == SamplerSettings(draws=3)
+
+
+def test_resolve_takes_keywords_or_settings_but_not_both():
+    s = SamplerSettings(draws=50)
+    assert SamplerSettings.resolve(None, draws=50) == s
+    assert SamplerSettings.resolve(s, draws=1000, chains=4) is s  # defaults are not "given"
+    with pytest.raises(ValueError, match="not both: chains, draws given next to settings"):
+        SamplerSettings.resolve(s, draws=10, chains=2)
+    with pytest.raises(ValueError, match="must be a bayesgmm.SamplerSettings"):
+        SamplerSettings.resolve({"draws": 10})
+    quiet = SamplerSettings(progressbar=False)
+    assert SamplerSettings.resolve(s, defaults=quiet, progressbar=False) is s
+
+
+def test_fit_bayes_refuses_settings_next_to_keywords(old_faithful):
+    with pytest.raises(ValueError, match="not both: draws"):
+        fit_bayes(old_faithful, 2, draws=10, settings=SamplerSettings(draws=20))
+    with pytest.raises(ValueError, match="must be a bayesgmm.SamplerSettings"):
+        fit_bayes(old_faithful, 2, settings={"draws": 20})
+
+
+def test_result_records_typed_settings(tiny_fit):
+    """conftest fits with keyword arguments: they come back as SamplerSettings."""
+    assert tiny_fit.sampler_settings == SamplerSettings(draws=100, tune=100, chains=2,
+                                                        progressbar=False)
+    # The record of what ran names the back end that ran, not "auto".
+    assert tiny_fit.settings["nutpie_backend"] in ("native", "numba", "pyfunc")
+
+
+def test_estimator_builds_settings_and_reads_them_back(tiny_fit):
+    est = BayesianGMM(2, draws=7, chains=3, sampler="pymc", progressbar=False)
+    assert est.sampler_settings() == SamplerSettings(draws=7, chains=3, sampler="pymc",
+                                                     progressbar=False)
+    with pytest.raises(ValueError, match="chains must be an integer >= 1"):
+        BayesianGMM(2, chains=0).sampler_settings()
+    again = BayesianGMM.from_result(tiny_fit)
+    assert again.sampler_settings() == tiny_fit.sampler_settings
+    assert again.get_params()["progressbar"] is False
+
+
+# --------------------------------------------------------------------------------------------
+# storage: typed in the saved form; results saved before typing still load
+# --------------------------------------------------------------------------------------------
+def test_saved_result_keeps_typed_settings(tiny_fit, tmp_path):
+    path = tiny_fit.save(tmp_path / "r")
+    stored = json.loads((path / "result.json").read_text())["sampler_settings"]
+    assert stored == tiny_fit.sampler_settings.to_dict()
+    assert bayesgmm.load(path).sampler_settings == tiny_fit.sampler_settings
+
+
+def test_result_saved_by_format_1_still_loads(tmp_path, old_faithful):
+    assert "sampler_settings" not in json.loads((FORMAT_1 / "result.json").read_text())
+    directory = shutil.copytree(FORMAT_1, tmp_path / "old")
+    result = bayesgmm.load(directory)
+    assert isinstance(result, BayesResult)
+    assert result.sampler_settings == SamplerSettings(draws=10, tune=20, chains=2, cores=2,
+                                                      nutpie_backend="native")
+    assert result.settings["random_state"] == 0 and result.covariance_type == "diag"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        proba = result.predict_proba(old_faithful.iloc[:5])
+        result.diagnostics()
+    assert proba.mean.shape == (5, 2)
+    np.testing.assert_allclose(proba.mean.sum(axis=1), 1.0)
+    est = BayesianGMM.from_result(result)
+    assert (est.draws, est.tune, est.chains) == (10, 20, 2)
+    # Saved again, it is written in today's layout and reads back the same.
+    again = bayesgmm.load(result.save(tmp_path / "new"))
+    assert again.sampler_settings == result.sampler_settings
+
+
+# --------------------------------------------------------------------------------------------
+# DiagnosticThresholds
+# --------------------------------------------------------------------------------------------
+def test_threshold_defaults_are_diagnose_defaults():
+    params = inspect.signature(diagnose).parameters
+    for name, value in DiagnosticThresholds().to_dict().items():
+        assert params[name].default == value, name
+
+
+@pytest.mark.parametrize("changes, match", [
+    (dict(rhat_max=1.0), "rhat_max must be a number > 1"),
+    (dict(ess_min=0), "ess_min must be a number > 0"),
+    (dict(ebfmi_min=-0.1), "ebfmi_min must be a number >= 0"),
+    (dict(max_divergences=-1), "max_divergences must be an integer >= 0"),
+    (dict(max_treedepth_fraction=2), r"max_treedepth_fraction must be a number in \[0, 1\]"),
+    (dict(mode_shift_max=float("nan")), "mode_shift_max must be a number > 0"),
+])
+def test_thresholds_refuse_bad_values(changes, match):
+    with pytest.raises(ValueError, match=match):
+        DiagnosticThresholds(**changes)
+    with pytest.raises(ValueError, match="unknown diagnostic threshold"):
+        DiagnosticThresholds.from_dict({"rhat": 1.1})
+
+
+def test_thresholds_change_the_verdict(tiny_fit):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        strict = tiny_fit.diagnostics(**DiagnosticThresholds(ess_min=1e6).to_dict())
+        loose = tiny_fit.diagnostics(**DiagnosticThresholds(
+            rhat_max=10, ess_min=1, ebfmi_min=0, max_divergences=10**6,
+            max_treedepth_fraction=1, mode_shift_max=1e6).to_dict())
+    assert strict.problems and not loose.problems
+
+
+# --------------------------------------------------------------------------------------------
+# specifications and the command line
+# --------------------------------------------------------------------------------------------
+SPEC = '[data]\npath = "bundled:old_faithful"\n[model]\nn_components = 2\n'
+
+
+def test_spec_sampler_and_diagnostics_tables(tmp_path):
+    from bayesgmm.io import ModelSpec, RunSpec, load_spec
+
+    path = tmp_path / "spec.toml"
+    path.write_text(SPEC + '[sampler]\ndraws = 50\ncores = 1\nnutpie_backend = "pyfunc"\n'
+                    "target_accept = 0.9\n[diagnostics]\nrhat_max = 1.05\ness_min = 100\n")
+    spec = load_spec(path)
+    assert ModelSpec is RunSpec and isinstance(spec, RunSpec)
+    assert spec.sampler_settings == SamplerSettings(draws=50, cores=1, nutpie_backend="pyfunc",
+                                                    target_accept=0.9)
+    assert (spec.draws, spec.tune, spec.sampler, spec.target_accept) == (50, 1000, "nutpie", 0.9)
+    assert spec.thresholds == DiagnosticThresholds(rhat_max=1.05, ess_min=100)
+    for table, match in (
+        ("[diagnostics]\nrhat_max = 0.9\n", r"\[diagnostics\] rhat_max must be a number > 1"),
+        ("[diagnostics]\nrhat = 1.1\n", r"unknown key\(s\) \['rhat'\] in \[diagnostics\]"),
+        ('[sampler]\nnutpie_backend = "jax"\n', r"\[sampler\] nutpie_backend must be one of"),
+        ("[sampler]\ncores = 0\n", r"\[sampler\] cores must be an integer >= 1"),
+    ):
+        path.write_text(SPEC + table)
+        with pytest.raises(ValueError, match=match):
+            load_spec(path)
+
+
+def test_run_passes_the_spec_settings_to_fit_bayes(tmp_path, monkeypatch, capsys):
+    from bayesgmm import cli
+
+    seen = {}
+
+    def fake_fit(frame, n_components, **kwargs):
+        seen.update(kwargs)
+        raise ValueError("stop here")
+
+    monkeypatch.setattr(cli, "fit_bayes", fake_fit)
+    path = tmp_path / "spec.toml"
+    path.write_text(SPEC + "[sampler]\ndraws = 50\nchains = 2\n[output]\ndirectory = \"out\"\n")
+    assert cli.main(["run", str(path), "--no-progress"]) == 2
+    assert seen["settings"] == SamplerSettings(draws=50, chains=2, progressbar=False)
+
+
+def test_threshold_flags_are_checked_before_sampling(tmp_path, monkeypatch, capsys):
+    from bayesgmm import cli
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(cli, "fit_bayes", lambda *a, **k: pytest.fail("sampling started"))
+    bayesgmm.load_old_faithful().to_csv("good.csv", index=False)
+    assert cli.main(["fit", "good.csv", "-k", "2", "--rhat-max", "1"]) == 2
+    assert "--rhat-max must be a number > 1; got 1.0" in capsys.readouterr().err
+    assert cli.main(["fit", "good.csv", "-k", "2", "--max-divergences", "-1"]) == 2
+    assert "--max-divergences must be an integer >= 0" in capsys.readouterr().err
+
+
+def test_report_command_uses_the_threshold_flags(tiny_fit, tmp_path, capsys):
+    import html
+
+    import matplotlib
+
+    from bayesgmm import cli
+
+    matplotlib.use("Agg")
+    loose = dict(rhat_max=10, ess_min=1, ebfmi_min=0, max_divergences=10**6)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        verdict = tiny_fit.diagnostics(**loose).verdict
+        default = tiny_fit.diagnostics().verdict
+    assert verdict != default
+    path = tiny_fit.save(tmp_path / "r")
+    assert cli.main(["report", str(path), "--rhat-max", "10", "--ess-min", "1", "--ebfmi-min",
+                     "0", "--max-divergences", str(10**6)]) == 0
+    page = (path / "report.html").read_text()
+    assert html.escape(verdict) in page and html.escape(default) not in page
