@@ -122,7 +122,7 @@ def _parser() -> argparse.ArgumentParser:
     select.add_argument("--concentration", type=float, default=0.01, metavar="E0",
                         help="Dirichlet concentration e0 of the sparse mixture's weights "
                              "(default: 0.01)")
-    _sampling_flags(select, " (--bayes, --sparse)")
+    _sampling_flags(select, " (--bayes, --sparse)", draws=1000)
     _threshold_flags(select, " (--bayes, --sparse)")
     select.add_argument("--no-progress", action="store_true", help="no progress bars")
     select.add_argument("--out", metavar="DIR",
@@ -133,9 +133,13 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _sampling_flags(parser: argparse.ArgumentParser, which: str = "") -> None:
-    parser.add_argument("--draws", type=int, default=1000,
-                        help=f"draws per chain{which} (default: 1000)")
+def _sampling_flags(parser: argparse.ArgumentParser, which: str = "",
+                    draws: int | str = "auto") -> None:
+    parser.add_argument("--draws", type=_draws, default=draws,
+                        help=f"draws per chain, or 'auto': sample until R-hat and ESS pass the "
+                             f"thresholds{which} (default: {draws})")
+    parser.add_argument("--max-draws", type=int, default=10_000, metavar="N",
+                        help="with --draws auto: draws per chain at most (default: 10000)")
     parser.add_argument("--tune", type=int, default=1000,
                         help=f"tuning steps per chain{which} (default: 1000)")
     parser.add_argument("--chains", type=int, default=4, help=f"chains{which} (default: 4)")
@@ -175,7 +179,8 @@ def _thresholds(args: argparse.Namespace, base: DiagnosticThresholds | None = No
 def _sampler_settings(args: argparse.Namespace) -> SamplerSettings:
     _check_sampling(args)
     return SamplerSettings(sampler=args.sampler, draws=args.draws, tune=args.tune,
-                           chains=args.chains, progressbar=not args.no_progress)
+                           chains=args.chains, progressbar=not args.no_progress,
+                           max_draws=args.max_draws)
 
 
 def _output_flags(parser: argparse.ArgumentParser) -> None:
@@ -199,15 +204,29 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     _check_k(args.n_components, frame, args.data)
     _check_columns(frame, args.covariance, "--columns")
     result = fit_bayes(frame, args.n_components, covariance_type=args.covariance,
-                       random_state=seed, settings=settings)
+                       random_state=seed, settings=settings, thresholds=thresholds)
     _print_result(result, thresholds)
     _save(result, out, force=args.force, report=args.report,
           data_source=str(args.data), thresholds=thresholds)
     return 0
 
 
+def _draws(text: str) -> int | str:
+    """--draws: a positive integer or 'auto' (checked by SamplerSettings)."""
+    text = text.strip().lower()
+    try:
+        return text if text == "auto" else int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a whole number of draws or 'auto'; got {text!r}") from None
+
+
 def _check_sampling(args: argparse.Namespace) -> None:
-    for name in ("draws", "chains"):
+    if args.draws != "auto" and args.draws < 1:
+        raise ValueError(f"--draws must be >= 1 or 'auto'; got {args.draws}")
+    if args.max_draws < 1:
+        raise ValueError(f"--max-draws must be >= 1; got {args.max_draws}")
+    for name in ("chains",):
         if getattr(args, name) < 1:
             raise ValueError(f"--{name} must be >= 1; got {getattr(args, name)}")
     if args.tune < 0:
@@ -233,6 +252,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     result = fit_bayes(
         frame, spec.n_components, covariance_type=spec.covariance_type, priors=spec.priors,
         random_state=spec.seed, ordered_means=spec.ordered_means, settings=settings,
+        thresholds=thresholds,
     )
     _print_result(result, thresholds)
     _save(result, out, force=args.force, report=spec.report, data_source=str(spec.path),

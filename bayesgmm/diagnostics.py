@@ -304,6 +304,17 @@ def _convergence_checks(post: xr.Dataset, rhat_max: float, ess_min: float) -> li
     ]
 
 
+def convergence_extremes(posterior: xr.Dataset) -> tuple[float, float, float]:
+    """(max R-hat, min bulk ESS, min tail ESS) over every scalar of ``posterior``.
+
+    Measured as :func:`diagnose`'s R-hat and ESS checks measure them (rank-normalised split
+    R-hat; ArviZ's bulk and tail ESS); ``draws="auto"`` stops on these.
+    """
+    return (_extreme(az.rhat(posterior, method="rank"), np.nanargmax)[0],
+            _extreme(az.ess(posterior, method="bulk"), np.nanargmin)[0],
+            _extreme(az.ess(posterior, method="tail"), np.nanargmin)[0])
+
+
 def _extreme(ds: xr.Dataset, arg) -> tuple[float, str]:
     """Largest (``np.nanargmax``) or smallest value over all variables, and where it is."""
     best, where = np.nan, "no finite value"

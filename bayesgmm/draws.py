@@ -218,6 +218,7 @@ def sample_nutpie_until(
     seed: int | None,
     progressbar: bool,
     target_accept: float,
+    report: Callable[[Checkpoint, int | None], None] | None = None,
     **sample_kwargs,
 ) -> tuple[xr.DataTree, DrawsRun]:
     """Sample a compiled nutpie model until ``check`` passes or the budget runs out.
@@ -232,6 +233,9 @@ def sample_nutpie_until(
     target : AdaptiveDraws
     tune, chains, seed, progressbar, target_accept
         As for ``nutpie.sample``.
+    report : callable, optional
+        ``report(checkpoint, next_draws)`` after every check (``next_draws`` None when the run
+        stops there): the progress a user sees between nutpie's bars.
 
     Returns
     -------
@@ -282,9 +286,13 @@ def sample_nutpie_until(
             elif stopped_by is None and draws >= target.max_draws:
                 stopped_by = "max_draws"
             if stopped_by is not None:
+                if report is not None:
+                    report(point, None)
                 return xr.DataTree.from_dict(groups), DrawsRun(draws, stopped_by,
                                                                tuple(checkpoints))
             draws = next_checkpoint(draws, point, target)
+            if report is not None:
+                report(point, draws)
     finally:
         if not _finished(lambda: sampler.is_finished):
             sampler.cancel()

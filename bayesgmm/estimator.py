@@ -41,7 +41,9 @@ class BayesianGMM:
     covariance_type : {"full", "tied", "diag", "spherical"}, default "full"
     priors : Priors, optional
         Default ``Priors()`` (weakly informative, on the standardised scale).
-    draws, tune, chains : int, default 1000, 1000, 4
+    draws : int or "auto", default "auto"
+        Draws per chain; "auto" samples until converged (see :func:`bayesgmm.fit_bayes`).
+    tune, chains : int, default 1000, 4
     sampler : {"nutpie", "pymc"}, default "nutpie"
     random_state : int, optional
         Seeds EM and the sampler.
@@ -76,7 +78,7 @@ class BayesianGMM:
         n_components: int = 1,
         covariance_type: str = "full",
         priors: Priors | None = None,
-        draws: int = 1000,
+        draws: int | str = "auto",
         tune: int = 1000,
         chains: int = 4,
         sampler: str = "nutpie",

@@ -147,8 +147,9 @@ _SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
     "data": {"path": str, "columns": list, "dropna": bool},
     "model": {"n_components": int, "covariance_type": str, "ordered_means": bool},
     "priors": {name: (int, float) for name in Priors().to_dict()},
-    "sampler": {"name": str, "draws": int, "tune": int, "chains": int, "seed": int,
-                "target_accept": float, "cores": int, "nutpie_backend": str},
+    "sampler": {"name": str, "draws": (int, str), "tune": int, "chains": int, "seed": int,
+                "target_accept": float, "cores": int, "nutpie_backend": str,
+                "max_draws": int, "max_time": (int, float)},
     "diagnostics": {name: (int, float) for name in DiagnosticThresholds().to_dict()},
     "output": {"directory": str, "report": bool},
 }
@@ -243,7 +244,8 @@ def load_spec(path: str | Path) -> RunSpec:
     try:
         settings = SamplerSettings(
             sampler=sampler, **{k: smp[k] for k in ("draws", "tune", "chains", "target_accept",
-                                                    "cores", "nutpie_backend") if k in smp})
+                                                    "cores", "nutpie_backend", "max_draws",
+                                                    "max_time") if k in smp})
     except ValueError as exc:
         raise ValueError(f"{p}: [sampler] {exc}") from None
     try:

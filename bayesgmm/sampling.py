@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+import sys
 import time
 from typing import Any
 
@@ -19,17 +20,21 @@ from ._validation import (
     check_seed,
     draw_seed,
 )
+from .diagnostics import convergence_extremes
 from .draw_arrays import flatten_draws
+from .draws import AdaptiveDraws, sample_nutpie_until
 from .em import EMResult, fit_em
 from .native import NativeMixtureModel
 from .posterior import BayesResult
 from .priors import Priors, Standardisation
 from .relabel import relabel_posterior
-from .settings import SAMPLERS, SamplerSettings
+from .settings import SAMPLERS, DiagnosticThresholds, SamplerSettings
 
 __all__ = ["SAMPLERS", "SamplerSettings", "fit_bayes"]
 
 PARAMETERS = ("weights", "means", "covariances")
+# draws="auto": the first convergence check, in draws per chain.
+_FIRST_CHECK = 1000
 # Above this many (draw x observation) values the pointwise log-likelihood group would not fit
 # comfortably in memory; it is then left out (LOO needs it; say so rather than run out of RAM).
 _MAX_LOGLIK_VALUES = 50_000_000
@@ -42,7 +47,7 @@ def fit_bayes(
     covariance_type: str = "full",
     em: EMResult | None = None,
     priors: Priors | None = None,
-    draws: int = 1000,
+    draws: int | str = "auto",
     tune: int = 1000,
     chains: int = 4,
     sampler: str = "nutpie",
@@ -54,6 +59,7 @@ def fit_bayes(
     log_likelihood: bool | None = None,
     nutpie_backend: str = "auto",
     settings: SamplerSettings | None = None,
+    thresholds: DiagnosticThresholds | None = None,
 ) -> BayesResult:
     """Posterior over a Gaussian mixture, sampled with NUTS from the EM solution.
 
@@ -73,7 +79,13 @@ def fit_bayes(
         matched to ``priors`` (:meth:`Priors.conjugate_for_em`), 10 restarts.
     priors : Priors, optional
         Default: ``Priors()`` (see its docstring for the distributions and their scales).
-    draws, tune, chains : int
+    draws : int or "auto", default "auto"
+        Draws per chain. "auto" samples until R-hat and bulk/tail ESS of the relabelled
+        parameters meet ``thresholds`` (checked at 1,000 draws per chain, then where the
+        measured ESS rate says they will; at most ``max_draws`` of ``settings``), keeping
+        exactly the first ``n`` draws of each chain: the same seed gives the same draws, equal
+        to a fixed run of that many. ``result.settings["adaptive"]`` records every check.
+    tune, chains : int
     sampler : {"nutpie", "pymc"}
         nutpie (Rust NUTS, the model compiled with numba) or PyMC's own NUTS.
     random_state : int, optional
@@ -101,7 +113,10 @@ def fit_bayes(
     settings : SamplerSettings, optional
         ``draws``, ``tune``, ``chains``, ``sampler``, ``progressbar``, ``target_accept``,
         ``cores`` and ``nutpie_backend`` in one validated object, instead of those keyword
-        arguments (giving both is an error). Stored as ``result.sampler_settings``.
+        arguments (giving both is an error); also ``max_draws`` and ``max_time`` for
+        ``draws="auto"``. Stored as ``result.sampler_settings``.
+    thresholds : DiagnosticThresholds, optional
+        What ``draws="auto"`` samples for (``rhat_max``, ``ess_min``); default: the verdict's.
 
     Returns
     -------
@@ -111,6 +126,10 @@ def fit_bayes(
         settings, sampler=sampler, draws=draws, tune=tune, chains=chains,
         target_accept=target_accept, cores=cores, nutpie_backend=nutpie_backend,
         progressbar=progressbar)
+    thresholds = DiagnosticThresholds() if thresholds is None else thresholds
+    if not isinstance(thresholds, DiagnosticThresholds):
+        raise ValueError(f"thresholds must be a bayesgmm.DiagnosticThresholds; "
+                         f"got {type(thresholds).__name__}")
     K = check_n_components(n_components)
     covariance_type = check_covariance_type(covariance_type)
     Xv, names = check_data(X, n_components=K)
@@ -131,7 +150,7 @@ def fit_bayes(
     em = _check_or_fit_em(em, X, Xv, names, K, covariance_type, priors, seed)
     em_s = time.perf_counter() - t_em
     standardisation = Standardisation.from_data(Xv, covariance_type)
-    draws, tune, chains = ss.draws, ss.tune, ss.chains
+    tune, chains = ss.tune, ss.chains
     cores = min(chains, ss.cores or os.cpu_count() or 1)
 
     pm_model = model.build_model(
@@ -140,18 +159,27 @@ def fit_bayes(
         feature_names=names, ordered_means=ordered_means,
     )
     start = model.initial_point(pm_model, em.weights, em.means, em.covariances)
+    reference = (em.weights, em.means, em.covariances)
     if ss.sampler == "nutpie":
-        run = functools.partial(_sample_nutpie, backend=ss.nutpie_backend)
+        target = None
+        if ss.adaptive:
+            target = AdaptiveDraws(rhat_max=thresholds.rhat_max, ess_min=thresholds.ess_min,
+                                   min_draws=min(_FIRST_CHECK, ss.max_draws),
+                                   max_draws=ss.max_draws, max_time=ss.max_time)
+        run = functools.partial(
+            _sample_nutpie, backend=ss.nutpie_backend, target=target,
+            check=functools.partial(_relabelled_convergence, reference=reference,
+                                    covariance_type=covariance_type))
     else:
         run = _sample_pymc
-    idata, timing = run(pm_model, start, draws=draws, tune=tune, chains=chains, cores=cores,
-                        seed=_sampler_seed(seed), progressbar=ss.progressbar,
-                        target_accept=ss.target_accept)
+    idata, timing = run(pm_model, start, draws=_FIRST_CHECK if ss.adaptive else ss.draws,
+                        tune=tune, chains=chains, cores=cores, seed=_sampler_seed(seed),
+                        progressbar=ss.progressbar, target_accept=ss.target_accept)
+    draws = idata["posterior"].sizes["draw"]
     t_post = time.perf_counter()
 
     raw = idata["posterior"].to_dataset()[list(PARAMETERS)]
-    relabelled, report = relabel_posterior(
-        raw, (em.weights, em.means, em.covariances), covariance_type)
+    relabelled, report = relabel_posterior(raw, reference, covariance_type)
     groups = {
         "posterior": relabelled,
         "posterior_unrelabelled": raw,
@@ -179,6 +207,11 @@ def fit_bayes(
         "target_accept": ss.target_accept, "covariance_type": covariance_type,
         "n_components": K, "timing": timing,
     }
+    if ss.adaptive:
+        run_record = timing.pop("adaptive", None)
+        record["adaptive"] = run_record if run_record is not None else {
+            "draws": draws, "stopped_by": "fixed: the PyMC sampler cannot extend a run",
+            "checkpoints": []}
     return BayesResult(
         idata=xr.DataTree.from_dict(groups),
         em=em,
@@ -244,7 +277,9 @@ def _log_likelihood(X: np.ndarray, posterior: xr.Dataset, covariance_type: str) 
 # samplers
 # --------------------------------------------------------------------------------------------
 def _sample_nutpie(pm_model, start, *, draws, tune, chains, cores, seed, progressbar,
-                   target_accept, backend="auto"):
+                   target_accept, backend="auto", target=None, check=None):
+    """nutpie, for ``draws`` per chain or, with an :class:`AdaptiveDraws` ``target``, until
+    ``check`` (first n draws -> max R-hat, min bulk ESS, min tail ESS) meets it."""
     import nutpie
 
     t0 = time.perf_counter()
@@ -255,13 +290,42 @@ def _sample_nutpie(pm_model, start, *, draws, tune, chains, cores, seed, progres
         # Every evaluation holds the GIL: parallel chains only fight over it (measured on 2
         # cores, N=1000, K=3: 4 chains one after another 2.3 s, two or four at once 3.2 s).
         cores = 1
-    idata = nutpie.sample(
-        compiled, draws=draws, tune=tune, chains=chains, cores=cores, seed=seed,
-        progress_bar=progressbar, target_accept=target_accept,
-    )
+    record = {}
+    if target is not None:
+        if progressbar:
+            print(f"sampling until converged (R-hat < {target.rhat_max:g}, bulk and tail ESS "
+                  f">= {target.ess_min:g}): first check at {target.min_draws} draws per chain, "
+                  f"at most {target.max_draws}", file=sys.stderr, flush=True)
+        idata, run = sample_nutpie_until(
+            compiled, check, target, tune=tune, chains=chains, seed=seed,
+            progressbar=progressbar, target_accept=target_accept,
+            report=_print_checkpoint if progressbar else None)
+        record["adaptive"] = run.to_dict()
+        cores = chains  # sample_nutpie_until gives every chain a thread
+    else:
+        idata = nutpie.sample(
+            compiled, draws=draws, tune=tune, chains=chains, cores=cores, seed=seed,
+            progress_bar=progressbar, target_accept=target_accept,
+        )
     return idata, {"compile_s": t1 - t0, "sample_s": time.perf_counter() - t1,
                    "nutpie_backend": backend, "cores": cores,
-                   "laplace_metric": bool(getattr(compiled, "whitened", False))}
+                   "laplace_metric": bool(getattr(compiled, "whitened", False)), **record}
+
+
+def _relabelled_convergence(posterior: xr.Dataset, *, reference, covariance_type
+                            ) -> tuple[float, float, float]:
+    """(max R-hat, min bulk ESS, min tail ESS) of the relabelled parameters, as the verdict
+    measures them: the stopping rule of ``draws="auto"``."""
+    relabelled, _ = relabel_posterior(posterior[list(PARAMETERS)], reference, covariance_type)
+    return convergence_extremes(relabelled)
+
+
+def _print_checkpoint(point, next_draws: int | None) -> None:
+    verdict = "converged" if point.converged else (
+        f"continuing to {next_draws}" if next_draws else "stopping")
+    print(f"  {point.draws} draws per chain: max R-hat {point.max_rhat:.3f}, min bulk / tail "
+          f"ESS {point.min_ess_bulk:.0f} / {point.min_ess_tail:.0f}: {verdict}",
+          file=sys.stderr, flush=True)
 
 
 def _nutpie_backend_used(compiled: Any) -> str:

@@ -19,7 +19,9 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["NUTPIE_BACKENDS", "SAMPLERS", "DiagnosticThresholds", "SamplerSettings"]
+__all__ = ["AUTO", "NUTPIE_BACKENDS", "SAMPLERS", "DiagnosticThresholds", "SamplerSettings"]
+
+AUTO = "auto"  # draws="auto": sample until converged (bayesgmm.draws)
 
 SAMPLERS = ("nutpie", "pymc")
 # What a user may ask for; "auto" resolves to one of the others when the model is compiled
@@ -35,8 +37,13 @@ class SamplerSettings:
     ----------
     sampler : {"nutpie", "pymc"}, default "nutpie"
         nutpie (Rust NUTS, the model compiled with numba) or PyMC's own NUTS.
-    draws : int >= 1, default 1000
-        Draws per chain kept after tuning.
+    draws : int >= 1 or "auto", default "auto"
+        Draws per chain kept after tuning. "auto" samples until the relabelled parameters
+        converge (R-hat and bulk/tail ESS within the :class:`DiagnosticThresholds` the fit is
+        given), checking at 1,000 draws per chain and then at the number the measured ESS rate
+        asks for (:mod:`bayesgmm.draws`), up to ``max_draws`` or ``max_time``; the kept draws
+        are exactly the first ``n`` of each chain, so the same seed gives the same result.
+        With ``sampler="pymc"`` (which cannot extend a run) "auto" means 1,000 draws.
     tune : int >= 0, default 1000
         Tuning (warm-up) steps per chain.
     chains : int >= 1, default 4
@@ -47,6 +54,12 @@ class SamplerSettings:
         How nutpie evaluates the model (:func:`bayesgmm.model.compile_nutpie`); ignored by
         ``sampler="pymc"``.
     progressbar : bool, default True
+    max_draws : int >= 1, default 10000
+        With ``draws="auto"``: draws per chain at most.
+    max_time : float > 0, optional
+        With ``draws="auto"``: seconds of sampling (warm-up included) after which the run stops
+        at the draws every chain has made, converged or not (recorded in
+        ``result.settings["adaptive"]``; the stopping point then depends on the machine).
 
     Raises
     ------
@@ -57,24 +70,36 @@ class SamplerSettings:
     --------
     >>> SamplerSettings(draws=2000, chains=2).replace(tune=500).tune
     500
+    >>> SamplerSettings().draws
+    'auto'
+
     """
 
     sampler: str = "nutpie"
-    draws: int = 1000
+    draws: int | str = AUTO
     tune: int = 1000
     chains: int = 4
     target_accept: float = 0.8
     cores: int | None = None
     nutpie_backend: str = "auto"
     progressbar: bool = True
-    # Options that change how long sampling runs (issue 13's adaptive draws: e.g. draws="auto"
-    # and a time budget) belong here, each validated in __post_init__ and stored by to_dict().
+    max_draws: int = 10_000
+    max_time: float | None = None
 
     def __post_init__(self) -> None:
         if self.sampler not in SAMPLERS:
             raise ValueError(f"sampler must be one of {SAMPLERS}; got {self.sampler!r}")
-        for name, low in (("draws", 1), ("tune", 0), ("chains", 1)):
+        if not (isinstance(self.draws, str) and self.draws == AUTO):
+            if isinstance(self.draws, str):
+                raise ValueError(f"draws must be an integer >= 1 or 'auto'; got {self.draws!r}")
+            object.__setattr__(self, "draws", _check_count("draws", self.draws, 1))
+        for name, low in (("tune", 0), ("chains", 1), ("max_draws", 1)):
             object.__setattr__(self, name, _check_count(name, getattr(self, name), low))
+        if self.max_time is not None:
+            t = self.max_time
+            if isinstance(t, bool) or not isinstance(t, int | float | np.number) or not t > 0:
+                raise ValueError(f"max_time must be a number of seconds > 0 or None; got {t!r}")
+            object.__setattr__(self, "max_time", float(t))
         if self.cores is not None:
             object.__setattr__(self, "cores", _check_count("cores", self.cores, 1))
         target = self.target_accept
@@ -118,6 +143,11 @@ class SamplerSettings:
             raise ValueError(f"unknown sampler setting(s) {unknown}; known: {known}")
         return cls(**{k: v for k, v in values.items()
                       if k in known and (strict or v is not None)})
+
+    @property
+    def adaptive(self) -> bool:
+        """Whether the number of draws is chosen by convergence (``draws="auto"``)."""
+        return self.draws == AUTO
 
     @classmethod
     def names(cls) -> tuple[str, ...]:

@@ -104,3 +104,68 @@ def test_budget_limits_end_the_run(compiled_faithful):
     assert run.stopped_by == "max_time"
     assert idata["posterior"].sizes["draw"] == run.draws >= 1
     assert not np.isnan(idata["posterior"]["weights"].to_numpy()).any()
+
+
+# --------------------------------------------------------------------------------------------
+# draws="auto" through fit_bayes (the default)
+# --------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def auto_fit(old_faithful):
+    from bayesgmm import fit_bayes
+
+    return fit_bayes(old_faithful, 2, random_state=5, tune=300, chains=2, progressbar=False)
+
+
+def test_fit_bayes_samples_until_converged_by_default(auto_fit):
+    record = auto_fit.settings["adaptive"]
+    assert auto_fit.sampler_settings.draws == "auto"
+    assert record["stopped_by"] == "converged"
+    last = record["checkpoints"][-1]
+    assert last["converged"] and last["draws"] == record["draws"] == auto_fit.settings["draws"]
+    assert auto_fit.posterior.sizes["draw"] == record["draws"]
+    # The stopping rule measured what the verdict measures: the verdict agrees.
+    diagnostics = auto_fit.diagnostics()
+    assert diagnostics.max_rhat == pytest.approx(last["max_rhat"])
+    assert diagnostics.min_ess_bulk == pytest.approx(last["min_ess_bulk"])
+
+
+def test_auto_equals_a_fixed_run_of_the_draws_it_kept(auto_fit, old_faithful):
+    from bayesgmm import fit_bayes
+
+    fixed = fit_bayes(old_faithful, 2, random_state=5, tune=300, chains=2, progressbar=False,
+                      draws=auto_fit.settings["draws"])
+    assert "adaptive" not in fixed.settings
+    for name in ("weights", "means", "covariances"):
+        np.testing.assert_array_equal(auto_fit.posterior[name].to_numpy(),
+                                      fixed.posterior[name].to_numpy())
+
+
+def test_auto_result_saves_and_loads(auto_fit, tmp_path):
+    from bayesgmm import load
+
+    auto_fit.save(tmp_path / "r")
+    back = load(tmp_path / "r")
+    assert back.sampler_settings == auto_fit.sampler_settings
+    assert back.settings["adaptive"] == auto_fit.settings["adaptive"]
+
+
+@pytest.mark.parametrize(("kwargs", "match"), [
+    ({"draws": "many"}, "draws must be an integer >= 1 or 'auto'"),
+    ({"max_draws": 0}, "max_draws"), ({"max_time": -1}, "max_time"),
+])
+def test_bad_draws_settings(kwargs, match):
+    from bayesgmm import SamplerSettings
+
+    with pytest.raises(ValueError, match=match):
+        SamplerSettings(**kwargs)
+
+
+def test_cli_draws_flag(tmp_path, capsys):
+    from bayesgmm.cli import main
+
+    with pytest.raises(SystemExit) as exit_:  # argparse's usage error
+        main(["fit", "bundled:old_faithful", "-k", "2", "--draws", "lots",
+              "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and len(err.strip().splitlines()) == 1
+    assert "'auto'" in err and not (tmp_path / "o").exists()

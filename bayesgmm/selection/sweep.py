@@ -83,7 +83,10 @@ def sampler_settings(settings: SamplerSettings | None, fit_kwargs: dict[str, Any
                       **keywords: Any) -> SamplerSettings:
     """The sweep's settings (taking the sampler settings out of ``fit_kwargs``)."""
     keywords.update({k: fit_kwargs.pop(k) for k in SamplerSettings.names() if k in fit_kwargs})
-    return SamplerSettings.resolve(settings, defaults=SamplerSettings(progressbar=False),
+    # Fixed draws, not "auto": LOO compares models on equal footing, and a sparse (overfitted)
+    # mixture's empty components never converge by design.
+    return SamplerSettings.resolve(settings, defaults=SamplerSettings(progressbar=False,
+                                                                      draws=1000),
                                    **keywords)
 
 
