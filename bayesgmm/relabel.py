@@ -49,7 +49,10 @@ SAMPLE_DIMS = ("chain", "draw")
 # "distance": Gaussians matched by symmetrised KL divergence (parameters only); "stephens" and
 # "ecr": by classification probabilities of the data (bayesgmm.relabel_methods).
 METHODS = ("distance", "stephens", "ecr")
-DEFAULT_METHOD = "distance"
+# With the data at hand, Stephens' method (measured on the hard panel, benchmarks/README.md:
+# consistent memberships where the distance method swaps overlapping components draw by draw);
+# without data only the distance method can run.
+DEFAULT_METHOD = "stephens"
 # Default passes per method: distance re-matches once to the relabelled posterior mean;
 # Stephens alternates until no permutation changes (usually a handful of passes).
 _DEFAULT_N_ITER = {"distance": 2, "stephens": 100, "ecr": 1}
@@ -92,7 +95,7 @@ class LabelSwitchingReport:
     fraction_permuted: float
     n_iter: int
     permutations: np.ndarray = field(repr=False, compare=False)
-    method: str = DEFAULT_METHOD
+    method: str = "distance"
 
     @classmethod
     def from_permutations(
@@ -100,7 +103,7 @@ class LabelSwitchingReport:
         permutations: np.ndarray,
         chains: Sequence[Hashable] | None = None,
         n_iter: int = 1,
-        method: str = DEFAULT_METHOD,
+        method: str = "distance",
     ) -> LabelSwitchingReport:
         """Build the report from a (chain, draw, component) array of permutations."""
         perms = np.asarray(permutations)
@@ -149,7 +152,7 @@ def relabel_draws(
     reference_covariances: np.ndarray,
     *,
     n_iter: int | None = None,
-    method: str = DEFAULT_METHOD,
+    method: str | None = None,
     X: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Relabel every draw so that its components match the reference components.
@@ -173,7 +176,8 @@ def relabel_draws(
         draws against the posterior mean of the draws relabelled by pass ``i - 1``.
         "stephens" (default 100): alternations of Stephens' algorithm. "ecr": one pass.
         Every method stops early when no permutation changes.
-    method : {"distance", "stephens", "ecr"}
+    method : {"distance", "stephens", "ecr"}, optional
+        Default: "stephens" when ``X`` is given, else "distance".
         "distance": match each draw's Gaussians to the reference's by symmetrised KL
         divergence. "stephens": Stephens' (2000) KL algorithm on the classification
         probabilities of ``X``, started from the "distance" labelling. "ecr": match each
@@ -197,6 +201,7 @@ def relabel_draws(
         reference_weights, reference_means, reference_covariances, covariance_type, m.shape[2:]
     )
     ref_w = np.asarray(reference_weights, dtype=np.float64)
+    method = _default_method(method, X)
     perms, _ = _relabel(w, m, c, ref_w, ref_m, ref_c, covariance_type, n_iter, method, X)
     return perms, *_permute_parameters(perms, w, m, c, covariance_type)
 
@@ -241,7 +246,7 @@ def relabel_posterior(
     covariance_type: str,
     *,
     n_iter: int | None = None,
-    method: str = DEFAULT_METHOD,
+    method: str | None = None,
     X: np.ndarray | None = None,
     component_dim: str = "component",
 ) -> tuple[xr.Dataset, LabelSwitchingReport]:
@@ -260,8 +265,8 @@ def relabel_posterior(
     covariance_type : {"full", "tied", "diag", "spherical"}
     n_iter : int, optional
         See :func:`relabel_draws`.
-    method : {"distance", "stephens", "ecr"}
-        See :func:`relabel_draws`.
+    method : {"distance", "stephens", "ecr"}, optional
+        See :func:`relabel_draws` (default "stephens" when the data are at hand).
     X : array-like of shape (N, D), optional
         The data (required by "stephens" and "ecr"); with a DataTree that has an
         ``observed_data`` group holding ``x``, that is used when ``X`` is not given.
@@ -292,6 +297,7 @@ def relabel_posterior(
     ref_m, ref_c = _check_reference(ref_w, ref_means, ref_covs, covariance_type, m.shape[2:])
     if X is None and isinstance(posterior, xr.DataTree) and "observed_data" in posterior.children:
         X = posterior["observed_data"]["x"].values
+    method = _default_method(method, X)
     perms, n_done = _relabel(w, m, c, ref_w, ref_m, ref_c, covariance_type, n_iter, method, X)
 
     out = ds.copy()
@@ -380,6 +386,12 @@ def _relabel(w, m, c, ref_w, ref_m, ref_c, covariance_type, n_iter, method, X
         perms, n_done = stephens_permutations(P, initial.reshape(-1, K), max_iter=n_iter,
                                               reference=P_ref)
     return perms.reshape(n_chains, n_draws, K), n_done
+
+
+def _default_method(method, X) -> str:
+    if method is None:
+        return DEFAULT_METHOD if X is not None else "distance"
+    return method
 
 
 def _check_X(X, D, method) -> np.ndarray:

@@ -11,7 +11,9 @@ Cases (constructed here; nothing is downloaded):
 
 - ``a``: 2-D, two overlapping clusters (Mahalanobis distance 2 between their centres) plus a
   tight one, values rounded to 0.1 (ties), N=300, K=3 full;
-- ``b``: 4-D, one well-separated group and two overlapping ones (iris-like), N=150, K=3 full;
+- ``b``: 4-D, one well-separated group and two overlapping ones, K=3 full: Fisher's iris
+  (N=150, read from SciPy's test data), or if SciPy was installed without its tests a
+  simulated stand-in of the same shape;
 - ``c3``, ``c4``, ``c5``: galaxies (bundled, 1-D) with K=3, 4, 5;
 - ``d-full``, ``d-tied``: Old Faithful (bundled) with K=3, full and tied;
 - ``e``: Old Faithful K=5 full (overfitted);
@@ -67,6 +69,9 @@ def case_data(name: str) -> tuple[np.ndarray, int, str]:
         ])
         return np.round(X, 1), 3, "full"
     if name == "b":
+        iris = _iris()
+        if iris is not None:
+            return iris, 3, "full"
         rng = np.random.default_rng(20260102)
         cov = np.diag([0.25, 0.1, 0.2, 0.04])
         X = np.vstack([
@@ -91,6 +96,16 @@ def case_data(name: str) -> tuple[np.ndarray, int, str]:
         ])
         return X, 4, "full"
     raise ValueError(f"unknown case {name!r}; choose from {CASES}")
+
+
+def _iris():
+    """Fisher's iris measurements (150 x 4) from SciPy's test data, when it is installed."""
+    from pathlib import Path
+
+    import scipy
+
+    path = Path(scipy.__file__).parent / "spatial" / "tests" / "data" / "iris.txt"
+    return np.loadtxt(path) if path.exists() else None
 
 
 def _shift(centre, cov, distance):

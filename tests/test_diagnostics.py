@@ -258,7 +258,8 @@ def test_rank_pvalues_are_arviz_rank_plot_values(rng):
 
     post = make_tree(posterior(rng))["posterior"].to_dataset()[["weights"]]
     got = rank_uniformity_pvalues(post)
-    ranks = post.azstats.compute_ranks(dim=["chain", "draw"], relative=True)
+    thinned = post.azstats.thin(sample_dims=["draw"])  # plot_rank(..., thin=True)
+    ranks = thinned.azstats.compute_ranks(dim=["chain", "draw"], relative=True)
     expected, _, _ = ranks.azstats.mchain_uniformity_test(dim=["chain", "draw"])
     assert list(got) == ["weights[0]", "weights[1]", "weights[2]"]
     np.testing.assert_allclose(list(got.values()), expected["weights"].values)
@@ -266,7 +267,7 @@ def test_rank_pvalues_are_arviz_rank_plot_values(rng):
 
 def test_rank_test_fails_the_verdict_when_rhat_and_ess_pass(rng):
     post = posterior(rng)
-    post["means"][0, :, 1, 0] += 0.3 * MEAN_SD  # chain a slightly off for one scalar
+    post["means"][0, :, 1, 0] += 0.35 * MEAN_SD  # chain a slightly off for one scalar
     result = diagnose(make_tree(post, sample_stats(rng)))
 
     assert not result.ok and result.verdict.startswith("PROBLEMS: rank test p")
@@ -322,7 +323,8 @@ def test_worse_mode_chain_is_not_called_a_poor_start(rng):
     stats = sample_stats(rng)
     stats["lp"][1] -= 20.0  # the odd chain fits worse: the start was the better mode
     result = diagnose(make_tree(post, stats))
-    assert "poor start" not in result.causes and not result.ok
+    assert result.causes == ("stuck chain",) and not result.ok
+    assert "chain(s) b stayed in a worse mode" in result.advice[0]
 
 
 def test_advice_label_switching_when_only_relabelled_parameters_disagree(rng):
@@ -393,6 +395,6 @@ def test_advice_k_too_large_shows_the_evidence(rng, kind):
     if kind == "empty":
         assert "component 3 has posterior median weight 0.0001" in text
     else:
-        assert "components 0 and 3 overlap" in text
+        assert "components 0 and 3 may be one cluster counted twice" in text
     assert "smaller K" in text
     assert "K too large" not in diagnose(make_tree(posterior(rng), sample_stats(rng))).causes
