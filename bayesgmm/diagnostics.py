@@ -793,7 +793,7 @@ def _advice(checks, post, density, chains, flagged, divergences, stats, ess_min,
         found["divergences"] = _divergence_evidence(post, stats, chains, divergences)
     mixing = {"max R-hat", "min bulk ESS", "min tail ESS", "min rank p-value"} & failed
     invariant_failed = {"max R-hat (label-invariant)", "min bulk ESS (label-invariant)"} & failed
-    if mixing and not {"poor start", "stuck chain"} & set(found):
+    if (mixing or invariant_failed) and not {"poor start", "stuck chain"} & set(found):
         if (mixing - {"min rank p-value"} and not invariant_failed
                 and any(c.name.endswith("(label-invariant)") for c in checks)):
             found["label switching"] = (

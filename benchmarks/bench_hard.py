@@ -37,7 +37,9 @@ one row per (case, seed, method):
 - ``verdict``: OK / PROBLEMS from ``diagnose`` on that method's relabelled posterior;
 - ``start``: the start's EM objective (log posterior under the conjugate prior EM uses) and the
   best objective reached by any draw, and the chains' mean sampler log density (spread across
-  chains shows a chain in another mode).
+  chains shows a chain in another mode); then which EM candidate started the chains (MAP/k++:
+  MAP-EM from k-means++, MAP/rfd: from random data points, ML>MAP: ML-EM polished by MAP-EM)
+  and whether the run re-anchored, and the causes ``diagnose`` names.
 """
 
 from __future__ import annotations
@@ -211,20 +213,33 @@ def run_case(name, seed, args):
             "relab": report.fraction_permuted, "agree": agree,
             "verdict": diag.verdict.split(":")[0], "start": start, "best": best,
             "lp_chain": " ".join(f"{v:.1f}" for v in lp_chain),
+            "chosen": _start_note(result.settings.get("start", {})),
+            "causes": ",".join(diag.causes),
         })
     return rows
 
 
+def _start_note(start):
+    """Which EM candidate started the chains, and whether the run re-anchored."""
+    chosen = start.get("chosen", start.get("candidates", [{}])[0].get("source", "?"))
+    short = {"MAP-EM, k": "MAP/k++", "MAP-EM, r": "MAP/rfd", "ML-EM, k": "ML>MAP"}
+    note = next((v for k, v in short.items() if str(chosen).startswith(k)), str(chosen))
+    re = start.get("reanchored")
+    if re is not None:
+        note += " re-anchored" if re.get("rerun") else " (re-anchor not needed)"
+    return note
+
+
 HEADER = (f"{'case':7} {'seed':>4} {'method':9} {'time':>6} {'rhat':>6} {'bulk':>6} {'tail':>6} "
           f"{'inv rhat':>8} {'inv bulk':>8} {'div':>4} {'relab':>6} {'agree':>6} "
-          f"{'verdict':9} {'start':>9} {'best draw':>9}  chain mean logp")
+          f"{'verdict':9} {'start':>9} {'best draw':>9}  chain mean logp | start | causes")
 
 
 def format_row(r):
     return (f"{r['case']:7} {r['seed']:>4} {r['method']:9} {r['time']:6.1f} {r['rhat']:6.3f} "
             f"{r['bulk']:6.0f} {r['tail']:6.0f} {r['inv_rhat']:8.3f} {r['inv_bulk']:8.0f} "
             f"{r['div']:>4} {r['relab']:6.3f} {r['agree']:6.3f} {r['verdict']:9} "
-            f"{r['start']:9.1f} {r['best']:9.1f}  {r['lp_chain']}")
+            f"{r['start']:9.1f} {r['best']:9.1f}  {r['lp_chain']} | {r['chosen']} | {r['causes']}")
 
 
 def main() -> None:
