@@ -32,6 +32,7 @@ from .sampling import SAMPLERS, fit_bayes
 from .selection import fit_sparse, select_bayes, select_em
 
 EXIT_BAD_INPUT = 2
+EXIT_PROBLEMS = 3  # --strict: the diagnostics verdict is PROBLEMS
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -62,6 +63,7 @@ def _parser() -> argparse.ArgumentParser:
     fit.add_argument("--no-progress", action="store_true")
     fit.add_argument("--out", help="result directory (default: results/<data stem>_k<K>)")
     _output_flags(fit)
+    _strict_flag(fit)
     fit.set_defaults(func=_cmd_fit)
 
     run = sub.add_parser("run", help="run a declarative model specification (models/*.toml)")
@@ -69,6 +71,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--no-progress", action="store_true")
     run.add_argument("--force", action="store_true",
                      help="replace an existing result in the spec's output directory")
+    _strict_flag(run)
     run.set_defaults(func=_cmd_run)
 
     report = sub.add_parser("report", help="(re)generate the HTML report of a saved result")
@@ -131,6 +134,13 @@ def _sampling_flags(parser: argparse.ArgumentParser, which: str = "") -> None:
                         help=f"NUTS implementation{which} (default: nutpie)")
 
 
+def _strict_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--strict", action="store_true",
+                        help=f"exit with status {EXIT_PROBLEMS} when the diagnostics verdict is "
+                             "PROBLEMS (the result is still saved); default: exit 0 and print "
+                             "the verdict")
+
+
 def _output_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--force", action="store_true",
                         help="replace an existing result in the output directory")
@@ -152,10 +162,10 @@ def _cmd_fit(args: argparse.Namespace) -> int:
         tune=args.tune, chains=args.chains, sampler=args.sampler, random_state=args.seed,
         progressbar=not args.no_progress,
     )
-    _print_result(result)
+    diag = _print_result(result)
     _save(result, out, force=args.force, report=args.report,
           data_source=str(args.data))
-    return 0
+    return EXIT_PROBLEMS if args.strict and not diag.ok else 0
 
 
 def _check_sampling(args: argparse.Namespace) -> None:
@@ -182,9 +192,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
         random_state=spec.seed, progressbar=not args.no_progress,
         ordered_means=spec.ordered_means, target_accept=spec.target_accept,
     )
-    _print_result(result)
+    diag = _print_result(result)
     _save(result, out, force=args.force, report=spec.report, data_source=str(spec.path))
-    return 0
+    return EXIT_PROBLEMS if args.strict and not diag.ok else 0
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
@@ -386,7 +396,8 @@ def _save(result: BayesResult, out: Path, *, force: bool, report: bool,
     print(f"\nsaved to {out}" + (f" (report: {out / 'report.html'})" if report else ""))
 
 
-def _print_result(result: BayesResult) -> None:
+def _print_result(result: BayesResult):
+    """Print the estimates, the label switching and the verdict; return the Diagnostics."""
     em = result.em
     print(f"\nEM: log-likelihood {em.log_likelihood:.3f} after {em.n_iter} iterations "
           f"(converged: {em.converged})")
@@ -399,9 +410,12 @@ def _print_result(result: BayesResult) -> None:
         diag = result.diagnostics()
     print(f"\n{result.label_switching}")
     print(f"\nDiagnostics: {diag.verdict}")
+    for advice in diag.advice:
+        print(f"  advice: {advice}")
     timing = result.settings.get("timing", {})
     if timing:
         print("time: " + ", ".join(f"{k} {v:.1f}s" for k, v in timing.items()))
+    return diag
 
 
 __all__ = ["main"]
