@@ -265,7 +265,9 @@ def _select_start(pm_model, em: EMResult, X, backend) -> tuple[EMResult, dict[st
         chosen = fit_em(X, em.n_components, covariance_type=em.covariance_type,
                         init={"weights": np.asarray(cand.weights), "means": cand.means,
                               "covariances": cand.covariances}, prior=em.prior)
-    return dataclasses.replace(chosen, candidates=em.candidates), info
+    # X is the validated array: the names come from the first fit.
+    return dataclasses.replace(chosen, candidates=em.candidates,
+                               feature_names=em.feature_names), info
 
 
 def _model_density(pm_model, em: EMResult, backend):
@@ -339,7 +341,8 @@ def _reanchor(idata, better, X, em: EMResult, covariance_type, pm_model, backend
     record = {**{k: v for k, v in better.items() if k != "index"},
               "measure": measure, "old_start": old, "new_start": value,
               "rerun": bool(value > old + _BETTER_START_NATS)}
-    return dataclasses.replace(new, candidates=em.candidates), record
+    return dataclasses.replace(new, candidates=em.candidates,
+                               feature_names=em.feature_names), record
 
 
 def _em_dataset(em: EMResult, like: xr.Dataset) -> xr.Dataset:
