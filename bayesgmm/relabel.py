@@ -385,7 +385,9 @@ def _relabel(w, m, c, ref_w, ref_m, ref_c, covariance_type, n_iter, method, X
         initial, _ = _relabel_distance(m, c, ref_m, ref_c, covariance_type, 2)
         perms, n_done = stephens_permutations(P, initial.reshape(-1, K), max_iter=n_iter,
                                               reference=P_ref)
-    return perms.reshape(n_chains, n_draws, K), n_done
+    # Contiguous: the permuted draws take the index's memory layout, and a strided layout
+    # changes floating-point sums over them (e.g. a saved and reloaded result's means).
+    return np.ascontiguousarray(perms).reshape(n_chains, n_draws, K), n_done
 
 
 def _default_method(method, X) -> str:

@@ -373,3 +373,19 @@ def test_stephens_takes_the_reference_labelling_when_all_draws_share_a_swap():
     aligned, _ = stephens_permutations(P, reference=base)
     # draw component aligned[s, k] holds reference component sigma[aligned[s, k]] = k
     np.testing.assert_array_equal(sigma[aligned], np.tile(np.arange(3), (50, 1)))
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_relabelled_posterior_is_c_contiguous(method):
+    # A strided layout would change floating-point sums over the draws (a saved and reloaded
+    # result, stored contiguously, would then summarise to different last bits).
+    rng = np.random.default_rng(13)
+    scrambled, _ = scramble(posterior_draws("full", rng), "full", rng)
+    post = from_dict({"posterior": dict(zip(("weights", "means", "covariances"), scrambled,
+                                            strict=True))},
+                     dims={"weights": ["component"], "means": ["component", "feature"],
+                           "covariances": ["component", "feature", "feature_bis"]})
+    out, _ = relabel_posterior(post, reference("full", rng), "full", method=method,
+                               X=sample_data("full", n=60))
+    for name in ("weights", "means", "covariances"):
+        assert out[name].values.flags["C_CONTIGUOUS"], name
