@@ -14,6 +14,12 @@ draws, which is a better-centred reference than a point estimate; this is the it
 stable scheme of relabelling algorithms such as Stephens (2000), "Dealing with label switching
 in mixture models", JRSS B 62(4), with a Gaussian distance in place of his loss.
 
+That ``"distance"`` method sees the parameters only. When components overlap, it swaps them
+draw by draw (measured on the hard panel, ``benchmarks/README.md``: a third of the points
+changed their most probable component between draws); the ``"stephens"`` (Stephens 2000, the
+default when the data are given) and ``"ecr"`` (Papastamoulis & Iliopoulos 2010) methods
+match draws by how they classify the data instead (:mod:`bayesgmm.relabel_methods`).
+
 Conventions (shared with the rest of :mod:`bayesgmm`): ``weights`` (chain, draw, component),
 ``means`` (chain, draw, component, feature) and ``covariances`` in scikit-learn's per-type shapes
 behind the (chain, draw) axes; the reference has the same shapes without (chain, draw).

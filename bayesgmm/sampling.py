@@ -59,7 +59,10 @@ def fit_bayes(
     z = (x - mean) / sd, where the default :class:`~bayesgmm.priors.Priors` are weakly
     informative; draws are stored in data units. Every chain starts at the (MAP-)EM estimate, so
     all chains explore the same labelling; draws are then relabelled to the EM components
-    (Hungarian matching) and the number of permuted draws is reported.
+    (Stephens' method on the classification probabilities, :mod:`bayesgmm.relabel`) and the
+    number of permuted draws is reported. When the chains' mean log densities disagree and the
+    best chain's mode is better than the start, EM restarts from that chain and the sampling
+    runs again, once (a ``UserWarning`` says so; ``settings["start"]["reanchored"]``).
 
     Parameters
     ----------
@@ -67,8 +70,13 @@ def fit_bayes(
     n_components : int
     covariance_type : {"full", "tied", "diag", "spherical"}
     em : EMResult, optional
-        Starting point and reference labelling; by default MAP-EM under the conjugate prior
-        matched to ``priors`` (:meth:`Priors.conjugate_for_em`), 10 restarts.
+        Starting point and reference labelling. By default the candidates of
+        :func:`bayesgmm.em.fit_map_start` (MAP-EM under the conjugate prior matched to
+        ``priors``, :meth:`Priors.conjugate_for_em`, from k-means++ and from random data
+        points, 10 restarts each, and ML-EM polished by MAP-EM), of which the one with the
+        highest log density under the sampled model itself starts the chains (nutpie's
+        native backend; otherwise the best by EM's objective). ``settings["start"]`` lists
+        the candidates' objectives and the choice.
     priors : Priors, optional
         Default: ``Priors()`` (see its docstring for the distributions and their scales).
     draws, tune, chains : int
