@@ -311,6 +311,7 @@ def test_advice_poor_start_when_a_chain_finds_a_better_mode(rng):
     result = diagnose(make_tree(post, stats))
 
     assert result.causes == ("poor start",)
+    assert result.verdict.endswith("| likely cause: poor start (see advice)")
     assert "chain(s) b found a better mode" in result.advice[0]
     assert "restart EM" in result.advice[0]
     assert "K too large" not in str(result)
