@@ -55,3 +55,39 @@ def test_overfitted_old_faithful_names_k_too_large(old_faithful):
     assert "K too large" in diag.causes
     text = diag.advice[diag.causes.index("K too large")]
     assert "component" in text and ("weight" in text or "counted twice" in text)
+
+
+def _overlapping_2d():
+    """Panel case (a): two clusters at Mahalanobis distance 2 plus a tight one, to 0.1."""
+    rng = np.random.default_rng(20260101)
+    cov = np.array([[1.0, 0.3], [0.3, 1.0]])
+    e = np.array([1.0, 0.0])
+    shift = 2.0 / np.sqrt(e @ np.linalg.solve(cov, e)) * e
+    X = np.vstack([rng.multivariate_normal([0.0, 0.0], cov, 120),
+                   rng.multivariate_normal(shift, cov, 120),
+                   rng.multivariate_normal([5.0, 4.0], 0.05 * np.eye(2), 60)])
+    return np.round(X, 1)
+
+
+def test_stephens_keeps_memberships_consistent_where_distance_swaps_components():
+    from bayesgmm import kernels
+    from bayesgmm.relabel import relabel_posterior
+
+    X = _overlapping_2d()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = bayesgmm.fit_bayes(X, 3, random_state=2, progressbar=False)
+    assert result.label_switching.method == "stephens"
+    raw = result.idata["posterior_unrelabelled"].to_dataset()
+    em = result.em
+    agreement = {}
+    for method in ("distance", "stephens", "ecr"):
+        post, _ = relabel_posterior(raw, em, "full", method=method, X=X)
+        w = post["weights"].values.reshape(-1, 3)
+        m = post["means"].values.reshape(-1, 3, 2)
+        chol = np.linalg.cholesky(post["covariances"].values.reshape(-1, 3, 2, 2))
+        _, resp = kernels.pointwise_over_draws(X, w, m, chol, True)
+        hard = resp.argmax(axis=-1)
+        agreement[method] = float((hard == resp.mean(axis=0).argmax(axis=-1)).mean())
+    assert agreement["stephens"] > 0.9 and agreement["ecr"] > 0.9
+    assert agreement["stephens"] > agreement["distance"] + 0.15
