@@ -36,10 +36,13 @@ one row per (case, seed, method):
   probabilities): how consistent the memberships are;
 - ``verdict``: OK / PROBLEMS from ``diagnose`` on that method's relabelled posterior;
 - ``start``: the start's EM objective (log posterior under the conjugate prior EM uses) and the
-  best objective reached by any draw, and the chains' mean sampler log density (spread across
-  chains shows a chain in another mode); then which EM candidate started the chains (MAP/k++:
-  MAP-EM from k-means++, MAP/rfd: from random data points, ML>MAP: ML-EM polished by MAP-EM)
-  and whether the run re-anchored, and the causes ``diagnose`` names.
+  best objective reached by any draw; ``start lp`` and ``best lp``: the sampled model's log
+  density (the sampler's ``logp``) at the start and the highest any draw reached (a draw
+  clearly above the start means a better mode than the start); the chains' mean sampler log
+  density (spread across chains shows a chain in another mode); then which EM candidate
+  started the chains (MAP/k++: MAP-EM from k-means++, MAP/rfd: from random data points,
+  ML>MAP: ML-EM polished by MAP-EM) and whether the run re-anchored, and the causes
+  ``diagnose`` names.
 """
 
 from __future__ import annotations
@@ -206,6 +209,7 @@ def run_case(name, seed, args):
         diag = diagnose(tree, label_report=report)
         best = _em_objective_per_draw(em, relabelled, loglik_total)
         start = em.log_posterior if em.log_posterior is not None else em.log_likelihood
+        start_lp = _start_model_density(result.settings.get("start", {}))
         rows.append({
             "case": name, "seed": seed, "method": method, "time": elapsed,
             "rhat": rhat, "bulk": bulk, "tail": tail, "inv_rhat": inv_rhat,
@@ -213,10 +217,23 @@ def run_case(name, seed, args):
             "relab": report.fraction_permuted, "agree": agree,
             "verdict": diag.verdict.split(":")[0], "start": start, "best": best,
             "lp_chain": " ".join(f"{v:.1f}" for v in lp_chain),
+            "start_lp": start_lp, "best_lp": float(stats[lp_name].max()),
             "chosen": _start_note(result.settings.get("start", {})),
             "causes": ",".join(diag.causes),
         })
     return rows
+
+
+def _start_model_density(start):
+    """The sampled model's log density at the start (what the sampler's logp measures)."""
+    re = start.get("reanchored")
+    if re is not None and re.get("rerun") and re.get("measure") == "model log density":
+        return float(re["new_start"])
+    chosen = start.get("chosen")
+    for cand in start.get("candidates", []):
+        if cand["source"] == chosen and "model_log_density" in cand:
+            return float(cand["model_log_density"])
+    return float("nan")
 
 
 def _start_note(start):
@@ -232,14 +249,16 @@ def _start_note(start):
 
 HEADER = (f"{'case':7} {'seed':>4} {'method':9} {'time':>6} {'rhat':>6} {'bulk':>6} {'tail':>6} "
           f"{'inv rhat':>8} {'inv bulk':>8} {'div':>4} {'relab':>6} {'agree':>6} "
-          f"{'verdict':9} {'start':>9} {'best draw':>9}  chain mean logp | start | causes")
+          f"{'verdict':9} {'start':>9} {'best draw':>9} {'start lp':>9} {'best lp':>9}  "
+          "chain mean logp | start | causes")
 
 
 def format_row(r):
     return (f"{r['case']:7} {r['seed']:>4} {r['method']:9} {r['time']:6.1f} {r['rhat']:6.3f} "
             f"{r['bulk']:6.0f} {r['tail']:6.0f} {r['inv_rhat']:8.3f} {r['inv_bulk']:8.0f} "
             f"{r['div']:>4} {r['relab']:6.3f} {r['agree']:6.3f} {r['verdict']:9} "
-            f"{r['start']:9.1f} {r['best']:9.1f}  {r['lp_chain']} | {r['chosen']} | {r['causes']}")
+            f"{r['start']:9.1f} {r['best']:9.1f} {r['start_lp']:9.1f} {r['best_lp']:9.1f}  "
+            f"{r['lp_chain']} | {r['chosen']} | {r['causes']}")
 
 
 def main() -> None:
