@@ -33,6 +33,7 @@ from .selection import fit_sparse, select_bayes, select_em
 from .settings import SAMPLERS, DiagnosticThresholds, SamplerSettings
 
 EXIT_BAD_INPUT = 2
+EXIT_PROBLEMS = 3  # --strict: the diagnostics verdict is PROBLEMS
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -71,6 +72,7 @@ def _parser() -> argparse.ArgumentParser:
     fit.add_argument("--out", help="result directory (default: results/<data stem>_k<K>)")
     _output_flags(fit)
     _threshold_flags(fit)
+    _strict_flag(fit)
     fit.set_defaults(func=_cmd_fit)
 
     run = sub.add_parser("run", help="run a declarative model specification (models/*.toml)")
@@ -79,6 +81,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--force", action="store_true",
                      help="replace an existing result in the spec's output directory")
     _threshold_flags(run, " (overrides the spec's [diagnostics])")
+    _strict_flag(run)
     run.set_defaults(func=_cmd_run)
 
     report = sub.add_parser("report", help="(re)generate the HTML report of a saved result")
@@ -183,6 +186,13 @@ def _sampler_settings(args: argparse.Namespace) -> SamplerSettings:
                            max_draws=args.max_draws)
 
 
+def _strict_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--strict", action="store_true",
+                        help=f"exit with status {EXIT_PROBLEMS} when the diagnostics verdict is "
+                             "PROBLEMS (the result is still saved); default: exit 0 and print "
+                             "the verdict")
+
+
 def _output_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--force", action="store_true",
                         help="replace an existing result in the output directory")
@@ -205,10 +215,10 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     _check_columns(frame, args.covariance, "--columns")
     result = fit_bayes(frame, args.n_components, covariance_type=args.covariance,
                        random_state=seed, settings=settings, thresholds=thresholds)
-    _print_result(result, thresholds)
+    diag = _print_result(result, thresholds)
     _save(result, out, force=args.force, report=args.report,
           data_source=str(args.data), thresholds=thresholds)
-    return 0
+    return EXIT_PROBLEMS if args.strict and not diag.ok else 0
 
 
 def _draws(text: str) -> int | str:
@@ -254,10 +264,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
         random_state=spec.seed, ordered_means=spec.ordered_means, settings=settings,
         thresholds=thresholds,
     )
-    _print_result(result, thresholds)
+    diag = _print_result(result, thresholds)
     _save(result, out, force=args.force, report=spec.report, data_source=str(spec.path),
           thresholds=thresholds)
-    return 0
+    return EXIT_PROBLEMS if args.strict and not diag.ok else 0
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
@@ -488,7 +498,8 @@ def _save(result: BayesResult, out: Path, *, force: bool, report: bool,
     print(f"\nsaved to {out}" + (f" (report: {out / 'report.html'})" if report else ""))
 
 
-def _print_result(result: BayesResult, thresholds: DiagnosticThresholds | None = None) -> None:
+def _print_result(result: BayesResult, thresholds: DiagnosticThresholds | None = None):
+    """Print the estimates, the label switching and the verdict; return the Diagnostics."""
     em = result.em
     print(f"\nEM: log-likelihood {em.log_likelihood:.3f} after {em.n_iter} iterations "
           f"(converged: {em.converged})")
@@ -501,9 +512,12 @@ def _print_result(result: BayesResult, thresholds: DiagnosticThresholds | None =
         diag = result.diagnostics(**(thresholds or DiagnosticThresholds()).to_dict())
     print(f"\n{result.label_switching}")
     print(f"\nDiagnostics: {diag.verdict}")
+    for advice in diag.advice:
+        print(f"  advice: {advice}")
     timing = result.settings.get("timing", {})
     if timing:
         print("time: " + ", ".join(f"{k} {v:.1f}s" for k, v in timing.items()))
+    return diag
 
 
 __all__ = ["main"]

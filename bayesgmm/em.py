@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -30,7 +30,14 @@ from ._validation import (
 )
 from .priors import ConjugatePrior
 
-__all__ = ["ConvergenceWarning", "EMResult", "fit_em", "n_parameters"]
+__all__ = [
+    "ConvergenceWarning",
+    "EMResult",
+    "StartCandidate",
+    "fit_em",
+    "fit_map_start",
+    "n_parameters",
+]
 
 INITS = ("kmeans++", "kmeans", "random", "random_from_data")
 # A component whose effective size N_k falls below this is empty: its mean and covariance are
@@ -47,6 +54,32 @@ class ConvergenceWarning(UserWarning):
 
 class DegenerateComponentWarning(UserWarning):
     """A component emptied or collapsed during EM, or two components coincide at the end."""
+
+
+@dataclass(frozen=True)
+class StartCandidate:
+    """One candidate of :func:`fit_map_start`: where it came from and its objectives.
+
+    Attributes
+    ----------
+    source : str
+        The init family and objective, e.g. ``"MAP-EM, kmeans++ x10"`` or
+        ``"ML-EM, kmeans++ x10, polished by MAP-EM"``.
+    log_posterior : float
+        The MAP objective (log-likelihood + conjugate log prior) at the candidate.
+    log_likelihood : float
+    weights : tuple of float
+        The candidate's mixture weights (enough to tell solutions apart in a report).
+    means, covariances : ndarray
+        The candidate's other parameters (scikit-learn shapes), to start from it.
+    """
+
+    source: str
+    log_posterior: float
+    log_likelihood: float
+    weights: tuple[float, ...]
+    means: np.ndarray = field(repr=False, compare=False)
+    covariances: np.ndarray = field(repr=False, compare=False)
 
 
 @dataclass(frozen=True, eq=False)
@@ -80,6 +113,9 @@ class EMResult:
     reg_covar : float
     n_samples : float
         Number of training points (sum of the sample weights when weighted).
+    candidates : tuple of StartCandidate
+        From :func:`fit_map_start`: every candidate's objectives, best first (empty for
+        :func:`fit_em`).
     """
 
     weights: np.ndarray
@@ -97,6 +133,7 @@ class EMResult:
     prior: ConjugatePrior | None = None
     log_posterior: float | None = None
     warnings: tuple[str, ...] = field(default=(), compare=False)
+    candidates: tuple[StartCandidate, ...] = field(default=(), compare=False)
 
     @property
     def n_components(self) -> int:
@@ -329,6 +366,91 @@ def fit_em(
         prior=prior,
         warnings=tuple(captured),
     )
+
+
+def fit_map_start(
+    X: Any,
+    n_components: int,
+    *,
+    covariance_type: str = "full",
+    prior: ConjugatePrior | str = "default",
+    n_init: int = 10,
+    random_state: Any = None,
+) -> EMResult:
+    """The best posterior mode EM can find: several init families, all polished by MAP-EM.
+
+    MAP-EM from k-means++ restarts alone can settle in a local optimum that a different start
+    avoids (on Fisher's iris, K=3 full: weights 0.61 / 0.05 / 0.33, log-likelihood -213, while
+    ML-EM finds the three species at -181). The candidates are
+
+    - MAP-EM from ``n_init`` k-means++ restarts (what ``fit_em(..., prior=prior)`` does);
+    - MAP-EM from ``n_init`` ``"random_from_data"`` restarts (K data points as means, the
+      data covariance for all: a family that does not depend on k-means' partition);
+    - ML-EM from ``n_init`` k-means++ restarts, then MAP-EM started at the ML estimate (the ML
+      mode is often the natural one; polishing moves it to the nearby posterior mode);
+
+    and the one with the highest log posterior (MAP objective) is returned, with every
+    candidate's objectives in ``candidates``. A family that fails numerically (e.g. ML-EM
+    collapsing a component) is skipped.
+
+    Parameters
+    ----------
+    X : array-like (N, D) or (N,), or pandas DataFrame
+    n_components : int
+    covariance_type : {"full", "tied", "diag", "spherical"}
+    prior : ConjugatePrior or "default"
+    n_init : int
+        Restarts per family.
+    random_state : int, numpy Generator or None
+        The k-means++ MAP family uses it as ``fit_em`` would, so its candidate is exactly
+        ``fit_em(X, K, n_init=n_init, prior=prior, random_state=random_state)``.
+
+    Returns
+    -------
+    EMResult
+        The best candidate, with ``candidates`` filled in (best first). Its warnings are
+        re-issued; the other candidates' are not (they were not kept).
+    """
+    if prior is None:
+        raise ValueError("fit_map_start needs a prior (a ConjugatePrior or 'default'); for ML "
+                         "use fit_em")
+    child = np.random.default_rng(random_state).spawn(2) if not isinstance(
+        random_state, np.random.Generator) else random_state.spawn(2)
+    common = dict(covariance_type=covariance_type, n_init=n_init)
+
+    def ml_polished():
+        ml = fit_em(X, n_components, random_state=child[1], **common)
+        return fit_em(X, n_components, covariance_type=covariance_type, init=ml, prior=prior)
+
+    families = (
+        (f"MAP-EM, kmeans++ x{n_init}",
+         lambda: fit_em(X, n_components, prior=prior, random_state=random_state, **common)),
+        (f"MAP-EM, random_from_data x{n_init}",
+         lambda: fit_em(X, n_components, prior=prior, init="random_from_data",
+                        random_state=child[0], **common)),
+        (f"ML-EM, kmeans++ x{n_init}, polished by MAP-EM", ml_polished),
+    )
+    fits = []
+    for source, run in families:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                result = run()
+            except ValueError:  # numerical failure of this family: the others may do
+                continue
+        fits.append((source, result, caught))
+    if not fits:  # every family failed: let the first one raise its own message
+        families[0][1]()
+    fits.sort(key=lambda f: -f[1].log_posterior)
+    candidates = tuple(
+        StartCandidate(source, float(r.log_posterior), float(r.log_likelihood),
+                       tuple(float(w) for w in r.weights), r.means, r.covariances)
+        for source, r, _ in fits
+    )
+    _, best, caught = fits[0]
+    for w in caught:
+        warnings.warn(w.message, w.category, stacklevel=2)
+    return replace(best, candidates=candidates)
 
 
 def _numerical_failure(exc: Exception, X: np.ndarray, names) -> str:

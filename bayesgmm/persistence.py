@@ -447,7 +447,7 @@ def _write_bayes(result: BayesResult, directory: Path) -> list[str]:
         "label_switching": {"chains": list(report.chains), "n_draws": list(report.n_draws),
                             "n_permuted": list(report.n_permuted),
                             "fraction_permuted": report.fraction_permuted,
-                            "n_iter": report.n_iter},
+                            "n_iter": report.n_iter, "method": report.method},
     }
     _write_json(directory / "result.json", meta)
     return ["idata.nc", "label_switching.npz", "result.json"]
@@ -865,6 +865,7 @@ def _read_bayes(directory: Path) -> BayesResult:
         chains=tuple(ls["chains"]), n_draws=tuple(ls["n_draws"]),
         n_permuted=tuple(ls["n_permuted"]), fraction_permuted=ls["fraction_permuted"],
         n_iter=ls["n_iter"], permutations=permutations,
+        method=ls.get("method", "distance"),  # results saved before the method was recorded
     )
     return BayesResult(
         idata=tree,

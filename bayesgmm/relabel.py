@@ -14,6 +14,12 @@ draws, which is a better-centred reference than a point estimate; this is the it
 stable scheme of relabelling algorithms such as Stephens (2000), "Dealing with label switching
 in mixture models", JRSS B 62(4), with a Gaussian distance in place of his loss.
 
+That ``"distance"`` method sees the parameters only. When components overlap, it swaps them
+draw by draw (measured on the hard panel, ``benchmarks/README.md``: a third of the points
+changed their most probable component between draws); the ``"stephens"`` (Stephens 2000, the
+default when the data are given) and ``"ecr"`` (Papastamoulis & Iliopoulos 2010) methods
+match draws by how they classify the data instead (:mod:`bayesgmm.relabel_methods`).
+
 Conventions (shared with the rest of :mod:`bayesgmm`): ``weights`` (chain, draw, component),
 ``means`` (chain, draw, component, feature) and ``covariances`` in scikit-learn's per-type shapes
 behind the (chain, draw) axes; the reference has the same shapes without (chain, draw).
@@ -28,12 +34,18 @@ from typing import Any
 
 import numpy as np
 import xarray as xr
-from scipy.optimize import linear_sum_assignment
 
 from bayesgmm._validation import check_covariance_type, check_int
 from bayesgmm.covariance import shape as covariance_shape
+from bayesgmm.relabel_methods import (
+    assign_min_cost,
+    classification_probabilities,
+    ecr_permutations,
+    stephens_permutations,
+)
 
 __all__ = [
+    "METHODS",
     "LabelSwitchingReport",
     "apply_permutations",
     "relabel_draws",
@@ -41,6 +53,16 @@ __all__ = [
 ]
 
 SAMPLE_DIMS = ("chain", "draw")
+# "distance": Gaussians matched by symmetrised KL divergence (parameters only); "stephens" and
+# "ecr": by classification probabilities of the data (bayesgmm.relabel_methods).
+METHODS = ("distance", "stephens", "ecr")
+# With the data at hand, Stephens' method (measured on the hard panel, benchmarks/README.md:
+# consistent memberships where the distance method swaps overlapping components draw by draw);
+# without data only the distance method can run.
+DEFAULT_METHOD = "stephens"
+# Default passes per method: distance re-matches once to the relabelled posterior mean;
+# Stephens alternates until no permutation changes (usually a handful of passes).
+_DEFAULT_N_ITER = {"distance": 2, "stephens": 100, "ecr": 1}
 # Upper bound on the number of floats in one block of cost-matrix intermediates
 # (draws x K x K x D x D for full covariances): about 32 MB of float64 per block.
 _BLOCK_FLOATS = 1 << 22
@@ -70,6 +92,8 @@ class LabelSwitchingReport:
         Relabelling passes that were run (the last one changed nothing, or the limit was hit).
     permutations : ndarray of shape (chain, draw, component)
         ``permutations[c, d, k]`` is the component of draw (c, d) that became component ``k``.
+    method : str
+        The relabelling method (see :func:`relabel_draws`).
     """
 
     chains: tuple[str, ...]
@@ -78,6 +102,7 @@ class LabelSwitchingReport:
     fraction_permuted: float
     n_iter: int
     permutations: np.ndarray = field(repr=False, compare=False)
+    method: str = "distance"
 
     @classmethod
     def from_permutations(
@@ -85,6 +110,7 @@ class LabelSwitchingReport:
         permutations: np.ndarray,
         chains: Sequence[Hashable] | None = None,
         n_iter: int = 1,
+        method: str = "distance",
     ) -> LabelSwitchingReport:
         """Build the report from a (chain, draw, component) array of permutations."""
         perms = np.asarray(permutations)
@@ -100,6 +126,7 @@ class LabelSwitchingReport:
             fraction_permuted=float(sum(n_permuted) / total) if total else 0.0,
             n_iter=int(n_iter),
             permutations=perms,
+            method=str(method),
         )
 
     @property
@@ -112,7 +139,7 @@ class LabelSwitchingReport:
         lines = [
             f"Label switching: {self.total_permuted} of {total} draws "
             f"({100 * self.fraction_permuted:.1f}%) were relabelled to match the reference "
-            f"({self.n_iter} pass{'es' if self.n_iter != 1 else ''})."
+            f"(method {self.method!r}, {self.n_iter} pass{'es' if self.n_iter != 1 else ''})."
         ]
         for chain, n, m in zip(self.chains, self.n_draws, self.n_permuted, strict=True):
             lines.append(f"  chain {chain}: {m} of {n} ({100 * m / n if n else 0.0:.1f}%)")
@@ -131,7 +158,9 @@ def relabel_draws(
     reference_means: np.ndarray,
     reference_covariances: np.ndarray,
     *,
-    n_iter: int = 2,
+    n_iter: int | None = None,
+    method: str | None = None,
+    X: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Relabel every draw so that its components match the reference components.
 
@@ -144,14 +173,25 @@ def relabel_draws(
         (chain, draw, K, D) for "diag", (chain, draw, K) for "spherical".
     covariance_type : {"full", "tied", "diag", "spherical"}
     reference_weights : array-like of shape (K,)
-        Not used in the matching (the cost compares the Gaussians), only checked for shape.
+        Used by the "stephens" and "ecr" methods (the reference's classification of X);
+        "distance" compares the Gaussians alone.
     reference_means : array-like of shape (K, D)
     reference_covariances : array-like
         The per-type shapes above without the (chain, draw) axes.
-    n_iter : int, default 2
-        Maximum number of matching passes. Pass ``i > 1`` matches the original draws against
-        the posterior mean of the draws relabelled by pass ``i - 1``; it stops early when no
-        permutation changes.
+    n_iter : int, optional
+        Maximum number of passes. "distance" (default 2): pass ``i > 1`` matches the original
+        draws against the posterior mean of the draws relabelled by pass ``i - 1``.
+        "stephens" (default 100): alternations of Stephens' algorithm. "ecr": one pass.
+        Every method stops early when no permutation changes.
+    method : {"distance", "stephens", "ecr"}, optional
+        Default: "stephens" when ``X`` is given, else "distance".
+        "distance": match each draw's Gaussians to the reference's by symmetrised KL
+        divergence. "stephens": Stephens' (2000) KL algorithm on the classification
+        probabilities of ``X``, started from the "distance" labelling. "ecr": match each
+        draw's allocation of ``X`` to the reference's (Papastamoulis & Iliopoulos 2010). See
+        :mod:`bayesgmm.relabel_methods`.
+    X : array-like of shape (N, D), optional
+        The data; required by "stephens" and "ecr".
 
     Returns
     -------
@@ -167,7 +207,9 @@ def relabel_draws(
     ref_m, ref_c = _check_reference(
         reference_weights, reference_means, reference_covariances, covariance_type, m.shape[2:]
     )
-    perms, _ = _relabel(m, c, ref_m, ref_c, covariance_type, n_iter)
+    ref_w = np.asarray(reference_weights, dtype=np.float64)
+    method = _default_method(method, X)
+    perms, _ = _relabel(w, m, c, ref_w, ref_m, ref_c, covariance_type, n_iter, method, X)
     return perms, *_permute_parameters(perms, w, m, c, covariance_type)
 
 
@@ -210,7 +252,9 @@ def relabel_posterior(
     reference: Any,
     covariance_type: str,
     *,
-    n_iter: int = 2,
+    n_iter: int | None = None,
+    method: str | None = None,
+    X: np.ndarray | None = None,
     component_dim: str = "component",
 ) -> tuple[xr.Dataset, LabelSwitchingReport]:
     """Relabel the mixture components of a posterior stored in xarray.
@@ -226,8 +270,13 @@ def relabel_posterior(
         object with attributes ``weights_``, ``means_``, ``covariances_`` (scikit-learn style)
         or ``weights``, ``means``, ``covariances``. Shapes as in :func:`relabel_draws`.
     covariance_type : {"full", "tied", "diag", "spherical"}
-    n_iter : int, default 2
+    n_iter : int, optional
         See :func:`relabel_draws`.
+    method : {"distance", "stephens", "ecr"}, optional
+        See :func:`relabel_draws` (default "stephens" when the data are at hand).
+    X : array-like of shape (N, D), optional
+        The data (required by "stephens" and "ecr"); with a DataTree that has an
+        ``observed_data`` group holding ``x``, that is used when ``X`` is not given.
     component_dim : str, default "component"
         Name of the component dimension.
 
@@ -251,14 +300,19 @@ def relabel_posterior(
         ),
         covariance_type,
     )
-    ref_m, ref_c = _check_reference(*_reference_arrays(reference), covariance_type, m.shape[2:])
-    perms, n_done = _relabel(m, c, ref_m, ref_c, covariance_type, n_iter)
+    ref_w, ref_means, ref_covs = _reference_arrays(reference)
+    ref_m, ref_c = _check_reference(ref_w, ref_means, ref_covs, covariance_type, m.shape[2:])
+    if X is None and isinstance(posterior, xr.DataTree) and "observed_data" in posterior.children:
+        X = posterior["observed_data"]["x"].values
+    method = _default_method(method, X)
+    perms, n_done = _relabel(w, m, c, ref_w, ref_m, ref_c, covariance_type, n_iter, method, X)
 
     out = ds.copy()
     for name, da in ds.data_vars.items():
         if component_dim in da.dims and all(d in da.dims for d in SAMPLE_DIMS):
             out[name] = _permute_dataarray(da, perms, component_dim)
-    report = LabelSwitchingReport.from_permutations(perms, ds["chain"].values, n_done)
+    report = LabelSwitchingReport.from_permutations(perms, ds["chain"].values, n_done,
+                                                    method=method)
     return out, report
 
 
@@ -309,9 +363,61 @@ def _reference_arrays(reference: Any) -> tuple[np.ndarray, np.ndarray, np.ndarra
 # --------------------------------------------------------------------------------------------
 # Core
 # --------------------------------------------------------------------------------------------
-def _relabel(m, c, ref_m, ref_c, covariance_type, n_iter) -> tuple[np.ndarray, int]:
+def _relabel(w, m, c, ref_w, ref_m, ref_c, covariance_type, n_iter, method, X
+             ) -> tuple[np.ndarray, int]:
     """Permutations (chain, draw, K) and the number of passes run, for validated arrays."""
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}; got {method!r}")
+    if n_iter is None:
+        n_iter = _DEFAULT_N_ITER[method]
     check_int(n_iter, "n_iter")
+    if method == "distance":
+        return _relabel_distance(m, c, ref_m, ref_c, covariance_type, n_iter)
+    X = _check_X(X, m.shape[3], method)
+    n_chains, n_draws, K, D = m.shape
+    # The reference is classified with the draws (one kernel call, the same points if the
+    # data are subsampled) and split off again.
+    P = classification_probabilities(
+        X,
+        np.concatenate([w.reshape(-1, K), ref_w[None]]),
+        np.concatenate([m.reshape(-1, K, D), ref_m[None]]),
+        np.concatenate([c.reshape(-1, *c.shape[2:]), ref_c[None]]),
+        covariance_type,
+    )
+    P, P_ref = P[:-1], P[-1]
+    if method == "ecr":
+        perms, n_done = ecr_permutations(P, P_ref.argmax(axis=1)), 1
+    else:
+        initial, _ = _relabel_distance(m, c, ref_m, ref_c, covariance_type, 2)
+        perms, n_done = stephens_permutations(P, initial.reshape(-1, K), max_iter=n_iter,
+                                              reference=P_ref)
+    # Contiguous: the permuted draws take the index's memory layout, and a strided layout
+    # changes floating-point sums over them (e.g. a saved and reloaded result's means).
+    return np.ascontiguousarray(perms).reshape(n_chains, n_draws, K), n_done
+
+
+def _default_method(method, X) -> str:
+    if method is None:
+        return DEFAULT_METHOD if X is not None else "distance"
+    return method
+
+
+def _check_X(X, D, method) -> np.ndarray:
+    if X is None:
+        raise ValueError(f"method={method!r} needs the data: pass X (the (N, D) array the "
+                         "posterior was fitted to)")
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim == 1:
+        X = X[:, None]
+    if X.ndim != 2 or X.shape[1] != D:
+        raise ValueError(f"X must have shape (N, {D}) to match the draws; got {X.shape}")
+    if not np.all(np.isfinite(X)):
+        raise ValueError("X contains NaN or infinite values")
+    return X
+
+
+def _relabel_distance(m, c, ref_m, ref_c, covariance_type, n_iter) -> tuple[np.ndarray, int]:
+    """The "distance" method: permutations (chain, draw, K) and the passes run."""
     n_chains, n_draws, K, D = m.shape
     # Flatten (chain, draw) so that the cost computation sees one batch axis.
     flat_m = m.reshape(-1, K, D)
@@ -344,25 +450,8 @@ def _best_permutations(means, covs, ref_means, ref_covs, covariance_type) -> np.
     for start in range(0, S, block):
         stop = min(S, start + block)
         cost = _COSTS[covariance_type](means[start:stop], covs[start:stop], ref_means, ref_covs)
-        perms[start:stop] = _assign(cost)
+        perms[start:stop] = assign_min_cost(cost)
     return perms
-
-
-def _assign(cost: np.ndarray) -> np.ndarray:
-    """Minimum-cost assignment for a stack of (K, K) costs; rows = draw, cols = reference.
-
-    Returns ``perm`` of shape (S, K) with ``perm[s, k]`` the row assigned to column ``k``.
-    """
-    S, K, _ = cost.shape
-    # When the column-wise minima already form a permutation, they are optimal (no assignment
-    # can cost less than the sum of column minima), so the Hungarian call is only needed for
-    # the draws where two reference components compete for the same draw component.
-    perm = np.argmin(cost, axis=1)
-    clash = np.flatnonzero(np.any(np.sort(perm, axis=1) != np.arange(K), axis=1))
-    for s in clash:
-        rows, cols = linear_sum_assignment(cost[s])
-        perm[s, cols] = rows
-    return perm
 
 
 # Symmetrised KL divergences, J[s, j, k] between draw component j and reference component k.

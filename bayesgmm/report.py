@@ -273,6 +273,9 @@ def _plain(diag) -> str:
         return ("The chains agree with each other, mixed well and sampled without divergences: "
                 "the posterior summaries in this report can be used as they are (to within the "
                 "Monte Carlo standard errors).")
+    if getattr(diag, "advice", ()):  # the causes the evidence points to (diagnostics.py)
+        return ("Do not rely on these posterior summaries yet: at least one convergence check "
+                "failed. " + " ".join(a[0].upper() + a[1:] for a in diag.advice))
     advice = []
     names = {c.name for c in diag.checks if not c.passed}
     if any("R-hat" in n or "ESS" in n for n in names):

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 import sys
 import time
+import warnings
 from typing import Any
 
 import numpy as np
 import xarray as xr
 
-from . import kernels, model
+from . import kernels, layout, model
 from ._validation import (
     check_covariance_type,
     check_data,
@@ -23,7 +25,7 @@ from ._validation import (
 from .diagnostics import convergence_extremes
 from .draw_arrays import flatten_draws
 from .draws import AdaptiveDraws, sample_nutpie_until
-from .em import EMResult, fit_em
+from .em import EMResult, fit_em, fit_map_start
 from .native import NativeMixtureModel
 from .posterior import BayesResult
 from .priors import Priors, Standardisation
@@ -67,7 +69,10 @@ def fit_bayes(
     z = (x - mean) / sd, where the default :class:`~bayesgmm.priors.Priors` are weakly
     informative; draws are stored in data units. Every chain starts at the (MAP-)EM estimate, so
     all chains explore the same labelling; draws are then relabelled to the EM components
-    (Hungarian matching) and the number of permuted draws is reported.
+    (Stephens' method on the classification probabilities, :mod:`bayesgmm.relabel`) and the
+    number of permuted draws is reported. When the chains' mean log densities disagree and the
+    best chain's mode is better than the start, EM restarts from that chain and the sampling
+    runs again, once (a ``UserWarning`` says so; ``settings["start"]["reanchored"]``).
 
     Parameters
     ----------
@@ -75,8 +80,13 @@ def fit_bayes(
     n_components : int
     covariance_type : {"full", "tied", "diag", "spherical"}
     em : EMResult, optional
-        Starting point and reference labelling; by default MAP-EM under the conjugate prior
-        matched to ``priors`` (:meth:`Priors.conjugate_for_em`), 10 restarts.
+        Starting point and reference labelling. By default the candidates of
+        :func:`bayesgmm.em.fit_map_start` (MAP-EM under the conjugate prior matched to
+        ``priors``, :meth:`Priors.conjugate_for_em`, from k-means++ and from random data
+        points, 10 restarts each, and ML-EM polished by MAP-EM), of which the one with the
+        highest log density under the sampled model itself starts the chains (nutpie's
+        native backend; otherwise the best by EM's objective). ``settings["start"]`` lists
+        the candidates' objectives and the choice.
     priors : Priors, optional
         Default: ``Priors()`` (see its docstring for the distributions and their scales).
     draws : int or "auto", default "auto"
@@ -158,28 +168,59 @@ def fit_bayes(
         center=standardisation.center, scale=standardisation.scale,
         feature_names=names, ordered_means=ordered_means,
     )
-    start = model.initial_point(pm_model, em.weights, em.means, em.covariances)
-    reference = (em.weights, em.means, em.covariances)
+    target = None
+    if ss.sampler == "nutpie" and ss.adaptive:
+        target = AdaptiveDraws(rhat_max=thresholds.rhat_max, ess_min=thresholds.ess_min,
+                               min_draws=min(_FIRST_CHECK, ss.max_draws),
+                               max_draws=ss.max_draws, max_time=ss.max_time)
+
+    def sample(em: EMResult):
+        """Sample from ``em``'s estimate (the reference labelling of the convergence check)."""
+        reference = (em.weights, em.means, em.covariances)
+        start = model.initial_point(pm_model, *reference)
+        if ss.sampler == "nutpie":
+            check = functools.partial(_relabelled_convergence, reference=reference,
+                                      covariance_type=covariance_type, X=Xv)
+            run = functools.partial(_sample_nutpie, backend=ss.nutpie_backend, target=target,
+                                    check=check)
+        else:
+            run = _sample_pymc
+        return run(pm_model, start, draws=_FIRST_CHECK if ss.adaptive else ss.draws,
+                   tune=tune, chains=chains, cores=cores, seed=_sampler_seed(seed),
+                   progressbar=ss.progressbar, target_accept=ss.target_accept)
+
     if ss.sampler == "nutpie":
-        target = None
-        if ss.adaptive:
-            target = AdaptiveDraws(rhat_max=thresholds.rhat_max, ess_min=thresholds.ess_min,
-                                   min_draws=min(_FIRST_CHECK, ss.max_draws),
-                                   max_draws=ss.max_draws, max_time=ss.max_time)
-        run = functools.partial(
-            _sample_nutpie, backend=ss.nutpie_backend, target=target,
-            check=functools.partial(_relabelled_convergence, reference=reference,
-                                    covariance_type=covariance_type))
+        t_start = time.perf_counter()
+        em, start_info = _select_start(pm_model, em, Xv, ss.nutpie_backend)
+        # Includes compiling the native model when it is not cached yet (sampling reuses it).
+        start_info["select_s"] = time.perf_counter() - t_start
     else:
-        run = _sample_pymc
-    idata, timing = run(pm_model, start, draws=_FIRST_CHECK if ss.adaptive else ss.draws,
-                        tune=tune, chains=chains, cores=cores, seed=_sampler_seed(seed),
-                        progressbar=ss.progressbar, target_accept=ss.target_accept)
+        start_info = _start_summary(em)
+    idata, timing = sample(em)
+    better = _better_chain(idata)
+    if better is not None:
+        # Chains disagree on the mode: restart EM from the best chain's best draw and, if that
+        # is a better mode than the start, sample again (once).
+        new_em, reanchored = _reanchor(idata, better, Xv, em, covariance_type, pm_model,
+                                       ss.nutpie_backend if ss.sampler == "nutpie" else None)
+        start_info["reanchored"] = reanchored
+        better = better if reanchored["rerun"] else None
+    if better is not None:
+        em = new_em
+        warnings.warn(
+            f"chain {better['chain']} found a better posterior mode than the EM start (mean "
+            f"log density {better['chain_mean']:.1f} vs {better['others_median']:.1f} for the "
+            "other chains); restarted EM from that chain and sampled again (recorded in "
+            "result.settings['start']['reanchored'])", UserWarning, stacklevel=2)
+        first_s = timing["sample_s"]
+        idata, timing = sample(em)
+        timing["sample_s"] += first_s
     draws = idata["posterior"].sizes["draw"]
     t_post = time.perf_counter()
 
     raw = idata["posterior"].to_dataset()[list(PARAMETERS)]
-    relabelled, report = relabel_posterior(raw, reference, covariance_type)
+    relabelled, report = relabel_posterior(
+        raw, (em.weights, em.means, em.covariances), covariance_type, X=Xv)
     groups = {
         "posterior": relabelled,
         "posterior_unrelabelled": raw,
@@ -205,7 +246,7 @@ def fit_bayes(
         "random_state": seed, "seed_drawn": random_state is None,
         "ordered_means": ordered_means,
         "target_accept": ss.target_accept, "covariance_type": covariance_type,
-        "n_components": K, "timing": timing,
+        "n_components": K, "timing": timing, "start": start_info,
     }
     if ss.adaptive:
         run_record = timing.pop("adaptive", None)
@@ -234,9 +275,9 @@ def _sampler_seed(seed: int) -> int:
 
 def _check_or_fit_em(em, X, Xv, names, K, covariance_type, priors, random_state) -> EMResult:
     if em is None:
-        return fit_em(X, K, covariance_type=covariance_type, n_init=10,
-                      prior=priors.conjugate_for_em(Xv, K, covariance_type),
-                      random_state=random_state)
+        return fit_map_start(X, K, covariance_type=covariance_type, n_init=10,
+                             prior=priors.conjugate_for_em(Xv, K, covariance_type),
+                             random_state=random_state)
     if not isinstance(em, EMResult):
         raise ValueError(f"em must be an EMResult from fit_em; got {type(em).__name__}")
     if (em.n_components, em.covariance_type, em.n_features) != (K, covariance_type, Xv.shape[1]):
@@ -245,6 +286,133 @@ def _check_or_fit_em(em, X, Xv, names, K, covariance_type, priors, random_state)
             f"D={em.n_features}; this fit asks for K={K}, {covariance_type!r}, D={Xv.shape[1]}"
         )
     return em
+
+
+# --------------------------------------------------------------------------------------------
+# the start: best candidate under the model's own density; re-anchoring after sampling
+# --------------------------------------------------------------------------------------------
+# The best chain's mean log density must exceed the worst chain's by more than this many
+# within-chain sd (and by more than 1 nat) for the chains to be in different modes; all chains
+# start at the same point, so one of them found a mode the other did not.
+_BETTER_MODE_SD = 1.0
+# A restart point counts as a better mode when its log density exceeds the start's by this.
+_BETTER_START_NATS = 1.0
+
+
+def _start_summary(em: EMResult) -> dict[str, Any]:
+    return {"candidates": [
+        {"source": c.source, "log_posterior": c.log_posterior,
+         "log_likelihood": c.log_likelihood, "weights": list(c.weights)}
+        for c in em.candidates
+    ], "chosen_by": "EM log posterior"}
+
+
+def _select_start(pm_model, em: EMResult, X, backend) -> tuple[EMResult, dict[str, Any]]:
+    """The candidate with the highest log density under the sampled model itself.
+
+    EM's objective uses a conjugate prior that only approximates the model's priors, and the
+    two can rank local optima differently (Fisher's iris, K=3 full: EM's best, weights
+    0.61 / 0.05 / 0.33, is a mode that three of four chains leave for the three species). The
+    native model's density (no compilation beyond the sampler's own, which is cached) decides.
+    """
+    info = _start_summary(em)
+    if len(em.candidates) < 2:
+        return em, info
+    density = _model_density(pm_model, em, backend)
+    if density is None:
+        return em, info
+    scores = [density(np.asarray(c.weights), c.means, c.covariances) for c in em.candidates]
+    for entry, value in zip(info["candidates"], scores, strict=True):
+        entry["model_log_density"] = value
+    info["chosen_by"] = "model log density"
+    best = int(np.argmax(scores))
+    info["chosen"] = em.candidates[best].source
+    if best == 0 or not np.isfinite(scores[best]):
+        return em, info
+    cand = em.candidates[best]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the candidate's own fit reported its warnings
+        chosen = fit_em(X, em.n_components, covariance_type=em.covariance_type,
+                        init={"weights": np.asarray(cand.weights), "means": cand.means,
+                              "covariances": cand.covariances}, prior=em.prior)
+    # X is the validated array: the names come from the first fit.
+    return dataclasses.replace(chosen, candidates=em.candidates,
+                               feature_names=em.feature_names), info
+
+
+def _model_density(pm_model, em: EMResult, backend):
+    """(weights, means, covariances) -> the sampled model's log density, or None.
+
+    Through the native nutpie model (compiled for sampling anyway, and cached); None for the
+    other backends, which have no such function without compiling one.
+    """
+    if backend not in ("auto", "native"):
+        return None
+    start = model.initial_point(pm_model, em.weights, em.means, em.covariances)
+    compiled = model.compile_nutpie(pm_model, start, backend=backend)
+    if not hasattr(compiled, "density"):  # a fallback to nutpie's own route
+        return None
+    density, spec = compiled.density(), model.model_spec(pm_model)
+
+    def log_density(weights, means, covariances) -> float:
+        point = model.initial_point(pm_model, weights, means, covariances)
+        with np.errstate(all="ignore"):
+            value = float(density(layout.unconstrained_point(spec, point))[0])
+        return value if np.isfinite(value) else -np.inf
+
+    return log_density
+
+
+def _chain_log_density(idata) -> xr.DataArray | None:
+    stats = idata["sample_stats"].to_dataset()
+    name = next((n for n in ("logp", "lp") if n in stats.data_vars), None)
+    return None if name is None else stats[name].transpose("chain", "draw")
+
+
+def _better_chain(idata) -> dict[str, Any] | None:
+    """The chain whose mean log density is clearly above the other chains', if any."""
+    lp = _chain_log_density(idata)
+    if lp is None or lp.sizes["chain"] < 2:
+        return None
+    values = lp.values
+    means = values.mean(axis=1)
+    sd = float(np.sqrt(values.var(axis=1, ddof=1).mean()))
+    best = int(np.argmax(means))
+    others = float(np.median(np.delete(means, best)))
+    if means[best] - means.min() <= max(_BETTER_MODE_SD * sd, 1.0):
+        return None
+    return {"chain": int(lp["chain"].values[best]), "index": best,
+            "chain_mean": float(means[best]), "others_median": others, "within_sd": sd}
+
+
+def _reanchor(idata, better, X, em: EMResult, covariance_type, pm_model, backend):
+    """EM restarted from the better chain's highest-density draw; the record of it.
+
+    ``record["rerun"]`` says whether the restart found a better mode than the start (by the
+    model's log density where the native model gives it, else by EM's log posterior).
+    """
+    lp = _chain_log_density(idata).values[better["index"]]
+    draw = int(np.argmax(lp))
+    post = idata["posterior"].to_dataset()
+    point = {name: post[name].isel(chain=better["index"], draw=draw).values
+             for name in PARAMETERS}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        new = fit_em(X, em.n_components, covariance_type=covariance_type, init=point,
+                     prior=em.prior)
+    density = None if backend is None else _model_density(pm_model, em, backend)
+    if density is not None:
+        old, value = (density(r.weights, r.means, r.covariances) for r in (em, new))
+        measure = "model log density"
+    else:
+        old, value = ((r.log_likelihood if r.log_posterior is None else r.log_posterior)
+                      for r in (em, new))
+        measure = "EM objective"
+    record = {**{k: v for k, v in better.items() if k != "index"},
+              "measure": measure, "old_start": old, "new_start": value,
+              "rerun": bool(value > old + _BETTER_START_NATS)}
+    return dataclasses.replace(new, candidates=em.candidates,
+                               feature_names=em.feature_names), record
 
 
 def _em_dataset(em: EMResult, like: xr.Dataset) -> xr.Dataset:
@@ -312,11 +480,13 @@ def _sample_nutpie(pm_model, start, *, draws, tune, chains, cores, seed, progres
                    "laplace_metric": bool(getattr(compiled, "whitened", False)), **record}
 
 
-def _relabelled_convergence(posterior: xr.Dataset, *, reference, covariance_type
+def _relabelled_convergence(posterior: xr.Dataset, *, reference, covariance_type, X
                             ) -> tuple[float, float, float]:
     """(max R-hat, min bulk ESS, min tail ESS) of the relabelled parameters, as the verdict
-    measures them: the stopping rule of ``draws="auto"``."""
-    relabelled, _ = relabel_posterior(posterior[list(PARAMETERS)], reference, covariance_type)
+    measures them (the same relabelling as the result's): the stopping rule of
+    ``draws="auto"``."""
+    relabelled, _ = relabel_posterior(posterior[list(PARAMETERS)], reference, covariance_type,
+                                      X=X)
     return convergence_extremes(relabelled)
 
 

@@ -326,3 +326,22 @@ def test_select_bayes_and_sparse(tmp_path, monkeypatch, capsys):
     assert pd.read_csv(result / "loo.csv")["model"].tolist()[0] == "K=3"
     assert pd.read_csv(result / "n_nonempty.csv", index_col=0).loc["all"].sum() == \
         pytest.approx(1.0)
+
+
+@pytest.mark.parametrize(("ok", "strict", "expected"),
+                         [(False, True, 3), (False, False, 0), (True, True, 0)])
+def test_strict_exits_3_on_problems_and_still_saves(data_dir, tiny_fit, monkeypatch, capsys,
+                                                    ok, strict, expected):
+    import types
+
+    verdict = "OK: all checks passed" if ok else "PROBLEMS: R-hat 1.05 > 1.01"
+    diag = types.SimpleNamespace(ok=ok, verdict=verdict,
+                                 advice=() if ok else ("slow mixing: draws=4000",))
+    monkeypatch.setattr(cli, "fit_bayes", lambda *a, **k: tiny_fit)
+    monkeypatch.setattr(type(tiny_fit), "diagnostics", lambda self, **k: diag)
+    argv = ["fit", "good.csv", "-k", "2", "--out", "res", "--no-progress"]
+    rc, out, _ = _run_main(argv + (["--strict"] if strict else []), capsys)
+    assert rc == expected
+    assert f"Diagnostics: {verdict}" in out
+    assert ("advice: slow mixing: draws=4000" in out) is not ok
+    assert isinstance(bayesgmm.load(data_dir / "res"), bayesgmm.BayesResult)

@@ -227,10 +227,175 @@ def test_to_frame_lists_every_check(rng):
 
     assert isinstance(frame, pd.DataFrame)
     assert list(frame.columns) == ["check", "value", "threshold", "passed"]
-    assert len(frame) == 7
+    assert len(frame) == 10  # 3 convergence, rank, 2 label-invariant, 3 sampler, mode
     failed = frame.loc[~frame["passed"], "check"].tolist()
     assert failed == ["divergences"]
     assert frame.set_index("check").loc["max R-hat", "threshold"] == 1.01
     text = str(result)
     assert text.splitlines()[0] == result.verdict
     assert "Problems:" in text and "Divergence check failed" in text
+
+
+# --------------------------------------------------------------------------------------------
+# Rank uniformity, label-invariant quantities and the advice branches
+# --------------------------------------------------------------------------------------------
+def loglik_group(rng, n=30):
+    """An iid pointwise log-likelihood group (label-invariant by construction)."""
+    return {"x": -2.0 + 0.05 * rng.normal(size=(N_CHAINS, N_DRAWS, n))}
+
+
+def make_tree_ll(post, stats, loglik):
+    tree = make_tree(post, stats)
+    tree["log_likelihood"] = from_dict({"log_likelihood": loglik},
+                                       coords={"chain": CHAINS})["log_likelihood"]
+    return tree
+
+
+def test_rank_pvalues_are_arviz_rank_plot_values(rng):
+    import arviz_stats  # noqa: F401
+
+    from bayesgmm.diagnostics import rank_uniformity_pvalues
+
+    post = make_tree(posterior(rng))["posterior"].to_dataset()[["weights"]]
+    got = rank_uniformity_pvalues(post)
+    thinned = post.azstats.thin(sample_dims=["draw"])  # plot_rank(..., thin=True)
+    ranks = thinned.azstats.compute_ranks(dim=["chain", "draw"], relative=True)
+    expected, _, _ = ranks.azstats.mchain_uniformity_test(dim=["chain", "draw"])
+    assert list(got) == ["weights[0]", "weights[1]", "weights[2]"]
+    np.testing.assert_allclose(list(got.values()), expected["weights"].values)
+
+
+def test_rank_test_fails_the_verdict_when_rhat_and_ess_pass(rng):
+    post = posterior(rng)
+    post["means"][0, :, 1, 0] += 0.35 * MEAN_SD  # chain a slightly off for one scalar
+    result = diagnose(make_tree(post, sample_stats(rng)))
+
+    assert not result.ok and result.verdict.startswith("PROBLEMS: rank test p")
+    failed = [c for c in result.checks if not c.passed]
+    assert [c.name for c in failed] == ["min rank p-value"]
+    assert "means[1, 0]" in failed[0].problem
+    assert result.rank_pvalues["means[1, 0]"] < failed[0].threshold
+    # The per-scalar level is the family-wise 0.01 over the 9 tested scalars.
+    assert failed[0].threshold == pytest.approx(0.01 / 9)
+    clean = diagnose(make_tree(posterior(rng), sample_stats(rng)))
+    assert clean.ok and min(clean.rank_pvalues.values()) > 0.01 / 9
+
+
+def test_label_invariant_quantities():
+    from bayesgmm.diagnostics import label_invariant_quantities
+
+    rng = np.random.default_rng(0)
+    w = rng.dirichlet([1, 2, 3], size=(4, 5))
+    m = rng.normal(size=(4, 5, 3, 1))
+    post = make_tree({"weights": w, "means": m})["posterior"].to_dataset()
+    loglik = from_dict({"l": {"x": rng.normal(size=(4, 5, 7))}})["l"].to_dataset()
+    inv = label_invariant_quantities(post, loglik)
+    np.testing.assert_allclose(inv["sorted_weights"].values, np.sort(w, axis=-1))
+    np.testing.assert_allclose(inv["sorted_means"].values, np.sort(m[..., 0], axis=-1))
+    np.testing.assert_allclose(inv["log_likelihood"].values, loglik["x"].values.sum(-1))
+    # Permuting the components of any draw changes none of them.
+    perms = np.array([[rng.permutation(3) for _ in range(5)] for _ in range(4)])
+    post2 = post.copy()
+    post2["weights"].values[:] = apply_permutations(w, perms)
+    post2["means"].values[:] = apply_permutations(m, perms)
+    xr_inv = label_invariant_quantities(post2, loglik)
+    for name in inv.data_vars:
+        np.testing.assert_allclose(xr_inv[name].values, inv[name].values)
+
+
+def test_advice_poor_start_when_a_chain_finds_a_better_mode(rng):
+    post = posterior(rng)
+    post["means"][1] += 1.0  # chain b: another mode ...
+    stats = sample_stats(rng)
+    stats["lp"][1] += 20.0  # ... with a much higher log density
+    result = diagnose(make_tree(post, stats))
+
+    assert result.causes == ("poor start",)
+    assert result.verdict.endswith("| likely cause: poor start (see advice)")
+    assert "chain(s) b found a better mode" in result.advice[0]
+    assert "restart EM" in result.advice[0]
+    assert "K too large" not in str(result)
+    assert "Advice:" in str(result)
+
+
+def test_worse_mode_chain_is_not_called_a_poor_start(rng):
+    post = posterior(rng)
+    post["means"][1] += 1.0
+    stats = sample_stats(rng)
+    stats["lp"][1] -= 20.0  # the odd chain fits worse: the start was the better mode
+    result = diagnose(make_tree(post, stats))
+    assert result.causes == ("stuck chain",) and not result.ok
+    assert "chain(s) b stayed in a worse mode" in result.advice[0]
+
+
+def test_advice_label_switching_when_only_relabelled_parameters_disagree(rng):
+    post = posterior(rng)
+    # Chain a holds components 0 and 1 in swapped order (relabelling failed there); the
+    # label-invariant quantities (sorted weights, log-likelihood) are untouched.
+    for name in ("weights", "means", "covariances"):
+        post[name][0] = post[name][0][:, [1, 0, 2]]
+    result = diagnose(make_tree_ll(post, sample_stats(rng), loglik_group(rng)))
+
+    assert not result.ok
+    assert result.causes == ("label switching",)
+    passed = {c.name: c.passed for c in result.checks}
+    assert passed["max R-hat (label-invariant)"] and not passed["max R-hat"]
+
+
+def test_advice_slow_mixing_gives_the_draws_needed(rng):
+    post = posterior(rng)
+    # AR(1) chains with autocorrelation 0.98 around the truth: ESS ~ 1% of the draws.
+    noise = rng.normal(size=(N_CHAINS, N_DRAWS, 3, 2))
+    ar = np.empty_like(noise)
+    ar[:, 0] = noise[:, 0]
+    for t in range(1, N_DRAWS):
+        ar[:, t] = 0.98 * ar[:, t - 1] + np.sqrt(1 - 0.98**2) * noise[:, t]
+    post["means"] = MEANS + MEAN_SD * ar
+    loglik = {"x": -2.0 + 0.05 * ar[..., 0, :1]}  # the log-likelihood mixes as slowly
+    result = diagnose(make_tree_ll(post, sample_stats(rng), loglik))
+
+    assert result.causes == ("slow mixing",)
+    worst = min(result.min_ess_bulk, result.min_ess_tail,
+                next(c.value for c in result.checks
+                     if c.name == "min bulk ESS (label-invariant)"))
+    needed = int(np.ceil(N_DRAWS * 400 / worst))
+    assert f"draws={needed}" in result.advice[0]
+
+
+def test_advice_divergences_names_where_they_concentrate(rng):
+    post = posterior(rng)
+    stats = sample_stats(rng)
+    w2 = post["weights"][..., 2]
+    stats["diverging"] = w2 < np.quantile(w2, 0.03)  # divergences at the smallest weights[2]
+    result = diagnose(make_tree(post, stats))
+
+    assert "divergences" in result.causes
+    text = result.advice[result.causes.index("divergences")]
+    assert "concentrate at low weights[2]" in text and "target_accept" in text
+
+
+@pytest.mark.parametrize("kind", ["empty", "duplicated"])
+def test_advice_k_too_large_shows_the_evidence(rng, kind):
+    post = posterior(rng)
+    lead = (N_CHAINS, N_DRAWS)
+    if kind == "empty":
+        extra_w = np.full(lead, 1e-4)
+        extra_m = rng.normal(20.0, 3.0, size=(*lead, 2))
+        post["weights"] = np.concatenate([post["weights"] * (1 - 1e-4), extra_w[..., None]], -1)
+    else:  # component 0's cluster split in two: both means wander over the same cluster
+        half = post["weights"][..., :1] / 2
+        post["weights"] = np.concatenate([half, post["weights"][..., 1:], half], -1)
+        extra_m = post["means"][:, :, 0] + MEAN_SD * rng.normal(size=(*lead, 2))
+    post["means"] = np.concatenate([post["means"], extra_m[:, :, None]], axis=2)
+    post["covariances"] = np.concatenate([post["covariances"],
+                                          post["covariances"][:, :, :1]], axis=2)
+    result = diagnose(make_tree(post, sample_stats(rng)))
+
+    assert "K too large" in result.causes
+    text = result.advice[result.causes.index("K too large")]
+    if kind == "empty":
+        assert "component 3 has posterior median weight 0.0001" in text
+    else:
+        assert "components 0 and 3 may be one cluster counted twice" in text
+    assert "smaller K" in text
+    assert "K too large" not in diagnose(make_tree(posterior(rng), sample_stats(rng))).causes

@@ -8,11 +8,17 @@ from scipy import stats
 from scipy.optimize import linear_sum_assignment
 
 from bayesgmm.relabel import (
+    METHODS,
     LabelSwitchingReport,
-    _assign,
     apply_permutations,
     relabel_draws,
     relabel_posterior,
+)
+from bayesgmm.relabel_methods import (
+    assign_min_cost,
+    classification_probabilities,
+    ecr_permutations,
+    stephens_permutations,
 )
 
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
@@ -135,7 +141,7 @@ def test_overlapping_components_relabel_to_unimodal_draws_centred_on_truth():
 def test_assign_is_optimal_including_clashes():
     rng = np.random.default_rng(4)
     cost = rng.uniform(size=(500, 4, 4))
-    perm = _assign(cost)
+    perm = assign_min_cost(cost)
     assert np.all(np.sort(perm, axis=1) == np.arange(4))
     clashes = np.any(np.sort(np.argmin(cost, axis=1), axis=1) != np.arange(4), axis=1)
     assert clashes.sum() > 100  # the Hungarian fallback is exercised
@@ -240,3 +246,146 @@ def test_relabel_draws_rejects_bad_input(change, message):
     kwargs.update(change)
     with pytest.raises(ValueError, match=message):
         relabel_draws(**kwargs)
+
+
+# --------------------------------------------------------------------------------------------
+# Classification-probability methods (Stephens, ECR) beside the parameter distance
+# --------------------------------------------------------------------------------------------
+def sample_data(covariance_type, n=400, seed=11, means=MEANS, weights=WEIGHTS, covs=None):
+    """Points from the true mixture of the draws above, in full form."""
+    from bayesgmm.kernels import to_full_covariances
+
+    rng = np.random.default_rng(seed)
+    covs = TRUE_COVARIANCES[covariance_type] if covs is None else covs
+    full = to_full_covariances(covs, covariance_type, *means.shape)
+    labels = rng.choice(len(weights), size=n, p=weights)
+    return np.array([rng.multivariate_normal(means[k], full[k]) for k in labels])
+
+
+@pytest.mark.parametrize("method", ["stephens", "ecr"])
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_probability_methods_undo_known_permutations(covariance_type, method):
+    rng = np.random.default_rng(1)
+    original = posterior_draws(covariance_type, rng)
+    scrambled, sigmas = scramble(original, covariance_type, rng)
+    X = sample_data(covariance_type)
+
+    perms, *relabelled = relabel_draws(
+        *scrambled, covariance_type, *reference(covariance_type, rng), method=method, X=X
+    )
+
+    for got, expected in zip(relabelled, original, strict=True):
+        np.testing.assert_array_equal(got, expected)
+    # perms undoes sigmas: scrambled[perms] = original, i.e. sigmas[perms] = identity.
+    np.testing.assert_array_equal(np.take_along_axis(sigmas, perms, axis=2),
+                                  np.broadcast_to(np.arange(3), sigmas.shape))
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_methods_agree_on_well_separated_draws_and_are_invariant_to_storage_order(
+    covariance_type,
+):
+    rng = np.random.default_rng(5)
+    draws = posterior_draws(covariance_type, rng, n_draws=50)
+    X = sample_data(covariance_type, n=200)
+    ref = reference(covariance_type, rng)
+    results = {m: relabel_draws(*draws, covariance_type, *ref, method=m, X=X) for m in METHODS}
+    for m in METHODS:
+        np.testing.assert_array_equal(results[m][0], results["distance"][0])
+    # Scrambling the storage order of every draw at random does not change the relabelled
+    # parameters (each method sees a draw only up to the order of its components) ...
+    sigmas = np.array([[rng.permutation(3) for _ in range(50)] for _ in range(N_CHAINS)])
+    shuffled = [apply_permutations(a, sigmas) if not (covariance_type == "tied" and i == 2)
+                else a for i, a in enumerate(draws)]
+    for m in METHODS:
+        again = relabel_draws(*shuffled, covariance_type, *ref, method=m, X=X)
+        for got, expected in zip(again[1:], results[m][1:], strict=True):
+            np.testing.assert_allclose(got, expected)
+        # ... and relabelling relabelled draws changes nothing (identity permutations).
+        twice = relabel_draws(*again[1:], covariance_type, *ref, method=m, X=X)
+        np.testing.assert_array_equal(twice[0], np.broadcast_to(np.arange(3), twice[0].shape))
+
+
+def test_stephens_recovers_permuted_probabilities_from_identity_start():
+    # P_s = a common classification matrix with its columns permuted by a known sigma_s and
+    # a little noise: Stephens' algorithm must find sigma_s^-1 for every draw.
+    rng = np.random.default_rng(8)
+    base = rng.dirichlet(np.full(3, 0.3), size=100)  # (N, K): confident, distinct columns
+    sigmas = np.array([rng.permutation(3) for _ in range(300)])
+    P = np.take_along_axis(np.broadcast_to(base, (300, 100, 3)), sigmas[:, None, :], axis=2)
+    P = P + 0.01 * rng.uniform(size=P.shape)
+    P /= P.sum(axis=2, keepdims=True)
+    perms, n_iter = stephens_permutations(P)
+    # All draws end in one labelling: sigma_s[perm_s] is the same permutation for every s.
+    composed = np.take_along_axis(sigmas, perms, axis=1)
+    assert np.all(composed == composed[0]) and n_iter >= 2
+
+
+def test_ecr_follows_the_pivot_and_breaks_ties_by_soft_agreement():
+    # Two points per component; component 2 of the draw holds no point (its column is tiny).
+    P = np.array([[[0.0, 0.9, 0.1], [0.0, 0.8, 0.2], [0.9, 0.0, 0.1], [0.7, 0.1, 0.2]]])
+    pivot = np.array([0, 0, 1, 1])
+    perms = ecr_permutations(P, pivot)
+    np.testing.assert_array_equal(perms, [[1, 0, 2]])
+    with pytest.raises(ValueError, match="pivot must have shape"):
+        ecr_permutations(P, np.array([0, 1]))
+
+
+def test_classification_probabilities_match_the_kernel_and_subsample():
+    from bayesgmm import kernels
+
+    rng = np.random.default_rng(9)
+    w, m, c = (a[:1, :3] for a in posterior_draws("diag", rng))
+    X = sample_data("diag", n=50)
+    P = classification_probabilities(X, w.reshape(3, 3), m.reshape(3, 3, 2),
+                                     c.reshape(3, 3, 2), "diag")
+    for s in range(3):
+        e = kernels.estep(X, w[0, s], m[0, s], kernels.precisions_cholesky(c[0, s], "diag"),
+                          "diag", return_resp=True)
+        np.testing.assert_allclose(P[s], e.resp, atol=1e-12)
+    small = classification_probabilities(X, w.reshape(3, 3), m.reshape(3, 3, 2),
+                                         c.reshape(3, 3, 2), "diag", max_floats=3 * 3 * 20)
+    assert small.shape == (3, 20, 3)
+
+
+@pytest.mark.parametrize("method", ["stephens", "ecr"])
+def test_probability_methods_need_data_of_the_right_shape(method):
+    rng = np.random.default_rng(10)
+    draws = posterior_draws("full", rng, n_draws=5)
+    with pytest.raises(ValueError, match="needs the data"):
+        relabel_draws(*draws, "full", WEIGHTS, MEANS, FULL, method=method)
+    with pytest.raises(ValueError, match=r"X must have shape \(N, 2\)"):
+        relabel_draws(*draws, "full", WEIGHTS, MEANS, FULL, method=method, X=np.ones((9, 3)))
+    with pytest.raises(ValueError, match="method must be one of"):
+        relabel_draws(*draws, "full", WEIGHTS, MEANS, FULL, method="pivotal")
+
+
+def test_stephens_takes_the_reference_labelling_when_all_draws_share_a_swap():
+    # Every draw stores the components in the same non-identity order: Stephens' loss cannot
+    # see this common permutation; the reference's classification probabilities fix it.
+    rng = np.random.default_rng(12)
+    base = rng.dirichlet(np.full(3, 0.3), size=80)
+    sigma = np.array([2, 0, 1])
+    P = np.broadcast_to(base[:, sigma], (50, 80, 3)) + 0.01 * rng.uniform(size=(50, 80, 3))
+    P = P / P.sum(axis=2, keepdims=True)
+    alone, _ = stephens_permutations(P)
+    np.testing.assert_array_equal(alone, np.tile(np.arange(3), (50, 1)))
+    aligned, _ = stephens_permutations(P, reference=base)
+    # draw component aligned[s, k] holds reference component sigma[aligned[s, k]] = k
+    np.testing.assert_array_equal(sigma[aligned], np.tile(np.arange(3), (50, 1)))
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_relabelled_posterior_is_c_contiguous(method):
+    # A strided layout would change floating-point sums over the draws (a saved and reloaded
+    # result, stored contiguously, would then summarise to different last bits).
+    rng = np.random.default_rng(13)
+    scrambled, _ = scramble(posterior_draws("full", rng), "full", rng)
+    post = from_dict({"posterior": dict(zip(("weights", "means", "covariances"), scrambled,
+                                            strict=True))},
+                     dims={"weights": ["component"], "means": ["component", "feature"],
+                           "covariances": ["component", "feature", "feature_bis"]})
+    out, _ = relabel_posterior(post, reference("full", rng), "full", method=method,
+                               X=sample_data("full", n=60))
+    for name in ("weights", "means", "covariances"):
+        assert out[name].values.flags["C_CONTIGUOUS"], name

@@ -277,3 +277,15 @@ def test_write_selection_report_em_only(selection, tmp_path):
     assert "PSIS-LOO" not in page and "Sparse mixture" not in page
     with pytest.raises(ValueError, match="needs an EMSelection"):
         build_selection_report(em.table)
+
+
+def test_plain_verdict_gives_the_diagnosed_cause():
+    import types
+
+    from bayesgmm.report import _plain
+
+    diag = types.SimpleNamespace(ok=False, checks=(), advice=(
+        "poor start: chain(s) 2 found a better mode; restart EM from it",))
+    text = _plain(diag)
+    assert "Poor start: chain(s) 2 found a better mode" in text
+    assert "K is too large" not in text

@@ -1,0 +1,290 @@
+"""The hard panel (issue 13): overlapping, poorly started, real and overfitted mixtures.
+
+Usage::
+
+    python benchmarks/bench_hard.py                          # every case, seeds 1 2
+    python benchmarks/bench_hard.py --cases a b c3 --seeds 1 2 3 4
+    python benchmarks/bench_hard.py --cases a --low-rank      # nutpie's low-rank mass matrix
+    python benchmarks/bench_hard.py --methods distance stephens ecr   # relabelling comparison
+
+Cases (constructed here; nothing is downloaded):
+
+- ``a``: 2-D, two overlapping clusters (Mahalanobis distance 2 between their centres) plus a
+  tight one, values rounded to 0.1 (ties), N=300, K=3 full;
+- ``b``: 4-D, one well-separated group and two overlapping ones, K=3 full: Fisher's iris
+  (N=150, read from SciPy's test data), or if SciPy was installed without its tests a
+  simulated stand-in of the same shape;
+- ``c3``, ``c4``, ``c5``: galaxies (bundled, 1-D) with K=3, 4, 5;
+- ``d-full``, ``d-tied``: Old Faithful (bundled) with K=3, full and tied;
+- ``e``: Old Faithful K=5 full (overfitted);
+- ``f``: 5-D, K=4, one component with weight ~5%, N=500, full.
+
+Each case and seed runs ``bayesgmm.fit_bayes`` once with its defaults (4 chains x (1000 tune +
+``--draws``)), then relabels the same raw draws with every method of ``--methods`` and prints
+one row per (case, seed, method):
+
+- ``time``: fit_bayes wall time (EM, compilation, sampling, post-processing; compilation is
+  cached after the first case of a shape);
+- ``rhat``, ``bulk``, ``tail``: max rank-normalised R-hat and min bulk/tail ESS over the relabelled
+  weights, means and covariances;
+- ``inv rhat``, ``inv bulk``: the same on label-invariant quantities (total log-likelihood,
+  sorted weights, and in 1-D the sorted means): slow mixing shows here too, label switching does
+  not;
+- ``div``: divergences; ``relab``: fraction of draws relabelled; ``agree``: mean fraction of
+  points whose most probable component in a draw (after relabelling) equals their posterior
+  classification (the argmax of the posterior mean of the relabelled classification
+  probabilities): how consistent the memberships are;
+- ``verdict``: OK / PROBLEMS from ``diagnose`` on that method's relabelled posterior;
+- ``start``: the start's EM objective (log posterior under the conjugate prior EM uses) and the
+  best objective reached by any draw; ``start lp`` and ``best lp``: the sampled model's log
+  density (the sampler's ``logp``) at the start and the highest any draw reached (a draw
+  clearly above the start means a better mode than the start); the chains' mean sampler log
+  density (spread across chains shows a chain in another mode); then which EM candidate
+  started the chains (MAP/k++: MAP-EM from k-means++, MAP/rfd: from random data points,
+  ML>MAP: ML-EM polished by MAP-EM) and whether the run re-anchored, and the causes
+  ``diagnose`` names.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import os
+import time
+import warnings
+
+import numpy as np
+
+CASES = ("a", "b", "c3", "c4", "c5", "d-full", "d-tied", "e", "f")
+
+
+def case_data(name: str) -> tuple[np.ndarray, int, str]:
+    """(X, K, covariance_type) of one panel case."""
+    import bayesgmm
+
+    if name == "a":
+        rng = np.random.default_rng(20260101)
+        n = (120, 120, 60)
+        X = np.vstack([
+            rng.multivariate_normal([0.0, 0.0], [[1.0, 0.3], [0.3, 1.0]], n[0]),
+            # Mahalanobis distance between the two centres: 2 (in the shared covariance).
+            rng.multivariate_normal(_shift([0.0, 0.0], [[1.0, 0.3], [0.3, 1.0]], 2.0),
+                                    [[1.0, 0.3], [0.3, 1.0]], n[1]),
+            rng.multivariate_normal([5.0, 4.0], [[0.05, 0.0], [0.0, 0.05]], n[2]),
+        ])
+        return np.round(X, 1), 3, "full"
+    if name == "b":
+        iris = _iris()
+        if iris is not None:
+            return iris, 3, "full"
+        rng = np.random.default_rng(20260102)
+        cov = np.diag([0.25, 0.1, 0.2, 0.04])
+        X = np.vstack([
+            rng.multivariate_normal([5.0, 3.4, 1.5, 0.25], cov * 0.5, 50),
+            rng.multivariate_normal([5.9, 2.8, 4.3, 1.3], cov, 50),
+            rng.multivariate_normal([6.6, 3.0, 5.5, 2.0], cov * 1.3, 50),
+        ])
+        return np.round(X, 1), 3, "full"
+    if name in ("c3", "c4", "c5"):
+        return bayesgmm.load_galaxies().to_numpy(), int(name[1]), "full"
+    if name in ("d-full", "d-tied"):
+        return bayesgmm.load_old_faithful().to_numpy(), 3, name[2:]
+    if name == "e":
+        return bayesgmm.load_old_faithful().to_numpy(), 5, "full"
+    if name == "f":
+        rng = np.random.default_rng(20260106)
+        weights = np.array([0.40, 0.30, 0.25, 0.05])
+        means = rng.normal(0.0, 3.0, size=(4, 5))
+        counts = rng.multinomial(500, weights)
+        X = np.vstack([
+            rng.multivariate_normal(means[k], _random_cov(rng, 5), counts[k]) for k in range(4)
+        ])
+        return X, 4, "full"
+    raise ValueError(f"unknown case {name!r}; choose from {CASES}")
+
+
+def _iris():
+    """Fisher's iris measurements (150 x 4) from SciPy's test data, when it is installed."""
+    from pathlib import Path
+
+    import scipy
+
+    path = Path(scipy.__file__).parent / "spatial" / "tests" / "data" / "iris.txt"
+    return np.loadtxt(path) if path.exists() else None
+
+
+def _shift(centre, cov, distance):
+    """A point at Mahalanobis ``distance`` from ``centre`` along the first axis."""
+    e = np.array([1.0, 0.0])
+    scale = distance / np.sqrt(e @ np.linalg.solve(cov, e))
+    return np.asarray(centre) + scale * e
+
+
+def _random_cov(rng, d):
+    a = rng.normal(size=(d, d))
+    q, _ = np.linalg.qr(a)
+    return q @ np.diag(rng.uniform(0.3, 1.5, d)) @ q.T
+
+
+# --------------------------------------------------------------------------------------------
+# measurements
+# --------------------------------------------------------------------------------------------
+def _rhat_ess(ds):
+    import arviz as az
+
+    def extreme(res, fn):
+        return float(fn([fn(np.asarray(v.values)) for v in res.data_vars.values()]))
+
+    return (extreme(az.rhat(ds, method="rank"), np.nanmax),
+            extreme(az.ess(ds, method="bulk"), np.nanmin),
+            extreme(az.ess(ds, method="tail"), np.nanmin))
+
+
+def _classification(X, posterior, covariance_type):
+    """Per-draw classification probabilities (S, N, K) and the total log-likelihood (S,)."""
+    from bayesgmm import kernels
+
+    w = posterior["weights"].transpose("chain", "draw", ...).values
+    C, S, K = w.shape
+    D = X.shape[1]
+    m = posterior["means"].transpose("chain", "draw", "component", ...).values.reshape(C * S, K, D)
+    cov = posterior["covariances"].values
+    cov = cov.reshape(C * S, *cov.shape[2:])
+    full = np.stack([kernels.to_full_covariances(c, covariance_type, K, D) for c in cov])
+    ll, resp = kernels.pointwise_over_draws(
+        np.ascontiguousarray(X), np.ascontiguousarray(w.reshape(C * S, K)),
+        np.ascontiguousarray(m), np.ascontiguousarray(np.linalg.cholesky(full)), True)
+    return resp, ll.sum(axis=1).reshape(C, S)
+
+
+def _em_objective_per_draw(em, posterior, loglik_total, max_draws=400):
+    """EM's objective (log-likelihood + conjugate log prior) on up to ``max_draws`` draws."""
+    if em.prior is None:
+        return loglik_total.max()
+    w = posterior["weights"].transpose("chain", "draw", ...).values
+    C, S, K = w.shape
+    m = posterior["means"].transpose("chain", "draw", "component", ...).values
+    cov = posterior["covariances"].values
+    order = np.argsort(loglik_total.ravel())[::-1][:max_draws]  # the best-fitting draws
+    best = -np.inf
+    for flat in order:
+        c, s = divmod(int(flat), S)
+        value = loglik_total[c, s] + em.prior.log_density(w[c, s], m[c, s], cov[c, s])
+        best = max(best, value)
+    return best
+
+
+def run_case(name, seed, args):
+    import xarray as xr
+
+    import bayesgmm
+    from bayesgmm.diagnostics import diagnose, label_invariant_quantities
+    from bayesgmm.relabel import relabel_posterior
+
+    X, K, covariance_type = case_data(name)
+    t0 = time.perf_counter()
+    result = bayesgmm.fit_bayes(X, K, covariance_type=covariance_type, draws=args.draws,
+                                random_state=seed, progressbar=False)
+    elapsed = time.perf_counter() - t0
+    raw = result.idata["posterior_unrelabelled"].to_dataset()
+    stats = result.idata["sample_stats"].to_dataset()
+    em = result.em
+    X = np.asarray(result.idata["observed_data"]["x"].values)
+    lp_name = "logp" if "logp" in stats else "lp"
+    lp_chain = stats[lp_name].mean("draw").values
+    rows = []
+    for method in args.methods:
+        kwargs = {} if method == "distance" else {"method": method, "X": X}
+        relabelled, report = relabel_posterior(
+            raw, (em.weights, em.means, em.covariances), covariance_type, **kwargs)
+        resp, loglik_total = _classification(X, relabelled, covariance_type)
+        hard = resp.argmax(axis=-1)  # (S, N)
+        consensus = resp.mean(axis=0).argmax(axis=-1)  # (N,)
+        agree = float((hard == consensus).mean())
+        rhat, bulk, tail = _rhat_ess(relabelled[["weights", "means", "covariances"]])
+        total = xr.Dataset({"x": (("chain", "draw"), loglik_total)})
+        inv_rhat, inv_bulk, _ = _rhat_ess(label_invariant_quantities(relabelled, total))
+        tree = result.idata.copy()
+        tree["posterior"] = relabelled
+        diag = diagnose(tree, label_report=report)
+        best = _em_objective_per_draw(em, relabelled, loglik_total)
+        start = em.log_posterior if em.log_posterior is not None else em.log_likelihood
+        start_lp = _start_model_density(result.settings.get("start", {}))
+        rows.append({
+            "case": name, "seed": seed, "method": method, "time": elapsed,
+            "rhat": rhat, "bulk": bulk, "tail": tail, "inv_rhat": inv_rhat,
+            "inv_bulk": inv_bulk, "div": diag.n_divergences,
+            "relab": report.fraction_permuted, "agree": agree,
+            "verdict": diag.verdict.split(":")[0], "start": start, "best": best,
+            "lp_chain": " ".join(f"{v:.1f}" for v in lp_chain),
+            "start_lp": start_lp, "best_lp": float(stats[lp_name].max()),
+            "chosen": _start_note(result.settings.get("start", {})),
+            "causes": ",".join(diag.causes),
+        })
+    return rows
+
+
+def _start_model_density(start):
+    """The sampled model's log density at the start (what the sampler's logp measures)."""
+    re = start.get("reanchored")
+    if re is not None and re.get("rerun") and re.get("measure") == "model log density":
+        return float(re["new_start"])
+    chosen = start.get("chosen")
+    for cand in start.get("candidates", []):
+        if cand["source"] == chosen and "model_log_density" in cand:
+            return float(cand["model_log_density"])
+    return float("nan")
+
+
+def _start_note(start):
+    """Which EM candidate started the chains, and whether the run re-anchored."""
+    chosen = start.get("chosen", start.get("candidates", [{}])[0].get("source", "?"))
+    short = {"MAP-EM, k": "MAP/k++", "MAP-EM, r": "MAP/rfd", "ML-EM, k": "ML>MAP"}
+    note = next((v for k, v in short.items() if str(chosen).startswith(k)), str(chosen))
+    re = start.get("reanchored")
+    if re is not None:
+        note += " re-anchored" if re.get("rerun") else " (re-anchor not needed)"
+    return note
+
+
+HEADER = (f"{'case':7} {'seed':>4} {'method':9} {'time':>6} {'rhat':>6} {'bulk':>6} {'tail':>6} "
+          f"{'inv rhat':>8} {'inv bulk':>8} {'div':>4} {'relab':>6} {'agree':>6} "
+          f"{'verdict':9} {'start':>9} {'best draw':>9} {'start lp':>9} {'best lp':>9}  "
+          "chain mean logp | start | causes")
+
+
+def format_row(r):
+    return (f"{r['case']:7} {r['seed']:>4} {r['method']:9} {r['time']:6.1f} {r['rhat']:6.3f} "
+            f"{r['bulk']:6.0f} {r['tail']:6.0f} {r['inv_rhat']:8.3f} {r['inv_bulk']:8.0f} "
+            f"{r['div']:>4} {r['relab']:6.3f} {r['agree']:6.3f} {r['verdict']:9} "
+            f"{r['start']:9.1f} {r['best']:9.1f} {r['start_lp']:9.1f} {r['best_lp']:9.1f}  "
+            f"{r['lp_chain']} | {r['chosen']} | {r['causes']}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cases", nargs="+", default=list(CASES), choices=CASES)
+    parser.add_argument("--seeds", nargs="+", type=int, default=[1, 2])
+    parser.add_argument("--draws", type=int, default=1000)
+    parser.add_argument("--methods", nargs="+", default=["distance"],
+                        help="relabelling methods to compare on the same draws")
+    parser.add_argument("--low-rank", action="store_true",
+                        help="nutpie's low-rank modified mass matrix adaptation")
+    args = parser.parse_args()
+    warnings.simplefilter("ignore")
+    if args.low_rank:
+        import nutpie
+
+        # fit_bayes calls nutpie.sample; this switches its adaptation for this process only.
+        nutpie.sample = functools.partial(nutpie.sample, low_rank_modified_mass_matrix=True)
+    print(f"# load average at start: {os.getloadavg()}; low-rank: {args.low_rank}", flush=True)
+    print(HEADER, flush=True)
+    for name in args.cases:
+        for seed in args.seeds:
+            for row in run_case(name, seed, args):
+                print(format_row(row), flush=True)
+    print(f"# load average at end: {os.getloadavg()}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
