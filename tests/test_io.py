@@ -150,5 +150,5 @@ def test_spec_seed_must_be_non_negative(tmp_path, seed):
 
 
 def test_spec_tune_must_be_non_negative(tmp_path):
-    with pytest.raises(ValueError, match=r"\[sampler\] tune must be >= 0"):
+    with pytest.raises(ValueError, match=r"\[sampler\] tune must be (an integer )?>= 0"):
         _spec(tmp_path, "[sampler]\ntune = -5\n")
