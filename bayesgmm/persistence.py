@@ -96,7 +96,9 @@ def save(result: BayesResult | EMResult, path: str | os.PathLike, *,
     path : str or path-like
         The directory to create. Missing parent directories are created.
     overwrite : bool, default False
-        Replace an existing non-empty ``path``. Without it an existing result is never touched.
+        Replace an existing non-empty ``path``, which must be a directory bayesgmm wrote (an
+        earlier result or report, see :func:`check_writable`); anything else is refused. Without
+        it an existing result is never touched.
     extra : callable, optional
         ``extra(directory)`` writes further files (e.g. the report) into the result directory
         before it is moved into place, so that they too appear atomically or not at all.
@@ -109,8 +111,9 @@ def save(result: BayesResult | EMResult, path: str | os.PathLike, *,
     Raises
     ------
     ValueError
-        ``path`` exists and ``overwrite`` is False, or it cannot be written (the message names
-        it). Nothing is left behind on failure.
+        ``path`` exists and ``overwrite`` is False, ``path`` is something bayesgmm may not
+        replace (a directory it did not write, the current or a home directory, the root), or
+        it cannot be written (the message names it). Nothing is left behind on failure.
     """
     if not isinstance(result, BayesResult | EMResult):
         raise ValueError(f"can only save a BayesResult or EMResult; got {type(result).__name__}")

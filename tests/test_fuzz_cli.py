@@ -336,7 +336,9 @@ def test_singular_columns_are_named_before_fitting(work, no_sampling, make, name
     assert "reg_covar" not in line
 
 
-def test_select_refuses_collinear_columns_only_for_full_and_tied(work):
+def test_select_refuses_collinear_columns_only_for_full_and_tied(work, monkeypatch):
+    monkeypatch.setattr(report_module, "build_selection_report",
+                        lambda *a, **k: ("<html></html>", []))
     data = _columns_csv(work, "dup.csv", lambda f: {"copy": f["waiting"]})
     rc, _, err = _call(["select", data, "-k", "1-2", "--covariance", "full,diag", "--out", "s"])
     _assert_clean_error(rc, err, "identical", "--covariance diag,spherical")
@@ -599,7 +601,7 @@ def _property(saved_result, tiny_fit, case, csv):
         _run_case(case, csv, sandbox, saved_result)
 
 
-@settings(max_examples=60, deadline=None, derandomize=True,
+@settings(max_examples=30, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                                  HealthCheck.data_too_large])
 @given(case=commands(), csv=csv_files())
@@ -609,7 +611,7 @@ def test_every_call_ends_in_0_or_2_and_touches_only_its_output(saved_result, tin
 
 
 @pytest.mark.slow
-@settings(max_examples=2000, deadline=None,
+@settings(max_examples=2100, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                                  HealthCheck.data_too_large])
 @given(case=commands(), csv=csv_files())
@@ -618,7 +620,7 @@ def test_every_call_ends_in_0_or_2_and_touches_only_its_output_long(saved_result
     _property(saved_result, tiny_fit, case, csv)
 
 
-@settings(max_examples=40, deadline=None, derandomize=True,
+@settings(max_examples=25, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(how=st.lists(st.sampled_from(TAMPERS), min_size=1, max_size=3),
        name=st.sampled_from(["em.json", "em.npz", "idata.nc", "result.json",
@@ -644,14 +646,15 @@ def test_load_of_a_tampered_result_returns_or_raises_one_value_error(saved_resul
 
 
 def test_the_installed_command_prints_no_traceback(tmp_path):
-    """The same through the real entry point, once: a tampered result and a usage error."""
+    """The same through the real entry point: a usage error (argparse's, one line too) and a
+    damaged result."""
     script = Path(sys.executable).with_name("bayesgmm")
     cmd = [str(script)] if script.exists() else \
         [sys.executable, "-c", "import sys; from bayesgmm.cli import main; sys.exit(main())"]
     (tmp_path / "r").mkdir()
     (tmp_path / "r" / "manifest.json").write_text('{"kind": "BayesResult", "format_version": 1}')
     (tmp_path / "r" / "em.npz").write_bytes(os.urandom(100))
-    for args in (["report", "r"], ["fit"], ["fit", "x.csv", "-k", "two"]):
+    for args in (["fit", "x.csv", "-k", "two"], ["report", "r"]):
         done = subprocess.run([*cmd, *args], cwd=tmp_path, capture_output=True, text=True,
                               timeout=600)
         assert done.returncode == 2 and "Traceback" not in done.stderr
