@@ -51,7 +51,7 @@ class SamplerSettings:
     cores : int >= 1, optional
         Chains run in parallel on this many cores (default: all available, at most ``chains``).
     nutpie_backend : {"auto", "native", "numba", "pyfunc"}, default "auto"
-        How nutpie evaluates the model (:func:`bayesgmm.model.compile_nutpie`); ignored by
+        How nutpie evaluates the model (:func:`bayesgmm.backends.nutpie.compile_nutpie`); ignored by
         ``sampler="pymc"``.
     progressbar : bool, default True
     max_draws : int >= 1, default 10000
