@@ -32,6 +32,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import xarray as xr
 
+from ._validation import check_int
+
 __all__ = ["AdaptiveDraws", "Checkpoint", "DrawsRun", "next_checkpoint", "sample_nutpie_until"]
 
 
@@ -70,8 +72,7 @@ class AdaptiveDraws:
             raise ValueError(f"ess_min must be > 0; got {self.ess_min!r}")
         for name in ("min_draws", "max_draws"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-                raise ValueError(f"{name} must be an integer >= 1; got {value!r}")
+            check_int(value, name)
         if self.max_draws < self.min_draws:
             raise ValueError(f"max_draws ({self.max_draws}) must be >= min_draws "
                              f"({self.min_draws})")

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._validation import check_int
 from .draw_arrays import categorical
 from .posterior import BayesResult, MembershipProbabilities
 from .priors import Priors
@@ -244,9 +245,7 @@ class BayesianGMM:
             The component each point came from.
         """
         result = self._fitted()
-        if isinstance(n_samples, bool) or not isinstance(n_samples, int | np.integer) \
-                or n_samples < 1:
-            raise ValueError(f"n_samples must be an integer >= 1; got {n_samples!r}")
+        check_int(n_samples, "n_samples")
         rng = np.random.default_rng(random_state)
         w, m, L = result._draws()
         s = rng.integers(w.shape[0], size=n_samples)

@@ -50,6 +50,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from . import covariance
 from ._validation import COVARIANCE_TYPES
 from .em import EMResult
 from .posterior import BayesResult
@@ -735,11 +736,6 @@ def _shape(name: str, array: np.ndarray, shape: tuple[int, ...], why: str) -> No
     _need(array.shape == shape, f"{name!r} has shape {array.shape}; expected {shape} ({why})")
 
 
-def _covariance_shape(covariance_type: str, K: int, D: int) -> tuple[int, ...]:
-    return {"full": (K, D, D), "tied": (D, D), "diag": (K, D), "spherical": (K,)}[
-        covariance_type]
-
-
 def _read_em(directory: Path) -> EMResult:
     meta_path, npz_path = directory / "em.json", directory / "em.npz"
     with _reading(meta_path):
@@ -770,7 +766,7 @@ def _read_em(directory: Path) -> EMResult:
                                       "history", *prior_names))
         K = arrays["weights"].shape[0] if arrays["weights"].ndim == 1 else -1
         _need(K >= 1, f"'weights' has shape {arrays['weights'].shape}; expected (K,)")
-        cov_shape = _covariance_shape(meta["covariance_type"], K, D)
+        cov_shape = covariance.shape(meta["covariance_type"], K, D)
         why = (f"K={K} components from 'weights', D={D} features from em.json's "
                f"feature_names, {meta['covariance_type']} covariances")
         _shape("means", arrays["means"], (K, D), why)
@@ -784,8 +780,7 @@ def _read_em(directory: Path) -> EMResult:
                   "em.json's prior has an unknown covariance_type")
             _shape("prior_mean", arrays["prior_mean"], (D,), why)
             _shape("prior_scale", arrays["prior_scale"],
-                   {"full": (D, D), "tied": (D, D), "diag": (D,), "spherical": ()}[
-                       meta["prior"]["covariance_type"]], why)
+                   covariance.component_shape(meta["prior"]["covariance_type"], D), why)
     prior = None
     if meta["prior"] is not None:
         with _reading(meta_path):
@@ -893,7 +888,7 @@ def _check_idata(tree: xr.DataTree, em: EMResult, n_chains: int, n_draws: int) -
         _need(group in groups, f"the group {group!r} is missing")
     post = tree["posterior"].to_dataset(inherit=False)
     shapes = {"weights": (K,), "means": (K, D),
-              "covariances": _covariance_shape(em.covariance_type, K, D)}
+              "covariances": covariance.shape(em.covariance_type, K, D)}
     for name, shape in shapes.items():
         _need(name in post.variables, f"posterior variable {name!r} is missing")
         var = post[name]

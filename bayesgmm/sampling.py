@@ -22,11 +22,11 @@ from ._validation import (
     check_seed,
     draw_seed,
 )
+from .backends.nutpie import backend_of, compile_nutpie
 from .diagnostics import convergence_extremes
 from .draw_arrays import flatten_draws
 from .draws import AdaptiveDraws, sample_nutpie_until
 from .em import EMResult, fit_em, fit_map_start
-from .native import NativeMixtureModel
 from .posterior import BayesResult
 from .priors import Priors, Standardisation
 from .relabel import relabel_posterior
@@ -349,8 +349,8 @@ def _model_density(pm_model, em: EMResult, backend):
     if backend not in ("auto", "native"):
         return None
     start = model.initial_point(pm_model, em.weights, em.means, em.covariances)
-    compiled = model.compile_nutpie(pm_model, start, backend=backend)
-    if not hasattr(compiled, "density"):  # a fallback to nutpie's own route
+    compiled = compile_nutpie(pm_model, start, backend=backend)
+    if backend_of(compiled) != "native":  # a fallback to nutpie's own route
         return None
     density, spec = compiled.density(), model.model_spec(pm_model)
 
@@ -451,9 +451,9 @@ def _sample_nutpie(pm_model, start, *, draws, tune, chains, cores, seed, progres
     import nutpie
 
     t0 = time.perf_counter()
-    compiled = model.compile_nutpie(pm_model, start, backend=backend)
+    compiled = compile_nutpie(pm_model, start, backend=backend)
     t1 = time.perf_counter()
-    backend = _nutpie_backend_used(compiled)
+    backend = backend_of(compiled)
     if backend == "pyfunc":
         # Every evaluation holds the GIL: parallel chains only fight over it (measured on 2
         # cores, N=1000, K=3: 4 chains one after another 2.3 s, two or four at once 3.2 s).
@@ -496,26 +496,6 @@ def _print_checkpoint(point, next_draws: int | None) -> None:
     print(f"  {point.draws} draws per chain: max R-hat {point.max_rhat:.3f}, min bulk / tail "
           f"ESS {point.min_ess_bulk:.0f} / {point.min_ess_tail:.0f}: {verdict}",
           file=sys.stderr, flush=True)
-
-
-def _nutpie_backend_used(compiled: Any) -> str:
-    """Which back end ``compile_nutpie`` used: "native", "numba" or "pyfunc".
-
-    Read off the type of the model it returned (NativeMixtureModel subclasses nutpie's
-    CompiledPyMCModel, so it is asked first), never guessed from its attributes.
-    """
-    # ADAPTATION POINT (issue 12, model half): when compile_nutpie returns the back end it
-    # used, record that value in _sample_nutpie and drop this function.
-    from nutpie.compile_pymc import CompiledPyMCModel
-    from nutpie.compiled_pyfunc import PyFuncModel
-
-    if isinstance(compiled, NativeMixtureModel):
-        return "native"
-    if isinstance(compiled, PyFuncModel):
-        return "pyfunc"
-    if isinstance(compiled, CompiledPyMCModel):
-        return "numba"
-    raise TypeError(f"compile_nutpie returned an unknown model type {type(compiled).__name__}")
 
 
 def _sample_pymc(pm_model, start, *, draws, tune, chains, cores, seed, progressbar,

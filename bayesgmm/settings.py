@@ -19,6 +19,8 @@ from typing import Any
 
 import numpy as np
 
+from ._validation import check_int
+
 __all__ = ["AUTO", "NUTPIE_BACKENDS", "SAMPLERS", "DiagnosticThresholds", "SamplerSettings"]
 
 AUTO = "auto"  # draws="auto": sample until converged (bayesgmm.draws)
@@ -51,7 +53,7 @@ class SamplerSettings:
     cores : int >= 1, optional
         Chains run in parallel on this many cores (default: all available, at most ``chains``).
     nutpie_backend : {"auto", "native", "numba", "pyfunc"}, default "auto"
-        How nutpie evaluates the model (:func:`bayesgmm.model.compile_nutpie`); ignored by
+        How nutpie evaluates the model (:func:`bayesgmm.backends.nutpie.compile_nutpie`); ignored by
         ``sampler="pymc"``.
     progressbar : bool, default True
     max_draws : int >= 1, default 10000
@@ -183,9 +185,7 @@ class SamplerSettings:
 
 
 def _check_count(name: str, value: Any, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
-        raise ValueError(f"{name} must be an integer >= {low}; got {value!r}")
-    return int(value)
+    return check_int(value, name, low)
 
 
 def _same(a: Any, b: Any) -> bool:

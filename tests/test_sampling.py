@@ -247,8 +247,8 @@ def test_the_nutpie_back_end_that_ran_is_read_off_the_compiled_model():
     from nutpie.compile_pymc import CompiledPyMCModel
     from nutpie.compiled_pyfunc import PyFuncModel
 
+    from bayesgmm.backends.nutpie import backend_of as _nutpie_backend_used
     from bayesgmm.native import NativeMixtureModel
-    from bayesgmm.sampling import _nutpie_backend_used
 
     for cls, name in ((NativeMixtureModel, "native"), (PyFuncModel, "pyfunc"),
                       (CompiledPyMCModel, "numba")):

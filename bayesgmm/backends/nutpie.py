@@ -35,7 +35,8 @@ from ..layout import (
     trace_layout,
     unconstrained_point,
 )
-from .nutpie_model import NativeMixtureModel, compile_native, nutpie_internals
+from ..settings import NUTPIE_BACKENDS
+from .nutpie_model import NativeMixtureModel, backend_of, compile_native, nutpie_internals
 
 __all__ = ["NUTPIE_BACKENDS", "NativeMixtureModel", "backend_of", "compile_nutpie"]
 
@@ -57,7 +58,6 @@ def _structure_key(model: pm.Model, kwargs: Mapping[str, Any]) -> tuple:
             spec.priors, coords, extra)
 
 
-NUTPIE_BACKENDS = ("auto", "native", "numba", "pyfunc")
 
 
 def compile_nutpie(
@@ -191,15 +191,6 @@ def compile_nutpie(
     return dataclasses.replace(compiled, _coords=coords, **{field: initial_point_func})
 
 
-def backend_of(compiled: Any) -> str:
-    """Which route a model from :func:`compile_nutpie` takes: "native", "numba" or "pyfunc"."""
-    if isinstance(compiled, NativeMixtureModel):
-        return "native"
-    if hasattr(compiled, "initial_point_func"):  # nutpie's CompiledPyMCModel (numba route)
-        return "numba"
-    return "pyfunc"
-
-
 def _compile_for_nutpie(model, backend, auto, reuse, kwargs):
     """Compile with ``backend``; returns (compiled, the backend actually used).
 
@@ -263,7 +254,7 @@ def _nutpie_dims_and_coords(model: pm.Model, names, shapes, reparameterized):
 
 
 def _compile_native(model: pm.Model):
-    """nutpie model over :mod:`bayesgmm.native`'s cached C callbacks (no PyTensor compile)."""
+    """nutpie model over the native density's cached C callbacks (no PyTensor compile)."""
     names, shapes, reparameterized = trace_layout(model)
     dims, coords = _nutpie_dims_and_coords(model, names, shapes, reparameterized)
     return compile_native(

@@ -40,6 +40,7 @@ from .native import COVARIANCE_CODES, expand, logp_and_gradient, prior_parameter
 __all__ = [
     "NUTPIE_CHECKED",
     "NativeMixtureModel",
+    "backend_of",
     "callbacks",
     "compile_native",
     "nutpie_internals",
@@ -87,6 +88,25 @@ def nutpie_internals():
     from nutpie.compiled_pyfunc import from_pyfunc
 
     return _make_functions, from_pyfunc
+
+
+def backend_of(compiled: Any) -> str:
+    """Which route a model from ``compile_nutpie`` takes: "native", "numba" or "pyfunc".
+
+    Read off the model's type (NativeMixtureModel subclasses nutpie's CompiledPyMCModel, so it
+    is asked first), never guessed from its attributes.
+    """
+    if isinstance(compiled, NativeMixtureModel):
+        return "native"
+    if _NUTPIE_PROBLEM:  # another nutpie: compile_nutpie only takes its public numba route
+        return "numba"
+    from nutpie.compiled_pyfunc import PyFuncModel
+
+    if isinstance(compiled, PyFuncModel):
+        return "pyfunc"
+    if isinstance(compiled, CompiledPyMCModel):
+        return "numba"
+    raise TypeError(f"compile_nutpie returned an unknown model type {type(compiled).__name__}")
 
 
 # --------------------------------------------------------------------------------------------
