@@ -511,6 +511,8 @@ def _nutpie_backend_used(compiled: Any) -> str:
 
     if isinstance(compiled, NativeMixtureModel):
         return "native"
+    if getattr(getattr(compiled, "_make_logp_func", None), "bayesgmm_backend", None) == "jax":
+        return "jax"
     if isinstance(compiled, PyFuncModel):
         return "pyfunc"
     if isinstance(compiled, CompiledPyMCModel):
