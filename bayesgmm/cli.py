@@ -1,5 +1,8 @@
 """The ``bayesgmm`` command line: argument parsing, calling the API, formatting, exit codes.
 
+(Over 500 lines: one parser and one small command function per subcommand, with the checks
+every command runs before computing; they share the flag helpers.)
+
 Commands: ``fit`` (a data file), ``run`` (a TOML specification), ``report`` (regenerate the
 HTML report of a saved result) and ``select`` (choose the number of components: EM criteria,
 optionally PSIS-LOO and a sparse mixture). ``fit`` and ``run`` save the result directory (see

@@ -49,7 +49,7 @@ class BayesianGMM:
     random_state : int, optional
         Seeds EM and the sampler.
     progressbar : bool, default True
-    nutpie_backend : {"auto", "native", "numba", "pyfunc"}, default "auto"
+    nutpie_backend : {"auto", "native", "numba", "pyfunc", "jax"}, default "auto"
         How nutpie evaluates the model (see :func:`bayesgmm.fit_bayes`).
 
     Attributes

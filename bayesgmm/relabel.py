@@ -1,5 +1,9 @@
 """Undo label switching in posterior draws of a Gaussian mixture.
 
+(Over 500 lines: the entry points, the report type, input checks and the distance method's
+cost per covariance type; the classification-probability methods live in
+:mod:`bayesgmm.relabel_methods`.)
+
 The likelihood of a K-component mixture is invariant under the K! permutations of its
 components, so a sampler that mixes well visits all of them and per-component summaries of the
 raw draws are meaningless. Each draw is relabelled to agree with a reference labelling (the EM

@@ -1,4 +1,10 @@
-"""``fit_bayes``: EM -> initial point -> NUTS -> relabelled, diagnosed ArviZ DataTree."""
+"""``fit_bayes``: EM -> initial point -> NUTS -> relabelled, diagnosed ArviZ DataTree.
+
+(Over 500 lines: fit_bayes's stages in order -- validation, the EM start and its choice among
+candidates, sampling (fixed or until converged), re-anchoring, relabelling and the record --
+share its local state; the start-selection helpers are the next candidate for a module of
+their own.)
+"""
 
 from __future__ import annotations
 

@@ -28,7 +28,7 @@ AUTO = "auto"  # draws="auto": sample until converged (bayesgmm.draws)
 SAMPLERS = ("nutpie", "pymc")
 # What a user may ask for; "auto" resolves to one of the others when the model is compiled
 # (the resolved one is recorded in ``BayesResult.settings["nutpie_backend"]``).
-NUTPIE_BACKENDS = ("auto", "native", "numba", "pyfunc")
+NUTPIE_BACKENDS = ("auto", "native", "numba", "pyfunc", "jax")
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ class SamplerSettings:
     target_accept : float in (0, 1), default 0.8
     cores : int >= 1, optional
         Chains run in parallel on this many cores (default: all available, at most ``chains``).
-    nutpie_backend : {"auto", "native", "numba", "pyfunc"}, default "auto"
+    nutpie_backend : {"auto", "native", "numba", "pyfunc", "jax"}, default "auto"
         How nutpie evaluates the model (:func:`bayesgmm.backends.nutpie.compile_nutpie`); ignored by
         ``sampler="pymc"``.
     progressbar : bool, default True

@@ -7,7 +7,7 @@ Usage::
 
 Prints, for the device JAX finds (a GPU if one is there): the per-gradient time of the JAX
 density (ns per point-component, the native kernel's unit), and a NUTS run (numpyro, the
-model's potential from :mod:`bayesgmm.jax_density`, chains vectorised on the device) started
+model's potential from :mod:`bayesgmm.backends.jax`, chains vectorised on the device) started
 at the EM estimate: warm-up and sampling time, max split R-hat and min bulk ESS of
 label-invariant quantities (sorted weights, log density), divergences. On a CPU it also times
 the native numba density at the same point, as the in-process reference (ratio > 1: JAX is
@@ -16,8 +16,9 @@ faster).
 Measured on an NVIDIA H200 (float64, N=1e7, K=5, D=4, full): 4.34 ms per gradient, 0.087 ns
 per point-component (the native kernel: ~2 ns on 2 CPU cores).
 
-Needs jax and numpyro (``pip install jax numpyro``); it imports nothing from PyMC, so it
-runs on machines with a bare JAX stack.
+Needs jax and numpyro (``pip install jax numpyro``) beside bayesgmm's own dependencies. (The
+H200 figure above was measured at commit 55381c1, when the JAX density did not yet read the
+model's layout, which imports PyMC, and the device machine had no PyMC.)
 """
 
 from __future__ import annotations
@@ -46,8 +47,8 @@ def _simulate(n: int, K: int, D: int, seed: int) -> np.ndarray:
 def _theta_from_em(em, standardisation, positions):
     """The unconstrained start (full covariances) from data-unit EM estimates.
 
-    Restates bayesgmm.model.initial_point + native.unconstrained_point for 'full' only, because
-    model.py imports PyMC and this benchmark runs where only JAX is installed.
+    Restates bayesgmm.model.initial_point + layout.unconstrained_point for 'full' only (those
+    need a built PyMC model; this benchmark builds none).
     """
     s, c = standardisation.scale, standardisation.center
     log_w = np.log(np.maximum(em.weights, 1e-10))
@@ -80,9 +81,10 @@ def main() -> None:
     from numpyro.diagnostics import effective_sample_size, split_gelman_rubin
     from numpyro.infer import MCMC, NUTS
 
-    from bayesgmm import fit_em, native
-    from bayesgmm.jax_density import make_logp, shard_rows
-    from bayesgmm.layout import MixtureModelSpec
+    from bayesgmm import fit_em
+    from bayesgmm.backends import native
+    from bayesgmm.backends.jax import make_logp, shard_rows
+    from bayesgmm.layout import MixtureModelSpec, correlation_positions
     from bayesgmm.priors import Priors, Standardisation
 
     K, D, N = args.k, args.d, args.n
@@ -99,12 +101,16 @@ def main() -> None:
     st = Standardisation.from_data(X, "full")
     priors = Priors()
     spec = MixtureModelSpec(K, D, "full", st.center, st.scale, False, (), priors)
-    params = native._prior_parameters(spec)
-    positions = native.correlation_positions(D)
+    params = native.prior_parameters(spec)
+    positions = correlation_positions(D)
     theta0 = _theta_from_em(em, st, positions)
     log_jacobian = float(-np.sum(np.log(st.scale)))
     Z = st.transform(X)
-    logp = make_logp(K, D, native.COVARIANCE_CODES["full"], False, positions, params)
+    density = make_logp(spec)
+
+    def logp(theta, X, g, log_jacobian):  # make_logp's density carries spec.log_jacobian
+        return density(theta, X, g)
+
     Xd, g = shard_rows(Z)
 
     value_and_grad = jax.jit(jax.value_and_grad(logp))

@@ -63,7 +63,7 @@ def test_sampler_settings_are_frozen_plain_values_and_round_trip():
 def test_resolve_takes_keywords_or_settings_but_not_both():
     s = SamplerSettings(draws=50)
     assert SamplerSettings.resolve(None, draws=50) == s
-    assert SamplerSettings.resolve(s, draws=1000, chains=4) is s  # defaults are not "given"
+    assert SamplerSettings.resolve(s, draws="auto", chains=4) is s  # defaults are not "given"
     with pytest.raises(ValueError, match="not both: chains, draws given next to settings"):
         SamplerSettings.resolve(s, draws=10, chains=2)
     with pytest.raises(ValueError, match="must be a bayesgmm.SamplerSettings"):

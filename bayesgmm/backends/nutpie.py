@@ -31,6 +31,7 @@ from ..layout import (
     DETERMINISTICS,
     OBSERVED,
     SCALE,
+    correlation_positions,
     model_spec,
     trace_layout,
     unconstrained_point,
@@ -41,6 +42,8 @@ from .nutpie_model import NativeMixtureModel, backend_of, compile_native, nutpie
 __all__ = ["NUTPIE_BACKENDS", "NativeMixtureModel", "backend_of", "compile_nutpie"]
 
 
+# The routes that reach nutpie through Python (nutpie's from_pyfunc).
+_PYFUNC_ROUTES = ("pyfunc", "jax")
 # Compiled nutpie models by structure (see compile_nutpie). Small: each holds compiled code.
 _NUTPIE_CACHE: collections.OrderedDict[tuple, Any] = collections.OrderedDict()
 _NUTPIE_CACHE_SIZE = 8
@@ -111,7 +114,7 @@ def compile_nutpie(
         covariance type, priors, ordered_means, coords other than ``observation``, backend,
         ``kwargs``), re-pointed at this model's data with ``with_data``: no compilation at all.
         The data, center and scale are shared variables, so N may differ.
-    backend : {"auto", "native", "numba", "pyfunc"}
+    backend : {"auto", "native", "numba", "pyfunc", "jax"}
     laplace : bool, default False
         Sample in coordinates whitened by the curvature at the posterior mode (found by
         Newton from ``start``; :meth:`NativeMixtureModel.with_laplace`), so
@@ -148,6 +151,8 @@ def compile_nutpie(
         raise ValueError(f"keyword arguments {sorted(kwargs)} are for the numba backend only")
     if laplace and backend != "native":
         raise ValueError(f"laplace=True needs the native backend; got backend={backend!r}")
+    if backend == "jax":
+        reuse = False  # its data sit on the device inside the compiled model: never share it
     key = (backend, *_structure_key(model, kwargs))
     with _NUTPIE_LOCK:
         compiled = _NUTPIE_CACHE.get(key) if reuse else None
@@ -187,7 +192,7 @@ def compile_nutpie(
         rng = np.random.default_rng(seed)
         return to_sampler(flat + jitter * rng.standard_normal(flat.shape))
 
-    field = "_make_initial_points" if backend == "pyfunc" else "initial_point_func"
+    field = "_make_initial_points" if backend in _PYFUNC_ROUTES else "initial_point_func"
     return dataclasses.replace(compiled, _coords=coords, **{field: initial_point_func})
 
 
@@ -212,6 +217,8 @@ def _compile_for_nutpie(model, backend, auto, reuse, kwargs):
                 return cached, backend
     if backend == "pyfunc":
         return _compile_pyfunc(model), backend
+    if backend == "jax":
+        return _compile_jax(model), backend
     import nutpie
 
     return nutpie.compile_pymc_model(model, backend="numba", jitter_rvs=set(), **kwargs), backend
@@ -302,6 +309,66 @@ def _compile_pyfunc(model: pm.Model):
     return from_pyfunc(
         ndim=n_dim, make_logp_fn=make_logp_fn, make_expand_fn=make_expand_fn,
         make_initial_point_fn=initial_point_fn,
+        expanded_dtypes=[np.dtype(np.float64)] * len(names), expanded_shapes=shapes,
+        expanded_names=names, dims=dims, coords=coords,
+        shared_data={name: model[name].get_value() for name in (DATA, CENTER, SCALE)},
+        reparameterized_names=reparameterized,
+    )
+
+
+def _compile_jax(model: pm.Model):
+    """nutpie model over the JAX density (:mod:`bayesgmm.backends.jax`), for accelerators.
+
+    The standardised data are put on the device(s) once, rows split over all of them
+    (:func:`~bayesgmm.backends.jax.shard_rows`); nutpie calls the jitted value-and-gradient
+    through Python (XLA releases the GIL while it runs, so chains overlap), and the trace's
+    values come from the native ``expand`` (the same numbers, on the CPU). Not cached across
+    fits (the data are part of the compiled closure).
+    """
+    import jax
+
+    from .jax import make_logp, shard_rows
+    from .native import COVARIANCE_CODES
+    from .native import expand as native_expand
+
+    _, from_pyfunc = nutpie_internals()
+    spec = model_spec(model)
+    names, shapes, reparameterized = trace_layout(model)
+    X, g = shard_rows(model[DATA].get_value())
+    value_and_grad = jax.jit(jax.value_and_grad(make_logp(spec)))
+    K, D = spec.n_components, spec.n_features
+    code, ordered = COVARIANCE_CODES[spec.covariance_type], int(spec.ordered_means)
+    positions = correlation_positions(D)
+    center = np.asarray(model[CENTER].get_value(), dtype=np.float64)
+    scale = np.asarray(model[SCALE].get_value(), dtype=np.float64)
+    sizes = [int(np.prod(shape)) for shape in shapes]
+    n_dim = sum(block.size for block in spec.blocks)
+
+    def make_logp_fn():
+        def logp(x, **shared):
+            value, grad = value_and_grad(x, X, g)
+            return float(value), np.asarray(grad, dtype=np.float64, order="C")
+
+        return logp
+
+    make_logp_fn.bayesgmm_backend = "jax"  # how backend_of tells it from the pyfunc route
+
+    def make_expand_fn(seed1, seed2, chain):
+        out = np.empty(sum(sizes))
+
+        def expand(x, **shared):
+            native_expand(np.asarray(x, dtype=np.float64), K, D, code, ordered, positions,
+                          center, scale, out)
+            parts = np.split(out, np.cumsum(sizes)[:-1])
+            return {name: part.reshape(shape).copy()
+                    for name, part, shape in zip(names, parts, shapes, strict=True)}
+
+        return expand
+
+    dims, coords = _nutpie_dims_and_coords(model, names, shapes, reparameterized)
+    return from_pyfunc(
+        ndim=n_dim, make_logp_fn=make_logp_fn, make_expand_fn=make_expand_fn,
+        make_initial_point_fn=lambda seed: np.zeros(n_dim),
         expanded_dtypes=[np.dtype(np.float64)] * len(names), expanded_shapes=shapes,
         expanded_names=names, dims=dims, coords=coords,
         shared_data={name: model[name].get_value() for name in (DATA, CENTER, SCALE)},

@@ -91,7 +91,7 @@ def nutpie_internals():
 
 
 def backend_of(compiled: Any) -> str:
-    """Which route a model from ``compile_nutpie`` takes: "native", "numba" or "pyfunc".
+    """Which route a model from ``compile_nutpie`` takes: "native", "numba", "pyfunc", "jax".
 
     Read off the model's type (NativeMixtureModel subclasses nutpie's CompiledPyMCModel, so it
     is asked first), never guessed from its attributes.
@@ -103,7 +103,9 @@ def backend_of(compiled: Any) -> str:
     from nutpie.compiled_pyfunc import PyFuncModel
 
     if isinstance(compiled, PyFuncModel):
-        return "pyfunc"
+        # The JAX route is a pyfunc model too; its logp factory says so (backends.nutpie).
+        jax = getattr(compiled._make_logp_func, "bayesgmm_backend", None) == "jax"
+        return "jax" if jax else "pyfunc"
     if isinstance(compiled, CompiledPyMCModel):
         return "numba"
     raise TypeError(f"compile_nutpie returned an unknown model type {type(compiled).__name__}")
