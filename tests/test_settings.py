@@ -34,7 +34,7 @@ FORMAT_1 = Path(__file__).parent / "data" / "result_format1"
     (dict(cores=0), "cores must be an integer >= 1"),
     (dict(target_accept=1.0), "target_accept must be a number in"),
     (dict(target_accept="0.9"), "target_accept must be a number in"),
-    (dict(nutpie_backend="jax"), "nutpie_backend must be one of"),
+    (dict(nutpie_backend="cuda"), "nutpie_backend must be one of"),
     (dict(progressbar="yes"), "progressbar must be True or False"),
 ])
 def test_sampler_settings_refuse_bad_values(changes, match):
@@ -184,7 +184,7 @@ def test_spec_sampler_and_diagnostics_tables(tmp_path):
     for table, match in (
         ("[diagnostics]\nrhat_max = 0.9\n", r"\[diagnostics\] rhat_max must be a number > 1"),
         ("[diagnostics]\nrhat = 1.1\n", r"unknown key\(s\) \['rhat'\] in \[diagnostics\]"),
-        ('[sampler]\nnutpie_backend = "jax"\n', r"\[sampler\] nutpie_backend must be one of"),
+        ('[sampler]\nnutpie_backend = "cuda"\n', r"\[sampler\] nutpie_backend must be one of"),
         ("[sampler]\ncores = 0\n", r"\[sampler\] cores must be an integer >= 1"),
     ):
         path.write_text(SPEC + table)
