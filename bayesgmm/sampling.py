@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from . import kernels, layout, model
+from . import kernels, layout, model, progress
 from ._validation import (
     check_covariance_type,
     check_data,
@@ -157,6 +157,8 @@ def fit_bayes(
     if not isinstance(priors, Priors):
         raise ValueError(f"priors must be a bayesgmm.Priors; got {type(priors).__name__}")
     t_em = time.perf_counter()
+    progress.first_run_notice(ss.progressbar)
+    progress.say("fitting EM (the best of 10 restarts)", ss.progressbar and em is None)
     em = _check_or_fit_em(em, X, Xv, names, K, covariance_type, priors, seed)
     em_s = time.perf_counter() - t_em
     standardisation = Standardisation.from_data(Xv, covariance_type)
@@ -218,6 +220,7 @@ def fit_bayes(
     draws = idata["posterior"].sizes["draw"]
     t_post = time.perf_counter()
 
+    progress.say("relabelling the draws, computing the pointwise log-likelihood", ss.progressbar)
     raw = idata["posterior"].to_dataset()[list(PARAMETERS)]
     relabelled, report = relabel_posterior(
         raw, (em.weights, em.means, em.covariances), covariance_type, X=Xv)
@@ -451,6 +454,7 @@ def _sample_nutpie(pm_model, start, *, draws, tune, chains, cores, seed, progres
     import nutpie
 
     t0 = time.perf_counter()
+    progress.say(f"preparing the sampler (nutpie, {backend} backend)", progressbar)
     compiled = model.compile_nutpie(pm_model, start, backend=backend)
     t1 = time.perf_counter()
     backend = _nutpie_backend_used(compiled)
