@@ -100,15 +100,21 @@ def first_run_notice(show: bool = True) -> None:
 def sampler_cache_is_cold() -> bool:
     """True when the native sampler's numba code is not in numba's disk cache yet.
 
-    Looks for the cache index of the native log-density kernel (``native.logp_and_gradient``,
-    compiled with ``cache=True``) where numba keeps it: ``__pycache__`` beside the source, or
-    the mirror of the source directory under ``NUMBA_CACHE_DIR`` (an installation numba cannot
-    write to, which it caches per user elsewhere, reads as cold). Only file names are read:
-    importing the sampler to ask numba would cost the seconds this check is meant to explain.
+    Looks for the cache index of the native log-density kernel (``backends/native.py``'s
+    ``logp_and_gradient``, compiled with ``cache=True``) where numba keeps it: ``__pycache__``
+    beside the source, or the mirror of the source directory under ``NUMBA_CACHE_DIR`` (an
+    installation numba cannot write to, which it caches per user elsewhere, reads as cold);
+    an index older than ``native.py`` is stale and counts as cold. Only file names and times
+    are read: importing the sampler to ask numba would cost the seconds this check explains.
     """
-    source_dir = Path(__file__).resolve().parent
+    source_dir = Path(__file__).resolve().parent / "backends"
     custom = os.environ.get("NUMBA_CACHE_DIR")
     # numba's first locator: a user-given cache directory replaces the in-tree one.
     place = (Path(custom) / source_dir.relative_to(source_dir.anchor) if custom
              else source_dir / "__pycache__")
-    return not (place.is_dir() and any(place.glob("native.logp_and_gradient-*.nbi")))
+    if not place.is_dir():
+        return True
+    source = (source_dir / "native.py").stat().st_mtime
+    # An index older than the source is stale: numba recompiles (it checks the source stamp).
+    return not any(index.stat().st_mtime >= source
+                   for index in place.glob("native.logp_and_gradient-*.nbi"))

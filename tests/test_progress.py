@@ -1,5 +1,7 @@
 """The status layer: lines on stderr, silenced on request, and the cold-cache check."""
 
+import os
+
 import pytest
 
 from bayesgmm import progress
@@ -55,10 +57,14 @@ def test_cold_cache_is_detected_where_numba_would_look(tmp_path, monkeypatch, ca
     # numba mirrors the source directory under NUMBA_CACHE_DIR
     from pathlib import Path
 
-    source = Path(progress.__file__).resolve().parent
+    source = Path(progress.__file__).resolve().parent / "backends"
     mirror = tmp_path / source.relative_to(source.anchor)
     mirror.mkdir(parents=True)
-    (mirror / "native.logp_and_gradient-267.py312.nbi").write_bytes(b"")
+    index = mirror / "native.logp_and_gradient-309.py312.nbi"
+    index.write_bytes(b"")
+    os.utime(index, (0, 0))  # older than the source: stale, numba would recompile
+    assert progress.sampler_cache_is_cold()
+    index.touch()
     assert not progress.sampler_cache_is_cold()
     progress.first_run_notice()
     assert capsys.readouterr().err == ""
