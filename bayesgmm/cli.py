@@ -1,14 +1,18 @@
 """The ``bayesgmm`` command line: argument parsing, calling the API, formatting, exit codes.
 
 Commands: ``fit`` (a data file), ``run`` (a TOML specification), ``report`` (regenerate the
-HTML report of a saved result) and ``select`` (choose the number of components: EM criteria,
-optionally PSIS-LOO and a sparse mixture). ``fit`` and ``run`` save the result directory (see
-:mod:`bayesgmm.persistence`) and optionally the report inside it; ``select`` writes its report
-directory.
+HTML report of a saved result), ``select`` (choose the number of components: EM criteria,
+optionally PSIS-LOO and a sparse mixture), ``em`` (EM alone, optionally its report, no PyMC)
+and ``warm`` (compile the numba kernels ahead; ``make install`` runs it). ``fit`` and ``run``
+save the result directory (see :mod:`bayesgmm.persistence`) and optionally the report inside
+it; ``select`` writes its report directory.
 
 Exit status: 0 success, 2 bad input (one-line message naming the problem, no traceback). Every
 input, including the output directory, is checked before sampling starts, and the result is
 written atomically, so a failure leaves no partial output.
+
+(Over 500 lines: six commands with their flags, help texts and input checks; the heavy
+modules load on first use through ``_Lazy``, so this module itself imports only NumPy.)
 """
 
 from __future__ import annotations

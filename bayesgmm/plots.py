@@ -13,6 +13,9 @@ The figures of a fit itself (:func:`plot_density`, :func:`plot_classification`,
 data, so pass the data it was fitted to as ``X``. A posterior's density averages over posterior
 draws; an EM fit's is the estimate's. Pair grids (D > 2) show every pair of up to
 :data:`MAX_PAIR_FEATURES` features, beyond that the features that separate the components most.
+
+(Over 500 lines: every figure of the reports, each with its 1-D, 2-D and pair-grid forms and
+the small geometry helpers (ellipses, marginal densities) they share.)
 """
 
 from __future__ import annotations
