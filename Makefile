@@ -1,4 +1,5 @@
 # Fresh-machine set-up and the project's standard commands.
+#   make install    set up .venv and compile the kernels (`bayesgmm warm`): later runs start warm
 #   make run        set up (first time) and run the main job on the bundled Old Faithful data
 #   make test       set up (first time), lint, and run the default test suite
 #   make test-slow  the long sampling tests (oracles, convergence per covariance type, selection)
@@ -15,6 +16,9 @@ $(STAMP): pyproject.toml
 	  [ -x $(PY) ] || "$$py" -m venv $(VENV); \
 	  $(PY) -m pip install --quiet --upgrade pip; \
 	  $(PY) -m pip install --quiet -e ".[dev]"
+	@# Compile the numba kernels and the sampler now (about a minute, once), so that the first
+	@# `make run` loads them from the cache instead of compiling in silence.
+	$(VENV)/bin/bayesgmm warm
 	@touch $(STAMP)
 
 run: $(STAMP)

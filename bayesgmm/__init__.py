@@ -9,20 +9,29 @@ travel as :class:`SamplerSettings`, convergence limits as :class:`DiagnosticThre
 from importlib import import_module
 from importlib.metadata import PackageNotFoundError, version
 
-from .datasets import load_galaxies, load_old_faithful
-from .em import ConvergenceWarning, DegenerateComponentWarning, EMResult, fit_em, n_parameters
-from .kernels import EStep, SufficientStatistics, estep
-from .priors import ConjugatePrior, Priors
-from .settings import DiagnosticThresholds, SamplerSettings
+from .settings import DiagnosticThresholds, SamplerSettings  # NumPy only
 
 try:
     __version__ = version("bayesgmm")
 except PackageNotFoundError:  # running from a source tree without installation
     __version__ = "0+unknown"
 
-# The Bayesian half imports PyMC (seconds). Load it on first use, so that EM-only work (and
-# every joblib worker of an EM sweep) starts fast (PEP 562).
+# The Bayesian half imports PyMC (seconds), the EM half numba, SciPy and pandas (~2 s on a
+# busy machine). Load each on first use, so that EM-only work (and every joblib worker of an EM
+# sweep) starts fast and `bayesgmm --help` answers at once (PEP 562).
 _LAZY = {
+    "load_galaxies": "datasets",
+    "load_old_faithful": "datasets",
+    "ConvergenceWarning": "em",
+    "DegenerateComponentWarning": "em",
+    "EMResult": "em",
+    "fit_em": "em",
+    "n_parameters": "em",
+    "EStep": "kernels",
+    "SufficientStatistics": "kernels",
+    "estep": "kernels",
+    "ConjugatePrior": "priors",
+    "Priors": "priors",
     "BayesResult": "posterior",
     "MembershipProbabilities": "posterior",
     "BayesianGMM": "estimator",

@@ -4,36 +4,88 @@
 every command runs before computing; they share the flag helpers.)
 
 Commands: ``fit`` (a data file), ``run`` (a TOML specification), ``report`` (regenerate the
-HTML report of a saved result) and ``select`` (choose the number of components: EM criteria,
-optionally PSIS-LOO and a sparse mixture). ``fit`` and ``run`` save the result directory (see
-:mod:`bayesgmm.persistence`) and optionally the report inside it; ``select`` writes its report
-directory.
+HTML report of a saved result), ``select`` (choose the number of components: EM criteria,
+optionally PSIS-LOO and a sparse mixture), ``em`` (EM alone, optionally its report, no PyMC)
+and ``warm`` (compile the numba kernels ahead; ``make install`` runs it). ``fit`` and ``run``
+save the result directory (see :mod:`bayesgmm.persistence`) and optionally the report inside
+it; ``select`` writes its report directory.
 
 Exit status: 0 success, 2 bad input (one-line message naming the problem, no traceback). Every
 input, including the output directory, is checked before sampling starts, and the result is
 written atomically, so a failure leaves no partial output.
+
+(Over 500 lines: six commands with their flags, help texts and input checks; the heavy
+modules load on first use through ``_Lazy``, so this module itself imports only NumPy.)
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib
 import re
 import secrets
 import sys
 import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
-import pandas as pd
-
+from . import progress
 from ._validation import COVARIANCE_TYPES, check_seed, singular_columns
-from .io import load_spec, read_table
-from .persistence import check_writable, load, save, write_directory
-from .posterior import BayesResult
-from .sampling import fit_bayes
-from .selection import fit_sparse, select_bayes, select_em
-from .settings import SAMPLERS, DiagnosticThresholds, SamplerSettings
+from .settings import SAMPLERS, DiagnosticThresholds, SamplerSettings  # NumPy only
+
+
+class _Lazy:
+    """A module, or a name in one, imported on first use: ``--help``, ``--version`` and input
+    errors answer in a fraction of a second instead of the seconds PyMC, ArviZ and numba take
+    to load.
+
+    Calling it calls the real object, its attributes are the real object's, and
+    ``isinstance(x, lazy)`` checks against the real class. Tests replace these module
+    attributes (``monkeypatch.setattr(cli, "fit_bayes", ...)``) as they would the real ones.
+    """
+
+    def __init__(self, module: str, name: str | None = None, what: str | None = None, *,
+                 before_checks: bool = False) -> None:
+        self._module, self._name, self._what = module, name, what
+        self._before_checks = before_checks
+
+    def get(self) -> Any:
+        full = f"{__package__}{self._module}" if self._module.startswith(".") else self._module
+        # A name used while the input is still being checked announces its import on a
+        # terminal only: a script reading stderr gets exactly one line for a bad input.
+        if self._what and full not in sys.modules and (not self._before_checks
+                                                       or sys.stderr.isatty()):
+            progress.say(f"loading {self._what}...")
+        module = importlib.import_module(full)
+        return module if self._name is None else getattr(module, self._name)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.get()(*args, **kwargs)
+
+    def __getattr__(self, attr: str) -> Any:
+        if attr.startswith("_"):  # never recurse through a half-built proxy
+            raise AttributeError(attr)
+        return getattr(self.get(), attr)
+
+    def __instancecheck__(self, obj: Any) -> bool:
+        return isinstance(obj, self.get())
+
+
+_STACK = "PyMC, nutpie and ArviZ"
+pd = _Lazy("pandas")
+load_spec = _Lazy(".io", "load_spec")
+read_table = _Lazy(".io", "read_table")
+check_writable = _Lazy(".persistence", "check_writable", "ArviZ", before_checks=True)
+load = _Lazy(".persistence", "load", "ArviZ", before_checks=True)
+save = _Lazy(".persistence", "save")
+write_directory = _Lazy(".persistence", "write_directory")
+BayesResult = _Lazy(".posterior", "BayesResult")
+fit_bayes = _Lazy(".sampling", "fit_bayes", _STACK)
+fit_sparse = _Lazy(".selection", "fit_sparse", _STACK)
+select_bayes = _Lazy(".selection", "select_bayes", _STACK)
+select_em = _Lazy(".selection", "select_em")
 
 EXIT_BAD_INPUT = 2
 EXIT_PROBLEMS = 3  # --strict: the diagnostics verdict is PROBLEMS
@@ -42,8 +94,10 @@ EXIT_PROBLEMS = 3  # --strict: the diagnostics verdict is PROBLEMS
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
+    quiet = getattr(args, "no_progress", False)
     try:
-        return args.func(args)
+        with progress.silenced() if quiet else contextlib.nullcontext():
+            return args.func(args)
     except ValueError as exc:
         print(f"bayesgmm: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -60,27 +114,83 @@ def _parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="bayesgmm",
         description="Gaussian mixtures: EM estimate and NUTS posterior, with diagnostics.",
+        epilog="Run 'bayesgmm COMMAND --help' for a command's options and examples.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    fit = sub.add_parser("fit", help="fit EM then the posterior to a CSV/Parquet file")
-    fit.add_argument("data", help="CSV or Parquet file (or bundled:old_faithful)")
-    fit.add_argument("-k", "--components", type=int, required=True, dest="n_components")
-    fit.add_argument("--covariance", choices=COVARIANCE_TYPES, default="full")
-    fit.add_argument("--columns", help="comma-separated columns to use (default: all)")
-    fit.add_argument("--dropna", action="store_true", help="drop rows with missing values")
+    fit = sub.add_parser(
+        "fit", help="fit EM then the posterior to a CSV/Parquet file",
+        description="Fit the mixture by EM (the best of 10 restarts), then sample its "
+                    "posterior with NUTS from the EM estimate; print the EM estimate beside the "
+                    "posterior and the convergence verdict, and save the result directory "
+                    "(reload it with bayesgmm.load).",
+        epilog=_FIT_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    fit.add_argument("data", help="CSV or Parquet file (or bundled:old_faithful, "
+                                  "bundled:galaxies)")
+    fit.add_argument("-k", "--components", type=int, required=True, dest="n_components",
+                     metavar="K", help="number of mixture components (required)")
+    _covariance_flag(fit)
+    fit.add_argument("--columns", metavar="A,B",
+                     help="comma-separated columns to use (default: all)")
+    fit.add_argument("--dropna", action="store_true", help="drop rows with missing values "
+                     "(default: refuse them)")
     _sampling_flags(fit)
-    fit.add_argument("--seed", type=int, default=None)
-    fit.add_argument("--no-progress", action="store_true")
-    fit.add_argument("--out", help="result directory (default: results/<data stem>_k<K>)")
+    fit.add_argument("--seed", type=int, default=None, metavar="S",
+                     help="seed of EM and the sampler: the same seed gives the same draws "
+                          "(default: a random one)")
+    fit.add_argument("--no-progress", action="store_true",
+                     help="no progress bars or status lines")
+    fit.add_argument("--out", metavar="DIR",
+                     help="result directory (default: results/<data stem>_k<K>)")
     _output_flags(fit)
     _threshold_flags(fit)
     _strict_flag(fit)
     fit.set_defaults(func=_cmd_fit)
 
+    em = sub.add_parser(
+        "em", help="fit EM only (seconds, no sampler) and optionally write its report",
+        description="Fit the mixture by maximum-likelihood EM (the best of several "
+                    "restarts) and print the estimate, log-likelihood, BIC and AIC. With "
+                    "--report, write an EM-only report (density contours, ellipses, "
+                    "classification, convergence) to --out; PyMC is never loaded.",
+        epilog=_EM_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    em.add_argument("data", help="CSV or Parquet file (or bundled:old_faithful, "
+                                 "bundled:galaxies)")
+    em.add_argument("-k", "--components", type=int, required=True, dest="n_components",
+                    metavar="K", help="number of mixture components (required)")
+    _covariance_flag(em)
+    em.add_argument("--columns", metavar="A,B",
+                    help="comma-separated columns to use (default: all)")
+    em.add_argument("--dropna", action="store_true", help="drop rows with missing values "
+                    "(default: refuse them)")
+    em.add_argument("--n-init", type=int, default=10, metavar="N",
+                    help="EM restarts; the best is kept (default: 10)")
+    em.add_argument("--seed", type=int, default=None, metavar="S",
+                    help="seed of the restarts (default: a random one, printed)")
+    em.add_argument("--no-progress", action="store_true", help="no status lines")
+    em.add_argument("--report", action="store_true",
+                    help="write report.html and figures/*.png into --out")
+    em.add_argument("--out", metavar="DIR",
+                    help="report directory (default: results/<data stem>_em_k<K>)")
+    em.add_argument("--force", action="store_true",
+                    help="replace an existing report in --out")
+    em.set_defaults(func=_cmd_em)
+
+    warm = sub.add_parser(
+        "warm", help="compile the numba kernels and the sampler ahead (make install runs it)",
+        description="Compile (or load from numba's disk cache) every kernel a fit uses, on a "
+                    "tiny data set, so that the first real run on this machine does not spend "
+                    "a minute compiling. Safe to run again: it then takes seconds.",
+    )
+    warm.set_defaults(func=_cmd_warm)
+
     run = sub.add_parser("run", help="run a declarative model specification (models/*.toml)")
     run.add_argument("spec", help="path to a TOML specification")
-    run.add_argument("--no-progress", action="store_true")
+    run.add_argument("--no-progress", action="store_true",
+                     help="no progress bars or status lines")
     run.add_argument("--force", action="store_true",
                      help="replace an existing result in the spec's output directory")
     _threshold_flags(run, " (overrides the spec's [diagnostics])")
@@ -130,7 +240,8 @@ def _parser() -> argparse.ArgumentParser:
                              "(default: 0.01)")
     _sampling_flags(select, " (--bayes, --sparse)", draws=1000)
     _threshold_flags(select, " (--bayes, --sparse)")
-    select.add_argument("--no-progress", action="store_true", help="no progress bars")
+    select.add_argument("--no-progress", action="store_true",
+                        help="no progress bars or status lines")
     select.add_argument("--out", metavar="DIR",
                         help="report directory (default: results/<data stem>_select)")
     select.add_argument("--force", action="store_true",
@@ -196,6 +307,36 @@ def _strict_flag(parser: argparse.ArgumentParser) -> None:
                              "the verdict")
 
 
+def _covariance_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--covariance", choices=COVARIANCE_TYPES, default="full",
+                        help="covariance structure: full (each component its own), tied (one "
+                             "shared), diag (axis-aligned), spherical (one variance per "
+                             "component) (default: full)")
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("bayesgmm")
+    except PackageNotFoundError:  # a source tree without installation
+        return "0+unknown"
+
+
+_FIT_EXAMPLES = """examples:
+  bayesgmm fit bundled:old_faithful -k 2 --seed 1 --report
+      two full-covariance components; results/old_faithful_k2/report.html
+  bayesgmm fit data.csv -k 3 --columns x,y --covariance diag --out fits/xy3
+  bayesgmm fit data.csv -k 3 --draws 2000 --tune 2000 --chains 4 --force
+      longer chains, replacing an earlier result in results/data_k3
+"""
+
+_EM_EXAMPLES = """examples:
+  bayesgmm em bundled:old_faithful -k 2
+  bayesgmm em bundled:galaxies -k 3 --seed 1 --report --out results/galaxies_em
+"""
+
+
 def _output_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--force", action="store_true",
                         help="replace an existing result in the output directory")
@@ -232,6 +373,84 @@ def _draws(text: str) -> int | str:
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"expected a whole number of draws or 'auto'; got {text!r}") from None
+
+
+def _cmd_em(args: argparse.Namespace) -> int:
+    frame, dropped = read_table(args.data, _columns(args.columns), dropna=args.dropna)
+    if dropped:
+        print(f"dropped {dropped} row(s) with missing values")
+    _check_k(args.n_components, frame, args.data)
+    if args.n_init < 1:
+        raise ValueError(f"--n-init must be >= 1; got {args.n_init}")
+    check_seed(args.seed, "--seed")
+    _check_columns(frame, args.covariance, "--columns")
+    out = Path(args.out) if args.out else default_output(args.data,
+                                                         suffix=f"em_k{args.n_components}")
+    if args.report:
+        _check_report_target(out, force=args.force)
+    seed = args.seed if args.seed is not None else secrets.randbelow(2**31)
+    print(f"{args.data}: {len(frame)} rows x {frame.shape[1]} column(s) {list(frame.columns)}; "
+          f"K={args.n_components}, {args.covariance} covariances; {args.n_init} EM restarts; "
+          f"seed {seed}")
+    from .em import fit_em  # after the checks (numba loads); an EM fit never loads PyMC
+
+    with progress.step(f"fitting EM ({args.n_init} restarts)"):
+        em = fit_em(frame, args.n_components, covariance_type=args.covariance,
+                    n_init=args.n_init, random_state=seed)
+    _print_em(em, frame)
+    if args.report:
+        _use_agg()
+        from .report import write_em_report
+
+        with progress.step("writing the report"):
+            html = write_em_report(em, frame, out, data_source=str(args.data),
+                                   settings={"seed": seed, "EM restarts": args.n_init})
+        print(f"\nreport: {html}")
+    return 0
+
+
+def _cmd_warm(args: argparse.Namespace) -> int:
+    from .warm import warm
+
+    timing = warm()
+    print("kernels ready: " + ", ".join(f"{k} {v:.1f} s" for k, v in timing.items()))
+    return 0
+
+
+def _check_report_target(out: Path, *, force: bool) -> None:
+    """Refuse, before fitting, an output that is a file or holds a report without --force."""
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"output path {out} exists and is not a directory; choose another "
+                         "--out")
+    if (out / "report.html").exists() and not force:
+        raise ValueError(f"{out / 'report.html'} exists; pass --force to replace it or "
+                         "choose another --out")
+
+
+def _print_em(em, frame) -> None:
+    import numpy as np
+
+    names = list(em.feature_names)
+    rows = {"weight": em.weights}
+    for i, f in enumerate(names):
+        rows[f"mean[{f}]"] = em.means[:, i]
+    full = em.full_covariances
+    for i, f in enumerate(names):
+        rows[f"sd[{f}]"] = np.sqrt(full[:, i, i])
+    for i in range(len(names)):
+        for j in range(i + 1, len(names)):
+            rows[f"corr[{names[i]}, {names[j]}]"] = (
+                full[:, i, j] / np.sqrt(full[:, i, i] * full[:, j, j]))
+    table = pd.DataFrame(rows).T
+    table.columns = [f"component {k}" for k in range(em.n_components)]
+    print(f"\nEM: log-likelihood {em.log_likelihood:.3f} after {em.n_iter} iterations "
+          f"(converged: {em.converged}); BIC {em.bic(frame):.2f}, AIC {em.aic(frame):.2f} "
+          "(lower is better)")
+    for w in em.warnings:
+        print(f"warning: {w}")
+    with pd.option_context("display.width", 120, "display.max_rows", 200,
+                           "display.float_format", "{:.4g}".format):
+        print(table.to_string())
 
 
 def _check_sampling(args: argparse.Namespace) -> None:
@@ -274,13 +493,15 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    _use_agg()
-    from .report import write_report
-
     directory = Path(args.directory)
     thresholds = _thresholds(args)
     if directory.name in ("", ".", ".."):  # name it, so that the message says what it is
         directory = directory.resolve()
+    if not (directory / "manifest.json").is_file():  # at once, before ArviZ loads
+        raise ValueError(f"{directory} is not a saved bayesgmm result (no manifest.json)")
+    _use_agg()
+    from .report import write_report
+
     result = load(directory)
     if not isinstance(result, BayesResult):
         raise ValueError(f"{directory} holds an EM result; the report needs a Bayesian fit")
@@ -506,10 +727,13 @@ def _print_result(result: BayesResult, thresholds: DiagnosticThresholds | None =
     em = result.em
     print(f"\nEM: log-likelihood {em.log_likelihood:.3f} after {em.n_iter} iterations "
           f"(converged: {em.converged})")
+    from .report import parameter_table  # sds and correlations, each pair once
+
+    table = parameter_table(result)[["EM", "mean", "sd", "lower", "upper", "EM inside"]]
     with pd.option_context("display.width", 120, "display.max_rows", 200,
                            "display.float_format", "{:.4g}".format):
         print("\nEM estimate vs posterior (94% equal-tailed interval):")
-        print(result.compare_em().to_string())
+        print(table.to_string())
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         diag = result.diagnostics(**(thresholds or DiagnosticThresholds()).to_dict())

@@ -1,17 +1,27 @@
-"""Figures for a fitted mixture: data, EM convergence, EM vs posterior, membership, diagnostics.
+"""Figures for a fitted mixture: data, density, classification, EM, posterior, diagnostics.
 
 Every function takes an optional ``ax`` (or ``axes``) to draw into and returns the matplotlib
 ``Figure``; none calls ``show()``. Without ``ax`` the figure is a bare
 :class:`matplotlib.figure.Figure` (not registered with pyplot, rendered by the Agg canvas when
-saved), so building a report never opens a window or leaks pyplot state. The trace and rank
-plots come from ArviZ (arviz-plots, matplotlib backend), which creates its figures through
-pyplot; close them with ``matplotlib.pyplot.close(fig)`` when done.
+saved), so building a report never opens a window or leaks pyplot state. The trace, rank and
+energy plots come from ArviZ (arviz-plots, matplotlib backend), which creates its figures
+through pyplot; close them with ``matplotlib.pyplot.close(fig)`` when done.
+
+The figures of a fit itself (:func:`plot_density`, :func:`plot_classification`,
+:func:`plot_membership`, :func:`plot_overlay`, :func:`plot_em_convergence`) accept an
+:class:`~bayesgmm.EMResult` as well as a :class:`~bayesgmm.BayesResult`: an EM fit holds no
+data, so pass the data it was fitted to as ``X``. A posterior's density averages over posterior
+draws; an EM fit's is the estimate's. Pair grids (D > 2) show every pair of up to
+:data:`MAX_PAIR_FEATURES` features, beyond that the features that separate the components most.
+
+(Over 500 lines: every figure of the reports, each with its 1-D, 2-D and pair-grid forms and
+the small geometry helpers (ellipses, marginal densities) they share.)
 """
 
 from __future__ import annotations
 
 import warnings
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from matplotlib.axes import Axes
@@ -19,22 +29,35 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 from scipy import stats
 
-from .em import EMResult
-from .posterior import BayesResult
+from ._validation import check_data
+
+if TYPE_CHECKING:  # the posterior module imports ArviZ: an EM-only figure must not need it
+    from .em import EMResult
+    from .posterior import BayesResult
 
 __all__ = [
     "ELLIPSE_LEVEL",
+    "animate_em",
+    "em_path",
+    "MAX_PAIR_FEATURES",
+    "plot_classification",
     "plot_data",
+    "plot_density",
     "plot_em_convergence",
+    "plot_energy",
+    "plot_forest",
     "plot_membership",
     "plot_overlay",
     "plot_ppc_density",
+    "plot_ppc_statistics",
     "plot_rank",
     "plot_trace",
 ]
 
 # Ellipses enclose this much probability of each Gaussian component.
 ELLIPSE_LEVEL = 0.95
+# Pair grids show at most this many features (the most separating ones beyond).
+MAX_PAIR_FEATURES = 6
 _DATA_COLOR = "0.55"
 _EM_STYLE = {"color": "black", "linestyle": "--", "linewidth": 1.8}
 
@@ -59,10 +82,69 @@ def _data(result: BayesResult) -> np.ndarray:
     return np.asarray(result.idata["observed_data"]["x"].values, dtype=np.float64)
 
 
+def _is_bayes(result: Any) -> bool:
+    return hasattr(result, "idata")
+
+
+def _em_of(result: Any) -> EMResult:
+    return result.em if _is_bayes(result) else result
+
+
+def _fit_data(result: Any, X: Any) -> np.ndarray:
+    """The data to draw: ``X`` checked against the fit, or a posterior's training data."""
+    if X is None:
+        if not _is_bayes(result):
+            raise ValueError("an EMResult holds no data: pass X, the data it was fitted to "
+                             "(e.g. plot_density(em, X))")
+        return _data(result)
+    em = _em_of(result)
+    Xv, _ = check_data(X, n_features=em.n_features, feature_names=em.feature_names)
+    return Xv
+
+
 def _posterior_draws(result: BayesResult, n_draws: int, random_state: Any = 0):
     """(weights (S, K), means (S, K, D), full covariances (S, K, D, D)) of ``n_draws`` draws."""
     w, m, chol = result._draws(n_draws, random_state=random_state)
     return w, m, chol @ np.swapaxes(chol, -1, -2)
+
+
+def _parameter_sets(result: Any, n_draws: int = 100, random_state: Any = 0):
+    """Posterior draws (S, ...) of a BayesResult; the estimate as one set (S = 1) of an EM fit."""
+    if _is_bayes(result):
+        return _posterior_draws(result, n_draws, random_state)
+    return result.weights[None], result.means[None], result.full_covariances[None]
+
+
+def _point_estimate(result: Any):
+    """(weights, means, full covariances) to draw ellipses with: EM, or the posterior mean."""
+    if _is_bayes(result):
+        w, m, c = _posterior_draws(result, None)
+        return w.mean(axis=0), m.mean(axis=0), c.mean(axis=0)
+    return result.weights, result.means, result.full_covariances
+
+
+def _membership(result: Any, X: np.ndarray) -> np.ndarray:
+    """(N, K) membership probabilities: posterior mean, or the EM responsibilities."""
+    return result.predict_proba(X).mean if _is_bayes(result) else result.predict_proba(X)
+
+
+def _pair_features(weights, means, covariances) -> list[int]:
+    """All features up to MAX_PAIR_FEATURES; beyond, the ones whose component means differ
+    most relative to the within-component spread (in their original order)."""
+    D = means.shape[1]
+    if D <= MAX_PAIR_FEATURES:
+        return list(range(D))
+    centre = weights @ means
+    between = weights @ (means - centre) ** 2
+    within = weights @ np.diagonal(covariances, axis1=1, axis2=2)
+    return sorted(np.argsort(between / within)[::-1][:MAX_PAIR_FEATURES].tolist())
+
+
+def _robust_limits(x: np.ndarray, pad: float = 0.08) -> tuple[float, float]:
+    """Axis limits from the data (padded), so a few wild posterior draws cannot stretch them."""
+    lo, hi = float(np.min(x)), float(np.max(x))
+    span = hi - lo if hi > lo else max(abs(hi), 1.0)
+    return lo - pad * span, hi + pad * span
 
 
 # --------------------------------------------------------------------------------------------
@@ -103,25 +185,135 @@ def plot_data(X: np.ndarray, feature_names: tuple[str, ...] | None = None,
     return fig
 
 
-def plot_em_convergence(em: EMResult, ax: Axes | None = None) -> Figure:
-    """EM's objective per iteration (``em.history``): log-likelihood, or log posterior (MAP)."""
+def plot_em_convergence(em: Any, ax: Axes | None = None) -> Figure:
+    """EM's objective (``em.history``): log-likelihood, or log posterior (MAP), per iteration.
+
+    Point 0 (hollow) is the start of the best restart; points 1..n_iter are the objective after
+    each iteration, so the plot shows as many filled points as EM took iterations.
+
+    Parameters
+    ----------
+    em : EMResult or BayesResult (its EM fit)
+    ax : Axes, optional
+    """
+    em = _em_of(em)
     fig, ax = _new_axes(ax, figsize=(6.4, 3.6))
-    history = np.asarray(em.history)
-    ax.plot(np.arange(len(history)), history, marker="o", markersize=3, color="C0")
+    history = np.asarray(em.history, dtype=np.float64)
+    steps = np.arange(1, len(history))
+    ax.plot(steps, history[1:], marker="o", markersize=4, color="C0",
+            label=f"after each of the {len(steps)} iterations")
+    ax.plot([0], history[:1], marker="o", markersize=6, mfc="white", color="C0", ls="",
+            label="start")
+    if len(history) > 1:
+        ax.plot([0, 1], history[:2], color="C0", lw=0.8, ls=":")
     label = "log posterior (MAP-EM)" if em.prior is not None else "log-likelihood"
     ax.set(xlabel="iteration", ylabel=label,
            title=f"EM convergence: {em.n_iter} iterations, "
                  f"{'converged' if em.converged else 'NOT converged'}")
     ax.ticklabel_format(axis="y", useOffset=False)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.legend(fontsize="small", loc="lower right")
     return fig
+
+
+def em_path(X: Any, n_components: int, *, covariance_type: str = "full",
+            init: Any = "random_from_data", max_iter: int = 50, tol: float = 1e-3,
+            random_state: Any = 0) -> list[EMResult]:
+    """EM one iteration at a time: the fit after iteration 1, 2, ... until it converges.
+
+    Each step is :func:`bayesgmm.fit_em` with ``max_iter=1`` started from the previous
+    step's parameters, which is exactly one more iteration of the same EM (the same E- and
+    M-steps, the same ``reg_covar``). The first step starts from ``init``.
+
+    Returns
+    -------
+    list of EMResult, one per iteration (the last one converged, or ``max_iter`` long).
+    """
+    from .em import fit_em
+
+    path: list[EMResult] = []
+    start: Any = init
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # one iteration never "converges": no warning per step
+        for _ in range(max_iter):
+            fit = fit_em(X, n_components, covariance_type=covariance_type, init=start,
+                         max_iter=1, tol=tol, random_state=random_state)
+            path.append(fit)
+            if len(path) > 1 and abs(fit.log_likelihood - path[-2].log_likelihood) \
+                    < tol * fit.n_samples:
+                break
+            start = fit
+    return path
+
+
+def animate_em(X: Any, n_components: int, path: Any = None, *, covariance_type: str = "full",
+               init: Any = "random_from_data", max_iter: int = 50, fps: int = 3,
+               random_state: Any = 0):
+    """An animation of EM's iterations: the ellipses (2-D) or densities (1-D) moving from the
+    start to the fit, one frame per iteration (:func:`em_path`), as the tutorials show EM.
+
+    Parameters
+    ----------
+    X : array-like (N, D)
+        D > 2: the two features that separate the final fit's components most.
+    n_components : int
+    path : str or path-like, optional
+        Write the animation there as a GIF (matplotlib's Pillow writer).
+    covariance_type, init, max_iter, random_state
+        As for :func:`em_path`.
+    fps : int
+        Frames per second of the GIF.
+
+    Returns
+    -------
+    matplotlib.animation.FuncAnimation (its figure is a bare Figure: nothing is shown).
+    """
+    from matplotlib.animation import FuncAnimation, PillowWriter
+
+    steps = em_path(X, n_components, covariance_type=covariance_type, init=init,
+                    max_iter=max_iter, random_state=random_state)
+    final = steps[-1]
+    Xv, _ = check_data(X, n_features=final.n_features, feature_names=final.feature_names)
+    names = final.feature_names
+    D = Xv.shape[1]
+    i, j = (0, 1) if D == 2 else _two_most_separating(
+        final.weights, final.means, final.full_covariances) if D > 2 else (0, 0)
+    fig = Figure(figsize=(6.4, 4.8), layout="constrained")
+    ax = fig.add_subplot()
+
+    def draw(n: int):
+        ax.clear()
+        fit = steps[n]
+        cov = fit.full_covariances
+        if D == 1:
+            _overlay_1d(ax, Xv[:, 0], fit.weights, fit.means[:, 0], cov[:, 0, 0],
+                        np.empty((0, fit.n_components)), None, None)
+            ax.set(xlabel=names[0], ylabel="density")
+        else:
+            ax.scatter(Xv[:, i], Xv[:, j], s=6, color=_DATA_COLOR)
+            for k in range(fit.n_components):
+                xy = _ellipse(fit.means[k, [i, j]], cov[k][[i, j]][:, [i, j]])
+                ax.plot(xy[:, 0], xy[:, 1], color=_component_color(k), lw=1.8,
+                        label=f"component {k}: weight {fit.weights[k]:.2f}")
+                ax.plot(*fit.means[k, [i, j]], "x", color=_component_color(k), markersize=9)
+            ax.set(xlabel=names[i], ylabel=names[j], xlim=_robust_limits(Xv[:, i]),
+                   ylim=_robust_limits(Xv[:, j]))
+            ax.legend(fontsize="small", loc="upper left")
+        ax.set_title(f"EM iteration {n + 1} of {len(steps)}: log-likelihood "
+                     f"{fit.log_likelihood:,.2f}")
+        return ax.get_children()
+
+    animation = FuncAnimation(fig, draw, frames=len(steps), interval=1000 / fps, blit=False)
+    if path is not None:
+        animation.save(str(path), writer=PillowWriter(fps=fps))
+    return animation
 
 
 # --------------------------------------------------------------------------------------------
 # EM vs posterior
 # --------------------------------------------------------------------------------------------
-def plot_overlay(result: BayesResult, n_draws: int = 50, ax: Axes | None = None,
-                 random_state: Any = 0) -> Figure:
+def plot_overlay(result: Any, n_draws: int = 50, ax: Axes | None = None,
+                 random_state: Any = 0, X: Any = None) -> Figure:
     """The EM fit over the data with ``n_draws`` posterior draws beside it.
 
     2-D: scatter of the data, EM covariance ellipses (dashed) and the ellipses of each posterior
@@ -129,22 +321,31 @@ def plot_overlay(result: BayesResult, n_draws: int = 50, ax: Axes | None = None,
     density's mean and 90% band; D > 2: a pair plot with the same on every pair (marginal
     ellipses) and every feature (marginal densities). Ellipses enclose ``ELLIPSE_LEVEL``.
 
+    Axis limits follow the data, not the draws; every component has its colour in the legend.
+    An EMResult (with its data ``X``) gets the EM ellipses (or density) alone.
+
     Parameters
     ----------
-    result : BayesResult
+    result : BayesResult or EMResult
     n_draws : int
         Posterior draws shown (drawn at random from all chains).
     ax : Axes, optional
         Only for D <= 2.
     random_state : int, optional
         Which draws are shown.
+    X : array-like (N, D), optional
+        Required for an EMResult; default for a BayesResult: its training data.
     """
-    X = _data(result)
+    X = _fit_data(result, X)
     D = X.shape[1]
-    em = result.em
+    em = _em_of(result)
     em_cov = em.full_covariances
-    w, m, cov = _posterior_draws(result, n_draws, random_state)
-    names = result.feature_names
+    if _is_bayes(result):
+        w, m, cov = _posterior_draws(result, n_draws, random_state)
+    else:  # no draws: empty (0, K, ...) arrays
+        K = em.n_components
+        w, m, cov = np.empty((0, K)), np.empty((0, K, D)), np.empty((0, K, D, D))
+    names = em.feature_names
 
     def pair(a, i, j):  # row feature i on the y axis, column feature j on the x axis
         _overlay_2d(a, X[:, [j, i]], em.means[:, [j, i]], em_cov[:, [j, i]][:, :, [j, i]],
@@ -154,17 +355,22 @@ def plot_overlay(result: BayesResult, n_draws: int = 50, ax: Axes | None = None,
         _overlay_1d(a, X[:, i], em.weights, em.means[:, i], em_cov[:, i, i],
                     w, m[:, :, i], cov[:, :, i, i])
 
-    title = (f"EM (dashed) and {w.shape[0]} posterior draws; "
-             f"{int(ELLIPSE_LEVEL * 100)}% ellipses")
+    drawn = f" and {w.shape[0]} posterior draws" if len(w) else ""
+    title = f"EM (dashed){drawn}; {int(ELLIPSE_LEVEL * 100)}% ellipses"
     if D > 2:
-        fig = _pair_grid(X, names, ax, pair, diag)
+        from matplotlib.lines import Line2D
+
+        fig = _pair_grid(X, names, ax, pair, diag, _pair_features(em.weights, em.means, em_cov))
         fig.suptitle(title)
+        _legend_below(fig, fig.axes, em.n_components,
+                      [Line2D([], [], label="EM", **_EM_STYLE)])
         return fig
     fig, ax = _new_axes(ax)
     if D == 1:
         diag(ax, 0)
         ax.set(xlabel=names[0], ylabel="density",
-               title=f"EM density (dashed) vs posterior density ({w.shape[0]} draws)")
+               title=f"EM density (dashed) vs posterior density ({w.shape[0]} draws)"
+               if len(w) else "EM mixture density")
     else:
         pair(ax, 1, 0)
         ax.set(xlabel=names[0], ylabel=names[1], title=title)
@@ -182,7 +388,8 @@ def _ellipse(mean: np.ndarray, cov: np.ndarray, n: int = 80) -> np.ndarray:
 
 def _overlay_2d(ax, X, em_means, em_covs, draw_means, draw_covs) -> None:
     ax.scatter(X[:, 0], X[:, 1], s=8, color=_DATA_COLOR, zorder=1)
-    S, K = draw_means.shape[:2]
+    S = draw_means.shape[0]
+    K = em_means.shape[0]
     for k in range(K):
         for s in range(S):
             xy = _ellipse(draw_means[s, k], draw_covs[s, k])
@@ -190,8 +397,12 @@ def _overlay_2d(ax, X, em_means, em_covs, draw_means, draw_covs) -> None:
                     zorder=2, label=f"component {k}: posterior draws" if s == 0 else None)
     for k in range(K):
         xy = _ellipse(em_means[k], em_covs[k])
-        ax.plot(xy[:, 0], xy[:, 1], zorder=3, label="EM" if k == 0 else None, **_EM_STYLE)
+        style = _EM_STYLE if S else {**_EM_STYLE, "color": _component_color(k)}
+        ax.plot(xy[:, 0], xy[:, 1], zorder=3, label="EM" if S and k == 0 else
+                None if S else f"component {k} (EM)", **style)
         ax.plot(*em_means[k], marker="x", color="black", markersize=8, zorder=4)
+    # The data set the view: a wild draw's ellipse may leave it rather than stretch it.
+    ax.set(xlim=_robust_limits(X[:, 0]), ylim=_robust_limits(X[:, 1]))
 
 
 def _mixture_density(grid, weights, means, variances) -> np.ndarray:
@@ -203,104 +414,321 @@ def _mixture_density(grid, weights, means, variances) -> np.ndarray:
 
 def _overlay_1d(ax, x, em_w, em_m, em_v, draw_w, draw_m, draw_v) -> None:
     ax.hist(x, bins="auto", density=True, color=_DATA_COLOR, alpha=0.6, label="data")
-    pad = 0.1 * (x.max() - x.min())
-    grid = np.linspace(x.min() - pad, x.max() + pad, 400)
-    draws = _mixture_density(grid, draw_w, draw_m, draw_v)
-    lo, hi = np.quantile(draws, [0.05, 0.95], axis=0)
-    ax.fill_between(grid, lo, hi, color="C0", alpha=0.35, label="posterior 90% band")
-    ax.plot(grid, draws.mean(axis=0), color="C0", lw=1.5, label="posterior mean density")
+    grid = np.linspace(*_robust_limits(x, 0.1), 400)
+    if len(draw_w):
+        draws = _mixture_density(grid, draw_w, draw_m, draw_v)
+        lo, hi = np.quantile(draws, [0.05, 0.95], axis=0)
+        ax.fill_between(grid, lo, hi, color="C0", alpha=0.35, label="posterior 90% band")
+        ax.plot(grid, draws.mean(axis=0), color="C0", lw=1.5, label="posterior mean density")
     ax.plot(grid, _mixture_density(grid, em_w, em_m, em_v), label="EM", **_EM_STYLE)
+    ax.set_xlim(grid[0], grid[-1])
 
 
-def _pair_grid(X, names, ax, pair, diag) -> Figure:
+def _pair_grid(X, names, ax, pair, diag, features=None) -> Figure:
+    """A lower-triangular grid: ``diag(ax, i)`` on the diagonal, ``pair(ax, i, j)`` below it
+    (feature i on the y axis, j on the x axis), for ``features`` (default: all)."""
     if ax is not None:
         raise ValueError(f"a pair plot of {X.shape[1]} features needs its own figure; "
                          "leave ax=None")
-    D = X.shape[1]
-    fig, axes = _new_grid(D, D)
-    for i in range(D):
-        for j in range(D):
-            a = axes[i, j]
-            if i == j:
+    features = list(range(X.shape[1])) if features is None else list(features)
+    n = len(features)
+    fig, axes = _new_grid(n, n)
+    for r, i in enumerate(features):
+        for c, j in enumerate(features):
+            a = axes[r, c]
+            if r == c:
                 diag(a, i)
-            elif i > j:
+            elif r > c:
                 pair(a, i, j)
             else:
                 a.set_axis_off()
                 continue
-            if i == D - 1:
+            if r == n - 1:
                 a.set_xlabel(names[j])
-            if j == 0 and i > 0:
+            if c == 0 and r > 0:
                 a.set_ylabel(names[i])
+    return fig
+
+
+def _legend_below(fig: Figure, axes, n_components: int, extra=()) -> None:
+    """One legend for a whole grid: a patch per component (and ``extra`` handles)."""
+    from matplotlib.patches import Patch
+
+    handles = [Patch(color=_component_color(k), label=f"component {k}")
+               for k in range(n_components)]
+    fig.legend(handles=[*handles, *extra], loc="outside lower center",
+               ncols=min(len(handles) + len(extra), 6), fontsize="small")
+
+
+# --------------------------------------------------------------------------------------------
+# the fitted density and the classification (EM or posterior)
+# --------------------------------------------------------------------------------------------
+def _density_1d(grid, w, m, v) -> np.ndarray:
+    """Mixture density on ``grid`` averaged over parameter sets: w, m, v (S, K)."""
+    return _mixture_density(grid, w, m, v).mean(axis=0)
+
+
+def _density_2d(points, w, m, c) -> np.ndarray:
+    """Mixture density at ``points`` (P, 2) averaged over parameter sets (S, K, 2[, 2])."""
+    inv = np.linalg.inv(c)
+    det = np.linalg.det(c)
+    d = points[None, None, :, :] - m[:, :, None, :]
+    q = np.einsum("skpi,skij,skpj->skp", d, inv, d)
+    dens = w[..., None] * np.exp(-0.5 * q) / (2 * np.pi * np.sqrt(det))[..., None]
+    return dens.sum(axis=1).mean(axis=0)
+
+
+def _contours(ax, X2, w, m, c, n_grid: int = 90) -> None:
+    """Density contours of a 2-D mixture over the data: the levels enclose about 25, 50, 75,
+    90 and 95% of the data points (quantiles of the density at the points)."""
+    xlim, ylim = _robust_limits(X2[:, 0]), _robust_limits(X2[:, 1])
+    gx, gy = np.meshgrid(np.linspace(*xlim, n_grid), np.linspace(*ylim, n_grid))
+    z = _density_2d(np.column_stack([gx.ravel(), gy.ravel()]), w, m, c).reshape(gx.shape)
+    at_points = _density_2d(X2, w, m, c)
+    levels = np.unique(np.quantile(at_points, [0.05, 0.10, 0.25, 0.50, 0.75]))
+    ax.scatter(X2[:, 0], X2[:, 1], s=6, color=_DATA_COLOR, zorder=1)
+    if len(levels) > 1:
+        ax.contour(gx, gy, z, levels=levels, cmap="viridis", linewidths=1.1, zorder=2)
+    ax.set(xlim=xlim, ylim=ylim)
+
+
+def plot_density(result: Any, X: Any = None, ax: Axes | None = None, *, n_draws: int = 100,
+                 random_state: Any = 0) -> Figure:
+    """The fitted mixture density over the data.
+
+    2-D: contours over the scatter of the data (levels enclosing about 25, 50, 75, 90 and 95%
+    of the points); 1-D: histogram, mixture density and each component's weighted density,
+    with a rug of the data; D > 2: a pair grid with the marginal mixture on every pair and
+    every feature. A posterior's density is the posterior predictive one (the average over
+    ``n_draws`` draws); an EM fit's is the estimate's.
+
+    Parameters
+    ----------
+    result : BayesResult or EMResult
+    X : array-like (N, D), optional
+        Required for an EMResult; default for a BayesResult: its training data.
+    ax : Axes, optional
+        Only for D <= 2.
+    n_draws : int
+    random_state : int, optional
+    """
+    X = _fit_data(result, X)
+    em = _em_of(result)
+    names = em.feature_names
+    w, m, c = _parameter_sets(result, n_draws, random_state)
+    D = X.shape[1]
+    what = (f"posterior predictive density ({w.shape[0]} draws)" if _is_bayes(result)
+            else "EM mixture density")
+
+    def pair(a, i, j):
+        idx = [j, i]
+        _contours(a, X[:, idx], w, m[:, :, idx], c[:, :, idx][:, :, :, idx])
+
+    def diag(a, i, legend=False):
+        x = X[:, i]
+        a.hist(x, bins="auto", density=True, color=_DATA_COLOR, alpha=0.5, label="data")
+        grid = np.linspace(*_robust_limits(x), 400)
+        a.plot(grid, _density_1d(grid, w, m[:, :, i], c[:, :, i, i]), color="black", lw=1.8,
+               label="mixture")
+        for k in range(w.shape[1]):
+            comp = (w[:, k, None] * stats.norm.pdf(grid, m[:, k, i, None],
+                                                   np.sqrt(c[:, k, i, i])[:, None])).mean(0)
+            a.plot(grid, comp, color=_component_color(k), lw=1.2, ls="--",
+                   label=f"component {k}")
+        a.plot(x, np.zeros_like(x), "|", color="black", markersize=8, alpha=0.4)
+        a.set_xlim(grid[0], grid[-1])
+        a.set_yticks([])
+        if legend:
+            a.legend(fontsize="small")
+
+    if D > 2:
+        fig = _pair_grid(X, names, ax, pair, diag, _pair_features(*_point_estimate(result)))
+        fig.suptitle(f"{what.capitalize()}; contours enclose about 25/50/75/90/95% of the "
+                     "points")
+        return fig
+    fig, ax = _new_axes(ax)
+    if D == 1:
+        diag(ax, 0, legend=True)
+        ax.set(xlabel=names[0], ylabel="density", title=what.capitalize())
+    else:
+        pair(ax, 1, 0)
+        ax.set(xlabel=names[0], ylabel=names[1],
+               title=f"{what.capitalize()}\ncontours enclose about 25/50/75/90/95% of the "
+                     "points")
+    return fig
+
+
+def plot_classification(result: Any, X: Any = None, ax: Axes | None = None, *,
+                        proba: Any = None) -> Figure:
+    """Each point in the colour of its most probable component, sized by its uncertainty.
+
+    Uncertainty is 1 - max_k P(k | x) (mclust's): large points are the ones the model is
+    unsure about. The components' ``ELLIPSE_LEVEL`` ellipses (EM, or the posterior mean) are
+    drawn over them. 1-D: the points along the axis (jittered vertically) under the component
+    densities. D > 2: a pair grid.
+
+    Parameters
+    ----------
+    result : BayesResult or EMResult
+    X : array-like (N, D), optional
+        Required for an EMResult; default for a BayesResult: its training data.
+    ax : Axes, optional
+        Only for D <= 2.
+    proba : MembershipProbabilities, optional
+        Reuse ``result.predict_proba(X)`` when already computed (BayesResult).
+    """
+    X = _fit_data(result, X)
+    em = _em_of(result)
+    names = em.feature_names
+    proba = _membership(result, X) if proba is None else np.asarray(proba.mean)
+    K = proba.shape[1]
+    assigned = np.argmax(proba, axis=1)
+    uncertainty = 1.0 - proba.max(axis=1)
+    size = 6 + 120 * np.clip(uncertainty / (1 - 1 / K), 0, 1) if K > 1 else np.full(len(X), 6)
+    w, m, c = _point_estimate(result)
+
+    def pair(a, i, j):
+        for k in range(K):
+            sel = assigned == k
+            a.scatter(X[sel, j], X[sel, i], s=size[sel], color=_component_color(k), alpha=0.6,
+                      edgecolors="none")
+            xy = _ellipse(m[k, [j, i]], c[k][[j, i]][:, [j, i]])
+            a.plot(xy[:, 0], xy[:, 1], color=_component_color(k), lw=1.2)
+        a.set(xlim=_robust_limits(X[:, j]), ylim=_robust_limits(X[:, i]))
+
+    def diag(a, i):
+        x = X[:, i]
+        grid = np.linspace(*_robust_limits(x), 300)
+        for k in range(K):
+            a.plot(grid, w[k] * stats.norm.pdf(grid, m[k, i], np.sqrt(c[k, i, i])),
+                   color=_component_color(k), lw=1.2)
+        jitter = np.random.default_rng(0).uniform(-1, 1, len(x))
+        top = a.get_ylim()[1]
+        for k in range(K):
+            sel = assigned == k
+            a.scatter(x[sel], -0.08 * top + 0.04 * top * jitter[sel], s=size[sel],
+                      color=_component_color(k), alpha=0.6, edgecolors="none")
+        a.set_yticks([])
+
+    title = "Classification: colour = most probable component, size = uncertainty"
+    if X.shape[1] > 2:
+        fig = _pair_grid(X, names, ax, pair, diag, _pair_features(w, m, c))
+        fig.suptitle(title)
+        _legend_below(fig, fig.axes, K)
+        return fig
+    fig, ax = _new_axes(ax)
+    if X.shape[1] == 1:
+        diag(ax, 0)
+        ax.set(xlabel=names[0], ylabel="weighted component density")
+    else:
+        pair(ax, 1, 0)
+        ax.set(xlabel=names[0], ylabel=names[1])
+    from matplotlib.lines import Line2D
+
+    handles = [Line2D([], [], marker="o", ls="", color=_component_color(k),
+                      label=f"component {k}") for k in range(K)]
+    handles += [Line2D([], [], marker="o", ls="", color="0.4", markersize=np.sqrt(6 + 120 * u),
+                       label=f"uncertainty {u * (1 - 1 / K):.2g}") for u in (0.0, 0.5, 1.0)]
+    ax.legend(handles=handles, fontsize="small", loc="best")
+    ax.set_title(f"{title}\n(uncertainty = 1 - max probability)")
     return fig
 
 
 # --------------------------------------------------------------------------------------------
 # membership
 # --------------------------------------------------------------------------------------------
-def plot_membership(result: BayesResult, X: Any = None, ax: Axes | None = None, *,
+def plot_membership(result: Any, X: Any = None, ax: Axes | None = None, *,
                     proba: Any = None, n_uncertain: int = 10) -> Figure:
     """Points coloured by their most probable component, faded by how unsure that is.
 
-    Opacity is the posterior mean probability of the assigned component (solid: certain;
-    faint: near 1/K). The ``n_uncertain`` most uncertain points are circled and numbered by
-    row. 1-D data: each component's membership probability against x, with its interval.
-    D > 2: the first two features.
+    Opacity is the membership probability of the assigned component (solid: certain; faint:
+    near 1/K). The ``n_uncertain`` most uncertain points are circled and numbered by row.
+    1-D data: each component's P(k | x) as a smooth curve over x (posterior mean with its
+    interval as a band; EM: the responsibilities), with a rug of the data. D > 2: the two
+    features that separate the components most (:func:`plot_classification` shows them all).
 
     Parameters
     ----------
-    result : BayesResult
+    result : BayesResult or EMResult
     X : array-like (N, D), optional
-        Default: the training data.
+        Required for an EMResult; default for a BayesResult: its training data.
     ax : Axes, optional
     proba : MembershipProbabilities, optional
-        Reuse ``result.predict_proba(X)`` when already computed.
+        Reuse ``result.predict_proba(X)`` when already computed (BayesResult).
     n_uncertain : int
     """
-    X = _data(result) if X is None else result._check(X)
-    proba = result.predict_proba(X) if proba is None else proba
-    names = result.feature_names
-    K = proba.mean.shape[1]
+    X = _fit_data(result, X)
+    em = _em_of(result)
+    names = em.feature_names
+    bayes = _is_bayes(result)
+    if bayes:
+        proba = result.predict_proba(X) if proba is None else proba
+        mean_p = proba.mean
+    else:
+        mean_p = result.predict_proba(X)
+    K = mean_p.shape[1]
     fig, ax = _new_axes(ax)
     if X.shape[1] == 1:
-        order = np.argsort(X[:, 0])
-        x = X[order, 0]
+        x = X[:, 0]
+        grid = np.linspace(*_robust_limits(x, 0.05), 300)
+        on_grid = result.predict_proba(grid[:, None])
         for k in range(K):
-            mean, lo, hi = (p[order, k] for p in (proba.mean, proba.lower, proba.upper))
-            # A skewed posterior can put the mean outside the equal-tailed interval.
-            yerr = np.clip([mean - lo, hi - mean], 0, None)
-            ax.errorbar(x, mean, yerr=yerr, color=_component_color(k),
-                        fmt=".-", lw=0.8, elinewidth=0.8, capsize=2, alpha=0.8,
-                        label=f"component {k}")
-        ax.set(xlabel=names[0], ylabel="membership probability", ylim=(-0.02, 1.02),
-               title=f"Membership: posterior mean and {proba.interval:.0%} interval")
-        ax.legend(fontsize="small")
+            colour = _component_color(k)
+            if bayes:
+                ax.fill_between(grid, on_grid.lower[:, k], on_grid.upper[:, k], color=colour,
+                                alpha=0.18, lw=0)
+                curve = on_grid.mean[:, k]
+            else:
+                curve = on_grid[:, k]
+            ax.plot(grid, curve, color=colour, lw=1.8, label=f"component {k}")
+        ax.plot(x, np.full_like(x, -0.03), "|", color="black", markersize=10, alpha=0.5,
+                label="data")
+        band = f" with its {on_grid.interval:.0%} interval" if bayes else ""
+        ax.set(xlabel=names[0], ylabel="P(component | x)", ylim=(-0.06, 1.03),
+               xlim=(grid[0], grid[-1]),
+               title=f"Membership: P(k | x){' posterior mean' if bayes else ' (EM)'}{band}")
+        ax.legend(fontsize="small", loc="center right")
         return fig
-    assigned = np.argmax(proba.mean, axis=1)
-    certainty = proba.mean[np.arange(len(X)), assigned]
+    if X.shape[1] > 2:
+        i, j = _two_most_separating(*_point_estimate(result))
+        extra = f" ({names[i]} and {names[j]}: the most separating pair)"
+    else:
+        i, j, extra = 0, 1, ""
+    assigned = np.argmax(mean_p, axis=1)
+    certainty = mean_p[np.arange(len(X)), assigned]
     # Map certainty from [1/K, 1] to opacity [0.1, 1]: a coin-flip point is nearly invisible.
-    alpha = 0.1 + 0.9 * np.clip((certainty - 1 / K) / (1 - 1 / K), 0, 1)
+    alpha = 0.1 + 0.9 * np.clip((certainty - 1 / K) / (1 - 1 / K), 0, 1) if K > 1 else \
+        np.ones(len(X))
     for k in range(K):
         sel = assigned == k
-        ax.scatter(X[sel, 0], X[sel, 1], s=18, color=_component_color(k), alpha=alpha[sel],
+        ax.scatter(X[sel, i], X[sel, j], s=18, color=_component_color(k), alpha=alpha[sel],
                    edgecolors="none", label=f"component {k}")
-    for i in np.argsort(certainty)[:n_uncertain]:
-        ax.scatter(X[i, 0], X[i, 1], s=70, facecolors="none", edgecolors="black", lw=0.8)
-        ax.annotate(str(i), (X[i, 0], X[i, 1]), xytext=(4, 4), textcoords="offset points",
+    for n in np.argsort(certainty)[:n_uncertain]:
+        ax.scatter(X[n, i], X[n, j], s=70, facecolors="none", edgecolors="black", lw=0.8)
+        ax.annotate(str(n), (X[n, i], X[n, j]), xytext=(4, 4), textcoords="offset points",
                     fontsize=7)
-    extra = " (first two features)" if X.shape[1] > 2 else ""
-    ax.set(xlabel=names[0], ylabel=names[1],
+    ax.set(xlabel=names[i], ylabel=names[j],
            title=f"Membership{extra}: opacity = probability of the assigned component;\n"
                  f"circled: the {min(n_uncertain, len(X))} most uncertain points (row numbers)")
     ax.legend(fontsize="small")
     return fig
 
 
+def _two_most_separating(weights, means, covariances) -> tuple[int, int]:
+    """The two features whose component means differ most relative to the spread within."""
+    centre = weights @ means
+    score = (weights @ (means - centre) ** 2) / (
+        weights @ np.diagonal(covariances, axis1=1, axis2=2))
+    i, j = sorted(np.argsort(score)[::-1][:2].tolist())
+    return i, j
+
+
 # --------------------------------------------------------------------------------------------
 # diagnostics (ArviZ) and posterior predictive check
 # --------------------------------------------------------------------------------------------
 def plot_trace(result: BayesResult, var_names=("weights", "means")) -> Figure:
-    """Trace and per-chain densities (``arviz.plot_trace_dist``, matplotlib backend)."""
+    """Trace and per-chain densities (``arviz.plot_trace_dist``), one colour per chain with a
+    chain legend. ArviZ lays out its own grid of panels (so no ``ax``)."""
     import arviz as az
 
     with warnings.catch_warnings():
@@ -309,14 +737,18 @@ def plot_trace(result: BayesResult, var_names=("weights", "means")) -> Figure:
         pc = az.plot_trace_dist(result.idata, var_names=list(var_names),
                                 backend="matplotlib", compact=False,
                                 figure_kwargs={"layout": "constrained"})
+        _chain_legend(pc)
     return pc.viz["figure"].item()
 
 
 def plot_rank(result: BayesResult, var_names=("weights", "means")) -> Figure:
-    """Fractional rank ECDF per chain (``arviz.plot_rank``): flat within the band = mixing.
+    """Fractional rank ECDF per chain (``arviz.plot_rank``), with a chain legend.
 
-    Thinned and at the per-scalar level of :func:`bayesgmm.diagnostics.diagnose`'s rank check
-    (family-wise 0.01, Bonferroni), so a panel is flagged exactly when that check fails.
+    Each line is one chain's ECDF of the fractional ranks of its draws among all chains'
+    draws, minus the uniform ECDF: flat near zero when the chains sample the same
+    distribution. Thinned and at the per-scalar level of
+    :func:`bayesgmm.diagnostics.diagnose`'s rank check (family-wise 0.01, Bonferroni), so a
+    panel is flagged exactly when that check fails. ArviZ lays out its own grid (no ``ax``).
     """
     import arviz as az
     from arviz_base import rcParams
@@ -329,7 +761,78 @@ def plot_rank(result: BayesResult, var_names=("weights", "means")) -> Figure:
         pc = az.plot_rank(result.idata, var_names=list(var_names), backend="matplotlib",
                           thin=True, envelope_prob=1.0 - family / max(n_scalars, 1),
                           figure_kwargs={"layout": "constrained"})
+        _chain_legend(pc)
     return pc.viz["figure"].item()
+
+
+def _chain_legend(pc) -> None:
+    try:
+        pc.add_legend("chain", loc="outside right upper")
+    except Exception:  # noqa: BLE001 (an older arviz-plots: the figure without a legend)
+        pass
+
+
+def plot_energy(result: BayesResult) -> Figure:
+    """Marginal energy against energy transition distributions (``arviz.plot_energy``), with
+    E-BFMI per chain: similar widths mean the sampler moves freely across energy levels."""
+    import arviz as az
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pc = az.plot_energy(result.idata, backend="matplotlib",
+                            figure_kwargs={"layout": "constrained"})
+    return pc.viz["figure"].item()
+
+
+def plot_forest(result: BayesResult, interval: float = 0.94, axes: Any = None) -> Figure:
+    """Forest plot of the weights and of the means of every feature, EM beside the posterior.
+
+    One panel per quantity (weights; the means of each feature, on its own scale); one row per
+    component: the posterior median (dot), 50% interval (thick) and ``interval`` equal-tailed
+    interval (thin), and the EM estimate (black x).
+
+    Parameters
+    ----------
+    result : BayesResult
+    interval : float
+    axes : sequence of Axes, optional
+        1 + D axes.
+    """
+    post = result.posterior
+    em = result.em
+    names = result.feature_names
+    K, D = em.n_components, em.n_features
+    panels = [("weights", post["weights"].values.reshape(-1, K), em.weights)]
+    panels += [(f"mean of {f}", post["means"].values.reshape(-1, K, D)[:, :, i], em.means[:, i])
+               for i, f in enumerate(names)]
+    if axes is None:
+        n = len(panels)
+        cols = min(n, 4)
+        fig = Figure(figsize=(3.2 * cols, 0.35 * K * ((n + cols - 1) // cols) + 1.8),
+                     layout="constrained")
+        axes = fig.subplots((n + cols - 1) // cols, cols, squeeze=False).ravel()
+        for a in axes[n:]:
+            a.set_axis_off()
+    else:
+        axes = np.atleast_1d(axes)
+        fig = axes[0].figure
+    q = (1 - interval) / 2
+    rows = np.arange(K)[::-1]
+    for a, (title, draws, em_value) in zip(axes, panels, strict=False):
+        lo, q25, med, q75, hi = np.quantile(draws, [q, 0.25, 0.5, 0.75, 1 - q], axis=0)
+        for k in range(K):
+            colour = _component_color(k)
+            a.plot([lo[k], hi[k]], [rows[k]] * 2, color=colour, lw=1.2)
+            a.plot([q25[k], q75[k]], [rows[k]] * 2, color=colour, lw=4)
+            a.plot(med[k], rows[k], "o", color="white", mec=colour, markersize=5)
+        a.plot(em_value, rows, "x", color="black", markersize=7, label="EM")
+        a.set_yticks(rows, [f"component {k}" for k in range(K)])
+        a.set_ylim(-0.7, K - 0.3)
+        a.set_title(title, fontsize="medium")
+        a.grid(axis="x", alpha=0.3)
+    axes[0].legend(fontsize="small", loc="best")
+    fig.suptitle(f"Posterior median, 50% and {interval:.0%} intervals; EM estimate (x)")
+    return fig
 
 
 def plot_ppc_density(result: BayesResult, n_replicates: int = 50, axes: Any = None,
@@ -369,4 +872,67 @@ def plot_ppc_density(result: BayesResult, n_replicates: int = 50, axes: Any = No
         a.set_yticks([])
     axes[0].legend(fontsize="small")
     fig.suptitle(f"Posterior predictive check: {xrep.shape[0]} replicated data sets")
+    return fig
+
+
+def _ppc_statistics(X: np.ndarray, names) -> list[tuple[str, Any]]:
+    """(label, statistic(X (..., N, D)) -> (...)) pairs for the joint check."""
+    D = X.shape[1]
+    if D == 1:
+        return [("sd", lambda Z: Z[..., 0].std(axis=-1)),
+                ("skewness", lambda Z: stats.skew(Z[..., 0], axis=-1)),
+                ("kurtosis", lambda Z: stats.kurtosis(Z[..., 0], axis=-1))]
+
+    def corr(i, j):
+        def stat(Z):
+            a = Z[..., i] - Z[..., i].mean(axis=-1, keepdims=True)
+            b = Z[..., j] - Z[..., j].mean(axis=-1, keepdims=True)
+            return (a * b).sum(-1) / np.sqrt((a * a).sum(-1) * (b * b).sum(-1))
+        return stat
+
+    pairs = [(i, j) for i in range(D) for j in range(i + 1, D)][:6]
+    return [(f"corr({names[i]}, {names[j]})", corr(i, j)) for i, j in pairs]
+
+
+def plot_ppc_statistics(result: BayesResult, n_replicates: int = 200, axes: Any = None,
+                        random_state: Any = 0) -> Figure:
+    """A joint posterior predictive check: statistics of replicated data against the data's.
+
+    Marginal densities can match while the joint structure does not; the correlation between
+    each pair of features (up to six pairs; 1-D data: sd, skewness and kurtosis) catches that.
+    Each panel: the statistic over ``n_replicates`` replicated data sets (histogram), the
+    observed value (black line) and the posterior predictive p-value P(T(rep) >= T(obs)):
+    values near 0 or 1 flag a misfit.
+
+    Parameters
+    ----------
+    result : BayesResult
+    n_replicates : int
+    axes : sequence of Axes, optional
+        One per statistic.
+    random_state : int, optional
+    """
+    X = _data(result)
+    checks = _ppc_statistics(X, result.feature_names)
+    if axes is None:
+        n = len(checks)
+        cols = min(n, 3)
+        rows = (n + cols - 1) // cols
+        fig = Figure(figsize=(4.0 * cols, 2.9 * rows), layout="constrained")
+        axes = fig.subplots(rows, cols, squeeze=False).ravel()
+        for a in axes[n:]:
+            a.set_axis_off()
+    else:
+        axes = np.atleast_1d(axes)
+        fig = axes[0].figure
+    rep = result.sample_posterior_predictive(max_draws=n_replicates, random_state=random_state)
+    xrep = rep["x"].values  # (S, N, D)
+    for a, (label, stat) in zip(axes, checks, strict=False):
+        values, observed = stat(xrep), float(stat(X))
+        p = float(np.mean(values >= observed))
+        a.hist(values, bins=30, color="C0", alpha=0.6)
+        a.axvline(observed, color="black", lw=2)
+        a.set(xlabel=label, yticks=[], title=f"p = {p:.2f}")
+    fig.suptitle(f"Joint predictive check: {xrep.shape[0]} replicated data sets (histogram) "
+                 "vs the data (line)")
     return fig

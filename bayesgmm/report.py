@@ -2,17 +2,27 @@
 
 :func:`write_report` writes ``report.html`` (figures embedded as base64 PNG, inline CSS, no
 scripts and no network access) and ``figures/*.png`` into a result directory;
-:func:`build_report` returns the same HTML and PNG bytes without touching the disk. (Over 500
-lines: one function per report section plus the shared HTML helpers they all use.)
+:func:`build_report` returns the same HTML and PNG bytes without touching the disk.
 
-Sections: data overview; the EM fit (parameters, convergence, BIC/AIC); the posterior summary;
-EM against the posterior (table and overlay figure); membership uncertainty; diagnostics (trace
-and rank plots, divergences, E-BFMI, label switching, a plain-language verdict); a posterior
-predictive density check; and the priors, sampler settings, seed and software versions.
+Sections: data overview; the EM fit (objective, convergence, BIC/AIC); one parameter table
+(weights, means, standard deviations and correlations, each pair once: EM beside the posterior
+mean, sd, 94% interval, R-hat and ESS) with the forest plot, the fitted density and the EM vs
+posterior overlay; classification and membership uncertainty; diagnostics (trace, rank and
+energy plots, divergences, E-BFMI, label switching, a plain-language verdict); a posterior
+predictive check; and the priors, sampler settings, seed and software versions.
 
-:func:`write_selection_report` (``bayesgmm select``) writes ``select.html`` the same way for a
-choice of the number of components: the EM information criteria, and optionally the PSIS-LOO
-comparison and the posterior of the number of non-empty components of a sparse mixture.
+:func:`write_em_report` (``bayesgmm em --report``) writes the same kind of report for an EM fit
+alone, without loading PyMC or ArviZ. :func:`write_selection_report` (``bayesgmm select``)
+writes ``select.html`` the same way for a choice of the number of components: the EM
+information criteria, and optionally the PSIS-LOO comparison and the posterior of the number
+of non-empty components of a sparse mixture.
+
+Numbers are printed by magnitude (:func:`format_number`): ``20,830``, ``0.01235``,
+``3.1 × 10⁻²⁶⁷``, never ``2.083e+04``.
+
+(Over 500 lines: one function per section of three reports, the Bayesian, the EM-only and
+the selection one, plus the HTML helpers and the parameter table they share; splitting the
+selection report into the selection package is the natural next cut.)
 """
 
 from __future__ import annotations
@@ -20,6 +30,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+import math
 import os
 import shutil
 import warnings
@@ -27,22 +38,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from . import plots
-from .persistence import (
-    MANIFEST,
-    in_progress,
-    read_manifest,
-    software_versions,
-    write_directory,
-    write_manifest,
-)
-from .posterior import BayesResult
-from .selection import (
+from . import plots, progress
+from .selection import (  # EM sweeps and their plots: no PyMC, no ArviZ at import
     CRITERIA,
     BayesSelection,
     EMSelection,
@@ -53,7 +55,12 @@ from .selection import (
 )
 from .settings import DiagnosticThresholds
 
-__all__ = ["Figure", "build_report", "build_selection_report", "format_number", "k_plus_table",
+if TYPE_CHECKING:  # imported where used: an EM-only report must not load ArviZ or PyMC
+    from .em import EMResult
+    from .posterior import BayesResult
+
+__all__ = ["Figure", "build_em_report", "build_report", "build_selection_report",
+           "format_number", "k_plus_table", "parameter_table", "write_em_report",
            "write_report", "write_selection_report"]
 
 REPORT_NAME = "report.html"
@@ -79,19 +86,40 @@ class Figure:
     png: bytes
 
 
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
 def format_number(value: Any, digits: int = 4) -> str:
-    """How the report prints a number: ``digits`` significant digits, integers as integers."""
+    """How the report prints a number: by its magnitude, to ``digits`` significant digits.
+
+    Integers in full with thousands separators (``4,475,110``); other numbers in fixed
+    notation with trailing zeros dropped (``20,830``, ``0.3521``, ``0.001235``); only very
+    small or very large magnitudes as a power of ten (``3.122 × 10⁻²⁶⁷``). Booleans as yes/no,
+    NaN as n/a.
+    """
     if isinstance(value, bool | np.bool_):
         return "yes" if value else "no"
     if isinstance(value, int | np.integer):
-        return str(int(value))
+        return f"{int(value):,}"
     try:
         x = float(value)
     except (TypeError, ValueError):
         return str(value)
     if not np.isfinite(x):
-        return "n/a" if np.isnan(x) else str(x)
-    return f"{x:.{digits}g}"
+        return "n/a" if np.isnan(x) else ("∞" if x > 0 else "-∞")
+    if x == 0:
+        return "0"
+    exponent = math.floor(math.log10(abs(x)))
+    if exponent < -4 or exponent >= 15:
+        mantissa = f"{x / 10 ** exponent:.{digits - 1}f}".rstrip("0").rstrip(".")
+        if mantissa in ("10", "-10"):  # rounding carried into the next power
+            mantissa, exponent = mantissa[:-1], exponent + 1
+        return f"{mantissa} × 10{str(exponent).translate(_SUPERSCRIPT)}"
+    decimals = max(0, digits - 1 - exponent)
+    text = f"{x:,.{decimals}f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
 
 
 # --------------------------------------------------------------------------------------------
@@ -121,8 +149,9 @@ def write_report(result: BayesResult, directory: str | os.PathLike, *,
     -------
     Path of ``report.html``.
     """
-    page, figures = build_report(result, data_source=data_source, random_state=random_state,
-                                 thresholds=thresholds)
+    with progress.step("writing the report (figures and tables)"):
+        page, figures = build_report(result, data_source=data_source,
+                                     random_state=random_state, thresholds=thresholds)
     return _write_files(Path(directory), REPORT_NAME, page, figures)
 
 
@@ -137,34 +166,127 @@ def build_report(result: BayesResult, *, data_source: str | None = None,
         A complete, self-contained HTML document.
     figures : list of Figure
     """
+    from .posterior import BayesResult
+
     if not isinstance(result, BayesResult):
-        raise ValueError(f"the report needs a BayesResult; got {type(result).__name__}")
+        raise ValueError(f"the report needs a BayesResult; got {type(result).__name__} "
+                         "(an EM fit has its own: write_em_report)")
     X = np.asarray(result.idata["observed_data"]["x"].values, dtype=np.float64)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # ArviZ warns on short chains; the report says so
         diag = result.diagnostics(**(thresholds or DiagnosticThresholds()).to_dict())
-        summary = result.summary()
     proba = result.predict_proba(X)
     figures: list[Figure] = []
     figure = _embedder(figures)
     sections = [
         _verdict_box(diag),
-        _section_data(result, X, figure),
-        _section_em(result, X, figure),
-        _section_summary(summary),
-        _section_compare(result, figure, random_state),
+        _section_data(result.em, X, figure),
+        _section_em(result.em, X, figure),
+        _section_parameters(result, figure, random_state),
         _section_membership(result, X, proba, figure),
         _section_diagnostics(result, diag, figure),
         _section_ppc(result, figure, random_state),
         _section_reproducibility(result),
     ]
-    title = f"bayesgmm report: {data_source or 'Gaussian mixture'}"
+    name = _data_name(data_source)
+    title = f"{name}: Gaussian mixture, K = {result.n_components}" if name else \
+        f"Gaussian mixture, K = {result.n_components}"
     subtitle = (f"{X.shape[0]} points x {X.shape[1]} feature(s) ({', '.join(result.feature_names)})"
-                f"; K = {result.n_components}, {result.covariance_type} covariances; "
+                f"; K = {result.n_components}, {_covariance_words(result.covariance_type, X)}; "
+                f"{'from ' + data_source + '; ' if data_source else ''}bayesgmm report "
                 f"generated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
     page = _PAGE.format(title=html.escape(title), subtitle=html.escape(subtitle),
                         css=_CSS, nav=_NAV, body="\n".join(sections))
     return page, figures
+
+
+def write_em_report(em: EMResult, X: Any, directory: str | os.PathLike, *,
+                    data_source: str | None = None,
+                    settings: Mapping[str, Any] | None = None) -> Path:
+    """Write ``report.html`` and ``figures/*.png`` for an EM fit (no posterior) into
+    ``directory``; ``X`` is the data it was fitted to. Loads neither PyMC nor ArviZ.
+
+    Returns
+    -------
+    Path of ``report.html``.
+    """
+    page, figures = build_em_report(em, X, data_source=data_source, settings=settings)
+    return _write_files(Path(directory), REPORT_NAME, page, figures)
+
+
+def build_em_report(em: EMResult, X: Any, *, data_source: str | None = None,
+                    settings: Mapping[str, Any] | None = None) -> tuple[str, list[Figure]]:
+    """The EM-only report as an HTML string and its figures as PNG bytes.
+
+    Sections: data overview; the EM fit (objective, convergence, BIC/AIC, the parameter table:
+    weights, means, standard deviations, correlations); the fitted density, classification and
+    membership figures; settings and software.
+    """
+    from ._validation import check_data
+    from .em import EMResult
+
+    if not isinstance(em, EMResult):
+        raise ValueError(f"the EM report needs an EMResult; got {type(em).__name__}")
+    Xv, _ = check_data(X, n_features=em.n_features, feature_names=em.feature_names)
+    figures: list[Figure] = []
+    figure = _embedder(figures)
+    params = parameter_table(em)
+    fit_figures = [
+        figure("density", "The fitted mixture density over the data"
+               + ("" if em.n_features == 1 else
+                  " (contours enclose about 25/50/75/90/95% of the points)"),
+               lambda: plots.plot_density(em, Xv)),
+        figure("classification", "Classification: each point in its most probable "
+               "component's colour, larger when less certain (uncertainty = 1 - max P(k | x))",
+               lambda: plots.plot_classification(em, Xv)),
+        figure("membership", "Membership probabilities P(k | x) (EM responsibilities)",
+               lambda: plots.plot_membership(em, Xv)),
+    ]
+    sections = [
+        _section_data(em, Xv, figure),
+        _section_em(em, Xv, figure),
+        _section("parameters", "3. Parameters",
+                 "<p>The EM estimate. Covariances are shown as standard deviations and "
+                 "correlations (each pair once). This is a point estimate: for uncertainty, "
+                 "fit the posterior (<code>bayesgmm fit</code>).</p>",
+                 _parameter_html(params, em.n_features)),
+        _section("figures", "4. The fit", *fit_figures),
+        _section("reproducibility", "5. Settings and software",
+                 _table(pd.DataFrame({"value": [str(v) for v in (settings or {}).values()]},
+                                     index=list(settings or {}))) if settings else "",
+                 "<h3>Software</h3>",
+                 _versions_table(("bayesgmm", "numpy", "scipy", "numba", "pandas",
+                                  "matplotlib"))),
+    ]
+    name = _data_name(data_source)
+    K = em.n_components
+    title = f"{name}: Gaussian mixture by EM, K = {K}" if name else \
+        f"Gaussian mixture by EM, K = {K}"
+    subtitle = (f"{Xv.shape[0]} points x {Xv.shape[1]} feature(s) "
+                f"({', '.join(em.feature_names)}); K = {K}, "
+                f"{_covariance_words(em.covariance_type, Xv)}; "
+                f"{'from ' + data_source + '; ' if data_source else ''}bayesgmm EM report "
+                f"generated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
+    nav = ('<a href="#data">Data</a><a href="#em">EM</a><a href="#parameters">Parameters</a>'
+           '<a href="#figures">The fit</a><a href="#reproducibility">Settings</a>')
+    page = _PAGE.format(title=html.escape(title), subtitle=html.escape(subtitle),
+                        css=_CSS, nav=nav, body="\n".join(sections))
+    return page, figures
+
+
+def _data_name(source: str | None) -> str | None:
+    """The data set's name for a title: ``bundled:old_faithful``, ``data/old_faithful.csv``
+    and ``models/old_faithful.toml`` all give ``old_faithful``."""
+    if not source:
+        return None
+    return Path(source.split(":", 1)[1] if source.startswith("bundled:") else source).stem
+
+
+def _covariance_words(covariance_type: str, X: np.ndarray) -> str:
+    if X.shape[1] == 1:  # one feature: every type is a variance per component (or shared)
+        return "one shared variance" if covariance_type == "tied" else \
+            "a variance per component"
+    return f"{covariance_type} covariances"
 
 
 def _write_files(directory: Path, page_name: str, page: str, figures: list[Figure], *,
@@ -178,6 +300,10 @@ def _write_files(directory: Path, page_name: str, page: str, figures: list[Figur
     all. Symbolic links in it are never followed; anything else is refused. A directory that
     this process is building (``save(..., extra=...)``) is written into directly.
     """
+    # Here, not at the top: persistence imports the posterior (ArviZ), which an EM-only
+    # report must not load.
+    from .persistence import MANIFEST, in_progress, write_directory, write_manifest
+
     def fill(tmp: Path) -> None:
         (tmp / FIGURES_DIR).mkdir()
         for fig in figures:
@@ -206,6 +332,8 @@ def _write_files(directory: Path, page_name: str, page: str, figures: list[Figur
 
 
 def _manifest_kind(directory: Path) -> str | None:
+    from .persistence import read_manifest
+
     try:
         return read_manifest(directory).get("kind")
     except ValueError:
@@ -301,35 +429,25 @@ def _table(frame: pd.DataFrame, digits: int = 4, index: bool = True) -> str:
     shown = frame.copy().astype(object)
     for col in shown.columns:
         shown[col] = [format_number(v, digits) for v in frame[col]]
-    return shown.to_html(classes="tbl", index=index, escape=True, border=0)
+    # A wide table scrolls inside its box instead of pushing the page past the window.
+    return ('<div class="tblwrap">'
+            + shown.to_html(classes="tbl", index=index, escape=True, border=0) + "</div>")
 
 
-def _section_data(result, X, figure) -> str:
-    frame = pd.DataFrame(X, columns=list(result.feature_names))
+def _section_data(em, X, figure) -> str:
+    frame = pd.DataFrame(X, columns=list(em.feature_names))
     desc = pd.DataFrame({
         "mean": frame.mean(), "sd": frame.std(), "min": frame.min(),
         "median": frame.median(), "max": frame.max(),
     })
-    fig = figure("data", "The data", lambda: plots.plot_data(X, result.feature_names))
+    fig = figure("data", "The data", lambda: plots.plot_data(X, em.feature_names))
     return _section("data", "1. Data overview",
                     f"<p>{X.shape[0]} observations of {X.shape[1]} feature(s), no missing values "
                     "(rows with missing values are refused or dropped before fitting).</p>",
                     _table(desc), fig)
 
 
-def _section_em(result, X, figure) -> str:
-    em = result.em
-    names = result.feature_names
-    rows = []
-    full = em.full_covariances
-    for k in range(em.n_components):
-        row = {"weight": em.weights[k]}
-        row.update({f"mean[{f}]": em.means[k, i] for i, f in enumerate(names)})
-        for i, fi in enumerate(names):
-            for j in range(i, len(names)):
-                row[f"cov[{fi}, {names[j]}]"] = full[k, i, j]
-        rows.append(row)
-    params = pd.DataFrame(rows, index=pd.Index(range(em.n_components), name="component"))
+def _section_em(em, X, figure) -> str:
     stats = {
         "log-likelihood": em.log_likelihood,
         "log posterior (MAP-EM)": em.log_posterior if em.log_posterior is not None else np.nan,
@@ -339,45 +457,145 @@ def _section_em(result, X, figure) -> str:
         "BIC (lower is better)": em.bic(X),
         "AIC (lower is better)": em.aic(X),
     }
+    if em.log_posterior is None:
+        del stats["log posterior (MAP-EM)"]
     stats_table = pd.DataFrame({"value": list(stats.values())}, index=list(stats))
     prior = "MAP-EM under mclust's conjugate default prior" if em.prior is not None \
         else "maximum likelihood"
-    fig = figure("em_convergence", "EM objective per iteration",
-                 lambda: plots.plot_em_convergence(em))
+    fig = figure("em_convergence", f"EM objective: the start and each of the {em.n_iter} "
+                 "iterations of the best restart", lambda: plots.plot_em_convergence(em))
     warn = "".join(f'<p class="warn">{html.escape(w)}</p>' for w in em.warnings)
     return _section("em", "2. EM fit",
                     f"<p>The EM estimate ({prior}) starts every chain and is the reference "
                     "labelling of the components.</p>", warn,
-                    "<h3>Parameters</h3>", _table(params, digits=6),
-                    "<h3>Fit</h3>", _table(stats_table, digits=6), fig)
+                    _table(stats_table, digits=7), fig)
 
 
-def _section_summary(summary: pd.DataFrame) -> str:
-    cols = [c for c in ("mean", "sd", "eti94_lb", "eti94_ub", "r_hat", "ess_bulk", "ess_tail")
-            if c in summary.columns]
-    shown = summary[cols].rename(columns={"eti94_lb": "94% lower", "eti94_ub": "94% upper",
-                                          "r_hat": "R-hat", "ess_bulk": "bulk ESS",
-                                          "ess_tail": "tail ESS"})
-    return _section("summary", "3. Posterior summary",
-                    "<p>Posterior mean, standard deviation, 94% equal-tailed interval, "
-                    "rank-normalised split R-hat and bulk/tail effective sample sizes, in data "
-                    "units, after relabelling to the EM components.</p>", _table(shown))
+def parameter_table(result: Any, interval: float = 0.94) -> pd.DataFrame:
+    """One row per parameter: weights, means, standard deviations and correlations.
+
+    Covariances are reported as standard deviations and correlations, each pair of features
+    once: per component (full, diag, spherical: one sd per component) or shared (tied). For a
+    :class:`~bayesgmm.BayesResult`: the EM estimate beside the posterior mean, sd, equal-tailed
+    ``interval``, rank-normalised R-hat and bulk/tail ESS of each (derived quantities are
+    summarised draw by draw, so the sd's interval is the interval of the sd). For an
+    :class:`~bayesgmm.EMResult`: the EM column alone.
+
+    Returns
+    -------
+    DataFrame indexed by parameter (``weight[0]``, ``mean[0, waiting]``, ``sd[0, waiting]``,
+    ``corr[0, eruptions, waiting]``; tied: ``sd[waiting]``), with column ``EM`` and, for a
+    posterior, ``mean``, ``sd``, ``lower``, ``upper``, ``EM inside``, ``R-hat``, ``bulk ESS``,
+    ``tail ESS``.
+    """
+    bayes = hasattr(result, "idata")
+    em = result.em if bayes else result
+    ct, names = em.covariance_type, list(em.feature_names)
+    em_values = _derived(em.weights[None, None], em.means[None, None],
+                         em.full_covariances[None, None], ct, names)
+    labels = [label for name, (_, axes) in em_values.items() for label in _labels(name, axes)]
+    table = pd.DataFrame({"EM": np.concatenate([v.ravel() for v, _ in em_values.values()])},
+                         index=pd.Index(labels, name="parameter"))
+    if not bayes:
+        return table
+    import arviz as az
+    import xarray as xr
+
+    post = result.posterior
+    C, S, K = post["weights"].shape
+    w, m, chol = result._draws(None)  # stacked chain-major: reshape back to (C, S, ...)
+    cov = chol @ np.swapaxes(chol, -1, -2)
+    draws = _derived(w.reshape(C, S, K), m.reshape(C, S, *m.shape[1:]),
+                     cov.reshape(C, S, *cov.shape[1:]), ct, names)
+    tree = xr.DataTree.from_dict({"posterior": xr.Dataset(
+        {name: (("chain", "draw", *[f"{name}_{i}" for i in range(v.ndim - 2)]), v)
+         for name, (v, _) in draws.items()})})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        summary = az.summary(tree, ci_prob=interval, round_to="none")
+    flat = {name: v.reshape(C * S, -1) for name, (v, _) in draws.items()}
+    q = (1 - interval) / 2
+    rows = []
+    for v in flat.values():
+        lo, hi = np.quantile(v, [q, 1 - q], axis=0)
+        for i in range(v.shape[1]):
+            rows.append((v[:, i].mean(), v[:, i].std(ddof=1), lo[i], hi[i]))
+    table["mean"], table["sd"], table["lower"], table["upper"] = np.array(rows).T
+    table["EM inside"] = (table["lower"] <= table["EM"]) & (table["EM"] <= table["upper"])
+    for col, new in (("r_hat", "R-hat"), ("ess_bulk", "bulk ESS"), ("ess_tail", "tail ESS")):
+        table[new] = summary[col].to_numpy() if col in summary else np.nan
+    return table
 
 
-def _section_compare(result, figure, random_state) -> str:
-    comp = result.compare_em()
-    comp = comp.rename(columns={"em": "EM", "lower": "94% lower", "upper": "94% upper",
-                                "em_in_interval": "EM inside interval"})
-    outside = int((~result.compare_em()["em_in_interval"]).sum())
+def _derived(w, m, cov, covariance_type, names) -> dict[str, tuple[np.ndarray, list[list]]]:
+    """name -> (draws (C, S, ...), labels of each axis after chain and draw): weight, mean, and
+    sd and corr as the covariance type has them (shared when tied, one sd when spherical)."""
+    K, D = m.shape[-2:]
+    comps = list(range(K))
+    sd = np.sqrt(np.diagonal(cov, axis1=-2, axis2=-1))  # (C, S, K, D)
+    out = {"weight": (w, [comps]), "mean": (m, [comps, names])}
+    if covariance_type == "tied":
+        out["sd"] = (sd[:, :, 0], [names])
+    elif covariance_type == "spherical":
+        out["sd"] = (sd[..., 0], [comps])
+    else:
+        out["sd"] = (sd, [comps, names])
+    if covariance_type in ("full", "tied") and D > 1:
+        i, j = np.triu_indices(D, 1)
+        corr = cov[..., i, j] / (sd[..., i] * sd[..., j])
+        pairs = [f"{names[a]}, {names[b]}" for a, b in zip(i, j, strict=True)]
+        out["corr"] = (corr[:, :, 0], [pairs]) if covariance_type == "tied" else \
+            (corr, [comps, pairs])
+    return out
+
+
+def _labels(name: str, axes: list[list]) -> list[str]:
+    """``name[a, b]`` for every element, in C order (the order of ``reshape`` and ArviZ)."""
+    import itertools
+
+    return [f"{name}[{', '.join(map(str, idx))}]" for idx in itertools.product(*axes)]
+
+
+def _section_parameters(result, figure, random_state) -> str:
+    table = parameter_table(result)
+    outside = int((~table["EM inside"]).sum())
     note = ("Every EM estimate lies inside its posterior interval." if outside == 0 else
-            f"{outside} EM estimate(s) lie outside the posterior interval: the point estimate "
-            "and the posterior disagree there (MAP vs posterior mean, skewed or multimodal "
-            "posterior).")
-    fig = figure("overlay", "EM fit (dashed) against posterior draws",
-                 lambda: plots.plot_overlay(result, random_state=random_state))
-    return _section("compare", "4. EM vs MCMC",
-                    f"<p>The EM point estimate beside the posterior. {note}</p>",
-                    _table(comp), fig)
+            f"{outside} EM estimate(s) lie outside the posterior interval (marked 'no'): the "
+            "point estimate and the posterior disagree there (MAP vs posterior mean, a skewed "
+            "or multimodal posterior).")
+    forest = figure("forest", "Forest plot: posterior median, 50% and 94% intervals of the "
+                    "weights and of the means of every feature; EM estimate (x)",
+                    lambda: plots.plot_forest(result))
+    one_d = result.em.n_features == 1
+    density = figure("density", "The fitted mixture: posterior predictive density over the "
+                     + ("histogram of the data, with each component's weighted density "
+                        "(dashed) and a rug of the data" if one_d else
+                        "data (contours enclose about 25/50/75/90/95% of the points)"),
+                     lambda: plots.plot_density(result, random_state=random_state))
+    overlay = figure("overlay", "EM fit (dashed) against 50 posterior draws: "
+                     + ("the EM mixture density beside the posterior mean density and its "
+                        "90% band" if one_d else f"ellipses enclosing "
+                        f"{plots.ELLIPSE_LEVEL:.0%} of each component"),
+                     lambda: plots.plot_overlay(result, random_state=random_state))
+    return _section("parameters", "3. Parameters: EM and the posterior",
+                    "<p>Posterior mean, standard deviation and 94% equal-tailed interval in "
+                    "data units, after relabelling to the EM components, beside the EM "
+                    "estimate; rank-normalised split R-hat and bulk/tail effective sample "
+                    "sizes. Covariances are shown as standard deviations and correlations "
+                    f"(each pair once). {note}</p>",
+                    _parameter_html(table, result.em.n_features), forest, density, overlay)
+
+
+def _parameter_html(table: pd.DataFrame, n_features: int) -> str:
+    """Weights and means in the open; sds and correlations folded away when D > 2."""
+    shown = table.rename(columns={"mean": "posterior mean", "lower": "94% lower",
+                                  "upper": "94% upper"})
+    head = shown[[i.startswith(("weight", "mean")) for i in shown.index]]
+    rest = shown[[not i.startswith(("weight", "mean")) for i in shown.index]]
+    if n_features <= 2 or rest.empty:
+        return _table(shown)
+    return (_table(head) + f"<details><summary>Standard deviations and correlations "
+            f"({len(rest)} rows)</summary>{_table(rest)}</details>")
 
 
 def _section_membership(result, X, proba, figure, n_uncertain: int = 10) -> str:
@@ -392,12 +610,21 @@ def _section_membership(result, X, proba, figure, n_uncertain: int = 10) -> str:
     table["94% lower"] = proba.lower[order, assigned[order]]
     table["94% upper"] = proba.upper[order, assigned[order]]
     n_unsure = int((certainty < 0.9).sum())
-    fig = figure("membership", "Membership uncertainty",
+    classification = figure(
+        "classification", "Classification: each point in its most probable component's "
+        "colour, larger when less certain (uncertainty = 1 - max posterior mean P(k | x)); "
+        f"{plots.ELLIPSE_LEVEL:.0%} ellipses of the posterior mean components",
+        lambda: plots.plot_classification(result, X, proba=proba))
+    caption = ("Membership probability P(k | x) along the data (posterior mean, band: 94% "
+               "interval; rug: the data)" if X.shape[1] == 1 else
+               "Membership uncertainty: opacity = posterior mean probability of the assigned "
+               "component; the least certain points circled with their row numbers")
+    fig = figure("membership", caption,
                  lambda: plots.plot_membership(result, X, proba=proba, n_uncertain=n_uncertain))
-    return _section("membership", "5. Membership uncertainty",
+    return _section("membership", "4. Classification and membership uncertainty",
                     f"<p>{n_unsure} of {len(X)} points have a posterior mean probability below "
                     "0.9 for their most probable component. The most uncertain points:</p>",
-                    _table(table), fig)
+                    _table(table), classification, fig)
 
 
 def _section_diagnostics(result, diag, figure) -> str:
@@ -411,12 +638,24 @@ def _section_diagnostics(result, diag, figure) -> str:
         index=pd.Index(diag.chains, name="chain"),
     )
     n_div = "not recorded" if diag.n_divergences is None else str(diag.n_divergences)
-    trace = figure("trace", "Trace and per-chain densities (ArviZ plot_trace_dist)",
+    trace = figure("trace", "Trace and per-chain densities of the weights and means, one "
+                   "colour per chain (ArviZ plot_trace_dist): the chains should overlap",
                    lambda: plots.plot_trace(result))
-    rank = figure("rank", "Rank plots (ArviZ plot_rank): flat, overlapping = well mixed",
-                  lambda: plots.plot_rank(result))
+    rank = figure(
+        "rank", "Rank plots (ArviZ plot_rank): all chains' draws are ranked together; each line "
+        "is one chain's ECDF of its fractional ranks minus the uniform ECDF. If the chains "
+        "sample the same distribution their ranks are uniform and each line stays near zero. "
+        "ArviZ tests every panel at the level of the verdict's rank check (family-wise 0.01, "
+        "Bonferroni over the scalars) and flags a chain that sits higher or lower than the "
+        "others: not mixed",
+        lambda: plots.plot_rank(result))
+    energy = figure(
+        "energy", "Energy plot (ArviZ plot_energy): the marginal energy distribution against "
+        "the distribution of energy changes between iterations; when the second is much "
+        "narrower (E-BFMI below 0.3), the sampler cannot move across the posterior's tails",
+        lambda: plots.plot_energy(result))
     return _section(
-        "diagnostics", "6. Diagnostics",
+        "diagnostics", "5. Diagnostics",
         f"<p>{html.escape(_plain(diag))}</p>",
         f"<p><code>{html.escape(diag.verdict)}</code></p>",
         _table(checks),
@@ -424,29 +663,38 @@ def _section_diagnostics(result, diag, figure) -> str:
         f"<h3>Not checked</h3><ul>{not_checked}</ul>" if not_checked else "",
         f"<h3>Per chain</h3><p>Divergent transitions: {n_div}.</p>", _table(per_chain),
         "<h3>Label switching</h3>", f"<pre>{html.escape(str(result.label_switching))}</pre>",
-        trace, rank,
+        trace, rank, energy,
     )
 
 
 def _section_ppc(result, figure, random_state) -> str:
-    fig = figure("ppc", "Posterior predictive density check",
+    fig = figure("ppc", "Posterior predictive density check, feature by feature",
                  lambda: plots.plot_ppc_density(result, random_state=random_state))
-    return _section("ppc", "7. Posterior predictive check",
+    joint = figure("ppc_statistics", "Joint posterior predictive check: "
+                   + ("the sd, skewness and kurtosis" if result.em.n_features == 1 else
+                      "the correlation of each pair of features")
+                   + " in replicated data sets against the data's; p-values near 0 or 1 "
+                     "flag what the model does not reproduce",
+                   lambda: plots.plot_ppc_statistics(result, random_state=random_state))
+    return _section("ppc", "6. Posterior predictive check",
                     "<p>Data sets simulated from the posterior (one per random draw) against the "
                     "observed data: the observed density should look like one more replicate."
-                    "</p>", fig)
+                    " Marginal densities can agree while the joint structure does not, so the "
+                    "second figure checks statistics of the data as a whole.</p>", fig, joint)
 
 
 def _section_reproducibility(result) -> str:
-    priors = pd.DataFrame({"value": list(result.priors.to_dict().values())},
-                          index=list(result.priors.to_dict()))
+    used = dict(result.priors.to_dict())
+    if len(result.feature_names) == 1 or result.covariance_type in ("diag", "spherical"):
+        used.pop("lkj_eta", None)  # no correlations in this model: the LKJ prior is not used
+    priors = pd.DataFrame({"value": list(used.values())}, index=list(used))
     priors["distribution"] = [_PRIOR_TEXT.get(k, "") for k in priors.index]
     settings = {k: v for k, v in result.settings.items() if k != "timing"}
     settings.update({f"time: {k}": v for k, v in result.settings.get("timing", {}).items()})
     settings_table = pd.DataFrame({"value": list(settings.values())}, index=list(settings))
     seed = result.settings.get("random_state")
     return _section(
-        "reproducibility", "8. Priors, settings and software",
+        "reproducibility", "7. Priors, settings and software",
         "<p>Priors are stated on the standardised scale z = (x - mean) / sd "
         f"(centre {', '.join(format_number(c) for c in result.standardisation.center)}; "
         f"scale {', '.join(format_number(s) for s in result.standardisation.scale)}).</p>",
@@ -457,8 +705,23 @@ def _section_reproducibility(result) -> str:
     )
 
 
-def _versions_table() -> str:
-    versions = software_versions()
+def _versions_table(packages: tuple[str, ...] | None = None) -> str:
+    """Python's and the packages' versions: those a saved result records (default), or
+    ``packages`` (read from the installed metadata, nothing imported)."""
+    if packages is None:
+        from .persistence import software_versions
+
+        versions = software_versions()
+    else:
+        import platform
+        from importlib.metadata import PackageNotFoundError, version
+
+        versions = {"python": platform.python_version()}
+        for name in packages:
+            try:
+                versions[name] = version(name)
+            except PackageNotFoundError:
+                versions[name] = "not installed"
     return _table(pd.DataFrame({"version": list(versions.values())}, index=list(versions)))
 
 
@@ -670,12 +933,13 @@ figcaption { color: #555; font-size: 0.9em; }
 .verdict.ok { background: #e7f6e7; border: 1px solid #6c6; }
 .verdict.bad { background: #fdeaea; border: 1px solid #d66; }
 .warn { color: #a40; } pre { background: #f6f6f6; padding: 0.6em; overflow-x: auto; }
+.tblwrap { max-width: 100%; overflow-x: auto; }
+details { margin: 0.5em 0 1em; } summary { cursor: pointer; color: #235; }
 """
 
-_NAV = """<a href="#data">Data</a><a href="#em">EM</a><a href="#summary">Posterior</a>
-<a href="#compare">EM vs MCMC</a><a href="#membership">Membership</a>
-<a href="#diagnostics">Diagnostics</a><a href="#ppc">Predictive check</a>
-<a href="#reproducibility">Settings</a>"""
+_NAV = """<a href="#data">Data</a><a href="#em">EM</a><a href="#parameters">Parameters</a>
+<a href="#membership">Classification</a><a href="#diagnostics">Diagnostics</a>
+<a href="#ppc">Predictive check</a><a href="#reproducibility">Settings</a>"""
 
 _PAGE = """<!DOCTYPE html>
 <html lang="en">

@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import os
-import sys
 import time
 import warnings
 from typing import Any
@@ -19,7 +18,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from . import kernels, layout, model
+from . import kernels, layout, model, progress
 from ._validation import (
     check_covariance_type,
     check_data,
@@ -163,6 +162,8 @@ def fit_bayes(
     if not isinstance(priors, Priors):
         raise ValueError(f"priors must be a bayesgmm.Priors; got {type(priors).__name__}")
     t_em = time.perf_counter()
+    progress.first_run_notice(ss.progressbar)
+    progress.say("fitting EM (the best of 10 restarts)", ss.progressbar and em is None)
     em = _check_or_fit_em(em, X, Xv, names, K, covariance_type, priors, seed)
     em_s = time.perf_counter() - t_em
     standardisation = Standardisation.from_data(Xv, covariance_type)
@@ -224,6 +225,7 @@ def fit_bayes(
     draws = idata["posterior"].sizes["draw"]
     t_post = time.perf_counter()
 
+    progress.say("relabelling the draws, computing the pointwise log-likelihood", ss.progressbar)
     raw = idata["posterior"].to_dataset()[list(PARAMETERS)]
     relabelled, report = relabel_posterior(
         raw, (em.weights, em.means, em.covariances), covariance_type, X=Xv)
@@ -457,6 +459,7 @@ def _sample_nutpie(pm_model, start, *, draws, tune, chains, cores, seed, progres
     import nutpie
 
     t0 = time.perf_counter()
+    progress.say(f"preparing the sampler (nutpie, {backend} backend)", progressbar)
     compiled = compile_nutpie(pm_model, start, backend=backend)
     t1 = time.perf_counter()
     backend = backend_of(compiled)
@@ -466,10 +469,9 @@ def _sample_nutpie(pm_model, start, *, draws, tune, chains, cores, seed, progres
         cores = 1
     record = {}
     if target is not None:
-        if progressbar:
-            print(f"sampling until converged (R-hat < {target.rhat_max:g}, bulk and tail ESS "
-                  f">= {target.ess_min:g}): first check at {target.min_draws} draws per chain, "
-                  f"at most {target.max_draws}", file=sys.stderr, flush=True)
+        progress.say(f"sampling until converged (R-hat < {target.rhat_max:g}, bulk and tail ESS "
+                     f">= {target.ess_min:g}): first check at {target.min_draws} draws per "
+                     f"chain, at most {target.max_draws}", progressbar)
         idata, run = sample_nutpie_until(
             compiled, check, target, tune=tune, chains=chains, seed=seed,
             progressbar=progressbar, target_accept=target_accept,
@@ -499,9 +501,8 @@ def _relabelled_convergence(posterior: xr.Dataset, *, reference, covariance_type
 def _print_checkpoint(point, next_draws: int | None) -> None:
     verdict = "converged" if point.converged else (
         f"continuing to {next_draws}" if next_draws else "stopping")
-    print(f"  {point.draws} draws per chain: max R-hat {point.max_rhat:.3f}, min bulk / tail "
-          f"ESS {point.min_ess_bulk:.0f} / {point.min_ess_tail:.0f}: {verdict}",
-          file=sys.stderr, flush=True)
+    progress.say(f"{point.draws} draws per chain: max R-hat {point.max_rhat:.3f}, min bulk / "
+                 f"tail ESS {point.min_ess_bulk:.0f} / {point.min_ess_tail:.0f}: {verdict}")
 
 
 def _sample_pymc(pm_model, start, *, draws, tune, chains, cores, seed, progressbar,

@@ -345,3 +345,129 @@ def test_strict_exits_3_on_problems_and_still_saves(data_dir, tiny_fit, monkeypa
     assert f"Diagnostics: {verdict}" in out
     assert ("advice: slow mixing: draws=4000" in out) is not ok
     assert isinstance(bayesgmm.load(data_dir / "res"), bayesgmm.BayesResult)
+
+
+# --------------------------------------------------------------------------------------------
+# a command line that answers at once: help, version and input errors load no heavy library
+# --------------------------------------------------------------------------------------------
+HEAVY = ("pymc", "pytensor", "arviz", "nutpie", "xarray", "numba", "matplotlib", "scipy.stats",
+         "bayesgmm.sampling", "bayesgmm.selection", "bayesgmm.posterior",
+         "bayesgmm.persistence")
+
+_PROBE = """
+import sys
+from bayesgmm import cli
+try:
+    rc = cli.main(sys.argv[1:])
+except SystemExit as exc:
+    rc = exc.code
+heavy = {heavy!r}
+print(rc, ",".join(sorted(m for m in heavy if m in sys.modules)))
+"""
+
+
+def _modules_loaded_by(argv, cwd, heavy=HEAVY):
+    """Exit status and the heavy modules a fresh ``main(argv)`` imported."""
+    done = subprocess.run([sys.executable, "-c", _PROBE.format(heavy=heavy), *argv], cwd=cwd,
+                          capture_output=True, text=True, timeout=300)
+    rc, _, loaded = done.stdout.strip().splitlines()[-1].partition(" ")
+    return int(rc), [m for m in loaded.split(",") if m], done
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["--version"], ["fit", "--help"],
+                                  ["select", "--help"], ["fit", "good.csv"],
+                                  ["fit", "missing.csv", "-k", "2"],
+                                  ["fit", "good.csv", "-k", "2", "--covariance", "ful"],
+                                  ["fit", "good.csv", "-k", "61"],
+                                  ["em", "text.csv", "-k", "2"],
+                                  ["select", "good.csv", "-k", "three"],
+                                  ["run", "missing.toml"], ["report", "nowhere"]],
+                         ids=" ".join)
+def test_help_version_and_input_errors_load_no_heavy_library(argv, data_dir):
+    # pandas is allowed where the data are read: the errors about the data need it.
+    heavy = HEAVY if argv[-1] != "--help" else (*HEAVY, "pandas")
+    if argv[0] == "fit" and "--help" not in argv and len(argv) > 2:
+        # fit checks its output directory first, through persistence (which imports the
+        # posterior module, so ArviZ and xarray): still no sampler, no PyMC.
+        heavy = ("pymc", "pytensor", "nutpie", "bayesgmm.sampling", "bayesgmm.selection")
+    rc, loaded, done = _modules_loaded_by(argv, data_dir, heavy)
+    assert rc in (0, 2), done.stderr[-2000:]
+    assert loaded == [], f"{' '.join(argv)} imported {loaded}"
+
+
+def test_every_option_has_help_and_fit_shows_examples(capsys):
+    parser = cli._parser()
+    commands = parser._subparsers._group_actions[0].choices
+    assert {"fit", "em", "run", "report", "select", "warm"} <= set(commands)
+    for name, sub in commands.items():
+        for action in sub._actions:
+            assert action.help, f"{name} {action.option_strings or action.dest} has no help"
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["fit", "--help"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    assert "examples:" in out and "bayesgmm fit bundled:old_faithful -k 2" in out
+    assert "number of mixture components" in out and "seed of EM and the sampler" in out
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["--version"])
+    assert exc.value.code == 0
+    assert capsys.readouterr().out.strip() == f"bayesgmm {bayesgmm.__version__}"
+
+
+def test_samplers_offered_are_the_samplers_fit_bayes_takes():
+    from bayesgmm import sampling
+
+    fit = cli._parser()._subparsers._group_actions[0].choices["fit"]
+    (sampler,) = [a for a in fit._actions if a.dest == "sampler"]
+    assert tuple(sampler.choices) == sampling.SAMPLERS
+
+
+# --------------------------------------------------------------------------------------------
+# em: EM only, no PyMC
+# --------------------------------------------------------------------------------------------
+def test_em_prints_the_estimate_without_loading_pymc(data_dir):
+    rc, loaded, done = _modules_loaded_by(["em", "good.csv", "-k", "2", "--seed", "3"],
+                                          data_dir, ("pymc", "pytensor", "nutpie"))
+    assert rc == 0, done.stderr[-2000:]
+    assert loaded == []
+    assert "EM: log-likelihood" in done.stdout and "BIC" in done.stdout
+    assert "corr[eruptions, waiting]" in done.stdout and "seed 3" in done.stdout
+    assert "fitting EM (10 restarts)" in done.stderr
+    em = bayesgmm.fit_em(pd.read_csv(data_dir / "good.csv"), 2, n_init=10, random_state=3)
+    assert f"{em.log_likelihood:.3f}" in done.stdout
+
+
+def test_em_report_is_written_and_not_replaced_without_force(data_dir, capsys):
+    rc, out, err = _run_main(["em", "good.csv", "-k", "2", "--seed", "0", "--report",
+                              "--no-progress"], capsys)
+    assert rc == 0, err
+    target = data_dir / "results" / "good_em_k2"
+    assert (target / "report.html").is_file() and err == ""
+    assert {p.stem for p in (target / "figures").glob("*.png")} >= {"density", "em_convergence"}
+    rc, _, err = _run_main(["em", "good.csv", "-k", "2", "--report"], capsys)
+    assert rc == 2 and "--force" in err
+    rc, _, err = _run_main(["em", "good.csv", "-k", "2", "--report", "--force",
+                            "--no-progress"], capsys)
+    assert rc == 0, err
+
+
+def test_warm_fills_the_cache_and_says_so(capsys):
+    rc, out, err = _run_main(["warm"], capsys)
+    assert rc == 0 and "kernels ready: em" in out and "sampler" in out
+    from bayesgmm import progress
+
+    assert not progress.sampler_cache_is_cold()
+    assert "kernels" in err and "sampler" in err
+
+
+@pytest.mark.parametrize("argv", [["fit", "good.csv", "-k", "2", "--out", "a_file"],
+                                  ["report", "a_file"]], ids=" ".join)
+def test_an_input_error_in_a_fresh_process_is_one_line(argv, data_dir):
+    """Status lines ("loading ArviZ...") never come before an input error off a terminal."""
+    done = _bayesgmm(*argv, cwd=data_dir)
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("bayesgmm: error: "), done.stderr

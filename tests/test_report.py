@@ -3,6 +3,10 @@
 import base64
 import html
 import io
+import re
+import shutil
+import subprocess
+import sys
 import warnings
 from html.parser import HTMLParser
 
@@ -24,9 +28,12 @@ from bayesgmm.posterior import BayesResult  # noqa: E402
 from bayesgmm.priors import Priors, Standardisation  # noqa: E402
 from bayesgmm.relabel import LabelSwitchingReport  # noqa: E402
 from bayesgmm.report import (  # noqa: E402
+    build_em_report,
     build_report,
     build_selection_report,
     format_number,
+    parameter_table,
+    write_em_report,
     write_report,
     write_selection_report,
 )
@@ -79,8 +86,8 @@ def test_report_is_self_contained_html(report):
     page, figures, parser = report
     assert page.startswith("<!DOCTYPE html>") and page.rstrip().endswith("</html>")
     assert parser.scripts == 0 and parser.external == []
-    assert len(parser.h2) == 8
-    assert len(parser.images) == len(figures) >= 7
+    assert len(parser.h2) == 7
+    assert len(parser.images) == len(figures) >= 11
 
 
 def test_every_image_is_an_embedded_png(report):
@@ -99,14 +106,14 @@ def test_tables_carry_the_fitted_numbers(report, tiny_fit):
     _, _, parser = report
     cells = set(parser.cells)
     em = tiny_fit.em
-    assert format_number(em.log_likelihood, 6) in cells
+    assert format_number(em.log_likelihood, 7) in cells
     X = tiny_fit.idata["observed_data"]["x"].values
-    assert format_number(em.bic(X), 6) in cells
-    assert format_number(em.means[1, 1], 6) in cells
+    assert format_number(em.bic(X), 7) in cells
+    assert format_number(em.means[1, 1]) in cells
     summary = tiny_fit.summary()
     assert format_number(summary.loc["means[0, waiting]", "mean"]) in cells
     assert format_number(summary.loc["weights[1]", "r_hat"]) in cells
-    assert "means[1, eruptions]" in cells  # feature names label the parameters
+    assert "mean[1, eruptions]" in cells  # feature names label the parameters
     comp = tiny_fit.compare_em()
     assert format_number(comp.loc["means[1, waiting]", "sd"]) in cells
     assert bayesgmm.__version__ in cells and "nutpie" in cells
@@ -127,7 +134,8 @@ def test_write_report_files_match_and_replace_cleanly(tiny_fit, tmp_path):
     assert html_path == tmp_path / "report.html"
     pngs = sorted((tmp_path / "figures").glob("*.png"))
     assert {p.stem for p in pngs} >= {"overlay", "membership", "trace", "rank", "ppc",
-                                       "em_convergence", "data"}
+                                       "em_convergence", "data", "density", "classification",
+                                       "forest", "energy", "ppc_statistics"}
     page = html_path.read_text()
     for p in pngs:
         assert base64.b64encode(p.read_bytes()).decode() in page
@@ -214,13 +222,13 @@ def test_pair_plots_for_more_than_two_features(three_d):
     assert len(plots.plot_data(three_d.idata["observed_data"]["x"].values).axes) == 9
     with pytest.raises(ValueError, match="needs its own figure"):
         plots.plot_overlay(three_d, ax=Figure().add_subplot())
-    assert "first two features" in plots.plot_membership(three_d).axes[0].get_title()
+    assert "most separating pair" in plots.plot_membership(three_d).axes[0].get_title()
     assert len(plots.plot_ppc_density(three_d, n_replicates=3).axes) == 3
 
 
 def test_report_on_one_dimensional_data(one_d):
     page, figures = build_report(one_d)
-    assert len(figures) >= 7 and "velocity" in page
+    assert len(figures) >= 11 and "velocity" in page
 
 
 # --------------------------------------------------------------------------------------------
@@ -289,3 +297,307 @@ def test_plain_verdict_gives_the_diagnosed_cause():
     text = _plain(diag)
     assert "Poor start: chain(s) 2 found a better mode" in text
     assert "K is too large" not in text
+
+
+# --------------------------------------------------------------------------------------------
+# numbers by magnitude, one parameter table, EM-only figures and report
+# --------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(("value", "digits", "text"), [
+    (20830.47, 4, "20,830"), (4475110.3, 6, "4,475,110"), (3.122e-267, 4, "3.122 × 10⁻²⁶⁷"),
+    (0.0123456, 4, "0.01235"), (0.5, 4, "0.5"), (-1130.2642, 7, "-1,130.264"), (123, 4, "123"),
+    (np.int64(4475110), 4, "4,475,110"), (9.99996e-5, 4, "1 × 10⁻⁴"), (0.0, 4, "0"),
+    (np.nan, 4, "n/a"), (True, 4, "yes"), (1e20, 4, "1 × 10²⁰"),
+])
+def test_numbers_are_printed_by_magnitude(value, digits, text):
+    assert format_number(value, digits) == text
+
+
+def test_no_exponent_notation_in_the_report(report):
+    page, _, parser = report
+    assert not [c for c in parser.cells if re.search(r"\d[eE][+-]\d", c)]
+
+
+def _sd_corr(cov):
+    sd = np.sqrt(np.diagonal(cov, axis1=-2, axis2=-1))
+    return sd, cov / (sd[..., :, None] * sd[..., None, :])
+
+
+def test_parameter_table_reports_sds_and_correlations_once(tiny_fit):
+    table = parameter_table(tiny_fit)
+    em = tiny_fit.em
+    sd, corr = _sd_corr(em.full_covariances)
+    assert table.loc["sd[1, waiting]", "EM"] == pytest.approx(sd[1, 1])
+    assert table.loc["corr[0, eruptions, waiting]", "EM"] == pytest.approx(corr[0, 0, 1])
+    assert "corr[0, waiting, eruptions]" not in table.index  # each pair once
+    assert not any(i.startswith("cov") for i in table.index)
+    # the posterior columns: the draws' sd and correlation, summarised draw by draw
+    cov = tiny_fit.posterior["covariances"].values
+    d_sd, d_corr = _sd_corr(cov)
+    assert table.loc["sd[0, eruptions]", "mean"] == pytest.approx(d_sd[..., 0, 0].mean())
+    assert table.loc["corr[1, eruptions, waiting]", "upper"] == pytest.approx(
+        np.quantile(d_corr[..., 1, 0, 1], 0.97))
+    # R-hat and ESS are ArviZ's for the same draws
+    summary = tiny_fit.summary()
+    assert table.loc["mean[0, waiting]", "R-hat"] == pytest.approx(
+        summary.loc["means[0, waiting]", "r_hat"], rel=0.02)
+    assert table.loc["weight[1]", "bulk ESS"] == pytest.approx(
+        summary.loc["weights[1]", "ess_bulk"], rel=0.02)
+    assert table["EM inside"].dtype == bool
+
+
+@pytest.mark.parametrize(("covariance_type", "sd_rows", "corr_rows"), [
+    ("full", ["sd[0, eruptions]", "sd[1, waiting]"],
+     ["corr[0, eruptions, waiting]", "corr[1, eruptions, waiting]"]),
+    ("tied", ["sd[eruptions]", "sd[waiting]"], ["corr[eruptions, waiting]"]),
+    ("diag", ["sd[0, eruptions]", "sd[1, waiting]"], []),
+    ("spherical", ["sd[0]", "sd[1]"], []),
+])
+def test_em_parameter_table_per_covariance_type(old_faithful, covariance_type, sd_rows,
+                                                corr_rows):
+    em = bayesgmm.fit_em(old_faithful, 2, covariance_type=covariance_type, random_state=0)
+    table = parameter_table(em)
+    assert list(table.columns) == ["EM"]
+    sds = [i for i in table.index if i.startswith("sd")]
+    corrs = [i for i in table.index if i.startswith("corr")]
+    assert set(sd_rows) <= set(sds) and corrs == corr_rows
+    sd, _ = _sd_corr(em.full_covariances)
+    assert table.loc[sd_rows[-1], "EM"] == pytest.approx(sd[1, -1])
+    assert table.loc["weight[0]", "EM"] == em.weights[0]
+
+
+def test_one_dimensional_report_has_no_correlations_or_lkj(one_d):
+    page, _ = build_report(one_d)
+    assert "lkj_eta" not in page and "LKJ" not in page and "corr[" not in page
+    assert "full covariances" not in page
+
+
+def test_title_is_the_data_name(tiny_fit):
+    page, _ = build_report(tiny_fit, data_source="models/old_faithful.toml")
+    title = re.search(r"<h1>(.*?)</h1>", page).group(1)
+    assert title.startswith("old_faithful") and ".toml" not in title and "models/" not in title
+
+
+def test_em_convergence_shows_one_filled_point_per_iteration(one_d):
+    em = one_d.em
+    ax = plots.plot_em_convergence(em).axes[0]
+    filled, start = ax.lines[0], ax.lines[1]
+    assert len(filled.get_xdata()) == em.n_iter and list(start.get_xdata()) == [0]
+    assert str(em.n_iter) in ax.get_title()
+
+
+def test_one_dimensional_membership_is_a_smooth_curve_with_band_and_rug(one_d):
+    ax = plots.plot_membership(one_d).axes[0]
+    K = one_d.n_components
+    curves = [line for line in ax.lines if len(line.get_xdata()) == 300]
+    assert len(curves) == K
+    assert np.all(np.diff(curves[0].get_xdata()) > 0)  # along a grid, not the data's gaps
+    assert len(ax.collections) == K  # one band per component
+    rug = [line for line in ax.lines if line.get_marker() == "|"]
+    assert len(rug) == 1 and len(rug[0].get_xdata()) == len(one_d.idata["observed_data"]["x"])
+
+
+def test_overlay_axes_follow_the_data_not_wild_draws(three_d):
+    two = three_d.idata["observed_data"]["x"].values[:, :2]
+    fake = _fake_result(two, 2)
+    means = fake.idata["posterior"]["means"].values
+    means[0, 0, 0] = [500.0, -500.0]  # one wild draw
+    ax = plots.plot_overlay(fake, n_draws=60).axes[0]
+    lo, hi = ax.get_xlim()
+    assert lo > two[:, 0].min() - 0.2 * np.ptp(two[:, 0]) and hi < 100
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "component 0: posterior draws" in labels and "component 1: posterior draws" in labels
+
+
+@pytest.mark.parametrize("make", [plots.plot_density, plots.plot_classification,
+                                  plots.plot_membership, plots.plot_overlay])
+def test_figures_of_an_em_fit(make, old_faithful, galaxies):
+    em = bayesgmm.fit_em(old_faithful, 2, random_state=0)
+    with pytest.raises(ValueError, match="pass X"):
+        make(em)
+    fig = make(em, X=old_faithful)
+    assert isinstance(fig, Figure) and fig.axes[0].has_data()
+    given = Figure().add_subplot()
+    assert make(em, X=old_faithful, ax=given) is given.figure
+    em1 = bayesgmm.fit_em(galaxies, 3, random_state=0)
+    assert make(em1, X=galaxies).axes[0].has_data()
+
+
+@pytest.mark.parametrize("make", [plots.plot_density, plots.plot_classification,
+                                  plots.plot_overlay])
+def test_pair_grid_figures_for_more_than_two_features(make, three_d):
+    X = three_d.idata["observed_data"]["x"].values
+    for result in (three_d, three_d.em):
+        fig = make(result, X=X)
+        assert len(fig.axes) == 9 and sum(a.axison for a in fig.axes) == 6
+
+
+def test_pair_grid_keeps_the_most_separating_features_beyond_six():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 8))
+    X[100:, 5] += 8.0  # only feature 5 separates the two groups
+    em = bayesgmm.fit_em(X, 2, random_state=0)
+    fig = plots.plot_density(em, X)
+    assert len(fig.axes) == plots.MAX_PAIR_FEATURES ** 2
+    assert "x5" in {a.get_xlabel() for a in fig.axes}
+
+
+def test_new_posterior_figures(tiny_fit):
+    fig = plots.plot_forest(tiny_fit)
+    assert [a.get_title() for a in fig.axes[:3]] == ["weights", "mean of eruptions",
+                                                     "mean of waiting"]
+    for make in (plots.plot_rank, plots.plot_trace):
+        fig = make(tiny_fit)
+        legends = fig.legends + [a.get_legend() for a in fig.axes if a.get_legend()]
+        texts = {t.get_text() for leg in legends for t in leg.get_texts()}
+        assert {"0", "1"} <= texts  # a legend naming the chains
+        plt.close(fig)
+    fig = plots.plot_energy(tiny_fit)
+    assert fig.axes
+    plt.close(fig)
+
+
+def test_em_report(old_faithful, tmp_path):
+    em = bayesgmm.fit_em(old_faithful, 2, random_state=0)
+    page, figures = build_em_report(em, old_faithful, data_source="bundled:old_faithful",
+                                    settings={"seed": 0})
+    parser = _Page()
+    parser.feed(page)
+    assert parser.scripts == 0 and parser.external == []
+    assert {f.name for f in figures} == {"data", "em_convergence", "density", "classification",
+                                         "membership"}
+    assert format_number(em.log_likelihood, 7) in parser.cells
+    assert format_number(em.means[1, 1]) in parser.cells
+    assert "corr[0, eruptions, waiting]" in parser.cells and "old_faithful" in page
+    path = write_em_report(em, old_faithful, tmp_path)
+    assert path == tmp_path / "report.html" and len(list((tmp_path / "figures").iterdir())) == 5
+    with pytest.raises(ValueError, match="needs an EMResult"):
+        build_em_report(object(), old_faithful)
+
+
+def test_em_report_loads_no_sampler(tmp_path):
+    # (ArviZ does load: the atomic directory writer lives in persistence, beside the result
+    # types; building the page itself needs neither: build_em_report.)
+    code = ("import sys, bayesgmm; from bayesgmm.report import build_em_report, "
+            "write_em_report; X = bayesgmm.load_old_faithful(); "
+            "em = bayesgmm.fit_em(X, 2, random_state=0); build_em_report(em, X); "
+            "before = sorted(m for m in ('pymc', 'arviz', 'pytensor', 'nutpie') "
+            "if m in sys.modules); write_em_report(em, X, sys.argv[1]); "
+            "print(before, sorted(m for m in ('pymc', 'pytensor', 'nutpie') "
+            "if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "[] []"
+    assert (tmp_path / "report.html").is_file()
+
+
+# --------------------------------------------------------------------------------------------
+# the pages as a browser shows them (headless Chromium, where installed)
+# --------------------------------------------------------------------------------------------
+_BROWSER = next((shutil.which(b) for b in ("chromium", "chromium-browser", "google-chrome")
+                 if shutil.which(b)), None)
+needs_browser = pytest.mark.skipif(
+    _BROWSER is None, reason="no headless browser (install Debian's `chromium` package to "
+                             "check the reports' layout)")
+
+_PROBE = """<script>
+window.addEventListener("load", () => {
+  const images = [...document.images];
+  document.body.setAttribute("data-probe", JSON.stringify({
+    images: images.length,
+    broken: images.filter(i => !(i.complete && i.naturalWidth > 0)).length,
+    scrollWidth: document.documentElement.scrollWidth,
+    clientWidth: document.documentElement.clientWidth}));
+});
+</script>"""
+
+
+def _browse(page: str, directory, width: int = 1280) -> tuple[dict, str]:
+    """Load ``page`` in headless Chromium at ``width`` px: what a probe script measured once
+    every image loaded, the console messages, and a screenshot (checked to be a PNG)."""
+    import json
+
+    directory.mkdir(parents=True, exist_ok=True)
+    probe = directory / "probe.html"
+    probe.write_text(page.replace("</body>", _PROBE + "</body>"), encoding="utf-8")
+    common = [_BROWSER, "--headless", "--no-sandbox", "--disable-gpu",
+              "--disable-background-networking", "--no-first-run",
+              f"--user-data-dir={directory / 'profile'}", f"--window-size={width},2000",
+              "--enable-logging=stderr", "--v=0"]
+    dom = subprocess.run([*common, "--virtual-time-budget=10000", "--dump-dom",
+                          probe.as_uri()], capture_output=True, text=True, timeout=180)
+    match = re.search(r'data-probe="([^"]*)"', dom.stdout)
+    assert match, f"the page did not finish loading: {dom.stderr[-1500:]}"
+    measured = json.loads(html.unescape(match.group(1)))
+    shot = directory / "page.png"
+    subprocess.run([*common, f"--screenshot={shot}", (directory / "probe.html").as_uri()],
+                   capture_output=True, text=True, timeout=180)
+    with Image.open(shot) as im:
+        assert im.format == "PNG" and im.size[0] == width
+    console = [line for line in dom.stderr.splitlines() if "CONSOLE" in line]
+    return measured, "\n".join(console)
+
+
+@needs_browser
+def test_report_in_a_browser(report, tmp_path):
+    page, figures, _ = report
+    measured, console = _browse(page, tmp_path / "report")
+    assert measured["images"] == len(figures) and measured["broken"] == 0
+    assert measured["scrollWidth"] <= measured["clientWidth"]  # no horizontal scrolling
+    assert console == ""
+
+
+@needs_browser
+def test_em_and_selection_reports_in_a_browser(selection, old_faithful, tmp_path):
+    em = bayesgmm.fit_em(old_faithful, 2, random_state=0)
+    select_em_sel, bayes, sparse = selection
+    pages = {"em": build_em_report(em, old_faithful),
+             "select": build_selection_report(select_em_sel, bayes=bayes, sparse=sparse)}
+    for name, (page, figures) in pages.items():
+        measured, console = _browse(page, tmp_path / name)
+        assert measured["images"] == len(figures) and measured["broken"] == 0, name
+        assert measured["scrollWidth"] <= measured["clientWidth"], name
+        assert console == "", name
+
+
+def test_em_path_is_em_one_iteration_at_a_time(old_faithful):
+    path = plots.em_path(old_faithful, 2, random_state=0)
+    assert len(path) > 3 and path[-1].log_likelihood == pytest.approx(
+        bayesgmm.fit_em(old_faithful, 2, n_init=10, random_state=0).log_likelihood, abs=0.5)
+    oracle = bayesgmm.fit_em(old_faithful, 2, init="random_from_data", random_state=0,
+                             max_iter=4)
+    np.testing.assert_allclose(path[3].means, oracle.means, rtol=1e-10)
+    np.testing.assert_allclose(path[3].covariances, oracle.covariances, rtol=1e-10)
+    lls = [p.log_likelihood for p in path]
+    assert np.all(np.diff(lls) > -1e-9)  # EM never goes down
+
+
+def test_animate_em_writes_a_gif_with_one_frame_per_iteration(old_faithful, tmp_path):
+    target = tmp_path / "em.gif"
+    animation = plots.animate_em(old_faithful, 2, target, max_iter=6)
+    assert isinstance(animation._fig, Figure)
+    with Image.open(target) as im:
+        assert im.format == "GIF" and im.n_frames == len(plots.em_path(old_faithful, 2,
+                                                                        max_iter=6))
+
+
+def test_joint_predictive_check_catches_what_the_marginals_miss():
+    import dataclasses
+
+    rng = np.random.default_rng(5)
+    correlated = rng.multivariate_normal([0, 0], [[1, 0.9], [0.9, 1]], size=300)
+    independent = rng.permutation(correlated[:, 1])  # same marginals, no correlation
+    fits = _fake_result(correlated, 1)
+    p_fit = float(plots.plot_ppc_statistics(fits, n_replicates=100).axes[0].get_title()[4:])
+    assert 0.02 < p_fit < 0.98
+    # a model of independent features, checked against correlated data: same marginals
+    wrong = _fake_result(np.column_stack([correlated[:, 0], independent]), 1)
+    observed = wrong.idata["observed_data"].to_dataset().copy()
+    observed["x"].values[:] = correlated
+    tree = wrong.idata.copy()
+    tree["observed_data"] = xr.DataTree(observed)
+    wrong = dataclasses.replace(wrong, idata=tree)
+    p_wrong = float(plots.plot_ppc_statistics(wrong, n_replicates=100).axes[0].get_title()[4:])
+    assert p_wrong == 0.0
+    one = plots.plot_ppc_statistics(_fake_result(bayesgmm.load_galaxies(), 3), n_replicates=20)
+    assert [a.get_xlabel() for a in one.axes[:3]] == ["sd", "skewness", "kurtosis"]
