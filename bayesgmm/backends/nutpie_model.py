@@ -104,7 +104,7 @@ def backend_of(compiled: Any) -> str:
 
     if isinstance(compiled, PyFuncModel):
         # The JAX route is a pyfunc model too; its logp factory says so (backends.nutpie).
-        jax = getattr(compiled._make_logp_func, "bayesgmm_backend", None) == "jax"
+        jax = getattr(getattr(compiled, "_make_logp_func", None), "bayesgmm_backend", "") == "jax"
         return "jax" if jax else "pyfunc"
     if isinstance(compiled, CompiledPyMCModel):
         return "numba"
