@@ -42,7 +42,7 @@ as much as what is measured), the rows interleaved in rounds, min and median ove
 values near 1 mean no fixed cost left (1e4, not 1e5: 1e4 points fit in the L2 cache, and on a
 busy machine the 1.6 MB of N = 1e5 made it the slower per point). Rerun after changing
 bayesgmm.kernels with ``NUMBA_CACHE_DIR`` pointing to an empty directory, or delete
-``bayesgmm/__pycache__/native*``:
+``bayesgmm/backends/__pycache__/*.nb[ic]``:
 numba's cache does not notice a change in a function called from another module, so the
 callback would be loaded with the previous kernel inside.
 """
@@ -63,6 +63,7 @@ import numpy as np  # noqa: E402
 from bench_em import simulate_truth  # noqa: E402
 
 from bayesgmm import kernels, native  # noqa: E402
+from bayesgmm.backends import nutpie_model  # noqa: E402
 from bayesgmm.kernels import gradient_from_statistics, precision_from_covariance_cholesky  # noqa: E402
 
 # (N, D, K)
@@ -315,7 +316,7 @@ def small_n_table(sizes=(0, 1_000, 10_000, 100_000), rounds: int = 25):
     cases = {}
     for N in sizes:
         X = np.ascontiguousarray(rng.normal(size=(N, D)) * 1.5)
-        header = native._header({"x_std": X, "x_center": np.zeros(D), "x_scale": np.ones(D),
+        header = nutpie_model._header({"x_std": X, "x_center": np.zeros(D), "x_scale": np.ones(D),
                                  "positions": positions, "params": params}, spec, n_dim, 0)
         calls = {
             "callback": lambda n, X=X, h=header: callback(theta, out, logp, h, n),
