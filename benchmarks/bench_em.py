@@ -4,10 +4,12 @@ Usage::
 
     python benchmarks/bench_em.py            # N = 1e3 ... 1e6 (D=2, K=3) and N=1e5 (D=5, K=4)
     python benchmarks/bench_em.py --quick    # skip N = 1e6
+    python benchmarks/bench_em.py --stopping # the default stopping rule vs the optimum
 
 Both fits use full covariances, the same explicit initial parameters (perturbed truth), the same
-``tol`` (change of the mean log-likelihood per point, the same semantics in both) and the same
-``reg_covar``, so they run the same EM trajectory and their iteration counts should agree.
+``tol`` (change of the mean log-likelihood per point, the same semantics in both; bayesgmm's
+total-change rule is switched off with ``atol=np.inf``) and the same ``reg_covar``, so they
+run the same EM trajectory and their iteration counts should agree.
 Each row is the median wall time of repeated fits (5 runs, 3 at N = 1e6; the two libraries'
 runs alternate so that both see the same machine load). numba's JIT is warmed up before any
 timing, so compilation (or loading numba's on-disk cache) is excluded.
@@ -19,6 +21,15 @@ has nothing worth parallelising, and on a busy machine each tiny multi-threaded 
 scikit-learn always runs a k-means pass in ``fit`` even when every initial parameter is given and
 then discards it; the benchmark skips that pass (see :class:`SklearnFromParameters`) so that
 both sides time EM only.
+
+``--stopping`` measures the stopping rule instead (:func:`stopping_table`): bayesgmm's default
+fit (``init="kmeans++"``, ``random_state=0``) at N = 1e5 and 1e6, D=2, K=3, on
+``bench_sampling.simulate`` (the sampling benchmark's mixture) and on the same mixture with its
+means drawn in to 0.6 times their distance (overlapping components: EM creeps), under three
+rules from the same start: scikit-learn's alone (``tol=1e-3`` per sample, ``atol=np.inf``;
+scikit-learn's default, same iterations), the default (``tol=1e-3`` and ``atol=0.01``), and a
+tight reference (``tol=1e-10``, ``atol=np.inf``). It prints iterations, final log-likelihood,
+its gap to the tight run and the wall time (median of 3 fits, numba warmed up).
 """
 
 from __future__ import annotations
@@ -94,8 +105,9 @@ def time_bayesgmm(X, K, start, threads=None):
         numba.set_num_threads(threads)
     try:
         t0 = time.perf_counter()
-        result = fit_em(X, K, covariance_type="full", init=start, tol=TOL, max_iter=MAX_ITER,
-                        reg_covar=REG_COVAR)
+        # atol=np.inf: scikit-learn's stopping rule alone, so both run the same iterations
+        result = fit_em(X, K, covariance_type="full", init=start, tol=TOL, atol=np.inf,
+                        max_iter=MAX_ITER, reg_covar=REG_COVAR)
         elapsed = time.perf_counter() - t0
     finally:
         numba.set_num_threads(previous)
@@ -147,6 +159,59 @@ def run_case(N, D, K, repeats):
     }
 
 
+STOPPING_RULES = (
+    ("scikit-learn (tol=1e-3, atol=inf)", {"tol": 1e-3, "atol": np.inf}),
+    ("default (tol=1e-3, atol=0.01)", {}),
+    ("tight (tol=1e-10, atol=inf)", {"tol": 1e-10, "atol": np.inf, "max_iter": 10_000}),
+)
+
+
+def simulate_spread(N: int, seed: int = 0, spread: float = 1.0) -> np.ndarray:
+    """``bench_sampling.simulate``'s mixture (the same draws at ``spread=1``) with its means
+    scaled by ``spread``: 0.6 makes the components overlap, so that EM creeps."""
+    rng = np.random.default_rng(seed)
+    weights = np.array([0.5, 0.3, 0.2])
+    means = spread * np.array([[0.0, 0.0], [5.0, 1.0], [1.0, 6.0]])
+    covs = np.array([[[1.0, 0.4], [0.4, 0.8]], [[0.6, -0.2], [-0.2, 1.2]],
+                     [[1.5, 0.0], [0.0, 0.5]]])
+    labels = rng.choice(3, size=N, p=weights)
+    chol = np.linalg.cholesky(covs)
+    return means[labels] + np.einsum("nij,nj->ni", chol[labels], rng.standard_normal((N, 2)))
+
+
+def stopping_table(sizes=(100_000, 1_000_000), repeats: int = 3):
+    """Rows (data, N, rule, n_iter, log-likelihood, gap to the tight run, median seconds)."""
+    rows = []
+    for data, spread in (("separated", 1.0), ("overlapping", 0.6)):
+        for N in sizes:
+            X = simulate_spread(N, 0, spread)
+            fits = []
+            for label, kw in STOPPING_RULES:
+                times = []
+                for _ in range(repeats):
+                    t0 = time.perf_counter()
+                    result = fit_em(X, 3, random_state=0, **kw)
+                    times.append(time.perf_counter() - t0)
+                fits.append((label, result, float(np.median(times))))
+            best = fits[-1][1].log_likelihood
+            for label, result, seconds in fits:
+                rows.append((data, N, label, result.n_iter, result.log_likelihood,
+                             best - result.log_likelihood, seconds))
+    return rows
+
+
+def print_stopping(rows):
+    print("EM stopping rules: fit_em(X, 3) (full, init='kmeans++', random_state=0), D=2, K=3; "
+          "gap = tight log-likelihood - this one; seconds: median of 3 fits, numba warm\n")
+    head = (f"{'data':<12} {'N':>9} {'rule':<34} {'iter':>5} {'log-likelihood':>17} "
+            f"{'gap':>10} {'seconds':>8}")
+    print(head)
+    print("-" * len(head))
+    for data, N, label, n_iter, ll, gap, seconds in rows:
+        print(f"{data:<12} {N:>9,d} {label:<34} {n_iter:>5d} {ll:>17,.3f} {gap:>10.2e} "
+              f"{seconds:>8.3f}")
+
+
 def print_header(blas_threads):
     print(f"bayesgmm {bayesgmm.__version__} | scikit-learn {sklearn.__version__} | "
           f"numpy {np.__version__} | numba {numba.__version__} | "
@@ -176,6 +241,8 @@ def print_table(rows):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="skip N = 1e6")
+    parser.add_argument("--stopping", action="store_true",
+                        help="compare stopping rules against a tight-tolerance fit instead")
     parser.add_argument("--numba-threads", type=int, default=None,
                         help="threads for bayesgmm's E-step (default: numba's, all cores)")
     parser.add_argument("--blas-threads", type=int, default=1,
@@ -183,6 +250,13 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.numba_threads is not None:
         numba.set_num_threads(args.numba_threads)
+    if args.stopping:
+        warm_up()
+        with warnings.catch_warnings(), threadpool_limits(args.blas_threads):
+            warnings.simplefilter("ignore")
+            print_stopping(stopping_table(sizes=(100_000,) if args.quick else
+                                          (100_000, 1_000_000)))
+        return
     print_header(args.blas_threads)
     warm_up()
     rows = []

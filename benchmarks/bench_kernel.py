@@ -4,6 +4,7 @@ Usage::
 
     python benchmarks/bench_kernel.py            # N = 1e3 ... 1e6 (D=2, K=3) and N=1e5 (D=5, K=4)
     python benchmarks/bench_kernel.py --quick    # skip N = 1e6
+    python benchmarks/bench_kernel.py --small    # only the small-N table (the sampler's density)
 
 The original kernel (one point at a time, scalar ``math.exp``/``math.log``) is copied below as
 ``_reference_block`` with its drivers, so that both run in the same process, on the same data,
@@ -22,6 +23,28 @@ Rows, per case (``ns/pair`` = time / (N K)):
 
 The last column checks agreement: max relative difference of the log-likelihood and of the
 statistics (nk, s1c, c) between the two implementations.
+
+A second table (:func:`small_n_table`, alone with ``--small``) measures what one gradient of
+the sampler costs at small N, where fixed per-call costs show: N = 0 (the fixed cost alone),
+1e3, 1e4, 1e5 (K=3, D=2, full), each call made from a numba loop (a Python call costs ~1 us,
+as much as what is measured), the rows interleaved in rounds, min and median over the rounds:
+
+- ``callback``: nutpie's C callback (:func:`bayesgmm.native.callbacks`) through its user-data
+  header, exactly what the sampler calls per leapfrog step (priors, transforms, likelihood,
+  gradient);
+- ``logp_and_gradient``: the same density without the C wrapper;
+- ``value_and_grad``: :func:`bayesgmm.kernels.loglik_value_and_grad` (likelihood only);
+- ``value_and_grad [before]``: the same with the per-call costs this version removed put back
+  (an N-long array of ones for the weights; the small matrix products of the gradient through
+  numba's ``@``, i.e. BLAS) -- the same-process reference for the small-N gain.
+
+``ns/pc`` is time / (N K); ``x of 1e4`` divides the min by the same row's min at N = 1e4, so
+values near 1 mean no fixed cost left (1e4, not 1e5: 1e4 points fit in the L2 cache, and on a
+busy machine the 1.6 MB of N = 1e5 made it the slower per point). Rerun after changing
+bayesgmm.kernels with ``NUMBA_CACHE_DIR`` pointing to an empty directory, or delete
+``bayesgmm/backends/__pycache__/*.nb[ic]``:
+numba's cache does not notice a change in a function called from another module, so the
+callback would be loaded with the previous kernel inside.
 """
 
 from __future__ import annotations
@@ -39,7 +62,8 @@ import numba  # noqa: E402
 import numpy as np  # noqa: E402
 from bench_em import simulate_truth  # noqa: E402
 
-from bayesgmm import kernels  # noqa: E402
+from bayesgmm import kernels, native  # noqa: E402
+from bayesgmm.backends import nutpie_model  # noqa: E402
 from bayesgmm.kernels import gradient_from_statistics, precision_from_covariance_cholesky  # noqa: E402
 
 # (N, D, K)
@@ -200,6 +224,145 @@ def _value_and_grad_parallel(X, weights, means, L):
     return total, dw, dmu, dL
 
 
+@numba.njit(cache=True, nogil=True)
+def _blas_gradient(weights, L, U, nk, s1c, c):
+    """``gradient_from_statistics`` as it was: small products through numba's ``@`` (BLAS)."""
+    K, D = L.shape[0], L.shape[1]
+    dw = nk / weights
+    dmu = np.zeros((K, D))
+    dL = np.zeros((K, D, D))
+    for k in range(K):
+        Uk = U[k]
+        prec = Uk @ Uk.T
+        dmu[k] = prec @ s1c[k]
+        Linv = Uk.T
+        A = Linv @ c[k] @ Uk
+        for d in range(D):
+            A[d, d] -= nk[k]
+        full = Uk @ A
+        for a in range(D):
+            for b in range(a + 1):
+                dL[k, a, b] = full[a, b]
+    return dw, dmu, dL
+
+
+@numba.njit(cache=True, nogil=True)
+def _value_and_grad_before(X, weights, means, L):
+    """``loglik_value_and_grad`` with its former per-call costs: an N-long array of ones as
+    the weights and the BLAS gradient."""
+    U, log_det = precision_from_covariance_cholesky(L)
+    total, nk, s1c, c = kernels.estep_serial(X, np.ones(X.shape[0]), np.log(weights), means, U,
+                                             log_det, np.empty(0),
+                                             np.empty((0, means.shape[0])))
+    dw, dmu, dL = _blas_gradient(weights, L, U, nk, s1c, c)
+    return total, dw, dmu, dL
+
+
+@numba.njit(nogil=True)
+def _loop_value_and_grad(X, weights, means, L, n):
+    s = 0.0
+    for _ in range(n):
+        s += kernels.loglik_value_and_grad(X, weights, means, L)[0]
+    return s
+
+
+@numba.njit(nogil=True)
+def _loop_value_and_grad_before(X, weights, means, L, n):
+    s = 0.0
+    for _ in range(n):
+        s += _value_and_grad_before(X, weights, means, L)[0]
+    return s
+
+
+@numba.njit(nogil=True)
+def _loop_density(theta, X, K, positions, params, grad, n):
+    s = 0.0
+    for _ in range(n):
+        s += native.logp_and_gradient(theta, X, K, 0, 0, positions, params, 0.0, grad)
+    return s
+
+
+def _callback_loop():
+    """A numba loop calling the sampler's C callback through ctypes (no Python per call)."""
+    fn = native.callbacks()[0].ctypes
+
+    @numba.njit
+    def loop(x, out, logp, header, n):
+        status = 0
+        for _ in range(n):
+            status += fn(x.shape[0], x.ctypes, out.ctypes, logp.ctypes, header.ctypes)
+        return status
+
+    return loop
+
+
+def small_n_table(sizes=(0, 1_000, 10_000, 100_000), rounds: int = 25):
+    """Rows (N, function, min us, median us, min ns/pc, median ns/pc, min x of N=1e5)."""
+    import types as pytypes
+
+    K, D = 3, 2
+    rng = np.random.default_rng(0)
+    weights = np.array([0.5, 0.3, 0.2])
+    means = np.array([[0.0, 0.0], [2.5, 0.5], [0.5, 3.0]])
+    L = np.linalg.cholesky(np.array([[[1.0, 0.4], [0.4, 0.8]], [[0.6, -0.2], [-0.2, 1.2]],
+                                     [[1.5, 0.0], [0.0, 0.5]]]))
+    spec = pytypes.SimpleNamespace(n_components=K, covariance_type="full", ordered_means=False)
+    n_dim = K - 1 + 2 * K * D + K
+    theta = rng.normal(size=n_dim) * 0.1
+    positions = native.correlation_positions(D).astype(np.int64)
+    params = np.array([1.0, 2.0, np.log(0.5), 1.0, 2.0, 0.0])
+    callback = _callback_loop()
+    out, logp, grad = np.empty(n_dim), np.empty(1), np.empty(n_dim)
+    cases = {}
+    for N in sizes:
+        X = np.ascontiguousarray(rng.normal(size=(N, D)) * 1.5)
+        header = nutpie_model._header({"x_std": X, "x_center": np.zeros(D), "x_scale": np.ones(D),
+                                 "positions": positions, "params": params}, spec, n_dim, 0)
+        calls = {
+            "callback": lambda n, X=X, h=header: callback(theta, out, logp, h, n),
+            "logp_and_gradient": lambda n, X=X: _loop_density(theta, X, K, positions, params,
+                                                              grad, n),
+            "value_and_grad": lambda n, X=X: _loop_value_and_grad(X, weights, means, L, n),
+            "value_and_grad [before]": lambda n, X=X: _loop_value_and_grad_before(
+                X, weights, means, L, n),
+        }
+        for f in calls.values():
+            if f(1) != f(1):  # warm-up (compile or load from cache)
+                raise RuntimeError("not deterministic")
+        cases[N] = calls
+    times = {(N, name): [] for N, calls in cases.items() for name in calls}
+    for _ in range(rounds):
+        for N, calls in cases.items():
+            n = max(20, int(3e5 / max(N, 100)))
+            for name, f in calls.items():
+                t = time.perf_counter()
+                f(n)
+                times[(N, name)].append((time.perf_counter() - t) / n)
+    rows = []
+    for (N, name), ts in times.items():
+        ts = np.array(ts)
+        pairs = N * K
+        per_pc = (ts.min() / pairs * 1e9, float(np.median(ts)) / pairs * 1e9) if N else (
+            float("nan"), float("nan"))
+        rows.append([N, name, ts.min() * 1e6, float(np.median(ts)) * 1e6, *per_pc])
+    large = {row[1]: row[4] for row in rows if row[0] == 10_000}
+    for row in rows:
+        row.append(row[4] / large[row[1]] if row[0] else float("nan"))
+    return rows
+
+
+def print_small_n(rows):
+    print("\n# small N: one gradient of the sampler's density (K=3, D=2, full), each call from "
+          "a numba loop; min / median over interleaved rounds")
+    header = (f"{'N':>7}  {'function':<25} {'min us':>9} {'median us':>10} {'min ns/pc':>10} "
+              f"{'med ns/pc':>10} {'x of 1e4':>8}")
+    print(header)
+    print("-" * len(header))
+    for N, name, t_min, t_med, pc_min, pc_med, ratio in rows:
+        print(f"{N:>7}  {name:<25} {t_min:>9.2f} {t_med:>10.2f} {pc_min:>10.2f} "
+              f"{pc_med:>10.2f} {ratio:>8.2f}")
+
+
 # --------------------------------------------------------------------------------------------
 # harness
 # --------------------------------------------------------------------------------------------
@@ -281,10 +444,16 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="skip N = 1e6")
     parser.add_argument("--repeats", type=int, default=9, help="alternating repeats per row")
+    parser.add_argument("--small", action="store_true",
+                        help="only the small-N table of the sampler's density")
     args = parser.parse_args(argv)
     print(f"# {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
           f"numba {numba.__version__} ({numba.get_num_threads()} threads), "
           f"load average {os.getloadavg()[0]:.2f}")
+    if args.small:
+        print_small_n(small_n_table())
+        print(f"# load average after: {os.getloadavg()[0]:.2f}")
+        return
     print(f"# medians of {args.repeats} alternating repeats; reference = original per-point "
           "kernel; ns/pair = time / (calls N K)")
     header = (f"{'N':>9} {'D':>2} {'K':>2}  {'function':<27} {'ref us':>11} {'ref ns/pr':>9} "
@@ -298,6 +467,7 @@ def main(argv=None) -> None:
             N_, D_, K_, name, ref_us, ref_ns, new_us, new_ns, ratio, err = row
             print(f"{N_:>9} {D_:>2} {K_:>2}  {name:<27} {ref_us:>11.1f} {ref_ns:>9.2f} "
                   f"{new_us:>11.1f} {new_ns:>9.2f} {ratio:>7.2f}x {err:>12.1e}", flush=True)
+    print_small_n(small_n_table())
     print(f"# threading layer {numba.threading_layer()}; load average after: "
           f"{os.getloadavg()[0]:.2f}")
 

@@ -15,7 +15,25 @@ Prints, for N=1000, K=3, D=2, full covariances, 4 chains x (1000 tune + 1000 dra
 3. EM wall time vs scikit-learn at N = 1e5 and 1e6 (same initial parameters, same tol).
 
 Each sampling run is a fresh subprocess so that cold/warm caches mean what they say.
-Usage: python benchmarks/bench_sampling.py [--quick] [--skip-textbook]
+
+numpyro (the ``[bench]`` extra: ``pip install -e ".[bench]"``; skipped with a message when
+absent) is the strongest peer: the same marginalised mixture written the best way numpyro
+allows (``MixtureSameFamily`` of ``MultivariateNormal`` with ``scale_tril``), on the same
+standardised data with our priors exactly (Dirichlet(1), Normal(0, 2) means, LogNormal(log 0.5,
+1) standard deviations, LKJCholesky(eta=2) correlations: :class:`bayesgmm.priors.Priors`),
+started at the same EM estimate, 4 chains in parallel over 4 host devices
+(``XLA_FLAGS=--xla_force_host_platform_device_count=4``), float32 (numpyro's default; ``--x64``
+for float64). ``numpyro (HalfNormal sd)`` swaps the LogNormal for HalfNormal(1) standard
+deviations, the textbook choice, to see whether the parameterisation of the scales explains
+numpyro's ESS per gradient. Its compile time is the sum of JAX's compile-event durations
+(tracing, lowering, XLA compilation, through ``jax.monitoring``); sampling is the run less that.
+
+Columns beyond ESS/s: ``ESS/1k grad``, min bulk ESS per 1,000 gradients after warm-up (steps
+per draw x draws x chains); ``ns/pc``, sampling seconds x min(chains, cores) / (gradients x N x
+K) with the warm-up's gradients counted at the draws' steps per draw: the CPU cost of one
+gradient per point-component, chains saturating the cores.
+Usage: python benchmarks/bench_sampling.py [--quick] [--skip-textbook] [--skip-numpyro] [--x64]
+[--sampling-only] [--peers-only]
 """
 
 from __future__ import annotations
@@ -47,8 +65,14 @@ def simulate(n: int, seed: int = 0) -> np.ndarray:
 # --------------------------------------------------------------------------------------------
 # 1. sampling runs (each in a subprocess)
 # --------------------------------------------------------------------------------------------
-def _run_child(kind: str, draws: int, tune: int, env: dict) -> dict:
+def _run_child(kind: str, draws: int, tune: int, env: dict, x64: bool = False) -> dict:
     cmd = [sys.executable, __file__, "--child", kind, "--draws", str(draws), "--tune", str(tune)]
+    if kind.startswith("numpyro"):
+        # 4 host devices for 4 parallel chains; must be set before jax is imported
+        env = dict(env, XLA_FLAGS=(env.get("XLA_FLAGS", "") +
+                                   " --xla_force_host_platform_device_count=4").strip())
+        if x64:
+            env["JAX_ENABLE_X64"] = "1"
     out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
     if out.returncode != 0:
         raise RuntimeError(f"{kind} run failed:\n{out.stderr[-3000:]}")
@@ -59,11 +83,16 @@ def _child(kind: str, draws: int, tune: int) -> None:
     """Run one sampling job and print a JSON line of its measurements."""
     import warnings
 
-    import arviz as az
 
     warnings.simplefilter("ignore")
     X = simulate(N)
     t0 = time.perf_counter()
+    compile_s = float("nan")
+    if kind.startswith("numpyro"):
+        post, stats_steps, divergences, sample_s, compile_s, wall = _numpyro_run(
+            kind, X, draws, tune, t0)
+        _report(kind, post, stats_steps, divergences, sample_s, compile_s, wall, draws, tune)
+        return
     if kind == "textbook":
         import pymc as pm
 
@@ -99,14 +128,112 @@ def _child(kind: str, draws: int, tune: int) -> None:
         stats = result.idata["sample_stats"].to_dataset()
         steps = float(stats["n_steps"].mean())
         sample_s = result.settings["timing"]["sample_s"]
+        compile_s = result.settings["timing"].get("compile_s", float("nan"))
     wall = time.perf_counter() - t0
-    ess = az.ess(post[["weights", "means"]], method="bulk")
-    min_ess = float(min(float(ess[v].min()) for v in ("weights", "means")))
+    _report(kind, post, steps, int(stats["diverging"].sum()), sample_s, compile_s, wall, draws,
+            tune)
+
+
+def _report(kind, post, steps, divergences, sample_s, compile_s, wall, draws, tune) -> None:
+    """Print one JSON line: ESS over weights and means (data units) and the costs."""
+    import arviz as az
+
+    bulk = az.ess(post[["weights", "means"]], method="bulk")
+    tail = az.ess(post[["weights", "means"]], method="tail")
+    min_ess = float(min(float(bulk[v].min()) for v in ("weights", "means")))
+    min_tail = float(min(float(tail[v].min()) for v in ("weights", "means")))
+    chains = int(post.sizes["chain"])
+    gradients = steps * draws * chains
     print(json.dumps({
         "kind": kind, "wall_s": wall, "min_bulk_ess": min_ess, "ess_per_s": min_ess / wall,
+        "min_tail_ess": min_tail, "compile_s": compile_s,
         "sample_s": sample_s, "ess_per_sample_s": min_ess / sample_s,
-        "steps_per_draw": steps, "divergences": int(stats["diverging"].sum()),
+        "steps_per_draw": steps, "divergences": divergences,
+        "ess_per_1k_grad": 1000.0 * min_ess / gradients,
+        "ns_pc": sample_s * min(chains, os.cpu_count() or 1) * 1e9
+        / (steps * (draws + tune) * chains * N * K),
     }))
+
+
+def _numpyro_model(X, half_normal: bool):
+    """The marginalised mixture in numpyro, on standardised data, with our priors."""
+    import jax.numpy as jnp
+    import numpyro
+    import numpyro.distributions as dist
+
+    from bayesgmm.priors import Priors
+
+    pri = Priors()
+    n_feat = X.shape[1]
+
+    def model(x):
+        w = numpyro.sample("weights", dist.Dirichlet(jnp.full(K, pri.weights_concentration)))
+        with numpyro.plate("component", K):
+            mu = numpyro.sample("means_z", dist.Normal(0.0, pri.means_sd)
+                                .expand([n_feat]).to_event(1))
+            if half_normal:
+                sd = numpyro.sample("sd_z", dist.HalfNormal(1.0).expand([n_feat]).to_event(1))
+            else:
+                sd = numpyro.sample("sd_z", dist.LogNormal(jnp.log(pri.sd_median), pri.sd_log_sd)
+                                    .expand([n_feat]).to_event(1))
+            corr = numpyro.sample("corr_chol_z", dist.LKJCholesky(n_feat, pri.lkj_eta))
+        scale_tril = sd[..., :, None] * corr
+        mixture = dist.MixtureSameFamily(dist.Categorical(probs=w),
+                                         dist.MultivariateNormal(mu, scale_tril=scale_tril))
+        numpyro.sample("x", mixture, obs=x)
+
+    return model
+
+
+def _numpyro_run(kind, X, draws, tune, t0):
+    """Fit with numpyro from the EM estimate: (posterior Dataset in data units, steps per
+    draw, divergences, sampling s, compile s, wall s to the end of the first run)."""
+    import jax
+    import xarray as xr
+    from numpyro.infer import MCMC, NUTS, init_to_value
+
+    from bayesgmm import fit_em
+    from bayesgmm.priors import Standardisation
+
+    std = Standardisation.from_data(X, "full")
+    Z = std.transform(X)
+    em = fit_em(X, K, n_init=10, random_state=0)
+    chol = np.linalg.cholesky(em.covariances / np.outer(std.scale, std.scale))
+    sd = np.sqrt(np.einsum("kii->ki", chol @ chol.transpose(0, 2, 1)))
+    start = {"weights": em.weights, "means_z": std.transform(em.means), "sd_z": sd,
+             "corr_chol_z": chol / sd[:, :, None]}
+    dtype = np.float64 if jax.config.jax_enable_x64 else np.float32
+    start = {k: jax.numpy.asarray(v, dtype=dtype) for k, v in start.items()}
+    kernel = NUTS(_numpyro_model(Z, half_normal=kind == "numpyro-halfnormal"),
+                  init_strategy=init_to_value(values=start))
+    mcmc = MCMC(kernel, num_warmup=tune, num_samples=draws, num_chains=4,
+                chain_method="parallel", progress_bar=False)
+    x = jax.numpy.asarray(Z, dtype=dtype)
+    # Compilation, from JAX's own timers (tracing, lowering, XLA): a second run() would not
+    # separate it, since chain_method="parallel" builds a new pmap, compiled again, per run.
+    compile_events = []
+
+    def on_event(event, duration, **kwargs):
+        if event.startswith("/jax/core/compile/"):
+            compile_events.append(duration)
+
+    jax.monitoring.register_event_duration_secs_listener(on_event)
+    t1 = time.perf_counter()
+    mcmc.run(jax.random.PRNGKey(1), x, extra_fields=("num_steps", "diverging"))
+    samples = jax.block_until_ready(mcmc.get_samples(group_by_chain=True))
+    run_s = time.perf_counter() - t1
+    wall = time.perf_counter() - t0
+    compile_s = float(sum(compile_events))
+    sample_s = run_s - compile_s
+    extra = mcmc.get_extra_fields(group_by_chain=True)
+    means = std.center + std.scale * np.asarray(samples["means_z"], dtype=np.float64)
+    post = xr.Dataset({
+        "weights": (("chain", "draw", "component"), np.asarray(samples["weights"], np.float64)),
+        "means": (("chain", "draw", "component", "feature"), means),
+    })
+    steps = float(np.mean(np.asarray(extra["num_steps"])))
+    divergences = int(np.sum(np.asarray(extra["diverging"])))
+    return post, steps, divergences, sample_s, compile_s, wall
 
 
 def _empty_caches() -> dict:
@@ -117,40 +244,70 @@ def _empty_caches() -> dict:
                 PYTENSOR_FLAGS=f"base_compiledir={os.path.join(cache, 'pytensor')}")
 
 
-def bench_sampling(draws: int, tune: int, skip_textbook: bool) -> None:
+def _have_numpyro() -> bool:
+    import importlib.util
+
+    return all(importlib.util.find_spec(m) is not None for m in ("numpyro", "jax"))
+
+
+def bench_sampling(draws: int, tune: int, skip_textbook: bool, skip_numpyro: bool = False,
+                   x64: bool = False, peers_only: bool = False) -> None:
     print(f"\n== 1. Sampling: N={N}, K={K}, D={D}, full, 4 chains x ({tune} tune + {draws} draws)")
     rows = []
-    if not skip_textbook:
+    if peers_only:
+        # warm rows only, with this environment's caches (warm after any earlier run)
+        env = dict(os.environ)
+        if not skip_textbook:
+            rows.append(("textbook pm.sample, warm (ref)",
+                         _run_child("textbook", draws, tune, env)))
+        rows.append(("bayesgmm default, warm cache", _run_child("bayesgmm", draws, tune, env)))
+    elif not skip_textbook:
         textbook_env = _empty_caches()
         rows.append(("textbook pm.sample, cold cache",
                      _run_child("textbook", draws, tune, textbook_env)))
         rows.append(("textbook pm.sample, warm (ref)",
                      _run_child("textbook", draws, tune, textbook_env)))
-    env = _empty_caches()  # the cold run fills these; the warm runs reuse them
-    rows.append(("bayesgmm default, cold cache", _run_child("bayesgmm", draws, tune, env)))
-    rows.append(("bayesgmm default, warm cache", _run_child("bayesgmm", draws, tune, env)))
-    rows.append(("bayesgmm, 2nd fit in process", _run_child("bayesgmm-reuse", draws, tune,
-                                                             env)))
-    # The PyMC-graph backends share PyTensor's cache, which the default (native) runs do not
-    # fill: one untimed pyfunc run compiles it, so that both rows below are warm.
-    _run_child("bayesgmm-pyfunc", draws, tune, env)
-    rows.append(("bayesgmm, pyfunc backend, warm", _run_child("bayesgmm-pyfunc", draws, tune,
-                                                              env)))
-    rows.append(("bayesgmm, numba backend, warm", _run_child("bayesgmm-numba", draws, tune,
-                                                              env)))
+    if not peers_only:
+        env = _empty_caches()  # the cold run fills these; the warm runs reuse them
+        rows.append(("bayesgmm default, cold cache", _run_child("bayesgmm", draws, tune, env)))
+        rows.append(("bayesgmm default, warm cache", _run_child("bayesgmm", draws, tune, env)))
+        rows.append(("bayesgmm, 2nd fit in process", _run_child("bayesgmm-reuse", draws, tune,
+                                                                 env)))
+        # The PyMC-graph backends share PyTensor's cache, which the default (native) runs do
+        # not fill: one untimed pyfunc run compiles it, so that both rows below are warm.
+        _run_child("bayesgmm-pyfunc", draws, tune, env)
+        rows.append(("bayesgmm, pyfunc backend, warm", _run_child("bayesgmm-pyfunc", draws,
+                                                                  tune, env)))
+        rows.append(("bayesgmm, numba backend, warm", _run_child("bayesgmm-numba", draws,
+                                                                  tune, env)))
+    if skip_numpyro:
+        pass
+    elif not _have_numpyro():
+        print("numpyro rows skipped: numpyro/jax not installed (pip install -e '.[bench]')")
+    else:
+        precision = "float64" if x64 else "float32"
+        for kind, name in (("numpyro", f"numpyro, {precision}"),
+                           ("numpyro-halfnormal", f"numpyro (HalfNormal sd), {precision}")):
+            try:
+                rows.append((name, _run_child(kind, draws, tune, env, x64)))
+            except RuntimeError as exc:  # a peer failing must not lose the other rows
+                print(f"{name}: failed: {str(exc).splitlines()[-1]}")
     # The reference is the textbook model with a warm cache: the conservative comparison.
-    ref = rows[1][1] if not skip_textbook else None
+    ref = rows[0 if peers_only else 1][1] if not skip_textbook else None
     print("wall: end to end including imports of the sampling stack, EM and compilation; "
           "sample: sampling alone")
-    print(f"{'run':32s} {'wall s':>7s} {'sample s':>8s} {'min ESS':>8s} {'ESS/s':>8s} "
-          f"{'ratio':>6s} {'ESS/s(sample)':>13s} {'ratio':>6s} {'steps/draw':>10s} {'div':>4s}")
+    print(f"{'run':34s} {'wall s':>7s} {'compile s':>9s} {'sample s':>8s} {'min ESS':>8s} "
+          f"{'tail ESS':>8s} {'ESS/s':>8s} {'ratio':>6s} {'ESS/s(sample)':>13s} {'ratio':>6s} "
+          f"{'steps/draw':>10s} {'ESS/1k grad':>11s} {'ns/pc':>6s} {'div':>4s}")
     for name, r in rows:
         ratio = f"{r['ess_per_s'] / ref['ess_per_s']:6.1f}" if ref else f"{'n/a':>6s}"
         ratio_s = (f"{r['ess_per_sample_s'] / ref['ess_per_sample_s']:6.1f}" if ref
                    else f"{'n/a':>6s}")
-        print(f"{name:32s} {r['wall_s']:7.1f} {r['sample_s']:8.1f} {r['min_bulk_ess']:8.0f} "
+        print(f"{name:34s} {r['wall_s']:7.1f} {r['compile_s']:9.1f} {r['sample_s']:8.1f} "
+              f"{r['min_bulk_ess']:8.0f} {r['min_tail_ess']:8.0f} "
               f"{r['ess_per_s']:8.1f} {ratio} {r['ess_per_sample_s']:13.1f} {ratio_s} "
-              f"{r['steps_per_draw']:10.1f} {r['divergences']:4d}")
+              f"{r['steps_per_draw']:10.1f} {r['ess_per_1k_grad']:11.1f} {r['ns_pc']:6.1f} "
+              f"{r['divergences']:4d}")
 
 # --------------------------------------------------------------------------------------------
 # 2. one log-likelihood + gradient evaluation
@@ -264,7 +421,10 @@ def bench_em(sizes: list[int]) -> None:
 
     from bayesgmm import fit_em
 
-    print("\n== 3. EM vs scikit-learn (full, K=3, D=2, same initial parameters, tol=1e-3)")
+    # atol=np.inf, max_iter=100: scikit-learn's stopping rule, so both run the same iterations
+    # (bayesgmm's default also stops on the total change, atol=0.01: see bench_em.py --stopping)
+    print("\n== 3. EM vs scikit-learn (full, K=3, D=2, same initial parameters, tol=1e-3, "
+          "scikit-learn's stopping rule)")
     print(f"{'N':>9s} {'iters':>9s} {'bayesgmm s':>11s} {'sklearn s':>10s} {'ratio':>7s} "
           f"{'|dLL|/|LL|':>11s}")
     w0 = np.full(K, 1 / K)
@@ -276,7 +436,8 @@ def bench_em(sizes: list[int]) -> None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             t = time.perf_counter()
-            ours = fit_em(X, K, init={"weights": w0, "means": m0, "covariances": c0})
+            ours = fit_em(X, K, init={"weights": w0, "means": m0, "covariances": c0},
+                          atol=np.inf, max_iter=100)
             t_ours = time.perf_counter() - t
             t = time.perf_counter()
             gm = GaussianMixture(K, weights_init=w0, means_init=m0,
@@ -293,6 +454,14 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="smaller runs (smoke test)")
     parser.add_argument("--skip-textbook", action="store_true",
                         help="skip the slow textbook reference (no ESS/s ratio)")
+    parser.add_argument("--skip-numpyro", action="store_true",
+                        help="skip the numpyro rows (skipped anyway when it is not installed)")
+    parser.add_argument("--x64", action="store_true", help="numpyro in float64")
+    parser.add_argument("--sampling-only", action="store_true",
+                        help="only the sampling table (no gradient or EM sections)")
+    parser.add_argument("--peers-only", action="store_true",
+                        help="sampling rows: warm textbook, warm bayesgmm default and numpyro only "
+                             "(this environment's caches)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--draws", type=int, default=1000)
     parser.add_argument("--tune", type=int, default=1000)
@@ -303,7 +472,10 @@ def main() -> None:
     draws = 200 if args.quick else args.draws
     tune = 200 if args.quick else args.tune
     print(f"bench_sampling: {os.cpu_count()} cores")
-    bench_sampling(draws, tune, args.skip_textbook)
+    bench_sampling(draws, tune, args.skip_textbook, args.skip_numpyro, args.x64,
+                   args.peers_only)
+    if args.sampling_only:
+        return
     bench_gradient([1_000, 10_000] if args.quick else [1_000, 10_000, 100_000, 1_000_000])
     bench_em([100_000] if args.quick else [100_000, 1_000_000])
 

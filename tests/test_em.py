@@ -571,6 +571,70 @@ def test_map_em_fixed_point_is_a_local_mode(simulated, covariance_type):
 
 
 # --------------------------------------------------------------------------------------------
+# the stopping rule: per sample (scikit-learn's) and in total (atol)
+# --------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def overlapping():
+    """20,000 points from three strongly overlapping components (bench_sampling's mixture with
+    its means drawn in to 0.6 times their distance): EM creeps, so a per-sample rule stops
+    early."""
+    rng = np.random.default_rng(0)
+    weights = np.array([0.5, 0.3, 0.2])
+    means = 0.6 * np.array([[0.0, 0.0], [5.0, 1.0], [1.0, 6.0]])
+    covs = np.array([[[1.0, 0.4], [0.4, 0.8]], [[0.6, -0.2], [-0.2, 1.2]],
+                     [[1.5, 0.0], [0.0, 0.5]]])
+    labels = rng.choice(3, size=20_000, p=weights)
+    chol = np.linalg.cholesky(covs)
+    return means[labels] + np.einsum("nij,nj->ni", chol[labels], rng.standard_normal((20_000, 2)))
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_default_stopping_rule_reaches_the_tight_tolerance_optimum(overlapping, covariance_type):
+    X = overlapping
+    tight = fit_em(X, 3, covariance_type=covariance_type, random_state=0, tol=1e-10,
+                   atol=np.inf, max_iter=5000)
+    default = fit_em(X, 3, covariance_type=covariance_type, random_state=0)
+    assert default.converged
+    assert default.log_likelihood == pytest.approx(tight.log_likelihood, abs=0.1)
+
+
+def test_per_sample_rule_alone_stops_short_on_the_same_data(overlapping):
+    """Why the default has an absolute tolerance: scikit-learn's rule (tol=1e-3 per sample,
+    i.e. up to 20 log-likelihood units per iteration here) stops tens of units short."""
+    tight = fit_em(overlapping, 3, random_state=0, tol=1e-10, atol=np.inf, max_iter=5000)
+    per_sample = fit_em(overlapping, 3, random_state=0, atol=np.inf)
+    assert per_sample.converged
+    assert tight.log_likelihood - per_sample.log_likelihood > 1.0
+
+
+def test_atol_inf_is_sklearn_rule_where_the_default_iterates_further(overlapping):
+    """At N * tol > atol the two rules differ; atol=np.inf reproduces scikit-learn exactly."""
+    X = overlapping
+    w, m, c = sklearn_start(X, 3, "full")
+    gm = GaussianMixture(3, weights_init=w, means_init=m, precisions_init=inverse(c, "full"),
+                         tol=1e-3, max_iter=1000).fit(X)
+    start = {"weights": w, "means": m, "covariances": c}
+    sklearn_rule = fit_em(X, 3, init=start, tol=1e-3, atol=np.inf, max_iter=1000)
+    default = fit_em(X, 3, init=start, tol=1e-3, max_iter=1000)
+    assert sklearn_rule.n_iter == gm.n_iter_
+    assert sklearn_rule.log_likelihood == pytest.approx(gm.score(X) * X.shape[0], rel=1e-10)
+    np.testing.assert_allclose(sklearn_rule.means, gm.means_, rtol=1e-8, atol=1e-10)
+    assert default.n_iter > gm.n_iter_
+    assert default.log_likelihood > sklearn_rule.log_likelihood
+
+
+@pytest.mark.parametrize("atol", [-1.0, np.nan, "tight", None])
+def test_bad_atol_raises(simulated, atol):
+    with pytest.raises(ValueError, match="atol must be a number >= 0"):
+        fit_em(simulated[0], 3, atol=atol)
+
+
+def test_convergence_warning_names_both_tolerances(simulated):
+    with pytest.warns(ConvergenceWarning, match=r"tol=0\.001 per sample, atol=0\.01 in total"):
+        fit_em(simulated[0], 3, max_iter=2, random_state=0)
+
+
+# --------------------------------------------------------------------------------------------
 # warnings and degenerate cases
 # --------------------------------------------------------------------------------------------
 def test_max_iter_one_warns(simulated):
@@ -607,11 +671,14 @@ COINCIDE = r"components \[0, 1, 2\] nearly coincide"
 def test_random_init_stalled_at_coincident_components_warns(simulated, covariance_type):
     X = simulated[0]
     # Seed 1: averaging random responsibilities starts all three components at the data mean,
-    # where the objective is flat, and EM stops there (scikit-learn's init_params="random" does
-    # the same). The fit is kept as is, but said to be degenerate.
+    # where the objective is flat, and EM under scikit-learn's per-sample rule alone
+    # (atol=np.inf) stops there (scikit-learn's init_params="random" does the same). The fit is
+    # kept as is, but said to be degenerate. (The default atol creeps away from there for full
+    # and diag here, not for tied and spherical.)
     with pytest.warns(DegenerateComponentWarning,
                       match=COINCIDE + r".*only 1 distinct.*init='kmeans\+\+'.*n_init"):
-        stalled = fit_em(X, 3, covariance_type=covariance_type, init="random", random_state=1)
+        stalled = fit_em(X, 3, covariance_type=covariance_type, init="random", random_state=1,
+                         atol=np.inf)
     assert stalled.n_iter <= 3 and stalled.converged
     assert np.ptp(stalled.means, axis=0).max() < 0.3 * X.std(axis=0).min()
     assert sum("nearly coincide" in w for w in stalled.warnings) == 1
@@ -640,16 +707,18 @@ def test_identical_components_are_reported(simulated, covariance_type, prior):
 
 def test_restarts_are_chosen_by_objective_and_only_the_kept_one_is_reported(simulated):
     X = simulated[0]
+    # Under scikit-learn's per-sample rule alone (atol=np.inf), which stops on the flat
+    # objective near the data mean:
     # Full covariances: some of the three random restarts stall at coincident components, one
     # separates them and has the highest log-likelihood, so it is kept and nothing is reported.
     with warnings.catch_warnings():
         warnings.simplefilter("error", DegenerateComponentWarning)
-        kept = fit_em(X, 3, init="random", n_init=3, random_state=0)
+        kept = fit_em(X, 3, init="random", n_init=3, random_state=0, atol=np.inf)
     assert kept.warnings == ()
     # Spherical: every restart stalls; the best of them is kept and reported once.
     with pytest.warns(DegenerateComponentWarning, match=COINCIDE) as record:
         stalled = fit_em(X, 3, covariance_type="spherical", init="random", n_init=3,
-                         random_state=0)
+                         random_state=0, atol=np.inf)
     assert sum("nearly coincide" in str(w.message) for w in record) == 1
     assert stalled.log_likelihood < kept.log_likelihood
 
