@@ -199,8 +199,14 @@ def logprior(w, mu, L, priors) -> np.ndarray:
 # --------------------------------------------------------------------------------------------
 # one replication
 # --------------------------------------------------------------------------------------------
-def fit_one(model, X, start, draws, tune, chains, seed, backend):
-    """Sample the posterior of ``model`` for data X: (w, mu, L) as (chain, draw, ...), stats."""
+def fit_one(model, X, start, draws, tune, chains, seed, backend, priors=None):
+    """Sample the posterior of ``model`` for data X: (w, mu, L) as (chain, draw, ...), stats.
+
+    ``draws="auto"``: fit_bayes' default stopping rule (:mod:`bayesgmm.draws`), at least 400
+    draws per chain, until R-hat < 1.01 and bulk/tail ESS >= 400 hold for every label-invariant
+    functional (the quantities whose ranks are tested; fit_bayes checks its relabelled
+    parameters), at most 4,000.
+    """
     import nutpie
     import pymc as pm
 
@@ -210,8 +216,27 @@ def fit_one(model, X, start, draws, tune, chains, seed, backend):
     t0 = time.perf_counter()
     compiled = compile_nutpie(model, start, reuse=True, backend=backend)
     t1 = time.perf_counter()
-    idata = nutpie.sample(compiled, draws=draws, tune=tune, chains=chains,
-                          cores=1, seed=seed, progress_bar=False, save_warmup=False)
+    if draws == "auto":
+        import xarray as xr
+
+        from bayesgmm.diagnostics import convergence_extremes
+        from bayesgmm.draws import AdaptiveDraws, sample_nutpie_until
+
+        def check(post):
+            w, mu = post["weights"].values, post["means"].values
+            C, S, K, D = mu.shape
+            f = functionals(w.reshape(C * S, K), mu.reshape(C * S, K, D),
+                            np.linalg.cholesky(post["covariances"].values).reshape(
+                                C * S, K, D, D), X, priors).reshape(C, S, -1)
+            return convergence_extremes(
+                xr.Dataset({"f": (("chain", "draw", "functional"), f)}))
+
+        idata, run = sample_nutpie_until(
+            compiled, check, AdaptiveDraws(min_draws=400, max_draws=4000), tune=tune,
+            chains=chains, seed=seed, progressbar=False, target_accept=0.8, save_warmup=False)
+    else:
+        idata = nutpie.sample(compiled, draws=draws, tune=tune, chains=chains,
+                              cores=1, seed=seed, progress_bar=False, save_warmup=False)
     t2 = time.perf_counter()
     post = idata["posterior"]
     w = np.asarray(post["weights"].values)
@@ -220,7 +245,8 @@ def fit_one(model, X, start, draws, tune, chains, seed, backend):
     st = idata["sample_stats"]
     info = {"compile_s": t1 - t0, "sample_s": t2 - t1,
             "divergences": int(np.asarray(st["diverging"].values).sum()),
-            "steps": float(np.asarray(st["n_steps"].values).mean())}
+            "steps": float(np.asarray(st["n_steps"].values).mean()),
+            "draws": int(post.sizes["draw"])}
     return w, mu, np.linalg.cholesky(cov), info
 
 
@@ -330,7 +356,9 @@ def main() -> None:
     parser.add_argument("--bins", type=int, default=10)
     parser.add_argument("--chains", type=int, default=2)
     parser.add_argument("--tune", type=int, default=500)
-    parser.add_argument("--draws", type=int, default=400, help="draws per chain before thinning")
+    parser.add_argument("--draws", type=lambda t: t if t == "auto" else int(t), default=400,
+                        help="draws per chain before thinning, or 'auto': fit_bayes' default "
+                             "stopping rule (no refits then)")
     parser.add_argument("--refits", type=int, default=1,
                         help="refits (5x draws, 2x tune) when the min ESS is below L")
     parser.add_argument("--backend", choices=("native", "numba", "pyfunc", "auto"),
@@ -345,7 +373,7 @@ def main() -> None:
     K, D, L = args.K, args.D, args.L
     if (L + 1) % args.bins:
         parser.error("L + 1 must be divisible by --bins")
-    if args.chains * args.draws < L:
+    if args.draws != "auto" and args.chains * args.draws < L:
         parser.error("chains * draws must be at least L")
 
     warnings.simplefilter("ignore")
@@ -391,6 +419,7 @@ def main() -> None:
     rep_seeds = s_reps.spawn(M)
     infos, min_ess, first_ess = [], np.empty(M), np.empty(M)
     n_refits = np.zeros(M, dtype=int)
+    kept_draws: list[int] = []  # draws per chain each fit kept (varies with --draws auto)
     for m in range(M):
         rng = np.random.default_rng(rep_seeds[m])
         theta = {"weights": draws["weights"][m], "means": draws["means_z"][m], "chol": chol[m]}
@@ -403,9 +432,10 @@ def main() -> None:
 
             start = initial_point(model, *em_start(X, K, priors, int(rng.integers(2**31))))
         draws_m, tune_m = args.draws, args.tune
-        for attempt in range(1 + args.refits):
+        for attempt in range(1 + (0 if args.draws == "auto" else args.refits)):
             w, mu, Lc, info = fit_one(model, X, start, draws_m, tune_m, args.chains,
-                                      int(rng.integers(2**31)), args.backend)
+                                      int(rng.integers(2**31)), args.backend, priors)
+            kept_draws.append(info["draws"])
             C, S = w.shape[:2]
             f_all = functionals(w.reshape(C * S, K), mu.reshape(C * S, K, D),
                                 Lc.reshape(C * S, K, D, D), X, priors)
@@ -415,7 +445,7 @@ def main() -> None:
             # Refitting when the ESS is low is valid SBC: the decision depends on the data
             # (through an independent first run) only, and given the data the true parameters
             # and the new draws are still exchangeable.
-            if ess >= L:
+            if ess >= L or args.draws == "auto":
                 break
             draws_m, tune_m = draws_m * 5, tune_m * 2
         n_refits[m] = attempt
@@ -450,6 +480,11 @@ def main() -> None:
           f"({np.sum(n_refits)} refits, up to {args.refits} each)")
     print(f"Min bulk ESS of the fits used: median {np.median(min_ess):.0f}, min "
           f"{np.min(min_ess):.0f}; {np.sum(min_ess < L)} replications still below L={L}")
+    if args.draws == "auto":
+        kept = np.asarray(kept_draws)
+        print(f"draws='auto': draws per chain kept: median {np.median(kept):.0f}, "
+              f"{np.sum(kept > 400)} of {M} replications drew past the first check, "
+              f"{np.sum(kept >= 4000)} stopped at the 4,000 cap")
 
     chi_p, ks_p, u = uniformity_tests(ranks, L, args.bins, np.random.default_rng(s_tests))
     print(f"\n{'functional':14s} {'chi2 p':>8s} {'KS p':>8s} {'mean rank':>10s}  "
