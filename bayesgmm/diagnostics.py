@@ -344,10 +344,16 @@ def _stat(stats: xr.Dataset | None, names: Sequence[str]) -> xr.DataArray | None
 # --------------------------------------------------------------------------------------------
 # R-hat and ESS (ArviZ)
 # --------------------------------------------------------------------------------------------
+def _rhat_ess(ds: xr.Dataset) -> tuple[tuple[float, str], tuple[float, str], tuple[float, str]]:
+    """(max R-hat, min bulk ESS, min tail ESS) over every scalar of ``ds``, each with where it
+    is: rank-normalised split R-hat and ArviZ's bulk and tail ESS."""
+    return (_extreme(az.rhat(ds, method="rank"), np.nanargmax),
+            _extreme(az.ess(ds, method="bulk"), np.nanargmin),
+            _extreme(az.ess(ds, method="tail"), np.nanargmin))
+
+
 def _convergence_checks(post: xr.Dataset, rhat_max: float, ess_min: float) -> list[Check]:
-    rhat, rhat_at = _extreme(az.rhat(post, method="rank"), np.nanargmax)
-    bulk, bulk_at = _extreme(az.ess(post, method="bulk"), np.nanargmin)
-    tail, tail_at = _extreme(az.ess(post, method="tail"), np.nanargmin)
+    (rhat, rhat_at), (bulk, bulk_at), (tail, tail_at) = _rhat_ess(post)
     return [
         _threshold_check(
             "max R-hat", rhat, rhat_max, rhat_at, upper=True,
@@ -379,9 +385,7 @@ def convergence_extremes(posterior: xr.Dataset) -> tuple[float, float, float]:
     Measured as :func:`diagnose`'s R-hat and ESS checks measure them (rank-normalised split
     R-hat; ArviZ's bulk and tail ESS); ``draws="auto"`` stops on these.
     """
-    return (_extreme(az.rhat(posterior, method="rank"), np.nanargmax)[0],
-            _extreme(az.ess(posterior, method="bulk"), np.nanargmin)[0],
-            _extreme(az.ess(posterior, method="tail"), np.nanargmin)[0])
+    return tuple(value for value, _ in _rhat_ess(posterior))
 
 
 def _extreme(ds: xr.Dataset, arg) -> tuple[float, str]:

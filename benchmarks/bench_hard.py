@@ -220,6 +220,7 @@ def run_case(name, seed, args):
             "start_lp": start_lp, "best_lp": float(stats[lp_name].max()),
             "chosen": _start_note(result.settings.get("start", {})),
             "causes": ",".join(diag.causes),
+            "draws": int(relabelled.sizes["draw"]),
         })
     return rows
 
@@ -247,14 +248,16 @@ def _start_note(start):
     return note
 
 
-HEADER = (f"{'case':7} {'seed':>4} {'method':9} {'time':>6} {'rhat':>6} {'bulk':>6} {'tail':>6} "
+HEADER = (f"{'case':7} {'seed':>4} {'method':9} {'time':>6} {'draws':>5} {'rhat':>6} "
+          f"{'bulk':>6} {'tail':>6} "
           f"{'inv rhat':>8} {'inv bulk':>8} {'div':>4} {'relab':>6} {'agree':>6} "
           f"{'verdict':9} {'start':>9} {'best draw':>9} {'start lp':>9} {'best lp':>9}  "
           "chain mean logp | start | causes")
 
 
 def format_row(r):
-    return (f"{r['case']:7} {r['seed']:>4} {r['method']:9} {r['time']:6.1f} {r['rhat']:6.3f} "
+    return (f"{r['case']:7} {r['seed']:>4} {r['method']:9} {r['time']:6.1f} {r['draws']:>5} "
+            f"{r['rhat']:6.3f} "
             f"{r['bulk']:6.0f} {r['tail']:6.0f} {r['inv_rhat']:8.3f} {r['inv_bulk']:8.0f} "
             f"{r['div']:>4} {r['relab']:6.3f} {r['agree']:6.3f} {r['verdict']:9} "
             f"{r['start']:9.1f} {r['best']:9.1f} {r['start_lp']:9.1f} {r['best_lp']:9.1f}  "
@@ -265,7 +268,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", nargs="+", default=list(CASES), choices=CASES)
     parser.add_argument("--seeds", nargs="+", type=int, default=[1, 2])
-    parser.add_argument("--draws", type=int, default=1000)
+    parser.add_argument("--draws", type=lambda t: t if t == "auto" else int(t), default="auto",
+                        help="draws per chain, or auto (fit_bayes' default: until converged)")
     parser.add_argument("--methods", nargs="+", default=["distance"],
                         help="relabelling methods to compare on the same draws")
     parser.add_argument("--low-rank", action="store_true",
