@@ -933,6 +933,8 @@ def plot_ppc_statistics(result: BayesResult, n_replicates: int = 200, axes: Any 
         a.hist(values, bins=30, color="C0", alpha=0.6)
         a.axvline(observed, color="black", lw=2)
         a.set(xlabel=label, yticks=[], title=f"p = {p:.2f}")
-    fig.suptitle(f"Joint predictive check: {xrep.shape[0]} replicated data sets (histogram) "
-                 "vs the data (line)")
+    # One or two panels are too narrow for the title on one line.
+    sep = " " if len(checks) >= 3 else "\n"
+    fig.suptitle(f"Joint predictive check:{sep}{xrep.shape[0]} replicated data sets "
+                 f"(histogram){sep}vs the data (line)", fontsize=11)
     return fig

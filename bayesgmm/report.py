@@ -689,9 +689,19 @@ def _section_reproducibility(result) -> str:
         used.pop("lkj_eta", None)  # no correlations in this model: the LKJ prior is not used
     priors = pd.DataFrame({"value": list(used.values())}, index=list(used))
     priors["distribution"] = [_PRIOR_TEXT.get(k, "") for k in priors.index]
-    settings = {k: v for k, v in result.settings.items() if k != "timing"}
+    settings = {k: _readable_setting(k, v) for k, v in result.settings.items()
+                if k not in ("timing", "start")}
+    settings.pop("random_state", None)  # shown above the table, as the seed it is
     settings.update({f"time: {k}": v for k, v in result.settings.get("timing", {}).items()})
     settings_table = pd.DataFrame({"value": list(settings.values())}, index=list(settings))
+    start = result.settings.get("start") or {}
+    candidates = pd.DataFrame(start.get("candidates", []))
+    if not candidates.empty:
+        candidates = candidates.drop(columns=["weights"], errors="ignore").set_index("source")
+        # The candidates often differ in the third decimal: show them to 0.001, as text.
+        candidates = candidates.map(lambda v: f"{v:,.3f}" if isinstance(v, float) else v)
+        chosen = start.get("chosen", candidates.index[0])
+        candidates.insert(0, "chosen", ["yes" if c == chosen else "" for c in candidates.index])
     seed = result.settings.get("random_state")
     return _section(
         "reproducibility", "7. Priors, settings and software",
@@ -701,8 +711,31 @@ def _section_reproducibility(result) -> str:
         "<h3>Priors</h3>", _table(priors),
         f"<h3>Sampler settings</h3><p>Seed: <code>{html.escape(str(seed))}</code></p>",
         _table(settings_table),
+        *([f"<h3>Start</h3><p>EM candidates for the chains' start, chosen by "
+           f"{html.escape(str(start.get('chosen_by', 'EM objective')))}"
+           + (f"; {html.escape(_readable_setting('reanchored', start['reanchored']))}"
+              if start.get("reanchored") else "") + ".</p>", _table(candidates)]
+          if not candidates.empty else []),
         "<h3>Software</h3>", _versions_table(),
     )
+
+
+def _readable_setting(name: str, value):
+    """A setting as a reader wants it: the adaptive-draws record and the re-anchoring as
+    sentences, not as the raw dictionaries result.json keeps."""
+    if name == "adaptive" and isinstance(value, dict):
+        checks = "; ".join(
+            f"{c['draws']} draws: R-hat {c['max_rhat']:.3f}, ESS {c['min_ess_bulk']:.0f} / "
+            f"{c['min_ess_tail']:.0f}{' (converged)' if c['converged'] else ''}"
+            for c in value.get("checkpoints", []))
+        return (f"sampled until converged (draws='auto'): kept {value.get('draws')} draws per "
+                f"chain, stopped by {value.get('stopped_by')}" + (f"; checks: {checks}"
+                                                                  if checks else ""))
+    if name == "reanchored" and isinstance(value, dict):
+        return ("a chain found a better mode: EM was restarted from it and the chains sampled "
+                "again" if value.get("rerun") else
+                "chains disagreed on the mode, but restarting EM found no better start")
+    return value
 
 
 def _versions_table(packages: tuple[str, ...] | None = None) -> str:
