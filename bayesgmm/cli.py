@@ -127,15 +127,7 @@ def _parser() -> argparse.ArgumentParser:
                     "(reload it with bayesgmm.load).",
         epilog=_FIT_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    fit.add_argument("data", help="CSV or Parquet file (or bundled:old_faithful, "
-                                  "bundled:galaxies)")
-    fit.add_argument("-k", "--components", type=int, required=True, dest="n_components",
-                     metavar="K", help="number of mixture components (required)")
-    _covariance_flag(fit)
-    fit.add_argument("--columns", metavar="A,B",
-                     help="comma-separated columns to use (default: all)")
-    fit.add_argument("--dropna", action="store_true", help="drop rows with missing values "
-                     "(default: refuse them)")
+    _data_flags(fit)
     _sampling_flags(fit)
     fit.add_argument("--seed", type=int, default=None, metavar="S",
                      help="seed of EM and the sampler: the same seed gives the same draws "
@@ -157,15 +149,7 @@ def _parser() -> argparse.ArgumentParser:
                     "classification, convergence) to --out; PyMC is never loaded.",
         epilog=_EM_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    em.add_argument("data", help="CSV or Parquet file (or bundled:old_faithful, "
-                                 "bundled:galaxies)")
-    em.add_argument("-k", "--components", type=int, required=True, dest="n_components",
-                    metavar="K", help="number of mixture components (required)")
-    _covariance_flag(em)
-    em.add_argument("--columns", metavar="A,B",
-                    help="comma-separated columns to use (default: all)")
-    em.add_argument("--dropna", action="store_true", help="drop rows with missing values "
-                    "(default: refuse them)")
+    _data_flags(em)
     em.add_argument("--n-init", type=int, default=10, metavar="N",
                     help="EM restarts; the best is kept (default: 10)")
     em.add_argument("--seed", type=int, default=None, metavar="S",
@@ -248,6 +232,19 @@ def _parser() -> argparse.ArgumentParser:
                         help="replace an existing output directory")
     select.set_defaults(func=_cmd_select)
     return parser
+
+
+def _data_flags(parser: argparse.ArgumentParser) -> None:
+    """The data, K and model flags that ``fit`` and ``em`` share."""
+    parser.add_argument("data", help="CSV or Parquet file (or bundled:old_faithful, "
+                                     "bundled:galaxies)")
+    parser.add_argument("-k", "--components", type=int, required=True, dest="n_components",
+                        metavar="K", help="number of mixture components (required)")
+    _covariance_flag(parser)
+    parser.add_argument("--columns", metavar="A,B",
+                        help="comma-separated columns to use (default: all)")
+    parser.add_argument("--dropna", action="store_true", help="drop rows with missing values "
+                        "(default: refuse them)")
 
 
 def _sampling_flags(parser: argparse.ArgumentParser, which: str = "",
