@@ -34,6 +34,7 @@ def check_data(
     name: str = "X",
     feature_names: Sequence[str] | None = None,
     n_features: int | None = None,
+    allow_nan: bool = False,
 ) -> tuple[np.ndarray, tuple[str, ...]]:
     """Validate data and return a private float64 copy with feature names.
 
@@ -56,6 +57,9 @@ def check_data(
         Names to use when ``X`` carries none (e.g. a fitted model's names).
     n_features : int, optional
         Expected number of columns (prediction on a fitted model).
+    allow_nan : bool
+        Let NaN through as a missing value (:mod:`bayesgmm.observations` marginalises them);
+        infinite values are refused either way.
 
     Returns
     -------
@@ -80,13 +84,18 @@ def check_data(
     n, d = arr.shape
     if n == 0 or d == 0:
         raise ValueError(f"{name} is empty: shape {arr.shape}")
-    bad = ~np.isfinite(arr)
+    bad = np.isinf(arr) if allow_nan else ~np.isfinite(arr)
     if bad.any():
         row, col = np.argwhere(bad)[0]
+        if allow_nan:
+            raise ValueError(
+                f"{name} contains {int(bad.sum())} infinite value(s); the first at row {row}, "
+                f"column {col}. Remove them, or make them NaN to treat them as missing.")
         kind = "NaN" if np.isnan(arr[row, col]) else "infinite"
         raise ValueError(
             f"{name} contains {int(bad.sum())} NaN or infinite value(s); the first is {kind} "
-            f"at row {row}, column {col}. Remove or impute them first."
+            f"at row {row}, column {col}. Remove or impute them first, or (NaN) fit with "
+            "missing='marginalise'."
         )
     if n_features is not None and d != n_features:
         raise ValueError(f"{name} has {d} feature(s) but the model was fitted with {n_features}")
@@ -116,10 +125,11 @@ def check_magnitude(X: np.ndarray, names: Sequence[str], name: str = "X") -> Non
     more are refused, naming the column and row of the largest; so is a column whose variance
     still overflows (possible only for enormous N). Either way the remedy is to rescale.
     """
-    col_max = np.maximum(X.max(axis=0), -X.min(axis=0))  # max |x| per column, no N x D temp
+    # max |x| per column, no N x D temp; fmax/fmin skip NaN (missing values)
+    col_max = np.fmax(np.fmax.reduce(X, axis=0), -np.fmin.reduce(X, axis=0))
     j = int(np.argmax(col_max))
     if col_max[j] >= MAX_ABS_VALUE:
-        row = int(np.argmax(np.abs(X[:, j])))
+        row = int(np.nanargmax(np.abs(X[:, j])))
         raise ValueError(
             f"{name} has values too large to square in float64 (max |x| = {col_max[j]:.3g} in "
             f"column {names[j]!r}, row {row}; the limit is {MAX_ABS_VALUE:.0e}); rescale the "
@@ -131,7 +141,7 @@ def check_magnitude(X: np.ndarray, names: Sequence[str], name: str = "X") -> Non
         risky = np.flatnonzero(~np.isfinite(X.shape[0] * (2.0 * col_max) ** 2))
     for j in risky:
         with np.errstate(over="ignore", invalid="ignore"):
-            var = np.var(X[:, j])
+            var = np.nanvar(X[:, j])
         if not np.isfinite(var):
             raise ValueError(
                 f"{name} has a range too large for float64: the variance of column "

@@ -30,7 +30,7 @@ sums over points kept per SIMD-friendly lane, folded in a fixed order: serial an
 drivers give bitwise-equal results.
 
 Where it sits: the math layer; imports only :mod:`bayesgmm.covariance` (per-type shapes and the
-full form). One module of over 500 lines (~700) on purpose: :mod:`bayesgmm.ops` salts
+full form). One module of over 500 lines (~1,100) on purpose: :mod:`bayesgmm.ops` salts
 PyTensor's numba cache with a hash of this file, because cached callers embed the kernel's
 machine code; keeping every njit function a cached caller can reach in this one file keeps that
 salt complete.
@@ -200,7 +200,8 @@ def _log_normal(x):
 
 
 @numba.njit(cache=True, nogil=True, fastmath=_BLOCK_FLAGS, error_model="numpy")
-def _estep_block(X, g, log_w, means, U, log_det, start, stop, pointwise, resp, nk, s1c, c):
+def _estep_block(X, g, log_w, means, U, log_det, start, stop, pointwise, resp, nk, s1c, c,
+                 log_extra, extra_nk):
     """Accumulate one block [start, stop) into nk, s1c, c; return sum_n g_n ll_n.
 
     ``g`` has length N, or 0 for unit weights (no N-long array of ones to allocate and read).
@@ -208,18 +209,27 @@ def _estep_block(X, g, log_w, means, U, log_det, start, stop, pointwise, resp, n
     Only the lower triangle of ``c`` is written; the caller symmetrises. A point whose every
     log-term is -inf gets ll = -inf, a zero row of ``resp`` and no weight in the statistics.
 
+    ``log_extra`` is the log-term of one more component with a constant density (the uniform
+    noise component: log noise weight + log of its density), -inf for none; its weighted
+    responsibilities are summed into ``extra_nk[0]`` and, when ``resp`` has K + 1 columns,
+    written to the last one. The dimension is ``means.shape[1]``: ``X`` may have more columns
+    (the row plan packs each row's observed values to the left), of which the first D are read.
+
     The block is cut into chunks of ``_CHUNK`` points, transposed to (D, chunk); every step is
     a loop over the chunk's points for one component, which LLVM vectorises. The chunk's
     inputs and outputs are views, indexed from 0 so that numba's negative-index wraparound
     compiles away. ``error_model="numpy"``: a float division by zero gives inf (and is then
     discarded), instead of numba's Python-style check, which is a branch that stops SIMD.
     """
-    D = X.shape[1]
+    D = means.shape[1]
     K = means.shape[0]
     const = -0.5 * D * _LOG_2PI
     want_pointwise = pointwise.shape[0] > 0
     want_resp = resp.shape[0] > 0
     unit = g.shape[0] == 0
+    has_extra = log_extra != -np.inf
+    extra_resp = want_resp and resp.shape[1] > K
+    ex = np.zeros(_CHUNK)  # e_n,extra, then its responsibility
     xs = np.empty((D, _CHUNK))  # the chunk's points, transposed
     diff = np.empty((D, _CHUNK))  # x - mu_k, for the statistics of component k
     y = np.empty(_CHUNK)  # partial sums of (x - mu_k) U_k
@@ -232,7 +242,7 @@ def _estep_block(X, g, log_w, means, U, log_det, start, stop, pointwise, resp, n
     # Per-lane partial sums (lane = position in the chunk), folded after the last chunk:
     # row 0: sum g ll; then per component N_k, S1c_k (D rows), C_k's lower triangle.
     n_stat = 1 + D + D * (D + 1) // 2
-    acc = np.zeros((1 + K * n_stat, _CHUNK))
+    acc = np.zeros((2 + K * n_stat, _CHUNK))  # the last row: the extra component's N
     for c0 in range(start, stop, _CHUNK):
         nc = min(_CHUNK, stop - c0)
         Xc = X[c0:c0 + nc]
@@ -273,6 +283,9 @@ def _estep_block(X, g, log_w, means, U, log_det, start, stop, pointwise, resp, n
                 for i in range(nc):
                     lrow[i] = base - 0.5 * q[i]
                     mx[i] = lrow[i] if lrow[i] > mx[i] else mx[i]
+        if has_extra:
+            for i in range(nc):
+                mx[i] = log_extra if log_extra > mx[i] else mx[i]
         # e_nk = exp(l_nk - max) and their sum (>= 1: the max term is exactly 1)
         tot[:nc] = 0.0
         for k in range(K):
@@ -280,6 +293,10 @@ def _estep_block(X, g, log_w, means, U, log_det, start, stop, pointwise, resp, n
             for i in range(nc):
                 lrow[i] = _exp_nonpos(lrow[i] - mx[i])
                 tot[i] += lrow[i]
+        if has_extra:
+            for i in range(nc):
+                ex[i] = _exp_nonpos(log_extra - mx[i])
+                tot[i] += ex[i]
         # ll_n = max + log(sum). A point with every l_nk = -inf is infinitely unlikely: it
         # adds -inf (if g_n > 0) and nothing to the statistics (gw = 0; its e_nk are 0).
         # Selects rather than branches, so that the loop vectorises.
@@ -293,6 +310,14 @@ def _estep_block(X, g, log_w, means, U, log_det, start, stop, pointwise, resp, n
             mx[i] = ll
         if want_pointwise:
             pointwise[c0:c0 + nc] = mx[:nc]
+        if has_extra:
+            aex = acc[1 + K * n_stat]
+            for i in range(nc):
+                ex[i] *= tot[i]
+                aex[i] += gc[i] * ex[i]
+            if extra_resp:
+                for i in range(nc):
+                    resp[c0 + i, K] = ex[i]
         # the statistics about mu_k, accumulated per lane
         for k in range(K):
             lrow = lk[k]
@@ -333,6 +358,7 @@ def _estep_block(X, g, log_w, means, U, log_det, start, stop, pointwise, resp, n
             s1c[k, a] += acc[row + 1 + a, 0]
             for b in range(a + 1):
                 c[k, a, b] += acc[row + 1 + D + a * (a + 1) // 2 + b, 0]
+    extra_nk[0] += acc[1 + K * n_stat, 0]
     return acc[0, 0]
 
 
@@ -361,6 +387,7 @@ def estep_serial(X, g, log_w, means, U, log_det, pointwise, resp):
     bnk = np.empty(K)
     bs1 = np.empty((K, D))
     bc = np.empty((K, D, D))
+    no_extra = np.zeros(1)
     total = 0.0
     for b in range(n_blocks):
         bnk[:] = 0.0
@@ -368,7 +395,7 @@ def estep_serial(X, g, log_w, means, U, log_det, pointwise, resp):
         bc[:] = 0.0
         start, stop = b * N // n_blocks, (b + 1) * N // n_blocks
         total += _estep_block(X, g, log_w, means, U, log_det, start, stop, pointwise, resp,
-                              bnk, bs1, bc)
+                              bnk, bs1, bc, -np.inf, no_extra)
         nk += bnk
         s1c += bs1
         c += bc
@@ -419,7 +446,7 @@ def estep_parallel(X, g, log_w, means, U, log_det, pointwise, resp):
     for b in numba.prange(n_blocks):
         start, stop = b * N // n_blocks, (b + 1) * N // n_blocks
         btot[b] = _estep_block(X, g, log_w, means, U, log_det, start, stop, pointwise, resp,
-                               bnk[b], bs1[b], bc[b])
+                               bnk[b], bs1[b], bc[b], -np.inf, np.zeros(1))
     return _sum_blocks(btot, bnk, bs1, bc)
 
 
@@ -590,13 +617,17 @@ class EStep:
     pointwise : ndarray (N,) or None
         ll_n, the marginal mixture log-density of each point (unweighted).
     resp : ndarray (N, K) or None
-        Responsibilities r_nk (unweighted; rows sum to one).
+        Responsibilities r_nk (unweighted; rows sum to one); with a noise component
+        (:func:`estep_plan`) a last column holds the noise responsibility.
+    noise_nk : float
+        sum_n g_n r_n,noise (0 without a noise component).
     """
 
     log_likelihood: float
     stats: SufficientStatistics
     pointwise: np.ndarray | None = None
     resp: np.ndarray | None = None
+    noise_nk: float = 0.0
 
 
 def estep(
@@ -721,3 +752,389 @@ def _pointwise_over_draws(X, weights, means, L, want_resp):
         r = resp[s] if want_resp else np.empty((0, K))
         estep_serial(X, g, np.log(weights[s]), means[s], U, log_det, out[s], r)
     return out, resp
+
+
+# --------------------------------------------------------------------------------------------
+# The row plan: missing values, known labels and a noise component through the same kernel
+# --------------------------------------------------------------------------------------------
+# Rows are grouped by (missingness pattern, known label). Within a group every row has the same
+# observed coordinates o and the same allowed components, so the group is one call of the
+# kernel with the marginal parameters (mu_k[o], Sigma_k[o, o]) -- the density of the observed
+# sub-vector -- and, for a labelled group, log w_j = -inf for every other component j (a
+# labelled point contributes log w_k + log N(x | mu_k, Sigma_k) of its own component k only).
+# The group's statistics about mu_k[o] are then *completed* to all D coordinates with the
+# conditional moments of the missing ones given the observed ones,
+#
+#   E[x_m - mu_m | x_o, k]                  = B_k (x_o - mu_o),   B_k = Sigma_mo Sigma_oo^-1
+#   Cov[x_m | x_o, k]                       = Sigma_mm - B_k Sigma_om
+#
+# which are linear in x_o, so the completed sums follow from the observed sums alone:
+#
+#   S1c_m = B S1c_o,   C_mo = B C_oo,   C_mm = B C_oo B^T + N_k (Sigma_mm - B Sigma_om).
+#
+# Those completed statistics are exactly what EM's M-step for incomplete data uses (Ghahramani &
+# Jordan 1994), and by Fisher's identity (the gradient of log p(x_o) is the expected gradient of
+# the complete-data log-likelihood given x_o) the unchanged :func:`gradient_from_statistics`
+# turns them into the exact gradient of the observed-data log-likelihood.
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _sub_cholesky(L, cols, n_obs, out):
+    """Lower Cholesky factors of Sigma_k[o, o] (K, n_obs, n_obs) into ``out``; Sigma = L L^T.
+
+    A covariance that is not positive definite gives NaN (the caller's density is then NaN,
+    which a sampler treats as a rejected proposal), not an exception.
+    """
+    K = L.shape[0]
+    for k in range(K):
+        Lk, ok = L[k], out[k]
+        for a in range(n_obs):
+            ca = cols[a]
+            for b in range(a + 1):
+                cb = cols[b]
+                s = 0.0  # Sigma[ca, cb] = sum_m L[ca, m] L[cb, m]
+                for m in range(min(ca, cb) + 1):
+                    s += Lk[ca, m] * Lk[cb, m]
+                for m in range(b):
+                    s -= ok[a, m] * ok[b, m]
+                if a == b:
+                    ok[a, a] = math.sqrt(s)
+                else:
+                    ok[a, b] = s / ok[b, b]
+            for b in range(a + 1, n_obs):
+                ok[a, b] = 0.0
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _complete_statistics(L, cols, n_obs, U_o, gnk, gs1, gc, nk, s1c, c):
+    """Add one group's statistics (about mu[o]) to the full ones, completing the missing part.
+
+    ``gc`` holds the lower triangle of C_oo (the kernel's convention). ``U_o`` = L_o^-T, so
+    Sigma_oo^-1 = U_o U_o^T.
+    """
+    K, D = L.shape[0], L.shape[1]
+    n_mis = D - n_obs
+    sigma = np.empty((D, D))
+    B = np.empty((n_mis, n_obs))
+    W = np.empty((n_obs, n_obs))
+    C = np.empty((n_obs, n_obs))
+    BC = np.empty((n_mis, n_obs))
+    for k in range(K):
+        for a in range(n_obs):
+            for b in range(a + 1):
+                C[a, b] = gc[k, a, b]
+                C[b, a] = gc[k, a, b]
+        nk[k] += gnk[k]
+        for a in range(n_obs):
+            s1c[k, cols[a]] += gs1[k, a]
+            for b in range(n_obs):
+                c[k, cols[a], cols[b]] += C[a, b]
+        if n_mis == 0:
+            continue
+        Lk = L[k]
+        for a in range(D):  # Sigma in the plan's column order (observed first)
+            for b in range(a + 1):
+                ca, cb = cols[a], cols[b]
+                s = 0.0
+                for m in range(min(ca, cb) + 1):
+                    s += Lk[ca, m] * Lk[cb, m]
+                sigma[a, b] = s
+                sigma[b, a] = s
+        Uk = U_o[k]
+        for a in range(n_obs):  # W = Sigma_oo^-1 = U U^T
+            for b in range(n_obs):
+                s = 0.0
+                for m in range(max(a, b), n_obs):
+                    s += Uk[a, m] * Uk[b, m]
+                W[a, b] = s
+        for i in range(n_mis):  # B = Sigma_mo W
+            for b in range(n_obs):
+                s = 0.0
+                for a in range(n_obs):
+                    s += sigma[n_obs + i, a] * W[a, b]
+                B[i, b] = s
+        for i in range(n_mis):  # B C_oo
+            for b in range(n_obs):
+                s = 0.0
+                for a in range(n_obs):
+                    s += B[i, a] * C[a, b]
+                BC[i, b] = s
+        for i in range(n_mis):
+            ci = cols[n_obs + i]
+            s = 0.0
+            for a in range(n_obs):
+                s += B[i, a] * gs1[k, a]
+            s1c[k, ci] += s
+            for b in range(n_obs):
+                c[k, ci, cols[b]] += BC[i, b]
+                c[k, cols[b], ci] += BC[i, b]
+            for j in range(n_mis):
+                cj = cols[n_obs + j]
+                s = 0.0  # (B C B^T)_ij + N_k (Sigma_mm - B Sigma_om)_ij
+                for b in range(n_obs):
+                    s += BC[i, b] * B[j, b] - gnk[k] * B[i, b] * sigma[b, n_obs + j]
+                c[k, ci, cj] += s + gnk[k] * sigma[n_obs + i, n_obs + j]
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def plan_estep(X, g, bounds, columns, n_obs, label, log_noise, log_w, log_noise_w, means, L,
+               pointwise, resp):
+    """The E-step over a row plan (see :class:`RowPlan`); one thread.
+
+    Parameters
+    ----------
+    X : ndarray (N, D)
+        Plan-ordered rows, each row's observed values packed to the left.
+    g : ndarray (N,) or (0,)
+        Plan-ordered per-point weights; empty for unit weights.
+    bounds : ndarray (G + 1,) int64
+        Group g holds rows bounds[g]:bounds[g + 1].
+    columns : ndarray (G, D) int64
+        Group g's observed columns (ascending), then its missing ones.
+    n_obs : ndarray (G,) int64
+    label : ndarray (G,) int64
+        The group's known component, or -1.
+    log_noise : float
+        Log-density of the uniform noise component (-inf: no noise component).
+    log_w : ndarray (K,)
+        Log weights of the Gaussian components.
+    log_noise_w : float
+        Log weight of the noise component.
+    means : ndarray (K, D)
+    L : ndarray (K, D, D)
+        Lower Cholesky factors of the covariances.
+    pointwise : ndarray (N,) or (0,); resp : ndarray (N, K or K + 1) or (0, K)
+        Outputs in plan order (the noise component's responsibility in column K).
+
+    Returns
+    -------
+    total, nk (K,), s1c (K, D), c (K, D, D), noise_nk
+        Completed statistics about ``means`` (c symmetric).
+    """
+    D = X.shape[1]
+    K = means.shape[0]
+    n_groups = bounds.shape[0] - 1
+    nk = np.zeros(K)
+    s1c = np.zeros((K, D))
+    c = np.zeros((K, D, D))
+    extra = np.zeros(1)
+    U_full, log_det_full = precision_from_covariance_cholesky(L)
+    lw = np.empty(K)
+    total = 0.0
+    for grp in range(n_groups):
+        start, stop = bounds[grp], bounds[grp + 1]
+        d_o = n_obs[grp]
+        cols = columns[grp]
+        lab = label[grp]
+        for k in range(K):
+            lw[k] = log_w[k] if lab < 0 or lab == k else -np.inf
+        log_extra = log_noise + log_noise_w if lab < 0 else -np.inf
+        if d_o == D:  # complete rows (observed columns in natural order)
+            mu_o, U_o, log_det_o = means, U_full, log_det_full
+        else:
+            mu_o = np.empty((K, d_o))
+            for k in range(K):
+                for a in range(d_o):
+                    mu_o[k, a] = means[k, cols[a]]
+            L_o = _sub_cholesky(L, cols, d_o, np.empty((K, d_o, d_o)))
+            U_o, log_det_o = precision_from_covariance_cholesky(L_o)
+        gnk = np.zeros(K)
+        gs1 = np.zeros((K, d_o))
+        gc = np.zeros((K, d_o, d_o))
+        total += _estep_block(X, g, lw, mu_o, U_o, log_det_o, start, stop, pointwise, resp,
+                              gnk, gs1, gc, log_extra, extra)
+        _complete_statistics(L, cols, d_o, U_o, gnk, gs1, gc, nk, s1c, c)
+    return total, nk, s1c, c, extra[0]
+
+
+@numba.njit(cache=True, nogil=True)
+def plan_value_and_grad(X, g, bounds, columns, n_obs, label, log_noise, weights, noise_weight,
+                        means, L):
+    """Total log-likelihood over a row plan and its gradient, in one pass.
+
+    Returns (total, d/dweights (K,), d/dnoise_weight, d/dmeans (K, D), d/dL (K, D, D)): the
+    weights are free here (the simplex constraint, and the noise weight's place in it, are
+    the caller's chain rule). Without a noise component (``log_noise`` = -inf) the noise
+    weight's gradient is 0.
+    """
+    K = means.shape[0]
+    U, _ = precision_from_covariance_cholesky(L)
+    log_nw = math.log(noise_weight) if noise_weight > 0 else -np.inf
+    total, nk, s1c, c, noise_nk = plan_estep(
+        X, g, bounds, columns, n_obs, label, log_noise, np.log(weights), log_nw, means, L,
+        np.empty(0), np.empty((0, K)))
+    dw, dmu, dL = gradient_from_statistics(weights, L, U, nk, s1c, c)
+    d_noise = noise_nk / noise_weight if noise_nk > 0 else 0.0
+    return total, dw, d_noise, dmu, dL
+
+
+@numba.njit(cache=True, parallel=True)
+def _plan_over_draws(X, bounds, columns, n_obs, label, log_noise, weights, noise_weight, means,
+                     L, want_resp):
+    """The parallel core of :func:`plan_pointwise_over_draws`."""
+    S, K = weights.shape
+    N = X.shape[0]
+    has_noise = log_noise != -np.inf
+    out = np.empty((S, N))
+    resp = np.empty((S if want_resp else 0, N, K + 1 if has_noise else K))
+    g = np.empty(0)
+    for s in numba.prange(S):
+        r = resp[s] if want_resp else np.empty((0, K))
+        log_nw = math.log(noise_weight[s]) if noise_weight[s] > 0 else -np.inf
+        plan_estep(X, g, bounds, columns, n_obs, label, log_noise, np.log(weights[s]), log_nw,
+                   means[s], L[s], out[s], r)
+    return out, resp
+
+
+@dataclass(frozen=True, eq=False)
+class RowPlan:
+    """Rows grouped by (missingness pattern, known label), in the layout :func:`plan_estep` reads.
+
+    Build it with :meth:`RowPlan.build`; all arrays are in plan order, and ``order[i]`` is the
+    index (in the data given to :meth:`build`) of plan row ``i``.
+
+    Attributes
+    ----------
+    X : ndarray (N, D)
+        Rows in plan order, observed values packed to the left (the rest is 0, never read).
+    g : ndarray (N,) or (0,)
+        Per-point weights in plan order; empty for unit weights.
+    bounds : ndarray (G + 1,) int64
+    columns : ndarray (G, D) int64
+        Observed columns (ascending), then missing ones, per group.
+    n_obs : ndarray (G,) int64
+    label : ndarray (G,) int64
+        Known component per group, -1 for unknown.
+    log_noise : float
+        Log-density of the noise component (-inf: none).
+    order : ndarray (N,) int64
+    """
+
+    X: np.ndarray
+    g: np.ndarray
+    bounds: np.ndarray
+    columns: np.ndarray
+    n_obs: np.ndarray
+    label: np.ndarray
+    log_noise: float
+    order: np.ndarray
+
+    @classmethod
+    def build(cls, X: np.ndarray, sample_weight: np.ndarray | None = None,
+              labels: np.ndarray | None = None, log_noise: float = -np.inf) -> RowPlan:
+        """Group the rows of ``X`` (N, D; NaN = missing, no all-NaN row) for the kernel."""
+        X = np.asarray(X, dtype=np.float64)
+        N, D = X.shape
+        missing = np.isnan(X)
+        lab = np.full(N, -1, np.int64) if labels is None else np.asarray(labels, np.int64)
+        # one integer key per row: the missingness bits, then the label (stable sort keeps the
+        # data's order within a group)
+        bits = (missing.astype(np.int64) << np.arange(D, dtype=np.int64)).sum(axis=1) \
+            if D < 62 else np.unique(missing, axis=0, return_inverse=True)[1].reshape(-1)
+        order = np.lexsort((lab, bits)).astype(np.int64)
+        key = np.stack([bits[order], lab[order]], axis=1)
+        starts = np.flatnonzero(np.r_[True, np.any(key[1:] != key[:-1], axis=1)])
+        bounds = np.r_[starts, N].astype(np.int64)
+        Xp = np.zeros((N, D))
+        columns = np.empty((starts.size, D), np.int64)
+        n_obs = np.empty(starts.size, np.int64)
+        for grp, (a, b) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
+            observed = ~missing[order[a]]
+            cols = np.r_[np.flatnonzero(observed), np.flatnonzero(~observed)]
+            columns[grp], n_obs[grp] = cols, observed.sum()
+            Xp[a:b, :n_obs[grp]] = X[order[a:b]][:, cols[:n_obs[grp]]]
+        g = np.empty(0) if sample_weight is None else \
+            np.ascontiguousarray(np.asarray(sample_weight, np.float64)[order])
+        return cls(X=Xp, g=g, bounds=bounds, columns=columns, n_obs=n_obs,
+                   label=key[starts, 1].copy(), log_noise=float(log_noise), order=order)
+
+    @property
+    def arrays(self) -> tuple:
+        """(X, g, bounds, columns, n_obs, label, log_noise): the numba functions' leading
+        arguments."""
+        return (self.X, self.g, self.bounds, self.columns, self.n_obs, self.label,
+                self.log_noise)
+
+    def unsort(self, values: np.ndarray, axis: int = 0) -> np.ndarray:
+        """Plan-ordered rows (along ``axis``) back in the data's order."""
+        out = np.empty_like(values)
+        index = [slice(None)] * values.ndim
+        index[axis] = self.order
+        out[tuple(index)] = values
+        return out
+
+
+def estep_plan(
+    plan: RowPlan,
+    weights: np.ndarray,
+    means: np.ndarray,
+    covariances: np.ndarray,
+    covariance_type: str,
+    *,
+    noise_weight: float = 0.0,
+    return_pointwise: bool = False,
+    return_resp: bool = False,
+) -> EStep:
+    """The E-step over a row plan: missing values marginalised, known labels, a noise component.
+
+    Parameters
+    ----------
+    plan : RowPlan
+    weights : ndarray (K,)
+        Weights of the Gaussian components (with noise they sum to 1 - ``noise_weight``).
+    means : ndarray (K, D)
+    covariances : ndarray
+        scikit-learn's shapes for ``covariance_type``.
+    covariance_type : str
+    noise_weight : float
+        Weight of the noise component (ignored when the plan has none).
+    return_pointwise, return_resp : bool
+
+    Returns
+    -------
+    EStep
+        Completed statistics (about ``means``), ``noise_nk``, and ``pointwise``/``resp`` in the
+        data's order; ``resp`` has a last column for the noise component when there is one.
+    """
+    K, D = means.shape
+    full = covariance.to_full(np.asarray(covariances, np.float64), covariance_type, K, D)
+    try:
+        L = np.linalg.cholesky(full)
+    except np.linalg.LinAlgError:
+        raise NotPositiveDefiniteError(
+            "a covariance is not positive definite; increase reg_covar") from None
+    N = plan.X.shape[0]
+    has_noise = plan.log_noise != -np.inf
+    with np.errstate(divide="ignore"):
+        log_w = np.log(np.asarray(weights, dtype=np.float64))
+        log_nw = float(np.log(noise_weight)) if has_noise else -np.inf
+    pointwise = np.empty(N if return_pointwise else 0)
+    resp = np.zeros((N if return_resp else 0, K + 1 if has_noise else K))
+    total, nk, s1c, c, noise_nk = plan_estep(
+        *plan.arrays, log_w, log_nw, np.ascontiguousarray(means, np.float64), L, pointwise,
+        resp)
+    return EStep(
+        log_likelihood=float(total),
+        stats=SufficientStatistics(nk=nk, s1c=s1c, c=c,
+                                   centre=np.array(means, dtype=np.float64)),
+        pointwise=plan.unsort(pointwise) if return_pointwise else None,
+        resp=plan.unsort(resp) if return_resp else None,
+        noise_nk=float(noise_nk),
+    )
+
+
+def plan_pointwise_over_draws(plan: RowPlan, weights, noise_weight, means, L, want_resp):
+    """:func:`pointwise_over_draws` over a row plan, results in the data's order.
+
+    ``weights`` (S, K), ``noise_weight`` (S,) (zeros without noise), ``means`` (S, K, D), ``L``
+    (S, K, D, D). Returns pointwise (S, N) and responsibilities (S, N, K [+ 1]) or an empty array.
+    """
+    passive_thread_wait()
+    X, _, bounds, columns, n_obs, label, log_noise = plan.arrays
+    out, resp = _plan_over_draws(X, bounds, columns, n_obs, label, log_noise,
+                                 np.ascontiguousarray(weights, np.float64),
+                                 np.ascontiguousarray(noise_weight, np.float64),
+                                 np.ascontiguousarray(means, np.float64),
+                                 np.ascontiguousarray(L, np.float64), want_resp)
+    return plan.unsort(out, 1), (plan.unsort(resp, 1) if want_resp else resp)

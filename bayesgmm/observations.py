@@ -1,0 +1,307 @@
+"""The data as a mixture sees it: missing values, frequency weights, known labels, noise.
+
+:func:`prepare_observations` validates a data set once, at a public entry point (``fit_em``,
+``fit_bayes``, the estimator), and returns an :class:`Observations`: the rows that are fitted
+(with NaN for a missing value), their weights, their known components, and the log-density of
+the uniform noise component, plus a record of what was done (:meth:`Observations.summary`)
+that results, reports and the command line show.
+
+- **Missing values** (``missing="marginalise"``, the default): a row contributes the density of
+  its observed coordinates, log sum_k w_k N(x_o | mu_k[o], Sigma_k[o, o]); that is correct when
+  values are missing at random (MAR: whether a value is missing may depend on the observed
+  values, not on the missing one). Rows with every value missing carry no information and are
+  dropped with a note. ``"drop"`` fits the complete rows only (valid under the stronger MCAR
+  assumption, and it wastes the observed part of the other rows); ``"refuse"`` raises.
+- **Frequency weights** g_n >= 0: the log-likelihood is sum_n g_n ll_n, as if row n appeared
+  g_n times.
+- **Known labels**: ``labels[n] = k`` means row n belongs to component k; it then contributes
+  log w_k + log N(x_n | mu_k, Sigma_k) (the joint density of the point and its label) instead
+  of the mixture density. -1 means unknown. With every row labelled, EM is the per-group fit
+  (mclust's EDDA discriminant analysis).
+- **A noise component** (Banfield & Raftery 1993; mclust's ``initialization$noise``): one more
+  component with the uniform density 1/V over a region of volume V, by default the data's
+  bounding box, with its own weight.
+
+The arithmetic is the kernel's row plan (:class:`bayesgmm.kernels.RowPlan`): rows grouped by
+missingness pattern and label, every group one pass of the one E-step kernel.
+
+Where it sits: the data layer, beside :mod:`bayesgmm._validation`; imports it and
+:mod:`bayesgmm.kernels`.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from . import kernels
+from ._validation import check_data, check_int, check_sample_weight
+
+__all__ = ["MISSING_POLICIES", "Observations", "prepare_observations"]
+
+MISSING_POLICIES = ("marginalise", "drop", "refuse")
+
+
+@dataclass(frozen=True, eq=False)
+class Observations:
+    """A validated data set with its missing values, weights, known labels and noise component.
+
+    Attributes
+    ----------
+    X : ndarray (N, D), float64
+        The rows fitted; NaN marks a missing value (only under ``missing="marginalise"``).
+    feature_names : tuple of str
+    sample_weight : ndarray (N,) or None
+        Frequency weights; None for unit weights.
+    labels : ndarray (N,) int64 or None
+        Known component of each row, -1 for unknown; None when no row is labelled.
+    noise_log_density : float
+        log(1 / V) of the uniform noise component; -inf when there is none.
+    noise_bounds : ndarray (2, D) or None
+        Lower and upper corners of the noise component's box (None without noise, or when the
+        volume was given and not the box).
+    missing : str
+        The policy used (:data:`MISSING_POLICIES`).
+    kept_rows : ndarray (n_input,) bool
+        Which rows of the input are in ``X``.
+    n_missing_values : int
+        NaN entries in ``X``.
+    n_rows_with_missing : int
+        Rows of ``X`` with at least one NaN.
+    n_rows_dropped : int
+        Input rows left out (every value missing; or any value missing under ``"drop"``).
+    """
+
+    X: np.ndarray
+    feature_names: tuple[str, ...]
+    sample_weight: np.ndarray | None
+    labels: np.ndarray | None
+    noise_log_density: float
+    noise_bounds: np.ndarray | None
+    missing: str
+    kept_rows: np.ndarray
+    n_missing_values: int
+    n_rows_with_missing: int
+    n_rows_dropped: int
+
+    @property
+    def noise(self) -> bool:
+        """Whether the model has a uniform noise component."""
+        return self.noise_log_density != -np.inf
+
+    @property
+    def n_samples(self) -> int:
+        return self.X.shape[0]
+
+    @property
+    def n_features(self) -> int:
+        return self.X.shape[1]
+
+    @property
+    def n_labelled(self) -> int:
+        return 0 if self.labels is None else int(np.count_nonzero(self.labels >= 0))
+
+    @property
+    def needs_plan(self) -> bool:
+        """Whether the row plan is needed (else the plain kernel computes the same thing)."""
+        return self.n_missing_values > 0 or self.labels is not None or self.noise
+
+    @functools.cached_property
+    def plan(self) -> kernels.RowPlan:
+        """The kernel's row plan for these rows (built once, on first use)."""
+        return kernels.RowPlan.build(self.X, self.sample_weight, self.labels,
+                                     self.noise_log_density)
+
+    @property
+    def complete_rows(self) -> np.ndarray:
+        """The rows with no missing value (N_complete, D)."""
+        return self.X[~np.isnan(self.X).any(axis=1)]
+
+    @property
+    def n_effective(self) -> float:
+        """Number of rows, or the sum of the weights."""
+        return float(self.n_samples if self.sample_weight is None else self.sample_weight.sum())
+
+    def imputed(self) -> np.ndarray:
+        """``X`` with every missing value replaced by its column's observed mean.
+
+        For initialisation only (k-means seeds, starting covariances): the fit itself
+        marginalises the missing values.
+        """
+        if self.n_missing_values == 0:
+            return self.X
+        means = np.nanmean(self.X, axis=0)
+        return np.where(np.isnan(self.X), means, self.X)
+
+    def summary(self) -> dict[str, Any]:
+        """A JSON-able record of what the data held and how it was treated."""
+        return {
+            "n_rows": int(self.kept_rows.shape[0]),
+            "n_rows_fitted": self.n_samples,
+            "n_rows_dropped": self.n_rows_dropped,
+            "missing": self.missing,
+            "n_missing_values": self.n_missing_values,
+            "n_rows_with_missing": self.n_rows_with_missing,
+            "weighted": self.sample_weight is not None,
+            "sum_of_weights": self.n_effective,
+            "n_labelled": self.n_labelled,
+            "noise": self.noise,
+            "noise_log_density": float(self.noise_log_density) if self.noise else None,
+        }
+
+    def describe(self) -> list[str]:
+        """Plain sentences for the command line and the report (empty when nothing to say)."""
+        lines = []
+        if self.n_rows_dropped:
+            why = ("every value missing" if self.missing != "drop"
+                   else "a value missing (missing='drop')")
+            lines.append(f"{self.n_rows_dropped} row(s) left out ({why}).")
+        if self.n_missing_values:
+            lines.append(
+                f"{self.n_missing_values} missing value(s) in {self.n_rows_with_missing} "
+                f"row(s), integrated out (assumed missing at random).")
+        if self.sample_weight is not None:
+            lines.append(f"Rows weighted (frequency weights summing to "
+                         f"{self.n_effective:.6g}).")
+        if self.n_labelled:
+            lines.append(f"{self.n_labelled} of {self.n_samples} row(s) have a known "
+                         "component.")
+        if self.noise:
+            lines.append(f"A uniform noise component of volume "
+                         f"{math.exp(-self.noise_log_density):.6g}.")
+        return lines
+
+
+def prepare_observations(
+    X: Any,
+    n_components: int,
+    *,
+    missing: str = "marginalise",
+    sample_weight: Any = None,
+    labels: Any = None,
+    noise: bool = False,
+    noise_volume: float | None = None,
+    feature_names: Any = None,
+) -> Observations:
+    """Validate data with its missing values, weights, known labels and noise; see the module.
+
+    Parameters
+    ----------
+    X : array-like (N, D) or (N,), DataFrame, or Observations
+        NaN marks a missing value. An :class:`Observations` is returned as it is (already
+        validated; the other arguments must then be left at their defaults).
+    n_components : int
+    missing : {"marginalise", "drop", "refuse"}
+    sample_weight : array-like (N,), optional
+        Frequency weights: finite, >= 0, not all zero.
+    labels : array-like (N,) of int, optional
+        Known component indices 0..K-1, -1 for unknown.
+    noise : bool
+        Add a uniform noise component.
+    noise_volume : float, optional
+        Its volume V (in the data's units, the product of the features' units); default: the
+        bounding box of the observed values.
+    feature_names : sequence of str, optional
+        Names when ``X`` carries none.
+
+    Raises
+    ------
+    ValueError
+        One line naming the problem: bad data (see :func:`bayesgmm._validation.check_data`),
+        an unknown policy, missing values under ``"refuse"``, a column with no observed value,
+        fewer usable rows than components, bad weights or labels, a noise volume that is not
+        positive (e.g. a column with zero range).
+    """
+    if isinstance(X, Observations):
+        if (missing, sample_weight, labels, noise, noise_volume) != ("marginalise", None, None,
+                                                                     False, None):
+            raise ValueError("X is already an Observations: give missing, sample_weight, "
+                             "labels and noise when it is made, not again")
+        return X
+    if missing not in MISSING_POLICIES:
+        raise ValueError(f"missing must be one of {MISSING_POLICIES}; got {missing!r}")
+    K = check_int(n_components, "n_components")
+    Xv, names = check_data(X, feature_names=feature_names, allow_nan=missing != "refuse")
+    n_input = Xv.shape[0]
+    g = check_sample_weight(sample_weight, n_input)
+    codes = _check_labels(labels, n_input, K)
+    nan = np.isnan(Xv)
+    kept = ~nan.all(axis=1) if missing == "marginalise" else ~nan.any(axis=1)
+    if not kept.all():
+        Xv, nan = Xv[kept], nan[kept]
+        g = None if g is None else g[kept]
+        codes = None if codes is None else codes[kept]
+    unobserved = [names[j] for j in np.flatnonzero(nan.all(axis=0))] if Xv.size else []
+    if unobserved:
+        raise ValueError(f"column(s) {', '.join(map(repr, unobserved))} have no observed value; "
+                         "drop them")
+    if Xv.shape[0] < K:
+        raise ValueError(
+            f"X has {Xv.shape[0]} usable row(s) ({n_input - Xv.shape[0]} left out for missing "
+            f"values), fewer than n_components={K}; each component needs at least one point")
+    if g is not None and not np.any(g > 0):
+        raise ValueError("sample_weight is zero on every row that is fitted (rows with missing "
+                         "values were left out); give some of them a positive weight")
+    if codes is not None and not np.any(codes >= 0):
+        codes = None
+    log_noise, bounds = _noise(Xv, names, noise, noise_volume)
+    return Observations(
+        X=np.ascontiguousarray(Xv), feature_names=tuple(names), sample_weight=g, labels=codes,
+        noise_log_density=log_noise, noise_bounds=bounds, missing=missing, kept_rows=kept,
+        n_missing_values=int(nan.sum()), n_rows_with_missing=int(nan.any(axis=1).sum()),
+        n_rows_dropped=int(n_input - Xv.shape[0]),
+    )
+
+
+def _check_labels(labels: Any, n_rows: int, K: int) -> np.ndarray | None:
+    """Known components as int64 (-1 unknown), or None; one-line errors."""
+    if labels is None:
+        return None
+    arr = np.asarray(labels)
+    if arr.ndim != 1 or arr.shape[0] != n_rows:
+        raise ValueError(f"labels must be one value per row ({n_rows}); got shape {arr.shape}")
+    if arr.dtype.kind == "f":
+        whole = np.isfinite(arr) & (arr == np.round(arr))
+        if not whole.all():
+            raise ValueError("labels must be whole numbers (component indices, -1 for unknown); "
+                             "map label names to indices with bayesgmm.observations."
+                             "encode_labels")
+    elif arr.dtype.kind not in "iu":
+        raise ValueError(f"labels must be integers (component indices 0..{K - 1}, -1 for "
+                         f"unknown); got {arr.dtype} (map names with "
+                         "bayesgmm.observations.encode_labels)")
+    codes = arr.astype(np.int64)
+    bad = (codes < -1) | (codes >= K)
+    if bad.any():
+        raise ValueError(f"labels must be in -1..{K - 1} (component indices, -1 for unknown) "
+                         f"for n_components={K}; got {int(codes[bad][0])} at row "
+                         f"{int(np.flatnonzero(bad)[0])}")
+    return codes
+
+
+def _noise(X: np.ndarray, names, noise: bool, volume: float | None
+           ) -> tuple[float, np.ndarray | None]:
+    """(log density, box) of the noise component; (-inf, None) without one."""
+    if not noise:
+        if volume is not None:
+            raise ValueError("noise_volume is given but noise is off; pass noise=True")
+        return -np.inf, None
+    if volume is not None:
+        v = float(volume)
+        if not (math.isfinite(v) and v > 0):
+            raise ValueError(f"noise_volume must be a positive finite number; got {volume!r}")
+        return -math.log(v), None
+    lower, upper = np.nanmin(X, axis=0), np.nanmax(X, axis=0)
+    flat = [names[j] for j in np.flatnonzero(upper <= lower)]
+    if flat:
+        raise ValueError(f"the noise component's box has zero volume: column(s) "
+                         f"{', '.join(map(repr, flat))} have no spread; give noise_volume or "
+                         "drop the column(s)")
+    log_volume = float(np.sum(np.log(upper - lower)))
+    if not math.isfinite(log_volume):
+        raise ValueError("the noise component's box volume is not finite; give noise_volume")
+    return -log_volume, np.stack([lower, upper])
