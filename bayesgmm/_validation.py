@@ -138,7 +138,9 @@ def check_magnitude(X: np.ndarray, names: Sequence[str], name: str = "X") -> Non
     # Sum of squared deviations <= N * (2 max|x|)^2: only compute variances when that bound
     # overflows, which for |x| < 1e150 needs tens of millions of points.
     with np.errstate(over="ignore"):
-        risky = np.flatnonzero(~np.isfinite(X.shape[0] * (2.0 * col_max) ** 2))
+        # (an all-NaN column has no max: nothing to square; the caller refuses it)
+        risky = np.flatnonzero(~np.isfinite(X.shape[0] * (2.0 * col_max) ** 2)
+                               & ~np.isnan(col_max))
     for j in risky:
         with np.errstate(over="ignore", invalid="ignore"):
             var = np.nanvar(X[:, j])

@@ -1,8 +1,11 @@
 """Expectation-maximisation for Gaussian mixtures: maximum likelihood or MAP (conjugate prior).
 
 The E-step is :func:`bayesgmm.kernels.estep` (one fused pass giving the log-likelihood and the
-weighted statistics); this module only adds initialisation, restarts, the closed-form M-step per
-covariance type, the optional conjugate prior, and convergence. (Over 500 lines: those parts and
+weighted statistics), or :func:`bayesgmm.kernels.estep_plan` for data with missing values, known
+labels or a noise component (:mod:`bayesgmm.observations`): the same kernel over groups of rows,
+with the missing coordinates' conditional moments completing the statistics (EM for incomplete
+data). This module only adds initialisation, restarts, the closed-form M-step per covariance
+type, the optional conjugate prior, and convergence. (Over 500 lines: those parts and
 the result type share private helpers and are one algorithm; split, they would import each other.)
 """
 
@@ -25,9 +28,9 @@ from ._validation import (
     check_not_singular,
     check_positive,
     check_random_state,
-    check_sample_weight,
     singular_columns,
 )
+from .observations import Observations, prepare_observations
 from .priors import ConjugatePrior
 
 __all__ = [
@@ -48,6 +51,8 @@ _EMPTY_NK = 1e-8
 _COINCIDENT_OVERLAP = 0.99
 # Default absolute tolerance on the change of the total objective (see fit_em's ``atol``).
 ATOL = 1e-2
+# Starting weight of a noise component (the Gaussians share the rest in their proportions).
+_NOISE_START = 0.1
 
 
 class ConvergenceWarning(UserWarning):
@@ -118,6 +123,16 @@ class EMResult:
     candidates : tuple of StartCandidate
         From :func:`fit_map_start`: every candidate's objectives, best first (empty for
         :func:`fit_em`).
+    noise_weight : float
+        Weight of the uniform noise component (0 without one); ``weights`` then sum to
+        1 - ``noise_weight``.
+    noise_log_density : float
+        log(1 / volume) of the noise component; -inf without one.
+    noise_bounds : ndarray (2, D) or None
+        The noise component's box (lower, upper), when it was the data's bounding box.
+    observations : dict or None
+        :meth:`bayesgmm.observations.Observations.summary` of the training data: rows and
+        values missing, weights, known labels, noise.
     """
 
     weights: np.ndarray
@@ -136,6 +151,15 @@ class EMResult:
     log_posterior: float | None = None
     warnings: tuple[str, ...] = field(default=(), compare=False)
     candidates: tuple[StartCandidate, ...] = field(default=(), compare=False)
+    noise_weight: float = 0.0
+    noise_log_density: float = -np.inf
+    noise_bounds: np.ndarray | None = field(default=None, compare=False)
+    observations: dict[str, Any] | None = field(default=None, compare=False)
+
+    @property
+    def noise(self) -> bool:
+        """Whether the mixture has a uniform noise component."""
+        return self.noise_log_density != -np.inf
 
     @property
     def n_components(self) -> int:
@@ -147,8 +171,10 @@ class EMResult:
 
     @property
     def n_parameters(self) -> int:
-        """Number of free parameters (scikit-learn's ``_n_parameters``)."""
-        return n_parameters(self.n_components, self.n_features, self.covariance_type)
+        """Number of free parameters (scikit-learn's ``_n_parameters``; + 1 for a noise
+        component's weight)."""
+        return n_parameters(self.n_components, self.n_features, self.covariance_type) + \
+            int(self.noise)
 
     @property
     def full_covariances(self) -> np.ndarray:
@@ -170,12 +196,25 @@ class EMResult:
 
     # -- evaluation: all through the one kernel ----------------------------------------------
     def _estep(self, X: Any, **kw) -> kernels.EStep:
-        Xv, _ = check_data(X, n_features=self.n_features, feature_names=self.feature_names)
+        Xv, _ = check_data(X, n_features=self.n_features, feature_names=self.feature_names,
+                           allow_nan=True)
+        if self.noise or np.isnan(Xv).any():
+            if np.isnan(Xv).all(axis=1).any():
+                raise ValueError("X has rows with every value missing; they have no density "
+                                 "(drop them)")
+            plan = kernels.RowPlan.build(Xv, log_noise=self.noise_log_density)
+            return kernels.estep_plan(plan, self.weights, self.means, self.covariances,
+                                      self.covariance_type, noise_weight=self.noise_weight,
+                                      return_pointwise=True, **kw)
         return kernels.estep(Xv, self.weights, self.means, self.precisions_cholesky,
                              self.covariance_type, return_pointwise=True, **kw)
 
     def score_samples(self, X: Any) -> np.ndarray:
-        """Log-density of the mixture at each point, shape (N,)."""
+        """Log-density of the mixture at each point, shape (N,).
+
+        A row with missing values (NaN) gets the density of its observed values (the
+        mixture's marginal).
+        """
         return self._estep(X).pointwise
 
     def score(self, X: Any) -> float:
@@ -183,12 +222,15 @@ class EMResult:
         return float(np.mean(self.score_samples(X)))
 
     def predict_proba(self, X: Any) -> np.ndarray:
-        """Membership probabilities (responsibilities), shape (N, K); rows sum to 1."""
+        """Membership probabilities (responsibilities), shape (N, K), or (N, K + 1) with a
+        noise component (its probability last); rows sum to 1. Rows with missing values
+        (NaN) are classified by their observed values."""
         return self._estep(X, return_resp=True).resp
 
     def predict(self, X: Any) -> np.ndarray:
-        """Most probable component of each point, shape (N,)."""
-        return np.argmax(self.predict_proba(X), axis=1)
+        """Most probable component of each point, shape (N,); -1 for noise."""
+        labels = np.argmax(self.predict_proba(X), axis=1)
+        return np.where(labels == self.n_components, -1, labels)
 
     def bic(self, X: Any) -> float:
         """Bayesian information criterion on X (lower is better): -2 log L + p log N."""
@@ -207,16 +249,27 @@ class EMResult:
         -------
         X : ndarray (n_samples, D)
         labels : ndarray (n_samples,)
-            The component each draw came from.
+            The component each draw came from (-1: the noise component).
         """
         check_int(n_samples, "n_samples")
+        if self.noise and self.noise_bounds is None:
+            raise ValueError("this mixture's noise component was given a volume, not a box, so "
+                             "its points cannot be drawn; refit with the default box")
         rng = np.random.default_rng(random_state)
-        labels = rng.choice(self.n_components, size=n_samples, p=self.weights)
+        K = self.n_components
+        p = np.append(self.weights, self.noise_weight) if self.noise else self.weights
+        labels = rng.choice(p.shape[0], size=n_samples, p=p / p.sum())
+        gauss = labels < K
         # x = mu + L z with Sigma = L L^T
         chol = np.linalg.cholesky(self.full_covariances)
         z = rng.standard_normal((n_samples, self.n_features))
-        X = self.means[labels] + np.einsum("nij,nj->ni", chol[labels], z)
-        return X, labels
+        X = np.empty((n_samples, self.n_features))
+        X[gauss] = self.means[labels[gauss]] + np.einsum("nij,nj->ni", chol[labels[gauss]],
+                                                         z[gauss])
+        if self.noise:
+            lower, upper = self.noise_bounds
+            X[~gauss] = rng.uniform(lower, upper, size=(int((~gauss).sum()), self.n_features))
+        return X, np.where(gauss, labels, -1)
 
 
 def n_parameters(n_components: int, n_features: int, covariance_type: str) -> int:
@@ -242,14 +295,18 @@ def fit_em(
     prior: ConjugatePrior | str | None = None,
     sample_weight: Any = None,
     random_state: Any = None,
+    labels: Any = None,
+    missing: str = "marginalise",
+    noise: bool = False,
+    noise_volume: float | None = None,
 ) -> EMResult:
     """Fit a Gaussian mixture by EM (maximum likelihood, or MAP with a conjugate prior).
 
     Parameters
     ----------
-    X : array-like (N, D) or (N,), or pandas DataFrame
-        Data; 1-D input is one feature; DataFrame column names are kept as feature names.
-        The caller's object is never modified.
+    X : array-like (N, D) or (N,), pandas DataFrame, or Observations
+        Data; 1-D input is one feature; DataFrame column names are kept as feature names;
+        NaN marks a missing value (see ``missing``). The caller's object is never modified.
     n_components : int
         Number of components K >= 1.
     covariance_type : {"full", "tied", "diag", "spherical"}
@@ -294,6 +351,18 @@ def fit_em(
     sample_weight : array-like (N,), optional
         Frequency weights g_n >= 0.
     random_state : int, numpy Generator or None
+    labels : array-like (N,) of int, optional
+        Known components (0..K-1; -1 unknown): a labelled point contributes only its own
+        component's density. With every point labelled the fit is the per-group closed form
+        (discriminant analysis).
+    missing : {"marginalise", "drop", "refuse"}
+        What NaN values mean: integrated out (the default; assumes they are missing at
+        random), rows dropped, or an error. EM then uses the missing coordinates' conditional
+        expectations (EM for incomplete data).
+    noise : bool
+        Add a uniform noise component (Banfield & Raftery 1993) over the data's bounding box
+        or ``noise_volume``; its weight is ``noise_weight`` of the result.
+    noise_volume : float, optional
 
     Returns
     -------
@@ -317,9 +386,15 @@ def fit_em(
     """
     K = check_n_components(n_components)
     covariance_type = check_covariance_type(covariance_type)
-    Xv, names = check_data(X, n_components=K)
+    obs = prepare_observations(X, K, missing=missing, sample_weight=sample_weight,
+                               labels=labels, noise=noise, noise_volume=noise_volume)
+    Xv, names = obs.X, obs.feature_names
     N, D = Xv.shape
-    g = check_sample_weight(sample_weight, N)
+    # Checks and starting values need complete rows: the complete ones when there are
+    # enough, else column means in the gaps (only to start; the fit marginalises).
+    Xc = obs.complete_rows if obs.n_missing_values else Xv
+    if Xc.shape[0] <= 2 * D:
+        Xc = obs.imputed()
     check_int(n_init, "n_init")
     check_int(max_iter, "max_iter")
     tol = check_positive(tol, "tol", allow_zero=True)
@@ -327,44 +402,49 @@ def fit_em(
     reg_covar = check_positive(reg_covar, "reg_covar", allow_zero=True)
     random_state = check_random_state(random_state)
     if reg_covar == 0 and prior is None:
-        check_not_singular(Xv, names, covariance_type,
+        check_not_singular(Xc, names, covariance_type,
                            advice="drop the column(s) named, or pass reg_covar > 0, e.g. 1e-6")
     else:  # regularised: it can be fitted, but say which columns make it need that
-        problem = singular_columns(Xv, names, covariance_type)
+        problem = singular_columns(Xc, names, covariance_type)
         if problem is not None:
             warnings.warn(f"{problem}; the covariances are singular and the fit rests on "
                           "reg_covar / the prior (drop the column(s) named)", UserWarning,
                           stacklevel=2)
-    prior = _resolve_prior(prior, Xv, K, covariance_type)
+    prior = _resolve_prior(prior, Xc, K, covariance_type)
     starts = _check_init(init, K, D, covariance_type, n_init)
+    if starts[0] is not None and obs.noise:  # explicit start: give the noise its share
+        w0, m0, c0 = starts[0]
+        nw = init.noise_weight if isinstance(init, EMResult) and init.noise else _NOISE_START
+        starts = [(np.append(w0 * (1 - nw), nw), m0, c0)]
 
     rng = np.random.default_rng(random_state)
     best = None
     captured: list[str] = []
     for child in rng.spawn(len(starts)) if starts[0] is None else [None]:
         params = starts[0] if starts[0] is not None else \
-            _initialise(Xv, g, K, covariance_type, init, reg_covar, child)
+            _initialise(obs, Xc, K, covariance_type, init, reg_covar, child)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", DegenerateComponentWarning)
             try:
-                run = _run_em(Xv, g, params, covariance_type, reg_covar, prior, max_iter, tol,
+                run = _run_em(obs, params, covariance_type, reg_covar, prior, max_iter, tol,
                               atol)
             except (np.linalg.LinAlgError, kernels.NotPositiveDefiniteError) as exc:
-                raise ValueError(_numerical_failure(exc, Xv, names)) from exc
+                raise ValueError(_numerical_failure(exc, Xc, names)) from exc
         if best is None or run[1][-1] > best[1][-1]:
             best = run
             captured = [str(w.message) for w in caught]
     params, history, n_iter, converged, final_ll = best
+    n_eff = obs.n_effective
     if prior is None:
-        captured += _collapse_messages(params[0] * _n_eff(g, N), D)
-    captured += _coincidence_messages(params, params[0] * _n_eff(g, N), covariance_type, init)
+        captured += _collapse_messages(params[0][:K] * n_eff, D)
+    captured += _coincidence_messages(params, params[0][:K] * n_eff, covariance_type, init)
     for msg in captured:
         warnings.warn(msg, DegenerateComponentWarning, stacklevel=2)
     if not converged:
         change = history[-1] - history[-2]
         warnings.warn(
             f"EM did not converge in max_iter={max_iter} iterations (last change "
-            f"{change:.3g} in total, {change / _n_eff(g, N):.3g} per sample; tol={tol} per "
+            f"{change:.3g} in total, {change / n_eff:.3g} per sample; tol={tol} per "
             f"sample, atol={atol} in total); increase max_iter, tol or atol, or check the "
             "initialisation",
             ConvergenceWarning,
@@ -372,7 +452,7 @@ def fit_em(
         )
     weights, means, covariances = params
     return EMResult(
-        weights=weights,
+        weights=weights[:K],
         means=means,
         covariances=covariances,
         precisions_cholesky=kernels.precisions_cholesky(covariances, covariance_type),
@@ -383,10 +463,14 @@ def fit_em(
         n_iter=n_iter,
         converged=converged,
         feature_names=names,
-        n_samples=_n_eff(g, N),
+        n_samples=n_eff,
         reg_covar=reg_covar,
         prior=prior,
         warnings=tuple(captured),
+        noise_weight=float(weights[K]) if obs.noise else 0.0,
+        noise_log_density=obs.noise_log_density,
+        noise_bounds=obs.noise_bounds,
+        observations=obs.summary(),
     )
 
 
@@ -398,6 +482,7 @@ def fit_map_start(
     prior: ConjugatePrior | str = "default",
     n_init: int = 10,
     random_state: Any = None,
+    **data: Any,
 ) -> EMResult:
     """The best posterior mode EM can find: several init families, all polished by MAP-EM.
 
@@ -426,6 +511,9 @@ def fit_map_start(
     random_state : int, numpy Generator or None
         The k-means++ MAP family uses it as ``fit_em`` would, so its candidate is exactly
         ``fit_em(X, K, n_init=n_init, prior=prior, random_state=random_state)``.
+    **data
+        ``sample_weight``, ``labels``, ``missing``, ``noise``, ``noise_volume`` as in
+        :func:`fit_em` (validated once here).
 
     Returns
     -------
@@ -436,6 +524,10 @@ def fit_map_start(
     if prior is None:
         raise ValueError("fit_map_start needs a prior (a ConjugatePrior or 'default'); for ML "
                          "use fit_em")
+    unknown = set(data) - {"sample_weight", "labels", "missing", "noise", "noise_volume"}
+    if unknown:
+        raise TypeError(f"fit_map_start() got unexpected keyword argument(s) {sorted(unknown)}")
+    X = prepare_observations(X, check_n_components(n_components), **data)
     child = np.random.default_rng(random_state).spawn(2) if not isinstance(
         random_state, np.random.Generator) else random_state.spawn(2)
     common = dict(covariance_type=covariance_type, n_init=n_init)
@@ -512,7 +604,7 @@ def _numerical_failure(exc: Exception, X: np.ndarray, names) -> str:
 # --------------------------------------------------------------------------------------------
 # the EM loop
 # --------------------------------------------------------------------------------------------
-def _run_em(X, g, params, covariance_type, reg_covar, prior, max_iter, tol, atol=np.inf):
+def _run_em(obs, params, covariance_type, reg_covar, prior, max_iter, tol, atol=np.inf):
     """EM from ``params``; returns (params, history, n_iter, converged, final log-likelihood).
 
     Same iteration semantics as scikit-learn: each iteration evaluates the objective at the
@@ -520,30 +612,37 @@ def _run_em(X, g, params, covariance_type, reg_covar, prior, max_iter, tol, atol
     between successive evaluations is below ``tol`` per sample (scikit-learn's rule) and below
     ``atol`` in total.
     """
-    n_eff = _n_eff(g, X.shape[0])
+    n_eff = obs.n_effective
     history = []
     converged = False
     prev = -np.inf
     n_iter = 0
     for n_iter in range(1, max_iter + 1):  # noqa: B007 (n_iter is reported)
-        e = _evaluate(X, g, params, covariance_type)
+        e = _evaluate(obs, params, covariance_type)
         objective = _objective(e.log_likelihood, params, prior)
         history.append(objective)
-        params = _m_step(e.stats, params, covariance_type, reg_covar, prior, n_iter)
+        params = _m_step(e.stats, params, covariance_type, reg_covar, prior, n_iter,
+                         noise_nk=e.noise_nk if obs.noise else None)
         change = abs(objective - prev)
         if change / n_eff < tol and change < atol:
             converged = True
             break
         prev = objective
-    final = _evaluate(X, g, params, covariance_type)
+    final = _evaluate(obs, params, covariance_type)
     history.append(_objective(final.log_likelihood, params, prior))
     return params, np.array(history), n_iter, converged, final.log_likelihood
 
 
-def _evaluate(X, g, params, covariance_type) -> kernels.EStep:
+def _evaluate(obs: Observations, params, covariance_type) -> kernels.EStep:
+    """The E-step at ``params`` (with a noise component, ``weights`` has K + 1 entries)."""
     weights, means, covariances = params
-    prec = kernels.precisions_cholesky(covariances, covariance_type)
-    return kernels.estep(X, weights, means, prec, covariance_type, sample_weight=g)
+    prec = kernels.precisions_cholesky(covariances, covariance_type)  # raises if not PD
+    if obs.needs_plan:
+        K = means.shape[0]
+        return kernels.estep_plan(obs.plan, weights[:K], means, covariances, covariance_type,
+                                  noise_weight=float(weights[K]) if obs.noise else 0.0)
+    return kernels.estep(obs.X, weights, means, prec, covariance_type,
+                         sample_weight=obs.sample_weight)
 
 
 def _objective(log_likelihood, params, prior) -> float:
@@ -553,11 +652,13 @@ def _objective(log_likelihood, params, prior) -> float:
 
 
 def _m_step(stats: kernels.SufficientStatistics, previous, covariance_type, reg_covar, prior,
-            iteration: int | None = None):
+            iteration: int | None = None, noise_nk: float | None = None):
     """Closed-form (conditional) maximisation from the kernel's statistics.
 
     Components with N_k ~ 0 keep their previous mean and covariance: their update is 0/0 and
-    does not affect the objective (r_nk = 0), so keeping them is still an EM step.
+    does not affect the objective (r_nk = 0), so keeping them is still an EM step. With a noise
+    component (``noise_nk`` given) the weights have K + 1 entries, the noise's last: it is one
+    more entry of the same multinomial (and of the same Dirichlet prior).
     """
     nk = stats.nk.copy()
     K, D = stats.centre.shape
@@ -565,12 +666,13 @@ def _m_step(stats: kernels.SufficientStatistics, previous, covariance_type, reg_
     safe_nk = np.where(empty, 1.0, nk)
     safe = kernels.SufficientStatistics(safe_nk, stats.s1c, stats.c, stats.centre)
     xbar, scatter = safe.component_means, safe.scatter
+    counts = nk if noise_nk is None else np.append(nk, noise_nk)
     if prior is None:
-        weights = nk / nk.sum()
+        weights = counts / counts.sum()
         means = xbar
         covariances = _ml_covariances(safe_nk, scatter, covariance_type, empty)
     else:
-        weights = prior.posterior_weights(nk)
+        weights = prior.posterior_weights(counts)
         means = prior.posterior_means(nk, xbar)
         covariances = prior.posterior_covariances(nk, xbar, scatter)
     covariances = _add_reg(covariances, covariance_type, reg_covar)
@@ -698,10 +800,6 @@ def _coincident_components(means: np.ndarray, covariances: np.ndarray, covarianc
     return sorted(groups.values())
 
 
-def _n_eff(g, N) -> float:
-    return float(N if g is None else g.sum())
-
-
 # --------------------------------------------------------------------------------------------
 # initialisation
 # --------------------------------------------------------------------------------------------
@@ -736,7 +834,9 @@ def _check_init(init, K, D, covariance_type, n_init) -> list:
                 f"init EMResult has covariance_type={init.covariance_type!r}, not "
                 f"{covariance_type!r}"
             )
-        init = {"weights": init.weights, "means": init.means, "covariances": init.covariances}
+        # the Gaussians' share (a noise component's weight is the caller's)
+        init = {"weights": init.weights / init.weights.sum(), "means": init.means,
+                "covariances": init.covariances}
     if not isinstance(init, Mapping):
         raise ValueError(f"init must be one of {INITS}, a mapping or an EMResult; got {init!r}")
     unknown = set(init) - {"weights", "means", "covariances"}
@@ -767,14 +867,28 @@ def _explicit_params(init, K, D, covariance_type):
     return weights, means, covariances
 
 
-def _initialise(X, g, K, covariance_type, init, reg_covar, rng):
-    """Initial (weights, means, covariances) from responsibilities or data points."""
+def _initialise(obs: Observations, Xc, K, covariance_type, init, reg_covar, rng):
+    """Initial (weights, means, covariances) from responsibilities or data points.
+
+    ``Xc`` are complete rows to start from (``obs.X`` itself when nothing is missing). Known
+    labels overrule the starting partition of their rows; a noise component starts with
+    weight ``_NOISE_START``.
+    """
+    X = obs.imputed()
+    g = obs.sample_weight
     N, D = X.shape
     if init == "random_from_data":
         idx = rng.choice(N, size=K, replace=False)
-        cov = np.atleast_2d(np.cov(X, rowvar=False)) + reg_covar * np.eye(D)
+        cov = np.atleast_2d(np.cov(Xc, rowvar=False)) + reg_covar * np.eye(D)
         covariances = _broadcast_cov(cov, covariance_type, K)
-        return np.full(K, 1.0 / K), X[idx].copy(), covariances
+        params = np.full(K, 1.0 / K), X[idx].copy(), covariances
+        if obs.labels is not None:  # the labelled rows' own components, from their groups
+            prec = kernels.precisions_cholesky(covariances, covariance_type)
+            resp = kernels.estep(X, params[0], params[1], prec, covariance_type,
+                                 return_resp=True).resp
+            params = _params_from_resp(X, g, _with_labels(resp, obs.labels), covariance_type,
+                                       reg_covar)
+        return _with_noise(params, obs)
     if init == "random":
         resp = rng.uniform(size=(N, K))
         resp /= resp.sum(axis=1, keepdims=True)
@@ -788,7 +902,26 @@ def _initialise(X, g, K, covariance_type, init, reg_covar, rng):
         resp = np.zeros((N, K))
         resp[np.arange(N), labels] = 1.0
         _reseed_empty(resp, rng)
-    return _params_from_resp(X, g, resp, covariance_type, reg_covar)
+    if obs.labels is not None:
+        resp = _with_labels(resp, obs.labels)
+    return _with_noise(_params_from_resp(X, g, resp, covariance_type, reg_covar), obs)
+
+
+def _with_labels(resp, labels):
+    """Responsibilities with the labelled rows set to their known component."""
+    resp = resp.copy()
+    known = labels >= 0
+    resp[known] = 0.0
+    resp[np.flatnonzero(known), labels[known]] = 1.0
+    return resp
+
+
+def _with_noise(params, obs: Observations):
+    """Append the noise component's starting weight (no-op without noise)."""
+    if not obs.noise:
+        return params
+    weights, means, covariances = params
+    return np.append(weights * (1 - _NOISE_START), _NOISE_START), means, covariances
 
 
 def _reseed_empty(resp, rng):

@@ -422,7 +422,13 @@ def _write_em(em: EMResult, directory: Path) -> list[str]:
         "reg_covar": em.reg_covar,
         "warnings": list(em.warnings),
         "prior": None,
+        "noise_weight": em.noise_weight,
+        # JSON has no -inf: null means no noise component
+        "noise_log_density": em.noise_log_density if em.noise else None,
+        "observations": em.observations,
     }
+    if em.noise_bounds is not None:
+        arrays["noise_bounds"] = em.noise_bounds
     if em.prior is not None:
         p = em.prior
         arrays["prior_mean"], arrays["prior_scale"] = p.mean, p.scale
@@ -759,11 +765,20 @@ def _read_em(directory: Path) -> EMResult:
         ):
             _need(key in meta, f"{key!r} is missing")
             _need(ok(meta[key]), f"{key!r} must be {what}; got {meta[key]!r}")
+        # issue 14's keys: optional (results saved before them have no noise component)
+        for key, ok, what in (
+            ("noise_weight", lambda v: _is_number(v) and 0 <= v < 1, "a number in [0, 1)"),
+            ("noise_log_density", lambda v: v is None or _is_number(v), "a number or null"),
+            ("observations", lambda v: v is None or isinstance(v, dict), "null or a table"),
+        ):
+            _need(ok(meta.get(key)) if key in meta else True,
+                  f"{key!r} must be {what}; got {meta.get(key)!r}")
     D = len(meta["feature_names"])
     prior_names = ("prior_mean", "prior_scale") if meta["prior"] is not None else ()
     with _reading(npz_path):
         arrays = _read_npz(npz_path, ("weights", "means", "covariances", "precisions_cholesky",
-                                      "history", *prior_names))
+                                      "history", *prior_names),
+                           optional=("noise_bounds",))
         K = arrays["weights"].shape[0] if arrays["weights"].ndim == 1 else -1
         _need(K >= 1, f"'weights' has shape {arrays['weights'].shape}; expected (K,)")
         cov_shape = covariance.shape(meta["covariance_type"], K, D)
@@ -773,6 +788,8 @@ def _read_em(directory: Path) -> EMResult:
         _shape("covariances", arrays["covariances"], cov_shape, why)
         _shape("precisions_cholesky", arrays["precisions_cholesky"], cov_shape, why)
         _need(arrays["history"].ndim == 1, "'history' is not a 1-D array")
+        if "noise_bounds" in arrays:
+            _shape("noise_bounds", arrays["noise_bounds"], (2, D), why)
         for name in ("weights", "means", "covariances", "precisions_cholesky"):
             _need(bool(np.all(np.isfinite(arrays[name]))), f"{name!r} has NaN or infinite values")
         if prior_names:
@@ -806,6 +823,11 @@ def _read_em(directory: Path) -> EMResult:
             reg_covar=meta["reg_covar"],
             prior=prior,
             warnings=tuple(meta["warnings"]),
+            noise_weight=float(meta.get("noise_weight", 0.0)),
+            noise_log_density=-np.inf if meta.get("noise_log_density") is None
+            else float(meta["noise_log_density"]),
+            noise_bounds=arrays.get("noise_bounds"),
+            observations=meta.get("observations"),
         )
 
 

@@ -1,0 +1,202 @@
+"""EM with missing values, frequency weights, known labels and a noise component (issue 14)."""
+
+import numpy as np
+import pytest
+from conftest import COVARIANCE_TYPES
+
+from bayesgmm import covariance, fit_em
+from bayesgmm.observations import prepare_observations
+
+
+def _holes(X, fraction, seed):
+    rng = np.random.default_rng(seed)
+    holes = rng.random(X.shape) < fraction
+    holes[holes.all(axis=1), 0] = False
+    Xm = X.copy()
+    Xm[holes] = np.nan
+    return Xm
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_missing_values_em_never_decreases_and_stays_near_complete_fit(simulated,
+                                                                         covariance_type):
+    X, _, _ = simulated
+    complete = fit_em(X, 3, covariance_type=covariance_type, random_state=0)
+    Xm = _holes(X, 0.1, seed=1)
+    fit = fit_em(Xm, 3, covariance_type=covariance_type, init=complete, max_iter=200)
+    assert np.all(np.diff(fit.history) >= -1e-8 * np.abs(fit.history[:-1]))
+    assert fit.observations["n_missing_values"] == int(np.isnan(Xm).sum())
+    # same components, close estimates (10% of values missing at random)
+    np.testing.assert_allclose(fit.means, complete.means, atol=0.25)
+    np.testing.assert_allclose(fit.weights, complete.weights, atol=0.03)
+    # the log-likelihood is that of the observed values at the fitted parameters
+    assert fit.score_samples(Xm).sum() == pytest.approx(fit.log_likelihood, rel=1e-10)
+
+
+def test_missing_policies(simulated):
+    X, _, _ = simulated
+    Xm = _holes(X, 0.05, seed=2)
+    Xm[7] = np.nan  # a row with nothing observed
+    complete_rows = ~np.isnan(Xm).any(axis=1)
+    dropped = fit_em(Xm, 3, missing="drop", random_state=0)
+    direct = fit_em(Xm[complete_rows], 3, random_state=0)
+    np.testing.assert_array_equal(dropped.means, direct.means)
+    assert dropped.observations["n_rows_dropped"] == int((~complete_rows).sum())
+    marg = fit_em(Xm, 3, random_state=0)
+    assert marg.observations["n_rows_dropped"] == 1
+    assert marg.observations["n_rows_fitted"] == X.shape[0] - 1
+    with pytest.raises(ValueError, match="NaN.*missing='marginalise'"):
+        fit_em(Xm, 3, missing="refuse")
+
+
+def test_no_missing_values_is_exactly_the_complete_data_fit(simulated):
+    X, _, _ = simulated
+    a = fit_em(X, 3, random_state=0)
+    b = fit_em(X, 3, random_state=0, missing="refuse")
+    np.testing.assert_array_equal(a.means, b.means)
+    np.testing.assert_array_equal(a.history, b.history)
+
+
+@pytest.mark.filterwarnings("ignore::bayesgmm.em.ConvergenceWarning")  # tol=0: fixed steps
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+@pytest.mark.parametrize("missing", [False, True])
+def test_weights_equal_replicated_rows(simulated, covariance_type, missing):
+    X, _, _ = simulated
+    X = _holes(X[:200], 0.1, seed=3) if missing else X[:200]
+    counts = np.random.default_rng(4).integers(0, 4, size=X.shape[0])
+    start = fit_em(np.nan_to_num(X, nan=0.0), 3, covariance_type=covariance_type,
+                   random_state=0)
+    weighted = fit_em(X, 3, covariance_type=covariance_type, init=start,
+                      sample_weight=counts, tol=0, atol=0, max_iter=30)
+    expanded = fit_em(np.repeat(X, counts, axis=0), 3, covariance_type=covariance_type,
+                      init=start, tol=0, atol=0, max_iter=30)
+    np.testing.assert_allclose(weighted.means, expanded.means, rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(weighted.covariances, expanded.covariances, rtol=1e-10)
+    assert weighted.log_likelihood == pytest.approx(expanded.log_likelihood, rel=1e-10)
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_all_labelled_is_the_per_group_closed_form(simulated, covariance_type):
+    X, labels, _ = simulated
+    fit = fit_em(X, 3, covariance_type=covariance_type, labels=labels, reg_covar=0.0)
+    assert fit.converged and fit.n_iter <= 2
+    N, D = X.shape
+    counts = np.bincount(labels, minlength=3)
+    np.testing.assert_allclose(fit.weights, counts / N, rtol=1e-12)
+    means = np.array([X[labels == k].mean(axis=0) for k in range(3)])
+    np.testing.assert_allclose(fit.means, means, rtol=1e-10, atol=1e-12)
+    scatter = np.array([np.cov(X[labels == k].T, bias=True) * counts[k] for k in range(3)])
+    expected = {
+        "full": scatter / counts[:, None, None],
+        "tied": scatter.sum(axis=0) / N,
+        "diag": np.diagonal(scatter, axis1=1, axis2=2) / counts[:, None],
+        "spherical": np.trace(scatter, axis1=1, axis2=2) / (counts * D),
+    }[covariance_type]
+    np.testing.assert_allclose(fit.covariances, expected, rtol=1e-10)
+    # prediction then classifies new points (discriminant analysis)
+    assert np.mean(fit.predict(X) == labels) > 0.95
+
+
+def test_partly_labelled_points_keep_their_component(simulated):
+    X, labels, _ = simulated
+    known = np.where(np.arange(X.shape[0]) % 10 == 0, labels, -1)
+    fit = fit_em(X, 3, labels=known, random_state=0)
+    # the components are the labels' components (no relabelling needed)
+    truth = np.array([X[labels == k].mean(axis=0) for k in range(3)])
+    np.testing.assert_allclose(fit.means, truth, atol=0.3)
+    assert fit.observations["n_labelled"] == int((known >= 0).sum())
+
+
+def test_noise_component_recovers_the_background_fraction():
+    rng = np.random.default_rng(5)
+    n_gauss, n_noise = 800, 200
+    X = np.vstack([rng.normal([0, 0], 0.5, size=(n_gauss // 2, 2)),
+                   rng.normal([5, 5], 0.5, size=(n_gauss // 2, 2)),
+                   rng.uniform(-5, 10, size=(n_noise, 2))])
+    fit = fit_em(X, 2, noise=True, random_state=0)
+    # the noise weight: the uniform points plus the box's share; within a few % of 0.2
+    assert fit.noise_weight == pytest.approx(0.2, abs=0.04)
+    assert fit.weights.sum() + fit.noise_weight == pytest.approx(1.0)
+    proba = fit.predict_proba(X)
+    assert proba.shape == (X.shape[0], 3)
+    assert np.mean(proba[n_gauss:, 2] > 0.5) > 0.8
+    assert np.mean(fit.predict(X)[:n_gauss] >= 0) > 0.97
+    assert fit.n_parameters == 2 * (2 + 3) + 1 + 1
+    draws, which = fit.sample(500, random_state=0)
+    assert (which == -1).mean() == pytest.approx(fit.noise_weight, abs=0.06)
+    # with no noise in the data the noise weight is near 0
+    clean = fit_em(X[:n_gauss], 2, noise=True, random_state=0)
+    assert clean.noise_weight < 0.01
+
+
+def test_rows_with_missing_values_predict_from_observed(simulated):
+    X, _, _ = simulated
+    fit = fit_em(X, 3, random_state=0)
+    Xm = X[:20].copy()
+    Xm[::2, 1] = np.nan
+    proba = fit.predict_proba(Xm)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    np.testing.assert_allclose(proba[1::2], fit.predict_proba(X[:20][1::2]), rtol=1e-12)
+    # a row missing its second value has the density of the first under the 1-D marginal
+    one = fit.score_samples(Xm[:1])
+    direct = np.log(sum(w * np.exp(-0.5 * (Xm[0, 0] - m[0]) ** 2 / c[0, 0])
+                        / np.sqrt(2 * np.pi * c[0, 0])
+                        for w, m, c in zip(fit.weights, fit.means, fit.full_covariances,
+                                           strict=True)))
+    assert one[0] == pytest.approx(direct, rel=1e-12)
+    with pytest.raises(ValueError, match="every value missing"):
+        fit.score_samples(np.full((2, 2), np.nan))
+
+
+@pytest.mark.parametrize(("kwargs", "match"), [
+    ({"sample_weight": -np.ones(10)}, "non-negative"),
+    ({"sample_weight": np.zeros(10)}, "not all zero"),
+    ({"sample_weight": np.r_[np.nan, np.ones(9)]}, "finite"),
+    ({"labels": np.full(10, 5)}, r"labels must be in -1\.\.2"),
+    ({"labels": np.array(["a"] * 10)}, "encode_labels"),
+    ({"labels": np.zeros(3, int)}, "one value per row"),
+    ({"missing": "impute"}, "missing must be one of"),
+    ({"noise_volume": 2.0}, "noise is off"),
+    ({"noise": True, "noise_volume": 0.0}, "positive finite"),
+])
+def test_bad_observation_arguments_fail_in_one_line(kwargs, match):
+    X = np.random.default_rng(0).normal(size=(10, 2))
+    with pytest.raises(ValueError, match=match) as info:
+        fit_em(X, 3, **kwargs)
+    assert "\n" not in str(info.value)
+
+
+def test_noise_box_of_zero_volume_is_refused():
+    X = np.c_[np.random.default_rng(0).normal(size=10), np.ones(10)]
+    with pytest.raises(ValueError, match="zero volume.*'x1'"):
+        prepare_observations(X, 2, noise=True)
+
+
+def test_column_with_no_observed_value_is_refused():
+    X = np.random.default_rng(0).normal(size=(10, 2))
+    X[:, 1] = np.nan
+    with pytest.raises(ValueError, match="no observed value"):
+        fit_em(X, 2)
+
+
+def test_full_covariance_shapes_unchanged_by_noise(simulated):
+    X, _, _ = simulated
+    fit = fit_em(X, 3, noise=True, random_state=0)
+    assert fit.weights.shape == (3,)
+    assert covariance.to_full(fit.covariances, "full", 3, 2).shape == (3, 2, 2)
+
+
+def test_save_and_load_keep_noise_and_the_observations_record(simulated, tmp_path):
+    import bayesgmm
+
+    X, _, _ = simulated
+    Xm = _holes(X, 0.05, seed=6)
+    fit = fit_em(Xm, 3, noise=True, random_state=0)
+    back = bayesgmm.load(fit.save(tmp_path / "em"))
+    assert back.noise_weight == fit.noise_weight
+    assert back.noise_log_density == fit.noise_log_density
+    np.testing.assert_array_equal(back.noise_bounds, fit.noise_bounds)
+    assert back.observations == fit.observations
+    np.testing.assert_array_equal(back.predict_proba(Xm), fit.predict_proba(Xm))
+    plain = bayesgmm.load(fit_em(X, 3, random_state=0).save(tmp_path / "plain"))
+    assert not plain.noise and plain.noise_weight == 0.0
