@@ -240,9 +240,10 @@ def prepare_observations(
         raise ValueError(f"column(s) {', '.join(map(repr, unobserved))} have no observed value; "
                          "drop them")
     if Xv.shape[0] < K:
-        raise ValueError(
-            f"X has {Xv.shape[0]} usable row(s) ({n_input - Xv.shape[0]} left out for missing "
-            f"values), fewer than n_components={K}; each component needs at least one point")
+        left_out = n_input - Xv.shape[0]
+        why = f" ({left_out} row(s) left out for missing values)" if left_out else ""
+        raise ValueError(f"X has {Xv.shape[0]} point(s){why}, fewer than n_components={K}; "
+                         "each component needs at least one point")
     if g is not None and not np.any(g > 0):
         raise ValueError("sample_weight is zero on every row that is fitted (rows with missing "
                          "values were left out); give some of them a positive weight")

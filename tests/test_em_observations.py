@@ -200,3 +200,12 @@ def test_save_and_load_keep_noise_and_the_observations_record(simulated, tmp_pat
     np.testing.assert_array_equal(back.predict_proba(Xm), fit.predict_proba(Xm))
     plain = bayesgmm.load(fit_em(X, 3, random_state=0).save(tmp_path / "plain"))
     assert not plain.noise and plain.noise_weight == 0.0
+
+
+def test_map_em_with_noise_tracks_the_log_posterior(simulated):
+    X, _, _ = simulated
+    fit = fit_em(X, 3, noise=True, prior="default", random_state=0)
+    assert np.all(np.diff(fit.history) >= -1e-8 * np.abs(fit.history[:-1]))
+    weights = np.append(fit.weights, fit.noise_weight)
+    expected = fit.log_likelihood + fit.prior.log_density(weights, fit.means, fit.covariances)
+    assert fit.log_posterior == pytest.approx(expected, rel=1e-12)
