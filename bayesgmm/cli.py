@@ -96,11 +96,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     quiet = getattr(args, "no_progress", False)
     try:
-        with progress.silenced() if quiet else contextlib.nullcontext():
+        with (progress.silenced() if quiet else contextlib.nullcontext(),
+              _one_line_warnings()):
             return args.func(args)
     except ValueError as exc:
         print(f"bayesgmm: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+
+
+@contextlib.contextmanager
+def _one_line_warnings() -> Iterator[None]:
+    """Warnings shown as one line each ("bayesgmm: warning: ..."), like the errors, instead of
+    Python's file:line header followed by the source line that raised them."""
+    previous = warnings.formatwarning
+    warnings.formatwarning = lambda message, *args, **kwargs: f"bayesgmm: warning: {message}\n"
+    try:
+        yield
+    finally:
+        warnings.formatwarning = previous
 
 
 class _Parser(argparse.ArgumentParser):

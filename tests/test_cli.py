@@ -471,3 +471,15 @@ def test_an_input_error_in_a_fresh_process_is_one_line(argv, data_dir):
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("bayesgmm: error: "), done.stderr
+
+
+def test_warnings_are_one_line_like_the_errors():
+    """A warning from the API reaches the terminal as one 'bayesgmm: warning:' line, without
+    Python's file:line header and the source line."""
+    import warnings
+
+    with cli._one_line_warnings():
+        text = warnings.formatwarning("2 row(s) for 5 free parameters", UserWarning,
+                                      "/x/sampling.py", 12, "warnings.warn(...)")
+    assert text == "bayesgmm: warning: 2 row(s) for 5 free parameters\n"
+    assert warnings.formatwarning("m", UserWarning, "f.py", 1, "x").count("\n") == 2
