@@ -77,7 +77,7 @@ _STACK = "PyMC, nutpie and ArviZ"
 pd = _Lazy("pandas")
 load_spec = _Lazy(".io", "load_spec")
 read_table = _Lazy(".io", "read_table")
-check_writable = _Lazy(".persistence", "check_writable", "ArviZ", before_checks=True)
+check_writable = _Lazy(".paths", "check_writable")  # standard library only: answers at once
 load = _Lazy(".persistence", "load", "ArviZ", before_checks=True)
 save = _Lazy(".persistence", "save")
 write_directory = _Lazy(".persistence", "write_directory")
