@@ -456,6 +456,29 @@ def test_new_posterior_figures(tiny_fit):
     plt.close(fig)
 
 
+@pytest.mark.parametrize("make", [plots.plot_trace, plots.plot_rank, plots.plot_energy],
+                         ids=lambda f: f.__name__)
+def test_arviz_grids_take_the_place_of_ax(tiny_fit, make):
+    """plot_trace / plot_rank(ax=...) lay ArviZ's grid out where the subplot was, in the
+    caller's figure, leaving its other subplots alone (the README: every plot takes ax)."""
+    from arviz_plots.backend import matplotlib as arviz_matplotlib
+
+    make_grid = arviz_matplotlib.create_plotting_grid
+    fig = Figure(figsize=(12, 5))
+    left, right = fig.subplots(1, 2)
+    right.set_title("mine")
+    assert make(tiny_fit, ax=left) is fig
+    assert left not in fig.axes and right in fig.axes
+    (grid,) = fig.subfigs
+    assert grid.axes and all(a.get_figure(root=True) is fig for a in grid.axes)
+    if make is not plots.plot_energy:
+        texts = {t.get_text() for leg in grid.legends for t in leg.get_texts()}
+        assert {"0", "1"} <= texts  # the chain legend, inside the grid's place
+    assert arviz_matplotlib.create_plotting_grid is make_grid  # ArviZ's own again
+    with pytest.raises(ValueError, match="ax must be a subplot"):
+        make(tiny_fit, ax=fig)
+
+
 def test_em_report(old_faithful, tmp_path):
     em = bayesgmm.fit_em(old_faithful, 2, random_state=0)
     page, figures = build_em_report(em, old_faithful, data_source="bundled:old_faithful",
