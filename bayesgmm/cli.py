@@ -580,7 +580,7 @@ def _cmd_select(args: argparse.Namespace) -> int:
 
     def write(directory: Path) -> None:
         write_selection_report(em, directory, bayes=bayes, sparse=sparse,
-                               data_source=str(args.data), settings=settings)
+                               data_source=str(args.data), settings=settings, X=frame)
         em.table.to_csv(directory / "criteria.csv", index=False)
         if bayes is not None:
             bayes.comparison.to_csv(directory / "loo.csv", index_label="model")

@@ -519,7 +519,8 @@ def plot_density(result: Any, X: Any = None, ax: Axes | None = None, *, n_draws:
     names = em.feature_names
     w, m, c = _parameter_sets(result, n_draws, random_state)
     D = X.shape[1]
-    what = (f"posterior predictive density ({w.shape[0]} draws)" if _is_bayes(result)
+    # Capitalised by hand: str.capitalize() would lower-case "EM" to "Em".
+    what = (f"Posterior predictive density ({w.shape[0]} draws)" if _is_bayes(result)
             else "EM mixture density")
 
     def pair(a, i, j):
@@ -545,17 +546,17 @@ def plot_density(result: Any, X: Any = None, ax: Axes | None = None, *, n_draws:
 
     if D > 2:
         fig = _pair_grid(X, names, ax, pair, diag, _pair_features(*_point_estimate(result)))
-        fig.suptitle(f"{what.capitalize()}; contours enclose about 25/50/75/90/95% of the "
+        fig.suptitle(f"{what}; contours enclose about 25/50/75/90/95% of the "
                      "points")
         return fig
     fig, ax = _new_axes(ax)
     if D == 1:
         diag(ax, 0, legend=True)
-        ax.set(xlabel=names[0], ylabel="density", title=what.capitalize())
+        ax.set(xlabel=names[0], ylabel="density", title=what)
     else:
         pair(ax, 1, 0)
         ax.set(xlabel=names[0], ylabel=names[1],
-               title=f"{what.capitalize()}\ncontours enclose about 25/50/75/90/95% of the "
+               title=f"{what}\ncontours enclose about 25/50/75/90/95% of the "
                      "points")
     return fig
 

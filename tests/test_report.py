@@ -265,11 +265,37 @@ def test_selection_report_sections_figures_and_numbers(selection):
     cells = set(parser.cells)
     k, ct = em.best["bic"]
     row = em.table[(em.table["n_components"] == k) & (em.table["covariance_type"] == ct)]
-    assert k == 3 and format_number(row["bic"].iloc[0], 6) in cells
-    assert format_number(em.pivot("icl").loc[1, "diag"], 6) in cells
-    assert format_number(bayes.comparison.loc["K=2", "elpd_diff"]) in cells
+    assert k == 3 and f"{row['bic'].iloc[0]:,.2f}" in cells
+    assert f"{em.pivot('icl').loc[1, 'diag']:,.2f}" in cells
+    # LOO to two decimals: a difference of -0.66 must not vanish into integer elpds
+    for name in ("K=2", "K=3"):
+        assert f"{bayes.comparison.loc[name, 'elpd']:,.2f}" in cells
+    assert f"{bayes.comparison.loc['K=2', 'elpd_diff']:,.2f}" in cells
     assert html.escape(bayes.verdict) in page and f"K+ = {sparse.mode}" in page
     assert "three.csv" in page and bayesgmm.__version__ in cells
+
+
+def test_selection_report_shows_differences_from_the_best(selection):
+    """Issue 15: Delta criteria (every cell minus the best), the three best cells of each
+    criterion listed and marked, all three criteria drawn, and the chosen model's figure."""
+    em, _, _ = selection
+    page, figures = build_selection_report(em)
+    parser = _Page()
+    parser.feed(page)
+    table = em.table[~em.table["degenerate"]]
+    for criterion in ("bic", "aic", "icl"):
+        ranked = table.sort_values(criterion)
+        gaps = ranked[criterion].iloc[:3] - ranked[criterion].iloc[0]
+        for gap in gaps:  # in the top-3 table and again in the marked Delta table
+            assert parser.cells.count(f"{gap:,.2f}") >= 2, (criterion, gap)
+        assert f"<h3>\u0394{criterion.upper()}</h3>" in page
+    assert page.count('<td class="top">') == 3 * 3
+    assert [f.name for f in figures] == ["criteria"]
+    assert "chosen" not in page
+    X = simulate_mixture(n=150, seed=3)[0]
+    page, figures = build_selection_report(em, X=X)
+    assert [f.name for f in figures] == ["criteria", "chosen"]
+    assert f"The BIC-chosen model, K={em.best['bic'][0]} {em.best['bic'][1]}" in page
 
 
 def test_write_selection_report_em_only(selection, tmp_path):

@@ -324,6 +324,18 @@ def test_plots_return_figures(sweep, three_clusters):
     assert plot_criteria(sweep.table, axes, criteria=("bic", "aic", "icl")) is axes[0].figure
     with pytest.raises(ValueError, match="needs 2 axes"):
         plot_criteria(sweep, axes[0])
+    # delta=True: each criterion minus its best, on a symlog scale, the best cell at 0
+    fig = plot_criteria(sweep, criteria=("bic", "aic", "icl"), delta=True)
+    for axis, criterion in zip(fig.axes, ("bic", "aic", "icl"), strict=True):
+        assert axis.get_yscale() == "symlog"
+        eligible = sweep.table[~sweep.table["degenerate"]]
+        drawn = np.concatenate([line.get_ydata() for line in axis.lines
+                                if line.get_label() in set(sweep.table["covariance_type"])])
+        expected = (sweep.table[criterion] - eligible[criterion].min()).to_numpy()
+        np.testing.assert_allclose(np.sort(drawn), np.sort(expected))
+        k, ct = sweep.best[criterion]
+        assert axis.get_title() == f"best: K={k} {ct}"
+    assert fig.legends and not any(a.get_legend() for a in fig.axes)
 
     rng = np.random.default_rng(0)
     base = rng.normal(-2.0, 0.5, size=150)
