@@ -445,3 +445,19 @@ def test_compare_diagnoses_with_the_thresholds(tiny_fit, tiny_fit_diag):
         expected = {name: m.diagnostics(**LOOSE).verdict for name, m in models.items()}
     assert loose.diagnostics == expected
     assert default.diagnostics != loose.diagnostics
+
+
+def test_summarise_sparse_with_a_constant_k_plus_prints_no_warning(three_clusters):
+    """Every draw of both chains with K+ = 3: K+ has no R-hat (NaN, skipped), which ArviZ
+    computed as 0/0 with a NumPy RuntimeWarning that fit_sparse printed (issue 15)."""
+    import xarray as xr
+
+    fake = overfitted_posterior(three_clusters, chains=2)
+    post = fake.idata["posterior"].to_dataset().copy(deep=True)
+    for name in post.data_vars:  # chain 1: chain 0's draws (K+ = 3) in reverse order
+        post[name].values[1] = post[name].values[0][::-1]
+    fake.idata["posterior"] = xr.DataTree(post)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        sparse = summarise_sparse(fake, random_state=0)
+    assert (sparse.n_nonempty == 3).all()
