@@ -298,6 +298,25 @@ def test_selection_report_shows_differences_from_the_best(selection):
     assert f"The BIC-chosen model, K={em.best['bic'][0]} {em.best['bic'][1]}" in page
 
 
+def test_a_cell_em_warns_about_is_not_shown_as_plainly_sound(selection):
+    """Issue 15: 'degenerate: no' beside EM's warning of a component with 2.99 effective
+    points; such a cell is 'borderline' and named above the tables."""
+    import dataclasses
+
+    em, _, _ = selection
+    table = em.table.copy()
+    row = table.index[~table["degenerate"]][-1]
+    table.loc[row, "warnings"] = ("component(s) [1] hold fewer than D+1=3 effective points "
+                                  "(N_k = [2.99])")
+    page, _ = build_selection_report(dataclasses.replace(em, table=table))
+    parser = _Page()
+    parser.feed(page)
+    k, ct = table.loc[row, "n_components"], table.loc[row, "covariance_type"]
+    assert parser.cells.count("borderline") == 1
+    assert f"Borderline: K={k} {ct}: eligible" in page
+    assert "borderline" not in build_selection_report(em)[0]
+
+
 def test_write_selection_report_em_only(selection, tmp_path):
     em, _, _ = selection
     path = write_selection_report(em, tmp_path)
