@@ -26,8 +26,8 @@ Measured (2 cores, PyMC 6.4, PyTensor 3.3, old_faithful K=2 full, 2 chains on 2 
   against second fit.
 
 The likely cause is therefore not the PyTensor cache (which the issue suspected) but numba's
-disk cache being written by several processes at once (the parent and the chain processes
-compile the same new kernels concurrently), a race that a later process cannot see; not
+disk cache being written by several processes at once (the chain processes, which
+may compile the same new kernels concurrently), a race that a later process cannot see; not
 proven. ``bayesgmm warm`` (``make install``) fills the cache from one process before any fit,
 which removes the window for the nutpie path; it does not run the ``sampler="pymc"`` path.
 """
