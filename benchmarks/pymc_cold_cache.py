@@ -22,8 +22,11 @@ Measured (2 cores, PyMC 6.4, PyTensor 3.3, old_faithful K=2 full, 2 chains on 2 
   process's two fits were identical. So the difference arises in the sampling (PyMC's chain
   processes, which import bayesgmm and get the kernels themselves), not in EM or the model;
 - it did not come back: plain (cold PyTensor cache), ``--numba`` (both caches empty) and
-  ``--stale`` (sources touched) all gave exactly 0 everywhere, cold against warm and first
-  against second fit.
+  with the numba sources' mtimes touched before the run all gave exactly 0 everywhere, cold
+  against warm and first against second fit. (Touching ``backends/native.py`` also showed
+  that numba 0.68 keeps loading its cache while ``progress.sampler_cache_is_cold`` then
+  reports "cold", and ``bayesgmm warm`` says "compiling" every time: that check compares
+  mtimes, numba does not recompile on an mtime change alone.)
 
 The likely cause is therefore not the PyTensor cache (which the issue suspected) but numba's
 disk cache being written by several processes at once (the chain processes, which
@@ -79,21 +82,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--numba", action="store_true",
                         help="also start from an empty numba cache (NUMBA_CACHE_DIR)")
-    parser.add_argument("--stale", action="store_true",
-                        help="first make bayesgmm's in-tree numba cache stale (touch the numba "
-                             "sources, as a checkout or an edit does; the contents are "
-                             "unchanged), so that the first process recompiles and rewrites it")
     parser.add_argument("--processes", type=int, default=2,
                         help="processes in a row sharing the caches (the first is cold)")
     parser.add_argument("--fits", type=int, default=2, help="same-seed fits per process")
     args = parser.parse_args()
-    if args.stale:
-        import bayesgmm
-
-        package = Path(bayesgmm.__file__).parent
-        for source in [*package.glob("*.py"), *package.glob("backends/*.py")]:
-            if "numba" in source.read_text():
-                os.utime(source)  # numba's index keeps the source's mtime: now stale
     with tempfile.TemporaryDirectory(prefix="bayesgmm-cold-") as tmp:
         env = dict(os.environ, PYTENSOR_FLAGS=f"compiledir={tmp}/pytensor")
         if args.numba:
