@@ -77,6 +77,7 @@ _STACK = "PyMC, nutpie and ArviZ"
 pd = _Lazy("pandas")
 load_spec = _Lazy(".io", "load_spec")
 read_table = _Lazy(".io", "read_table")
+read_data = _Lazy(".io", "read_data")
 check_writable = _Lazy(".persistence", "check_writable", "ArviZ", before_checks=True)
 load = _Lazy(".persistence", "load", "ArviZ", before_checks=True)
 save = _Lazy(".persistence", "save")
@@ -202,7 +203,7 @@ def _parser() -> argparse.ArgumentParser:
                              f"{', '.join(COVARIANCE_TYPES)} (default: all)")
     select.add_argument("--columns", metavar="A,B",
                         help="comma-separated columns to use (default: all)")
-    select.add_argument("--dropna", action="store_true", help="drop rows with missing values")
+    _missing_flags(select)
     select.add_argument("--n-init", type=int, default=5, metavar="N",
                         help="EM restarts per cell (default: 5)")
     select.add_argument("--seed", type=int, default=None, metavar="S",
@@ -243,8 +244,40 @@ def _data_flags(parser: argparse.ArgumentParser) -> None:
     _covariance_flag(parser)
     parser.add_argument("--columns", metavar="A,B",
                         help="comma-separated columns to use (default: all)")
-    parser.add_argument("--dropna", action="store_true", help="drop rows with missing values "
-                        "(default: refuse them)")
+    _observation_flags(parser)
+
+
+_MISSING = ("marginalise", "drop", "refuse")  # bayesgmm.io.MISSING_POLICIES (io loads pandas)
+
+
+def _missing_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--missing", choices=_MISSING, default=None,
+                        help="missing feature values (empty, NA, NaN cells): marginalise = "
+                             "integrate them out, each point counting with its observed "
+                             "coordinates (assumes they are missing at random); drop = drop "
+                             "the rows that have any; refuse = stop with an error (default: "
+                             "marginalise)")
+    parser.add_argument("--dropna", action="store_true",
+                        help="the same as --missing drop (kept for older scripts)")
+
+
+def _observation_flags(parser: argparse.ArgumentParser) -> None:
+    """Missing values, weights, labels and noise: what ``fit`` and ``em`` know about rows."""
+    _missing_flags(parser)
+    parser.add_argument("--weights", metavar="COLUMN",
+                        help="a column of frequency weights (>= 0, not all zero): a row with "
+                             "weight 3 counts as three identical rows; not a feature")
+    parser.add_argument("--labels", metavar="COLUMN",
+                        help="a column of known labels (names or numbers; empty or -1 = "
+                             "unknown): a labelled row belongs to its label's component, and "
+                             "the names (sorted) are given to components 0, 1, ...; at most K "
+                             "names; not a feature")
+    parser.add_argument("--noise", action="store_true",
+                        help="add a uniform noise component over the data's bounding box "
+                             "(outliers and background points go there; P(noise) per point)")
+    parser.add_argument("--noise-volume", type=float, metavar="V",
+                        help="with --noise: the volume of the noise density's region instead "
+                             "of the bounding box's (in data units, product over the features)")
 
 
 def _sampling_flags(parser: argparse.ArgumentParser, which: str = "",
@@ -349,14 +382,12 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else default_output(args.data, args.n_components)
     # before reading or fitting anything: a bad output path fails in seconds, not minutes
     check_writable(out, overwrite=args.force, protect=_inputs(args.data))
-    frame, dropped = read_table(args.data, columns, dropna=args.dropna)
-    if dropped:
-        print(f"dropped {dropped} row(s) with missing values")
-    _check_k(args.n_components, frame, args.data)
+    frame, observed, names = _read_observations(args.data, columns, args, args.n_components)
     _check_columns(frame, args.covariance, "--columns")
     result = fit_bayes(frame, args.n_components, covariance_type=args.covariance,
-                       random_state=seed, settings=settings, thresholds=thresholds)
+                       random_state=seed, settings=settings, thresholds=thresholds, **observed)
     diag = _print_result(result, thresholds)
+    _print_observations(result, names)
     _save(result, out, force=args.force, report=args.report,
           data_source=str(args.data), thresholds=thresholds)
     return EXIT_PROBLEMS if args.strict and not diag.ok else 0
@@ -373,10 +404,8 @@ def _draws(text: str) -> int | str:
 
 
 def _cmd_em(args: argparse.Namespace) -> int:
-    frame, dropped = read_table(args.data, _columns(args.columns), dropna=args.dropna)
-    if dropped:
-        print(f"dropped {dropped} row(s) with missing values")
-    _check_k(args.n_components, frame, args.data)
+    frame, observed, names = _read_observations(args.data, _columns(args.columns), args,
+                                                args.n_components)
     if args.n_init < 1:
         raise ValueError(f"--n-init must be >= 1; got {args.n_init}")
     check_seed(args.seed, "--seed")
@@ -393,8 +422,9 @@ def _cmd_em(args: argparse.Namespace) -> int:
 
     with progress.step(f"fitting EM ({args.n_init} restarts)"):
         em = fit_em(frame, args.n_components, covariance_type=args.covariance,
-                    n_init=args.n_init, random_state=seed)
+                    n_init=args.n_init, random_state=seed, **observed)
     _print_em(em, frame)
+    _print_observations(em, names)
     if args.report:
         _use_agg()
         from .report import write_em_report
@@ -467,10 +497,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     thresholds = _thresholds(args, spec.thresholds)
     out = Path(spec.output) if spec.output else Path("results") / spec.path.stem
     check_writable(out, overwrite=args.force, protect=[spec.path, *_inputs(spec.data_path)])
-    frame, dropped = read_table(spec.data_path, spec.columns, dropna=spec.dropna)
-    if dropped:
-        print(f"dropped {dropped} row(s) with missing values")
-    _check_k(spec.n_components, frame, spec.data_path)
+    frame, observed, names = _read_observations(
+        spec.data_path, spec.columns, _SpecObservations(spec), spec.n_components)
     _check_columns(frame, spec.covariance_type, "[data] columns")
     print(f"{spec.path.name}: {len(frame)} rows x {frame.shape[1]} column(s) "
           f"{list(frame.columns)}; K={spec.n_components}, {spec.covariance_type} covariances; "
@@ -481,9 +509,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
     result = fit_bayes(
         frame, spec.n_components, covariance_type=spec.covariance_type, priors=spec.priors,
         random_state=spec.seed, ordered_means=spec.ordered_means, settings=settings,
-        thresholds=thresholds,
+        thresholds=thresholds, **observed,
     )
     diag = _print_result(result, thresholds)
+    _print_observations(result, names)
     _save(result, out, force=args.force, report=spec.report, data_source=str(spec.path),
           thresholds=thresholds)
     return EXIT_PROBLEMS if args.strict and not diag.ok else 0
@@ -516,9 +545,10 @@ def _cmd_select(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else default_output(args.data, suffix="select")
     # before reading or fitting anything: a bad output path fails in seconds, not minutes
     check_writable(out, overwrite=args.force, protect=_inputs(args.data))
-    frame, dropped = read_table(args.data, _columns(args.columns), dropna=args.dropna)
+    policy = _missing_policy(args)
+    frame, dropped = read_table(args.data, _columns(args.columns), missing=policy)
     if dropped:
-        print(f"dropped {dropped} row(s) with missing values")
+        print(f"dropped {dropped} row(s) with missing values (--missing drop)")
     ks = _grid(ranges, frame, args.data)
     if args.sparse is not None:
         _check_k(args.sparse, frame, args.data)
@@ -532,7 +562,8 @@ def _cmd_select(args: argparse.Namespace) -> int:
           f"K = {', '.join(map(str, ks))}; {', '.join(covariance_types)} covariances; "
           f"{args.n_init} EM restarts; seed {seed}\n")
     settings = {"data": args.data, "columns": ", ".join(map(str, frame.columns)),
-                "rows": len(frame), "rows dropped (--dropna)": dropped, "K": args.components,
+                "rows": len(frame), "missing values": policy,
+                "rows dropped (--missing drop)": dropped, "K": args.components,
                 "covariance types": ", ".join(covariance_types), "EM restarts": args.n_init,
                 "jobs": args.jobs}
     em = select_em(frame, ks, covariance_types, n_init=args.n_init, random_state=seed,
@@ -682,7 +713,21 @@ def _inputs(data: str) -> list[str]:
 
 def _check_columns(frame: pd.DataFrame, covariance_type: str, columns_flag: str, *,
                    select: bool = False) -> None:
-    """Singular columns (constant, negligible, collinear), named before any fitting."""
+    """Singular columns (constant, negligible, collinear), named before any fitting.
+
+    With missing values: a column is constant when its observed values are; collinearity is
+    judged on the complete rows, when there are more of them than columns.
+    """
+    complete = frame.dropna()
+    if len(complete) < len(frame):
+        constant = [str(c) for c in frame.columns if frame[c].nunique(dropna=True) <= 1]
+        if constant:
+            raise ValueError(f"column(s) {', '.join(map(repr, constant))} are constant (over "
+                             "their observed values); a Gaussian mixture's covariances would "
+                             f"be singular (leave them out with {columns_flag})")
+        if len(complete) <= frame.shape[1]:
+            return
+        frame = complete
     X, names = frame.to_numpy(dtype=float), [str(c) for c in frame.columns]
     advice = f"leave the column(s) named out with {columns_flag}"
     problem = singular_columns(X, names, "diag")  # singular whatever the covariance type
@@ -694,6 +739,105 @@ def _check_columns(frame: pd.DataFrame, covariance_type: str, columns_flag: str,
     if problem is not None:
         raise ValueError(f"{problem}; a Gaussian mixture's covariances would be singular "
                          f"({advice})")
+
+
+class _SpecObservations:
+    """A spec's ``[data]`` observation keys under the names of the command-line flags."""
+
+    def __init__(self, spec: Any) -> None:
+        self.missing, self.dropna = spec.missing, False
+        self.weights, self.labels = spec.weights, spec.labels
+        self.noise, self.noise_volume = spec.noise, spec.noise_volume
+
+
+def _missing_policy(args: Any) -> str:
+    """``--missing``, with ``--dropna`` as another way of saying ``--missing drop``."""
+    if args.dropna:
+        if args.missing not in (None, "drop"):
+            raise ValueError(f"--dropna means --missing drop; it contradicts --missing "
+                             f"{args.missing}: give one of them")
+        return "drop"
+    return args.missing or "marginalise"
+
+
+def _read_observations(data: str, columns: list[str] | None, args: Any, n_components: int
+                       ) -> tuple[pd.DataFrame, dict[str, Any], tuple[str, ...]]:
+    """Read the data file with its weights and labels columns, check them, say what is used.
+
+    Returns the feature frame (NaN = missing unless refused; under "drop" the rows with
+    missing values are still there: the fit drops and counts them), the keyword arguments of
+    ``fit_em``/``fit_bayes`` that differ from their defaults, and the label names (component
+    k is ``names[k]``; empty without labels).
+    """
+    policy = _missing_policy(args)
+    if args.noise_volume is not None:
+        if not args.noise:
+            raise ValueError("--noise-volume needs --noise")
+        if not (args.noise_volume > 0 and args.noise_volume < float("inf")):
+            raise ValueError(f"--noise-volume must be a finite number > 0; got "
+                             f"{args.noise_volume}")
+    # "drop" reads the rows with missing values too: the fit drops them and records how many
+    table = read_data(data, columns, missing="refuse" if policy == "refuse" else "marginalise",
+                      weights=args.weights, labels=args.labels)
+    frame = table.features
+    missing = frame.isna().to_numpy()
+    left = ~missing.any(axis=1) if policy == "drop" else ~missing.all(axis=1)
+    if not left.any():
+        raise ValueError(f"every row of {data} has missing values; nothing is left to fit")
+    _check_k(n_components, frame.loc[left], data)
+    observed: dict[str, Any] = {}
+    if missing.any():
+        observed["missing"] = policy
+        n_rows = int(missing.any(axis=1).sum())
+        if policy == "drop":
+            print(f"dropping {n_rows} row(s) with missing values (--missing drop)")
+        else:
+            all_missing = int((~left).sum())
+            print(f"missing values: {int(missing.sum())} value(s) in {n_rows} row(s), "
+                  "integrated out (missing at random assumed)"
+                  + (f"; {all_missing} row(s) with no value at all are dropped"
+                     if all_missing else ""))
+    names: tuple[str, ...] = ()
+    if table.sample_weight is not None:
+        weights = table.sample_weight[left]
+        if not (weights > 0).any():
+            raise ValueError(f"every weight in column {args.weights!r} of {data} is zero once "
+                             "the rows with missing values are dropped")
+        observed["sample_weight"] = table.sample_weight
+        print(f"weights: column {args.weights!r} ({int((weights > 0).sum())} row(s) with "
+              f"weight > 0, total weight {weights.sum():.6g})")
+    if table.labels is not None:
+        from .observations import encode_labels
+
+        codes, names = encode_labels(table.labels, n_components)
+        if not names:
+            raise ValueError(f"the labels column {args.labels!r} of {data} has no known label "
+                             "(every cell is empty or -1); leave out --labels")
+        observed["labels"] = codes
+        n_known = int((codes[left] >= 0).sum())
+        print(f"labels: column {args.labels!r}, {n_known} of {int(left.sum())} row(s) labelled; "
+              + ", ".join(f"component {k} = {name!r}" for k, name in enumerate(names)))
+    if args.noise:
+        observed["noise"] = True
+        if args.noise_volume is not None:
+            observed["noise_volume"] = args.noise_volume
+        print("noise: a uniform component over "
+              + (f"a region of volume {args.noise_volume:g}" if args.noise_volume is not None
+                 else "the data's bounding box"))
+    return frame, observed, names
+
+
+def _print_observations(result: Any, names: tuple[str, ...]) -> None:
+    """After a fit: the fit's own record of the observations (rows used, noise weight)."""
+    from .observations import observations_sentence
+
+    summary = getattr(result, "observations_summary", None)
+    if summary is None:
+        em = getattr(result, "em", None)
+        summary = getattr(em, "observations_summary", None)
+    sentence = observations_sentence(summary, names) if summary else ""
+    if sentence:
+        print(f"\nobservations: {sentence}")
 
 
 def _check_k(n_components: int, frame: pd.DataFrame, source: str) -> None:

@@ -41,7 +41,8 @@ import numpy as np
 from . import kernels
 from ._validation import check_data, check_int, check_sample_weight
 
-__all__ = ["MISSING_POLICIES", "Observations", "encode_labels", "prepare_observations"]
+__all__ = ["MISSING_POLICIES", "Observations", "encode_labels", "observations_sentence",
+           "prepare_observations"]
 
 MISSING_POLICIES = ("marginalise", "drop", "refuse")
 
@@ -394,3 +395,56 @@ def _is_integer_text(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def observations_sentence(summary: dict[str, Any] | None,
+                          label_names: tuple[str, ...] = ()) -> str:
+    """What a fit did with the observations, in one sentence (CLI and report).
+
+    Parameters
+    ----------
+    summary : dict or None
+        ``Observations.summary()`` as a fit records it (``EMResult.observations_summary``):
+        ``n_rows`` (rows fitted), ``n_rows_dropped``, ``n_missing_values``,
+        ``n_rows_with_missing``, ``missing`` (the policy), ``weighted``, ``n_labelled``,
+        ``noise``, ``noise_log_density``; missing keys are taken as absent features.
+    label_names : tuple of str
+        The names of the labelled components (component k is ``label_names[k]``).
+
+    Returns
+    -------
+    str
+        Empty for a plain fit (every row complete, unweighted, unlabelled, no noise).
+    """
+    if not summary:
+        return ""
+    parts = []
+    n_rows = summary.get("n_rows")
+    dropped = int(summary.get("n_rows_dropped") or 0)
+    n_missing = int(summary.get("n_missing_values") or 0)
+    policy = summary.get("missing", "marginalise")
+    if n_missing:
+        parts.append(f"{n_missing} missing value(s) in {summary.get('n_rows_with_missing', '?')}"
+                     " row(s) integrated out (missing at random assumed)")
+    if dropped:
+        why = "with missing values (missing = \"drop\")" if policy == "drop" else \
+            "with no observed value"
+        parts.append(f"{dropped} row(s) {why} dropped")
+    if summary.get("weighted"):
+        total = summary.get("total_weight")
+        parts.append("frequency weights" + (f" (total {total:.6g})" if total is not None
+                                            else ""))
+    n_labelled = int(summary.get("n_labelled") or 0)
+    if n_labelled:
+        named = (": " + ", ".join(f"{k} = {name!r}" for k, name in enumerate(label_names))
+                 if label_names else "")
+        parts.append(f"{n_labelled} row(s) with a known component{named}")
+    if summary.get("noise"):
+        density = summary.get("noise_log_density")
+        volume = (f" (volume {math.exp(-density):.4g})" if density is not None
+                  and math.isfinite(density) else "")
+        parts.append(f"a uniform noise component{volume}")
+    if not parts:
+        return ""
+    rows = f"{n_rows} row(s) fitted; " if n_rows is not None else ""
+    return rows + "; ".join(parts)
