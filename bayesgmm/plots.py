@@ -142,9 +142,14 @@ def _pair_features(weights, means, covariances) -> list[int]:
 
 def _robust_limits(x: np.ndarray, pad: float = 0.08) -> tuple[float, float]:
     """Axis limits from the data (padded), so a few wild posterior draws cannot stretch them."""
-    lo, hi = float(np.min(x)), float(np.max(x))
+    lo, hi = float(np.nanmin(x)), float(np.nanmax(x))  # NaN: a missing coordinate
     span = hi - lo if hi > lo else max(abs(hi), 1.0)
     return lo - pad * span, hi + pad * span
+
+
+def _observed(x: np.ndarray) -> np.ndarray:
+    """A feature's observed values (NaN marks a missing one; histograms need them out)."""
+    return x[~np.isnan(x)]
 
 
 # --------------------------------------------------------------------------------------------
@@ -169,14 +174,14 @@ def plot_data(X: np.ndarray, feature_names: tuple[str, ...] | None = None,
             a.scatter(X[:, j], X[:, i], s=5, color=_DATA_COLOR)
 
         def diag(a, i):
-            a.hist(X[:, i], bins="auto", density=True, color=_DATA_COLOR)
+            a.hist(_observed(X[:, i]), bins="auto", density=True, color=_DATA_COLOR)
 
         fig = _pair_grid(X, names, ax, pair, diag)
         fig.suptitle(f"Data: {X.shape[0]} points")
         return fig
     fig, ax = _new_axes(ax)
     if D == 1:
-        ax.hist(X[:, 0], bins="auto", density=True, color=_DATA_COLOR)
+        ax.hist(_observed(X[:, 0]), bins="auto", density=True, color=_DATA_COLOR)
         ax.set(xlabel=names[0], ylabel="density")
     else:
         ax.scatter(X[:, 0], X[:, 1], s=10, color=_DATA_COLOR)

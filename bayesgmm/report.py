@@ -44,6 +44,7 @@ import numpy as np
 import pandas as pd
 
 from . import plots, progress
+from .observations import observations_sentence
 from .selection import (  # EM sweeps and their plots: no PyMC, no ArviZ at import
     CRITERIA,
     BayesSelection,
@@ -440,11 +441,41 @@ def _section_data(em, X, figure) -> str:
         "mean": frame.mean(), "sd": frame.std(), "min": frame.min(),
         "median": frame.median(), "max": frame.max(),
     })
-    fig = figure("data", "The data", lambda: plots.plot_data(X, em.feature_names))
-    return _section("data", "1. Data overview",
-                    f"<p>{X.shape[0]} observations of {X.shape[1]} feature(s), no missing values "
-                    "(rows with missing values are refused or dropped before fitting).</p>",
-                    _table(desc), fig)
+    n_missing = int(frame.isna().to_numpy().sum())
+    if n_missing:  # pandas' statistics skip missing values: say over how many they are
+        desc.insert(0, "observed", frame.notna().sum())
+    fig = figure("data", "The data" + (" (a point missing a coordinate is left out of the "
+                                       "scatter plots, not of the histograms)"
+                                       if n_missing else ""),
+                 lambda: plots.plot_data(X, em.feature_names))
+    summary = observations_summary(em)
+    sentence = observations_sentence(summary, tuple((summary or {}).get("label_names", ())))
+    if n_missing:
+        intro = (f"<p>{X.shape[0]} observations of {X.shape[1]} feature(s), {n_missing} "
+                 "value(s) missing; each point counts with the coordinates it has (the "
+                 "missing ones are integrated out, assuming they are missing at random).</p>")
+    else:
+        intro = (f"<p>{X.shape[0]} observations of {X.shape[1]} feature(s), no missing "
+                 "values in the rows fitted.</p>")
+    line = (f'<p class="observations"><b>Observations:</b> {html.escape(sentence)}.</p>'
+            if sentence else "")
+    return _section("data", "1. Data overview", intro, line, _table(desc), fig)
+
+
+def observations_summary(fit: Any) -> dict | None:
+    """The fit's record of its observations (missing values, weights, labels, noise), if any.
+
+    ``fit`` is an EMResult or a BayesResult (whose EM start carries the same record; a
+    result saved with one keeps it in ``settings["observations"]``).
+    """
+    for source in (fit, getattr(fit, "em", None)):
+        summary = getattr(source, "observations_summary", None)
+        if summary:
+            return dict(summary)
+    settings = getattr(fit, "settings", None)
+    if isinstance(settings, Mapping) and settings.get("observations"):
+        return dict(settings["observations"])
+    return None
 
 
 def _section_em(em, X, figure) -> str:

@@ -57,3 +57,30 @@ def test_more_names_than_components_is_one_line_naming_them():
 def test_two_dimensional_labels_are_refused():
     with pytest.raises(ValueError, match="one-dimensional"):
         encode_labels(np.zeros((3, 2)), 2)
+
+
+# --------------------------------------------------------------------------------------------
+# the one-sentence summary (CLI and report)
+# --------------------------------------------------------------------------------------------
+def test_sentence_is_empty_for_a_plain_fit():
+    from bayesgmm.observations import observations_sentence
+
+    assert observations_sentence(None) == ""
+    assert observations_sentence({"n_rows": 10, "n_rows_dropped": 0, "n_missing_values": 0,
+                                  "missing": "marginalise", "weighted": False, "n_labelled": 0,
+                                  "noise": False}) == ""
+
+
+def test_sentence_names_each_capability():
+    from bayesgmm.observations import observations_sentence
+
+    summary = {"n_rows": 97, "n_rows_dropped": 3, "n_missing_values": 12,
+               "n_rows_with_missing": 10, "missing": "marginalise", "weighted": True,
+               "n_labelled": 20, "noise": True, "noise_log_density": -np.log(250.0)}
+    text = observations_sentence(summary, ("long", "short"))
+    assert text == ("97 row(s) fitted; 12 missing value(s) in 10 row(s) integrated out "
+                    "(missing at random assumed); 3 row(s) with no observed value dropped; "
+                    "frequency weights; 20 row(s) with a known component: 0 = 'long', "
+                    "1 = 'short'; a uniform noise component (volume 250)")
+    dropped = observations_sentence({"n_rows": 7, "n_rows_dropped": 2, "missing": "drop"})
+    assert dropped == '7 row(s) fitted; 2 row(s) with missing values (missing = "drop") dropped'

@@ -1,0 +1,59 @@
+"""The report's record of missing values, weights, labels and noise (from a hand-made summary)."""
+
+import types
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np  # noqa: E402
+
+from bayesgmm import report  # noqa: E402
+
+
+def _data_section(X, summary):
+    figures = []
+    em = types.SimpleNamespace(feature_names=("a", "b"), observations_summary=summary)
+    return report._section_data(em, X, report._embedder(figures)), figures
+
+
+def test_data_section_counts_missing_values_and_states_the_summary():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 2))
+    X[[1, 5, 9], 1] = np.nan
+    X[3, 0] = np.nan
+    summary = {"n_rows": 40, "n_rows_dropped": 1, "n_missing_values": 4,
+               "n_rows_with_missing": 4, "missing": "marginalise", "weighted": True,
+               "n_labelled": 6, "noise": True, "noise_log_density": -np.log(12.0),
+               "label_names": ["x", "y"]}
+    text, figures = _data_section(X, summary)
+    assert "40 observations of 2 feature(s), 4 value(s) missing" in text
+    assert "missing at random" in text
+    assert ("<b>Observations:</b> 40 row(s) fitted; 4 missing value(s) in 4 row(s) integrated "
+            "out") in text
+    assert "6 row(s) with a known component: 0 = &#x27;x&#x27;, 1 = &#x27;y&#x27;" in text
+    assert "a uniform noise component (volume 12)" in text
+    assert "<th>observed</th>" in text and "<td>39</td>" in text and "<td>37</td>" in text
+    assert len(figures) == 1 and figures[0].png.startswith(b"\x89PNG")  # NaN-safe figure
+
+
+def test_plain_data_section_has_no_observations_line():
+    X = np.random.default_rng(1).normal(size=(30, 2))
+    text, _ = _data_section(X, None)
+    assert "no missing values" in text and "Observations:" not in text
+    assert "<th>observed</th>" not in text
+
+
+def test_summary_is_found_on_the_em_start_or_in_saved_settings():
+    summary = {"n_rows": 3, "noise": True}
+    em = types.SimpleNamespace(observations_summary=summary)
+    assert report.observations_summary(types.SimpleNamespace(em=em)) == summary
+    saved = types.SimpleNamespace(em=None, settings={"observations": summary})
+    assert report.observations_summary(saved) == summary
+    assert report.observations_summary(types.SimpleNamespace(settings={})) is None
+
+
+def test_one_dimensional_data_with_gaps_draws():
+    X = np.r_[np.random.default_rng(2).normal(size=20), np.nan][:, None]
+    fig = report.plots.plot_data(X, ("a",))
+    assert fig.axes[0].get_xlim()[0] < -1
