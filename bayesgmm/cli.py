@@ -430,8 +430,15 @@ def _cmd_em(args: argparse.Namespace) -> int:
         from .report import write_em_report
 
         with progress.step("writing the report"):
-            html = write_em_report(em, frame, out, data_source=str(args.data),
-                                   settings={"seed": seed, "EM restarts": args.n_init})
+            # the rows fitted (a row with no observed value, or with any missing under
+            # "drop", has no place in the figures)
+            nan = frame.isna().to_numpy()
+            kept = ~(nan.any(axis=1) if observed.get("missing") == "drop" else nan.all(axis=1))
+            labels = observed.get("labels")
+            html = write_em_report(em, frame.loc[kept], out, data_source=str(args.data),
+                                   settings={"seed": seed, "EM restarts": args.n_init,
+                                             **_observation_settings(args, names)},
+                                   labels=None if labels is None else labels[kept])
         print(f"\nreport: {html}")
     return 0
 
@@ -470,9 +477,16 @@ def _print_em(em, frame) -> None:
                 full[:, i, j] / np.sqrt(full[:, i, i] * full[:, j, j]))
     table = pd.DataFrame(rows).T
     table.columns = [f"component {k}" for k in range(em.n_components)]
+    from .observations import fitted_criteria
+
+    # weighted, labelled, incomplete or noisy rows: the criteria of the fitted objective
+    bic, aic = fitted_criteria(em.log_likelihood, em.n_parameters, em.observations,
+                               len(frame)) or (em.bic(frame), em.aic(frame))
     print(f"\nEM: log-likelihood {em.log_likelihood:.3f} after {em.n_iter} iterations "
-          f"(converged: {em.converged}); BIC {em.bic(frame):.2f}, AIC {em.aic(frame):.2f} "
-          "(lower is better)")
+          f"(converged: {em.converged}); BIC {bic:.2f}, AIC {aic:.2f} (lower is better)")
+    if em.noise:
+        print(f"noise weight {em.noise_weight:.4g} (the Gaussians' weights sum to "
+              f"{em.weights.sum():.4g})")
     for w in em.warnings:
         print(f"warning: {w}")
     with pd.option_context("display.width", 120, "display.max_rows", 200,
@@ -827,14 +841,25 @@ def _read_observations(data: str, columns: list[str] | None, args: Any, n_compon
     return frame, observed, names
 
 
+def _observation_settings(args: Any, names: tuple[str, ...]) -> dict[str, Any]:
+    """The observation flags given, for a report's settings table."""
+    out: dict[str, Any] = {"missing values": _missing_policy(args)}
+    if args.weights:
+        out["weights column"] = args.weights
+    if args.labels:
+        out["labels column"] = args.labels
+        out["label names"] = ", ".join(f"{k} = {n}" for k, n in enumerate(names))
+    if args.noise:
+        out["noise"] = ("volume " + f"{args.noise_volume:g}" if args.noise_volume is not None
+                        else "bounding box")
+    return out
+
+
 def _print_observations(result: Any, names: tuple[str, ...]) -> None:
     """After a fit: the fit's own record of the observations (rows used, noise weight)."""
-    from .observations import observations_sentence
+    from .observations import observations_record, observations_sentence
 
-    summary = getattr(result, "observations_summary", None)
-    if summary is None:
-        em = getattr(result, "em", None)
-        summary = getattr(em, "observations_summary", None)
+    summary = observations_record(result)
     sentence = observations_sentence(summary, names) if summary else ""
     if sentence:
         print(f"\nobservations: {sentence}")

@@ -17,7 +17,7 @@ import pandas as pd
 
 from ._validation import check_int
 from .draw_arrays import categorical
-from .observations import encode_labels
+from .observations import encode_labels, observations_record
 from .posterior import BayesResult, MembershipProbabilities
 from .priors import Priors
 from .sampling import fit_bayes
@@ -210,7 +210,7 @@ class BayesianGMM:
         if not isinstance(result, BayesResult):
             raise ValueError(f"expected a BayesResult; got {type(result).__name__}")
         s = result.sampler_settings or SamplerSettings.from_dict(result.settings, strict=False)
-        summary = _summary(result)
+        summary = observations_record(result) or {}
         observed = {"missing": summary.get("missing", "marginalise"),
                     "noise": bool(summary.get("noise", False))}
         if observed["noise"] and summary.get("noise_volume") is not None:
@@ -320,15 +320,6 @@ class BayesianGMM:
         """Save the fitted result (see :meth:`BayesResult.save`); reload with
         ``BayesianGMM.from_result(bayesgmm.load(path))``."""
         return self._fitted().save(path, overwrite=overwrite)
-
-
-def _summary(result: BayesResult) -> dict:
-    """The fit's observations record (missing values, weights, labels, noise), or {}."""
-    for source in (result, getattr(result, "em", None)):
-        summary = getattr(source, "observations_summary", None)
-        if summary:
-            return dict(summary)
-    return dict(result.settings.get("observations") or {})
 
 
 def _component_labels(labels: Any, n_components: int) -> tuple[Any, tuple[str, ...]]:

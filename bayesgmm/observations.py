@@ -41,8 +41,8 @@ import numpy as np
 from . import kernels
 from ._validation import check_data, check_int, check_sample_weight
 
-__all__ = ["MISSING_POLICIES", "Observations", "encode_labels", "observations_sentence",
-           "prepare_observations"]
+__all__ = ["MISSING_POLICIES", "Observations", "encode_labels", "fitted_criteria",
+           "observations_record", "observations_sentence", "prepare_observations"]
 
 MISSING_POLICIES = ("marginalise", "drop", "refuse")
 
@@ -397,6 +397,23 @@ def _is_integer_text(text: str) -> bool:
     return True
 
 
+def observations_record(fit: Any) -> dict[str, Any] | None:
+    """A fit's record of its observations (:meth:`Observations.summary`), or None.
+
+    ``fit`` is an EMResult (``observations``) or a BayesResult (its own record, or its EM
+    start's, or ``settings["observations"]`` for a result saved with one).
+    """
+    for source in (fit, getattr(fit, "em", None)):
+        for name in ("observations", "observations_summary"):
+            record = getattr(source, name, None)
+            if isinstance(record, dict) and record:
+                return dict(record)
+    settings = getattr(fit, "settings", None)
+    if isinstance(settings, dict) and settings.get("observations"):
+        return dict(settings["observations"])
+    return None
+
+
 def observations_sentence(summary: dict[str, Any] | None,
                           label_names: tuple[str, ...] = ()) -> str:
     """What a fit did with the observations, in one sentence (CLI and report).
@@ -404,8 +421,8 @@ def observations_sentence(summary: dict[str, Any] | None,
     Parameters
     ----------
     summary : dict or None
-        ``Observations.summary()`` as a fit records it (``EMResult.observations_summary``):
-        ``n_rows`` (rows fitted), ``n_rows_dropped``, ``n_missing_values``,
+        ``Observations.summary()`` as a fit records it (``EMResult.observations``):
+        ``n_rows_fitted`` (or ``n_rows``), ``n_rows_dropped``,  ``n_missing_values``,
         ``n_rows_with_missing``, ``missing`` (the policy), ``weighted``, ``n_labelled``,
         ``noise``, ``noise_log_density``; missing keys are taken as absent features.
     label_names : tuple of str
@@ -419,7 +436,7 @@ def observations_sentence(summary: dict[str, Any] | None,
     if not summary:
         return ""
     parts = []
-    n_rows = summary.get("n_rows")
+    n_rows = summary.get("n_rows_fitted", summary.get("n_rows"))
     dropped = int(summary.get("n_rows_dropped") or 0)
     n_missing = int(summary.get("n_missing_values") or 0)
     policy = summary.get("missing", "marginalise")
@@ -431,7 +448,7 @@ def observations_sentence(summary: dict[str, Any] | None,
             "with no observed value"
         parts.append(f"{dropped} row(s) {why} dropped")
     if summary.get("weighted"):
-        total = summary.get("total_weight")
+        total = summary.get("sum_of_weights")
         parts.append("frequency weights" + (f" (total {total:.6g})" if total is not None
                                             else ""))
     n_labelled = int(summary.get("n_labelled") or 0)
@@ -448,3 +465,22 @@ def observations_sentence(summary: dict[str, Any] | None,
         return ""
     rows = f"{n_rows} row(s) fitted; " if n_rows is not None else ""
     return rows + "; ".join(parts)
+
+
+def fitted_criteria(log_likelihood: float, n_parameters: int, record: dict[str, Any] | None,
+                    n_rows: int) -> tuple[float, float] | None:
+    """(BIC, AIC) of a fit's own objective when its observations are not plain rows, or None.
+
+    With weights, known labels, missing values or a noise component, the log-likelihood the
+    fit maximised (weighted; labelled rows by their own component; observed coordinates only;
+    the noise term included) is not what ``EMResult.bic(X)`` recomputes on plain rows, so the
+    criteria are taken from it: BIC = -2 log L + p log n, with n the sum of the weights (the
+    number of rows fitted without weights), and AIC = -2 log L + 2 p.
+    """
+    if not record or not (record.get("n_rows_dropped") or record.get("n_missing_values")
+                          or record.get("weighted") or record.get("n_labelled")
+                          or record.get("noise")):
+        return None
+    n = record.get("sum_of_weights") or record.get("n_rows_fitted") or n_rows
+    return (-2.0 * log_likelihood + n_parameters * math.log(n),
+            -2.0 * log_likelihood + 2.0 * n_parameters)

@@ -175,3 +175,48 @@ def test_constant_observed_column_is_refused(tmp_path, monkeypatch, captured, ca
     monkeypatch.chdir(tmp_path)
     assert cli.main(["em", "c.csv", "-k", "1"]) == 2
     assert "'b' are constant (over their observed values)" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------------------------
+# real EM fits through the command line
+# --------------------------------------------------------------------------------------------
+def test_em_weights_equal_the_replicated_rows(rows_dir, capsys):
+    """Oracle: a weights column gives the fit of the file with each row repeated w times."""
+    frame = pd.read_csv(rows_dir / "rows.csv")
+    frame.loc[frame.index.repeat(frame["w"].astype(int)), ["eruptions", "waiting"]].to_csv(
+        rows_dir / "repeated.csv", index=False)
+    cli.main(["em", "rows.csv", "-k", "2", "--columns", "eruptions,waiting", "--weights", "w",
+              "--seed", "4", "--n-init", "2"])
+    weighted = capsys.readouterr().out
+    cli.main(["em", "repeated.csv", "-k", "2", "--seed", "4", "--n-init", "2"])
+    repeated = capsys.readouterr().out
+
+    def loglik(out):
+        return float(re.search(r"EM: log-likelihood (-?[\d.]+)", out)[1])
+
+    def bic(out):
+        return float(re.search(r"BIC (-?[\d.]+)", out)[1])
+
+    assert loglik(weighted) == pytest.approx(loglik(repeated), abs=2e-3)
+    assert bic(weighted) == pytest.approx(bic(repeated), abs=2e-2)  # n = sum of weights
+    assert "frequency weights (total 120)" in weighted
+
+
+def test_em_report_with_every_capability(rows_dir, capsys):
+    rc = cli.main(["em", "gaps.csv", "-k", "2", "--weights", "w", "--labels", "g", "--noise",
+                   "--seed", "1", "--n-init", "2", "--report", "--out", "rep",
+                   "--no-progress"])
+    out = capsys.readouterr().out
+    assert rc == 0
+    assert "noise weight" in out
+    assert ("observations: 60 row(s) fitted; 3 missing value(s) in 3 row(s) integrated out "
+            "(missing at random assumed); frequency weights (total 120); 15 row(s) with a "
+            "known component: 0 = 'long', 1 = 'short'; a uniform noise component") in out
+    page = (rows_dir / "rep" / "report.html").read_text()
+    assert "3 value(s) missing" in page and "The noise component" in page
+    assert "squares: the 15 points whose component was known" in page
+    assert "labels column" in page and "0 = long, 1 = short" in page
+    assert "failed" not in page
+    figures = sorted(p.name for p in (rows_dir / "rep" / "figures").iterdir())
+    assert figures == ["classification.png", "data.png", "density.png", "em_convergence.png",
+                       "membership.png"]

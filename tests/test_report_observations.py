@@ -9,6 +9,7 @@ matplotlib.use("Agg")
 import numpy as np  # noqa: E402
 
 from bayesgmm import report  # noqa: E402
+from bayesgmm.observations import observations_record  # noqa: E402
 
 
 def _data_section(X, summary):
@@ -25,6 +26,7 @@ def test_data_section_counts_missing_values_and_states_the_summary():
     summary = {"n_rows": 40, "n_rows_dropped": 1, "n_missing_values": 4,
                "n_rows_with_missing": 4, "missing": "marginalise", "weighted": True,
                "n_labelled": 6, "noise": True, "noise_log_density": -np.log(12.0),
+               "sum_of_weights": 55.0,
                "label_names": ["x", "y"]}
     text, figures = _data_section(X, summary)
     assert "40 observations of 2 feature(s), 4 value(s) missing" in text
@@ -47,10 +49,10 @@ def test_plain_data_section_has_no_observations_line():
 def test_summary_is_found_on_the_em_start_or_in_saved_settings():
     summary = {"n_rows": 3, "noise": True}
     em = types.SimpleNamespace(observations_summary=summary)
-    assert report.observations_summary(types.SimpleNamespace(em=em)) == summary
+    assert observations_record(types.SimpleNamespace(em=em)) == summary
     saved = types.SimpleNamespace(em=None, settings={"observations": summary})
-    assert report.observations_summary(saved) == summary
-    assert report.observations_summary(types.SimpleNamespace(settings={})) is None
+    assert observations_record(saved) == summary
+    assert observations_record(types.SimpleNamespace(settings={})) is None
 
 
 def test_one_dimensional_data_with_gaps_draws():
