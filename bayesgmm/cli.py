@@ -251,7 +251,7 @@ _MISSING = ("marginalise", "drop", "refuse")  # bayesgmm.io.MISSING_POLICIES (io
 
 
 def _missing_flags(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--missing", choices=_MISSING, default=None,
+    parser.add_argument("--missing", choices=_MISSING, default=None, metavar="POLICY",
                         help="missing feature values (empty, NA, NaN cells): marginalise = "
                              "integrate them out, each point counting with its observed "
                              "coordinates (assumes they are missing at random); drop = drop "
@@ -359,11 +359,16 @@ _FIT_EXAMPLES = """examples:
   bayesgmm fit data.csv -k 3 --columns x,y --covariance diag --out fits/xy3
   bayesgmm fit data.csv -k 3 --draws 2000 --tune 2000 --chains 4 --force
       longer chains, replacing an earlier result in results/data_k3
+  bayesgmm fit data.csv -k 3 --weights count --labels species --noise
+      frequency weights and partly known labels from two columns, plus a noise component;
+      empty cells are integrated out (--missing drop drops their rows instead)
 """
 
 _EM_EXAMPLES = """examples:
   bayesgmm em bundled:old_faithful -k 2
   bayesgmm em bundled:galaxies -k 3 --seed 1 --report --out results/galaxies_em
+  bayesgmm em data.csv -k 3 --labels species --noise --report
+      known labels (empty = unknown) and a uniform noise component, P(noise) in the report
 """
 
 
@@ -561,6 +566,11 @@ def _cmd_select(args: argparse.Namespace) -> int:
     check_writable(out, overwrite=args.force, protect=_inputs(args.data))
     policy = _missing_policy(args)
     frame, dropped = read_table(args.data, _columns(args.columns), missing=policy)
+    if policy == "marginalise" and frame.isna().to_numpy().any():
+        # select_em's criteria (BIC, ICL, component sizes) are defined on complete rows
+        raise ValueError(f"{int(frame.isna().any(axis=1).sum())} row(s) of {args.data} have "
+                         "missing values, and select compares fits on complete rows only: "
+                         "pass --missing drop (fit and em integrate missing values out)")
     if dropped:
         print(f"dropped {dropped} row(s) with missing values (--missing drop)")
     ks = _grid(ranges, frame, args.data)
