@@ -30,7 +30,7 @@ from ._validation import (
     check_random_state,
     singular_columns,
 )
-from .observations import Observations, prepare_observations
+from .observations import Observations, conditional_means, prepare_observations
 from .priors import ConjugatePrior
 
 __all__ = [
@@ -226,6 +226,18 @@ class EMResult:
         noise component (its probability last); rows sum to 1. Rows with missing values
         (NaN) are classified by their observed values."""
         return self._estep(X, return_resp=True).resp
+
+    def impute(self, X: Any) -> np.ndarray:
+        """``X`` with each missing value (NaN) replaced by its conditional expectation given
+        the row's observed values under the fitted mixture, shape (N, D).
+
+        For the posterior mean and interval of the missing values use
+        :meth:`bayesgmm.BayesResult.impute`, which averages this over the draws.
+        """
+        e = self._estep(X, return_resp=True)
+        Xv, _ = check_data(X, n_features=self.n_features, feature_names=self.feature_names,
+                           allow_nan=True)
+        return conditional_means(Xv, e.resp, self.means, self.full_covariances)
 
     def predict(self, X: Any) -> np.ndarray:
         """Most probable component of each point, shape (N,); -1 for noise."""

@@ -241,9 +241,10 @@ def prepare_observations(
         raise ValueError(f"column(s) {', '.join(map(repr, unobserved))} have no observed value; "
                          "drop them")
     if Xv.shape[0] < K:
-        raise ValueError(
-            f"X has {Xv.shape[0]} usable row(s) ({n_input - Xv.shape[0]} left out for missing "
-            f"values), fewer than n_components={K}; each component needs at least one point")
+        left_out = n_input - Xv.shape[0]
+        why = f" ({left_out} row(s) left out for missing values)" if left_out else ""
+        raise ValueError(f"X has {Xv.shape[0]} point(s){why}, fewer than n_components={K}; "
+                         "each component needs at least one point")
     if g is not None and not np.any(g > 0):
         raise ValueError("sample_weight is zero on every row that is fitted (rows with missing "
                          "values were left out); give some of them a positive weight")
@@ -306,6 +307,48 @@ def _noise(X: np.ndarray, names, noise: bool, volume: float | None
     if not math.isfinite(log_volume):
         raise ValueError("the noise component's box volume is not finite; give noise_volume")
     return -log_volume, np.stack([lower, upper])
+
+
+def conditional_means(X: np.ndarray, resp: np.ndarray, means: np.ndarray,
+                      covariances: np.ndarray) -> np.ndarray:
+    """E[x | observed part of x] under a Gaussian mixture: X with its NaN filled in.
+
+    Parameters
+    ----------
+    X : ndarray (N, D), NaN = missing
+    resp : ndarray (N, K) or (N, K + 1)
+        Memberships given the observed values (a noise column, if any, is ignored: the
+        uniform component's conditional mean is not defined by a density over a box's
+        missing coordinates, so the Gaussians' conditional means are averaged with their
+        memberships renormalised).
+    means : ndarray (K, D)
+    covariances : ndarray (K, D, D)
+        Full form.
+
+    Returns
+    -------
+    ndarray (N, D)
+        sum_k r_nk (mu_k[m] + Sigma_k[m, o] Sigma_k[o, o]^-1 (x_o - mu_k[o])) in the gaps.
+    """
+    K = means.shape[0]
+    out = np.array(X, dtype=np.float64, copy=True)
+    r = resp[:, :K] / resp[:, :K].sum(axis=1, keepdims=True)
+    missing = np.isnan(out)
+    patterns, which = np.unique(missing, axis=0, return_inverse=True)
+    for p, m in enumerate(patterns):
+        if not m.any():
+            continue
+        rows = np.flatnonzero(which.reshape(-1) == p)
+        o = ~m
+        fill = np.zeros((rows.size, int(m.sum())))
+        for k in range(K):
+            S = covariances[k]
+            d = out[np.ix_(rows, np.flatnonzero(o))] - means[k, o]
+            B = np.linalg.solve(S[np.ix_(o, o)], S[np.ix_(o, m)]).T if o.any() else \
+                np.zeros((int(m.sum()), 0))
+            fill += r[rows, k, None] * (means[k, m] + d @ B.T)
+        out[np.ix_(rows, np.flatnonzero(m))] = fill
+    return out
 
 
 # --- label names (front end) ---

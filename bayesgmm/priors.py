@@ -113,8 +113,9 @@ class ConjugatePrior:
 
         K, D = means.shape
         alpha = self.weight_concentration
-        lp = stats.dirichlet.logpdf(weights, np.full(K, alpha)) if alpha != 1 else \
-            float(np.sum(np.log(np.arange(1, K))))  # Dirichlet(1) = uniform: log Gamma(K)
+        n_w = weights.shape[0]  # K, or K + 1 with a noise component (one more entry)
+        lp = stats.dirichlet.logpdf(weights, np.full(n_w, alpha)) if alpha != 1 else \
+            float(np.sum(np.log(np.arange(1, n_w))))  # Dirichlet(1) = uniform: log Gamma(n_w)
         kappa, nu, m0, lam = self.shrinkage, self.dof, self.mean, self.scale
         ct = self.covariance_type
         for k in range(K):

@@ -200,3 +200,39 @@ def test_save_and_load_keep_noise_and_the_observations_record(simulated, tmp_pat
     np.testing.assert_array_equal(back.predict_proba(Xm), fit.predict_proba(Xm))
     plain = bayesgmm.load(fit_em(X, 3, random_state=0).save(tmp_path / "plain"))
     assert not plain.noise and plain.noise_weight == 0.0
+
+
+def test_map_em_with_noise_tracks_the_log_posterior(simulated):
+    X, _, _ = simulated
+    fit = fit_em(X, 3, noise=True, prior="default", random_state=0)
+    assert np.all(np.diff(fit.history) >= -1e-8 * np.abs(fit.history[:-1]))
+    weights = np.append(fit.weights, fit.noise_weight)
+    expected = fit.log_likelihood + fit.prior.log_density(weights, fit.means, fit.covariances)
+    assert fit.log_posterior == pytest.approx(expected, rel=1e-12)
+
+
+def test_impute_is_the_conditional_mean():
+    """One component: the conditional mean of a bivariate normal, in closed form."""
+    rng = np.random.default_rng(7)
+    cov = np.array([[2.0, 1.2], [1.2, 1.5]])
+    X = rng.multivariate_normal([1.0, -2.0], cov, size=400)
+    fit = fit_em(X, 1)
+    Xm = X[:5].copy()
+    Xm[:, 1] = np.nan
+    mu, S = fit.means[0], fit.covariances[0]
+    expected = mu[1] + S[1, 0] / S[0, 0] * (Xm[:, 0] - mu[0])
+    np.testing.assert_allclose(fit.impute(Xm)[:, 1], expected, rtol=1e-12)
+    np.testing.assert_array_equal(fit.impute(Xm)[:, 0], Xm[:, 0])
+    np.testing.assert_array_equal(fit.impute(X[:5]), X[:5])
+
+
+def test_impute_with_mixture_weights_memberships(simulated):
+    X, labels, _ = simulated
+    fit = fit_em(X, 3, random_state=0)
+    Xm = X[:50].copy()
+    Xm[::3, 0] = np.nan
+    filled = fit.impute(Xm)
+    assert not np.isnan(filled).any()
+    # well-separated clusters: the imputed value is close to its own component's regression
+    err = np.abs(filled[::3, 0] - X[:50:3, 0])
+    assert np.median(err) < 1.5

@@ -29,10 +29,20 @@ def fitted(X):
     ("value", "kind"), [(np.nan, "NaN"), (np.inf, "infinite"), (-np.inf, "infinite")]
 )
 def test_non_finite_values_name_kind_and_row(X, value, kind):
+    """NaN is refused only under missing='refuse' (it is a missing value otherwise)."""
     bad = X.copy()
     bad[7, 1] = value
     bad[12, 0] = value
     with pytest.raises(ValueError, match=rf"2 NaN or infinite.*{kind} at row 7, column 1"):
+        fit_em(bad, 2, missing="refuse")
+
+
+@pytest.mark.parametrize("value", [np.inf, -np.inf])
+def test_infinite_values_are_never_missing(X, value):
+    bad = X.copy()
+    bad[7, 1] = value
+    bad[12, 0] = value
+    with pytest.raises(ValueError, match=r"2 infinite value\(s\); the first at row 7, column 1"):
         fit_em(bad, 2)
 
 
@@ -40,7 +50,8 @@ def test_non_finite_in_dataframe_names_row(X):
     df = pd.DataFrame(X, columns=["a", "b"])
     df.loc[3, "a"] = np.nan
     with pytest.raises(ValueError, match="NaN at row 3"):
-        fit_em(df, 2)
+        fit_em(df, 2, missing="refuse")
+    assert fit_em(df, 2, random_state=0).observations["n_missing_values"] == 1
 
 
 def test_three_dimensional_input(X):
@@ -148,7 +159,8 @@ def test_integer_and_nullable_numeric_columns_are_accepted(dtype):
 def test_missing_value_in_nullable_column_is_reported_as_nan():
     df = pd.DataFrame({"a": pd.array([1, 2, None, 4], dtype="Int64"), "b": [0.5, 1.5, 0.0, 2.0]})
     with pytest.raises(ValueError, match="NaN at row 2, column 0"):
-        fit_em(df, 1)
+        fit_em(df, 1, missing="refuse")
+    assert fit_em(df, 1).observations["n_missing_values"] == 1
 
 
 def test_non_numeric_data_is_refused_when_scoring(fitted):
@@ -314,9 +326,11 @@ def test_wrong_number_of_features_when_scoring(X, fitted, method):
 @pytest.mark.parametrize("method", ["score_samples", "predict_proba", "bic"])
 def test_bad_data_when_scoring(X, fitted, method):
     bad = X.copy()
-    bad[2, 0] = np.nan
-    with pytest.raises(ValueError, match="NaN at row 2"):
+    bad[2, 0] = np.inf
+    with pytest.raises(ValueError, match="infinite value.*row 2"):
         getattr(fitted, method)(bad)
+    bad[2, 0] = np.nan  # a missing value: the point is scored by its observed value
+    assert np.all(np.isfinite(getattr(fitted, method)(bad)))
     with pytest.raises(ValueError, match="empty"):
         getattr(fitted, method)(np.empty((0, 2)))
 
