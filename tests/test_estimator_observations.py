@@ -68,3 +68,71 @@ def test_bad_observation_parameters_are_one_line(captured):
     with pytest.raises(ValueError, match=r"name 3 groups \['a', 'b', 'c'\]"):
         BayesianGMM(2).fit(np.zeros((3, 2)), labels=["a", "b", "c"])
     assert captured == {}
+
+
+# --------------------------------------------------------------------------------------------
+# predictions on rows with missing values, and with a noise component (posterior draws)
+# --------------------------------------------------------------------------------------------
+def _draw_arrays(result):
+    post = result.posterior
+    w = post["weights"].stack(s=("chain", "draw")).transpose("s", ...).to_numpy()
+    m = post["means"].stack(s=("chain", "draw")).transpose("s", ...).to_numpy()
+    from bayesgmm.covariance import to_full
+
+    cov = post["covariances"].stack(s=("chain", "draw")).transpose("s", ...).to_numpy()
+    full = np.array([to_full(c, result.covariance_type, w.shape[1], m.shape[2]) for c in cov])
+    return w, m, full
+
+
+def test_nan_rows_use_the_marginal_of_the_observed_coordinates(tiny_fit):
+    """Oracle: SciPy's normal density of the observed coordinate, per draw, then averaged."""
+    from scipy import stats
+    from scipy.special import logsumexp
+
+    X = np.array([[np.nan, 80.0], [2.0, np.nan], [3.5, 70.0]])
+    w, m, cov = _draw_arrays(tiny_fit)
+    proba = tiny_fit.predict_proba(X, max_draws=None)
+    scores = tiny_fit.score_samples(X)
+    for row, j in ((0, 1), (1, 0)):
+        x = X[row, j]
+        joint = w * stats.norm.pdf(x, m[:, :, j], np.sqrt(cov[:, :, j, j]))  # (S, K)
+        np.testing.assert_allclose(proba.mean[row], (joint / joint.sum(1, keepdims=True))
+                                   .mean(0), rtol=1e-8, atol=1e-12)
+        expected = logsumexp(np.log(joint.sum(1))) - np.log(len(w))
+        assert scores[row] == pytest.approx(expected, rel=1e-9)
+    # a complete row goes through the same parallel kernel as before
+    complete = tiny_fit.predict_proba(X[2:], max_draws=None)
+    np.testing.assert_array_equal(proba.mean[2], complete.mean[0])
+    est = BayesianGMM.from_result(tiny_fit)
+    assert est.predict_proba(X).mean.shape == (3, 2) and np.isfinite(est.score_samples(X)).all()
+    with pytest.raises(ValueError, match="every value missing"):
+        tiny_fit.predict_proba([[np.nan, np.nan]])
+
+
+def test_noise_draws_give_p_noise_as_the_last_column(tiny_fit):
+    """A posterior with a noise weight: P(noise | x) against the closed form, per draw."""
+    import dataclasses
+
+    from scipy import stats
+
+    post = tiny_fit.idata["posterior"].to_dataset()
+    rng = np.random.default_rng(0)
+    nw = rng.uniform(0.01, 0.2, (post.sizes["chain"], post.sizes["draw"]))
+    post = post.assign(weights=post["weights"] * (1 - nw[..., None]),
+                       noise_weight=(("chain", "draw"), nw))
+    idata = tiny_fit.idata.copy()
+    idata["posterior"] = post
+    log_noise = -np.log(5.0 * 60.0)
+    em = dataclasses.replace(tiny_fit.em, noise_log_density=log_noise, noise_weight=0.1)
+    noisy = dataclasses.replace(tiny_fit, idata=idata, em=em)
+    X = np.array([[3.0, 70.0], [np.nan, 95.0]])
+    proba = noisy.predict_proba(X, max_draws=None)
+    assert proba.mean.shape == (2, 3)
+    np.testing.assert_allclose(proba.mean.sum(1), 1.0)
+    w, m, cov = _draw_arrays(noisy)
+    flat_nw = nw.reshape(-1)
+    gauss = np.array([[w[s, k] * stats.multivariate_normal.pdf(X[0], m[s, k], cov[s, k])
+                       for k in range(2)] for s in range(len(w))])
+    noise = flat_nw * np.exp(log_noise)
+    expected = (noise / (noise + gauss.sum(1))).mean()
+    assert proba.mean[0, 2] == pytest.approx(expected, rel=1e-8)
