@@ -915,12 +915,15 @@ def plot_ppc_density(result: BayesResult, n_replicates: int = 50, axes: Any = No
     rep = result.sample_posterior_predictive(max_draws=n_replicates, random_state=random_state)
     xrep = rep["x"].values  # (S, N, D)
     for i, a in enumerate(axes[:D]):
-        pad = 0.15 * (X[:, i].max() - X[:, i].min())
-        grid = np.linspace(X[:, i].min() - pad, X[:, i].max() + pad, 300)
+        # a missing value is missing in every replicate too: compare like with like
+        seen = ~np.isnan(X[:, i])
+        x = X[seen, i]
+        pad = 0.15 * (x.max() - x.min())
+        grid = np.linspace(x.min() - pad, x.max() + pad, 300)
         for s in range(xrep.shape[0]):
-            a.plot(grid, stats.gaussian_kde(xrep[s, :, i])(grid), color="C0", alpha=0.15,
+            a.plot(grid, stats.gaussian_kde(xrep[s, seen, i])(grid), color="C0", alpha=0.15,
                    lw=0.8, label="replicated" if s == 0 else None)
-        a.plot(grid, stats.gaussian_kde(X[:, i])(grid), color="black", lw=2, label="observed")
+        a.plot(grid, stats.gaussian_kde(x)(grid), color="black", lw=2, label="observed")
         a.set(xlabel=result.feature_names[i], ylabel="density" if i == 0 else None)
         a.set_yticks([])
     axes[0].legend(fontsize="small")
@@ -981,7 +984,9 @@ def plot_ppc_statistics(result: BayesResult, n_replicates: int = 200, axes: Any 
     rep = result.sample_posterior_predictive(max_draws=n_replicates, random_state=random_state)
     xrep = rep["x"].values  # (S, N, D)
     for a, (label, stat) in zip(axes, checks, strict=False):
-        values, observed = stat(xrep), float(stat(X))
+        # missing values: the complete rows of the data, and the same rows of every replicate
+        rows = ~np.isnan(X).any(axis=1)
+        values, observed = stat(xrep[:, rows]), float(stat(X[rows]))
         p = float(np.mean(values >= observed))
         a.hist(values, bins=30, color="C0", alpha=0.6)
         a.axvline(observed, color="black", lw=2)

@@ -59,3 +59,27 @@ def test_one_dimensional_data_with_gaps_draws():
     X = np.r_[np.random.default_rng(2).normal(size=20), np.nan][:, None]
     fig = report.plots.plot_data(X, ("a",))
     assert fig.axes[0].get_xlim()[0] < -1
+
+
+def test_bayes_report_on_data_with_missing_values_and_known_labels(tiny_fit):
+    """The whole report renders when the posterior's data hold NaN and labels (no figure
+    fails), states the missing values, and marks the labelled points."""
+    import dataclasses
+
+    import xarray as xr
+
+    idata = tiny_fit.idata.copy()
+    x = idata["observed_data"]["x"].values.copy()
+    x[[3, 10, 40], 1] = np.nan
+    x[7, 0] = np.nan
+    labels = np.full(x.shape[0], -1)
+    labels[[0, 1, 2]] = [0, 1, 0]
+    idata["observed_data"] = xr.Dataset(
+        {"x": (("observation", "feature"), x), "labels": (("observation",), labels)},
+        coords=idata["observed_data"].coords)
+    result = dataclasses.replace(tiny_fit, idata=idata)
+    page, figures = report.build_report(result)
+    assert "4 value(s) missing" in page
+    assert "squares: the 3 points whose component was known" in page
+    assert "Figure &quot;" not in page and 'Figure "' not in page  # no figure failed
+    assert {f.name for f in figures} >= {"data", "classification", "membership"}
