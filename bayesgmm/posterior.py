@@ -105,51 +105,9 @@ class BayesResult:
                              random_state=random_state)
 
     def _check(self, X: Any) -> np.ndarray:
-        # NaN is a missing value: the row's observed coordinates are used (see _over_draws)
         Xv, _ = check_data(X, n_features=len(self.feature_names),
-                           feature_names=self.feature_names, allow_nan=True)
+                           feature_names=self.feature_names)
         return Xv
-
-    def _noise_draws(self, max_draws: int | None, random_state: Any = 0) -> np.ndarray | None:
-        """The noise weight's draws (S,), thinned as :meth:`_draws` thins; None without noise."""
-        if "noise_weight" not in self.posterior:
-            return None
-        nw = self.posterior["noise_weight"].transpose("chain", "draw").to_numpy().reshape(-1)
-        if max_draws is not None and nw.size > max_draws:  # flatten_draws' choice of draws
-            nw = nw[np.sort(np.random.default_rng(random_state).choice(nw.size, max_draws,
-                                                                        replace=False))]
-        return nw
-
-    def _over_draws(self, Xv: np.ndarray, want_resp: bool, max_draws: int | None
-                    ) -> tuple[np.ndarray, np.ndarray | None]:
-        """Per-draw pointwise log-density (S, N) and responsibilities (S, N, K [+ 1]).
-
-        Complete rows without a noise component: the parallel kernel over draws. Rows with
-        missing values (the marginal density of their observed coordinates) or a noise
-        component (one more column, last): the row plan, draw by draw.
-        """
-        w, m, L = self._draws(max_draws)
-        nw = self._noise_draws(max_draws)
-        missing = np.isnan(Xv)
-        if nw is None and not missing.any():
-            return kernels.pointwise_over_draws(Xv, w, m, L, want_resp)
-        if missing.all(axis=1).any():
-            raise ValueError("X has rows with every value missing; they have no density (drop "
-                             "them)")
-        log_noise = self.em.noise_log_density if nw is not None else -np.inf
-        plan = kernels.RowPlan.build(Xv, log_noise=log_noise)
-        cov = L @ np.swapaxes(L, -1, -2)
-        S, N = w.shape[0], Xv.shape[0]
-        pointwise = np.empty((S, N))
-        resp = np.empty((S, N, w.shape[1] + (nw is not None))) if want_resp else None
-        for s in range(S):
-            e = kernels.estep_plan(plan, w[s], m[s], cov[s], "full",
-                                   noise_weight=0.0 if nw is None else float(nw[s]),
-                                   return_pointwise=True, return_resp=want_resp)
-            pointwise[s] = e.pointwise
-            if want_resp:
-                resp[s] = e.resp
-        return pointwise, resp
 
     def save(self, path: Any, overwrite: bool = False) -> Any:
         """Save to the directory ``path`` (NetCDF + npz + JSON); reload with ``bayesgmm.load``.
@@ -215,11 +173,11 @@ class BayesResult:
         """Posterior membership probabilities with an equal-tailed interval per point/component.
 
         Responsibilities are computed by the E-step kernel for each posterior draw (thinned to
-        ``max_draws``), then averaged. A row with missing values (NaN) is classified by its
-        observed values; with a noise component the last column is P(noise | x).
+        ``max_draws``), then averaged.
         """
         Xv = self._check(X)
-        _, resp = self._over_draws(Xv, True, max_draws)
+        w, m, L = self._draws(max_draws)
+        _, resp = kernels.pointwise_over_draws(Xv, w, m, L, True)
         q = (1 - interval) / 2
         lower, upper = np.quantile(resp, [q, 1 - q], axis=0)
         return MembershipProbabilities(resp.mean(axis=0), lower, upper, interval)
@@ -231,7 +189,8 @@ class BayesResult:
     def score_samples(self, X: Any, max_draws: int | None = None) -> np.ndarray:
         """Posterior predictive log-density log( mean_s p(x | theta_s) ), shape (N,)."""
         Xv = self._check(X)
-        pointwise, _ = self._over_draws(Xv, False, max_draws)
+        w, m, L = self._draws(max_draws)
+        pointwise, _ = kernels.pointwise_over_draws(Xv, w, m, L, False)
         return logsumexp(pointwise, axis=0) - np.log(pointwise.shape[0])
 
     def sample_posterior_predictive(self, n_samples: int | None = None, *,
