@@ -176,7 +176,10 @@ def build_report(result: BayesResult, *, data_source: str | None = None,
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # ArviZ warns on short chains; the report says so
         diag = result.diagnostics(**(thresholds or DiagnosticThresholds()).to_dict())
-    proba = result.predict_proba(X)
+    # the fitted points' memberships: known labels kept, missing values marginalised, the
+    # noise column (BayesResult.memberships, where the posterior side has it)
+    proba = result.memberships() if hasattr(result, "memberships") else \
+        result.predict_proba(X)
     figures: list[Figure] = []
     figure = _embedder(figures)
     sections = [
