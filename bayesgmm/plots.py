@@ -904,7 +904,7 @@ def plot_ppc_density(result: BayesResult, n_replicates: int = 50, axes: Any = No
         One per feature.
     random_state : int, optional
     """
-    X = _data(result)
+    X, g = _ppc_data(result)
     D = X.shape[1]
     if axes is None:
         fig = Figure(figsize=(min(4.2 * D, 13), 3.4), layout="constrained")
@@ -912,7 +912,8 @@ def plot_ppc_density(result: BayesResult, n_replicates: int = 50, axes: Any = No
     else:
         axes = np.atleast_1d(axes)
         fig = axes[0].figure
-    rep = result.sample_posterior_predictive(max_draws=n_replicates, random_state=random_state)
+    rep = result.sample_posterior_predictive(len(X), max_draws=n_replicates,
+                                             random_state=random_state)
     xrep = rep["x"].values  # (S, N, D)
     for i, a in enumerate(axes[:D]):
         # a missing value is missing in every replicate too: compare like with like
@@ -923,12 +924,30 @@ def plot_ppc_density(result: BayesResult, n_replicates: int = 50, axes: Any = No
         for s in range(xrep.shape[0]):
             a.plot(grid, stats.gaussian_kde(xrep[s, seen, i])(grid), color="C0", alpha=0.15,
                    lw=0.8, label="replicated" if s == 0 else None)
-        a.plot(grid, stats.gaussian_kde(x)(grid), color="black", lw=2, label="observed")
+        a.plot(grid, stats.gaussian_kde(x, weights=None if g is None else g[seen])(grid),
+               color="black", lw=2, label="observed")
         a.set(xlabel=result.feature_names[i], ylabel="density" if i == 0 else None)
         a.set_yticks([])
     axes[0].legend(fontsize="small")
     fig.suptitle(f"Posterior predictive check: {xrep.shape[0]} replicated data sets")
     return fig
+
+
+def _ppc_data(result: BayesResult) -> tuple[np.ndarray, np.ndarray | None]:
+    """The data a predictive check compares replicates with, and row weights if any.
+
+    Frequency weights that are whole numbers are the rows repeated (the data set the fit saw);
+    other weights are returned for a weighted density (the joint statistics then use the rows
+    unweighted, an approximation).
+    """
+    X = _data(result)
+    obs = result.idata["observed_data"]
+    if "sample_weight" not in obs:
+        return X, None
+    g = np.asarray(obs["sample_weight"].values, dtype=np.float64)
+    if np.all(g == np.round(g)):
+        return np.repeat(X, g.astype(np.int64), axis=0), None
+    return X, g
 
 
 def _ppc_statistics(X: np.ndarray, names) -> list[tuple[str, Any]]:
@@ -968,7 +987,7 @@ def plot_ppc_statistics(result: BayesResult, n_replicates: int = 200, axes: Any 
         One per statistic.
     random_state : int, optional
     """
-    X = _data(result)
+    X, _ = _ppc_data(result)
     checks = _ppc_statistics(X, result.feature_names)
     if axes is None:
         n = len(checks)
@@ -981,7 +1000,8 @@ def plot_ppc_statistics(result: BayesResult, n_replicates: int = 200, axes: Any 
     else:
         axes = np.atleast_1d(axes)
         fig = axes[0].figure
-    rep = result.sample_posterior_predictive(max_draws=n_replicates, random_state=random_state)
+    rep = result.sample_posterior_predictive(len(X), max_draws=n_replicates,
+                                             random_state=random_state)
     xrep = rep["x"].values  # (S, N, D)
     for a, (label, stat) in zip(axes, checks, strict=False):
         # missing values: the complete rows of the data, and the same rows of every replicate

@@ -522,8 +522,9 @@ def parameter_table(result: Any, interval: float = 0.94) -> pd.DataFrame:
     bayes = hasattr(result, "idata")
     em = result.em if bayes else result
     ct, names = em.covariance_type, list(em.feature_names)
-    em_values = _derived(em.weights[None, None], em.means[None, None],
-                         em.full_covariances[None, None], ct, names)
+    em_values = _with_noise(_derived(em.weights[None, None], em.means[None, None],
+                                     em.full_covariances[None, None], ct, names),
+                            np.full((1, 1), em.noise_weight) if em.noise else None)
     labels = [label for name, (_, axes) in em_values.items() for label in _labels(name, axes)]
     table = pd.DataFrame({"EM": np.concatenate([v.ravel() for v, _ in em_values.values()])},
                          index=pd.Index(labels, name="parameter"))
@@ -536,8 +537,10 @@ def parameter_table(result: Any, interval: float = 0.94) -> pd.DataFrame:
     C, S, K = post["weights"].shape
     w, m, chol = result._draws(None)  # stacked chain-major: reshape back to (C, S, ...)
     cov = chol @ np.swapaxes(chol, -1, -2)
-    draws = _derived(w.reshape(C, S, K), m.reshape(C, S, *m.shape[1:]),
-                     cov.reshape(C, S, *cov.shape[1:]), ct, names)
+    draws = _with_noise(_derived(w.reshape(C, S, K), m.reshape(C, S, *m.shape[1:]),
+                                 cov.reshape(C, S, *cov.shape[1:]), ct, names),
+                        post["noise_weight"].transpose("chain", "draw").to_numpy()
+                        if em.noise and "noise_weight" in post else None)
     tree = xr.DataTree.from_dict({"posterior": xr.Dataset(
         {name: (("chain", "draw", *[f"{name}_{i}" for i in range(v.ndim - 2)]), v)
          for name, (v, _) in draws.items()})})
@@ -580,10 +583,21 @@ def _derived(w, m, cov, covariance_type, names) -> dict[str, tuple[np.ndarray, l
     return out
 
 
+def _with_noise(derived: dict, noise_weight: np.ndarray | None) -> dict:
+    """``derived`` with the noise component's weight (C, S) after the weights, if any."""
+    if noise_weight is None:
+        return derived
+    out = {"weight": derived["weight"], "noise weight": (noise_weight, [])}
+    out.update((k, v) for k, v in derived.items() if k != "weight")
+    return out
+
+
 def _labels(name: str, axes: list[list]) -> list[str]:
     """``name[a, b]`` for every element, in C order (the order of ``reshape`` and ArviZ)."""
     import itertools
 
+    if not axes:  # a scalar (the noise weight)
+        return [name]
     return [f"{name}[{', '.join(map(str, idx))}]" for idx in itertools.product(*axes)]
 
 

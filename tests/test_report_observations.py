@@ -91,3 +91,47 @@ def test_bayes_report_on_data_with_missing_values_and_known_labels(tiny_fit):
     assert "squares: the 3 points whose component was known" in page
     assert "Figure &quot;" not in page and 'Figure "' not in page  # no figure failed
     assert {f.name for f in figures} >= {"data", "classification", "membership"}
+
+
+def _with_observed(tiny_fit, **variables):
+    import dataclasses
+
+    import xarray as xr
+
+    idata = tiny_fit.idata.copy()
+    obs = idata["observed_data"].to_dataset()
+    idata["observed_data"] = obs.assign(**{k: (("observation",), v)
+                                           for k, v in variables.items()})
+    return dataclasses.replace(tiny_fit, idata=idata), xr
+
+
+def test_noise_weight_is_a_row_of_the_parameter_table(tiny_fit):
+    import dataclasses
+
+    post = tiny_fit.idata["posterior"].to_dataset()
+    nw = np.random.default_rng(0).uniform(0.01, 0.05, (post.sizes["chain"], post.sizes["draw"]))
+    idata = tiny_fit.idata.copy()
+    idata["posterior"] = post.assign(weights=post["weights"] * (1 - nw[..., None]),
+                                     noise_weight=(("chain", "draw"), nw))
+    em = dataclasses.replace(tiny_fit.em, noise_log_density=-np.log(300.0), noise_weight=0.03)
+    table = report.parameter_table(dataclasses.replace(tiny_fit, idata=idata, em=em))
+    assert list(table.index[:3]) == ["weight[0]", "weight[1]", "noise weight"]
+    row = table.loc["noise weight"]
+    assert row["EM"] == 0.03 and row["mean"] == pytest.approx(nw.mean())
+    assert row["lower"] == pytest.approx(np.quantile(nw, 0.03))
+    assert "noise weight" not in report.parameter_table(tiny_fit).index
+
+
+def test_predictive_check_compares_with_the_rows_the_weights_stand_for(tiny_fit):
+    n = tiny_fit.idata["observed_data"].sizes["observation"]
+    g = np.arange(n) % 3  # whole numbers: the rows repeated; zeros: left out
+    result, _ = _with_observed(tiny_fit, sample_weight=g.astype(float))
+    X, weights = report.plots._ppc_data(result)
+    assert weights is None and len(X) == g.sum()
+    np.testing.assert_array_equal(X[1:3], np.repeat(report.plots._data(result)[2:3], 2, axis=0))
+    fig = report.plots.plot_ppc_density(result, n_replicates=3)
+    assert len(fig.axes) == 2
+    result, _ = _with_observed(tiny_fit, sample_weight=np.linspace(0.5, 1.5, n))
+    X, weights = report.plots._ppc_data(result)
+    assert len(X) == n and weights is not None
+    assert len(report.plots.plot_ppc_statistics(result, n_replicates=5).axes) >= 1
