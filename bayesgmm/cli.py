@@ -867,8 +867,9 @@ def _observation_settings(args: Any, names: tuple[str, ...]) -> dict[str, Any]:
 
 def _print_observations(result: Any, names: tuple[str, ...]) -> None:
     """After a fit: the fit's own record of the observations (rows used, noise weight)."""
-    from .observations import observations_record, observations_sentence
+    from .observations import name_labels, observations_record, observations_sentence
 
+    name_labels(result, names)  # before saving: the report and a reload name the components
     summary = observations_record(result)
     sentence = observations_sentence(summary, names) if summary else ""
     if sentence:

@@ -17,7 +17,7 @@ import pandas as pd
 
 from ._validation import check_int
 from .draw_arrays import categorical
-from .observations import encode_labels, observations_record
+from .observations import encode_labels, name_labels, observations_record
 from .posterior import BayesResult, MembershipProbabilities
 from .priors import Priors
 from .sampling import fit_bayes
@@ -188,6 +188,7 @@ class BayesianGMM:
             X, self.n_components, covariance_type=self.covariance_type, priors=self.priors,
             random_state=self.random_state, settings=self.sampler_settings(), **observed,
         )
+        name_labels(result, label_names)
         self._set_fitted(result)
         self.label_names_ = label_names
         return self
@@ -213,8 +214,9 @@ class BayesianGMM:
         summary = observations_record(result) or {}
         observed = {"missing": summary.get("missing", "marginalise"),
                     "noise": bool(summary.get("noise", False))}
-        if observed["noise"] and summary.get("noise_volume") is not None:
-            observed["noise_volume"] = summary["noise_volume"]
+        if observed["noise"] and getattr(result.em, "noise_bounds", 0) is None:
+            # the fit was given a volume, not the bounding box: the same volume again
+            observed["noise_volume"] = float(np.exp(-result.em.noise_log_density))
         est = cls(n_components=result.n_components, covariance_type=result.covariance_type,
                   priors=result.priors, random_state=result.settings.get("random_state"),
                   **{name: getattr(s, name) for name in _CONSTRUCTOR_SETTINGS}, **observed)

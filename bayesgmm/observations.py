@@ -42,7 +42,7 @@ from . import kernels
 from ._validation import check_data, check_int, check_sample_weight
 
 __all__ = ["MISSING_POLICIES", "Observations", "encode_labels", "fitted_criteria",
-           "observations_record", "observations_sentence", "prepare_observations"]
+           "name_labels", "observations_record", "observations_sentence", "prepare_observations"]
 
 MISSING_POLICIES = ("marginalise", "drop", "refuse")
 
@@ -455,6 +455,22 @@ def observations_record(fit: Any) -> dict[str, Any] | None:
     if isinstance(settings, dict) and settings.get("observations"):
         return dict(settings["observations"])
     return None
+
+
+def name_labels(fit: Any, label_names: tuple[str, ...]) -> None:
+    """Keep the label names in a fit's observations record (``label_names``), so that its
+    report and a reloaded result say which name is which component.
+
+    The record is the fit's own dict (``EMResult.observations``; a BayesResult's
+    ``observations_summary`` and its EM start's), saved with the result; nothing else changes.
+    """
+    if not label_names:
+        return
+    for source in (fit, getattr(fit, "em", None)):
+        for name in ("observations", "observations_summary"):
+            record = getattr(source, name, None)
+            if isinstance(record, dict):
+                record["label_names"] = list(label_names)
 
 
 def observations_sentence(summary: dict[str, Any] | None,

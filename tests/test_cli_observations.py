@@ -216,6 +216,7 @@ def test_em_report_with_every_capability(rows_dir, capsys):
     page = (rows_dir / "rep" / "report.html").read_text()
     assert "3 value(s) missing" in page and "The noise component" in page
     assert "squares: the 15 points whose component was known" in page
+    assert "15 row(s) with a known component: 0 = &#x27;long&#x27;, 1 = &#x27;short&#x27;" in page
     assert "labels column" in page and "0 = long, 1 = short" in page
     assert 'Figure "' not in page  # no figure failed
     figures = sorted(p.name for p in (rows_dir / "rep" / "figures").iterdir())
@@ -247,6 +248,7 @@ def test_fit_with_every_capability_saves_and_reports(rows_dir, capsys):
     assert "noise weight" in out and "observations: 60 row(s) fitted; 3 missing value(s)" in out
     result = bayesgmm.load(rows_dir / "fitted")
     record = result.observations_summary
+    assert record["label_names"] == ["long", "short"]  # kept with the saved result
     assert record["weighted"] and record["n_labelled"] == 15 and record["noise"]
     assert record["n_missing_values"] == 3
     page = (rows_dir / "fitted" / "report.html").read_text()

@@ -84,3 +84,16 @@ def test_sentence_names_each_capability():
                     "1 = 'short'; a uniform noise component (volume 250)")
     dropped = observations_sentence({"n_rows": 7, "n_rows_dropped": 2, "missing": "drop"})
     assert dropped == '7 row(s) fitted; 2 row(s) with missing values (missing = "drop") dropped'
+
+
+def test_label_names_are_kept_in_the_fit_record(old_faithful):
+    import bayesgmm
+    from bayesgmm.observations import name_labels, observations_record
+
+    codes = np.where(old_faithful["eruptions"] > 3, 0, 1)
+    codes[5:] = -1
+    em = bayesgmm.fit_em(old_faithful, 2, labels=codes, random_state=0, n_init=1)
+    name_labels(em, ("long", "short"))
+    assert observations_record(em)["label_names"] == ["long", "short"]
+    name_labels(em, ())  # no labels: nothing changes
+    assert observations_record(em)["label_names"] == ["long", "short"]
