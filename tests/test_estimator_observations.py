@@ -69,3 +69,25 @@ def test_bad_observation_parameters_are_one_line(captured):
         BayesianGMM(2).fit(np.zeros((3, 2)), labels=["a", "b", "c"])
     assert captured == {}
 
+
+
+def test_estimator_end_to_end_with_missing_values_weights_labels_and_noise(old_faithful):
+    import inspect
+
+    from bayesgmm.sampling import fit_bayes
+
+    if "sample_weight" not in inspect.signature(fit_bayes).parameters:
+        pytest.skip("needs the posterior side of issue 14 (fit_bayes(sample_weight=, ...))")
+    X = old_faithful.iloc[:120].astype(float).copy()
+    X.iloc[[3, 9], 1] = np.nan
+    names = np.where(X["eruptions"] > 3, "long", "short").astype(object)
+    names[10:] = None
+    est = BayesianGMM(2, noise=True, draws=100, tune=100, chains=2, random_state=0,
+                      progressbar=False)
+    est.fit(X, sample_weight=np.arange(120) % 2 + 1.0, labels=names)
+    assert est.label_names_ == ("long", "short")
+    assert est.means_[0, 0] > 3 > est.means_[1, 0]  # "long" is component 0
+    proba = est.predict_proba(X.iloc[:12])
+    assert proba.mean.shape == (12, 3) and np.isfinite(proba.mean).all()  # P(noise) last
+    twin = BayesianGMM.from_result(est.result_)
+    assert twin.noise and twin.label_names_ == ("long", "short")
