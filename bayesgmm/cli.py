@@ -482,7 +482,7 @@ def _print_em(em, frame) -> None:
                 full[:, i, j] / np.sqrt(full[:, i, i] * full[:, j, j]))
     table = pd.DataFrame(rows).T
     table.columns = [f"component {k}" for k in range(em.n_components)]
-    from .observations import fitted_criteria
+    from .observation_record import fitted_criteria
 
     # weighted, labelled, incomplete or noisy rows: the criteria of the fitted objective
     bic, aic = fitted_criteria(em.log_likelihood, em.n_parameters, em.observations,
@@ -867,7 +867,7 @@ def _observation_settings(args: Any, names: tuple[str, ...]) -> dict[str, Any]:
 
 def _print_observations(result: Any, names: tuple[str, ...]) -> None:
     """After a fit: the fit's own record of the observations (rows used, noise weight)."""
-    from .observations import name_labels, observations_record, observations_sentence
+    from .observation_record import name_labels, observations_record, observations_sentence
 
     name_labels(result, names)  # before saving: the report and a reload name the components
     summary = observations_record(result)

@@ -17,7 +17,8 @@ import pandas as pd
 
 from ._validation import check_int
 from .draw_arrays import categorical
-from .observations import encode_labels, name_labels, observations_record
+from .observation_record import name_labels, observations_record
+from .observations import encode_labels
 from .posterior import BayesResult, MembershipProbabilities
 from .priors import Priors
 from .sampling import fit_bayes

@@ -44,7 +44,7 @@ import numpy as np
 import pandas as pd
 
 from . import plots, progress
-from .observations import fitted_criteria, observations_record, observations_sentence
+from .observation_record import fitted_criteria, observations_record, observations_sentence
 from .selection import (  # EM sweeps and their plots: no PyMC, no ArviZ at import
     CRITERIA,
     BayesSelection,

@@ -63,7 +63,7 @@ def test_two_dimensional_labels_are_refused():
 # the one-sentence summary (CLI and report)
 # --------------------------------------------------------------------------------------------
 def test_sentence_is_empty_for_a_plain_fit():
-    from bayesgmm.observations import observations_sentence
+    from bayesgmm.observation_record import observations_sentence
 
     assert observations_sentence(None) == ""
     assert observations_sentence({"n_rows": 10, "n_rows_dropped": 0, "n_missing_values": 0,
@@ -72,7 +72,7 @@ def test_sentence_is_empty_for_a_plain_fit():
 
 
 def test_sentence_names_each_capability():
-    from bayesgmm.observations import observations_sentence
+    from bayesgmm.observation_record import observations_sentence
 
     summary = {"n_rows": 97, "n_rows_dropped": 3, "n_missing_values": 12,
                "n_rows_with_missing": 10, "missing": "marginalise", "weighted": True,
@@ -88,7 +88,7 @@ def test_sentence_names_each_capability():
 
 def test_label_names_are_kept_in_the_fit_record(old_faithful):
     import bayesgmm
-    from bayesgmm.observations import name_labels, observations_record
+    from bayesgmm.observation_record import name_labels, observations_record
 
     codes = np.where(old_faithful["eruptions"] > 3, 0, 1)
     codes[5:] = -1

@@ -10,7 +10,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from bayesgmm import report  # noqa: E402
-from bayesgmm.observations import observations_record  # noqa: E402
+from bayesgmm.observation_record import observations_record  # noqa: E402
 
 
 def _data_section(X, summary):
