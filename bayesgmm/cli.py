@@ -204,6 +204,15 @@ def _parser() -> argparse.ArgumentParser:
     select.add_argument("--columns", metavar="A,B",
                         help="comma-separated columns to use (default: all)")
     _missing_flags(select)
+    select.add_argument("--weights", metavar="COLUMN",
+                        help="a column of frequency weights (>= 0, not all zero; EM criteria "
+                             "only): a row with weight 3 counts as three identical rows")
+    select.add_argument("--noise", action="store_true",
+                        help="every EM fit with a uniform noise component over the data's "
+                             "bounding box (EM criteria only)")
+    select.add_argument("--noise-volume", type=float, metavar="V",
+                        help="with --noise: the noise region's volume instead of the box's")
+    select.set_defaults(labels=None)  # known labels fix components: not for a sweep over K
     select.add_argument("--n-init", type=int, default=5, metavar="N",
                         help="EM restarts per cell (default: 5)")
     select.add_argument("--seed", type=int, default=None, metavar="S",
@@ -564,15 +573,12 @@ def _cmd_select(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else default_output(args.data, suffix="select")
     # before reading or fitting anything: a bad output path fails in seconds, not minutes
     check_writable(out, overwrite=args.force, protect=_inputs(args.data))
-    policy = _missing_policy(args)
-    frame, dropped = read_table(args.data, _columns(args.columns), missing=policy)
-    if policy == "marginalise" and frame.isna().to_numpy().any():
-        # select_em's criteria (BIC, ICL, component sizes) are defined on complete rows
-        raise ValueError(f"{int(frame.isna().any(axis=1).sum())} row(s) of {args.data} have "
-                         "missing values, and select compares fits on complete rows only: "
-                         "pass --missing drop (fit and em integrate missing values out)")
-    if dropped:
-        print(f"dropped {dropped} row(s) with missing values (--missing drop)")
+    frame, observed, _ = _read_observations(args.data, _columns(args.columns), args,
+                                            max(r[-1] for r in ranges))
+    if observed and (args.bayes or args.sparse is not None):
+        raise ValueError("--bayes and --sparse compare posteriors of complete, unweighted rows "
+                         "without noise: leave out --weights and --noise, and pass --missing "
+                         "drop if the data have missing values")
     ks = _grid(ranges, frame, args.data)
     if args.sparse is not None:
         _check_k(args.sparse, frame, args.data)
@@ -586,12 +592,11 @@ def _cmd_select(args: argparse.Namespace) -> int:
           f"K = {', '.join(map(str, ks))}; {', '.join(covariance_types)} covariances; "
           f"{args.n_init} EM restarts; seed {seed}\n")
     settings = {"data": args.data, "columns": ", ".join(map(str, frame.columns)),
-                "rows": len(frame), "missing values": policy,
-                "rows dropped (--missing drop)": dropped, "K": args.components,
+                "rows": len(frame), **_observation_settings(args, ()), "K": args.components,
                 "covariance types": ", ".join(covariance_types), "EM restarts": args.n_init,
                 "jobs": args.jobs}
     em = select_em(frame, ks, covariance_types, n_init=args.n_init, random_state=seed,
-                   n_jobs=args.jobs)
+                   n_jobs=args.jobs, **observed)
     with pd.option_context("display.width", 120):
         print(em)
     bayes = sparse = None

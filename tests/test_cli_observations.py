@@ -275,3 +275,28 @@ def test_run_the_missing_values_spec(tmp_path, capsys):
     result = bayesgmm.load(tmp_path / "out")
     assert result.observations_summary["n_rows_fitted"] == 272
     assert np.isnan(result.idata["observed_data"]["x"].values).sum() > 50
+
+
+def test_select_passes_weights_missing_values_and_noise(rows_dir, monkeypatch, capsys):
+    seen = {}
+
+    def record(frame, ks, covariance_types, **kwargs):
+        seen.update(frame=frame, ks=ks, **kwargs)
+        raise ValueError("stop here")
+
+    monkeypatch.setattr(cli, "select_em", record)
+    rc = cli.main(["select", "gaps.csv", "-k", "1-3", "--columns", "eruptions,waiting",
+                   "--weights", "w", "--noise", "--out", "sel"])
+    assert rc == 2 and seen["ks"] == (1, 2, 3) and seen["noise"] is True
+    assert seen["missing"] == "marginalise" and np.isnan(seen["frame"].to_numpy()).sum() == 3
+    np.testing.assert_array_equal(seen["sample_weight"], pd.read_csv(rows_dir / "gaps.csv")["w"])
+    assert "labels" not in seen
+
+
+def test_select_end_to_end_with_weights(rows_dir, capsys):
+    rc = cli.main(["select", "gaps.csv", "-k", "1-2", "--covariance", "full", "--columns",
+                   "eruptions,waiting", "--weights", "w", "--n-init", "1", "--jobs", "1",
+                   "--seed", "0", "--out", "sel", "--no-progress"])
+    assert rc == 0
+    page = (rows_dir / "sel" / "select.html").read_text()
+    assert "weights column" in page
