@@ -73,7 +73,7 @@ def _component_label(k: int, n_gaussians: int) -> str:
     return "noise" if k == n_gaussians else f"component {k}"
 
 
-_NOISE_COLOR = "0.35"
+_NOISE_COLOR = "black"  # apart from the grey of the size legend and of C7
 
 
 def _mark_labelled(ax, X: np.ndarray, labelled: Any, i: int, j: int | None) -> None:
@@ -606,7 +606,7 @@ def plot_classification(result: Any, X: Any = None, ax: Axes | None = None, *,
     labelled : bool array (N,), optional
         Points whose component was known (known labels): drawn with a black square.
 
-    With a noise component the points most probably noise are grey (``"noise"``).
+    With a noise component the points most probably noise are black (``"noise"``).
     """
     X = _fit_data(result, X)
     em = _em_of(result)
@@ -700,7 +700,7 @@ def plot_membership(result: Any, X: Any = None, ax: Axes | None = None, *,
     labelled : bool array (N,), optional
         Points whose component was known: drawn with a black square.
 
-    With a noise component, P(noise | x) is one more curve (1-D) or category (grey).
+    With a noise component, P(noise | x) is one more curve (1-D) or category (black).
     """
     X = _fit_data(result, X)
     em = _em_of(result)

@@ -657,7 +657,7 @@ def _labelled(labels: Any, n: int) -> np.ndarray | None:
 def _marks_caption(fit: Any, labelled: np.ndarray | None) -> str:
     parts = []
     if getattr(fit, "noise", False) or getattr(getattr(fit, "em", None), "noise", False):
-        parts.append("grey: most probably noise")
+        parts.append("black: most probably noise")
     if labelled is not None:
         parts.append(f"squares: the {int(labelled.sum())} points whose component was known")
     return f" ({'; '.join(parts)})" if parts else ""
