@@ -871,7 +871,8 @@ def _observation_settings(args: Any, names: tuple[str, ...]) -> dict[str, Any]:
 
 
 def _print_observations(result: Any, names: tuple[str, ...]) -> None:
-    """After a fit: the fit's own record of the observations (rows used, noise weight)."""
+    """After a fit: its own record of the observations (rows fitted and dropped, values
+    missing, weights, labels with their names, noise), in one sentence."""
     from .observation_record import name_labels, observations_record, observations_sentence
 
     name_labels(result, names)  # before saving: the report and a reload name the components
