@@ -78,7 +78,7 @@ pd = _Lazy("pandas")
 load_spec = _Lazy(".io", "load_spec")
 read_table = _Lazy(".io", "read_table")
 read_data = _Lazy(".io", "read_data")
-check_writable = _Lazy(".persistence", "check_writable", "ArviZ", before_checks=True)
+check_writable = _Lazy(".paths", "check_writable")  # standard library only: answers at once
 load = _Lazy(".persistence", "load", "ArviZ", before_checks=True)
 save = _Lazy(".persistence", "save")
 write_directory = _Lazy(".persistence", "write_directory")
@@ -97,11 +97,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     quiet = getattr(args, "no_progress", False)
     try:
-        with progress.silenced() if quiet else contextlib.nullcontext():
+        with (progress.silenced() if quiet else contextlib.nullcontext(),
+              _one_line_warnings()):
             return args.func(args)
     except ValueError as exc:
         print(f"bayesgmm: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+
+
+@contextlib.contextmanager
+def _one_line_warnings() -> Iterator[None]:
+    """Warnings shown as one line each ("bayesgmm: warning: ..."), like the errors, instead of
+    Python's file:line header followed by the source line that raised them."""
+    previous = warnings.formatwarning
+    warnings.formatwarning = lambda message, *args, **kwargs: f"bayesgmm: warning: {message}\n"
+    try:
+        yield
+    finally:
+        warnings.formatwarning = previous
 
 
 class _Parser(argparse.ArgumentParser):
@@ -627,7 +640,7 @@ def _cmd_select(args: argparse.Namespace) -> int:
 
     def write(directory: Path) -> None:
         write_selection_report(em, directory, bayes=bayes, sparse=sparse,
-                               data_source=str(args.data), settings=settings)
+                               data_source=str(args.data), settings=settings, X=frame)
         em.table.to_csv(directory / "criteria.csv", index=False)
         if bayes is not None:
             bayes.comparison.to_csv(directory / "loo.csv", index_label="model")

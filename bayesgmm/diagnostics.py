@@ -347,9 +347,23 @@ def _stat(stats: xr.Dataset | None, names: Sequence[str]) -> xr.DataArray | None
 def _rhat_ess(ds: xr.Dataset) -> tuple[tuple[float, str], tuple[float, str], tuple[float, str]]:
     """(max R-hat, min bulk ESS, min tail ESS) over every scalar of ``ds``, each with where it
     is: rank-normalised split R-hat and ArviZ's bulk and tail ESS."""
-    return (_extreme(az.rhat(ds, method="rank"), np.nanargmax),
+    return (_extreme(_rank_rhat(ds), np.nanargmax),
             _extreme(az.ess(ds, method="bulk"), np.nanargmin),
             _extreme(az.ess(ds, method="tail"), np.nanargmin))
+
+
+def _rank_rhat(ds: xr.Dataset) -> xr.Dataset:
+    """ArviZ's rank-normalised split R-hat of every scalar; NaN for a scalar that is constant
+    over every draw of every chain (K+ when all draws have the same number of non-empty
+    components; the weight of a one-component mixture).
+
+    Such a scalar has no R-hat: ArviZ divides a zero between-chain variance by a zero
+    within-chain variance, and NumPy's "invalid value encountered in scalar divide" warning
+    would reach the user (``fit_sparse`` printed it) although the NaN is expected and
+    :func:`_extreme` skips it. Only that floating-point warning is silenced, here only.
+    """
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return az.rhat(ds, method="rank")
 
 
 def _convergence_checks(post: xr.Dataset, rhat_max: float, ess_min: float) -> list[Check]:
@@ -681,7 +695,10 @@ def rank_uniformity_pvalues(posterior: xr.Dataset) -> dict[str, float]:
     Returns
     -------
     dict of str to float
-        ``{"means[1, x]": p, ...}`` in the dataset's variable and element order.
+        ``{"means[1, x]": p, ...}`` in the dataset's variable and element order; NaN for a
+        scalar constant over every draw (the weight of a one-component mixture): every chain
+        has the same distribution, a point mass, but its ranks are all tied and the test
+        would report p = 0.
     """
     import arviz_stats  # noqa: F401 (registers the .azstats accessor)
 
@@ -691,8 +708,12 @@ def rank_uniformity_pvalues(posterior: xr.Dataset) -> dict[str, float]:
     out = {}
     for name, da in pvalues.data_vars.items():
         values = np.asarray(da.values, dtype=np.float64)
+        draws = posterior[name]
+        constant = (draws.max(dim=list(SAMPLE_DIMS)) == draws.min(dim=list(SAMPLE_DIMS)))
+        constant = np.asarray(constant.transpose(*da.dims).values, dtype=bool)
         for index in np.ndindex(*values.shape):
-            out[_element_label(da.rename(name), index)] = float(values[index])
+            p = np.nan if constant[index] else float(values[index])
+            out[_element_label(da.rename(name), index)] = p
     return out
 
 
@@ -772,7 +793,7 @@ def label_invariant_quantities(
 
 
 def _invariant_checks(invariant: xr.Dataset, rhat_max: float, ess_min: float) -> list[Check]:
-    rhat, rhat_at = _extreme(az.rhat(invariant, method="rank"), np.nanargmax)
+    rhat, rhat_at = _extreme(_rank_rhat(invariant), np.nanargmax)
     bulk, bulk_at = _extreme(az.ess(invariant, method="bulk"), np.nanargmin)
     return [
         _threshold_check(

@@ -698,7 +698,7 @@ def _m_step(stats: kernels.SufficientStatistics, previous, covariance_type, reg_
         warnings.warn(
             f"component(s) {np.flatnonzero(empty).tolist()} became empty{where}; they keep "
             "their previous mean and covariance with weight ~0. Consider fewer components or "
-            "a prior (prior='default').",
+            "a simpler covariance type (or, in fit_em, a prior: prior='default').",
             DegenerateComponentWarning,
             stacklevel=2,
         )
@@ -731,7 +731,8 @@ def _collapse_messages(nk, D) -> list[str]:
     return [
         f"component(s) {small.tolist()} hold fewer than D+1={D + 1} effective points "
         f"(N_k = {np.round(nk[small], 2).tolist()}): their covariances rest on reg_covar alone. "
-        "Consider fewer components or a prior (prior='default')."
+        "Consider fewer components or a simpler covariance type (or, in fit_em, a prior: "
+        "prior='default')."
     ]
 
 

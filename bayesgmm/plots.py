@@ -20,7 +20,9 @@ the small geometry helpers (ellipses, marginal densities) they share.)
 
 from __future__ import annotations
 
+import contextlib
 import warnings
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -544,7 +546,8 @@ def plot_density(result: Any, X: Any = None, ax: Axes | None = None, *, n_draws:
     names = em.feature_names
     w, m, c = _parameter_sets(result, n_draws, random_state)
     D = X.shape[1]
-    what = (f"posterior predictive density ({w.shape[0]} draws)" if _is_bayes(result)
+    # Capitalised by hand: str.capitalize() would lower-case "EM" to "Em".
+    what = (f"Posterior predictive density ({w.shape[0]} draws)" if _is_bayes(result)
             else "EM mixture density")
 
     def pair(a, i, j):
@@ -570,17 +573,17 @@ def plot_density(result: Any, X: Any = None, ax: Axes | None = None, *, n_draws:
 
     if D > 2:
         fig = _pair_grid(X, names, ax, pair, diag, _pair_features(*_point_estimate(result)))
-        fig.suptitle(f"{what.capitalize()}; contours enclose about 25/50/75/90/95% of the "
+        fig.suptitle(f"{what}; contours enclose about 25/50/75/90/95% of the "
                      "points")
         return fig
     fig, ax = _new_axes(ax)
     if D == 1:
         diag(ax, 0, legend=True)
-        ax.set(xlabel=names[0], ylabel="density", title=what.capitalize())
+        ax.set(xlabel=names[0], ylabel="density", title=what)
     else:
         pair(ax, 1, 0)
         ax.set(xlabel=names[0], ylabel=names[1],
-               title=f"{what.capitalize()}\ncontours enclose about 25/50/75/90/95% of the "
+               title=f"{what}\ncontours enclose about 25/50/75/90/95% of the "
                      "points")
     return fig
 
@@ -779,29 +782,37 @@ def _two_most_separating(weights, means, covariances) -> tuple[int, int]:
 # --------------------------------------------------------------------------------------------
 # diagnostics (ArviZ) and posterior predictive check
 # --------------------------------------------------------------------------------------------
-def plot_trace(result: BayesResult, var_names=("weights", "means")) -> Figure:
+def plot_trace(result: BayesResult, var_names=("weights", "means"),
+               ax: Axes | None = None) -> Figure:
     """Trace and per-chain densities (``arviz.plot_trace_dist``), one colour per chain with a
-    chain legend. ArviZ lays out its own grid of panels (so no ``ax``)."""
+    chain legend.
+
+    ArviZ lays out its own grid of panels: in a new figure, or, with ``ax`` (a subplot, e.g.
+    one of ``plt.subplots``), in that subplot's place in its figure (``ax`` itself is removed).
+    Returns the figure (the root figure when ``ax`` is given).
+    """
     import arviz as az
 
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), _arviz_grid(ax) as figure_kwargs:
         warnings.simplefilter("ignore")
         # Not compact: the means of different features live on different scales.
         pc = az.plot_trace_dist(result.idata, var_names=list(var_names),
                                 backend="matplotlib", compact=False,
-                                figure_kwargs={"layout": "constrained"})
+                                figure_kwargs=figure_kwargs)
         _chain_legend(pc)
-    return pc.viz["figure"].item()
+    return pc.viz["figure"].item().get_figure(root=True)
 
 
-def plot_rank(result: BayesResult, var_names=("weights", "means")) -> Figure:
+def plot_rank(result: BayesResult, var_names=("weights", "means"),
+              ax: Axes | None = None) -> Figure:
     """Fractional rank ECDF per chain (``arviz.plot_rank``), with a chain legend.
 
     Each line is one chain's ECDF of the fractional ranks of its draws among all chains'
     draws, minus the uniform ECDF: flat near zero when the chains sample the same
     distribution. Thinned and at the per-scalar level of
     :func:`bayesgmm.diagnostics.diagnose`'s rank check (family-wise 0.01, Bonferroni), so a
-    panel is flagged exactly when that check fails. ArviZ lays out its own grid (no ``ax``).
+    panel is flagged exactly when that check fails. ArviZ lays out its own grid: in a new
+    figure, or in the place of the subplot ``ax`` (removed), as in :func:`plot_trace`.
     """
     import arviz as az
     from arviz_base import rcParams
@@ -809,13 +820,52 @@ def plot_rank(result: BayesResult, var_names=("weights", "means")) -> Figure:
     post = result.idata["posterior"]
     n_scalars = sum(int(np.prod(post[v].shape[2:])) for v in var_names if v in post)
     family = 1.0 - float(rcParams["stats.envelope_prob"])
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), _arviz_grid(ax) as figure_kwargs:
         warnings.simplefilter("ignore")
         pc = az.plot_rank(result.idata, var_names=list(var_names), backend="matplotlib",
                           thin=True, envelope_prob=1.0 - family / max(n_scalars, 1),
-                          figure_kwargs={"layout": "constrained"})
+                          figure_kwargs=figure_kwargs)
         _chain_legend(pc)
-    return pc.viz["figure"].item()
+    return pc.viz["figure"].item().get_figure(root=True)
+
+
+@contextlib.contextmanager
+def _arviz_grid(ax: Axes | None) -> Iterator[dict[str, Any]]:
+    """The ``figure_kwargs`` for an ArviZ grid plot, which then lays out its panels in a new
+    figure (``ax=None``) or in the place of the subplot ``ax``.
+
+    ArviZ's matplotlib backend makes every grid with ``pyplot.subplots`` (a new figure; its
+    ``figure_kwargs`` cannot name an existing one). With ``ax``, its grid-making function is
+    replaced, for this call only, by one that puts the grid in a SubFigure over ``ax``'s
+    subplot spec: the rest of ArviZ's drawing (aesthetics, legends) is unchanged.
+    """
+    if ax is None:
+        yield {"layout": "constrained"}
+        return
+    spec = ax.get_subplotspec() if isinstance(ax, Axes) else None
+    if spec is None:
+        raise ValueError("ax must be a subplot (an Axes from plt.subplots or "
+                         "fig.add_subplot) whose place the grid of panels takes; "
+                         f"got {type(ax).__name__}")
+    from arviz_plots.backend import matplotlib as backend
+
+    parent = ax.get_figure(root=False)
+    ax.remove()
+    sub = parent.add_subfigure(spec)
+    make_grid = backend.create_plotting_grid
+
+    def in_place(number, rows=1, cols=1, *, squeeze=True, sharex=False, sharey=False,
+                 **unused):
+        axes = sub.subplots(rows, cols, squeeze=squeeze, sharex=sharex, sharey=sharey)
+        for extra in np.ravel(axes)[number:]:
+            extra.set_axis_off()
+        return sub, axes
+
+    backend.create_plotting_grid = in_place
+    try:
+        yield {}
+    finally:
+        backend.create_plotting_grid = make_grid
 
 
 def _chain_legend(pc) -> None:
@@ -825,16 +875,16 @@ def _chain_legend(pc) -> None:
         pass
 
 
-def plot_energy(result: BayesResult) -> Figure:
+def plot_energy(result: BayesResult, ax: Axes | None = None) -> Figure:
     """Marginal energy against energy transition distributions (``arviz.plot_energy``), with
-    E-BFMI per chain: similar widths mean the sampler moves freely across energy levels."""
+    E-BFMI per chain: similar widths mean the sampler moves freely across energy levels. In a
+    new figure, or in the place of the subplot ``ax`` (removed), as in :func:`plot_trace`."""
     import arviz as az
 
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), _arviz_grid(ax) as figure_kwargs:
         warnings.simplefilter("ignore")
-        pc = az.plot_energy(result.idata, backend="matplotlib",
-                            figure_kwargs={"layout": "constrained"})
-    return pc.viz["figure"].item()
+        pc = az.plot_energy(result.idata, backend="matplotlib", figure_kwargs=figure_kwargs)
+    return pc.viz["figure"].item().get_figure(root=True)
 
 
 def plot_forest(result: BayesResult, interval: float = 0.94, axes: Any = None) -> Figure:

@@ -438,14 +438,27 @@ def _section(anchor: str, title: str, *parts: str) -> str:
         "</section>"
 
 
-def _table(frame: pd.DataFrame, digits: int = 4, index: bool = True) -> str:
-    """A DataFrame as an HTML table with numbers through :func:`format_number`."""
+def _table(frame: pd.DataFrame, digits: int = 4, index: bool = True,
+           decimals: Mapping[str, int] | None = None) -> str:
+    """A DataFrame as an HTML table with numbers through :func:`format_number` (the columns in
+    ``decimals`` with that many decimals instead: quantities compared by differences)."""
     shown = frame.copy().astype(object)
     for col in shown.columns:
-        shown[col] = [format_number(v, digits) for v in frame[col]]
+        places = (decimals or {}).get(col)
+        shown[col] = [format_number(v, digits) if places is None else _fixed(v, places)
+                      for v in frame[col]]
     # A wide table scrolls inside its box instead of pushing the page past the window.
     return ('<div class="tblwrap">'
             + shown.to_html(classes="tbl", index=index, escape=True, border=0) + "</div>")
+
+
+def _fixed(value: Any, places: int) -> str:
+    """A number with ``places`` decimals and thousands separators (n/a for NaN)."""
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    return "n/a" if np.isnan(x) else f"{x:,.{places}f}"
 
 
 def _section_data(em, X, figure) -> str:
@@ -864,7 +877,8 @@ def write_selection_report(selection: EMSelection, directory: str | os.PathLike,
                            bayes: BayesSelection | None = None,
                            sparse: SparseMixture | None = None,
                            data_source: str | None = None,
-                           settings: Mapping[str, Any] | None = None) -> Path:
+                           settings: Mapping[str, Any] | None = None,
+                           X: Any = None) -> Path:
     """Write ``select.html`` and ``figures/*.png`` for a choice of the number of components.
 
     Parameters
@@ -881,33 +895,37 @@ def write_selection_report(selection: EMSelection, directory: str | os.PathLike,
         Where the data came from, shown in the title.
     settings : mapping, optional
         How the selection was run (shown with the software versions).
+    X : array-like (N, D), optional
+        The data the selection was run on: adds the BIC-chosen fit's density over them.
 
     Returns
     -------
     Path of ``select.html``.
     """
     page, figures = build_selection_report(selection, bayes=bayes, sparse=sparse,
-                                           data_source=data_source, settings=settings)
+                                           data_source=data_source, settings=settings, X=X)
     return _write_files(Path(directory), SELECTION_REPORT_NAME, page, figures,
                         kind="SelectionReport")
 
 
 def build_selection_report(selection: EMSelection, *, bayes: BayesSelection | None = None,
                            sparse: SparseMixture | None = None, data_source: str | None = None,
-                           settings: Mapping[str, Any] | None = None
+                           settings: Mapping[str, Any] | None = None, X: Any = None
                            ) -> tuple[str, list[Figure]]:
     """The model-selection report as an HTML string and its figures as PNG bytes.
 
-    Sections: the EM information criteria (best cell per criterion, BIC/AIC/ICL tables, BIC and
-    ICL curves, every fit's convergence); the PSIS-LOO comparison (with ``bayes``); the
-    posterior of the number of non-empty components (with ``sparse``); settings and software.
+    Sections: the EM information criteria (the three best cells per criterion, BIC/AIC/ICL as
+    differences from the best with those cells marked, the curves of all three, every fit;
+    with ``X``, the BIC-chosen fit's density over the data); the PSIS-LOO comparison (with
+    ``bayes``); the posterior of the number of non-empty components (with ``sparse``);
+    settings and software.
     """
     if not isinstance(selection, EMSelection):
         raise ValueError(f"the selection report needs an EMSelection; got "
                          f"{type(selection).__name__}")
     figures: list[Figure] = []
     figure = _embedder(figures)
-    parts = [_section_criteria(selection, figure)]
+    parts = [_section_criteria(selection, figure, X)]
     if bayes is not None:
         parts.append(_section_loo(bayes, figure))
     if sparse is not None:
@@ -930,14 +948,15 @@ def build_selection_report(selection: EMSelection, *, bayes: BayesSelection | No
     return page, figures
 
 
-def _section_criteria(selection: EMSelection, figure) -> tuple[str, str, list[str]]:
+# The selection report's tables: how many of the best cells per criterion are listed and marked.
+_TOP = 3
+_TOP_CLASS = ' class="top"'
+
+
+def _section_criteria(selection: EMSelection, figure, X: Any = None
+                      ) -> tuple[str, str, list[str]]:
     table = selection.table
-    best = pd.DataFrame(
-        [{"K": k, "covariance": ct,
-          "value": table.loc[(table["n_components"] == k) & (table["covariance_type"] == ct),
-                             criterion].iloc[0]}
-         for criterion, (k, ct) in selection.best.items()],
-        index=pd.Index([c.upper() for c in selection.best], name="criterion"))
+    eligible = _eligible(table)
     notes = []
     degenerate = table[table["degenerate"]]
     if len(degenerate):
@@ -945,25 +964,105 @@ def _section_criteria(selection: EMSelection, figure) -> tuple[str, str, list[st
                           for r in degenerate.itertuples())
         notes.append(f"Degenerate (a component too small to estimate its covariance; its "
                      f"likelihood is inflated, so it is not eligible as best): {cells}.")
+    borderline = table[_borderline(table)]
+    if len(borderline):
+        cells = ", ".join(f"K={r.n_components} {r.covariance_type}"
+                          for r in borderline.itertuples())
+        notes.append(f"Borderline: {cells}: eligible by the rule above, but EM warns that a "
+                     "component rests on too few effective points (see the warnings column); "
+                     "read their criteria with care.")
     notes += [f"Not fitted: K={r.n_components} {r.covariance_type}: {r.error}"
               for r in table[table["error"] != ""].itertuples()]
-    fig = figure("criteria", "BIC and ICL against K, one line per covariance type (lower is "
-                 "better; the best cell circled, degenerate cells crossed)",
-                 lambda: plot_criteria(selection))
-    pivots = [f"<h3>{c.upper()}</h3>" + _table(selection.pivot(c), digits=6) for c in CRITERIA]
-    fits = table[["n_components", "covariance_type", "log_likelihood", "n_parameters",
-                  "min_component_size", "degenerate", "converged", "n_iter", "warnings"]]
-    return "criteria", "EM information criteria", [
+    fig = figure("criteria", "BIC, AIC and ICL against K as differences from the best cell "
+                 "(lower is better; one line per covariance type, the best cell circled, "
+                 "degenerate cells crossed). The scale is linear up to 10 and logarithmic "
+                 "beyond, so that differences of a few units stay visible next to fits "
+                 "thousands worse; dotted guides at 2, 6 and 10 (for BIC, Kass & Raftery's "
+                 "positive, strong and very strong evidence).",
+                 lambda: plot_criteria(selection, criteria=CRITERIA, delta=True))
+    pivots = [f"<h3>\u0394{c.upper()}</h3>" + _delta_pivot(table, eligible, c)
+              for c in CRITERIA]
+    columns = {"n_components": "K", "covariance_type": "covariance",
+               "log_likelihood": "log L", "n_parameters": "parameters", "bic": "BIC",
+               "aic": "AIC", "icl": "ICL", "min_component_size": "smallest N w_k",
+               "degenerate": "degenerate", "converged": "converged", "n_iter": "iterations",
+               "warnings": "warnings"}
+    fits = table[list(columns)].rename(columns=columns)
+    fits["degenerate"] = np.where(table["degenerate"], "yes",
+                                  np.where(_borderline(table), "borderline", "no"))
+    if not (table["warnings"] != "").any():
+        fits = fits.drop(columns="warnings")
+    body = [
         f"<p>EM fits (best of several restarts) of every K and covariance type to the "
         f"{selection.n_samples} observations. The criteria are on the -2 log-likelihood scale, "
         "<strong>lower is better</strong>: BIC = -2 log L + p log N, AIC = -2 log L + 2 p, "
         "ICL = BIC + 2 E with E the entropy of the MAP classification, so ICL also penalises "
-        "overlapping components (mclust prints the same numbers with the opposite sign).</p>",
+        "overlapping components (mclust prints the same numbers with the opposite sign). "
+        "\u0394 is a cell's criterion minus the best cell's: what matters is how far the "
+        "alternatives are from the best, not the criteria themselves.</p>",
         f"<p>{html.escape(_agreement(selection.best))}</p>",
         "".join(f'<p class="warn">{html.escape(n)}</p>' for n in notes),
-        "<h3>Best model per criterion</h3>", _table(best, digits=6), fig, *pivots,
-        "<h3>Every fit</h3>", _table(fits, digits=6, index=False),
+        f"<h3>The {_TOP} best cells per criterion</h3>",
+        _table(_top_cells(eligible), index=False,
+               decimals={"value": 2, "\u0394 from the best": 2}),
+        fig,
+        f"<h3>Every cell as \u0394 from the best</h3><p>The {_TOP} best cells of each "
+        'criterion are <span class="top">marked</span>.</p>', *pivots,
     ]
+    chosen = selection.best.get("bic")
+    if X is not None and chosen in selection.fits:
+        fit = selection.fits[chosen]
+        body.append(figure(
+            "chosen", f"The BIC-chosen model, K={chosen[0]} {chosen[1]}: its EM mixture "
+            "density over the data",
+            lambda: plots.plot_density(fit, X)))
+    body += ["<h3>Every fit</h3>",
+             _table(fits, digits=6, index=False,
+                    decimals={"log L": 2, "BIC": 2, "AIC": 2, "ICL": 2, "smallest N w_k": 1})]
+    return "criteria", "EM information criteria", body
+
+
+def _eligible(table: pd.DataFrame) -> pd.DataFrame:
+    """The cells that may be chosen (as :func:`bayesgmm.selection.select_em` rules)."""
+    fitted = table[table["bic"].notna()]
+    return fitted if fitted["degenerate"].all() else fitted[~fitted["degenerate"]]
+
+
+def _borderline(table: pd.DataFrame) -> pd.Series:
+    """Cells not degenerate by the selection's rule, yet with an EM warning that a component
+    has too few effective points."""
+    return ~table["degenerate"] & table["warnings"].str.contains("effective points",
+                                                                 regex=False)
+
+
+def _top_cells(eligible: pd.DataFrame) -> pd.DataFrame:
+    """The ``_TOP`` best eligible cells of every criterion, with their distance from the best."""
+    rows = []
+    for criterion in CRITERIA:
+        best = eligible[criterion].min()
+        for rank, r in enumerate(eligible.nsmallest(_TOP, criterion).itertuples(), start=1):
+            value = getattr(r, criterion)
+            rows.append({"criterion": criterion.upper(), "rank": rank, "K": r.n_components,
+                         "covariance": r.covariance_type, "value": value,
+                         "\u0394 from the best": value - best})
+    return pd.DataFrame(rows)
+
+
+def _delta_pivot(table: pd.DataFrame, eligible: pd.DataFrame, criterion: str) -> str:
+    """K x covariance type table of ``criterion`` minus the best, the ``_TOP`` best marked."""
+    best = eligible[criterion].min()
+    top = {(r.n_components, r.covariance_type)
+           for r in eligible.nsmallest(_TOP, criterion).itertuples()}
+    pivot = table.pivot(index="n_components", columns="covariance_type", values=criterion)
+    pivot = pivot[list(table["covariance_type"].unique())] - best
+    head = "".join(f"<th>{html.escape(str(ct))}</th>" for ct in pivot.columns)
+    rows = []
+    for k, row in pivot.iterrows():
+        cells = "".join(f"<td{_TOP_CLASS if (k, ct) in top else ''}>{_fixed(v, 2)}</td>"
+                        for ct, v in row.items())
+        rows.append(f"<tr><th>K={k}</th>{cells}</tr>")
+    return (f'<div class="tblwrap"><table class="tbl"><thead><tr><th></th>{head}</tr></thead>'
+            f"<tbody>{''.join(rows)}</tbody></table></div>")
 
 
 def _agreement(best: Mapping[str, tuple[int, str]]) -> str:
@@ -999,7 +1098,8 @@ def _section_loo(bayes: BayesSelection, figure) -> tuple[str, str, list[str]]:
         "below 4 or about two dse (bayesgmm.selection.compare).</p>",
         f'<div class="verdict {cls}"><strong>Verdict.</strong> '
         f"{html.escape(bayes.verdict)}</div>",
-        _table(table), fig,
+        _table(table, decimals={c: 2 for c in ("elpd", "se", "elpd_diff", "dse", "p",
+                                               "weight")}), fig,
         "<h3>Pareto k</h3><p>Observations with k above good_k have unreliable PSIS-LOO terms."
         "</p>", _table(bayes.pareto_k),
         "<h3>Convergence</h3>" + _table(diagnostics) if len(diagnostics) else "",
@@ -1067,6 +1167,7 @@ figcaption { color: #555; font-size: 0.9em; }
 .warn { color: #a40; } pre { background: #f6f6f6; padding: 0.6em; overflow-x: auto; }
 .tblwrap { max-width: 100%; overflow-x: auto; }
 details { margin: 0.5em 0 1em; } summary { cursor: pointer; color: #235; }
+.top { background: #fff3c4; font-weight: 600; }
 """
 
 _NAV = """<a href="#data">Data</a><a href="#em">EM</a><a href="#parameters">Parameters</a>

@@ -31,7 +31,7 @@ from .backends.nutpie import backend_of, compile_nutpie
 from .diagnostics import convergence_extremes
 from .draw_arrays import flatten_draws
 from .draws import AdaptiveDraws, sample_nutpie_until
-from .em import EMResult, fit_em, fit_map_start
+from .em import EMResult, fit_em, fit_map_start, n_parameters
 from .posterior import BayesResult
 from .priors import Priors, Standardisation
 from .relabel import relabel_posterior
@@ -156,6 +156,7 @@ def fit_bayes(
     if seed is None:  # drawn here and recorded in settings, so the run can be repeated
         seed = draw_seed()
     N, D = Xv.shape
+    _warn_if_prior_dominated(N, K, D, covariance_type)
     if ordered_means and D != 1:
         raise ValueError(f"ordered_means is for 1-D data only; X has {D} features")
     priors = Priors() if priors is None else priors
@@ -192,9 +193,18 @@ def fit_bayes(
                                     check=check)
         else:
             run = _sample_pymc
-        return run(pm_model, start, draws=_FIRST_CHECK if ss.adaptive else ss.draws,
-                   tune=tune, chains=chains, cores=cores, seed=_sampler_seed(seed),
-                   progressbar=ss.progressbar, target_accept=ss.target_accept)
+        try:
+            return run(pm_model, start, draws=_FIRST_CHECK if ss.adaptive else ss.draws,
+                       tune=tune, chains=chains, cores=cores, seed=_sampler_seed(seed),
+                       progressbar=ss.progressbar, target_accept=ss.target_accept)
+        except RuntimeError as exc:
+            if "initialization points failed" not in str(exc):
+                raise
+            # nutpie's own message is a Rust backtrace; the cause is the start's density.
+            raise ValueError(
+                "the sampler cannot start at the EM estimate: the model's log density or its "
+                "gradient is not finite there (extreme or nearly degenerate data); rescale "
+                "the data or fit fewer components") from exc
 
     if ss.sampler == "nutpie":
         t_start = time.perf_counter()
@@ -271,6 +281,18 @@ def fit_bayes(
         settings=record,
         sampler_settings=ss,
     )
+
+
+def _warn_if_prior_dominated(N: int, K: int, D: int, covariance_type: str) -> None:
+    """Fewer rows than free parameters: a proper posterior still exists (the priors are
+    proper), but it mostly restates the priors; say so rather than let it pass for an estimate."""
+    n_params = n_parameters(K, D, covariance_type)
+    if N < n_params:
+        warnings.warn(
+            f"{N} row(s) for {n_params} free parameters (K={K}, D={D}, {covariance_type!r}): "
+            "the data cannot determine them, so the posterior mostly restates the priors; "
+            "fit fewer components or a simpler covariance type for an answer from the data",
+            UserWarning, stacklevel=3)
 
 
 def _sampler_seed(seed: int) -> int:

@@ -389,10 +389,8 @@ def _modules_loaded_by(argv, cwd, heavy=HEAVY):
 def test_help_version_and_input_errors_load_no_heavy_library(argv, data_dir):
     # pandas is allowed where the data are read: the errors about the data need it.
     heavy = HEAVY if argv[-1] != "--help" else (*HEAVY, "pandas")
-    if argv[0] == "fit" and "--help" not in argv and len(argv) > 2:
-        # fit checks its output directory first, through persistence (which imports the
-        # posterior module, so ArviZ and xarray): still no sampler, no PyMC.
-        heavy = ("pymc", "pytensor", "nutpie", "bayesgmm.sampling", "bayesgmm.selection")
+    # fit checks its output directory first, through bayesgmm.paths (standard library only):
+    # no ArviZ either (it took ~3 s of CPU through persistence before).
     rc, loaded, done = _modules_loaded_by(argv, data_dir, heavy)
     assert rc in (0, 2), done.stderr[-2000:]
     assert loaded == [], f"{' '.join(argv)} imported {loaded}"
@@ -474,3 +472,15 @@ def test_an_input_error_in_a_fresh_process_is_one_line(argv, data_dir):
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("bayesgmm: error: "), done.stderr
+
+
+def test_warnings_are_one_line_like_the_errors():
+    """A warning from the API reaches the terminal as one 'bayesgmm: warning:' line, without
+    Python's file:line header and the source line."""
+    import warnings
+
+    with cli._one_line_warnings():
+        text = warnings.formatwarning("2 row(s) for 5 free parameters", UserWarning,
+                                      "/x/sampling.py", 12, "warnings.warn(...)")
+    assert text == "bayesgmm: warning: 2 row(s) for 5 free parameters\n"
+    assert warnings.formatwarning("m", UserWarning, "f.py", 1, "x").count("\n") == 2

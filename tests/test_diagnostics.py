@@ -1,5 +1,7 @@
 """Diagnostics on synthetic DataTrees: clean runs pass, every injected problem is named."""
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -399,3 +401,18 @@ def test_advice_k_too_large_shows_the_evidence(rng, kind):
         assert "components 0 and 3 may be one cluster counted twice" in text
     assert "smaller K" in text
     assert "K too large" not in diagnose(make_tree(posterior(rng), sample_stats(rng))).causes
+
+
+def test_a_scalar_constant_over_every_draw_is_neither_a_warning_nor_a_failure(rng):
+    """A one-component mixture's weight is 1 in every draw: no R-hat (ArviZ's 0/0 warned,
+    and fit_sparse printed it for a constant K+) and no rank test (all ranks tied gave p = 0,
+    failing the verdict of every K=1 fit)."""
+    post = posterior(rng)
+    post["weights"] = np.ones((N_CHAINS, N_DRAWS, 1))
+    post["means"], post["covariances"] = post["means"][:, :, :1], post["covariances"][:, :, :1]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        result = diagnose(make_tree_ll(post, sample_stats(rng), loglik_group(rng)))
+    assert np.isnan(result.rank_pvalues["weights[0]"])
+    assert all(np.isfinite(p) for k, p in result.rank_pvalues.items() if k != "weights[0]")
+    assert result.ok, result.verdict

@@ -19,7 +19,7 @@ from bayesgmm.model import (
     model_spec,
     trace_layout,
 )
-from bayesgmm.priors import Priors
+from bayesgmm.priors import Priors, Standardisation
 
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 # PyMC's graphs evaluated by their Python implementations: a numba compile per case would cost
@@ -437,3 +437,31 @@ def test_build_model_refuses_a_model_that_is_not_the_layout():
     other = dataclasses.replace(model_spec(model), ordered_means=True)
     with pytest.raises(RuntimeError, match="layout's blocks"):
         layout.check_model(model, other)
+
+
+def test_a_start_on_a_stationary_coordinate_is_moved_off_it():
+    """nuts-rs refuses an initial point with a zero gradient component: two rows, K=2, equal
+    weights at the EM start. The start moves by a fraction of a posterior sd, no more."""
+    from bayesgmm.backends.nutpie import startable_point
+    from bayesgmm.backends.nutpie_model import native_density
+    from bayesgmm.em import fit_map_start
+
+    X = np.array([[-0.5442589828573099], [-0.3163001563691545]])
+    std = Standardisation.from_data(X, "full")
+    model = build_model(std.transform(X), 2, "full", Priors(), center=std.center,
+                        scale=std.scale)
+    em = fit_map_start(X, 2, n_init=10, prior=Priors().conjugate_for_em(X, 2, "full"),
+                       random_state=0)
+    start = initial_point(model, em.weights, em.means, em.covariances)
+    flat = native.unconstrained_point(model_spec(model), start)
+    density = native_density(model_spec(model), {"x_std": model["x_std"].get_value(),
+                                                  "x_scale": model["x_scale"].get_value()})
+    value, grad = density(flat)
+    assert np.isfinite(value) and (grad == 0).any()
+    moved = startable_point(flat, density)
+    new_value, new_grad = density(moved)
+    assert np.isfinite(new_grad).all() and (new_grad != 0).all()
+    assert np.abs(moved - flat).max() < 0.5 and abs(new_value - value) < 0.1
+    np.testing.assert_array_equal(moved[grad != 0], flat[grad != 0])
+    # a start with a nonzero gradient everywhere is returned as it is
+    assert startable_point(moved, density) is moved

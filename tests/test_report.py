@@ -265,11 +265,56 @@ def test_selection_report_sections_figures_and_numbers(selection):
     cells = set(parser.cells)
     k, ct = em.best["bic"]
     row = em.table[(em.table["n_components"] == k) & (em.table["covariance_type"] == ct)]
-    assert k == 3 and format_number(row["bic"].iloc[0], 6) in cells
-    assert format_number(em.pivot("icl").loc[1, "diag"], 6) in cells
-    assert format_number(bayes.comparison.loc["K=2", "elpd_diff"]) in cells
+    assert k == 3 and f"{row['bic'].iloc[0]:,.2f}" in cells
+    assert f"{em.pivot('icl').loc[1, 'diag']:,.2f}" in cells
+    # LOO to two decimals: a difference of -0.66 must not vanish into integer elpds
+    for name in ("K=2", "K=3"):
+        assert f"{bayes.comparison.loc[name, 'elpd']:,.2f}" in cells
+    assert f"{bayes.comparison.loc['K=2', 'elpd_diff']:,.2f}" in cells
     assert html.escape(bayes.verdict) in page and f"K+ = {sparse.mode}" in page
     assert "three.csv" in page and bayesgmm.__version__ in cells
+
+
+def test_selection_report_shows_differences_from_the_best(selection):
+    """Issue 15: Delta criteria (every cell minus the best), the three best cells of each
+    criterion listed and marked, all three criteria drawn, and the chosen model's figure."""
+    em, _, _ = selection
+    page, figures = build_selection_report(em)
+    parser = _Page()
+    parser.feed(page)
+    table = em.table[~em.table["degenerate"]]
+    for criterion in ("bic", "aic", "icl"):
+        ranked = table.sort_values(criterion)
+        gaps = ranked[criterion].iloc[:3] - ranked[criterion].iloc[0]
+        for gap in gaps:  # in the top-3 table and again in the marked Delta table
+            assert parser.cells.count(f"{gap:,.2f}") >= 2, (criterion, gap)
+        assert f"<h3>\u0394{criterion.upper()}</h3>" in page
+    assert page.count('<td class="top">') == 3 * 3
+    assert [f.name for f in figures] == ["criteria"]
+    assert "chosen" not in page
+    X = simulate_mixture(n=150, seed=3)[0]
+    page, figures = build_selection_report(em, X=X)
+    assert [f.name for f in figures] == ["criteria", "chosen"]
+    assert f"The BIC-chosen model, K={em.best['bic'][0]} {em.best['bic'][1]}" in page
+
+
+def test_a_cell_em_warns_about_is_not_shown_as_plainly_sound(selection):
+    """Issue 15: 'degenerate: no' beside EM's warning of a component with 2.99 effective
+    points; such a cell is 'borderline' and named above the tables."""
+    import dataclasses
+
+    em, _, _ = selection
+    table = em.table.copy()
+    row = table.index[~table["degenerate"]][-1]
+    table.loc[row, "warnings"] = ("component(s) [1] hold fewer than D+1=3 effective points "
+                                  "(N_k = [2.99])")
+    page, _ = build_selection_report(dataclasses.replace(em, table=table))
+    parser = _Page()
+    parser.feed(page)
+    k, ct = table.loc[row, "n_components"], table.loc[row, "covariance_type"]
+    assert parser.cells.count("borderline") == 1
+    assert f"Borderline: K={k} {ct}: eligible" in page
+    assert "borderline" not in build_selection_report(em)[0]
 
 
 def test_write_selection_report_em_only(selection, tmp_path):
@@ -454,6 +499,29 @@ def test_new_posterior_figures(tiny_fit):
     fig = plots.plot_energy(tiny_fit)
     assert fig.axes
     plt.close(fig)
+
+
+@pytest.mark.parametrize("make", [plots.plot_trace, plots.plot_rank, plots.plot_energy],
+                         ids=lambda f: f.__name__)
+def test_arviz_grids_take_the_place_of_ax(tiny_fit, make):
+    """plot_trace / plot_rank(ax=...) lay ArviZ's grid out where the subplot was, in the
+    caller's figure, leaving its other subplots alone (the README: every plot takes ax)."""
+    from arviz_plots.backend import matplotlib as arviz_matplotlib
+
+    make_grid = arviz_matplotlib.create_plotting_grid
+    fig = Figure(figsize=(12, 5))
+    left, right = fig.subplots(1, 2)
+    right.set_title("mine")
+    assert make(tiny_fit, ax=left) is fig
+    assert left not in fig.axes and right in fig.axes
+    (grid,) = fig.subfigs
+    assert grid.axes and all(a.get_figure(root=True) is fig for a in grid.axes)
+    if make is not plots.plot_energy:
+        texts = {t.get_text() for leg in grid.legends for t in leg.get_texts()}
+        assert {"0", "1"} <= texts  # the chain legend, inside the grid's place
+    assert arviz_matplotlib.create_plotting_grid is make_grid  # ArviZ's own again
+    with pytest.raises(ValueError, match="ax must be a subplot"):
+        make(tiny_fit, ax=fig)
 
 
 def test_em_report(old_faithful, tmp_path):

@@ -1,5 +1,6 @@
 """fit_bayes: structure, log-likelihood oracle, bad input, and (slow) posterior oracles."""
 
+import dataclasses
 import warnings
 
 import arviz as az
@@ -255,3 +256,40 @@ def test_the_nutpie_back_end_that_ran_is_read_off_the_compiled_model():
         assert _nutpie_backend_used(cls.__new__(cls)) == name
     with pytest.raises(TypeError, match="unknown model type"):
         _nutpie_backend_used(object())
+
+
+# --------------------------------------------------------------------------------------------
+# tiny data: an exact start on a stationary coordinate, and too few rows for the parameters
+# --------------------------------------------------------------------------------------------
+# Two rows, K=2: EM gives each component one row and equal weights, so the weights' coordinate
+# of the start has an exactly zero gradient. Eight rows, K=1, 2-D: the means of the standardised
+# data are exactly 0. nuts-rs refused both starts ("All initialization points failed").
+TINY = {
+    "2 rows, K=2, 1-D": (np.array([[-0.5442589828573099], [-0.3163001563691545]]), 2, True),
+    "8 rows, K=1, 2-D": (np.random.default_rng(0).normal(size=(8, 2)), 1, False),
+}
+
+
+@pytest.mark.parametrize("case", list(TINY), ids=list(TINY))
+def test_tiny_data_samples_from_its_exact_em_start(case):
+    X, K, too_few_rows = TINY[case]
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        result = fit_bayes(X, K, draws=60, tune=60, chains=2, random_state=0,
+                           progressbar=False)
+    assert result.idata["posterior"]["weights"].shape == (2, 60, K)
+    assert np.isfinite(result.idata["sample_stats"]["logp"].values).all()
+    prior_dominated = [str(w.message) for w in seen if "free parameters" in str(w.message)]
+    assert bool(prior_dominated) == too_few_rows, prior_dominated
+    if too_few_rows:
+        assert prior_dominated[0].startswith("2 row(s) for 5 free parameters")
+
+
+def test_a_start_with_no_finite_density_is_one_value_error():
+    """No Rust backtrace when the sampler cannot start: a ValueError that says why."""
+    X = np.random.default_rng(1).normal(size=(40, 1))
+    em = fit_em(X, 1)
+    far = dataclasses.replace(em, means=em.means + 1e160)
+    with pytest.raises(ValueError, match="cannot start at the EM estimate"):
+        fit_bayes(X, 1, em=far, draws=20, tune=20, chains=1, random_state=0,
+                  progressbar=False)

@@ -324,6 +324,18 @@ def test_plots_return_figures(sweep, three_clusters):
     assert plot_criteria(sweep.table, axes, criteria=("bic", "aic", "icl")) is axes[0].figure
     with pytest.raises(ValueError, match="needs 2 axes"):
         plot_criteria(sweep, axes[0])
+    # delta=True: each criterion minus its best, on a symlog scale, the best cell at 0
+    fig = plot_criteria(sweep, criteria=("bic", "aic", "icl"), delta=True)
+    for axis, criterion in zip(fig.axes, ("bic", "aic", "icl"), strict=True):
+        assert axis.get_yscale() == "symlog"
+        eligible = sweep.table[~sweep.table["degenerate"]]
+        drawn = np.concatenate([line.get_ydata() for line in axis.lines
+                                if line.get_label() in set(sweep.table["covariance_type"])])
+        expected = (sweep.table[criterion] - eligible[criterion].min()).to_numpy()
+        np.testing.assert_allclose(np.sort(drawn), np.sort(expected))
+        k, ct = sweep.best[criterion]
+        assert axis.get_title() == f"best: K={k} {ct}"
+    assert fig.legends and not any(a.get_legend() for a in fig.axes)
 
     rng = np.random.default_rng(0)
     base = rng.normal(-2.0, 0.5, size=150)
@@ -433,3 +445,19 @@ def test_compare_diagnoses_with_the_thresholds(tiny_fit, tiny_fit_diag):
         expected = {name: m.diagnostics(**LOOSE).verdict for name, m in models.items()}
     assert loose.diagnostics == expected
     assert default.diagnostics != loose.diagnostics
+
+
+def test_summarise_sparse_with_a_constant_k_plus_prints_no_warning(three_clusters):
+    """Every draw of both chains with K+ = 3: K+ has no R-hat (NaN, skipped), which ArviZ
+    computed as 0/0 with a NumPy RuntimeWarning that fit_sparse printed (issue 15)."""
+    import xarray as xr
+
+    fake = overfitted_posterior(three_clusters, chains=2)
+    post = fake.idata["posterior"].to_dataset().copy(deep=True)
+    for name in post.data_vars:  # chain 1: chain 0's draws (K+ = 3) in reverse order
+        post[name].values[1] = post[name].values[0][::-1]
+    fake.idata["posterior"] = xr.DataTree(post)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        sparse = summarise_sparse(fake, random_state=0)
+    assert (sparse.n_nonempty == 3).all()

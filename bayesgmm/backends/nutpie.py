@@ -37,9 +37,16 @@ from ..layout import (
     unconstrained_point,
 )
 from ..settings import NUTPIE_BACKENDS
-from .nutpie_model import NativeMixtureModel, backend_of, compile_native, nutpie_internals
+from .nutpie_model import (
+    NativeMixtureModel,
+    backend_of,
+    compile_native,
+    native_density,
+    nutpie_internals,
+)
 
-__all__ = ["NUTPIE_BACKENDS", "NativeMixtureModel", "backend_of", "compile_nutpie"]
+__all__ = ["NUTPIE_BACKENDS", "NativeMixtureModel", "backend_of", "compile_nutpie",
+           "startable_point"]
 
 
 # The routes that reach nutpie through Python (nutpie's from_pyfunc).
@@ -181,6 +188,9 @@ def compile_nutpie(
                                           np.float64).ravel() for rv in model.free_RVs])
     if flat.shape != (compiled.n_dim,):
         raise RuntimeError("initial point does not match the compiled model's dimension")
+    if jitter <= 0 and not altered:
+        flat = startable_point(flat, native_density(model_spec(model), {
+            name: model[name].get_value() for name in (DATA, SCALE)}))
     to_sampler = np.array
     if laplace:
         compiled = compiled.with_laplace(flat)
@@ -194,6 +204,53 @@ def compile_nutpie(
 
     field = "_make_initial_points" if backend in _PYFUNC_ROUTES else "initial_point_func"
     return dataclasses.replace(compiled, _coords=coords, **{field: initial_point_func})
+
+
+# startable_point: the probe step for the curvature, and how far (in local posterior sds) a
+# coordinate with a zero gradient is moved.
+_CURVATURE_STEP = 1e-4
+_START_NUDGE_SD = 0.1
+
+
+def startable_point(flat: np.ndarray, density) -> np.ndarray:
+    """``flat``, moved off an exact zero of the gradient where it sits on one.
+
+    nuts-rs (nutpie's sampler) refuses an initial point where any component of the gradient is
+    zero or not finite (its first diagonal mass matrix is 1 / |gradient|), and nutpie, retrying
+    the same exact start, stops with "All initialization points failed". An exact EM start can
+    be such a point on tiny data, by symmetry rather than by chance: two components with one
+    point each have equal weights, so the weights' coordinate is stationary; with K=1 the mean
+    of the standardised data is exactly 0 for a few rows. Each such coordinate is moved by a
+    tenth of its local posterior sd (from the curvature, by a finite difference of the
+    gradient; by the probe step where the curvature is not positive): far too little to change
+    the labelling the chains start in.
+
+    Parameters
+    ----------
+    flat : ndarray (n_dim,)
+        The unconstrained start.
+    density : callable
+        theta (n_dim,) -> (log density, gradient (n_dim,)).
+
+    Returns
+    -------
+    ndarray (n_dim,)
+        ``flat`` itself when its gradient is finite and nonzero everywhere (or its density is
+        not finite, which no small move mends), else the moved copy.
+    """
+    with np.errstate(all="ignore"):
+        value, grad = density(flat)
+        stuck = ~np.isfinite(grad) | (grad == 0)
+        if not np.isfinite(value) or not stuck.any():
+            return flat
+        point = np.array(flat, dtype=np.float64)
+        for i in np.flatnonzero(stuck):
+            probe = np.array(flat, dtype=np.float64)
+            probe[i] += _CURVATURE_STEP
+            curvature = -density(probe)[1][i] / _CURVATURE_STEP
+            point[i] += (_START_NUDGE_SD / np.sqrt(curvature)
+                         if np.isfinite(curvature) and curvature > 0 else _CURVATURE_STEP)
+    return point
 
 
 def _compile_for_nutpie(model, backend, auto, reuse, kwargs):

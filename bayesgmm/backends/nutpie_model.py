@@ -43,6 +43,7 @@ __all__ = [
     "backend_of",
     "callbacks",
     "compile_native",
+    "native_density",
     "nutpie_internals",
 ]
 
@@ -272,18 +273,7 @@ class NativeMixtureModel(CompiledPyMCModel):
 
     def density(self):
         """theta -> (log p, gradient) at a flat unconstrained point, on the current data."""
-        spec, arrays = self.spec, self.shared_data
-        args = (arrays["x_std"], spec.n_components, COVARIANCE_CODES[spec.covariance_type],
-                int(spec.ordered_means), arrays["positions"], arrays["params"],
-                -float(np.sum(np.log(arrays["x_scale"]))))
-
-        def density(theta):
-            grad = np.empty(self._n_dim)
-            value = logp_and_gradient(np.ascontiguousarray(theta, dtype=np.float64), *args,
-                                      grad)
-            return value, grad
-
-        return density
+        return native_density(self.spec, self.shared_data)
 
     def with_laplace(self, theta: np.ndarray):
         """Sample in coordinates whitened by the curvature at the posterior mode.
@@ -331,6 +321,23 @@ class NativeMixtureModel(CompiledPyMCModel):
             raise ValueError(f"the model has {D} features; the new data do not match")
         header = _header(arrays, self.spec, self._n_dim, self.n_expanded)
         return dataclasses.replace(self, shared_data=arrays, user_data=header)
+
+
+def native_density(spec: MixtureModelSpec, data: Mapping[str, np.ndarray]):
+    """theta -> (log p, gradient (n_dim,)) of the model ``spec`` on ``data`` (``x_std``,
+    ``x_scale``), through the numba density alone (no nutpie, no callbacks)."""
+    dim = n_dim(spec)
+    args = (np.ascontiguousarray(data["x_std"], dtype=np.float64), spec.n_components,
+            COVARIANCE_CODES[spec.covariance_type], int(spec.ordered_means),
+            _frozen(correlation_positions(spec.n_features), np.int64),
+            _frozen(prior_parameters(spec)), -float(np.sum(np.log(data["x_scale"]))))
+
+    def density(theta):
+        grad = np.empty(dim)
+        value = logp_and_gradient(np.ascontiguousarray(theta, dtype=np.float64), *args, grad)
+        return value, grad
+
+    return density
 
 
 def compile_native(

@@ -34,8 +34,15 @@ def _axes(ax: Any, n: int, width: float = 5.0, height: float = 3.6) -> list:
     return axes
 
 
+# delta=True: differences from the best up to this are drawn on a linear scale, larger ones
+# logarithmically; and the guides drawn (Kass & Raftery 1995's evidence grades for 2 log Bayes
+# factors, which Delta BIC approximates: 2 positive, 6 strong, 10 very strong).
+DELTA_LINEAR_UP_TO = 10.0
+DELTA_GUIDES = (2.0, 6.0, 10.0)
+
+
 def plot_criteria(table: EMSelection | pd.DataFrame, ax: Any = None, *,
-                  criteria: Sequence[str] = ("bic", "icl")) -> Figure:
+                  criteria: Sequence[str] = ("bic", "icl"), delta: bool = False) -> Figure:
     """Information criteria against K, one line per covariance type, one panel per criterion.
 
     Parameters
@@ -44,6 +51,11 @@ def plot_criteria(table: EMSelection | pd.DataFrame, ax: Any = None, *,
     ax : matplotlib Axes or sequence of Axes, optional
         One Axes per criterion; a new figure when None.
     criteria : sequence of {"bic", "aic", "icl"}
+    delta : bool, default False
+        Plot each criterion minus its best (eligible) value, on a scale that is linear up to
+        :data:`DELTA_LINEAR_UP_TO` and logarithmic beyond (``symlog``), with guides at
+        :data:`DELTA_GUIDES`: the differences of a few units where the choice is made stay
+        visible next to curves thousands of units worse (a spherical fit, K = 1).
 
     Returns
     -------
@@ -56,26 +68,55 @@ def plot_criteria(table: EMSelection | pd.DataFrame, ax: Any = None, *,
     for criterion in criteria:
         if criterion not in CRITERIA:
             raise ValueError(f"unknown criterion {criterion!r}; choose from {CRITERIA}")
-    axes = _axes(ax, len(criteria))
+    axes = _axes(ax, len(criteria), width=4.2 if delta else 5.0)
+    degenerate = frame["degenerate"] if "degenerate" in frame else \
+        pd.Series(False, index=frame.index)
+    eligible = frame[~degenerate] if not degenerate.all() else frame
     for axis, criterion in zip(axes, criteria, strict=True):
+        offset = float(eligible[criterion].min()) if delta and \
+            eligible[criterion].notna().any() else 0.0
+        values = frame[criterion] - offset
         for ct, group in frame.groupby("covariance_type", sort=False):
-            group = group.sort_values("n_components")
-            axis.plot(group["n_components"], group[criterion], marker="o", label=ct)
-        degenerate = frame["degenerate"] if "degenerate" in frame else \
-            pd.Series(False, index=frame.index)
+            order = group["n_components"].sort_values().index
+            axis.plot(group.loc[order, "n_components"], values[order], marker="o", label=ct)
         if degenerate.any():
-            axis.plot(frame.loc[degenerate, "n_components"], frame.loc[degenerate, criterion],
+            axis.plot(frame.loc[degenerate, "n_components"], values[degenerate],
                       marker="x", color="black", ls="none", label="degenerate")
-        eligible = frame[~degenerate] if not degenerate.all() else frame
         if eligible[criterion].notna().any():
-            best = eligible.loc[eligible[criterion].idxmin()]
-            axis.plot(best["n_components"], best[criterion], marker="o", ms=14, mfc="none",
-                      mec="black", ls="none", label=f"best: K={best['n_components']} "
-                      f"{best['covariance_type']}")
+            best = eligible[criterion].idxmin()
+            axis.plot(frame.loc[best, "n_components"], values[best], marker="o", ms=14,
+                      mfc="none", mec="black", ls="none", clip_on=False,
+                      label=f"best: K={frame.loc[best, 'n_components']} "
+                      f"{frame.loc[best, 'covariance_type']}")
         axis.set_xlabel("number of components K")
-        axis.set_ylabel(f"{criterion.upper()} (lower is better)")
+        if delta:
+            axis.set_yscale("symlog", linthresh=DELTA_LINEAR_UP_TO)
+            axis.set_ylim(-0.5, None)
+            for guide in DELTA_GUIDES:
+                axis.axhline(guide, color="grey", lw=0.8, ls=":")
+            axis.set_ylabel(f"\u0394{criterion.upper()} from the best (lower is better)")
+        else:
+            axis.set_ylabel(f"{criterion.upper()} (lower is better)")
         axis.set_xticks(sorted(frame["n_components"].unique()))
-        axis.legend(fontsize="small")
+        if not delta:
+            axis.legend(fontsize="small")
+    if delta:
+        # One legend for all panels, below them: inside, it would hide the curves near the
+        # best, which is where the panels are read (needs the figure's constrained layout).
+        fig = axes[0].figure
+        handles, labels = axes[0].get_legend_handles_labels()
+        for axis in axes:
+            best = [(h, lab) for h, lab in zip(*axis.get_legend_handles_labels(), strict=True)
+                    if lab.startswith("best: ")]
+            if best:
+                axis.set_title(best[0][1], fontsize="medium")
+        keep = [(h, "best cell" if lab.startswith("best: ") else lab)
+                for h, lab in zip(handles, labels, strict=True)]
+        if fig.get_layout_engine() is not None:
+            fig.legend(*zip(*keep, strict=True), loc="outside lower center",
+                       ncol=len(keep), fontsize="small", frameon=False)
+        else:
+            axes[0].legend(*zip(*keep, strict=True), fontsize="small")
     return axes[0].figure
 
 

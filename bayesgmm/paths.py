@@ -1,0 +1,269 @@
+"""Where bayesgmm may write: the output-path checks, the temporary siblings of an atomic write.
+
+Where it sits: the data-in layer, beside :mod:`bayesgmm.io` (standard library only, no NumPy):
+the command line checks an output path before it reads the data or imports PyMC and ArviZ, so
+a bad path is refused in a fraction of a second. :mod:`bayesgmm.persistence`, which writes every
+result and report (``write_directory``), re-exports these names.
+
+The rules: only a directory whose manifest names a bayesgmm kind (:data:`KINDS`) is ever
+replaced, and never the current directory, a home directory, the filesystem root or a directory
+containing an input (:func:`check_writable`); temporary siblings ``.NAME.tmp-PID-XXXX`` and
+``.NAME.old-PID-XXXX`` that a killed write left behind are removed (or an interrupted
+replacement's backup put back) by the next write to the same place (:func:`clean_orphans`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Iterable
+from pathlib import Path
+
+__all__ = ["KINDS", "MANIFEST", "ORPHAN_AGE_S", "check_writable", "clean_orphans",
+           "in_progress"]
+
+MANIFEST = "manifest.json"
+# What a manifest may say a directory is: the kinds bayesgmm writes, and so may replace.
+KINDS = ("BayesResult", "EMResult", "Report", "SelectionReport")
+# Files bayesgmm adds to a directory besides those its manifest lists (the report of a result,
+# the tables of ``bayesgmm select``): a directory holding anything else is not replaced.
+_EXTRA_FILES = ("report.html", "select.html", "figures", "criteria.csv", "loo.csv",
+                "n_nonempty.csv")
+# Temporary siblings: ``.NAME.tmp-PID-XXXX`` while writing, ``.NAME.old-PID-XXXX`` while
+# replacing. One whose process is gone, or older than this, is a killed run's leftover.
+_TMP, _OLD = ".tmp-", ".old-"
+ORPHAN_AGE_S = 6 * 3600.0
+
+
+def check_writable(path: str | os.PathLike, *, overwrite: bool = False,
+                   protect: Iterable[str | os.PathLike] = ()) -> None:
+    """Check, without leaving anything behind, that a directory could be written to ``path``.
+
+    Run it before an expensive fit so that a bad output directory fails in seconds.
+    :func:`write_directory` runs it too.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The directory to be created (or replaced).
+    overwrite : bool
+        Whether an existing non-empty ``path`` may be replaced. Only a directory that bayesgmm
+        wrote may be: its ``manifest.json`` names a known kind (:data:`KINDS`) and it holds
+        nothing but the files bayesgmm writes there.
+    protect : iterable of path-like
+        Files or directories (the data file, the specification) that must survive: ``path``
+        may be neither one of them nor a directory containing one of them. The current
+        directory, the home directories and the filesystem root are always protected.
+
+    Raises
+    ------
+    ValueError
+        Naming the problem: ``.``/``..``/empty name, a symbolic link, a file in the way, a
+        protected directory, an existing directory without ``overwrite`` or one that bayesgmm
+        did not write, or a nearest existing ancestor that is not a writable directory.
+    """
+    target = Path(path)
+    if str(path) == "" or target.name in ("", ".", ".."):
+        raise ValueError(f"output path {str(path)!r} does not name a new directory; give one "
+                         "such as results/fit")
+    if target.is_symlink():
+        raise ValueError(f"output path {target} is a symbolic link; give the directory itself")
+    if target.exists() and not target.is_dir():
+        raise ValueError(f"output path {target} exists and is not a directory")
+    resolved = target.resolve()
+    for place, why in _protected(protect):
+        if resolved == place or resolved in place.parents:
+            inside = "" if resolved == place else f", which contains {why} ({place})"
+            label = why if resolved == place else "a directory"
+            raise ValueError(f"refusing to write to {target}: it is {label}{inside}; choose a "
+                             "new directory for the output")
+    if target.is_dir() and any(target.iterdir()):
+        if not overwrite:
+            raise ValueError(
+                f"output directory {target} already exists and is not empty; "
+                "choose another path or overwrite it (overwrite=True, --force)"
+            )
+        _check_replaceable(target)
+    ancestor = target.parent
+    while not ancestor.exists():
+        if ancestor == ancestor.parent:
+            break
+        if ancestor.is_symlink():  # a dangling link
+            raise ValueError(f"cannot write {target}: {ancestor} is a broken symbolic link")
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise ValueError(f"cannot write {target}: {ancestor} is a file, not a directory")
+    try:  # the only reliable test (ACLs, read-only mounts, root): try it
+        Path(tempfile.mkdtemp(prefix=".bayesgmm-write-test-", dir=ancestor)).rmdir()
+    except OSError as exc:
+        raise ValueError(f"cannot write {target}: {_reason(exc)} ({ancestor})") from None
+
+
+def clean_orphans(path: str | os.PathLike, *, max_age_s: float = ORPHAN_AGE_S) -> list[Path]:
+    """Remove the temporary siblings of ``path`` that a killed write left behind.
+
+    Writes name their temporary directory ``.NAME.tmp-PID-XXXX`` and the backup of a replaced
+    directory ``.NAME.old-PID-XXXX``. One is stale when its process no longer runs, or (a name
+    without a PID, or a PID that a new process may have reused) when it is older than
+    ``max_age_s``; a concurrent writer's live directory is left alone. A stale backup while
+    ``path`` itself is missing means the replacement was interrupted between its two renames:
+    the backup is then renamed back to ``path`` (nothing the user had is lost).
+
+    Returns
+    -------
+    list of Path
+        The stale siblings removed or restored.
+    """
+    target = Path(path)
+    parent = target.parent
+    if not parent.is_dir():
+        return []
+    handled = []
+    prefixes = (f".{target.name}{_TMP}", f".{target.name}{_OLD}")
+    try:
+        entries = sorted(parent.iterdir(), key=lambda p: _mtime(p), reverse=True)
+    except OSError:
+        return []
+    for entry in entries:
+        if not entry.name.startswith(prefixes) or entry.is_symlink() or not entry.is_dir():
+            continue
+        tag = entry.name[len(prefixes[0]):] if entry.name.startswith(prefixes[0]) \
+            else entry.name[len(prefixes[1]):]
+        if not _is_stale(tag, entry, max_age_s):
+            continue
+        try:
+            if entry.name.startswith(prefixes[1]) and not os.path.lexists(target):
+                os.rename(entry, target)  # an interrupted replacement: put the old one back
+            else:
+                shutil.rmtree(entry)
+            handled.append(entry)
+        except OSError:
+            pass  # not ours to fight over (permissions): the next write tries again
+    return handled
+
+
+def in_progress(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is a temporary directory that this process is filling right now (the
+    ``write`` of a :func:`write_directory` call): private to it, so written into directly."""
+    name = Path(path).name
+    return name.startswith(".") and f"{_TMP}{os.getpid()}-" in name
+
+
+# --------------------------------------------------------------------------------------------
+# helpers
+# --------------------------------------------------------------------------------------------
+def _make_parents(parent: Path) -> list[Path]:
+    """Create missing parent directories; return those created (outermost first)."""
+    missing = []
+    p = parent
+    while not p.exists():
+        missing.append(p)
+        p = p.parent
+    created = []
+    try:
+        for directory in reversed(missing):
+            directory.mkdir()
+            created.append(directory)
+    except OSError as exc:
+        for directory in reversed(created):
+            _rmdir_quietly(directory)
+        raise ValueError(f"cannot create {parent}: {_reason(exc)}") from None
+    return created
+
+
+def _protected(extra: Iterable[str | os.PathLike]) -> list[tuple[Path, str]]:
+    """Places an output directory may neither be nor contain, resolved, with what they are."""
+    places = [(Path.cwd(), "the current directory")]
+    homes = {Path.home(), Path(os.path.expanduser("~"))}
+    try:
+        import pwd
+
+        homes |= {Path(entry.pw_dir) for entry in pwd.getpwall() if entry.pw_dir not in ("", "/")}
+    except (ImportError, OSError):
+        pass
+    places += [(home, "a home directory") for home in homes]
+    places += [(Path(p), f"the input {Path(p).name}") for p in extra]
+    out = []
+    for place, why in places:
+        try:
+            out.append((place.resolve(), why))
+        except (OSError, RuntimeError):
+            continue
+    out.append((Path(Path.cwd().anchor or "/").resolve(), "the filesystem root"))
+    return out
+
+
+def _check_replaceable(target: Path) -> None:
+    """Refuse to replace a directory that bayesgmm did not write (or that holds more)."""
+    entries = sorted(p.name + ("/" if p.is_dir() and not p.is_symlink() else "")
+                     for p in target.iterdir())
+    shown = ", ".join(entries[:5]) + (f" and {len(entries) - 5} more" if len(entries) > 5
+                                      else "")
+    refuse = (f"refusing to replace {target}: it is not a bayesgmm result or report "
+              f"{{}} (it holds {shown}); move it away or choose another output directory")
+    manifest_path = target / MANIFEST
+    if not manifest_path.is_file() or manifest_path.is_symlink():
+        raise ValueError(refuse.format(f"(no {MANIFEST})"))
+    try:
+        manifest = json.loads(manifest_path.read_text())
+        kind = manifest["kind"]
+        listed = manifest.get("files", [])
+        if not isinstance(listed, list) or not all(isinstance(n, str) for n in listed):
+            raise TypeError("'files' is not a list of names")
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ValueError(refuse.format(f"(its {MANIFEST} is unreadable: {_reason(exc)})")) \
+            from None
+    if kind not in KINDS:
+        raise ValueError(refuse.format(f"(its {MANIFEST} says kind {kind!r})"))
+    known = {MANIFEST, *_EXTRA_FILES, *(n.split("/", 1)[0] for n in listed)}
+    foreign = [e for e in entries if e.rstrip("/") not in known]
+    if foreign:
+        raise ValueError(
+            f"refusing to replace {target}: it is a bayesgmm {kind} but also holds "
+            f"{', '.join(foreign[:5])}, which bayesgmm did not write; move it away first"
+        )
+
+
+def _is_stale(tag: str, entry: Path, max_age_s: float) -> bool:
+    """Whether a temporary sibling (name tag ``PID-XXXX`` or ``XXXX``) belongs to no writer."""
+    age = time.time() - _mtime(entry)
+    pid_text = tag.split("-", 1)[0]
+    if "-" not in tag or not pid_text.isdigit():
+        return age > max_age_s  # written before names carried a PID
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return age > max_age_s  # perhaps another thread of this process is writing
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except (PermissionError, OverflowError, OSError):
+        pass  # alive under another user (or not a valid PID at all: judge by age)
+    return age > max_age_s
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.lstat().st_mtime
+    except OSError:
+        return 0.0
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _rmdir_quietly(directory: Path) -> None:
+    try:
+        directory.rmdir()
+    except OSError:
+        pass
+
+
+def _reason(exc: BaseException) -> str:
+    return exc.strerror.lower() if isinstance(exc, OSError) and exc.strerror else str(exc)
