@@ -77,6 +77,7 @@ _STACK = "PyMC, nutpie and ArviZ"
 pd = _Lazy("pandas")
 load_spec = _Lazy(".io", "load_spec")
 read_table = _Lazy(".io", "read_table")
+read_data = _Lazy(".io", "read_data")
 check_writable = _Lazy(".paths", "check_writable")  # standard library only: answers at once
 load = _Lazy(".persistence", "load", "ArviZ", before_checks=True)
 save = _Lazy(".persistence", "save")
@@ -215,7 +216,16 @@ def _parser() -> argparse.ArgumentParser:
                              f"{', '.join(COVARIANCE_TYPES)} (default: all)")
     select.add_argument("--columns", metavar="A,B",
                         help="comma-separated columns to use (default: all)")
-    select.add_argument("--dropna", action="store_true", help="drop rows with missing values")
+    _missing_flags(select)
+    select.add_argument("--weights", metavar="COLUMN",
+                        help="a column of frequency weights (>= 0, not all zero; EM criteria "
+                             "only): a row with weight 3 counts as three identical rows")
+    select.add_argument("--noise", action="store_true",
+                        help="every EM fit with a uniform noise component over the data's "
+                             "bounding box (EM criteria only)")
+    select.add_argument("--noise-volume", type=float, metavar="V",
+                        help="with --noise: the noise region's volume instead of the box's")
+    select.set_defaults(labels=None)  # known labels fix components: not for a sweep over K
     select.add_argument("--n-init", type=int, default=5, metavar="N",
                         help="EM restarts per cell (default: 5)")
     select.add_argument("--seed", type=int, default=None, metavar="S",
@@ -256,8 +266,40 @@ def _data_flags(parser: argparse.ArgumentParser) -> None:
     _covariance_flag(parser)
     parser.add_argument("--columns", metavar="A,B",
                         help="comma-separated columns to use (default: all)")
-    parser.add_argument("--dropna", action="store_true", help="drop rows with missing values "
-                        "(default: refuse them)")
+    _observation_flags(parser)
+
+
+_MISSING = ("marginalise", "drop", "refuse")  # bayesgmm.io.MISSING_POLICIES (io loads pandas)
+
+
+def _missing_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--missing", choices=_MISSING, default=None, metavar="POLICY",
+                        help="missing feature values (empty, NA, NaN cells): marginalise = "
+                             "integrate them out, each point counting with its observed "
+                             "coordinates (assumes they are missing at random); drop = drop "
+                             "the rows that have any; refuse = stop with an error (default: "
+                             "marginalise)")
+    parser.add_argument("--dropna", action="store_true",
+                        help="the same as --missing drop (kept for older scripts)")
+
+
+def _observation_flags(parser: argparse.ArgumentParser) -> None:
+    """Missing values, weights, labels and noise: what ``fit`` and ``em`` know about rows."""
+    _missing_flags(parser)
+    parser.add_argument("--weights", metavar="COLUMN",
+                        help="a column of frequency weights (>= 0, not all zero): a row with "
+                             "weight 3 counts as three identical rows; not a feature")
+    parser.add_argument("--labels", metavar="COLUMN",
+                        help="a column of known labels (names or numbers; empty or -1 = "
+                             "unknown): a labelled row belongs to its label's component, and "
+                             "the names (sorted) are given to components 0, 1, ...; at most K "
+                             "names; not a feature")
+    parser.add_argument("--noise", action="store_true",
+                        help="add a uniform noise component over the data's bounding box "
+                             "(outliers and background points go there; P(noise) per point)")
+    parser.add_argument("--noise-volume", type=float, metavar="V",
+                        help="with --noise: the volume of the noise density's region instead "
+                             "of the bounding box's (in data units, product over the features)")
 
 
 def _sampling_flags(parser: argparse.ArgumentParser, which: str = "",
@@ -339,11 +381,16 @@ _FIT_EXAMPLES = """examples:
   bayesgmm fit data.csv -k 3 --columns x,y --covariance diag --out fits/xy3
   bayesgmm fit data.csv -k 3 --draws 2000 --tune 2000 --chains 4 --force
       longer chains, replacing an earlier result in results/data_k3
+  bayesgmm fit data.csv -k 3 --weights count --labels species --noise
+      frequency weights and partly known labels from two columns, plus a noise component;
+      empty cells are integrated out (--missing drop drops their rows instead)
 """
 
 _EM_EXAMPLES = """examples:
   bayesgmm em bundled:old_faithful -k 2
   bayesgmm em bundled:galaxies -k 3 --seed 1 --report --out results/galaxies_em
+  bayesgmm em data.csv -k 3 --labels species --noise --report
+      known labels (empty = unknown) and a uniform noise component, P(noise) in the report
 """
 
 
@@ -362,14 +409,12 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else default_output(args.data, args.n_components)
     # before reading or fitting anything: a bad output path fails in seconds, not minutes
     check_writable(out, overwrite=args.force, protect=_inputs(args.data))
-    frame, dropped = read_table(args.data, columns, dropna=args.dropna)
-    if dropped:
-        print(f"dropped {dropped} row(s) with missing values")
-    _check_k(args.n_components, frame, args.data)
+    frame, observed, names = _read_observations(args.data, columns, args, args.n_components)
     _check_columns(frame, args.covariance, "--columns")
     result = fit_bayes(frame, args.n_components, covariance_type=args.covariance,
-                       random_state=seed, settings=settings, thresholds=thresholds)
+                       random_state=seed, settings=settings, thresholds=thresholds, **observed)
     diag = _print_result(result, thresholds)
+    _print_observations(result, names)
     _save(result, out, force=args.force, report=args.report,
           data_source=str(args.data), thresholds=thresholds)
     return EXIT_PROBLEMS if args.strict and not diag.ok else 0
@@ -386,10 +431,8 @@ def _draws(text: str) -> int | str:
 
 
 def _cmd_em(args: argparse.Namespace) -> int:
-    frame, dropped = read_table(args.data, _columns(args.columns), dropna=args.dropna)
-    if dropped:
-        print(f"dropped {dropped} row(s) with missing values")
-    _check_k(args.n_components, frame, args.data)
+    frame, observed, names = _read_observations(args.data, _columns(args.columns), args,
+                                                args.n_components)
     if args.n_init < 1:
         raise ValueError(f"--n-init must be >= 1; got {args.n_init}")
     check_seed(args.seed, "--seed")
@@ -406,15 +449,23 @@ def _cmd_em(args: argparse.Namespace) -> int:
 
     with progress.step(f"fitting EM ({args.n_init} restarts)"):
         em = fit_em(frame, args.n_components, covariance_type=args.covariance,
-                    n_init=args.n_init, random_state=seed)
+                    n_init=args.n_init, random_state=seed, **observed)
     _print_em(em, frame)
+    _print_observations(em, names)
     if args.report:
         _use_agg()
         from .report import write_em_report
 
         with progress.step("writing the report"):
-            html = write_em_report(em, frame, out, data_source=str(args.data),
-                                   settings={"seed": seed, "EM restarts": args.n_init})
+            # the rows fitted (a row with no observed value, or with any missing under
+            # "drop", has no place in the figures)
+            nan = frame.isna().to_numpy()
+            kept = ~(nan.any(axis=1) if observed.get("missing") == "drop" else nan.all(axis=1))
+            labels = observed.get("labels")
+            html = write_em_report(em, frame.loc[kept], out, data_source=str(args.data),
+                                   settings={"seed": seed, "EM restarts": args.n_init,
+                                             **_observation_settings(args, names)},
+                                   labels=None if labels is None else labels[kept])
         print(f"\nreport: {html}")
     return 0
 
@@ -453,9 +504,16 @@ def _print_em(em, frame) -> None:
                 full[:, i, j] / np.sqrt(full[:, i, i] * full[:, j, j]))
     table = pd.DataFrame(rows).T
     table.columns = [f"component {k}" for k in range(em.n_components)]
+    from .observation_record import fitted_criteria
+
+    # weighted, labelled, incomplete or noisy rows: the criteria of the fitted objective
+    bic, aic = fitted_criteria(em.log_likelihood, em.n_parameters, em.observations,
+                               len(frame)) or (em.bic(frame), em.aic(frame))
     print(f"\nEM: log-likelihood {em.log_likelihood:.3f} after {em.n_iter} iterations "
-          f"(converged: {em.converged}); BIC {em.bic(frame):.2f}, AIC {em.aic(frame):.2f} "
-          "(lower is better)")
+          f"(converged: {em.converged}); BIC {bic:.2f}, AIC {aic:.2f} (lower is better)")
+    if em.noise:
+        print(f"noise weight {em.noise_weight:.4g} (the Gaussians' weights sum to "
+              f"{em.weights.sum():.4g})")
     for w in em.warnings:
         print(f"warning: {w}")
     with pd.option_context("display.width", 120, "display.max_rows", 200,
@@ -480,10 +538,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     thresholds = _thresholds(args, spec.thresholds)
     out = Path(spec.output) if spec.output else Path("results") / spec.path.stem
     check_writable(out, overwrite=args.force, protect=[spec.path, *_inputs(spec.data_path)])
-    frame, dropped = read_table(spec.data_path, spec.columns, dropna=spec.dropna)
-    if dropped:
-        print(f"dropped {dropped} row(s) with missing values")
-    _check_k(spec.n_components, frame, spec.data_path)
+    frame, observed, names = _read_observations(
+        spec.data_path, spec.columns, _SpecObservations(spec), spec.n_components)
     _check_columns(frame, spec.covariance_type, "[data] columns")
     print(f"{spec.path.name}: {len(frame)} rows x {frame.shape[1]} column(s) "
           f"{list(frame.columns)}; K={spec.n_components}, {spec.covariance_type} covariances; "
@@ -494,9 +550,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
     result = fit_bayes(
         frame, spec.n_components, covariance_type=spec.covariance_type, priors=spec.priors,
         random_state=spec.seed, ordered_means=spec.ordered_means, settings=settings,
-        thresholds=thresholds,
+        thresholds=thresholds, **observed,
     )
     diag = _print_result(result, thresholds)
+    _print_observations(result, names)
     _save(result, out, force=args.force, report=spec.report, data_source=str(spec.path),
           thresholds=thresholds)
     return EXIT_PROBLEMS if args.strict and not diag.ok else 0
@@ -529,9 +586,12 @@ def _cmd_select(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else default_output(args.data, suffix="select")
     # before reading or fitting anything: a bad output path fails in seconds, not minutes
     check_writable(out, overwrite=args.force, protect=_inputs(args.data))
-    frame, dropped = read_table(args.data, _columns(args.columns), dropna=args.dropna)
-    if dropped:
-        print(f"dropped {dropped} row(s) with missing values")
+    frame, observed, _ = _read_observations(args.data, _columns(args.columns), args,
+                                            max(r[-1] for r in ranges))
+    if observed and (args.bayes or args.sparse is not None):
+        raise ValueError("--bayes and --sparse compare posteriors of complete, unweighted rows "
+                         "without noise: leave out --weights and --noise, and pass --missing "
+                         "drop if the data have missing values")
     ks = _grid(ranges, frame, args.data)
     if args.sparse is not None:
         _check_k(args.sparse, frame, args.data)
@@ -545,11 +605,11 @@ def _cmd_select(args: argparse.Namespace) -> int:
           f"K = {', '.join(map(str, ks))}; {', '.join(covariance_types)} covariances; "
           f"{args.n_init} EM restarts; seed {seed}\n")
     settings = {"data": args.data, "columns": ", ".join(map(str, frame.columns)),
-                "rows": len(frame), "rows dropped (--dropna)": dropped, "K": args.components,
+                "rows": len(frame), **_observation_settings(args, ()), "K": args.components,
                 "covariance types": ", ".join(covariance_types), "EM restarts": args.n_init,
                 "jobs": args.jobs}
     em = select_em(frame, ks, covariance_types, n_init=args.n_init, random_state=seed,
-                   n_jobs=args.jobs)
+                   n_jobs=args.jobs, **observed)
     with pd.option_context("display.width", 120):
         print(em)
     bayes = sparse = None
@@ -695,7 +755,21 @@ def _inputs(data: str) -> list[str]:
 
 def _check_columns(frame: pd.DataFrame, covariance_type: str, columns_flag: str, *,
                    select: bool = False) -> None:
-    """Singular columns (constant, negligible, collinear), named before any fitting."""
+    """Singular columns (constant, negligible, collinear), named before any fitting.
+
+    With missing values: a column is constant when its observed values are; collinearity is
+    judged on the complete rows, when there are more of them than columns.
+    """
+    complete = frame.dropna()
+    if len(complete) < len(frame):
+        constant = [str(c) for c in frame.columns if frame[c].nunique(dropna=True) <= 1]
+        if constant:
+            raise ValueError(f"column(s) {', '.join(map(repr, constant))} are constant (over "
+                             "their observed values); a Gaussian mixture's covariances would "
+                             f"be singular (leave them out with {columns_flag})")
+        if len(complete) <= frame.shape[1]:
+            return
+        frame = complete
     X, names = frame.to_numpy(dtype=float), [str(c) for c in frame.columns]
     advice = f"leave the column(s) named out with {columns_flag}"
     problem = singular_columns(X, names, "diag")  # singular whatever the covariance type
@@ -707,6 +781,118 @@ def _check_columns(frame: pd.DataFrame, covariance_type: str, columns_flag: str,
     if problem is not None:
         raise ValueError(f"{problem}; a Gaussian mixture's covariances would be singular "
                          f"({advice})")
+
+
+class _SpecObservations:
+    """A spec's ``[data]`` observation keys under the names of the command-line flags."""
+
+    def __init__(self, spec: Any) -> None:
+        self.missing, self.dropna = spec.missing, False
+        self.weights, self.labels = spec.weights, spec.labels
+        self.noise, self.noise_volume = spec.noise, spec.noise_volume
+
+
+def _missing_policy(args: Any) -> str:
+    """``--missing``, with ``--dropna`` as another way of saying ``--missing drop``."""
+    if args.dropna:
+        if args.missing not in (None, "drop"):
+            raise ValueError(f"--dropna means --missing drop; it contradicts --missing "
+                             f"{args.missing}: give one of them")
+        return "drop"
+    return args.missing or "marginalise"
+
+
+def _read_observations(data: str, columns: list[str] | None, args: Any, n_components: int
+                       ) -> tuple[pd.DataFrame, dict[str, Any], tuple[str, ...]]:
+    """Read the data file with its weights and labels columns, check them, say what is used.
+
+    Returns the feature frame (NaN = missing unless refused; under "drop" the rows with
+    missing values are still there: the fit drops and counts them), the keyword arguments of
+    ``fit_em``/``fit_bayes`` that differ from their defaults, and the label names (component
+    k is ``names[k]``; empty without labels).
+    """
+    policy = _missing_policy(args)
+    if args.noise_volume is not None:
+        if not args.noise:
+            raise ValueError("--noise-volume needs --noise")
+        if not (args.noise_volume > 0 and args.noise_volume < float("inf")):
+            raise ValueError(f"--noise-volume must be a finite number > 0; got "
+                             f"{args.noise_volume}")
+    # "drop" reads the rows with missing values too: the fit drops them and records how many
+    table = read_data(data, columns, missing="refuse" if policy == "refuse" else "marginalise",
+                      weights=args.weights, labels=args.labels)
+    frame = table.features
+    missing = frame.isna().to_numpy()
+    left = ~missing.any(axis=1) if policy == "drop" else ~missing.all(axis=1)
+    if not left.any():
+        raise ValueError(f"every row of {data} has missing values; nothing is left to fit")
+    _check_k(n_components, frame.loc[left], data)
+    observed: dict[str, Any] = {}
+    if missing.any():
+        observed["missing"] = policy
+        n_rows = int(missing.any(axis=1).sum())
+        if policy == "drop":
+            print(f"dropping {n_rows} row(s) with missing values (--missing drop)")
+        else:
+            all_missing = int((~left).sum())
+            print(f"missing values: {int(missing.sum())} value(s) in {n_rows} row(s), "
+                  "integrated out (missing at random assumed)"
+                  + (f"; {all_missing} row(s) with no value at all are dropped"
+                     if all_missing else ""))
+    names: tuple[str, ...] = ()
+    if table.sample_weight is not None:
+        weights = table.sample_weight[left]
+        if not (weights > 0).any():
+            raise ValueError(f"every weight in column {args.weights!r} of {data} is zero once "
+                             "the rows with missing values are dropped")
+        observed["sample_weight"] = table.sample_weight
+        print(f"weights: column {args.weights!r} ({int((weights > 0).sum())} row(s) with "
+              f"weight > 0, total weight {weights.sum():.6g})")
+    if table.labels is not None:
+        from .observations import encode_labels
+
+        codes, names = encode_labels(table.labels, n_components)
+        if not names:
+            raise ValueError(f"the labels column {args.labels!r} of {data} has no known label "
+                             "(every cell is empty or -1); leave out --labels")
+        observed["labels"] = codes
+        n_known = int((codes[left] >= 0).sum())
+        print(f"labels: column {args.labels!r}, {n_known} of {int(left.sum())} row(s) labelled; "
+              + ", ".join(f"component {k} = {name!r}" for k, name in enumerate(names)))
+    if args.noise:
+        observed["noise"] = True
+        if args.noise_volume is not None:
+            observed["noise_volume"] = args.noise_volume
+        print("noise: a uniform component over "
+              + (f"a region of volume {args.noise_volume:g}" if args.noise_volume is not None
+                 else "the data's bounding box"))
+    return frame, observed, names
+
+
+def _observation_settings(args: Any, names: tuple[str, ...]) -> dict[str, Any]:
+    """The observation flags given, for a report's settings table."""
+    out: dict[str, Any] = {"missing values": _missing_policy(args)}
+    if args.weights:
+        out["weights column"] = args.weights
+    if args.labels:
+        out["labels column"] = args.labels
+        out["label names"] = ", ".join(f"{k} = {n}" for k, n in enumerate(names))
+    if args.noise:
+        out["noise"] = ("volume " + f"{args.noise_volume:g}" if args.noise_volume is not None
+                        else "bounding box")
+    return out
+
+
+def _print_observations(result: Any, names: tuple[str, ...]) -> None:
+    """After a fit: its own record of the observations (rows fitted and dropped, values
+    missing, weights, labels with their names, noise), in one sentence."""
+    from .observation_record import name_labels, observations_record, observations_sentence
+
+    name_labels(result, names)  # before saving: the report and a reload name the components
+    summary = observations_record(result)
+    sentence = observations_sentence(summary, names) if summary else ""
+    if sentence:
+        print(f"\nobservations: {sentence}")
 
 
 def _check_k(n_components: int, frame: pd.DataFrame, source: str) -> None:

@@ -17,6 +17,8 @@ import pandas as pd
 
 from ._validation import check_int
 from .draw_arrays import categorical
+from .observation_record import name_labels, observations_record
+from .observations import encode_labels
 from .posterior import BayesResult, MembershipProbabilities
 from .priors import Priors
 from .sampling import fit_bayes
@@ -51,6 +53,14 @@ class BayesianGMM:
     progressbar : bool, default True
     nutpie_backend : {"auto", "native", "numba", "pyfunc", "jax"}, default "auto"
         How nutpie evaluates the model (see :func:`bayesgmm.fit_bayes`).
+    missing : {"marginalise", "drop", "refuse"}, default "marginalise"
+        NaN in ``X``: integrated out (each point counts with its observed coordinates,
+        assuming the values are missing at random), rows with any dropped, or refused. With
+        "marginalise", ``predict_proba``/``score_samples`` accept NaN rows the same way.
+    noise : bool, default False
+        Add a uniform noise component (Banfield & Raftery 1993) over the data's bounding box.
+    noise_volume : float, optional
+        With ``noise``: the volume of the noise region instead of the bounding box's.
 
     Attributes
     ----------
@@ -67,6 +77,9 @@ class BayesianGMM:
     feature_names_in_ : ndarray (D,) of str
         DataFrame column names, or ``x0, x1, ...`` for arrays.
     n_features_in_ : int
+    label_names_ : tuple of str
+        With ``fit(..., labels=names)``: component k's label name is ``label_names_[k]``
+        (empty without labels, or with integer labels, which are component indices).
 
     Examples
     --------
@@ -86,6 +99,9 @@ class BayesianGMM:
         random_state: int | None = None,
         progressbar: bool = True,
         nutpie_backend: str = "auto",
+        missing: str = "marginalise",
+        noise: bool = False,
+        noise_volume: float | None = None,
     ) -> None:
         # Stored as given, validated in fit (scikit-learn's rule: clone must round-trip).
         self.n_components = n_components
@@ -98,6 +114,9 @@ class BayesianGMM:
         self.random_state = random_state
         self.progressbar = progressbar
         self.nutpie_backend = nutpie_backend
+        self.missing = missing
+        self.noise = noise
+        self.noise_volume = noise_volume
 
     # -- parameters ---------------------------------------------------------------------------
     @classmethod
@@ -138,25 +157,41 @@ class BayesianGMM:
         return f"BayesianGMM({', '.join(changed)})"
 
     # -- fitting ------------------------------------------------------------------------------
-    def fit(self, X: Any, y: Any = None) -> BayesianGMM:
+    def fit(self, X: Any, y: Any = None, sample_weight: Any = None, labels: Any = None
+            ) -> BayesianGMM:
         """Fit EM, then sample the posterior.
 
         Parameters
         ----------
         X : array-like (N, D) or (N,), or pandas DataFrame
-            DataFrame column names become the ``feature`` coordinate of the posterior.
+            DataFrame column names become the ``feature`` coordinate of the posterior. NaN
+            marks a missing value (see ``missing``).
         y : ignored
-            Present for scikit-learn pipeline compatibility.
+            Present for scikit-learn pipeline compatibility (known labels go in ``labels``,
+            so that a pipeline's ``y`` is never taken for them).
+        sample_weight : array-like (N,), optional
+            Frequency weights (>= 0, not all zero): weight 3 counts as three identical rows.
+        labels : array-like (N,), optional
+            Known components: integers are component indices (-1 = unknown); names (text)
+            are sorted and given to components 0, 1, ... (empty, None or NaN = unknown), and
+            kept in ``label_names_``.
 
         Returns
         -------
         self
         """
+        label_names: tuple[str, ...] = ()
+        if labels is not None:
+            labels, label_names = _component_labels(labels, self.n_components)
+        observed = _observation_arguments(self.missing, sample_weight, labels, self.noise,
+                                          self.noise_volume)
         result = fit_bayes(
             X, self.n_components, covariance_type=self.covariance_type, priors=self.priors,
-            random_state=self.random_state, settings=self.sampler_settings(),
+            random_state=self.random_state, settings=self.sampler_settings(), **observed,
         )
+        name_labels(result, label_names)
         self._set_fitted(result)
+        self.label_names_ = label_names
         return self
 
     def sampler_settings(self) -> SamplerSettings:
@@ -177,10 +212,17 @@ class BayesianGMM:
         if not isinstance(result, BayesResult):
             raise ValueError(f"expected a BayesResult; got {type(result).__name__}")
         s = result.sampler_settings or SamplerSettings.from_dict(result.settings, strict=False)
+        summary = observations_record(result) or {}
+        observed = {"missing": summary.get("missing", "marginalise"),
+                    "noise": bool(summary.get("noise", False))}
+        if observed["noise"] and getattr(result.em, "noise_bounds", 0) is None:
+            # the fit was given a volume, not the bounding box: the same volume again
+            observed["noise_volume"] = float(np.exp(-result.em.noise_log_density))
         est = cls(n_components=result.n_components, covariance_type=result.covariance_type,
                   priors=result.priors, random_state=result.settings.get("random_state"),
-                  **{name: getattr(s, name) for name in _CONSTRUCTOR_SETTINGS})
+                  **{name: getattr(s, name) for name in _CONSTRUCTOR_SETTINGS}, **observed)
         est._set_fitted(result)
+        est.label_names_ = tuple(summary.get("label_names", ()))
         return est
 
     def _set_fitted(self, result: BayesResult) -> None:
@@ -282,3 +324,32 @@ class BayesianGMM:
         ``BayesianGMM.from_result(bayesgmm.load(path))``."""
         return self._fitted().save(path, overwrite=overwrite)
 
+
+def _component_labels(labels: Any, n_components: int) -> tuple[Any, tuple[str, ...]]:
+    """Integer labels as given (component indices); names as indices plus the names."""
+    arr = np.asarray(labels.to_numpy() if hasattr(labels, "to_numpy") else labels)
+    if arr.dtype.kind in "iu":
+        return arr, ()
+    return encode_labels(arr, n_components)
+
+
+def _observation_arguments(missing: str, sample_weight: Any, labels: Any, noise: bool,
+                           noise_volume: float | None) -> dict[str, Any]:
+    """``fit_bayes``'s observation keywords that differ from its defaults.
+
+    Only those are passed: a plain fit calls exactly what it called before they existed.
+    """
+    out: dict[str, Any] = {}
+    if missing != "marginalise":
+        out["missing"] = missing
+    if sample_weight is not None:
+        out["sample_weight"] = sample_weight
+    if labels is not None:
+        out["labels"] = labels
+    if noise:
+        out["noise"] = True
+    if noise_volume is not None:
+        if not noise:
+            raise ValueError("noise_volume needs noise=True")
+        out["noise_volume"] = noise_volume
+    return out

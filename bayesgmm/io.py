@@ -15,13 +15,58 @@ from .datasets import data_path
 from .priors import Priors
 from .settings import NUTPIE_BACKENDS, SAMPLERS, DiagnosticThresholds, SamplerSettings
 
-__all__ = ["ModelSpec", "RunSpec", "load_spec", "read_table"]
+__all__ = ["MISSING_POLICIES", "DataTable", "ModelSpec", "RunSpec", "load_spec", "read_data",
+           "read_table"]
 
 BUNDLED = {"old_faithful": "old_faithful.csv", "galaxies": "galaxies.csv"}
 
 
+# The policies for missing feature values (the same names as bayesgmm.observations'):
+# integrate them out (missing at random), drop the rows that have any, or refuse the file.
+MISSING_POLICIES = ("marginalise", "drop", "refuse")
+
+
+@dataclass(frozen=True)
+class DataTable:
+    """A data file read for fitting: the features, and the columns that describe the rows.
+
+    Attributes
+    ----------
+    features : DataFrame (N, D), float64
+        The feature columns; NaN marks a missing value (only with ``missing="marginalise"``).
+    sample_weight : ndarray (N,) or None
+        The weights column (finite, non-negative, not all zero), or None without one.
+    labels : Series (N,) or None
+        The labels column as read (names or numbers; empty cells are NaN), or None; turn it
+        into component indices with :func:`bayesgmm.observations.encode_labels`.
+    missing : str
+        The policy the file was read with.
+    n_dropped : int
+        Rows dropped because a feature was missing (``missing="drop"`` only).
+    weights_column, labels_column : str or None
+        The names of those columns in the file.
+    """
+
+    features: pd.DataFrame
+    sample_weight: np.ndarray | None = None
+    labels: pd.Series | None = None
+    missing: str = "marginalise"
+    n_dropped: int = 0
+    weights_column: str | None = None
+    labels_column: str | None = None
+
+    @property
+    def n_missing_values(self) -> int:
+        """Missing feature values (cells) in ``features``."""
+        return int(self.features.isna().to_numpy().sum())
+
+    @property
+    def n_rows_with_missing(self) -> int:
+        return int(self.features.isna().any(axis=1).sum())
+
+
 def read_table(path: str | Path, columns: list[str] | None = None, *,
-               dropna: bool = False) -> tuple[pd.DataFrame, int]:
+               dropna: bool = False, missing: str | None = None) -> tuple[pd.DataFrame, int]:
     """Read a CSV (or Parquet) file into a numeric DataFrame.
 
     Parameters
@@ -32,7 +77,10 @@ def read_table(path: str | Path, columns: list[str] | None = None, *,
     columns : list of str, optional
         Columns to keep (default: all).
     dropna : bool
-        Drop rows with missing values (otherwise they are an error).
+        The same as ``missing="drop"`` (kept for existing callers).
+    missing : {"marginalise", "drop", "refuse"}, optional
+        Missing cells (empty, ``NA``, ``NaN``): kept as NaN for the fit to integrate out
+        (the default), rows with any dropped, or refused.
 
     Returns
     -------
@@ -41,11 +89,51 @@ def read_table(path: str | Path, columns: list[str] | None = None, *,
     Raises
     ------
     ValueError
-        Missing file, unreadable file, unknown column, non-numeric column (named, with an
-        example value and its row), boolean column, missing values, and anything
-        :func:`bayesgmm._validation.check_data` refuses (infinite values, values too large
-        for float64 arithmetic, no rows), so bad data fails before any fitting starts.
+        As :func:`read_data`.
     """
+    table = read_data(path, columns, missing=_missing_policy(missing, dropna))
+    return table.features, table.n_dropped
+
+
+def read_data(path: str | Path, columns: list[str] | None = None, *,
+              missing: str = "marginalise", weights: str | None = None,
+              labels: str | None = None) -> DataTable:
+    """Read a CSV (or Parquet) file: numeric features, and optional weights and labels columns.
+
+    Parameters
+    ----------
+    path : str or Path
+        ``.csv``/``.txt`` or ``.parquet``/``.pq``; ``bundled:NAME`` for a shipped data set
+        (``old_faithful``, ``galaxies``).
+    columns : list of str, optional
+        Feature columns (default: every column but the weights and labels columns).
+    missing : {"marginalise", "drop", "refuse"}, default "marginalise"
+        Missing feature cells (empty, ``NA``, ``NaN``): kept as NaN (the fit integrates them
+        out, assuming they are missing at random), rows with any dropped (counted in
+        ``n_dropped``), or refused.
+    weights : str, optional
+        A column of frequency weights (not a feature).
+    labels : str, optional
+        A column of known labels, names or numbers; empty cells (and ``-1``) are unknown (not
+        a feature).
+
+    Returns
+    -------
+    DataTable
+
+    Raises
+    ------
+    ValueError
+        Missing file, unreadable file, unknown column, a column named twice (feature and
+        weights, say), non-numeric column (named, with an example value and its row), boolean
+        column, missing values under ``"refuse"``, a feature column with no values, a weight
+        that is missing, negative or infinite (with its row), weights all zero, and anything
+        :func:`bayesgmm._validation.check_data` refuses (infinite values, values too large for
+        float64 arithmetic, no rows), so bad data fails before any fitting starts.
+    """
+    if missing not in MISSING_POLICIES:
+        raise ValueError(f"missing must be one of {', '.join(MISSING_POLICIES)}; got "
+                         f"{missing!r}")
     path = _resolve_bundled(str(path))
     p = Path(path)
     if not p.is_file():
@@ -59,13 +147,27 @@ def read_table(path: str | Path, columns: list[str] | None = None, *,
         raise ValueError(f"cannot read {path}: {exc}") from None
     except Exception as exc:  # pandas raises many parser errors; name the file, keep it short
         raise ValueError(f"cannot read {path}: {type(exc).__name__}: {exc}") from None
-    if columns:
-        unknown = [c for c in columns if c not in frame.columns]
-        if unknown:
-            raise ValueError(
-                f"unknown column(s) {unknown} in {path}; available: {list(frame.columns)}"
-            )
-        frame = frame[list(columns)]
+    frame.columns = [str(c) for c in frame.columns]
+    special = {"weights": weights, "labels": labels}
+    wanted = [c for c in [*(columns or []), *(v for v in special.values() if v)]]
+    unknown = [c for c in wanted if c not in frame.columns]
+    if unknown:
+        raise ValueError(
+            f"unknown column(s) {unknown} in {path}; available: {list(frame.columns)}"
+        )
+    if weights and weights == labels:
+        raise ValueError(f"column {weights!r} cannot be both the weights and the labels column")
+    for role, column in special.items():
+        if column and columns and column in columns:
+            raise ValueError(f"column {column!r} is the {role} column, not a feature: leave it "
+                             "out of the feature columns")
+    if not columns:
+        columns = [c for c in frame.columns if c not in special.values()]
+        if not columns:
+            raise ValueError(f"{path} has no feature columns besides the weights and labels")
+    label_values = frame[labels].copy() if labels else None
+    weight_column = frame[weights] if weights else None
+    frame = frame[list(columns)]
     if len(frame) == 0:
         raise ValueError(f"{path} has no data rows")
     problems = {c: _column_problem(frame[c]) for c in frame.columns}
@@ -77,23 +179,72 @@ def read_table(path: str | Path, columns: list[str] | None = None, *,
             + ". Nothing is converted implicitly: fix the file or select other columns"
         )
     frame = frame.astype(np.float64)
-    missing = frame.isna().any(axis=1)
-    if missing.any() and not dropna:
+    sample_weight = _weights(weight_column, path) if weights else None
+    empty = [c for c in frame.columns if frame[c].isna().all()]
+    if empty:
+        raise ValueError(f"column(s) {empty} of {path} have no values at all; leave them out "
+                         "of the feature columns")
+    incomplete = frame.isna().any(axis=1)
+    if incomplete.any() and missing == "refuse":
         raise ValueError(
-            f"{int(missing.sum())} row(s) of {path} have missing values (first: row "
-            f"{int(np.flatnonzero(missing)[0])}); use --dropna to drop them"
+            f"{int(incomplete.sum())} row(s) of {path} have missing values (first: row "
+            f"{int(np.flatnonzero(incomplete)[0])}); integrate them out (--missing "
+            "marginalise) or drop the rows (--missing drop)"
         )
-    if missing.all():
-        raise ValueError(f"every row of {path} has missing values; nothing is left to fit")
-    frame = frame.loc[~missing].reset_index(drop=True)
-    dropped = int(missing.sum())
-    try:  # everything else the fit would refuse (infinite or huge values, no rows), now
-        check_data(frame, name=str(path))
+    dropped = 0
+    if missing == "drop":
+        if incomplete.all():
+            raise ValueError(f"every row of {path} has missing values; nothing is left to fit")
+        keep = ~incomplete.to_numpy()
+        dropped = int(incomplete.sum())
+        frame = frame.loc[keep].reset_index(drop=True)
+        if sample_weight is not None:
+            sample_weight = sample_weight[keep]
+        if label_values is not None:
+            label_values = label_values.loc[keep].reset_index(drop=True)
+        if sample_weight is not None and not np.any(sample_weight > 0):
+            raise ValueError(f"every weight in column {weights!r} of {path} is zero once the "
+                             f"{dropped} row(s) with missing values are dropped")
+    try:  # everything else the fit would refuse (infinite or huge values, no rows), now;
+        # a missing value is checked as a 0, which the checks pass, so row numbers stay right
+        check_data(frame.fillna(0.0), name=str(path))
     except ValueError as exc:
         after = (f" (row numbers count the rows left after dropping {dropped} with missing "
                  "values)") if dropped else ""
         raise ValueError(f"{exc}{after}") from None
-    return frame, dropped
+    return DataTable(features=frame, sample_weight=sample_weight, labels=label_values,
+                     missing=missing, n_dropped=dropped, weights_column=weights,
+                     labels_column=labels)
+
+
+def _missing_policy(missing: str | None, dropna: bool) -> str:
+    """The policy from ``missing`` and the older ``dropna`` flag (an alias of "drop")."""
+    if dropna:
+        if missing not in (None, "drop"):
+            raise ValueError(f"dropna (--dropna) means missing='drop'; it contradicts "
+                             f"missing={missing!r}: give one of them")
+        return "drop"
+    return "marginalise" if missing is None else missing
+
+
+def _weights(column: pd.Series, path: str) -> np.ndarray:
+    """A weights column as float64, or a ValueError naming the column, the value and its row."""
+    name = column.name
+    why = _column_problem(column)
+    if why:
+        raise ValueError(f"the weights column {name!r} of {path} is not numeric: it {why}")
+    w = column.to_numpy(dtype=np.float64, na_value=np.nan)
+    bad = ~np.isfinite(w) | (w < 0)
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        what = "missing" if np.isnan(w[row]) else f"{w[row]:g}"
+        raise ValueError(f"{int(bad.sum())} weight(s) in column {name!r} of {path} are "
+                         f"missing, negative or infinite (first: {what} in row {row}); "
+                         "weights must be finite and >= 0")
+    if not np.any(w > 0):
+        raise ValueError(f"every weight in column {name!r} of {path} is zero; at least one "
+                         "row must count")
+    return w
 
 
 def _column_problem(column: pd.Series) -> str | None:
@@ -144,7 +295,8 @@ def _resolve_bundled(path: str) -> str:
 # model specifications
 # --------------------------------------------------------------------------------------------
 _SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
-    "data": {"path": str, "columns": list, "dropna": bool},
+    "data": {"path": str, "columns": list, "dropna": bool, "missing": str, "weights": str,
+             "labels": str, "noise": bool, "noise_volume": (int, float)},
     "model": {"n_components": int, "covariance_type": str, "ordered_means": bool},
     "priors": {name: (int, float) for name in Priors().to_dict()},
     "sampler": {"name": str, "draws": (int, str), "tune": int, "chains": int, "seed": int,
@@ -169,6 +321,16 @@ class RunSpec:
         ``target_accept`` are also readable as attributes of the spec.
     thresholds : DiagnosticThresholds
         From the ``[diagnostics]`` table (defaults when it is absent).
+    missing : {"marginalise", "drop", "refuse"}
+        ``[data] missing`` (``dropna = true`` is ``"drop"``); ``dropna`` says whether it is
+        ``"drop"``.
+    weights, labels : str or None
+        ``[data] weights`` / ``labels``: the columns of frequency weights and of known labels
+        (neither is a feature).
+    noise : bool
+        ``[data] noise``: add a uniform noise component.
+    noise_volume : float or None
+        ``[data] noise_volume``: the noise density's volume (default: the data's bounding box).
     """
 
     path: Path
@@ -185,6 +347,11 @@ class RunSpec:
     report: bool
     thresholds: DiagnosticThresholds = field(default_factory=DiagnosticThresholds)
     raw: dict = field(default_factory=dict, repr=False)
+    missing: str = "marginalise"
+    weights: str | None = None
+    labels: str | None = None
+    noise: bool = False
+    noise_volume: float | None = None
 
     @property
     def sampler(self) -> str:
@@ -257,6 +424,7 @@ def load_spec(path: str | Path) -> RunSpec:
         priors = Priors(**{k: float(v) for k, v in raw.get("priors", {}).items()})
     except ValueError as exc:
         raise ValueError(f"{p}: [priors] {exc}") from None
+    missing, noise_volume = _spec_observations(data, p)
     base = p.parent
     data_file = data["path"]
     if not data_file.startswith("bundled:") and not Path(data_file).is_absolute():
@@ -266,11 +434,40 @@ def load_spec(path: str | Path) -> RunSpec:
         output = str((base / output).resolve())
     return RunSpec(
         path=p, data_path=data_file, columns=data.get("columns"),
-        dropna=data.get("dropna", False), n_components=mdl["n_components"],
+        dropna=missing == "drop", n_components=mdl["n_components"],
         covariance_type=cov, ordered_means=mdl.get("ordered_means", False), priors=priors,
         sampler_settings=settings, seed=smp.get("seed"), output=output,
-        report=out.get("report", True), thresholds=thresholds, raw=raw,
+        report=out.get("report", True), thresholds=thresholds, raw=raw, missing=missing,
+        weights=data.get("weights"), labels=data.get("labels"), noise=data.get("noise", False),
+        noise_volume=noise_volume,
     )
+
+
+def _spec_observations(data: dict[str, Any], path: Path) -> tuple[str, float | None]:
+    """``[data]``'s missing-value policy and noise volume, checked."""
+    if data.get("missing", "marginalise") not in MISSING_POLICIES:
+        raise ValueError(f"{path}: [data] missing must be one of "
+                         f"{', '.join(map(repr, MISSING_POLICIES))}; got {data['missing']!r}")
+    try:
+        missing = _missing_policy(data.get("missing"), data.get("dropna", False))
+    except ValueError:
+        raise ValueError(f"{path}: [data] dropna = true means missing = \"drop\"; it "
+                         f"contradicts missing = {data['missing']!r}: keep one of them") from None
+    for key in ("weights", "labels"):
+        if key in data and not data[key].strip():
+            raise ValueError(f"{path}: [data] {key} must name a column of the data file")
+        if key in data and data[key] in data.get("columns", []):
+            raise ValueError(f"{path}: [data] {key} column {data[key]!r} is not a feature: "
+                             "leave it out of columns")
+    volume = data.get("noise_volume")
+    if volume is not None:
+        if not data.get("noise", False):
+            raise ValueError(f"{path}: [data] noise_volume needs noise = true")
+        if not (np.isfinite(volume) and volume > 0):
+            raise ValueError(f"{path}: [data] noise_volume must be a finite number > 0; got "
+                             f"{volume!r}")
+        volume = float(volume)
+    return missing, volume
 
 
 def _check_schema(raw: dict[str, Any], path: Path) -> None:

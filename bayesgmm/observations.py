@@ -41,7 +41,7 @@ import numpy as np
 from . import kernels
 from ._validation import check_data, check_int, check_sample_weight
 
-__all__ = ["MISSING_POLICIES", "Observations", "prepare_observations"]
+__all__ = ["MISSING_POLICIES", "Observations", "encode_labels", "prepare_observations"]
 
 MISSING_POLICIES = ("marginalise", "drop", "refuse")
 
@@ -348,3 +348,92 @@ def conditional_means(X: np.ndarray, resp: np.ndarray, means: np.ndarray,
             fill += r[rows, k, None] * (means[k, m] + d @ B.T)
         out[np.ix_(rows, np.flatnonzero(m))] = fill
     return out
+
+
+# --- label names (front end) ---
+def encode_labels(values: Any, n_components: int) -> tuple[np.ndarray, tuple[str, ...]]:
+    """User label values (names or numbers, some unknown) as component indices and names.
+
+    Parameters
+    ----------
+    values : array-like (N,)
+        One label per point: strings or integers, e.g. a CSV column or an array. Unknown
+        labels are ``None``, NaN (pandas' empty cells), the empty (or blank) string, and ``-1``
+        (as a number or the text ``"-1"``).
+    n_components : int
+        The mixture's number of components K; there may be fewer label names than K (the
+        other components have no labelled point), never more.
+
+    Returns
+    -------
+    codes : ndarray (N,) int64
+        ``-1`` for unknown, else the index of the point's name in ``names`` (0..len(names)-1),
+        which is the index of the component the point is known to belong to.
+    names : tuple of str
+        The distinct label names in a stable order: numerically when every name is an integer
+        (``"2"`` before ``"10"``), otherwise as text. Integral numbers are written without a
+        decimal part (a pandas column of integers with empty cells is read as floats: ``3.0``
+        is the label ``"3"``).
+
+    Raises
+    ------
+    ValueError
+        ``values`` is not one-dimensional, or names more groups than there are components
+        (the names are listed).
+    """
+    arr = np.asarray(values.to_numpy() if hasattr(values, "to_numpy") else values,
+                     dtype=object)
+    if arr.ndim != 1:
+        raise ValueError(f"labels must be one-dimensional (one label per point); got shape "
+                         f"{arr.shape}")
+    texts = [_label_text(v) for v in arr]
+    distinct = {t for t in texts if t is not None}
+    if all(_is_integer_text(t) for t in distinct):
+        names = tuple(sorted(distinct, key=int))
+    else:
+        names = tuple(sorted(distinct))
+    if len(names) > n_components:
+        raise ValueError(
+            f"the labels name {len(names)} groups {list(names)} but the mixture has only "
+            f"{n_components} component(s); raise the number of components to at least "
+            f"{len(names)} or mark the extra labels as unknown (empty or -1)")
+    index = {name: k for k, name in enumerate(names)}
+    codes = np.array([-1 if t is None else index[t] for t in texts], dtype=np.int64)
+    return codes, names
+
+
+def _label_text(value: Any) -> str | None:
+    """A label value as its name, or None when it means "unknown"."""
+    if value is None:
+        return None
+    if isinstance(value, bytes):
+        value = value.decode()
+    if isinstance(value, str):
+        text = value.strip()
+        return None if text in ("", "-1") else text
+    if isinstance(value, bool | np.bool_):
+        return str(bool(value))
+    if isinstance(value, int | np.integer):
+        return None if value == -1 else str(int(value))
+    if isinstance(value, float | np.floating):
+        if math.isnan(value):
+            return None
+        if float(value).is_integer():
+            return None if value == -1 else str(int(value))
+        return repr(float(value))
+    try:  # pandas' NA (nullable dtypes) and NaT are missing too
+        import pandas as pd
+
+        if pd.isna(value):
+            return None
+    except (ImportError, TypeError, ValueError):
+        pass
+    return str(value)
+
+
+def _is_integer_text(text: str) -> bool:
+    try:
+        int(text)
+    except ValueError:
+        return False
+    return True

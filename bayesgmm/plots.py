@@ -64,8 +64,28 @@ _DATA_COLOR = "0.55"
 _EM_STYLE = {"color": "black", "linestyle": "--", "linewidth": 1.8}
 
 
-def _component_color(k: int) -> str:
+def _component_color(k: int, n_gaussians: int | None = None) -> str:
+    """Component k's colour; with ``n_gaussians`` given, k == n_gaussians is the noise."""
+    if n_gaussians is not None and k == n_gaussians:
+        return _NOISE_COLOR
     return f"C{k % 10}"
+
+
+def _component_label(k: int, n_gaussians: int) -> str:
+    return "noise" if k == n_gaussians else f"component {k}"
+
+
+_NOISE_COLOR = "black"  # apart from the grey of the size legend and of C7
+
+
+def _mark_labelled(ax, X: np.ndarray, labelled: Any, i: int, j: int | None) -> None:
+    """Ring the points whose component was known (``labelled``: bool (N,) or None)."""
+    if labelled is None or not np.any(labelled):
+        return
+    sel = np.asarray(labelled, dtype=bool)
+    y = X[sel, j] if j is not None else np.zeros(int(sel.sum()))
+    ax.scatter(X[sel, i], y, s=46, facecolors="none", edgecolors="black", lw=0.6,
+               marker="s", label="known label")
 
 
 def _new_axes(ax: Axes | None, figsize=(6.4, 4.8)) -> tuple[Figure, Axes]:
@@ -100,7 +120,8 @@ def _fit_data(result: Any, X: Any) -> np.ndarray:
                              "(e.g. plot_density(em, X))")
         return _data(result)
     em = _em_of(result)
-    Xv, _ = check_data(X, n_features=em.n_features, feature_names=em.feature_names)
+    Xv, _ = check_data(X, n_features=em.n_features, feature_names=em.feature_names,
+                       allow_nan=True)  # NaN: a missing value, drawn where it can be
     return Xv
 
 
@@ -144,9 +165,14 @@ def _pair_features(weights, means, covariances) -> list[int]:
 
 def _robust_limits(x: np.ndarray, pad: float = 0.08) -> tuple[float, float]:
     """Axis limits from the data (padded), so a few wild posterior draws cannot stretch them."""
-    lo, hi = float(np.min(x)), float(np.max(x))
+    lo, hi = float(np.nanmin(x)), float(np.nanmax(x))  # NaN: a missing coordinate
     span = hi - lo if hi > lo else max(abs(hi), 1.0)
     return lo - pad * span, hi + pad * span
+
+
+def _observed(x: np.ndarray) -> np.ndarray:
+    """A feature's observed values (NaN marks a missing one; histograms need them out)."""
+    return x[~np.isnan(x)]
 
 
 # --------------------------------------------------------------------------------------------
@@ -171,14 +197,14 @@ def plot_data(X: np.ndarray, feature_names: tuple[str, ...] | None = None,
             a.scatter(X[:, j], X[:, i], s=5, color=_DATA_COLOR)
 
         def diag(a, i):
-            a.hist(X[:, i], bins="auto", density=True, color=_DATA_COLOR)
+            a.hist(_observed(X[:, i]), bins="auto", density=True, color=_DATA_COLOR)
 
         fig = _pair_grid(X, names, ax, pair, diag)
         fig.suptitle(f"Data: {X.shape[0]} points")
         return fig
     fig, ax = _new_axes(ax)
     if D == 1:
-        ax.hist(X[:, 0], bins="auto", density=True, color=_DATA_COLOR)
+        ax.hist(_observed(X[:, 0]), bins="auto", density=True, color=_DATA_COLOR)
         ax.set(xlabel=names[0], ylabel="density")
     else:
         ax.scatter(X[:, 0], X[:, 1], s=10, color=_DATA_COLOR)
@@ -486,6 +512,7 @@ def _contours(ax, X2, w, m, c, n_grid: int = 90) -> None:
     xlim, ylim = _robust_limits(X2[:, 0]), _robust_limits(X2[:, 1])
     gx, gy = np.meshgrid(np.linspace(*xlim, n_grid), np.linspace(*ylim, n_grid))
     z = _density_2d(np.column_stack([gx.ravel(), gy.ravel()]), w, m, c).reshape(gx.shape)
+    X2 = X2[~np.isnan(X2).any(axis=1)]  # a point missing a coordinate has no place here
     at_points = _density_2d(X2, w, m, c)
     levels = np.unique(np.quantile(at_points, [0.05, 0.10, 0.25, 0.50, 0.75]))
     ax.scatter(X2[:, 0], X2[:, 1], s=6, color=_DATA_COLOR, zorder=1)
@@ -528,7 +555,7 @@ def plot_density(result: Any, X: Any = None, ax: Axes | None = None, *, n_draws:
         _contours(a, X[:, idx], w, m[:, :, idx], c[:, :, idx][:, :, :, idx])
 
     def diag(a, i, legend=False):
-        x = X[:, i]
+        x = _observed(X[:, i])
         a.hist(x, bins="auto", density=True, color=_DATA_COLOR, alpha=0.5, label="data")
         grid = np.linspace(*_robust_limits(x), 400)
         a.plot(grid, _density_1d(grid, w, m[:, :, i], c[:, :, i, i]), color="black", lw=1.8,
@@ -562,7 +589,7 @@ def plot_density(result: Any, X: Any = None, ax: Axes | None = None, *, n_draws:
 
 
 def plot_classification(result: Any, X: Any = None, ax: Axes | None = None, *,
-                        proba: Any = None) -> Figure:
+                        proba: Any = None, labelled: Any = None) -> Figure:
     """Each point in the colour of its most probable component, sized by its uncertainty.
 
     Uncertainty is 1 - max_k P(k | x) (mclust's): large points are the ones the model is
@@ -579,12 +606,17 @@ def plot_classification(result: Any, X: Any = None, ax: Axes | None = None, *,
         Only for D <= 2.
     proba : MembershipProbabilities, optional
         Reuse ``result.predict_proba(X)`` when already computed (BayesResult).
+    labelled : bool array (N,), optional
+        Points whose component was known (known labels): drawn with a black square.
+
+    With a noise component the points most probably noise are black (``"noise"``).
     """
     X = _fit_data(result, X)
     em = _em_of(result)
     names = em.feature_names
     proba = _membership(result, X) if proba is None else np.asarray(proba.mean)
-    K = proba.shape[1]
+    K = proba.shape[1]  # K + 1 with a noise component (its column last)
+    G = em.n_components
     assigned = np.argmax(proba, axis=1)
     uncertainty = 1.0 - proba.max(axis=1)
     size = 6 + 120 * np.clip(uncertainty / (1 - 1 / K), 0, 1) if K > 1 else np.full(len(X), 6)
@@ -593,16 +625,18 @@ def plot_classification(result: Any, X: Any = None, ax: Axes | None = None, *,
     def pair(a, i, j):
         for k in range(K):
             sel = assigned == k
-            a.scatter(X[sel, j], X[sel, i], s=size[sel], color=_component_color(k), alpha=0.6,
-                      edgecolors="none")
-            xy = _ellipse(m[k, [j, i]], c[k][[j, i]][:, [j, i]])
-            a.plot(xy[:, 0], xy[:, 1], color=_component_color(k), lw=1.2)
+            a.scatter(X[sel, j], X[sel, i], s=size[sel], color=_component_color(k, G),
+                      alpha=0.6, edgecolors="none")
+            if k < G:
+                xy = _ellipse(m[k, [j, i]], c[k][[j, i]][:, [j, i]])
+                a.plot(xy[:, 0], xy[:, 1], color=_component_color(k), lw=1.2)
+        _mark_labelled(a, X, labelled, j, i)
         a.set(xlim=_robust_limits(X[:, j]), ylim=_robust_limits(X[:, i]))
 
     def diag(a, i):
         x = X[:, i]
         grid = np.linspace(*_robust_limits(x), 300)
-        for k in range(K):
+        for k in range(G):
             a.plot(grid, w[k] * stats.norm.pdf(grid, m[k, i], np.sqrt(c[k, i, i])),
                    color=_component_color(k), lw=1.2)
         jitter = np.random.default_rng(0).uniform(-1, 1, len(x))
@@ -610,7 +644,11 @@ def plot_classification(result: Any, X: Any = None, ax: Axes | None = None, *,
         for k in range(K):
             sel = assigned == k
             a.scatter(x[sel], -0.08 * top + 0.04 * top * jitter[sel], s=size[sel],
-                      color=_component_color(k), alpha=0.6, edgecolors="none")
+                      color=_component_color(k, G), alpha=0.6, edgecolors="none")
+        if labelled is not None and np.any(labelled):
+            sel = np.asarray(labelled, dtype=bool)
+            a.scatter(x[sel], -0.08 * top + 0.04 * top * jitter[sel], s=46, marker="s",
+                      facecolors="none", edgecolors="black", lw=0.6)
         a.set_yticks([])
 
     title = "Classification: colour = most probable component, size = uncertainty"
@@ -628,8 +666,11 @@ def plot_classification(result: Any, X: Any = None, ax: Axes | None = None, *,
         ax.set(xlabel=names[0], ylabel=names[1])
     from matplotlib.lines import Line2D
 
-    handles = [Line2D([], [], marker="o", ls="", color=_component_color(k),
-                      label=f"component {k}") for k in range(K)]
+    handles = [Line2D([], [], marker="o", ls="", color=_component_color(k, G),
+                      label=_component_label(k, G)) for k in range(K)]
+    if labelled is not None and np.any(labelled):
+        handles.append(Line2D([], [], marker="s", ls="", markerfacecolor="none",
+                              markeredgecolor="black", label="known label"))
     handles += [Line2D([], [], marker="o", ls="", color="0.4", markersize=np.sqrt(6 + 120 * u),
                        label=f"uncertainty {u * (1 - 1 / K):.2g}") for u in (0.0, 0.5, 1.0)]
     ax.legend(handles=handles, fontsize="small", loc="best")
@@ -641,7 +682,7 @@ def plot_classification(result: Any, X: Any = None, ax: Axes | None = None, *,
 # membership
 # --------------------------------------------------------------------------------------------
 def plot_membership(result: Any, X: Any = None, ax: Axes | None = None, *,
-                    proba: Any = None, n_uncertain: int = 10) -> Figure:
+                    proba: Any = None, n_uncertain: int = 10, labelled: Any = None) -> Figure:
     """Points coloured by their most probable component, faded by how unsure that is.
 
     Opacity is the membership probability of the assigned component (solid: certain; faint:
@@ -659,6 +700,10 @@ def plot_membership(result: Any, X: Any = None, ax: Axes | None = None, *,
     proba : MembershipProbabilities, optional
         Reuse ``result.predict_proba(X)`` when already computed (BayesResult).
     n_uncertain : int
+    labelled : bool array (N,), optional
+        Points whose component was known: drawn with a black square.
+
+    With a noise component, P(noise | x) is one more curve (1-D) or category (black).
     """
     X = _fit_data(result, X)
     em = _em_of(result)
@@ -669,23 +714,28 @@ def plot_membership(result: Any, X: Any = None, ax: Axes | None = None, *,
         mean_p = proba.mean
     else:
         mean_p = result.predict_proba(X)
-    K = mean_p.shape[1]
+    K = mean_p.shape[1]  # K + 1 with a noise component (its column last)
+    G = em.n_components
     fig, ax = _new_axes(ax)
     if X.shape[1] == 1:
         x = X[:, 0]
         grid = np.linspace(*_robust_limits(x, 0.05), 300)
         on_grid = result.predict_proba(grid[:, None])
         for k in range(K):
-            colour = _component_color(k)
+            colour = _component_color(k, G)
             if bayes:
                 ax.fill_between(grid, on_grid.lower[:, k], on_grid.upper[:, k], color=colour,
                                 alpha=0.18, lw=0)
                 curve = on_grid.mean[:, k]
             else:
                 curve = on_grid[:, k]
-            ax.plot(grid, curve, color=colour, lw=1.8, label=f"component {k}")
+            ax.plot(grid, curve, color=colour, lw=1.8, label=_component_label(k, G))
         ax.plot(x, np.full_like(x, -0.03), "|", color="black", markersize=10, alpha=0.5,
                 label="data")
+        if labelled is not None and np.any(labelled):
+            sel = np.asarray(labelled, dtype=bool)
+            ax.plot(x[sel], np.full(int(sel.sum()), -0.03), "s", markerfacecolor="none",
+                    markeredgecolor="black", markersize=5, label="known label")
         band = f" with its {on_grid.interval:.0%} interval" if bayes else ""
         ax.set(xlabel=names[0], ylabel="P(component | x)", ylim=(-0.06, 1.03),
                xlim=(grid[0], grid[-1]),
@@ -704,8 +754,11 @@ def plot_membership(result: Any, X: Any = None, ax: Axes | None = None, *,
         np.ones(len(X))
     for k in range(K):
         sel = assigned == k
-        ax.scatter(X[sel, i], X[sel, j], s=18, color=_component_color(k), alpha=alpha[sel],
-                   edgecolors="none", label=f"component {k}")
+        if not sel.any():  # matplotlib refuses an empty array of opacities
+            continue
+        ax.scatter(X[sel, i], X[sel, j], s=18, color=_component_color(k, G), alpha=alpha[sel],
+                   edgecolors="none", label=_component_label(k, G))
+    _mark_labelled(ax, X, labelled, i, j)
     for n in np.argsort(certainty)[:n_uncertain]:
         ax.scatter(X[n, i], X[n, j], s=70, facecolors="none", edgecolors="black", lw=0.8)
         ax.annotate(str(n), (X[n, i], X[n, j]), xytext=(4, 4), textcoords="offset points",
@@ -901,7 +954,7 @@ def plot_ppc_density(result: BayesResult, n_replicates: int = 50, axes: Any = No
         One per feature.
     random_state : int, optional
     """
-    X = _data(result)
+    X, g = _ppc_data(result)
     D = X.shape[1]
     if axes is None:
         fig = Figure(figsize=(min(4.2 * D, 13), 3.4), layout="constrained")
@@ -909,20 +962,42 @@ def plot_ppc_density(result: BayesResult, n_replicates: int = 50, axes: Any = No
     else:
         axes = np.atleast_1d(axes)
         fig = axes[0].figure
-    rep = result.sample_posterior_predictive(max_draws=n_replicates, random_state=random_state)
+    rep = result.sample_posterior_predictive(len(X), max_draws=n_replicates,
+                                             random_state=random_state)
     xrep = rep["x"].values  # (S, N, D)
     for i, a in enumerate(axes[:D]):
-        pad = 0.15 * (X[:, i].max() - X[:, i].min())
-        grid = np.linspace(X[:, i].min() - pad, X[:, i].max() + pad, 300)
+        # a missing value is missing in every replicate too: compare like with like
+        seen = ~np.isnan(X[:, i])
+        x = X[seen, i]
+        pad = 0.15 * (x.max() - x.min())
+        grid = np.linspace(x.min() - pad, x.max() + pad, 300)
         for s in range(xrep.shape[0]):
-            a.plot(grid, stats.gaussian_kde(xrep[s, :, i])(grid), color="C0", alpha=0.15,
+            a.plot(grid, stats.gaussian_kde(xrep[s, seen, i])(grid), color="C0", alpha=0.15,
                    lw=0.8, label="replicated" if s == 0 else None)
-        a.plot(grid, stats.gaussian_kde(X[:, i])(grid), color="black", lw=2, label="observed")
+        a.plot(grid, stats.gaussian_kde(x, weights=None if g is None else g[seen])(grid),
+               color="black", lw=2, label="observed")
         a.set(xlabel=result.feature_names[i], ylabel="density" if i == 0 else None)
         a.set_yticks([])
     axes[0].legend(fontsize="small")
     fig.suptitle(f"Posterior predictive check: {xrep.shape[0]} replicated data sets")
     return fig
+
+
+def _ppc_data(result: BayesResult) -> tuple[np.ndarray, np.ndarray | None]:
+    """The data a predictive check compares replicates with, and row weights if any.
+
+    Frequency weights that are whole numbers are the rows repeated (the data set the fit saw);
+    other weights are returned for a weighted density (the joint statistics then use the rows
+    unweighted, an approximation).
+    """
+    X = _data(result)
+    obs = result.idata["observed_data"]
+    if "sample_weight" not in obs:
+        return X, None
+    g = np.asarray(obs["sample_weight"].values, dtype=np.float64)
+    if np.all(g == np.round(g)):
+        return np.repeat(X, g.astype(np.int64), axis=0), None
+    return X, g
 
 
 def _ppc_statistics(X: np.ndarray, names) -> list[tuple[str, Any]]:
@@ -962,7 +1037,7 @@ def plot_ppc_statistics(result: BayesResult, n_replicates: int = 200, axes: Any 
         One per statistic.
     random_state : int, optional
     """
-    X = _data(result)
+    X, _ = _ppc_data(result)
     checks = _ppc_statistics(X, result.feature_names)
     if axes is None:
         n = len(checks)
@@ -975,10 +1050,13 @@ def plot_ppc_statistics(result: BayesResult, n_replicates: int = 200, axes: Any 
     else:
         axes = np.atleast_1d(axes)
         fig = axes[0].figure
-    rep = result.sample_posterior_predictive(max_draws=n_replicates, random_state=random_state)
+    rep = result.sample_posterior_predictive(len(X), max_draws=n_replicates,
+                                             random_state=random_state)
     xrep = rep["x"].values  # (S, N, D)
     for a, (label, stat) in zip(axes, checks, strict=False):
-        values, observed = stat(xrep), float(stat(X))
+        # missing values: the complete rows of the data, and the same rows of every replicate
+        rows = ~np.isnan(X).any(axis=1)
+        values, observed = stat(xrep[:, rows]), float(stat(X[rows]))
         p = float(np.mean(values >= observed))
         a.hist(values, bins=30, color="C0", alpha=0.6)
         a.axvline(observed, color="black", lw=2)

@@ -44,6 +44,7 @@ import numpy as np
 import pandas as pd
 
 from . import plots, progress
+from .observation_record import fitted_criteria, observations_record, observations_sentence
 from .selection import (  # EM sweeps and their plots: no PyMC, no ArviZ at import
     CRITERIA,
     BayesSelection,
@@ -175,7 +176,10 @@ def build_report(result: BayesResult, *, data_source: str | None = None,
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # ArviZ warns on short chains; the report says so
         diag = result.diagnostics(**(thresholds or DiagnosticThresholds()).to_dict())
-    proba = result.predict_proba(X)
+    # the fitted points' memberships: known labels kept, missing values marginalised, the
+    # noise column (BayesResult.memberships, where the posterior side has it)
+    proba = result.memberships() if hasattr(result, "memberships") else \
+        result.predict_proba(X)
     figures: list[Figure] = []
     figure = _embedder(figures)
     sections = [
@@ -183,7 +187,7 @@ def build_report(result: BayesResult, *, data_source: str | None = None,
         _section_data(result.em, X, figure),
         _section_em(result.em, X, figure),
         _section_parameters(result, figure, random_state),
-        _section_membership(result, X, proba, figure),
+        _section_membership(result, X, proba, figure, labelled=_result_labels(result, len(X))),
         _section_diagnostics(result, diag, figure),
         _section_ppc(result, figure, random_state),
         _section_reproducibility(result),
@@ -202,32 +206,38 @@ def build_report(result: BayesResult, *, data_source: str | None = None,
 
 def write_em_report(em: EMResult, X: Any, directory: str | os.PathLike, *,
                     data_source: str | None = None,
-                    settings: Mapping[str, Any] | None = None) -> Path:
+                    settings: Mapping[str, Any] | None = None, labels: Any = None) -> Path:
     """Write ``report.html`` and ``figures/*.png`` for an EM fit (no posterior) into
-    ``directory``; ``X`` is the data it was fitted to. Loads neither PyMC nor ArviZ.
+    ``directory``; ``X`` is the data it was fitted to (NaN: a missing value; ``labels``: the
+    known components of its rows, -1 unknown). Loads neither PyMC nor ArviZ.
 
     Returns
     -------
     Path of ``report.html``.
     """
-    page, figures = build_em_report(em, X, data_source=data_source, settings=settings)
+    page, figures = build_em_report(em, X, data_source=data_source, settings=settings,
+                                    labels=labels)
     return _write_files(Path(directory), REPORT_NAME, page, figures)
 
 
 def build_em_report(em: EMResult, X: Any, *, data_source: str | None = None,
-                    settings: Mapping[str, Any] | None = None) -> tuple[str, list[Figure]]:
+                    settings: Mapping[str, Any] | None = None, labels: Any = None
+                    ) -> tuple[str, list[Figure]]:
     """The EM-only report as an HTML string and its figures as PNG bytes.
 
     Sections: data overview; the EM fit (objective, convergence, BIC/AIC, the parameter table:
     weights, means, standard deviations, correlations); the fitted density, classification and
-    membership figures; settings and software.
+    membership figures (with P(noise) and the known-label points when the fit has them);
+    settings and software.
     """
     from ._validation import check_data
     from .em import EMResult
 
     if not isinstance(em, EMResult):
         raise ValueError(f"the EM report needs an EMResult; got {type(em).__name__}")
-    Xv, _ = check_data(X, n_features=em.n_features, feature_names=em.feature_names)
+    Xv, _ = check_data(X, n_features=em.n_features, feature_names=em.feature_names,
+                       allow_nan=True)
+    labelled = _labelled(labels, len(Xv))
     figures: list[Figure] = []
     figure = _embedder(figures)
     params = parameter_table(em)
@@ -238,10 +248,14 @@ def build_em_report(em: EMResult, X: Any, *, data_source: str | None = None,
                lambda: plots.plot_density(em, Xv)),
         figure("classification", "Classification: each point in its most probable "
                "component's colour, larger when less certain (uncertainty = 1 - max P(k | x))",
-               lambda: plots.plot_classification(em, Xv)),
-        figure("membership", "Membership probabilities P(k | x) (EM responsibilities)",
-               lambda: plots.plot_membership(em, Xv)),
+               lambda: plots.plot_classification(em, Xv, labelled=labelled)),
+        figure("membership", "Membership probabilities P(k | x) (EM responsibilities)"
+               + _marks_caption(em, labelled),
+               lambda: plots.plot_membership(em, Xv, labelled=labelled)),
     ]
+    if em.noise:
+        fit_figures.insert(0, _noise_html(em.predict_proba(Xv)[:, -1], Xv, em.feature_names,
+                                          em.noise_weight))
     sections = [
         _section_data(em, Xv, figure),
         _section_em(em, Xv, figure),
@@ -453,22 +467,39 @@ def _section_data(em, X, figure) -> str:
         "mean": frame.mean(), "sd": frame.std(), "min": frame.min(),
         "median": frame.median(), "max": frame.max(),
     })
-    fig = figure("data", "The data", lambda: plots.plot_data(X, em.feature_names))
-    return _section("data", "1. Data overview",
-                    f"<p>{X.shape[0]} observations of {X.shape[1]} feature(s), no missing values "
-                    "(rows with missing values are refused or dropped before fitting).</p>",
-                    _table(desc), fig)
+    n_missing = int(frame.isna().to_numpy().sum())
+    if n_missing:  # pandas' statistics skip missing values: say over how many they are
+        desc.insert(0, "observed", frame.notna().sum())
+    fig = figure("data", "The data" + (" (a point missing a coordinate is left out of the "
+                                       "scatter plots, not of the histograms)"
+                                       if n_missing else ""),
+                 lambda: plots.plot_data(X, em.feature_names))
+    summary = observations_record(em)
+    sentence = observations_sentence(summary, tuple((summary or {}).get("label_names", ())))
+    if n_missing:
+        intro = (f"<p>{X.shape[0]} observations of {X.shape[1]} feature(s), {n_missing} "
+                 "value(s) missing; each point counts with the coordinates it has (the "
+                 "missing ones are integrated out, assuming they are missing at random).</p>")
+    else:
+        intro = (f"<p>{X.shape[0]} observations of {X.shape[1]} feature(s), no missing "
+                 "values in the rows fitted.</p>")
+    line = (f'<p class="observations"><b>Observations:</b> {html.escape(sentence)}.</p>'
+            if sentence else "")
+    return _section("data", "1. Data overview", intro, line, _table(desc), fig)
 
 
 def _section_em(em, X, figure) -> str:
+    # weighted, labelled, incomplete or noisy rows: the criteria of the fitted objective
+    bic, aic = fitted_criteria(em.log_likelihood, em.n_parameters, em.observations,
+                               len(X)) or (em.bic(X), em.aic(X))
     stats = {
         "log-likelihood": em.log_likelihood,
         "log posterior (MAP-EM)": em.log_posterior if em.log_posterior is not None else np.nan,
         "iterations": em.n_iter,
         "converged": em.converged,
         "free parameters": em.n_parameters,
-        "BIC (lower is better)": em.bic(X),
-        "AIC (lower is better)": em.aic(X),
+        "BIC (lower is better)": bic,
+        "AIC (lower is better)": aic,
     }
     if em.log_posterior is None:
         del stats["log posterior (MAP-EM)"]
@@ -504,8 +535,9 @@ def parameter_table(result: Any, interval: float = 0.94) -> pd.DataFrame:
     bayes = hasattr(result, "idata")
     em = result.em if bayes else result
     ct, names = em.covariance_type, list(em.feature_names)
-    em_values = _derived(em.weights[None, None], em.means[None, None],
-                         em.full_covariances[None, None], ct, names)
+    em_values = _with_noise(_derived(em.weights[None, None], em.means[None, None],
+                                     em.full_covariances[None, None], ct, names),
+                            np.full((1, 1), em.noise_weight) if em.noise else None)
     labels = [label for name, (_, axes) in em_values.items() for label in _labels(name, axes)]
     table = pd.DataFrame({"EM": np.concatenate([v.ravel() for v, _ in em_values.values()])},
                          index=pd.Index(labels, name="parameter"))
@@ -518,8 +550,10 @@ def parameter_table(result: Any, interval: float = 0.94) -> pd.DataFrame:
     C, S, K = post["weights"].shape
     w, m, chol = result._draws(None)  # stacked chain-major: reshape back to (C, S, ...)
     cov = chol @ np.swapaxes(chol, -1, -2)
-    draws = _derived(w.reshape(C, S, K), m.reshape(C, S, *m.shape[1:]),
-                     cov.reshape(C, S, *cov.shape[1:]), ct, names)
+    draws = _with_noise(_derived(w.reshape(C, S, K), m.reshape(C, S, *m.shape[1:]),
+                                 cov.reshape(C, S, *cov.shape[1:]), ct, names),
+                        post["noise_weight"].transpose("chain", "draw").to_numpy()
+                        if em.noise and "noise_weight" in post else None)
     tree = xr.DataTree.from_dict({"posterior": xr.Dataset(
         {name: (("chain", "draw", *[f"{name}_{i}" for i in range(v.ndim - 2)]), v)
          for name, (v, _) in draws.items()})})
@@ -562,10 +596,21 @@ def _derived(w, m, cov, covariance_type, names) -> dict[str, tuple[np.ndarray, l
     return out
 
 
+def _with_noise(derived: dict, noise_weight: np.ndarray | None) -> dict:
+    """``derived`` with the noise component's weight (C, S) after the weights, if any."""
+    if noise_weight is None:
+        return derived
+    out = {"weight": derived["weight"], "noise weight": (noise_weight, [])}
+    out.update((k, v) for k, v in derived.items() if k != "weight")
+    return out
+
+
 def _labels(name: str, axes: list[list]) -> list[str]:
     """``name[a, b]`` for every element, in C order (the order of ``reshape`` and ArviZ)."""
     import itertools
 
+    if not axes:  # a scalar (the noise weight)
+        return [name]
     return [f"{name}[{', '.join(map(str, idx))}]" for idx in itertools.product(*axes)]
 
 
@@ -611,14 +656,50 @@ def _parameter_html(table: pd.DataFrame, n_features: int) -> str:
             f"({len(rest)} rows)</summary>{_table(rest)}</details>")
 
 
-def _section_membership(result, X, proba, figure, n_uncertain: int = 10) -> str:
+def _labelled(labels: Any, n: int) -> np.ndarray | None:
+    """Known labels (-1 unknown) as a bool mask of the labelled rows, or None."""
+    if labels is None:
+        return None
+    codes = np.asarray(labels).reshape(-1)
+    if codes.shape[0] != n:
+        raise ValueError(f"labels has {codes.shape[0]} entries for {n} rows")
+    mask = codes >= 0
+    return mask if mask.any() else None
+
+
+def _marks_caption(fit: Any, labelled: np.ndarray | None) -> str:
+    parts = []
+    if getattr(fit, "noise", False) or getattr(getattr(fit, "em", None), "noise", False):
+        parts.append("black: most probably noise")
+    if labelled is not None:
+        parts.append(f"squares: the {int(labelled.sum())} points whose component was known")
+    return f" ({'; '.join(parts)})" if parts else ""
+
+
+def _noise_html(p_noise: np.ndarray, X: np.ndarray, names: Any, noise_weight: float,
+                n_rows: int = 10) -> str:
+    """P(noise | x): how many points the noise component takes, and the most likely ones."""
+    order = np.argsort(-p_noise)[:n_rows]
+    table = pd.DataFrame({str(f): X[order, i] for i, f in enumerate(names)},
+                         index=pd.Index(order, name="row"))
+    table["P(noise)"] = p_noise[order]
+    n_noise = int((p_noise > 0.5).sum())
+    return (f"<h3>The noise component</h3><p>Noise weight {format_number(noise_weight)}; "
+            f"{n_noise} of {len(p_noise)} points have P(noise | x) above 0.5 (expected "
+            f"number of noise points: {format_number(float(p_noise.sum()))}). The points most "
+            "probably noise:</p>" + _table(table))
+
+
+def _section_membership(result, X, proba, figure, n_uncertain: int = 10,
+                        labelled: np.ndarray | None = None) -> str:
     assigned = np.argmax(proba.mean, axis=1)
+    K = result.n_components  # proba has K + 1 columns with a noise component (its last)
     rows = np.arange(len(X))
     certainty = proba.mean[rows, assigned]
     order = np.argsort(certainty)[:n_uncertain]
     table = pd.DataFrame({f: X[order, i] for i, f in enumerate(result.feature_names)},
                          index=pd.Index(order, name="row"))
-    table["component"] = assigned[order]
+    table["component"] = [("noise" if k == K else str(k)) for k in assigned[order]]
     table["probability"] = certainty[order]
     table["94% lower"] = proba.lower[order, assigned[order]]
     table["94% upper"] = proba.upper[order, assigned[order]]
@@ -626,18 +707,36 @@ def _section_membership(result, X, proba, figure, n_uncertain: int = 10) -> str:
     classification = figure(
         "classification", "Classification: each point in its most probable component's "
         "colour, larger when less certain (uncertainty = 1 - max posterior mean P(k | x)); "
-        f"{plots.ELLIPSE_LEVEL:.0%} ellipses of the posterior mean components",
-        lambda: plots.plot_classification(result, X, proba=proba))
+        f"{plots.ELLIPSE_LEVEL:.0%} ellipses of the posterior mean components"
+        + _marks_caption(result, labelled),
+        lambda: plots.plot_classification(result, X, proba=proba, labelled=labelled))
     caption = ("Membership probability P(k | x) along the data (posterior mean, band: 94% "
                "interval; rug: the data)" if X.shape[1] == 1 else
                "Membership uncertainty: opacity = posterior mean probability of the assigned "
                "component; the least certain points circled with their row numbers")
-    fig = figure("membership", caption,
-                 lambda: plots.plot_membership(result, X, proba=proba, n_uncertain=n_uncertain))
+    fig = figure("membership", caption + _marks_caption(result, labelled),
+                 lambda: plots.plot_membership(result, X, proba=proba, n_uncertain=n_uncertain,
+                                               labelled=labelled))
+    noise = ""
+    if proba.mean.shape[1] == K + 1:
+        weight = result.posterior["noise_weight"].values.mean() \
+            if "noise_weight" in result.posterior else float("nan")
+        noise = _noise_html(proba.mean[:, K], X, result.feature_names, weight)
     return _section("membership", "4. Classification and membership uncertainty",
                     f"<p>{n_unsure} of {len(X)} points have a posterior mean probability below "
                     "0.9 for their most probable component. The most uncertain points:</p>",
-                    _table(table), classification, fig)
+                    _table(table), classification, fig, noise)
+
+
+def _result_labels(result: Any, n: int) -> np.ndarray | None:
+    """The known labels a posterior was fitted with (observed or constant data), if stored."""
+    for group in ("observed_data", "constant_data"):
+        try:
+            values = result.idata[group]["labels"].values
+        except (KeyError, AttributeError):
+            continue
+        return _labelled(values, n)
+    return None
 
 
 def _section_diagnostics(result, diag, figure) -> str:

@@ -66,7 +66,7 @@ BAD_FIT_INPUTS = [
     (["huge.csv", "-k", "2"], r"huge.csv has values too large to square in float64 \(max \|x\| = "
                               r"1e\+150 in column 'waiting', row 5.*rescale the data"),
     (["good.csv", "-k", "2", "--columns", "eruptions,depth"], r"unknown column\(s\) \['depth'\]"),
-    (["na.csv", "-k", "2"], "have missing values .*--dropna"),
+    (["na.csv", "-k", "2", "--missing", "refuse"], "have missing values .*--missing drop"),
     (["good.csv", "-k", "61"], "K=61 components is more than the 60 row"),
     (["good.csv", "-k", "0"], "must be >= 1"),
     (["good.csv", "-k", "2", "--draws", "0"], "--draws must be >= 1"),
@@ -116,13 +116,14 @@ def test_dropna_says_how_many(data_dir, monkeypatch, capsys):
     seen = {}
 
     def fake_fit(frame, *args, **kwargs):
-        seen["rows"] = len(frame)
+        seen["rows"], seen["missing"] = len(frame), kwargs.get("missing")
         raise ValueError("stop here")
 
     monkeypatch.setattr(cli, "fit_bayes", fake_fit)
     rc, out, _ = _run_main(["fit", "na.csv", "-k", "2", "--dropna"], capsys)
-    assert rc == 2 and seen["rows"] == 19
-    assert "dropped 1 row(s) with missing values" in out
+    # the fit drops the row (and records it in its observations summary)
+    assert rc == 2 and seen == {"rows": 20, "missing": "drop"}
+    assert "dropping 1 row(s) with missing values" in out
 
 
 def test_default_output_directory():
@@ -222,7 +223,9 @@ BAD_SELECT_INPUTS = [
     (["good.csv", "--columns", "eruptions,depth"], r"unknown column\(s\) \['depth'\]"),
     (["good.csv", "--columns", "eruptions,"], "--columns has an empty name"),
     (["text.csv"], r"column\(s\) \['site'\] in text.csv are not numeric"),
-    (["na.csv"], "have missing values .*--dropna"),
+    (["na.csv", "--missing", "refuse"], "have missing values .*--missing drop"),
+    (["na.csv", "-k", "1-2", "--bayes"], "--bayes and --sparse compare posteriors of "
+                                          "complete, unweighted rows"),
     (["missing.csv"], "data file not found: missing.csv"),
     (["good.csv", "--n-init", "0"], "--n-init must be >= 1"),
     (["good.csv", "--jobs", "0"], "--jobs must be"),

@@ -42,7 +42,15 @@ def test_em_vs_mcmc(tmp_path):
     assert png.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
 
 
-@pytest.mark.parametrize("name", ["old_faithful.py", "galaxies.py", "em_vs_mcmc.py"])
+def test_real_data(tmp_path):
+    out = _run("real_data.py", tmp_path)
+    for heading in ("1. Missing values", "2. Weights", "3. Noise", "4. Known labels"):
+        assert heading in out
+    assert "marginalise" in out and "counts ignored" in out and "labels ignored" in out
+
+
+@pytest.mark.parametrize("name", ["old_faithful.py", "galaxies.py", "em_vs_mcmc.py",
+                                  "real_data.py"])
 def test_examples_document_quick(name):
     text = (EXAMPLES / name).read_text()
     assert '"--quick"' in text and text.startswith('"""')

@@ -178,6 +178,7 @@ def test_bad_output_paths_fail_before_reading_or_fitting(work, no_sampling, out,
         raise AssertionError("the data were read before the output path was checked")
 
     monkeypatch.setattr(cli, "read_table", no_reading)
+    monkeypatch.setattr(cli, "read_data", no_reading)
     for command in (["fit", "good.csv", "-k", "2"], ["select", "good.csv"]):
         rc, _, err = _call([*command, "--out", out])
         _assert_clean_error(rc, err)

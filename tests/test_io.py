@@ -112,8 +112,9 @@ def test_infinite_values_are_refused(tmp_path):
 
 
 def test_missing_values_and_empty_files(tmp_path):
-    with pytest.raises(ValueError, match=r"1 row\(s\) .* have missing values \(first: row 1\)"):
-        read_table(write(tmp_path, "a,b\n1,2\n3,\n"))
+    with pytest.raises(ValueError, match=r"1 row\(s\) .* have missing values \(first: row 1\)"
+                                         r".*--missing marginalise.*--missing drop"):
+        read_table(write(tmp_path, "a,b\n1,2\n3,\n"), missing="refuse")
     frame, dropped = read_table(write(tmp_path, "a,b\n1,2\n3,\n5,6\n"), dropna=True)
     assert dropped == 1 and frame["a"].tolist() == [1.0, 5.0]
     with pytest.raises(ValueError, match="every row of .* has missing values"):
@@ -152,3 +153,125 @@ def test_spec_seed_must_be_non_negative(tmp_path, seed):
 def test_spec_tune_must_be_non_negative(tmp_path):
     with pytest.raises(ValueError, match=r"\[sampler\] tune must be an integer >= 0"):
         _spec(tmp_path, "[sampler]\ntune = -5\n")
+
+
+# --------------------------------------------------------------------------------------------
+# missing values, weights and labels columns
+# --------------------------------------------------------------------------------------------
+MISSING_CSV = "a,b,w,g\n1,2,1,x\n3,,2,\nNA,6,0.5,y\n7,8,1,-1\n9,NaN,3,x\n"
+
+
+def test_missing_cells_are_nan_by_default_and_weights_labels_are_not_features(tmp_path):
+    from bayesgmm.io import read_data
+
+    table = read_data(write(tmp_path, MISSING_CSV), weights="w", labels="g")
+    assert list(table.features.columns) == ["a", "b"] and table.missing == "marginalise"
+    np.testing.assert_array_equal(table.features.to_numpy(),
+                                  [[1, 2], [3, np.nan], [np.nan, 6], [7, 8], [9, np.nan]])
+    assert table.n_dropped == 0 and table.n_missing_values == 3
+    assert table.n_rows_with_missing == 3
+    np.testing.assert_array_equal(table.sample_weight, [1, 2, 0.5, 1, 3])
+    assert table.labels.iloc[[0, 2, 3, 4]].tolist() == ["x", "y", "-1", "x"]
+    assert pd.isna(table.labels.iloc[1])
+    frame, dropped = read_table(write(tmp_path, "a,b\n1,2\n3,\n"))
+    assert dropped == 0 and np.isnan(frame.iloc[1, 1])
+
+
+def test_drop_keeps_weights_and_labels_aligned(tmp_path):
+    from bayesgmm.io import read_data
+
+    table = read_data(write(tmp_path, MISSING_CSV), missing="drop", weights="w", labels="g")
+    assert table.n_dropped == 3
+    np.testing.assert_array_equal(table.features.to_numpy(), [[1, 2], [7, 8]])
+    np.testing.assert_array_equal(table.sample_weight, [1, 1])
+    assert table.labels.tolist() == ["x", "-1"]
+
+
+def test_dropna_is_an_alias_of_drop_and_contradictions_are_refused(tmp_path):
+    path = write(tmp_path, "a,b\n1,2\n3,\n5,6\n")
+    assert read_table(path, dropna=True)[1] == read_table(path, missing="drop")[1] == 1
+    with pytest.raises(ValueError, match="contradicts missing='refuse'"):
+        read_table(path, dropna=True, missing="refuse")
+    with pytest.raises(ValueError, match="missing must be one of marginalise, drop, refuse"):
+        read_table(path, missing="impute")
+
+
+@pytest.mark.parametrize(
+    ("text", "kwargs", "match"),
+    [
+        ("a,w\n1,1\n2,-1\n", {"weights": "w"}, r"negative or infinite \(first: -1 in row 1\)"),
+        ("a,w\n1,1\n2,\n", {"weights": "w"}, r"\(first: missing in row 1\)"),
+        ("a,w\n1,0\n2,0\n", {"weights": "w"}, "every weight in column 'w' .* is zero"),
+        ("a,w\n1,1\n2,heavy\n", {"weights": "w"}, "'w' .* not numeric: it has 'heavy' in row 1"),
+        ("a,b\n1,1\n2,2\n", {"weights": "nope"}, r"unknown column\(s\) \['nope'\]"),
+        ("a,b\n1,1\n2,2\n", {"labels": "g"}, r"unknown column\(s\) \['g'\]"),
+        ("a,b\n1,1\n2,2\n", {"weights": "b", "labels": "b"}, "both the weights and the labels"),
+        ("a,b\n1,1\n2,2\n", {"weights": "b", "columns": ["a", "b"]},
+         "'b' is the weights column, not a feature"),
+        ("a,g\n1,x\n2,y\n", {"labels": "g", "columns": ["g"]}, "'g' is the labels column"),
+        ("w\n1\n2\n", {"weights": "w"}, "no feature columns besides"),
+        ("a,b\n1,\n2,\n", {}, r"column\(s\) \['b'\] .* have no values at all"),
+        ("a,w\n,1\n1,0\n2,0\n", {"weights": "w", "missing": "drop"},
+         r"^every weight in column 'w' .* is zero once the 1 row"),
+    ],
+    ids=["negative", "missing-weight", "all-zero", "text-weight", "unknown-weights",
+         "unknown-labels", "same-column", "weights-as-feature", "labels-as-feature",
+         "no-features", "empty-feature", "zero-after-drop"],
+)
+def test_bad_weights_labels_and_columns_are_one_line(tmp_path, text, kwargs, match):
+    from bayesgmm.io import read_data
+
+    kwargs = dict(kwargs)
+    columns = kwargs.pop("columns", None)
+    with pytest.raises(ValueError, match=match) as info:
+        read_data(write(tmp_path, text), columns, **kwargs)
+    assert "\n" not in str(info.value)
+
+
+def test_values_are_still_checked_where_cells_are_missing(tmp_path):
+    with pytest.raises(ValueError, match="infinite at row 2, column 1"):
+        read_table(write(tmp_path, "a,b\n1,\n,3\n4,inf\n"))
+
+
+def _data_spec(tmp_path, data_lines):
+    from bayesgmm.io import load_spec
+
+    spec = tmp_path / "spec.toml"
+    spec.write_text('[data]\npath = "data.csv"\n' + data_lines + '\n[model]\nn_components = 2\n')
+    return load_spec(spec)
+
+
+def test_spec_observation_keys(tmp_path):
+    spec = _data_spec(tmp_path, 'missing = "drop"\nweights = "w"\nlabels = "g"\nnoise = true\n'
+                                'noise_volume = 12')
+    assert (spec.missing, spec.weights, spec.labels, spec.noise, spec.noise_volume) == \
+        ("drop", "w", "g", True, 12.0)
+    assert spec.dropna
+    default = _data_spec(tmp_path, "")
+    assert (default.missing, default.weights, default.labels, default.noise,
+            default.noise_volume, default.dropna) == ("marginalise", None, None, False, None,
+                                                      False)
+    assert _data_spec(tmp_path, "dropna = true").missing == "drop"
+
+
+@pytest.mark.parametrize(
+    ("lines", "match"),
+    [
+        ('missing = "impute"', r"\[data\] missing must be one of 'marginalise', 'drop', "
+                               r"'refuse'; got 'impute'"),
+        ('missing = "refuse"\ndropna = true', r"dropna = true means missing = \"drop\"; it "
+                                              r"contradicts missing = 'refuse'"),
+        ("noise_volume = 3.0", "noise_volume needs noise = true"),
+        ("noise = true\nnoise_volume = 0", "noise_volume must be a finite number > 0"),
+        ("noise = true\nnoise_volume = -inf", "noise_volume must be a finite number > 0"),
+        ('noise = "yes"', r"\[data\] noise must be bool"),
+        ("weights = 3", r"\[data\] weights must be str"),
+        ('weights = " "', r"\[data\] weights must name a column"),
+        ('columns = ["a", "g"]\nlabels = "g"', "labels column 'g' is not a feature"),
+    ],
+    ids=["policy", "dropna-contradiction", "volume-without-noise", "zero-volume", "inf-volume",
+         "noise-type", "weights-type", "blank-weights", "labels-in-columns"],
+)
+def test_bad_spec_observation_keys(tmp_path, lines, match):
+    with pytest.raises(ValueError, match=match):
+        _data_spec(tmp_path, lines)

@@ -104,6 +104,10 @@ def select_em(
     random_state: Any = None,
     n_jobs: int | None = -1,
     verbose: int = 0,
+    sample_weight: Any = None,
+    missing: str = "marginalise",
+    noise: bool = False,
+    noise_volume: float | None = None,
 ) -> EMSelection:
     """Fit a grid of K x covariance types by EM and tabulate BIC, AIC and ICL.
 
@@ -130,6 +134,11 @@ def select_em(
     random_state : int, SeedSequence, Generator or None
         Root seed. Cell (K, covariance type) is seeded from it and the cell alone, so the table
         does not depend on ``n_jobs``, the joblib backend or the rest of the grid.
+    sample_weight, missing, noise, noise_volume
+        As in :func:`bayesgmm.fit_em`, for every cell: frequency weights (the criteria use
+        the weighted log-likelihood and N = the sum of the weights, as for the expanded
+        rows), missing values (NaN; a row counts with its observed coordinates), a uniform
+        noise component (one more free parameter, its weight).
     n_jobs : int or None, default -1
         joblib workers; -1 uses all cores (or all Dask workers inside
         ``joblib.parallel_backend("dask")``); None defers to an enclosing
@@ -151,7 +160,21 @@ def select_em(
     Cells that cannot be fitted (e.g. more components than points) get NaN criteria and an
     ``error`` message instead of stopping the sweep.
     """
-    Xv, names = check_data(X)
+    observed = {k: v for k, v in (("sample_weight", sample_weight), ("missing", missing),
+                                  ("noise", noise), ("noise_volume", noise_volume))
+                if v is not None and v is not False and not (k == "missing"
+                                                             and v == "marginalise")}
+    if observed or (np.asarray(X).dtype.kind == "f" and np.isnan(np.asarray(X)).any()):
+        # weights, missing values or noise: validated once, the same rows for every cell
+        from ..observations import prepare_observations
+
+        obs = prepare_observations(X, 1, **observed)
+        Xv, names, weights = obs.X, obs.feature_names, obs.sample_weight
+        observed = {"sample_weight": weights, "noise": obs.noise,
+                    "noise_volume": noise_volume if obs.noise else None}
+    else:
+        Xv, names = check_data(X)
+        weights = None
     ks = check_grid(n_components)
     cts = check_covariance_types(covariance_types)
     entropy = root_entropy(random_state)
@@ -159,6 +182,8 @@ def select_em(
         raise ValueError(f"prior must be None or 'default'; got {prior!r}")
     options = {"n_init": n_init, "init": init, "max_iter": max_iter, "tol": tol,
                "reg_covar": reg_covar, "prior": prior}
+    if weights is not None or observed.get("noise") or np.isnan(Xv).any():
+        options.update({k: v for k, v in observed.items() if v is not None and v is not False})
     frame = pd.DataFrame(Xv, columns=list(names))
     # Most expensive cells first, so that the last cells to run are short ones.
     cells = sorted(((k, ct) for ct in cts for k in ks),
@@ -188,16 +213,29 @@ def _fit_cell(frame: pd.DataFrame, n_components: int, covariance_type: str,
                          random_state=seed, **options)
         except (ValueError, np.linalg.LinAlgError) as exc:
             return _failed_row(n_components, covariance_type, str(exc)), None
-        row = _criteria_row(fit, frame.to_numpy())
+        row = _criteria_row(fit, frame.to_numpy(), options.get("sample_weight"))
     # Warnings raised in a worker process would be lost: keep them in the table instead.
     row["warnings"] = "; ".join(dict.fromkeys(str(w.message) for w in caught))
     return row, fit
 
 
-def _criteria_row(fit: EMResult, X: np.ndarray) -> dict:
-    """Log-likelihood, p, BIC, AIC, ICL and the classification entropy of one fit."""
-    entropy = classification_entropy(fit.predict_proba(X), "map")
-    bic = fit.bic(X)
+def _criteria_row(fit: EMResult, X: np.ndarray, sample_weight: np.ndarray | None = None
+                  ) -> dict:
+    """Log-likelihood, p, BIC, AIC, ICL and the classification entropy of one fit.
+
+    With weights, missing values (NaN) or a noise component: the weighted log-likelihood of
+    the rows' observed values at the estimate, N = the sum of the weights (the expanded rows'
+    criteria), and the weighted entropy.
+    """
+    if sample_weight is None and not fit.noise and not np.isnan(X).any():
+        entropy = classification_entropy(fit.predict_proba(X), "map")
+        bic, aic = fit.bic(X), fit.aic(X)
+    else:
+        g = np.ones(X.shape[0]) if sample_weight is None else sample_weight
+        loglik = float(np.sum(g * fit.score_samples(X)))
+        entropy = float(-np.sum(g * np.log(fit.predict_proba(X).max(axis=1))))
+        bic = -2.0 * loglik + fit.n_parameters * math.log(g.sum())
+        aic = -2.0 * loglik + 2.0 * fit.n_parameters
     sizes = fit.weights * fit.n_samples
     return {
         "n_components": fit.n_components,
@@ -205,7 +243,7 @@ def _criteria_row(fit: EMResult, X: np.ndarray) -> dict:
         "log_likelihood": fit.log_likelihood,
         "n_parameters": fit.n_parameters,
         "bic": bic,
-        "aic": fit.aic(X),
+        "aic": aic,
         "icl": bic + 2.0 * entropy,
         "entropy": entropy,
         "min_component_size": float(sizes.min()),

@@ -1,0 +1,302 @@
+"""The command line's missing values, weights, labels and noise: flags, specs, errors."""
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from bayesgmm import cli
+
+
+@pytest.fixture
+def rows_dir(tmp_path, old_faithful, monkeypatch):
+    """old_faithful's first 60 rows with a weights column, a labels column and gaps."""
+    frame = old_faithful.iloc[:60].copy().reset_index(drop=True)
+    frame["w"] = np.arange(60) % 3 + 1.0
+    frame["g"] = np.where(frame["eruptions"] > 3, "long", "short")
+    frame.loc[frame.index % 4 != 0, "g"] = ""  # a quarter labelled
+    frame.to_csv(tmp_path / "rows.csv", index=False)
+    gaps = frame.copy()
+    gaps.loc[[2, 5], "waiting"] = np.nan
+    gaps.loc[7, "eruptions"] = np.nan
+    gaps.to_csv(tmp_path / "gaps.csv", index=False)
+    bad = frame.copy()
+    bad.loc[3, "w"] = -2.0
+    bad.to_csv(tmp_path / "negative.csv", index=False)
+    zero = frame.copy()
+    zero["w"] = 0.0
+    zero.to_csv(tmp_path / "zero.csv", index=False)
+    three = frame.copy()
+    three.loc[1, "g"] = "medium"
+    three.to_csv(tmp_path / "three.csv", index=False)
+    nolabel = frame.copy()
+    nolabel["g"] = ""
+    nolabel.to_csv(tmp_path / "nolabel.csv", index=False)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+@pytest.fixture
+def captured(monkeypatch):
+    """Replace fit_bayes and fit_em by recorders that stop the command (exit 2)."""
+    seen = {}
+
+    def record(frame, n_components, **kwargs):
+        seen.update(frame=frame, n_components=n_components, **kwargs)
+        raise ValueError("stop here")
+
+    monkeypatch.setattr(cli, "fit_bayes", record)
+    from bayesgmm import em
+
+    monkeypatch.setattr(em, "fit_em", record)
+    return seen
+
+
+BAD = [
+    (["rows.csv", "-k", "2", "--weights", "weight"], r"unknown column\(s\) \['weight'\]"),
+    (["rows.csv", "-k", "2", "--labels", "group"], r"unknown column\(s\) \['group'\]"),
+    (["negative.csv", "-k", "2", "--weights", "w", "--labels", "g"],
+     r"weight\(s\) in column 'w' .* \(first: -2 in row 3\)"),
+    (["zero.csv", "-k", "2", "--weights", "w", "--labels", "g"], "every weight in column 'w'"),
+    (["three.csv", "-k", "2", "--labels", "g", "--weights", "w"],
+     r"name 3 groups \['long', 'medium', 'short'\] but the mixture has only 2"),
+    (["nolabel.csv", "-k", "2", "--labels", "g", "--weights", "w"], "has no known label"),
+    (["rows.csv", "-k", "2", "--weights", "w"], r"column\(s\) \['g'\] .* not numeric"),
+    (["rows.csv", "-k", "2", "--columns", "eruptions,w", "--weights", "w"],
+     "'w' is the weights column, not a feature"),
+    (["rows.csv", "-k", "2", "--labels", "g", "--noise-volume", "3"],
+     "--noise-volume needs --noise"),
+    (["rows.csv", "-k", "2", "--labels", "g", "--noise", "--noise-volume", "0"],
+     "--noise-volume must be a finite number > 0"),
+    (["rows.csv", "-k", "2", "--labels", "g", "--noise", "--noise-volume", "nan"],
+     "--noise-volume must be a finite number > 0"),
+    (["gaps.csv", "-k", "2", "--labels", "g", "--dropna", "--missing", "refuse"],
+     "--dropna means --missing drop; it contradicts --missing refuse"),
+    (["gaps.csv", "-k", "2", "--labels", "g", "--weights", "w", "--missing", "refuse"],
+     r"3 row\(s\) of gaps.csv have missing values \(first: row 2\)"),
+    (["gaps.csv", "-k", "2", "--missing", "impute"], "invalid choice: 'impute'"),
+]
+
+
+@pytest.mark.parametrize("command", ["fit", "em"])
+@pytest.mark.parametrize(("argv", "message"), BAD, ids=[m[:30] for _, m in BAD])
+def test_bad_observation_input_is_one_line_and_nothing_is_fitted(command, argv, message, rows_dir,
+                                                                 captured, capsys):
+    before = sorted(p.name for p in rows_dir.iterdir())
+    with pytest.raises(SystemExit) if "invalid choice" in message else _no_raise() as info:
+        rc = cli.main([command, *argv])
+    rc = info.value.code if info is not None else rc
+    err = capsys.readouterr().err
+    assert rc == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and re.search(message, lines[0]), err
+    assert captured == {}  # refused before any fit
+    assert sorted(p.name for p in rows_dir.iterdir()) == before
+
+
+class _no_raise:
+    value = None
+
+    def __enter__(self):
+        return None
+
+    def __exit__(self, *exc):
+        return False
+
+
+@pytest.mark.parametrize("command", ["fit", "em"])
+def test_flags_reach_the_fit(command, rows_dir, captured, capsys):
+    rc = cli.main([command, "gaps.csv", "-k", "3", "--weights", "w", "--labels", "g",
+                   "--noise", "--noise-volume", "250.5", "--no-progress"])
+    out = capsys.readouterr().out
+    assert rc == 2  # the recorder stops the command
+    frame = pd.read_csv(rows_dir / "gaps.csv")
+    assert list(captured["frame"].columns) == ["eruptions", "waiting"]
+    np.testing.assert_array_equal(captured["frame"].to_numpy(),
+                                  frame[["eruptions", "waiting"]].to_numpy())
+    np.testing.assert_array_equal(captured["sample_weight"], frame["w"].to_numpy())
+    expected = np.select([frame["g"] == "long", frame["g"] == "short"], [0, 1], -1)
+    np.testing.assert_array_equal(captured["labels"], expected)
+    assert captured["noise"] is True and captured["noise_volume"] == 250.5
+    assert captured["missing"] == "marginalise" and captured["n_components"] == 3
+    assert "missing values: 3 value(s) in 3 row(s), integrated out (missing at random" in out
+    assert "weights: column 'w'" in out and "total weight 120" in out
+    assert "labels: column 'g', 15 of 60 row(s) labelled; component 0 = 'long', " \
+           "component 1 = 'short'" in out
+    assert "noise: a uniform component over a region of volume 250.5" in out
+
+
+@pytest.mark.parametrize("command", ["fit", "em"])
+def test_a_plain_file_passes_no_observation_arguments(command, rows_dir, captured, capsys):
+    """The default path stays today's: no keyword the core would have to interpret."""
+    cli.main([command, "rows.csv", "-k", "2", "--columns", "eruptions,waiting"])
+    assert not {"sample_weight", "labels", "noise", "noise_volume", "missing"} & set(captured)
+    assert "missing values" not in capsys.readouterr().out
+
+
+def test_drop_hands_the_rows_to_the_fit_to_drop(rows_dir, captured, capsys):
+    cli.main(["fit", "gaps.csv", "-k", "2", "--columns", "eruptions,waiting",
+              "--missing", "drop"])
+    assert captured["missing"] == "drop" and len(captured["frame"]) == 60
+    assert "dropping 3 row(s) with missing values" in capsys.readouterr().out
+
+
+def test_spec_keys_reach_the_fit(rows_dir, captured, capsys):
+    spec = rows_dir / "spec.toml"
+    spec.write_text('[data]\npath = "gaps.csv"\nweights = "w"\nlabels = "g"\nnoise = true\n'
+                    'missing = "drop"\n[model]\nn_components = 2\n[output]\ndirectory = "o"\n')
+    rc = cli.main(["run", str(spec)])
+    assert rc == 2 and captured["missing"] == "drop" and captured["noise"] is True
+    assert "noise_volume" not in captured
+    assert captured["labels"].shape == (60,) and captured["sample_weight"].shape == (60,)
+    assert "component 0 = 'long'" in capsys.readouterr().out
+    assert not (rows_dir / "o").exists()
+
+
+def test_labels_that_are_numbers_keep_their_names(rows_dir, captured, capsys):
+    frame = pd.read_csv(rows_dir / "rows.csv")
+    frame["g"] = np.where(frame.index % 3 == 0, np.where(frame["eruptions"] > 3, 7, 2), -1)
+    frame.to_csv(rows_dir / "numbers.csv", index=False)
+    cli.main(["em", "numbers.csv", "-k", "2", "--labels", "g"])
+    assert "component 0 = '2', component 1 = '7'" in capsys.readouterr().out
+    assert set(np.unique(captured["labels"])) == {-1, 0, 1}
+
+
+def test_every_row_missing_is_refused(tmp_path, monkeypatch, captured, capsys):
+    (tmp_path / "holes.csv").write_text("a,b\n1,\n,2\n")
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["em", "holes.csv", "-k", "1", "--missing", "drop"]) == 2
+    assert "every row of holes.csv has missing values" in capsys.readouterr().err
+
+
+def test_constant_observed_column_is_refused(tmp_path, monkeypatch, captured, capsys):
+    (tmp_path / "c.csv").write_text("a,b\n1,5\n2,\n3,5\n4,5\n")
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["em", "c.csv", "-k", "1"]) == 2
+    assert "'b' are constant (over their observed values)" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------------------------
+# real EM fits through the command line
+# --------------------------------------------------------------------------------------------
+def test_em_weights_equal_the_replicated_rows(rows_dir, capsys):
+    """Oracle: a weights column gives the fit of the file with each row repeated w times."""
+    frame = pd.read_csv(rows_dir / "rows.csv")
+    frame.loc[frame.index.repeat(frame["w"].astype(int)), ["eruptions", "waiting"]].to_csv(
+        rows_dir / "repeated.csv", index=False)
+    cli.main(["em", "rows.csv", "-k", "2", "--columns", "eruptions,waiting", "--weights", "w",
+              "--seed", "4", "--n-init", "2"])
+    weighted = capsys.readouterr().out
+    cli.main(["em", "repeated.csv", "-k", "2", "--seed", "4", "--n-init", "2"])
+    repeated = capsys.readouterr().out
+
+    def loglik(out):
+        return float(re.search(r"EM: log-likelihood (-?[\d.]+)", out)[1])
+
+    def bic(out):
+        return float(re.search(r"BIC (-?[\d.]+)", out)[1])
+
+    assert loglik(weighted) == pytest.approx(loglik(repeated), abs=2e-3)
+    assert bic(weighted) == pytest.approx(bic(repeated), abs=2e-2)  # n = sum of weights
+    assert "frequency weights (total 120)" in weighted
+
+
+def test_em_report_with_every_capability(rows_dir, capsys):
+    rc = cli.main(["em", "gaps.csv", "-k", "2", "--weights", "w", "--labels", "g", "--noise",
+                   "--seed", "1", "--n-init", "2", "--report", "--out", "rep",
+                   "--no-progress"])
+    out = capsys.readouterr().out
+    assert rc == 0
+    assert "noise weight" in out
+    assert ("observations: 60 row(s) fitted; 3 missing value(s) in 3 row(s) integrated out "
+            "(missing at random assumed); frequency weights (total 120); 15 row(s) with a "
+            "known component: 0 = 'long', 1 = 'short'; a uniform noise component") in out
+    page = (rows_dir / "rep" / "report.html").read_text()
+    assert "3 value(s) missing" in page and "The noise component" in page
+    assert "squares: the 15 points whose component was known" in page
+    assert "15 row(s) with a known component: 0 = &#x27;long&#x27;, 1 = &#x27;short&#x27;" in page
+    assert "labels column" in page and "0 = long, 1 = short" in page
+    assert 'Figure "' not in page  # no figure failed
+    figures = sorted(p.name for p in (rows_dir / "rep" / "figures").iterdir())
+    assert figures == ["classification.png", "data.png", "density.png", "em_convergence.png",
+                       "membership.png"]
+
+
+# --------------------------------------------------------------------------------------------
+# real posterior fits through the command line (once fit_bayes takes the observation keywords)
+# --------------------------------------------------------------------------------------------
+def _bayes_observations():
+    import inspect
+
+    from bayesgmm.sampling import fit_bayes
+
+    if "sample_weight" not in inspect.signature(fit_bayes).parameters:
+        pytest.skip("needs the posterior side of issue 14 (fit_bayes(sample_weight=, ...))")
+
+
+def test_fit_with_every_capability_saves_and_reports(rows_dir, capsys):
+    _bayes_observations()
+    import bayesgmm
+
+    rc = cli.main(["fit", "gaps.csv", "-k", "2", "--weights", "w", "--labels", "g", "--noise",
+                   "--seed", "1", "--draws", "100", "--tune", "100", "--chains", "2",
+                   "--report", "--out", "fitted", "--no-progress"])
+    out = capsys.readouterr().out
+    assert rc == 0
+    assert "noise weight" in out and "observations: 60 row(s) fitted; 3 missing value(s)" in out
+    result = bayesgmm.load(rows_dir / "fitted")
+    record = result.observations_summary
+    assert record["label_names"] == ["long", "short"]  # kept with the saved result
+    assert record["weighted"] and record["n_labelled"] == 15 and record["noise"]
+    assert record["n_missing_values"] == 3
+    page = (rows_dir / "fitted" / "report.html").read_text()
+    assert "The noise component" in page and "squares: the 15 points" in page
+    assert 'Figure "' not in page  # no figure failed
+
+
+def test_run_the_missing_values_spec(tmp_path, capsys):
+    _bayes_observations()
+    import bayesgmm
+
+    models = Path(__file__).resolve().parents[1] / "models"
+    text = (models / "old_faithful_missing.toml").read_text()
+    text = text.replace('"../examples/data/old_faithful_missing.csv"',
+                        f'"{models.parent / "examples" / "data" / "old_faithful_missing.csv"}"')
+    text = text.replace('draws = "auto"', "draws = 100").replace("tune = 1000", "tune = 100")
+    text = text.replace("chains = 4", "chains = 2").replace("report = true", "report = false")
+    text = text.replace('"../results/old_faithful_missing"', '"out"')
+    spec = tmp_path / "missing.toml"
+    spec.write_text(text)
+    assert cli.main(["run", str(spec), "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "missing values:" in out and "integrated out" in out
+    result = bayesgmm.load(tmp_path / "out")
+    assert result.observations_summary["n_rows_fitted"] == 272
+    assert np.isnan(result.idata["observed_data"]["x"].values).sum() > 50
+
+
+def test_select_passes_weights_missing_values_and_noise(rows_dir, monkeypatch, capsys):
+    seen = {}
+
+    def record(frame, ks, covariance_types, **kwargs):
+        seen.update(frame=frame, ks=ks, **kwargs)
+        raise ValueError("stop here")
+
+    monkeypatch.setattr(cli, "select_em", record)
+    rc = cli.main(["select", "gaps.csv", "-k", "1-3", "--columns", "eruptions,waiting",
+                   "--weights", "w", "--noise", "--out", "sel"])
+    assert rc == 2 and seen["ks"] == (1, 2, 3) and seen["noise"] is True
+    assert seen["missing"] == "marginalise" and np.isnan(seen["frame"].to_numpy()).sum() == 3
+    np.testing.assert_array_equal(seen["sample_weight"], pd.read_csv(rows_dir / "gaps.csv")["w"])
+    assert "labels" not in seen
+
+
+def test_select_end_to_end_with_weights(rows_dir, capsys):
+    rc = cli.main(["select", "gaps.csv", "-k", "1-2", "--covariance", "full", "--columns",
+                   "eruptions,waiting", "--weights", "w", "--n-init", "1", "--jobs", "1",
+                   "--seed", "0", "--out", "sel", "--no-progress"])
+    assert rc == 0
+    page = (rows_dir / "sel" / "select.html").read_text()
+    assert "weights column" in page

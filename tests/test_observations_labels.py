@@ -1,0 +1,99 @@
+"""User label values (names, numbers, gaps) to component indices and names."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from bayesgmm.observations import encode_labels
+
+
+def test_names_are_sorted_and_unknowns_are_minus_one():
+    codes, names = encode_labels(["b", "", "a", None, "b", float("nan"), " a ", "-1"], 3)
+    assert names == ("a", "b")
+    np.testing.assert_array_equal(codes, [1, -1, 0, -1, 1, -1, 0, -1])
+    assert codes.dtype == np.int64
+
+
+def test_integer_labels_sort_numerically_and_minus_one_is_unknown():
+    codes, names = encode_labels(np.array([10, 2, -1, 2, 0]), 3)
+    assert names == ("0", "2", "10")
+    np.testing.assert_array_equal(codes, [2, 1, -1, 1, 0])
+
+
+def test_integer_csv_column_with_gaps_is_read_as_floats_but_named_as_integers(tmp_path):
+    path = tmp_path / "l.csv"
+    path.write_text("x,g\n0,1\n0,\n0,3\n0,1\n")  # a blank line is skipped: x
+    column = pd.read_csv(path)["g"]
+    assert column.dtype == np.float64  # what pandas does with a gap
+    codes, names = encode_labels(column, 2)
+    assert names == ("1", "3")
+    np.testing.assert_array_equal(codes, [0, -1, 1, 0])
+
+
+def test_nullable_and_categorical_pandas_columns():
+    codes, names = encode_labels(pd.Series([1, None, 2], dtype="Int64"), 2)
+    assert names == ("1", "2") and codes.tolist() == [0, -1, 1]
+    codes, names = encode_labels(pd.Series(["x", None, "y"], dtype="category"), 2)
+    assert names == ("x", "y") and codes.tolist() == [0, -1, 1]
+
+
+def test_all_unknown_gives_no_names():
+    codes, names = encode_labels(["", None, -1], 2)
+    assert names == () and codes.tolist() == [-1, -1, -1]
+
+
+def test_fewer_names_than_components_is_fine():
+    codes, names = encode_labels(["a", "a", ""], 4)
+    assert names == ("a",) and codes.tolist() == [0, 0, -1]
+
+
+def test_more_names_than_components_is_one_line_naming_them():
+    with pytest.raises(ValueError, match=r"name 3 groups \['a', 'b', 'c'\] but the mixture "
+                                         r"has only 2 component") as info:
+        encode_labels(["c", "a", "b", ""], 2)
+    assert "\n" not in str(info.value)
+
+
+def test_two_dimensional_labels_are_refused():
+    with pytest.raises(ValueError, match="one-dimensional"):
+        encode_labels(np.zeros((3, 2)), 2)
+
+
+# --------------------------------------------------------------------------------------------
+# the one-sentence summary (CLI and report)
+# --------------------------------------------------------------------------------------------
+def test_sentence_is_empty_for_a_plain_fit():
+    from bayesgmm.observation_record import observations_sentence
+
+    assert observations_sentence(None) == ""
+    assert observations_sentence({"n_rows": 10, "n_rows_dropped": 0, "n_missing_values": 0,
+                                  "missing": "marginalise", "weighted": False, "n_labelled": 0,
+                                  "noise": False}) == ""
+
+
+def test_sentence_names_each_capability():
+    from bayesgmm.observation_record import observations_sentence
+
+    summary = {"n_rows": 97, "n_rows_dropped": 3, "n_missing_values": 12,
+               "n_rows_with_missing": 10, "missing": "marginalise", "weighted": True,
+               "n_labelled": 20, "noise": True, "noise_log_density": -np.log(250.0)}
+    text = observations_sentence(summary, ("long", "short"))
+    assert text == ("97 row(s) fitted; 12 missing value(s) in 10 row(s) integrated out "
+                    "(missing at random assumed); 3 row(s) with no observed value dropped; "
+                    "frequency weights; 20 row(s) with a known component: 0 = 'long', "
+                    "1 = 'short'; a uniform noise component (volume 250)")
+    dropped = observations_sentence({"n_rows": 7, "n_rows_dropped": 2, "missing": "drop"})
+    assert dropped == '7 row(s) fitted; 2 row(s) with missing values (missing = "drop") dropped'
+
+
+def test_label_names_are_kept_in_the_fit_record(old_faithful):
+    import bayesgmm
+    from bayesgmm.observation_record import name_labels, observations_record
+
+    codes = np.where(old_faithful["eruptions"] > 3, 0, 1)
+    codes[5:] = -1
+    em = bayesgmm.fit_em(old_faithful, 2, labels=codes, random_state=0, n_init=1)
+    name_labels(em, ("long", "short"))
+    assert observations_record(em)["label_names"] == ["long", "short"]
+    name_labels(em, ())  # no labels: nothing changes
+    assert observations_record(em)["label_names"] == ["long", "short"]

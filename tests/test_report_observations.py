@@ -1,0 +1,137 @@
+"""The report's record of missing values, weights, labels and noise (from a hand-made summary)."""
+
+import types
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from bayesgmm import report  # noqa: E402
+from bayesgmm.observation_record import observations_record  # noqa: E402
+
+
+def _data_section(X, summary):
+    figures = []
+    em = types.SimpleNamespace(feature_names=("a", "b"), observations_summary=summary)
+    return report._section_data(em, X, report._embedder(figures)), figures
+
+
+def test_data_section_counts_missing_values_and_states_the_summary():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 2))
+    X[[1, 5, 9], 1] = np.nan
+    X[3, 0] = np.nan
+    summary = {"n_rows": 40, "n_rows_dropped": 1, "n_missing_values": 4,
+               "n_rows_with_missing": 4, "missing": "marginalise", "weighted": True,
+               "n_labelled": 6, "noise": True, "noise_log_density": -np.log(12.0),
+               "sum_of_weights": 55.0,
+               "label_names": ["x", "y"]}
+    text, figures = _data_section(X, summary)
+    assert "40 observations of 2 feature(s), 4 value(s) missing" in text
+    assert "missing at random" in text
+    assert ("<b>Observations:</b> 40 row(s) fitted; 4 missing value(s) in 4 row(s) integrated "
+            "out") in text
+    assert "6 row(s) with a known component: 0 = &#x27;x&#x27;, 1 = &#x27;y&#x27;" in text
+    assert "a uniform noise component (volume 12)" in text
+    assert "<th>observed</th>" in text and "<td>39</td>" in text and "<td>37</td>" in text
+    assert len(figures) == 1 and figures[0].png.startswith(b"\x89PNG")  # NaN-safe figure
+
+
+def test_plain_data_section_has_no_observations_line():
+    X = np.random.default_rng(1).normal(size=(30, 2))
+    text, _ = _data_section(X, None)
+    assert "no missing values" in text and "Observations:" not in text
+    assert "<th>observed</th>" not in text
+
+
+def test_summary_is_found_on_the_em_start_or_in_saved_settings():
+    summary = {"n_rows": 3, "noise": True}
+    em = types.SimpleNamespace(observations_summary=summary)
+    assert observations_record(types.SimpleNamespace(em=em)) == summary
+    saved = types.SimpleNamespace(em=None, settings={"observations": summary})
+    assert observations_record(saved) == summary
+    assert observations_record(types.SimpleNamespace(settings={})) is None
+
+
+def test_one_dimensional_data_with_gaps_draws():
+    X = np.r_[np.random.default_rng(2).normal(size=20), np.nan][:, None]
+    fig = report.plots.plot_data(X, ("a",))
+    assert fig.axes[0].get_xlim()[0] < -1
+
+
+def test_bayes_report_on_data_with_missing_values_and_known_labels(tiny_fit):
+    """The whole report renders when the posterior's data hold NaN and labels (no figure
+    fails), states the missing values, and marks the labelled points."""
+    import dataclasses
+
+    import xarray as xr
+
+    from bayesgmm.posterior import BayesResult
+
+    if not hasattr(BayesResult, "memberships"):
+        pytest.skip("needs the posterior side of issue 14 (BayesResult.memberships)")
+    idata = tiny_fit.idata.copy()
+    x = idata["observed_data"]["x"].values.copy()
+    x[[3, 10, 40], 1] = np.nan
+    x[7, 0] = np.nan
+    labels = np.full(x.shape[0], -1)
+    labels[[0, 1, 2]] = [0, 1, 0]
+    idata["observed_data"] = xr.Dataset(
+        {"x": (("observation", "feature"), x), "labels": (("observation",), labels)},
+        coords=idata["observed_data"].coords)
+    result = dataclasses.replace(tiny_fit, idata=idata, observations_summary={
+        "n_rows": 272, "n_rows_fitted": 272, "n_rows_dropped": 0, "missing": "marginalise",
+        "n_missing_values": 4, "n_rows_with_missing": 4, "weighted": False, "n_labelled": 3,
+        "noise": False, "noise_log_density": None})
+    page, figures = report.build_report(result)
+    assert "4 value(s) missing" in page
+    assert "squares: the 3 points whose component was known" in page
+    assert "Figure &quot;" not in page and 'Figure "' not in page  # no figure failed
+    assert {f.name for f in figures} >= {"data", "classification", "membership"}
+
+
+def _with_observed(tiny_fit, **variables):
+    import dataclasses
+
+    import xarray as xr
+
+    idata = tiny_fit.idata.copy()
+    obs = idata["observed_data"].to_dataset()
+    idata["observed_data"] = obs.assign(**{k: (("observation",), v)
+                                           for k, v in variables.items()})
+    return dataclasses.replace(tiny_fit, idata=idata), xr
+
+
+def test_noise_weight_is_a_row_of_the_parameter_table(tiny_fit):
+    import dataclasses
+
+    post = tiny_fit.idata["posterior"].to_dataset()
+    nw = np.random.default_rng(0).uniform(0.01, 0.05, (post.sizes["chain"], post.sizes["draw"]))
+    idata = tiny_fit.idata.copy()
+    idata["posterior"] = post.assign(weights=post["weights"] * (1 - nw[..., None]),
+                                     noise_weight=(("chain", "draw"), nw))
+    em = dataclasses.replace(tiny_fit.em, noise_log_density=-np.log(300.0), noise_weight=0.03)
+    table = report.parameter_table(dataclasses.replace(tiny_fit, idata=idata, em=em))
+    assert list(table.index[:3]) == ["weight[0]", "weight[1]", "noise weight"]
+    row = table.loc["noise weight"]
+    assert row["EM"] == 0.03 and row["mean"] == pytest.approx(nw.mean())
+    assert row["lower"] == pytest.approx(np.quantile(nw, 0.03))
+    assert "noise weight" not in report.parameter_table(tiny_fit).index
+
+
+def test_predictive_check_compares_with_the_rows_the_weights_stand_for(tiny_fit):
+    n = tiny_fit.idata["observed_data"].sizes["observation"]
+    g = np.arange(n) % 3  # whole numbers: the rows repeated; zeros: left out
+    result, _ = _with_observed(tiny_fit, sample_weight=g.astype(float))
+    X, weights = report.plots._ppc_data(result)
+    assert weights is None and len(X) == g.sum()
+    np.testing.assert_array_equal(X[1:3], np.repeat(report.plots._data(result)[2:3], 2, axis=0))
+    fig = report.plots.plot_ppc_density(result, n_replicates=3)
+    assert len(fig.axes) == 2
+    result, _ = _with_observed(tiny_fit, sample_weight=np.linspace(0.5, 1.5, n))
+    X, weights = report.plots._ppc_data(result)
+    assert len(X) == n and weights is not None
+    assert len(report.plots.plot_ppc_statistics(result, n_replicates=5).axes) >= 1
