@@ -921,9 +921,22 @@ def _initialise(obs: Observations, Xc, K, covariance_type, init, reg_covar, rng)
 
 
 def _with_labels(resp, labels):
-    """Responsibilities with the labelled rows set to their known component."""
-    resp = resp.copy()
+    """Responsibilities with the labelled rows set to their known component.
+
+    The starting partition's columns are first permuted to agree best with the labels
+    (an assignment on their contingency table): k-means numbers its clusters arbitrarily, and
+    forcing the labelled rows into clusters of the wrong number would start EM from a mix of
+    two groups per component, from which it climbs out only slowly (measured: 54 iterations
+    instead of 6 on Old Faithful with 20 labels, examples/data/old_faithful_labels.csv).
+    """
+    from scipy.optimize import linear_sum_assignment  # here: only fits with labels need it
+
     known = labels >= 0
+    K = resp.shape[1]
+    agreement = np.zeros((K, K))  # rows: label, columns: starting cluster
+    np.add.at(agreement, labels[known], resp[known])
+    _, columns = linear_sum_assignment(agreement, maximize=True)
+    resp = resp[:, columns].copy()
     resp[known] = 0.0
     resp[np.flatnonzero(known), labels[known]] = 1.0
     return resp

@@ -236,3 +236,16 @@ def test_impute_with_mixture_weights_memberships(simulated):
     # well-separated clusters: the imputed value is close to its own component's regression
     err = np.abs(filled[::3, 0] - X[:50:3, 0])
     assert np.median(err) < 1.5
+
+
+def test_labels_start_from_the_agreeing_partition(simulated):
+    """k-means numbers its clusters arbitrarily; the start follows the labels' numbering, so
+    EM does not have to pull each labelled group out of the wrong component."""
+    X, labels, _ = simulated
+    known = np.where(np.arange(X.shape[0]) % 30 == 0, labels, -1)
+    for seed in range(4):
+        permuted = fit_em(X, 3, labels=(known + 1) % 3 * (known >= 0) - (known < 0),
+                          random_state=seed)
+        plain = fit_em(X, 3, labels=known, random_state=seed)
+        assert permuted.n_iter <= plain.n_iter + 3
+        assert permuted.log_likelihood == pytest.approx(plain.log_likelihood, rel=1e-8)
