@@ -14,7 +14,7 @@ import xarray as xr
 
 from .covariance import cholesky_draws
 
-__all__ = ["categorical", "flatten_draws"]
+__all__ = ["categorical", "flat_noise_weight", "flatten_draws"]
 
 
 def flatten_draws(posterior: xr.Dataset, covariance_type: str, *,
@@ -53,6 +53,18 @@ def flatten_draws(posterior: xr.Dataset, covariance_type: str, *,
         w, m, cov = w[idx], m[idx], cov[idx]
     return (np.ascontiguousarray(w), np.ascontiguousarray(m),
             cholesky_draws(cov, covariance_type, K, D))
+
+
+def flat_noise_weight(posterior: xr.Dataset, *, max_draws: int | None = None,
+                      random_state: Any = 0) -> np.ndarray:
+    """The ``noise_weight`` draws (S,), flattened and thinned as :func:`flatten_draws` does
+    (the same draws for the same ``max_draws`` and ``random_state``)."""
+    nw = posterior["noise_weight"].transpose("chain", "draw").to_numpy().reshape(-1)
+    if max_draws is not None and nw.size > max_draws:
+        idx = np.sort(np.random.default_rng(random_state).choice(nw.size, max_draws,
+                                                                 replace=False))
+        nw = nw[idx]
+    return np.ascontiguousarray(nw)
 
 
 def categorical(probabilities: np.ndarray, u: np.ndarray) -> np.ndarray:

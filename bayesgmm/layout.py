@@ -23,6 +23,8 @@ from that list follow
 Free variables (standardised scale; dims in brackets)::
 
     weights        Dirichlet(alpha 1_K), simplex                (component)
+      or, with a noise component (``noise=True``):
+    mixing         Dirichlet(alpha 1_(K+1)), simplex            (mixing_component)
     means_z        Normal(0, means_sd) [ordered_components]     (component, feature)
     sd_z           LogNormal(log sd_median, sd_log_sd), log     full/diag (component, feature),
                                                                 tied (feature), spherical
@@ -30,6 +32,14 @@ Free variables (standardised scale; dims in brackets)::
     corr_chol_z    LKJCorr(D, lkj_eta), cholesky_corr           full (component, feature,
                                                                 feature_bis), tied (feature,
                                                                 feature_bis); D > 1 only
+
+The noise component (a uniform density over the data's box, :mod:`bayesgmm.observations`) has
+its own weight in the same simplex as the Gaussians' weights: the free variable is then
+``mixing`` (K + 1 entries, the last one the noise weight, one Dirichlet(alpha) over all of them,
+so the noise weight's prior is Beta(alpha, K alpha)), and the model adds the deterministics
+``weights`` (component) = ``mixing[:K]`` and ``noise_weight`` () = ``mixing[K]``, after ``means``
+and ``covariances`` (:func:`deterministics`). So ``weights`` keeps its name, dims and data
+units everywhere downstream (it sums to 1 - ``noise_weight``); without noise nothing changes.
 
 Adding a block (docs/ARCHITECTURE.md, "Adding a prior block"): one entry in :func:`blocks` and
 its numba function in :mod:`bayesgmm.backends.native`.
@@ -56,7 +66,10 @@ from .priors import Priors
 __all__ = [
     "CENTER",
     "DATA",
+    "MIXING",
     "DETERMINISTICS",
+    "NOISE_DETERMINISTICS",
+    "PLAN_NAMES",
     "OBSERVED",
     "SCALE",
     "Block",
@@ -64,6 +77,7 @@ __all__ = [
     "OrderedComponents",
     "blocks",
     "check_model",
+    "deterministics",
     "correlation_positions",
     "log_density_constant",
     "model_spec",
@@ -81,6 +95,13 @@ CENTER = "x_center"
 SCALE = "x_scale"
 DATA_NAMES = (DATA, CENTER, SCALE)
 DETERMINISTICS = ("means", "covariances")
+# With a noise component: the Gaussian part of ``mixing`` and the noise weight, after those.
+NOISE_DETERMINISTICS = ("weights", "noise_weight")
+MIXING = "mixing"
+# Data containers of the row plan (missing values, weights, known labels, noise: see
+# :class:`bayesgmm.kernels.RowPlan`), in data units; present only when the model has one.
+PLAN_NAMES = ("plan_x", "plan_g", "plan_bounds", "plan_columns", "plan_n_obs", "plan_label",
+              "plan_noise", "plan_inverse")
 _LOG_2PI = math.log(2.0 * math.pi)
 
 
@@ -168,6 +189,8 @@ class MixtureModelSpec:
         Names of the model's free random variables.
     priors : Priors
         The prior (on the standardised scale).
+    noise : bool
+        A uniform noise component with its weight in the simplex (free variable ``mixing``).
     """
 
     n_components: int
@@ -178,6 +201,7 @@ class MixtureModelSpec:
     ordered_means: bool
     free_names: tuple[str, ...]
     priors: Priors = field(default_factory=Priors)
+    noise: bool = False
 
     @property
     def log_jacobian(self) -> float:
@@ -188,14 +212,14 @@ class MixtureModelSpec:
     def blocks(self) -> tuple[Block, ...]:
         """:func:`blocks` of this model."""
         return blocks(self.n_components, self.n_features, self.covariance_type,
-                      self.priors, ordered_means=self.ordered_means)
+                      self.priors, ordered_means=self.ordered_means, noise=self.noise)
 
 
 # --------------------------------------------------------------------------------------------
 # the blocks: the one place that states them
 # --------------------------------------------------------------------------------------------
 def blocks(K: int, D: int, covariance_type: str, priors: Priors, *,
-           ordered_means: bool = False) -> tuple[Block, ...]:
+           ordered_means: bool = False, noise: bool = False) -> tuple[Block, ...]:
     """The model's free variables in nutpie's order (``model.free_RVs``).
 
     Parameters
@@ -204,6 +228,8 @@ def blocks(K: int, D: int, covariance_type: str, priors: Priors, *,
     covariance_type : {"full", "tied", "diag", "spherical"}
     priors : Priors
     ordered_means : bool, default False
+    noise : bool, default False
+        The first block is then ``mixing`` (K + 1 weights, the last the noise component's).
 
     Returns
     -------
@@ -223,12 +249,15 @@ def blocks(K: int, D: int, covariance_type: str, priors: Priors, *,
                              initval=np.linspace(-1.0, 1.0, K)[:, None])
         return pm.Normal("means_z", 0.0, means_sd, dims=means_dims)
 
+    # The weights' simplex: K entries, or K + 1 with the noise component's weight last.
+    n_w = K + 1 if noise else K
+    w_name, w_dims = (MIXING, "mixing_component") if noise else ("weights", "component")
     out = [
-        Block("weights", (K,), ("component",), "simplex", (K - 1,),
+        Block(w_name, (n_w,), (w_dims,), "simplex", (n_w - 1,),
               f"Dirichlet({alpha:g})", _simplex_forward,
-              # Dirichlet normaliser and the log K of the simplex transform's Jacobian.
-              float(gammaln(K * alpha) - K * gammaln(alpha) + math.log(K)),
-              lambda: pm.Dirichlet("weights", a=np.full(K, alpha), dims="component")),
+              # Dirichlet normaliser and the log n_w of the simplex transform's Jacobian.
+              float(gammaln(n_w * alpha) - n_w * gammaln(alpha) + math.log(n_w)),
+              lambda: pm.Dirichlet(w_name, a=np.full(n_w, alpha), dims=w_dims)),
         Block("means_z", (K, D), means_dims,
               "ordered_components" if ordered_means else None, (K, D),
               f"Normal(0, {means_sd:g})", _ordered_forward if ordered_means else _identity,
@@ -321,6 +350,11 @@ def correlation_positions(D: int) -> np.ndarray:
 # --------------------------------------------------------------------------------------------
 # what follows from the blocks
 # --------------------------------------------------------------------------------------------
+def deterministics(spec: MixtureModelSpec) -> tuple[str, ...]:
+    """The model's deterministics in the order it creates them (and the trace holds them)."""
+    return DETERMINISTICS + (NOISE_DETERMINISTICS if spec.noise else ())
+
+
 def n_dim(spec: MixtureModelSpec) -> int:
     """Length of the flat unconstrained vector."""
     return sum(block.size for block in spec.blocks)
@@ -343,7 +377,8 @@ def unconstrained_point(spec: MixtureModelSpec, point: Mapping[str, np.ndarray])
     spec : MixtureModelSpec
     point : mapping
         Constrained values keyed by free-variable name, as :func:`bayesgmm.model.initial_point`
-        returns them (``weights``, ``means_z``, ``sd_z``, ``corr_chol_z``).
+        returns them (``weights`` or, with noise, ``mixing``; ``means_z``, ``sd_z``,
+        ``corr_chol_z``).
 
     Returns
     -------
@@ -372,8 +407,10 @@ def trace_layout(model_or_spec: Any) -> tuple[list[str], list[tuple[int, ...]], 
     transformed = [block for block in spec.blocks if block.transform is not None]
     names = [block.value_name for block in spec.blocks] + [b.name for b in transformed]
     shapes = [block.value_shape for block in spec.blocks] + [b.shape for b in transformed]
-    names += list(DETERMINISTICS)
+    names += list(deterministics(spec))
     shapes += [(K, D), covariance.shape(spec.covariance_type, K, D)]
+    if spec.noise:
+        shapes += [(K,), ()]
     return names, shapes, [block.value_name for block in transformed]
 
 

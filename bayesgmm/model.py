@@ -42,7 +42,9 @@ from . import covariance
 from .layout import (
     CENTER,
     DATA,
+    MIXING,
     OBSERVED,
+    PLAN_NAMES,
     SCALE,
     MixtureModelSpec,
     OrderedComponents,
@@ -51,7 +53,7 @@ from .layout import (
     register,
     trace_layout,
 )
-from .ops import mixture_loglik_pointwise
+from .ops import mixture_loglik_pointwise, mixture_plan_loglik
 from .priors import Priors
 
 __all__ = [
@@ -92,6 +94,12 @@ def _mixture_random(weights, means, chol, rng=None, size=None):
     return mu[z] + np.einsum("...ij,...j->...i", L[z], eps)
 
 
+def _plan_random(weights, noise_weight, means, chol, rng=None, size=None):
+    """Draws of complete points from the Gaussian part (the noise component has no density
+    outside the data's box, so it is left out of predictive draws)."""
+    return _mixture_random(weights, means, chol, rng=rng, size=size)
+
+
 def _strip_batch(x, core_ndim: int):
     # CustomDist's gufunc signature hands the parameters over with the observed variable's
     # batch axes prepended (length 1 here: the parameters are not batched over observations).
@@ -111,6 +119,9 @@ def build_model(
     scale: np.ndarray | None = None,
     feature_names: Sequence[str] | None = None,
     ordered_means: bool = False,
+    sample_weight: np.ndarray | None = None,
+    labels: np.ndarray | None = None,
+    noise_log_density: float | None = None,
 ) -> pm.Model:
     """The marginalised Gaussian mixture on standardised data.
 
@@ -140,6 +151,23 @@ def build_model(
         the constraint pushes the marginal posteriors of neighbouring means apart (the lower
         one biased down, the upper one up) and can make their intervals misleading. Relabelling
         draws to a reference solution is usually preferable.
+    sample_weight : ndarray (N,), optional
+        Frequency weights g_n: the log-likelihood is sum_n g_n ll_n.
+    labels : ndarray (N,) of int, optional
+        Known components (-1 unknown): a labelled point contributes log w_j + log N_j(x) of its
+        own component j only.
+    noise_log_density : float, optional
+        Log-density (data units) of a uniform noise component (-log of its volume); None or
+        -inf: no noise component. With one, the weights' simplex has K + 1 entries (free
+        variable ``mixing``; deterministics ``weights`` and ``noise_weight``).
+
+    NaN entries of ``X_std`` are missing values (missing at random), marginalised: a point
+    contributes the mixture density of its observed coordinates. Missing values, weights,
+    labels or noise switch the likelihood to the row plan (:class:`bayesgmm.kernels.RowPlan`,
+    evaluated in data units by :class:`bayesgmm.ops.MixturePlanLogLik`, its arrays in the data
+    containers :data:`bayesgmm.layout.PLAN_NAMES`); without any of them the model is exactly
+    the complete-data one. In the plan case ``x_std`` holds 0 for a missing value (``pm.Data``
+    refuses NaN; the plan, not ``x_std``, is what the likelihood reads).
 
     Returns
     -------
@@ -163,6 +191,7 @@ def build_model(
     if X_std.ndim != 2:
         raise ValueError(f"X_std must be a 2-D array (N, D); got shape {X_std.shape}")
     N, D = X_std.shape
+    noise = noise_log_density is not None and noise_log_density != -np.inf
     K = int(n_components)
     if K < 1:
         raise ValueError(f"n_components must be >= 1; got {n_components}")
@@ -187,16 +216,22 @@ def build_model(
         if len(coords[dim]) != size:
             raise ValueError(f"coords[{dim!r}] has {len(coords[dim])} labels; expected {size}")
 
+    plan = _row_plan(X_std, center, scale, sample_weight, labels, noise_log_density, K)
+    if noise:
+        coords["mixing_component"] = [*coords["component"], "noise"]
+
     # The free variables, as the layout states them.
-    free_blocks = blocks(K, D, covariance_type, priors, ordered_means=bool(ordered_means))
+    free_blocks = blocks(K, D, covariance_type, priors, ordered_means=bool(ordered_means),
+                         noise=noise)
     spec = MixtureModelSpec(
         n_components=K, n_features=D, covariance_type=covariance_type, center=center,
         scale=scale, ordered_means=bool(ordered_means),
-        free_names=tuple(block.name for block in free_blocks), priors=priors,
+        free_names=tuple(block.name for block in free_blocks), priors=priors, noise=noise,
     )
     with pm.Model(coords=coords) as model:
         free = {block.name: block.make() for block in free_blocks}
-        weights, means_z = free["weights"], free["means_z"]
+        weights = free[MIXING][:K] if noise else free["weights"]
+        means_z = free["means_z"]
         chol = _cholesky(covariance_type, K, D, free["sd_z"], free.get("corr_chol_z"))
 
         # Everything that depends on the data set is a shared variable, not a constant:
@@ -205,7 +240,8 @@ def build_model(
         # s of CPU for pm.sample's logp+dlogp, ~45 s for nutpie) for every new data set of the
         # same model; shared ones hit the cache (2 s, ~18 s for nutpie's own uncacheable
         # wrapper), and nutpie's ``compiled.with_data(...)`` can swap them without recompiling.
-        data = pm.Data(DATA, X_std, dims=("observation", "feature"))
+        data = pm.Data(DATA, X_std if plan is None else np.nan_to_num(X_std, nan=0.0),
+                       dims=("observation", "feature"))
         center_ = pm.Data(CENTER, center, dims=("feature",))
         scale_ = pm.Data(SCALE, scale, dims=("feature",))
 
@@ -222,6 +258,9 @@ def build_model(
         else:
             cov, dims = (scale_[0] * sd_z) ** 2, ("component",)
         pm.Deterministic("covariances", cov, dims=dims)
+        if noise:
+            weights = pm.Deterministic("weights", weights, dims="component")
+            noise_weight = pm.Deterministic("noise_weight", free[MIXING][K])
 
         # log |dz/dx|: makes the observed variable's pointwise log-density (the log_likelihood
         # group) a density of x in data units; a constant, so it does not change the posterior.
@@ -232,14 +271,70 @@ def build_model(
                 value, _strip_batch(w, 1), _strip_batch(mu, 2), _strip_batch(L, 3), log_jacobian
             )
 
+        params, signature = (weights, means_z, chol), "(k),(k,d),(k,d,d)->(d)"
+        if plan is not None:
+            arrays = {name: pm.Data(name, plan[name]) for name in PLAN_NAMES}
+            # The noise weight is a parameter of the observed variable (a CustomDist's logp
+            # may not reach the model's free variables any other way).
+            params = (weights, noise_weight if noise else pt.constant(0.0), means_z, chol)
+            signature = "(k),(),(k,d),(k,d,d)->(d)"
+
+            def logp(value, w, nw, mu, L):  # noqa: F811 - the plan's likelihood replaces it
+                # In data units (mu_x = c + s mu_z, L_x = diag(s) L_z): the plan's noise
+                # density is a data-unit constant for every row, observed coordinates or not.
+                ll = mixture_plan_loglik(
+                    arrays["plan_x"], arrays["plan_bounds"], arrays["plan_columns"],
+                    arrays["plan_n_obs"], arrays["plan_label"], arrays["plan_noise"],
+                    _strip_batch(w, 1), _strip_batch(nw, 0),
+                    center_ + scale_ * _strip_batch(mu, 2),
+                    scale_[:, None] * _strip_batch(L, 3))
+                if sample_weight is not None:
+                    ll = ll * arrays["plan_g"]
+                return ll[arrays["plan_inverse"]]
+
         pm.CustomDist(
-            OBSERVED, weights, means_z, chol,
-            logp=logp, random=_mixture_random, signature="(k),(k,d),(k,d,d)->(d)",
+            OBSERVED, *params,
+            logp=logp, random=_mixture_random if plan is None else _plan_random,
+            signature=signature,
             observed=data, dims=("observation", "feature"),
         )
 
     register(model, spec)  # checks PyMC's free and value variables against the layout
     return model
+
+
+def _row_plan(X_std, center, scale, sample_weight, labels, noise_log_density, K
+              ) -> dict[str, np.ndarray] | None:
+    """The row plan's arrays (:data:`bayesgmm.layout.PLAN_NAMES`) in data units, or None when
+    the data need none (complete, unweighted, unlabelled, no noise: the complete-data kernel)."""
+    from .kernels import RowPlan
+
+    N, D = X_std.shape
+    noise = noise_log_density is not None and noise_log_density != -np.inf
+    if labels is not None:
+        labels = np.asarray(labels)
+        if labels.shape != (N,) or not np.issubdtype(labels.dtype, np.integer) or np.any(
+                (labels < -1) | (labels >= K)):
+            raise ValueError(f"labels must be N={N} integers in [-1, {K - 1}] (-1: unknown)")
+        labels = labels.astype(np.int64) if np.any(labels >= 0) else None
+    if sample_weight is not None:
+        sample_weight = np.asarray(sample_weight, dtype=np.float64)
+        if sample_weight.shape != (N,) or not np.all(np.isfinite(sample_weight)) or np.any(
+                sample_weight < 0):
+            raise ValueError(f"sample_weight must be N={N} finite values >= 0")
+    missing = np.isnan(X_std)
+    if missing.all(axis=1).any():
+        raise ValueError("X_std has rows with every value missing; drop them first")
+    if not (missing.any() or sample_weight is not None or labels is not None or noise):
+        return None
+    plan = RowPlan.build(center + scale * X_std, sample_weight, labels,
+                         float(noise_log_density) if noise else -np.inf)
+    inverse = np.empty(N, dtype=np.int64)
+    inverse[plan.order] = np.arange(N)
+    return {"plan_x": plan.X, "plan_g": plan.g if plan.g.size else np.ones(N),
+            "plan_bounds": plan.bounds, "plan_columns": plan.columns, "plan_n_obs": plan.n_obs,
+            "plan_label": plan.label, "plan_noise": np.array(plan.log_noise),
+            "plan_inverse": inverse}
 
 
 def _as_priors(priors: Any) -> Priors:
@@ -271,6 +366,7 @@ def initial_point(
     covariances: np.ndarray,
     *,
     transformed: bool = False,
+    noise_weight: float | None = None,
 ) -> dict[str, np.ndarray]:
     """Map a data-unit estimate (e.g. EM's) onto the model's free variables.
 
@@ -288,6 +384,10 @@ def initial_point(
         ``nutpie.compile_pymc_model(initial_points=...)`` take. True: the unconstrained values
         keyed by the value variables' names (``weights_simplex__``, ``sd_z_log__``, ...), as in
         ``model.initial_point()``; needs a model.
+    noise_weight : float, optional
+        With a noise component: its weight (default 0.01); ``weights`` are then the
+        Gaussians' (they need not sum to one: the K + 1 values are normalised together).
+        Ignored without one.
 
     Returns
     -------
@@ -313,7 +413,10 @@ def initial_point(
         cov = cov if ct == "tied" else cov[order]
 
     w = np.maximum(w, _MIN_WEIGHT)
-    point: dict[str, np.ndarray] = {"weights": w / w.sum(),
+    if spec.noise:
+        nw = 0.01 if noise_weight is None else float(noise_weight)
+        w = np.append(w, max(nw, _MIN_WEIGHT))
+    point: dict[str, np.ndarray] = {MIXING if spec.noise else "weights": w / w.sum(),
                                     "means_z": (mu - spec.center) / spec.scale}
     s = spec.scale
     if ct in ("full", "tied"):

@@ -14,7 +14,7 @@ from scipy.special import logsumexp
 from . import kernels
 from ._validation import check_data
 from .diagnostics import Diagnostics, diagnose
-from .draw_arrays import categorical, flatten_draws
+from .draw_arrays import categorical, flat_noise_weight, flatten_draws
 from .em import EMResult
 from .priors import Priors, Standardisation
 from .relabel import LabelSwitchingReport
@@ -31,9 +31,10 @@ class MembershipProbabilities:
 
     Attributes
     ----------
-    mean : ndarray (N, K)
-        Posterior mean of r_nk; rows sum to 1.
-    lower, upper : ndarray (N, K)
+    mean : ndarray (N, K) or, with a noise component, (N, K + 1)
+        Posterior mean of r_nk; rows sum to 1. With a noise component the last column is
+        P(noise | x_n).
+    lower, upper : ndarray, the shape of ``mean``
         Equal-tailed ``interval`` credible bounds of r_nk over the posterior draws.
     interval : float
     """
@@ -55,7 +56,10 @@ class BayesResult:
         ``means`` (component, feature), ``covariances`` (sklearn shape per covariance type)),
         ``posterior_unrelabelled`` (the raw draws), ``sample_stats``, ``log_likelihood``
         (``x``: (chain, draw, observation), the marginal mixture log-density of each point),
-        ``observed_data`` and ``em`` (the EM estimate used as reference and start).
+        ``observed_data`` and ``em`` (the EM estimate used as reference and start). With a
+        noise component ``posterior`` also holds ``noise_weight`` (chain, draw) and
+        ``weights`` sum to 1 - ``noise_weight``; ``observed_data`` holds ``x`` with NaN for
+        missing values and, when given, ``sample_weight`` and ``labels`` (observation).
     em : EMResult
     priors : Priors
         The priors used (standardised scale).
@@ -70,6 +74,10 @@ class BayesResult:
     sampler_settings : SamplerSettings or None
         The sampler settings the fit was asked for (typed); for results saved before they
         were typed, read back from ``settings``. None only for a result built by hand.
+    observations_summary : dict or None
+        What the data held and how it was used (missing values and the policy, weights,
+        labels, the noise component): :meth:`bayesgmm.observations.Observations.summary`.
+        None for results fitted (or saved) before these existed.
     """
 
     idata: Any
@@ -80,6 +88,7 @@ class BayesResult:
     label_switching: LabelSwitchingReport
     settings: dict = field(default_factory=dict)
     sampler_settings: SamplerSettings | None = None
+    observations_summary: dict | None = None
 
     # -- basic accessors --------------------------------------------------------------------
     @property
@@ -94,6 +103,16 @@ class BayesResult:
     def posterior(self) -> xr.Dataset:
         return self.idata["posterior"].to_dataset()
 
+    @property
+    def noise(self) -> bool:
+        """Whether the model has a uniform noise component."""
+        return "noise_weight" in self.idata["posterior"].to_dataset().data_vars
+
+    @property
+    def noise_log_density(self) -> float:
+        """Log-density of the noise component (data units; -inf without one)."""
+        return float(self.settings.get("noise_log_density", -np.inf)) if self.noise else -np.inf
+
     def posterior_mean(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Posterior means of (weights, means, covariances) in sklearn shapes."""
         post = self.posterior
@@ -105,9 +124,27 @@ class BayesResult:
                              random_state=random_state)
 
     def _check(self, X: Any) -> np.ndarray:
+        # Missing values (NaN) are marginalised when the fit marginalised them.
+        allow_nan = (self.observations_summary or {}).get("missing") == "marginalise"
+        kwargs = {"allow_nan": True} if allow_nan else {}
         Xv, _ = check_data(X, n_features=len(self.feature_names),
-                           feature_names=self.feature_names)
+                           feature_names=self.feature_names, **kwargs)
+        if allow_nan and np.isnan(Xv).all(axis=1).any():
+            raise ValueError("X has rows with every value missing; drop them first")
         return Xv
+
+    def _pointwise(self, Xv: np.ndarray, max_draws: int | None, want_resp: bool,
+                   labels: np.ndarray | None = None):
+        """(pointwise (S, N), resp (S, N, K [+ 1])) over the draws: the complete-data kernel,
+        or the row plan for missing values, known labels or a noise component."""
+        if not (self.noise or labels is not None or np.isnan(Xv).any()):
+            return kernels.pointwise_over_draws(Xv, *self._draws(max_draws), want_resp)
+        w, m, L = self._draws(max_draws)
+        noise_weight = np.zeros(w.shape[0])
+        if self.noise:
+            noise_weight = flat_noise_weight(self.posterior, max_draws=max_draws)
+        plan = kernels.RowPlan.build(Xv, labels=labels, log_noise=self.noise_log_density)
+        return kernels.plan_pointwise_over_draws(plan, w, noise_weight, m, L, want_resp)
 
     def save(self, path: Any, overwrite: bool = False) -> Any:
         """Save to the directory ``path`` (NetCDF + npz + JSON); reload with ``bayesgmm.load``.
@@ -168,19 +205,39 @@ class BayesResult:
                 })
         return pd.DataFrame(rows).set_index("parameter")
 
-    def predict_proba(self, X: Any, interval: float = 0.94, max_draws: int = 1000
-                      ) -> MembershipProbabilities:
+    def predict_proba(self, X: Any, interval: float = 0.94, max_draws: int = 1000, *,
+                      labels: Any = None) -> MembershipProbabilities:
         """Posterior membership probabilities with an equal-tailed interval per point/component.
 
         Responsibilities are computed by the E-step kernel for each posterior draw (thinned to
-        ``max_draws``), then averaged.
+        ``max_draws``), then averaged. Missing values (NaN) are marginalised when the fit
+        marginalised them; with a noise component the last column is P(noise | x).
+
+        Parameters
+        ----------
+        labels : array-like (N,) of int, optional
+            Known components (-1 unknown): a labelled point's membership is its label.
         """
         Xv = self._check(X)
-        w, m, L = self._draws(max_draws)
-        _, resp = kernels.pointwise_over_draws(Xv, w, m, L, True)
+        if labels is not None:
+            labels = np.asarray(labels)
+            if labels.shape != (Xv.shape[0],) or labels.dtype.kind not in "iu" or np.any(
+                    (labels < -1) | (labels >= self.n_components)):
+                raise ValueError(f"labels must be {Xv.shape[0]} integers in "
+                                 f"[-1, {self.n_components - 1}] (-1: unknown)")
+        _, resp = self._pointwise(Xv, max_draws, True, labels)
         q = (1 - interval) / 2
         lower, upper = np.quantile(resp, [q, 1 - q], axis=0)
         return MembershipProbabilities(resp.mean(axis=0), lower, upper, interval)
+
+    def memberships(self, interval: float = 0.94, max_draws: int = 1000
+                    ) -> MembershipProbabilities:
+        """Posterior membership probabilities of the fitted points (``observed_data``): their
+        missing values marginalised, known labels kept (a labelled point's membership is
+        exactly its label), with the noise column when the model has one."""
+        observed = self.idata["observed_data"].to_dataset()
+        labels = observed["labels"].values if "labels" in observed.data_vars else None
+        return self.predict_proba(observed["x"].values, interval, max_draws, labels=labels)
 
     def predict(self, X: Any) -> np.ndarray:
         """Component with the highest posterior mean membership probability, shape (N,)."""
@@ -189,8 +246,7 @@ class BayesResult:
     def score_samples(self, X: Any, max_draws: int | None = None) -> np.ndarray:
         """Posterior predictive log-density log( mean_s p(x | theta_s) ), shape (N,)."""
         Xv = self._check(X)
-        w, m, L = self._draws(max_draws)
-        pointwise, _ = kernels.pointwise_over_draws(Xv, w, m, L, False)
+        pointwise, _ = self._pointwise(Xv, max_draws, False)
         return logsumexp(pointwise, axis=0) - np.log(pointwise.shape[0])
 
     def sample_posterior_predictive(self, n_samples: int | None = None, *,

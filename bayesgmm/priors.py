@@ -191,10 +191,13 @@ class Standardisation:
 
     @classmethod
     def from_data(cls, X: np.ndarray, covariance_type: str) -> Standardisation:
-        sd = X.std(axis=0)
+        if np.isnan(X).any():  # missing values (NaN): each column's observed values
+            sd, center = np.nanstd(X, axis=0), np.nanmean(X, axis=0)
+        else:
+            sd, center = X.std(axis=0), X.mean(axis=0)
         if covariance_type == "spherical":
             sd = np.full_like(sd, np.sqrt(np.mean(sd**2)))
-        return cls(center=X.mean(axis=0), scale=sd)
+        return cls(center=center, scale=sd)
 
     def transform(self, X: np.ndarray) -> np.ndarray:
         return (X - self.center) / self.scale

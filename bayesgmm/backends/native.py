@@ -53,7 +53,7 @@ import math
 import numba
 import numpy as np
 
-from ..kernels import loglik_value_and_grad
+from ..kernels import loglik_value_and_grad, plan_value_and_grad
 from ..layout import MixtureModelSpec, correlation_positions, log_density_constant
 
 __all__ = [
@@ -67,6 +67,7 @@ __all__ = [
     "lkj_cholesky_corr",
     "lognormal_log",
     "logp_and_gradient",
+    "logp_and_gradient_plan",
     "means_backward",
     "normal_means",
     "prior_parameters",
@@ -293,10 +294,11 @@ def _block_sizes(K, D, ct):
 
 
 @_jit
-def _parameters(theta, K, D, ct, ordered, positions):
-    """Unconstrained vector -> (log_w, w, mu, sd, corr, L), block by block."""
+def _parameters(theta, K, D, ct, ordered, positions, noise):
+    """Unconstrained vector -> (log_w, w, mu, sd, corr, L), block by block; with ``noise`` (1)
+    ``w`` has K + 1 entries, the last the noise weight (the layout's ``mixing``)."""
     n_sd, n_corr, m = _block_sizes(K, D, ct)
-    i = K - 1
+    i = K - 1 + noise
     log_w, w = simplex_backward(theta[:i])
     mu = means_backward(theta[i:i + K * D].reshape((K, D)), ordered)
     i += K * D
@@ -328,7 +330,7 @@ def logp_and_gradient(theta, X, K, ct, ordered, positions, params, log_jacobian,
     """
     N, D = X.shape
     n_sd, n_corr, m = _block_sizes(K, D, ct)
-    log_w, w, mu, sd, corr, L = _parameters(theta, K, D, ct, ordered, positions)
+    log_w, w, mu, sd, corr, L = _parameters(theta, K, D, ct, ordered, positions, 0)
     loglik, dw, dmu, dL = loglik_value_and_grad(X, w, mu, L)
     dsd, dcorr = cholesky_pullback(dL, sd, corr, K, D, ct)
     lp = params[5] + loglik + N * log_jacobian
@@ -345,13 +347,76 @@ def logp_and_gradient(theta, X, K, ct, ordered, positions, params, log_jacobian,
 
 
 @_jit
-def expand(theta, K, D, ct, ordered, positions, center, scale, out):
+def logp_and_gradient_plan(theta, PX, PG, bounds, columns, n_obs, label, log_noise, center,
+                           scale, K, ct, ordered, noise, positions, params, grad):
+    """:func:`logp_and_gradient` for data with missing values, weights, known labels or a
+    noise component: the likelihood over a row plan (:class:`bayesgmm.kernels.RowPlan`, in
+    data units) by :func:`bayesgmm.kernels.plan_value_and_grad`.
+
+    The plan is evaluated in data units (mu_x = c + s mu_z, L_x = diag(s) L_z; its noise
+    density is a data-unit constant), so its total is already the data-unit log-likelihood
+    (no log-Jacobian term) and the chain rule back to the standardised parameters is
+    d/dmu_z = s d/dmu_x, d/dL_z[k, r, :] = s_r d/dL_x[k, r, :].
+
+    Parameters
+    ----------
+    theta : ndarray (n_dim,)
+    PX, PG, bounds, columns, n_obs, label, log_noise
+        The plan's arrays (``PG`` the per-point weights in plan order, or empty).
+    center, scale : ndarray (D,)
+    K, ct, ordered, noise : int
+        ``noise`` (0/1): the weights' simplex has K + 1 entries, the last the noise weight.
+    positions, params, grad
+        As in :func:`logp_and_gradient`.
+    """
+    D = PX.shape[1]
+    n_sd, n_corr, m = _block_sizes(K, D, ct)
+    log_w, w, mu, sd, corr, L = _parameters(theta, K, D, ct, ordered, positions, noise)
+    mu_x = np.empty((K, D))
+    L_x = np.empty((K, D, D))
+    for k in range(K):
+        for r in range(D):
+            mu_x[k, r] = center[r] + scale[r] * mu[k, r]
+            for col in range(D):
+                L_x[k, r, col] = scale[r] * L[k, r, col]
+    w_gauss = w[:K].copy()
+    noise_weight = w[K] if noise else 0.0
+    loglik, dw_gauss, d_noise, dmu_x, dL_x = plan_value_and_grad(
+        PX, PG, bounds, columns, n_obs, label, log_noise, w_gauss, noise_weight, mu_x, L_x)
+    dw = np.empty(K + noise)
+    dw[:K] = dw_gauss
+    if noise:
+        dw[K] = d_noise
+    dmu = np.empty((K, D))
+    dL = np.empty((K, D, D))
+    for k in range(K):
+        for r in range(D):
+            dmu[k, r] = scale[r] * dmu_x[k, r]
+            for col in range(D):
+                dL[k, r, col] = scale[r] * dL_x[k, r, col]
+    dsd, dcorr = cholesky_pullback(dL, sd, corr, K, D, ct)
+    lp = params[5] + loglik
+    i = K - 1 + noise
+    lp += dirichlet_simplex(theta[:i], log_w, w, dw, params[0], grad[:i])
+    j = i + K * D
+    lp += normal_means(theta[i:j].reshape((K, D)), mu, dmu, params[1], ordered,
+                       grad[i:j].reshape((K, D)))
+    lp += lognormal_log(theta[j:j + n_sd], sd, dsd, params[2], params[3], grad[j:j + n_sd])
+    j += n_sd
+    lp += lkj_cholesky_corr(theta[j:j + n_corr * m].reshape((n_corr, m)), corr, dcorr, params[4],
+                            positions, grad[j:j + n_corr * m].reshape((n_corr, m)))
+    return lp
+
+
+@_jit
+def expand(theta, K, D, ct, ordered, positions, center, scale, out, noise=0):
     """The trace's values at ``theta``, flat into ``out``, in the order of
     ``model.unobserved_value_vars`` (:func:`bayesgmm.layout.trace_layout`): theta itself, then
-    the constrained free variables (``weights``, ``means_z`` if ordered, ``sd_z``,
-    ``corr_chol_z`` if any), then the deterministics ``means`` and ``covariances`` in data
-    units (scikit-learn's shapes)."""
-    log_w, w, mu, sd, corr, L = _parameters(theta, K, D, ct, ordered, positions)
+    the constrained free variables (``weights`` or, with ``noise``, ``mixing``; ``means_z`` if
+    ordered, ``sd_z``, ``corr_chol_z`` if any), then the deterministics ``means`` and
+    ``covariances`` in data units (scikit-learn's shapes) and, with ``noise``, ``weights``
+    (the Gaussians' K) and ``noise_weight``."""
+    log_w, w, mu, sd, corr, L = _parameters(theta, K, D, ct, ordered, positions, noise)
     j = 0
     for v in theta:
         out[j] = v
@@ -392,4 +457,8 @@ def expand(theta, K, D, ct, ordered, positions, center, scale, out):
                         acc += L[k, a, col] * L[k, b, col]
                     out[j] = scale[a] * scale[b] * acc
                     j += 1
+    if noise:
+        for k in range(K + 1):  # weights (K,), then noise_weight
+            out[j] = w[k]
+            j += 1
 

@@ -28,10 +28,11 @@ import pymc as pm
 from ..layout import (
     CENTER,
     DATA,
-    DETERMINISTICS,
     OBSERVED,
+    PLAN_NAMES,
     SCALE,
     correlation_positions,
+    deterministics,
     model_spec,
     trace_layout,
     unconstrained_point,
@@ -65,7 +66,18 @@ def _structure_key(model: pm.Model, kwargs: Mapping[str, Any]) -> tuple:
     extra = tuple(sorted((k, tuple(v) if isinstance(v, list | tuple | set) else v)
                          for k, v in kwargs.items()))
     return (spec.n_components, spec.n_features, spec.covariance_type, spec.ordered_means,
-            spec.priors, coords, extra)
+            spec.priors, coords, extra, spec.noise, _has_plan(model))
+
+
+def _has_plan(model: pm.Model) -> bool:
+    """Whether the model's likelihood runs over a row plan (missing values, weights, ...)."""
+    return PLAN_NAMES[0] in model.named_vars
+
+
+def _shared_data(model: pm.Model) -> dict[str, np.ndarray]:
+    """The model's data containers by name (the plan's too, when it has one)."""
+    names = (DATA, CENTER, SCALE) + (PLAN_NAMES if _has_plan(model) else ())
+    return {name: model[name].get_value() for name in names}
 
 
 
@@ -171,8 +183,7 @@ def compile_nutpie(
                 _NUTPIE_CACHE[(backend, *key[1:])] = compiled
                 while len(_NUTPIE_CACHE) > _NUTPIE_CACHE_SIZE:
                     _NUTPIE_CACHE.popitem(last=False)
-    compiled = compiled.with_data(**{
-        name: model[name].get_value() for name in (DATA, CENTER, SCALE)})
+    compiled = compiled.with_data(**_shared_data(model))
     coords = dict(compiled.coords or {})
     if "observation" in coords:
         coords["observation"] = pd.Index(model.coords["observation"])
@@ -189,8 +200,7 @@ def compile_nutpie(
     if flat.shape != (compiled.n_dim,):
         raise RuntimeError("initial point does not match the compiled model's dimension")
     if jitter <= 0 and not altered:
-        flat = startable_point(flat, native_density(model_spec(model), {
-            name: model[name].get_value() for name in (DATA, SCALE)}))
+        flat = startable_point(flat, native_density(model_spec(model), _shared_data(model)))
     to_sampler = np.array
     if laplace:
         compiled = compiled.with_laplace(flat)
@@ -291,7 +301,7 @@ def _altered(model: pm.Model) -> str:
         changes.append("potentials")
     if [rv.name for rv in model.observed_RVs] != [OBSERVED]:
         changes.append("observed variables")
-    if [var.name for var in model.deterministics] != list(DETERMINISTICS):
+    if [var.name for var in model.deterministics] != list(deterministics(spec)):
         changes.append("deterministics")
     return ", ".join(changes)
 
@@ -322,7 +332,7 @@ def _compile_native(model: pm.Model):
     names, shapes, reparameterized = trace_layout(model)
     dims, coords = _nutpie_dims_and_coords(model, names, shapes, reparameterized)
     return compile_native(
-        model_spec(model), {name: model[name].get_value() for name in (DATA, CENTER, SCALE)},
+        model_spec(model), _shared_data(model),
         names=names, shapes=shapes, dims=dims, coords=coords,
         reparameterized_names=reparameterized, initial_point_func=None,
     )
@@ -368,7 +378,7 @@ def _compile_pyfunc(model: pm.Model):
         make_initial_point_fn=initial_point_fn,
         expanded_dtypes=[np.dtype(np.float64)] * len(names), expanded_shapes=shapes,
         expanded_names=names, dims=dims, coords=coords,
-        shared_data={name: model[name].get_value() for name in (DATA, CENTER, SCALE)},
+        shared_data=_shared_data(model),
         reparameterized_names=reparameterized,
     )
 
@@ -390,6 +400,9 @@ def _compile_jax(model: pm.Model):
 
     _, from_pyfunc = nutpie_internals()
     spec = model_spec(model)
+    if spec.noise or _has_plan(model):
+        raise ValueError("the jax backend has no missing values, weights, labels or noise "
+                         "component; use backend='native'")
     names, shapes, reparameterized = trace_layout(model)
     X, g = shard_rows(model[DATA].get_value())
     value_and_grad = jax.jit(jax.value_and_grad(make_logp(spec)))
@@ -428,6 +441,6 @@ def _compile_jax(model: pm.Model):
         make_initial_point_fn=lambda seed: np.zeros(n_dim),
         expanded_dtypes=[np.dtype(np.float64)] * len(names), expanded_shapes=shapes,
         expanded_names=names, dims=dims, coords=coords,
-        shared_data={name: model[name].get_value() for name in (DATA, CENTER, SCALE)},
+        shared_data=_shared_data(model),
         reparameterized_names=reparameterized,
     )

@@ -30,12 +30,19 @@ from numba.extending import intrinsic
 
 from ..layout import (
     DATA_NAMES,
+    PLAN_NAMES,
     MixtureModelSpec,
     correlation_positions,
     n_dim,
 )
 from .laplace import laplace_whitening
-from .native import COVARIANCE_CODES, expand, logp_and_gradient, prior_parameters
+from .native import (
+    COVARIANCE_CODES,
+    expand,
+    logp_and_gradient,
+    logp_and_gradient_plan,
+    prior_parameters,
+)
 
 __all__ = [
     "NUTPIE_CHECKED",
@@ -130,7 +137,12 @@ def _void_pointer(typingctx, address):
 # The user-data block nutpie hands to the callbacks: int64 fields.
 (_X, _N, _D, _K, _CT, _ORDERED, _POSITIONS, _M, _PARAMS, _CENTER, _SCALE, _NDIM, _NEXP,
  _WHITENED, _SHIFT, _MAP) = range(16)
-_HEADER = 16
+# The row plan (missing values, weights, labels, noise; 0 in _PLAN: none) and the noise flag.
+(_PLAN, _NOISE, _PX, _PN, _PG, _PGN, _PBOUNDS, _PGROUPS, _PCOLUMNS, _PNOBS, _PLABEL,
+ _PNOISE) = range(16, 28)
+_HEADER = 28
+# The plan's integer arrays, as the native density reads them (pm.Data stores int32).
+_PLAN_INTS = ("plan_bounds", "plan_columns", "plan_n_obs", "plan_label")
 
 _LOGP_SIGNATURE = types.int64(types.uint64, types.CPointer(types.double),
                               types.CPointer(types.double), types.CPointer(types.double),
@@ -148,6 +160,22 @@ def _unpack_header(user_data):
     center = numba.carray(_void_pointer(h[_CENTER]), (h[_D],), np.float64)
     scale = numba.carray(_void_pointer(h[_SCALE]), (h[_D],), np.float64)
     return h, X, positions, params, center, scale
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _plan_logp(h, theta, positions, params, center, scale, grad):
+    """The density over the row plan whose arrays the header points at."""
+    G = h[_PGROUPS]
+    PX = numba.carray(_void_pointer(h[_PX]), (h[_PN], h[_D]), np.float64)
+    PG = numba.carray(_void_pointer(h[_PG]), (h[_PGN],), np.float64)
+    bounds = numba.carray(_void_pointer(h[_PBOUNDS]), (G + 1,), np.int64)
+    columns = numba.carray(_void_pointer(h[_PCOLUMNS]), (G, h[_D]), np.int64)
+    n_obs = numba.carray(_void_pointer(h[_PNOBS]), (G,), np.int64)
+    label = numba.carray(_void_pointer(h[_PLABEL]), (G,), np.int64)
+    log_noise = numba.carray(_void_pointer(h[_PNOISE]), (1,), np.float64)[0]
+    return logp_and_gradient_plan(theta, PX, PG, bounds, columns, n_obs, label, log_noise,
+                                  center, scale, h[_K], h[_CT], h[_ORDERED], h[_NOISE],
+                                  positions, params, grad)
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
@@ -187,8 +215,11 @@ def callbacks() -> tuple[Any, Any]:
             for d in range(h[_D]):
                 log_jacobian -= math.log(scale[d])
             grad_theta = np.empty(dim)
-            value = logp_and_gradient(theta, X, h[_K], h[_CT], h[_ORDERED], positions, params,
-                                      log_jacobian, grad_theta)
+            if h[_PLAN]:
+                value = _plan_logp(h, theta, positions, params, center, scale, grad_theta)
+            else:
+                value = logp_and_gradient(theta, X, h[_K], h[_CT], h[_ORDERED], positions,
+                                          params, log_jacobian, grad_theta)
             if A.shape[0] == 0:
                 grad[:] = grad_theta
             else:  # d/dz = A^T d/dtheta
@@ -215,7 +246,7 @@ def callbacks() -> tuple[Any, Any]:
                 return -1
             theta, _ = _to_theta(h, numba.carray(x_, (dim,)))
             expand(theta, h[_K], h[_D], h[_CT], h[_ORDERED], positions, center, scale,
-                   numba.carray(out_, (n_expanded,)))
+                   numba.carray(out_, (n_expanded,)), h[_NOISE])
         except Exception:  # noqa: BLE001
             return -2
         return 0
@@ -243,6 +274,19 @@ def _header(arrays: Mapping[str, np.ndarray], spec: MixtureModelSpec, n_dim: int
     header[_CENTER] = arrays["x_center"].ctypes.data
     header[_SCALE] = arrays["x_scale"].ctypes.data
     header[_NDIM], header[_NEXP] = n_dim, n_expanded
+    header[_NOISE] = int(spec.noise)
+    if "plan_x" in arrays:
+        header[_PLAN] = 1
+        header[_PX] = arrays["plan_x"].ctypes.data
+        header[_PN] = arrays["plan_x"].shape[0]
+        header[_PG] = arrays["plan_g"].ctypes.data
+        header[_PGN] = arrays["plan_g"].shape[0]
+        header[_PBOUNDS] = arrays["plan_bounds"].ctypes.data
+        header[_PGROUPS] = arrays["plan_bounds"].shape[0] - 1
+        header[_PCOLUMNS] = arrays["plan_columns"].ctypes.data
+        header[_PNOBS] = arrays["plan_n_obs"].ctypes.data
+        header[_PLABEL] = arrays["plan_label"].ctypes.data
+        header[_PNOISE] = arrays["plan_noise"].ctypes.data
     if "laplace_shift" in arrays:
         header[_WHITENED] = 1
         header[_SHIFT] = arrays["laplace_shift"].ctypes.data
@@ -305,13 +349,14 @@ class NativeMixtureModel(CompiledPyMCModel):
     def with_data(self, **updates):
         """Re-point the model at another data set (no compilation). A Laplace whitening
         belongs to the data it was computed on, so it is dropped."""
-        unknown = set(updates) - set(DATA_NAMES)
+        has_plan = "plan_x" in self.shared_data
+        unknown = set(updates) - set(DATA_NAMES) - (set(PLAN_NAMES) if has_plan else set())
         if unknown:
             raise KeyError(f"Unknown shared variable(s): {sorted(unknown)}")
         arrays = {name: value for name, value in self.shared_data.items()
                   if not name.startswith("laplace_")}
         for name, value in updates.items():
-            new = _frozen(value)
+            new = _plan_array(name, value)
             if new.ndim != arrays[name].ndim:
                 raise ValueError(f"Shared variable {name} must have rank {arrays[name].ndim}")
             arrays[name] = new
@@ -325,19 +370,39 @@ class NativeMixtureModel(CompiledPyMCModel):
 
 def native_density(spec: MixtureModelSpec, data: Mapping[str, np.ndarray]):
     """theta -> (log p, gradient (n_dim,)) of the model ``spec`` on ``data`` (``x_std``,
+    ``x_scale``; or, for a row-plan model, the plan's arrays with ``x_center`` and
     ``x_scale``), through the numba density alone (no nutpie, no callbacks)."""
     dim = n_dim(spec)
-    args = (np.ascontiguousarray(data["x_std"], dtype=np.float64), spec.n_components,
-            COVARIANCE_CODES[spec.covariance_type], int(spec.ordered_means),
-            _frozen(correlation_positions(spec.n_features), np.int64),
-            _frozen(prior_parameters(spec)), -float(np.sum(np.log(data["x_scale"]))))
+    code, ordered = COVARIANCE_CODES[spec.covariance_type], int(spec.ordered_means)
+    positions = _frozen(correlation_positions(spec.n_features), np.int64)
+    params = _frozen(prior_parameters(spec))
+    if "plan_x" in data:
+        plan = {name: _plan_array(name, data[name]) for name in PLAN_NAMES}
+        function = logp_and_gradient_plan
+        args = (*(plan[name] for name in PLAN_NAMES[:6]), float(plan["plan_noise"][0]),
+                _frozen(data["x_center"]), _frozen(data["x_scale"]), spec.n_components, code,
+                ordered, int(spec.noise), positions, params)
+    else:
+        function = logp_and_gradient
+        args = (np.ascontiguousarray(data["x_std"], dtype=np.float64), spec.n_components,
+                code, ordered, positions, params, -float(np.sum(np.log(data["x_scale"]))))
 
     def density(theta):
         grad = np.empty(dim)
-        value = logp_and_gradient(np.ascontiguousarray(theta, dtype=np.float64), *args, grad)
+        value = function(np.ascontiguousarray(theta, dtype=np.float64), *args, grad)
         return value, grad
 
     return density
+
+
+def _plan_array(name: str, value: Any) -> np.ndarray:
+    """A data array as the native density reads it (the plan's integers as int64, its noise
+    log-density as a length-1 array)."""
+    if name in _PLAN_INTS or name == "plan_inverse":
+        return _frozen(value, np.int64)
+    if name == "plan_noise":
+        return _frozen(np.reshape(value, (1,)))
+    return _frozen(value)
 
 
 def compile_native(
@@ -357,7 +422,8 @@ def compile_native(
     ----------
     spec : MixtureModelSpec
     data : mapping
-        ``x_std`` (N, D), ``x_center`` (D,), ``x_scale`` (D,).
+        ``x_std`` (N, D), ``x_center`` (D,), ``x_scale`` (D,); and the row plan's arrays
+        (:data:`bayesgmm.layout.PLAN_NAMES`) when the model has one.
     names, shapes : sequence
         The trace's variables in the order :func:`expand` writes them.
     dims, coords : mapping
@@ -372,7 +438,8 @@ def compile_native(
     NativeMixtureModel
     """
     nutpie_internals()  # the version check: raises ImportError for another nutpie
-    arrays = {name: _frozen(data[name]) for name in DATA_NAMES}
+    arrays = {name: _plan_array(name, data[name]) for name in DATA_NAMES + PLAN_NAMES
+              if name in data}
     arrays["positions"] = _frozen(correlation_positions(spec.n_features), np.int64)
     arrays["params"] = _frozen(prior_parameters(spec))
     dim = n_dim(spec)
