@@ -218,7 +218,7 @@ def build_model(
 
     plan = _row_plan(X_std, center, scale, sample_weight, labels, noise_log_density, K)
     if noise:
-        coords["mixing_component"] = [*coords["component"], "noise"]
+        coords["mixing_component"] = list(range(K + 1))  # the last one: the noise
 
     # The free variables, as the layout states them.
     free_blocks = blocks(K, D, covariance_type, priors, ordered_means=bool(ordered_means),

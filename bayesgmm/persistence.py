@@ -350,6 +350,8 @@ def _write_bayes(result: BayesResult, directory: Path) -> list[str]:
                             "fraction_permuted": report.fraction_permuted,
                             "n_iter": report.n_iter, "method": report.method},
     }
+    if result.observations_summary is not None:
+        meta["observations_summary"] = result.observations_summary
     _write_json(directory / "result.json", meta)
     return ["idata.nc", "label_switching.npz", "result.json"]
 
@@ -622,6 +624,8 @@ def _read_bayes(directory: Path) -> BayesResult:
               f"covariance_type {meta['covariance_type']!r} differs from em.json's "
               f"{em.covariance_type!r}")
         _need(isinstance(meta["settings"], dict), "'settings' is not a table")
+        _need(isinstance(meta.get("observations_summary", {}), dict),
+              "'observations_summary' is not a table")
         prior_fields = {f.name for f in fields(Priors)}
         _need(isinstance(meta["priors"], dict) and all(
             _is_number(v) for k, v in meta["priors"].items() if k in prior_fields),
@@ -676,6 +680,8 @@ def _read_bayes(directory: Path) -> BayesResult:
         label_switching=report,
         settings=meta["settings"],
         sampler_settings=_read_sampler_settings(meta),
+        # Results saved before issue 14 have none.
+        observations_summary=meta.get("observations_summary"),
     )
 
 

@@ -111,7 +111,7 @@ class BayesResult:
     @property
     def noise_log_density(self) -> float:
         """Log-density of the noise component (data units; -inf without one)."""
-        return float(self.settings.get("noise_log_density", -np.inf)) if self.noise else -np.inf
+        return float(self.em.noise_log_density) if self.noise else -np.inf
 
     def posterior_mean(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Posterior means of (weights, means, covariances) in sklearn shapes."""
@@ -144,7 +144,13 @@ class BayesResult:
         if self.noise:
             noise_weight = flat_noise_weight(self.posterior, max_draws=max_draws)
         plan = kernels.RowPlan.build(Xv, labels=labels, log_noise=self.noise_log_density)
-        return kernels.plan_pointwise_over_draws(plan, w, noise_weight, m, L, want_resp)
+        pointwise, resp = kernels.plan_pointwise_over_draws(plan, w, noise_weight, m, L,
+                                                            want_resp)
+        if want_resp and self.noise and labels is not None:
+            # A labelled row is never noise; the kernel's over-draws path leaves that column
+            # unwritten for labelled groups (np.empty), so it is set here.
+            resp[:, labels >= 0, -1] = 0.0
+        return pointwise, resp
 
     def save(self, path: Any, overwrite: bool = False) -> Any:
         """Save to the directory ``path`` (NetCDF + npz + JSON); reload with ``bayesgmm.load``.

@@ -144,7 +144,7 @@ def build_observations_oracle(X_std, n_components, covariance_type="full",
     coords = {"component": list(range(K)), "feature": list(range(D)),
               "feature_bis": list(range(D))}
     if noise:
-        coords["mixing_component"] = [*range(K), "noise"]
+        coords["mixing_component"] = list(range(K + 1))
     with pm.Model(coords=coords) as oracle:
         free = {b.name: b.make() for b in layout.blocks(K, D, covariance_type, priors,
                                                          noise=noise)}

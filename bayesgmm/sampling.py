@@ -21,7 +21,6 @@ import xarray as xr
 from . import kernels, layout, model, progress
 from ._validation import (
     check_covariance_type,
-    check_data,
     check_n_components,
     check_not_singular,
     check_seed,
@@ -29,9 +28,10 @@ from ._validation import (
 )
 from .backends.nutpie import backend_of, compile_nutpie
 from .diagnostics import convergence_extremes
-from .draw_arrays import flatten_draws
+from .draw_arrays import flat_noise_weight, flatten_draws
 from .draws import AdaptiveDraws, sample_nutpie_until
 from .em import EMResult, fit_em, fit_map_start, n_parameters
+from .observations import Observations, prepare_observations
 from .posterior import BayesResult
 from .priors import Priors, Standardisation
 from .relabel import relabel_posterior
@@ -67,6 +67,11 @@ def fit_bayes(
     nutpie_backend: str = "auto",
     settings: SamplerSettings | None = None,
     thresholds: DiagnosticThresholds | None = None,
+    sample_weight: Any = None,
+    labels: Any = None,
+    missing: str = "marginalise",
+    noise: bool = False,
+    noise_volume: float | None = None,
 ) -> BayesResult:
     """Posterior over a Gaussian mixture, sampled with NUTS from the EM solution.
 
@@ -79,9 +84,15 @@ def fit_bayes(
     best chain's mode is better than the start, EM restarts from that chain and the sampling
     runs again, once (a ``UserWarning`` says so; ``settings["start"]["reanchored"]``).
 
+    Missing values, observation weights, known labels and a uniform noise component
+    (:mod:`bayesgmm.observations`) enter the likelihood through the kernel's row plan, in the
+    PyMC model and in the native density alike; ``result.observations_summary`` records what
+    the data held.
+
     Parameters
     ----------
-    X : array-like (N, D) or (N,), or pandas DataFrame
+    X : array-like (N, D) or (N,), pandas DataFrame, or Observations
+        NaN marks a missing value (see ``missing``).
     n_components : int
     covariance_type : {"full", "tied", "diag", "spherical"}
     em : EMResult, optional
@@ -132,6 +143,21 @@ def fit_bayes(
         ``draws="auto"``. Stored as ``result.sampler_settings``.
     thresholds : DiagnosticThresholds, optional
         What ``draws="auto"`` samples for (``rhat_max``, ``ess_min``); default: the verdict's.
+    sample_weight : array-like (N,), optional
+        Frequency weights: the log-likelihood is sum_n g_n ll_n (as if row n appeared g_n
+        times).
+    labels : array-like (N,) of int, optional
+        Known components (0..K-1, -1 unknown): a labelled point contributes its own
+        component's density only, and its posterior membership is its label.
+    missing : {"marginalise", "drop", "refuse"}
+        NaN values: integrated out (missing at random), rows with any dropped, or an error.
+        Rows with every value missing are always dropped (``observations_summary`` says so).
+    noise : bool
+        A uniform noise component over the data's bounding box (or ``noise_volume``) with its
+        own weight: the posterior gains ``noise_weight`` and ``weights`` sum to
+        1 - ``noise_weight``; memberships get a last column, P(noise).
+    noise_volume : float, optional
+        The noise component's volume in data units (default: the bounding box's).
 
     Returns
     -------
@@ -147,8 +173,15 @@ def fit_bayes(
                          f"got {type(thresholds).__name__}")
     K = check_n_components(n_components)
     covariance_type = check_covariance_type(covariance_type)
-    Xv, names = check_data(X, n_components=K)
-    check_not_singular(Xv, names, covariance_type,
+    obs = prepare_observations(X, K, missing=missing, sample_weight=sample_weight,
+                               labels=labels, noise=noise, noise_volume=noise_volume)
+    Xv, names = obs.X, obs.feature_names
+    # Checks and EM's conjugate prior need complete rows: the complete ones when there are
+    # enough, else column means in the gaps (as fit_em does; the fit marginalises).
+    Xc = obs.complete_rows if obs.n_missing_values else Xv
+    if Xc.shape[0] <= 2 * Xv.shape[1]:
+        Xc = obs.imputed()
+    check_not_singular(Xc, names, covariance_type,
                        advice="drop or rescale the column(s) named, or fit them with "
                               "covariance_type='diag'" if covariance_type in ("full", "tied")
                        else "drop or rescale the column(s) named")
@@ -165,7 +198,7 @@ def fit_bayes(
     t_em = time.perf_counter()
     progress.first_run_notice(ss.progressbar)
     progress.say("fitting EM (the best of 10 restarts)", ss.progressbar and em is None)
-    em = _check_or_fit_em(em, X, Xv, names, K, covariance_type, priors, seed)
+    em = _check_or_fit_em(em, obs, Xc, names, K, covariance_type, priors, seed)
     em_s = time.perf_counter() - t_em
     standardisation = Standardisation.from_data(Xv, covariance_type)
     tune, chains = ss.tune, ss.chains
@@ -174,8 +207,12 @@ def fit_bayes(
     pm_model = model.build_model(
         standardisation.transform(Xv), K, covariance_type, priors,
         center=standardisation.center, scale=standardisation.scale,
-        feature_names=names, ordered_means=ordered_means,
+        feature_names=names, ordered_means=ordered_means, sample_weight=obs.sample_weight,
+        labels=obs.labels, noise_log_density=obs.noise_log_density if obs.noise else None,
     )
+    # Relabelling classifies data points: the complete rows (None: match by distance).
+    X_relabel = obs.complete_rows if obs.n_missing_values else Xv
+    X_relabel = X_relabel if X_relabel.shape[0] else None
     target = None
     if ss.sampler == "nutpie" and ss.adaptive:
         target = AdaptiveDraws(rhat_max=thresholds.rhat_max, ess_min=thresholds.ess_min,
@@ -185,10 +222,10 @@ def fit_bayes(
     def sample(em: EMResult):
         """Sample from ``em``'s estimate (the reference labelling of the convergence check)."""
         reference = (em.weights, em.means, em.covariances)
-        start = model.initial_point(pm_model, *reference)
+        start = model.initial_point(pm_model, *reference, noise_weight=em.noise_weight)
         if ss.sampler == "nutpie":
             check = functools.partial(_relabelled_convergence, reference=reference,
-                                      covariance_type=covariance_type, X=Xv)
+                                      covariance_type=covariance_type, X=X_relabel)
             run = functools.partial(_sample_nutpie, backend=ss.nutpie_backend, target=target,
                                     check=check)
         else:
@@ -208,7 +245,7 @@ def fit_bayes(
 
     if ss.sampler == "nutpie":
         t_start = time.perf_counter()
-        em, start_info = _select_start(pm_model, em, Xv, ss.nutpie_backend)
+        em, start_info = _select_start(pm_model, em, obs, ss.nutpie_backend)
         # Includes compiling the native model when it is not cached yet (sampling reuses it).
         start_info["select_s"] = time.perf_counter() - t_start
     else:
@@ -218,7 +255,7 @@ def fit_bayes(
     if better is not None:
         # Chains disagree on the mode: restart EM from the best chain's best draw and, if that
         # is a better mode than the start, sample again (once).
-        new_em, reanchored = _reanchor(idata, better, Xv, em, covariance_type, pm_model,
+        new_em, reanchored = _reanchor(idata, better, obs, em, covariance_type, pm_model,
                                        ss.nutpie_backend if ss.sampler == "nutpie" else None)
         start_info["reanchored"] = reanchored
         better = better if reanchored["rerun"] else None
@@ -236,23 +273,24 @@ def fit_bayes(
     t_post = time.perf_counter()
 
     progress.say("relabelling the draws, computing the pointwise log-likelihood", ss.progressbar)
-    raw = idata["posterior"].to_dataset()[list(PARAMETERS)]
+    extra = ["noise_weight"] if obs.noise else []  # not a component's: never permuted
+    raw = idata["posterior"].to_dataset()[list(PARAMETERS) + extra]
     relabelled, report = relabel_posterior(
-        raw, (em.weights, em.means, em.covariances), covariance_type, X=Xv)
+        raw[list(PARAMETERS)], (em.weights, em.means, em.covariances), covariance_type,
+        X=X_relabel)
+    if extra:
+        relabelled = relabelled.assign(noise_weight=raw["noise_weight"])
     groups = {
         "posterior": relabelled,
         "posterior_unrelabelled": raw,
         "sample_stats": idata["sample_stats"].to_dataset(),
-        "observed_data": xr.Dataset(
-            {"x": (("observation", "feature"), Xv)},
-            coords={"observation": np.arange(N), "feature": list(names)},
-        ),
+        "observed_data": _observed_dataset(obs),
         "em": _em_dataset(em, relabelled),
     }
     if log_likelihood is None:
         log_likelihood = chains * draws * N <= _MAX_LOGLIK_VALUES
     if log_likelihood:
-        groups["log_likelihood"] = _log_likelihood(Xv, relabelled, covariance_type)
+        groups["log_likelihood"] = _log_likelihood(obs, relabelled, covariance_type)
     timing.update(em_s=em_s, postprocess_s=time.perf_counter() - t_post,
                   total_s=time.perf_counter() - t_em)
     # The record of what ran (resolved back end, cores used, timing): ``result.settings``;
@@ -280,6 +318,7 @@ def fit_bayes(
         label_switching=report,
         settings=record,
         sampler_settings=ss,
+        observations_summary=obs.summary(),
     )
 
 
@@ -303,10 +342,14 @@ def _sampler_seed(seed: int) -> int:
     return int(np.random.SeedSequence(seed).generate_state(1, np.uint64)[0] >> 1)
 
 
-def _check_or_fit_em(em, X, Xv, names, K, covariance_type, priors, random_state) -> EMResult:
+def _check_or_fit_em(em, obs: Observations, Xc, names, K, covariance_type, priors,
+                     random_state) -> EMResult:
+    """EM's start: ``em`` checked against the data, or :func:`fit_map_start` on ``obs`` (its
+    conjugate prior from the complete rows ``Xc``)."""
+    Xv = obs.X
     if em is None:
-        return fit_map_start(X, K, covariance_type=covariance_type, n_init=10,
-                             prior=priors.conjugate_for_em(Xv, K, covariance_type),
+        return fit_map_start(obs, K, covariance_type=covariance_type, n_init=10,
+                             prior=priors.conjugate_for_em(Xc, K, covariance_type),
                              random_state=random_state)
     if not isinstance(em, EMResult):
         raise ValueError(f"em must be an EMResult from fit_em; got {type(em).__name__}")
@@ -315,6 +358,9 @@ def _check_or_fit_em(em, X, Xv, names, K, covariance_type, priors, random_state)
             f"em was fitted with K={em.n_components}, covariance_type={em.covariance_type!r}, "
             f"D={em.n_features}; this fit asks for K={K}, {covariance_type!r}, D={Xv.shape[1]}"
         )
+    if em.noise != obs.noise:
+        raise ValueError(f"em was fitted {'with' if em.noise else 'without'} a noise component "
+                         f"and this fit asks for noise={obs.noise}: fit em with the same noise")
     return em
 
 
@@ -337,7 +383,8 @@ def _start_summary(em: EMResult) -> dict[str, Any]:
     ], "chosen_by": "EM log posterior"}
 
 
-def _select_start(pm_model, em: EMResult, X, backend) -> tuple[EMResult, dict[str, Any]]:
+def _select_start(pm_model, em: EMResult, X: Observations, backend
+                  ) -> tuple[EMResult, dict[str, Any]]:
     """The candidate with the highest log density under the sampled model itself.
 
     EM's objective uses a conjugate prior that only approximates the model's priors, and the
@@ -363,7 +410,9 @@ def _select_start(pm_model, em: EMResult, X, backend) -> tuple[EMResult, dict[st
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the candidate's own fit reported its warnings
         chosen = fit_em(X, em.n_components, covariance_type=em.covariance_type,
-                        init={"weights": np.asarray(cand.weights), "means": cand.means,
+                        # (with noise, the Gaussians' part: fit_em gives the noise its share)
+                        init={"weights": np.asarray(cand.weights) / np.sum(cand.weights),
+                              "means": cand.means,
                               "covariances": cand.covariances}, prior=em.prior)
     # X is the validated array: the names come from the first fit.
     return dataclasses.replace(chosen, candidates=em.candidates,
@@ -378,14 +427,17 @@ def _model_density(pm_model, em: EMResult, backend):
     """
     if backend not in ("auto", "native"):
         return None
-    start = model.initial_point(pm_model, em.weights, em.means, em.covariances)
+    start = model.initial_point(pm_model, em.weights, em.means, em.covariances,
+                                noise_weight=em.noise_weight)
     compiled = compile_nutpie(pm_model, start, backend=backend)
     if backend_of(compiled) != "native":  # a fallback to nutpie's own route
         return None
     density, spec = compiled.density(), model.model_spec(pm_model)
 
     def log_density(weights, means, covariances) -> float:
-        point = model.initial_point(pm_model, weights, means, covariances)
+        # With a noise component the Gaussians' weights leave it the rest of the simplex.
+        point = model.initial_point(pm_model, weights, means, covariances,
+                                    noise_weight=1.0 - float(np.sum(weights)))
         with np.errstate(all="ignore"):
             value = float(density(layout.unconstrained_point(spec, point))[0])
         return value if np.isfinite(value) else -np.inf
@@ -426,6 +478,8 @@ def _reanchor(idata, better, X, em: EMResult, covariance_type, pm_model, backend
     post = idata["posterior"].to_dataset()
     point = {name: post[name].isel(chain=better["index"], draw=draw).values
              for name in PARAMETERS}
+    if em.noise:  # fit_em gives an explicit start's noise its own share: the Gaussians' part
+        point["weights"] = point["weights"] / point["weights"].sum()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         new = fit_em(X, em.n_components, covariance_type=covariance_type, init=point,
@@ -452,18 +506,42 @@ def _em_dataset(em: EMResult, like: xr.Dataset) -> xr.Dataset:
     for name, value in values.items():
         dims = [d for d in like[name].dims if d not in ("chain", "draw")]
         out[name] = (dims, value)
+    if em.noise:
+        out["noise_weight"] = ((), em.noise_weight)
     coords = {d: like.coords[d].values for d in like.dims if d not in ("chain", "draw")}
     ds = xr.Dataset(out, coords=coords)
     ds.attrs.update(log_likelihood=em.log_likelihood, n_iter=em.n_iter, converged=em.converged)
     return ds
 
 
-def _log_likelihood(X: np.ndarray, posterior: xr.Dataset, covariance_type: str) -> xr.Dataset:
-    """Pointwise marginal log-density of every observation under every draw (the kernel)."""
+def _observed_dataset(obs: Observations) -> xr.Dataset:
+    """The fitted rows (NaN: missing), and their weights and known labels when given."""
+    N = obs.n_samples
+    data = {"x": (("observation", "feature"), obs.X)}
+    if obs.sample_weight is not None:
+        data["sample_weight"] = ("observation", obs.sample_weight)
+    if obs.labels is not None:
+        data["labels"] = ("observation", obs.labels)
+    return xr.Dataset(data, coords={"observation": np.arange(N),
+                                    "feature": list(obs.feature_names)})
+
+
+def _log_likelihood(obs: Observations, posterior: xr.Dataset, covariance_type: str
+                    ) -> xr.Dataset:
+    """Pointwise marginal log-density of every observation under every draw (the kernel; the
+    row plan for missing values, known labels or noise). Unweighted: ll_n per row."""
+    X = obs.X
     w = posterior["weights"]
     C, S, _ = w.shape
-    pointwise, _ = kernels.pointwise_over_draws(
-        X, *flatten_draws(posterior, covariance_type), False)
+    flat = flatten_draws(posterior, covariance_type)
+    if obs.needs_plan:
+        noise_weight = (flat_noise_weight(posterior) if obs.noise
+                        else np.zeros(C * S))
+        plan = kernels.RowPlan.build(X, labels=obs.labels, log_noise=obs.noise_log_density)
+        pointwise, _ = kernels.plan_pointwise_over_draws(
+            plan, flat[0], noise_weight, flat[1], flat[2], False)
+    else:
+        pointwise, _ = kernels.pointwise_over_draws(X, *flat, False)
     return xr.Dataset(
         {"x": (("chain", "draw", "observation"), pointwise.reshape(C, S, X.shape[0]))},
         coords={"chain": w.chain.values, "draw": w.draw.values,

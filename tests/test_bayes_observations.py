@@ -207,3 +207,141 @@ def test_build_model_refuses_bad_observations(bad, message):
     X = np.random.default_rng(6).standard_normal((30, 2))
     with pytest.raises(ValueError, match=message):
         build_model(X, 2, "full", **bad)
+
+
+# --------------------------------------------------------------------------------------------
+# fit_bayes end to end
+# --------------------------------------------------------------------------------------------
+def _background(n=300, n_noise=40, seed=1):
+    """Two Gaussian clusters and a uniform background over a larger box."""
+    rng = np.random.default_rng(seed)
+    z = rng.choice(2, n, p=[0.6, 0.4])
+    X = np.where(z[:, None] == 0, rng.normal([0.0, 0.0], 1.0, (n, 2)),
+                 rng.normal([6.0, 5.0], 0.7, (n, 2)))
+    U = rng.uniform([-8.0, -8.0], [14.0, 13.0], (n_noise, 2))
+    return np.vstack([X, U]), np.r_[z, np.full(n_noise, 2)], rng
+
+
+@pytest.fixture(scope="module")
+def fitted_all(tmp_path_factory):
+    """A short fit with all four (missing values, weights, labels, noise), saved and loaded."""
+    from bayesgmm import fit_bayes, load
+
+    X, z, rng = _background()
+    gaps = np.flatnonzero(rng.random(len(X)) < 0.2)  # one missing value in these rows
+    X[gaps, rng.integers(0, 2, gaps.size)] = np.nan
+    X[5] = np.nan  # a row with nothing observed: dropped with a note
+    labels = np.full(len(X), -1)
+    labels[10:30] = z[10:30]
+    weights = rng.integers(1, 3, len(X)).astype(float)
+    result = fit_bayes(X, 2, noise=True, labels=labels, sample_weight=weights, draws=200,
+                       tune=200, chains=2, random_state=0, progressbar=False)
+    path = result.save(tmp_path_factory.mktemp("fit") / "result")
+    return result, load(path), labels, weights
+
+
+def test_fit_bayes_records_the_observations(fitted_all):
+    result, _, labels, weights = fitted_all
+    summary = result.observations_summary
+    assert summary["n_rows_dropped"] == 1 and summary["n_missing_values"] > 0
+    assert summary["noise"] and summary["weighted"] and summary["n_labelled"] == 20
+    assert result.settings["nutpie_backend"] == "native"  # no fallback to a slow route
+    observed = result.idata["observed_data"].to_dataset()
+    kept = np.arange(len(labels)) != 5
+    np.testing.assert_array_equal(observed["labels"].values, labels[kept])
+    np.testing.assert_array_equal(observed["sample_weight"].values, weights[kept])
+    assert np.isnan(observed["x"].values).sum() == summary["n_missing_values"]
+
+
+def test_noise_weight_draws_close_the_simplex(fitted_all):
+    result, _, _, _ = fitted_all
+    post = result.posterior
+    total = post["weights"].sum("component") + post["noise_weight"]
+    np.testing.assert_allclose(total.values, 1.0, rtol=1e-12)
+    assert 0 < float(post["noise_weight"].min()) and float(post["noise_weight"].max()) < 1
+
+
+def test_labelled_points_memberships_are_their_labels(fitted_all):
+    result, _, labels, _ = fitted_all
+    members = result.memberships()
+    kept = labels[np.arange(len(labels)) != 5]
+    assert members.mean.shape == (kept.size, 3)  # K + the noise column
+    np.testing.assert_allclose(members.mean.sum(axis=1), 1.0, rtol=1e-12)
+    rows = np.flatnonzero(kept >= 0)
+    one_hot = np.eye(3)[kept[rows]]
+    np.testing.assert_array_equal(members.mean[rows], one_hot)
+    np.testing.assert_array_equal(members.lower[rows], one_hot)
+    # Unlabelled rows have a noise membership of their own.
+    assert members.mean[kept < 0, 2].max() > 0.5
+
+
+def test_log_likelihood_group_is_the_plan_pointwise(fitted_all):
+    """Every row's pointwise value, missing coordinates marginalised (finite everywhere)."""
+    result, _, _, _ = fitted_all
+    ll = result.idata["log_likelihood"]["x"].values
+    assert ll.shape[2] == result.idata["observed_data"]["x"].shape[0]
+    assert np.all(np.isfinite(ll))
+
+
+def test_saved_and_loaded_fit_keeps_the_observations(fitted_all):
+    result, loaded, _, _ = fitted_all
+    assert loaded.observations_summary == result.observations_summary
+    assert loaded.noise and loaded.noise_log_density == result.noise_log_density
+    np.testing.assert_array_equal(loaded.posterior["noise_weight"].values,
+                                  result.posterior["noise_weight"].values)
+    np.testing.assert_array_equal(loaded.memberships().mean, result.memberships().mean)
+
+
+def test_predict_proba_marginalises_missing_values_of_new_points(fitted_all):
+    result, _, _, _ = fitted_all
+    X_new = np.array([[0.0, np.nan], [np.nan, 5.0], [6.0, 5.0]])
+    proba = result.predict_proba(X_new)
+    assert proba.mean.shape == (3, 3)
+    np.testing.assert_allclose(proba.mean.sum(axis=1), 1.0, rtol=1e-12)
+    assert np.all(np.isfinite(result.score_samples(X_new)))
+
+
+def test_fit_bayes_refuses_an_em_without_the_noise_component():
+    from bayesgmm import fit_bayes, fit_em
+
+    X, _, _ = _background(n=100, n_noise=10)
+    em = fit_em(X, 2, random_state=0)
+    with pytest.raises(ValueError, match="noise"):
+        fit_bayes(X, 2, em=em, noise=True, progressbar=False)
+
+
+@pytest.mark.slow
+def test_noise_fraction_is_recovered_within_its_interval():
+    """A simulated uniform background: its weight inside the 94% interval of noise_weight.
+
+    The background points inside the clusters are indistinguishable from them, so the target
+    is the weight of the uniform density itself (n_noise / N), which the model estimates."""
+    from bayesgmm import fit_bayes
+
+    X, _, _ = _background(n=600, n_noise=120, seed=3)
+    result = fit_bayes(X, 2, noise=True, random_state=1, progressbar=False)
+    nw = result.posterior["noise_weight"].values.ravel()
+    lo, hi = np.quantile(nw, [0.03, 0.97])
+    assert lo <= 120 / 720 <= hi
+
+
+@pytest.mark.slow
+def test_weighted_posterior_equals_the_expanded_data_within_mcse():
+    """Frequency weights on collapsed rows vs the replicated rows: posterior means agree
+    within 4 combined Monte-Carlo standard errors."""
+    import arviz as az
+
+    from bayesgmm import fit_bayes
+
+    rng = np.random.default_rng(7)
+    X = np.r_[rng.normal(0.0, 1.0, (80, 2)), rng.normal(4.0, 0.8, (60, 2))]
+    g = rng.integers(1, 4, X.shape[0])
+    kwargs = dict(draws=2000, random_state=2, progressbar=False)
+    collapsed = fit_bayes(X, 2, covariance_type="diag", sample_weight=g.astype(float), **kwargs)
+    expanded = fit_bayes(np.repeat(X, g, axis=0), 2, covariance_type="diag", **kwargs)
+    for name in ("weights", "means", "covariances"):
+        a, b = collapsed.posterior[name], expanded.posterior[name]
+        mcse = np.hypot(az.mcse(a.to_dataset())[name].values,
+                        az.mcse(b.to_dataset())[name].values)
+        diff = np.abs(a.mean(("chain", "draw")).values - b.mean(("chain", "draw")).values)
+        assert np.all(diff <= 4 * mcse + 1e-12), name

@@ -108,7 +108,7 @@ def test_bad_data_and_mismatched_em(old_faithful):
     with pytest.raises(ValueError, match="constant"):
         fit_bayes(np.column_stack([np.arange(10.0), np.ones(10)]), 2)
     with pytest.raises(ValueError, match="NaN"):
-        fit_bayes(np.array([[1.0, np.nan], [2.0, 3.0], [4.0, 5.0]]), 2)
+        fit_bayes(np.array([[1.0, np.nan], [2.0, 3.0], [4.0, 5.0]]), 2, missing="refuse")
     em = fit_em(old_faithful, 3, random_state=0)
     with pytest.raises(ValueError, match="K=3"):
         fit_bayes(old_faithful, 2, em=em)
