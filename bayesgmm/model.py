@@ -12,7 +12,8 @@ units, in scikit-learn's per-type shapes.
 Where it sits: the model layer. The free variables (names, shapes, dims, transforms, priors)
 are stated once, in :mod:`bayesgmm.layout`; :func:`build_model` creates them from there, adds the
 data containers, deterministics and observed variable, and checks PyMC's free and value variables
-against the layout. Imports :mod:`bayesgmm.layout`, :mod:`bayesgmm.ops`, :mod:`bayesgmm.priors`,
+against the layout. Imports :mod:`bayesgmm.layout`, :mod:`bayesgmm.ops` (and
+:mod:`bayesgmm.plan_ops`), :mod:`bayesgmm.priors`,
 :mod:`bayesgmm.covariance`; the samplers are in :mod:`bayesgmm.backends` (``compile_nutpie`` is
 still importable from here).
 
@@ -53,7 +54,8 @@ from .layout import (
     register,
     trace_layout,
 )
-from .ops import mixture_loglik_pointwise, mixture_plan_loglik
+from .ops import mixture_loglik_pointwise
+from .plan_ops import mixture_plan_loglik
 from .priors import Priors
 
 __all__ = [
@@ -164,7 +166,7 @@ def build_model(
     NaN entries of ``X_std`` are missing values (missing at random), marginalised: a point
     contributes the mixture density of its observed coordinates. Missing values, weights,
     labels or noise switch the likelihood to the row plan (:class:`bayesgmm.kernels.RowPlan`,
-    evaluated in data units by :class:`bayesgmm.ops.MixturePlanLogLik`, its arrays in the data
+    evaluated in data units by :class:`bayesgmm.plan_ops.MixturePlanLogLik`, its arrays in the data
     containers :data:`bayesgmm.layout.PLAN_NAMES`); without any of them the model is exactly
     the complete-data one. In the plan case ``x_std`` holds 0 for a missing value (``pm.Data``
     refuses NaN; the plan, not ``x_std``, is what the likelihood reads).

@@ -73,8 +73,6 @@ from bayesgmm.kernels import (
     gradient_from_statistics,
     loglik_pointwise,
     loglik_value_and_grad,
-    plan_estep,
-    plan_value_and_grad,
     precision_from_covariance_cholesky,
 )
 
@@ -82,12 +80,9 @@ __all__ = [
     "MixtureLogLikPointwise",
     "MixtureLogLikTotal",
     "MixtureLogLikVJP",
-    "MixturePlanLogLik",
-    "MixturePlanVJP",
     "mixture_loglik_pointwise",
     "mixture_loglik_total",
     "mixture_loglik_vjp",
-    "mixture_plan_loglik",
     "kernel_call_counts",
 ]
 
@@ -390,154 +385,3 @@ def _numba_funcify_total(op, node=None, **kwargs):
         return np.asarray(total), d_weights, d_means, d_chol
 
     return mixture_loglik_total_numba, _CACHE_SALT
-
-
-# --------------------------------------------------------------------------------------------
-# The row plan: missing values, per-point weights, known labels, a noise component
-# --------------------------------------------------------------------------------------------
-def _plan_loglik_numpy(X, bounds, columns, n_obs, label, log_noise, weights, noise_weight,
-                       means, chol):
-    """ll_n in plan order (unweighted) over a :class:`bayesgmm.kernels.RowPlan`."""
-    K = means.shape[0]
-    pointwise = np.empty(X.shape[0])
-    with np.errstate(divide="ignore"):
-        log_w = np.log(weights)
-        log_nw = float(np.log(noise_weight)) if noise_weight > 0 else -np.inf
-    plan_estep(X, np.empty(0), bounds.astype(np.int64), columns.astype(np.int64),
-               n_obs.astype(np.int64), label.astype(np.int64), float(log_noise), log_w, log_nw,
-               np.ascontiguousarray(means), np.ascontiguousarray(chol), pointwise,
-               np.empty((0, K)))
-    return pointwise
-
-
-def _as_plan(X, bounds, columns, n_obs, label, log_noise):
-    X = _as_data(X)
-    ints = [pt.as_tensor_variable(v) for v in (bounds, columns, n_obs, label)]
-    for v, ndim in zip(ints, (1, 2, 1, 1), strict=True):
-        if v.ndim != ndim or not v.dtype.startswith("int"):
-            raise TypeError("the plan's bounds, columns, n_obs and label are integer arrays")
-    log_noise = pt.as_tensor_variable(log_noise, dtype="float64")
-    if log_noise.ndim != 0:
-        raise TypeError("log_noise must be a scalar")
-    return [X, *ints, log_noise]
-
-
-class MixturePlanLogLik(Op):
-    """Pointwise log-density over a row plan (missing values, known labels, noise component).
-
-    Inputs: the plan (:class:`bayesgmm.kernels.RowPlan`: ``X`` (N, D) rows with their observed
-    values packed left, ``bounds``, ``columns``, ``n_obs``, ``label``, ``log_noise`` ()),
-    ``weights`` (K,) of the Gaussians, ``noise_weight`` (), ``means`` (K, D), ``chol``
-    (K, D, D). Output: ll_n (N,) in plan order, unweighted. Its pullback is one weighted pass
-    of :func:`bayesgmm.kernels.plan_value_and_grad` (Fisher's identity on the completed
-    statistics).
-    """
-
-    __props__ = ()
-
-    def make_node(self, X, bounds, columns, n_obs, label, log_noise, weights, noise_weight,
-                  means, chol) -> Apply:
-        plan = _as_plan(X, bounds, columns, n_obs, label, log_noise)
-        weights, means, chol = _as_params(weights, means, chol)
-        noise_weight = pt.as_tensor_variable(noise_weight, dtype="float64")
-        out = pt.tensor(dtype="float64", shape=(plan[0].type.shape[0],))
-        return Apply(self, [*plan, weights, noise_weight, means, chol], [out])
-
-    def perform(self, node, inputs, output_storage):
-        kernel_call_counts["pointwise"] += 1
-        output_storage[0][0] = _plan_loglik_numpy(*inputs)
-
-    def infer_shape(self, node, input_shapes):
-        return [(input_shapes[0][0],)]
-
-    def pullback(self, inputs, outputs, cotangents):
-        (g,) = cotangents
-        d_w, d_nw, d_mu, d_chol = _plan_vjp_op(inputs[0], g, *inputs[1:])
-        return [grad_not_implemented(self, i, x, "the plan is data") for i, x in
-                enumerate(inputs[:6])] + [d_w, d_nw, d_mu, d_chol]
-
-
-class MixturePlanVJP(Op):
-    """d/d(weights, noise_weight, means, chol) of ``sum_n g_n ll_n`` over a row plan.
-
-    Inputs: ``X``, ``g`` (N,) in plan order, then the other inputs of
-    :class:`MixturePlanLogLik`. One weighted kernel pass.
-    """
-
-    __props__ = ()
-
-    def make_node(self, X, g, bounds, columns, n_obs, label, log_noise, weights, noise_weight,
-                  means, chol) -> Apply:
-        plan = _as_plan(X, bounds, columns, n_obs, label, log_noise)
-        g = pt.as_tensor_variable(g, dtype="float64")
-        weights, means, chol = _as_params(weights, means, chol)
-        noise_weight = pt.as_tensor_variable(noise_weight, dtype="float64")
-        outs = [weights.type(), noise_weight.type(), means.type(), chol.type()]
-        return Apply(self, [plan[0], g, *plan[1:], weights, noise_weight, means, chol], outs)
-
-    def perform(self, node, inputs, output_storage):
-        X, g, bounds, columns, n_obs, label, log_noise, weights, noise_weight, means, chol = (
-            inputs)
-        kernel_call_counts["vjp"] += 1
-        _, d_w, d_nw, d_mu, d_chol = plan_value_and_grad(
-            X, np.ascontiguousarray(g, dtype=np.float64), bounds.astype(np.int64),
-            columns.astype(np.int64), n_obs.astype(np.int64), label.astype(np.int64),
-            float(log_noise), np.ascontiguousarray(weights), float(noise_weight),
-            np.ascontiguousarray(means), np.ascontiguousarray(chol))
-        for storage, value in zip(output_storage, (d_w, np.asarray(d_nw), d_mu, d_chol),
-                                  strict=True):
-            storage[0] = value
-
-    def infer_shape(self, node, input_shapes):
-        return list(input_shapes[7:])
-
-    def pullback(self, inputs, outputs, cotangents):
-        return [grad_not_implemented(self, i, x, "no second derivatives") for i, x in
-                enumerate(inputs)]
-
-
-_plan_op = MixturePlanLogLik()
-_plan_vjp_op = MixturePlanVJP()
-
-
-def mixture_plan_loglik(X, bounds, columns, n_obs, label, log_noise, weights, noise_weight,
-                        means, chol) -> Variable:
-    """Pointwise log-density (N,) over a row plan, in plan order, as a PyTensor variable.
-
-    The parameters are in the plan's (data) units; see :class:`MixturePlanLogLik`.
-    """
-    return _plan_op(X, bounds, columns, n_obs, label, log_noise, weights, noise_weight, means,
-                    chol)
-
-
-@register_funcify_default_op_cache_key(MixturePlanLogLik)
-def _numba_funcify_plan(op, node=None, **kwargs):
-    @numba_basic.numba_njit
-    def mixture_plan_loglik_numba(X, bounds, columns, n_obs, label, log_noise, weights,
-                                  noise_weight, means, chol):
-        K = means.shape[0]
-        pointwise = np.empty(X.shape[0])
-        nw = noise_weight.item()
-        log_nw = np.log(nw) if nw > 0 else -np.inf
-        plan_estep(X, np.empty(0), bounds.astype(np.int64), columns.astype(np.int64),
-                   n_obs.astype(np.int64), label.astype(np.int64), log_noise.item(),
-                   np.log(weights), log_nw, np.ascontiguousarray(means),
-                   np.ascontiguousarray(chol), pointwise, np.empty((0, K)))
-        return pointwise
-
-    return mixture_plan_loglik_numba, _CACHE_SALT
-
-
-@register_funcify_default_op_cache_key(MixturePlanVJP)
-def _numba_funcify_plan_vjp(op, node=None, **kwargs):
-    @numba_basic.numba_njit
-    def mixture_plan_vjp_numba(X, g, bounds, columns, n_obs, label, log_noise, weights,
-                               noise_weight, means, chol):
-        _, d_w, d_nw, d_mu, d_chol = plan_value_and_grad(
-            X, np.ascontiguousarray(g), bounds.astype(np.int64), columns.astype(np.int64),
-            n_obs.astype(np.int64), label.astype(np.int64), log_noise.item(),
-            np.ascontiguousarray(weights), noise_weight.item(), np.ascontiguousarray(means),
-            np.ascontiguousarray(chol))
-        return d_w, np.asarray(d_nw), d_mu, d_chol
-
-    return mixture_plan_vjp_numba, _CACHE_SALT
