@@ -345,3 +345,45 @@ def test_weighted_posterior_equals_the_expanded_data_within_mcse():
                         az.mcse(b.to_dataset())[name].values)
         diff = np.abs(a.mean(("chain", "draw")).values - b.mean(("chain", "draw")).values)
         assert np.all(diff <= 4 * mcse + 1e-12), name
+
+
+def test_a_reused_native_model_reads_the_new_plan():
+    """compile_nutpie's cache re-points a compiled model at another data set's plan (other N,
+    patterns, labels): the same density as a fresh compile, exactly."""
+    rng = np.random.default_rng(8)
+
+    def model_of(n):
+        X = rng.standard_normal((n, 2)) * [1.0, 2.0]
+        X[rng.random(n) < 0.3, rng.integers(0, 2)] = np.nan
+        labels = np.where(rng.random(n) < 0.2, rng.integers(0, 2, n), -1)
+        center, scale = np.nanmean(X, axis=0), np.nanstd(X, axis=0)
+        return build_model((X - center) / scale, 2, "full", center=center, scale=scale,
+                           labels=labels, noise_log_density=-4.0)
+
+    first, second = model_of(40), model_of(55)
+    compile_nutpie(first, backend="native")
+    reused = compile_nutpie(second, backend="native")
+    fresh = compile_nutpie(second, backend="native", reuse=False)
+    theta, _ = _random_point(second, rng)
+    (va, ga), (vb, gb) = reused.density()(theta), fresh.density()(theta)
+    assert va == vb
+    np.testing.assert_array_equal(ga, gb)
+    assert _callback_logp(reused, theta)[0] == pytest.approx(vb, rel=1e-13)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("route", [{"sampler": "pymc"}, {"nutpie_backend": "pyfunc"},
+                                   {"nutpie_backend": "numba"}],
+                         ids=["pymc", "pyfunc", "numba"])
+def test_the_pymc_graph_routes_sample_the_plan_model(route):
+    """PyMC's NUTS and nutpie's routes over the PyMC graph run the row-plan model too (the
+    plan Op's numba implementation); their posterior of the noise weight is a proper one."""
+    from bayesgmm import fit_bayes
+
+    X, _, rng = _background(n=150, n_noise=20)
+    X[rng.random(len(X)) < 0.2, 0] = np.nan
+    result = fit_bayes(X, 2, noise=True, draws=200, tune=200, chains=2, random_state=0,
+                       progressbar=False, **route)
+    nw = result.posterior["noise_weight"].values
+    assert np.all((0 < nw) & (nw < 1)) and np.std(nw) > 0
+    assert result.settings["nutpie_backend"] in (None, route.get("nutpie_backend"))
