@@ -60,11 +60,27 @@ Design (defaults; all configurable by flags):
   the uniform CDF with a simultaneous 99% band (pointwise binomial band at an adjusted level,
   calibrated by simulation as in Saeilynoja et al. 2022).
 
+Variants (``--variant``, issue 14; default ``complete``, the run above):
+
+- ``missing``: each simulated value is then removed with probability ``--missing-rate``
+  (default 0.2; missing completely at random, so also at random), never a whole row; the
+  model marginalises them through the row plan (``build_model`` with NaN), rebuilt per data set
+  (the compiled native model is reused: the plan's arrays are data). ``loglik`` is then the
+  observed-data log-likelihood (the plan kernel).
+- ``noise``: the model has a uniform noise component over the box [-B, B]^D (``--noise-box``,
+  default 10, wide against the prior of the means, Normal(0, 2), and sds, so that a Gaussian
+  point outside it, where the simulator's noise density is 0 but the model's is not, is rare;
+  the run counts them). Prior draws are the model's own (``mixing``: K + 1 weights); the data
+  take noise points uniformly from the box. Functionals gain ``noise_weight``; ``loglik`` and
+  ``logprior`` include the noise component.
+
 Usage::
 
     python benchmarks/sbc.py --quick        # M = 30 replications, ~30 s (15 s of it compiling)
     python benchmarks/sbc.py                # M = 200 replications, ~2 minutes on 2 cores
     python benchmarks/sbc.py --reps 200 --N 100 --seed 3 --out /tmp/sbc
+    python benchmarks/sbc.py --variant missing --reps 100 --out docs/sbc_missing
+    python benchmarks/sbc.py --variant noise --reps 100 --out docs/sbc_noise
 """
 
 from __future__ import annotations
@@ -92,7 +108,7 @@ def prior_draws(model, n: int, seed: int, D: int) -> dict[str, np.ndarray]:
     """n joint draws of the model's free variables from its prior (``pm.draw``)."""
     import pymc as pm
 
-    names = ["weights", "means_z", "sd_z"] + (["corr_chol_z"] if D > 1 else [])
+    names = [rv.name for rv in model.free_RVs]  # weights (or mixing), means_z, sd_z, corr
     values = pm.draw([model[name] for name in names], draws=n, random_seed=seed)
     return dict(zip(names, (np.asarray(v, dtype=np.float64) for v in values), strict=True))
 
@@ -100,8 +116,10 @@ def prior_draws(model, n: int, seed: int, D: int) -> dict[str, np.ndarray]:
 def check_prior_oracle(draws: dict[str, np.ndarray], priors, K: int, D: int) -> list:
     """KS p-values of the drawn prior marginals against their analytic distributions."""
     a = priors.weights_concentration
-    rows = [("weights[0] ~ Beta(a, (K-1) a)",
-             stats.kstest(draws["weights"][:, 0], stats.beta(a, (K - 1) * a).cdf).pvalue),
+    w_name = "weights" if "weights" in draws else "mixing"  # mixing: K + 1 entries
+    n_w = draws[w_name].shape[1]
+    rows = [(f"{w_name}[0] ~ Beta(a, ({n_w}-1) a)",
+             stats.kstest(draws[w_name][:, 0], stats.beta(a, (n_w - 1) * a).cdf).pvalue),
             ("means_z ~ Normal(0, means_sd)",
              stats.kstest(draws["means_z"][:, 0, 0], stats.norm(0, priors.means_sd).cdf).pvalue),
             ("log sd_z ~ Normal(log sd_median, sd_log_sd)",
@@ -120,30 +138,52 @@ def check_prior_oracle(draws: dict[str, np.ndarray], priors, K: int, D: int) -> 
     return rows
 
 
-def simulate(theta: dict[str, np.ndarray], N: int, rng: np.random.Generator) -> np.ndarray:
+def simulate(theta: dict[str, np.ndarray], N: int, rng: np.random.Generator,
+             noise_box: float | None = None) -> np.ndarray:
+    """N points of the mixture; with ``noise_box`` B and a ``noise_weight`` in ``theta``, a
+    point of the noise component is uniform on [-B, B]^D."""
     w, mu, L = theta["weights"], theta["means"], theta["chol"]
-    z = rng.choice(w.shape[0], size=N, p=w / w.sum())
-    eps = rng.standard_normal((N, mu.shape[1]))
-    return mu[z] + np.einsum("nij,nj->ni", L[z], eps)
+    K, D = mu.shape
+    p = np.append(w, theta["noise_weight"]) if noise_box is not None else w
+    z = rng.choice(p.shape[0], size=N, p=p / p.sum())
+    eps = rng.standard_normal((N, D))
+    zg = np.minimum(z, K - 1)
+    X = mu[zg] + np.einsum("nij,nj->ni", L[zg], eps)
+    if noise_box is not None:
+        noise = z == K
+        X[noise] = rng.uniform(-noise_box, noise_box, (int(noise.sum()), D))
+    return X
+
+
+def remove_values(X: np.ndarray, rate: float, rng: np.random.Generator) -> np.ndarray:
+    """Each value missing with probability ``rate`` (MCAR), never a whole row."""
+    X = X.copy()
+    gone = rng.random(X.shape) < rate
+    full = gone.all(axis=1)
+    gone[full, rng.integers(0, X.shape[1], int(full.sum()))] = False
+    X[gone] = np.nan
+    return X
 
 
 # --------------------------------------------------------------------------------------------
 # label-invariant functionals
 # --------------------------------------------------------------------------------------------
-def functional_names(K: int, D: int) -> list[str]:
+def functional_names(K: int, D: int, noise: bool = False) -> list[str]:
     names = [f"mean_mu[{d}]" for d in range(D)] + [f"mix_mean[{d}]" for d in range(D)]
     names += [f"mix_var[{d}]" for d in range(D)] + (["mix_cov01"] if D > 1 else [])
     names += ["w_max", "w_lo"] + [f"mu_lo[{d}]" for d in range(D)]
     names += [f"mu_hi[{d}]" for d in range(D)] + ["log_sd_lo0", "log_sd_hi0"]
     names += ["corr_lo", "corr_hi"] if D > 1 else []
     names += ["loglik", "logprior"]
-    return names
+    return names + (["noise_weight"] if noise else [])
 
 
-def functionals(w, mu, L, X, priors) -> np.ndarray:
+def functionals(w, mu, L, X, priors, nw=None, log_noise=-np.inf) -> np.ndarray:
     """Label-invariant functionals of S parameter sets: w (S, K), mu (S, K, D), L (S, K, D, D).
 
-    Returns an (S, F) array in the order of :func:`functional_names`.
+    ``nw`` (S,): noise weights (with ``log_noise`` the noise density); X may hold NaN (the
+    observed-data log-likelihood is then the plan kernel's). Returns an (S, F) array in the
+    order of :func:`functional_names`.
     """
     S, K, D = mu.shape
     cov = L @ np.swapaxes(L, -1, -2)
@@ -165,9 +205,29 @@ def functionals(w, mu, L, X, priors) -> np.ndarray:
     if D > 1:
         corr = cov[:, :, 0, 1] / (sd[:, :, 0] * sd[:, :, 1])
         out.append(np.stack([corr[s, lo], corr[s, hi]], axis=1))
-    out.append(loglik(w, mu, L, X)[:, None])
-    out.append(logprior(w, mu, L, priors)[:, None])
+    if nw is None and not np.isnan(X).any():
+        out.append(loglik(w, mu, L, X)[:, None])
+    else:
+        out.append(loglik_plan(w, nw, mu, L, X, log_noise)[:, None])
+    lp = logprior(w, mu, L, priors)
+    if nw is not None:  # the noise weight's share of the Dirichlet over K + 1
+        lp = lp + (priors.weights_concentration - 1) * np.log(nw)
+    out.append(lp[:, None])
+    if nw is not None:
+        out.append(np.asarray(nw)[:, None])
     return np.concatenate(out, axis=1)
+
+
+def loglik_plan(w, nw, mu, L, X, log_noise) -> np.ndarray:
+    """Observed-data log-likelihood (missing values marginalised, noise component) per set."""
+    from bayesgmm import kernels
+
+    plan = kernels.RowPlan.build(X, log_noise=log_noise)
+    nw = np.zeros(w.shape[0]) if nw is None else np.asarray(nw, dtype=np.float64)
+    pointwise, _ = kernels.plan_pointwise_over_draws(
+        plan, np.ascontiguousarray(w), np.ascontiguousarray(nw), np.ascontiguousarray(mu),
+        np.ascontiguousarray(L), False)
+    return pointwise.sum(axis=1)
 
 
 def loglik(w, mu, L, X) -> np.ndarray:
@@ -199,7 +259,7 @@ def logprior(w, mu, L, priors) -> np.ndarray:
 # --------------------------------------------------------------------------------------------
 # one replication
 # --------------------------------------------------------------------------------------------
-def fit_one(model, X, start, draws, tune, chains, seed, backend, priors=None):
+def fit_one(model, X, start, draws, tune, chains, seed, backend, priors=None, log_noise=None):
     """Sample the posterior of ``model`` for data X: (w, mu, L) as (chain, draw, ...), stats.
 
     ``draws="auto"``: fit_bayes' default stopping rule (:mod:`bayesgmm.draws`), at least 400
@@ -212,7 +272,8 @@ def fit_one(model, X, start, draws, tune, chains, seed, backend, priors=None):
 
     from bayesgmm.model import compile_nutpie
 
-    pm.set_data({"x_std": X}, model=model)
+    if log_noise is None and not np.isnan(X).any():  # else the model was built on X
+        pm.set_data({"x_std": X}, model=model)
     t0 = time.perf_counter()
     compiled = compile_nutpie(model, start, reuse=True, backend=backend)
     t1 = time.perf_counter()
@@ -225,9 +286,12 @@ def fit_one(model, X, start, draws, tune, chains, seed, backend, priors=None):
         def check(post):
             w, mu = post["weights"].values, post["means"].values
             C, S, K, D = mu.shape
+            nw = (None if log_noise is None
+                  else post["noise_weight"].values.reshape(C * S))
             f = functionals(w.reshape(C * S, K), mu.reshape(C * S, K, D),
                             np.linalg.cholesky(post["covariances"].values).reshape(
-                                C * S, K, D, D), X, priors).reshape(C, S, -1)
+                                C * S, K, D, D), X, priors, nw,
+                            -np.inf if log_noise is None else log_noise).reshape(C, S, -1)
             return convergence_extremes(
                 xr.Dataset({"f": (("chain", "draw", "functional"), f)}))
 
@@ -243,10 +307,14 @@ def fit_one(model, X, start, draws, tune, chains, seed, backend, priors=None):
     mu = np.asarray(post["means"].values)
     cov = np.asarray(post["covariances"].values)
     st = idata["sample_stats"]
+    if log_noise is not None:
+        info_nw = np.asarray(post["noise_weight"].values)
     info = {"compile_s": t1 - t0, "sample_s": t2 - t1,
             "divergences": int(np.asarray(st["diverging"].values).sum()),
             "steps": float(np.asarray(st["n_steps"].values).mean()),
             "draws": int(post.sizes["draw"])}
+    if log_noise is not None:
+        info["noise_weight"] = info_nw
     return w, mu, np.linalg.cholesky(cov), info
 
 
@@ -366,6 +434,10 @@ def main() -> None:
                         help="nutpie backend (compile_nutpie); native is fit_bayes' default, "
                              "numba and pyfunc sample the PyMC graph itself")
     parser.add_argument("--start", choices=("truth", "em"), default="truth")
+    parser.add_argument("--variant", choices=("complete", "missing", "noise"),
+                        default="complete", help="issue 14's variants (see the docstring)")
+    parser.add_argument("--missing-rate", type=float, default=0.2)
+    parser.add_argument("--noise-box", type=float, default=10.0)
     parser.add_argument("--seed", type=int, default=20240601)
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out")
     args = parser.parse_args()
@@ -375,6 +447,8 @@ def main() -> None:
         parser.error("L + 1 must be divisible by --bins")
     if args.draws != "auto" and args.chains * args.draws < L:
         parser.error("chains * draws must be at least L")
+    if args.variant != "complete" and args.start == "em":
+        parser.error("--start em is for the complete-data variant")
 
     warnings.simplefilter("ignore")
     import logging
@@ -391,12 +465,23 @@ def main() -> None:
     t_start = time.perf_counter()
     print(f"SBC: K={K}, D={D}, full, N={args.N}, M={M} replications, L={L}, "
           f"{args.chains} chains x ({args.tune} tune + {args.draws} draws), start={args.start}, "
-          f"seed={args.seed}, backend={args.backend}, priors={priors.to_dict()}; "
+          f"seed={args.seed}, backend={args.backend}, variant={args.variant}, "
+          f"priors={priors.to_dict()}; "
           f"{os.cpu_count()} cores")
 
     # The model: center 0, scale 1, so model scale == data scale for every data set.
     X0 = np.random.default_rng(0).standard_normal((args.N, D))
-    model = build_model(X0, K, "full", priors, center=np.zeros(D), scale=np.ones(D))
+    noise = args.variant == "noise"
+    log_noise = -D * np.log(2 * args.noise_box) if noise else None
+
+    def model_for(X):
+        """The model on X. A variant's plan arrays are data, so each of its data sets gets its
+        own model (the compiled native model is reused through with_data)."""
+        return build_model(X, K, "full", priors, center=np.zeros(D), scale=np.ones(D),
+                           noise_log_density=log_noise)
+
+    model = model_for(remove_values(X0, args.missing_rate, np.random.default_rng(0))
+                      if args.variant == "missing" else X0)
 
     # Check PyMC's prior samplers against the analytic marginals (the SBC oracle).
     oracle = prior_draws(model, 4000, int(s_oracle.generate_state(1)[0]), D)
@@ -405,6 +490,10 @@ def main() -> None:
         print(f"  {name:48s} {value:.3g}")
 
     draws = prior_draws(model, M, int(s_prior.generate_state(1)[0]), D)
+    if noise:  # the Gaussians' weights and the noise weight, as the model's deterministics
+        draws_w, draws_nw = draws["mixing"][:, :K], draws["mixing"][:, K]
+    else:
+        draws_w, draws_nw = draws["weights"], None
     sd = draws["sd_z"]
     chol = sd[..., :, None] * draws["corr_chol_z"] if D > 1 else sd[..., :, None]
 
@@ -414,7 +503,8 @@ def main() -> None:
     compile_s = time.perf_counter() - t0
     print(f"\nFirst nutpie compile ({args.backend}): {compile_s:.1f} s")
 
-    names = functional_names(K, D)
+    names = functional_names(K, D, noise)
+    n_outside = 0  # Gaussian points outside the noise box (the model's noise density is off)
     ranks = np.empty((M, len(names)), dtype=np.int64)
     rep_seeds = s_reps.spawn(M)
     infos, min_ess, first_ess = [], np.empty(M), np.empty(M)
@@ -422,8 +512,15 @@ def main() -> None:
     kept_draws: list[int] = []  # draws per chain each fit kept (varies with --draws auto)
     for m in range(M):
         rng = np.random.default_rng(rep_seeds[m])
-        theta = {"weights": draws["weights"][m], "means": draws["means_z"][m], "chol": chol[m]}
-        X = simulate(theta, args.N, rng)
+        theta = {"weights": draws_w[m], "means": draws["means_z"][m], "chol": chol[m]}
+        if noise:
+            theta["noise_weight"] = draws_nw[m]
+        X = simulate(theta, args.N, rng, args.noise_box if noise else None)
+        if noise:
+            n_outside += int(np.sum(np.abs(X) > args.noise_box))
+        if args.variant == "missing":
+            X = remove_values(X, args.missing_rate, rng)
+        model_m = model if args.variant == "complete" else model_for(X)
         t_rep = time.perf_counter()
         if args.start == "truth":
             start = {name: draws[name][m] for name in draws}
@@ -433,12 +530,15 @@ def main() -> None:
             start = initial_point(model, *em_start(X, K, priors, int(rng.integers(2**31))))
         draws_m, tune_m = args.draws, args.tune
         for attempt in range(1 + (0 if args.draws == "auto" else args.refits)):
-            w, mu, Lc, info = fit_one(model, X, start, draws_m, tune_m, args.chains,
-                                      int(rng.integers(2**31)), args.backend, priors)
+            w, mu, Lc, info = fit_one(model_m, X, start, draws_m, tune_m, args.chains,
+                                      int(rng.integers(2**31)), args.backend, priors,
+                                      log_noise if args.variant != "complete" else None)
             kept_draws.append(info["draws"])
             C, S = w.shape[:2]
+            nw_draws = info.pop("noise_weight").reshape(C * S) if noise else None
             f_all = functionals(w.reshape(C * S, K), mu.reshape(C * S, K, D),
-                                Lc.reshape(C * S, K, D, D), X, priors)
+                                Lc.reshape(C * S, K, D, D), X, priors, nw_draws,
+                                log_noise if noise else -np.inf)
             ess = min(float(az.ess(f_all[:, j].reshape(C, S))) for j in range(f_all.shape[1]))
             if attempt == 0:
                 first_ess[m] = ess
@@ -453,7 +553,8 @@ def main() -> None:
         idx = np.round(np.linspace(0, C * S - 1, L)).astype(int)
         f_draws = f_all[idx]
         f_true = functionals(theta["weights"][None], theta["means"][None], theta["chol"][None],
-                             X, priors)[0]
+                             X, priors, None if not noise else np.array([draws_nw[m]]),
+                             log_noise if noise else -np.inf)[0]
         less = np.sum(f_draws < f_true, axis=0)
         ties = np.sum(f_draws == f_true, axis=0)  # none for continuous f; break at random
         ranks[m] = less + rng.integers(0, ties + 1)
@@ -486,6 +587,9 @@ def main() -> None:
               f"{np.sum(kept > 400)} of {M} replications drew past the first check, "
               f"{np.sum(kept >= 4000)} stopped at the 4,000 cap")
 
+    if noise:
+        print(f"Gaussian points outside the noise box [-{args.noise_box:g}, "
+              f"{args.noise_box:g}]^{D}: {n_outside} of {M * args.N} points")
     chi_p, ks_p, u = uniformity_tests(ranks, L, args.bins, np.random.default_rng(s_tests))
     print(f"\n{'functional':14s} {'chi2 p':>8s} {'KS p':>8s} {'mean rank':>10s}  "
           f"(uniform mean {L / 2:.1f}, sd of the mean {np.sqrt(((L + 1)**2 - 1) / 12 / M):.1f})")
@@ -502,7 +606,8 @@ def main() -> None:
 
     args.out.mkdir(parents=True, exist_ok=True)
     title = (f"SBC, K={K}, D={D}, full, N={args.N}, M={M}, L={L}, start={args.start}, "
-             f"seed={args.seed}")
+             f"seed={args.seed}" + ("" if args.variant == "complete" else
+                                    f", variant={args.variant}"))
     paths = plot(ranks, u, names, L, args.bins, args.out, title)
     np.savez(args.out / "sbc_ranks.npz", ranks=ranks, names=np.array(names), chi_p=chi_p,
              ks_p=ks_p, divergences=divs, min_ess=min_ess, first_ess=first_ess,
