@@ -266,19 +266,31 @@ class BayesResult:
         Returns
         -------
         xarray.Dataset with ``x`` (sample, observation, feature) and ``component``
-        (sample, observation), the latent label of each simulated point.
+        (sample, observation), the latent label of each simulated point (-1: the noise
+        component, uniform in its box).
         """
         n = int(self.em.n_samples) if n_samples is None else int(n_samples)
         if n < 1:
             raise ValueError(f"n_samples must be >= 1; got {n}")
         rng = np.random.default_rng(random_state)
+        if self.noise and self.em.noise_bounds is None:
+            raise ValueError("this mixture's noise component was given a volume, not a box, so "
+                             "its points cannot be drawn; refit with the default box")
         w, m, L = self._draws(max_draws, random_state=rng)
         S, K = w.shape
         D = m.shape[2]
+        if self.noise:  # the noise weight is the rest of each draw's simplex
+            w = np.concatenate([w, np.clip(1.0 - w.sum(axis=1), 0.0, 1.0)[:, None]], axis=1)
         labels = categorical(w[:, None, :], rng.random((S, n)))  # (S, n)
         z = rng.standard_normal((S, n, D))
         s_idx = np.arange(S)[:, None]
-        x = m[s_idx, labels] + np.einsum("snij,snj->sni", L[s_idx, labels], z)
+        gauss = np.minimum(labels, K - 1)
+        x = m[s_idx, gauss] + np.einsum("snij,snj->sni", L[s_idx, gauss], z)
+        if self.noise:  # uniform in the noise component's box; its label is -1 (as EM's)
+            noise = labels == K
+            lower, upper = self.em.noise_bounds
+            x[noise] = rng.uniform(lower, upper, size=(int(noise.sum()), D))
+            labels = np.where(noise, -1, labels)
         coords = {"feature": list(self.feature_names)}
         return xr.Dataset(
             {"x": (("sample", "observation", "feature"), x),

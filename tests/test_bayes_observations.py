@@ -387,3 +387,15 @@ def test_the_pymc_graph_routes_sample_the_plan_model(route):
     nw = result.posterior["noise_weight"].values
     assert np.all((0 < nw) & (nw < 1)) and np.std(nw) > 0
     assert result.settings["nutpie_backend"] in (None, route.get("nutpie_backend"))
+
+
+def test_posterior_predictive_draws_noise_points_in_the_box(fitted_all):
+    result, _, _, _ = fitted_all
+    rep = result.sample_posterior_predictive(200, max_draws=50, random_state=0)
+    component = rep["component"].values
+    x = rep["x"].values
+    noise = component == -1
+    lower, upper = result.em.noise_bounds
+    assert 0 < noise.mean() < 0.5
+    assert np.all((x[noise] >= lower) & (x[noise] <= upper))
+    assert set(np.unique(component[~noise])) <= {0, 1}
