@@ -183,7 +183,13 @@ def compile_nutpie(
                 _NUTPIE_CACHE[(backend, *key[1:])] = compiled
                 while len(_NUTPIE_CACHE) > _NUTPIE_CACHE_SIZE:
                     _NUTPIE_CACHE.popitem(last=False)
-    compiled = compiled.with_data(**_shared_data(model))
+    data = _shared_data(model)
+    if getattr(compiled, "shared_var_keys", None):
+        # nutpie's numba route knows only the shared variables its graph reads (a plan
+        # model's likelihood reads the plan, not x_std).
+        known = {var.name for var in compiled.shared_var_keys}
+        data = {name: value for name, value in data.items() if name in known}
+    compiled = compiled.with_data(**data)
     coords = dict(compiled.coords or {})
     if "observation" in coords:
         coords["observation"] = pd.Index(model.coords["observation"])
