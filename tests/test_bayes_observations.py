@@ -54,8 +54,8 @@ def _data(variant, covariance_type, D=3, seed=0):
     return X, center, scale, kwargs
 
 
-CASES = [(v, ct) for v in VARIANTS for ct in ("full", "diag")] + [
-    ("all", "tied"), ("all", "spherical")]
+# Each variant alone (full covariances), then all four together for every covariance type.
+CASES = [(v, "full") for v in VARIANTS] + [("all", ct) for ct in COVARIANCE_TYPES[1:]]
 
 
 @pytest.fixture(scope="module", params=CASES, ids=lambda c: f"{c[0]}-{c[1]}")
