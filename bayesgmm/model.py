@@ -40,6 +40,7 @@ import pymc as pm
 import pytensor.tensor as pt
 
 from . import covariance
+from .kernels import RowPlan
 from .layout import (
     CENTER,
     DATA,
@@ -309,8 +310,6 @@ def _row_plan(X_std, center, scale, sample_weight, labels, noise_log_density, K
               ) -> dict[str, np.ndarray] | None:
     """The row plan's arrays (:data:`bayesgmm.layout.PLAN_NAMES`) in data units, or None when
     the data need none (complete, unweighted, unlabelled, no noise: the complete-data kernel)."""
-    from .kernels import RowPlan
-
     N, D = X_std.shape
     noise = noise_log_density is not None and noise_log_density != -np.inf
     if labels is not None:

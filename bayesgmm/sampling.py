@@ -407,12 +407,13 @@ def _select_start(pm_model, em: EMResult, X: Observations, backend
     if best == 0 or not np.isfinite(scores[best]):
         return em, info
     cand = em.candidates[best]
+    weights = np.asarray(cand.weights)
+    if em.noise:  # the Gaussians' part, normalised: fit_em gives the noise its own share
+        weights = weights / weights.sum()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the candidate's own fit reported its warnings
         chosen = fit_em(X, em.n_components, covariance_type=em.covariance_type,
-                        # (with noise, the Gaussians' part: fit_em gives the noise its share)
-                        init={"weights": np.asarray(cand.weights) / np.sum(cand.weights),
-                              "means": cand.means,
+                        init={"weights": weights, "means": cand.means,
                               "covariances": cand.covariances}, prior=em.prior)
     # X is the validated array: the names come from the first fit.
     return dataclasses.replace(chosen, candidates=em.candidates,
