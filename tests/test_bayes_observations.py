@@ -403,3 +403,14 @@ def test_posterior_predictive_draws_noise_points_in_the_box(fitted_all):
     assert 0 < noise.mean() < 0.5
     assert np.all((x[noise] >= lower) & (x[noise] <= upper))
     assert set(np.unique(component[~noise])) <= {0, 1}
+
+
+@pytest.mark.slow
+def test_noise_weight_concentrates_near_zero_without_noise():
+    """No background in the data: the noise weight's posterior sits near 0."""
+    from bayesgmm import fit_bayes
+
+    X, _, _ = _background(n=600, n_noise=0, seed=4)
+    result = fit_bayes(X, 2, noise=True, random_state=1, progressbar=False)
+    nw = result.posterior["noise_weight"].values.ravel()
+    assert np.quantile(nw, 0.97) < 0.02
