@@ -30,7 +30,12 @@ from ._validation import (
     check_random_state,
     singular_columns,
 )
-from .observations import Observations, conditional_means, prepare_observations
+from .observations import (
+    Observations,
+    conditional_means,
+    noise_log_ranges,
+    prepare_observations,
+)
 from .priors import ConjugatePrior
 
 __all__ = [
@@ -202,7 +207,10 @@ class EMResult:
             if np.isnan(Xv).all(axis=1).any():
                 raise ValueError("X has rows with every value missing; they have no density "
                                  "(drop them)")
-            plan = kernels.RowPlan.build(Xv, log_noise=self.noise_log_density)
+            plan = kernels.RowPlan.build(
+                Xv, log_noise=self.noise_log_density,
+                noise_log_ranges=noise_log_ranges(self.noise_log_density, self.noise_bounds,
+                                                  self.n_features) if self.noise else None)
             return kernels.estep_plan(plan, self.weights, self.means, self.covariances,
                                       self.covariance_type, noise_weight=self.noise_weight,
                                       return_pointwise=True, **kw)

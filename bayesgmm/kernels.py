@@ -318,6 +318,9 @@ def _estep_block(X, g, log_w, means, U, log_det, start, stop, pointwise, resp, n
             if extra_resp:
                 for i in range(nc):
                     resp[c0 + i, K] = ex[i]
+        elif extra_resp:  # a group without the extra term (known labels): never noise
+            for i in range(nc):
+                resp[c0 + i, K] = 0.0
         # the statistics about mu_k, accumulated per lane
         for k in range(K):
             lrow = lk[k]
@@ -895,8 +898,9 @@ def plan_estep(X, g, bounds, columns, n_obs, label, log_noise, log_w, log_noise_
     n_obs : ndarray (G,) int64
     label : ndarray (G,) int64
         The group's known component, or -1.
-    log_noise : float
-        Log-density of the uniform noise component (-inf: no noise component).
+    log_noise : ndarray (G,)
+        Log-density of the uniform noise component at the group's observed coordinates (the
+        box's marginal over them); -inf: no noise component.
     log_w : ndarray (K,)
         Log weights of the Gaussian components.
     log_noise_w : float
@@ -929,7 +933,7 @@ def plan_estep(X, g, bounds, columns, n_obs, label, log_noise, log_w, log_noise_
         lab = label[grp]
         for k in range(K):
             lw[k] = log_w[k] if lab < 0 or lab == k else -np.inf
-        log_extra = log_noise + log_noise_w if lab < 0 else -np.inf
+        log_extra = log_noise[grp] + log_noise_w if lab < 0 else -np.inf
         if d_o == D:  # complete rows (observed columns in natural order)
             mu_o, U_o, log_det_o = means, U_full, log_det_full
         else:
@@ -975,7 +979,7 @@ def _plan_over_draws(X, bounds, columns, n_obs, label, log_noise, weights, noise
     """The parallel core of :func:`plan_pointwise_over_draws`."""
     S, K = weights.shape
     N = X.shape[0]
-    has_noise = log_noise != -np.inf
+    has_noise = np.any(log_noise != -np.inf)
     out = np.empty((S, N))
     resp = np.empty((S if want_resp else 0, N, K + 1 if has_noise else K))
     g = np.empty(0)
@@ -1006,8 +1010,8 @@ class RowPlan:
     n_obs : ndarray (G,) int64
     label : ndarray (G,) int64
         Known component per group, -1 for unknown.
-    log_noise : float
-        Log-density of the noise component (-inf: none).
+    log_noise : ndarray (G,)
+        Log-density of the noise component at each group's observed coordinates (-inf: none).
     order : ndarray (N,) int64
     """
 
@@ -1017,13 +1021,25 @@ class RowPlan:
     columns: np.ndarray
     n_obs: np.ndarray
     label: np.ndarray
-    log_noise: float
+    log_noise: np.ndarray
     order: np.ndarray
+
+    @property
+    def noise(self) -> bool:
+        """Whether the plan has a noise component."""
+        return bool(np.any(self.log_noise != -np.inf))
 
     @classmethod
     def build(cls, X: np.ndarray, sample_weight: np.ndarray | None = None,
-              labels: np.ndarray | None = None, log_noise: float = -np.inf) -> RowPlan:
-        """Group the rows of ``X`` (N, D; NaN = missing, no all-NaN row) for the kernel."""
+              labels: np.ndarray | None = None, log_noise: float = -np.inf,
+              noise_log_ranges: np.ndarray | None = None) -> RowPlan:
+        """Group the rows of ``X`` (N, D; NaN = missing, no all-NaN row) for the kernel.
+
+        ``log_noise`` is the noise component's log-density over all D coordinates (-inf: no
+        noise component); a group with missing coordinates gets the uniform box's marginal
+        over its observed ones, -sum of their ``noise_log_ranges`` (log side lengths of the
+        box, shape (D,); default: a cube of the same volume, -log_noise / D each).
+        """
         X = np.asarray(X, dtype=np.float64)
         N, D = X.shape
         missing = np.isnan(X)
@@ -1046,8 +1062,14 @@ class RowPlan:
             Xp[a:b, :n_obs[grp]] = X[order[a:b]][:, cols[:n_obs[grp]]]
         g = np.empty(0) if sample_weight is None else \
             np.ascontiguousarray(np.asarray(sample_weight, np.float64)[order])
+        group_noise = np.full(starts.size, float(log_noise))
+        if log_noise != -np.inf:
+            sides = np.full(D, -log_noise / D) if noise_log_ranges is None else \
+                np.asarray(noise_log_ranges, np.float64)
+            for grp in np.flatnonzero(n_obs < D):
+                group_noise[grp] = -sides[columns[grp, :n_obs[grp]]].sum()
         return cls(X=Xp, g=g, bounds=bounds, columns=columns, n_obs=n_obs,
-                   label=key[starts, 1].copy(), log_noise=float(log_noise), order=order)
+                   label=key[starts, 1].copy(), log_noise=group_noise, order=order)
 
     @property
     def arrays(self) -> tuple:
@@ -1105,7 +1127,7 @@ def estep_plan(
         raise NotPositiveDefiniteError(
             "a covariance is not positive definite; increase reg_covar") from None
     N = plan.X.shape[0]
-    has_noise = plan.log_noise != -np.inf
+    has_noise = plan.noise
     with np.errstate(divide="ignore"):
         log_w = np.log(np.asarray(weights, dtype=np.float64))
         log_nw = float(np.log(noise_weight)) if has_noise else -np.inf

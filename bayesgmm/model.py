@@ -125,6 +125,7 @@ def build_model(
     sample_weight: np.ndarray | None = None,
     labels: np.ndarray | None = None,
     noise_log_density: float | None = None,
+    noise_log_ranges: np.ndarray | None = None,
 ) -> pm.Model:
     """The marginalised Gaussian mixture on standardised data.
 
@@ -163,6 +164,10 @@ def build_model(
         Log-density (data units) of a uniform noise component (-log of its volume); None or
         -inf: no noise component. With one, the weights' simplex has K + 1 entries (free
         variable ``mixing``; deterministics ``weights`` and ``noise_weight``).
+    noise_log_ranges : ndarray (D,), optional
+        Log side lengths (data units) of the noise component's box: a point with missing
+        values gets the box's marginal density over its observed coordinates. Default: a cube
+        of the noise density's volume.
 
     NaN entries of ``X_std`` are missing values (missing at random), marginalised: a point
     contributes the mixture density of its observed coordinates. Missing values, weights,
@@ -219,7 +224,8 @@ def build_model(
         if len(coords[dim]) != size:
             raise ValueError(f"coords[{dim!r}] has {len(coords[dim])} labels; expected {size}")
 
-    plan = _row_plan(X_std, center, scale, sample_weight, labels, noise_log_density, K)
+    plan = _row_plan(X_std, center, scale, sample_weight, labels, noise_log_density, K,
+                     noise_log_ranges)
     if noise:
         coords["mixing_component"] = list(range(K + 1))  # the last one: the noise
 
@@ -306,8 +312,8 @@ def build_model(
     return model
 
 
-def _row_plan(X_std, center, scale, sample_weight, labels, noise_log_density, K
-              ) -> dict[str, np.ndarray] | None:
+def _row_plan(X_std, center, scale, sample_weight, labels, noise_log_density, K,
+              noise_log_ranges=None) -> dict[str, np.ndarray] | None:
     """The row plan's arrays (:data:`bayesgmm.layout.PLAN_NAMES`) in data units, or None when
     the data need none (complete, unweighted, unlabelled, no noise: the complete-data kernel)."""
     N, D = X_std.shape
@@ -329,12 +335,12 @@ def _row_plan(X_std, center, scale, sample_weight, labels, noise_log_density, K
     if not (missing.any() or sample_weight is not None or labels is not None or noise):
         return None
     plan = RowPlan.build(center + scale * X_std, sample_weight, labels,
-                         float(noise_log_density) if noise else -np.inf)
+                         float(noise_log_density) if noise else -np.inf, noise_log_ranges)
     inverse = np.empty(N, dtype=np.int64)
     inverse[plan.order] = np.arange(N)
     return {"plan_x": plan.X, "plan_g": plan.g if plan.g.size else np.ones(N),
             "plan_bounds": plan.bounds, "plan_columns": plan.columns, "plan_n_obs": plan.n_obs,
-            "plan_label": plan.label, "plan_noise": np.array(plan.log_noise),
+            "plan_label": plan.label, "plan_noise": plan.log_noise,
             "plan_inverse": inverse}
 
 

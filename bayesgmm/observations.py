@@ -41,7 +41,8 @@ import numpy as np
 from . import kernels
 from ._validation import check_data, check_int, check_sample_weight
 
-__all__ = ["MISSING_POLICIES", "Observations", "encode_labels", "prepare_observations"]
+__all__ = ["MISSING_POLICIES", "Observations", "encode_labels", "noise_log_ranges",
+           "prepare_observations"]
 
 MISSING_POLICIES = ("marginalise", "drop", "refuse")
 
@@ -110,11 +111,18 @@ class Observations:
         """Whether the row plan is needed (else the plain kernel computes the same thing)."""
         return self.n_missing_values > 0 or self.labels is not None or self.noise
 
+    @property
+    def noise_log_ranges(self) -> np.ndarray | None:
+        """Log side lengths of the noise component's box (D,), or None without noise."""
+        if not self.noise:
+            return None
+        return noise_log_ranges(self.noise_log_density, self.noise_bounds, self.n_features)
+
     @functools.cached_property
     def plan(self) -> kernels.RowPlan:
         """The kernel's row plan for these rows (built once, on first use)."""
         return kernels.RowPlan.build(self.X, self.sample_weight, self.labels,
-                                     self.noise_log_density)
+                                     self.noise_log_density, self.noise_log_ranges)
 
     @property
     def complete_rows(self) -> np.ndarray:
@@ -256,6 +264,20 @@ def prepare_observations(
         n_missing_values=int(nan.sum()), n_rows_with_missing=int(nan.any(axis=1).sum()),
         n_rows_dropped=int(n_input - Xv.shape[0]),
     )
+
+
+def noise_log_ranges(noise_log_density: float, noise_bounds: np.ndarray | None,
+                     n_features: int) -> np.ndarray:
+    """Log side lengths of a noise component's box, shape (D,).
+
+    A row with missing values gets the box's marginal density over its observed coordinates,
+    -sum of their log side lengths. The box is ``noise_bounds`` (lower, upper) when known;
+    with only a volume given (``noise_volume``) it is taken to be a cube of that volume.
+    """
+    if noise_bounds is not None:
+        lower, upper = np.asarray(noise_bounds, dtype=np.float64)
+        return np.log(upper - lower)
+    return np.full(n_features, -float(noise_log_density) / n_features)
 
 
 def _check_labels(labels: Any, n_rows: int, K: int) -> np.ndarray | None:

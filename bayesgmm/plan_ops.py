@@ -58,7 +58,8 @@ def _plan_loglik_numpy(X, bounds, columns, n_obs, label, log_noise, weights, noi
         log_w = np.log(weights)
         log_nw = float(np.log(noise_weight)) if noise_weight > 0 else -np.inf
     plan_estep(X, np.empty(0), bounds.astype(np.int64), columns.astype(np.int64),
-               n_obs.astype(np.int64), label.astype(np.int64), float(log_noise), log_w, log_nw,
+               n_obs.astype(np.int64), label.astype(np.int64),
+               np.ascontiguousarray(log_noise, dtype=np.float64), log_w, log_nw,
                np.ascontiguousarray(means), np.ascontiguousarray(chol), pointwise,
                np.empty((0, K)))
     return pointwise
@@ -71,8 +72,8 @@ def _as_plan(X, bounds, columns, n_obs, label, log_noise):
         if v.ndim != ndim or not v.dtype.startswith("int"):
             raise TypeError("the plan's bounds, columns, n_obs and label are integer arrays")
     log_noise = pt.as_tensor_variable(log_noise, dtype="float64")
-    if log_noise.ndim != 0:
-        raise TypeError("log_noise must be a scalar")
+    if log_noise.ndim != 1:
+        raise TypeError("log_noise must be a vector (one noise log-density per group)")
     return [X, *ints, log_noise]
 
 
@@ -80,7 +81,7 @@ class MixturePlanLogLik(Op):
     """Pointwise log-density over a row plan (missing values, known labels, noise component).
 
     Inputs: the plan (:class:`bayesgmm.kernels.RowPlan`: ``X`` (N, D) rows with their observed
-    values packed left, ``bounds``, ``columns``, ``n_obs``, ``label``, ``log_noise`` ()),
+    values packed left, ``bounds``, ``columns``, ``n_obs``, ``label``, ``log_noise`` (G,)),
     ``weights`` (K,) of the Gaussians, ``noise_weight`` (), ``means`` (K, D), ``chol``
     (K, D, D). Output: ll_n (N,) in plan order, unweighted. Its pullback is one weighted pass
     of :func:`bayesgmm.kernels.plan_value_and_grad` (Fisher's identity on the completed
@@ -136,7 +137,8 @@ class MixturePlanVJP(Op):
         _, d_w, d_nw, d_mu, d_chol = plan_value_and_grad(
             X, np.ascontiguousarray(g, dtype=np.float64), bounds.astype(np.int64),
             columns.astype(np.int64), n_obs.astype(np.int64), label.astype(np.int64),
-            float(log_noise), np.ascontiguousarray(weights), float(noise_weight),
+            np.ascontiguousarray(log_noise, dtype=np.float64), np.ascontiguousarray(weights),
+            float(noise_weight),
             np.ascontiguousarray(means), np.ascontiguousarray(chol))
         for storage, value in zip(output_storage, (d_w, np.asarray(d_nw), d_mu, d_chol),
                                   strict=True):
@@ -174,9 +176,10 @@ def _numba_funcify_plan(op, node=None, **kwargs):
         nw = noise_weight.item()
         log_nw = np.log(nw) if nw > 0 else -np.inf
         plan_estep(X, np.empty(0), bounds.astype(np.int64), columns.astype(np.int64),
-                   n_obs.astype(np.int64), label.astype(np.int64), log_noise.item(),
-                   np.log(weights), log_nw, np.ascontiguousarray(means),
-                   np.ascontiguousarray(chol), pointwise, np.empty((0, K)))
+                   n_obs.astype(np.int64), label.astype(np.int64),
+                   np.ascontiguousarray(log_noise), np.log(weights), log_nw,
+                   np.ascontiguousarray(means), np.ascontiguousarray(chol), pointwise,
+                   np.empty((0, K)))
         return pointwise
 
     return mixture_plan_loglik_numba, _CACHE_SALT
@@ -189,7 +192,7 @@ def _numba_funcify_plan_vjp(op, node=None, **kwargs):
                                noise_weight, means, chol):
         _, d_w, d_nw, d_mu, d_chol = plan_value_and_grad(
             X, np.ascontiguousarray(g), bounds.astype(np.int64), columns.astype(np.int64),
-            n_obs.astype(np.int64), label.astype(np.int64), log_noise.item(),
+            n_obs.astype(np.int64), label.astype(np.int64), np.ascontiguousarray(log_noise),
             np.ascontiguousarray(weights), noise_weight.item(), np.ascontiguousarray(means),
             np.ascontiguousarray(chol))
         return d_w, np.asarray(d_nw), d_mu, d_chol

@@ -16,6 +16,7 @@ from ._validation import check_data
 from .diagnostics import Diagnostics, diagnose
 from .draw_arrays import categorical, flat_noise_weight, flatten_draws
 from .em import EMResult
+from .observations import noise_log_ranges
 from .priors import Priors, Standardisation
 from .relabel import LabelSwitchingReport
 from .settings import SamplerSettings
@@ -143,13 +144,12 @@ class BayesResult:
         noise_weight = np.zeros(w.shape[0])
         if self.noise:
             noise_weight = flat_noise_weight(self.posterior, max_draws=max_draws)
-        plan = kernels.RowPlan.build(Xv, labels=labels, log_noise=self.noise_log_density)
+        plan = kernels.RowPlan.build(
+            Xv, labels=labels, log_noise=self.noise_log_density,
+            noise_log_ranges=noise_log_ranges(self.noise_log_density, self.em.noise_bounds,
+                                              Xv.shape[1]) if self.noise else None)
         pointwise, resp = kernels.plan_pointwise_over_draws(plan, w, noise_weight, m, L,
                                                             want_resp)
-        if want_resp and self.noise and labels is not None:
-            # A labelled row is never noise; the kernel's over-draws path leaves that column
-            # unwritten for labelled groups (np.empty), so it is set here.
-            resp[:, labels >= 0, -1] = 0.0
         return pointwise, resp
 
     def save(self, path: Any, overwrite: bool = False) -> Any:

@@ -66,7 +66,8 @@ def build_textbook_model(
 # Missing values, observation weights, known labels and a noise component, written plainly
 # --------------------------------------------------------------------------------------------
 def observations_loglik(X, weights, noise_weight, means, chol, *, n_components,
-                        sample_weight=None, labels=None, noise_log_density=-np.inf):
+                        sample_weight=None, labels=None, noise_log_density=-np.inf,
+                        noise_log_ranges=None):
     """The per-point log-likelihood g_n ll_n (N,) in data units, as plain PyMC/PyTensor.
 
     Row by row what :class:`bayesgmm.kernels.RowPlan` computes in one kernel: the mixture
@@ -89,6 +90,10 @@ def observations_loglik(X, weights, noise_weight, means, chol, *, n_components,
         K.
     noise_log_density : float
         -inf: no noise component.
+    noise_log_ranges : ndarray (D,), optional
+        Log side lengths of the noise box: a row with missing values gets the box's marginal
+        over its observed coordinates, -sum of theirs (default: a cube,
+        -noise_log_density / D each).
     """
     X = np.asarray(X, dtype=np.float64)
     N, D = X.shape
@@ -110,7 +115,10 @@ def observations_loglik(X, weights, noise_weight, means, chol, *, n_components,
             terms.append(pt.log(weights[k]) + pm.logp(dist, x_o) + allowed)
         if noise_log_density != -np.inf:
             allowed = np.where(labels[idx] < 0, 0.0, -np.inf)
-            terms.append(pt.log(noise_weight) + noise_log_density + allowed
+            sides = np.full(D, -noise_log_density / D) if noise_log_ranges is None else \
+                np.asarray(noise_log_ranges, dtype=np.float64)
+            log_density = noise_log_density if obs.size == D else -sides[obs].sum()
+            terms.append(pt.log(noise_weight) + log_density + allowed
                          + pt.zeros(len(idx)))
         parts.append(pm.math.logsumexp(pt.stack(terms, axis=1), axis=1).reshape((-1,)))
         rows.append(idx)
@@ -123,8 +131,8 @@ def observations_loglik(X, weights, noise_weight, means, chol, *, n_components,
 
 def build_observations_oracle(X_std, n_components, covariance_type="full",
                               priors: Priors | None = None, *, center, scale,
-                              sample_weight=None, labels=None, noise_log_density=None
-                              ) -> pm.Model:
+                              sample_weight=None, labels=None, noise_log_density=None,
+                              noise_log_ranges=None) -> pm.Model:
     """The model of :func:`bayesgmm.model.build_model` with its likelihood written plainly.
 
     Same free variables (the layout's blocks, so the two models' log densities compare at any
@@ -154,5 +162,6 @@ def build_observations_oracle(X_std, n_components, covariance_type="full",
         pm.Potential("loglik", observations_loglik(
             center + scale * X_std, w, nw, center + scale * free["means_z"],
             scale[:, None] * chol, n_components=K, sample_weight=sample_weight, labels=labels,
-            noise_log_density=noise_log_density if noise else -np.inf).sum())
+            noise_log_density=noise_log_density if noise else -np.inf,
+            noise_log_ranges=noise_log_ranges).sum())
     return oracle

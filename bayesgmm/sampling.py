@@ -209,6 +209,7 @@ def fit_bayes(
         center=standardisation.center, scale=standardisation.scale,
         feature_names=names, ordered_means=ordered_means, sample_weight=obs.sample_weight,
         labels=obs.labels, noise_log_density=obs.noise_log_density if obs.noise else None,
+        noise_log_ranges=obs.noise_log_ranges,
     )
     # Relabelling classifies data points: the complete rows (None: match by distance).
     X_relabel = obs.complete_rows if obs.n_missing_values else Xv
@@ -538,7 +539,8 @@ def _log_likelihood(obs: Observations, posterior: xr.Dataset, covariance_type: s
     if obs.needs_plan:
         noise_weight = (flat_noise_weight(posterior) if obs.noise
                         else np.zeros(C * S))
-        plan = kernels.RowPlan.build(X, labels=obs.labels, log_noise=obs.noise_log_density)
+        plan = kernels.RowPlan.build(X, labels=obs.labels, log_noise=obs.noise_log_density,
+                                     noise_log_ranges=obs.noise_log_ranges)
         pointwise, _ = kernels.plan_pointwise_over_draws(
             plan, flat[0], noise_weight, flat[1], flat[2], False)
     else:

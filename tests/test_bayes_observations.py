@@ -45,8 +45,11 @@ def _data(variant, covariance_type, D=3, seed=0):
         labels[:12] = rng.integers(0, K, 12)
         kwargs["labels"] = labels
     if variant in ("noise", "all"):
-        kwargs["noise_log_density"] = -float(np.sum(np.log(
-            np.nanmax(X, axis=0) - np.nanmin(X, axis=0))))
+        # the box's side lengths: a row with missing values gets the marginal over its
+        # observed coordinates (not a cube's)
+        sides = np.log(np.nanmax(X, axis=0) - np.nanmin(X, axis=0))
+        kwargs["noise_log_density"] = -float(np.sum(sides))
+        kwargs["noise_log_ranges"] = sides
     center = np.nanmean(X, axis=0)
     scale = np.nanstd(X, axis=0)
     if covariance_type == "spherical":

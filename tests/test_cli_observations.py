@@ -225,19 +225,10 @@ def test_em_report_with_every_capability(rows_dir, capsys):
 
 
 # --------------------------------------------------------------------------------------------
-# real posterior fits through the command line (once fit_bayes takes the observation keywords)
+# real posterior fits through the command line
 # --------------------------------------------------------------------------------------------
-def _bayes_observations():
-    import inspect
-
-    from bayesgmm.sampling import fit_bayes
-
-    if "sample_weight" not in inspect.signature(fit_bayes).parameters:
-        pytest.skip("needs the posterior side of issue 14 (fit_bayes(sample_weight=, ...))")
-
 
 def test_fit_with_every_capability_saves_and_reports(rows_dir, capsys):
-    _bayes_observations()
     import bayesgmm
 
     rc = cli.main(["fit", "gaps.csv", "-k", "2", "--weights", "w", "--labels", "g", "--noise",
@@ -257,7 +248,6 @@ def test_fit_with_every_capability_saves_and_reports(rows_dir, capsys):
 
 
 def test_run_the_missing_values_spec(tmp_path, capsys):
-    _bayes_observations()
     import bayesgmm
 
     models = Path(__file__).resolve().parents[1] / "models"

@@ -249,3 +249,22 @@ def test_labels_start_from_the_agreeing_partition(simulated):
         plain = fit_em(X, 3, labels=known, random_state=seed)
         assert permuted.n_iter <= plain.n_iter + 3
         assert permuted.log_likelihood == pytest.approx(plain.log_likelihood, rel=1e-8)
+
+
+def test_noise_with_missing_values_uses_the_box_marginal(simulated):
+    """A row missing a coordinate is scored against the box's density of the others."""
+    from scipy.stats import multivariate_normal
+
+    X, _, _ = simulated
+    Xm = _holes(X, 0.05, seed=8)
+    fit = fit_em(Xm, 3, noise=True, random_state=0)
+    assert np.all(np.diff(fit.history) >= -1e-8 * np.abs(fit.history[:-1]))
+    lower, upper = fit.noise_bounds
+    row = np.flatnonzero(np.isnan(Xm[:, 1]))[0]
+    x = Xm[row, 0]
+    terms = [np.log(w) + multivariate_normal(m[0], c[0, 0]).logpdf(x)
+             for w, m, c in zip(fit.weights, fit.means, fit.full_covariances, strict=True)]
+    expected = np.logaddexp.reduce(terms + [np.log(fit.noise_weight)
+                                            - np.log(upper[0] - lower[0])])
+    assert fit.score_samples(Xm[row:row + 1])[0] == pytest.approx(expected, rel=1e-12)
+    assert fit.score_samples(Xm).sum() == pytest.approx(fit.log_likelihood, rel=1e-10)

@@ -72,12 +72,6 @@ def test_bad_observation_parameters_are_one_line(captured):
 
 
 def test_estimator_end_to_end_with_missing_values_weights_labels_and_noise(old_faithful):
-    import inspect
-
-    from bayesgmm.sampling import fit_bayes
-
-    if "sample_weight" not in inspect.signature(fit_bayes).parameters:
-        pytest.skip("needs the posterior side of issue 14 (fit_bayes(sample_weight=, ...))")
     X = old_faithful.iloc[:120].astype(float).copy()
     X.iloc[[3, 9], 1] = np.nan
     names = np.where(X["eruptions"] > 3, "long", "short").astype(object)

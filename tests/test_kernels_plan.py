@@ -42,8 +42,9 @@ def _direct(Xm, weights, means, full, labels=None, g=None, noise=(0.0, -np.inf))
                  .logpdf(x[o]) for k in range(K)]
         if labels is not None and labels[n] >= 0:
             ll = terms[labels[n]]
-        else:
-            ll = logsumexp(terms + ([np.log(noise_w) + log_noise] if noise_w > 0 else []))
+        else:  # the noise box by default a cube: log_noise / D per observed coordinate
+            noise_term = [np.log(noise_w) + (log_noise if o.all() else o.sum() * log_noise / D)]
+            ll = logsumexp(terms + (noise_term if noise_w > 0 else []))
         pointwise.append(ll)
         total += (1.0 if g is None else g[n]) * ll
     return total, np.array(pointwise)
@@ -167,3 +168,35 @@ def test_pointwise_over_draws_in_data_order():
         np.testing.assert_allclose(out[s], pointwise, rtol=1e-12)
     assert resp.shape == (S, 50, K + 1)
     np.testing.assert_allclose(resp.sum(axis=2), 1.0, atol=1e-12)
+
+
+def test_labelled_rows_noise_column_is_zero_over_draws():
+    """The over-draws path allocates resp uninitialised: the kernel must write the noise
+    column of labelled groups (0) itself."""
+    weights, means, full = _parameters("full", seed=11)
+    X = np.random.default_rng(12).normal(size=(40, D))
+    labels = np.where(np.arange(40) % 2 == 0, np.arange(40) % K, -1)
+    plan = kernels.RowPlan.build(X, labels=labels, log_noise=-np.log(100.0))
+    S = 4
+    _, resp = kernels.plan_pointwise_over_draws(
+        plan, np.tile(weights * 0.9, (S, 1)), np.full(S, 0.1), np.broadcast_to(means, (S, K, D)),
+        np.broadcast_to(np.linalg.cholesky(full), (S, K, D, D)), True)
+    assert np.all(resp[:, labels >= 0, K] == 0.0)
+    np.testing.assert_allclose(resp.sum(axis=2), 1.0, atol=1e-12)
+
+
+def test_noise_density_of_a_row_with_missing_values_is_the_box_marginal():
+    """A uniform box's density of the observed coordinates: the product over those only."""
+    weights, means, full = _parameters("full", seed=13)
+    Xm = _data(seed=14, n=60)
+    sides = np.log(np.array([3.0, 8.0, 0.5]))
+    log_noise, nw = -sides.sum(), 0.2
+    plan = kernels.RowPlan.build(Xm, log_noise=log_noise, noise_log_ranges=sides)
+    e = kernels.estep_plan(plan, weights * 0.8, means, full, "full", noise_weight=nw,
+                           return_pointwise=True)
+    for n, x in enumerate(Xm):
+        o = ~np.isnan(x)
+        terms = [np.log(0.8 * weights[k]) + multivariate_normal(
+            means[k][o], full[k][np.ix_(o, o)]).logpdf(x[o]) for k in range(K)]
+        expected = logsumexp(terms + [np.log(nw) - sides[o].sum()])
+        assert e.pointwise[n] == pytest.approx(expected, rel=1e-12)

@@ -69,10 +69,6 @@ def test_bayes_report_on_data_with_missing_values_and_known_labels(tiny_fit):
 
     import xarray as xr
 
-    from bayesgmm.posterior import BayesResult
-
-    if not hasattr(BayesResult, "memberships"):
-        pytest.skip("needs the posterior side of issue 14 (BayesResult.memberships)")
     idata = tiny_fit.idata.copy()
     x = idata["observed_data"]["x"].values.copy()
     x[[3, 10, 40], 1] = np.nan

@@ -172,7 +172,7 @@ def _plan_logp(h, theta, positions, params, center, scale, grad):
     columns = numba.carray(_void_pointer(h[_PCOLUMNS]), (G, h[_D]), np.int64)
     n_obs = numba.carray(_void_pointer(h[_PNOBS]), (G,), np.int64)
     label = numba.carray(_void_pointer(h[_PLABEL]), (G,), np.int64)
-    log_noise = numba.carray(_void_pointer(h[_PNOISE]), (1,), np.float64)[0]
+    log_noise = numba.carray(_void_pointer(h[_PNOISE]), (G,), np.float64)
     return logp_and_gradient_plan(theta, PX, PG, bounds, columns, n_obs, label, log_noise,
                                   center, scale, h[_K], h[_CT], h[_ORDERED], h[_NOISE],
                                   positions, params, grad)
@@ -379,7 +379,7 @@ def native_density(spec: MixtureModelSpec, data: Mapping[str, np.ndarray]):
     if "plan_x" in data:
         plan = {name: _plan_array(name, data[name]) for name in PLAN_NAMES}
         function = logp_and_gradient_plan
-        args = (*(plan[name] for name in PLAN_NAMES[:6]), float(plan["plan_noise"][0]),
+        args = (*(plan[name] for name in PLAN_NAMES[:7]),
                 _frozen(data["x_center"]), _frozen(data["x_scale"]), spec.n_components, code,
                 ordered, int(spec.noise), positions, params)
     else:
@@ -396,12 +396,9 @@ def native_density(spec: MixtureModelSpec, data: Mapping[str, np.ndarray]):
 
 
 def _plan_array(name: str, value: Any) -> np.ndarray:
-    """A data array as the native density reads it (the plan's integers as int64, its noise
-    log-density as a length-1 array)."""
+    """A data array as the native density reads it (the plan's integers as int64)."""
     if name in _PLAN_INTS or name == "plan_inverse":
         return _frozen(value, np.int64)
-    if name == "plan_noise":
-        return _frozen(np.reshape(value, (1,)))
     return _frozen(value)
 
 
