@@ -282,7 +282,7 @@ def diagnose(
 
     by_name = {c.name: c.value for c in checks}
     causes, advice = _advice(checks, post, density, chains, flagged, divergences, stats,
-                             ess_min, empty_weight)
+                             ess_min, empty_weight, label_report)
     return Diagnostics(
         ok=all(c.passed for c in checks),
         verdict=_verdict(checks, not_checked, label_report)
@@ -816,8 +816,13 @@ def _invariant_checks(invariant: xr.Dataset, rhat_max: float, ess_min: float) ->
 # Advice: the cause the evidence points to
 # --------------------------------------------------------------------------------------------
 def _advice(checks, post, density, chains, flagged, divergences, stats, ess_min,
-            empty_weight) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """(causes, advice): one sentence of evidence and remedy per cause, in CAUSES order."""
+            empty_weight, label_report=None) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(causes, advice): one sentence of evidence and remedy per cause, in CAUSES order.
+
+    Label switching needs evidence of switching: when relabelling ran and permuted no draw at
+    all (e.g. known labels pin the components), relabelled parameters that lag behind the
+    label-invariant ones are slow mixing of the per-component parameters, not swaps.
+    """
     failed = {c.name for c in checks if not c.passed}
     found: dict[str, str] = {}
     better, worse = _mode_evidence(density, chains, flagged)
@@ -833,7 +838,8 @@ def _advice(checks, post, density, chains, flagged, divergences, stats, ess_min,
     mixing = {"max R-hat", "min bulk ESS", "min tail ESS", "min rank p-value"} & failed
     invariant_failed = {"max R-hat (label-invariant)", "min bulk ESS (label-invariant)"} & failed
     if (mixing or invariant_failed) and not {"poor start", "stuck chain"} & set(found):
-        if (mixing - {"min rank p-value"} and not invariant_failed
+        no_swaps = label_report is not None and label_report.fraction_permuted == 0
+        if (mixing - {"min rank p-value"} and not invariant_failed and not no_swaps
                 and any(c.name.endswith("(label-invariant)") for c in checks)):
             found["label switching"] = (
                 "the relabelled parameters have not converged but the label-invariant "

@@ -8,7 +8,7 @@ import pytest
 from arviz_base import from_dict
 
 from bayesgmm.diagnostics import diagnose
-from bayesgmm.relabel import apply_permutations, relabel_posterior
+from bayesgmm.relabel import LabelSwitchingReport, apply_permutations, relabel_posterior
 
 N_CHAINS, N_DRAWS = 4, 500
 CHAINS = ["a", "b", "c", "d"]
@@ -416,3 +416,18 @@ def test_a_scalar_constant_over_every_draw_is_neither_a_warning_nor_a_failure(rn
     assert np.isnan(result.rank_pvalues["weights[0]"])
     assert all(np.isfinite(p) for k, p in result.rank_pvalues.items() if k != "weights[0]")
     assert result.ok, result.verdict
+
+
+def test_no_permuted_draw_is_slow_mixing_not_label_switching(rng):
+    """The same disagreement, but relabelling ran and permuted no draw: no evidence of
+    swaps, so the advice is to draw more."""
+    post = posterior(rng)
+    for name in ("weights", "means", "covariances"):
+        post[name][0] = post[name][0][:, [1, 0, 2]]
+    chains = tuple(str(c) for c in range(N_CHAINS))
+    report = LabelSwitchingReport(chains, (N_DRAWS,) * N_CHAINS, (0,) * N_CHAINS, 0.0, 1,
+                                  np.zeros((N_CHAINS, N_DRAWS, 3), dtype=int))
+    result = diagnose(make_tree_ll(post, sample_stats(rng), loglik_group(rng)),
+                      label_report=report)
+    assert not result.ok
+    assert result.causes == ("slow mixing",)
