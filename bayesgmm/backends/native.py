@@ -294,25 +294,9 @@ def _block_sizes(K, D, ct):
 
 
 @_jit
-def _parameters(theta, K, D, ct, ordered, positions):
-    """Unconstrained vector -> (log_w, w, mu, sd, corr, L), block by block."""
-    n_sd, n_corr, m = _block_sizes(K, D, ct)
-    i = K - 1
-    log_w, w = simplex_backward(theta[:i])
-    mu = means_backward(theta[i:i + K * D].reshape((K, D)), ordered)
-    i += K * D
-    sd = np.exp(theta[i:i + n_sd])
-    i += n_sd
-    corr = correlation_backward(theta[i:i + n_corr * m].reshape((n_corr, m)), D, positions)
-    return log_w, w, mu, sd, corr, cholesky_factors(sd, corr, K, D, ct)
-
-
-@_jit
-def _parameters_mixing(theta, K, D, ct, ordered, positions, noise):
-    """:func:`_parameters` where, with ``noise`` (1), ``w`` has K + 1 entries, the last the
-    noise weight (the layout's ``mixing``). A function of its own so that the complete-data
-    density keeps exactly its compiled code (the kernel's fast-math loops are inlined into
-    their callers, where a changed context can change the last bits)."""
+def _parameters(theta, K, D, ct, ordered, positions, noise=0):
+    """Unconstrained vector -> (log_w, w, mu, sd, corr, L), block by block. With ``noise``
+    (1), ``w`` has K + 1 entries, the last the noise weight (the layout's ``mixing``)."""
     n_sd, n_corr, m = _block_sizes(K, D, ct)
     i = K - 1 + noise
     log_w, w = simplex_backward(theta[:i])
@@ -387,7 +371,7 @@ def logp_and_gradient_plan(theta, PX, PG, bounds, columns, n_obs, label, log_noi
     """
     D = PX.shape[1]
     n_sd, n_corr, m = _block_sizes(K, D, ct)
-    log_w, w, mu, sd, corr, L = _parameters_mixing(theta, K, D, ct, ordered, positions, noise)
+    log_w, w, mu, sd, corr, L = _parameters(theta, K, D, ct, ordered, positions, noise)
     mu_x = np.empty((K, D))
     L_x = np.empty((K, D, D))
     for k in range(K):
@@ -432,7 +416,7 @@ def expand(theta, K, D, ct, ordered, positions, center, scale, out, noise=0):
     ordered, ``sd_z``, ``corr_chol_z`` if any), then the deterministics ``means`` and
     ``covariances`` in data units (scikit-learn's shapes) and, with ``noise``, ``weights``
     (the Gaussians' K) and ``noise_weight``."""
-    log_w, w, mu, sd, corr, L = _parameters_mixing(theta, K, D, ct, ordered, positions, noise)
+    log_w, w, mu, sd, corr, L = _parameters(theta, K, D, ct, ordered, positions, noise)
     j = 0
     for v in theta:
         out[j] = v
