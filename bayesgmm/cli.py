@@ -413,6 +413,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     _check_columns(frame, args.covariance, "--columns")
     result = fit_bayes(frame, args.n_components, covariance_type=args.covariance,
                        random_state=seed, settings=settings, thresholds=thresholds, **observed)
+    _name_components(result, names)
     diag = _print_result(result, thresholds)
     _print_observations(result, names)
     _save(result, out, force=args.force, report=args.report,
@@ -450,6 +451,7 @@ def _cmd_em(args: argparse.Namespace) -> int:
     with progress.step(f"fitting EM ({args.n_init} restarts)"):
         em = fit_em(frame, args.n_components, covariance_type=args.covariance,
                     n_init=args.n_init, random_state=seed, **observed)
+    _name_components(em, names)
     _print_em(em, frame)
     _print_observations(em, names)
     if args.report:
@@ -503,8 +505,9 @@ def _print_em(em, frame) -> None:
             rows[f"corr[{names[i]}, {names[j]}]"] = (
                 full[:, i, j] / np.sqrt(full[:, i, i] * full[:, j, j]))
     table = pd.DataFrame(rows).T
-    table.columns = [f"component {k}" for k in range(em.n_components)]
-    from .observation_record import fitted_criteria
+    from .observation_record import component_titles, fitted_criteria
+
+    table.columns = [f"component {k}" for k in component_titles(em, em.n_components)]
 
     # weighted, labelled, incomplete or noisy rows: the criteria of the fitted objective
     bic, aic = fitted_criteria(em.log_likelihood, em.n_parameters, em.observations,
@@ -552,6 +555,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         random_state=spec.seed, ordered_means=spec.ordered_means, settings=settings,
         thresholds=thresholds, **observed,
     )
+    _name_components(result, names)
     diag = _print_result(result, thresholds)
     _print_observations(result, names)
     _save(result, out, force=args.force, report=spec.report, data_source=str(spec.path),
@@ -883,12 +887,19 @@ def _observation_settings(args: Any, names: tuple[str, ...]) -> dict[str, Any]:
     return out
 
 
+def _name_components(result: Any, names: tuple[str, ...]) -> None:
+    """Right after a fit, before anything prints or saves it: keep the known labels' names in
+    its record, so that tables, the report and a reload name the components."""
+    from .observation_record import name_labels
+
+    name_labels(result, names)
+
+
 def _print_observations(result: Any, names: tuple[str, ...]) -> None:
     """After a fit: its own record of the observations (rows fitted and dropped, values
     missing, weights, labels with their names, noise), in one sentence."""
-    from .observation_record import name_labels, observations_record, observations_sentence
+    from .observation_record import observations_record, observations_sentence
 
-    name_labels(result, names)  # before saving: the report and a reload name the components
     summary = observations_record(result)
     sentence = observations_sentence(summary, names) if summary else ""
     if sentence:

@@ -35,6 +35,13 @@ def observations_record(fit: Any) -> dict[str, Any] | None:
     return None
 
 
+def component_titles(fit: Any, n_components: int) -> list[str]:
+    """How tables name the components: ``"0 (long)"`` for a component whose known label is
+    ``long`` (the index stays: label names may themselves be numbers), ``"1"`` otherwise."""
+    names = list((observations_record(fit) or {}).get("label_names") or ())
+    return [f"{k} ({names[k]})" if k < len(names) else str(k) for k in range(n_components)]
+
+
 def name_labels(fit: Any, label_names: tuple[str, ...]) -> None:
     """Keep the label names in a fit's observations record (``label_names``), so that its
     report and a reloaded result say which name is which component.

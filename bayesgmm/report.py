@@ -44,7 +44,12 @@ import numpy as np
 import pandas as pd
 
 from . import plots, progress
-from .observation_record import fitted_criteria, observations_record, observations_sentence
+from .observation_record import (
+    component_titles,
+    fitted_criteria,
+    observations_record,
+    observations_sentence,
+)
 from .selection import (  # EM sweeps and their plots: no PyMC, no ArviZ at import
     CRITERIA,
     BayesSelection,
@@ -535,8 +540,9 @@ def parameter_table(result: Any, interval: float = 0.94) -> pd.DataFrame:
     bayes = hasattr(result, "idata")
     em = result.em if bayes else result
     ct, names = em.covariance_type, list(em.feature_names)
+    comps = component_titles(result, em.n_components)  # known labels' names kept
     em_values = _with_noise(_derived(em.weights[None, None], em.means[None, None],
-                                     em.full_covariances[None, None], ct, names),
+                                     em.full_covariances[None, None], ct, names, comps),
                             np.full((1, 1), em.noise_weight) if em.noise else None)
     labels = [label for name, (_, axes) in em_values.items() for label in _labels(name, axes)]
     table = pd.DataFrame({"EM": np.concatenate([v.ravel() for v, _ in em_values.values()])},
@@ -551,7 +557,7 @@ def parameter_table(result: Any, interval: float = 0.94) -> pd.DataFrame:
     w, m, chol = result._draws(None)  # stacked chain-major: reshape back to (C, S, ...)
     cov = chol @ np.swapaxes(chol, -1, -2)
     draws = _with_noise(_derived(w.reshape(C, S, K), m.reshape(C, S, *m.shape[1:]),
-                                 cov.reshape(C, S, *cov.shape[1:]), ct, names),
+                                 cov.reshape(C, S, *cov.shape[1:]), ct, names, comps),
                         post["noise_weight"].transpose("chain", "draw").to_numpy()
                         if em.noise and "noise_weight" in post else None)
     tree = xr.DataTree.from_dict({"posterior": xr.Dataset(
@@ -574,11 +580,13 @@ def parameter_table(result: Any, interval: float = 0.94) -> pd.DataFrame:
     return table
 
 
-def _derived(w, m, cov, covariance_type, names) -> dict[str, tuple[np.ndarray, list[list]]]:
+def _derived(w, m, cov, covariance_type, names, components=None
+             ) -> dict[str, tuple[np.ndarray, list[list]]]:
     """name -> (draws (C, S, ...), labels of each axis after chain and draw): weight, mean, and
-    sd and corr as the covariance type has them (shared when tied, one sd when spherical)."""
+    sd and corr as the covariance type has them (shared when tied, one sd when spherical).
+    ``components``: the components' titles (default 0..K-1)."""
     K, D = m.shape[-2:]
-    comps = list(range(K))
+    comps = list(range(K)) if components is None else list(components)
     sd = np.sqrt(np.diagonal(cov, axis1=-2, axis2=-1))  # (C, S, K, D)
     out = {"weight": (w, [comps]), "mean": (m, [comps, names])}
     if covariance_type == "tied":

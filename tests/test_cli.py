@@ -321,10 +321,12 @@ def test_select_bayes_and_sparse(tmp_path, monkeypatch, capsys):
     assert "elpd_diff" in out and "K=3 is best" in out
     assert "posterior mode K+=3" in out and "P(K+ = k), by chain" in out
     result = tmp_path / "sel"
-    assert {p.name for p in (result / "figures").iterdir()} == {"criteria.png", "loo.png",
-                                                                 "n_components.png"}
+    # criteria, LOO, K+ and the BIC-chosen model's density over the data
+    assert {p.name for p in (result / "figures").iterdir()} == {
+        "criteria.png", "loo.png", "n_components.png", "chosen.png"}
     page = (result / "select.html").read_text()
-    assert page.count("data:image/png;base64,") == 3
+    assert "failed" not in page
+    assert page.count("data:image/png;base64,") == 4
     assert "Bayesian comparison (PSIS-LOO)" in page and "non-empty components" in page
     assert pd.read_csv(result / "loo.csv")["model"].tolist()[0] == "K=3"
     assert pd.read_csv(result / "n_nonempty.csv", index_col=0).loc["all"].sum() == \

@@ -131,3 +131,18 @@ def test_predictive_check_compares_with_the_rows_the_weights_stand_for(tiny_fit)
     X, weights = report.plots._ppc_data(result)
     assert len(X) == n and weights is not None
     assert len(report.plots.plot_ppc_statistics(result, n_replicates=5).axes) >= 1
+
+
+def test_parameter_table_names_components_by_their_known_labels(old_faithful):
+    from bayesgmm import fit_em
+    from bayesgmm.observation_record import name_labels
+    from bayesgmm.report import parameter_table
+
+    X = old_faithful.to_numpy(dtype=float)
+    labels = np.where(np.arange(len(X)) % 10 == 0, (X[:, 0] < 3).astype(int), -1)
+    em = fit_em(X, 2, labels=labels, random_state=0)
+    assert parameter_table(em).index[0] == "weight[0]"
+    name_labels(em, ("long", "short"))
+    index = list(parameter_table(em).index)
+    assert index[:2] == ["weight[0 (long)]", "weight[1 (short)]"]
+    assert "mean[1 (short), x1]" in index
