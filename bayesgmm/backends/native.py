@@ -329,21 +329,10 @@ def logp_and_gradient(theta, X, K, ct, ordered, positions, params, log_jacobian,
         Output.
     """
     N, D = X.shape
-    n_sd, n_corr, m = _block_sizes(K, D, ct)
     log_w, w, mu, sd, corr, L = _parameters(theta, K, D, ct, ordered, positions)
     loglik, dw, dmu, dL = loglik_value_and_grad(X, w, mu, L)
-    dsd, dcorr = cholesky_pullback(dL, sd, corr, K, D, ct)
-    lp = params[5] + loglik + N * log_jacobian
-    i = K - 1
-    lp += dirichlet_simplex(theta[:i], log_w, w, dw, params[0], grad[:i])
-    j = i + K * D
-    lp += normal_means(theta[i:j].reshape((K, D)), mu, dmu, params[1], ordered,
-                       grad[i:j].reshape((K, D)))
-    lp += lognormal_log(theta[j:j + n_sd], sd, dsd, params[2], params[3], grad[j:j + n_sd])
-    j += n_sd
-    lp += lkj_cholesky_corr(theta[j:j + n_corr * m].reshape((n_corr, m)), corr, dcorr, params[4],
-                            positions, grad[j:j + n_corr * m].reshape((n_corr, m)))
-    return lp
+    return _add_priors(params[5] + loglik + N * log_jacobian, theta, K, D, ct, ordered, 0,
+                       positions, params, log_w, w, mu, sd, corr, dw, dmu, dL, grad)
 
 
 @_jit
@@ -370,7 +359,6 @@ def logp_and_gradient_plan(theta, PX, PG, bounds, columns, n_obs, label, log_noi
         As in :func:`logp_and_gradient`.
     """
     D = PX.shape[1]
-    n_sd, n_corr, m = _block_sizes(K, D, ct)
     log_w, w, mu, sd, corr, L = _parameters(theta, K, D, ct, ordered, positions, noise)
     mu_x = np.empty((K, D))
     L_x = np.empty((K, D, D))
@@ -394,8 +382,19 @@ def logp_and_gradient_plan(theta, PX, PG, bounds, columns, n_obs, label, log_noi
             dmu[k, r] = scale[r] * dmu_x[k, r]
             for col in range(D):
                 dL[k, r, col] = scale[r] * dL_x[k, r, col]
+    return _add_priors(params[5] + loglik, theta, K, D, ct, ordered, noise, positions, params,
+                       log_w, w, mu, sd, corr, dw, dmu, dL, grad)
+
+
+@_jit
+def _add_priors(lp, theta, K, D, ct, ordered, noise, positions, params, log_w, w, mu, sd, corr,
+                dw, dmu, dL, grad):
+    """``lp`` (constant + log-likelihood) plus every block's log prior and log-Jacobian; the
+    likelihood's gradient (``dw``, ``dmu``, ``dL``) chained through each block's transform
+    into ``grad``. Shared by the complete-data and the plan density (same additions, same
+    order)."""
+    n_sd, n_corr, m = _block_sizes(K, D, ct)
     dsd, dcorr = cholesky_pullback(dL, sd, corr, K, D, ct)
-    lp = params[5] + loglik
     i = K - 1 + noise
     lp += dirichlet_simplex(theta[:i], log_w, w, dw, params[0], grad[:i])
     j = i + K * D
