@@ -2,10 +2,12 @@
 
 The chains are started once, for at most ``max_draws`` draws after warm-up, and inspected at
 checkpoints (``min_draws`` first). At each checkpoint the first ``n`` draws of every chain are
-relabelled and checked (R-hat and bulk/tail ESS of the relabelled parameters); when the checks
-hold, sampling stops and exactly those ``n`` draws are kept. Otherwise the next checkpoint is
-the number of draws that the measured ESS rate says is needed (with a margin), at least
-``growth`` times the current one.
+relabelled and checked with the verdict's own mixing checks (R-hat and bulk/tail ESS of the
+relabelled parameters, rank uniformity, the label-invariant quantities, chains in agreement);
+when they hold, sampling stops and exactly those ``n`` draws are kept. Otherwise the next
+checkpoint is the number of draws that the measured ESS rate says is needed (with a margin), at
+least ``growth`` times the current one. More draws cannot cure divergences or E-BFMI, so those
+are left to the verdict.
 
 Why checkpoints at fixed draw counts and not "whatever has been drawn when the check runs": a
 chain's n-th draw depends only on the seed, so deciding on exactly the first ``n`` draws makes
@@ -82,9 +84,14 @@ class AdaptiveDraws:
             raise ValueError(f"growth must be > 1; got {self.growth!r}")
 
 
+# The checks whose values a Checkpoint states (diagnostics.diagnose's names).
+_STATED = ("max R-hat", "min bulk ESS", "min tail ESS")
+
+
 @dataclass(frozen=True)
 class Checkpoint:
-    """One look at the chains: the first ``draws`` draws of each, and what the checks said."""
+    """One look at the chains: the first ``draws`` draws of each, and what the checks said
+    (``failed``: the names of the checks that failed, e.g. the rank test)."""
 
     draws: int
     max_rhat: float
@@ -92,6 +99,19 @@ class Checkpoint:
     min_ess_tail: float
     converged: bool
     elapsed_s: float = field(compare=False)  # wall time varies; the rest is reproducible
+    failed: tuple[str, ...] = ()  # empty in records saved before the checks were listed
+
+    @property
+    def other_failed(self) -> tuple[str, ...]:
+        """The failed checks beyond the R-hat and ESS that the checkpoint states as numbers."""
+        return tuple(name for name in self.failed if name not in _STATED)
+
+    def to_dict(self) -> dict:
+        return {**vars(self), "failed": list(self.failed)}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Checkpoint:
+        return cls(**{**data, "failed": tuple(data.get("failed", ()))})
 
 
 @dataclass(frozen=True)
@@ -112,16 +132,18 @@ class DrawsRun:
 
     def to_dict(self) -> dict:
         return {"draws": self.draws, "stopped_by": self.stopped_by,
-                "checkpoints": [vars(c).copy() for c in self.checkpoints]}
+                "checkpoints": [c.to_dict() for c in self.checkpoints]}
 
     @classmethod
     def from_dict(cls, data: dict) -> DrawsRun:
         return cls(draws=int(data["draws"]), stopped_by=str(data["stopped_by"]),
-                   checkpoints=tuple(Checkpoint(**c) for c in data["checkpoints"]))
+                   checkpoints=tuple(Checkpoint.from_dict(c) for c in data["checkpoints"]))
 
 
-# The convergence check: first n draws of the posterior -> (max R-hat, min bulk ESS, min tail ESS)
-ConvergenceCheck = Callable[[xr.Dataset], tuple[float, float, float]]
+# The convergence check: the first n draws of the posterior -> (max R-hat, min bulk ESS, min
+# tail ESS) of the quantities that must converge, optionally followed by the names of the
+# checks that failed (e.g. rank uniformity); any such name means "not converged".
+ConvergenceCheck = Callable[[xr.Dataset], tuple]
 
 # Checkpoints fall on multiples of this many draws (readable numbers in the record).
 _ROUND = 100
@@ -195,7 +217,7 @@ class _Progress:
 def _first(tree: xr.DataTree, draws: int) -> dict[str, xr.Dataset] | None:
     """The posterior and sample_stats groups cut to each chain's first ``draws`` draws.
 
-    ``None`` if some chain has not stored that many yet (nutpie pads with NaN).
+    ``None`` if some chain has not stored ``draws`` draws yet (nutpie pads with NaN).
     """
     if "posterior" not in tree or tree["posterior"].sizes.get("draw", 0) < draws:
         return None
@@ -207,6 +229,17 @@ def _first(tree: xr.DataTree, draws: int) -> dict[str, xr.Dataset] | None:
     if any(bool(np.isnan(last[v].to_numpy()).any()) for v in last.data_vars):
         return None
     return out
+
+
+def _look(check: ConvergenceCheck, groups: dict[str, xr.Dataset], draws: int,
+          target: AdaptiveDraws, t0: float) -> Checkpoint:
+    """Run ``check`` on the first ``draws`` draws and judge them against ``target``."""
+    rhat, bulk, tail, *failed = check(groups["posterior"])
+    failed = tuple(str(name) for name in (failed[0] if failed else ()))
+    rhat, bulk, tail = float(rhat), float(bulk), float(tail)
+    converged = (rhat < target.rhat_max and min(bulk, tail) >= target.ess_min and not failed)
+    return Checkpoint(draws, rhat, bulk, tail, converged, time.monotonic() - t0,
+                      failed=failed)
 
 
 def sample_nutpie_until(
@@ -230,7 +263,8 @@ def sample_nutpie_until(
     check : callable
         ``check(posterior)`` with ``posterior`` the first ``n`` draws of every chain (an
         ``xarray.Dataset`` with dims (chain, draw, ...)) returns (max R-hat, min bulk ESS,
-        min tail ESS) of the quantities that must converge (e.g. the relabelled parameters).
+        min tail ESS) of the quantities that must converge (e.g. the relabelled parameters),
+        optionally followed by a sequence of the names of the checks that failed.
     target : AdaptiveDraws
     tune, chains, seed, progressbar, target_accept
         As for ``nutpie.sample``.
@@ -275,13 +309,12 @@ def sample_nutpie_until(
                     raise RuntimeError(f"nutpie finished before every chain had {draws} draws")
                 time.sleep(0.1)
                 continue
-            point = Checkpoint(draws, *map(float, check(groups["posterior"])),
-                               converged=False, elapsed_s=time.monotonic() - t0)
-            converged = (point.max_rhat < target.rhat_max
-                         and min(point.min_ess_bulk, point.min_ess_tail) >= target.ess_min)
-            point = Checkpoint(point.draws, point.max_rhat, point.min_ess_bulk,
-                               point.min_ess_tail, converged, point.elapsed_s)
+            # Never a later window: the chains start at the EM mode and are tuned before the
+            # first draw, so an early excursion is the posterior (e.g. a minor mode one chain
+            # visited), not a start to discard; dropping it could turn a true "not mixed" into OK.
+            point = _look(check, groups, draws, target, t0)
             checkpoints.append(point)
+            converged = point.converged
             if converged:
                 stopped_by = "converged"
             elif stopped_by is None and draws >= target.max_draws:

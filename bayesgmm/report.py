@@ -44,6 +44,7 @@ import numpy as np
 import pandas as pd
 
 from . import plots, progress
+from .draws import Checkpoint
 from .observation_record import (
     component_titles,
     fitted_criteria,
@@ -846,11 +847,13 @@ def _readable_setting(name: str, value):
     if name == "adaptive" and isinstance(value, dict):
         checks = "; ".join(
             f"{c['draws']} draws: R-hat {c['max_rhat']:.3f}, ESS {c['min_ess_bulk']:.0f} / "
-            f"{c['min_ess_tail']:.0f}{' (converged)' if c['converged'] else ''}"
+            f"{c['min_ess_tail']:.0f}"
+            + "".join(f", {name} failed" for name in Checkpoint.from_dict(c).other_failed)
+            + (" (converged)" if c["converged"] else "")
             for c in value.get("checkpoints", []))
         return (f"sampled until converged (draws='auto'): kept {value.get('draws')} draws per "
-                f"chain, stopped by {value.get('stopped_by')}" + (f"; checks: {checks}"
-                                                                  if checks else ""))
+                f"chain, stopped by {value.get('stopped_by')}"
+                + (f"; checks: {checks}" if checks else ""))
     if name == "reanchored" and isinstance(value, dict):
         return ("a chain found a better mode: EM was restarted from it and the chains sampled "
                 "again" if value.get("rerun") else

@@ -27,7 +27,7 @@ from ._validation import (
     draw_seed,
 )
 from .backends.nutpie import backend_of, compile_nutpie
-from .diagnostics import convergence_extremes
+from .diagnostics import diagnose
 from .draw_arrays import flat_noise_weight, flatten_draws
 from .draws import AdaptiveDraws, sample_nutpie_until
 from .em import EMResult, fit_em, fit_map_start, n_parameters
@@ -226,7 +226,8 @@ def fit_bayes(
         start = model.initial_point(pm_model, *reference, noise_weight=em.noise_weight)
         if ss.sampler == "nutpie":
             check = functools.partial(_relabelled_convergence, reference=reference,
-                                      covariance_type=covariance_type, X=X_relabel)
+                                      covariance_type=covariance_type, X=X_relabel,
+                                      thresholds=thresholds)
             run = functools.partial(_sample_nutpie, backend=ss.nutpie_backend, target=target,
                                     check=check)
         else:
@@ -591,21 +592,32 @@ def _sample_nutpie(pm_model, start, *, draws, tune, chains, cores, seed, progres
                    "laplace_metric": bool(getattr(compiled, "whitened", False)), **record}
 
 
-def _relabelled_convergence(posterior: xr.Dataset, *, reference, covariance_type, X
-                            ) -> tuple[float, float, float]:
-    """(max R-hat, min bulk ESS, min tail ESS) of the relabelled parameters, as the verdict
-    measures them (the same relabelling as the result's): the stopping rule of
-    ``draws="auto"``."""
-    relabelled, _ = relabel_posterior(posterior[list(PARAMETERS)], reference, covariance_type,
-                                      X=X)
-    return convergence_extremes(relabelled)
+def _relabelled_convergence(posterior: xr.Dataset, *, reference, covariance_type, X,
+                            thresholds: DiagnosticThresholds
+                            ) -> tuple[float, float, float, tuple[str, ...]]:
+    """The stopping rule of ``draws="auto"``: the verdict's mixing checks on the relabelled
+    parameters (the same relabelling as the result's).
+
+    Returns (max R-hat, min bulk ESS, min tail ESS, names of the failed checks). The checks are
+    those of :func:`~bayesgmm.diagnostics.diagnose` that more draws can settle: R-hat and ESS,
+    rank uniformity, the label-invariant quantities and the chains' agreement (the sampler's
+    divergences, E-BFMI and tree depth are not, so they are left to the verdict).
+    """
+    relabelled, report = relabel_posterior(posterior[list(PARAMETERS)], reference,
+                                           covariance_type, X=X)
+    checked = diagnose(relabelled, label_report=report, rhat_max=thresholds.rhat_max,
+                       ess_min=thresholds.ess_min, mode_shift_max=thresholds.mode_shift_max)
+    failed = tuple(c.name for c in checked.checks if not c.passed)
+    return checked.max_rhat, checked.min_ess_bulk, checked.min_ess_tail, failed
 
 
 def _print_checkpoint(point, next_draws: int | None) -> None:
     verdict = "converged" if point.converged else (
         f"continuing to {next_draws}" if next_draws else "stopping")
+    failed = f", failed: {', '.join(point.other_failed)}" if point.other_failed else ""
     progress.say(f"{point.draws} draws per chain: max R-hat {point.max_rhat:.3f}, min bulk / "
-                 f"tail ESS {point.min_ess_bulk:.0f} / {point.min_ess_tail:.0f}: {verdict}")
+                 f"tail ESS {point.min_ess_bulk:.0f} / {point.min_ess_tail:.0f}{failed}: "
+                 f"{verdict}")
 
 
 def _sample_pymc(pm_model, start, *, draws, tune, chains, cores, seed, progressbar,

@@ -43,8 +43,57 @@ def test_next_checkpoint_follows_the_ess_rate():
 
 
 def test_run_record_round_trips():
-    run = DrawsRun(1500, "converged", (_point(1000, bulk=300), _point(1500)))
+    failed = Checkpoint(1000, 1.0, 900.0, 900.0, False, 0.0, failed=("min rank p-value",))
+    run = DrawsRun(1500, "converged", (_point(1000, bulk=300), failed, _point(1500)))
     assert DrawsRun.from_dict(run.to_dict()) == run
+    assert failed.other_failed == ("min rank p-value",)
+    # Records saved before the failed checks were listed still load.
+    old = run.to_dict()
+    for c in old["checkpoints"]:
+        del c["failed"]
+    assert DrawsRun.from_dict(old).checkpoints[1].failed == ()
+
+
+def test_relabelled_check_names_every_failed_mixing_check():
+    """The stopping rule is the verdict's: a chain apart fails R-hat and the rank test, and
+    names them; chains that agree pass every check."""
+    import xarray as xr
+
+    from bayesgmm.sampling import _relabelled_convergence
+    from bayesgmm.settings import DiagnosticThresholds
+
+    rng = np.random.default_rng(0)
+    C, S, K = 4, 800, 2
+    w = rng.dirichlet([300, 300], size=(C, S))
+    mu = np.stack([rng.normal(-2, 0.05, (C, S)), rng.normal(2, 0.05, (C, S))], axis=-1)
+    cov = np.broadcast_to(np.eye(1), (C, S, K, 1, 1)).copy()
+
+    def posterior(mu):
+        return xr.Dataset({"weights": (("chain", "draw", "component"), w),
+                           "means": (("chain", "draw", "component", "feature"), mu[..., None]),
+                           "covariances": (("chain", "draw", "component", "f1", "f2"), cov)})
+
+    reference = (np.array([0.5, 0.5]), np.array([[-2.0], [2.0]]), np.ones((2, 1, 1)))
+    kw = {"reference": reference, "covariance_type": "full", "X": None,
+          "thresholds": DiagnosticThresholds()}
+    *_, failed = _relabelled_convergence(posterior(mu), **kw)
+    assert failed == ()
+    apart = mu.copy()
+    apart[0, :, 0] += 0.02  # one chain's mean shifted by 0.4 posterior sd
+    rhat, bulk, tail, failed = _relabelled_convergence(posterior(apart), **kw)
+    assert "min rank p-value" in failed and bulk >= 400 and tail >= 400
+
+
+def test_a_failed_check_keeps_the_run_going(compiled_faithful):
+    """R-hat and ESS pass, but another check (the rank test, say) fails: no stop."""
+    def check(post):
+        return 1.0, 1e6, 1e6, ("min rank p-value",)
+
+    target = AdaptiveDraws(min_draws=100, max_draws=300)
+    kw = {"tune": 100, "chains": 2, "seed": 1, "progressbar": False, "target_accept": 0.8}
+    _, run = sample_nutpie_until(compiled_faithful, check, target, **kw)
+    assert run.stopped_by == "max_draws" and run.draws == 300
+    assert all(c.failed == ("min rank p-value",) and not c.converged for c in run.checkpoints)
 
 
 @pytest.fixture(scope="module")
@@ -123,10 +172,14 @@ def test_fit_bayes_samples_until_converged_by_default(auto_fit):
     last = record["checkpoints"][-1]
     assert last["converged"] and last["draws"] == record["draws"] == auto_fit.settings["draws"]
     assert auto_fit.posterior.sizes["draw"] == record["draws"]
-    # The stopping rule measured what the verdict measures: the verdict agrees.
+    # The stopping rule measured what the verdict measures: the verdict agrees, on every
+    # check that more draws can settle.
     diagnostics = auto_fit.diagnostics()
     assert diagnostics.max_rhat == pytest.approx(last["max_rhat"])
     assert diagnostics.min_ess_bulk == pytest.approx(last["min_ess_bulk"])
+    assert last["failed"] == []
+    sampler = ("divergences", "min E-BFMI", "max tree depth fraction")
+    assert all(c.passed for c in diagnostics.checks if c.name not in sampler)
 
 
 def test_auto_equals_a_fixed_run_of_the_draws_it_kept(auto_fit, old_faithful):
