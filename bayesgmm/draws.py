@@ -122,7 +122,7 @@ class DrawsRun:
     ----------
     draws : int
         Draws per chain kept.
-    stopped_by : {"converged", "max_draws", "max_time"}
+    stopped_by : {"converged", "max_draws", "max_time", "abandoned"}
     checkpoints : tuple of Checkpoint
     """
 
@@ -253,6 +253,7 @@ def sample_nutpie_until(
     progressbar: bool,
     target_accept: float,
     report: Callable[[Checkpoint, int | None], None] | None = None,
+    abandon: Callable[[xr.DataTree], bool] | None = None,
     **sample_kwargs,
 ) -> tuple[xr.DataTree, DrawsRun]:
     """Sample a compiled nutpie model until ``check`` passes or the budget runs out.
@@ -271,6 +272,11 @@ def sample_nutpie_until(
     report : callable, optional
         ``report(checkpoint, next_draws)`` after every check (``next_draws`` None when the run
         stops there): the progress a user sees between nutpie's bars.
+    abandon : callable, optional
+        ``abandon(draws)`` at every checkpoint, before the check, with the draws so far (the
+        posterior and sample_stats groups): True ends the run there, ``stopped_by="abandoned"``
+        (e.g. a chain found a better mode than the start, so the caller starts again from it
+        rather than sample on from a poor start).
 
     Returns
     -------
@@ -312,6 +318,9 @@ def sample_nutpie_until(
             # Never a later window: the chains start at the EM mode and are tuned before the
             # first draw, so an early excursion is the posterior (e.g. a minor mode one chain
             # visited), not a start to discard; dropping it could turn a true "not mixed" into OK.
+            if abandon is not None and abandon(xr.DataTree.from_dict(groups)):
+                return xr.DataTree.from_dict(groups), DrawsRun(draws, "abandoned",
+                                                               tuple(checkpoints))
             point = _look(check, groups, draws, target, t0)
             checkpoints.append(point)
             converged = point.converged

@@ -82,7 +82,9 @@ def fit_bayes(
     (Stephens' method on the classification probabilities, :mod:`bayesgmm.relabel`) and the
     number of permuted draws is reported. When the chains' mean log densities disagree and the
     best chain's mode is better than the start, EM restarts from that chain and the sampling
-    runs again, once (a ``UserWarning`` says so; ``settings["start"]["reanchored"]``).
+    runs again, once (a ``UserWarning`` says so; ``settings["start"]["reanchored"]``). With
+    ``draws="auto"`` this is looked for at every checkpoint, so a better mode found in the
+    first 1,000 draws ends that run there instead of after a whole run from the poor start.
 
     Missing values, observation weights, known labels and a uniform noise component
     (:mod:`bayesgmm.observations`) enter the likelihood through the kernel's row plan, in the
@@ -220,16 +222,28 @@ def fit_bayes(
                                min_draws=min(_FIRST_CHECK, ss.max_draws),
                                max_draws=ss.max_draws, max_time=ss.max_time)
 
-    def sample(em: EMResult):
-        """Sample from ``em``'s estimate (the reference labelling of the convergence check)."""
+    def better_start_found(em: EMResult, draws) -> bool:
+        """A chain sits in a clearly better mode than the start, and EM restarted from it
+        finds a better start: sampling on from the poor start would be wasted."""
+        better = _better_chain(draws)
+        return better is not None and _reanchor(
+            draws, better, obs, em, covariance_type, pm_model, ss.nutpie_backend)[1]["rerun"]
+
+    def sample(em: EMResult, first: bool = True):
+        """Sample from ``em``'s estimate (the reference labelling of the convergence check).
+
+        ``first``: the first run, which a chain finding a better mode ends at a checkpoint
+        (draws="auto"), so that re-anchoring costs the draws up to there, not a whole run.
+        """
         reference = (em.weights, em.means, em.covariances)
         start = model.initial_point(pm_model, *reference, noise_weight=em.noise_weight)
         if ss.sampler == "nutpie":
             check = functools.partial(_relabelled_convergence, reference=reference,
                                       covariance_type=covariance_type, X=X_relabel,
                                       thresholds=thresholds)
+            abandon = functools.partial(better_start_found, em) if first else None
             run = functools.partial(_sample_nutpie, backend=ss.nutpie_backend, target=target,
-                                    check=check)
+                                    check=check, abandon=abandon)
         else:
             run = _sample_pymc
         try:
@@ -259,6 +273,9 @@ def fit_bayes(
         # is a better mode than the start, sample again (once).
         new_em, reanchored = _reanchor(idata, better, obs, em, covariance_type, pm_model,
                                        ss.nutpie_backend if ss.sampler == "nutpie" else None)
+        # Where the better mode showed: the first run's draws per chain (fewer than asked
+        # when draws="auto" ended it at a checkpoint to start again sooner).
+        reanchored["after_draws"] = int(idata["posterior"].sizes["draw"])
         start_info["reanchored"] = reanchored
         better = better if reanchored["rerun"] else None
     if better is not None:
@@ -269,7 +286,7 @@ def fit_bayes(
             "other chains); restarted EM from that chain and sampled again (recorded in "
             "result.settings['start']['reanchored'])", UserWarning, stacklevel=2)
         first_s = timing["sample_s"]
-        idata, timing = sample(em)
+        idata, timing = sample(em, first=False)
         timing["sample_s"] += first_s
     draws = idata["posterior"].sizes["draw"]
     t_post = time.perf_counter()
@@ -367,7 +384,7 @@ def _check_or_fit_em(em, obs: Observations, Xc, names, K, covariance_type, prior
 
 
 # --------------------------------------------------------------------------------------------
-# the start: best candidate under the model's own density; re-anchoring after sampling
+# the start: best candidate under the model's own density; re-anchoring from a better chain
 # --------------------------------------------------------------------------------------------
 # The best chain's mean log density must exceed the worst chain's by more than this many
 # within-chain sd (and by more than 1 nat) for the chains to be in different modes; all chains
@@ -557,9 +574,10 @@ def _log_likelihood(obs: Observations, posterior: xr.Dataset, covariance_type: s
 # samplers
 # --------------------------------------------------------------------------------------------
 def _sample_nutpie(pm_model, start, *, draws, tune, chains, cores, seed, progressbar,
-                   target_accept, backend="auto", target=None, check=None):
+                   target_accept, backend="auto", target=None, check=None, abandon=None):
     """nutpie, for ``draws`` per chain or, with an :class:`AdaptiveDraws` ``target``, until
-    ``check`` (first n draws -> max R-hat, min bulk ESS, min tail ESS) meets it."""
+    ``check`` (first n draws -> max R-hat, min bulk ESS, min tail ESS) meets it or ``abandon``
+    (the draws so far -> bool) ends the run at a checkpoint."""
     import nutpie
 
     t0 = time.perf_counter()
@@ -579,7 +597,7 @@ def _sample_nutpie(pm_model, start, *, draws, tune, chains, cores, seed, progres
         idata, run = sample_nutpie_until(
             compiled, check, target, tune=tune, chains=chains, seed=seed,
             progressbar=progressbar, target_accept=target_accept,
-            report=_print_checkpoint if progressbar else None)
+            report=_print_checkpoint if progressbar else None, abandon=abandon)
         record["adaptive"] = run.to_dict()
         cores = chains  # sample_nutpie_until gives every chain a thread
     else:

@@ -141,6 +141,23 @@ def test_kept_draws_equal_a_fixed_run_and_repeat(compiled_faithful):
     assert idata["sample_stats"].sizes["draw"] == run.draws
 
 
+def test_abandon_ends_the_run_at_a_checkpoint(compiled_faithful):
+    """``abandon`` sees the draws so far at each checkpoint and can end the run there."""
+    seen = []
+
+    def abandon(tree):
+        seen.append(tree["posterior"].sizes["draw"])
+        return len(seen) == 2  # at the second checkpoint
+
+    target = AdaptiveDraws(min_draws=100, max_draws=3000, ess_min=1e9)
+    kw = {"tune": 100, "chains": 2, "seed": 1, "progressbar": False, "target_accept": 0.8}
+    idata, run = sample_nutpie_until(compiled_faithful, _ess_check, target, abandon=abandon,
+                                     **kw)
+    assert run.stopped_by == "abandoned" and seen[0] == 100 and len(seen) == 2
+    assert run.draws == seen[1] == idata["posterior"].sizes["draw"] > 100
+    assert [c.draws for c in run.checkpoints] == [100]  # the abandoned look is not checked
+
+
 def test_budget_limits_end_the_run(compiled_faithful):
     kw = {"tune": 100, "chains": 2, "seed": 1, "progressbar": False, "target_accept": 0.8}
     never = AdaptiveDraws(min_draws=100, max_draws=300, ess_min=1e9)
