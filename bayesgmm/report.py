@@ -851,9 +851,13 @@ def _readable_setting(name: str, value):
             + "".join(f", {name} failed" for name in Checkpoint.from_dict(c).other_failed)
             + (" (converged)" if c["converged"] else "")
             for c in value.get("checkpoints", []))
+        stopped = {"converged": "stopped when every check passed",
+                   "max_draws": "stopped at the draw cap (max_draws) WITHOUT converging",
+                   "max_time": "stopped at the time budget (max_time) WITHOUT converging",
+                   "abandoned": "ended early: a chain found a better mode (see re-anchoring)",
+                   }.get(value.get("stopped_by"), f"stopped by {value.get('stopped_by')}")
         return (f"sampled until converged (draws='auto'): kept {value.get('draws')} draws per "
-                f"chain, stopped by {value.get('stopped_by')}"
-                + (f"; checks: {checks}" if checks else ""))
+                f"chain, {stopped}" + (f"; checks: {checks}" if checks else ""))
     if name == "reanchored" and isinstance(value, dict):
         return ("a chain found a better mode: EM was restarted from it and the chains sampled "
                 "again" if value.get("rerun") else

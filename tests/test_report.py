@@ -669,3 +669,19 @@ def test_joint_predictive_check_catches_what_the_marginals_miss():
     assert p_wrong == 0.0
     one = plots.plot_ppc_statistics(_fake_result(bayesgmm.load_galaxies(), 3), n_replicates=20)
     assert [a.get_xlabel() for a in one.axes[:3]] == ["sd", "skewness", "kurtosis"]
+
+
+def test_adaptive_record_reads_as_sentences():
+    """The draws='auto' record says how the run ended and which checks failed where."""
+    from bayesgmm.draws import Checkpoint, DrawsRun
+    from bayesgmm.report import _readable_setting
+
+    run = DrawsRun(4000, "max_draws", (
+        Checkpoint(1000, 1.04, 80.0, 90.0, False, 1.0, failed=("max R-hat", "min bulk ESS")),
+        Checkpoint(4000, 1.005, 900.0, 800.0, False, 2.0, failed=("min rank p-value",))))
+    text = _readable_setting("adaptive", run.to_dict())
+    assert "kept 4000 draws per chain" in text and "WITHOUT converging" in text
+    assert "4000 draws: R-hat 1.005, ESS 900 / 800, min rank p-value failed" in text
+    assert "max R-hat failed" not in text  # stated as a number, not repeated
+    done = DrawsRun(1000, "converged", (Checkpoint(1000, 1.002, 900.0, 800.0, True, 1.0),))
+    assert "every check passed" in _readable_setting("adaptive", done.to_dict())
