@@ -347,9 +347,30 @@ def _stat(stats: xr.Dataset | None, names: Sequence[str]) -> xr.DataArray | None
 def _rhat_ess(ds: xr.Dataset) -> tuple[tuple[float, str], tuple[float, str], tuple[float, str]]:
     """(max R-hat, min bulk ESS, min tail ESS) over every scalar of ``ds``, each with where it
     is: rank-normalised split R-hat and ArviZ's bulk and tail ESS."""
+    ds = _distinct_covariances(ds)
     return (_extreme(_rank_rhat(ds), np.nanargmax),
             _extreme(az.ess(ds, method="bulk"), np.nanargmin),
             _extreme(az.ess(ds, method="tail"), np.nanargmin))
+
+
+def _distinct_covariances(ds: xr.Dataset) -> xr.Dataset:
+    """``ds`` with each covariance matrix cut to its upper triangle (diagonal included).
+
+    Entries (i, j) and (j, i) of a symmetric matrix are one scalar with one R-hat and one ESS;
+    checking both doubled the cost of the largest block (D = 5: 25 entries, 15 distinct), and
+    the checks run at every checkpoint of draws="auto". The elements keep their names:
+    ``covariances[0, x0, x1]``.
+    """
+    da = ds.get("covariances")
+    if da is None or not {"feature", "feature_bis"} <= set(da.dims):
+        return ds
+    rows, cols = np.triu_indices(da.sizes["feature"])
+    names = [f"{a}, {b}" for a, b in zip(da["feature"].values[rows],
+                                          da["feature_bis"].values[cols], strict=True)]
+    upper = da.isel(feature=xr.DataArray(rows, dims="pair"),
+                    feature_bis=xr.DataArray(cols, dims="pair"))
+    upper = upper.drop_vars(["feature", "feature_bis"], errors="ignore")
+    return ds.assign(covariances=upper.assign_coords(pair=names))
 
 
 def _rank_rhat(ds: xr.Dataset) -> xr.Dataset:

@@ -26,6 +26,7 @@ caller gives the convergence check as a function of the posterior draws.
 from __future__ import annotations
 
 import math
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -299,6 +300,11 @@ def sample_nutpie_until(
     )
     checkpoints: list[Checkpoint] = []
     draws = target.min_draws
+    # With no core to spare, the chains pause while a checkpoint is checked: else the check
+    # (relabelling, ESS, rank tests: seconds) runs at a fraction of a core while the chains
+    # draw past the checkpoint, draws a converged run then throws away (measured on 2 cores,
+    # iris K=3, 4 chains: the checkpoint added 16.5 s to 5 s of sampling).
+    pause = (os.cpu_count() or 1) <= chains
     try:
         while True:
             on_time = progress.wait_for(draws, deadline, lambda: sampler.is_finished)
@@ -318,6 +324,8 @@ def sample_nutpie_until(
             # Never a later window: the chains start at the EM mode and are tuned before the
             # first draw, so an early excursion is the posterior (e.g. a minor mode one chain
             # visited), not a start to discard; dropping it could turn a true "not mixed" into OK.
+            if pause:
+                sampler.pause()
             if abandon is not None and abandon(xr.DataTree.from_dict(groups)):
                 return xr.DataTree.from_dict(groups), DrawsRun(draws, "abandoned",
                                                                tuple(checkpoints))
@@ -336,6 +344,8 @@ def sample_nutpie_until(
             draws = next_checkpoint(draws, point, target)
             if report is not None:
                 report(point, draws)
+            if pause:
+                sampler.resume()
     finally:
         if not _finished(lambda: sampler.is_finished):
             sampler.cancel()

@@ -431,3 +431,27 @@ def test_no_permuted_draw_is_slow_mixing_not_label_switching(rng):
                       label_report=report)
     assert not result.ok
     assert result.causes == ("slow mixing",)
+
+
+def test_symmetric_covariances_are_checked_once_per_distinct_entry(rng):
+    """R-hat and ESS of full covariance matrices: the upper triangle carries every distinct
+    entry, so the extremes equal ArviZ's over all D x D entries, named as before."""
+    import arviz as az
+    import xarray as xr
+
+    from bayesgmm.diagnostics import _rhat_ess
+
+    C, S, K, D = 4, 300, 2, 3
+    a = rng.normal(size=(C, S, K, D, D))
+    cov = a @ np.swapaxes(a, -1, -2) + 3 * np.eye(D)
+    cov[0, :, 1, 0, 2] += np.linspace(0, 3, S)  # one chain drifts in one off-diagonal entry
+    cov[0, :, 1, 2, 0] = cov[0, :, 1, 0, 2]
+    dims = ("chain", "draw", "component", "feature", "feature_bis")
+    names = ["x0", "x1", "x2"]
+    ds = xr.Dataset({"covariances": (dims, cov)},
+                    coords={"feature": names, "feature_bis": names})
+    (rhat, where), (bulk, _), (tail, _) = _rhat_ess(ds)
+    assert rhat == pytest.approx(float(az.rhat(ds, method="rank")["covariances"].max()))
+    assert bulk == pytest.approx(float(az.ess(ds, method="bulk")["covariances"].min()))
+    assert tail == pytest.approx(float(az.ess(ds, method="tail")["covariances"].min()))
+    assert where == "covariances[1, x0, x2]"
