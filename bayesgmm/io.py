@@ -300,7 +300,8 @@ _SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
     "model": {"n_components": int, "covariance_type": str, "ordered_means": bool},
     "priors": {name: (int, float) for name in Priors().to_dict()},
     "sampler": {"name": str, "draws": (int, str), "tune": int, "chains": int, "seed": int,
-                "target_accept": float, "cores": int, "nutpie_backend": str,
+                "target_accept": float, "retry_target_accept": (float, bool), "cores": int,
+                "nutpie_backend": str,
                 "max_draws": int, "max_time": (int, float)},
     "diagnostics": {name: (int, float) for name in DiagnosticThresholds().to_dict()},
     "output": {"directory": str, "report": bool},
@@ -408,10 +409,17 @@ def load_spec(path: str | Path) -> RunSpec:
         raise ValueError(f"{p}: [sampler] name must be one of {SAMPLERS}")
     if smp.get("nutpie_backend", "auto") not in NUTPIE_BACKENDS:
         raise ValueError(f"{p}: [sampler] nutpie_backend must be one of {NUTPIE_BACKENDS}")
+    retry = smp.get("retry_target_accept")
+    if isinstance(retry, bool):  # TOML has no None: false turns the retry off
+        if retry:
+            raise ValueError(f"{p}: [sampler] retry_target_accept must be a number in (0, 1) "
+                             "or false")
+        smp = {**smp, "retry_target_accept": None}
     try:
         settings = SamplerSettings(
             sampler=sampler, **{k: smp[k] for k in ("draws", "tune", "chains", "target_accept",
-                                                    "cores", "nutpie_backend", "max_draws",
+                                                    "retry_target_accept", "cores",
+                                                    "nutpie_backend", "max_draws",
                                                     "max_time") if k in smp})
     except ValueError as exc:
         raise ValueError(f"{p}: [sampler] {exc}") from None
@@ -485,8 +493,9 @@ def _check_schema(raw: dict[str, Any], path: Path) -> None:
             )
         for key, value in values.items():
             expected = allowed[key]
-            if isinstance(value, bool) and expected is not bool:
-                ok = False
+            if isinstance(value, bool) and not (expected is bool or (
+                    isinstance(expected, tuple) and bool in expected)):
+                ok = False  # a bool is an int to isinstance: only where a bool is meant
             else:
                 ok = isinstance(value, expected)
             if not ok:

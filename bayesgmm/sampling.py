@@ -222,18 +222,31 @@ def fit_bayes(
                                min_draws=min(_FIRST_CHECK, ss.max_draws),
                                max_draws=ss.max_draws, max_time=ss.max_time)
 
-    def better_start_found(em: EMResult, draws) -> bool:
-        """A chain sits in a clearly better mode than the start, and EM restarted from it
-        finds a better start: sampling on from the poor start would be wasted."""
-        better = _better_chain(draws)
-        return better is not None and _reanchor(
-            draws, better, obs, em, covariance_type, pm_model, ss.nutpie_backend)[1]["rerun"]
+    retry = ss.retry_target_accept is not None and ss.retry_target_accept > ss.target_accept
+    ended: dict[str, Any] = {}  # why the first run was ended at a checkpoint, if it was
 
-    def sample(em: EMResult, first: bool = True):
+    def end_first_run(em: EMResult, draws) -> bool:
+        """End the first run at a checkpoint when sampling on from there would be wasted:
+        a chain sits in a clearly better mode than the start (and EM restarted from it finds
+        a better start), or the chains diverged (and a retry with smaller steps is allowed)."""
+        better = _better_chain(draws)
+        if better is not None and _reanchor(draws, better, obs, em, covariance_type, pm_model,
+                                            ss.nutpie_backend)[1]["rerun"]:
+            ended["reason"] = "better mode"
+            return True
+        divergent = int(np.asarray(draws["sample_stats"]["diverging"]).sum())
+        if retry and divergent:
+            ended.update(reason="divergences", divergences=divergent,
+                         after_draws=int(draws["posterior"].sizes["draw"]))
+            return True
+        return False
+
+    def sample(em: EMResult, first: bool = True, target_accept: float = ss.target_accept):
         """Sample from ``em``'s estimate (the reference labelling of the convergence check).
 
-        ``first``: the first run, which a chain finding a better mode ends at a checkpoint
-        (draws="auto"), so that re-anchoring costs the draws up to there, not a whole run.
+        ``first``: the first run, which :func:`end_first_run` may end at a checkpoint
+        (draws="auto"), so that re-anchoring or a retry costs the draws up to there, not a
+        whole run.
         """
         reference = (em.weights, em.means, em.covariances)
         start = model.initial_point(pm_model, *reference, noise_weight=em.noise_weight)
@@ -241,7 +254,7 @@ def fit_bayes(
             check = functools.partial(_relabelled_convergence, reference=reference,
                                       covariance_type=covariance_type, X=X_relabel,
                                       thresholds=thresholds)
-            abandon = functools.partial(better_start_found, em) if first else None
+            abandon = functools.partial(end_first_run, em) if first else None
             run = functools.partial(_sample_nutpie, backend=ss.nutpie_backend, target=target,
                                     check=check, abandon=abandon)
         else:
@@ -249,7 +262,7 @@ def fit_bayes(
         try:
             return run(pm_model, start, draws=_FIRST_CHECK if ss.adaptive else ss.draws,
                        tune=tune, chains=chains, cores=cores, seed=_sampler_seed(seed),
-                       progressbar=ss.progressbar, target_accept=ss.target_accept)
+                       progressbar=ss.progressbar, target_accept=target_accept)
         except RuntimeError as exc:
             if "initialization points failed" not in str(exc):
                 raise
@@ -267,6 +280,17 @@ def fit_bayes(
     else:
         start_info = _start_summary(em)
     idata, timing = sample(em)
+    target_accept, retried = ss.target_accept, None
+    if ended.get("reason") == "divergences":
+        target_accept = ss.retry_target_accept
+        retried = {"target_accept": [ss.target_accept, target_accept],
+                   "divergences": ended["divergences"], "after_draws": ended["after_draws"]}
+        progress.say(f"{ended['divergences']} divergent transition(s) in the first "
+                     f"{ended['after_draws']} draws per chain: starting again with "
+                     f"target_accept={target_accept:g} (smaller steps)", ss.progressbar)
+        first_s = timing["sample_s"]
+        idata, timing = sample(em, first=False, target_accept=target_accept)
+        timing["sample_s"] += first_s
     better = _better_chain(idata)
     if better is not None:
         # Chains disagree on the mode: restart EM from the best chain's best draw and, if that
@@ -286,7 +310,7 @@ def fit_bayes(
             "other chains); restarted EM from that chain and sampled again (recorded in "
             "result.settings['start']['reanchored'])", UserWarning, stacklevel=2)
         first_s = timing["sample_s"]
-        idata, timing = sample(em, first=False)
+        idata, timing = sample(em, first=False, target_accept=target_accept)
         timing["sample_s"] += first_s
     draws = idata["posterior"].sizes["draw"]
     t_post = time.perf_counter()
@@ -320,9 +344,11 @@ def fit_bayes(
         "draws": draws, "tune": tune, "chains": chains, "cores": timing.pop("cores", cores),
         "random_state": seed, "seed_drawn": random_state is None,
         "ordered_means": ordered_means,
-        "target_accept": ss.target_accept, "covariance_type": covariance_type,
+        "target_accept": target_accept, "covariance_type": covariance_type,
         "n_components": K, "timing": timing, "start": start_info,
     }
+    if retried is not None:
+        record["retried"] = retried
     if ss.adaptive:
         run_record = timing.pop("adaptive", None)
         record["adaptive"] = run_record if run_record is not None else {

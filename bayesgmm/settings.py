@@ -50,6 +50,16 @@ class SamplerSettings:
         Tuning (warm-up) steps per chain.
     chains : int >= 1, default 4
     target_accept : float in (0, 1), default 0.8
+    retry_target_accept : float in (0, 1) or None, default 0.95
+        With ``draws="auto"`` and nutpie: when the first run shows divergent transitions at a
+        checkpoint, it is ended there and the chains start again (warm-up included) with
+        ``target_accept`` raised to this value (smaller steps), once; the record says so
+        (``result.settings["retried"]``). Divergences mean the sampler cannot follow the
+        posterior's curvature somewhere, so draws from such a run are biased; the remedy the
+        verdict would advise is applied at once. Measured on galaxies K=4 (2,000 draws, seeds 1
+        and 2): 45 and 4 divergences at 0.8, 3 and 0 at 0.95, with higher ESS per gradient.
+        ``None`` (``false`` in a spec): never retry. No effect when it is not above
+        ``target_accept``.
     cores : int >= 1, optional
         Chains run in parallel on this many cores (default: all available, at most ``chains``).
     nutpie_backend : {"auto", "native", "numba", "pyfunc", "jax"}, default "auto"
@@ -82,6 +92,7 @@ class SamplerSettings:
     tune: int = 1000
     chains: int = 4
     target_accept: float = 0.8
+    retry_target_accept: float | None = 0.95
     cores: int | None = None
     nutpie_backend: str = "auto"
     progressbar: bool = True
@@ -104,11 +115,15 @@ class SamplerSettings:
             object.__setattr__(self, "max_time", float(t))
         if self.cores is not None:
             object.__setattr__(self, "cores", _check_count("cores", self.cores, 1))
-        target = self.target_accept
-        if isinstance(target, bool) or not isinstance(target, int | float | np.number) \
-                or not 0 < target < 1:
-            raise ValueError(f"target_accept must be a number in (0, 1); got {target!r}")
-        object.__setattr__(self, "target_accept", float(target))
+        for name in ("target_accept", "retry_target_accept"):
+            target = getattr(self, name)
+            if name == "retry_target_accept" and target is None:
+                continue
+            if isinstance(target, bool) or not isinstance(target, int | float | np.number) \
+                    or not 0 < target < 1:
+                none = " or None" if name == "retry_target_accept" else ""
+                raise ValueError(f"{name} must be a number in (0, 1){none}; got {target!r}")
+            object.__setattr__(self, name, float(target))
         if self.nutpie_backend not in NUTPIE_BACKENDS:
             raise ValueError(f"nutpie_backend must be one of {NUTPIE_BACKENDS}; "
                              f"got {self.nutpie_backend!r}")

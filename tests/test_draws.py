@@ -239,3 +239,31 @@ def test_cli_draws_flag(tmp_path, capsys):
     err = capsys.readouterr().err
     assert exit_.value.code == 2 and len(err.strip().splitlines()) == 1
     assert "'auto'" in err and not (tmp_path / "o").exists()
+
+
+def test_divergences_in_the_first_run_retry_with_smaller_steps(galaxies):
+    """A first run that diverges is ended at its checkpoint and sampled again, once, with
+    target_accept raised to retry_target_accept; None keeps the divergent run."""
+    from bayesgmm import SamplerSettings, fit_bayes
+
+    settings = SamplerSettings(target_accept=0.3, tune=200, chains=2, max_draws=300,
+                               progressbar=False)
+    kept = fit_bayes(galaxies, 4, random_state=1,
+                     settings=settings.replace(retry_target_accept=None))
+    assert "retried" not in kept.settings and kept.settings["target_accept"] == 0.3
+    assert kept.diagnostics().n_divergences > 0  # the premise: steps this large diverge
+    retried = fit_bayes(galaxies, 4, random_state=1, settings=settings)
+    record = retried.settings["retried"]
+    assert record["target_accept"] == [0.3, 0.95] and record["divergences"] > 0
+    assert record["after_draws"] == 300  # ended at the first checkpoint (min(1000, max_draws))
+    assert retried.settings["target_accept"] == 0.95
+    assert retried.sampler_settings.target_accept == 0.3  # what was asked for, unchanged
+
+
+@pytest.mark.parametrize(("value", "match"), [(1.0, "retry_target_accept"),
+                                              (True, "retry_target_accept")])
+def test_retry_target_accept_validated(value, match):
+    from bayesgmm import SamplerSettings
+
+    with pytest.raises(ValueError, match=match):
+        SamplerSettings(retry_target_accept=value)

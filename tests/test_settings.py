@@ -181,11 +181,19 @@ def test_spec_sampler_and_diagnostics_tables(tmp_path):
                                                     target_accept=0.9)
     assert (spec.draws, spec.tune, spec.sampler, spec.target_accept) == (50, 1000, "nutpie", 0.9)
     assert spec.thresholds == DiagnosticThresholds(rhat_max=1.05, ess_min=100)
+    assert spec.sampler_settings.retry_target_accept == 0.95
+    for value, expected in (("false", None), ("0.9", 0.9)):
+        path.write_text(SPEC + f"[sampler]\nretry_target_accept = {value}\n")
+        assert load_spec(path).sampler_settings.retry_target_accept == expected
     for table, match in (
         ("[diagnostics]\nrhat_max = 0.9\n", r"\[diagnostics\] rhat_max must be a number > 1"),
         ("[diagnostics]\nrhat = 1.1\n", r"unknown key\(s\) \['rhat'\] in \[diagnostics\]"),
         ('[sampler]\nnutpie_backend = "cuda"\n', r"\[sampler\] nutpie_backend must be one of"),
         ("[sampler]\ncores = 0\n", r"\[sampler\] cores must be an integer >= 1"),
+        ("[sampler]\nretry_target_accept = true\n",
+         r"\[sampler\] retry_target_accept must be a number in \(0, 1\) or false"),
+        ("[sampler]\nretry_target_accept = 1.5\n",
+         r"\[sampler\] retry_target_accept must be a number in \(0, 1\)"),
     ):
         path.write_text(SPEC + table)
         with pytest.raises(ValueError, match=match):
