@@ -84,7 +84,9 @@ def fit_bayes(
     best chain's mode is better than the start, EM restarts from that chain and the sampling
     runs again, once (a ``UserWarning`` says so; ``settings["start"]["reanchored"]``). With
     ``draws="auto"`` this is looked for at every checkpoint, so a better mode found in the
-    first 1,000 draws ends that run there instead of after a whole run from the poor start.
+    first 1,000 draws ends that run there instead of after a whole run from the poor start;
+    so do divergent transitions, after which the chains start again once with
+    ``target_accept`` raised to ``settings.retry_target_accept`` (``settings["retried"]``).
 
     Missing values, observation weights, known labels and a uniform noise component
     (:mod:`bayesgmm.observations`) enter the likelihood through the kernel's row plan, in the
