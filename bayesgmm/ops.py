@@ -87,16 +87,17 @@ __all__ = [
 ]
 
 
-def _source_salt() -> int:
-    """A 60-bit integer identifying the kernel and Op source (PyTensor numba cache salt)."""
+def _source_salt(*names: str) -> int:
+    """A 60-bit integer identifying the source of the package modules ``names`` (the kernel
+    and the Ops defined in them): the PyTensor numba cache salt of those Ops."""
     here = Path(__file__).resolve().parent
     digest = hashlib.sha256()
-    for name in ("kernels.py", "ops.py"):
+    for name in names:
         digest.update((here / name).read_bytes())
     return int(digest.hexdigest()[:15], 16)
 
 
-_CACHE_SALT = _source_salt()
+_CACHE_SALT = _source_salt("kernels.py", "ops.py")
 
 # Number of kernel passes made by the Python ``perform`` methods, per Op kind. Only the Python
 # path can count (numba code cannot touch Python state); tests use it to check the one-pass

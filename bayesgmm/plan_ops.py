@@ -20,9 +20,6 @@ are per group, not per row, so small).
 
 from __future__ import annotations
 
-import hashlib
-from pathlib import Path
-
 import numpy as np
 import pytensor.tensor as pt
 from pytensor.gradient import grad_not_implemented
@@ -32,21 +29,11 @@ from pytensor.link.numba.dispatch import basic as numba_basic
 from pytensor.link.numba.dispatch.basic import register_funcify_default_op_cache_key
 
 from bayesgmm.kernels import plan_estep, plan_value_and_grad
-from bayesgmm.ops import _as_data, _as_params, kernel_call_counts
+from bayesgmm.ops import _as_data, _as_params, _source_salt, kernel_call_counts
 
 __all__ = ["MixturePlanLogLik", "MixturePlanVJP", "mixture_plan_loglik"]
 
-
-def _source_salt() -> int:
-    """A 60-bit integer identifying the kernel and these Ops (PyTensor numba cache salt)."""
-    here = Path(__file__).resolve().parent
-    digest = hashlib.sha256()
-    for name in ("kernels.py", "plan_ops.py"):
-        digest.update((here / name).read_bytes())
-    return int(digest.hexdigest()[:15], 16)
-
-
-_CACHE_SALT = _source_salt()
+_CACHE_SALT = _source_salt("kernels.py", "plan_ops.py")
 
 
 def _plan_loglik_numpy(X, bounds, columns, n_obs, label, log_noise, weights, noise_weight,
