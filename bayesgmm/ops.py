@@ -133,6 +133,34 @@ def _vjp_numpy(X, g, weights, means, chol):
     return gradient_from_statistics(weights, chol, U, nk, s1c, c)
 
 
+def _no_second_derivatives(op: Op, inputs) -> list:
+    # Second derivatives would need more statistics than the kernel keeps.
+    return [grad_not_implemented(op, i, x, "no second derivatives") for i, x in
+            enumerate(inputs)]
+
+
+class _VJPOp(Op):
+    """A vector-Jacobian product Op (here and in :mod:`bayesgmm.plan_ops`): its outputs are
+    ``gradients(*inputs)``, the gradients of the inputs from ``first_parameter`` on (shaped
+    like them), from one weighted kernel pass; no second derivatives."""
+
+    first_parameter: int
+
+    def gradients(self, *inputs) -> tuple:
+        raise NotImplementedError
+
+    def perform(self, node, inputs, output_storage):
+        kernel_call_counts["vjp"] += 1
+        for storage, value in zip(output_storage, self.gradients(*inputs), strict=True):
+            storage[0] = value
+
+    def infer_shape(self, node, input_shapes):
+        return list(input_shapes[self.first_parameter:])
+
+    def pullback(self, inputs, outputs, cotangents):
+        return _no_second_derivatives(self, inputs)
+
+
 class MixtureLogLikPointwise(Op):
     """Pointwise mixture log-density ``ll_n + offset``.
 
@@ -174,7 +202,7 @@ class MixtureLogLikPointwise(Op):
         ]
 
 
-class MixtureLogLikVJP(Op):
+class MixtureLogLikVJP(_VJPOp):
     """Vector-Jacobian product of :class:`MixtureLogLikPointwise`: one weighted kernel pass.
 
     Inputs: ``X`` (N, D), ``g`` (N,) upstream gradient, ``weights`` (K,), ``means`` (K, D),
@@ -183,6 +211,7 @@ class MixtureLogLikVJP(Op):
     """
 
     __props__ = ()
+    first_parameter = 2
 
     def make_node(self, X, g, weights, means, chol) -> Apply:
         X = _as_data(X)
@@ -193,20 +222,8 @@ class MixtureLogLikVJP(Op):
         outs = [weights.type(), means.type(), chol.type()]
         return Apply(self, [X, g, weights, means, chol], outs)
 
-    def perform(self, node, inputs, output_storage):
-        X, g, weights, means, chol = inputs
-        kernel_call_counts["vjp"] += 1
-        outs = _vjp_numpy(X, np.ascontiguousarray(g), weights, means, chol)
-        for storage, value in zip(output_storage, outs, strict=True):
-            storage[0] = value
-
-    def infer_shape(self, node, input_shapes):
-        return list(input_shapes[2:])
-
-    def pullback(self, inputs, outputs, cotangents):
-        # Second derivatives would need more statistics than the kernel keeps.
-        return [grad_not_implemented(self, i, x, "no second derivatives") for i, x in
-                enumerate(inputs)]
+    def gradients(self, X, g, weights, means, chol):
+        return _vjp_numpy(X, np.ascontiguousarray(g), weights, means, chol)
 
 
 class MixtureLogLikTotal(Op):
@@ -243,8 +260,7 @@ class MixtureLogLikTotal(Op):
         g_total, *g_grads = cotangents
         if not all(isinstance(g.type, DisconnectedType) for g in g_grads):
             # Somebody differentiates the gradient outputs (a Hessian): not available.
-            return [grad_not_implemented(self, i, x, "no second derivatives") for i, x in
-                    enumerate(inputs)]
+            return _no_second_derivatives(self, inputs)
         _, d_weights, d_means, d_chol = outputs
         return [
             grad_not_implemented(self, 0, X, "the data are constants"),
