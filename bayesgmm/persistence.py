@@ -111,11 +111,12 @@ def save(result: BayesResult | EMResult, path: str | os.PathLike, *,
     Returns
     -------
     Path
-        ``path``.
+        ``path``, written through :func:`write_directory`.
 
     Raises
     ------
     ValueError
+        ``result`` is neither a BayesResult nor an EMResult; or as :func:`write_directory`:
         ``path`` exists and ``overwrite`` is False, ``path`` is something bayesgmm may not
         replace (a directory it did not write, the current or a home directory, the root), or
         it cannot be written (the message names it). Nothing is left behind on failure.
