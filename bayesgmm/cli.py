@@ -216,16 +216,7 @@ def _parser() -> argparse.ArgumentParser:
                              f"{', '.join(COVARIANCE_TYPES)} (default: all)")
     select.add_argument("--columns", metavar="A,B",
                         help="comma-separated columns to use (default: all)")
-    _missing_flags(select)
-    select.add_argument("--weights", metavar="COLUMN",
-                        help="a column of frequency weights (>= 0, not all zero; EM criteria "
-                             "only): a row with weight 3 counts as three identical rows")
-    select.add_argument("--noise", action="store_true",
-                        help="every EM fit with a uniform noise component over the data's "
-                             "bounding box (EM criteria only)")
-    select.add_argument("--noise-volume", type=float, metavar="V",
-                        help="with --noise: the noise region's volume instead of the box's")
-    select.set_defaults(labels=None)  # known labels fix components: not for a sweep over K
+    _observation_flags(select, " (EM criteria only)", labels=False)
     select.add_argument("--n-init", type=int, default=5, metavar="N",
                         help="EM restarts per cell (default: 5)")
     select.add_argument("--seed", type=int, default=None, metavar="S",
@@ -283,23 +274,30 @@ def _missing_flags(parser: argparse.ArgumentParser) -> None:
                         help="the same as --missing drop (kept for older scripts)")
 
 
-def _observation_flags(parser: argparse.ArgumentParser) -> None:
-    """Missing values, weights, labels and noise: what ``fit`` and ``em`` know about rows."""
+def _observation_flags(parser: argparse.ArgumentParser, which: str = "", *,
+                       labels: bool = True) -> None:
+    """Missing values, weights, labels and noise: what ``fit``, ``em`` and ``select`` (with
+    ``which`` saying where they apply, and no labels) know about rows."""
     _missing_flags(parser)
     parser.add_argument("--weights", metavar="COLUMN",
                         help="a column of frequency weights (>= 0, not all zero): a row with "
-                             "weight 3 counts as three identical rows; not a feature")
-    parser.add_argument("--labels", metavar="COLUMN",
-                        help="a column of known labels (names or numbers; empty or -1 = "
-                             "unknown): a labelled row belongs to its label's component, and "
-                             "the names (sorted) are given to components 0, 1, ...; at most K "
-                             "names; not a feature")
+                             f"weight 3 counts as three identical rows; not a feature{which}")
+    if labels:
+        parser.add_argument("--labels", metavar="COLUMN",
+                            help="a column of known labels (names or numbers; empty or -1 = "
+                                 "unknown): a labelled row belongs to its label's component, "
+                                 "and the names (sorted) are given to components 0, 1, ...; at "
+                                 "most K names; not a feature")
+    else:
+        parser.set_defaults(labels=None)  # known labels fix components: not for a sweep over K
     parser.add_argument("--noise", action="store_true",
                         help="add a uniform noise component over the data's bounding box "
-                             "(outliers and background points go there; P(noise) per point)")
+                             f"(outliers and background points go there; P(noise) per "
+                             f"point){which}")
     parser.add_argument("--noise-volume", type=float, metavar="V",
                         help="with --noise: the volume of the noise density's region instead "
-                             "of the bounding box's (in data units, product over the features)")
+                             "of the bounding box's (in data units, product over the "
+                             f"features){which}")
 
 
 def _sampling_flags(parser: argparse.ArgumentParser, which: str = "",

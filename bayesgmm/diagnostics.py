@@ -246,7 +246,7 @@ def diagnose(
         f"variable {v!r}: not in the posterior" for v in var_names if v not in present
     ]
     chains = tuple(str(c) for c in post["chain"].values)
-    checks = list(_convergence_checks(post[present], rhat_max, ess_min))
+    checks = _statistic_checks(post[present], _CONVERGENCE_CHECKS, rhat_max, ess_min)
     rank_p: dict[str, float] = {}
     rank_vars = [v for v in rank_var_names if v in post.data_vars]
     if len(chains) < 2:
@@ -257,7 +257,7 @@ def diagnose(
         checks.append(_rank_check(rank_p, family))
     invariant = label_invariant_quantities(post, loglik)
     if invariant.data_vars:
-        checks += _invariant_checks(invariant, rhat_max, ess_min)
+        checks += _statistic_checks(invariant, _INVARIANT_CHECKS, rhat_max, ess_min)
 
     divergences = _divergences(stats)
     ebfmi = _ebfmi(stats)
@@ -348,9 +348,15 @@ def _rhat_ess(ds: xr.Dataset) -> tuple[tuple[float, str], tuple[float, str], tup
     """(max R-hat, min bulk ESS, min tail ESS) over every scalar of ``ds``, each with where it
     is: rank-normalised split R-hat and ArviZ's bulk and tail ESS."""
     ds = _distinct_covariances(ds)
-    return (_extreme(_rank_rhat(ds), np.nanargmax),
-            _extreme(az.ess(ds, method="bulk"), np.nanargmin),
-            _extreme(az.ess(ds, method="tail"), np.nanargmin))
+    return tuple(_MEASURES[statistic](ds) for statistic in ("rhat", "bulk", "tail"))
+
+
+# Each statistic the R-hat and ESS checks use: its extreme over every scalar and where it is.
+_MEASURES = {
+    "rhat": lambda ds: _extreme(_rank_rhat(ds), np.nanargmax),
+    "bulk": lambda ds: _extreme(az.ess(ds, method="bulk"), np.nanargmin),
+    "tail": lambda ds: _extreme(az.ess(ds, method="tail"), np.nanargmin),
+}
 
 
 def _distinct_covariances(ds: xr.Dataset) -> xr.Dataset:
@@ -387,31 +393,35 @@ def _rank_rhat(ds: xr.Dataset) -> xr.Dataset:
         return az.rhat(ds, method="rank")
 
 
-def _convergence_checks(post: xr.Dataset, rhat_max: float, ess_min: float) -> list[Check]:
-    (rhat, rhat_at), (bulk, bulk_at), (tail, tail_at) = _rhat_ess(post)
-    return [
-        _threshold_check(
-            "max R-hat", rhat, rhat_max, rhat_at, upper=True,
-            summary="R-hat {value} {op} {threshold:g}", digits=3,
-            problem="R-hat check failed: the largest rank-normalised split R-hat is {value} "
-            "({where}), above the threshold {threshold:g}; the chains have not converged to "
-            "the same distribution.",
-        ),
-        _threshold_check(
-            "min bulk ESS", bulk, ess_min, bulk_at, upper=False,
-            summary="min bulk ESS {value} {op} {threshold:g}", digits=0,
-            problem="Bulk ESS check failed: the smallest bulk effective sample size is "
-            "{value} ({where}), below the threshold {threshold:g}; posterior means are "
-            "too imprecise (draw more samples or reparametrise).",
-        ),
-        _threshold_check(
-            "min tail ESS", tail, ess_min, tail_at, upper=False,
-            summary="min tail ESS {value} {op} {threshold:g}", digits=0,
-            problem="Tail ESS check failed: the smallest tail effective sample size is "
-            "{value} ({where}), below the threshold {threshold:g}; posterior intervals "
-            "are too imprecise (draw more samples or reparametrise).",
-        ),
-    ]
+# The R-hat and ESS checks on the posterior: (statistic, check name, summary, problem).
+_CONVERGENCE_CHECKS = (
+    ("rhat", "max R-hat", "R-hat {value} {op} {threshold:g}",
+     "R-hat check failed: the largest rank-normalised split R-hat is {value} ({where}), above "
+     "the threshold {threshold:g}; the chains have not converged to the same distribution."),
+    ("bulk", "min bulk ESS", "min bulk ESS {value} {op} {threshold:g}",
+     "Bulk ESS check failed: the smallest bulk effective sample size is {value} ({where}), "
+     "below the threshold {threshold:g}; posterior means are too imprecise (draw more samples "
+     "or reparametrise)."),
+    ("tail", "min tail ESS", "min tail ESS {value} {op} {threshold:g}",
+     "Tail ESS check failed: the smallest tail effective sample size is {value} ({where}), "
+     "below the threshold {threshold:g}; posterior intervals are too imprecise (draw more "
+     "samples or reparametrise)."),
+)
+
+
+def _statistic_checks(ds: xr.Dataset, table, rhat_max: float, ess_min: float) -> list[Check]:
+    """One threshold check per entry of ``table`` (statistic, name, summary, problem) on
+    ``ds`` (a covariance matrix's entries once: :func:`_distinct_covariances`): R-hat must not
+    exceed ``rhat_max``, an ESS must reach ``ess_min``."""
+    ds = _distinct_covariances(ds)
+    checks = []
+    for statistic, name, summary, problem in table:
+        value, where = _MEASURES[statistic](ds)
+        upper = statistic == "rhat"
+        checks.append(_threshold_check(
+            name, value, rhat_max if upper else ess_min, where, upper=upper, summary=summary,
+            digits=3 if upper else 0, problem=problem))
+    return checks
 
 
 def convergence_extremes(posterior: xr.Dataset) -> tuple[float, float, float]:
@@ -813,24 +823,17 @@ def label_invariant_quantities(
     return xr.Dataset(data, coords=coords)
 
 
-def _invariant_checks(invariant: xr.Dataset, rhat_max: float, ess_min: float) -> list[Check]:
-    rhat, rhat_at = _extreme(_rank_rhat(invariant), np.nanargmax)
-    bulk, bulk_at = _extreme(az.ess(invariant, method="bulk"), np.nanargmin)
-    return [
-        _threshold_check(
-            "max R-hat (label-invariant)", rhat, rhat_max, rhat_at, upper=True,
-            summary="label-invariant R-hat {value} {op} {threshold:g}", digits=3,
-            problem="Label-invariant R-hat check failed: {value} ({where}) is above "
-            "{threshold:g}; quantities that relabelling cannot change disagree between "
-            "chains, so the sampler itself has not converged (not only the labelling).",
-        ),
-        _threshold_check(
-            "min bulk ESS (label-invariant)", bulk, ess_min, bulk_at, upper=False,
-            summary="label-invariant bulk ESS {value} {op} {threshold:g}", digits=0,
-            problem="Label-invariant ESS check failed: {value} ({where}) is below "
-            "{threshold:g}; the sampler mixes slowly over the posterior itself.",
-        ),
-    ]
+# The same checks on the label-invariant quantities (what relabelling cannot change).
+_INVARIANT_CHECKS = (
+    ("rhat", "max R-hat (label-invariant)", "label-invariant R-hat {value} {op} {threshold:g}",
+     "Label-invariant R-hat check failed: {value} ({where}) is above {threshold:g}; "
+     "quantities that relabelling cannot change disagree between chains, so the sampler "
+     "itself has not converged (not only the labelling)."),
+    ("bulk", "min bulk ESS (label-invariant)",
+     "label-invariant bulk ESS {value} {op} {threshold:g}",
+     "Label-invariant ESS check failed: {value} ({where}) is below {threshold:g}; the sampler "
+     "mixes slowly over the posterior itself."),
+)
 
 
 # --------------------------------------------------------------------------------------------

@@ -31,6 +31,7 @@ from ._validation import (
     singular_columns,
 )
 from .observations import (
+    NoiseFlag,
     Observations,
     conditional_means,
     noise_log_ranges,
@@ -95,7 +96,7 @@ class StartCandidate:
 
 
 @dataclass(frozen=True, eq=False)
-class EMResult:
+class EMResult(NoiseFlag):
     """A fitted Gaussian mixture (maximum likelihood, or MAP under ``prior``).
 
     Results compare by identity (``a == b`` means ``a is b``) and hash by ``id``: they hold
@@ -160,11 +161,6 @@ class EMResult:
     noise_log_density: float = -np.inf
     noise_bounds: np.ndarray | None = field(default=None, compare=False)
     observations: dict[str, Any] | None = field(default=None, compare=False)
-
-    @property
-    def noise(self) -> bool:
-        """Whether the mixture has a uniform noise component."""
-        return self.noise_log_density != -np.inf
 
     @property
     def n_components(self) -> int:

@@ -103,20 +103,11 @@ class BayesianGMM:
         noise: bool = False,
         noise_volume: float | None = None,
     ) -> None:
-        # Stored as given, validated in fit (scikit-learn's rule: clone must round-trip).
-        self.n_components = n_components
-        self.covariance_type = covariance_type
-        self.priors = priors
-        self.draws = draws
-        self.tune = tune
-        self.chains = chains
-        self.sampler = sampler
-        self.random_state = random_state
-        self.progressbar = progressbar
-        self.nutpie_backend = nutpie_backend
-        self.missing = missing
-        self.noise = noise
-        self.noise_volume = noise_volume
+        # Stored as given, validated in fit (scikit-learn's rule: clone must round-trip). The
+        # signature is the one list of parameters: get_params and set_params read it too.
+        given = locals()
+        for name in self._get_param_names():
+            setattr(self, name, given[name])
 
     # -- parameters ---------------------------------------------------------------------------
     @classmethod

@@ -72,8 +72,7 @@ def read_table(path: str | Path, columns: list[str] | None = None, *,
     Parameters
     ----------
     path : str or Path
-        ``.csv``/``.txt`` or ``.parquet``/``.pq``; ``bundled:NAME`` for a shipped data set
-        (``old_faithful``, ``galaxies``).
+        As in :func:`read_data`.
     columns : list of str, optional
         Columns to keep (default: all).
     dropna : bool
@@ -308,6 +307,12 @@ _SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
 }
 
 
+def _sampler_setting(name: str) -> property:
+    """A read-only attribute of a :class:`RunSpec` that is its ``sampler_settings.<name>``."""
+    return property(lambda spec: getattr(spec.sampler_settings, name),
+                    doc=f"``sampler_settings.{name}``.")
+
+
 @dataclass(frozen=True)
 class RunSpec:
     """A validated run specification: a TOML file that ``bayesgmm run`` executes.
@@ -354,25 +359,12 @@ class RunSpec:
     noise: bool = False
     noise_volume: float | None = None
 
-    @property
-    def sampler(self) -> str:
-        return self.sampler_settings.sampler
-
-    @property
-    def draws(self) -> int:
-        return self.sampler_settings.draws
-
-    @property
-    def tune(self) -> int:
-        return self.sampler_settings.tune
-
-    @property
-    def chains(self) -> int:
-        return self.sampler_settings.chains
-
-    @property
-    def target_accept(self) -> float:
-        return self.sampler_settings.target_accept
+    # Attributes of the spec before SamplerSettings held them: still readable there.
+    sampler = _sampler_setting("sampler")
+    draws = _sampler_setting("draws")
+    tune = _sampler_setting("tune")
+    chains = _sampler_setting("chains")
+    target_accept = _sampler_setting("target_accept")
 
 
 # The name it had before ``RunSpec``: "model spec" now means only the PyMC model's structure.

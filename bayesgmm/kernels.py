@@ -475,6 +475,18 @@ def precision_from_covariance_cholesky(L):
 
 
 @numba.njit(cache=True, nogil=True)
+def _times_upper(Y, U, out):
+    """out = Y U for an upper-triangular U (D, D), as a loop over U's triangle (see below)."""
+    D = U.shape[0]
+    for a in range(D):
+        for j in range(D):
+            acc = 0.0
+            for b in range(j + 1):
+                acc += Y[a, b] * U[b, j]
+            out[a, j] = acc
+
+
+@numba.njit(cache=True, nogil=True)
 def gradient_from_statistics(weights, L, U, nk, s1c, c):
     """Fisher's identity: gradient of L = sum_n g_n ll_n from the kernel's statistics.
 
@@ -496,7 +508,8 @@ def gradient_from_statistics(weights, L, U, nk, s1c, c):
     dL = np.zeros((K, D, D))
     t = np.empty(D)
     M = np.empty((D, D))
-    A = np.empty((D, D))
+    At = np.empty((D, D))
+    A = At.T
     for k in range(K):
         Uk, Ck = U[k], c[k]
         # dmu = Sigma^-1 s = U (U^T s); U upper triangular
@@ -510,19 +523,10 @@ def gradient_from_statistics(weights, L, U, nk, s1c, c):
             for j in range(a, D):
                 acc += Uk[a, j] * t[j]
             dmu[k, a] = acc
-        # A = L^-1 C L^-T - N I = U^T (C U) - N I (L^-1 = U^T)
-        for a in range(D):
-            for j in range(D):
-                acc = 0.0
-                for b in range(j + 1):
-                    acc += Ck[a, b] * Uk[b, j]
-                M[a, j] = acc
+        # A = L^-1 C L^-T - N I = U^T (C U) - N I (L^-1 = U^T): M = C U, then A^T = M^T U
+        _times_upper(Ck, Uk, M)
+        _times_upper(M.T, Uk, At)
         for i in range(D):
-            for j in range(D):
-                acc = 0.0
-                for a in range(i + 1):
-                    acc += Uk[a, i] * M[a, j]
-                A[i, j] = acc
             A[i, i] -= nk[k]
         # dL = tril(L^-T A) = tril(U A)
         for a in range(D):

@@ -42,7 +42,9 @@ and ``covariances`` (:func:`deterministics`). So ``weights`` keeps its name, dim
 units everywhere downstream (it sums to 1 - ``noise_weight``); without noise nothing changes.
 
 Adding a block (docs/ARCHITECTURE.md, "Adding a prior block"): one entry in :func:`blocks` and
-its numba function in :mod:`bayesgmm.backends.native`.
+its numba function in :mod:`bayesgmm.backends.native`, plus the places that follow this order by
+hand (the native density's offsets and ``expand``, ``prior_parameters``, the JAX twin, the start
+value in :func:`bayesgmm.model.initial_point`), which that section lists.
 """
 
 from __future__ import annotations

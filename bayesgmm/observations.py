@@ -47,8 +47,20 @@ __all__ = ["MISSING_POLICIES", "Observations", "encode_labels", "noise_log_range
 MISSING_POLICIES = ("marginalise", "drop", "refuse")
 
 
+class NoiseFlag:
+    """Mixin: ``noise``, whether there is a uniform noise component, read from the attribute
+    ``noise_log_density`` (its log-density; -inf when there is none)."""
+
+    noise_log_density: float
+
+    @property
+    def noise(self) -> bool:
+        """Whether the mixture has a uniform noise component."""
+        return self.noise_log_density != -np.inf
+
+
 @dataclass(frozen=True, eq=False)
-class Observations:
+class Observations(NoiseFlag):
     """A validated data set with its missing values, weights, known labels and noise component.
 
     Attributes
@@ -90,20 +102,18 @@ class Observations:
     n_rows_dropped: int
 
     @property
-    def noise(self) -> bool:
-        """Whether the model has a uniform noise component."""
-        return self.noise_log_density != -np.inf
-
-    @property
     def n_samples(self) -> int:
+        """N: the rows of ``X``."""
         return self.X.shape[0]
 
     @property
     def n_features(self) -> int:
+        """D: the columns of ``X``."""
         return self.X.shape[1]
 
     @property
     def n_labelled(self) -> int:
+        """Rows whose component is known."""
         return 0 if self.labels is None else int(np.count_nonzero(self.labels >= 0))
 
     @property

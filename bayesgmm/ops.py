@@ -87,16 +87,17 @@ __all__ = [
 ]
 
 
-def _source_salt() -> int:
-    """A 60-bit integer identifying the kernel and Op source (PyTensor numba cache salt)."""
+def _source_salt(*names: str) -> int:
+    """A 60-bit integer identifying the source of the package modules ``names`` (the kernel
+    and the Ops defined in them): the PyTensor numba cache salt of those Ops."""
     here = Path(__file__).resolve().parent
     digest = hashlib.sha256()
-    for name in ("kernels.py", "ops.py"):
+    for name in names:
         digest.update((here / name).read_bytes())
     return int(digest.hexdigest()[:15], 16)
 
 
-_CACHE_SALT = _source_salt()
+_CACHE_SALT = _source_salt("kernels.py", "ops.py")
 
 # Number of kernel passes made by the Python ``perform`` methods, per Op kind. Only the Python
 # path can count (numba code cannot touch Python state); tests use it to check the one-pass
@@ -130,6 +131,34 @@ def _vjp_numpy(X, g, weights, means, chol):
     empty_resp = np.empty((0, means.shape[0]))
     _, nk, s1c, c = estep_serial(X, g, np.log(weights), means, U, log_det, empty_pw, empty_resp)
     return gradient_from_statistics(weights, chol, U, nk, s1c, c)
+
+
+def _no_second_derivatives(op: Op, inputs) -> list:
+    # Second derivatives would need more statistics than the kernel keeps.
+    return [grad_not_implemented(op, i, x, "no second derivatives") for i, x in
+            enumerate(inputs)]
+
+
+class _VJPOp(Op):
+    """A vector-Jacobian product Op (here and in :mod:`bayesgmm.plan_ops`): its outputs are
+    ``gradients(*inputs)``, the gradients of the inputs from ``first_parameter`` on (shaped
+    like them), from one weighted kernel pass; no second derivatives."""
+
+    first_parameter: int
+
+    def gradients(self, *inputs) -> tuple:
+        raise NotImplementedError
+
+    def perform(self, node, inputs, output_storage):
+        kernel_call_counts["vjp"] += 1
+        for storage, value in zip(output_storage, self.gradients(*inputs), strict=True):
+            storage[0] = value
+
+    def infer_shape(self, node, input_shapes):
+        return list(input_shapes[self.first_parameter:])
+
+    def pullback(self, inputs, outputs, cotangents):
+        return _no_second_derivatives(self, inputs)
 
 
 class MixtureLogLikPointwise(Op):
@@ -173,7 +202,7 @@ class MixtureLogLikPointwise(Op):
         ]
 
 
-class MixtureLogLikVJP(Op):
+class MixtureLogLikVJP(_VJPOp):
     """Vector-Jacobian product of :class:`MixtureLogLikPointwise`: one weighted kernel pass.
 
     Inputs: ``X`` (N, D), ``g`` (N,) upstream gradient, ``weights`` (K,), ``means`` (K, D),
@@ -182,6 +211,7 @@ class MixtureLogLikVJP(Op):
     """
 
     __props__ = ()
+    first_parameter = 2
 
     def make_node(self, X, g, weights, means, chol) -> Apply:
         X = _as_data(X)
@@ -192,20 +222,8 @@ class MixtureLogLikVJP(Op):
         outs = [weights.type(), means.type(), chol.type()]
         return Apply(self, [X, g, weights, means, chol], outs)
 
-    def perform(self, node, inputs, output_storage):
-        X, g, weights, means, chol = inputs
-        kernel_call_counts["vjp"] += 1
-        outs = _vjp_numpy(X, np.ascontiguousarray(g), weights, means, chol)
-        for storage, value in zip(output_storage, outs, strict=True):
-            storage[0] = value
-
-    def infer_shape(self, node, input_shapes):
-        return list(input_shapes[2:])
-
-    def pullback(self, inputs, outputs, cotangents):
-        # Second derivatives would need more statistics than the kernel keeps.
-        return [grad_not_implemented(self, i, x, "no second derivatives") for i, x in
-                enumerate(inputs)]
+    def gradients(self, X, g, weights, means, chol):
+        return _vjp_numpy(X, np.ascontiguousarray(g), weights, means, chol)
 
 
 class MixtureLogLikTotal(Op):
@@ -242,8 +260,7 @@ class MixtureLogLikTotal(Op):
         g_total, *g_grads = cotangents
         if not all(isinstance(g.type, DisconnectedType) for g in g_grads):
             # Somebody differentiates the gradient outputs (a Hessian): not available.
-            return [grad_not_implemented(self, i, x, "no second derivatives") for i, x in
-                    enumerate(inputs)]
+            return _no_second_derivatives(self, inputs)
         _, d_weights, d_means, d_chol = outputs
         return [
             grad_not_implemented(self, 0, X, "the data are constants"),

@@ -43,7 +43,6 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import fields
 from datetime import UTC, datetime
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +71,7 @@ from .posterior import BayesResult
 from .priors import ConjugatePrior, Priors, Standardisation
 from .relabel import LabelSwitchingReport
 from .settings import SamplerSettings
+from .versions import software_versions  # re-exported: recorded in every saved result
 
 __all__ = ["FORMAT_VERSION", "KINDS", "MANIFEST", "ORPHAN_AGE_S", "check_writable",
            "clean_orphans", "in_progress", "load",
@@ -82,7 +82,6 @@ _RESULT_FILES = {
     "EMResult": ("em.json", "em.npz"),
     "BayesResult": ("em.json", "em.npz", "idata.nc", "label_switching.npz", "result.json"),
 }
-_PACKAGES = ("bayesgmm", "pymc", "arviz", "numpy", "xarray", "nutpie", "h5netcdf")
 # NetCDF cannot store None inside a string variable (nutpie's ``divergence_message`` is None
 # for every non-divergent draw): such entries are written as "" and this attribute says so.
 _NONE_ATTR = "bayesgmm_none_as_empty_string"
@@ -112,11 +111,12 @@ def save(result: BayesResult | EMResult, path: str | os.PathLike, *,
     Returns
     -------
     Path
-        ``path``.
+        ``path``, written through :func:`write_directory`.
 
     Raises
     ------
     ValueError
+        ``result`` is neither a BayesResult nor an EMResult; or as :func:`write_directory`:
         ``path`` exists and ``overwrite`` is False, ``path`` is something bayesgmm may not
         replace (a directory it did not write, the current or a home directory, the root), or
         it cannot be written (the message names it). Nothing is left behind on failure.
@@ -249,19 +249,6 @@ def write_manifest(directory: str | os.PathLike, kind: str) -> None:
     files = sorted(p.relative_to(directory).as_posix() for p in directory.rglob("*")
                    if p.is_file() and not p.is_symlink() and p.name != MANIFEST)
     _write_manifest(directory, kind, files)
-
-
-def software_versions() -> dict[str, str]:
-    """Versions of Python and of the packages a saved result depends on."""
-    import platform
-
-    out = {"python": platform.python_version()}
-    for name in _PACKAGES:
-        try:
-            out[name] = version(name)
-        except PackageNotFoundError:
-            out[name] = "not installed"
-    return out
 
 
 # --------------------------------------------------------------------------------------------

@@ -20,9 +20,6 @@ are per group, not per row, so small).
 
 from __future__ import annotations
 
-import hashlib
-from pathlib import Path
-
 import numpy as np
 import pytensor.tensor as pt
 from pytensor.gradient import grad_not_implemented
@@ -32,21 +29,11 @@ from pytensor.link.numba.dispatch import basic as numba_basic
 from pytensor.link.numba.dispatch.basic import register_funcify_default_op_cache_key
 
 from bayesgmm.kernels import plan_estep, plan_value_and_grad
-from bayesgmm.ops import _as_data, _as_params, kernel_call_counts
+from bayesgmm.ops import _as_data, _as_params, _source_salt, _VJPOp, kernel_call_counts
 
 __all__ = ["MixturePlanLogLik", "MixturePlanVJP", "mixture_plan_loglik"]
 
-
-def _source_salt() -> int:
-    """A 60-bit integer identifying the kernel and these Ops (PyTensor numba cache salt)."""
-    here = Path(__file__).resolve().parent
-    digest = hashlib.sha256()
-    for name in ("kernels.py", "plan_ops.py"):
-        digest.update((here / name).read_bytes())
-    return int(digest.hexdigest()[:15], 16)
-
-
-_CACHE_SALT = _source_salt()
+_CACHE_SALT = _source_salt("kernels.py", "plan_ops.py")
 
 
 def _plan_loglik_numpy(X, bounds, columns, n_obs, label, log_noise, weights, noise_weight,
@@ -112,7 +99,7 @@ class MixturePlanLogLik(Op):
                 enumerate(inputs[:6])] + [d_w, d_nw, d_mu, d_chol]
 
 
-class MixturePlanVJP(Op):
+class MixturePlanVJP(_VJPOp):
     """d/d(weights, noise_weight, means, chol) of ``sum_n g_n ll_n`` over a row plan.
 
     Inputs: ``X``, ``g`` (N,) in plan order, then the other inputs of
@@ -120,6 +107,7 @@ class MixturePlanVJP(Op):
     """
 
     __props__ = ()
+    first_parameter = 7
 
     def make_node(self, X, g, bounds, columns, n_obs, label, log_noise, weights, noise_weight,
                   means, chol) -> Apply:
@@ -130,26 +118,15 @@ class MixturePlanVJP(Op):
         outs = [weights.type(), noise_weight.type(), means.type(), chol.type()]
         return Apply(self, [plan[0], g, *plan[1:], weights, noise_weight, means, chol], outs)
 
-    def perform(self, node, inputs, output_storage):
-        X, g, bounds, columns, n_obs, label, log_noise, weights, noise_weight, means, chol = (
-            inputs)
-        kernel_call_counts["vjp"] += 1
+    def gradients(self, X, g, bounds, columns, n_obs, label, log_noise, weights, noise_weight,
+                  means, chol):
         _, d_w, d_nw, d_mu, d_chol = plan_value_and_grad(
             X, np.ascontiguousarray(g, dtype=np.float64), bounds.astype(np.int64),
             columns.astype(np.int64), n_obs.astype(np.int64), label.astype(np.int64),
             np.ascontiguousarray(log_noise, dtype=np.float64), np.ascontiguousarray(weights),
             float(noise_weight),
             np.ascontiguousarray(means), np.ascontiguousarray(chol))
-        for storage, value in zip(output_storage, (d_w, np.asarray(d_nw), d_mu, d_chol),
-                                  strict=True):
-            storage[0] = value
-
-    def infer_shape(self, node, input_shapes):
-        return list(input_shapes[7:])
-
-    def pullback(self, inputs, outputs, cotangents):
-        return [grad_not_implemented(self, i, x, "no second derivatives") for i, x in
-                enumerate(inputs)]
+        return d_w, np.asarray(d_nw), d_mu, d_chol
 
 
 _plan_op = MixturePlanLogLik()

@@ -62,6 +62,24 @@ ELLIPSE_LEVEL = 0.95
 MAX_PAIR_FEATURES = 6
 _DATA_COLOR = "0.55"
 _EM_STYLE = {"color": "black", "linestyle": "--", "linewidth": 1.8}
+# The numpydoc text of parameters that several plots share, written once: ``_shared_docs``
+# puts it where a docstring says ``{name}``.
+_PARAMETER_DOCS = {
+    "result_and_data": "result : BayesResult or EMResult\n"
+                       "    X : array-like (N, D), optional\n"
+                       "        Required for an EMResult; default for a BayesResult: its "
+                       "training data.",
+    "ax": "ax : Axes, optional\n        Only for D <= 2.",
+    "proba": "proba : MembershipProbabilities, optional\n"
+             "        Reuse ``result.predict_proba(X)`` when already computed (BayesResult).",
+}
+
+
+def _shared_docs(func):
+    """``func`` with each ``{name}`` in its docstring replaced by ``_PARAMETER_DOCS[name]``."""
+    for name, text in _PARAMETER_DOCS.items():
+        func.__doc__ = func.__doc__.replace("{" + name + "}", text)
+    return func
 
 
 def _component_color(k: int, n_gaussians: int | None = None) -> str:
@@ -340,6 +358,7 @@ def animate_em(X: Any, n_components: int, path: Any = None, *, covariance_type: 
 # --------------------------------------------------------------------------------------------
 # EM vs posterior
 # --------------------------------------------------------------------------------------------
+@_shared_docs
 def plot_overlay(result: Any, n_draws: int = 50, ax: Axes | None = None,
                  random_state: Any = 0, X: Any = None) -> Figure:
     """The EM fit over the data with ``n_draws`` posterior draws beside it.
@@ -357,8 +376,7 @@ def plot_overlay(result: Any, n_draws: int = 50, ax: Axes | None = None,
     result : BayesResult or EMResult
     n_draws : int
         Posterior draws shown (drawn at random from all chains).
-    ax : Axes, optional
-        Only for D <= 2.
+    {ax}
     random_state : int, optional
         Which draws are shown.
     X : array-like (N, D), optional
@@ -521,6 +539,7 @@ def _contours(ax, X2, w, m, c, n_grid: int = 90) -> None:
     ax.set(xlim=xlim, ylim=ylim)
 
 
+@_shared_docs
 def plot_density(result: Any, X: Any = None, ax: Axes | None = None, *, n_draws: int = 100,
                  random_state: Any = 0) -> Figure:
     """The fitted mixture density over the data.
@@ -533,11 +552,8 @@ def plot_density(result: Any, X: Any = None, ax: Axes | None = None, *, n_draws:
 
     Parameters
     ----------
-    result : BayesResult or EMResult
-    X : array-like (N, D), optional
-        Required for an EMResult; default for a BayesResult: its training data.
-    ax : Axes, optional
-        Only for D <= 2.
+    {result_and_data}
+    {ax}
     n_draws : int
     random_state : int, optional
     """
@@ -588,6 +604,7 @@ def plot_density(result: Any, X: Any = None, ax: Axes | None = None, *, n_draws:
     return fig
 
 
+@_shared_docs
 def plot_classification(result: Any, X: Any = None, ax: Axes | None = None, *,
                         proba: Any = None, labelled: Any = None) -> Figure:
     """Each point in the colour of its most probable component, sized by its uncertainty.
@@ -599,13 +616,9 @@ def plot_classification(result: Any, X: Any = None, ax: Axes | None = None, *,
 
     Parameters
     ----------
-    result : BayesResult or EMResult
-    X : array-like (N, D), optional
-        Required for an EMResult; default for a BayesResult: its training data.
-    ax : Axes, optional
-        Only for D <= 2.
-    proba : MembershipProbabilities, optional
-        Reuse ``result.predict_proba(X)`` when already computed (BayesResult).
+    {result_and_data}
+    {ax}
+    {proba}
     labelled : bool array (N,), optional
         Points whose component was known (known labels): drawn with a black square.
 
@@ -681,6 +694,7 @@ def plot_classification(result: Any, X: Any = None, ax: Axes | None = None, *,
 # --------------------------------------------------------------------------------------------
 # membership
 # --------------------------------------------------------------------------------------------
+@_shared_docs
 def plot_membership(result: Any, X: Any = None, ax: Axes | None = None, *,
                     proba: Any = None, n_uncertain: int = 10, labelled: Any = None) -> Figure:
     """Points coloured by their most probable component, faded by how unsure that is.
@@ -693,12 +707,9 @@ def plot_membership(result: Any, X: Any = None, ax: Axes | None = None, *,
 
     Parameters
     ----------
-    result : BayesResult or EMResult
-    X : array-like (N, D), optional
-        Required for an EMResult; default for a BayesResult: its training data.
+    {result_and_data}
     ax : Axes, optional
-    proba : MembershipProbabilities, optional
-        Reuse ``result.predict_proba(X)`` when already computed (BayesResult).
+    {proba}
     n_uncertain : int
     labelled : bool array (N,), optional
         Points whose component was known: drawn with a black square.
@@ -950,11 +961,15 @@ def plot_ppc_density(result: BayesResult, n_replicates: int = 50, axes: Any = No
     ----------
     result : BayesResult
     n_replicates : int
+        Replicated data sets, each simulated from one random posterior draw (a thin curve
+        each).
     axes : sequence of Axes, optional
         One per feature.
     random_state : int, optional
+        Which posterior draws are replicated.
     """
     X, g = _ppc_data(result)
+    xrep = _replicates(result, len(X), n_replicates, random_state)
     D = X.shape[1]
     if axes is None:
         fig = Figure(figsize=(min(4.2 * D, 13), 3.4), layout="constrained")
@@ -962,9 +977,6 @@ def plot_ppc_density(result: BayesResult, n_replicates: int = 50, axes: Any = No
     else:
         axes = np.atleast_1d(axes)
         fig = axes[0].figure
-    rep = result.sample_posterior_predictive(len(X), max_draws=n_replicates,
-                                             random_state=random_state)
-    xrep = rep["x"].values  # (S, N, D)
     for i, a in enumerate(axes[:D]):
         # a missing value is missing in every replicate too: compare like with like
         seen = ~np.isnan(X[:, i])
@@ -1000,6 +1012,15 @@ def _ppc_data(result: BayesResult) -> tuple[np.ndarray, np.ndarray | None]:
     return X, g
 
 
+def _replicates(result: BayesResult, n_rows: int, n_replicates: int,
+                random_state: Any) -> np.ndarray:
+    """Up to ``n_replicates`` replicated data sets of ``n_rows`` rows, one posterior draw each
+    (S, n_rows, D)."""
+    rep = result.sample_posterior_predictive(n_rows, max_draws=n_replicates,
+                                             random_state=random_state)
+    return rep["x"].values
+
+
 def _ppc_statistics(X: np.ndarray, names) -> list[tuple[str, Any]]:
     """(label, statistic(X (..., N, D)) -> (...)) pairs for the joint check."""
     D = X.shape[1]
@@ -1033,11 +1054,15 @@ def plot_ppc_statistics(result: BayesResult, n_replicates: int = 200, axes: Any 
     ----------
     result : BayesResult
     n_replicates : int
+        Replicated data sets (one random posterior draw each), whose statistics make the
+        histograms and the p-values.
     axes : sequence of Axes, optional
-        One per statistic.
+        One per statistic (a new figure lays them out in up to three columns).
     random_state : int, optional
+        Which posterior draws are replicated.
     """
     X, _ = _ppc_data(result)
+    xrep = _replicates(result, len(X), n_replicates, random_state)
     checks = _ppc_statistics(X, result.feature_names)
     if axes is None:
         n = len(checks)
@@ -1050,9 +1075,6 @@ def plot_ppc_statistics(result: BayesResult, n_replicates: int = 200, axes: Any 
     else:
         axes = np.atleast_1d(axes)
         fig = axes[0].figure
-    rep = result.sample_posterior_predictive(len(X), max_draws=n_replicates,
-                                             random_state=random_state)
-    xrep = rep["x"].values  # (S, N, D)
     for a, (label, stat) in zip(axes, checks, strict=False):
         # missing values: the complete rows of the data, and the same rows of every replicate
         rows = ~np.isnan(X).any(axis=1)

@@ -61,6 +61,7 @@ from .selection import (  # EM sweeps and their plots: no PyMC, no ArviZ at impo
     plot_n_components,
 )
 from .settings import DiagnosticThresholds
+from .versions import RESULT_PACKAGES, software_versions
 
 if TYPE_CHECKING:  # imported where used: an EM-only report must not load ArviZ or PyMC
     from .em import EMResult
@@ -865,23 +866,10 @@ def _readable_setting(name: str, value):
     return value
 
 
-def _versions_table(packages: tuple[str, ...] | None = None) -> str:
+def _versions_table(packages: tuple[str, ...] = RESULT_PACKAGES) -> str:
     """Python's and the packages' versions: those a saved result records (default), or
     ``packages`` (read from the installed metadata, nothing imported)."""
-    if packages is None:
-        from .persistence import software_versions
-
-        versions = software_versions()
-    else:
-        import platform
-        from importlib.metadata import PackageNotFoundError, version
-
-        versions = {"python": platform.python_version()}
-        for name in packages:
-            try:
-                versions[name] = version(name)
-            except PackageNotFoundError:
-                versions[name] = "not installed"
+    versions = software_versions(packages)
     return _table(pd.DataFrame({"version": list(versions.values())}, index=list(versions)))
 
 

@@ -13,7 +13,7 @@ vocabularies (:data:`SAMPLERS`, :data:`NUTPIE_BACKENDS`) live here for the same 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -207,6 +207,11 @@ def _same(a: Any, b: Any) -> bool:
     return type(a) is type(b) and a == b or (a is None and b is None)
 
 
+def _limit(default: float, ok: Callable[[float], bool], rule: str) -> Any:
+    """A threshold field: its default and the rule a value must meet (``ok``, said as ``rule``)."""
+    return dataclasses.field(default=default, metadata={"rule": (ok, rule)})
+
+
 @dataclass(frozen=True)
 class DiagnosticThresholds:
     """The limits the convergence verdict holds a posterior to (see ``diagnose``).
@@ -231,21 +236,19 @@ class DiagnosticThresholds:
     the command line's ``--rhat-max``, ``--ess-min``, ``--ebfmi-min`` and ``--max-divergences``.
     """
 
-    rhat_max: float = 1.01
-    ess_min: float = 400.0
-    ebfmi_min: float = 0.3
+    # Each limit with its rule (a count is checked as a count).
+    rhat_max: float = _limit(1.01, lambda v: v > 1, "> 1")
+    ess_min: float = _limit(400.0, lambda v: v > 0, "> 0")
+    ebfmi_min: float = _limit(0.3, lambda v: v >= 0, ">= 0")
     max_divergences: int = 0
-    max_treedepth_fraction: float = 0.01
-    mode_shift_max: float = 1.0
+    max_treedepth_fraction: float = _limit(0.01, lambda v: 0 <= v <= 1, "in [0, 1]")
+    mode_shift_max: float = _limit(1.0, lambda v: v > 0, "> 0")
 
     def __post_init__(self) -> None:
-        for name, ok, rule in (
-            ("rhat_max", lambda v: v > 1, "> 1"),
-            ("ess_min", lambda v: v > 0, "> 0"),
-            ("ebfmi_min", lambda v: v >= 0, ">= 0"),
-            ("max_treedepth_fraction", lambda v: 0 <= v <= 1, "in [0, 1]"),
-            ("mode_shift_max", lambda v: v > 0, "> 0"),
-        ):
+        for f in dataclasses.fields(self):
+            if "rule" not in f.metadata:
+                continue
+            name, (ok, rule) = f.name, f.metadata["rule"]
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | float | np.number) \
                     or not np.isfinite(value) or not ok(value):

@@ -1,0 +1,40 @@
+"""Which software made a result or a report: the installed versions of Python and packages.
+
+Where it sits: the data-in layer, beside :mod:`bayesgmm.paths` (standard library only, nothing
+imported but package metadata), so that an EM-only report can list its software without loading
+:mod:`bayesgmm.persistence` (which imports ArviZ). :mod:`bayesgmm.persistence` records these
+versions in every saved result and re-exports :func:`software_versions`.
+"""
+
+from __future__ import annotations
+
+import platform
+from collections.abc import Iterable
+from importlib.metadata import PackageNotFoundError, version
+
+__all__ = ["RESULT_PACKAGES", "software_versions"]
+
+# The packages a saved result depends on (its draws, format and numbers).
+RESULT_PACKAGES = ("bayesgmm", "pymc", "arviz", "numpy", "xarray", "nutpie", "h5netcdf")
+
+
+def software_versions(packages: Iterable[str] = RESULT_PACKAGES) -> dict[str, str]:
+    """Versions of Python and of ``packages`` (default: those a saved result depends on).
+
+    Parameters
+    ----------
+    packages : iterable of str
+        Distribution names, read from the installed metadata (nothing is imported).
+
+    Returns
+    -------
+    dict
+        ``{"python": ..., name: version}``; ``"not installed"`` for a package that is not.
+    """
+    out = {"python": platform.python_version()}
+    for name in packages:
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = "not installed"
+    return out
