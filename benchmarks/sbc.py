@@ -263,9 +263,11 @@ def fit_one(model, X, start, draws, tune, chains, seed, backend, priors=None, lo
     """Sample the posterior of ``model`` for data X: (w, mu, L) as (chain, draw, ...), stats.
 
     ``draws="auto"``: fit_bayes' default stopping rule (:mod:`bayesgmm.draws`), at least 400
-    draws per chain, until R-hat < 1.01 and bulk/tail ESS >= 400 hold for every label-invariant
-    functional (the quantities whose ranks are tested; fit_bayes checks its relabelled
-    parameters), at most 4,000.
+    draws per chain, until the verdict's mixing checks (R-hat < 1.01, bulk/tail ESS >= 400,
+    the rank test, the chains' agreement) hold for the label-invariant functionals (the
+    quantities whose ranks are tested; fit_bayes checks its relabelled parameters), at most
+    4,000; and fit_bayes' retry: divergences at a checkpoint of the first run end it, and the
+    chains start again with target_accept 0.95.
     """
     import nutpie
     import pymc as pm
@@ -280,7 +282,7 @@ def fit_one(model, X, start, draws, tune, chains, seed, backend, priors=None, lo
     if draws == "auto":
         import xarray as xr
 
-        from bayesgmm.diagnostics import convergence_extremes
+        from bayesgmm.diagnostics import diagnose
         from bayesgmm.draws import AdaptiveDraws, sample_nutpie_until
 
         def check(post):
@@ -292,12 +294,24 @@ def fit_one(model, X, start, draws, tune, chains, seed, backend, priors=None, lo
                             np.linalg.cholesky(post["covariances"].values).reshape(
                                 C * S, K, D, D), X, priors, nw,
                             -np.inf if log_noise is None else log_noise).reshape(C, S, -1)
-            return convergence_extremes(
-                xr.Dataset({"f": (("chain", "draw", "functional"), f)}))
+            # The verdict's mixing checks (R-hat, ESS, rank test, chains' agreement) on the
+            # functionals, as fit_bayes applies them to its relabelled parameters.
+            checked = diagnose(xr.Dataset({"f": (("chain", "draw", "functional"), f)}),
+                               var_names=("f",), rank_var_names=("f",))
+            return (checked.max_rhat, checked.min_ess_bulk, checked.min_ess_tail,
+                    tuple(c.name for c in checked.checks if not c.passed))
 
-        idata, run = sample_nutpie_until(
-            compiled, check, AdaptiveDraws(min_draws=400, max_draws=4000), tune=tune,
-            chains=chains, seed=seed, progressbar=False, target_accept=0.8, save_warmup=False)
+        def diverged(tree):  # fit_bayes' retry: divergences end the first run
+            return bool(np.asarray(tree["sample_stats"]["diverging"]).sum())
+
+        target = AdaptiveDraws(min_draws=400, max_draws=4000)
+        kw = {"tune": tune, "chains": chains, "seed": seed, "progressbar": False,
+              "save_warmup": False}
+        idata, run = sample_nutpie_until(compiled, check, target, target_accept=0.8,
+                                         abandon=diverged, **kw)
+        retried = run.stopped_by == "abandoned"
+        if retried:
+            idata, run = sample_nutpie_until(compiled, check, target, target_accept=0.95, **kw)
     else:
         idata = nutpie.sample(compiled, draws=draws, tune=tune, chains=chains,
                               cores=1, seed=seed, progress_bar=False, save_warmup=False)
@@ -312,7 +326,8 @@ def fit_one(model, X, start, draws, tune, chains, seed, backend, priors=None, lo
     info = {"compile_s": t1 - t0, "sample_s": t2 - t1,
             "divergences": int(np.asarray(st["diverging"].values).sum()),
             "steps": float(np.asarray(st["n_steps"].values).mean()),
-            "draws": int(post.sizes["draw"])}
+            "draws": int(post.sizes["draw"]),
+            "retried": bool(draws == "auto" and retried)}
     if log_noise is not None:
         info["noise_weight"] = info_nw
     return w, mu, np.linalg.cholesky(cov), info
@@ -585,7 +600,9 @@ def main() -> None:
         kept = np.asarray(kept_draws)
         print(f"draws='auto': draws per chain kept: median {np.median(kept):.0f}, "
               f"{np.sum(kept > 400)} of {M} replications drew past the first check, "
-              f"{np.sum(kept >= 4000)} stopped at the 4,000 cap")
+              f"{np.sum(kept >= 4000)} stopped at the 4,000 cap; "
+              f"{sum(i['retried'] for i in infos)} retried with target_accept 0.95 after "
+              "divergences")
 
     if noise:
         print(f"Gaussian points outside the noise box [-{args.noise_box:g}, "
