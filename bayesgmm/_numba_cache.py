@@ -151,13 +151,29 @@ _LOCATORS = (_UserProvided, _InTree, _UserWide)
 
 
 def install() -> None:
-    """Put the package's locators in front of numba's (idempotent; before any decoration)."""
+    """Put the package's locators in front of numba's own (idempotent; before any decoration).
+
+    Other libraries' locators (PyTensor puts one at the front for its generated functions) may
+    stand before them: each claims only its own functions.
+    """
     classes = caching.CacheImpl._locator_classes
-    if classes[:len(_LOCATORS)] != list(_LOCATORS):
-        for locator in reversed(_LOCATORS):
-            if locator in classes:
-                classes.remove(locator)
-            classes.insert(0, locator)
+    if _in_front(classes):
+        return
+    for locator in _LOCATORS:
+        if locator in classes:
+            classes.remove(locator)
+    for locator in reversed(_LOCATORS):
+        classes.insert(0, locator)
+
+
+def _in_front(classes: list) -> bool:
+    """Whether the package's locators come, in order, before numba's first own locator."""
+    try:
+        positions = [classes.index(locator) for locator in _LOCATORS]
+        return positions == sorted(positions) and \
+            positions[-1] < classes.index(caching.UserProvidedCacheLocator)
+    except ValueError:
+        return False
 
 
 def has_cached_code(dispatcher) -> bool:
