@@ -16,6 +16,11 @@ source, or numba's per-user directory), under the same file names.
 numba decides it (index of this numba version, the stored stamp equal to the current one, an
 entry for this CPU and bytecode, its data file present), without compiling anything.
 
+Every use of numba's private caching API (``CacheImpl._locator_classes``, the locator classes,
+``FunctionCache``'s index) is here, behind one version check (:data:`NUMBA_CHECKED`): with
+another numba release :func:`install` leaves numba's own caching alone and
+:func:`has_cached_code` answers False (the progress message then announces a compile).
+
 Where it sits: below the math layer (imports only numba); imported first by every module that
 defines ``cache=True`` functions, so that the locators are in place before they are decorated.
 """
@@ -26,11 +31,28 @@ import ast
 import functools
 import hashlib
 import os
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from numba.core import caching
 
-__all__ = ["dependency_files", "has_cached_code", "install", "source_digest"]
+__all__ = ["NUMBA_CHECKED", "dependency_files", "has_cached_code", "install", "source_digest"]
+
+# numba releases whose private caching classes this module was checked against:
+# [first, last] as (major, minor).
+NUMBA_CHECKED = ((0, 68), (0, 68))
+
+
+def _numba_checked() -> bool:
+    """The one version check: is the installed numba a release this module was checked against?"""
+    try:
+        major_minor = tuple(int(part) for part in version("numba").split(".")[:2])
+    except (PackageNotFoundError, ValueError):
+        return False
+    return NUMBA_CHECKED[0] <= major_minor <= NUMBA_CHECKED[1]
+
+
+CHECKED = _numba_checked()
 
 PACKAGE = Path(__file__).resolve().parent
 _TOP = PACKAGE.name
@@ -156,6 +178,8 @@ def install() -> None:
     Other libraries' locators (PyTensor puts one at the front for its generated functions) may
     stand before them: each claims only its own functions.
     """
+    if not CHECKED:  # pragma: no cover - another numba: its own caching, unchanged
+        return
     classes = caching.CacheImpl._locator_classes
     if _in_front(classes):
         return
@@ -195,7 +219,7 @@ def has_cached_code(dispatcher) -> bool:
         False also when the function has no disk cache at all (numba found no writable place).
     """
     cache = getattr(dispatcher, "_cache", None)
-    if not isinstance(cache, caching.FunctionCache):
+    if not CHECKED or not isinstance(cache, caching.FunctionCache):
         return False
     cache_file = cache._cache_file
     overloads = cache_file._load_index()  # {}: missing, another numba version, or stale

@@ -130,3 +130,10 @@ def test_has_cached_code_is_false_without_a_disk_cache():
 
     assert not _numba_cache.has_cached_code(h)
 
+
+
+def test_the_numba_release_is_a_checked_one():
+    # the private caching API is used only for the releases it was checked against; a new numba
+    # makes this fail so that the check (and NUMBA_CHECKED) is renewed, not silently skipped
+    assert _numba_cache.CHECKED, (
+        f"numba is not one of {_numba_cache.NUMBA_CHECKED}: recheck bayesgmm/_numba_cache.py")
