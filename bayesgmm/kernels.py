@@ -30,7 +30,8 @@ sums over points kept per SIMD-friendly lane, folded in a fixed order: serial an
 drivers give bitwise-equal results.
 
 Where it sits: the math layer; imports only :mod:`bayesgmm.covariance` (per-type shapes and the
-full form). One module of over 500 lines (~1,100) on purpose: :mod:`bayesgmm.ops` salts
+full form) and :mod:`bayesgmm._numba_cache` (numba's cache keys then cover imported sources).
+One module of over 500 lines (~1,100) on purpose: :mod:`bayesgmm.ops` salts
 PyTensor's numba cache with a hash of this file, because cached callers embed the kernel's
 machine code; keeping every njit function a cached caller can reach in this one file keeps that
 salt complete.
@@ -51,7 +52,8 @@ from numba.extending import intrinsic
 from numba.np.ufunc import parallel as numba_parallel
 from scipy import linalg
 
-from . import covariance
+# _numba_cache: numba's cache keys then cover the imported sources too (before any njit).
+from . import _numba_cache, covariance  # noqa: F401
 
 _LOG_2PI = math.log(2.0 * math.pi)
 # Points per block: the unit of work of the parallel reduction. Blocks depend only on N (never on

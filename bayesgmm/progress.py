@@ -21,7 +21,6 @@ import os
 import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 __all__ = ["COLD_COMPILE_S", "enabled", "first_run_notice", "sampler_cache_is_cold", "say",
            "set_enabled", "silenced", "step"]
@@ -98,23 +97,20 @@ def first_run_notice(show: bool = True) -> None:
 
 
 def sampler_cache_is_cold() -> bool:
-    """True when the native sampler's numba code is not in numba's disk cache yet.
+    """True when numba would compile, not load, the kernels of a fit (the EM E-step and the
+    native sampler's density).
 
-    Looks for the cache index of the native log-density kernel (``backends/native.py``'s
-    ``logp_and_gradient``, compiled with ``cache=True``) where numba keeps it: ``__pycache__``
-    beside the source, or the mirror of the source directory under ``NUMBA_CACHE_DIR`` (an
-    installation numba cannot write to, which it caches per user elsewhere, reads as cold);
-    an index older than ``native.py`` is stale and counts as cold. Only file names and times
-    are read: importing the sampler to ask numba would cost the seconds this check explains.
+    Asks numba's own cache index, as numba does before it compiles
+    (:func:`bayesgmm._numba_cache.has_cached_code`): the index must come from this numba
+    version, hold the current source stamp (a content hash of the defining module and of every
+    package module it imports, so an edited ``kernels.py`` reads as cold for the native
+    density too) and an entry for this CPU, wherever numba keeps it (``NUMBA_CACHE_DIR``,
+    ``__pycache__`` beside the source, or numba's per-user directory). File times play no
+    part: numba ignores them. Imports the kernels (numba, seconds the callers pay next anyway)
+    but compiles nothing.
     """
-    source_dir = Path(__file__).resolve().parent / "backends"
-    custom = os.environ.get("NUMBA_CACHE_DIR")
-    # numba's first locator: a user-given cache directory replaces the in-tree one.
-    place = (Path(custom) / source_dir.relative_to(source_dir.anchor) if custom
-             else source_dir / "__pycache__")
-    if not place.is_dir():
-        return True
-    source = (source_dir / "native.py").stat().st_mtime
-    # An index older than the source is stale: numba recompiles (it checks the source stamp).
-    return not any(index.stat().st_mtime >= source
-                   for index in place.glob("native.logp_and_gradient-*.nbi"))
+    from . import _numba_cache, kernels
+    from .backends import native
+
+    return not all(_numba_cache.has_cached_code(kernel)
+                   for kernel in (kernels.estep_serial, native.logp_and_gradient))

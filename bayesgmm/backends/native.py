@@ -53,6 +53,7 @@ import math
 import numba
 import numpy as np
 
+from .. import _numba_cache  # noqa: F401  (cache keys cover imported sources; before njit)
 from ..kernels import loglik_value_and_grad, plan_value_and_grad
 from ..layout import MixtureModelSpec, correlation_positions, log_density_constant
 

@@ -28,6 +28,7 @@ from llvmlite import ir as llvm_ir
 from numba import types
 from numba.extending import intrinsic
 
+from .. import _numba_cache  # noqa: F401  (cache keys cover imported sources; before njit)
 from ..layout import (
     DATA_NAMES,
     PLAN_NAMES,

@@ -1,0 +1,231 @@
+"""numba's disk cache for bayesgmm's kernels, keyed by every source the compiled code comes from.
+
+numba (0.68) keys a ``cache=True`` function's disk cache by the content hash of the one file
+that defines it (plus numba's version, the CPU and the function's bytecode). A cached caller
+embeds the machine code of the functions it calls and the values of the module-level constants
+it reads, so when those live in another module (``backends/native.py`` calls
+:mod:`bayesgmm.kernels` and reads :mod:`bayesgmm.layout`'s constants) an edit there leaves the
+caller's cache "fresh" and stale: the old kernel keeps running. :func:`install` puts locators
+in front of numba's own that store, for a function of this package, the content hash of its
+module *and of every package module that module imports, transitively* (read from the source
+with ``ast``; imports inside functions count), so editing any of them recompiles the callers.
+The cache stays where numba would put it (``NUMBA_CACHE_DIR``, ``__pycache__`` beside the
+source, or numba's per-user directory), under the same file names.
+
+:func:`has_cached_code` answers "would numba load this function from its disk cache?" the way
+numba decides it (index of this numba version, the stored stamp equal to the current one, an
+entry for this CPU and bytecode, its data file present), without compiling anything.
+
+Every use of numba's private caching API (``CacheImpl._locator_classes``, the locator classes,
+``FunctionCache``'s index) is here, behind one version check (:data:`NUMBA_CHECKED`): with
+another numba release :func:`install` leaves numba's own caching alone and
+:func:`has_cached_code` answers False (the progress message then announces a compile).
+
+Where it sits: below the math layer (imports only numba); imported first by every module that
+defines ``cache=True`` functions, so that the locators are in place before they are decorated.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+import hashlib
+import os
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+from numba.core import caching
+
+__all__ = ["NUMBA_CHECKED", "dependency_files", "has_cached_code", "install", "source_digest"]
+
+# numba releases whose private caching classes this module was checked against:
+# [first, last] as (major, minor).
+NUMBA_CHECKED = ((0, 68), (0, 68))
+
+
+def _numba_checked() -> bool:
+    """The one version check: is the installed numba a release this module was checked against?"""
+    try:
+        major_minor = tuple(int(part) for part in version("numba").split(".")[:2])
+    except (PackageNotFoundError, ValueError):
+        return False
+    return NUMBA_CHECKED[0] <= major_minor <= NUMBA_CHECKED[1]
+
+
+CHECKED = _numba_checked()
+
+PACKAGE = Path(__file__).resolve().parent
+_TOP = PACKAGE.name
+
+
+def _module_file(dotted: str) -> Path | None:
+    """The file of package module ``dotted`` (``bayesgmm.x.y``), or None if it is not one."""
+    parts = dotted.split(".")
+    if parts[0] != _TOP:
+        return None
+    base = PACKAGE.joinpath(*parts[1:])
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+@functools.cache
+def _imports(path: Path, mtime_ns: int, size: int) -> frozenset[Path]:
+    """The package files that ``path`` imports anywhere in its body (keyed by its stat, so an
+    edit while the process runs is read again)."""
+    relative = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    is_package = relative[-1] == "__init__"
+    name = list(relative[:-1] if is_package else relative)
+    found: set[Path] = set()
+    for node in ast.walk(ast.parse(path.read_bytes(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            modules = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = name if is_package else name[:-1]
+                base = base[:len(base) - node.level + 1]
+                module = ".".join(base + ([node.module] if node.module else []))
+            else:
+                module = node.module or ""
+            # "from . import kernels" imports the module kernels; "from .x import f" module x.
+            modules = [f"{module}.{alias.name}" if _module_file(f"{module}.{alias.name}")
+                       else module for alias in node.names]
+        else:
+            continue
+        for module in modules:
+            # "import bayesgmm.a.b" also runs bayesgmm.a; a name that is no module (an
+            # attribute) maps to the longest module prefix.
+            while module and _module_file(module) is None:
+                module = module.rpartition(".")[0]
+            target = _module_file(module) if module else None
+            if target is not None and target != path:
+                found.add(target)
+    return frozenset(found)
+
+
+def dependency_files(py_file: str | os.PathLike) -> tuple[Path, ...]:
+    """``py_file`` and every package module it imports, transitively (sorted).
+
+    Parameters
+    ----------
+    py_file : path
+        A source file of this package.
+
+    Returns
+    -------
+    tuple of Path
+    """
+    start = Path(py_file).resolve()
+    seen, todo = {start}, [start]
+    while todo:
+        path = todo.pop()
+        st = path.stat()
+        for dep in _imports(path, st.st_mtime_ns, st.st_size):
+            if dep not in seen:
+                seen.add(dep)
+                todo.append(dep)
+    return tuple(sorted(seen))
+
+
+def source_digest(py_file: str | os.PathLike) -> str:
+    """SHA-256 over the contents (and package-relative names) of :func:`dependency_files`."""
+    digest = hashlib.sha256()
+    for path in dependency_files(py_file):
+        digest.update(str(path.relative_to(PACKAGE)).encode() + b"\0")
+        digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def _in_package(py_file: str) -> bool:
+    try:
+        return Path(py_file).resolve().is_relative_to(PACKAGE) and Path(py_file).is_file()
+    except OSError:
+        return False
+
+
+class _DependencyStamp:
+    """Mixin: numba's own stamp of the defining file plus the digest of its imports."""
+
+    def get_source_stamp(self):
+        return (super().get_source_stamp(), source_digest(self._py_file))
+
+    @classmethod
+    def from_function(cls, py_func, py_file):
+        if not _in_package(py_file):
+            return None
+        return super().from_function(py_func, py_file)
+
+
+class _UserProvided(_DependencyStamp, caching.UserProvidedCacheLocator):
+    """``NUMBA_CACHE_DIR`` (numba's first choice)."""
+
+
+class _InTree(_DependencyStamp, caching.InTreeCacheLocator):
+    """``__pycache__`` beside the source, when it is writable."""
+
+
+class _UserWide(_DependencyStamp, caching.UserWideCacheLocator):
+    """numba's per-user cache directory (a read-only installation)."""
+
+
+_LOCATORS = (_UserProvided, _InTree, _UserWide)
+
+
+def install() -> None:
+    """Put the package's locators in front of numba's own (idempotent; before any decoration).
+
+    Other libraries' locators (PyTensor puts one at the front for its generated functions) may
+    stand before them: each claims only its own functions.
+    """
+    if not CHECKED:  # pragma: no cover - another numba: its own caching, unchanged
+        return
+    classes = caching.CacheImpl._locator_classes
+    if _in_front(classes):
+        return
+    for locator in _LOCATORS:
+        if locator in classes:
+            classes.remove(locator)
+    for locator in reversed(_LOCATORS):
+        classes.insert(0, locator)
+
+
+def _in_front(classes: list) -> bool:
+    """Whether the package's locators come, in order, before numba's first own locator."""
+    try:
+        positions = [classes.index(locator) for locator in _LOCATORS]
+        return positions == sorted(positions) and \
+            positions[-1] < classes.index(caching.UserProvidedCacheLocator)
+    except ValueError:
+        return False
+
+
+def has_cached_code(dispatcher) -> bool:
+    """Whether numba would load ``dispatcher`` (a ``cache=True`` function) from its disk cache.
+
+    Reads numba's index the way numba does when a call needs machine code: an index written by
+    this numba version, whose stored source stamp equals the current one (content hashes, see
+    :func:`install`), with an entry for this CPU and this bytecode whose data file exists. Any
+    signature counts. Nothing is compiled.
+
+    Parameters
+    ----------
+    dispatcher : numba.core.registry.CPUDispatcher
+        A function decorated with ``numba.njit(cache=True)``.
+
+    Returns
+    -------
+    bool
+        False also when the function has no disk cache at all (numba found no writable place).
+    """
+    cache = getattr(dispatcher, "_cache", None)
+    if not CHECKED or not isinstance(cache, caching.FunctionCache):
+        return False
+    cache_file = cache._cache_file
+    overloads = cache_file._load_index()  # {}: missing, another numba version, or stale
+    _, machine, code = cache._index_key(None, dispatcher.targetctx.codegen())
+    return any(key[1:] == (machine, code) and Path(cache_file._data_path(name)).is_file()
+               for key, name in overloads.items())
+
+
+install()

@@ -1,0 +1,139 @@
+"""numba's disk cache for the package: keys cover imported sources; has_cached_code agrees.
+
+The end-to-end tests build a throw-away package in ``tmp_path`` (a kernel module and a caller
+module, both ``cache=True``), point :mod:`bayesgmm._numba_cache` at it, import it, edit it and
+import it again, reading numba's own hit/miss counters: editing the package's sources in a
+test would race the other tests.
+"""
+
+import importlib
+import os
+import sys
+
+import pytest
+
+from bayesgmm import _numba_cache
+from bayesgmm.backends import native
+
+KERNEL = """
+import numba
+
+
+@numba.njit(cache=True)
+def f(x):
+    return x + {step}
+"""
+CALLER = """
+import numba
+
+from .kern import f
+
+
+@numba.njit(cache=True)
+def g(x):
+    return 2.0 * f(x)
+"""
+
+
+@pytest.fixture
+def fake_package(tmp_path, monkeypatch):
+    """A package ``fakepkg_<n>`` in tmp_path, treated as bayesgmm's own by the locators;
+    returns (write kernel source, import the caller afresh)."""
+    name = f"fakepkg_{abs(hash(tmp_path)) % 10**9}"
+    root = tmp_path / name
+    root.mkdir()
+    (root / "__init__.py").write_text("")
+    (root / "caller.py").write_text(CALLER)
+    monkeypatch.setattr(_numba_cache, "PACKAGE", root)
+    monkeypatch.setattr(_numba_cache, "_TOP", name)
+    monkeypatch.syspath_prepend(str(tmp_path))
+
+    def write_kernel(step: str) -> None:
+        (root / "kern.py").write_text(KERNEL.format(step=step))
+
+    def fresh_caller():
+        for module in [m for m in sys.modules if m == name or m.startswith(name + ".")]:
+            del sys.modules[module]
+        importlib.invalidate_caches()
+        return importlib.import_module(f"{name}.caller")
+
+    yield write_kernel, fresh_caller
+    for module in [m for m in sys.modules if m == name or m.startswith(name + ".")]:
+        del sys.modules[module]
+
+
+def _hits(dispatcher) -> int:
+    return sum(dispatcher.stats.cache_hits.values())
+
+
+def test_dependency_files_follow_the_package_imports():
+    files = {p.relative_to(_numba_cache.PACKAGE).as_posix()
+             for p in _numba_cache.dependency_files(native.__file__)}
+    # native's cached code calls the kernels and reads layout's constants (layout -> priors)
+    assert {"backends/native.py", "kernels.py", "layout.py", "covariance.py"} <= files
+    assert "sampling.py" not in files and "cli.py" not in files
+    kernel_files = {p.name for p in _numba_cache.dependency_files(
+        _numba_cache.PACKAGE / "kernels.py")}
+    assert "native.py" not in kernel_files and "layout.py" not in kernel_files
+
+
+def test_locators_are_in_front_of_numbas():
+    from numba.core import caching
+
+    classes = caching.CacheImpl._locator_classes
+    assert _numba_cache._in_front(classes)
+    _numba_cache.install()  # idempotent
+    assert _numba_cache._in_front(classes)
+    assert sum(c in _numba_cache._LOCATORS for c in classes) == 3
+    # numba's own first choice behind them: it would take the package's functions otherwise
+    moved = [caching.UserProvidedCacheLocator] + [c for c in classes
+                                                  if c is not caching.UserProvidedCacheLocator]
+    assert not _numba_cache._in_front(moved)
+
+
+def test_an_edited_callee_recompiles_its_cached_caller(fake_package):
+    write_kernel, fresh_caller = fake_package
+    write_kernel("1.0")
+    caller = fresh_caller()
+    assert not _numba_cache.has_cached_code(caller.g)
+    assert caller.g(1.0) == 4.0
+    assert _numba_cache.has_cached_code(caller.g)
+
+    caller = fresh_caller()  # a later process: loads g from the disk cache
+    assert _numba_cache.has_cached_code(caller.g)
+    assert caller.g(1.0) == 4.0 and _hits(caller.g) == 1
+
+    write_kernel("10.0")  # caller.py unchanged; numba alone would load the stale g (4.0)
+    caller = fresh_caller()
+    assert not _numba_cache.has_cached_code(caller.g)
+    assert caller.g(1.0) == 22.0 and _hits(caller.g) == 0
+
+
+def test_has_cached_code_ignores_file_times_as_numba_does(fake_package):
+    write_kernel, fresh_caller = fake_package
+    write_kernel("1.0")
+    fresh_caller().g(1.0)
+    for module in ("kern.py", "caller.py"):
+        path = _numba_cache.PACKAGE / module
+        os.utime(path, (path.stat().st_atime + 3600, path.stat().st_mtime + 3600))
+    caller = fresh_caller()
+    assert _numba_cache.has_cached_code(caller.g)  # content unchanged: still cached
+    assert caller.g(1.0) == 4.0 and _hits(caller.g) == 1
+
+
+def test_has_cached_code_is_false_without_a_disk_cache():
+    import numba
+
+    @numba.njit
+    def h(x):
+        return x
+
+    assert not _numba_cache.has_cached_code(h)
+
+
+
+def test_the_numba_release_is_a_checked_one():
+    # the private caching API is used only for the releases it was checked against; a new numba
+    # makes this fail so that the check (and NUMBA_CHECKED) is renewed, not silently skipped
+    assert _numba_cache.CHECKED, (
+        f"numba is not one of {_numba_cache.NUMBA_CHECKED}: recheck bayesgmm/_numba_cache.py")
