@@ -390,15 +390,19 @@ def _textbook_estimate(runs: dict, n: int, chains: int, draws: int, tune: int) -
 
 def bench_peers(sizes: list[int], seeds: list[int], *, skip_textbook: bool = False,
                 skip_numpyro: bool = False, x64: bool = False, textbook_max_n: int = 10_000,
+                textbook_seeds: int | None = None, large_seeds: int | None = None,
                 draws: int | None = None, tune: int | None = None) -> dict:
-    """textbook PyMC, bayesgmm and numpyro at every size in ``sizes``, each with every seed in
-    ``seeds``, in one run: a row per run, then per size and library the mean [range] over
-    seeds, and the ratios bayesgmm / numpyro.
+    """bayesgmm and numpyro at every size in ``sizes``, each with every seed in ``seeds``
+    (the first ``large_seeds`` of them above N = 1e4), then the textbook PyMC model (the first
+    ``textbook_seeds`` seeds, N <= ``textbook_max_n``), in one run: a row per run, and per size
+    the mean [range] over seeds per library with the ratios bayesgmm / numpyro and against the
+    textbook model.
 
     Every run is a fresh subprocess with this environment's caches; one short untimed run of
     bayesgmm and of the textbook model first fills those caches, so the timed rows are warm
-    (the cold costs are section 1's). The libraries alternate within each seed, so background
-    load hits them alike.
+    (the cold costs are section 1's). bayesgmm and numpyro alternate within each seed, so
+    background load hits them alike; the slow textbook runs come last, so that a run cut short
+    still has the comparison with numpyro.
     """
     env = dict(os.environ)
     kinds = [(k, name) for k, name in _PEER_KINDS
@@ -410,43 +414,56 @@ def bench_peers(sizes: list[int], seeds: list[int], *, skip_textbook: bool = Fal
     print(f"\n== Peers: N in {sizes}, K={K}, D={D}, full, seeds {seeds}; "
           f"{os.cpu_count()} cores, load average at start {_load_average()}")
     print("   numpyro: " + precision + ", one host device per chain (chains in parallel); "
-          "every run warm (caches filled by an untimed short run)")
+          "every run warm (caches filled by an untimed short run)", flush=True)
     for kind, _ in kinds:  # fill the numba / PyTensor caches (not timed)
         if kind in ("textbook", "bayesgmm"):
             _run_child(kind, 20, 20, env, n=N, chains=2, seed=0)
     runs: dict[tuple[str, int], list[dict]] = {}
-    header = (f"{'run':22s} {'N':>7s} {'seed':>4s} {'chains x (tune+draws)':>21s} "
-              f"{'wall s':>7s} {'compile s':>9s} {'sample s':>8s} {'bulk ESS':>8s} "
-              f"{'tail ESS':>8s} {'steps/draw':>10s} {'ESS/1k grad':>11s} {'ESS/s':>7s} "
-              f"{'ESS/s(sample)':>13s} {'ns/pc':>6s} {'div':>4s}")
-    print(header)
-    for n in sizes:
+    print(f"{'run':22s} {'N':>7s} {'seed':>4s} {'chains x (tune+draws)':>21s} "
+          f"{'wall s':>7s} {'compile s':>9s} {'sample s':>8s} {'bulk ESS':>8s} "
+          f"{'tail ESS':>8s} {'steps/draw':>10s} {'ESS/1k grad':>11s} {'ESS/s':>7s} "
+          f"{'ESS/s(sample)':>13s} {'ns/pc':>6s} {'div':>4s}", flush=True)
+
+    def one(kind, name, n, seed):
         chains, t, d = run_sizes(n)
         t, d = tune or t, draws or d
-        for seed in seeds:
-            for kind, name in kinds:
-                if kind == "textbook" and n > textbook_max_n:
-                    continue
-                try:
-                    r = _run_child(kind, d, t, env, x64, n=n, chains=chains, seed=seed)
-                except RuntimeError as exc:  # one failed run must not lose the others
-                    print(f"{name} N={n} seed {seed}: failed: {str(exc).splitlines()[-1]}")
-                    continue
-                runs.setdefault((kind, n), []).append(r)
-                print(f"{name:22s} {n:7d} {seed:4d} {f'{chains} x ({t}+{d})':>21s} "
-                      f"{r['wall_s']:7.1f} {r['compile_s']:9.1f} {r['sample_s']:8.1f} "
-                      f"{r['min_bulk_ess']:8.0f} {r['min_tail_ess']:8.0f} "
-                      f"{r['steps_per_draw']:10.2f} {r['ess_per_1k_grad']:11.0f} "
-                      f"{r['ess_per_s']:7.1f} {r['ess_per_sample_s']:13.1f} {r['ns_pc']:6.1f} "
-                      f"{r['divergences']:4d}", flush=True)
-        if any(k == "textbook" for k, _ in kinds) and n > textbook_max_n:
-            est = _textbook_estimate(runs, n, chains, d, t)
-            print(f"textbook pm.sample      N={n}: skipped (N > --textbook-max-n "
-                  f"{textbook_max_n})" + (f": its N={min(sizes)} run scaled linearly in N "
-                                          f"x gradients would sample ~{est / 60:.0f} min"
-                                          if est is not None else ""))
+        try:
+            r = _run_child(kind, d, t, env, x64, n=n, chains=chains, seed=seed)
+        except RuntimeError as exc:  # one failed run must not lose the others
+            print(f"{name} N={n} seed {seed}: failed: {str(exc).splitlines()[-1]}")
+            return
+        runs.setdefault((kind, n), []).append(r)
+        print(f"{name:22s} {n:7d} {seed:4d} {f'{chains} x ({t}+{d})':>21s} "
+              f"{r['wall_s']:7.1f} {r['compile_s']:9.1f} {r['sample_s']:8.1f} "
+              f"{r['min_bulk_ess']:8.0f} {r['min_tail_ess']:8.0f} "
+              f"{r['steps_per_draw']:10.2f} {r['ess_per_1k_grad']:11.0f} "
+              f"{r['ess_per_s']:7.1f} {r['ess_per_sample_s']:13.1f} {r['ns_pc']:6.1f} "
+              f"{r['divergences']:4d}", flush=True)
+
+    peers = [(k, name) for k, name in kinds if k != "textbook"]
+    for n in sizes:
+        for seed in seeds[:large_seeds] if n > 10_000 else seeds:
+            for kind, name in peers:
+                one(kind, name, n, seed)
+        _print_peer_summary(runs, [n], peers)
+        print(f"load average {_load_average()}", flush=True)
+    if any(k == "textbook" for k, _ in kinds):
+        name = dict(kinds)["textbook"]
+        for n in sizes:
+            if n > textbook_max_n:
+                continue
+            for seed in seeds[:textbook_seeds]:
+                one("textbook", name, n, seed)
+        for n in sizes:
+            if n <= textbook_max_n:
+                continue
+            chains, t, d = run_sizes(n)
+            est = _textbook_estimate(runs, n, chains, draws or d, tune or t)
+            print(f"{name} N={n}: skipped (N > --textbook-max-n {textbook_max_n})"
+                  + (f": its N={min(sizes)} runs scaled linearly in N x chains x "
+                     f"iterations would sample ~{est / 60:.0f} min" if est is not None else ""))
+        _print_peer_summary(runs, [n for n in sizes if n <= textbook_max_n], kinds)
     print(f"load average at end {_load_average()}")
-    _print_peer_summary(runs, sizes, kinds)
     return runs
 
 
@@ -464,7 +481,13 @@ def _print_peer_summary(runs: dict, sizes: list[int], kinds: list[tuple[str, str
             cells = "; ".join(f"{head} {_mean_range([r[key] for r in rs], fmt)}"
                               for key, head, fmt in _SUMMARY)
             print(f"   {name} ({len(rs)} runs): {cells}")
-        ours, peer = runs.get(("bayesgmm", n)), runs.get(("numpyro", n))
+        ours, peer, ref = (runs.get((k, n)) for k in ("bayesgmm", "numpyro", "textbook"))
+        for rs, name in ((ours, "bayesgmm"), (peer, "numpyro")):
+            if rs and ref:
+                print(f"   {name} / textbook (ratio of means): " + "; ".join(
+                    f"{head} {np.mean([r[key] for r in rs]) / np.mean([r[key] for r in ref]):.2f}"
+                    for key, head in (("ess_per_s", "ESS/s end to end"),
+                                      ("ess_per_sample_s", "ESS/s sampling"))))
         if not (ours and peer):
             continue
         ratios = []
@@ -647,6 +670,12 @@ def main() -> None:
     parser.add_argument("--textbook-max-n", type=int, default=10_000,
                         help="peers table: skip the textbook model above this N (default 1e4; "
                              "it would take hours at 1e5)")
+    parser.add_argument("--textbook-seeds", type=int,
+                        help="peers table: the textbook model runs only the first this many "
+                             "seeds (default: all; it is the slowest)")
+    parser.add_argument("--large-seeds", type=int,
+                        help="peers table: above N = 1e4 only the first this many seeds "
+                             "(default: all)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--chains", type=int, default=4, help=argparse.SUPPRESS)
     parser.add_argument("--draws", type=int)
@@ -659,7 +688,8 @@ def main() -> None:
     if args.n or args.seeds:
         bench_peers(args.n or [N], args.seeds or [1], skip_textbook=args.skip_textbook,
                     skip_numpyro=args.skip_numpyro, x64=args.x64,
-                    textbook_max_n=args.textbook_max_n,
+                    textbook_max_n=args.textbook_max_n, textbook_seeds=args.textbook_seeds,
+                    large_seeds=args.large_seeds,
                     draws=200 if args.quick else args.draws,
                     tune=200 if args.quick else args.tune)
         return
