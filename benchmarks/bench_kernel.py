@@ -306,7 +306,8 @@ def small_n_table(sizes=(0, 1_000, 10_000, 100_000), rounds: int = 25):
     means = np.array([[0.0, 0.0], [2.5, 0.5], [0.5, 3.0]])
     L = np.linalg.cholesky(np.array([[[1.0, 0.4], [0.4, 0.8]], [[0.6, -0.2], [-0.2, 1.2]],
                                      [[1.5, 0.0], [0.0, 0.5]]]))
-    spec = pytypes.SimpleNamespace(n_components=K, covariance_type="full", ordered_means=False)
+    spec = pytypes.SimpleNamespace(n_components=K, covariance_type="full", ordered_means=False,
+                                  noise=False)
     n_dim = K - 1 + 2 * K * D + K
     theta = rng.normal(size=n_dim) * 0.1
     positions = native.correlation_positions(D).astype(np.int64)
