@@ -36,7 +36,15 @@ VARIANTS = {
     "diag (default)": (False, {}),
     "low-rank": (False, {"low_rank_modified_mass_matrix": True}),
     "Laplace + diag": (True, {}),
+    # issue 16's suspects for ESS per gradient (--variants): Stan-style adaptation (the mass
+    # matrix from the draws' variances, not nutpie's gradient-based estimate), nutpie's
+    # per-draw step-size jitter (numpyro and Stan use none), the step-size target
+    "draw-based diag": (False, {"adaptation": "draw_diag"}),
+    "no step-size jitter": (False, {"step_size_jitter": 0.0}),
+    "target_accept 0.7": (False, {"target_accept": 0.7}),
+    "target_accept 0.9": (False, {"target_accept": 0.9}),
 }
+DEFAULT_VARIANTS = ("diag (default)", "low-rank", "Laplace + diag")
 
 
 def main() -> None:
@@ -48,6 +56,9 @@ def main() -> None:
                         help="sampler seeds are first-seed, first-seed + 1, ...")
     parser.add_argument("--data", choices=("simulated", "old_faithful", "galaxies"),
                         default="simulated")
+    parser.add_argument("--variants", nargs="+", choices=tuple(VARIANTS),
+                        default=DEFAULT_VARIANTS, metavar="VARIANT",
+                        help=f"which to run (default: the first three): {', '.join(VARIANTS)}")
     args = parser.parse_args()
     warnings.simplefilter("ignore")
 
@@ -64,23 +75,25 @@ def main() -> None:
     pm_model = model.build_model(std.transform(X), k, "full", priors, center=std.center,
                                  scale=std.scale)
     start = model.initial_point(pm_model, em.weights, em.means, em.covariances)
+    variants = {name: VARIANTS[name] for name in args.variants}
     compiled = {laplace: model.compile_nutpie(pm_model, start, laplace=laplace)
-                for laplace in (False, True)}
-    rows = {name: [] for name in VARIANTS}
+                for laplace in {laplace for laplace, _ in variants.values()}}
+    rows = {name: [] for name in variants}
     for rep in range(args.repeats):
-        for name, (laplace, kwargs) in VARIANTS.items():
+        for name, (laplace, kwargs) in variants.items():
             rows[name].append(_measure(compiled[laplace], args, rep, **kwargs))
 
     print(f"{args.data}: N={len(X)}, K={k}, D={X.shape[1]} full; 4 chains x ({args.tune} tune "
           f"+ {args.draws} draws) on 2 cores; median of {args.repeats}")
     print(f"{'variant':26s} {'sample s':>9s} {'min ESS':>8s} {'ESS/s':>8s} "
           f"{'steps/draw':>10s} {'warm-up steps':>13s} {'ESS/1k grads':>12s} {'div':>4s} "
-          f"{'worst ESS':>9s} {'max R-hat':>9s}")
+          f"{'worst ESS':>9s} {'max R-hat':>9s} {'ESS/1k draw grads: mean [range]':>31s}")
     for name, r in rows.items():
         r = np.array(r, dtype=float)
         m = np.median(r, axis=0)
         print(f"{name:26s} {m[0]:9.2f} {m[1]:8.0f} {m[2]:8.0f} {m[3]:10.1f} {m[4]:13.1f} "
-              f"{m[6]:12.1f} {int(m[5]):4d} {r[:, 1].min():9.0f} {r[:, 7].max():9.3f}")
+              f"{m[6]:12.1f} {int(m[5]):4d} {r[:, 1].min():9.0f} {r[:, 7].max():9.3f} "
+              f"{f'{r[:, 8].mean():.0f} [{r[:, 8].min():.0f}-{r[:, 8].max():.0f}]':>31s}")
 
 
 def _measure(compiled, args, rep, cores=2, **kwargs):
@@ -100,9 +113,11 @@ def _measure(compiled, args, rep, cores=2, **kwargs):
     stats = idata["sample_stats"].to_dataset()
     warm = idata["warmup_sample_stats"].to_dataset()
     grads = float(stats["n_steps"].sum()) + float(warm["n_steps"].sum())
+    # the last column is bench_sampling's ESS/1k grad: per post-warm-up gradient
     return (wall, min_ess, min_ess / wall, float(stats["n_steps"].mean()),
             float(warm["n_steps"].mean()), int(stats["diverging"].sum()),
-            1000.0 * min_ess / grads, max_rhat)
+            1000.0 * min_ess / grads, max_rhat,
+            1000.0 * min_ess / float(stats["n_steps"].sum()))
 
 
 if __name__ == "__main__":

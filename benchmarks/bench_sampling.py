@@ -32,8 +32,16 @@ Columns beyond ESS/s: ``ESS/1k grad``, min bulk ESS per 1,000 gradients after wa
 per draw x draws x chains); ``ns/pc``, sampling seconds x min(chains, cores) / (gradients x N x
 K) with the warm-up's gradients counted at the draws' steps per draw: the CPU cost of one
 gradient per point-component, chains saturating the cores.
+
+``--n 1000 100000 --seeds 1 2 3 4`` runs only the peers table: textbook, bayesgmm and numpyro
+(warm) at each N with each sampler seed (same data), N <= 1e4 with 4 chains x (1000 + 1000),
+larger N with 2 x (500 + 500), numpyro with one host device per chain; the textbook model is
+skipped above ``--textbook-max-n`` with the time it would take. It prints every run, then per N
+and library the mean [min-max] over seeds and the ratios bayesgmm / numpyro, with the
+difference of the mean ESS per gradient against its standard error over seeds.
+
 Usage: python benchmarks/bench_sampling.py [--quick] [--skip-textbook] [--skip-numpyro] [--x64]
-[--sampling-only] [--peers-only]
+[--sampling-only] [--peers-only] [--n N [N ...]] [--seeds S [S ...]] [--textbook-max-n N]
 """
 
 from __future__ import annotations
@@ -65,12 +73,14 @@ def simulate(n: int, seed: int = 0) -> np.ndarray:
 # --------------------------------------------------------------------------------------------
 # 1. sampling runs (each in a subprocess)
 # --------------------------------------------------------------------------------------------
-def _run_child(kind: str, draws: int, tune: int, env: dict, x64: bool = False) -> dict:
-    cmd = [sys.executable, __file__, "--child", kind, "--draws", str(draws), "--tune", str(tune)]
+def _run_child(kind: str, draws: int, tune: int, env: dict, x64: bool = False, *,
+               n: int = N, chains: int = 4, seed: int = 1) -> dict:
+    cmd = [sys.executable, __file__, "--child", kind, "--draws", str(draws), "--tune", str(tune),
+           "--n", str(n), "--chains", str(chains), "--seeds", str(seed)]
     if kind.startswith("numpyro"):
-        # 4 host devices for 4 parallel chains; must be set before jax is imported
+        # one host device per chain, for parallel chains; must be set before jax is imported
         env = dict(env, XLA_FLAGS=(env.get("XLA_FLAGS", "") +
-                                   " --xla_force_host_platform_device_count=4").strip())
+                                   f" --xla_force_host_platform_device_count={chains}").strip())
         if x64:
             env["JAX_ENABLE_X64"] = "1"
     out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
@@ -79,19 +89,25 @@ def _run_child(kind: str, draws: int, tune: int, env: dict, x64: bool = False) -
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def _child(kind: str, draws: int, tune: int) -> None:
-    """Run one sampling job and print a JSON line of its measurements."""
+def _child(kind: str, draws: int, tune: int, n: int = N, chains: int = 4, seed: int = 1
+           ) -> None:
+    """Run one sampling job and print a JSON line of its measurements.
+
+    The data are ``simulate(n, seed=0)`` whatever ``seed`` is: ``seed`` seeds the sampler
+    (and bayesgmm's start search), so runs with different seeds measure the sampler's spread on
+    one data set.
+    """
     import warnings
 
-
     warnings.simplefilter("ignore")
-    X = simulate(N)
+    X = simulate(n)
     t0 = time.perf_counter()
     compile_s = float("nan")
     if kind.startswith("numpyro"):
         post, stats_steps, divergences, sample_s, compile_s, wall = _numpyro_run(
-            kind, X, draws, tune, t0)
-        _report(kind, post, stats_steps, divergences, sample_s, compile_s, wall, draws, tune)
+            kind, X, draws, tune, t0, chains=chains, seed=seed)
+        _report(kind, post, stats_steps, divergences, sample_s, compile_s, wall, draws, tune, n,
+                seed)
         return
     if kind == "textbook":
         import pymc as pm
@@ -105,7 +121,8 @@ def _child(kind: str, draws: int, tune: int) -> None:
         model = build_textbook_model(std.transform(X), K, Priors(), center=std.center,
                                      scale=std.scale)
         with model:
-            idata = pm.sample(draws, tune=tune, chains=4, random_seed=1, nuts_sampler="pymc",
+            idata = pm.sample(draws, tune=tune, chains=chains, random_seed=seed,
+                              nuts_sampler="pymc",
                               initvals={"weights": em.weights,
                                         "means_z": std.transform(em.means)},
                               progressbar=False, compute_convergence_checks=False)
@@ -119,10 +136,10 @@ def _child(kind: str, draws: int, tune: int) -> None:
         backend = kind.removeprefix("bayesgmm-") if kind in (
             "bayesgmm-numba", "bayesgmm-pyfunc") else "auto"
         if kind == "bayesgmm-reuse":  # a second fit in the same process, as in a sweep
-            fit_bayes(X, K, draws=draws, tune=tune, chains=4, random_state=2,
+            fit_bayes(X, K, draws=draws, tune=tune, chains=chains, random_state=2,
                       progressbar=False)
             t0 = time.perf_counter()
-        result = fit_bayes(X, K, draws=draws, tune=tune, chains=4, random_state=1,
+        result = fit_bayes(X, K, draws=draws, tune=tune, chains=chains, random_state=seed,
                            progressbar=False, nutpie_backend=backend)
         post = result.posterior
         stats = result.idata["sample_stats"].to_dataset()
@@ -131,10 +148,11 @@ def _child(kind: str, draws: int, tune: int) -> None:
         compile_s = result.settings["timing"].get("compile_s", float("nan"))
     wall = time.perf_counter() - t0
     _report(kind, post, steps, int(stats["diverging"].sum()), sample_s, compile_s, wall, draws,
-            tune)
+            tune, n, seed)
 
 
-def _report(kind, post, steps, divergences, sample_s, compile_s, wall, draws, tune) -> None:
+def _report(kind, post, steps, divergences, sample_s, compile_s, wall, draws, tune, n, seed
+            ) -> None:
     """Print one JSON line: ESS over weights and means (data units) and the costs."""
     import arviz as az
 
@@ -151,7 +169,8 @@ def _report(kind, post, steps, divergences, sample_s, compile_s, wall, draws, tu
         "steps_per_draw": steps, "divergences": divergences,
         "ess_per_1k_grad": 1000.0 * min_ess / gradients,
         "ns_pc": sample_s * min(chains, os.cpu_count() or 1) * 1e9
-        / (steps * (draws + tune) * chains * N * K),
+        / (steps * (draws + tune) * chains * n * K),
+        "chains": chains, "draws": draws, "tune": tune, "n": n, "seed": seed,
     }))
 
 
@@ -185,7 +204,17 @@ def _numpyro_model(X, half_normal: bool):
     return model
 
 
-def _numpyro_run(kind, X, draws, tune, t0):
+def _union_length(intervals: list[tuple[float, float]]) -> float:
+    """Total length covered by (start, end) intervals, overlaps counted once."""
+    total, reach = 0.0, -np.inf
+    for start, end in sorted(intervals):
+        if end > reach:
+            total += end - max(start, reach)
+            reach = end
+    return float(total)
+
+
+def _numpyro_run(kind, X, draws, tune, t0, chains=4, seed=1):
     """Fit with numpyro from the EM estimate: (posterior Dataset in data units, steps per
     draw, divergences, sampling s, compile s, wall s to the end of the first run)."""
     import jax
@@ -206,24 +235,28 @@ def _numpyro_run(kind, X, draws, tune, t0):
     start = {k: jax.numpy.asarray(v, dtype=dtype) for k, v in start.items()}
     kernel = NUTS(_numpyro_model(Z, half_normal=kind == "numpyro-halfnormal"),
                   init_strategy=init_to_value(values=start))
-    mcmc = MCMC(kernel, num_warmup=tune, num_samples=draws, num_chains=4,
+    mcmc = MCMC(kernel, num_warmup=tune, num_samples=draws, num_chains=chains,
                 chain_method="parallel", progress_bar=False)
     x = jax.numpy.asarray(Z, dtype=dtype)
     # Compilation, from JAX's own timers (tracing, lowering, XLA): a second run() would not
     # separate it, since chain_method="parallel" builds a new pmap, compiled again, per run.
+    # The events nest (tracing evaluates eager operations, each compiled), so compile time is
+    # the length of the union of their intervals (the listener is called as an event ends),
+    # not the sum of their durations.
     compile_events = []
 
     def on_event(event, duration, **kwargs):
         if event.startswith("/jax/core/compile/"):
-            compile_events.append(duration)
+            end = time.perf_counter()
+            compile_events.append((end - duration, end))
 
     jax.monitoring.register_event_duration_secs_listener(on_event)
     t1 = time.perf_counter()
-    mcmc.run(jax.random.PRNGKey(1), x, extra_fields=("num_steps", "diverging"))
+    mcmc.run(jax.random.PRNGKey(seed), x, extra_fields=("num_steps", "diverging"))
     samples = jax.block_until_ready(mcmc.get_samples(group_by_chain=True))
     run_s = time.perf_counter() - t1
     wall = time.perf_counter() - t0
-    compile_s = float(sum(compile_events))
+    compile_s = _union_length(compile_events)
     sample_s = run_s - compile_s
     extra = mcmc.get_extra_fields(group_by_chain=True)
     means = std.center + std.scale * np.asarray(samples["means_z"], dtype=np.float64)
@@ -308,6 +341,172 @@ def bench_sampling(draws: int, tune: int, skip_textbook: bool, skip_numpyro: boo
               f"{r['ess_per_s']:8.1f} {ratio} {r['ess_per_sample_s']:13.1f} {ratio_s} "
               f"{r['steps_per_draw']:10.1f} {r['ess_per_1k_grad']:11.1f} {r['ns_pc']:6.1f} "
               f"{r['divergences']:4d}")
+
+
+# --------------------------------------------------------------------------------------------
+# 1b. the peers side by side: several data sizes and seeds in one run
+# --------------------------------------------------------------------------------------------
+def run_sizes(n: int) -> tuple[int, int, int]:
+    """(chains, tune, draws) per chain for a data size: issue 16's runs (N <= 1e4: 4 x (1000 +
+    1000); larger: 2 x (500 + 500))."""
+    return (4, 1000, 1000) if n <= 10_000 else (2, 500, 500)
+
+
+_PEER_KINDS = (("textbook", "textbook pm.sample"), ("bayesgmm", "bayesgmm default"),
+               ("numpyro", "numpyro"))
+# columns of the per-library summary: (JSON key, header, format)
+_SUMMARY = (("wall_s", "wall s", "{:.1f}"), ("compile_s", "compile s", "{:.1f}"),
+            ("sample_s", "sample s", "{:.1f}"), ("min_bulk_ess", "bulk ESS", "{:.0f}"),
+            ("min_tail_ess", "tail ESS", "{:.0f}"), ("steps_per_draw", "steps/draw", "{:.2f}"),
+            ("ess_per_1k_grad", "ESS/1k grad", "{:.0f}"), ("ess_per_s", "ESS/s", "{:.1f}"),
+            ("ess_per_sample_s", "ESS/s(sample)", "{:.1f}"), ("ns_pc", "ns/pc", "{:.1f}"))
+
+
+def _mean_range(values: list[float], fmt: str) -> str:
+    """'mean [min-max]' (just the value for one run)."""
+    if len(values) == 1:
+        return fmt.format(values[0])
+    return (f"{fmt.format(np.mean(values))} [{fmt.format(min(values))}-"
+            f"{fmt.format(max(values))}]")
+
+
+def _load_average() -> str:
+    try:
+        return " / ".join(f"{v:.1f}" for v in os.getloadavg())
+    except OSError:  # not available on this platform
+        return "n/a"
+
+
+def _textbook_estimate(runs: dict, n: int, chains: int, draws: int, tune: int) -> float | None:
+    """Sampling seconds the textbook model would take at ``n``, scaled linearly in N x
+    gradients from its smallest measured run (None when there is none)."""
+    done = [r for (kind, _), rs in runs.items() if kind == "textbook" for r in rs]
+    if not done:
+        return None
+    r = min(done, key=lambda r: r["n"])
+    per = r["sample_s"] / (r["n"] * r["chains"] * (r["draws"] + r["tune"]))
+    return per * n * chains * (draws + tune)
+
+
+def bench_peers(sizes: list[int], seeds: list[int], *, skip_textbook: bool = False,
+                skip_numpyro: bool = False, x64: bool = False, textbook_max_n: int = 10_000,
+                textbook_seeds: int | None = None, large_seeds: int | None = None,
+                draws: int | None = None, tune: int | None = None) -> dict:
+    """bayesgmm and numpyro at every size in ``sizes``, each with every seed in ``seeds``
+    (the first ``large_seeds`` of them above N = 1e4), then the textbook PyMC model (the first
+    ``textbook_seeds`` seeds, N <= ``textbook_max_n``), in one run: a row per run, and per size
+    the mean [range] over seeds per library with the ratios bayesgmm / numpyro and against the
+    textbook model.
+
+    Every run is a fresh subprocess with this environment's caches; one short untimed run of
+    bayesgmm and of the textbook model first fills those caches, so the timed rows are warm
+    (the cold costs are section 1's). bayesgmm and numpyro alternate within each seed, so
+    background load hits them alike; the slow textbook runs come last, so that a run cut short
+    still has the comparison with numpyro.
+    """
+    env = dict(os.environ)
+    kinds = [(k, name) for k, name in _PEER_KINDS
+             if not (k == "textbook" and skip_textbook) and not (k == "numpyro" and skip_numpyro)]
+    if not skip_numpyro and not _have_numpyro():
+        print("numpyro rows skipped: numpyro/jax not installed (pip install -e '.[bench]')")
+        kinds = [(k, name) for k, name in kinds if k != "numpyro"]
+    precision = "float64" if x64 else "float32"
+    print(f"\n== Peers: N in {sizes}, K={K}, D={D}, full, seeds {seeds}; "
+          f"{os.cpu_count()} cores, load average at start {_load_average()}")
+    print("   numpyro: " + precision + ", one host device per chain (chains in parallel); "
+          "every run warm (caches filled by an untimed short run)", flush=True)
+    for kind, _ in kinds:  # fill the numba / PyTensor caches (not timed)
+        if kind in ("textbook", "bayesgmm"):
+            _run_child(kind, 20, 20, env, n=N, chains=2, seed=0)
+    runs: dict[tuple[str, int], list[dict]] = {}
+    print(f"{'run':22s} {'N':>7s} {'seed':>4s} {'chains x (tune+draws)':>21s} "
+          f"{'wall s':>7s} {'compile s':>9s} {'sample s':>8s} {'bulk ESS':>8s} "
+          f"{'tail ESS':>8s} {'steps/draw':>10s} {'ESS/1k grad':>11s} {'ESS/s':>7s} "
+          f"{'ESS/s(sample)':>13s} {'ns/pc':>6s} {'div':>4s}", flush=True)
+
+    def one(kind, name, n, seed):
+        chains, t, d = run_sizes(n)
+        t, d = tune or t, draws or d
+        try:
+            r = _run_child(kind, d, t, env, x64, n=n, chains=chains, seed=seed)
+        except RuntimeError as exc:  # one failed run must not lose the others
+            print(f"{name} N={n} seed {seed}: failed: {str(exc).splitlines()[-1]}")
+            return
+        runs.setdefault((kind, n), []).append(r)
+        print(f"{name:22s} {n:7d} {seed:4d} {f'{chains} x ({t}+{d})':>21s} "
+              f"{r['wall_s']:7.1f} {r['compile_s']:9.1f} {r['sample_s']:8.1f} "
+              f"{r['min_bulk_ess']:8.0f} {r['min_tail_ess']:8.0f} "
+              f"{r['steps_per_draw']:10.2f} {r['ess_per_1k_grad']:11.0f} "
+              f"{r['ess_per_s']:7.1f} {r['ess_per_sample_s']:13.1f} {r['ns_pc']:6.1f} "
+              f"{r['divergences']:4d}", flush=True)
+
+    peers = [(k, name) for k, name in kinds if k != "textbook"]
+    for n in sizes:
+        for seed in seeds[:large_seeds] if n > 10_000 else seeds:
+            for kind, name in peers:
+                one(kind, name, n, seed)
+        _print_peer_summary(runs, [n], peers)
+        print(f"load average {_load_average()}", flush=True)
+    if any(k == "textbook" for k, _ in kinds):
+        name = dict(kinds)["textbook"]
+        for n in sizes:
+            if n > textbook_max_n:
+                continue
+            for seed in seeds[:textbook_seeds]:
+                one("textbook", name, n, seed)
+        for n in sizes:
+            if n <= textbook_max_n:
+                continue
+            chains, t, d = run_sizes(n)
+            est = _textbook_estimate(runs, n, chains, draws or d, tune or t)
+            print(f"{name} N={n}: skipped (N > --textbook-max-n {textbook_max_n})"
+                  + (f": its N={min(sizes)} runs scaled linearly in N x chains x "
+                     f"iterations would sample ~{est / 60:.0f} min" if est is not None else ""))
+        _print_peer_summary(runs, [n for n in sizes if n <= textbook_max_n], kinds)
+    print(f"load average at end {_load_average()}")
+    return runs
+
+
+def _print_peer_summary(runs: dict, sizes: list[int], kinds: list[tuple[str, str]]) -> None:
+    """Per size and library: mean [min-max] over seeds; then bayesgmm / numpyro."""
+    print("\nmean [min-max] over seeds (wall: end to end in a fresh process, imports, EM, "
+          "compilation and sampling; ESS/1k grad: min bulk ESS per 1,000 post-warm-up "
+          "gradients)")
+    for n in sizes:
+        print(f"-- N={n}")
+        for kind, name in kinds:
+            rs = runs.get((kind, n))
+            if not rs:
+                continue
+            cells = "; ".join(f"{head} {_mean_range([r[key] for r in rs], fmt)}"
+                              for key, head, fmt in _SUMMARY)
+            print(f"   {name} ({len(rs)} runs): {cells}")
+        ours, peer, ref = (runs.get((k, n)) for k in ("bayesgmm", "numpyro", "textbook"))
+        for rs, name in ((ours, "bayesgmm"), (peer, "numpyro")):
+            if rs and ref:
+                print(f"   {name} / textbook (ratio of means): " + "; ".join(
+                    f"{head} {np.mean([r[key] for r in rs]) / np.mean([r[key] for r in ref]):.2f}"
+                    for key, head in (("ess_per_s", "ESS/s end to end"),
+                                      ("ess_per_sample_s", "ESS/s sampling"))))
+        if not (ours and peer):
+            continue
+        ratios = []
+        for key, head in (("ess_per_1k_grad", "ESS/1k grad"), ("ess_per_s", "ESS/s end to end"),
+                          ("ess_per_sample_s", "ESS/s sampling"), ("ns_pc", "ns/pc")):
+            a, b = (np.array([r[key] for r in rs]) for rs in (ours, peer))
+            ratios.append(f"{head} {a.mean() / b.mean():.2f}")
+        print("   bayesgmm / numpyro (ratio of means): " + "; ".join(ratios))
+        a, b = (np.array([r["ess_per_1k_grad"] for r in rs]) for rs in (ours, peer))
+        if len(a) > 1 and len(b) > 1:
+            # the difference of the mean ESS per gradient against its standard error over
+            # seeds (Welch): "ahead" only when it is more than twice that
+            diff = a.mean() - b.mean()
+            se = np.sqrt(a.var(ddof=1) / len(a) + b.var(ddof=1) / len(b))
+            verdict = ("ahead" if diff > 2 * se else "behind" if diff < -2 * se
+                       else "not distinguishable")
+            print(f"   ESS/1k grad, bayesgmm - numpyro: {diff:+.0f} +- {se:.0f} (standard error "
+                  f"over seeds): {verdict}")
+
 
 # --------------------------------------------------------------------------------------------
 # 2. one log-likelihood + gradient evaluation
@@ -462,15 +661,40 @@ def main() -> None:
     parser.add_argument("--peers-only", action="store_true",
                         help="sampling rows: warm textbook, warm bayesgmm default and numpyro only "
                              "(this environment's caches)")
+    parser.add_argument("--n", type=int, nargs="+",
+                        help="the peers table only: textbook, bayesgmm and numpyro at these data "
+                             "sizes, e.g. --n 1000 100000 (N <= 1e4: 4 chains x (1000+1000), "
+                             "larger: 2 x (500+500); --draws/--tune override)")
+    parser.add_argument("--seeds", type=int, nargs="+",
+                        help="sampler seeds for every library in the peers table (default: 1)")
+    parser.add_argument("--textbook-max-n", type=int, default=10_000,
+                        help="peers table: skip the textbook model above this N (default 1e4; "
+                             "it would take hours at 1e5)")
+    parser.add_argument("--textbook-seeds", type=int,
+                        help="peers table: the textbook model runs only the first this many "
+                             "seeds (default: all; it is the slowest)")
+    parser.add_argument("--large-seeds", type=int,
+                        help="peers table: above N = 1e4 only the first this many seeds "
+                             "(default: all)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
-    parser.add_argument("--draws", type=int, default=1000)
-    parser.add_argument("--tune", type=int, default=1000)
+    parser.add_argument("--chains", type=int, default=4, help=argparse.SUPPRESS)
+    parser.add_argument("--draws", type=int)
+    parser.add_argument("--tune", type=int)
     args = parser.parse_args()
     if args.child:
-        _child(args.child, args.draws, args.tune)
+        _child(args.child, args.draws, args.tune, n=(args.n or [N])[0], chains=args.chains,
+               seed=(args.seeds or [1])[0])
         return
-    draws = 200 if args.quick else args.draws
-    tune = 200 if args.quick else args.tune
+    if args.n or args.seeds:
+        bench_peers(args.n or [N], args.seeds or [1], skip_textbook=args.skip_textbook,
+                    skip_numpyro=args.skip_numpyro, x64=args.x64,
+                    textbook_max_n=args.textbook_max_n, textbook_seeds=args.textbook_seeds,
+                    large_seeds=args.large_seeds,
+                    draws=200 if args.quick else args.draws,
+                    tune=200 if args.quick else args.tune)
+        return
+    draws = 200 if args.quick else (args.draws or 1000)
+    tune = 200 if args.quick else (args.tune or 1000)
     print(f"bench_sampling: {os.cpu_count()} cores")
     bench_sampling(draws, tune, args.skip_textbook, args.skip_numpyro, args.x64,
                    args.peers_only)

@@ -210,20 +210,26 @@ def callbacks() -> tuple[Any, Any]:
             h, X, positions, params, center, scale = _unpack_header(user_data)
             if dim != h[_NDIM]:
                 return -1
-            theta, A = _to_theta(h, numba.carray(x_, (dim,)))
+            x = numba.carray(x_, (dim,))
             grad = numba.carray(out_, (dim,))
             log_jacobian = 0.0
             for d in range(h[_D]):
                 log_jacobian -= math.log(scale[d])
-            grad_theta = np.empty(dim)
+            if h[_WHITENED] == 0:
+                # The density reads nutpie's position and writes nutpie's gradient buffer
+                # directly: no copy of either and no allocation here, a fixed per-call cost
+                # that shows at small N (the density only reads theta).
+                theta, grad_theta = x, grad
+            else:
+                theta, _ = _to_theta(h, x)
+                grad_theta = np.empty(dim)
             if h[_PLAN]:
                 value = _plan_logp(h, theta, positions, params, center, scale, grad_theta)
             else:
                 value = logp_and_gradient(theta, X, h[_K], h[_CT], h[_ORDERED], positions,
                                           params, log_jacobian, grad_theta)
-            if A.shape[0] == 0:
-                grad[:] = grad_theta
-            else:  # d/dz = A^T d/dtheta
+            if h[_WHITENED] != 0:  # d/dz = A^T d/dtheta
+                A = numba.carray(_void_pointer(h[_MAP]), (dim, dim), np.float64)
                 for j in range(dim):
                     acc = 0.0
                     for i in range(dim):
