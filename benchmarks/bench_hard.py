@@ -5,6 +5,7 @@ Usage::
     python benchmarks/bench_hard.py                          # every case, seeds 1 2
     python benchmarks/bench_hard.py --cases a b c3 --seeds 1 2 3 4
     python benchmarks/bench_hard.py --cases a --low-rank      # nutpie's low-rank mass matrix
+    python benchmarks/bench_hard.py --cases b --draws 1000 --flow   # normalising-flow adaptation
     python benchmarks/bench_hard.py --methods distance stephens ecr   # relabelling comparison
 
 Cases (constructed here; nothing is downloaded):
@@ -201,16 +202,23 @@ def run_case(name, seed, args):
     from bayesgmm.relabel import relabel_posterior
 
     X, K, covariance_type = case_data(name)
+    tune = {} if args.tune is None else {"tune": args.tune}
+    FLOW_UPDATES.clear()
     t0 = time.perf_counter()
     result = bayesgmm.fit_bayes(X, K, covariance_type=covariance_type, draws=args.draws,
-                                random_state=seed, progressbar=False)
+                                random_state=seed, progressbar=False,
+                                nutpie_backend=args.backend, **tune)
     elapsed = time.perf_counter() - t0
     reference = float("nan")
     if args.reference:  # the yardstick of the issue: a fixed 1,000-draw run, same seed
         t0 = time.perf_counter()
         bayesgmm.fit_bayes(X, K, covariance_type=covariance_type, draws=1000,
-                           random_state=seed, progressbar=False)
+                           random_state=seed, progressbar=False, nutpie_backend=args.backend,
+                           **tune)
         reference = time.perf_counter() - t0
+    if args.flow:
+        print(f"# {name} seed {seed}: {flow_note()}; sampling "
+              f"{result.settings['timing']['sample_s']:.0f} s", flush=True)
     raw = result.idata["posterior_unrelabelled"].to_dataset()
     stats = result.idata["sample_stats"].to_dataset()
     em = result.em
@@ -292,6 +300,68 @@ def format_row(r):
             f"{r['lp_chain']} | {r['chosen']} | {r['causes']}")
 
 
+# (chain, flow layers after the update, seconds) per update of nutpie's flow adapter.
+FLOW_UPDATES: list[tuple[int, int, float]] = []
+
+
+def flow_note() -> str:
+    """How often the flow adapter updated, how many updates left a trained flow (layers > 0;
+    nutpie's first windows fit only a diagonal scaling), and the time spent in them."""
+    trained = sum(layers > 0 for _, layers, _ in FLOW_UPDATES)
+    seconds = sum(s for _, _, s in FLOW_UPDATES)
+    return (f"flow adapter: {len(FLOW_UPDATES)} updates over the chains, {trained} with a "
+            f"trained flow, {seconds:.0f} s in them")
+
+
+def _use_flow_adaptation() -> None:
+    """Switch this process's nutpie sampling to the normalising-flow adaptation.
+
+    nutpie trains the flow on JAX: it needs the model's log density as a JAX function of the
+    flat unconstrained point (``raw_logp_fn``, which its own JAX route passes). bayesgmm's jax
+    backend builds that density (:func:`bayesgmm.backends.jax.make_logp`) but hands nutpie only
+    its jitted value-and-gradient, so the compiled model is given the raw function here.
+    """
+    import dataclasses
+
+    import nutpie
+
+    # Raises nutpie's own ImportError ("The 'flowjax' package is required ...") before any
+    # sampling when flowjax is missing (pip install "bayesgmm[bench]").
+    from nutpie.transform_adapter import TransformAdapter
+
+    from bayesgmm import sampling
+    from bayesgmm.backends import nutpie as route
+    from bayesgmm.backends.jax import make_logp, shard_rows
+    from bayesgmm.layout import DATA, model_spec
+
+    compile_jax = route._compile_jax
+
+    def compile_with_raw_density(model):
+        logp = make_logp(model_spec(model))
+        X, g = shard_rows(model[DATA].get_value())
+        # nutpie's adapter takes element 0 of what the function returns (its JAX route
+        # returns a tuple from PyTensor's jitted graph).
+        return dataclasses.replace(compile_jax(model), _raw_logp_fn=lambda x: (logp(x, X, g),))
+
+    route._compile_jax = compile_with_raw_density
+    # fit_bayes picks the start among the EM candidates by the model's density through the
+    # native model only; the flow run must start where the default run does (iris: the
+    # candidate EM ranks best is a poor mode), so it scores them natively too.
+    model_density = sampling._model_density
+    sampling._model_density = lambda pm_model, em, backend: model_density(pm_model, em, "native")
+    update = TransformAdapter.update
+
+    def counted_update(self, *a, **kw):
+        t0 = time.perf_counter()
+        out = update(self, *a, **kw)
+        layers = len(getattr(self._bijection, "bijections", ()))
+        FLOW_UPDATES.append((self._chain, layers - 1 if layers else 0, time.perf_counter() - t0))
+        return out
+
+    TransformAdapter.update = counted_update
+    nutpie.sample = functools.partial(nutpie.sample, adaptation="flow")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", nargs="+", default=list(CASES), choices=CASES)
@@ -302,6 +372,15 @@ def main() -> None:
                         help="relabelling methods to compare on the same draws")
     parser.add_argument("--low-rank", action="store_true",
                         help="nutpie's low-rank modified mass matrix adaptation")
+    parser.add_argument("--tune", type=int, default=None,
+                        help="warm-up draws per chain (default: fit_bayes' 1000; nutpie's flow "
+                             "adaptation defaults to 1500)")
+    parser.add_argument("--flow", action="store_true",
+                        help="nutpie's normalising-flow adaptation (needs flowjax; runs on the "
+                             "jax backend, the only one that hands nutpie a JAX density)")
+    parser.add_argument("--backend", default="auto",
+                        help="fit_bayes' nutpie_backend (--flow sets jax); jax with the default "
+                             "adaptation separates the back end's cost from the flow's")
     parser.add_argument("--reference", action="store_true",
                         help="also time a fixed 1,000-draw run per case and seed (column x1000: "
                              "the run's time over it)")
@@ -312,7 +391,12 @@ def main() -> None:
 
         # fit_bayes calls nutpie.sample; this switches its adaptation for this process only.
         nutpie.sample = functools.partial(nutpie.sample, low_rank_modified_mass_matrix=True)
-    print(f"# load average at start: {os.getloadavg()}; low-rank: {args.low_rank}", flush=True)
+    if args.flow:
+        _use_flow_adaptation()
+        args.backend = "jax"
+    print(f"# load average at start: {os.getloadavg()}; low-rank: {args.low_rank}; "
+          f"flow: {args.flow}; backend: {args.backend}; tune: {args.tune or 'default'}",
+          flush=True)
     print(HEADER, flush=True)
     for name in args.cases:
         print(bic_note(name), flush=True)
