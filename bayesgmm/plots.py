@@ -428,7 +428,10 @@ def plot_overlay(result: Any, n_draws: int = 50, ax: Axes | None = None,
     else:
         pair(ax, 1, 0)
         ax.set(xlabel=names[0], ylabel=names[1], title=title)
-    ax.legend(loc="best", fontsize="small")
+    legend = ax.legend(loc="best", fontsize="small")
+    if D == 2:  # the draws' lines are faint on purpose; their legend entries must not be
+        for handle in legend.legend_handles:
+            handle.set(alpha=1.0, linewidth=max(handle.get_linewidth(), 1.5))
     return fig
 
 

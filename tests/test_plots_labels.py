@@ -95,3 +95,9 @@ def test_without_names_figures_keep_plain_numbers(old_faithful):
     em = fit_em(X, 2, random_state=0)
     texts = _texts(plots.plot_classification(em, X))
     assert {"component 0", "component 1"} <= texts and "noise" not in texts
+
+
+def test_overlay_legend_lines_are_opaque_though_the_draws_are_faint(tiny_fit):
+    fig = plots.plot_overlay(tiny_fit, n_draws=5)
+    (legend,) = [a.get_legend() for a in fig.axes if a.get_legend() is not None]
+    assert all(h.get_alpha() in (None, 1.0) for h in legend.legend_handles)
