@@ -216,7 +216,7 @@ def _parser() -> argparse.ArgumentParser:
                              f"{', '.join(COVARIANCE_TYPES)} (default: all)")
     select.add_argument("--columns", metavar="A,B",
                         help="comma-separated columns to use (default: all)")
-    _observation_flags(select, " (EM criteria only)", labels=False)
+    _observation_flags(select, " (every fit of the sweep)", labels=False)
     select.add_argument("--n-init", type=int, default=5, metavar="N",
                         help="EM restarts per cell (default: 5)")
     select.add_argument("--seed", type=int, default=None, metavar="S",
@@ -590,10 +590,11 @@ def _cmd_select(args: argparse.Namespace) -> int:
     check_writable(out, overwrite=args.force, protect=_inputs(args.data))
     frame, observed, _ = _read_observations(args.data, _columns(args.columns), args,
                                             max(r[-1] for r in ranges))
-    if observed and (args.bayes or args.sparse is not None):
-        raise ValueError("--bayes and --sparse compare posteriors of complete, unweighted rows "
-                         "without noise: leave out --weights and --noise, and pass --missing "
-                         "drop if the data have missing values")
+    if args.bayes or args.sparse is not None:  # before any fitting: LOO and K+ need counts
+        from .selection.sweep import frequency_counts
+
+        frequency_counts(observed.get("sample_weight"), f"--{'bayes' if args.bayes else 'sparse'}"
+                         f" with --weights {args.weights!r}")
     ks = _grid(ranges, frame, args.data)
     if args.sparse is not None:
         _check_k(args.sparse, frame, args.data)
@@ -621,7 +622,8 @@ def _cmd_select(args: argparse.Namespace) -> int:
                              "--bayes/--sparse")
         covariance = em.best["bic"][1]
         sampling = {"covariance_type": covariance, "random_state": seed,
-                    "settings": _sampler_settings(args), "thresholds": _thresholds(args)}
+                    "settings": _sampler_settings(args), "thresholds": _thresholds(args),
+                    **observed}  # missing values, weights, noise: as for EM
         settings.update({"covariance type (--bayes, --sparse)": covariance, "draws": args.draws,
                          "tune": args.tune, "chains": args.chains, "sampler": args.sampler})
     if args.bayes:
