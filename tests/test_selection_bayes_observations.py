@@ -221,3 +221,47 @@ def test_select_bayes_with_fractional_weights_is_one_line_before_fitting(rows_di
     assert rc == 2 and len(err) == 1
     assert "--bayes with --weights 'w' counts a row with weight w as w identical rows" in err[0]
     assert not (rows_dir / "sel").exists()
+
+
+def _elpd_mcse_bound(fit, counts):
+    """A conservative Monte Carlo error of a fit's elpd: each row's error of the log of a
+    mean of S' = ESS likelihood values (delta method), added up over the rows as if all
+    were fully correlated (w_n copies of a row share its error)."""
+    import arviz as az
+
+    ll = fit.idata["log_likelihood"]["x"]
+    S = ll.sizes["chain"] * ll.sizes["draw"]
+    lik = np.exp(ll - ll.max(("chain", "draw")))
+    ess = az.ess(lik.to_dataset(name="lik"), method="mean")["lik"].to_numpy()
+    flat = lik.to_numpy().reshape(S, -1)
+    rel = flat.std(axis=0) / flat.mean(axis=0) / np.sqrt(np.minimum(ess, S))
+    return float(np.sum(counts * rel))
+
+
+@pytest.mark.slow
+def test_weighted_select_bayes_matches_the_replicated_rows_within_monte_carlo_error(
+        old_faithful):
+    """Oracle: the weighted fits' elpd (missing values, noise and known labels included)
+    equals the replicated rows' fits' elpd within Monte Carlo error."""
+    from bayesgmm import select_bayes
+
+    rng = np.random.default_rng(3)
+    X = old_faithful.iloc[:80].to_numpy(dtype=float)
+    X[[4, 9, 30], 1] = np.nan
+    g = rng.integers(1, 4, len(X)).astype(float)
+    labels = np.where((np.arange(len(X)) < 10) & (X[:, 0] > 3), 0, -1)  # a few "long" rows
+    rows = np.repeat(np.arange(len(X)), g.astype(int))
+    kwargs = {"draws": 1000, "tune": 500, "chains": 2, "n_jobs": 1, "random_state": 0,
+              "noise": True}
+    # K = 1, 2: identified posteriors (an overfitted K = 3 has Pareto k > 1 here, where
+    # PSIS-LOO itself is unreliable, so no Monte Carlo bound applies to it)
+    weighted = select_bayes(X, [1, 2], sample_weight=g, labels=labels, **kwargs)
+    replicated = select_bayes(X[rows], [1, 2], labels=labels[rows], **kwargs)
+    assert (weighted.pareto_k["max_k"] < 0.7).all()
+    for name in ("K=1", "K=2"):
+        a, b = weighted.comparison.loc[name], replicated.comparison.loc[name]
+        bound = np.hypot(_elpd_mcse_bound(weighted.results[name], g),
+                         _elpd_mcse_bound(replicated.results[name], np.ones(len(rows))))
+        assert abs(a["elpd"] - b["elpd"]) < 4 * bound + 1e-9, (name, a["elpd"], b["elpd"],
+                                                               bound)
+    assert list(weighted.pareto_k["n_observations"]) == [len(rows)] * 2
