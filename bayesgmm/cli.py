@@ -216,7 +216,7 @@ def _parser() -> argparse.ArgumentParser:
                              f"{', '.join(COVARIANCE_TYPES)} (default: all)")
     select.add_argument("--columns", metavar="A,B",
                         help="comma-separated columns to use (default: all)")
-    _observation_flags(select, " (every fit of the sweep)", labels=False)
+    _observation_flags(select, " (every fit of the sweep)")  # labels: every K >= names
     select.add_argument("--n-init", type=int, default=5, metavar="N",
                         help="EM restarts per cell (default: 5)")
     select.add_argument("--seed", type=int, default=None, metavar="S",
@@ -588,8 +588,14 @@ def _cmd_select(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else default_output(args.data, suffix="select")
     # before reading or fitting anything: a bad output path fails in seconds, not minutes
     check_writable(out, overwrite=args.force, protect=_inputs(args.data))
-    frame, observed, _ = _read_observations(args.data, _columns(args.columns), args,
-                                            max(r[-1] for r in ranges))
+    frame, observed, names = _read_observations(args.data, _columns(args.columns), args,
+                                                max(r[-1] for r in ranges))
+    if names and min(r[0] for r in ranges) < len(names):
+        raise ValueError(f"--labels {args.labels!r} names {len(names)} components "
+                         f"({', '.join(names)}): every K in -k must be at least {len(names)}")
+    if names and args.sparse is not None and args.sparse < len(names):
+        raise ValueError(f"--labels {args.labels!r} names {len(names)} components: --sparse "
+                         f"K_MAX must be at least {len(names)}")
     if args.bayes or args.sparse is not None:  # before any fitting: LOO and K+ need counts
         from .selection.sweep import frequency_counts
 
@@ -608,11 +614,13 @@ def _cmd_select(args: argparse.Namespace) -> int:
           f"K = {', '.join(map(str, ks))}; {', '.join(covariance_types)} covariances; "
           f"{args.n_init} EM restarts; seed {seed}\n")
     settings = {"data": args.data, "columns": ", ".join(map(str, frame.columns)),
-                "rows": len(frame), **_observation_settings(args, ()), "K": args.components,
+                "rows": len(frame), **_observation_settings(args, names), "K": args.components,
                 "covariance types": ", ".join(covariance_types), "EM restarts": args.n_init,
                 "jobs": args.jobs}
     em = select_em(frame, ks, covariance_types, n_init=args.n_init, random_state=seed,
                    n_jobs=args.jobs, **observed)
+    for fit in em.fits.values():  # the report's figure of the chosen fit names them
+        _name_components(fit, names)
     with pd.option_context("display.width", 120):
         print(em)
     bayes = sparse = None
@@ -630,6 +638,8 @@ def _cmd_select(args: argparse.Namespace) -> int:
         print(f"\nPSIS-LOO over K = {', '.join(map(str, ks))} with {covariance} covariances "
               "(the BIC-best EM covariance type)")
         bayes = _select_bayes(frame, ks, args, sampling)
+        for fit in bayes.results.values():
+            _name_components(fit, names)
         print(bayes)
     if args.sparse is not None:
         print(f"\nSparse mixture: K_max = {args.sparse}, e0 = {args.concentration:g}, "
@@ -638,6 +648,7 @@ def _cmd_select(args: argparse.Namespace) -> int:
         with _quiet_diagnostics():
             sparse = fit_sparse(frame, args.sparse, concentration=args.concentration,
                                 **sampling)
+        _name_components(sparse.result, names)
         print(sparse)
         print("P(K+ = k), by chain and over all chains:")
         print(k_plus_table(sparse).round(3).to_string())

@@ -265,3 +265,83 @@ def test_weighted_select_bayes_matches_the_replicated_rows_within_monte_carlo_er
         assert abs(a["elpd"] - b["elpd"]) < 4 * bound + 1e-9, (name, a["elpd"], b["elpd"],
                                                                bound)
     assert list(weighted.pareto_k["n_observations"]) == [len(rows)] * 2
+
+
+# --------------------------------------------------------------------------------------------
+# known labels in the EM sweep (select_em, select --labels)
+# --------------------------------------------------------------------------------------------
+def test_select_em_criteria_of_a_labelled_fit_are_scipys(old_faithful):
+    """Oracle: with known labels the criteria use the fitted objective (a labelled row by its
+    own component, SciPy row by row) and a labelled row adds no entropy to ICL; a cell with
+    fewer components than the labels name fails in the table."""
+    from bayesgmm import select_em
+
+    X = old_faithful.iloc[:90].to_numpy(dtype=float)
+    X[[3, 8], 1] = np.nan
+    labels = np.full(len(X), -1)
+    labels[:12] = (X[:12, 0] < 3).astype(int)
+    g = (np.arange(len(X)) % 2 + 1).astype(float)
+    sel = select_em(X, [1, 2], ["full"], labels=labels, sample_weight=g, n_init=2,
+                    random_state=0, n_jobs=1)
+    table = sel.table.set_index("n_components")
+    assert "labels" in table.loc[1, "error"] and np.isnan(table.loc[1, "bic"])
+    fit = sel.fits[(2, "full")]
+    loglik = entropy = 0.0
+    for x, z, w in zip(X, labels, g, strict=True):
+        o = ~np.isnan(x)
+        dens = np.array([np.log(fit.weights[k]) + stats.multivariate_normal(
+            fit.means[k, o], fit.covariances[k][np.ix_(o, o)]).logpdf(x[o]) for k in range(2)])
+        loglik += w * (dens[z] if z >= 0 else logsumexp(dens))
+        entropy += 0.0 if z >= 0 else -w * np.log(np.exp(dens - logsumexp(dens)).max())
+    bic = -2 * loglik + fit.n_parameters * np.log(g.sum())
+    assert table.loc[2, "bic"] == pytest.approx(bic, rel=1e-10)
+    assert table.loc[2, "icl"] == pytest.approx(bic + 2 * entropy, rel=1e-10)
+
+
+@pytest.fixture
+def labelled_dir(tmp_path, old_faithful, monkeypatch):
+    frame = old_faithful.iloc[:60].copy().reset_index(drop=True)
+    frame["g"] = np.where(frame["eruptions"] > 3, "long", "short")
+    frame.loc[frame.index % 4 != 0, "g"] = ""
+    frame.to_csv(tmp_path / "rows.csv", index=False)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_select_with_labels_end_to_end(labelled_dir, capsys):
+    rc = cli.main(["select", "rows.csv", "-k", "2-3", "--covariance", "full,diag",
+                   "--labels", "g", "--n-init", "1", "--jobs", "1", "--seed", "0",
+                   "--out", "sel", "--no-progress"])
+    out = capsys.readouterr().out
+    assert rc == 0, out
+    assert "component 0 = 'long', component 1 = 'short'" in out
+    page = (labelled_dir / "sel" / "select.html").read_text()
+    assert "labels column" in page and "0 = long, 1 = short" in page
+    assert 'Figure "' not in page and "Figure &quot;" not in page  # no figure failed
+
+
+def test_select_with_labels_needs_every_k_to_hold_them(labelled_dir, capsys):
+    rc = cli.main(["select", "rows.csv", "-k", "1-3", "--labels", "g", "--out", "sel"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and len(err) == 1
+    assert "--labels 'g' names 2 components (long, short): every K in -k must be at least 2" \
+        in err[0]
+    assert not (labelled_dir / "sel").exists()
+
+
+@pytest.mark.parametrize("flag", [["--bayes"], ["--sparse", "4"]])
+def test_select_bayes_and_sparse_get_the_labels(labelled_dir, monkeypatch, flag, capsys):
+    seen = {}
+
+    def record(frame, ks, **kwargs):
+        seen.update(kwargs)
+        raise ValueError("stop here")
+
+    monkeypatch.setattr(cli, "select_bayes", record)
+    monkeypatch.setattr(cli, "fit_sparse", record)
+    rc = cli.main(["select", "rows.csv", "-k", "2-3", "--covariance", "full", "--labels", "g",
+                   "--n-init", "1", "--jobs", "1", "--seed", "0", "--out", "sel", *flag])
+    assert rc == 2
+    frame = pd.read_csv(labelled_dir / "rows.csv")
+    expected = np.select([frame["g"] == "long", frame["g"] == "short"], [0, 1], -1)
+    np.testing.assert_array_equal(seen["labels"], expected)
