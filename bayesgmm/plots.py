@@ -687,7 +687,12 @@ def plot_classification(result: Any, X: Any = None, ax: Axes | None = None, *,
     if X.shape[1] > 2:
         fig = _pair_grid(X, names, ax, pair, diag, _pair_features(w, m, c))
         fig.suptitle(title)
-        _legend_below(fig, titles[:K], G)
+        from matplotlib.lines import Line2D
+
+        known = ([Line2D([], [], marker="s", ls="", markerfacecolor="none",
+                         markeredgecolor="black", label="known label")]
+                 if labelled is not None and np.any(labelled) else [])
+        _legend_below(fig, titles[:K], G, known)
         return fig
     fig, ax = _new_axes(ax)
     if X.shape[1] == 1:

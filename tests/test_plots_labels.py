@@ -68,7 +68,8 @@ def test_pair_grid_legend_names_components_and_noise_in_black():
     em = fit_em(X, 2, labels=labels, noise=True, random_state=0)
     name_labels(em, ("low", "high"))
     for draw in (plots.plot_classification, plots.plot_overlay, plots.plot_density):
-        fig = draw(em, X=X)
+        fig = draw(em, X=X, **({"labelled": labels >= 0}
+                               if draw is plots.plot_classification else {}))
         texts = _texts(fig)
         assert not _bare_component_names(texts), (draw.__name__, texts)
         if draw is plots.plot_density:
@@ -80,6 +81,7 @@ def test_pair_grid_legend_names_components_and_noise_in_black():
         assert {"component 0 (low)", "component 1 (high)"} <= set(entries)
         if draw is plots.plot_classification:  # the noise patch is the noise's colour
             assert matplotlib.colors.to_hex(entries["noise"].get_facecolor()) == "#000000"
+            assert "known label" in entries
 
 
 def test_forest_rows_are_named_by_the_labels(tiny_fit):
