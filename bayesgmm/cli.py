@@ -216,7 +216,7 @@ def _parser() -> argparse.ArgumentParser:
                              f"{', '.join(COVARIANCE_TYPES)} (default: all)")
     select.add_argument("--columns", metavar="A,B",
                         help="comma-separated columns to use (default: all)")
-    _observation_flags(select, " (every fit of the sweep)")  # labels: every K >= names
+    _observation_flags(select, " (every fit of the sweep)")
     select.add_argument("--n-init", type=int, default=5, metavar="N",
                         help="EM restarts per cell (default: 5)")
     select.add_argument("--seed", type=int, default=None, metavar="S",
@@ -274,22 +274,18 @@ def _missing_flags(parser: argparse.ArgumentParser) -> None:
                         help="the same as --missing drop (kept for older scripts)")
 
 
-def _observation_flags(parser: argparse.ArgumentParser, which: str = "", *,
-                       labels: bool = True) -> None:
+def _observation_flags(parser: argparse.ArgumentParser, which: str = "") -> None:
     """Missing values, weights, labels and noise: what ``fit``, ``em`` and ``select`` (with
-    ``which`` saying where they apply, and no labels) know about rows."""
+    ``which`` saying where they apply) know about rows."""
     _missing_flags(parser)
     parser.add_argument("--weights", metavar="COLUMN",
                         help="a column of frequency weights (>= 0, not all zero): a row with "
                              f"weight 3 counts as three identical rows; not a feature{which}")
-    if labels:
-        parser.add_argument("--labels", metavar="COLUMN",
-                            help="a column of known labels (names or numbers; empty or -1 = "
-                                 "unknown): a labelled row belongs to its label's component, "
-                                 "and the names (sorted) are given to components 0, 1, ...; at "
-                                 "most K names; not a feature")
-    else:
-        parser.set_defaults(labels=None)  # known labels fix components: not for a sweep over K
+    parser.add_argument("--labels", metavar="COLUMN",
+                        help="a column of known labels (names or numbers; empty or -1 = "
+                             "unknown): a labelled row belongs to its label's component, "
+                             "and the names (sorted) are given to components 0, 1, ...; at "
+                             f"most K names; not a feature{which}")
     parser.add_argument("--noise", action="store_true",
                         help="add a uniform noise component over the data's bounding box "
                              f"(outliers and background points go there; P(noise) per "
