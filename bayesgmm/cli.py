@@ -216,7 +216,7 @@ def _parser() -> argparse.ArgumentParser:
                              f"{', '.join(COVARIANCE_TYPES)} (default: all)")
     select.add_argument("--columns", metavar="A,B",
                         help="comma-separated columns to use (default: all)")
-    _observation_flags(select, " (EM criteria only)", labels=False)
+    _observation_flags(select, " (every fit of the sweep)")
     select.add_argument("--n-init", type=int, default=5, metavar="N",
                         help="EM restarts per cell (default: 5)")
     select.add_argument("--seed", type=int, default=None, metavar="S",
@@ -274,22 +274,18 @@ def _missing_flags(parser: argparse.ArgumentParser) -> None:
                         help="the same as --missing drop (kept for older scripts)")
 
 
-def _observation_flags(parser: argparse.ArgumentParser, which: str = "", *,
-                       labels: bool = True) -> None:
+def _observation_flags(parser: argparse.ArgumentParser, which: str = "") -> None:
     """Missing values, weights, labels and noise: what ``fit``, ``em`` and ``select`` (with
-    ``which`` saying where they apply, and no labels) know about rows."""
+    ``which`` saying where they apply) know about rows."""
     _missing_flags(parser)
     parser.add_argument("--weights", metavar="COLUMN",
                         help="a column of frequency weights (>= 0, not all zero): a row with "
                              f"weight 3 counts as three identical rows; not a feature{which}")
-    if labels:
-        parser.add_argument("--labels", metavar="COLUMN",
-                            help="a column of known labels (names or numbers; empty or -1 = "
-                                 "unknown): a labelled row belongs to its label's component, "
-                                 "and the names (sorted) are given to components 0, 1, ...; at "
-                                 "most K names; not a feature")
-    else:
-        parser.set_defaults(labels=None)  # known labels fix components: not for a sweep over K
+    parser.add_argument("--labels", metavar="COLUMN",
+                        help="a column of known labels (names or numbers; empty or -1 = "
+                             "unknown): a labelled row belongs to its label's component, "
+                             "and the names (sorted) are given to components 0, 1, ...; at "
+                             f"most K names; not a feature{which}")
     parser.add_argument("--noise", action="store_true",
                         help="add a uniform noise component over the data's bounding box "
                              f"(outliers and background points go there; P(noise) per "
@@ -588,12 +584,19 @@ def _cmd_select(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else default_output(args.data, suffix="select")
     # before reading or fitting anything: a bad output path fails in seconds, not minutes
     check_writable(out, overwrite=args.force, protect=_inputs(args.data))
-    frame, observed, _ = _read_observations(args.data, _columns(args.columns), args,
-                                            max(r[-1] for r in ranges))
-    if observed and (args.bayes or args.sparse is not None):
-        raise ValueError("--bayes and --sparse compare posteriors of complete, unweighted rows "
-                         "without noise: leave out --weights and --noise, and pass --missing "
-                         "drop if the data have missing values")
+    frame, observed, names = _read_observations(args.data, _columns(args.columns), args,
+                                                max(r[-1] for r in ranges))
+    if names and min(r[0] for r in ranges) < len(names):
+        raise ValueError(f"--labels {args.labels!r} names {len(names)} components "
+                         f"({', '.join(names)}): every K in -k must be at least {len(names)}")
+    if names and args.sparse is not None and args.sparse < len(names):
+        raise ValueError(f"--labels {args.labels!r} names {len(names)} components: --sparse "
+                         f"K_MAX must be at least {len(names)}")
+    if args.bayes or args.sparse is not None:  # before any fitting: LOO and K+ need counts
+        from .selection.sweep import frequency_counts
+
+        frequency_counts(observed.get("sample_weight"), f"--{'bayes' if args.bayes else 'sparse'}"
+                         f" with --weights {args.weights!r}")
     ks = _grid(ranges, frame, args.data)
     if args.sparse is not None:
         _check_k(args.sparse, frame, args.data)
@@ -607,11 +610,13 @@ def _cmd_select(args: argparse.Namespace) -> int:
           f"K = {', '.join(map(str, ks))}; {', '.join(covariance_types)} covariances; "
           f"{args.n_init} EM restarts; seed {seed}\n")
     settings = {"data": args.data, "columns": ", ".join(map(str, frame.columns)),
-                "rows": len(frame), **_observation_settings(args, ()), "K": args.components,
+                "rows": len(frame), **_observation_settings(args, names), "K": args.components,
                 "covariance types": ", ".join(covariance_types), "EM restarts": args.n_init,
                 "jobs": args.jobs}
     em = select_em(frame, ks, covariance_types, n_init=args.n_init, random_state=seed,
                    n_jobs=args.jobs, **observed)
+    for fit in em.fits.values():  # the report's figure of the chosen fit names them
+        _name_components(fit, names)
     with pd.option_context("display.width", 120):
         print(em)
     bayes = sparse = None
@@ -621,13 +626,16 @@ def _cmd_select(args: argparse.Namespace) -> int:
                              "--bayes/--sparse")
         covariance = em.best["bic"][1]
         sampling = {"covariance_type": covariance, "random_state": seed,
-                    "settings": _sampler_settings(args), "thresholds": _thresholds(args)}
+                    "settings": _sampler_settings(args), "thresholds": _thresholds(args),
+                    **observed}  # missing values, weights, noise: as for EM
         settings.update({"covariance type (--bayes, --sparse)": covariance, "draws": args.draws,
                          "tune": args.tune, "chains": args.chains, "sampler": args.sampler})
     if args.bayes:
         print(f"\nPSIS-LOO over K = {', '.join(map(str, ks))} with {covariance} covariances "
               "(the BIC-best EM covariance type)")
         bayes = _select_bayes(frame, ks, args, sampling)
+        for fit in bayes.results.values():
+            _name_components(fit, names)
         print(bayes)
     if args.sparse is not None:
         print(f"\nSparse mixture: K_max = {args.sparse}, e0 = {args.concentration:g}, "
@@ -636,6 +644,7 @@ def _cmd_select(args: argparse.Namespace) -> int:
         with _quiet_diagnostics():
             sparse = fit_sparse(frame, args.sparse, concentration=args.concentration,
                                 **sampling)
+        _name_components(sparse.result, names)
         print(sparse)
         print("P(K+ = k), by chain and over all chains:")
         print(k_plus_table(sparse).round(3).to_string())

@@ -196,15 +196,17 @@ class EMResult(NoiseFlag):
         return save(self, path, overwrite=overwrite)
 
     # -- evaluation: all through the one kernel ----------------------------------------------
-    def _estep(self, X: Any, **kw) -> kernels.EStep:
+    def _estep(self, X: Any, labels: np.ndarray | None = None, **kw) -> kernels.EStep:
+        """The kernel at the estimate; ``labels`` (-1 unknown): each labelled row by its own
+        component only, as the fit saw it (the selection criteria of a labelled fit)."""
         Xv, _ = check_data(X, n_features=self.n_features, feature_names=self.feature_names,
                            allow_nan=True)
-        if self.noise or np.isnan(Xv).any():
+        if self.noise or labels is not None or np.isnan(Xv).any():
             if np.isnan(Xv).all(axis=1).any():
                 raise ValueError("X has rows with every value missing; they have no density "
                                  "(drop them)")
             plan = kernels.RowPlan.build(
-                Xv, log_noise=self.noise_log_density,
+                Xv, labels=labels, log_noise=self.noise_log_density,
                 noise_log_ranges=noise_log_ranges(self.noise_log_density, self.noise_bounds,
                                                   self.n_features) if self.noise else None)
             return kernels.estep_plan(plan, self.weights, self.means, self.covariances,

@@ -89,8 +89,14 @@ def _component_color(k: int, n_gaussians: int | None = None) -> str:
     return f"C{k % 10}"
 
 
-def _component_label(k: int, n_gaussians: int) -> str:
-    return "noise" if k == n_gaussians else f"component {k}"
+def _component_names(fit: Any, n_gaussians: int) -> list[str]:
+    """What every figure calls the components: ``"component 0 (long)"`` for a component whose
+    known label is ``long`` (the tables' :func:`~bayesgmm.observation_record.component_titles`,
+    from the fit's record), ``"component 1"`` otherwise, and ``"noise"`` last (index
+    ``n_gaussians``: a noise component's column)."""
+    from .observation_record import component_titles
+
+    return [f"component {t}" for t in component_titles(fit, n_gaussians)] + ["noise"]
 
 
 _NOISE_COLOR = "black"  # apart from the grey of the size legend and of C7
@@ -337,10 +343,11 @@ def animate_em(X: Any, n_components: int, path: Any = None, *, covariance_type: 
             ax.set(xlabel=names[0], ylabel="density")
         else:
             ax.scatter(Xv[:, i], Xv[:, j], s=6, color=_DATA_COLOR)
+            titles = _component_names(fit, fit.n_components)
             for k in range(fit.n_components):
                 xy = _ellipse(fit.means[k, [i, j]], cov[k][[i, j]][:, [i, j]])
                 ax.plot(xy[:, 0], xy[:, 1], color=_component_color(k), lw=1.8,
-                        label=f"component {k}: weight {fit.weights[k]:.2f}")
+                        label=f"{titles[k]}: weight {fit.weights[k]:.2f}")
                 ax.plot(*fit.means[k, [i, j]], "x", color=_component_color(k), markersize=9)
             ax.set(xlabel=names[i], ylabel=names[j], xlim=_robust_limits(Xv[:, i]),
                    ylim=_robust_limits(Xv[:, j]))
@@ -392,10 +399,11 @@ def plot_overlay(result: Any, n_draws: int = 50, ax: Axes | None = None,
         K = em.n_components
         w, m, cov = np.empty((0, K)), np.empty((0, K, D)), np.empty((0, K, D, D))
     names = em.feature_names
+    titles = _component_names(result, em.n_components)
 
     def pair(a, i, j):  # row feature i on the y axis, column feature j on the x axis
         _overlay_2d(a, X[:, [j, i]], em.means[:, [j, i]], em_cov[:, [j, i]][:, :, [j, i]],
-                    m[:, :, [j, i]], cov[:, :, [j, i]][:, :, :, [j, i]])
+                    m[:, :, [j, i]], cov[:, :, [j, i]][:, :, :, [j, i]], titles)
 
     def diag(a, i):
         _overlay_1d(a, X[:, i], em.weights, em.means[:, i], em_cov[:, i, i],
@@ -408,7 +416,7 @@ def plot_overlay(result: Any, n_draws: int = 50, ax: Axes | None = None,
 
         fig = _pair_grid(X, names, ax, pair, diag, _pair_features(em.weights, em.means, em_cov))
         fig.suptitle(title)
-        _legend_below(fig, fig.axes, em.n_components,
+        _legend_below(fig, titles[:em.n_components], em.n_components,
                       [Line2D([], [], label="EM", **_EM_STYLE)])
         return fig
     fig, ax = _new_axes(ax)
@@ -420,7 +428,10 @@ def plot_overlay(result: Any, n_draws: int = 50, ax: Axes | None = None,
     else:
         pair(ax, 1, 0)
         ax.set(xlabel=names[0], ylabel=names[1], title=title)
-    ax.legend(loc="best", fontsize="small")
+    legend = ax.legend(loc="best", fontsize="small")
+    if D == 2:  # the draws' lines are faint on purpose; their legend entries must not be
+        for handle in legend.legend_handles:
+            handle.set(alpha=1.0, linewidth=max(handle.get_linewidth(), 1.5))
     return fig
 
 
@@ -432,7 +443,7 @@ def _ellipse(mean: np.ndarray, cov: np.ndarray, n: int = 80) -> np.ndarray:
     return mean + radius * circle @ np.linalg.cholesky(cov).T
 
 
-def _overlay_2d(ax, X, em_means, em_covs, draw_means, draw_covs) -> None:
+def _overlay_2d(ax, X, em_means, em_covs, draw_means, draw_covs, titles) -> None:
     ax.scatter(X[:, 0], X[:, 1], s=8, color=_DATA_COLOR, zorder=1)
     S = draw_means.shape[0]
     K = em_means.shape[0]
@@ -440,12 +451,12 @@ def _overlay_2d(ax, X, em_means, em_covs, draw_means, draw_covs) -> None:
         for s in range(S):
             xy = _ellipse(draw_means[s, k], draw_covs[s, k])
             ax.plot(xy[:, 0], xy[:, 1], color=_component_color(k), alpha=0.25, lw=0.7,
-                    zorder=2, label=f"component {k}: posterior draws" if s == 0 else None)
+                    zorder=2, label=f"{titles[k]}: posterior draws" if s == 0 else None)
     for k in range(K):
         xy = _ellipse(em_means[k], em_covs[k])
         style = _EM_STYLE if S else {**_EM_STYLE, "color": _component_color(k)}
         ax.plot(xy[:, 0], xy[:, 1], zorder=3, label="EM" if S and k == 0 else
-                None if S else f"component {k} (EM)", **style)
+                None if S else f"{titles[k]} (EM)", **style)
         ax.plot(*em_means[k], marker="x", color="black", markersize=8, zorder=4)
     # The data set the view: a wild draw's ellipse may leave it rather than stretch it.
     ax.set(xlim=_robust_limits(X[:, 0]), ylim=_robust_limits(X[:, 1]))
@@ -496,12 +507,13 @@ def _pair_grid(X, names, ax, pair, diag, features=None) -> Figure:
     return fig
 
 
-def _legend_below(fig: Figure, axes, n_components: int, extra=()) -> None:
-    """One legend for a whole grid: a patch per component (and ``extra`` handles)."""
+def _legend_below(fig: Figure, titles: list[str], n_gaussians: int, extra=()) -> None:
+    """One legend for a whole grid: a patch per entry of ``titles`` (the components, and the
+    noise at index ``n_gaussians`` when given), then ``extra`` handles."""
     from matplotlib.patches import Patch
 
-    handles = [Patch(color=_component_color(k), label=f"component {k}")
-               for k in range(n_components)]
+    handles = [Patch(color=_component_color(k, n_gaussians), label=title)
+               for k, title in enumerate(titles)]
     fig.legend(handles=[*handles, *extra], loc="outside lower center",
                ncols=min(len(handles) + len(extra), 6), fontsize="small")
 
@@ -561,6 +573,7 @@ def plot_density(result: Any, X: Any = None, ax: Axes | None = None, *, n_draws:
     em = _em_of(result)
     names = em.feature_names
     w, m, c = _parameter_sets(result, n_draws, random_state)
+    titles = _component_names(result, em.n_components)
     D = X.shape[1]
     # Capitalised by hand: str.capitalize() would lower-case "EM" to "Em".
     what = (f"Posterior predictive density ({w.shape[0]} draws)" if _is_bayes(result)
@@ -580,7 +593,7 @@ def plot_density(result: Any, X: Any = None, ax: Axes | None = None, *, n_draws:
             comp = (w[:, k, None] * stats.norm.pdf(grid, m[:, k, i, None],
                                                    np.sqrt(c[:, k, i, i])[:, None])).mean(0)
             a.plot(grid, comp, color=_component_color(k), lw=1.2, ls="--",
-                   label=f"component {k}")
+                   label=titles[k])
         a.plot(x, np.zeros_like(x), "|", color="black", markersize=8, alpha=0.4)
         a.set_xlim(grid[0], grid[-1])
         a.set_yticks([])
@@ -588,9 +601,14 @@ def plot_density(result: Any, X: Any = None, ax: Axes | None = None, *, n_draws:
             a.legend(fontsize="small")
 
     if D > 2:
+        from matplotlib.lines import Line2D
+
         fig = _pair_grid(X, names, ax, pair, diag, _pair_features(*_point_estimate(result)))
         fig.suptitle(f"{what}; contours enclose about 25/50/75/90/95% of the "
                      "points")
+        # the diagonal's dashed curves are the components: name them once for the grid
+        _legend_below(fig, titles[:em.n_components], em.n_components,
+                      [Line2D([], [], color="black", lw=1.8, label="mixture")])
         return fig
     fig, ax = _new_axes(ax)
     if D == 1:
@@ -634,6 +652,7 @@ def plot_classification(result: Any, X: Any = None, ax: Axes | None = None, *,
     uncertainty = 1.0 - proba.max(axis=1)
     size = 6 + 120 * np.clip(uncertainty / (1 - 1 / K), 0, 1) if K > 1 else np.full(len(X), 6)
     w, m, c = _point_estimate(result)
+    titles = _component_names(result, G)
 
     def pair(a, i, j):
         for k in range(K):
@@ -668,7 +687,12 @@ def plot_classification(result: Any, X: Any = None, ax: Axes | None = None, *,
     if X.shape[1] > 2:
         fig = _pair_grid(X, names, ax, pair, diag, _pair_features(w, m, c))
         fig.suptitle(title)
-        _legend_below(fig, fig.axes, K)
+        from matplotlib.lines import Line2D
+
+        known = ([Line2D([], [], marker="s", ls="", markerfacecolor="none",
+                         markeredgecolor="black", label="known label")]
+                 if labelled is not None and np.any(labelled) else [])
+        _legend_below(fig, titles[:K], G, known)
         return fig
     fig, ax = _new_axes(ax)
     if X.shape[1] == 1:
@@ -680,7 +704,7 @@ def plot_classification(result: Any, X: Any = None, ax: Axes | None = None, *,
     from matplotlib.lines import Line2D
 
     handles = [Line2D([], [], marker="o", ls="", color=_component_color(k, G),
-                      label=_component_label(k, G)) for k in range(K)]
+                      label=titles[k]) for k in range(K)]
     if labelled is not None and np.any(labelled):
         handles.append(Line2D([], [], marker="s", ls="", markerfacecolor="none",
                               markeredgecolor="black", label="known label"))
@@ -727,6 +751,7 @@ def plot_membership(result: Any, X: Any = None, ax: Axes | None = None, *,
         mean_p = result.predict_proba(X)
     K = mean_p.shape[1]  # K + 1 with a noise component (its column last)
     G = em.n_components
+    titles = _component_names(result, G)
     fig, ax = _new_axes(ax)
     if X.shape[1] == 1:
         x = X[:, 0]
@@ -740,7 +765,7 @@ def plot_membership(result: Any, X: Any = None, ax: Axes | None = None, *,
                 curve = on_grid.mean[:, k]
             else:
                 curve = on_grid[:, k]
-            ax.plot(grid, curve, color=colour, lw=1.8, label=_component_label(k, G))
+            ax.plot(grid, curve, color=colour, lw=1.8, label=titles[k])
         ax.plot(x, np.full_like(x, -0.03), "|", color="black", markersize=10, alpha=0.5,
                 label="data")
         if labelled is not None and np.any(labelled):
@@ -768,7 +793,7 @@ def plot_membership(result: Any, X: Any = None, ax: Axes | None = None, *,
         if not sel.any():  # matplotlib refuses an empty array of opacities
             continue
         ax.scatter(X[sel, i], X[sel, j], s=18, color=_component_color(k, G), alpha=alpha[sel],
-                   edgecolors="none", label=_component_label(k, G))
+                   edgecolors="none", label=titles[k])
     _mark_labelled(ax, X, labelled, i, j)
     for n in np.argsort(certainty)[:n_uncertain]:
         ax.scatter(X[n, i], X[n, j], s=70, facecolors="none", edgecolors="black", lw=0.8)
@@ -777,7 +802,13 @@ def plot_membership(result: Any, X: Any = None, ax: Axes | None = None, *,
     ax.set(xlabel=names[i], ylabel=names[j],
            title=f"Membership{extra}: opacity = probability of the assigned component;\n"
                  f"circled: the {min(n_uncertain, len(X))} most uncertain points (row numbers)")
-    ax.legend(fontsize="small")
+    # a legend's marker shows the colour, not the opacity of its first point
+    from matplotlib.lines import Line2D
+
+    handles, texts = ax.get_legend_handles_labels()
+    ax.legend([Line2D([], [], marker="o", ls="", color=h.get_facecolor()[0][:3])
+               if t in titles else h for h, t in zip(handles, texts, strict=True)], texts,
+              fontsize="small")
     return fig
 
 
@@ -940,7 +971,7 @@ def plot_forest(result: BayesResult, interval: float = 0.94, axes: Any = None) -
             a.plot([q25[k], q75[k]], [rows[k]] * 2, color=colour, lw=4)
             a.plot(med[k], rows[k], "o", color="white", mec=colour, markersize=5)
         a.plot(em_value, rows, "x", color="black", markersize=7, label="EM")
-        a.set_yticks(rows, [f"component {k}" for k in range(K)])
+        a.set_yticks(rows, _component_names(result, K)[:K])
         a.set_ylim(-0.7, K - 0.3)
         a.set_title(title, fontsize="medium")
         a.grid(axis="x", alpha=0.3)

@@ -224,8 +224,6 @@ BAD_SELECT_INPUTS = [
     (["good.csv", "--columns", "eruptions,"], "--columns has an empty name"),
     (["text.csv"], r"column\(s\) \['site'\] in text.csv are not numeric"),
     (["na.csv", "--missing", "refuse"], "have missing values .*--missing drop"),
-    (["na.csv", "-k", "1-2", "--bayes"], "--bayes and --sparse compare posteriors of "
-                                          "complete, unweighted rows"),
     (["missing.csv"], "data file not found: missing.csv"),
     (["good.csv", "--n-init", "0"], "--n-init must be >= 1"),
     (["good.csv", "--jobs", "0"], "--jobs must be"),

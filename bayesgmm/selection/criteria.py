@@ -108,6 +108,7 @@ def select_em(
     missing: str = "marginalise",
     noise: bool = False,
     noise_volume: float | None = None,
+    labels: Any = None,
 ) -> EMSelection:
     """Fit a grid of K x covariance types by EM and tabulate BIC, AIC and ICL.
 
@@ -139,6 +140,11 @@ def select_em(
         the weighted log-likelihood and N = the sum of the weights, as for the expanded
         rows), missing values (NaN; a row counts with its observed coordinates), a uniform
         noise component (one more free parameter, its weight).
+    labels : array-like (N,) of int, optional
+        Known labels (component indices, -1 unknown) as in :func:`bayesgmm.fit_em`: the
+        criteria use the log-likelihood the fits maximise (a labelled row by its own
+        component's density) and a labelled row adds no classification entropy to ICL. Cells
+        with fewer components than the labels name fail (``error``), as unfittable cells do.
     n_jobs : int or None, default -1
         joblib workers; -1 uses all cores (or all Dask workers inside
         ``joblib.parallel_backend("dask")``); None defers to an enclosing
@@ -161,17 +167,19 @@ def select_em(
     ``error`` message instead of stopping the sweep.
     """
     observed = {k: v for k, v in (("sample_weight", sample_weight), ("missing", missing),
-                                  ("noise", noise), ("noise_volume", noise_volume))
+                                  ("noise", noise), ("noise_volume", noise_volume),
+                                  ("labels", labels))
                 if v is not None and v is not False and not (k == "missing"
                                                              and v == "marginalise")}
     if observed or (np.asarray(X).dtype.kind == "f" and np.isnan(np.asarray(X)).any()):
         # weights, missing values or noise: validated once, the same rows for every cell
         from ..observations import prepare_observations
 
-        obs = prepare_observations(X, 1, **observed)
+        ks = check_grid(n_components)  # labels are checked against the largest K
+        obs = prepare_observations(X, max(ks) if labels is not None else 1, **observed)
         Xv, names, weights = obs.X, obs.feature_names, obs.sample_weight
         observed = {"sample_weight": weights, "noise": obs.noise,
-                    "noise_volume": noise_volume if obs.noise else None}
+                    "noise_volume": noise_volume if obs.noise else None, "labels": obs.labels}
     else:
         Xv, names = check_data(X)
         weights = None
@@ -182,7 +190,8 @@ def select_em(
         raise ValueError(f"prior must be None or 'default'; got {prior!r}")
     options = {"n_init": n_init, "init": init, "max_iter": max_iter, "tol": tol,
                "reg_covar": reg_covar, "prior": prior}
-    if weights is not None or observed.get("noise") or np.isnan(Xv).any():
+    if (weights is not None or observed.get("noise") or observed.get("labels") is not None
+            or np.isnan(Xv).any()):
         options.update({k: v for k, v in observed.items() if v is not None and v is not False})
     frame = pd.DataFrame(Xv, columns=list(names))
     # Most expensive cells first, so that the last cells to run are short ones.
@@ -213,27 +222,31 @@ def _fit_cell(frame: pd.DataFrame, n_components: int, covariance_type: str,
                          random_state=seed, **options)
         except (ValueError, np.linalg.LinAlgError) as exc:
             return _failed_row(n_components, covariance_type, str(exc)), None
-        row = _criteria_row(fit, frame.to_numpy(), options.get("sample_weight"))
+        row = _criteria_row(fit, frame.to_numpy(), options.get("sample_weight"),
+                            options.get("labels"))
     # Warnings raised in a worker process would be lost: keep them in the table instead.
     row["warnings"] = "; ".join(dict.fromkeys(str(w.message) for w in caught))
     return row, fit
 
 
-def _criteria_row(fit: EMResult, X: np.ndarray, sample_weight: np.ndarray | None = None
-                  ) -> dict:
+def _criteria_row(fit: EMResult, X: np.ndarray, sample_weight: np.ndarray | None = None,
+                  labels: np.ndarray | None = None) -> dict:
     """Log-likelihood, p, BIC, AIC, ICL and the classification entropy of one fit.
 
-    With weights, missing values (NaN) or a noise component: the weighted log-likelihood of
-    the rows' observed values at the estimate, N = the sum of the weights (the expanded rows'
-    criteria), and the weighted entropy.
+    With weights, missing values (NaN), known labels or a noise component: the weighted
+    log-likelihood of the rows' observed values at the estimate (a labelled row by its own
+    component), N = the sum of the weights (the expanded rows' criteria), and the weighted
+    entropy (zero for a labelled row).
     """
-    if sample_weight is None and not fit.noise and not np.isnan(X).any():
+    if (sample_weight is None and labels is None and not fit.noise
+            and not np.isnan(X).any()):
         entropy = classification_entropy(fit.predict_proba(X), "map")
         bic, aic = fit.bic(X), fit.aic(X)
     else:
         g = np.ones(X.shape[0]) if sample_weight is None else sample_weight
-        loglik = float(np.sum(g * fit.score_samples(X)))
-        entropy = float(-np.sum(g * np.log(fit.predict_proba(X).max(axis=1))))
+        e = fit._estep(X, labels=labels, return_resp=True)
+        loglik = float(np.sum(g * e.pointwise))
+        entropy = float(-np.sum(g * np.log(e.resp.max(axis=1))))
         bic = -2.0 * loglik + fit.n_parameters * math.log(g.sum())
         aic = -2.0 * loglik + 2.0 * fit.n_parameters
     sizes = fit.weights * fit.n_samples

@@ -3,6 +3,14 @@
 The comparison uses ``az.loo``/``az.compare`` on the pointwise marginal log-likelihood
 ``log p(x_n | theta) = log sum_k w_k N(x_n | mu_k, S_k)``, with elpd differences, their standard
 errors, Pareto-k diagnostics and a plain-language verdict.
+
+The fits' own observations carry over (the pointwise log-likelihood is the fit's row plan's):
+a row with missing values contributes the density of its observed coordinates (missing at
+random), a labelled row the density of its own component, and a noise component its uniform
+term. Frequency weights (whole numbers) count each row's pointwise elpd w_n times: elpd, its
+standard error, p_loo, the differences and the stacking weights are those of the rows the
+weights stand for, computed on the same draws (a weighted fit's posterior is the replicated
+rows' posterior, and a replicated row's PSIS-LOO term is its original's).
 """
 
 from __future__ import annotations
@@ -17,9 +25,17 @@ import pandas as pd
 import xarray as xr
 from joblib import Parallel, delayed
 
-from .._validation import check_covariance_type, check_data
+from .._validation import check_covariance_type
 from ..settings import SamplerSettings
-from .sweep import cell_seed, check_grid, int_seed, root_entropy, sampler_settings, single_threaded
+from .sweep import (
+    cell_seed,
+    check_grid,
+    frequency_counts,
+    int_seed,
+    root_entropy,
+    sampler_settings,
+    single_threaded,
+)
 
 if TYPE_CHECKING:  # heavy imports (arviz, pymc, matplotlib) stay out of the EM workers
     from ..posterior import BayesResult
@@ -102,6 +118,11 @@ def select_bayes(
     n_se: float = 2.0,
     settings: SamplerSettings | None = None,
     thresholds: DiagnosticThresholds | None = None,
+    sample_weight: Any = None,
+    labels: Any = None,
+    missing: str = "marginalise",
+    noise: bool = False,
+    noise_volume: float | None = None,
     **fit_kwargs: Any,
 ) -> BayesSelection:
     """Fit the posterior for each K and compare the fits by PSIS-LOO.
@@ -128,6 +149,12 @@ def select_bayes(
         ``sampler``, ``progressbar`` and those in ``fit_kwargs`` (not both).
     thresholds : DiagnosticThresholds, optional
         Passed to :func:`compare`.
+    sample_weight, labels, missing, noise, noise_volume
+        As in :func:`bayesgmm.fit_bayes`, for every K, validated once: frequency weights
+        (whole numbers: row n's pointwise elpd counts ``sample_weight[n]`` times, as for the
+        replicated rows), known labels (component indices, -1 unknown; every K must be at
+        least the largest label + 1), missing values (NaN, marginalised: a row's pointwise
+        log-likelihood is the density of its observed coordinates), a uniform noise component.
     **fit_kwargs
         Any other argument of ``fit_bayes`` (``target_accept``, ``cores``, ...).
 
@@ -138,8 +165,20 @@ def select_bayes(
     """
     from joblib import effective_n_jobs
 
-    Xv, names = check_data(X)
+    from ..observations import prepare_observations
+
     ks = check_grid(n_components)
+    # validated once, before any sampling: the same rows, weights and labels for every K
+    obs = prepare_observations(X, max(ks), missing=missing, sample_weight=sample_weight,
+                               labels=labels, noise=noise, noise_volume=noise_volume)
+    frequency_counts(obs.sample_weight, "PSIS-LOO with frequency weights")
+    if obs.labels is not None and obs.labels.max() >= min(ks):
+        raise ValueError(f"the labels name components up to {int(obs.labels.max())}, so every "
+                         f"K must be at least {int(obs.labels.max()) + 1}; got K = {min(ks)}")
+    Xv, names = obs.X, obs.feature_names
+    observed = {"sample_weight": obs.sample_weight, "labels": obs.labels, "noise": obs.noise,
+                "noise_volume": noise_volume if obs.noise else None}
+    fit_kwargs.update({k: v for k, v in observed.items() if v is not None and v is not False})
     covariance_type = check_covariance_type(covariance_type)
     entropy = root_entropy(random_state)
     ss = sampler_settings(settings, fit_kwargs, draws=draws, tune=tune, chains=chains,
@@ -186,7 +225,9 @@ def compare(
     models : mapping
         Name -> BayesResult (or an ArviZ DataTree with a ``log_likelihood`` group holding the
         pointwise marginal log-likelihood ``x`` with dims (chain, draw, observation)). All must
-        be fitted to the same observations.
+        be fitted to the same observations (the same weights and known labels too). With
+        frequency weights (``observed_data`` ``sample_weight``, whole numbers) row n's
+        pointwise elpd counts ``sample_weight[n]`` times, as if it were repeated.
     min_elpd_diff, n_se : float
         A model is *within noise* of the best when
         ``|elpd_diff| < max(min_elpd_diff, n_se * dse)``: differences below 4 are small whatever
@@ -215,7 +256,7 @@ def compare(
     for name, tree in trees.items():
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            loos[name] = az.loo(tree, pointwise=True, var_name="x")
+            loos[name] = _frequency_weighted(az.loo(tree, pointwise=True, var_name="x"), tree)
         loo_warnings += [f"{name}: {w.message}" for w in caught
                          if "pareto" not in str(w.message).lower()]  # ours are clearer
     with warnings.catch_warnings():
@@ -258,19 +299,51 @@ def _tree(name: str, model: Any) -> xr.DataTree:
     return tree
 
 
+def _frequency_weighted(loo: Any, tree: xr.DataTree) -> Any:
+    """PSIS-LOO of the rows a weighted fit's frequency weights stand for: row n's pointwise
+    elpd and Pareto k repeated ``w_n`` times, and elpd, se, p_loo summed over the repeats
+    (ArviZ's own summary), without repeating the (chain, draw, observation) log-likelihood.
+    Unweighted fits are returned as they are."""
+    import dataclasses
+
+    from scipy.special import logsumexp
+
+    observed = tree.children.get("observed_data")
+    if observed is None or "sample_weight" not in observed.data_vars:
+        return loo
+    counts = frequency_counts(observed["sample_weight"].to_numpy(),
+                              "PSIS-LOO with frequency weights")
+    rows = np.repeat(np.arange(counts.size), counts)
+    ll = tree["log_likelihood"]["x"].transpose("chain", "draw", "observation").to_numpy()
+    ll = ll.reshape(-1, ll.shape[-1])
+    lppd_i = logsumexp(ll, axis=0) - np.log(ll.shape[0])
+    elpd_i = loo.elpd_i.isel(observation=rows)
+    p_loo_i = lppd_i[rows] - elpd_i.to_numpy()
+    elpd, se, p, _ = elpd_i.azstats.loo_summary(elpd_i.copy(data=p_loo_i))
+    return dataclasses.replace(
+        loo, elpd=float(elpd), se=float(se), p=float(p), n_data_points=int(rows.size),
+        elpd_i=elpd_i, pareto_k=loo.pareto_k.isel(observation=rows), log_weights=None)
+
+
 def _check_same_data(trees: Mapping[str, xr.DataTree]) -> None:
-    """LOO differences only mean something on the same observations."""
+    """LOO differences only mean something on the same observations (values, missing values
+    in the same places, weights and known labels)."""
     ref_name, ref = None, None
     for name, tree in trees.items():
         if "observed_data" not in tree.children:
             continue
-        x = tree["observed_data"]["x"].to_numpy()
+        observed = tree["observed_data"]
+        data = {v: observed[v].to_numpy() for v in ("x", "sample_weight", "labels")
+                if v in observed.data_vars}
         if ref is None:
-            ref_name, ref = name, x
-        elif x.shape != ref.shape or not np.array_equal(x, ref):
+            ref_name, ref = name, data
+        elif data.keys() != ref.keys() or any(
+                data[v].shape != ref[v].shape or not np.array_equal(data[v], ref[v],
+                                                                     equal_nan=True)
+                for v in data):
             raise ValueError(
                 f"models {ref_name!r} and {name!r} were fitted to different data; LOO "
-                "comparisons need the same observations"
+                "comparisons need the same observations (and the same weights and labels)"
             )
 
 

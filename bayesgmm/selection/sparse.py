@@ -18,10 +18,11 @@ import xarray as xr
 
 from .. import kernels
 from .._validation import check_data, check_n_components
-from ..draw_arrays import categorical, flatten_draws
+from ..draw_arrays import categorical, flat_noise_weight, flatten_draws
 from ..em import fit_em
+from ..observations import noise_log_ranges
 from ..settings import DiagnosticThresholds, SamplerSettings
-from .sweep import root_entropy, sampler_settings
+from .sweep import frequency_counts, root_entropy, sampler_settings
 
 if TYPE_CHECKING:  # heavy imports (arviz, pymc, matplotlib) stay out of the EM workers
 
@@ -117,7 +118,12 @@ def fit_sparse(
     priors : Priors, optional
         The other priors (default ``Priors()``).
     draws, tune, chains, sampler, random_state, progressbar, **fit_kwargs
-        Passed to :func:`bayesgmm.sampling.fit_bayes`.
+        Passed to :func:`bayesgmm.sampling.fit_bayes`, with its ``sample_weight``,
+        ``labels``, ``missing``, ``noise`` and ``noise_volume``: K+ then counts the Gaussian
+        components that the rows occupy with their missing values marginalised, labelled rows
+        in their own components, rows drawn to the noise component occupying none, and a row
+        of frequency weight w counting as w rows (whole numbers; each draws its own
+        component).
     settings : SamplerSettings, optional
         All sampler settings in one object, instead of the sampling keywords (not both).
     thresholds : DiagnosticThresholds, optional
@@ -143,6 +149,8 @@ def fit_sparse(
     from ..sampling import fit_bayes
 
     K = check_n_components(max_components)
+    # before sampling: K+ needs the rows the weights stand for
+    frequency_counts(fit_kwargs.get("sample_weight"), "the number of non-empty components")
     priors = dataclasses.replace(priors or Priors(), weights_concentration=concentration)
     ss = sampler_settings(settings, fit_kwargs, draws=draws, tune=tune, chains=chains,
                            sampler=sampler, progressbar=progressbar)
@@ -200,6 +208,11 @@ def count_nonempty(
     point assigned (Malsiner-Walli et al. 2016). A component with weight 1e-4 and N = 100 points
     is therefore usually empty, whereas thresholding the weights would need an arbitrary cut.
 
+    For the fitted data (``X`` None) the fit's observations count as the fit saw them: missing
+    values marginalised (the row plan), a labelled point in its own component, a point drawn
+    to the noise component in no Gaussian one, and a row of frequency weight w as w rows,
+    each drawing its own z (whole numbers; weight 0: no row).
+
     Parameters
     ----------
     result : BayesResult
@@ -217,17 +230,42 @@ def count_nonempty(
         Only with ``return_occupied``.
     """
     post = result.idata["posterior"].to_dataset()
-    Xv = result.idata["observed_data"]["x"].to_numpy() if X is None else \
-        check_data(X, n_features=post["means"].shape[-1])[0]
+    observed = result.idata["observed_data"].to_dataset()
+    labels = counts = None
+    if X is None:
+        Xv = observed["x"].to_numpy()
+        if "labels" in observed.data_vars:
+            labels = observed["labels"].to_numpy()
+        if "sample_weight" in observed.data_vars:
+            counts = frequency_counts(observed["sample_weight"].to_numpy(),
+                                      "the number of non-empty components")
+    else:
+        Xv = check_data(X, n_features=post["means"].shape[-1], allow_nan=True)[0]
     w, m, L = flatten_draws(post, result.covariance_type)
     C, S = post["weights"].shape[:2]
+    K = w.shape[1]
+    noise = "noise_weight" in post.data_vars
+    plan = None
+    if noise or labels is not None or np.isnan(Xv).any():
+        noise_weight = flat_noise_weight(post) if noise else np.zeros(w.shape[0])
+        plan = kernels.RowPlan.build(
+            Xv, labels=labels, log_noise=result.noise_log_density,
+            noise_log_ranges=noise_log_ranges(result.noise_log_density, result.em.noise_bounds,
+                                              Xv.shape[1]) if noise else None)
     rng = np.random.default_rng(random_state)
     occupied = np.zeros(w.shape, dtype=bool)
-    block = max(1, _DRAW_BLOCK_VALUES // (Xv.shape[0] * w.shape[1]))
+    n_rows = Xv.shape[0] if counts is None else max(int(counts.sum()), 1)
+    block = max(1, _DRAW_BLOCK_VALUES // (n_rows * (K + noise)))
     for start in range(0, w.shape[0], block):
         sl = slice(start, start + block)
-        _, resp = kernels.pointwise_over_draws(Xv, w[sl], m[sl], L[sl], True)
-        occupied[sl] = _sample_occupied(resp, rng)
+        if plan is None:
+            _, resp = kernels.pointwise_over_draws(Xv, w[sl], m[sl], L[sl], True)
+        else:  # (S, N, K [+ 1]): the noise column last
+            _, resp = kernels.plan_pointwise_over_draws(plan, w[sl], noise_weight[sl], m[sl],
+                                                        L[sl], True)
+        if counts is not None:  # row n stands for counts[n] rows, each with its own z
+            resp = np.repeat(resp, counts, axis=1)
+        occupied[sl] = _sample_occupied(resp, rng)[:, :K]  # the noise is no component
     counts = occupied.sum(axis=1).reshape(C, S)
     if return_occupied:
         return counts, occupied.reshape(C, S, -1)
@@ -281,11 +319,18 @@ def _identify(result: BayesResult, X: np.ndarray, counts: np.ndarray, occupied: 
     if ct != "tied":
         cov = cov[rows, idx]
     # The reference only names the components: MAP-EM (mclust's prior) keeps a small cluster
-    # from collapsing, and its warnings are not the user's business here.
+    # from collapsing, and its warnings are not the user's business here. It sees the rows as
+    # the fit did (weights, known labels, noise), so labelled components keep their places.
+    observed = result.idata["observed_data"].to_dataset()
+    rows = {"noise": "noise_weight" in post.data_vars}
+    if "sample_weight" in observed.data_vars:
+        rows["sample_weight"] = observed["sample_weight"].to_numpy()
+    if "labels" in observed.data_vars and observed["labels"].to_numpy().max() < mode:
+        rows["labels"] = observed["labels"].to_numpy()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         reference = fit_em(X, mode, covariance_type=ct, n_init=10, prior="default",
-                           random_state=root_entropy(random_state))
+                           random_state=root_entropy(random_state), **rows)
     perms, w, m, cov = relabel_draws(w[None], m[None], cov[None], ct, reference.weights,
                                      reference.means, reference.covariances)
     report = LabelSwitchingReport.from_permutations(perms, ("pooled",))

@@ -93,3 +93,25 @@ def sampler_settings(settings: SamplerSettings | None, fit_kwargs: dict[str, Any
 def int_seed(seed: np.random.SeedSequence) -> int:
     """fit_bayes takes an int seed: 31 bits of the cell's SeedSequence."""
     return int(seed.generate_state(1)[0] >> 1)
+
+
+def frequency_counts(sample_weight: Any, what: str) -> np.ndarray | None:
+    """Frequency weights as whole counts (row n stands for ``counts[n]`` identical rows), or
+    None without weights; ``what`` names the computation that needs them whole.
+
+    PSIS-LOO (each row's elpd counted w times) and the number of non-empty components (each
+    of the w rows drawing its own assignment) are defined for the rows the weights stand for,
+    which only whole numbers are.
+    """
+    if sample_weight is None:
+        return None
+    w = np.asarray(sample_weight, dtype=np.float64)
+    fractional = np.flatnonzero(w != np.round(w))
+    if fractional.size:
+        n = int(fractional[0])
+        raise ValueError(
+            f"{what} counts a row with weight w as w identical rows, so the weights must be "
+            f"whole numbers; row {n} has weight {w[n]:g} (round the weights, or choose K by "
+            "BIC with select_em / bayesgmm select without --bayes/--sparse, which take any "
+            "weights)")
+    return w.astype(np.int64)

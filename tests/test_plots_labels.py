@@ -1,0 +1,105 @@
+"""Figures name components as the tables do: by their known labels' names, and "noise"."""
+
+import dataclasses
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from matplotlib.text import Text  # noqa: E402
+
+from bayesgmm import fit_em, plots  # noqa: E402
+from bayesgmm.observation_record import name_labels  # noqa: E402
+
+
+def _texts(fig) -> set[str]:
+    """Every piece of text a figure shows: titles, axis and tick labels, legend entries."""
+    return {t.get_text() for t in fig.findobj(Text) if t.get_text()}
+
+
+def _bare_component_names(texts: set[str]) -> list[str]:
+    return [t for t in texts if t.startswith("component ") and "(" not in t]
+
+
+@pytest.fixture(scope="module")
+def labelled_em(old_faithful):
+    X = old_faithful.to_numpy(dtype=float)
+    labels = np.where(np.arange(len(X)) % 10 == 0, (X[:, 0] < 3).astype(int), -1)
+    em = fit_em(X, 2, labels=labels, noise=True, random_state=0)
+    name_labels(em, ("long", "short"))
+    return em, X, labels >= 0
+
+
+@pytest.mark.parametrize("figure", ["density", "classification", "membership", "overlay"])
+def test_two_feature_figures_name_components_by_their_labels(labelled_em, figure):
+    em, X, labelled = labelled_em
+    draw = getattr(plots, f"plot_{figure}")
+    kwargs = {"labelled": labelled} if figure in ("classification", "membership") else {}
+    texts = _texts(draw(em, X=X, **kwargs))
+    assert not _bare_component_names(texts), texts
+    if figure == "density":  # 2-D: contours only, no component named
+        return
+    assert any("component 0 (long)" in t for t in texts), texts
+    assert any("component 1 (short)" in t for t in texts), texts
+    if figure == "classification":  # membership lists only the groups that have points
+        assert "noise" in texts
+
+
+@pytest.mark.parametrize("figure", ["density", "classification", "membership"])
+def test_one_feature_figures_name_components_by_their_labels(labelled_em, figure):
+    em, X, labelled = labelled_em
+    x = X[:, :1]
+    em1 = fit_em(x, 2, labels=np.where(labelled, np.argmax(em.predict_proba(X)[:, :2], 1), -1),
+                 noise=True, random_state=0)
+    name_labels(em1, ("long", "short"))
+    texts = _texts(getattr(plots, f"plot_{figure}")(em1, x))
+    assert {"component 0 (long)", "component 1 (short)"} <= texts, texts
+    assert not _bare_component_names(texts)
+
+
+def test_pair_grid_legend_names_components_and_noise_in_black():
+    rng = np.random.default_rng(0)
+    X = np.r_[rng.normal(0, 1, (80, 3)), rng.normal(5, 1, (80, 3)),
+              rng.uniform(-4, 9, (10, 3))]
+    labels = np.full(len(X), -1)
+    labels[[0, 1, 80, 81]] = [0, 0, 1, 1]
+    em = fit_em(X, 2, labels=labels, noise=True, random_state=0)
+    name_labels(em, ("low", "high"))
+    for draw in (plots.plot_classification, plots.plot_overlay, plots.plot_density):
+        fig = draw(em, X=X, **({"labelled": labels >= 0}
+                               if draw is plots.plot_classification else {}))
+        texts = _texts(fig)
+        assert not _bare_component_names(texts), (draw.__name__, texts)
+        if draw is plots.plot_density:
+            assert {"component 0 (low)", "component 1 (high)"} <= texts
+            continue
+        (legend,) = fig.legends
+        entries = {t.get_text(): h for t, h in zip(legend.get_texts(), legend.legend_handles,
+                                                     strict=True)}
+        assert {"component 0 (low)", "component 1 (high)"} <= set(entries)
+        if draw is plots.plot_classification:  # the noise patch is the noise's colour
+            assert matplotlib.colors.to_hex(entries["noise"].get_facecolor()) == "#000000"
+            assert "known label" in entries
+
+
+def test_forest_rows_are_named_by_the_labels(tiny_fit):
+    result = dataclasses.replace(tiny_fit, observations_summary={"label_names": ["a", "b"]})
+    texts = _texts(plots.plot_forest(result))
+    assert {"component 0 (a)", "component 1 (b)"} <= texts
+    assert not _bare_component_names(texts)
+    assert "component 0" in _texts(plots.plot_forest(tiny_fit))  # no names: as before
+
+
+def test_without_names_figures_keep_plain_numbers(old_faithful):
+    X = old_faithful.to_numpy(dtype=float)
+    em = fit_em(X, 2, random_state=0)
+    texts = _texts(plots.plot_classification(em, X))
+    assert {"component 0", "component 1"} <= texts and "noise" not in texts
+
+
+def test_overlay_legend_lines_are_opaque_though_the_draws_are_faint(tiny_fit):
+    fig = plots.plot_overlay(tiny_fit, n_draws=5)
+    (legend,) = [a.get_legend() for a in fig.axes if a.get_legend() is not None]
+    assert all(h.get_alpha() in (None, 1.0) for h in legend.legend_handles)
