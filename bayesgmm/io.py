@@ -402,10 +402,9 @@ def load_spec(path: str | Path) -> RunSpec:
     if smp.get("nutpie_backend", "auto") not in NUTPIE_BACKENDS:
         raise ValueError(f"{p}: [sampler] nutpie_backend must be one of {NUTPIE_BACKENDS}")
     retry = smp.get("retry_target_accept")
-    if isinstance(retry, bool):  # TOML has no None: false turns the retry off
-        if retry:
-            raise ValueError(f"{p}: [sampler] retry_target_accept must be a number in (0, 1) "
-                             "or false")
+    if retry is True:
+        raise ValueError(f"{p}: [sampler] retry_target_accept must be a number in (0, 1) or false")
+    if retry is False:  # TOML has no None: false turns the retry off
         smp = {**smp, "retry_target_accept": None}
     try:
         settings = SamplerSettings(
