@@ -187,6 +187,7 @@ def diagnose(
     rank_alpha: float | None = None,
     rank_var_names: Sequence[str] = ("weights", "means"),
     empty_weight: float = 0.01,
+    target_accept: float | None = None,
 ) -> Diagnostics:
     """Check a mixture posterior for convergence and sampling problems.
 
@@ -230,6 +231,9 @@ def diagnose(
     empty_weight : float, default 0.01
         A component whose posterior median weight is below it counts as empty (evidence for
         "K too large").
+    target_accept : float, optional
+        The sampler's step-size target, when known: the divergence advice then says whether
+        raising it is still a remedy or was already tried.
 
     Returns
     -------
@@ -282,7 +286,7 @@ def diagnose(
 
     by_name = {c.name: c.value for c in checks}
     causes, advice = _advice(checks, post, density, chains, flagged, divergences, stats,
-                             ess_min, empty_weight, label_report)
+                             ess_min, empty_weight, label_report, target_accept)
     return Diagnostics(
         ok=all(c.passed for c in checks),
         verdict=_verdict(checks, not_checked, label_report)
@@ -840,7 +844,8 @@ _INVARIANT_CHECKS = (
 # Advice: the cause the evidence points to
 # --------------------------------------------------------------------------------------------
 def _advice(checks, post, density, chains, flagged, divergences, stats, ess_min,
-            empty_weight, label_report=None) -> tuple[tuple[str, ...], tuple[str, ...]]:
+            empty_weight, label_report=None, target_accept=None
+            ) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """(causes, advice): one sentence of evidence and remedy per cause, in CAUSES order.
 
     Label switching needs evidence of switching: when relabelling ran and permuted no draw at
@@ -858,7 +863,8 @@ def _advice(checks, post, density, chains, flagged, divergences, stats, ess_min,
     if overfit:
         found["K too large"] = overfit
     if "divergences" in failed and divergences is not None:
-        found["divergences"] = _divergence_evidence(post, stats, chains, divergences)
+        found["divergences"] = _divergence_evidence(post, stats, chains, divergences,
+                                                    target_accept)
     mixing = {"max R-hat", "min bulk ESS", "min tail ESS", "min rank p-value"} & failed
     invariant_failed = {"max R-hat (label-invariant)", "min bulk ESS (label-invariant)"} & failed
     if (mixing or invariant_failed) and not {"poor start", "stuck chain"} & set(found):
@@ -949,7 +955,7 @@ def _k_too_large_evidence(post, empty_weight) -> str:
             "by LOO (bayesgmm select) and refit with a smaller K.")
 
 
-def _divergence_evidence(post, stats, chains, divergences) -> str:
+def _divergence_evidence(post, stats, chains, divergences, target_accept=None) -> str:
     per_chain = ", ".join(f"{c}: {int(n)}" for c, n in zip(chains, divergences, strict=True))
     diverging = _stat(stats, (DIVERGING,)).astype(bool).transpose(*SAMPLE_DIMS).values.ravel()
     where = ""
@@ -965,9 +971,20 @@ def _divergence_evidence(post, stats, chains, divergences) -> str:
         where = (f"; they concentrate at {side} {labels[i]} (divergent draws' mean "
                  f"{flat[diverging, i].mean():.4g} vs {flat[~diverging, i].mean():.4g} for the "
                  f"others, {abs(z[i]):.1f} posterior sd apart)")
+    # Once the target is already high, smaller steps rarely remove them: the geometry (a
+    # nearly empty or degenerate component) is the likelier cause, so say that first.
+    if target_accept is not None and target_accept >= 0.95:
+        remedy = (f"They persist at target_accept={target_accept:g} (already raised): a "
+                  "component near a small weight or variance is nearly empty or degenerate, "
+                  "so consider fewer components; target_accept=0.99 is the last step-size "
+                  "remedy.")
+    else:
+        now = "" if target_accept is None else f" (it was {target_accept:g})"
+        remedy = (f"Raise target_accept{now} (e.g. 0.95); if they persist near a small weight "
+                  "or variance, that component is nearly empty or degenerate (consider fewer "
+                  "components).")
     return (f"{int(divergences.sum())} divergent transition(s) (per chain {per_chain}){where}. "
-            "Raise target_accept (e.g. 0.95); if they persist near a small weight or variance, "
-            "that component is nearly empty or degenerate (consider fewer components).")
+            + remedy)
 
 
 def _more_draws_evidence(checks, post, ess_min) -> str:

@@ -719,6 +719,46 @@ def plot_classification(result: Any, X: Any = None, ax: Axes | None = None, *,
 # membership
 # --------------------------------------------------------------------------------------------
 @_shared_docs
+def _membership_1d(result, x, ax, bayes, K, G, titles, name, labelled) -> Figure:
+    """plot_membership for 1-D data. A posterior's intervals overlap where components do, so
+    on a figure of its own each component gets a panel (one band each stays readable)."""
+    grid = np.linspace(*_robust_limits(x, 0.05), 300)
+    on_grid = result.predict_proba(grid[:, None])
+    if ax is None and bayes and K > 1:
+        fig = Figure(figsize=(6.4, 0.9 + 1.1 * K), layout="constrained")
+        panels = list(fig.subplots(K, 1, sharex=True, sharey=True))
+    else:
+        fig, ax = _new_axes(ax)
+        panels = [ax] * K
+    sel = None if labelled is None else np.asarray(labelled, dtype=bool)
+    for k, panel in enumerate(panels):
+        colour = _component_color(k, G)
+        if bayes:
+            panel.fill_between(grid, on_grid.lower[:, k], on_grid.upper[:, k], color=colour,
+                               alpha=0.25 if panels[0] is not panels[-1] else 0.18, lw=0)
+        curve = on_grid.mean[:, k] if bayes else on_grid[:, k]
+        panel.plot(grid, curve, color=colour, lw=1.8, label=titles[k])
+        if k == K - 1 or panels[0] is not panels[-1]:  # the rug once per panel
+            panel.plot(x, np.full_like(x, -0.03), "|", color="black", markersize=10, alpha=0.5,
+                       label="data")
+            if sel is not None and sel.any():
+                panel.plot(x[sel], np.full(int(sel.sum()), -0.03), "s", markerfacecolor="none",
+                           markeredgecolor="black", markersize=5, label="known label")
+        panel.set(ylim=(-0.06, 1.03), xlim=(grid[0], grid[-1]))
+    band = f" with its {on_grid.interval:.0%} interval" if bayes else ""
+    title = f"Membership: P(k | x){' posterior mean' if bayes else ' (EM)'}{band}"
+    panels[-1].set_xlabel(name)
+    if panels[0] is panels[-1]:
+        ax.set(ylabel="P(component | x)", title=title)
+        ax.legend(fontsize="small", loc="center right")
+    else:
+        for k, panel in enumerate(panels):
+            panel.set_ylabel(f"P({titles[k]})" if len(titles[k]) < 16 else f"P({k})",
+                             fontsize="small")
+        fig.suptitle(title, fontsize="medium")
+    return fig
+
+
 def plot_membership(result: Any, X: Any = None, ax: Axes | None = None, *,
                     proba: Any = None, n_uncertain: int = 10, labelled: Any = None) -> Figure:
     """Points coloured by their most probable component, faded by how unsure that is.
@@ -726,7 +766,8 @@ def plot_membership(result: Any, X: Any = None, ax: Axes | None = None, *,
     Opacity is the membership probability of the assigned component (solid: certain; faint:
     near 1/K). The ``n_uncertain`` most uncertain points are circled and numbered by row.
     1-D data: each component's P(k | x) as a smooth curve over x (posterior mean with its
-    interval as a band; EM: the responsibilities), with a rug of the data. D > 2: the two
+    interval as a band, one panel per component unless ``ax`` is given; EM: the
+    responsibilities), with a rug of the data. D > 2: the two
     features that separate the components most (:func:`plot_classification` shows them all).
 
     Parameters
@@ -752,32 +793,9 @@ def plot_membership(result: Any, X: Any = None, ax: Axes | None = None, *,
     K = mean_p.shape[1]  # K + 1 with a noise component (its column last)
     G = em.n_components
     titles = _component_names(result, G)
-    fig, ax = _new_axes(ax)
     if X.shape[1] == 1:
-        x = X[:, 0]
-        grid = np.linspace(*_robust_limits(x, 0.05), 300)
-        on_grid = result.predict_proba(grid[:, None])
-        for k in range(K):
-            colour = _component_color(k, G)
-            if bayes:
-                ax.fill_between(grid, on_grid.lower[:, k], on_grid.upper[:, k], color=colour,
-                                alpha=0.18, lw=0)
-                curve = on_grid.mean[:, k]
-            else:
-                curve = on_grid[:, k]
-            ax.plot(grid, curve, color=colour, lw=1.8, label=titles[k])
-        ax.plot(x, np.full_like(x, -0.03), "|", color="black", markersize=10, alpha=0.5,
-                label="data")
-        if labelled is not None and np.any(labelled):
-            sel = np.asarray(labelled, dtype=bool)
-            ax.plot(x[sel], np.full(int(sel.sum()), -0.03), "s", markerfacecolor="none",
-                    markeredgecolor="black", markersize=5, label="known label")
-        band = f" with its {on_grid.interval:.0%} interval" if bayes else ""
-        ax.set(xlabel=names[0], ylabel="P(component | x)", ylim=(-0.06, 1.03),
-               xlim=(grid[0], grid[-1]),
-               title=f"Membership: P(k | x){' posterior mean' if bayes else ' (EM)'}{band}")
-        ax.legend(fontsize="small", loc="center right")
-        return fig
+        return _membership_1d(result, X[:, 0], ax, bayes, K, G, titles, names[0], labelled)
+    fig, ax = _new_axes(ax)
     if X.shape[1] > 2:
         i, j = _two_most_separating(*_point_estimate(result))
         extra = f" ({names[i]} and {names[j]}: the most separating pair)"

@@ -174,8 +174,10 @@ class BayesResult:
         """R-hat, ESS, divergences, E-BFMI, tree depth, label switching, and a verdict.
 
         Keyword arguments are the thresholds of :func:`bayesgmm.diagnostics.diagnose`
-        (``rhat_max``, ``ess_min``, ``ebfmi_min``).
+        (``rhat_max``, ``ess_min``, ``ebfmi_min``). The divergence advice knows the run's
+        ``target_accept`` (after a divergence retry, the raised one).
         """
+        thresholds.setdefault("target_accept", self.settings.get("target_accept"))
         return diagnose(self.idata, label_report=self.label_switching, **thresholds)
 
     def compare_em(self, interval: float = 0.94) -> pd.DataFrame:

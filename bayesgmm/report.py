@@ -411,9 +411,20 @@ def _png(fig) -> bytes:
 # sections
 # --------------------------------------------------------------------------------------------
 def _verdict_box(diag) -> str:
+    """The verdict at the top: whether to rely on the numbers and the likely causes; the
+    evidence and the advice are written out once, in the Diagnostics section."""
     cls = "ok" if diag.ok else "bad"
-    return f'<div class="verdict {cls}"><strong>Verdict.</strong> {html.escape(_plain(diag))}' \
+    causes = getattr(diag, "causes", ())
+    text = html.escape(_plain(diag) if diag.ok or not causes else (
+        f"{_DO_NOT_RELY} Likely cause: {', '.join(causes)}; the evidence and what to do are "
+        "under")) + (' <a href="#diagnostics">Diagnostics</a>.' if causes and not diag.ok
+                     else "")
+    return f'<div class="verdict {cls}"><strong>Verdict.</strong> {text}' \
            f'<br><code>{html.escape(diag.verdict)}</code></div>'
+
+
+_DO_NOT_RELY = ("Do not rely on these posterior summaries yet: at least one convergence check "
+                "failed.")
 
 
 def _plain(diag) -> str:
@@ -423,8 +434,7 @@ def _plain(diag) -> str:
                 "the posterior summaries in this report can be used as they are (to within the "
                 "Monte Carlo standard errors).")
     if getattr(diag, "advice", ()):  # the causes the evidence points to (diagnostics.py)
-        return ("Do not rely on these posterior summaries yet: at least one convergence check "
-                "failed. " + " ".join(a[0].upper() + a[1:] for a in diag.advice))
+        return f"{_DO_NOT_RELY} " + " ".join(a[0].upper() + a[1:] for a in diag.advice)
     advice = []
     names = {c.name for c in diag.checks if not c.passed}
     if any("R-hat" in n or "ESS" in n for n in names):
@@ -436,8 +446,7 @@ def _plain(diag) -> str:
     if any("BFMI" in n or "tree" in n for n in names):
         advice.append("suspect a difficult geometry (too many components, weak priors)")
     what = "; ".join(advice) if advice else "inspect the failed checks below"
-    return ("Do not rely on these posterior summaries yet: at least one convergence check "
-            f"failed. Suggested next step: {what}.")
+    return f"{_DO_NOT_RELY} Suggested next step: {what}."
 
 
 def _section(anchor: str, title: str, *parts: str) -> str:
@@ -446,9 +455,10 @@ def _section(anchor: str, title: str, *parts: str) -> str:
 
 
 def _table(frame: pd.DataFrame, digits: int = 4, index: bool = True,
-           decimals: Mapping[str, int] | None = None) -> str:
+           decimals: Mapping[str, int] | None = None, text: bool = False) -> str:
     """A DataFrame as an HTML table with numbers through :func:`format_number` (the columns in
-    ``decimals`` with that many decimals instead: quantities compared by differences)."""
+    ``decimals`` with that many decimals instead: quantities compared by differences);
+    ``text``: cells left-aligned (sentences and names, not numbers to compare by column)."""
     shown = frame.copy().astype(object)
     for col in shown.columns:
         places = (decimals or {}).get(col)
@@ -456,7 +466,8 @@ def _table(frame: pd.DataFrame, digits: int = 4, index: bool = True,
                       for v in frame[col]]
     # A wide table scrolls inside its box instead of pushing the page past the window.
     return ('<div class="tblwrap">'
-            + shown.to_html(classes="tbl", index=index, escape=True, border=0) + "</div>")
+            + shown.to_html(classes="tbl text" if text else "tbl", index=index, escape=True,
+                            border=0) + "</div>")
 
 
 def _fixed(value: Any, places: int) -> str:
@@ -717,11 +728,12 @@ def _section_membership(result, X, proba, figure, n_uncertain: int = 10,
     classification = figure(
         "classification", "Classification: each point in its most probable component's "
         "colour, larger when less certain (uncertainty = 1 - max posterior mean P(k | x)); "
-        f"{plots.ELLIPSE_LEVEL:.0%} ellipses of the posterior mean components"
+        + ("the posterior mean components' weighted densities" if X.shape[1] == 1 else
+           f"{plots.ELLIPSE_LEVEL:.0%} ellipses of the posterior mean components")
         + _marks_caption(result, labelled),
         lambda: plots.plot_classification(result, X, proba=proba, labelled=labelled))
-    caption = ("Membership probability P(k | x) along the data (posterior mean, band: 94% "
-               "interval; rug: the data)" if X.shape[1] == 1 else
+    caption = ("Membership probability P(k | x) along the data, one panel per component "
+               "(posterior mean, band: 94% interval; rug: the data)" if X.shape[1] == 1 else
                "Membership uncertainty: opacity = posterior mean probability of the assigned "
                "component; the least certain points circled with their row numbers")
     fig = figure("membership", caption + _marks_caption(result, labelled),
@@ -778,8 +790,7 @@ def _section_diagnostics(result, diag, figure) -> str:
         lambda: plots.plot_energy(result))
     return _section(
         "diagnostics", "5. Diagnostics",
-        f"<p>{html.escape(_plain(diag))}</p>",
-        f"<p><code>{html.escape(diag.verdict)}</code></p>",
+        _advice_html(diag),
         _table(checks),
         f"<h3>Problems</h3><ul>{problems}</ul>" if problems else "",
         f"<h3>Not checked</h3><ul>{not_checked}</ul>" if not_checked else "",
@@ -787,6 +798,18 @@ def _section_diagnostics(result, diag, figure) -> str:
         "<h3>Label switching</h3>", f"<pre>{html.escape(str(result.label_switching))}</pre>",
         trace, rank, energy,
     )
+
+
+def _advice_html(diag) -> str:
+    """The plain verdict, with one list item per diagnosed cause (its evidence and remedy);
+    the checks' numbers are in the table after it."""
+    advice = getattr(diag, "advice", ())
+    if diag.ok or not advice:
+        return f"<p>{html.escape(_plain(diag))}</p>"
+    items = "".join(f"<li><strong>{html.escape(cause)}</strong>: "
+                    f"{html.escape(text.partition(': ')[2] or text)}</li>"
+                    for cause, text in zip(diag.causes, advice, strict=True))
+    return f"<p>{html.escape(_DO_NOT_RELY)}</p><ul>{items}</ul>"
 
 
 def _section_ppc(result, figure, random_state) -> str:
@@ -814,7 +837,8 @@ def _section_reproducibility(result) -> str:
     settings = {k: _readable_setting(k, v) for k, v in result.settings.items()
                 if k not in ("timing", "start")}
     settings.pop("random_state", None)  # shown above the table, as the seed it is
-    settings.update({f"time: {k}": v for k, v in result.settings.get("timing", {}).items()})
+    settings.update({f"time: {k.removesuffix('_s')}": f"{v:.2f} s"
+                     for k, v in result.settings.get("timing", {}).items()})
     settings_table = pd.DataFrame({"value": list(settings.values())}, index=list(settings))
     start = result.settings.get("start") or {}
     candidates = pd.DataFrame(start.get("candidates", []))
@@ -832,7 +856,7 @@ def _section_reproducibility(result) -> str:
         f"scale {', '.join(format_number(s) for s in result.standardisation.scale)}).</p>",
         "<h3>Priors</h3>", _table(priors),
         f"<h3>Sampler settings</h3><p>Seed: <code>{html.escape(str(seed))}</code></p>",
-        _table(settings_table),
+        _table(settings_table, text=True),
         *([f"<h3>Start</h3><p>EM candidates for the chains' start, chosen by "
            f"{html.escape(str(start.get('chosen_by', 'EM objective')))}"
            + (f"; {html.escape(_readable_setting('reanchored', start['reanchored']))}"
@@ -852,13 +876,21 @@ def _readable_setting(name: str, value):
             + "".join(f", {name} failed" for name in Checkpoint.from_dict(c).other_failed)
             + (" (converged)" if c["converged"] else "")
             for c in value.get("checkpoints", []))
-        stopped = {"converged": "stopped when every check passed",
+        # The stopping rule checks mixing (R-hat, ESS, rank tests, on the relabelled and the
+        # label-invariant quantities); divergences and E-BFMI are the verdict's, not the rule's.
+        stopped = {"converged": "stopped when every mixing check (R-hat, ESS, rank tests) "
+                                "passed; divergences are judged in the diagnostics",
                    "max_draws": "stopped at the draw cap (max_draws) WITHOUT converging",
                    "max_time": "stopped at the time budget (max_time) WITHOUT converging",
                    "abandoned": "ended early: a chain found a better mode (see re-anchoring)",
                    }.get(value.get("stopped_by"), f"stopped by {value.get('stopped_by')}")
         return (f"sampled until converged (draws='auto'): kept {value.get('draws')} draws per "
                 f"chain, {stopped}" + (f"; checks: {checks}" if checks else ""))
+    if name == "retried" and isinstance(value, dict):
+        before, after = value.get("target_accept", [None, None])
+        return (f"{value.get('divergences')} divergent transition(s) in the first "
+                f"{value.get('after_draws')} draws per chain at target_accept {before}: the "
+                f"chains started again at {after} (smaller steps)")
     if name == "reanchored" and isinstance(value, dict):
         return ("a chain found a better mode: EM was restarted from it and the chains sampled "
                 "again" if value.get("rerun") else
@@ -1162,6 +1194,7 @@ nav a { margin-right: 1em; }
 table.tbl { border-collapse: collapse; font-size: 0.9em; margin: 0.5em 0 1em; }
 table.tbl th, table.tbl td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: right; }
 table.tbl thead th { background: #f0f0f0; } table.tbl tbody th { text-align: left; }
+table.tbl.text td { text-align: left; }
 figure { margin: 1em 0; } figure img { max-width: 100%; height: auto; border: 1px solid #eee; }
 figcaption { color: #555; font-size: 0.9em; }
 .verdict { padding: 0.8em 1em; border-radius: 6px; margin: 1em 0; }

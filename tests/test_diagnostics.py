@@ -376,6 +376,23 @@ def test_advice_divergences_names_where_they_concentrate(rng):
     assert "concentrate at low weights[2]" in text and "target_accept" in text
 
 
+@pytest.mark.parametrize(("target_accept", "expected"), [
+    (None, "Raise target_accept (e.g. 0.95)"),
+    (0.8, "Raise target_accept (it was 0.8) (e.g. 0.95)"),
+    (0.95, "They persist at target_accept=0.95 (already raised)"),
+])
+def test_advice_divergences_knows_the_target_accept_it_ran_at(rng, target_accept, expected):
+    # after the divergence retry the run is already at 0.95: advising 0.95 again would be wrong
+    post = posterior(rng)
+    stats = sample_stats(rng)
+    stats["diverging"] = post["weights"][..., 2] < np.quantile(post["weights"][..., 2], 0.03)
+    result = diagnose(make_tree(post, stats), target_accept=target_accept)
+
+    text = result.advice[result.causes.index("divergences")]
+    assert expected in text
+    assert ("fewer components" in text) and (("Raise" in text) == (target_accept != 0.95))
+
+
 @pytest.mark.parametrize("kind", ["empty", "duplicated"])
 def test_advice_k_too_large_shows_the_evidence(rng, kind):
     post = posterior(rng)

@@ -344,6 +344,24 @@ def test_plain_verdict_gives_the_diagnosed_cause():
     assert "K is too large" not in text
 
 
+def test_advice_is_written_once_the_top_box_names_the_causes():
+    import types
+
+    from bayesgmm.report import _advice_html, _verdict_box
+
+    advice = ("K too large: components 2 and 3 may be one cluster counted twice",
+              "divergences: 6 divergent transition(s); they concentrate at low means[3]")
+    diag = types.SimpleNamespace(ok=False, checks=(), causes=("K too large", "divergences"),
+                                 advice=advice, verdict="PROBLEMS: 6 divergences > 0")
+    top, section = _verdict_box(diag), _advice_html(diag)
+    assert "Likely cause: K too large, divergences" in top and 'href="#diagnostics"' in top
+    assert "counted twice" not in top and "concentrate" not in top
+    assert section.count("<li>") == 2
+    assert "<strong>K too large</strong>: components 2 and 3 may be one cluster" in section
+    ok = types.SimpleNamespace(ok=True, checks=(), causes=(), advice=(), verdict="OK")
+    assert "can be used as they are" in _verdict_box(ok) and "<li>" not in _advice_html(ok)
+
+
 # --------------------------------------------------------------------------------------------
 # numbers by magnitude, one parameter table, EM-only figures and report
 # --------------------------------------------------------------------------------------------
@@ -431,14 +449,22 @@ def test_em_convergence_shows_one_filled_point_per_iteration(one_d):
 
 
 def test_one_dimensional_membership_is_a_smooth_curve_with_band_and_rug(one_d):
-    ax = plots.plot_membership(one_d).axes[0]
     K = one_d.n_components
+    n = len(one_d.idata["observed_data"]["x"])
+    # on an axes of the caller's: every component there
+    ax = plots.plot_membership(one_d, ax=Figure().add_subplot()).axes[0]
     curves = [line for line in ax.lines if len(line.get_xdata()) == 300]
     assert len(curves) == K
     assert np.all(np.diff(curves[0].get_xdata()) > 0)  # along a grid, not the data's gaps
     assert len(ax.collections) == K  # one band per component
     rug = [line for line in ax.lines if line.get_marker() == "|"]
-    assert len(rug) == 1 and len(rug[0].get_xdata()) == len(one_d.idata["observed_data"]["x"])
+    assert len(rug) == 1 and len(rug[0].get_xdata()) == n
+    # on its own figure: a panel per component (overlapping bands would hide each other)
+    panels = plots.plot_membership(one_d).axes
+    assert len(panels) == K
+    for k, panel in enumerate(panels):
+        assert len(panel.collections) == 1 and panel.lines[0].get_label() == f"component {k}"
+        assert [len(line.get_xdata()) for line in panel.lines if line.get_marker() == "|"] == [n]
 
 
 def test_overlay_axes_follow_the_data_not_wild_draws(three_d):
@@ -684,4 +710,14 @@ def test_adaptive_record_reads_as_sentences():
     assert "4000 draws: R-hat 1.005, ESS 900 / 800, min rank p-value failed" in text
     assert "max R-hat failed" not in text  # stated as a number, not repeated
     done = DrawsRun(1000, "converged", (Checkpoint(1000, 1.002, 900.0, 800.0, True, 1.0),))
-    assert "every check passed" in _readable_setting("adaptive", done.to_dict())
+    assert "every mixing check (R-hat, ESS, rank tests) passed" in \
+        _readable_setting("adaptive", done.to_dict())
+
+
+def test_divergence_retry_record_reads_as_a_sentence():
+    from bayesgmm.report import _readable_setting
+
+    text = _readable_setting("retried", {"target_accept": [0.8, 0.95], "divergences": 3,
+                                         "after_draws": 1000})
+    assert text == ("3 divergent transition(s) in the first 1000 draws per chain at "
+                    "target_accept 0.8: the chains started again at 0.95 (smaller steps)")
