@@ -30,6 +30,9 @@ the loops over draws are replaced by batched matrix products and a vectorised as
 
 from __future__ import annotations
 
+import functools
+import itertools
+
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
@@ -136,15 +139,22 @@ def stephens_permutations(
     n_iter : int
         Alternations run (the last changed nothing unless ``max_iter`` was hit).
     """
-    S, _, K = P.shape
+    S, N, K = P.shape
     perms = np.tile(np.arange(K), (S, 1)) if initial is None else np.array(initial, np.intp)
-    Pt = np.ascontiguousarray(P.transpose(0, 2, 1))  # (S, K, N): cost = Pt @ -log Q
+    # (S K, N): the cost of every draw's components against Q is one matrix product.
+    Pt = np.ascontiguousarray(P.transpose(0, 2, 1)).reshape(S * K, N)
+    total = permute_probabilities(P, perms).sum(axis=0)  # (N, K): S Q
     for it in range(1, max_iter + 1):  # noqa: B007 (it is reported)
-        Q = permute_probabilities(P, perms).mean(axis=0)  # (N, K)
-        cost = -(Pt @ np.log(np.maximum(Q, _TINY)))  # (S, K_draw, K_ref)
+        cost = -(Pt @ np.log(np.maximum(total / S, _TINY))).reshape(S, K, K)  # (S, draw, ref)
         new = assign_min_cost(cost)
-        if np.array_equal(new, perms):
+        changed = np.flatnonzero(np.any(new != perms, axis=1))
+        if not changed.size:
             break
+        # Q moves only by the draws whose permutation changed (after the first alternations
+        # few do): update its sum instead of permuting all S draws again.
+        moved = P[changed]
+        total += (permute_probabilities(moved, new[changed])
+                  - permute_probabilities(moved, perms[changed])).sum(axis=0)
         perms = new
     else:
         it = max_iter
@@ -195,7 +205,30 @@ def assign_min_cost(cost: np.ndarray) -> np.ndarray:
     # the draws where two reference components compete for the same draw component.
     perm = np.argmin(cost, axis=1)
     clash = np.flatnonzero(np.any(np.sort(perm, axis=1) != np.arange(K), axis=1))
+    if K <= _ENUMERATE_MAX_K:
+        # Few components: try all K! assignments at once (a Python-level Hungarian call per
+        # draw cost more than the relabelling's arithmetic when many draws clash).
+        candidates = _all_permutations(K)  # (K!, K): candidates[p, k] = row for column k
+        columns = np.arange(K)
+        for start in range(0, clash.size, _ENUMERATE_BLOCK):
+            block = clash[start:start + _ENUMERATE_BLOCK]
+            totals = cost[block][:, candidates, columns].sum(axis=2)  # (B, K!)
+            perm[block] = candidates[np.argmin(totals, axis=1)]
+        return perm
     for s in clash:
         rows, cols = linear_sum_assignment(cost[s])
         perm[s, cols] = rows
     return perm
+
+
+# Up to this K every assignment is enumerated (6! = 720 candidates), in blocks of draws that
+# keep the (block, K!, K) gather near 10 MB.
+_ENUMERATE_MAX_K = 6
+_ENUMERATE_BLOCK = 256
+
+
+@functools.cache
+def _all_permutations(K: int) -> np.ndarray:
+    perms = np.array(list(itertools.permutations(range(K))), dtype=np.intp)
+    perms.setflags(write=False)
+    return perms

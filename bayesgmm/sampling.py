@@ -226,6 +226,9 @@ def fit_bayes(
 
     retry = ss.retry_target_accept is not None and ss.retry_target_accept > ss.target_accept
     ended: dict[str, Any] = {}  # why the first run was ended at a checkpoint, if it was
+    # The last checkpoint's relabelling (draws="auto"): when the run kept exactly those draws,
+    # the result reuses it instead of relabelling the same draws again.
+    last_check: dict[str, Any] = {}
 
     def end_first_run(em: EMResult, draws) -> bool:
         """End the first run at a checkpoint when sampling on from there would be wasted:
@@ -252,10 +255,11 @@ def fit_bayes(
         """
         reference = (em.weights, em.means, em.covariances)
         start = model.initial_point(pm_model, *reference, noise_weight=em.noise_weight)
+        last_check.clear()  # a new run: an earlier run's relabelling is not these draws'
         if ss.sampler == "nutpie":
             check = functools.partial(_relabelled_convergence, reference=reference,
                                       covariance_type=covariance_type, X=X_relabel,
-                                      thresholds=thresholds)
+                                      thresholds=thresholds, keep=last_check)
             abandon = functools.partial(end_first_run, em) if first else None
             run = functools.partial(_sample_nutpie, backend=ss.nutpie_backend, target=target,
                                     check=check, abandon=abandon)
@@ -320,9 +324,12 @@ def fit_bayes(
     progress.say("relabelling the draws, computing the pointwise log-likelihood", ss.progressbar)
     extra = ["noise_weight"] if obs.noise else []  # not a component's: never permuted
     raw = idata["posterior"].to_dataset()[list(PARAMETERS) + extra]
-    relabelled, report = relabel_posterior(
-        raw[list(PARAMETERS)], (em.weights, em.means, em.covariances), covariance_type,
-        X=X_relabel)
+    if last_check.get("draws") == draws:
+        relabelled, report = last_check["relabelled"], last_check["report"]
+    else:
+        relabelled, report = relabel_posterior(
+            raw[list(PARAMETERS)], (em.weights, em.means, em.covariances), covariance_type,
+            X=X_relabel)
     if extra:
         relabelled = relabelled.assign(noise_weight=raw["noise_weight"])
     groups = {
@@ -639,7 +646,7 @@ def _sample_nutpie(pm_model, start, *, draws, tune, chains, cores, seed, progres
 
 
 def _relabelled_convergence(posterior: xr.Dataset, *, reference, covariance_type, X,
-                            thresholds: DiagnosticThresholds
+                            thresholds: DiagnosticThresholds, keep: dict | None = None
                             ) -> tuple[float, float, float, tuple[str, ...]]:
     """The stopping rule of ``draws="auto"``: the verdict's mixing checks on the relabelled
     parameters (the same relabelling as the result's).
@@ -648,9 +655,12 @@ def _relabelled_convergence(posterior: xr.Dataset, *, reference, covariance_type
     those of :func:`~bayesgmm.diagnostics.diagnose` that more draws can settle: R-hat and ESS,
     rank uniformity, the label-invariant quantities and the chains' agreement (the sampler's
     divergences, E-BFMI and tree depth are not, so they are left to the verdict).
+    ``keep``: receives the draws per chain, the relabelled posterior and its report.
     """
     relabelled, report = relabel_posterior(posterior[list(PARAMETERS)], reference,
                                            covariance_type, X=X)
+    if keep is not None:
+        keep.update(draws=posterior.sizes["draw"], relabelled=relabelled, report=report)
     checked = diagnose(relabelled, label_report=report, rhat_max=thresholds.rhat_max,
                        ess_min=thresholds.ess_min, mode_shift_max=thresholds.mode_shift_max)
     failed = tuple(c.name for c in checked.checks if not c.passed)

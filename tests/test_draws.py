@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import xarray as xr
 
 from bayesgmm import fit_em
 from bayesgmm.draws import (
@@ -208,6 +209,13 @@ def test_auto_equals_a_fixed_run_of_the_draws_it_kept(auto_fit, old_faithful):
     for name in ("weights", "means", "covariances"):
         np.testing.assert_array_equal(auto_fit.posterior[name].to_numpy(),
                                       fixed.posterior[name].to_numpy())
+    # the auto run kept its last checkpoint's relabelling instead of relabelling again: the
+    # same permutations, report and coordinates as relabelling the kept draws afresh
+    assert auto_fit.settings["adaptive"]["stopped_by"] == "converged"
+    np.testing.assert_array_equal(auto_fit.label_switching.permutations,
+                                  fixed.label_switching.permutations)
+    assert str(auto_fit.label_switching) == str(fixed.label_switching)
+    xr.testing.assert_identical(auto_fit.posterior.drop_attrs(), fixed.posterior.drop_attrs())
 
 
 def test_auto_result_saves_and_loads(auto_fit, tmp_path):

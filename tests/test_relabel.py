@@ -138,16 +138,17 @@ def test_overlapping_components_relabel_to_unimodal_draws_centred_on_truth():
             assert stats.kstest(raw, truth).statistic > 0.15
 
 
-def test_assign_is_optimal_including_clashes():
+@pytest.mark.parametrize("K", [2, 4, 6, 7])  # 7: past the enumeration, the Hungarian loop
+def test_assign_is_optimal_including_clashes(K):
     rng = np.random.default_rng(4)
-    cost = rng.uniform(size=(500, 4, 4))
+    cost = rng.uniform(size=(600, K, K))
     perm = assign_min_cost(cost)
-    assert np.all(np.sort(perm, axis=1) == np.arange(4))
-    clashes = np.any(np.sort(np.argmin(cost, axis=1), axis=1) != np.arange(4), axis=1)
-    assert clashes.sum() > 100  # the Hungarian fallback is exercised
+    assert np.all(np.sort(perm, axis=1) == np.arange(K))
+    clashes = np.any(np.sort(np.argmin(cost, axis=1), axis=1) != np.arange(K), axis=1)
+    assert clashes.sum() > 100  # the clash branch is exercised (in more than one block)
     for s in range(len(cost)):
         rows, cols = linear_sum_assignment(cost[s])
-        assert cost[s][perm[s], np.arange(4)].sum() == pytest.approx(cost[s][rows, cols].sum())
+        assert cost[s][perm[s], np.arange(K)].sum() == pytest.approx(cost[s][rows, cols].sum())
 
 
 def test_relabel_posterior_keeps_dims_coords_and_attrs():
