@@ -290,7 +290,8 @@ def diagnose(
     return Diagnostics(
         ok=all(c.passed for c in checks),
         verdict=_verdict(checks, not_checked, label_report)
-        + (f" | likely cause: {', '.join(causes)} (see advice)" if causes else ""),
+        + (f" | {'note' if all(c.passed for c in checks) else 'likely cause'}: "
+           f"{', '.join(causes)} (see advice)" if causes else ""),
         problems=tuple(c.problem for c in checks if not c.passed),
         checks=tuple(checks),
         not_checked=tuple(not_checked),

@@ -415,10 +415,15 @@ def _verdict_box(diag) -> str:
     evidence and the advice are written out once, in the Diagnostics section."""
     cls = "ok" if diag.ok else "bad"
     causes = getattr(diag, "causes", ())
-    text = html.escape(_plain(diag) if diag.ok or not causes else (
-        f"{_DO_NOT_RELY} Likely cause: {', '.join(causes)}; the evidence and what to do are "
-        "under")) + (' <a href="#diagnostics">Diagnostics</a>.' if causes and not diag.ok
-                     else "")
+    if not causes:
+        text = html.escape(_plain(diag))
+    elif diag.ok:  # every check passed, but the evidence says something (e.g. K too large)
+        text = html.escape(f"{_plain(diag)} Note: the evidence points to {', '.join(causes)}; "
+                           "see") + ' <a href="#diagnostics">Diagnostics</a>.'
+    else:
+        text = html.escape(f"{_DO_NOT_RELY} Likely cause: {', '.join(causes)}; the evidence "
+                           "and what to do are under") + ' <a href="#diagnostics">Diagnostics</a>.'
+
     return f'<div class="verdict {cls}"><strong>Verdict.</strong> {text}' \
            f'<br><code>{html.escape(diag.verdict)}</code></div>'
 
@@ -804,12 +809,14 @@ def _advice_html(diag) -> str:
     """The plain verdict, with one list item per diagnosed cause (its evidence and remedy);
     the checks' numbers are in the table after it."""
     advice = getattr(diag, "advice", ())
-    if diag.ok or not advice:
+    if not advice:
         return f"<p>{html.escape(_plain(diag))}</p>"
     items = "".join(f"<li><strong>{html.escape(cause)}</strong>: "
                     f"{html.escape(text.partition(': ')[2] or text)}</li>"
                     for cause, text in zip(diag.causes, advice, strict=True))
-    return f"<p>{html.escape(_DO_NOT_RELY)}</p><ul>{items}</ul>"
+    lead = (f"{_plain(diag)} The checks passed, but the evidence says:" if diag.ok
+            else _DO_NOT_RELY)
+    return f"<p>{html.escape(lead)}</p><ul>{items}</ul>"
 
 
 def _section_ppc(result, figure, random_state) -> str:

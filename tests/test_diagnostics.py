@@ -417,6 +417,10 @@ def test_advice_k_too_large_shows_the_evidence(rng, kind):
     else:
         assert "components 0 and 3 may be one cluster counted twice" in text
     assert "smaller K" in text
+    # the verdict names it: a note when every check passed, a likely cause when one failed
+    assert result.ok  # the draws mix: K too large is evidence beside an OK verdict, a note
+    assert result.verdict.startswith("OK") and \
+        result.verdict.endswith("| note: K too large (see advice)")
     assert "K too large" not in diagnose(make_tree(posterior(rng), sample_stats(rng))).causes
 
 

@@ -360,6 +360,12 @@ def test_advice_is_written_once_the_top_box_names_the_causes():
     assert "<strong>K too large</strong>: components 2 and 3 may be one cluster" in section
     ok = types.SimpleNamespace(ok=True, checks=(), causes=(), advice=(), verdict="OK")
     assert "can be used as they are" in _verdict_box(ok) and "<li>" not in _advice_html(ok)
+    # checks passed but a component is empty: the box says so and the section lists it
+    noted = types.SimpleNamespace(ok=True, checks=(), causes=("K too large",),
+                                  advice=advice[:1], verdict="OK | note: K too large")
+    assert "Note: the evidence points to K too large" in _verdict_box(noted)
+    assert "The checks passed, but" in _advice_html(noted) and \
+        _advice_html(noted).count("<li>") == 1
 
 
 # --------------------------------------------------------------------------------------------
