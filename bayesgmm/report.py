@@ -1011,10 +1011,11 @@ def _section_criteria(selection: EMSelection, figure, X: Any = None
         cells = ", ".join(f"K={r.n_components} {r.covariance_type}"
                           for r in borderline.itertuples())
         notes.append(f"Borderline: {cells}: eligible by the rule above, but EM warns that a "
-                     "component rests on too few effective points (see the warnings column); "
-                     "read their criteria with care.")
+                     "component rests on too few effective points (EM's warnings, under 'Every "
+                     "fit'); read their criteria with care.")
     notes += [f"Not fitted: K={r.n_components} {r.covariance_type}: {r.error}"
               for r in table[table["error"] != ""].itertuples()]
+    notes += [note[0].upper() + note[1:] + "." for note in getattr(selection, "notes", ())]
     fig = figure("criteria", "BIC, AIC and ICL against K as differences from the best cell "
                  "(lower is better; one line per covariance type, the best cell circled, "
                  "degenerate cells crossed). The scale is linear up to 10 and logarithmic "
@@ -1027,13 +1028,19 @@ def _section_criteria(selection: EMSelection, figure, X: Any = None
     columns = {"n_components": "K", "covariance_type": "covariance",
                "log_likelihood": "log L", "n_parameters": "parameters", "bic": "BIC",
                "aic": "AIC", "icl": "ICL", "min_component_size": "smallest N w_k",
-               "degenerate": "degenerate", "converged": "converged", "n_iter": "iterations",
-               "warnings": "warnings"}
+               "degenerate": "degenerate", "converged": "converged", "n_iter": "iterations"}
     fits = table[list(columns)].rename(columns=columns)
     fits["degenerate"] = np.where(table["degenerate"], "yes",
                                   np.where(_borderline(table), "borderline", "no"))
-    if not (table["warnings"] != "").any():
+    # EM's warnings are sentences: a list under the table, not a column squeezed to a few
+    # characters a line at the table's right edge.
+    warned = table[table["warnings"] != ""]
+    fits["warnings"] = ["see below" if w else "" for w in table["warnings"]]
+    if warned.empty:
         fits = fits.drop(columns="warnings")
+    warning_list = "".join(
+        f"<li>K={r.n_components} {html.escape(r.covariance_type)}: {html.escape(r.warnings)}"
+        "</li>" for r in warned.itertuples())
     body = [
         f"<p>EM fits (best of several restarts) of every K and covariance type to the "
         f"{selection.n_samples} observations. The criteria are on the -2 log-likelihood scale, "
@@ -1060,7 +1067,8 @@ def _section_criteria(selection: EMSelection, figure, X: Any = None
             lambda: plots.plot_density(fit, X)))
     body += ["<h3>Every fit</h3>",
              _table(fits, digits=6, index=False,
-                    decimals={"log L": 2, "BIC": 2, "AIC": 2, "ICL": 2, "smallest N w_k": 1})]
+                    decimals={"log L": 2, "BIC": 2, "AIC": 2, "ICL": 2, "smallest N w_k": 1}),
+             f"<h4>EM's warnings</h4><ul>{warning_list}</ul>" if warning_list else ""]
     return "criteria", "EM information criteria", body
 
 
@@ -1180,7 +1188,7 @@ def _section_selection_settings(selection: EMSelection,
     return "reproducibility", "Settings and software", [
         "<p>Every grid cell is seeded from the root seed and the cell alone, so the same seed "
         "repeats the sweep whatever the number of parallel jobs.</p>",
-        _table(table), "<h3>Software</h3>", _versions_table(),
+        _table(table, text=True), "<h3>Software</h3>", _versions_table(),
     ]
 
 

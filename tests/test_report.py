@@ -315,6 +315,11 @@ def test_a_cell_em_warns_about_is_not_shown_as_plainly_sound(selection):
     assert parser.cells.count("borderline") == 1
     assert f"Borderline: K={k} {ct}: eligible" in page
     assert "borderline" not in build_selection_report(em)[0]
+    # the warning is a sentence in a list under the table; its cell says where to look
+    assert parser.cells.count("see below") == 1
+    assert f"<li>K={k} {ct}: component(s) [1] hold fewer than D+1=3 effective points" in page
+    assert "<h4>EM's warnings</h4>" in page
+    assert "<h4>EM's warnings</h4>" not in build_selection_report(em)[0]
 
 
 def test_write_selection_report_em_only(selection, tmp_path):

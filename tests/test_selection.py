@@ -17,6 +17,7 @@ from conftest import (
     simulate_mixture,
 )
 
+import bayesgmm
 from bayesgmm import n_parameters
 from bayesgmm.selection import (
     BayesSelection,
@@ -190,6 +191,32 @@ def test_degeneracy_depends_on_what_the_covariance_needs():
     flags = sel.table.set_index("covariance_type")["degenerate"]
     assert flags["full"]  # 2 points cannot span a 2-D covariance
     assert not flags["spherical"]  # but they do give one variance
+
+
+@pytest.mark.parametrize(("asked", "kept"), [
+    ("all", ["full", "tied"]),
+    (["diag", "spherical", "tied"], ["diag", "tied"]),
+    (["spherical"], ["spherical"]),
+])
+def test_one_feature_fits_each_distinct_model_once(galaxies, asked, kept):
+    # in 1-D full, diag and spherical are all "a variance per component": fitting each would
+    # list the same fit three times in every table and make the choice between them arbitrary
+    sel = select_em(galaxies / 1000, [1, 2], asked, n_init=2, random_state=0, n_jobs=1)
+    assert sorted(sel.table["covariance_type"].unique()) == sorted(kept)
+    if len(kept) < (4 if asked == "all" else len(asked)):
+        assert len(sel.notes) == 1 and f"fitted once, as {kept[0]}" in sel.notes[0]
+        assert sel.notes[0] in str(sel)
+    else:
+        assert sel.notes == ()
+    # the collapsed types really are one model: same log-likelihood from the same start
+    full = bayesgmm.fit_em(galaxies / 1000, 2, covariance_type="full", random_state=0)
+    diag = bayesgmm.fit_em(galaxies / 1000, 2, covariance_type="diag", random_state=0)
+    assert full.log_likelihood == pytest.approx(diag.log_likelihood, rel=1e-10)
+
+
+def test_two_features_keep_every_covariance_type(three_clusters):
+    sel = select_em(three_clusters, [2], "all", n_init=1, random_state=0, n_jobs=1)
+    assert len(sel.table) == 4 and sel.notes == ()
 
 
 def test_bad_arguments():

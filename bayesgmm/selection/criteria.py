@@ -51,6 +51,9 @@ class EMSelection:
     n_samples : int
     random_state : int
         The root seed; passing it again reproduces every cell.
+    notes : tuple of str
+        What the grid did that was not asked for (with one feature, the covariance types that
+        are one model are fitted once).
     """
 
     table: pd.DataFrame
@@ -58,6 +61,7 @@ class EMSelection:
     fits: dict[tuple[int, str], EMResult] = field(repr=False)
     n_samples: int
     random_state: int
+    notes: tuple[str, ...] = ()
 
     def pivot(self, criterion: str = "bic") -> pd.DataFrame:
         """mclust-style wide table: K (rows) x covariance type (columns) of one criterion."""
@@ -86,6 +90,7 @@ class EMSelection:
         failed = self.table[self.table["error"] != ""]
         for _, row in failed.iterrows():
             lines.append(f"  not fitted: K={row.n_components} {row.covariance_type}: {row.error}")
+        lines += [f"  note: {note}" for note in self.notes]
         return "\n".join(lines)
 
 
@@ -185,6 +190,9 @@ def select_em(
         weights = None
     ks = check_grid(n_components)
     cts = check_covariance_types(covariance_types)
+    notes: tuple[str, ...] = ()
+    if Xv.shape[1] == 1:
+        cts, notes = _one_feature_types(cts)
     entropy = root_entropy(random_state)
     if prior not in (None, "default"):
         raise ValueError(f"prior must be None or 'default'; got {prior!r}")
@@ -205,7 +213,21 @@ def select_em(
             if fit is not None}
     table = _tidy(rows)
     return EMSelection(table=table, best=_best(table, exclude_degenerate), fits=fits,
-                       n_samples=Xv.shape[0], random_state=entropy)
+                       n_samples=Xv.shape[0], random_state=entropy, notes=notes)
+
+
+def _one_feature_types(cts: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """With one feature, full, diag and spherical are one model (a variance per component;
+    tied, one variance for all, stays distinct): keep the first of them asked for, so that the
+    tables and the choice do not list the same fit three times. Returns (types, notes)."""
+    per_component = [ct for ct in cts if ct in ("full", "diag", "spherical")]
+    if len(per_component) < 2:
+        return cts, ()
+    keep, dropped = per_component[0], per_component[1:]
+    kept = tuple(ct for ct in cts if ct not in dropped)
+    return kept, (f"with one feature, {' and '.join(dropped)} {'is' if len(dropped) == 1 else
+                  'are'} the same model as {keep} (a variance per component): fitted once, "
+                  f"as {keep}",)
 
 
 def _cost(k: int, d: int, covariance_type: str) -> float:
