@@ -711,7 +711,9 @@ def plot_classification(result: Any, X: Any = None, ax: Axes | None = None, *,
     handles += [Line2D([], [], marker="o", ls="", color="0.4", markersize=np.sqrt(6 + 120 * u),
                        label=f"uncertainty {u * (1 - 1 / K):.2g}") for u in (0.0, 0.5, 1.0)]
     ax.legend(handles=handles, fontsize="small", loc="best")
-    ax.set_title(f"{title}\n(uncertainty = 1 - max probability)")
+    # Two short lines: the long first line ran past a 6.4-inch figure's edge.
+    ax.set_title("Classification: colour = most probable component,\n"
+                 "size = uncertainty (1 - max probability)")
     return fig
 
 
