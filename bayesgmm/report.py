@@ -776,7 +776,9 @@ def _section_diagnostics(result, diag, figure) -> str:
          "mode shift (sd)": list(diag.mode_shift_per_chain) or [np.nan] * len(diag.chains)},
         index=pd.Index(diag.chains, name="chain"),
     )
-    n_div = "not recorded" if diag.n_divergences is None else str(diag.n_divergences)
+    # The total is in the checks table; said here only when the sampler did not record it.
+    n_div = ("<p>Divergent transitions: not recorded.</p>" if diag.n_divergences is None
+             else "")
     trace = figure("trace", "Trace and per-chain densities of the weights and means, one "
                    "colour per chain (ArviZ plot_trace_dist): the chains should overlap",
                    lambda: plots.plot_trace(result))
@@ -799,7 +801,7 @@ def _section_diagnostics(result, diag, figure) -> str:
         _table(checks),
         f"<h3>Problems</h3><ul>{problems}</ul>" if problems else "",
         f"<h3>Not checked</h3><ul>{not_checked}</ul>" if not_checked else "",
-        f"<h3>Per chain</h3><p>Divergent transitions: {n_div}.</p>", _table(per_chain),
+        f"<h3>Per chain</h3>{n_div}", _table(per_chain),
         "<h3>Label switching</h3>", f"<pre>{html.escape(str(result.label_switching))}</pre>",
         trace, rank, energy,
     )
