@@ -50,10 +50,13 @@ __all__ = [
     "Diagnostics",
     "diagnose",
     "label_invariant_quantities",
+    "rank_uniformity_check",
     "rank_uniformity_pvalues",
 ]
 
 SAMPLE_DIMS = ("chain", "draw")
+# The variables of the rank test by default: those the report's rank plot shows.
+RANK_VARIABLES = ("weights", "means")
 DIVERGING = "diverging"
 ENERGY = "energy"
 MAX_TREEDEPTH_NAMES = ("reached_max_treedepth", "maxdepth_reached")  # PyMC, nutpie
@@ -185,7 +188,7 @@ def diagnose(
     label_report: LabelSwitchingReport | None = None,
     posterior: xr.Dataset | None = None,
     rank_alpha: float | None = None,
-    rank_var_names: Sequence[str] = ("weights", "means"),
+    rank_var_names: Sequence[str] = RANK_VARIABLES,
     empty_weight: float = 0.01,
     target_accept: float | None = None,
 ) -> Diagnostics:
@@ -256,9 +259,8 @@ def diagnose(
     if len(chains) < 2:
         not_checked.append("rank uniformity: needs at least 2 chains")
     elif rank_vars:
-        family = _rank_alpha(rank_alpha)
-        rank_p = rank_uniformity_pvalues(post[rank_vars])
-        checks.append(_rank_check(rank_p, family))
+        rank, rank_p = rank_uniformity_check(post[rank_vars], rank_alpha=rank_alpha)
+        checks.append(rank)
     invariant = label_invariant_quantities(post, loglik)
     if invariant.data_vars:
         checks += _statistic_checks(invariant, _INVARIANT_CHECKS, rhat_max, ess_min)
@@ -751,6 +753,29 @@ def rank_uniformity_pvalues(posterior: xr.Dataset) -> dict[str, float]:
             p = np.nan if constant[index] else float(values[index])
             out[_element_label(da.rename(name), index)] = p
     return out
+
+
+def rank_uniformity_check(posterior: xr.Dataset, *, rank_alpha: float | None = None
+                          ) -> tuple[Check, dict[str, float]]:
+    """:func:`diagnose`'s rank-uniformity check of every scalar of ``posterior``.
+
+    Parameters
+    ----------
+    posterior : xarray.Dataset
+        Variables with ``chain`` (at least 2) and ``draw`` dimensions.
+    rank_alpha : float, optional
+        Family-wise level (Bonferroni over the scalars); as for :func:`diagnose`.
+
+    Returns
+    -------
+    check : Check
+        Named "min rank p-value".
+    pvalues : dict of str to float
+        :func:`rank_uniformity_pvalues` of ``posterior``.
+    """
+    family = _rank_alpha(rank_alpha)
+    pvalues = rank_uniformity_pvalues(posterior)
+    return _rank_check(pvalues, family), pvalues
 
 
 def _rank_alpha(rank_alpha: float | None) -> float:

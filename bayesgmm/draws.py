@@ -148,6 +148,10 @@ ConvergenceCheck = Callable[[xr.Dataset], tuple]
 
 # Checkpoints fall on multiples of this many draws (readable numbers in the record).
 _ROUND = 100
+# How often nutpie reports the chains' progress (ms): a small model draws ~1,000 draws per chain
+# in 0.1 s, and a checkpoint is noticed only at a report, so a slower rate lets the chains run
+# far past it (draws a converged run throws away).
+_PROGRESS_MS = 20
 # Margin on the ESS-rate prediction: ESS per draw measured on short chains is noisy.
 _MARGIN = 1.2
 
@@ -296,7 +300,7 @@ def sample_nutpie_until(
     sampler = nutpie.sample(
         compiled, draws=target.max_draws, tune=tune, chains=chains, cores=chains, seed=seed,
         progress_bar=progressbar, target_accept=target_accept, blocking=False,
-        progress_callback=progress.update, progress_rate=100, **sample_kwargs,
+        progress_callback=progress.update, progress_rate=_PROGRESS_MS, **sample_kwargs,
     )
     checkpoints: list[Checkpoint] = []
     draws = target.min_draws
@@ -308,6 +312,10 @@ def sample_nutpie_until(
     try:
         while True:
             on_time = progress.wait_for(draws, deadline, lambda: sampler.is_finished)
+            if pause:
+                # Pause before reading the trace: on a small model the chains would otherwise
+                # draw thousands of draws past the checkpoint while it is read and checked.
+                sampler.pause()
             stopped_by = None
             if not on_time:
                 # Out of time: keep what every chain has (at least one draw), and say so.
@@ -319,13 +327,13 @@ def sample_nutpie_until(
                 if _finished(lambda: sampler.is_finished):
                     sampler.wait()  # raises nutpie's error, if it failed
                     raise RuntimeError(f"nutpie finished before every chain had {draws} draws")
+                if pause:
+                    sampler.resume()
                 time.sleep(0.1)
                 continue
             # Never a later window: the chains start at the EM mode and are tuned before the
             # first draw, so an early excursion is the posterior (e.g. a minor mode one chain
             # visited), not a start to discard; dropping it could turn a true "not mixed" into OK.
-            if pause:
-                sampler.pause()
             if abandon is not None and abandon(xr.DataTree.from_dict(groups)):
                 return xr.DataTree.from_dict(groups), DrawsRun(draws, "abandoned",
                                                                tuple(checkpoints))
