@@ -123,7 +123,7 @@ class DrawsRun:
     ----------
     draws : int
         Draws per chain kept.
-    stopped_by : {"converged", "max_draws", "max_time", "abandoned"}
+    stopped_by : {"converged", "max_draws", "max_time", "abandoned", "diverged"}
     checkpoints : tuple of Checkpoint
     """
 
@@ -181,22 +181,40 @@ def _finished(is_finished: Callable[[], bool]) -> bool:
 
 
 class _Progress:
-    """Draws finished per chain, updated by nutpie's progress callback (a background thread)."""
+    """Draws finished per chain, updated by nutpie's progress callback (a background thread),
+    and whether a chain has reported a divergence since warm-up ended (a hint: the trace says
+    where)."""
 
     def __init__(self, chains: int, tune: int):
         self._tune = tune
         self._done = np.zeros(chains, dtype=np.int64)
+        self._warmup_divergences = np.zeros(chains, dtype=np.int64)
+        self._diverged = False
         self._cond = threading.Condition()
 
     def update(self, progress) -> None:
         with self._cond:
             for i, chain in enumerate(progress):
-                self._done[i] = max(0, int(chain.finished_draws) - self._tune)
+                done = int(chain.finished_draws) - self._tune
+                self._done[i] = max(0, done)
+                divergences = int(getattr(chain, "divergences", 0))
+                if done <= 0:  # warm-up divergences are not the verdict's business
+                    self._warmup_divergences[i] = divergences
+                elif divergences > self._warmup_divergences[i]:
+                    self._diverged = True
             self._cond.notify_all()
 
-    def wait_for(self, draws: int, deadline: float | None, is_finished: Callable[[], bool]
-                 ) -> bool:
-        """Block until every chain has ``draws`` draws (True) or the deadline passes (False).
+    def take_divergence_hint(self) -> bool:
+        """Whether a chain reported a divergence after warm-up since the last call."""
+        with self._cond:
+            hint, self._diverged = self._diverged, False
+            return hint
+
+    def wait_for(self, draws: int, deadline: float | None, is_finished: Callable[[], bool],
+                 divergence: bool = False) -> str:
+        """Block until every chain has ``draws`` draws ("reached"), the deadline passes
+        ("late") or, with ``divergence``, a chain reports a divergence after warm-up
+        ("diverged").
 
         ``is_finished`` is called without holding the lock: nutpie's sampler takes its own lock
         around the callback, so asking it while holding ours could deadlock.
@@ -204,15 +222,17 @@ class _Progress:
         while True:
             with self._cond:
                 if int(self._done.min()) >= draws:
-                    return True
+                    return "reached"
+                if divergence and self._diverged:
+                    return "diverged"
                 timeout = 0.2 if deadline is None else min(0.2, deadline - time.monotonic())
                 if timeout <= 0:
-                    return False
+                    return "late"
                 self._cond.wait(timeout)
                 if int(self._done.min()) >= draws:
-                    return True
+                    return "reached"
             if _finished(is_finished):
-                return True
+                return "reached"
 
     def reached(self) -> int:
         with self._cond:
@@ -234,6 +254,22 @@ def _first(tree: xr.DataTree, draws: int) -> dict[str, xr.Dataset] | None:
     if any(bool(np.isnan(last[v].to_numpy()).any()) for v in last.data_vars):
         return None
     return out
+
+
+def _cut(groups: dict[str, xr.Dataset], draws: int) -> xr.DataTree:
+    """The groups of :func:`_first`, cut further to each chain's first ``draws`` draws."""
+    return xr.DataTree.from_dict({name: ds.isel(draw=slice(0, draws))
+                                  for name, ds in groups.items()})
+
+
+def _first_divergence(stats: xr.Dataset, draws: int | None = None) -> int | None:
+    """The earliest draw index (over chains) of a divergent transition after warm-up, among
+    each chain's first ``draws`` draws (all stored draws when None); None if there is none."""
+    diverging = np.asarray(stats["diverging"].to_numpy(), dtype=bool)  # (chain, draw)
+    if draws is not None:
+        diverging = diverging[:, :draws]
+    chains = diverging.any(axis=1)
+    return int(diverging[chains].argmax(axis=1).min()) if chains.any() else None
 
 
 def _look(check: ConvergenceCheck, groups: dict[str, xr.Dataset], draws: int,
@@ -259,6 +295,7 @@ def sample_nutpie_until(
     target_accept: float,
     report: Callable[[Checkpoint, int | None], None] | None = None,
     abandon: Callable[[xr.DataTree], bool] | None = None,
+    stop_on_divergence: bool = False,
     **sample_kwargs,
 ) -> tuple[xr.DataTree, DrawsRun]:
     """Sample a compiled nutpie model until ``check`` passes or the budget runs out.
@@ -282,6 +319,12 @@ def sample_nutpie_until(
         posterior and sample_stats groups): True ends the run there, ``stopped_by="abandoned"``
         (e.g. a chain found a better mode than the start, so the caller starts again from it
         rather than sample on from a poor start).
+    stop_on_divergence : bool, default False
+        End the run at the first divergent transition after warm-up that falls before the
+        run would stop (``stopped_by="diverged"``, the draws cut just after it), instead of
+        drawing on to the next checkpoint: for a caller that starts again with smaller steps.
+        A chain's report of a divergence wakes the run at once; the stopping point is the
+        earliest divergent draw of any chain, so it does not depend on the machine's speed.
 
     Returns
     -------
@@ -309,13 +352,40 @@ def sample_nutpie_until(
     # draw past the checkpoint, draws a converged run then throws away (measured on 2 cores,
     # iris K=3, 4 chains: the checkpoint added 16.5 s to 5 s of sampling).
     pause = (os.cpu_count() or 1) <= chains
+    # With stop_on_divergence: the draws per chain at which the run ends because a chain
+    # diverged there (the earliest divergent draw + 1, once located in the trace).
+    stop_at: int | None = None
+    watch = stop_on_divergence  # wake on a chain's report of a divergence
     try:
         while True:
-            on_time = progress.wait_for(draws, deadline, lambda: sampler.is_finished)
+            reason = progress.wait_for(draws if stop_at is None else stop_at, deadline,
+                                       lambda: sampler.is_finished, divergence=watch)
+            if reason == "diverged":
+                # Locate it in the chains' stored draws. A divergence past the checkpoint
+                # does not end a run that may converge there: stop watching until then.
+                progress.take_divergence_hint()
+                at = _first_divergence(sampler.inspect()["sample_stats"])
+                if at is not None and at < draws:
+                    stop_at, watch = at + 1, False
+                elif at is not None:
+                    watch = False
+                continue
             if pause:
                 # Pause before reading the trace: on a small model the chains would otherwise
                 # draw thousands of draws past the checkpoint while it is read and checked.
                 sampler.pause()
+            if reason == "reached" and stop_at is not None:
+                # Every chain has stop_at draws: the earliest divergence among them is exact
+                # (a slower chain may have diverged earlier than the one that reported).
+                groups = _first(sampler.inspect(), stop_at)
+                if groups is None:
+                    if pause:
+                        sampler.resume()
+                    time.sleep(0.1)
+                    continue
+                at = _first_divergence(groups["sample_stats"])
+                return _cut(groups, at + 1), DrawsRun(at + 1, "diverged", tuple(checkpoints))
+            on_time = reason != "late"
             stopped_by = None
             if not on_time:
                 # Out of time: keep what every chain has (at least one draw), and say so.
@@ -334,6 +404,9 @@ def sample_nutpie_until(
             # Never a later window: the chains start at the EM mode and are tuned before the
             # first draw, so an early excursion is the posterior (e.g. a minor mode one chain
             # visited), not a start to discard; dropping it could turn a true "not mixed" into OK.
+            at = _first_divergence(groups["sample_stats"]) if stop_on_divergence else None
+            if at is not None:  # a divergence no chain's report announced in time
+                return _cut(groups, at + 1), DrawsRun(at + 1, "diverged", tuple(checkpoints))
             if abandon is not None and abandon(xr.DataTree.from_dict(groups)):
                 return xr.DataTree.from_dict(groups), DrawsRun(draws, "abandoned",
                                                                tuple(checkpoints))
@@ -350,6 +423,7 @@ def sample_nutpie_until(
                 return xr.DataTree.from_dict(groups), DrawsRun(draws, stopped_by,
                                                                tuple(checkpoints))
             draws = next_checkpoint(draws, point, target)
+            watch = stop_on_divergence
             if report is not None:
                 report(point, draws)
             if pause:

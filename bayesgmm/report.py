@@ -892,14 +892,15 @@ def _readable_setting(name: str, value):
                    "max_draws": "stopped at the draw cap (max_draws) WITHOUT converging",
                    "max_time": "stopped at the time budget (max_time) WITHOUT converging",
                    "abandoned": "ended early: a chain found a better mode (see re-anchoring)",
+                   "diverged": "ended at its first divergent transition",
                    }.get(value.get("stopped_by"), f"stopped by {value.get('stopped_by')}")
         return (f"sampled until converged (draws='auto'): kept {value.get('draws')} draws per "
                 f"chain, {stopped}" + (f"; checks: {checks}" if checks else ""))
     if name == "retried" and isinstance(value, dict):
         before, after = value.get("target_accept", [None, None])
         return (f"{value.get('divergences')} divergent transition(s) in the first "
-                f"{value.get('after_draws')} draws per chain at target_accept {before}: the "
-                f"chains started again at {after} (smaller steps)")
+                f"{value.get('after_draws')} draws per chain at target_accept {before} (the "
+                f"run was ended there): the chains started again at {after} (smaller steps)")
     if name == "reanchored" and isinstance(value, dict):
         return ("a chain found a better mode: EM was restarted from it and the chains sampled "
                 "again" if value.get("rerun") else

@@ -225,26 +225,18 @@ def fit_bayes(
                                max_draws=ss.max_draws, max_time=ss.max_time)
 
     retry = ss.retry_target_accept is not None and ss.retry_target_accept > ss.target_accept
-    ended: dict[str, Any] = {}  # why the first run was ended at a checkpoint, if it was
     # The last checkpoint's relabelling (draws="auto"): when the run kept exactly those draws,
     # the result reuses it instead of relabelling the same draws again.
     last_check: dict[str, Any] = {}
 
     def end_first_run(em: EMResult, draws) -> bool:
-        """End the first run at a checkpoint when sampling on from there would be wasted:
-        a chain sits in a clearly better mode than the start (and EM restarted from it finds
-        a better start), or the chains diverged (and a retry with smaller steps is allowed)."""
+        """End the first run at a checkpoint when sampling on from there would be wasted: a
+        chain sits in a clearly better mode than the start (and EM restarted from it finds a
+        better start). (A divergence ends it too, when a retry is allowed: the sampler stops
+        at the first one, ``stop_on_divergence``.)"""
         better = _better_chain(draws)
-        if better is not None and _reanchor(draws, better, obs, em, covariance_type, pm_model,
-                                            ss.nutpie_backend)[1]["rerun"]:
-            ended["reason"] = "better mode"
-            return True
-        divergent = int(np.asarray(draws["sample_stats"]["diverging"]).sum())
-        if retry and divergent:
-            ended.update(reason="divergences", divergences=divergent,
-                         after_draws=int(draws["posterior"].sizes["draw"]))
-            return True
-        return False
+        return better is not None and _reanchor(draws, better, obs, em, covariance_type,
+                                                pm_model, ss.nutpie_backend)[1]["rerun"]
 
     def sample(em: EMResult, first: bool = True, target_accept: float = ss.target_accept):
         """Sample from ``em``'s estimate (the reference labelling of the convergence check).
@@ -262,7 +254,8 @@ def fit_bayes(
                                       thresholds=thresholds, keep=last_check)
             abandon = functools.partial(end_first_run, em) if first else None
             run = functools.partial(_sample_nutpie, backend=ss.nutpie_backend, target=target,
-                                    check=check, abandon=abandon)
+                                    check=check, abandon=abandon,
+                                    stop_on_divergence=retry and first)
         else:
             run = _sample_pymc
         try:
@@ -287,12 +280,16 @@ def fit_bayes(
         start_info = _start_summary(em)
     idata, timing = sample(em)
     target_accept, retried = ss.target_accept, None
-    if ended.get("reason") == "divergences":
+    if timing.get("adaptive", {}).get("stopped_by") == "diverged":
+        # The first run stopped just after its first divergent draw (any chain).
         target_accept = ss.retry_target_accept
         retried = {"target_accept": [ss.target_accept, target_accept],
-                   "divergences": ended["divergences"], "after_draws": ended["after_draws"]}
-        progress.say(f"{ended['divergences']} divergent transition(s) in the first "
-                     f"{ended['after_draws']} draws per chain: starting again with "
+                   "divergences": int(np.asarray(idata["sample_stats"]["diverging"]).sum()),
+                   "after_draws": int(idata["posterior"].sizes["draw"])}
+        n, at = retried["divergences"], retried["after_draws"]
+        where = (f"a divergent transition at draw {at}" if n == 1
+                 else f"{n} divergent transitions at draw {at}")
+        progress.say(f"{where} after warm-up: starting again with "
                      f"target_accept={target_accept:g} (smaller steps)", ss.progressbar)
         first_s = timing["sample_s"]
         idata, timing = sample(em, first=False, target_accept=target_accept)
@@ -609,10 +606,12 @@ def _log_likelihood(obs: Observations, posterior: xr.Dataset, covariance_type: s
 # samplers
 # --------------------------------------------------------------------------------------------
 def _sample_nutpie(pm_model, start, *, draws, tune, chains, cores, seed, progressbar,
-                   target_accept, backend="auto", target=None, check=None, abandon=None):
+                   target_accept, backend="auto", target=None, check=None, abandon=None,
+                   stop_on_divergence=False):
     """nutpie, for ``draws`` per chain or, with an :class:`AdaptiveDraws` ``target``, until
-    ``check`` (first n draws -> max R-hat, min bulk ESS, min tail ESS) meets it or ``abandon``
-    (the draws so far -> bool) ends the run at a checkpoint."""
+    ``check`` (first n draws -> max R-hat, min bulk ESS, min tail ESS) meets it, ``abandon``
+    (the draws so far -> bool) ends the run at a checkpoint, or (``stop_on_divergence``) a
+    chain diverges."""
     import nutpie
 
     t0 = time.perf_counter()
@@ -632,7 +631,8 @@ def _sample_nutpie(pm_model, start, *, draws, tune, chains, cores, seed, progres
         idata, run = sample_nutpie_until(
             compiled, check, target, tune=tune, chains=chains, seed=seed,
             progressbar=progressbar, target_accept=target_accept,
-            report=_print_checkpoint if progressbar else None, abandon=abandon)
+            report=_print_checkpoint if progressbar else None, abandon=abandon,
+            stop_on_divergence=stop_on_divergence)
         record["adaptive"] = run.to_dict()
         cores = chains  # sample_nutpie_until gives every chain a thread
     else:

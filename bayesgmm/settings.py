@@ -51,8 +51,8 @@ class SamplerSettings:
     chains : int >= 1, default 4
     target_accept : float in (0, 1), default 0.8
     retry_target_accept : float in (0, 1) or None, default 0.95
-        With ``draws="auto"`` and nutpie: when the first run shows divergent transitions at a
-        checkpoint, it is ended there and the chains start again (warm-up included) with
+        With ``draws="auto"`` and nutpie: when the first run has a divergent transition
+        after warm-up, it is ended just after it and the chains start again (warm-up included) with
         ``target_accept`` raised to this value (smaller steps), once; the record says so
         (``result.settings["retried"]``). Divergences mean the sampler cannot follow the
         posterior's curvature somewhere, so draws from such a run are biased; the remedy the

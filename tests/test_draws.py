@@ -164,6 +164,34 @@ def test_abandon_ends_the_run_at_a_checkpoint(compiled_faithful):
     assert [c.draws for c in run.checkpoints] == [100]  # the abandoned look is not checked
 
 
+@pytest.mark.parametrize("target_accept", [0.1, 0.2])
+def test_stop_on_divergence_ends_the_run_just_after_the_first_divergent_draw(
+        compiled_faithful, target_accept):
+    """The run ends at the earliest divergent draw of any chain (steps this large diverge on
+    Old Faithful: one chain at draw 248 with 0.2; both chains, the first at draw 27, with 0.1),
+    the same point a fixed run with the same seed shows, whenever the chains report it."""
+    import nutpie
+
+    target = AdaptiveDraws(min_draws=1500, max_draws=2000, ess_min=1e9)
+    kw = {"tune": 100, "chains": 2, "seed": 1, "progressbar": False,
+          "target_accept": target_accept}
+    idata, run = sample_nutpie_until(compiled_faithful, _ess_check, target,
+                                     stop_on_divergence=True, **kw)
+    fixed = nutpie.sample(compiled_faithful, draws=2000, cores=2, progress_bar=False, **{
+        k: v for k, v in kw.items() if k != "progressbar"})
+    diverging = fixed["sample_stats"]["diverging"].to_numpy()
+    first = min(int(np.argmax(row)) for row in diverging if row.any())
+    assert run.stopped_by == "diverged" and run.checkpoints == ()
+    assert run.draws == first + 1 == idata["posterior"].sizes["draw"]
+    kept = idata["sample_stats"]["diverging"].to_numpy()
+    assert kept[:, -1].any() and not kept[:, :-1].any()
+    np.testing.assert_array_equal(idata["posterior"]["means"].to_numpy(),
+                                  fixed["posterior"]["means"].to_numpy()[:, :first + 1])
+    # Without the option the same run draws on (to its cap: the ESS target is out of reach).
+    _, on = sample_nutpie_until(compiled_faithful, _ess_check, target, **kw)
+    assert on.stopped_by == "max_draws"
+
+
 def test_budget_limits_end_the_run(compiled_faithful):
     kw = {"tune": 100, "chains": 2, "seed": 1, "progressbar": False, "target_accept": 0.8}
     never = AdaptiveDraws(min_draws=100, max_draws=300, ess_min=1e9)
@@ -255,8 +283,9 @@ def test_cli_draws_flag(tmp_path, capsys):
 
 
 def test_divergences_in_the_first_run_retry_with_smaller_steps(galaxies):
-    """A first run that diverges is ended at its checkpoint and sampled again, once, with
-    target_accept raised to retry_target_accept; None keeps the divergent run."""
+    """A first run that diverges is ended just after its first divergent draw and sampled
+    again, once, with target_accept raised to retry_target_accept; None keeps the divergent
+    run."""
     from bayesgmm import SamplerSettings, fit_bayes
 
     settings = SamplerSettings(target_accept=0.3, tune=200, chains=2, max_draws=300,
@@ -268,7 +297,9 @@ def test_divergences_in_the_first_run_retry_with_smaller_steps(galaxies):
     retried = fit_bayes(galaxies, 4, random_state=1, settings=settings)
     record = retried.settings["retried"]
     assert record["target_accept"] == [0.3, 0.95] and record["divergences"] > 0
-    assert record["after_draws"] == 300  # ended at the first checkpoint (min(1000, max_draws))
+    # Ended at its first divergent draw, before the first checkpoint (min(1000, max_draws)).
+    first = kept.idata["sample_stats"]["diverging"].to_numpy().any(axis=0).argmax()
+    assert record["after_draws"] == first + 1 <= 300
     assert retried.settings["target_accept"] == 0.95
     assert retried.sampler_settings.target_accept == 0.3  # what was asked for, unchanged
 
