@@ -188,7 +188,7 @@ class _Progress:
     def __init__(self, chains: int, tune: int):
         self._tune = tune
         self._done = np.zeros(chains, dtype=np.int64)
-        self._warmup_divergences = np.zeros(chains, dtype=np.int64)
+        self._divergences = np.zeros(chains, dtype=np.int64)  # as last reported
         self._diverged = False
         self._cond = threading.Condition()
 
@@ -197,11 +197,12 @@ class _Progress:
             for i, chain in enumerate(progress):
                 done = int(chain.finished_draws) - self._tune
                 self._done[i] = max(0, done)
+                # A new divergence after warm-up raises the hint once (warm-up divergences,
+                # and any counted after the last warm-up report, the trace then tells apart).
                 divergences = int(getattr(chain, "divergences", 0))
-                if done <= 0:  # warm-up divergences are not the verdict's business
-                    self._warmup_divergences[i] = divergences
-                elif divergences > self._warmup_divergences[i]:
+                if done > 0 and divergences > self._divergences[i]:
                     self._diverged = True
+                self._divergences[i] = divergences
             self._cond.notify_all()
 
     def take_divergence_hint(self) -> bool:
@@ -355,6 +356,7 @@ def sample_nutpie_until(
     # With stop_on_divergence: the draws per chain at which the run ends because a chain
     # diverged there (the earliest divergent draw + 1, once located in the trace).
     stop_at: int | None = None
+    seen_at: int | None = None  # the earliest divergent draw located so far (any checkpoint)
     watch = stop_on_divergence  # wake on a chain's report of a divergence
     try:
         while True:
@@ -365,10 +367,9 @@ def sample_nutpie_until(
                 # does not end a run that may converge there: stop watching until then.
                 progress.take_divergence_hint()
                 at = _first_divergence(sampler.inspect()["sample_stats"])
-                if at is not None and at < draws:
-                    stop_at, watch = at + 1, False
-                elif at is not None:
-                    watch = False
+                if at is not None:
+                    seen_at, watch = at, False
+                    stop_at = at + 1 if at < draws else None
                 continue
             if pause:
                 # Pause before reading the trace: on a small model the chains would otherwise
@@ -423,7 +424,9 @@ def sample_nutpie_until(
                 return xr.DataTree.from_dict(groups), DrawsRun(draws, stopped_by,
                                                                tuple(checkpoints))
             draws = next_checkpoint(draws, point, target)
-            watch = stop_on_divergence
+            watch = stop_on_divergence and seen_at is None
+            if seen_at is not None and seen_at < draws:  # located past the last checkpoint
+                stop_at = seen_at + 1
             if report is not None:
                 report(point, draws)
             if pause:
