@@ -5,6 +5,7 @@ Usage::
     python benchmarks/bench_hard.py                          # every case, seeds 1 2
     python benchmarks/bench_hard.py --cases a b c3 --seeds 1 2 3 4
     python benchmarks/bench_hard.py --cases a --low-rank      # nutpie's low-rank mass matrix
+    python benchmarks/bench_hard.py --adaptation draw_diag    # Stan-style mass matrix
     python benchmarks/bench_hard.py --cases b --draws 1000 --flow   # normalising-flow adaptation
     python benchmarks/bench_hard.py --methods distance stephens ecr   # relabelling comparison
 
@@ -387,6 +388,9 @@ def main() -> None:
                         help="relabelling methods to compare on the same draws")
     parser.add_argument("--low-rank", action="store_true",
                         help="nutpie's low-rank modified mass matrix adaptation")
+    parser.add_argument("--adaptation", default=None, choices=("diag", "draw_diag"),
+                        help="nutpie's mass-matrix adaptation for this process (draw_diag: "
+                             "Stan-style, the draws' variances; diag: gradient-based)")
     parser.add_argument("--tune", type=int, default=None,
                         help="warm-up draws per chain (default: fit_bayes' 1000; nutpie's flow "
                              "adaptation defaults to 1500)")
@@ -406,10 +410,15 @@ def main() -> None:
 
         # fit_bayes calls nutpie.sample; this switches its adaptation for this process only.
         nutpie.sample = functools.partial(nutpie.sample, low_rank_modified_mass_matrix=True)
+    if args.adaptation:
+        import nutpie
+
+        nutpie.sample = functools.partial(nutpie.sample, adaptation=args.adaptation)
     if args.flow:
         _use_flow_adaptation()
         args.backend = "jax"
     print(f"# load average at start: {os.getloadavg()}; low-rank: {args.low_rank}; "
+          f"adaptation: {args.adaptation or 'default'}; "
           f"flow: {args.flow}; backend: {args.backend}; tune: {args.tune or 'default'}",
           flush=True)
     print(HEADER, flush=True)
