@@ -255,7 +255,7 @@ def fit_bayes(
             abandon = functools.partial(end_first_run, em) if first else None
             run = functools.partial(_sample_nutpie, backend=ss.nutpie_backend, target=target,
                                     check=check, abandon=abandon,
-                                    stop_on_divergence=retry and first)
+                                    stop_on_divergence=retry and first, announce=first)
         else:
             run = _sample_pymc
         try:
@@ -607,15 +607,17 @@ def _log_likelihood(obs: Observations, posterior: xr.Dataset, covariance_type: s
 # --------------------------------------------------------------------------------------------
 def _sample_nutpie(pm_model, start, *, draws, tune, chains, cores, seed, progressbar,
                    target_accept, backend="auto", target=None, check=None, abandon=None,
-                   stop_on_divergence=False):
+                   stop_on_divergence=False, announce=True):
     """nutpie, for ``draws`` per chain or, with an :class:`AdaptiveDraws` ``target``, until
     ``check`` (first n draws -> max R-hat, min bulk ESS, min tail ESS) meets it, ``abandon``
     (the draws so far -> bool) ends the run at a checkpoint, or (``stop_on_divergence``) a
-    chain diverges."""
+    chain diverges. ``announce``: say that the sampler is being prepared (not again when it
+    samples again: it is cached by then)."""
     import nutpie
 
     t0 = time.perf_counter()
-    progress.say(f"preparing the sampler (nutpie, {backend} backend)", progressbar)
+    if announce:
+        progress.say(f"preparing the sampler (nutpie, {backend} backend)", progressbar)
     compiled = compile_nutpie(pm_model, start, backend=backend)
     t1 = time.perf_counter()
     backend = backend_of(compiled)
