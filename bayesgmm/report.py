@@ -460,10 +460,11 @@ def _section(anchor: str, title: str, *parts: str) -> str:
 
 
 def _table(frame: pd.DataFrame, digits: int = 4, index: bool = True,
-           decimals: Mapping[str, int] | None = None, text: bool = False) -> str:
+           decimals: Mapping[str, int] | None = None, text: bool | str = False) -> str:
     """A DataFrame as an HTML table with numbers through :func:`format_number` (the columns in
     ``decimals`` with that many decimals instead: quantities compared by differences);
-    ``text``: cells left-aligned (sentences and names, not numbers to compare by column)."""
+    ``text``: cells left-aligned (sentences and names, not numbers to compare by column);
+    ``"last"``: only the last column's (numbers, then a sentence about them)."""
     shown = frame.copy().astype(object)
     for col in shown.columns:
         places = (decimals or {}).get(col)
@@ -471,8 +472,8 @@ def _table(frame: pd.DataFrame, digits: int = 4, index: bool = True,
                       for v in frame[col]]
     # A wide table scrolls inside its box instead of pushing the page past the window.
     return ('<div class="tblwrap">'
-            + shown.to_html(classes="tbl text" if text else "tbl", index=index, escape=True,
-                            border=0) + "</div>")
+            + shown.to_html(classes={True: "tbl text", "last": "tbl textlast"}.get(text, "tbl"),
+                            index=index, escape=True, border=0) + "</div>")
 
 
 def _fixed(value: Any, places: int) -> str:
@@ -852,9 +853,8 @@ def _section_reproducibility(result) -> str:
     start = result.settings.get("start") or {}
     candidates = pd.DataFrame(start.get("candidates", []))
     if not candidates.empty:
-        candidates = candidates.drop(columns=["weights"], errors="ignore").set_index("source")
-        # The candidates often differ in the third decimal: show them to 0.001, as text.
-        candidates = candidates.map(lambda v: f"{v:,.3f}" if isinstance(v, float) else v)
+        candidates = (candidates.drop(columns=["weights"], errors="ignore")
+                      .set_index("source").rename_axis(None))
         chosen = start.get("chosen", candidates.index[0])
         candidates.insert(0, "chosen", ["yes" if c == chosen else "" for c in candidates.index])
     seed = result.settings.get("random_state")
@@ -863,13 +863,15 @@ def _section_reproducibility(result) -> str:
         "<p>Priors are stated on the standardised scale z = (x - mean) / sd "
         f"(centre {', '.join(format_number(c) for c in result.standardisation.center)}; "
         f"scale {', '.join(format_number(s) for s in result.standardisation.scale)}).</p>",
-        "<h3>Priors</h3>", _table(priors),
+        "<h3>Priors</h3>", _table(priors, text="last"),
         f"<h3>Sampler settings</h3><p>Seed: <code>{html.escape(str(seed))}</code></p>",
         _table(settings_table, text=True),
         *([f"<h3>Start</h3><p>EM candidates for the chains' start, chosen by "
            f"{html.escape(str(start.get('chosen_by', 'EM objective')))}"
            + (f"; {html.escape(_readable_setting('reanchored', start['reanchored']))}"
-              if start.get("reanchored") else "") + ".</p>", _table(candidates)]
+              if start.get("reanchored") else "") + ".</p>",
+           # The candidates often differ in the third decimal: all of them to 0.001.
+           _table(candidates, decimals=dict.fromkeys(candidates.columns[1:], 3))]
           if not candidates.empty else []),
         "<h3>Software</h3>", _versions_table(),
     )
@@ -898,9 +900,9 @@ def _readable_setting(name: str, value):
                 f"chain, {stopped}" + (f"; checks: {checks}" if checks else ""))
     if name == "retried" and isinstance(value, dict):
         before, after = value.get("target_accept", [None, None])
-        return (f"{value.get('divergences')} divergent transition(s) in the first "
-                f"{value.get('after_draws')} draws per chain at target_accept {before} (the "
-                f"run was ended there): the chains started again at {after} (smaller steps)")
+        return (f"{value.get('divergences')} divergent transition(s) by draw "
+                f"{value.get('after_draws')} after warm-up at target_accept {before}: the run "
+                f"was ended there and the chains started again at {after} (smaller steps)")
     if name == "reanchored" and isinstance(value, dict):
         return ("a chain found a better mode: EM was restarted from it and the chains sampled "
                 "again" if value.get("rerun") else
@@ -1212,7 +1214,8 @@ nav a { margin-right: 1em; }
 table.tbl { border-collapse: collapse; font-size: 0.9em; margin: 0.5em 0 1em; }
 table.tbl th, table.tbl td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: right; }
 table.tbl thead th { background: #f0f0f0; } table.tbl tbody th { text-align: left; }
-table.tbl.text td { text-align: left; }
+table.tbl.text td, table.tbl.text thead th { text-align: left; }
+table.tbl.textlast td:last-child, table.tbl.textlast thead th:last-child { text-align: left; }
 figure { margin: 1em 0; } figure img { max-width: 100%; height: auto; border: 1px solid #eee; }
 figcaption { color: #555; font-size: 0.9em; }
 .verdict { padding: 0.8em 1em; border-radius: 6px; margin: 1em 0; }

@@ -730,6 +730,6 @@ def test_divergence_retry_record_reads_as_a_sentence():
 
     text = _readable_setting("retried", {"target_accept": [0.8, 0.95], "divergences": 3,
                                          "after_draws": 1000})
-    assert text == ("3 divergent transition(s) in the first 1000 draws per chain at "
-                    "target_accept 0.8 (the run was ended there): the chains started again at "
-                    "0.95 (smaller steps)")
+    assert text == ("3 divergent transition(s) by draw 1000 after warm-up at target_accept "
+                    "0.8: the run was ended there and the chains started again at 0.95 "
+                    "(smaller steps)")
