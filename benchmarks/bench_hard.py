@@ -12,7 +12,10 @@ Usage::
 Cases (constructed here; nothing is downloaded):
 
 - ``a``: 2-D, two overlapping clusters (Mahalanobis distance 2 between their centres) plus a
-  tight one, values rounded to 0.1 (ties), N=300, K=3 full;
+  tight one, values rounded to 0.1 (ties), N=300, K=3 full; BIC prefers K=2 there (the two
+  overlapping clusters are too few points to tell from one);
+- ``a-large``: the same clusters, overlap and rounding with N=3,600 (1,500 + 1,500 + 600),
+  where BIC does prefer K=3: overlapping components that the data support;
 - ``b``: 4-D, one well-separated group and two overlapping ones, K=3 full: Fisher's iris
   (N=150, read from SciPy's test data), or if SciPy was installed without its tests a
   simulated stand-in of the same shape;
@@ -62,16 +65,16 @@ import warnings
 
 import numpy as np
 
-CASES = ("a", "b", "c3", "c4", "c5", "d-full", "d-tied", "e", "f")
+CASES = ("a", "a-large", "b", "c3", "c4", "c5", "d-full", "d-tied", "e", "f")
 
 
 def case_data(name: str) -> tuple[np.ndarray, int, str]:
     """(X, K, covariance_type) of one panel case."""
     import bayesgmm
 
-    if name == "a":
+    if name in ("a", "a-large"):
         rng = np.random.default_rng(20260101)
-        n = (120, 120, 60)
+        n = (120, 120, 60) if name == "a" else (1500, 1500, 600)
         X = np.vstack([
             rng.multivariate_normal([0.0, 0.0], [[1.0, 0.3], [0.3, 1.0]], n[0]),
             # Mahalanobis distance between the two centres: 2 (in the shared covariance).
