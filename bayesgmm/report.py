@@ -904,9 +904,12 @@ def _readable_setting(name: str, value):
                 f"{value.get('after_draws')} after warm-up at target_accept {before}: the run "
                 f"was ended there and the chains started again at {after} (smaller steps)")
     if name == "reanchored" and isinstance(value, dict):
-        return ("a chain found a better mode: EM was restarted from it and the chains sampled "
-                "again" if value.get("rerun") else
-                "chains disagreed on the mode, but restarting EM found no better start")
+        if value.get("rerun"):
+            return ("a chain found a better mode: EM was restarted from it and the chains "
+                    "sampled again")
+        return ("chains disagreed on the mode, but restarting EM found no better start"
+                + (f" (EM from the best chain's draw failed: {value['failed']})"
+                   if value.get("failed") else ""))
     return value
 
 

@@ -280,8 +280,11 @@ def fit_bayes(
         start_info = _start_summary(em)
     idata, timing = sample(em)
     target_accept, retried = ss.target_accept, None
-    if timing.get("adaptive", {}).get("stopped_by") == "diverged":
-        # The first run stopped just after its first divergent draw (any chain).
+    if (timing.get("adaptive", {}).get("stopped_by") == "diverged"
+            and not end_first_run(em, idata)):
+        # The first run stopped just after its first divergent draw (any chain). A chain in a
+        # better mode by then takes precedence (as at a checkpoint): re-anchoring, below,
+        # starts again from that mode instead.
         target_accept = ss.retry_target_accept
         retried = {"target_accept": [ss.target_accept, target_accept],
                    "divergences": int(np.asarray(idata["sample_stats"]["diverging"]).sum()),
@@ -534,8 +537,14 @@ def _reanchor(idata, better, X, em: EMResult, covariance_type, pm_model, backend
         point["weights"] = point["weights"] / point["weights"].sum()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        new = fit_em(X, em.n_components, covariance_type=covariance_type, init=point,
-                     prior=em.prior)
+        try:
+            new = fit_em(X, em.n_components, covariance_type=covariance_type, init=point,
+                         prior=em.prior)
+        except ValueError as exc:
+            # EM from a draw can fail numerically (a component nearly singular there); that
+            # is no better start, and the verdict still reports the chains' disagreement.
+            return em, {**{k: v for k, v in better.items() if k != "index"},
+                        "rerun": False, "failed": str(exc)}
     density = None if backend is None else _model_density(pm_model, em, backend)
     if density is not None:
         old, value = (density(r.weights, r.means, r.covariances) for r in (em, new))

@@ -56,8 +56,11 @@ def test_poor_start_is_reanchored_and_recorded():
         result = bayesgmm.fit_bayes(X, 3, em=poor, random_state=1, progressbar=False)
     record = result.settings["start"]["reanchored"]
     assert record["rerun"] and record["new_start"] > record["old_start"] + 1
-    # draws="auto" ends the first run at its first checkpoint to start again, not at the end.
-    assert record["after_draws"] == 1000
+    # draws="auto" ends the first run early to start again, not at the end: at its first
+    # checkpoint, or sooner at a divergence (107 draws here, where a chain was already in the
+    # better mode: that takes precedence over a retry with smaller steps).
+    assert record["after_draws"] <= 1000
+    assert "retried" not in result.settings
     assert np.sort(result.em.weights).min() > 0.25
     diag = result.diagnostics()
     assert diag.different_mode_chains == () and diag.max_rhat < 1.01

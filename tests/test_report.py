@@ -733,3 +733,12 @@ def test_divergence_retry_record_reads_as_a_sentence():
     assert text == ("3 divergent transition(s) by draw 1000 after warm-up at target_accept "
                     "0.8: the run was ended there and the chains started again at 0.95 "
                     "(smaller steps)")
+
+
+def test_failed_reanchoring_record_says_why():
+    from bayesgmm.report import _readable_setting
+
+    text = _readable_setting("reanchored", {"rerun": False, "failed": "EM failed numerically"})
+    assert text == ("chains disagreed on the mode, but restarting EM found no better start "
+                    "(EM from the best chain's draw failed: EM failed numerically)")
+    assert "failed" not in _readable_setting("reanchored", {"rerun": False})

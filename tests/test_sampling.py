@@ -293,3 +293,21 @@ def test_a_start_with_no_finite_density_is_one_value_error():
     with pytest.raises(ValueError, match="cannot start at the EM estimate"):
         fit_bayes(X, 1, em=far, draws=20, tune=20, chains=1, random_state=0,
                   progressbar=False)
+
+
+def test_a_failed_em_restart_is_no_reanchoring(quick_fit, old_faithful, monkeypatch):
+    """EM restarted from a chain's draw can fail numerically: that is recorded as no better
+    start (the verdict still reports the chains' disagreement), not raised out of the fit."""
+    from bayesgmm import sampling
+
+    def fail(*args, **kwargs):
+        raise ValueError("EM failed numerically (a singular component)")
+
+    monkeypatch.setattr(sampling, "fit_em", fail)
+    better = {"chain": 1, "index": 1, "chain_mean": -1.0, "others_median": -9.0,
+              "within_sd": 1.0}
+    em, record = sampling._reanchor(quick_fit.idata, better, old_faithful.to_numpy(),
+                                    quick_fit.em, "full", None, None)
+    assert em is quick_fit.em
+    assert record["rerun"] is False and "singular" in record["failed"]
+    assert record["chain"] == 1 and "index" not in record
