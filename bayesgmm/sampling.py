@@ -232,8 +232,9 @@ def fit_bayes(
     def end_first_run(em: EMResult, draws) -> bool:
         """End the first run at a checkpoint when sampling on from there would be wasted: a
         chain sits in a clearly better mode than the start (and EM restarted from it finds a
-        better start). (A divergence ends it too, when a retry is allowed: the sampler stops
-        at the first one, ``stop_on_divergence``.)"""
+        better start). A divergence ends it too, when a retry is allowed (the sampler stops
+        at the first one, ``stop_on_divergence``); this is then asked first, so that a better
+        mode takes precedence over a retry from the same start, as at a checkpoint."""
         better = _better_chain(draws)
         return better is not None and _reanchor(draws, better, obs, em, covariance_type,
                                                 pm_model, ss.nutpie_backend)[1]["rerun"]
