@@ -239,12 +239,13 @@ def fit_bayes(
         return better is not None and _reanchor(draws, better, obs, em, covariance_type,
                                                 pm_model, ss.nutpie_backend)[1]["rerun"]
 
-    def sample(em: EMResult, first: bool = True, target_accept: float = ss.target_accept):
+    def sample(em: EMResult, *, reanchor: bool = False, stop_on_divergence: bool = False,
+               target_accept: float = ss.target_accept):
         """Sample from ``em``'s estimate (the reference labelling of the convergence check).
 
-        ``first``: the first run, which :func:`end_first_run` may end at a checkpoint
-        (draws="auto"), so that re-anchoring or a retry costs the draws up to there, not a
-        whole run.
+        ``reanchor``: :func:`end_first_run` may end the run at a checkpoint (draws="auto"), so
+        that re-anchoring costs the draws up to there, not a whole run (the first run only);
+        ``stop_on_divergence``: end the run at its first divergence, for a retry.
         """
         reference = (em.weights, em.means, em.covariances)
         start = model.initial_point(pm_model, *reference, noise_weight=em.noise_weight)
@@ -253,10 +254,11 @@ def fit_bayes(
             check = functools.partial(_relabelled_convergence, reference=reference,
                                       covariance_type=covariance_type, X=X_relabel,
                                       thresholds=thresholds, keep=last_check)
-            abandon = functools.partial(end_first_run, em) if first else None
+            abandon = functools.partial(end_first_run, em) if reanchor else None
             run = functools.partial(_sample_nutpie, backend=ss.nutpie_backend, target=target,
                                     check=check, abandon=abandon,
-                                    stop_on_divergence=retry and first, announce=first)
+                                    stop_on_divergence=stop_on_divergence,
+                                    announce=reanchor)  # the first run: later ones reuse it
         else:
             run = _sample_pymc
         try:
@@ -272,6 +274,26 @@ def fit_bayes(
                 "gradient is not finite there (extreme or nearly degenerate data); rescale "
                 "the data or fit fewer components") from exc
 
+    def diverged(timing: dict) -> bool:
+        """Whether the run stopped at its first divergence (``stop_on_divergence``)."""
+        return timing.get("adaptive", {}).get("stopped_by") == "diverged"
+
+    def retry_with_smaller_steps(em: EMResult, idata, timing: dict):
+        """The run stopped just after its first divergent draw (any chain): sample again, once,
+        at ``retry_target_accept``. Returns the new run and the record of the retry."""
+        record = {"target_accept": [ss.target_accept, ss.retry_target_accept],
+                  "divergences": int(np.asarray(idata["sample_stats"]["diverging"]).sum()),
+                  "after_draws": int(idata["posterior"].sizes["draw"])}
+        n, at = record["divergences"], record["after_draws"]
+        where = (f"a divergent transition at draw {at}" if n == 1
+                 else f"{n} divergent transitions at draw {at}")
+        progress.say(f"{where} after warm-up: starting again with "
+                     f"target_accept={ss.retry_target_accept:g} (smaller steps)", ss.progressbar)
+        first_s = timing["sample_s"]
+        idata, timing = sample(em, target_accept=ss.retry_target_accept)
+        timing["sample_s"] += first_s
+        return idata, timing, record
+
     if ss.sampler == "nutpie":
         t_start = time.perf_counter()
         em, start_info = _select_start(pm_model, em, obs, ss.nutpie_backend)
@@ -279,25 +301,13 @@ def fit_bayes(
         start_info["select_s"] = time.perf_counter() - t_start
     else:
         start_info = _start_summary(em)
-    idata, timing = sample(em)
+    idata, timing = sample(em, reanchor=True, stop_on_divergence=retry)
     target_accept, retried = ss.target_accept, None
-    if (timing.get("adaptive", {}).get("stopped_by") == "diverged"
-            and not end_first_run(em, idata)):
-        # The first run stopped just after its first divergent draw (any chain). A chain in a
-        # better mode by then takes precedence (as at a checkpoint): re-anchoring, below,
-        # starts again from that mode instead.
+    # A chain in a better mode when a divergence ended the first run takes precedence (as at
+    # a checkpoint): re-anchoring, below, starts again from that mode instead.
+    if diverged(timing) and not end_first_run(em, idata):
+        idata, timing, retried = retry_with_smaller_steps(em, idata, timing)
         target_accept = ss.retry_target_accept
-        retried = {"target_accept": [ss.target_accept, target_accept],
-                   "divergences": int(np.asarray(idata["sample_stats"]["diverging"]).sum()),
-                   "after_draws": int(idata["posterior"].sizes["draw"])}
-        n, at = retried["divergences"], retried["after_draws"]
-        where = (f"a divergent transition at draw {at}" if n == 1
-                 else f"{n} divergent transitions at draw {at}")
-        progress.say(f"{where} after warm-up: starting again with "
-                     f"target_accept={target_accept:g} (smaller steps)", ss.progressbar)
-        first_s = timing["sample_s"]
-        idata, timing = sample(em, first=False, target_accept=target_accept)
-        timing["sample_s"] += first_s
     better = _better_chain(idata)
     if better is not None:
         # Chains disagree on the mode: restart EM from the best chain's best draw and, if that
@@ -317,8 +327,13 @@ def fit_bayes(
             "other chains); restarted EM from that chain and sampled again (recorded in "
             "result.settings['start']['reanchored'])", UserWarning, stacklevel=2)
         first_s = timing["sample_s"]
-        idata, timing = sample(em, first=False, target_accept=target_accept)
+        # From the new start a divergence may still be retried, if no retry has been yet.
+        idata, timing = sample(em, target_accept=target_accept,
+                               stop_on_divergence=retry and retried is None)
         timing["sample_s"] += first_s
+        if diverged(timing):
+            idata, timing, retried = retry_with_smaller_steps(em, idata, timing)
+            target_accept = ss.retry_target_accept
     draws = idata["posterior"].sizes["draw"]
     t_post = time.perf_counter()
 

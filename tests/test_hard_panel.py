@@ -75,6 +75,20 @@ def test_overfitted_old_faithful_names_k_too_large(old_faithful):
     assert "component" in text and ("weight" in text or "counted twice" in text)
 
 
+def test_a_reanchored_rerun_still_retries_divergences(old_faithful):
+    """Old Faithful K=5, seed 3: a divergence ends the first run at draw 68, where a chain is
+    already in a better mode, so the run re-anchors; the rerun from there diverges at draw 447
+    and is retried at target_accept 0.95 (before, it kept 291 divergences: PROBLEMS)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = bayesgmm.fit_bayes(old_faithful, 5, random_state=3, progressbar=False)
+    reanchored = result.settings["start"]["reanchored"]
+    assert reanchored["rerun"] and reanchored["after_draws"] < 1000
+    assert result.settings["retried"]["target_accept"] == [0.8, 0.95]
+    assert result.settings["target_accept"] == 0.95
+    assert result.diagnostics().n_divergences == 0
+
+
 def _overlapping_2d(n=(120, 120, 60)):
     """Panel case (a): two clusters at Mahalanobis distance 2 plus a tight one, to 0.1."""
     rng = np.random.default_rng(20260101)
