@@ -905,8 +905,13 @@ def _readable_setting(name: str, value):
                 f"was ended there and the chains started again at {after} (smaller steps)")
     if name == "reanchored" and isinstance(value, dict):
         if value.get("rerun"):
-            return ("a chain found a better mode: EM was restarted from it and the chains "
-                    "sampled again")
+            gain = (f" ({value['measure']} {_fixed(value['old_start'], 3)} -> "
+                    f"{_fixed(value['new_start'], 3)}"
+                    + (f", after {value['after_draws']} draws per chain"
+                       if "after_draws" in value else "") + ")"
+                    if {"measure", "old_start", "new_start"} <= value.keys() else "")
+            return ("a chain found a better mode: EM was restarted from it" + gain
+                    + " and the chains sampled again")
         return ("chains disagreed on the mode, but restarting EM found no better start"
                 + (f" (EM from the best chain's draw failed: {value['failed']})"
                    if value.get("failed") else ""))

@@ -742,3 +742,15 @@ def test_failed_reanchoring_record_says_why():
     assert text == ("chains disagreed on the mode, but restarting EM found no better start "
                     "(EM from the best chain's draw failed: EM failed numerically)")
     assert "failed" not in _readable_setting("reanchored", {"rerun": False})
+
+
+def test_reanchoring_record_says_how_much_better_the_new_start_is():
+    from bayesgmm.report import _readable_setting
+
+    record = {"rerun": True, "measure": "model log density", "old_start": -1155.8813,
+              "new_start": -1148.1394, "after_draws": 68}
+    assert _readable_setting("reanchored", record) == (
+        "a chain found a better mode: EM was restarted from it (model log density -1,155.881 "
+        "-> -1,148.139, after 68 draws per chain) and the chains sampled again")
+    assert _readable_setting("reanchored", {"rerun": True}) == (
+        "a chain found a better mode: EM was restarted from it and the chains sampled again")
