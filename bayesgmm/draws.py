@@ -7,7 +7,10 @@ relabelled parameters, rank uniformity, the label-invariant quantities, chains i
 when they hold, sampling stops and exactly those ``n`` draws are kept. Otherwise the next
 checkpoint is the number of draws that the measured ESS rate says is needed (with a margin), at
 least ``growth`` times the current one. More draws cannot cure divergences or E-BFMI, so those
-are left to the verdict.
+are left to the verdict; a caller that would rather start again with smaller steps asks for the
+run to end at its first divergence (``stop_on_divergence``: the earliest divergent draw of any
+chain, so that point too depends only on the seed). The rank test, the costliest check, runs
+only at a checkpoint that passed every other one (the caller's check decides that).
 
 Why checkpoints at fixed draw counts and not "whatever has been drawn when the check runs": a
 chain's n-th draw depends only on the seed, so deciding on exactly the first ``n`` draws makes
