@@ -858,6 +858,7 @@ def _section_reproducibility(result) -> str:
         chosen = start.get("chosen", candidates.index[0])
         candidates.insert(0, "chosen", ["yes" if c == chosen else "" for c in candidates.index])
     seed = result.settings.get("random_state")
+    tie = _start_tie(candidates)
     return _section(
         "reproducibility", "7. Priors, settings and software",
         "<p>Priors are stated on the standardised scale z = (x - mean) / sd "
@@ -869,12 +870,26 @@ def _section_reproducibility(result) -> str:
         *([f"<h3>Start</h3><p>EM candidates for the chains' start, chosen by "
            f"{html.escape(str(start.get('chosen_by', 'EM objective')))}"
            + (f"; {html.escape(_readable_setting('reanchored', start['reanchored']))}"
-              if start.get("reanchored") else "") + ".</p>",
+              if start.get("reanchored") else "") + "." + tie + "</p>",
            # The candidates often differ in the third decimal: all of them to 0.001.
            _table(candidates, decimals=dict.fromkeys(candidates.columns[1:], 3))]
           if not candidates.empty else []),
         "<h3>Software</h3>", _versions_table(),
     )
+
+
+def _start_tie(candidates: pd.DataFrame) -> str:
+    """A sentence when every start candidate reached the same optimum (then which one is
+    marked chosen does not matter), else ""."""
+    for column in ("model_log_density", "log_posterior", "log_likelihood"):
+        if column in candidates and len(candidates) > 1:
+            values = pd.to_numeric(candidates[column], errors="coerce").to_numpy(dtype=float)
+            if np.all(np.isfinite(values)) and np.ptp(values) < 0.01:
+                return (f" All {len(values)} candidates reached the same optimum "
+                        f"({column.replace('_', ' ')} within 0.01), so the choice among them "
+                        "does not matter.")
+            return ""
+    return ""
 
 
 def _readable_setting(name: str, value):

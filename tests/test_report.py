@@ -754,3 +754,16 @@ def test_reanchoring_record_says_how_much_better_the_new_start_is():
         "-> -1,148.139, after 68 draws per chain) and the chains sampled again")
     assert _readable_setting("reanchored", {"rerun": True}) == (
         "a chain found a better mode: EM was restarted from it and the chains sampled again")
+
+
+def test_start_candidates_that_tie_are_said_to_tie():
+    import pandas as pd
+
+    from bayesgmm.report import _start_tie
+
+    tied = pd.DataFrame({"chosen": ["", "yes"], "log_posterior": [-1157.1651, -1157.1649],
+                         "model_log_density": [-1143.5331, -1143.5329]}, index=["a", "b"])
+    assert "All 2 candidates reached the same optimum (model log density" in _start_tie(tied)
+    apart = tied.assign(model_log_density=[-1143.53, -1140.0])
+    assert _start_tie(apart) == ""
+    assert _start_tie(tied.iloc[:1]) == ""
