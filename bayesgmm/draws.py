@@ -153,8 +153,10 @@ ConvergenceCheck = Callable[[xr.Dataset], tuple]
 _ROUND = 100
 # How often nutpie reports the chains' progress (ms): a small model draws ~1,000 draws per chain
 # in 0.1 s, and a checkpoint is noticed only at a report, so a slower rate lets the chains run
-# far past it (draws a converged run throws away).
+# far past it (draws a converged run throws away). With its progress bar shown nutpie redraws it
+# at the same rate (in a notebook, an HTML update each time): then nutpie's own 100 ms.
 _PROGRESS_MS = 20
+_PROGRESS_BAR_MS = 100
 # Margin on the ESS-rate prediction: ESS per draw measured on short chains is noisy.
 _MARGIN = 1.2
 
@@ -347,7 +349,8 @@ def sample_nutpie_until(
     sampler = nutpie.sample(
         compiled, draws=target.max_draws, tune=tune, chains=chains, cores=chains, seed=seed,
         progress_bar=progressbar, target_accept=target_accept, blocking=False,
-        progress_callback=progress.update, progress_rate=_PROGRESS_MS, **sample_kwargs,
+        progress_callback=progress.update,
+        progress_rate=_PROGRESS_BAR_MS if progressbar else _PROGRESS_MS, **sample_kwargs,
     )
     checkpoints: list[Checkpoint] = []
     draws = target.min_draws
