@@ -266,7 +266,7 @@ def fit_one(model, X, start, draws, tune, chains, seed, backend, priors=None, lo
     draws per chain, until the verdict's mixing checks (R-hat < 1.01, bulk/tail ESS >= 400,
     the rank test, the chains' agreement) hold for the label-invariant functionals (the
     quantities whose ranks are tested; fit_bayes checks its relabelled parameters), at most
-    4,000; and fit_bayes' retry: divergences at a checkpoint of the first run end it, and the
+    4,000; and fit_bayes' retry: the first run ends at its first divergent draw and the
     chains start again with target_accept 0.95.
     """
     import nutpie
@@ -301,15 +301,13 @@ def fit_one(model, X, start, draws, tune, chains, seed, backend, priors=None, lo
             return (checked.max_rhat, checked.min_ess_bulk, checked.min_ess_tail,
                     tuple(c.name for c in checked.checks if not c.passed))
 
-        def diverged(tree):  # fit_bayes' retry: divergences end the first run
-            return bool(np.asarray(tree["sample_stats"]["diverging"]).sum())
-
         target = AdaptiveDraws(min_draws=400, max_draws=4000)
         kw = {"tune": tune, "chains": chains, "seed": seed, "progressbar": False,
               "save_warmup": False}
+        # fit_bayes' retry: a divergence ends the first run
         idata, run = sample_nutpie_until(compiled, check, target, target_accept=0.8,
-                                         abandon=diverged, **kw)
-        retried = run.stopped_by == "abandoned"
+                                         stop_on_divergence=True, **kw)
+        retried = run.stopped_by == "diverged"
         if retried:
             idata, run = sample_nutpie_until(compiled, check, target, target_accept=0.95, **kw)
     else:
