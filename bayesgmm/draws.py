@@ -220,7 +220,7 @@ class _Progress:
                  divergence: bool = False) -> str:
         """Block until every chain has ``draws`` draws ("reached"), the deadline passes
         ("late") or, with ``divergence``, a chain reports a divergence after warm-up
-        ("diverged").
+        ("diverged"; never once the deadline has passed: then the run keeps what it has).
 
         ``is_finished`` is called without holding the lock: nutpie's sampler takes its own lock
         around the callback, so asking it while holding ours could deadlock.
@@ -229,11 +229,11 @@ class _Progress:
             with self._cond:
                 if int(self._done.min()) >= draws:
                     return "reached"
-                if divergence and self._diverged:
-                    return "diverged"
                 timeout = 0.2 if deadline is None else min(0.2, deadline - time.monotonic())
                 if timeout <= 0:
                     return "late"
+                if divergence and self._diverged:
+                    return "diverged"
                 self._cond.wait(timeout)
                 if int(self._done.min()) >= draws:
                     return "reached"
@@ -331,6 +331,7 @@ def sample_nutpie_until(
         drawing on to the next checkpoint: for a caller that starts again with smaller steps.
         A chain's report of a divergence wakes the run at once; the stopping point is the
         earliest divergent draw of any chain, so it does not depend on the machine's speed.
+        Once ``max_time`` has passed, the run stops by time instead (it keeps its draws).
 
     Returns
     -------
@@ -364,6 +365,7 @@ def sample_nutpie_until(
     stop_at: int | None = None
     seen_at: int | None = None  # the earliest divergent draw located so far (any checkpoint)
     watch = stop_on_divergence  # wake on a chain's report of a divergence
+    out_of_time = False
     try:
         while True:
             reason = progress.wait_for(draws if stop_at is None else stop_at, deadline,
@@ -392,9 +394,11 @@ def sample_nutpie_until(
                     continue
                 at = _first_divergence(groups["sample_stats"])
                 return _cut(groups, at + 1), DrawsRun(at + 1, "diverged", tuple(checkpoints))
-            on_time = reason != "late"
+            # Once late, always late: a retry below (the trace behind the callback) waits only
+            # for the draws every chain had when time ran out.
+            out_of_time = out_of_time or reason == "late"
             stopped_by = None
-            if not on_time:
+            if out_of_time:
                 # Out of time: keep what every chain has (at least one draw), and say so.
                 draws = max(1, progress.reached())
                 stopped_by = "max_time"
@@ -411,8 +415,11 @@ def sample_nutpie_until(
             # Never a later window: the chains start at the EM mode and are tuned before the
             # first draw, so an early excursion is the posterior (e.g. a minor mode one chain
             # visited), not a start to discard; dropping it could turn a true "not mixed" into OK.
-            at = _first_divergence(groups["sample_stats"]) if stop_on_divergence else None
-            if at is not None:  # a divergence no chain's report announced in time
+            # A divergence no chain's report announced in time (not once the time budget is
+            # spent: then the run keeps what it has, and the verdict reports the divergences).
+            at = (_first_divergence(groups["sample_stats"])
+                  if stop_on_divergence and stopped_by is None else None)
+            if at is not None:
                 return _cut(groups, at + 1), DrawsRun(at + 1, "diverged", tuple(checkpoints))
             if abandon is not None and abandon(xr.DataTree.from_dict(groups)):
                 return xr.DataTree.from_dict(groups), DrawsRun(draws, "abandoned",

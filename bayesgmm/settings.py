@@ -71,7 +71,9 @@ class SamplerSettings:
     max_time : float > 0, optional
         With ``draws="auto"``: seconds of sampling (warm-up included) after which the run stops
         at the draws every chain has made, converged or not (recorded in
-        ``result.settings["adaptive"]``; the stopping point then depends on the machine).
+        ``result.settings["adaptive"]``; the stopping point then depends on the machine). The
+        budget is the whole fit's: a divergence retry or a re-anchoring rerun gets what is
+        left, and is skipped (the record says so) when nothing is.
 
     Raises
     ------

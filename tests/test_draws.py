@@ -192,6 +192,18 @@ def test_stop_on_divergence_ends_the_run_just_after_the_first_divergent_draw(
     assert on.stopped_by == "max_draws"
 
 
+def test_a_spent_time_budget_keeps_the_draws_instead_of_stopping_at_a_divergence(
+        compiled_faithful):
+    """Once max_time has passed the run stops by time with the draws it has, divergences
+    included (the verdict reports them): no stop at a divergence, so no retry past the budget."""
+    target = AdaptiveDraws(min_draws=1500, max_draws=2000, ess_min=1e9, max_time=1e-3)
+    kw = {"tune": 100, "chains": 2, "seed": 1, "progressbar": False, "target_accept": 0.1}
+    idata, run = sample_nutpie_until(compiled_faithful, _ess_check, target,
+                                     stop_on_divergence=True, **kw)
+    assert run.stopped_by == "max_time"
+    assert idata["posterior"].sizes["draw"] == run.draws >= 1
+
+
 def test_budget_limits_end_the_run(compiled_faithful):
     kw = {"tune": 100, "chains": 2, "seed": 1, "progressbar": False, "target_accept": 0.8}
     never = AdaptiveDraws(min_draws=100, max_draws=300, ess_min=1e9)
