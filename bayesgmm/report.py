@@ -915,10 +915,6 @@ def _readable_setting(name: str, value):
                 f"chain, {stopped}" + (f"; checks: {checks}" if checks else ""))
     if name == "retried" and isinstance(value, dict):
         before, after = value.get("target_accept", [None, None])
-        if value.get("skipped"):
-            return (f"{value.get('divergences')} divergent transition(s) by draw "
-                    f"{value.get('after_draws')} after warm-up at target_accept {before}: the "
-                    f"run was ended there and not started again ({value['skipped']})")
         return (f"{value.get('divergences')} divergent transition(s) by draw "
                 f"{value.get('after_draws')} after warm-up at target_accept {before}: the run "
                 f"was ended there and the chains started again at {after} (smaller steps)")
@@ -931,9 +927,6 @@ def _readable_setting(name: str, value):
                     if {"measure", "old_start", "new_start"} <= value.keys() else "")
             return ("a chain found a better mode: EM was restarted from it" + gain
                     + " and the chains sampled again")
-        if value.get("skipped"):
-            return ("a chain found a better mode, but the chains were not sampled again from "
-                    f"it: {value['skipped']}")
         return ("chains disagreed on the mode, but restarting EM found no better start"
                 + (f" (EM from the best chain's draw failed: {value['failed']})"
                    if value.get("failed") else ""))

@@ -239,14 +239,6 @@ def fit_bayes(
         return better is not None and _reanchor(draws, better, obs, em, covariance_type,
                                                 pm_model, ss.nutpie_backend)[1]["rerun"]
 
-    started: list[float] = []  # when the first run began: max_time is the whole fit's budget
-
-    def time_left() -> float | None:
-        """Seconds of ``max_time`` left for another run (None: no time budget)."""
-        if target is None or target.max_time is None or not started:
-            return None
-        return target.max_time - (time.perf_counter() - started[0])
-
     def sample(em: EMResult, *, reanchor: bool = False, stop_on_divergence: bool = False,
                target_accept: float = ss.target_accept):
         """Sample from ``em``'s estimate (the reference labelling of the convergence check).
@@ -258,16 +250,12 @@ def fit_bayes(
         reference = (em.weights, em.means, em.covariances)
         start = model.initial_point(pm_model, *reference, noise_weight=em.noise_weight)
         last_check.clear()  # a new run: an earlier run's relabelling is not these draws'
-        left = time_left()
-        run_target = target if left is None else dataclasses.replace(
-            target, max_time=max(left, 1e-3))  # a rerun gets what the budget has left
-        started.append(time.perf_counter())
         if ss.sampler == "nutpie":
             check = functools.partial(_relabelled_convergence, reference=reference,
                                       covariance_type=covariance_type, X=X_relabel,
                                       thresholds=thresholds, keep=last_check)
             abandon = functools.partial(end_first_run, em) if reanchor else None
-            run = functools.partial(_sample_nutpie, backend=ss.nutpie_backend, target=run_target,
+            run = functools.partial(_sample_nutpie, backend=ss.nutpie_backend, target=target,
                                     check=check, abandon=abandon,
                                     stop_on_divergence=stop_on_divergence,
                                     announce=reanchor)  # the first run: later ones reuse it
@@ -292,20 +280,13 @@ def fit_bayes(
 
     def retry_with_smaller_steps(em: EMResult, idata, timing: dict):
         """The run stopped just after its first divergent draw (any chain): sample again, once,
-        at ``retry_target_accept`` (unless the time budget is spent: then that run is kept).
-        Returns the run and the record of the retry."""
+        at ``retry_target_accept``. Returns the new run and the record of the retry."""
         record = {"target_accept": [ss.target_accept, ss.retry_target_accept],
                   "divergences": int(np.asarray(idata["sample_stats"]["diverging"]).sum()),
                   "after_draws": int(idata["posterior"].sizes["draw"])}
         n, at = record["divergences"], record["after_draws"]
         where = (f"a divergent transition at draw {at}" if n == 1
                  else f"{n} divergent transitions at draw {at}")
-        left = time_left()
-        if left is not None and left <= 0:
-            record["skipped"] = "the time budget (max_time) was spent"
-            progress.say(f"{where} after warm-up; no time left to start again (max_time)",
-                         ss.progressbar)
-            return idata, timing, record
         progress.say(f"{where} after warm-up: starting again with "
                      f"target_accept={ss.retry_target_accept:g} (smaller steps)", ss.progressbar)
         first_s = timing["sample_s"]
@@ -326,7 +307,7 @@ def fit_bayes(
     # a checkpoint): re-anchoring, below, starts again from that mode instead.
     if diverged(timing) and not end_first_run(em, idata):
         idata, timing, retried = retry_with_smaller_steps(em, idata, timing)
-        target_accept = ss.target_accept if "skipped" in retried else ss.retry_target_accept
+        target_accept = ss.retry_target_accept
     better = _better_chain(idata)
     if better is not None:
         # Chains disagree on the mode: restart EM from the best chain's best draw and, if that
@@ -336,9 +317,6 @@ def fit_bayes(
         # Where the better mode showed: the first run's draws per chain (fewer than asked
         # when draws="auto" ended it at a checkpoint to start again sooner).
         reanchored["after_draws"] = int(idata["posterior"].sizes["draw"])
-        left = time_left()
-        if reanchored["rerun"] and left is not None and left <= 0:
-            reanchored.update(rerun=False, skipped="the time budget (max_time) was spent")
         start_info["reanchored"] = reanchored
         better = better if reanchored["rerun"] else None
     if better is not None:
@@ -355,7 +333,7 @@ def fit_bayes(
         timing["sample_s"] += first_s
         if diverged(timing):
             idata, timing, retried = retry_with_smaller_steps(em, idata, timing)
-            target_accept = target_accept if "skipped" in retried else ss.retry_target_accept
+            target_accept = ss.retry_target_accept
     draws = idata["posterior"].sizes["draw"]
     t_post = time.perf_counter()
 

@@ -71,9 +71,11 @@ class SamplerSettings:
     max_time : float > 0, optional
         With ``draws="auto"``: seconds of sampling (warm-up included) after which the run stops
         at the draws every chain has made, converged or not (recorded in
-        ``result.settings["adaptive"]``; the stopping point then depends on the machine). The
-        budget is the whole fit's: a divergence retry or a re-anchoring rerun gets what is
-        left, and is skipped (the record says so) when nothing is.
+        ``result.settings["adaptive"]``; the stopping point then depends on the machine). It
+        bounds each run: a divergence retry or a re-anchoring rerun starts its own clock (a rerun
+        given only what is left would often end inside its warm-up with a draw or two), so
+        a fit can take up to about three times it; once it has passed, a run stops by time
+        with the draws it has, divergences included, rather than end for a retry.
 
     Raises
     ------

@@ -767,16 +767,3 @@ def test_start_candidates_that_tie_are_said_to_tie():
     apart = tied.assign(model_log_density=[-1143.53, -1140.0])
     assert _start_tie(apart) == ""
     assert _start_tie(tied.iloc[:1]) == ""
-
-
-def test_reruns_skipped_for_time_say_so():
-    from bayesgmm.report import _readable_setting
-
-    spent = "the time budget (max_time) was spent"
-    retry = {"target_accept": [0.8, 0.95], "divergences": 1, "after_draws": 40,
-             "skipped": spent}
-    assert _readable_setting("retried", retry) == (
-        "1 divergent transition(s) by draw 40 after warm-up at target_accept 0.8: the run was "
-        f"ended there and not started again ({spent})")
-    assert _readable_setting("reanchored", {"rerun": False, "skipped": spent}) == (
-        f"a chain found a better mode, but the chains were not sampled again from it: {spent}")
