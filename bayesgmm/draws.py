@@ -394,8 +394,8 @@ def sample_nutpie_until(
                     continue
                 at = _first_divergence(groups["sample_stats"])
                 return _cut(groups, at + 1), DrawsRun(at + 1, "diverged", tuple(checkpoints))
-            # Once late, always late: a retry below (the trace behind the callback) waits only
-            # for the draws every chain had when time ran out.
+            # Once late, always late: another pass of this loop (when the stored trace lags the
+            # progress reports) still keeps only what the chains have, with no check.
             out_of_time = out_of_time or reason == "late"
             stopped_by = None
             if out_of_time:
