@@ -395,7 +395,7 @@ def sample_nutpie_until(
                 at = _first_divergence(groups["sample_stats"])
                 return _cut(groups, at + 1), DrawsRun(at + 1, "diverged", tuple(checkpoints))
             # Once late, always late: another pass of this loop (when the stored trace lags the
-            # progress reports) still keeps only what the chains have, with no check.
+            # progress reports) still stops by time with what the chains have.
             out_of_time = out_of_time or reason == "late"
             stopped_by = None
             if out_of_time:
