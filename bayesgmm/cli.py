@@ -559,7 +559,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 def _cmd_report(args: argparse.Namespace) -> int:
     directory = Path(args.directory)
-    thresholds = _thresholds(args)
+    _thresholds(args)  # bad threshold flags fail before the result loads
     if directory.name in ("", ".", ".."):  # name it, so that the message says what it is
         directory = directory.resolve()
     if not (directory / "manifest.json").is_file():  # at once, before ArviZ loads
@@ -570,6 +570,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     result = load(directory)
     if not isinstance(result, BayesResult):
         raise ValueError(f"{directory} holds an EM result; the report needs a Bayesian fit")
+    thresholds = _thresholds(args, result.thresholds)  # the flags over the fit's own
     # The report is rebuilt beside the result and swapped in: check that before rendering.
     check_writable(directory, overwrite=True)
     html = write_report(result, directory, thresholds=thresholds)
@@ -950,7 +951,7 @@ def _print_result(result: BayesResult, thresholds: DiagnosticThresholds | None =
         print(table.to_string())
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        diag = result.diagnostics(**(thresholds or DiagnosticThresholds()).to_dict())
+        diag = result.diagnostics(**(thresholds.to_dict() if thresholds else {}))
     print(f"\n{result.label_switching}")
     print(f"\nDiagnostics: {diag.verdict}")
     for advice in diag.advice:

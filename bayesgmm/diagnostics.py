@@ -34,6 +34,7 @@ Sampler statistics are read under both samplers' names: PyMC's ``pm.sample`` wri
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -264,6 +265,8 @@ def diagnose(
     invariant = label_invariant_quantities(post, loglik)
     if invariant.data_vars:
         checks += _statistic_checks(invariant, _INVARIANT_CHECKS, rhat_max, ess_min)
+    if len(chains) < 2:
+        checks = [_one_chain_rhat(c) if c.name.startswith("max R-hat") else c for c in checks]
 
     divergences = _divergences(stats)
     ebfmi = _ebfmi(stats)
@@ -494,6 +497,15 @@ def _threshold_check(
     )
 
 
+def _one_chain_rhat(check: Check) -> Check:
+    """An R-hat check of a single chain (R-hat compares chains): failed, saying why."""
+    what = check.name.replace("max ", "")
+    return dataclasses.replace(
+        check, passed=False, summary=f"{what} not computable (1 chain)",
+        problem=f"{what} compares chains, and this run has one: it cannot show whether the "
+                "chain has converged; sample 2 or more chains (the default is 4).")
+
+
 def _fmt(value: float, threshold: float, digits: int) -> str:
     """``value`` with enough decimals not to print as the threshold it failed or just passed."""
     for d in range(digits, digits + 4):
@@ -543,7 +555,8 @@ def _divergence_check(divergences, chains, max_divergences) -> Check:
         value=float(total),
         threshold=float(max_divergences),
         passed=passed,
-        summary=f"{total} divergences {'<=' if passed else '>'} {max_divergences:g}",
+        summary=f"{total} divergence{'' if total == 1 else 's'} "
+                f"{'<=' if passed else '>'} {max_divergences:g}",
         problem=None
         if passed
         else (
@@ -801,7 +814,7 @@ def _rank_check(pvalues: dict[str, float], family: float) -> Check:
         value=float(value),
         threshold=alpha,
         passed=passed,
-        summary=(f"rank tests p >= {alpha:.2g}" if passed
+        summary=(f"min rank p {value:.2g} >= {alpha:.2g}" if passed
                  else f"rank test p {value:.2g} < {alpha:.2g} ({failing[0][1]})" if failing
                  else "rank tests not computable"),
         problem=None if passed else (
@@ -842,8 +855,9 @@ def label_invariant_quantities(
                     for da in log_likelihood.data_vars.values())
         data["log_likelihood"] = (SAMPLE_DIMS, total.transpose(*SAMPLE_DIMS).values)
     if "weights" in posterior.data_vars and posterior["weights"].ndim == 3:
-        w = posterior["weights"].transpose(*SAMPLE_DIMS, ...)
-        data["sorted_weights"] = (("chain", "draw", "rank"), np.sort(w.values, axis=-1))
+        w = posterior["weights"].transpose(*SAMPLE_DIMS, ...).values
+        if w.size and np.ptp(w) > 0:  # one component without noise: weight 1 in every draw, no check
+            data["sorted_weights"] = (("chain", "draw", "rank"), np.sort(w, axis=-1))
     means = posterior.get("means")
     if means is not None and means.ndim == 4:
         m = means.transpose(*SAMPLE_DIMS, ...)

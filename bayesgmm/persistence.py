@@ -70,7 +70,7 @@ from .paths import (  # the path rules, re-exported: persistence is where users 
 from .posterior import BayesResult
 from .priors import ConjugatePrior, Priors, Standardisation
 from .relabel import LabelSwitchingReport
-from .settings import SamplerSettings
+from .settings import DiagnosticThresholds, SamplerSettings
 from .versions import software_versions  # re-exported: recorded in every saved result
 
 __all__ = ["FORMAT_VERSION", "KINDS", "MANIFEST", "ORPHAN_AGE_S", "check_writable",
@@ -332,6 +332,7 @@ def _write_bayes(result: BayesResult, directory: Path) -> list[str]:
         "settings": result.settings,
         "sampler_settings": (None if result.sampler_settings is None
                              else result.sampler_settings.to_dict()),
+        "thresholds": None if result.thresholds is None else result.thresholds.to_dict(),
         "label_switching": {"chains": list(report.chains), "n_draws": list(report.n_draws),
                             "n_permuted": list(report.n_permuted),
                             "fraction_permuted": report.fraction_permuted,
@@ -669,6 +670,7 @@ def _read_bayes(directory: Path) -> BayesResult:
         sampler_settings=_read_sampler_settings(meta),
         # Results saved before issue 14 have none.
         observations_summary=meta.get("observations_summary"),
+        thresholds=_read_thresholds(meta),
     )
 
 
@@ -706,6 +708,17 @@ def _check_idata(tree: xr.DataTree, em: EMResult, n_chains: int, n_draws: int) -
                   and bool(np.array_equal(stored[name].values, value)),
                   f"its EM estimate ({name!r}) is not the one in em.npz: the files come from "
                   "different fits")
+
+
+def _read_thresholds(meta: dict[str, Any]) -> DiagnosticThresholds | None:
+    """The fit's diagnostic thresholds; None (the defaults) for results saved before."""
+    values = meta.get("thresholds")
+    if values is None:
+        return None
+    try:
+        return DiagnosticThresholds.from_dict(values)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"result.json: 'thresholds' is not valid: {exc}") from None
 
 
 def _read_sampler_settings(meta: dict[str, Any]) -> SamplerSettings | None:

@@ -19,7 +19,7 @@ from .em import EMResult
 from .observations import noise_log_ranges
 from .priors import Priors, Standardisation
 from .relabel import LabelSwitchingReport
-from .settings import SamplerSettings
+from .settings import DiagnosticThresholds, SamplerSettings
 
 __all__ = ["BayesResult", "MembershipProbabilities"]
 
@@ -79,6 +79,10 @@ class BayesResult:
         What the data held and how it was used (missing values and the policy, weights,
         labels, the noise component): :meth:`bayesgmm.observations.Observations.summary`.
         None for results fitted (or saved) before these existed.
+    thresholds : DiagnosticThresholds or None
+        The thresholds the fit was asked to meet (``fit_bayes(..., thresholds=...)``): the
+        stopping rule of ``draws="auto"`` used them, and :meth:`diagnostics` and the report
+        judge by them unless told otherwise. None (the defaults) for results saved before.
     """
 
     idata: Any
@@ -90,6 +94,7 @@ class BayesResult:
     settings: dict = field(default_factory=dict)
     sampler_settings: SamplerSettings | None = None
     observations_summary: dict | None = None
+    thresholds: DiagnosticThresholds | None = None
 
     # -- basic accessors --------------------------------------------------------------------
     @property
@@ -113,6 +118,19 @@ class BayesResult:
     def noise_log_density(self) -> float:
         """Log-density of the noise component (data units; -inf without one)."""
         return float(self.em.noise_log_density) if self.noise else -np.inf
+
+    @property
+    def parameter_names(self) -> tuple[str, ...]:
+        """The posterior's parameters: weights, means, covariances and, with a noise
+        component, ``noise_weight``."""
+        return PARAMETERS + (("noise_weight",) if self.noise else ())
+
+    def _em_values(self) -> dict[str, Any]:
+        values = {"weights": self.em.weights, "means": self.em.means,
+                  "covariances": self.em.covariances}
+        if self.noise:
+            values["noise_weight"] = np.float64(self.em.noise_weight)
+        return values
 
     def posterior_mean(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Posterior means of (weights, means, covariances) in sklearn shapes."""
@@ -165,20 +183,29 @@ class BayesResult:
         return save(self, path, overwrite=overwrite)
 
     # -- the user-facing methods -------------------------------------------------------------
-    def summary(self, var_names: Any = PARAMETERS, ci_prob: float = 0.94, **kwargs
+    def summary(self, var_names: Any = None, ci_prob: float = 0.94, **kwargs
                 ) -> pd.DataFrame:
-        """ArviZ summary (mean, sd, equal-tailed interval, R-hat, bulk/tail ESS, MCSE)."""
+        """ArviZ summary (mean, sd, equal-tailed interval, R-hat, bulk/tail ESS, MCSE) of
+        ``var_names`` (default: :attr:`parameter_names`)."""
+        _check_probability("ci_prob", ci_prob)
+        var_names = self.parameter_names if var_names is None else var_names
         return az.summary(self.idata, var_names=list(var_names), ci_prob=ci_prob, **kwargs)
 
-    def diagnostics(self, **thresholds) -> Diagnostics:
-        """R-hat, ESS, divergences, E-BFMI, tree depth, label switching, and a verdict.
+    def diagnostics(self, **thresholds: Any) -> Diagnostics:
+        """R-hat, ESS, divergences, E-BFMI, tree depth, label switching, and a verdict, on
+        every parameter (:attr:`parameter_names`).
 
-        Keyword arguments are the thresholds of :func:`bayesgmm.diagnostics.diagnose`
-        (``rhat_max``, ``ess_min``, ``ebfmi_min``). The divergence advice knows the run's
-        ``target_accept`` (after a divergence retry, the raised one).
+        Keyword arguments are fields of :class:`~bayesgmm.DiagnosticThresholds`
+        (``rhat_max``, ``ess_min``, ``ebfmi_min``, ``max_divergences``,
+        ``max_treedepth_fraction``, ``mode_shift_max``); the others are the fit's
+        (:attr:`thresholds`: those ``fit_bayes`` was given, else the defaults). The divergence
+        advice knows the run's ``target_accept`` (after a divergence retry, the raised one).
         """
-        thresholds.setdefault("target_accept", self.settings.get("target_accept"))
-        return diagnose(self.idata, label_report=self.label_switching, **thresholds)
+        base = (self.thresholds or DiagnosticThresholds()).to_dict()
+        limits = DiagnosticThresholds.from_dict({**base, **thresholds})
+        return diagnose(self.idata, var_names=self.parameter_names,
+                        label_report=self.label_switching,
+                        target_accept=self.settings.get("target_accept"), **limits.to_dict())
 
     def compare_em(self, interval: float = 0.94) -> pd.DataFrame:
         """EM estimate beside the posterior mean, sd and equal-tailed interval, per parameter.
@@ -186,12 +213,12 @@ class BayesResult:
         Returns a DataFrame indexed by parameter name (e.g. ``means[1, waiting]``) with columns
         ``em``, ``mean``, ``sd``, ``lower``, ``upper``, ``em_in_interval``.
         """
+        _check_probability("interval", interval)
         q = (1 - interval) / 2
-        em_values = {"weights": self.em.weights, "means": self.em.means,
-                     "covariances": self.em.covariances}
+        em_values = self._em_values()
         rows = []
         post = self.posterior
-        for name in PARAMETERS:
+        for name in self.parameter_names:
             draws = post[name]
             flat = draws.stack(sample=("chain", "draw"))
             mean, sd = flat.mean("sample"), flat.std("sample", ddof=1)
@@ -233,6 +260,7 @@ class BayesResult:
                     (labels < -1) | (labels >= self.n_components)):
                 raise ValueError(f"labels must be {Xv.shape[0]} integers in "
                                  f"[-1, {self.n_components - 1}] (-1: unknown)")
+        _check_probability("interval", interval)
         _, resp = self._pointwise(Xv, max_draws, True, labels)
         q = (1 - interval) / 2
         lower, upper = np.quantile(resp, [q, 1 - q], axis=0)
@@ -299,3 +327,11 @@ class BayesResult:
              "component": (("sample", "observation"), labels)},
             coords=coords,
         )
+
+
+def _check_probability(name: str, value: Any) -> None:
+    """An interval's probability: a number strictly between 0 and 1."""
+    if isinstance(value, bool) or not isinstance(value, int | float | np.number) \
+            or not 0 < value < 1:
+        raise ValueError(f"{name} must be a probability strictly between 0 and 1 (e.g. 0.94); "
+                         f"got {value!r}")

@@ -151,7 +151,8 @@ def write_report(result: BayesResult, directory: str | os.PathLike, *,
     random_state : int, optional
         Seeds the posterior draws shown in the figures.
     thresholds : DiagnosticThresholds, optional
-        What the diagnostics section and verdict hold the posterior to (default ones).
+        What the diagnostics section and verdict hold the posterior to (default: the fit's
+        own, ``result.thresholds``, else the defaults).
 
     Returns
     -------
@@ -182,7 +183,7 @@ def build_report(result: BayesResult, *, data_source: str | None = None,
     X = np.asarray(result.idata["observed_data"]["x"].values, dtype=np.float64)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # ArviZ warns on short chains; the report says so
-        diag = result.diagnostics(**(thresholds or DiagnosticThresholds()).to_dict())
+        diag = result.diagnostics(**(thresholds.to_dict() if thresholds else {}))
     # the fitted points' memberships: known labels kept, missing values marginalised, the
     # noise column (BayesResult.memberships, where the posterior side has it)
     proba = result.memberships() if hasattr(result, "memberships") else \

@@ -34,7 +34,7 @@ from .em import EMResult, fit_em, fit_map_start, n_parameters
 from .observations import Observations, prepare_observations
 from .posterior import BayesResult
 from .priors import Priors, Standardisation
-from .relabel import relabel_posterior
+from .relabel import ORDERED, LabelSwitchingReport, relabel_posterior
 from .settings import SAMPLERS, DiagnosticThresholds, SamplerSettings
 
 __all__ = ["SAMPLERS", "SamplerSettings", "fit_bayes"]
@@ -196,6 +196,9 @@ def fit_bayes(
     _warn_if_prior_dominated(N, K, D, covariance_type)
     if ordered_means and D != 1:
         raise ValueError(f"ordered_means is for 1-D data only; X has {D} features")
+    if ordered_means and obs.labels is not None:
+        raise ValueError("ordered_means and labels both fix which component is which: give "
+                         "one of them (known labels alone identify the components)")
     priors = Priors() if priors is None else priors
     if not isinstance(priors, Priors):
         raise ValueError(f"priors must be a bayesgmm.Priors; got {type(priors).__name__}")
@@ -203,6 +206,10 @@ def fit_bayes(
     progress.first_run_notice(ss.progressbar)
     progress.say("fitting EM (the best of 10 restarts)", ss.progressbar and em is None)
     em = _check_or_fit_em(em, obs, Xc, names, K, covariance_type, priors, seed)
+    # With ordered means the components' order is their labelling: the start and the
+    # reference (the result's em) in increasing order of the mean.
+    in_order = _in_mean_order if ordered_means else (lambda fit: fit)
+    em = in_order(em)
     em_s = time.perf_counter() - t_em
     standardisation = Standardisation.from_data(Xv, covariance_type)
     tune, chains = ss.tune, ss.chains
@@ -225,6 +232,13 @@ def fit_bayes(
                                max_draws=ss.max_draws, max_time=ss.max_time)
 
     retry = ss.retry_target_accept is not None and ss.retry_target_accept > ss.target_accept
+
+    def wants_log_likelihood(draws: int) -> bool:
+        """Whether a result with ``draws`` per chain stores the pointwise log-likelihood (and
+        so the verdict checks its total among the label-invariant quantities)."""
+        if log_likelihood is not None:
+            return bool(log_likelihood)
+        return chains * draws * N <= _MAX_LOGLIK_VALUES
     # The last checkpoint's relabelling (draws="auto"): when the run kept exactly those draws,
     # the result reuses it instead of relabelling the same draws again.
     last_check: dict[str, Any] = {}
@@ -253,7 +267,10 @@ def fit_bayes(
         if ss.sampler == "nutpie":
             check = functools.partial(_relabelled_convergence, reference=reference,
                                       covariance_type=covariance_type, X=X_relabel,
-                                      thresholds=thresholds, keep=last_check)
+                                      thresholds=thresholds, keep=last_check,
+                                      ordered=ordered_means,
+                                      log_likelihood=_TotalLogLikelihood(
+                                          obs, covariance_type, wants_log_likelihood))
             abandon = functools.partial(end_first_run, em) if reanchor else None
             run = functools.partial(_sample_nutpie, backend=ss.nutpie_backend, target=target,
                                     check=check, abandon=abandon,
@@ -297,6 +314,7 @@ def fit_bayes(
     if ss.sampler == "nutpie":
         t_start = time.perf_counter()
         em, start_info = _select_start(pm_model, em, obs, ss.nutpie_backend)
+        em = in_order(em)
         # Includes compiling the native model when it is not cached yet (sampling reuses it).
         start_info["select_s"] = time.perf_counter() - t_start
     else:
@@ -320,7 +338,7 @@ def fit_bayes(
         start_info["reanchored"] = reanchored
         better = better if reanchored["rerun"] else None
     if better is not None:
-        em = new_em
+        em = in_order(new_em)
         warnings.warn(
             f"chain {better['chain']} found a better posterior mode than the EM start (mean "
             f"log density {better['chain_mean']:.1f} vs {better['others_median']:.1f} for the "
@@ -343,9 +361,9 @@ def fit_bayes(
     if last_check.get("draws") == draws:
         relabelled, report = last_check["relabelled"], last_check["report"]
     else:
-        relabelled, report = relabel_posterior(
+        relabelled, report = _relabel(
             raw[list(PARAMETERS)], (em.weights, em.means, em.covariances), covariance_type,
-            X=X_relabel)
+            X_relabel, ordered_means)
     if extra:
         relabelled = relabelled.assign(noise_weight=raw["noise_weight"])
     groups = {
@@ -355,9 +373,7 @@ def fit_bayes(
         "observed_data": _observed_dataset(obs),
         "em": _em_dataset(em, relabelled),
     }
-    if log_likelihood is None:
-        log_likelihood = chains * draws * N <= _MAX_LOGLIK_VALUES
-    if log_likelihood:
+    if wants_log_likelihood(draws):
         groups["log_likelihood"] = _log_likelihood(obs, relabelled, covariance_type)
     timing.update(em_s=em_s, postprocess_s=time.perf_counter() - t_post,
                   total_s=time.perf_counter() - t_em)
@@ -389,7 +405,32 @@ def fit_bayes(
         settings=record,
         sampler_settings=ss,
         observations_summary=obs.summary(),
+        thresholds=thresholds,
     )
+
+
+def _in_mean_order(em: EMResult) -> EMResult:
+    """``em`` with its components in increasing order of their (1-D) mean."""
+    order = np.argsort(em.means[:, 0], kind="stable")
+    if np.array_equal(order, np.arange(order.size)):
+        return em
+    tied = em.covariance_type == "tied"  # one covariance shared: nothing to reorder
+    return dataclasses.replace(
+        em, weights=em.weights[order], means=em.means[order],
+        covariances=em.covariances if tied else em.covariances[order],
+        precisions_cholesky=em.precisions_cholesky if tied else em.precisions_cholesky[order])
+
+
+def _relabel(posterior: xr.Dataset, reference, covariance_type: str, X, ordered: bool
+             ) -> tuple[xr.Dataset, LabelSwitchingReport]:
+    """The draws relabelled to ``reference`` (:func:`relabel_posterior`), or, when the means
+    are ordered (a constraint that fixes the labels), kept as drawn."""
+    if not ordered:
+        return relabel_posterior(posterior, reference, covariance_type, X=X)
+    C, S, K = posterior["weights"].shape
+    identity = np.broadcast_to(np.arange(K), (C, S, K)).copy()
+    return posterior.copy(), LabelSwitchingReport.from_permutations(
+        identity, posterior["chain"].values, n_iter=0, method=ORDERED)
 
 
 def _warn_if_prior_dominated(N: int, K: int, D: int, covariance_type: str) -> None:
@@ -610,6 +651,48 @@ def _log_likelihood(obs: Observations, posterior: xr.Dataset, covariance_type: s
     X = obs.X
     w = posterior["weights"]
     C, S, _ = w.shape
+    pointwise = _pointwise_log_likelihood(obs, posterior, covariance_type)
+    return xr.Dataset(
+        {"x": (("chain", "draw", "observation"), pointwise.reshape(C, S, X.shape[0]))},
+        coords={"chain": w.chain.values, "draw": w.draw.values,
+                "observation": np.arange(X.shape[0])},
+    )
+
+
+class _TotalLogLikelihood:
+    """The total log-likelihood of each draw so far, for the checkpoints of ``draws="auto"``:
+    the same label-invariant quantity as the verdict's (when the result will store the
+    pointwise log-likelihood, ``wanted(draws)``). A run's draws only grow, so each call
+    computes the new draws alone, a bounded slice at a time."""
+
+    _VALUES_PER_SLICE = 4_000_000
+
+    def __init__(self, obs: Observations, covariance_type: str, wanted) -> None:
+        self.obs, self.covariance_type, self.wanted = obs, covariance_type, wanted
+        self.totals: np.ndarray | None = None  # (chain, draws done)
+
+    def __call__(self, posterior: xr.Dataset) -> xr.Dataset | None:
+        C, S = posterior.sizes["chain"], posterior.sizes["draw"]
+        if not self.wanted(S):
+            return None
+        done = 0 if self.totals is None else self.totals.shape[1]
+        step = max(1, self._VALUES_PER_SLICE // (C * max(self.obs.X.shape[0], 1)))
+        parts = [] if self.totals is None else [self.totals]
+        for lo in range(done, S, step):
+            part = posterior.isel(draw=slice(lo, min(lo + step, S)))
+            parts.append(_pointwise_log_likelihood(self.obs, part, self.covariance_type)
+                         .reshape(C, part.sizes["draw"], -1).sum(axis=-1))
+        self.totals = np.concatenate(parts, axis=1)
+        return xr.Dataset({"total": (("chain", "draw"), self.totals[:, :S])},
+                          coords={d: posterior[d].values for d in ("chain", "draw")})
+
+
+def _pointwise_log_likelihood(obs: Observations, posterior: xr.Dataset, covariance_type: str
+                              ) -> np.ndarray:
+    """(chain * draw, observation): :func:`_log_likelihood`'s values."""
+    X = obs.X
+    w = posterior["weights"]
+    C, S, _ = w.shape
     flat = flatten_draws(posterior, covariance_type)
     if obs.needs_plan:
         noise_weight = (flat_noise_weight(posterior) if obs.noise
@@ -620,11 +703,7 @@ def _log_likelihood(obs: Observations, posterior: xr.Dataset, covariance_type: s
             plan, flat[0], noise_weight, flat[1], flat[2], False)
     else:
         pointwise, _ = kernels.pointwise_over_draws(X, *flat, False)
-    return xr.Dataset(
-        {"x": (("chain", "draw", "observation"), pointwise.reshape(C, S, X.shape[0]))},
-        coords={"chain": w.chain.values, "draw": w.draw.values,
-                "observation": np.arange(X.shape[0])},
-    )
+    return pointwise
 
 
 # --------------------------------------------------------------------------------------------
@@ -673,7 +752,8 @@ def _sample_nutpie(pm_model, start, *, draws, tune, chains, cores, seed, progres
 
 
 def _relabelled_convergence(posterior: xr.Dataset, *, reference, covariance_type, X,
-                            thresholds: DiagnosticThresholds, keep: dict | None = None
+                            thresholds: DiagnosticThresholds, keep: dict | None = None,
+                            ordered: bool = False, log_likelihood=None
                             ) -> tuple[float, float, float, tuple[str, ...]]:
     """The stopping rule of ``draws="auto"``: the verdict's mixing checks on the relabelled
     parameters (the same relabelling as the result's).
@@ -683,13 +763,23 @@ def _relabelled_convergence(posterior: xr.Dataset, *, reference, covariance_type
     rank uniformity, the label-invariant quantities and the chains' agreement (the sampler's
     divergences, E-BFMI and tree depth are not, so they are left to the verdict). Rank
     uniformity is tested only when the others pass, so a failed checkpoint may not list it.
-    ``keep``: receives the draws per chain, the relabelled posterior and its report.
+    ``keep``: receives the draws per chain, the relabelled posterior and its report;
+    ``ordered``: the means are ordered (no relabelling); ``log_likelihood``: the draws -> their
+    total log-likelihood (a Dataset) or None, checked as the verdict checks it.
     """
-    relabelled, report = relabel_posterior(posterior[list(PARAMETERS)], reference,
-                                           covariance_type, X=X)
+    relabelled, report = _relabel(posterior[list(PARAMETERS)], reference, covariance_type, X,
+                                  ordered)
     if keep is not None:
         keep.update(draws=posterior.sizes["draw"], relabelled=relabelled, report=report)
-    checked = diagnose(relabelled, label_report=report, rhat_max=thresholds.rhat_max,
+    checked_vars = relabelled
+    if "noise_weight" in posterior.data_vars:  # checked as the verdict checks it
+        checked_vars = relabelled.assign(noise_weight=posterior["noise_weight"])
+    groups = {"posterior": checked_vars}
+    totals = None if log_likelihood is None else log_likelihood(posterior)
+    if totals is not None:
+        groups["log_likelihood"] = totals
+    checked = diagnose(xr.DataTree.from_dict(groups), var_names=tuple(checked_vars.data_vars),
+                       label_report=report, rhat_max=thresholds.rhat_max,
                        ess_min=thresholds.ess_min, mode_shift_max=thresholds.mode_shift_max,
                        rank_var_names=())
     failed = tuple(c.name for c in checked.checks if not c.passed)

@@ -46,9 +46,9 @@ class SamplerSettings:
         asks for (:mod:`bayesgmm.draws`), up to ``max_draws`` or ``max_time``; the kept draws
         are exactly the first ``n`` of each chain, so the same seed gives the same result.
         With ``sampler="pymc"`` (which cannot extend a run) "auto" means 1,000 draws.
-    tune : int >= 0, default 1000
+    tune : int >= 0 (>= 1 with nutpie), default 1000
         Tuning (warm-up) steps per chain.
-    chains : int >= 1, default 4
+    chains : int >= 1 (>= 2 with nutpie and draws="auto"), default 4
     target_accept : float in (0, 1), default 0.8
     retry_target_accept : float in (0, 1) or None, default 0.95
         With ``draws="auto"`` and nutpie: when the first run has a divergent transition
@@ -112,6 +112,13 @@ class SamplerSettings:
             object.__setattr__(self, "draws", _check_count("draws", self.draws, 1))
         for name, low in (("tune", 0), ("chains", 1), ("max_draws", 1)):
             object.__setattr__(self, name, _check_count(name, getattr(self, name), low))
+        if self.sampler == "nutpie" and self.tune < 1:
+            raise ValueError("tune must be >= 1 with nutpie (its step size and mass matrix "
+                             "adapt during warm-up); got 0: give tune=1 or more, or "
+                             "sampler='pymc'")
+        if self.adaptive and self.sampler == "nutpie" and self.chains < 2:
+            raise ValueError("draws='auto' samples until R-hat, which compares chains, says "
+                             "they agree: give chains=2 or more, or a number of draws")
         if self.max_time is not None:
             t = self.max_time
             if isinstance(t, bool) or not isinstance(t, int | float | np.number) or not t > 0:

@@ -417,3 +417,24 @@ def test_noise_weight_concentrates_near_zero_without_noise():
     result = fit_bayes(X, 2, noise=True, random_state=1, progressbar=False)
     nw = result.posterior["noise_weight"].values.ravel()
     assert np.quantile(nw, 0.97) < 0.02
+
+
+def test_noise_weight_is_summarised_compared_and_diagnosed(fitted_all):
+    """The noise weight is a parameter like the others: in compare_em (beside EM's), the
+    summary and the verdict's R-hat / ESS checks."""
+    result, loaded, _, _ = fitted_all
+    assert result.parameter_names[-1] == "noise_weight"
+    row = result.compare_em().loc["noise_weight"]
+    assert row["em"] == result.em.noise_weight
+    assert row["lower"] <= row["mean"] <= row["upper"]
+    assert "noise_weight" in result.summary().index
+    nw = result.posterior["noise_weight"]
+    # Each chain stuck at its own value: only the noise weight shows it.
+    C, S = nw.shape
+    stuck = 0.5 * np.arange(C)[:, None] + 0.01 * np.random.default_rng(0).normal(size=(C, S))
+    posterior = result.posterior.assign(noise_weight=(nw.dims, stuck))
+    from bayesgmm.diagnostics import diagnose
+
+    checked = diagnose(posterior, var_names=result.parameter_names)
+    assert "noise_weight" in next(c for c in checked.checks if c.name == "max R-hat").problem
+    assert loaded.diagnostics().verdict == result.diagnostics().verdict

@@ -11,6 +11,7 @@ from conftest import COVARIANCE_TYPES, simulate_mixture
 from scipy.special import logsumexp
 from scipy.stats import multivariate_normal
 
+import bayesgmm
 from bayesgmm import fit_em
 from bayesgmm.kernels import to_full_covariances
 from bayesgmm.priors import Priors, Standardisation
@@ -311,3 +312,71 @@ def test_a_failed_em_restart_is_no_reanchoring(quick_fit, old_faithful, monkeypa
     assert em is quick_fit.em
     assert record["rerun"] is False and "singular" in record["failed"]
     assert record["chain"] == 1 and "index" not in record
+
+
+# --------------------------------------------------------------------------------------------
+# draws="auto" stops on what the verdict checks; settings the verdict uses
+# --------------------------------------------------------------------------------------------
+_MIXING = ("max R-hat", "min bulk ESS", "min tail ESS", "min rank p-value",
+           "max R-hat (label-invariant)", "min bulk ESS (label-invariant)")
+
+
+def test_auto_stops_only_where_the_verdict_passes_its_mixing_checks(tmp_path):
+    """The checkpoint checks the total log-likelihood too (as the verdict does when the result
+    stores it), and the fit's thresholds stay with the result: a run that stops converged
+    passes every mixing check of its own verdict, which judges by the same thresholds."""
+    X = np.random.default_rng(0).normal(size=(150, 2))
+    limits = bayesgmm.DiagnosticThresholds(ess_min=1500)
+    result = fit_bayes(X, 2, random_state=0, progressbar=False, thresholds=limits)
+    last = result.settings["adaptive"]["checkpoints"][-1]
+    assert result.thresholds == limits
+    assert last["converged"] and result.settings["adaptive"]["stopped_by"] == "converged"
+    checks = {c.name: c for c in result.diagnostics().checks}
+    assert "min bulk ESS (label-invariant)" in checks
+    assert checks["min bulk ESS"].threshold == 1500
+    assert all(checks[name].passed for name in _MIXING), result.diagnostics().verdict
+    assert not result.diagnostics(ess_min=1e6).ok  # an explicit threshold still wins
+    with pytest.raises(ValueError, match="unknown diagnostic threshold"):
+        result.diagnostics(ess_mn=10)
+    with pytest.raises(ValueError, match="rhat_max must be a number > 1"):
+        result.diagnostics(rhat_max="a")
+    assert bayesgmm.load(result.save(tmp_path / "r")).thresholds == limits
+
+
+def test_one_component_converges_at_the_first_check():
+    """K=1: the sorted weights are 1 in every draw, no quantity to check (its R-hat is NaN):
+    the run stops at the first checkpoint instead of drawing up to max_draws."""
+    X = np.random.default_rng(1).normal(size=(200, 2))
+    result = fit_bayes(X, 1, random_state=0, progressbar=False)
+    assert result.settings["adaptive"]["draws"] == 1000
+    assert result.settings["adaptive"]["stopped_by"] == "converged"
+    assert result.diagnostics().ok
+
+
+def test_one_chain_verdict_says_r_hat_needs_chains():
+    X = np.random.default_rng(2).normal(size=(100, 1))
+    result = fit_bayes(X, 1, draws=200, tune=200, chains=1, random_state=0, progressbar=False)
+    diag = result.diagnostics()
+    assert not diag.ok
+    assert "R-hat not computable (1 chain)" in diag.verdict
+    assert any("sample 2 or more chains" in p for p in diag.problems)
+
+
+def test_ordered_means_keep_the_draws_in_order():
+    """The ordering constraint is the labelling: the start and the EM reference are sorted by
+    mean and no draw is relabelled (relabelling to an unsorted EM reversed them)."""
+    rng = np.random.default_rng(0)
+    X = np.r_[rng.normal(2, 1, (140, 1)), rng.normal(-2, 0.5, (60, 1))]
+    result = fit_bayes(X, 2, ordered_means=True, draws=300, tune=300, chains=2,
+                       random_state=0, progressbar=False)
+    means = result.posterior["means"].values[..., 0]
+    assert np.all(np.diff(means, axis=-1) > 0)
+    assert np.all(np.diff(result.em.means[:, 0]) > 0)
+    assert result.label_switching.total_permuted == 0
+    assert "ordered_means" in str(result.label_switching)
+    table = result.compare_em()
+    assert table.loc["means[0, x0]", "mean"] < table.loc["means[1, x0]", "mean"]
+    labels = np.full(len(X), -1)
+    labels[0] = 1
+    with pytest.raises(ValueError, match="give one of them"):
+        fit_bayes(X, 2, ordered_means=True, labels=labels, progressbar=False)

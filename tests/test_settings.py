@@ -30,6 +30,9 @@ FORMAT_1 = Path(__file__).parent / "data" / "result_format1"
     (dict(draws=10.0), "draws must be an integer"),
     (dict(draws=True), "draws must be an integer"),
     (dict(tune=-1), "tune must be an integer >= 0"),
+    # nuts-rs panics (an uncatchable PanicException) on a run without warm-up
+    (dict(tune=0), "tune must be >= 1 with nutpie"),
+    (dict(chains=1), "draws='auto' samples until R-hat"),
     (dict(chains=0), "chains must be an integer >= 1"),
     (dict(cores=0), "cores must be an integer >= 1"),
     (dict(target_accept=1.0), "target_accept must be a number in"),
@@ -43,7 +46,7 @@ def test_sampler_settings_refuse_bad_values(changes, match):
 
 
 def test_sampler_settings_are_frozen_plain_values_and_round_trip():
-    s = SamplerSettings(draws=np.int64(200), tune=0, chains=2, target_accept=np.float32(0.9),
+    s = SamplerSettings(draws=np.int64(200), tune=1, chains=2, target_accept=np.float32(0.9),
                         cores=1, nutpie_backend="pyfunc", progressbar=False)
     assert type(s.draws) is int and type(s.target_accept) is float
     with pytest.raises(AttributeError):
