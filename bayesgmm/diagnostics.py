@@ -856,7 +856,7 @@ def label_invariant_quantities(
         data["log_likelihood"] = (SAMPLE_DIMS, total.transpose(*SAMPLE_DIMS).values)
     if "weights" in posterior.data_vars and posterior["weights"].ndim == 3:
         w = posterior["weights"].transpose(*SAMPLE_DIMS, ...).values
-        if w.size and np.ptp(w) > 0:  # one component without noise: weight 1 in every draw, no check
+        if w.size and np.ptp(w) > 0:  # K=1 without noise: weight 1 in every draw, no check
             data["sorted_weights"] = (("chain", "draw", "rank"), np.sort(w, axis=-1))
     means = posterior.get("means")
     if means is not None and means.ndim == 4:
