@@ -174,6 +174,11 @@ def _to_float_array(X: Any, name: str) -> np.ndarray:
             _refuse_columns([(str(X.name) if X.name is not None else "x0", X.dtype)], name)
         return _pandas_to_float(X)
     values = X.to_numpy() if hasattr(X, "to_numpy") else X
+    if np.ma.isMaskedArray(values):  # a masked entry is a missing value (NaN), not data
+        if values.dtype.kind not in "iuf":
+            raise ValueError(f"{name} is a masked array of {values.dtype}; only numbers are "
+                             "accepted")
+        return np.ma.filled(values.astype(np.float64), np.nan)
     try:
         values = np.asarray(values)
     except (TypeError, ValueError) as exc:  # ragged nested lists and the like
@@ -243,7 +248,16 @@ def check_sample_weight(sample_weight: Any, n_samples: int) -> np.ndarray | None
     """Per-point frequency weights: finite, non-negative, not all zero; ``None`` means 1."""
     if sample_weight is None:
         return None
-    w = np.array(sample_weight, dtype=np.float64, copy=True).reshape(-1)
+    raw = np.asarray(sample_weight)
+    if raw.dtype.kind in "USb" or (raw.dtype.kind == "O" and any(
+            isinstance(v, str | bytes | bool | np.bool_) for v in raw.ravel())):
+        raise ValueError(f"sample_weight must hold numbers (frequency weights); got "
+                         f"{'text' if raw.dtype.kind != 'b' else 'booleans'}: convert it first "
+                         "(nothing is converted implicitly)")
+    if raw.ndim != 1:
+        raise ValueError(f"sample_weight must be one-dimensional, one weight per point; got "
+                         f"shape {raw.shape}: pass one column (e.g. df['weight'])")
+    w = np.array(raw, dtype=np.float64, copy=True)
     if w.shape[0] != n_samples:
         raise ValueError(f"sample_weight has {w.shape[0]} entries for {n_samples} points")
     if not np.all(np.isfinite(w)) or np.any(w < 0) or not np.any(w > 0):

@@ -28,6 +28,7 @@ from ._validation import (
     check_not_singular,
     check_positive,
     check_random_state,
+    check_sample_weight,
     singular_columns,
 )
 from .observations import (
@@ -223,9 +224,11 @@ class EMResult(NoiseFlag):
         """
         return self._estep(X).pointwise
 
-    def score(self, X: Any) -> float:
-        """Mean log-likelihood per point."""
-        return float(np.mean(self.score_samples(X)))
+    def score(self, X: Any, sample_weight: Any = None) -> float:
+        """Mean log-likelihood per point (weighted by ``sample_weight``, as the fit was);
+        rows with every value missing, which the fit drops, are left out."""
+        log_likelihood, n = self._total_log_likelihood(X, sample_weight)
+        return log_likelihood / n
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Membership probabilities (responsibilities), shape (N, K), or (N, K + 1) with a
@@ -250,14 +253,34 @@ class EMResult(NoiseFlag):
         labels = np.argmax(self.predict_proba(X), axis=1)
         return np.where(labels == self.n_components, -1, labels)
 
-    def bic(self, X: Any) -> float:
-        """Bayesian information criterion on X (lower is better): -2 log L + p log N."""
-        pointwise = self._estep(X).pointwise
-        return float(-2.0 * pointwise.sum() + self.n_parameters * np.log(pointwise.shape[0]))
+    def bic(self, X: Any, sample_weight: Any = None) -> float:
+        """Bayesian information criterion on X (lower is better): -2 log L + p log N.
 
-    def aic(self, X: Any) -> float:
-        """Akaike information criterion on X (lower is better): -2 log L + 2 p."""
-        return float(-2.0 * self._estep(X).log_likelihood + 2.0 * self.n_parameters)
+        With ``sample_weight`` (frequency weights, as the fit took them) log L is weighted
+        and N is the sum of the weights; rows with every value missing, which the fit drops,
+        are left out.
+        """
+        log_likelihood, n = self._total_log_likelihood(X, sample_weight)
+        return float(-2.0 * log_likelihood + self.n_parameters * np.log(n))
+
+    def aic(self, X: Any, sample_weight: Any = None) -> float:
+        """Akaike information criterion on X (lower is better): -2 log L + 2 p; weights and
+        empty rows as in :meth:`bic`."""
+        log_likelihood, _ = self._total_log_likelihood(X, sample_weight)
+        return float(-2.0 * log_likelihood + 2.0 * self.n_parameters)
+
+    def _total_log_likelihood(self, X: Any, sample_weight: Any) -> tuple[float, float]:
+        """(log L, N) of the criteria: weighted, over the rows with an observed value."""
+        Xv, _ = check_data(X, n_features=self.n_features, feature_names=self.feature_names,
+                           allow_nan=True)
+        weights = check_sample_weight(sample_weight, Xv.shape[0])
+        kept = ~np.isnan(Xv).all(axis=1)
+        if not kept.any():
+            raise ValueError("X has no row with an observed value")
+        pointwise = self._estep(Xv[kept]).pointwise
+        if weights is None:
+            return float(pointwise.sum()), float(pointwise.shape[0])
+        return float(weights[kept] @ pointwise), float(weights[kept].sum())
 
     def sample(self, n_samples: int = 1, random_state: Any = None
                ) -> tuple[np.ndarray, np.ndarray]:
@@ -430,6 +453,8 @@ def fit_em(
                           stacklevel=2)
     prior = _resolve_prior(prior, Xc, K, covariance_type)
     starts = _check_init(init, K, D, covariance_type, n_init)
+    if starts[0] is not None and starts[0][2] is None:
+        starts = [_covariances_around(obs, Xc, *starts[0][:2], covariance_type, reg_covar)]
     if starts[0] is not None and obs.noise:  # explicit start: give the noise its share
         w0, m0, c0 = starts[0]
         nw = init.noise_weight if isinstance(init, EMResult) and init.noise else _NOISE_START
@@ -878,8 +903,8 @@ def _explicit_params(init, K, D, covariance_type):
         np.array(init["weights"], dtype=np.float64)
     if weights.shape != (K,) or np.any(weights < 0) or not np.isclose(weights.sum(), 1.0):
         raise ValueError(f"init weights must be {K} non-negative numbers summing to 1")
-    if init.get("covariances") is None:
-        raise ValueError("init must include 'covariances' (sklearn shapes for the covariance type)")
+    if init.get("covariances") is None:  # from the data, by _covariances_around(means)
+        return weights, means, None
     covariances = covariance.check_shape(np.array(init["covariances"], dtype=np.float64),
                                          covariance_type, K, D, "init covariances")
     kernels.precisions_cholesky(covariances, covariance_type)  # raises if not PD
@@ -924,6 +949,23 @@ def _initialise(obs: Observations, Xc, K, covariance_type, init, reg_covar, rng)
     if obs.labels is not None:
         resp = _with_labels(resp, obs.labels)
     return _with_noise(_params_from_resp(X, g, resp, covariance_type, reg_covar), obs)
+
+
+def _covariances_around(obs: Observations, Xc, weights, means, covariance_type, reg_covar):
+    """An explicit start without covariances: ``weights`` and ``means`` as given, and each
+    component's covariance from the points it claims (responsibilities under the data's own
+    covariance, known labels kept), as one M-step would estimate it."""
+    X = obs.imputed()
+    D = X.shape[1]
+    pooled = np.atleast_2d(np.cov(Xc, rowvar=False)) + reg_covar * np.eye(D)
+    shared = _broadcast_cov(pooled, covariance_type, len(weights))
+    prec = kernels.precisions_cholesky(shared, covariance_type)
+    resp = kernels.estep(X, weights, means, prec, covariance_type, return_resp=True).resp
+    if obs.labels is not None:
+        resp = _with_labels(resp, obs.labels)
+    _, _, covariances = _params_from_resp(X, obs.sample_weight, resp, covariance_type,
+                                          reg_covar)
+    return weights, means, covariances
 
 
 def _with_labels(resp, labels):

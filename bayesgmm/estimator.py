@@ -147,6 +147,18 @@ class BayesianGMM:
                    if not (v is defaults[k] or (type(v) is type(defaults[k]) and v == defaults[k]))]
         return f"BayesianGMM({', '.join(changed)})"
 
+    def __sklearn_tags__(self) -> Any:
+        """scikit-learn's description of the estimator (a density estimator, as
+        ``GaussianMixture``; NaN allowed: it is marginalised), for ``Pipeline``, ``clone``
+        and the searches, which ask for it. Only scikit-learn calls it, so it imports
+        scikit-learn here, never at import time (it is not a dependency)."""
+        from sklearn.utils import InputTags, Tags, TargetTags
+
+        return Tags(estimator_type="density_estimator",
+                    target_tags=TargetTags(required=False),
+                    input_tags=InputTags(allow_nan=self.missing == "marginalise"),
+                    non_deterministic=self.random_state is None)
+
     # -- fitting ------------------------------------------------------------------------------
     def fit(self, X: Any, y: Any = None, sample_weight: Any = None, labels: Any = None
             ) -> BayesianGMM:
@@ -269,7 +281,9 @@ class BayesianGMM:
         """Draw from the posterior predictive distribution.
 
         Each point comes from the mixture of its own random posterior draw, so parameter
-        uncertainty is part of the spread.
+        uncertainty is part of the spread. ``random_state`` defaults to the estimator's own
+        (as scikit-learn's ``GaussianMixture.sample`` does): with an integer there, every
+        call gives the same points.
 
         Returns
         -------
@@ -279,7 +293,8 @@ class BayesianGMM:
         """
         result = self._fitted()
         check_int(n_samples, "n_samples")
-        rng = np.random.default_rng(random_state)
+        rng = np.random.default_rng(self.random_state if random_state is None
+                                    else random_state)
         w, m, L = result._draws()
         s = rng.integers(w.shape[0], size=n_samples)
         labels = categorical(w[s], rng.random(n_samples))
@@ -287,15 +302,15 @@ class BayesianGMM:
         X = m[s, labels] + np.einsum("nij,nj->ni", L[s, labels], z)
         return X, labels
 
-    def bic(self, X: Any) -> float:
-        """BIC of the EM fit on X (lower is better)."""
+    def bic(self, X: Any, sample_weight: Any = None) -> float:
+        """BIC of the EM fit on X (lower is better); see :meth:`bayesgmm.EMResult.bic`."""
         self._fitted()
-        return self.em_.bic(self._check_X(X))
+        return self.em_.bic(self._check_X(X), sample_weight=sample_weight)
 
-    def aic(self, X: Any) -> float:
-        """AIC of the EM fit on X (lower is better)."""
+    def aic(self, X: Any, sample_weight: Any = None) -> float:
+        """AIC of the EM fit on X (lower is better); see :meth:`bayesgmm.EMResult.aic`."""
         self._fitted()
-        return self.em_.aic(self._check_X(X))
+        return self.em_.aic(self._check_X(X), sample_weight=sample_weight)
 
     # -- the result's summaries ---------------------------------------------------------------
     def summary(self, **kwargs: Any) -> pd.DataFrame:

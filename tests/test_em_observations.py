@@ -268,3 +268,40 @@ def test_noise_with_missing_values_uses_the_box_marginal(simulated):
                                             - np.log(upper[0] - lower[0])])
     assert fit.score_samples(Xm[row:row + 1])[0] == pytest.approx(expected, rel=1e-12)
     assert fit.score_samples(Xm).sum() == pytest.approx(fit.log_likelihood, rel=1e-10)
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_criteria_take_the_fit_weights_and_skip_empty_rows(simulated, covariance_type):
+    """bic/aic/score with the fit's weights equal them on the replicated rows; a row with
+    nothing observed (dropped by the fit) is left out instead of refused."""
+    X = simulated[0][:150]
+    g = np.random.default_rng(0).integers(1, 4, size=X.shape[0])
+    fit = fit_em(X, 2, covariance_type=covariance_type, sample_weight=g, random_state=0)
+    repeated = np.repeat(X, g, axis=0)
+    assert fit.bic(X, sample_weight=g) == pytest.approx(fit.bic(repeated), rel=1e-12)
+    assert fit.aic(X, sample_weight=g) == pytest.approx(fit.aic(repeated), rel=1e-12)
+    assert fit.score(X, sample_weight=g) == pytest.approx(fit.score(repeated), rel=1e-12)
+    holed = np.vstack([X, np.full((1, X.shape[1]), np.nan)])
+    assert fit.bic(holed) == pytest.approx(fit.bic(X), rel=1e-12)
+    assert fit.score(holed) == pytest.approx(fit.score(X), rel=1e-12)
+
+
+def test_a_masked_entry_is_a_missing_value(simulated):
+    X = simulated[0][:100].copy()
+    X[3, 1] = 1e6  # what the mask hides must not be fitted
+    masked = np.ma.masked_array(X, mask=np.zeros_like(X, bool))
+    masked.mask[3, 1] = True
+    fit = fit_em(masked, 2, random_state=0)
+    assert fit.observations["n_missing_values"] == 1
+    assert np.abs(fit.means).max() < 100
+    assert masked.data[3, 1] == 1e6 and masked.mask[3, 1]  # the caller's array untouched
+
+
+@pytest.mark.parametrize("weights, match", [
+    (["1"] * 100, "must hold numbers"),
+    (np.ones(100, bool), "must hold numbers"),
+    (np.ones((100, 1)), "one-dimensional"),
+])
+def test_sample_weight_must_be_numbers_in_one_column(simulated, weights, match):
+    with pytest.raises(ValueError, match=match):
+        fit_em(simulated[0][:100], 2, sample_weight=weights)

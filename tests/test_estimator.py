@@ -91,3 +91,26 @@ def test_save_and_reload(fitted, tmp_path):
     again = BayesianGMM.from_result(bayesgmm.load(tmp_path / "gmm"))
     assert np.array_equal(again.means_, fitted.means_)
     assert again.get_params()["random_state"] == 1
+
+
+def test_sample_uses_the_estimators_random_state(fitted):
+    """As scikit-learn's GaussianMixture.sample: the estimator's seed, so the same points."""
+    first, again = fitted.sample(5), fitted.sample(5)
+    np.testing.assert_array_equal(first[0], again[0])
+    other = fitted.sample(5, random_state=2)
+    assert not np.array_equal(first[0], other[0])
+
+
+def test_works_in_scikit_learn_pipelines_and_searches(old_faithful):
+    """Pipelines and searches ask the estimator for its tags (scikit-learn >= 1.6)."""
+    from sklearn.model_selection import GridSearchCV
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    est = BayesianGMM(2, covariance_type="diag", draws=60, tune=60, chains=2,
+                      random_state=0, progressbar=False)
+    assert est.__sklearn_tags__().estimator_type == "density_estimator"
+    pipe = make_pipeline(StandardScaler(), est).fit(old_faithful)
+    assert np.isfinite(pipe.score(old_faithful))
+    search = GridSearchCV(est, {"n_components": [1, 2]}, cv=2, error_score="raise")
+    assert search.fit(old_faithful).best_params_["n_components"] in (1, 2)
