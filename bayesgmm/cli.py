@@ -90,19 +90,57 @@ select_em = _Lazy(".selection", "select_em")
 
 EXIT_BAD_INPUT = 2
 EXIT_PROBLEMS = 3  # --strict: the diagnostics verdict is PROBLEMS
+EXIT_INTERRUPTED = 130  # Ctrl-C, as shells report a SIGINT
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     quiet = getattr(args, "no_progress", False)
+    interrupted = _Interrupts()
     try:
         with (progress.silenced() if quiet else contextlib.nullcontext(),
-              _one_line_warnings()):
+              _one_line_warnings(), interrupted):
             return args.func(args)
-    except ValueError as exc:
+    except (KeyboardInterrupt, Exception) as exc:
+        # nutpie turns a Ctrl-C during sampling into its own error ("Sampler has no results
+        # to take"): an interrupt seen anywhere is reported as one.
+        if interrupted.seen or isinstance(exc, KeyboardInterrupt):
+            print("\nbayesgmm: interrupted; results are written whole or not at all, so "
+                  "an output directory holds what it held before the run or this run's "
+                  "complete result", file=sys.stderr)
+            return EXIT_INTERRUPTED
+        if not isinstance(exc, ValueError):
+            raise
         print(f"bayesgmm: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+
+
+class _Interrupts:
+    """Notes whether Ctrl-C (SIGINT) arrived while the command ran, then lets Python raise
+    KeyboardInterrupt as usual. Main thread only (signal handlers cannot be set elsewhere)."""
+
+    def __init__(self) -> None:
+        self.seen = False
+        self._previous: Any = None
+
+    def __enter__(self) -> _Interrupts:
+        import signal
+        import threading
+
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._note)
+        return self
+
+    def _note(self, signum: int, frame: Any) -> None:
+        self.seen = True
+        raise KeyboardInterrupt
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._previous is not None:
+            import signal
+
+            signal.signal(signal.SIGINT, self._previous)
 
 
 @contextlib.contextmanager
@@ -301,7 +339,7 @@ def _sampling_flags(parser: argparse.ArgumentParser, which: str = "",
     parser.add_argument("--draws", type=_draws, default=draws,
                         help=f"draws per chain, or 'auto': sample until R-hat and ESS pass the "
                              f"thresholds{which} (default: {draws})")
-    parser.add_argument("--max-draws", type=int, default=10_000, metavar="N",
+    parser.add_argument("--max-draws", type=int, default=None, metavar="N",
                         help="with --draws auto: draws per chain at most (default: 10000)")
     parser.add_argument("--tune", type=int, default=1000,
                         help=f"tuning steps per chain{which} (default: 1000)")
@@ -343,7 +381,7 @@ def _sampler_settings(args: argparse.Namespace) -> SamplerSettings:
     _check_sampling(args)
     return SamplerSettings(sampler=args.sampler, draws=args.draws, tune=args.tune,
                            chains=args.chains, progressbar=not args.no_progress,
-                           max_draws=args.max_draws)
+                           max_draws=10_000 if args.max_draws is None else args.max_draws)
 
 
 def _strict_flag(parser: argparse.ArgumentParser) -> None:
@@ -405,6 +443,9 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     check_writable(out, overwrite=args.force, protect=_inputs(args.data))
     frame, observed, names = _read_observations(args.data, columns, args, args.n_components)
     _check_columns(frame, args.covariance, "--columns")
+    seed = seed if seed is not None else secrets.randbelow(2**31)  # printed, so repeatable
+    print(f"{args.data}: {len(frame)} rows x {frame.shape[1]} column(s) {list(frame.columns)}; "
+          f"K={args.n_components}, {args.covariance} covariances; seed {seed}")
     result = fit_bayes(frame, args.n_components, covariance_type=args.covariance,
                        random_state=seed, settings=settings, thresholds=thresholds, **observed)
     _name_components(result, names)
@@ -426,6 +467,9 @@ def _draws(text: str) -> int | str:
 
 
 def _cmd_em(args: argparse.Namespace) -> int:
+    if not args.report and (args.out or args.force):
+        raise ValueError(f"--{'out' if args.out else 'force'} is for the report's directory: "
+                         "add --report (em writes nothing else)")
     frame, observed, names = _read_observations(args.data, _columns(args.columns), args,
                                                 args.n_components)
     if args.n_init < 1:
@@ -521,8 +565,12 @@ def _print_em(em, frame) -> None:
 def _check_sampling(args: argparse.Namespace) -> None:
     if args.draws != "auto" and args.draws < 1:
         raise ValueError(f"--draws must be >= 1 or 'auto'; got {args.draws}")
-    if args.max_draws < 1:
-        raise ValueError(f"--max-draws must be >= 1; got {args.max_draws}")
+    if args.max_draws is not None:
+        if args.max_draws < 1:
+            raise ValueError(f"--max-draws must be >= 1; got {args.max_draws}")
+        if args.draws != "auto":
+            raise ValueError(f"--max-draws bounds --draws auto; with --draws {args.draws} the "
+                             "run draws exactly that many: give one of the two")
     for name in ("chains",):
         if getattr(args, name) < 1:
             raise ValueError(f"--{name} must be >= 1; got {getattr(args, name)}")
@@ -752,8 +800,11 @@ def default_output(data: str, n_components: int | None = None, *, suffix: str | 
 
 
 def _columns(text: str | None) -> list[str] | None:
-    if not text:
+    if text is None:
         return None
+    if not text.strip():
+        raise ValueError("--columns is empty: name the feature columns (a,b), or leave the "
+                         "option out to use every column")
     columns = [c.strip() for c in text.split(",")]
     if any(not c for c in columns):
         raise ValueError(f"--columns has an empty name: {text!r}")
@@ -940,7 +991,8 @@ def _save(result: BayesResult, out: Path, *, force: bool, report: bool,
 def _print_result(result: BayesResult, thresholds: DiagnosticThresholds | None = None):
     """Print the estimates, the label switching and the verdict; return the Diagnostics."""
     em = result.em
-    print(f"\nEM: log-likelihood {em.log_likelihood:.3f} after {em.n_iter} iterations "
+    kind = "MAP-EM start (the posterior's mode)" if em.prior is not None else "EM start"
+    print(f"\n{kind}: log-likelihood {em.log_likelihood:.3f} after {em.n_iter} iterations "
           f"(converged: {em.converged})")
     from .report import parameter_table  # sds and correlations, each pair once
 
@@ -951,6 +1003,7 @@ def _print_result(result: BayesResult, thresholds: DiagnosticThresholds | None =
         print(table.to_string())
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
+        progress.say("checking convergence (R-hat, ESS, rank tests, divergences)")
         diag = result.diagnostics(**(thresholds.to_dict() if thresholds else {}))
     print(f"\n{result.label_switching}")
     print(f"\nDiagnostics: {diag.verdict}")

@@ -452,6 +452,13 @@ def fit_em(
                           "reg_covar / the prior (drop the column(s) named)", UserWarning,
                           stacklevel=2)
     prior = _resolve_prior(prior, Xc, K, covariance_type)
+    if prior is None and N <= n_parameters(K, D, covariance_type):
+        warnings.warn(
+            f"{N} row(s) for {n_parameters(K, D, covariance_type)} free parameters (K={K}, "
+            f"D={D}, {covariance_type!r}): maximum likelihood cannot determine them (components "
+            "shrink onto single points, held only by reg_covar); fit fewer components, a "
+            "simpler covariance type, or with a conjugate prior (prior='default')",
+            UserWarning, stacklevel=2)
     starts = _check_init(init, K, D, covariance_type, n_init)
     if starts[0] is not None and starts[0][2] is None:
         starts = [_covariances_around(obs, Xc, *starts[0][:2], covariance_type, reg_covar)]

@@ -94,6 +94,28 @@ def read_table(path: str | Path, columns: list[str] | None = None, *,
     return table.features, table.n_dropped
 
 
+def _check_separator(frame: pd.DataFrame, path: Any) -> None:
+    """A file read as one column whose header holds semicolons or tabs was written with
+    another separator: say so, instead of calling the whole rows text."""
+    if frame.shape[1] != 1:
+        return
+    header = str(frame.columns[0])
+    for mark, name in ((";", "semicolon"), ("\t", "tab")):
+        if mark in header:
+            raise ValueError(
+                f"{path} looks {name}-separated (its header is {header!r}): save it as CSV "
+                "with commas between values and '.' as the decimal mark"
+                + (" (or name it .tsv)" if mark == "\t" else ""))
+
+
+def _is_saved_index(column: pd.Series, name: str) -> bool:
+    """A leading unnamed column holding 0, 1, ..., N-1: what ``DataFrame.to_csv`` writes
+    for the index unless told ``index=False``."""
+    values = column.to_numpy()
+    return (name.startswith("Unnamed: ") and values.dtype.kind in "iu"
+            and np.array_equal(values, np.arange(len(values))))
+
+
 def read_data(path: str | Path, columns: list[str] | None = None, *,
               missing: str = "marginalise", weights: str | None = None,
               labels: str | None = None) -> DataTable:
@@ -141,12 +163,16 @@ def read_data(path: str | Path, columns: list[str] | None = None, *,
         if p.suffix.lower() in (".parquet", ".pq"):
             frame = pd.read_parquet(p)
         else:
-            frame = pd.read_csv(p)
+            frame = pd.read_csv(p, sep="\t" if p.suffix.lower() in (".tsv", ".tab") else ",")
     except ImportError as exc:
         raise ValueError(f"cannot read {path}: {exc}") from None
     except Exception as exc:  # pandas raises many parser errors; name the file, keep it short
         raise ValueError(f"cannot read {path}: {type(exc).__name__}: {exc}") from None
     frame.columns = [str(c) for c in frame.columns]
+    _check_separator(frame, path)
+    repeated = sorted({c for c in columns or [] if list(columns).count(c) > 1})
+    if repeated:
+        raise ValueError(f"column(s) {repeated} listed more than once: name each feature once")
     special = {"weights": weights, "labels": labels}
     wanted = [c for c in [*(columns or []), *(v for v in special.values() if v)]]
     unknown = [c for c in wanted if c not in frame.columns]
@@ -162,6 +188,13 @@ def read_data(path: str | Path, columns: list[str] | None = None, *,
                              "out of the feature columns")
     if not columns:
         columns = [c for c in frame.columns if c not in special.values()]
+        if columns and _is_saved_index(frame[columns[0]], columns[0]):
+            import warnings
+
+            warnings.warn(f"column {columns[0]!r} of {path} holds the row numbers 0, 1, ... "
+                          "(a saved pandas index), not data: it is left out (name it in the "
+                          "feature columns to fit it)", UserWarning, stacklevel=2)
+            columns = columns[1:]
         if not columns:
             raise ValueError(f"{path} has no feature columns besides the weights and labels")
     label_values = frame[labels].copy() if labels else None

@@ -313,6 +313,11 @@ def _check_labels(labels: Any, n_rows: int, K: int) -> np.ndarray | None:
         raise ValueError(f"labels must be in -1..{K - 1} (component indices, -1 for unknown) "
                          f"for n_components={K}; got {int(codes[bad][0])} at row "
                          f"{int(np.flatnonzero(bad)[0])}")
+    empty = np.setdiff1d(np.arange(K), codes)
+    if (codes >= 0).all() and empty.size:
+        raise ValueError(f"every row is labelled and none with component(s) {empty.tolist()}: "
+                         f"they could hold no data; fit n_components={K - empty.size}, or "
+                         "leave the rows whose component is unknown unlabelled (-1)")
     return codes
 
 

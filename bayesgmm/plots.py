@@ -762,7 +762,8 @@ def _membership_1d(result, x, ax, bayes, K, G, titles, name, labelled) -> Figure
 
 
 def plot_membership(result: Any, X: Any = None, ax: Axes | None = None, *,
-                    proba: Any = None, n_uncertain: int = 10, labelled: Any = None) -> Figure:
+                    proba: Any = None, n_uncertain: int = 10, labelled: Any = None,
+                    rows: Any = None) -> Figure:
     """Points coloured by their most probable component, faded by how unsure that is.
 
     Opacity is the membership probability of the assigned component (solid: certain; faint:
@@ -780,6 +781,9 @@ def plot_membership(result: Any, X: Any = None, ax: Axes | None = None, *,
     n_uncertain : int
     labelled : bool array (N,), optional
         Points whose component was known: drawn with a black square.
+    rows : int array (N,), optional
+        The row number of each point in the caller's data (default: the fitted result's
+        own, which skip the rows the fit dropped; else 0, 1, ...).
 
     With a noise component, P(noise | x) is one more curve (1-D) or category (black).
     """
@@ -815,13 +819,17 @@ def plot_membership(result: Any, X: Any = None, ax: Axes | None = None, *,
         ax.scatter(X[sel, i], X[sel, j], s=18, color=_component_color(k, G), alpha=alpha[sel],
                    edgecolors="none", label=titles[k])
     _mark_labelled(ax, X, labelled, i, j)
-    for n in np.argsort(certainty)[:n_uncertain]:
+    rows = _row_numbers(result, len(X)) if rows is None else np.asarray(rows)
+    shown = np.flatnonzero(np.isfinite(X[:, i]) & np.isfinite(X[:, j]))  # both coordinates
+    circled = shown[np.argsort(certainty[shown])[:n_uncertain]]
+    for n in circled:
         ax.scatter(X[n, i], X[n, j], s=70, facecolors="none", edgecolors="black", lw=0.8)
-        ax.annotate(str(n), (X[n, i], X[n, j]), xytext=(4, 4), textcoords="offset points",
-                    fontsize=7)
+        ax.annotate(str(rows[n]), (X[n, i], X[n, j]), xytext=(4, 4),
+                    textcoords="offset points", fontsize=7)
+    among = "" if shown.size == len(X) else " with both values"
     ax.set(xlabel=names[i], ylabel=names[j],
            title=f"Membership{extra}: opacity = probability of the assigned component;\n"
-                 f"circled: the {min(n_uncertain, len(X))} most uncertain points (row numbers)")
+                 f"circled: the {circled.size} most uncertain points{among} (row numbers)")
     # a legend's marker shows the colour, not the opacity of its first point
     from matplotlib.lines import Line2D
 
@@ -877,18 +885,31 @@ def plot_rank(result: BayesResult, var_names=("weights", "means"),
     figure, or in the place of the subplot ``ax`` (removed), as in :func:`plot_trace`.
     """
     import arviz as az
+    import xarray as xr
     from arviz_base import rcParams
 
-    post = result.idata["posterior"]
-    n_scalars = sum(int(np.prod(post[v].shape[2:])) for v in var_names if v in post)
+    from .diagnostics import rank_test_draws
+
+    post = result.idata["posterior"].to_dataset()
+    present = [v for v in var_names if v in post]
+    n_scalars = sum(int(np.prod(post[v].shape[2:])) for v in present)
     family = 1.0 - float(rcParams["stats.envelope_prob"])
+    # The very draws the rank check tests (thinned, at most RANK_TEST_MAX_DRAWS per chain).
+    tested = xr.DataTree.from_dict({"posterior": rank_test_draws(post[present])})
     with warnings.catch_warnings(), _arviz_grid(ax) as figure_kwargs:
         warnings.simplefilter("ignore")
-        pc = az.plot_rank(result.idata, var_names=list(var_names), backend="matplotlib",
-                          thin=True, envelope_prob=1.0 - family / max(n_scalars, 1),
+        pc = az.plot_rank(tested, var_names=present, backend="matplotlib",
+                          thin=False, envelope_prob=1.0 - family / max(n_scalars, 1),
                           figure_kwargs=figure_kwargs)
         _chain_legend(pc)
     return pc.viz["figure"].item().get_figure(root=True)
+
+
+def _row_numbers(result: Any, n: int) -> np.ndarray:
+    """The caller's row number of each of the ``n`` fitted points: a posterior stores them
+    (rows the fit dropped are skipped); otherwise 0, 1, ..."""
+    rows = getattr(result, "row_numbers", None)
+    return rows if rows is not None and len(rows) == n else np.arange(n)
 
 
 @contextlib.contextmanager

@@ -60,7 +60,8 @@ class BayesResult:
         ``observed_data`` and ``em`` (the EM estimate used as reference and start). With a
         noise component ``posterior`` also holds ``noise_weight`` (chain, draw) and
         ``weights`` sum to 1 - ``noise_weight``; ``observed_data`` holds ``x`` with NaN for
-        missing values and, when given, ``sample_weight`` and ``labels`` (observation).
+        missing values, ``row`` (each point's row number in the data given; see
+        :attr:`row_numbers`) and, when given, ``sample_weight`` and ``labels`` (observation).
     em : EMResult
     priors : Priors
         The priors used (standardised scale).
@@ -118,6 +119,15 @@ class BayesResult:
     def noise_log_density(self) -> float:
         """Log-density of the noise component (data units; -inf without one)."""
         return float(self.em.noise_log_density) if self.noise else -np.inf
+
+    @property
+    def row_numbers(self) -> np.ndarray:
+        """Each fitted point's row number in the data given to the fit (rows it dropped,
+        with nothing observed, are skipped); 0, 1, ... for results saved before."""
+        observed = self.idata["observed_data"]
+        if "row" in observed.data_vars:
+            return np.asarray(observed["row"].values)
+        return np.arange(observed.sizes["observation"])
 
     @property
     def parameter_names(self) -> tuple[str, ...]:

@@ -217,7 +217,8 @@ def write_em_report(em: EMResult, X: Any, directory: str | os.PathLike, *,
                     settings: Mapping[str, Any] | None = None, labels: Any = None) -> Path:
     """Write ``report.html`` and ``figures/*.png`` for an EM fit (no posterior) into
     ``directory``; ``X`` is the data it was fitted to (NaN: a missing value; ``labels``: the
-    known components of its rows, -1 unknown). Loads neither PyMC nor ArviZ.
+    known components of its rows, -1 unknown; a DataFrame's integer index numbers the rows
+    in the figures). Loads neither PyMC nor ArviZ.
 
     Returns
     -------
@@ -246,6 +247,8 @@ def build_em_report(em: EMResult, X: Any, *, data_source: str | None = None,
     Xv, _ = check_data(X, n_features=em.n_features, feature_names=em.feature_names,
                        allow_nan=True)
     labelled = _labelled(labels, len(Xv))
+    index = getattr(X, "index", None)  # a DataFrame's integer index names its rows
+    rows = np.asarray(index) if index is not None and index.dtype.kind in "iu" else None
     figures: list[Figure] = []
     figure = _embedder(figures)
     params = parameter_table(em)
@@ -259,7 +262,7 @@ def build_em_report(em: EMResult, X: Any, *, data_source: str | None = None,
                lambda: plots.plot_classification(em, Xv, labelled=labelled)),
         figure("membership", "Membership probabilities P(k | x) (EM responsibilities)"
                + _marks_caption(em, labelled),
-               lambda: plots.plot_membership(em, Xv, labelled=labelled)),
+               lambda: plots.plot_membership(em, Xv, labelled=labelled, rows=rows)),
     ]
     if em.noise:
         fit_figures.insert(0, _noise_html(em.predict_proba(Xv)[:, -1], Xv, em.feature_names,
@@ -471,6 +474,11 @@ def _table(frame: pd.DataFrame, digits: int = 4, index: bool = True,
         places = (decimals or {}).get(col)
         shown[col] = [format_number(v, digits) if places is None else _fixed(v, places)
                       for v in frame[col]]
+    if index and shown.index.nlevels == 1 and shown.index.name is not None \
+            and shown.columns.name is None and shown.columns.nlevels == 1:
+        # The index's name heads its column in the one header row (pandas would give it a
+        # header row of its own, under the columns' names).
+        shown.columns.name, shown.index.name = shown.index.name, None
     # A wide table scrolls inside its box instead of pushing the page past the window.
     return ('<div class="tblwrap">'
             + shown.to_html(classes={True: "tbl text", "last": "tbl textlast"}.get(text, "tbl"),
@@ -726,7 +734,7 @@ def _section_membership(result, X, proba, figure, n_uncertain: int = 10,
     certainty = proba.mean[rows, assigned]
     order = np.argsort(certainty)[:n_uncertain]
     table = pd.DataFrame({f: X[order, i] for i, f in enumerate(result.feature_names)},
-                         index=pd.Index(order, name="row"))
+                         index=pd.Index(result.row_numbers[order], name="row"))
     table["component"] = [("noise" if k == K else str(k)) for k in assigned[order]]
     table["probability"] = certainty[order]
     table["94% lower"] = proba.lower[order, assigned[order]]

@@ -633,9 +633,11 @@ def _em_dataset(em: EMResult, like: xr.Dataset) -> xr.Dataset:
 
 
 def _observed_dataset(obs: Observations) -> xr.Dataset:
-    """The fitted rows (NaN: missing), and their weights and known labels when given."""
+    """The fitted rows (NaN: missing), their row numbers in the caller's data (``row``: rows
+    the fit dropped are skipped), and their weights and known labels when given."""
     N = obs.n_samples
-    data = {"x": (("observation", "feature"), obs.X)}
+    data = {"x": (("observation", "feature"), obs.X),
+            "row": ("observation", np.flatnonzero(obs.kept_rows))}
     if obs.sample_weight is not None:
         data["sample_weight"] = ("observation", obs.sample_weight)
     if obs.labels is not None:

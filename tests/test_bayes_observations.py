@@ -438,3 +438,18 @@ def test_noise_weight_is_summarised_compared_and_diagnosed(fitted_all):
     checked = diagnose(posterior, var_names=result.parameter_names)
     assert "noise_weight" in next(c for c in checked.checks if c.name == "max R-hat").problem
     assert loaded.diagnostics().verdict == result.diagnostics().verdict
+
+
+def test_row_numbers_skip_the_dropped_rows(fitted_all):
+    """Points are named by their row in the caller's data, also after the fit dropped a row
+    (row 5: nothing observed), and in the loaded result; the report's table uses them."""
+    from bayesgmm.report import _section_membership
+
+    result, loaded, labels, _ = fitted_all
+    expected = np.delete(np.arange(len(labels)), 5)
+    np.testing.assert_array_equal(result.row_numbers, expected)
+    np.testing.assert_array_equal(loaded.row_numbers, expected)
+    X = result.idata["observed_data"]["x"].values
+    proba = result.memberships()
+    page = _section_membership(result, X, proba, lambda *a, **k: "", n_uncertain=len(X))
+    assert f"<th>{len(labels) - 1}</th>" in page  # the last row keeps its number
