@@ -36,6 +36,12 @@ def data_dir(tmp_path, old_faithful, monkeypatch):
     flags = old_faithful.iloc[:20].copy()
     flags["long"] = flags["eruptions"] > 3
     flags.to_csv(tmp_path / "flags.csv", index=False)
+    old_faithful.iloc[:20].to_csv(tmp_path / "semi.csv", index=False, sep=";")
+    old_faithful.iloc[:60].to_csv(tmp_path / "good.tsv", index=False, sep="\t")
+    old_faithful.iloc[:60].to_csv(tmp_path / "indexed.csv")  # pandas' index as a column
+    labelled = old_faithful.iloc[:20].copy()
+    labelled["site"] = np.where(labelled["eruptions"] > 3, "long", "short")
+    labelled.to_csv(tmp_path / "labelled.csv", index=False)
     (tmp_path / "a_file").write_text("in the way")
     monkeypatch.chdir(tmp_path)
     return tmp_path
@@ -72,6 +78,11 @@ BAD_FIT_INPUTS = [
     (["good.csv", "-k", "2", "--draws", "0"], "--draws must be >= 1"),
     (["good.csv", "-k", "2", "--out", "a_file/result"], "cannot write a_file/result"),
     (["good.csv", "-k", "2", "--out", "a_file"], "exists and is not a directory"),
+    (["good.csv", "-k", "2", "--columns", "waiting,waiting"], "listed more than once"),
+    (["good.csv", "-k", "2", "--columns", ""], "--columns is empty"),
+    (["good.csv", "-k", "2", "--draws", "100", "--max-draws", "50"],
+     "--max-draws bounds --draws auto"),
+    (["semi.csv", "-k", "2"], "semi.csv looks semicolon-separated"),
 ]
 
 
@@ -484,3 +495,35 @@ def test_warnings_are_one_line_like_the_errors():
                                       "/x/sampling.py", 12, "warnings.warn(...)")
     assert text == "bayesgmm: warning: 2 row(s) for 5 free parameters\n"
     assert warnings.formatwarning("m", UserWarning, "f.py", 1, "x").count("\n") == 2
+
+
+def test_every_row_labelled_leaves_no_empty_component(data_dir, capsys):
+    rc, _, err = _run_main(["em", "labelled.csv", "-k", "3", "--labels", "site"], capsys)
+    assert rc == 2 and "every row is labelled and none with component(s) [2]" in err
+
+
+def test_em_out_without_report_is_refused(data_dir, capsys):
+    rc, _, err = _run_main(["em", "good.csv", "-k", "2", "--out", "somewhere"], capsys)
+    assert rc == 2 and "add --report" in err
+    assert not (data_dir / "somewhere").exists()
+
+
+def test_tab_separated_and_a_saved_index(data_dir, capsys):
+    """A .tsv file is read with tabs; pandas' saved index (an 'Unnamed: 0' column of 0, 1, ...)
+    is left out of the features, with a warning that says so."""
+    rc, out, _ = _run_main(["em", "good.tsv", "-k", "2", "--seed", "1", "--no-progress"],
+                           capsys)
+    assert rc == 0 and "['eruptions', 'waiting']" in out
+    with pytest.warns(UserWarning, match="'Unnamed: 0' .* left out"):
+        rc, out, _ = _run_main(["em", "indexed.csv", "-k", "2", "--seed", "1",
+                                "--no-progress"], capsys)
+    assert rc == 0 and "2 column(s) ['eruptions', 'waiting']" in out
+
+
+def test_ctrl_c_is_one_line_and_status_130(data_dir, monkeypatch, capsys):
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "fit_bayes", interrupted)
+    rc, _, err = _run_main(["fit", "good.csv", "-k", "2", "--seed", "1"], capsys)
+    assert rc == 130 and "bayesgmm: interrupted" in err and "Traceback" not in err
