@@ -746,7 +746,8 @@ def rank_test_draws(posterior: xr.Dataset) -> xr.Dataset:
     return thinned
 
 
-def rank_uniformity_pvalues(posterior: xr.Dataset) -> dict[str, float]:
+def rank_uniformity_pvalues(posterior: xr.Dataset, *, thinned: bool = False
+                            ) -> dict[str, float]:
     """Multi-chain rank-uniformity p-value of every scalar, as ArviZ's rank plot computes it.
 
     The draws are thinned to about independent ones (:func:`rank_test_draws`: ArviZ's
@@ -763,6 +764,8 @@ def rank_uniformity_pvalues(posterior: xr.Dataset) -> dict[str, float]:
     ----------
     posterior : xarray.Dataset
         Variables with ``chain`` and ``draw`` dimensions (at least 2 chains).
+    thinned : bool, default False
+        ``posterior`` is already :func:`rank_test_draws`' output (the rank plot's draws).
 
     Returns
     -------
@@ -772,8 +775,10 @@ def rank_uniformity_pvalues(posterior: xr.Dataset) -> dict[str, float]:
         has the same distribution, a point mass, but its ranks are all tied and the test
         would report p = 0.
     """
-    thinned = rank_test_draws(posterior)
-    ranks = thinned.azstats.compute_ranks(dim=list(SAMPLE_DIMS), relative=True)
+    import arviz_stats  # noqa: F401 (registers the .azstats accessor)
+
+    tested = posterior if thinned else rank_test_draws(posterior)
+    ranks = tested.azstats.compute_ranks(dim=list(SAMPLE_DIMS), relative=True)
     pvalues, _, _ = ranks.azstats.mchain_uniformity_test(dim=list(SAMPLE_DIMS))
     out = {}
     for name, da in pvalues.data_vars.items():

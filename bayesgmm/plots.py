@@ -888,21 +888,39 @@ def plot_rank(result: BayesResult, var_names=("weights", "means"),
     import xarray as xr
     from arviz_base import rcParams
 
-    from .diagnostics import rank_test_draws
+    from .diagnostics import rank_test_draws, rank_uniformity_pvalues
 
     post = result.idata["posterior"].to_dataset()
     present = [v for v in var_names if v in post]
     n_scalars = sum(int(np.prod(post[v].shape[2:])) for v in present)
     family = 1.0 - float(rcParams["stats.envelope_prob"])
     # The very draws the rank check tests (thinned, at most RANK_TEST_MAX_DRAWS per chain).
-    tested = xr.DataTree.from_dict({"posterior": rank_test_draws(post[present])})
+    draws = rank_test_draws(post[present])
+    tested = xr.DataTree.from_dict({"posterior": draws})
     with warnings.catch_warnings(), _arviz_grid(ax) as figure_kwargs:
         warnings.simplefilter("ignore")
+        level = family / max(n_scalars, 1)  # the check's per-scalar (Bonferroni) level
         pc = az.plot_rank(tested, var_names=present, backend="matplotlib",
-                          thin=False, envelope_prob=1.0 - family / max(n_scalars, 1),
-                          figure_kwargs=figure_kwargs)
+                          thin=False, envelope_prob=1.0 - level, figure_kwargs=figure_kwargs)
         _chain_legend(pc)
-    return pc.viz["figure"].item().get_figure(root=True)
+    figure = pc.viz["figure"].item().get_figure(root=True)
+    _rank_pvalue_texts(figure, rank_uniformity_pvalues(draws, thinned=True), level)
+    return figure
+
+
+def _rank_pvalue_texts(figure: Figure, pvalues: dict[str, float], level: float) -> None:
+    """ArviZ writes each panel's p-value as "p=0.00(α=0.00)", two decimals that show neither
+    a small p nor a Bonferroni level: write both to two significant digits (the p-values the
+    rank check computed, matched to the panels by their titles, "name\ncoordinates")."""
+    import re
+
+    for ax in figure.axes:
+        name, _, coords = ax.get_title().partition("\n")
+        p = pvalues.get(f"{name}[{coords}]" if coords else name)
+        for text in ax.texts:
+            if text.get_text().startswith("p="):
+                shown = f"p={p:.2g}" if p is not None else text.get_text().split("(")[0]
+                text.set_text(f"{shown} (flagged below {level:.2g})")
 
 
 def _row_numbers(result: Any, n: int) -> np.ndarray:
@@ -967,7 +985,11 @@ def plot_energy(result: BayesResult, ax: Axes | None = None) -> Figure:
     with warnings.catch_warnings(), _arviz_grid(ax) as figure_kwargs:
         warnings.simplefilter("ignore")
         pc = az.plot_energy(result.idata, backend="matplotlib", figure_kwargs=figure_kwargs)
-    return pc.viz["figure"].item().get_figure(root=True)
+    figure = pc.viz["figure"].item().get_figure(root=True)
+    for panel in figure.axes:  # the E-BFMI panel: one row per chain, no chain 0.5
+        if panel.get_ylabel().lower() == "chain":
+            panel.yaxis.set_major_locator(MaxNLocator(integer=True))
+    return figure
 
 
 def plot_forest(result: BayesResult, interval: float = 0.94, axes: Any = None) -> Figure:

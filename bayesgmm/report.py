@@ -34,7 +34,7 @@ import math
 import os
 import shutil
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -193,7 +193,7 @@ def build_report(result: BayesResult, *, data_source: str | None = None,
     sections = [
         _verdict_box(diag),
         _section_data(result.em, X, figure),
-        _section_em(result.em, X, figure),
+        _section_em(result.em, X, figure, posterior=True),
         _section_parameters(result, figure, random_state),
         _section_membership(result, X, proba, figure, labelled=_result_labels(result, len(X))),
         _section_diagnostics(result, diag, figure),
@@ -464,13 +464,17 @@ def _section(anchor: str, title: str, *parts: str) -> str:
 
 
 def _table(frame: pd.DataFrame, digits: int = 4, index: bool = True,
-           decimals: Mapping[str, int] | None = None, text: bool | str = False) -> str:
+           decimals: Mapping[str, int] | None = None, text: bool | str = False,
+           formatted: Sequence[str] = ()) -> str:
     """A DataFrame as an HTML table with numbers through :func:`format_number` (the columns in
-    ``decimals`` with that many decimals instead: quantities compared by differences);
-    ``text``: cells left-aligned (sentences and names, not numbers to compare by column);
-    ``"last"``: only the last column's (numbers, then a sentence about them)."""
+    ``decimals`` with that many decimals instead: quantities compared by differences;
+    ``formatted``: columns already written as text, shown as they are); ``text``: cells
+    left-aligned (sentences and names, not numbers to compare by column); ``"last"``: only
+    the last column's (numbers, then a sentence about them)."""
     shown = frame.copy().astype(object)
     for col in shown.columns:
+        if col in formatted:
+            continue
         places = (decimals or {}).get(col)
         shown[col] = [format_number(v, digits) if places is None else _fixed(v, places)
                       for v in frame[col]]
@@ -521,7 +525,7 @@ def _section_data(em, X, figure) -> str:
     return _section("data", "1. Data overview", intro, line, _table(desc), fig)
 
 
-def _section_em(em, X, figure) -> str:
+def _section_em(em, X, figure, posterior: bool = False) -> str:
     # weighted, labelled, incomplete or noisy rows: the criteria of the fitted objective
     bic, aic = fitted_criteria(em.log_likelihood, em.n_parameters, em.observations,
                                len(X)) or (em.bic(X), em.aic(X))
@@ -544,7 +548,8 @@ def _section_em(em, X, figure) -> str:
     warn = "".join(f'<p class="warn">{html.escape(w)}</p>' for w in em.warnings)
     return _section("em", "2. EM fit",
                     f"<p>The EM estimate ({prior}) starts every chain and is the reference "
-                    "labelling of the components.</p>", warn,
+                    "labelling of the components.</p>" if posterior else
+                    f"<p>The EM estimate ({prior}), the best of the restarts.</p>", warn,
                     _table(stats_table, digits=7), fig)
 
 
@@ -778,6 +783,9 @@ def _result_labels(result: Any, n: int) -> np.ndarray | None:
 
 def _section_diagnostics(result, diag, figure) -> str:
     checks = diag.to_frame().set_index("check")
+    # As many digits as it takes to tell a value from its threshold (R-hat 1.0102 > 1.01).
+    checks["value"] = [_beside_threshold(v, t) for v, t in
+                       zip(checks["value"], checks["threshold"], strict=True)]
     problems = "".join(f"<li>{html.escape(p)}</li>" for p in diag.problems)
     not_checked = "".join(f"<li>{html.escape(n)}</li>" for n in diag.not_checked)
     per_chain = pd.DataFrame(
@@ -808,13 +816,23 @@ def _section_diagnostics(result, diag, figure) -> str:
     return _section(
         "diagnostics", "5. Diagnostics",
         _advice_html(diag),
-        _table(checks),
+        _table(checks, formatted=("value",)),
         f"<h3>Problems</h3><ul>{problems}</ul>" if problems else "",
         f"<h3>Not checked</h3><ul>{not_checked}</ul>" if not_checked else "",
         f"<h3>Per chain</h3>{n_div}", _table(per_chain),
         "<h3>Label switching</h3>", f"<pre>{html.escape(str(result.label_switching))}</pre>",
         trace, rank, energy,
     )
+
+
+def _beside_threshold(value: float, threshold: float) -> str:
+    """``value`` by :func:`format_number`, with more digits where 4 would print it as its
+    threshold although it differs (a failed R-hat of 1.0102 shown as 1.01 beside 1.01)."""
+    for digits in range(4, 9):
+        shown = format_number(value, digits)
+        if value == threshold or shown != format_number(threshold, digits):
+            return shown
+    return shown
 
 
 def _advice_html(diag) -> str:
