@@ -912,7 +912,6 @@ def _rank_pvalue_texts(figure: Figure, pvalues: dict[str, float], level: float) 
     """ArviZ writes each panel's p-value as "p=0.00(α=0.00)", two decimals that show neither
     a small p nor a Bonferroni level: write both to two significant digits (the p-values the
     rank check computed, matched to the panels by their titles, "name\ncoordinates")."""
-    import re
 
     for ax in figure.axes:
         name, _, coords = ax.get_title().partition("\n")
