@@ -235,6 +235,7 @@ def _parser() -> argparse.ArgumentParser:
 
     report = sub.add_parser("report", help="(re)generate the HTML report of a saved result")
     report.add_argument("directory", help="a result directory written by fit or run")
+    report.add_argument("--no-progress", action="store_true", help="no status lines")
     _threshold_flags(report)
     report.set_defaults(func=_cmd_report)
 
@@ -610,6 +611,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
     _thresholds(args)  # bad threshold flags fail before the result loads
     if directory.name in ("", ".", ".."):  # name it, so that the message says what it is
         directory = directory.resolve()
+    if not directory.exists():
+        raise ValueError(f"{directory} not found: give the directory that fit or run saved")
     if not (directory / "manifest.json").is_file():  # at once, before ArviZ loads
         raise ValueError(f"{directory} is not a saved bayesgmm result (no manifest.json)")
     _use_agg()

@@ -1012,7 +1012,7 @@ def _k_too_large_evidence(post, empty_weight) -> str:
                         f"components {j} and {k} may be one cluster counted twice: in "
                         f"{100 * close.mean():.0f}% of the draws their means are within one "
                         "posterior sd (of each, summed) of each other in every feature "
-                        f"(weights {median[j]:.3g} and {median[k]:.3g})")
+                        f"(posterior median weights {median[j]:.3g} and {median[k]:.3g})")
     if not parts:
         return ""
     return ("; ".join(parts) + ". Fewer components may describe the data as well: compare K "

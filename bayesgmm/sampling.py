@@ -8,6 +8,7 @@ their own.)
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import os
@@ -204,7 +205,7 @@ def fit_bayes(
         raise ValueError(f"priors must be a bayesgmm.Priors; got {type(priors).__name__}")
     t_em = time.perf_counter()
     progress.first_run_notice(ss.progressbar)
-    progress.say("fitting EM (the best of 10 restarts)", ss.progressbar and em is None)
+    progress.say(f"fitting EM, K={K} (the best of 10 restarts)", ss.progressbar and em is None)
     em = _check_or_fit_em(em, obs, Xc, names, K, covariance_type, priors, seed)
     # With ordered means the components' order is their labelling: the start and the
     # reference (the result's em) in increasing order of the mean.
@@ -803,12 +804,31 @@ def _print_checkpoint(point, next_draws: int | None) -> None:
                  f"{verdict}")
 
 
+@contextlib.contextmanager
+def _logger_level(name: str, level: int):
+    """The logger ``name`` at ``level`` for the duration (its previous level restored)."""
+    import logging
+
+    logger = logging.getLogger(name)
+    previous = logger.level
+    logger.setLevel(level)
+    try:
+        yield
+    finally:
+        logger.setLevel(previous)
+
+
 def _sample_pymc(pm_model, start, *, draws, tune, chains, cores, seed, progressbar,
                  target_accept):
+    import logging
+
     import pymc as pm
 
     t0 = time.perf_counter()
-    with pm_model:
+    # PyMC logs its own status lines ("Initializing NUTS ...", "Sampling 4 chains ..."):
+    # progressbar=False silences them, as it silences ours.
+    quiet = contextlib.nullcontext() if progressbar else _logger_level("pymc", logging.WARNING)
+    with pm_model, quiet:
         idata = pm.sample(
             draws=draws, tune=tune, chains=chains, cores=cores, random_seed=seed,
             # "adapt_diag" starts exactly at initvals; PyMC's default ("jitter+adapt_diag")
