@@ -556,8 +556,7 @@ def _print_em(em, frame) -> None:
     if em.noise:
         print(f"noise weight {em.noise_weight:.4g} (the Gaussians' weights sum to "
               f"{em.weights.sum():.4g})")
-    for w in em.warnings:
-        print(f"warning: {w}")
+    # em.warnings were shown on stderr as the fit raised them ("bayesgmm: warning: ...").
     with pd.option_context("display.width", 120, "display.max_rows", 200,
                            "display.float_format", "{:.4g}".format):
         print(table.to_string())

@@ -194,6 +194,32 @@ def _robust_limits(x: np.ndarray, pad: float = 0.08) -> tuple[float, float]:
     return lo - pad * span, hi + pad * span
 
 
+def _claimed(proba: np.ndarray, n_components: int) -> np.ndarray | None:
+    """With a noise component (``proba``'s extra last column): the points the Gaussian
+    components claim. The axes of a 2-D figure are set around them, so that a few far
+    outliers, which the noise component takes, do not shrink the clusters to a dot."""
+    if proba.shape[1] == n_components:
+        return None
+    keep = np.argmax(proba, axis=1) != n_components
+    return keep if keep.sum() >= 2 and not keep.all() else None
+
+
+def _limits(x: np.ndarray, keep: np.ndarray | None = None) -> tuple[float, float]:
+    """:func:`_robust_limits` of ``x``, or of its points in ``keep`` (:func:`_claimed`)."""
+    return _robust_limits(x if keep is None else x[keep])
+
+
+def _note_outside(ax: Axes, x: np.ndarray, y: np.ndarray) -> None:
+    """Say how many points lie beyond the axes (noise points, when the axes were set around
+    the Gaussian components' points)."""
+    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+    outside = int(np.sum((x < x0) | (x > x1) | (y < y0) | (y > y1)))
+    if outside:
+        ax.annotate(f"{outside} noise point(s) beyond the axes", (0.99, 0.01),
+                    xycoords="axes fraction", ha="right", va="bottom", fontsize=7,
+                    color="0.3")
+
+
 def _observed(x: np.ndarray) -> np.ndarray:
     """A feature's observed values (NaN marks a missing one; histograms need them out)."""
     return x[~np.isnan(x)]
@@ -536,10 +562,11 @@ def _density_2d(points, w, m, c) -> np.ndarray:
     return dens.sum(axis=1).mean(axis=0)
 
 
-def _contours(ax, X2, w, m, c, n_grid: int = 90) -> None:
+def _contours(ax, X2, w, m, c, n_grid: int = 90, keep: np.ndarray | None = None) -> None:
     """Density contours of a 2-D mixture over the data: the levels enclose about 25, 50, 75,
-    90 and 95% of the data points (quantiles of the density at the points)."""
-    xlim, ylim = _robust_limits(X2[:, 0]), _robust_limits(X2[:, 1])
+    90 and 95% of the data points (quantiles of the density at the points); the grid and the
+    axes around the points in ``keep`` (:func:`_claimed`) when given."""
+    xlim, ylim = _limits(X2[:, 0], keep), _limits(X2[:, 1], keep)
     gx, gy = np.meshgrid(np.linspace(*xlim, n_grid), np.linspace(*ylim, n_grid))
     z = _density_2d(np.column_stack([gx.ravel(), gy.ravel()]), w, m, c).reshape(gx.shape)
     X2 = X2[~np.isnan(X2).any(axis=1)]  # a point missing a coordinate has no place here
@@ -549,6 +576,8 @@ def _contours(ax, X2, w, m, c, n_grid: int = 90) -> None:
     if len(levels) > 1:
         ax.contour(gx, gy, z, levels=levels, cmap="viridis", linewidths=1.1, zorder=2)
     ax.set(xlim=xlim, ylim=ylim)
+    if keep is not None:
+        _note_outside(ax, X2[:, 0], X2[:, 1])
 
 
 @_shared_docs
@@ -579,9 +608,11 @@ def plot_density(result: Any, X: Any = None, ax: Axes | None = None, *, n_draws:
     what = (f"Posterior predictive density ({w.shape[0]} draws)" if _is_bayes(result)
             else "EM mixture density")
 
+    keep = _claimed(_membership(result, X), em.n_components) if em.noise else None
+
     def pair(a, i, j):
         idx = [j, i]
-        _contours(a, X[:, idx], w, m[:, :, idx], c[:, :, idx][:, :, :, idx])
+        _contours(a, X[:, idx], w, m[:, :, idx], c[:, :, idx][:, :, :, idx], keep=keep)
 
     def diag(a, i, legend=False):
         x = _observed(X[:, i])
@@ -653,6 +684,7 @@ def plot_classification(result: Any, X: Any = None, ax: Axes | None = None, *,
     size = 6 + 120 * np.clip(uncertainty / (1 - 1 / K), 0, 1) if K > 1 else np.full(len(X), 6)
     w, m, c = _point_estimate(result)
     titles = _component_names(result, G)
+    keep = _claimed(proba, G)
 
     def pair(a, i, j):
         for k in range(K):
@@ -663,7 +695,9 @@ def plot_classification(result: Any, X: Any = None, ax: Axes | None = None, *,
                 xy = _ellipse(m[k, [j, i]], c[k][[j, i]][:, [j, i]])
                 a.plot(xy[:, 0], xy[:, 1], color=_component_color(k), lw=1.2)
         _mark_labelled(a, X, labelled, j, i)
-        a.set(xlim=_robust_limits(X[:, j]), ylim=_robust_limits(X[:, i]))
+        a.set(xlim=_limits(X[:, j], keep), ylim=_limits(X[:, i], keep))
+        if keep is not None:
+            _note_outside(a, X[:, j], X[:, i])
 
     def diag(a, i):
         x = X[:, i]
@@ -827,6 +861,10 @@ def plot_membership(result: Any, X: Any = None, ax: Axes | None = None, *,
         ax.annotate(str(rows[n]), (X[n, i], X[n, j]), xytext=(4, 4),
                     textcoords="offset points", fontsize=7)
     among = "" if shown.size == len(X) else " with both values"
+    keep = _claimed(mean_p, G)
+    if keep is not None:
+        ax.set(xlim=_limits(X[:, i], keep), ylim=_limits(X[:, j], keep))
+        _note_outside(ax, X[:, i], X[:, j])
     ax.set(xlabel=names[i], ylabel=names[j],
            title=f"Membership{extra}: opacity = probability of the assigned component;\n"
                  f"circled: the {circled.size} most uncertain points{among} (row numbers)")

@@ -103,3 +103,18 @@ def test_overlay_legend_lines_are_opaque_though_the_draws_are_faint(tiny_fit):
     fig = plots.plot_overlay(tiny_fit, n_draws=5)
     (legend,) = [a.get_legend() for a in fig.axes if a.get_legend() is not None]
     assert all(h.get_alpha() in (None, 1.0) for h in legend.legend_handles)
+
+
+@pytest.mark.parametrize("figure", ["plot_density", "plot_classification", "plot_membership"])
+def test_noise_points_far_away_do_not_shrink_the_clusters(old_faithful, figure):
+    """With a noise component the 2-D axes are set around the points the Gaussians claim;
+    the far outliers the noise takes are counted in a note instead of stretching the axes."""
+    X = np.vstack([old_faithful.to_numpy(), [[50.0, 2000.0], [-3.0, 500.0]]])
+    em = fit_em(X, 2, noise=True, random_state=1)
+    fig = getattr(plots, figure)(em, X)
+    ax = fig.axes[0]
+    assert ax.get_xlim()[1] < 10 and ax.get_ylim()[1] < 200  # the clusters, not the outliers
+    notes = [t.get_text() for t in ax.texts]
+    assert "2 noise point(s) beyond the axes" in notes
+    plain = getattr(plots, figure)(fit_em(old_faithful, 2, random_state=1), old_faithful)
+    assert not any("beyond the axes" in t.get_text() for t in plain.axes[0].texts)
