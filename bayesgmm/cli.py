@@ -586,7 +586,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     frame, observed, names = _read_observations(
         spec.data_path, spec.columns, _SpecObservations(spec), spec.n_components)
     _check_columns(frame, spec.covariance_type, "[data] columns")
-    print(f"{spec.path.name}: {len(frame)} rows x {frame.shape[1]} column(s) "
+    print(f"{spec.path.name}: {spec.data_path}: {len(frame)} rows x {frame.shape[1]} column(s) "
           f"{list(frame.columns)}; K={spec.n_components}, {spec.covariance_type} covariances; "
           f"output: {out}")
     settings = spec.sampler_settings

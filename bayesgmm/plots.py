@@ -259,7 +259,10 @@ def plot_data(X: np.ndarray, feature_names: tuple[str, ...] | None = None,
     else:
         ax.scatter(X[:, 0], X[:, 1], s=10, color=_DATA_COLOR)
         ax.set(xlabel=names[0], ylabel=names[1])
-    ax.set_title(f"Data: {X.shape[0]} points")
+    shown = int(np.sum(~np.isnan(X).any(axis=1))) if D == 2 else X.shape[0]
+    ax.set_title(f"Data: {X.shape[0]} points" if shown == X.shape[0] else
+                 f"Data: {X.shape[0]} points ({X.shape[0] - shown} missing a coordinate: "
+                 "not shown)")
     return fig
 
 

@@ -507,8 +507,11 @@ def _section_data(em, X, figure) -> str:
     n_missing = int(frame.isna().to_numpy().sum())
     if n_missing:  # pandas' statistics skip missing values: say over how many they are
         desc.insert(0, "observed", frame.notna().sum())
-    fig = figure("data", "The data" + (" (a point missing a coordinate is left out of the "
-                                       "scatter plots, not of the histograms)"
+    fig = figure("data", "The data" + ((" (a point missing a coordinate is left out of the "
+                                        "scatter plots, not of the histograms)"
+                                        if X.shape[1] > 2 else
+                                        " (a missing value is left out of the histogram)"
+                                        if X.shape[1] == 1 else "")
                                        if n_missing else ""),
                  lambda: plots.plot_data(X, em.feature_names))
     summary = observations_record(em)
