@@ -266,7 +266,7 @@ def test_compare_reports_unconverged_models():
     sel = compare({"K=2": good, "K=3": bad})
     assert sel.diagnostics == {"K=2": "OK: R-hat 1.001 <= 1.01",
                                "K=3": "PROBLEMS: R-hat 1.2 > 1.01"}
-    assert "convergence problems in K=3" in sel.verdict
+    assert "Convergence problems in K=3" in sel.verdict
     assert sel.verdict.startswith("K=2 is best") and "every other model is clearly worse" in \
         sel.verdict
 

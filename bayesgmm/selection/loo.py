@@ -370,7 +370,8 @@ def _pareto_warnings(pareto: pd.DataFrame) -> list[str]:
     for name, row in pareto.iterrows():
         if row["n_high"]:
             out.append(
-                f"{name}: {row['n_high']} of {row['n_observations']} observations have Pareto "
+                f"{name}: {int(row['n_high'])} of {int(row['n_observations'])} observations "
+                "have Pareto "
                 f"k > {row['good_k']:.2f} (max {row['max_k']:.2f}); their PSIS-LOO terms are "
                 "unreliable and this model's elpd_loo is likely optimistic. Use more draws, "
                 "moment matching or K-fold cross-validation for it."
@@ -382,7 +383,7 @@ def _small_n_warning(pareto: pd.DataFrame) -> list[str]:
     n = int(pareto["n_observations"].iloc[0])
     if n >= SMALL_N:
         return []
-    return [f"only N={n} observations (< {SMALL_N}): the normal approximation to the elpd "
+    return [f"Only N={n} observations (< {SMALL_N}): the normal approximation to the elpd "
             "differences is rough, so treat the standard errors as indicative."]
 
 
@@ -417,7 +418,7 @@ def _convergence_warning(diagnostics: Mapping[str, str]) -> list[str]:
     failed = [name for name, line in diagnostics.items() if line.startswith("PROBLEMS")]
     if not failed:
         return []
-    return [f"convergence problems in {', '.join(failed)} (see .diagnostics): their elpd_loo "
+    return [f"Convergence problems in {', '.join(failed)} (see .diagnostics): their elpd_loo "
             "rests on draws that may not represent the posterior."]
 
 
