@@ -710,27 +710,27 @@ def _check_idata(tree: xr.DataTree, em: EMResult, n_chains: int, n_draws: int) -
                   "different fits")
 
 
-def _read_thresholds(meta: dict[str, Any]) -> DiagnosticThresholds | None:
-    """The fit's diagnostic thresholds; None (the defaults) for results saved before."""
-    values = meta.get("thresholds")
+def _read_typed(meta: dict[str, Any], key: str, kind: Any) -> Any:
+    """``kind.from_dict(meta[key])`` (None when absent or null); a bad entry is a one-line
+    error naming it."""
+    values = meta.get(key)
     if values is None:
         return None
     try:
-        return DiagnosticThresholds.from_dict(values)
+        return kind.from_dict(values)
     except (ValueError, TypeError) as exc:
-        raise ValueError(f"result.json: 'thresholds' is not valid: {exc}") from None
+        raise ValueError(f"result.json: {key!r} is not valid: {exc}") from None
+
+
+def _read_thresholds(meta: dict[str, Any]) -> DiagnosticThresholds | None:
+    """The fit's diagnostic thresholds; None (the defaults) for results saved before."""
+    return _read_typed(meta, "thresholds", DiagnosticThresholds)
 
 
 def _read_sampler_settings(meta: dict[str, Any]) -> SamplerSettings | None:
     """Typed settings; results saved before they were typed have only the ``settings`` record."""
     if "sampler_settings" in meta:
-        typed = meta["sampler_settings"]
-        if typed is None:
-            return None
-        try:
-            return SamplerSettings.from_dict(typed)
-        except (ValueError, TypeError) as exc:
-            raise ValueError(f"result.json: 'sampler_settings' is not valid: {exc}") from None
+        return _read_typed(meta, "sampler_settings", SamplerSettings)
     try:
         return SamplerSettings.from_dict(meta["settings"], strict=False)
     except ValueError:  # a record this version cannot read as settings: keep the result usable
