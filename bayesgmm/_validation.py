@@ -248,12 +248,24 @@ def check_sample_weight(sample_weight: Any, n_samples: int) -> np.ndarray | None
     """Per-point frequency weights: finite, non-negative, not all zero; ``None`` means 1."""
     if sample_weight is None:
         return None
-    raw = np.asarray(sample_weight)
-    if raw.dtype.kind in "USb" or (raw.dtype.kind == "O" and any(
-            isinstance(v, str | bytes | bool | np.bool_) for v in raw.ravel())):
-        raise ValueError(f"sample_weight must hold numbers (frequency weights); got "
-                         f"{'text' if raw.dtype.kind != 'b' else 'booleans'}: convert it first "
-                         "(nothing is converted implicitly)")
+    if np.ma.isMaskedArray(sample_weight) and np.ma.getmaskarray(sample_weight).any():
+        raise ValueError("sample_weight has masked entries: give a weight for every point "
+                         "(0 leaves a point out)")
+    try:
+        raw = np.asarray(sample_weight)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"sample_weight must be one number per point; could not read it "
+                         f"({exc})") from None
+    kind = raw.dtype.kind
+    if kind == "O":  # e.g. a nullable pandas column: what its values are
+        values = [v for v in raw.ravel() if v is not None and v is not pd_na()]
+        kind = ("U" if any(isinstance(v, str | bytes) for v in values)
+                else "b" if any(isinstance(v, bool | np.bool_) for v in values) else "f")
+    if kind not in "iuf":
+        what = {"b": "booleans", "U": "text", "S": "text", "M": "dates", "m": "time spans",
+                "c": "complex numbers"}.get(kind, str(raw.dtype))
+        raise ValueError(f"sample_weight must hold real numbers (frequency weights); got "
+                         f"{what}: convert it first (nothing is converted implicitly)")
     if raw.ndim != 1:
         raise ValueError(f"sample_weight must be one-dimensional, one weight per point; got "
                          f"shape {raw.shape}: pass one column (e.g. df['weight'])")
@@ -263,6 +275,15 @@ def check_sample_weight(sample_weight: Any, n_samples: int) -> np.ndarray | None
     if not np.all(np.isfinite(w)) or np.any(w < 0) or not np.any(w > 0):
         raise ValueError("sample_weight must be finite, non-negative and not all zero")
     return w
+
+
+def pd_na() -> Any:
+    """pandas' missing-value marker (``pd.NA``), or a sentinel when pandas is absent."""
+    try:
+        import pandas as pd
+    except ImportError:  # pragma: no cover (pandas is a dependency)
+        return object()
+    return pd.NA
 
 
 def check_positive(value: Any, name: str, *, allow_zero: bool = False) -> float:

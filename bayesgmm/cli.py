@@ -128,8 +128,13 @@ class _Interrupts:
         import signal
         import threading
 
-        if threading.current_thread() is threading.main_thread():
-            self._previous = signal.signal(signal.SIGINT, self._note)
+        # Only from the main thread (the only one that may set handlers), and never where
+        # Ctrl-C is ignored (a background job): installing a handler would undo that.
+        if threading.current_thread() is threading.main_thread() \
+                and signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
+            previous = signal.signal(signal.SIGINT, self._note)
+            # None: a handler not set from Python, which cannot be put back; Python's own.
+            self._previous = signal.default_int_handler if previous is None else previous
         return self
 
     def _note(self, signum: int, frame: Any) -> None:
@@ -449,6 +454,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
           f"K={args.n_components}, {args.covariance} covariances; seed {seed}")
     result = fit_bayes(frame, args.n_components, covariance_type=args.covariance,
                        random_state=seed, settings=settings, thresholds=thresholds, **observed)
+    result.settings["seed_drawn"] = args.seed is None  # drawn here, printed above
     _name_components(result, names)
     diag = _print_result(result, thresholds)
     _print_observations(result, names)
@@ -504,6 +510,7 @@ def _cmd_em(args: argparse.Namespace) -> int:
             kept = ~(nan.any(axis=1) if observed.get("missing") == "drop" else nan.all(axis=1))
             labels = observed.get("labels")
             html = write_em_report(em, frame.loc[kept], out, data_source=str(args.data),
+                                   rows=kept.nonzero()[0],
                                    settings={"seed": seed, "EM restarts": args.n_init,
                                              **_observation_settings(args, names)},
                                    labels=None if labels is None else labels[kept])

@@ -917,6 +917,8 @@ def _advice(checks, post, density, chains, flagged, divergences, stats, ess_min,
     label-invariant ones are slow mixing of the per-component parameters, not swaps.
     """
     failed = {c.name for c in checks if not c.passed}
+    if len(chains) < 2:  # R-hat cannot be computed from one chain: no draws would cure that
+        failed -= {"max R-hat", "max R-hat (label-invariant)"}
     found: dict[str, str] = {}
     better, worse = _mode_evidence(density, chains, flagged)
     if better:

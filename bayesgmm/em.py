@@ -277,6 +277,9 @@ class EMResult(NoiseFlag):
         kept = ~np.isnan(Xv).all(axis=1)
         if not kept.any():
             raise ValueError("X has no row with an observed value")
+        if weights is not None and not weights[kept].any():
+            raise ValueError("sample_weight is zero on every row with an observed value: "
+                             "there is nothing to score")
         pointwise = self._estep(Xv[kept]).pointwise
         if weights is None:
             return float(pointwise.sum()), float(pointwise.shape[0])
@@ -964,9 +967,14 @@ def _covariances_around(obs: Observations, Xc, weights, means, covariance_type, 
     covariance, known labels kept), as one M-step would estimate it."""
     X = obs.imputed()
     D = X.shape[1]
-    pooled = np.atleast_2d(np.cov(Xc, rowvar=False)) + reg_covar * np.eye(D)
+    pooled = np.atleast_2d(np.cov(Xc if len(Xc) > 1 else X, rowvar=False)) \
+        + reg_covar * np.eye(D)
     shared = _broadcast_cov(pooled, covariance_type, len(weights))
-    prec = kernels.precisions_cholesky(shared, covariance_type)
+    try:
+        prec = kernels.precisions_cholesky(shared, covariance_type)
+    except (np.linalg.LinAlgError, kernels.NotPositiveDefiniteError):
+        raise ValueError("the data's covariance is singular, so init covariances cannot be "
+                         "estimated around the given means: give init['covariances']") from None
     resp = kernels.estep(X, weights, means, prec, covariance_type, return_resp=True).resp
     if obs.labels is not None:
         resp = _with_labels(resp, obs.labels)

@@ -149,14 +149,14 @@ class BayesianGMM:
 
     def __sklearn_tags__(self) -> Any:
         """scikit-learn's description of the estimator (a density estimator, as
-        ``GaussianMixture``; NaN allowed: it is marginalised), for ``Pipeline``, ``clone``
+        ``GaussianMixture``; NaN allowed unless ``missing="refuse"``), for ``Pipeline``, ``clone``
         and the searches, which ask for it. Only scikit-learn calls it, so it imports
         scikit-learn here, never at import time (it is not a dependency)."""
         from sklearn.utils import InputTags, Tags, TargetTags
 
         return Tags(estimator_type="density_estimator",
                     target_tags=TargetTags(required=False),
-                    input_tags=InputTags(allow_nan=self.missing == "marginalise"),
+                    input_tags=InputTags(allow_nan=self.missing != "refuse"),
                     non_deterministic=self.random_state is None)
 
     # -- fitting ------------------------------------------------------------------------------

@@ -933,19 +933,21 @@ def plot_rank(result: BayesResult, var_names=("weights", "means"),
 
     post = result.idata["posterior"].to_dataset()
     present = [v for v in var_names if v in post]
-    n_scalars = sum(int(np.prod(post[v].shape[2:])) for v in present)
     family = 1.0 - float(rcParams["stats.envelope_prob"])
     # The very draws the rank check tests (thinned, at most RANK_TEST_MAX_DRAWS per chain).
     draws = rank_test_draws(post[present])
     tested = xr.DataTree.from_dict({"posterior": draws})
+    pvalues = rank_uniformity_pvalues(draws, thinned=True)
+    # The check's per-scalar (Bonferroni) level: over the scalars with a p-value (a constant
+    # one, K=1's weight, has none).
+    level = family / max(sum(np.isfinite(p) for p in pvalues.values()), 1)
     with warnings.catch_warnings(), _arviz_grid(ax) as figure_kwargs:
         warnings.simplefilter("ignore")
-        level = family / max(n_scalars, 1)  # the check's per-scalar (Bonferroni) level
         pc = az.plot_rank(tested, var_names=present, backend="matplotlib",
                           thin=False, envelope_prob=1.0 - level, figure_kwargs=figure_kwargs)
         _chain_legend(pc)
     figure = pc.viz["figure"].item().get_figure(root=True)
-    _rank_pvalue_texts(figure, rank_uniformity_pvalues(draws, thinned=True), level)
+    _rank_pvalue_texts(figure, pvalues, level)
     return figure
 
 

@@ -24,6 +24,8 @@ from .settings import DiagnosticThresholds, SamplerSettings
 __all__ = ["BayesResult", "MembershipProbabilities"]
 
 PARAMETERS = ("weights", "means", "covariances")
+# diagnose()'s settings that are not thresholds, which BayesResult.diagnostics passes on.
+_DIAGNOSE_OPTIONS = ("rank_alpha", "empty_weight", "target_accept")
 
 
 @dataclass(frozen=True, eq=False)
@@ -208,14 +210,22 @@ class BayesResult:
         Keyword arguments are fields of :class:`~bayesgmm.DiagnosticThresholds`
         (``rhat_max``, ``ess_min``, ``ebfmi_min``, ``max_divergences``,
         ``max_treedepth_fraction``, ``mode_shift_max``); the others are the fit's
-        (:attr:`thresholds`: those ``fit_bayes`` was given, else the defaults). The divergence
-        advice knows the run's ``target_accept`` (after a divergence retry, the raised one).
+        (:attr:`thresholds`: those ``fit_bayes`` was given, else the defaults). Also
+        :func:`~bayesgmm.diagnostics.diagnose`'s ``rank_alpha``, ``empty_weight`` and
+        ``target_accept`` (default: the run's, after a divergence retry the raised one, which
+        the divergence advice takes into account).
         """
+        options = {k: thresholds.pop(k) for k in _DIAGNOSE_OPTIONS if k in thresholds}
+        options.setdefault("target_accept", self.settings.get("target_accept"))
         base = (self.thresholds or DiagnosticThresholds()).to_dict()
-        limits = DiagnosticThresholds.from_dict({**base, **thresholds})
+        try:
+            limits = DiagnosticThresholds.from_dict({**base, **thresholds})
+        except ValueError as exc:
+            if "unknown" not in str(exc):
+                raise
+            raise ValueError(f"{exc}; and the options {list(_DIAGNOSE_OPTIONS)}") from None
         return diagnose(self.idata, var_names=self.parameter_names,
-                        label_report=self.label_switching,
-                        target_accept=self.settings.get("target_accept"), **limits.to_dict())
+                        label_report=self.label_switching, **options, **limits.to_dict())
 
     def compare_em(self, interval: float = 0.94) -> pd.DataFrame:
         """EM estimate beside the posterior mean, sd and equal-tailed interval, per parameter.

@@ -64,8 +64,10 @@ METHODS = ("distance", "stephens", "ecr")
 # consistent memberships where the distance method swaps overlapping components draw by draw);
 # without data only the distance method can run.
 DEFAULT_METHOD = "stephens"
-# The method recorded when an ordering constraint fixed the labels and nothing was relabelled.
+# The methods recorded when nothing was relabelled because the model fixes the labels: an
+# ordering constraint on the means, or known labels naming every component.
 ORDERED = "ordered"
+LABELLED = "labelled"
 # Default passes per method: distance re-matches once to the relabelled posterior mean;
 # Stephens alternates until no permutation changes (usually a handful of passes).
 _DEFAULT_N_ITER = {"distance": 2, "stephens": 100, "ecr": 1}
@@ -142,9 +144,11 @@ class LabelSwitchingReport:
 
     def __str__(self) -> str:
         total = sum(self.n_draws)
-        if self.method == ORDERED:
-            return (f"Label switching: none; the means are constrained to increase "
-                    f"(ordered_means), which fixes the labels: all {total} draws kept as drawn.")
+        why = {ORDERED: "the means are constrained to increase (ordered_means)",
+               LABELLED: "known labels name every component"}.get(self.method)
+        if why:
+            return (f"Label switching: none; {why}, which fixes the labels: all {total} draws "
+                    "kept as drawn.")
         lines = [
             f"Label switching: {self.total_permuted} of {total} draws "
             f"({100 * self.fraction_permuted:.1f}%) were relabelled to match the reference "

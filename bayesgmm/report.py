@@ -214,24 +214,26 @@ def build_report(result: BayesResult, *, data_source: str | None = None,
 
 def write_em_report(em: EMResult, X: Any, directory: str | os.PathLike, *,
                     data_source: str | None = None,
-                    settings: Mapping[str, Any] | None = None, labels: Any = None) -> Path:
+                    settings: Mapping[str, Any] | None = None, labels: Any = None,
+                    rows: Any = None) -> Path:
     """Write ``report.html`` and ``figures/*.png`` for an EM fit (no posterior) into
     ``directory``; ``X`` is the data it was fitted to (NaN: a missing value; ``labels``: the
-    known components of its rows, -1 unknown; a DataFrame's integer index numbers the rows
-    in the figures). Loads neither PyMC nor ArviZ.
+    known components of its rows, -1 unknown; ``rows``: each point's row number in the
+    user's data, for the tables and figures, default 0, 1, ...). Loads neither PyMC nor
+    ArviZ.
 
     Returns
     -------
     Path of ``report.html``.
     """
     page, figures = build_em_report(em, X, data_source=data_source, settings=settings,
-                                    labels=labels)
+                                    labels=labels, rows=rows)
     return _write_files(Path(directory), REPORT_NAME, page, figures)
 
 
 def build_em_report(em: EMResult, X: Any, *, data_source: str | None = None,
-                    settings: Mapping[str, Any] | None = None, labels: Any = None
-                    ) -> tuple[str, list[Figure]]:
+                    settings: Mapping[str, Any] | None = None, labels: Any = None,
+                    rows: Any = None) -> tuple[str, list[Figure]]:
     """The EM-only report as an HTML string and its figures as PNG bytes.
 
     Sections: data overview; the EM fit (objective, convergence, BIC/AIC, the parameter table:
@@ -247,8 +249,10 @@ def build_em_report(em: EMResult, X: Any, *, data_source: str | None = None,
     Xv, _ = check_data(X, n_features=em.n_features, feature_names=em.feature_names,
                        allow_nan=True)
     labelled = _labelled(labels, len(Xv))
-    index = getattr(X, "index", None)  # a DataFrame's integer index names its rows
-    rows = np.asarray(index) if index is not None and index.dtype.kind in "iu" else None
+    rows = None if rows is None else np.asarray(rows)
+    if rows is not None and rows.shape != (len(Xv),):
+        raise ValueError(f"rows must be one row number per point ({len(Xv)}); got shape "
+                         f"{rows.shape}")
     figures: list[Figure] = []
     figure = _embedder(figures)
     params = parameter_table(em)
@@ -266,7 +270,7 @@ def build_em_report(em: EMResult, X: Any, *, data_source: str | None = None,
     ]
     if em.noise:
         fit_figures.insert(0, _noise_html(em.predict_proba(Xv)[:, -1], Xv, em.feature_names,
-                                          em.noise_weight))
+                                          em.noise_weight, rows=rows))
     sections = [
         _section_data(em, Xv, figure),
         _section_em(em, Xv, figure),
@@ -552,7 +556,7 @@ def _section_em(em, X, figure, posterior: bool = False) -> str:
     return _section("em", "2. EM fit",
                     f"<p>The EM estimate ({prior}) starts every chain and is the reference "
                     "labelling of the components.</p>" if posterior else
-                    f"<p>The EM estimate ({prior}), the best of the restarts.</p>", warn,
+                    f"<p>The EM estimate ({prior}).</p>", warn,
                     _table(stats_table, digits=7), fig)
 
 
@@ -721,11 +725,13 @@ def _marks_caption(fit: Any, labelled: np.ndarray | None) -> str:
 
 
 def _noise_html(p_noise: np.ndarray, X: np.ndarray, names: Any, noise_weight: float,
-                n_rows: int = 10) -> str:
-    """P(noise | x): how many points the noise component takes, and the most likely ones."""
+                n_rows: int = 10, rows: np.ndarray | None = None) -> str:
+    """P(noise | x): how many points the noise component takes, and the most likely ones
+    (named by ``rows``, their row numbers in the caller's data; default 0, 1, ...)."""
     order = np.argsort(-p_noise)[:n_rows]
+    rows = np.arange(len(X)) if rows is None else np.asarray(rows)
     table = pd.DataFrame({str(f): X[order, i] for i, f in enumerate(names)},
-                         index=pd.Index(order, name="row"))
+                         index=pd.Index(rows[order], name="row"))
     table["P(noise)"] = p_noise[order]
     n_noise = int((p_noise > 0.5).sum())
     return (f"<h3>The noise component</h3><p>Noise weight {format_number(noise_weight)}; "
@@ -766,7 +772,8 @@ def _section_membership(result, X, proba, figure, n_uncertain: int = 10,
     if proba.mean.shape[1] == K + 1:
         weight = result.posterior["noise_weight"].values.mean() \
             if "noise_weight" in result.posterior else float("nan")
-        noise = _noise_html(proba.mean[:, K], X, result.feature_names, weight)
+        noise = _noise_html(proba.mean[:, K], X, result.feature_names, weight,
+                            rows=result.row_numbers)
     return _section("membership", "4. Classification and membership uncertainty",
                     f"<p>{n_unsure} of {len(X)} points have a posterior mean probability below "
                     "0.9 for their most probable component. The most uncertain points:</p>",

@@ -35,7 +35,7 @@ from .em import EMResult, fit_em, fit_map_start, n_parameters
 from .observations import Observations, prepare_observations
 from .posterior import BayesResult
 from .priors import Priors, Standardisation
-from .relabel import ORDERED, LabelSwitchingReport, relabel_posterior
+from .relabel import LABELLED, ORDERED, LabelSwitchingReport, relabel_posterior
 from .settings import SAMPLERS, DiagnosticThresholds, SamplerSettings
 
 __all__ = ["SAMPLERS", "SamplerSettings", "fit_bayes"]
@@ -172,6 +172,7 @@ def fit_bayes(
         settings, sampler=sampler, draws=draws, tune=tune, chains=chains,
         target_accept=target_accept, cores=cores, nutpie_backend=nutpie_backend,
         progressbar=progressbar)
+    ss.check_runnable()
     thresholds = DiagnosticThresholds() if thresholds is None else thresholds
     if not isinstance(thresholds, DiagnosticThresholds):
         raise ValueError(f"thresholds must be a bayesgmm.DiagnosticThresholds; "
@@ -210,6 +211,10 @@ def fit_bayes(
     # With ordered means the components' order is their labelling: the start and the
     # reference (the result's em) in increasing order of the mean.
     in_order = _in_mean_order if ordered_means else (lambda fit: fit)
+    # What fixes the labels so that no draw is relabelled (None: relabel to the EM start).
+    fixed = ORDERED if ordered_means else (
+        LABELLED if obs.labels is not None and np.isin(np.arange(K), obs.labels).all()
+        else None)
     em = in_order(em)
     em_s = time.perf_counter() - t_em
     standardisation = Standardisation.from_data(Xv, covariance_type)
@@ -269,7 +274,7 @@ def fit_bayes(
             check = functools.partial(_relabelled_convergence, reference=reference,
                                       covariance_type=covariance_type, X=X_relabel,
                                       thresholds=thresholds, keep=last_check,
-                                      ordered=ordered_means,
+                                      fixed=fixed,
                                       log_likelihood=_TotalLogLikelihood(
                                           obs, covariance_type, wants_log_likelihood))
             abandon = functools.partial(end_first_run, em) if reanchor else None
@@ -364,7 +369,7 @@ def fit_bayes(
     else:
         relabelled, report = _relabel(
             raw[list(PARAMETERS)], (em.weights, em.means, em.covariances), covariance_type,
-            X_relabel, ordered_means)
+            X_relabel, fixed)
     if extra:
         relabelled = relabelled.assign(noise_weight=raw["noise_weight"])
     groups = {
@@ -375,7 +380,10 @@ def fit_bayes(
         "em": _em_dataset(em, relabelled),
     }
     if wants_log_likelihood(draws):
-        groups["log_likelihood"] = _log_likelihood(obs, relabelled, covariance_type)
+        # From the draws as sampled: with known labels the likelihood depends on which
+        # component is which, and relabelled draws would pair labelled rows with the wrong
+        # one (without labels both give the same values).
+        groups["log_likelihood"] = _log_likelihood(obs, raw, covariance_type)
     timing.update(em_s=em_s, postprocess_s=time.perf_counter() - t_post,
                   total_s=time.perf_counter() - t_em)
     # The record of what ran (resolved back end, cores used, timing): ``result.settings``;
@@ -422,16 +430,17 @@ def _in_mean_order(em: EMResult) -> EMResult:
         precisions_cholesky=em.precisions_cholesky if tied else em.precisions_cholesky[order])
 
 
-def _relabel(posterior: xr.Dataset, reference, covariance_type: str, X, ordered: bool
+def _relabel(posterior: xr.Dataset, reference, covariance_type: str, X, fixed: str | None
              ) -> tuple[xr.Dataset, LabelSwitchingReport]:
-    """The draws relabelled to ``reference`` (:func:`relabel_posterior`), or, when the means
-    are ordered (a constraint that fixes the labels), kept as drawn."""
-    if not ordered:
+    """The draws relabelled to ``reference`` (:func:`relabel_posterior`), or, when the model
+    fixes the labels (``fixed``: ordered means, or known labels on every component), kept as
+    drawn, with a report that says why."""
+    if fixed is None:
         return relabel_posterior(posterior, reference, covariance_type, X=X)
     C, S, K = posterior["weights"].shape
     identity = np.broadcast_to(np.arange(K), (C, S, K)).copy()
     return posterior.copy(), LabelSwitchingReport.from_permutations(
-        identity, posterior["chain"].values, n_iter=0, method=ORDERED)
+        identity, posterior["chain"].values, n_iter=0, method=fixed)
 
 
 def _warn_if_prior_dominated(N: int, K: int, D: int, covariance_type: str) -> None:
@@ -756,7 +765,7 @@ def _sample_nutpie(pm_model, start, *, draws, tune, chains, cores, seed, progres
 
 def _relabelled_convergence(posterior: xr.Dataset, *, reference, covariance_type, X,
                             thresholds: DiagnosticThresholds, keep: dict | None = None,
-                            ordered: bool = False, log_likelihood=None
+                            fixed: str | None = None, log_likelihood=None
                             ) -> tuple[float, float, float, tuple[str, ...]]:
     """The stopping rule of ``draws="auto"``: the verdict's mixing checks on the relabelled
     parameters (the same relabelling as the result's).
@@ -767,11 +776,12 @@ def _relabelled_convergence(posterior: xr.Dataset, *, reference, covariance_type
     divergences, E-BFMI and tree depth are not, so they are left to the verdict). Rank
     uniformity is tested only when the others pass, so a failed checkpoint may not list it.
     ``keep``: receives the draws per chain, the relabelled posterior and its report;
-    ``ordered``: the means are ordered (no relabelling); ``log_likelihood``: the draws -> their
+    ``fixed``: what fixes the labels (no relabelling; see :func:`_relabel`);
+    ``log_likelihood``: the draws -> their
     total log-likelihood (a Dataset) or None, checked as the verdict checks it.
     """
     relabelled, report = _relabel(posterior[list(PARAMETERS)], reference, covariance_type, X,
-                                  ordered)
+                                  fixed)
     if keep is not None:
         keep.update(draws=posterior.sizes["draw"], relabelled=relabelled, report=report)
     checked_vars = relabelled

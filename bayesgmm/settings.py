@@ -112,13 +112,6 @@ class SamplerSettings:
             object.__setattr__(self, "draws", _check_count("draws", self.draws, 1))
         for name, low in (("tune", 0), ("chains", 1), ("max_draws", 1)):
             object.__setattr__(self, name, _check_count(name, getattr(self, name), low))
-        if self.sampler == "nutpie" and self.tune < 1:
-            raise ValueError("tune must be >= 1 with nutpie (its step size and mass matrix "
-                             "adapt during warm-up); got 0: give tune=1 or more, or "
-                             "sampler='pymc'")
-        if self.adaptive and self.sampler == "nutpie" and self.chains < 2:
-            raise ValueError("draws='auto' samples until R-hat, which compares chains, says "
-                             "they agree: give chains=2 or more, or a number of draws")
         if self.max_time is not None:
             t = self.max_time
             if isinstance(t, bool) or not isinstance(t, int | float | np.number) or not t > 0:
@@ -141,6 +134,19 @@ class SamplerSettings:
         if not isinstance(self.progressbar, bool | np.bool_):
             raise ValueError(f"progressbar must be True or False; got {self.progressbar!r}")
         object.__setattr__(self, "progressbar", bool(self.progressbar))
+
+    def check_runnable(self) -> None:
+        """Refuse, before a fit, combinations the sampler cannot run (checked here, not when
+        settings are built, so that results saved with them still load): nutpie without
+        warm-up (nuts-rs panics, an exception no ``except`` catches), and ``draws="auto"``
+        with one chain (it samples until R-hat, which compares chains, agrees)."""
+        if self.sampler == "nutpie" and self.tune < 1:
+            raise ValueError("tune must be >= 1 with nutpie (its step size and mass matrix "
+                             "adapt during warm-up); got 0: give tune=1 or more, or "
+                             "sampler='pymc'")
+        if self.adaptive and self.sampler == "nutpie" and self.chains < 2:
+            raise ValueError("draws='auto' samples until R-hat, which compares chains, says "
+                             "they agree: give chains=2 or more, or a number of draws")
 
     def replace(self, **changes: Any) -> SamplerSettings:
         """A copy with ``changes`` applied (and validated)."""

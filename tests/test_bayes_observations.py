@@ -453,3 +453,18 @@ def test_row_numbers_skip_the_dropped_rows(fitted_all):
     proba = result.memberships()
     page = _section_membership(result, X, proba, lambda *a, **k: "", n_uncertain=len(X))
     assert f"<th>{len(labels) - 1}</th>" in page  # the last row keeps its number
+
+
+def test_known_labels_on_every_component_fix_the_labelling(fitted_all):
+    """Known labels name the components: no draw is relabelled (a relabelled draw would pair
+    labelled rows with the wrong component), and the pointwise log-likelihood is the model's
+    own, from the draws as sampled."""
+    result, loaded, labels, _ = fitted_all
+    assert set(labels[labels >= 0]) == {0, 1}  # the premise: both components labelled
+    assert result.label_switching.method == "labelled"
+    assert result.label_switching.total_permuted == 0
+    assert "known labels name every component" in str(result.label_switching)
+    assert loaded.label_switching.method == "labelled"
+    raw = result.idata["posterior_unrelabelled"].to_dataset()
+    for name in ("weights", "means"):
+        np.testing.assert_array_equal(result.posterior[name].values, raw[name].values)

@@ -298,10 +298,21 @@ def test_a_masked_entry_is_a_missing_value(simulated):
 
 
 @pytest.mark.parametrize("weights, match", [
-    (["1"] * 100, "must hold numbers"),
-    (np.ones(100, bool), "must hold numbers"),
+    (["1"] * 100, "must hold real numbers"),
+    (np.ones(100, bool), "must hold real numbers"),
     (np.ones((100, 1)), "one-dimensional"),
 ])
 def test_sample_weight_must_be_numbers_in_one_column(simulated, weights, match):
     with pytest.raises(ValueError, match=match):
         fit_em(simulated[0][:100], 2, sample_weight=weights)
+
+
+def test_criteria_need_a_weighted_row_with_data(simulated):
+    X = simulated[0][:50].copy()
+    X[0] = np.nan
+    fit = fit_em(X, 2, random_state=0)
+    weights = np.zeros(50)
+    weights[0] = 1.0  # the only weight is on the row with nothing observed
+    for criterion in (fit.score, fit.bic, fit.aic):
+        with pytest.raises(ValueError, match="zero on every row with an observed value"):
+            criterion(X, sample_weight=weights)

@@ -380,3 +380,16 @@ def test_ordered_means_keep_the_draws_in_order():
     labels[0] = 1
     with pytest.raises(ValueError, match="give one of them"):
         fit_bayes(X, 2, ordered_means=True, labels=labels, progressbar=False)
+
+
+def test_one_chain_advice_does_not_ask_for_more_draws():
+    """R-hat cannot be computed from one chain: the verdict fails it, but no number of draws
+    would cure that, so it is not read as slow mixing (the ESS, enough here, is not short)."""
+    X = np.random.default_rng(3).normal(size=(80, 1))
+    result = fit_bayes(X, 1, draws=2000, tune=300, chains=1, random_state=0,
+                       progressbar=False)
+    diag = result.diagnostics()
+    assert diag.min_ess_bulk >= 400  # the premise
+    assert "slow mixing" not in diag.causes and not diag.ok
+    # diagnose's options other than thresholds still pass through
+    assert result.diagnostics(rank_alpha=0.05, empty_weight=0.02).n_divergences is not None

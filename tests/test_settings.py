@@ -30,9 +30,6 @@ FORMAT_1 = Path(__file__).parent / "data" / "result_format1"
     (dict(draws=10.0), "draws must be an integer"),
     (dict(draws=True), "draws must be an integer"),
     (dict(tune=-1), "tune must be an integer >= 0"),
-    # nuts-rs panics (an uncatchable PanicException) on a run without warm-up
-    (dict(tune=0), "tune must be >= 1 with nutpie"),
-    (dict(chains=1), "draws='auto' samples until R-hat"),
     (dict(chains=0), "chains must be an integer >= 1"),
     (dict(cores=0), "cores must be an integer >= 1"),
     (dict(target_accept=1.0), "target_accept must be a number in"),
@@ -250,3 +247,20 @@ def test_report_command_uses_the_threshold_flags(tiny_fit, tmp_path, capsys):
                      "0", "--max-divergences", str(10**6)]) == 0
     page = (path / "report.html").read_text()
     assert html.escape(verdict) in page and html.escape(default) not in page
+
+
+@pytest.mark.parametrize("changes, match", [
+    # nuts-rs panics (an uncatchable PanicException) on a run without warm-up
+    (dict(tune=0), "tune must be >= 1 with nutpie"),
+    (dict(chains=1), "draws='auto' samples until R-hat"),
+])
+def test_settings_a_fit_cannot_run_are_refused_by_the_fit_not_by_loading(changes, match,
+                                                                          old_faithful):
+    """Built (and so loadable from a saved result), but refused before a fit samples."""
+    settings = SamplerSettings(**changes)
+    assert SamplerSettings.from_dict(settings.to_dict()) == settings
+    with pytest.raises(ValueError, match=match):
+        settings.check_runnable()
+    with pytest.raises(ValueError, match=match):
+        bayesgmm.fit_bayes(old_faithful, 2, settings=settings)
+    assert SamplerSettings(sampler="pymc", **changes).check_runnable() is None

@@ -85,9 +85,11 @@ def sampler_settings(settings: SamplerSettings | None, fit_kwargs: dict[str, Any
     keywords.update({k: fit_kwargs.pop(k) for k in SamplerSettings.names() if k in fit_kwargs})
     # Fixed draws, not "auto": LOO compares models on equal footing, and a sparse (overfitted)
     # mixture's empty components never converge by design.
-    return SamplerSettings.resolve(settings, defaults=SamplerSettings(progressbar=False,
-                                                                      draws=1000),
-                                   **keywords)
+    resolved = SamplerSettings.resolve(settings, defaults=SamplerSettings(progressbar=False,
+                                                                          draws=1000),
+                                       **keywords)
+    resolved.check_runnable()  # before any fit starts, not in a worker
+    return resolved
 
 
 def int_seed(seed: np.random.SeedSequence) -> int:
