@@ -173,6 +173,12 @@ def fit_bayes(
         target_accept=target_accept, cores=cores, nutpie_backend=nutpie_backend,
         progressbar=progressbar)
     ss.check_runnable()
+    if ss.adaptive and ss.sampler == "nutpie" and ss.cores is not None and ss.cores < ss.chains:
+        warnings.warn(
+            f"cores={ss.cores} is not honoured with draws='auto': every chain runs in its own "
+            f"thread ({ss.chains} threads), since the checkpoints need the chains to advance "
+            "together; for fewer cores give a number of draws or fewer chains", UserWarning,
+            stacklevel=2)
     thresholds = DiagnosticThresholds() if thresholds is None else thresholds
     if not isinstance(thresholds, DiagnosticThresholds):
         raise ValueError(f"thresholds must be a bayesgmm.DiagnosticThresholds; "

@@ -62,6 +62,8 @@ class SamplerSettings:
         ``target_accept``.
     cores : int >= 1, optional
         Chains run in parallel on this many cores (default: all available, at most ``chains``).
+        With nutpie and ``draws="auto"`` every chain has its own thread whatever this says (the
+        checkpoints need the chains to advance together); the fit warns when it is smaller.
     nutpie_backend : {"auto", "native", "numba", "pyfunc", "jax"}, default "auto"
         How nutpie evaluates the model (:func:`bayesgmm.backends.nutpie.compile_nutpie`); ignored by
         ``sampler="pymc"``.
