@@ -163,6 +163,15 @@ class Diagnostics:
             }
         )
 
+    def verdict_with_advice(self) -> str:
+        """The verdict with its "(see advice)" replaced by the advice itself: for a place
+        with no advice section to point to (a model comparison's table, a log line)."""
+        verdict = self.verdict
+        if self.advice and verdict.endswith(" (see advice)"):
+            verdict = verdict[:-len(" (see advice)")] + ". Advice: " + " ".join(
+                a if a.endswith(".") else a + "." for a in self.advice)
+        return verdict
+
     def __str__(self) -> str:
         lines = [self.verdict, "", self.to_frame().to_string(index=False)]
         if self.problems:

@@ -1217,7 +1217,7 @@ def _section_loo(bayes: BayesSelection, figure) -> tuple[str, str, list[str]]:
                                                "weight")}), fig,
         "<h3>Pareto k</h3><p>Observations with k above good_k have unreliable PSIS-LOO terms."
         "</p>", _table(bayes.pareto_k),
-        "<h3>Convergence</h3>" + _table(diagnostics) if len(diagnostics) else "",
+        "<h3>Convergence</h3>" + _table(diagnostics, text=True) if len(diagnostics) else "",
     ]
 
 
@@ -1233,7 +1233,7 @@ def _section_sparse(sparse: SparseMixture, figure) -> tuple[str, str, list[str]]
         f"estimates the number of clusters. Posterior mode: <strong>K+ = {sparse.mode}"
         "</strong>. The answer depends on e0; report it with the result.</p>",
         f'<div class="verdict {"ok" if diag.ok else "bad"}"><strong>Diagnostics.</strong> '
-        f"<code>{html.escape(diag.verdict)}</code></div>",
+        f"<code>{html.escape(diag.verdict_with_advice())}</code></div>",
         "<h3>P(K+ = k), chain by chain</h3><p>Chains that disagree have not mixed over K+.</p>",
         _table(k_plus_table(sparse)), fig,
     ]

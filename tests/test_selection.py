@@ -261,11 +261,20 @@ def test_compare_reports_unconverged_models():
     rng = np.random.default_rng(5)
     base = rng.normal(-2.0, 0.5, size=150)
     good, bad = fake_fit(loglik_draws(rng, base), 2), fake_fit(loglik_draws(rng, base - 1), 3)
-    good.diagnostics = lambda: types.SimpleNamespace(verdict="OK: R-hat 1.001 <= 1.01")
-    bad.diagnostics = lambda: types.SimpleNamespace(verdict="PROBLEMS: R-hat 1.2 > 1.01")
+    from bayesgmm.diagnostics import Diagnostics
+
+    def verdict(text, advice=()):
+        fields = {f.name: None for f in dataclasses.fields(Diagnostics)}
+        return Diagnostics(**{**fields, "verdict": text, "advice": advice})
+
+    good.diagnostics = lambda: verdict("OK: R-hat 1.001 <= 1.01")
+    bad.diagnostics = lambda: verdict("PROBLEMS: R-hat 1.2 > 1.01 | likely cause: slow mixing "
+                                      "(see advice)", ("slow mixing: draw more",))
     sel = compare({"K=2": good, "K=3": bad})
+    # the advice written out: a comparison has no advice section to point to
     assert sel.diagnostics == {"K=2": "OK: R-hat 1.001 <= 1.01",
-                               "K=3": "PROBLEMS: R-hat 1.2 > 1.01"}
+                               "K=3": "PROBLEMS: R-hat 1.2 > 1.01 | likely cause: slow "
+                                      "mixing. Advice: slow mixing: draw more."}
     assert "Convergence problems in K=3" in sel.verdict
     assert sel.verdict.startswith("K=2 is best") and "every other model is clearly worse" in \
         sel.verdict

@@ -418,12 +418,16 @@ def _convergence_warning(diagnostics: Mapping[str, str]) -> list[str]:
     failed = [name for name, line in diagnostics.items() if line.startswith("PROBLEMS")]
     if not failed:
         return []
-    return [f"Convergence problems in {', '.join(failed)} (see .diagnostics): their elpd_loo "
+    return [f"Convergence problems in {', '.join(failed)} (their verdicts: .diagnostics, or the "
+            "report's Convergence table): their elpd_loo "
             "rests on draws that may not represent the posterior."]
 
 
 def _convergence_line(model: Any, thresholds: Mapping[str, Any]) -> str:
+    """The model's verdict with its advice written out (a comparison has no advice section
+    for "(see advice)" to point to)."""
     try:
-        return model.diagnostics(**thresholds).verdict
+        diagnosed = model.diagnostics(**thresholds)
     except (ValueError, KeyError) as exc:  # e.g. no sampler statistics
         return f"not diagnosed: {exc}"
+    return diagnosed.verdict_with_advice()
