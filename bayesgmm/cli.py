@@ -234,14 +234,14 @@ def _parser() -> argparse.ArgumentParser:
                      help="no progress bars or status lines")
     run.add_argument("--force", action="store_true",
                      help="replace an existing result in the spec's output directory")
-    _threshold_flags(run, " (overrides the spec's [diagnostics])")
+    _threshold_flags(run, " (overrides the spec's [diagnostics])", "the spec's, else ")
     _strict_flag(run)
     run.set_defaults(func=_cmd_run)
 
     report = sub.add_parser("report", help="(re)generate the HTML report of a saved result")
     report.add_argument("directory", help="a result directory written by fit or run")
     report.add_argument("--no-progress", action="store_true", help="no status lines")
-    _threshold_flags(report)
+    _threshold_flags(report, source="those the result was fitted with, else ")
     report.set_defaults(func=_cmd_report)
 
     select = sub.add_parser(
@@ -277,7 +277,7 @@ def _parser() -> argparse.ArgumentParser:
                         help="also fit one sparse overfitted mixture with K_MAX components "
                              "(covariance type chosen as for --bayes) and report the posterior "
                              "of the number of non-empty components")
-    select.add_argument("--concentration", type=float, default=0.01, metavar="E0",
+    select.add_argument("--concentration", type=float, default=None, metavar="E0",
                         help="Dirichlet concentration e0 of the sparse mixture's weights "
                              "(default: 0.01)")
     _sampling_flags(select, " (--bayes, --sparse)", draws=1000)
@@ -354,19 +354,23 @@ def _sampling_flags(parser: argparse.ArgumentParser, which: str = "",
                         help=f"NUTS implementation{which} (default: nutpie)")
 
 
-def _threshold_flags(parser: argparse.ArgumentParser, which: str = "") -> None:
+def _threshold_flags(parser: argparse.ArgumentParser, which: str = "",
+                     source: str = "") -> None:
+    """The threshold flags; ``source``: where the value comes from when a flag is not given
+    (e.g. "the spec's, else "), before the built-in default."""
     defaults = DiagnosticThresholds()
     group = parser.add_argument_group("diagnostic thresholds")
     group.add_argument("--rhat-max", type=float, metavar="R",
-                       help=f"largest acceptable R-hat{which} (default: {defaults.rhat_max:g})")
+                       help=f"largest acceptable R-hat{which} (default: {source}"
+                            f"{defaults.rhat_max:g})")
     group.add_argument("--ess-min", type=float, metavar="N",
-                       help=f"smallest acceptable bulk and tail ESS{which} (default: "
+                       help=f"smallest acceptable bulk and tail ESS{which} (default: {source}"
                             f"{defaults.ess_min:g})")
     group.add_argument("--ebfmi-min", type=float, metavar="E",
-                       help=f"smallest acceptable E-BFMI per chain{which} (default: "
+                       help=f"smallest acceptable E-BFMI per chain{which} (default: {source}"
                             f"{defaults.ebfmi_min:g})")
     group.add_argument("--max-divergences", type=int, metavar="N",
-                       help=f"divergent transitions tolerated{which} (default: "
+                       help=f"divergent transitions tolerated{which} (default: {source}"
                             f"{defaults.max_divergences})")
 
 
@@ -787,8 +791,14 @@ def _check_select_flags(args: argparse.Namespace, ranges: list[range]) -> None:
         raise ValueError("--bayes compares at least two numbers of components; -k names one")
     if args.sparse is not None and args.sparse < 2:
         raise ValueError(f"--sparse K_MAX must be >= 2; got {args.sparse}")
-    if not args.concentration > 0:
-        raise ValueError(f"--concentration must be > 0; got {args.concentration}")
+    if args.concentration is not None:
+        if args.sparse is None:
+            raise ValueError("--concentration is the sparse mixture's e0: give --sparse K_MAX "
+                             "with it")
+        if not args.concentration > 0:
+            raise ValueError(f"--concentration must be > 0; got {args.concentration}")
+    else:
+        args.concentration = 0.01
     if args.bayes or args.sparse is not None:
         _check_sampling(args)
     _thresholds(args)  # bad threshold flags fail before any fitting

@@ -745,8 +745,10 @@ def plot_classification(result: Any, X: Any = None, ax: Axes | None = None, *,
     if labelled is not None and np.any(labelled):
         handles.append(Line2D([], [], marker="s", ls="", markerfacecolor="none",
                               markeredgecolor="black", label="known label"))
-    handles += [Line2D([], [], marker="o", ls="", color="0.4", markersize=np.sqrt(6 + 120 * u),
-                       label=f"uncertainty {u * (1 - 1 / K):.2g}") for u in (0.0, 0.5, 1.0)]
+    if K > 1:  # with one component every point is certain: no sizes to explain
+        handles += [Line2D([], [], marker="o", ls="", color="0.4",
+                           markersize=np.sqrt(6 + 120 * u),
+                           label=f"uncertainty {u * (1 - 1 / K):.2g}") for u in (0.0, 0.5, 1.0)]
     ax.legend(handles=handles, fontsize="small", loc="best")
     # Two short lines: the long first line ran past a 6.4-inch figure's edge.
     ax.set_title("Classification: colour = most probable component,\n"
@@ -841,7 +843,7 @@ def plot_membership(result: Any, X: Any = None, ax: Axes | None = None, *,
     fig, ax = _new_axes(ax)
     if X.shape[1] > 2:
         i, j = _two_most_separating(*_point_estimate(result))
-        extra = f" ({names[i]} and {names[j]}: the most separating pair)"
+        extra = f" of {names[i]} and {names[j]} (the most separating pair)"
     else:
         i, j, extra = 0, 1, ""
     assigned = np.argmax(mean_p, axis=1)
@@ -868,8 +870,9 @@ def plot_membership(result: Any, X: Any = None, ax: Axes | None = None, *,
     if keep is not None:
         ax.set(xlim=_limits(X[:, i], keep), ylim=_limits(X[:, j], keep))
         _note_outside(ax, X[:, i], X[:, j])
+    # Three short lines: on one, a D > 2 title ran past both edges of the figure.
     ax.set(xlabel=names[i], ylabel=names[j],
-           title=f"Membership{extra}: opacity = probability of the assigned component;\n"
+           title=f"Membership{extra}\nopacity = probability of the assigned component;\n"
                  f"circled: the {circled.size} most uncertain points{among} (row numbers)")
     # a legend's marker shows the colour, not the opacity of its first point
     from matplotlib.lines import Line2D

@@ -529,6 +529,9 @@ def _section_data(em, X, figure) -> str:
                  "values in the rows fitted.</p>")
     line = (f'<p class="observations"><b>Observations:</b> {html.escape(sentence)}.</p>'
             if sentence else "")
+    if (summary or {}).get("weighted"):
+        line += ("<p>The table describes the rows as given, each once; the fit counts each "
+                 "row as many times as its frequency weight.</p>")
     return _section("data", "1. Data overview", intro, line, _table(desc), fig)
 
 
@@ -774,6 +777,10 @@ def _section_membership(result, X, proba, figure, n_uncertain: int = 10,
             if "noise_weight" in result.posterior else float("nan")
         noise = _noise_html(proba.mean[:, K], X, result.feature_names, weight,
                             rows=result.row_numbers)
+    if proba.mean.shape[1] == 1:  # one component, no noise: every point is certain
+        return _section("membership", "4. Classification and membership uncertainty",
+                        "<p>With one component every point belongs to it (probability 1).</p>",
+                        classification)
     return _section("membership", "4. Classification and membership uncertainty",
                     f"<p>{n_unsure} of {len(X)} points have a posterior mean probability below "
                     "0.9 for their most probable component. The most uncertain points:</p>",
@@ -864,7 +871,8 @@ def _section_ppc(result, figure, random_state) -> str:
                  lambda: plots.plot_ppc_density(result, random_state=random_state))
     joint = figure("ppc_statistics", "Joint posterior predictive check: "
                    + ("the sd, skewness and kurtosis" if result.em.n_features == 1 else
-                      "the correlation of each pair of features")
+                      "the correlation of each pair of features" if result.em.n_features <= 4
+                      else "the correlation of the first six pairs of features")
                    + " in replicated data sets against the data's; p-values near 0 or 1 "
                      "flag what the model does not reproduce",
                    lambda: plots.plot_ppc_statistics(result, random_state=random_state))
