@@ -224,6 +224,8 @@ BAD_SELECT_INPUTS = [
                                   "range such as 1-6"),
     (["good.csv", "-k", "1-"], "'1-' is not a number of components"),
     (["good.csv", "-k", "2,,3"], "'' is not a number of components"),
+    (["good.csv", "-k", "1-3", "--concentration", "0.1"],
+     "--concentration is the sparse mixture's e0: give --sparse K_MAX"),
     (["good.csv", "-k", "2.5"], "'2.5' is not a number of components"),
     (["good.csv", "-k", "6-1"], r"the range 6-1 is empty \(write 1-6\)"),
     (["good.csv", "-k", "1-61"], "K=61 components is more than the 60 row"),
