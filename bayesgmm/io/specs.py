@@ -1,0 +1,225 @@
+"""Declarative model specifications (TOML): the data, the model, its priors, the sampler
+settings, the diagnostic thresholds and the output, read and checked in one place."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .._validation import COVARIANCE_TYPES, check_seed
+from ..priors import Priors
+from ..settings import NUTPIE_BACKENDS, SAMPLERS, DiagnosticThresholds, SamplerSettings
+from .tables import MISSING_POLICIES, _missing_policy
+
+__all__ = ["ModelSpec", "RunSpec", "load_spec"]
+
+
+_SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
+    "data": {"path": str, "columns": list, "dropna": bool, "missing": str, "weights": str,
+             "labels": str, "noise": bool, "noise_volume": (int, float)},
+    "model": {"n_components": int, "covariance_type": str, "ordered_means": bool},
+    "priors": {name: (int, float) for name in Priors().to_dict()},
+    "sampler": {"name": str, "draws": (int, str), "tune": int, "chains": int, "seed": int,
+                "target_accept": float, "retry_target_accept": (float, bool), "cores": int,
+                "nutpie_backend": str,
+                "max_draws": int, "max_time": (int, float)},
+    "diagnostics": {name: (int, float) for name in DiagnosticThresholds().to_dict()},
+    "output": {"directory": str, "report": bool},
+}
+
+
+def _sampler_setting(name: str) -> property:
+    """A read-only attribute of a :class:`RunSpec` that is its ``sampler_settings.<name>``."""
+    return property(lambda spec: getattr(spec.sampler_settings, name),
+                    doc=f"``sampler_settings.{name}``.")
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """A validated run specification: a TOML file that ``bayesgmm run`` executes.
+
+    See ``models/README.md`` for the format. (Not to be confused with
+    :class:`bayesgmm.model.MixtureModelSpec`, the structure of one PyMC mixture model.)
+
+    Attributes
+    ----------
+    sampler_settings : SamplerSettings
+        From the ``[sampler]`` table; ``sampler``, ``draws``, ``tune``, ``chains`` and
+        ``target_accept`` are also readable as attributes of the spec.
+    thresholds : DiagnosticThresholds
+        From the ``[diagnostics]`` table (defaults when it is absent).
+    missing : {"marginalise", "drop", "refuse"}
+        ``[data] missing`` (``dropna = true`` is ``"drop"``); ``dropna`` says whether it is
+        ``"drop"``.
+    weights, labels : str or None
+        ``[data] weights`` / ``labels``: the columns of frequency weights and of known labels
+        (neither is a feature).
+    noise : bool
+        ``[data] noise``: add a uniform noise component.
+    noise_volume : float or None
+        ``[data] noise_volume``: the noise density's volume (default: the data's bounding box).
+    """
+
+    path: Path
+    data_path: str
+    columns: list[str] | None
+    dropna: bool
+    n_components: int
+    covariance_type: str
+    ordered_means: bool
+    priors: Priors
+    sampler_settings: SamplerSettings
+    seed: int | None
+    output: str | None
+    report: bool
+    thresholds: DiagnosticThresholds = field(default_factory=DiagnosticThresholds)
+    raw: dict = field(default_factory=dict, repr=False)
+    missing: str = "marginalise"
+    weights: str | None = None
+    labels: str | None = None
+    noise: bool = False
+    noise_volume: float | None = None
+
+    # Attributes of the spec before SamplerSettings held them: still readable there.
+    sampler = _sampler_setting("sampler")
+    draws = _sampler_setting("draws")
+    tune = _sampler_setting("tune")
+    chains = _sampler_setting("chains")
+    target_accept = _sampler_setting("target_accept")
+
+
+# The name it had before ``RunSpec``: "model spec" now means only the PyMC model's structure.
+ModelSpec = RunSpec
+
+
+def load_spec(path: str | Path) -> RunSpec:
+    """Read and validate a TOML run specification (data, model, priors, sampler, output).
+
+    Relative data and output paths are relative to the specification file's directory.
+    Unknown sections or keys, wrong types and bad values raise ``ValueError`` naming them.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise ValueError(f"model specification not found: {path}")
+    try:
+        raw = tomllib.loads(p.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"{path} is not valid TOML: {exc}") from None
+    _check_schema(raw, p)
+    data, mdl = raw.get("data", {}), raw.get("model", {})
+    smp, out = raw.get("sampler", {}), raw.get("output", {})
+    if "path" not in data:
+        raise ValueError(f"{p}: [data] needs 'path'")
+    if "n_components" not in mdl:
+        raise ValueError(f"{p}: [model] needs 'n_components'")
+    if mdl["n_components"] < 1:
+        raise ValueError(f"{p}: [model] n_components must be >= 1")
+    cov = mdl.get("covariance_type", "full")
+    if cov not in COVARIANCE_TYPES:
+        raise ValueError(f"{p}: [model] covariance_type must be one of {COVARIANCE_TYPES}")
+    sampler = smp.get("name", "nutpie")
+    if sampler not in SAMPLERS:
+        raise ValueError(f"{p}: [sampler] name must be one of {SAMPLERS}")
+    if smp.get("nutpie_backend", "auto") not in NUTPIE_BACKENDS:
+        raise ValueError(f"{p}: [sampler] nutpie_backend must be one of {NUTPIE_BACKENDS}")
+    retry = smp.get("retry_target_accept")
+    if retry is True:
+        raise ValueError(f"{p}: [sampler] retry_target_accept must be a number in (0, 1) or false")
+    if retry is False:  # TOML has no None: false turns the retry off
+        smp = {**smp, "retry_target_accept": None}
+    try:
+        settings = SamplerSettings(
+            sampler=sampler, **{k: smp[k] for k in ("draws", "tune", "chains", "target_accept",
+                                                    "retry_target_accept", "cores",
+                                                    "nutpie_backend", "max_draws",
+                                                    "max_time") if k in smp})
+    except ValueError as exc:
+        raise ValueError(f"{p}: [sampler] {exc}") from None
+    try:
+        thresholds = DiagnosticThresholds.from_dict(raw.get("diagnostics"))
+    except ValueError as exc:
+        raise ValueError(f"{p}: [diagnostics] {exc}") from None
+    check_seed(smp.get("seed"), f"{p}: [sampler] seed")
+    try:
+        priors = Priors(**{k: float(v) for k, v in raw.get("priors", {}).items()})
+    except ValueError as exc:
+        raise ValueError(f"{p}: [priors] {exc}") from None
+    missing, noise_volume = _spec_observations(data, p)
+    base = p.parent
+    data_file = data["path"]
+    if not data_file.startswith("bundled:") and not Path(data_file).is_absolute():
+        data_file = str((base / data_file).resolve())
+    output = out.get("directory")
+    if output is not None and not Path(output).is_absolute():
+        output = str((base / output).resolve())
+    return RunSpec(
+        path=p, data_path=data_file, columns=data.get("columns"),
+        dropna=missing == "drop", n_components=mdl["n_components"],
+        covariance_type=cov, ordered_means=mdl.get("ordered_means", False), priors=priors,
+        sampler_settings=settings, seed=smp.get("seed"), output=output,
+        report=out.get("report", True), thresholds=thresholds, raw=raw, missing=missing,
+        weights=data.get("weights"), labels=data.get("labels"), noise=data.get("noise", False),
+        noise_volume=noise_volume,
+    )
+
+
+def _spec_observations(data: dict[str, Any], path: Path) -> tuple[str, float | None]:
+    """``[data]``'s missing-value policy and noise volume, checked."""
+    if data.get("missing", "marginalise") not in MISSING_POLICIES:
+        raise ValueError(f"{path}: [data] missing must be one of "
+                         f"{', '.join(map(repr, MISSING_POLICIES))}; got {data['missing']!r}")
+    try:
+        missing = _missing_policy(data.get("missing"), data.get("dropna", False))
+    except ValueError:
+        raise ValueError(f"{path}: [data] dropna = true means missing = \"drop\"; it "
+                         f"contradicts missing = {data['missing']!r}: keep one of them") from None
+    for key in ("weights", "labels"):
+        if key in data and not data[key].strip():
+            raise ValueError(f"{path}: [data] {key} must name a column of the data file")
+        if key in data and data[key] in data.get("columns", []):
+            raise ValueError(f"{path}: [data] {key} column {data[key]!r} is not a feature: "
+                             "leave it out of columns")
+    volume = data.get("noise_volume")
+    if volume is not None:
+        if not data.get("noise", False):
+            raise ValueError(f"{path}: [data] noise_volume needs noise = true")
+        if not (np.isfinite(volume) and volume > 0):
+            raise ValueError(f"{path}: [data] noise_volume must be a finite number > 0; got "
+                             f"{volume!r}")
+        volume = float(volume)
+    return missing, volume
+
+
+def _check_schema(raw: dict[str, Any], path: Path) -> None:
+    unknown = sorted(set(raw) - set(_SCHEMA))
+    if unknown:
+        raise ValueError(f"{path}: unknown section(s) {unknown}; allowed: {sorted(_SCHEMA)}")
+    for section, values in raw.items():
+        if not isinstance(values, dict):
+            raise ValueError(f"{path}: [{section}] must be a table")
+        allowed = _SCHEMA[section]
+        bad = sorted(set(values) - set(allowed))
+        if bad:
+            raise ValueError(
+                f"{path}: unknown key(s) {bad} in [{section}]; allowed: {sorted(allowed)}"
+            )
+        for key, value in values.items():
+            expected = allowed[key]
+            if isinstance(value, bool) and not (expected is bool or (
+                    isinstance(expected, tuple) and bool in expected)):
+                ok = False  # a bool is an int to isinstance: only where a bool is meant
+            else:
+                ok = isinstance(value, expected)
+            if not ok:
+                names = expected.__name__ if isinstance(expected, type) else \
+                    " or ".join(t.__name__ for t in expected)
+                raise ValueError(
+                    f"{path}: [{section}] {key} must be {names}; got {value!r}"
+                )
+        if section == "data" and "columns" in values and \
+                not all(isinstance(c, str) for c in values["columns"]):
+            raise ValueError(f"{path}: [data] columns must be a list of strings")
