@@ -870,10 +870,11 @@ def plot_membership(result: Any, X: Any = None, ax: Axes | None = None, *,
     if keep is not None:
         ax.set(xlim=_limits(X[:, i], keep), ylim=_limits(X[:, j], keep))
         _note_outside(ax, X[:, i], X[:, j])
-    # Three short lines: on one, a D > 2 title ran past both edges of the figure.
+    # Short lines: on one, a D > 2 title ran past both edges of the figure.
     ax.set(xlabel=names[i], ylabel=names[j],
-           title=f"Membership{extra}\nopacity = probability of the assigned component;\n"
-                 f"circled: the {circled.size} most uncertain points{among} (row numbers)")
+           title=(f"Membership{extra}\n" if extra else "Membership: ")
+           + f"opacity = probability of the assigned component;\n"
+             f"circled: the {circled.size} most uncertain points{among} (row numbers)")
     # a legend's marker shows the colour, not the opacity of its first point
     from matplotlib.lines import Line2D
 

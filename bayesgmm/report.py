@@ -801,8 +801,9 @@ def _result_labels(result: Any, n: int) -> np.ndarray | None:
 def _section_diagnostics(result, diag, figure) -> str:
     checks = diag.to_frame().set_index("check")
     # As many digits as it takes to tell a value from its threshold (R-hat 1.0102 > 1.01).
-    checks["value"] = [_beside_threshold(v, t) for v, t in
-                       zip(checks["value"], checks["threshold"], strict=True)]
+    checks["value"] = [_beside_threshold(v, t, rhat=name.startswith("max R-hat"))
+                       for name, v, t in zip(checks.index, checks["value"],
+                                             checks["threshold"], strict=True)]
     problems = "".join(f"<li>{html.escape(p)}</li>" for p in diag.problems)
     not_checked = "".join(f"<li>{html.escape(n)}</li>" for n in diag.not_checked)
     per_chain = pd.DataFrame(
@@ -842,12 +843,16 @@ def _section_diagnostics(result, diag, figure) -> str:
     )
 
 
-def _beside_threshold(value: float, threshold: float) -> str:
+def _beside_threshold(value: float, threshold: float, rhat: bool = False) -> str:
     """``value`` by :func:`format_number`, with more digits where 4 would print it as its
-    threshold although it differs (a failed R-hat of 1.0102 shown as 1.01 beside 1.01)."""
+    threshold although it differs (a failed R-hat of 1.0102 shown as 1.01 beside 1.01);
+    ``rhat``: at least 3 decimals, as the verdict writes R-hat (1.000, not 1)."""
+    def written(x: float, digits: int) -> str:
+        return f"{x:.{digits - 1}f}" if rhat and np.isfinite(x) else format_number(x, digits)
+
     for digits in range(4, 9):
-        shown = format_number(value, digits)
-        if value == threshold or shown != format_number(threshold, digits):
+        shown = written(value, digits)
+        if value == threshold or shown != written(threshold, digits):
             return shown
     return shown
 

@@ -767,3 +767,17 @@ def test_start_candidates_that_tie_are_said_to_tie():
     apart = tied.assign(model_log_density=[-1143.53, -1140.0])
     assert _start_tie(apart) == ""
     assert _start_tie(tied.iloc[:1]) == ""
+
+
+@pytest.mark.parametrize("value, threshold, rhat, shown", [
+    (1.0102, 1.01, True, "1.0102"),  # failed: never printed as its threshold
+    (1.00999, 1.01, True, "1.00999"),  # passed, just
+    (1.0004, 1.01, True, "1.000"),  # R-hat as the verdict writes it
+    (1.01, 1.01, True, "1.010"),
+    (1400.0, 400.0, False, "1,400"),
+    (399.6, 400.0, False, "399.6"),
+])
+def test_a_check_value_is_told_from_its_threshold(value, threshold, rhat, shown):
+    from bayesgmm.report import _beside_threshold
+
+    assert _beside_threshold(value, threshold, rhat=rhat) == shown
