@@ -163,11 +163,18 @@ def _parameter_sets(result: Any, n_draws: int = 100, random_state: Any = 0):
 
 
 def _point_estimate(result: Any):
-    """(weights, means, full covariances) to draw ellipses with: EM, or the posterior mean."""
-    if _is_bayes(result):
-        w, m, c = _posterior_draws(result, None)
-        return w.mean(axis=0), m.mean(axis=0), c.mean(axis=0)
-    return result.weights, result.means, result.full_covariances
+    """(weights, means, full covariances) to draw components with: EM, or the posterior
+    median. Not the mean: a component's variance posterior can be so skewed (a small group,
+    galaxies K=3) that the mean draws a broad bump that no posterior draw looks like. The
+    covariance is the one of the elementwise median Cholesky factor (positive definite, and
+    in 1-D the median variance); the weights keep the mean's total (below 1 with noise)."""
+    if not _is_bayes(result):
+        return result.weights, result.means, result.full_covariances
+    w, m, chol = result._draws(None)
+    w_med = np.median(w, axis=0)
+    w_med *= w.mean(axis=0).sum() / w_med.sum()
+    L = np.median(chol, axis=0)
+    return w_med, np.median(m, axis=0), L @ np.swapaxes(L, -1, -2)
 
 
 def _membership(result: Any, X: np.ndarray) -> np.ndarray:
@@ -662,7 +669,7 @@ def plot_classification(result: Any, X: Any = None, ax: Axes | None = None, *,
     """Each point in the colour of its most probable component, sized by its uncertainty.
 
     Uncertainty is 1 - max_k P(k | x) (mclust's): large points are the ones the model is
-    unsure about. The components' ``ELLIPSE_LEVEL`` ellipses (EM, or the posterior mean) are
+    unsure about. The components' ``ELLIPSE_LEVEL`` ellipses (EM, or the posterior median) are
     drawn over them. 1-D: the points along the axis (jittered vertically) under the component
     densities. D > 2: a pair grid.
 

@@ -760,8 +760,8 @@ def _section_membership(result, X, proba, figure, n_uncertain: int = 10,
     classification = figure(
         "classification", "Classification: each point in its most probable component's "
         "colour, larger when less certain (uncertainty = 1 - max posterior mean P(k | x)); "
-        + ("the posterior mean components' weighted densities" if X.shape[1] == 1 else
-           f"{plots.ELLIPSE_LEVEL:.0%} ellipses of the posterior mean components")
+        + ("the posterior median components' weighted densities" if X.shape[1] == 1 else
+           f"{plots.ELLIPSE_LEVEL:.0%} ellipses of the posterior median components")
         + _marks_caption(result, labelled),
         lambda: plots.plot_classification(result, X, proba=proba, labelled=labelled))
     caption = ("Membership probability P(k | x) along the data, one panel per component "
