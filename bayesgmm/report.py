@@ -32,6 +32,7 @@ import html
 import io
 import math
 import os
+import re
 import shutil
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -798,13 +799,27 @@ def _result_labels(result: Any, n: int) -> np.ndarray | None:
     return None
 
 
+_COVARIANCE_ENTRY = re.compile(r"covariances\[([^,\]]+), ([^,\]]+), ([^,\]]+)\]")
+
+
+def _as_in_tables(text: str) -> str:
+    """Name a covariance entry as the parameter tables show it (sds and correlations):
+    ``covariances[2, v, v]`` -> ``covariances[2, v, v] (the variance of sd[2, v])``."""
+    def named(match: re.Match) -> str:
+        k, a, b = match.groups()
+        shown = f"the variance of sd[{k}, {a}]" if a == b else f"behind corr[{k}, {a}, {b}]"
+        return f"{match.group(0)} ({shown})"
+
+    return _COVARIANCE_ENTRY.sub(named, text)
+
+
 def _section_diagnostics(result, diag, figure) -> str:
     checks = diag.to_frame().set_index("check")
     # As many digits as it takes to tell a value from its threshold (R-hat 1.0102 > 1.01).
     checks["value"] = [_beside_threshold(v, t, rhat=name.startswith("max R-hat"))
                        for name, v, t in zip(checks.index, checks["value"],
                                              checks["threshold"], strict=True)]
-    problems = "".join(f"<li>{html.escape(p)}</li>" for p in diag.problems)
+    problems = "".join(f"<li>{html.escape(_as_in_tables(p))}</li>" for p in diag.problems)
     not_checked = "".join(f"<li>{html.escape(n)}</li>" for n in diag.not_checked)
     per_chain = pd.DataFrame(
         {"divergences": list(diag.divergences_per_chain) or [np.nan] * len(diag.chains),

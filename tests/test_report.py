@@ -781,3 +781,12 @@ def test_a_check_value_is_told_from_its_threshold(value, threshold, rhat, shown)
     from bayesgmm.report import _beside_threshold
 
     assert _beside_threshold(value, threshold, rhat=rhat) == shown
+
+
+def test_problems_name_covariance_entries_as_the_tables_show_them():
+    from bayesgmm.report import _as_in_tables
+
+    text = _as_in_tables("R-hat 1.09 (covariances[2, v, v]); tail ESS 44 (covariances[0, a, b])")
+    assert "covariances[2, v, v] (the variance of sd[2, v])" in text
+    assert "covariances[0, a, b] (behind corr[0, a, b])" in text
+    assert _as_in_tables("means[1, x]") == "means[1, x]"
