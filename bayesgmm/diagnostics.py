@@ -1077,10 +1077,18 @@ def _more_draws_evidence(checks, post, ess_min) -> str:
         # ESS is fine: R-hat or the rank test failed; four times the draws is the usual cure.
         needed = 4 * n_draws
         return (f"R-hat or the rank test failed though the ESS ({worst:.0f}) is enough; the "
-                f"chains need longer to agree: draw more (e.g. draws={needed} per chain).")
+                f"chains need longer to agree: draw more (e.g. {needed} per chain: "
+                f"{_draws_option(needed)}).")
     return (f"the smallest ESS is {worst:.0f} from {n_draws} draws per chain ({1000 * rate:.0f} "
             f"per 1000 draws); at that rate ESS {ess_min:g} needs about {needed} draws per "
-            f"chain (draws={needed}).")
+            f"chain ({_draws_option(needed)}).")
+
+
+def _draws_option(n: int) -> str:
+    """How to ask for ``n`` draws per chain, in Python and on the command line (with
+    draws="auto", the cap it would have to reach)."""
+    return (f"draws={n} or --draws {n}; with draws='auto', max_draws={n} or "
+            f"--max-draws {n}")
 
 
 # --------------------------------------------------------------------------------------------
