@@ -352,7 +352,7 @@ def fit_bayes(
     if better is not None:
         em = in_order(new_em)
         warnings.warn(
-            f"chain {better['chain']} found a better posterior mode than the EM start (mean "
+            f"K={K}: chain {better['chain']} found a better posterior mode than the EM start (mean "
             f"log density {better['chain_mean']:.1f} vs {better['others_median']:.1f} for the "
             "other chains); restarted EM from that chain and sampled again (recorded in "
             "result.settings['start']['reanchored'])", UserWarning, stacklevel=2)
