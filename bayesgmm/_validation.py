@@ -98,7 +98,10 @@ def check_data(
             "missing='marginalise'."
         )
     if n_features is not None and d != n_features:
-        raise ValueError(f"{name} has {d} feature(s) but the model was fitted with {n_features}")
+        one_point = (d == 1 and n == n_features and np.ndim(X) == 1)
+        raise ValueError(f"{name} has {d} feature(s) but the model was fitted with {n_features}"
+                         + (f" (1-D input is one feature; one point is a 2-D array of shape "
+                            f"(1, {n_features}): np.reshape(x, (1, -1)))" if one_point else ""))
     if n_components is not None and n < n_components:
         raise ValueError(
             f"{name} has {n} point(s), fewer than n_components={n_components}; "

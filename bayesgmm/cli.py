@@ -238,7 +238,11 @@ def _parser() -> argparse.ArgumentParser:
     _strict_flag(run)
     run.set_defaults(func=_cmd_run)
 
-    report = sub.add_parser("report", help="(re)generate the HTML report of a saved result")
+    report = sub.add_parser(
+        "report", help="(re)generate the HTML report of a saved result",
+        description="Write report.html and figures/*.png of a result saved by fit or run into "
+                    "its own directory (replacing an earlier report there), judged by the "
+                    "thresholds it was fitted with unless the flags below say otherwise.")
     report.add_argument("directory", help="a result directory written by fit or run")
     report.add_argument("--no-progress", action="store_true", help="no status lines")
     _threshold_flags(report, source="those the result was fitted with, else ")

@@ -454,6 +454,7 @@ def fit_em(
             warnings.warn(f"{problem}; the covariances are singular and the fit rests on "
                           "reg_covar / the prior (drop the column(s) named)", UserWarning,
                           stacklevel=2)
+    _warn_if_reg_covar_dominates(Xc, names, reg_covar)
     prior = _resolve_prior(prior, Xc, K, covariance_type)
     if prior is None and N <= n_parameters(K, D, covariance_type):
         warnings.warn(
@@ -618,6 +619,21 @@ def fit_map_start(
     for w in caught:
         warnings.warn(w.message, w.category, stacklevel=2)
     return replace(best, candidates=candidates)
+
+
+def _warn_if_reg_covar_dominates(Xc: np.ndarray, names, reg_covar: float) -> None:
+    """reg_covar is added to every variance in data units (as scikit-learn does): on a column
+    whose spread is near its square root (values ~1e-8 apart) it floors the sds at
+    sqrt(reg_covar) and EM cannot resolve the clusters there. Say so, naming the columns."""
+    variance = np.nanvar(Xc, axis=0)
+    floored = [str(n) for n, v in zip(names, variance, strict=True)
+               if reg_covar > 0 and 0 < v < 100 * reg_covar]
+    if floored:
+        warnings.warn(
+            f"reg_covar={reg_covar:g} is at least 1% of the variance of column(s) {floored}: "
+            f"it floors their sds at about {np.sqrt(reg_covar):.2g}, so EM cannot resolve "
+            "clusters there; rescale those columns (e.g. standardise) or pass a smaller "
+            "reg_covar", UserWarning, stacklevel=3)
 
 
 def _check_atol(atol: Any) -> float:

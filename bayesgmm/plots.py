@@ -914,8 +914,14 @@ def plot_trace(result: BayesResult, var_names=("weights", "means"),
     Returns the figure (the root figure when ``ax`` is given).
     """
     import arviz as az
+    from arviz_base import rc_context
 
-    with warnings.catch_warnings(), _arviz_grid(ax) as figure_kwargs:
+    post = result.idata["posterior"]
+    # Two panels per scalar; ArviZ refuses more than rcParams["plot.max_subplots"] (40),
+    # which K + K D > 20 scalars exceed (K = 8 in 2-D, D = 8 with K = 3).
+    panels = 2 * sum(int(np.prod(post[v].shape[2:])) for v in var_names if v in post)
+    with warnings.catch_warnings(), _arviz_grid(ax) as figure_kwargs, \
+            rc_context({"plot.max_subplots": max(panels, 40)}):
         warnings.simplefilter("ignore")
         # Not compact: the means of different features live on different scales.
         pc = az.plot_trace_dist(result.idata, var_names=list(var_names),

@@ -396,6 +396,10 @@ def _embedder(figures: list[Figure]) -> Callable[[str, str, Callable[[], Any]], 
         try:
             fig = make()
         except Exception as exc:  # one failed figure must not cost the whole report
+            # ... but it is said where the user looks while waiting, not only in the page
+            warnings.warn(f'the report\'s figure "{name}" failed ({type(exc).__name__}: '
+                          f"{exc}); the report has a note in its place", UserWarning,
+                          stacklevel=2)
             return f'<p class="warn">Figure "{html.escape(name)}" failed: ' \
                    f"{html.escape(type(exc).__name__)}: {html.escape(str(exc))}</p>"
         png = _png(fig)
@@ -434,7 +438,7 @@ def _verdict_box(diag) -> str:
                            "and what to do are under") + ' <a href="#diagnostics">Diagnostics</a>.'
 
     return f'<div class="verdict {cls}"><strong>Verdict.</strong> {text}' \
-           f'<br><code>{html.escape(diag.verdict)}</code></div>'
+           f'<br><code>{html.escape(_as_in_tables(diag.verdict))}</code></div>'
 
 
 _DO_NOT_RELY = ("Do not rely on these posterior summaries yet: at least one convergence check "
@@ -782,6 +786,11 @@ def _section_membership(result, X, proba, figure, n_uncertain: int = 10,
         return _section("membership", "4. Classification and membership uncertainty",
                         "<p>With one component every point belongs to it (probability 1).</p>",
                         classification)
+    if not n_unsure:  # a table of points with probability 1 would be ties, not uncertainty
+        return _section("membership", "4. Classification and membership uncertainty",
+                        f"<p>Every one of the {len(X)} points has a posterior mean probability "
+                        "of at least 0.9 for its most probable component.</p>",
+                        classification, fig, noise)
     return _section("membership", "4. Classification and membership uncertainty",
                     f"<p>{n_unsure} of {len(X)} points have a posterior mean probability below "
                     "0.9 for their most probable component. The most uncertain points:</p>",

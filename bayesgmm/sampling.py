@@ -133,8 +133,10 @@ def fit_bayes(
         Chains run in parallel on this many cores (default: all available). With nutpie's
         "pyfunc" backend they run one after another (each evaluation holds the GIL).
     log_likelihood : bool, optional
-        Store the pointwise log-likelihood group (needed for LOO). Default: yes unless it would
-        exceed ~50 million values.
+        Store the pointwise log-likelihood group (needed for LOO; its total is one of the
+        verdict's label-invariant quantities). Default: yes unless it would exceed 50 million
+        values (chains x draws x N); a status line says when it is not stored, and
+        ``settings["log_likelihood_stored"]`` records it.
     nutpie_backend : {"auto", "native", "numba", "pyfunc"}
         How nutpie evaluates the model (:func:`bayesgmm.model.compile_nutpie`). "native" (what
         "auto" takes) is the model's density written out in numba and cached on disk: no
@@ -367,7 +369,14 @@ def fit_bayes(
     draws = idata["posterior"].sizes["draw"]
     t_post = time.perf_counter()
 
-    progress.say("relabelling the draws, computing the pointwise log-likelihood", ss.progressbar)
+    stored = wants_log_likelihood(draws)
+    if stored:
+        progress.say("relabelling the draws, computing the pointwise log-likelihood",
+                     ss.progressbar)
+    else:  # said, not silently left out: LOO and the log-likelihood check need it
+        progress.say(f"relabelling the draws; the pointwise log-likelihood is not stored "
+                     f"({chains} x {draws} x {N} values > {_MAX_LOGLIK_VALUES:,}: "
+                     "log_likelihood=True stores it)", ss.progressbar)
     extra = ["noise_weight"] if obs.noise else []  # not a component's: never permuted
     raw = idata["posterior"].to_dataset()[list(PARAMETERS) + extra]
     if last_check.get("draws") == draws:
@@ -385,7 +394,7 @@ def fit_bayes(
         "observed_data": _observed_dataset(obs),
         "em": _em_dataset(em, relabelled),
     }
-    if wants_log_likelihood(draws):
+    if stored:
         # From the draws as sampled: with known labels the likelihood depends on which
         # component is which, and relabelled draws would pair labelled rows with the wrong
         # one (without labels both give the same values).
@@ -402,6 +411,7 @@ def fit_bayes(
         "ordered_means": ordered_means,
         "target_accept": target_accept, "covariance_type": covariance_type,
         "n_components": K, "timing": timing, "start": start_info,
+        "log_likelihood_stored": stored,
     }
     if retried is not None:
         record["retried"] = retried
@@ -760,6 +770,8 @@ def _sample_nutpie(pm_model, start, *, draws, tune, chains, cores, seed, progres
         record["adaptive"] = run.to_dict()
         cores = chains  # sample_nutpie_until gives every chain a thread
     else:
+        # nutpie draws its bar only on a terminal: a log file would otherwise get nothing
+        progress.say(f"sampling {chains} chains x ({tune} tuning + {draws} draws)", progressbar)
         idata = nutpie.sample(
             compiled, draws=draws, tune=tune, chains=chains, cores=cores, seed=seed,
             progress_bar=progressbar, target_accept=target_accept,

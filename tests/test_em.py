@@ -883,3 +883,13 @@ def test_fit_map_start_needs_a_prior(simulated):
 
     with pytest.raises(ValueError, match="needs a prior"):
         fit_map_start(simulated[0], 3, prior=None)
+
+
+def test_reg_covar_that_floors_a_column_is_named():
+    """reg_covar is in data units (as scikit-learn's): on values ~1e-8 apart it floors the sds
+    at ~1e-3, and the warning names the columns and the fix."""
+    rng = np.random.default_rng(0)
+    X = 1 + 1e-8 * np.r_[rng.normal(0, 1, (100, 2)), rng.normal(6, 1, (100, 2))]
+    with pytest.warns(UserWarning, match=r"reg_covar=1e-06 is at least 1% of the variance "
+                                         r"of column\(s\) \['x0', 'x1'\]"):
+        fit_em(X, 2, random_state=0)

@@ -393,3 +393,21 @@ def test_one_chain_advice_does_not_ask_for_more_draws():
     assert "slow mixing" not in diag.causes and not diag.ok
     # diagnose's options other than thresholds still pass through
     assert result.diagnostics(rank_alpha=0.05, empty_weight=0.02).n_divergences is not None
+
+
+def test_a_result_says_when_the_pointwise_log_likelihood_is_not_stored(capsys):
+    X = np.random.default_rng(4).normal(size=(60, 1))
+    result = fit_bayes(X, 1, draws=50, tune=50, chains=2, random_state=0,
+                       log_likelihood=False)
+    assert result.settings["log_likelihood_stored"] is False
+    assert "log_likelihood" not in result.idata.children
+    assert "the pointwise log-likelihood is not stored" in capsys.readouterr().err
+
+
+def test_the_trace_plot_takes_more_than_forty_panels():
+    """K + K D > 20 scalars: ArviZ's default cap of 40 subplots would refuse the figure."""
+    from bayesgmm import plots
+
+    X = np.random.default_rng(5).normal(size=(120, 2))
+    result = fit_bayes(X, 8, draws=30, tune=30, chains=2, random_state=0, progressbar=False)
+    assert len(plots.plot_trace(result).axes) >= 48
