@@ -187,8 +187,12 @@ def build_report(result: BayesResult, *, data_source: str | None = None,
         diag = result.diagnostics(**(thresholds.to_dict() if thresholds else {}))
     # the fitted points' memberships: known labels kept, missing values marginalised, the
     # noise column (BayesResult.memberships, where the posterior side has it)
-    proba = result.memberships() if hasattr(result, "memberships") else \
-        result.predict_proba(X)
+    # Posterior draws for the memberships: all 1,000 would hold 1,000 x N x K floats (2.4 GB
+    # at N = 100,000); at large N, as many as ~20 million values allow (at least 100).
+    max_draws = int(np.clip(20_000_000 // max(X.shape[0] * (result.n_components + 1), 1),
+                            100, 1000))
+    proba = result.memberships(max_draws=max_draws) if hasattr(result, "memberships") else \
+        result.predict_proba(X, max_draws=max_draws)
     figures: list[Figure] = []
     figure = _embedder(figures)
     sections = [
