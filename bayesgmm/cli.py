@@ -1015,7 +1015,10 @@ def _print_result(result: BayesResult, thresholds: DiagnosticThresholds | None =
     """Print the estimates, the label switching and the verdict; return the Diagnostics."""
     em = result.em
     kind = "MAP-EM start (the posterior's mode)" if em.prior is not None else "EM start"
-    print(f"\n{kind}: log-likelihood {em.log_likelihood:.3f} after {em.n_iter} iterations "
+    # With start candidates, n_iter counts the last polish only (from the best candidate).
+    steps = (f"{em.n_iter} iterations from the best of {len(em.candidates)} start candidates"
+             if em.candidates else f"{em.n_iter} iterations")
+    print(f"\n{kind}: log-likelihood {em.log_likelihood:.3f} after {steps} "
           f"(converged: {em.converged})")
     from .report import parameter_table  # sds and correlations, each pair once
 
