@@ -85,3 +85,20 @@ def test_estimator_end_to_end_with_missing_values_weights_labels_and_noise(old_f
     assert proba.mean.shape == (12, 3) and np.isfinite(proba.mean).all()  # P(noise) last
     twin = BayesianGMM.from_result(est.result_)
     assert twin.noise and twin.label_names_ == ("long", "short")
+
+
+def test_sample_draws_the_noise_component_too():
+    """Points from the noise component (label -1, uniform in its box) in the posterior
+    predictive, at about the posterior's noise weight."""
+    from bayesgmm import BayesianGMM
+
+    rng = np.random.default_rng(0)
+    X = np.r_[rng.normal(0, 1, (200, 2)), rng.uniform(-10, 10, (40, 2))]
+    est = BayesianGMM(1, noise=True, draws=200, tune=200, chains=2, random_state=0,
+                      progressbar=False).fit(X)
+    points, labels = est.sample(4000)
+    share = (labels == -1).mean()
+    weight = est.result_.posterior["noise_weight"].values.mean()
+    assert abs(share - weight) < 0.03
+    lower, upper = est.result_.em.noise_bounds
+    assert np.all((points[labels == -1] >= lower) & (points[labels == -1] <= upper))
