@@ -551,7 +551,9 @@ def _section_em(em, X, figure, posterior: bool = False) -> str:
     stats = {
         "log-likelihood": em.log_likelihood,
         "log posterior (MAP-EM)": em.log_posterior if em.log_posterior is not None else np.nan,
-        "iterations": em.n_iter,
+        # With start candidates (fit_bayes' MAP start) the last polish from the best one.
+        ("iterations (from the best start candidate)" if em.candidates else "iterations"):
+            em.n_iter,
         "converged": em.converged,
         "free parameters": em.n_parameters,
         "BIC (lower is better)": bic,
