@@ -528,7 +528,6 @@ def _section_data(em, X, figure) -> str:
                                        if n_missing else ""),
                  lambda: plots.plot_data(X, em.feature_names))
     summary = observations_record(em)
-    sentence = observations_sentence(summary, tuple((summary or {}).get("label_names", ())))
     if n_missing:
         intro = (f"<p>{X.shape[0]} observations of {X.shape[1]} feature(s), {n_missing} "
                  "value(s) missing; each point counts with the coordinates it has (the "
@@ -536,12 +535,20 @@ def _section_data(em, X, figure) -> str:
     else:
         intro = (f"<p>{X.shape[0]} observations of {X.shape[1]} feature(s), no missing "
                  "values in the rows fitted.</p>")
-    line = (f'<p class="observations"><b>Observations:</b> {html.escape(sentence)}.</p>'
-            if sentence else "")
+    line = _observations_line(em)
     if (summary or {}).get("weighted"):
         line += ("<p>The table describes the rows as given, each once; the fit counts each "
                  "row as many times as its frequency weight.</p>")
     return _section("data", "1. Data overview", intro, line, _table(desc), fig)
+
+
+def _observations_line(em: Any) -> str:
+    """What the data held and how the fit used it (missing values, weights, labels, noise),
+    as one paragraph; empty for plain complete rows or without a fit."""
+    summary = observations_record(em) if em is not None else None
+    sentence = observations_sentence(summary, tuple((summary or {}).get("label_names", ())))
+    return (f'<p class="observations"><b>Observations:</b> {html.escape(sentence)}.</p>'
+            if sentence else "")
 
 
 def _section_em(em, X, figure, posterior: bool = False) -> str:
@@ -1157,6 +1164,7 @@ def _section_criteria(selection: EMSelection, figure, X: Any = None
         "overlapping components (mclust prints the same numbers with the opposite sign). "
         "\u0394 is a cell's criterion minus the best cell's: what matters is how far the "
         "alternatives are from the best, not the criteria themselves.</p>",
+        _observations_line(next(iter(selection.fits.values()), None)),
         f"<p>{html.escape(_agreement(selection.best))}</p>",
         "".join(f'<p class="warn">{html.escape(n)}</p>' for n in notes),
         f"<h3>The {_TOP} best cells per criterion</h3>",

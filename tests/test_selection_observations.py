@@ -44,6 +44,11 @@ def test_missing_values_and_noise_are_selected_over(collapsed):
     plain = select_em(X, [1, 2], ["full"], n_init=2, random_state=0, n_jobs=1).table
     np.testing.assert_array_equal(table["n_parameters"], plain["n_parameters"] + 1)
     assert sel.best["bic"] == (2, "full")
+    # the report says what the data held and how the sweep used it
+    from bayesgmm.report import build_selection_report
+
+    page, _ = build_selection_report(sel)
+    assert "<b>Observations:</b>" in page and "3 missing value(s)" in page
     dropped = select_em(holed, [2], ["full"], n_init=2, random_state=0, n_jobs=1,
                         missing="drop")
     assert dropped.n_samples == len(X) - 3
