@@ -1249,7 +1249,9 @@ def _section_loo(bayes: BayesSelection, figure) -> tuple[str, str, list[str]]:
     what = f" with {covariance.pop()} covariances" if len(covariance) == 1 else ""
     cols = ["rank", "elpd", "se", "elpd_diff", "dse", "p", "weight", "within_noise",
             "diag_elpd"]
-    table = bayes.comparison[[c for c in cols if c in bayes.comparison.columns]]
+    table = bayes.comparison[[c for c in cols if c in bayes.comparison.columns]].copy()
+    if "rank" in table.columns:  # ArviZ ranks from 0; the criteria table above from 1
+        table["rank"] = table["rank"] + 1
     cls = "bad" if bayes.warnings else "ok"
     diagnostics = pd.DataFrame({"convergence": list(bayes.diagnostics.values())},
                                index=pd.Index(list(bayes.diagnostics), name="model"))
