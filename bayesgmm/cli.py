@@ -1020,13 +1020,14 @@ def _print_result(result: BayesResult, thresholds: DiagnosticThresholds | None =
              if em.candidates else f"{em.n_iter} iterations")
     print(f"\n{kind}: log-likelihood {em.log_likelihood:.3f} after {steps} "
           f"(converged: {em.converged})")
-    from .report import parameter_table  # sds and correlations, each pair once
+    from .report import format_number, parameter_table  # sds and correlations, each pair once
 
     table = parameter_table(result)[["EM", "mean", "sd", "lower", "upper", "EM inside"]]
-    with pd.option_context("display.width", 120, "display.max_rows", 200,
-                           "display.float_format", "{:.4g}".format):
+    # Numbers as the report prints them (by magnitude: 33,004, not 3.3e+04 beside 514.8).
+    shown = table.astype(object).map(format_number)
+    with pd.option_context("display.width", 120, "display.max_rows", 200):
         print("\nEM estimate vs posterior (94% equal-tailed interval):")
-        print(table.to_string())
+        print(shown.to_string())
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         progress.say("checking convergence (R-hat, ESS, rank tests, divergences)")
