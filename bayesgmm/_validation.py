@@ -261,7 +261,8 @@ def check_sample_weight(sample_weight: Any, n_samples: int) -> np.ndarray | None
                          f"({exc})") from None
     kind = raw.dtype.kind
     if kind == "O":  # e.g. a nullable pandas column: what its values are
-        values = [v for v in raw.ravel() if v is not None and v is not pd_na()]
+        na = pd_na()
+        values = [v for v in raw.ravel() if v is not None and v is not na]
         kind = ("U" if any(isinstance(v, str | bytes) for v in values)
                 else "b" if any(isinstance(v, bool | np.bool_) for v in values) else "f")
     if kind not in "iuf":
@@ -272,7 +273,11 @@ def check_sample_weight(sample_weight: Any, n_samples: int) -> np.ndarray | None
     if raw.ndim != 1:
         raise ValueError(f"sample_weight must be one-dimensional, one weight per point; got "
                          f"shape {raw.shape}: pass one column (e.g. df['weight'])")
-    w = np.array(raw, dtype=np.float64, copy=True)
+    try:  # object columns of other things (Python dates, Decimals that overflow, ...)
+        w = np.array(raw, dtype=np.float64, copy=True)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"sample_weight must hold real numbers (frequency weights); could "
+                         f"not read {raw.dtype} values as numbers ({exc})") from None
     if w.shape[0] != n_samples:
         raise ValueError(f"sample_weight has {w.shape[0]} entries for {n_samples} points")
     if not np.all(np.isfinite(w)) or np.any(w < 0) or not np.any(w > 0):

@@ -295,25 +295,16 @@ class BayesianGMM:
         check_int(n_samples, "n_samples")
         rng = np.random.default_rng(self.random_state if random_state is None
                                     else random_state)
+        result._check_noise_box()
         w, m, L = result._draws()
         K = w.shape[1]
-        if result.noise:  # the noise weight is the rest of each draw's simplex
-            if result.em.noise_bounds is None:
-                raise ValueError("this mixture's noise component was given a volume, not a "
-                                 "box, so its points cannot be drawn; refit with the default "
-                                 "box")
-            w = np.concatenate([w, np.clip(1.0 - w.sum(axis=1), 0.0, 1.0)[:, None]], axis=1)
+        w = result._with_noise_weight(w)
         s = rng.integers(w.shape[0], size=n_samples)
         labels = categorical(w[s], rng.random(n_samples))
         z = rng.standard_normal((n_samples, m.shape[2]))
         gauss = np.minimum(labels, K - 1)
         X = m[s, gauss] + np.einsum("nij,nj->ni", L[s, gauss], z)
-        if result.noise:  # uniform in the noise component's box; its label is -1 (as EM's)
-            noise = labels == K
-            lower, upper = result.em.noise_bounds
-            X[noise] = rng.uniform(lower, upper, size=(int(noise.sum()), X.shape[1]))
-            labels = np.where(noise, -1, labels)
-        return X, labels
+        return X, result._place_noise_points(X, labels, K, rng)
 
     def bic(self, X: Any, sample_weight: Any = None) -> float:
         """BIC of the EM fit on X (lower is better); see :meth:`bayesgmm.EMResult.bic`."""

@@ -305,6 +305,32 @@ class BayesResult:
         pointwise, _ = self._pointwise(Xv, max_draws, False)
         return logsumexp(pointwise, axis=0) - np.log(pointwise.shape[0])
 
+    # -- drawing points: the noise component's part, shared by the posterior predictive and
+    #    BayesianGMM.sample --------------------------------------------------------------------
+    def _check_noise_box(self) -> None:
+        if self.noise and self.em.noise_bounds is None:
+            raise ValueError("this mixture's noise component was given a volume, not a box, so "
+                             "its points cannot be drawn; refit with the default box")
+
+    def _with_noise_weight(self, weights: np.ndarray) -> np.ndarray:
+        """(S, K) draws' weights, with the noise weight (the rest of each draw's simplex) as
+        a last column when the model has a noise component."""
+        if not self.noise:
+            return weights
+        rest = np.clip(1.0 - weights.sum(axis=1), 0.0, 1.0)[:, None]
+        return np.concatenate([weights, rest], axis=1)
+
+    def _place_noise_points(self, x: np.ndarray, labels: np.ndarray, K: int,
+                            rng: np.random.Generator) -> np.ndarray:
+        """Points labelled K (the noise component) drawn uniformly in its box, in place in
+        ``x``; returns the labels with noise as -1 (as EM's)."""
+        if not self.noise:
+            return labels
+        noise = labels == K
+        lower, upper = self.em.noise_bounds
+        x[noise] = rng.uniform(lower, upper, size=(int(noise.sum()), x.shape[-1]))
+        return np.where(noise, -1, labels)
+
     def sample_posterior_predictive(self, n_samples: int | None = None, *,
                                     max_draws: int | None = 500,
                                     random_state: Any = None) -> xr.Dataset:
@@ -323,24 +349,17 @@ class BayesResult:
         if n < 1:
             raise ValueError(f"n_samples must be >= 1; got {n}")
         rng = np.random.default_rng(random_state)
-        if self.noise and self.em.noise_bounds is None:
-            raise ValueError("this mixture's noise component was given a volume, not a box, so "
-                             "its points cannot be drawn; refit with the default box")
+        self._check_noise_box()
         w, m, L = self._draws(max_draws, random_state=rng)
         S, K = w.shape
         D = m.shape[2]
-        if self.noise:  # the noise weight is the rest of each draw's simplex
-            w = np.concatenate([w, np.clip(1.0 - w.sum(axis=1), 0.0, 1.0)[:, None]], axis=1)
+        w = self._with_noise_weight(w)
         labels = categorical(w[:, None, :], rng.random((S, n)))  # (S, n)
         z = rng.standard_normal((S, n, D))
         s_idx = np.arange(S)[:, None]
         gauss = np.minimum(labels, K - 1)
         x = m[s_idx, gauss] + np.einsum("snij,snj->sni", L[s_idx, gauss], z)
-        if self.noise:  # uniform in the noise component's box; its label is -1 (as EM's)
-            noise = labels == K
-            lower, upper = self.em.noise_bounds
-            x[noise] = rng.uniform(lower, upper, size=(int(noise.sum()), D))
-            labels = np.where(noise, -1, labels)
+        labels = self._place_noise_points(x, labels, K, rng)
         coords = {"feature": list(self.feature_names)}
         return xr.Dataset(
             {"x": (("sample", "observation", "feature"), x),
