@@ -336,7 +336,8 @@ def _write_bayes(result: BayesResult, directory: Path) -> list[str]:
         "label_switching": {"chains": list(report.chains), "n_draws": list(report.n_draws),
                             "n_permuted": list(report.n_permuted),
                             "fraction_permuted": report.fraction_permuted,
-                            "n_iter": report.n_iter, "method": report.method},
+                            "n_iter": report.n_iter, "method": report.method,
+                            "fixed_components": list(report.fixed_components)},
     }
     if result.observations_summary is not None:
         meta["observations_summary"] = result.observations_summary
@@ -655,6 +656,7 @@ def _read_bayes(directory: Path) -> BayesResult:
         n_permuted=tuple(ls["n_permuted"]), fraction_permuted=ls["fraction_permuted"],
         n_iter=ls["n_iter"], permutations=permutations,
         method=ls.get("method", "distance"),  # results saved before the method was recorded
+        fixed_components=_fixed_components(ls, K),
     )
     return BayesResult(
         idata=tree,
@@ -725,6 +727,14 @@ def _read_typed(meta: dict[str, Any], key: str, kind: Any) -> Any:
 def _read_thresholds(meta: dict[str, Any]) -> DiagnosticThresholds | None:
     """The fit's diagnostic thresholds; None (the defaults) for results saved before."""
     return _read_typed(meta, "thresholds", DiagnosticThresholds)
+
+
+def _fixed_components(ls: dict, K: int) -> tuple[int, ...]:
+    """The components known labels kept in place ([] in results saved before they were)."""
+    fixed = ls.get("fixed_components", [])
+    _need(isinstance(fixed, list) and all(_is_int(k) and 0 <= k < K for k in fixed),
+          f"'label_switching.fixed_components' must list components 0..{K - 1}")
+    return tuple(int(k) for k in fixed)
 
 
 def _read_sampler_settings(meta: dict[str, Any]) -> SamplerSettings | None:

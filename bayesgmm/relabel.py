@@ -102,6 +102,9 @@ class LabelSwitchingReport:
         ``permutations[c, d, k]`` is the component of draw (c, d) that became component ``k``.
     method : str
         The relabelling method (see :func:`relabel_draws`).
+    fixed_components : tuple of int
+        Components that were never permuted because known labels name them (only the others
+        were relabelled).
     """
 
     chains: tuple[str, ...]
@@ -111,6 +114,7 @@ class LabelSwitchingReport:
     n_iter: int
     permutations: np.ndarray = field(repr=False, compare=False)
     method: str = "distance"
+    fixed_components: tuple[int, ...] = ()
 
     @classmethod
     def from_permutations(
@@ -119,6 +123,7 @@ class LabelSwitchingReport:
         chains: Sequence[Hashable] | None = None,
         n_iter: int = 1,
         method: str = "distance",
+        fixed_components: Sequence[int] = (),
     ) -> LabelSwitchingReport:
         """Build the report from a (chain, draw, component) array of permutations."""
         perms = np.asarray(permutations)
@@ -135,6 +140,7 @@ class LabelSwitchingReport:
             n_iter=int(n_iter),
             permutations=perms,
             method=str(method),
+            fixed_components=tuple(int(k) for k in fixed_components),
         )
 
     @property
@@ -154,6 +160,10 @@ class LabelSwitchingReport:
             f"({100 * self.fraction_permuted:.1f}%) were relabelled to match the reference "
             f"(method {self.method!r}, {self.n_iter} pass{'es' if self.n_iter != 1 else ''})."
         ]
+        if self.fixed_components:
+            named = ", ".join(str(k) for k in self.fixed_components)
+            lines.append(f"  component(s) {named} are named by known labels and were kept; "
+                         "only the others were relabelled")
         for chain, n, m in zip(self.chains, self.n_draws, self.n_permuted, strict=True):
             lines.append(f"  chain {chain}: {m} of {n} ({100 * m / n if n else 0.0:.1f}%)")
         return "\n".join(lines)
@@ -174,6 +184,7 @@ def relabel_draws(
     n_iter: int | None = None,
     method: str | None = None,
     X: np.ndarray | None = None,
+    fixed_components: Sequence[int] = (),
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Relabel every draw so that its components match the reference components.
 
@@ -205,6 +216,9 @@ def relabel_draws(
         :mod:`bayesgmm.relabel_methods`.
     X : array-like of shape (N, D), optional
         The data; required by "stephens" and "ecr".
+    fixed_components : sequence of int, optional
+        Components that keep their index in every draw (e.g. those named by known labels, which
+        the likelihood identifies); the others are relabelled among themselves.
 
     Returns
     -------
@@ -222,7 +236,8 @@ def relabel_draws(
     )
     ref_w = np.asarray(reference_weights, dtype=np.float64)
     method = _default_method(method, X)
-    perms, _ = _relabel(w, m, c, ref_w, ref_m, ref_c, covariance_type, n_iter, method, X)
+    perms, _ = _relabel(w, m, c, ref_w, ref_m, ref_c, covariance_type, n_iter, method, X,
+                        fixed_components)
     return perms, *_permute_parameters(perms, w, m, c, covariance_type)
 
 
@@ -269,6 +284,7 @@ def relabel_posterior(
     method: str | None = None,
     X: np.ndarray | None = None,
     component_dim: str = "component",
+    fixed_components: Sequence[int] = (),
 ) -> tuple[xr.Dataset, LabelSwitchingReport]:
     """Relabel the mixture components of a posterior stored in xarray.
 
@@ -292,6 +308,8 @@ def relabel_posterior(
         ``observed_data`` group holding ``x``, that is used when ``X`` is not given.
     component_dim : str, default "component"
         Name of the component dimension.
+    fixed_components : sequence of int, optional
+        See :func:`relabel_draws`; recorded in the report.
 
     Returns
     -------
@@ -318,14 +336,16 @@ def relabel_posterior(
     if X is None and isinstance(posterior, xr.DataTree) and "observed_data" in posterior.children:
         X = posterior["observed_data"]["x"].values
     method = _default_method(method, X)
-    perms, n_done = _relabel(w, m, c, ref_w, ref_m, ref_c, covariance_type, n_iter, method, X)
+    perms, n_done = _relabel(w, m, c, ref_w, ref_m, ref_c, covariance_type, n_iter, method, X,
+                             fixed_components)
 
     out = ds.copy()
     for name, da in ds.data_vars.items():
         if component_dim in da.dims and all(d in da.dims for d in SAMPLE_DIMS):
             out[name] = _permute_dataarray(da, perms, component_dim)
-    report = LabelSwitchingReport.from_permutations(perms, ds["chain"].values, n_done,
-                                                    method=method)
+    report = LabelSwitchingReport.from_permutations(
+        perms, ds["chain"].values, n_done, method=method,
+        fixed_components=_check_fixed(fixed_components, perms.shape[2]))
     return out, report
 
 
@@ -376,9 +396,39 @@ def _reference_arrays(reference: Any) -> tuple[np.ndarray, np.ndarray, np.ndarra
 # --------------------------------------------------------------------------------------------
 # Core
 # --------------------------------------------------------------------------------------------
-def _relabel(w, m, c, ref_w, ref_m, ref_c, covariance_type, n_iter, method, X
+def _relabel(w, m, c, ref_w, ref_m, ref_c, covariance_type, n_iter, method, X, fixed=()
              ) -> tuple[np.ndarray, int]:
-    """Permutations (chain, draw, K) and the number of passes run, for validated arrays."""
+    """Permutations (chain, draw, K) and the number of passes run, for validated arrays;
+    the ``fixed`` components stay in place and the others are relabelled among themselves."""
+    n_chains, n_draws, K = w.shape
+    fixed = _check_fixed(fixed, K)
+    if not fixed:
+        return _relabel_all(w, m, c, ref_w, ref_m, ref_c, covariance_type, n_iter, method, X)
+    free = np.setdiff1d(np.arange(K), fixed)
+    perms = np.broadcast_to(np.arange(K), (n_chains, n_draws, K)).copy()
+    if free.size < 2:
+        return perms, 0
+    tied = covariance_type == "tied"  # one covariance for all: nothing to take apart
+    # The free components as a mixture of their own (weights renormalised: the classification
+    # probabilities among them do not depend on the fixed ones' share).
+    w_free = w[:, :, free] / w[:, :, free].sum(axis=-1, keepdims=True)
+    sub, n_done = _relabel_all(
+        w_free, m[:, :, free], c if tied else c[:, :, free], ref_w[free] / ref_w[free].sum(),
+        ref_m[free], ref_c if tied else ref_c[free], covariance_type, n_iter, method, X)
+    perms[:, :, free] = free[sub]
+    return perms, n_done
+
+
+def _check_fixed(fixed, K: int) -> tuple[int, ...]:
+    fixed = tuple(sorted({check_int(k, "fixed_components", minimum=0) for k in fixed}))
+    if fixed and fixed[-1] >= K:
+        raise ValueError(f"fixed_components must name components 0..{K - 1}; got {list(fixed)}")
+    return fixed
+
+
+def _relabel_all(w, m, c, ref_w, ref_m, ref_c, covariance_type, n_iter, method, X
+                 ) -> tuple[np.ndarray, int]:
+    """:func:`_relabel` with every component free."""
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}; got {method!r}")
     if n_iter is None:

@@ -155,7 +155,9 @@ def fit_bayes(
         times).
     labels : array-like (N,) of int, optional
         Known components (0..K-1, -1 unknown): a labelled point contributes its own
-        component's density only, and its posterior membership is its label.
+        component's density only, and its posterior membership is its label. The components
+        labels name are never relabelled (with every component named, no draw is); the
+        others are relabelled among themselves, by the unlabelled rows.
     missing : {"marginalise", "drop", "refuse"}
         NaN values: integrated out (missing at random), rows with any dropped, or an error.
         Rows with every value missing are always dropped (``observations_summary`` says so).
@@ -220,9 +222,11 @@ def fit_bayes(
     # reference (the result's em) in increasing order of the mean.
     in_order = _in_mean_order if ordered_means else (lambda fit: fit)
     # What fixes the labels so that no draw is relabelled (None: relabel to the EM start).
-    fixed = ORDERED if ordered_means else (
-        LABELLED if obs.labels is not None and np.isin(np.arange(K), obs.labels).all()
-        else None)
+    # Components named by known labels: the likelihood identifies them, so they are never
+    # permuted; with every component named, nothing is relabelled at all.
+    labelled = () if obs.labels is None else tuple(
+        int(k) for k in np.unique(obs.labels[obs.labels >= 0]))
+    fixed = ORDERED if ordered_means else (LABELLED if len(labelled) == K else None)
     em = in_order(em)
     em_s = time.perf_counter() - t_em
     standardisation = Standardisation.from_data(Xv, covariance_type)
@@ -238,6 +242,8 @@ def fit_bayes(
     )
     # Relabelling classifies data points: the complete rows (None: match by distance).
     X_relabel = obs.complete_rows if obs.n_missing_values else Xv
+    if labelled:  # the free components are told apart by the rows no label assigns
+        X_relabel = X_relabel[_unlabelled_complete(obs)]
     X_relabel = X_relabel if X_relabel.shape[0] else None
     target = None
     if ss.sampler == "nutpie" and ss.adaptive:
@@ -282,7 +288,7 @@ def fit_bayes(
             check = functools.partial(_relabelled_convergence, reference=reference,
                                       covariance_type=covariance_type, X=X_relabel,
                                       thresholds=thresholds, keep=last_check,
-                                      fixed=fixed,
+                                      fixed=fixed, fixed_components=labelled,
                                       log_likelihood=_TotalLogLikelihood(
                                           obs, covariance_type, wants_log_likelihood))
             abandon = functools.partial(end_first_run, em) if reanchor else None
@@ -384,7 +390,7 @@ def fit_bayes(
     else:
         relabelled, report = _relabel(
             raw[list(PARAMETERS)], (em.weights, em.means, em.covariances), covariance_type,
-            X_relabel, fixed)
+            X_relabel, fixed, labelled)
     if extra:
         relabelled = relabelled.assign(noise_weight=raw["noise_weight"])
     groups = {
@@ -446,17 +452,26 @@ def _in_mean_order(em: EMResult) -> EMResult:
         precisions_cholesky=em.precisions_cholesky if tied else em.precisions_cholesky[order])
 
 
-def _relabel(posterior: xr.Dataset, reference, covariance_type: str, X, fixed: str | None
+def _relabel(posterior: xr.Dataset, reference, covariance_type: str, X, fixed: str | None,
+             fixed_components: tuple[int, ...] = ()
              ) -> tuple[xr.Dataset, LabelSwitchingReport]:
-    """The draws relabelled to ``reference`` (:func:`relabel_posterior`), or, when the model
-    fixes the labels (``fixed``: ordered means, or known labels on every component), kept as
-    drawn, with a report that says why."""
+    """The draws relabelled to ``reference`` (:func:`relabel_posterior`; ``fixed_components``,
+    those named by known labels, stay in place), or, when the model fixes the labels
+    (``fixed``: ordered means, or known labels on every component), kept as drawn, with a
+    report that says why."""
     if fixed is None:
-        return relabel_posterior(posterior, reference, covariance_type, X=X)
+        return relabel_posterior(posterior, reference, covariance_type, X=X,
+                                 fixed_components=fixed_components)
     C, S, K = posterior["weights"].shape
     identity = np.broadcast_to(np.arange(K), (C, S, K)).copy()
     return posterior.copy(), LabelSwitchingReport.from_permutations(
         identity, posterior["chain"].values, n_iter=0, method=fixed)
+
+
+def _unlabelled_complete(obs) -> np.ndarray:
+    """Which of the rows relabelling classifies (the complete ones) carry no known label."""
+    unlabelled = obs.labels < 0
+    return unlabelled[~np.isnan(obs.X).any(axis=1)] if obs.n_missing_values else unlabelled
 
 
 def _warn_if_prior_dominated(N: int, K: int, D: int, covariance_type: str) -> None:
@@ -783,7 +798,8 @@ def _sample_nutpie(pm_model, start, *, draws, tune, chains, cores, seed, progres
 
 def _relabelled_convergence(posterior: xr.Dataset, *, reference, covariance_type, X,
                             thresholds: DiagnosticThresholds, keep: dict | None = None,
-                            fixed: str | None = None, log_likelihood=None
+                            fixed: str | None = None, fixed_components: tuple[int, ...] = (),
+                            log_likelihood=None
                             ) -> tuple[float, float, float, tuple[str, ...]]:
     """The stopping rule of ``draws="auto"``: the verdict's mixing checks on the relabelled
     parameters (the same relabelling as the result's).
@@ -794,12 +810,12 @@ def _relabelled_convergence(posterior: xr.Dataset, *, reference, covariance_type
     divergences, E-BFMI and tree depth are not, so they are left to the verdict). Rank
     uniformity is tested only when the others pass, so a failed checkpoint may not list it.
     ``keep``: receives the draws per chain, the relabelled posterior and its report;
-    ``fixed``: what fixes the labels (no relabelling; see :func:`_relabel`);
+    ``fixed``, ``fixed_components``: what fixes the labels (see :func:`_relabel`);
     ``log_likelihood``: the draws -> their
     total log-likelihood (a Dataset) or None, checked as the verdict checks it.
     """
     relabelled, report = _relabel(posterior[list(PARAMETERS)], reference, covariance_type, X,
-                                  fixed)
+                                  fixed, fixed_components)
     if keep is not None:
         keep.update(draws=posterior.sizes["draw"], relabelled=relabelled, report=report)
     checked_vars = relabelled

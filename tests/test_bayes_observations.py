@@ -468,3 +468,23 @@ def test_known_labels_on_every_component_fix_the_labelling(fitted_all):
     raw = result.idata["posterior_unrelabelled"].to_dataset()
     for name in ("weights", "means"):
         np.testing.assert_array_equal(result.posterior[name].values, raw[name].values)
+
+
+def test_known_labels_on_some_components_keep_them_in_place(tmp_path):
+    """Labels naming only component 1: its draws are never permuted (the labelled rows tie it
+    down), components 0 and 2 are relabelled among themselves; saved and loaded alike."""
+    from bayesgmm import fit_bayes, load
+
+    rng = np.random.default_rng(4)
+    z = rng.integers(0, 3, 150)
+    X = np.array([-4.0, 0.0, 4.0])[z] + rng.normal(size=150)
+    labels = np.where((z == 1) & (rng.random(150) < 0.5), 1, -1)
+    result = fit_bayes(X, 3, labels=labels, draws=150, tune=200, chains=2, random_state=1,
+                       progressbar=False)
+    report = result.label_switching
+    assert report.method == "stephens" and report.fixed_components == (1,)
+    assert (report.permutations[..., 1] == 1).all()
+    assert "component(s) 1 are named by known labels" in str(report)
+    means = result.posterior["means"].mean(("chain", "draw")).values[:, 0]
+    np.testing.assert_allclose(means, [-4.0, 0.0, 4.0], atol=0.6)
+    assert load(result.save(tmp_path / "r")).label_switching.fixed_components == (1,)

@@ -390,3 +390,54 @@ def test_relabelled_posterior_is_c_contiguous(method):
                                X=sample_data("full", n=60))
     for name in ("weights", "means", "covariances"):
         assert out[name].values.flags["C_CONTIGUOUS"], name
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_fixed_components_stay_and_the_others_are_relabelled(covariance_type, method):
+    """Components named by known labels keep their index in every draw; the others are still
+    unscrambled among themselves."""
+    rng = np.random.default_rng(11)
+    original = posterior_draws(covariance_type, rng)
+    K = original[0].shape[-1]
+    # Swap components 1 and 2 in a known subset of draws; component 0 never moves.
+    sigmas = np.broadcast_to(np.arange(K), (N_CHAINS, N_DRAWS, K)).copy()
+    swapped = rng.random((N_CHAINS, N_DRAWS)) < 0.3
+    sigmas[swapped] = [0, 2, 1]
+    scrambled = [a if covariance_type == "tied" and i == 2 else apply_permutations(a, sigmas)
+                 for i, a in enumerate(original)]
+    X = sample_data(covariance_type, n=200)
+
+    perms, *relabelled = relabel_draws(*scrambled, covariance_type,
+                                       *reference(covariance_type, rng), method=method, X=X,
+                                       fixed_components=[0])
+
+    assert (perms[..., 0] == 0).all()
+    for got, expected in zip(relabelled, original, strict=True):
+        np.testing.assert_array_equal(got, expected)
+    # Had component 0 been named wrongly (here: its draws scrambled with 1), fixing it keeps
+    # the scramble: what is fixed is never permuted.
+    sigmas[swapped] = [1, 0, 2]
+    mixed = [a if covariance_type == "tied" and i == 2 else apply_permutations(a, sigmas)
+             for i, a in enumerate(original)]
+    perms, *_ = relabel_draws(*mixed, covariance_type, *reference(covariance_type, rng),
+                              method=method, X=X, fixed_components=(0, 1))
+    np.testing.assert_array_equal(perms, np.broadcast_to(np.arange(K), perms.shape))
+
+
+def test_fixed_components_are_validated_and_reported():
+    rng = np.random.default_rng(12)
+    draws = posterior_draws("full", rng)
+    ref = reference("full", rng)
+    with pytest.raises(ValueError, match=r"components 0\.\.2"):
+        relabel_draws(*draws, "full", *ref, fixed_components=[3])
+    with pytest.raises(ValueError, match="fixed_components must be an integer"):
+        relabel_draws(*draws, "full", *ref, fixed_components=[-1])
+    posterior = xr.Dataset({
+        "weights": (("chain", "draw", "component"), draws[0]),
+        "means": (("chain", "draw", "component", "feature"), draws[1]),
+        "covariances": (("chain", "draw", "component", "feature", "feature_bis"), draws[2]),
+    })
+    _, report = relabel_posterior(posterior, ref, "full", fixed_components=[2])
+    assert report.fixed_components == (2,)
+    assert "component(s) 2 are named by known labels" in str(report)
