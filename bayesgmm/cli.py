@@ -33,6 +33,7 @@ from typing import Any
 
 from . import progress
 from ._validation import COVARIANCE_TYPES, check_seed, singular_columns
+from .formatting import format_number
 from .settings import SAMPLERS, DiagnosticThresholds, SamplerSettings  # NumPy only
 
 
@@ -569,12 +570,12 @@ def _print_em(em, frame) -> None:
     print(f"\nEM: log-likelihood {em.log_likelihood:.3f} after {em.n_iter} iterations "
           f"(converged: {em.converged}); BIC {bic:.2f}, AIC {aic:.2f} (lower is better)")
     if em.noise:
-        print(f"noise weight {em.noise_weight:.4g} (the Gaussians' weights sum to "
-              f"{em.weights.sum():.4g})")
+        print(f"noise weight {format_number(em.noise_weight)} (the Gaussians' weights sum to "
+              f"{format_number(em.weights.sum())})")
     # em.warnings were shown on stderr as the fit raised them ("bayesgmm: warning: ...").
-    with pd.option_context("display.width", 120, "display.max_rows", 200,
-                           "display.float_format", "{:.4g}".format):
-        print(table.to_string())
+    # Numbers as the reports print them (33,004, not 3.3e+04 beside 514.8).
+    with pd.option_context("display.width", 120, "display.max_rows", 200):
+        print(table.astype(object).map(format_number).to_string())
 
 
 def _check_sampling(args: argparse.Namespace) -> None:
@@ -1020,7 +1021,7 @@ def _print_result(result: BayesResult, thresholds: DiagnosticThresholds | None =
              if em.candidates else f"{em.n_iter} iterations")
     print(f"\n{kind}: log-likelihood {em.log_likelihood:.3f} after {steps} "
           f"(converged: {em.converged})")
-    from .report import format_number, parameter_table  # sds and correlations, each pair once
+    from .report import parameter_table  # sds and correlations, each pair once
 
     table = parameter_table(result)[["EM", "mean", "sd", "lower", "upper", "EM inside"]]
     # Numbers as the report prints them (by magnitude: 33,004, not 3.3e+04 beside 514.8).

@@ -1,0 +1,49 @@
+"""How numbers are printed, in the reports and on the console alike (standard library and NumPy).
+
+One rule: by magnitude, to a few significant digits: ``20,830``, ``0.01235``,
+``3.1 × 10⁻²⁶⁷``, never ``2.083e+04`` beside ``514.8``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+__all__ = ["format_number"]
+
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def format_number(value: Any, digits: int = 4) -> str:
+    """How the report prints a number: by its magnitude, to ``digits`` significant digits.
+
+    Integers in full with thousands separators (``4,475,110``); other numbers in fixed
+    notation with trailing zeros dropped (``20,830``, ``0.3521``, ``0.001235``); only very
+    small or very large magnitudes as a power of ten (``3.122 × 10⁻²⁶⁷``). Booleans as yes/no,
+    NaN as n/a.
+    """
+    if isinstance(value, bool | np.bool_):
+        return "yes" if value else "no"
+    if isinstance(value, int | np.integer):
+        return f"{int(value):,}"
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    if not np.isfinite(x):
+        return "n/a" if np.isnan(x) else ("∞" if x > 0 else "-∞")
+    if x == 0:
+        return "0"
+    exponent = math.floor(math.log10(abs(x)))
+    if exponent < -4 or exponent >= 15:
+        mantissa = f"{x / 10 ** exponent:.{digits - 1}f}".rstrip("0").rstrip(".")
+        if mantissa in ("10", "-10"):  # rounding carried into the next power
+            mantissa, exponent = mantissa[:-1], exponent + 1
+        return f"{mantissa} × 10{str(exponent).translate(_SUPERSCRIPT)}"
+    decimals = max(0, digits - 1 - exponent)
+    text = f"{x:,.{decimals}f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
