@@ -23,6 +23,7 @@ __all__ = [
     "check_n_components",
     "check_not_constant",
     "check_positive",
+    "check_bool",
     "check_sample_weight",
 ]
 
@@ -280,9 +281,24 @@ def check_sample_weight(sample_weight: Any, n_samples: int) -> np.ndarray | None
                          f"not read {raw.dtype} values as numbers ({exc})") from None
     if w.shape[0] != n_samples:
         raise ValueError(f"sample_weight has {w.shape[0]} entries for {n_samples} points")
-    if not np.all(np.isfinite(w)) or np.any(w < 0) or not np.any(w > 0):
-        raise ValueError("sample_weight must be finite, non-negative and not all zero")
+    bad = ~np.isfinite(w) | (w < 0)
+    if bad.any():
+        n = int(np.flatnonzero(bad)[0])
+        what = "missing (NaN)" if np.isnan(w[n]) else f"{float(w[n]):g}"
+        raise ValueError(f"sample_weight must be finite and non-negative; it is {what} at row {n} "
+                         f"({int(bad.sum())} such row(s)): give every row a weight (0 leaves "
+                         "a row out)")
+    if not np.any(w > 0):
+        raise ValueError("sample_weight must not be all zero: give some rows a positive weight")
     return w
+
+
+def check_bool(value: Any, name: str) -> bool:
+    """``value`` if it is True or False (NumPy booleans count); else a one-line ValueError.
+    Strings such as "no" are truthy in Python: refused rather than read as True."""
+    if not isinstance(value, bool | np.bool_):
+        raise ValueError(f"{name} must be True or False; got {value!r}")
+    return bool(value)
 
 
 def pd_na() -> Any:

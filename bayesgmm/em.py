@@ -34,6 +34,8 @@ from ._validation import (
 from .observations import (
     NoiseFlag,
     Observations,
+    aligned_to_rows,
+    check_labels,
     conditional_means,
     noise_log_ranges,
     prepare_observations,
@@ -202,10 +204,10 @@ class EMResult(NoiseFlag):
         component only, as the fit saw it (the selection criteria of a labelled fit)."""
         Xv, _ = check_data(X, n_features=self.n_features, feature_names=self.feature_names,
                            allow_nan=True)
+        unobserved = np.isnan(Xv).all(axis=1)
+        if unobserved.any():
+            return self._with_unobserved_rows(Xv, unobserved, labels, **kw)
         if self.noise or labels is not None or np.isnan(Xv).any():
-            if np.isnan(Xv).all(axis=1).any():
-                raise ValueError("X has rows with every value missing; they have no density "
-                                 "(drop them)")
             plan = kernels.RowPlan.build(
                 Xv, labels=labels, log_noise=self.noise_log_density,
                 noise_log_ranges=noise_log_ranges(self.noise_log_density, self.noise_bounds,
@@ -216,32 +218,58 @@ class EMResult(NoiseFlag):
         return kernels.estep(Xv, self.weights, self.means, self.precisions_cholesky,
                              self.covariance_type, return_pointwise=True, **kw)
 
+    def _with_unobserved_rows(self, Xv: np.ndarray, unobserved: np.ndarray,
+                              labels: np.ndarray | None, **kw) -> kernels.EStep:
+        """:meth:`_estep` when some rows have no observed value: such a row's marginal
+        density is over no coordinates, 1 (log 0), so its memberships are the weights (a
+        labelled one's, its label, with log-density log w_k); the other rows as usual."""
+        if unobserved.all():
+            raise ValueError("X has no row with an observed value: there is nothing to score")
+        seen = ~unobserved
+        rest = self._estep(Xv[seen], None if labels is None else labels[seen], **kw)
+        pointwise = np.zeros(Xv.shape[0])
+        pointwise[seen] = rest.pointwise
+        resp = None
+        if rest.resp is not None:
+            prior = np.append(self.weights, self.noise_weight) if self.noise else self.weights
+            resp = np.tile(prior, (Xv.shape[0], 1))
+            resp[seen] = rest.resp
+        if labels is not None:
+            for n in np.flatnonzero(unobserved & (labels >= 0)):
+                pointwise[n] = np.log(self.weights[labels[n]])
+                if resp is not None:
+                    resp[n] = np.eye(resp.shape[1])[labels[n]]
+        return replace(rest, pointwise=pointwise, resp=resp)
+
     def score_samples(self, X: Any) -> np.ndarray:
         """Log-density of the mixture at each point, shape (N,).
 
         A row with missing values (NaN) gets the density of its observed values (the
-        mixture's marginal).
+        mixture's marginal); a row with none observed, 0 (the density of nothing observed
+        is 1).
         """
         return self._estep(X).pointwise
 
-    def score(self, X: Any, sample_weight: Any = None) -> float:
+    def score(self, X: Any, sample_weight: Any = None, *, labels: Any = None) -> float:
         """Mean log-likelihood per point (weighted by ``sample_weight``, as the fit was);
-        rows with every value missing, which the fit drops, are left out."""
-        log_likelihood, n = self._total_log_likelihood(X, sample_weight)
+        rows the fit would leave out are left out; ``labels`` as in :meth:`bic`."""
+        log_likelihood, n = self._total_log_likelihood(X, sample_weight, labels)
         return log_likelihood / n
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Membership probabilities (responsibilities), shape (N, K), or (N, K + 1) with a
         noise component (its probability last); rows sum to 1. Rows with missing values
-        (NaN) are classified by their observed values."""
+        (NaN) are classified by their observed values; a row with none observed gets the
+        weights (nothing about it tells the components apart)."""
         return self._estep(X, return_resp=True).resp
 
     def impute(self, X: Any) -> np.ndarray:
         """``X`` with each missing value (NaN) replaced by its conditional expectation given
         the row's observed values under the fitted mixture, shape (N, D).
 
-        For the posterior mean and interval of the missing values use
-        :meth:`bayesgmm.BayesResult.impute`, which averages this over the draws.
+        These are the EM estimate's expectations: they carry no parameter uncertainty, and
+        they are means, not draws (an analysis that treats them as observed understates its
+        standard errors). A row with nothing observed gets the mixture's mean.
         """
         e = self._estep(X, return_resp=True)
         Xv, _ = check_data(X, n_features=self.n_features, feature_names=self.feature_names,
@@ -253,34 +281,43 @@ class EMResult(NoiseFlag):
         labels = np.argmax(self.predict_proba(X), axis=1)
         return np.where(labels == self.n_components, -1, labels)
 
-    def bic(self, X: Any, sample_weight: Any = None) -> float:
+    def bic(self, X: Any, sample_weight: Any = None, *, labels: Any = None) -> float:
         """Bayesian information criterion on X (lower is better): -2 log L + p log N.
 
         With ``sample_weight`` (frequency weights, as the fit took them) log L is weighted
-        and N is the sum of the weights; rows with every value missing, which the fit drops,
-        are left out.
+        and N is the sum of the weights. The rows the fit leaves out are left out: those with
+        every value missing, and under ``missing="drop"`` those with any. With ``labels``
+        (known components, -1 unknown, as the fit took them) a labelled row counts by its own
+        component only, as in :attr:`log_likelihood`: the fit's own BIC on its data.
         """
-        log_likelihood, n = self._total_log_likelihood(X, sample_weight)
+        log_likelihood, n = self._total_log_likelihood(X, sample_weight, labels)
         return float(-2.0 * log_likelihood + self.n_parameters * np.log(n))
 
-    def aic(self, X: Any, sample_weight: Any = None) -> float:
-        """Akaike information criterion on X (lower is better): -2 log L + 2 p; weights and
-        empty rows as in :meth:`bic`."""
-        log_likelihood, _ = self._total_log_likelihood(X, sample_weight)
+    def aic(self, X: Any, sample_weight: Any = None, *, labels: Any = None) -> float:
+        """Akaike information criterion on X (lower is better): -2 log L + 2 p; weights,
+        labels and left-out rows as in :meth:`bic`."""
+        log_likelihood, _ = self._total_log_likelihood(X, sample_weight, labels)
         return float(-2.0 * log_likelihood + 2.0 * self.n_parameters)
 
-    def _total_log_likelihood(self, X: Any, sample_weight: Any) -> tuple[float, float]:
-        """(log L, N) of the criteria: weighted, over the rows with an observed value."""
+    def _total_log_likelihood(self, X: Any, sample_weight: Any, labels: Any = None
+                              ) -> tuple[float, float]:
+        """(log L, N) of the criteria: weighted, over the rows the fit would keep."""
         Xv, _ = check_data(X, n_features=self.n_features, feature_names=self.feature_names,
                            allow_nan=True)
-        weights = check_sample_weight(sample_weight, Xv.shape[0])
-        kept = ~np.isnan(Xv).all(axis=1)
+        weights = check_sample_weight(aligned_to_rows(sample_weight, X, "sample_weight"),
+                                      Xv.shape[0])
+        codes = check_labels(aligned_to_rows(labels, X, "labels"), Xv.shape[0],
+                             self.n_components)
+        nan = np.isnan(Xv)
+        dropped = self.observations is not None and self.observations.get("missing") == "drop"
+        kept = ~(nan.any(axis=1) if dropped else nan.all(axis=1))
         if not kept.any():
-            raise ValueError("X has no row with an observed value")
+            raise ValueError("X has no row the fit would keep (every row has a missing value)"
+                             if dropped else "X has no row with an observed value")
         if weights is not None and not weights[kept].any():
-            raise ValueError("sample_weight is zero on every row with an observed value: "
-                             "there is nothing to score")
-        pointwise = self._estep(Xv[kept]).pointwise
+            rows = "complete row" if dropped else "row with an observed value"
+            raise ValueError(f"sample_weight is zero on every {rows}: there is nothing to score")
+        pointwise = self._estep(Xv[kept], None if codes is None else codes[kept]).pointwise
         if weights is None:
             return float(pointwise.sum()), float(pointwise.shape[0])
         return float(weights[kept] @ pointwise), float(weights[kept].sum())

@@ -257,7 +257,8 @@ class BayesianGMM:
 
     # -- prediction ---------------------------------------------------------------------------
     def predict(self, X: Any) -> np.ndarray:
-        """Most probable component (posterior mean membership) of each point, shape (N,)."""
+        """Most probable component (posterior mean membership) of each point, shape (N,);
+        -1 for noise."""
         return self._fitted().predict(self._check_X(X))
 
     def predict_proba(self, X: Any, interval: float = 0.94) -> MembershipProbabilities:
@@ -273,8 +274,13 @@ class BayesianGMM:
         return self._fitted().score_samples(self._check_X(X))
 
     def score(self, X: Any, y: Any = None) -> float:
-        """Mean posterior predictive log-density per point (higher is better)."""
-        return float(np.mean(self.score_samples(X)))
+        """Mean posterior predictive log-density per point (higher is better), over the rows
+        with an observed value (as :meth:`bayesgmm.EMResult.score`)."""
+        Xv = self._fitted()._check(self._check_X(X))  # an array, NaN where missing
+        seen = ~np.isnan(Xv).all(axis=1)
+        if not seen.any():
+            raise ValueError("X has no row with an observed value: there is nothing to score")
+        return float(np.mean(self._fitted().score_samples(Xv[seen])))
 
     def sample(self, n_samples: int = 1, random_state: Any = None
                ) -> tuple[np.ndarray, np.ndarray]:

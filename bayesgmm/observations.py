@@ -33,16 +33,17 @@ from __future__ import annotations
 
 import functools
 import math
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from . import kernels
-from ._validation import check_data, check_int, check_sample_weight
+from ._validation import check_bool, check_data, check_int, check_sample_weight, pd_na
 
-__all__ = ["MISSING_POLICIES", "Observations", "encode_labels", "noise_log_ranges",
-           "prepare_observations"]
+__all__ = ["MISSING_POLICIES", "Observations", "aligned_to_rows", "check_labels",
+           "encode_labels", "noise_log_ranges", "prepare_observations"]
 
 MISSING_POLICIES = ("marginalise", "drop", "refuse")
 
@@ -243,10 +244,11 @@ def prepare_observations(
     if missing not in MISSING_POLICIES:
         raise ValueError(f"missing must be one of {MISSING_POLICIES}; got {missing!r}")
     K = check_int(n_components, "n_components")
+    noise = check_bool(noise, "noise")
     Xv, names = check_data(X, feature_names=feature_names, allow_nan=missing != "refuse")
     n_input = Xv.shape[0]
-    g = check_sample_weight(sample_weight, n_input)
-    codes = _check_labels(labels, n_input, K)
+    g = check_sample_weight(aligned_to_rows(sample_weight, X, "sample_weight"), n_input)
+    codes = check_labels(aligned_to_rows(labels, X, "labels"), n_input, K)
     nan = np.isnan(Xv)
     kept = ~nan.all(axis=1) if missing == "marginalise" else ~nan.any(axis=1)
     if not kept.all():
@@ -290,19 +292,45 @@ def noise_log_ranges(noise_log_density: float, noise_bounds: np.ndarray | None,
     return np.full(n_features, -float(noise_log_density) / n_features)
 
 
-def _check_labels(labels: Any, n_rows: int, K: int) -> np.ndarray | None:
-    """Known components as int64 (-1 unknown), or None; one-line errors."""
+def aligned_to_rows(values: Any, X: Any, name: str) -> Any:
+    """A pandas Series of per-row values (weights, labels) in the order of X's rows.
+
+    pandas matches Series by index, not position: with X a DataFrame (or Series) and
+    ``values`` a Series on the same index labels in another order, the values are put in X's
+    order; on other labels a one-line error (matching them by position would silently pair
+    rows with the wrong values). Anything else is returned as it is (matched by position).
+    """
+    index = getattr(X, "index", None)
+    if index is None or not hasattr(values, "index") or not hasattr(values, "reindex"):
+        return values
+    if values.index.equals(index):
+        return values
+    if index.is_unique and values.index.is_unique and len(values) == len(index) and (
+            values.index.isin(index).all()):
+        return values.reindex(index)
+    extra = values.index.difference(index)
+    first = f" (e.g. {extra[0]!r} is not a row of X)" if len(extra) else ""
+    raise ValueError(f"{name} is a pandas Series whose index does not match X's rows{first}: "
+                     f"give one value per row of X, indexed like X (or pass "
+                     f"{name}.to_numpy() to match by position)")
+
+
+def check_labels(labels: Any, n_rows: int, K: int) -> np.ndarray | None:
+    """Known components as int64 (-1 unknown; NaN and pandas' NA also mean unknown), or
+    None; one-line errors."""
     if labels is None:
         return None
-    arr = np.asarray(labels)
+    arr = _unknown_as_nan(np.asarray(labels))
     if arr.ndim != 1 or arr.shape[0] != n_rows:
         raise ValueError(f"labels must be one value per row ({n_rows}); got shape {arr.shape}")
     if arr.dtype.kind == "f":
+        arr = np.where(np.isnan(arr), -1.0, arr)  # a float column's gaps: label unknown
         whole = np.isfinite(arr) & (arr == np.round(arr))
         if not whole.all():
-            raise ValueError("labels must be whole numbers (component indices, -1 for unknown); "
-                             "map label names to indices with bayesgmm.observations."
-                             "encode_labels")
+            n = int(np.flatnonzero(~whole)[0])
+            raise ValueError(f"labels must be whole numbers (component indices, -1 or NaN for "
+                             f"unknown); got {float(arr[n]):g} at row {n} (map label names to "
+                             "indices with bayesgmm.observations.encode_labels)")
     elif arr.dtype.kind not in "iu":
         raise ValueError(f"labels must be integers (component indices 0..{K - 1}, -1 for "
                          f"unknown); got {arr.dtype} (map names with "
@@ -321,6 +349,19 @@ def _check_labels(labels: Any, n_rows: int, K: int) -> np.ndarray | None:
     return codes
 
 
+def _unknown_as_nan(arr: np.ndarray) -> np.ndarray:
+    """An object array of numbers with None / pandas' NA (a nullable integer column) as
+    floats with NaN; anything else unchanged."""
+    if arr.dtype.kind != "O":
+        return arr
+    na = pd_na()
+    values = [np.nan if v is None or v is na else v for v in arr.ravel()]
+    if not all(isinstance(v, int | float | np.integer | np.floating)
+               and not isinstance(v, bool) for v in values):
+        return arr
+    return np.array(values, dtype=np.float64).reshape(arr.shape)
+
+
 def _noise(X: np.ndarray, names, noise: bool, volume: float | None
            ) -> tuple[float, np.ndarray | None]:
     """(log density, box) of the noise component; (-inf, None) without one."""
@@ -332,6 +373,7 @@ def _noise(X: np.ndarray, names, noise: bool, volume: float | None
         v = float(volume)
         if not (math.isfinite(v) and v > 0):
             raise ValueError(f"noise_volume must be a positive finite number; got {volume!r}")
+        _warn_if_smaller_than_box(v, X)
         return -math.log(v), None
     lower, upper = np.nanmin(X, axis=0), np.nanmax(X, axis=0)
     flat = [names[j] for j in np.flatnonzero(upper <= lower)]
@@ -343,6 +385,19 @@ def _noise(X: np.ndarray, names, noise: bool, volume: float | None
     if not math.isfinite(log_volume):
         raise ValueError("the noise component's box volume is not finite; give noise_volume")
     return -log_volume, np.stack([lower, upper])
+
+
+def _warn_if_smaller_than_box(volume: float, X: np.ndarray) -> None:
+    """A noise density 1/V above the uniform density over the data's own range can claim
+    every point (the Gaussians then empty): say so, with the volume that would not."""
+    spread = np.nanmax(X, axis=0) - np.nanmin(X, axis=0)
+    box = float(np.prod(spread)) if np.all(spread > 0) else 0.0
+    if volume < box:
+        warnings.warn(f"noise_volume {volume:.4g} is smaller than the data's bounding box "
+                      f"({box:.4g}, in the data's units): the noise density 1/V is then higher "
+                      "than a uniform over the data's range and can claim most points; give "
+                      "at least the box's volume, or leave noise_volume out to use the box",
+                      UserWarning, stacklevel=5)
 
 
 def conditional_means(X: np.ndarray, resp: np.ndarray, means: np.ndarray,

@@ -160,14 +160,15 @@ class BayesResult:
         kwargs = {"allow_nan": True} if allow_nan else {}
         Xv, _ = check_data(X, n_features=len(self.feature_names),
                            feature_names=self.feature_names, **kwargs)
-        if allow_nan and np.isnan(Xv).all(axis=1).any():
-            raise ValueError("X has rows with every value missing; drop them first")
         return Xv
 
     def _pointwise(self, Xv: np.ndarray, max_draws: int | None, want_resp: bool,
                    labels: np.ndarray | None = None):
         """(pointwise (S, N), resp (S, N, K [+ 1])) over the draws: the complete-data kernel,
         or the row plan for missing values, known labels or a noise component."""
+        unobserved = np.isnan(Xv).all(axis=1)
+        if unobserved.any():
+            return self._with_unobserved_rows(Xv, unobserved, max_draws, want_resp, labels)
         if not (self.noise or labels is not None or np.isnan(Xv).any()):
             return kernels.pointwise_over_draws(Xv, *self._draws(max_draws), want_resp)
         w, m, L = self._draws(max_draws)
@@ -181,6 +182,28 @@ class BayesResult:
         pointwise, resp = kernels.plan_pointwise_over_draws(plan, w, noise_weight, m, L,
                                                             want_resp)
         return pointwise, resp
+
+    def _with_unobserved_rows(self, Xv, unobserved, max_draws, want_resp, labels):
+        """:meth:`_pointwise` when some rows have no observed value: in each draw such a row's
+        density is 1 (log 0) and its memberships are the draw's weights (a labelled one's:
+        its label, with log-density log w_k); the other rows as usual."""
+        if unobserved.all():
+            raise ValueError("X has no row with an observed value: there is nothing to score")
+        seen = ~unobserved
+        pw, resp = self._pointwise(Xv[seen], max_draws, want_resp,
+                                   None if labels is None else labels[seen])
+        weights = self._with_noise_weight(self._draws(max_draws)[0])  # (S, K [+ 1])
+        pointwise = np.zeros((pw.shape[0], Xv.shape[0]))
+        pointwise[:, seen] = pw
+        full = None
+        if want_resp:
+            full = np.repeat(weights[:, None, :], Xv.shape[0], axis=1)
+            full[:, seen] = resp
+        for n in np.flatnonzero(unobserved & (labels >= 0)) if labels is not None else ():
+            pointwise[:, n] = np.log(weights[:, labels[n]])
+            if full is not None:
+                full[:, n] = np.eye(weights.shape[1])[labels[n]]
+        return pointwise, full
 
     def save(self, path: Any, overwrite: bool = False) -> Any:
         """Save to the directory ``path`` (NetCDF + npz + JSON); reload with ``bayesgmm.load``.
@@ -296,8 +319,10 @@ class BayesResult:
         return self.predict_proba(observed["x"].values, interval, max_draws, labels=labels)
 
     def predict(self, X: Any) -> np.ndarray:
-        """Component with the highest posterior mean membership probability, shape (N,)."""
-        return np.argmax(self.predict_proba(X).mean, axis=1)
+        """Component with the highest posterior mean membership probability, shape (N,);
+        -1 for noise (as :meth:`bayesgmm.EMResult.predict`)."""
+        labels = np.argmax(self.predict_proba(X).mean, axis=1)
+        return np.where(labels == self.n_components, -1, labels)
 
     def score_samples(self, X: Any, max_draws: int | None = None) -> np.ndarray:
         """Posterior predictive log-density log( mean_s p(x | theta_s) ), shape (N,)."""

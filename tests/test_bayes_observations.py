@@ -488,3 +488,17 @@ def test_known_labels_on_some_components_keep_them_in_place(tmp_path):
     means = result.posterior["means"].mean(("chain", "draw")).values[:, 0]
     np.testing.assert_allclose(means, [-4.0, 0.0, 4.0], atol=0.6)
     assert load(result.save(tmp_path / "r")).label_switching.fixed_components == (1,)
+
+
+def test_posterior_predictions_with_unobserved_rows_and_noise(fitted_all):
+    """A row with nothing observed: memberships = each draw's weights (noise last), density
+    1; a far point is predicted as noise with -1, as EM's predict says it."""
+    result, _, _, _ = fitted_all
+    X = result.idata["observed_data"]["x"].values[:5].copy()
+    X = X[~np.isnan(X).any(axis=1)][:3]
+    X = np.vstack([X, [np.nan, np.nan], X[0] + 1e3])
+    proba = result.predict_proba(X, max_draws=100)
+    weights = result._with_noise_weight(result._draws(100)[0])
+    np.testing.assert_allclose(proba.mean[3], weights.mean(axis=0), rtol=1e-12)
+    assert result.score_samples(X, max_draws=100)[3] == 0.0
+    assert result.predict(X)[-1] == -1 == result.em.predict(X)[-1]

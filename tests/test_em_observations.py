@@ -144,13 +144,13 @@ def test_rows_with_missing_values_predict_from_observed(simulated):
                         for w, m, c in zip(fit.weights, fit.means, fit.full_covariances,
                                            strict=True)))
     assert one[0] == pytest.approx(direct, rel=1e-12)
-    with pytest.raises(ValueError, match="every value missing"):
+    with pytest.raises(ValueError, match="no row with an observed value"):
         fit.score_samples(np.full((2, 2), np.nan))
 
 
 @pytest.mark.parametrize(("kwargs", "match"), [
     ({"sample_weight": -np.ones(10)}, "non-negative"),
-    ({"sample_weight": np.zeros(10)}, "not all zero"),
+    ({"sample_weight": np.zeros(10)}, "must not be all zero"),
     ({"sample_weight": np.r_[np.nan, np.ones(9)]}, "finite"),
     ({"labels": np.full(10, 5)}, r"labels must be in -1\.\.2"),
     ({"labels": np.array(["a"] * 10)}, "encode_labels"),
@@ -316,3 +316,98 @@ def test_criteria_need_a_weighted_row_with_data(simulated):
     for criterion in (fit.score, fit.bic, fit.aic):
         with pytest.raises(ValueError, match="zero on every row with an observed value"):
             criterion(X, sample_weight=weights)
+
+
+# --------------------------------------------------------------------------------------------
+# what a user's table brings: pandas indexes, NaN labels, rows with nothing observed
+# --------------------------------------------------------------------------------------------
+def test_pandas_weights_and_labels_are_matched_by_index(simulated):
+    """A Series is matched to X's rows by its index (pandas' own rule), not by position;
+    an index that names other rows is refused."""
+    pd = pytest.importorskip("pandas")
+    X, z, _ = simulated
+    df = pd.DataFrame(X, columns=["a", "b"], index=np.arange(len(X))[::-1] + 1000)
+    w = pd.Series(np.where(z == 0, 3.0, 1.0), index=df.index)
+    labels = pd.Series(np.where(np.arange(len(X)) < 20, z, -1), index=df.index)
+    in_order = fit_em(df, 3, sample_weight=w, labels=labels, random_state=0)
+    shuffled = fit_em(df, 3, sample_weight=w.sample(frac=1, random_state=0),
+                      labels=labels.sample(frac=1, random_state=1), random_state=0)
+    assert shuffled.log_likelihood == pytest.approx(in_order.log_likelihood, rel=1e-12)
+    np.testing.assert_allclose(shuffled.weights, in_order.weights, rtol=1e-10)
+    with pytest.raises(ValueError, match=r"index does not match X's rows \(e\.g\. 0 is not"):
+        fit_em(df, 3, sample_weight=pd.Series(np.ones(len(X))))
+    # positional values stay positional, and a bic of the same data agrees with the fit's
+    assert in_order.bic(df, sample_weight=w.sample(frac=1, random_state=2),
+                        labels=labels) == pytest.approx(
+        in_order.bic(df, sample_weight=w.to_numpy(), labels=labels.to_numpy()), rel=1e-12)
+
+
+def test_nan_and_pandas_na_labels_mean_unknown(simulated):
+    pd = pytest.importorskip("pandas")
+    X, z, _ = simulated
+    codes = np.where(np.arange(len(X)) < 15, z, -1)
+    as_minus_one = fit_em(X, 3, labels=codes, random_state=0)
+    as_nan = fit_em(X, 3, labels=np.where(codes < 0, np.nan, codes), random_state=0)
+    as_na = fit_em(X, 3, labels=pd.Series(codes).replace(-1, pd.NA).astype("Int64"),
+                   random_state=0)
+    for fit in (as_nan, as_na):
+        assert fit.log_likelihood == pytest.approx(as_minus_one.log_likelihood, rel=1e-12)
+    with pytest.raises(ValueError, match=r"got 0\.5 at row 2"):
+        fit_em(X, 3, labels=np.r_[0.0, np.nan, 0.5, np.full(len(X) - 3, np.nan)])
+
+
+def test_noise_must_be_a_bool_and_a_small_volume_is_warned(simulated):
+    X, _, _ = simulated
+    with pytest.raises(ValueError, match="noise must be True or False; got 'no'"):
+        fit_em(X, 2, noise="no")
+    box = float(np.prod(X.max(axis=0) - X.min(axis=0)))
+    with pytest.warns(UserWarning, match="smaller than the data's bounding box"):
+        fit_em(X, 2, noise=True, noise_volume=box / 10, random_state=0)
+
+
+def test_weight_errors_name_the_row(simulated):
+    X, _, _ = simulated
+    g = np.ones(len(X))
+    g[[5, 9]] = np.nan
+    with pytest.raises(ValueError, match=r"missing \(NaN\) at row 5 \(2 such row\(s\)\)"):
+        fit_em(X, 2, sample_weight=g)
+    with pytest.raises(ValueError, match="must not be all zero"):
+        fit_em(X, 2, sample_weight=np.zeros(len(X)))
+
+
+@pytest.mark.parametrize("noise", [False, True])
+def test_rows_with_nothing_observed_get_the_weights(simulated, noise):
+    """Such a row's density is over no coordinates (1): memberships = the weights, log-density
+    0, the imputed row = the mixture mean; a labelled one is its label. The other rows are
+    unchanged."""
+    X, _, _ = simulated
+    fit = fit_em(X, 3, noise=noise, random_state=0)
+    Xe = X[:6].copy()
+    Xe[2] = np.nan
+    prior = np.append(fit.weights, fit.noise_weight) if noise else fit.weights
+    proba = fit.predict_proba(Xe)
+    np.testing.assert_allclose(proba[2], prior, rtol=1e-12)
+    np.testing.assert_allclose(np.delete(proba, 2, axis=0), fit.predict_proba(np.delete(Xe, 2, 0)))
+    assert fit.score_samples(Xe)[2] == 0.0
+    np.testing.assert_allclose(fit.impute(Xe)[2], fit.weights @ fit.means / fit.weights.sum())
+    labels = np.full(6, -1)
+    labels[2] = 1
+    labelled = fit._estep(Xe, labels, return_resp=True)
+    np.testing.assert_array_equal(labelled.resp[2], np.eye(len(prior))[1])
+    assert labelled.pointwise[2] == pytest.approx(np.log(fit.weights[1]))
+
+
+def test_criteria_leave_out_the_rows_the_fit_left_out(simulated):
+    """missing="drop": bic/aic/score of the fitted data are those of its complete rows;
+    labels: the labelled objective, as the fit's own log_likelihood."""
+    X, z, _ = simulated
+    Xm = _holes(X, 0.05, seed=4)
+    dropped = fit_em(Xm, 3, missing="drop", random_state=0)
+    complete = ~np.isnan(Xm).any(axis=1)
+    assert dropped.bic(Xm) == pytest.approx(dropped.bic(Xm[complete]), rel=1e-12)
+    assert dropped.score(Xm) == pytest.approx(dropped.log_likelihood / complete.sum())
+    labels = np.where(np.arange(len(X)) < 30, z, -1)
+    labelled = fit_em(X, 3, labels=labels, random_state=0)
+    expected = -2 * labelled.log_likelihood + labelled.n_parameters * np.log(len(X))
+    assert labelled.bic(X, labels=labels) == pytest.approx(expected, rel=1e-10)
+    assert labelled.bic(X) != pytest.approx(expected, rel=1e-10)  # the premise
