@@ -107,8 +107,21 @@ def test_row_numbers_after_dropna_are_explained(tmp_path):
 
 
 def test_infinite_values_are_refused(tmp_path):
-    with pytest.raises(ValueError, match="infinite at row 1, column 0"):
+    with pytest.raises(ValueError, match="column 'a' of .* is infinite at row 1 .*leave the"):
         read_table(write(tmp_path, "a,b\n1,2\ninf,3\n"))
+
+
+@pytest.mark.parametrize(("text", "match"), [
+    ("1.5,2.0\n1.7,2.2\n", r"first line of .* is numbers \(1\.5, 2\.0\), not column names"),
+    ("1,2,3,4\n5,6,7,8\n", r"\(1, 2, 3, \.\.\.\).*e\.g\. x1,x2,x3"),
+    ("a,b,a\n1,2,3\n", r"names column\(s\) \['a'\] more than once"),
+])
+def test_a_header_line_is_required_and_names_each_column_once(tmp_path, text, match):
+    """pandas would take a data row as the header (losing it) or rename a repeated name
+    to 'a.1': both are refused before anything is read."""
+    with pytest.raises(ValueError, match=match):
+        read_table(write(tmp_path, text))
+    assert list(read_table(write(tmp_path, "x1,2020\n1,2\n"))[0].columns) == ["x1", "2020"]
 
 
 def test_missing_values_and_empty_files(tmp_path):
@@ -229,7 +242,7 @@ def test_bad_weights_labels_and_columns_are_one_line(tmp_path, text, kwargs, mat
 
 
 def test_values_are_still_checked_where_cells_are_missing(tmp_path):
-    with pytest.raises(ValueError, match="infinite at row 2, column 1"):
+    with pytest.raises(ValueError, match="column .b. of .* is infinite at row 2"):
         read_table(write(tmp_path, "a,b\n1,\n,3\n4,inf\n"))
 
 

@@ -91,6 +91,34 @@ def read_table(path: str | Path, columns: list[str] | None = None, *,
     return table.features, table.n_dropped
 
 
+def _check_header(p: Path, sep: str, path: Any) -> None:
+    """The first line must name the columns, each once. pandas takes it as the header
+    whatever it holds: a file without one would lose its first data row to the column names,
+    and a name given twice would silently become 'a' and 'a.1'."""
+    import csv
+
+    with open(p, newline="", encoding="utf-8", errors="replace") as f:
+        first = next(csv.reader(f, delimiter=sep), [])
+    names = [n.strip() for n in first]
+    if names and all(_is_number(n) for n in names):
+        more = ", ..." if len(names) > 3 else ""
+        example = ",".join(f"x{i + 1}" for i in range(min(len(names), 3))) + more.strip(" ")
+        raise ValueError(f"the first line of {path} is numbers ({', '.join(names[:3])}{more}), "
+                         "not column names: it would be read as the header and its row lost; "
+                         f"add a header line naming the columns (e.g. {example})")
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise ValueError(f"the header of {path} names column(s) {repeated} more than once: "
+                         "give every column its own name")
+
+
+def _is_number(text: str) -> bool:
+    try:
+        return np.isfinite(float(text))
+    except ValueError:
+        return False
+
+
 def _check_separator(frame: pd.DataFrame, path: Any) -> None:
     """A file read as one column whose header holds semicolons or tabs was written with
     another separator: say so, instead of calling the whole rows text."""
@@ -156,11 +184,15 @@ def read_data(path: str | Path, columns: list[str] | None = None, *,
     p = Path(path)
     if not p.is_file():
         raise ValueError(f"data file not found: {path}")
+    parquet = p.suffix.lower() in (".parquet", ".pq")
+    sep = "\t" if p.suffix.lower() in (".tsv", ".tab") else ","
+    if not parquet:
+        _check_header(p, sep, path)
     try:
-        if p.suffix.lower() in (".parquet", ".pq"):
+        if parquet:
             frame = pd.read_parquet(p)
         else:
-            frame = pd.read_csv(p, sep="\t" if p.suffix.lower() in (".tsv", ".tab") else ",")
+            frame = pd.read_csv(p, sep=sep)
     except ImportError as exc:
         raise ValueError(f"cannot read {path}: {exc}") from None
     except Exception as exc:  # pandas raises many parser errors; name the file, keep it short
@@ -234,6 +266,12 @@ def read_data(path: str | Path, columns: list[str] | None = None, *,
         if sample_weight is not None and not np.any(sample_weight > 0):
             raise ValueError(f"every weight in column {weights!r} of {path} is zero once the "
                              f"{dropped} row(s) with missing values are dropped")
+    infinite = np.isinf(frame.to_numpy())
+    if infinite.any():
+        row, col = np.argwhere(infinite)[0]
+        raise ValueError(f"column {frame.columns[col]!r} of {path} is infinite at row {row} "
+                         f"({int(infinite.sum())} infinite value(s) in all): remove the "
+                         "value(s), or leave the cell(s) empty to treat them as missing")
     try:  # everything else the fit would refuse (infinite or huge values, no rows), now;
         # a missing value is checked as a 0, which the checks pass, so row numbers stay right
         check_data(frame.fillna(0.0), name=str(path))
