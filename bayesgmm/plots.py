@@ -298,10 +298,38 @@ def plot_em_convergence(em: Any, ax: Axes | None = None) -> Figure:
     ax.set(xlabel="iteration", ylabel=label,
            title=f"EM convergence: {em.n_iter} iterations, "
                  f"{'converged' if em.converged else 'NOT converged'}")
-    ax.ticklabel_format(axis="y", useOffset=False)
+    # Plain tick labels: no offset ("+3.7867988953e2") and no scientific multiplier.
+    ax.ticklabel_format(axis="y", useOffset=False, style="plain")
+    _negligible_change(ax, history)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.legend(fontsize="small", loc="lower right")
     return fig
+
+
+# EM's objective changing by less than this (in nats, or relative to its value, whichever is
+# larger) over the run shown is drawn as a flat line: no fit is told apart by it.
+_NEGLIGIBLE_NATS = 1e-3
+_NEGLIGIBLE_RELATIVE = 1e-6
+
+
+def _negligible_change(ax: Axes, history: np.ndarray) -> None:
+    """When the whole run changed the objective negligibly (the polish of a start that had
+    already converged), fix the y-range to a readable width around the final value and say
+    by how much it changed. Autoscaled, a 2.5e-10 change filled the panel as a steep climb,
+    with ticks reading -378.67988953095 ... -378.67988953120."""
+    finite = history[np.isfinite(history)]
+    if finite.size == 0:
+        return
+    final = float(finite[-1])
+    change = float(np.ptp(finite))
+    if change >= max(_NEGLIGIBLE_NATS, _NEGLIGIBLE_RELATIVE * abs(final)):
+        return
+    # Half a nat each way at least (a log-likelihood difference that small decides nothing),
+    # and the change at most a twentieth of the panel.
+    half = max(0.5, 10 * change)
+    ax.set_ylim(final - half, final + half)
+    ax.annotate(f"changed by {change:.2g} in all (negligible)", (0.02, 0.96),
+                xycoords="axes fraction", ha="left", va="top", fontsize="small", color="0.3")
 
 
 def em_path(X: Any, n_components: int, *, covariance_type: str = "full",
@@ -411,7 +439,10 @@ def plot_overlay(result: Any, n_draws: int = 50, ax: Axes | None = None,
     density's mean and 90% band; D > 2: a pair plot with the same on every pair (marginal
     ellipses) and every feature (marginal densities). Ellipses enclose ``ELLIPSE_LEVEL``.
 
-    Axis limits follow the data, not the draws; every component has its colour in the legend.
+    Axis limits hold the data and the ellipses drawn, except a wild draw's (far beyond the
+    other draws' of its component); with a noise component, the points the Gaussians claim
+    and their ellipses (far noise points are counted in a note). Every component has its
+    colour in the legend.
     An EMResult (with its data ``X``) gets the EM ellipses (or density) alone.
 
     Parameters
@@ -436,14 +467,15 @@ def plot_overlay(result: Any, n_draws: int = 50, ax: Axes | None = None,
         w, m, cov = np.empty((0, K)), np.empty((0, K, D)), np.empty((0, K, D, D))
     names = em.feature_names
     titles = _component_names(result, em.n_components)
+    keep = _claimed(_membership(result, X), em.n_components) if em.noise else None
 
     def pair(a, i, j):  # row feature i on the y axis, column feature j on the x axis
         _overlay_2d(a, X[:, [j, i]], em.means[:, [j, i]], em_cov[:, [j, i]][:, :, [j, i]],
-                    m[:, :, [j, i]], cov[:, :, [j, i]][:, :, :, [j, i]], titles)
+                    m[:, :, [j, i]], cov[:, :, [j, i]][:, :, :, [j, i]], titles, keep)
 
     def diag(a, i):
         _overlay_1d(a, X[:, i], em.weights, em.means[:, i], em_cov[:, i, i],
-                    w, m[:, :, i], cov[:, :, i, i])
+                    w, m[:, :, i], cov[:, :, i, i], keep)
 
     drawn = f" and {w.shape[0]} posterior draws" if len(w) else ""
     title = f"EM (dashed){drawn}; {int(ELLIPSE_LEVEL * 100)}% ellipses"
@@ -479,7 +511,9 @@ def _ellipse(mean: np.ndarray, cov: np.ndarray, n: int = 80) -> np.ndarray:
     return mean + radius * circle @ np.linalg.cholesky(cov).T
 
 
-def _overlay_2d(ax, X, em_means, em_covs, draw_means, draw_covs, titles) -> None:
+def _overlay_2d(ax, X, em_means, em_covs, draw_means, draw_covs, titles, keep=None) -> None:
+    """The 2-D overlay in ``ax``: the data, each draw's and EM's ellipses, and limits that
+    hold them (:func:`_ellipse_limits`); ``keep`` as in :func:`_claimed`."""
     ax.scatter(X[:, 0], X[:, 1], s=8, color=_DATA_COLOR, zorder=1)
     S = draw_means.shape[0]
     K = em_means.shape[0]
@@ -494,8 +528,37 @@ def _overlay_2d(ax, X, em_means, em_covs, draw_means, draw_covs, titles) -> None
         ax.plot(xy[:, 0], xy[:, 1], zorder=3, label="EM" if S and k == 0 else
                 None if S else f"{titles[k]} (EM)", **style)
         ax.plot(*em_means[k], marker="x", color="black", markersize=8, zorder=4)
-    # The data set the view: a wild draw's ellipse may leave it rather than stretch it.
-    ax.set(xlim=_robust_limits(X[:, 0]), ylim=_robust_limits(X[:, 1]))
+    ax.set(xlim=_ellipse_limits(_limits(X[:, 0], keep), em_means[:, 0], em_covs[:, 0, 0],
+                                draw_means[..., 0], draw_covs[..., 0, 0]),
+           ylim=_ellipse_limits(_limits(X[:, 1], keep), em_means[:, 1], em_covs[:, 1, 1],
+                                draw_means[..., 1], draw_covs[..., 1, 1]))
+    if keep is not None:
+        _note_outside(ax, X[:, 0], X[:, 1])
+
+
+def _ellipse_limits(limits: tuple[float, float], em_means: np.ndarray,
+                    em_variances: np.ndarray, draw_means: np.ndarray,
+                    draw_variances: np.ndarray) -> tuple[float, float]:
+    """``limits`` (the data's) widened to hold, along one axis, the ``ELLIPSE_LEVEL``
+    ellipses of EM's components (K,) and of the posterior draws (S, K).
+
+    A wild draw still may not stretch the view: per component and side, a draw whose
+    ellipse reaches beyond Tukey's far-out fence of the draws' reaches (the quartile plus
+    3 interquartile ranges) is left out, so one stray draw in 50 does not shrink the others
+    to a dot. EM's ellipses are always held (the fit the figure is about).
+    """
+    radius = np.sqrt(stats.chi2.ppf(ELLIPSE_LEVEL, df=2))  # as _ellipse draws them
+    em_half = radius * np.sqrt(em_variances)
+    lows, highs = [em_means - em_half], [em_means + em_half]
+    if draw_means.shape[0]:
+        half = radius * np.sqrt(draw_variances)
+        for reach, side in ((draw_means - half, -1.0), (draw_means + half, 1.0)):
+            q1, q3 = np.quantile(side * reach, [0.25, 0.75], axis=0)  # per component
+            tame = np.where(side * reach <= q3 + 3 * (q3 - q1), reach, np.nan)
+            (lows if side < 0 else highs).append(tame.ravel())
+    lo, hi = np.nanmin(np.concatenate(lows)), np.nanmax(np.concatenate(highs))
+    pad = 0.03 * (max(hi, limits[1]) - min(lo, limits[0]))  # the line clear of the frame
+    return min(limits[0], lo - pad), max(limits[1], hi + pad)
 
 
 def _mixture_density(grid, weights, means, variances) -> np.ndarray:
@@ -505,9 +568,21 @@ def _mixture_density(grid, weights, means, variances) -> np.ndarray:
     return dens.sum(axis=-2)
 
 
-def _overlay_1d(ax, x, em_w, em_m, em_v, draw_w, draw_m, draw_v) -> None:
-    ax.hist(x, bins="auto", density=True, color=_DATA_COLOR, alpha=0.6, label="data")
-    grid = np.linspace(*_robust_limits(x, 0.1), 400)
+def _overlay_1d(ax, x, em_w, em_m, em_v, draw_w, draw_m, draw_v, keep=None) -> None:
+    """The 1-D overlay in ``ax``: histogram, EM's density and the draws' band; with ``keep``
+    (:func:`_claimed`) over the points the Gaussians claim, far noise points noted."""
+    if keep is None:
+        ax.hist(x, bins="auto", density=True, color=_DATA_COLOR, alpha=0.6, label="data")
+        grid = np.linspace(*_robust_limits(x, 0.1), 400)
+    else:
+        # The claimed points' histogram, but per unit of all the points: the Gaussians'
+        # densities leave the noise's share out too, so the heights still compare.
+        shown, n_observed = _observed(x[keep]), _observed(x).size
+        edges = np.histogram_bin_edges(shown, bins="auto")  # equal widths
+        per_point = 1.0 / (n_observed * (edges[1] - edges[0]))
+        ax.hist(shown, bins=edges, weights=np.full(shown.size, per_point), color=_DATA_COLOR,
+                alpha=0.6, label="data")
+        grid = np.linspace(*_robust_limits(shown, 0.1), 400)
     if len(draw_w):
         draws = _mixture_density(grid, draw_w, draw_m, draw_v)
         lo, hi = np.quantile(draws, [0.05, 0.95], axis=0)
@@ -515,6 +590,8 @@ def _overlay_1d(ax, x, em_w, em_m, em_v, draw_w, draw_m, draw_v) -> None:
         ax.plot(grid, draws.mean(axis=0), color="C0", lw=1.5, label="posterior mean density")
     ax.plot(grid, _mixture_density(grid, em_w, em_m, em_v), label="EM", **_EM_STYLE)
     ax.set_xlim(grid[0], grid[-1])
+    if keep is not None:
+        _note_outside(ax, x, np.zeros_like(x))
 
 
 def _pair_grid(X, names, ax, pair, diag, features=None) -> Figure:
@@ -868,20 +945,19 @@ def plot_membership(result: Any, X: Any = None, ax: Axes | None = None, *,
     rows = _row_numbers(result, len(X)) if rows is None else np.asarray(rows)
     shown = np.flatnonzero(np.isfinite(X[:, i]) & np.isfinite(X[:, j]))  # both coordinates
     circled = shown[np.argsort(certainty[shown])[:n_uncertain]]
-    for n in circled:
-        ax.scatter(X[n, i], X[n, j], s=70, facecolors="none", edgecolors="black", lw=0.8)
-        ax.annotate(str(rows[n]), (X[n, i], X[n, j]), xytext=(4, 4),
-                    textcoords="offset points", fontsize=7)
+    if circled.size:
+        ax.scatter(X[circled, i], X[circled, j], s=70, facecolors="none", edgecolors="black",
+                   lw=0.8)
     among = "" if shown.size == len(X) else " with both values"
     keep = _claimed(mean_p, G)
     if keep is not None:
         ax.set(xlim=_limits(X[:, i], keep), ylim=_limits(X[:, j], keep))
         _note_outside(ax, X[:, i], X[:, j])
     # Short lines: on one, a D > 2 title ran past both edges of the figure.
-    ax.set(xlabel=names[i], ylabel=names[j],
-           title=(f"Membership{extra}\n" if extra else "Membership: ")
-           + f"opacity = probability of the assigned component;\n"
-             f"circled: the {circled.size} most uncertain points{among} (row numbers)")
+    title = ((f"Membership{extra}\n" if extra else "Membership: ")
+             + f"opacity = probability of the assigned component;\n"
+               f"circled: the {circled.size} most uncertain points{among} (row numbers")
+    ax.set(xlabel=names[i], ylabel=names[j], title=title + ")")
     # a legend's marker shows the colour, not the opacity of its first point
     from matplotlib.lines import Line2D
 
@@ -889,16 +965,96 @@ def plot_membership(result: Any, X: Any = None, ax: Axes | None = None, *,
     ax.legend([Line2D([], [], marker="o", ls="", color=h.get_facecolor()[0][:3])
                if t in titles else h for h, t in zip(handles, texts, strict=True)], texts,
               fontsize="small")
+    # Last: the labels are placed on the finished layout (title, legend, limits).
+    written = _label_points(ax, X[circled][:, [i, j]], [str(rows[n]) for n in circled])
+    if written < circled.size:
+        ax.set_title(title + f": the {written} that fit)")
     return fig
 
 
+# Where a point's label may go, in order of preference: (offset in points, ha, va).
+_LABEL_PLACES = (((4, 4), "left", "bottom"), ((-4, 4), "right", "bottom"),
+                 ((4, -4), "left", "top"), ((-4, -4), "right", "top"))
+
+
+def _label_points(ax: Axes, xy: np.ndarray, labels: list[str]) -> int:
+    """Write ``labels[n]`` beside the point ``xy[n]`` (data coordinates), without overlap.
+
+    The points come in order of importance: each label takes the first place around its
+    point (:data:`_LABEL_PLACES`) whose box overlaps no label already written and, if
+    possible, stays inside the axes; a label with no such place is left out, so when close
+    points crowd, the most important keep their labels rather than all printing over each
+    other. Boxes are measured on the figure's finished layout (one draw, no rendering), so
+    add the title and legend first. Returns how many labels were written.
+    """
+    if not len(labels):
+        return 0
+    fig = ax.get_figure(root=True)
+    fig.draw_without_rendering()  # lay the figure out: the boxes are measured in pixels
+    inside = ax.get_window_extent()
+    (x0, x1), (y0, y1) = sorted(ax.get_xlim()), sorted(ax.get_ylim())
+    taken: list[Any] = []
+    for (x, y), text in zip(xy, labels, strict=True):
+        if not (x0 <= x <= x1 and y0 <= y <= y1):  # off the axes: not drawn, no label
+            continue
+        fits = []
+        for offset, ha, va in _LABEL_PLACES:
+            note = ax.annotate(text, (x, y), xytext=offset, textcoords="offset points",
+                               fontsize=7, ha=ha, va=va)
+            box = note.get_window_extent().expanded(1.05, 1.1)  # a little air between
+            note.remove()
+            if not any(box.overlaps(other) for other in taken):
+                fits.append((not inside.contains(box.x0, box.y0)
+                             or not inside.contains(box.x1, box.y1), offset, ha, va, box))
+        if fits:
+            _, offset, ha, va, box = min(fits, key=lambda f: f[0])  # inside first, stable
+            ax.annotate(text, (x, y), xytext=offset, textcoords="offset points", fontsize=7,
+                        ha=ha, va=va)
+            taken.append(box)
+    return len(taken)
+
+
 def _two_most_separating(weights, means, covariances) -> tuple[int, int]:
-    """The two features whose component means differ most relative to the spread within."""
-    centre = weights @ means
-    score = (weights @ (means - centre) ** 2) / (
-        weights @ np.diagonal(covariances, axis1=1, axis2=2))
-    i, j = sorted(np.argsort(score)[::-1][:2].tolist())
-    return i, j
+    """The pair of features whose 2-D view separates the components best.
+
+    Every pair of features is scored by :func:`_pair_separation` and the best pair taken.
+    Scoring features one at a time and taking the two best is not the same: two features
+    that each set one component far apart can both leave two others on top of each other,
+    while a pair that separates them only jointly (along a correlated direction) scores low
+    feature by feature.
+    """
+    D = means.shape[1]
+    if D < 2:
+        return 0, 0
+    pairs = np.array([(i, j) for i in range(D) for j in range(i + 1, D)])
+    score = _pair_separation(means, covariances, pairs)
+    i, j = pairs[int(np.argmax(score))]  # the first best: ties keep the features' order
+    return int(i), int(j)
+
+
+def _pair_separation(means: np.ndarray, covariances: np.ndarray,
+                     pairs: np.ndarray) -> np.ndarray:
+    """How well the components separate in each 2-D view ``pairs`` (P, 2) of the features.
+
+    For two components, the squared Mahalanobis distance between their projected means under
+    their averaged projected covariance (the mean term of the Bhattacharyya distance, which
+    bounds how much two Gaussians' points mix). Only the means' term: two components with
+    the same mean and different spreads still lie on top of each other in a scatter plot.
+    A view is as good as its worst-separated pair of components (the one that would show
+    as one cloud), so the score is the minimum over component pairs; (P,) scores, higher is
+    better. One component: every view scores 0.
+    """
+    K = means.shape[0]
+    a, b = np.triu_indices(K, k=1)
+    if a.size == 0:
+        return np.zeros(len(pairs))
+    m = means[:, pairs]  # (K, P, 2)
+    c = covariances[:, pairs[:, :, None], pairs[:, None, :]]  # (K, P, 2, 2)
+    delta = m[a] - m[b]  # (Q, P, 2) over the Q component pairs
+    average = 0.5 * (c[a] + c[b])
+    # pinv, not solve: a collapsed component (zero variance in a view) must not fail a figure
+    distance = np.einsum("qpi,qpij,qpj->qp", delta, np.linalg.pinv(average), delta)
+    return distance.min(axis=0)
 
 
 # --------------------------------------------------------------------------------------------
@@ -1075,7 +1231,8 @@ def plot_forest(result: BayesResult, interval: float = 0.94, axes: Any = None) -
     if axes is None:
         n = len(panels)
         cols = min(n, 4)
-        fig = Figure(figsize=(3.2 * cols, 0.35 * K * ((n + cols - 1) // cols) + 1.8),
+        # + 2.1 inches: the titles, the tick labels and the key below the panels
+        fig = Figure(figsize=(3.2 * cols, 0.35 * K * ((n + cols - 1) // cols) + 2.1),
                      layout="constrained")
         axes = fig.subplots((n + cols - 1) // cols, cols, squeeze=False).ravel()
         for a in axes[n:]:
@@ -1097,9 +1254,28 @@ def plot_forest(result: BayesResult, interval: float = 0.94, axes: Any = None) -
         a.set_ylim(-0.7, K - 0.3)
         a.set_title(title, fontsize="medium")
         a.grid(axis="x", alpha=0.3)
-    axes[0].legend(fontsize="small", loc="best")
+    _forest_legend(fig, axes[0], interval)
     fig.suptitle(f"Posterior median, 50% and {interval:.0%} intervals; EM estimate (x)")
     return fig
+
+
+def _forest_legend(fig: Figure, first: Axes, interval: float) -> None:
+    """The forest plot's key, where it covers no interval: in the figure's margin below the
+    panels (a constrained layout makes room), else to the right of the first panel. Inside a
+    panel ("best") it still hid the upper end of a weight's interval."""
+    from matplotlib.lines import Line2D
+
+    handles = [Line2D([], [], marker="o", ls="", color="white", mec="0.3", markersize=5,
+                      label="posterior median"),
+               Line2D([], [], color="0.3", lw=4, label="50% interval"),
+               Line2D([], [], color="0.3", lw=1.2, label=f"{interval:.0%} interval"),
+               Line2D([], [], marker="x", ls="", color="black", markersize=7, label="EM")]
+    if fig.get_layout_engine() is not None:
+        fig.legend(handles=handles, loc="outside lower center", ncols=len(handles),
+                   fontsize="small", frameon=False)
+    else:
+        first.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0),
+                     fontsize="small")
 
 
 # Points a density-check curve is estimated from at most (a random subset beyond).

@@ -91,7 +91,7 @@ def plot_criteria(table: EMSelection | pd.DataFrame, ax: Any = None, *,
         axis.set_xlabel("number of components K")
         if delta:
             axis.set_yscale("symlog", linthresh=DELTA_LINEAR_UP_TO)
-            axis.set_ylim(-0.5, None)
+            axis.set_ylim(_delta_floor(axis, values), None)
             for guide in DELTA_GUIDES:
                 axis.axhline(guide, color="grey", lw=0.8, ls=":")
             axis.set_ylabel(f"\u0394{criterion.upper()} from the best (lower is better)")
@@ -118,6 +118,22 @@ def plot_criteria(table: EMSelection | pd.DataFrame, ax: Any = None, *,
         else:
             axes[0].legend(*zip(*keep, strict=True), fontsize="small")
     return axes[0].figure
+
+
+def _delta_floor(axis: Any, values: pd.Series) -> float:
+    """The bottom of a delta panel's symlog axis: just below 0 (the best cell), or below the
+    lowest value drawn. A degenerate cell can lie below the best eligible one (Delta -48);
+    a fixed floor at 0 sent its curve through the bottom edge and hid its cross."""
+    finite = values.to_numpy(dtype=float)
+    finite = finite[np.isfinite(finite)]
+    if not finite.size or finite.min() >= 0:
+        return -0.5
+    # 5% of the drawn range as room below, measured on the axis's own (symlog) scale, as
+    # matplotlib's margins are above: a fixed factor would be a hair on a panel spanning
+    # five decades.
+    scale = axis.yaxis.get_transform()
+    low, high = scale.transform(np.array([finite.min(), max(finite.max(), 0.0)]))
+    return float(scale.inverted().transform(np.array([low - 0.05 * (high - low)]))[0])
 
 
 def plot_loo(comparison: BayesSelection | pd.DataFrame, ax: Any = None) -> Figure:

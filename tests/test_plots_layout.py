@@ -1,0 +1,202 @@
+"""Figure layout: the pair a membership figure shows, limits that hold what is drawn, labels
+and legends that cover nothing, an EM convergence panel that draws a negligible change flat."""
+
+import itertools
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from bayesgmm import fit_em, plots  # noqa: E402
+from bayesgmm.selection.plots import plot_criteria  # noqa: E402
+
+
+def _joint_separation_data(seed: int = 1, n: int = 150) -> pd.DataFrame:
+    """4-D, three groups: b and dd each set group 0 far apart, but groups 1 and 2 differ
+    only across the correlated (a, b) direction, which no single feature shows."""
+    rng = np.random.default_rng(seed)
+    cov = np.array([[1.0, 0.95], [0.95, 1.0]])
+    ab = np.r_[rng.multivariate_normal([0, 4], cov, n), rng.multivariate_normal([0, 0], cov, n),
+               rng.multivariate_normal([0.6, -0.6], cov, n)]
+    rest = rng.normal(0, 1, (3 * n, 2))
+    rest[:n, 1] += 6.0
+    return pd.DataFrame(np.c_[ab, rest], columns=["a", "b", "c", "dd"])
+
+
+def _inside(ax, x, y) -> bool:
+    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+    return bool(np.all((x >= x0) & (x <= x1) & (y >= y0) & (y <= y1)))
+
+
+# --------------------------------------------------------------------------------------------
+# 1. the most separating pair
+# --------------------------------------------------------------------------------------------
+def test_membership_shows_the_pair_that_separates_every_component():
+    X = _joint_separation_data()
+    em = fit_em(X, 3, n_init=5, random_state=0)
+    assert plots._two_most_separating(em.weights, em.means, em.full_covariances) == (0, 1)
+    title = plots.plot_membership(em, X).axes[0].get_title()
+    assert "of a and b (the most separating pair)" in title
+
+
+def test_most_separating_pair_among_twenty_features():
+    """Features 7 and 13 separate components 1 and 2 only jointly; 3 and 16 each set
+    component 0 far apart (the best two features one at a time) but leave 1 and 2 together."""
+    D, K = 20, 3
+    means = np.zeros((K, D))
+    means[0, [3, 16]] = 8.0
+    means[0, 13] = 4.0
+    means[2, [7, 13]] = [0.6, -0.6]
+    covariances = np.broadcast_to(np.eye(D), (K, D, D)).copy()
+    covariances[:, 7, 13] = covariances[:, 13, 7] = 0.95
+    weights = np.full(K, 1 / K)
+    assert plots._two_most_separating(weights, means, covariances) == (7, 13)
+    # one component: nothing to separate, a valid pair all the same
+    assert plots._two_most_separating(weights[:1], means[:1], covariances[:1]) == (0, 1)
+
+
+# --------------------------------------------------------------------------------------------
+# 2. the criteria's delta panel holds values below the best
+# --------------------------------------------------------------------------------------------
+def test_delta_criteria_axes_hold_cells_below_the_best():
+    table = pd.DataFrame({
+        "n_components": [1, 2, 3, 4] * 2,
+        "covariance_type": ["full"] * 4 + ["diag"] * 4,
+        "bic": [500.0, 100, 120, 140, 800, 150, 52, 88],
+        "icl": [500.0, 110, 140, 160, 800, 160, 83, 101],
+        "degenerate": [False] * 6 + [True] * 2,  # below the best eligible: -48 and -12
+    })
+    fig = plot_criteria(table, criteria=("bic", "icl"), delta=True)
+    for axis in fig.axes:
+        low, high = axis.get_ylim()
+        drawn = np.concatenate([line.get_ydata() for line in axis.lines
+                                if line.get_label() in ("full", "diag", "degenerate")])
+        assert drawn.min() < 0 and low < drawn.min() and high > drawn.max()
+        # room below the lowest cross, on the panel's own scale
+        scale = axis.yaxis.get_transform()
+        t_low, t_min, t_high = scale.transform(np.array([low, drawn.min(), high]))
+        assert (t_min - t_low) > 0.02 * (t_high - t_low)
+    # nothing below the best: the floor stays just under 0
+    table["degenerate"] = False
+    table.loc[[6, 7], ["bic", "icl"]] = 300.0
+    assert plot_criteria(table, criteria="bic", delta=True).axes[0].get_ylim()[0] == -0.5
+
+
+# --------------------------------------------------------------------------------------------
+# 3. membership labels do not print over each other
+# --------------------------------------------------------------------------------------------
+def test_membership_row_labels_do_not_overlap():
+    rng = np.random.default_rng(1)
+    # a clump of near-duplicate rows between the groups: the most uncertain, all in one spot
+    X = np.r_[rng.normal([0, 0], 1, (200, 2)), rng.normal([3, 0], 1, (200, 2)),
+              rng.normal([1.5, 0], 0.03, (8, 2))]
+    em = fit_em(X, 2, random_state=0)
+    fig = plots.plot_membership(em, X, n_uncertain=15)
+    ax = fig.axes[0]
+    fig.draw_without_rendering()
+    labels = [t for t in ax.texts if t.get_text().isdigit()]
+    boxes = [t.get_window_extent() for t in labels]
+    assert all(not a.overlaps(b) for a, b in itertools.combinations(boxes, 2))
+    # the most uncertain point keeps its label; the title says how many fit
+    certainty = em.predict_proba(X).max(axis=1)
+    assert str(int(np.argmin(certainty))) in {t.get_text() for t in labels}
+    assert len(labels) < 15 and f"the {len(labels)} that fit" in ax.get_title()
+    # apart points: every label
+    few = plots.plot_membership(em, X, n_uncertain=2).axes[0]
+    assert sum(t.get_text().isdigit() for t in few.texts) == 2
+    assert "that fit" not in few.get_title()
+
+
+# --------------------------------------------------------------------------------------------
+# 4. the forest plot's key covers no panel
+# --------------------------------------------------------------------------------------------
+def test_forest_key_is_outside_the_panels(tiny_fit):
+    fig = plots.plot_forest(tiny_fit)
+    assert not any(a.get_legend() for a in fig.axes)
+    (key,) = fig.legends
+    assert {"EM", "posterior median", "50% interval", "94% interval"} <= {
+        t.get_text() for t in key.get_texts()}
+    fig.draw_without_rendering()
+    box = key.get_window_extent()
+    assert not any(box.overlaps(a.get_window_extent()) for a in fig.axes if a.axison)
+
+
+# --------------------------------------------------------------------------------------------
+# 5. the overlay holds its ellipses
+# --------------------------------------------------------------------------------------------
+def test_overlay_limits_hold_the_ellipses():
+    # few points per group: the 95% ellipses reach past the data's extremes
+    rng = np.random.default_rng(3)
+    X = np.r_[rng.normal([0, 0], 1, (25, 2)), rng.normal([6, 0], 1, (25, 2))]
+    em = fit_em(X, 2, random_state=0)
+    ax = plots.plot_overlay(em, X=X).axes[0]
+    ellipses = [line for line in ax.lines if len(line.get_xdata()) > 2]
+    assert len(ellipses) == 2
+    assert all(_inside(ax, line.get_xdata(), line.get_ydata()) for line in ellipses)
+
+
+def test_overlay_limits_hold_the_posterior_draws(tiny_fit):
+    ax = plots.plot_overlay(tiny_fit, n_draws=30).axes[0]
+    ellipses = [line for line in ax.lines if len(line.get_xdata()) > 2]
+    assert len(ellipses) == 2 * 31
+    assert all(_inside(ax, line.get_xdata(), line.get_ydata()) for line in ellipses)
+
+
+def test_overlay_with_noise_is_set_around_the_claimed_points(old_faithful):
+    X = np.vstack([old_faithful.to_numpy(), [[50.0, 2000.0], [-3.0, 500.0]]])
+    em = fit_em(X, 2, noise=True, n_init=10, random_state=1)
+    ax = plots.plot_overlay(em, X=X).axes[0]
+    assert ax.get_xlim()[1] < 10 and ax.get_ylim()[1] < 200  # the clusters, not the outliers
+    assert "2 noise point(s) beyond the axes" in [t.get_text() for t in ax.texts]
+    ellipses = [line for line in ax.lines if len(line.get_xdata()) > 2]
+    assert all(_inside(ax, line.get_xdata(), line.get_ydata()) for line in ellipses)
+    # the pair grid too
+    X3 = np.c_[X, X[:, 0] + np.random.default_rng(0).normal(0, 0.3, len(X))]
+    em3 = fit_em(X3, 2, noise=True, n_init=10, random_state=1)
+    grid = plots.plot_overlay(em3, X=X3)
+    lower = [a for a in grid.axes if a.axison and a.collections and not a.patches]
+    assert len(lower) == 3
+    assert all(np.abs([*a.get_xlim(), *a.get_ylim()]).max() < 200 for a in lower)
+    assert all(any("beyond the axes" in t.get_text() for t in a.texts) for a in lower)
+    diagonal = [a for a in grid.axes if a.axison and a.patches]
+    assert len(diagonal) == 3 and all(a.get_xlim()[1] < 200 for a in diagonal)
+
+
+# --------------------------------------------------------------------------------------------
+# 6. a negligible EM change looks negligible
+# --------------------------------------------------------------------------------------------
+def test_em_convergence_of_a_polish_is_flat_and_readable():
+    rng = np.random.default_rng(1)
+    X = np.r_[rng.normal([0, 0], 1, (200, 2)), rng.normal([3, 0], 1, (200, 2))]
+    converged = fit_em(X, 2, random_state=0, tol=1e-10, max_iter=5000)
+    polish = fit_em(X, 2, init=converged, random_state=0)
+    change = np.ptp(polish.history)
+    assert change < 1e-3  # the premise: the start had converged
+    fig = plots.plot_em_convergence(polish)
+    ax = fig.axes[0]
+    low, high = ax.get_ylim()
+    assert high - low >= 1.0 and low < polish.history[-1] < high
+    assert any(t.get_text().startswith(f"changed by {change:.2g}") for t in ax.texts)
+    fig.draw_without_rendering()
+    assert ax.yaxis.get_offset_text().get_text() == ""
+    ticks = [t.get_text() for t in ax.get_yticklabels() if t.get_text()]
+    assert ticks and all(len(t.replace("\u2212", "").replace("-", "").replace(".", "")) <= 8
+                         for t in ticks), ticks
+    # a real run keeps its autoscaled climb and no note
+    climb = plots.plot_em_convergence(fit_em(X, 2, random_state=0)).axes[0]
+    assert not climb.texts
+
+
+def test_forest_and_membership_draw_into_given_axes(tiny_fit):
+    """The key and the labels need no constrained layout: a caller's plain figure works."""
+    fig = Figure(figsize=(12, 3))
+    axes = fig.subplots(1, 3)
+    assert plots.plot_forest(tiny_fit, axes=axes) is fig
+    assert axes[0].get_legend() is not None and not fig.legends
+    fig2 = Figure()
+    assert plots.plot_membership(tiny_fit, ax=fig2.add_subplot()) is fig2
+    assert any(t.get_text().isdigit() for t in fig2.axes[0].texts)
