@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib
+import os
 import re
 import secrets
 import sys
@@ -101,7 +102,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     interrupted = _Interrupts()
     try:
         with (progress.silenced() if quiet else contextlib.nullcontext(),
-              _one_line_warnings(), interrupted):
+              _one_line_warnings(), interrupted, _reader_may_leave()):
             return args.func(args)
     except (KeyboardInterrupt, Exception) as exc:
         # nutpie turns a Ctrl-C during sampling into its own error ("Sampler has no results
@@ -115,6 +116,55 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"bayesgmm: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+
+
+class _StdoutWithoutReader:
+    """sys.stdout that outlives its reader (``bayesgmm em ... | head -3``): once the pipe is
+    closed, what would have been printed is dropped and the command goes on to write its
+    result and report, instead of dying in a BrokenPipeError traceback half-way."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+        self.reader_gone = False
+
+    def write(self, text: str) -> int:
+        if not self.reader_gone:
+            try:
+                return self._stream.write(text)
+            except BrokenPipeError:
+                self._drop_output()
+        return len(text)
+
+    def flush(self) -> None:
+        if not self.reader_gone:
+            try:
+                self._stream.flush()
+            except BrokenPipeError:
+                self._drop_output()
+
+    def _drop_output(self) -> None:
+        self.reader_gone = True
+        try:  # so that Python's own flush at exit does not report the closed pipe either
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self._stream.fileno())
+            os.close(devnull)
+        except (OSError, ValueError):  # not a real file (a test's capture): nothing to do
+            pass
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+@contextlib.contextmanager
+def _reader_may_leave():
+    """Run with :class:`_StdoutWithoutReader` as sys.stdout; flushed before it is put back."""
+    original = sys.stdout
+    guarded = sys.stdout = _StdoutWithoutReader(original)
+    try:
+        yield
+    finally:
+        guarded.flush()
+        sys.stdout = original
 
 
 class _Interrupts:
@@ -247,6 +297,7 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("directory", help="a result directory written by fit or run")
     report.add_argument("--no-progress", action="store_true", help="no status lines")
     _threshold_flags(report, source="those the result was fitted with, else ")
+    _strict_flag(report, "the report is still written")
     report.set_defaults(func=_cmd_report)
 
     select = sub.add_parser(
@@ -399,11 +450,11 @@ def _sampler_settings(args: argparse.Namespace) -> SamplerSettings:
                            max_draws=10_000 if args.max_draws is None else args.max_draws)
 
 
-def _strict_flag(parser: argparse.ArgumentParser) -> None:
+def _strict_flag(parser: argparse.ArgumentParser, kept: str = "the result is still saved"
+                 ) -> None:
     parser.add_argument("--strict", action="store_true",
                         help=f"exit with status {EXIT_PROBLEMS} when the diagnostics verdict is "
-                             "PROBLEMS (the result is still saved); default: exit 0 and print "
-                             "the verdict")
+                             f"PROBLEMS ({kept}); default: exit 0 and print the verdict")
 
 
 def _covariance_flag(parser: argparse.ArgumentParser) -> None:
@@ -494,8 +545,8 @@ def _cmd_em(args: argparse.Namespace) -> int:
     _check_columns(frame, args.covariance, "--columns")
     out = Path(args.out) if args.out else default_output(args.data,
                                                          suffix=f"em_k{args.n_components}")
-    if args.report:
-        _check_report_target(out, force=args.force)
+    if args.report:  # the whole check the report's write will make, before any fitting
+        check_writable(out, overwrite=args.force, protect=_inputs(args.data))
     seed = args.seed if args.seed is not None else secrets.randbelow(2**31)
     print(f"{args.data}: {len(frame)} rows x {frame.shape[1]} column(s) {list(frame.columns)}; "
           f"K={args.n_components}, {args.covariance} covariances; {args.n_init} EM restarts; "
@@ -533,16 +584,6 @@ def _cmd_warm(args: argparse.Namespace) -> int:
     timing = warm()
     print("kernels ready: " + ", ".join(f"{k} {v:.1f} s" for k, v in timing.items()))
     return 0
-
-
-def _check_report_target(out: Path, *, force: bool) -> None:
-    """Refuse, before fitting, an output that is a file or holds a report without --force."""
-    if out.exists() and not out.is_dir():
-        raise ValueError(f"output path {out} exists and is not a directory; choose another "
-                         "--out")
-    if (out / "report.html").exists() and not force:
-        raise ValueError(f"{out / 'report.html'} exists; pass --force to replace it or "
-                         "choose another --out")
 
 
 def _print_em(em, frame) -> None:
@@ -639,9 +680,11 @@ def _cmd_report(args: argparse.Namespace) -> int:
     thresholds = _thresholds(args, result.thresholds)  # the flags over the fit's own
     # The report is rebuilt beside the result and swapped in: check that before rendering.
     check_writable(directory, overwrite=True)
+    diag = _diagnose(result, thresholds)
     html = write_report(result, directory, thresholds=thresholds)
-    print(f"report: {html}")
-    return 0
+    _print_verdict(diag)  # the page's verdict: a changed threshold can change it
+    print(f"\nreport: {html}")
+    return EXIT_PROBLEMS if args.strict and not diag.ok else 0
 
 
 def _cmd_select(args: argparse.Namespace) -> int:
@@ -1000,6 +1043,11 @@ def _check_k(n_components: int, frame: pd.DataFrame, source: str) -> None:
 
 def _save(result: BayesResult, out: Path, *, force: bool, report: bool,
           data_source: str, thresholds: DiagnosticThresholds | None = None) -> None:
+    import dataclasses
+
+    # Kept with the result, so that `bayesgmm report DIR` later titles its page the same.
+    result = dataclasses.replace(result, settings={**result.settings,
+                                                   "data_source": data_source})
     extra = None
     if report:
         _use_agg()
@@ -1029,18 +1077,27 @@ def _print_result(result: BayesResult, thresholds: DiagnosticThresholds | None =
     with pd.option_context("display.width", 120, "display.max_rows", 200):
         print("\nEM estimate vs posterior (94% equal-tailed interval):")
         print(shown.to_string())
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        progress.say("checking convergence (R-hat, ESS, rank tests, divergences)")
-        diag = result.diagnostics(**(thresholds.to_dict() if thresholds else {}))
+    diag = _diagnose(result, thresholds)
     print(f"\n{result.label_switching}")
-    print(f"\nDiagnostics: {diag.verdict}")
-    for advice in diag.advice:
-        print(f"  advice: {advice}")
+    _print_verdict(diag)
     timing = result.settings.get("timing", {})
     if timing:
         print("time: " + ", ".join(f"{k} {v:.1f}s" for k, v in timing.items()))
     return diag
+
+
+def _diagnose(result: BayesResult, thresholds: DiagnosticThresholds | None):
+    """The result's diagnostics under ``thresholds`` (None: the fit's own), announced."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        progress.say("checking convergence (R-hat, ESS, rank tests, divergences)")
+        return result.diagnostics(**(thresholds.to_dict() if thresholds else {}))
+
+
+def _print_verdict(diag) -> None:
+    print(f"\nDiagnostics: {diag.verdict}")
+    for advice in diag.advice:
+        print(f"  advice: {advice}")
 
 
 __all__ = ["main"]

@@ -51,7 +51,7 @@ import xarray as xr
 
 from . import covariance
 from ._validation import COVARIANCE_TYPES
-from .em import EMResult
+from .em import EMResult, StartCandidate
 from .paths import (  # the path rules, re-exported: persistence is where users look for them
     _OLD,
     _TMP,
@@ -307,6 +307,12 @@ def _write_em(em: EMResult, directory: Path) -> list[str]:
     }
     if em.noise_bounds is not None:
         arrays["noise_bounds"] = em.noise_bounds
+    if em.candidates:  # the start search (fit_bayes): objectives here, parameters in the npz
+        meta["candidates"] = [{"source": c.source, "log_posterior": c.log_posterior,
+                               "log_likelihood": c.log_likelihood, "weights": list(c.weights)}
+                              for c in em.candidates]
+        arrays["candidate_means"] = np.stack([c.means for c in em.candidates])
+        arrays["candidate_covariances"] = np.stack([c.covariances for c in em.candidates])
     if em.prior is not None:
         p = em.prior
         arrays["prior_mean"], arrays["prior_scale"] = p.mean, p.scale
@@ -538,6 +544,8 @@ def _read_em(directory: Path) -> EMResult:
             ("noise_weight", lambda v: _is_number(v) and 0 <= v < 1, "a number in [0, 1)"),
             ("noise_log_density", lambda v: v is None or _is_number(v), "a number or null"),
             ("observations", lambda v: v is None or isinstance(v, dict), "null or a table"),
+            ("candidates", _are_candidates, "a list of tables of source, log_posterior, "
+             "log_likelihood and weights"),
         ):
             _need(ok(meta.get(key)) if key in meta else True,
                   f"{key!r} must be {what}; got {meta.get(key)!r}")
@@ -546,7 +554,7 @@ def _read_em(directory: Path) -> EMResult:
     with _reading(npz_path):
         arrays = _read_npz(npz_path, ("weights", "means", "covariances", "precisions_cholesky",
                                       "history", *prior_names),
-                           optional=("noise_bounds",))
+                           optional=("noise_bounds", "candidate_means", "candidate_covariances"))
         K = arrays["weights"].shape[0] if arrays["weights"].ndim == 1 else -1
         _need(K >= 1, f"'weights' has shape {arrays['weights'].shape}; expected (K,)")
         cov_shape = covariance.shape(meta["covariance_type"], K, D)
@@ -558,6 +566,13 @@ def _read_em(directory: Path) -> EMResult:
         _need(arrays["history"].ndim == 1, "'history' is not a 1-D array")
         if "noise_bounds" in arrays:
             _shape("noise_bounds", arrays["noise_bounds"], (2, D), why)
+        n_candidates = len(meta.get("candidates") or ())
+        for name, shape in (("candidate_means", (n_candidates, K, D)),
+                            ("candidate_covariances", (n_candidates, *cov_shape))):
+            if n_candidates:
+                _need(name in arrays, f"{name!r} is missing (em.json lists {n_candidates} "
+                                      "start candidates)")
+                _shape(name, arrays[name], shape, why)
         for name in ("weights", "means", "covariances", "precisions_cholesky"):
             _need(bool(np.all(np.isfinite(arrays[name]))), f"{name!r} has NaN or infinite values")
         if prior_names:
@@ -596,6 +611,12 @@ def _read_em(directory: Path) -> EMResult:
             else float(meta["noise_log_density"]),
             noise_bounds=arrays.get("noise_bounds"),
             observations=meta.get("observations"),
+            candidates=tuple(
+                StartCandidate(source=c["source"], log_posterior=c["log_posterior"],
+                               log_likelihood=c["log_likelihood"], weights=tuple(c["weights"]),
+                               means=arrays["candidate_means"][i],
+                               covariances=arrays["candidate_covariances"][i])
+                for i, c in enumerate(meta.get("candidates") or ())),
         )
 
 
@@ -727,6 +748,14 @@ def _read_typed(meta: dict[str, Any], key: str, kind: Any) -> Any:
 def _read_thresholds(meta: dict[str, Any]) -> DiagnosticThresholds | None:
     """The fit's diagnostic thresholds; None (the defaults) for results saved before."""
     return _read_typed(meta, "thresholds", DiagnosticThresholds)
+
+
+def _are_candidates(value: Any) -> bool:
+    return isinstance(value, list) and all(
+        isinstance(c, dict) and isinstance(c.get("source"), str)
+        and all(_is_number(c.get(k)) for k in ("log_posterior", "log_likelihood"))
+        and isinstance(c.get("weights"), list) and all(_is_number(w) for w in c["weights"])
+        for c in value)
 
 
 def _fixed_components(ls: dict, K: int) -> tuple[int, ...]:

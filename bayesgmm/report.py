@@ -112,7 +112,8 @@ def write_report(result: BayesResult, directory: str | os.PathLike, *,
     directory : str or path-like
         Usually the saved result's directory; created if missing.
     data_source : str, optional
-        Where the data came from (file name), shown in the title.
+        Where the data came from (file name), shown in the title (default: the one the
+        command line recorded in ``result.settings["data_source"]``, if any).
     random_state : int, optional
         Seeds the posterior draws shown in the figures.
     thresholds : DiagnosticThresholds, optional
@@ -123,6 +124,8 @@ def write_report(result: BayesResult, directory: str | os.PathLike, *,
     -------
     Path of ``report.html``.
     """
+    if data_source is None:
+        data_source = (result.settings or {}).get("data_source")
     with progress.step("writing the report (figures and tables)"):
         page, figures = build_report(result, data_source=data_source,
                                      random_state=random_state, thresholds=thresholds)

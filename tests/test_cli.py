@@ -202,6 +202,13 @@ def test_fit_then_report_end_to_end(data_dir):
     assert (out / "report.html").is_file()
     assert len(list((out / "figures").glob("*.png"))) >= 7
     assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no temporary leftovers
+    # the regenerated page is the fit's: titled by its data file, its start search kept
+    page = (out / "report.html").read_text()
+    assert "from good.csv" in page and "from the best start candidate" in page
+    # a stricter threshold changes the verdict: printed, and --strict exits 3 on it
+    done = _bayesgmm("report", str(out), "--ess-min", "100000", "--strict", cwd=data_dir)
+    assert done.returncode == 3, done.stderr[-2000:]
+    assert "Diagnostics: PROBLEMS" in done.stdout and "report: " in done.stdout
 
 
 # --------------------------------------------------------------------------------------------
@@ -529,3 +536,19 @@ def test_ctrl_c_is_one_line_and_status_130(data_dir, monkeypatch, capsys):
     monkeypatch.setattr(cli, "fit_bayes", interrupted)
     rc, _, err = _run_main(["fit", "good.csv", "-k", "2", "--seed", "1"], capsys)
     assert rc == 130 and "bayesgmm: interrupted" in err and "Traceback" not in err
+
+
+def test_a_reader_that_leaves_costs_neither_a_traceback_nor_the_report(data_dir):
+    """``bayesgmm em ... --report | head -3``: the pipe closes before the command prints; the
+    printing is dropped and the report is still written, with no BrokenPipeError traceback."""
+    script = Path(sys.executable).with_name("bayesgmm")
+    cmd = [str(script)] if script.exists() else \
+        [sys.executable, "-c", "import sys; from bayesgmm.cli import main; sys.exit(main())"]
+    proc = subprocess.Popen([*cmd, "em", "good.csv", "-k", "2", "--seed", "0", "--report",
+                             "--out", "em_report"], cwd=data_dir, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    proc.stdout.close()  # the reader is gone before anything is printed
+    err = proc.stderr.read()
+    assert proc.wait(timeout=600) == 0, err[-2000:]
+    assert "Traceback" not in err and "BrokenPipe" not in err
+    assert (data_dir / "em_report" / "report.html").is_file()

@@ -38,6 +38,12 @@ def _assert_same_em(a: EMResult, b: EMResult):
         assert _same_bits(a.prior.scale, b.prior.scale)
         assert (a.prior.shrinkage, a.prior.dof, a.prior.weight_concentration) == \
             (b.prior.shrinkage, b.prior.dof, b.prior.weight_concentration)
+    # the start search's candidates (the report's table of them): objectives and parameters
+    assert len(a.candidates) == len(b.candidates)
+    for x, y in zip(a.candidates, b.candidates, strict=True):
+        assert (x.source, x.log_posterior, x.log_likelihood, x.weights) == \
+            (y.source, y.log_posterior, y.log_likelihood, y.weights)
+        assert _same_bits(x.means, y.means) and _same_bits(x.covariances, y.covariances)
 
 
 @pytest.fixture(params=["tiny_fit", "tiny_fit_diag"])
@@ -54,6 +60,7 @@ def saved(fitted, tmp_path):
 def test_round_trip_is_bit_identical(saved):
     original, loaded, _ = saved
     assert isinstance(loaded, BayesResult)
+    assert original.em.candidates  # the premise: fit_bayes searched for its start
     assert set(loaded.idata.children) == set(original.idata.children)
     for node in original.idata.subtree:
         before = node.to_dataset(inherit=False)
