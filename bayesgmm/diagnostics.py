@@ -690,20 +690,31 @@ def _mode_check(shifts, worst, chains, density, mode_shift_max, maybe_unlabelled
         f"chains agree (max mode shift {value:.2f} sd <= {mode_shift_max:g})"
         if passed
         else f"chain(s) {names} in a different mode (shift {value:.2f} sd > {mode_shift_max:g})"
+        if len(flagged) < len(chains)
+        else f"no two chains agree (shift {value:.2f} sd > {mode_shift_max:g})"
     )
     problem = None
     if not passed:
         details = "; ".join(
             f"chain {chains[i]} by {shifts[i]:.2f} sd, worst {worst[i]}" for i in flagged
         )
-        problem = (
-            f"Different-mode check failed: chain(s) {names} settled in a different mode from "
-            f"the other chains (or have not mixed): their posterior means differ from the "
-            f"median of the other chains' means by more than the threshold {mode_shift_max:g} "
-            f"within-chain posterior sd ({details}){_density_note(density, flagged, chains)}. "
-            "Summaries pooled over these chains are not meaningful; rerun with more tuning or "
-            "drop the chain(s)."
-        )
+        if len(flagged) < len(chains):
+            problem = (
+                f"Different-mode check failed: chain(s) {names} settled in a different mode "
+                f"from the other chains (or have not mixed): their posterior means differ from "
+                f"the median of the other chains' means by more than the threshold "
+                f"{mode_shift_max:g} within-chain posterior sd ({details})"
+                f"{_density_note(density, flagged, chains)}. Summaries pooled over these "
+                "chains are not meaningful; rerun with more tuning or drop the chain(s).")
+        else:  # no majority: which chain is the odd one is not known (always so with two)
+            more = " with more chains (4 or more) and" if len(chains) < 4 else ""
+            problem = (
+                f"Different-mode check failed: no two of the {len(chains)} chains agree: each "
+                f"one's posterior means differ from the median of the others' by more than the "
+                f"threshold {mode_shift_max:g} within-chain posterior sd ({details})"
+                f"{_density_note(density, flagged, chains)}. The chains sit in different modes "
+                "or have not mixed, and there is no majority to tell which is the odd one: "
+                f"summaries pooled over them are not meaningful; rerun{more} with more tuning.")
         if maybe_unlabelled:
             problem += (
                 " If the posterior was not relabelled, this can also be label switching: run "

@@ -104,6 +104,22 @@ def test_chain_in_a_different_mode_is_flagged_by_name(rng):
     assert any(p.startswith("R-hat check failed") for p in result.problems)
 
 
+def test_two_chains_in_two_modes_blame_neither(rng):
+    """With two chains (or none agreeing) there is no majority: the problem says the chains
+    disagree and advises more chains, not dropping "chain(s) a, b"."""
+    post = {k: v[:2] for k, v in posterior(rng).items()}
+    stats = {k: v[:2] for k, v in sample_stats(rng).items()}
+    post["means"][1, :, 0, :] += 10 * MEAN_SD
+
+    result = diagnose(from_dict({"posterior": post, "sample_stats": stats}, dims=DIMS,
+                                coords={"chain": CHAINS[:2]}))
+
+    problem = next(p for p in result.problems if p.startswith("Different-mode check failed"))
+    assert "no two of the 2 chains agree" in problem and "more chains (4 or more)" in problem
+    assert "drop the chain" not in problem and "settled in a different mode" not in problem
+    assert "no two chains agree" in result.verdict
+
+
 def test_mode_shift_threshold_is_a_parameter(rng):
     post = posterior(rng)
     post["means"][1, :, 2, 1] += 2 * MEAN_SD  # two posterior sd
