@@ -518,6 +518,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     _name_components(result, names)
     diag = _print_result(result, thresholds)
     _print_observations(result, names)
+    _print_noise_hint(result.em, frame, observed)
     _save(result, out, force=args.force, report=args.report,
           data_source=str(args.data), thresholds=thresholds)
     return EXIT_PROBLEMS if args.strict and not diag.ok else 0
@@ -559,6 +560,7 @@ def _cmd_em(args: argparse.Namespace) -> int:
     _name_components(em, names)
     _print_em(em, frame)
     _print_observations(em, names)
+    _print_noise_hint(em, frame, observed)
     if args.report:
         _use_agg()
         from .report import write_em_report
@@ -1030,6 +1032,20 @@ def _print_observations(result: Any, names: tuple[str, ...]) -> None:
     sentence = observations_sentence(summary, names) if summary else ""
     if sentence:
         print(f"\nobservations: {sentence}")
+
+
+def _print_noise_hint(em, frame: pd.DataFrame, observed: dict[str, Any]) -> None:
+    """Without --noise: say so when some rows fit a uniform noise component clearly better
+    (a BIC comparison of two EM refits, :func:`bayesgmm.outliers.noise_evidence`)."""
+    if observed.get("noise"):
+        return
+    from .outliers import noise_evidence
+
+    evidence = noise_evidence(em, frame, sample_weight=observed.get("sample_weight"),
+                              labels=observed.get("labels"),
+                              missing=observed.get("missing", "marginalise"))
+    if evidence is not None:
+        print(f"\nhint: {evidence.describe(option='--noise')}")
 
 
 def _check_k(n_components: int, frame: pd.DataFrame, source: str) -> None:

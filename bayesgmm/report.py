@@ -61,6 +61,7 @@ from .selection import (  # EM sweeps and their plots: no PyMC, no ArviZ at impo
     plot_loo,
     plot_n_components,
 )
+from .selection.sweep import describe_group, group_warnings
 from .settings import DiagnosticThresholds
 from .versions import RESULT_PACKAGES, software_versions
 
@@ -165,7 +166,9 @@ def build_report(result: BayesResult, *, data_source: str | None = None,
     sections = [
         _verdict_box(diag),
         _section_data(result.em, X, figure),
-        _section_em(result.em, X, figure, posterior=True),
+        _section_em(result.em, X, figure, posterior=True,
+                    hint=_noise_hint(result.em, X, _observed_labels(result),
+                                     result.row_numbers)),
         _section_parameters(result, figure, random_state),
         _section_membership(result, X, proba, figure, labelled=_result_labels(result, len(X))),
         _section_diagnostics(result, diag, figure),
@@ -245,7 +248,7 @@ def build_em_report(em: EMResult, X: Any, *, data_source: str | None = None,
                                           em.noise_weight, rows=rows))
     sections = [
         _section_data(em, Xv, figure),
-        _section_em(em, Xv, figure),
+        _section_em(em, Xv, figure, hint=_noise_hint(em, Xv, labels, rows)),
         _section("parameters", "3. Parameters",
                  "<p>The EM estimate. Covariances are shown as standard deviations and "
                  "correlations (each pair once). This is a point estimate: for uncertainty, "
@@ -518,7 +521,23 @@ def _observations_line(em: Any) -> str:
             if sentence else "")
 
 
-def _section_em(em, X, figure, posterior: bool = False) -> str:
+def _noise_hint(em, X, labels=None, rows=None) -> str:
+    """A warning paragraph when rows of an unweighted fit without a noise component fit a
+    uniform noise component clearly better (:func:`bayesgmm.outliers.noise_evidence`)."""
+    observed = em.observations or {}
+    if em.noise or observed.get("weighted"):  # weights: not at hand here; no guess
+        return ""
+    from .outliers import noise_evidence
+
+    evidence = noise_evidence(em, X, labels=labels,
+                              missing=observed.get("missing", "marginalise"))
+    if evidence is None:
+        return ""
+    text = evidence.describe(rows, option="a noise component (noise=True, --noise)")
+    return f'<p class="warn">Outliers: {html.escape(text)}.</p>'
+
+
+def _section_em(em, X, figure, posterior: bool = False, hint: str = "") -> str:
     # weighted, labelled, incomplete or noisy rows: the criteria of the fitted objective
     bic, aic = fitted_criteria(em.log_likelihood, em.n_parameters, em.observations,
                                len(X)) or (em.bic(X), em.aic(X))
@@ -538,9 +557,11 @@ def _section_em(em, X, figure, posterior: bool = False) -> str:
     stats_table = pd.DataFrame({"value": list(stats.values())}, index=list(stats))
     prior = "MAP-EM under mclust's conjugate default prior" if em.prior is not None \
         else "maximum likelihood"
+    run = ("the polish from the best start candidate" if em.candidates
+           else "the best restart")
     fig = figure("em_convergence", f"EM objective: the start and each of the {em.n_iter} "
-                 "iterations of the best restart", lambda: plots.plot_em_convergence(em))
-    warn = "".join(f'<p class="warn">{html.escape(w)}</p>' for w in em.warnings)
+                 f"iterations of {run}", lambda: plots.plot_em_convergence(em))
+    warn = "".join(f'<p class="warn">{html.escape(w)}</p>' for w in em.warnings) + hint
     return _section("em", "2. EM fit",
                     f"<p>The EM estimate ({prior}) starts every chain and is the reference "
                     "labelling of the components.</p>" if posterior else
@@ -775,6 +796,12 @@ def _section_membership(result, X, proba, figure, n_uncertain: int = 10,
                     f"<p>{n_unsure} of {len(X)} points have a posterior mean probability below "
                     "0.9 for their most probable component. The most uncertain points:</p>",
                     _table(table), classification, fig, noise)
+
+
+def _observed_labels(result: Any) -> np.ndarray | None:
+    """The known-label codes (-1 unknown) a posterior was fitted with, if any."""
+    observed = result.idata["observed_data"]
+    return observed["labels"].values if "labels" in observed else None
 
 
 def _result_labels(result: Any, n: int) -> np.ndarray | None:
@@ -1120,9 +1147,8 @@ def _section_criteria(selection: EMSelection, figure, X: Any = None
     fits["warnings"] = ["see below" if w else "" for w in table["warnings"]]
     if warned.empty:
         fits = fits.drop(columns="warnings")
-    warning_list = "".join(
-        f"<li>K={r.n_components} {html.escape(r.covariance_type)}: {html.escape(r.warnings)}"
-        "</li>" for r in warned.itertuples())
+    warning_list = "".join(f"<li>{html.escape(describe_group(text, cells))}</li>"
+                           for text, cells in _em_warning_groups(selection, warned))
     body = [
         f"<p>EM fits (best of several restarts) of every K and covariance type to the "
         f"{selection.n_samples} observations. The criteria are on the -2 log-likelihood scale, "
@@ -1153,6 +1179,24 @@ def _section_criteria(selection: EMSelection, figure, X: Any = None
                     decimals={"log L": 2, "BIC": 2, "AIC": 2, "ICL": 2, "smallest N w_k": 1}),
              f"<h4>EM's warnings</h4><ul>{warning_list}</ul>" if warning_list else ""]
     return "criteria", "EM information criteria", body
+
+
+def _em_warning_groups(selection: EMSelection, warned: pd.DataFrame
+                       ) -> list[tuple[str, list[str]]]:
+    """EM's warnings, each kind once with the cells that raised it: the same advice in ten
+    cells is one item, not ten.
+
+    A cell's messages come from ``cell_warnings`` when they are what its table row says (the
+    row joins them with "; ", which a message may contain too), else the row's text is one
+    message (a table edited by hand, a selection made before ``cell_warnings`` existed).
+    """
+    by_cell = {}
+    for r in warned.itertuples():
+        messages = getattr(selection, "cell_warnings", {}).get(
+            (r.n_components, r.covariance_type), ())
+        by_cell[f"K={r.n_components} {r.covariance_type}"] = (
+            messages if "; ".join(messages) == r.warnings else (r.warnings,))
+    return group_warnings(by_cell)
 
 
 def _eligible(table: pd.DataFrame) -> pd.DataFrame:

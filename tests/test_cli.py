@@ -552,3 +552,20 @@ def test_a_reader_that_leaves_costs_neither_a_traceback_nor_the_report(data_dir)
     assert proc.wait(timeout=600) == 0, err[-2000:]
     assert "Traceback" not in err and "BrokenPipe" not in err
     assert (data_dir / "em_report" / "report.html").is_file()
+
+
+def test_em_names_far_outliers_and_suggests_noise(data_dir, old_faithful, capsys):
+    """Two far points without --noise: a hint names their rows and the BIC evidence (console
+    and report); with --noise, no hint."""
+    frame = pd.concat([old_faithful.iloc[:100],
+                       pd.DataFrame({"eruptions": [40.0, -30.0], "waiting": [5.0, 300.0]})])
+    frame.to_csv(data_dir / "outliers.csv", index=False)
+    rc, out, _ = _run_main(["em", "outliers.csv", "-k", "2", "--seed", "0", "--report",
+                            "--out", "em_out"], capsys)
+    assert rc == 0
+    assert "hint: 2 row(s) (100, 101) fit a uniform noise component" in out
+    assert "Consider --noise" in out
+    page = (data_dir / "em_out" / "report.html").read_text()
+    assert "Outliers: 2 row(s) (100, 101)" in page
+    rc, out, _ = _run_main(["em", "outliers.csv", "-k", "2", "--seed", "0", "--noise"], capsys)
+    assert rc == 0 and "hint:" not in out

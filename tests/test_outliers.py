@@ -1,0 +1,50 @@
+"""Evidence for a noise component: named outliers on data with them, silence without."""
+
+import numpy as np
+import pytest
+from conftest import COVARIANCE_TYPES
+
+from bayesgmm import fit_em
+from bayesgmm.outliers import noise_evidence
+
+
+def _clusters(seed=0):
+    rng = np.random.default_rng(seed)
+    return np.r_[rng.normal(0, 1, (100, 2)), rng.normal([5, 3], 1, (100, 2))]
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_far_outliers_are_named_with_the_bic_evidence(covariance_type):
+    X = np.r_[_clusters(), [[50, -40], [-60, 80]]]
+    em = fit_em(X, 2, covariance_type=covariance_type, random_state=1)
+    evidence = noise_evidence(em, X)
+    assert evidence is not None and evidence.rows == (200, 201)
+    assert evidence.delta_bic > 100
+    with_noise = fit_em(X, 2, covariance_type=covariance_type, noise=True, n_init=5,
+                        random_state=0)
+    assert evidence.bic_with == pytest.approx(with_noise.bic(X), abs=1.0)  # the same optimum
+    text = evidence.describe()
+    assert "2 row(s) (200, 201)" in text and "noise=True" in text
+    names = np.array([f"row {i}" for i in range(len(X))])
+    assert "(row 200, row 201)" in evidence.describe(names, option="--noise")
+
+
+def test_no_evidence_without_outliers_or_with_a_noise_component():
+    X = _clusters()
+    assert noise_evidence(fit_em(X, 2, random_state=1), X) is None
+    Xo = np.r_[X, [[50, -40]]]
+    assert noise_evidence(fit_em(Xo, 2, noise=True, random_state=1), Xo) is None
+
+
+def test_weights_and_labels_are_those_of_the_fit():
+    """Weights count as repeated rows: weight 3 on an outlier is the outlier three times."""
+    X = np.r_[_clusters(), [[50, -40]]]
+    g = np.r_[np.ones(200), 3.0]
+    weighted = noise_evidence(fit_em(X, 2, sample_weight=g, random_state=1), X,
+                              sample_weight=g)
+    repeated_X = np.r_[X, [[50, -40]] * 2]
+    repeated = noise_evidence(fit_em(repeated_X, 2, random_state=1), repeated_X)
+    assert weighted.bic_with == pytest.approx(repeated.bic_with, rel=1e-6)
+    labels = np.r_[np.full(200, -1), 1]  # the far point declared part of component 1
+    labelled = noise_evidence(fit_em(X, 2, labels=labels, random_state=1), X, labels=labels)
+    assert labelled is None or 200 not in labelled.rows
