@@ -31,12 +31,12 @@ from ._validation import (
     check_sample_weight,
     singular_columns,
 )
+from .imputation import conditional_means
 from .observations import (
     NoiseFlag,
     Observations,
     aligned_to_rows,
     check_labels,
-    conditional_means,
     noise_log_ranges,
     prepare_observations,
 )
@@ -269,7 +269,8 @@ class EMResult(NoiseFlag):
 
         These are the EM estimate's expectations: they carry no parameter uncertainty, and
         they are means, not draws (an analysis that treats them as observed understates its
-        standard errors). A row with nothing observed gets the mixture's mean.
+        standard errors). A row with nothing observed gets the mixture's mean. For multiple
+        imputations under the posterior, see :meth:`bayesgmm.BayesResult.impute`.
         """
         e = self._estep(X, return_resp=True)
         Xv, _ = check_data(X, n_features=self.n_features, feature_names=self.feature_names,

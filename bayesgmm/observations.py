@@ -41,9 +41,10 @@ import numpy as np
 
 from . import kernels
 from ._validation import check_bool, check_data, check_int, check_sample_weight, pd_na
+from .imputation import conditional_means  # its home before imputation.py
 
 __all__ = ["MISSING_POLICIES", "Observations", "aligned_to_rows", "check_labels",
-           "encode_labels", "noise_log_ranges", "prepare_observations"]
+           "conditional_means", "encode_labels", "noise_log_ranges", "prepare_observations"]
 
 MISSING_POLICIES = ("marginalise", "drop", "refuse")
 
@@ -398,48 +399,6 @@ def _warn_if_smaller_than_box(volume: float, X: np.ndarray) -> None:
                       "than a uniform over the data's range and can claim most points; give "
                       "at least the box's volume, or leave noise_volume out to use the box",
                       UserWarning, stacklevel=5)
-
-
-def conditional_means(X: np.ndarray, resp: np.ndarray, means: np.ndarray,
-                      covariances: np.ndarray) -> np.ndarray:
-    """E[x | observed part of x] under a Gaussian mixture: X with its NaN filled in.
-
-    Parameters
-    ----------
-    X : ndarray (N, D), NaN = missing
-    resp : ndarray (N, K) or (N, K + 1)
-        Memberships given the observed values (a noise column, if any, is ignored: the
-        uniform component's conditional mean is not defined by a density over a box's
-        missing coordinates, so the Gaussians' conditional means are averaged with their
-        memberships renormalised).
-    means : ndarray (K, D)
-    covariances : ndarray (K, D, D)
-        Full form.
-
-    Returns
-    -------
-    ndarray (N, D)
-        sum_k r_nk (mu_k[m] + Sigma_k[m, o] Sigma_k[o, o]^-1 (x_o - mu_k[o])) in the gaps.
-    """
-    K = means.shape[0]
-    out = np.array(X, dtype=np.float64, copy=True)
-    r = resp[:, :K] / resp[:, :K].sum(axis=1, keepdims=True)
-    missing = np.isnan(out)
-    patterns, which = np.unique(missing, axis=0, return_inverse=True)
-    for p, m in enumerate(patterns):
-        if not m.any():
-            continue
-        rows = np.flatnonzero(which.reshape(-1) == p)
-        o = ~m
-        fill = np.zeros((rows.size, int(m.sum())))
-        for k in range(K):
-            S = covariances[k]
-            d = out[np.ix_(rows, np.flatnonzero(o))] - means[k, o]
-            B = np.linalg.solve(S[np.ix_(o, o)], S[np.ix_(o, m)]).T if o.any() else \
-                np.zeros((int(m.sum()), 0))
-            fill += r[rows, k, None] * (means[k, m] + d @ B.T)
-        out[np.ix_(rows, np.flatnonzero(m))] = fill
-    return out
 
 
 # --- label names (front end) ---

@@ -16,6 +16,7 @@ from ._validation import check_data
 from .diagnostics import Diagnostics, diagnose
 from .draw_arrays import categorical, flat_noise_weight, flatten_draws
 from .em import EMResult
+from .imputation import conditional_draws, conditional_means
 from .observations import noise_log_ranges
 from .priors import Priors, Standardisation
 from .relabel import LabelSwitchingReport
@@ -323,6 +324,69 @@ class BayesResult:
         -1 for noise (as :meth:`bayesgmm.EMResult.predict`)."""
         labels = np.argmax(self.predict_proba(X).mean, axis=1)
         return np.where(labels == self.n_components, -1, labels)
+
+    def impute(self, X: Any = None, n_imputations: int | None = None, *,
+               max_draws: int = 200, random_state: Any = 0) -> np.ndarray:
+        """``X`` with its missing values (NaN) filled in under the posterior.
+
+        Parameters
+        ----------
+        X : array-like (N, D), optional
+            Default: the fitted data (``observed_data``, with its known labels).
+        n_imputations : int, optional
+            None: the posterior mean of E[x_missing | x_observed, theta] over (at most
+            ``max_draws``) posterior draws, shape (N, D): one completed data set that averages
+            over the parameters' uncertainty (as :meth:`bayesgmm.EMResult.impute` does at the
+            EM estimate). An integer m: m multiple imputations (Rubin 1987), shape (m, N, D):
+            the i-th from a random posterior draw of its own, each row's component drawn from
+            its memberships given its observed values and its missing values from that
+            component's conditional Gaussian (a row that draws the noise component gets
+            uniform values over the noise box). Analyse each completed data set and pool the
+            results with Rubin's rules: their spread carries the uncertainty of both the
+            parameters and the values, which any single completed data set understates.
+        max_draws : int
+            Posterior draws used (thinned evenly, the same ones as :meth:`predict_proba`).
+        random_state : int, optional
+            Seeds the multiple imputations (which draws, which components, which values).
+
+        Returns
+        -------
+        ndarray (N, D) or (n_imputations, N, D)
+            Observed values unchanged.
+        """
+        labels = None
+        if X is None:
+            observed = self.idata["observed_data"]
+            X = observed["x"].values
+            labels = observed["labels"].values if "labels" in observed.data_vars else None
+        Xv = self._check(X)
+        if n_imputations is not None and (isinstance(n_imputations, bool) or not isinstance(
+                n_imputations, int | np.integer) or n_imputations < 1):
+            raise ValueError(f"n_imputations must be a positive integer or None; got "
+                             f"{n_imputations!r}")
+        incomplete = np.isnan(Xv).any(axis=1)
+        Xi = Xv[incomplete]  # only these rows' memberships are needed (S x N_i x K floats)
+        if Xi.shape[0]:
+            w, m, L = self._draws(max_draws)
+            cov = L @ np.swapaxes(L, -1, -2)
+            _, resp = self._pointwise(Xi, max_draws, True,
+                                      None if labels is None else labels[incomplete])
+        if n_imputations is None:
+            out = Xv.copy()
+            if Xi.shape[0]:
+                mean = np.mean([conditional_means(Xi, resp[s], m[s], cov[s])
+                                for s in range(w.shape[0])], axis=0)
+                # the gaps only: an average of equal observed values can move their last bit
+                out[incomplete] = np.where(np.isnan(Xi), mean, Xi)
+            return out
+        rng = np.random.default_rng(random_state)
+        out = np.repeat(Xv[None], int(n_imputations), axis=0)
+        for i in range(out.shape[0]):
+            if Xi.shape[0]:
+                s = int(rng.integers(w.shape[0]))
+                out[i, incomplete] = conditional_draws(Xi, resp[s], m[s], cov[s], rng,
+                                                       noise_bounds=self.em.noise_bounds)
+        return out
 
     def score_samples(self, X: Any, max_draws: int | None = None) -> np.ndarray:
         """Posterior predictive log-density log( mean_s p(x | theta_s) ), shape (N,)."""

@@ -944,7 +944,8 @@ def _section_reproducibility(result) -> str:
         "reproducibility", "7. Priors, settings and software",
         "<p>Priors are stated on the standardised scale z = (x - mean) / sd "
         f"(centre {', '.join(format_number(c) for c in result.standardisation.center)}; "
-        f"scale {', '.join(format_number(s) for s in result.standardisation.scale)}).</p>",
+        f"scale {', '.join(format_number(s) for s in result.standardisation.scale)}: the "
+        "sd with divisor N, a little below the data table's, whose divisor is N - 1).</p>",
         "<h3>Priors</h3>", _table(priors, text="last"),
         f"<h3>Sampler settings</h3><p>Seed: <code>{html.escape(str(seed))}</code></p>",
         _table(settings_table, text=True),

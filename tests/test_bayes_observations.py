@@ -502,3 +502,47 @@ def test_posterior_predictions_with_unobserved_rows_and_noise(fitted_all):
     np.testing.assert_allclose(proba.mean[3], weights.mean(axis=0), rtol=1e-12)
     assert result.score_samples(X, max_draws=100)[3] == 0.0
     assert result.predict(X)[-1] == -1 == result.em.predict(X)[-1]
+
+
+def test_posterior_imputation_against_the_closed_form():
+    """K = 1, 2-D: the posterior-mean imputation of x2 given x1 is the average over the
+    draws of mu2 + s12 / s11 (x1 - mu1); multiple imputations have that mean and the variance
+    of the law of total variance, E[s22 - s12^2 / s11] + Var[conditional mean]."""
+    from bayesgmm import fit_bayes
+
+    rng = np.random.default_rng(7)
+    X = rng.multivariate_normal([1.0, -2.0], [[1.0, 0.8], [0.8, 2.0]], size=120)
+    X[:10, 1] = np.nan
+    result = fit_bayes(X, 1, draws=200, tune=300, chains=2, random_state=3, progressbar=False)
+    w, m, L = result._draws(100)
+    cov = L @ np.swapaxes(L, -1, -2)
+    mu1, mu2 = m[:, 0, 0], m[:, 0, 1]
+    s11, s12, s22 = cov[:, 0, 0, 0], cov[:, 0, 0, 1], cov[:, 0, 1, 1]
+    cond_mean = mu2[:, None] + (s12 / s11)[:, None] * (X[None, :10, 0] - mu1[:, None])
+    filled = result.impute(max_draws=100)
+    np.testing.assert_allclose(filled[:10, 1], cond_mean.mean(axis=0), rtol=1e-10)
+    np.testing.assert_array_equal(filled[10:], X[10:])
+    draws = result.impute(n_imputations=4000, max_draws=100, random_state=0)
+    assert draws.shape == (4000, 120, 2)
+    np.testing.assert_array_equal(draws[:, 10:], np.broadcast_to(X[10:], (4000, 110, 2)))
+    expected_var = (s22 - s12 ** 2 / s11).mean() + cond_mean.var(axis=0)
+    np.testing.assert_allclose(draws[:, :10, 1].mean(axis=0), cond_mean.mean(axis=0),
+                               atol=4 * np.sqrt(expected_var.max() / 4000))
+    np.testing.assert_allclose(draws[:, :10, 1].var(axis=0), expected_var, rtol=0.1)
+    again = result.impute(n_imputations=3, max_draws=100, random_state=0)
+    np.testing.assert_array_equal(again, draws[:3])  # the same seed, the same imputations
+
+
+def test_posterior_imputation_with_labels_noise_and_empty_rows(fitted_all):
+    """The fit with everything: observed values kept, labelled rows imputed from their own
+    component, nothing left missing; a row with nothing observed imputed too."""
+    result, _, _, _ = fitted_all
+    X = result.idata["observed_data"]["x"].values
+    filled = result.impute()
+    assert not np.isnan(filled).any()
+    np.testing.assert_array_equal(filled[~np.isnan(X)], X[~np.isnan(X)])
+    Xe = np.vstack([X[:5], [np.nan, np.nan]])
+    several = result.impute(Xe, n_imputations=5, random_state=1)
+    assert several.shape == (5, 6, 2) and not np.isnan(several).any()
+    with pytest.raises(ValueError, match="n_imputations must be a positive integer"):
+        result.impute(n_imputations=0)
