@@ -265,7 +265,8 @@ def test_compare_reports_unconverged_models():
 
     def verdict(text, advice=()):
         fields = {f.name: None for f in dataclasses.fields(Diagnostics)}
-        return Diagnostics(**{**fields, "verdict": text, "advice": advice})
+        return Diagnostics(**{**fields, "ok": text.startswith("OK"), "verdict": text,
+                              "advice": advice})
 
     good.diagnostics = lambda: verdict("OK: R-hat 1.001 <= 1.01")
     bad.diagnostics = lambda: verdict("PROBLEMS: R-hat 1.2 > 1.01 | likely cause: slow mixing "
@@ -289,7 +290,7 @@ def test_compare_flags_high_pareto_k_and_small_n():
                    "wild": fake_fit(wild)})
     row = sel.pareto_k.loc["wild"]
     assert row["n_high"] >= 1 and row["max_k"] > row["good_k"]
-    assert any(w.startswith("wild: ") and "Pareto k" in w for w in sel.warnings)
+    assert any(w.startswith("Pareto k above ") and " in wild (" in w for w in sel.warnings)
     assert any("N=60" in w for w in sel.warnings)
     assert "Warnings:" in sel.verdict
     assert sel.simplest_within_noise is None  # plain DataTrees carry no K
@@ -307,6 +308,169 @@ def test_compare_refuses_different_data_and_single_models():
                                   n_components=1)
     with pytest.raises(ValueError, match="log_likelihood"):
         compare({"a": fake_fit(ll, 1, x), "b": no_ll})
+
+
+def _diagnosed(ok, causes=()):
+    """A Diagnostics with just what a comparison reads: ok, a failed check, the causes."""
+    from bayesgmm.diagnostics import Check, Diagnostics
+
+    fields = {f.name: None for f in dataclasses.fields(Diagnostics)}
+    checks = () if ok else (Check("max R-hat", 1.2, 1.01, False, "R-hat 1.2 > 1.01"),)
+    verdict = "OK: R-hat 1.001 <= 1.01" if ok else "PROBLEMS: R-hat 1.2 > 1.01"
+    return Diagnostics(**{**fields, "ok": ok, "verdict": verdict, "checks": checks,
+                          "causes": causes, "advice": ()})
+
+
+def _with_diagnostics(fit, ok, causes=()):
+    fit.diagnostics = lambda **_: _diagnosed(ok, causes)
+    return fit
+
+
+def test_verdict_does_not_trust_a_best_model_that_failed_its_checks():
+    """QA: 'K=4 is best ... every other model is clearly worse' while K=4's own posterior
+    did not converge and said K too large."""
+    rng = np.random.default_rng(3)
+    base = rng.normal(-2.0, 0.5, size=150)
+    sel = compare({
+        "K=2": _with_diagnostics(fake_fit(loglik_draws(rng, base - 0.4), 2), True),
+        "K=3": _with_diagnostics(fake_fit(loglik_draws(rng, base - 0.2), 3), True),
+        "K=4": _with_diagnostics(fake_fit(loglik_draws(rng, base), 4), False,
+                                 ("K too large",)),
+    })
+    assert sel.best == "K=4" and sel.verdict.startswith("K=4 is best")
+    assert "But the comparison is not trustworthy for K=4: its posterior did not pass its " \
+           "convergence checks (R-hat 1.2 > 1.01)" in sel.verdict
+    assert "its diagnostics say K is too large" in sel.verdict
+    assert "Among the models that passed their checks, K=3 is best (elpd_diff -30." \
+        in sel.verdict
+    # a trusted best model gets no caveat
+    sel = compare({"K=2": _with_diagnostics(fake_fit(loglik_draws(rng, base - 0.4), 2), False),
+                   "K=3": _with_diagnostics(fake_fit(loglik_draws(rng, base), 3), True)})
+    assert "not trustworthy" not in sel.verdict and "Convergence problems in K=2" in sel.verdict
+
+
+def _wild(rng, base):
+    """Draws of a pointwise log-likelihood with one influential point (high Pareto k)."""
+    wild = loglik_draws(rng, base, n=base.size)
+    wild[..., 0] = -2 + 8.0 * rng.standard_t(2, size=wild.shape[:2])
+    return wild
+
+
+def test_pareto_advice_is_given_once_naming_the_models():
+    """QA: the same 40-word Pareto-k advice four times in one verdict."""
+    rng = np.random.default_rng(1)
+    base = rng.normal(-2.0, 0.5, size=150)
+    sel = compare({f"K={k}": fake_fit(_wild(rng, base - 0.3 * (3 - k)), k) for k in (1, 2, 3)})
+    assert sel.pareto_k["n_high"].min() >= 1
+    assert sel.verdict.count("moment matching") == 1
+    (note,) = [w for w in sel.warnings if "Pareto" in w]
+    assert note.startswith("Pareto k above ") and all(f"K={k} (" in note for k in (1, 2, 3))
+    # the best model's own high k is why it is not trusted; no model passed every check
+    assert "not trustworthy for K=3: " in sel.verdict and "Pareto k >" in sel.verdict
+    assert "No model passed every check; of those whose posterior checks did not fail, K=2 " \
+           "is best (elpd_diff -" in sel.verdict
+
+
+def _outlier_fit(rng, base, row_offset=10):
+    """A BayesResult look-alike, K=3, whose third component holds only the last point."""
+    n = base.size
+    weights = np.tile([0.5, 0.5 - 1 / n, 1 / n], (2, 250, 1))
+    tree = xr.DataTree.from_dict({
+        "posterior": xr.Dataset({"weights": (("chain", "draw", "component"), weights)}),
+        "log_likelihood": xr.Dataset(
+            {"x": (("chain", "draw", "observation"), loglik_draws(rng, base))}),
+        "observed_data": xr.Dataset({"x": (("observation", "feature"), np.zeros((n, 2)))}),
+    })
+    resp = np.zeros((n, 3))
+    resp[: n // 2, 0] = resp[n // 2: -1, 1] = resp[-1, 2] = 1.0
+    return types.SimpleNamespace(
+        idata=tree, posterior=tree["posterior"].to_dataset(), n_components=3, noise=False,
+        row_numbers=np.arange(n) + row_offset,
+        memberships=lambda max_draws=1000: types.SimpleNamespace(mean=resp))
+
+
+def test_verdict_names_single_outliers_given_their_own_component():
+    rng = np.random.default_rng(4)
+    base = rng.normal(-2.0, 0.5, size=150)
+    sel = compare({"K=2": fake_fit(loglik_draws(rng, base - 0.4), 2),
+                   "K=3": _outlier_fit(rng, base)})
+    assert sel.best == "K=3"
+    assert "K=3 gives components of their own to single outliers (rows 159, counting from " \
+           "0): consider a noise component (noise=True / --noise)." in sel.verdict
+
+
+def test_select_bayes_reports_the_fits_warnings_once_each(monkeypatch):
+    """QA: fit_bayes's warnings came out of the workers as raw Python warning lines, once per
+    fit; they come back with the fits and are raised once per kind, naming the fits."""
+    from bayesgmm import sampling
+    from bayesgmm.em import DegenerateComponentWarning
+    from bayesgmm.selection import select_bayes
+
+    rng = np.random.default_rng(0)
+
+    def fit_bayes(frame, k, random_state=None, **options):
+        if k > 2:
+            warnings.warn(f"component(s) {list(range(1, k - 1))} became empty; consider "
+                          "fewer components", DegenerateComponentWarning, stacklevel=2)
+        warnings.warn("the same in every fit", UserWarning, stacklevel=2)
+        return fake_fit(loglik_draws(rng, np.full(len(frame), -2.0 - 0.1 / k)), k)
+
+    monkeypatch.setattr(sampling, "fit_bayes", fit_bayes)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        sel = select_bayes(rng.normal(size=(150, 2)), [2, 3, 4], n_jobs=1, draws=20, tune=20)
+    assert list(sel.results) == ["K=2", "K=3", "K=4"]
+    degenerate = [str(w.message) for w in caught
+                  if issubclass(w.category, DegenerateComponentWarning)]
+    assert degenerate == ["K=3 ([1]), K=4 ([1, 2]): component(s) \u2026 became empty; consider "
+                          "fewer components"]
+    assert [str(w.message) for w in caught if "same in every" in str(w.message)] == [
+        "K=2, K=3, K=4: the same in every fit"]
+
+
+def test_run_cells_says_one_line_per_task_and_no_joblib_chatter(capfd):
+    """QA: joblib's '[Parallel(n_jobs=2)]: Using backend LokyBackend ...' lines on select's
+    console; a verbose sweep says one bayesgmm line per finished task instead."""
+    from joblib import delayed
+
+    from bayesgmm import progress
+    from bayesgmm.selection.sweep import run_cells
+
+    progress.set_enabled(True)
+    out = run_cells([delayed(abs)(-k) for k in range(3)], 2, 10, lambda r: f"done {r}")
+    assert sorted(out) == [0, 1, 2]
+    captured = capfd.readouterr()
+    assert "[Parallel(" not in captured.err + captured.out
+    assert captured.err.count("bayesgmm: done ") == 3
+    run_cells([delayed(abs)(-1)], 1, 0, str)
+    assert capfd.readouterr().err == ""
+
+
+def test_group_warnings_lists_each_kind_once_with_its_cells():
+    from bayesgmm.selection.sweep import describe_group, group_warnings
+
+    def held(components, sizes):
+        return (f"component(s) {components} hold fewer than D+1=3 effective points (N_k = "
+                f"{sizes}): their covariances rest on reg_covar alone. Consider fewer "
+                "components.")
+
+    groups = group_warnings({"K=2 full": [held([1], [1.0])],
+                             "K=3 full": [held([1, 2], [1.0, 2.01]), "EM did not converge"],
+                             "K=3 diag": ["EM did not converge"]})
+    assert [describe_group(*g) for g in groups] == [
+        "K=2 full ([1]; [1.0]), K=3 full ([1, 2]; [1.0, 2.01]): component(s) \u2026 hold fewer "
+        "than D+1=3 effective points (N_k = \u2026): their covariances rest on reg_covar alone. "
+        "Consider fewer components.",
+        "K=3 full, K=3 diag: EM did not converge"]
+
+
+def test_em_cell_warnings_are_the_table_rows_messages():
+    X = np.vstack([simulate_mixture(n=150, seed=3)[0], [[40.0, -40.0]]])  # one lone point
+    em = select_em(X, range(1, 5), ("full",), n_init=2, random_state=0, n_jobs=1)
+    warned = em.table[em.table["warnings"] != ""]
+    assert len(warned)
+    for r in warned.itertuples():
+        assert "; ".join(em.cell_warnings[(r.n_components, r.covariance_type)]) == r.warnings
 
 
 # --------------------------------------------------------------------------------------------

@@ -7,7 +7,6 @@ Every criterion is on the -2 log L scale of scikit-learn (lower is better); see
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,7 +18,14 @@ from scipy.special import xlogy
 
 from .._validation import COVARIANCE_TYPES, check_data
 from ..em import EMResult, fit_em
-from .sweep import cell_seed, check_covariance_types, check_grid, root_entropy, single_threaded
+from .sweep import (
+    caught_warnings,
+    cell_seed,
+    check_covariance_types,
+    check_grid,
+    root_entropy,
+    single_threaded,
+)
 
 CRITERIA = ("bic", "aic", "icl")
 TABLE_COLUMNS = (
@@ -54,6 +60,9 @@ class EMSelection:
     notes : tuple of str
         What the grid did that was not asked for (with one feature, the covariance types that
         are one model are fitted once).
+    cell_warnings : dict
+        (K, covariance_type) -> EM's warnings of that cell, one message each (the table's
+        ``warnings`` column joins them with "; ", which some messages also contain).
     """
 
     table: pd.DataFrame
@@ -62,6 +71,8 @@ class EMSelection:
     n_samples: int
     random_state: int
     notes: tuple[str, ...] = ()
+    cell_warnings: dict[tuple[int, str], tuple[str, ...]] = field(default_factory=dict,
+                                                                 repr=False)
 
     def pivot(self, criterion: str = "bic") -> pd.DataFrame:
         """mclust-style wide table: K (rows) x covariance type (columns) of one criterion."""
@@ -193,6 +204,8 @@ def select_em(
     ks = check_grid(n_components)
     cts = check_covariance_types(covariance_types)
     notes: tuple[str, ...] = ()
+    cell_warnings: dict[tuple[int, str], tuple[str, ...]] = field(default_factory=dict,
+                                                                 repr=False)
     if Xv.shape[1] == 1:
         cts, notes = _one_feature_types(cts)
     entropy = root_entropy(random_state)
@@ -210,12 +223,15 @@ def select_em(
     out = Parallel(n_jobs=n_jobs, verbose=verbose)(
         delayed(_fit_cell)(frame, k, ct, cell_seed(entropy, k, ct), options) for k, ct in cells
     )
-    rows = [row for row, _ in out]
-    fits = {(row["n_components"], row["covariance_type"]): fit for row, fit in out
+    rows = [row for row, _, _ in out]
+    fits = {(row["n_components"], row["covariance_type"]): fit for row, fit, _ in out
             if fit is not None}
+    cell_warnings = {(row["n_components"], row["covariance_type"]): messages
+                     for row, _, messages in out if messages}
     table = _tidy(rows)
     return EMSelection(table=table, best=_best(table, exclude_degenerate), fits=fits,
-                       n_samples=Xv.shape[0], random_state=entropy, notes=notes)
+                       n_samples=Xv.shape[0], random_state=entropy, notes=notes,
+                       cell_warnings=cell_warnings)
 
 
 def _one_feature_types(cts: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -237,20 +253,22 @@ def _cost(k: int, d: int, covariance_type: str) -> float:
 
 
 def _fit_cell(frame: pd.DataFrame, n_components: int, covariance_type: str,
-              seed: np.random.SeedSequence, options: dict) -> tuple[dict, EMResult | None]:
-    """One grid cell, run in a joblib worker: the fit and its table row."""
-    with single_threaded(), warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+              seed: np.random.SeedSequence, options: dict
+              ) -> tuple[dict, EMResult | None, tuple[str, ...]]:
+    """One grid cell, run in a joblib worker: its table row, the fit and EM's warnings."""
+    with single_threaded(), caught_warnings() as caught:
         try:
             fit = fit_em(frame, n_components, covariance_type=covariance_type,
                          random_state=seed, **options)
         except (ValueError, np.linalg.LinAlgError) as exc:
-            return _failed_row(n_components, covariance_type, str(exc)), None
+            return _failed_row(n_components, covariance_type, str(exc)), None, ()
         row = _criteria_row(fit, frame.to_numpy(), options.get("sample_weight"),
                             options.get("labels"))
-    # Warnings raised in a worker process would be lost: keep them in the table instead.
-    row["warnings"] = "; ".join(dict.fromkeys(str(w.message) for w in caught))
-    return row, fit
+    # Warnings raised in a worker process would be printed there, once per cell, past the
+    # caller's formatting: keep them in the table instead (the report lists each kind once).
+    messages = tuple(message for _, message in caught)
+    row["warnings"] = "; ".join(messages)
+    return row, fit, messages
 
 
 def _criteria_row(fit: EMResult, X: np.ndarray, sample_weight: np.ndarray | None = None,

@@ -23,16 +23,20 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 import xarray as xr
-from joblib import Parallel, delayed
+from joblib import delayed
 
 from .._validation import check_covariance_type
 from ..settings import SamplerSettings
 from .sweep import (
+    caught_warnings,
     cell_seed,
     check_grid,
+    describe_group,
     frequency_counts,
+    group_warnings,
     int_seed,
     root_entropy,
+    run_cells,
     sampler_settings,
     single_threaded,
 )
@@ -142,6 +146,9 @@ def select_bayes(
         ``joblib.parallel_backend("dask")``). When more than one worker runs, each fit runs its
         chains one after another (``cores=1``) unless ``cores`` is given, so that workers x
         chains do not oversubscribe the cores.
+    verbose : int, default 0
+        Above 0, one status line on stderr as each K's fit finishes (fits in parallel workers
+        show no progress bars); above 10, joblib's own progress messages as well.
     min_elpd_diff, n_se : float
         The "within noise" rule of :func:`compare`.
     settings : SamplerSettings, optional
@@ -162,6 +169,11 @@ def select_bayes(
     -------
     BayesSelection
         Models are named ``"K=<k>"``.
+
+    Warns
+    -----
+    The fits' own warnings (e.g. EM's start leaving a component empty), raised again in the
+    calling process once each kind, naming the fits that raised it ("K=3, K=4: ...").
     """
     from joblib import effective_n_jobs
 
@@ -189,25 +201,41 @@ def select_bayes(
                **fit_kwargs}
     frame = pd.DataFrame(Xv, columns=list(names))
     seeds = {k: int_seed(cell_seed(entropy, k, covariance_type, stream=1)) for k in ks}
-    fits = Parallel(n_jobs=n_jobs, verbose=verbose)(
-        delayed(_fit_bayes_cell)(frame, k, seeds[k], options) for k in sorted(ks, reverse=True)
-    )
-    results = {f"K={fit.n_components}": fit for fit in sorted(fits, key=_n_components)}
+    out = run_cells([delayed(_fit_bayes_cell)(frame, k, seeds[k], options)
+                     for k in sorted(ks, reverse=True)], n_jobs, verbose, _sampled)
+    out.sort(key=lambda cell: cell[0].n_components)  # they come as they finish
+    results = {f"K={fit.n_components}": fit for fit, _ in out}
+    _warn_once({f"K={fit.n_components}": caught for fit, caught in out})
     return compare(results, min_elpd_diff=min_elpd_diff, n_se=n_se, thresholds=thresholds)
 
 
+def _sampled(cell: tuple[BayesResult, Any]) -> str:
+    return f"sampled K={cell[0].n_components}"
 
-def _n_components(result: Any) -> int:
-    return int(result.n_components)
 
-
-def _fit_bayes_cell(frame: pd.DataFrame, n_components: int, seed: int,
-                    options: dict) -> BayesResult:
-    """One posterior fit, run in a joblib worker."""
+def _fit_bayes_cell(frame: pd.DataFrame, n_components: int, seed: int, options: dict
+                    ) -> tuple[BayesResult, list[tuple[type[Warning], str]]]:
+    """One posterior fit, run in a joblib worker: the fit and the warnings it raised."""
     from ..sampling import fit_bayes
 
-    with single_threaded():
-        return fit_bayes(frame, n_components, random_state=seed, **options)
+    with single_threaded(), caught_warnings() as caught:
+        fit = fit_bayes(frame, n_components, random_state=seed, **options)
+    return fit, caught
+
+
+def _warn_once(by_fit: Mapping[str, Sequence[tuple[type[Warning], str]]]) -> None:
+    """The fits' warnings, raised again here, each kind once with the fits that raised it.
+
+    Raised in the caller's process, they go through its warning filters and formatting (the
+    CLI's "bayesgmm: warning: ..." lines) instead of each worker's stderr.
+    """
+    by_category: dict[type[Warning], dict[str, list[str]]] = {}
+    for name, caught in by_fit.items():
+        for category, message in caught:
+            by_category.setdefault(category, {}).setdefault(name, []).append(message)
+    for category, by_name in by_category.items():
+        for text, fits in group_warnings(by_name):
+            warnings.warn(describe_group(text, fits), category, stacklevel=3)
 
 
 def compare(
@@ -270,11 +298,14 @@ def compare(
     pareto = _pareto_table(loos)
     # No thresholds: each model's own defaults (duck-typed models need not take any).
     limits = {} if thresholds is None else thresholds.to_dict()
-    diagnostics = {name: _convergence_line(model, limits) for name, model in results.items()
-                   if hasattr(model, "diagnostics")}
+    diagnosed = {name: _diagnose(model, limits) for name, model in results.items()
+                 if hasattr(model, "diagnostics")}
+    diagnostics = {name: line for name, (line, _) in diagnosed.items()}
+    failed = {name: _posterior_problems(diagnosed.get(name, ("", None))[1]) for name in names}
     notes = (_pareto_warnings(pareto) + _small_n_warning(pareto) + loo_warnings
              + _convergence_warning(diagnostics))
-    verdict = _verdict(table, best, within, simplest, notes)
+    verdict = _verdict(table, best, within, simplest, notes,
+                       _caveat(table, failed, pareto, results[best]))
     return BayesSelection(
         comparison=table,
         loo=loos,
@@ -366,17 +397,30 @@ def _pareto_table(loos: Mapping[str, Any]) -> pd.DataFrame:
 
 
 def _pareto_warnings(pareto: pd.DataFrame) -> list[str]:
-    out = []
-    for name, row in pareto.iterrows():
-        if row["n_high"]:
-            out.append(
-                f"{name}: {int(row['n_high'])} of {int(row['n_observations'])} observations "
-                "have Pareto "
-                f"k > {row['good_k']:.2f} (max {row['max_k']:.2f}); their PSIS-LOO terms are "
-                "unreliable and this model's elpd_loo is likely optimistic. Use more draws, "
-                "moment matching or K-fold cross-validation for it."
-            )
-    return out
+    """One warning naming every model with high Pareto k: the advice is the same for all."""
+    high = pareto[pareto["n_high"] > 0]
+    if high.empty:
+        return []
+    # ArviZ's threshold depends on the number of draws: usually one for all the models
+    same = high["good_k"].nunique() == 1
+    listed = ", ".join(
+        f"{name} ({int(row['n_high'])} of {int(row['n_observations'])} observations"
+        f"{'' if same else f' above {row.good_k:.2f}'}, max {row['max_k']:.2f})"
+        for name, row in high.iterrows())
+    one = len(high) == 1
+    head = f"above {high['good_k'].iloc[0]:.2f}" if same else "too high"
+    return [f"Pareto k {head} in {listed}: those observations' PSIS-LOO terms are unreliable and "
+            f"{'this model' if one else 'these models'}' elpd_loo is likely optimistic. Use "
+            "more draws, moment matching or K-fold cross-validation for "
+            f"{'it' if one else 'them'}."]
+
+
+def _high_k(row: pd.Series) -> str:
+    """A model's high Pareto k as a clause of the verdict."""
+    n = int(row["n_high"])
+    return (f"{n} of its {int(row['n_observations'])} observations {'has' if n == 1 else 'have'} "
+            f"Pareto k > {row['good_k']:.2f} (max {row['max_k']:.2f}), so its elpd_loo is "
+            "unreliable (likely optimistic)")
 
 
 def _small_n_warning(pareto: pd.DataFrame) -> list[str]:
@@ -392,7 +436,7 @@ def _fmt_diff(table: pd.DataFrame, name: str) -> str:
 
 
 def _verdict(table: pd.DataFrame, best: str, within: Sequence[str], simplest: str | None,
-             notes: Sequence[str]) -> str:
+             notes: Sequence[str], caveat: str = "") -> str:
     head = f"{best} is best (elpd_loo {table.loc[best, 'elpd']:.1f} +- {table.loc[best, 'se']:.1f})"
     worse = [n for n in table.index[1:] if n not in within]
     parts = [head]
@@ -409,6 +453,8 @@ def _verdict(table: pd.DataFrame, best: str, within: Sequence[str], simplest: st
         text += (f" The simplest model within noise of the best is {simplest}"
                  + (" itself." if simplest == best else " (prefer it unless the extra "
                     "components are wanted for a reason)."))
+    if caveat:
+        text += " " + caveat
     if notes:
         text += " Warnings: " + " ".join(notes)
     return text
@@ -423,11 +469,97 @@ def _convergence_warning(diagnostics: Mapping[str, str]) -> list[str]:
             "rests on draws that may not represent the posterior."]
 
 
-def _convergence_line(model: Any, thresholds: Mapping[str, Any]) -> str:
-    """The model's verdict with its advice written out (a comparison has no advice section
-    for "(see advice)" to point to)."""
+def _diagnose(model: Any, thresholds: Mapping[str, Any]) -> tuple[str, Any]:
+    """(line, Diagnostics or None): the model's verdict with its advice written out (a
+    comparison has no advice section for "(see advice)" to point to)."""
     try:
         diagnosed = model.diagnostics(**thresholds)
     except (ValueError, KeyError) as exc:  # e.g. no sampler statistics
-        return f"not diagnosed: {exc}"
-    return diagnosed.verdict_with_advice()
+        return f"not diagnosed: {exc}", None
+    return diagnosed.verdict_with_advice(), diagnosed
+
+
+def _posterior_problems(diagnosed: Any) -> list[str]:
+    """Why a model's own posterior fails its checks, as clauses of the verdict (none when it
+    passed or was not diagnosed)."""
+    if diagnosed is None:
+        return []
+    out = []
+    if not diagnosed.ok:
+        failed = "; ".join(c.summary for c in diagnosed.checks or () if not c.passed)
+        out.append(f"its posterior did not pass its convergence checks"
+                   f"{f' ({failed})' if failed else ''}, and the elpd_loo of draws that may "
+                   "not represent the posterior is unreliable")
+    if "K too large" in (diagnosed.causes or ()):
+        out.append("its diagnostics say K is too large (a component with almost no weight, "
+                   "or two components describing one cluster)")
+    return out
+
+
+def _caveat(table: pd.DataFrame, failed: Mapping[str, list[str]], pareto: pd.DataFrame,
+            best_model: Any) -> str:
+    """What the verdict must add when the best model by elpd_loo cannot be trusted: why, the
+    best model that passed its checks, and single outliers given components of their own.
+
+    A model's elpd_loo is not trustworthy when its posterior failed its checks (or they say
+    K is too large) or when observations have Pareto k above ArviZ's threshold.
+    """
+    best = str(table.index[0])
+    reasons = {name: failed[name] + ([_high_k(pareto.loc[name])]
+                                     if pareto.loc[name, "n_high"] else [])
+               for name in failed}
+    parts = []
+    if reasons[best]:
+        parts.append(f"But the comparison is not trustworthy for {best}: "
+                     + "; ".join(reasons[best]) + ".")
+        parts.append(_passed_instead(table, failed, reasons))
+    rows = _singleton_rows(best_model)
+    if rows:
+        advice = ("" if getattr(best_model, "noise", False)
+                  else ": consider a noise component (noise=True / --noise)")
+        parts.append(f"{best} gives components of their own to single outliers (rows "
+                     f"{', '.join(map(str, rows))}, counting from 0){advice}.")
+    return " ".join(parts)
+
+
+def _passed_instead(table: pd.DataFrame, failed: Mapping[str, list[str]],
+                    reasons: Mapping[str, list[str]]) -> str:
+    """The best model that passed every check, else the best whose posterior passed its own."""
+    others = [str(name) for name in table.index[1:]]
+    clean = [name for name in others if not reasons[name]]
+    if clean:
+        return (f"Among the models that passed their checks, {clean[0]} is best (elpd_diff "
+                f"{_fmt_diff(table, clean[0])}).")
+    converged = [name for name in others if not failed[name]]
+    if converged:
+        return (f"No model passed every check; of those whose posterior checks did not fail, "
+                f"{converged[0]} is best (elpd_diff {_fmt_diff(table, converged[0])}), though "
+                "high Pareto k makes its elpd_loo unreliable too.")
+    return "No other model passed its checks either: fix the fits before choosing K."
+
+
+# A component is given to a few outliers when it holds this many observations or fewer, and
+# its posterior median weight is worth at most twice as many (the Dirichlet prior keeps a
+# nearly empty component's weight above its points' share).
+_FEW_POINTS = 2
+
+
+def _singleton_rows(model: Any) -> list[int]:
+    """Row numbers of the observations that ``model`` gives components of their own: those
+    assigned (highest mean membership) to a component that holds at most ``_FEW_POINTS``
+    observations. Empty for models that cannot tell (no ``memberships``)."""
+    if not hasattr(model, "memberships") or "weights" not in model.posterior.data_vars:
+        return []
+    weights = model.posterior["weights"].transpose("chain", "draw", ...).to_numpy()
+    K = weights.shape[-1]
+    observed = model.idata["observed_data"]
+    counts = (observed["sample_weight"].to_numpy() if "sample_weight" in observed.data_vars
+              else np.ones(observed.sizes["observation"]))
+    small = np.median(weights.reshape(-1, K), axis=0) * counts.sum() <= 2 * _FEW_POINTS
+    if not small.any():
+        return []
+    labels = np.argmax(model.memberships(max_draws=200).mean, axis=1)  # K: the noise
+    held = np.bincount(labels, weights=counts, minlength=K + 1)[:K]
+    few = small & (held > 0) & (held <= _FEW_POINTS)
+    own = np.flatnonzero((labels < K) & few[np.minimum(labels, K - 1)])
+    return [int(r) for r in model.row_numbers[own]]

@@ -10,7 +10,10 @@ do not depend on ``n_jobs``, the backend, or which other cells are in the grid.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Iterator
+import re
+import time
+import warnings
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import numba
@@ -117,3 +120,91 @@ def frequency_counts(sample_weight: Any, what: str) -> np.ndarray | None:
             "BIC with select_em / bayesgmm select without --bayes/--sparse, which take any "
             "weights)")
     return w.astype(np.int64)
+
+
+# --------------------------------------------------------------------------------------------
+# warnings of the grid cells: caught in the workers, reported once each by the caller
+# --------------------------------------------------------------------------------------------
+@contextlib.contextmanager
+def caught_warnings() -> Iterator[list[tuple[type[Warning], str]]]:
+    """Record the warnings raised inside the block as (category, message), each once.
+
+    A warning raised in a worker process is printed there by Python's default hook (a
+    ``file:line`` header and the source line, past any formatting the caller set up), once per
+    cell: the cell returns what this records instead, for the caller to report.
+    """
+    found: list[tuple[type[Warning], str]] = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            yield found
+        finally:
+            found += dict.fromkeys((w.category, str(w.message)) for w in caught)
+
+
+# The cell-specific parts of a message: bracketed lists ("[1, 3]") and numbers that are not a
+# setting's value ("D+1=3" and "max_iter=500" are the same in every cell and stay).
+_SPECIFIC = re.compile(r"\[[^\[\]]*\]|(?<![=+\w.])-?\d+(?:\.\d+)?(?:e[-+]?\d+)?")
+_GAP = "\u2026"
+
+
+def group_warnings(by_cell: Mapping[str, Sequence[str]]) -> list[tuple[str, list[str]]]:
+    """The cells' warnings with each kind of message once, and the cells that raised it.
+
+    Parameters
+    ----------
+    by_cell : mapping
+        Cell label (e.g. ``"K=3 full"``) -> its messages.
+
+    Returns
+    -------
+    list of (text, cells)
+        In order of first appearance. Messages that differ only in cell-specific values
+        (component indices, sizes) are one kind: ``text`` is the message with those values
+        as "…", and each cell's label is followed by its values in parentheses. A message
+        that every listed cell raised verbatim is ``text`` itself, with bare labels.
+    """
+    groups: dict[str, dict[str, str]] = {}
+    for cell, messages in by_cell.items():
+        for message in dict.fromkeys(messages):
+            groups.setdefault(_SPECIFIC.sub(_GAP, message), {})[cell] = message
+    out = []
+    for template, cells in groups.items():
+        if len(set(cells.values())) == 1:
+            out.append((next(iter(cells.values())), list(cells)))
+        else:
+            out.append((template, [f"{cell} ({'; '.join(_SPECIFIC.findall(message))})"
+                                   for cell, message in cells.items()]))
+    return out
+
+
+def describe_group(text: str, cells: Sequence[str]) -> str:
+    """One warning kind as a line: ``"K=2 full, K=3 diag: message"``."""
+    return f"{', '.join(cells)}: {text}"
+
+
+def run_cells(tasks: Sequence[Any], n_jobs: int | None, verbose: int,
+              done: Callable[[Any], str]) -> list[Any]:
+    """Run joblib ``tasks`` (``delayed`` calls); the results in the order they finished.
+
+    ``verbose`` > 0: one status line (:func:`bayesgmm.progress.say`) as each task finishes,
+    ``done(result)`` naming it; joblib's own messages (a backend banner and a line per batch)
+    only above 10, at that level, since they say less and interleave with ours.
+    """
+    from joblib import Parallel
+    from joblib.parallel import get_active_backend
+
+    from .. import progress
+
+    # In the order they finish, so that each line comes when its task does; a backend without
+    # result generators (multiprocessing) gives them all at the end.
+    backend, _ = get_active_backend()
+    unordered = getattr(backend, "supports_return_generator", False)
+    results = Parallel(n_jobs=n_jobs, verbose=verbose if verbose > 10 else 0,
+                       return_as="generator_unordered" if unordered else "list")(tasks)
+    out, start = [], time.perf_counter()
+    for result in results:
+        out.append(result)
+        progress.say(f"{done(result)} ({len(out)} of {len(tasks)}, "
+                     f"{time.perf_counter() - start:.0f} s)", show=verbose > 0)
+    return out
