@@ -17,6 +17,7 @@ from .covariance import COVARIANCE_TYPES, check_covariance_type
 
 __all__ = [
     "COVARIANCE_TYPES",
+    "aligned_to_rows",
     "check_covariance_type",
     "check_data",
     "check_int",
@@ -25,6 +26,7 @@ __all__ = [
     "check_positive",
     "check_bool",
     "check_sample_weight",
+    "row_names",
 ]
 
 
@@ -435,3 +437,38 @@ def check_random_state(random_state: Any, name: str = "random_state") -> Any:
 def draw_seed() -> int:
     """A fresh random seed for a run that was given none (recorded so it can be repeated)."""
     return int(np.random.SeedSequence().entropy % 2**63)
+
+
+def aligned_to_rows(values: Any, X: Any, name: str) -> Any:
+    """A pandas Series of per-row values (weights, labels) in the order of X's rows.
+
+    pandas matches Series by index, not position: with X a DataFrame (or Series) and
+    ``values`` a Series on the same index labels in another order, the values are put in X's
+    order; on other labels a one-line error (matching them by position would silently pair
+    rows with the wrong values). Anything else is returned as it is (matched by position).
+    """
+    index = getattr(X, "index", None)
+    if index is None or not hasattr(values, "index") or not hasattr(values, "reindex"):
+        return values
+    if values.index.equals(index):
+        return values
+    if index.is_unique and values.index.is_unique and len(values) == len(index) and (
+            values.index.isin(index).all()):
+        return values.reindex(index)
+    extra = values.index.difference(index)
+    first = f" (e.g. {extra[0]!r} is not a row of X)" if len(extra) else ""
+    raise ValueError(f"{name} is a pandas Series whose index does not match X's rows{first}: "
+                     f"give one value per row of X, indexed like X (or pass "
+                     f"{name}.to_numpy() to match by position)")
+
+
+def row_names(X: Any, kept: np.ndarray) -> tuple[str, ...] | None:
+    """The kept rows' index labels, when the input has an index that names its rows (a
+    pandas object whose index is not the positions 0..N-1)."""
+    index = getattr(X, "index", None)
+    if index is None or not hasattr(index, "equals") or len(index) != kept.shape[0]:
+        return None
+    labels = np.asarray(index)
+    if labels.dtype.kind in "iu" and np.array_equal(labels, np.arange(len(labels))):
+        return None  # the positions: nothing to add to the row numbers
+    return tuple(str(v) for v in labels[kept])

@@ -21,6 +21,7 @@ from scipy.cluster.vq import kmeans2
 
 from . import covariance, kernels
 from ._validation import (
+    aligned_to_rows,
     check_covariance_type,
     check_data,
     check_int,
@@ -35,7 +36,6 @@ from .imputation import conditional_means
 from .observations import (
     NoiseFlag,
     Observations,
-    aligned_to_rows,
     check_labels,
     noise_log_ranges,
     prepare_observations,

@@ -40,10 +40,18 @@ from typing import Any
 import numpy as np
 
 from . import kernels
-from ._validation import check_bool, check_data, check_int, check_sample_weight, pd_na
+from ._validation import (
+    aligned_to_rows,
+    check_bool,
+    check_data,
+    check_int,
+    check_sample_weight,
+    pd_na,
+    row_names,
+)
 from .imputation import conditional_means  # its home before imputation.py
 
-__all__ = ["MISSING_POLICIES", "Observations", "aligned_to_rows", "check_labels",
+__all__ = ["MISSING_POLICIES", "Observations", "check_labels",
            "conditional_means", "encode_labels", "noise_log_ranges", "prepare_observations"]
 
 MISSING_POLICIES = ("marginalise", "drop", "refuse")
@@ -89,6 +97,9 @@ class Observations(NoiseFlag):
         Rows of ``X`` with at least one NaN.
     n_rows_dropped : int
         Input rows left out (every value missing; or any value missing under ``"drop"``).
+    row_names : tuple of str or None
+        The rows of ``X`` named by the input's index (a pandas DataFrame or Series whose index
+        is not 0, 1, ..., N-1); None otherwise (rows are then named by their position).
     """
 
     X: np.ndarray
@@ -102,6 +113,7 @@ class Observations(NoiseFlag):
     n_missing_values: int
     n_rows_with_missing: int
     n_rows_dropped: int
+    row_names: tuple[str, ...] | None = None
 
     @property
     def n_samples(self) -> int:
@@ -275,7 +287,7 @@ def prepare_observations(
         X=np.ascontiguousarray(Xv), feature_names=tuple(names), sample_weight=g, labels=codes,
         noise_log_density=log_noise, noise_bounds=bounds, missing=missing, kept_rows=kept,
         n_missing_values=int(nan.sum()), n_rows_with_missing=int(nan.any(axis=1).sum()),
-        n_rows_dropped=int(n_input - Xv.shape[0]),
+        n_rows_dropped=int(n_input - Xv.shape[0]), row_names=row_names(X, kept),
     )
 
 
@@ -291,29 +303,6 @@ def noise_log_ranges(noise_log_density: float, noise_bounds: np.ndarray | None,
         lower, upper = np.asarray(noise_bounds, dtype=np.float64)
         return np.log(upper - lower)
     return np.full(n_features, -float(noise_log_density) / n_features)
-
-
-def aligned_to_rows(values: Any, X: Any, name: str) -> Any:
-    """A pandas Series of per-row values (weights, labels) in the order of X's rows.
-
-    pandas matches Series by index, not position: with X a DataFrame (or Series) and
-    ``values`` a Series on the same index labels in another order, the values are put in X's
-    order; on other labels a one-line error (matching them by position would silently pair
-    rows with the wrong values). Anything else is returned as it is (matched by position).
-    """
-    index = getattr(X, "index", None)
-    if index is None or not hasattr(values, "index") or not hasattr(values, "reindex"):
-        return values
-    if values.index.equals(index):
-        return values
-    if index.is_unique and values.index.is_unique and len(values) == len(index) and (
-            values.index.isin(index).all()):
-        return values.reindex(index)
-    extra = values.index.difference(index)
-    first = f" (e.g. {extra[0]!r} is not a row of X)" if len(extra) else ""
-    raise ValueError(f"{name} is a pandas Series whose index does not match X's rows{first}: "
-                     f"give one value per row of X, indexed like X (or pass "
-                     f"{name}.to_numpy() to match by position)")
 
 
 def check_labels(labels: Any, n_rows: int, K: int) -> np.ndarray | None:

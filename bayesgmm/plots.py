@@ -1139,9 +1139,9 @@ def _rank_pvalue_texts(figure: Figure, pvalues: dict[str, float], level: float) 
 
 
 def _row_numbers(result: Any, n: int) -> np.ndarray:
-    """The caller's row number of each of the ``n`` fitted points: a posterior stores them
-    (rows the fit dropped are skipped); otherwise 0, 1, ..."""
-    rows = getattr(result, "row_numbers", None)
+    """How the caller names each of the ``n`` fitted points: a posterior stores it (its index
+    label, else its row number; rows the fit dropped are skipped); otherwise 0, 1, ..."""
+    rows = getattr(result, "row_names", None)
     return rows if rows is not None and len(rows) == n else np.arange(n)
 
 

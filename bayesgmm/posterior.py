@@ -124,6 +124,15 @@ class BayesResult:
         return float(self.em.noise_log_density) if self.noise else -np.inf
 
     @property
+    def row_names(self) -> np.ndarray:
+        """How the reports name each fitted point: the caller's index label (a DataFrame
+        with an index of its own, e.g. sample IDs) as text, else :attr:`row_numbers`."""
+        observed = self.idata["observed_data"]
+        if "row_name" in observed.data_vars:
+            return np.asarray(observed["row_name"].values).astype(str)
+        return self.row_numbers
+
+    @property
     def row_numbers(self) -> np.ndarray:
         """Each fitted point's row number in the data given to the fit (rows it dropped,
         with nothing observed, are skipped); 0, 1, ... for results saved before."""

@@ -168,7 +168,7 @@ def build_report(result: BayesResult, *, data_source: str | None = None,
         _section_data(result.em, X, figure),
         _section_em(result.em, X, figure, posterior=True,
                     hint=_noise_hint(result.em, X, _observed_labels(result),
-                                     result.row_numbers)),
+                                     result.row_names)),
         _section_parameters(result, figure, random_state),
         _section_membership(result, X, proba, figure, labelled=_result_labels(result, len(X))),
         _section_diagnostics(result, diag, figure),
@@ -193,9 +193,9 @@ def write_em_report(em: EMResult, X: Any, directory: str | os.PathLike, *,
                     rows: Any = None) -> Path:
     """Write ``report.html`` and ``figures/*.png`` for an EM fit (no posterior) into
     ``directory``; ``X`` is the data it was fitted to (NaN: a missing value; ``labels``: the
-    known components of its rows, -1 unknown; ``rows``: each point's row number in the
-    user's data, for the tables and figures, default 0, 1, ...). Loads neither PyMC nor
-    ArviZ.
+    known components of its rows, -1 unknown; ``rows``: how the tables and figures name
+    each point, default a DataFrame's own index labels, else 0, 1, ...). Loads neither PyMC
+    nor ArviZ.
 
     Returns
     -------
@@ -216,7 +216,7 @@ def build_em_report(em: EMResult, X: Any, *, data_source: str | None = None,
     membership figures (with P(noise) and the known-label points when the fit has them);
     settings and software.
     """
-    from ._validation import check_data
+    from ._validation import check_data, row_names
     from .em import EMResult
 
     if not isinstance(em, EMResult):
@@ -224,6 +224,8 @@ def build_em_report(em: EMResult, X: Any, *, data_source: str | None = None,
     Xv, _ = check_data(X, n_features=em.n_features, feature_names=em.feature_names,
                        allow_nan=True)
     labelled = _labelled(labels, len(Xv))
+    if rows is None:  # a DataFrame's own index (sample IDs, say) names its rows
+        rows = row_names(X, np.ones(len(Xv), dtype=bool))
     rows = None if rows is None else np.asarray(rows)
     if rows is not None and rows.shape != (len(Xv),):
         raise ValueError(f"rows must be one row number per point ({len(Xv)}); got shape "
@@ -757,7 +759,7 @@ def _section_membership(result, X, proba, figure, n_uncertain: int = 10,
     certainty = proba.mean[rows, assigned]
     order = np.argsort(certainty)[:n_uncertain]
     table = pd.DataFrame({f: X[order, i] for i, f in enumerate(result.feature_names)},
-                         index=pd.Index(result.row_numbers[order], name="row"))
+                         index=pd.Index(result.row_names[order], name="row"))
     table["component"] = [("noise" if k == K else str(k)) for k in assigned[order]]
     table["probability"] = certainty[order]
     table["94% lower"] = proba.lower[order, assigned[order]]
@@ -782,7 +784,7 @@ def _section_membership(result, X, proba, figure, n_uncertain: int = 10,
         weight = result.posterior["noise_weight"].values.mean() \
             if "noise_weight" in result.posterior else float("nan")
         noise = _noise_html(proba.mean[:, K], X, result.feature_names, weight,
-                            rows=result.row_numbers)
+                            rows=result.row_names)
     if proba.mean.shape[1] == 1:  # one component, no noise: every point is certain
         return _section("membership", "4. Classification and membership uncertainty",
                         "<p>With one component every point belongs to it (probability 1).</p>",

@@ -683,6 +683,8 @@ def _observed_dataset(obs: Observations) -> xr.Dataset:
         data["sample_weight"] = ("observation", obs.sample_weight)
     if obs.labels is not None:
         data["labels"] = ("observation", obs.labels)
+    if obs.row_names is not None:  # the caller's index labels (e.g. sample IDs)
+        data["row_name"] = ("observation", np.array(obs.row_names, dtype=str))
     return xr.Dataset(data, coords={"observation": np.arange(N),
                                     "feature": list(obs.feature_names)})
 

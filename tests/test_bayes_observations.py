@@ -546,3 +546,26 @@ def test_posterior_imputation_with_labels_noise_and_empty_rows(fitted_all):
     assert several.shape == (5, 6, 2) and not np.isnan(several).any()
     with pytest.raises(ValueError, match="n_imputations must be a positive integer"):
         result.impute(n_imputations=0)
+
+
+def test_a_dataframe_index_names_the_rows(tmp_path):
+    """Sample IDs in a DataFrame's index name the points in the posterior's tables and
+    figures (saved and loaded too); a default index leaves the row numbers."""
+    import pandas as pd
+
+    from bayesgmm import fit_bayes, load
+    from bayesgmm.report import build_em_report, build_report
+
+    rng = np.random.default_rng(2)
+    X = np.r_[rng.normal(0, 1, (40, 1)), rng.normal(2.5, 1, (40, 1))]
+    frame = pd.DataFrame(X, columns=["x"], index=[f"id{i:03d}" for i in range(80)])
+    frame.iloc[3] = np.nan  # dropped: the later rows keep their own names
+    result = fit_bayes(frame, 2, draws=100, tune=150, chains=2, random_state=0,
+                       progressbar=False)
+    assert result.row_names[3] == "id004" and result.row_numbers[3] == 4
+    assert list(load(result.save(tmp_path / "r")).row_names) == list(result.row_names)
+    page, _ = build_report(result)
+    assert "<th>id0" in page
+    build_em_report(result.em, frame)  # names its figures' points by the index too
+    plain = fit_bayes(X, 2, draws=100, tune=150, chains=2, random_state=0, progressbar=False)
+    np.testing.assert_array_equal(plain.row_names, np.arange(80))

@@ -1,0 +1,208 @@
+"""The plain-language verdict of a PSIS-LOO comparison (:func:`bayesgmm.selection.loo.compare`).
+
+Which model is best and which are within noise of it (elpd differences against their standard
+errors and :data:`~bayesgmm.selection.loo.MIN_ELPD_DIFF`); the Pareto-k and small-N warnings,
+each said once; and the caveats that keep the verdict honest: a best model whose own posterior
+failed its checks (or says K is too large) is not recommended without saying so, the best
+model that passed is named instead, and single outliers given components of their own are
+named with the noise suggestion.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+# Below this many observations the normal approximation of elpd differences is rough
+# (Sivula et al. 2025; az.compare flags it as "N < 100").
+SMALL_N = 100
+
+
+def _simplest(candidates: Sequence[str], results: Mapping[str, Any]) -> str | None:
+    ks = {name: getattr(results[name], "n_components", None) for name in candidates}
+    if any(k is None for k in ks.values()):
+        return None
+    return min(candidates, key=lambda name: (ks[name], candidates.index(name)))
+
+
+def _pareto_table(loos: Mapping[str, Any]) -> pd.DataFrame:
+    rows = []
+    for name, loo in loos.items():
+        k = np.asarray(loo.pareto_k).ravel()
+        good = float(loo.good_k)
+        rows.append({"model": name, "n_observations": k.size, "good_k": good,
+                     "n_high": int(np.sum(k > good)), "n_very_high": int(np.sum(k > 1)),
+                     "max_k": float(np.max(k))})
+    return pd.DataFrame(rows).set_index("model")
+
+
+def _pareto_warnings(pareto: pd.DataFrame) -> list[str]:
+    """One warning naming every model with high Pareto k: the advice is the same for all."""
+    high = pareto[pareto["n_high"] > 0]
+    if high.empty:
+        return []
+    # ArviZ's threshold depends on the number of draws: usually one for all the models
+    same = high["good_k"].nunique() == 1
+    listed = ", ".join(
+        f"{name} ({int(row['n_high'])} of {int(row['n_observations'])} observations"
+        f"{'' if same else f' above {row.good_k:.2f}'}, max {row['max_k']:.2f})"
+        for name, row in high.iterrows())
+    one = len(high) == 1
+    head = f"above {high['good_k'].iloc[0]:.2f}" if same else "too high"
+    return [f"Pareto k {head} in {listed}: those observations' PSIS-LOO terms are unreliable and "
+            f"{'this model' if one else 'these models'}' elpd_loo is likely optimistic. Use "
+            "more draws, moment matching or K-fold cross-validation for "
+            f"{'it' if one else 'them'}."]
+
+
+def _high_k(row: pd.Series) -> str:
+    """A model's high Pareto k as a clause of the verdict."""
+    n = int(row["n_high"])
+    return (f"{n} of its {int(row['n_observations'])} observations {'has' if n == 1 else 'have'} "
+            f"Pareto k > {row['good_k']:.2f} (max {row['max_k']:.2f}), so its elpd_loo is "
+            "unreliable (likely optimistic)")
+
+
+def _small_n_warning(pareto: pd.DataFrame) -> list[str]:
+    n = int(pareto["n_observations"].iloc[0])
+    if n >= SMALL_N:
+        return []
+    return [f"Only N={n} observations (< {SMALL_N}): the normal approximation to the elpd "
+            "differences is rough, so treat the standard errors as indicative."]
+
+
+def _fmt_diff(table: pd.DataFrame, name: str) -> str:
+    return f"{table.loc[name, 'elpd_diff']:.1f} +- {table.loc[name, 'dse']:.1f}"
+
+
+def _verdict(table: pd.DataFrame, best: str, within: Sequence[str], simplest: str | None,
+             notes: Sequence[str], caveat: str = "") -> str:
+    head = f"{best} is best (elpd_loo {table.loc[best, 'elpd']:.1f} +- {table.loc[best, 'se']:.1f})"
+    worse = [n for n in table.index[1:] if n not in within]
+    parts = [head]
+    if within:
+        listed = ", ".join(f"{n} (elpd_diff {_fmt_diff(table, n)})" for n in within)
+        verb = "is" if len(within) == 1 else "are"
+        parts.append(f"{listed} {verb} within noise of it")
+    else:
+        parts.append("every other model is clearly worse")
+    if within and worse:
+        parts.append("clearly worse: " + ", ".join(f"{n} ({_fmt_diff(table, n)})" for n in worse))
+    text = "; ".join(parts) + "."
+    if within and simplest is not None:
+        text += (f" The simplest model within noise of the best is {simplest}"
+                 + (" itself." if simplest == best else " (prefer it unless the extra "
+                    "components are wanted for a reason)."))
+    if caveat:
+        text += " " + caveat
+    if notes:
+        text += " Warnings: " + " ".join(notes)
+    return text
+
+
+def _convergence_warning(diagnostics: Mapping[str, str]) -> list[str]:
+    failed = [name for name, line in diagnostics.items() if line.startswith("PROBLEMS")]
+    if not failed:
+        return []
+    return [f"Convergence problems in {', '.join(failed)} (their verdicts: .diagnostics, or the "
+            "report's Convergence table): their elpd_loo "
+            "rests on draws that may not represent the posterior."]
+
+
+def _diagnose(model: Any, thresholds: Mapping[str, Any]) -> tuple[str, Any]:
+    """(line, Diagnostics or None): the model's verdict with its advice written out (a
+    comparison has no advice section for "(see advice)" to point to)."""
+    try:
+        diagnosed = model.diagnostics(**thresholds)
+    except (ValueError, KeyError) as exc:  # e.g. no sampler statistics
+        return f"not diagnosed: {exc}", None
+    return diagnosed.verdict_with_advice(), diagnosed
+
+
+def _posterior_problems(diagnosed: Any) -> list[str]:
+    """Why a model's own posterior fails its checks, as clauses of the verdict (none when it
+    passed or was not diagnosed)."""
+    if diagnosed is None:
+        return []
+    out = []
+    if not diagnosed.ok:
+        failed = "; ".join(c.summary for c in diagnosed.checks or () if not c.passed)
+        out.append(f"its posterior did not pass its convergence checks"
+                   f"{f' ({failed})' if failed else ''}, and the elpd_loo of draws that may "
+                   "not represent the posterior is unreliable")
+    if "K too large" in (diagnosed.causes or ()):
+        out.append("its diagnostics say K is too large (a component with almost no weight, "
+                   "or two components describing one cluster)")
+    return out
+
+
+def _caveat(table: pd.DataFrame, failed: Mapping[str, list[str]], pareto: pd.DataFrame,
+            best_model: Any) -> str:
+    """What the verdict must add when the best model by elpd_loo cannot be trusted: why, the
+    best model that passed its checks, and single outliers given components of their own.
+
+    A model's elpd_loo is not trustworthy when its posterior failed its checks (or they say
+    K is too large) or when observations have Pareto k above ArviZ's threshold.
+    """
+    best = str(table.index[0])
+    reasons = {name: failed[name] + ([_high_k(pareto.loc[name])]
+                                     if pareto.loc[name, "n_high"] else [])
+               for name in failed}
+    parts = []
+    if reasons[best]:
+        parts.append(f"But the comparison is not trustworthy for {best}: "
+                     + "; ".join(reasons[best]) + ".")
+        parts.append(_passed_instead(table, failed, reasons))
+    rows = _singleton_rows(best_model)
+    if rows:
+        advice = ("" if getattr(best_model, "noise", False)
+                  else ": consider a noise component (noise=True / --noise)")
+        parts.append(f"{best} gives components of their own to single outliers (rows "
+                     f"{', '.join(map(str, rows))}, counting from 0){advice}.")
+    return " ".join(parts)
+
+
+def _passed_instead(table: pd.DataFrame, failed: Mapping[str, list[str]],
+                    reasons: Mapping[str, list[str]]) -> str:
+    """The best model that passed every check, else the best whose posterior passed its own."""
+    others = [str(name) for name in table.index[1:]]
+    clean = [name for name in others if not reasons[name]]
+    if clean:
+        return (f"Among the models that passed their checks, {clean[0]} is best (elpd_diff "
+                f"{_fmt_diff(table, clean[0])}).")
+    converged = [name for name in others if not failed[name]]
+    if converged:
+        return (f"No model passed every check; of those whose posterior checks did not fail, "
+                f"{converged[0]} is best (elpd_diff {_fmt_diff(table, converged[0])}), though "
+                "high Pareto k makes its elpd_loo unreliable too.")
+    return "No other model passed its checks either: fix the fits before choosing K."
+
+
+# A component is given to a few outliers when it holds this many observations or fewer, and
+# its posterior median weight is worth at most twice as many (the Dirichlet prior keeps a
+# nearly empty component's weight above its points' share).
+_FEW_POINTS = 2
+
+
+def _singleton_rows(model: Any) -> list[int]:
+    """Row numbers of the observations that ``model`` gives components of their own: those
+    assigned (highest mean membership) to a component that holds at most ``_FEW_POINTS``
+    observations. Empty for models that cannot tell (no ``memberships``)."""
+    if not hasattr(model, "memberships") or "weights" not in model.posterior.data_vars:
+        return []
+    weights = model.posterior["weights"].transpose("chain", "draw", ...).to_numpy()
+    K = weights.shape[-1]
+    observed = model.idata["observed_data"]
+    counts = (observed["sample_weight"].to_numpy() if "sample_weight" in observed.data_vars
+              else np.ones(observed.sizes["observation"]))
+    small = np.median(weights.reshape(-1, K), axis=0) * counts.sum() <= 2 * _FEW_POINTS
+    if not small.any():
+        return []
+    labels = np.argmax(model.memberships(max_draws=200).mean, axis=1)  # K: the noise
+    held = np.bincount(labels, weights=counts, minlength=K + 1)[:K]
+    few = small & (held > 0) & (held <= _FEW_POINTS)
+    own = np.flatnonzero((labels < K) & few[np.minimum(labels, K - 1)])
+    return [int(r) for r in model.row_numbers[own]]
