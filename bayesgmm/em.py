@@ -310,7 +310,12 @@ class EMResult(NoiseFlag):
         codes = check_labels(aligned_to_rows(labels, X, "labels"), Xv.shape[0],
                              self.n_components)
         nan = np.isnan(Xv)
-        dropped = self.observations is not None and self.observations.get("missing") == "drop"
+        policy = (self.observations or {}).get("missing", "marginalise")
+        if policy == "refuse" and nan.any():
+            raise ValueError("X has missing values (NaN), which this fit refused "
+                             "(missing='refuse'): remove them, or refit with "
+                             "missing='marginalise' or 'drop'")
+        dropped = policy == "drop"
         kept = ~(nan.any(axis=1) if dropped else nan.all(axis=1))
         if not kept.any():
             raise ValueError("X has no row the fit would keep (every row has a missing value)"

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import inspect
 import os
+import warnings
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ._validation import check_int
+from ._validation import check_data, check_int, default_names
 from .draw_arrays import categorical
 from .observation_record import name_labels, observations_record
 from .observations import encode_labels
@@ -134,8 +135,13 @@ class BayesianGMM:
                 raise ValueError(
                     f"invalid parameter {name!r} for BayesianGMM; valid parameters: {valid}"
                 )
-            if sub:
-                getattr(self, name).set_params(**{sub: value})
+            if sub:  # nested parameters: only of objects that take them (Priors do not)
+                inner = getattr(self, name)
+                if not hasattr(inner, "set_params"):
+                    raise ValueError(
+                        f"invalid parameter {key!r}: {name!r} has no parameters of its own to "
+                        f"set; give a whole new value, e.g. {name}=Priors({sub}=...)")
+                inner.set_params(**{sub: value})
             else:
                 setattr(self, name, value)
         return self
@@ -149,14 +155,15 @@ class BayesianGMM:
 
     def __sklearn_tags__(self) -> Any:
         """scikit-learn's description of the estimator (a density estimator, as
-        ``GaussianMixture``; NaN allowed unless ``missing="refuse"``), for ``Pipeline``, ``clone``
+        ``GaussianMixture``; NaN allowed when ``missing="marginalise"``, the only policy under
+        which prediction and scoring take rows with NaN), for ``Pipeline``, ``clone``
         and the searches, which ask for it. Only scikit-learn calls it, so it imports
         scikit-learn here, never at import time (it is not a dependency)."""
         from sklearn.utils import InputTags, Tags, TargetTags
 
         return Tags(estimator_type="density_estimator",
                     target_tags=TargetTags(required=False),
-                    input_tags=InputTags(allow_nan=self.missing != "refuse"),
+                    input_tags=InputTags(allow_nan=self.missing == "marginalise"),
                     non_deterministic=self.random_state is None)
 
     # -- fitting ------------------------------------------------------------------------------
@@ -244,16 +251,22 @@ class BayesianGMM:
         return self.result_
 
     def _check_X(self, X: Any) -> Any:
-        """Refuse DataFrames whose columns are not the fitted features (order included)."""
+        """Refuse named input (DataFrame columns, a Series' name) that is not the fitted
+        features, order included. Fitted on an array (placeholder names x0, x1, ...), named
+        input is taken with a warning, as scikit-learn does."""
         self._fitted()
-        if isinstance(X, pd.DataFrame):
-            names = [str(c) for c in X.columns]
-            if names != list(self.feature_names_in_):
-                raise ValueError(
-                    f"X has columns {names}; the model was fitted on "
-                    f"{list(self.feature_names_in_)}"
-                )
-        return X
+        names = ([str(c) for c in X.columns] if isinstance(X, pd.DataFrame) else
+                 [str(X.name)] if isinstance(X, pd.Series) and X.name is not None else None)
+        fitted = list(self.feature_names_in_)
+        if names is None or names == fitted:
+            return X
+        if fitted == list(default_names(len(fitted))) and len(names) == len(fitted):
+            warnings.warn(f"X has feature names {names}, but this BayesianGMM was fitted "
+                          "without feature names: its columns are taken in order",
+                          UserWarning, stacklevel=3)
+            return np.asarray(X, dtype=np.float64)
+        what = "columns" if isinstance(X, pd.DataFrame) else "name"
+        raise ValueError(f"X has {what} {names}; the model was fitted on {fitted}")
 
     # -- prediction ---------------------------------------------------------------------------
     def predict(self, X: Any) -> np.ndarray:
@@ -275,9 +288,14 @@ class BayesianGMM:
 
     def score(self, X: Any, y: Any = None) -> float:
         """Mean posterior predictive log-density per point (higher is better), over the rows
-        with an observed value (as :meth:`bayesgmm.EMResult.score`)."""
-        Xv = self._fitted()._check(self._check_X(X))  # an array, NaN where missing
-        seen = ~np.isnan(Xv).all(axis=1)
+        the fit would have kept (as :meth:`bayesgmm.EMResult.score`: under
+        ``missing="drop"`` the complete rows)."""
+        result = self._fitted()
+        policy = (result.observations_summary or {}).get("missing", "marginalise")
+        Xv, _ = check_data(self._check_X(X), n_features=self.n_features_in_,
+                           feature_names=result.feature_names, allow_nan=policy != "refuse")
+        nan = np.isnan(Xv)  # the rows the fit would have kept, as it would have kept them
+        seen = ~(nan.any(axis=1) if policy == "drop" else nan.all(axis=1))
         if not seen.any():
             raise ValueError("X has no row with an observed value: there is nothing to score")
         return float(np.mean(self._fitted().score_samples(Xv[seen])))

@@ -114,3 +114,43 @@ def test_works_in_scikit_learn_pipelines_and_searches(old_faithful):
     assert np.isfinite(pipe.score(old_faithful))
     search = GridSearchCV(est, {"n_components": [1, 2]}, cv=2, error_score="raise")
     assert search.fit(old_faithful).best_params_["n_components"] in (1, 2)
+
+
+def test_nested_parameters_of_objects_without_them_are_a_value_error():
+    with pytest.raises(ValueError, match=r"'priors' has no parameters of its own.*Priors\("):
+        BayesianGMM().set_params(priors__means_sd=3.0)
+
+
+def test_named_input_against_the_fitted_names(old_faithful):
+    """Fitted on an array (placeholder names): a DataFrame is taken in order with a warning,
+    as scikit-learn does; fitted on names: a Series of another name is refused, like a
+    DataFrame with other columns."""
+    on_array = BayesianGMM(2, covariance_type="diag", draws=60, tune=100, chains=2,
+                           random_state=1, progressbar=False).fit(old_faithful.to_numpy())
+    with pytest.warns(UserWarning, match="fitted without feature names"):
+        named = on_array.predict(old_faithful)
+    np.testing.assert_array_equal(named, on_array.predict(old_faithful.to_numpy()))
+    on_series = BayesianGMM(1, draws=60, tune=100, chains=2, random_state=1,
+                            progressbar=False).fit(old_faithful["waiting"])
+    with pytest.raises(ValueError, match=r"X has name \['eruptions'\]; the model was fitted "
+                                         r"on \['waiting'\]"):
+        on_series.predict(old_faithful["eruptions"])
+
+
+def test_score_and_criteria_follow_the_missing_policy(old_faithful):
+    """"drop": score over the complete rows (cross-validation works); "refuse": NaN refused
+    by bic too, not scored; the NaN tag says where rows with NaN are taken."""
+    X = old_faithful.to_numpy().copy()
+    X[::7, 0] = np.nan
+    dropped = BayesianGMM(2, missing="drop", draws=60, tune=100, chains=2, random_state=1,
+                          progressbar=False).fit(X)
+    complete = ~np.isnan(X).any(axis=1)
+    assert dropped.score(X) == pytest.approx(dropped.score(X[complete]), rel=1e-12)
+    refusing = BayesianGMM(2, missing="refuse", draws=60, tune=100, chains=2, random_state=1,
+                           progressbar=False).fit(X[complete])
+    with pytest.raises(ValueError, match="which this fit refused"):
+        refusing.bic(X)
+    sklearn = pytest.importorskip("sklearn")
+    assert sklearn is not None
+    assert BayesianGMM(missing="marginalise").__sklearn_tags__().input_tags.allow_nan
+    assert not BayesianGMM(missing="drop").__sklearn_tags__().input_tags.allow_nan
