@@ -2,7 +2,10 @@
 
 With four components two of them overlap in the main body of the data, the sampler swaps their
 labels, and the per-component summaries only mean something after relabelling to the EM
-solution. Run: python examples/galaxies.py [--quick]"""
+solution. Each fit samples until its checks hold (draws="auto", at most 10,000 per chain) and
+its verdict is printed first: where it says PROBLEMS, the table after it is not a result, and
+the advice says why (for K = 4, typically a component the data barely support).
+Run: python examples/galaxies.py [--quick]"""
 
 import argparse
 import warnings
@@ -12,16 +15,19 @@ import bayesgmm
 parser = argparse.ArgumentParser(description=__doc__)
 parser.add_argument("--quick", action="store_true", help="few draws: a smoke test, not a result")
 args = parser.parse_args()
-draws, chains = (100, 2) if args.quick else (1000, 4)
+draws, chains = (100, 2) if args.quick else ("auto", 4)
 
 X = bayesgmm.load_galaxies()  # velocity, km/s
 for K in (3, 4):
-    post = bayesgmm.fit_bayes(X, K, draws=draws, tune=draws, chains=chains, random_state=2,
-                              progressbar=False)
+    post = bayesgmm.fit_bayes(X, K, draws=draws, tune=100 if args.quick else 1000,
+                              chains=chains, random_state=2, progressbar=False)
     print(f"===== K = {K}: EM BIC {post.em.bic(X):.1f} =====")
-    print(post.label_switching)  # how many draws had their components reordered, per chain
-    table = post.compare_em()[["em", "mean", "sd", "lower", "upper"]]
-    print(table.loc[[i for i in table.index if not i.startswith("covariances")]].round(3))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        print("diagnostics:", post.diagnostics().verdict, "\n")
+        diagnostics = post.diagnostics()
+    print("diagnostics:", diagnostics.verdict)
+    for advice in diagnostics.advice:
+        print("  advice:", advice)
+    print(post.label_switching)  # how many draws had their components reordered, per chain
+    table = post.compare_em()[["em", "mean", "sd", "lower", "upper"]]
+    print(table.loc[[i for i in table.index if not i.startswith("covariances")]].round(3), "\n")
