@@ -645,20 +645,24 @@ def _cmd_run(args: argparse.Namespace) -> int:
     frame, observed, names = _read_observations(
         spec.data_path, spec.columns, _SpecObservations(spec), spec.n_components)
     _check_columns(frame, spec.covariance_type, "[data] columns")
+    # drawn here when the spec has none, and printed: the run can be repeated with it
+    seed = spec.seed if spec.seed is not None else secrets.randbelow(2**31)
     print(f"{spec.path.name}: {spec.data_path}: {len(frame)} rows x {frame.shape[1]} column(s) "
           f"{list(frame.columns)}; K={spec.n_components}, {spec.covariance_type} covariances; "
-          f"output: {out}")
+          f"seed {seed}; output: {out}")
     settings = spec.sampler_settings
     if args.no_progress:
         settings = settings.replace(progressbar=False)
     result = fit_bayes(
         frame, spec.n_components, covariance_type=spec.covariance_type, priors=spec.priors,
-        random_state=spec.seed, ordered_means=spec.ordered_means, settings=settings,
+        random_state=seed, ordered_means=spec.ordered_means, settings=settings,
         thresholds=thresholds, **observed,
     )
+    result.settings["seed_drawn"] = spec.seed is None  # drawn here, printed above
     _name_components(result, names)
     diag = _print_result(result, thresholds)
     _print_observations(result, names)
+    _print_noise_hint(result.em, frame, observed)
     _save(result, out, force=args.force, report=spec.report, data_source=str(spec.path),
           thresholds=thresholds)
     return EXIT_PROBLEMS if args.strict and not diag.ok else 0

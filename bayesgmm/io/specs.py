@@ -120,10 +120,11 @@ def load_spec(path: str | Path) -> RunSpec:
         raise ValueError(f"{p}: [model] n_components must be >= 1")
     cov = mdl.get("covariance_type", "full")
     if cov not in COVARIANCE_TYPES:
-        raise ValueError(f"{p}: [model] covariance_type must be one of {COVARIANCE_TYPES}")
+        raise ValueError(f"{p}: [model] covariance_type must be one of {COVARIANCE_TYPES}; "
+                         f"got {cov!r}")
     sampler = smp.get("name", "nutpie")
     if sampler not in SAMPLERS:
-        raise ValueError(f"{p}: [sampler] name must be one of {SAMPLERS}")
+        raise ValueError(f"{p}: [sampler] name must be one of {SAMPLERS}; got {sampler!r}")
     if smp.get("nutpie_backend", "auto") not in NUTPIE_BACKENDS:
         raise ValueError(f"{p}: [sampler] nutpie_backend must be one of {NUTPIE_BACKENDS}")
     retry = smp.get("retry_target_accept")
@@ -131,6 +132,7 @@ def load_spec(path: str | Path) -> RunSpec:
         raise ValueError(f"{p}: [sampler] retry_target_accept must be a number in (0, 1) or false")
     if retry is False:  # TOML has no None: false turns the retry off
         smp = {**smp, "retry_target_accept": None}
+    _check_auto_only(smp, p)
     try:
         settings = SamplerSettings(
             sampler=sampler, **{k: smp[k] for k in ("draws", "tune", "chains", "target_accept",
@@ -165,6 +167,23 @@ def load_spec(path: str | Path) -> RunSpec:
         weights=data.get("weights"), labels=data.get("labels"), noise=data.get("noise", False),
         noise_volume=noise_volume,
     )
+
+
+def _check_auto_only(smp: dict[str, Any], path: Path) -> None:
+    """Options that only a draws = "auto" run uses are refused beside a fixed number of
+    draws, and a retry target below the first one is refused: set, they would be silently
+    ignored."""
+    if smp.get("draws", "auto") != "auto":
+        given = [k for k in ("max_draws", "max_time") if k in smp]
+        if given:
+            raise ValueError(f"{path}: [sampler] {' and '.join(given)} bound draws = \"auto\"; "
+                             f"with draws = {smp['draws']} the run draws exactly that many: "
+                             "give one of the two")
+    retry, target = smp.get("retry_target_accept"), smp.get("target_accept", 0.8)
+    if isinstance(retry, int | float) and not isinstance(retry, bool) and retry <= target:
+        raise ValueError(f"{path}: [sampler] retry_target_accept ({retry:g}) must be above "
+                         f"target_accept ({target:g}): a retry after a divergence takes smaller "
+                         "steps; or set it to false for no retry")
 
 
 def _spec_observations(data: dict[str, Any], path: Path) -> tuple[str, float | None]:
@@ -223,3 +242,6 @@ def _check_schema(raw: dict[str, Any], path: Path) -> None:
         if section == "data" and "columns" in values and \
                 not all(isinstance(c, str) for c in values["columns"]):
             raise ValueError(f"{path}: [data] columns must be a list of strings")
+        if section == "data" and values.get("columns") == []:
+            raise ValueError(f"{path}: [data] columns is empty: name the feature columns, or "
+                             "leave the key out to use every column")
