@@ -1009,9 +1009,13 @@ def _readable_setting(name: str, value):
                     + (f", after {value['after_draws']} draws per chain"
                        if "after_draws" in value else "") + ")"
                     if {"measure", "old_start", "new_start"} <= value.keys() else "")
-            return ("a chain found a better mode: EM was restarted from it" + gain
-                    + " and the chains sampled again")
-        return ("chains disagreed on the mode, but restarting EM found no better start"
+            found = ("every chain left the start for a better mode" if value.get("every_chain")
+                     else "a chain found a better mode")
+            return (f"{found}: EM was restarted from it" + gain + " and the chains sampled "
+                    "again")
+        return (("the chains sat above the start, but restarting EM found no better start"
+                 if value.get("every_chain") else
+                 "chains disagreed on the mode, but restarting EM found no better start")
                 + (f" (EM from the best chain's draw failed: {value['failed']})"
                    if value.get("failed") else ""))
     return value
