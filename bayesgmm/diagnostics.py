@@ -687,17 +687,19 @@ def _mode_check(shifts, worst, chains, density, mode_shift_max, maybe_unlabelled
     flagged = [i for i, s in enumerate(shifts) if s > mode_shift_max]
     passed = not flagged
     names = ", ".join(chains[i] for i in flagged)
+    shown = f"{value:.2f}" if value < 1e4 else "more than 10,000"  # chains that barely move
     summary = (
-        f"chains agree (max mode shift {value:.2f} sd <= {mode_shift_max:g})"
+        f"chains agree (max mode shift {shown} sd <= {mode_shift_max:g})"
         if passed
-        else f"chain(s) {names} in a different mode (shift {value:.2f} sd > {mode_shift_max:g})"
+        else f"chain(s) {names} in a different mode (shift {shown} sd > {mode_shift_max:g})"
         if len(flagged) < len(chains)
-        else f"no two chains agree (shift {value:.2f} sd > {mode_shift_max:g})"
+        else f"no two chains agree (shift {shown} sd > {mode_shift_max:g})"
     )
     problem = None
     if not passed:
         details = "; ".join(
-            f"chain {chains[i]} by {shifts[i]:.2f} sd, worst {worst[i]}" for i in flagged
+            f"chain {chains[i]} by {shifts[i]:.2f} sd, worst {worst[i]}" if shifts[i] < 1e4
+            else f"chain {chains[i]} by more than 10,000 sd, worst {worst[i]}" for i in flagged
         )
         if len(flagged) < len(chains):
             problem = (
@@ -952,6 +954,12 @@ def _advice(checks, post, density, chains, flagged, divergences, stats, ess_min,
     if len(chains) < 2:  # R-hat cannot be computed from one chain: no draws would cure that
         failed -= {"max R-hat", "max R-hat (label-invariant)"}
     found: dict[str, str] = {}
+    frozen = _frozen_chains(post, chains)
+    if frozen:
+        # Draws that barely move say nothing about modes, K or mixing: only this is known.
+        found["stuck chain"] = frozen
+        causes = ("stuck chain",)
+        return causes, (f"stuck chain: {frozen}",)
     better, worse = _mode_evidence(density, chains, flagged)
     if better:
         found["poor start"] = better
@@ -980,6 +988,29 @@ def _advice(checks, post, density, chains, flagged, divergences, stats, ess_min,
             found["slow mixing"] = _more_draws_evidence(checks, post, ess_min)
     causes = tuple(c for c in CAUSES if c in found)
     return causes, tuple(f"{c}: {found[c]}" for c in causes)
+
+
+# A chain whose draws repeat the previous one this often has not been sampling (every
+# proposal rejected: a step size collapsed in too short a warm-up, say).
+_FROZEN_FRACTION = 0.9
+
+
+def _frozen_chains(post, chains) -> str:
+    """Evidence that some chains did not move: their draws mostly repeat the previous one
+    (the same point, to the last bit). Empty when every chain moved."""
+    values, _ = _stack_scalars(post, {})  # (chain, draw, P)
+    if values.shape[1] < 2:
+        return ""
+    repeated = np.all(values[:, 1:] == values[:, :-1], axis=-1).mean(axis=1)  # per chain
+    stuck = [(c, r) for c, r in zip(chains, repeated, strict=True) if r >= _FROZEN_FRACTION]
+    if not stuck:
+        return ""
+    listed = ", ".join(f"chain {c} {100 * r:.0f}%" for c, r in stuck)
+    return (f"chain(s) {', '.join(str(c) for c, _ in stuck)} barely moved: their draws repeat "
+            f"the previous one ({listed} of draws), so every proposal was rejected, typically "
+            "because the warm-up was too short to adapt the step size. Sample again with the "
+            "default warm-up (tune=1000) or longer; until then the draws say nothing about "
+            "the posterior, K or the start.")
 
 
 def _mode_evidence(density, chains, flagged) -> tuple[str, str]:
@@ -1049,8 +1080,40 @@ def _k_too_large_evidence(post, empty_weight) -> str:
                         f"(posterior median weights {median[j]:.3g} and {median[k]:.3g})")
     if not parts:
         return ""
-    return ("; ".join(parts) + ". Fewer components may describe the data as well: compare K "
-            "by LOO (bayesgmm select) and refit with a smaller K.")
+    mixed = _bimodal_components(post)
+    unreliable = (f" The relabelled draws of component(s) {', '.join(map(str, mixed))} are "
+                  "bimodal (bimodality coefficient above 5/9 for a mean): their summaries "
+                  "average over different clusters; do not report them." if mixed else "")
+    return ("; ".join(parts) + "." + unreliable + " The per-component summaries of the "
+            "components named describe no single cluster (label-invariant quantities, such as "
+            "the log-likelihood or the predictive density, still do). Fewer components may "
+            "describe the data as well: compare K by LOO (bayesgmm select) and refit with a "
+            "smaller K.")
+
+
+# Sarle's bimodality coefficient above this (its value for a uniform distribution) suggests
+# two modes; a normal distribution has 1/3.
+_BIMODAL = 5 / 9
+
+
+def _bimodal_components(post) -> list[int]:
+    """Components whose relabelled mean, in some feature, has a bimodal marginal over the
+    draws (Sarle's coefficient (skew^2 + 1) / (excess kurtosis + 3(n-1)^2/((n-2)(n-3)))):
+    relabelling could not give them one identity, so their summaries mix clusters."""
+    if "means" not in post.data_vars or post["means"].ndim != 4:
+        return []
+    from scipy import stats
+
+    m = post["means"].transpose(*SAMPLE_DIMS, ...).values
+    flat = m.reshape(-1, *m.shape[2:])  # (S, K, D)
+    n = flat.shape[0]
+    if n < 4:
+        return []
+    with np.errstate(all="ignore"):
+        skew = stats.skew(flat, axis=0)
+        kurt = stats.kurtosis(flat, axis=0)
+        bc = (skew ** 2 + 1) / (kurt + 3 * (n - 1) ** 2 / ((n - 2) * (n - 3)))
+    return [int(k) for k in np.flatnonzero(np.nan_to_num(bc).max(axis=-1) > _BIMODAL)]
 
 
 def _divergence_evidence(post, stats, chains, divergences, target_accept=None) -> str:
@@ -1096,15 +1159,21 @@ def _more_draws_evidence(checks, post, ess_min) -> str:
     worst = min(ess)
     rate = worst / n_draws  # ESS per draw per chain-set; ESS grows about linearly in draws
     needed = int(np.ceil(n_draws * max(ess_min / worst, 1.0)))
+    auto = ("; or leave draws='auto' (the default), which draws until every check holds")
     if needed <= n_draws:
         # ESS is fine: R-hat or the rank test failed; four times the draws is the usual cure.
         needed = 4 * n_draws
         return (f"R-hat or the rank test failed though the ESS ({worst:.0f}) is enough; the "
                 f"chains need longer to agree: draw more (e.g. {needed} per chain: "
-                f"{_draws_option(needed)}).")
+                f"{_draws_option(needed)}){auto}.")
+    # An ESS estimated from few draws is itself noisy, and R-hat may need more than the ESS
+    # does: half as much again, and at least twice the draws when R-hat failed too.
+    rhat_failed = any(c.name.startswith("max R-hat") and not c.passed for c in checks)
+    suggested = max(int(np.ceil(1.5 * needed)), 2 * n_draws if rhat_failed else 0)
     return (f"the smallest ESS is {worst:.0f} from {n_draws} draws per chain ({1000 * rate:.0f} "
             f"per 1000 draws); at that rate ESS {ess_min:g} needs about {needed} draws per "
-            f"chain ({_draws_option(needed)}).")
+            f"chain, and an ESS measured on few draws is rough: ask for about {suggested} "
+            f"({_draws_option(suggested)}){auto}.")
 
 
 def _draws_option(n: int) -> str:

@@ -378,7 +378,28 @@ def test_advice_slow_mixing_gives_the_draws_needed(rng):
                 next(c.value for c in result.checks
                      if c.name == "min bulk ESS (label-invariant)"))
     needed = int(np.ceil(N_DRAWS * 400 / worst))
-    assert f"draws={needed}" in result.advice[0]
+    assert f"needs about {needed} draws per chain" in result.advice[0]
+    # the estimate is rough, and R-hat failed too: half as much again, at least twice the draws
+    suggested = max(int(np.ceil(1.5 * needed)), 2 * N_DRAWS)
+    assert f"draws={suggested}" in result.advice[0] and "draws='auto'" in result.advice[0]
+
+
+def test_chains_that_never_moved_are_named_and_nothing_else_is_inferred(rng):
+    """Every proposal rejected (a collapsed step size after too short a warm-up): the draws
+    repeat, the mode shift is astronomical; the advice names the stuck chains and the warm-up,
+    not K, divergences or more draws (the draws say nothing yet)."""
+    post = posterior(rng)
+    for name in post:
+        post[name][1:] = post[name][1:, :1]  # chains b, c, d: one point, repeated
+    result = diagnose(make_tree(post, sample_stats(rng)))
+
+    assert not result.ok and result.causes == ("stuck chain",)
+    assert "chain(s) b, c, d barely moved" in result.advice[0]
+    assert "tune=1000" in result.advice[0]
+    for name in post:  # every chain stuck, each at its own point: no within-chain spread
+        post[name][0] = post[name][0, :1]
+    assert "no two chains agree (shift more than 10,000 sd" in diagnose(
+        make_tree(post, sample_stats(rng))).verdict
 
 
 def test_advice_divergences_names_where_they_concentrate(rng):
@@ -511,3 +532,16 @@ def test_rank_test_keeps_its_power_when_a_chain_is_far_off(n_chains):
     for t in range(1, noise.shape[1]):  # AR(1), 0.95: converged, but autocorrelated
         ar[:, t] = 0.95 * ar[:, t - 1] + noise[:, t]
     assert rank_uniformity_pvalues(xr.Dataset({"a": (("chain", "draw"), ar)}))["a"] > 0.01
+
+
+def test_k_too_large_says_when_relabelled_components_are_bimodal(rng):
+    """A component whose relabelled mean jumps between two clusters from draw to draw: the
+    advice says its summaries average over clusters (Sarle's coefficient above 5/9)."""
+    post = posterior(rng)
+    jump = rng.random((N_CHAINS, N_DRAWS)) < 0.3  # at cluster 0 in 30% of draws, else at 1
+    post["means"][..., 2, :] = np.where(jump[..., None], MEANS[0], MEANS[1]) + \
+        MEAN_SD * rng.normal(size=(N_CHAINS, N_DRAWS, 2))
+    post["means"][..., 1, :] = MEANS[1] + MEAN_SD * rng.normal(size=(N_CHAINS, N_DRAWS, 2))
+    result = diagnose(make_tree(post, sample_stats(rng)))
+    text = next(a for a in result.advice if a.startswith("K too large"))
+    assert "component(s) 2 are bimodal" in text and "do not report them" in text
