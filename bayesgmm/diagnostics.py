@@ -35,7 +35,6 @@ Sampler statistics are read under both samplers' names: PyMC's ``pm.sample`` wri
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -769,10 +768,13 @@ def rank_test_draws(posterior: xr.Dataset) -> xr.Dataset:
     import arviz_stats  # noqa: F401 (registers the .azstats accessor)
 
     ess = posterior.azstats.ess(sample_dims=["draw"], method="bulk")  # (chain, ...) each
-    lowest = [float(np.nanmin(v.values)) for v in ess.data_vars.values()
-              if np.isfinite(v.values).any()]  # constant scalars have no ESS
+    # Per scalar, the median over chains of its per-chain ESS (one chain's noisy estimate
+    # must not halve every chain's draws); the smallest over scalars sets the factor,
+    # rounded (independent draws have an ESS a little under or over their number).
+    typical = [float(np.nanmin(v.median(dim="chain").values)) for v in ess.data_vars.values()
+               if np.isfinite(v.values).any()]  # constant scalars have no ESS
     n_draws = posterior.sizes["draw"]
-    factor = max(1, math.ceil(n_draws / max(min(lowest), 1.0))) if lowest else 1
+    factor = max(1, round(n_draws / max(min(typical), 1.0))) if typical else 1
     thinned = posterior.azstats.thin(sample_dims=["draw"], factor=factor)
     n = thinned.sizes["draw"]
     if n > RANK_TEST_MAX_DRAWS:
@@ -782,10 +784,11 @@ def rank_test_draws(posterior: xr.Dataset) -> xr.Dataset:
 
 def rank_uniformity_pvalues(posterior: xr.Dataset, *, thinned: bool = False
                             ) -> dict[str, float]:
-    """Multi-chain rank-uniformity p-value of every scalar, as ArviZ's rank plot computes it.
+    """Multi-chain rank-uniformity p-value of every scalar, as ArviZ's rank plot computes it
+    on the draws the report's rank plot shows.
 
-    The draws are thinned to about independent ones (:func:`rank_test_draws`: ArviZ's
-    ``thin``, then to at most :data:`RANK_TEST_MAX_DRAWS` per chain), replaced by their
+    The draws are thinned to about independent ones (:func:`rank_test_draws`: by each
+    chain's own ESS, then to at most :data:`RANK_TEST_MAX_DRAWS` per chain), replaced by their
     fractional ranks over all chains, and ArviZ's
     ``mchain_uniformity_test`` (Säilynoja et al. 2022: a hypergeometric test per rank,
     combined over ranks by the Cauchy combination) asks whether every chain has the same rank
