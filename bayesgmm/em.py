@@ -275,7 +275,8 @@ class EMResult(NoiseFlag):
         e = self._estep(X, return_resp=True)
         Xv, _ = check_data(X, n_features=self.n_features, feature_names=self.feature_names,
                            allow_nan=True)
-        return conditional_means(Xv, e.resp, self.means, self.full_covariances)
+        return conditional_means(Xv, e.resp, self.means, self.full_covariances,
+                                 noise_bounds=self.noise_bounds)
 
     def predict(self, X: Any) -> np.ndarray:
         """Most probable component of each point, shape (N,); -1 for noise."""

@@ -3,7 +3,9 @@ missing coordinates given its observed ones, as means (:func:`conditional_means`
 ``EMResult.impute`` and ``BayesResult.impute``) and as draws (:func:`conditional_draws`, the
 multiple imputations of ``BayesResult.impute``).
 
-Where it sits: the data layer, beside :mod:`bayesgmm.observations`; NumPy only.
+Where it sits: the data layer, beside :mod:`bayesgmm.observations`; NumPy (the draws use
+:func:`bayesgmm.draw_arrays.categorical`, imported when drawing: the EM path stays free of
+xarray).
 """
 
 from __future__ import annotations
@@ -14,34 +16,41 @@ __all__ = ["conditional_draws", "conditional_means"]
 
 
 def conditional_means(X: np.ndarray, resp: np.ndarray, means: np.ndarray,
-                      covariances: np.ndarray) -> np.ndarray:
+                      covariances: np.ndarray, noise_bounds: np.ndarray | None = None
+                      ) -> np.ndarray:
     """E[x | observed part of x] under a Gaussian mixture: X with its NaN filled in.
 
     Parameters
     ----------
     X : ndarray (N, D), NaN = missing
     resp : ndarray (N, K) or (N, K + 1)
-        Memberships given the observed values (a noise column, if any, is ignored: the
-        uniform component's conditional mean is not defined by a density over a box's
-        missing coordinates, so the Gaussians' conditional means are averaged with their
-        memberships renormalised).
+        Memberships given the observed values; with a noise component its column is last.
     means : ndarray (K, D)
     covariances : ndarray (K, D, D)
         Full form.
+    noise_bounds : ndarray (2, D), optional
+        The noise component's box: its conditional mean of a missing coordinate is the
+        middle of that side. Without it (no noise component, or only a volume was given, so
+        the box is unknown) the Gaussians' memberships are renormalised over them.
 
     Returns
     -------
     ndarray (N, D)
-        sum_k r_nk (mu_k[m] + Sigma_k[m, o] Sigma_k[o, o]^-1 (x_o - mu_k[o])) in the gaps.
+        sum_k r_nk (mu_k[m] + Sigma_k[m, o] Sigma_k[o, o]^-1 (x_o - mu_k[o])) in the gaps
+        (+ r_n,noise (lower + upper)[m] / 2 with a box). Observed values are unchanged.
     """
     K = means.shape[0]
     out = np.array(X, dtype=np.float64, copy=True)
-    r = resp[:, :K] / resp[:, :K].sum(axis=1, keepdims=True)
+    r = _memberships(resp, K, noise_bounds)
+    gaps_before = np.isnan(out)
     for rows, gaps, k, mean, _ in _conditionals(out, means, covariances):
         block = np.ix_(rows, np.flatnonzero(gaps))
         if k == 0:  # the pattern's first component: the gaps start from 0, not NaN
             out[block] = 0.0
         out[block] += r[rows, k, None] * mean
+    if r.shape[1] > K:  # the noise component's share: the middle of the box's sides
+        middle = np.asarray(noise_bounds, dtype=np.float64).mean(axis=0)
+        out += np.where(gaps_before, r[:, K, None] * middle, 0.0)
     return out
 
 
@@ -53,28 +62,26 @@ def conditional_draws(X: np.ndarray, resp: np.ndarray, means: np.ndarray,
     Each incomplete row first draws its component from ``resp`` (its memberships given the
     observed values), then its missing coordinates from that component's conditional
     Gaussian N(mu_m + S_mo S_oo^-1 (x_o - mu_o), S_mm - S_mo S_oo^-1 S_om); a row that
-    draws the noise component gets uniform values over ``noise_bounds``' missing sides (with
-    no bounds, only a volume, the Gaussians' memberships renormalised are used instead).
+    draws the noise component gets uniform values over ``noise_bounds``' missing sides
+    (memberships as in :func:`conditional_means`, whose result is these draws' mean).
 
     Parameters
     ----------
-    X, resp, means, covariances
+    X, resp, means, covariances, noise_bounds
         As in :func:`conditional_means`.
     rng : numpy Generator
-    noise_bounds : ndarray (2, D), optional
-        The noise component's box (lower, upper).
 
     Returns
     -------
     ndarray (N, D)
         A copy of X; observed values unchanged.
     """
+    from .draw_arrays import categorical  # the one inverse-CDF draw (posterior side)
+
     K = means.shape[0]
     out = np.array(X, dtype=np.float64, copy=True)
-    r = resp if resp.shape[1] == K or noise_bounds is not None else resp[:, :K]
-    r = r / r.sum(axis=1, keepdims=True)
-    component = np.minimum((rng.random(len(out))[:, None] > np.cumsum(r, axis=1)).sum(axis=1),
-                           r.shape[1] - 1)
+    r = _memberships(resp, K, noise_bounds)
+    component = categorical(r, rng.random(len(out)))
     for rows, gaps, k, mean, cov in _conditionals(out, means, covariances, with_cov=True):
         mine = component[rows] == k
         if mine.any():
@@ -87,6 +94,17 @@ def conditional_draws(X: np.ndarray, resp: np.ndarray, means: np.ndarray,
         gaps = np.isnan(out[noise])
         out[noise] = np.where(gaps, draws, out[noise])
     return out
+
+
+def _memberships(resp: np.ndarray, K: int, noise_bounds: np.ndarray | None) -> np.ndarray:
+    """The memberships imputation uses: all K + 1 with a noise box; else the Gaussians'
+    renormalised, and where they all underflowed to 0 (a row far out, taken by the noise
+    to machine precision) equal shares, not 0 / 0."""
+    if resp.shape[1] > K and noise_bounds is not None:
+        return resp / resp.sum(axis=1, keepdims=True)
+    r = resp[:, :K]
+    total = r.sum(axis=1, keepdims=True)
+    return np.where(total > 0, r / np.where(total > 0, total, 1.0), 1.0 / K)
 
 
 def _conditionals(X: np.ndarray, means: np.ndarray, covariances: np.ndarray,

@@ -346,7 +346,8 @@ class BayesResult:
             None: the posterior mean of E[x_missing | x_observed, theta] over (at most
             ``max_draws``) posterior draws, shape (N, D): one completed data set that averages
             over the parameters' uncertainty (as :meth:`bayesgmm.EMResult.impute` does at the
-            EM estimate). An integer m: m multiple imputations (Rubin 1987), shape (m, N, D):
+            EM estimate; a noise component's share of a missing value is the middle of its
+            box's side, the mean of its uniform draws). An integer m: m multiple imputations (Rubin 1987), shape (m, N, D):
             the i-th from a random posterior draw of its own, each row's component drawn from
             its memberships given its observed values and its missing values from that
             component's conditional Gaussian (a row that draws the noise component gets
@@ -383,7 +384,8 @@ class BayesResult:
         if n_imputations is None:
             out = Xv.copy()
             if Xi.shape[0]:
-                mean = np.mean([conditional_means(Xi, resp[s], m[s], cov[s])
+                mean = np.mean([conditional_means(Xi, resp[s], m[s], cov[s],
+                                                  noise_bounds=self.em.noise_bounds)
                                 for s in range(w.shape[0])], axis=0)
                 # the gaps only: an average of equal observed values can move their last bit
                 out[incomplete] = np.where(np.isnan(Xi), mean, Xi)

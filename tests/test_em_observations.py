@@ -411,3 +411,28 @@ def test_criteria_leave_out_the_rows_the_fit_left_out(simulated):
     expected = -2 * labelled.log_likelihood + labelled.n_parameters * np.log(len(X))
     assert labelled.bic(X, labels=labels) == pytest.approx(expected, rel=1e-10)
     assert labelled.bic(X) != pytest.approx(expected, rel=1e-10)  # the premise
+
+
+def test_imputation_with_a_noise_component():
+    """With a noise box, the mean imputation includes the noise's share (the middle of the
+    box's side) and is the mean of the multiple imputations; a row the noise takes to machine
+    precision is imputed, not NaN (0 / 0 before)."""
+    from bayesgmm.imputation import conditional_draws, conditional_means
+
+    rng = np.random.default_rng(0)
+    X = np.r_[rng.normal(size=(200, 2)), [[60.0, 0.0], [0.0, 60.0]]]
+    em = fit_em(X, 1, noise=True, random_state=0)
+    filled = em.impute(np.array([[60.0, np.nan], [0.5, np.nan]]))
+    assert np.isfinite(filled).all()
+    middle = em.noise_bounds.mean(axis=0)
+    p_noise = em.predict_proba([[60.0, np.nan]])[0, -1]
+    assert p_noise > 0.999
+    assert filled[0, 1] == pytest.approx(middle[1], abs=0.05)
+    resp = np.array([[0.5, 0.5]])
+    bounds = np.array([[-10.0, 0.0], [10.0, 100.0]])
+    gap = np.array([[0.0, np.nan]])
+    mean = conditional_means(gap, resp, np.zeros((1, 2)), np.eye(2)[None], noise_bounds=bounds)
+    draws = np.array([conditional_draws(gap, resp, np.zeros((1, 2)), np.eye(2)[None], rng,
+                                        noise_bounds=bounds)[0, 1] for _ in range(4000)])
+    assert mean[0, 1] == pytest.approx(25.0)
+    assert draws.mean() == pytest.approx(25.0, abs=4 * draws.std() / np.sqrt(4000))
