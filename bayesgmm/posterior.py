@@ -347,11 +347,12 @@ class BayesResult:
             ``max_draws``) posterior draws, shape (N, D): one completed data set that averages
             over the parameters' uncertainty (as :meth:`bayesgmm.EMResult.impute` does at the
             EM estimate; a noise component's share of a missing value is the middle of its
-            box's side, the mean of its uniform draws). An integer m: m multiple imputations (Rubin 1987), shape (m, N, D):
-            the i-th from a random posterior draw of its own, each row's component drawn from
-            its memberships given its observed values and its missing values from that
-            component's conditional Gaussian (a row that draws the noise component gets
-            uniform values over the noise box). Analyse each completed data set and pool the
+            box's side, the mean of its uniform draws). An integer m: m multiple imputations
+            (Rubin 1987), shape (m, N, D): the i-th from a random posterior draw of its own,
+            each row's component drawn from its memberships given its observed values and its
+            missing values from that component's conditional Gaussian (a row that draws the
+            noise component gets uniform values over the noise box). Analyse each completed
+            data set and pool the
             results with Rubin's rules: their spread carries the uncertainty of both the
             parameters and the values, which any single completed data set understates.
         max_draws : int
