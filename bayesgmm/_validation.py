@@ -18,13 +18,13 @@ from .covariance import COVARIANCE_TYPES, check_covariance_type
 __all__ = [
     "COVARIANCE_TYPES",
     "aligned_to_rows",
+    "check_bool",
     "check_covariance_type",
     "check_data",
     "check_int",
     "check_n_components",
     "check_not_constant",
     "check_positive",
-    "check_bool",
     "check_sample_weight",
     "row_names",
 ]

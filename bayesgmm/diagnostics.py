@@ -692,7 +692,7 @@ def _mode_check(shifts, worst, chains, density, mode_shift_max, maybe_unlabelled
         if passed
         else f"chain(s) {names} in a different mode (shift {shown} sd > {mode_shift_max:g})"
         if len(flagged) < len(chains)
-        else f"no two chains agree (shift {shown} sd > {mode_shift_max:g})"
+        else f"no majority of chains agrees (shift {shown} sd > {mode_shift_max:g})"
     )
     problem = None
     if not passed:
@@ -711,12 +711,12 @@ def _mode_check(shifts, worst, chains, density, mode_shift_max, maybe_unlabelled
         else:  # no majority: which chain is the odd one is not known (always so with two)
             more = " with more chains (4 or more) and" if len(chains) < 4 else ""
             problem = (
-                f"Different-mode check failed: no two of the {len(chains)} chains agree: each "
-                f"one's posterior means differ from the median of the others' by more than the "
-                f"threshold {mode_shift_max:g} within-chain posterior sd ({details})"
+                f"Different-mode check failed: no majority of the {len(chains)} chains agrees: "
+                f"each one's posterior means differ from the median of the others' by more than "
+                f"the threshold {mode_shift_max:g} within-chain posterior sd ({details})"
                 f"{_density_note(density, flagged, chains)}. The chains sit in different modes "
-                "or have not mixed, and there is no majority to tell which is the odd one: "
-                f"summaries pooled over them are not meaningful; rerun{more} with more tuning.")
+                "or have not mixed, and no majority tells which are the odd ones: summaries "
+                f"pooled over them are not meaningful; rerun{more} with more tuning.")
         if maybe_unlabelled:
             problem += (
                 " If the posterior was not relabelled, this can also be label switching: run "
@@ -958,11 +958,8 @@ def _advice(checks, post, density, chains, flagged, divergences, stats, ess_min,
         failed -= {"max R-hat", "max R-hat (label-invariant)"}
     found: dict[str, str] = {}
     frozen = _frozen_chains(post, chains)
-    if frozen:
-        # Draws that barely move say nothing about modes, K or mixing: only this is known.
-        found["stuck chain"] = frozen
-        causes = ("stuck chain",)
-        return causes, (f"stuck chain: {frozen}",)
+    if frozen:  # draws that barely move say nothing about modes, K or mixing: only this
+        return ("stuck chain",), (f"stuck chain: {frozen}",)
     better, worse = _mode_evidence(density, chains, flagged)
     if better:
         found["poor start"] = better
@@ -1011,9 +1008,9 @@ def _frozen_chains(post, chains) -> str:
     listed = ", ".join(f"chain {c} {100 * r:.0f}%" for c, r in stuck)
     return (f"chain(s) {', '.join(str(c) for c, _ in stuck)} barely moved: their draws repeat "
             f"the previous one ({listed} of draws), so every proposal was rejected, typically "
-            "because the warm-up was too short to adapt the step size. Sample again with the "
-            "default warm-up (tune=1000) or longer; until then the draws say nothing about "
-            "the posterior, K or the start.")
+            "because the warm-up was too short to adapt the step size. Sample again with a "
+            "longer warm-up (tune=1000, the default, or more); until then the draws say "
+            "nothing about the posterior, K or the start.")
 
 
 def _mode_evidence(density, chains, flagged) -> tuple[str, str]:

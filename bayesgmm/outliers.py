@@ -22,7 +22,9 @@ from typing import Any
 
 import numpy as np
 
+from ._validation import aligned_to_rows
 from .em import EMResult, fit_em
+from .observations import check_labels
 
 __all__ = ["MIN_DELTA_BIC", "NoiseEvidence", "noise_evidence"]
 
@@ -101,7 +103,16 @@ def noise_evidence(em: EMResult, X: Any, *, sample_weight: Any = None, labels: A
                     key=lambda fit: fit.log_likelihood)
     criteria = {"sample_weight": sample_weight, "labels": labels}
     without, with_noise = plain.bic(X, **criteria), noisy.bic(X, **criteria)
-    rows = tuple(int(r) for r in np.flatnonzero(noisy.predict(X) == -1))
+    # The rows the noise takes, among those it can: a labelled row belongs to its label's
+    # component, and a row the fit left out (missing="drop") is not in it.
+    takes = noisy.predict(X) == -1
+    codes = check_labels(aligned_to_rows(labels, X, "labels"), takes.size, K)
+    if codes is not None:
+        takes &= codes < 0
+    if missing == "drop":
+        values = np.asarray(X, dtype=np.float64)
+        takes &= ~np.isnan(values.reshape(takes.size, -1)).any(axis=1)
+    rows = tuple(int(r) for r in np.flatnonzero(takes))
     if not rows or without - with_noise < min_delta_bic:
         return None
     return NoiseEvidence(rows=rows, bic_without=float(without), bic_with=float(with_noise))

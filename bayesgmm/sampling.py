@@ -364,7 +364,7 @@ def fit_bayes(
         em = in_order(new_em)
         found = (f"every chain found a better posterior mode than the EM start (mean log "
                  f"density {better['chain_mean']:.1f} in chain {better['chain']} vs "
-                 f"{better['others_median']:.1f} at the start)" if better.get("every_chain")
+                 f"{better['start_log_density']:.1f} at the start)" if better.get("every_chain")
                  else f"chain {better['chain']} found a better posterior mode than the EM "
                  f"start (mean log density {better['chain_mean']:.1f} vs "
                  f"{better['others_median']:.1f} for the other chains)")
@@ -649,8 +649,8 @@ def _chains_above_start(idata, em: EMResult, pm_model, backend) -> dict[str, Any
         return None
     best = int(np.argmax(means))
     return {"chain": int(lp["chain"].values[best]), "index": best,
-            "chain_mean": float(means[best]), "others_median": float(start), "within_sd": sd,
-            "every_chain": True}
+            "chain_mean": float(means[best]), "start_log_density": float(start),
+            "within_sd": sd, "every_chain": True}
 
 
 def _reanchor(idata, better, X, em: EMResult, covariance_type, pm_model, backend):

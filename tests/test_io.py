@@ -122,6 +122,9 @@ def test_a_header_line_is_required_and_names_each_column_once(tmp_path, text, ma
     with pytest.raises(ValueError, match=match):
         read_table(write(tmp_path, text))
     assert list(read_table(write(tmp_path, "x1,2020\n1,2\n"))[0].columns) == ["x1", "2020"]
+    # numbers as names, when the caller names them: wavelengths, years
+    frame, _ = read_table(write(tmp_path, "400,500,600\n1,2,3\n4,5,6\n"), ["400", "600"])
+    assert list(frame.columns) == ["400", "600"] and len(frame) == 2
 
 
 def test_missing_values_and_empty_files(tmp_path):

@@ -48,3 +48,16 @@ def test_weights_and_labels_are_those_of_the_fit():
     labels = np.r_[np.full(200, -1), 1]  # the far point declared part of component 1
     labelled = noise_evidence(fit_em(X, 2, labels=labels, random_state=1), X, labels=labels)
     assert labelled is None or 200 not in labelled.rows
+
+
+def test_rows_the_noise_cannot_take_are_not_named():
+    """A labelled far row belongs to its label's component; a row a missing="drop" fit left
+    out is not in the fit: neither is listed."""
+    X = np.r_[_clusters(), [[50, -40], [-60, 80]]]
+    labels = np.r_[np.full(200, -1), 0, -1]
+    evidence = noise_evidence(fit_em(X, 2, labels=labels, random_state=1), X, labels=labels)
+    assert evidence is not None and evidence.rows == (201,)
+    Xd = np.r_[X, [[70.0, np.nan]]]
+    dropped = noise_evidence(fit_em(Xd, 2, missing="drop", random_state=1), Xd,
+                             missing="drop")
+    assert dropped is not None and dropped.rows == (200, 201)

@@ -395,8 +395,8 @@ def test_verdict_names_single_outliers_given_their_own_component():
     sel = compare({"K=2": fake_fit(loglik_draws(rng, base - 0.4), 2),
                    "K=3": _outlier_fit(rng, base)})
     assert sel.best == "K=3"
-    assert "K=3 gives components of their own to single outliers (rows 159, counting from " \
-           "0): consider a noise component (noise=True / --noise)." in sel.verdict
+    assert "K=3 gives components of their own to single outliers (rows 159): consider a " \
+           "noise component (noise=True / --noise)." in sel.verdict
 
 
 def test_select_bayes_reports_the_fits_warnings_once_each(monkeypatch):

@@ -91,21 +91,24 @@ def read_table(path: str | Path, columns: list[str] | None = None, *,
     return table.features, table.n_dropped
 
 
-def _check_header(p: Path, sep: str, path: Any) -> None:
+def _check_header(p: Path, sep: str, path: Any, named: list[str]) -> None:
     """The first line must name the columns, each once. pandas takes it as the header
     whatever it holds: a file without one would lose its first data row to the column names,
-    and a name given twice would silently become 'a' and 'a.1'."""
+    and a name given twice would silently become 'a' and 'a.1'. A line of numbers is a header
+    when the caller names some of them as columns (wavelengths, years); otherwise refused."""
     import csv
 
     with open(p, newline="", encoding="utf-8", errors="replace") as f:
         first = next(csv.reader(f, delimiter=sep), [])
     names = [n.strip() for n in first]
-    if names and all(_is_number(n) for n in names):
+    if names and all(_is_number(n) for n in names) and not set(named) & set(names):
         more = ", ..." if len(names) > 3 else ""
         example = ",".join(f"x{i + 1}" for i in range(min(len(names), 3))) + more.strip(" ")
         raise ValueError(f"the first line of {path} is numbers ({', '.join(names[:3])}{more}), "
                          "not column names: it would be read as the header and its row lost; "
-                         f"add a header line naming the columns (e.g. {example})")
+                         f"add a header line naming the columns (e.g. {example}); if those "
+                         "numbers are the names, name the columns you want (columns=, "
+                         "--columns)")
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:
         raise ValueError(f"the header of {path} names column(s) {repeated} more than once: "
@@ -187,7 +190,7 @@ def read_data(path: str | Path, columns: list[str] | None = None, *,
     parquet = p.suffix.lower() in (".parquet", ".pq")
     sep = "\t" if p.suffix.lower() in (".tsv", ".tab") else ","
     if not parquet:
-        _check_header(p, sep, path)
+        _check_header(p, sep, path, [*(columns or []), *(c for c in (weights, labels) if c)])
     try:
         if parquet:
             frame = pd.read_parquet(p)

@@ -204,8 +204,6 @@ def select_em(
     ks = check_grid(n_components)
     cts = check_covariance_types(covariance_types)
     notes: tuple[str, ...] = ()
-    cell_warnings: dict[tuple[int, str], tuple[str, ...]] = field(default_factory=dict,
-                                                                 repr=False)
     if Xv.shape[1] == 1:
         cts, notes = _one_feature_types(cts)
     entropy = root_entropy(random_state)

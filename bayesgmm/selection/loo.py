@@ -27,18 +27,8 @@ from joblib import delayed
 
 from .._validation import check_covariance_type
 from ..settings import SamplerSettings
-from .loo_verdict import (  # noqa: F401 (SMALL_N: its old import path)
-    SMALL_N,
-    _caveat,
-    _convergence_warning,
-    _diagnose,
-    _pareto_table,
-    _pareto_warnings,
-    _posterior_problems,
-    _simplest,
-    _small_n_warning,
-    _verdict,
-)
+from . import loo_verdict
+from .loo_verdict import SMALL_N  # noqa: F401 (its old import path)
 from .sweep import (
     caught_warnings,
     cell_seed,
@@ -303,18 +293,19 @@ def compare(
     table["within_noise"] = np.abs(table["elpd_diff"].to_numpy()) < bound
     best = str(table.index[0])
     within = tuple(str(n) for n in table.index[1:] if table.loc[n, "within_noise"])
-    simplest = _simplest((best, *within), results)
-    pareto = _pareto_table(loos)
+    simplest = loo_verdict.simplest((best, *within), results)
+    pareto = loo_verdict.pareto_table(loos)
     # No thresholds: each model's own defaults (duck-typed models need not take any).
     limits = {} if thresholds is None else thresholds.to_dict()
-    diagnosed = {name: _diagnose(model, limits) for name, model in results.items()
+    diagnosed = {name: loo_verdict.diagnose(model, limits) for name, model in results.items()
                  if hasattr(model, "diagnostics")}
     diagnostics = {name: line for name, (line, _) in diagnosed.items()}
-    failed = {name: _posterior_problems(diagnosed.get(name, ("", None))[1]) for name in names}
-    notes = (_pareto_warnings(pareto) + _small_n_warning(pareto) + loo_warnings
-             + _convergence_warning(diagnostics))
-    verdict = _verdict(table, best, within, simplest, notes,
-                       _caveat(table, failed, pareto, results[best]))
+    failed = {name: loo_verdict.posterior_problems(diagnosed.get(name, ("", None))[1])
+              for name in names}
+    notes = (loo_verdict.pareto_warnings(pareto) + loo_verdict.small_n_warning(pareto)
+             + loo_warnings + loo_verdict.convergence_warning(diagnostics))
+    verdict = loo_verdict.verdict(table, best, within, simplest, notes,
+                                  loo_verdict.caveat(table, failed, pareto, results[best]))
     return BayesSelection(
         comparison=table,
         loo=loos,

@@ -18,17 +18,20 @@ import pandas as pd
 
 # Below this many observations the normal approximation of elpd differences is rough
 # (Sivula et al. 2025; az.compare flags it as "N < 100").
+__all__ = ["SMALL_N", "caveat", "convergence_warning", "diagnose", "pareto_table",
+           "pareto_warnings", "posterior_problems", "simplest", "small_n_warning", "verdict"]
+
 SMALL_N = 100
 
 
-def _simplest(candidates: Sequence[str], results: Mapping[str, Any]) -> str | None:
+def simplest(candidates: Sequence[str], results: Mapping[str, Any]) -> str | None:
     ks = {name: getattr(results[name], "n_components", None) for name in candidates}
     if any(k is None for k in ks.values()):
         return None
     return min(candidates, key=lambda name: (ks[name], candidates.index(name)))
 
 
-def _pareto_table(loos: Mapping[str, Any]) -> pd.DataFrame:
+def pareto_table(loos: Mapping[str, Any]) -> pd.DataFrame:
     rows = []
     for name, loo in loos.items():
         k = np.asarray(loo.pareto_k).ravel()
@@ -39,7 +42,7 @@ def _pareto_table(loos: Mapping[str, Any]) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("model")
 
 
-def _pareto_warnings(pareto: pd.DataFrame) -> list[str]:
+def pareto_warnings(pareto: pd.DataFrame) -> list[str]:
     """One warning naming every model with high Pareto k: the advice is the same for all."""
     high = pareto[pareto["n_high"] > 0]
     if high.empty:
@@ -66,7 +69,7 @@ def _high_k(row: pd.Series) -> str:
             "unreliable (likely optimistic)")
 
 
-def _small_n_warning(pareto: pd.DataFrame) -> list[str]:
+def small_n_warning(pareto: pd.DataFrame) -> list[str]:
     n = int(pareto["n_observations"].iloc[0])
     if n >= SMALL_N:
         return []
@@ -78,7 +81,7 @@ def _fmt_diff(table: pd.DataFrame, name: str) -> str:
     return f"{table.loc[name, 'elpd_diff']:.1f} +- {table.loc[name, 'dse']:.1f}"
 
 
-def _verdict(table: pd.DataFrame, best: str, within: Sequence[str], simplest: str | None,
+def verdict(table: pd.DataFrame, best: str, within: Sequence[str], simplest: str | None,
              notes: Sequence[str], caveat: str = "") -> str:
     head = f"{best} is best (elpd_loo {table.loc[best, 'elpd']:.1f} +- {table.loc[best, 'se']:.1f})"
     worse = [n for n in table.index[1:] if n not in within]
@@ -103,7 +106,7 @@ def _verdict(table: pd.DataFrame, best: str, within: Sequence[str], simplest: st
     return text
 
 
-def _convergence_warning(diagnostics: Mapping[str, str]) -> list[str]:
+def convergence_warning(diagnostics: Mapping[str, str]) -> list[str]:
     failed = [name for name, line in diagnostics.items() if line.startswith("PROBLEMS")]
     if not failed:
         return []
@@ -112,7 +115,7 @@ def _convergence_warning(diagnostics: Mapping[str, str]) -> list[str]:
             "rests on draws that may not represent the posterior."]
 
 
-def _diagnose(model: Any, thresholds: Mapping[str, Any]) -> tuple[str, Any]:
+def diagnose(model: Any, thresholds: Mapping[str, Any]) -> tuple[str, Any]:
     """(line, Diagnostics or None): the model's verdict with its advice written out (a
     comparison has no advice section for "(see advice)" to point to)."""
     try:
@@ -122,7 +125,7 @@ def _diagnose(model: Any, thresholds: Mapping[str, Any]) -> tuple[str, Any]:
     return diagnosed.verdict_with_advice(), diagnosed
 
 
-def _posterior_problems(diagnosed: Any) -> list[str]:
+def posterior_problems(diagnosed: Any) -> list[str]:
     """Why a model's own posterior fails its checks, as clauses of the verdict (none when it
     passed or was not diagnosed)."""
     if diagnosed is None:
@@ -139,7 +142,7 @@ def _posterior_problems(diagnosed: Any) -> list[str]:
     return out
 
 
-def _caveat(table: pd.DataFrame, failed: Mapping[str, list[str]], pareto: pd.DataFrame,
+def caveat(table: pd.DataFrame, failed: Mapping[str, list[str]], pareto: pd.DataFrame,
             best_model: Any) -> str:
     """What the verdict must add when the best model by elpd_loo cannot be trusted: why, the
     best model that passed its checks, and single outliers given components of their own.
@@ -161,7 +164,7 @@ def _caveat(table: pd.DataFrame, failed: Mapping[str, list[str]], pareto: pd.Dat
         advice = ("" if getattr(best_model, "noise", False)
                   else ": consider a noise component (noise=True / --noise)")
         parts.append(f"{best} gives components of their own to single outliers (rows "
-                     f"{', '.join(map(str, rows))}, counting from 0){advice}.")
+                     f"{', '.join(rows)}){advice}.")
     return " ".join(parts)
 
 
@@ -187,8 +190,9 @@ def _passed_instead(table: pd.DataFrame, failed: Mapping[str, list[str]],
 _FEW_POINTS = 2
 
 
-def _singleton_rows(model: Any) -> list[int]:
-    """Row numbers of the observations that ``model`` gives components of their own: those
+def _singleton_rows(model: Any) -> list[str]:
+    """Names (index labels, else row numbers) of the observations that ``model`` gives
+    components of their own: those
     assigned (highest mean membership) to a component that holds at most ``_FEW_POINTS``
     observations. Empty for models that cannot tell (no ``memberships``)."""
     if not hasattr(model, "memberships") or "weights" not in model.posterior.data_vars:
@@ -205,4 +209,5 @@ def _singleton_rows(model: Any) -> list[int]:
     held = np.bincount(labels, weights=counts, minlength=K + 1)[:K]
     few = small & (held > 0) & (held <= _FEW_POINTS)
     own = np.flatnonzero((labels < K) & few[np.minimum(labels, K - 1)])
-    return [int(r) for r in model.row_numbers[own]]
+    names = getattr(model, "row_names", model.row_numbers)
+    return [str(r) for r in np.asarray(names)[own]]
