@@ -663,7 +663,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
     diag = _print_result(result, thresholds)
     _print_observations(result, names)
     _print_noise_hint(result.em, frame, observed)
-    _save(result, out, force=args.force, report=spec.report, data_source=str(spec.path),
+    # The page is titled by the data, as fit's is; the spec is named in its settings.
+    _save(result, out, force=args.force, report=spec.report,
+          data_source=f"{spec.raw['data']['path']} (specification {spec.path.name})",
           thresholds=thresholds)
     return EXIT_PROBLEMS if args.strict and not diag.ok else 0
 

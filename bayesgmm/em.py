@@ -223,10 +223,13 @@ class EMResult(NoiseFlag):
         """:meth:`_estep` when some rows have no observed value: such a row's marginal
         density is over no coordinates, 1 (log 0), so its memberships are the weights (a
         labelled one's, its label, with log-density log w_k); the other rows as usual."""
-        if unobserved.all():
-            raise ValueError("X has no row with an observed value: there is nothing to score")
         seen = ~unobserved
-        rest = self._estep(Xv[seen], None if labels is None else labels[seen], **kw)
+        if seen.any():
+            rest = self._estep(Xv[seen], None if labels is None else labels[seen], **kw)
+        else:  # nothing observed anywhere: no kernel pass, only the weights
+            rest = kernels.EStep(log_likelihood=0.0, stats=None, pointwise=np.zeros(0),
+                                 resp=np.zeros((0, self.n_components + self.noise))
+                                 if kw.get("return_resp") else None)
         pointwise = np.zeros(Xv.shape[0])
         pointwise[seen] = rest.pointwise
         resp = None
@@ -263,18 +266,22 @@ class EMResult(NoiseFlag):
         weights (nothing about it tells the components apart)."""
         return self._estep(X, return_resp=True).resp
 
-    def impute(self, X: Any) -> np.ndarray:
+    def impute(self, X: Any, *, labels: Any = None) -> np.ndarray:
         """``X`` with each missing value (NaN) replaced by its conditional expectation given
-        the row's observed values under the fitted mixture, shape (N, D).
+        the row's observed values under the fitted mixture, shape (N, D); with ``labels``
+        (known components, -1 or NaN unknown, as the fit took them) a labelled row from its
+        own component.
 
         These are the EM estimate's expectations: they carry no parameter uncertainty, and
         they are means, not draws (an analysis that treats them as observed understates its
         standard errors). A row with nothing observed gets the mixture's mean. For multiple
         imputations under the posterior, see :meth:`bayesgmm.BayesResult.impute`.
         """
-        e = self._estep(X, return_resp=True)
         Xv, _ = check_data(X, n_features=self.n_features, feature_names=self.feature_names,
                            allow_nan=True)
+        codes = check_labels(aligned_to_rows(labels, X, "labels"), Xv.shape[0],
+                             self.n_components, fitting=False)
+        e = self._estep(Xv, codes, return_resp=True)
         return conditional_means(Xv, e.resp, self.means, self.full_covariances,
                                  noise_bounds=self.noise_bounds)
 

@@ -305,9 +305,12 @@ def noise_log_ranges(noise_log_density: float, noise_bounds: np.ndarray | None,
     return np.full(n_features, -float(noise_log_density) / n_features)
 
 
-def check_labels(labels: Any, n_rows: int, K: int) -> np.ndarray | None:
+def check_labels(labels: Any, n_rows: int, K: int, *, fitting: bool = True
+                 ) -> np.ndarray | None:
     """Known components as int64 (-1 unknown; NaN and pandas' NA also mean unknown), or
-    None; one-line errors."""
+    None; one-line errors. ``fitting``: the labels of a fit's data, where rows labelled
+    all alike would leave other components without data (refused); for predicting or
+    imputing a few rows, any labels are fine."""
     if labels is None:
         return None
     arr = _unknown_as_nan(np.asarray(labels))
@@ -332,7 +335,7 @@ def check_labels(labels: Any, n_rows: int, K: int) -> np.ndarray | None:
                          f"for n_components={K}; got {int(codes[bad][0])} at row "
                          f"{int(np.flatnonzero(bad)[0])}")
     empty = np.setdiff1d(np.arange(K), codes)
-    if (codes >= 0).all() and empty.size:
+    if fitting and (codes >= 0).all() and empty.size:
         raise ValueError(f"every row is labelled and none with component(s) {empty.tolist()}: "
                          f"they could hold no data; fit n_components={K - empty.size}, or "
                          "leave the rows whose component is unknown unlabelled (-1)")

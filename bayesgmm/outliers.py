@@ -64,7 +64,9 @@ class NoiseEvidence:
                 f"any Gaussian: the BIC is {self.delta_bic:,.1f} lower with one "
                 f"({self.bic_with:,.1f} against {self.bic_without:,.1f}); without it, Gaussians "
                 f"must hold them (stretched over them, or given to them alone). Consider "
-                f"{option} (or a larger K, if they are a group of their own)")
+                f"{option}; or, if they are a group of their own, a larger K, and if they "
+                "are the tails of skewed or heavy-tailed clusters rather than outliers, a "
+                "transform of the data (a log, say)")
 
 
 def noise_evidence(em: EMResult, X: Any, *, sample_weight: Any = None, labels: Any = None,
@@ -109,9 +111,8 @@ def noise_evidence(em: EMResult, X: Any, *, sample_weight: Any = None, labels: A
     codes = check_labels(aligned_to_rows(labels, X, "labels"), takes.size, K)
     if codes is not None:
         takes &= codes < 0
-    if missing == "drop":
-        values = np.asarray(X, dtype=np.float64)
-        takes &= ~np.isnan(values.reshape(takes.size, -1)).any(axis=1)
+    nan = np.isnan(np.asarray(X, dtype=np.float64).reshape(takes.size, -1))
+    takes &= ~(nan.any(axis=1) if missing == "drop" else nan.all(axis=1))  # rows not fitted
     rows = tuple(int(r) for r in np.flatnonzero(takes))
     if not rows or without - with_noise < min_delta_bic:
         return None

@@ -954,9 +954,11 @@ def plot_membership(result: Any, X: Any = None, ax: Axes | None = None, *,
         ax.set(xlim=_limits(X[:, i], keep), ylim=_limits(X[:, j], keep))
         _note_outside(ax, X[:, i], X[:, j])
     # Short lines: on one, a D > 2 title ran past both edges of the figure.
+    # Row numbers, or the caller's own row names (a DataFrame index, e.g. sample IDs).
+    named = "row numbers" if np.asarray(rows).dtype.kind in "iu" else "row names"
     title = ((f"Membership{extra}\n" if extra else "Membership: ")
              + f"opacity = probability of the assigned component;\n"
-               f"circled: the {circled.size} most uncertain points{among} (row numbers")
+               f"circled: the {circled.size} most uncertain points{among}\n({named}")
     ax.set(xlabel=names[i], ylabel=names[j], title=title + ")")
     # a legend's marker shows the colour, not the opacity of its first point
     from matplotlib.lines import Line2D

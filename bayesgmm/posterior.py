@@ -12,12 +12,12 @@ import xarray as xr
 from scipy.special import logsumexp
 
 from . import kernels
-from ._validation import check_data
+from ._validation import aligned_to_rows, check_data, check_int
 from .diagnostics import Diagnostics, diagnose
 from .draw_arrays import categorical, flat_noise_weight, flatten_draws
 from .em import EMResult
 from .imputation import conditional_draws, conditional_means
-from .observations import noise_log_ranges
+from .observations import check_labels, noise_log_ranges
 from .priors import Priors, Standardisation
 from .relabel import LabelSwitchingReport
 from .settings import DiagnosticThresholds, SamplerSettings
@@ -197,12 +197,14 @@ class BayesResult:
         """:meth:`_pointwise` when some rows have no observed value: in each draw such a row's
         density is 1 (log 0) and its memberships are the draw's weights (a labelled one's:
         its label, with log-density log w_k); the other rows as usual."""
-        if unobserved.all():
-            raise ValueError("X has no row with an observed value: there is nothing to score")
         seen = ~unobserved
-        pw, resp = self._pointwise(Xv[seen], max_draws, want_resp,
-                                   None if labels is None else labels[seen])
         weights = self._with_noise_weight(self._draws(max_draws)[0])  # (S, K [+ 1])
+        if seen.any():
+            pw, resp = self._pointwise(Xv[seen], max_draws, want_resp,
+                                       None if labels is None else labels[seen])
+        else:  # nothing observed anywhere: no kernel pass, only the weights
+            pw, resp = np.zeros((weights.shape[0], 0)), np.zeros((*weights.shape[:1], 0,
+                                                                  weights.shape[1]))
         pointwise = np.zeros((pw.shape[0], Xv.shape[0]))
         pointwise[:, seen] = pw
         full = None
@@ -335,13 +337,17 @@ class BayesResult:
         return np.where(labels == self.n_components, -1, labels)
 
     def impute(self, X: Any = None, n_imputations: int | None = None, *,
-               max_draws: int = 200, random_state: Any = 0) -> np.ndarray:
+               max_draws: int = 200, random_state: Any = 0, labels: Any = None
+               ) -> np.ndarray:
         """``X`` with its missing values (NaN) filled in under the posterior.
 
         Parameters
         ----------
         X : array-like (N, D), optional
-            Default: the fitted data (``observed_data``, with its known labels).
+            Default: the fitted data (``observed_data``: the rows the fit kept, in the order
+            of :attr:`row_names`; rows with nothing observed, which the fit drops, are not
+            among them), with its known labels. A row of ``X`` with nothing observed is
+            imputed from the weights alone (the mixture's mean, or draws from the mixture).
         n_imputations : int, optional
             None: the posterior mean of E[x_missing | x_observed, theta] over (at most
             ``max_draws``) posterior draws, shape (N, D): one completed data set that averages
@@ -359,18 +365,25 @@ class BayesResult:
             Posterior draws used (thinned evenly, the same ones as :meth:`predict_proba`).
         random_state : int, optional
             Seeds the multiple imputations (which draws, which components, which values).
+        labels : array-like (N,) of int, optional
+            Known components of ``X``'s rows (-1 or NaN unknown), as the fit took them: a
+            labelled row is imputed from its own component. Default with ``X`` omitted: the
+            fit's own.
 
         Returns
         -------
         ndarray (N, D) or (n_imputations, N, D)
             Observed values unchanged.
         """
-        labels = None
         if X is None:
             observed = self.idata["observed_data"]
             X = observed["x"].values
-            labels = observed["labels"].values if "labels" in observed.data_vars else None
+            if labels is None and "labels" in observed.data_vars:
+                labels = observed["labels"].values
         Xv = self._check(X)
+        labels = check_labels(aligned_to_rows(labels, X, "labels"), Xv.shape[0],
+                              self.n_components, fitting=False)
+        check_int(max_draws, "max_draws")
         if n_imputations is not None and (isinstance(n_imputations, bool) or not isinstance(
                 n_imputations, int | np.integer) or n_imputations < 1):
             raise ValueError(f"n_imputations must be a positive integer or None; got "

@@ -168,7 +168,7 @@ def build_report(result: BayesResult, *, data_source: str | None = None,
         _section_data(result.em, X, figure),
         _section_em(result.em, X, figure, posterior=True,
                     hint=_noise_hint(result.em, X, _observed_labels(result),
-                                     result.row_names)),
+                                     result.row_names, _observed_weights(result))),
         _section_parameters(result, figure, random_state),
         _section_membership(result, X, proba, figure, labelled=_result_labels(result, len(X))),
         _section_diagnostics(result, diag, figure),
@@ -285,6 +285,7 @@ def _data_name(source: str | None) -> str | None:
     and ``models/old_faithful.toml`` all give ``old_faithful``."""
     if not source:
         return None
+    source = source.split(" (", 1)[0]  # "data.csv (specification run.toml)": the data
     return Path(source.split(":", 1)[1] if source.startswith("bundled:") else source).stem
 
 
@@ -523,15 +524,16 @@ def _observations_line(em: Any) -> str:
             if sentence else "")
 
 
-def _noise_hint(em, X, labels=None, rows=None) -> str:
-    """A warning paragraph when rows of an unweighted fit without a noise component fit a
-    uniform noise component clearly better (:func:`bayesgmm.outliers.noise_evidence`)."""
+def _noise_hint(em, X, labels=None, rows=None, sample_weight=None) -> str:
+    """A warning paragraph when rows of a fit without a noise component fit a uniform noise
+    component clearly better (:func:`bayesgmm.outliers.noise_evidence`); a weighted fit
+    needs its weights (the EM report does not have them: no guess then)."""
     observed = em.observations or {}
-    if em.noise or observed.get("weighted"):  # weights: not at hand here; no guess
+    if em.noise or (observed.get("weighted") and sample_weight is None):
         return ""
     from .outliers import noise_evidence
 
-    evidence = noise_evidence(em, X, labels=labels,
+    evidence = noise_evidence(em, X, labels=labels, sample_weight=sample_weight,
                               missing=observed.get("missing", "marginalise"))
     if evidence is None:
         return ""
@@ -804,6 +806,12 @@ def _observed_labels(result: Any) -> np.ndarray | None:
     """The known-label codes (-1 unknown) a posterior was fitted with, if any."""
     observed = result.idata["observed_data"]
     return observed["labels"].values if "labels" in observed else None
+
+
+def _observed_weights(result: Any) -> np.ndarray | None:
+    """The frequency weights a posterior was fitted with, if any."""
+    observed = result.idata["observed_data"]
+    return observed["sample_weight"].values if "sample_weight" in observed else None
 
 
 def _result_labels(result: Any, n: int) -> np.ndarray | None:

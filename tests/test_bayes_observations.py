@@ -569,3 +569,30 @@ def test_a_dataframe_index_names_the_rows(tmp_path):
     build_em_report(result.em, frame)  # names its figures' points by the index too
     plain = fit_bayes(X, 2, draws=100, tune=150, chains=2, random_state=0, progressbar=False)
     np.testing.assert_array_equal(plain.row_names, np.arange(80))
+
+
+def test_posterior_imputation_in_one_dimension_and_with_labels():
+    """1-D data: every incomplete row has nothing observed (it crashed: "no row with an
+    observed value"); its imputation is the mixture's mean, averaged over the draws. Labels
+    given to impute(X) put a labelled row's imputation in its own component; max_draws is
+    checked."""
+    from bayesgmm import fit_bayes
+
+    rng = np.random.default_rng(3)
+    x = np.r_[rng.normal(0, 1, 100), rng.normal(5, 1, 100)]
+    x[rng.random(200) < 0.1] = np.nan
+    result = fit_bayes(x, 2, random_state=0, progressbar=False, draws=150, tune=200, chains=2)
+    w, m, _ = result._draws(200)
+    filled = result.impute(x)
+    gaps = np.isnan(x)
+    np.testing.assert_allclose(filled[gaps, 0], np.mean(np.sum(w * m[..., 0], axis=1)),
+                               rtol=1e-10)
+    assert result.impute(x, n_imputations=3).shape == (3, 200, 1)
+    labels = np.full(200, -1)
+    first = int(np.flatnonzero(gaps)[0])
+    top = int(np.argmax(result.em.means[:, 0]))
+    labels[first] = top
+    own = result.impute(x, labels=labels)
+    assert own[first, 0] == pytest.approx(np.mean(m[:, top, 0]), rel=1e-10)
+    with pytest.raises(ValueError, match="max_draws must be an integer >= 1"):
+        result.impute(x, max_draws=0)

@@ -144,8 +144,10 @@ def test_rows_with_missing_values_predict_from_observed(simulated):
                         for w, m, c in zip(fit.weights, fit.means, fit.full_covariances,
                                            strict=True)))
     assert one[0] == pytest.approx(direct, rel=1e-12)
+    # rows with nothing observed: density 1 each (log 0), even when no row has a value
+    np.testing.assert_array_equal(fit.score_samples(np.full((2, 2), np.nan)), [0.0, 0.0])
     with pytest.raises(ValueError, match="no row with an observed value"):
-        fit.score_samples(np.full((2, 2), np.nan))
+        fit.score(np.full((2, 2), np.nan))
 
 
 @pytest.mark.parametrize(("kwargs", "match"), [
@@ -439,3 +441,14 @@ def test_imputation_with_a_noise_component():
                                         noise_bounds=bounds)[0, 1] for _ in range(4000)])
     assert mean[0, 1] == pytest.approx(25.0)
     assert draws.mean() == pytest.approx(25.0, abs=4 * draws.std() / np.sqrt(4000))
+
+
+def test_em_imputation_of_a_labelled_row_uses_its_component(simulated):
+    X, _, _ = simulated
+    fit = fit_em(X, 3, random_state=0)
+    row = np.array([[np.nan, X[0, 1]]])
+    for k in range(3):
+        filled = fit.impute(row, labels=[k])
+        S = fit.full_covariances[k]
+        expected = fit.means[k, 0] + S[0, 1] / S[1, 1] * (X[0, 1] - fit.means[k, 1])
+        assert filled[0, 0] == pytest.approx(expected, rel=1e-10)

@@ -115,6 +115,8 @@ def test_infinite_values_are_refused(tmp_path):
     ("1.5,2.0\n1.7,2.2\n", r"first line of .* is numbers \(1\.5, 2\.0\), not column names"),
     ("1,2,3,4\n5,6,7,8\n", r"\(1, 2, 3, \.\.\.\).*e\.g\. x1,x2,x3"),
     ("a,b,a\n1,2,3\n", r"names column\(s\) \['a'\] more than once"),
+    ("0.5,\n1,2\n", r"first line of .* is numbers \(0\.5, \)"),  # a missing cell too
+    ("NA,0.3\n1,2\n", r"first line of .* is numbers \(NA, 0\.3\)"),
 ])
 def test_a_header_line_is_required_and_names_each_column_once(tmp_path, text, match):
     """pandas would take a data row as the header (losing it) or rename a repeated name

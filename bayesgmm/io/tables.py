@@ -101,7 +101,10 @@ def _check_header(p: Path, sep: str, path: Any, named: list[str]) -> None:
     with open(p, newline="", encoding="utf-8", errors="replace") as f:
         first = next(csv.reader(f, delimiter=sep), [])
     names = [n.strip() for n in first]
-    if names and all(_is_number(n) for n in names) and not set(named) & set(names):
+    # a data row: numbers, perhaps with missing cells (empty, NA, inf), at least one number
+    looks_like_data = (all(_is_number(n) or _is_missing_cell(n) for n in names)
+                       and any(_is_number(n) for n in names))
+    if names and looks_like_data and not set(named) & set(names):
         more = ", ..." if len(names) > 3 else ""
         example = ",".join(f"x{i + 1}" for i in range(min(len(names), 3))) + more.strip(" ")
         raise ValueError(f"the first line of {path} is numbers ({', '.join(names[:3])}{more}), "
@@ -120,6 +123,15 @@ def _is_number(text: str) -> bool:
         return np.isfinite(float(text))
     except ValueError:
         return False
+
+
+# Cells pandas reads as missing (its default na_values, the common ones), and infinities.
+_MISSING_CELLS = {"", "na", "nan", "n/a", "null", "none", "<na>", "-nan", "inf", "-inf",
+                  "+inf", "infinity", "-infinity"}
+
+
+def _is_missing_cell(text: str) -> bool:
+    return text.lower() in _MISSING_CELLS
 
 
 def _check_separator(frame: pd.DataFrame, path: Any) -> None:
