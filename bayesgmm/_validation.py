@@ -110,6 +110,8 @@ def check_data(
             f"{name} has {n} point(s), fewer than n_components={n_components}; "
             "each component needs at least one point"
         )
+    if names is not None and n_features is not None and feature_names is not None:
+        arr, names = _by_fitted_names(arr, tuple(names), tuple(feature_names), name)
     if names is None:
         names = tuple(feature_names) if feature_names is not None else default_names(d)
     if len(names) != d:
@@ -217,6 +219,21 @@ def _refuse_columns(bad: list[tuple[str, Any]], name: str) -> None:
         f"or floating-point columns and nothing is converted implicitly: drop {it} or convert "
         f"{it} yourself (pd.to_numeric for numbers stored as text, .astype(float) for 0/1 flags)."
     )
+
+
+def _by_fitted_names(arr: np.ndarray, names: tuple[str, ...], fitted: tuple[str, ...],
+                     name: str) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Named columns against a fitted model's names (prediction): the same names in another
+    order are put in the fitted order (pandas users select by name); a model fitted without
+    names (x0, x1, ...) takes them in order; other names are refused, rather than read as
+    the wrong features."""
+    if names == fitted or fitted == default_names(len(fitted)):
+        return arr, names
+    if len(set(names)) == len(names) and set(names) == set(fitted):
+        order = [names.index(f) for f in fitted]
+        return arr[:, order], fitted
+    raise ValueError(f"{name} has columns {list(names)}; the model was fitted on "
+                     f"{list(fitted)}: select those columns (X[{list(fitted)}])")
 
 
 def default_names(n_features: int) -> tuple[str, ...]:

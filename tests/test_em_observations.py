@@ -452,3 +452,20 @@ def test_em_imputation_of_a_labelled_row_uses_its_component(simulated):
         S = fit.full_covariances[k]
         expected = fit.means[k, 0] + S[0, 1] / S[1, 1] * (X[0, 1] - fit.means[k, 1])
         assert filled[0, 0] == pytest.approx(expected, rel=1e-10)
+
+
+def test_named_columns_at_prediction_are_matched_by_name(simulated):
+    """Columns in another order are put in the fitted order; other names are refused; a
+    model fitted on an array takes named columns in order."""
+    pd = pytest.importorskip("pandas")
+    X, _, _ = simulated
+    frame = pd.DataFrame(X, columns=["a", "b"])
+    fit = fit_em(frame, 3, random_state=0)
+    np.testing.assert_array_equal(fit.predict_proba(frame[["b", "a"]]), fit.predict_proba(X))
+    holed = frame.copy()
+    holed.iloc[0, 1] = np.nan
+    np.testing.assert_array_equal(fit.impute(holed[["b", "a"]]), fit.impute(holed))
+    with pytest.raises(ValueError, match=r"has columns \['a', 'zz'\]; the model was fitted"):
+        fit.score_samples(frame.rename(columns={"b": "zz"}))
+    on_array = fit_em(X, 3, random_state=0)
+    np.testing.assert_array_equal(on_array.predict(frame), on_array.predict(X))
