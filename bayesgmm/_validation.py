@@ -267,8 +267,10 @@ def check_n_components(n_components: Any) -> int:
     return int(n_components)
 
 
-def check_sample_weight(sample_weight: Any, n_samples: int) -> np.ndarray | None:
-    """Per-point frequency weights: finite, non-negative, not all zero; ``None`` means 1."""
+def check_sample_weight(sample_weight: Any, n_samples: int, name: str = "sample_weight"
+                        ) -> np.ndarray | None:
+    """Per-point frequency weights: finite, non-negative, not all zero; ``None`` means 1.
+    ``name``: what the messages call them (a file's weights column, say)."""
     if sample_weight is None:
         return None
     if np.ma.isMaskedArray(sample_weight) and np.ma.getmaskarray(sample_weight).any():
@@ -304,11 +306,11 @@ def check_sample_weight(sample_weight: Any, n_samples: int) -> np.ndarray | None
     if bad.any():
         n = int(np.flatnonzero(bad)[0])
         what = "missing (NaN)" if np.isnan(w[n]) else f"{float(w[n]):g}"
-        raise ValueError(f"sample_weight must be finite and non-negative; it is {what} at row {n} "
+        raise ValueError(f"{name} must be finite and non-negative; it is {what} at row {n} "
                          f"({int(bad.sum())} such row(s)): give every row a weight (0 leaves "
                          "a row out)")
     if not np.any(w > 0):
-        raise ValueError("sample_weight must not be all zero: give some rows a positive weight")
+        raise ValueError(f"{name} must not be all zero: give some rows a positive weight")
     return w
 
 

@@ -217,9 +217,9 @@ def test_dropna_is_an_alias_of_drop_and_contradictions_are_refused(tmp_path):
 @pytest.mark.parametrize(
     ("text", "kwargs", "match"),
     [
-        ("a,w\n1,1\n2,-1\n", {"weights": "w"}, r"negative or infinite \(first: -1 in row 1\)"),
-        ("a,w\n1,1\n2,\n", {"weights": "w"}, r"\(first: missing in row 1\)"),
-        ("a,w\n1,0\n2,0\n", {"weights": "w"}, "every weight in column 'w' .* is zero"),
+        ("a,w\n1,1\n2,-1\n", {"weights": "w"}, r"column 'w' .* non-negative; it is -1 at row 1"),
+        ("a,w\n1,1\n2,\n", {"weights": "w"}, r"it is missing \(NaN\) at row 1"),
+        ("a,w\n1,0\n2,0\n", {"weights": "w"}, "weights column 'w' .* must not be all zero"),
         ("a,w\n1,1\n2,heavy\n", {"weights": "w"}, "'w' .* not numeric: it has 'heavy' in row 1"),
         ("a,b\n1,1\n2,2\n", {"weights": "nope"}, r"unknown column\(s\) \['nope'\]"),
         ("a,b\n1,1\n2,2\n", {"labels": "g"}, r"unknown column\(s\) \['g'\]"),

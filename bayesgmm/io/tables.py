@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .._validation import check_data
+from .._validation import check_data, check_sample_weight
 from ..datasets import data_path
 
 __all__ = ["BUNDLED", "MISSING_POLICIES", "DataTable", "read_data", "read_table"]
@@ -316,16 +316,7 @@ def _weights(column: pd.Series, path: str) -> np.ndarray:
     if why:
         raise ValueError(f"the weights column {name!r} of {path} is not numeric: it {why}")
     w = column.to_numpy(dtype=np.float64, na_value=np.nan)
-    bad = ~np.isfinite(w) | (w < 0)
-    if bad.any():
-        row = int(np.flatnonzero(bad)[0])
-        what = "missing" if np.isnan(w[row]) else f"{w[row]:g}"
-        raise ValueError(f"{int(bad.sum())} weight(s) in column {name!r} of {path} are "
-                         f"missing, negative or infinite (first: {what} in row {row}); "
-                         "weights must be finite and >= 0")
-    if not np.any(w > 0):
-        raise ValueError(f"every weight in column {name!r} of {path} is zero; at least one "
-                         "row must count")
+    check_sample_weight(w, len(w), name=f"the weights column {name!r} of {path}")
     return w
 
 

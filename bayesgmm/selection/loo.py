@@ -51,6 +51,7 @@ if TYPE_CHECKING:  # heavy imports (arviz, pymc, matplotlib) stay out of the EM 
 # Vehtari et al.'s rule of thumb: |elpd_diff| < 4 is small whatever its standard error.
 MIN_ELPD_DIFF = 4.0
 
+
 @dataclass(frozen=True, eq=False)
 class BayesSelection:
     """Result of :func:`compare` / :func:`select_bayes`.
