@@ -22,8 +22,9 @@ Two more checks make the verdict agree with what a reader sees:
 Every threshold is a parameter, every failed check becomes a sentence in ``problems``, and the
 one-line ``verdict`` lists the failed and the passed checks alike. ``advice`` names the cause
 the evidence points to (``causes``): a chain in a better mode (poor start), an empty or
-duplicated component (K too large), slow mixing (with the draws needed at the measured ESS
-rate), or divergences (where they concentrate). (Over 500
+duplicated component (K too large), a component whose relabelled draws are bimodal (mixed
+components: its summaries average over two modes), slow mixing (with the draws needed at the
+measured ESS rate), or divergences (where they concentrate). (Over 500
 lines: one small reader, check and sentence per diagnostic, all around the shared
 Check/Diagnostics types.)
 
@@ -63,8 +64,8 @@ ENERGY = "energy"
 MAX_TREEDEPTH_NAMES = ("reached_max_treedepth", "maxdepth_reached")  # PyMC, nutpie
 LOG_DENSITY_NAMES = ("lp", "logp")  # PyMC, nutpie
 # The causes that ``Diagnostics.causes`` can name, in the order the advice lists them.
-CAUSES = ("poor start", "stuck chain", "K too large", "divergences", "label switching",
-          "slow mixing")
+CAUSES = ("poor start", "stuck chain", "K too large", "mixed components", "divergences",
+          "label switching", "slow mixing")
 
 
 @dataclass(frozen=True)
@@ -967,7 +968,7 @@ def _advice(checks, post, density, chains, flagged, divergences, stats, ess_min,
         found["stuck chain"] = worse
     overfit = _k_too_large_evidence(post, empty_weight)
     if overfit:
-        found["K too large"] = overfit
+        found["K too large"] = overfit  # names bimodal components itself
     if "divergences" in failed and divergences is not None:
         found["divergences"] = _divergence_evidence(post, stats, chains, divergences,
                                                     target_accept)
@@ -986,6 +987,21 @@ def _advice(checks, post, density, chains, flagged, divergences, stats, ess_min,
             )
         else:
             found["slow mixing"] = _more_draws_evidence(checks, post, ess_min)
+    # Bimodal relabelled components, when nothing else explains them (a chain in another
+    # mode, swaps or slow mixing make pooled draws bimodal too: those causes come first).
+    if not {"K too large", "poor start", "stuck chain", "label switching",
+            "slow mixing"} & set(found):
+        mixed = _bimodal_components(post)
+        if mixed:
+            found["mixed components"] = (
+                f"the relabelled draws of component(s) {', '.join(map(str, mixed))} are "
+                "bimodal (Sarle's bimodality coefficient above 5/9 for a mean): the "
+                "component moves between two places from draw to draw (a small group that "
+                "the data barely tell apart from a larger one, say), so its posterior mean, "
+                "sd and interval average over two modes and describe neither; do not report "
+                "them as one estimate. The label-invariant quantities (log-likelihood, "
+                "predictive density) and the other components are not affected; fewer "
+                "components, or more data, may identify it.")
     causes = tuple(c for c in CAUSES if c in found)
     return causes, tuple(f"{c}: {found[c]}" for c in causes)
 

@@ -424,6 +424,12 @@ _DO_NOT_RELY = ("Do not rely on these posterior summaries yet: at least one conv
 
 def _plain(diag) -> str:
     """The verdict in plain language: can the numbers be used, and if not, what to do."""
+    if diag.ok and set(getattr(diag, "causes", ())) & {"K too large", "mixed components"}:
+        return ("The chains agree with each other, mixed well and sampled without divergences, "
+                "but some components are not identified (see the note): the label-invariant "
+                "summaries (log-likelihood, predictive density, memberships of the other "
+                "components) can be used; the per-component summaries of the components the "
+                "note names cannot.")
     if diag.ok:
         return ("The chains agree with each other, mixed well and sampled without divergences: "
                 "the posterior summaries in this report can be used as they are (to within the "
