@@ -1104,7 +1104,9 @@ def _k_too_large_evidence(post, empty_weight) -> str:
             "components named describe no single cluster (label-invariant quantities, such as "
             "the log-likelihood or the predictive density, still do). Fewer components may "
             "describe the data as well: compare K by LOO (bayesgmm select) and refit with a "
-            "smaller K.")
+            "smaller K. A nearly empty component that holds a few far points is holding "
+            "outliers: a noise component (noise=True, --noise) takes them instead, and then "
+            "K need not shrink.")
 
 
 # Sarle's bimodality coefficient above this (its value for a uniform distribution) suggests

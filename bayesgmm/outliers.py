@@ -62,7 +62,8 @@ class NoiseEvidence:
         shown = ", ".join(str(n) for n in names[:8]) + (", ..." if len(names) > 8 else "")
         return (f"{len(self.rows)} row(s) ({shown}) fit a uniform noise component better than "
                 f"any Gaussian: the BIC is {self.delta_bic:,.1f} lower with one "
-                f"({self.bic_with:,.1f} against {self.bic_without:,.1f}); without it, Gaussians "
+                f"({self.bic_with:,.1f} against {self.bic_without:,.1f}, both refitted by "
+                "maximum likelihood for this comparison); without it, Gaussians "
                 f"must hold them (stretched over them, or given to them alone). Consider "
                 f"{option}; or, if they are a group of their own, a larger K, and if they "
                 "are the tails of skewed or heavy-tailed clusters rather than outliers, a "

@@ -722,8 +722,8 @@ def plot_density(result: Any, X: Any = None, ax: Axes | None = None, *, n_draws:
         from matplotlib.lines import Line2D
 
         fig = _pair_grid(X, names, ax, pair, diag, _pair_features(*_point_estimate(result)))
-        fig.suptitle(f"{what}; contours enclose about 25/50/75/90/95% of the "
-                     "points")
+        # Two lines: on one, a 3-feature grid clipped both ends of the title.
+        fig.suptitle(f"{what};\ncontours enclose about 25/50/75/90/95% of the points")
         # the diagonal's dashed curves are the components: name them once for the grid
         _legend_below(fig, titles[:em.n_components], em.n_components,
                       [Line2D([], [], color="black", lw=1.8, label="mixture")])

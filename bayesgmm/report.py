@@ -164,7 +164,7 @@ def build_report(result: BayesResult, *, data_source: str | None = None,
     figures: list[Figure] = []
     figure = _embedder(figures)
     sections = [
-        _verdict_box(diag),
+        _verdict_box(diag, (result.settings or {}).get("retried")),
         _section_data(result.em, X, figure),
         _section_em(result.em, X, figure, posterior=True,
                     hint=_noise_hint(result.em, X, _observed_labels(result),
@@ -258,8 +258,10 @@ def build_em_report(em: EMResult, X: Any, *, data_source: str | None = None,
                  _parameter_html(params, em.n_features)),
         _section("figures", "4. The fit", *fit_figures),
         _section("reproducibility", "5. Settings and software",
+                 # as given: a seed is copied, not read as a quantity (1090092573, no commas)
                  _table(pd.DataFrame({"value": [str(v) for v in (settings or {}).values()]},
-                                     index=list(settings or {}))) if settings else "",
+                                     index=list(settings or {})), formatted=("value",))
+                 if settings else "",
                  "<h3>Software</h3>",
                  _versions_table(("bayesgmm", "numpy", "scipy", "numba", "pandas",
                                   "matplotlib"))),
@@ -400,9 +402,11 @@ def _png(fig) -> bytes:
 # --------------------------------------------------------------------------------------------
 # sections
 # --------------------------------------------------------------------------------------------
-def _verdict_box(diag) -> str:
+def _verdict_box(diag, retried: Mapping[str, Any] | None = None) -> str:
     """The verdict at the top: whether to rely on the numbers and the likely causes; the
-    evidence and the advice are written out once, in the Diagnostics section."""
+    evidence and the advice are written out once, in the Diagnostics section. ``retried``:
+    the record of a first run that diverged and was restarted with smaller steps, said here
+    too (the verdict is the kept run's)."""
     cls = "ok" if diag.ok else "bad"
     causes = getattr(diag, "causes", ())
     if not causes:
@@ -414,6 +418,13 @@ def _verdict_box(diag) -> str:
         text = html.escape(f"{_DO_NOT_RELY} Likely cause: {', '.join(causes)}; the evidence "
                            "and what to do are under") + ' <a href="#diagnostics">Diagnostics</a>.'
 
+    if isinstance(retried, Mapping) and retried.get("divergences"):
+        before, after = retried.get("target_accept", [None, None])
+        text += html.escape(
+            f" The first run had {retried['divergences']} divergent transition(s) (by draw "
+            f"{retried.get('after_draws')}) and was restarted with smaller steps "
+            f"(target_accept {before} -> {after}): the summaries and checks are the restarted "
+            "run's.")
     return f'<div class="verdict {cls}"><strong>Verdict.</strong> {text}' \
            f'<br><code>{html.escape(_as_in_tables(diag.verdict))}</code></div>'
 
@@ -515,6 +526,8 @@ def _section_data(em, X, figure) -> str:
         intro = (f"<p>{X.shape[0]} observations of {X.shape[1]} feature(s), no missing "
                  "values in the rows fitted.</p>")
     line = _observations_line(em)
+    if n_missing and line:  # the observations line says it with the counts: not twice
+        intro = f"<p>{X.shape[0]} observations of {X.shape[1]} feature(s).</p>"
     if (summary or {}).get("weighted"):
         line += ("<p>The table describes the rows as given, each once; the fit counts each "
                  "row as many times as its frequency weight.</p>")
@@ -683,11 +696,14 @@ def _labels(name: str, axes: list[list]) -> list[str]:
 
 def _section_parameters(result, figure, random_state) -> str:
     table = parameter_table(result)
-    outside = int((~table["EM inside"]).sum())
+    outside_rows = [str(p) for p in table.index[~table["EM inside"].astype(bool)]]
+    outside = len(outside_rows)
+    shown = ", ".join(outside_rows[:6]) + (", ..." if outside > 6 else "")
     note = ("Every EM estimate lies inside its posterior interval." if outside == 0 else
-            f"{outside} EM estimate(s) lie outside the posterior interval (marked 'no'): the "
-            "point estimate and the posterior disagree there (MAP vs posterior mean, a skewed "
-            "or multimodal posterior).")
+            f"{outside} EM estimate(s) lie outside the posterior interval (marked 'no': "
+            f"{shown}): the point estimate and the posterior disagree there (the start is a "
+            "mode, the table a posterior mean; a skewed or multimodal posterior, or a "
+            "component that holds only a few points).")
     forest = figure("forest", "Forest plot: posterior median, 50% and 94% intervals of the "
                     "weights and of the means of every feature; EM estimate (x)",
                     lambda: plots.plot_forest(result))
@@ -744,7 +760,8 @@ def _marks_caption(fit: Any, labelled: np.ndarray | None) -> str:
 
 
 def _noise_html(p_noise: np.ndarray, X: np.ndarray, names: Any, noise_weight: float,
-                n_rows: int = 10, rows: np.ndarray | None = None) -> str:
+                n_rows: int = 10, rows: np.ndarray | None = None,
+                posterior: bool = False) -> str:
     """P(noise | x): how many points the noise component takes, and the most likely ones
     (named by ``rows``, their row numbers in the caller's data; default 0, 1, ...)."""
     order = np.argsort(-p_noise)[:n_rows]
@@ -753,10 +770,13 @@ def _noise_html(p_noise: np.ndarray, X: np.ndarray, names: Any, noise_weight: fl
                          index=pd.Index(rows[order], name="row"))
     table["P(noise)"] = p_noise[order]
     n_noise = int((p_noise > 0.5).sum())
-    return (f"<h3>The noise component</h3><p>Noise weight {format_number(noise_weight)}; "
-            f"{n_noise} of {len(p_noise)} points have P(noise | x) above 0.5 (expected "
-            f"number of noise points: {format_number(float(p_noise.sum()))}). The points most "
-            "probably noise:</p>" + _table(table))
+    what = ("its posterior mean, which the weights' Dirichlet prior pulls a little towards "
+            "1/(K + 1)" if posterior else "the EM estimate")
+    return (f"<h3>The noise component</h3><p>Noise weight {format_number(noise_weight)} "
+            f"({what}); {n_noise} of {len(p_noise)} points have P(noise | x) above 0.5, and "
+            "the sum of P(noise | x) over the points, the expected number of noise points "
+            f"among them, is {format_number(float(p_noise.sum()))}. The points most probably "
+            "noise:</p>" + _table(table))
 
 
 def _section_membership(result, X, proba, figure, n_uncertain: int = 10,
@@ -792,7 +812,7 @@ def _section_membership(result, X, proba, figure, n_uncertain: int = 10,
         weight = result.posterior["noise_weight"].values.mean() \
             if "noise_weight" in result.posterior else float("nan")
         noise = _noise_html(proba.mean[:, K], X, result.feature_names, weight,
-                            rows=result.row_names)
+                            rows=result.row_names, posterior=True)
     if proba.mean.shape[1] == 1:  # one component, no noise: every point is certain
         return _section("membership", "4. Classification and membership uncertainty",
                         "<p>With one component every point belongs to it (probability 1).</p>",
@@ -1338,7 +1358,8 @@ def _section_selection_settings(selection: EMSelection,
     return "reproducibility", "Settings and software", [
         "<p>Every grid cell is seeded from the root seed and the cell alone, so the same seed "
         "repeats the sweep whatever the number of parallel jobs.</p>",
-        _table(table, text=True), "<h3>Software</h3>", _versions_table(),
+        _table(table, text=True, formatted=("value",)), "<h3>Software</h3>",
+        _versions_table(),
     ]
 
 

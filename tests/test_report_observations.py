@@ -30,7 +30,8 @@ def test_data_section_counts_missing_values_and_states_the_summary():
                "sum_of_weights": 55.0,
                "label_names": ["x", "y"]}
     text, figures = _data_section(X, summary)
-    assert "40 observations of 2 feature(s), 4 value(s) missing" in text
+    # the counts once, in the observations line (the intro no longer repeats them)
+    assert "40 observations of 2 feature(s).</p>" in text
     assert "missing at random" in text
     assert ("<b>Observations:</b> 40 row(s) fitted; 4 missing value(s) in 4 row(s) integrated "
             "out") in text
