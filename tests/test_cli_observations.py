@@ -215,7 +215,7 @@ def test_em_report_with_every_capability(rows_dir, capsys):
             "(missing at random assumed); frequency weights (total 120); 15 row(s) with a "
             "known component: 0 = 'long', 1 = 'short'; a uniform noise component") in out
     page = (rows_dir / "rep" / "report.html").read_text()
-    assert "3 value(s) missing" in page and "The noise component" in page
+    assert "3 missing value(s) in 3 row(s)" in page and "The noise component" in page
     assert "squares: the 15 points whose component was known" in page
     assert "15 row(s) with a known component: 0 = &#x27;long&#x27;, 1 = &#x27;short&#x27;" in page
     assert "labels column" in page and "0 = long, 1 = short" in page
