@@ -3,16 +3,16 @@ missing coordinates given its observed ones, as means (:func:`conditional_means`
 ``EMResult.impute`` and ``BayesResult.impute``) and as draws (:func:`conditional_draws`, the
 multiple imputations of ``BayesResult.impute``).
 
-Where it sits: the data layer, beside :mod:`bayesgmm.observations`; NumPy (the draws use
-:func:`bayesgmm.draw_arrays.categorical`, imported when drawing: the EM path stays free of
-xarray).
+Where it sits: the data layer, beside :mod:`bayesgmm.observations`; NumPy only (the
+components of multiple imputations are drawn by the caller, with
+:func:`bayesgmm.draw_arrays.categorical`).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["conditional_draws", "conditional_means"]
+__all__ = ["conditional_draws", "conditional_means", "memberships"]
 
 
 def conditional_means(X: np.ndarray, resp: np.ndarray, means: np.ndarray,
@@ -41,7 +41,7 @@ def conditional_means(X: np.ndarray, resp: np.ndarray, means: np.ndarray,
     """
     K = means.shape[0]
     out = np.array(X, dtype=np.float64, copy=True)
-    r = _memberships(resp, K, noise_bounds)
+    r = memberships(resp, K, noise_bounds)
     gaps_before = np.isnan(out)
     for rows, gaps, k, mean, _ in _conditionals(out, means, covariances):
         block = np.ix_(rows, np.flatnonzero(gaps))
@@ -54,21 +54,23 @@ def conditional_means(X: np.ndarray, resp: np.ndarray, means: np.ndarray,
     return out
 
 
-def conditional_draws(X: np.ndarray, resp: np.ndarray, means: np.ndarray,
+def conditional_draws(X: np.ndarray, component: np.ndarray, means: np.ndarray,
                       covariances: np.ndarray, rng: np.random.Generator,
                       noise_bounds: np.ndarray | None = None) -> np.ndarray:
-    """X with each row's missing values drawn from the mixture given its observed values.
+    """X with each row's missing values drawn from its component given its observed values.
 
-    Each incomplete row first draws its component from ``resp`` (its memberships given the
-    observed values), then its missing coordinates from that component's conditional
-    Gaussian N(mu_m + S_mo S_oo^-1 (x_o - mu_o), S_mm - S_mo S_oo^-1 S_om); a row that
-    draws the noise component gets uniform values over ``noise_bounds``' missing sides
-    (memberships as in :func:`conditional_means`, whose result is these draws' mean).
+    Each incomplete row's missing coordinates are drawn from its ``component``'s conditional
+    Gaussian N(mu_m + S_mo S_oo^-1 (x_o - mu_o), S_mm - S_mo S_oo^-1 S_om); a row whose
+    component is K, the noise, gets uniform values over ``noise_bounds``' missing sides.
+    The caller draws the components, from :func:`memberships` (so that these draws average
+    to :func:`conditional_means`), with the one categorical draw of the posterior layer.
 
     Parameters
     ----------
-    X, resp, means, covariances, noise_bounds
+    X, means, covariances, noise_bounds
         As in :func:`conditional_means`.
+    component : ndarray (N,) of int
+        Each row's component, 0..K-1, or K for the noise component.
     rng : numpy Generator
 
     Returns
@@ -76,12 +78,8 @@ def conditional_draws(X: np.ndarray, resp: np.ndarray, means: np.ndarray,
     ndarray (N, D)
         A copy of X; observed values unchanged.
     """
-    from .draw_arrays import categorical  # the one inverse-CDF draw (posterior side)
-
     K = means.shape[0]
     out = np.array(X, dtype=np.float64, copy=True)
-    r = _memberships(resp, K, noise_bounds)
-    component = categorical(r, rng.random(len(out)))
     for rows, gaps, k, mean, cov in _conditionals(out, means, covariances, with_cov=True):
         mine = component[rows] == k
         if mine.any():
@@ -96,7 +94,7 @@ def conditional_draws(X: np.ndarray, resp: np.ndarray, means: np.ndarray,
     return out
 
 
-def _memberships(resp: np.ndarray, K: int, noise_bounds: np.ndarray | None) -> np.ndarray:
+def memberships(resp: np.ndarray, K: int, noise_bounds: np.ndarray | None) -> np.ndarray:
     """The memberships imputation uses: all K + 1 with a noise box; else the Gaussians'
     renormalised, and where they all underflowed to 0 (a row far out, taken by the noise
     to machine precision) equal shares, not 0 / 0."""

@@ -16,7 +16,7 @@ from ._validation import aligned_to_rows, check_data, check_int
 from .diagnostics import Diagnostics, diagnose
 from .draw_arrays import categorical, flat_noise_weight, flatten_draws
 from .em import EMResult
-from .imputation import conditional_draws, conditional_means
+from .imputation import conditional_draws, conditional_means, memberships
 from .observations import check_labels, noise_log_ranges
 from .priors import Priors, Standardisation
 from .relabel import LabelSwitchingReport
@@ -409,8 +409,11 @@ class BayesResult:
         for i in range(out.shape[0]):
             if Xi.shape[0]:
                 s = int(rng.integers(w.shape[0]))
-                out[i, incomplete] = conditional_draws(Xi, resp[s], m[s], cov[s], rng,
-                                                       noise_bounds=self.em.noise_bounds)
+                bounds = self.em.noise_bounds
+                r = memberships(resp[s], self.n_components, bounds)
+                component = categorical(r, rng.random(Xi.shape[0]))  # noise: K
+                out[i, incomplete] = conditional_draws(Xi, component, m[s], cov[s], rng,
+                                                       noise_bounds=bounds)
         return out
 
     def score_samples(self, X: Any, max_draws: int | None = None) -> np.ndarray:

@@ -422,7 +422,8 @@ def test_imputation_with_a_noise_component():
     """With a noise box, the mean imputation includes the noise's share (the middle of the
     box's side) and is the mean of the multiple imputations; a row the noise takes to machine
     precision is imputed, not NaN (0 / 0 before)."""
-    from bayesgmm.imputation import conditional_draws, conditional_means
+    from bayesgmm.draw_arrays import categorical
+    from bayesgmm.imputation import conditional_draws, conditional_means, memberships
 
     rng = np.random.default_rng(0)
     X = np.r_[rng.normal(size=(200, 2)), [[60.0, 0.0], [0.0, 60.0]]]
@@ -437,8 +438,10 @@ def test_imputation_with_a_noise_component():
     bounds = np.array([[-10.0, 0.0], [10.0, 100.0]])
     gap = np.array([[0.0, np.nan]])
     mean = conditional_means(gap, resp, np.zeros((1, 2)), np.eye(2)[None], noise_bounds=bounds)
-    draws = np.array([conditional_draws(gap, resp, np.zeros((1, 2)), np.eye(2)[None], rng,
-                                        noise_bounds=bounds)[0, 1] for _ in range(4000)])
+    r = memberships(resp, 1, bounds)  # Gaussian and noise, 1/2 each
+    draws = np.array([conditional_draws(gap, categorical(r, rng.random(1)), np.zeros((1, 2)),
+                                        np.eye(2)[None], rng, noise_bounds=bounds)[0, 1]
+                      for _ in range(4000)])
     assert mean[0, 1] == pytest.approx(25.0)
     assert draws.mean() == pytest.approx(25.0, abs=4 * draws.std() / np.sqrt(4000))
 
