@@ -30,12 +30,15 @@ import sys
 import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import progress
 from ._validation import COVARIANCE_TYPES, check_seed, singular_columns
 from .formatting import format_number
 from .settings import SAMPLERS, DiagnosticThresholds, SamplerSettings  # NumPy only
+
+if TYPE_CHECKING:
+    from .diagnostics import Diagnostics
 
 
 class _Lazy:
@@ -520,7 +523,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     _print_observations(result, names)
     _print_noise_hint(result.em, frame, observed)
     _save(result, out, force=args.force, report=args.report,
-          data_source=str(args.data), thresholds=thresholds)
+          data_source=str(args.data), thresholds=thresholds, diagnostics=diag)
     return EXIT_PROBLEMS if args.strict and not diag.ok else 0
 
 
@@ -666,7 +669,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     # The page is titled by the data, as fit's is; the spec is named in its settings.
     _save(result, out, force=args.force, report=spec.report,
           data_source=f"{spec.raw['data']['path']} (specification {spec.path.name})",
-          thresholds=thresholds)
+          thresholds=thresholds, diagnostics=diag)
     return EXIT_PROBLEMS if args.strict and not diag.ok else 0
 
 
@@ -689,7 +692,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     # The report is rebuilt beside the result and swapped in: check that before rendering.
     check_writable(directory, overwrite=True)
     diag = _diagnose(result, thresholds)
-    html = write_report(result, directory, thresholds=thresholds)
+    html = write_report(result, directory, thresholds=thresholds, diagnostics=diag)
     _print_verdict(diag)  # the page's verdict: a changed threshold can change it
     print(f"\nreport: {html}")
     return EXIT_PROBLEMS if args.strict and not diag.ok else 0
@@ -1064,7 +1067,8 @@ def _check_k(n_components: int, frame: pd.DataFrame, source: str) -> None:
 
 
 def _save(result: BayesResult, out: Path, *, force: bool, report: bool,
-          data_source: str, thresholds: DiagnosticThresholds | None = None) -> None:
+          data_source: str, thresholds: DiagnosticThresholds | None = None,
+          diagnostics: Diagnostics | None = None) -> None:
     import dataclasses
 
     # Kept with the result, so that `bayesgmm report DIR` later titles its page the same.
@@ -1076,7 +1080,8 @@ def _save(result: BayesResult, out: Path, *, force: bool, report: bool,
         from .report import write_report
 
         def extra(directory: Path) -> None:
-            write_report(result, directory, data_source=data_source, thresholds=thresholds)
+            write_report(result, directory, data_source=data_source, thresholds=thresholds,
+                         diagnostics=diagnostics)
 
     save(result, out, overwrite=force, extra=extra)
     print(f"\nsaved to {out}" + (f" (report: {out / 'report.html'})" if report else ""))

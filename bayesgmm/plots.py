@@ -58,6 +58,8 @@ __all__ = [
 
 # Ellipses enclose this much probability of each Gaussian component.
 ELLIPSE_LEVEL = 0.95
+# The posterior intervals and bands of every figure: ArviZ's default, as in every table.
+INTERVAL = 0.94
 # Pair grids show at most this many features (the most separating ones beyond).
 MAX_PAIR_FEATURES = 6
 _DATA_COLOR = "0.55"
@@ -436,8 +438,8 @@ def plot_overlay(result: Any, n_draws: int = 50, ax: Axes | None = None,
 
     2-D: scatter of the data, EM covariance ellipses (dashed) and the ellipses of each posterior
     draw (thin, coloured by component); 1-D: histogram, EM mixture density and the posterior
-    density's mean and 90% band; D > 2: a pair plot with the same on every pair (marginal
-    ellipses) and every feature (marginal densities). Ellipses enclose ``ELLIPSE_LEVEL``.
+    density's mean and ``INTERVAL`` (94%) band; D > 2: a pair plot with the same on every pair
+    (marginal ellipses) and every feature (marginal densities). Ellipses enclose ``ELLIPSE_LEVEL``.
 
     Axis limits hold the data and the ellipses drawn, except a wild draw's (far beyond the
     other draws' of its component); with a noise component, the points the Gaussians claim
@@ -585,8 +587,10 @@ def _overlay_1d(ax, x, em_w, em_m, em_v, draw_w, draw_m, draw_v, keep=None) -> N
         grid = np.linspace(*_robust_limits(shown, 0.1), 400)
     if len(draw_w):
         draws = _mixture_density(grid, draw_w, draw_m, draw_v)
-        lo, hi = np.quantile(draws, [0.05, 0.95], axis=0)
-        ax.fill_between(grid, lo, hi, color="C0", alpha=0.35, label="posterior 90% band")
+        tail = (1 - INTERVAL) / 2
+        lo, hi = np.quantile(draws, [tail, 1 - tail], axis=0)
+        ax.fill_between(grid, lo, hi, color="C0", alpha=0.35,
+                        label=f"posterior {INTERVAL:.0%} band")
         ax.plot(grid, draws.mean(axis=0), color="C0", lw=1.5, label="posterior mean density")
     ax.plot(grid, _mixture_density(grid, em_w, em_m, em_v), label="EM", **_EM_STYLE)
     ax.set_xlim(grid[0], grid[-1])
@@ -1209,7 +1213,7 @@ def plot_energy(result: BayesResult, ax: Axes | None = None) -> Figure:
     return figure
 
 
-def plot_forest(result: BayesResult, interval: float = 0.94, axes: Any = None) -> Figure:
+def plot_forest(result: BayesResult, interval: float = INTERVAL, axes: Any = None) -> Figure:
     """Forest plot of the weights and of the means of every feature, EM beside the posterior.
 
     One panel per quantity (weights; the means of each feature, on its own scale); one row per

@@ -66,6 +66,7 @@ from .settings import DiagnosticThresholds
 from .versions import RESULT_PACKAGES, software_versions
 
 if TYPE_CHECKING:  # imported where used: an EM-only report must not load ArviZ or PyMC
+    from .diagnostics import Diagnostics
     from .em import EMResult
     from .posterior import BayesResult
 
@@ -101,7 +102,8 @@ class Figure:
 # --------------------------------------------------------------------------------------------
 def write_report(result: BayesResult, directory: str | os.PathLike, *,
                  data_source: str | None = None, random_state: Any = 0,
-                 thresholds: DiagnosticThresholds | None = None) -> Path:
+                 thresholds: DiagnosticThresholds | None = None,
+                 diagnostics: Diagnostics | None = None) -> Path:
     """Write ``report.html`` and ``figures/*.png`` into ``directory``.
 
     The files are rendered into a temporary directory first and moved into place at the end,
@@ -120,6 +122,9 @@ def write_report(result: BayesResult, directory: str | os.PathLike, *,
     thresholds : DiagnosticThresholds, optional
         What the diagnostics section and verdict hold the posterior to (default: the fit's
         own, ``result.thresholds``, else the defaults).
+    diagnostics : Diagnostics, optional
+        ``result.diagnostics()`` under ``thresholds``, where the caller has computed it
+        already (the command line prints the same verdict); computed here otherwise.
 
     Returns
     -------
@@ -129,14 +134,16 @@ def write_report(result: BayesResult, directory: str | os.PathLike, *,
         data_source = (result.settings or {}).get("data_source")
     with progress.step("writing the report (figures and tables)"):
         page, figures = build_report(result, data_source=data_source,
-                                     random_state=random_state, thresholds=thresholds)
+                                     random_state=random_state, thresholds=thresholds,
+                                     diagnostics=diagnostics)
     return _write_files(Path(directory), REPORT_NAME, page, figures)
 
 
 def build_report(result: BayesResult, *, data_source: str | None = None,
-                 random_state: Any = 0, thresholds: DiagnosticThresholds | None = None
-                 ) -> tuple[str, list[Figure]]:
-    """The report as an HTML string and its figures as PNG bytes.
+                 random_state: Any = 0, thresholds: DiagnosticThresholds | None = None,
+                 diagnostics: Diagnostics | None = None) -> tuple[str, list[Figure]]:
+    """The report as an HTML string and its figures as PNG bytes (the parameters are
+    :func:`write_report`'s).
 
     Returns
     -------
@@ -150,9 +157,11 @@ def build_report(result: BayesResult, *, data_source: str | None = None,
         raise ValueError(f"the report needs a BayesResult; got {type(result).__name__} "
                          "(an EM fit has its own: write_em_report)")
     X = np.asarray(result.idata["observed_data"]["x"].values, dtype=np.float64)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # ArviZ warns on short chains; the report says so
-        diag = result.diagnostics(**(thresholds.to_dict() if thresholds else {}))
+    diag = diagnostics
+    if diag is None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # ArviZ warns on short chains; the report says so
+            diag = result.diagnostics(**(thresholds.to_dict() if thresholds else {}))
     # the fitted points' memberships: known labels kept, missing values marginalised, the
     # noise column (BayesResult.memberships, where the posterior side has it)
     # Posterior draws for the memberships: all 1,000 would hold 1,000 x N x K floats (2.4 GB
@@ -715,7 +724,7 @@ def _section_parameters(result, figure, random_state) -> str:
                      lambda: plots.plot_density(result, random_state=random_state))
     overlay = figure("overlay", "EM fit (dashed) against 50 posterior draws: "
                      + ("the EM mixture density beside the posterior mean density and its "
-                        "90% band" if one_d else f"ellipses enclosing "
+                        f"{plots.INTERVAL:.0%} band" if one_d else f"ellipses enclosing "
                         f"{plots.ELLIPSE_LEVEL:.0%} of each component"),
                      lambda: plots.plot_overlay(result, random_state=random_state))
     return _section("parameters", "3. Parameters: EM and the posterior",

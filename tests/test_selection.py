@@ -428,6 +428,29 @@ def test_select_bayes_reports_the_fits_warnings_once_each(monkeypatch):
         "K=2, K=3, K=4: the same in every fit"]
 
 
+def test_select_bayes_says_what_it_samples_by_default(monkeypatch, capfd):
+    """QA: select_bayes sat silent for minutes by default (verbose=0); it now says what it
+    starts and each K as it finishes, and ``verbose=0`` silences it."""
+    from bayesgmm import progress, sampling
+    from bayesgmm.selection import select_bayes
+
+    rng = np.random.default_rng(1)
+
+    def fit_bayes(frame, k, random_state=None, **options):
+        n = len(frame)
+        return fake_fit(loglik_draws(rng, np.full(n, -2.0 - 0.1 / k), n=n), k)
+
+    monkeypatch.setattr(sampling, "fit_bayes", fit_bayes)
+    progress.set_enabled(True)
+    X = rng.normal(size=(60, 2))
+    select_bayes(X, [1, 2], n_jobs=1, draws=20, tune=20)
+    err = capfd.readouterr().err
+    assert "bayesgmm: sampling the posterior for K = 1, 2 (full; 1 at a time)" in err
+    assert err.count("bayesgmm: sampled K=") == 2
+    select_bayes(X, [1, 2], n_jobs=1, draws=20, tune=20, verbose=0)
+    assert capfd.readouterr().err == ""
+
+
 def test_run_cells_says_one_line_per_task_and_no_joblib_chatter(capfd):
     """QA: joblib's '[Parallel(n_jobs=2)]: Using backend LokyBackend ...' lines on select's
     console; a verbose sweep says one bayesgmm line per finished task instead."""

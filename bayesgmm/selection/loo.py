@@ -25,6 +25,7 @@ import pandas as pd
 import xarray as xr
 from joblib import delayed
 
+from .. import progress
 from .._validation import check_covariance_type
 from ..settings import SamplerSettings
 from . import loo_verdict
@@ -117,7 +118,7 @@ def select_bayes(
     random_state: Any = None,
     n_jobs: int | None = -1,
     progressbar: bool = False,
-    verbose: int = 0,
+    verbose: int = 1,
     min_elpd_diff: float = MIN_ELPD_DIFF,
     n_se: float = 2.0,
     settings: SamplerSettings | None = None,
@@ -146,9 +147,10 @@ def select_bayes(
         ``joblib.parallel_backend("dask")``). When more than one worker runs, each fit runs its
         chains one after another (``cores=1``) unless ``cores`` is given, so that workers x
         chains do not oversubscribe the cores.
-    verbose : int, default 0
-        Above 0, one status line on stderr as each K's fit finishes (fits in parallel workers
-        show no progress bars); above 10, joblib's own progress messages as well.
+    verbose : int, default 1
+        Above 0, a status line on stderr when the fits start and one as each K's fit finishes
+        (fits in parallel workers show no progress bars; a sweep takes minutes and should
+        not sit silent); 0: silent; above 10, joblib's own progress messages as well.
     min_elpd_diff, n_se : float
         The "within noise" rule of :func:`compare`.
     settings : SamplerSettings, optional
@@ -201,6 +203,9 @@ def select_bayes(
                **fit_kwargs}
     frame = pd.DataFrame(Xv, columns=list(names))
     seeds = {k: int_seed(cell_seed(entropy, k, covariance_type, stream=1)) for k in ks}
+    progress.say(f"sampling the posterior for K = {', '.join(map(str, sorted(ks)))} "
+                 f"({covariance_type}; {min(effective_n_jobs(n_jobs), len(ks))} at a time)",
+                 show=verbose > 0)
     out = run_cells([delayed(_fit_bayes_cell)(frame, k, seeds[k], options)
                      for k in sorted(ks, reverse=True)], n_jobs, verbose, _sampled)
     out.sort(key=lambda cell: cell[0].n_components)  # they come as they finish

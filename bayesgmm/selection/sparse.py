@@ -96,7 +96,7 @@ def fit_sparse(
     chains: int = 4,
     sampler: str = "nutpie",
     random_state: int | None = None,
-    progressbar: bool = False,
+    progressbar: bool = True,
     settings: SamplerSettings | None = None,
     thresholds: DiagnosticThresholds | None = None,
     **fit_kwargs: Any,
