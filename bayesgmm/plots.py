@@ -218,14 +218,19 @@ def _limits(x: np.ndarray, keep: np.ndarray | None = None) -> tuple[float, float
     return _robust_limits(x if keep is None else x[keep])
 
 
-def _note_outside(ax: Axes, x: np.ndarray, y: np.ndarray) -> None:
+def _note_outside(ax: Axes, x: np.ndarray, y: np.ndarray | None = None) -> None:
     """Say how many points lie beyond the axes (noise points, when the axes were set around
-    the Gaussian components' points)."""
+    the Gaussian components' points). ``y`` None: a 1-D panel (only ``x`` counts; the note
+    goes at the top, clear of the rug and the jittered points along the bottom)."""
     (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
-    outside = int(np.sum((x < x0) | (x > x1) | (y < y0) | (y > y1)))
+    beyond = (x < x0) | (x > x1)
+    if y is not None:
+        beyond |= (y < y0) | (y > y1)
+    outside = int(np.sum(beyond))
     if outside:
-        ax.annotate(f"{outside} noise point(s) beyond the axes", (0.99, 0.01),
-                    xycoords="axes fraction", ha="right", va="bottom", fontsize=7,
+        ax.annotate(f"{outside} noise point(s) beyond the axes",
+                    (0.99, 0.01 if y is not None else 0.98), xycoords="axes fraction",
+                    ha="right", va="bottom" if y is not None else "top", fontsize=7,
                     color="0.3")
 
 
@@ -563,6 +568,24 @@ def _ellipse_limits(limits: tuple[float, float], em_means: np.ndarray,
     return min(limits[0], lo - pad), max(limits[1], hi + pad)
 
 
+def _histogram(ax: Axes, x: np.ndarray, keep: np.ndarray | None, pad: float,
+               alpha: float) -> tuple[float, float]:
+    """A density histogram of ``x``'s observed values; the x-range it spans (padded).
+
+    With ``keep`` (:func:`_claimed`) only the points the Gaussians claim are drawn, but per
+    unit of all the points: the Gaussians' densities leave the noise's share out too, so the
+    heights still compare; the far noise points are noted, not drawn."""
+    observed = _observed(x)
+    shown = observed if keep is None else _observed(x[keep])
+    if shown.size < 2:  # the claimed points miss this feature: all of it, then
+        shown = observed
+    edges = np.histogram_bin_edges(shown, bins="auto")  # equal widths
+    per_point = 1.0 / (observed.size * (edges[1] - edges[0]))
+    ax.hist(shown, bins=edges, weights=np.full(shown.size, per_point), color=_DATA_COLOR,
+            alpha=alpha, label="data")
+    return _robust_limits(shown, pad)
+
+
 def _mixture_density(grid, weights, means, variances) -> np.ndarray:
     """Mixture density on ``grid`` for one (K,) or many (S, K) parameter sets."""
     sd = np.sqrt(variances)
@@ -573,18 +596,7 @@ def _mixture_density(grid, weights, means, variances) -> np.ndarray:
 def _overlay_1d(ax, x, em_w, em_m, em_v, draw_w, draw_m, draw_v, keep=None) -> None:
     """The 1-D overlay in ``ax``: histogram, EM's density and the draws' band; with ``keep``
     (:func:`_claimed`) over the points the Gaussians claim, far noise points noted."""
-    if keep is None:
-        ax.hist(x, bins="auto", density=True, color=_DATA_COLOR, alpha=0.6, label="data")
-        grid = np.linspace(*_robust_limits(x, 0.1), 400)
-    else:
-        # The claimed points' histogram, but per unit of all the points: the Gaussians'
-        # densities leave the noise's share out too, so the heights still compare.
-        shown, n_observed = _observed(x[keep]), _observed(x).size
-        edges = np.histogram_bin_edges(shown, bins="auto")  # equal widths
-        per_point = 1.0 / (n_observed * (edges[1] - edges[0]))
-        ax.hist(shown, bins=edges, weights=np.full(shown.size, per_point), color=_DATA_COLOR,
-                alpha=0.6, label="data")
-        grid = np.linspace(*_robust_limits(shown, 0.1), 400)
+    grid = np.linspace(*_histogram(ax, x, keep, pad=0.1, alpha=0.6), 400)
     if len(draw_w):
         draws = _mixture_density(grid, draw_w, draw_m, draw_v)
         tail = (1 - INTERVAL) / 2
@@ -595,7 +607,7 @@ def _overlay_1d(ax, x, em_w, em_m, em_v, draw_w, draw_m, draw_v, keep=None) -> N
     ax.plot(grid, _mixture_density(grid, em_w, em_m, em_v), label="EM", **_EM_STYLE)
     ax.set_xlim(grid[0], grid[-1])
     if keep is not None:
-        _note_outside(ax, x, np.zeros_like(x))
+        _note_outside(ax, x)
 
 
 def _pair_grid(X, names, ax, pair, diag, features=None) -> Figure:
@@ -707,8 +719,7 @@ def plot_density(result: Any, X: Any = None, ax: Axes | None = None, *, n_draws:
 
     def diag(a, i, legend=False):
         x = _observed(X[:, i])
-        a.hist(x, bins="auto", density=True, color=_DATA_COLOR, alpha=0.5, label="data")
-        grid = np.linspace(*_robust_limits(x), 400)
+        grid = np.linspace(*_histogram(a, X[:, i], keep, pad=0.08, alpha=0.5), 400)
         a.plot(grid, _density_1d(grid, w, m[:, :, i], c[:, :, i, i]), color="black", lw=1.8,
                label="mixture")
         for k in range(w.shape[1]):
@@ -718,6 +729,8 @@ def plot_density(result: Any, X: Any = None, ax: Axes | None = None, *, n_draws:
                    label=titles[k])
         a.plot(x, np.zeros_like(x), "|", color="black", markersize=8, alpha=0.4)
         a.set_xlim(grid[0], grid[-1])
+        if keep is not None:
+            _note_outside(a, x)
         a.set_yticks([])
         if legend:
             a.legend(fontsize="small")
@@ -792,7 +805,7 @@ def plot_classification(result: Any, X: Any = None, ax: Axes | None = None, *,
 
     def diag(a, i):
         x = X[:, i]
-        grid = np.linspace(*_robust_limits(x), 300)
+        grid = np.linspace(*_limits(x, keep), 300)
         for k in range(G):
             a.plot(grid, w[k] * stats.norm.pdf(grid, m[k, i], np.sqrt(c[k, i, i])),
                    color=_component_color(k), lw=1.2)
@@ -806,6 +819,9 @@ def plot_classification(result: Any, X: Any = None, ax: Axes | None = None, *,
             sel = np.asarray(labelled, dtype=bool)
             a.scatter(x[sel], -0.08 * top + 0.04 * top * jitter[sel], s=46, marker="s",
                       facecolors="none", edgecolors="black", lw=0.6)
+        a.set_xlim(grid[0], grid[-1])
+        if keep is not None:
+            _note_outside(a, x)
         a.set_yticks([])
 
     title = "Classification: colour = most probable component, size = uncertainty"

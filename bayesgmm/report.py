@@ -737,11 +737,12 @@ def _section_parameters(result, figure, random_state) -> str:
 
 
 def _parameter_html(table: pd.DataFrame, n_features: int) -> str:
-    """Weights and means in the open; sds and correlations folded away when D > 2."""
+    """Weights (the noise weight too) and means in the open; sds and correlations folded away
+    when D > 2."""
     shown = table.rename(columns={"mean": "posterior mean", "lower": "94% lower",
                                   "upper": "94% upper"})
-    head = shown[[i.startswith(("weight", "mean")) for i in shown.index]]
-    rest = shown[[not i.startswith(("weight", "mean")) for i in shown.index]]
+    opened = [i.startswith(("weight", "noise weight", "mean")) for i in shown.index]
+    head, rest = shown[opened], shown[[not o for o in opened]]
     if n_features <= 2 or rest.empty:
         return _table(shown)
     return (_table(head) + f"<details><summary>Standard deviations and correlations "

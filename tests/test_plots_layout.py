@@ -9,6 +9,7 @@ matplotlib.use("Agg")
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from bayesgmm import fit_em, plots  # noqa: E402
@@ -164,6 +165,20 @@ def test_overlay_with_noise_is_set_around_the_claimed_points(old_faithful):
     assert all(any("beyond the axes" in t.get_text() for t in a.texts) for a in lower)
     diagonal = [a for a in grid.axes if a.axison and a.patches]
     assert len(diagonal) == 3 and all(a.get_xlim()[1] < 200 for a in diagonal)
+    # QA: the density and classification grids' diagonals still spanned the outliers
+    for figure in (plots.plot_density(em3, X=X3), plots.plot_classification(em3, X=X3)):
+        diagonal = [a for a in figure.axes if a.axison and not a.get_yticks().size]
+        assert len(diagonal) == 3
+        assert all(np.abs(a.get_xlim()).max() < 200 for a in diagonal)
+        assert all(any("beyond the axes" in t.get_text() for t in a.texts) for a in diagonal)
+    rng = np.random.default_rng(0)
+    x = np.r_[rng.normal(0, 1, 200), rng.normal(6, 1, 200), -50.0, 60.0, 80.0]
+    one_d = fit_em(x, 2, noise=True, n_init=10, random_state=1)
+    ax = plots.plot_density(one_d, X=x).axes[0]
+    area = sum(p.get_height() * p.get_width() for p in ax.patches)  # per unit of all points
+    assert -10 < ax.get_xlim()[0] and ax.get_xlim()[1] < 20
+    assert area == pytest.approx(400 / 403)
+    assert "3 noise point(s) beyond the axes" in [t.get_text() for t in ax.texts]
 
 
 # --------------------------------------------------------------------------------------------

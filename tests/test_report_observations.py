@@ -7,6 +7,7 @@ import matplotlib
 matplotlib.use("Agg")
 
 import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
 from bayesgmm import report  # noqa: E402
@@ -117,6 +118,10 @@ def test_noise_weight_is_a_row_of_the_parameter_table(tiny_fit):
     assert row["EM"] == 0.03 and row["mean"] == pytest.approx(nw.mean())
     assert row["lower"] == pytest.approx(np.quantile(nw, 0.03))
     assert "noise weight" not in report.parameter_table(tiny_fit).index
+    # QA: with D > 2 the noise weight sat in the folded sds-and-correlations table
+    wide = pd.concat([table, pd.DataFrame(index=["sd[0, c]", "corr[0, a, c]"])])
+    opened, folded = report._parameter_html(wide, n_features=3).split("<details>")
+    assert "noise weight" in opened and "noise weight" not in folded and "sd[0, c]" in folded
 
 
 def test_predictive_check_compares_with_the_rows_the_weights_stand_for(tiny_fit):
