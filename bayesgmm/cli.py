@@ -573,12 +573,13 @@ def _cmd_em(args: argparse.Namespace) -> int:
             # "drop", has no place in the figures)
             nan = frame.isna().to_numpy()
             kept = ~(nan.any(axis=1) if observed.get("missing") == "drop" else nan.all(axis=1))
-            labels = observed.get("labels")
+            labels, weights = observed.get("labels"), observed.get("sample_weight")
             html = write_em_report(em, frame.loc[kept], out, data_source=str(args.data),
                                    rows=kept.nonzero()[0],
                                    settings={"seed": seed, "EM restarts": args.n_init,
                                              **_observation_settings(args, names)},
-                                   labels=None if labels is None else labels[kept])
+                                   labels=None if labels is None else labels[kept],
+                                   sample_weight=None if weights is None else weights[kept])
         print(f"\nreport: {html}")
     return 0
 

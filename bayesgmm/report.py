@@ -199,26 +199,29 @@ def build_report(result: BayesResult, *, data_source: str | None = None,
 def write_em_report(em: EMResult, X: Any, directory: str | os.PathLike, *,
                     data_source: str | None = None,
                     settings: Mapping[str, Any] | None = None, labels: Any = None,
-                    rows: Any = None) -> Path:
+                    rows: Any = None, sample_weight: Any = None) -> Path:
     """Write ``report.html`` and ``figures/*.png`` for an EM fit (no posterior) into
     ``directory``; ``X`` is the data it was fitted to (NaN: a missing value; ``labels``: the
     known components of its rows, -1 unknown; ``rows``: how the tables and figures name
-    each point, default a DataFrame's own index labels, else 0, 1, ...). Loads neither PyMC
-    nor ArviZ.
+    each point, default a DataFrame's own index labels, else 0, 1, ...; ``sample_weight``:
+    the weights a weighted fit took, without which its report cannot check for outliers).
+    Loads neither PyMC nor ArviZ.
 
     Returns
     -------
     Path of ``report.html``.
     """
     page, figures = build_em_report(em, X, data_source=data_source, settings=settings,
-                                    labels=labels, rows=rows)
+                                    labels=labels, rows=rows, sample_weight=sample_weight)
     return _write_files(Path(directory), REPORT_NAME, page, figures)
 
 
 def build_em_report(em: EMResult, X: Any, *, data_source: str | None = None,
                     settings: Mapping[str, Any] | None = None, labels: Any = None,
-                    rows: Any = None) -> tuple[str, list[Figure]]:
-    """The EM-only report as an HTML string and its figures as PNG bytes.
+                    rows: Any = None, sample_weight: Any = None
+                    ) -> tuple[str, list[Figure]]:
+    """The EM-only report as an HTML string and its figures as PNG bytes (the parameters are
+    :func:`write_em_report`'s).
 
     Sections: data overview; the EM fit (objective, convergence, BIC/AIC, the parameter table:
     weights, means, standard deviations, correlations); the fitted density, classification and
@@ -259,7 +262,7 @@ def build_em_report(em: EMResult, X: Any, *, data_source: str | None = None,
                                           em.noise_weight, rows=rows))
     sections = [
         _section_data(em, Xv, figure),
-        _section_em(em, Xv, figure, hint=_noise_hint(em, Xv, labels, rows)),
+        _section_em(em, Xv, figure, hint=_noise_hint(em, Xv, labels, rows, sample_weight)),
         _section("parameters", "3. Parameters",
                  "<p>The EM estimate. Covariances are shown as standard deviations and "
                  "correlations (each pair once). This is a point estimate: for uncertainty, "
@@ -555,7 +558,7 @@ def _observations_line(em: Any) -> str:
 def _noise_hint(em, X, labels=None, rows=None, sample_weight=None) -> str:
     """A warning paragraph when rows of a fit without a noise component fit a uniform noise
     component clearly better (:func:`bayesgmm.outliers.noise_evidence`); a weighted fit
-    needs its weights (the EM report does not have them: no guess then)."""
+    needs its weights (no guess without them)."""
     observed = em.observations or {}
     if em.noise or (observed.get("weighted") and sample_weight is None):
         return ""

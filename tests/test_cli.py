@@ -569,3 +569,10 @@ def test_em_names_far_outliers_and_suggests_noise(data_dir, old_faithful, capsys
     assert "Outliers: 2 row(s) (100, 101)" in page
     rc, out, _ = _run_main(["em", "outliers.csv", "-k", "2", "--seed", "0", "--noise"], capsys)
     assert rc == 0 and "hint:" not in out
+    # QA: a weighted fit's EM report had no outlier check (the report lacked the weights)
+    frame.assign(w=2.0).to_csv(data_dir / "weighted.csv", index=False)
+    rc, out, _ = _run_main(["em", "weighted.csv", "-k", "2", "--seed", "0", "--weights", "w",
+                            "--report", "--out", "em_weighted"], capsys)
+    assert rc == 0 and "hint: 2 row(s) (100, 101)" in out
+    page = (data_dir / "em_weighted" / "report.html").read_text()
+    assert "Outliers: 2 row(s) (100, 101)" in page
