@@ -974,6 +974,9 @@ def _section_reproducibility(result) -> str:
         used.pop("lkj_eta", None)  # no correlations in this model: the LKJ prior is not used
     priors = pd.DataFrame({"value": list(used.values())}, index=list(used))
     priors["distribution"] = [_PRIOR_TEXT.get(k, "") for k in priors.index]
+    if result.noise:  # one Dirichlet over the K weights and the noise weight
+        priors.loc["weights_concentration", "distribution"] = (
+            "(weights, noise weight) ~ Dirichlet(alpha, ..., alpha), K + 1 entries")
     settings = {k: _readable_setting(k, v) for k, v in result.settings.items()
                 if k not in ("timing", "start")}
     settings.pop("random_state", None)  # shown above the table, as the seed it is

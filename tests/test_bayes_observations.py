@@ -408,6 +408,16 @@ def test_posterior_predictive_draws_noise_points_in_the_box(fitted_all):
     assert set(np.unique(component[~noise])) <= {0, 1}
 
 
+def test_report_states_the_noise_weight_prior(fitted_all):
+    """QA: the report's prior table said "weights ~ Dirichlet" with a noise component, whose
+    weight shares that Dirichlet."""
+    from bayesgmm import report
+
+    result = fitted_all[0]
+    assert "(weights, noise weight) ~ Dirichlet(alpha, ..., alpha), K + 1 entries" in \
+        report._section_reproducibility(result)
+
+
 @pytest.mark.slow
 def test_noise_weight_concentrates_near_zero_without_noise():
     """No background in the data: the noise weight's posterior sits near 0."""
