@@ -240,14 +240,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     _data_flags(fit)
     _sampling_flags(fit)
-    fit.add_argument("--seed", type=int, default=None, metavar="S",
-                     help="seed of EM and the sampler: the same seed gives the same draws "
-                          "(default: a random one)")
-    fit.add_argument("--no-progress", action="store_true",
-                     help="no progress bars or status lines")
-    fit.add_argument("--out", metavar="DIR",
-                     help="result directory (default: results/<data stem>_k<K>)")
-    _output_flags(fit)
+    _shared_flags(fit, seed="seed of EM and the sampler: the same seed gives the same draws "
+                            "(default: a random one)",
+                  out="result directory (default: results/<data stem>_k<K>)",
+                  force="replace an existing result in the output directory",
+                  report="write report.html (and the figures as PNG) into the result")
     _threshold_flags(fit)
     _strict_flag(fit)
     fit.set_defaults(func=_cmd_fit)
@@ -263,15 +260,11 @@ def _parser() -> argparse.ArgumentParser:
     _data_flags(em)
     em.add_argument("--n-init", type=int, default=10, metavar="N",
                     help="EM restarts; the best is kept (default: 10)")
-    em.add_argument("--seed", type=int, default=None, metavar="S",
-                    help="seed of the restarts (default: a random one, printed)")
-    em.add_argument("--no-progress", action="store_true", help="no status lines")
-    em.add_argument("--report", action="store_true",
-                    help="write report.html and figures/*.png into --out")
-    em.add_argument("--out", metavar="DIR",
-                    help="report directory (default: results/<data stem>_em_k<K>)")
-    em.add_argument("--force", action="store_true",
-                    help="replace an existing report in --out")
+    _shared_flags(em, seed="seed of the restarts (default: a random one, printed)",
+                  progress="no status lines",
+                  out="report directory (default: results/<data stem>_em_k<K>)",
+                  force="replace an existing report in --out",
+                  report="write report.html and figures/*.png into --out")
     em.set_defaults(func=_cmd_em)
 
     warm = sub.add_parser(
@@ -284,10 +277,7 @@ def _parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run a declarative model specification (models/*.toml)")
     run.add_argument("spec", help="path to a TOML specification")
-    run.add_argument("--no-progress", action="store_true",
-                     help="no progress bars or status lines")
-    run.add_argument("--force", action="store_true",
-                     help="replace an existing result in the spec's output directory")
+    _shared_flags(run, force="replace an existing result in the spec's output directory")
     _threshold_flags(run, " (overrides the spec's [diagnostics])", "the spec's, else ")
     _strict_flag(run)
     run.set_defaults(func=_cmd_run)
@@ -298,7 +288,7 @@ def _parser() -> argparse.ArgumentParser:
                     "its own directory (replacing an earlier report there), judged by the "
                     "thresholds it was fitted with unless the flags below say otherwise.")
     report.add_argument("directory", help="a result directory written by fit or run")
-    report.add_argument("--no-progress", action="store_true", help="no status lines")
+    _shared_flags(report, progress="no status lines")
     _threshold_flags(report, source="those the result was fitted with, else ")
     _strict_flag(report, "the report is still written")
     report.set_defaults(func=_cmd_report)
@@ -322,9 +312,6 @@ def _parser() -> argparse.ArgumentParser:
     _observation_flags(select, " (every fit of the sweep)")
     select.add_argument("--n-init", type=int, default=5, metavar="N",
                         help="EM restarts per cell (default: 5)")
-    select.add_argument("--seed", type=int, default=None, metavar="S",
-                        help="root seed of every fit (default: a random one, printed and "
-                             "recorded in the report)")
     select.add_argument("--jobs", type=int, default=-1, metavar="N",
                         help="parallel workers over the grid (joblib; -1: all cores, the "
                              "default)")
@@ -341,12 +328,10 @@ def _parser() -> argparse.ArgumentParser:
                              "(default: 0.01)")
     _sampling_flags(select, " (--bayes, --sparse)", draws=1000)
     _threshold_flags(select, " (--bayes, --sparse)")
-    select.add_argument("--no-progress", action="store_true",
-                        help="no progress bars or status lines")
-    select.add_argument("--out", metavar="DIR",
-                        help="report directory (default: results/<data stem>_select)")
-    select.add_argument("--force", action="store_true",
-                        help="replace an existing output directory")
+    _shared_flags(select, seed="root seed of every fit (default: a random one, printed and "
+                               "recorded in the report)",
+                  out="report directory (default: results/<data stem>_select)",
+                  force="replace an existing output directory")
     select.set_defaults(func=_cmd_select)
     return parser
 
@@ -495,11 +480,20 @@ _EM_EXAMPLES = """examples:
 """
 
 
-def _output_flags(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--force", action="store_true",
-                        help="replace an existing result in the output directory")
-    parser.add_argument("--report", action="store_true",
-                        help="write report.html (and the figures as PNG) into the result")
+def _shared_flags(parser: argparse.ArgumentParser, *, seed: str | None = None,
+                  progress: str = "no progress bars or status lines", out: str | None = None,
+                  force: str | None = None, report: str | None = None) -> None:
+    """The flags several commands share, each with its command's help (None: not a flag of
+    this command); every command has --no-progress."""
+    if seed is not None:
+        parser.add_argument("--seed", type=int, default=None, metavar="S", help=seed)
+    parser.add_argument("--no-progress", action="store_true", help=progress)
+    if out is not None:
+        parser.add_argument("--out", metavar="DIR", help=out)
+    if force is not None:
+        parser.add_argument("--force", action="store_true", help=force)
+    if report is not None:
+        parser.add_argument("--report", action="store_true", help=report)
 
 
 def _cmd_fit(args: argparse.Namespace) -> int:
