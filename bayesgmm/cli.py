@@ -660,7 +660,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     _name_components(result, names)
     diag = _print_result(result, thresholds)
     _print_observations(result, names)
-    _print_noise_hint(result.em, frame, observed)
+    _print_noise_hint(result.em, frame, observed,
+                      option="noise = true in the specification's [data] table")
     # The page is titled by the data, as fit's is; the spec is named in its settings.
     _save(result, out, force=args.force, report=spec.report,
           data_source=f"{spec.raw['data']['path']} (specification {spec.path.name})",
@@ -1038,9 +1039,11 @@ def _print_observations(result: Any, names: tuple[str, ...]) -> None:
         print(f"\nobservations: {sentence}")
 
 
-def _print_noise_hint(em, frame: pd.DataFrame, observed: dict[str, Any]) -> None:
+def _print_noise_hint(em, frame: pd.DataFrame, observed: dict[str, Any],
+                      option: str = "--noise") -> None:
     """Without --noise: say so when some rows fit a uniform noise component clearly better
-    (a BIC comparison of two EM refits, :func:`bayesgmm.outliers.noise_evidence`)."""
+    (a BIC comparison of two EM refits, :func:`bayesgmm.outliers.noise_evidence`);
+    ``option`` is how this command turns the noise component on."""
     if observed.get("noise"):
         return
     from .outliers import noise_evidence
@@ -1049,7 +1052,7 @@ def _print_noise_hint(em, frame: pd.DataFrame, observed: dict[str, Any]) -> None
                               labels=observed.get("labels"),
                               missing=observed.get("missing", "marginalise"))
     if evidence is not None:
-        print(f"\nhint: {evidence.describe(option='--noise')}")
+        print(f"\nhint: {evidence.describe(option=option)}")
 
 
 def _check_k(n_components: int, frame: pd.DataFrame, source: str) -> None:

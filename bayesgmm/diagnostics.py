@@ -1100,13 +1100,16 @@ def _k_too_large_evidence(post, empty_weight) -> str:
     unreliable = (f" The relabelled draws of component(s) {', '.join(map(str, mixed))} are "
                   "bimodal (bimodality coefficient above 5/9 for a mean): their summaries "
                   "average over different clusters; do not report them." if mixed else "")
+    # A model with a noise component already has the outliers' place: no advice to add one.
+    outliers = "" if "noise_weight" in post.data_vars else (
+        " A nearly empty component that holds a few far points is holding outliers: a noise "
+        "component (noise=True; --noise, or noise = true in a specification) takes them "
+        "instead, and then K need not shrink.")
     return ("; ".join(parts) + "." + unreliable + " The per-component summaries of the "
             "components named describe no single cluster (label-invariant quantities, such as "
             "the log-likelihood or the predictive density, still do). Fewer components may "
             "describe the data as well: compare K by LOO (bayesgmm select) and refit with a "
-            "smaller K. A nearly empty component that holds a few far points is holding "
-            "outliers: a noise component (noise=True, --noise) takes them instead, and then "
-            "K need not shrink.")
+            "smaller K." + outliers)
 
 
 # Sarle's bimodality coefficient above this (its value for a uniform distribution) suggests

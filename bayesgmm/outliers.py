@@ -97,7 +97,13 @@ def noise_evidence(em: EMResult, X: Any, *, sample_weight: Any = None, labels: A
     K, ct = em.n_components, em.covariance_type
     with warnings.catch_warnings():  # a refit's warnings are not the user's fit's
         warnings.simplefilter("ignore")
-        plain = fit_em(X, K, covariance_type=ct, init=em, **data)
+        # The plain fit from the fit's parameters and from fresh starts too: a fit from one
+        # start (fit_em's default n_init=1) may be a poor optimum, which would inflate the
+        # evidence for the noise.
+        plain = max((fit_em(X, K, covariance_type=ct, init=em, **data),
+                     fit_em(X, K, covariance_type=ct, n_init=_RESTARTS, random_state=0,
+                            **data)),
+                    key=lambda fit: fit.log_likelihood)
         # From the fit's parameters, and from fresh starts: a fit that gave a component to an
         # outlier keeps it when the noise is added to it (a local optimum).
         noisy = max((fit_em(X, K, covariance_type=ct, init=plain, noise=True, **data),

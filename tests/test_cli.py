@@ -170,6 +170,25 @@ def test_run_saves_to_the_spec_directory_with_report(tmp_path, tiny_fit, monkeyp
     assert rc == 2 and "already exists" in err
 
 
+def test_run_names_the_spec_key_that_adds_a_noise_component(data_dir, old_faithful, tiny_fit,
+                                                           monkeypatch, capsys):
+    """QA: `run`'s outlier hint said "Consider --noise", a flag `run` does not have."""
+    import dataclasses
+
+    frame = pd.concat([old_faithful.iloc[:100],
+                       pd.DataFrame({"eruptions": [40.0, -30.0], "waiting": [5.0, 300.0]})])
+    frame.to_csv(data_dir / "outliers.csv", index=False)
+    em = bayesgmm.fit_em(frame, 2, n_init=4, random_state=0)
+    monkeypatch.setattr(cli, "fit_bayes", lambda *a, **k: dataclasses.replace(tiny_fit, em=em))
+    spec = data_dir / "outliers.toml"
+    spec.write_text('[data]\npath = "outliers.csv"\n[model]\nn_components = 2\n[sampler]\n'
+                    'seed = 0\n[output]\ndirectory = "out"\nreport = false\n')
+    rc, out, _ = _run_main(["run", str(spec), "--no-progress"], capsys)
+    assert rc == 0 and "hint: 2 row(s) (100, 101)" in out
+    assert "Consider noise = true in the specification's [data] table" in out
+    assert "--noise" not in out
+
+
 def test_report_of_something_else_is_refused(tmp_path, capsys):
     rc, _, err = _run_main(["report", str(tmp_path)], capsys)
     assert rc == 2 and "not a saved bayesgmm result" in err

@@ -461,6 +461,12 @@ def test_advice_k_too_large_shows_the_evidence(rng, kind):
     assert result.verdict.startswith("OK") and \
         result.verdict.endswith("| note: K too large (see advice)")
     assert "K too large" not in diagnose(make_tree(posterior(rng), sample_stats(rng))).causes
+    assert "a noise component (noise=True" in text
+    # QA: a model that has a noise component was advised to add one
+    post["noise_weight"] = rng.uniform(0.01, 0.02, lead)
+    noisy = diagnose(make_tree(post, sample_stats(rng)))
+    text = noisy.advice[noisy.causes.index("K too large")]
+    assert "smaller K" in text and "noise component" not in text
 
 
 def test_a_scalar_constant_over_every_draw_is_neither_a_warning_nor_a_failure(rng):
