@@ -16,13 +16,15 @@ source, or numba's per-user directory), under the same file names.
 numba decides it (index of this numba version, the stored stamp equal to the current one, an
 entry for this CPU and bytecode, its data file present), without compiling anything.
 
-Every use of numba's private caching API (``CacheImpl._locator_classes``, the locator classes,
-``FunctionCache``'s index) is here, behind one version check (:data:`NUMBA_CHECKED`): with
-another numba release :func:`install` leaves numba's own caching alone and
-:func:`has_cached_code` answers False (the progress message then announces a compile).
+Every use of numba's private API (the caching API: ``CacheImpl._locator_classes``, the locator
+classes, ``FunctionCache``'s index; and the threading layer's ``_is_initialized``) is here,
+behind one version check (:data:`NUMBA_CHECKED`): with another numba release :func:`install`
+leaves numba's own caching alone, :func:`has_cached_code` answers False (the progress message
+then announces a compile) and :func:`threads_started` answers False.
 
-Where it sits: below the math layer (imports only numba); imported first by every module that
-defines ``cache=True`` functions, so that the locators are in place before they are decorated.
+Where it sits: the vocabulary layer, below the math layer (imports only numba); imported first
+by every module that defines ``cache=True`` functions, so that the locators are in place before
+they are decorated.
 """
 
 from __future__ import annotations
@@ -36,7 +38,8 @@ from pathlib import Path
 
 from numba.core import caching
 
-__all__ = ["NUMBA_CHECKED", "dependency_files", "has_cached_code", "install", "source_digest"]
+__all__ = ["NUMBA_CHECKED", "dependency_files", "has_cached_code", "install", "source_digest",
+           "threads_started"]
 
 # numba releases whose private caching classes this module was checked against:
 # [first, last] as (major, minor).
@@ -226,6 +229,21 @@ def has_cached_code(dispatcher) -> bool:
     _, machine, code = cache._index_key(None, dispatcher.targetctx.codegen())
     return any(key[1:] == (machine, code) and Path(cache_file._data_path(name)).is_file()
                for key, name in overloads.items())
+
+
+def threads_started() -> bool:
+    """Whether numba's parallel threading layer has started its threads (numba's private
+    ``numba.np.ufunc.parallel._is_initialized``; numba has no public way to ask).
+
+    False with another numba release, where nothing tells: a caller that sets the threads'
+    environment (:func:`bayesgmm.kernels.passive_thread_wait`) then sets it anyway, which
+    does nothing once they run.
+    """
+    if not CHECKED:  # pragma: no cover - another numba
+        return False
+    from numba.np.ufunc import parallel
+
+    return bool(parallel._is_initialized)
 
 
 install()

@@ -49,7 +49,6 @@ import numpy as np
 from llvmlite import ir as llvm_ir
 from numba import types
 from numba.extending import intrinsic
-from numba.np.ufunc import parallel as numba_parallel
 from scipy import linalg
 
 # _numba_cache: numba's cache keys then cover the imported sources too (before any njit).
@@ -75,7 +74,7 @@ def passive_thread_wait() -> None:
     ``numba.get_num_threads``, which starts them), rather than as a side effect of importing
     the package. A user's own setting wins; once numba's threads are running it does nothing.
     """
-    if not numba_parallel._is_initialized:
+    if not _numba_cache.threads_started():
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 

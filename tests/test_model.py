@@ -287,19 +287,20 @@ def test_pyfunc_backend_evaluates_the_model_on_its_own_data(data):
 
 @pytest.mark.slow
 def test_auto_backend_falls_back_to_numba_when_native_is_unavailable(data, monkeypatch):
-    """The native route fills in nutpie's CompiledPyMCModel itself: should a nutpie release
-    change it, "auto" warns and uses nutpie's own numba route; asking for "native" raises."""
+    """The native route fills in nutpie's CompiledPyMCModel itself: should the version check
+    refuse it, "auto" warns and uses nutpie's own numba route; asking for "native" raises."""
     import bayesgmm.backends.nutpie as model_module
+    from bayesgmm.backends.nutpie_model import NutpieVersionError
 
     def broken(model):
-        raise TypeError("CompiledPyMCModel.__init__() got an unexpected keyword argument")
+        raise NutpieVersionError("nutpie 9.9.0 is not a checked release")
 
     monkeypatch.setattr(model_module, "_compile_native", broken)
     # An empty cache: a native model of the same structure compiled by an earlier test in this
     # process would otherwise be reused, and the fallback never reached.
     monkeypatch.setattr(model_module, "_NUTPIE_CACHE", collections.OrderedDict())
     model, _ = make("full", data)
-    with pytest.raises(TypeError):
+    with pytest.raises(NutpieVersionError):
         compile_nutpie(model, backend="native", reuse=False)
     with pytest.warns(RuntimeWarning, match="native nutpie model is unavailable"):
         compiled = compile_nutpie(model, backend="auto")
@@ -307,3 +308,23 @@ def test_auto_backend_falls_back_to_numba_when_native_is_unavailable(data, monke
     with pytest.warns(RuntimeWarning, match="native nutpie model is unavailable"):
         again = compile_nutpie(model, backend="auto")  # the numba model is reused
     assert again.compiled_logp_func is compiled.compiled_logp_func
+
+
+@pytest.mark.slow
+def test_an_unchecked_nutpie_starts_its_public_route_at_the_start(data, monkeypatch):
+    """With a nutpie release whose internals were not checked, nutpie's public API alone: its
+    own compiled model, the chains' start the given one (compile_pymc_model's initial_points),
+    exact, and its coords this model's."""
+    import bayesgmm.backends.nutpie_model as nutpie_model
+
+    monkeypatch.setattr(nutpie_model, "_NUTPIE_PROBLEM", "nutpie 9.9.0 is not a checked release")
+    model, _ = make("full", data)
+    start = initial_point(model, *em_like("full", data))
+    with pytest.warns(RuntimeWarning, match="native nutpie model is unavailable"):
+        compiled = compile_nutpie(model, start, backend="auto")
+    assert type(compiled).__name__ == "CompiledPyMCModel"
+    expected = initial_point(model, *em_like("full", data), transformed=True)
+    flat = np.concatenate([np.ravel(value) for value in expected.values()])
+    for seed in (0, 1):
+        np.testing.assert_allclose(compiled.initial_point_func(seed), flat, rtol=1e-12)
+    assert list(compiled.coords["observation"]) == list(model.coords["observation"])

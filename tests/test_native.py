@@ -1,5 +1,6 @@
 """The hand-written log-density of bayesgmm.native against the PyMC model it stands in for."""
 
+import collections
 import ctypes
 import dataclasses
 
@@ -239,6 +240,86 @@ def test_native_refuses_a_model_changed_after_build_model():
         pm.Potential("extra", -pytensor.tensor.sum(model["means_z"] ** 2))
     with pytest.raises(ValueError, match="potentials"):
         compile_nutpie(model, backend="native", reuse=False)
+
+
+def test_the_nutpie_and_pytensor_releases_are_checked_ones():
+    # their internals are used only for the releases they were checked against; a new release
+    # makes this fail so that the check (and NUTPIE_CHECKED, PYTENSOR_CHECKED) is renewed
+    from bayesgmm.backends import nutpie_model
+
+    assert nutpie_model.nutpie_checked(), nutpie_model._NUTPIE_PROBLEM
+    assert not nutpie_model._PYTENSOR_PROBLEM, nutpie_model._PYTENSOR_PROBLEM
+
+
+@pytest.fixture
+def unchecked_nutpie(monkeypatch):
+    """nutpie taken for a release whose internals were not checked, its compile_pymc_model
+    replaced by a recorder (no compilation) returning a bare object: any write of a private
+    field, any ``with_data``, would fail on it. Yields the recorded calls."""
+    import nutpie
+
+    from bayesgmm.backends import nutpie as nutpie_backend
+    from bayesgmm.backends import nutpie_model
+
+    monkeypatch.setattr(nutpie_model, "_NUTPIE_PROBLEM", "nutpie 9.9.0 is not a checked release")
+    monkeypatch.setattr(nutpie_backend, "_NUTPIE_CACHE", collections.OrderedDict())
+    calls = []
+
+    def compile_pymc_model(model, **kwargs):
+        calls.append(kwargs)
+        return calls  # stands for nutpie's compiled model
+
+    monkeypatch.setattr(nutpie, "compile_pymc_model", compile_pymc_model)
+    return calls
+
+
+def test_an_unchecked_nutpie_takes_its_public_route(unchecked_nutpie):
+    """With a nutpie release whose internals were not checked, "auto" warns and compiles through
+    nutpie's public API alone, the exact start given at compile time; the native and pyfunc
+    routes, and the private-field writers, raise NutpieVersionError."""
+    from bayesgmm.backends import nutpie_model
+
+    X = np.random.default_rng(0).standard_normal((20, 2))
+    model = build_model(X, 2, "diag")
+    start = initial_point(model, np.array([0.4, 0.6]), np.array([[-1.0, 0.0], [1.0, 0.0]]),
+                          np.ones((2, 2)))
+    for backend in ("native", "pyfunc"):
+        with pytest.raises(nutpie_model.NutpieVersionError, match="9.9.0"):
+            compile_nutpie(model, start, backend=backend)
+    with pytest.raises(nutpie_model.NutpieVersionError):
+        nutpie_model.with_start(object(), {}, lambda seed: None)
+    with pytest.raises(nutpie_model.NutpieVersionError):
+        nutpie_model.with_shared_data(object(), {})
+    with pytest.warns(RuntimeWarning, match="native nutpie model is unavailable"):
+        compiled = compile_nutpie(model, start, backend="auto")
+    assert compiled is unchecked_nutpie  # nutpie's own model, untouched
+    (kwargs,) = unchecked_nutpie
+    assert kwargs["backend"] == "numba" and kwargs["jitter_rvs"] == set()
+    assert kwargs["initial_points"].keys() == start.keys()
+    assert nutpie_model.backend_of(compiled) == "numba"
+    with pytest.warns(RuntimeWarning, match="jitter=0.1"):
+        compile_nutpie(model, start, backend="numba", jitter=0.1)
+    assert len(unchecked_nutpie) == 2  # compiled again: the start is part of the model
+
+
+def test_an_error_in_the_native_route_is_not_a_fallback(monkeypatch):
+    """Only the version check's NutpieVersionError sends "auto" to nutpie's numba route: any
+    other error from compiling the native model (a bug in bayesgmm) propagates."""
+    import nutpie
+
+    from bayesgmm.backends import nutpie as nutpie_backend
+
+    def broken(model):
+        raise TypeError("a bug in compile_native")
+
+    def never(*args, **kwargs):
+        raise AssertionError("fell back to nutpie's numba route")
+
+    monkeypatch.setattr(nutpie_backend, "_compile_native", broken)
+    monkeypatch.setattr(nutpie, "compile_pymc_model", never)
+    model = build_model(np.random.default_rng(0).standard_normal((20, 2)), 2, "diag")
+    with pytest.raises(TypeError, match="a bug in compile_native"):
+        compile_nutpie(model, backend="auto", reuse=False)
 
 
 @pytest.mark.slow

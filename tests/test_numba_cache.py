@@ -132,6 +132,16 @@ def test_has_cached_code_is_false_without_a_disk_cache():
 
 
 
+def test_threads_started_says_when_numbas_threads_run():
+    import numba
+
+    from bayesgmm import kernels
+
+    kernels.passive_thread_wait()  # as the kernels do, before numba starts its threads
+    numba.get_num_threads()  # starts them
+    assert _numba_cache.threads_started() is True
+
+
 def test_the_numba_release_is_a_checked_one():
     # the private caching API is used only for the releases it was checked against; a new numba
     # makes this fail so that the check (and NUMBA_CHECKED) is renewed, not silently skipped

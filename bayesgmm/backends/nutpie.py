@@ -3,7 +3,9 @@
 Where it sits: estimation layer, in :mod:`bayesgmm.backends`. Imports the layout
 (:mod:`bayesgmm.layout`) and the native nutpie model (:mod:`bayesgmm.backends.nutpie_model`,
 where every use of nutpie's internals is); imported by :mod:`bayesgmm.sampling` (and lazily
-re-exported by :mod:`bayesgmm.model`, the old import path).
+re-exported by :mod:`bayesgmm.model`, the old import path). Only nutpie's public API is used
+here; what needs its internals (or PyTensor's) is in :mod:`~bayesgmm.backends.nutpie_model`,
+behind its version check.
 
 Three ways to hand the log-density and its gradient to nutpie (:func:`compile_nutpie`):
 ``"native"``, :mod:`bayesgmm.backends.native` behind C callbacks
@@ -15,7 +17,7 @@ through Python. :func:`backend_of` says which one a compiled model uses.
 from __future__ import annotations
 
 import collections
-import dataclasses
+import functools
 import threading
 import warnings
 from collections.abc import Mapping
@@ -40,18 +42,21 @@ from ..layout import (
 from ..settings import NUTPIE_BACKENDS
 from .nutpie_model import (
     NativeMixtureModel,
+    NutpieVersionError,
     backend_of,
     compile_native,
+    compile_pyfunc,
     native_density,
-    nutpie_internals,
+    nutpie_checked,
+    pyfunc_model,
+    with_shared_data,
+    with_start,
 )
 
 __all__ = ["NUTPIE_BACKENDS", "NativeMixtureModel", "backend_of", "compile_nutpie",
            "startable_point"]
 
 
-# The routes that reach nutpie through Python (nutpie's from_pyfunc).
-_PYFUNC_ROUTES = ("pyfunc", "jax")
 # Compiled nutpie models by structure (see compile_nutpie). Small: each holds compiled code.
 _NUTPIE_CACHE: collections.OrderedDict[tuple, Any] = collections.OrderedDict()
 _NUTPIE_CACHE_SIZE = 8
@@ -117,7 +122,9 @@ def compile_nutpie(
     ``build_model`` (e.g. an added ``pm.Potential``); ``"native"`` only knows the model
     ``build_model`` makes. ``"auto"`` takes ``"numba"`` when ``kwargs`` are given or the
     model was changed after ``build_model`` (variables, potentials), and falls back to it
-    (with a ``RuntimeWarning``) should the installed nutpie not accept the native model.
+    (with a ``RuntimeWarning``) when the installed nutpie is not a release whose internals
+    were checked (:data:`~bayesgmm.backends.nutpie_model.NUTPIE_CHECKED`); it then goes
+    through nutpie's public API alone (:func:`_compile_public`, which says what that loses).
 
     Parameters
     ----------
@@ -179,17 +186,13 @@ def compile_nutpie(
             _NUTPIE_CACHE.move_to_end(key)
         else:
             compiled, backend = _compile_for_nutpie(model, backend, auto, reuse, kwargs)
-            if reuse:
+            if reuse and compiled is not None:
                 _NUTPIE_CACHE[(backend, *key[1:])] = compiled
                 while len(_NUTPIE_CACHE) > _NUTPIE_CACHE_SIZE:
                     _NUTPIE_CACHE.popitem(last=False)
-    data = _shared_data(model)
-    if getattr(compiled, "shared_var_keys", None):
-        # nutpie's numba route knows only the shared variables its graph reads (a plan
-        # model's likelihood reads the plan, not x_std).
-        known = {var.name for var in compiled.shared_var_keys}
-        data = {name: value for name, value in data.items() if name in known}
-    compiled = compiled.with_data(**data)
+    if compiled is None:  # another nutpie release: its public numba route, the start compiled in
+        return _compile_public(model, start, jitter, laplace, kwargs)
+    compiled = with_shared_data(compiled, _shared_data(model))
     coords = dict(compiled.coords or {})
     if "observation" in coords:
         coords["observation"] = pd.Index(model.coords["observation"])
@@ -218,8 +221,32 @@ def compile_nutpie(
         rng = np.random.default_rng(seed)
         return to_sampler(flat + jitter * rng.standard_normal(flat.shape))
 
-    field = "_make_initial_points" if backend in _PYFUNC_ROUTES else "initial_point_func"
-    return dataclasses.replace(compiled, _coords=coords, **{field: initial_point_func})
+    return with_start(compiled, coords, initial_point_func)
+
+
+def _compile_public(model: pm.Model, start, jitter: float, laplace: bool, kwargs):
+    """nutpie's numba route through nutpie's public API alone (``compile_pymc_model``), for a
+    nutpie release whose internals bayesgmm was not checked against.
+
+    The start goes in when it compiles (``initial_points``: the constrained start, exact with
+    ``jitter_rvs=set()``; with no start, the model's initial point). Lost against the checked
+    route, which re-starts a compiled model by writing its private fields (``with_start``):
+    the cache of compiled models (the start is part of the model, so every call compiles: ~45 s
+    of PyTensor on a new machine and 15-20 s of nutpie's wrapper); the per-chain Gaussian
+    ``jitter`` (every chain starts at the start itself) and the Laplace whitening (a native
+    model's), each with a RuntimeWarning when asked for; and :func:`startable_point`'s move
+    off an exact zero of the gradient (nutpie may then refuse an EM start of tiny, symmetric
+    data: "All initialization points failed").
+    """
+    import nutpie
+
+    lost = ([f"jitter={jitter} (every chain starts at the start)"] if jitter > 0 else []) + (
+        ["laplace=True (no whitening)"] if laplace else [])
+    if lost:
+        warnings.warn(f"not applied with this nutpie release (its public API only): "
+                      f"{'; '.join(lost)}", RuntimeWarning, stacklevel=3)
+    return nutpie.compile_pymc_model(model, backend="numba", jitter_rvs=set(),
+                                     initial_points=dict(start) if start else None, **kwargs)
 
 
 # startable_point: the probe step for the curvature, and how far (in local posterior sds) a
@@ -270,16 +297,17 @@ def startable_point(flat: np.ndarray, density) -> np.ndarray:
 
 
 def _compile_for_nutpie(model, backend, auto, reuse, kwargs):
-    """Compile with ``backend``; returns (compiled, the backend actually used).
+    """Compile with ``backend``; returns (compiled, the backend actually used), compiled None
+    for the numba route of an unchecked nutpie (:func:`_compile_public`, given the start).
 
     Called with ``_NUTPIE_LOCK`` held."""
     if backend == "native":
         try:
             return _compile_native(model), backend
-        except (ImportError, AttributeError, TypeError) as exc:
-            # ImportError: the installed nutpie is not a checked release (nutpie_internals);
-            # the other two: a checked release whose CompiledPyMCModel still refused the
-            # native model's fields. Either way "auto" falls back to nutpie's public route.
+        except NutpieVersionError as exc:
+            # The installed nutpie is not a checked release (nutpie_model's version check):
+            # "auto" falls back to nutpie's public route. Any other error (a bug in
+            # compile_native, say) propagates.
             if not auto:
                 raise
             warnings.warn(f"bayesgmm's native nutpie model is unavailable ({exc!r}); using "
@@ -292,6 +320,8 @@ def _compile_for_nutpie(model, backend, auto, reuse, kwargs):
         return _compile_pyfunc(model), backend
     if backend == "jax":
         return _compile_jax(model), backend
+    if not nutpie_checked():
+        return None, backend
     import nutpie
 
     return nutpie.compile_pymc_model(model, backend="numba", jitter_rvs=set(), **kwargs), backend
@@ -345,48 +375,10 @@ def _compile_native(model: pm.Model):
 
 
 def _compile_pyfunc(model: pm.Model):
-    """nutpie model calling PyTensor's numba-compiled functions (disk-cached) through Python.
-
-    Built like nutpie's JAX route (``nutpie.compile_pymc``): its ``_make_functions`` gives
-    the logp-and-gradient and the expand functions of the flat unconstrained point, compiled in
-    PyTensor's NUMBA mode; nutpie calls their jitted cores (pure functions, safe to call from
-    every chain's thread) with the data from its shared data, so ``with_data`` works.
-    """
-    _make_functions, from_pyfunc = nutpie_internals()
-    initial = pm.initial_point.make_initial_point_fn(
-        model=model, jitter_rvs=set(), return_transformed=True)
-    n_dim, _, logp_fn, expand_fn, initial_point_fn, shape_info, reparameterized = (
-        _make_functions(model, mode="NUMBA", compute_grad=True, join_expanded=False,
-                        pymc_initial_point_fn=initial))
-    names, _, shapes = shape_info
-    logp_jit, expand_jit = logp_fn.vm.jit_fn, expand_fn.vm.jit_fn
-    logp_data = [var.name for var in logp_fn.get_shared()]
-    expand_data = [var.name for var in expand_fn.get_shared()]
-
-    def make_logp_fn():
-        def logp(x, **shared):
-            value, grad = logp_jit(x, *[shared[name] for name in logp_data])
-            return float(value), np.asarray(grad, dtype=np.float64, order="C")
-
-        return logp
-
-    def make_expand_fn(seed1, seed2, chain):
-        def expand(x, **shared):
-            values = expand_jit(x, *[shared[name] for name in expand_data])
-            return {name: np.asarray(value, dtype=np.float64, order="C").reshape(shape)
-                    for name, value, shape in zip(names, values, shapes, strict=True)}
-
-        return expand
-
-    dims, coords = _nutpie_dims_and_coords(model, names, shapes, reparameterized)
-    return from_pyfunc(
-        ndim=n_dim, make_logp_fn=make_logp_fn, make_expand_fn=make_expand_fn,
-        make_initial_point_fn=initial_point_fn,
-        expanded_dtypes=[np.dtype(np.float64)] * len(names), expanded_shapes=shapes,
-        expanded_names=names, dims=dims, coords=coords,
-        shared_data=_shared_data(model),
-        reparameterized_names=reparameterized,
-    )
+    """nutpie model calling PyTensor's numba-compiled functions (disk-cached) through Python
+    (:func:`~bayesgmm.backends.nutpie_model.compile_pyfunc`)."""
+    return compile_pyfunc(model, _shared_data(model),
+                          functools.partial(_nutpie_dims_and_coords, model))
 
 
 def _compile_jax(model: pm.Model):
@@ -404,7 +396,6 @@ def _compile_jax(model: pm.Model):
     from .native import COVARIANCE_CODES
     from .native import expand as native_expand
 
-    _, from_pyfunc = nutpie_internals()
     spec = model_spec(model)
     if spec.noise or _has_plan(model):
         raise ValueError("the jax backend has no missing values, weights, labels or noise "
@@ -442,7 +433,7 @@ def _compile_jax(model: pm.Model):
         return expand
 
     dims, coords = _nutpie_dims_and_coords(model, names, shapes, reparameterized)
-    return from_pyfunc(
+    return pyfunc_model(
         ndim=n_dim, make_logp_fn=make_logp_fn, make_expand_fn=make_expand_fn,
         make_initial_point_fn=lambda seed: np.zeros(n_dim),
         expanded_dtypes=[np.dtype(np.float64)] * len(names), expanded_shapes=shapes,

@@ -4,12 +4,16 @@ Where it sits: estimation layer, in :mod:`bayesgmm.backends`. Imports the layout
 (:mod:`bayesgmm.layout`), the numba density (:mod:`bayesgmm.backends.native`) and the Laplace
 whitening (:mod:`bayesgmm.backends.laplace`); imported by :mod:`bayesgmm.backends.nutpie`.
 
-Every use of nutpie's private API is here, behind one version check (:data:`NUTPIE_CHECKED`,
-:func:`nutpie_internals`): :class:`NativeMixtureModel` fills in nutpie's ``CompiledPyMCModel``
-with :func:`callbacks` (numba cfuncs that nutpie's Rust sampler calls from every chain's
-thread, no Python and no GIL in the loop), and the pyfunc route of
-:func:`bayesgmm.backends.nutpie.compile_nutpie` uses ``_make_functions`` and ``from_pyfunc``.
-On another nutpie release ``compile_nutpie("auto")`` falls back to nutpie's public numba route.
+Every use of nutpie's private API is here, behind one version check (:data:`NUTPIE_CHECKED`;
+:data:`PYTENSOR_CHECKED` too for PyTensor's compiled functions), which raises
+:class:`NutpieVersionError` on another release: :class:`NativeMixtureModel` fills in nutpie's
+``CompiledPyMCModel`` with :func:`callbacks` (numba cfuncs that nutpie's Rust sampler calls from
+every chain's thread, no Python and no GIL in the loop); :func:`with_start` and
+:func:`with_shared_data` rewrite a compiled model's private fields; :func:`compile_pyfunc` and
+:func:`pyfunc_model` build the pyfunc and JAX routes on ``_make_functions`` and ``from_pyfunc``.
+:mod:`bayesgmm.backends.nutpie` holds only the orchestration over nutpie's public API; on
+another nutpie release ``compile_nutpie("auto")`` takes nutpie's public numba route alone.
+Over 500 lines: it is that one module behind the version check, callbacks and all.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import dataclasses
 import functools
 import itertools
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
@@ -47,56 +51,154 @@ from .native import (
 
 __all__ = [
     "NUTPIE_CHECKED",
+    "PYTENSOR_CHECKED",
     "NativeMixtureModel",
+    "NutpieVersionError",
     "backend_of",
     "callbacks",
     "compile_native",
+    "compile_pyfunc",
     "native_density",
-    "nutpie_internals",
+    "nutpie_checked",
+    "pyfunc_model",
+    "with_shared_data",
+    "with_start",
 ]
 
 # nutpie releases whose private classes (CompiledPyMCModel's fields, compile_pymc's
 # _make_functions, compiled_pyfunc.from_pyfunc) the native and pyfunc routes were checked
 # against: [first, last] as (major, minor).
 NUTPIE_CHECKED = ((0, 16), (0, 16))
+# PyTensor releases whose NUMBA-mode functions (``fn.vm.jit_fn``) the pyfunc route calls.
+PYTENSOR_CHECKED = ((3, 3), (3, 3))
 
 
-def _nutpie_problem() -> str:
-    """Why nutpie's internals cannot be used ('' if they can): the one version check."""
+class NutpieVersionError(ImportError):
+    """The installed nutpie (or, for the pyfunc route, PyTensor) is not a release whose
+    internals bayesgmm was checked against: only nutpie's public API may be used."""
+
+
+def _release_problem(package: str, checked) -> str:
+    """Why ``package``'s internals cannot be used ('' if they can): the version check."""
     try:
-        release = version("nutpie")
+        release = version(package)
     except PackageNotFoundError:
-        return "nutpie is not installed"
-    major_minor = tuple(int(part) for part in release.split(".")[:2])
-    if not NUTPIE_CHECKED[0] <= major_minor <= NUTPIE_CHECKED[1]:
-        first, last = (".".join(map(str, v)) for v in NUTPIE_CHECKED)
-        return (f"nutpie {release} is not a release bayesgmm's native route was checked "
-                f"against ({first} to {last})")
+        return f"{package} is not installed"
+    try:
+        major_minor = tuple(int(part) for part in release.split(".")[:2])
+    except ValueError:
+        major_minor = None
+    if major_minor is None or not checked[0] <= major_minor <= checked[1]:
+        first, last = (".".join(map(str, v)) for v in checked)
+        return (f"{package} {release} is not a release bayesgmm's native and pyfunc routes "
+                f"were checked against ({first} to {last})")
     return ""
 
 
-_NUTPIE_PROBLEM = _nutpie_problem()
+_NUTPIE_PROBLEM = _release_problem("nutpie", NUTPIE_CHECKED)
+_PYTENSOR_PROBLEM = _release_problem("pytensor", PYTENSOR_CHECKED)
 if _NUTPIE_PROBLEM:  # pragma: no cover - another nutpie: only its public numba route is used
     CompiledPyMCModel = object
 else:
     from nutpie.compile_pymc import CompiledPyMCModel
 
 
-def nutpie_internals():
-    """nutpie's private API: (_make_functions, from_pyfunc), for the checked releases only.
+def nutpie_checked() -> bool:
+    """Whether the installed nutpie is one of :data:`NUTPIE_CHECKED` (its internals usable)."""
+    return not _NUTPIE_PROBLEM
 
-    Raises
-    ------
-    ImportError
-        The installed nutpie is not one of :data:`NUTPIE_CHECKED` (``compile_nutpie("auto")``
-        then falls back to nutpie's numba route).
+
+def _check(*problems: str) -> None:
+    """The gate: raise :class:`NutpieVersionError` for the first problem, if any."""
+    for problem in problems:
+        if problem:
+            raise NutpieVersionError(problem)
+
+
+def with_start(compiled: Any, coords: Mapping[str, Any], make_initial_points: Callable):
+    """``compiled`` with its coords and its initial-point function (seed -> flat start) replaced.
+
+    nutpie's public API takes the start only when it compiles (``compile_pymc_model``'s
+    ``initial_points``), so a cached model is re-started by writing its private dataclass
+    fields: ``_coords``, and ``initial_point_func`` (``CompiledPyMCModel``, the native model)
+    or ``_make_initial_points`` (``PyFuncModel``). Raises :class:`NutpieVersionError` on
+    another nutpie.
     """
-    if _NUTPIE_PROBLEM:
-        raise ImportError(_NUTPIE_PROBLEM)
-    from nutpie.compile_pymc import _make_functions
+    _check(_NUTPIE_PROBLEM)
+    from nutpie.compiled_pyfunc import PyFuncModel
+
+    field = "_make_initial_points" if isinstance(compiled, PyFuncModel) else "initial_point_func"
+    return dataclasses.replace(compiled, _coords=coords, **{field: make_initial_points})
+
+
+def with_shared_data(compiled: Any, data: Mapping[str, np.ndarray]):
+    """``compiled.with_data`` with those of ``data`` the model reads (nutpie's numba route knows
+    only the shared variables in its graph, its ``shared_var_keys``: a plan model's likelihood
+    reads the plan, not x_std). Raises :class:`NutpieVersionError` on another nutpie."""
+    _check(_NUTPIE_PROBLEM)
+    if getattr(compiled, "shared_var_keys", None):
+        known = {var.name for var in compiled.shared_var_keys}
+        data = {name: value for name, value in data.items() if name in known}
+    return compiled.with_data(**data)
+
+
+def pyfunc_model(**fields: Any):
+    """nutpie's ``from_pyfunc(**fields)`` (not in its public API): a model whose density nutpie
+    calls through Python. Raises :class:`NutpieVersionError` on another nutpie."""
+    _check(_NUTPIE_PROBLEM)
     from nutpie.compiled_pyfunc import from_pyfunc
 
-    return _make_functions, from_pyfunc
+    return from_pyfunc(**fields)
+
+
+def compile_pyfunc(model: Any, shared_data: Mapping[str, np.ndarray], dims_and_coords: Callable):
+    """nutpie model calling PyTensor's numba-compiled functions (disk-cached) through Python.
+
+    Built like nutpie's JAX route (``nutpie.compile_pymc``): its ``_make_functions`` gives
+    the logp-and-gradient and the expand functions of the flat unconstrained point, compiled in
+    PyTensor's NUMBA mode; nutpie calls their jitted cores (``fn.vm.jit_fn``: pure functions,
+    safe to call from every chain's thread) with the data from its shared data, so
+    ``with_data`` works. ``dims_and_coords``: (names, shapes, reparameterized) -> (dims,
+    coords) as nutpie builds them. Raises :class:`NutpieVersionError` on another nutpie or
+    PyTensor.
+    """
+    _check(_NUTPIE_PROBLEM, _PYTENSOR_PROBLEM)
+    import pymc as pm
+    from nutpie.compile_pymc import _make_functions
+
+    initial = pm.initial_point.make_initial_point_fn(
+        model=model, jitter_rvs=set(), return_transformed=True)
+    n_dim, _, logp_fn, expand_fn, initial_point_fn, shape_info, reparameterized = (
+        _make_functions(model, mode="NUMBA", compute_grad=True, join_expanded=False,
+                        pymc_initial_point_fn=initial))
+    names, _, shapes = shape_info
+    logp_jit, expand_jit = logp_fn.vm.jit_fn, expand_fn.vm.jit_fn
+    logp_data = [var.name for var in logp_fn.get_shared()]
+    expand_data = [var.name for var in expand_fn.get_shared()]
+
+    def make_logp_fn():
+        def logp(x, **shared):
+            value, grad = logp_jit(x, *[shared[name] for name in logp_data])
+            return float(value), np.asarray(grad, dtype=np.float64, order="C")
+
+        return logp
+
+    def make_expand_fn(seed1, seed2, chain):
+        def expand(x, **shared):
+            values = expand_jit(x, *[shared[name] for name in expand_data])
+            return {name: np.asarray(value, dtype=np.float64, order="C").reshape(shape)
+                    for name, value, shape in zip(names, values, shapes, strict=True)}
+
+        return expand
+
+    dims, coords = dims_and_coords(names, shapes, reparameterized)
+    return pyfunc_model(
+        ndim=n_dim, make_logp_fn=make_logp_fn, make_expand_fn=make_expand_fn,
+        make_initial_point_fn=initial_point_fn,
+        expanded_dtypes=[np.dtype(np.float64)] * len(names), expanded_shapes=shapes,
+        expanded_names=names, dims=dims, coords=coords, shared_data=dict(shared_data),
+        reparameterized_names=reparameterized,
+    )
 
 
 def backend_of(compiled: Any) -> str:
@@ -440,8 +542,13 @@ def compile_native(
     Returns
     -------
     NativeMixtureModel
+
+    Raises
+    ------
+    NutpieVersionError
+        The installed nutpie is not one of :data:`NUTPIE_CHECKED`.
     """
-    nutpie_internals()  # the version check: raises ImportError for another nutpie
+    _check(_NUTPIE_PROBLEM)  # the version check: NutpieVersionError for another nutpie
     arrays = {name: _plan_array(name, data[name]) for name in DATA_NAMES + PLAN_NAMES
               if name in data}
     arrays["positions"] = _frozen(correlation_positions(spec.n_features), np.int64)
