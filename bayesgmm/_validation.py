@@ -8,7 +8,7 @@ names, re-exported here with :func:`check_covariance_type`).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -248,20 +248,34 @@ def _column_names(X: Any) -> tuple[str, ...] | None:
     return None
 
 
-def check_int(value: Any, name: str, minimum: int | None = 1) -> int:
-    """``value`` as an int if it is an integer (not a bool) >= ``minimum``; else a ValueError.
+def is_int(value: Any, minimum: int | None = None) -> bool:
+    """The one "is it an int" test: an int or NumPy integer (not a bool, not 2.0) >= minimum."""
+    return not isinstance(value, bool) and isinstance(value, int | np.integer) and (
+        minimum is None or value >= minimum)
 
-    The one "is it an int" check: numpy integers count, booleans and integral floats do not.
-    ``minimum=None`` checks the type only.
-    """
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or (
-            minimum is not None and value < minimum):
+
+def check_int(value: Any, name: str, minimum: int | None = 1) -> int:
+    """``value`` as an int if :func:`is_int` (``minimum=None``: any); else a ValueError."""
+    if not is_int(value, minimum):
         bound = "" if minimum is None else f" >= {minimum}"
         raise ValueError(f"{name} must be an integer{bound}; got {value!r}")
     return int(value)
 
 
-def check_n_components(n_components: Any) -> int:
+def is_number(value: Any) -> bool:
+    """A real number: an int or float, NumPy's too (not a bool, a complex, a string)."""
+    return not isinstance(value, bool) and isinstance(value, int | float | np.integer | np.floating)
+
+
+def check_number(value: Any, name: str, ok: Callable[[Any], Any] | None = None,
+                 must: str = "a number") -> float:
+    """``value`` as a float if :func:`is_number` and ``ok(value)``; else "{name} must be {must}"."""
+    if not is_number(value) or (ok is not None and not ok(value)):
+        raise ValueError(f"{name} must be {must}; got {value!r}")
+    return float(value)
+
+
+def check_n_components(n_components: Any) -> int:  # check_int, with its message below 1
     if check_int(n_components, "n_components", None) < 1:
         raise ValueError(f"n_components must be >= 1; got {n_components}")
     return int(n_components)
@@ -426,19 +440,12 @@ def check_not_singular(X: np.ndarray, names: Sequence[str], covariance_type: str
 
 
 def check_seed(seed: Any, name: str = "random_state") -> int | None:
-    """A seed: None or any non-negative integer (NumPy's SeedSequence takes big ones).
-
-    Raises
-    ------
-    ValueError
-        Naming ``name`` (``random_state``, ``--seed``, ``[sampler] seed``).
-    """
-    if seed is None:
-        return None
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+    """A seed: None or any non-negative integer (NumPy's SeedSequence takes big ones); else a
+    ValueError naming ``name`` (``random_state``, ``--seed``, ``[sampler] seed``)."""
+    if seed is not None and not is_int(seed, 0):
         raise ValueError(f"{name} must be a non-negative integer (0, 1, 2, ...; any size); "
                          f"got {seed!r}")
-    return int(seed)
+    return None if seed is None else int(seed)
 
 
 def check_random_state(random_state: Any, name: str = "random_state") -> Any:

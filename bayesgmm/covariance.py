@@ -1,7 +1,8 @@
 """The covariance-type vocabulary, stated once: names, shapes, full form, parameter counts.
 
-Where it sits: the math layer's leaf. It imports only NumPy, so every other module (input
-validation, the kernel, EM, the model and its layout, relabelling, the posterior) can use it.
+Where it sits: the vocabulary layer, the package's leaf. It imports only NumPy, so every other
+module (input validation, the kernel, EM, the model and its layout, relabelling, the posterior)
+can use it.
 
 scikit-learn's per-type shapes, with K components in D dimensions::
 
@@ -11,8 +12,9 @@ scikit-learn's per-type shapes, with K components in D dimensions::
     spherical  (K,)        one variance per component
 
 The same shapes hold for precision Cholesky factors, and :func:`to_full` expands either to the
-full form (K, D, D). Arrays of posterior draws carry extra leading axes; :func:`to_full` and
-:func:`cholesky_draws` keep them.
+full form (K, D, D); :func:`from_full` puts one full (D, D) matrix into a type's shape. Arrays
+of posterior draws carry extra leading axes; :func:`to_full` and :func:`cholesky_draws` keep
+them.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ __all__ = [
     "check_shape",
     "cholesky_draws",
     "component_shape",
+    "from_full",
     "n_covariance_parameters",
     "shape",
     "to_full",
@@ -99,6 +102,27 @@ def to_full(params: np.ndarray, covariance_type: str, K: int, D: int) -> np.ndar
     if covariance_type == "diag":
         return params[..., :, :, None] * eye
     return params[..., :, None, None] * eye
+
+
+def from_full(cov: np.ndarray, covariance_type: str, K: int | None = None) -> np.ndarray:
+    """One full (D, D) covariance in ``covariance_type``'s form: the matrix itself (full,
+    tied), its diagonal (diag) or its mean variance (spherical).
+
+    Without ``K``, one component's parameter (:func:`component_shape`; a 0-d array for
+    spherical). With ``K``, every component's (:func:`shape`: the same matrix for each of the
+    K components, or the one shared matrix for tied). Always a new array.
+    """
+    cov = np.asarray(cov, dtype=np.float64)
+    check_covariance_type(covariance_type)
+    if covariance_type in ("full", "tied"):
+        one = cov.copy()
+    elif covariance_type == "diag":
+        one = np.diag(cov).copy()
+    else:
+        one = np.array(np.mean(np.diag(cov)))
+    if K is None or covariance_type == "tied":
+        return one
+    return np.broadcast_to(one, (K, *one.shape)).copy()
 
 
 def cholesky_draws(covariances: np.ndarray, covariance_type: str, K: int,

@@ -14,7 +14,20 @@ import xarray as xr
 
 from .covariance import cholesky_draws
 
-__all__ = ["categorical", "flat_noise_weight", "flatten_draws"]
+__all__ = ["categorical", "flat_noise_weight", "flatten_draws", "subsample_index"]
+
+
+def subsample_index(n: int, k: int, random_state: Any = 0) -> np.ndarray:
+    """``k`` of the indices ``0 .. n-1``, drawn at random without replacement and sorted (so
+    the items kept stay in their order); all ``n`` of them when ``k >= n``.
+
+    ``random_state`` (int, Generator or None) seeds NumPy's ``default_rng(...).choice``: the
+    same seed keeps the same subset (draws thinned here and in :func:`flat_noise_weight`,
+    points subsampled by relabelling).
+    """
+    if k >= n:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(random_state).choice(n, k, replace=False))
 
 
 def flatten_draws(posterior: xr.Dataset, covariance_type: str, *,
@@ -48,8 +61,7 @@ def flatten_draws(posterior: xr.Dataset, covariance_type: str, *,
     w, m = w.reshape(C * S, K), m.reshape(C * S, K, D)
     cov = cov.reshape(C * S, *cov.shape[2:])
     if max_draws is not None and C * S > max_draws:
-        idx = np.sort(np.random.default_rng(random_state).choice(C * S, max_draws,
-                                                                  replace=False))
+        idx = subsample_index(C * S, max_draws, random_state)
         w, m, cov = w[idx], m[idx], cov[idx]
     return (np.ascontiguousarray(w), np.ascontiguousarray(m),
             cholesky_draws(cov, covariance_type, K, D))
@@ -61,9 +73,7 @@ def flat_noise_weight(posterior: xr.Dataset, *, max_draws: int | None = None,
     (the same draws for the same ``max_draws`` and ``random_state``)."""
     nw = posterior["noise_weight"].transpose("chain", "draw").to_numpy().reshape(-1)
     if max_draws is not None and nw.size > max_draws:
-        idx = np.sort(np.random.default_rng(random_state).choice(nw.size, max_draws,
-                                                                 replace=False))
-        nw = nw[idx]
+        nw = nw[subsample_index(nw.size, max_draws, random_state)]
     return np.ascontiguousarray(nw)
 
 

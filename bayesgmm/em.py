@@ -7,6 +7,10 @@ with the missing coordinates' conditional moments completing the statistics (EM 
 data). This module only adds initialisation, restarts, the closed-form M-step per covariance
 type, the optional conjugate prior, and convergence. (Over 500 lines: those parts and
 the result type share private helpers and are one algorithm; split, they would import each other.)
+
+Where it sits: the estimation layer; imports the observations, the kernel, the priors and the
+input checks, and :mod:`bayesgmm.persistence` inside ``EMResult.save`` only (an allowed upward
+edge); imported by the posterior layer and every layer above it.
 """
 
 from __future__ import annotations
@@ -192,9 +196,9 @@ class EMResult(NoiseFlag):
         The write is atomic and an existing result is only replaced with ``overwrite=True``;
         see :func:`bayesgmm.save`. Returns the path.
         """
-        # Through the public facade, at call time: persistence imports the result types, so
-        # the result types must not import persistence (no import circle).
-        from . import save
+        # The one allowed upward import (docs/ARCHITECTURE.md): persistence imports the result
+        # types, so this import waits until call time, when both modules are loaded.
+        from .persistence import save
 
         return save(self, path, overwrite=overwrite)
 
@@ -1001,7 +1005,7 @@ def _initialise(obs: Observations, Xc, K, covariance_type, init, reg_covar, rng)
     if init == "random_from_data":
         idx = rng.choice(N, size=K, replace=False)
         cov = np.atleast_2d(np.cov(Xc, rowvar=False)) + reg_covar * np.eye(D)
-        covariances = _broadcast_cov(cov, covariance_type, K)
+        covariances = covariance.from_full(cov, covariance_type, K)
         params = np.full(K, 1.0 / K), X[idx].copy(), covariances
         if obs.labels is not None:  # the labelled rows' own components, from their groups
             prec = kernels.precisions_cholesky(covariances, covariance_type)
@@ -1036,7 +1040,7 @@ def _covariances_around(obs: Observations, Xc, weights, means, covariance_type, 
     D = X.shape[1]
     pooled = np.atleast_2d(np.cov(Xc if len(Xc) > 1 else X, rowvar=False)) \
         + reg_covar * np.eye(D)
-    shared = _broadcast_cov(pooled, covariance_type, len(weights))
+    shared = covariance.from_full(pooled, covariance_type, len(weights))
     try:
         prec = kernels.precisions_cholesky(shared, covariance_type)
     except (np.linalg.LinAlgError, kernels.NotPositiveDefiniteError):
@@ -1100,13 +1104,3 @@ def _params_from_resp(X, g, resp, covariance_type, reg_covar):
     scatter = np.einsum("nk,kna,knb->kab", w, diff, diff)
     covariances = _ml_covariances(nk, scatter, covariance_type, np.zeros(len(nk), bool))
     return nk / nk.sum(), means, _add_reg(covariances, covariance_type, reg_covar)
-
-
-def _broadcast_cov(cov, covariance_type, K):
-    if covariance_type == "full":
-        return np.broadcast_to(cov, (K, *cov.shape)).copy()
-    if covariance_type == "tied":
-        return cov
-    if covariance_type == "diag":
-        return np.tile(np.diag(cov), (K, 1))
-    return np.full(K, np.mean(np.diag(cov)))

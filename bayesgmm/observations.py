@@ -25,8 +25,8 @@ that results, reports and the command line show.
 The arithmetic is the kernel's row plan (:class:`bayesgmm.kernels.RowPlan`): rows grouped by
 missingness pattern and label, every group one pass of the one E-step kernel.
 
-Where it sits: the data layer, beside :mod:`bayesgmm._validation`; imports it and
-:mod:`bayesgmm.kernels`.
+Where it sits: the data layer, above the math layer; imports :mod:`bayesgmm._validation`,
+:mod:`bayesgmm.imputation` and :mod:`bayesgmm.kernels`.
 """
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ from ._validation import (
     check_data,
     check_int,
     check_sample_weight,
+    is_number,
     pd_na,
     row_names,
 )
@@ -349,8 +350,7 @@ def _unknown_as_nan(arr: np.ndarray) -> np.ndarray:
         return arr
     na = pd_na()
     values = [np.nan if v is None or v is na else v for v in arr.ravel()]
-    if not all(isinstance(v, int | float | np.integer | np.floating)
-               and not isinstance(v, bool) for v in values):
+    if not all(is_number(v) for v in values):
         return arr
     return np.array(values, dtype=np.float64).reshape(arr.shape)
 

@@ -28,6 +28,10 @@ reader never sees half a result and a failed write leaves nothing; siblings left
 process are removed by the next write to the same place. Only a directory whose manifest names
 a bayesgmm kind (:data:`KINDS`) is ever replaced, and never the current directory, a home
 directory, the filesystem root or a directory containing an input (:func:`check_writable`).
+
+Where it sits: the posterior layer, above the result types it restores (:mod:`bayesgmm.em`,
+:mod:`bayesgmm.posterior`, whose ``save()`` import it at call time: the allowed upward edges);
+imported by the report and the command line.
 """
 
 from __future__ import annotations
@@ -50,7 +54,7 @@ import numpy as np
 import xarray as xr
 
 from . import covariance
-from ._validation import COVARIANCE_TYPES
+from ._validation import COVARIANCE_TYPES, is_int, is_number
 from .em import EMResult, StartCandidate
 from .paths import (  # the path rules, re-exported: persistence is where users look for them
     _OLD,
@@ -428,7 +432,7 @@ def _check_manifest(directory: Path) -> dict[str, Any]:
         _need(isinstance(manifest, dict), "is not a JSON object")
         _need(manifest.get("kind") in KINDS, f"names an unknown kind {manifest.get('kind')!r}")
         fmt = manifest.get("format_version")
-        _need(isinstance(fmt, int) and not isinstance(fmt, bool) and fmt >= 1,
+        _need(is_int(fmt, 1),
               f"has a bad format_version {fmt!r}")
         files = manifest.get("files", [])
         _need(isinstance(files, list) and all(isinstance(f, str) for f in files),
@@ -504,14 +508,6 @@ def _read_npz(path: Path, names: Iterable[str], optional: Iterable[str] = ()) ->
     return out
 
 
-def _is_int(value: Any, low: int = 0) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= low
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
 def _shape(name: str, array: np.ndarray, shape: tuple[int, ...], why: str) -> None:
     _need(array.shape == shape, f"{name!r} has shape {array.shape}; expected {shape} ({why})")
 
@@ -523,14 +519,14 @@ def _read_em(directory: Path) -> EMResult:
         _need(isinstance(meta, dict), "is not a JSON object")
         for key, ok, what in (
             ("covariance_type", lambda v: v in COVARIANCE_TYPES, f"one of {COVARIANCE_TYPES}"),
-            ("log_likelihood", _is_number, "a number"),
-            ("log_posterior", lambda v: v is None or _is_number(v), "a number or null"),
-            ("n_iter", _is_int, "an integer >= 0"),
+            ("log_likelihood", is_number, "a number"),
+            ("log_posterior", lambda v: v is None or is_number(v), "a number or null"),
+            ("n_iter", lambda v: is_int(v, 0), "an integer >= 0"),
             ("converged", lambda v: isinstance(v, bool), "true or false"),
             ("feature_names", lambda v: isinstance(v, list) and len(v) > 0
              and all(isinstance(n, str) for n in v), "a non-empty list of names"),
-            ("n_samples", lambda v: _is_number(v) and v > 0, "a positive number"),
-            ("reg_covar", lambda v: _is_number(v) and v >= 0, "a number >= 0"),
+            ("n_samples", lambda v: is_number(v) and v > 0, "a positive number"),
+            ("reg_covar", lambda v: is_number(v) and v >= 0, "a number >= 0"),
             ("warnings", lambda v: isinstance(v, list) and all(isinstance(w, str) for w in v),
              "a list of strings"),
             ("prior", lambda v: v is None or (isinstance(v, dict) and set(v) == {
@@ -541,8 +537,8 @@ def _read_em(directory: Path) -> EMResult:
             _need(ok(meta[key]), f"{key!r} must be {what}; got {meta[key]!r}")
         # issue 14's keys: optional (results saved before them have no noise component)
         for key, ok, what in (
-            ("noise_weight", lambda v: _is_number(v) and 0 <= v < 1, "a number in [0, 1)"),
-            ("noise_log_density", lambda v: v is None or _is_number(v), "a number or null"),
+            ("noise_weight", lambda v: is_number(v) and 0 <= v < 1, "a number in [0, 1)"),
+            ("noise_log_density", lambda v: v is None or is_number(v), "a number or null"),
             ("observations", lambda v: v is None or isinstance(v, dict), "null or a table"),
             ("candidates", _are_candidates, "a list of tables of source, log_posterior, "
              "log_likelihood and weights"),
@@ -638,7 +634,7 @@ def _read_bayes(directory: Path) -> BayesResult:
               "'observations_summary' is not a table")
         prior_fields = {f.name for f in fields(Priors)}
         _need(isinstance(meta["priors"], dict) and all(
-            _is_number(v) for k, v in meta["priors"].items() if k in prior_fields),
+            is_number(v) for k, v in meta["priors"].items() if k in prior_fields),
             "'priors' is not a table of numbers")
         try:
             priors = Priors(**{k: v for k, v in meta["priors"].items() if k in prior_fields})
@@ -647,7 +643,7 @@ def _read_bayes(directory: Path) -> BayesResult:
         std = meta["standardisation"]
         _need(isinstance(std, dict) and all(
             isinstance(std.get(k), list) and len(std[k]) == D
-            and all(_is_number(v) and math.isfinite(v) for v in std[k])
+            and all(is_number(v) and math.isfinite(v) for v in std[k])
             for k in ("center", "scale")),
             f"'standardisation' needs 'center' and 'scale', {D} finite number(s) each "
             f"(one per feature of em.json)")
@@ -657,8 +653,8 @@ def _read_bayes(directory: Path) -> BayesResult:
               and isinstance(ls.get("chains"), list)
               and all(isinstance(c, str | int) for c in ls["chains"])
               and all(isinstance(ls.get(k), list) and len(ls[k]) == len(ls["chains"])
-                      and all(_is_int(v) for v in ls[k]) for k in ("n_draws", "n_permuted"))
-              and _is_number(ls.get("fraction_permuted")) and _is_int(ls.get("n_iter")),
+                      and all(is_int(v, 0) for v in ls[k]) for k in ("n_draws", "n_permuted"))
+              and is_number(ls.get("fraction_permuted")) and is_int(ls.get("n_iter"), 0),
               "'label_switching' needs chains, n_draws and n_permuted (one per chain), "
               "fraction_permuted and n_iter")
     ls_path = directory / "label_switching.npz"
@@ -753,15 +749,15 @@ def _read_thresholds(meta: dict[str, Any]) -> DiagnosticThresholds | None:
 def _are_candidates(value: Any) -> bool:
     return isinstance(value, list) and all(
         isinstance(c, dict) and isinstance(c.get("source"), str)
-        and all(_is_number(c.get(k)) for k in ("log_posterior", "log_likelihood"))
-        and isinstance(c.get("weights"), list) and all(_is_number(w) for w in c["weights"])
+        and all(is_number(c.get(k)) for k in ("log_posterior", "log_likelihood"))
+        and isinstance(c.get("weights"), list) and all(is_number(w) for w in c["weights"])
         for c in value)
 
 
 def _fixed_components(ls: dict, K: int) -> tuple[int, ...]:
     """The components known labels kept in place ([] in results saved before they were)."""
     fixed = ls.get("fixed_components", [])
-    _need(isinstance(fixed, list) and all(_is_int(k) and 0 <= k < K for k in fixed),
+    _need(isinstance(fixed, list) and all(is_int(k, 0) and k < K for k in fixed),
           f"'label_switching.fixed_components' must list components 0..{K - 1}")
     return tuple(int(k) for k in fixed)
 

@@ -1,4 +1,9 @@
-"""The Bayesian fit's result: posterior draws plus everything needed to use and judge them."""
+"""The Bayesian fit's result: posterior draws plus everything needed to use and judge them.
+
+Where it sits: the posterior layer; imports EM's result, relabelling, diagnostics, the draws'
+arrays and the kernel, and :mod:`bayesgmm.persistence` inside ``BayesResult.save`` only (an
+allowed upward edge); imported by the fit, selection and the surface.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +17,7 @@ import xarray as xr
 from scipy.special import logsumexp
 
 from . import kernels
-from ._validation import aligned_to_rows, check_data, check_int
+from ._validation import aligned_to_rows, check_data, check_int, check_number, is_int
 from .diagnostics import Diagnostics, diagnose
 from .draw_arrays import categorical, flat_noise_weight, flatten_draws
 from .em import EMResult
@@ -223,9 +228,9 @@ class BayesResult:
         The write is atomic and an existing result is only replaced with ``overwrite=True``;
         see :func:`bayesgmm.save`. Returns the path.
         """
-        # Through the public facade, at call time: persistence imports the result types, so
-        # the result types must not import persistence (no import circle).
-        from . import save
+        # The one allowed upward import (docs/ARCHITECTURE.md): persistence imports the result
+        # types, so this import waits until call time, when both modules are loaded.
+        from .persistence import save
 
         return save(self, path, overwrite=overwrite)
 
@@ -384,8 +389,7 @@ class BayesResult:
         labels = check_labels(aligned_to_rows(labels, X, "labels"), Xv.shape[0],
                               self.n_components, fitting=False)
         check_int(max_draws, "max_draws")
-        if n_imputations is not None and (isinstance(n_imputations, bool) or not isinstance(
-                n_imputations, int | np.integer) or n_imputations < 1):
+        if n_imputations is not None and not is_int(n_imputations, 1):
             raise ValueError(f"n_imputations must be a positive integer or None; got "
                              f"{n_imputations!r}")
         incomplete = np.isnan(Xv).any(axis=1)
@@ -487,7 +491,5 @@ class BayesResult:
 
 def _check_probability(name: str, value: Any) -> None:
     """An interval's probability: a number strictly between 0 and 1."""
-    if isinstance(value, bool) or not isinstance(value, int | float | np.number) \
-            or not 0 < value < 1:
-        raise ValueError(f"{name} must be a probability strictly between 0 and 1 (e.g. 0.94); "
-                         f"got {value!r}")
+    check_number(value, name, lambda v: 0 < v < 1,
+                 "a probability strictly between 0 and 1 (e.g. 0.94)")

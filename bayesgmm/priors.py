@@ -9,7 +9,7 @@ Two objects, because the two fits need different things:
 - :class:`Priors` is the Bayesian model's prior, stated on the standardised scale
   z = (x - center) / scale so that it is weakly informative for data in any unit.
 
-Where it sits: the model layer's first module; imports :mod:`bayesgmm._validation` and
+Where it sits: the config layer, below the model layer; imports :mod:`bayesgmm._validation` and
 :mod:`bayesgmm.covariance`. :mod:`bayesgmm.layout` turns a :class:`Priors` into the model's
 parameter blocks; EM uses :class:`ConjugatePrior`.
 """
@@ -21,7 +21,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from ._validation import check_covariance_type, check_positive
-from .covariance import component_shape
+from .covariance import component_shape, from_full
 
 __all__ = ["ConjugatePrior", "Priors", "Standardisation"]
 
@@ -97,12 +97,8 @@ class ConjugatePrior:
         N, D = X.shape
         cov = np.atleast_2d(np.cov(X, rowvar=False))
         shrink = n_components ** (2.0 / D)
-        if covariance_type in ("full", "tied"):
-            scale = (cov if N > D else np.diag(np.diag(cov))) / shrink
-        elif covariance_type == "diag":
-            scale = np.diag(cov) / shrink
-        else:
-            scale = np.array(np.mean(np.diag(cov)) / shrink)
+        full = cov if N > D else np.diag(np.diag(cov))  # the diagonal is var(X)'s either way
+        scale = np.asarray(from_full(full, covariance_type) / shrink)
         return cls(covariance_type, X.mean(axis=0), 0.01, D + 2.0, scale, weight_concentration)
 
     # -- log density (the history of MAP-EM tracks log-likelihood + this) -------------------

@@ -26,6 +26,9 @@ of each draw s (the E-step kernel's responsibilities,
 
 Both follow the R package ``label.switching`` (Papastamoulis 2016, JSS 69) in what they compute;
 the loops over draws are replaced by batched matrix products and a vectorised assignment.
+
+Where it sits: the posterior layer, under :mod:`bayesgmm.relabel`; imports the kernel,
+:mod:`bayesgmm.draw_arrays` and the covariance vocabulary.
 """
 
 from __future__ import annotations
@@ -37,6 +40,8 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from bayesgmm import kernels
+from bayesgmm.covariance import cholesky_draws
+from bayesgmm.draw_arrays import subsample_index
 
 __all__ = [
     "assign_min_cost",
@@ -89,18 +94,15 @@ def classification_probabilities(
     D = X.shape[1]
     if S * X.shape[0] * K > max_floats:
         n_keep = max(K, max_floats // (S * K))
-        keep = np.sort(np.random.default_rng(random_state).choice(X.shape[0], n_keep,
-                                                                  replace=False))
-        X = X[keep]
-    full = np.stack([kernels.to_full_covariances(c, covariance_type, K, D) for c in covariances])
+        X = X[subsample_index(X.shape[0], n_keep, random_state)]
     try:
-        chol = np.linalg.cholesky(full)
+        chol = cholesky_draws(covariances, covariance_type, K, D)
     except np.linalg.LinAlgError:
         raise ValueError("a covariance matrix of a draw is not positive definite; cannot "
                          "compute classification probabilities") from None
     _, resp = kernels.pointwise_over_draws(
         np.ascontiguousarray(X), np.ascontiguousarray(weights, dtype=np.float64),
-        np.ascontiguousarray(means, dtype=np.float64), np.ascontiguousarray(chol), True)
+        np.ascontiguousarray(means, dtype=np.float64), chol, True)
     return resp
 
 

@@ -5,7 +5,7 @@
 (``[sampler]``) and the command line's sampling flags share, and what a
 :class:`~bayesgmm.posterior.BayesResult` records (``result.sampler_settings``, saved with it).
 
-Layer: estimation settings. It imports nothing heavy (no PyMC, no numba), so reading a
+Layer: config (the estimation settings). It imports nothing heavy (no PyMC, no numba), so reading a
 specification or parsing the command line does not pay for the sampler's import; the
 vocabularies (:data:`SAMPLERS`, :data:`NUTPIE_BACKENDS`) live here for the same reason.
 """
@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from ._validation import check_int
+from ._validation import check_bool, check_int, check_number
 
 __all__ = ["AUTO", "NUTPIE_BACKENDS", "SAMPLERS", "DiagnosticThresholds", "SamplerSettings"]
 
@@ -111,31 +111,25 @@ class SamplerSettings:
         if not (isinstance(self.draws, str) and self.draws == AUTO):
             if isinstance(self.draws, str):
                 raise ValueError(f"draws must be an integer >= 1 or 'auto'; got {self.draws!r}")
-            object.__setattr__(self, "draws", _check_count("draws", self.draws, 1))
+            object.__setattr__(self, "draws", check_int(self.draws, "draws", 1))
         for name, low in (("tune", 0), ("chains", 1), ("max_draws", 1)):
-            object.__setattr__(self, name, _check_count(name, getattr(self, name), low))
+            object.__setattr__(self, name, check_int(getattr(self, name), name, low))
         if self.max_time is not None:
-            t = self.max_time
-            if isinstance(t, bool) or not isinstance(t, int | float | np.number) or not t > 0:
-                raise ValueError(f"max_time must be a number of seconds > 0 or None; got {t!r}")
-            object.__setattr__(self, "max_time", float(t))
+            object.__setattr__(self, "max_time", check_number(
+                self.max_time, "max_time", lambda t: t > 0, "a number of seconds > 0 or None"))
         if self.cores is not None:
-            object.__setattr__(self, "cores", _check_count("cores", self.cores, 1))
+            object.__setattr__(self, "cores", check_int(self.cores, "cores", 1))
         for name in ("target_accept", "retry_target_accept"):
             target = getattr(self, name)
             if name == "retry_target_accept" and target is None:
                 continue
-            if isinstance(target, bool) or not isinstance(target, int | float | np.number) \
-                    or not 0 < target < 1:
-                none = " or None" if name == "retry_target_accept" else ""
-                raise ValueError(f"{name} must be a number in (0, 1){none}; got {target!r}")
-            object.__setattr__(self, name, float(target))
+            none = " or None" if name == "retry_target_accept" else ""
+            object.__setattr__(self, name, check_number(
+                target, name, lambda v: 0 < v < 1, f"a number in (0, 1){none}"))
         if self.nutpie_backend not in NUTPIE_BACKENDS:
             raise ValueError(f"nutpie_backend must be one of {NUTPIE_BACKENDS}; "
                              f"got {self.nutpie_backend!r}")
-        if not isinstance(self.progressbar, bool | np.bool_):
-            raise ValueError(f"progressbar must be True or False; got {self.progressbar!r}")
-        object.__setattr__(self, "progressbar", bool(self.progressbar))
+        object.__setattr__(self, "progressbar", check_bool(self.progressbar, "progressbar"))
 
     def check_runnable(self) -> None:
         """Refuse, before a fit, combinations the sampler cannot run (checked here, not when
@@ -200,7 +194,7 @@ class SamplerSettings:
         is not "given" (those functions cannot tell it from an omitted one); any other keyword
         next to ``settings`` is refused rather than silently preferring one of the two.
         ``defaults`` are the calling function's own defaults when they differ from these
-        (``select_bayes`` hides progress bars by default).
+        (the sweeps draw 1,000 by default, not until converged).
         """
         if settings is None:
             return cls(**keywords)
@@ -216,10 +210,6 @@ class SamplerSettings:
                 f"(use settings.replace({clash[0]}=...))"
             )
         return settings
-
-
-def _check_count(name: str, value: Any, low: int) -> int:
-    return check_int(value, name, low)
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -268,13 +258,11 @@ class DiagnosticThresholds:
             if "rule" not in f.metadata:
                 continue
             name, (ok, rule) = f.name, f.metadata["rule"]
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int | float | np.number) \
-                    or not np.isfinite(value) or not ok(value):
-                raise ValueError(f"{name} must be a number {rule}; got {value!r}")
-            object.__setattr__(self, name, float(value))
+            object.__setattr__(self, name, check_number(
+                getattr(self, name), name, lambda v, ok=ok: np.isfinite(v) and ok(v),
+                f"a number {rule}"))
         object.__setattr__(self, "max_divergences",
-                           _check_count("max_divergences", self.max_divergences, 0))
+                           check_int(self.max_divergences, "max_divergences", 0))
 
     def to_dict(self) -> dict[str, Any]:
         """Keyword arguments for :func:`~bayesgmm.diagnostics.diagnose` (JSON-ready)."""

@@ -60,3 +60,19 @@ def test_bad_type_and_shape_are_one_clear_error():
         covariance.shape("banana", K, D)
     with pytest.raises(ValueError, match=r"covariances for 'diag' must have shape \(3, 2\)"):
         covariance.check_shape(np.ones((3, 3)), "diag", K, D)
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_from_full_puts_one_matrix_in_each_types_shape(covariance_type):
+    A = np.random.default_rng(1).normal(size=(D, D))
+    cov = A @ A.T + np.eye(D)
+    one = covariance.from_full(cov, covariance_type)
+    assert one.shape == covariance.component_shape(covariance_type, D)
+    every = covariance.from_full(cov, covariance_type, K)
+    assert every.shape == covariance.shape(covariance_type, K, D)
+    # Back in full form: the matrix (full, tied), its diagonal, or its mean variance.
+    expected = {"full": cov, "tied": cov, "diag": np.diag(np.diag(cov)),
+                "spherical": np.mean(np.diag(cov)) * np.eye(D)}[covariance_type]
+    np.testing.assert_array_equal(covariance.to_full(every, covariance_type, K, D),
+                                  np.broadcast_to(expected, (K, D, D)))
+    assert not np.shares_memory(one, cov) and not np.shares_memory(every, cov)  # new arrays

@@ -6,7 +6,7 @@ import xarray as xr
 from conftest import COVARIANCE_TYPES
 from scipy import stats
 
-from bayesgmm.draw_arrays import categorical, flatten_draws
+from bayesgmm.draw_arrays import categorical, flatten_draws, subsample_index
 from bayesgmm.kernels import to_full_covariances
 
 
@@ -70,3 +70,16 @@ def test_categorical_broadcasts_and_never_falls_off_the_end():
     w = np.array([[0.2, 0.8], [1.0, 0.0]])  # (S, K) against u (S, n)
     z = categorical(w[:, None, :], np.array([[0.1, 0.5], [0.9, 0.99]]))
     np.testing.assert_array_equal(z, [[0, 1], [0, 0]])
+
+
+@pytest.mark.parametrize(("n", "k", "seed"), [(100, 7, 3), (10, 10, 0), (5, 9, 1), (50, 1, None)])
+def test_subsample_index_is_sorted_distinct_and_seeded(n, k, seed):
+    idx = subsample_index(n, k, seed)
+    assert idx.shape == (min(n, k),) and np.all(np.diff(idx) > 0)
+    assert idx.min() >= 0 and idx.max() < n
+    if k >= n:
+        np.testing.assert_array_equal(idx, np.arange(n))
+    elif seed is not None:  # the stream the thinned draws were always chosen with
+        np.testing.assert_array_equal(idx, subsample_index(n, k, seed))
+        np.testing.assert_array_equal(
+            idx, np.sort(np.random.default_rng(seed).choice(n, k, replace=False)))

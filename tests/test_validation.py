@@ -482,3 +482,36 @@ def test_a_run_without_a_seed_records_the_seed_it_drew(old_faithful):
     assert np.array_equal(first.posterior["means"].values, again.posterior["means"].values)
     big = fit_bayes(old_faithful, 2, random_state=2**64 + 1, **kwargs)
     assert big.settings["random_state"] == 2**64 + 1
+
+
+# --------------------------------------------------------------------------------------------
+# the one "is it a number" / "is it an int" test
+# --------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("value", [0, -3, 2.5, np.float32(0.5), np.int64(4), np.uint8(1),
+                                   float("inf")])
+def test_real_numbers_are_numbers(value):
+    assert validation.is_number(value)
+    assert validation.check_number(value, "x") == float(value)
+
+
+@pytest.mark.parametrize("value", [True, np.bool_(False), "0.5", None, 1j, np.complex128(1),
+                                   [0.5], np.array([0.5])])
+def test_other_things_are_not_numbers(value):
+    assert not validation.is_number(value)
+    with pytest.raises(ValueError, match=re.escape(f"x must be a number; got {value!r}")):
+        validation.check_number(value, "x")
+
+
+@pytest.mark.parametrize("value", [0.0, 1, float("nan"), 1.5])
+def test_check_number_says_the_rule_it_checks(value):
+    with pytest.raises(ValueError, match=r"^p must be a number in \(0, 1\); got "):
+        validation.check_number(value, "p", lambda v: 0 < v < 1, "a number in (0, 1)")
+    assert validation.check_number(np.float64(0.25), "p", lambda v: 0 < v < 1) == 0.25
+
+
+def test_is_int_refuses_bools_and_floats_and_checks_the_minimum():
+    assert validation.is_int(np.int64(3), 3) and validation.is_int(-5)
+    assert not validation.is_int(2, 3) and not validation.is_int(True) \
+        and not validation.is_int(2.0)
+    with pytest.raises(ValueError, match=r"^k must be an integer >= 0; got -1$"):
+        validation.check_int(-1, "k", 0)

@@ -1,5 +1,9 @@
 """Declarative model specifications (TOML): the data, the model, its priors, the sampler
-settings, the diagnostic thresholds and the output, read and checked in one place."""
+settings, the diagnostic thresholds and the output, read and checked in one place.
+
+Where it sits: the files layer; imports :mod:`bayesgmm.io.tables`, :mod:`bayesgmm.priors`,
+:mod:`bayesgmm.settings` and the input checks (no PyMC); imported by the command line.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import COVARIANCE_TYPES, check_seed
+from .._validation import COVARIANCE_TYPES, check_seed, is_number
 from ..priors import Priors
 from ..settings import NUTPIE_BACKENDS, SAMPLERS, DiagnosticThresholds, SamplerSettings
 from .tables import MISSING_POLICIES, _missing_policy
@@ -180,7 +184,7 @@ def _check_auto_only(smp: dict[str, Any], path: Path) -> None:
                              f"with draws = {smp['draws']} the run draws exactly that many: "
                              "give one of the two")
     retry, target = smp.get("retry_target_accept"), smp.get("target_accept", 0.8)
-    if isinstance(retry, int | float) and not isinstance(retry, bool) and retry <= target:
+    if is_number(retry) and retry <= target:
         raise ValueError(f"{path}: [sampler] retry_target_accept ({retry:g}) must be above "
                          f"target_accept ({target:g}): a retry after a divergence takes smaller "
                          "steps; or set it to false for no retry")

@@ -5,6 +5,9 @@ a Dask cluster inside ``with joblib.parallel_backend("dask"):`` (see ``examples/
 Each worker is limited to one numba/BLAS thread so that n_jobs workers do not oversubscribe the
 cores, and every grid cell is seeded from ``random_state``, (K, covariance type) alone, so results
 do not depend on ``n_jobs``, the backend, or which other cells are in the grid.
+
+Where it sits: the selection layer's base; imports the input checks, the sampler settings
+and (inside a function) :mod:`bayesgmm.progress`; imported by every route.
 """
 
 from __future__ import annotations
@@ -20,7 +23,12 @@ import numba
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from .._validation import COVARIANCE_TYPES, check_covariance_type, check_n_components
+from .._validation import (
+    COVARIANCE_TYPES,
+    check_covariance_type,
+    check_n_components,
+    check_seed,
+)
 from ..settings import SamplerSettings
 
 
@@ -47,15 +55,14 @@ def root_entropy(random_state: Any) -> int:
         return int(random_state.generate_state(1, np.uint64)[0])
     if isinstance(random_state, np.random.Generator):
         return int(random_state.integers(2**63))
-    if random_state is None:
-        return int(np.random.SeedSequence().entropy)
-    if isinstance(random_state, bool) or not isinstance(random_state, int | np.integer) \
-            or random_state < 0:
+    try:
+        seed = check_seed(random_state)
+    except ValueError:
         raise ValueError(
             f"random_state must be None, a non-negative int, a SeedSequence or a Generator; "
             f"got {random_state!r}"
-        )
-    return int(random_state)
+        ) from None
+    return int(np.random.SeedSequence().entropy) if seed is None else seed
 
 
 def cell_seed(entropy: int, n_components: int, covariance_type: str,
@@ -88,8 +95,7 @@ def sampler_settings(settings: SamplerSettings | None, fit_kwargs: dict[str, Any
     keywords.update({k: fit_kwargs.pop(k) for k in SamplerSettings.names() if k in fit_kwargs})
     # Fixed draws, not "auto": LOO compares models on equal footing, and a sparse (overfitted)
     # mixture's empty components never converge by design.
-    resolved = SamplerSettings.resolve(settings, defaults=SamplerSettings(progressbar=False,
-                                                                          draws=1000),
+    resolved = SamplerSettings.resolve(settings, defaults=SamplerSettings(draws=1000),
                                        **keywords)
     resolved.check_runnable()  # before any fit starts, not in a worker
     return resolved
