@@ -4,6 +4,9 @@ Naming in the public API: ``prior`` is one conjugate prior of MAP-EM (:class:`Co
 ``fit_em(prior=...)``, ``EMResult.prior``); ``priors`` is the set of priors of the Bayesian
 model (:class:`Priors`, ``fit_bayes(priors=...)``, ``BayesResult.priors``). Sampler options
 travel as :class:`SamplerSettings`, convergence limits as :class:`DiagnosticThresholds`.
+
+Where it sits: the surface layer, the public facade; imports :mod:`bayesgmm.settings` at once
+and every other public name from its module on first use (``_LAZY``); no module imports it.
 """
 
 from importlib import import_module

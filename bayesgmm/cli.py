@@ -1,8 +1,5 @@
 """The ``bayesgmm`` command line: argument parsing, calling the API, formatting, exit codes.
 
-(Over 500 lines: one parser and one small command function per subcommand, with the checks
-every command runs before computing; they share the flag helpers.)
-
 Commands: ``fit`` (a data file), ``run`` (a TOML specification), ``report`` (regenerate the
 HTML report of a saved result), ``select`` (choose the number of components: EM criteria,
 optionally PSIS-LOO and a sparse mixture), ``em`` (EM alone, optionally its report, no PyMC)
@@ -16,6 +13,9 @@ written atomically, so a failure leaves no partial output.
 
 (Over 500 lines: six commands with their flags, help texts and input checks; the heavy
 modules load on first use through ``_Lazy``, so this module itself imports only NumPy.)
+
+Where it sits: the surface layer, at the top; imports any lower layer (the heavy ones on first
+use) and is imported by nothing but the ``bayesgmm`` console script.
 """
 
 from __future__ import annotations
@@ -782,15 +782,11 @@ def _cmd_select(args: argparse.Namespace) -> int:
 
 def _select_bayes(frame: pd.DataFrame, ks: tuple[int, ...], args: argparse.Namespace,
                   sampling: dict):
-    from joblib import effective_n_jobs
-
-    # Progress bars from parallel workers would garble each other: joblib's lines instead.
-    sequential = effective_n_jobs(args.jobs) == 1
+    # select_bayes shows a status line per fit, and each fit's bar only when they run one at
+    # a time (parallel workers' bars would garble each other).
     with _quiet_diagnostics():
-        settings = sampling["settings"].replace(progressbar=sequential and not args.no_progress)
-        return select_bayes(frame, ks, n_jobs=args.jobs,
-                            verbose=0 if sequential or args.no_progress else 10,
-                            **{**sampling, "settings": settings})
+        settings = sampling["settings"].replace(progressbar=not args.no_progress)
+        return select_bayes(frame, ks, n_jobs=args.jobs, **{**sampling, "settings": settings})
 
 
 @contextlib.contextmanager

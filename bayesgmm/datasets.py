@@ -1,4 +1,8 @@
-"""The bundled reference data sets (see ``bayesgmm/data/README.md`` for their sources)."""
+"""The bundled reference data sets (see ``bayesgmm/data/README.md`` for their sources).
+
+Where it sits: the data-in layer (imports nothing from bayesgmm); read by
+:mod:`bayesgmm.io.tables` and the public ``load_galaxies`` and ``load_old_faithful``.
+"""
 
 from __future__ import annotations
 

@@ -31,6 +31,9 @@ Check/Diagnostics types.)
 Sampler statistics are read under both samplers' names: PyMC's ``pm.sample`` writes
 ``diverging``, ``tree_depth``, ``reached_max_treedepth``, ``energy`` and ``lp``; nutpie writes
 ``diverging``, ``depth``, ``maxdepth_reached``, ``energy`` and ``logp``.
+
+Where it sits: the posterior layer; imports :mod:`bayesgmm.relabel`; imported by the result
+object, the fit, sparse mixtures, the plots and the report.
 """
 
 from __future__ import annotations

@@ -22,8 +22,8 @@ Stopping when convergence diagnostics pass (a rule that looks at mixing, never a
 values) is an optional-stopping rule of a benign kind; ``benchmarks/sbc.py --draws auto`` checks
 that it leaves the posterior calibrated.
 
-This module sits with the samplers (it imports nothing from the model or the results): the
-caller gives the convergence check as a function of the posterior draws.
+Where it sits: the estimation layer, with the samplers (it imports nothing from the model or
+the results): the caller gives the convergence check as a function of the posterior draws.
 """
 
 from __future__ import annotations

@@ -4,6 +4,9 @@ It follows scikit-learn's API contract (constructor arguments stored as given, `
 ``set_params``, ``fit`` returning ``self``, fitted attributes ending in ``_``) without importing
 scikit-learn, so ``sklearn.base.clone`` and parameter searches work on it while scikit-learn
 stays a test-only dependency.
+
+Where it sits: the surface layer; imports :mod:`bayesgmm.sampling`, the result object and
+the data layer; nothing in the package imports it.
 """
 
 from __future__ import annotations

@@ -2,6 +2,9 @@
 
 One rule: by magnitude, to a few significant digits: ``20,830``, ``0.01235``,
 ``3.1 × 10⁻²⁶⁷``, never ``2.083e+04`` beside ``514.8``.
+
+Where it sits: the vocabulary layer (imports nothing from bayesgmm); used by the report and
+the command line.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The model's parameter blocks, stated once.
 
-Where it sits: the model layer, below the covariance vocabulary and the priors; above the PyMC
+Where it sits: the model layer, above the covariance vocabulary and the priors; below the PyMC
 model (:mod:`bayesgmm.model`) and the sampler back ends (:mod:`bayesgmm.backends`), which both
 read it. Imports :mod:`bayesgmm.covariance`, :mod:`bayesgmm.priors` and PyMC; nothing else of the
 package.

@@ -1,8 +1,9 @@
 """The native nutpie density, under its old import path.
 
-Where it sits: a compatibility module only. The density is in :mod:`bayesgmm.backends.native`,
-the nutpie model and callbacks in :mod:`bayesgmm.backends.nutpie`, the Laplace whitening in
-:mod:`bayesgmm.backends.laplace` and the parameter layout in :mod:`bayesgmm.layout`.
+Where it sits: the estimation layer, as a compatibility module only. The density is in
+:mod:`bayesgmm.backends.native`, the nutpie model and callbacks in
+:mod:`bayesgmm.backends.nutpie`, the Laplace whitening in :mod:`bayesgmm.backends.laplace` and
+the parameter layout in :mod:`bayesgmm.layout`.
 """
 
 from .backends.laplace import _negative_hessian, laplace_whitening

@@ -6,7 +6,7 @@ through :func:`observations_record`, state it with :func:`observations_sentence`
 names with :func:`name_labels`, and take BIC/AIC of the fitted objective with
 :func:`fitted_criteria`.
 
-Where it sits: the data-in layer beside :mod:`bayesgmm.observations` (standard library only),
+Where it sits: the data layer beside :mod:`bayesgmm.observations` (standard library only),
 so that the command line can use it without loading NumPy's heavier neighbours.
 """
 

@@ -11,7 +11,8 @@ component lowers the BIC clearly (by ``min_delta_bic``, 10 by default: "very str
 Kass & Raftery's scale) and takes some rows (membership > 1/2), those rows are named, and the
 command line and the reports suggest ``noise=True`` (``--noise``).
 
-Where it sits: beside the reports; uses :func:`bayesgmm.em.fit_em` only (no PyMC).
+Where it sits: the selection layer, beside the reports; uses :func:`bayesgmm.em.fit_em` only
+(no PyMC).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Where bayesgmm may write: the output-path checks, the temporary siblings of an atomic write.
 
-Where it sits: the data-in layer, beside :mod:`bayesgmm.io` (standard library only, no NumPy):
+Where it sits: the data-in layer, below :mod:`bayesgmm.io` (standard library only, no NumPy):
 the command line checks an output path before it reads the data or imports PyMC and ArviZ, so
 a bad path is refused in a fraction of a second. :mod:`bayesgmm.persistence`, which writes every
 result and report (``write_directory``), re-exports these names.

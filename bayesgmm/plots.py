@@ -16,6 +16,9 @@ draws; an EM fit's is the estimate's. Pair grids (D > 2) show every pair of up t
 
 (Over 500 lines: every figure of the reports, each with its 1-D, 2-D and pair-grid forms and
 the small geometry helpers (ellipses, marginal densities) they share.)
+
+Where it sits: the surface layer; imports EM's result, the diagnostics and the observation
+record (inside the functions); imported by the report.
 """
 
 from __future__ import annotations

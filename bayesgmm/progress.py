@@ -12,6 +12,10 @@ block; :func:`set_enabled` switches the layer off for the process (the CLI's ``-
 The numba caches: :func:`sampler_cache_is_cold` tells whether the native sampler's compiled code
 is missing from numba's disk cache, so that the first run on a machine can say that it is
 compiling (about :data:`COLD_COMPILE_S` seconds, once) instead of looking hung.
+
+Where it sits: the estimation layer, above the kernel and the native density, which
+:func:`sampler_cache_is_cold` imports on first use; imported by the fit, selection, warm, the
+report and the command line.
 """
 
 from __future__ import annotations

@@ -5,6 +5,9 @@ identical to :func:`bayesgmm.model.build_model` (full covariances): weights ~ Di
 means_z ~ Normal(0, means_sd), component sds ~ LogNormal(log sd_median, sd_log_sd), correlations
 ~ LKJ(eta), all on the standardised scale. This is how most users write a mixture in PyMC; it is
 correct and slow, which is what makes it a good oracle.
+
+Where it sits: the model layer, beside :mod:`bayesgmm.model` (imports it, the layout and the
+priors inside its functions); used by the tests and the benchmarks only.
 """
 
 from __future__ import annotations

@@ -28,6 +28,10 @@ Conventions (shared with the rest of :mod:`bayesgmm`): ``weights`` (chain, draw,
 ``means`` (chain, draw, component, feature) and ``covariances`` in scikit-learn's per-type shapes
 behind the (chain, draw) axes; the reference has the same shapes without (chain, draw).
 ``permutations[c, d, k]`` is the index of draw (c, d)'s component that becomes component ``k``.
+
+Where it sits: the posterior layer; imports :mod:`bayesgmm.relabel_methods`, the covariance
+vocabulary and the input checks; imported by diagnostics, the result object, persistence, the fit
+and sparse mixtures.
 """
 
 from __future__ import annotations

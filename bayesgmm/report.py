@@ -23,6 +23,9 @@ Numbers are printed by magnitude (:func:`format_number`): ``20,830``, ``0.01235`
 (Over 500 lines: one function per section of three reports, the Bayesian, the EM-only and
 the selection one, plus the HTML helpers and the parameter table they share; splitting the
 selection report into the selection package is the natural next cut.)
+
+Where it sits: the surface layer; imports the plots, persistence, the result types, selection
+and the noise evidence (:mod:`bayesgmm.outliers`); imported by the command line.
 """
 
 from __future__ import annotations

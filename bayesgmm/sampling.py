@@ -4,6 +4,9 @@
 candidates, sampling (fixed or until converged), re-anchoring, relabelling and the record --
 share its local state; the start-selection helpers are the next candidate for a module of
 their own.)
+
+Where it sits: the fit layer, above the model, the back ends, EM and the posterior layer,
+whose pieces it joins; imported by selection, the estimator, :mod:`bayesgmm.warm` and the CLI.
 """
 
 from __future__ import annotations

@@ -5,6 +5,9 @@ The E-step kernels, the native sampler's density and its C callbacks are compile
 later one loads them in a fraction of a second. :func:`warm` runs each of them once on a tiny
 simulated data set (every covariance type through EM, one short NUTS run through the native
 sampler), so that the first ``make run`` after ``make install`` is a warm one.
+
+Where it sits: the fit layer; imports :mod:`bayesgmm.progress` and, inside :func:`warm`, EM
+and :mod:`bayesgmm.sampling`; imported by the command line.
 """
 
 from __future__ import annotations

@@ -429,8 +429,8 @@ def test_select_bayes_reports_the_fits_warnings_once_each(monkeypatch):
 
 
 def test_select_bayes_says_what_it_samples_by_default(monkeypatch, capfd):
-    """QA: select_bayes sat silent for minutes by default (verbose=0); it now says what it
-    starts and each K as it finishes, and ``verbose=0`` silences it."""
+    """QA: select_bayes sat silent for minutes by default; it now says what it starts and each
+    K as it finishes, and ``progressbar=False`` silences it (as the README says)."""
     from bayesgmm import progress, sampling
     from bayesgmm.selection import select_bayes
 
@@ -447,8 +447,10 @@ def test_select_bayes_says_what_it_samples_by_default(monkeypatch, capfd):
     err = capfd.readouterr().err
     assert "bayesgmm: sampling the posterior for K = 1, 2 (full; 1 at a time)" in err
     assert err.count("bayesgmm: sampled K=") == 2
-    select_bayes(X, [1, 2], n_jobs=1, draws=20, tune=20, verbose=0)
+    select_bayes(X, [1, 2], n_jobs=1, draws=20, tune=20, progressbar=False)
     assert capfd.readouterr().err == ""
+    select_bayes(X, [1, 2], n_jobs=1, draws=20, tune=20, progressbar=False, verbose=1)
+    assert capfd.readouterr().err.count("bayesgmm: sampled K=") == 2
 
 
 def test_run_cells_says_one_line_per_task_and_no_joblib_chatter(capfd):

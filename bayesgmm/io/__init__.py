@@ -1,5 +1,9 @@
 """Reading data files (:mod:`.tables`) and declarative model specifications
-(:mod:`.specs`, TOML)."""
+(:mod:`.specs`, TOML).
+
+Where it sits: the files layer, above the config layer (specs build priors and sampler
+settings); imported by the command line only.
+"""
 
 from .specs import ModelSpec, RunSpec, load_spec
 from .tables import MISSING_POLICIES, DataTable, read_data, read_table

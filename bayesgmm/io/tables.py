@@ -1,5 +1,9 @@
 """Reading data files (CSV, TSV, Parquet, the bundled data sets) into checked feature
-columns, with their weights and labels columns and the missing-value policy."""
+columns, with their weights and labels columns and the missing-value policy.
+
+Where it sits: the files layer; imports the input checks and :mod:`bayesgmm.datasets`;
+imported by :mod:`bayesgmm.io.specs` and the command line.
+"""
 
 from __future__ import annotations
 

@@ -2,6 +2,9 @@
 
 Every criterion is on the -2 log L scale of scikit-learn (lower is better); see
 :mod:`bayesgmm.selection` for the definitions of BIC, AIC and ICL.
+
+Where it sits: the selection layer; imports EM, the sweep engine and (inside functions)
+:mod:`bayesgmm.observations`; no PyMC or ArviZ.
 """
 
 from __future__ import annotations

@@ -11,6 +11,9 @@ term. Frequency weights (whole numbers) count each row's pointwise elpd w_n time
 standard error, p_loo, the differences and the stacking weights are those of the rows the
 weights stand for, computed on the same draws (a weighted fit's posterior is the replicated
 rows' posterior, and a replicated row's PSIS-LOO term is its original's).
+
+Where it sits: the selection layer; imports the sweep engine, the verdict and, inside
+functions, :mod:`bayesgmm.sampling` and :mod:`bayesgmm.observations`.
 """
 
 from __future__ import annotations
@@ -117,8 +120,8 @@ def select_bayes(
     sampler: str = "nutpie",
     random_state: Any = None,
     n_jobs: int | None = -1,
-    progressbar: bool = False,
-    verbose: int = 1,
+    progressbar: bool = True,
+    verbose: int = 0,
     min_elpd_diff: float = MIN_ELPD_DIFF,
     n_se: float = 2.0,
     settings: SamplerSettings | None = None,
@@ -138,7 +141,7 @@ def select_bayes(
     n_components : int or iterable of int, default 1..6
     covariance_type : {"full", "tied", "diag", "spherical"}
     priors : Priors, optional
-    draws, tune, chains, sampler, progressbar
+    draws, tune, chains, sampler
         Passed to :func:`bayesgmm.sampling.fit_bayes` (each fit is EM-initialised there).
     random_state : int, SeedSequence, Generator or None
         Root seed; the fit for K is seeded from it and K alone.
@@ -147,10 +150,14 @@ def select_bayes(
         ``joblib.parallel_backend("dask")``). When more than one worker runs, each fit runs its
         chains one after another (``cores=1``) unless ``cores`` is given, so that workers x
         chains do not oversubscribe the cores.
-    verbose : int, default 1
-        Above 0, a status line on stderr when the fits start and one as each K's fit finishes
-        (fits in parallel workers show no progress bars; a sweep takes minutes and should
-        not sit silent); 0: silent; above 10, joblib's own progress messages as well.
+    progressbar : bool, default True
+        A status line on stderr when the fits start and one as each K's fit finishes (a
+        sweep takes minutes and should not sit silent), and each fit's progress bar when the
+        fits run one at a time (parallel workers' bars would garble each other); False:
+        silent, unless ``verbose`` > 0.
+    verbose : int, default 0
+        Above 0, the status lines even with ``progressbar=False``; above 10, joblib's own
+        progress messages as well.
     min_elpd_diff, n_se : float
         The "within noise" rule of :func:`compare`.
     settings : SamplerSettings, optional
@@ -197,17 +204,19 @@ def select_bayes(
     entropy = root_entropy(random_state)
     ss = sampler_settings(settings, fit_kwargs, draws=draws, tune=tune, chains=chains,
                            sampler=sampler, progressbar=progressbar)
-    if effective_n_jobs(n_jobs) > 1 and len(ks) > 1 and ss.cores is None:
-        ss = ss.replace(cores=1)
+    show = ss.progressbar or verbose > 0
+    if effective_n_jobs(n_jobs) > 1 and len(ks) > 1:
+        ss = ss.replace(progressbar=False, cores=1 if ss.cores is None else ss.cores)
     options = {"covariance_type": covariance_type, "priors": priors, "settings": ss,
                **fit_kwargs}
     frame = pd.DataFrame(Xv, columns=list(names))
     seeds = {k: int_seed(cell_seed(entropy, k, covariance_type, stream=1)) for k in ks}
     progress.say(f"sampling the posterior for K = {', '.join(map(str, sorted(ks)))} "
                  f"({covariance_type}; {min(effective_n_jobs(n_jobs), len(ks))} at a time)",
-                 show=verbose > 0)
+                 show=show)
     out = run_cells([delayed(_fit_bayes_cell)(frame, k, seeds[k], options)
-                     for k in sorted(ks, reverse=True)], n_jobs, verbose, _sampled)
+                     for k in sorted(ks, reverse=True)], n_jobs,
+                    max(verbose, 1) if show else 0, _sampled)
     out.sort(key=lambda cell: cell[0].n_components)  # they come as they finish
     results = {f"K={fit.n_components}": fit for fit, _ in out}
     _warn_once({f"K={fit.n_components}": caught for fit, caught in out})

@@ -6,6 +6,9 @@ each said once; and the caveats that keep the verdict honest: a best model whose
 failed its checks (or says K is too large) is not recommended without saying so, the best
 model that passed is named instead, and single outliers given components of their own are
 named with the noise suggestion.
+
+Where it sits: the selection layer, under :mod:`bayesgmm.selection.loo` (imports nothing
+from bayesgmm).
 """
 
 from __future__ import annotations

@@ -3,6 +3,9 @@
 As in :mod:`bayesgmm.plots`, every function takes an optional ``ax`` to draw into and returns the
 matplotlib ``Figure``; without ``ax`` it is a bare :class:`matplotlib.figure.Figure` (not
 registered with pyplot), so no window opens and no pyplot state leaks.
+
+Where it sits: the selection layer, above the three routes whose results it draws; imported
+by :mod:`bayesgmm.selection`.
 """
 
 from __future__ import annotations

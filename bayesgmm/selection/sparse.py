@@ -3,6 +3,9 @@
 :func:`fit_sparse` fits K_max components under a small Dirichlet concentration
 (Malsiner-Walli, Frühwirth-Schnatter & Grün 2016) and :func:`summarise_sparse` reports K+
 (:func:`count_nonempty`), the draws identified at its mode, and label-invariant diagnostics.
+
+Where it sits: the selection layer; imports EM, the kernel, the draws' arrays and the sweep
+engine, and inside functions the fit (:mod:`bayesgmm.sampling`), relabelling and diagnostics.
 """
 
 from __future__ import annotations
