@@ -66,6 +66,9 @@ INTERVAL = 0.94
 # Pair grids show at most this many features (the most separating ones beyond).
 MAX_PAIR_FEATURES = 6
 _DATA_COLOR = "0.55"
+# The whole mixture's density: black in every figure, so that it is never read as a component
+# (components take the C0, C1, ... colours).
+_MIXTURE_COLOR = "black"
 _EM_STYLE = {"color": "black", "linestyle": "--", "linewidth": 1.8}
 # The numpydoc text of parameters that several plots share, written once: ``_shared_docs``
 # puts it where a docstring says ``{name}``.
@@ -491,11 +494,15 @@ def plot_overlay(result: Any, n_draws: int = 50, ax: Axes | None = None,
     title = f"EM (dashed){drawn}; {int(ELLIPSE_LEVEL * 100)}% ellipses"
     if D > 2:
         from matplotlib.lines import Line2D
+        from matplotlib.patches import Patch
 
         fig = _pair_grid(X, names, ax, pair, diag, _pair_features(em.weights, em.means, em_cov))
         fig.suptitle(title)
+        mixture = [Line2D([], [], color=_MIXTURE_COLOR, lw=1.5,
+                          label="posterior mixture density (diagonal)"),
+                   Patch(color=_MIXTURE_COLOR, alpha=0.25, label=f"its {INTERVAL:.0%} band")]
         _legend_below(fig, titles[:em.n_components], em.n_components,
-                      [Line2D([], [], label="EM", **_EM_STYLE)])
+                      [Line2D([], [], label="EM", **_EM_STYLE)] + (mixture if len(w) else []))
         return fig
     fig, ax = _new_axes(ax)
     if D == 1:
@@ -604,9 +611,10 @@ def _overlay_1d(ax, x, em_w, em_m, em_v, draw_w, draw_m, draw_v, keep=None) -> N
         draws = _mixture_density(grid, draw_w, draw_m, draw_v)
         tail = (1 - INTERVAL) / 2
         lo, hi = np.quantile(draws, [tail, 1 - tail], axis=0)
-        ax.fill_between(grid, lo, hi, color="C0", alpha=0.35,
+        ax.fill_between(grid, lo, hi, color=_MIXTURE_COLOR, alpha=0.25,
                         label=f"posterior {INTERVAL:.0%} band")
-        ax.plot(grid, draws.mean(axis=0), color="C0", lw=1.5, label="posterior mean density")
+        ax.plot(grid, draws.mean(axis=0), color=_MIXTURE_COLOR, lw=1.5,
+                label="posterior mean density")
     ax.plot(grid, _mixture_density(grid, em_w, em_m, em_v), label="EM", **_EM_STYLE)
     ax.set_xlim(grid[0], grid[-1])
     if keep is not None:
@@ -723,7 +731,7 @@ def plot_density(result: Any, X: Any = None, ax: Axes | None = None, *, n_draws:
     def diag(a, i, legend=False):
         x = _observed(X[:, i])
         grid = np.linspace(*_histogram(a, X[:, i], keep, pad=0.08, alpha=0.5), 400)
-        a.plot(grid, _density_1d(grid, w, m[:, :, i], c[:, :, i, i]), color="black", lw=1.8,
+        a.plot(grid, _density_1d(grid, w, m[:, :, i], c[:, :, i, i]), color=_MIXTURE_COLOR, lw=1.8,
                label="mixture")
         for k in range(w.shape[1]):
             comp = (w[:, k, None] * stats.norm.pdf(grid, m[:, k, i, None],
@@ -746,7 +754,7 @@ def plot_density(result: Any, X: Any = None, ax: Axes | None = None, *, n_draws:
         fig.suptitle(f"{what};\ncontours enclose about 25/50/75/90/95% of the points")
         # the diagonal's dashed curves are the components: name them once for the grid
         _legend_below(fig, titles[:em.n_components], em.n_components,
-                      [Line2D([], [], color="black", lw=1.8, label="mixture")])
+                      [Line2D([], [], color=_MIXTURE_COLOR, lw=1.8, label="mixture")])
         return fig
     fig, ax = _new_axes(ax)
     if D == 1:
@@ -1085,10 +1093,11 @@ def _pair_separation(means: np.ndarray, covariances: np.ndarray,
 # --------------------------------------------------------------------------------------------
 # diagnostics (ArviZ) and posterior predictive check
 # --------------------------------------------------------------------------------------------
-def plot_trace(result: BayesResult, var_names=("weights", "means"),
+def plot_trace(result: BayesResult, var_names=("weights", "noise_weight", "means"),
                ax: Axes | None = None) -> Figure:
     """Trace and per-chain densities (``arviz.plot_trace_dist``), one colour per chain with a
-    chain legend.
+    chain legend; of the ``var_names`` the posterior has (the noise weight with a noise
+    component).
 
     ArviZ lays out its own grid of panels: in a new figure, or, with ``ax`` (a subplot, e.g.
     one of ``plt.subplots``), in that subplot's place in its figure (``ax`` itself is removed).
@@ -1098,9 +1107,10 @@ def plot_trace(result: BayesResult, var_names=("weights", "means"),
     from arviz_base import rc_context
 
     post = result.idata["posterior"]
+    var_names = [v for v in var_names if v in post]
     # Two panels per scalar; ArviZ refuses more than rcParams["plot.max_subplots"] (40),
     # which K + K D > 20 scalars exceed (K = 8 in 2-D, D = 8 with K = 3).
-    panels = 2 * sum(int(np.prod(post[v].shape[2:])) for v in var_names if v in post)
+    panels = 2 * sum(int(np.prod(post[v].shape[2:])) for v in var_names)
     with warnings.catch_warnings(), _arviz_grid(ax) as figure_kwargs, \
             rc_context({"plot.max_subplots": max(panels, 40)}):
         warnings.simplefilter("ignore")
@@ -1112,7 +1122,7 @@ def plot_trace(result: BayesResult, var_names=("weights", "means"),
     return pc.viz["figure"].item().get_figure(root=True)
 
 
-def plot_rank(result: BayesResult, var_names=("weights", "means"),
+def plot_rank(result: BayesResult, var_names=("weights", "noise_weight", "means"),
               ax: Axes | None = None) -> Figure:
     """Fractional rank ECDF per chain (``arviz.plot_rank``), with a chain legend.
 
@@ -1141,11 +1151,20 @@ def plot_rank(result: BayesResult, var_names=("weights", "means"),
     level = family / max(sum(np.isfinite(p) for p in pvalues.values()), 1)
     with warnings.catch_warnings(), _arviz_grid(ax) as figure_kwargs:
         warnings.simplefilter("ignore")
+        # ArviZ's test (mtc_c) draws no band; its y limits are the DKW bound at the test's
+        # level (x 1.3): kept as an axis, they are the scale a reader judges a line by.
         pc = az.plot_rank(tested, var_names=present, backend="matplotlib",
-                          thin=False, envelope_prob=1.0 - level, figure_kwargs=figure_kwargs)
+                          thin=False, envelope_prob=1.0 - level, figure_kwargs=figure_kwargs,
+                          visuals={"remove_axis": False})
         _chain_legend(pc)
     figure = pc.viz["figure"].item().get_figure(root=True)
     _rank_pvalue_texts(figure, pvalues, level)
+    for panel in figure.axes:
+        if panel.get_title():  # a rank panel (not the legend's)
+            panel.axhline(0.0, color="0.6", lw=0.6, zorder=0)
+            panel.tick_params(axis="y", labelsize="x-small")
+    if figure.axes:
+        figure.supylabel("chain's rank ECDF - uniform ECDF", fontsize="small")
     return figure
 
 
@@ -1212,7 +1231,7 @@ def _arviz_grid(ax: Axes | None) -> Iterator[dict[str, Any]]:
 def _chain_legend(pc) -> None:
     try:
         pc.add_legend("chain", loc="outside right upper")
-    except Exception:  # noqa: BLE001 (an older arviz-plots: the figure without a legend)
+    except (TypeError, AttributeError, ValueError):  # an older arviz-plots: no chain legend
         pass
 
 
@@ -1250,7 +1269,11 @@ def plot_forest(result: BayesResult, interval: float = INTERVAL, axes: Any = Non
     em = result.em
     names = result.feature_names
     K, D = em.n_components, em.n_features
-    panels = [("weights", post["weights"].values.reshape(-1, K), em.weights)]
+    weights, em_weights = post["weights"].values.reshape(-1, K), em.weights
+    if "noise_weight" in post:  # a row of its own in the weights' panel, in the noise colour
+        weights = np.c_[weights, post["noise_weight"].values.reshape(-1)]
+        em_weights = np.r_[em_weights, em.noise_weight]
+    panels = [("weights", weights, em_weights)]
     panels += [(f"mean of {f}", post["means"].values.reshape(-1, K, D)[:, :, i], em.means[:, i])
                for i, f in enumerate(names)]
     if axes is None:
@@ -1266,17 +1289,19 @@ def plot_forest(result: BayesResult, interval: float = INTERVAL, axes: Any = Non
         axes = np.atleast_1d(axes)
         fig = axes[0].figure
     q = (1 - interval) / 2
-    rows = np.arange(K)[::-1]
+    titles = _component_names(result, K)
     for a, (title, draws, em_value) in zip(axes, panels, strict=False):
+        n = draws.shape[1]  # K, or K + 1 with the noise weight (index K)
+        rows = np.arange(n)[::-1]
         lo, q25, med, q75, hi = np.quantile(draws, [q, 0.25, 0.5, 0.75, 1 - q], axis=0)
-        for k in range(K):
-            colour = _component_color(k)
+        for k in range(n):
+            colour = _component_color(k, K)
             a.plot([lo[k], hi[k]], [rows[k]] * 2, color=colour, lw=1.2)
             a.plot([q25[k], q75[k]], [rows[k]] * 2, color=colour, lw=4)
             a.plot(med[k], rows[k], "o", color="white", mec=colour, markersize=5)
         a.plot(em_value, rows, "x", color="black", markersize=7, label="EM")
-        a.set_yticks(rows, _component_names(result, K)[:K])
-        a.set_ylim(-0.7, K - 0.3)
+        a.set_yticks(rows, titles[:n])
+        a.set_ylim(-0.7, n - 0.3)
         a.set_title(title, fontsize="medium")
         a.grid(axis="x", alpha=0.3)
     _forest_legend(fig, axes[0], interval)

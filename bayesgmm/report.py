@@ -898,7 +898,8 @@ def _section_diagnostics(result, diag, figure) -> str:
     # The total is in the checks table; said here only when the sampler did not record it.
     n_div = ("<p>Divergent transitions: not recorded.</p>" if diag.n_divergences is None
              else "")
-    trace = figure("trace", "Trace and per-chain densities of the weights and means, one "
+    weights = "the weights, the noise weight" if result.noise else "the weights"
+    trace = figure("trace", f"Trace and per-chain densities of {weights} and the means, one "
                    "colour per chain (ArviZ plot_trace_dist): the chains should overlap",
                    lambda: plots.plot_trace(result))
     rank = figure(
@@ -906,8 +907,11 @@ def _section_diagnostics(result, diag, figure) -> str:
         "is one chain's ECDF of its fractional ranks minus the uniform ECDF. If the chains "
         "sample the same distribution their ranks are uniform and each line stays near zero. "
         "ArviZ tests every panel at the level of the verdict's rank check (family-wise 0.01, "
-        "Bonferroni over the scalars) and flags a chain that sits higher or lower than the "
-        "others: not mixed",
+        "Bonferroni over the scalars; its p-value above the panel) and marks the points of a "
+        "chain that sits higher or lower than the others: not mixed. It draws no band: the "
+        "y axis spans 1.3 times the largest deviation a uniform ECDF of that many draws "
+        "reaches at the test's level (the Dvoretzky-Kiefer-Wolfowitz bound), so a line near "
+        "the top or bottom is far out",
         lambda: plots.plot_rank(result))
     energy = figure(
         "energy", "Energy plot (ArviZ plot_energy): the marginal energy distribution against "
@@ -1285,21 +1289,51 @@ def _top_cells(eligible: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _excluded(table: pd.DataFrame, eligible: pd.DataFrame) -> set[tuple[int, str]]:
+    """The fitted cells left out of "best" (degenerate ones, unless every cell is)."""
+    fitted = table[table["bic"].notna()]
+    return {(r.n_components, r.covariance_type) for r in fitted.itertuples()} - {
+        (r.n_components, r.covariance_type) for r in eligible.itertuples()}
+
+
+# A degenerate cell's criteria in the selection report's tables: marked, greyed (its Delta is
+# measured from the best eligible cell, so it can be negative: "better than the best"), and
+# explained under each table that shows one.
+_EXCLUDED_MARK = "\u2020"
+_EXCLUDED_STYLE = ' class="excluded" style="color: #888; font-style: italic;"'
+
+
+def _excluded_note(what: str) -> str:
+    return (f'<p class="note"><small>{_EXCLUDED_MARK} excluded: degenerate fit (a component '
+            "with fewer effective points than its covariance needs: &lt; D+1 for full, &lt; 2 "
+            "for diag and spherical, &lt; 1 for tied). A collapsing component inflates the "
+            f"likelihood, so the cell is not eligible as best; {what}</small></p>")
+
+
 def _delta_pivot(table: pd.DataFrame, eligible: pd.DataFrame, criterion: str) -> str:
-    """K x covariance type table of ``criterion`` minus the best, the ``_TOP`` best marked."""
+    """K x covariance type table of ``criterion`` minus the best, the ``_TOP`` best marked,
+    the cells excluded from "best" marked with a footnote (their Delta can be negative)."""
     best = eligible[criterion].min()
     top = {(r.n_components, r.covariance_type)
            for r in eligible.nsmallest(_TOP, criterion).itertuples()}
+    excluded = _excluded(table, eligible)
     pivot = table.pivot(index="n_components", columns="covariance_type", values=criterion)
     pivot = pivot[list(table["covariance_type"].unique())] - best
     head = "".join(f"<th>{html.escape(str(ct))}</th>" for ct in pivot.columns)
     rows = []
     for k, row in pivot.iterrows():
-        cells = "".join(f"<td{_TOP_CLASS if (k, ct) in top else ''}>{_fixed(v, 2)}</td>"
-                        for ct, v in row.items())
+        cells = "".join(
+            f"<td{_EXCLUDED_STYLE}>{_fixed(v, 2)} {_EXCLUDED_MARK}</td>" if (k, ct) in excluded
+            else f"<td{_TOP_CLASS if (k, ct) in top else ''}>{_fixed(v, 2)}</td>"
+            for ct, v in row.items())
         rows.append(f"<tr><th>K={k}</th>{cells}</tr>")
+    note = ""
+    if excluded:
+        below = any(pivot.loc[k, ct] < 0 for k, ct in excluded)
+        note = _excluded_note(
+            f"its \u0394 is measured from the best eligible cell{', which is why it can be negative' if below else ''}.")
     return (f'<div class="tblwrap"><table class="tbl"><thead><tr><th></th>{head}</tr></thead>'
-            f"<tbody>{''.join(rows)}</tbody></table></div>")
+            f"<tbody>{''.join(rows)}</tbody></table></div>{note}")
 
 
 def _agreement(best: Mapping[str, tuple[int, str]]) -> str:

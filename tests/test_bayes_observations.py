@@ -408,6 +408,21 @@ def test_posterior_predictive_draws_noise_points_in_the_box(fitted_all):
     assert set(np.unique(component[~noise])) <= {0, 1}
 
 
+def test_diagnostic_figures_show_the_noise_weight(fitted_all):
+    """QA: the forest, trace and rank plots showed the weights and means only; the noise
+    weight, the parameter a noise model exists to estimate, had no panel."""
+    from bayesgmm import plots
+
+    result = fitted_all[0]
+    K = result.n_components
+    weights_panel = plots.plot_forest(result).axes[0]
+    assert [t.get_text() for t in weights_panel.get_yticklabels()][-1] == "noise"
+    assert len(weights_panel.get_yticks()) == K + 1
+    for figure in (plots.plot_trace(result), plots.plot_rank(result)):
+        assert any(a.get_title().startswith("noise_weight") or
+                   "noise_weight" in a.get_ylabel() for a in figure.axes)
+
+
 def test_report_states_the_noise_weight_prior(fitted_all):
     """QA: the report's prior table said "weights ~ Dirichlet" with a noise component, whose
     weight shares that Dirichlet."""

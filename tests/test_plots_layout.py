@@ -215,3 +215,21 @@ def test_forest_and_membership_draw_into_given_axes(tiny_fit):
     fig2 = Figure()
     assert plots.plot_membership(tiny_fit, ax=fig2.add_subplot()) is fig2
     assert any(t.get_text().isdigit() for t in fig2.axes[0].texts)
+
+
+def test_the_mixture_band_is_not_drawn_in_a_component_colour():
+    """QA: the posterior mixture density's band and mean were blue, component 0's colour in
+    the same figure's legend; the whole mixture is black in every figure."""
+    from matplotlib.colors import to_rgba
+
+    rng = np.random.default_rng(0)
+    x = np.r_[rng.normal(0, 1, 100), rng.normal(5, 1, 100)]
+    fig = Figure()
+    ax = fig.subplots()
+    S = 20
+    plots._overlay_1d(ax, x, np.array([0.5, 0.5]), np.array([0.0, 5.0]), np.ones(2),
+                      np.full((S, 2), 0.5), rng.normal([0, 5], 0.1, (S, 2)), np.ones((S, 2)))
+    band = next(c for c in ax.collections if c.get_label().endswith("band"))
+    assert band.get_facecolor()[0][:3] == pytest.approx(to_rgba("black")[:3])
+    mean = next(line for line in ax.lines if line.get_label() == "posterior mean density")
+    assert to_rgba(mean.get_color()) == to_rgba("black") != to_rgba("C0")
