@@ -271,7 +271,8 @@ class BayesResult:
         """EM estimate beside the posterior mean, sd and equal-tailed interval, per parameter.
 
         Returns a DataFrame indexed by parameter name (e.g. ``means[1, waiting]``) with columns
-        ``em``, ``mean``, ``sd``, ``lower``, ``upper``, ``em_in_interval``.
+        ``em``, ``mean``, ``sd``, ``lower``, ``upper``, ``em_in_interval``. A covariance
+        matrix's entries appear once each: the diagonal and the entries above it.
         """
         _check_probability("interval", interval)
         q = (1 - interval) / 2
@@ -284,7 +285,10 @@ class BayesResult:
             mean, sd = flat.mean("sample"), flat.std("sample", ddof=1)
             lo, hi = flat.quantile(q, "sample"), flat.quantile(1 - q, "sample")
             dims = [d for d in draws.dims if d not in ("chain", "draw")]
+            symmetric = name == "covariances" and len(dims) >= 2
             for idx in np.ndindex(*[draws.sizes[d] for d in dims]):
+                if symmetric and idx[-2] > idx[-1]:  # (j, i): the same number as (i, j)
+                    continue
                 sel = dict(zip(dims, idx, strict=True))
                 labels = [str(draws[d].values[i]) for d, i in sel.items()]
                 em_val = float(em_values[name][idx])

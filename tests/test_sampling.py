@@ -77,7 +77,11 @@ def test_predict_proba_interval_and_score(quick_fit, old_faithful):
 
 def test_compare_em_table(quick_fit):
     table = quick_fit.compare_em()
-    assert len(table) == 2 + 4 + 8
+    # K=2, D=2: 2 weights, 4 means, 3 distinct entries of each of 2 covariance matrices
+    # (QA: both (i, j) and (j, i) were listed, a third of the covariance rows repeated)
+    assert len(table) == 2 + 4 + 6
+    assert "covariances[0, eruptions, waiting]" in table.index
+    assert "covariances[0, waiting, eruptions]" not in table.index
     assert {"em", "mean", "sd", "lower", "upper", "em_in_interval"} <= set(table.columns)
     # EM at a clear mode of a well-identified model lies inside the 94% intervals.
     assert table.loc[[i for i in table.index if i.startswith("means")], "em_in_interval"].all()
