@@ -7,6 +7,7 @@ allowed upward edge); imported by the fit, selection and the surface.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -389,6 +390,13 @@ class BayesResult:
             X = observed["x"].values
             if labels is None and "labels" in observed.data_vars:
                 labels = observed["labels"].values
+            left_out = (self.observations_summary or {}).get("n_rows_dropped", 0)
+            if left_out:  # a user filling their frame in would misalign rows silently
+                warnings.warn(f"impute() without X returns the {len(X)} fitted rows, in the "
+                              f"order of row_names; the fit left {left_out} row(s) out "
+                              "(nothing observed, or missing='drop'): pass the data "
+                              "(impute(X)) for one completed row per row of X",
+                              UserWarning, stacklevel=2)
         Xv = self._check(X)
         labels = check_labels(aligned_to_rows(labels, X, "labels"), Xv.shape[0],
                               self.n_components, fitting=False)

@@ -621,3 +621,18 @@ def test_posterior_imputation_in_one_dimension_and_with_labels():
     assert own[first, 0] == pytest.approx(np.mean(m[:, top, 0]), rel=1e-10)
     with pytest.raises(ValueError, match="max_draws must be an integer >= 1"):
         result.impute(x, max_draws=0)
+
+
+def test_impute_without_data_warns_when_the_fit_left_rows_out(tiny_fit):
+    """QA: `df[:] = result.impute()` failed (or would misalign) because the fitted rows are
+    fewer than the user's when some had nothing observed; impute() says so and how."""
+    import dataclasses
+    import warnings
+
+    summary = {**(tiny_fit.observations_summary or {}), "n_rows_dropped": 2}
+    dropped = dataclasses.replace(tiny_fit, observations_summary=summary)
+    with pytest.warns(UserWarning, match=r"left 2 row\(s\) out .*pass the data \(impute\(X\)\)"):
+        dropped.impute()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        tiny_fit.impute()  # nothing left out: no warning
