@@ -8,8 +8,10 @@ save the result directory (see :mod:`bayesgmm.persistence`) and optionally the r
 it; ``select`` writes its report directory.
 
 Exit status: 0 success, 2 bad input (one-line message naming the problem, no traceback). Every
-input, including the output directory, is checked before sampling starts, and the result is
-written atomically, so a failure leaves no partial output.
+flag, and the output directory, is checked before the data are read (a bad flag is then the
+only output), the data before sampling starts, and the result is written atomically, so a
+failure leaves no partial output. Rows of a data file are named by the ``--index`` column's
+IDs, else numbered from 0 in file order, header excluded (the hints and reports say so).
 
 (Over 500 lines: six commands with their flags, help texts and input checks; the heavy
 modules load on first use through ``_Lazy``, so this module itself imports only NumPy.)
@@ -363,8 +365,13 @@ def _missing_flags(parser: argparse.ArgumentParser) -> None:
 
 
 def _observation_flags(parser: argparse.ArgumentParser, which: str = "") -> None:
-    """Missing values, weights, labels and noise: what ``fit``, ``em`` and ``select`` (with
-    ``which`` saying where they apply) know about rows."""
+    """Row IDs, missing values, weights, labels and noise: what ``fit``, ``em`` and ``select``
+    (with ``which`` saying where they apply) know about rows."""
+    parser.add_argument("--index", metavar="COLUMN",
+                        help="a column of row IDs (sample names, say; each row its own, none "
+                             "empty): not a feature; hints, tables and reports name rows by it. "
+                             "Without it, rows are numbered from 0 in file order, header "
+                             "excluded (the numbers read errors use too)")
     _missing_flags(parser)
     parser.add_argument("--weights", metavar="COLUMN",
                         help="a column of frequency weights (>= 0, not all zero): a row with "
@@ -432,10 +439,27 @@ def _thresholds(args: argparse.Namespace, base: DiagnosticThresholds | None = No
 
 
 def _sampler_settings(args: argparse.Namespace) -> SamplerSettings:
+    """The sampler flags as SamplerSettings, with every check the fit would make (what the
+    sampler cannot run included), so that a bad flag fails before the data are read."""
     _check_sampling(args)
-    return SamplerSettings(sampler=args.sampler, draws=args.draws, tune=args.tune,
-                           chains=args.chains, progressbar=not args.no_progress,
-                           max_draws=10_000 if args.max_draws is None else args.max_draws)
+    try:
+        settings = SamplerSettings(sampler=args.sampler, draws=args.draws, tune=args.tune,
+                                   chains=args.chains, progressbar=not args.no_progress,
+                                   max_draws=10_000 if args.max_draws is None
+                                   else args.max_draws)
+        settings.check_runnable()
+    except ValueError as exc:
+        raise ValueError(_flag_words(str(exc))) from None
+    return settings
+
+
+def _flag_words(message: str) -> str:
+    """An API message about sampler settings in the command line's words: ``tune=1`` is
+    ``--tune 1``, ``sampler='pymc'`` is ``--sampler pymc``, a leading ``tune`` is ``--tune``."""
+    names = "draws|tune|chains|sampler|max_draws"
+    message = re.sub(rf"\b({names})=('?)([\w.]+)\2",
+                     lambda m: f"--{m[1].replace('_', '-')} {m[3]}", message)
+    return re.sub(rf"^({names})\b", lambda m: f"--{m[1].replace('_', '-')}", message)
 
 
 def _strict_flag(parser: argparse.ArgumentParser, kept: str = "the result is still saved"
@@ -497,6 +521,8 @@ def _shared_flags(parser: argparse.ArgumentParser, *, seed: str | None = None,
 
 
 def _cmd_fit(args: argparse.Namespace) -> int:
+    # every flag, and the output directory, before the data are read
+    _check_k(args.n_components, None, args.data)
     columns = _columns(args.columns)
     seed = check_seed(args.seed, "--seed")
     settings = _sampler_settings(args)
@@ -504,20 +530,25 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else default_output(args.data, args.n_components)
     # before reading or fitting anything: a bad output path fails in seconds, not minutes
     check_writable(out, overwrite=args.force, protect=_inputs(args.data))
-    frame, observed, names = _read_observations(args.data, columns, args, args.n_components)
+    notes: list[str] = []  # printed once the data have passed every check
+    frame, observed, names = _read_observations(args.data, columns, args, args.n_components,
+                                                notes=notes)
     _check_columns(frame, args.covariance, "--columns")
     seed = seed if seed is not None else secrets.randbelow(2**31)  # printed, so repeatable
-    print(f"{args.data}: {len(frame)} rows x {frame.shape[1]} column(s) {list(frame.columns)}; "
-          f"K={args.n_components}, {args.covariance} covariances; seed {seed}")
+    _print_notes(notes)
+    print(f"{args.data}: {len(frame)} rows x {frame.shape[1]} column(s) {list(frame.columns)}"
+          f"{_named_by(args.index)}; K={args.n_components}, {args.covariance} covariances; "
+          f"seed {seed}")
     result = fit_bayes(frame, args.n_components, covariance_type=args.covariance,
                        random_state=seed, settings=settings, thresholds=thresholds, **observed)
     result.settings["seed_drawn"] = args.seed is None  # drawn here, printed above
     _name_components(result, names)
     diag = _print_result(result, thresholds)
     _print_observations(result, names)
-    _print_noise_hint(result.em, frame, observed)
+    _print_noise_hint(result.em, frame, observed, index=args.index)
     _save(result, out, force=args.force, report=args.report,
-          data_source=str(args.data), thresholds=thresholds, diagnostics=diag)
+          data_source=str(args.data), thresholds=thresholds, diagnostics=diag,
+          rows=_rows_setting(args.index))
     return EXIT_PROBLEMS if args.strict and not diag.ok else 0
 
 
@@ -535,20 +566,25 @@ def _cmd_em(args: argparse.Namespace) -> int:
     if not args.report and (args.out or args.force):
         raise ValueError(f"--{'out' if args.out else 'force'} is for the report's directory: "
                          "add --report (em writes nothing else)")
-    frame, observed, names = _read_observations(args.data, _columns(args.columns), args,
-                                                args.n_components)
+    # every flag, and the output directory, before the data are read
+    _check_k(args.n_components, None, args.data)
+    columns = _columns(args.columns)
     if args.n_init < 1:
         raise ValueError(f"--n-init must be >= 1; got {args.n_init}")
     check_seed(args.seed, "--seed")
-    _check_columns(frame, args.covariance, "--columns")
     out = Path(args.out) if args.out else default_output(args.data,
                                                          suffix=f"em_k{args.n_components}")
     if args.report:  # the whole check the report's write will make, before any fitting
         check_writable(out, overwrite=args.force, protect=_inputs(args.data))
+    notes: list[str] = []  # printed once the data have passed every check
+    frame, observed, names = _read_observations(args.data, columns, args, args.n_components,
+                                                notes=notes)
+    _check_columns(frame, args.covariance, "--columns")
     seed = args.seed if args.seed is not None else secrets.randbelow(2**31)
-    print(f"{args.data}: {len(frame)} rows x {frame.shape[1]} column(s) {list(frame.columns)}; "
-          f"K={args.n_components}, {args.covariance} covariances; {args.n_init} EM restarts; "
-          f"seed {seed}")
+    _print_notes(notes)
+    print(f"{args.data}: {len(frame)} rows x {frame.shape[1]} column(s) {list(frame.columns)}"
+          f"{_named_by(args.index)}; K={args.n_components}, {args.covariance} covariances; "
+          f"{args.n_init} EM restarts; seed {seed}")
     from .em import fit_em  # after the checks (numba loads); an EM fit never loads PyMC
 
     with progress.step(f"fitting EM ({args.n_init} restarts)"):
@@ -557,7 +593,7 @@ def _cmd_em(args: argparse.Namespace) -> int:
     _name_components(em, names)
     _print_em(em, frame)
     _print_observations(em, names)
-    _print_noise_hint(em, frame, observed)
+    _print_noise_hint(em, frame, observed, index=args.index)
     if args.report:
         _use_agg()
         from .report import write_em_report
@@ -568,9 +604,12 @@ def _cmd_em(args: argparse.Namespace) -> int:
             nan = frame.isna().to_numpy()
             kept = ~(nan.any(axis=1) if observed.get("missing") == "drop" else nan.all(axis=1))
             labels, weights = observed.get("labels"), observed.get("sample_weight")
+            # the kept rows by their file names: IDs (--index), else positions in the file
+            rows = frame.index.to_numpy()[kept] if args.index else kept.nonzero()[0]
             html = write_em_report(em, frame.loc[kept], out, data_source=str(args.data),
-                                   rows=kept.nonzero()[0],
+                                   rows=rows,
                                    settings={"seed": seed, "EM restarts": args.n_init,
+                                             "row names": _rows_setting(args.index),
                                              **_observation_settings(args, names)},
                                    labels=None if labels is None else labels[kept],
                                    sample_weight=None if weights is None else weights[kept])
@@ -640,14 +679,16 @@ def _cmd_run(args: argparse.Namespace) -> int:
     thresholds = _thresholds(args, spec.thresholds)
     out = Path(spec.output) if spec.output else Path("results") / spec.path.stem
     check_writable(out, overwrite=args.force, protect=[spec.path, *_inputs(spec.data_path)])
+    notes: list[str] = []  # printed once the data have passed every check
     frame, observed, names = _read_observations(
-        spec.data_path, spec.columns, _SpecObservations(spec), spec.n_components)
+        spec.data_path, spec.columns, _SpecObservations(spec), spec.n_components, notes=notes)
     _check_columns(frame, spec.covariance_type, "[data] columns")
     # drawn here when the spec has none, and printed: the run can be repeated with it
     seed = spec.seed if spec.seed is not None else secrets.randbelow(2**31)
+    _print_notes(notes)
     print(f"{spec.path.name}: {spec.data_path}: {len(frame)} rows x {frame.shape[1]} column(s) "
-          f"{list(frame.columns)}; K={spec.n_components}, {spec.covariance_type} covariances; "
-          f"seed {seed}; output: {out}")
+          f"{list(frame.columns)}{_named_by(spec.index)}; K={spec.n_components}, "
+          f"{spec.covariance_type} covariances; seed {seed}; output: {out}")
     settings = spec.sampler_settings
     if args.no_progress:
         settings = settings.replace(progressbar=False)
@@ -661,11 +702,13 @@ def _cmd_run(args: argparse.Namespace) -> int:
     diag = _print_result(result, thresholds)
     _print_observations(result, names)
     _print_noise_hint(result.em, frame, observed,
-                      option="noise = true in the specification's [data] table")
+                      option="noise = true in the specification's [data] table",
+                      index=spec.index, index_option='index = "COLUMN" in [data]')
     # The page is titled by the data, as fit's is; the spec is named in its settings.
     _save(result, out, force=args.force, report=spec.report,
           data_source=f"{spec.raw['data']['path']} (specification {spec.path.name})",
-          thresholds=thresholds, diagnostics=diag)
+          thresholds=thresholds, diagnostics=diag,
+          rows=_rows_setting(spec.index, 'index = "COLUMN" in [data]'))
     return EXIT_PROBLEMS if args.strict and not diag.ok else 0
 
 
@@ -701,8 +744,9 @@ def _cmd_select(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else default_output(args.data, suffix="select")
     # before reading or fitting anything: a bad output path fails in seconds, not minutes
     check_writable(out, overwrite=args.force, protect=_inputs(args.data))
+    notes: list[str] = []  # printed once the data have passed every check
     frame, observed, names = _read_observations(args.data, _columns(args.columns), args,
-                                                max(r[-1] for r in ranges))
+                                                max(r[-1] for r in ranges), notes=notes)
     if names and min(r[0] for r in ranges) < len(names):
         raise ValueError(f"--labels {args.labels!r} names {len(names)} components "
                          f"({', '.join(names)}): every K in -k must be at least {len(names)}")
@@ -723,11 +767,13 @@ def _cmd_select(args: argparse.Namespace) -> int:
     _use_agg()
     from .report import SELECTION_REPORT_NAME, k_plus_table, write_selection_report
 
-    print(f"{args.data}: {len(frame)} rows x {frame.shape[1]} column(s) {list(frame.columns)}; "
-          f"K = {', '.join(map(str, ks))}; {', '.join(covariance_types)} covariances; "
-          f"{args.n_init} EM restarts; seed {seed}\n")
+    _print_notes(notes)
+    print(f"{args.data}: {len(frame)} rows x {frame.shape[1]} column(s) {list(frame.columns)}"
+          f"{_named_by(args.index)}; K = {', '.join(map(str, ks))}; "
+          f"{', '.join(covariance_types)} covariances; {args.n_init} EM restarts; seed {seed}\n")
     settings = {"data": args.data, "columns": ", ".join(map(str, frame.columns)),
-                "rows": len(frame), **_observation_settings(args, names), "K": args.components,
+                "rows": len(frame), "row names": _rows_setting(args.index),
+                **_observation_settings(args, names), "K": args.components,
                 "covariance types": ", ".join(covariance_types), "EM restarts": args.n_init,
                 "jobs": args.jobs}
     em = select_em(frame, ks, covariance_types, n_init=args.n_init, random_state=seed,
@@ -753,7 +799,10 @@ def _cmd_select(args: argparse.Namespace) -> int:
         bayes = _select_bayes(frame, ks, args, sampling)
         for fit in bayes.results.values():
             _name_components(fit, names)
-        print(bayes)
+        text = str(bayes)
+        print(text)
+        if not args.index and "(rows " in text:  # single outliers named by their numbers
+            print(_ROW_NUMBERS.format(option="--index COLUMN"))
     if args.sparse is not None:
         print(f"\nSparse mixture: K_max = {args.sparse}, e0 = {args.concentration:g}, "
               f"{covariance} covariances")
@@ -851,7 +900,7 @@ def _check_select_flags(args: argparse.Namespace, ranges: list[range]) -> None:
     else:
         args.concentration = 0.01
     if args.bayes or args.sparse is not None:
-        _check_sampling(args)
+        _sampler_settings(args)  # every check the sampler makes, before the data are read
     _thresholds(args)  # bad threshold flags fail before any fitting
 
 
@@ -923,6 +972,7 @@ class _SpecObservations:
         self.missing, self.dropna = spec.missing, False
         self.weights, self.labels = spec.weights, spec.labels
         self.noise, self.noise_volume = spec.noise, spec.noise_volume
+        self.index = spec.index
 
 
 def _missing_policy(args: Any) -> str:
@@ -935,15 +985,20 @@ def _missing_policy(args: Any) -> str:
     return args.missing or "marginalise"
 
 
-def _read_observations(data: str, columns: list[str] | None, args: Any, n_components: int
+def _read_observations(data: str, columns: list[str] | None, args: Any, n_components: int,
+                       *, notes: list[str] | None = None
                        ) -> tuple[pd.DataFrame, dict[str, Any], tuple[str, ...]]:
-    """Read the data file with its weights and labels columns, check them, say what is used.
+    """Read the data file with its index, weights and labels columns, check them, say what is
+    used (printed, or appended to ``notes`` for the caller to print once its own checks of the
+    data have passed: an input error is then the only output).
 
-    Returns the feature frame (NaN = missing unless refused; under "drop" the rows with
-    missing values are still there: the fit drops and counts them), the keyword arguments of
-    ``fit_em``/``fit_bayes`` that differ from their defaults, and the label names (component
-    k is ``names[k]``; empty without labels).
+    Returns the feature frame (indexed by the ``--index`` column's IDs when given; NaN =
+    missing unless refused; under "drop" the rows with missing values are still there: the fit
+    drops and counts them), the keyword arguments of ``fit_em``/``fit_bayes`` that differ
+    from their defaults, and the label names (component k is ``names[k]``; empty without
+    labels).
     """
+    say = print if notes is None else notes.append
     policy = _missing_policy(args)
     if args.noise_volume is not None:
         if not args.noise:
@@ -953,7 +1008,8 @@ def _read_observations(data: str, columns: list[str] | None, args: Any, n_compon
                              f"{args.noise_volume}")
     # "drop" reads the rows with missing values too: the fit drops them and records how many
     table = read_data(data, columns, missing="refuse" if policy == "refuse" else "marginalise",
-                      weights=args.weights, labels=args.labels)
+                      weights=args.weights, labels=args.labels,
+                      index=getattr(args, "index", None))
     frame = table.features
     missing = frame.isna().to_numpy()
     left = ~missing.any(axis=1) if policy == "drop" else ~missing.all(axis=1)
@@ -965,13 +1021,13 @@ def _read_observations(data: str, columns: list[str] | None, args: Any, n_compon
         observed["missing"] = policy
         n_rows = int(missing.any(axis=1).sum())
         if policy == "drop":
-            print(f"dropping {n_rows} row(s) with missing values (--missing drop)")
+            say(f"dropping {n_rows} row(s) with missing values (--missing drop)")
         else:
             all_missing = int((~left).sum())
-            print(f"missing values: {int(missing.sum())} value(s) in {n_rows} row(s), "
-                  "integrated out (missing at random assumed)"
-                  + (f"; {all_missing} row(s) with no value at all are dropped"
-                     if all_missing else ""))
+            say(f"missing values: {int(missing.sum())} value(s) in {n_rows} row(s), "
+                "integrated out (missing at random assumed)"
+                + (f"; {all_missing} row(s) with no value at all are dropped"
+                   if all_missing else ""))
     names: tuple[str, ...] = ()
     if table.sample_weight is not None:
         weights = table.sample_weight[left]
@@ -979,8 +1035,8 @@ def _read_observations(data: str, columns: list[str] | None, args: Any, n_compon
             raise ValueError(f"every weight in column {args.weights!r} of {data} is zero once "
                              "the rows with missing values are dropped")
         observed["sample_weight"] = table.sample_weight
-        print(f"weights: column {args.weights!r} ({int((weights > 0).sum())} row(s) with "
-              f"weight > 0, total weight {weights.sum():.6g})")
+        say(f"weights: column {args.weights!r} ({int((weights > 0).sum())} row(s) with "
+            f"weight > 0, total weight {weights.sum():.6g})")
     if table.labels is not None:
         from .observations import encode_labels
 
@@ -990,15 +1046,15 @@ def _read_observations(data: str, columns: list[str] | None, args: Any, n_compon
                              "(every cell is empty or -1); leave out --labels")
         observed["labels"] = codes
         n_known = int((codes[left] >= 0).sum())
-        print(f"labels: column {args.labels!r}, {n_known} of {int(left.sum())} row(s) labelled; "
-              + ", ".join(f"component {k} = {name!r}" for k, name in enumerate(names)))
+        say(f"labels: column {args.labels!r}, {n_known} of {int(left.sum())} row(s) labelled; "
+            + ", ".join(f"component {k} = {name!r}" for k, name in enumerate(names)))
     if args.noise:
         observed["noise"] = True
         if args.noise_volume is not None:
             observed["noise_volume"] = args.noise_volume
-        print("noise: a uniform component over "
-              + (f"a region of volume {args.noise_volume:g}" if args.noise_volume is not None
-                 else "the data's bounding box"))
+        say("noise: a uniform component over "
+            + (f"a region of volume {args.noise_volume:g}" if args.noise_volume is not None
+               else "the data's bounding box"))
     return frame, observed, names
 
 
@@ -1035,11 +1091,35 @@ def _print_observations(result: Any, names: tuple[str, ...]) -> None:
         print(f"\nobservations: {sentence}")
 
 
+_ROW_NUMBERS = ("Rows are numbered from 0 in file order, header excluded; {option} names "
+                "them by a column of IDs instead.")
+
+
+def _rows_setting(index: str | None, option: str = "--index COLUMN") -> str:
+    """How the rows of a data file are named, for a report's settings table."""
+    if index:
+        return f"by the IDs in column {index!r}"
+    return f"numbered from 0 in file order, header excluded (IDs: {option})"
+
+
+def _named_by(index: str | None) -> str:
+    """For the line that describes the data read: how its rows are named, with --index."""
+    return f", rows named by {index!r}" if index else ""
+
+
+def _print_notes(notes: list[str]) -> None:
+    for note in notes:
+        print(note)
+
+
 def _print_noise_hint(em, frame: pd.DataFrame, observed: dict[str, Any],
-                      option: str = "--noise") -> None:
+                      option: str = "--noise", *, index: str | None = None,
+                      index_option: str = "--index COLUMN") -> None:
     """Without --noise: say so when some rows fit a uniform noise component clearly better
     (a BIC comparison of two EM refits, :func:`bayesgmm.outliers.noise_evidence`);
-    ``option`` is how this command turns the noise component on."""
+    ``option`` is how this command turns the noise component on. The rows are named by the
+    ``index`` column's IDs (the frame's index), else by their numbers, which the hint explains
+    (``index_option``: how this command names rows)."""
     if observed.get("noise"):
         return
     from .outliers import noise_evidence
@@ -1048,13 +1128,18 @@ def _print_noise_hint(em, frame: pd.DataFrame, observed: dict[str, Any],
                               labels=observed.get("labels"),
                               missing=observed.get("missing", "marginalise"))
     if evidence is not None:
-        print(f"\nhint: {evidence.describe(option=option)}")
+        if index:
+            print(f"\nhint: {evidence.describe(frame.index.to_numpy(), option=option)}")
+        else:
+            print(f"\nhint: {evidence.describe(option=option)}. "
+                  + _ROW_NUMBERS.format(option=index_option))
 
 
-def _check_k(n_components: int, frame: pd.DataFrame, source: str) -> None:
+def _check_k(n_components: int, frame: pd.DataFrame | None, source: str) -> None:
+    """K against the rows of ``frame`` (None: before the data are read, K alone)."""
     if n_components < 1:
         raise ValueError(f"the number of components must be >= 1; got {n_components}")
-    if n_components > len(frame):
+    if frame is not None and n_components > len(frame):
         raise ValueError(
             f"K={n_components} components is more than the {len(frame)} row(s) of {source}"
         )
@@ -1062,12 +1147,14 @@ def _check_k(n_components: int, frame: pd.DataFrame, source: str) -> None:
 
 def _save(result: BayesResult, out: Path, *, force: bool, report: bool,
           data_source: str, thresholds: DiagnosticThresholds | None = None,
-          diagnostics: Diagnostics | None = None) -> None:
+          diagnostics: Diagnostics | None = None, rows: str | None = None) -> None:
     import dataclasses
 
-    # Kept with the result, so that `bayesgmm report DIR` later titles its page the same.
+    # Kept with the result, so that `bayesgmm report DIR` later titles its page the same;
+    # ``rows``: how the report's tables name the rows (its settings table says it).
     result = dataclasses.replace(result, settings={**result.settings,
-                                                   "data_source": data_source})
+                                                   "data_source": data_source,
+                                                   **({"row names": rows} if rows else {})})
     extra = None
     if report:
         _use_agg()

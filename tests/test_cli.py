@@ -42,6 +42,11 @@ def data_dir(tmp_path, old_faithful, monkeypatch):
     labelled = old_faithful.iloc[:20].copy()
     labelled["site"] = np.where(labelled["eruptions"] > 3, "long", "short")
     labelled.to_csv(tmp_path / "labelled.csv", index=False)
+    ids = old_faithful.iloc[:60].copy()
+    ids.insert(0, "sample_id", [f"S{i:04d}" for i in range(60)])  # text IDs first
+    ids.to_csv(tmp_path / "ids.csv", index=False)
+    ids.loc[[7, 9], "sample_id"] = "S0003"
+    ids.to_csv(tmp_path / "dup_ids.csv", index=False)
     (tmp_path / "a_file").write_text("in the way")
     monkeypatch.chdir(tmp_path)
     return tmp_path
@@ -83,6 +88,21 @@ BAD_FIT_INPUTS = [
     (["good.csv", "-k", "2", "--draws", "100", "--max-draws", "50"],
      "--max-draws bounds --draws auto"),
     (["semi.csv", "-k", "2"], "semi.csv looks semicolon-separated"),
+    # QA: the sampler's own refusals came after the data were read and the seed printed
+    (["good.csv", "-k", "2", "--chains", "1"], "--draws auto samples until R-hat.*give "
+                                               "--chains 2 or more"),
+    (["good.csv", "-k", "2", "--tune", "0"], "--tune must be >= 1 with nutpie.*--sampler pymc"),
+    (["text.csv", "-k", "2", "--seed", "-1"], "--seed must be a non-negative integer"),
+    (["missing.csv", "-k", "2", "--tune", "0"], "--tune must be >= 1"),  # flags before data
+    (["missing.csv", "-k", "0"], "number of components must be >= 1; got 0"),
+    (["dup_ids.csv", "-k", "2", "--index", "sample_id"],
+     r"the index column 'sample_id' of dup_ids.csv names 1 ID\(s\) more than once: 'S0003' "
+     r"\(rows 3, 7, 9\)"),
+    (["ids.csv", "-k", "2", "--index", "id"],
+     r"the index column 'id' is not in ids.csv; its columns are \['sample_id', 'eruptions', "
+     r"'waiting'\]"),
+    (["ids.csv", "-k", "2", "--index", "sample_id", "--columns", "sample_id,waiting"],
+     "'sample_id' is the index column, not a feature"),
 ]
 
 
@@ -91,7 +111,7 @@ BAD_FIT_INPUTS = [
 def test_bad_fit_input_is_one_line_and_status_2(argv, message, data_dir, no_sampling, capsys):
     before = sorted(p.name for p in data_dir.iterdir())
     rc, out, err = _run_main(["fit", *argv], capsys)
-    assert rc == 2
+    assert rc == 2 and out == ""  # the error is the only output
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("bayesgmm: error: ")
     assert re.search(message, lines[0]), lines[0]
@@ -270,6 +290,11 @@ BAD_SELECT_INPUTS = [
     (["good.csv", "--bayes", "--draws", "0"], "--draws must be >= 1"),
     (["good.csv", "--sparse", "5", "--concentration", "0"], "--concentration must be > 0"),
     (["good.csv", "--out", "a_file"], "exists and is not a directory"),
+    # QA: the sampler's own refusals came after the EM sweep (minutes), not before the data
+    (["good.csv", "-k", "2-3", "--bayes", "--tune", "0"], "--tune must be >= 1 with nutpie"),
+    (["missing.csv", "--sparse", "4", "--draws", "auto", "--chains", "1"],
+     "--draws auto samples until R-hat"),
+    (["dup_ids.csv", "--index", "sample_id"], "names 1 ID.* more than once: 'S0003'"),
 ]
 
 
@@ -278,8 +303,8 @@ BAD_SELECT_INPUTS = [
 def test_bad_select_input_is_one_line_and_status_2(argv, message, data_dir, no_selection,
                                                     capsys):
     before = sorted(p.name for p in data_dir.iterdir())
-    rc, _, err = _run_main(["select", *argv], capsys)
-    assert rc == 2
+    rc, out, err = _run_main(["select", *argv], capsys)
+    assert rc == 2 and out == ""  # the error is the only output
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("bayesgmm: error: "), err
     assert re.search(message, lines[0]), lines[0]
@@ -584,8 +609,12 @@ def test_em_names_far_outliers_and_suggests_noise(data_dir, old_faithful, capsys
     assert rc == 0
     assert "hint: 2 row(s) (100, 101) fit a uniform noise component" in out
     assert "Consider --noise" in out
+    # QA: the numbers were 0-based data-row positions, and nothing said so
+    assert "Rows are numbered from 0 in file order, header excluded; --index COLUMN names " \
+           "them" in out
     page = (data_dir / "em_out" / "report.html").read_text()
     assert "Outliers: 2 row(s) (100, 101)" in page
+    assert "numbered from 0 in file order, header excluded" in page
     rc, out, _ = _run_main(["em", "outliers.csv", "-k", "2", "--seed", "0", "--noise"], capsys)
     assert rc == 0 and "hint:" not in out
     # QA: a weighted fit's EM report had no outlier check (the report lacked the weights)
@@ -595,3 +624,84 @@ def test_em_names_far_outliers_and_suggests_noise(data_dir, old_faithful, capsys
     assert rc == 0 and "hint: 2 row(s) (100, 101)" in out
     page = (data_dir / "em_weighted" / "report.html").read_text()
     assert "Outliers: 2 row(s) (100, 101)" in page
+
+
+# --------------------------------------------------------------------------------------------
+# --index: rows named by a column of IDs; input errors before anything else
+# --------------------------------------------------------------------------------------------
+BAD_EM_INPUTS = [
+    # QA: em read the data (and refused them) before looking at its own flags
+    (["text.csv", "-k", "2", "--seed", "-1"], "--seed must be a non-negative integer"),
+    (["missing.csv", "-k", "2", "--n-init", "0"], "--n-init must be >= 1"),
+    (["missing.csv", "-k", "0"], "number of components must be >= 1; got 0"),
+    (["text.csv", "-k", "2", "--report", "--out", "a_file"], "exists and is not a directory"),
+    (["dup_ids.csv", "-k", "2", "--index", "sample_id"], "names 1 ID.* more than once: "
+                                                          r"'S0003' \(rows 3, 7, 9\)"),
+    (["ids.csv", "-k", "2"], r"column\(s\) \['sample_id'\] in ids.csv are not numeric"),
+]
+
+
+@pytest.mark.parametrize(("argv", "message"), BAD_EM_INPUTS, ids=[m[:20] for _, m in BAD_EM_INPUTS])
+def test_bad_em_input_is_the_only_output(argv, message, data_dir, capsys):
+    rc, out, err = _run_main(["em", *argv], capsys)
+    lines = err.strip().splitlines()
+    assert rc == 2 and out == "" and len(lines) == 1, err
+    assert re.search(message, lines[0]), lines[0]
+
+
+def test_index_names_the_rows_in_the_hint_and_the_report(data_dir, old_faithful, capsys):
+    """QA: a first column of sample IDs could not be kept (not numeric); --columns dropped it,
+    and the outlier hint and the report then named rows by their positions."""
+    frame = pd.concat([old_faithful.iloc[:100],
+                       pd.DataFrame({"eruptions": [40.0, -30.0], "waiting": [5.0, 300.0]})])
+    frame.insert(0, "sample_id", [f"S{i:04d}" for i in range(len(frame))])
+    frame.to_csv(data_dir / "outliers_ids.csv", index=False)
+    rc, out, err = _run_main(["em", "outliers_ids.csv", "-k", "2", "--index", "sample_id",
+                              "--seed", "0", "--report", "--out", "em_ids", "--no-progress"],
+                             capsys)
+    assert rc == 0, err
+    assert "2 column(s) ['eruptions', 'waiting'], rows named by 'sample_id'" in out
+    assert "hint: 2 row(s) (S0100, S0101) fit a uniform noise component" in out
+    assert "numbered from 0" not in out
+    page = (data_dir / "em_ids" / "report.html").read_text()
+    assert "Outliers: 2 row(s) (S0100, S0101)" in page
+    assert re.search("by the IDs in column (&#x27;|')sample_id", page)
+
+
+def test_index_reaches_every_fit_as_the_frame_index(data_dir, tiny_fit, monkeypatch, capsys):
+    """fit, run and select hand the fits a DataFrame indexed by the IDs (the API names rows
+    by it: BayesResult.row_names, the reports), and fit records how rows are named."""
+    seen = []
+
+    def record(frame, *args, **kwargs):
+        seen.append(frame)
+        raise ValueError("stop here")
+
+    for name in ("fit_bayes", "select_em"):
+        monkeypatch.setattr(cli, name, record)
+    spec = data_dir / "ids.toml"
+    spec.write_text('[data]\npath = "ids.csv"\nindex = "sample_id"\n[model]\nn_components = 2\n'
+                    '[output]\ndirectory = "out"\n')
+    for argv in (["fit", "ids.csv", "-k", "2", "--index", "sample_id"], ["run", str(spec)],
+                 ["select", "ids.csv", "-k", "1-2", "--index", "sample_id"]):
+        rc, out, _ = _run_main(argv, capsys)
+        assert rc == 2 and "rows named by 'sample_id'" in out
+        frame = seen.pop()
+        assert list(frame.columns) == ["eruptions", "waiting"]
+        assert frame.index.name == "sample_id" and frame.index[7] == "S0007"
+    # the saved result says how its rows are named (the report's settings table shows it)
+    monkeypatch.setattr(cli, "fit_bayes", lambda *a, **k: tiny_fit)
+    rc, _, err = _run_main(["fit", "good.csv", "-k", "2", "--out", "res", "--no-progress"],
+                           capsys)
+    assert rc == 0, err
+    assert bayesgmm.load(data_dir / "res").settings["row names"] == \
+        "numbered from 0 in file order, header excluded (IDs: --index COLUMN)"
+
+
+def test_index_option_is_documented_with_the_numbering(capsys):
+    for command in ("fit", "em", "select"):
+        with pytest.raises(SystemExit):
+            cli.main([command, "--help"])
+        text = " ".join(capsys.readouterr().out.split())
+        assert "--index COLUMN" in text
+        assert "rows are numbered from 0 in file order, header excluded" in text

@@ -293,3 +293,77 @@ def test_spec_observation_keys(tmp_path):
 def test_bad_spec_observation_keys(tmp_path, lines, match):
     with pytest.raises(ValueError, match=match):
         _data_spec(tmp_path, lines)
+
+
+# --------------------------------------------------------------------------------------------
+# a column of row IDs (--index, [data] index)
+# --------------------------------------------------------------------------------------------
+ID_CSV = "sample_id,a,b,g\nS1,1,2,x\nS2,3,,\nS3,5,6,y\nS4,7,8,x\n"
+
+
+def test_an_index_column_names_the_rows_and_is_not_a_feature(tmp_path):
+    from bayesgmm.io import read_data
+
+    path = write(tmp_path, ID_CSV)
+    table = read_data(path, index="sample_id", labels="g")
+    assert list(table.features.columns) == ["a", "b"] and table.index_column == "sample_id"
+    assert list(table.features.index) == ["S1", "S2", "S3", "S4"]
+    assert table.features.index.name == "sample_id"
+    assert list(table.labels.index) == ["S1", "S2", "S3", "S4"]
+    # dropped rows take their IDs with them: the rows left keep their own names
+    dropped = read_data(path, index="sample_id", labels="g", missing="drop")
+    assert list(dropped.features.index) == ["S1", "S3", "S4"] and dropped.n_dropped == 1
+    assert list(dropped.labels) == ["x", "y", "x"]
+    # numbers are IDs too; a DataFrame's index is what the fits name rows by
+    numbered = read_data(write(tmp_path, "id,a\n10,1\n20,2\n30,4\n", "n.csv"), index="id")
+    assert list(numbered.features.index) == [10, 20, 30]
+    # a Parquet file with a saved pandas index: that index is the column
+    pytest.importorskip("pyarrow")
+    frame = pd.DataFrame({"a": [1.0, 2.0], "b": [3.0, 5.0]},
+                         index=pd.Index(["p", "q"], name="sample_id"))
+    frame.to_parquet(tmp_path / "d.parquet")
+    parquet = read_data(tmp_path / "d.parquet", index="sample_id")
+    assert list(parquet.features.index) == ["p", "q"] and list(parquet.features.columns) == \
+        ["a", "b"]
+
+
+@pytest.mark.parametrize(("text", "kwargs", "match"), [
+    ("sample_id,a\nS1,1\nS2,2\nS1,3\nS3,4\nS3,5\nS4,6\n", {},
+     r"the index column 'sample_id' of .* names 2 ID\(s\) more than once: 'S1' \(rows 0, 2\); "
+     r"'S3' \(rows 3, 4\)"),
+    (ID_CSV, {"index": "id"},
+     r"the index column 'id' is not in .*; its columns are \['sample_id', 'a', 'b', 'g'\]"),
+    ("sample_id,a\nS1,1\n,2\nS3,4\n", {}, r"index column 'sample_id' .* has 1 empty cell\(s\) "
+                                         r"\(first: row 1"),
+    (ID_CSV, {"columns": ["a", "sample_id"]}, "'sample_id' is the index column, not a feature"),
+    (ID_CSV, {"labels": "sample_id"}, "cannot be both the labels and the index column"),
+], ids=["duplicates", "missing-column", "empty-id", "id-as-feature", "id-as-labels"])
+def test_bad_index_columns_are_refused_by_name(tmp_path, text, kwargs, match):
+    from bayesgmm.io import read_data
+
+    with pytest.raises(ValueError, match=match) as info:
+        read_data(write(tmp_path, text), **{"index": "sample_id", **kwargs})
+    assert "\n" not in str(info.value)
+
+
+def test_spec_index_key(tmp_path):
+    assert _data_spec(tmp_path, 'index = "sample_id"').index == "sample_id"
+    assert _data_spec(tmp_path, "").index is None
+    with pytest.raises(ValueError, match="index column 'id' is not a feature"):
+        _data_spec(tmp_path, 'columns = ["a", "id"]\nindex = "id"')
+    with pytest.raises(ValueError, match=r"\[data\] index must name a column"):
+        _data_spec(tmp_path, 'index = ""')
+
+
+@pytest.mark.parametrize(("lines", "match"), [
+    ("tune = 0", r'\[sampler\] tune must be >= 1 with nutpie .* give tune = 1 or more, or '
+                 r'name = "pymc"'),
+    ("chains = 1", r'\[sampler\] draws = "auto" samples until R-hat.* give chains = 2 or more'),
+])
+def test_spec_sampler_settings_the_sampler_cannot_run_are_refused_on_loading(tmp_path, lines,
+                                                                              match):
+    """QA: a spec with tune = 0 (nutpie) or chains = 1 (draws auto) was read, its data printed,
+    and only then refused by the fit."""
+    with pytest.raises(ValueError, match=match):
+        _spec(tmp_path, f"[sampler]\n{lines}\n")
+    _spec(tmp_path, '[sampler]\nname = "pymc"\ntune = 0\nchains = 1\n')  # PyMC runs them

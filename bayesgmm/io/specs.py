@@ -7,6 +7,7 @@ Where it sits: the files layer; imports :mod:`bayesgmm.io.tables`, :mod:`bayesgm
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +25,7 @@ __all__ = ["ModelSpec", "RunSpec", "load_spec"]
 
 _SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
     "data": {"path": str, "columns": list, "dropna": bool, "missing": str, "weights": str,
-             "labels": str, "noise": bool, "noise_volume": (int, float)},
+             "labels": str, "index": str, "noise": bool, "noise_volume": (int, float)},
     "model": {"n_components": int, "covariance_type": str, "ordered_means": bool},
     "priors": {name: (int, float) for name in Priors().to_dict()},
     "sampler": {"name": str, "draws": (int, str), "tune": int, "chains": int, "seed": int,
@@ -62,6 +63,10 @@ class RunSpec:
     weights, labels : str or None
         ``[data] weights`` / ``labels``: the columns of frequency weights and of known labels
         (neither is a feature).
+    index : str or None
+        ``[data] index``: a column of row IDs (not a feature) that names the rows in the
+        hints and the report; without it rows are numbered 0, 1, ... in file order, header
+        excluded.
     noise : bool
         ``[data] noise``: add a uniform noise component.
     noise_volume : float or None
@@ -87,6 +92,7 @@ class RunSpec:
     labels: str | None = None
     noise: bool = False
     noise_volume: float | None = None
+    index: str | None = None
 
     # Attributes of the spec before SamplerSettings held them: still readable there.
     sampler = _sampler_setting("sampler")
@@ -143,8 +149,9 @@ def load_spec(path: str | Path) -> RunSpec:
                                                     "retry_target_accept", "cores",
                                                     "nutpie_backend", "max_draws",
                                                     "max_time") if k in smp})
+        settings.check_runnable()  # what the sampler cannot run: refused before the data
     except ValueError as exc:
-        raise ValueError(f"{p}: [sampler] {exc}") from None
+        raise ValueError(f"{p}: [sampler] {_spec_words(str(exc))}") from None
     try:
         thresholds = DiagnosticThresholds.from_dict(raw.get("diagnostics"))
     except ValueError as exc:
@@ -169,8 +176,19 @@ def load_spec(path: str | Path) -> RunSpec:
         sampler_settings=settings, seed=smp.get("seed"), output=output,
         report=out.get("report", True), thresholds=thresholds, raw=raw, missing=missing,
         weights=data.get("weights"), labels=data.get("labels"), noise=data.get("noise", False),
-        noise_volume=noise_volume,
+        noise_volume=noise_volume, index=data.get("index"),
     )
+
+
+def _spec_words(message: str) -> str:
+    """An API message about sampler settings in the spec's words: ``tune=1`` is ``tune = 1``,
+    ``sampler='pymc'`` is ``name = "pymc"``, ``draws='auto'`` is ``draws = "auto"``."""
+    def key(match: re.Match) -> str:
+        name = "name" if match[1] == "sampler" else match[1]
+        value = f'"{match[3]}"' if match[2] else match[3]
+        return f"{name} = {value}"
+
+    return re.sub(r"\b(draws|tune|chains|sampler|max_draws)=('?)([\w.]+)\2", key, message)
 
 
 def _check_auto_only(smp: dict[str, Any], path: Path) -> None:
@@ -200,7 +218,7 @@ def _spec_observations(data: dict[str, Any], path: Path) -> tuple[str, float | N
     except ValueError:
         raise ValueError(f"{path}: [data] dropna = true means missing = \"drop\"; it "
                          f"contradicts missing = {data['missing']!r}: keep one of them") from None
-    for key in ("weights", "labels"):
+    for key in ("weights", "labels", "index"):
         if key in data and not data[key].strip():
             raise ValueError(f"{path}: [data] {key} must name a column of the data file")
         if key in data and data[key] in data.get("columns", []):

@@ -46,6 +46,10 @@ class DataTable:
         Rows dropped because a feature was missing (``missing="drop"`` only).
     weights_column, labels_column : str or None
         The names of those columns in the file.
+    index_column : str or None
+        The column whose values name the rows (``features.index``, also the index of
+        ``labels``), or None: the rows are then numbered 0, 1, ... in file order, the header
+        line excluded (after ``missing="drop"``, among the rows kept).
     """
 
     features: pd.DataFrame
@@ -55,6 +59,7 @@ class DataTable:
     n_dropped: int = 0
     weights_column: str | None = None
     labels_column: str | None = None
+    index_column: str | None = None
 
     @property
     def n_missing_values(self) -> int:
@@ -162,7 +167,7 @@ def _is_saved_index(column: pd.Series, name: str) -> bool:
 
 def read_data(path: str | Path, columns: list[str] | None = None, *,
               missing: str = "marginalise", weights: str | None = None,
-              labels: str | None = None) -> DataTable:
+              labels: str | None = None, index: str | None = None) -> DataTable:
     """Read a CSV (or Parquet) file: numeric features, and optional weights and labels columns.
 
     Parameters
@@ -181,6 +186,10 @@ def read_data(path: str | Path, columns: list[str] | None = None, *,
     labels : str, optional
         A column of known labels, names or numbers; empty cells (and ``-1``) are unknown (not
         a feature).
+    index : str, optional
+        A column of row IDs (sample names, say; not a feature): the features' index, so that
+        the fits, hints and reports name each row by it. Every row needs one, each its own.
+        Without it the rows are numbered 0, 1, ... in file order, header excluded.
 
     Returns
     -------
@@ -191,7 +200,8 @@ def read_data(path: str | Path, columns: list[str] | None = None, *,
     ValueError
         Missing file, unreadable file, unknown column, a column named twice (feature and
         weights, say), non-numeric column (named, with an example value and its row), boolean
-        column, missing values under ``"refuse"``, a feature column with no values, a weight
+        column, missing values under ``"refuse"``, a feature column with no values, an index
+        column that is not there, has empty cells or names a row twice (the IDs named), a weight
         that is missing, negative or infinite (with its row), weights all zero, and anything
         :func:`bayesgmm._validation.check_data` refuses (infinite values, values too large for
         float64 arithmetic, no rows), so bad data fails before any fitting starts.
@@ -206,7 +216,8 @@ def read_data(path: str | Path, columns: list[str] | None = None, *,
     parquet = p.suffix.lower() in (".parquet", ".pq")
     sep = "\t" if p.suffix.lower() in (".tsv", ".tab") else ","
     if not parquet:
-        _check_header(p, sep, path, [*(columns or []), *(c for c in (weights, labels) if c)])
+        _check_header(p, sep, path,
+                      [*(columns or []), *(c for c in (weights, labels, index) if c)])
     try:
         if parquet:
             frame = pd.read_parquet(p)
@@ -216,20 +227,29 @@ def read_data(path: str | Path, columns: list[str] | None = None, *,
         raise ValueError(f"cannot read {path}: {exc}") from None
     except Exception as exc:  # pandas raises many parser errors; name the file, keep it short
         raise ValueError(f"cannot read {path}: {type(exc).__name__}: {exc}") from None
+    if parquet and index and index not in frame.columns and index in frame.index.names:
+        frame = frame.reset_index()  # a pandas index saved in the file: a column again
     frame.columns = [str(c) for c in frame.columns]
     _check_separator(frame, path)
+    if index is not None and index not in frame.columns:
+        raise ValueError(f"the index column {index!r} is not in {path}; its columns are "
+                         f"{list(frame.columns)}")
     repeated = sorted({c for c in columns or [] if list(columns).count(c) > 1})
     if repeated:
         raise ValueError(f"column(s) {repeated} listed more than once: name each feature once")
-    special = {"weights": weights, "labels": labels}
+    special = {"weights": weights, "labels": labels, "index": index}
     wanted = [c for c in [*(columns or []), *(v for v in special.values() if v)]]
     unknown = [c for c in wanted if c not in frame.columns]
     if unknown:
         raise ValueError(
             f"unknown column(s) {unknown} in {path}; available: {list(frame.columns)}"
         )
-    if weights and weights == labels:
-        raise ValueError(f"column {weights!r} cannot be both the weights and the labels column")
+    roles = [(role, column) for role, column in special.items() if column]
+    for i, (role, column) in enumerate(roles):
+        for other, same in roles[i + 1:]:
+            if column == same:
+                raise ValueError(f"column {column!r} cannot be both the {role} and the {other} "
+                                 "column")
     for role, column in special.items():
         if column and columns and column in columns:
             raise ValueError(f"column {column!r} is the {role} column, not a feature: leave it "
@@ -244,9 +264,11 @@ def read_data(path: str | Path, columns: list[str] | None = None, *,
                           "feature columns to fit it)", UserWarning, stacklevel=2)
             columns = columns[1:]
         if not columns:
-            raise ValueError(f"{path} has no feature columns besides the weights and labels")
+            raise ValueError(f"{path} has no feature columns besides the weights, labels and "
+                             "index columns")
     label_values = frame[labels].copy() if labels else None
     weight_column = frame[weights] if weights else None
+    row_ids = _row_ids(frame[index], path) if index else None
     frame = frame[list(columns)]
     if len(frame) == 0:
         raise ValueError(f"{path} has no data rows")
@@ -282,6 +304,8 @@ def read_data(path: str | Path, columns: list[str] | None = None, *,
             sample_weight = sample_weight[keep]
         if label_values is not None:
             label_values = label_values.loc[keep].reset_index(drop=True)
+        if row_ids is not None:
+            row_ids = row_ids[keep]
         if sample_weight is not None and not np.any(sample_weight > 0):
             raise ValueError(f"every weight in column {weights!r} of {path} is zero once the "
                              f"{dropped} row(s) with missing values are dropped")
@@ -298,9 +322,35 @@ def read_data(path: str | Path, columns: list[str] | None = None, *,
         after = (f" (row numbers count the rows left after dropping {dropped} with missing "
                  "values)") if dropped else ""
         raise ValueError(f"{exc}{after}") from None
+    if row_ids is not None:  # the rows' names, once every check by position is done
+        frame.index = row_ids
+        if label_values is not None:
+            label_values.index = row_ids
     return DataTable(features=frame, sample_weight=sample_weight, labels=label_values,
                      missing=missing, n_dropped=dropped, weights_column=weights,
-                     labels_column=labels)
+                     labels_column=labels, index_column=index)
+
+
+def _row_ids(column: pd.Series, path: str) -> pd.Index:
+    """An index column as the rows' names: every row one, each its own (named when not)."""
+    name, column = column.name, column.reset_index(drop=True)  # rows by position
+    empty = column.isna().to_numpy().copy()
+    if column.dtype.kind == "O":
+        empty |= column.map(lambda v: isinstance(v, str) and not v.strip()).to_numpy(dtype=bool)
+    if empty.any():
+        raise ValueError(f"the index column {name!r} of {path} has {int(empty.sum())} empty "
+                         f"cell(s) (first: row {int(np.flatnonzero(empty)[0])}; rows count from "
+                         "0, header excluded): every row needs its own ID")
+    repeated = column[column.duplicated(keep=False)]
+    if len(repeated):
+        groups = repeated.groupby(repeated, sort=False).groups
+        shown = "; ".join(f"{value!r} (rows {', '.join(map(str, rows))})"
+                          for value, rows in list(groups.items())[:5])
+        more = f"; and {len(groups) - 5} more" if len(groups) > 5 else ""
+        raise ValueError(f"the index column {name!r} of {path} names {len(groups)} ID(s) more "
+                         f"than once: {shown}{more} (rows count from 0, header excluded): "
+                         "every row needs its own ID")
+    return pd.Index(column.to_numpy(), name=name)
 
 
 def _missing_policy(missing: str | None, dropna: bool) -> str:
