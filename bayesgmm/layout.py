@@ -41,10 +41,12 @@ so the noise weight's prior is Beta(alpha, K alpha)), and the model adds the det
 and ``covariances`` (:func:`deterministics`). So ``weights`` keeps its name, dims and data
 units everywhere downstream (it sums to 1 - ``noise_weight``); without noise nothing changes.
 
-Adding a block (docs/ARCHITECTURE.md, "Adding a prior block"): one entry in :func:`blocks` and
-its numba function in :mod:`bayesgmm.backends.native`, plus the places that follow this order by
-hand (the native density's offsets and ``expand``, ``prior_parameters``, the JAX twin, the start
-value in :func:`bayesgmm.model.initial_point`), which that section lists.
+Adding a block (docs/ARCHITECTURE.md, "Adding a prior block"): one entry in :func:`blocks`
+(its place in the flat vector, shapes and prior numbers reach the native density's table,
+:func:`bayesgmm.backends.native.prior_parameters`, from there) and its numba function in
+:mod:`bayesgmm.backends.native`, plus the code specific to the block that that section lists
+(the function's slot and calls in the native density, the JAX twin, the start value in
+:func:`bayesgmm.model.initial_point`).
 """
 
 from __future__ import annotations
@@ -147,6 +149,9 @@ class Block:
         Shape of the unconstrained value variable.
     prior : str
         The prior, in words (for messages and docs).
+    parameters : tuple of float
+        The prior's numbers, in the order the block's function in the native density takes
+        them (:func:`bayesgmm.backends.native.prior_parameters` passes them on by block).
     forward : callable
         Constrained values (``shape``) -> unconstrained (``value_shape``), NumPy.
     log_constant : float
@@ -161,6 +166,7 @@ class Block:
     transform: str | None
     value_shape: tuple[int, ...]
     prior: str
+    parameters: tuple[float, ...]
     forward: Callable[[np.ndarray], np.ndarray]
     log_constant: float
     make: Callable[[], Any]
@@ -239,7 +245,7 @@ def blocks(K: int, D: int, covariance_type: str, priors: Priors, *,
     """
     ct = covariance.check_covariance_type(covariance_type)
     alpha, means_sd = float(priors.weights_concentration), float(priors.means_sd)
-    log_sd_mu, sd_sigma = float(np.log(priors.sd_median)), float(priors.sd_log_sd)
+    log_sd_mu, sd_sigma = math.log(priors.sd_median), float(priors.sd_log_sd)
     eta = float(priors.lkj_eta)
     sd_shape, sd_dims = _SD_LAYOUT[ct](K, D)
     means_dims = ("component", "feature")
@@ -256,16 +262,18 @@ def blocks(K: int, D: int, covariance_type: str, priors: Priors, *,
     w_name, w_dims = (MIXING, "mixing_component") if noise else ("weights", "component")
     out = [
         Block(w_name, (n_w,), (w_dims,), "simplex", (n_w - 1,),
-              f"Dirichlet({alpha:g})", _simplex_forward,
+              f"Dirichlet({alpha:g})", (alpha,), _simplex_forward,
               # Dirichlet normaliser and the log n_w of the simplex transform's Jacobian.
               float(gammaln(n_w * alpha) - n_w * gammaln(alpha) + math.log(n_w)),
               lambda: pm.Dirichlet(w_name, a=np.full(n_w, alpha), dims=w_dims)),
         Block("means_z", (K, D), means_dims,
               "ordered_components" if ordered_means else None, (K, D),
-              f"Normal(0, {means_sd:g})", _ordered_forward if ordered_means else _identity,
+              f"Normal(0, {means_sd:g})", (means_sd,),
+              _ordered_forward if ordered_means else _identity,
               K * D * (-math.log(means_sd) - 0.5 * _LOG_2PI), make_means),
         Block("sd_z", sd_shape, sd_dims, "log", sd_shape,
-              f"LogNormal(log {priors.sd_median:g}, {sd_sigma:g})", np.log,
+              f"LogNormal(log {priors.sd_median:g}, {sd_sigma:g})", (log_sd_mu, sd_sigma),
+              np.log,
               # The LogNormal's -log sd cancels the log transform's Jacobian +log sd.
               math.prod(sd_shape) * (-math.log(sd_sigma) - 0.5 * _LOG_2PI),
               lambda: pm.LogNormal("sd_z", log_sd_mu, sd_sigma, dims=sd_dims)),
@@ -278,7 +286,7 @@ def blocks(K: int, D: int, covariance_type: str, priors: Priors, *,
         m = D * (D - 1) // 2
         out.append(Block(
             "corr_chol_z", corr_shape, corr_dims, "cholesky_corr",
-            (K, m) if ct == "full" else (m,), f"LKJCorr({D}, {eta:g})",
+            (K, m) if ct == "full" else (m,), f"LKJCorr({D}, {eta:g})", (eta,),
             functools.partial(_correlation_forward, D=D), n_corr * _lkj_constant(D, eta),
             # Static shape: dims alone give the scan in LKJCorr's sampler a symbolic length
             # that it does not declare as an input (MissingInputError in PyMC 6.4).

@@ -442,6 +442,10 @@ def initial_point(
         point["sd_z"] = np.sqrt(cov) / s[0]
     if np.any(~np.isfinite(point["sd_z"])) or np.any(point["sd_z"] <= 0):
         raise ValueError("covariances must be positive definite with finite entries")
+    # One start value per block of the layout: a block added there without one is refused here.
+    if set(point) != {block.name for block in spec.blocks}:
+        raise RuntimeError(f"initial_point has start values {sorted(point)} for the layout's "
+                           f"blocks {[block.name for block in spec.blocks]}")
     if not transformed:
         return point
     if model is None:

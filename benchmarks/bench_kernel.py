@@ -316,7 +316,11 @@ def small_n_table(sizes=(0, 1_000, 10_000, 100_000), rounds: int = 25, cpu_time:
     n_dim = K - 1 + 2 * K * D + K
     theta = rng.normal(size=n_dim) * 0.1
     positions = native.correlation_positions(D).astype(np.int64)
-    params = np.array([1.0, 2.0, np.log(0.5), 1.0, 2.0, 0.0])
+    from bayesgmm.layout import MixtureModelSpec
+
+    # the default priors' table, from the layout (the density reads every prior from it)
+    params = native.prior_parameters(MixtureModelSpec(K, D, "full", np.zeros(D), np.ones(D),
+                                                      False, ()))
     callback = _callback_loop()
     out, logp, grad = np.empty(n_dim), np.empty(1), np.empty(n_dim)
     cases = {}

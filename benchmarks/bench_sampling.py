@@ -566,7 +566,7 @@ def bench_gradient(sizes: list[int]) -> None:
     # The sampler's whole density (priors, transforms, likelihood; bayesgmm.native) at the
     # same parameters, unconstrained: what one leapfrog step costs on one thread.
     positions = native.correlation_positions(D)
-    params = np.array([1.0, 2.0, np.log(0.5), 1.0, 2.0, 0.0])
+    params = native.prior_parameters(_full_spec())  # the default priors, from the layout
     corr = np.linalg.cholesky(np.array([np.eye(D)] * K))
     theta = native.unconstrained_point(
         _full_spec(), {"weights": w, "means_z": mu, "sd_z": np.full((K, D), np.sqrt(1.5)),

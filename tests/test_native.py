@@ -454,24 +454,25 @@ def pymc_block(request):
 
 
 def _native_block(block, v, g, K, D, ct, ordered):
-    """(constrained value, log p + log|J| less the layout's constant, d/dv with upstream g)."""
-    p = BLOCK_PRIORS
+    """(constrained value, log p + log|J| less the layout's constant, d/dv with upstream g),
+    the prior's numbers taken from the layout's block as the density takes them."""
+    p = block.parameters
     grad = np.zeros(block.value_shape)
     if block.name == "weights":
         log_w, x = backends_native.simplex_backward(v)
-        lp = backends_native.dirichlet_simplex(v, log_w, x, g, p.weights_concentration, grad)
+        lp = backends_native.dirichlet_simplex(v, log_w, x, g, *p, grad)
     elif block.name == "means_z":
         x = backends_native.means_backward(v, ordered)
-        lp = backends_native.normal_means(v, x, g, p.means_sd, ordered, grad)
+        lp = backends_native.normal_means(v, x, g, *p, ordered, grad)
     elif block.name == "sd_z":
         x = np.exp(v)
-        lp = backends_native.lognormal_log(v.ravel(), x.ravel(), g.ravel(), np.log(p.sd_median),
-                                           p.sd_log_sd, grad.reshape(-1))
+        lp = backends_native.lognormal_log(v.ravel(), x.ravel(), g.ravel(), *p,
+                                           grad.reshape(-1))
     else:
         positions = layout.correlation_positions(D)
         flat = v.reshape(-1, positions.shape[0])
         x = backends_native.correlation_backward(flat, D, positions)
-        lp = backends_native.lkj_cholesky_corr(flat, x, g.reshape(x.shape), p.lkj_eta,
+        lp = backends_native.lkj_cholesky_corr(flat, x, g.reshape(x.shape), *p,
                                                positions, grad.reshape(flat.shape))
         x = x.reshape(block.shape)
     return x, lp, grad
@@ -498,7 +499,7 @@ def test_each_block_matches_pymcs_transform_and_prior(pymc_block):
 
 def test_model_variables_are_the_layout_blocks(case):
     """build_model's free and value variables, in order, are the layout's; the numba density's
-    block sizes are the layout's."""
+    table (places in theta, prior numbers, constant) is the layout's."""
     model, _, _ = case
     spec = model_spec(model)
     assert [(rv.name, model.rvs_to_values[rv].name) for rv in model.free_RVs] == [
@@ -506,11 +507,32 @@ def test_model_variables_are_the_layout_blocks(case):
     point = model.initial_point()
     for block in spec.blocks:
         assert point[block.value_name].shape == block.value_shape, block.name
-    n_sd, n_corr, m = backends_native._block_sizes(
-        spec.n_components, spec.n_features, native.COVARIANCE_CODES[spec.covariance_type])
-    sizes = {b.name: b.size for b in spec.blocks}
-    assert (sizes["sd_z"], sizes.get("corr_chol_z", 0)) == (n_sd, n_corr * m)
     assert layout.n_dim(spec) == sum(point[name].size for name in point)
+    table = backends_native.prior_parameters(spec)
+    assert table[0] == layout.log_density_constant(spec)
+    offset, used = 0, set()
+    for block in spec.blocks:
+        slot = backends_native.BLOCK_SLOTS[block.name]
+        used.add(slot)
+        start, end, rows, cols, transformed, first = backends_native._slot(table, slot)
+        assert (start, end, transformed) == (offset, offset + block.size,
+                                             block.transform is not None)
+        assert rows * cols == block.size and cols == block.value_shape[-1]
+        assert tuple(table[first:first + len(block.parameters)]) == block.parameters
+        offset += block.size
+    for slot in set(backends_native.BLOCK_SLOTS.values()) - used:  # no such block: empty
+        assert backends_native._slot(table, slot)[:4] == (0, 0, 0, 0)
+
+
+def test_a_block_without_a_native_function_is_refused(monkeypatch):
+    """A block added to the layout without its slot in the native density is refused when the
+    density's table is built, not read at a wrong place."""
+    spec = model_spec(build_model(np.random.default_rng(0).standard_normal((20, 2)), 2, "diag"))
+    slots = dict(backends_native.BLOCK_SLOTS)
+    del slots["sd_z"]
+    monkeypatch.setattr(backends_native, "BLOCK_SLOTS", slots)
+    with pytest.raises(ValueError, match="no function for the block"):
+        backends_native.prior_parameters(spec)
 
 
 def test_build_model_refuses_a_model_that_is_not_the_layout():

@@ -22,18 +22,12 @@ The PyMC model stays the definition: tests check every block function against Py
 against ``model.compile_logp()``/``compile_dlogp()`` at random points for every covariance
 type.
 
-Unconstrained layout (nutpie's order, that of ``model.free_RVs``; see :mod:`bayesgmm.layout`)::
-
-    weights_simplex__            (K - 1,)   w = softmax([y, -sum y])           (PyMC's simplex)
-    means_z                      (K, D)     or, ordered_means: means_z_ordered_components__,
-                                            mu_0 = v_0, mu_k = mu_(k-1) + exp(v_k)
-    sd_z_log__                   (S,)       sd = exp(v); S = K D (full, diag), D (tied), K
-                                            (spherical)
-    corr_chol_z_cholesky_corr__  (C, m)     full C = K, tied C = 1, D > 1 only; m = D(D-1)/2.
-                                            Row i of the correlation Cholesky factor is
-                                            [a_i, 1, 0, ...] / |[a_i, 1]|, the entries a_i taken
-                                            from the vector in PyMC's "spiral" order
-                                            (:func:`bayesgmm.layout.correlation_positions`).
+The blocks (their order, shapes, prior numbers: :mod:`bayesgmm.layout`, passed in as one
+table, :func:`prior_parameters`) and their backward transforms: ``weights_simplex__`` (or
+``mixing_simplex__``) w = softmax([y, -sum y]); ``means_z`` the identity or, ordered,
+mu_0 = v_0, mu_k = mu_(k-1) + exp(v_k); ``sd_z_log__`` sd = exp(v); ``corr_chol_z_cholesky_corr__``
+(C, m) row i of the correlation Cholesky factor [a_i, 1, 0, ...] / |[a_i, 1]|, the a_i taken
+from the vector in PyMC's "spiral" order (:func:`bayesgmm.layout.correlation_positions`).
 
 With those, log p = a sum log w + sum log N(mu | 0, s) - 1/2 sum ((v - m)/t)^2
 - (2 eta + D - 1)/2 sum_i log(1 + |a_i|^2) + sum_n ll_n + constants: the Dirichlet, Normal,
@@ -48,6 +42,7 @@ treats as a divergence, never an exception.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numba
@@ -55,9 +50,10 @@ import numpy as np
 
 from .. import _numba_cache  # noqa: F401  (cache keys cover imported sources; before njit)
 from ..kernels import loglik_value_and_grad, plan_value_and_grad
-from ..layout import MixtureModelSpec, correlation_positions, log_density_constant
+from ..layout import MIXING, MixtureModelSpec, correlation_positions, log_density_constant
 
 __all__ = [
+    "BLOCK_SLOTS",
     "COVARIANCE_CODES",
     "cholesky_factors",
     "cholesky_pullback",
@@ -80,18 +76,50 @@ _FULL, _TIED, _DIAG, _SPHERICAL = 0, 1, 2, 3
 _jit = numba.njit(cache=True, nogil=True, error_model="numpy")
 
 
-def prior_parameters(spec: MixtureModelSpec) -> np.ndarray:
-    """The numbers the density's block functions take, by name from ``spec.priors``.
+# Each block of the layout (by name) -> the slot of its small function below, where the
+# density's table (prior_parameters) holds its place in theta and its prior's numbers: 5 columns.
+_WEIGHTS, _MEANS, _SD, _CORR = range(_N_SLOTS := 4)
+BLOCK_SLOTS = {"weights": _WEIGHTS, MIXING: _WEIGHTS, "means_z": _MEANS, "sd_z": _SD,
+               "corr_chol_z": _CORR}
+_COLUMNS = 5
+_NUMBERS = 1 + _N_SLOTS * _COLUMNS
 
-    Returns
-    -------
-    ndarray (6,)
-        (alpha, means_sd, log sd_median, sd_log_sd, lkj_eta,
-        :func:`bayesgmm.layout.log_density_constant`).
+
+def prior_parameters(spec: MixtureModelSpec) -> np.ndarray:
+    """The density's table: the layout's blocks as numbers, computed once per model, so that
+    the numba code restates no offset, size or prior number (its ``params`` argument).
+
+    ``[0]``: :func:`bayesgmm.layout.log_density_constant`; then, per slot of
+    :data:`BLOCK_SLOTS`, the block's offset in theta, its value's rows and columns (a vector:
+    one row), 1 if it has a transform, the index of its prior's first number (all 0: no such
+    block); then each block's :attr:`bayesgmm.layout.Block.parameters`, in the layout's order.
+    Integers are exact in float64. ValueError for a block without a slot (no function here).
     """
-    p = spec.priors
-    return np.array([p.weights_concentration, p.means_sd, math.log(p.sd_median), p.sd_log_sd,
-                     p.lkj_eta, log_density_constant(spec)], dtype=np.float64)
+    missing = [block.name for block in spec.blocks if block.name not in BLOCK_SLOTS]
+    if missing:
+        raise ValueError(f"the native density has no function for the block(s) {missing}: add "
+                         "them to bayesgmm.backends.native.BLOCK_SLOTS")
+    table = np.zeros(_NUMBERS)
+    table[0] = log_density_constant(spec)
+    numbers: list[float] = []
+    offset = 0
+    for block in spec.blocks:
+        rows, cols = block.value_shape if len(block.value_shape) == 2 else (1, block.size)
+        start = 1 + _COLUMNS * BLOCK_SLOTS[block.name]
+        table[start:start + _COLUMNS] = (offset, rows, cols, block.transform is not None,
+                                         _NUMBERS + len(numbers))
+        numbers.extend(block.parameters)
+        offset += block.size
+    return np.concatenate([table, np.asarray(numbers, dtype=np.float64)])
+
+
+@_jit
+def _slot(params, slot):
+    """(start, end, rows, columns, transformed, first) of the block in ``slot``: its slice of
+    theta, its value's matrix shape, whether it has a transform, its first prior number."""
+    at = 1 + _COLUMNS * slot
+    start, rows, cols = int(params[at]), int(params[at + 1]), int(params[at + 2])
+    return start, start + rows * cols, rows, cols, params[at + 3] != 0.0, int(params[at + 4])
 
 
 # --------------------------------------------------------------------------------------------
@@ -287,25 +315,19 @@ def cholesky_pullback(dL, sd, corr, K, D, ct):
 
 
 @_jit
-def _block_sizes(K, D, ct):
-    """(sds, correlation blocks, entries per block): the layout's sizes (tests check them)."""
-    n_sd = D if ct == _TIED else K if ct == _SPHERICAL else K * D
-    n_corr = (K if ct == _FULL else 1 if ct == _TIED else 0) if D > 1 else 0
-    return n_sd, n_corr, D * (D - 1) // 2
-
-
-@_jit
-def _parameters(theta, K, D, ct, ordered, positions, noise=0):
-    """Unconstrained vector -> (log_w, w, mu, sd, corr, L), block by block. With ``noise``
-    (1), ``w`` has K + 1 entries, the last the noise weight (the layout's ``mixing``)."""
-    n_sd, n_corr, m = _block_sizes(K, D, ct)
-    i = K - 1 + noise
-    log_w, w = simplex_backward(theta[:i])
-    mu = means_backward(theta[i:i + K * D].reshape((K, D)), ordered)
-    i += K * D
-    sd = np.exp(theta[i:i + n_sd])
-    i += n_sd
-    corr = correlation_backward(theta[i:i + n_corr * m].reshape((n_corr, m)), D, positions)
+def _parameters(theta, K, D, ct, ordered, positions, params):
+    """Unconstrained vector -> (log_w, w, mu, sd, corr, L), block by block at the places the
+    table ``params`` (:func:`prior_parameters`) gives. ``w`` has the weights block's entries
+    (K + 1 with a noise component: the layout's ``mixing``, the noise weight last); ``corr``
+    is (0, D, D) when the model has no correlation block."""
+    a, b, _, _, _, _ = _slot(params, _WEIGHTS)
+    log_w, w = simplex_backward(theta[a:b])
+    a, b, rows, cols, _, _ = _slot(params, _MEANS)
+    mu = means_backward(theta[a:b].reshape((rows, cols)), ordered)
+    a, b, _, _, _, _ = _slot(params, _SD)
+    sd = np.exp(theta[a:b])
+    a, b, rows, cols, _, _ = _slot(params, _CORR)
+    corr = correlation_backward(theta[a:b].reshape((rows, cols)), D, positions)
     return log_w, w, mu, sd, corr, cholesky_factors(sd, corr, K, D, ct)
 
 
@@ -322,17 +344,17 @@ def logp_and_gradient(theta, X, K, ct, ordered, positions, params, log_jacobian,
         Components, covariance code (:data:`COVARIANCE_CODES`), ordered means (0/1).
     positions : ndarray (m, 2) of int64
         :func:`bayesgmm.layout.correlation_positions`.
-    params : ndarray (6,)
-        :func:`prior_parameters`.
+    params : ndarray
+        :func:`prior_parameters` (the blocks' places in theta, prior numbers, constant).
     log_jacobian : float
         -sum log scale, added once per point (data-unit log-likelihood).
     grad : ndarray (n_dim,)
         Output.
     """
     N, D = X.shape
-    log_w, w, mu, sd, corr, L = _parameters(theta, K, D, ct, ordered, positions)
+    log_w, w, mu, sd, corr, L = _parameters(theta, K, D, ct, ordered, positions, params)
     loglik, dw, dmu, dL = loglik_value_and_grad(X, w, mu, L)
-    return _add_priors(params[5] + loglik + N * log_jacobian, theta, K, D, ct, ordered, 0,
+    return _add_priors(params[0] + loglik + N * log_jacobian, theta, K, D, ct, ordered,
                        positions, params, log_w, w, mu, sd, corr, dw, dmu, dL, grad)
 
 
@@ -360,7 +382,7 @@ def logp_and_gradient_plan(theta, PX, PG, bounds, columns, n_obs, label, log_noi
         As in :func:`logp_and_gradient`.
     """
     D = PX.shape[1]
-    log_w, w, mu, sd, corr, L = _parameters(theta, K, D, ct, ordered, positions, noise)
+    log_w, w, mu, sd, corr, L = _parameters(theta, K, D, ct, ordered, positions, params)
     mu_x = np.empty((K, D))
     L_x = np.empty((K, D, D))
     for k in range(K):
@@ -383,57 +405,71 @@ def logp_and_gradient_plan(theta, PX, PG, bounds, columns, n_obs, label, log_noi
             dmu[k, r] = scale[r] * dmu_x[k, r]
             for col in range(D):
                 dL[k, r, col] = scale[r] * dL_x[k, r, col]
-    return _add_priors(params[5] + loglik, theta, K, D, ct, ordered, noise, positions, params,
+    return _add_priors(params[0] + loglik, theta, K, D, ct, ordered, positions, params,
                        log_w, w, mu, sd, corr, dw, dmu, dL, grad)
 
 
 @_jit
-def _add_priors(lp, theta, K, D, ct, ordered, noise, positions, params, log_w, w, mu, sd, corr,
+def _add_priors(lp, theta, K, D, ct, ordered, positions, params, log_w, w, mu, sd, corr,
                 dw, dmu, dL, grad):
     """``lp`` (constant + log-likelihood) plus every block's log prior and log-Jacobian; the
     likelihood's gradient (``dw``, ``dmu``, ``dL``) chained through each block's transform
-    into ``grad``. Shared by the complete-data and the plan density (same additions, same
-    order)."""
-    n_sd, n_corr, m = _block_sizes(K, D, ct)
+    into the block's slice of ``grad``. Slices and prior numbers from the table ``params``
+    (:func:`prior_parameters`). Shared by the complete-data and the plan density (same
+    additions, same order)."""
     dsd, dcorr = cholesky_pullback(dL, sd, corr, K, D, ct)
-    i = K - 1 + noise
-    lp += dirichlet_simplex(theta[:i], log_w, w, dw, params[0], grad[:i])
-    j = i + K * D
-    lp += normal_means(theta[i:j].reshape((K, D)), mu, dmu, params[1], ordered,
-                       grad[i:j].reshape((K, D)))
-    lp += lognormal_log(theta[j:j + n_sd], sd, dsd, params[2], params[3], grad[j:j + n_sd])
-    j += n_sd
-    lp += lkj_cholesky_corr(theta[j:j + n_corr * m].reshape((n_corr, m)), corr, dcorr, params[4],
-                            positions, grad[j:j + n_corr * m].reshape((n_corr, m)))
+    # Each block: its slice [a, b) of theta and grad, as a (rows, cols) matrix where the
+    # function takes one, and the index p of its prior's first number.
+    a, b, _, _, _, p = _slot(params, _WEIGHTS)
+    lp += dirichlet_simplex(theta[a:b], log_w, w, dw, params[p], grad[a:b])
+    a, b, rows, cols, _, p = _slot(params, _MEANS)
+    lp += normal_means(theta[a:b].reshape((rows, cols)), mu, dmu, params[p], ordered,
+                       grad[a:b].reshape((rows, cols)))
+    a, b, _, _, _, p = _slot(params, _SD)
+    lp += lognormal_log(theta[a:b], sd, dsd, params[p], params[p + 1], grad[a:b])
+    a, b, rows, cols, _, p = _slot(params, _CORR)
+    lp += lkj_cholesky_corr(theta[a:b].reshape((rows, cols)), corr, dcorr, params[p],
+                            positions, grad[a:b].reshape((rows, cols)))
     return lp
 
 
-@_jit
 def expand(theta, K, D, ct, ordered, positions, center, scale, out, noise=0):
+    """:func:`expand_values` from Python, with the layout's table of this model shape."""
+    expand_values(theta, K, D, ct, ordered, noise, positions,
+                  _places(int(K), int(D), int(ct), int(ordered), int(noise)), center, scale, out)
+
+
+@functools.cache
+def _places(K, D, ct, ordered, noise):
+    """:func:`prior_parameters` of a model shape (default priors: expand reads only places)."""
+    name = {code: name for name, code in COVARIANCE_CODES.items()}[ct]
+    return prior_parameters(MixtureModelSpec(K, D, name, np.zeros(D), np.ones(D), bool(ordered),
+                                             (), noise=bool(noise)))
+
+
+@_jit
+def _write(out, j, values, write):
+    """``values`` (flat) into ``out`` from ``j`` if ``write``; the next free index."""
+    if write:
+        out[j:j + values.shape[0]] = values
+        return j + values.shape[0]
+    return j
+
+
+@_jit
+def expand_values(theta, K, D, ct, ordered, noise, positions, params, center, scale, out):
     """The trace's values at ``theta``, flat into ``out``, in the order of
-    ``model.unobserved_value_vars`` (:func:`bayesgmm.layout.trace_layout`): theta itself, then
-    the constrained free variables (``weights`` or, with ``noise``, ``mixing``; ``means_z`` if
-    ordered, ``sd_z``, ``corr_chol_z`` if any), then the deterministics ``means`` and
-    ``covariances`` in data units (scikit-learn's shapes) and, with ``noise``, ``weights``
-    (the Gaussians' K) and ``noise_weight``."""
-    log_w, w, mu, sd, corr, L = _parameters(theta, K, D, ct, ordered, positions, noise)
-    j = 0
-    for v in theta:
-        out[j] = v
-        j += 1
-    for v in w:
-        out[j] = v
-        j += 1
-    if ordered:
-        for v in mu.ravel():
-            out[j] = v
-            j += 1
-    for v in sd:
-        out[j] = v
-        j += 1
-    for v in corr.ravel():
-        out[j] = v
-        j += 1
+    :func:`bayesgmm.layout.trace_layout`: theta, the constrained values of the blocks with a
+    transform (in the layout's order), the deterministics ``means`` and ``covariances`` in data
+    units (scikit-learn's shapes) and, with ``noise``, ``weights`` (the Gaussians' K) and
+    ``noise_weight``. ``params``: :func:`prior_parameters`."""
+    log_w, w, mu, sd, corr, L = _parameters(theta, K, D, ct, ordered, positions, params)
+    j = _write(out, 0, theta, True)
+    # The constrained values of the blocks with a transform, by slot (the layout's order).
+    j = _write(out, j, w, _slot(params, _WEIGHTS)[4])
+    j = _write(out, j, mu.ravel(), _slot(params, _MEANS)[4])
+    j = _write(out, j, sd, _slot(params, _SD)[4])
+    j = _write(out, j, corr.ravel(), _slot(params, _CORR)[4])
     for k in range(K):
         for d in range(D):
             out[j] = center[d] + scale[d] * mu[k, d]

@@ -43,7 +43,7 @@ from ..layout import (
 from .laplace import laplace_whitening
 from .native import (
     COVARIANCE_CODES,
-    expand,
+    expand_values,
     logp_and_gradient,
     logp_and_gradient_plan,
     prior_parameters,
@@ -243,7 +243,9 @@ def _void_pointer(typingctx, address):
 # The row plan (missing values, weights, labels, noise; 0 in _PLAN: none) and the noise flag.
 (_PLAN, _NOISE, _PX, _PN, _PG, _PGN, _PBOUNDS, _PGROUPS, _PCOLUMNS, _PNOBS, _PLABEL,
  _PNOISE) = range(16, 28)
-_HEADER = 28
+# The length of the density's table at _PARAMS (native.prior_parameters: the layout's blocks).
+_NPARAMS = 28
+_HEADER = 29
 # The plan's integer arrays, as the native density reads them (pm.Data stores int32).
 _PLAN_INTS = ("plan_bounds", "plan_columns", "plan_n_obs", "plan_label")
 
@@ -259,7 +261,7 @@ def _unpack_header(user_data):
     h = numba.carray(user_data, (_HEADER,), np.int64)
     X = numba.carray(_void_pointer(h[_X]), (h[_N], h[_D]), np.float64)
     positions = numba.carray(_void_pointer(h[_POSITIONS]), (h[_M], 2), np.int64)
-    params = numba.carray(_void_pointer(h[_PARAMS]), (6,), np.float64)
+    params = numba.carray(_void_pointer(h[_PARAMS]), (h[_NPARAMS],), np.float64)
     center = numba.carray(_void_pointer(h[_CENTER]), (h[_D],), np.float64)
     scale = numba.carray(_void_pointer(h[_SCALE]), (h[_D],), np.float64)
     return h, X, positions, params, center, scale
@@ -354,8 +356,8 @@ def callbacks() -> tuple[Any, Any]:
             if dim != h[_NDIM] or n_expanded != h[_NEXP]:
                 return -1
             theta, _ = _to_theta(h, numba.carray(x_, (dim,)))
-            expand(theta, h[_K], h[_D], h[_CT], h[_ORDERED], positions, center, scale,
-                   numba.carray(out_, (n_expanded,)), h[_NOISE])
+            expand_values(theta, h[_K], h[_D], h[_CT], h[_ORDERED], h[_NOISE], positions,
+                          params, center, scale, numba.carray(out_, (n_expanded,)))
         except Exception:  # noqa: BLE001
             return -2
         return 0
@@ -380,6 +382,7 @@ def _header(arrays: Mapping[str, np.ndarray], spec: MixtureModelSpec, n_dim: int
     header[_POSITIONS] = arrays["positions"].ctypes.data
     header[_M] = arrays["positions"].shape[0]
     header[_PARAMS] = arrays["params"].ctypes.data
+    header[_NPARAMS] = arrays["params"].shape[0]
     header[_CENTER] = arrays["x_center"].ctypes.data
     header[_SCALE] = arrays["x_scale"].ctypes.data
     header[_NDIM], header[_NEXP] = n_dim, n_expanded
