@@ -3,16 +3,29 @@
 Validation happens once, at the public entry points; everything below them trusts its input.
 
 Where it sits: the data-in layer; imports only :mod:`bayesgmm.covariance` (the covariance-type
-names, re-exported here with :func:`check_covariance_type`).
+names, re-exported here with :func:`check_covariance_type`) and :mod:`bayesgmm._scalars` (the
+checks of single values, re-exported here).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
+from ._scalars import (  # noqa: F401 (re-exported: the import path most callers use)
+    check_bool,
+    check_int,
+    check_n_components,
+    check_number,
+    check_positive,
+    check_random_state,
+    check_seed,
+    draw_seed,
+    is_int,
+    is_number,
+)
 from .covariance import COVARIANCE_TYPES, check_covariance_type
 
 __all__ = [
@@ -101,6 +114,8 @@ def check_data(
             "missing='marginalise'."
         )
     if n_features is not None and d != n_features:
+        if names is not None and feature_names is not None:  # named columns: name the difference
+            _by_fitted_names(arr, tuple(names), tuple(feature_names), name)
         one_point = (d == 1 and n == n_features and np.ndim(X) == 1)
         raise ValueError(f"{name} has {d} feature(s) but the model was fitted with {n_features}"
                          + (f" (1-D input is one feature; one point is a 2-D array of shape "
@@ -232,8 +247,13 @@ def _by_fitted_names(arr: np.ndarray, names: tuple[str, ...], fitted: tuple[str,
     if len(set(names)) == len(names) and set(names) == set(fitted):
         order = [names.index(f) for f in fitted]
         return arr[:, order], fitted
+    missing = [f for f in fitted if f not in names]
+    extra = [c for c in names if c not in fitted]
+    differ = "; ".join([f"missing {missing}"] * bool(missing)
+                       + [f"not fitted {extra}"] * bool(extra))
     raise ValueError(f"{name} has columns {list(names)}; the model was fitted on "
-                     f"{list(fitted)}: select those columns (X[{list(fitted)}])")
+                     f"{list(fitted)}" + (f" ({differ})" if differ else "")
+                     + f": give those columns, in any order (X[{list(fitted)}])")
 
 
 def default_names(n_features: int) -> tuple[str, ...]:
@@ -246,39 +266,6 @@ def _column_names(X: Any) -> tuple[str, ...] | None:
     if hasattr(X, "name") and hasattr(X, "to_numpy") and getattr(X, "ndim", 0) == 1:  # Series
         return (str(X.name) if X.name is not None else "x0",)
     return None
-
-
-def is_int(value: Any, minimum: int | None = None) -> bool:
-    """The one "is it an int" test: an int or NumPy integer (not a bool, not 2.0) >= minimum."""
-    return not isinstance(value, bool) and isinstance(value, int | np.integer) and (
-        minimum is None or value >= minimum)
-
-
-def check_int(value: Any, name: str, minimum: int | None = 1) -> int:
-    """``value`` as an int if :func:`is_int` (``minimum=None``: any); else a ValueError."""
-    if not is_int(value, minimum):
-        bound = "" if minimum is None else f" >= {minimum}"
-        raise ValueError(f"{name} must be an integer{bound}; got {value!r}")
-    return int(value)
-
-
-def is_number(value: Any) -> bool:
-    """A real number: an int or float, NumPy's too (not a bool, a complex, a string)."""
-    return not isinstance(value, bool) and isinstance(value, int | float | np.integer | np.floating)
-
-
-def check_number(value: Any, name: str, ok: Callable[[Any], Any] | None = None,
-                 must: str = "a number") -> float:
-    """``value`` as a float if :func:`is_number` and ``ok(value)``; else "{name} must be {must}"."""
-    if not is_number(value) or (ok is not None and not ok(value)):
-        raise ValueError(f"{name} must be {must}; got {value!r}")
-    return float(value)
-
-
-def check_n_components(n_components: Any) -> int:  # check_int, with its message below 1
-    if check_int(n_components, "n_components", None) < 1:
-        raise ValueError(f"n_components must be >= 1; got {n_components}")
-    return int(n_components)
 
 
 def check_sample_weight(sample_weight: Any, n_samples: int, name: str = "sample_weight"
@@ -328,14 +315,6 @@ def check_sample_weight(sample_weight: Any, n_samples: int, name: str = "sample_
     return w
 
 
-def check_bool(value: Any, name: str) -> bool:
-    """``value`` if it is True or False (NumPy booleans count); else a one-line ValueError.
-    Strings such as "no" are truthy in Python: refused rather than read as True."""
-    if not isinstance(value, bool | np.bool_):
-        raise ValueError(f"{name} must be True or False; got {value!r}")
-    return bool(value)
-
-
 def pd_na() -> Any:
     """pandas' missing-value marker (``pd.NA``), or a sentinel when pandas is absent."""
     try:
@@ -343,14 +322,6 @@ def pd_na() -> Any:
     except ImportError:  # pragma: no cover (pandas is a dependency)
         return object()
     return pd.NA
-
-
-def check_positive(value: Any, name: str, *, allow_zero: bool = False) -> float:
-    v = float(value)
-    if not np.isfinite(v) or v < 0 or (v == 0 and not allow_zero):
-        bound = ">= 0" if allow_zero else "> 0"
-        raise ValueError(f"{name} must be a finite number {bound}; got {value!r}")
-    return v
 
 
 def constant_columns(X: np.ndarray, names: Sequence[str]) -> list[str]:
@@ -437,32 +408,6 @@ def check_not_singular(X: np.ndarray, names: Sequence[str], covariance_type: str
     if problem is not None:
         raise ValueError(f"{problem}; a Gaussian mixture's covariances would be singular "
                          f"({advice})")
-
-
-def check_seed(seed: Any, name: str = "random_state") -> int | None:
-    """A seed: None or any non-negative integer (NumPy's SeedSequence takes big ones); else a
-    ValueError naming ``name`` (``random_state``, ``--seed``, ``[sampler] seed``)."""
-    if seed is not None and not is_int(seed, 0):
-        raise ValueError(f"{name} must be a non-negative integer (0, 1, 2, ...; any size); "
-                         f"got {seed!r}")
-    return None if seed is None else int(seed)
-
-
-def check_random_state(random_state: Any, name: str = "random_state") -> Any:
-    """None, a non-negative integer, or a NumPy SeedSequence / BitGenerator / Generator."""
-    if isinstance(random_state, np.random.SeedSequence | np.random.BitGenerator
-                  | np.random.Generator):
-        return random_state
-    try:
-        return check_seed(random_state, name)
-    except ValueError:
-        raise ValueError(f"{name} must be None, a non-negative integer or a NumPy Generator / "
-                         f"SeedSequence; got {random_state!r}") from None
-
-
-def draw_seed() -> int:
-    """A fresh random seed for a run that was given none (recorded so it can be repeated)."""
-    return int(np.random.SeedSequence().entropy % 2**63)
 
 
 def aligned_to_rows(values: Any, X: Any, name: str) -> Any:

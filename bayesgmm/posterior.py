@@ -3,6 +3,10 @@
 Where it sits: the posterior layer; imports EM's result, relabelling, diagnostics, the draws'
 arrays and the kernel, and :mod:`bayesgmm.persistence` inside ``BayesResult.save`` only (an
 allowed upward edge); imported by the fit, selection and the surface.
+
+(Over 500 lines: :class:`BayesResult` is one type whose methods -- summaries, prediction,
+memberships, imputation, predictive draws -- share its private draw and data helpers; the math
+they call lives in the kernel, :mod:`bayesgmm.imputation` and :mod:`bayesgmm.draw_arrays`.)
 """
 
 from __future__ import annotations

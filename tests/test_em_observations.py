@@ -470,5 +470,11 @@ def test_named_columns_at_prediction_are_matched_by_name(simulated):
     np.testing.assert_array_equal(fit.impute(holed[["b", "a"]]), fit.impute(holed))
     with pytest.raises(ValueError, match=r"has columns \['a', 'zz'\]; the model was fitted"):
         fit.score_samples(frame.rename(columns={"b": "zz"}))
+    # QA: an extra or a missing named column gave only "X has 3 feature(s) but the model was
+    # fitted with 2"; the message names the columns now
+    with pytest.raises(ValueError, match=r"\(not fitted \['c'\]\): give those columns"):
+        fit.predict_proba(frame.assign(c=1.0))
+    with pytest.raises(ValueError, match=r"\(missing \['b'\]\)"):
+        fit.predict(frame[["a"]])
     on_array = fit_em(X, 3, random_state=0)
     np.testing.assert_array_equal(on_array.predict(frame), on_array.predict(X))

@@ -1,0 +1,91 @@
+"""Checks of single values (integers, numbers, booleans, seeds): one test per kind, one-line
+errors that name the argument.
+
+Where it sits: the vocabulary layer; imports nothing of bayesgmm (NumPy only).
+:mod:`bayesgmm._validation` re-exports every name, the import path most callers use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+__all__ = ["check_bool", "check_int", "check_n_components", "check_number", "check_positive",
+           "check_random_state", "check_seed", "draw_seed", "is_int", "is_number"]
+
+
+def is_int(value: Any, minimum: int | None = None) -> bool:
+    """The one "is it an int" test: an int or NumPy integer (not a bool, not 2.0) >= minimum."""
+    return not isinstance(value, bool) and isinstance(value, int | np.integer) and (
+        minimum is None or value >= minimum)
+
+
+def check_int(value: Any, name: str, minimum: int | None = 1) -> int:
+    """``value`` as an int if :func:`is_int` (``minimum=None``: any); else a ValueError."""
+    if not is_int(value, minimum):
+        bound = "" if minimum is None else f" >= {minimum}"
+        raise ValueError(f"{name} must be an integer{bound}; got {value!r}")
+    return int(value)
+
+
+def is_number(value: Any) -> bool:
+    """A real number: an int or float, NumPy's too (not a bool, a complex, a string)."""
+    return not isinstance(value, bool) and isinstance(value, int | float | np.integer | np.floating)
+
+
+def check_number(value: Any, name: str, ok: Callable[[Any], Any] | None = None,
+                 must: str = "a number") -> float:
+    """``value`` as a float if :func:`is_number` and ``ok(value)``; else "{name} must be {must}"."""
+    if not is_number(value) or (ok is not None and not ok(value)):
+        raise ValueError(f"{name} must be {must}; got {value!r}")
+    return float(value)
+
+
+def check_n_components(n_components: Any) -> int:  # check_int, with its message below 1
+    if check_int(n_components, "n_components", None) < 1:
+        raise ValueError(f"n_components must be >= 1; got {n_components}")
+    return int(n_components)
+
+
+def check_bool(value: Any, name: str) -> bool:
+    """``value`` if it is True or False (NumPy booleans count); else a one-line ValueError.
+    Strings such as "no" are truthy in Python: refused rather than read as True."""
+    if not isinstance(value, bool | np.bool_):
+        raise ValueError(f"{name} must be True or False; got {value!r}")
+    return bool(value)
+
+
+def check_positive(value: Any, name: str, *, allow_zero: bool = False) -> float:
+    v = float(value)
+    if not np.isfinite(v) or v < 0 or (v == 0 and not allow_zero):
+        bound = ">= 0" if allow_zero else "> 0"
+        raise ValueError(f"{name} must be a finite number {bound}; got {value!r}")
+    return v
+
+
+def check_seed(seed: Any, name: str = "random_state") -> int | None:
+    """A seed: None or any non-negative integer (NumPy's SeedSequence takes big ones); else a
+    ValueError naming ``name`` (``random_state``, ``--seed``, ``[sampler] seed``)."""
+    if seed is not None and not is_int(seed, 0):
+        raise ValueError(f"{name} must be a non-negative integer (0, 1, 2, ...; any size); "
+                         f"got {seed!r}")
+    return None if seed is None else int(seed)
+
+
+def check_random_state(random_state: Any, name: str = "random_state") -> Any:
+    """None, a non-negative integer, or a NumPy SeedSequence / BitGenerator / Generator."""
+    if isinstance(random_state, np.random.SeedSequence | np.random.BitGenerator
+                  | np.random.Generator):
+        return random_state
+    try:
+        return check_seed(random_state, name)
+    except ValueError:
+        raise ValueError(f"{name} must be None, a non-negative integer or a NumPy Generator / "
+                         f"SeedSequence; got {random_state!r}") from None
+
+
+def draw_seed() -> int:
+    """A fresh random seed for a run that was given none (recorded so it can be repeated)."""
+    return int(np.random.SeedSequence().entropy % 2**63)
