@@ -134,6 +134,10 @@ class Diagnostics:
         What the evidence points to, from :data:`CAUSES`.
     advice : tuple of str
         One sentence per cause: the evidence and what to do.
+    fixed_draws_advice : tuple of str
+        ``advice`` as for a run that keeps its number of draws fixed (the fits of
+        ``select_bayes``): more draws, not ``draws="auto"``; what
+        ``verdict_with_advice(auto_draws=False)`` writes out. Empty: the same as ``advice``.
     """
 
     ok: bool
@@ -155,6 +159,7 @@ class Diagnostics:
     rank_pvalues: dict[str, float] = field(default_factory=dict, compare=False)
     causes: tuple[str, ...] = ()
     advice: tuple[str, ...] = ()
+    fixed_draws_advice: tuple[str, ...] = ()
 
     def to_frame(self) -> pd.DataFrame:
         """One row per check that was run: ``check``, ``value``, ``threshold``, ``passed``."""
@@ -167,13 +172,17 @@ class Diagnostics:
             }
         )
 
-    def verdict_with_advice(self) -> str:
+    def verdict_with_advice(self, auto_draws: bool = True) -> str:
         """The verdict with its "(see advice)" replaced by the advice itself: for a place
-        with no advice section to point to (a model comparison's table, a log line)."""
+        with no advice section to point to (a model comparison's table, a log line).
+        ``auto_draws=False``: the advice for a run of a fixed number of draws
+        (``fixed_draws_advice``)."""
         verdict = self.verdict
-        if self.advice and verdict.endswith(" (see advice)"):
+        advice = (self.advice if auto_draws or not self.fixed_draws_advice
+                  else self.fixed_draws_advice)
+        if advice and verdict.endswith(" (see advice)"):
             verdict = verdict[:-len(" (see advice)")] + ". Advice: " + " ".join(
-                a if a.endswith(".") else a + "." for a in self.advice)
+                a if a.endswith(".") else a + "." for a in advice)
         return verdict
 
     def __str__(self) -> str:
@@ -205,6 +214,7 @@ def diagnose(
     rank_var_names: Sequence[str] = RANK_VARIABLES,
     empty_weight: float = 0.01,
     target_accept: float | None = None,
+    auto_draws: bool = True,
 ) -> Diagnostics:
     """Check a mixture posterior for convergence and sampling problems.
 
@@ -251,6 +261,13 @@ def diagnose(
     target_accept : float, optional
         The sampler's step-size target, when known: the divergence advice then says whether
         raising it is still a remedy or was already tried.
+    auto_draws : bool, default True
+        Whether the caller can sample with ``draws="auto"`` (``fit_bayes`` can): the
+        slow-mixing advice then offers it. False for runs of a fixed number of draws that
+        the caller keeps fixed (``fit_sparse``, the fits of ``select_bayes``): the advice
+        asks for more draws (``draws=N``, ``--draws N``) only. Either way
+        ``fixed_draws_advice`` holds the latter, for callers handed a Diagnostics made with
+        the default (``select_bayes`` gets its fits' own).
 
     Returns
     -------
@@ -304,7 +321,11 @@ def diagnose(
 
     by_name = {c.name: c.value for c in checks}
     causes, advice = _advice(checks, post, density, chains, flagged, divergences, stats,
-                             ess_min, empty_weight, label_report, target_accept)
+                             ess_min, empty_weight, label_report, target_accept, auto_draws)
+    # the same advice for a run whose draws stay fixed: only the slow-mixing remedy differs
+    fixed_draws_advice = tuple(
+        f"slow mixing: {_more_draws_evidence(checks, post, ess_min, auto_draws=False)}"
+        if a.startswith("slow mixing: ") else a for a in advice)
     return Diagnostics(
         ok=all(c.passed for c in checks),
         verdict=_verdict(checks, not_checked, label_report)
@@ -327,6 +348,7 @@ def diagnose(
         rank_pvalues=rank_p,
         causes=causes,
         advice=advice,
+        fixed_draws_advice=fixed_draws_advice,
     )
 
 
@@ -949,7 +971,7 @@ _INVARIANT_CHECKS = (
 # Advice: the cause the evidence points to
 # --------------------------------------------------------------------------------------------
 def _advice(checks, post, density, chains, flagged, divergences, stats, ess_min,
-            empty_weight, label_report=None, target_accept=None
+            empty_weight, label_report=None, target_accept=None, auto_draws=True
             ) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """(causes, advice): one sentence of evidence and remedy per cause, in CAUSES order.
 
@@ -989,7 +1011,7 @@ def _advice(checks, post, density, chains, flagged, divergences, stats, ess_min,
                 "are not (fewer components may separate better)."
             )
         else:
-            found["slow mixing"] = _more_draws_evidence(checks, post, ess_min)
+            found["slow mixing"] = _more_draws_evidence(checks, post, ess_min, auto_draws)
     # Bimodal relabelled components, when nothing else explains them (a chain in another
     # mode, swaps or slow mixing make pooled draws bimodal too: those causes come first).
     if not {"K too large", "poor start", "stuck chain", "label switching",
@@ -1172,7 +1194,7 @@ def _divergence_evidence(post, stats, chains, divergences, target_accept=None) -
             + remedy)
 
 
-def _more_draws_evidence(checks, post, ess_min) -> str:
+def _more_draws_evidence(checks, post, ess_min, auto_draws=True) -> str:
     n_draws = post.sizes["draw"]
     by_name = {c.name: c.value for c in checks}
     ess = [by_name.get(n, np.nan) for n in ("min bulk ESS", "min tail ESS",
@@ -1183,13 +1205,16 @@ def _more_draws_evidence(checks, post, ess_min) -> str:
     worst = min(ess)
     rate = worst / n_draws  # ESS per draw per chain-set; ESS grows about linearly in draws
     needed = int(np.ceil(n_draws * max(ess_min / worst, 1.0)))
-    auto = ("; or leave draws='auto' (the default), which draws until every check holds")
+    # A fit judged again at stricter thresholds stopped at its own: say whose thresholds count.
+    auto = ("; or leave draws='auto' (the default), which draws until every check holds at "
+            "the thresholds the fit is given (refit with these: thresholds=, or the "
+            "threshold flags such as --rhat-max)" if auto_draws else "")
     if needed <= n_draws:
         # ESS is fine: R-hat or the rank test failed; four times the draws is the usual cure.
         needed = 4 * n_draws
         return (f"R-hat or the rank test failed though the ESS ({worst:.0f}) is enough; the "
                 f"chains need longer to agree: draw more (e.g. {needed} per chain: "
-                f"{_draws_option(needed)}){auto}.")
+                f"{_draws_option(needed, auto_draws)}){auto}.")
     # An ESS estimated from few draws is itself noisy, and R-hat may need more than the ESS
     # does: half as much again, and at least twice the draws when R-hat failed too.
     rhat_failed = any(c.name.startswith("max R-hat") and not c.passed for c in checks)
@@ -1197,12 +1222,15 @@ def _more_draws_evidence(checks, post, ess_min) -> str:
     return (f"the smallest ESS is {worst:.0f} from {n_draws} draws per chain ({1000 * rate:.0f} "
             f"per 1000 draws); at that rate ESS {ess_min:g} needs about {needed} draws per "
             f"chain, and an ESS measured on few draws is rough: ask for about {suggested} "
-            f"({_draws_option(suggested)}){auto}.")
+            f"({_draws_option(suggested, auto_draws)}){auto}.")
 
 
-def _draws_option(n: int) -> str:
+def _draws_option(n: int, auto_draws: bool = True) -> str:
     """How to ask for ``n`` draws per chain, in Python and on the command line (with
-    draws="auto", the cap it would have to reach)."""
+    draws="auto", the cap it would have to reach; without ``auto_draws``, a run that keeps
+    a fixed number of draws: that number only)."""
+    if not auto_draws:
+        return f"draws={n} or --draws {n}; this run samples a fixed number of draws"
     return (f"draws={n} or --draws {n}; with draws='auto', max_draws={n} or "
             f"--max-draws {n}")
 

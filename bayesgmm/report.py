@@ -1203,8 +1203,11 @@ def _section_criteria(selection: EMSelection, figure, X: Any = None
                "aic": "AIC", "icl": "ICL", "min_component_size": "smallest N w_k",
                "degenerate": "degenerate", "converged": "converged", "n_iter": "iterations"}
     fits = table[list(columns)].rename(columns=columns)
-    fits["degenerate"] = np.where(table["degenerate"], "yes",
-                                  np.where(_borderline(table), "borderline", "no"))
+    excluded = _excluded(table, eligible)
+    fits["degenerate"] = np.where(table["degenerate"], [
+        f"yes {_EXCLUDED_MARK}" if (r.n_components, r.covariance_type) in excluded
+        else "yes" for r in table.itertuples()],
+        np.where(_borderline(table), "borderline", "no"))
     # EM's warnings are sentences: a list under the table, not a column squeezed to a few
     # characters a line at the table's right edge.
     warned = table[table["warnings"] != ""]
@@ -1229,7 +1232,10 @@ def _section_criteria(selection: EMSelection, figure, X: Any = None
                decimals={"value": 2, "\u0394 from the best": 2}),
         fig,
         f"<h3>Every cell as \u0394 from the best</h3><p>The {_TOP} best cells of each "
-        'criterion are <span class="top">marked</span>.</p>', *pivots,
+        'criterion are <span class="top">marked</span>'
+        + (f"; cells excluded from the best (degenerate fits) are greyed and marked "
+           f"{_EXCLUDED_MARK}" if _excluded(table, eligible) else "") + ".</p>", *pivots,
+        _excluded_note(table, eligible, delta=True),
     ]
     chosen = selection.best.get("bic")
     if X is not None and chosen in selection.fits:
@@ -1241,6 +1247,7 @@ def _section_criteria(selection: EMSelection, figure, X: Any = None
     body += ["<h3>Every fit</h3>",
              _table(fits, digits=6, index=False,
                     decimals={"log L": 2, "BIC": 2, "AIC": 2, "ICL": 2, "smallest N w_k": 1}),
+             _excluded_note(table, eligible, delta=False),
              f"<h4>EM's warnings</h4><ul>{warning_list}</ul>" if warning_list else ""]
     return "criteria", "EM information criteria", body
 
@@ -1303,16 +1310,31 @@ _EXCLUDED_MARK = "\u2020"
 _EXCLUDED_STYLE = ' class="excluded" style="color: #888; font-style: italic;"'
 
 
-def _excluded_note(what: str) -> str:
-    return (f'<p class="note"><small>{_EXCLUDED_MARK} excluded: degenerate fit (a component '
-            "with fewer effective points than its covariance needs: &lt; D+1 for full, &lt; 2 "
-            "for diag and spherical, &lt; 1 for tied). A collapsing component inflates the "
-            f"likelihood, so the cell is not eligible as best; {what}</small></p>")
+def _excluded_note(table: pd.DataFrame, eligible: pd.DataFrame, delta: bool) -> str:
+    """The footnote of ``_EXCLUDED_MARK`` (empty when no cell is excluded); ``delta``: under
+    the tables of Delta, saying why some are negative."""
+    excluded = _excluded(table, eligible)
+    if not excluded:
+        return ""
+    text = (f"{_EXCLUDED_MARK} excluded: degenerate fit (a component with fewer effective "
+            "points N w_k than its covariance needs: D+1 for full, 2 for diag and spherical, "
+            "1 for tied). A collapsing component inflates the likelihood, so the cell is not "
+            "eligible as best")
+    if delta:
+        negative = [f"K={r.n_components} {r.covariance_type}" for r in table.itertuples()
+                    if (r.n_components, r.covariance_type) in excluded
+                    and any(getattr(r, c) < eligible[c].min() for c in CRITERIA)]
+        text += ("; \u0394 is measured from the best eligible cell"
+                 + (f", so an excluded cell can lie below it (negative \u0394: "
+                    f"{', '.join(negative)}): not better than the best, but inflated"
+                    if negative else ""))
+    return f'<p class="note"><small>{html.escape(text)}.</small></p>'
 
 
 def _delta_pivot(table: pd.DataFrame, eligible: pd.DataFrame, criterion: str) -> str:
     """K x covariance type table of ``criterion`` minus the best, the ``_TOP`` best marked,
-    the cells excluded from "best" marked with a footnote (their Delta can be negative)."""
+    the cells excluded from "best" greyed with ``_EXCLUDED_MARK`` (their Delta can be
+    negative; :func:`_excluded_note` explains it under the tables)."""
     best = eligible[criterion].min()
     top = {(r.n_components, r.covariance_type)
            for r in eligible.nsmallest(_TOP, criterion).itertuples()}
@@ -1327,13 +1349,8 @@ def _delta_pivot(table: pd.DataFrame, eligible: pd.DataFrame, criterion: str) ->
             else f"<td{_TOP_CLASS if (k, ct) in top else ''}>{_fixed(v, 2)}</td>"
             for ct, v in row.items())
         rows.append(f"<tr><th>K={k}</th>{cells}</tr>")
-    note = ""
-    if excluded:
-        below = any(pivot.loc[k, ct] < 0 for k, ct in excluded)
-        note = _excluded_note(
-            f"its \u0394 is measured from the best eligible cell{', which is why it can be negative' if below else ''}.")
     return (f'<div class="tblwrap"><table class="tbl"><thead><tr><th></th>{head}</tr></thead>'
-            f"<tbody>{''.join(rows)}</tbody></table></div>{note}")
+            f"<tbody>{''.join(rows)}</tbody></table></div>")
 
 
 def _agreement(best: Mapping[str, tuple[int, str]]) -> str:
@@ -1352,11 +1369,11 @@ def _agreement(best: Mapping[str, tuple[int, str]]) -> str:
 def _section_loo(bayes: BayesSelection, figure) -> tuple[str, str, list[str]]:
     covariance = {getattr(r, "covariance_type", None) for r in bayes.results.values()} - {None}
     what = f" with {covariance.pop()} covariances" if len(covariance) == 1 else ""
-    cols = ["rank", "elpd", "se", "elpd_diff", "dse", "p", "weight", "within_noise",
-            "diag_elpd"]
-    table = bayes.comparison[[c for c in cols if c in bayes.comparison.columns]].copy()
-    if "rank" in table.columns:  # ArviZ ranks from 0; the criteria table above from 1
-        table["rank"] = table["rank"] + 1
+    # within_noise shown as "indistinguishable" and diag_elpd left to the Pareto-k table
+    # (BayesSelection.shown_table); ArviZ ranks from 0, the criteria table above from 1.
+    table = bayes.shown_table()
+    if "rank" in bayes.comparison.columns:
+        table.insert(0, "rank", bayes.comparison["rank"] + 1)
     cls = "bad" if bayes.warnings else "ok"
     diagnostics = pd.DataFrame({"convergence": list(bayes.diagnostics.values())},
                                index=pd.Index(list(bayes.diagnostics), name="model"))
@@ -1367,8 +1384,10 @@ def _section_loo(bayes: BayesSelection, figure) -> tuple[str, str, list[str]]:
         f"<p>The posterior of each K{what}, compared by the expected log predictive density "
         "estimated by Pareto-smoothed importance-sampling leave-one-out cross-validation "
         "(elpd_loo, <strong>higher is better</strong>). elpd_diff is each model minus the best "
-        "and dse its standard error; a model is within noise of the best when |elpd_diff| is "
-        "below 4 or about two dse (bayesgmm.selection.compare).</p>",
+        "and dse its standard error; a model is <em>indistinguishable</em> from the best "
+        "(within the noise of the elpd estimate; column within_noise of "
+        "BayesSelection.comparison) when |elpd_diff| is below 4 or about two dse "
+        "(bayesgmm.selection.compare).</p>",
         f'<div class="verdict {cls}"><strong>Verdict.</strong> '
         f"{html.escape(bayes.verdict)}</div>",
         _table(table, decimals={c: 2 for c in ("elpd", "se", "elpd_diff", "dse", "p",

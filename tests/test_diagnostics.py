@@ -372,7 +372,8 @@ def test_advice_slow_mixing_gives_the_draws_needed(rng):
         ar[:, t] = 0.98 * ar[:, t - 1] + np.sqrt(1 - 0.98**2) * noise[:, t]
     post["means"] = MEANS + MEAN_SD * ar
     loglik = {"x": -2.0 + 0.05 * ar[..., 0, :1]}  # the log-likelihood mixes as slowly
-    result = diagnose(make_tree_ll(post, sample_stats(rng), loglik))
+    tree = make_tree_ll(post, sample_stats(rng), loglik)
+    result = diagnose(tree)
 
     assert result.causes == ("slow mixing",)
     worst = min(result.min_ess_bulk, result.min_ess_tail,
@@ -383,6 +384,19 @@ def test_advice_slow_mixing_gives_the_draws_needed(rng):
     # the estimate is rough, and R-hat failed too: half as much again, at least twice the draws
     suggested = max(int(np.ceil(1.5 * needed)), 2 * N_DRAWS)
     assert f"draws={suggested}" in result.advice[0] and "draws='auto'" in result.advice[0]
+    # QA: a fit judged again at stricter thresholds had already drawn to its own; the advice
+    # says that 'auto' stops at the thresholds the fit is given, and how to give them
+    assert "at the thresholds the fit is given" in result.advice[0]
+    assert "--rhat-max" in result.advice[0]
+    # a run that keeps its draws fixed (select_bayes, fit_sparse): more draws, not 'auto'
+    fixed = diagnose(tree, auto_draws=False)
+    assert fixed.causes == ("slow mixing",) and fixed.checks == result.checks
+    assert f"draws={suggested} or --draws {suggested}" in fixed.advice[0]
+    assert "auto" not in fixed.advice[0] and "max_draws" not in fixed.advice[0]
+    # ... which a Diagnostics made with the default holds too, for whoever is handed it
+    assert result.fixed_draws_advice == fixed.advice == fixed.fixed_draws_advice
+    assert "draws='auto'" not in result.verdict_with_advice(auto_draws=False)
+    assert "draws='auto'" in result.verdict_with_advice()
 
 
 def test_chains_that_never_moved_are_named_and_nothing_else_is_inferred(rng):

@@ -672,6 +672,26 @@ def test_compare_diagnoses_with_the_thresholds(tiny_fit, tiny_fit_diag):
     assert default.diagnostics != loose.diagnostics
 
 
+def test_compare_advice_of_fixed_draws_asks_for_more_draws_not_auto(tiny_fit, tiny_fit_diag):
+    """QA: the --bayes report's Convergence cell advised "with draws='auto', max_draws=4046",
+    though the selection samples a fixed number of draws for every K."""
+    from bayesgmm.settings import DiagnosticThresholds
+
+    short = dict(LOOSE, ess_min=10**6)  # every fit short of ESS: the slow-mixing advice
+    models = {"full": tiny_fit, "diag": tiny_fit_diag}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sel = compare(models, thresholds=DiagnosticThresholds(**short))
+        own = tiny_fit.diagnostics(**short)
+    for line in sel.diagnostics.values():
+        assert "slow mixing" in line and "--draws " in line, line
+        assert "auto" not in line and "max_draws" not in line, line
+    # the same checks as the fit's own diagnostics, whose advice is unchanged: fit_bayes
+    # offers draws='auto'
+    assert sel.diagnostics["full"].startswith(own.verdict.removesuffix(" (see advice)"))
+    assert "draws='auto'" in own.verdict_with_advice()
+
+
 def test_summarise_sparse_with_a_constant_k_plus_prints_no_warning(three_clusters):
     """Every draw of both chains with K+ = 3: K+ has no R-hat (NaN, skipped), which ArviZ
     computed as 0/0 with a NumPy RuntimeWarning that fit_sparse printed (issue 15)."""

@@ -61,3 +61,60 @@ def test_a_table_edited_by_hand_is_listed_as_it_says(em):
 def test_em_selection_without_warnings_lists_none(em):
     assert "<h4>EM's warnings</h4>" not in build_selection_report(
         dataclasses.replace(em, table=em.table.assign(warnings=""), cell_warnings={}))[0]
+
+
+# --------------------------------------------------------------------------------------------
+# the tables of differences from the best mark the cells excluded from it
+# --------------------------------------------------------------------------------------------
+def test_degenerate_cells_below_the_best_are_marked_where_delta_is_shown(em):
+    """QA: "ΔBIC -9.14 for K=6 spherical", unmarked: a degenerate cell (excluded from best)
+    read as better than the best."""
+    table = em.table.copy()
+    cell = (table["n_components"] == 3) & (table["covariance_type"] == "diag")
+    best = table.loc[~cell, "bic"].min()
+    table.loc[cell, ["degenerate", "bic"]] = [True, best - 9.14]
+    page, _ = build_selection_report(dataclasses.replace(em, table=table))
+    pivots = page[page.index("Every cell as \u0394"):page.index("<h3>Every fit</h3>")]
+    # the negative cell carries the footnote marker, greyed, and the footnote explains it
+    assert ">-9.14 \u2020</td>" in pivots and 'class="excluded"' in pivots
+    assert "\u2020 excluded: degenerate fit (a component with fewer effective points" in pivots
+    assert "negative \u0394: K=3 diag" in pivots
+    assert "degenerate fits) are greyed and marked \u2020" in pivots
+    every_fit = page[page.index("<h3>Every fit</h3>"):]
+    assert every_fit.count(">yes \u2020</td>") == 1 and "\u2020 excluded:" in every_fit
+    # a report without degenerate cells has no marker
+    clean = build_selection_report(dataclasses.replace(
+        em, table=em.table.assign(degenerate=False)))[0]
+    assert "\u2020" not in clean
+
+
+# --------------------------------------------------------------------------------------------
+# the PSIS-LOO table as shown: no always-empty column, no "noise" that reads as the noise
+# component's
+# --------------------------------------------------------------------------------------------
+def test_loo_table_shows_indistinguishable_and_no_empty_diag_elpd(em):
+    import numpy as np
+    from conftest import fake_fit, loglik_draws
+
+    from bayesgmm.selection import compare
+
+    rng = np.random.default_rng(0)
+    base = rng.normal(-2.0, 0.5, size=150)
+    bayes = compare({"K=2": fake_fit(loglik_draws(rng, base - 0.4), 2),
+                     "K=3": fake_fit(loglik_draws(rng, base), 3),
+                     "K=4": fake_fit(loglik_draws(rng, base + 0.001), 4)})
+    # the data stay whole (public API): ArviZ's diag_elpd, within_noise
+    assert {"diag_elpd", "within_noise"} <= set(bayes.comparison.columns)
+    assert (bayes.comparison["diag_elpd"] == "").all()  # no Pareto k above good_k
+    shown = bayes.shown_table()
+    assert "diag_elpd" not in shown and "within_noise" not in shown
+    assert shown["indistinguishable"].tolist() == bayes.comparison["within_noise"].tolist()
+    console = str(bayes)
+    assert "diag_elpd" not in console and "within_noise" not in console
+    assert "indistinguishable" in console.splitlines()[0]
+    page, _ = build_selection_report(em, bayes=bayes)
+    loo = page[page.index('<section id="loo">'):]
+    loo = loo[:loo.index("</section>")]
+    assert "<th>diag_elpd</th>" not in loo and "<th>within_noise</th>" not in loo
+    assert "<th>indistinguishable</th>" in loo and "<th>rank</th>" in loo
+    assert "<em>indistinguishable</em> from the best" in loo

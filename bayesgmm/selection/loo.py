@@ -67,6 +67,7 @@ class BayesSelection:
         (model minus best, so <= 0), ``dse`` (its standard error), ``p_worse``, ``diag_diff``,
         ``diag_elpd``, ``p`` (effective number of parameters), ``elpd`` (elpd_loo), ``se``,
         ``weight`` (stacking), plus ``within_noise`` (bool; see :func:`compare`).
+        :meth:`shown_table` is the part of it the console and the report show.
     loo : dict
         Model name -> ArviZ ELPDData from ``az.loo(..., pointwise=True)``.
     pareto_k : pandas.DataFrame
@@ -102,10 +103,23 @@ class BayesSelection:
     diagnostics: dict[str, str] = field(repr=False)
     results: dict[str, Any] = field(repr=False)
 
+    def shown_table(self) -> pd.DataFrame:
+        """The comparison as the console and the report show it: elpd, se, elpd_diff, dse,
+        p, weight, and ``within_noise`` as ``indistinguishable`` (from the best by elpd_loo:
+        "noise" is ambiguous beside a noise component). ``az.compare``'s ``diag_elpd`` (the
+        number of Pareto k above good_k, empty when there are none) is left out: the Pareto-k
+        table and the warnings say it for every model; it stays in :attr:`comparison`."""
+        cols = [c for c in _SHOWN if c in self.comparison.columns]
+        return self.comparison[cols].rename(columns=_SHOWN)
+
     def __str__(self) -> str:
-        cols = ["elpd", "se", "elpd_diff", "dse", "p", "weight", "within_noise", "diag_elpd"]
-        table = self.comparison[cols].to_string(float_format=lambda v: f"{v:.2f}")
+        table = self.shown_table().to_string(float_format=lambda v: f"{v:.2f}")
         return "\n".join([table, "", self.verdict])
+
+
+# comparison column -> its name where shown (BayesSelection.shown_table)
+_SHOWN = {"elpd": "elpd", "se": "se", "elpd_diff": "elpd_diff", "dse": "dse", "p": "p",
+          "weight": "weight", "within_noise": "indistinguishable"}
 
 
 def select_bayes(

@@ -120,12 +120,17 @@ def convergence_warning(diagnostics: Mapping[str, str]) -> list[str]:
 
 def diagnose(model: Any, thresholds: Mapping[str, Any]) -> tuple[str, Any]:
     """(line, Diagnostics or None): the model's verdict with its advice written out (a
-    comparison has no advice section for "(see advice)" to point to)."""
+    comparison has no advice section for "(see advice)" to point to). A model sampled with
+    a fixed number of draws (every ``select_bayes`` fit) gets the advice for that: more
+    draws, not ``draws="auto"`` (the models are compared sampled alike)."""
     try:
         diagnosed = model.diagnostics(**thresholds)
     except (ValueError, KeyError) as exc:  # e.g. no sampler statistics
         return f"not diagnosed: {exc}", None
-    return diagnosed.verdict_with_advice(), diagnosed
+    settings = getattr(model, "sampler_settings", None)
+    auto = settings is None or getattr(settings, "adaptive", True)
+    return (diagnosed.verdict_with_advice() if auto
+            else diagnosed.verdict_with_advice(auto_draws=False)), diagnosed
 
 
 def posterior_problems(diagnosed: Any) -> list[str]:

@@ -152,7 +152,8 @@ def plot_loo(comparison: BayesSelection | pd.DataFrame, ax: Any = None) -> Figur
     matplotlib.figure.Figure
         Filled circles: elpd_loo with its standard error; open triangles (offset below):
         the difference from the best model with the standard error of the difference.
-        Models within noise of the best are labelled so.
+        Models within noise of the best (``within_noise``) are labelled
+        "(indistinguishable)": "noise" would be ambiguous beside a noise component.
     """
     table = comparison.comparison if isinstance(comparison, BayesSelection) else comparison
     (axis,) = _axes(ax, 1, width=6.0, height=0.6 * len(table) + 1.5)
@@ -164,7 +165,7 @@ def plot_loo(comparison: BayesSelection | pd.DataFrame, ax: Any = None) -> Figur
                   mfc="none", color="C1", label="best + elpd_diff +- dse")
     axis.axvline(best, color="grey", ls="--", lw=1)
     noise = table["within_noise"] if "within_noise" in table else pd.Series(False, table.index)
-    labels = [f"{name}{' (within noise)' if noise.iloc[i] and i else ''}"
+    labels = [f"{name}{' (indistinguishable)' if noise.iloc[i] and i else ''}"
               for i, name in enumerate(table.index)]
     axis.set_yticks(y, labels)
     axis.set_xlabel("elpd_loo (higher is better)")

@@ -178,8 +178,11 @@ def summarise_sparse(result: BayesResult, *, random_state: Any = None,
     mode = int(table.loc["all"].idxmax())
     identified, report = _identify(result, X, counts, occupied, mode, random_state)
     invariant = _invariant_posterior(result, counts)
+    # a fixed number of draws (fit_sparse's): the advice asks for more, not draws="auto"
+    settings = getattr(result, "sampler_settings", None)
     diagnostics = diagnose(result.idata, var_names=tuple(invariant.data_vars),
                            posterior=invariant,
+                           auto_draws=settings is not None and settings.adaptive,
                            **(thresholds or DiagnosticThresholds()).to_dict())
     return SparseMixture(
         result=result,
