@@ -29,6 +29,12 @@ SAMPLERS = ("nutpie", "pymc")
 # What a user may ask for; "auto" resolves to one of the others when the model is compiled
 # (the resolved one is recorded in ``BayesResult.settings["nutpie_backend"]``).
 NUTPIE_BACKENDS = ("auto", "native", "numba", "pyfunc", "jax")
+# Upper bounds that catch typos (1e23 draws) before any memory is asked for: 10 million draws
+# per chain of a 3-component 2-D model alone are ~1.4 GB a chain.
+_MAX_PER_CHAIN = 10_000_000
+_MAX_CHAINS = 1024
+# EM restarts at most (fit_em's n_init, the command line's --n-init), for the same reason.
+MAX_RESTARTS = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -52,8 +58,9 @@ class SamplerSettings:
     target_accept : float in (0, 1), default 0.8
     retry_target_accept : float in (0, 1) or None, default 0.95
         With ``draws="auto"`` and nutpie: when the first run has a divergent transition
-        after warm-up, it is ended just after it and the chains start again (warm-up included) with
-        ``target_accept`` raised to this value (smaller steps), once; the record says so
+        after warm-up, it is ended just after it and the chains start again (warm-up included,
+        three times as long) with ``target_accept`` raised to this value (smaller steps),
+        once; the record says so
         (``result.settings["retried"]``). Divergences mean the sampler cannot follow the
         posterior's curvature somewhere, so draws from such a run are biased; the remedy the
         verdict would advise is applied at once. Measured on galaxies K=4 (2,000 draws, seeds 1
@@ -136,6 +143,12 @@ class SamplerSettings:
         settings are built, so that results saved with them still load): nutpie without
         warm-up (nuts-rs panics, an exception no ``except`` catches), and ``draws="auto"``
         with one chain (it samples until R-hat, which compares chains, agrees)."""
+        for name, most in (("draws", _MAX_PER_CHAIN), ("max_draws", _MAX_PER_CHAIN),
+                           ("tune", _MAX_PER_CHAIN), ("chains", _MAX_CHAINS)):
+            value = getattr(self, name)
+            if isinstance(value, int) and value > most:
+                raise ValueError(f"{name} must be at most {most:,}; got {value:,} (the draws "
+                                 "would not fit in memory)")
         if self.sampler == "nutpie" and self.tune < 1:
             raise ValueError("tune must be >= 1 with nutpie (its step size and mass matrix "
                              "adapt during warm-up); got 0: give tune=1 or more, or "

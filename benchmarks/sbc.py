@@ -267,7 +267,7 @@ def fit_one(model, X, start, draws, tune, chains, seed, backend, priors=None, lo
     the rank test, the chains' agreement) hold for the label-invariant functionals (the
     quantities whose ranks are tested; fit_bayes checks its relabelled parameters), at most
     4,000; and fit_bayes' retry: the first run ends at its first divergent draw and the
-    chains start again with target_accept 0.95.
+    chains start again with target_accept 0.95 after a warm-up three times as long.
     """
     import nutpie
     import pymc as pm
@@ -308,7 +308,10 @@ def fit_one(model, X, start, draws, tune, chains, seed, backend, priors=None, lo
         idata, run = sample_nutpie_until(compiled, check, target, target_accept=0.8,
                                          stop_on_divergence=True, **kw)
         retried = run.stopped_by == "diverged"
-        if retried:
+        if retried:  # as fit_bayes retries: smaller steps after a longer warm-up
+            from bayesgmm.sampling import _RETRY_WARMUP
+
+            kw["tune"] = int(tune * _RETRY_WARMUP)
             idata, run = sample_nutpie_until(compiled, check, target, target_accept=0.95, **kw)
     else:
         idata = nutpie.sample(compiled, draws=draws, tune=tune, chains=chains,
@@ -599,8 +602,8 @@ def main() -> None:
         print(f"draws='auto': draws per chain kept: median {np.median(kept):.0f}, "
               f"{np.sum(kept > 400)} of {M} replications drew past the first check, "
               f"{np.sum(kept >= 4000)} stopped at the 4,000 cap; "
-              f"{sum(i['retried'] for i in infos)} retried with target_accept 0.95 after "
-              "divergences")
+              f"{sum(i['retried'] for i in infos)} retried with target_accept 0.95 and a 3x "
+              "warm-up after divergences")
 
     if noise:
         print(f"Gaussian points outside the noise box [-{args.noise_box:g}, "

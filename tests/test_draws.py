@@ -309,6 +309,7 @@ def test_divergences_in_the_first_run_retry_with_smaller_steps(galaxies):
     retried = fit_bayes(galaxies, 4, random_state=1, settings=settings)
     record = retried.settings["retried"]
     assert record["target_accept"] == [0.3, 0.95] and record["divergences"] > 0
+    assert record["tune"] == [200, 600]  # the retry warms up three times as long
     # Ended at its first divergent draw, before the first checkpoint (min(1000, max_draws)).
     first = kept.idata["sample_stats"]["diverging"].to_numpy().any(axis=0).argmax()
     assert record["after_draws"] == first + 1 <= 300
