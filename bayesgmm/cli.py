@@ -37,7 +37,12 @@ from typing import TYPE_CHECKING, Any
 from . import progress
 from ._validation import COVARIANCE_TYPES, check_seed, singular_columns
 from .formatting import format_number
-from .settings import SAMPLERS, DiagnosticThresholds, SamplerSettings  # NumPy only
+from .settings import (  # NumPy only
+    MAX_RESTARTS,
+    SAMPLERS,
+    DiagnosticThresholds,
+    SamplerSettings,
+)
 
 if TYPE_CHECKING:
     from .diagnostics import Diagnostics
@@ -513,7 +518,7 @@ def _shared_flags(parser: argparse.ArgumentParser, *, seed: str | None = None,
         parser.add_argument("--seed", type=int, default=None, metavar="S", help=seed)
     parser.add_argument("--no-progress", action="store_true", help=progress)
     if out is not None:
-        parser.add_argument("--out", metavar="DIR", help=out)
+        parser.add_argument("--out", metavar="DIR", type=_directory, help=out)
     if force is not None:
         parser.add_argument("--force", action="store_true", help=force)
     if report is not None:
@@ -552,6 +557,14 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     return EXIT_PROBLEMS if args.strict and not diag.ok else 0
 
 
+def _directory(text: str) -> str:
+    """--out: a directory's path (an empty one would silently mean the default)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("expected a directory; got an empty path (leave "
+                                         "--out out for the default)")
+    return text
+
+
 def _draws(text: str) -> int | str:
     """--draws: a positive integer or 'auto' (checked by SamplerSettings)."""
     text = text.strip().lower()
@@ -569,8 +582,7 @@ def _cmd_em(args: argparse.Namespace) -> int:
     # every flag, and the output directory, before the data are read
     _check_k(args.n_components, None, args.data)
     columns = _columns(args.columns)
-    if args.n_init < 1:
-        raise ValueError(f"--n-init must be >= 1; got {args.n_init}")
+    _check_n_init(args.n_init)
     check_seed(args.seed, "--seed")
     out = Path(args.out) if args.out else default_output(args.data,
                                                          suffix=f"em_k{args.n_components}")
@@ -880,9 +892,17 @@ def _covariance_types(text: str) -> tuple[str, ...]:
     return tuple(c for c in COVARIANCE_TYPES if c in names)
 
 
+def _check_n_init(n_init: int) -> None:
+    if not 1 <= n_init <= MAX_RESTARTS:
+        raise ValueError(f"--n-init must be between 1 and {MAX_RESTARTS:,}; got {n_init}")
+
+
+# More parallel workers than this is a typo, not a machine (joblib would fail obscurely).
+_MAX_JOBS = 4096
+
+
 def _check_select_flags(args: argparse.Namespace, ranges: list[range]) -> None:
-    if args.n_init < 1:
-        raise ValueError(f"--n-init must be >= 1; got {args.n_init}")
+    _check_n_init(args.n_init)
     if args.jobs == 0:
         raise ValueError("--jobs must be a positive number of workers or negative (-1: all "
                          "cores); got 0")
@@ -895,12 +915,24 @@ def _check_select_flags(args: argparse.Namespace, ranges: list[range]) -> None:
         if args.sparse is None:
             raise ValueError("--concentration is the sparse mixture's e0: give --sparse K_MAX "
                              "with it")
-        if not args.concentration > 0:
-            raise ValueError(f"--concentration must be > 0; got {args.concentration}")
+        if not 0 < args.concentration < float("inf"):
+            raise ValueError(f"--concentration must be a finite number > 0; got "
+                             f"{args.concentration}")
     else:
         args.concentration = 0.01
-    if args.bayes or args.sparse is not None:
-        _sampler_settings(args)  # every check the sampler makes, before the data are read
+    if abs(args.jobs) > _MAX_JOBS:
+        raise ValueError(f"--jobs must be at most {_MAX_JOBS} workers (or -1: all cores); "
+                         f"got {args.jobs}")
+    # every check the sampler makes, before the data are read; without --bayes or --sparse
+    # nothing samples, and sampler flags given anyway would be silently ignored: refused
+    _sampler_settings(args)
+    sampler_flags = ("draws", "max_draws", "tune", "chains", "sampler")
+    defaults = _parser().parse_args(["select", "data"])
+    given = [f"--{f.replace('_', '-')}" for f in sampler_flags
+             if getattr(args, f) != getattr(defaults, f)]
+    if given and not (args.bayes or args.sparse is not None):
+        raise ValueError(f"{', '.join(given)} set(s) the posterior fits, which only --bayes "
+                         "or --sparse K_MAX make: give one of them, or leave the flag out")
     _thresholds(args)  # bad threshold flags fail before any fitting
 
 

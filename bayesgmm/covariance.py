@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 __all__ = [
+    "points_needed",
     "COVARIANCE_TYPES",
     "check_covariance_type",
     "check_shape",
@@ -68,6 +69,13 @@ def check_shape(covariances: np.ndarray, covariance_type: str, K: int, D: int,
         raise ValueError(f"{name} for {covariance_type!r} must have shape {expected}; "
                          f"got {covariances.shape}")
     return covariances
+
+
+def points_needed(covariance_type: str, D: int) -> int:
+    """Effective points a component needs for a non-singular covariance of this type: D + 1
+    (full), 2 (diag, spherical: a variance needs two points), 1 (tied: the shared covariance
+    is estimated from every component's points; a component needs its mean's point)."""
+    return {"full": D + 1, "diag": 2, "spherical": 2, "tied": 1}[covariance_type]
 
 
 def n_covariance_parameters(covariance_type: str, K: int, D: int) -> int:

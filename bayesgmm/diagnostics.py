@@ -60,8 +60,9 @@ __all__ = [
 ]
 
 SAMPLE_DIMS = ("chain", "draw")
-# The variables of the rank test by default: those the report's rank plot shows.
-RANK_VARIABLES = ("weights", "means")
+# The variables of the rank test by default (those present): those the report's rank plot
+# shows, the noise weight too with a noise component.
+RANK_VARIABLES = ("weights", "noise_weight", "means")
 DIVERGING = "diverging"
 ENERGY = "energy"
 MAX_TREEDEPTH_NAMES = ("reached_max_treedepth", "maxdepth_reached")  # PyMC, nutpie
@@ -253,7 +254,7 @@ def diagnose(
         (measured: 5 of 40 runs of iid draws); the per-scalar level is the check's
         ``threshold``, which the rank plot takes as ``envelope_prob=1 - threshold`` to flag
         exactly the same panels.
-    rank_var_names : sequence of str, default ("weights", "means")
+    rank_var_names : sequence of str, default ("weights", "noise_weight", "means")
         Variables of the rank test: those the report's rank plot shows.
     empty_weight : float, default 0.01
         A component whose posterior median weight is below it counts as empty (evidence for

@@ -45,6 +45,7 @@ from .observations import (
     prepare_observations,
 )
 from .priors import ConjugatePrior
+from .settings import MAX_RESTARTS
 
 __all__ = [
     "ConvergenceWarning",
@@ -494,7 +495,8 @@ def fit_em(
     Xc = obs.complete_rows if obs.n_missing_values else Xv
     if Xc.shape[0] <= 2 * D:
         Xc = obs.imputed()
-    check_int(n_init, "n_init")
+    if check_int(n_init, "n_init") > MAX_RESTARTS:
+        raise ValueError(f"n_init must be at most {MAX_RESTARTS:,} restarts; got {n_init:,}")
     check_int(max_iter, "max_iter")
     tol = check_positive(tol, "tol", allow_zero=True)
     atol = _check_atol(atol)
@@ -545,7 +547,7 @@ def fit_em(
     params, history, n_iter, converged, final_ll = best
     n_eff = obs.n_effective
     if prior is None:
-        captured += _collapse_messages(params[0][:K] * n_eff, D)
+        captured += _collapse_messages(params[0][:K] * n_eff, D, covariance_type)
     captured += _coincidence_messages(params, params[0][:K] * n_eff, covariance_type, init)
     for msg in captured:
         warnings.warn(msg, DegenerateComponentWarning, stacklevel=2)
@@ -835,13 +837,17 @@ def _add_reg(covariances, covariance_type, reg_covar):
     return covariances + reg_covar
 
 
-def _collapse_messages(nk, D) -> list[str]:
-    """Components with fewer effective points than a D-dimensional covariance needs."""
-    small = np.flatnonzero((nk >= _EMPTY_NK) & (nk < D + 1))
+def _collapse_messages(nk, D, covariance_type) -> list[str]:
+    """Components with fewer effective points than their covariance needs
+    (:func:`bayesgmm.covariance.points_needed`, to within half a point: the rule by which
+    model selection marks a fit degenerate)."""
+    needed = covariance.points_needed(covariance_type, D)
+    small = np.flatnonzero((nk >= _EMPTY_NK) & (nk < needed - 0.5))
     if small.size == 0:
         return []
+    what = f"D+1={needed}" if covariance_type == "full" else f"{needed} ({covariance_type})"
     return [
-        f"component(s) {small.tolist()} hold fewer than D+1={D + 1} effective points "
+        f"component(s) {small.tolist()} hold fewer than {what} effective points "
         f"(N_k = {np.round(nk[small], 2).tolist()}): their covariances rest on reg_covar alone. "
         "Consider fewer components or a simpler covariance type (or, in fit_em, a prior: "
         "prior='default')."

@@ -66,6 +66,9 @@ INTERVAL = 0.94
 # Pair grids show at most this many features (the most separating ones beyond).
 MAX_PAIR_FEATURES = 6
 _DATA_COLOR = "0.55"
+# The trace and rank plots' variables: diagnostics.RANK_VARIABLES, the verdict's rank test's
+# (not imported from there: it loads ArviZ, which an EM report never needs; a test checks).
+_DIAGNOSED = ("weights", "noise_weight", "means")
 # The whole mixture's density: black in every figure, so that it is never read as a component
 # (components take the C0, C1, ... colours).
 _MIXTURE_COLOR = "black"
@@ -1093,7 +1096,7 @@ def _pair_separation(means: np.ndarray, covariances: np.ndarray,
 # --------------------------------------------------------------------------------------------
 # diagnostics (ArviZ) and posterior predictive check
 # --------------------------------------------------------------------------------------------
-def plot_trace(result: BayesResult, var_names=("weights", "noise_weight", "means"),
+def plot_trace(result: BayesResult, var_names=_DIAGNOSED,
                ax: Axes | None = None) -> Figure:
     """Trace and per-chain densities (``arviz.plot_trace_dist``), one colour per chain with a
     chain legend; of the ``var_names`` the posterior has (the noise weight with a noise
@@ -1122,7 +1125,7 @@ def plot_trace(result: BayesResult, var_names=("weights", "noise_weight", "means
     return pc.viz["figure"].item().get_figure(root=True)
 
 
-def plot_rank(result: BayesResult, var_names=("weights", "noise_weight", "means"),
+def plot_rank(result: BayesResult, var_names=_DIAGNOSED,
               ax: Axes | None = None) -> Figure:
     """Fractional rank ECDF per chain (``arviz.plot_rank``), with a chain legend.
 

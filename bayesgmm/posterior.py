@@ -290,7 +290,9 @@ class BayesResult:
             mean, sd = flat.mean("sample"), flat.std("sample", ddof=1)
             lo, hi = flat.quantile(q, "sample"), flat.quantile(1 - q, "sample")
             dims = [d for d in draws.dims if d not in ("chain", "draw")]
-            symmetric = name == "covariances" and len(dims) >= 2
+            # full (component, feature, feature) and tied (feature, feature) matrices; a diag
+            # fit's (component, feature) variances are not a matrix
+            symmetric = name == "covariances" and self.covariance_type in ("full", "tied")
             for idx in np.ndindex(*[draws.sizes[d] for d in dims]):
                 if symmetric and idx[-2] > idx[-1]:  # (j, i): the same number as (i, j)
                     continue

@@ -438,8 +438,10 @@ def _verdict_box(diag, retried: Mapping[str, Any] | None = None) -> str:
         text += html.escape(
             f" The first run had {retried['divergences']} divergent transition(s) (by draw "
             f"{retried.get('after_draws')}) and was restarted with smaller steps "
-            f"(target_accept {before} -> {after}): the summaries and checks are the restarted "
-            "run's.")
+            f"(target_accept {before} -> {after})"
+            + (f" after a longer warm-up ({retried['tune'][0]} -> {retried['tune'][1]} draws)"
+               if len(retried.get("tune", ())) == 2 else "")
+            + ": the summaries and checks are the restarted run's.")
     return f'<div class="verdict {cls}"><strong>Verdict.</strong> {text}' \
            f'<br><code>{html.escape(_as_in_tables(diag.verdict))}</code></div>'
 
@@ -819,7 +821,9 @@ def _section_membership(result, X, proba, figure, n_uncertain: int = 10,
     caption = ("Membership probability P(k | x) along the data, one panel per component "
                "(posterior mean, band: 94% interval; rug: the data)" if X.shape[1] == 1 else
                "Membership uncertainty: opacity = posterior mean probability of the assigned "
-               "component; the least certain points circled with their row numbers")
+               "component; the least certain points circled with their "
+               + ("row names" if "row_name" in result.idata["observed_data"].data_vars else
+                  "row numbers (from 0, in the data's order)"))
     fig = figure("membership", caption + _marks_caption(result, labelled),
                  lambda: plots.plot_membership(result, X, proba=proba, n_uncertain=n_uncertain,
                                                labelled=labelled))

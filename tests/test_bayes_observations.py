@@ -421,6 +421,12 @@ def test_diagnostic_figures_show_the_noise_weight(fitted_all):
     for figure in (plots.plot_trace(result), plots.plot_rank(result)):
         assert any(a.get_title().startswith("noise_weight") or
                    "noise_weight" in a.get_ylabel() for a in figure.axes)
+    # QA: the rank plot tested the noise weight, the verdict did not (and at another level):
+    # the same scalars in both
+    from bayesgmm.diagnostics import RANK_VARIABLES
+
+    assert plots._DIAGNOSED == RANK_VARIABLES
+    assert "noise_weight" in result.diagnostics().rank_pvalues
 
 
 def test_report_states_the_noise_weight_prior(fitted_all):

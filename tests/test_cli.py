@@ -95,6 +95,8 @@ BAD_FIT_INPUTS = [
     (["text.csv", "-k", "2", "--seed", "-1"], "--seed must be a non-negative integer"),
     (["missing.csv", "-k", "2", "--tune", "0"], "--tune must be >= 1"),  # flags before data
     (["missing.csv", "-k", "0"], "number of components must be >= 1; got 0"),
+    (["missing.csv", "-k", "2", "--draws", "1" + "0" * 23], "--draws must be at most 10,000,000"),
+    (["missing.csv", "-k", "2", "--chains", "1" + "0" * 11], "--chains must be at most 1,024"),
     (["dup_ids.csv", "-k", "2", "--index", "sample_id"],
      r"the index column 'sample_id' of dup_ids.csv names 1 ID\(s\) more than once: 'S0003' "
      r"\(rows 3, 7, 9\)"),
@@ -117,6 +119,15 @@ def test_bad_fit_input_is_one_line_and_status_2(argv, message, data_dir, no_samp
     assert re.search(message, lines[0]), lines[0]
     assert "Traceback" not in err
     assert sorted(p.name for p in data_dir.iterdir()) == before  # nothing written
+
+
+def test_an_empty_out_is_a_usage_error(data_dir, capsys):
+    """QA: --out "" ran and wrote to the default directory (an empty path read as none)."""
+    with pytest.raises(SystemExit) as stop:
+        cli.main(["fit", "good.csv", "-k", "2", "--out", ""])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert stop.value.code == 2 and len(err) == 1
+    assert "--out: expected a directory; got an empty path" in err[0]
 
 
 def test_run_refuses_bad_data_before_sampling(data_dir, no_sampling, capsys):
@@ -284,11 +295,19 @@ BAD_SELECT_INPUTS = [
     (["text.csv"], r"column\(s\) \['site'\] in text.csv are not numeric"),
     (["na.csv", "--missing", "refuse"], "have missing values .*--missing drop"),
     (["missing.csv"], "data file not found: missing.csv"),
-    (["good.csv", "--n-init", "0"], "--n-init must be >= 1"),
+    (["good.csv", "--n-init", "0"], "--n-init must be between 1 and 1,000,000"),
+    # QA: huge values crashed with a traceback; sampler flags without --bayes/--sparse were
+    # silently ignored; an infinite --concentration was refused after the whole EM sweep
+    (["missing.csv", "--jobs", "1" + "0" * 23], "--jobs must be at most 4096 workers"),
+    (["missing.csv", "--n-init", "1" + "0" * 23], "--n-init must be between 1 and"),
+    (["missing.csv", "--draws", "500"], "--draws set.* the posterior fits, which only --bayes"),
+    (["missing.csv", "--sparse", "4", "--concentration", "inf"],
+     "--concentration must be a finite number > 0"),
     (["good.csv", "--jobs", "0"], "--jobs must be"),
     (["good.csv", "--seed", "-1"], "--seed must be a non-negative integer"),
     (["good.csv", "--bayes", "--draws", "0"], "--draws must be >= 1"),
-    (["good.csv", "--sparse", "5", "--concentration", "0"], "--concentration must be > 0"),
+    (["good.csv", "--sparse", "5", "--concentration", "0"],
+     "--concentration must be a finite number > 0"),
     (["good.csv", "--out", "a_file"], "exists and is not a directory"),
     # QA: the sampler's own refusals came after the EM sweep (minutes), not before the data
     (["good.csv", "-k", "2-3", "--bayes", "--tune", "0"], "--tune must be >= 1 with nutpie"),
@@ -632,7 +651,8 @@ def test_em_names_far_outliers_and_suggests_noise(data_dir, old_faithful, capsys
 BAD_EM_INPUTS = [
     # QA: em read the data (and refused them) before looking at its own flags
     (["text.csv", "-k", "2", "--seed", "-1"], "--seed must be a non-negative integer"),
-    (["missing.csv", "-k", "2", "--n-init", "0"], "--n-init must be >= 1"),
+    (["missing.csv", "-k", "2", "--n-init", "0"], "--n-init must be between 1 and"),
+    (["missing.csv", "-k", "2", "--n-init", "1" + "0" * 23], "--n-init must be between 1 and"),
     (["missing.csv", "-k", "0"], "number of components must be >= 1; got 0"),
     (["text.csv", "-k", "2", "--report", "--out", "a_file"], "exists and is not a directory"),
     (["dup_ids.csv", "-k", "2", "--index", "sample_id"], "names 1 ID.* more than once: "

@@ -367,3 +367,23 @@ def test_spec_sampler_settings_the_sampler_cannot_run_are_refused_on_loading(tmp
     with pytest.raises(ValueError, match=match):
         _spec(tmp_path, f"[sampler]\n{lines}\n")
     _spec(tmp_path, '[sampler]\nname = "pymc"\ntune = 0\nchains = 1\n')  # PyMC runs them
+
+
+@pytest.mark.parametrize(("line", "match"), [
+    ("target_accept = 1", r"target_accept must be a number in \(0, 1\); got 1"),
+    ("target_accept = 0", r"target_accept must be a number in \(0, 1\); got 0"),
+    ("max_draws = 500\ndraws = 300", r"\[sampler\] max_draws bounds draws = \"auto\""),
+])
+def test_spec_sampler_numbers_are_refused_by_their_range(tmp_path, line, match):
+    """QA: target_accept = 1 (an integer) said "must be float", and a fix to 1.0 then met a
+    second error; "max_draws bound" read as a typo."""
+    from bayesgmm.io import load_spec
+
+    spec = tmp_path / "spec.toml"
+    spec.write_text('[data]\npath = "data.csv"\n[model]\nn_components = 2\n[sampler]\n'
+                    + line + "\n")
+    with pytest.raises(ValueError, match=match):
+        load_spec(spec)
+    if line == "target_accept = 1":
+        spec.write_text(spec.read_text().replace("= 1\n", "= 0.9\n"))
+        assert load_spec(spec).target_accept == 0.9

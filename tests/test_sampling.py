@@ -87,6 +87,15 @@ def test_compare_em_table(quick_fit):
     assert table.loc[[i for i in table.index if i.startswith("means")], "em_in_interval"].all()
 
 
+def test_compare_em_lists_every_variance_of_a_diag_fit(tiny_fit_diag):
+    """QA: the (i, j)/(j, i) filter for covariance matrices dropped a diag fit's variances,
+    whose (component, feature) layout is not a matrix."""
+    table = tiny_fit_diag.compare_em()
+    variances = [i for i in table.index if i.startswith("covariances")]
+    assert len(variances) == 2 * 2  # K x D
+    assert "covariances[1, eruptions]" in variances
+
+
 def test_posterior_predictive_shapes(quick_fit):
     pp = quick_fit.sample_posterior_predictive(50, max_draws=30, random_state=0)
     assert pp["x"].shape == (30, 50, 2)

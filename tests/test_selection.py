@@ -706,3 +706,16 @@ def test_summarise_sparse_with_a_constant_k_plus_prints_no_warning(three_cluster
         warnings.simplefilter("error", RuntimeWarning)
         sparse = summarise_sparse(fake, random_state=0)
     assert (sparse.n_nonempty == 3).all()
+
+
+def test_pareto_warning_names_one_model_in_good_english():
+    """QA: "this model' elpd_loo" (a stray apostrophe)."""
+    from bayesgmm.selection.loo_verdict import pareto_warnings
+
+    table = pd.DataFrame({"n_observations": [100, 100], "good_k": [0.7, 0.7],
+                          "n_high": [2, 0], "n_very_high": [0, 0], "max_k": [0.8, 0.3]},
+                         index=pd.Index(["K=2", "K=3"], name="model"))
+    (one,) = pareto_warnings(table)
+    assert "this model's elpd_loo is likely optimistic" in one
+    (two,) = pareto_warnings(table.assign(n_high=[2, 1]))
+    assert "these models' elpd_loo is likely optimistic" in two

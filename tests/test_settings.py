@@ -264,3 +264,23 @@ def test_settings_a_fit_cannot_run_are_refused_by_the_fit_not_by_loading(changes
     with pytest.raises(ValueError, match=match):
         bayesgmm.fit_bayes(old_faithful, 2, settings=settings)
     assert SamplerSettings(sampler="pymc", **changes).check_runnable() is None
+
+
+@pytest.mark.parametrize(("field", "value", "message"), [
+    ("draws", 10**23, "draws must be at most 10,000,000"),
+    ("max_draws", 10**8, "max_draws must be at most 10,000,000"),
+    ("tune", 10**8, "tune must be at most 10,000,000"),
+    ("chains", 10**11, "chains must be at most 1,024")])
+def test_absurd_sizes_are_refused_before_any_memory_is_asked_for(field, value, message):
+    """QA: --draws 1e23 reached nutpie (OverflowError) and --chains 1e11 NumPy (a 745 GiB
+    array), each as a traceback after the fit had started."""
+    settings = SamplerSettings(**{field: value})  # a saved result with them still loads
+    with pytest.raises(ValueError, match=message):
+        settings.check_runnable()
+
+
+def test_absurd_restarts_are_refused():
+    from bayesgmm import fit_em
+
+    with pytest.raises(ValueError, match="n_init must be at most 1,000,000 restarts"):
+        fit_em(np.random.default_rng(0).normal(size=(20, 2)), 2, n_init=10**23)

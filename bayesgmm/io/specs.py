@@ -29,7 +29,9 @@ _SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
     "model": {"n_components": int, "covariance_type": str, "ordered_means": bool},
     "priors": {name: (int, float) for name in Priors().to_dict()},
     "sampler": {"name": str, "draws": (int, str), "tune": int, "chains": int, "seed": int,
-                "target_accept": float, "retry_target_accept": (float, bool), "cores": int,
+                # ints too: "target_accept = 1" is then refused by its range, not its type
+                "target_accept": (int, float), "retry_target_accept": (int, float, bool),
+                "cores": int,
                 "nutpie_backend": str,
                 "max_draws": int, "max_time": (int, float)},
     "diagnostics": {name: (int, float) for name in DiagnosticThresholds().to_dict()},
@@ -198,7 +200,8 @@ def _check_auto_only(smp: dict[str, Any], path: Path) -> None:
     if smp.get("draws", "auto") != "auto":
         given = [k for k in ("max_draws", "max_time") if k in smp]
         if given:
-            raise ValueError(f"{path}: [sampler] {' and '.join(given)} bound draws = \"auto\"; "
+            verb = "bound" if len(given) > 1 else "bounds"
+            raise ValueError(f"{path}: [sampler] {' and '.join(given)} {verb} draws = \"auto\"; "
                              f"with draws = {smp['draws']} the run draws exactly that many: "
                              "give one of the two")
     retry, target = smp.get("retry_target_accept"), smp.get("target_accept", 0.8)

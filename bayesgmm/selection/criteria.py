@@ -20,6 +20,7 @@ from joblib import Parallel, delayed
 from scipy.special import xlogy
 
 from .._validation import COVARIANCE_TYPES, check_data
+from ..covariance import points_needed
 from ..em import EMResult, fit_em
 from .sweep import (
     caught_warnings,
@@ -312,9 +313,9 @@ def _criteria_row(fit: EMResult, X: np.ndarray, sample_weight: np.ndarray | None
 
 
 def _points_needed(covariance_type: str, n_features: int) -> float:
-    """Effective size below which a component's covariance estimate is singular (less 0.5)."""
-    needed = {"full": n_features + 1, "diag": 2, "spherical": 2, "tied": 1}[covariance_type]
-    return needed - 0.5
+    """Effective size below which a component's covariance estimate is singular (less 0.5,
+    as EM's warning has it)."""
+    return points_needed(covariance_type, n_features) - 0.5
 
 
 def _failed_row(n_components: int, covariance_type: str, error: str) -> dict:

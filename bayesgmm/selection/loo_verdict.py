@@ -59,7 +59,8 @@ def pareto_warnings(pareto: pd.DataFrame) -> list[str]:
     one = len(high) == 1
     head = f"above {high['good_k'].iloc[0]:.2f}" if same else "too high"
     return [f"Pareto k {head} in {listed}: those observations' PSIS-LOO terms are unreliable and "
-            f"{'this model' if one else 'these models'}' elpd_loo is likely optimistic. Use "
+            f"{'this model' + chr(39) + 's' if one else 'these models' + chr(39)} elpd_loo is "
+            "likely optimistic. Use "
             "more draws, moment matching or K-fold cross-validation for "
             f"{'it' if one else 'them'}."]
 
