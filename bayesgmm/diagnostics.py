@@ -1107,9 +1107,17 @@ def _k_too_large_evidence(post, empty_weight) -> str:
         # distinct components look alike.
         sd = np.sqrt(m.var(axis=1, ddof=1).mean(axis=0))  # (K, D)
         flat = m.reshape(-1, *m.shape[2:])
+        spread = _component_spreads(post, K, m.shape[-1])
         for j in range(K):
             for k in range(j + 1, K):
                 if median[j] < empty_weight or median[k] < empty_weight:
+                    continue
+                # One cluster split in two gives two components of about its size; a broad
+                # component under a tight one (a background, or a heavy tail) is no duplicate,
+                # though its imprecise mean sits "close" to anything.
+                if spread is not None and np.any(
+                        np.maximum(spread[j], spread[k])
+                        > _SPREAD_RATIO * np.minimum(spread[j], spread[k])):
                     continue
                 # Duplicated: in most draws the two means sit within 2 (sd_j + sd_k) of each
                 # other in every feature, i.e. both components describe the same cluster.
@@ -1136,6 +1144,28 @@ def _k_too_large_evidence(post, empty_weight) -> str:
             "the log-likelihood or the predictive density, still do). Fewer components may "
             "describe the data as well: compare K by LOO (bayesgmm select) and refit with a "
             "smaller K." + outliers)
+
+
+# Two components whose per-feature sds differ by more than this factor describe different
+# structure (a cluster and a background, say), not one cluster counted twice.
+_SPREAD_RATIO = 3.0
+
+
+def _component_spreads(post, K: int, D: int) -> np.ndarray | None:
+    """Each component's posterior median sd per feature, (K, D), from the covariances
+    (full (K, D, D), tied (D, D), diag (K, D), spherical (K,)); None without them."""
+    if "covariances" not in post.data_vars:
+        return None
+    cov = post["covariances"].transpose(*SAMPLE_DIMS, ...)
+    c = np.median(cov.values.reshape(-1, *cov.shape[2:]), axis=0)
+    per_component = "component" in cov.dims  # tied: one matrix for all
+    if c.ndim == 2 + per_component:  # full or tied: the diagonal
+        c = np.diagonal(c, axis1=-2, axis2=-1)
+    spread = np.sqrt(np.broadcast_to(c if c.ndim else c[None], (K, D) if not per_component
+                                     else c.shape))
+    if spread.ndim == 1:  # spherical: one variance per component
+        spread = np.repeat(spread[:, None], D, axis=1)
+    return spread if spread.shape == (K, D) else None
 
 
 # Sarle's bimodality coefficient above this (its value for a uniform distribution) suggests

@@ -483,6 +483,27 @@ def test_advice_k_too_large_shows_the_evidence(rng, kind):
     assert "smaller K" in text and "noise component" not in text
 
 
+def test_a_broad_background_component_is_not_a_duplicate(rng):
+    """QA: a wide component under a tight cluster (soaking up background points) was called
+    "one cluster counted twice": its imprecise mean sits within a posterior sd of anything."""
+    post = posterior(rng)
+    lead = (N_CHAINS, N_DRAWS)
+    half = post["weights"][..., :1] / 2
+    post["weights"] = np.concatenate([half, post["weights"][..., 1:], half], -1)
+    post["means"] = np.concatenate(
+        [post["means"], (post["means"][:, :, 0] + 3 * MEAN_SD * rng.normal(size=(*lead, 2))
+                         )[:, :, None]], axis=2)
+    broad = post["covariances"][:, :, :1] * 100.0  # sds 10x component 0's
+    post["covariances"] = np.concatenate([post["covariances"], broad], axis=2)
+    result = diagnose(make_tree(post, sample_stats(rng)))
+    assert not any("counted twice" in a for a in result.advice)
+    # the same component at component 0's size is one cluster counted twice
+    post["covariances"][:, :, 3] = post["covariances"][:, :, 0]
+    post["means"][:, :, 3] = post["means"][:, :, 0] + MEAN_SD * rng.normal(size=(*lead, 2))
+    again = diagnose(make_tree(post, sample_stats(rng)))
+    assert any("components 0 and 3 may be one cluster counted twice" in a for a in again.advice)
+
+
 def test_a_scalar_constant_over_every_draw_is_neither_a_warning_nor_a_failure(rng):
     """A one-component mixture's weight is 1 in every draw: no R-hat (ArviZ's 0/0 warned,
     and fit_sparse printed it for a constant K+) and no rank test (all ranks tied gave p = 0,
