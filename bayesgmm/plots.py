@@ -681,13 +681,17 @@ def _density_2d(points, w, m, c) -> np.ndarray:
 
 def _contours(ax, X2, w, m, c, n_grid: int = 90, keep: np.ndarray | None = None) -> None:
     """Density contours of a 2-D mixture over the data: the levels enclose about 25, 50, 75,
-    90 and 95% of the data points (quantiles of the density at the points); the grid and the
-    axes around the points in ``keep`` (:func:`_claimed`) when given."""
+    90 and 95% of the data points (quantiles of the density at the points); with ``keep``
+    (:func:`_claimed`), of the points the Gaussians claim, and the grid and the axes around
+    them (the noise points' tiny densities would put the outer levels far beyond the axes,
+    whose edges would then cut them into stray arcs)."""
     xlim, ylim = _limits(X2[:, 0], keep), _limits(X2[:, 1], keep)
     gx, gy = np.meshgrid(np.linspace(*xlim, n_grid), np.linspace(*ylim, n_grid))
     z = _density_2d(np.column_stack([gx.ravel(), gy.ravel()]), w, m, c).reshape(gx.shape)
-    X2 = X2[~np.isnan(X2).any(axis=1)]  # a point missing a coordinate has no place here
-    at_points = _density_2d(X2, w, m, c)
+    complete = ~np.isnan(X2).any(axis=1)  # a point missing a coordinate has no place here
+    levelled = X2[complete if keep is None else complete & keep]
+    X2 = X2[complete]
+    at_points = _density_2d(levelled, w, m, c)
     levels = np.unique(np.quantile(at_points, [0.05, 0.10, 0.25, 0.50, 0.75]))
     ax.scatter(X2[:, 0], X2[:, 1], s=6, color=_DATA_COLOR, zorder=1)
     if len(levels) > 1:
@@ -726,6 +730,7 @@ def plot_density(result: Any, X: Any = None, ax: Axes | None = None, *, n_draws:
             else "EM mixture density")
 
     keep = _claimed(_membership(result, X), em.n_components) if em.noise else None
+    points = "points" if keep is None else "Gaussians' points"
 
     def pair(a, i, j):
         idx = [j, i]
@@ -754,7 +759,7 @@ def plot_density(result: Any, X: Any = None, ax: Axes | None = None, *, n_draws:
 
         fig = _pair_grid(X, names, ax, pair, diag, _pair_features(*_point_estimate(result)))
         # Two lines: on one, a 3-feature grid clipped both ends of the title.
-        fig.suptitle(f"{what};\ncontours enclose about 25/50/75/90/95% of the points")
+        fig.suptitle(f"{what};\ncontours enclose about 25/50/75/90/95% of the {points}")
         # the diagonal's dashed curves are the components: name them once for the grid
         _legend_below(fig, titles[:em.n_components], em.n_components,
                       [Line2D([], [], color=_MIXTURE_COLOR, lw=1.8, label="mixture")])
@@ -766,8 +771,7 @@ def plot_density(result: Any, X: Any = None, ax: Axes | None = None, *, n_draws:
     else:
         pair(ax, 1, 0)
         ax.set(xlabel=names[0], ylabel=names[1],
-               title=f"{what}\ncontours enclose about 25/50/75/90/95% of the "
-                     "points")
+               title=f"{what}\ncontours enclose about 25/50/75/90/95% of the {points}")
     return fig
 
 

@@ -251,7 +251,8 @@ def build_em_report(em: EMResult, X: Any, *, data_source: str | None = None,
     fit_figures = [
         figure("density", "The fitted mixture density over the data"
                + ("" if em.n_features == 1 else
-                  " (contours enclose about 25/50/75/90/95% of the points)"),
+                  " (contours enclose about 25/50/75/90/95% of the points"
+                  + (" the Gaussian components claim)" if em.noise else ")")),
                lambda: plots.plot_density(em, Xv)),
         figure("classification", "Classification: each point in its most probable "
                "component's colour, larger when less certain (uncertainty = 1 - max P(k | x))",
@@ -728,7 +729,8 @@ def _section_parameters(result, figure, random_state) -> str:
     density = figure("density", "The fitted mixture: posterior predictive density over the "
                      + ("histogram of the data, with each component's weighted density "
                         "(dashed) and a rug of the data" if one_d else
-                        "data (contours enclose about 25/50/75/90/95% of the points)"),
+                        "data (contours enclose about 25/50/75/90/95% of the points"
+                        + (" the Gaussian components claim)" if result.noise else ")")),
                      lambda: plots.plot_density(result, random_state=random_state))
     overlay = figure("overlay", "EM fit (dashed) against 50 posterior draws: "
                      + ("the EM mixture density beside the posterior mean density and its "
@@ -1391,7 +1393,11 @@ def _section_loo(bayes: BayesSelection, figure) -> tuple[str, str, list[str]]:
         "and dse its standard error; a model is <em>indistinguishable</em> from the best "
         "(within the noise of the elpd estimate; column within_noise of "
         "BayesSelection.comparison) when |elpd_diff| is below 4 or about two dse "
-        "(bayesgmm.selection.compare).</p>",
+        "(bayesgmm.selection.compare); the best model is indistinguishable from itself. se is "
+        "elpd's standard error, p the effective number of parameters (p_loo: much above the "
+        "model's count, or above the number of points, flags a misspecified model or "
+        "influential points) and weight the stacking weight of each model in the best "
+        "predictive average of them (Yao et al. 2018).</p>",
         f'<div class="verdict {cls}"><strong>Verdict.</strong> '
         f"{html.escape(bayes.verdict)}</div>",
         _table(table, decimals={c: 2 for c in ("elpd", "se", "elpd_diff", "dse", "p",

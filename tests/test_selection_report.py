@@ -118,3 +118,5 @@ def test_loo_table_shows_indistinguishable_and_no_empty_diag_elpd(em):
     assert "<th>diag_elpd</th>" not in loo and "<th>within_noise</th>" not in loo
     assert "<th>indistinguishable</th>" in loo and "<th>rank</th>" in loo
     assert "<em>indistinguishable</em> from the best" in loo
+    # QA: p and weight were shown unexplained
+    assert "p the effective number of parameters (p_loo" in loo and "stacking weight" in loo
