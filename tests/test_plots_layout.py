@@ -233,3 +233,23 @@ def test_the_mixture_band_is_not_drawn_in_a_component_colour():
     assert band.get_facecolor()[0][:3] == pytest.approx(to_rgba("black")[:3])
     mean = next(line for line in ax.lines if line.get_label() == "posterior mean density")
     assert to_rgba(mean.get_color()) == to_rgba("black") != to_rgba("C0")
+
+
+def test_contour_levels_with_noise_come_from_the_gaussians_points():
+    """QA: with far noise points the outer level (95% of all points) sat at the noise points'
+    tiny density, far beyond the zoomed axes, which cut it into a stray arc."""
+    from matplotlib.contour import ContourSet
+
+    rng = np.random.default_rng(0)
+    X2 = np.r_[rng.normal(0, 1, (300, 2)), rng.uniform(-40, 40, (30, 2))]
+    keep = np.r_[np.ones(300, bool), np.zeros(30, bool)]
+    w, m, c = np.ones((1, 1)), np.zeros((1, 1, 2)), np.eye(2)[None, None]
+    levels = {}
+    for name, k in (("all", None), ("claimed", keep)):
+        ax = Figure().subplots()
+        plots._contours(ax, X2, w, m, c, keep=k)
+        (contour,) = [a for a in ax.get_children() if isinstance(a, ContourSet)]
+        levels[name] = contour.levels
+    at_claimed = plots._density_2d(X2[:300], w, m, c)
+    assert levels["claimed"][0] == pytest.approx(np.quantile(at_claimed, 0.05))
+    assert levels["all"][0] < 0.1 * levels["claimed"][0]
