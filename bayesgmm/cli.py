@@ -280,6 +280,7 @@ def _parser() -> argparse.ArgumentParser:
                     "tiny data set, so that the first real run on this machine does not spend "
                     "a minute compiling. Safe to run again: it then takes seconds.",
     )
+    _shared_flags(warm, progress="no status lines")
     warm.set_defaults(func=_cmd_warm)
 
     run = sub.add_parser("run", help="run a declarative model specification (models/*.toml)")
@@ -632,7 +633,7 @@ def _cmd_em(args: argparse.Namespace) -> int:
 def _cmd_warm(args: argparse.Namespace) -> int:
     from .warm import warm
 
-    timing = warm()
+    timing = warm(show=not args.no_progress)
     print("kernels ready: " + ", ".join(f"{k} {v:.1f} s" for k, v in timing.items()))
     return 0
 

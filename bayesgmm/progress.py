@@ -91,18 +91,20 @@ def step(message: str, show: bool = True) -> Iterator[None]:
     say(f"{message}: done in {time.perf_counter() - t0:.1f} s")
 
 
-def first_run_notice(show: bool = True) -> None:
+def first_run_notice(show: bool = True, plan: bool = False) -> None:
     """Say that this run compiles the kernels (about :data:`COLD_COMPILE_S` s, once) when
-    numba's disk cache does not hold them yet."""
-    if show and _state["enabled"] and sampler_cache_is_cold():
+    numba's disk cache does not hold them yet (``plan``: those of the row plan too, for data
+    with missing values, weights, labels or a noise component)."""
+    if show and _state["enabled"] and sampler_cache_is_cold(plan):
         say(f"first run on this machine: compiling the sampler and EM kernels (numba), about "
             f"{COLD_COMPILE_S} s, once; later runs load them from the cache ('bayesgmm warm' "
             "does this ahead)")
 
 
-def sampler_cache_is_cold() -> bool:
+def sampler_cache_is_cold(plan: bool = False) -> bool:
     """True when numba would compile, not load, the kernels of a fit (the EM E-step and the
-    native sampler's density).
+    native sampler's density; with ``plan``, the row plan's too: missing values, weights,
+    labels, a noise component).
 
     Asks numba's own cache index, as numba does before it compiles
     (:func:`bayesgmm._numba_cache.has_cached_code`): the index must come from this numba
@@ -116,5 +118,6 @@ def sampler_cache_is_cold() -> bool:
     from . import _numba_cache, kernels
     from .backends import native
 
-    return not all(_numba_cache.has_cached_code(kernel)
-                   for kernel in (kernels.estep_serial, native.logp_and_gradient))
+    used = (kernels.estep_serial, native.logp_and_gradient) + (
+        (kernels.plan_estep, native.logp_and_gradient_plan) if plan else ())
+    return not all(_numba_cache.has_cached_code(kernel) for kernel in used)

@@ -595,6 +595,10 @@ def _section_em(em, X, figure, posterior: bool = False, hint: str = "") -> str:
     }
     if em.log_posterior is None:
         del stats["log posterior (MAP-EM)"]
+    else:  # at the penalised estimate: the criteria are not quite the ones of model selection
+        stats = {("log-likelihood at this estimate" if k == "log-likelihood" else
+                  f"{k.split(' (')[0]} at this estimate (lower is better)"
+                  if k.startswith(("BIC", "AIC")) else k): v for k, v in stats.items()}
     stats_table = pd.DataFrame({"value": list(stats.values())}, index=list(stats))
     prior = "MAP-EM under mclust's conjugate default prior" if em.prior is not None \
         else "maximum likelihood"
@@ -603,6 +607,11 @@ def _section_em(em, X, figure, posterior: bool = False, hint: str = "") -> str:
     fig = figure("em_convergence", f"EM objective: the start and each of the {em.n_iter} "
                  f"iterations of {run}", lambda: plots.plot_em_convergence(em))
     warn = "".join(f'<p class="warn">{html.escape(w)}</p>' for w in em.warnings) + hint
+    if em.log_posterior is not None:
+        warn += ("<p>The log-likelihood, BIC and AIC are at this MAP estimate; the "
+                 "maximum-likelihood fit's (bayesgmm em, bayesgmm select, fit_em without a "
+                 "prior), which model selection compares, are slightly better (its "
+                 "log-likelihood is the largest there is).</p>")
     return _section("em", "2. EM fit",
                     f"<p>The EM estimate ({prior}) starts every chain and is the reference "
                     "labelling of the components.</p>" if posterior else

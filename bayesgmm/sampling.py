@@ -224,9 +224,12 @@ def fit_bayes(
     if not isinstance(priors, Priors):
         raise ValueError(f"priors must be a bayesgmm.Priors; got {type(priors).__name__}")
     t_em = time.perf_counter()
-    progress.first_run_notice(ss.progressbar)
-    progress.say(f"fitting EM, K={K} (the best of 10 restarts)", ss.progressbar and em is None)
-    em = _check_or_fit_em(em, obs, Xc, names, K, covariance_type, priors, seed)
+    progress.first_run_notice(ss.progressbar, plan=obs.needs_plan)
+    # A step, not a line: on a cold cache EM compiles its kernels first (a minute on 2 cores),
+    # and a terminal should see a spinner meanwhile, not silence.
+    with progress.step(f"fitting EM, K={K} (the best of 10 restarts)",
+                       ss.progressbar and em is None):
+        em = _check_or_fit_em(em, obs, Xc, names, K, covariance_type, priors, seed)
     # With ordered means the components' order is their labelling: the start and the
     # reference (the result's em) in increasing order of the mean.
     in_order = _in_mean_order if ordered_means else (lambda fit: fit)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Print the path of a Python >= 3.12 interpreter, or fail with a clear message.
-# Looks at $PYTHON, then python3.14..python3.12 / python3 / python on PATH, then pyenv's versions.
+# Looks at $PYTHON, then python3.12, python3.13, python3.14, python3, python on PATH, then
+# pyenv's versions.
 set -u
 ok() { "$1" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else 1)' >/dev/null 2>&1; }
 candidates=()

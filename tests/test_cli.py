@@ -545,6 +545,13 @@ def test_warm_fills_the_cache_and_says_so(capsys):
 
     assert not progress.sampler_cache_is_cold()
     assert "kernels" in err and "sampler" in err
+    # QA: a noise fit after `warm` compiled its kernels for 15 s in silence; warm covers the
+    # row plan's kernels now, and says so
+    assert "row plan" in out and not progress.sampler_cache_is_cold(plan=True)
+    assert "kernels for missing values, weights and noise" in err
+    # QA: `bayesgmm warm --no-progress` was refused (every other command takes it)
+    rc, out, err = _run_main(["warm", "--no-progress"], capsys)
+    assert rc == 0 and "kernels ready" in out and err == ""
 
 
 @pytest.mark.parametrize("argv", [["fit", "good.csv", "-k", "2", "--out", "a_file"],

@@ -790,3 +790,20 @@ def test_problems_name_covariance_entries_as_the_tables_show_them():
     assert "covariances[2, v, v] (the variance of sd[2, v])" in text
     assert "covariances[0, a, b] (behind corr[0, a, b])" in text
     assert _as_in_tables("means[1, x]") == "means[1, x]"
+
+
+def test_criteria_at_the_map_start_say_so(report, tiny_fit):
+    """QA: the Bayesian report's "BIC" was at the MAP-EM estimate (2,322.68 for Old Faithful
+    K=2) while fit_em and select_em give the maximum-likelihood one (2,322.19): two BICs for
+    one model, the report's not quite a BIC."""
+    page, _, _ = report
+    assert tiny_fit.em.log_posterior is not None  # the premise: a MAP start
+    assert "BIC at this estimate (lower is better)" in page
+    assert "log-likelihood at this estimate" in page
+    assert "maximum-likelihood fit&#x27;s" in page or "maximum-likelihood fit's" in page
+    from bayesgmm.report import build_em_report
+
+    em_page, _ = build_em_report(bayesgmm.fit_em(
+        tiny_fit.idata["observed_data"]["x"].values, 2, random_state=0),
+        tiny_fit.idata["observed_data"]["x"].values)
+    assert "BIC (lower is better)" in em_page and "at this estimate" not in em_page
