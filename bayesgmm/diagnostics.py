@@ -87,6 +87,10 @@ class Check:
     problem : str or None
         A plain-language sentence naming the failure, the value and the threshold; ``None``
         when the check passed.
+    where : str
+        The scalar that attains the value, for the R-hat, ESS and rank checks (e.g.
+        ``"covariances[0, x0, x1]"``, which the report's parameter table shows only as sds and
+        a correlation); empty for the others.
     """
 
     name: str
@@ -95,6 +99,7 @@ class Check:
     passed: bool
     summary: str
     problem: str | None = None
+    where: str = ""
 
 
 @dataclass(frozen=True)
@@ -163,13 +168,16 @@ class Diagnostics:
     fixed_draws_advice: tuple[str, ...] = ()
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per check that was run: ``check``, ``value``, ``threshold``, ``passed``."""
+        """One row per check that was run: ``check``, ``value``, ``threshold``, ``passed``,
+        ``where`` (the scalar that attains an R-hat, ESS or rank p-value; empty for the
+        others)."""
         return pd.DataFrame(
             {
                 "check": [c.name for c in self.checks],
                 "value": [c.value for c in self.checks],
                 "threshold": [c.threshold for c in self.checks],
                 "passed": [c.passed for c in self.checks],
+                "where": [c.where for c in self.checks],
             }
         )
 
@@ -530,6 +538,7 @@ def _threshold_check(
         passed=passed,
         summary=summary.format(value=_fmt(value, threshold, digits), threshold=threshold, op=op),
         problem=None if passed else text,
+        where=str(where) if np.isfinite(value) else "",
     )
 
 
@@ -911,6 +920,7 @@ def _rank_check(pvalues: dict[str, float], family: float) -> Check:
             "tested scalars); the chains are not sampling the same distribution yet."
             if failing else "Rank-uniformity check failed: no p-value could be computed."
         ),
+        where=min(finite, key=finite.get) if finite else "",
     )
 
 
@@ -1134,8 +1144,10 @@ def _k_too_large_evidence(post, empty_weight) -> str:
     unreliable = (f" The relabelled draws of component(s) {', '.join(map(str, mixed))} are "
                   "bimodal (bimodality coefficient above 5/9 for a mean): their summaries "
                   "average over different clusters; do not report them." if mixed else "")
-    # A model with a noise component already has the outliers' place: no advice to add one.
-    outliers = "" if "noise_weight" in post.data_vars else (
+    # Said for a nearly empty component only, and not to a model that has a noise component
+    # (the outliers' place) already.
+    outliers = "" if "noise_weight" in post.data_vars or not np.any(
+        median < empty_weight) else (
         " A nearly empty component that holds a few far points is holding outliers: a noise "
         "component (noise=True; --noise, or noise = true in a specification) takes them "
         "instead, and then K need not shrink.")

@@ -902,6 +902,8 @@ def _section_diagnostics(result, diag, figure) -> str:
     checks["value"] = [_beside_threshold(v, t, rhat=name.startswith("max R-hat"))
                        for name, v, t in zip(checks.index, checks["value"],
                                              checks["threshold"], strict=True)]
+    # which scalar limits each check (a covariance entry named as the parameter table shows it)
+    checks["where"] = [_as_in_tables(w) for w in checks["where"]]
     problems = "".join(f"<li>{html.escape(_as_in_tables(p))}</li>" for p in diag.problems)
     not_checked = "".join(f"<li>{html.escape(n)}</li>" for n in diag.not_checked)
     per_chain = pd.DataFrame(
@@ -936,7 +938,7 @@ def _section_diagnostics(result, diag, figure) -> str:
     return _section(
         "diagnostics", "5. Diagnostics",
         _advice_html(diag),
-        _table(checks, formatted=("value",)),
+        _table(checks, formatted=("value", "where"), text="last"),
         f"<h3>Problems</h3><ul>{problems}</ul>" if problems else "",
         f"<h3>Not checked</h3><ul>{not_checked}</ul>" if not_checked else "",
         f"<h3>Per chain</h3>{n_div}", _table(per_chain),
