@@ -444,3 +444,25 @@ def test_a_start_every_chain_leaves_is_reanchored():
     assert record["new_start"] > record["old_start"] + 100
     np.testing.assert_allclose(np.sort(result.em.means[:, 0]), [-6, 0, 6], atol=0.2)
     assert result.compare_em()["em_in_interval"].all()
+
+
+def test_the_model_compiled_while_choosing_the_start_counts_as_compile_time(monkeypatch,
+                                                                           old_faithful):
+    """QA: a cold run reported "compile 0.00 s": the native model is compiled (or loaded) while
+    the start candidates are scored, and that time went to the start's select_s."""
+    import time as time_module
+
+    from bayesgmm import sampling
+
+    real = sampling._model_density
+
+    def slow(*args, **kwargs):  # stands in for a cold compile
+        time_module.sleep(0.5)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(sampling, "_model_density", slow)
+    result = sampling.fit_bayes(old_faithful, 2, random_state=1, progressbar=False, draws=100,
+                                tune=100, chains=2)
+    timing, start = result.settings["timing"], result.settings["start"]
+    assert timing["compile_s"] >= 0.5 and "compile_s" not in start
+    assert start["select_s"] < 0.5
