@@ -610,8 +610,8 @@ def _section_em(em, X, figure, posterior: bool = False, hint: str = "") -> str:
     if em.log_posterior is not None:
         warn += ("<p>The log-likelihood, BIC and AIC are at this MAP estimate; the "
                  "maximum-likelihood fit's (bayesgmm em, bayesgmm select, fit_em without a "
-                 "prior), which model selection compares, are slightly better (its "
-                 "log-likelihood is the largest there is).</p>")
+                 "prior), which model selection compares, are slightly better: that fit "
+                 "maximises the log-likelihood.</p>")
     return _section("em", "2. EM fit",
                     f"<p>The EM estimate ({prior}) starts every chain and is the reference "
                     "labelling of the components.</p>" if posterior else
