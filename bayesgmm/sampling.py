@@ -434,7 +434,8 @@ def fit_bayes(
         # one (without labels both give the same values).
         groups["log_likelihood"] = _log_likelihood(obs, raw, covariance_type)
     timing.update(em_s=em_s, postprocess_s=time.perf_counter() - t_post,
-                  total_s=time.perf_counter() - t_em)
+                  total_s=time.perf_counter() - t_em,
+                  compile_s=timing["compile_s"] + start_compile_s)
     # The record of what ran (resolved back end, cores used, timing): ``result.settings``;
     # what was asked for is ``result.sampler_settings``.
     record = {
@@ -444,8 +445,7 @@ def fit_bayes(
         "random_state": seed, "seed_drawn": random_state is None,
         "ordered_means": ordered_means,
         "target_accept": target_accept, "covariance_type": covariance_type,
-        "n_components": K, "timing": {**timing, "compile_s": timing["compile_s"]
-                                      + start_compile_s}, "start": start_info,
+        "n_components": K, "timing": timing, "start": start_info,
         "log_likelihood_stored": stored,
     }
     if retried is not None:
