@@ -58,11 +58,12 @@ def check_bool(value: Any, name: str) -> bool:
 
 
 def check_positive(value: Any, name: str, *, allow_zero: bool = False) -> float:
-    v = float(value)
-    if not np.isfinite(v) or v < 0 or (v == 0 and not allow_zero):
-        bound = ">= 0" if allow_zero else "> 0"
-        raise ValueError(f"{name} must be a finite number {bound}; got {value!r}")
-    return v
+    """``value`` as a float if it is a finite real number > 0 (``allow_zero``: >= 0); a
+    bool or a string is refused, not converted (``float(True)`` is 1, ``float("1e-3")`` a
+    number: nothing is converted implicitly)."""
+    bound = ">= 0" if allow_zero else "> 0"
+    return check_number(value, name, lambda v: np.isfinite(v) and (
+        v > 0 or (allow_zero and v == 0)), f"a finite number {bound}")
 
 
 def check_seed(seed: Any, name: str = "random_state") -> int | None:

@@ -541,10 +541,10 @@ def _cmd_fit(args: argparse.Namespace) -> int:
                                                 notes=notes)
     _check_columns(frame, args.covariance, "--columns")
     seed = seed if seed is not None else secrets.randbelow(2**31)  # printed, so repeatable
-    _print_notes(notes)
     print(f"{args.data}: {len(frame)} rows x {frame.shape[1]} column(s) {list(frame.columns)}"
           f"{_named_by(args.index)}; K={args.n_components}, {args.covariance} covariances; "
           f"seed {seed}")
+    _print_notes(notes)  # after the header, which names the data
     result = fit_bayes(frame, args.n_components, covariance_type=args.covariance,
                        random_state=seed, settings=settings, thresholds=thresholds, **observed)
     result.settings["seed_drawn"] = args.seed is None  # drawn here, printed above
@@ -594,10 +594,10 @@ def _cmd_em(args: argparse.Namespace) -> int:
                                                 notes=notes)
     _check_columns(frame, args.covariance, "--columns")
     seed = args.seed if args.seed is not None else secrets.randbelow(2**31)
-    _print_notes(notes)
     print(f"{args.data}: {len(frame)} rows x {frame.shape[1]} column(s) {list(frame.columns)}"
           f"{_named_by(args.index)}; K={args.n_components}, {args.covariance} covariances; "
           f"{args.n_init} EM restarts; seed {seed}")
+    _print_notes(notes)  # after the header, which names the data
     from .em import fit_em  # after the checks (numba loads); an EM fit never loads PyMC
 
     with progress.step(f"fitting EM ({args.n_init} restarts)"):
@@ -698,10 +698,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
     _check_columns(frame, spec.covariance_type, "[data] columns")
     # drawn here when the spec has none, and printed: the run can be repeated with it
     seed = spec.seed if spec.seed is not None else secrets.randbelow(2**31)
-    _print_notes(notes)
     print(f"{spec.path.name}: {spec.data_path}: {len(frame)} rows x {frame.shape[1]} column(s) "
           f"{list(frame.columns)}{_named_by(spec.index)}; K={spec.n_components}, "
           f"{spec.covariance_type} covariances; seed {seed}; output: {out}")
+    _print_notes(notes)  # after the header, which names the data
     settings = spec.sampler_settings
     if args.no_progress:
         settings = settings.replace(progressbar=False)
@@ -780,10 +780,11 @@ def _cmd_select(args: argparse.Namespace) -> int:
     _use_agg()
     from .report import SELECTION_REPORT_NAME, k_plus_table, write_selection_report
 
-    _print_notes(notes)
     print(f"{args.data}: {len(frame)} rows x {frame.shape[1]} column(s) {list(frame.columns)}"
           f"{_named_by(args.index)}; K = {', '.join(map(str, ks))}; "
-          f"{', '.join(covariance_types)} covariances; {args.n_init} EM restarts; seed {seed}\n")
+          f"{', '.join(covariance_types)} covariances; {args.n_init} EM restarts; seed {seed}")
+    _print_notes(notes)  # after the header, which names the data
+    print()
     settings = {"data": args.data, "columns": ", ".join(map(str, frame.columns)),
                 "rows": len(frame), "row names": _rows_setting(args.index),
                 **_observation_settings(args, names), "K": args.components,

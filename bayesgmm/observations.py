@@ -45,6 +45,7 @@ from ._validation import (
     check_bool,
     check_data,
     check_int,
+    check_number,
     check_sample_weight,
     is_number,
     pd_na,
@@ -363,9 +364,9 @@ def _noise(X: np.ndarray, names, noise: bool, volume: float | None
             raise ValueError("noise_volume is given but noise is off; pass noise=True")
         return -np.inf, None
     if volume is not None:
-        v = float(volume)
-        if not (math.isfinite(v) and v > 0):
-            raise ValueError(f"noise_volume must be a positive finite number; got {volume!r}")
+        # a real number: float(True) or float("2") would pass silently
+        v = check_number(volume, "noise_volume", lambda x: math.isfinite(x) and x > 0,
+                         "a positive finite number")
         _warn_if_smaller_than_box(v, X)
         return -math.log(v), None
     lower, upper = np.nanmin(X, axis=0), np.nanmax(X, axis=0)

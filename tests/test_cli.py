@@ -747,3 +747,14 @@ def test_the_main_job_runs_for_real(tmp_path, capsys):
     assert "Diagnostics: OK" in out and "time: compile_s" in out
     assert (tmp_path / "out" / "report.html").is_file()
     assert isinstance(bayesgmm.load(tmp_path / "out"), bayesgmm.BayesResult)
+
+
+def test_the_observation_notes_follow_the_header_that_names_the_data(data_dir, capsys):
+    """QA: `run` printed "noise: a uniform component ..." before the line naming the data."""
+    rc, out, err = _run_main(["em", "good.csv", "-k", "2", "--seed", "0", "--noise",
+                              "--no-progress"], capsys)
+    assert rc == 0, err
+    lines = out.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.startswith("good.csv: "))
+    noise = next(i for i, line in enumerate(lines) if line.startswith("noise: "))
+    assert header < noise

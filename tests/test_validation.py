@@ -515,3 +515,16 @@ def test_is_int_refuses_bools_and_floats_and_checks_the_minimum():
         and not validation.is_int(2.0)
     with pytest.raises(ValueError, match=r"^k must be an integer >= 0; got -1$"):
         validation.check_int(-1, "k", 0)
+
+
+@pytest.mark.parametrize("value", [True, "1e-3", "2"])
+def test_positive_numbers_are_not_converted_from_bools_or_text(value):
+    """QA: tol=True, noise_volume="2" and the like passed through float() silently."""
+    from bayesgmm import fit_em
+    from bayesgmm._validation import check_positive
+
+    with pytest.raises(ValueError, match="must be a finite number >= 0; got"):
+        check_positive(value, "tol", allow_zero=True)
+    X = np.random.default_rng(0).normal(size=(30, 2))
+    with pytest.raises(ValueError, match="noise_volume must be a positive finite number"):
+        fit_em(X, 1, noise=True, noise_volume=value)
