@@ -489,6 +489,14 @@ def test_group_warnings_lists_each_kind_once_with_its_cells():
         "K=3 full, K=3 diag: EM did not converge"]
 
 
+def test_a_message_that_names_its_cell_is_named_once():
+    """QA: "K=3: K=3: chain 3 found a better posterior mode ..." (fit_bayes names K itself)."""
+    from bayesgmm.selection.sweep import describe_group, group_warnings
+
+    (text, cells), = group_warnings({"K=3": ["K=3: chain 3 found a better mode"]})
+    assert describe_group(text, cells) == "K=3: chain 3 found a better mode"
+
+
 def test_em_cell_warnings_are_the_table_rows_messages():
     X = np.vstack([simulate_mixture(n=150, seed=3)[0], [[40.0, -40.0]]])  # one lone point
     em = select_em(X, range(1, 5), ("full",), n_init=2, random_state=0, n_jobs=1)

@@ -172,7 +172,9 @@ def group_warnings(by_cell: Mapping[str, Sequence[str]]) -> list[tuple[str, list
     """
     groups: dict[str, dict[str, str]] = {}
     for cell, messages in by_cell.items():
-        for message in dict.fromkeys(messages):
+        # a message that names its cell already ("K=3: chain 3 found ...", fit_bayes') is
+        # named once, by the label this grouping puts in front
+        for message in dict.fromkeys(m.removeprefix(f"{cell}: ") for m in messages):
             groups.setdefault(_SPECIFIC.sub(_GAP, message), {})[cell] = message
     out = []
     for template, cells in groups.items():
