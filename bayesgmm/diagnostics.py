@@ -47,7 +47,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from bayesgmm.relabel import LabelSwitchingReport
+from bayesgmm.relabel import SAMPLE_DIMS, LabelSwitchingReport
 
 __all__ = [
     "CAUSES",
@@ -59,7 +59,6 @@ __all__ = [
     "rank_uniformity_pvalues",
 ]
 
-SAMPLE_DIMS = ("chain", "draw")
 # The variables of the rank test by default (those present): those the report's rank plot
 # shows, the noise weight too with a noise component.
 RANK_VARIABLES = ("weights", "noise_weight", "means")

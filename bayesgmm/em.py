@@ -170,6 +170,16 @@ class EMResult(NoiseFlag):
     noise_bounds: np.ndarray | None = field(default=None, compare=False)
     observations: dict[str, Any] | None = field(default=None, compare=False)
 
+    def __repr__(self) -> str:
+        # what a user checks first; every field is an attribute (the arrays run to pages)
+        objective = ("" if self.log_posterior is None
+                     else f", log posterior {self.log_posterior:.6g}")
+        noise = f", noise weight {self.noise_weight:.3g}" if self.noise else ""
+        return (f"EMResult(K={self.n_components}, {self.covariance_type!r}, "
+                f"D={self.n_features}, log-likelihood {self.log_likelihood:.6g}{objective}, "
+                f"{'converged' if self.converged else 'NOT converged'} after {self.n_iter} "
+                f"iterations, weights {np.array2string(self.weights, precision=3)}{noise})")
+
     @property
     def n_components(self) -> int:
         return self.weights.shape[0]
@@ -304,14 +314,24 @@ class EMResult(NoiseFlag):
         (known components, -1 unknown, as the fit took them) a labelled row counts by its own
         component only, as in :attr:`log_likelihood`: the fit's own BIC on its data.
         """
+        self._warn_if_unweighted("bic", sample_weight)
         log_likelihood, n = self._total_log_likelihood(X, sample_weight, labels)
         return float(-2.0 * log_likelihood + self.n_parameters * np.log(n))
 
     def aic(self, X: Any, sample_weight: Any = None, *, labels: Any = None) -> float:
         """Akaike information criterion on X (lower is better): -2 log L + 2 p; weights,
         labels and left-out rows as in :meth:`bic`."""
+        self._warn_if_unweighted("aic", sample_weight)
         log_likelihood, _ = self._total_log_likelihood(X, sample_weight, labels)
         return float(-2.0 * log_likelihood + 2.0 * self.n_parameters)
+
+    def _warn_if_unweighted(self, criterion: str, sample_weight: Any) -> None:
+        """A weighted fit's criterion without its weights is another data set's: say so."""
+        if sample_weight is None and (self.observations or {}).get("weighted"):
+            warnings.warn(f"this fit was weighted (sample_weight) but {criterion}(X) got no "
+                          "weights: the criterion is of the unweighted rows, not the fit's "
+                          f"own; pass the weights ({criterion}(X, sample_weight))",
+                          UserWarning, stacklevel=3)
 
     def _total_log_likelihood(self, X: Any, sample_weight: Any, labels: Any = None
                               ) -> tuple[float, float]:
@@ -546,8 +566,9 @@ def fit_em(
             captured = [str(w.message) for w in caught]
     params, history, n_iter, converged, final_ll = best
     n_eff = obs.n_effective
-    if prior is None:
-        captured += _collapse_messages(params[0][:K] * n_eff, D, covariance_type)
+    if prior is None:  # a prior keeps few-point covariances proper (a lone point may be one)
+        restarts = len(starts) if starts[0] is None else None
+        captured += _collapse_messages(params[0][:K] * n_eff, D, covariance_type, restarts)
     captured += _coincidence_messages(params, params[0][:K] * n_eff, covariance_type, init)
     for msg in captured:
         warnings.warn(msg, DegenerateComponentWarning, stacklevel=2)
@@ -837,19 +858,25 @@ def _add_reg(covariances, covariance_type, reg_covar):
     return covariances + reg_covar
 
 
-def _collapse_messages(nk, D, covariance_type) -> list[str]:
+def _collapse_messages(nk, D, covariance_type, restarts: int | None = None) -> list[str]:
     """Components with fewer effective points than their covariance needs
     (:func:`bayesgmm.covariance.points_needed`, to within half a point: the rule by which
-    model selection marks a fit degenerate)."""
+    model selection marks a fit degenerate). ``restarts``: how many random starts the fit
+    took (None: the caller's start), for the advice."""
     needed = covariance.points_needed(covariance_type, D)
     small = np.flatnonzero((nk >= _EMPTY_NK) & (nk < needed - 0.5))
     if small.size == 0:
         return []
+    # From few random starts a component on a handful of points is most often a local
+    # optimum (an outlier captured, two clusters merged elsewhere): more restarts come first.
+    retry = (f"Try more restarts first (n_init=10; this fit took {restarts}): a component "
+             "on so few points is often a local optimum. Otherwise consider "
+             if restarts is not None and restarts < 10 else "Consider ")
     what = f"D+1={needed}" if covariance_type == "full" else f"{needed} ({covariance_type})"
     return [
         f"component(s) {small.tolist()} hold fewer than {what} effective points "
         f"(N_k = {np.round(nk[small], 2).tolist()}): their covariances rest on reg_covar alone. "
-        "Consider fewer components or a simpler covariance type (or, in fit_em, a prior: "
+        f"{retry}fewer components or a simpler covariance type (or, in fit_em, a prior: "
         "prior='default')."
     ]
 

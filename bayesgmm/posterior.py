@@ -22,7 +22,7 @@ import xarray as xr
 from scipy.special import logsumexp
 
 from . import kernels
-from ._validation import aligned_to_rows, check_data, check_int, check_number, is_int
+from ._validation import aligned_to_rows, check_data, check_number, is_int
 from .diagnostics import Diagnostics, diagnose
 from .draw_arrays import categorical, flat_noise_weight, flatten_draws
 from .em import EMResult
@@ -37,6 +37,13 @@ __all__ = ["BayesResult", "MembershipProbabilities"]
 PARAMETERS = ("weights", "means", "covariances")
 # diagnose()'s settings that are not thresholds, which BayesResult.diagnostics passes on.
 _DIAGNOSE_OPTIONS = ("rank_alpha", "empty_weight", "target_accept")
+
+
+def _check_max_draws(max_draws: Any) -> None:
+    """The one check of every method's ``max_draws``: a positive integer, or None for all."""
+    if max_draws is not None and not is_int(max_draws, 1):
+        raise ValueError(f"max_draws must be an integer >= 1 (or None: every draw); got "
+                         f"{max_draws!r}")
 
 
 @dataclass(frozen=True, eq=False)
@@ -110,6 +117,19 @@ class BayesResult:
     observations_summary: dict | None = None
     thresholds: DiagnosticThresholds | None = None
 
+    def __repr__(self) -> str:
+        # cheap facts only (the verdict's rank test takes a while: see diagnostics())
+        post = self.idata["posterior"]
+        stats = self.idata["sample_stats"] if "sample_stats" in self.idata.children else None
+        diverging = (f", {int(stats['diverging'].sum())} divergences"
+                     if stats is not None and "diverging" in stats.data_vars else "")
+        weights = post["weights"].mean(("chain", "draw")).to_numpy()
+        return (f"BayesResult(K={self.n_components}, {self.covariance_type!r}, "
+                f"D={len(self.feature_names)}, {post.sizes['chain']} chains x "
+                f"{post.sizes['draw']} draws ({self.settings.get('sampler', 'nutpie')})"
+                f"{diverging}, posterior mean weights "
+                f"{np.array2string(weights, precision=3)}; diagnostics(): the verdict)")
+
     # -- basic accessors --------------------------------------------------------------------
     @property
     def feature_names(self) -> tuple[str, ...]:
@@ -171,15 +191,16 @@ class BayesResult:
 
     def _draws(self, max_draws: int | None = None, random_state: Any = 0):
         """Flattened draws (S, ...) in full form, thinned to at most ``max_draws``."""
+        _check_max_draws(max_draws)  # every method's draws pass here
         return flatten_draws(self.posterior, self.covariance_type, max_draws=max_draws,
                              random_state=random_state)
 
     def _check(self, X: Any) -> np.ndarray:
-        # Missing values (NaN) are marginalised when the fit marginalised them.
-        allow_nan = (self.observations_summary or {}).get("missing") == "marginalise"
-        kwargs = {"allow_nan": True} if allow_nan else {}
+        # Missing values (NaN) are marginalised whatever the fit's ``missing`` policy (which
+        # said how to fit; the mixture gives any row's density from its observed values), as
+        # EMResult does.
         Xv, _ = check_data(X, n_features=len(self.feature_names),
-                           feature_names=self.feature_names, **kwargs)
+                           feature_names=self.feature_names, allow_nan=True)
         return Xv
 
     def _pointwise(self, Xv: np.ndarray, max_draws: int | None, want_resp: bool,
@@ -246,7 +267,12 @@ class BayesResult:
         ``var_names`` (default: :attr:`parameter_names`)."""
         _check_probability("ci_prob", ci_prob)
         var_names = self.parameter_names if var_names is None else var_names
-        return az.summary(self.idata, var_names=list(var_names), ci_prob=ci_prob, **kwargs)
+        var_names = [var_names] if isinstance(var_names, str) else list(var_names)
+        present = list(self.posterior.data_vars)
+        unknown = [v for v in var_names if isinstance(v, str) and v.lstrip("~") not in present]
+        if unknown and kwargs.get("filter_vars") is None:  # ArviZ's own error is a KeyError
+            raise ValueError(f"no variable(s) {unknown} in the posterior; it has {present}")
+        return az.summary(self.idata, var_names=var_names, ci_prob=ci_prob, **kwargs)
 
     def diagnostics(self, **thresholds: Any) -> Diagnostics:
         """R-hat, ESS, divergences, E-BFMI, tree depth, label switching, and a verdict, on
@@ -316,8 +342,9 @@ class BayesResult:
         """Posterior membership probabilities with an equal-tailed interval per point/component.
 
         Responsibilities are computed by the E-step kernel for each posterior draw (thinned to
-        ``max_draws``), then averaged. Missing values (NaN) are marginalised when the fit
-        marginalised them; with a noise component the last column is P(noise | x).
+        ``max_draws``), then averaged. Missing values (NaN) are marginalised (whatever the
+        fit's ``missing`` policy, as in :meth:`bayesgmm.EMResult.predict_proba`); with a noise
+        component the last column is P(noise | x).
 
         Parameters
         ----------
@@ -353,7 +380,7 @@ class BayesResult:
         return np.where(labels == self.n_components, -1, labels)
 
     def impute(self, X: Any = None, n_imputations: int | None = None, *,
-               max_draws: int = 200, random_state: Any = 0, labels: Any = None
+               max_draws: int | None = 200, random_state: Any = 0, labels: Any = None
                ) -> np.ndarray:
         """``X`` with its missing values (NaN) filled in under the posterior.
 
@@ -377,8 +404,9 @@ class BayesResult:
             data set and pool the
             results with Rubin's rules: their spread carries the uncertainty of both the
             parameters and the values, which any single completed data set understates.
-        max_draws : int
-            Posterior draws used (thinned evenly, the same ones as :meth:`predict_proba`).
+        max_draws : int or None
+            Posterior draws used (thinned evenly, the same ones as :meth:`predict_proba`;
+            None: every draw).
         random_state : int, optional
             Seeds the multiple imputations (which draws, which components, which values).
         labels : array-like (N,) of int, optional
@@ -406,7 +434,7 @@ class BayesResult:
         Xv = self._check(X)
         labels = check_labels(aligned_to_rows(labels, X, "labels"), Xv.shape[0],
                               self.n_components, fitting=False)
-        check_int(max_draws, "max_draws")
+        _check_max_draws(max_draws)  # also when no row needs the draws
         if n_imputations is not None and not is_int(n_imputations, 1):
             raise ValueError(f"n_imputations must be a positive integer or None; got "
                              f"{n_imputations!r}")

@@ -1386,7 +1386,7 @@ def _agreement(best: Mapping[str, tuple[int, str]]) -> str:
 def _section_loo(bayes: BayesSelection, figure) -> tuple[str, str, list[str]]:
     covariance = {getattr(r, "covariance_type", None) for r in bayes.results.values()} - {None}
     what = f" with {covariance.pop()} covariances" if len(covariance) == 1 else ""
-    # within_noise shown as "indistinguishable" and diag_elpd left to the Pareto-k table
+    # diag_elpd left to the Pareto-k table
     # (BayesSelection.shown_table); ArviZ ranks from 0, the criteria table above from 1.
     table = bayes.shown_table()
     if "rank" in bayes.comparison.columns:
@@ -1402,9 +1402,9 @@ def _section_loo(bayes: BayesSelection, figure) -> tuple[str, str, list[str]]:
         "estimated by Pareto-smoothed importance-sampling leave-one-out cross-validation "
         "(elpd_loo, <strong>higher is better</strong>). elpd_diff is each model minus the best "
         "and dse its standard error; a model is <em>indistinguishable</em> from the best "
-        "(within the noise of the elpd estimate; column within_noise of "
+        "(within the noise of the elpd estimate; column indistinguishable of "
         "BayesSelection.comparison) when |elpd_diff| is below 4 or about two dse "
-        "(bayesgmm.selection.compare); the best model is indistinguishable from itself. se is "
+        "(bayesgmm.selection.compare); the best model is the reference (False in its row). se is "
         "elpd's standard error, p the effective number of parameters (p_loo: much above the "
         "model's count, or above the number of points, flags a misspecified model or "
         "influential points) and weight the stacking weight of each model in the best "

@@ -43,6 +43,11 @@ VARIANTS = {
     "no step-size jitter": (False, {"step_size_jitter": 0.0}),
     "target_accept 0.7": (False, {"target_accept": 0.7}),
     "target_accept 0.9": (False, {"target_accept": 0.9}),
+    # nutpie's window length for the mass-matrix estimate (default: a new estimate every 80
+    # draws) and its step-size adaptation (default dual averaging)
+    "mass-matrix switch 160": (False, {"mass_matrix_switch_freq": 160}),
+    "mass-matrix switch 40": (False, {"mass_matrix_switch_freq": 40}),
+    "Adam step size": (False, {"step_size_adapt_method": "adam"}),
 }
 DEFAULT_VARIANTS = ("diag (default)", "low-rank", "Laplace + diag")
 

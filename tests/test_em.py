@@ -441,6 +441,29 @@ def test_map_history_starts_at_log_posterior_of_init(simulated, covariance_type)
     assert result.history[0] == pytest.approx(expected, rel=1e-12)
 
 
+def test_a_component_on_an_outlier_from_one_start_advises_more_restarts():
+    """From one random start EM can spend a component on a lone outlier (a local optimum);
+    the warning names more restarts first, and says nothing of them after ten."""
+    rng = np.random.default_rng(0)
+    X = np.vstack([rng.normal(0, 1, (150, 2)), rng.normal(6, 1, (150, 2)), [[60.0, -60.0]]])
+    init = {"weights": [0.5, 0.49, 0.01], "means": [[0, 0], [6, 6], [60, -60]]}
+    with pytest.warns(DegenerateComponentWarning, match=r"hold fewer than D\+1=3 .*Consider "
+                                                        "fewer components"):
+        fit_em(X, 3, init=init)  # the caller's start: restarts are not the advice
+    found = []
+    for seed in range(20):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            fit_em(X, 3, random_state=seed)
+        found += [str(w.message) for w in caught if "fewer than D+1" in str(w.message)]
+    assert found and all("Try more restarts first (n_init=10; this fit took 1)" in m
+                         for m in found)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fit_em(X, 3, random_state=0, n_init=10)
+    assert not any("Try more restarts" in str(w.message) for w in caught)
+
+
 @pytest.mark.parametrize("covariance_type", ["full", "diag", "spherical"])
 def test_map_does_not_collapse_where_ml_does(collapsing, covariance_type):
     X, means = collapsing

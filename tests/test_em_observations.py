@@ -1,5 +1,7 @@
 """EM with missing values, frequency weights, known labels and a noise component (issue 14)."""
 
+import warnings
+
 import numpy as np
 import pytest
 from conftest import COVARIANCE_TYPES
@@ -318,6 +320,19 @@ def test_criteria_need_a_weighted_row_with_data(simulated):
     for criterion in (fit.score, fit.bic, fit.aic):
         with pytest.raises(ValueError, match="zero on every row with an observed value"):
             criterion(X, sample_weight=weights)
+
+
+def test_criteria_of_a_weighted_fit_without_its_weights_warn(simulated):
+    X = simulated[0][:100]
+    weights = np.random.default_rng(0).integers(1, 4, 100).astype(float)
+    fit = fit_em(X, 2, sample_weight=weights, random_state=0)
+    for criterion in (fit.bic, fit.aic):
+        with pytest.warns(UserWarning, match=r"this fit was weighted .* got no weights"):
+            criterion(X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fit.bic(X, weights), fit.aic(X, weights)
+        fit_em(X, 2, random_state=0).bic(X)  # an unweighted fit: nothing to say
 
 
 # --------------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bayesgmm.io import read_table
+from bayesgmm.io import read_data, read_table
 
 
 def write(tmp_path, text, name="data.csv"):
@@ -48,6 +48,26 @@ def test_bundled_data_is_read(old_faithful):
 def test_non_numeric_text_names_column_value_and_row(tmp_path, text, match):
     with pytest.raises(ValueError, match=r"column\(s\) " + match):
         read_table(write(tmp_path, text))
+
+
+@pytest.mark.parametrize(("text", "kwargs", "match"), [
+    ("id,a,b\nx1,1,2\nx2,3,oops\n", {}, r"'b' has 'oops' in row id='x2'"),
+    ("id,a,w\n101,1,1\n102,3,heavy\n", {"weights": "w"}, r"it has 'heavy' in row id=102"),
+    ("id,a,b\nx1,1,2\nx2,3,\n", {"missing": "refuse"}, r"\(first: row id='x2'\)"),
+    ("id,a,b\nx1,1,2\nx2,3,inf\n", {}, r"'b' of .* is infinite at row id='x2'"),
+], ids=["text", "weights", "missing", "infinite"])
+def test_with_an_index_column_errors_name_the_row_by_its_id(tmp_path, text, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        read_data(write(tmp_path, text), index="id", **kwargs)
+
+
+def test_a_text_column_of_row_ids_is_suggested_as_the_index(tmp_path):
+    with pytest.raises(ValueError, match=r"if 'id' names the rows, make it the index column: "
+                                         r"--index id"):
+        read_data(write(tmp_path, "id,a,b\nx1,1,2\nx2,3,4\nx3,5,7\n"))
+    with pytest.raises(ValueError) as info:  # repeated values: not row IDs, no hint
+        read_data(write(tmp_path, "site,a\nnorth,1\nnorth,2\nsouth,3\n"))
+    assert "index column" not in str(info.value)
 
 
 def test_every_non_numeric_column_is_named(tmp_path):

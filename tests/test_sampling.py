@@ -469,3 +469,61 @@ def test_the_model_compiled_while_choosing_the_start_counts_as_compile_time(monk
     # seconds only: the command line prints each with :.1f (a copy of the dict taken before
     # the run's record was popped out of it broke `bayesgmm run`)
     assert all(isinstance(v, float) for v in timing.values()), timing
+
+
+@pytest.mark.parametrize("max_draws", [0, -1, 2.5, True, "100"])
+def test_max_draws_is_checked_by_every_method_that_thins_the_draws(quick_fit, old_faithful,
+                                                                   max_draws):
+    X = old_faithful.to_numpy()[:5]
+    calls = [lambda: quick_fit.predict_proba(X, max_draws=max_draws),
+             lambda: quick_fit.score_samples(X, max_draws=max_draws),
+             lambda: quick_fit.memberships(max_draws=max_draws),
+             lambda: quick_fit.impute(X, max_draws=max_draws),
+             lambda: quick_fit.sample_posterior_predictive(3, max_draws=max_draws)]
+    for call in calls:
+        with pytest.raises(ValueError, match=r"max_draws must be an integer >= 1 \(or None"):
+            call()
+
+
+def test_max_draws_none_takes_every_draw(quick_fit, old_faithful):
+    X = old_faithful.to_numpy()[:5]
+    every = quick_fit.score_samples(X, max_draws=None)
+    np.testing.assert_allclose(quick_fit.score_samples(X, max_draws=10**6), every, rtol=1e-12)
+    np.testing.assert_array_equal(quick_fit.impute(X, max_draws=None), X)
+
+
+def test_summary_takes_one_name_and_refuses_unknown_names(quick_fit):
+    assert list(quick_fit.summary("weights").index) == ["weights[0]", "weights[1]"]
+    with pytest.raises(ValueError, match=r"no variable\(s\) \['foo'\] in the posterior; it has "
+                                         r"\['weights', 'means', 'covariances'\]"):
+        quick_fit.summary(["weights", "foo"])
+    assert "weights[0]" not in quick_fit.summary(["~weights"]).index
+
+
+def test_repr_is_a_short_summary(quick_fit):
+    text = repr(quick_fit)
+    assert len(text) < 300 and "\n" not in text
+    assert text.startswith("BayesResult(K=2, 'full', D=2, 2 chains x 100 draws (nutpie)")
+    weights = quick_fit.posterior["weights"].mean(("chain", "draw")).to_numpy()
+    assert np.array2string(weights, precision=3) in text
+    em = repr(quick_fit.em)
+    assert len(em) < 300 and em.startswith("EMResult(K=2, 'full', D=2, log-likelihood ")
+
+
+def test_rows_with_missing_values_are_marginalised_whatever_the_fit_policy(quick_fit,
+                                                                          old_faithful):
+    """As EMResult does: the missing policy says how to fit, not which rows can be scored."""
+    X = old_faithful.to_numpy()[:4].copy()
+    X[0, 1] = np.nan
+    refusing = dataclasses.replace(
+        quick_fit, observations_summary={**(quick_fit.observations_summary or {}),
+                                         "missing": "refuse"})
+    proba = refusing.predict_proba(X).mean
+    np.testing.assert_allclose(proba, quick_fit.predict_proba(X).mean, rtol=1e-12)
+    # the incomplete row's memberships from its observed coordinate alone, draw by draw
+    w, m, L = quick_fit._draws(1000)
+    cov = L @ np.swapaxes(L, -1, -2)
+    from scipy.stats import norm
+    dens = w * norm.pdf(X[0, 0], m[:, :, 0], np.sqrt(cov[:, :, 0, 0]))
+    np.testing.assert_allclose(proba[0], (dens / dens.sum(1, keepdims=True)).mean(0),
+                               rtol=1e-10)

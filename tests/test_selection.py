@@ -95,6 +95,22 @@ def test_icl_is_bic_plus_twice_the_map_entropy(sweep, three_clusters):
     np.testing.assert_allclose(one["icl"], one["bic"])  # one component: nothing to classify
 
 
+def test_entropy_of_a_certain_classification_is_zero_not_minus_zero(sweep, three_clusters):
+    """QA: K=1's entropy column read -0.000000 (-sum log 1 is -0.0); an entropy is >= 0."""
+    one = sweep.table[sweep.table.n_components == 1]
+    assert (one["entropy"] == 0).all() and not np.signbit(one["entropy"]).any()
+    assert "-0" not in sweep.pivot("entropy").loc[[1]].to_string()
+    # the weighted path computes its own entropy
+    weighted = select_em(three_clusters, [1], ["full"], n_jobs=1, random_state=0,
+                         sample_weight=np.ones(len(three_clusters)))
+    assert not np.signbit(weighted.table["entropy"]).any()
+    # rounding can leave a responsibility a hair above 1: still a certain classification
+    for resp in (np.array([[1.0, 0.0], [0.0, 1.0]]), np.array([[np.nextafter(1.0, 2.0), 0.0]])):
+        for kind in ("map", "soft"):
+            entropy = classification_entropy(resp, kind)
+            assert entropy == 0 and not np.signbit(entropy)
+
+
 def test_bic_and_icl_pick_three_on_well_separated_data(sweep):
     assert sweep.best["bic"][0] == 3
     assert sweep.best["icl"][0] == 3
@@ -165,6 +181,16 @@ def test_unfittable_cells_are_reported_not_fatal():
     assert "fewer than n_components" in bad["error"] and np.isnan(bad["bic"])
     assert (5, "spherical") not in sel.fits
     assert "not fitted: K=5 spherical" in str(sel)
+
+
+def test_cells_unfittable_for_one_reason_are_listed_once():
+    """QA: a K above the number of points printed the same reason once per covariance type."""
+    X = np.random.default_rng(0).normal(size=(5, 2))
+    text = str(select_em(X, [5, 6, 7], "all", n_init=1, n_jobs=1, random_state=0))
+    failed = [line for line in text.splitlines() if "not fitted" in line]
+    assert failed == [
+        f"  not fitted: K={k} (full, tied, diag, spherical): X has 5 point(s), fewer than "
+        f"n_components={k}; each component needs at least one point" for k in (6, 7)]
 
 
 def test_degenerate_cells_are_flagged_and_not_chosen(galaxies):
@@ -247,7 +273,9 @@ def test_compare_verdict_best_within_noise_and_worse():
     assert sel.best == "K=4" and sel.within_noise == ("K=3",)
     assert sel.simplest_within_noise == "K=3"
     assert list(sel.comparison.index) == ["K=4", "K=3", "K=2"]
-    assert sel.comparison["within_noise"].tolist() == [True, True, False]
+    # each model against the best: the best is not "indistinguishable from itself"
+    assert sel.comparison["indistinguishable"].tolist() == [False, True, False]
+    assert "within_noise" not in sel.comparison.columns
     assert sel.verdict.startswith("K=4 is best")
     assert "K=3 (elpd_diff -" in sel.verdict and "is within noise" in sel.verdict
     assert "clearly worse: K=2" in sel.verdict
@@ -255,6 +283,38 @@ def test_compare_verdict_best_within_noise_and_worse():
     assert sel.warnings == () and (sel.pareto_k["n_high"] == 0).all()
     assert set(sel.loo) == set(models)
     assert "elpd_diff" in str(sel)
+
+
+def test_the_best_model_is_not_indistinguishable_from_itself():
+    """QA: print(select_bayes(...)) marked the best (rank 0) indistinguishable=True."""
+    rng = np.random.default_rng(0)
+    base = rng.normal(-2.0, 0.5, size=150)
+    sel = compare({"K=2": fake_fit(loglik_draws(rng, base), 2),
+                   "K=3": fake_fit(loglik_draws(rng, base + 0.001), 3)})
+    header, best_row, other_row = str(sel).splitlines()[:3]
+    assert header.split()[-1] == "indistinguishable"
+    assert best_row.split()[0] == sel.best and best_row.split()[-1] == "False"
+    assert other_row.split()[-1] == "True" and sel.within_noise == (other_row.split()[0],)
+
+
+def test_a_comparison_saved_with_within_noise_reads_as_indistinguishable(tmp_path):
+    """Tables written before the column's rename (loo.csv of ``bayesgmm select``) still show
+    and plot, with the best no longer marked indistinguishable from itself."""
+    rng = np.random.default_rng(0)
+    base = rng.normal(-2.0, 0.5, size=150)
+    sel = compare({"K=2": fake_fit(loglik_draws(rng, base), 2),
+                   "K=3": fake_fit(loglik_draws(rng, base + 0.001), 3)})
+    old = sel.comparison.rename(columns={"indistinguishable": "within_noise"})
+    old["within_noise"] = True  # as older versions wrote it: the best True as well
+    old.to_csv(tmp_path / "loo.csv", index_label="model")
+    loaded = pd.read_csv(tmp_path / "loo.csv", index_col="model")
+    for table in (old, loaded):
+        shown = dataclasses.replace(sel, comparison=table).shown_table()
+        pd.testing.assert_frame_equal(shown, sel.shown_table(), check_exact=False,
+                                      check_index_type=False, check_names=False)
+        ticks = [t.get_text() for t in plot_loo(table).axes[0].get_yticklabels()]
+        assert ticks == [sel.best, f"{sel.within_noise[0]} (indistinguishable)"]
+    assert old.columns.tolist().count("within_noise") == 1  # read, not changed
 
 
 def test_compare_reports_unconverged_models():
@@ -522,6 +582,20 @@ def test_count_nonempty_samples_assignments(three_clusters):
     np.testing.assert_array_equal(again, counts)
 
 
+@pytest.mark.parametrize("k_max", [1, np.int64(1)])
+def test_fit_sparse_refuses_a_single_component(three_clusters, k_max, monkeypatch):
+    """QA: fit_sparse(X, 1) sampled, though one component is always K+ = 1."""
+    import bayesgmm.sampling
+
+    def no_sampling(*args, **kwargs):
+        raise AssertionError("fit_sparse sampled before refusing K_max")
+
+    monkeypatch.setattr(bayesgmm.sampling, "fit_bayes", no_sampling)
+    with pytest.raises(ValueError, match=r"^fit_sparse needs max_components >= 2 \(an "
+                                         r"overfitted K.*\); got 1$"):
+        bayesgmm.fit_sparse(three_clusters, k_max)
+
+
 def test_summarise_sparse_identifies_the_filled_components(three_clusters):
     fake = overfitted_posterior(three_clusters)
     sparse = summarise_sparse(fake, random_state=0)
@@ -612,7 +686,7 @@ def test_loo_picks_three_on_well_separated_data():
                        random_state=11, n_jobs=1)
     assert sel.simplest_within_noise == "K=3", sel.verdict
     assert sel.best in ("K=3", "K=4"), sel.verdict
-    assert not sel.comparison.loc["K=2", "within_noise"]
+    assert not sel.comparison.loc["K=2", "indistinguishable"]
     assert set(sel.diagnostics) == {"K=2", "K=3", "K=4"}
 
 

@@ -103,12 +103,13 @@ def test_loo_table_shows_indistinguishable_and_no_empty_diag_elpd(em):
     bayes = compare({"K=2": fake_fit(loglik_draws(rng, base - 0.4), 2),
                      "K=3": fake_fit(loglik_draws(rng, base), 3),
                      "K=4": fake_fit(loglik_draws(rng, base + 0.001), 4)})
-    # the data stay whole (public API): ArviZ's diag_elpd, within_noise
-    assert {"diag_elpd", "within_noise"} <= set(bayes.comparison.columns)
+    # the data stay whole (public API): ArviZ's diag_elpd; one name for the verdict's column
+    assert {"diag_elpd", "indistinguishable"} <= set(bayes.comparison.columns)
+    assert "within_noise" not in bayes.comparison.columns
     assert (bayes.comparison["diag_elpd"] == "").all()  # no Pareto k above good_k
     shown = bayes.shown_table()
     assert "diag_elpd" not in shown and "within_noise" not in shown
-    assert shown["indistinguishable"].tolist() == bayes.comparison["within_noise"].tolist()
+    assert shown["indistinguishable"].tolist() == bayes.comparison["indistinguishable"].tolist()
     console = str(bayes)
     assert "diag_elpd" not in console and "within_noise" not in console
     assert "indistinguishable" in console.splitlines()[0]

@@ -7,6 +7,7 @@ imported by :mod:`bayesgmm.io.specs` and the command line.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -269,19 +270,27 @@ def read_data(path: str | Path, columns: list[str] | None = None, *,
     label_values = frame[labels].copy() if labels else None
     weight_column = frame[weights] if weights else None
     row_ids = _row_ids(frame[index], path) if index else None
+
+    def row(position: int) -> str:  # a row in a message: by its ID when the rows have IDs
+        if row_ids is None:
+            return f"row {position}"
+        name = row_ids[position]
+        return f"row {index}={getattr(name, 'item', lambda: name)()!r}"
+
     frame = frame[list(columns)]
     if len(frame) == 0:
         raise ValueError(f"{path} has no data rows")
-    problems = {c: _column_problem(frame[c]) for c in frame.columns}
+    problems = {c: _column_problem(frame[c], row) for c in frame.columns}
     non_numeric = {c: why for c, why in problems.items() if why}
     if non_numeric:
         raise ValueError(
             f"column(s) {list(non_numeric)} in {path} are not numeric: "
             + "; ".join(f"{c!r} {why}" for c, why in non_numeric.items())
             + ". Nothing is converted implicitly: fix the file or select other columns"
+            + _index_hint(frame, non_numeric)
         )
     frame = frame.astype(np.float64)
-    sample_weight = _weights(weight_column, path) if weights else None
+    sample_weight = _weights(weight_column, path, row) if weights else None
     empty = [c for c in frame.columns if frame[c].isna().all()]
     if empty:
         raise ValueError(f"column(s) {empty} of {path} have no values at all; leave them out "
@@ -289,8 +298,8 @@ def read_data(path: str | Path, columns: list[str] | None = None, *,
     incomplete = frame.isna().any(axis=1)
     if incomplete.any() and missing == "refuse":
         raise ValueError(
-            f"{int(incomplete.sum())} row(s) of {path} have missing values (first: row "
-            f"{int(np.flatnonzero(incomplete)[0])}); integrate them out (--missing "
+            f"{int(incomplete.sum())} row(s) of {path} have missing values (first: "
+            f"{row(int(np.flatnonzero(incomplete)[0]))}); integrate them out (--missing "
             "marginalise) or drop the rows (--missing drop)"
         )
     dropped = 0
@@ -311,8 +320,8 @@ def read_data(path: str | Path, columns: list[str] | None = None, *,
                              f"{dropped} row(s) with missing values are dropped")
     infinite = np.isinf(frame.to_numpy())
     if infinite.any():
-        row, col = np.argwhere(infinite)[0]
-        raise ValueError(f"column {frame.columns[col]!r} of {path} is infinite at row {row} "
+        at, col = np.argwhere(infinite)[0]
+        raise ValueError(f"column {frame.columns[col]!r} of {path} is infinite at {row(at)} "
                          f"({int(infinite.sum())} infinite value(s) in all): remove the "
                          "value(s), or leave the cell(s) empty to treat them as missing")
     try:  # everything else the fit would refuse (infinite or huge values, no rows), now;
@@ -363,10 +372,20 @@ def _missing_policy(missing: str | None, dropna: bool) -> str:
     return "marginalise" if missing is None else missing
 
 
-def _weights(column: pd.Series, path: str) -> np.ndarray:
+def _index_hint(frame: pd.DataFrame, non_numeric: dict[str, str]) -> str:
+    """A hint when a refused text column looks like row IDs (one distinct value per row)."""
+    ids = [c for c in non_numeric
+           if frame[c].notna().all() and frame[c].nunique() == len(frame) > 1]
+    if not ids:
+        return ""
+    return (f" (if {ids[0]!r} names the rows, make it the index column: --index {ids[0]}, or "
+            f"index = \"{ids[0]}\" in a spec's [data])")
+
+
+def _weights(column: pd.Series, path: str, row: Callable[[int], str]) -> np.ndarray:
     """A weights column as float64, or a ValueError naming the column, the value and its row."""
     name = column.name
-    why = _column_problem(column)
+    why = _column_problem(column, row)
     if why:
         raise ValueError(f"the weights column {name!r} of {path} is not numeric: it {why}")
     w = column.to_numpy(dtype=np.float64, na_value=np.nan)
@@ -374,12 +393,14 @@ def _weights(column: pd.Series, path: str) -> np.ndarray:
     return w
 
 
-def _column_problem(column: pd.Series) -> str | None:
+def _column_problem(column: pd.Series, row: Callable[[int], str] = "row {}".format
+                    ) -> str | None:
     """Why a column read from a file is not usable as a numeric feature, or None.
 
     Integer and floating-point columns are numeric. pandas already parses numeric text as
     numbers, so a text column holds something that is not a number: name the first such value
-    and its row (0-based, not counting the header). Booleans (true/false columns) are refused
+    and its row (``row(position)``: by default ``row 3``, 0-based, not counting the header;
+    with an index column the row's ID). Booleans (true/false columns) are refused
     as well: a Gaussian mixture over 0/1 flags is rarely what was meant, and converting them
     silently would hide that.
     """
@@ -392,20 +413,20 @@ def _column_problem(column: pd.Series) -> str | None:
     if kind == "O":  # object columns from Parquet or mixed CSV columns may hold booleans
         flags = present & column.map(lambda v: isinstance(v, bool | np.bool_))
         if flags.any():
-            row = flags.idxmax()
-            return f"has the boolean {column[row]!r} in row {row}"
+            at = int(flags.to_numpy().argmax())
+            return f"has the boolean {column.iloc[at]!r} in {row(at)}"
     try:
         numeric = pd.to_numeric(column, errors="coerce")
     except (TypeError, ValueError):  # e.g. datetime columns from Parquet
         return f"has dtype {column.dtype}"
     bad = present & numeric.isna()
     if bad.any():
-        row = bad.idxmax()
-        return f"has {column[row]!r} in row {row}"
+        at = int(bad.to_numpy().argmax())
+        return f"has {column.iloc[at]!r} in {row(at)}"
     if kind == "O" and present.any():  # a typed text column (Parquet) whose text is numbers
-        row = present.idxmax()
-        return (f"holds numbers stored as text (dtype {column.dtype}), e.g. {column[row]!r} in "
-                f"row {row}")
+        at = int(present.to_numpy().argmax())
+        return (f"holds numbers stored as text (dtype {column.dtype}), e.g. "
+                f"{column.iloc[at]!r} in {row(at)}")
     return f"has dtype {column.dtype}"
 
 

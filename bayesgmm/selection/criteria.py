@@ -102,11 +102,26 @@ class EMSelection:
                               for r in degenerate.itertuples())
             lines.append(f"  degenerate (a component too small for its covariance; not eligible "
                          f"as best): {cells}")
-        failed = self.table[self.table["error"] != ""]
-        for _, row in failed.iterrows():
-            lines.append(f"  not fitted: K={row.n_components} {row.covariance_type}: {row.error}")
+        lines += [f"  not fitted: {cells}: {error}"
+                  for cells, error in _failed_groups(self.table)]
         lines += [f"  note: {note}" for note in self.notes]
         return "\n".join(lines)
+
+
+def _failed_groups(table: pd.DataFrame) -> list[tuple[str, str]]:
+    """The unfittable cells as (cells, reason), each reason once: a K that no covariance type
+    can fit (too few points) would otherwise repeat the same line once per type.
+
+    ``cells`` names each K once, its covariance types in parentheses when several share the
+    reason: ``"K=8 (full, tied, diag, spherical)"``, ``"K=5 spherical"``.
+    """
+    by_error: dict[str, dict[int, list[str]]] = {}
+    for row in table[table["error"] != ""].itertuples():
+        by_error.setdefault(row.error, {}).setdefault(row.n_components, []).append(
+            row.covariance_type)
+    return [(", ".join(f"K={k} ({', '.join(cts)})" if len(cts) > 1 else f"K={k} {cts[0]}"
+                       for k, cts in by_k.items()), error)
+            for error, by_k in by_error.items()]
 
 
 def select_em(
@@ -290,7 +305,7 @@ def _criteria_row(fit: EMResult, X: np.ndarray, sample_weight: np.ndarray | None
         g = np.ones(X.shape[0]) if sample_weight is None else sample_weight
         e = fit._estep(X, labels=labels, return_resp=True)
         loglik = float(np.sum(g * e.pointwise))
-        entropy = float(-np.sum(g * np.log(e.resp.max(axis=1))))
+        entropy = _nonnegative(-np.sum(g * np.log(e.resp.max(axis=1))))
         bic = -2.0 * loglik + fit.n_parameters * math.log(g.sum())
         aic = -2.0 * loglik + 2.0 * fit.n_parameters
     sizes = fit.weights * fit.n_samples
@@ -357,7 +372,13 @@ def classification_entropy(resp: np.ndarray, kind: str = "map") -> float:
     """
     resp = np.asarray(resp, dtype=np.float64)
     if kind == "map":
-        return float(-np.sum(np.log(resp.max(axis=1))))
+        return _nonnegative(-np.sum(np.log(resp.max(axis=1))))
     if kind == "soft":
-        return float(-np.sum(xlogy(resp, resp)))
+        return _nonnegative(-np.sum(xlogy(resp, resp)))
     raise ValueError(f"kind must be 'map' or 'soft'; got {kind!r}")
+
+
+def _nonnegative(value: float) -> float:
+    """An entropy, which is >= 0: a certain classification (r = 1) gives -0.0, and rounding
+    (r a hair above 1) a tiny negative value, both printed as "-0.000000"; they are 0."""
+    return max(float(value), 0.0) + 0.0  # + 0.0 turns -0.0 into 0.0

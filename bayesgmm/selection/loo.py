@@ -66,7 +66,10 @@ class BayesSelection:
         ``az.compare``'s table (unrounded), best model first: ``rank``, ``elpd_diff``
         (model minus best, so <= 0), ``dse`` (its standard error), ``p_worse``, ``diag_diff``,
         ``diag_elpd``, ``p`` (effective number of parameters), ``elpd`` (elpd_loo), ``se``,
-        ``weight`` (stacking), plus ``within_noise`` (bool; see :func:`compare`).
+        ``weight`` (stacking), plus ``indistinguishable`` (bool): whether the model is within
+        the noise of the elpd estimate of the best one (see :func:`compare`); each model is
+        compared with the best, so the best's own entry is False. Comparisons saved before
+        this column was renamed call it ``within_noise``; :func:`plot_loo` reads both.
         :meth:`shown_table` is the part of it the console and the report show.
     loo : dict
         Model name -> ArviZ ELPDData from ``az.loo(..., pointwise=True)``.
@@ -77,7 +80,8 @@ class BayesSelection:
     best : str
         Highest elpd_loo.
     within_noise : tuple of str
-        Other models whose elpd is indistinguishable from the best one's.
+        The other models whose elpd is indistinguishable from the best one's (the rows of
+        ``comparison`` with ``indistinguishable`` True).
     simplest_within_noise : str or None
         Among the best and those within noise, the one with the fewest components (None when
         the models' K is unknown).
@@ -105,21 +109,33 @@ class BayesSelection:
 
     def shown_table(self) -> pd.DataFrame:
         """The comparison as the console and the report show it: elpd, se, elpd_diff, dse,
-        p, weight, and ``within_noise`` as ``indistinguishable`` (from the best by elpd_loo:
-        "noise" is ambiguous beside a noise component). ``az.compare``'s ``diag_elpd`` (the
-        number of Pareto k above good_k, empty when there are none) is left out: the Pareto-k
-        table and the warnings say it for every model; it stays in :attr:`comparison`."""
-        cols = [c for c in _SHOWN if c in self.comparison.columns]
-        return self.comparison[cols].rename(columns=_SHOWN)
+        p, weight and ``indistinguishable`` (from the best by elpd_loo; False for the best).
+        ``az.compare``'s ``diag_elpd`` (the number of Pareto k above good_k, empty when there
+        are none) is left out: the Pareto-k table and the warnings say it for every model; it
+        stays in :attr:`comparison`."""
+        table = with_current_names(self.comparison)
+        return table[[c for c in _SHOWN if c in table.columns]]
 
     def __str__(self) -> str:
         table = self.shown_table().to_string(float_format=lambda v: f"{v:.2f}")
         return "\n".join([table, "", self.verdict])
 
 
-# comparison column -> its name where shown (BayesSelection.shown_table)
-_SHOWN = {"elpd": "elpd", "se": "se", "elpd_diff": "elpd_diff", "dse": "dse", "p": "p",
-          "weight": "weight", "within_noise": "indistinguishable"}
+# comparison columns shown (BayesSelection.shown_table), in order
+_SHOWN = ("elpd", "se", "elpd_diff", "dse", "p", "weight", "indistinguishable")
+
+
+def with_current_names(comparison: pd.DataFrame) -> pd.DataFrame:
+    """``comparison`` as this version writes it, from a table saved by an older one (e.g.
+    ``bayesgmm select``'s loo.csv): ``within_noise`` is read as ``indistinguishable``, with
+    the best model (first row) False, as :func:`compare` has it now."""
+    # renamed because "noise" read as the noise component's
+    if "within_noise" not in comparison.columns or "indistinguishable" in comparison.columns:
+        return comparison
+    table = comparison.rename(columns={"within_noise": "indistinguishable"})
+    if len(table):  # older versions marked the best as indistinguishable from itself
+        table.iloc[0, table.columns.get_loc("indistinguishable")] = False
+    return table
 
 
 def select_bayes(
@@ -285,10 +301,12 @@ def compare(
         frequency weights (``observed_data`` ``sample_weight``, whole numbers) row n's
         pointwise elpd counts ``sample_weight[n]`` times, as if it were repeated.
     min_elpd_diff, n_se : float
-        A model is *within noise* of the best when
-        ``|elpd_diff| < max(min_elpd_diff, n_se * dse)``: differences below 4 are small whatever
-        their standard error (Vehtari et al., "Cross-validation FAQ"; Sivula et al. 2025), and
-        larger ones need to exceed about two standard errors to be credible.
+        A model is *indistinguishable* from the best (within the noise of the elpd estimate;
+        column ``indistinguishable``) when ``|elpd_diff| < max(min_elpd_diff, n_se * dse)``:
+        differences below 4 are small whatever their standard error (Vehtari et al.,
+        "Cross-validation FAQ"; Sivula et al. 2025), and larger ones need to exceed about two
+        standard errors to be credible. The best model is not compared with itself: its
+        entry is False.
     method : str
         ``az.compare``'s weighting method.
     thresholds : DiagnosticThresholds, optional
@@ -318,10 +336,9 @@ def compare(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # the verdict carries the diagnostics
         table = az.compare(loos, method=method, round_to="none")
-    bound = np.maximum(min_elpd_diff, n_se * table["dse"].to_numpy())
-    table["within_noise"] = np.abs(table["elpd_diff"].to_numpy()) < bound
+    table["indistinguishable"] = _indistinguishable(table, min_elpd_diff, n_se)
     best = str(table.index[0])
-    within = tuple(str(n) for n in table.index[1:] if table.loc[n, "within_noise"])
+    within = tuple(str(n) for n in table.index if table.loc[n, "indistinguishable"])
     simplest = loo_verdict.simplest((best, *within), results)
     pareto = loo_verdict.pareto_table(loos)
     # No thresholds: each model's own defaults (duck-typed models need not take any).
@@ -347,6 +364,15 @@ def compare(
         diagnostics=diagnostics,
         results=results,
     )
+
+
+def _indistinguishable(table: pd.DataFrame, min_elpd_diff: float, n_se: float) -> np.ndarray:
+    """Each model against the best (``az.compare``'s first row): is its elpd_diff within
+    noise? The best's own entry is False: its elpd_diff of 0 says nothing about the others."""
+    bound = np.maximum(min_elpd_diff, n_se * table["dse"].to_numpy())
+    within = np.abs(table["elpd_diff"].to_numpy()) < bound
+    within[0] = False
+    return within
 
 
 def _tree(name: str, model: Any) -> xr.DataTree:

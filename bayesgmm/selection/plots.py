@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from .criteria import CRITERIA, EMSelection
-from .loo import BayesSelection
+from .loo import BayesSelection, with_current_names
 from .sparse import SparseMixture
 
 if TYPE_CHECKING:  # heavy imports (arviz, pymc, matplotlib) stay out of the EM workers
@@ -152,10 +152,12 @@ def plot_loo(comparison: BayesSelection | pd.DataFrame, ax: Any = None) -> Figur
     matplotlib.figure.Figure
         Filled circles: elpd_loo with its standard error; open triangles (offset below):
         the difference from the best model with the standard error of the difference.
-        Models within noise of the best (``within_noise``) are labelled
-        "(indistinguishable)": "noise" would be ambiguous beside a noise component.
+        Models indistinguishable from the best (column ``indistinguishable``, or
+        ``within_noise`` in a comparison saved by an older version) are labelled
+        "(indistinguishable)".
     """
-    table = comparison.comparison if isinstance(comparison, BayesSelection) else comparison
+    table = with_current_names(comparison.comparison if isinstance(comparison, BayesSelection)
+                               else comparison)
     (axis,) = _axes(ax, 1, width=6.0, height=0.6 * len(table) + 1.5)
     y = np.arange(len(table))[::-1].astype(float)
     axis.errorbar(table["elpd"], y, xerr=table["se"], fmt="o", color="C0", label="elpd_loo +- se")
@@ -164,8 +166,9 @@ def plot_loo(comparison: BayesSelection | pd.DataFrame, ax: Any = None) -> Figur
     axis.errorbar(diff_x[1:], y[1:] - 0.25, xerr=table["dse"].to_numpy()[1:], fmt="^",
                   mfc="none", color="C1", label="best + elpd_diff +- dse")
     axis.axvline(best, color="grey", ls="--", lw=1)
-    noise = table["within_noise"] if "within_noise" in table else pd.Series(False, table.index)
-    labels = [f"{name}{' (indistinguishable)' if noise.iloc[i] and i else ''}"
+    same = (table["indistinguishable"] if "indistinguishable" in table
+            else pd.Series(False, table.index))
+    labels = [f"{name}{' (indistinguishable)' if same.iloc[i] else ''}"
               for i, name in enumerate(table.index)]
     axis.set_yticks(y, labels)
     axis.set_xlabel("elpd_loo (higher is better)")

@@ -115,6 +115,8 @@ def fit_sparse(
     ----------
     X : array-like (N, D) or (N,), or pandas DataFrame
     max_components : int, default 10
+        K_max, at least 2: more components than the clusters you expect (2-3 times as many),
+        so that the superfluous ones can empty.
     concentration : float, default 0.01
         e0; overrides ``priors.weights_concentration``.
     covariance_type : str
@@ -152,6 +154,9 @@ def fit_sparse(
     from ..sampling import fit_bayes
 
     K = check_n_components(max_components)
+    if K < 2:  # one component is always the one non-empty one: K+ = 1 whatever the data
+        raise ValueError(f"fit_sparse needs max_components >= 2 (an overfitted K, e.g. 2-3x "
+                         f"the clusters you expect); got {K}")
     # before sampling: K+ needs the rows the weights stand for
     frequency_counts(fit_kwargs.get("sample_weight"), "the number of non-empty components")
     priors = dataclasses.replace(priors or Priors(), weights_concentration=concentration)
