@@ -266,7 +266,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     _data_flags(em)
     em.add_argument("--n-init", type=int, default=10, metavar="N",
-                    help="EM restarts; the best is kept (default: 10)")
+                    help="EM restarts from each of two seedings (k-means++, random data "
+                         "points); the best is kept (default: 10)")
     _shared_flags(em, seed="seed of the restarts (default: a random one, printed)",
                   progress="no status lines",
                   out="report directory (default: results/<data stem>_em_k<K>)",
@@ -319,7 +320,8 @@ def _parser() -> argparse.ArgumentParser:
                         help="comma-separated columns to use (default: all)")
     _observation_flags(select, " (every fit of the sweep)")
     select.add_argument("--n-init", type=int, default=5, metavar="N",
-                        help="EM restarts per cell (default: 5)")
+                        help="EM restarts per cell from each of two seedings (k-means++, "
+                             "random data points; default: 5)")
     select.add_argument("--jobs", type=int, default=-1, metavar="N",
                         help="parallel workers over the grid (joblib; -1: all cores, the "
                              "default)")
@@ -596,13 +598,14 @@ def _cmd_em(args: argparse.Namespace) -> int:
     seed = args.seed if args.seed is not None else secrets.randbelow(2**31)
     print(f"{args.data}: {len(frame)} rows x {frame.shape[1]} column(s) {list(frame.columns)}"
           f"{_named_by(args.index)}; K={args.n_components}, {args.covariance} covariances; "
-          f"{args.n_init} EM restarts; seed {seed}")
+          f"{args.n_init} EM restarts from k-means++ and {args.n_init} from random data "
+          f"points; seed {seed}")
     _print_notes(notes)  # after the header, which names the data
-    from .em import fit_em  # after the checks (numba loads); an EM fit never loads PyMC
+    from .em import BOTH_INITS, fit_em  # after the checks (numba loads); never PyMC
 
-    with progress.step(f"fitting EM ({args.n_init} restarts)"):
+    with progress.step(f"fitting EM ({2 * args.n_init} restarts)"):
         em = fit_em(frame, args.n_components, covariance_type=args.covariance,
-                    n_init=args.n_init, random_state=seed, **observed)
+                    n_init=args.n_init, init=BOTH_INITS, random_state=seed, **observed)
     _name_components(em, names)
     _print_em(em, frame)
     _print_observations(em, names)
@@ -621,7 +624,7 @@ def _cmd_em(args: argparse.Namespace) -> int:
             rows = frame.index.to_numpy()[kept] if args.index else kept.nonzero()[0]
             html = write_em_report(em, frame.loc[kept], out, data_source=str(args.data),
                                    rows=rows,
-                                   settings={"seed": seed, "EM restarts": args.n_init,
+                                   settings={"seed": seed, "EM restarts (per seeding)": args.n_init,
                                              "row names": _rows_setting(args.index),
                                              **_observation_settings(args, names)},
                                    labels=None if labels is None else labels[kept],
@@ -782,20 +785,26 @@ def _cmd_select(args: argparse.Namespace) -> int:
 
     print(f"{args.data}: {len(frame)} rows x {frame.shape[1]} column(s) {list(frame.columns)}"
           f"{_named_by(args.index)}; K = {', '.join(map(str, ks))}; "
-          f"{', '.join(covariance_types)} covariances; {args.n_init} EM restarts; seed {seed}")
+          f"{', '.join(covariance_types)} covariances; {args.n_init} EM restarts per cell from "
+          f"each of k-means++ and random data points; seed {seed}")
     _print_notes(notes)  # after the header, which names the data
     print()
     settings = {"data": args.data, "columns": ", ".join(map(str, frame.columns)),
                 "rows": len(frame), "row names": _rows_setting(args.index),
                 **_observation_settings(args, names), "K": args.components,
-                "covariance types": ", ".join(covariance_types), "EM restarts": args.n_init,
-                "jobs": args.jobs}
-    em = select_em(frame, ks, covariance_types, n_init=args.n_init, random_state=seed,
-                   n_jobs=args.jobs, **observed)
+                "covariance types": ", ".join(covariance_types),
+                "EM restarts (per seeding)": args.n_init, "jobs": args.jobs}
+    from .em import BOTH_INITS
+
+    em = select_em(frame, ks, covariance_types, n_init=args.n_init, init=BOTH_INITS,
+                   random_state=seed, n_jobs=args.jobs, **observed)
     for fit in em.fits.values():  # the report's figure of the chosen fit names them
         _name_components(fit, names)
     with pd.option_context("display.width", 120):
         print(em)
+    if "bic" in em.best:  # outliers would bend every cell alike: once, for the BIC-best fit
+        _print_noise_hint(em.fits[em.best["bic"]], frame, observed, index=args.index,
+                          about=f"BIC's best, K={em.best['bic'][0]} {em.best['bic'][1]}")
     bayes = sparse = None
     if args.bayes or args.sparse is not None:
         if "bic" not in em.best:
@@ -1148,10 +1157,11 @@ def _print_notes(notes: list[str]) -> None:
 
 def _print_noise_hint(em, frame: pd.DataFrame, observed: dict[str, Any],
                       option: str = "--noise", *, index: str | None = None,
-                      index_option: str = "--index COLUMN") -> None:
+                      index_option: str = "--index COLUMN", about: str = "") -> None:
     """Without --noise: say so when some rows fit a uniform noise component clearly better
     (a BIC comparison of two EM refits, :func:`bayesgmm.outliers.noise_evidence`);
-    ``option`` is how this command turns the noise component on. The rows are named by the
+    ``option`` is how this command turns the noise component on; ``about`` names the fit when
+    the command has several (select). The rows are named by the
     ``index`` column's IDs (the frame's index), else by their numbers, which the hint explains
     (``index_option``: how this command names rows)."""
     if observed.get("noise"):
@@ -1162,10 +1172,11 @@ def _print_noise_hint(em, frame: pd.DataFrame, observed: dict[str, Any],
                               labels=observed.get("labels"),
                               missing=observed.get("missing", "marginalise"))
     if evidence is not None:
+        head = f"\nhint ({about}): " if about else "\nhint: "
         if index:
-            print(f"\nhint: {evidence.describe(frame.index.to_numpy(), option=option)}")
+            print(f"{head}{evidence.describe(frame.index.to_numpy(), option=option)}")
         else:
-            print(f"\nhint: {evidence.describe(option=option)}. "
+            print(f"{head}{evidence.describe(option=option)}. "
                   + _ROW_NUMBERS.format(option=index_option))
 
 

@@ -519,7 +519,7 @@ def test_em_prints_the_estimate_without_loading_pymc(data_dir):
     assert loaded == []
     assert "EM: log-likelihood" in done.stdout and "BIC" in done.stdout
     assert "corr[eruptions, waiting]" in done.stdout and "seed 3" in done.stdout
-    assert "fitting EM (10 restarts)" in done.stderr
+    assert "fitting EM (20 restarts)" in done.stderr
     em = bayesgmm.fit_em(pd.read_csv(data_dir / "good.csv"), 2, n_init=10, random_state=3)
     assert f"{em.log_likelihood:.3f}" in done.stdout
 

@@ -919,3 +919,19 @@ def test_reg_covar_that_floors_a_column_is_named():
     with pytest.warns(UserWarning, match=r"reg_covar=1e-06 is at least 1% of the variance "
                                          r"of column\(s\) \['x0', 'x1'\]"):
         fit_em(X, 2, random_state=0)
+
+
+def test_restarts_from_two_seedings_escape_the_outliers_k_means_plus_plus_lands_on():
+    """k-means++ seeds land on gross outliers (D^2 sampling prefers them); a tuple of init
+    families runs n_init restarts from each and keeps the best."""
+    rng = np.random.default_rng(0)
+    X = np.r_[rng.normal(0, 1, (100, 2)), rng.normal([5, 3], 1, (100, 2)),
+              [[50, -40], [-60, 80]]]
+    plain = fit_em(X, 2, n_init=10, random_state=0)
+    both = fit_em(X, 2, n_init=10, init=("kmeans++", "random_from_data"), random_state=0)
+    assert both.log_likelihood > plain.log_likelihood + 100
+    alone = fit_em(X, 2, n_init=10, init="random_from_data", random_state=0)
+    assert both.log_likelihood >= alone.log_likelihood - 1e-6
+    for bad in [("kmeans++", "kmeans++"), ("kmeans++", "best"), ()]:
+        with pytest.raises(ValueError, match="init"):
+            fit_em(X, 2, init=bad)

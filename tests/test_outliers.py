@@ -54,10 +54,25 @@ def test_rows_the_noise_cannot_take_are_not_named():
     """A labelled far row belongs to its label's component; a row a missing="drop" fit left
     out is not in the fit: neither is listed."""
     X = np.r_[_clusters(), [[50, -40], [-60, 80]]]
-    labels = np.r_[np.full(200, -1), 0, -1]
+    # the clusters labelled too: otherwise the best fit without noise gives a component to
+    # the two far rows together, and the noise is not worth its parameter
+    labels = np.r_[np.zeros(100, int), np.ones(100, int), 0, -1]
     evidence = noise_evidence(fit_em(X, 2, labels=labels, random_state=1), X, labels=labels)
     assert evidence is not None and evidence.rows == (201,)
     Xd = np.r_[X, [[70.0, np.nan]]]
     dropped = noise_evidence(fit_em(Xd, 2, missing="drop", random_state=1), Xd,
                              missing="drop")
     assert dropped is not None and dropped.rows == (200, 201)
+
+
+def test_a_poorer_optimum_than_the_refit_is_said():
+    """The evidence compares two refits; when the refit without noise beats the user's own
+    fit, the sentence says so (its BIC differs from the one the user was shown)."""
+    X = np.r_[_clusters(), [[50, -40], [-60, 80]]]
+    poor = fit_em(X, 2, init={"means": [[50, -40], [2.5, 1.5]]}, max_iter=1)
+    evidence = noise_evidence(poor, X)
+    assert evidence is not None and evidence.bic_fit == pytest.approx(poor.bic(X))
+    assert evidence.bic_fit > evidence.bic_without + 1.0
+    assert f"beats this fit's own {poor.bic(X):,.1f}" in evidence.describe()
+    good = fit_em(X, 2, n_init=10, init=("kmeans++", "random_from_data"), random_state=0)
+    assert noise_evidence(good, X).bic_fit is None

@@ -801,3 +801,21 @@ def test_pareto_warning_names_one_model_in_good_english():
     assert "this model's elpd_loo is likely optimistic" in one
     (two,) = pareto_warnings(table.assign(n_high=[2, 1]))
     assert "these models' elpd_loo is likely optimistic" in two
+
+
+def test_a_likelihood_below_a_smaller_k_is_noted_as_a_local_optimum():
+    """K + 1 components can always match K's maximum likelihood: a lower one is EM's local
+    optimum, and the note names the cell, the numbers and the fix."""
+    import pandas as pd
+
+    from bayesgmm.selection.criteria import _local_optimum_notes
+
+    table = pd.DataFrame({"n_components": [1, 2, 3, 1, 2], "covariance_type": ["full"] * 3
+                          + ["diag"] * 2, "log_likelihood": [-500.0, -400.0, -450.0, -520.0,
+                                                             -420.0], "error": [""] * 5})
+    notes = _local_optimum_notes(table, 5)
+    assert notes == ("K=3 full: log-likelihood -450.0 is below K=2's -400.0, which K=3 can "
+                     "always match: EM stopped at a local optimum and its criteria are too "
+                     "high (raise n_init, now 5)",)
+    table.loc[2, "error"] = "failed"  # a cell that was not fitted is not compared
+    assert _local_optimum_notes(table, 5) == ()

@@ -130,7 +130,7 @@ def select_em(
     covariance_types: str | Iterable[str] = COVARIANCE_TYPES,
     *,
     n_init: int = 5,
-    init: str = "kmeans++",
+    init: str | tuple[str, ...] = "kmeans++",
     max_iter: int = 500,
     tol: float = 1e-3,
     reg_covar: float = 1e-6,
@@ -157,7 +157,8 @@ def select_em(
         fitted (``notes`` says so).
     n_init, init, max_iter, tol, reg_covar
         Passed to :func:`bayesgmm.fit_em` for every cell (the best of ``n_init`` restarts is
-        kept).
+        kept; ``init`` a tuple of families: ``n_init`` from each, as ``bayesgmm select``
+        does with ``("kmeans++", "random_from_data")``).
     prior : None or "default"
         ``"default"``: MAP-EM under mclust's conjugate prior (Fraley & Raftery 2007), which
         keeps components from collapsing; the criteria then use the log-likelihood at the MAP
@@ -246,9 +247,34 @@ def select_em(
     cell_warnings = {(row["n_components"], row["covariance_type"]): messages
                      for row, _, messages in out if messages}
     table = _tidy(rows)
+    if prior is None:  # a MAP objective's prior changes with K: no such bound
+        notes += _local_optimum_notes(table, n_init)
     return EMSelection(table=table, best=_best(table, exclude_degenerate), fits=fits,
                        n_samples=Xv.shape[0], random_state=entropy, notes=notes,
                        cell_warnings=cell_warnings)
+
+
+def _local_optimum_notes(table: pd.DataFrame, n_init: int) -> tuple[str, ...]:
+    """Cells whose maximum likelihood is below a smaller K's of the same covariance type.
+
+    A mixture of K + j components contains every K-component one (its extra weights 0), so
+    its maximised log-likelihood is at least as high: a lower one is a local optimum of EM,
+    and that cell's criteria overstate its BIC/AIC (a better optimum would lower them).
+    """
+    notes = []
+    fitted = table[table["error"] == ""]
+    for ct, rows in fitted.groupby("covariance_type", sort=False):
+        rows = rows.sort_values("n_components")
+        best_below = -np.inf, None
+        for k, ll in zip(rows["n_components"], rows["log_likelihood"], strict=True):
+            if ll < best_below[0] - 1e-6 * max(1.0, abs(best_below[0])):
+                notes.append(f"K={k} {ct}: log-likelihood {ll:.1f} is below K={best_below[1]}'s "
+                             f"{best_below[0]:.1f}, which K={k} can always match: EM stopped "
+                             f"at a local optimum and its criteria are too high (raise "
+                             f"n_init, now {n_init})")
+            if ll > best_below[0]:
+                best_below = ll, k
+    return tuple(notes)
 
 
 def _one_feature_types(cts: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
