@@ -614,6 +614,10 @@ def _cmd_em(args: argparse.Namespace) -> int:
         _use_agg()
         from .report import write_em_report
 
+        if args.force and (Path(out) / "idata.nc").is_file():  # not what one would guess
+            print(f"bayesgmm: note: {out} holds a sampled posterior: its report.html is "
+                  "replaced by this EM report; the posterior stays (bayesgmm report "
+                  f"{out} writes its own report again)", file=sys.stderr)
         with progress.step("writing the report"):
             # the rows fitted (a row with no observed value, or with any missing under
             # "drop", has no place in the figures)

@@ -758,3 +758,31 @@ def test_the_observation_notes_follow_the_header_that_names_the_data(data_dir, c
     header = next(i for i, line in enumerate(lines) if line.startswith("good.csv: "))
     noise = next(i for i, line in enumerate(lines) if line.startswith("noise: "))
     assert header < noise
+
+
+def test_em_report_over_a_saved_posterior_says_what_force_replaces(tmp_path, tiny_fit,
+                                                                   old_faithful, capsys):
+    """An EM report written over a saved posterior replaces its report but keeps its draws:
+    the command says so, and how to get the posterior's report back."""
+    import bayesgmm
+
+    data = tmp_path / "faithful.csv"
+    old_faithful.to_csv(data, index=False)
+    out = tmp_path / "result"
+    bayesgmm.save(tiny_fit, out)
+    assert cli.main(["em", str(data), "-k", "2", "--report", "--out", str(out), "--force",
+                     "--no-progress", "--seed", "1"]) == 0
+    err = capsys.readouterr().err
+    assert f"{out} holds a sampled posterior: its report.html is replaced" in err
+    assert f"bayesgmm report {out} writes its own report again" in err
+    assert (out / "idata.nc").is_file() and (out / "report.html").is_file()
+    assert bayesgmm.load(out).idata["posterior"]["weights"].shape[:2] == (2, 100)
+    assert cli.main(["em", str(data), "-k", "2", "--report", "--out", str(out), "--force",
+                     "--no-progress", "--seed", "1"]) == 0  # the same again: said again
+    assert "holds a sampled posterior" in capsys.readouterr().err
+    em_only = tmp_path / "em_only"
+    assert cli.main(["em", str(data), "-k", "2", "--report", "--out", str(em_only),
+                     "--no-progress", "--seed", "1"]) == 0
+    assert cli.main(["em", str(data), "-k", "2", "--report", "--out", str(em_only), "--force",
+                     "--no-progress", "--seed", "1"]) == 0  # an EM report: nothing to say
+    assert "holds a sampled posterior" not in capsys.readouterr().err

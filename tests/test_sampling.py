@@ -527,3 +527,21 @@ def test_rows_with_missing_values_are_marginalised_whatever_the_fit_policy(quick
     dens = w * norm.pdf(X[0, 0], m[:, :, 0], np.sqrt(cov[:, :, 0, 0]))
     np.testing.assert_allclose(proba[0], (dens / dens.sum(1, keepdims=True)).mean(0),
                                rtol=1e-10)
+
+
+def test_a_checkpoint_line_marks_which_numbers_failed(monkeypatch):
+    """QA: 'min bulk / tail ESS 339 / 651, failed: min bulk ESS (label-invariant)' read as if
+    339 were fine; each failing number now says so beside it."""
+    from bayesgmm import sampling
+    from bayesgmm.draws import Checkpoint
+
+    said = []
+    monkeypatch.setattr(sampling.progress, "say", lambda text, **_: said.append(text))
+    sampling._print_checkpoint(Checkpoint(1500, 1.004, 339, 651, False, 1.0,
+                                          ("min bulk ESS", "min bulk ESS (label-invariant)")),
+                               3000)
+    sampling._print_checkpoint(Checkpoint(1000, 1.002, 1339, 651, True, 1.0, ()), None)
+    assert said == [
+        "1500 draws per chain: max R-hat 1.004, min bulk ESS 339 (too low), min tail ESS 651; "
+        "also failed: min bulk ESS (label-invariant): continuing to 3000",
+        "1000 draws per chain: max R-hat 1.002, min bulk ESS 1339, min tail ESS 651: converged"]

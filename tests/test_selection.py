@@ -403,6 +403,14 @@ def test_verdict_does_not_trust_a_best_model_that_failed_its_checks():
     assert "its diagnostics say K is too large" in sel.verdict
     assert "Among the models that passed their checks, K=3 is best (elpd_diff -30." \
         in sel.verdict
+    # K=3 is clearly worse than K=4: the verdict does not leave it as the answer
+    assert "It predicts clearly worse than K=4, though: rather than settle for it, make " \
+           "K=4's posterior pass its checks" in sel.verdict
+    close = compare({  # an alternative within noise of the failed best: no such sentence
+        "K=3": _with_diagnostics(fake_fit(loglik_draws(rng, base - 0.005), 3), True),
+        "K=4": _with_diagnostics(fake_fit(loglik_draws(rng, base), 4), False)})
+    assert "Among the models that passed their checks, K=3" in close.verdict
+    assert "clearly worse" not in close.verdict
     # a trusted best model gets no caveat
     sel = compare({"K=2": _with_diagnostics(fake_fit(loglik_draws(rng, base - 0.4), 2), False),
                    "K=3": _with_diagnostics(fake_fit(loglik_draws(rng, base), 3), True)})

@@ -27,6 +27,7 @@ from .sweep import (
     cell_seed,
     check_covariance_types,
     check_grid,
+    quiet_workers,
     root_entropy,
     single_threaded,
 )
@@ -238,9 +239,10 @@ def select_em(
     # Most expensive cells first, so that the last cells to run are short ones.
     cells = sorted(((k, ct) for ct in cts for k in ks),
                    key=lambda cell: -_cost(cell[0], Xv.shape[1], cell[1]))
-    out = Parallel(n_jobs=n_jobs, verbose=verbose)(
-        delayed(_fit_cell)(frame, k, ct, cell_seed(entropy, k, ct), options) for k, ct in cells
-    )
+    with quiet_workers():
+        out = Parallel(n_jobs=n_jobs, verbose=verbose)(
+            delayed(_fit_cell)(frame, k, ct, cell_seed(entropy, k, ct), options)
+            for k, ct in cells)
     rows = [row for row, _, _ in out]
     fits = {(row["n_components"], row["covariance_type"]): fit for row, fit, _ in out
             if fit is not None}

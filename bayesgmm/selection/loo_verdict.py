@@ -183,8 +183,15 @@ def _passed_instead(table: pd.DataFrame, failed: Mapping[str, list[str]],
     others = [str(name) for name in table.index[1:]]
     clean = [name for name in others if not reasons[name]]
     if clean:
-        return (f"Among the models that passed their checks, {clean[0]} is best (elpd_diff "
+        text = (f"Among the models that passed their checks, {clean[0]} is best (elpd_diff "
                 f"{_fmt_diff(table, clean[0])}).")
+        if "indistinguishable" in table.columns and not table.loc[clean[0], "indistinguishable"]:
+            # a model clearly worse is no answer: the failed fits are what to fix
+            best = str(table.index[0])
+            text += (f" It predicts clearly worse than {best}, though: rather than settle "
+                     f"for it, make {best}'s posterior pass its checks (its advice says how) "
+                     "and compare again.")
+        return text
     converged = [name for name in others if not failed[name]]
     if converged:
         return (f"No model passed every check; of those whose posterior checks did not fail, "

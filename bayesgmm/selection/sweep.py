@@ -208,11 +208,21 @@ def run_cells(tasks: Sequence[Any], n_jobs: int | None, verbose: int,
     # result generators (multiprocessing) gives them all at the end.
     backend, _ = get_active_backend()
     unordered = getattr(backend, "supports_return_generator", False)
-    results = Parallel(n_jobs=n_jobs, verbose=verbose if verbose > 10 else 0,
-                       return_as="generator_unordered" if unordered else "list")(tasks)
     out, start = [], time.perf_counter()
-    for result in results:
-        out.append(result)
-        progress.say(f"{done(result)} ({len(out)} of {len(tasks)}, "
-                     f"{time.perf_counter() - start:.0f} s)", show=verbose > 0)
+    with quiet_workers():
+        results = Parallel(n_jobs=n_jobs, verbose=verbose if verbose > 10 else 0,
+                           return_as="generator_unordered" if unordered else "list")(tasks)
+        for result in results:
+            out.append(result)
+            progress.say(f"{done(result)} ({len(out)} of {len(tasks)}, "
+                         f"{time.perf_counter() - start:.0f} s)", show=verbose > 0)
     return out
+
+
+@contextlib.contextmanager
+def quiet_workers():
+    """joblib's note that an idle worker was stopped (loky ends workers idle for 300 s, e.g.
+    while the parent samples): nothing a user can act on, and it came once per sweep."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="A worker stopped while some jobs")
+        yield
