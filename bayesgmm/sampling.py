@@ -350,7 +350,13 @@ def fit_bayes(
 
     if ss.sampler == "nutpie":
         t_start = time.perf_counter()
-        em, start_info = _select_start(pm_model, em, obs, ss.nutpie_backend)
+        # the sampler's density scores the candidates: on a cold cache this is where it
+        # compiles (most of a minute), which a terminal should see as a spinner, not silence
+        cold = ss.progressbar and progress.sampler_cache_is_cold(plan=obs.needs_plan)
+        with progress.step("choosing the start: the sampler's density at each EM candidate"
+                           + (" (compiling the sampler first, once per machine)" if cold
+                              else ""), ss.progressbar and len(em.candidates) > 1):
+            em, start_info = _select_start(pm_model, em, obs, ss.nutpie_backend)
         em = in_order(em)
         # Includes compiling the native model when it is not cached yet (sampling reuses it).
         start_info["select_s"] = time.perf_counter() - t_start
@@ -824,9 +830,10 @@ def _sample_nutpie(pm_model, start, *, draws, tune, chains, cores, seed, progres
     import nutpie
 
     t0 = time.perf_counter()
-    if announce:
-        progress.say(f"preparing the sampler (nutpie, {backend} backend)", progressbar)
-    compiled = compile_nutpie(pm_model, start, backend=backend)
+    # a step: on a cold cache this compiles (most of a minute) and a terminal shows a spinner
+    with progress.step(f"preparing the sampler (nutpie, {backend} backend)",
+                       progressbar and announce):
+        compiled = compile_nutpie(pm_model, start, backend=backend)
     t1 = time.perf_counter()
     backend = backend_of(compiled)
     if backend == "pyfunc":
