@@ -222,22 +222,58 @@ def _claimed(proba: np.ndarray, n_components: int) -> np.ndarray | None:
     return keep if keep.sum() >= 2 and not keep.all() else None
 
 
+# The bulk of a feature (:func:`_bulk`): from its central 95% (the 2.5% and 97.5% quantiles)
+# outwards through the sorted values until a gap wider than this share of that range.
+_BULK_GAP = 0.25
+
+
+def _bulk(x: np.ndarray, keep: np.ndarray | None = None) -> np.ndarray:
+    """bool (N,): the observed values of ``x`` (in ``keep``, :func:`_claimed`, when given)
+    that make the bulk of the data, so that a few gross outliers do not stretch an axis and
+    shrink the clusters to a dot (with or without a noise component).
+
+    From the central 95% of the values the bulk extends outwards through the sorted values
+    until a gap wider than ``_BULK_GAP`` (a quarter) of that central range: a long tail or a
+    small far group joined by its points stays; isolated far points are left out (a figure
+    counts them in a note, :func:`_note_outside`)."""
+    ok = ~np.isnan(x) if keep is None else ~np.isnan(x) & keep
+    v = np.sort(x[ok])
+    if v.size < 10:
+        return ok
+    q0, q1 = np.quantile(v, [0.025, 0.975])
+    if not q1 > q0:
+        return ok
+    wide = np.diff(v) > _BULK_GAP * (q1 - q0)  # wide[n]: the gap between v[n] and v[n + 1]
+    start, stop = int(np.searchsorted(v, q0)), int(np.searchsorted(v, q1, "right")) - 1
+    below, above = np.flatnonzero(wide[:start]), np.flatnonzero(wide[stop:])
+    lo = v[below[-1] + 1] if below.size else v[0]
+    hi = v[stop + above[0]] if above.size else v[-1]
+    return ok & (x >= lo) & (x <= hi)
+
+
 def _limits(x: np.ndarray, keep: np.ndarray | None = None) -> tuple[float, float]:
-    """:func:`_robust_limits` of ``x``, or of its points in ``keep`` (:func:`_claimed`)."""
-    return _robust_limits(x if keep is None else x[keep])
+    """:func:`_robust_limits` of the bulk of ``x`` (:func:`_bulk`), of its points in ``keep``
+    (:func:`_claimed`) when given."""
+    bulk = _bulk(x, keep)
+    if bulk.sum() < 2:  # nothing left to set the axis by: all of it
+        bulk = ~np.isnan(x)
+    return _robust_limits(x[bulk]) if bulk.any() else _robust_limits(x)
 
 
-def _note_outside(ax: Axes, x: np.ndarray, y: np.ndarray | None = None) -> None:
-    """Say how many points lie beyond the axes (noise points, when the axes were set around
-    the Gaussian components' points). ``y`` None: a 1-D panel (only ``x`` counts; the note
-    goes at the top, clear of the rug and the jittered points along the bottom)."""
-    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+def _note_outside(ax: Axes, x: np.ndarray, y: np.ndarray | None = None,
+                  keep: np.ndarray | None = None) -> None:
+    """Say how many points lie beyond the axes (set around the bulk of the data,
+    :func:`_limits`): "noise point(s)" when ``keep`` (:func:`_claimed`) is given and every
+    one of them is a noise point. ``y`` None: a 1-D panel (only ``x`` counts; the note goes
+    at the top, clear of the rug and the jittered points along the bottom)."""
+    (x0, x1), (y0, y1) = sorted(ax.get_xlim()), sorted(ax.get_ylim())
     beyond = (x < x0) | (x > x1)
     if y is not None:
         beyond |= (y < y0) | (y > y1)
     outside = int(np.sum(beyond))
     if outside:
-        ax.annotate(f"{outside} noise point(s) beyond the axes",
+        noise = keep is not None and not np.any(beyond & keep)
+        ax.annotate(f"{outside} {'noise ' if noise else ''}point(s) beyond the axes",
                     (0.99, 0.01 if y is not None else 0.98), xycoords="axes fraction",
                     ha="right", va="bottom" if y is not None else "top", fontsize=7,
                     color="0.3")
@@ -265,22 +301,25 @@ def plot_data(X: np.ndarray, feature_names: tuple[str, ...] | None = None,
     X = np.asarray(X, dtype=np.float64).reshape(len(X), -1)
     D = X.shape[1]
     names = feature_names or tuple(f"x{i}" for i in range(D))
+    def pair(a, i, j):  # axes around the bulk of the data (_limits), far points noted
+        a.scatter(X[:, j], X[:, i], s=5 if D > 2 else 10, color=_DATA_COLOR)
+        a.set(xlim=_limits(X[:, j]), ylim=_limits(X[:, i]))
+        _note_outside(a, X[:, j], X[:, i])
+
+    def diag(a, i):
+        a.set_xlim(*_histogram(a, X[:, i], None, pad=0.05, alpha=1.0))
+        _note_outside(a, X[:, i])
+
     if D > 2:
-        def pair(a, i, j):
-            a.scatter(X[:, j], X[:, i], s=5, color=_DATA_COLOR)
-
-        def diag(a, i):
-            a.hist(_observed(X[:, i]), bins="auto", density=True, color=_DATA_COLOR)
-
         fig = _pair_grid(X, names, ax, pair, diag)
         fig.suptitle(f"Data: {X.shape[0]} points")
         return fig
     fig, ax = _new_axes(ax)
     if D == 1:
-        ax.hist(_observed(X[:, 0]), bins="auto", density=True, color=_DATA_COLOR)
+        diag(ax, 0)
         ax.set(xlabel=names[0], ylabel="density")
     else:
-        ax.scatter(X[:, 0], X[:, 1], s=10, color=_DATA_COLOR)
+        pair(ax, 1, 0)
         ax.set(xlabel=names[0], ylabel=names[1])
     shown = int(np.sum(~np.isnan(X).any(axis=1))) if D == 2 else X.shape[0]
     ax.set_title(f"Data: {X.shape[0]} points" if shown == X.shape[0] else
@@ -552,8 +591,7 @@ def _overlay_2d(ax, X, em_means, em_covs, draw_means, draw_covs, titles, keep=No
                                 draw_means[..., 0], draw_covs[..., 0, 0]),
            ylim=_ellipse_limits(_limits(X[:, 1], keep), em_means[:, 1], em_covs[:, 1, 1],
                                 draw_means[..., 1], draw_covs[..., 1, 1]))
-    if keep is not None:
-        _note_outside(ax, X[:, 0], X[:, 1])
+    _note_outside(ax, X[:, 0], X[:, 1], keep)
 
 
 def _ellipse_limits(limits: tuple[float, float], em_means: np.ndarray,
@@ -565,7 +603,9 @@ def _ellipse_limits(limits: tuple[float, float], em_means: np.ndarray,
     A wild draw still may not stretch the view: per component and side, a draw whose
     ellipse reaches beyond Tukey's far-out fence of the draws' reaches (the quartile plus
     3 interquartile ranges) is left out, so one stray draw in 50 does not shrink the others
-    to a dot. EM's ellipses are always held (the fit the figure is about).
+    to a dot. EM's ellipses are held (the fit the figure is about) up to a quarter of the
+    data's span beyond it on either side: a component that took a few gross outliers (its
+    ellipse many times the clusters' size) runs off the axes rather than shrink the clusters.
     """
     radius = np.sqrt(stats.chi2.ppf(ELLIPSE_LEVEL, df=2))  # as _ellipse draws them
     em_half = radius * np.sqrt(em_variances)
@@ -578,24 +618,29 @@ def _ellipse_limits(limits: tuple[float, float], em_means: np.ndarray,
             (lows if side < 0 else highs).append(tame.ravel())
     lo, hi = np.nanmin(np.concatenate(lows)), np.nanmax(np.concatenate(highs))
     pad = 0.03 * (max(hi, limits[1]) - min(lo, limits[0]))  # the line clear of the frame
-    return min(limits[0], lo - pad), max(limits[1], hi + pad)
+    reach = 0.25 * (limits[1] - limits[0])
+    return (max(min(limits[0], lo - pad), limits[0] - reach),
+            min(max(limits[1], hi + pad), limits[1] + reach))
 
 
 def _histogram(ax: Axes, x: np.ndarray, keep: np.ndarray | None, pad: float,
-               alpha: float) -> tuple[float, float]:
+               alpha: float, outline: bool = False) -> tuple[float, float]:
     """A density histogram of ``x``'s observed values; the x-range it spans (padded).
 
-    With ``keep`` (:func:`_claimed`) only the points the Gaussians claim are drawn, but per
-    unit of all the points: the Gaussians' densities leave the noise's share out too, so the
-    heights still compare; the far noise points are noted, not drawn."""
+    Only the bulk of the points (:func:`_bulk`; with ``keep``, :func:`_claimed`, of the
+    points the Gaussians claim) is drawn, but per unit of all the points: the Gaussians'
+    densities leave the noise's share out too, so the heights still compare; the far points
+    are noted, not drawn."""
     observed = _observed(x)
-    shown = observed if keep is None else _observed(x[keep])
+    shown = x[_bulk(x, keep)]
     if shown.size < 2:  # the claimed points miss this feature: all of it, then
         shown = observed
     edges = np.histogram_bin_edges(shown, bins="auto")  # equal widths
     per_point = 1.0 / (observed.size * (edges[1] - edges[0]))
-    ax.hist(shown, bins=edges, weights=np.full(shown.size, per_point), color=_DATA_COLOR,
-            alpha=alpha, label="data")
+    style = ({"histtype": "stepfilled", "facecolor": "0.93", "edgecolor": "0.35", "lw": 1.0}
+             if outline else {"color": _DATA_COLOR})  # outline: the data apart from a band
+    ax.hist(shown, bins=edges, weights=np.full(shown.size, per_point), alpha=alpha,
+            label="data", **style)
     return _robust_limits(shown, pad)
 
 
@@ -609,7 +654,9 @@ def _mixture_density(grid, weights, means, variances) -> np.ndarray:
 def _overlay_1d(ax, x, em_w, em_m, em_v, draw_w, draw_m, draw_v, keep=None) -> None:
     """The 1-D overlay in ``ax``: histogram, EM's density and the draws' band; with ``keep``
     (:func:`_claimed`) over the points the Gaussians claim, far noise points noted."""
-    grid = np.linspace(*_histogram(ax, x, keep, pad=0.1, alpha=0.6), 400)
+    # The data in outline (grey steps on a faint fill), unlike the posterior band's solid
+    # grey: both filled grey, the band and the bars could not be told apart.
+    grid = np.linspace(*_histogram(ax, x, keep, pad=0.1, alpha=1.0, outline=True), 400)
     if len(draw_w):
         draws = _mixture_density(grid, draw_w, draw_m, draw_v)
         tail = (1 - INTERVAL) / 2
@@ -620,8 +667,7 @@ def _overlay_1d(ax, x, em_w, em_m, em_v, draw_w, draw_m, draw_v, keep=None) -> N
                 label="posterior mean density")
     ax.plot(grid, _mixture_density(grid, em_w, em_m, em_v), label="EM", **_EM_STYLE)
     ax.set_xlim(grid[0], grid[-1])
-    if keep is not None:
-        _note_outside(ax, x)
+    _note_outside(ax, x, keep=keep)
 
 
 def _pair_grid(X, names, ax, pair, diag, features=None) -> Figure:
@@ -655,10 +701,16 @@ def _legend_below(fig: Figure, titles: list[str], n_gaussians: int, extra=()) ->
     noise at index ``n_gaussians`` when given), then ``extra`` handles."""
     from matplotlib.patches import Patch
 
-    handles = [Patch(color=_component_color(k, n_gaussians), label=title)
-               for k, title in enumerate(titles)]
-    fig.legend(handles=[*handles, *extra], loc="outside lower center",
-               ncols=min(len(handles) + len(extra), 6), fontsize="small")
+    handles = [*(Patch(color=_component_color(k, n_gaussians), label=title)
+                 for k, title in enumerate(titles)), *extra]
+    # As many columns as fit the figure's width (at most 6): with long entries six columns
+    # ran past both edges of the figure, the cut-off ends unreadable.
+    for ncols in range(min(len(handles), 6), 0, -1):
+        legend = fig.legend(handles=handles, loc="outside lower center", ncols=ncols,
+                            fontsize="small")
+        if ncols == 1 or legend.get_window_extent().width <= 0.97 * fig.bbox.width:
+            return
+        legend.remove()
 
 
 # --------------------------------------------------------------------------------------------
@@ -697,8 +749,7 @@ def _contours(ax, X2, w, m, c, n_grid: int = 90, keep: np.ndarray | None = None)
     if len(levels) > 1:
         ax.contour(gx, gy, z, levels=levels, cmap="viridis", linewidths=1.1, zorder=2)
     ax.set(xlim=xlim, ylim=ylim)
-    if keep is not None:
-        _note_outside(ax, X2[:, 0], X2[:, 1])
+    _note_outside(ax, X2[:, 0], X2[:, 1], keep)
 
 
 @_shared_docs
@@ -748,9 +799,9 @@ def plot_density(result: Any, X: Any = None, ax: Axes | None = None, *, n_draws:
                    label=titles[k])
         a.plot(x, np.zeros_like(x), "|", color="black", markersize=8, alpha=0.4)
         a.set_xlim(grid[0], grid[-1])
-        if keep is not None:
-            _note_outside(a, x)
-        a.set_yticks([])
+        _note_outside(a, X[:, i], keep=keep)
+        if not legend:  # a pair grid's diagonal: its own scale, no room for numbers
+            a.set_yticks([])
         if legend:
             a.legend(fontsize="small")
 
@@ -818,8 +869,7 @@ def plot_classification(result: Any, X: Any = None, ax: Axes | None = None, *,
                 a.plot(xy[:, 0], xy[:, 1], color=_component_color(k), lw=1.2)
         _mark_labelled(a, X, labelled, j, i)
         a.set(xlim=_limits(X[:, j], keep), ylim=_limits(X[:, i], keep))
-        if keep is not None:
-            _note_outside(a, X[:, j], X[:, i])
+        _note_outside(a, X[:, j], X[:, i], keep)
 
     def diag(a, i):
         x = X[:, i]
@@ -838,8 +888,7 @@ def plot_classification(result: Any, X: Any = None, ax: Axes | None = None, *,
             a.scatter(x[sel], -0.08 * top + 0.04 * top * jitter[sel], s=46, marker="s",
                       facecolors="none", edgecolors="black", lw=0.6)
         a.set_xlim(grid[0], grid[-1])
-        if keep is not None:
-            _note_outside(a, x)
+        _note_outside(a, x, keep=keep)
         a.set_yticks([])
 
     title = "Classification: colour = most probable component, size = uncertainty"
@@ -965,9 +1014,9 @@ def plot_membership(result: Any, X: Any = None, ax: Axes | None = None, *,
     fig, ax = _new_axes(ax)
     if X.shape[1] > 2:
         i, j = _two_most_separating(*_point_estimate(result))
-        extra = f" of {names[i]} and {names[j]} (the most separating pair)"
+        heading = [f"Membership of {names[i]} and {names[j]}", "(the most separating pair)"]
     else:
-        i, j, extra = 0, 1, ""
+        i, j, heading = 0, 1, ["Membership:"]
     assigned = np.argmax(mean_p, axis=1)
     certainty = mean_p[np.arange(len(X)), assigned]
     # Map certainty from [1/K, 1] to opacity [0.1, 1]: a coin-flip point is nearly invisible.
@@ -988,16 +1037,15 @@ def plot_membership(result: Any, X: Any = None, ax: Axes | None = None, *,
                    lw=0.8)
     among = "" if shown.size == len(X) else " with both values"
     keep = _claimed(mean_p, G)
-    if keep is not None:
-        ax.set(xlim=_limits(X[:, i], keep), ylim=_limits(X[:, j], keep))
-        _note_outside(ax, X[:, i], X[:, j])
-    # Short lines: on one, a D > 2 title ran past both edges of the figure.
+    ax.set(xlim=_limits(X[:, i], keep), ylim=_limits(X[:, j], keep))
+    _note_outside(ax, X[:, i], X[:, j], keep)
     # Row numbers, or the caller's own row names (a DataFrame index, e.g. sample IDs).
     named = "row numbers" if np.asarray(rows).dtype.kind in "iu" else "row names"
-    title = ((f"Membership{extra}\n" if extra else "Membership: ")
-             + f"opacity = probability of the assigned component;\n"
-               f"circled: the {circled.size} most uncertain points{among}\n({named}")
-    ax.set(xlabel=names[i], ylabel=names[j], title=title + ")")
+    title = [*heading, "opacity = probability of the assigned component;",
+             f"circled: the {circled.size} most uncertain points{among}", f"({named}"]
+    ax.set(xlabel=names[i], ylabel=names[j])
+    # Wrapped to the figure's width: on fixed lines, a D > 2 title ran past its edges.
+    _fit_title(ax, [*title[:-1], title[-1] + ")"])
     # a legend's marker shows the colour, not the opacity of its first point
     from matplotlib.lines import Line2D
 
@@ -1008,8 +1056,40 @@ def plot_membership(result: Any, X: Any = None, ax: Axes | None = None, *,
     # Last: the labels are placed on the finished layout (title, legend, limits).
     written = _label_points(ax, X[circled][:, [i, j]], [str(rows[n]) for n in circled])
     if written < circled.size:
-        ax.set_title(title + f": the {written} that fit)")
+        _fit_title(ax, [*title[:-1], title[-1] + f": the {written} that fit)"])
     return fig
+
+
+def _fit_title(ax: Axes, parts: list[str]) -> None:
+    """Set ``ax``'s title to ``parts`` joined with spaces, broken into lines (between parts
+    where possible, else between words) so that no line is wider than the room a centred
+    title has in the figure (measured on the figure's layout)."""
+    fig = ax.get_figure(root=True)
+    fig.draw_without_rendering()  # the layout: where the axes (the title's centre) are
+    box, width = ax.get_window_extent(), fig.bbox.width
+    centre = 0.5 * (box.x0 + box.x1)
+    room = 2 * min(centre, width - centre) - 0.04 * width  # a margin either side
+
+    def fits(line: str) -> bool:
+        ax.set_title(line)
+        return ax.title.get_window_extent().width <= room
+
+    lines: list[str] = []
+    for part in parts:
+        candidate = f"{lines[-1]} {part}" if lines else part
+        if lines and fits(candidate):
+            lines[-1] = candidate
+        elif fits(part):
+            lines.append(part)
+        else:  # too wide on its own: word by word
+            words = part.split(" ")
+            lines.append(words[0])
+            for word in words[1:]:
+                if fits(f"{lines[-1]} {word}"):
+                    lines[-1] += f" {word}"
+                else:
+                    lines.append(word)
+    ax.set_title("\n".join(lines))
 
 
 # Where a point's label may go, in order of preference: (offset in points, ha, va).
@@ -1017,15 +1097,23 @@ _LABEL_PLACES = (((4, 4), "left", "bottom"), ((-4, 4), "right", "bottom"),
                  ((4, -4), "left", "top"), ((-4, -4), "right", "top"))
 
 
-def _label_points(ax: Axes, xy: np.ndarray, labels: list[str]) -> int:
+# Labels a membership figure writes at most (the most uncertain points first): more
+# crowded the dense centre of the clusters, where the uncertain points lie.
+_MAX_LABELS = 6
+
+
+def _label_points(ax: Axes, xy: np.ndarray, labels: list[str], marker: float = 70.0) -> int:
     """Write ``labels[n]`` beside the point ``xy[n]`` (data coordinates), without overlap.
 
     The points come in order of importance: each label takes the first place around its
     point (:data:`_LABEL_PLACES`) whose box overlaps no label already written and, if
     possible, stays inside the axes; a label with no such place is left out, so when close
     points crowd, the most important keep their labels rather than all printing over each
-    other. Boxes are measured on the figure's finished layout (one draw, no rendering), so
-    add the title and legend first. Returns how many labels were written.
+    other. A label also keeps clear of the other points' markers (``marker``: their size,
+    in points squared, as ``scatter``'s ``s``) and of the legend, and at most
+    :data:`_MAX_LABELS` are written. Boxes are measured on the figure's finished layout (one
+    draw, no rendering), so add the title and legend first. Returns how many labels were
+    written.
     """
     if not len(labels):
         return 0
@@ -1034,16 +1122,27 @@ def _label_points(ax: Axes, xy: np.ndarray, labels: list[str]) -> int:
     inside = ax.get_window_extent()
     (x0, x1), (y0, y1) = sorted(ax.get_xlim()), sorted(ax.get_ylim())
     taken: list[Any] = []
-    for (x, y), text in zip(xy, labels, strict=True):
+    legend = ax.get_legend()
+    blocked = [] if legend is None else [legend.get_window_extent()]
+    from matplotlib.transforms import Bbox
+
+    radius = 0.5 * np.sqrt(marker) * fig.dpi / 72  # a marker's radius, in pixels
+    centres = ax.transData.transform(xy)
+    circles = [Bbox.from_extents(cx - radius, cy - radius, cx + radius, cy + radius)
+               for cx, cy in centres]
+    for n, ((x, y), text) in enumerate(zip(xy, labels, strict=True)):
+        if len(taken) >= _MAX_LABELS:
+            break
         if not (x0 <= x <= x1 and y0 <= y <= y1):  # off the axes: not drawn, no label
             continue
+        others = [c for m, c in enumerate(circles) if m != n]
         fits = []
         for offset, ha, va in _LABEL_PLACES:
             note = ax.annotate(text, (x, y), xytext=offset, textcoords="offset points",
                                fontsize=7, ha=ha, va=va)
             box = note.get_window_extent().expanded(1.05, 1.1)  # a little air between
             note.remove()
-            if not any(box.overlaps(other) for other in taken):
+            if not any(box.overlaps(other) for other in [*taken, *blocked, *others]):
                 fits.append((not inside.contains(box.x0, box.y0)
                              or not inside.contains(box.x1, box.y1), offset, ha, va, box))
         if fits:
@@ -1130,7 +1229,7 @@ def plot_trace(result: BayesResult, var_names=_DIAGNOSED,
 
 
 def plot_rank(result: BayesResult, var_names=_DIAGNOSED,
-              ax: Axes | None = None) -> Figure:
+              ax: Axes | None = None, pvalues: dict[str, float] | None = None) -> Figure:
     """Fractional rank ECDF per chain (``arviz.plot_rank``), with a chain legend.
 
     Each line is one chain's ECDF of the fractional ranks of its draws among all chains'
@@ -1139,6 +1238,8 @@ def plot_rank(result: BayesResult, var_names=_DIAGNOSED,
     :func:`bayesgmm.diagnostics.diagnose`'s rank check (family-wise 0.01, Bonferroni), so a
     panel is flagged exactly when that check fails. ArviZ lays out its own grid: in a new
     figure, or in the place of the subplot ``ax`` (removed), as in :func:`plot_trace`.
+    ``pvalues``: the rank check's own p-values (:attr:`Diagnostics.rank_pvalues` of these
+    variables), when the caller has them: the test is the costliest part of the figure.
     """
     import arviz as az
     import xarray as xr
@@ -1152,7 +1253,8 @@ def plot_rank(result: BayesResult, var_names=_DIAGNOSED,
     # The very draws the rank check tests (thinned, at most RANK_TEST_MAX_DRAWS per chain).
     draws = rank_test_draws(post[present])
     tested = xr.DataTree.from_dict({"posterior": draws})
-    pvalues = rank_uniformity_pvalues(draws, thinned=True)
+    if pvalues is None:  # the verdict's own (Diagnostics.rank_pvalues): the same test
+        pvalues = rank_uniformity_pvalues(draws, thinned=True)
     # The check's per-scalar (Bonferroni) level: over the scalars with a p-value (a constant
     # one, K=1's weight, has none).
     level = family / max(sum(np.isfinite(p) for p in pvalues.values()), 1)
@@ -1164,8 +1266,13 @@ def plot_rank(result: BayesResult, var_names=_DIAGNOSED,
                           thin=False, envelope_prob=1.0 - level, figure_kwargs=figure_kwargs,
                           visuals={"remove_axis": False})
         _chain_legend(pc)
-    figure = pc.viz["figure"].item().get_figure(root=True)
+    own = pc.viz["figure"].item()  # the grid's figure (a SubFigure with ``ax``)
+    figure = own.get_figure(root=True)
     _rank_pvalue_texts(figure, pvalues, level)
+    tested_scalars = sum(np.isfinite(p) for p in pvalues.values())
+    own.suptitle(f"Rank ECDF per chain; p-value of the rank test, flagged (red) below "
+                 f"{level:.2g} (family-wise {family:.2g}, Bonferroni over {tested_scalars} "
+                 "scalars)", fontsize="medium")
     for panel in figure.axes:
         if panel.get_title():  # a rank panel (not the legend's)
             panel.axhline(0.0, color="0.6", lw=0.6, zorder=0)
@@ -1177,16 +1284,21 @@ def plot_rank(result: BayesResult, var_names=_DIAGNOSED,
 
 def _rank_pvalue_texts(figure: Figure, pvalues: dict[str, float], level: float) -> None:
     """ArviZ writes each panel's p-value as "p=0.00(α=0.00)", two decimals that show neither
-    a small p nor a Bonferroni level: write both to two significant digits (the p-values the
-    rank check computed, matched to the panels by their titles, "name\ncoordinates")."""
+    a small p nor a Bonferroni level: write the p-value to two significant digits (the
+    p-values the rank check computed, matched to the panels by their titles,
+    "name\ncoordinates"), red with "flagged" when below ``level`` (which the figure's title
+    gives once), inside the panel's top left corner (ArviZ's sat on the frame)."""
 
     for ax in figure.axes:
         name, _, coords = ax.get_title().partition("\n")
         p = pvalues.get(f"{name}[{coords}]" if coords else name)
         for text in ax.texts:
             if text.get_text().startswith("p="):
+                flagged = p is not None and p < level
                 shown = f"p={p:.2g}" if p is not None else text.get_text().split("(")[0]
-                text.set_text(f"{shown} (flagged below {level:.2g})")
+                text.set_text(f"{shown} (flagged)" if flagged else shown)
+                text.set(transform=ax.transAxes, position=(0.02, 0.96), ha="left", va="top",
+                         fontsize="x-small", color="red" if flagged else "0.2", clip_on=True)
 
 
 def _row_numbers(result: Any, n: int) -> np.ndarray:
@@ -1263,7 +1375,10 @@ def plot_forest(result: BayesResult, interval: float = INTERVAL, axes: Any = Non
 
     One panel per quantity (weights; the means of each feature, on its own scale); one row per
     component: the posterior median (dot), 50% interval (thick) and ``interval`` equal-tailed
-    interval (thin), and the EM estimate (black x).
+    interval (thin), and the EM estimate (black x). A means panel whose intervals would be
+    narrower than the markers (well separated components: the axis spans the spread between
+    them) shows each row about its own posterior median ("mean of x - its posterior
+    median", the median in the row's label), so that the intervals and EM's distance show.
 
     Parameters
     ----------
@@ -1297,23 +1412,45 @@ def plot_forest(result: BayesResult, interval: float = INTERVAL, axes: Any = Non
         fig = axes[0].figure
     q = (1 - interval) / 2
     titles = _component_names(result, K)
+    # All the means' panels centred, or none: one way of reading them.
+    centred = any(_hidden_intervals(np.quantile(draws, [q, 1 - q], axis=0), em_value)
+                  for _, draws, em_value in panels[1:])
     for a, (title, draws, em_value) in zip(axes, panels, strict=False):
         n = draws.shape[1]  # K, or K + 1 with the noise weight (index K)
         rows = np.arange(n)[::-1]
         lo, q25, med, q75, hi = np.quantile(draws, [q, 0.25, 0.5, 0.75, 1 - q], axis=0)
+        labels = titles[:n]
+        if title != "weights" and centred:
+            # Each interval would hide under its marker (the axis spans the spread between
+            # the components): every row about its own posterior median, which its label
+            # gives, on the scale of the intervals.
+            lo, q25, q75, hi, em_value = (v - med for v in (lo, q25, q75, hi, em_value))
+            labels = [f"{t}: {m:.3g}" for t, m in zip(labels, med, strict=True)]
+            med = np.zeros_like(med)
+            title = f"{title}\n\u2212 its posterior median"
+            a.axvline(0.0, color="0.7", lw=0.6, zorder=0)
         for k in range(n):
             colour = _component_color(k, K)
             a.plot([lo[k], hi[k]], [rows[k]] * 2, color=colour, lw=1.2)
             a.plot([q25[k], q75[k]], [rows[k]] * 2, color=colour, lw=4)
             a.plot(med[k], rows[k], "o", color="white", mec=colour, markersize=5)
         a.plot(em_value, rows, "x", color="black", markersize=7, label="EM")
-        a.set_yticks(rows, titles[:n])
+        a.set_yticks(rows, labels)
         a.set_ylim(-0.7, n - 0.3)
         a.set_title(title, fontsize="medium")
         a.grid(axis="x", alpha=0.3)
     _forest_legend(fig, axes[0], interval)
     fig.suptitle(f"Posterior median, 50% and {interval:.0%} intervals; EM estimate (x)")
     return fig
+
+
+def _hidden_intervals(bounds: np.ndarray, em_value: np.ndarray) -> bool:
+    """Whether a forest panel's intervals (``bounds``: (2, K), lower and upper) are mostly
+    too narrow to see: the median one spans under 8% of the panel's range (the intervals and
+    the EM values), about twice a marker's width."""
+    lo, hi = bounds
+    span = max(hi.max(), em_value.max()) - min(lo.min(), em_value.min())
+    return bool(span > 0 and np.median(hi - lo) < 0.08 * span)
 
 
 def _forest_legend(fig: Figure, first: Axes, interval: float) -> None:
@@ -1392,9 +1529,11 @@ def plot_ppc_density(result: BayesResult, n_replicates: int = 50, axes: Any = No
         a.plot(grid, stats.gaussian_kde(X[rows, i], weights=None if g is None else g[rows])(grid),
                color="black", lw=2, label="observed")
         a.set(xlabel=result.feature_names[i], ylabel="density" if i == 0 else None)
-        a.set_yticks([])
+        a.tick_params(axis="y", labelsize="small")
     axes[0].legend(fontsize="small")
-    fig.suptitle(f"Posterior predictive check: {xrep.shape[0]} replicated data sets")
+    # One panel (4.2 inches) is too narrow for the title on one line.
+    fig.suptitle(f"Posterior predictive check:{' ' if D > 1 else chr(10)}"
+                 f"{xrep.shape[0]} replicated data sets")
     return fig
 
 

@@ -929,7 +929,7 @@ def _section_diagnostics(result, diag, figure) -> str:
         "y axis spans 1.3 times the largest deviation a uniform ECDF of that many draws "
         "reaches at the test's level (the Dvoretzky-Kiefer-Wolfowitz bound), so a line near "
         "the top or bottom is far out",
-        lambda: plots.plot_rank(result))
+        lambda: plots.plot_rank(result, pvalues=diag.rank_pvalues or None))
     energy = figure(
         "energy", "Energy plot (ArviZ plot_energy): the marginal energy distribution against "
         "the distribution of energy changes between iterations; when the second is much "

@@ -253,3 +253,141 @@ def test_contour_levels_with_noise_come_from_the_gaussians_points():
     at_claimed = plots._density_2d(X2[:300], w, m, c)
     assert levels["claimed"][0] == pytest.approx(np.quantile(at_claimed, 0.05))
     assert levels["all"][0] < 0.1 * levels["claimed"][0]
+
+
+# --------------------------------------------------------------------------------------------
+# 7. QA: gross outliers stretch no axes, with or without a noise component
+# --------------------------------------------------------------------------------------------
+@pytest.mark.filterwarnings("ignore:component")  # a component on one outlier: as in QA
+@pytest.mark.parametrize("figure", ["data", "density", "classification", "membership",
+                                    "overlay"])
+def test_gross_outliers_without_noise_are_noted_not_shown(old_faithful, figure):
+    X = np.vstack([old_faithful.to_numpy(), [[50.0, 2000.0], [-30.0, -500.0]]])
+    em = fit_em(X, 2, n_init=5, random_state=1)
+    fig = (plots.plot_data(X) if figure == "data" else
+           getattr(plots, f"plot_{figure}")(em, X=X))
+    ax = fig.axes[0]
+    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+    assert -5 < x0 and x1 < 10 and 0 < y0 and y1 < 200  # the clusters, not the outliers
+    assert "2 point(s) beyond the axes" in [t.get_text() for t in ax.texts]
+
+
+def test_bulk_keeps_a_small_far_group_joined_by_its_points_and_drops_isolated_ones():
+    rng = np.random.default_rng(0)
+    x = np.r_[rng.normal(0, 1, 300), rng.normal(8, 1, 30)]  # a 9% group: all of it
+    assert plots._bulk(x).all()
+    far = np.r_[x, 60.0, -45.0, np.nan]
+    assert plots._bulk(far).sum() == x.size
+    three = np.c_[far, far + rng.normal(0, 0.3, far.size), far - rng.normal(0, 1, far.size)]
+    em = fit_em(three[:-1], 2, random_state=0)
+    grid = plots.plot_density(em, X=three[:-1])
+    panels = [a for a in grid.axes if a.axison]
+    assert all(np.abs([*a.get_xlim()]).max() < 20 for a in panels)
+    assert all(any("2 point(s) beyond the axes" == t.get_text() for t in a.texts)
+               for a in panels)
+
+
+# --------------------------------------------------------------------------------------------
+# 8. QA: the overlay's legend, the membership title fit the figure
+# --------------------------------------------------------------------------------------------
+def test_grid_legend_with_long_entries_fits_the_figure():
+    from matplotlib.lines import Line2D
+
+    fig = Figure(figsize=(7.8, 7.8), layout="constrained")
+    fig.subplots(3, 3)
+    extra = [Line2D([], [], label="posterior mixture density (diagonal)"),
+             Line2D([], [], label="its 94% band"), Line2D([], [], label="EM")]
+    plots._legend_below(fig, [f"component {k} (a long label)" for k in range(4)], 4, extra)
+    (legend,) = fig.legends
+    fig.draw_without_rendering()
+    box, page = legend.get_window_extent(), fig.bbox
+    assert page.x0 <= box.x0 and box.x1 <= page.x1 and page.y0 <= box.y0
+
+
+def test_membership_title_fits_the_figure_with_long_names():
+    X = _joint_separation_data()
+    X.columns = ["length_of_the_sample_mm", "width_of_the_sample_mm", "c", "dd"]
+    em = fit_em(X, 3, n_init=5, random_state=0)
+    fig = plots.plot_membership(em, X)
+    ax = fig.axes[0]
+    fig.draw_without_rendering()
+    box = ax.title.get_window_extent()
+    assert 0 <= box.x0 and box.x1 <= fig.bbox.width
+    assert "(the most separating pair)" in ax.get_title()
+    # few labels, none over another circled point
+    labels = [t for t in ax.texts if t.get_text().isdigit()]
+    assert 0 < len(labels) <= plots._MAX_LABELS
+
+
+# --------------------------------------------------------------------------------------------
+# 9. QA: the forest plot's intervals show; 1-D figures have a density scale and a legible band
+# --------------------------------------------------------------------------------------------
+def test_forest_intervals_are_wider_than_their_markers(tiny_fit):
+    fig = plots.plot_forest(tiny_fit)
+    means = [a for a in fig.axes if a.get_title().startswith("mean of")]
+    assert len(means) == 2
+    for a in means:
+        widest = max(abs(np.ptp(line.get_xdata())) for line in a.lines
+                     if len(line.get_xdata()) == 2)
+        assert widest > 0.08 * abs(np.ptp(a.get_xlim()))
+        if "posterior median" in a.get_title():  # centred: the rows give the medians
+            assert all(":" in t.get_text() for t in a.get_yticklabels())
+
+
+def test_one_dimensional_density_has_tick_labels_and_a_distinct_band(galaxies):
+    x = np.asarray(galaxies, dtype=float).reshape(-1, 1)
+    em = fit_em(x, 3, random_state=0)
+    fig = plots.plot_density(em, x)
+    fig.draw_without_rendering()
+    assert [t.get_text() for t in fig.axes[0].get_yticklabels() if t.get_text()]
+    ax = Figure().subplots()
+    rng = np.random.default_rng(0)
+    S = 20
+    plots._overlay_1d(ax, x[:, 0], em.weights, em.means[:, 0], em.full_covariances[:, 0, 0],
+                      np.tile(em.weights, (S, 1)), em.means[None, :, 0] + rng.normal(0, 1, (S, 3)),
+                      np.tile(em.full_covariances[:, 0, 0], (S, 1)))
+    band = next(c for c in ax.collections if c.get_label().endswith("band"))
+    (bars,) = [p for p in ax.patches if p.get_label() == "data"]
+    assert np.ptp(bars.get_facecolor()[:3]) == 0 and bars.get_facecolor()[0] > 0.85  # faint
+    assert bars.get_edgecolor()[3] == 1 and band.get_facecolor()[0][3] < 0.5
+
+
+# --------------------------------------------------------------------------------------------
+# 10. QA: the rank plot states its threshold once and keeps its p-values inside the panels
+# --------------------------------------------------------------------------------------------
+def test_rank_threshold_once_and_pvalues_inside(tiny_fit):
+    import matplotlib.pyplot as plt
+
+    fig = plots.plot_rank(tiny_fit)
+    try:
+        fig.draw_without_rendering()
+        assert "flagged" in fig._suptitle.get_text()
+        pvalues = [(a, t) for a in fig.axes for t in a.texts if t.get_text().startswith("p=")]
+        assert pvalues and not any("below" in t.get_text() for _, t in pvalues)
+        for a, t in pvalues:
+            box, frame = t.get_window_extent(), a.get_window_extent()
+            assert frame.x0 <= box.x0 and box.x1 <= frame.x1
+            assert frame.y0 <= box.y0 and box.y1 <= frame.y1
+    finally:
+        plt.close(fig)
+
+
+def test_rank_plot_takes_the_verdicts_pvalues_instead_of_testing_again(tiny_fit, monkeypatch):
+    """The report passes Diagnostics.rank_pvalues: the figure shows those, and the test (the
+    figure's costliest part) is not run a second time."""
+    import matplotlib.pyplot as plt
+
+    from bayesgmm import diagnostics
+
+    given = tiny_fit.diagnostics().rank_pvalues
+    assert given
+    monkeypatch.setattr(diagnostics, "rank_uniformity_pvalues",
+                        lambda *a, **k: pytest.fail("tested again"))
+    fig = plots.plot_rank(tiny_fit, pvalues=given)
+    try:
+        shown = sorted(t.get_text() for a in fig.axes for t in a.texts
+                       if t.get_text().startswith("p="))
+        assert shown == sorted(f"p={p:.2g}" + (" (flagged)" if p < 0.01 / len(given) else "")
+                               for p in given.values())
+    finally:
+        plt.close(fig)
