@@ -525,8 +525,11 @@ def test_pair_grid_keeps_the_most_separating_features_beyond_six():
 
 def test_new_posterior_figures(tiny_fit):
     fig = plots.plot_forest(tiny_fit)
-    assert [a.get_title() for a in fig.axes[:3]] == ["weights", "mean of eruptions",
-                                                     "mean of waiting"]
+    # Old Faithful's means are known to within a few % of their spread: each panel about its
+    # posterior median, so that the intervals show (plots.plot_forest)
+    assert [a.get_title() for a in fig.axes[:3]] == [
+        "weights", "mean of eruptions\n− its posterior median",
+        "mean of waiting\n− its posterior median"]
     for make in (plots.plot_rank, plots.plot_trace):
         fig = make(tiny_fit)
         legends = fig.legends + [a.get_legend() for a in fig.axes if a.get_legend()]
