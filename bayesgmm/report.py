@@ -175,12 +175,12 @@ def build_report(result: BayesResult, *, data_source: str | None = None,
         result.predict_proba(X, max_draws=max_draws)
     figures: list[Figure] = []
     figure = _embedder(figures)
+    hint = _noise_hint(result.em, X, _observed_labels(result), result.row_names,
+                       _observed_weights(result))
     sections = [
-        _verdict_box(diag, (result.settings or {}).get("retried")),
+        _verdict_box(diag, (result.settings or {}).get("retried"), outliers=bool(hint)),
         _section_data(result.em, X, figure),
-        _section_em(result.em, X, figure, posterior=True,
-                    hint=_noise_hint(result.em, X, _observed_labels(result),
-                                     result.row_names, _observed_weights(result))),
+        _section_em(result.em, X, figure, posterior=True, hint=hint),
         _section_parameters(result, figure, random_state),
         _section_membership(result, X, proba, figure, labelled=_result_labels(result, len(X))),
         _section_diagnostics(result, diag, figure),
@@ -418,11 +418,13 @@ def _png(fig) -> bytes:
 # --------------------------------------------------------------------------------------------
 # sections
 # --------------------------------------------------------------------------------------------
-def _verdict_box(diag, retried: Mapping[str, Any] | None = None) -> str:
+def _verdict_box(diag, retried: Mapping[str, Any] | None = None, outliers: bool = False
+                 ) -> str:
     """The verdict at the top: whether to rely on the numbers and the likely causes; the
     evidence and the advice are written out once, in the Diagnostics section. ``retried``:
     the record of a first run that diverged and was restarted with smaller steps, said here
-    too (the verdict is the kept run's)."""
+    too (the verdict is the kept run's). ``outliers``: the EM section's outlier evidence
+    fired; the verdict judges the sampling, so it says that the model is in question too."""
     cls = "ok" if diag.ok else "bad"
     causes = getattr(diag, "causes", ())
     if not causes:
@@ -443,6 +445,11 @@ def _verdict_box(diag, retried: Mapping[str, Any] | None = None) -> str:
             + (f" after a longer warm-up ({retried['tune'][0]} -> {retried['tune'][1]} draws)"
                if len(retried.get("tune", ())) == 2 else "")
             + ": the summaries and checks are the restarted run's.")
+    if outliers:  # a converged posterior of a model the data argue against
+        text += (" " + html.escape("The model itself is in question: some rows fit a uniform "
+                                   "noise component far better than any Gaussian (see")
+                 + ' <a href="#em">EM fit</a>); the components that hold them describe the '
+                 "outliers, not clusters.")
     return f'<div class="verdict {cls}"><strong>Verdict.</strong> {text}' \
            f'<br><code>{html.escape(_as_in_tables(diag.verdict))}</code></div>'
 

@@ -152,3 +152,24 @@ def test_parameter_table_names_components_by_their_known_labels(old_faithful):
     index = list(parameter_table(em).index)
     assert index[:2] == ["weight[0 (long)]", "weight[1 (short)]"]
     assert "mean[1 (short), x1]" in index
+
+
+def test_verdict_box_says_the_model_is_in_question_when_rows_are_outliers(tiny_fit):
+    """QA: a green 'can be used as they are' above a fit whose components hold gross
+    outliers; the outlier evidence (EM section) is now said in the verdict box too."""
+    import dataclasses
+
+    import xarray as xr
+
+    idata = tiny_fit.idata.copy()
+    x = idata["observed_data"]["x"].values.copy()
+    x[[0, 1]] = [[40.0, 400.0], [-30.0, -300.0]]  # two gross outliers in the fitted data
+    idata["observed_data"] = xr.Dataset({"x": (("observation", "feature"), x)},
+                                        coords=idata["observed_data"].coords)
+    page, _ = report.build_report(dataclasses.replace(tiny_fit, idata=idata))
+    box = page[page.index('<div class="verdict'):]
+    box = box[:box.index("</div>")]
+    assert "The model itself is in question: some rows fit a uniform noise component" in box
+    assert "Outliers: 2 row(s)" in page
+    clean, _ = report.build_report(tiny_fit)
+    assert "The model itself is in question" not in clean
