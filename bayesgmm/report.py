@@ -427,7 +427,10 @@ def _verdict_box(diag, retried: Mapping[str, Any] | None = None, outliers: bool 
     fired; the verdict judges the sampling, so it says that the model is in question too."""
     cls = "ok" if diag.ok else "bad"
     causes = getattr(diag, "causes", ())
-    if not causes:
+    if outliers and diag.ok and not causes:  # well sampled, but the model is the question
+        text = html.escape("The chains agree with each other, mixed well and sampled without "
+                           "divergences: this model's posterior is well sampled.")
+    elif not causes:
         text = html.escape(_plain(diag))
     elif diag.ok:  # every check passed, but the evidence says something (e.g. K too large)
         text = html.escape(f"{_plain(diag)} Note: the evidence points to {', '.join(causes)}; "
@@ -446,8 +449,8 @@ def _verdict_box(diag, retried: Mapping[str, Any] | None = None, outliers: bool 
                if len(retried.get("tune", ())) == 2 else "")
             + ": the summaries and checks are the restarted run's.")
     if outliers:  # a converged posterior of a model the data argue against
-        text += (" " + html.escape("The model itself is in question: some rows fit a uniform "
-                                   "noise component far better than any Gaussian (see")
+        text += (" " + html.escape("But the model itself is in question: some rows fit a "
+                                   "uniform noise component far better than any Gaussian (see")
                  + ' <a href="#em">EM fit</a>); the components that hold them describe the '
                  "outliers, not clusters.")
     return f'<div class="verdict {cls}"><strong>Verdict.</strong> {text}' \
