@@ -284,7 +284,14 @@ def _parser() -> argparse.ArgumentParser:
     _shared_flags(warm, progress="no status lines")
     warm.set_defaults(func=_cmd_warm)
 
-    run = sub.add_parser("run", help="run a declarative model specification (models/*.toml)")
+    run = sub.add_parser(
+        "run", help="run a declarative model specification (models/*.toml)",
+        description="Fit the model a TOML specification declares (data, columns, K, "
+                    "covariance type, priors, sampler settings, thresholds, output directory; "
+                    "models/README.md lists the keys) and save the result, with its report "
+                    "when the spec asks for one. Paths in the spec are relative to the spec "
+                    "file.",
+        epilog=_RUN_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     run.add_argument("spec", help="path to a TOML specification")
     _shared_flags(run, force="replace an existing result in the spec's output directory")
     _threshold_flags(run, " (overrides the spec's [diagnostics])", "the spec's, else ")
@@ -502,6 +509,13 @@ _FIT_EXAMPLES = """examples:
   bayesgmm fit data.csv -k 3 --weights count --labels species --noise
       frequency weights and partly known labels from two columns, plus a noise component;
       empty cells are integrated out (--missing drop drops their rows instead)
+"""
+
+_RUN_EXAMPLES = """examples:
+  bayesgmm run models/old_faithful.toml
+      the bundled Old Faithful, K=2; its [output] directory, with report.html
+  bayesgmm run models/galaxies_k4.toml --strict --force
+      exit status 3 when the verdict is PROBLEMS; replace an earlier result
 """
 
 _EM_EXAMPLES = """examples:

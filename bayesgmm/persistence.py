@@ -232,7 +232,9 @@ def load(path: str | os.PathLike) -> BayesResult | EMResult:
     manifest = _check_manifest(directory)
     kind = manifest["kind"]
     if kind not in _RESULT_FILES:
-        raise ValueError(f"{directory} holds a bayesgmm {kind}, not a saved result")
+        raise ValueError(f"{directory} holds a bayesgmm {kind}, not a saved result (an EM "
+                         "report is rebuilt by running bayesgmm em --report again; bayesgmm "
+                         "report and load() read what fit, run or save wrote)")
     _check_files(directory, manifest, _RESULT_FILES[kind])
     if kind == "EMResult":
         return _read_em(directory)
