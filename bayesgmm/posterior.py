@@ -39,6 +39,10 @@ PARAMETERS = ("weights", "means", "covariances")
 _DIAGNOSE_OPTIONS = ("rank_alpha", "empty_weight", "target_accept")
 
 
+# Values (draws x rows x columns) of one pass of the per-draw kernels: 160 MB of floats.
+_PASS_VALUES = 20_000_000
+
+
 def _check_max_draws(max_draws: Any) -> None:
     """The one check of every method's ``max_draws``: a positive integer, or None for all."""
     if max_draws is not None and not is_int(max_draws, 1):
@@ -359,10 +363,15 @@ class BayesResult:
                 raise ValueError(f"labels must be {Xv.shape[0]} integers in "
                                  f"[-1, {self.n_components - 1}] (-1: unknown)")
         _check_probability("interval", interval)
-        _, resp = self._pointwise(Xv, max_draws, True, labels)
         q = (1 - interval) / 2
-        lower, upper = np.quantile(resp, [q, 1 - q], axis=0)
-        return MembershipProbabilities(resp.mean(axis=0), lower, upper, interval)
+        columns = self.n_components + int(self.noise)
+        mean, lower, upper = (np.empty((Xv.shape[0], columns)) for _ in range(3))
+        for rows in self._row_passes(Xv.shape[0], max_draws, columns):
+            _, resp = self._pointwise(Xv[rows], max_draws, True,
+                                      None if labels is None else labels[rows])
+            mean[rows] = resp.mean(axis=0)
+            lower[rows], upper[rows] = np.quantile(resp, [q, 1 - q], axis=0)
+        return MembershipProbabilities(mean, lower, upper, interval)
 
     def memberships(self, interval: float = 0.94, max_draws: int = 1000
                     ) -> MembershipProbabilities:
@@ -469,8 +478,22 @@ class BayesResult:
     def score_samples(self, X: Any, max_draws: int | None = None) -> np.ndarray:
         """Posterior predictive log-density log( mean_s p(x | theta_s) ), shape (N,)."""
         Xv = self._check(X)
-        pointwise, _ = self._pointwise(Xv, max_draws, False)
-        return logsumexp(pointwise, axis=0) - np.log(pointwise.shape[0])
+        out = np.empty(Xv.shape[0])
+        for rows in self._row_passes(Xv.shape[0], max_draws, 1):
+            pointwise, _ = self._pointwise(Xv[rows], max_draws, False)
+            out[rows] = logsumexp(pointwise, axis=0) - np.log(pointwise.shape[0])
+        return out
+
+    def _row_passes(self, n_rows: int, max_draws: int | None, per_row: int) -> list[slice]:
+        """The rows in passes of at most ``_PASS_VALUES`` (draws x rows x ``per_row``) values:
+        the per-draw arrays of all rows at once grow with N (100,000 rows x 4,000 draws ran
+        out of 16 GB in score_samples)."""
+        _check_max_draws(max_draws)
+        post = self.idata["posterior"]
+        draws = post.sizes["chain"] * post.sizes["draw"]
+        draws = draws if max_draws is None else min(draws, max_draws)
+        step = max(1, _PASS_VALUES // max(draws * per_row, 1))
+        return [slice(start, start + step) for start in range(0, n_rows, step)]
 
     # -- drawing points: the noise component's part, shared by the posterior predictive and
     #    BayesianGMM.sample --------------------------------------------------------------------

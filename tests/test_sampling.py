@@ -545,3 +545,22 @@ def test_a_checkpoint_line_marks_which_numbers_failed(monkeypatch):
         "1500 draws per chain: max R-hat 1.004, min bulk ESS 339 (too low), min tail ESS 651; "
         "also failed: min bulk ESS (label-invariant): continuing to 3000",
         "1000 draws per chain: max R-hat 1.002, min bulk ESS 1339, min tail ESS 651: converged"]
+
+
+def test_scores_and_memberships_in_row_passes_equal_one_pass(quick_fit, old_faithful,
+                                                            monkeypatch):
+    """QA: score_samples held (draws x N) at once and ran out of memory at N = 1e5; rows now
+    go in passes of bounded size, with the same numbers (a row's values never mix rows)."""
+    from bayesgmm import posterior
+
+    X = old_faithful.to_numpy()
+    X[[5, 9], 1] = np.nan  # the row plan too
+    whole_scores = quick_fit.score_samples(X)
+    whole = quick_fit.predict_proba(X, max_draws=50)
+    monkeypatch.setattr(posterior, "_PASS_VALUES", 700)  # ~3-7 rows a pass
+    assert len(quick_fit._row_passes(X.shape[0], 50, 2)) > 30
+    np.testing.assert_allclose(quick_fit.score_samples(X), whole_scores, rtol=1e-13)
+    passes = quick_fit.predict_proba(X, max_draws=50)
+    for got, want in ((passes.mean, whole.mean), (passes.lower, whole.lower),
+                      (passes.upper, whole.upper)):
+        np.testing.assert_allclose(got, want, rtol=1e-13, atol=1e-15)
