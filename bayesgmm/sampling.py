@@ -29,6 +29,7 @@ from ._validation import (
     check_not_singular,
     check_seed,
     draw_seed,
+    singular_columns,
 )
 from .backends.nutpie import backend_of, compile_nutpie
 from .diagnostics import RANK_VARIABLES, diagnose, rank_uniformity_check
@@ -206,10 +207,13 @@ def fit_bayes(
     Xc = obs.complete_rows if obs.n_missing_values else Xv
     if Xc.shape[0] <= 2 * Xv.shape[1]:
         Xc = obs.imputed()
+    # diag covariances help with columns that depend on each other, not with a constant one
+    problem = singular_columns(Xc, names, covariance_type)
     check_not_singular(Xc, names, covariance_type,
                        advice="drop or rescale the column(s) named, or fit them with "
-                              "covariance_type='diag'" if covariance_type in ("full", "tied")
-                       else "drop or rescale the column(s) named")
+                              "covariance_type='diag'"
+                       if covariance_type in ("full", "tied") and problem is not None
+                       and "constant" not in problem else "drop the column(s) named")
     seed = check_seed(random_state)
     if seed is None:  # drawn here and recorded in settings, so the run can be repeated
         seed = draw_seed()

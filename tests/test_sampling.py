@@ -564,3 +564,16 @@ def test_scores_and_memberships_in_row_passes_equal_one_pass(quick_fit, old_fait
     for got, want in ((passes.mean, whole.mean), (passes.lower, whole.lower),
                       (passes.upper, whole.upper)):
         np.testing.assert_allclose(got, want, rtol=1e-13, atol=1e-15)
+
+
+def test_singular_columns_advice_offers_diag_only_where_it_helps():
+    """QA: a constant column was told to try covariance_type='diag', which refuses it too;
+    diagonal covariances help only with columns that depend on each other."""
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=200), rng.normal(size=200)
+    constant = np.column_stack([a, b, np.full(200, 7.0)])
+    for ct in ("full", "diag"):
+        with pytest.raises(ValueError, match=r"'x2' are constant.*\(drop the column\(s\) named\)$"):
+            fit_bayes(constant, 2, covariance_type=ct)
+    with pytest.raises(ValueError, match=r"collinear .*or fit them with covariance_type='diag'"):
+        fit_bayes(np.column_stack([a, 2 * a + 1, b]), 2)
