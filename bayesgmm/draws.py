@@ -185,6 +185,11 @@ def _finished(is_finished: Callable[[], bool]) -> bool:
         return False
 
 
+# Seconds between ``waiting`` status lines: a log (CI, a pipe, a notebook) sees the chains
+# move at least this often (a 1e5-row fit had 53 s without a line).
+_HEARTBEAT_S = 10.0
+
+
 class _Progress:
     """Draws finished per chain, updated by nutpie's progress callback (a background thread),
     and whether a chain has reported a divergence since warm-up ended (a hint: the trace says
@@ -193,6 +198,7 @@ class _Progress:
     def __init__(self, chains: int, tune: int):
         self._tune = tune
         self._done = np.zeros(chains, dtype=np.int64)
+        self._finished = np.zeros(chains, dtype=np.int64)  # warm-up included
         self._divergences = np.zeros(chains, dtype=np.int64)  # as last reported
         self._diverged = False
         self._cond = threading.Condition()
@@ -200,6 +206,7 @@ class _Progress:
     def update(self, progress) -> None:
         with self._cond:
             for i, chain in enumerate(progress):
+                self._finished[i] = int(chain.finished_draws)
                 done = int(chain.finished_draws) - self._tune
                 self._done[i] = max(0, done)
                 # A new divergence after warm-up raises the hint once (warm-up divergences,
@@ -217,13 +224,14 @@ class _Progress:
             return hint
 
     def wait_for(self, draws: int, deadline: float | None, is_finished: Callable[[], bool],
-                 divergence: bool = False) -> str:
+                 divergence: bool = False, beat: Callable[[], None] | None = None) -> str:
         """Block until every chain has ``draws`` draws ("reached"), the deadline passes
         ("late") or, with ``divergence``, a chain reports a divergence after warm-up
         ("diverged"; never once the deadline has passed: then the run keeps what it has).
 
         ``is_finished`` is called without holding the lock: nutpie's sampler takes its own lock
-        around the callback, so asking it while holding ours could deadlock.
+        around the callback, so asking it while holding ours could deadlock; so is ``beat``
+        (a status line now and then), at every wake-up.
         """
         while True:
             with self._cond:
@@ -239,10 +247,17 @@ class _Progress:
                     return "reached"
             if _finished(is_finished):
                 return "reached"
+            if beat is not None:
+                beat()
 
     def reached(self) -> int:
         with self._cond:
             return int(self._done.min())
+
+    def finished(self) -> int:
+        """Draws the slowest chain has finished, warm-up included."""
+        with self._cond:
+            return int(self._finished.min())
 
 
 def _first(tree: xr.DataTree, draws: int) -> dict[str, xr.Dataset] | None:
@@ -302,6 +317,7 @@ def sample_nutpie_until(
     report: Callable[[Checkpoint, int | None], None] | None = None,
     abandon: Callable[[xr.DataTree], bool] | None = None,
     stop_on_divergence: bool = False,
+    waiting: Callable[[int, float], None] | None = None,
     **sample_kwargs,
 ) -> tuple[xr.DataTree, DrawsRun]:
     """Sample a compiled nutpie model until ``check`` passes or the budget runs out.
@@ -332,6 +348,10 @@ def sample_nutpie_until(
         A chain's report of a divergence wakes the run at once; the stopping point is the
         earliest divergent draw of any chain, so it does not depend on the machine's speed.
         Once ``max_time`` has passed, the run stops by time instead (it keeps its draws).
+    waiting : callable, optional
+        ``waiting(finished, elapsed_s)`` every ``_HEARTBEAT_S`` seconds while the chains run
+        (``finished``: the slowest chain's draws, warm-up included): a status line where
+        nutpie's progress bar does not show.
 
     Returns
     -------
@@ -353,6 +373,16 @@ def sample_nutpie_until(
         progress_callback=progress.update,
         progress_rate=_PROGRESS_BAR_MS if progressbar else _PROGRESS_MS, **sample_kwargs,
     )
+    beat = None
+    if waiting is not None:
+        due = [t0 + _HEARTBEAT_S]
+
+        def beat() -> None:
+            now = time.monotonic()
+            if now >= due[0]:
+                due[0] = now + _HEARTBEAT_S
+                waiting(progress.finished(), now - t0)
+
     checkpoints: list[Checkpoint] = []
     draws = target.min_draws
     # With no core to spare, the chains pause while a checkpoint is checked: else the check
@@ -369,7 +399,8 @@ def sample_nutpie_until(
     try:
         while True:
             reason = progress.wait_for(draws if stop_at is None else stop_at, deadline,
-                                       lambda: sampler.is_finished, divergence=watch)
+                                       lambda: sampler.is_finished, divergence=watch,
+                                       beat=beat)
             if reason == "diverged":
                 # Locate it in the chains' stored draws. A divergence past the checkpoint
                 # does not end a run that may converge there: stop watching until then.

@@ -15,6 +15,7 @@ import contextlib
 import dataclasses
 import functools
 import os
+import sys
 import time
 import warnings
 from typing import Any
@@ -853,6 +854,9 @@ def _sample_nutpie(pm_model, start, *, draws, tune, chains, cores, seed, progres
             compiled, check, target, tune=tune, chains=chains, seed=seed,
             progressbar=progressbar, target_accept=target_accept,
             report=_print_checkpoint if progressbar else None, abandon=abandon,
+            # nutpie's bar draws only on a terminal: elsewhere a line now and then
+            waiting=(lambda done, elapsed: _print_waiting(done, tune, elapsed))
+            if progressbar and not sys.stderr.isatty() else None,
             stop_on_divergence=stop_on_divergence)
         record["adaptive"] = run.to_dict()
         cores = chains  # sample_nutpie_until gives every chain a thread
@@ -910,6 +914,12 @@ def _relabelled_convergence(posterior: xr.Dataset, *, reference, covariance_type
             relabelled[[v for v in RANK_VARIABLES if v in relabelled.data_vars]])
         failed = () if rank.passed else (rank.name,)
     return checked.max_rhat, checked.min_ess_bulk, checked.min_ess_tail, failed
+
+
+def _print_waiting(finished: int, tune: int, elapsed: float) -> None:
+    where = (f"warm-up {finished} of {tune}" if finished < tune
+             else f"{finished - tune} draws")
+    progress.say(f"sampling: {where} per chain (the slowest), {elapsed:.0f} s")
 
 
 def _print_checkpoint(point, next_draws: int | None) -> None:

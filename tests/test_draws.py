@@ -324,3 +324,23 @@ def test_retry_target_accept_validated(value, match):
 
     with pytest.raises(ValueError, match=match):
         SamplerSettings(retry_target_accept=value)
+
+
+def test_waiting_lines_come_while_the_chains_run(compiled_faithful, monkeypatch):
+    """Where nutpie's bar does not show (a log, CI), ``waiting`` gets the slowest chain's
+    draws (warm-up included, never going back) every _HEARTBEAT_S seconds; the draws are the
+    same as without it."""
+    from bayesgmm import draws
+
+    monkeypatch.setattr(draws, "_HEARTBEAT_S", 0.01)
+    seen = []
+    target = AdaptiveDraws(min_draws=2000, ess_min=1e9, max_draws=2000)
+    kw = {"tune": 1000, "chains": 2, "seed": 4, "progressbar": False, "target_accept": 0.8}
+    idata, run = sample_nutpie_until(compiled_faithful, _ess_check, target,
+                                     waiting=lambda done, elapsed: seen.append((done, elapsed)),
+                                     **kw)
+    assert seen and all(0 <= d <= 3000 for d, _ in seen)
+    assert [d for d, _ in seen] == sorted(d for d, _ in seen)
+    assert [e for _, e in seen] == sorted(e for _, e in seen)
+    plain, _ = sample_nutpie_until(compiled_faithful, _ess_check, target, **kw)
+    np.testing.assert_array_equal(idata["posterior"]["means"], plain["posterior"]["means"])
