@@ -159,6 +159,8 @@ class LabelSwitchingReport:
         if why:
             return (f"Label switching: none; {why}, which fixes the labels: all {total} draws "
                     "kept as drawn.")
+        if self.permutations is not None and np.asarray(self.permutations).shape[-1] == 1:
+            return f"Label switching: none with one component (all {total} draws as drawn)."
         lines = [
             f"Label switching: {self.total_permuted} of {total} draws "
             f"({100 * self.fraction_permuted:.1f}%) were relabelled to match the reference "

@@ -466,9 +466,9 @@ def _plain(diag) -> str:
     if diag.ok and set(getattr(diag, "causes", ())) & {"K too large", "mixed components"}:
         return ("The chains agree with each other, mixed well and sampled without divergences, "
                 "but some components are not identified (see the note): the label-invariant "
-                "summaries (log-likelihood, predictive density, memberships of the other "
-                "components) can be used; the per-component summaries of the components the "
-                "note names cannot.")
+                "summaries (log-likelihood, predictive density) and those of any component the "
+                "note does not name can be used; the per-component summaries of the components "
+                "it names cannot.")
     if diag.ok:
         return ("The chains agree with each other, mixed well and sampled without divergences: "
                 "the posterior summaries in this report can be used as they are (to within the "

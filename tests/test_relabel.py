@@ -441,3 +441,14 @@ def test_fixed_components_are_validated_and_reported():
     _, report = relabel_posterior(posterior, ref, "full", fixed_components=[2])
     assert report.fixed_components == (2,)
     assert "component(s) 2 are named by known labels" in str(report)
+
+
+def test_one_component_has_no_label_switching_to_report():
+    """QA: K=1 printed '0 of 4000 draws relabelled' and a line per chain."""
+    from bayesgmm.relabel import LabelSwitchingReport
+
+    report = LabelSwitchingReport.from_permutations(np.zeros((2, 5, 1), dtype=int),
+                                                    method="stephens")
+    assert str(report) == "Label switching: none with one component (all 10 draws as drawn)."
+    two = LabelSwitchingReport.from_permutations(np.tile([0, 1], (2, 5, 1)))
+    assert str(two).startswith("Label switching: 0 of 10 draws")

@@ -827,3 +827,22 @@ def test_a_likelihood_below_a_smaller_k_is_noted_as_a_local_optimum():
                      "high (raise n_init, now 5)",)
     table.loc[2, "error"] = "failed"  # a cell that was not fitted is not compared
     assert _local_optimum_notes(table, 5) == ()
+
+
+def test_one_model_under_two_names_is_chosen_by_one_name():
+    """QA: at K=1 full and tied are one model; 'AIC -> K=1 tied' came from rounding. Ties go
+    to the fewest components, then the usual order of covariance types, and a note says so."""
+    import pandas as pd
+
+    from bayesgmm.selection.criteria import _best
+
+    value = 2498.2400000001
+    table = pd.DataFrame({"n_components": [1, 1, 2], "covariance_type": ["tied", "full", "full"],
+                          "bic": [value - 1e-10, value, value + 5], "aic": [value] * 3,
+                          "icl": [value + 1, value + 1, value], "degenerate": [False] * 3})
+    assert _best(table, True) == {"bic": (1, "full"), "aic": (1, "full"), "icl": (2, "full")}
+    X = np.random.default_rng(0).normal(size=(120, 2))
+    notes = select_em(X, [1, 2], ["full", "tied"], random_state=0, n_jobs=1).notes
+    assert any(n.startswith("at K=1, full and tied are one model") for n in notes)
+    assert not any("one model" in n for n in select_em(X, [2], ["full", "tied"],
+                                                       random_state=0, n_jobs=1).notes)

@@ -251,6 +251,9 @@ def select_em(
     table = _tidy(rows)
     if prior is None:  # a MAP objective's prior changes with K: no such bound
         notes += _local_optimum_notes(table, n_init)
+    if 1 in ks and {"full", "tied"} <= set(cts):
+        notes += ("at K=1, full and tied are one model (one covariance matrix): their rows "
+                  "agree, and a criterion that picks it names full",)
     return EMSelection(table=table, best=_best(table, exclude_degenerate), fits=fits,
                        n_samples=Xv.shape[0], random_state=entropy, notes=notes,
                        cell_warnings=cell_warnings)
@@ -384,11 +387,18 @@ def _best(table: pd.DataFrame, exclude_degenerate: bool) -> dict[str, tuple[int,
     if exclude_degenerate and not table["degenerate"].all():
         table = table[~table["degenerate"]]
     best = {}
+    order = {ct: i for i, ct in enumerate(COVARIANCE_TYPES)}
     for criterion in CRITERIA:
         values = table[criterion]
         if values.notna().any():
-            row = table.loc[values.idxmin()]
-            best[criterion] = (int(row["n_components"]), str(row["covariance_type"]))
+            # Ties (one model under two names: K=1 full and tied; equal to rounding) go to
+            # the fewest components, then the first type in the usual order, not to whichever
+            # rounding error is smaller.
+            low = values.min()
+            tied = table[values <= low + 1e-9 * max(1.0, abs(low))]
+            row = min(tied.itertuples(), key=lambda r: (r.n_components,
+                                                        order[r.covariance_type]))
+            best[criterion] = (int(row.n_components), str(row.covariance_type))
     return best
 
 
