@@ -1236,7 +1236,8 @@ def _print_result(result: BayesResult, thresholds: DiagnosticThresholds | None =
     em = result.em
     # MAP-EM (mclust's conjugate prior) from the candidate the model's own density prefers:
     # near the posterior's mode, not exactly it (the sampled model's priors differ).
-    kind = "MAP-EM start (near the posterior's mode)" if em.prior is not None else "EM start"
+    kind = ("MAP-EM start (where the chains began, near a posterior mode)"
+            if em.prior is not None else "EM start")
     # With start candidates, n_iter counts the last polish only (from the best candidate).
     steps = (f"{em.n_iter} iterations from the best of {len(em.candidates)} start candidates"
              if em.candidates else f"{em.n_iter} iterations")
