@@ -69,6 +69,8 @@ _DATA_COLOR = "0.55"
 # The trace and rank plots' variables: diagnostics.RANK_VARIABLES, the verdict's rank test's
 # (not imported from there: it loads ArviZ, which an EM report never needs; a test checks).
 _DIAGNOSED = ("weights", "noise_weight", "means")
+# Scalars a trace plot draws at most (the lowest bulk ESS first): two panels a row each.
+TRACE_MAX_SCALARS = 16
 # The whole mixture's density: black in every figure, so that it is never read as a component
 # (components take the C0, C1, ... colours).
 _MIXTURE_COLOR = "black"
@@ -1200,32 +1202,74 @@ def _pair_separation(means: np.ndarray, covariances: np.ndarray,
 # diagnostics (ArviZ) and posterior predictive check
 # --------------------------------------------------------------------------------------------
 def plot_trace(result: BayesResult, var_names=_DIAGNOSED,
-               ax: Axes | None = None) -> Figure:
+               ax: Axes | None = None, max_scalars: int | None = TRACE_MAX_SCALARS) -> Figure:
     """Trace and per-chain densities (``arviz.plot_trace_dist``), one colour per chain with a
     chain legend; of the ``var_names`` the posterior has (the noise weight with a noise
     component).
+
+    With more than ``max_scalars`` scalars (None: no limit) only the ``max_scalars`` with the
+    lowest bulk ESS are drawn, in their usual order, and the title says so: a row per scalar
+    ran to 36 rows (7,000 pixels) at K=6, D=5, and the slowest-mixing scalars are the ones a
+    trace plot is for (the rank plot and the tables show every one).
 
     ArviZ lays out its own grid of panels: in a new figure, or, with ``ax`` (a subplot, e.g.
     one of ``plt.subplots``), in that subplot's place in its figure (``ax`` itself is removed).
     Returns the figure (the root figure when ``ax`` is given).
     """
     import arviz as az
+    import xarray as xr
     from arviz_base import rc_context
 
-    post = result.idata["posterior"]
+    post = result.idata["posterior"].to_dataset()
     var_names = [v for v in var_names if v in post]
+    total = sum(int(np.prod(post[v].shape[2:])) for v in var_names)
+    tree, names, title = result.idata, list(var_names), None
+    if max_scalars is not None and total > max_scalars:
+        shown = _lowest_ess_scalars(post, var_names, max_scalars)
+        groups = {"posterior": shown}
+        if "sample_stats" in result.idata.children:  # ArviZ marks the divergent draws
+            groups["sample_stats"] = result.idata["sample_stats"].to_dataset()
+        tree, names = xr.DataTree.from_dict(groups), list(shown.data_vars)
+        title = (f"The {max_scalars} of {total} scalars with the lowest bulk ESS (the rank "
+                 "plot and the tables show every one)")
     # Two panels per scalar; ArviZ refuses more than rcParams["plot.max_subplots"] (40),
     # which K + K D > 20 scalars exceed (K = 8 in 2-D, D = 8 with K = 3).
-    panels = 2 * sum(int(np.prod(post[v].shape[2:])) for v in var_names)
+    panels = 2 * min(total, max_scalars or total)
     with warnings.catch_warnings(), _arviz_grid(ax) as figure_kwargs, \
             rc_context({"plot.max_subplots": max(panels, 40)}):
         warnings.simplefilter("ignore")
         # Not compact: the means of different features live on different scales.
-        pc = az.plot_trace_dist(result.idata, var_names=list(var_names),
-                                backend="matplotlib", compact=False,
+        pc = az.plot_trace_dist(tree, var_names=names, backend="matplotlib", compact=False,
                                 figure_kwargs=figure_kwargs)
         _chain_legend(pc)
-    return pc.viz["figure"].item().get_figure(root=True)
+    own = pc.viz["figure"].item()
+    if title:
+        own.suptitle(title, fontsize="medium")
+    return own.get_figure(root=True)
+
+
+def _lowest_ess_scalars(post: Any, var_names: list[str], keep: int) -> Any:
+    """The ``keep`` scalars of ``var_names`` with the lowest bulk ESS, each a variable of its
+    own named like the tables (``means[1, x2]``), in the variables' element order."""
+    import arviz as az
+    import xarray as xr
+
+    from .diagnostics import _element_label
+
+    ess = az.ess(post[var_names], method="bulk")
+    entries = []  # (ESS, position, label, draws)
+    for name in var_names:
+        da = post[name].transpose("chain", "draw", ...)
+        extra = da.dims[2:]
+        for index in np.ndindex(*da.shape[2:]):
+            at = dict(zip(extra, index, strict=True))
+            value = float(ess[name].isel(at)) if extra else float(ess[name])
+            entries.append((value if np.isfinite(value) else np.inf, len(entries),
+                            _element_label(da, index, extra), da.isel(at)))
+    chosen = sorted(sorted(entries, key=lambda e: (e[0], e[1]))[:keep], key=lambda e: e[1])
+    return xr.Dataset({label: (("chain", "draw"), draws.to_numpy())
+                       for _, _, label, draws in chosen},
+                      coords={d: post[d].to_numpy() for d in ("chain", "draw")})
 
 
 def plot_rank(result: BayesResult, var_names=_DIAGNOSED,

@@ -927,7 +927,9 @@ def _section_diagnostics(result, diag, figure) -> str:
              else "")
     weights = "the weights, the noise weight" if result.noise else "the weights"
     trace = figure("trace", f"Trace and per-chain densities of {weights} and the means, one "
-                   "colour per chain (ArviZ plot_trace_dist): the chains should overlap",
+                   "colour per chain (ArviZ plot_trace_dist): the chains should overlap. "
+                   f"With more than {plots.TRACE_MAX_SCALARS} scalars, the "
+                   f"{plots.TRACE_MAX_SCALARS} with the lowest bulk ESS",
                    lambda: plots.plot_trace(result))
     rank = figure(
         "rank", "Rank plots (ArviZ plot_rank): all chains' draws are ranked together; each line "

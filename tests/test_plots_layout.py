@@ -391,3 +391,31 @@ def test_rank_plot_takes_the_verdicts_pvalues_instead_of_testing_again(tiny_fit,
                                for p in given.values())
     finally:
         plt.close(fig)
+
+
+def test_trace_of_many_scalars_draws_the_lowest_ess_ones(tiny_fit):
+    """QA: K=6, D=5 gave 36 rows of traces (7,000 px); past max_scalars the figure draws the
+    scalars with the lowest bulk ESS, in their usual order, and says so."""
+    import arviz as az
+    import matplotlib.pyplot as plt
+
+    post = tiny_fit.posterior[["weights", "means"]]
+    ess = az.ess(post, method="bulk")
+    values = {f"weights[{k}]": float(ess["weights"][k]) for k in range(2)}
+    values.update({f"means[{k}, {f}]": float(ess["means"].sel(component=k, feature=f))
+                   for k in range(2) for f in ("eruptions", "waiting")})
+    lowest = sorted(values, key=values.get)[:3]
+    fig = plots.plot_trace(tiny_fit, max_scalars=3)
+    try:
+        assert fig._suptitle.get_text().startswith("The 3 of 6 scalars with the lowest bulk "
+                                                   "ESS")
+        drawn = [a.get_ylabel() for a in fig.axes if a.get_ylabel() in values]
+        assert drawn == [name for name in values if name in lowest]  # usual order
+    finally:
+        plt.close(fig)
+    fig = plots.plot_trace(tiny_fit)  # 6 scalars: all of them (two panels each), no title
+    try:
+        assert len([a for a in fig.axes if a.get_xlabel() == "Draw"]) == 6
+        assert not (fig._suptitle and "lowest bulk ESS" in fig._suptitle.get_text())
+    finally:
+        plt.close(fig)
