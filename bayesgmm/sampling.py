@@ -214,7 +214,7 @@ def fit_bayes(
                        advice="drop or rescale the column(s) named, or fit them with "
                               "covariance_type='diag'"
                        if covariance_type in ("full", "tied") and problem is not None
-                       and "constant" not in problem else "drop the column(s) named")
+                       and "constant" not in problem else "drop or rescale the column(s) named")
     seed = check_seed(random_state)
     if seed is None:  # drawn here and recorded in settings, so the run can be repeated
         seed = draw_seed()

@@ -573,7 +573,8 @@ def test_singular_columns_advice_offers_diag_only_where_it_helps():
     a, b = rng.normal(size=200), rng.normal(size=200)
     constant = np.column_stack([a, b, np.full(200, 7.0)])
     for ct in ("full", "diag"):
-        with pytest.raises(ValueError, match=r"'x2' are constant.*\(drop the column\(s\) named\)$"):
+        with pytest.raises(ValueError, match=r"'x2' are constant.*\(drop or rescale the "
+                                             r"column\(s\) named\)$"):
             fit_bayes(constant, 2, covariance_type=ct)
     with pytest.raises(ValueError, match=r"collinear .*or fit them with covariance_type='diag'"):
         fit_bayes(np.column_stack([a, 2 * a + 1, b]), 2)
