@@ -40,7 +40,8 @@ import xarray as xr
 
 from ._validation import check_int
 
-__all__ = ["AdaptiveDraws", "Checkpoint", "DrawsRun", "next_checkpoint", "sample_nutpie_until"]
+__all__ = ["HEARTBEAT_S", "AdaptiveDraws", "Checkpoint", "DrawsRun", "next_checkpoint",
+           "sample_nutpie_until"]
 
 
 @dataclass(frozen=True)
@@ -187,7 +188,7 @@ def _finished(is_finished: Callable[[], bool]) -> bool:
 
 # Seconds between ``waiting`` status lines: a log (CI, a pipe, a notebook) sees the chains
 # move at least this often (a 1e5-row fit had 53 s without a line).
-_HEARTBEAT_S = 10.0
+HEARTBEAT_S = 10.0
 
 
 class _Progress:
@@ -349,7 +350,7 @@ def sample_nutpie_until(
         earliest divergent draw of any chain, so it does not depend on the machine's speed.
         Once ``max_time`` has passed, the run stops by time instead (it keeps its draws).
     waiting : callable, optional
-        ``waiting(finished, elapsed_s)`` every ``_HEARTBEAT_S`` seconds while the chains run
+        ``waiting(finished, elapsed_s)`` every ``HEARTBEAT_S`` seconds while the chains run
         (``finished``: the slowest chain's draws, warm-up included): a status line where
         nutpie's progress bar does not show.
 
@@ -375,12 +376,12 @@ def sample_nutpie_until(
     )
     beat = None
     if waiting is not None:
-        due = [t0 + _HEARTBEAT_S]
+        due = [t0 + HEARTBEAT_S]
 
         def beat() -> None:
             now = time.monotonic()
             if now >= due[0]:
-                due[0] = now + _HEARTBEAT_S
+                due[0] = now + HEARTBEAT_S
                 waiting(progress.finished(), now - t0)
 
     checkpoints: list[Checkpoint] = []

@@ -35,7 +35,7 @@ from ._validation import (
 from .backends.nutpie import backend_of, compile_nutpie
 from .diagnostics import RANK_VARIABLES, diagnose, rank_uniformity_check
 from .draw_arrays import flat_noise_weight, flatten_draws
-from .draws import AdaptiveDraws, sample_nutpie_until
+from .draws import HEARTBEAT_S, AdaptiveDraws, sample_nutpie_until
 from .em import EMResult, fit_em, fit_map_start, n_parameters
 from .observations import Observations, prepare_observations
 from .posterior import BayesResult
@@ -866,6 +866,9 @@ def _sample_nutpie(pm_model, start, *, draws, tune, chains, cores, seed, progres
         idata = nutpie.sample(
             compiled, draws=draws, tune=tune, chains=chains, cores=cores, seed=seed,
             progress_bar=progressbar, target_accept=target_accept,
+            # its bar draws only on a terminal: elsewhere a line now and then
+            progress_callback=_Heartbeat() if progressbar and not sys.stderr.isatty()
+            else None,
         )
     return idata, {"compile_s": t1 - t0, "sample_s": time.perf_counter() - t1,
                    "nutpie_backend": backend, "cores": cores,
@@ -914,6 +917,26 @@ def _relabelled_convergence(posterior: xr.Dataset, *, reference, covariance_type
             relabelled[[v for v in RANK_VARIABLES if v in relabelled.data_vars]])
         failed = () if rank.passed else (rank.name,)
     return checked.max_rhat, checked.min_ess_bulk, checked.min_ess_tail, failed
+
+
+class _Heartbeat:
+    """nutpie's progress callback for a fixed number of draws: a status line every ``every``
+    seconds, as :func:`sample_nutpie_until` gives ``draws="auto"`` (nutpie calls it from its
+    own thread)."""
+
+    def __init__(self, every: float = HEARTBEAT_S):
+        self.every, self.start = every, time.monotonic()
+        self.due = self.start + every
+
+    def __call__(self, chains) -> None:
+        now = time.monotonic()
+        if now >= self.due and chains:
+            self.due = now + self.every
+            # over all chains: with fewer cores than chains some have not started yet
+            done = sum(int(c.finished_draws) for c in chains)
+            total = sum(int(c.total_draws) for c in chains)
+            progress.say(f"sampling: {100 * done / max(total, 1):.0f}% ({done:,} of {total:,} "
+                         f"draws, warm-up included), {now - self.start:.0f} s")
 
 
 def _print_waiting(finished: int, tune: int, elapsed: float) -> None:

@@ -328,11 +328,11 @@ def test_retry_target_accept_validated(value, match):
 
 def test_waiting_lines_come_while_the_chains_run(compiled_faithful, monkeypatch):
     """Where nutpie's bar does not show (a log, CI), ``waiting`` gets the slowest chain's
-    draws (warm-up included, never going back) every _HEARTBEAT_S seconds; the draws are the
+    draws (warm-up included, never going back) every HEARTBEAT_S seconds; the draws are the
     same as without it."""
     from bayesgmm import draws
 
-    monkeypatch.setattr(draws, "_HEARTBEAT_S", 0.01)
+    monkeypatch.setattr(draws, "HEARTBEAT_S", 0.01)
     seen = []
     target = AdaptiveDraws(min_draws=2000, ess_min=1e9, max_draws=2000)
     kw = {"tune": 1000, "chains": 2, "seed": 4, "progressbar": False, "target_accept": 0.8}

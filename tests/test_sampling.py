@@ -578,3 +578,27 @@ def test_singular_columns_advice_offers_diag_only_where_it_helps():
             fit_bayes(constant, 2, covariance_type=ct)
     with pytest.raises(ValueError, match=r"collinear .*or fit them with covariance_type='diag'"):
         fit_bayes(np.column_stack([a, 2 * a + 1, b]), 2)
+
+
+def test_a_fixed_run_prints_status_lines_where_no_bar_shows(monkeypatch):
+    """nutpie's bar draws only on a terminal: a fixed-draws run in a log got nothing for
+    the whole sampling; its progress callback now says where the slowest chain is."""
+    import types
+
+    from bayesgmm import sampling
+
+    said = []
+    monkeypatch.setattr(sampling.progress, "say", lambda text, **_: said.append(text))
+    beat = sampling._Heartbeat(every=0.0)
+
+    def chain(done):
+        return types.SimpleNamespace(finished_draws=done, total_draws=200)
+
+    beat([chain(40), chain(0)])  # with fewer cores than chains, one has not started
+    beat([chain(130), chain(150)])
+    assert [s.rsplit(",", 1)[0] for s in said] == [
+        "sampling: 10% (40 of 400 draws, warm-up included)",
+        "sampling: 70% (280 of 400 draws, warm-up included)"]
+    quiet = sampling._Heartbeat(every=3600.0)
+    quiet([chain(10)])
+    assert len(said) == 2
