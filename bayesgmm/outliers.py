@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from ._validation import aligned_to_rows
+from .covariance import points_needed
 from .em import BOTH_INITS, EMResult, fit_em
 from .observations import check_labels
 
@@ -143,4 +144,16 @@ def _fresh(X: Any, K: int, covariance_type: str, data: dict[str, Any]) -> EMResu
 
 
 def _best(*fits: EMResult) -> EMResult:
-    return max(fits, key=lambda fit: fit.log_likelihood)
+    """The highest likelihood among the fits whose components all hold enough points for
+    their covariances: a component collapsed on one or two points has an unbounded
+    likelihood, which would pass for a better optimum (and hide an outlier it holds)."""
+    proper = [fit for fit in fits if not _degenerate(fit)]
+    return max(proper or fits, key=lambda fit: fit.log_likelihood)
+
+
+def _degenerate(fit: EMResult) -> bool:
+    """The selection tables' rule (:func:`bayesgmm.covariance.points_needed`, half a point
+    of slack)."""
+    sizes = np.asarray(fit.weights[:fit.n_components]) * fit.n_samples
+    needed = points_needed(fit.covariance_type, fit.n_features)
+    return bool(np.any(sizes < needed - 0.5))

@@ -21,7 +21,7 @@ from scipy.special import xlogy
 
 from .._validation import COVARIANCE_TYPES, check_data
 from ..covariance import points_needed
-from ..em import EMResult, fit_em
+from ..em import BOTH_INITS, EMResult, fit_em
 from .sweep import (
     caught_warnings,
     cell_seed,
@@ -131,7 +131,7 @@ def select_em(
     covariance_types: str | Iterable[str] = COVARIANCE_TYPES,
     *,
     n_init: int = 5,
-    init: str | tuple[str, ...] = "kmeans++",
+    init: str | tuple[str, ...] = BOTH_INITS,
     max_iter: int = 500,
     tol: float = 1e-3,
     reg_covar: float = 1e-6,
@@ -157,9 +157,10 @@ def select_em(
         full, diag and spherical are one model and only the first of them asked for is
         fitted (``notes`` says so).
     n_init, init, max_iter, tol, reg_covar
-        Passed to :func:`bayesgmm.fit_em` for every cell (the best of ``n_init`` restarts is
-        kept; ``init`` a tuple of families: ``n_init`` from each, as ``bayesgmm select``
-        does with ``("kmeans++", "random_from_data")``).
+        Passed to :func:`bayesgmm.fit_em` for every cell (the best of the restarts is kept).
+        The default ``init``, ``("kmeans++", "random_from_data")``, runs ``n_init`` restarts
+        from each seeding, as ``bayesgmm select`` does: k-means++ seeds tend to land on gross
+        outliers, and a cell stuck at a poor optimum would distort the comparison.
     prior : None or "default"
         ``"default"``: MAP-EM under mclust's conjugate prior (Fraley & Raftery 2007), which
         keeps components from collapsing; the criteria then use the log-likelihood at the MAP
@@ -251,12 +252,50 @@ def select_em(
     table = _tidy(rows)
     if prior is None:  # a MAP objective's prior changes with K: no such bound
         notes += _local_optimum_notes(table, n_init)
+    best = _best(table, exclude_degenerate)
+    notes += _choice_notes(table, best, ks, exclude_degenerate)
     if 1 in ks and {"full", "tied"} <= set(cts):
-        notes += ("at K=1, full and tied are one model (one covariance matrix): their rows "
-                  "agree, and a criterion that picks it names full",)
-    return EMSelection(table=table, best=_best(table, exclude_degenerate), fits=fits,
+        notes += ("at K=1, full and tied are one model (one covariance matrix): their "
+                  "criteria agree to EM's convergence, and a criterion that picks it names "
+                  "full",)
+    return EMSelection(table=table, best=best, fits=fits,
                        n_samples=Xv.shape[0], random_state=entropy, notes=notes,
                        cell_warnings=cell_warnings)
+
+
+# Criterion differences below this are weak evidence (Kass & Raftery 1995: 2 log Bayes factor
+# under 2 is "not worth more than a bare mention").
+_WEAK = 2.0
+
+
+def _choice_notes(table: pd.DataFrame, best: dict[str, tuple[int, str]], ks: list[int],
+                  exclude_degenerate: bool) -> tuple[str, ...]:
+    """What a single "best" hides: other cells within ``_WEAK`` of it (per criterion), and a
+    best K at the top of the grid (a larger K might be better still)."""
+    fitted = table[table["error"] == ""]
+    eligible = (fitted[~fitted["degenerate"]]  # as _best chooses
+                if exclude_degenerate and not fitted["degenerate"].all() else fitted)
+    notes = []
+    for criterion, (k, ct) in best.items():
+        chosen = eligible.loc[(eligible["n_components"] == k)
+                              & (eligible["covariance_type"] == ct), criterion]
+        if chosen.empty:
+            continue
+        value = float(chosen.iloc[0])
+        close = eligible[(eligible[criterion] - value < _WEAK)
+                         & ~((eligible["n_components"] == k) & (eligible["covariance_type"] == ct))]
+        if len(close):
+            cells = ", ".join(f"K={r.n_components} {r.covariance_type} "
+                              f"(+{getattr(r, criterion) - value:.2f})"
+                              for r in close.sort_values(criterion).itertuples())
+            notes.append(f"{criterion.upper()}: {cells} within {_WEAK:g} of K={k} {ct}: weak "
+                         "evidence between them (Kass & Raftery)")
+    tops = sorted({c.upper() for c, (k, _) in best.items() if k == max(ks) and len(ks) > 1})
+    if tops:
+        notes.append(f"{', '.join(tops)} pick{'s' if len(tops) == 1 else ''} K={max(ks)}, the "
+                     "largest K fitted: a larger K may be better still (widen n_components, "
+                     "-k)")
+    return tuple(notes)
 
 
 def _local_optimum_notes(table: pd.DataFrame, n_init: int) -> tuple[str, ...]:

@@ -351,7 +351,8 @@ def compare(
     notes = (loo_verdict.pareto_warnings(pareto) + loo_verdict.small_n_warning(pareto)
              + loo_warnings + loo_verdict.convergence_warning(diagnostics))
     verdict = loo_verdict.verdict(table, best, within, simplest, notes,
-                                  loo_verdict.caveat(table, failed, pareto, results[best]))
+                                  loo_verdict.caveat(table, failed, pareto, results[best],
+                                                     simplest))
     return BayesSelection(
         comparison=table,
         loo=loos,

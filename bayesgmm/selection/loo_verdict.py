@@ -152,7 +152,7 @@ def posterior_problems(diagnosed: Any) -> list[str]:
 
 
 def caveat(table: pd.DataFrame, failed: Mapping[str, list[str]], pareto: pd.DataFrame,
-            best_model: Any) -> str:
+            best_model: Any, simplest: str | None = None) -> str:
     """What the verdict must add when the best model by elpd_loo cannot be trusted: why, the
     best model that passed its checks, and single outliers given components of their own.
 
@@ -167,7 +167,7 @@ def caveat(table: pd.DataFrame, failed: Mapping[str, list[str]], pareto: pd.Data
     if reasons[best]:
         parts.append(f"But the comparison is not trustworthy for {best}: "
                      + "; ".join(reasons[best]) + ".")
-        parts.append(_passed_instead(table, failed, reasons))
+        parts.append(_passed_instead(table, failed, reasons, simplest))
     rows = _singleton_rows(best_model)
     if rows:
         advice = ("" if getattr(best_model, "noise", False)
@@ -178,8 +178,10 @@ def caveat(table: pd.DataFrame, failed: Mapping[str, list[str]], pareto: pd.Data
 
 
 def _passed_instead(table: pd.DataFrame, failed: Mapping[str, list[str]],
-                    reasons: Mapping[str, list[str]]) -> str:
-    """The best model that passed every check, else the best whose posterior passed its own."""
+                    reasons: Mapping[str, list[str]], simplest: str | None = None) -> str:
+    """The best model that passed every check, else the best whose posterior passed its own.
+    When that model predicts clearly worse, the model to fix instead: the simplest one within
+    noise of the best (``simplest``), else the best itself."""
     others = [str(name) for name in table.index[1:]]
     clean = [name for name in others if not reasons[name]]
     if clean:
@@ -188,9 +190,13 @@ def _passed_instead(table: pd.DataFrame, failed: Mapping[str, list[str]],
         if "indistinguishable" in table.columns and not table.loc[clean[0], "indistinguishable"]:
             # a model clearly worse is no answer: the failed fits are what to fix
             best = str(table.index[0])
+            # the simplest model as good as the best is the one to make converge: the best
+            # itself may be an overfitted K whose posterior will not settle
+            fix = simplest if simplest and simplest in reasons else best
+            why = (f" (the simplest model within noise of {best})" if fix != best else "")
             text += (f" It predicts clearly worse than {best}, though: rather than settle "
-                     f"for it, make {best}'s posterior pass its checks (its advice says how) "
-                     "and compare again.")
+                     f"for it, make {fix}'s posterior pass its checks{why} (its advice says "
+                     "how) and compare again.")
         return text
     converged = [name for name in others if not failed[name]]
     if converged:
