@@ -1268,6 +1268,16 @@ def _section_criteria(selection: EMSelection, figure, X: Any = None
     ]
     chosen = selection.best.get("bic")
     if X is not None and chosen in selection.fits:
+        # outliers bend every cell alike, and each can take a component of its own: said
+        # once, for the BIC-chosen fit (the command line prints the same hint)
+        index = getattr(X, "index", None)
+        rows = index.to_numpy() if index is not None and not isinstance(
+            index, pd.RangeIndex) else None
+        hint = _noise_hint(selection.fits[chosen], np.asarray(X, dtype=np.float64), rows=rows)
+        if hint:
+            body.insert(3, hint.replace(
+                "Outliers: ", f"Outliers (in BIC's choice, K={chosen[0]} {chosen[1]}; they "
+                "can inflate the K that every criterion, LOO and K+ choose): ", 1))
         fit = selection.fits[chosen]
         body.append(figure(
             "chosen", f"The BIC-chosen model, K={chosen[0]} {chosen[1]}: its EM mixture "

@@ -3,6 +3,7 @@
 import dataclasses
 import html
 
+import numpy as np
 import pytest
 from conftest import simulate_mixture
 
@@ -121,3 +122,15 @@ def test_loo_table_shows_indistinguishable_and_no_empty_diag_elpd(em):
     assert "<em>indistinguishable</em> from the best" in loo
     # QA: p and weight were shown unexplained
     assert "p the effective number of parameters (p_loo" in loo and "stacking weight" in loo
+
+
+def test_the_selection_report_says_when_outliers_bend_the_choice():
+    """QA: the console printed the outlier hint, the select report never mentioned it; each
+    gross outlier can take a component and inflate the K every criterion picks."""
+    rng = np.random.default_rng(0)
+    clean = np.r_[rng.normal(0, 1, (150, 2)), rng.normal([5, 3], 1, (150, 2))]
+    dirty = np.r_[clean, [[60.0, -50.0], [-70.0, 40.0], [55.0, 65.0]]]
+    for X, expected in ((dirty, True), (clean, False)):
+        sel = select_em(X, [1, 2, 3], ["full"], n_init=2, random_state=0, n_jobs=1)
+        page, _ = build_selection_report(sel, X=X)
+        assert ("Outliers (in BIC's choice" in page) is expected
