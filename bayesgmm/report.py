@@ -1450,8 +1450,10 @@ def _section_sparse(sparse: SparseMixture, figure) -> tuple[str, str, list[str]]
         f"Dirichlet(e0) weights, e0 = {format_number(sparse.concentration)} (Malsiner-Walli, "
         "Frühwirth-Schnatter &amp; Grün 2016): superfluous components are emptied, and the "
         "posterior of the number of components holding at least one observation, K+, "
-        f"estimates the number of clusters. Posterior mode: <strong>K+ = {sparse.mode}"
-        "</strong>. The answer depends on e0; report it with the result.</p>",
+        f"estimates the number of clusters. Posterior mode: "
+        + (f'K+ = {sparse.mode}, <span class="warn">{html.escape(sparse.caveat)}</span>'
+           if sparse.caveat else f"<strong>K+ = {sparse.mode}</strong>")
+        + ". The answer depends on e0; report it with the result.</p>",
         f'<div class="verdict {"ok" if diag.ok else "bad"}"><strong>Diagnostics.</strong> '
         f"<code>{html.escape(diag.verdict_with_advice())}</code></div>",
         "<h3>P(K+ = k), chain by chain</h3><p>Chains that disagree have not mixed over K+.</p>",

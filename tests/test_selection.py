@@ -626,6 +626,16 @@ def test_summarise_sparse_identifies_the_filled_components(three_clusters):
     assert not sparse.diagnostics.ok
     assert any("(n_nonempty)" in p for p in sparse.diagnostics.problems)
     assert "mode K+=3" in str(sparse)
+    # QA: a confident "K+ = 3" over failed checks; the mode now comes with why not to trust it
+    assert sparse.caveat.startswith("unreliable: ") and "convergence checks failed" in \
+        sparse.caveat
+    assert f"mode K+=3 ({sparse.caveat})" in str(sparse)
+    import dataclasses
+
+    split = sparse.per_chain.copy()
+    split.loc["1"] = [0.0, 0.0, 0.2, 0.8, 0.0][:split.shape[1]]
+    assert "the chains disagree on K+ (their modes: 3, 4)" in dataclasses.replace(
+        sparse, per_chain=split).caveat
 
 
 # --------------------------------------------------------------------------------------------

@@ -82,9 +82,26 @@ class SparseMixture:
 
     def __str__(self) -> str:
         probs = ", ".join(f"{k}: {p:.3f}" for k, p in self.posterior_counts.items() if p > 0)
+        caveat = f" ({self.caveat})" if self.caveat else ""
         return (f"Sparse mixture, K_max={self.max_components}, Dirichlet e0="
-                f"{self.concentration:g}: posterior mode K+={self.mode}; P(K+=k) {{{probs}}}\n"
-                f"{self.diagnostics.verdict}")
+                f"{self.concentration:g}: posterior mode K+={self.mode}{caveat}; P(K+=k) "
+                f"{{{probs}}}\n{self.diagnostics.verdict}")
+
+    @property
+    def caveat(self) -> str | None:
+        """Why P(K+) is not to be read as the answer yet (None when nothing says so): the
+        chains' own modes of K+ differ, or the label-invariant checks failed."""
+        reasons = []
+        modes = [int(m) for m in self.per_chain.idxmax(axis=1)]
+        if len(set(modes)) > 1:
+            reasons.append(f"the chains disagree on K+ (their modes: "
+                           f"{', '.join(map(str, modes))})")
+        if not self.diagnostics.ok:
+            reasons.append("its convergence checks failed")
+        if not reasons:
+            return None
+        return ("unreliable: " + " and ".join(reasons) + "; sample longer (draws, tune) or "
+                "with a larger target_accept before reading K+")
 
 
 def fit_sparse(
