@@ -818,6 +818,12 @@ def _cmd_select(args: argparse.Namespace) -> int:
                    random_state=seed, n_jobs=args.jobs, **observed)
     for fit in em.fits.values():  # the report's figure of the chosen fit names them
         _name_components(fit, names)
+    from joblib import effective_n_jobs
+
+    # what ran: with one feature some types are one model and fitted once (the notes say)
+    settings.update({"covariance types": ", ".join(em.table["covariance_type"].unique()),
+                     "jobs": f"{args.jobs} ({effective_n_jobs(args.jobs)} workers)"
+                     if args.jobs < 0 else args.jobs})
     with pd.option_context("display.width", 120):
         print(em)
     if "bic" in em.best:  # outliers would bend every cell alike: once, for the BIC-best fit

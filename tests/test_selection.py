@@ -895,3 +895,27 @@ def test_near_ties_and_a_best_at_the_top_of_the_grid_are_noted():
     notes = _choice_notes(table, best, [1, 2, 3, 4], exclude_degenerate=False)
     assert notes[0] == ("BIC: K=4 full (+1.50) within 2 of K=3 full: weak evidence between "
                         "them (Kass & Raftery)")
+
+
+def test_loo_figure_marks_failed_checks_and_leaves_a_far_worse_model_off_the_scale():
+    """QA: unconverged models were drawn like the others, and K=1 (elpd 170 below) squeezed
+    K=3-5 into a few pixels."""
+    import matplotlib.pyplot as plt
+
+    rng = np.random.default_rng(3)
+    base = rng.normal(-2.0, 0.5, size=150)
+    sel = compare({
+        "K=1": _with_diagnostics(fake_fit(loglik_draws(rng, base - 1.2), 1), True),
+        "K=2": _with_diagnostics(fake_fit(loglik_draws(rng, base - 0.02), 2), False),
+        "K=3": _with_diagnostics(fake_fit(loglik_draws(rng, base), 3), True),
+    })
+    fig = plot_loo(sel)
+    try:
+        labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+        assert any(t.startswith("K=2") and "(checks failed)" in t for t in labels)
+        (far,) = [t for t in labels if t.startswith("K=1")]
+        assert "(off the scale: elpd_diff -1" in far
+        low, _ = fig.axes[0].get_xlim()
+        assert low > sel.comparison.loc["K=1", "elpd"]
+    finally:
+        plt.close(fig)

@@ -139,6 +139,10 @@ def _delta_floor(axis: Any, values: pd.Series) -> float:
     return float(scale.inverted().transform(np.array([low - 0.05 * (high - low)]))[0])
 
 
+# A model more than this many standard errors below the best is off plot_loo's scale.
+_FAR = 20.0
+
+
 def plot_loo(comparison: BayesSelection | pd.DataFrame, ax: Any = None) -> Figure:
     """PSIS-LOO comparison: elpd_loo +- se per model, and elpd_diff +- dse relative to the best.
 
@@ -154,7 +158,10 @@ def plot_loo(comparison: BayesSelection | pd.DataFrame, ax: Any = None) -> Figur
         the difference from the best model with the standard error of the difference.
         Models indistinguishable from the best (column ``indistinguishable``, or
         ``within_noise`` in a comparison saved by an older version) are labelled
-        "(indistinguishable)".
+        "(indistinguishable)"; with a BayesSelection, models whose posterior failed its
+        checks "(checks failed)". Models far worse than the rest (more than ``_FAR`` se
+        below the best, e.g. K=1) are left off the scale, their elpd_diff in their label, so
+        that the close ones can be told apart.
     """
     table = with_current_names(comparison.comparison if isinstance(comparison, BayesSelection)
                                else comparison)
@@ -168,9 +175,23 @@ def plot_loo(comparison: BayesSelection | pd.DataFrame, ax: Any = None) -> Figur
     axis.axvline(best, color="grey", ls="--", lw=1)
     same = (table["indistinguishable"] if "indistinguishable" in table
             else pd.Series(False, table.index))
+    failed = ({name for name, line in comparison.diagnostics.items()
+               if str(line).startswith("PROBLEMS")}
+              if isinstance(comparison, BayesSelection) else set())
+    scale = float(np.nanmax(np.r_[table["se"].to_numpy(), table["dse"].to_numpy(), 1.0]))
+    far = (best - table["elpd"].to_numpy()) > _FAR * scale
     labels = [f"{name}{' (indistinguishable)' if same.iloc[i] else ''}"
+              f"{' (checks failed)' if name in failed else ''}"
+              f"{f' (off the scale: elpd_diff {table["elpd_diff"].iloc[i]:.0f})' if far[i] else ''}"
               for i, name in enumerate(table.index)]
     axis.set_yticks(y, labels)
+    if far.any() and not far.all():
+        near = ~far
+        low = min(np.min((table["elpd"] - table["se"]).to_numpy()[near]),
+                  np.min((diff_x - table["dse"].to_numpy())[near]))
+        high = np.max((table["elpd"] + table["se"]).to_numpy()[near])
+        pad = 0.1 * max(high - low, 1.0)
+        axis.set_xlim(low - pad, high + pad)
     axis.set_xlabel("elpd_loo (higher is better)")
     # Above the axes: inside, it would hide a model's point.
     axis.legend(fontsize="small", loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2,
