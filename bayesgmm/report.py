@@ -1432,7 +1432,7 @@ def _section_loo(bayes: BayesSelection, figure) -> tuple[str, str, list[str]]:
         "influential points) and weight the stacking weight of each model in the best "
         "predictive average of them (Yao et al. 2018).</p>",
         f'<div class="verdict {cls}"><strong>Verdict.</strong> '
-        f"{html.escape(bayes.verdict)}</div>",
+        f"{html.escape(bayes.verdict).replace(chr(10), '<br><br>')}</div>",
         _table(table, decimals={c: 2 for c in ("elpd", "se", "elpd_diff", "dse", "p",
                                                "weight")}), fig,
         "<h3>Pareto k</h3><p>Observations with k above good_k have unreliable PSIS-LOO terms."

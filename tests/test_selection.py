@@ -872,8 +872,8 @@ def test_the_model_to_fix_is_the_simplest_one_within_noise_of_the_best():
                                  ("K too large",)),
     })
     assert sel.best == "K=4" and sel.simplest_within_noise == "K=3"
-    assert "make K=3's posterior pass its checks (the simplest model within noise of K=4)" \
-        in sel.verdict
+    assert "make K=3's posterior pass its checks (it is the simplest model within noise of " \
+           "K=4; its advice says how)" in sel.verdict
 
 
 def test_near_ties_and_a_best_at_the_top_of_the_grid_are_noted():

@@ -103,10 +103,12 @@ def verdict(table: pd.DataFrame, best: str, within: Sequence[str], simplest: str
         text += (f" The simplest model within noise of the best is {simplest}"
                  + (" itself." if simplest == best else " (prefer it unless the extra "
                     "components are wanted for a reason)."))
+    # three paragraphs (the answer, why it may not hold, the warnings): one block of ~150
+    # words was unreadable; the report shows the line breaks
     if caveat:
-        text += " " + caveat
+        text += "\n" + caveat
     if notes:
-        text += " Warnings: " + " ".join(notes)
+        text += "\nWarnings: " + " ".join(notes)
     return text
 
 
@@ -193,9 +195,9 @@ def _passed_instead(table: pd.DataFrame, failed: Mapping[str, list[str]],
             # the simplest model as good as the best is the one to make converge: the best
             # itself may be an overfitted K whose posterior will not settle
             fix = simplest if simplest and simplest in reasons else best
-            why = (f" (the simplest model within noise of {best})" if fix != best else "")
+            why = f"it is the simplest model within noise of {best}; " if fix != best else ""
             text += (f" It predicts clearly worse than {best}, though: rather than settle "
-                     f"for it, make {fix}'s posterior pass its checks{why} (its advice says "
+                     f"for it, make {fix}'s posterior pass its checks ({why}its advice says "
                      "how) and compare again.")
         return text
     converged = [name for name in others if not failed[name]]
