@@ -70,7 +70,8 @@ class NoiseEvidence:
         names = self.rows if row_names is None else [row_names[r] for r in self.rows]
         shown = ", ".join(str(n) for n in names[:8]) + (", ..." if len(names) > 8 else "")
         refit = (f"; the refit without it beats this fit's own {self.bic_fit:,.1f}, so EM "
-                 "stopped at a poorer optimum here: more restarts would help too"
+                 "stopped at a poorer optimum here: restarts from random data points too "
+                 "(init=(\"kmeans++\", \"random_from_data\")) would help"
                  if self.bic_fit is not None else "")
         return (f"{len(self.rows)} row(s) ({shown}) fit a uniform noise component better than "
                 f"any Gaussian: the BIC is {self.delta_bic:,.1f} lower with one "
