@@ -1435,10 +1435,30 @@ def _section_loo(bayes: BayesSelection, figure) -> tuple[str, str, list[str]]:
         f"{html.escape(bayes.verdict).replace(chr(10), '<br><br>')}</div>",
         _table(table, decimals={c: 2 for c in ("elpd", "se", "elpd_diff", "dse", "p",
                                                "weight")}), fig,
-        "<h3>Pareto k</h3><p>Observations with k above good_k have unreliable PSIS-LOO terms."
-        "</p>", _table(bayes.pareto_k),
+        *_pareto_section(bayes),
         "<h3>Convergence</h3>" + _table(diagnostics, text=True) if len(diagnostics) else "",
     ]
+
+
+def _pareto_section(bayes: BayesSelection) -> list[str]:
+    """The Pareto k table without the columns every model shares (said once above it), and
+    with the observations above good_k named (by their row names)."""
+    table = bayes.pareto_k.copy()
+    shared = {c: table[c].iloc[0] for c in ("n_observations", "good_k")
+              if c in table and table[c].nunique() == 1}
+    table = table.drop(columns=list(shared))
+    named = {}
+    for name, loo in bayes.loo.items():
+        k = np.asarray(loo.pareto_k).ravel()
+        high = np.flatnonzero(k > float(loo.good_k))
+        rows = getattr(bayes.results.get(name), "row_names", None)
+        labels = [str(rows[i]) if rows is not None and len(rows) == k.size else str(i)
+                  for i in high]
+        named[name] = ", ".join(labels[:8]) + (", ..." if len(labels) > 8 else "")
+    table["observations above good_k"] = pd.Series(named)
+    said = "; ".join(f"{c.replace('_', ' ')} {format_number(v)}" for c, v in shared.items())
+    return [f"<h3>Pareto k</h3><p>Observations with k above good_k have unreliable PSIS-LOO "
+            f"terms{f' ({said}, every model)' if said else ''}.</p>", _table(table, text="last")]
 
 
 def _section_sparse(sparse: SparseMixture, figure) -> tuple[str, str, list[str]]:
@@ -1457,7 +1477,9 @@ def _section_sparse(sparse: SparseMixture, figure) -> tuple[str, str, list[str]]
         f'<div class="verdict {"ok" if diag.ok else "bad"}"><strong>Diagnostics.</strong> '
         f"<code>{html.escape(diag.verdict_with_advice())}</code></div>",
         "<h3>P(K+ = k), chain by chain</h3><p>Chains that disagree have not mixed over K+.</p>",
-        _table(k_plus_table(sparse)), fig,
+        # one header row: "K+ = k" columns, chains as rows (the frame's axis names made two)
+        _table(k_plus_table(sparse).rename(columns=lambda k: f"K+ = {k}").rename_axis(
+            index="chain", columns=None)), fig,
     ]
 
 

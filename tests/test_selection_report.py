@@ -134,3 +134,26 @@ def test_the_selection_report_says_when_outliers_bend_the_choice():
         sel = select_em(X, [1, 2, 3], ["full"], n_init=2, random_state=0, n_jobs=1)
         page, _ = build_selection_report(sel, X=X)
         assert ("Outliers (in BIC's choice" in page) is expected
+
+
+def test_pareto_table_names_the_observations_and_says_shared_columns_once(monkeypatch):
+    """QA: n_observations and good_k repeated in every row, and the bad observations unnamed."""
+    import types
+
+    import pandas as pd
+
+    from bayesgmm import report
+
+    pareto = pd.DataFrame({"n_observations": [5, 5], "good_k": [0.7, 0.7], "n_high": [0, 2],
+                           "n_very_high": [0, 0], "max_k": [0.4, 0.9]},
+                          index=pd.Index(["K=1", "K=2"], name="model"))
+    loo = {"K=1": types.SimpleNamespace(pareto_k=np.array([.1, .2, .3, .4, .1]), good_k=0.7),
+           "K=2": types.SimpleNamespace(pareto_k=np.array([.1, .8, .3, .9, .1]), good_k=0.7)}
+    names = np.array(["a", "b", "c", "d", "e"])
+    bayes = types.SimpleNamespace(pareto_k=pareto, loo=loo, results={
+        "K=1": types.SimpleNamespace(row_names=names),
+        "K=2": types.SimpleNamespace(row_names=names)})
+    heading, table = report._pareto_section(bayes)
+    assert "(n observations 5; good k 0.7, every model)" in heading
+    assert "<th>good_k</th>" not in table and "<th>n_observations</th>" not in table
+    assert "<td>b, d</td>" in table
