@@ -1478,9 +1478,16 @@ def _section_sparse(sparse: SparseMixture, figure) -> tuple[str, str, list[str]]
         f"<code>{html.escape(diag.verdict_with_advice())}</code></div>",
         "<h3>P(K+ = k), chain by chain</h3><p>Chains that disagree have not mixed over K+.</p>",
         # one header row: "K+ = k" columns, chains as rows (the frame's axis names made two)
-        _table(k_plus_table(sparse).rename(columns=lambda k: f"K+ = {k}").rename_axis(
-            index="chain", columns=None)), fig,
+        _k_plus_html(sparse), fig,
     ]
+
+
+def _k_plus_html(sparse: SparseMixture) -> str:
+    """:func:`k_plus_table` with one header row ("K+ = k" columns; the frame's axis names
+    made two) and every probability to 3 decimals, as the console prints them."""
+    table = k_plus_table(sparse).rename(columns=lambda k: f"K+ = {k}").rename_axis(
+        index="chain", columns=None)
+    return _table(table, decimals={c: 3 for c in table.columns})
 
 
 def k_plus_table(sparse: SparseMixture) -> pd.DataFrame:
