@@ -157,3 +157,22 @@ def test_pareto_table_names_the_observations_and_says_shared_columns_once(monkey
     assert "(n observations 5; good k 0.7, every model)" in heading
     assert "<th>good_k</th>" not in table and "<th>n_observations</th>" not in table
     assert "<td>b, d</td>" in table
+
+
+def test_k_plus_table_has_one_header_row_and_three_decimals():
+    """QA: a two-row header (the frame's axis names) and 0.9375 beside 0.91 in one table."""
+    import types
+
+    import pandas as pd
+
+    from bayesgmm import report
+
+    per_chain = pd.DataFrame([[0.0, 0.91, 0.09], [0.035, 0.965, 0.0]],
+                             index=pd.Index(["0", "1"], name="chain"),
+                             columns=pd.Index([1, 2, 3], name="n_nonempty"))
+    sparse = types.SimpleNamespace(per_chain=per_chain, posterior_counts=pd.Series(
+        [0.0175, 0.9375, 0.045], index=[1, 2, 3]))
+    html = report._k_plus_html(sparse)
+    assert html.count("<tr") == 4  # header, two chains, all
+    assert "<th>K+ = 2</th>" in html and "n_nonempty" not in html
+    assert "0.938" in html and "0.9375" not in html and "0.018" in html
