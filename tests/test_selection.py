@@ -281,9 +281,15 @@ def test_compare_verdict_best_within_noise_and_worse():
     assert "K=3 (elpd_diff -" in sel.verdict and "is within noise" in sel.verdict
     assert "clearly worse: K=2" in sel.verdict
     assert "simplest model within noise of the best is K=3" in sel.verdict
-    assert sel.warnings == () and (sel.pareto_k["n_high"] == 0).all()
+    # the best is the largest K compared (QA: LOO picked the top of every grid, unsaid)
+    assert sel.warnings == ("K=4 has the largest K compared: a larger K may predict better "
+                            "still (add it to n_components, -k).",)
+    assert (sel.pareto_k["n_high"] == 0).all()
     assert set(sel.loo) == set(models)
     assert "elpd_diff" in str(sel)
+    inner = compare({name: models[name] for name in ("K=3", "K=4")} | {
+        "K=5": fake_fit(loglik_draws(rng, base - 0.3), 5)})
+    assert inner.best == "K=4" and not any("largest K" in w for w in inner.warnings)
 
 
 def test_the_best_model_is_not_indistinguishable_from_itself():

@@ -348,8 +348,9 @@ def compare(
     diagnostics = {name: line for name, (line, _) in diagnosed.items()}
     failed = {name: loo_verdict.posterior_problems(diagnosed.get(name, ("", None))[1])
               for name in names}
-    notes = (loo_verdict.pareto_warnings(pareto) + loo_verdict.small_n_warning(pareto)
-             + loo_warnings + loo_verdict.convergence_warning(diagnostics))
+    notes = (loo_verdict.grid_edge_warning(best, results) + loo_verdict.pareto_warnings(pareto)
+             + loo_verdict.small_n_warning(pareto) + loo_warnings
+             + loo_verdict.convergence_warning(diagnostics))
     verdict = loo_verdict.verdict(table, best, within, simplest, notes,
                                   loo_verdict.caveat(table, failed, pareto, results[best],
                                                      simplest))

@@ -112,6 +112,15 @@ def verdict(table: pd.DataFrame, best: str, within: Sequence[str], simplest: str
     return text
 
 
+def grid_edge_warning(best: str, results: Mapping[str, Any]) -> list[str]:
+    """The best model has the largest K compared: a larger K might predict better still."""
+    ks = {name: getattr(model, "n_components", None) for name, model in results.items()}
+    if len(ks) < 2 or any(k is None for k in ks.values()) or ks[best] < max(ks.values()):
+        return []
+    return [f"{best} has the largest K compared: a larger K may predict better still (add it "
+            "to n_components, -k)."]
+
+
 def convergence_warning(diagnostics: Mapping[str, str]) -> list[str]:
     failed = [name for name, line in diagnostics.items() if line.startswith("PROBLEMS")]
     if not failed:
