@@ -271,7 +271,9 @@ def test_selection_report_sections_figures_and_numbers(selection):
     for name in ("K=2", "K=3"):
         assert f"{bayes.comparison.loc[name, 'elpd']:,.2f}" in cells
     assert f"{bayes.comparison.loc['K=2', 'elpd_diff']:,.2f}" in cells
-    assert html.escape(bayes.verdict) in page and f"K+ = {sparse.mode}" in page
+    # the verdict's paragraphs (answer, caveat, warnings) as line breaks
+    assert html.escape(bayes.verdict).replace("\n", "<br><br>") in page
+    assert f"K+ = {sparse.mode}" in page
     assert "three.csv" in page and bayesgmm.__version__ in cells
 
 
