@@ -673,7 +673,11 @@ def fit_map_start(
     common = dict(covariance_type=covariance_type, n_init=n_init)
 
     def ml_polished():
-        ml = fit_em(X, n_components, random_state=child[1], **common)
+        # the ML fit is only a start for the MAP polish: its warnings (a component collapsed
+        # under ML, which the prior then holds) are not the candidate's
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ml = fit_em(X, n_components, random_state=child[1], **common)
         return fit_em(X, n_components, covariance_type=covariance_type, init=ml, prior=prior)
 
     families = (
