@@ -1083,6 +1083,9 @@ def _readable_setting(name: str, value):
                    }.get(value.get("stopped_by"), f"stopped by {value.get('stopped_by')}")
         return (f"sampled until converged (draws='auto'): kept {value.get('draws')} draws per "
                 f"chain, {stopped}" + (f"; checks: {checks}" if checks else ""))
+    if name == "cores" and isinstance(value, int):  # with draws="auto", one per chain
+        return (f"{value} (chains sampled at once, one thread each; more threads than the "
+                "machine's cores take turns)")
     if name == "retried" and isinstance(value, dict):
         before, after = value.get("target_accept", [None, None])
         return (f"{value.get('divergences')} divergent transition(s) by draw "

@@ -812,3 +812,11 @@ def test_criteria_at_the_map_start_say_so(report, tiny_fit):
         tiny_fit.idata["observed_data"]["x"].values, 2, random_state=0),
         tiny_fit.idata["observed_data"]["x"].values)
     assert "BIC (lower is better)" in em_page and "at this estimate" not in em_page
+
+
+def test_cores_setting_says_what_it_counts():
+    """QA: 'cores 4' on a 2-core machine read as a wrong number; it counts chains run at once."""
+    from bayesgmm.report import _readable_setting
+
+    assert _readable_setting("cores", 4).startswith("4 (chains sampled at once, one thread each")
+    assert _readable_setting("cores", None) is None
