@@ -93,7 +93,7 @@ read_data = _Lazy(".io", "read_data")
 check_writable = _Lazy(".paths", "check_writable")  # standard library only: answers at once
 load = _Lazy(".persistence", "load", "ArviZ", before_checks=True)
 save = _Lazy(".persistence", "save")
-write_directory = _Lazy(".persistence", "write_directory")
+write_directory = _Lazy(".result_files", "write_directory")
 BayesResult = _Lazy(".posterior", "BayesResult")
 fit_bayes = _Lazy(".sampling", "fit_bayes", _STACK)
 fit_sparse = _Lazy(".selection", "fit_sparse", _STACK)

@@ -9,8 +9,8 @@ type, the optional conjugate prior, and convergence. (Over 500 lines: those part
 the result type share private helpers and are one algorithm; split, they would import each other.)
 
 Where it sits: the estimation layer; imports the observations, the kernel, the priors and the
-input checks, and :mod:`bayesgmm.persistence` inside ``EMResult.save`` only (an allowed upward
-edge); imported by the posterior layer and every layer above it.
+input checks, and the writers ``EMResult.save`` goes through (:mod:`bayesgmm.result_files`);
+imported by the posterior layer and every layer above it.
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ from .observations import (
     prepare_observations,
 )
 from .priors import ConjugatePrior
+from .result_files import save_files
 from .settings import MAX_RESTARTS
 
 __all__ = [
@@ -211,11 +212,7 @@ class EMResult(NoiseFlag):
         The write is atomic and an existing result is only replaced with ``overwrite=True``;
         see :func:`bayesgmm.save`. Returns the path.
         """
-        # The one allowed upward import (docs/ARCHITECTURE.md): persistence imports the result
-        # types, so this import waits until call time, when both modules are loaded.
-        from .persistence import save
-
-        return save(self, path, overwrite=overwrite)
+        return save_files(self, path, "EMResult", overwrite=overwrite)
 
     # -- evaluation: all through the one kernel ----------------------------------------------
     def _estep(self, X: Any, labels: np.ndarray | None = None, **kw) -> kernels.EStep:

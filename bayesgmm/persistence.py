@@ -1,7 +1,7 @@
 """Saving and loading fitted results: one directory per result, restored bit for bit.
 
-Over 500 lines on purpose: every file's writer and its validating reader sit side by side
-(each reader checks exactly what its writer wrote), with the checksums that both go through.
+The writers, the manifest and the atomic write are in :mod:`bayesgmm.result_files`; this module
+holds :func:`save`, :func:`load` and the readers, each checking exactly what its writer wrote.
 The path rules (what may be replaced, orphans) are in :mod:`bayesgmm.paths`, which imports
 nothing heavy, so that the command line checks an output path before it loads ArviZ.
 
@@ -30,23 +30,16 @@ a bayesgmm kind (:data:`KINDS`) is ever replaced, and never the current director
 directory, the filesystem root or a directory containing an input (:func:`check_writable`).
 
 Where it sits: the posterior layer, above the result types it restores (:mod:`bayesgmm.em`,
-:mod:`bayesgmm.posterior`, whose ``save()`` import it at call time: the allowed upward edges);
+:mod:`bayesgmm.posterior`) and the writers they save through (:mod:`bayesgmm.result_files`);
 imported by the report and the command line.
 """
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import json
 import math
 import os
-import shutil
-import tempfile
-import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import fields
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -56,41 +49,34 @@ import xarray as xr
 from . import covariance
 from ._validation import COVARIANCE_TYPES, is_int, is_number
 from .em import EMResult, StartCandidate
-from .paths import (  # the path rules, re-exported: persistence is where users look for them
-    _OLD,
-    _TMP,
-    KINDS,
-    MANIFEST,
-    ORPHAN_AGE_S,
-    _check_replaceable,
-    _make_parents,
-    _reason,
-    _rmdir_quietly,
-    _umask,
-    check_writable,
-    clean_orphans,
-    in_progress,
-)
+
+# The path rules and the writing side, re-exported: persistence is where users look for them.
+from .paths import KINDS, MANIFEST, ORPHAN_AGE_S, check_writable, clean_orphans, in_progress
 from .posterior import BayesResult
 from .priors import ConjugatePrior, Priors, Standardisation
 from .relabel import LabelSwitchingReport
+from .result_files import (
+    BOOL_ATTRS,
+    FORMAT_VERSION,
+    NONE_ATTR,
+    RESULT_FILES,
+    _Bad,
+    _check_files,
+    _check_manifest,
+    _need,
+    _read_json,
+    _reading,
+    read_manifest,
+    save_files,
+    write_directory,
+    write_manifest,
+)
 from .settings import DiagnosticThresholds, SamplerSettings
-from .versions import software_versions  # re-exported: recorded in every saved result
+from .versions import software_versions  # recorded in every saved result
 
 __all__ = ["FORMAT_VERSION", "KINDS", "MANIFEST", "ORPHAN_AGE_S", "check_writable",
            "clean_orphans", "in_progress", "load",
            "read_manifest", "save", "software_versions", "write_directory", "write_manifest"]
-
-FORMAT_VERSION = 1
-_RESULT_FILES = {
-    "EMResult": ("em.json", "em.npz"),
-    "BayesResult": ("em.json", "em.npz", "idata.nc", "label_switching.npz", "result.json"),
-}
-# NetCDF cannot store None inside a string variable (nutpie's ``divergence_message`` is None
-# for every non-divergent draw): such entries are written as "" and this attribute says so.
-_NONE_ATTR = "bayesgmm_none_as_empty_string"
-_BOOL_ATTRS = "bayesgmm_boolean_attributes"
-
 
 # --------------------------------------------------------------------------------------------
 # public API
@@ -127,77 +113,8 @@ def save(result: BayesResult | EMResult, path: str | os.PathLike, *,
     """
     if not isinstance(result, BayesResult | EMResult):
         raise ValueError(f"can only save a BayesResult or EMResult; got {type(result).__name__}")
-
-    def write(directory: Path) -> None:
-        _write(result, directory)
-        if extra is not None:
-            extra(directory)
-
-    return write_directory(path, write, overwrite=overwrite)
-
-
-def write_directory(path: str | os.PathLike, write: Callable[[Path], None], *,
-                    overwrite: bool = False, kind: str | None = None) -> Path:
-    """Create the directory ``path`` atomically, its files written by ``write``.
-
-    ``write(tmp)`` fills a temporary sibling directory, which is then renamed into place, so a
-    reader never sees half of it. :func:`save`, the reports and ``bayesgmm select`` write
-    through it: it is the package's one atomic-write routine. Temporary siblings that a killed
-    earlier write left behind (``.NAME.tmp-PID-*``, ``.NAME.old-PID-*`` of a process that no
-    longer runs) are cleaned up first; a backup of an earlier result whose replacement was
-    interrupted is put back in place rather than deleted.
-
-    Parameters
-    ----------
-    path : str or path-like
-        The directory to create. Missing parent directories are created.
-    write : callable
-        ``write(directory)`` writes the files into the (empty, temporary) directory.
-    overwrite : bool, default False
-        Replace an existing non-empty ``path``, which must then be a directory that bayesgmm
-        wrote (its ``manifest.json`` names a known kind); without it, it is never touched.
-    kind : str, optional
-        Write a ``manifest.json`` of this kind (one of :data:`KINDS`) listing every file with
-        its SHA-256, unless ``write`` wrote one itself.
-
-    Returns
-    -------
-    Path
-        ``path``.
-
-    Raises
-    ------
-    ValueError
-        ``path`` exists and ``overwrite`` is False, ``path`` is not something bayesgmm may
-        replace (see :func:`check_writable`), or it cannot be written. Nothing is left behind
-        on failure, whatever ``write`` raises.
-    """
-    target = Path(path)
-    clean_orphans(target)  # first: an interrupted replacement's backup may be put back
-    check_writable(target, overwrite=overwrite)
-    created = _make_parents(target.parent)
-    tmp = None
-    try:
-        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}{_TMP}{os.getpid()}-",
-                                    dir=target.parent))
-        tmp.chmod(0o777 & ~_umask())  # mkdtemp makes it private; a result dir should not be
-        write(tmp)
-        if kind is not None and not (tmp / MANIFEST).exists():
-            write_manifest(tmp, kind)
-        _move_into_place(tmp, target, overwrite)
-    except OSError as exc:
-        if tmp is not None:
-            shutil.rmtree(tmp, ignore_errors=True)
-        for directory in reversed(created):  # only the parents this call made
-            _rmdir_quietly(directory)
-        raise ValueError(f"cannot write {target}: {_reason(exc)}") from None
-    except BaseException:
-        if tmp is not None:
-            shutil.rmtree(tmp, ignore_errors=True)
-        for directory in reversed(created):
-            _rmdir_quietly(directory)
-        raise
-    return target
+    kind = "EMResult" if isinstance(result, EMResult) else "BayesResult"
+    return save_files(result, path, kind, overwrite=overwrite, extra=extra)
 
 
 def load(path: str | os.PathLike) -> BayesResult | EMResult:
@@ -231,272 +148,19 @@ def load(path: str | os.PathLike) -> BayesResult | EMResult:
         raise ValueError(f"{directory} {what}; expected a saved bayesgmm result directory")
     manifest = _check_manifest(directory)
     kind = manifest["kind"]
-    if kind not in _RESULT_FILES:
+    if kind not in RESULT_FILES:
         raise ValueError(f"{directory} holds a bayesgmm {kind}, not a saved result (an EM "
                          "report is rebuilt by running bayesgmm em --report again; bayesgmm "
                          "report and load() read what fit, run or save wrote)")
-    _check_files(directory, manifest, _RESULT_FILES[kind])
+    _check_files(directory, manifest, RESULT_FILES[kind])
     if kind == "EMResult":
         return _read_em(directory)
     return _read_bayes(directory)
 
 
-def read_manifest(path: str | os.PathLike) -> dict[str, Any]:
-    """The manifest of a saved result (kind, format version, software versions, files)."""
-    return _check_manifest(Path(path))
-
-
-def write_manifest(directory: str | os.PathLike, kind: str) -> None:
-    """Write ``manifest.json`` of ``kind`` listing every file under ``directory`` with its
-    SHA-256 (for directories whose files are all bayesgmm's, such as a report)."""
-    if kind not in KINDS:
-        raise ValueError(f"unknown kind {kind!r}; one of {KINDS}")
-    directory = Path(directory)
-    files = sorted(p.relative_to(directory).as_posix() for p in directory.rglob("*")
-                   if p.is_file() and not p.is_symlink() and p.name != MANIFEST)
-    _write_manifest(directory, kind, files)
-
-
-# --------------------------------------------------------------------------------------------
-# writing
-# --------------------------------------------------------------------------------------------
-def _write(result: BayesResult | EMResult, directory: Path) -> None:
-    if isinstance(result, EMResult):
-        files = _write_em(result, directory)
-        kind = "EMResult"
-    else:
-        files = _write_em(result.em, directory)
-        files += _write_bayes(result, directory)
-        kind = "BayesResult"
-    _write_manifest(directory, kind, files)
-
-
-def _write_manifest(directory: Path, kind: str, files: list[str]) -> None:
-    """``manifest.json``: what the directory is, and the SHA-256 of each of its files."""
-    manifest = {
-        "kind": kind,
-        "format_version": FORMAT_VERSION,
-        "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "versions": software_versions(),
-        "files": sorted(set(files) | {MANIFEST}),
-        "sha256": {name: _sha256(directory / name) for name in sorted(files)},
-    }
-    _write_json(directory / MANIFEST, manifest)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _write_em(em: EMResult, directory: Path) -> list[str]:
-    arrays = {"weights": em.weights, "means": em.means, "covariances": em.covariances,
-              "precisions_cholesky": em.precisions_cholesky, "history": em.history}
-    meta: dict[str, Any] = {
-        "covariance_type": em.covariance_type,
-        "log_likelihood": em.log_likelihood,
-        "log_posterior": em.log_posterior,
-        "n_iter": em.n_iter,
-        "converged": em.converged,
-        "feature_names": list(em.feature_names),
-        "n_samples": em.n_samples,
-        "reg_covar": em.reg_covar,
-        "warnings": list(em.warnings),
-        "prior": None,
-        "noise_weight": em.noise_weight,
-        # JSON has no -inf: null means no noise component
-        "noise_log_density": em.noise_log_density if em.noise else None,
-        "observations": em.observations,
-    }
-    if em.noise_bounds is not None:
-        arrays["noise_bounds"] = em.noise_bounds
-    if em.candidates:  # the start search (fit_bayes): objectives here, parameters in the npz
-        meta["candidates"] = [{"source": c.source, "log_posterior": c.log_posterior,
-                               "log_likelihood": c.log_likelihood, "weights": list(c.weights)}
-                              for c in em.candidates]
-        arrays["candidate_means"] = np.stack([c.means for c in em.candidates])
-        arrays["candidate_covariances"] = np.stack([c.covariances for c in em.candidates])
-    if em.prior is not None:
-        p = em.prior
-        arrays["prior_mean"], arrays["prior_scale"] = p.mean, p.scale
-        meta["prior"] = {"covariance_type": p.covariance_type, "shrinkage": p.shrinkage,
-                         "dof": p.dof, "weight_concentration": p.weight_concentration}
-    np.savez(directory / "em.npz", **{k: np.asarray(v) for k, v in arrays.items()})
-    _write_json(directory / "em.json", meta)
-    return ["em.json", "em.npz"]
-
-
-def _write_bayes(result: BayesResult, directory: Path) -> list[str]:
-    try:
-        _datatree_for_netcdf(result.idata).to_netcdf(directory / "idata.nc", engine="h5netcdf")
-    except ImportError as exc:  # h5netcdf >= 1.7 writes through h5py, an optional dependency
-        raise ValueError(f"saving a BayesResult needs h5netcdf with h5py: {exc}") from None
-    report = result.label_switching
-    np.savez(directory / "label_switching.npz", permutations=np.asarray(report.permutations))
-    meta = {
-        "covariance_type": result.covariance_type,
-        "priors": result.priors.to_dict(),
-        "standardisation": {"center": result.standardisation.center.tolist(),
-                            "scale": result.standardisation.scale.tolist()},
-        "settings": result.settings,
-        "sampler_settings": (None if result.sampler_settings is None
-                             else result.sampler_settings.to_dict()),
-        "thresholds": None if result.thresholds is None else result.thresholds.to_dict(),
-        "label_switching": {"chains": list(report.chains), "n_draws": list(report.n_draws),
-                            "n_permuted": list(report.n_permuted),
-                            "fraction_permuted": report.fraction_permuted,
-                            "n_iter": report.n_iter, "method": report.method,
-                            "fixed_components": list(report.fixed_components)},
-    }
-    if result.observations_summary is not None:
-        meta["observations_summary"] = result.observations_summary
-    _write_json(directory / "result.json", meta)
-    return ["idata.nc", "label_switching.npz", "result.json"]
-
-
-def _datatree_for_netcdf(tree: xr.DataTree) -> xr.DataTree:
-    """A copy of ``tree`` that NetCDF can store: None in string variables, bool attributes."""
-    groups = {}
-    for node in tree.subtree:
-        ds = node.to_dataset(inherit=False)
-        for name, var in ds.variables.items():
-            if var.dtype == object and any(v is None for v in var.values.flat):
-                values = np.array(["" if v is None else str(v) for v in var.values.flat],
-                                  dtype=object).reshape(var.shape)
-                ds[name] = var.copy(data=values)
-                ds[name].attrs[_NONE_ATTR] = 1
-        # NetCDF has no boolean attributes: store 0/1 and list the names to restore them.
-        bools = [k for k, v in ds.attrs.items() if isinstance(v, bool | np.bool_)]
-        ds.attrs = {k: int(v) if k in bools else v for k, v in ds.attrs.items()}
-        if bools:
-            ds.attrs[_BOOL_ATTRS] = bools
-        groups[node.path] = ds
-    return xr.DataTree.from_dict(groups)
-
-
-def _write_json(path: Path, obj: Any) -> None:
-    path.write_text(json.dumps(obj, indent=2, default=_json_default, allow_nan=True) + "\n")
-
-
-def _json_default(obj: Any) -> Any:
-    if isinstance(obj, np.integer):
-        return int(obj)
-    if isinstance(obj, np.floating):
-        return float(obj)
-    if isinstance(obj, np.bool_):
-        return bool(obj)
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, Path):
-        return str(obj)
-    raise TypeError(f"cannot store {type(obj).__name__} in JSON")
-
-
-# --------------------------------------------------------------------------------------------
-# moving into place
-# --------------------------------------------------------------------------------------------
-def _move_into_place(tmp: Path, target: Path, overwrite: bool) -> None:
-    if target.is_dir() and any(target.iterdir()):
-        if not overwrite:  # appeared while we were writing
-            raise ValueError(f"output directory {target} already exists and is not empty")
-        _check_replaceable(target)  # again: it may have changed while we were writing
-        backup = target.with_name(f".{target.name}{_OLD}{os.getpid()}-{uuid.uuid4().hex[:8]}")
-        os.rename(target, backup)
-        try:
-            os.rename(tmp, target)
-        except OSError:
-            os.rename(backup, target)  # put the old result back
-            raise
-        shutil.rmtree(backup, ignore_errors=True)
-    else:
-        # rename() replaces an empty directory atomically and fails on a non-empty one.
-        os.rename(tmp, target)
-
-
 # --------------------------------------------------------------------------------------------
 # reading
 # --------------------------------------------------------------------------------------------
-class _Bad(Exception):
-    """A problem with one file of a result; :func:`_reading` turns it into a ValueError."""
-
-
-def _check_manifest(directory: Path) -> dict[str, Any]:
-    manifest_path = directory / MANIFEST
-    if manifest_path.is_symlink():
-        raise ValueError(f"{manifest_path} is a symbolic link; a result holds its own files")
-    if not manifest_path.is_file():
-        raise ValueError(f"{directory} is not a saved bayesgmm result (no {MANIFEST})")
-    with _reading(manifest_path):
-        manifest = _read_json(manifest_path)
-        _need(isinstance(manifest, dict), "is not a JSON object")
-        _need(manifest.get("kind") in KINDS, f"names an unknown kind {manifest.get('kind')!r}")
-        fmt = manifest.get("format_version")
-        _need(is_int(fmt, 1),
-              f"has a bad format_version {fmt!r}")
-        files = manifest.get("files", [])
-        _need(isinstance(files, list) and all(isinstance(f, str) for f in files),
-              "'files' is not a list of names")
-        sums = manifest.get("sha256", {})
-        _need(isinstance(sums, dict) and all(isinstance(v, str) for v in sums.values()),
-              "'sha256' is not a table of checksums")
-    if fmt > FORMAT_VERSION:
-        raise ValueError(
-            f"{directory} was saved in format version {fmt}; this bayesgmm reads up to "
-            f"{FORMAT_VERSION} (upgrade bayesgmm)"
-        )
-    return manifest
-
-
-def _check_files(directory: Path, manifest: dict[str, Any], required: tuple[str, ...]) -> None:
-    """Every file a result needs is there, a regular file of its own, unchanged since saved."""
-    sums = manifest.get("sha256", {})
-    for name in required:
-        path = directory / name
-        if path.is_symlink():
-            raise ValueError(f"{path} is a symbolic link; a result directory holds its own files "
-                             "(copy the file in instead)")
-        if not path.is_file():
-            raise ValueError(f"{path} is missing; the result in {directory} is incomplete")
-        if name in sums:
-            with _reading(path):
-                actual = _sha256(path)
-            if actual != sums[name]:
-                raise ValueError(f"{path} was changed after it was saved (its SHA-256 differs "
-                                 f"from the one in {MANIFEST}); the result cannot be trusted")
-
-
-@contextlib.contextmanager
-def _reading(path: Path) -> Iterator[None]:
-    """Any failure while reading ``path`` becomes one ValueError naming it."""
-    try:
-        yield
-    except _Bad as exc:
-        raise ValueError(f"{path} is damaged: {exc}") from None
-    except Exception as exc:  # untrusted bytes: whatever the parser raises, name the file
-        raise ValueError(f"{path} is damaged or not a bayesgmm file ({_describe(exc)})") \
-            from None
-
-
-def _describe(exc: BaseException) -> str:
-    text = _reason(exc)
-    if "pickle" in text.lower():  # NumPy's hint to load it unsafely: never pass that on
-        return "it is not a plain NumPy array archive"
-    text = text.splitlines()[0] if text else ""
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-
-
-def _need(condition: bool, problem: str) -> None:
-    if not condition:
-        raise _Bad(problem)
-
-
-def _read_json(path: Path) -> Any:
-    return json.loads(path.read_text(encoding="utf-8"))
-
-
 def _read_npz(path: Path, names: Iterable[str], optional: Iterable[str] = ()) -> dict:
     """Numeric arrays from an npz archive, refusing anything else (objects, other files)."""
     with open(path, "rb") as f:
@@ -780,12 +444,12 @@ def _restore_datatree(tree: xr.DataTree) -> xr.DataTree:
         ds = node.to_dataset(inherit=False)
         for name in list(ds.variables):
             var = ds.variables[name]
-            if var.attrs.get(_NONE_ATTR):
+            if var.attrs.get(NONE_ATTR):
                 values = np.array([None if v == "" else v for v in var.values.flat],
                                   dtype=object).reshape(var.shape)
-                attrs = {k: v for k, v in var.attrs.items() if k != _NONE_ATTR}
+                attrs = {k: v for k, v in var.attrs.items() if k != NONE_ATTR}
                 ds[name] = xr.Variable(var.dims, values, attrs)
-        bools = np.atleast_1d(ds.attrs.pop(_BOOL_ATTRS, [])).tolist()
+        bools = np.atleast_1d(ds.attrs.pop(BOOL_ATTRS, [])).tolist()
         for key in bools:
             ds.attrs[key] = bool(ds.attrs[key])
         groups[node.path] = ds

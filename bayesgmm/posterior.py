@@ -1,8 +1,8 @@
 """The Bayesian fit's result: posterior draws plus everything needed to use and judge them.
 
 Where it sits: the posterior layer; imports EM's result, relabelling, diagnostics, the draws'
-arrays and the kernel, and :mod:`bayesgmm.persistence` inside ``BayesResult.save`` only (an
-allowed upward edge); imported by the fit, selection and the surface.
+arrays and the kernel, and the writers ``BayesResult.save`` goes through
+(:mod:`bayesgmm.result_files`); imported by the fit, selection and the surface.
 
 (Over 500 lines: :class:`BayesResult` is one type whose methods -- summaries, prediction,
 memberships, imputation, predictive draws -- share its private draw and data helpers; the math
@@ -30,6 +30,7 @@ from .imputation import conditional_draws, conditional_means, memberships
 from .observations import check_labels, noise_log_ranges
 from .priors import Priors, Standardisation
 from .relabel import LabelSwitchingReport
+from .result_files import save_files
 from .settings import DiagnosticThresholds, SamplerSettings
 
 __all__ = ["BayesResult", "MembershipProbabilities"]
@@ -258,11 +259,7 @@ class BayesResult:
         The write is atomic and an existing result is only replaced with ``overwrite=True``;
         see :func:`bayesgmm.save`. Returns the path.
         """
-        # The one allowed upward import (docs/ARCHITECTURE.md): persistence imports the result
-        # types, so this import waits until call time, when both modules are loaded.
-        from .persistence import save
-
-        return save(self, path, overwrite=overwrite)
+        return save_files(self, path, "BayesResult", overwrite=overwrite)
 
     # -- the user-facing methods -------------------------------------------------------------
     def summary(self, var_names: Any = None, ci_prob: float = 0.94, **kwargs

@@ -228,7 +228,7 @@ def test_fit_with_report_and_select_build_one_temporary_directory(work, tiny_fit
         made.append(kwargs.get("prefix", ""))
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(persistence.tempfile, "mkdtemp", spy)
+    monkeypatch.setattr(tempfile, "mkdtemp", spy)
     assert _call(["fit", "good.csv", "-k", "2", "--out", "r", "--report"])[0] == 0
     assert _call(["select", "good.csv", "-k", "1-2", "--out", "s", "--n-init", "1",
                   "--jobs", "1"])[0] == 0

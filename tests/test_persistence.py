@@ -14,7 +14,7 @@ import pytest
 import xarray as xr
 
 import bayesgmm
-from bayesgmm import persistence
+from bayesgmm import persistence, result_files
 from bayesgmm.em import EMResult
 from bayesgmm.posterior import BayesResult
 
@@ -172,7 +172,7 @@ def test_failed_write_leaves_nothing_behind(tiny_fit, tmp_path, monkeypatch):
         (directory / "idata.nc").write_text("half written")
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(persistence, "_write_bayes", broken)
+    monkeypatch.setattr(result_files, "_write_bayes", broken)
     with pytest.raises(ValueError, match="no space left on device"):
         tiny_fit.save(tmp_path / "new" / "parents" / "result")
     assert list(tmp_path.iterdir()) == []
@@ -421,7 +421,7 @@ def test_temporary_names_carry_the_pid(tiny_fit, tmp_path, monkeypatch):
         seen.append(directory.name)
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(persistence, "_write_em", spy)
+    monkeypatch.setattr(result_files, "_write_em", spy)
     with pytest.raises(ValueError):
         tiny_fit.em.save(tmp_path / "r")
     assert seen[0].startswith(f".r.tmp-{os.getpid()}-")
