@@ -45,8 +45,9 @@ Adding a block (docs/ARCHITECTURE.md, "Adding a prior block"): one entry in :fun
 (its place in the flat vector, shapes and prior numbers reach the native density's table,
 :func:`bayesgmm.backends.native.prior_parameters`, from there) and its numba function in
 :mod:`bayesgmm.backends.native`, plus the code specific to the block that that section lists
-(the function's slot and calls in the native density, the JAX twin, the start value in
-:func:`bayesgmm.model.initial_point`).
+(the function's slot and calls in the native density, and the JAX twin). The entry also
+holds the block's start value (:attr:`Block.start`, read from a :class:`StartEstimate`), which
+is all :func:`bayesgmm.model.initial_point` needs of it.
 """
 
 from __future__ import annotations
@@ -77,6 +78,7 @@ __all__ = [
     "OBSERVED",
     "SCALE",
     "Block",
+    "StartEstimate",
     "MixtureModelSpec",
     "OrderedComponents",
     "blocks",
@@ -87,6 +89,7 @@ __all__ = [
     "model_spec",
     "n_dim",
     "register",
+    "start_estimate",
     "trace_layout",
     "unconstrained_point",
 ]
@@ -107,6 +110,8 @@ MIXING = "mixing"
 PLAN_NAMES = ("plan_x", "plan_g", "plan_bounds", "plan_columns", "plan_n_obs", "plan_label",
               "plan_noise", "plan_inverse")
 _LOG_2PI = math.log(2.0 * math.pi)
+# The smallest start weight: the simplex transform needs an interior point.
+_MIN_WEIGHT = 1e-10
 
 
 class OrderedComponents(Transform):
@@ -158,6 +163,10 @@ class Block:
         The parameter-free part of log prior + log |Jacobian| (normalising constants).
     make : callable
         ``make()`` creates the PyMC variable; call inside the model's context.
+    start : callable
+        ``start(estimate)``: the block's constrained start value (``shape``) from a
+        :class:`StartEstimate` (an EM estimate on the standardised scale); a block the
+        estimate says nothing about returns a fixed value (its prior's median, say).
     """
 
     name: str
@@ -170,6 +179,7 @@ class Block:
     forward: Callable[[np.ndarray], np.ndarray]
     log_constant: float
     make: Callable[[], Any]
+    start: Callable[[StartEstimate], np.ndarray]
 
     @property
     def value_name(self) -> str:
@@ -223,6 +233,66 @@ class MixtureModelSpec:
                       self.priors, ordered_means=self.ordered_means, noise=self.noise)
 
 
+@dataclass(frozen=True, eq=False)
+class StartEstimate:
+    """A data-unit estimate (EM's) on the model's standardised scale, for the blocks' starts.
+
+    Attributes
+    ----------
+    weights : ndarray (K,) or (K + 1,)
+        On the simplex (interior), the noise component's weight last when there is one.
+    means_z : ndarray (K, D)
+    sd_z : ndarray
+        Standard deviations, shaped as the ``sd_z`` block.
+    corr_chol_z : ndarray or None
+        Cholesky factors of the correlations (full (K, D, D), tied (D, D)); None for diag and
+        spherical covariances and for D = 1.
+    """
+
+    weights: np.ndarray
+    means_z: np.ndarray
+    sd_z: np.ndarray
+    corr_chol_z: np.ndarray | None
+
+
+def start_estimate(spec: MixtureModelSpec, weights: np.ndarray, means: np.ndarray,
+                   covariances: np.ndarray, noise_weight: float | None = None
+                   ) -> StartEstimate:
+    """Standardise a data-unit estimate for :attr:`Block.start`; see
+    :func:`bayesgmm.model.initial_point` for the arguments.
+
+    Weights are clipped to at least 1e-10 and renormalised (the simplex transform needs an
+    interior point); with ``ordered_means`` the components are sorted by their first mean (the
+    ordered transform only takes increasing means).
+    """
+    K, D, ct = spec.n_components, spec.n_features, spec.covariance_type
+    w = np.asarray(weights, dtype=np.float64).reshape(K)
+    mu = np.asarray(means, dtype=np.float64).reshape(K, D)
+    cov = covariance.check_shape(covariances, ct, K, D)
+    if spec.ordered_means:
+        order = np.argsort(mu[:, 0], kind="stable")
+        w, mu = w[order], mu[order]
+        cov = cov if ct == "tied" else cov[order]
+    w = np.maximum(w, _MIN_WEIGHT)
+    if spec.noise:
+        nw = 0.01 if noise_weight is None else float(noise_weight)
+        w = np.append(w, max(nw, _MIN_WEIGHT))
+    s, corr = spec.scale, None
+    if ct in ("full", "tied"):
+        cov_z = cov / (s[:, None] * s[None, :])  # S^-1 Sigma S^-1
+        try:
+            chol = np.linalg.cholesky(cov_z)
+        except np.linalg.LinAlgError:
+            raise ValueError("covariances must be positive definite") from None
+        sd = np.sqrt(np.sum(chol**2, axis=-1))  # row norms of L = sqrt(diag(Sigma_z))
+        corr = chol / sd[..., :, None] if D > 1 else None
+    else:
+        sd = np.sqrt(cov) / (s if ct == "diag" else s[0])
+    if np.any(~np.isfinite(sd)) or np.any(sd <= 0):
+        raise ValueError("covariances must be positive definite with finite entries")
+    return StartEstimate(w / w.sum(), (mu - spec.center) / spec.scale, sd, corr)
+
+
 # --------------------------------------------------------------------------------------------
 # the blocks: the one place that states them
 # --------------------------------------------------------------------------------------------
@@ -265,18 +335,21 @@ def blocks(K: int, D: int, covariance_type: str, priors: Priors, *,
               f"Dirichlet({alpha:g})", (alpha,), _simplex_forward,
               # Dirichlet normaliser and the log n_w of the simplex transform's Jacobian.
               float(gammaln(n_w * alpha) - n_w * gammaln(alpha) + math.log(n_w)),
-              lambda: pm.Dirichlet(w_name, a=np.full(n_w, alpha), dims=w_dims)),
+              lambda: pm.Dirichlet(w_name, a=np.full(n_w, alpha), dims=w_dims),
+              lambda est: est.weights),
         Block("means_z", (K, D), means_dims,
               "ordered_components" if ordered_means else None, (K, D),
               f"Normal(0, {means_sd:g})", (means_sd,),
               _ordered_forward if ordered_means else _identity,
-              K * D * (-math.log(means_sd) - 0.5 * _LOG_2PI), make_means),
+              K * D * (-math.log(means_sd) - 0.5 * _LOG_2PI), make_means,
+              lambda est: est.means_z),
         Block("sd_z", sd_shape, sd_dims, "log", sd_shape,
               f"LogNormal(log {priors.sd_median:g}, {sd_sigma:g})", (log_sd_mu, sd_sigma),
               np.log,
               # The LogNormal's -log sd cancels the log transform's Jacobian +log sd.
               math.prod(sd_shape) * (-math.log(sd_sigma) - 0.5 * _LOG_2PI),
-              lambda: pm.LogNormal("sd_z", log_sd_mu, sd_sigma, dims=sd_dims)),
+              lambda: pm.LogNormal("sd_z", log_sd_mu, sd_sigma, dims=sd_dims),
+              lambda est: est.sd_z),
     ]
     n_corr = {"full": K, "tied": 1}.get(ct, 0) if D > 1 else 0
     if n_corr:
@@ -290,7 +363,8 @@ def blocks(K: int, D: int, covariance_type: str, priors: Priors, *,
             functools.partial(_correlation_forward, D=D), n_corr * _lkj_constant(D, eta),
             # Static shape: dims alone give the scan in LKJCorr's sampler a symbolic length
             # that it does not declare as an input (MissingInputError in PyMC 6.4).
-            lambda: pm.LKJCorr("corr_chol_z", n=D, eta=eta, shape=corr_shape, dims=corr_dims)))
+            lambda: pm.LKJCorr("corr_chol_z", n=D, eta=eta, shape=corr_shape, dims=corr_dims),
+            lambda est: est.corr_chol_z))
     return tuple(out)
 
 

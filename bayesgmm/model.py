@@ -53,6 +53,7 @@ from .layout import (
     blocks,
     model_spec,
     register,
+    start_estimate,
     trace_layout,
 )
 from .ops import mixture_loglik_pointwise
@@ -71,8 +72,6 @@ __all__ = [
 ]
 
 COVARIANCE_TYPES = covariance.COVARIANCE_TYPES
-# EM can return a weight of (almost) exactly 0; the simplex transform needs interior points.
-_MIN_WEIGHT = 1e-10
 # Sampler plumbing that lived here before bayesgmm.backends: still importable from this module
 # (PEP 562, on first use), without this module importing the back ends (which import it).
 _MOVED = {"compile_nutpie": "nutpie", "NUTPIE_BACKENDS": "nutpie"}
@@ -410,42 +409,9 @@ def initial_point(
         spec, model = model_or_spec, None
     else:
         spec, model = model_spec(model_or_spec), model_or_spec
-    K, D, ct = spec.n_components, spec.n_features, spec.covariance_type
-    w = np.asarray(weights, dtype=np.float64).reshape(K)
-    mu = np.asarray(means, dtype=np.float64).reshape(K, D)
-    cov = covariance.check_shape(covariances, ct, K, D)
-    if spec.ordered_means:
-        order = np.argsort(mu[:, 0], kind="stable")
-        w, mu = w[order], mu[order]
-        cov = cov if ct == "tied" else cov[order]
-
-    w = np.maximum(w, _MIN_WEIGHT)
-    if spec.noise:
-        nw = 0.01 if noise_weight is None else float(noise_weight)
-        w = np.append(w, max(nw, _MIN_WEIGHT))
-    point: dict[str, np.ndarray] = {MIXING if spec.noise else "weights": w / w.sum(),
-                                    "means_z": (mu - spec.center) / spec.scale}
-    s = spec.scale
-    if ct in ("full", "tied"):
-        cov_z = cov / (s[:, None] * s[None, :])  # S^-1 Sigma S^-1
-        try:
-            L = np.linalg.cholesky(cov_z)
-        except np.linalg.LinAlgError:
-            raise ValueError("covariances must be positive definite") from None
-        sd = np.sqrt(np.sum(L**2, axis=-1))  # row norms of L = sqrt(diag(Sigma_z))
-        point["sd_z"] = sd
-        if D > 1:
-            point["corr_chol_z"] = L / sd[..., :, None]
-    elif ct == "diag":
-        point["sd_z"] = np.sqrt(cov) / s
-    else:
-        point["sd_z"] = np.sqrt(cov) / s[0]
-    if np.any(~np.isfinite(point["sd_z"])) or np.any(point["sd_z"] <= 0):
-        raise ValueError("covariances must be positive definite with finite entries")
-    # One start value per block of the layout: a block added there without one is refused here.
-    if set(point) != {block.name for block in spec.blocks}:
-        raise RuntimeError(f"initial_point has start values {sorted(point)} for the layout's "
-                           f"blocks {[block.name for block in spec.blocks]}")
+    # One start value per block, each the block's own (layout.Block.start).
+    estimate = start_estimate(spec, weights, means, covariances, noise_weight)
+    point = {block.name: block.start(estimate) for block in spec.blocks}
     if not transformed:
         return point
     if model is None:

@@ -1,6 +1,7 @@
 """The marginalised PyMC model: names and dims, data-unit log-likelihood, initial points."""
 
 import collections
+import dataclasses
 
 import numpy as np
 import pymc as pm
@@ -98,6 +99,24 @@ def test_initial_point_round_trip(data, covariance_type):
     got = at_point(model, [model["weights"], model["means"], model["covariances"]], point)
     for value, ref in zip(got, (weights, means, covariances), strict=True):
         np.testing.assert_allclose(value, ref, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_each_block_states_its_own_start(data, covariance_type):
+    """initial_point is the layout blocks' start values, each in its block's shape; a block
+    with a start of its own (a prior-only block, say) reaches the start without model.py."""
+    model, _ = make(covariance_type, data)
+    spec = model_spec(model)
+    start = initial_point(model, *em_like(covariance_type, data))
+    assert list(start) == [block.name for block in spec.blocks]
+    for block in spec.blocks:
+        assert start[block.name].shape == block.shape
+        assert block.forward(start[block.name]).size == block.size
+    extra = dataclasses.replace(spec.blocks[-1], name="tau", shape=(),
+                                start=lambda estimate: np.array(0.5))
+    with_tau = dataclasses.replace(spec)
+    with_tau.__dict__["blocks"] = (*spec.blocks, extra)  # the cached property, overridden
+    assert initial_point(with_tau, *em_like(covariance_type, data))["tau"] == 0.5
 
 
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
