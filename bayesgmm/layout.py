@@ -48,6 +48,10 @@ Adding a block (docs/ARCHITECTURE.md, "Adding a prior block"): one entry in :fun
 (the function's slot and calls in the native density, and the JAX twin). The entry also
 holds the block's start value (:attr:`Block.start`, read from a :class:`StartEstimate`), which
 is all :func:`bayesgmm.model.initial_point` needs of it.
+
+(Over 500 lines: it is the one statement of the model -- every block with its transform,
+prior, constant and start, and the flat vector and trace they define; split, the model would
+be stated in two places again.)
 """
 
 from __future__ import annotations
