@@ -859,8 +859,9 @@ def _cmd_select(args: argparse.Namespace) -> int:
                                 **sampling)
         _name_components(sparse.result, names)
         print(sparse)
-        print("P(K+ = k), by chain and over all chains:")
-        print(k_plus_table(sparse).round(3).to_string())
+        # over all chains: the P(K+=k) of the line above; the table adds the chains alone
+        print("P(K+ = k), by chain:")
+        print(k_plus_table(sparse).drop(index="all").round(3).to_string())
 
     def write(directory: Path) -> None:
         write_selection_report(em, directory, bayes=bayes, sparse=sparse,

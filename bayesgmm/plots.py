@@ -979,7 +979,9 @@ def plot_membership(result: Any, X: Any = None, ax: Axes | None = None, *,
     """Points coloured by their most probable component, faded by how unsure that is.
 
     Opacity is the membership probability of the assigned component (solid: certain; faint:
-    near 1/K). The ``n_uncertain`` most uncertain points are circled and numbered by row.
+    near 1/K). The ``n_uncertain`` most uncertain points (of those with both coordinates
+    shown) are circled and labelled by row, as many as fit without overlap. The title says
+    this in two short lines; a report's caption says the rest.
     1-D data: each component's P(k | x) as a smooth curve over x (posterior mean with its
     interval as a band, one panel per component unless ``ax`` is given; EM: the
     responsibilities), with a rug of the data. D > 2: the two
@@ -1016,9 +1018,8 @@ def plot_membership(result: Any, X: Any = None, ax: Axes | None = None, *,
     fig, ax = _new_axes(ax)
     if X.shape[1] > 2:
         i, j = _two_most_separating(*_point_estimate(result))
-        heading = [f"Membership of {names[i]} and {names[j]}", "(the most separating pair)"]
     else:
-        i, j, heading = 0, 1, ["Membership:"]
+        i, j = 0, 1
     assigned = np.argmax(mean_p, axis=1)
     certainty = mean_p[np.arange(len(X)), assigned]
     # Map certainty from [1/K, 1] to opacity [0.1, 1]: a coin-flip point is nearly invisible.
@@ -1037,17 +1038,18 @@ def plot_membership(result: Any, X: Any = None, ax: Axes | None = None, *,
     if circled.size:
         ax.scatter(X[circled, i], X[circled, j], s=70, facecolors="none", edgecolors="black",
                    lw=0.8)
-    among = "" if shown.size == len(X) else " with both values"
     keep = _claimed(mean_p, G)
     ax.set(xlim=_limits(X[:, i], keep), ylim=_limits(X[:, j], keep))
     _note_outside(ax, X[:, i], X[:, j], keep)
-    # Row numbers, or the caller's own row names (a DataFrame index, e.g. sample IDs).
-    named = "row numbers" if np.asarray(rows).dtype.kind in "iu" else "row names"
-    title = [*heading, "opacity = probability of the assigned component;",
-             f"circled: the {circled.size} most uncertain points{among}", f"({named}"]
     ax.set(xlabel=names[i], ylabel=names[j])
-    # Wrapped to the figure's width: on fixed lines, a D > 2 title ran past its edges.
-    _fit_title(ax, [*title[:-1], title[-1] + ")"])
+    # Two short lines (QA: wrapped, the title ran to five); the figure's caption explains.
+    if X.shape[1] == 2:
+        heading = "Membership: opacity = P(assigned component)"
+    else:  # the pair by name when that fits on one line (the axes name it too)
+        heading = _fitting_line(ax, (
+            f"Membership of {names[i]} and {names[j]} (the most separating pair)",
+            "Membership: the most separating pair of features"))
+    _membership_title(ax, heading, circled.size, circled.size)
     # a legend's marker shows the colour, not the opacity of its first point
     from matplotlib.lines import Line2D
 
@@ -1058,40 +1060,30 @@ def plot_membership(result: Any, X: Any = None, ax: Axes | None = None, *,
     # Last: the labels are placed on the finished layout (title, legend, limits).
     written = _label_points(ax, X[circled][:, [i, j]], [str(rows[n]) for n in circled])
     if written < circled.size:
-        _fit_title(ax, [*title[:-1], title[-1] + f": the {written} that fit)"])
+        _membership_title(ax, heading, circled.size, written)
     return fig
 
 
-def _fit_title(ax: Axes, parts: list[str]) -> None:
-    """Set ``ax``'s title to ``parts`` joined with spaces, broken into lines (between parts
-    where possible, else between words) so that no line is wider than the room a centred
-    title has in the figure (measured on the figure's layout)."""
+def _membership_title(ax: Axes, heading: str, n_circled: int, n_labelled: int) -> None:
+    """A membership figure's title: ``heading``, then what the circles mark (and how many of
+    them carry their row's label, when not all: the others' labels would overlap)."""
+    labelled = "" if n_labelled == n_circled else f" ({n_labelled} labelled)"
+    ax.set_title(f"{heading}\ncircled: the {n_circled} most uncertain points{labelled}")
+
+
+def _fitting_line(ax: Axes, lines: tuple[str, ...]) -> str:
+    """The first of ``lines`` no wider, as ``ax``'s title, than the room a centred title has
+    in the figure (measured on the figure's layout); the last when none is."""
     fig = ax.get_figure(root=True)
     fig.draw_without_rendering()  # the layout: where the axes (the title's centre) are
     box, width = ax.get_window_extent(), fig.bbox.width
     centre = 0.5 * (box.x0 + box.x1)
     room = 2 * min(centre, width - centre) - 0.04 * width  # a margin either side
-
-    def fits(line: str) -> bool:
+    for line in lines:
         ax.set_title(line)
-        return ax.title.get_window_extent().width <= room
-
-    lines: list[str] = []
-    for part in parts:
-        candidate = f"{lines[-1]} {part}" if lines else part
-        if lines and fits(candidate):
-            lines[-1] = candidate
-        elif fits(part):
-            lines.append(part)
-        else:  # too wide on its own: word by word
-            words = part.split(" ")
-            lines.append(words[0])
-            for word in words[1:]:
-                if fits(f"{lines[-1]} {word}"):
-                    lines[-1] += f" {word}"
-                else:
-                    lines.append(word)
-    ax.set_title("\n".join(lines))
+        if ax.title.get_window_extent().width <= room:
+            return line
+    return lines[-1]
 
 
 # Where a point's label may go, in order of preference: (offset in points, ha, va).

@@ -24,8 +24,9 @@ Numbers are printed by magnitude (:func:`format_number`): ``20,830``, ``0.01235`
 the selection one, plus the HTML helpers and the parameter table they share; splitting the
 selection report into the selection package is the natural next cut.)
 
-Where it sits: the surface layer; imports the plots, persistence, the result types, selection
-and the noise evidence (:mod:`bayesgmm.outliers`); imported by the command line.
+Where it sits: the surface layer; imports the plots, the directory writer
+(:mod:`bayesgmm.result_files`), the result types, selection and the noise evidence
+(:mod:`bayesgmm.outliers`); imported by the command line.
 """
 
 from __future__ import annotations
@@ -55,6 +56,8 @@ from .observation_record import (
     observations_record,
     observations_sentence,
 )
+from .paths import MANIFEST, in_progress
+from .result_files import read_manifest, write_directory, write_manifest
 from .selection import (  # EM sweeps and their plots: no PyMC, no ArviZ at import
     CRITERIA,
     BayesSelection,
@@ -64,6 +67,7 @@ from .selection import (  # EM sweeps and their plots: no PyMC, no ArviZ at impo
     plot_loo,
     plot_n_components,
 )
+from .selection.criteria import _WEAK  # "within this of the best": weak evidence
 from .selection.sweep import describe_group, group_warnings
 from .settings import DiagnosticThresholds
 from .versions import RESULT_PACKAGES, software_versions
@@ -247,7 +251,6 @@ def build_em_report(em: EMResult, X: Any, *, data_source: str | None = None,
                          f"{rows.shape}")
     figures: list[Figure] = []
     figure = _embedder(figures)
-    params = parameter_table(em)
     fit_figures = [
         figure("density", "The fitted mixture density over the data"
                + ("" if em.n_features == 1 else
@@ -258,6 +261,14 @@ def build_em_report(em: EMResult, X: Any, *, data_source: str | None = None,
                "component's colour, larger when less certain (uncertainty = 1 - max P(k | x))",
                lambda: plots.plot_classification(em, Xv, labelled=labelled)),
         figure("membership", "Membership probabilities P(k | x) (EM responsibilities)"
+               + ("" if em.n_features == 1 else
+                  ": each point in its most probable component's colour, its opacity the "
+                  "probability of that component (solid: certain; faint: near 1/K)"
+                  + ("; the two features that separate the components most"
+                     if em.n_features > 2 else "")
+                  + "; circled: the most uncertain points (of those with both coordinates), "
+                  "labelled with their row numbers (or names) as far as the labels fit "
+                  "without overlap")
                + _marks_caption(em, labelled),
                lambda: plots.plot_membership(em, Xv, labelled=labelled, rows=rows)),
     ]
@@ -268,10 +279,10 @@ def build_em_report(em: EMResult, X: Any, *, data_source: str | None = None,
         _section_data(em, Xv, figure),
         _section_em(em, Xv, figure, hint=_noise_hint(em, Xv, labels, rows, sample_weight)),
         _section("parameters", "3. Parameters",
-                 "<p>The EM estimate. Covariances are shown as standard deviations and "
-                 "correlations (each pair once). This is a point estimate: for uncertainty, "
-                 "fit the posterior (<code>bayesgmm fit</code>).</p>",
-                 _parameter_html(params, em.n_features)),
+                 "<p>The EM estimate, one row per component. Covariances are shown as "
+                 "standard deviations and correlations (each pair once). This is a point "
+                 "estimate: for uncertainty, fit the posterior (<code>bayesgmm fit</code>)."
+                 "</p>", _em_parameter_html(em)),
         _section("figures", "4. The fit", *fit_figures),
         _section("reproducibility", "5. Settings and software",
                  # as given: a seed is copied, not read as a quantity (1090092573, no commas)
@@ -318,17 +329,13 @@ def _write_files(directory: Path, page_name: str, page: str, figures: list[Figur
                  kind: str = "Report") -> Path:
     """Write ``page_name`` and ``figures/*.png`` into ``directory``, replacing both whole.
 
-    Through :func:`bayesgmm.persistence.write_directory`: a new (or empty) ``directory`` is
+    Through :func:`bayesgmm.result_files.write_directory`: a new (or empty) ``directory`` is
     created with a manifest of ``kind``; a directory bayesgmm wrote (a saved result, an earlier
     report) is rebuilt beside itself, its other files carried over as hard links (copies where
     links are impossible), and swapped in, so the old report is replaced atomically or not at
     all. Symbolic links in it are never followed; anything else is refused. A directory that
     this process is building (``save(..., extra=...)``) is written into directly.
     """
-    # Here, not at the top: persistence imports the posterior (ArviZ), which an EM-only
-    # report must not load.
-    from .persistence import MANIFEST, in_progress, write_directory, write_manifest
-
     def fill(tmp: Path) -> None:
         (tmp / FIGURES_DIR).mkdir()
         for fig in figures:
@@ -357,8 +364,6 @@ def _write_files(directory: Path, page_name: str, page: str, figures: list[Figur
 
 
 def _manifest_kind(directory: Path) -> str | None:
-    from .persistence import read_manifest
-
     try:
         return read_manifest(directory).get("kind")
     except ValueError:
@@ -778,6 +783,72 @@ def _parameter_html(table: pd.DataFrame, n_features: int) -> str:
             f"({len(rest)} rows)</summary>{_table(rest)}</details>")
 
 
+def _em_parameter_html(em: EMResult) -> str:
+    """The EM estimate as :func:`parameter_table` has it, one row per component: its weight,
+    the mean and sd of every feature and the correlation of every pair, under two header
+    rows (QA: one column of ``mean[1, waiting]`` labels, a component's numbers far apart).
+
+    A noise component is a row with its weight alone; tied covariances are one row, "shared",
+    of the sds and correlations every component has; spherical: one sd per component, that
+    of every feature. With more than two features the sds and correlations are a second
+    table, folded away (as the posterior's parameter table does)."""
+    names = list(em.feature_names)
+    comps = component_titles(em, em.n_components)
+    derived = _derived(em.weights[None, None], em.means[None, None],
+                       em.full_covariances[None, None], em.covariance_type, names, comps)
+    shared = "shared (tied)"
+    cells: dict[str, dict[tuple[str, str | None], float]] = {
+        c: {} for c in [*comps, *(["noise"] if em.noise else []), shared]}
+    columns: list[tuple[str, str | None]] = []
+    for name, (values, axes) in derived.items():
+        values = values[0, 0]
+        title = {"sd": "sd" if em.covariance_type != "spherical" else "sd (every feature)",
+                 "corr": "correlation"}.get(name, name)
+        if em.covariance_type == "tied" and name in ("sd", "corr"):  # one for all components
+            subs = list(axes[0])
+            cells[shared].update(((title, s), v) for s, v in zip(subs, values, strict=True))
+        else:
+            subs = list(axes[1]) if len(axes) > 1 else [None]
+            for c, row in zip(comps, values.reshape(len(comps), -1), strict=True):
+                cells[c].update(((title, s), v) for s, v in zip(subs, row, strict=True))
+        columns += [(title, s) for s in subs]
+        if name == "weight" and em.noise:
+            cells["noise"][(title, None)] = em.noise_weight
+    if em.n_features <= 2:
+        return _grouped_table(cells, columns)
+    opened = [c for c in columns if c[0] in ("weight", "mean")]
+    rest = [c for c in columns if c not in opened]
+    return (_grouped_table(cells, opened) + "<details><summary>Standard deviations and "
+            f"correlations ({len(rest)} columns)</summary>{_grouped_table(cells, rest)}"
+            "</details>")
+
+
+def _grouped_table(cells: Mapping[str, Mapping[tuple[str, str | None], float]],
+                   columns: list[tuple[str, str | None]], corner: str = "component") -> str:
+    """An HTML table of ``cells`` (row -> (group, sub-column) -> number), ``columns`` in that
+    order under two header rows: each group once over its sub-columns (a group without
+    sub-columns, ``(group, None)``, spans both rows). Rows with none of ``columns`` are left
+    out; a row's missing cells are empty."""
+    rows = [r for r, row in cells.items() if any(c in row for c in columns)]
+    groups: list[tuple[str, list[str | None]]] = []
+    for group, sub in columns:
+        if groups and groups[-1][0] == group:
+            groups[-1][1].append(sub)
+        else:
+            groups.append((group, [sub]))
+    top = "".join(f'<th rowspan="2">{html.escape(g)}</th>' if subs == [None] else
+                  f'<th colspan="{len(subs)}">{html.escape(g)}</th>' for g, subs in groups)
+    below = "".join(f"<th>{html.escape(str(s))}</th>" for g, subs in groups
+                    if subs != [None] for s in subs)
+    body = "".join(
+        f"<tr><th>{html.escape(r)}</th>"
+        + "".join(f"<td>{format_number(cells[r][c]) if c in cells[r] else ''}</td>"
+                  for c in columns) + "</tr>" for r in rows)
+    return (f'<div class="tblwrap"><table class="tbl"><thead><tr><th rowspan="2">'
+            f"{html.escape(corner)}</th>{top}</tr><tr>{below}</tr></thead>"
+            f"<tbody>{body}</tbody></table></div>")
+
+
 def _labelled(labels: Any, n: int) -> np.ndarray | None:
     """Known labels (-1 unknown) as a bool mask of the labelled rows, or None."""
     if labels is None:
@@ -842,9 +913,10 @@ def _section_membership(result, X, proba, figure, n_uncertain: int = 10,
     caption = ("Membership probability P(k | x) along the data, one panel per component "
                "(posterior mean, band: 94% interval; rug: the data)" if X.shape[1] == 1 else
                "Membership uncertainty: opacity = posterior mean probability of the assigned "
-               "component; the least certain points circled with their "
+               "component; the least certain points circled, labelled with their "
                + ("row names" if "row_name" in result.idata["observed_data"].data_vars else
-                  "row numbers (from 0, in the data's order)"))
+                  "row numbers (from 0, in the data's order)")
+               + " as far as the labels fit without overlap")
     fig = figure("membership", caption + _marks_caption(result, labelled),
                  lambda: plots.plot_membership(result, X, proba=proba, n_uncertain=n_uncertain,
                                                labelled=labelled))
@@ -1263,8 +1335,10 @@ def _section_criteria(selection: EMSelection, figure, X: Any = None
         _table(_top_cells(eligible), index=False,
                decimals={"value": 2, "\u0394 from the best": 2}),
         fig,
-        f"<h3>Every cell as \u0394 from the best</h3><p>The {_TOP} best cells of each "
-        'criterion are <span class="top">marked</span>'
+        "<h3>Every cell as \u0394 from the best</h3><p>Each criterion's best cell, and any "
+        f'cell within {_WEAK:g} of it, is <span class="top">marked</span>: a difference '
+        f"under {_WEAK:g} is weak evidence (Kass &amp; Raftery), so such a cell is about as "
+        "good as the best. Cells further from the best are not marked, whatever their rank"
         + (f"; cells excluded from the best (degenerate fits) are greyed and marked "
            f"{_EXCLUDED_MARK}" if _excluded(table, eligible) else "") + ".</p>", *pivots,
         _excluded_note(table, eligible, delta=True),
@@ -1374,12 +1448,14 @@ def _excluded_note(table: pd.DataFrame, eligible: pd.DataFrame, delta: bool) -> 
 
 
 def _delta_pivot(table: pd.DataFrame, eligible: pd.DataFrame, criterion: str) -> str:
-    """K x covariance type table of ``criterion`` minus the best, the ``_TOP`` best marked,
-    the cells excluded from "best" greyed with ``_EXCLUDED_MARK`` (their Delta can be
-    negative; :func:`_excluded_note` explains it under the tables)."""
+    """K x covariance type table of ``criterion`` minus the best, the best and the cells
+    within ``_WEAK`` of it marked (the near ties the selection's notes name; QA: the three
+    best were marked, a third 23 units from the best), the cells excluded from "best"
+    greyed with ``_EXCLUDED_MARK`` (their Delta can be negative; :func:`_excluded_note`
+    explains it under the tables)."""
     best = eligible[criterion].min()
     top = {(r.n_components, r.covariance_type)
-           for r in eligible.nsmallest(_TOP, criterion).itertuples()}
+           for r in eligible[eligible[criterion] - best < _WEAK].itertuples()}
     excluded = _excluded(table, eligible)
     pivot = table.pivot(index="n_components", columns="covariance_type", values=criterion)
     pivot = pivot[list(table["covariance_type"].unique())] - best
@@ -1477,8 +1553,7 @@ def _section_sparse(sparse: SparseMixture, figure) -> tuple[str, str, list[str]]
         + (f'K+ = {sparse.mode}, <span class="warn">{html.escape(sparse.caveat)}</span>'
            if sparse.caveat else f"<strong>K+ = {sparse.mode}</strong>")
         + ". The answer depends on e0; report it with the result.</p>",
-        f'<div class="verdict {"ok" if diag.ok else "bad"}"><strong>Diagnostics.</strong> '
-        f"<code>{html.escape(diag.verdict_with_advice())}</code></div>",
+        _sparse_diagnostics_html(diag),
         "<h3>P(K+ = k), chain by chain</h3><p>Chains that disagree have not mixed over K+.</p>",
         # one header row: "K+ = k" columns, chains as rows (the frame's axis names made two)
         _k_plus_html(sparse), fig,
@@ -1491,6 +1566,25 @@ def _k_plus_html(sparse: SparseMixture) -> str:
     table = k_plus_table(sparse).rename(columns=lambda k: f"K+ = {k}").rename_axis(
         index="chain", columns=None)
     return _table(table, decimals={c: 3 for c in table.columns})
+
+
+def _sparse_diagnostics_html(diag: Diagnostics) -> str:
+    """The sparse fit's convergence checks as the page's other text and tables (QA: the
+    console's verdict line, advice run in, in small monospace): the plain verdict with one
+    item per likely cause in the coloured box, then the checks, each value beside its
+    threshold."""
+    checks = diag.to_frame().set_index("check")
+    checks["value"] = [_beside_threshold(v, t, rhat=name.startswith("max R-hat"))
+                       for name, v, t in zip(checks.index, checks["value"],
+                                             checks["threshold"], strict=True)]
+    if not checks["where"].astype(bool).any():
+        checks = checks.drop(columns="where")
+    not_checked = "".join(f"<li>{html.escape(n)}</li>" for n in diag.not_checked)
+    return (f'<div class="verdict {"ok" if diag.ok else "bad"}"><strong>Diagnostics.</strong>'
+            f"{_advice_html(diag)}</div>"
+            + _table(checks, formatted=[c for c in ("value", "where") if c in checks],
+                     text="last" if "where" in checks else False)
+            + (f"<p>Not checked:</p><ul>{not_checked}</ul>" if not_checked else ""))
 
 
 def k_plus_table(sparse: SparseMixture) -> pd.DataFrame:
@@ -1529,6 +1623,7 @@ nav a { margin-right: 1em; }
 table.tbl { border-collapse: collapse; font-size: 0.9em; margin: 0.5em 0 1em; }
 table.tbl th, table.tbl td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: right; }
 table.tbl thead th { background: #f0f0f0; } table.tbl tbody th { text-align: left; }
+table.tbl thead th[colspan] { text-align: center; }
 table.tbl.text td, table.tbl.text thead th { text-align: left; }
 table.tbl.textlast td:last-child, table.tbl.textlast thead th:last-child { text-align: left; }
 figure { margin: 1em 0; } figure img { max-width: 100%; height: auto; border: 1px solid #eee; }

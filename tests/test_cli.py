@@ -400,7 +400,11 @@ def test_select_bayes_and_sparse(tmp_path, monkeypatch, capsys):
     assert rc == 0, err
     assert "PSIS-LOO over K = 2, 3 with full covariances" in out
     assert "elpd_diff" in out and "K=3 is best" in out
-    assert "posterior mode K+=3" in out and "P(K+ = k), by chain" in out
+    assert "posterior mode K+=3" in out and "P(K+ = k), by chain:" in out
+    # over all chains once (the summary line's P(K+=k)), not again as the table's last row
+    table = out.split("P(K+ = k), by chain:\n", 1)[1].splitlines()[:5]
+    assert [line.split()[0] for line in table[2:4]] == ["0", "1"], table
+    assert not any(line.split()[:1] == ["all"] for line in table), table
     result = tmp_path / "sel"
     # criteria, LOO, K+ and the BIC-chosen model's density over the data
     assert {p.name for p in (result / "figures").iterdir()} == {

@@ -105,11 +105,12 @@ def test_membership_row_labels_do_not_overlap():
     # the most uncertain point keeps its label; the title says how many fit
     certainty = em.predict_proba(X).max(axis=1)
     assert str(int(np.argmin(certainty))) in {t.get_text() for t in labels}
-    assert len(labels) < 15 and f"the {len(labels)} that fit" in ax.get_title()
+    assert len(labels) < 15 and f"the 15 most uncertain points ({len(labels)} labelled)" \
+        in ax.get_title()
     # apart points: every label
     few = plots.plot_membership(em, X, n_uncertain=2).axes[0]
     assert sum(t.get_text().isdigit() for t in few.texts) == 2
-    assert "that fit" not in few.get_title()
+    assert "labelled" not in few.get_title()
 
 
 # --------------------------------------------------------------------------------------------
@@ -304,6 +305,30 @@ def test_grid_legend_with_long_entries_fits_the_figure():
     assert page.x0 <= box.x0 and box.x1 <= page.x1 and page.y0 <= box.y0
 
 
+@pytest.mark.parametrize("case", ["2-D", "long names", "missing values"])
+def test_membership_title_is_two_short_lines(case):
+    """QA: with long names, a row of missing values and crowded labels the title ran to five
+    lines; two now (the caption says the rest), each inside the figure."""
+    X = _joint_separation_data()
+    if case == "2-D":
+        X = X[["a", "b"]]
+    if case != "2-D":
+        X.columns = ["length_of_the_sample_mm", "width_of_the_sample_mm", "c", "dd"]
+    if case == "missing values":
+        X.iloc[::20, 0] = np.nan
+    em = fit_em(X, 3, n_init=3, random_state=0)
+    fig = plots.plot_membership(em, X, n_uncertain=15)
+    ax = fig.axes[0]
+    lines = ax.get_title().split("\n")
+    assert len(lines) == 2 and all(len(line) <= 60 for line in lines), lines
+    fig.draw_without_rendering()
+    box = ax.title.get_window_extent()
+    assert 0 <= box.x0 and box.x1 <= fig.bbox.width
+    assert lines[1].startswith("circled: the 15 most uncertain points")
+    if case != "2-D":
+        assert "most separating pair" in lines[0]
+
+
 def test_membership_title_fits_the_figure_with_long_names():
     X = _joint_separation_data()
     X.columns = ["length_of_the_sample_mm", "width_of_the_sample_mm", "c", "dd"]
@@ -313,7 +338,10 @@ def test_membership_title_fits_the_figure_with_long_names():
     fig.draw_without_rendering()
     box = ax.title.get_window_extent()
     assert 0 <= box.x0 and box.x1 <= fig.bbox.width
-    assert "(the most separating pair)" in ax.get_title()
+    # too long to name on one line: the pair is named by the axes
+    assert "most separating pair" in ax.get_title()
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("length_of_the_sample_mm",
+                                                  "width_of_the_sample_mm")
     # few labels, none over another circled point
     labels = [t for t in ax.texts if t.get_text().isdigit()]
     assert 0 < len(labels) <= plots._MAX_LABELS

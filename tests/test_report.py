@@ -277,6 +277,32 @@ def test_selection_report_sections_figures_and_numbers(selection):
     assert "three.csv" in page and bayesgmm.__version__ in cells
 
 
+def test_sparse_diagnostics_are_html_not_console_text(selection):
+    """QA: the sparse mixture's diagnostics were the console's verdict line in a <code>
+    block (small monospace, advice run in); now the plain verdict, one item per likely
+    cause, and a table of the checks, as the rest of the page."""
+    import dataclasses
+
+    from bayesgmm.diagnostics import Check
+
+    em, _, sparse = selection
+    failed = Check("divergences", 12.0, 0.0, False, "12 divergent transitions")
+    diag = dataclasses.replace(
+        sparse.diagnostics, ok=False, checks=(*sparse.diagnostics.checks, failed),
+        causes=("divergences",), advice=("divergences: 12 divergent transition(s); raise "
+                                         "target_accept",),
+        verdict="PROBLEMS: 12 divergences > 0 | passed: ... (see advice)")
+    page, _ = build_selection_report(em, sparse=dataclasses.replace(sparse, diagnostics=diag))
+    section = page[page.index('<section id="sparse">'):]
+    section = section[:section.index("</section>")]
+    assert "<code>" not in section and "PROBLEMS:" not in section
+    assert "<li><strong>divergences</strong>: 12 divergent transition(s); raise " \
+           "target_accept</li>" in section
+    for check in diag.checks:  # every check a row: name, value, threshold, passed
+        assert f"<th>{html.escape(check.name)}</th>" in section, check.name
+    assert re.search(r"<th>divergences</th>\s*<td>12</td>\s*<td>0</td>\s*<td>no</td>", section)
+
+
 def test_selection_report_shows_differences_from_the_best(selection):
     """Issue 15: Delta criteria (every cell minus the best), the three best cells of each
     criterion listed and marked, all three criteria drawn, and the chosen model's figure."""
@@ -291,7 +317,9 @@ def test_selection_report_shows_differences_from_the_best(selection):
         for gap in gaps:  # in the top-3 table and again in the marked Delta table
             assert parser.cells.count(f"{gap:,.2f}") >= 2, (criterion, gap)
         assert f"<h3>\u0394{criterion.upper()}</h3>" in page
-    assert page.count('<td class="top">') == 3 * 3
+    # marked: each criterion's best and the cells within 2 of it (not simply the three best)
+    near = sum(int((table[c] - table[c].min() < 2.0).sum()) for c in ("bic", "aic", "icl"))
+    assert page.count('<td class="top">') == near
     assert [f.name for f in figures] == ["criteria"]
     assert "chosen" not in page
     X = simulate_mixture(n=150, seed=3)[0]
@@ -577,22 +605,80 @@ def test_em_report(old_faithful, tmp_path):
                                          "membership"}
     assert format_number(em.log_likelihood, 7) in parser.cells
     assert format_number(em.means[1, 1]) in parser.cells
-    assert "corr[0, eruptions, waiting]" in parser.cells and "old_faithful" in page
+    # one row per component: the correlation under "correlation" / "eruptions, waiting"
+    assert "eruptions, waiting" in parser.cells and "old_faithful" in page
     path = write_em_report(em, old_faithful, tmp_path)
     assert path == tmp_path / "report.html" and len(list((tmp_path / "figures").iterdir())) == 5
     with pytest.raises(ValueError, match="needs an EMResult"):
         build_em_report(object(), old_faithful)
 
 
+def _parameter_rows(page: str) -> tuple[list[str], dict[str, list[str]]]:
+    """The EM report's parameter tables: header cells, and each row's cells by its label."""
+    section = page[page.index('<section id="parameters">'):page.index('<section id="figures">')]
+    heads = [html.unescape(h) for h in re.findall(r"<th[^>]*>([^<]*)</th>",
+                                                  "".join(re.findall(r"<thead>.*?</thead>",
+                                                                     section)))]
+    rows: dict[str, list[str]] = {}
+    for label, cells in re.findall(r"<tr><th>([^<]*)</th>(.*?)</tr>", section):
+        rows.setdefault(html.unescape(label), []).extend(re.findall(r"<td>([^<]*)</td>", cells))
+    return heads, rows
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "tied", "spherical"])
+def test_em_report_parameters_one_row_per_component(old_faithful, covariance_type):
+    """QA: the EM report's parameters were one column of 17 rows (weight[0], ...,
+    corr[2, eruptions, waiting]); now a row per component: weight, the means, the sds, the
+    correlation, every number the table had."""
+    em = bayesgmm.fit_em(old_faithful, 2, covariance_type=covariance_type, random_state=0)
+    page, _ = build_em_report(em, old_faithful)
+    heads, rows = _parameter_rows(page)
+    assert "weight[0]" not in page and "mean[1, waiting]" not in page
+    sd = np.sqrt(np.diagonal(em.full_covariances, axis1=1, axis2=2))
+    corr = em.full_covariances[:, 0, 1] / (sd[:, 0] * sd[:, 1])
+    if covariance_type == "full":
+        assert heads == ["component", "weight", "mean", "sd", "correlation", "eruptions",
+                         "waiting", "eruptions", "waiting", "eruptions, waiting"]
+        for k in range(2):
+            assert rows[str(k)] == [format_number(v) for v in (
+                em.weights[k], *em.means[k], *sd[k], corr[k])]
+    elif covariance_type == "tied":  # the shared sds and correlation once, in a row of their own
+        for k in range(2):
+            assert rows[str(k)] == [format_number(v) for v in (em.weights[k], *em.means[k])] \
+                + ["", "", ""]
+        assert rows["shared (tied)"] == ["", "", ""] + [format_number(v) for v in (
+            *sd[0], corr[0])]
+    else:  # one sd per component, that of every feature
+        assert "sd (every feature)" in heads and "correlation" not in heads
+        for k in range(2):
+            assert rows[str(k)] == [format_number(v) for v in (
+                em.weights[k], *em.means[k], sd[k, 0])]
+    # every number of the parameter table is on the page's parameter rows
+    shown = {c for cells in rows.values() for c in cells}
+    assert {format_number(v) for v in parameter_table(em)["EM"]} <= shown
+
+
+def test_em_report_parameters_with_noise_and_more_features():
+    rng = np.random.default_rng(0)
+    X = np.vstack([rng.normal(0, 1, (80, 3)), rng.normal([4, 3, 0], 1, (80, 3))])
+    em = bayesgmm.fit_em(X, 2, noise=True, random_state=0)
+    page, _ = build_em_report(em, X)
+    heads, rows = _parameter_rows(page)
+    # the noise component: its weight alone; D > 2: the sds and correlations folded away
+    assert rows["noise"] == [format_number(em.noise_weight)] + [""] * 3
+    opened, folded = page[page.index('<section id="parameters">'):].split("<details>", 1)
+    assert "<th>x0, x1</th>" not in opened and "<th>x0, x1</th>" in folded
+    assert len(rows["0"]) == 1 + 3 + 3 + 3  # weight, means; then sds, correlations
+
+
 def test_em_report_loads_no_sampler(tmp_path):
-    # (ArviZ does load: the atomic directory writer lives in persistence, beside the result
-    # types; building the page itself needs neither: build_em_report.)
+    # Writing it neither: the directory writer (result_files) imports no result type.
     code = ("import sys, bayesgmm; from bayesgmm.report import build_em_report, "
             "write_em_report; X = bayesgmm.load_old_faithful(); "
             "em = bayesgmm.fit_em(X, 2, random_state=0); build_em_report(em, X); "
             "before = sorted(m for m in ('pymc', 'arviz', 'pytensor', 'nutpie') "
             "if m in sys.modules); write_em_report(em, X, sys.argv[1]); "
-            "print(before, sorted(m for m in ('pymc', 'pytensor', 'nutpie') "
+            "print(before, sorted(m for m in ('pymc', 'arviz', 'pytensor', 'nutpie') "
             "if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True,
                           text=True, timeout=300)

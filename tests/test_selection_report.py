@@ -59,6 +59,33 @@ def test_a_table_edited_by_hand_is_listed_as_it_says(em):
             in page)
 
 
+def test_only_the_best_and_near_ties_are_marked(em):
+    """QA: "the 3 best cells" marked a third place 23 units of ICL from the best, which means
+    nothing; marked now: the best and the cells within the selection's own near-tie
+    distance (2, the threshold of its "weak evidence" notes), and the text says so."""
+    import re
+
+    from bayesgmm.selection.criteria import _WEAK
+
+    table = em.table.assign(degenerate=False)
+    best = table["bic"].min()
+    order = table.sort_values("bic").index
+    table.loc[order[1], "bic"] = best + 1.5  # a near tie: marked
+    table.loc[order[2], "bic"] = best + 23.4  # third, far: not marked
+    page, _ = build_selection_report(dataclasses.replace(em, table=table))
+    pivots = page[page.index("Every cell as \u0394"):page.index("<h3>Every fit</h3>")]
+    bic = pivots[pivots.index("<h3>\u0394BIC</h3>"):pivots.index("<h3>\u0394AIC</h3>")]
+    assert sorted(re.findall(r'<td class="top">([^<]*)</td>', bic)) == ["0.00", "1.50"]
+    assert "<td>23.40</td>" in bic
+    for criterion in ("bic", "aic", "icl"):  # every criterion by the same rule
+        near = int((table[criterion] - table[criterion].min() < _WEAK).sum())
+        start = pivots.index(f"<h3>\u0394{criterion.upper()}</h3>")
+        part = pivots[start:pivots.index("</table>", start)]
+        assert part.count('<td class="top">') == near, criterion
+    assert f"any cell within {_WEAK:g} of it, is <span class=\"top\">marked</span>" in pivots
+    assert "Cells further from the best are not marked" in pivots
+
+
 def test_em_selection_without_warnings_lists_none(em):
     assert "<h4>EM's warnings</h4>" not in build_selection_report(
         dataclasses.replace(em, table=em.table.assign(warnings=""), cell_warnings={}))[0]
