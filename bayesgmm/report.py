@@ -67,7 +67,7 @@ from .selection import (  # EM sweeps and their plots: no PyMC, no ArviZ at impo
     plot_loo,
     plot_n_components,
 )
-from .selection.criteria import _WEAK  # "within this of the best": weak evidence
+from .selection.criteria import WEAK_EVIDENCE  # "within this of the best"
 from .selection.sweep import describe_group, group_warnings
 from .settings import DiagnosticThresholds
 from .versions import RESULT_PACKAGES, software_versions
@@ -1336,9 +1336,10 @@ def _section_criteria(selection: EMSelection, figure, X: Any = None
                decimals={"value": 2, "\u0394 from the best": 2}),
         fig,
         "<h3>Every cell as \u0394 from the best</h3><p>Each criterion's best cell, and any "
-        f'cell within {_WEAK:g} of it, is <span class="top">marked</span>: a difference '
-        f"under {_WEAK:g} is weak evidence (Kass &amp; Raftery), so such a cell is about as "
-        "good as the best. Cells further from the best are not marked, whatever their rank"
+        f'cell within {WEAK_EVIDENCE:g} of it, is <span class="top">marked</span>: a '
+        f"difference under {WEAK_EVIDENCE:g} is weak evidence (Kass &amp; Raftery), so such a "
+        "cell is about as good as the best. Cells further from the best are not marked, "
+        "whatever their rank"
         + (f"; cells excluded from the best (degenerate fits) are greyed and marked "
            f"{_EXCLUDED_MARK}" if _excluded(table, eligible) else "") + ".</p>", *pivots,
         _excluded_note(table, eligible, delta=True),
@@ -1449,13 +1450,13 @@ def _excluded_note(table: pd.DataFrame, eligible: pd.DataFrame, delta: bool) -> 
 
 def _delta_pivot(table: pd.DataFrame, eligible: pd.DataFrame, criterion: str) -> str:
     """K x covariance type table of ``criterion`` minus the best, the best and the cells
-    within ``_WEAK`` of it marked (the near ties the selection's notes name; QA: the three
+    within ``WEAK_EVIDENCE`` of it marked (the near ties the selection's notes name; QA: the three
     best were marked, a third 23 units from the best), the cells excluded from "best"
     greyed with ``_EXCLUDED_MARK`` (their Delta can be negative; :func:`_excluded_note`
     explains it under the tables)."""
     best = eligible[criterion].min()
     top = {(r.n_components, r.covariance_type)
-           for r in eligible[eligible[criterion] - best < _WEAK].itertuples()}
+           for r in eligible[eligible[criterion] - best < WEAK_EVIDENCE].itertuples()}
     excluded = _excluded(table, eligible)
     pivot = table.pivot(index="n_components", columns="covariance_type", values=criterion)
     pivot = pivot[list(table["covariance_type"].unique())] - best

@@ -265,12 +265,12 @@ def select_em(
 
 # Criterion differences below this are weak evidence (Kass & Raftery 1995: 2 log Bayes factor
 # under 2 is "not worth more than a bare mention").
-_WEAK = 2.0
+WEAK_EVIDENCE = 2.0
 
 
 def _choice_notes(table: pd.DataFrame, best: dict[str, tuple[int, str]], ks: list[int],
                   exclude_degenerate: bool) -> tuple[str, ...]:
-    """What a single "best" hides: other cells within ``_WEAK`` of it (per criterion), and a
+    """What a single "best" hides: other cells within ``WEAK_EVIDENCE`` of it (per criterion), and a
     best K at the top of the grid (a larger K might be better still)."""
     fitted = table[table["error"] == ""]
     eligible = (fitted[~fitted["degenerate"]]  # as _best chooses
@@ -282,14 +282,14 @@ def _choice_notes(table: pd.DataFrame, best: dict[str, tuple[int, str]], ks: lis
         if chosen.empty:
             continue
         value = float(chosen.iloc[0])
-        close = eligible[(eligible[criterion] - value < _WEAK)
+        close = eligible[(eligible[criterion] - value < WEAK_EVIDENCE)
                          & ~((eligible["n_components"] == k) & (eligible["covariance_type"] == ct))]
         if len(close):
             cells = ", ".join(f"K={r.n_components} {r.covariance_type} "
                               f"(+{getattr(r, criterion) - value:.2f})"
                               for r in close.sort_values(criterion).itertuples())
-            notes.append(f"{criterion.upper()}: {cells} within {_WEAK:g} of K={k} {ct}: weak "
-                         "evidence between them (Kass & Raftery)")
+            notes.append(f"{criterion.upper()}: {cells} within {WEAK_EVIDENCE:g} of K={k} "
+                         f"{ct}: weak evidence between them (Kass & Raftery)")
     tops = sorted({c.upper() for c, (k, _) in best.items() if k == max(ks) and len(ks) > 1})
     if tops:
         notes.append(f"{', '.join(tops)} pick{'s' if len(tops) == 1 else ''} K={max(ks)}, the "
