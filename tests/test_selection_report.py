@@ -65,7 +65,7 @@ def test_only_the_best_and_near_ties_are_marked(em):
     distance (2, the threshold of its "weak evidence" notes), and the text says so."""
     import re
 
-    from bayesgmm.selection.criteria import _WEAK
+    from bayesgmm.selection.criteria import WEAK_EVIDENCE
 
     table = em.table.assign(degenerate=False)
     best = table["bic"].min()
@@ -78,11 +78,12 @@ def test_only_the_best_and_near_ties_are_marked(em):
     assert sorted(re.findall(r'<td class="top">([^<]*)</td>', bic)) == ["0.00", "1.50"]
     assert "<td>23.40</td>" in bic
     for criterion in ("bic", "aic", "icl"):  # every criterion by the same rule
-        near = int((table[criterion] - table[criterion].min() < _WEAK).sum())
+        near = int((table[criterion] - table[criterion].min() < WEAK_EVIDENCE).sum())
         start = pivots.index(f"<h3>\u0394{criterion.upper()}</h3>")
         part = pivots[start:pivots.index("</table>", start)]
         assert part.count('<td class="top">') == near, criterion
-    assert f"any cell within {_WEAK:g} of it, is <span class=\"top\">marked</span>" in pivots
+    marked = f'any cell within {WEAK_EVIDENCE:g} of it, is <span class="top">marked</span>'
+    assert marked in pivots
     assert "Cells further from the best are not marked" in pivots
 
 
