@@ -34,6 +34,7 @@ from ._validation import (
     check_positive,
     check_random_state,
     check_sample_weight,
+    draw_seed,
     singular_columns,
 )
 from .imputation import conditional_means
@@ -47,6 +48,7 @@ from .observations import (
 from .priors import ConjugatePrior
 from .result_files import save_files
 from .settings import MAX_RESTARTS
+from .versions import software_versions
 
 __all__ = [
     "ConvergenceWarning",
@@ -152,6 +154,14 @@ class EMResult(NoiseFlag):
     observations : dict or None
         :meth:`bayesgmm.observations.Observations.summary` of the training data: rows and
         values missing, weights, known labels, noise.
+    settings : dict or None
+        How the fit was run, to repeat it: ``init``, ``n_init``, ``max_iter``, ``tol``,
+        ``atol``, ``random_state`` (the seed; one drawn when none was given, with
+        ``seed_drawn`` True; a description when a NumPy generator was passed, which cannot be
+        recorded). None for results saved before it was recorded.
+    versions : dict or None
+        The software that made the fit (:func:`bayesgmm.versions.software_versions` when it
+        was fitted; a loaded result: those its directory recorded). None where unknown.
     """
 
     weights: np.ndarray
@@ -174,6 +184,8 @@ class EMResult(NoiseFlag):
     noise_log_density: float = -np.inf
     noise_bounds: np.ndarray | None = field(default=None, compare=False)
     observations: dict[str, Any] | None = field(default=None, compare=False)
+    settings: dict[str, Any] | None = field(default=None, compare=False)
+    versions: dict[str, str] | None = field(default=None, compare=False)
 
     def __repr__(self) -> str:
         # what a user checks first; every field is an attribute (the arrays run to pages)
@@ -524,7 +536,9 @@ def fit_em(
     tol = check_positive(tol, "tol", allow_zero=True)
     atol = _check_atol(atol)
     reg_covar = check_positive(reg_covar, "reg_covar", allow_zero=True)
-    random_state = check_random_state(random_state)
+    random_state, record = _seed_record(check_random_state(random_state))
+    record = {"init": _init_record(init), "n_init": n_init, "max_iter": max_iter, "tol": tol,
+              "atol": atol, **record}
     if reg_covar == 0 and prior is None:
         check_not_singular(Xc, names, covariance_type,
                            advice="drop the column(s) named, or pass reg_covar > 0, e.g. 1e-6")
@@ -608,7 +622,31 @@ def fit_em(
         noise_log_density=obs.noise_log_density,
         noise_bounds=obs.noise_bounds,
         observations=obs.summary(),
+        settings=record,
+        versions=software_versions(),
     )
+
+
+def _seed_record(random_state: Any) -> tuple[Any, dict[str, Any]]:
+    """The seed to run with, and how the result records it: a seed is drawn (and recorded)
+    when none was given, so that every fit can be repeated; a NumPy generator cannot be."""
+    if random_state is None:
+        seed = draw_seed()
+        return seed, {"random_state": seed, "seed_drawn": True}
+    if isinstance(random_state, int):
+        return random_state, {"random_state": random_state, "seed_drawn": False}
+    return random_state, {"random_state": f"a NumPy {type(random_state).__name__} (not "
+                                          "recordable: pass an integer seed to repeat the fit)",
+                          "seed_drawn": False}
+
+
+def _init_record(init: Any) -> Any:
+    """``init`` as the record states it: the seeding family or families, or "given"."""
+    if isinstance(init, str):
+        return init
+    if isinstance(init, tuple) and all(isinstance(f, str) for f in init):
+        return list(init)
+    return "given (an explicit start)"
 
 
 def fit_map_start(

@@ -153,9 +153,11 @@ def load(path: str | os.PathLike) -> BayesResult | EMResult:
                          "report is rebuilt by running bayesgmm em --report again; bayesgmm "
                          "report and load() read what fit, run or save wrote)")
     _check_files(directory, manifest, RESULT_FILES[kind])
+    # the software that made it, as recorded when it was saved
+    versions = manifest.get("versions") if isinstance(manifest.get("versions"), dict) else None
     if kind == "EMResult":
-        return _read_em(directory)
-    return _read_bayes(directory)
+        return _read_em(directory, versions)
+    return _read_bayes(directory, versions)
 
 
 # --------------------------------------------------------------------------------------------
@@ -178,7 +180,7 @@ def _shape(name: str, array: np.ndarray, shape: tuple[int, ...], why: str) -> No
     _need(array.shape == shape, f"{name!r} has shape {array.shape}; expected {shape} ({why})")
 
 
-def _read_em(directory: Path) -> EMResult:
+def _read_em(directory: Path, versions: dict | None = None) -> EMResult:
     meta_path, npz_path = directory / "em.json", directory / "em.npz"
     with _reading(meta_path):
         meta = _read_json(meta_path)
@@ -206,6 +208,7 @@ def _read_em(directory: Path) -> EMResult:
             ("noise_weight", lambda v: is_number(v) and 0 <= v < 1, "a number in [0, 1)"),
             ("noise_log_density", lambda v: v is None or is_number(v), "a number or null"),
             ("observations", lambda v: v is None or isinstance(v, dict), "null or a table"),
+            ("settings", lambda v: v is None or isinstance(v, dict), "null or a table"),
             ("candidates", _are_candidates, "a list of tables of source, log_posterior, "
              "log_likelihood and weights"),
         ):
@@ -273,6 +276,8 @@ def _read_em(directory: Path) -> EMResult:
             else float(meta["noise_log_density"]),
             noise_bounds=arrays.get("noise_bounds"),
             observations=meta.get("observations"),
+            settings=meta.get("settings"),
+            versions=versions,
             candidates=tuple(
                 StartCandidate(source=c["source"], log_posterior=c["log_posterior"],
                                log_likelihood=c["log_likelihood"], weights=tuple(c["weights"]),
@@ -282,8 +287,8 @@ def _read_em(directory: Path) -> EMResult:
         )
 
 
-def _read_bayes(directory: Path) -> BayesResult:
-    em = _read_em(directory)
+def _read_bayes(directory: Path, versions: dict | None = None) -> BayesResult:
+    em = _read_em(directory, versions)
     K, D = em.weights.shape[0], len(em.feature_names)
     meta_path = directory / "result.json"
     with _reading(meta_path):
@@ -356,6 +361,7 @@ def _read_bayes(directory: Path) -> BayesResult:
         # Results saved before issue 14 have none.
         observations_summary=meta.get("observations_summary"),
         thresholds=_read_thresholds(meta),
+        versions=versions,
     )
 
 

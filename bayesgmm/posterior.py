@@ -109,6 +109,9 @@ class BayesResult:
         The thresholds the fit was asked to meet (``fit_bayes(..., thresholds=...)``): the
         stopping rule of ``draws="auto"`` used them, and :meth:`diagnostics` and the report
         judge by them unless told otherwise. None (the defaults) for results saved before.
+    versions : dict or None
+        The software that made the fit (:func:`bayesgmm.versions.software_versions` when it
+        was sampled; a loaded result: those its directory recorded when it was saved).
     """
 
     idata: Any
@@ -121,6 +124,7 @@ class BayesResult:
     sampler_settings: SamplerSettings | None = None
     observations_summary: dict | None = None
     thresholds: DiagnosticThresholds | None = None
+    versions: dict[str, str] | None = field(default=None, compare=False)
 
     def __repr__(self) -> str:
         # cheap facts only (the verdict's rank test takes a while: see diagnostics())

@@ -210,6 +210,7 @@ def _write_em(em: Any, directory: Path) -> list[str]:
         # JSON has no -inf: null means no noise component
         "noise_log_density": em.noise_log_density if em.noise else None,
         "observations": em.observations,
+        "settings": em.settings,  # how it was run (seed, restarts); null before it was kept
     }
     if em.noise_bounds is not None:
         arrays["noise_bounds"] = em.noise_bounds

@@ -42,6 +42,7 @@ from .posterior import BayesResult
 from .priors import Priors, Standardisation
 from .relabel import LABELLED, ORDERED, LabelSwitchingReport, relabel_posterior
 from .settings import SAMPLERS, DiagnosticThresholds, SamplerSettings
+from .versions import software_versions
 
 __all__ = ["SAMPLERS", "SamplerSettings", "fit_bayes"]
 
@@ -477,6 +478,7 @@ def fit_bayes(
         sampler_settings=ss,
         observations_summary=obs.summary(),
         thresholds=thresholds,
+        versions=software_versions(),
     )
 
 

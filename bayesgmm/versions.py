@@ -8,14 +8,18 @@ versions in every saved result and re-exports :func:`software_versions`.
 
 from __future__ import annotations
 
+import functools
 import platform
 from collections.abc import Iterable
 from importlib.metadata import PackageNotFoundError, version
 
 __all__ = ["RESULT_PACKAGES", "software_versions"]
 
-# The packages a saved result depends on (its draws, format and numbers).
-RESULT_PACKAGES = ("bayesgmm", "pymc", "arviz", "numpy", "xarray", "nutpie", "h5netcdf")
+# The packages a result depends on: its draws (pymc, pytensor, nutpie), the kernels' numbers
+# (numba, numpy, scipy), its diagnostics (arviz-stats: R-hat, ESS; arviz-base; arviz, the
+# meta-package) and its saved format (xarray, h5netcdf).
+RESULT_PACKAGES = ("bayesgmm", "pymc", "pytensor", "nutpie", "numba", "numpy", "scipy",
+                   "arviz", "arviz-base", "arviz-stats", "xarray", "h5netcdf")
 
 
 def software_versions(packages: Iterable[str] = RESULT_PACKAGES) -> dict[str, str]:
@@ -31,10 +35,12 @@ def software_versions(packages: Iterable[str] = RESULT_PACKAGES) -> dict[str, st
     dict
         ``{"python": ..., name: version}``; ``"not installed"`` for a package that is not.
     """
-    out = {"python": platform.python_version()}
-    for name in packages:
-        try:
-            out[name] = version(name)
-        except PackageNotFoundError:
-            out[name] = "not installed"
-    return out
+    return {"python": platform.python_version(), **{name: _version(name) for name in packages}}
+
+
+@functools.cache  # read once a process: every EM fit records them (a sweep runs hundreds)
+def _version(name: str) -> str:
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return "not installed"

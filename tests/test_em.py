@@ -290,6 +290,24 @@ def test_same_random_state_same_result(simulated, init, covariance_type):
     assert_results_equal(a, c)
 
 
+def test_a_fit_records_how_it_was_run_and_a_drawn_seed_repeats_it(simulated):
+    X, _, _ = simulated
+    first = fit_em(X, 3, n_init=2, init=("kmeans++", "random_from_data"))
+    record = first.settings
+    assert record["seed_drawn"] is True and isinstance(record["random_state"], int)
+    assert {k: record[k] for k in ("init", "n_init", "max_iter", "tol")} == {
+        "init": ["kmeans++", "random_from_data"], "n_init": 2, "max_iter": 1000, "tol": 1e-3}
+    again = fit_em(X, 3, n_init=2, init=("kmeans++", "random_from_data"),
+                   random_state=record["random_state"])
+    assert again.settings["seed_drawn"] is False
+    assert again.log_likelihood == first.log_likelihood
+    np.testing.assert_array_equal(again.means, first.means)
+    given = fit_em(X, 3, random_state=np.random.default_rng(0))
+    assert "not recordable" in given.settings["random_state"]
+    assert fit_em(X, 3, init=first).settings["init"] == "given (an explicit start)"
+    assert first.versions["bayesgmm"] and first.versions["numba"]
+
+
 @pytest.mark.parametrize("init", ["random", "random_from_data"])
 def test_different_seeds_can_differ(simulated, init):
     X = simulated[0]

@@ -113,8 +113,13 @@ def test_directory_layout_and_versions(saved):
     manifest = json.loads((path / "manifest.json").read_text())
     assert manifest["kind"] == "BayesResult"
     assert set(manifest["files"]) == {p.name for p in path.iterdir()}
-    for package in ("bayesgmm", "pymc", "arviz", "numpy"):
+    for package in ("bayesgmm", "pymc", "pytensor", "nutpie", "numba", "numpy", "scipy",
+                    "arviz", "arviz-base", "arviz-stats"):
         assert manifest["versions"][package]
+    # the software that made the fit travels with it: recorded at the fit, restored at load
+    original, loaded, _ = saved
+    assert original.versions == original.em.versions == manifest["versions"]
+    assert loaded.versions == loaded.em.versions == manifest["versions"]
     # The posterior is plain NetCDF: readable without bayesgmm.
     tree = xr.open_datatree(path / "idata.nc", engine="h5netcdf")
     assert "posterior" in tree.children
@@ -185,6 +190,7 @@ def test_em_result_round_trip(old_faithful, tmp_path):
         path = em.save(tmp_path / f"em_{prior}")
         loaded = bayesgmm.load(path)
         _assert_same_em(em, loaded)
+        assert loaded.settings == em.settings and loaded.settings["random_state"] == 0
         assert _same_bits(loaded.score_samples(old_faithful), em.score_samples(old_faithful))
 
 
