@@ -91,6 +91,7 @@ load_spec = _Lazy(".io", "load_spec")
 read_table = _Lazy(".io", "read_table")
 read_data = _Lazy(".io", "read_data")
 check_writable = _Lazy(".paths", "check_writable")  # standard library only: answers at once
+missing_hint = _Lazy(".paths", "missing_hint")
 load = _Lazy(".persistence", "load", "ArviZ", before_checks=True)
 save = _Lazy(".persistence", "save")
 write_directory = _Lazy(".result_files", "write_directory")
@@ -752,7 +753,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
     if directory.name in ("", ".", ".."):  # name it, so that the message says what it is
         directory = directory.resolve()
     if not directory.exists():
-        raise ValueError(f"{directory} not found: give the directory that fit or run saved")
+        raise ValueError(f"{directory} not found: give the directory that fit or run saved"
+                         f"{missing_hint(directory)}")
     if not (directory / "manifest.json").is_file():  # at once, before ArviZ loads
         raise ValueError(f"{directory} is not a saved bayesgmm result (no manifest.json)")
     _use_agg()

@@ -23,14 +23,15 @@ from collections.abc import Iterable
 from pathlib import Path
 
 __all__ = ["KINDS", "MANIFEST", "ORPHAN_AGE_S", "check_writable", "clean_orphans",
-           "in_progress"]
+           "in_progress", "missing_hint"]
 
 MANIFEST = "manifest.json"
 # What a manifest may say a directory is: the kinds bayesgmm writes, and so may replace.
 KINDS = ("BayesResult", "EMResult", "Report", "SelectionReport")
 # Files bayesgmm adds to a directory besides those its manifest lists (the report of a result,
 # the tables of ``bayesgmm select``): a directory holding anything else is not replaced.
-_EXTRA_FILES = ("report.html", "select.html", "figures", "criteria.csv", "loo.csv",
+_FIGURES = "figures"
+_EXTRA_FILES = ("report.html", "select.html", _FIGURES, "criteria.csv", "loo.csv",
                 "n_nonempty.csv")
 # Temporary siblings: ``.NAME.tmp-PID-XXXX`` while writing, ``.NAME.old-PID-XXXX`` while
 # replacing. One whose process is gone, or older than this, is a killed run's leftover.
@@ -100,6 +101,22 @@ def check_writable(path: str | os.PathLike, *, overwrite: bool = False,
         Path(tempfile.mkdtemp(prefix=".bayesgmm-write-test-", dir=ancestor)).rmdir()
     except OSError as exc:
         raise ValueError(f"cannot write {target}: {_reason(exc)} ({ancestor})") from None
+
+
+def missing_hint(path: str | os.PathLike) -> str:
+    """For a result directory that is not there: where its earlier version is, when a
+    replacement was interrupted between its two renames (a killed ``--force`` or report), else
+    "". The next write to ``path`` puts that backup back (:func:`clean_orphans`)."""
+    target = Path(path)
+    try:
+        backups = sorted(p for p in target.parent.iterdir()
+                         if p.name.startswith(f".{target.name}{_OLD}") and p.is_dir())
+    except OSError:
+        return ""
+    if not backups or os.path.lexists(target):
+        return ""
+    return (f"; an interrupted replacement left the earlier result in {backups[-1]}: rename "
+            f"it back to {target} (or write to {target} again, which restores it first)")
 
 
 def clean_orphans(path: str | os.PathLike, *, max_age_s: float = ORPHAN_AGE_S) -> list[Path]:
@@ -220,6 +237,12 @@ def _check_replaceable(target: Path) -> None:
         raise ValueError(refuse.format(f"(its {MANIFEST} says kind {kind!r})"))
     known = {MANIFEST, *_EXTRA_FILES, *(n.split("/", 1)[0] for n in listed)}
     foreign = [e for e in entries if e.rstrip("/") not in known]
+    # figures/ holds the reports' PNGs and nothing else: anything more there is the user's
+    # (a figure for a paper, say), which replacing the directory would delete.
+    figures = target / _FIGURES
+    if figures.is_dir() and not figures.is_symlink():
+        foreign += [f"{_FIGURES}/{p.name}" for p in sorted(figures.iterdir())
+                    if p.suffix != ".png" or p.is_symlink() or not p.is_file()]
     if foreign:
         raise ValueError(
             f"refusing to replace {target}: it is a bayesgmm {kind} but also holds "

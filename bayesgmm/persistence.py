@@ -51,7 +51,15 @@ from ._validation import COVARIANCE_TYPES, is_int, is_number
 from .em import EMResult, StartCandidate
 
 # The path rules and the writing side, re-exported: persistence is where users look for them.
-from .paths import KINDS, MANIFEST, ORPHAN_AGE_S, check_writable, clean_orphans, in_progress
+from .paths import (
+    KINDS,
+    MANIFEST,
+    ORPHAN_AGE_S,
+    check_writable,
+    clean_orphans,
+    in_progress,
+    missing_hint,
+)
 from .posterior import BayesResult
 from .priors import ConjugatePrior, Priors, Standardisation
 from .relabel import LabelSwitchingReport
@@ -145,13 +153,17 @@ def load(path: str | os.PathLike) -> BayesResult | EMResult:
     directory = Path(path)
     if not directory.is_dir():
         what = "does not exist" if not directory.exists() else "is not a directory"
-        raise ValueError(f"{directory} {what}; expected a saved bayesgmm result directory")
+        raise ValueError(f"{directory} {what}; expected a saved bayesgmm result directory"
+                         f"{missing_hint(directory)}")
     manifest = _check_manifest(directory)
     kind = manifest["kind"]
     if kind not in RESULT_FILES:
-        raise ValueError(f"{directory} holds a bayesgmm {kind}, not a saved result (an EM "
-                         "report is rebuilt by running bayesgmm em --report again; bayesgmm "
-                         "report and load() read what fit, run or save wrote)")
+        rebuilt = ("a model selection's report, rebuilt by running bayesgmm select again"
+                   if kind == "SelectionReport" else
+                   "a report, rebuilt by running the command that wrote it (bayesgmm em "
+                   "--report) again")
+        raise ValueError(f"{directory} holds {rebuilt}, not a saved result: load() and "
+                         "bayesgmm report read what fit, run or save wrote")
     _check_files(directory, manifest, RESULT_FILES[kind])
     # the software that made it, as recorded when it was saved
     versions = manifest.get("versions") if isinstance(manifest.get("versions"), dict) else None

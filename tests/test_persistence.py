@@ -202,6 +202,12 @@ def test_load_rejects_other_directories(tmp_path):
         bayesgmm.load(tmp_path)
     with pytest.raises(ValueError, match="BayesResult or EMResult"):
         persistence.save("not a result", tmp_path / "x")
+    # a report directory: the message names what it is and how it is rebuilt
+    for kind, command in (("SelectionReport", "bayesgmm select again"),
+                          ("Report", "bayesgmm em --report")):
+        (tmp_path / "manifest.json").write_text(f'{{"kind": "{kind}", "format_version": 1}}')
+        with pytest.raises(ValueError, match=f"report, rebuilt by running .*{command}"):
+            bayesgmm.load(tmp_path)
 
 
 # --------------------------------------------------------------------------------------------
@@ -232,6 +238,19 @@ def test_overwrite_refuses_a_result_holding_foreign_files(tiny_fit, tmp_path):
     with pytest.raises(ValueError, match="bayesgmm EMResult but also holds notes.txt"):
         tiny_fit.em.save(path, overwrite=True)
     assert (path / "notes.txt").read_text() == "mine"
+
+
+def test_overwrite_refuses_a_user_file_among_the_figures(tiny_fit, tmp_path):
+    """QA: a figure the user put in figures/ was deleted by the next report or --force."""
+    path = tiny_fit.em.save(tmp_path / "r")
+    (path / "figures").mkdir()
+    (path / "figures" / "density.png").write_bytes(b"a report's figure")
+    tiny_fit.em.save(path, overwrite=True)  # the reports' PNGs: bayesgmm's to replace
+    (path / "figures").mkdir()
+    (path / "figures" / "my_paper_fig.pdf").write_text("mine")
+    with pytest.raises(ValueError, match="also holds figures/my_paper_fig.pdf"):
+        tiny_fit.em.save(path, overwrite=True)
+    assert (path / "figures" / "my_paper_fig.pdf").read_text() == "mine"
 
 
 @pytest.mark.parametrize("where", ["cwd", "cwd_parent", "home", "root"])
@@ -416,6 +435,10 @@ def test_interrupted_replacement_is_restored_not_deleted(tiny_fit, tmp_path):
     path = tiny_fit.em.save(tmp_path / "r")
     backup = tmp_path / f".r.old-{_dead_pid()}-abc"
     path.rename(backup)
+    # before anything writes there again, reading names where the result is (QA: "does not
+    # exist", with the backup in a hidden sibling, looked like the result was lost)
+    with pytest.raises(ValueError, match=f"the earlier result in {re.escape(str(backup))}"):
+        bayesgmm.load(path)
     assert persistence.clean_orphans(path) == [backup]
     assert isinstance(bayesgmm.load(path), EMResult) and not backup.exists()
 
