@@ -467,6 +467,14 @@ def fit_bayes(
         record["adaptive"] = run_record if run_record is not None else {
             "draws": draws, "stopped_by": "fixed: the PyMC sampler cannot extend a run",
             "checkpoints": []}
+        if record["adaptive"].get("stopped_by") == "max_time":
+            # the one stopping point that depends on the machine, not the seed
+            warnings.warn(
+                f"the time limit (max_time={ss.max_time:g} s) ended the sampling at {draws} "
+                "draws per chain: how many depends on this machine's speed and load, so the "
+                f"same seed can give other draws elsewhere; to repeat this result exactly, "
+                f"fit with draws={draws} (--draws {draws}) and random_state={seed} (--seed "
+                f"{seed})", UserWarning, stacklevel=2)
     return BayesResult(
         idata=xr.DataTree.from_dict(groups),
         em=em,
@@ -851,7 +859,9 @@ def _sample_nutpie(pm_model, start, *, draws, tune, chains, cores, seed, progres
     if target is not None:
         progress.say(f"sampling until converged (R-hat < {target.rhat_max:g}, bulk and tail ESS "
                      f">= {target.ess_min:g}): first check at {target.min_draws} draws per "
-                     f"chain, at most {target.max_draws}", progressbar)
+                     f"chain, at most {target.max_draws}"
+                     + (f" or {target.max_time:g} s" if target.max_time is not None else ""),
+                     progressbar)
         idata, run = sample_nutpie_until(
             compiled, check, target, tune=tune, chains=chains, seed=seed,
             progressbar=progressbar, target_accept=target_accept,
