@@ -1258,7 +1258,9 @@ def _print_result(result: BayesResult, thresholds: DiagnosticThresholds | None =
     # Numbers as the report prints them (by magnitude: 33,004, not 3.3e+04 beside 514.8).
     shown = table.astype(object).map(format_number)
     with pd.option_context("display.width", 120, "display.max_rows", 200):
-        print("\nEM estimate vs posterior (94% equal-tailed interval):")
+        # "EM" is the start above: the MAP-EM start, not bayesgmm em's maximum likelihood
+        print(f"\n{'MAP-EM start' if em.prior is not None else 'EM start'} (column EM) vs "
+              "posterior (94% equal-tailed interval):")
         print(shown.to_string())
     diag = _diagnose(result, thresholds)
     print(f"\n{result.label_switching}")

@@ -244,6 +244,9 @@ def test_fit_then_report_end_to_end(data_dir):
     assert done.returncode == 0, done.stderr[-2000:]
     out = data_dir / "results" / "good_k2"
     assert "saved to results/good_k2" in done.stdout
+    # the table's EM column is the start printed above it (MAP-EM), named as such (QA: it was
+    # headed "EM estimate", which bayesgmm em prints for the maximum-likelihood fit)
+    assert "MAP-EM start (column EM) vs posterior" in done.stdout
     result = bayesgmm.load(out)
     assert result.settings["random_state"] == 0 and result.covariance_type == "diag"
     assert not (out / "report.html").exists()
