@@ -832,6 +832,12 @@ def rank_uniformity_pvalues(posterior: xr.Dataset, *, thinned: bool = False
     get tiny p-values (measured: Old Faithful K=3, R-hat 1.00x, p = 4e-14 from 1000 draws per
     chain, p = 0.13 after thinning to 48); slow mixing is the ESS checks' business.
 
+    With two chains each is split into its halves, as split R-hat does, and the four halves
+    are tested: between two chains one ECDF is the mirror of the other and ArviZ's test has
+    almost no power (measured, 500 independent draws per chain, 20-40 repeats: a chain 0.3 sd
+    off rejected at 0.05 in 25% of repeats, p = 1.0 in most when the chains agree; split,
+    97.5%, as four chains of 250; agreeing chains' median p 0.62).
+
     Parameters
     ----------
     posterior : xarray.Dataset
@@ -850,6 +856,8 @@ def rank_uniformity_pvalues(posterior: xr.Dataset, *, thinned: bool = False
     import arviz_stats  # noqa: F401 (registers the .azstats accessor)
 
     tested = posterior if thinned else rank_test_draws(posterior)
+    if tested.sizes["chain"] == 2:
+        tested = _split_chains(tested)
     ranks = tested.azstats.compute_ranks(dim=list(SAMPLE_DIMS), relative=True)
     pvalues, _, _ = ranks.azstats.mchain_uniformity_test(dim=list(SAMPLE_DIMS))
     out = {}
@@ -862,6 +870,15 @@ def rank_uniformity_pvalues(posterior: xr.Dataset, *, thinned: bool = False
             p = np.nan if constant[index] else float(values[index])
             out[_element_label(da.rename(name), index)] = p
     return out
+
+
+def _split_chains(posterior: xr.Dataset) -> xr.Dataset:
+    """Each chain's first and second halves as chains of their own (an odd last draw dropped)."""
+    half = posterior.sizes["draw"] // 2
+    first = posterior.isel(draw=slice(0, half))
+    second = posterior.isel(draw=slice(half, 2 * half)).assign_coords(draw=first["draw"])
+    split = xr.concat([first, second], dim="chain")
+    return split.assign_coords(chain=np.arange(split.sizes["chain"]))
 
 
 def rank_uniformity_check(posterior: xr.Dataset, *, rank_alpha: float | None = None
