@@ -496,7 +496,9 @@ def fit_em(
         expectations (EM for incomplete data).
     noise : bool
         Add a uniform noise component (Banfield & Raftery 1993) over the data's bounding box
-        or ``noise_volume``; its weight is ``noise_weight`` of the result.
+        or ``noise_volume``; its weight is ``noise_weight`` of the result. Its density is
+        1 / volume everywhere, as mclust's: prediction and scoring of new points outside the
+        box use it too, so far outliers are classified as noise.
     noise_volume : float, optional
 
     Returns
