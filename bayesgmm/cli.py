@@ -866,13 +866,14 @@ def _cmd_select(args: argparse.Namespace) -> int:
         print(k_plus_table(sparse).drop(index="all").round(3).to_string())
 
     def write(directory: Path) -> None:
-        write_selection_report(em, directory, bayes=bayes, sparse=sparse,
-                               data_source=str(args.data), settings=settings, X=frame)
+        # the tables first: the report's manifest then lists (and checksums) them too
         em.table.to_csv(directory / "criteria.csv", index=False)
         if bayes is not None:
             bayes.comparison.to_csv(directory / "loo.csv", index_label="model")
         if sparse is not None:
             k_plus_table(sparse).to_csv(directory / "n_nonempty.csv")
+        write_selection_report(em, directory, bayes=bayes, sparse=sparse,
+                               data_source=str(args.data), settings=settings, X=frame)
 
     write_directory(out, write, overwrite=args.force)
     print(f"\nreport: {out / SELECTION_REPORT_NAME}")

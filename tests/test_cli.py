@@ -1,6 +1,7 @@
 """The command line: bad input ends in one line and exit status 2, before any fitting."""
 
 import base64
+import json
 import re
 import subprocess
 import sys
@@ -370,6 +371,9 @@ def test_select_em_prints_the_table_and_writes_the_report(three_csv, capsys):
     result = three_csv / "results" / "three_select"
     assert sorted(p.name for p in result.iterdir()) == ["criteria.csv", "figures",
                                                          "manifest.json", "select.html"]
+    # every file is in the manifest, with its checksum (QA: the tables were written after it)
+    manifest = json.loads((result / "manifest.json").read_text())
+    assert "criteria.csv" in manifest["files"] and "criteria.csv" in manifest["sha256"]
     assert not [p for p in (three_csv / "results").iterdir() if p.name.startswith(".")]
     page = (result / "select.html").read_text()
     assert page.startswith("<!DOCTYPE html>") and "<script" not in page
