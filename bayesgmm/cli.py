@@ -31,6 +31,7 @@ import secrets
 import sys
 import warnings
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -621,6 +622,8 @@ def _cmd_em(args: argparse.Namespace) -> int:
     with progress.step(f"fitting EM ({2 * args.n_init} restarts)"):
         em = fit_em(frame, args.n_components, covariance_type=args.covariance,
                     n_init=args.n_init, init=BOTH_INITS, random_state=seed, **observed)
+    if args.seed is None:  # drawn here (to print it first): the record says so, as fit_em's
+        em = replace(em, settings={**em.settings, "seed_drawn": True})
     _name_components(em, names)
     _print_em(em, frame)
     _print_observations(em, names)

@@ -187,7 +187,7 @@ def build_report(result: BayesResult, *, data_source: str | None = None,
         _section_em(result.em, X, figure, posterior=True, hint=hint),
         _section_parameters(result, figure, random_state),
         _section_membership(result, X, proba, figure, labelled=_result_labels(result, len(X))),
-        _section_diagnostics(result, diag, figure),
+        _section_diagnostics(result, diag, figure, thresholds),
         _section_ppc(result, figure, random_state),
         _section_reproducibility(result),
     ]
@@ -285,13 +285,10 @@ def build_em_report(em: EMResult, X: Any, *, data_source: str | None = None,
                  "</p>", _em_parameter_html(em)),
         _section("figures", "4. The fit", *fit_figures),
         _section("reproducibility", "5. Settings and software",
-                 # as given: a seed is copied, not read as a quantity (1090092573, no commas)
-                 _table(pd.DataFrame({"value": [str(v) for v in (settings or {}).values()]},
-                                     index=list(settings or {})), formatted=("value",))
-                 if settings else "",
+                 _em_settings_html(em.settings, settings),
                  "<h3>Software</h3>",
-                 _versions_table(("bayesgmm", "numpy", "scipy", "numba", "pandas",
-                                  "matplotlib"))),
+                 _fit_versions_html(em.versions, ("bayesgmm", "numpy", "scipy", "numba",
+                                                  "pandas", "matplotlib"))),
     ]
     name = _data_name(data_source)
     K = em.n_components
@@ -323,6 +320,43 @@ def _covariance_words(covariance_type: str, X: np.ndarray) -> str:
         return "one shared variance" if covariance_type == "tied" else \
             "a variance per component"
     return f"{covariance_type} covariances"
+
+
+def _em_settings_html(record: Mapping[str, Any] | None,
+                      settings: Mapping[str, Any] | None = None) -> str:
+    """How the EM fit was run (``record``: ``EMResult.settings``: the seed, the seedings,
+    the restarts, the stopping rule) and the caller's ``settings`` (the command line's: how
+    rows are named, missing values...) in one table, a row the record already shows (the
+    same name and value) once; ``record`` None (a result saved before fits recorded it):
+    said to be not recorded."""
+    rows: dict[str, str] = {}
+    raw: dict[str, Any] = {}  # the record's values behind its rows the caller may repeat
+    if record is not None:
+        seed = record.get("random_state")
+        rows["seed"] = (f"{seed} (none was given: drawn at random and recorded)"
+                        if record.get("seed_drawn") else str(seed))
+        init = record.get("init")
+        rows["starts from"] = (" and ".join(init) if isinstance(init, list | tuple)
+                               else str(init))
+        rows["EM restarts (per seeding)"] = str(record.get("n_init"))
+        rows["max_iter"] = str(record.get("max_iter"))
+        rows["converged when"] = (f"the objective changes by less than tol = "
+                                  f"{record.get('tol'):g} per point and atol = "
+                                  f"{record.get('atol'):g} in total")
+        rows.update({k: str(v) for k, v in record.items()
+                     if k not in ("random_state", "seed_drawn", "init", "n_init", "max_iter",
+                                  "tol", "atol")})
+        raw = {"seed": seed, "EM restarts (per seeding)": record.get("n_init")}
+    for name, value in (settings or {}).items():
+        if name in raw and str(value) == str(raw[name]):
+            continue  # the record's row says it
+        rows[name if name not in rows else f"{name} (given)"] = str(value)
+    unrecorded = ("" if record is not None else
+                  "<p>How EM was run (its seed, starts, restarts and tolerances): not recorded "
+                  "(the result was saved before fits recorded it).</p>")
+    # as given: a seed is copied, not read as a quantity (1090092573, no commas)
+    return unrecorded + (_table(pd.DataFrame({"value": list(rows.values())}, index=list(rows)),
+                                formatted=("value",), text=True) if rows else "")
 
 
 def _write_files(directory: Path, page_name: str, page: str, figures: list[Figure], *,
@@ -978,7 +1012,8 @@ def _as_in_tables(text: str) -> str:
     return _COVARIANCE_ENTRY.sub(named, text)
 
 
-def _section_diagnostics(result, diag, figure) -> str:
+def _section_diagnostics(result, diag, figure,
+                         thresholds: DiagnosticThresholds | None = None) -> str:
     checks = diag.to_frame().set_index("check")
     # As many digits as it takes to tell a value from its threshold (R-hat 1.0102 > 1.01).
     checks["value"] = [_beside_threshold(v, t, rhat=name.startswith("max R-hat"))
@@ -1008,7 +1043,9 @@ def _section_diagnostics(result, diag, figure) -> str:
         "is one chain's ECDF of its fractional ranks minus the uniform ECDF. If the chains "
         "sample the same distribution their ranks are uniform and each line stays near zero. "
         "ArviZ tests every panel at the level of the verdict's rank check (family-wise 0.01, "
-        "Bonferroni over the scalars; its p-value above the panel) and marks the points of a "
+        "Bonferroni over the scalars; its p-value above the panel; with two chains it tests "
+        "their four halves, as split R-hat splits them: two chains alone give the test almost "
+        "no power) and marks the points of a "
         "chain that sits higher or lower than the others: not mixed. It draws no band: the "
         "y axis spans 1.3 times the largest deviation a uniform ECDF of that many draws "
         "reaches at the test's level (the Dvoretzky-Kiefer-Wolfowitz bound), so a line near "
@@ -1022,6 +1059,7 @@ def _section_diagnostics(result, diag, figure) -> str:
     return _section(
         "diagnostics", "5. Diagnostics",
         _advice_html(diag),
+        _thresholds_note(result, thresholds),
         _table(checks, formatted=("value", "where"), text="last"),
         f"<h3>Problems</h3><ul>{problems}</ul>" if problems else "",
         f"<h3>Not checked</h3><ul>{not_checked}</ul>" if not_checked else "",
@@ -1029,6 +1067,36 @@ def _section_diagnostics(result, diag, figure) -> str:
         "<h3>Label switching</h3>", f"<pre>{html.escape(str(result.label_switching))}</pre>",
         trace, rank, energy,
     )
+
+
+_THRESHOLD_WORDS = {
+    "rhat_max": "R-hat at most", "ess_min": "ESS (bulk and tail) at least",
+    "ebfmi_min": "E-BFMI at least", "max_divergences": "divergences at most",
+    "max_treedepth_fraction": "fraction of draws at the maximum tree depth at most",
+    "mode_shift_max": "chain mode shift at most (sd)",
+}
+
+
+def _thresholds_note(result, thresholds: DiagnosticThresholds | None) -> str:
+    """One sentence where ``thresholds`` (what the report judges by) differ from those the
+    fit was sampled against (``result.thresholds``; draws="auto" stopped on its R-hat and ESS
+    limits), naming each changed limit with both values; "" where they agree or where either
+    is unknown."""
+    fit = getattr(result, "thresholds", None)
+    if thresholds is None or fit is None:
+        return ""
+    ours, theirs = thresholds.to_dict(), fit.to_dict()
+    changed = [k for k in ours if ours[k] != theirs.get(k)]
+    if not changed:
+        return ""
+    auto = ("adaptive" in (result.settings or {})
+            and any(k in ("rhat_max", "ess_min") for k in changed))
+    text = ("The checks below use other thresholds than the fit was sampled against"
+            + (" (its draws=\"auto\" run stopped once the fit's R-hat and ESS limits held)"
+               if auto else "") + ": "
+            + "; ".join(f"{_THRESHOLD_WORDS.get(k, k)} {format_number(ours[k])} here, "
+                        f"{format_number(theirs.get(k))} for the fit" for k in changed) + ".")
+    return f'<p class="warn">{html.escape(text)}</p>'
 
 
 def _beside_threshold(value: float, threshold: float, rhat: bool = False) -> str:
@@ -1088,6 +1156,7 @@ def _section_reproducibility(result) -> str:
     settings = {k: _readable_setting(k, v) for k, v in result.settings.items()
                 if k not in ("timing", "start")}
     settings.pop("random_state", None)  # shown above the table, as the seed it is
+    settings = _with_sampler_limits(settings, result.sampler_settings)
     settings.update({f"time: {k.removesuffix('_s')}": f"{v:.2f} s"
                      for k, v in result.settings.get("timing", {}).items()})
     settings_table = pd.DataFrame({"value": list(settings.values())}, index=list(settings))
@@ -1116,8 +1185,37 @@ def _section_reproducibility(result) -> str:
            # The candidates often differ in the third decimal: all of them to 0.001.
            _table(candidates, decimals=dict.fromkeys(candidates.columns[1:], 3))]
           if not candidates.empty else []),
-        "<h3>Software</h3>", _versions_table(),
+        "<h3>Software</h3>", _fit_versions_html(result.versions),
     )
+
+
+def _with_sampler_limits(settings: dict[str, Any], sampler: Any) -> dict[str, Any]:
+    """``settings`` (the table's rows) with the limits of ``draws="auto"`` from ``sampler``
+    (the result's SamplerSettings; None for results saved before: unchanged): ``max_draws``
+    and ``max_time`` after ``draws``, ``retry_target_accept`` after ``target_accept``; a
+    row the record already has is not repeated."""
+    if sampler is None:
+        return settings
+    # neither limit nor the retry applies to fixed draws, nor to PyMC's NUTS ("auto": 1,000)
+    unused = (" (not used: the draws were fixed)" if sampler.draws != "auto" else
+              f" (not used with sampler {sampler.sampler})" if sampler.sampler != "nutpie"
+              else "")
+    after = {
+        "draws": {"max_draws": f"{sampler.max_draws:,} per chain{unused}",
+                  "max_time": ("none (no time limit)" if sampler.max_time is None
+                               else f"{sampler.max_time:g} s") + unused},
+        "target_accept": {"retry_target_accept": (
+            "none (no retry after a divergence)" if sampler.retry_target_accept is None
+            else f"{sampler.retry_target_accept:g} (a run with a divergent transition "
+                 "starts again at it, once)") + unused},
+    }
+    rows: dict[str, Any] = {}
+    for key, value in settings.items():
+        rows[key] = value
+        rows.update({k: v for k, v in after.pop(key, {}).items() if k not in settings})
+    for extra in after.values():  # where the record lacks the row to follow
+        rows.update({k: v for k, v in extra.items() if k not in settings})
+    return rows
 
 
 def _start_tie(candidates: pd.DataFrame) -> str:
@@ -1183,10 +1281,51 @@ def _readable_setting(name: str, value):
 
 
 def _versions_table(packages: tuple[str, ...] = RESULT_PACKAGES) -> str:
-    """Python's and the packages' versions: those a saved result records (default), or
-    ``packages`` (read from the installed metadata, nothing imported)."""
+    """The versions of Python and of ``packages`` (default: the packages a saved result
+    depends on) installed now, which write this report (read from the installed metadata,
+    nothing imported); a fit's own are :func:`_fit_versions_html`'s."""
     versions = software_versions(packages)
-    return _table(pd.DataFrame({"version": list(versions.values())}, index=list(versions)))
+    # as written: a version is not a quantity ("2025.10" is not 2,025.1)
+    return _table(pd.DataFrame({"version": list(versions.values())}, index=list(versions)),
+                  formatted=("version",))
+
+
+def _fit_versions_html(fit: Mapping[str, str] | None,
+                       packages: tuple[str, ...] = RESULT_PACKAGES) -> str:
+    """The software that made the fit (``fit``: the result's ``versions``) against the
+    software writing this report (``packages``, installed now): one column where they agree;
+    where they differ, a "fit" and a "this report" column with the differing rows marked.
+    ``fit`` None (a result saved before versions were recorded): the current versions,
+    labelled as this report's, and the fit's said to be unknown. A package the fit does not
+    record (the EM report's pandas and matplotlib, which draw the report) is this report's."""
+    now = software_versions(packages)
+    names = list(now)
+    if fit is None:
+        column = "this report (the fit's: unknown)"
+        return ("<p>The versions of the software that made this fit are unknown: the result "
+                "records none (it was saved before they were recorded). Listed are those "
+                "installed now, which wrote this report.</p>"
+                + _table(pd.DataFrame({column: list(now.values())}, index=names),
+                         formatted=(column,)))
+    recorded = [n for n in names if n in fit]
+    differ = [n for n in recorded if str(fit[n]) != now[n]]
+    unrecorded = [n for n in names if n not in fit]
+    others = (f" {', '.join(unrecorded)}: this report's (the fit does not record "
+              f"{'it' if len(unrecorded) == 1 else 'them'})." if unrecorded else "")
+    if not differ:
+        return (f"<p>The software that made the fit, which also wrote this report.{others}</p>"
+                + _table(pd.DataFrame({"version": [str(fit.get(n, now[n])) for n in names]},
+                                      index=names), formatted=("version",)))
+    frame = pd.DataFrame({"fit": [str(fit.get(n, "not recorded")) for n in names],
+                          "this report": list(now.values()),
+                          "differs": ["yes" if n in differ else "" for n in names]},
+                         index=names)
+    return ('<p class="warn">This report was written with other software than the fit was '
+            f"made with: {len(differ)} of {len(recorded)} versions differ "
+            f"({', '.join(differ)}; marked below). The draws and estimates are the fit's; the "
+            "diagnostics, tables and figures are computed from them by this report's "
+            f"software.{others}</p>"
+            + _table(frame, formatted=tuple(frame.columns)))
 
 
 # --------------------------------------------------------------------------------------------

@@ -547,6 +547,8 @@ def test_em_report_is_written_and_not_replaced_without_force(data_dir, capsys):
     rc, _, err = _run_main(["em", "good.csv", "-k", "2", "--report", "--force",
                             "--no-progress"], capsys)
     assert rc == 0, err
+    # no --seed: the report records the one drawn, and says it was drawn
+    assert "none was given: drawn at random and recorded" in (target / "report.html").read_text()
 
 
 def test_warm_fills_the_cache_and_says_so(capsys):

@@ -906,3 +906,120 @@ def test_cores_setting_says_what_it_counts():
 
     assert _readable_setting("cores", 4).startswith("4 (chains sampled at once, one thread each")
     assert _readable_setting("cores", None) is None
+
+
+# --------------------------------------------------------------------------------------------
+# QA: the settings and software a report states are the fit's, not this session's
+# --------------------------------------------------------------------------------------------
+def _reproducibility(result) -> str:
+    from bayesgmm.report import _section_reproducibility
+
+    return _section_reproducibility(result)
+
+
+def test_software_table_shows_the_versions_that_made_the_fit(one_d):
+    """QA: the Bayesian report listed the versions installed when the report was written,
+    whatever the fit had been made with (a result saved with numpy 2.0 showed 2.5)."""
+    import dataclasses
+
+    from bayesgmm.versions import software_versions
+
+    now = software_versions()
+    same = _reproducibility(dataclasses.replace(one_d, versions=dict(now)))
+    assert "which also wrote this report" in same and "differs" not in same
+    old = {**now, "numpy": "1.0.0", "xarray": "2025.10"}  # a version is no number: not 2,025
+    page = _reproducibility(dataclasses.replace(one_d, versions=old))
+    assert "2 of 13 versions differ (numpy, xarray; marked below)" in page
+    rows = dict(re.findall(r"<th>([\w-]+)</th>\s*<td>([^<]*)</td>\s*<td>[^<]*</td>\s*"
+                           r"<td>[^<]*</td>", page))  # package: the fit's version
+    assert rows["numpy"] == "1.0.0" and rows["xarray"] == "2025.10"
+    assert "<th>fit</th>" in page and "<th>this report</th>" in page
+    assert re.search(r"<th>numpy</th>\s*<td>1\.0\.0</td>\s*<td>[^<]+</td>\s*<td>yes</td>", page)
+    assert re.search(r"<th>scipy</th>\s*(<td>[^<]+</td>\s*){2}<td></td>", page)
+    unknown = _reproducibility(dataclasses.replace(one_d, versions=None))
+    assert "the software that made this fit are unknown" in unknown
+    assert "this report (the fit's: unknown)" in html.unescape(unknown)
+
+
+def test_em_report_shows_the_fit_versions_and_how_em_was_run(old_faithful):
+    """QA: the EM report listed the current versions and not how EM was run (seed, starts,
+    restarts, tolerances); a row the command line passes again (the seed) is shown once."""
+    import dataclasses
+
+    em = bayesgmm.fit_em(old_faithful, 2, n_init=3, random_state=None)
+    seed = em.settings["random_state"]
+    assert em.settings["seed_drawn"]
+    em = dataclasses.replace(em, versions={**em.versions, "numpy": "1.0.0"})
+    page, _ = build_em_report(em, old_faithful,
+                              settings={"seed": seed, "EM restarts (per seeding)": 3,
+                                        "missing values": "marginalise"})
+    section = page[page.index('<section id="reproducibility">'):]
+    assert section.count("<th>seed</th>") == 1
+    assert f"{seed} (none was given: drawn at random and recorded)" in section
+    assert section.count("<th>EM restarts (per seeding)</th>") == 1
+    assert "<th>starts from</th>" in section and "<td>kmeans++</td>" in section
+    assert "less than tol = 0.001 per point and atol = 0.01 in total" in section
+    assert "<th>missing values</th>" in section
+    assert re.search(r"<th>numpy</th>\s*<td>1\.0\.0</td>\s*<td>[^<]+</td>\s*<td>yes</td>",
+                     section)
+    assert "pandas, matplotlib: this report's" in html.unescape(section)
+    old, _ = build_em_report(dataclasses.replace(em, settings=None), old_faithful,
+                             settings={"seed": 5})
+    old = old[old.index('<section id="reproducibility">'):]
+    assert "How EM was run (its seed, starts, restarts and tolerances): not recorded" in old
+    assert "<td>5</td>" in old  # the caller's rows still shown
+
+
+def test_sampler_settings_show_the_draws_limits_and_the_retry(one_d):
+    """QA: the sampler settings table left out max_draws, max_time and retry_target_accept."""
+    import dataclasses
+
+    from bayesgmm.settings import SamplerSettings
+
+    settings = {"random_state": 0, "draws": 1000, "tune": 1000, "target_accept": 0.8,
+                "adaptive": {"draws": 1000, "stopped_by": "converged", "checkpoints": []}}
+    auto = dataclasses.replace(one_d, settings=settings, sampler_settings=SamplerSettings(
+        chains=2, max_draws=5000, max_time=600, retry_target_accept=0.9))
+    page = _reproducibility(auto)
+    names = re.findall(r"<th>(\w+)</th>", page)
+    assert names.index("draws") < names.index("max_draws") < names.index("max_time") \
+        < names.index("tune") < names.index("target_accept") \
+        < names.index("retry_target_accept")
+    for row in ("max_draws", "max_time", "retry_target_accept", "draws"):
+        assert names.count(row) == 1
+    assert "5,000 per chain</td>" in page and "<td>600 s</td>" in page
+    assert "<td>0.9 (a run with a divergent transition starts again at it, once)</td>" in page
+    fixed = _reproducibility(dataclasses.replace(auto, sampler_settings=SamplerSettings(
+        draws=500, chains=2, max_time=None, retry_target_accept=None)))
+    assert "none (no time limit) (not used: the draws were fixed)" in fixed
+    assert "none (no retry after a divergence) (not used: the draws were fixed)" in fixed
+    assert "max_draws" not in _reproducibility(dataclasses.replace(auto, sampler_settings=None))
+    # a row the record has already is not repeated
+    again = _reproducibility(dataclasses.replace(auto, settings={**settings, "max_draws": 7}))
+    assert re.findall(r"<th>(\w+)</th>", again).count("max_draws") == 1
+
+
+def test_diagnostics_say_when_the_report_judges_by_other_thresholds(one_d):
+    """QA: `bayesgmm report DIR --ess-min 100` on a fit sampled (draws="auto") to ESS 2,500
+    showed threshold 100 and nothing said the fit had stopped on 2,500."""
+    import dataclasses
+
+    from bayesgmm.report import _section_diagnostics
+    from bayesgmm.settings import DiagnosticThresholds
+
+    fit = dataclasses.replace(one_d, thresholds=DiagnosticThresholds(ess_min=2500),
+                              settings={"random_state": 0, "adaptive": {"draws": 30}})
+    judged = DiagnosticThresholds(ess_min=100, rhat_max=1.05)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        diag = fit.diagnostics(**judged.to_dict())
+    section = _section_diagnostics(fit, diag, lambda *args: "", judged)
+    text = html.unescape(section)
+    assert ("The checks below use other thresholds than the fit was sampled against (its "
+            "draws=\"auto\" run stopped once the fit's R-hat and ESS limits held): R-hat at "
+            "most 1.05 here, 1.01 for the fit; ESS (bulk and tail) at least 100 here, 2,500 "
+            "for the fit.") in text
+    assert text.index("other thresholds") < text.index("<table")  # beside the checks
+    same = _section_diagnostics(fit, diag, lambda *args: "", fit.thresholds)
+    assert "other thresholds" not in same
+    assert "other thresholds" not in _section_diagnostics(fit, diag, lambda *args: "")
