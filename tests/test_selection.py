@@ -652,6 +652,12 @@ def test_plots_return_figures(sweep, three_clusters):
 
     fig = plot_criteria(sweep)
     assert len(fig.axes) == 2 and "BIC" in fig.axes[0].get_ylabel()
+    # by default the differences from the best (QA: raw values let a spherical curve squeeze
+    # the decision into the bottom), each guide saying which evidence grade it marks
+    assert fig.axes[0].get_yscale() == "symlog"
+    assert {t.get_text() for t in fig.axes[0].texts} >= {"2: positive", "6: strong",
+                                                         "10: very strong"}
+    assert plot_criteria(sweep, delta=False).axes[0].get_yscale() == "linear"
     _, axes = plt.subplots(1, 3)
     assert plot_criteria(sweep.table, axes, criteria=("bic", "aic", "icl")) is axes[0].figure
     with pytest.raises(ValueError, match="needs 2 axes"):
@@ -697,6 +703,8 @@ def test_plots_are_bare_figures(sweep):
         plot_n_components(np.array([1, 2, 2]))]
     assert all(type(fig) is Figure for fig in figs)
     assert plt.get_fignums() == before
+    loo_labels = figs[1].axes[0].get_legend_handles_labels()[1]
+    assert "elpd_loo \u00b1 se" in loo_labels and "the best model's elpd_loo" in loo_labels
 
 
 # --------------------------------------------------------------------------------------------

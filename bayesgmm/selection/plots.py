@@ -42,10 +42,11 @@ def _axes(ax: Any, n: int, width: float = 5.0, height: float = 3.6) -> list:
 # factors, which Delta BIC approximates: 2 positive, 6 strong, 10 very strong).
 DELTA_LINEAR_UP_TO = 10.0
 DELTA_GUIDES = (2.0, 6.0, 10.0)
+_GUIDE_GRADES = ("positive", "strong", "very strong")
 
 
 def plot_criteria(table: EMSelection | pd.DataFrame, ax: Any = None, *,
-                  criteria: Sequence[str] = ("bic", "icl"), delta: bool = False) -> Figure:
+                  criteria: Sequence[str] = ("bic", "icl"), delta: bool = True) -> Figure:
     """Information criteria against K, one line per covariance type, one panel per criterion.
 
     Parameters
@@ -54,11 +55,13 @@ def plot_criteria(table: EMSelection | pd.DataFrame, ax: Any = None, *,
     ax : matplotlib Axes or sequence of Axes, optional
         One Axes per criterion; a new figure when None.
     criteria : sequence of {"bic", "aic", "icl"}
-    delta : bool, default False
+    delta : bool, default True
         Plot each criterion minus its best (eligible) value, on a scale that is linear up to
         :data:`DELTA_LINEAR_UP_TO` and logarithmic beyond (``symlog``), with guides at
         :data:`DELTA_GUIDES`: the differences of a few units where the choice is made stay
-        visible next to curves thousands of units worse (a spherical fit, K = 1).
+        visible next to curves thousands of units worse (a spherical fit, K = 1). False: the
+        criteria themselves, on a linear scale (where a curve far worse than the rest, such
+        as a spherical fit's, squeezes the others and the best cell into the bottom).
 
     Returns
     -------
@@ -95,8 +98,12 @@ def plot_criteria(table: EMSelection | pd.DataFrame, ax: Any = None, *,
         if delta:
             axis.set_yscale("symlog", linthresh=DELTA_LINEAR_UP_TO)
             axis.set_ylim(_delta_floor(axis, values), None)
-            for guide in DELTA_GUIDES:
+            for guide, grade in zip(DELTA_GUIDES, _GUIDE_GRADES, strict=True):
                 axis.axhline(guide, color="grey", lw=0.8, ls=":")
+                # the guide says what it is (Kass & Raftery's grade), at the panel's right edge
+                axis.annotate(f"{guide:g}: {grade}", (1.0, guide), xycoords=("axes fraction",
+                              "data"), xytext=(-2, 1), textcoords="offset points", ha="right",
+                              va="bottom", fontsize="x-small", color="grey")
             axis.set_ylabel(f"\u0394{criterion.upper()} from the best (lower is better)")
         else:
             axis.set_ylabel(f"{criterion.upper()} (lower is better)")
@@ -167,12 +174,13 @@ def plot_loo(comparison: BayesSelection | pd.DataFrame, ax: Any = None) -> Figur
                                else comparison)
     (axis,) = _axes(ax, 1, width=6.0, height=0.6 * len(table) + 1.5)
     y = np.arange(len(table))[::-1].astype(float)
-    axis.errorbar(table["elpd"], y, xerr=table["se"], fmt="o", color="C0", label="elpd_loo +- se")
+    axis.errorbar(table["elpd"], y, xerr=table["se"], fmt="o", color="C0",
+                  label="elpd_loo \u00b1 se")
     best = table["elpd"].iloc[0]
     diff_x = best + table["elpd_diff"].to_numpy()
     axis.errorbar(diff_x[1:], y[1:] - 0.25, xerr=table["dse"].to_numpy()[1:], fmt="^",
-                  mfc="none", color="C1", label="best + elpd_diff +- dse")
-    axis.axvline(best, color="grey", ls="--", lw=1)
+                  mfc="none", color="C1", label="best + elpd_diff \u00b1 dse")
+    axis.axvline(best, color="grey", ls="--", lw=1, label="the best model's elpd_loo")
     same = (table["indistinguishable"] if "indistinguishable" in table
             else pd.Series(False, table.index))
     failed = ({name for name, line in comparison.diagnostics.items()
