@@ -1280,16 +1280,6 @@ def _readable_setting(name: str, value):
     return value
 
 
-def _versions_table(packages: tuple[str, ...] = RESULT_PACKAGES) -> str:
-    """The versions of Python and of ``packages`` (default: the packages a saved result
-    depends on) installed now, which write this report (read from the installed metadata,
-    nothing imported); a fit's own are :func:`_fit_versions_html`'s."""
-    versions = software_versions(packages)
-    # as written: a version is not a quantity ("2025.10" is not 2,025.1)
-    return _table(pd.DataFrame({"version": list(versions.values())}, index=list(versions)),
-                  formatted=("version",))
-
-
 def _fit_versions_html(fit: Mapping[str, str] | None,
                        packages: tuple[str, ...] = RESULT_PACKAGES) -> str:
     """The software that made the fit (``fit``: the result's ``versions``) against the
@@ -1742,7 +1732,9 @@ def _section_selection_settings(selection: EMSelection,
         "<p>Every grid cell is seeded from the root seed and the cell alone, so the same seed "
         "repeats the sweep whatever the number of parallel jobs.</p>",
         _table(table, text=True, formatted=("value",)), "<h3>Software</h3>",
-        _versions_table(),
+        # the sweep's: its EM fits record the software that made them
+        _fit_versions_html(next((fit.versions for fit in selection.fits.values()
+                                 if fit.versions), None)),
     ]
 
 
