@@ -182,7 +182,8 @@ def build_report(result: BayesResult, *, data_source: str | None = None,
     hint = _noise_hint(result.em, X, _observed_labels(result), result.row_names,
                        _observed_weights(result))
     sections = [
-        _verdict_box(diag, (result.settings or {}).get("retried"), outliers=bool(hint)),
+        _verdict_box(diag, (result.settings or {}).get("retried"), outliers=bool(hint),
+                     other_thresholds=bool(_thresholds_note(result, thresholds))),
         _section_data(result.em, X, figure),
         _section_em(result.em, X, figure, posterior=True, hint=hint),
         _section_parameters(result, figure, random_state),
@@ -457,13 +458,15 @@ def _png(fig) -> bytes:
 # --------------------------------------------------------------------------------------------
 # sections
 # --------------------------------------------------------------------------------------------
-def _verdict_box(diag, retried: Mapping[str, Any] | None = None, outliers: bool = False
-                 ) -> str:
+def _verdict_box(diag, retried: Mapping[str, Any] | None = None, outliers: bool = False,
+                 other_thresholds: bool = False) -> str:
     """The verdict at the top: whether to rely on the numbers and the likely causes; the
     evidence and the advice are written out once, in the Diagnostics section. ``retried``:
     the record of a first run that diverged and was restarted with smaller steps, said here
     too (the verdict is the kept run's). ``outliers``: the EM section's outlier evidence
-    fired; the verdict judges the sampling, so it says that the model is in question too."""
+    fired; the verdict judges the sampling, so it says that the model is in question too.
+    ``other_thresholds``: the report judges by other thresholds than the fit sampled against
+    (said here too, as the Diagnostics section says which)."""
     cls = "ok" if diag.ok else "bad"
     causes = getattr(diag, "causes", ())
     if outliers and diag.ok and not causes:  # well sampled, but the model is the question
@@ -492,6 +495,10 @@ def _verdict_box(diag, retried: Mapping[str, Any] | None = None, outliers: bool 
                                    "uniform noise component far better than any Gaussian (see")
                  + ' <a href="#em">EM fit</a>); the components that hold them describe the '
                  "outliers, not clusters.")
+    if other_thresholds:
+        text += (" " + html.escape("This verdict uses other thresholds than the fit was "
+                                   "sampled against (see") + ' <a href="#diagnostics">'
+                 "Diagnostics</a>).")
     return f'<div class="verdict {cls}"><strong>Verdict.</strong> {text}' \
            f'<br><code>{html.escape(_as_in_tables(diag.verdict))}</code></div>'
 

@@ -1023,3 +1023,8 @@ def test_diagnostics_say_when_the_report_judges_by_other_thresholds(one_d):
     same = _section_diagnostics(fit, diag, lambda *args: "", fit.thresholds)
     assert "other thresholds" not in same
     assert "other thresholds" not in _section_diagnostics(fit, diag, lambda *args: "")
+    # and the verdict at the top of the page says so too
+    from bayesgmm.report import _verdict_box
+
+    assert "other thresholds than the fit" in _verdict_box(diag, other_thresholds=True)
+    assert "other thresholds" not in _verdict_box(diag)
