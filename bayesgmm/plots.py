@@ -71,6 +71,11 @@ _DATA_COLOR = "0.55"
 _DIAGNOSED = ("weights", "noise_weight", "means")
 # Scalars a trace plot draws at most (the lowest bulk ESS first): two panels a row each.
 TRACE_MAX_SCALARS = 16
+# Panels a rank plot draws at most (the smallest rank p-values first): a 4 x 4 grid. 54
+# scalars (D=8, K=6) exceeded ArviZ's 40 subplots and the report's rank figure failed.
+RANK_MAX_SCALARS = 16
+# Characters of a feature name a diagnostic figure writes at most (more: "…" in its middle).
+_NAME_CHARS = 28
 # The whole mixture's density: black in every figure, so that it is never read as a component
 # (components take the C0, C1, ... colours).
 _MIXTURE_COLOR = "black"
@@ -266,19 +271,56 @@ def _note_outside(ax: Axes, x: np.ndarray, y: np.ndarray | None = None,
                   keep: np.ndarray | None = None) -> None:
     """Say how many points lie beyond the axes (set around the bulk of the data,
     :func:`_limits`): "noise point(s)" when ``keep`` (:func:`_claimed`) is given and every
-    one of them is a noise point. ``y`` None: a 1-D panel (only ``x`` counts; the note goes
-    at the top, clear of the rug and the jittered points along the bottom)."""
+    one of them is a noise point; and, on a line of its own, how many are not drawn for a
+    missing coordinate (NaN in ``x`` or ``y``). ``y`` None: a 1-D panel (only ``x`` counts;
+    the note goes at the top, clear of the rug and the jittered points along the bottom, and
+    the panel grows by a line so that it sits above the tallest bar).
+    :func:`_clear_of_legend` moves a 2-D panel's note off its legend."""
     (x0, x1), (y0, y1) = sorted(ax.get_xlim()), sorted(ax.get_ylim())
     beyond = (x < x0) | (x > x1)
+    missing = np.isnan(x)
     if y is not None:
         beyond |= (y < y0) | (y > y1)
-    outside = int(np.sum(beyond))
+        missing |= np.isnan(y)
+    outside, absent = int(np.sum(beyond)), int(np.sum(missing))
+    lines = []
     if outside:
         noise = keep is not None and not np.any(beyond & keep)
-        ax.annotate(f"{outside} {'noise ' if noise else ''}point(s) beyond the axes",
-                    (0.99, 0.01 if y is not None else 0.98), xycoords="axes fraction",
-                    ha="right", va="bottom" if y is not None else "top", fontsize=7,
-                    color="0.3")
+        lines.append(f"{outside} {'noise ' if noise else ''}point(s) beyond the axes")
+    if absent:
+        lines.append(f"{absent} missing {'a coordinate' if y is not None else 'this feature'}"
+                     ": not shown")
+    if not lines:
+        return
+    if y is None:
+        bottom, top = ax.get_ylim()
+        ax.set_ylim(bottom, top + (0.08 + 0.07 * len(lines)) * (top - bottom))
+    note = ax.annotate("\n".join(lines), (0.99, 0.01 if y is not None else 0.98),
+                       xycoords="axes fraction", ha="right",
+                       va="bottom" if y is not None else "top", fontsize=7.5, color="0.25")
+    note._bayesgmm_note = True
+
+
+# Where a 2-D panel's note may go (axes fraction, ha, va), in order: clear of the legend.
+_NOTE_PLACES = (((0.99, 0.01), "right", "bottom"), ((0.01, 0.01), "left", "bottom"),
+                ((0.99, 0.99), "right", "top"), ((0.01, 0.99), "left", "top"))
+
+
+def _clear_of_legend(ax: Axes) -> None:
+    """Move ``ax``'s note (:func:`_note_outside`) to the first corner where ``ax``'s legend
+    does not cover it (the legend's "best" place takes no account of text). Call it last."""
+    legend = ax.get_legend()
+    notes = [t for t in ax.texts if getattr(t, "_bayesgmm_note", False)]
+    if legend is None or not notes:
+        return
+    ax.get_figure(root=True).draw_without_rendering()
+    box = legend.get_window_extent()
+    for note in notes:
+        for xy, ha, va in _NOTE_PLACES:
+            note.xy = note.xyann = xy
+            note.set(ha=ha, va=va)
+            if not note.get_window_extent().overlaps(box):
+                break
 
 
 def _observed(x: np.ndarray) -> np.ndarray:
@@ -289,22 +331,35 @@ def _observed(x: np.ndarray) -> np.ndarray:
 # --------------------------------------------------------------------------------------------
 # data and EM
 # --------------------------------------------------------------------------------------------
-def plot_data(X: np.ndarray, feature_names: tuple[str, ...] | None = None,
+def plot_data(X: Any, feature_names: tuple[str, ...] | None = None,
               ax: Axes | None = None) -> Figure:
     """Histogram (1-D), scatter plot (2-D) or pair plot (D > 2) of the data.
 
+    A pair plot shows the first :data:`MAX_PAIR_FEATURES` features (the title says which
+    are left out); the fitted figures' pair grids show the most separating ones instead.
+    Points missing a coordinate, and far points beyond the axes, are counted in a note.
+
     Parameters
     ----------
-    X : ndarray (N, D)
+    X : array-like (N, D) or DataFrame
+        A DataFrame's column names name the features.
     feature_names : tuple of str, optional
+        One per feature (default: a DataFrame's column names, else x0, x1, ...).
     ax : Axes, optional
         Only for D <= 2 (a pair plot needs its own grid).
     """
-    X = np.asarray(X, dtype=np.float64).reshape(len(X), -1)
+    X, names = check_data(X, feature_names=feature_names, allow_nan=True)
     D = X.shape[1]
-    names = feature_names or tuple(f"x{i}" for i in range(D))
+    if feature_names is not None:
+        if len(feature_names) != D:
+            raise ValueError(f"feature_names: got {len(feature_names)} name(s) for {D} "
+                             "feature(s)")
+        names = tuple(str(name) for name in feature_names)
+    size, alpha = _crowding(X.shape[0])
+
     def pair(a, i, j):  # axes around the bulk of the data (_limits), far points noted
-        a.scatter(X[:, j], X[:, i], s=5 if D > 2 else 10, color=_DATA_COLOR)
+        a.scatter(X[:, j], X[:, i], s=(5 if D > 2 else 10) * size, color=_DATA_COLOR,
+                  alpha=alpha, edgecolors="none")
         a.set(xlim=_limits(X[:, j]), ylim=_limits(X[:, i]))
         _note_outside(a, X[:, j], X[:, i])
 
@@ -313,8 +368,10 @@ def plot_data(X: np.ndarray, feature_names: tuple[str, ...] | None = None,
         _note_outside(a, X[:, i])
 
     if D > 2:
-        fig = _pair_grid(X, names, ax, pair, diag)
-        fig.suptitle(f"Data: {X.shape[0]} points")
+        shown = list(range(min(D, MAX_PAIR_FEATURES)))
+        fig = _pair_grid(X, names, ax, pair, diag, shown)
+        left = _features_line(names, shown, "the first")
+        fig.suptitle(f"Data: {X.shape[0]} points" + (f"\n{left}" if left else ""))
         return fig
     fig, ax = _new_axes(ax)
     if D == 1:
@@ -323,11 +380,33 @@ def plot_data(X: np.ndarray, feature_names: tuple[str, ...] | None = None,
     else:
         pair(ax, 1, 0)
         ax.set(xlabel=names[0], ylabel=names[1])
-    shown = int(np.sum(~np.isnan(X).any(axis=1))) if D == 2 else X.shape[0]
-    ax.set_title(f"Data: {X.shape[0]} points" if shown == X.shape[0] else
-                 f"Data: {X.shape[0]} points ({X.shape[0] - shown} missing a coordinate: "
-                 "not shown)")
+    ax.set_title(f"Data: {X.shape[0]} points")
     return fig
+
+
+# Above this many points a scatter plot's markers shrink and fade (:func:`_crowding`), so that
+# where the points are dense shows; below it they keep their sizes.
+_CROWD = 2000
+
+
+def _crowding(n: int) -> tuple[float, float]:
+    """(factor on the marker size, opacity) for a scatter of ``n`` points: 1 and 1 up to
+    ``_CROWD`` points; beyond, both shrink with the square root of ``_CROWD / n`` (at 20,000
+    points a third), down to 0.3 (opaque, fixed-size points drew one solid blob)."""
+    if n <= _CROWD:
+        return 1.0, 1.0
+    factor = max(float(np.sqrt(_CROWD / n)), 0.3)
+    return factor, factor
+
+
+def _features_line(names, shown: list[int], which: str) -> str:
+    """"6 of 8 features (the most separating); not shown: e, f": which features a pair grid
+    leaves out, and why (``which``); "" when it shows them all."""
+    left = [str(names[f]) for f in range(len(names)) if f not in shown]
+    if not left:
+        return ""
+    listed = ", ".join(left[:3]) + (f" and {len(left) - 3} more" if len(left) > 3 else "")
+    return f"{len(shown)} of {len(names)} features ({which}); not shown: {listed}"
 
 
 def plot_em_convergence(em: Any, ax: Axes | None = None) -> Figure:
@@ -474,7 +553,9 @@ def animate_em(X: Any, n_components: int, path: Any = None, *, covariance_type: 
                    ylim=_robust_limits(Xv[:, j]))
             ax.legend(fontsize="small", loc="upper left")
         ax.set_title(f"EM iteration {n + 1} of {len(steps)}: log-likelihood "
-                     f"{fit.log_likelihood:,.2f}")
+                     f"{fit.log_likelihood:,.2f}"
+                     + (f"\n{ELLIPSE_LEVEL:.0%} ellipses of the fit after this iteration"
+                        if D > 1 else ""))
         return ax.get_children()
 
     animation = FuncAnimation(fig, draw, frames=len(steps), interval=1000 / fps, blit=False)
@@ -496,10 +577,13 @@ def plot_overlay(result: Any, n_draws: int = 50, ax: Axes | None = None,
     density's mean and ``INTERVAL`` (94%) band; D > 2: a pair plot with the same on every pair
     (marginal ellipses) and every feature (marginal densities). Ellipses enclose ``ELLIPSE_LEVEL``.
 
-    Axis limits hold the data and the ellipses drawn, except a wild draw's (far beyond the
-    other draws' of its component); with a noise component, the points the Gaussians claim
-    and their ellipses (far noise points are counted in a note). Every component has its
-    colour in the legend.
+    Axis limits hold the bulk of the data and the ellipses drawn, except a wild draw's (far
+    beyond the other draws' of its component), a component's of negligible weight, and, on
+    an axis where gross outliers lie (counted in a note), beyond a quarter of the data's span
+    (:func:`_ellipse_limits`); with a noise component, the points the Gaussians claim and
+    their ellipses (far noise points are counted in a note). Every component has its
+    colour in the legend. Pair grids beyond ``MAX_PAIR_FEATURES`` features say which are
+    left out; points missing a coordinate are counted in a note.
     An EMResult (with its data ``X``) gets the EM ellipses (or density) alone.
 
     Parameters
@@ -528,7 +612,8 @@ def plot_overlay(result: Any, n_draws: int = 50, ax: Axes | None = None,
 
     def pair(a, i, j):  # row feature i on the y axis, column feature j on the x axis
         _overlay_2d(a, X[:, [j, i]], em.means[:, [j, i]], em_cov[:, [j, i]][:, :, [j, i]],
-                    m[:, :, [j, i]], cov[:, :, [j, i]][:, :, :, [j, i]], titles, keep)
+                    m[:, :, [j, i]], cov[:, :, [j, i]][:, :, :, [j, i]], titles, keep,
+                    em.weights)
 
     def diag(a, i):
         _overlay_1d(a, X[:, i], em.weights, em.means[:, i], em_cov[:, i, i],
@@ -540,8 +625,10 @@ def plot_overlay(result: Any, n_draws: int = 50, ax: Axes | None = None,
         from matplotlib.lines import Line2D
         from matplotlib.patches import Patch
 
-        fig = _pair_grid(X, names, ax, pair, diag, _pair_features(em.weights, em.means, em_cov))
-        fig.suptitle(title)
+        shown = _pair_features(em.weights, em.means, em_cov)
+        fig = _pair_grid(X, names, ax, pair, diag, shown)
+        left = _features_line(names, shown, "the most separating")
+        fig.suptitle(title + (f"\n{left}" if left else ""))
         mixture = [Line2D([], [], color=_MIXTURE_COLOR, lw=1.5,
                           label="posterior mixture density (diagonal)"),
                    Patch(color=_MIXTURE_COLOR, alpha=0.25, label=f"its {INTERVAL:.0%} band")]
@@ -561,6 +648,7 @@ def plot_overlay(result: Any, n_draws: int = 50, ax: Axes | None = None,
     if D == 2:  # the draws' lines are faint on purpose; their legend entries must not be
         for handle in legend.legend_handles:
             handle.set(alpha=1.0, linewidth=max(handle.get_linewidth(), 1.5))
+    _clear_of_legend(ax)
     return fig
 
 
@@ -572,10 +660,14 @@ def _ellipse(mean: np.ndarray, cov: np.ndarray, n: int = 80) -> np.ndarray:
     return mean + radius * circle @ np.linalg.cholesky(cov).T
 
 
-def _overlay_2d(ax, X, em_means, em_covs, draw_means, draw_covs, titles, keep=None) -> None:
+def _overlay_2d(ax, X, em_means, em_covs, draw_means, draw_covs, titles, keep=None,
+                em_weights=None) -> None:
     """The 2-D overlay in ``ax``: the data, each draw's and EM's ellipses, and limits that
-    hold them (:func:`_ellipse_limits`); ``keep`` as in :func:`_claimed`."""
-    ax.scatter(X[:, 0], X[:, 1], s=8, color=_DATA_COLOR, zorder=1)
+    hold them (:func:`_axis_limits`, whole for components of ``em_weights`` that are not
+    negligible); ``keep`` as in :func:`_claimed`."""
+    size, alpha = _crowding(X.shape[0])
+    ax.scatter(X[:, 0], X[:, 1], s=8 * size, color=_DATA_COLOR, alpha=alpha,
+               edgecolors="none", zorder=1)
     S = draw_means.shape[0]
     K = em_means.shape[0]
     for k in range(K):
@@ -589,16 +681,17 @@ def _overlay_2d(ax, X, em_means, em_covs, draw_means, draw_covs, titles, keep=No
         ax.plot(xy[:, 0], xy[:, 1], zorder=3, label="EM" if S and k == 0 else
                 None if S else f"{titles[k]} (EM)", **style)
         ax.plot(*em_means[k], marker="x", color="black", markersize=8, zorder=4)
-    ax.set(xlim=_ellipse_limits(_limits(X[:, 0], keep), em_means[:, 0], em_covs[:, 0, 0],
-                                draw_means[..., 0], draw_covs[..., 0, 0]),
-           ylim=_ellipse_limits(_limits(X[:, 1], keep), em_means[:, 1], em_covs[:, 1, 1],
-                                draw_means[..., 1], draw_covs[..., 1, 1]))
+    ax.set(xlim=_axis_limits(X[:, 0], keep, em_weights, em_means[:, 0], em_covs[:, 0, 0],
+                             draw_means[..., 0], draw_covs[..., 0, 0]),
+           ylim=_axis_limits(X[:, 1], keep, em_weights, em_means[:, 1], em_covs[:, 1, 1],
+                             draw_means[..., 1], draw_covs[..., 1, 1]))
     _note_outside(ax, X[:, 0], X[:, 1], keep)
 
 
 def _ellipse_limits(limits: tuple[float, float], em_means: np.ndarray,
                     em_variances: np.ndarray, draw_means: np.ndarray,
-                    draw_variances: np.ndarray) -> tuple[float, float]:
+                    draw_variances: np.ndarray, weights: np.ndarray | None = None,
+                    free: bool = False) -> tuple[float, float]:
     """``limits`` (the data's) widened to hold, along one axis, the ``ELLIPSE_LEVEL``
     ellipses of EM's components (K,) and of the posterior draws (S, K).
 
@@ -608,21 +701,55 @@ def _ellipse_limits(limits: tuple[float, float], em_means: np.ndarray,
     to a dot. EM's ellipses are held (the fit the figure is about) up to a quarter of the
     data's span beyond it on either side: a component that took a few gross outliers (its
     ellipse many times the clusters' size) runs off the axes rather than shrink the clusters.
+    ``free`` (no point the Gaussians claim lies beyond the bulk on this axis, so none can have
+    stretched an ellipse: :func:`_free_axis`): the ellipses of the components with
+    ``weights`` of at least ``_NEGLIGIBLE_WEIGHT`` are held up to ``_FULL_REACH`` spans
+    beyond it (whole, in practice: a spherical component over features of unequal scales is
+    a circle much wider than the data, drawn as such, not as two flat arcs).
     """
     radius = np.sqrt(stats.chi2.ppf(ELLIPSE_LEVEL, df=2))  # as _ellipse draws them
+    span = limits[1] - limits[0]
+    held = np.full(em_means.shape, 0.25 * span)
+    if free and weights is not None:
+        heavy = np.asarray(weights)[:em_means.shape[0]] >= _NEGLIGIBLE_WEIGHT
+        held[heavy] = _FULL_REACH * span
     em_half = radius * np.sqrt(em_variances)
-    lows, highs = [em_means - em_half], [em_means + em_half]
+    lows = [np.maximum(em_means - em_half, limits[0] - held)]
+    highs = [np.minimum(em_means + em_half, limits[1] + held)]
     if draw_means.shape[0]:
         half = radius * np.sqrt(draw_variances)
         for reach, side in ((draw_means - half, -1.0), (draw_means + half, 1.0)):
             q1, q3 = np.quantile(side * reach, [0.25, 0.75], axis=0)  # per component
             tame = np.where(side * reach <= q3 + 3 * (q3 - q1), reach, np.nan)
+            tame = np.clip(tame, limits[0] - held, limits[1] + held)
             (lows if side < 0 else highs).append(tame.ravel())
     lo, hi = np.nanmin(np.concatenate(lows)), np.nanmax(np.concatenate(highs))
     pad = 0.03 * (max(hi, limits[1]) - min(lo, limits[0]))  # the line clear of the frame
-    reach = 0.25 * (limits[1] - limits[0])
-    return (max(min(limits[0], lo - pad), limits[0] - reach),
-            min(max(limits[1], hi + pad), limits[1] + reach))
+    return min(limits[0], lo - pad), max(limits[1], hi + pad)
+
+
+# A component this light (weight) never widens the axes beyond a quarter of the data's span:
+# one that took a gross outlier or two. Heavier ones may widen them up to _FULL_REACH spans.
+_NEGLIGIBLE_WEIGHT = 0.01
+_FULL_REACH = 4.0
+
+
+def _free_axis(x: np.ndarray, keep: np.ndarray | None = None) -> bool:
+    """Whether no point (of those in ``keep``, :func:`_claimed`) lies beyond the bulk of
+    ``x`` (:func:`_bulk`): then no gross outlier can have stretched a component's ellipse
+    along this axis, and the axes may widen to hold the ellipses whole."""
+    ok = ~np.isnan(x) if keep is None else ~np.isnan(x) & keep
+    return not np.any(ok & ~_bulk(x, keep))
+
+
+def _axis_limits(x: np.ndarray, keep, weights, means, variances, draw_means=None,
+                 draw_variances=None) -> tuple[float, float]:
+    """One axis of a 2-D panel with ellipses: the bulk of the data (:func:`_limits`) widened
+    to hold the components' ellipses (:func:`_ellipse_limits`)."""
+    if draw_means is None:
+        draw_means = draw_variances = np.empty((0, len(means)))
+    return _ellipse_limits(_limits(x, keep), means, variances, draw_means, draw_variances,
+                           weights, _free_axis(x, keep))
 
 
 def _histogram(ax: Axes, x: np.ndarray, keep: np.ndarray | None, pad: float,
@@ -733,23 +860,37 @@ def _density_2d(points, w, m, c) -> np.ndarray:
     return dens.sum(axis=1).mean(axis=0)
 
 
-def _contours(ax, X2, w, m, c, n_grid: int = 90, keep: np.ndarray | None = None) -> None:
+def _contours(ax, X2, w, m, c, n_grid: int = 150, keep: np.ndarray | None = None) -> None:
     """Density contours of a 2-D mixture over the data: the levels enclose about 25, 50, 75,
     90 and 95% of the data points (quantiles of the density at the points); with ``keep``
     (:func:`_claimed`), of the points the Gaussians claim, and the grid and the axes around
     them (the noise points' tiny densities would put the outer levels far beyond the axes,
-    whose edges would then cut them into stray arcs)."""
+    whose edges would then cut them into stray arcs). The axes hold the bulk of the data and
+    the contours whole, up to a span beyond it each way (a quarter of one on an axis where
+    gross outliers lie: :func:`_free_axis`); the grid covers that much."""
     xlim, ylim = _limits(X2[:, 0], keep), _limits(X2[:, 1], keep)
-    gx, gy = np.meshgrid(np.linspace(*xlim, n_grid), np.linspace(*ylim, n_grid))
+    wide = [(lo - r * (hi - lo), hi + r * (hi - lo))
+            for (lo, hi), r in (((xlim), 1.0 if _free_axis(X2[:, 0], keep) else 0.25),
+                                ((ylim), 1.0 if _free_axis(X2[:, 1], keep) else 0.25))]
+    gx, gy = np.meshgrid(np.linspace(*wide[0], n_grid), np.linspace(*wide[1], n_grid))
     z = _density_2d(np.column_stack([gx.ravel(), gy.ravel()]), w, m, c).reshape(gx.shape)
     complete = ~np.isnan(X2).any(axis=1)  # a point missing a coordinate has no place here
     levelled = X2[complete if keep is None else complete & keep]
-    X2 = X2[complete]
+    drawn = X2[complete]
     at_points = _density_2d(levelled, w, m, c)
     levels = np.unique(np.quantile(at_points, [0.05, 0.10, 0.25, 0.50, 0.75]))
-    ax.scatter(X2[:, 0], X2[:, 1], s=6, color=_DATA_COLOR, zorder=1)
+    size, alpha = _crowding(len(drawn))
+    ax.scatter(drawn[:, 0], drawn[:, 1], s=6 * size, color=_DATA_COLOR, alpha=alpha,
+               edgecolors="none", zorder=1)
     if len(levels) > 1:
-        ax.contour(gx, gy, z, levels=levels, cmap="viridis", linewidths=1.1, zorder=2)
+        lines = ax.contour(gx, gy, z, levels=levels, cmap="viridis", linewidths=1.1, zorder=2)
+        segments = [seg for level in lines.allsegs for seg in level if len(seg)]
+        if segments:
+            xy = np.concatenate(segments)
+            lo, hi = xy.min(axis=0), xy.max(axis=0)
+            pad = 0.03 * np.array([xlim[1] - xlim[0], ylim[1] - ylim[0]])
+            xlim = (min(xlim[0], lo[0] - pad[0]), max(xlim[1], hi[0] + pad[0]))
+            ylim = (min(ylim[0], lo[1] - pad[1]), max(ylim[1], hi[1] + pad[1]))
     ax.set(xlim=xlim, ylim=ylim)
     _note_outside(ax, X2[:, 0], X2[:, 1], keep)
 
@@ -810,9 +951,14 @@ def plot_density(result: Any, X: Any = None, ax: Axes | None = None, *, n_draws:
     if D > 2:
         from matplotlib.lines import Line2D
 
-        fig = _pair_grid(X, names, ax, pair, diag, _pair_features(*_point_estimate(result)))
-        # Two lines: on one, a 3-feature grid clipped both ends of the title.
-        fig.suptitle(f"{what};\ncontours enclose about 25/50/75/90/95% of the {points}")
+        shown = _pair_features(*_point_estimate(result))
+        fig = _pair_grid(X, names, ax, pair, diag, shown)
+        # Two lines: on one, a 3-feature grid clipped both ends of the title. A grid of more
+        # than MAX_PAIR_FEATURES features is wide enough for the first two on one line.
+        left = _features_line(names, shown, "the most separating")
+        fig.suptitle(f"{what}; contours enclose about 25/50/75/90/95% of the {points}\n{left}"
+                     if left else
+                     f"{what};\ncontours enclose about 25/50/75/90/95% of the {points}")
         # the diagonal's dashed curves are the components: name them once for the grid
         _legend_below(fig, titles[:em.n_components], em.n_components,
                       [Line2D([], [], color=_MIXTURE_COLOR, lw=1.8, label="mixture")])
@@ -857,20 +1003,29 @@ def plot_classification(result: Any, X: Any = None, ax: Axes | None = None, *,
     assigned = np.argmax(proba, axis=1)
     uncertainty = 1.0 - proba.max(axis=1)
     size = 6 + 120 * np.clip(uncertainty / (1 - 1 / K), 0, 1) if K > 1 else np.full(len(X), 6)
+    labelled = _per_point(labelled, "labelled", len(X))
     w, m, c = _point_estimate(result)
     titles = _component_names(result, G)
     keep = _claimed(proba, G)
+    crowd, opacity = _crowding(len(X))
+    size = size * crowd
+    source = "the posterior median" if _is_bayes(result) else "the EM fit"
 
     def pair(a, i, j):
         for k in range(K):
             sel = assigned == k
+            if k == G:  # noise: crosses, big enough to see at any uncertainty
+                a.scatter(X[sel, j], X[sel, i], s=np.maximum(size[sel], 22 * crowd),
+                          color=_component_color(k, G), alpha=0.8 * opacity, marker="x",
+                          lw=0.9)
+                continue
             a.scatter(X[sel, j], X[sel, i], s=size[sel], color=_component_color(k, G),
-                      alpha=0.6, edgecolors="none")
-            if k < G:
-                xy = _ellipse(m[k, [j, i]], c[k][[j, i]][:, [j, i]])
-                a.plot(xy[:, 0], xy[:, 1], color=_component_color(k), lw=1.2)
+                      alpha=0.6 * opacity, edgecolors="none")
+            xy = _ellipse(m[k, [j, i]], c[k][[j, i]][:, [j, i]])
+            a.plot(xy[:, 0], xy[:, 1], color=_component_color(k), lw=1.2)
         _mark_labelled(a, X, labelled, j, i)
-        a.set(xlim=_limits(X[:, j], keep), ylim=_limits(X[:, i], keep))
+        a.set(xlim=_axis_limits(X[:, j], keep, w, m[:, j], c[:, j, j]),
+              ylim=_axis_limits(X[:, i], keep, w, m[:, i], c[:, i, i]))
         _note_outside(a, X[:, j], X[:, i], keep)
 
     def diag(a, i):
@@ -884,7 +1039,7 @@ def plot_classification(result: Any, X: Any = None, ax: Axes | None = None, *,
         for k in range(K):
             sel = assigned == k
             a.scatter(x[sel], -0.08 * top + 0.04 * top * jitter[sel], s=size[sel],
-                      color=_component_color(k, G), alpha=0.6, edgecolors="none")
+                      color=_component_color(k, G), alpha=0.6 * opacity, edgecolors="none")
         if labelled is not None and np.any(labelled):
             sel = np.asarray(labelled, dtype=bool)
             a.scatter(x[sel], -0.08 * top + 0.04 * top * jitter[sel], s=46, marker="s",
@@ -894,9 +1049,14 @@ def plot_classification(result: Any, X: Any = None, ax: Axes | None = None, *,
         a.set_yticks([])
 
     title = "Classification: colour = most probable component, size = uncertainty"
+    ellipses = f"{ELLIPSE_LEVEL:.0%} ellipses of {source}"
     if X.shape[1] > 2:
-        fig = _pair_grid(X, names, ax, pair, diag, _pair_features(w, m, c))
-        fig.suptitle(title)
+        shown = _pair_features(w, m, c)
+        fig = _pair_grid(X, names, ax, pair, diag, shown)
+        left = _features_line(names, shown, "the most separating")
+        # two lines: a grid of more than MAX_PAIR_FEATURES features is wide enough for the
+        # title and the ellipses on one
+        fig.suptitle(f"{title}; {ellipses}\n{left}" if left else f"{title}\n{ellipses}")
         from matplotlib.lines import Line2D
 
         known = ([Line2D([], [], marker="s", ls="", markerfacecolor="none",
@@ -913,20 +1073,34 @@ def plot_classification(result: Any, X: Any = None, ax: Axes | None = None, *,
         ax.set(xlabel=names[0], ylabel=names[1])
     from matplotlib.lines import Line2D
 
-    handles = [Line2D([], [], marker="o", ls="", color=_component_color(k, G),
-                      label=titles[k]) for k in range(K)]
+    handles = [Line2D([], [], marker="x" if k == G else "o", ls="",
+                      color=_component_color(k, G), label=titles[k]) for k in range(K)]
     if labelled is not None and np.any(labelled):
         handles.append(Line2D([], [], marker="s", ls="", markerfacecolor="none",
                               markeredgecolor="black", label="known label"))
     if K > 1:  # with one component every point is certain: no sizes to explain
         handles += [Line2D([], [], marker="o", ls="", color="0.4",
-                           markersize=np.sqrt(6 + 120 * u),
+                           markersize=np.sqrt((6 + 120 * u) * crowd),
                            label=f"uncertainty {u * (1 - 1 / K):.2g}") for u in (0.0, 0.5, 1.0)]
     ax.legend(handles=handles, fontsize="small", loc="best")
     # Two short lines: the long first line ran past a 6.4-inch figure's edge.
     ax.set_title("Classification: colour = most probable component,\n"
-                 "size = uncertainty (1 - max probability)")
+                 + ("size = uncertainty (1 - max probability)" if X.shape[1] == 1 else
+                    f"size = uncertainty; {ellipses}"))
+    _clear_of_legend(ax)
     return fig
+
+
+def _per_point(values: Any, name: str, n: int) -> np.ndarray | None:
+    """``values`` (one per point, e.g. ``labelled``, ``rows``) as an array, or a one-line
+    ValueError naming the argument when their number is not the points' ``n``."""
+    if values is None:
+        return None
+    array = np.asarray(values)
+    if array.ndim != 1 or len(array) != n:
+        raise ValueError(f"{name}: expected one value per point ({n}), got shape "
+                         f"{array.shape}")
+    return array
 
 
 # --------------------------------------------------------------------------------------------
@@ -1002,6 +1176,11 @@ def plot_membership(result: Any, X: Any = None, ax: Axes | None = None, *,
     With a noise component, P(noise | x) is one more curve (1-D) or category (black).
     """
     X = _fit_data(result, X)
+    if isinstance(n_uncertain, bool) or not isinstance(n_uncertain, (int, np.integer)) \
+            or n_uncertain < 0:
+        raise ValueError(f"n_uncertain: expected an integer >= 0, got {n_uncertain!r}")
+    labelled = _per_point(labelled, "labelled", len(X))
+    rows = _per_point(rows, "rows", len(X))
     em = _em_of(result)
     names = em.feature_names
     bayes = _is_bayes(result)
@@ -1025,22 +1204,27 @@ def plot_membership(result: Any, X: Any = None, ax: Axes | None = None, *,
     # Map certainty from [1/K, 1] to opacity [0.1, 1]: a coin-flip point is nearly invisible.
     alpha = 0.1 + 0.9 * np.clip((certainty - 1 / K) / (1 - 1 / K), 0, 1) if K > 1 else \
         np.ones(len(X))
+    crowd, opacity = _crowding(len(X))
     for k in range(K):
         sel = assigned == k
         if not sel.any():  # matplotlib refuses an empty array of opacities
             continue
-        ax.scatter(X[sel, i], X[sel, j], s=18, color=_component_color(k, G), alpha=alpha[sel],
-                   edgecolors="none", label=titles[k])
+        noise = k == G  # crosses: apart from the components' dots
+        ax.scatter(X[sel, i], X[sel, j], s=(22 if noise else 18) * crowd,
+                   color=_component_color(k, G), alpha=alpha[sel] * opacity,
+                   marker="x" if noise else "o", lw=0.9 if noise else 0,
+                   edgecolors=None if noise else "none", label=titles[k])
     _mark_labelled(ax, X, labelled, i, j)
-    rows = _row_numbers(result, len(X)) if rows is None else np.asarray(rows)
-    shown = np.flatnonzero(np.isfinite(X[:, i]) & np.isfinite(X[:, j]))  # both coordinates
-    circled = shown[np.argsort(certainty[shown])[:n_uncertain]]
-    if circled.size:
-        ax.scatter(X[circled, i], X[circled, j], s=70, facecolors="none", edgecolors="black",
-                   lw=0.8)
+    rows = _row_numbers(result, len(X)) if rows is None else rows
     keep = _claimed(mean_p, G)
     ax.set(xlim=_limits(X[:, i], keep), ylim=_limits(X[:, j], keep))
     _note_outside(ax, X[:, i], X[:, j], keep)
+    shown = np.flatnonzero(np.isfinite(X[:, i]) & np.isfinite(X[:, j]))  # both coordinates
+    circled, spaced = _spread_uncertain(ax, X[:, [i, j]], shown[np.argsort(certainty[shown])],
+                                        n_uncertain)
+    if circled.size:
+        ax.scatter(X[circled, i], X[circled, j], s=70, facecolors="none", edgecolors="black",
+                   lw=0.8)
     ax.set(xlabel=names[i], ylabel=names[j])
     # Two short lines (QA: wrapped, the title ran to five); the figure's caption explains.
     if X.shape[1] == 2:
@@ -1049,19 +1233,51 @@ def plot_membership(result: Any, X: Any = None, ax: Axes | None = None, *,
         heading = _fitting_line(ax, (
             f"Membership of {names[i]} and {names[j]} (the most separating pair)",
             "Membership: the most separating pair of features"))
-    _membership_title(ax, heading, circled.size, circled.size)
+    def title(n_labelled: int) -> None:
+        _membership_title(ax, heading, circled.size, n_labelled)
+        if spaced:  # not the most uncertain points strictly: say so
+            ax.set_title(ax.get_title().replace("uncertain points", "uncertain points, spaced"))
+
+    title(circled.size)
     # a legend's marker shows the colour, not the opacity of its first point
     from matplotlib.lines import Line2D
 
     handles, texts = ax.get_legend_handles_labels()
-    ax.legend([Line2D([], [], marker="o", ls="", color=h.get_facecolor()[0][:3])
+    ax.legend([Line2D([], [], marker="x" if t == titles[G] else "o", ls="",
+                      color=_component_color(titles.index(t), G))
                if t in titles else h for h, t in zip(handles, texts, strict=True)], texts,
               fontsize="small")
+    _clear_of_legend(ax)
     # Last: the labels are placed on the finished layout (title, legend, limits).
     written = _label_points(ax, X[circled][:, [i, j]], [str(rows[n]) for n in circled])
     if written < circled.size:
-        _membership_title(ax, heading, circled.size, written)
+        title(written)
     return fig
+
+
+# Circled points (:func:`_spread_uncertain`) keep at least this distance apart, as a share of
+# the panel (its width and height each scaled to 1).
+_CIRCLE_SPACING = 0.04
+
+
+def _spread_uncertain(ax: Axes, xy: np.ndarray, order: np.ndarray,
+                      n: int) -> tuple[np.ndarray, bool]:
+    """The first ``n`` of the points ``order`` (most uncertain first) that lie at least
+    ``_CIRCLE_SPACING`` of the panel from every one taken before: at 20,000 points the ten
+    most uncertain sat on one spot, their circles one blot. Returns (rows taken, whether a
+    point was passed over for being too close)."""
+    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+    scaled = (xy - [x0, y0]) / [x1 - x0, y1 - y0]
+    taken: list[int] = []
+    passed = False
+    for row in order:
+        if len(taken) >= n:
+            break
+        if taken and np.min(np.hypot(*(scaled[taken] - scaled[row]).T)) < _CIRCLE_SPACING:
+            passed = True
+            continue
+        taken.append(int(row))
+    return np.asarray(taken, dtype=int), passed
 
 
 def _membership_title(ax: Axes, heading: str, n_circled: int, n_labelled: int) -> None:
@@ -1202,7 +1418,8 @@ def plot_trace(result: BayesResult, var_names=_DIAGNOSED,
     With more than ``max_scalars`` scalars (None: no limit) only the ``max_scalars`` with the
     lowest bulk ESS are drawn, in their usual order, and the title says so: a row per scalar
     ran to 36 rows (7,000 pixels) at K=6, D=5, and the slowest-mixing scalars are the ones a
-    trace plot is for (the rank plot and the tables show every one).
+    trace plot is for (the rank plot and the tables show every one). Each scalar is named as
+    in the tables (``means[1, x2]``), a long feature name shortened in its middle ("…").
 
     ArviZ lays out its own grid of panels: in a new figure, or, with ``ax`` (a subplot, e.g.
     one of ``plt.subplots``), in that subplot's place in its figure (``ax`` itself is removed).
@@ -1212,21 +1429,25 @@ def plot_trace(result: BayesResult, var_names=_DIAGNOSED,
     import xarray as xr
     from arviz_base import rc_context
 
+    result = _posterior_result(result, "plot_trace")
     post = result.idata["posterior"].to_dataset()
-    var_names = [v for v in var_names if v in post]
+    var_names = _diagnosed_variables(post, var_names)
+    max_scalars = _scalar_limit(max_scalars)
     total = sum(int(np.prod(post[v].shape[2:])) for v in var_names)
-    tree, names, title = result.idata, list(var_names), None
-    if max_scalars is not None and total > max_scalars:
-        shown = _lowest_ess_scalars(post, var_names, max_scalars)
-        groups = {"posterior": shown}
-        if "sample_stats" in result.idata.children:  # ArviZ marks the divergent draws
-            groups["sample_stats"] = result.idata["sample_stats"].to_dataset()
-        tree, names = xr.DataTree.from_dict(groups), list(shown.data_vars)
-        title = (f"The {max_scalars} of {total} scalars with the lowest bulk ESS (the rank "
+    keep = total if max_scalars is None else min(total, max_scalars)
+    # One variable per scalar, named as in the tables: ArviZ's own labels ("means\n0, x2")
+    # wrote a long feature name in full down the trace panels' y axes, into one block.
+    shown = _lowest_ess_scalars(post, var_names, keep)
+    groups = {"posterior": shown}
+    if "sample_stats" in result.idata.children:  # ArviZ marks the divergent draws
+        groups["sample_stats"] = result.idata["sample_stats"].to_dataset()
+    tree, names, title = xr.DataTree.from_dict(groups), list(shown.data_vars), None
+    if keep < total:
+        title = (f"The {keep} of {total} scalars with the lowest bulk ESS (the rank "
                  "plot and the tables show every one)")
     # Two panels per scalar; ArviZ refuses more than rcParams["plot.max_subplots"] (40),
     # which K + K D > 20 scalars exceed (K = 8 in 2-D, D = 8 with K = 3).
-    panels = 2 * min(total, max_scalars or total)
+    panels = 2 * keep
     with warnings.catch_warnings(), _arviz_grid(ax) as figure_kwargs, \
             rc_context({"plot.max_subplots": max(panels, 40)}):
         warnings.simplefilter("ignore")
@@ -1235,37 +1456,149 @@ def plot_trace(result: BayesResult, var_names=_DIAGNOSED,
                                 figure_kwargs=figure_kwargs)
         _chain_legend(pc)
     own = pc.viz["figure"].item()
+    _trace_labels(own, names, keep)
     if title:
         own.suptitle(title, fontsize="medium")
     return own.get_figure(root=True)
 
 
-def _lowest_ess_scalars(post: Any, var_names: list[str], keep: int) -> Any:
-    """The ``keep`` scalars of ``var_names`` with the lowest bulk ESS, each a variable of its
-    own named like the tables (``means[1, x2]``), in the variables' element order."""
+def _trace_labels(own: Any, names: list[str], rows: int) -> None:
+    """The trace panels' y labels: ArviZ's, rotated, when every one fits in 60% of a row's
+    height; else all across, the coordinates on a second line, in a smaller font: rotated,
+    long ones ran into the rows above and below."""
+    root = own.get_figure(root=True)
+    row = root.get_size_inches()[1] * own.bbox.height / root.bbox.height / max(rows, 1)
+    fits = int(0.6 * row * 72 / 6.0)  # characters of a 10 pt label along 60% of a row
+    panels = [p for p in own.axes if p.get_ylabel() in names]
+    if all(len(p.get_ylabel()) <= fits for p in panels):
+        return
+    for panel in panels:
+        name, bracket, coords = panel.get_ylabel().partition("[")
+        panel.set_ylabel(f"{name}\n[{coords}" if bracket else name, rotation=0, ha="right",
+                         va="center", fontsize="small")
+
+
+def _posterior_result(result: Any, figure: str) -> Any:
+    """The BayesResult a posterior's figure draws (a fitted BayesianGMM's ``result_``), or a
+    one-line error that says what draws an EM fit instead."""
+    if not _is_bayes(result) and _is_bayes(getattr(result, "result_", None)):
+        return result.result_
+    if _is_bayes(result):
+        return result
+    raise ValueError(f"{figure} needs a posterior (a BayesResult from fit_bayes, or a fitted "
+                     f"BayesianGMM); got {type(result).__name__}: for an EM fit, "
+                     "plot_overlay, plot_classification, plot_density or plot_membership "
+                     "draw its estimate")
+
+
+def _diagnosed_variables(post: Any, var_names: Any) -> list[str]:
+    """The ``var_names`` the posterior has (the noise weight only with a noise component), or
+    a one-line error naming the valid ones."""
+    var_names = [var_names] if isinstance(var_names, str) else list(var_names)
+    valid = list(post.data_vars)
+    unknown = [v for v in var_names if v not in valid and v not in _DIAGNOSED]
+    present = [v for v in var_names if v in valid]
+    if unknown or not present:
+        raise ValueError(f"var_names: {', '.join(map(repr, unknown or var_names))} not in "
+                         f"the posterior; valid names: {', '.join(valid)}")
+    return present
+
+
+def _scalar_limit(value: Any) -> int | None:
+    """``max_scalars``: a whole number >= 1, or None (no limit)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+        raise ValueError(f"max_scalars must be an integer >= 1 (or None: every scalar); "
+                         f"got {value!r}")
+    return int(value)
+
+
+def _ellipsize(text: Any, width: int) -> str:
+    """``text`` in at most ``width`` characters: its middle replaced by "…" when longer (the
+    start and the end of a name tell names apart more often than its middle), whole words
+    dropped when the first and the last word fit, else characters."""
+    text = " ".join(str(text).split())
+    if len(text) <= width:
+        return text
+    words = text.split(" ")
+    head, tail = [], []
+    while len(head) + len(tail) < len(words):  # a word from the start, one from the end, ...
+        side, word = ((head, words[len(head)]) if len(head) <= len(tail)
+                      else (tail, words[len(words) - 1 - len(tail)]))
+        side.insert(len(side) if side is head else 0, word)
+        if len(" ".join(head)) + 3 + len(" ".join(tail)) > width:
+            side.remove(word)
+            break
+    if head and tail:
+        return " ".join(head) + " \u2026 " + " ".join(tail)
+    head = width // 2
+    tail = width - 1 - head
+    return text[:head].rstrip() + "\u2026" + text[len(text) - tail:].lstrip()
+
+
+def _wrap(text: Any, width: int, lines: int = 2) -> str:
+    """``text`` on at most ``lines`` lines of at most ``width`` characters: wrapped at spaces,
+    shortened in its middle ("…") when it does not fit."""
+    import textwrap
+
+    text = " ".join(str(text).split())
+    if len(text) <= width:
+        return text
+    budget = width * lines
+    while budget > width:  # words kept whole: "choles / terol" read as two words
+        parts = textwrap.wrap(_ellipsize(text, budget), width, break_on_hyphens=False,
+                              break_long_words=False)
+        if len(parts) <= lines and max(map(len, parts)) <= width:
+            return "\n".join(parts)
+        budget -= 2
+    return _ellipsize(text, width)
+
+
+def _lowest_ess_scalars(post: Any, var_names: list[str], keep: int,
+                        first: dict[str, float] | None = None) -> Any:
+    """The ``keep`` scalars of ``var_names`` with the lowest bulk ESS (with ``first``, a value
+    per table label such as a p-value: the smallest of those first, the ESS among equals),
+    each a variable of its own, in the variables' element order.
+
+    Named like the tables (``means[1, x2]``), a long feature name shortened in its middle
+    ("…"), a "/" written "∕" (a DataTree refuses it in a name: "mg/dL" failed the trace plot);
+    each variable's ``attrs["label"]`` is the table's label."""
     import arviz as az
     import xarray as xr
 
     from .diagnostics import _element_label
 
     ess = az.ess(post[var_names], method="bulk")
-    entries = []  # (ESS, position, label, draws)
+    entries = []  # (first, ESS, position, label, shown, draws)
+    taken: set[str] = set()
     for name in var_names:
         da = post[name].transpose("chain", "draw", ...)
         extra = da.dims[2:]
         for index in np.ndindex(*da.shape[2:]):
             at = dict(zip(extra, index, strict=True))
             value = float(ess[name].isel(at)) if extra else float(ess[name])
-            entries.append((value if np.isfinite(value) else np.inf, len(entries),
-                            _element_label(da, index, extra), da.isel(at)))
-    chosen = sorted(sorted(entries, key=lambda e: (e[0], e[1]))[:keep], key=lambda e: e[1])
-    return xr.Dataset({label: (("chain", "draw"), draws.to_numpy())
-                       for _, _, label, draws in chosen},
+            label = _element_label(da, index, extra)
+            coords = [_ellipsize(da[d].values[i] if d in da.coords else i, _NAME_CHARS)
+                      for d, i in zip(extra, index, strict=True)]
+            shown = (f"{name}[{', '.join(coords)}]" if coords else name).replace("/", "\u2215")
+            while shown in taken:  # two long names alike at both ends
+                shown += "\u2032"
+            taken.add(shown)
+            p = (first or {}).get(label, np.nan)
+            entries.append((p if np.isfinite(p) else np.inf,
+                            value if np.isfinite(value) else np.inf, len(entries), label,
+                            shown, da.isel(at)))
+    chosen = sorted(sorted(entries, key=lambda e: e[:3])[:keep], key=lambda e: e[2])
+    return xr.Dataset({shown: xr.DataArray(draws.to_numpy(), dims=("chain", "draw"),
+                                           attrs={"label": label})
+                       for *_, label, shown, draws in chosen},
                       coords={d: post[d].to_numpy() for d in ("chain", "draw")})
 
 
 def plot_rank(result: BayesResult, var_names=_DIAGNOSED,
-              ax: Axes | None = None, pvalues: dict[str, float] | None = None) -> Figure:
+              ax: Axes | None = None, pvalues: dict[str, float] | None = None,
+              max_scalars: int | None = RANK_MAX_SCALARS) -> Figure:
     """Fractional rank ECDF per chain (``arviz.plot_rank``), with a chain legend.
 
     Each line is one chain's ECDF of the fractional ranks of its draws among all chains'
@@ -1276,6 +1609,12 @@ def plot_rank(result: BayesResult, var_names=_DIAGNOSED,
     figure, or in the place of the subplot ``ax`` (removed), as in :func:`plot_trace`.
     ``pvalues``: the rank check's own p-values (:attr:`Diagnostics.rank_pvalues` of these
     variables), when the caller has them: the test is the costliest part of the figure.
+
+    With more than ``max_scalars`` scalars (None: no limit) only the ``max_scalars`` with the
+    smallest rank p-values (the lowest bulk ESS among equal ones) are drawn, in their usual
+    order, and the title says so: 54 scalars (D=8, K=6) exceeded ArviZ's 40 panels. The
+    level stays the check's, over every scalar. Each panel is named as in the tables, a long
+    feature name shortened; a flagged panel has a red frame.
     """
     import arviz as az
     import xarray as xr
@@ -1283,51 +1622,76 @@ def plot_rank(result: BayesResult, var_names=_DIAGNOSED,
 
     from .diagnostics import rank_test_draws, rank_uniformity_pvalues
 
+    result = _posterior_result(result, "plot_rank")
     post = result.idata["posterior"].to_dataset()
-    present = [v for v in var_names if v in post]
+    present = _diagnosed_variables(post, var_names)
+    max_scalars = _scalar_limit(max_scalars)
     family = 1.0 - float(rcParams["stats.envelope_prob"])
     # The very draws the rank check tests (thinned, at most RANK_TEST_MAX_DRAWS per chain).
     draws = rank_test_draws(post[present])
-    tested = xr.DataTree.from_dict({"posterior": draws})
     if pvalues is None:  # the verdict's own (Diagnostics.rank_pvalues): the same test
         pvalues = rank_uniformity_pvalues(draws, thinned=True)
     # The check's per-scalar (Bonferroni) level: over the scalars with a p-value (a constant
     # one, K=1's weight, has none).
-    level = family / max(sum(np.isfinite(p) for p in pvalues.values()), 1)
+    tested_scalars = sum(np.isfinite(p) for p in pvalues.values())
+    level = family / max(tested_scalars, 1)
+    total = sum(int(np.prod(draws[v].shape[2:])) for v in present)
+    keep = total if max_scalars is None else min(total, max_scalars)
+    # One variable per scalar (named as in the tables, a long feature name shortened): the
+    # panels to draw, and their titles to match the p-values by.
+    shown = _lowest_ess_scalars(draws, present, keep, first=pvalues)
+    tested = xr.DataTree.from_dict({"posterior": shown})
     with warnings.catch_warnings(), _arviz_grid(ax) as figure_kwargs:
         warnings.simplefilter("ignore")
         # ArviZ's test (mtc_c) draws no band; its y limits are the DKW bound at the test's
         # level (x 1.3): kept as an axis, they are the scale a reader judges a line by.
-        pc = az.plot_rank(tested, var_names=present, backend="matplotlib",
+        pc = az.plot_rank(tested, var_names=list(shown.data_vars), backend="matplotlib",
                           thin=False, envelope_prob=1.0 - level, figure_kwargs=figure_kwargs,
                           visuals={"remove_axis": False})
         _chain_legend(pc)
     own = pc.viz["figure"].item()  # the grid's figure (a SubFigure with ``ax``)
     figure = own.get_figure(root=True)
-    _rank_pvalue_texts(figure, pvalues, level)
-    tested_scalars = sum(np.isfinite(p) for p in pvalues.values())
-    own.suptitle(f"Rank ECDF per chain; p-value of the rank test, flagged (red) below "
-                 f"{level:.2g} (family-wise {family:.2g}, Bonferroni over {tested_scalars} "
-                 "scalars)", fontsize="medium")
-    for panel in figure.axes:
+    _rank_pvalue_texts(own, {name: pvalues.get(da.attrs["label"], np.nan)
+                             for name, da in shown.data_vars.items()}, level)
+    heading = (f"Rank ECDF per chain; p-value of the rank test, flagged (red) below "
+               f"{level:.2g} (family-wise {family:.2g}, Bonferroni over {tested_scalars} "
+               "scalars)")
+    if keep < total:
+        heading += (f"\nThe {keep} of {total} scalars with the smallest rank p-values "
+                    "(the tables show every one)")
+    own.suptitle(heading, fontsize="medium")
+    for panel in own.axes:
         if panel.get_title():  # a rank panel (not the legend's)
             panel.axhline(0.0, color="0.6", lw=0.6, zorder=0)
             panel.tick_params(axis="y", labelsize="x-small")
-    if figure.axes:
-        figure.supylabel("chain's rank ECDF - uniform ECDF", fontsize="small")
+            panel.set_title(_wrap(panel.get_title(), _panel_characters(own, panel)),
+                            fontsize="medium")
+    if own.axes:
+        own.supylabel("chain's rank ECDF - uniform ECDF", fontsize="small")
     return figure
 
 
-def _rank_pvalue_texts(figure: Figure, pvalues: dict[str, float], level: float) -> None:
+def _panel_characters(own: Any, panel: Axes, points_per_character: float = 6.5) -> int:
+    """Characters of a 10 pt title that fit across ``panel``'s cell of its grid (a title
+    wider than its panel ran into its neighbours' and the legend)."""
+    spec = panel.get_subplotspec()
+    columns = spec.get_gridspec().ncols if spec is not None else 1
+    width = own.bbox.width / own.get_figure(root=True).dpi * 72 / columns
+    return max(int(0.9 * width / points_per_character), 12)
+
+
+def _rank_pvalue_texts(figure: Any, pvalues: dict[str, float], level: float) -> None:
     """ArviZ writes each panel's p-value as "p=0.00(α=0.00)", two decimals that show neither
     a small p nor a Bonferroni level: write the p-value to two significant digits (the
     p-values the rank check computed, matched to the panels by their titles,
-    "name\ncoordinates"), red with "flagged" when below ``level`` (which the figure's title
-    gives once), inside the panel's top left corner (ArviZ's sat on the frame)."""
+    "name\ncoordinates" or a scalar's own name), red with "flagged" when below ``level``
+    (which the figure's title gives once), inside the panel's top left corner (ArviZ's sat
+    on the frame); a flagged panel gets a red frame, to be seen at a glance."""
 
     for ax in figure.axes:
         name, _, coords = ax.get_title().partition("\n")
         p = pvalues.get(f"{name}[{coords}]" if coords else name)
+        p = None if p is None or not np.isfinite(p) else p
         for text in ax.texts:
             if text.get_text().startswith("p="):
                 flagged = p is not None and p < level
@@ -1335,6 +1699,9 @@ def _rank_pvalue_texts(figure: Figure, pvalues: dict[str, float], level: float) 
                 text.set_text(f"{shown} (flagged)" if flagged else shown)
                 text.set(transform=ax.transAxes, position=(0.02, 0.96), ha="left", va="top",
                          fontsize="x-small", color="red" if flagged else "0.2", clip_on=True)
+                if flagged:
+                    for spine in ax.spines.values():
+                        spine.set(visible=True, color="red", linewidth=2.0)
 
 
 def _row_numbers(result: Any, n: int) -> np.ndarray:
@@ -1393,17 +1760,42 @@ def _chain_legend(pc) -> None:
 def plot_energy(result: BayesResult, ax: Axes | None = None) -> Figure:
     """Marginal energy against energy transition distributions (``arviz.plot_energy``), with
     E-BFMI per chain: similar widths mean the sampler moves freely across energy levels. In a
-    new figure, or in the place of the subplot ``ax`` (removed), as in :func:`plot_trace`."""
+    new figure, or in the place of the subplot ``ax`` (removed), as in :func:`plot_trace`.
+    The title, the axis labels and the key say what is drawn, and the dashed line (E-BFMI
+    0.3, below which the sampler explores the energy levels poorly)."""
     import arviz as az
 
+    result = _posterior_result(result, "plot_energy")
     with warnings.catch_warnings(), _arviz_grid(ax) as figure_kwargs:
         warnings.simplefilter("ignore")
         pc = az.plot_energy(result.idata, backend="matplotlib", figure_kwargs=figure_kwargs)
-    figure = pc.viz["figure"].item().get_figure(root=True)
-    for panel in figure.axes:  # the E-BFMI panel: one row per chain, no chain 0.5
-        if panel.get_ylabel().lower() == "chain":
+    own = pc.viz["figure"].item()
+    threshold = []
+    for panel in own.axes:
+        if panel.get_ylabel().lower() == "chain":  # E-BFMI: one row per chain, no chain 0.5
             panel.yaxis.set_major_locator(MaxNLocator(integer=True))
-    return figure
+            panel.set(title="E-BFMI per chain", xlabel="E-BFMI", ylabel="chain")
+            threshold = [line for line in panel.lines if line.get_linestyle() == "--"]
+        else:
+            panel.set(xlabel="energy (centred)")
+    _energy_key(own, threshold[:1])
+    own.suptitle("Marginal energy against energy transitions (draw to draw)\nsimilar "
+                 "widths: the sampler moves freely across energy levels", fontsize="medium")
+    return own.get_figure(root=True)
+
+
+def _energy_key(own: Any, threshold: list) -> None:
+    """ArviZ's key ("marginal", "transition") in words, with the E-BFMI panel's dashed line."""
+    names = {"marginal": "marginal energy", "transition": "energy transition"}
+    handles, labels = [], []
+    for key in list(own.legends):
+        handles += list(key.legend_handles)
+        labels += [names.get(t.get_text(), t.get_text()) for t in key.get_texts()]
+        key.remove()
+    handles += threshold
+    labels += ["E-BFMI 0.3: below it, poor\nexploration (a problem)"] * len(threshold)
+    if handles:  # lower: the title (wider than a subplot's place) ran into it at the top
+        own.legend(handles, labels, loc="outside right lower", fontsize="small")
 
 
 def plot_forest(result: BayesResult, interval: float = INTERVAL, axes: Any = None) -> Figure:
@@ -1420,13 +1812,23 @@ def plot_forest(result: BayesResult, interval: float = INTERVAL, axes: Any = Non
     ----------
     result : BayesResult
     interval : float
+        A probability in (0, 1).
     axes : sequence of Axes, optional
-        1 + D axes.
+        1 + D axes (weights, then the means of each feature); the figure is then the
+        caller's, and nothing is drawn outside these axes (the key goes in the first).
     """
+    result = _posterior_result(result, "plot_forest")
+    if isinstance(interval, bool) or not isinstance(interval, int | float) \
+            or not 0.0 < interval < 1.0:
+        raise ValueError(f"interval is a probability in (0, 1), e.g. 0.94; got {interval!r}")
     post = result.posterior
     em = result.em
     names = result.feature_names
     K, D = em.n_components, em.n_features
+    given = axes is not None
+    if given:
+        axes = _given_axes(axes, 1 + D, "plot_forest", f"1 + D = {1 + D} axes (the weights, "
+                           "then the means of each feature)")
     weights, em_weights = post["weights"].values.reshape(-1, K), em.weights
     if "noise_weight" in post:  # a row of its own in the weights' panel, in the noise colour
         weights = np.c_[weights, post["noise_weight"].values.reshape(-1)]
@@ -1434,24 +1836,29 @@ def plot_forest(result: BayesResult, interval: float = INTERVAL, axes: Any = Non
     panels = [("weights", weights, em_weights)]
     panels += [(f"mean of {f}", post["means"].values.reshape(-1, K, D)[:, :, i], em.means[:, i])
                for i, f in enumerate(names)]
-    if axes is None:
+    q = (1 - interval) / 2
+    # All the means' panels centred, or none: one way of reading them.
+    centred = any(_hidden_intervals(np.quantile(draws, [q, 1 - q], axis=0), em_value)
+                  for _, draws, em_value in panels[1:])
+    if not given:
         n = len(panels)
         cols = min(n, 4)
-        # + 2.1 inches: the titles, the tick labels and the key below the panels
-        fig = Figure(figsize=(3.2 * cols, 0.35 * K * ((n + cols - 1) // cols) + 2.1),
+        # + 2.1 inches: the titles, the tick labels and the key below the panels; wider
+        # columns for the centred panels' longer row labels ("component 0: 0.00883")
+        fig = Figure(figsize=((3.6 if centred else 3.2) * cols,
+                              0.35 * K * ((n + cols - 1) // cols) + 2.3),
                      layout="constrained")
         axes = fig.subplots((n + cols - 1) // cols, cols, squeeze=False).ravel()
         for a in axes[n:]:
             a.set_axis_off()
     else:
-        axes = np.atleast_1d(axes)
         fig = axes[0].figure
-    q = (1 - interval) / 2
     titles = _component_names(result, K)
-    # All the means' panels centred, or none: one way of reading them.
-    centred = any(_hidden_intervals(np.quantile(draws, [q, 1 - q], axis=0), em_value)
-                  for _, draws, em_value in panels[1:])
     for a, (title, draws, em_value) in zip(axes, panels, strict=False):
+        # A feature's name over at most two lines, shortened in its middle: one title as
+        # wide as its panel's row labels and bars ran into the next panel's and off the
+        # figure's edge ("mean of x2 − its posterior median" at D=5 already).
+        title = _wrap(title, 24)
         n = draws.shape[1]  # K, or K + 1 with the noise weight (index K)
         rows = np.arange(n)[::-1]
         lo, q25, med, q75, hi = np.quantile(draws, [q, 0.25, 0.5, 0.75, 1 - q], axis=0)
@@ -1473,11 +1880,23 @@ def plot_forest(result: BayesResult, interval: float = INTERVAL, axes: Any = Non
         a.plot(em_value, rows, "x", color="black", markersize=7, label="EM")
         a.set_yticks(rows, labels)
         a.set_ylim(-0.7, n - 0.3)
-        a.set_title(title, fontsize="medium")
+        a.set_title(title, fontsize="small")
         a.grid(axis="x", alpha=0.3)
-    _forest_legend(fig, axes[0], interval)
-    fig.suptitle(f"Posterior median, 50% and {interval:.0%} intervals; EM estimate (x)")
+    _forest_legend(None if given else fig, axes[0], interval)
+    if not given:  # the caller's figure: nothing outside its axes (the key says it all)
+        fig.suptitle(f"Posterior median, 50% and {interval:.0%} intervals; EM estimate (x)")
     return fig
+
+
+def _given_axes(axes: Any, needed: int, figure: str, what: str) -> np.ndarray:
+    """The caller's ``axes`` (any nesting, flattened), or a one-line error when there are
+    fewer than the ``needed`` panels: too few were filled silently, a feature left out."""
+    axes = np.ravel(np.asarray(axes, dtype=object))
+    other = sorted({type(a).__name__ for a in axes if not isinstance(a, Axes)})
+    if len(axes) < needed or other:
+        raise ValueError(f"{figure} needs {what}; got {len(axes)}"
+                         + (f", not all Axes ({', '.join(other)})" if other else ""))
+    return axes
 
 
 def _hidden_intervals(bounds: np.ndarray, em_value: np.ndarray) -> bool:
@@ -1489,10 +1908,11 @@ def _hidden_intervals(bounds: np.ndarray, em_value: np.ndarray) -> bool:
     return bool(span > 0 and np.median(hi - lo) < 0.08 * span)
 
 
-def _forest_legend(fig: Figure, first: Axes, interval: float) -> None:
+def _forest_legend(fig: Figure | None, first: Axes, interval: float) -> None:
     """The forest plot's key, where it covers no interval: in the figure's margin below the
     panels (a constrained layout makes room), else to the right of the first panel. Inside a
-    panel ("best") it still hid the upper end of a weight's interval."""
+    panel ("best") it still hid the upper end of a weight's interval; but in the caller's
+    axes (``fig`` None) it stays inside the first one: nothing drawn outside them."""
     from matplotlib.lines import Line2D
 
     handles = [Line2D([], [], marker="o", ls="", color="white", mec="0.3", markersize=5,
@@ -1500,7 +1920,9 @@ def _forest_legend(fig: Figure, first: Axes, interval: float) -> None:
                Line2D([], [], color="0.3", lw=4, label="50% interval"),
                Line2D([], [], color="0.3", lw=1.2, label=f"{interval:.0%} interval"),
                Line2D([], [], marker="x", ls="", color="black", markersize=7, label="EM")]
-    if fig.get_layout_engine() is not None:
+    if fig is None:
+        first.legend(handles=handles, loc="best", fontsize="x-small", framealpha=0.8)
+    elif fig.get_layout_engine() is not None:
         fig.legend(handles=handles, loc="outside lower center", ncols=len(handles),
                    fontsize="small", frameon=False)
     else:
@@ -1528,22 +1950,27 @@ def plot_ppc_density(result: BayesResult, n_replicates: int = 50, axes: Any = No
         Replicated data sets, each simulated from one random posterior draw (a thin curve
         each).
     axes : sequence of Axes, optional
-        One per feature.
+        One per feature; the figure is then the caller's, and nothing is drawn outside these
+        axes (no title: the key gives the number of replicates).
     random_state : int, optional
         Which posterior draws are replicated.
     """
+    result = _posterior_result(result, "plot_ppc_density")
+    _check_replicates(n_replicates)
     X, g = _ppc_data(result)
+    D = X.shape[1]
+    given = axes is not None
+    if given:  # before the simulation: a wrong call fails at once
+        axes = _given_axes(axes, D, "plot_ppc_density", f"one axes per feature ({D})")
     # The curves use at most _KDE_POINTS rows of each replicate, and a replicate's rows are
     # independent draws: simulating only that many is the same check (at N = 100,000 it was
     # 50 x 100,000 rows simulated for 5,000 used).
     n_simulated = min(len(X), _KDE_POINTS)
     xrep = _replicates(result, n_simulated, n_replicates, random_state)
-    D = X.shape[1]
-    if axes is None:
+    if not given:
         fig = Figure(figsize=(min(4.2 * D, 13), 3.4), layout="constrained")
         axes = fig.subplots(1, D, squeeze=False)[0]
     else:
-        axes = np.atleast_1d(axes)
         fig = axes[0].figure
     rng = np.random.default_rng(0)
     for i, a in enumerate(axes[:D]):
@@ -1564,13 +1991,38 @@ def plot_ppc_density(result: BayesResult, n_replicates: int = 50, axes: Any = No
                    alpha=0.15, lw=0.8, label="replicated" if s == 0 else None)
         a.plot(grid, stats.gaussian_kde(X[rows, i], weights=None if g is None else g[rows])(grid),
                color="black", lw=2, label="observed")
-        a.set(xlabel=result.feature_names[i], ylabel="density" if i == 0 else None)
+        # A long feature name on two lines at most (three in a narrow panel), as wide as its
+        # panel: in one line the names of neighbouring panels ran into each other.
+        width = _axes_characters(a)
+        a.set(xlabel=_wrap(result.feature_names[i], width, 2 if width >= 24 else 3),
+              ylabel="density" if i == 0 else None)
         a.tick_params(axis="y", labelsize="small")
+        # fewer ticks in narrower panels: at D=8 "−5.0 −2.5" ran together
+        a.xaxis.set_major_locator(MaxNLocator(nbins=5 if D < 5 else 4 if D < 7 else 3))
+        a.tick_params(axis="x", labelsize="small" if D >= 5 else "medium")
+    if given:  # the caller's figure: nothing outside its axes; the count in the key
+        axes[0].legend(fontsize="small", labels=[f"replicated ({xrep.shape[0]})", "observed"])
+        return fig
     axes[0].legend(fontsize="small")
     # One panel (4.2 inches) is too narrow for the title on one line.
     fig.suptitle(f"Posterior predictive check:{' ' if D > 1 else chr(10)}"
                  f"{xrep.shape[0]} replicated data sets")
     return fig
+
+
+def _check_replicates(n_replicates: Any, least: int = 1) -> None:
+    """``n_replicates``: a whole number >= ``least``, or a one-line error naming it."""
+    if isinstance(n_replicates, bool) or not isinstance(n_replicates, int | np.integer) \
+            or n_replicates < least:
+        raise ValueError(f"n_replicates must be an integer >= {least} (replicated data "
+                         f"sets, one posterior draw each); got {n_replicates!r}")
+
+
+def _axes_characters(a: Axes, points_per_character: float = 6.2) -> int:
+    """Characters of a 10 pt label that fit across the axes ``a`` (as laid out so far)."""
+    fig = a.get_figure(root=True)
+    width = a.get_position().width * fig.get_figwidth() * 72
+    return max(int(width / points_per_character), 12)
 
 
 def _ppc_data(result: BayesResult) -> tuple[np.ndarray, np.ndarray | None]:
@@ -1614,8 +2066,12 @@ def _ppc_statistics(X: np.ndarray, names) -> list[tuple[str, Any]]:
             return (a * b).sum(-1) / np.sqrt((a * a).sum(-1) * (b * b).sum(-1))
         return stat
 
+    def label(i, j):  # long names: one a line, each shortened (they ran off the panel)
+        a, b = (_ellipsize(names[k], 36) for k in (i, j))
+        return f"corr({a}, {b})" if len(a) + len(b) <= 30 else f"corr({a},\n{b})"
+
     pairs = [(i, j) for i in range(D) for j in range(i + 1, D)][:6]
-    return [(f"corr({names[i]}, {names[j]})", corr(i, j)) for i, j in pairs]
+    return [(label(i, j), corr(i, j)) for i, j in pairs]
 
 
 def plot_ppc_statistics(result: BayesResult, n_replicates: int = 200, axes: Any = None,
@@ -1633,16 +2089,23 @@ def plot_ppc_statistics(result: BayesResult, n_replicates: int = 200, axes: Any 
     result : BayesResult
     n_replicates : int
         Replicated data sets (one random posterior draw each), whose statistics make the
-        histograms and the p-values.
+        histograms and the p-values; at least 2.
     axes : sequence of Axes, optional
-        One per statistic (a new figure lays them out in up to three columns).
+        One per statistic (a new figure lays them out in up to three columns); the figure
+        is then the caller's, and nothing is drawn outside these axes (no title).
     random_state : int, optional
         Which posterior draws are replicated.
     """
+    result = _posterior_result(result, "plot_ppc_statistics")
+    _check_replicates(n_replicates, least=2)  # one replicate: no distribution to compare
     X, _ = _ppc_data(result)
-    xrep = _replicates(result, len(X), n_replicates, random_state)
     checks = _ppc_statistics(X, result.feature_names)
-    if axes is None:
+    given = axes is not None
+    if given:  # before the simulation: a wrong call fails at once
+        axes = _given_axes(axes, len(checks), "plot_ppc_statistics",
+                           f"one axes per statistic ({len(checks)})")
+    xrep = _replicates(result, len(X), n_replicates, random_state)
+    if not given:
         n = len(checks)
         cols = min(n, 3)
         rows = (n + cols - 1) // cols
@@ -1651,7 +2114,6 @@ def plot_ppc_statistics(result: BayesResult, n_replicates: int = 200, axes: Any 
         for a in axes[n:]:
             a.set_axis_off()
     else:
-        axes = np.atleast_1d(axes)
         fig = axes[0].figure
     for a, (label, stat) in zip(axes, checks, strict=False):
         # missing values: the complete rows of the data, and the same rows of every replicate
@@ -1661,6 +2123,10 @@ def plot_ppc_statistics(result: BayesResult, n_replicates: int = 200, axes: Any 
         a.hist(values, bins=30, color="C0", alpha=0.6)
         a.axvline(observed, color="black", lw=2)
         a.set(xlabel=label, yticks=[], title=f"p = {p:.2f}")
+        # at most 5 ticks: 0.025 apart (D=5), their labels ran together
+        a.xaxis.set_major_locator(MaxNLocator(nbins=5))
+    if given:  # the caller's figure: nothing drawn outside its axes
+        return fig
     # One or two panels are too narrow for the title on one line.
     sep = " " if len(checks) >= 3 else "\n"
     fig.suptitle(f"Joint predictive check:{sep}{xrep.shape[0]} replicated data sets "

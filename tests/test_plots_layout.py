@@ -105,8 +105,9 @@ def test_membership_row_labels_do_not_overlap():
     # the most uncertain point keeps its label; the title says how many fit
     certainty = em.predict_proba(X).max(axis=1)
     assert str(int(np.argmin(certainty))) in {t.get_text() for t in labels}
-    assert len(labels) < 15 and f"the 15 most uncertain points ({len(labels)} labelled)" \
-        in ax.get_title()
+    # the clump's points are spaced out (one circle among them): the title says so
+    assert len(labels) < 15 and f"the 15 most uncertain points, spaced ({len(labels)} " \
+        "labelled)" in ax.get_title()
     # apart points: every label
     few = plots.plot_membership(em, X, n_uncertain=2).axes[0]
     assert sum(t.get_text().isdigit() for t in few.texts) == 2
@@ -437,7 +438,7 @@ def test_trace_of_many_scalars_draws_the_lowest_ess_ones(tiny_fit):
     try:
         assert fig._suptitle.get_text().startswith("The 3 of 6 scalars with the lowest bulk "
                                                    "ESS")
-        drawn = [a.get_ylabel() for a in fig.axes if a.get_ylabel() in values]
+        drawn = [a.get_xlabel() for a in fig.axes if a.get_xlabel() in values]
         assert drawn == [name for name in values if name in lowest]  # usual order
     finally:
         plt.close(fig)
@@ -445,5 +446,417 @@ def test_trace_of_many_scalars_draws_the_lowest_ess_ones(tiny_fit):
     try:
         assert len([a for a in fig.axes if a.get_xlabel() == "Draw"]) == 6
         assert not (fig._suptitle and "lowest bulk ESS" in fig._suptitle.get_text())
+    finally:
+        plt.close(fig)
+
+
+# --------------------------------------------------------------------------------------------
+# 11. QA (EM/data figures): limits hold the ellipses and contours; titles and notes say what
+#     is drawn and what is not; crowded scatters; bad arguments
+# --------------------------------------------------------------------------------------------
+def _ellipse_lines(ax):
+    return [line for line in ax.lines if len(line.get_xdata()) > 2]
+
+
+def _scaled_mixture() -> pd.DataFrame:
+    """QA's columns at 1e-3 and 1e5 scale: three unit-variance groups, rescaled."""
+    rng = np.random.default_rng(7)
+    means = np.array([[0, 0], [4, 4], [0, 5.0]])
+    z = rng.choice(3, 600, p=np.ones(3) / 3)
+    X = np.empty((600, 2))
+    for k in range(3):
+        X[z == k] = rng.multivariate_normal(means[k], np.eye(2), (z == k).sum())
+    return pd.DataFrame(X * [1e-3, 1e5], columns=["small", "large"])
+
+
+@pytest.mark.filterwarnings("ignore:reg_covar")  # as in QA: the small column is floored
+@pytest.mark.parametrize("case", ["spherical", "scales"])
+def test_classification_and_overlay_limits_hold_the_ellipses(old_faithful, case):
+    """QA: the classification figure set its axes by the data alone, cutting the ellipses
+    (columns at 1e-3 and 1e5); a spherical fit's circles (one variance for eruptions and
+    waiting, so 10 minutes wide on an eruptions axis of 4) showed as two flat lines in both
+    figures."""
+    if case == "spherical":
+        X, em = old_faithful, fit_em(old_faithful, 2, covariance_type="spherical",
+                                     random_state=0)
+    else:
+        X = _scaled_mixture()
+        em = fit_em(X, 3, n_init=3, random_state=0)
+    for figure in (plots.plot_classification, plots.plot_overlay):
+        ax = figure(em, X=X).axes[0]
+        ellipses = _ellipse_lines(ax)
+        assert len(ellipses) == em.n_components
+        assert all(_inside(ax, line.get_xdata(), line.get_ydata()) for line in ellipses), \
+            (figure.__name__, ax.get_xlim(), ax.get_ylim())
+
+
+def test_density_limits_hold_the_outer_contour(old_faithful):
+    """QA: Old Faithful K=3: the outer (95%) contour ran off the top and the left."""
+    from matplotlib.contour import ContourSet
+
+    em = fit_em(old_faithful, 3, n_init=3, random_state=0)
+    ax = plots.plot_density(em, old_faithful).axes[0]
+    (contour,) = [a for a in ax.get_children() if isinstance(a, ContourSet)]
+    segments = [seg for level in contour.allsegs for seg in level]
+    xy = np.concatenate(segments)
+    assert _inside(ax, xy[:, 0], xy[:, 1]), (ax.get_xlim(), ax.get_ylim())
+    # whole: every contour a closed line (one cut by the edge of the grid ends open there)
+    assert all(np.allclose(seg[0], seg[-1]) for seg in segments)
+
+
+def test_ellipse_titles_say_level_and_source(old_faithful, tiny_fit, tmp_path):
+    em = fit_em(old_faithful, 2, random_state=0)
+    lines = plots.plot_classification(em, old_faithful).axes[0].get_title().split("\n")
+    assert len(lines) == 2 and lines[1].endswith("95% ellipses of the EM fit")
+    bayes = plots.plot_classification(tiny_fit).axes[0].get_title()
+    assert bayes.endswith("95% ellipses of the posterior median")
+    X3 = np.c_[old_faithful.to_numpy(),
+               np.random.default_rng(0).normal(0, 1, len(old_faithful))]
+    grid = plots.plot_classification(fit_em(X3, 2, random_state=0), X3)
+    assert grid._suptitle.get_text().split("\n")[1] == "95% ellipses of the EM fit"
+    animation = plots.animate_em(old_faithful, 2, tmp_path / "em.gif", max_iter=2)
+    title = animation._fig.axes[0].get_title()
+    assert title.split("\n")[1] == "95% ellipses of the fit after this iteration"
+
+
+def test_notes_clear_of_the_legend_and_noise_points_are_crosses():
+    """QA: "47 noise point(s) beyond the axes" sat under the legend; the noise points were
+    tiny black dots."""
+    rng = np.random.default_rng(4)
+    X = np.r_[rng.normal([0, 0], 1, (200, 2)), rng.normal([4, 4], 1, (200, 2)),
+              rng.normal([0, 5], 1, (200, 2)), rng.uniform(-10, 15, (60, 2))]
+    em = fit_em(X, 3, noise=True, n_init=3, random_state=0)
+    for figure in (plots.plot_classification, plots.plot_membership, plots.plot_overlay):
+        fig = figure(em, X=X)
+        ax = fig.axes[0]
+        fig.draw_without_rendering()
+        (note,) = [t for t in ax.texts if "beyond the axes" in t.get_text()]
+        assert not note.get_window_extent().overlaps(ax.get_legend().get_window_extent())
+        if figure is not plots.plot_overlay:
+            (legend,) = [h for h, t in zip(ax.get_legend().legend_handles,
+                                           ax.get_legend().get_texts(), strict=True)
+                         if t.get_text() == "noise"]
+            assert legend.get_marker() == "x"
+
+
+def test_plot_data_names_checks_and_says_which_features():
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame(rng.normal(size=(300, 2)), columns=["height", "weight"])
+    ax = plots.plot_data(frame).axes[0]
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("height", "weight")
+    with pytest.raises(ValueError, match="feature_names: got 3 name"):
+        plots.plot_data(frame, feature_names=("a", "b", "c"))
+    with pytest.raises(ValueError, match="empty"):
+        plots.plot_data(np.empty((0, 2)))
+    wide = pd.DataFrame(rng.normal(size=(300, 8)), columns=[f"f{i}" for i in range(8)])
+    wide.iloc[0, 0] = 40.0  # a far point: its note above the bars, not on them
+    fig = plots.plot_data(wide)
+    assert len(fig.axes) == plots.MAX_PAIR_FEATURES ** 2
+    assert fig._suptitle.get_text().split("\n")[1] == ("6 of 8 features (the first); "
+                                                       "not shown: f6, f7")
+    first = fig.axes[0]
+    (note,) = [t for t in first.texts if "beyond the axes" in t.get_text()]
+    fig.draw_without_rendering()
+    bottom = first.transData.inverted().transform(note.get_window_extent().p0)[1]
+    assert bottom > max(p.get_height() for p in first.patches)
+
+
+@pytest.mark.parametrize("figure", ["classification", "density", "overlay"])
+def test_pair_grids_say_which_features_are_left_out(figure):
+    rng = np.random.default_rng(3)
+    means = np.eye(8)[:3] * 5
+    X = pd.DataFrame(np.concatenate([rng.normal(m, 1, (100, 8)) for m in means]),
+                     columns=[f"feature_{i}" for i in range(8)])
+    em = fit_em(X, 3, random_state=0)
+    fig = getattr(plots, f"plot_{figure}")(em, X=X)
+    lines = fig._suptitle.get_text().split("\n")
+    assert len(lines) == 2 and lines[1].startswith("6 of 8 features (the most separating); "
+                                                   "not shown: ")
+    assert len(fig.axes) == 36
+
+
+@pytest.mark.parametrize("figure", ["classification", "density", "overlay", "membership"])
+def test_rows_missing_a_coordinate_are_counted(figure):
+    rng = np.random.default_rng(4)
+    X = np.r_[rng.normal([0, 0], 1, (200, 2)), rng.normal([4, 4], 1, (200, 2))]
+    X[:30:3, 0] = np.nan
+    X[1:30:3, 1] = np.nan
+    em = fit_em(X, 2, random_state=0)
+    ax = getattr(plots, f"plot_{figure}")(em, X=X).axes[0]
+    assert "20 missing a coordinate: not shown" in [t.get_text() for t in ax.texts]
+
+
+def test_crowded_scatter_fades_and_circles_spread():
+    """QA: 20,000 opaque points drew solid blobs; the 10 most uncertain sat on one spot."""
+    rng = np.random.default_rng(6)
+    X = np.r_[rng.normal([0, 0], 1, (6000, 2)), rng.normal([3, 3], 1, (6000, 2))]
+    em = fit_em(X, 2, random_state=0)
+    ax = plots.plot_classification(em, X).axes[0]
+    assert all(c.get_alpha() < 0.4 for c in ax.collections)
+    ax = plots.plot_membership(em, X).axes[0]
+    circles = next(c for c in ax.collections if c.get_sizes()[0] == 70).get_offsets()
+    assert len(circles) == 10
+    scaled = (circles - [ax.get_xlim()[0], ax.get_ylim()[0]]) / \
+        [np.ptp(ax.get_xlim()), np.ptp(ax.get_ylim())]
+    gaps = [np.hypot(*(a - b)) for a, b in itertools.combinations(scaled, 2)]
+    assert min(gaps) >= plots._CIRCLE_SPACING and "spaced" in ax.get_title()
+
+
+def test_bad_per_point_arguments_raise_one_line_errors(old_faithful):
+    X = old_faithful.to_numpy()
+    em = fit_em(X, 2, random_state=0)
+    for call, match in (
+            (lambda: plots.plot_classification(em, X, labelled=np.ones(5, bool)), "labelled"),
+            (lambda: plots.plot_membership(em, X, labelled=np.ones(5, bool)), "labelled"),
+            (lambda: plots.plot_membership(em, X, rows=np.arange(3)), "rows"),
+            (lambda: plots.plot_membership(em, X, n_uncertain=-1), "n_uncertain")):
+        with pytest.raises(ValueError, match=match) as error:
+            call()
+        assert "\n" not in str(error.value)
+
+
+# --------------------------------------------------------------------------------------------
+# QA: the posterior's diagnostic figures with many scalars, long names, given axes, bad calls
+# --------------------------------------------------------------------------------------------
+_LONG_NAMES = ["serum cholesterol concentration at baseline visit (mg/dL)",
+               "systolic blood pressure measured seated (second reading)",
+               "body mass index computed from self-reported height and weight",
+               "fasting plasma glucose after twelve hours overnight",
+               "resting heart rate in beats per minute, supine position",
+               "waist circumference measured at the iliac crest (cm)",
+               "high density lipoprotein cholesterol fraction level",
+               "estimated glomerular filtration rate (CKD-EPI 2021)"]
+
+
+def _posterior_stand_in(D: int, K: int, names=None, seed: int = 0):
+    """A BayesResult around an EM fit (D features, K components), its draws jittered about
+    the estimate: no sampling (as test_report's stand-ins)."""
+    import xarray as xr
+
+    from bayesgmm.posterior import BayesResult
+    from bayesgmm.priors import Priors, Standardisation
+    from bayesgmm.relabel import LabelSwitchingReport
+
+    rng = np.random.default_rng(seed)
+    centres = 4.0 * np.eye(max(D, K))[:K, :D]
+    X = pd.DataFrame(np.vstack([rng.normal(c, 1.0, (100, D)) for c in centres]),
+                     columns=names or [f"x{i}" for i in range(D)])
+    em = fit_em(X, K, random_state=seed, n_init=3)
+    C, S = 2, 100
+    w = em.weights * np.exp(0.05 * rng.standard_normal((C, S, K)))
+    w /= w.sum(axis=-1, keepdims=True)
+    m = em.means + 0.05 * rng.standard_normal((C, S, K, D))
+    cov = np.broadcast_to(em.covariances, (C, S, *em.covariances.shape)).copy()
+    features = list(em.feature_names)
+    coords = {"chain": [0, 1], "draw": np.arange(S), "component": np.arange(K),
+              "feature": features, "feature_bis": features}
+    post = xr.Dataset({"weights": (("chain", "draw", "component"), w),
+                       "means": (("chain", "draw", "component", "feature"), m),
+                       "covariances": (("chain", "draw", "component", "feature", "feature_bis"),
+                                       cov)}, coords=coords)
+    stats = xr.Dataset({"diverging": (("chain", "draw"), np.zeros((C, S), bool)),
+                        "energy": (("chain", "draw"), rng.standard_normal((C, S)))},
+                       coords={"chain": [0, 1], "draw": np.arange(S)})
+    Xv = X.to_numpy(dtype=float)
+    tree = xr.DataTree.from_dict({
+        "posterior": post, "sample_stats": stats,
+        "observed_data": xr.Dataset({"x": (("observation", "feature"), Xv)},
+                                    coords={"feature": features})})
+    perms = np.broadcast_to(np.arange(K), (C, S, K))
+    return BayesResult(tree, em, Priors(), Standardisation.from_data(Xv, "full"), "full",
+                       LabelSwitchingReport.from_permutations(perms), {"random_state": seed})
+
+
+@pytest.fixture(scope="module")
+def long_d5():
+    return _posterior_stand_in(5, 4, _LONG_NAMES[:5])
+
+
+@pytest.fixture(scope="module")
+def long_d8():
+    return _posterior_stand_in(8, 6, _LONG_NAMES)
+
+
+def _shown_texts(fig):
+    """(text, box) of every text drawn: the figures' (and subfigures') titles and legends,
+    each panel's titles, axis labels, texts, legend and tick labels (of the ticks in view)."""
+    from matplotlib.axes import Axes
+    from matplotlib.figure import SubFigure
+
+    fig.draw_without_rendering()
+    texts = []
+    for f in [fig, *fig.findobj(SubFigure)]:
+        texts += [f._suptitle, f._supxlabel, f._supylabel, *f.texts]
+        texts += [t for key in f.legends for t in key.get_texts()]
+    for ax in fig.findobj(Axes):
+        if not ax.get_visible() or not ax.axison:
+            continue
+        texts += [ax.title, ax._left_title, ax._right_title, ax.xaxis.label, ax.yaxis.label,
+                  *ax.texts]
+        if ax.get_legend():
+            texts += ax.get_legend().get_texts()
+        for axis in (ax.xaxis, ax.yaxis):
+            lo, hi = sorted(axis.get_view_interval())
+            for tick in axis.get_major_ticks():
+                if lo - 1e-9 * (hi - lo) <= tick.get_loc() <= hi + 1e-9 * (hi - lo):
+                    texts += [tick.label1, tick.label2]
+    unique = {id(t): t for t in texts if t is not None}  # a figure is found twice
+    return [(t.get_text(), t.get_window_extent()) for t in unique.values()
+            if t.get_visible() and t.get_text().strip()]
+
+
+def _assert_nothing_overlaps_or_is_cut(fig):
+    frame = fig.bbox
+    drawn = _shown_texts(fig)
+    for text, box in drawn:
+        assert frame.x0 - 1 <= box.x0 and box.x1 <= frame.x1 + 1, f"cut: {text!r}"
+        assert frame.y0 - 1 <= box.y0 and box.y1 <= frame.y1 + 1, f"cut: {text!r}"
+    for (a, box_a), (b, box_b) in itertools.combinations(drawn, 2):
+        inter_w = min(box_a.x1, box_b.x1) - max(box_a.x0, box_b.x0)
+        inter_h = min(box_a.y1, box_b.y1) - max(box_a.y0, box_b.y0)
+        assert inter_w <= 1 or inter_h <= 1, f"{a!r} overlaps {b!r}"
+
+
+def test_rank_plot_of_many_scalars_draws_the_smallest_pvalues(long_d8):
+    """QA: D=8, K=6 (54 scalars) failed on ArviZ's 40 subplots, and the report's rank figure
+    with it; now the 16 with the smallest rank p-values, in their usual order, said so."""
+    import matplotlib.pyplot as plt
+
+    from bayesgmm.diagnostics import _element_label
+
+    post = long_d8.posterior
+    labels = [_element_label(post["weights"], (k,), ("component",)) for k in range(6)]
+    labels += [_element_label(post["means"], (k, i), ("component", "feature"))
+               for k in range(6) for i in range(8)]
+    rng = np.random.default_rng(0)
+    pvalues = dict(zip(labels, rng.uniform(0.01, 1.0, len(labels)), strict=True))
+    smallest = sorted(pvalues, key=pvalues.get)[:plots.RANK_MAX_SCALARS]
+    fig = plots.plot_rank(long_d8, pvalues=pvalues)
+    try:
+        assert "The 16 of 54 scalars with the smallest rank p-values" in \
+            fig._suptitle.get_text()
+        shown = [t.get_text() for a in fig.axes for t in a.texts
+                 if t.get_text().startswith("p=")]
+        assert shown == [f"p={pvalues[label]:.2g}" for label in labels if label in smallest]
+        _assert_nothing_overlaps_or_is_cut(fig)
+    finally:
+        plt.close(fig)
+
+
+@pytest.mark.parametrize("figure", ["plot_forest", "plot_rank", "plot_trace",
+                                    "plot_ppc_statistics", "plot_ppc_density"])
+@pytest.mark.parametrize("case", ["long_d5", "long_d8"])
+def test_posterior_figures_with_long_names_overlap_and_cut_nothing(figure, case, request):
+    """QA: 50+ character feature names ran panel titles into each other and off the figure
+    (forest, rank), piled the trace's y labels into a block, cut the predictive check's
+    x labels at both ends; its D=5 tick labels ran together. (A "/" in a name failed the
+    trace plot.)"""
+    import matplotlib.pyplot as plt
+
+    result = request.getfixturevalue(case)
+    kwargs = {"n_replicates": 5} if figure.startswith("plot_ppc") else {}
+    fig = getattr(plots, figure)(result, **kwargs)
+    try:
+        _assert_nothing_overlaps_or_is_cut(fig)
+    finally:
+        plt.close(fig)
+
+
+def test_short_names_are_kept_whole_and_long_ones_shortened_in_the_middle():
+    assert plots._wrap("x2", 10) == "x2" and plots._ellipsize("x2", 10) == "x2"
+    short = plots._ellipsize(_LONG_NAMES[0], 28)
+    assert len(short) <= 28 and short.startswith("serum") and short.endswith("(mg/dL)")
+    wrapped = plots._wrap("mean of " + _LONG_NAMES[1], 24)
+    lines = wrapped.split("\n")
+    assert len(lines) == 2 and all(len(line) <= 24 for line in lines)
+    assert lines[0].startswith("mean of systolic") and lines[1].endswith("reading)")
+
+
+def test_too_few_axes_raise_and_given_axes_keep_the_callers_figure_bare(tiny_fit):
+    """QA: plot_forest(axes=[ax]) drew only the weights, plot_ppc_density(axes=[ax]) dropped
+    the second feature, silently; both wrote a title over the caller's figure."""
+    for call, match in (
+            (lambda ax: plots.plot_forest(tiny_fit, axes=[ax]), r"1 \+ D = 3 axes.*got 1"),
+            (lambda ax: plots.plot_ppc_density(tiny_fit, axes=[ax], n_replicates=3),
+             r"one axes per feature \(2\); got 1"),
+            (lambda ax: plots.plot_ppc_statistics(tiny_fit, axes=[], n_replicates=3),
+             r"one axes per statistic \(1\); got 0")):
+        with pytest.raises(ValueError, match=match) as error:
+            call(Figure().add_subplot())
+        assert "\n" not in str(error.value)
+    for draw, n in ((lambda axes: plots.plot_forest(tiny_fit, axes=axes), 3),
+                    (lambda axes: plots.plot_ppc_density(tiny_fit, axes=axes,
+                                                         n_replicates=3), 2),
+                    (lambda axes: plots.plot_ppc_statistics(tiny_fit, axes=axes,
+                                                            n_replicates=3), 1)):
+        fig = Figure(figsize=(4 * n, 3), layout="constrained")
+        axes = fig.subplots(1, n, squeeze=False)[0]
+        assert draw(axes) is fig
+        assert fig._suptitle is None and not fig.legends and not fig.texts
+        assert all(a.has_data() for a in axes)
+
+
+@pytest.mark.parametrize("figure", ["plot_forest", "plot_trace", "plot_rank", "plot_energy",
+                                    "plot_ppc_density", "plot_ppc_statistics"])
+def test_posterior_figures_refuse_an_em_fit_in_one_line(tiny_fit, figure):
+    """QA: an EMResult raised AttributeError ('EMResult' object has no attribute 'idata')."""
+    with pytest.raises(ValueError, match=f"{figure} needs a posterior.*fit_bayes.*"
+                                         "plot_overlay") as error:
+        getattr(plots, figure)(tiny_fit.em)
+    assert "\n" not in str(error.value)
+
+
+def test_bad_posterior_figure_arguments_are_named(tiny_fit):
+    """QA: n_replicates=0 was reported as "max_draws", interval=94 as "Quantiles must be in
+    the range [0, 1]", an unknown var_names as a grid of 0 rows or a NoneType."""
+    for call, match in (
+            (lambda: plots.plot_ppc_density(tiny_fit, n_replicates=0), "n_replicates"),
+            (lambda: plots.plot_ppc_statistics(tiny_fit, n_replicates=-5), "n_replicates"),
+            (lambda: plots.plot_ppc_density(tiny_fit, n_replicates=2.5), "n_replicates"),
+            (lambda: plots.plot_forest(tiny_fit, interval=94), r"probability in \(0, 1\)"),
+            (lambda: plots.plot_forest(tiny_fit, interval=0), r"probability in \(0, 1\)"),
+            (lambda: plots.plot_trace(tiny_fit, var_names=("foo",)),
+             "'foo' not in the posterior; valid names: weights, means"),
+            (lambda: plots.plot_rank(tiny_fit, var_names=("weights", "foo")),
+             "'foo' not in the posterior; valid names: weights, means"),
+            (lambda: plots.plot_trace(tiny_fit, max_scalars=0), "max_scalars")):
+        with pytest.raises(ValueError, match=match) as error:
+            call()
+        assert "\n" not in str(error.value)
+
+
+def test_energy_plot_says_what_it_shows(tiny_fit):
+    """QA: no title, no x label, and the dashed line at 0.3 unexplained."""
+    import matplotlib.pyplot as plt
+
+    fig = plots.plot_energy(tiny_fit)
+    try:
+        assert "Marginal energy against energy transitions" in fig._suptitle.get_text()
+        titles = {a.get_title() for a in fig.axes}
+        assert "E-BFMI per chain" in titles
+        assert {a.get_xlabel() for a in fig.axes} >= {"E-BFMI", "energy (centred)"}
+        key = {t.get_text() for leg in fig.legends for t in leg.get_texts()}
+        assert {"marginal energy", "energy transition"} <= key
+        assert any(k.startswith("E-BFMI 0.3") for k in key)
+        _assert_nothing_overlaps_or_is_cut(fig)
+    finally:
+        plt.close(fig)
+
+
+def test_a_flagged_rank_panel_has_a_red_frame(tiny_fit):
+    """QA: a failing scalar was marked only by small red text."""
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import to_rgba
+
+    pvalues = dict(tiny_fit.diagnostics().rank_pvalues)
+    flagged = "means[0, eruptions]"
+    pvalues = {k: (1e-6 if k == flagged else max(p, 0.5)) for k, p in pvalues.items()}
+    fig = plots.plot_rank(tiny_fit, pvalues=pvalues)
+    try:
+        panels = [a for a in fig.axes if any(t.get_text().startswith("p=") for t in a.texts)]
+        red = [all(s.get_edgecolor() == to_rgba("red") for s in a.spines.values())
+               for a in panels]
+        marked = ["(flagged)" in t.get_text() for a in panels for t in a.texts]
+        assert len(panels) == 6 and sum(marked) == 1 and red == marked
     finally:
         plt.close(fig)
