@@ -425,7 +425,7 @@ def test_diagnostic_figures_show_the_noise_weight(fitted_all):
     # the same scalars in both
     from bayesgmm.diagnostics import RANK_VARIABLES
 
-    assert plots._DIAGNOSED == RANK_VARIABLES
+    assert plots._common._DIAGNOSED == RANK_VARIABLES
     assert "noise_weight" in result.diagnostics().rank_pvalues
 
 

@@ -39,7 +39,7 @@ def _inside(ax, x, y) -> bool:
 def test_membership_shows_the_pair_that_separates_every_component():
     X = _joint_separation_data()
     em = fit_em(X, 3, n_init=5, random_state=0)
-    assert plots._two_most_separating(em.weights, em.means, em.full_covariances) == (0, 1)
+    assert plots.fit._two_most_separating(em.weights, em.means, em.full_covariances) == (0, 1)
     title = plots.plot_membership(em, X).axes[0].get_title()
     assert "of a and b (the most separating pair)" in title
 
@@ -55,9 +55,9 @@ def test_most_separating_pair_among_twenty_features():
     covariances = np.broadcast_to(np.eye(D), (K, D, D)).copy()
     covariances[:, 7, 13] = covariances[:, 13, 7] = 0.95
     weights = np.full(K, 1 / K)
-    assert plots._two_most_separating(weights, means, covariances) == (7, 13)
+    assert plots.fit._two_most_separating(weights, means, covariances) == (7, 13)
     # one component: nothing to separate, a valid pair all the same
-    assert plots._two_most_separating(weights[:1], means[:1], covariances[:1]) == (0, 1)
+    assert plots.fit._two_most_separating(weights[:1], means[:1], covariances[:1]) == (0, 1)
 
 
 # --------------------------------------------------------------------------------------------
@@ -229,7 +229,7 @@ def test_the_mixture_band_is_not_drawn_in_a_component_colour():
     fig = Figure()
     ax = fig.subplots()
     S = 20
-    plots._overlay_1d(ax, x, np.array([0.5, 0.5]), np.array([0.0, 5.0]), np.ones(2),
+    plots.fit._overlay_1d(ax, x, np.array([0.5, 0.5]), np.array([0.0, 5.0]), np.ones(2),
                       np.full((S, 2), 0.5), rng.normal([0, 5], 0.1, (S, 2)), np.ones((S, 2)))
     band = next(c for c in ax.collections if c.get_label().endswith("band"))
     assert band.get_facecolor()[0][:3] == pytest.approx(to_rgba("black")[:3])
@@ -249,10 +249,10 @@ def test_contour_levels_with_noise_come_from_the_gaussians_points():
     levels = {}
     for name, k in (("all", None), ("claimed", keep)):
         ax = Figure().subplots()
-        plots._contours(ax, X2, w, m, c, keep=k)
+        plots.fit._contours(ax, X2, w, m, c, keep=k)
         (contour,) = [a for a in ax.get_children() if isinstance(a, ContourSet)]
         levels[name] = contour.levels
-    at_claimed = plots._density_2d(X2[:300], w, m, c)
+    at_claimed = plots.fit._density_2d(X2[:300], w, m, c)
     assert levels["claimed"][0] == pytest.approx(np.quantile(at_claimed, 0.05))
     assert levels["all"][0] < 0.1 * levels["claimed"][0]
 
@@ -277,9 +277,9 @@ def test_gross_outliers_without_noise_are_noted_not_shown(old_faithful, figure):
 def test_bulk_keeps_a_small_far_group_joined_by_its_points_and_drops_isolated_ones():
     rng = np.random.default_rng(0)
     x = np.r_[rng.normal(0, 1, 300), rng.normal(8, 1, 30)]  # a 9% group: all of it
-    assert plots._bulk(x).all()
+    assert plots._common._bulk(x).all()
     far = np.r_[x, 60.0, -45.0, np.nan]
-    assert plots._bulk(far).sum() == x.size
+    assert plots._common._bulk(far).sum() == x.size
     three = np.c_[far, far + rng.normal(0, 0.3, far.size), far - rng.normal(0, 1, far.size)]
     em = fit_em(three[:-1], 2, random_state=0)
     grid = plots.plot_density(em, X=three[:-1])
@@ -299,7 +299,7 @@ def test_grid_legend_with_long_entries_fits_the_figure():
     fig.subplots(3, 3)
     extra = [Line2D([], [], label="posterior mixture density (diagonal)"),
              Line2D([], [], label="its 94% band"), Line2D([], [], label="EM")]
-    plots._legend_below(fig, [f"component {k} (a long label)" for k in range(4)], 4, extra)
+    plots.fit._legend_below(fig, [f"component {k} (a long label)" for k in range(4)], 4, extra)
     (legend,) = fig.legends
     fig.draw_without_rendering()
     box, page = legend.get_window_extent(), fig.bbox
@@ -345,7 +345,7 @@ def test_membership_title_fits_the_figure_with_long_names():
                                                   "width_of_the_sample_mm")
     # few labels, none over another circled point
     labels = [t for t in ax.texts if t.get_text().isdigit()]
-    assert 0 < len(labels) <= plots._MAX_LABELS
+    assert 0 < len(labels) <= plots.fit._MAX_LABELS
 
 
 # --------------------------------------------------------------------------------------------
@@ -372,7 +372,7 @@ def test_one_dimensional_density_has_tick_labels_and_a_distinct_band(galaxies):
     ax = Figure().subplots()
     rng = np.random.default_rng(0)
     S = 20
-    plots._overlay_1d(ax, x[:, 0], em.weights, em.means[:, 0], em.full_covariances[:, 0, 0],
+    plots.fit._overlay_1d(ax, x[:, 0], em.weights, em.means[:, 0], em.full_covariances[:, 0, 0],
                       np.tile(em.weights, (S, 1)), em.means[None, :, 0] + rng.normal(0, 1, (S, 3)),
                       np.tile(em.full_covariances[:, 0, 0], (S, 1)))
     band = next(c for c in ax.collections if c.get_label().endswith("band"))
@@ -599,7 +599,7 @@ def test_crowded_scatter_fades_and_circles_spread():
     scaled = (circles - [ax.get_xlim()[0], ax.get_ylim()[0]]) / \
         [np.ptp(ax.get_xlim()), np.ptp(ax.get_ylim())]
     gaps = [np.hypot(*(a - b)) for a, b in itertools.combinations(scaled, 2)]
-    assert min(gaps) >= plots._CIRCLE_SPACING and "spaced" in ax.get_title()
+    assert min(gaps) >= plots.fit._CIRCLE_SPACING and "spaced" in ax.get_title()
 
 
 def test_bad_per_point_arguments_raise_one_line_errors(old_faithful):
@@ -763,10 +763,11 @@ def test_posterior_figures_with_long_names_overlap_and_cut_nothing(figure, case,
 
 
 def test_short_names_are_kept_whole_and_long_ones_shortened_in_the_middle():
-    assert plots._wrap("x2", 10) == "x2" and plots._ellipsize("x2", 10) == "x2"
-    short = plots._ellipsize(_LONG_NAMES[0], 28)
+    assert plots.diagnostics._wrap("x2", 10) == "x2"
+    assert plots.diagnostics._ellipsize("x2", 10) == "x2"
+    short = plots.diagnostics._ellipsize(_LONG_NAMES[0], 28)
     assert len(short) <= 28 and short.startswith("serum") and short.endswith("(mg/dL)")
-    wrapped = plots._wrap("mean of " + _LONG_NAMES[1], 24)
+    wrapped = plots.diagnostics._wrap("mean of " + _LONG_NAMES[1], 24)
     lines = wrapped.split("\n")
     assert len(lines) == 2 and all(len(line) <= 24 for line in lines)
     assert lines[0].startswith("mean of systolic") and lines[1].endswith("reading)")

@@ -128,13 +128,14 @@ def test_predictive_check_compares_with_the_rows_the_weights_stand_for(tiny_fit)
     n = tiny_fit.idata["observed_data"].sizes["observation"]
     g = np.arange(n) % 3  # whole numbers: the rows repeated; zeros: left out
     result, _ = _with_observed(tiny_fit, sample_weight=g.astype(float))
-    X, weights = report.plots._ppc_data(result)
+    X, weights = report.plots.diagnostics._ppc_data(result)
     assert weights is None and len(X) == g.sum()
-    np.testing.assert_array_equal(X[1:3], np.repeat(report.plots._data(result)[2:3], 2, axis=0))
+    np.testing.assert_array_equal(X[1:3], np.repeat(report.plots._common._data(result)[2:3], 2,
+                                                    axis=0))
     fig = report.plots.plot_ppc_density(result, n_replicates=3)
     assert len(fig.axes) == 2
     result, _ = _with_observed(tiny_fit, sample_weight=np.linspace(0.5, 1.5, n))
-    X, weights = report.plots._ppc_data(result)
+    X, weights = report.plots.diagnostics._ppc_data(result)
     assert len(X) == n and weights is not None
     assert len(report.plots.plot_ppc_statistics(result, n_replicates=5).axes) >= 1
 

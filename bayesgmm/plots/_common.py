@@ -1,0 +1,297 @@
+"""The figures' shared parts: constants, colours, docstrings, data and estimate accessors, axis
+limits from the bulk of the data, notes of what a panel leaves out.
+
+Where it sits: the surface layer (:mod:`bayesgmm.plots`); imports the input checks, and EM's
+result and the posterior for annotations only; imported by :mod:`bayesgmm.plots.fit` and
+:mod:`bayesgmm.plots.diagnostics`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from .._validation import check_data
+
+if TYPE_CHECKING:  # the posterior module imports ArviZ: an EM-only figure must not need it
+    from ..em import EMResult
+    from ..posterior import BayesResult
+
+
+# Ellipses enclose this much probability of each Gaussian component.
+ELLIPSE_LEVEL = 0.95
+# The posterior intervals and bands of every figure: ArviZ's default, as in every table.
+INTERVAL = 0.94
+# Pair grids show at most this many features (the most separating ones beyond).
+MAX_PAIR_FEATURES = 6
+_DATA_COLOR = "0.55"
+# The trace and rank plots' variables: diagnostics.RANK_VARIABLES, the verdict's rank test's
+# (not imported from there: it loads ArviZ, which an EM report never needs; a test checks).
+_DIAGNOSED = ("weights", "noise_weight", "means")
+# Scalars a trace plot draws at most (the lowest bulk ESS first): two panels a row each.
+TRACE_MAX_SCALARS = 16
+# Panels a rank plot draws at most (the smallest rank p-values first): a 4 x 4 grid. 54
+# scalars (D=8, K=6) exceeded ArviZ's 40 subplots and the report's rank figure failed.
+RANK_MAX_SCALARS = 16
+# Characters of a feature name a diagnostic figure writes at most (more: "…" in its middle).
+_NAME_CHARS = 28
+# The whole mixture's density: black in every figure, so that it is never read as a component
+# (components take the C0, C1, ... colours).
+_MIXTURE_COLOR = "black"
+_EM_STYLE = {"color": "black", "linestyle": "--", "linewidth": 1.8}
+# The numpydoc text of parameters that several plots share, written once: ``_shared_docs``
+# puts it where a docstring says ``{name}``.
+_PARAMETER_DOCS = {
+    "result_and_data": "result : BayesResult or EMResult\n"
+                       "    X : array-like (N, D), optional\n"
+                       "        Required for an EMResult; default for a BayesResult: its "
+                       "training data.",
+    "ax": "ax : Axes, optional\n        Only for D <= 2.",
+    "proba": "proba : MembershipProbabilities, optional\n"
+             "        Reuse ``result.predict_proba(X)`` when already computed (BayesResult).",
+}
+
+
+def _shared_docs(func):
+    """``func`` with each ``{name}`` in its docstring replaced by ``_PARAMETER_DOCS[name]``."""
+    for name, text in _PARAMETER_DOCS.items():
+        func.__doc__ = func.__doc__.replace("{" + name + "}", text)
+    return func
+
+
+def _component_color(k: int, n_gaussians: int | None = None) -> str:
+    """Component k's colour; with ``n_gaussians`` given, k == n_gaussians is the noise."""
+    if n_gaussians is not None and k == n_gaussians:
+        return _NOISE_COLOR
+    return f"C{k % 10}"
+
+
+def _component_names(fit: Any, n_gaussians: int) -> list[str]:
+    """What every figure calls the components: ``"component 0 (long)"`` for a component whose
+    known label is ``long`` (the tables' :func:`~bayesgmm.observation_record.component_titles`,
+    from the fit's record), ``"component 1"`` otherwise, and ``"noise"`` last (index
+    ``n_gaussians``: a noise component's column)."""
+    from ..observation_record import component_titles
+
+    return [f"component {t}" for t in component_titles(fit, n_gaussians)] + ["noise"]
+
+
+_NOISE_COLOR = "black"  # apart from the grey of the size legend and of C7
+
+
+def _mark_labelled(ax, X: np.ndarray, labelled: Any, i: int, j: int | None) -> None:
+    """Ring the points whose component was known (``labelled``: bool (N,) or None)."""
+    if labelled is None or not np.any(labelled):
+        return
+    sel = np.asarray(labelled, dtype=bool)
+    y = X[sel, j] if j is not None else np.zeros(int(sel.sum()))
+    ax.scatter(X[sel, i], y, s=46, facecolors="none", edgecolors="black", lw=0.6,
+               marker="s", label="known label")
+
+
+def _new_axes(ax: Axes | None, figsize=(6.4, 4.8)) -> tuple[Figure, Axes]:
+    if ax is not None:
+        return ax.figure, ax
+    fig = Figure(figsize=figsize, layout="constrained")
+    return fig, fig.add_subplot()
+
+
+def _new_grid(n_rows: int, n_cols: int, size: float = 2.6) -> tuple[Figure, np.ndarray]:
+    fig = Figure(figsize=(size * n_cols, size * n_rows), layout="constrained")
+    return fig, fig.subplots(n_rows, n_cols, squeeze=False)
+
+
+def _data(result: BayesResult) -> np.ndarray:
+    return np.asarray(result.idata["observed_data"]["x"].values, dtype=np.float64)
+
+
+def _is_bayes(result: Any) -> bool:
+    return hasattr(result, "idata")
+
+
+def _em_of(result: Any) -> EMResult:
+    return result.em if _is_bayes(result) else result
+
+
+def _fit_data(result: Any, X: Any) -> np.ndarray:
+    """The data to draw: ``X`` checked against the fit, or a posterior's training data."""
+    if X is None:
+        if not _is_bayes(result):
+            raise ValueError("an EMResult holds no data: pass X, the data it was fitted to "
+                             "(e.g. plot_density(em, X))")
+        return _data(result)
+    em = _em_of(result)
+    Xv, _ = check_data(X, n_features=em.n_features, feature_names=em.feature_names,
+                       allow_nan=True)  # NaN: a missing value, drawn where it can be
+    return Xv
+
+
+def _posterior_draws(result: BayesResult, n_draws: int, random_state: Any = 0):
+    """(weights (S, K), means (S, K, D), full covariances (S, K, D, D)) of ``n_draws`` draws."""
+    w, m, chol = result._draws(n_draws, random_state=random_state)
+    return w, m, chol @ np.swapaxes(chol, -1, -2)
+
+
+def _parameter_sets(result: Any, n_draws: int = 100, random_state: Any = 0):
+    """Posterior draws (S, ...) of a BayesResult; the estimate as one set (S = 1) of an EM fit."""
+    if _is_bayes(result):
+        return _posterior_draws(result, n_draws, random_state)
+    return result.weights[None], result.means[None], result.full_covariances[None]
+
+
+def _point_estimate(result: Any):
+    """(weights, means, full covariances) to draw components with: EM, or the posterior
+    median. Not the mean: a component's variance posterior can be so skewed (a small group,
+    galaxies K=3) that the mean draws a broad bump that no posterior draw looks like. The
+    covariance is the one of the elementwise median Cholesky factor (positive definite, and
+    in 1-D the median variance); the weights keep the mean's total (below 1 with noise)."""
+    if not _is_bayes(result):
+        return result.weights, result.means, result.full_covariances
+    w, m, chol = result._draws(None)
+    w_med = np.median(w, axis=0)
+    w_med *= w.mean(axis=0).sum() / w_med.sum()
+    L = np.median(chol, axis=0)
+    return w_med, np.median(m, axis=0), L @ np.swapaxes(L, -1, -2)
+
+
+def _membership(result: Any, X: np.ndarray) -> np.ndarray:
+    """(N, K) membership probabilities: posterior mean, or the EM responsibilities."""
+    return result.predict_proba(X).mean if _is_bayes(result) else result.predict_proba(X)
+
+
+def _pair_features(weights, means, covariances) -> list[int]:
+    """All features up to MAX_PAIR_FEATURES; beyond, the ones whose component means differ
+    most relative to the within-component spread (in their original order)."""
+    D = means.shape[1]
+    if D <= MAX_PAIR_FEATURES:
+        return list(range(D))
+    centre = weights @ means
+    between = weights @ (means - centre) ** 2
+    within = weights @ np.diagonal(covariances, axis1=1, axis2=2)
+    return sorted(np.argsort(between / within)[::-1][:MAX_PAIR_FEATURES].tolist())
+
+
+def _robust_limits(x: np.ndarray, pad: float = 0.08) -> tuple[float, float]:
+    """Axis limits from the data (padded), so a few wild posterior draws cannot stretch them."""
+    lo, hi = float(np.nanmin(x)), float(np.nanmax(x))  # NaN: a missing coordinate
+    span = hi - lo if hi > lo else max(abs(hi), 1.0)
+    return lo - pad * span, hi + pad * span
+
+
+def _claimed(proba: np.ndarray, n_components: int) -> np.ndarray | None:
+    """With a noise component (``proba``'s extra last column): the points the Gaussian
+    components claim. The axes of a 2-D figure are set around them, so that a few far
+    outliers, which the noise component takes, do not shrink the clusters to a dot."""
+    if proba.shape[1] == n_components:
+        return None
+    keep = np.argmax(proba, axis=1) != n_components
+    return keep if keep.sum() >= 2 and not keep.all() else None
+
+
+# The bulk of a feature (:func:`_bulk`): from its central 95% (the 2.5% and 97.5% quantiles)
+# outwards through the sorted values until a gap wider than this share of that range.
+_BULK_GAP = 0.25
+
+
+def _bulk(x: np.ndarray, keep: np.ndarray | None = None) -> np.ndarray:
+    """bool (N,): the observed values of ``x`` (in ``keep``, :func:`_claimed`, when given)
+    that make the bulk of the data, so that a few gross outliers do not stretch an axis and
+    shrink the clusters to a dot (with or without a noise component).
+
+    From the central 95% of the values the bulk extends outwards through the sorted values
+    until a gap wider than ``_BULK_GAP`` (a quarter) of that central range: a long tail or a
+    small far group joined by its points stays; isolated far points are left out (a figure
+    counts them in a note, :func:`_note_outside`)."""
+    ok = ~np.isnan(x) if keep is None else ~np.isnan(x) & keep
+    v = np.sort(x[ok])
+    if v.size < 10:
+        return ok
+    q0, q1 = np.quantile(v, [0.025, 0.975])
+    if not q1 > q0:
+        return ok
+    wide = np.diff(v) > _BULK_GAP * (q1 - q0)  # wide[n]: the gap between v[n] and v[n + 1]
+    start, stop = int(np.searchsorted(v, q0)), int(np.searchsorted(v, q1, "right")) - 1
+    below, above = np.flatnonzero(wide[:start]), np.flatnonzero(wide[stop:])
+    lo = v[below[-1] + 1] if below.size else v[0]
+    hi = v[stop + above[0]] if above.size else v[-1]
+    return ok & (x >= lo) & (x <= hi)
+
+
+def _limits(x: np.ndarray, keep: np.ndarray | None = None) -> tuple[float, float]:
+    """:func:`_robust_limits` of the bulk of ``x`` (:func:`_bulk`), of its points in ``keep``
+    (:func:`_claimed`) when given."""
+    bulk = _bulk(x, keep)
+    if bulk.sum() < 2:  # nothing left to set the axis by: all of it
+        bulk = ~np.isnan(x)
+    return _robust_limits(x[bulk]) if bulk.any() else _robust_limits(x)
+
+
+def _note_outside(ax: Axes, x: np.ndarray, y: np.ndarray | None = None,
+                  keep: np.ndarray | None = None) -> None:
+    """Say how many points lie beyond the axes (set around the bulk of the data,
+    :func:`_limits`): "noise point(s)" when ``keep`` (:func:`_claimed`) is given and every
+    one of them is a noise point; and, on a line of its own, how many are not drawn for a
+    missing coordinate (NaN in ``x`` or ``y``). ``y`` None: a 1-D panel (only ``x`` counts;
+    the note goes at the top, clear of the rug and the jittered points along the bottom, and
+    the panel grows by a line so that it sits above the tallest bar).
+    :func:`_clear_of_legend` moves a 2-D panel's note off its legend."""
+    (x0, x1), (y0, y1) = sorted(ax.get_xlim()), sorted(ax.get_ylim())
+    beyond = (x < x0) | (x > x1)
+    missing = np.isnan(x)
+    if y is not None:
+        beyond |= (y < y0) | (y > y1)
+        missing |= np.isnan(y)
+    outside, absent = int(np.sum(beyond)), int(np.sum(missing))
+    lines = []
+    if outside:
+        noise = keep is not None and not np.any(beyond & keep)
+        lines.append(f"{outside} {'noise ' if noise else ''}point(s) beyond the axes")
+    if absent:
+        lines.append(f"{absent} missing {'a coordinate' if y is not None else 'this feature'}"
+                     ": not shown")
+    if not lines:
+        return
+    if y is None:
+        bottom, top = ax.get_ylim()
+        ax.set_ylim(bottom, top + (0.08 + 0.07 * len(lines)) * (top - bottom))
+    note = ax.annotate("\n".join(lines), (0.99, 0.01 if y is not None else 0.98),
+                       xycoords="axes fraction", ha="right",
+                       va="bottom" if y is not None else "top", fontsize=7.5, color="0.25")
+    note._bayesgmm_note = True
+
+
+# Where a 2-D panel's note may go (axes fraction, ha, va), in order: clear of the legend.
+_NOTE_PLACES = (((0.99, 0.01), "right", "bottom"), ((0.01, 0.01), "left", "bottom"),
+                ((0.99, 0.99), "right", "top"), ((0.01, 0.99), "left", "top"))
+
+
+def _clear_of_legend(ax: Axes) -> None:
+    """Move ``ax``'s note (:func:`_note_outside`) to the first corner where ``ax``'s legend
+    does not cover it (the legend's "best" place takes no account of text). Call it last."""
+    legend = ax.get_legend()
+    notes = [t for t in ax.texts if getattr(t, "_bayesgmm_note", False)]
+    if legend is None or not notes:
+        return
+    ax.get_figure(root=True).draw_without_rendering()
+    box = legend.get_window_extent()
+    for note in notes:
+        for xy, ha, va in _NOTE_PLACES:
+            note.xy = note.xyann = xy
+            note.set(ha=ha, va=va)
+            if not note.get_window_extent().overlaps(box):
+                break
+
+
+def _observed(x: np.ndarray) -> np.ndarray:
+    """A feature's observed values (NaN marks a missing one; histograms need them out)."""
+    return x[~np.isnan(x)]
+
+
+def _row_numbers(result: Any, n: int) -> np.ndarray:
+    """How the caller names each of the ``n`` fitted points: a posterior stores it (its index
+    label, else its row number; rows the fit dropped are skipped); otherwise 0, 1, ..."""
+    rows = getattr(result, "row_names", None)
+    return rows if rows is not None and len(rows) == n else np.arange(n)

@@ -1,0 +1,764 @@
+"""Figures of a posterior's diagnostics: trace, rank and energy plots (ArviZ's), the forest of
+the parameters against EM, and the posterior predictive checks.
+
+They need a :class:`~bayesgmm.BayesResult` (an EM fit is refused with a pointer to the figures
+that draw one).
+
+(Over 500 lines: five figures, with the shortening and wrapping of long names and the checks
+of their arguments that they share.)
+
+Where it sits: the surface layer (:mod:`bayesgmm.plots`); imports
+:mod:`bayesgmm.plots._common`, the input checks and the diagnostics (inside the functions);
+imported by the package's facade.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import warnings
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+from scipy import stats
+
+if TYPE_CHECKING:  # the posterior module imports ArviZ: an EM-only figure must not need it
+    from ..posterior import BayesResult
+
+from ._common import (
+    _DIAGNOSED,
+    _NAME_CHARS,
+    INTERVAL,
+    RANK_MAX_SCALARS,
+    TRACE_MAX_SCALARS,
+    _component_color,
+    _component_names,
+    _data,
+    _is_bayes,
+)
+
+
+# --------------------------------------------------------------------------------------------
+# diagnostics (ArviZ) and posterior predictive check
+# --------------------------------------------------------------------------------------------
+def plot_trace(result: BayesResult, var_names=_DIAGNOSED,
+               ax: Axes | None = None, max_scalars: int | None = TRACE_MAX_SCALARS) -> Figure:
+    """Trace and per-chain densities (``arviz.plot_trace_dist``), one colour per chain with a
+    chain legend; of the ``var_names`` the posterior has (the noise weight with a noise
+    component).
+
+    With more than ``max_scalars`` scalars (None: no limit) only the ``max_scalars`` with the
+    lowest bulk ESS are drawn, in their usual order, and the title says so: a row per scalar
+    ran to 36 rows (7,000 pixels) at K=6, D=5, and the slowest-mixing scalars are the ones a
+    trace plot is for (the rank plot and the tables show every one). Each scalar is named as
+    in the tables (``means[1, x2]``), a long feature name shortened in its middle ("…").
+
+    ArviZ lays out its own grid of panels: in a new figure, or, with ``ax`` (a subplot, e.g.
+    one of ``plt.subplots``), in that subplot's place in its figure (``ax`` itself is removed).
+    Returns the figure (the root figure when ``ax`` is given).
+    """
+    import arviz as az
+    import xarray as xr
+    from arviz_base import rc_context
+
+    result = _posterior_result(result, "plot_trace")
+    post = result.idata["posterior"].to_dataset()
+    var_names = _diagnosed_variables(post, var_names)
+    max_scalars = _scalar_limit(max_scalars)
+    total = sum(int(np.prod(post[v].shape[2:])) for v in var_names)
+    keep = total if max_scalars is None else min(total, max_scalars)
+    # One variable per scalar, named as in the tables: ArviZ's own labels ("means\n0, x2")
+    # wrote a long feature name in full down the trace panels' y axes, into one block.
+    shown = _lowest_ess_scalars(post, var_names, keep)
+    groups = {"posterior": shown}
+    if "sample_stats" in result.idata.children:  # ArviZ marks the divergent draws
+        groups["sample_stats"] = result.idata["sample_stats"].to_dataset()
+    tree, names, title = xr.DataTree.from_dict(groups), list(shown.data_vars), None
+    if keep < total:
+        title = (f"The {keep} of {total} scalars with the lowest bulk ESS (the rank "
+                 "plot and the tables show every one)")
+    # Two panels per scalar; ArviZ refuses more than rcParams["plot.max_subplots"] (40),
+    # which K + K D > 20 scalars exceed (K = 8 in 2-D, D = 8 with K = 3).
+    panels = 2 * keep
+    with warnings.catch_warnings(), _arviz_grid(ax) as figure_kwargs, \
+            rc_context({"plot.max_subplots": max(panels, 40)}):
+        warnings.simplefilter("ignore")
+        # Not compact: the means of different features live on different scales.
+        pc = az.plot_trace_dist(tree, var_names=names, backend="matplotlib", compact=False,
+                                figure_kwargs=figure_kwargs)
+        _chain_legend(pc)
+    own = pc.viz["figure"].item()
+    _trace_labels(own, names, keep)
+    if title:
+        own.suptitle(title, fontsize="medium")
+    return own.get_figure(root=True)
+
+
+def _trace_labels(own: Any, names: list[str], rows: int) -> None:
+    """The trace panels' y labels: ArviZ's, rotated, when every one fits in 60% of a row's
+    height; else all across, the coordinates on a second line, in a smaller font: rotated,
+    long ones ran into the rows above and below."""
+    root = own.get_figure(root=True)
+    row = root.get_size_inches()[1] * own.bbox.height / root.bbox.height / max(rows, 1)
+    fits = int(0.6 * row * 72 / 6.0)  # characters of a 10 pt label along 60% of a row
+    panels = [p for p in own.axes if p.get_ylabel() in names]
+    if all(len(p.get_ylabel()) <= fits for p in panels):
+        return
+    for panel in panels:
+        name, bracket, coords = panel.get_ylabel().partition("[")
+        panel.set_ylabel(f"{name}\n[{coords}" if bracket else name, rotation=0, ha="right",
+                         va="center", fontsize="small")
+
+
+def _posterior_result(result: Any, figure: str) -> Any:
+    """The BayesResult a posterior's figure draws (a fitted BayesianGMM's ``result_``), or a
+    one-line error that says what draws an EM fit instead."""
+    if not _is_bayes(result) and _is_bayes(getattr(result, "result_", None)):
+        return result.result_
+    if _is_bayes(result):
+        return result
+    raise ValueError(f"{figure} needs a posterior (a BayesResult from fit_bayes, or a fitted "
+                     f"BayesianGMM); got {type(result).__name__}: for an EM fit, "
+                     "plot_overlay, plot_classification, plot_density or plot_membership "
+                     "draw its estimate")
+
+
+def _diagnosed_variables(post: Any, var_names: Any) -> list[str]:
+    """The ``var_names`` the posterior has (the noise weight only with a noise component), or
+    a one-line error naming the valid ones."""
+    var_names = [var_names] if isinstance(var_names, str) else list(var_names)
+    valid = list(post.data_vars)
+    unknown = [v for v in var_names if v not in valid and v not in _DIAGNOSED]
+    present = [v for v in var_names if v in valid]
+    if unknown or not present:
+        raise ValueError(f"var_names: {', '.join(map(repr, unknown or var_names))} not in "
+                         f"the posterior; valid names: {', '.join(valid)}")
+    return present
+
+
+def _scalar_limit(value: Any) -> int | None:
+    """``max_scalars``: a whole number >= 1, or None (no limit)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+        raise ValueError(f"max_scalars must be an integer >= 1 (or None: every scalar); "
+                         f"got {value!r}")
+    return int(value)
+
+
+def _ellipsize(text: Any, width: int) -> str:
+    """``text`` in at most ``width`` characters: its middle replaced by "…" when longer (the
+    start and the end of a name tell names apart more often than its middle), whole words
+    dropped when the first and the last word fit, else characters."""
+    text = " ".join(str(text).split())
+    if len(text) <= width:
+        return text
+    words = text.split(" ")
+    head, tail = [], []
+    while len(head) + len(tail) < len(words):  # a word from the start, one from the end, ...
+        side, word = ((head, words[len(head)]) if len(head) <= len(tail)
+                      else (tail, words[len(words) - 1 - len(tail)]))
+        side.insert(len(side) if side is head else 0, word)
+        if len(" ".join(head)) + 3 + len(" ".join(tail)) > width:
+            side.remove(word)
+            break
+    if head and tail:
+        return " ".join(head) + " \u2026 " + " ".join(tail)
+    head = width // 2
+    tail = width - 1 - head
+    return text[:head].rstrip() + "\u2026" + text[len(text) - tail:].lstrip()
+
+
+def _wrap(text: Any, width: int, lines: int = 2) -> str:
+    """``text`` on at most ``lines`` lines of at most ``width`` characters: wrapped at spaces,
+    shortened in its middle ("…") when it does not fit."""
+    import textwrap
+
+    text = " ".join(str(text).split())
+    if len(text) <= width:
+        return text
+    budget = width * lines
+    while budget > width:  # words kept whole: "choles / terol" read as two words
+        parts = textwrap.wrap(_ellipsize(text, budget), width, break_on_hyphens=False,
+                              break_long_words=False)
+        if len(parts) <= lines and max(map(len, parts)) <= width:
+            return "\n".join(parts)
+        budget -= 2
+    return _ellipsize(text, width)
+
+
+def _lowest_ess_scalars(post: Any, var_names: list[str], keep: int,
+                        first: dict[str, float] | None = None) -> Any:
+    """The ``keep`` scalars of ``var_names`` with the lowest bulk ESS (with ``first``, a value
+    per table label such as a p-value: the smallest of those first, the ESS among equals),
+    each a variable of its own, in the variables' element order.
+
+    Named like the tables (``means[1, x2]``), a long feature name shortened in its middle
+    ("…"), a "/" written "∕" (a DataTree refuses it in a name: "mg/dL" failed the trace plot);
+    each variable's ``attrs["label"]`` is the table's label."""
+    import arviz as az
+    import xarray as xr
+
+    from ..diagnostics import _element_label
+
+    ess = az.ess(post[var_names], method="bulk")
+    entries = []  # (first, ESS, position, label, shown, draws)
+    taken: set[str] = set()
+    for name in var_names:
+        da = post[name].transpose("chain", "draw", ...)
+        extra = da.dims[2:]
+        for index in np.ndindex(*da.shape[2:]):
+            at = dict(zip(extra, index, strict=True))
+            value = float(ess[name].isel(at)) if extra else float(ess[name])
+            label = _element_label(da, index, extra)
+            coords = [_ellipsize(da[d].values[i] if d in da.coords else i, _NAME_CHARS)
+                      for d, i in zip(extra, index, strict=True)]
+            shown = (f"{name}[{', '.join(coords)}]" if coords else name).replace("/", "\u2215")
+            while shown in taken:  # two long names alike at both ends
+                shown += "\u2032"
+            taken.add(shown)
+            p = (first or {}).get(label, np.nan)
+            entries.append((p if np.isfinite(p) else np.inf,
+                            value if np.isfinite(value) else np.inf, len(entries), label,
+                            shown, da.isel(at)))
+    chosen = sorted(sorted(entries, key=lambda e: e[:3])[:keep], key=lambda e: e[2])
+    return xr.Dataset({shown: xr.DataArray(draws.to_numpy(), dims=("chain", "draw"),
+                                           attrs={"label": label})
+                       for *_, label, shown, draws in chosen},
+                      coords={d: post[d].to_numpy() for d in ("chain", "draw")})
+
+
+def plot_rank(result: BayesResult, var_names=_DIAGNOSED,
+              ax: Axes | None = None, pvalues: dict[str, float] | None = None,
+              max_scalars: int | None = RANK_MAX_SCALARS) -> Figure:
+    """Fractional rank ECDF per chain (``arviz.plot_rank``), with a chain legend.
+
+    Each line is one chain's ECDF of the fractional ranks of its draws among all chains'
+    draws, minus the uniform ECDF: flat near zero when the chains sample the same
+    distribution. Thinned and at the per-scalar level of
+    :func:`bayesgmm.diagnostics.diagnose`'s rank check (family-wise 0.01, Bonferroni), so a
+    panel is flagged exactly when that check fails. ArviZ lays out its own grid: in a new
+    figure, or in the place of the subplot ``ax`` (removed), as in :func:`plot_trace`.
+    ``pvalues``: the rank check's own p-values (:attr:`Diagnostics.rank_pvalues` of these
+    variables), when the caller has them: the test is the costliest part of the figure.
+
+    With more than ``max_scalars`` scalars (None: no limit) only the ``max_scalars`` with the
+    smallest rank p-values (the lowest bulk ESS among equal ones) are drawn, in their usual
+    order, and the title says so: 54 scalars (D=8, K=6) exceeded ArviZ's 40 panels. The
+    level stays the check's, over every scalar. Each panel is named as in the tables, a long
+    feature name shortened; a flagged panel has a red frame.
+    """
+    import arviz as az
+    import xarray as xr
+    from arviz_base import rcParams
+
+    from ..diagnostics import rank_test_draws, rank_uniformity_pvalues
+
+    result = _posterior_result(result, "plot_rank")
+    post = result.idata["posterior"].to_dataset()
+    present = _diagnosed_variables(post, var_names)
+    max_scalars = _scalar_limit(max_scalars)
+    family = 1.0 - float(rcParams["stats.envelope_prob"])
+    # The very draws the rank check tests (thinned, at most RANK_TEST_MAX_DRAWS per chain).
+    draws = rank_test_draws(post[present])
+    if pvalues is None:  # the verdict's own (Diagnostics.rank_pvalues): the same test
+        pvalues = rank_uniformity_pvalues(draws, thinned=True)
+    # The check's per-scalar (Bonferroni) level: over the scalars with a p-value (a constant
+    # one, K=1's weight, has none).
+    tested_scalars = sum(np.isfinite(p) for p in pvalues.values())
+    level = family / max(tested_scalars, 1)
+    total = sum(int(np.prod(draws[v].shape[2:])) for v in present)
+    keep = total if max_scalars is None else min(total, max_scalars)
+    # One variable per scalar (named as in the tables, a long feature name shortened): the
+    # panels to draw, and their titles to match the p-values by.
+    shown = _lowest_ess_scalars(draws, present, keep, first=pvalues)
+    tested = xr.DataTree.from_dict({"posterior": shown})
+    with warnings.catch_warnings(), _arviz_grid(ax) as figure_kwargs:
+        warnings.simplefilter("ignore")
+        # ArviZ's test (mtc_c) draws no band; its y limits are the DKW bound at the test's
+        # level (x 1.3): kept as an axis, they are the scale a reader judges a line by.
+        pc = az.plot_rank(tested, var_names=list(shown.data_vars), backend="matplotlib",
+                          thin=False, envelope_prob=1.0 - level, figure_kwargs=figure_kwargs,
+                          visuals={"remove_axis": False})
+        _chain_legend(pc)
+    own = pc.viz["figure"].item()  # the grid's figure (a SubFigure with ``ax``)
+    figure = own.get_figure(root=True)
+    _rank_pvalue_texts(own, {name: pvalues.get(da.attrs["label"], np.nan)
+                             for name, da in shown.data_vars.items()}, level)
+    heading = (f"Rank ECDF per chain; p-value of the rank test, flagged (red) below "
+               f"{level:.2g} (family-wise {family:.2g}, Bonferroni over {tested_scalars} "
+               "scalars)")
+    if keep < total:
+        heading += (f"\nThe {keep} of {total} scalars with the smallest rank p-values "
+                    "(the tables show every one)")
+    own.suptitle(heading, fontsize="medium")
+    for panel in own.axes:
+        if panel.get_title():  # a rank panel (not the legend's)
+            panel.axhline(0.0, color="0.6", lw=0.6, zorder=0)
+            panel.tick_params(axis="y", labelsize="x-small")
+            panel.set_title(_wrap(panel.get_title(), _panel_characters(own, panel)),
+                            fontsize="medium")
+    if own.axes:
+        own.supylabel("chain's rank ECDF - uniform ECDF", fontsize="small")
+    return figure
+
+
+def _panel_characters(own: Any, panel: Axes, points_per_character: float = 6.5) -> int:
+    """Characters of a 10 pt title that fit across ``panel``'s cell of its grid (a title
+    wider than its panel ran into its neighbours' and the legend)."""
+    spec = panel.get_subplotspec()
+    columns = spec.get_gridspec().ncols if spec is not None else 1
+    width = own.bbox.width / own.get_figure(root=True).dpi * 72 / columns
+    return max(int(0.9 * width / points_per_character), 12)
+
+
+def _rank_pvalue_texts(figure: Any, pvalues: dict[str, float], level: float) -> None:
+    """ArviZ writes each panel's p-value as "p=0.00(α=0.00)", two decimals that show neither
+    a small p nor a Bonferroni level: write the p-value to two significant digits (the
+    p-values the rank check computed, matched to the panels by their titles,
+    "name\ncoordinates" or a scalar's own name), red with "flagged" when below ``level``
+    (which the figure's title gives once), inside the panel's top left corner (ArviZ's sat
+    on the frame); a flagged panel gets a red frame, to be seen at a glance."""
+
+    for ax in figure.axes:
+        name, _, coords = ax.get_title().partition("\n")
+        p = pvalues.get(f"{name}[{coords}]" if coords else name)
+        p = None if p is None or not np.isfinite(p) else p
+        for text in ax.texts:
+            if text.get_text().startswith("p="):
+                flagged = p is not None and p < level
+                shown = f"p={p:.2g}" if p is not None else text.get_text().split("(")[0]
+                text.set_text(f"{shown} (flagged)" if flagged else shown)
+                text.set(transform=ax.transAxes, position=(0.02, 0.96), ha="left", va="top",
+                         fontsize="x-small", color="red" if flagged else "0.2", clip_on=True)
+                if flagged:
+                    for spine in ax.spines.values():
+                        spine.set(visible=True, color="red", linewidth=2.0)
+
+
+
+
+@contextlib.contextmanager
+def _arviz_grid(ax: Axes | None) -> Iterator[dict[str, Any]]:
+    """The ``figure_kwargs`` for an ArviZ grid plot, which then lays out its panels in a new
+    figure (``ax=None``) or in the place of the subplot ``ax``.
+
+    ArviZ's matplotlib backend makes every grid with ``pyplot.subplots`` (a new figure; its
+    ``figure_kwargs`` cannot name an existing one). With ``ax``, its grid-making function is
+    replaced, for this call only, by one that puts the grid in a SubFigure over ``ax``'s
+    subplot spec: the rest of ArviZ's drawing (aesthetics, legends) is unchanged.
+    """
+    if ax is None:
+        yield {"layout": "constrained"}
+        return
+    spec = ax.get_subplotspec() if isinstance(ax, Axes) else None
+    if spec is None:
+        raise ValueError("ax must be a subplot (an Axes from plt.subplots or "
+                         "fig.add_subplot) whose place the grid of panels takes; "
+                         f"got {type(ax).__name__}")
+    from arviz_plots.backend import matplotlib as backend
+
+    parent = ax.get_figure(root=False)
+    ax.remove()
+    sub = parent.add_subfigure(spec)
+    make_grid = backend.create_plotting_grid
+
+    def in_place(number, rows=1, cols=1, *, squeeze=True, sharex=False, sharey=False,
+                 **unused):
+        axes = sub.subplots(rows, cols, squeeze=squeeze, sharex=sharex, sharey=sharey)
+        for extra in np.ravel(axes)[number:]:
+            extra.set_axis_off()
+        return sub, axes
+
+    backend.create_plotting_grid = in_place
+    try:
+        yield {}
+    finally:
+        backend.create_plotting_grid = make_grid
+
+
+def _chain_legend(pc) -> None:
+    try:
+        pc.add_legend("chain", loc="outside right upper")
+    except (TypeError, AttributeError, ValueError):  # an older arviz-plots: no chain legend
+        pass
+
+
+def plot_energy(result: BayesResult, ax: Axes | None = None) -> Figure:
+    """Marginal energy against energy transition distributions (``arviz.plot_energy``), with
+    E-BFMI per chain: similar widths mean the sampler moves freely across energy levels. In a
+    new figure, or in the place of the subplot ``ax`` (removed), as in :func:`plot_trace`.
+    The title, the axis labels and the key say what is drawn, and the dashed line (E-BFMI
+    0.3, below which the sampler explores the energy levels poorly)."""
+    import arviz as az
+
+    result = _posterior_result(result, "plot_energy")
+    with warnings.catch_warnings(), _arviz_grid(ax) as figure_kwargs:
+        warnings.simplefilter("ignore")
+        pc = az.plot_energy(result.idata, backend="matplotlib", figure_kwargs=figure_kwargs)
+    own = pc.viz["figure"].item()
+    threshold = []
+    for panel in own.axes:
+        if panel.get_ylabel().lower() == "chain":  # E-BFMI: one row per chain, no chain 0.5
+            panel.yaxis.set_major_locator(MaxNLocator(integer=True))
+            panel.set(title="E-BFMI per chain", xlabel="E-BFMI", ylabel="chain")
+            threshold = [line for line in panel.lines if line.get_linestyle() == "--"]
+        else:
+            panel.set(xlabel="energy (centred)")
+    _energy_key(own, threshold[:1])
+    own.suptitle("Marginal energy against energy transitions (draw to draw)\nsimilar "
+                 "widths: the sampler moves freely across energy levels", fontsize="medium")
+    return own.get_figure(root=True)
+
+
+def _energy_key(own: Any, threshold: list) -> None:
+    """ArviZ's key ("marginal", "transition") in words, with the E-BFMI panel's dashed line."""
+    names = {"marginal": "marginal energy", "transition": "energy transition"}
+    handles, labels = [], []
+    for key in list(own.legends):
+        handles += list(key.legend_handles)
+        labels += [names.get(t.get_text(), t.get_text()) for t in key.get_texts()]
+        key.remove()
+    handles += threshold
+    labels += ["E-BFMI 0.3: below it, poor\nexploration (a problem)"] * len(threshold)
+    if handles:  # lower: the title (wider than a subplot's place) ran into it at the top
+        own.legend(handles, labels, loc="outside right lower", fontsize="small")
+
+
+def plot_forest(result: BayesResult, interval: float = INTERVAL, axes: Any = None) -> Figure:
+    """Forest plot of the weights and of the means of every feature, EM beside the posterior.
+
+    One panel per quantity (weights; the means of each feature, on its own scale); one row per
+    component: the posterior median (dot), 50% interval (thick) and ``interval`` equal-tailed
+    interval (thin), and the EM estimate (black x). A means panel whose intervals would be
+    narrower than the markers (well separated components: the axis spans the spread between
+    them) shows each row about its own posterior median ("mean of x - its posterior
+    median", the median in the row's label), so that the intervals and EM's distance show.
+
+    Parameters
+    ----------
+    result : BayesResult
+    interval : float
+        A probability in (0, 1).
+    axes : sequence of Axes, optional
+        1 + D axes (weights, then the means of each feature); the figure is then the
+        caller's, and nothing is drawn outside these axes (the key goes in the first).
+    """
+    result = _posterior_result(result, "plot_forest")
+    if isinstance(interval, bool) or not isinstance(interval, int | float) \
+            or not 0.0 < interval < 1.0:
+        raise ValueError(f"interval is a probability in (0, 1), e.g. 0.94; got {interval!r}")
+    post = result.posterior
+    em = result.em
+    names = result.feature_names
+    K, D = em.n_components, em.n_features
+    given = axes is not None
+    if given:
+        axes = _given_axes(axes, 1 + D, "plot_forest", f"1 + D = {1 + D} axes (the weights, "
+                           "then the means of each feature)")
+    weights, em_weights = post["weights"].values.reshape(-1, K), em.weights
+    if "noise_weight" in post:  # a row of its own in the weights' panel, in the noise colour
+        weights = np.c_[weights, post["noise_weight"].values.reshape(-1)]
+        em_weights = np.r_[em_weights, em.noise_weight]
+    panels = [("weights", weights, em_weights)]
+    panels += [(f"mean of {f}", post["means"].values.reshape(-1, K, D)[:, :, i], em.means[:, i])
+               for i, f in enumerate(names)]
+    q = (1 - interval) / 2
+    # All the means' panels centred, or none: one way of reading them.
+    centred = any(_hidden_intervals(np.quantile(draws, [q, 1 - q], axis=0), em_value)
+                  for _, draws, em_value in panels[1:])
+    if not given:
+        n = len(panels)
+        cols = min(n, 4)
+        # + 2.1 inches: the titles, the tick labels and the key below the panels; wider
+        # columns for the centred panels' longer row labels ("component 0: 0.00883")
+        fig = Figure(figsize=((3.6 if centred else 3.2) * cols,
+                              0.35 * K * ((n + cols - 1) // cols) + 2.3),
+                     layout="constrained")
+        axes = fig.subplots((n + cols - 1) // cols, cols, squeeze=False).ravel()
+        for a in axes[n:]:
+            a.set_axis_off()
+    else:
+        fig = axes[0].figure
+    titles = _component_names(result, K)
+    for a, (title, draws, em_value) in zip(axes, panels, strict=False):
+        # A feature's name over at most two lines, shortened in its middle: one title as
+        # wide as its panel's row labels and bars ran into the next panel's and off the
+        # figure's edge ("mean of x2 − its posterior median" at D=5 already).
+        title = _wrap(title, 24)
+        n = draws.shape[1]  # K, or K + 1 with the noise weight (index K)
+        rows = np.arange(n)[::-1]
+        lo, q25, med, q75, hi = np.quantile(draws, [q, 0.25, 0.5, 0.75, 1 - q], axis=0)
+        labels = titles[:n]
+        if title != "weights" and centred:
+            # Each interval would hide under its marker (the axis spans the spread between
+            # the components): every row about its own posterior median, which its label
+            # gives, on the scale of the intervals.
+            lo, q25, q75, hi, em_value = (v - med for v in (lo, q25, q75, hi, em_value))
+            labels = [f"{t}: {m:.3g}" for t, m in zip(labels, med, strict=True)]
+            med = np.zeros_like(med)
+            title = f"{title}\n\u2212 its posterior median"
+            a.axvline(0.0, color="0.7", lw=0.6, zorder=0)
+        for k in range(n):
+            colour = _component_color(k, K)
+            a.plot([lo[k], hi[k]], [rows[k]] * 2, color=colour, lw=1.2)
+            a.plot([q25[k], q75[k]], [rows[k]] * 2, color=colour, lw=4)
+            a.plot(med[k], rows[k], "o", color="white", mec=colour, markersize=5)
+        a.plot(em_value, rows, "x", color="black", markersize=7, label="EM")
+        a.set_yticks(rows, labels)
+        a.set_ylim(-0.7, n - 0.3)
+        a.set_title(title, fontsize="small")
+        a.grid(axis="x", alpha=0.3)
+    _forest_legend(None if given else fig, axes[0], interval)
+    if not given:  # the caller's figure: nothing outside its axes (the key says it all)
+        fig.suptitle(f"Posterior median, 50% and {interval:.0%} intervals; EM estimate (x)")
+    return fig
+
+
+def _given_axes(axes: Any, needed: int, figure: str, what: str) -> np.ndarray:
+    """The caller's ``axes`` (any nesting, flattened), or a one-line error when there are
+    fewer than the ``needed`` panels: too few were filled silently, a feature left out."""
+    axes = np.ravel(np.asarray(axes, dtype=object))
+    other = sorted({type(a).__name__ for a in axes if not isinstance(a, Axes)})
+    if len(axes) < needed or other:
+        raise ValueError(f"{figure} needs {what}; got {len(axes)}"
+                         + (f", not all Axes ({', '.join(other)})" if other else ""))
+    return axes
+
+
+def _hidden_intervals(bounds: np.ndarray, em_value: np.ndarray) -> bool:
+    """Whether a forest panel's intervals (``bounds``: (2, K), lower and upper) are mostly
+    too narrow to see: the median one spans under 8% of the panel's range (the intervals and
+    the EM values), about twice a marker's width."""
+    lo, hi = bounds
+    span = max(hi.max(), em_value.max()) - min(lo.min(), em_value.min())
+    return bool(span > 0 and np.median(hi - lo) < 0.08 * span)
+
+
+def _forest_legend(fig: Figure | None, first: Axes, interval: float) -> None:
+    """The forest plot's key, where it covers no interval: in the figure's margin below the
+    panels (a constrained layout makes room), else to the right of the first panel. Inside a
+    panel ("best") it still hid the upper end of a weight's interval; but in the caller's
+    axes (``fig`` None) it stays inside the first one: nothing drawn outside them."""
+    from matplotlib.lines import Line2D
+
+    handles = [Line2D([], [], marker="o", ls="", color="white", mec="0.3", markersize=5,
+                      label="posterior median"),
+               Line2D([], [], color="0.3", lw=4, label="50% interval"),
+               Line2D([], [], color="0.3", lw=1.2, label=f"{interval:.0%} interval"),
+               Line2D([], [], marker="x", ls="", color="black", markersize=7, label="EM")]
+    if fig is None:
+        first.legend(handles=handles, loc="best", fontsize="x-small", framealpha=0.8)
+    elif fig.get_layout_engine() is not None:
+        fig.legend(handles=handles, loc="outside lower center", ncols=len(handles),
+                   fontsize="small", frameon=False)
+    else:
+        first.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0),
+                     fontsize="small")
+
+
+# Points a density-check curve is estimated from at most (a random subset beyond).
+_KDE_POINTS = 5000
+
+
+def plot_ppc_density(result: BayesResult, n_replicates: int = 50, axes: Any = None,
+                     random_state: Any = 0) -> Figure:
+    """Posterior predictive check: data density against ``n_replicates`` replicated data sets.
+
+    One panel per feature: a kernel density estimate of the observed values (black) over those
+    of data sets simulated from random posterior draws (``sample_posterior_predictive``, thin
+    blue), each from the same random 5,000 rows when there are more. The observed curve should
+    look like one more replicate.
+
+    Parameters
+    ----------
+    result : BayesResult
+    n_replicates : int
+        Replicated data sets, each simulated from one random posterior draw (a thin curve
+        each).
+    axes : sequence of Axes, optional
+        One per feature; the figure is then the caller's, and nothing is drawn outside these
+        axes (no title: the key gives the number of replicates).
+    random_state : int, optional
+        Which posterior draws are replicated.
+    """
+    result = _posterior_result(result, "plot_ppc_density")
+    _check_replicates(n_replicates)
+    X, g = _ppc_data(result)
+    D = X.shape[1]
+    given = axes is not None
+    if given:  # before the simulation: a wrong call fails at once
+        axes = _given_axes(axes, D, "plot_ppc_density", f"one axes per feature ({D})")
+    # The curves use at most _KDE_POINTS rows of each replicate, and a replicate's rows are
+    # independent draws: simulating only that many is the same check (at N = 100,000 it was
+    # 50 x 100,000 rows simulated for 5,000 used).
+    n_simulated = min(len(X), _KDE_POINTS)
+    xrep = _replicates(result, n_simulated, n_replicates, random_state)
+    if not given:
+        fig = Figure(figsize=(min(4.2 * D, 13), 3.4), layout="constrained")
+        axes = fig.subplots(1, D, squeeze=False)[0]
+    else:
+        fig = axes[0].figure
+    rng = np.random.default_rng(0)
+    for i, a in enumerate(axes[:D]):
+        # a missing value is missing in every replicate too: compare like with like
+        seen = ~np.isnan(X[:, i])
+        x = X[seen, i]
+        pad = 0.15 * (x.max() - x.min())
+        grid = np.linspace(x.min() - pad, x.max() + pad, 300)
+        # A KDE costs N x grid per curve: at N = 100,000 the panel took 31 s. The same
+        # random rows (at most _KDE_POINTS) for the data and every replicate keep the
+        # comparison like with like.
+        rows = np.flatnonzero(seen)
+        if rows.size > _KDE_POINTS:
+            rows = np.sort(rng.choice(rows, _KDE_POINTS, replace=False))
+        simulated = rows if n_simulated == len(X) else np.arange(rows.size)
+        for s in range(xrep.shape[0]):
+            a.plot(grid, stats.gaussian_kde(xrep[s, simulated, i])(grid), color="C0",
+                   alpha=0.15, lw=0.8, label="replicated" if s == 0 else None)
+        a.plot(grid, stats.gaussian_kde(X[rows, i], weights=None if g is None else g[rows])(grid),
+               color="black", lw=2, label="observed")
+        # A long feature name on two lines at most (three in a narrow panel), as wide as its
+        # panel: in one line the names of neighbouring panels ran into each other.
+        width = _axes_characters(a)
+        a.set(xlabel=_wrap(result.feature_names[i], width, 2 if width >= 24 else 3),
+              ylabel="density" if i == 0 else None)
+        a.tick_params(axis="y", labelsize="small")
+        # fewer ticks in narrower panels: at D=8 "−5.0 −2.5" ran together
+        a.xaxis.set_major_locator(MaxNLocator(nbins=5 if D < 5 else 4 if D < 7 else 3))
+        a.tick_params(axis="x", labelsize="small" if D >= 5 else "medium")
+    if given:  # the caller's figure: nothing outside its axes; the count in the key
+        axes[0].legend(fontsize="small", labels=[f"replicated ({xrep.shape[0]})", "observed"])
+        return fig
+    axes[0].legend(fontsize="small")
+    # One panel (4.2 inches) is too narrow for the title on one line.
+    fig.suptitle(f"Posterior predictive check:{' ' if D > 1 else chr(10)}"
+                 f"{xrep.shape[0]} replicated data sets")
+    return fig
+
+
+def _check_replicates(n_replicates: Any, least: int = 1) -> None:
+    """``n_replicates``: a whole number >= ``least``, or a one-line error naming it."""
+    if isinstance(n_replicates, bool) or not isinstance(n_replicates, int | np.integer) \
+            or n_replicates < least:
+        raise ValueError(f"n_replicates must be an integer >= {least} (replicated data "
+                         f"sets, one posterior draw each); got {n_replicates!r}")
+
+
+def _axes_characters(a: Axes, points_per_character: float = 6.2) -> int:
+    """Characters of a 10 pt label that fit across the axes ``a`` (as laid out so far)."""
+    fig = a.get_figure(root=True)
+    width = a.get_position().width * fig.get_figwidth() * 72
+    return max(int(width / points_per_character), 12)
+
+
+def _ppc_data(result: BayesResult) -> tuple[np.ndarray, np.ndarray | None]:
+    """The data a predictive check compares replicates with, and row weights if any.
+
+    Frequency weights that are whole numbers are the rows repeated (the data set the fit saw);
+    other weights are returned for a weighted density (the joint statistics then use the rows
+    unweighted, an approximation).
+    """
+    X = _data(result)
+    obs = result.idata["observed_data"]
+    if "sample_weight" not in obs:
+        return X, None
+    g = np.asarray(obs["sample_weight"].values, dtype=np.float64)
+    if np.all(g == np.round(g)):
+        return np.repeat(X, g.astype(np.int64), axis=0), None
+    return X, g
+
+
+def _replicates(result: BayesResult, n_rows: int, n_replicates: int,
+                random_state: Any) -> np.ndarray:
+    """Up to ``n_replicates`` replicated data sets of ``n_rows`` rows, one posterior draw each
+    (S, n_rows, D)."""
+    rep = result.sample_posterior_predictive(n_rows, max_draws=n_replicates,
+                                             random_state=random_state)
+    return rep["x"].values
+
+
+def _ppc_statistics(X: np.ndarray, names) -> list[tuple[str, Any]]:
+    """(label, statistic(X (..., N, D)) -> (...)) pairs for the joint check."""
+    D = X.shape[1]
+    if D == 1:
+        return [("sd", lambda Z: Z[..., 0].std(axis=-1)),
+                ("skewness", lambda Z: stats.skew(Z[..., 0], axis=-1)),
+                ("kurtosis", lambda Z: stats.kurtosis(Z[..., 0], axis=-1))]
+
+    def corr(i, j):
+        def stat(Z):
+            a = Z[..., i] - Z[..., i].mean(axis=-1, keepdims=True)
+            b = Z[..., j] - Z[..., j].mean(axis=-1, keepdims=True)
+            return (a * b).sum(-1) / np.sqrt((a * a).sum(-1) * (b * b).sum(-1))
+        return stat
+
+    def label(i, j):  # long names: one a line, each shortened (they ran off the panel)
+        a, b = (_ellipsize(names[k], 36) for k in (i, j))
+        return f"corr({a}, {b})" if len(a) + len(b) <= 30 else f"corr({a},\n{b})"
+
+    pairs = [(i, j) for i in range(D) for j in range(i + 1, D)][:6]
+    return [(label(i, j), corr(i, j)) for i, j in pairs]
+
+
+def plot_ppc_statistics(result: BayesResult, n_replicates: int = 200, axes: Any = None,
+                        random_state: Any = 0) -> Figure:
+    """A joint posterior predictive check: statistics of replicated data against the data's.
+
+    Marginal densities can match while the joint structure does not; the correlation between
+    each pair of features (up to six pairs; 1-D data: sd, skewness and kurtosis) catches that.
+    Each panel: the statistic over ``n_replicates`` replicated data sets (histogram), the
+    observed value (black line) and the posterior predictive p-value P(T(rep) >= T(obs)):
+    values near 0 or 1 flag a misfit.
+
+    Parameters
+    ----------
+    result : BayesResult
+    n_replicates : int
+        Replicated data sets (one random posterior draw each), whose statistics make the
+        histograms and the p-values; at least 2.
+    axes : sequence of Axes, optional
+        One per statistic (a new figure lays them out in up to three columns); the figure
+        is then the caller's, and nothing is drawn outside these axes (no title).
+    random_state : int, optional
+        Which posterior draws are replicated.
+    """
+    result = _posterior_result(result, "plot_ppc_statistics")
+    _check_replicates(n_replicates, least=2)  # one replicate: no distribution to compare
+    X, _ = _ppc_data(result)
+    checks = _ppc_statistics(X, result.feature_names)
+    given = axes is not None
+    if given:  # before the simulation: a wrong call fails at once
+        axes = _given_axes(axes, len(checks), "plot_ppc_statistics",
+                           f"one axes per statistic ({len(checks)})")
+    xrep = _replicates(result, len(X), n_replicates, random_state)
+    if not given:
+        n = len(checks)
+        cols = min(n, 3)
+        rows = (n + cols - 1) // cols
+        fig = Figure(figsize=(4.0 * cols, 2.9 * rows), layout="constrained")
+        axes = fig.subplots(rows, cols, squeeze=False).ravel()
+        for a in axes[n:]:
+            a.set_axis_off()
+    else:
+        fig = axes[0].figure
+    for a, (label, stat) in zip(axes, checks, strict=False):
+        # missing values: the complete rows of the data, and the same rows of every replicate
+        rows = ~np.isnan(X).any(axis=1)
+        values, observed = stat(xrep[:, rows]), float(stat(X[rows]))
+        p = float(np.mean(values >= observed))
+        a.hist(values, bins=30, color="C0", alpha=0.6)
+        a.axvline(observed, color="black", lw=2)
+        a.set(xlabel=label, yticks=[], title=f"p = {p:.2f}")
+        # at most 5 ticks: 0.025 apart (D=5), their labels ran together
+        a.xaxis.set_major_locator(MaxNLocator(nbins=5))
+    if given:  # the caller's figure: nothing drawn outside its axes
+        return fig
+    # One or two panels are too narrow for the title on one line.
+    sep = " " if len(checks) >= 3 else "\n"
+    fig.suptitle(f"Joint predictive check:{sep}{xrep.shape[0]} replicated data sets "
+                 f"(histogram){sep}vs the data (line)", fontsize=11)
+    return fig
