@@ -1265,9 +1265,13 @@ def _readable_setting(name: str, value):
                 "machine's cores take turns)")
     if name == "retried" and isinstance(value, dict):
         before, after = value.get("target_accept", [None, None])
+        tune = value.get("tune", ())
+        longer = (f", after a warm-up of {tune[1]:,} draws instead of {tune[0]:,}"
+                  if len(tune) == 2 and tune[0] != tune[1] else "")
         return (f"{value.get('divergences')} divergent transition(s) by draw "
                 f"{value.get('after_draws')} after warm-up at target_accept {before}: the run "
-                f"was ended there and the chains started again at {after} (smaller steps)")
+                f"was ended there and the chains started again at {after} (smaller steps)"
+                f"{longer}; the draws and checks are the second run's")
     if name == "reanchored" and isinstance(value, dict):
         if value.get("rerun"):
             gain = (f" ({value['measure']} {_fixed(value['old_start'], 3)} -> "

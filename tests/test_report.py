@@ -823,7 +823,11 @@ def test_divergence_retry_record_reads_as_a_sentence():
                                          "after_draws": 1000})
     assert text == ("3 divergent transition(s) by draw 1000 after warm-up at target_accept "
                     "0.8: the run was ended there and the chains started again at 0.95 "
-                    "(smaller steps)")
+                    "(smaller steps); the draws and checks are the second run's")
+    # the longer warm-up of the retry is said too (the settings' tune row is the first run's)
+    longer = _readable_setting("retried", {"target_accept": [0.8, 0.95], "divergences": 1,
+                                           "after_draws": 2080, "tune": [1000, 3000]})
+    assert "after a warm-up of 3,000 draws instead of 1,000" in longer
 
 
 def test_failed_reanchoring_record_says_why():
