@@ -1,6 +1,7 @@
 """Figure layout: the pair a membership figure shows, limits that hold what is drawn, labels
 and legends that cover nothing, an EM convergence panel that draws a negligible change flat."""
 
+import io
 import itertools
 
 import matplotlib
@@ -861,3 +862,44 @@ def test_a_flagged_rank_panel_has_a_red_frame(tiny_fit):
         assert len(panels) == 6 and sum(marked) == 1 and red == marked
     finally:
         plt.close(fig)
+
+
+@pytest.mark.parametrize("name", ["plot_data", "plot_classification", "plot_density",
+                                  "plot_membership", "plot_overlay"])
+def test_figsize_sizes_a_new_figure_for_a_paper(name, old_faithful):
+    """QA (a referee): no figure could be sized for a paper's column (pair grids 13-21 in)."""
+    import functools
+    import inspect
+
+    import matplotlib.text
+
+    em = fit_em(old_faithful, 2, random_state=0)
+    draw = getattr(plots, name)
+    args = (old_faithful,) if name == "plot_data" else (em, old_faithful)
+    if name == "plot_overlay":  # its second argument is n_draws
+        args, draw = (em,), functools.partial(draw, X=old_faithful)
+    natural = draw(*args)
+    small = draw(*args, figsize=(3.5, 3.0))
+    np.testing.assert_allclose(small.get_size_inches(), (3.5, 3.0))
+    # drawn smaller, its text shrinks with it (at most to 60%): the title still fits
+    title = [a.get_title() for a in small.axes if a.get_title()] or [small._suptitle.get_text()]
+    assert title and title[0]
+    sizes = [t.get_fontsize() for t in small.findobj(matplotlib.text.Text) if t.get_text()]
+    natural_sizes = [t.get_fontsize() for t in natural.findobj(matplotlib.text.Text)
+                     if t.get_text()]
+    assert max(sizes) < max(natural_sizes) and min(sizes) >= 0.6 * min(natural_sizes) - 1e-9
+    assert "figsize" in inspect.signature(getattr(plots, name)).parameters
+    assert "figsize" in getattr(plots, name).__doc__
+    fig = Figure()
+    with pytest.raises(ValueError, match="figsize sizes a new figure"):
+        draw(*args, ax=fig.subplots(), figsize=(3, 3))
+    with pytest.raises(ValueError, match="figsize must be"):
+        draw(*args, figsize=(3, -1))
+
+
+@pytest.mark.parametrize("name", ["plot_forest", "plot_rank", "plot_trace", "plot_energy",
+                                  "plot_ppc_density", "plot_ppc_statistics"])
+def test_figsize_sizes_the_posterior_figures(name, tiny_fit):
+    fig = getattr(plots, name)(tiny_fit, figsize=(6.0, 4.0))
+    np.testing.assert_allclose(fig.get_size_inches(), (6.0, 4.0))
+    fig.savefig(io.BytesIO(), format="png")  # lays out at that size without an error
