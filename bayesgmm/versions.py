@@ -1,9 +1,9 @@
 """Which software made a result or a report: the installed versions of Python and packages.
 
 Where it sits: the data-in layer, beside :mod:`bayesgmm.paths` (standard library only, nothing
-imported but package metadata), so that an EM-only report can list its software without loading
-:mod:`bayesgmm.persistence` (which imports ArviZ). :mod:`bayesgmm.persistence` records these
-versions in every saved result and re-exports :func:`software_versions`.
+imported but package metadata, read once a process), so that every fit can record its software
+(``EMResult.versions``, ``BayesResult.versions``) and an EM-only report list it without loading
+ArviZ. :mod:`bayesgmm.result_files` records these versions in every saved result's manifest.
 """
 
 from __future__ import annotations
