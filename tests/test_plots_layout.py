@@ -903,3 +903,12 @@ def test_figsize_sizes_the_posterior_figures(name, tiny_fit):
     fig = getattr(plots, name)(tiny_fit, figsize=(6.0, 4.0))
     np.testing.assert_allclose(fig.get_size_inches(), (6.0, 4.0))
     fig.savefig(io.BytesIO(), format="png")  # lays out at that size without an error
+
+
+def test_one_d_membership_counts_rows_without_a_value(galaxies):
+    """The 2-D figures said how many rows they could not draw; the 1-D one dropped them."""
+    x = np.asarray(galaxies, dtype=float).reshape(-1, 1)
+    em = fit_em(x, 3, random_state=0)
+    fig = plots.plot_membership(em, np.vstack([x, [[np.nan], [np.nan]]]))
+    assert [t.get_text() for t in fig.axes[0].texts] == ["2 missing this feature: not shown"]
+    assert not plots.plot_membership(em, x).axes[0].texts

@@ -882,6 +882,8 @@ def _membership_1d(result, x, ax, bayes, K, G, titles, name, labelled) -> Figure
             panel.set_ylabel(f"P({titles[k]})" if len(titles[k]) < 16 else f"P({k})",
                              fontsize="small")
         fig.suptitle(title, fontsize="medium")
+    # rows without a value, and far points past the grid, are counted as in the 2-D figures
+    _note_outside(panels[-1], x)
     return fig
 
 
