@@ -96,6 +96,7 @@ missing_hint = _Lazy(".paths", "missing_hint")
 load = _Lazy(".persistence", "load", "ArviZ", before_checks=True)
 save = _Lazy(".persistence", "save")
 write_directory = _Lazy(".result_files", "write_directory")
+save_files = _Lazy(".result_files", "save_files")
 BayesResult = _Lazy(".posterior", "BayesResult")
 fit_bayes = _Lazy(".sampling", "fit_bayes", _STACK)
 fit_sparse = _Lazy(".selection", "fit_sparse", _STACK)
@@ -263,7 +264,8 @@ def _parser() -> argparse.ArgumentParser:
         description="Fit the mixture by maximum-likelihood EM (the best of several "
                     "restarts) and print the estimate, log-likelihood, BIC and AIC. With "
                     "--report, write an EM-only report (density contours, ellipses, "
-                    "classification, convergence) to --out; PyMC is never loaded.",
+                    "classification, convergence) and the fit itself (bayesgmm.load reads "
+                    "it back) to --out; PyMC is never loaded.",
         epilog=_EM_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _data_flags(em)
@@ -274,7 +276,8 @@ def _parser() -> argparse.ArgumentParser:
                   progress="no status lines",
                   out="report directory (default: results/<data stem>_em_k<K>)",
                   force="replace an existing report in --out",
-                  report="write report.html and figures/*.png into --out")
+                  report="write report.html, figures/*.png and the fit (em.json, em.npz) "
+                         "into --out")
     em.set_defaults(func=_cmd_em)
 
     warm = sub.add_parser(
@@ -632,7 +635,8 @@ def _cmd_em(args: argparse.Namespace) -> int:
         _use_agg()
         from .report import write_em_report
 
-        if args.force and (Path(out) / "idata.nc").is_file():  # not what one would guess
+        posterior_here = args.force and (Path(out) / "idata.nc").is_file()
+        if posterior_here:  # not what one would guess
             print(f"bayesgmm: note: {out} holds a sampled posterior: its report.html is "
                   "replaced by this EM report; the posterior stays (bayesgmm report "
                   f"{out} writes its own report again)", file=sys.stderr)
@@ -644,14 +648,23 @@ def _cmd_em(args: argparse.Namespace) -> int:
             labels, weights = observed.get("labels"), observed.get("sample_weight")
             # the kept rows by their file names: IDs (--index), else positions in the file
             rows = frame.index.to_numpy()[kept] if args.index else kept.nonzero()[0]
-            html = write_em_report(em, frame.loc[kept], out, data_source=str(args.data),
-                                   rows=rows,
-                                   settings={"seed": seed, "EM restarts (per seeding)": args.n_init,
-                                             "row names": _rows_setting(args.index),
-                                             **_observation_settings(args, names)},
-                                   labels=None if labels is None else labels[kept],
-                                   sample_weight=None if weights is None else weights[kept])
+            def write(directory: Path) -> Path:
+                return write_em_report(
+                    em, frame.loc[kept], directory, data_source=str(args.data), rows=rows,
+                    settings={"seed": seed, "EM restarts (per seeding)": args.n_init,
+                              "row names": _rows_setting(args.index),
+                              **_observation_settings(args, names)},
+                    labels=None if labels is None else labels[kept],
+                    sample_weight=None if weights is None else weights[kept])
+
+            if posterior_here:
+                html = write(Path(out))
+            else:  # the fit itself beside its report, written together (PyMC never loads)
+                save_files(em, out, "EMResult", overwrite=args.force, extra=write)
+                html = Path(out) / "report.html"
         print(f"\nreport: {html}")
+        if not posterior_here:
+            print(f"saved the EM fit to {out} (bayesgmm.load reads it back)")
     return 0
 
 
@@ -765,7 +778,9 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
     result = load(directory)
     if not isinstance(result, BayesResult):
-        raise ValueError(f"{directory} holds an EM result; the report needs a Bayesian fit")
+        raise ValueError(f"{directory} holds an EM result; this report needs a Bayesian fit "
+                         "(an EM fit's report is rebuilt with the data: bayesgmm em DATA -k K "
+                         f"--report --out {directory} --force)")
     thresholds = _thresholds(args, result.thresholds)  # the flags over the fit's own
     # The report is rebuilt beside the result and swapped in: check that before rendering.
     check_writable(directory, overwrite=True)

@@ -533,6 +533,12 @@ def test_em_prints_the_estimate_without_loading_pymc(data_dir):
     assert "fitting EM (20 restarts)" in done.stderr
     em = bayesgmm.fit_em(pd.read_csv(data_dir / "good.csv"), 2, n_init=10, random_state=3)
     assert f"{em.log_likelihood:.3f}" in done.stdout
+    # with --report the fit is saved beside the report, still without PyMC or ArviZ
+    rc, loaded, done = _modules_loaded_by(["em", "good.csv", "-k", "2", "--seed", "3",
+                                           "--report", "--out", "emr"], data_dir,
+                                          ("pymc", "pytensor", "nutpie", "arviz"))
+    assert rc == 0 and loaded == [], done.stderr[-2000:]
+    assert "saved the EM fit to emr" in done.stdout
 
 
 def test_em_report_is_written_and_not_replaced_without_force(data_dir, capsys):
@@ -547,6 +553,12 @@ def test_em_report_is_written_and_not_replaced_without_force(data_dir, capsys):
     rc, _, err = _run_main(["em", "good.csv", "-k", "2", "--report", "--force",
                             "--no-progress"], capsys)
     assert rc == 0, err
+    # the fit itself is saved beside its report (QA: the CLI's EM numbers could not be
+    # reloaded), as its seed says
+    em = bayesgmm.load(target)
+    assert isinstance(em, bayesgmm.EMResult) and em.settings["seed_drawn"] is True
+    rc, _, err = _run_main(["report", str(target)], capsys)
+    assert rc == 2 and "bayesgmm em DATA -k K --report" in err
     # no --seed: the report records the one drawn, and says it was drawn
     assert "none was given: drawn at random and recorded" in (target / "report.html").read_text()
 
