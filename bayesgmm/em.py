@@ -705,6 +705,7 @@ def fit_map_start(
     if unknown:
         raise TypeError(f"fit_map_start() got unexpected keyword argument(s) {sorted(unknown)}")
     X = prepare_observations(X, check_n_components(n_components), **data)
+    random_state, seed_record = _seed_record(check_random_state(random_state))
     child = np.random.default_rng(random_state).spawn(2) if not isinstance(
         random_state, np.random.Generator) else random_state.spawn(2)
     common = dict(covariance_type=covariance_type, n_init=n_init)
@@ -742,10 +743,16 @@ def fit_map_start(
                        tuple(float(w) for w in r.weights), r.means, r.covariances)
         for source, r, _ in fits
     )
-    _, best, caught = fits[0]
+    source, best, caught = fits[0]
     for w in caught:
         warnings.warn(w.message, w.category, stacklevel=2)
-    return replace(best, candidates=candidates)
+    # the record is this search's (its seed is the one given, or drawn here), not that of the
+    # winning family's own fit_em call, which got a child seed or none at all
+    record = {"init": f"fit_map_start: the best of {len(families)} start families "
+                      f"({source} won)", "n_init": n_init,
+              "max_iter": best.settings.get("max_iter"), "tol": best.settings.get("tol"),
+              "atol": best.settings.get("atol"), **seed_record}
+    return replace(best, candidates=candidates, settings=record)
 
 
 def _warn_if_reg_covar_dominates(Xc: np.ndarray, names, reg_covar: float) -> None:

@@ -109,8 +109,9 @@ def missing_hint(path: str | os.PathLike) -> str:
     "". The next write to ``path`` puts that backup back (:func:`clean_orphans`)."""
     target = Path(path)
     try:
-        backups = sorted(p for p in target.parent.iterdir()
-                         if p.name.startswith(f".{target.name}{_OLD}") and p.is_dir())
+        backups = sorted((p for p in target.parent.iterdir()
+                          if p.name.startswith(f".{target.name}{_OLD}") and p.is_dir()),
+                         key=_mtime)  # the newest last
     except OSError:
         return ""
     if not backups or os.path.lexists(target):
@@ -237,12 +238,15 @@ def _check_replaceable(target: Path) -> None:
         raise ValueError(refuse.format(f"(its {MANIFEST} says kind {kind!r})"))
     known = {MANIFEST, *_EXTRA_FILES, *(n.split("/", 1)[0] for n in listed)}
     foreign = [e for e in entries if e.rstrip("/") not in known]
-    # figures/ holds the reports' PNGs and nothing else: anything more there is the user's
-    # (a figure for a paper, say), which replacing the directory would delete.
+    # figures/ holds the reports' PNGs: anything else there (a PDF or a script for a paper,
+    # say) is the user's, which replacing the directory would delete. A PNG of the user's
+    # there cannot be told from the report's and is replaced with it; hidden files (a file
+    # manager's .DS_Store) are not the user's work and do not block.
     figures = target / _FIGURES
     if figures.is_dir() and not figures.is_symlink():
         foreign += [f"{_FIGURES}/{p.name}" for p in sorted(figures.iterdir())
-                    if p.suffix != ".png" or p.is_symlink() or not p.is_file()]
+                    if not p.name.startswith(".")
+                    and (p.suffix != ".png" or p.is_symlink() or not p.is_file())]
     if foreign:
         raise ValueError(
             f"refusing to replace {target}: it is a bayesgmm {kind} but also holds "

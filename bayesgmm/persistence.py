@@ -160,8 +160,9 @@ def load(path: str | os.PathLike) -> BayesResult | EMResult:
     if kind not in RESULT_FILES:
         rebuilt = ("a model selection's report, rebuilt by running bayesgmm select again"
                    if kind == "SelectionReport" else
-                   "a report, rebuilt by running the command that wrote it (bayesgmm em "
-                   "--report) again")
+                   "a report without its fit, rebuilt by the call that wrote it "
+                   "(write_em_report, write_report) or by bayesgmm em --report, which saves "
+                   "the fit beside its report")
         raise ValueError(f"{directory} holds {rebuilt}, not a saved result: load() and "
                          "bayesgmm report read what fit, run or save wrote")
     _check_files(directory, manifest, RESULT_FILES[kind])

@@ -168,16 +168,20 @@ def _write(result: Any, kind: str, directory: Path) -> None:
     files = _write_em(result if kind == "EMResult" else result.em, directory)
     if kind == "BayesResult":
         files += _write_bayes(result, directory)
-    _write_manifest(directory, kind, files)
+    # the software that made the fit, not the one saving it (a loaded result saved again
+    # under a newer install keeps its own); the saving one where the fit recorded none
+    _write_manifest(directory, kind, files, getattr(result, "versions", None))
 
 
-def _write_manifest(directory: Path, kind: str, files: list[str]) -> None:
-    """``manifest.json``: what the directory is, and the SHA-256 of each of its files."""
+def _write_manifest(directory: Path, kind: str, files: list[str],
+                    versions: dict[str, str] | None = None) -> None:
+    """``manifest.json``: what the directory is, the software that made it (``versions``,
+    default the installed one), and the SHA-256 of each of its files."""
     manifest = {
         "kind": kind,
         "format_version": FORMAT_VERSION,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "versions": software_versions(),
+        "versions": dict(versions) if versions else software_versions(),
         "files": sorted(set(files) | {MANIFEST}),
         "sha256": {name: _sha256(directory / name) for name in sorted(files)},
     }

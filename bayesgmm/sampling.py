@@ -469,12 +469,21 @@ def fit_bayes(
             "checkpoints": []}
         if record["adaptive"].get("stopped_by") == "max_time":
             # the one stopping point that depends on the machine, not the seed
+            ended = (f"the time limit (max_time={ss.max_time:g} s) ended the sampling at "
+                     f"{draws} draws per chain: how many depends on this machine's speed and "
+                     "load, so the same seed can give other draws elsewhere; ")
+            # a retry or a re-anchoring happens only in a run that samples until converged:
+            # a fixed-draws run does not repeat them
+            steps = [what for what, happened in (
+                ("restarted with smaller steps after a divergence", retried is not None),
+                ("re-anchored at a better mode", bool(
+                    (start_info.get("reanchored") or {}).get("rerun")))) if happened]
             warnings.warn(
-                f"the time limit (max_time={ss.max_time:g} s) ended the sampling at {draws} "
-                "draws per chain: how many depends on this machine's speed and load, so the "
-                f"same seed can give other draws elsewhere; to repeat this result exactly, "
-                f"fit with draws={draws} (--draws {draws}) and random_state={seed} (--seed "
-                f"{seed})", UserWarning, stacklevel=2)
+                ended + (f"this run was also {' and '.join(steps)}, which a fixed number of "
+                         "draws does not repeat: save this result to keep it" if steps else
+                         f"to repeat this result exactly, fit with draws={draws} (--draws "
+                         f"{draws}) and random_state={seed} (--seed {seed})"),
+                UserWarning, stacklevel=2)
     return BayesResult(
         idata=xr.DataTree.from_dict(groups),
         em=em,

@@ -632,3 +632,18 @@ def test_two_chains_are_rank_tested_as_four_halves():
     assert max(p_value(0.5) for _ in range(10)) < 0.01
     agreeing = [p_value(0.0) for _ in range(10)]
     assert np.median(agreeing) < 0.95 and min(agreeing) > 1e-3
+
+
+def test_two_short_chains_are_rank_tested_whole():
+    """Review: halves of a few draws cannot tell a chain off as well as the whole chains can
+    (at 8 draws a chain, one 3 sd off: p 0.066 split, 5e-4 whole); under 50 draws a half,
+    the two chains are tested whole."""
+    from bayesgmm.diagnostics import _split_chains, rank_uniformity_pvalues
+
+    for seed in range(4):  # 20 draws a chain, one 3 sd off: whole p <= 2e-6, split >= 6e-4
+        draws = np.random.default_rng(seed).normal(size=(2, 20))
+        draws[1] += 3.0
+        tree = xr.Dataset({"a": (("chain", "draw"), draws)})
+        whole = rank_uniformity_pvalues(tree)["a"]
+        split = rank_uniformity_pvalues(_split_chains(tree), thinned=True)["a"]
+        assert whole < 1e-5 and split > 10 * whole

@@ -953,3 +953,19 @@ def test_restarts_from_two_seedings_escape_the_outliers_k_means_plus_plus_lands_
     for bad in [("kmeans++", "kmeans++"), ("kmeans++", "best"), ()]:
         with pytest.raises(ValueError, match="init"):
             fit_em(X, 2, init=bad)
+
+
+def test_the_start_search_records_its_own_seed(simulated):
+    """Review: the winning family's fit_em record was kept (a child seed called "not
+    recordable", or a seed drawn for an ML polish said "none was given"); the search's own
+    seed is recorded, and a drawn one repeats the search."""
+    from bayesgmm.em import fit_map_start
+
+    X = simulated[0]
+    given = fit_map_start(X, 3, n_init=2, random_state=7)
+    assert given.settings["random_state"] == 7 and given.settings["seed_drawn"] is False
+    assert given.settings["init"].startswith("fit_map_start: the best of 3 start families")
+    drawn = fit_map_start(X, 3, n_init=2)
+    assert drawn.settings["seed_drawn"] is True
+    again = fit_map_start(X, 3, n_init=2, random_state=drawn.settings["random_state"])
+    assert again.log_posterior == drawn.log_posterior

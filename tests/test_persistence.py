@@ -1,5 +1,6 @@
 """Saving and loading results: bit-identical round trips, atomic writes, no silent overwrite."""
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -126,6 +127,11 @@ def test_directory_layout_and_versions(saved):
     tree.close()
     # No temporary siblings are left next to the result.
     assert [p.name for p in path.parent.iterdir()] == ["result"]
+    # saved again under other software, a result keeps the versions that made it (review:
+    # the manifest recorded the saving software, so load(old).save(new) forgot the fit's)
+    older = dataclasses.replace(loaded, versions={**loaded.versions, "bayesgmm": "0.0.1"})
+    again = bayesgmm.load(older.save(path.parent / "again"))
+    assert again.versions["bayesgmm"] == "0.0.1"
 
 
 def test_refuses_to_overwrite(tiny_fit, tmp_path):
@@ -204,9 +210,9 @@ def test_load_rejects_other_directories(tmp_path):
         persistence.save("not a result", tmp_path / "x")
     # a report directory: the message names what it is and how it is rebuilt
     for kind, command in (("SelectionReport", "bayesgmm select again"),
-                          ("Report", "bayesgmm em --report")):
+                          ("Report", "write_em_report, write_report")):
         (tmp_path / "manifest.json").write_text(f'{{"kind": "{kind}", "format_version": 1}}')
-        with pytest.raises(ValueError, match=f"report, rebuilt by running .*{command}"):
+        with pytest.raises(ValueError, match=f"report.*rebuilt by .*{command}"):
             bayesgmm.load(tmp_path)
 
 
@@ -246,6 +252,9 @@ def test_overwrite_refuses_a_user_file_among_the_figures(tiny_fit, tmp_path):
     (path / "figures").mkdir()
     (path / "figures" / "density.png").write_bytes(b"a report's figure")
     tiny_fit.em.save(path, overwrite=True)  # the reports' PNGs: bayesgmm's to replace
+    (path / "figures").mkdir()
+    (path / "figures" / ".DS_Store").write_bytes(b"a file manager's")  # not the user's work
+    tiny_fit.em.save(path, overwrite=True)
     (path / "figures").mkdir()
     (path / "figures" / "my_paper_fig.pdf").write_text("mine")
     with pytest.raises(ValueError, match="also holds figures/my_paper_fig.pdf"):
