@@ -138,3 +138,44 @@ def tiny_fit(tmp_path_factory, worker_id):
 def tiny_fit_diag(tmp_path_factory, worker_id):
     """As ``tiny_fit`` with diagonal covariances."""
     return _shared_fit(tmp_path_factory, worker_id, "diag")
+
+
+# --------------------------------------------------------------------------------------------
+# a posterior without sampling
+# --------------------------------------------------------------------------------------------
+def posterior_stand_in(X, K, seed=0, draws=30, n_init=1):
+    """A BayesResult around an EM fit of ``X``, its ``draws`` per chain (2 chains)
+    jittered about the estimate: the posterior's figures and report without sampling."""
+    from bayesgmm.em import fit_em
+    from bayesgmm.posterior import BayesResult
+    from bayesgmm.priors import Priors, Standardisation
+    from bayesgmm.relabel import LabelSwitchingReport
+
+    em = fit_em(X, K, random_state=seed, n_init=n_init)
+    rng = np.random.default_rng(seed)
+    C, S = 2, draws
+    N, D = np.asarray(X).reshape(len(X), -1).shape
+    w = em.weights * np.exp(0.05 * rng.standard_normal((C, S, K)))
+    w /= w.sum(axis=-1, keepdims=True)
+    sd = np.sqrt(np.diagonal(em.full_covariances, axis1=1, axis2=2))
+    m = em.means + 0.05 * sd * rng.standard_normal((C, S, K, D))
+    cov = np.broadcast_to(em.covariances, (C, S, *em.covariances.shape)).copy()
+    features = list(em.feature_names)
+    coords = {"chain": [0, 1], "draw": np.arange(S), "component": np.arange(K),
+              "feature": features, "feature_bis": features}
+    post = xr.Dataset({"weights": (("chain", "draw", "component"), w),
+                       "means": (("chain", "draw", "component", "feature"), m),
+                       "covariances": (("chain", "draw", "component", "feature", "feature_bis"),
+                                       cov)}, coords=coords)
+    stats = xr.Dataset({"diverging": (("chain", "draw"), np.zeros((C, S), bool)),
+                        "energy": (("chain", "draw"), rng.standard_normal((C, S)))},
+                       coords={"chain": [0, 1], "draw": np.arange(S)})
+    Xv = np.asarray(X, dtype=float).reshape(N, D)
+    tree = xr.DataTree.from_dict({
+        "posterior": post, "sample_stats": stats,
+        "observed_data": xr.Dataset({"x": (("observation", "feature"), Xv)},
+                                    coords={"feature": features}),
+    })
+    perms = np.broadcast_to(np.arange(K), (C, S, K))
+    return BayesResult(tree, em, Priors(), Standardisation.from_data(Xv, "full"), "full",
+                       LabelSwitchingReport.from_permutations(perms), {"random_state": seed})

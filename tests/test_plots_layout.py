@@ -11,6 +11,7 @@ matplotlib.use("Agg")
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
+from conftest import posterior_stand_in  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from bayesgmm import fit_em, plots  # noqa: E402
@@ -630,42 +631,13 @@ _LONG_NAMES = ["serum cholesterol concentration at baseline visit (mg/dL)",
 
 
 def _posterior_stand_in(D: int, K: int, names=None, seed: int = 0):
-    """A BayesResult around an EM fit (D features, K components), its draws jittered about
-    the estimate: no sampling (as test_report's stand-ins)."""
-    import xarray as xr
-
-    from bayesgmm.posterior import BayesResult
-    from bayesgmm.priors import Priors, Standardisation
-    from bayesgmm.relabel import LabelSwitchingReport
-
+    """A BayesResult around an EM fit of K clusters in D features (columns ``names``), its
+    draws jittered about the estimate: no sampling (conftest's stand-in)."""
     rng = np.random.default_rng(seed)
     centres = 4.0 * np.eye(max(D, K))[:K, :D]
     X = pd.DataFrame(np.vstack([rng.normal(c, 1.0, (100, D)) for c in centres]),
                      columns=names or [f"x{i}" for i in range(D)])
-    em = fit_em(X, K, random_state=seed, n_init=3)
-    C, S = 2, 100
-    w = em.weights * np.exp(0.05 * rng.standard_normal((C, S, K)))
-    w /= w.sum(axis=-1, keepdims=True)
-    m = em.means + 0.05 * rng.standard_normal((C, S, K, D))
-    cov = np.broadcast_to(em.covariances, (C, S, *em.covariances.shape)).copy()
-    features = list(em.feature_names)
-    coords = {"chain": [0, 1], "draw": np.arange(S), "component": np.arange(K),
-              "feature": features, "feature_bis": features}
-    post = xr.Dataset({"weights": (("chain", "draw", "component"), w),
-                       "means": (("chain", "draw", "component", "feature"), m),
-                       "covariances": (("chain", "draw", "component", "feature", "feature_bis"),
-                                       cov)}, coords=coords)
-    stats = xr.Dataset({"diverging": (("chain", "draw"), np.zeros((C, S), bool)),
-                        "energy": (("chain", "draw"), rng.standard_normal((C, S)))},
-                       coords={"chain": [0, 1], "draw": np.arange(S)})
-    Xv = X.to_numpy(dtype=float)
-    tree = xr.DataTree.from_dict({
-        "posterior": post, "sample_stats": stats,
-        "observed_data": xr.Dataset({"x": (("observation", "feature"), Xv)},
-                                    coords={"feature": features})})
-    perms = np.broadcast_to(np.arange(K), (C, S, K))
-    return BayesResult(tree, em, Priors(), Standardisation.from_data(Xv, "full"), "full",
-                       LabelSwitchingReport.from_permutations(perms), {"random_state": seed})
+    return posterior_stand_in(X, K, seed=seed, draws=100, n_init=3)
 
 
 @pytest.fixture(scope="module")

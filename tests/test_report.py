@@ -18,15 +18,19 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import xarray as xr  # noqa: E402
-from conftest import fake_fit, loglik_draws, overfitted_posterior, simulate_mixture  # noqa: E402
+from conftest import (  # noqa: E402
+    fake_fit,
+    loglik_draws,
+    overfitted_posterior,
+    posterior_stand_in,
+    simulate_mixture,
+)
 from matplotlib.figure import Figure  # noqa: E402
 from PIL import Image  # noqa: E402
 
 import bayesgmm  # noqa: E402
 from bayesgmm import plots  # noqa: E402
 from bayesgmm.posterior import BayesResult  # noqa: E402
-from bayesgmm.priors import Priors, Standardisation  # noqa: E402
-from bayesgmm.relabel import LabelSwitchingReport  # noqa: E402
 from bayesgmm.report import (  # noqa: E402
     build_em_report,
     build_report,
@@ -150,34 +154,7 @@ def test_write_report_files_match_and_replace_cleanly(tiny_fit, tmp_path):
 # plots on 1-D and 3-D data, without sampling: a posterior made of jittered EM estimates
 # --------------------------------------------------------------------------------------------
 def _fake_result(X, K, seed=0) -> BayesResult:
-    em = bayesgmm.fit_em(X, K, random_state=seed)
-    rng = np.random.default_rng(seed)
-    C, S = 2, 30
-    N, D = np.asarray(X).reshape(len(X), -1).shape
-    w = em.weights * np.exp(0.05 * rng.standard_normal((C, S, K)))
-    w /= w.sum(axis=-1, keepdims=True)
-    sd = np.sqrt(np.diagonal(em.full_covariances, axis1=1, axis2=2))
-    m = em.means + 0.05 * sd * rng.standard_normal((C, S, K, D))
-    cov = np.broadcast_to(em.covariances, (C, S, *em.covariances.shape)).copy()
-    features = list(em.feature_names)
-    coords = {"chain": [0, 1], "draw": np.arange(S), "component": np.arange(K),
-              "feature": features, "feature_bis": features}
-    post = xr.Dataset({"weights": (("chain", "draw", "component"), w),
-                       "means": (("chain", "draw", "component", "feature"), m),
-                       "covariances": (("chain", "draw", "component", "feature", "feature_bis"),
-                                       cov)}, coords=coords)
-    stats = xr.Dataset({"diverging": (("chain", "draw"), np.zeros((C, S), bool)),
-                        "energy": (("chain", "draw"), rng.standard_normal((C, S)))},
-                       coords={"chain": [0, 1], "draw": np.arange(S)})
-    Xv = np.asarray(X, dtype=float).reshape(N, D)
-    tree = xr.DataTree.from_dict({
-        "posterior": post, "sample_stats": stats,
-        "observed_data": xr.Dataset({"x": (("observation", "feature"), Xv)},
-                                    coords={"feature": features}),
-    })
-    perms = np.broadcast_to(np.arange(K), (C, S, K))
-    return BayesResult(tree, em, Priors(), Standardisation.from_data(Xv, "full"), "full",
-                       LabelSwitchingReport.from_permutations(perms), {"random_state": seed})
+    return posterior_stand_in(X, K, seed)
 
 
 @pytest.fixture(scope="module")
