@@ -707,6 +707,34 @@ def test_plots_are_bare_figures(sweep):
     assert "elpd_loo \u00b1 se" in loo_labels and "the best model's elpd_loo" in loo_labels
 
 
+def test_selection_plots_take_a_figsize_like_the_others(sweep):
+    """Stop 26's note: only bayesgmm.plots could be sized for a paper's column."""
+    import inspect
+    import io
+
+    import matplotlib.pyplot as plt
+
+    sel = compare({
+        "K=2": fake_fit(loglik_draws(np.random.default_rng(0), np.full(150, -2.3)), 2),
+        "K=3": fake_fit(loglik_draws(np.random.default_rng(1), np.full(150, -2.0)), 3)})
+    for draw, arg in ((plot_criteria, sweep), (plot_loo, sel),
+                      (plot_n_components, np.array([1, 2, 2]))):
+        assert "figsize" in inspect.signature(draw).parameters and "figsize" in draw.__doc__
+        natural = draw(arg)
+        fig = draw(arg, figsize=(3.4, 2.6))
+        np.testing.assert_allclose(fig.get_size_inches(), (3.4, 2.6))
+        assert (max(t.get_fontsize() for t in fig.axes[0].texts + [fig.axes[0].xaxis.label])
+                < max(t.get_fontsize() for t in natural.axes[0].texts
+                      + [natural.axes[0].xaxis.label]))
+        fig.savefig(io.BytesIO(), format="png")
+        _, ax = plt.subplots(1, 2 if draw is plot_criteria else 1)
+        with pytest.raises(ValueError, match="figsize sizes a new figure"):
+            draw(arg, ax, figsize=(3, 3))
+        with pytest.raises(ValueError, match="figsize must be"):
+            draw(arg, figsize=(0, 3))
+    plt.close("all")
+
+
 # --------------------------------------------------------------------------------------------
 # sampling (slow): LOO and the sparse mixture on the known K=3
 # --------------------------------------------------------------------------------------------

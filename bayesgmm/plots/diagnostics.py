@@ -28,6 +28,7 @@ from scipy import stats
 if TYPE_CHECKING:  # the posterior module imports ArviZ: an EM-only figure must not need it
     from ..posterior import BayesResult
 
+from ..figure_size import sizable
 from ._common import (
     _DIAGNOSED,
     _NAME_CHARS,
@@ -38,14 +39,13 @@ from ._common import (
     _component_names,
     _data,
     _is_bayes,
-    _sizable,
 )
 
 
 # --------------------------------------------------------------------------------------------
 # diagnostics (ArviZ) and posterior predictive check
 # --------------------------------------------------------------------------------------------
-@_sizable
+@sizable
 def plot_trace(result: BayesResult, var_names=_DIAGNOSED,
                ax: Axes | None = None, max_scalars: int | None = TRACE_MAX_SCALARS) -> Figure:
     """Trace and per-chain densities (``arviz.plot_trace_dist``), one colour per chain with a
@@ -233,7 +233,7 @@ def _lowest_ess_scalars(post: Any, var_names: list[str], keep: int,
                       coords={d: post[d].to_numpy() for d in ("chain", "draw")})
 
 
-@_sizable
+@sizable
 def plot_rank(result: BayesResult, var_names=_DIAGNOSED,
               ax: Axes | None = None, pvalues: dict[str, float] | None = None,
               max_scalars: int | None = RANK_MAX_SCALARS) -> Figure:
@@ -390,7 +390,7 @@ def _chain_legend(pc) -> None:
         pass
 
 
-@_sizable
+@sizable
 def plot_energy(result: BayesResult, ax: Axes | None = None) -> Figure:
     """Marginal energy against energy transition distributions (``arviz.plot_energy``), with
     E-BFMI per chain: similar widths mean the sampler moves freely across energy levels. In a
@@ -432,7 +432,7 @@ def _energy_key(own: Any, threshold: list) -> None:
         own.legend(handles, labels, loc="outside right lower", fontsize="small")
 
 
-@_sizable
+@sizable
 def plot_forest(result: BayesResult, interval: float = INTERVAL, axes: Any = None) -> Figure:
     """Forest plot of the weights and of the means of every feature, EM beside the posterior.
 
@@ -569,7 +569,7 @@ def _forest_legend(fig: Figure | None, first: Axes, interval: float) -> None:
 _KDE_POINTS = 5000
 
 
-@_sizable
+@sizable
 def plot_ppc_density(result: BayesResult, n_replicates: int = 50, axes: Any = None,
                      random_state: Any = 0) -> Figure:
     """Posterior predictive check: data density against ``n_replicates`` replicated data sets.
@@ -710,7 +710,7 @@ def _ppc_statistics(X: np.ndarray, names) -> list[tuple[str, Any]]:
     return [(label(i, j), corr(i, j)) for i, j in pairs]
 
 
-@_sizable
+@sizable
 def plot_ppc_statistics(result: BayesResult, n_replicates: int = 200, axes: Any = None,
                         random_state: Any = 0) -> Figure:
     """A joint posterior predictive check: statistics of replicated data against the data's.

@@ -28,6 +28,7 @@ from .._validation import check_data
 if TYPE_CHECKING:  # the posterior module imports ArviZ: an EM-only figure must not need it
     from ..em import EMResult
 
+from ..figure_size import sizable
 from ._common import (
     _DATA_COLOR,
     _EM_STYLE,
@@ -57,14 +58,13 @@ from ._common import (
     _robust_limits,
     _row_numbers,
     _shared_docs,
-    _sizable,
 )
 
 
 # --------------------------------------------------------------------------------------------
 # data and EM
 # --------------------------------------------------------------------------------------------
-@_sizable
+@sizable
 def plot_data(X: Any, feature_names: tuple[str, ...] | None = None,
               ax: Axes | None = None) -> Figure:
     """Histogram (1-D), scatter plot (2-D) or pair plot (D > 2) of the data.
@@ -143,7 +143,7 @@ def _features_line(names, shown: list[int], which: str) -> str:
     return f"{len(shown)} of {len(names)} features ({which}); not shown: {listed}"
 
 
-@_sizable
+@sizable
 def plot_em_convergence(em: Any, ax: Axes | None = None) -> Figure:
     """EM's objective (``em.history``): log-likelihood, or log posterior (MAP), per iteration.
 
@@ -302,7 +302,7 @@ def animate_em(X: Any, n_components: int, path: Any = None, *, covariance_type: 
 # --------------------------------------------------------------------------------------------
 # EM vs posterior
 # --------------------------------------------------------------------------------------------
-@_sizable
+@sizable
 @_shared_docs
 def plot_overlay(result: Any, n_draws: int = 50, ax: Axes | None = None,
                  random_state: Any = 0, X: Any = None) -> Figure:
@@ -631,7 +631,7 @@ def _contours(ax, X2, w, m, c, n_grid: int = 150, keep: np.ndarray | None = None
     _note_outside(ax, X2[:, 0], X2[:, 1], keep)
 
 
-@_sizable
+@sizable
 @_shared_docs
 def plot_density(result: Any, X: Any = None, ax: Axes | None = None, *, n_draws: int = 100,
                  random_state: Any = 0) -> Figure:
@@ -711,7 +711,7 @@ def plot_density(result: Any, X: Any = None, ax: Axes | None = None, *, n_draws:
     return fig
 
 
-@_sizable
+@sizable
 @_shared_docs
 def plot_classification(result: Any, X: Any = None, ax: Axes | None = None, *,
                         proba: Any = None, labelled: Any = None) -> Figure:
@@ -887,7 +887,7 @@ def _membership_1d(result, x, ax, bayes, K, G, titles, name, labelled) -> Figure
     return fig
 
 
-@_sizable
+@sizable
 def plot_membership(result: Any, X: Any = None, ax: Axes | None = None, *,
                     proba: Any = None, n_uncertain: int = 10, labelled: Any = None,
                     rows: Any = None) -> Figure:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from ..figure_size import sizable
 from .criteria import CRITERIA, EMSelection
 from .loo import BayesSelection, with_current_names
 from .sparse import SparseMixture
@@ -45,6 +46,7 @@ DELTA_GUIDES = (2.0, 6.0, 10.0)
 _GUIDE_GRADES = ("positive", "strong", "very strong")
 
 
+@sizable
 def plot_criteria(table: EMSelection | pd.DataFrame, ax: Any = None, *,
                   criteria: Sequence[str] = ("bic", "icl"), delta: bool = True) -> Figure:
     """Information criteria against K, one line per covariance type, one panel per criterion.
@@ -150,6 +152,7 @@ def _delta_floor(axis: Any, values: pd.Series) -> float:
 _FAR = 20.0
 
 
+@sizable
 def plot_loo(comparison: BayesSelection | pd.DataFrame, ax: Any = None) -> Figure:
     """PSIS-LOO comparison: elpd_loo +- se per model, and elpd_diff +- dse relative to the best.
 
@@ -207,6 +210,7 @@ def plot_loo(comparison: BayesSelection | pd.DataFrame, ax: Any = None) -> Figur
     return axis.figure
 
 
+@sizable
 def plot_n_components(posterior_counts: SparseMixture | pd.Series | np.ndarray,
                       ax: Any = None) -> Figure:
     """Posterior distribution of the number of non-empty components K+.

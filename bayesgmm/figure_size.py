@@ -1,0 +1,88 @@
+"""A figure's size on request: the ``figsize`` keyword every figure function takes.
+
+Where it sits: the vocabulary layer (standard library and NumPy only; matplotlib's text class is
+imported inside the function that scales text, so that :mod:`bayesgmm.selection.plots` can be
+imported by the EM sweep's workers without loading matplotlib). Used by :mod:`bayesgmm.plots`
+and :mod:`bayesgmm.selection.plots`.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+# A figure drawn smaller than its natural size keeps text at least this share of its size.
+MIN_TEXT_SCALE = 0.6
+
+
+def sizable(func):
+    """``func`` with a keyword ``figsize``: (width, height) in inches of the figure it makes.
+
+    A paper wants a figure at its column's width; the figures size themselves to their panels
+    (a pair grid grows with D). Only a new figure is resized: given ``ax``/``axes``, the
+    caller sizes their own figure, and ``figsize`` is refused with a one-line error.
+    """
+    signature = inspect.signature(func)
+    sized = signature.replace(parameters=[
+        *signature.parameters.values(),
+        inspect.Parameter("figsize", inspect.Parameter.KEYWORD_ONLY, default=None,
+                          annotation="tuple[float, float] | None")])
+
+    @functools.wraps(func)
+    def wrapper(*args, figsize=None, **kwargs):
+        size = check_figsize(figsize)
+        if size is not None:
+            bound = signature.bind_partial(*args, **kwargs).arguments
+            if bound.get("ax") is not None or bound.get("axes") is not None:
+                raise ValueError(f"{func.__name__}: figsize sizes a new figure; with ax/axes "
+                                 "given, size their figure (fig.set_size_inches)")
+        fig = func(*args, **kwargs)
+        if size is not None:
+            before = fig.get_size_inches()
+            fig.set_size_inches(size)
+            # smaller than drawn: the text shrinks with it (to at most 60% of its size), so
+            # that titles and legends still fit the panels they were written for
+            scale = min(size[0] / before[0], size[1] / before[1])
+            if scale < 1:
+                scale_text(fig, max(scale, MIN_TEXT_SCALE))
+        return fig
+
+    wrapper.__signature__ = sized
+    wrapper.__doc__ = (func.__doc__ or "").rstrip() + (
+        "\n\n    ``figsize`` (keyword): (width, height) in inches of the new figure (default: "
+        "sized\n    to its panels); not with ``ax``/``axes``, whose figure is the caller's.\n")
+    return wrapper
+
+
+def scale_text(fig: Figure, factor: float) -> None:
+    """Every text of ``fig`` (titles, labels, legends, notes) and its tick labels, ``factor``
+    times its size."""
+    from matplotlib.text import Text
+
+    for text in fig.findobj(Text):
+        text.set_fontsize(text.get_fontsize() * factor)
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            labels = axis.get_ticklabels()
+            size = labels[0].get_fontsize() if labels else None
+            if size is not None:
+                axis.set_tick_params(labelsize=size)  # the tick labels drawn later, as scaled
+
+
+def check_figsize(figsize: Any) -> tuple[float, float] | None:
+    """``figsize`` as two positive finite inches, or None; a one-line error otherwise."""
+    if figsize is None:
+        return None
+    try:
+        width, height = (float(v) for v in figsize)
+    except (TypeError, ValueError):
+        raise ValueError(f"figsize must be (width, height) in inches; got {figsize!r}") from None
+    if not (np.isfinite(width) and np.isfinite(height) and width > 0 and height > 0):
+        raise ValueError(f"figsize must be two positive numbers of inches; got {figsize!r}")
+    return width, height
