@@ -288,8 +288,7 @@ def build_em_report(em: EMResult, X: Any, *, data_source: str | None = None,
         _section("reproducibility", "5. Settings and software",
                  _em_settings_html(em.settings, settings),
                  "<h3>Software</h3>",
-                 _fit_versions_html(em.versions, ("bayesgmm", "numpy", "scipy", "numba",
-                                                  "pandas", "matplotlib"))),
+                 _fit_versions_html(em.versions, _EM_REPORT_PACKAGES)),
     ]
     name = _data_name(data_source)
     K = em.n_components
@@ -1292,6 +1291,11 @@ def _readable_setting(name: str, value):
     return value
 
 
+# The software an EM-only report depends on: EM's numbers (numpy, scipy, the numba kernels) and
+# what draws the report (pandas, matplotlib); no sampler, PyMC or ArviZ is loaded for it.
+_EM_REPORT_PACKAGES = ("bayesgmm", "numpy", "scipy", "numba", "pandas", "matplotlib")
+
+
 def _fit_versions_html(fit: Mapping[str, str] | None,
                        packages: tuple[str, ...] = RESULT_PACKAGES) -> str:
     """The software that made the fit (``fit``: the result's ``versions``) against the
@@ -1390,7 +1394,8 @@ def build_selection_report(selection: EMSelection, *, bayes: BayesSelection | No
         parts.append(_section_loo(bayes, figure))
     if sparse is not None:
         parts.append(_section_sparse(sparse, figure))
-    parts.append(_section_selection_settings(selection, settings))
+    parts.append(_section_selection_settings(selection, settings,
+                                             sampled=bayes is not None or sparse is not None))
     sections = [_section(anchor, f"{i}. {title}", *body)
                 for i, (anchor, title, body) in enumerate(parts, start=1)]
     nav = "".join(f'<a href="#{anchor}">{html.escape(title)}</a>' for anchor, title, _ in parts)
@@ -1736,8 +1741,10 @@ def k_plus_table(sparse: SparseMixture) -> pd.DataFrame:
     return table
 
 
-def _section_selection_settings(selection: EMSelection,
-                                settings: Mapping[str, Any] | None) -> tuple[str, str, list[str]]:
+def _section_selection_settings(selection: EMSelection, settings: Mapping[str, Any] | None,
+                                sampled: bool = False) -> tuple[str, str, list[str]]:
+    """Seeds, settings and software: the sampler's packages only where a posterior was fitted
+    (an EM-only sweep listed PyMC, nutpie and ArviZ, which it never loads)."""
     values = {"root seed": selection.random_state, **(settings or {})}
     table = pd.DataFrame({"value": [str(v) for v in values.values()]}, index=list(values))
     return "reproducibility", "Settings and software", [
@@ -1746,7 +1753,9 @@ def _section_selection_settings(selection: EMSelection,
         _table(table, text=True, formatted=("value",)), "<h3>Software</h3>",
         # the sweep's: its EM fits record the software that made them
         _fit_versions_html(next((fit.versions for fit in selection.fits.values()
-                                 if fit.versions), None)),
+                                 if fit.versions), None),
+                           (*RESULT_PACKAGES, "pandas", "matplotlib") if sampled
+                           else _EM_REPORT_PACKAGES),
     ]
 
 

@@ -252,6 +252,18 @@ def test_selection_report_sections_figures_and_numbers(selection):
     assert html.escape(bayes.verdict).replace("\n", "<br><br>") in page
     assert f"K+ = {sparse.mode}" in page
     assert "three.csv" in page and bayesgmm.__version__ in cells
+    software = page[page.index("<h3>Software</h3>"):]
+    assert "<th>pymc</th>" in software and "<th>nutpie</th>" in software
+
+
+def test_an_em_only_selection_lists_only_the_software_it_uses(selection):
+    """Stop 26's note: an EM-only sweep's report listed PyMC, nutpie and ArviZ, never loaded."""
+    em, _, _ = selection
+    software = build_selection_report(em)[0]
+    software = software[software.index("<h3>Software</h3>"):]
+    assert "<th>numba</th>" in software and "<th>matplotlib</th>" in software
+    for package in ("pymc", "nutpie", "arviz", "pytensor"):
+        assert f"<th>{package}</th>" not in software, package
 
 
 def test_sparse_diagnostics_are_html_not_console_text(selection):
