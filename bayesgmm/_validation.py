@@ -185,6 +185,7 @@ def _to_float_array(X: Any, name: str) -> np.ndarray:
     dtypes = getattr(X, "dtypes", None)
     if hasattr(X, "columns") and hasattr(X, "to_numpy") and dtypes is not None \
             and all(hasattr(dt, "kind") for dt in dtypes):  # pandas DataFrame
+        _check_frame_shape(X, name)
         bad = [(str(c), dt) for c, dt in zip(X.columns, dtypes, strict=True)
                if dt.kind not in _NUMERIC_KINDS]
         if bad:
@@ -215,6 +216,24 @@ def _to_float_array(X: Any, name: str) -> np.ndarray:
             "if it holds numbers."
         )
     return np.array(values, dtype=np.float64, copy=True)
+
+
+def _check_frame_shape(X: Any, name: str) -> None:
+    """Two ways a DataFrame read from a file betrays the reading, not the data: no rows (a
+    file of only a header: its columns' dtype, object, would be called "not numeric"), and
+    one column named with semicolons or tabs (the file's separator was not a comma; pandas
+    then splits decimal commas into columns and the numbers that result are not the data)."""
+    if len(X.columns) and len(X) == 0:
+        raise ValueError(f"{name} has no rows (columns {[str(c) for c in X.columns]}, no "
+                         "values): was the file only a header?")
+    if len(X.columns) == 1:
+        header = str(X.columns[0])
+        for mark, sep in ((";", "';'"), ("\t", "'\\t'")):
+            if mark in header:
+                raise ValueError(
+                    f"{name} has one column named {header!r}: the file separates its values "
+                    f"with {sep}, not commas; read it with pd.read_csv(path, sep={sep}"
+                    + (", decimal=',')" if mark == ";" else ")"))
 
 
 def _pandas_to_float(X: Any) -> np.ndarray:

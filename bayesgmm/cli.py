@@ -7,7 +7,8 @@ and ``warm`` (compile the numba kernels ahead; ``make install`` runs it). ``fit`
 save the result directory (see :mod:`bayesgmm.persistence`) and optionally the report inside
 it; ``select`` writes its report directory.
 
-Exit status: 0 success, 2 bad input (one-line message naming the problem, no traceback). Every
+Exit status: 0 success, 2 bad input (one-line message naming the problem, no traceback), 3 a
+PROBLEMS verdict under ``--strict``, 130 interrupted (Ctrl-C). Every
 flag, and the output directory, is checked before the data are read (a bad flag is then the
 only output), the data before sampling starts, and the result is written atomically, so a
 failure leaves no partial output. Rows of a data file are named by the ``--index`` column's
@@ -17,7 +18,8 @@ IDs, else numbered from 0 in file order, header excluded (the hints and reports 
 modules load on first use through ``_Lazy``, so this module itself imports only NumPy.)
 
 Where it sits: the surface layer, at the top; imports any lower layer (the heavy ones on first
-use) and is imported by nothing but the ``bayesgmm`` console script.
+use) and is imported by nothing but the ``bayesgmm`` console script and ``__main__``
+(``python -m bayesgmm``).
 """
 
 from __future__ import annotations
@@ -242,8 +244,10 @@ def _parser() -> argparse.ArgumentParser:
 
     fit = sub.add_parser(
         "fit", help="fit EM then the posterior to a CSV/Parquet file",
-        description="Fit the mixture by EM (the best of 10 restarts), then sample its "
-                    "posterior with NUTS from the EM estimate; print the EM estimate beside the "
+        description="Find the posterior mode by MAP-EM (three families of 10 restarts: "
+                    "k-means++, random data points, and ML-EM polished under the prior; the "
+                    "best by the model's own log density), then sample the posterior with NUTS "
+                    "from it; print the EM estimate beside the "
                     "posterior and the convergence verdict, and save the result directory "
                     "(reload it with bayesgmm.load).",
         epilog=_FIT_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -321,7 +325,8 @@ def _parser() -> argparse.ArgumentParser:
                     "PSIS-LOO (--bayes) and fit a sparse overfitted mixture (--sparse). Writes "
                     "select.html and figures/*.png to the output directory.",
     )
-    select.add_argument("data", help="CSV or Parquet file (or bundled:old_faithful)")
+    select.add_argument("data", help="CSV or Parquet file (or bundled:old_faithful, "
+                                     "bundled:galaxies)")
     select.add_argument("-k", "--components", default="1-6", metavar="GRID",
                         help="numbers of components: a range (1-6), a list (2,3,5), one K, or a "
                              "mix (1-3,5) (default: 1-6)")

@@ -13,7 +13,7 @@ Statistics are accumulated about the current means because that is numerically s
 cancellation between large raw moments) and it is exactly what both consumers need:
 
 - EM's M-step: xbar_k = mu_k + S1c_k / N_k and W_k = C_k - S1c_k S1c_k^T / N_k.
-- Fisher's identity for the gradient of L = sum_n g_n ll_n (see :func:`loglik_gradient`):
+- Fisher's identity for the gradient of L = sum_n g_n ll_n (see :func:`gradient_from_statistics`):
   dL/dmu_k = Sigma_k^-1 S1c_k and dL/dSigma_k = 1/2 Sigma_k^-1 (C_k - N_k Sigma_k) Sigma_k^-1.
 
 The raw statistics S1_k = sum r x and S2_k = sum r x x^T are available as properties of

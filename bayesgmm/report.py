@@ -110,7 +110,7 @@ class Figure:
 def write_report(result: BayesResult, directory: str | os.PathLike, *,
                  data_source: str | None = None, random_state: Any = 0,
                  thresholds: DiagnosticThresholds | None = None,
-                 diagnostics: Diagnostics | None = None) -> Path:
+                 diagnostics: Diagnostics | None = None, progressbar: bool = True) -> Path:
     """Write ``report.html`` and ``figures/*.png`` into ``directory``.
 
     The files are rendered into a temporary directory first and moved into place at the end,
@@ -132,6 +132,9 @@ def write_report(result: BayesResult, directory: str | os.PathLike, *,
     diagnostics : Diagnostics, optional
         ``result.diagnostics()`` under ``thresholds``, where the caller has computed it
         already (the command line prints the same verdict); computed here otherwise.
+    progressbar : bool, default True
+        Print a status line on stderr while the report is written (it takes seconds to
+        half a minute at large N), as ``fit_bayes`` does while it fits.
 
     Returns
     -------
@@ -139,7 +142,7 @@ def write_report(result: BayesResult, directory: str | os.PathLike, *,
     """
     if data_source is None:
         data_source = (result.settings or {}).get("data_source")
-    with progress.step("writing the report (figures and tables)"):
+    with progress.step("writing the report (figures and tables)", progressbar):
         page, figures = build_report(result, data_source=data_source,
                                      random_state=random_state, thresholds=thresholds,
                                      diagnostics=diagnostics)

@@ -149,12 +149,14 @@ def fit_bayes(
         verdict's label-invariant quantities). Default: yes unless it would exceed 50 million
         values (chains x draws x N); a status line says when it is not stored, and
         ``settings["log_likelihood_stored"]`` records it.
-    nutpie_backend : {"auto", "native", "numba", "pyfunc"}
+    nutpie_backend : {"auto", "native", "numba", "pyfunc", "jax"}
         How nutpie evaluates the model (:func:`bayesgmm.model.compile_nutpie`). "native" (what
         "auto" takes) is the model's density written out in numba and cached on disk: no
         PyTensor compilation, chains in parallel. "numba" and "pyfunc" compile the PyMC graph
         itself (PyTensor + numba: ~15-45 s per process for "numba", seconds from the disk cache
-        for "pyfunc", whose chains then take turns on the GIL). Ignored by ``sampler="pymc"``.
+        for "pyfunc", whose chains then take turns on the GIL). "jax": the same density in
+        JAX on the devices JAX finds (complete, unweighted, unlabelled data without a noise
+        component only). Ignored by ``sampler="pymc"``.
     settings : SamplerSettings, optional
         ``draws``, ``tune``, ``chains``, ``sampler``, ``progressbar``, ``target_accept``,
         ``cores`` and ``nutpie_backend`` in one validated object, instead of those keyword
@@ -233,7 +235,7 @@ def fit_bayes(
     progress.first_run_notice(ss.progressbar, plan=obs.needs_plan)
     # A step, not a line: on a cold cache EM compiles its kernels first (a minute on 2 cores),
     # and a terminal should see a spinner meanwhile, not silence.
-    with progress.step(f"fitting EM, K={K} (the best of 10 restarts)",
+    with progress.step(f"fitting MAP-EM, K={K} (3 families of 10 restarts)",
                        ss.progressbar and em is None):
         em = _check_or_fit_em(em, obs, Xc, names, K, covariance_type, priors, seed)
     # With ordered means the components' order is their labelling: the start and the

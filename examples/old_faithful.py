@@ -29,4 +29,5 @@ for i in np.argsort(width)[::-1][:5]:
     print(f"row {i}: {X.iloc[i].to_dict()}  P(component 0) = {proba.mean[i, 0]:.2f} "
           f"[{proba.lower[i, 0]:.2f}, {proba.upper[i, 0]:.2f}]")
 
-print("\nreport:", write_report(post, args.out, data_source="Old Faithful"))
+print("\nreport:", write_report(post, args.out, data_source="Old Faithful",
+                                  progressbar=False))

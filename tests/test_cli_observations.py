@@ -76,7 +76,7 @@ BAD = [
     (["gaps.csv", "-k", "2", "--labels", "g", "--dropna", "--missing", "refuse"],
      "--dropna means --missing drop; it contradicts --missing refuse"),
     (["gaps.csv", "-k", "2", "--labels", "g", "--weights", "w", "--missing", "refuse"],
-     r"3 row\(s\) of gaps.csv have missing values \(first: row 2\)"),
+     r"3 row\(s\) of gaps.csv have missing values \(first: row 2, line 4 of the file\)"),
     (["gaps.csv", "-k", "2", "--missing", "impute"], "invalid choice: 'impute'"),
 ]
 

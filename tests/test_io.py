@@ -26,6 +26,38 @@ def test_numeric_csv_is_read_unchanged(tmp_path):
     np.testing.assert_array_equal(frame.to_numpy(), [[1.0, 2.5, 3.25], [-4.0, 1000.0, 0.0]])
 
 
+def test_rows_ending_in_a_separator_are_not_shifted(tmp_path):
+    """QA (messy files): "x,y" over rows "1,2," made pandas take x as the row index and read
+    y's values as x, silently; a real extra value is refused, naming its line."""
+    frame, _ = read_table(write(tmp_path, "x,y\n1,2,\n3,4,\n5,6,\n"))
+    assert frame.to_dict("list") == {"x": [1.0, 3.0, 5.0], "y": [2.0, 4.0, 6.0]}
+    with pytest.raises(ValueError, match=r"line 3 of .* has 3 values but the header names 2 "
+                                         r"columns \(extra: '9'\)"):
+        read_table(write(tmp_path, "x,y\n1,2,\n3,4,9\n"))
+    with pytest.raises(ValueError, match=r"line 3 of .* has 3 values but the lines before it "
+                                         r"have 2: give every row one value per column"):
+        read_table(write(tmp_path, "x,y\n1,2\n3,4,7\n5,6\n"))
+
+
+def test_padded_cells_and_names_are_read_as_meant(tmp_path):
+    frame, _ = read_table(write(tmp_path, "x, y \n1, NA\n 2,3\n"))
+    assert list(frame.columns) == ["x", "y"] and frame["y"].isna().tolist() == [True, False]
+
+
+def test_thousands_separators_and_stray_text_get_their_own_hints(tmp_path):
+    with pytest.raises(ValueError, match=r"'1,125.73' in row 0, line 2 of the file, a "
+                                         r"number written with thousands separators: remove "
+                                         r"them \(write 1125.73\)") as info:
+        read_table(write(tmp_path, 'income,b\n"1,125.73",1\n"2,001",2\n'))
+    assert "--index" not in str(info.value)  # not taken for row IDs
+    # a number column with one stray cell: its line (blank lines skipped), no --index hint
+    with pytest.raises(ValueError, match=r"'abc' in row 3, line 6 of the file\.") as info:
+        read_table(write(tmp_path, "x,y\n1,2\n\n3,4\n5,6\n7,abc\n8,9\n"))
+    assert "--index" not in str(info.value)
+    with pytest.raises(ValueError, match="--index id"):  # text IDs still get it
+        read_table(write(tmp_path, "id,y\nS1,2\nS2,4\nS3,5\n"))
+
+
 def test_bundled_data_is_read(old_faithful):
     frame, dropped = read_table("bundled:old_faithful")
     assert dropped == 0
@@ -73,7 +105,8 @@ def test_a_text_column_of_row_ids_is_suggested_as_the_index(tmp_path):
 def test_every_non_numeric_column_is_named(tmp_path):
     path = write(tmp_path, "a,b,c,d\n1,x,2,True\n2,3,y,False\n")
     with pytest.raises(ValueError, match=r"column\(s\) \['b', 'c', 'd'\] in .*data.csv are not "
-                                         r"numeric: 'b' has 'x' in row 0; 'c' has 'y' in row 1; "
+                                         r"numeric: 'b' has 'x' in row 0, line 2 of the file; "
+                                         r"'c' has 'y' in row 1, line 3 of the file; "
                                          r"'d' is boolean"):
         read_table(path)
 
@@ -150,7 +183,8 @@ def test_a_header_line_is_required_and_names_each_column_once(tmp_path, text, ma
 
 
 def test_missing_values_and_empty_files(tmp_path):
-    with pytest.raises(ValueError, match=r"1 row\(s\) .* have missing values \(first: row 1\)"
+    with pytest.raises(ValueError, match=r"1 row\(s\) .* have missing values \(first: row 1, "
+                                         r"line 3 of the file\)"
                                          r".*--missing marginalise.*--missing drop"):
         read_table(write(tmp_path, "a,b\n1,2\n3,\n"), missing="refuse")
     frame, dropped = read_table(write(tmp_path, "a,b\n1,2\n3,\n5,6\n"), dropna=True)

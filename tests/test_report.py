@@ -133,8 +133,9 @@ def test_report_text(report, tiny_fit):
     assert "old_faithful.csv" in page
 
 
-def test_write_report_files_match_and_replace_cleanly(tiny_fit, tmp_path):
+def test_write_report_files_match_and_replace_cleanly(tiny_fit, tmp_path, capsys):
     html_path = write_report(tiny_fit, tmp_path)
+    assert "writing the report" in capsys.readouterr().err
     assert html_path == tmp_path / "report.html"
     pngs = sorted((tmp_path / "figures").glob("*.png"))
     assert {p.stem for p in pngs} >= {"overlay", "membership", "trace", "rank", "ppc",
@@ -144,7 +145,9 @@ def test_write_report_files_match_and_replace_cleanly(tiny_fit, tmp_path):
     for p in pngs:
         assert base64.b64encode(p.read_bytes()).decode() in page
     (tmp_path / "figures" / "stale.png").write_bytes(b"old")
-    write_report(tiny_fit, tmp_path)
+    # QA (docs): progressbar=False silences it, as it does the fit's (the example printed it)
+    write_report(tiny_fit, tmp_path, progressbar=False)
+    assert capsys.readouterr().err == ""
     assert not (tmp_path / "figures" / "stale.png").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["figures", "manifest.json",
                                                           "report.html"]

@@ -528,3 +528,16 @@ def test_positive_numbers_are_not_converted_from_bools_or_text(value):
     X = np.random.default_rng(0).normal(size=(30, 2))
     with pytest.raises(ValueError, match="noise_volume must be a positive finite number"):
         fit_em(X, 1, noise=True, noise_volume=value)
+
+
+def test_a_data_frame_read_wrongly_from_a_file_is_named():
+    """QA (messy files): a header-only file was "not numeric"; a semicolon file read with
+    commas was fitted, on the digit fragments pandas made of its decimal commas."""
+    with pytest.raises(ValueError, match=r"X has no rows \(columns \['x', 'y'\], no values\)"):
+        check_data(pd.DataFrame({"x": pd.Series([], dtype=object),
+                                 "y": pd.Series([], dtype=object)}))
+    with pytest.raises(ValueError, match=r"one column named 'x;y'.*sep=';', decimal=','"):
+        check_data(pd.DataFrame({"x;y": [436.0, 12.0, 7.0]}))
+    with pytest.raises(ValueError, match=r"sep='\\t'"):
+        check_data(pd.DataFrame({"x\ty": [1.0, 2.0]}))
+    assert check_data(pd.DataFrame({"x": [1.0, 2.0]}))[0].shape == (2, 1)

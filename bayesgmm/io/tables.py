@@ -7,6 +7,7 @@ imported by :mod:`bayesgmm.io.specs` and the command line.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -128,6 +129,71 @@ def _check_header(p: Path, sep: str, path: Any, named: list[str]) -> None:
                          "give every column its own name")
 
 
+def _read_text_table(p: Path, sep: str, path: Any) -> pd.DataFrame:
+    """A CSV/TSV file as pandas reads it, with three guards.
+
+    - ``index_col=False``: pandas takes a first column as the row index when the data rows
+      have one field more than the header, so a file whose rows end in a separator
+      ("1,2,") had every value shifted one column left, silently. Trailing empty fields are
+      now dropped; a row with a real extra value is refused, naming its line.
+    - ``skipinitialspace``: "x, y" and " NA" read as "x", "y" and a missing value.
+    - A row with more fields than the header (pandas' "Error tokenizing data") is one line
+      naming the file line and the fix.
+    """
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", pd.errors.ParserWarning)
+        try:
+            frame = pd.read_csv(p, sep=sep, index_col=False, skipinitialspace=True)
+        except pd.errors.ParserError as exc:
+            found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
+            if not found:
+                raise
+            expected, line, saw = found.groups()
+            raise ValueError(f"line {line} of {path} has {saw} values but the lines before it "
+                             f"have {expected}: give every row one value per column (an empty "
+                             "cell for a missing value)") from None
+    if any(issubclass(w.category, pd.errors.ParserWarning) for w in caught):
+        _refuse_extra_values(p, sep, path)
+    frame.columns = [str(c).strip() for c in frame.columns]
+    return frame
+
+
+def _refuse_extra_values(p: Path, sep: str, path: Any) -> None:
+    """A data row with more values than the header names columns: refused, naming its line
+    (pandas would drop the extra values); empty extra fields (a trailing separator) pass."""
+    import csv
+
+    with open(p, newline="", encoding="utf-8", errors="replace") as f:
+        rows = csv.reader(f, delimiter=sep)
+        width = len(next(rows, []))
+        for line, fields in enumerate(rows, start=2):
+            extra = [v for v in fields[width:] if v.strip()]
+            if extra:
+                raise ValueError(f"line {line} of {path} has {len(fields)} values but the "
+                                 f"header names {width} columns (extra: {extra[0]!r}): name "
+                                 "every column in the header line, or remove the extra values")
+
+
+def _file_line(p: Path, sep: str, position: int) -> int | None:
+    """The file line (from 1, the header's) of data row ``position`` (from 0): pandas skips
+    blank lines, so row numbers and line numbers part where a file has them. Read only when a
+    message names a row."""
+    import csv
+
+    with open(p, newline="", encoding="utf-8", errors="replace") as f:
+        reader = csv.reader(f, delimiter=sep)
+        next(reader, None)
+        seen = -1
+        for fields in reader:
+            if any(v.strip() for v in fields):
+                seen += 1
+                if seen == position:
+                    return reader.line_num
+    return None
+
+
 def _is_number(text: str) -> bool:
     try:
         return np.isfinite(float(text))
@@ -220,12 +286,11 @@ def read_data(path: str | Path, columns: list[str] | None = None, *,
         _check_header(p, sep, path,
                       [*(columns or []), *(c for c in (weights, labels, index) if c)])
     try:
-        if parquet:
-            frame = pd.read_parquet(p)
-        else:
-            frame = pd.read_csv(p, sep=sep)
+        frame = pd.read_parquet(p) if parquet else _read_text_table(p, sep, path)
     except ImportError as exc:
         raise ValueError(f"cannot read {path}: {exc}") from None
+    except ValueError:
+        raise
     except Exception as exc:  # pandas raises many parser errors; name the file, keep it short
         raise ValueError(f"cannot read {path}: {type(exc).__name__}: {exc}") from None
     if parquet and index and index not in frame.columns and index in frame.index.names:
@@ -273,7 +338,8 @@ def read_data(path: str | Path, columns: list[str] | None = None, *,
 
     def row(position: int) -> str:  # a row in a message: by its ID when the rows have IDs
         if row_ids is None:
-            return f"row {position}"
+            line = None if parquet else _file_line(p, sep, position)
+            return f"row {position}" + (f", line {line} of the file" if line else "")
         name = row_ids[position]
         return f"row {index}={getattr(name, 'item', lambda: name)()!r}"
 
@@ -373,9 +439,13 @@ def _missing_policy(missing: str | None, dropna: bool) -> str:
 
 
 def _index_hint(frame: pd.DataFrame, non_numeric: dict[str, str]) -> str:
-    """A hint when a refused text column looks like row IDs (one distinct value per row)."""
+    """A hint when a refused text column looks like row IDs (one distinct value per row and
+    mostly text: not numbers with a stray cell, nor numbers written with thousands separators,
+    which have a hint of their own)."""
     ids = [c for c in non_numeric
-           if frame[c].notna().all() and frame[c].nunique() == len(frame) > 1]
+           if frame[c].notna().all() and frame[c].nunique() == len(frame) > 1
+           and not _thousands_separated(frame[c]).any()
+           and pd.to_numeric(frame[c], errors="coerce").notna().mean() < 0.5]
     if not ids:
         return ""
     return (f" (if {ids[0]!r} names the rows, make it the index column: --index {ids[0]}, or "
@@ -422,12 +492,26 @@ def _column_problem(column: pd.Series, row: Callable[[int], str] = "row {}".form
     bad = present & numeric.isna()
     if bad.any():
         at = int(bad.to_numpy().argmax())
+        if _thousands_separated(column).iloc[at]:
+            return (f"has {column.iloc[at]!r} in {row(at)}, a number written with thousands "
+                    f"separators: remove them (write {column.iloc[at].replace(',', '')})")
         return f"has {column.iloc[at]!r} in {row(at)}"
     if kind == "O" and present.any():  # a typed text column (Parquet) whose text is numbers
         at = int(present.to_numpy().argmax())
         return (f"holds numbers stored as text (dtype {column.dtype}), e.g. "
                 f"{column.iloc[at]!r} in {row(at)}")
     return f"has dtype {column.dtype}"
+
+
+# A number with comma thousands separators: 1,125 or -12,345,678.9
+_THOUSANDS = r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$"
+
+
+def _thousands_separated(column: pd.Series) -> pd.Series:
+    """Per cell: text that is a number written with comma thousands separators."""
+    if column.dtype.kind != "O":
+        return pd.Series(False, index=column.index)
+    return column.map(lambda v: isinstance(v, str) and bool(re.match(_THOUSANDS, v.strip())))
 
 
 def _resolve_bundled(path: str) -> str:
