@@ -733,7 +733,9 @@ def _check_sampling(args: argparse.Namespace) -> None:
 def _cmd_run(args: argparse.Namespace) -> int:
     spec = load_spec(args.spec)
     thresholds = _thresholds(args, spec.thresholds)
-    out = Path(spec.output) if spec.output else Path("results") / spec.path.stem
+    # without [output]: results/<spec stem> beside the spec, as every path in a spec is
+    # relative to it (it was the working directory's: `cd / && bayesgmm run ...` wrote /results)
+    out = Path(spec.output) if spec.output else spec.path.parent / "results" / spec.path.stem
     check_writable(out, overwrite=args.force, protect=[spec.path, *_inputs(spec.data_path)])
     notes: list[str] = []  # printed once the data have passed every check
     frame, observed, names = _read_observations(

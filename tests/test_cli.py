@@ -202,6 +202,24 @@ def test_run_saves_to_the_spec_directory_with_report(tmp_path, tiny_fit, monkeyp
     assert rc == 2 and "already exists" in err
 
 
+def test_run_without_an_output_table_saves_beside_the_spec(tmp_path, tiny_fit, monkeypatch,
+                                                          capsys):
+    """QA (messy files): `cd / && bayesgmm run /path/spec.toml` wrote /results/<name>: the
+    default output directory was the working directory's, not the spec's like every path."""
+    monkeypatch.setattr(cli, "fit_bayes", lambda *a, **k: tiny_fit)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    spec = tmp_path / "specs" / "rel.toml"
+    spec.parent.mkdir()
+    spec.write_text('[data]\npath = "bundled:old_faithful"\n[model]\nn_components = 2\n'
+                    '[sampler]\nseed = 0\n')
+    rc, out, _ = _run_main(["run", str(spec), "--no-progress"], capsys)
+    assert rc == 0, out
+    assert isinstance(bayesgmm.load(tmp_path / "specs" / "results" / "rel"), bayesgmm.BayesResult)
+    assert not any(elsewhere.iterdir())
+
+
 def test_run_names_the_spec_key_that_adds_a_noise_component(data_dir, old_faithful, tiny_fit,
                                                            monkeypatch, capsys):
     """QA: `run`'s outlier hint said "Consider --noise", a flag `run` does not have."""
