@@ -1119,11 +1119,14 @@ def _read_observations(data: str, columns: list[str] | None, args: Any, n_compon
         if policy == "drop":
             say(f"dropping {n_rows} row(s) with missing values (--missing drop)")
         else:
-            all_missing = int((~left).sum())
-            say(f"missing values: {int(missing.sum())} value(s) in {n_rows} row(s), "
-                "integrated out (missing at random assumed)"
-                + (f"; {all_missing} row(s) with no value at all are dropped"
-                   if all_missing else ""))
+            # counted over the rows fitted, as the fit's own record counts them (QA: this line
+            # said 5 values in 4 rows, the fit's "observations:" 3 in 3, one row being empty)
+            kept = missing[left]
+            empty = frame.index[~left]
+            say(f"missing values: {int(kept.sum())} value(s) in {int(kept.any(axis=1).sum())} "
+                "row(s), integrated out (missing at random assumed)"
+                + (f"; {len(empty)} row(s) with no value at all dropped "
+                   f"({_row_list(empty, getattr(args, 'index', None))})" if len(empty) else ""))
     names: tuple[str, ...] = ()
     if table.sample_weight is not None:
         weights = table.sample_weight[left]
@@ -1174,6 +1177,13 @@ def _name_components(result: Any, names: tuple[str, ...]) -> None:
     from .observation_record import name_labels
 
     name_labels(result, names)
+
+
+def _row_list(rows: Any, index: str | None, most: int = 5) -> str:
+    """Rows in a status line: by their IDs (``--index``) or numbers, the first ``most``."""
+    shown = ", ".join(str(r) for r in list(rows)[:most])
+    more = f", ... ({len(rows)} in all)" if len(rows) > most else ""
+    return (f"{index} = " if index else "row ") + shown + more
 
 
 def _print_observations(result: Any, names: tuple[str, ...]) -> None:

@@ -295,3 +295,21 @@ def test_select_end_to_end_with_weights(rows_dir, capsys):
     assert rc == 0
     page = (rows_dir / "sel" / "select.html").read_text()
     assert "weights column" in page
+
+
+def test_the_missing_values_line_counts_as_the_fit_does(tmp_path, old_faithful, monkeypatch,
+                                                        capsys):
+    """QA (messy files): with a row of nothing, the line before the fit said "5 value(s) in
+    4 row(s)" and the fit's own record "3 ... in 3 row(s)"; the dropped row was not named."""
+    frame = old_faithful.iloc[:40].copy()
+    frame.iloc[[3, 9], 0] = np.nan
+    frame.iloc[17, 1] = np.nan
+    frame.iloc[25] = np.nan  # no value at all
+    frame.to_csv(tmp_path / "holes.csv", index=False)
+    monkeypatch.chdir(tmp_path)
+    rc = cli.main(["em", "holes.csv", "-k", "2", "--seed", "1", "--no-progress"])
+    out = capsys.readouterr().out
+    assert rc == 0
+    assert ("missing values: 3 value(s) in 3 row(s), integrated out (missing at random "
+            "assumed); 1 row(s) with no value at all dropped (row 25)") in out
+    assert "observations: 39 row(s) fitted; 3 missing value(s) in 3 row(s)" in out
