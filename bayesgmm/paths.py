@@ -33,6 +33,12 @@ KINDS = ("BayesResult", "EMResult", "Report", "SelectionReport")
 _FIGURES = "figures"
 _EXTRA_FILES = ("report.html", "select.html", _FIGURES, "criteria.csv", "loo.csv",
                 "n_nonempty.csv")
+# The PNGs a report writes into figures/ (report.py's figure names; a test reads them from its
+# source): any other file there is the user's, and a rewrite must not delete it.
+REPORT_FIGURES = frozenset({
+    "data", "density", "classification", "membership", "em_convergence", "forest", "overlay",
+    "trace", "rank", "energy", "ppc", "ppc_statistics", "criteria", "chosen", "loo",
+    "n_components"})
 # Temporary siblings: ``.NAME.tmp-PID-XXXX`` while writing, ``.NAME.old-PID-XXXX`` while
 # replacing. One whose process is gone, or older than this, is a killed run's leftover.
 _TMP, _OLD = ".tmp-", ".old-"
@@ -238,15 +244,16 @@ def _check_replaceable(target: Path) -> None:
         raise ValueError(refuse.format(f"(its {MANIFEST} says kind {kind!r})"))
     known = {MANIFEST, *_EXTRA_FILES, *(n.split("/", 1)[0] for n in listed)}
     foreign = [e for e in entries if e.rstrip("/") not in known]
-    # figures/ holds the reports' PNGs: anything else there (a PDF or a script for a paper,
-    # say) is the user's, which replacing the directory would delete. A PNG of the user's
-    # there cannot be told from the report's and is replaced with it; hidden files (a file
-    # manager's .DS_Store) are not the user's work and do not block.
+    # figures/ holds the reports' PNGs, by their fixed names: anything else there (a PDF, a
+    # script or a PNG of the user's for a paper) is the user's, which replacing the directory
+    # would delete. Hidden files (a file manager's .DS_Store) are not the user's work and do
+    # not block.
     figures = target / _FIGURES
     if figures.is_dir() and not figures.is_symlink():
         foreign += [f"{_FIGURES}/{p.name}" for p in sorted(figures.iterdir())
                     if not p.name.startswith(".")
-                    and (p.suffix != ".png" or p.is_symlink() or not p.is_file())]
+                    and (p.suffix != ".png" or p.stem not in REPORT_FIGURES
+                         or p.is_symlink() or not p.is_file())]
     if foreign:
         raise ValueError(
             f"refusing to replace {target}: it is a bayesgmm {kind} but also holds "

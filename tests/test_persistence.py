@@ -260,6 +260,29 @@ def test_overwrite_refuses_a_user_file_among_the_figures(tiny_fit, tmp_path):
     with pytest.raises(ValueError, match="also holds figures/my_paper_fig.pdf"):
         tiny_fit.em.save(path, overwrite=True)
     assert (path / "figures" / "my_paper_fig.pdf").read_text() == "mine"
+    # QA (messy files): a PNG of the user's was replaced too; the report's have fixed names
+    (path / "figures" / "my_paper_fig.pdf").unlink()
+    (path / "figures" / "my_plot.png").write_bytes(b"mine")
+    with pytest.raises(ValueError, match="also holds figures/my_plot.png"):
+        tiny_fit.em.save(path, overwrite=True)
+    assert (path / "figures" / "my_plot.png").read_bytes() == b"mine"
+
+
+def test_every_report_figure_name_is_known_to_the_overwrite_check():
+    """The names report.py gives its figures (the first argument of each ``figure(...)``
+    call) are the ones paths.REPORT_FIGURES lets a rewrite replace: a new figure missing from
+    the list would block every later rewrite of its report as "the user's"."""
+    import ast
+    import inspect
+
+    from bayesgmm import paths, report
+
+    tree = ast.parse(inspect.getsource(report))
+    names = {call.args[0].value for call in ast.walk(tree)
+             if isinstance(call, ast.Call) and isinstance(call.func, ast.Name)
+             and call.func.id == "figure" and call.args
+             and isinstance(call.args[0], ast.Constant)}
+    assert names and names == set(paths.REPORT_FIGURES)
 
 
 @pytest.mark.parametrize("where", ["cwd", "cwd_parent", "home", "root"])
