@@ -1291,6 +1291,7 @@ def _print_result(result: BayesResult, thresholds: DiagnosticThresholds | None =
     from .report import parameter_table  # sds and correlations, each pair once
 
     table = parameter_table(result)[["EM", "mean", "sd", "lower", "upper", "EM inside"]]
+    table, left_out = _console_rows(table)
     # Numbers as the report prints them (by magnitude: 33,004, not 3.3e+04 beside 514.8).
     shown = table.astype(object).map(format_number)
     with pd.option_context("display.width", 120, "display.max_rows", 200):
@@ -1298,6 +1299,9 @@ def _print_result(result: BayesResult, thresholds: DiagnosticThresholds | None =
         print(f"\n{'MAP-EM start' if em.prior is not None else 'EM start'} (column EM) vs "
               "posterior (94% equal-tailed interval):")
         print(shown.to_string())
+        if left_out:
+            print(f"({left_out} more rows, sds and correlations with the EM value inside its "
+                  "interval, are in the report's table and in result.compare_em())")
     diag = _diagnose(result, thresholds)
     print(f"\n{result.label_switching}")
     _print_verdict(diag)
@@ -1305,6 +1309,21 @@ def _print_result(result: BayesResult, thresholds: DiagnosticThresholds | None =
     if timing:
         print("time: " + ", ".join(f"{k} {v:.1f}s" for k, v in timing.items()))
     return diag
+
+
+# The parameter table the console prints in full up to this many rows (K = 3 full in 3-D has
+# 30); beyond, the weights, the means and the rows whose EM value is outside its interval.
+_CONSOLE_ROWS = 60
+
+
+def _console_rows(table: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """The rows of the parameter table the console shows, and how many it leaves out (QA: a
+    13-D full fit printed 315 rows, the verdict scrolled away above them)."""
+    if len(table) <= _CONSOLE_ROWS:
+        return table, 0
+    names = table.index.to_series()
+    keep = (names.str.startswith(("weight", "mean", "noise")) | ~table["EM inside"].astype(bool))
+    return table[keep.to_numpy()], int((~keep).sum())
 
 
 def _diagnose(result: BayesResult, thresholds: DiagnosticThresholds | None):

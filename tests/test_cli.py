@@ -829,3 +829,21 @@ def test_em_report_over_a_saved_posterior_says_what_force_replaces(tmp_path, tin
     assert cli.main(["em", str(data), "-k", "2", "--report", "--out", str(em_only), "--force",
                      "--no-progress", "--seed", "1"]) == 0  # an EM report: nothing to say
     assert "holds a sampled posterior" not in capsys.readouterr().err
+
+
+def test_the_console_table_of_a_large_fit_keeps_what_a_reader_needs():
+    """QA (13-D wine, full): `fit` printed all 315 parameter rows; now weights, means and the
+    rows whose EM value is outside its interval, with a count of the rest."""
+    index = ([f"weight[{k}]" for k in range(3)] + [f"mean[{k}, x{d}]" for k in range(3)
+                                                    for d in range(13)]
+             + [f"sd[{k}, x{d}]" for k in range(3) for d in range(13)]
+             + [f"corr[{k}, x{i}, x{j}]" for k in range(3) for i in range(13)
+                for j in range(i + 1, 13)])
+    table = pd.DataFrame({"EM": 0.0, "EM inside": True}, index=index)
+    table.loc["corr[1, x2, x5]", "EM inside"] = False
+    shown, left_out = cli._console_rows(table)
+    assert len(shown) == 3 + 39 + 1 and "corr[1, x2, x5]" in shown.index
+    assert left_out == len(table) - len(shown)
+    small = table.iloc[:30]
+    shown, left_out = cli._console_rows(small)
+    assert shown is small and left_out == 0
