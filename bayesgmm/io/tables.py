@@ -11,13 +11,13 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from .._validation import check_data, check_sample_weight
 from ..datasets import data_path
+from .text_files import check_header, check_separator, file_line, read_text_table
 
 __all__ = ["BUNDLED", "MISSING_POLICIES", "DataTable", "read_data", "read_table"]
 
@@ -102,128 +102,6 @@ def read_table(path: str | Path, columns: list[str] | None = None, *,
     return table.features, table.n_dropped
 
 
-def _check_header(p: Path, sep: str, path: Any, named: list[str]) -> None:
-    """The first line must name the columns, each once. pandas takes it as the header
-    whatever it holds: a file without one would lose its first data row to the column names,
-    and a name given twice would silently become 'a' and 'a.1'. A line of numbers is a header
-    when the caller names some of them as columns (wavelengths, years); otherwise refused."""
-    import csv
-
-    with open(p, newline="", encoding="utf-8", errors="replace") as f:
-        first = next(csv.reader(f, delimiter=sep), [])
-    names = [n.strip() for n in first]
-    # a data row: numbers, perhaps with missing cells (empty, NA, inf), at least one number
-    looks_like_data = (all(_is_number(n) or _is_missing_cell(n) for n in names)
-                       and any(_is_number(n) for n in names))
-    if names and looks_like_data and not set(named) & set(names):
-        more = ", ..." if len(names) > 3 else ""
-        example = ",".join(f"x{i + 1}" for i in range(min(len(names), 3))) + more.strip(" ")
-        raise ValueError(f"the first line of {path} is numbers ({', '.join(names[:3])}{more}), "
-                         "not column names: it would be read as the header and its row lost; "
-                         f"add a header line naming the columns (e.g. {example}); if those "
-                         "numbers are the names, name the columns you want (columns=, "
-                         "--columns)")
-    repeated = sorted({n for n in names if names.count(n) > 1})
-    if repeated:
-        raise ValueError(f"the header of {path} names column(s) {repeated} more than once: "
-                         "give every column its own name")
-
-
-def _read_text_table(p: Path, sep: str, path: Any) -> pd.DataFrame:
-    """A CSV/TSV file as pandas reads it, with three guards.
-
-    - ``index_col=False``: pandas takes a first column as the row index when the data rows
-      have one field more than the header, so a file whose rows end in a separator
-      ("1,2,") had every value shifted one column left, silently. Trailing empty fields are
-      now dropped; a row with a real extra value is refused, naming its line.
-    - ``skipinitialspace``: "x, y" and " NA" read as "x", "y" and a missing value.
-    - A row with more fields than the header (pandas' "Error tokenizing data") is one line
-      naming the file line and the fix.
-    """
-    import warnings
-
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", pd.errors.ParserWarning)
-        try:
-            frame = pd.read_csv(p, sep=sep, index_col=False, skipinitialspace=True)
-        except pd.errors.ParserError as exc:
-            found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
-            if not found:
-                raise
-            expected, line, saw = found.groups()
-            raise ValueError(f"line {line} of {path} has {saw} values but the lines before it "
-                             f"have {expected}: give every row one value per column (an empty "
-                             "cell for a missing value)") from None
-    if any(issubclass(w.category, pd.errors.ParserWarning) for w in caught):
-        _refuse_extra_values(p, sep, path)
-    frame.columns = [str(c).strip() for c in frame.columns]
-    return frame
-
-
-def _refuse_extra_values(p: Path, sep: str, path: Any) -> None:
-    """A data row with more values than the header names columns: refused, naming its line
-    (pandas would drop the extra values); empty extra fields (a trailing separator) pass."""
-    import csv
-
-    with open(p, newline="", encoding="utf-8", errors="replace") as f:
-        rows = csv.reader(f, delimiter=sep)
-        width = len(next(rows, []))
-        for line, fields in enumerate(rows, start=2):
-            extra = [v for v in fields[width:] if v.strip()]
-            if extra:
-                raise ValueError(f"line {line} of {path} has {len(fields)} values but the "
-                                 f"header names {width} columns (extra: {extra[0]!r}): name "
-                                 "every column in the header line, or remove the extra values")
-
-
-def _file_line(p: Path, sep: str, position: int) -> int | None:
-    """The file line (from 1, the header's) of data row ``position`` (from 0): pandas skips
-    blank lines, so row numbers and line numbers part where a file has them. Read only when a
-    message names a row."""
-    import csv
-
-    with open(p, newline="", encoding="utf-8", errors="replace") as f:
-        reader = csv.reader(f, delimiter=sep)
-        next(reader, None)
-        seen = -1
-        for fields in reader:
-            if any(v.strip() for v in fields):
-                seen += 1
-                if seen == position:
-                    return reader.line_num
-    return None
-
-
-def _is_number(text: str) -> bool:
-    try:
-        return np.isfinite(float(text))
-    except ValueError:
-        return False
-
-
-# Cells pandas reads as missing (its default na_values, the common ones), and infinities.
-_MISSING_CELLS = {"", "na", "nan", "n/a", "null", "none", "<na>", "-nan", "inf", "-inf",
-                  "+inf", "infinity", "-infinity"}
-
-
-def _is_missing_cell(text: str) -> bool:
-    return text.lower() in _MISSING_CELLS
-
-
-def _check_separator(frame: pd.DataFrame, path: Any) -> None:
-    """A file read as one column whose header holds semicolons or tabs was written with
-    another separator: say so, instead of calling the whole rows text."""
-    if frame.shape[1] != 1:
-        return
-    header = str(frame.columns[0])
-    for mark, name in ((";", "semicolon"), ("\t", "tab")):
-        if mark in header:
-            raise ValueError(
-                f"{path} looks {name}-separated (its header is {header!r}): save it as CSV "
-                "with commas between values and '.' as the decimal mark"
-                + (" (or name it .tsv)" if mark == "\t" else ""))
-
-
 def _is_saved_index(column: pd.Series, name: str) -> bool:
     """A leading unnamed column holding 0, 1, ..., N-1: what ``DataFrame.to_csv`` writes
     for the index unless told ``index=False``."""
@@ -283,10 +161,10 @@ def read_data(path: str | Path, columns: list[str] | None = None, *,
     parquet = p.suffix.lower() in (".parquet", ".pq")
     sep = "\t" if p.suffix.lower() in (".tsv", ".tab") else ","
     if not parquet:
-        _check_header(p, sep, path,
+        check_header(p, sep, path,
                       [*(columns or []), *(c for c in (weights, labels, index) if c)])
     try:
-        frame = pd.read_parquet(p) if parquet else _read_text_table(p, sep, path)
+        frame = pd.read_parquet(p) if parquet else read_text_table(p, sep, path)
     except ImportError as exc:
         raise ValueError(f"cannot read {path}: {exc}") from None
     except ValueError:
@@ -296,7 +174,7 @@ def read_data(path: str | Path, columns: list[str] | None = None, *,
     if parquet and index and index not in frame.columns and index in frame.index.names:
         frame = frame.reset_index()  # a pandas index saved in the file: a column again
     frame.columns = [str(c) for c in frame.columns]
-    _check_separator(frame, path)
+    check_separator(frame, path)
     if index is not None and index not in frame.columns:
         raise ValueError(f"the index column {index!r} is not in {path}; its columns are "
                          f"{list(frame.columns)}")
@@ -338,7 +216,7 @@ def read_data(path: str | Path, columns: list[str] | None = None, *,
 
     def row(position: int) -> str:  # a row in a message: by its ID when the rows have IDs
         if row_ids is None:
-            line = None if parquet else _file_line(p, sep, position)
+            line = None if parquet else file_line(p, sep, position)
             return f"row {position}" + (f", line {line} of the file" if line else "")
         name = row_ids[position]
         return f"row {index}={getattr(name, 'item', lambda: name)()!r}"
