@@ -14,18 +14,24 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["format_number"]
+__all__ = ["NEGLIGIBLE", "format_number"]
 
 _SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
-def format_number(value: Any, digits: int = 4) -> str:
+# A value below this fraction of its quantity's scale is rounding noise: printed as 0.
+NEGLIGIBLE = 1e-10
+
+
+def format_number(value: Any, digits: int = 4, scale: Any = None) -> str:
     """How the report prints a number: by its magnitude, to ``digits`` significant digits.
 
     Integers in full with thousands separators (``4,475,110``); other numbers in fixed
     notation with trailing zeros dropped (``20,830``, ``0.3521``, ``0.001235``); only very
     small or very large magnitudes as a power of ten (``3.122 × 10⁻²⁶⁷``). Booleans as yes/no,
-    NaN as n/a.
+    NaN as n/a. ``scale``: the size of the quantity the value belongs to (a column's largest
+    value or sd): a value below :data:`NEGLIGIBLE` of it prints as 0 (the mean of a
+    standardised column, zero up to rounding, printed "7.864 × 10⁻¹⁵").
     """
     if isinstance(value, bool | np.bool_):
         return "yes" if value else "no"
@@ -37,7 +43,7 @@ def format_number(value: Any, digits: int = 4) -> str:
         return str(value)
     if not np.isfinite(x):
         return "n/a" if np.isnan(x) else ("∞" if x > 0 else "-∞")
-    if x == 0:
+    if x == 0 or (scale is not None and abs(x) < NEGLIGIBLE * abs(float(scale))):
         return "0"
     exponent = math.floor(math.log10(abs(x)))
     if exponent < -4 or exponent >= 15:

@@ -26,7 +26,8 @@ selection report into the selection package is the natural next cut.)
 
 Where it sits: the surface layer; imports the plots, the directory writer
 (:mod:`bayesgmm.result_files`), the result types, selection and the noise evidence
-(:mod:`bayesgmm.outliers`); imported by the command line.
+(:mod:`bayesgmm.outliers`); the fit's too-many-parameters check from :mod:`bayesgmm.sampling`
+(inside the Bayesian report's function); imported by the command line.
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ from .observation_record import (
     observations_sentence,
 )
 from .paths import MANIFEST, in_progress
+from .plots._common import UNCERTAIN_BELOW  # "uncertain": below this probability
 from .result_files import read_manifest, write_directory, write_manifest
 from .selection import (  # EM sweeps and their plots: no PyMC, no ArviZ at import
     CRITERIA,
@@ -184,11 +186,15 @@ def build_report(result: BayesResult, *, data_source: str | None = None,
     figure = _embedder(figures)
     hint = _noise_hint(result.em, X, _observed_labels(result), result.row_names,
                        _observed_weights(result))
+    too_many = _prior_dominated(result, X)
     sections = [
         _verdict_box(diag, (result.settings or {}).get("retried"), outliers=bool(hint),
-                     other_thresholds=bool(_thresholds_note(result, thresholds))),
+                     other_thresholds=bool(_thresholds_note(result, thresholds)),
+                     prior_dominated=too_many),
         _section_data(result.em, X, figure),
-        _section_em(result.em, X, figure, posterior=True, hint=hint),
+        _section_em(result.em, X, figure, posterior=True,
+                    hint=hint + (f'<p class="warn">{html.escape(too_many)}.</p>'
+                                 if too_many else "")),
         _section_parameters(result, figure, random_state),
         _section_membership(result, X, proba, figure, labelled=_result_labels(result, len(X))),
         _section_diagnostics(result, diag, figure, thresholds),
@@ -460,18 +466,37 @@ def _png(fig) -> bytes:
 # --------------------------------------------------------------------------------------------
 # sections
 # --------------------------------------------------------------------------------------------
+def _prior_dominated(result, X: np.ndarray) -> str:
+    """The fit's warning that the rows are fewer than the free parameters (the posterior
+    mostly restates the priors), as ``fit_bayes`` gave it on the terminal, or "" (the result
+    does not keep its warnings: the same check, :func:`sampling._warn_if_prior_dominated`,
+    is run again on the rows and the model)."""
+    from .sampling import _warn_if_prior_dominated
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        _warn_if_prior_dominated(X.shape[0], result.n_components, X.shape[1],
+                                 result.covariance_type)
+    return str(caught[0].message) if caught else ""
+
+
 def _verdict_box(diag, retried: Mapping[str, Any] | None = None, outliers: bool = False,
-                 other_thresholds: bool = False) -> str:
+                 other_thresholds: bool = False, prior_dominated: str = "") -> str:
     """The verdict at the top: whether to rely on the numbers and the likely causes; the
     evidence and the advice are written out once, in the Diagnostics section. ``retried``:
     the record of a first run that diverged and was restarted with smaller steps, said here
     too (the verdict is the kept run's). ``outliers``: the EM section's outlier evidence
     fired; the verdict judges the sampling, so it says that the model is in question too.
     ``other_thresholds``: the report judges by other thresholds than the fit sampled against
-    (said here too, as the Diagnostics section says which)."""
+    (said here too, as the Diagnostics section says which). ``prior_dominated``: the fit's
+    warning that the rows are fewer than the free parameters, said first and in bold (QA: a
+    green verdict said the summaries "can be used as they are" of a posterior that mostly
+    restated its priors); the box is then amber, not green."""
     cls = "ok" if diag.ok else "bad"
     causes = getattr(diag, "causes", ())
-    if outliers and diag.ok and not causes:  # well sampled, but the model is the question
+    if prior_dominated and diag.ok:
+        cls = "caution"
+    if (outliers or prior_dominated) and diag.ok and not causes:  # the model is the question
         text = html.escape("The chains agree with each other, mixed well and sampled without "
                            "divergences: this model's posterior is well sampled.")
     elif not causes:
@@ -501,6 +526,9 @@ def _verdict_box(diag, retried: Mapping[str, Any] | None = None, outliers: bool 
         text += (" " + html.escape("This verdict uses other thresholds than the fit was "
                                    "sampled against (see") + ' <a href="#diagnostics">'
                  "Diagnostics</a>).")
+    if prior_dominated:
+        text = (f"<strong>Too many parameters for the data: "
+                f"{html.escape(prior_dominated)}.</strong> " + text)
     return f'<div class="verdict {cls}"><strong>Verdict.</strong> {text}' \
            f'<br><code>{html.escape(_as_in_tables(diag.verdict))}</code></div>'
 
@@ -586,6 +614,11 @@ def _section_data(em, X, figure) -> str:
     n_missing = int(frame.isna().to_numpy().sum())
     if n_missing:  # pandas' statistics skip missing values: say over how many they are
         desc.insert(0, "observed", frame.notna().sum())
+    # each feature's statistics against its size: a standardised column's mean, zero up to
+    # rounding, printed "7.864 × 10⁻¹⁵"
+    size = frame.abs().max()
+    desc = pd.DataFrame({c: [format_number(v, scale=size[f]) for f, v in desc[c].items()]
+                         for c in desc.columns}, index=desc.index)
     fig = figure("data", "The data" + ((" (a point missing a coordinate is left out of the "
                                         "scatter plots, not of the histograms)"
                                         if X.shape[1] > 2 else
@@ -607,7 +640,8 @@ def _section_data(em, X, figure) -> str:
     if (summary or {}).get("weighted"):
         line += ("<p>The table describes the rows as given, each once; the fit counts each "
                  "row as many times as its frequency weight.</p>")
-    return _section("data", "1. Data overview", intro, line, _table(desc), fig)
+    return _section("data", "1. Data overview", intro, line,
+                    _table(desc, formatted=list(desc.columns)), fig)
 
 
 def _observations_line(em: Any) -> str:
@@ -786,9 +820,7 @@ def _section_parameters(result, figure, random_state) -> str:
     shown = ", ".join(outside_rows[:6]) + (", ..." if outside > 6 else "")
     note = ("Every EM estimate lies inside its posterior interval." if outside == 0 else
             f"{outside} EM estimate(s) lie outside the posterior interval (marked 'no': "
-            f"{shown}): the point estimate and the posterior disagree there (the start is a "
-            "mode, the table a posterior mean; a skewed or multimodal posterior, or a "
-            "component that holds only a few points).")
+            f"{shown}). " + _outside_causes(result))
     forest = figure("forest", "Forest plot: posterior median, 50% and 94% intervals of the "
                     "weights and of the means of every feature; EM estimate (x)",
                     lambda: plots.plot_forest(result))
@@ -811,6 +843,22 @@ def _section_parameters(result, figure, random_state) -> str:
                     "sizes. Covariances are shown as standard deviations and correlations "
                     f"(each pair once). {note}</p>",
                     _parameter_html(table, result.em.n_features), forest, density, overlay)
+
+
+def _outside_causes(result) -> str:
+    """Why an EM estimate can lie outside its posterior interval, for this fit: other priors
+    (the EM column's are mclust's conjugate prior, or none; the posterior's this model's) and
+    a mode beside a mean. (QA: the mode-vs-mean reason alone, beside a setosa correlation of
+    0.54 by MAP-EM, 0.31 by the posterior and 0.33 by maximum likelihood.)"""
+    full = result.covariance_type in ("full", "tied")
+    priors = ("Dirichlet weights, normal means, log-normal standard deviations"
+              + (", LKJ correlations" if full else ""))
+    em = ("the MAP estimate under mclust's conjugate prior" if result.em.prior is not None
+          else "the maximum-likelihood estimate, without priors")
+    return (f"Two reasons they differ: the EM column is {em}, while the posterior uses this "
+            f"model's priors ({priors}), which pull the estimates elsewhere; and the EM column "
+            "is a mode, the table a posterior mean, which differ where the posterior is skewed "
+            "(a component of few points).")
 
 
 def _parameter_html(table: pd.DataFrame, n_features: int) -> str:
@@ -938,14 +986,17 @@ def _section_membership(result, X, proba, figure, n_uncertain: int = 10,
     K = result.n_components  # proba has K + 1 columns with a noise component (its last)
     rows = np.arange(len(X))
     certainty = proba.mean[rows, assigned]
-    order = np.argsort(certainty)[:n_uncertain]
+    order = np.argsort(certainty, kind="stable")[:n_uncertain]
+    # only uncertain points (as the figure circles): with 3 of them, 7 certain rows filled a
+    # table of "the most uncertain points"
+    order = order[certainty[order] < UNCERTAIN_BELOW]
     table = pd.DataFrame({f: X[order, i] for i, f in enumerate(result.feature_names)},
                          index=pd.Index(result.row_names[order], name="row"))
     table["component"] = [("noise" if k == K else str(k)) for k in assigned[order]]
     table["probability"] = certainty[order]
     table["94% lower"] = proba.lower[order, assigned[order]]
     table["94% upper"] = proba.upper[order, assigned[order]]
-    n_unsure = int((certainty < 0.9).sum())
+    n_unsure = int((certainty < UNCERTAIN_BELOW).sum())
     classification = figure(
         "classification", "Classification: each point in its most probable component's "
         "colour, larger when less certain (uncertainty = 1 - max posterior mean P(k | x)); "
@@ -959,7 +1010,10 @@ def _section_membership(result, X, proba, figure, n_uncertain: int = 10,
                "component; the least certain points circled, labelled with their "
                + ("row names" if "row_name" in result.idata["observed_data"].data_vars else
                   "row numbers (from 0, in the data's order)")
-               + " as far as the labels fit without overlap")
+               + " as far as the labels fit without overlap"
+               + (f"; only points with a probability below {UNCERTAIN_BELOW:g} are "
+                  f"circled, {'none' if not n_unsure else f'only {n_unsure}'} here"
+                  if n_unsure < n_uncertain else ""))
     fig = figure("membership", caption + _marks_caption(result, labelled),
                  lambda: plots.plot_membership(result, X, proba=proba, n_uncertain=n_uncertain,
                                                labelled=labelled))
@@ -980,7 +1034,9 @@ def _section_membership(result, X, proba, figure, n_uncertain: int = 10,
                         classification, fig, noise)
     return _section("membership", "4. Classification and membership uncertainty",
                     f"<p>{n_unsure} of {len(X)} points have a posterior mean probability below "
-                    "0.9 for their most probable component. The most uncertain points:</p>",
+                    f"{UNCERTAIN_BELOW:g} for their most probable component. "
+                    + ("The most uncertain points:</p>" if n_unsure > len(order) else
+                       "They are:</p>"),
                     _table(table), classification, fig, noise)
 
 
@@ -1182,7 +1238,8 @@ def _section_reproducibility(result) -> str:
     return _section(
         "reproducibility", "7. Priors, settings and software",
         "<p>Priors are stated on the standardised scale z = (x - mean) / sd "
-        f"(centre {', '.join(format_number(c) for c in result.standardisation.center)}; "
+        "(centre " + ", ".join(format_number(c, scale=s) for c, s in zip(
+            result.standardisation.center, result.standardisation.scale, strict=True)) + "; "
         f"scale {', '.join(format_number(s) for s in result.standardisation.scale)}: the "
         "sd with divisor N, a little below the data table's, whose divisor is N - 1).</p>",
         "<h3>Priors</h3>", _table(priors, text="last"),
@@ -1787,6 +1844,7 @@ figcaption { color: #555; font-size: 0.9em; }
 .verdict { padding: 0.8em 1em; border-radius: 6px; margin: 1em 0; }
 .verdict.ok { background: #e7f6e7; border: 1px solid #6c6; }
 .verdict.bad { background: #fdeaea; border: 1px solid #d66; }
+.verdict.caution { background: #fff4e0; border: 1px solid #d90; }
 .warn { color: #a40; } pre { background: #f6f6f6; padding: 0.6em; overflow-x: auto; }
 .tblwrap { max-width: 100%; overflow-x: auto; }
 details { margin: 0.5em 0 1em; } summary { cursor: pointer; color: #235; }

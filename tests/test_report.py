@@ -144,11 +144,12 @@ def test_write_report_files_match_and_replace_cleanly(tiny_fit, tmp_path, capsys
     page = html_path.read_text()
     for p in pngs:
         assert base64.b64encode(p.read_bytes()).decode() in page
-    (tmp_path / "figures" / "stale.png").write_bytes(b"old")
+    # a figure an earlier report had and this one has not (the selection report's "chosen")
+    (tmp_path / "figures" / "chosen.png").write_bytes(b"old")
     # QA (docs): progressbar=False silences it, as it does the fit's (the example printed it)
     write_report(tiny_fit, tmp_path, progressbar=False)
     assert capsys.readouterr().err == ""
-    assert not (tmp_path / "figures" / "stale.png").exists()
+    assert not (tmp_path / "figures" / "chosen.png").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["figures", "manifest.json",
                                                           "report.html"]
 
@@ -1024,3 +1025,99 @@ def test_diagnostics_say_when_the_report_judges_by_other_thresholds(one_d):
 
     assert "other thresholds than the fit" in _verdict_box(diag, other_thresholds=True)
     assert "other thresholds" not in _verdict_box(diag)
+
+
+# --------------------------------------------------------------------------------------------
+# QA (wine13s_full, iris2_k3, bc3_k2): too many parameters, EM outside the interval, rounding
+# zeros, a table of "uncertain" points that were certain
+# --------------------------------------------------------------------------------------------
+def test_verdict_says_the_rows_are_fewer_than_the_free_parameters():
+    """QA: `fit wine13s.csv -k 3` warned "178 row(s) for 314 free parameters ... the posterior
+    mostly restates the priors"; the report's green verdict and EM section did not."""
+    import types
+
+    from bayesgmm.report import _prior_dominated, _verdict_box
+
+    wine = types.SimpleNamespace(n_components=3, covariance_type="full")
+    message = _prior_dominated(wine, np.zeros((178, 13)))
+    assert message.startswith("178 row(s) for 314 free parameters (K=3, D=13, 'full')")
+    assert "mostly restates the priors" in message
+    assert _prior_dominated(wine, np.zeros((400, 13))) == ""
+    ok = types.SimpleNamespace(ok=True, checks=(), causes=(), advice=(), verdict="OK")
+    box = html.unescape(_verdict_box(ok, prior_dominated=message))
+    assert "Too many parameters for the data: 178 row(s) for 314 free parameters" in box
+    assert 'class="verdict caution"' in box and "can be used as they are" not in box
+    assert "Too many parameters" not in _verdict_box(ok)
+
+
+def test_report_of_a_fit_with_too_few_rows_says_so_at_the_top_and_in_the_em_section():
+    rng = np.random.default_rng(0)
+    X = np.r_[rng.normal(0, 1, (8, 3)), rng.normal(4, 1, (8, 3))]  # 16 rows, 19 parameters
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = posterior_stand_in(X, 2)
+        page, _ = build_report(result)
+    text = html.unescape(page)
+    verdict = text[text.index('<div class="verdict'):text.index("</div>", text.index(
+        '<div class="verdict'))]
+    assert "16 row(s) for 19 free parameters" in verdict
+    em = text[text.index('<section id="em">'):]
+    assert "16 row(s) for 19 free parameters" in em[:em.index("</section>")]
+
+
+def test_em_outside_the_interval_names_the_priors_and_the_mode():
+    """QA: the note gave mode-vs-mean as the cause; the EM column is MAP-EM under mclust's
+    conjugate prior, the posterior uses other priors (log-normal sds, LKJ correlations)."""
+    import types
+
+    from bayesgmm.report import _outside_causes
+
+    full = types.SimpleNamespace(covariance_type="full", em=types.SimpleNamespace(prior=1))
+    text = _outside_causes(full)
+    assert "MAP estimate under mclust's conjugate prior" in text
+    assert "log-normal standard deviations, LKJ correlations" in text
+    assert "a mode, the table a posterior mean" in text
+    diag = types.SimpleNamespace(covariance_type="diag", em=types.SimpleNamespace(prior=None))
+    assert "LKJ" not in _outside_causes(diag)
+    assert "maximum-likelihood estimate" in _outside_causes(diag)
+
+
+def test_rounding_zeros_print_as_zero():
+    """QA: a standardised column's mean printed "7.864 × 10⁻¹⁵" in the data table and the
+    priors' text."""
+    from bayesgmm.report import _section_data
+
+    assert format_number(7.864e-15, scale=2.5) == "0"
+    assert format_number(-7.864e-15, scale=2.5) == "0"
+    assert format_number(7.864e-15) == "7.864 × 10⁻¹⁵"  # without a scale: as before
+    assert format_number(1e-6, scale=3.0) == "1 × 10⁻⁶"  # small, not negligible
+    rng = np.random.default_rng(0)
+    X = rng.normal(0, 1, (178, 3))
+    X = (X - X.mean(axis=0)) / X.std(axis=0)
+    assert np.abs(X.mean(axis=0)).max() > 0  # zero only up to rounding
+    em = bayesgmm.fit_em(X, 2, random_state=0)
+    section = html.unescape(_section_data(em, X, lambda *args: ""))
+    assert "10⁻" not in section
+    parser = _Page()
+    parser.feed(section)
+    assert "0" in parser.cells
+
+
+def test_membership_table_lists_only_uncertain_points():
+    """QA: circles and table of "the most uncertain points" ran on to near-certain ones."""
+    from bayesgmm.report import _section_membership
+
+    rng = np.random.default_rng(2)
+    X = np.r_[rng.normal([0, 0], 0.5, (150, 2)), rng.normal([3, 0], 0.5, (150, 2)),
+              [[1.5, 0.0], [1.48, 1.0], [1.52, -1.0]]]
+    result = posterior_stand_in(X, 2)
+    proba = result.predict_proba(X)
+    n_unsure = int((proba.mean.max(axis=1) < 0.9).sum())
+    assert 0 < n_unsure < 10
+    captions = []
+    section = html.unescape(_section_membership(
+        result, X, proba, lambda name, caption, make: captions.append(caption) or ""))
+    parser = _Page()
+    parser.feed(section)
+    assert section.count("<tr") - 1 == n_unsure  # header row + one row per uncertain point
+    assert f"only {n_unsure} here" in captions[-1]

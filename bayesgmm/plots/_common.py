@@ -25,6 +25,9 @@ if TYPE_CHECKING:  # the posterior module imports ArviZ: an EM-only figure must 
 ELLIPSE_LEVEL = 0.95
 # The posterior intervals and bands of every figure: ArviZ's default, as in every table.
 INTERVAL = 0.94
+# A point counts as uncertain when the probability of its most probable component is below
+# this: only such points are circled as "uncertain" (the report's table uses the same bound).
+UNCERTAIN_BELOW = 0.9
 # Pair grids show at most this many features (the most separating ones beyond).
 MAX_PAIR_FEATURES = 6
 _DATA_COLOR = "0.55"

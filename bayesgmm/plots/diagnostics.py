@@ -85,18 +85,104 @@ def plot_trace(result: BayesResult, var_names=_DIAGNOSED,
     # Two panels per scalar; ArviZ refuses more than rcParams["plot.max_subplots"] (40),
     # which K + K D > 20 scalars exceed (K = 8 in 2-D, D = 8 with K = 3).
     panels = 2 * keep
+    # A scalar whose draws in some chain are one value to rounding (a collapsed component's
+    # sd, a mean pinned on a discrete column: a range of 1e-14) has no density: ArviZ's KDE
+    # failed the whole figure ("Cannot create 512 finite-sized bins"). Its densities are
+    # computed here instead, such a chain's as a spike at its value, and the panel says so.
+    constant = _near_constant(shown)
+    dist, windows = _trace_densities(shown, constant) if constant else (None, {})
     with warnings.catch_warnings(), _arviz_grid(ax) as figure_kwargs, \
             rc_context({"plot.max_subplots": max(panels, 40)}):
         warnings.simplefilter("ignore")
         # Not compact: the means of different features live on different scales.
         pc = az.plot_trace_dist(tree, var_names=names, backend="matplotlib", compact=False,
-                                figure_kwargs=figure_kwargs)
+                                figure_kwargs=figure_kwargs,
+                                stats={"dist": dist} if constant else None)
         _chain_legend(pc)
     own = pc.viz["figure"].item()
+    _constant_notes(pc, constant, windows)
     _trace_labels(own, names, keep)
     if title:
         own.suptitle(title, fontsize="medium")
     return own.get_figure(root=True)
+
+
+# A chain's draws count as one value when they span at most this fraction of their magnitude
+# (a KDE needs a range some 512 x the rounding of the values; real posteriors span far more).
+_CONSTANT_RTOL = 1e-9
+
+
+def _near_constant(shown: Any) -> dict[str, float]:
+    """The scalars of ``shown`` (chain x draw each) with a chain whose draws are one value to
+    rounding (:data:`_CONSTANT_RTOL`), each with the widest such chain's range."""
+    found = {}
+    for name, da in shown.data_vars.items():
+        draws = np.asarray(da.transpose("chain", "draw").values, dtype=np.float64)
+        span = np.ptp(draws, axis=1)
+        flat = span <= _CONSTANT_RTOL * np.max(np.abs(draws), axis=1)
+        if flat.any():
+            found[name] = float(span[flat].max())
+    return found
+
+
+def _trace_densities(shown: Any, constant: dict[str, float]) -> tuple[Any, dict]:
+    """The per-chain densities of ``shown`` as ArviZ draws them (``plot_axis`` x/y by chain,
+    512 points): ArviZ's KDE for the other scalars; for those in ``constant``, each chain on a
+    common grid, a chain whose draws span less than two of its steps as a spike at its value
+    (a Gaussian KDE of the others); and those scalars' grids' ends."""
+    import xarray as xr
+    from arviz_plots.plots.utils import compute_dist
+
+    grid_len = 512
+    others = [v for v in shown.data_vars if v not in constant]
+    parts = [compute_dist(shown[others], ["draw"], ["chain"], kind="kde")] if others else []
+    windows = {}
+    for name in constant:
+        draws = np.asarray(shown[name].transpose("chain", "draw").values, dtype=np.float64)
+        lo, hi = draws.min(), draws.max()
+        pad = max(0.05 * (hi - lo), 1e-3 * np.abs(draws).max(), np.finfo(float).tiny)
+        grid = np.linspace(lo - pad, hi + pad, grid_len)
+        windows[name] = (grid[0], grid[-1])
+        y = np.zeros((len(draws), grid_len))
+        spikes = []
+        for c, chain in enumerate(draws):
+            if np.ptp(chain) > 2 * (grid[1] - grid[0]):
+                with contextlib.suppress(np.linalg.LinAlgError, ValueError):
+                    y[c] = stats.gaussian_kde(chain)(grid)
+                    continue
+            spikes.append((c, int(np.abs(grid - np.median(chain)).argmin())))
+        height = y.max() if y.max() > 0 else 1.0
+        for c, at in spikes:
+            y[c, at] = height
+        parts.append(xr.Dataset({name: xr.DataArray(
+            np.stack([np.broadcast_to(grid, y.shape), y]), dims=("plot_axis", "chain", "kde_dim"),
+            coords={"plot_axis": ["x", "y"], "chain": shown["chain"].values},
+            attrs={"kind": "kde"})}))
+    return xr.merge(parts, compat="override", join="outer"), windows
+
+
+def _constant_notes(pc: Any, constant: dict[str, float],
+                    windows: dict[str, tuple[float, float]]) -> None:
+    """A note in the density panel of each scalar in ``constant``: its spikes are chains whose
+    draws are one value (to within the range given), not densities; its trace panel on the
+    density's scale (an offset axis read "1e-6+9.9999e-1"), its ticks fewer (they overprinted).
+    """
+    from ..formatting import format_number
+
+    for name, span in constant.items():
+        panels = [next((line.axes for line in pc.viz[column][name].values.ravel()
+                        if line is not None), None) for column in ("dist", "trace")]
+        for panel, axis in zip(panels, ("x", "y"), strict=True):
+            if panel is not None:
+                getattr(panel, f"set_{axis}lim")(windows[name])
+                getattr(panel, f"{axis}axis").set_major_locator(MaxNLocator(nbins=4))
+                panel.ticklabel_format(axis=axis, useOffset=False, style="plain")
+        panel = panels[0]
+        if panel is None:
+            continue
+        panel.text(0.02, 0.96, f"spike: a chain's draws are constant\n(within "
+                   f"{format_number(span, 2)})", transform=panel.transAxes, ha="left",
+                   va="top", fontsize="x-small", color="0.3")
 
 
 def _trace_labels(own: Any, names: list[str], rows: int) -> None:
@@ -567,6 +653,8 @@ def _forest_legend(fig: Figure | None, first: Axes, interval: float) -> None:
 
 # Points a density-check curve is estimated from at most (a random subset beyond).
 _KDE_POINTS = 5000
+# Panels a row of the density check holds at most (one more stays in one row: D = 5 fits).
+_PPC_COLUMNS = 4
 
 
 @sizable
@@ -603,9 +691,16 @@ def plot_ppc_density(result: BayesResult, n_replicates: int = 50, axes: Any = No
     # 50 x 100,000 rows simulated for 5,000 used).
     n_simulated = min(len(X), _KDE_POINTS)
     xrep = _replicates(result, n_simulated, n_replicates, random_state)
+    # At most _PPC_COLUMNS panels a row: 13 in one row (1 inch each) overprinted their tick
+    # labels and cut their names; beyond that, rows of (about) equal length.
+    columns = D if D <= _PPC_COLUMNS + 1 else -(-D // -(-D // _PPC_COLUMNS))
     if not given:
-        fig = Figure(figsize=(min(4.2 * D, 13), 3.4), layout="constrained")
-        axes = fig.subplots(1, D, squeeze=False)[0]
+        n_rows = -(-D // columns)
+        fig = Figure(figsize=(min(4.2 * columns, 13), 3.4 + 2.9 * (n_rows - 1)),
+                     layout="constrained")
+        axes = fig.subplots(n_rows, columns, squeeze=False).ravel()
+        for spare in axes[D:]:
+            spare.remove()
     else:
         fig = axes[0].figure
     rng = np.random.default_rng(0)
@@ -631,11 +726,12 @@ def plot_ppc_density(result: BayesResult, n_replicates: int = 50, axes: Any = No
         # panel: in one line the names of neighbouring panels ran into each other.
         width = _axes_characters(a)
         a.set(xlabel=_wrap(result.feature_names[i], width, 2 if width >= 24 else 3),
-              ylabel="density" if i == 0 else None)
+              ylabel="density" if i % columns == 0 else None)
         a.tick_params(axis="y", labelsize="small")
         # fewer ticks in narrower panels: at D=8 "−5.0 −2.5" ran together
-        a.xaxis.set_major_locator(MaxNLocator(nbins=5 if D < 5 else 4 if D < 7 else 3))
-        a.tick_params(axis="x", labelsize="small" if D >= 5 else "medium")
+        a.xaxis.set_major_locator(MaxNLocator(nbins=5 if columns < 5 else 4 if columns < 7
+                                              else 3))
+        a.tick_params(axis="x", labelsize="small" if columns >= 5 else "medium")
     if given:  # the caller's figure: nothing outside its axes; the count in the key
         axes[0].legend(fontsize="small", labels=[f"replicated ({xrep.shape[0]})", "observed"])
         return fig

@@ -36,6 +36,7 @@ from ._common import (
     ELLIPSE_LEVEL,
     INTERVAL,
     MAX_PAIR_FEATURES,
+    UNCERTAIN_BELOW,
     _bulk,
     _claimed,
     _clear_of_legend,
@@ -895,7 +896,9 @@ def plot_membership(result: Any, X: Any = None, ax: Axes | None = None, *,
 
     Opacity is the membership probability of the assigned component (solid: certain; faint:
     near 1/K). The ``n_uncertain`` most uncertain points (of those with both coordinates
-    shown) are circled and labelled by row, as many as fit without overlap. The title says
+    shown, and only points whose assigned component has probability below
+    ``UNCERTAIN_BELOW``, 0.9: fewer when fewer are uncertain) are circled and labelled by row,
+    as many as fit without overlap. The title says
     this in two short lines; a report's caption says the rest.
     1-D data: each component's P(k | x) as a smooth curve over x (posterior mean with its
     interval as a band, one panel per component unless ``ax`` is given; EM: the
@@ -961,8 +964,12 @@ def plot_membership(result: Any, X: Any = None, ax: Axes | None = None, *,
     ax.set(xlim=_limits(X[:, i], keep), ylim=_limits(X[:, j], keep))
     _note_outside(ax, X[:, i], X[:, j], keep)
     shown = np.flatnonzero(np.isfinite(X[:, i]) & np.isfinite(X[:, j]))  # both coordinates
-    circled, spaced = _spread_uncertain(ax, X[:, [i, j]], shown[np.argsort(certainty[shown])],
-                                        n_uncertain)
+    # Only uncertain points: spacing walked down the list to near-certain ones (QA: rows with
+    # uncertainty 0.000 circled as "most uncertain" beside a table of 0.30-0.45).
+    order = shown[np.argsort(certainty[shown], kind="stable")]
+    order = order[certainty[order] < UNCERTAIN_BELOW]
+    circled, spaced = _spread_uncertain(ax, X[:, [i, j]], order, n_uncertain)
+    few = order.size < n_uncertain  # fewer uncertain points than asked for: the title says so
     if circled.size:
         ax.scatter(X[circled, i], X[circled, j], s=70, facecolors="none", edgecolors="black",
                    lw=0.8)
@@ -975,7 +982,7 @@ def plot_membership(result: Any, X: Any = None, ax: Axes | None = None, *,
             f"Membership of {names[i]} and {names[j]} (the most separating pair)",
             "Membership: the most separating pair of features"))
     def title(n_labelled: int) -> None:
-        _membership_title(ax, heading, circled.size, n_labelled)
+        _membership_title(ax, heading, circled.size, n_labelled, few)
         if spaced:  # not the most uncertain points strictly: say so
             ax.set_title(ax.get_title().replace("uncertain points", "uncertain points, spaced"))
 
@@ -1021,11 +1028,20 @@ def _spread_uncertain(ax: Axes, xy: np.ndarray, order: np.ndarray,
     return np.asarray(taken, dtype=int), passed
 
 
-def _membership_title(ax: Axes, heading: str, n_circled: int, n_labelled: int) -> None:
+def _membership_title(ax: Axes, heading: str, n_circled: int, n_labelled: int,
+                      few: bool = False) -> None:
     """A membership figure's title: ``heading``, then what the circles mark (and how many of
-    them carry their row's label, when not all: the others' labels would overlap)."""
+    them carry their row's label, when not all: the others' labels would overlap); ``few``:
+    fewer circled than asked for, as only so many points are uncertain (P < 0.9)."""
     labelled = "" if n_labelled == n_circled else f" ({n_labelled} labelled)"
-    ax.set_title(f"{heading}\ncircled: the {n_circled} most uncertain points{labelled}")
+    if not n_circled:
+        line = f"no point has P < {UNCERTAIN_BELOW:g}: none circled"
+    elif few:
+        line = (f"circled: the {n_circled} uncertain point{'s' if n_circled > 1 else ''} "
+                f"(P < {UNCERTAIN_BELOW:g}){labelled}")
+    else:
+        line = f"circled: the {n_circled} most uncertain points{labelled}"
+    ax.set_title(f"{heading}\n{line}")
 
 
 def _fitting_line(ax: Axes, lines: tuple[str, ...]) -> str:
