@@ -21,8 +21,9 @@ Two more checks make the verdict agree with what a reader sees:
 
 Every threshold is a parameter, every failed check becomes a sentence in ``problems``, and the
 one-line ``verdict`` lists the failed and the passed checks alike. ``advice`` names the cause
-the evidence points to (``causes``): a chain in a better mode (poor start), an empty or
-duplicated component (K too large), a component whose relabelled draws are bimodal (mixed
+the evidence points to (``causes``): a chain in a better mode (poor start), a component whose
+variance collapsed onto a feature with few distinct or tied values (collapsed component), an
+empty or duplicated component (K too large), a component whose relabelled draws are bimodal (mixed
 components: its summaries average over two modes), slow mixing (with the draws needed at the
 measured ESS rate), or divergences (where they concentrate). (Over 500
 lines: one small reader, check and sentence per diagnostic, all around the shared
@@ -67,8 +68,8 @@ ENERGY = "energy"
 MAX_TREEDEPTH_NAMES = ("reached_max_treedepth", "maxdepth_reached")  # PyMC, nutpie
 LOG_DENSITY_NAMES = ("lp", "logp")  # PyMC, nutpie
 # The causes that ``Diagnostics.causes`` can name, in the order the advice lists them.
-CAUSES = ("poor start", "stuck chain", "K too large", "mixed components", "divergences",
-          "label switching", "slow mixing")
+CAUSES = ("poor start", "stuck chain", "collapsed component", "K too large", "mixed components",
+          "divergences", "label switching", "slow mixing")
 
 
 @dataclass(frozen=True)
@@ -328,12 +329,16 @@ def diagnose(
         )
 
     by_name = {c.name: c.value for c in checks}
+    observed = (_group(idata, "observed_data") if isinstance(idata, xr.DataTree) else None)
     causes, advice = _advice(checks, post, density, chains, flagged, divergences, stats,
-                             ess_min, empty_weight, label_report, target_accept, auto_draws)
+                             ess_min, empty_weight, label_report, target_accept, auto_draws,
+                             observed)
     # the same advice for a run whose draws stay fixed: only the slow-mixing remedy differs
+    # (none when a collapsed component is the cause: no number of draws cures that)
     fixed_draws_advice = tuple(
         f"slow mixing: {_more_draws_evidence(checks, post, ess_min, auto_draws=False)}"
-        if a.startswith("slow mixing: ") else a for a in advice)
+        if a.startswith("slow mixing: ") and "collapsed component" not in causes else a
+        for a in advice)
     return Diagnostics(
         ok=all(c.passed for c in checks),
         verdict=_verdict(checks, not_checked, label_report)
@@ -856,9 +861,13 @@ def rank_uniformity_pvalues(posterior: xr.Dataset, *, thinned: bool = False
         has the same distribution, a point mass, but its ranks are all tied and the test
         would report p = 0.
     """
+    return _rank_pvalues(posterior, posterior if thinned else rank_test_draws(posterior))
+
+
+def _rank_pvalues(posterior: xr.Dataset, tested: xr.Dataset) -> dict[str, float]:
+    """:func:`rank_uniformity_pvalues` of ``posterior`` on its thinned draws ``tested``."""
     import arviz_stats  # noqa: F401 (registers the .azstats accessor)
 
-    tested = posterior if thinned else rank_test_draws(posterior)
     if tested.sizes["chain"] == 2 and tested.sizes["draw"] >= 2 * _MIN_HALF_DRAWS:
         tested = _split_chains(tested)
     ranks = tested.azstats.compute_ranks(dim=list(SAMPLE_DIMS), relative=True)
@@ -908,8 +917,9 @@ def rank_uniformity_check(posterior: xr.Dataset, *, rank_alpha: float | None = N
         :func:`rank_uniformity_pvalues` of ``posterior``.
     """
     family = _rank_alpha(rank_alpha)
-    pvalues = rank_uniformity_pvalues(posterior)
-    return _rank_check(pvalues, family), pvalues
+    tested = rank_test_draws(posterior)
+    pvalues = _rank_pvalues(posterior, tested)
+    return _rank_check(pvalues, family, tested.sizes["draw"]), pvalues
 
 
 def _rank_alpha(rank_alpha: float | None) -> float:
@@ -922,11 +932,36 @@ def _rank_alpha(rank_alpha: float | None) -> float:
     return float(rank_alpha)
 
 
-def _rank_check(pvalues: dict[str, float], family: float) -> Check:
+# Draws per chain the rank test needs after thinning to about independent ones, to have power:
+# with fewer it cannot reject even chains whose draws do not overlap at all at its level
+# (measured, every chain's draws above the previous chain's: 4 chains of 2 draws p = 0.20,
+# of 4 draws 0.007, of 6 draws 1.5e-4; 2 chains of 6 draws 0.005), while from 20 such chains
+# give p < 1e-9 and a chain 3 sd off is rejected (p < 1e-5, two chains of 20). A QA run with
+# chains in different modes (R-hat 4.2) was thinned to 2 draws a chain and "passed" at p 0.2.
+_MIN_RANK_DRAWS = 20
+
+
+def _rank_check(pvalues: dict[str, float], family: float,
+                draws: int | None = None) -> Check:
+    """The rank check from its p-values; ``draws``: the draws per chain the test saw after
+    thinning (fewer than :data:`_MIN_RANK_DRAWS`: not testable, so not passed)."""
     finite = {k: v for k, v in pvalues.items() if np.isfinite(v)}
     alpha = family / max(len(finite), 1)  # Bonferroni: family-wise level ``family``
     value = min(finite.values()) if finite else np.nan
     failing = sorted((p, k) for k, p in finite.items() if p < alpha)
+    if finite and not failing and draws is not None and draws < _MIN_RANK_DRAWS:
+        # No p-value the test can reach here would fail it: its "pass" means nothing.
+        return Check(
+            name="min rank p-value", value=float(value), threshold=alpha, passed=False,
+            summary=(f"rank test not testable ({draws} about independent draws per chain "
+                     f"< {_MIN_RANK_DRAWS})"),
+            problem=(
+                f"Rank-uniformity check not testable: thinned to about independent draws "
+                f"(by each chain's own ESS) the chains keep {draws} draw(s) each, fewer than "
+                f"the {_MIN_RANK_DRAWS} the test needs to tell chains apart at its level; its "
+                f"p-values (smallest {value:.2g}) say nothing, so the chains' agreement is not "
+                "shown. The chains barely mix: see the R-hat and ESS checks."),
+            where=min(finite, key=finite.get))
     passed = bool(finite) and not failing
     where = ", ".join(f"{k} p={p:.2g}" for p, k in failing[:6])
     more = f" and {len(failing) - 6} more" if len(failing) > 6 else ""
@@ -1006,9 +1041,15 @@ _INVARIANT_CHECKS = (
 # Advice: the cause the evidence points to
 # --------------------------------------------------------------------------------------------
 def _advice(checks, post, density, chains, flagged, divergences, stats, ess_min,
-            empty_weight, label_report=None, target_accept=None, auto_draws=True
-            ) -> tuple[tuple[str, ...], tuple[str, ...]]:
+            empty_weight, label_report=None, target_accept=None, auto_draws=True,
+            observed=None) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """(causes, advice): one sentence of evidence and remedy per cause, in CAUSES order.
+
+    A collapsed component (a posterior sd, or the smallest sd of any direction, negligible
+    next to the data's: :func:`_collapsed_evidence`; ``observed``: the observed_data group,
+    for the data's sds and distinct values) comes before the generic remedies: its
+    divergences and slow mixing are its symptoms, which smaller steps or more draws do not
+    cure, and their advice says so instead of asking for them.
 
     Label switching needs evidence of switching: when relabelling ran and permuted no draw at
     all (e.g. known labels pin the components), relabelled parameters that lag behind the
@@ -1026,12 +1067,15 @@ def _advice(checks, post, density, chains, flagged, divergences, stats, ess_min,
         found["poor start"] = better
     elif worse:
         found["stuck chain"] = worse
+    collapsed = _collapsed_evidence(post, observed)
+    if collapsed:
+        found["collapsed component"] = collapsed
     overfit = _k_too_large_evidence(post, empty_weight)
     if overfit:
         found["K too large"] = overfit  # names bimodal components itself
     if "divergences" in failed and divergences is not None:
         found["divergences"] = _divergence_evidence(post, stats, chains, divergences,
-                                                    target_accept)
+                                                    target_accept, collapsed=bool(collapsed))
     mixing = {"max R-hat", "min bulk ESS", "min tail ESS", "min rank p-value"} & failed
     invariant_failed = {"max R-hat (label-invariant)", "min bulk ESS (label-invariant)"} & failed
     if (mixing or invariant_failed) and not {"poor start", "stuck chain"} & set(found):
@@ -1045,6 +1089,11 @@ def _advice(checks, post, density, chains, flagged, divergences, stats, ess_min,
                 "Summaries of label-invariant quantities are trustworthy; per-component ones "
                 "are not (fewer components may separate better)."
             )
+        elif collapsed:
+            found["slow mixing"] = (
+                "the chains mix slowly because a component collapses (see collapsed "
+                "component): more draws, or draws='auto' drawing on, will not cure that; "
+                "fix the collapse first.")
         else:
             found["slow mixing"] = _more_draws_evidence(checks, post, ess_min, auto_draws)
     # Bimodal relabelled components, when nothing else explains them (a chain in another
@@ -1204,6 +1253,165 @@ def _component_spreads(post, K: int, D: int) -> np.ndarray | None:
     return spread if spread.shape == (K, D) else None
 
 
+# A component whose posterior sd on a feature (or, for a full covariance, along any direction
+# of the features scaled by the data's sds) is below this fraction of the data's sd has
+# collapsed: it sits on rows that share a value (a column with few distinct values, tied
+# values), where the likelihood grows without bound as its variance shrinks (QA: a 2-valued
+# column 'sex' of sklearn's diabetes data, posterior sd ~1e-14 against the data's 0.5; the
+# chains diverged, hit the tree depth and stayed in different modes). A tight cluster of real
+# data keeps an sd far above this.
+_COLLAPSED_RATIO = 1e-3
+# Draws per chain the collapse check reads (evenly spaced): medians need few.
+_COLLAPSE_DRAWS = 500
+# A column with at most this many distinct values is named as such in the advice.
+_FEW_VALUES = 10
+
+
+def _collapsed_evidence(post, observed=None) -> str:
+    """Evidence that a component collapsed (see :data:`_COLLAPSED_RATIO`): which component,
+    on which feature (or direction), in which chains, and why the data allow it. The scale is
+    the data's sd per feature (``observed``: the observed_data group), else the sd the
+    posterior's own mixture implies. Empty when no component collapsed."""
+    cov = post.get("covariances")
+    if cov is None or "component" not in cov.dims or cov.ndim < 3:
+        return ""
+    cov = cov.transpose(*SAMPLE_DIMS, "component", ...)
+    step = max(1, cov.sizes["draw"] // _COLLAPSE_DRAWS)
+    c = np.asarray(cov.values[:, ::step], dtype=np.float64)  # (C, S, K[, D[, D]])
+    names = _feature_names(post, cov)
+    if names is None:
+        return ""
+    D = len(names)
+    var = (np.diagonal(c, axis1=-2, axis2=-1) if c.ndim == 5
+           else c if c.ndim == 4 else np.repeat(c[..., None], D, axis=-1))
+    if var.shape[-1] != D:
+        return ""
+    data = _data_columns(observed, names)
+    scale = (np.nanstd(data, axis=0) if data is not None
+             else _mixture_sd(post, step, D))
+    if scale is None or not np.all(np.isfinite(scale) & (scale > 0)):
+        return ""
+    chains = [str(x) for x in post["chain"].values]
+    with np.errstate(invalid="ignore"):
+        sd = np.sqrt(np.nanmedian(np.maximum(var, 0.0), axis=1))  # (C, K, D), per chain
+    ratio = sd / scale
+    means = post.get("means")
+    mu = (np.asarray(means.transpose(*SAMPLE_DIMS, ...).values[:, ::step], dtype=np.float64)
+          if means is not None and means.ndim == 4 else None)
+    parts, features = [], []
+    K = ratio.shape[1]
+    for k in range(K):
+        hit = [j for j in range(D) if np.any(ratio[:, k, j] < _COLLAPSED_RATIO)]
+        for j in hit:
+            where = np.flatnonzero(ratio[:, k, j] < _COLLAPSED_RATIO)
+            worst = int(where[np.argmin(ratio[where, k, j])])
+            at = ("" if mu is None else
+                  f", at {names[j]} = {float(np.median(mu[worst, :, k, j])):.4g}")
+            parts.append(
+                f"component {k} collapses onto feature {names[j]!r} (in chain(s) "
+                f"{', '.join(chains[i] for i in where)}): its posterior sd there is "
+                f"{sd[worst, k, j]:.2g} (median in chain {chains[worst]}{at}) against the "
+                f"data's sd {scale[j]:.3g}, {ratio[worst, k, j]:.1g} of it")
+            features.append(names[j])
+        if not hit and c.ndim == 5:
+            direction = _collapsed_direction(c[:, :, k], scale, names, chains)
+            if direction:
+                parts.append(f"component {k} collapses onto a lower-dimensional subspace: "
+                             + direction)
+    if not parts:
+        return ""
+    features = list(dict.fromkeys(features))
+    parts += [why for why in (_ties(data, names.index(f), f) for f in features) if why]
+    named = ", ".join(repr(f) for f in features)
+    remedy = (f"Leave {named} out of the fit (or fit each of its values separately), or add "
+              "a little noise (jitter) to its tied values" if features else
+              "Leave one of the related columns out (a derived or duplicated column?)")
+    return ("; ".join(parts) + ". A collapsed component sits on rows that share one value (or one "
+            "linear relation), where the likelihood grows without bound as its variance "
+            "shrinks: a continuous mixture cannot describe such a column, and the "
+            "divergences, the tree-depth hits and chains that disagree follow from it. "
+            + remedy + "; fewer components may also avoid it. More draws or a higher "
+            "target_accept will not help.")
+
+
+def _feature_names(post, cov) -> list[str] | None:
+    """The features' names, from the covariances' or the means' coordinates."""
+    for da in (cov, post.get("means")):
+        if da is not None and "feature" in da.dims:
+            return ([str(v) for v in da["feature"].values] if "feature" in da.coords
+                    else [str(j) for j in range(da.sizes["feature"])])
+    return None
+
+
+def _data_columns(observed, names) -> np.ndarray | None:
+    """The observed data (rows x features, in ``names``' order), or None."""
+    x = None if observed is None else observed.get("x")
+    if x is None or x.ndim != 2 or "feature" not in x.dims:
+        return None
+    values = np.asarray(x.transpose(..., "feature").values, dtype=np.float64)
+    labels = [str(v) for v in x["feature"].values] if "feature" in x.coords else []
+    if sorted(labels) == sorted(names):  # the features' order: the posterior's
+        return values[:, [labels.index(n) for n in names]]
+    return values if values.shape[1] == len(names) else None
+
+
+def _mixture_sd(post, step, D) -> np.ndarray | None:
+    """Per feature, the sd of the mixture the posterior describes (median over draws): the
+    scale when the data are not at hand."""
+    if not {"weights", "means", "covariances"} <= set(post.data_vars):
+        return None
+    w = np.asarray(post["weights"].transpose(*SAMPLE_DIMS, ...).values[:, ::step], float)
+    m = np.asarray(post["means"].transpose(*SAMPLE_DIMS, ...).values[:, ::step], float)
+    c = np.asarray(post["covariances"].transpose(*SAMPLE_DIMS, ...).values[:, ::step], float)
+    if w.ndim != 3 or m.ndim != 4 or m.shape[-1] != D:
+        return None
+    var = (np.diagonal(c, axis1=-2, axis2=-1) if c.ndim == 5 else c if c.ndim == 4
+           else np.repeat(c[..., None], D, axis=-1))
+    if var.shape != m.shape:
+        return None
+    w = w[..., None]
+    centre = (w * m).sum(axis=2)
+    total = (w * (var + m ** 2)).sum(axis=2) - centre ** 2
+    return np.sqrt(np.maximum(np.median(total.reshape(-1, D), axis=0), 0.0))
+
+
+def _ties(data, j, name) -> str:
+    """Why a column lets a component collapse: few distinct values, or tied ones."""
+    if data is None:
+        return ("a column with few distinct values, or many tied ones, lets a component "
+                "do this")
+    column = data[:, j][np.isfinite(data[:, j])]
+    values, counts = np.unique(column, return_counts=True)
+    if len(values) <= _FEW_VALUES:
+        return (f"{name!r} has only {len(values)} distinct value(s) in {len(column)} rows "
+                "(tied values)")
+    top = int(np.argmax(counts))
+    if counts[top] > 1:
+        return (f"{name!r} has tied values ({len(values)} distinct in {len(column)} rows; "
+                f"{values[top]:.4g} in {counts[top]} rows)")
+    return ""
+
+
+def _collapsed_direction(c, scale, names, chains) -> str:
+    """For one component's full covariance draws ``c`` (C, S, D, D): the direction (in the
+    features scaled by the data's sds ``scale``) whose sd is negligible in some chain, as
+    evidence; empty if there is none."""
+    z = c / np.outer(scale, scale)
+    with np.errstate(invalid="ignore"):
+        lam, vec = np.linalg.eigh(np.nan_to_num(z))  # ascending eigenvalues per draw
+    low = np.sqrt(np.maximum(lam[..., 0], 0.0))  # (C, S)
+    per_chain = np.median(low, axis=1)
+    worst = int(np.argmin(per_chain))
+    if not per_chain[worst] < _COLLAPSED_RATIO:
+        return ""
+    draw = int(np.argsort(low[worst])[low.shape[1] // 2])  # the chain's median draw
+    v = vec[worst, draw, :, 0]
+    loaded = [names[j] for j in np.flatnonzero(np.abs(v) >= 0.3 * np.abs(v).max())]
+    return (f"along a combination of {', '.join(repr(n) for n in loaded)} its sd is "
+            f"{per_chain[worst]:.1g} of the data's (median in chain "
+            f"{chains[worst]}): its rows satisfy an exact linear relation among those features")
+
+
 # Sarle's bimodality coefficient above this (its value for a uniform distribution) suggests
 # two modes; a normal distribution has 1/3.
 _BIMODAL = 5 / 9
@@ -1229,7 +1437,8 @@ def _bimodal_components(post) -> list[int]:
     return [int(k) for k in np.flatnonzero(np.nan_to_num(bc).max(axis=-1) > _BIMODAL)]
 
 
-def _divergence_evidence(post, stats, chains, divergences, target_accept=None) -> str:
+def _divergence_evidence(post, stats, chains, divergences, target_accept=None,
+                         collapsed=False) -> str:
     per_chain = ", ".join(f"{c}: {int(n)}" for c, n in zip(chains, divergences, strict=True))
     diverging = _stat(stats, (DIVERGING,)).astype(bool).transpose(*SAMPLE_DIMS).values.ravel()
     where = ""
@@ -1247,7 +1456,11 @@ def _divergence_evidence(post, stats, chains, divergences, target_accept=None) -
                  f"others, {abs(z[i]):.1f} posterior sd apart)")
     # Once the target is already high, smaller steps rarely remove them: the geometry (a
     # nearly empty or degenerate component) is the likelier cause, so say that first.
-    if target_accept is not None and target_accept >= 0.95:
+    if collapsed:
+        remedy = ("They come from the collapsed component (see collapsed component): its "
+                  "variance shrinks towards zero, where no step size follows the density; "
+                  "raising target_accept will not remove them, fixing the collapse will.")
+    elif target_accept is not None and target_accept >= 0.95:
         remedy = (f"They persist at target_accept={target_accept:g} (already raised): a "
                   "component near a small weight or variance is nearly empty or degenerate, "
                   "so consider fewer components; target_accept=0.99 is the last step-size "

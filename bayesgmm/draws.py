@@ -6,11 +6,15 @@ relabelled and checked with the verdict's own mixing checks (R-hat and bulk/tail
 relabelled parameters, rank uniformity, the label-invariant quantities, chains in agreement);
 when they hold, sampling stops and exactly those ``n`` draws are kept. Otherwise the next
 checkpoint is the number of draws that the measured ESS rate says is needed (with a margin), at
-least ``growth`` times the current one. More draws cannot cure divergences or E-BFMI, so those
-are left to the verdict; a caller that would rather start again with smaller steps asks for the
-run to end at its first divergence (``stop_on_divergence``: the earliest divergent draw of any
-chain, so that point too depends only on the seed). The rank test, the costliest check, runs
-only at a checkpoint that passed every other one (the caller's check decides that).
+least ``growth`` times the current one, unless the evidence says more draws of these chains
+cannot reach the targets within the budget (:func:`futile`: R-hat far above the limit and the
+ESS rate asking for far more draws than ``max_draws`` leaves): then the run stops there
+(``stopped_by="futile"``, the reason recorded). More draws cannot cure divergences or
+E-BFMI, so those are left to the verdict; a caller that would rather start again with smaller
+steps asks for the run to end at its first divergence (``stop_on_divergence``: the earliest
+divergent draw of any chain, so that point too depends only on the seed). The rank test, the
+costliest check, runs only at a checkpoint that passed every other one (the caller's check
+decides that).
 
 Why checkpoints at fixed draw counts and not "whatever has been drawn when the check runs": a
 chain's n-th draw depends only on the seed, so deciding on exactly the first ``n`` draws makes
@@ -24,6 +28,8 @@ that it leaves the posterior calibrated.
 
 Where it sits: the estimation layer, with the samplers (it imports nothing from the model or
 the results): the caller gives the convergence check as a function of the posterior draws.
+(Over 500 lines: the rules that decide where to look next and when to stop, beside the nutpie
+driver they steer, whose waits, pauses and divergence stops are most of it.)
 """
 
 from __future__ import annotations
@@ -40,8 +46,8 @@ import xarray as xr
 
 from ._validation import check_int
 
-__all__ = ["HEARTBEAT_S", "AdaptiveDraws", "Checkpoint", "DrawsRun", "next_checkpoint",
-           "sample_nutpie_until"]
+__all__ = ["HEARTBEAT_S", "AdaptiveDraws", "Checkpoint", "DrawsRun", "futile",
+           "next_checkpoint", "sample_nutpie_until"]
 
 
 @dataclass(frozen=True)
@@ -127,22 +133,30 @@ class DrawsRun:
     ----------
     draws : int
         Draws per chain kept.
-    stopped_by : {"converged", "max_draws", "max_time", "abandoned", "diverged"}
+    stopped_by : {"converged", "max_draws", "max_time", "abandoned", "diverged", "futile"}
     checkpoints : tuple of Checkpoint
+    reason : str
+        Why a ``"futile"`` run stopped (:func:`futile`); empty otherwise (and not in the
+        record).
     """
 
     draws: int
     stopped_by: str
     checkpoints: tuple[Checkpoint, ...]
+    reason: str = ""
 
     def to_dict(self) -> dict:
-        return {"draws": self.draws, "stopped_by": self.stopped_by,
-                "checkpoints": [c.to_dict() for c in self.checkpoints]}
+        out = {"draws": self.draws, "stopped_by": self.stopped_by,
+               "checkpoints": [c.to_dict() for c in self.checkpoints]}
+        if self.reason:
+            out["reason"] = self.reason
+        return out
 
     @classmethod
     def from_dict(cls, data: dict) -> DrawsRun:
         return cls(draws=int(data["draws"]), stopped_by=str(data["stopped_by"]),
-                   checkpoints=tuple(Checkpoint.from_dict(c) for c in data["checkpoints"]))
+                   checkpoints=tuple(Checkpoint.from_dict(c) for c in data["checkpoints"]),
+                   reason=str(data.get("reason", "")))
 
 
 # The convergence check: the first n draws of the posterior -> (max R-hat, min bulk ESS, min
@@ -176,6 +190,45 @@ def next_checkpoint(draws: int, point: Checkpoint, target: AdaptiveDraws) -> int
     # Never more than 4x at once: a tiny ESS on short chains is a poor predictor.
     needed = min(needed, 4 * draws, target.max_draws)
     return int(min(target.max_draws, _ROUND * math.ceil(needed / _ROUND)))
+
+
+# When sampling on is futile (:func:`futile`): R-hat at least this (the chains' means lie
+# more than one within-chain sd apart: R-hat^2 - 1 ~ between-chain / within-chain variance),
+# and the ESS rate asking for more than this many times the draws the budget has left.
+_FAR_RHAT = 1.5
+_FUTILE_FACTOR = 4.0
+# The different-mode check's name (diagnostics.diagnose's), when the caller's check lists it.
+_MODES = "max chain mode shift (sd)"
+
+
+def futile(draws: int, point: Checkpoint, target: AdaptiveDraws) -> str:
+    """Why drawing on from ``point`` (a failed checkpoint at ``draws`` per chain) cannot reach
+    ``target`` within ``max_draws``; empty when it may.
+
+    The rule: the chains disagree far beyond the limit (max R-hat >= 1.5) *and* the measured
+    ESS rate (ESS grows about linearly in the draws once chains mix, and no faster) asks for
+    more than 4 times the draws the budget has left. Then the chains sit apart (in different
+    modes, or a component degenerates) and the whole budget would give about a quarter of
+    the ESS target at best: more of the same chains is wasted time, and the cause needs
+    fixing (a QA fit drew on to 4,000, then 10,000 draws at R-hat 4.5 and 4.4: 6 minutes).
+    Chains that agree (R-hat near 1) never stop here, however far the ESS target is: their
+    draws still sharpen the estimates, up to ``max_draws``. The factor 4 leaves room for the
+    ESS rate of short chains, which is rough (the same margin :func:`next_checkpoint` caps a
+    step at).
+    """
+    left = target.max_draws - draws
+    ess = min(point.min_ess_bulk, point.min_ess_tail)
+    if not (left > 0 and point.max_rhat >= _FAR_RHAT and np.isfinite(ess) and ess > 0):
+        return ""
+    needed = draws * target.ess_min / ess  # per chain, at the measured rate
+    if needed - draws <= _FUTILE_FACTOR * left:
+        return ""
+    modes = "; chains sit in different modes" if _MODES in point.failed else ""
+    return (f"more draws of these chains cannot reach the targets within max_draws="
+            f"{target.max_draws}: R-hat {point.max_rhat:.3g} is far above {target.rhat_max:g}"
+            f"{modes}, and at the measured rate (ESS {ess:.0f} from {draws} draws per chain) "
+            f"ESS {target.ess_min:g} needs about {_ROUND * math.ceil(needed / _ROUND):,} draws "
+            f"per chain, over {_FUTILE_FACTOR:g} times the {left:,} the budget has left")
 
 
 def _finished(is_finished: Callable[[], bool]) -> bool:
@@ -459,15 +512,18 @@ def sample_nutpie_until(
             point = _look(check, groups, draws, target, t0)
             checkpoints.append(point)
             converged = point.converged
+            why = ""
             if converged:
                 stopped_by = "converged"
             elif stopped_by is None and draws >= target.max_draws:
                 stopped_by = "max_draws"
+            elif stopped_by is None and (why := futile(draws, point, target)):
+                stopped_by = "futile"
             if stopped_by is not None:
                 if report is not None:
                     report(point, None)
                 return xr.DataTree.from_dict(groups), DrawsRun(draws, stopped_by,
-                                                               tuple(checkpoints))
+                                                               tuple(checkpoints), reason=why)
             draws = next_checkpoint(draws, point, target)
             watch = stop_on_divergence and seen_at is None
             if seen_at is not None and seen_at < draws:  # located past the last checkpoint

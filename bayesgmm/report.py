@@ -1317,6 +1317,8 @@ def _readable_setting(name: str, value):
                    "max_time": "stopped at the time budget (max_time) WITHOUT converging",
                    "abandoned": "ended early: a chain found a better mode (see re-anchoring)",
                    "diverged": "ended at its first divergent transition",
+                   "futile": "stopped WITHOUT converging, more draws being futile: "
+                             + str(value.get("reason") or "the chains disagree far"),
                    }.get(value.get("stopped_by"), f"stopped by {value.get('stopped_by')}")
         return (f"sampled until converged (draws='auto'): kept {value.get('draws')} draws per "
                 f"chain, {stopped}" + (f"; checks: {checks}" if checks else ""))

@@ -128,6 +128,9 @@ def fit_bayes(
         measured ESS rate says they will; at most ``max_draws`` of ``settings``), keeping
         exactly the first ``n`` draws of each chain: the same seed gives the same draws, equal
         to a fixed run of that many. ``result.settings["adaptive"]`` records every check.
+        It stops early, unconverged, where more draws of the same chains cannot reach the
+        thresholds within ``max_draws`` (R-hat far above the limit and the ESS rate asking for
+        far more draws: ``stopped_by="futile"``, the why in ``settings["adaptive"]["reason"]``).
     tune, chains : int
     sampler : {"nutpie", "pymc"}
         nutpie (Rust NUTS, the model compiled with numba) or PyMC's own NUTS.
@@ -882,6 +885,12 @@ def _sample_nutpie(pm_model, start, *, draws, tune, chains, cores, seed, progres
             if progressbar and not sys.stderr.isatty() else None,
             stop_on_divergence=stop_on_divergence)
         record["adaptive"] = run.to_dict()
+        if run.stopped_by == "futile":  # why, and what to do instead of drawing on
+            progress.say(f"stopped at {run.draws} draws per chain without converging: "
+                         f"{run.reason}. Fix the cause the diagnostics' advice names "
+                         "(result.diagnostics(), or the report) rather than drawing more; to "
+                         "sample on regardless, ask for a fixed number (draws=N, --draws N)",
+                         progressbar)
         cores = chains  # sample_nutpie_until gives every chain a thread
     else:
         # nutpie draws its bar only on a terminal: a log file would otherwise get nothing

@@ -647,3 +647,124 @@ def test_two_short_chains_are_rank_tested_whole():
         whole = rank_uniformity_pvalues(tree)["a"]
         split = rank_uniformity_pvalues(_split_chains(tree), thinned=True)["a"]
         assert whole < 1e-5 and split > 10 * whole
+
+
+def test_a_rank_test_without_power_is_not_testable_and_never_passed():
+    """QA: chains in different modes (R-hat 4.2), thinned by their own ESS to 2 draws each:
+    the rank test 'passed' at p 0.2 though no p-value it could reach there would fail it.
+    Under 20 about independent draws per chain it is reported as not testable, a failed
+    check, and the verdict says so (never among 'passed')."""
+    from bayesgmm.diagnostics import rank_test_draws, rank_uniformity_check
+
+    rng = np.random.default_rng(7)
+    noise = rng.normal(size=(N_CHAINS, N_DRAWS, 10))
+    ar = np.zeros_like(noise)
+    for t in range(1, N_DRAWS):  # AR(1), 0.999: a few independent draws per chain
+        ar[:, t] = 0.999 * ar[:, t - 1] + 0.045 * noise[:, t]
+    # 10 scalars (the QA run had 10), each chain in its own place
+    slow = xr.Dataset({"a": (("chain", "draw", "k"), ar + np.arange(N_CHAINS)[:, None, None])})
+    assert rank_test_draws(slow).sizes["draw"] < 20  # the premise
+    check, pvalues = rank_uniformity_check(slow)
+    assert min(pvalues.values()) > check.threshold  # the p-values alone would pass it
+    assert not check.passed and check.name == "min rank p-value"
+    assert check.summary.startswith("rank test not testable (")
+    assert "not testable" in check.problem and "20" in check.problem
+
+    post = posterior(rng)
+    post["weights"] = post["weights"][:, :1].repeat(N_DRAWS, axis=1) + 1e-3 * ar[..., :3]
+    result = diagnose(make_tree(post, sample_stats(rng)))
+    rank = next(c for c in result.checks if c.name == "min rank p-value")
+    assert not rank.passed and "rank test not testable" in result.verdict.split(" | ")[0]
+    assert "rank" not in result.verdict.partition(" | passed: ")[2].split(" | ")[0]
+    # enough independent draws: tested as before (the well-mixed runs above pass)
+    check, _ = rank_uniformity_check(xr.Dataset({"a": (("chain", "draw", "k"), noise)}))
+    assert check.passed and check.summary.startswith("min rank p ")
+
+
+def _collapsed_tree(rng, post, x=None, stats=None, loglik=None):
+    data = {"posterior": post}
+    if loglik is not None:
+        data["log_likelihood"] = loglik
+    dims = dict(DIMS)
+    if stats is not None:
+        data["sample_stats"] = stats
+    if x is not None:
+        data["observed_data"] = {"x": x}
+        dims["x"] = ["observation", "feature"]
+    return from_dict(data, dims=dims, coords={"chain": CHAINS, "feature": ["sex", "bmi"]})
+
+
+def test_a_component_collapsed_onto_a_discrete_column_is_named_as_the_cause(rng):
+    """QA (diabetes, K=2): a component's posterior sd on the 2-valued column 'sex' sat at
+    1e-14 of the data's sd; the advice said 'raise target_accept' and 'ask for 141155
+    draws'. The collapsed component is now the first cause, with the column's distinct
+    values, and the divergence and slow-mixing advice no longer ask for smaller steps or
+    more draws."""
+    post = posterior(rng)
+    post["covariances"][:, :, 1, 0] = 1e-28 * np.exp(rng.normal(size=(N_CHAINS, N_DRAWS)))
+    stats = sample_stats(rng)
+    stats["diverging"] = post["weights"][..., 2] < np.quantile(post["weights"][..., 2], 0.03)
+    x = np.column_stack([rng.integers(1, 3, 300), rng.normal(size=300)]).astype(float)
+    result = diagnose(_collapsed_tree(rng, post, x, stats), target_accept=0.8)
+
+    assert result.causes[0] == "collapsed component" and "divergences" in result.causes
+    text = result.advice[0]
+    assert "component 1 collapses onto feature 'sex' (in chain(s) a, b, c, d)" in text
+    assert "'sex' has only 2 distinct value(s) in 300 rows (tied values)" in text
+    assert "Leave 'sex' out of the fit" in text
+    divergences = result.advice[result.causes.index("divergences")]
+    assert "Raise target_accept" not in divergences and "collapsed component" in divergences
+
+    # Without the data at hand (a bare posterior): the scale is the posterior mixture's sd
+    alone = diagnose(_collapsed_tree(rng, post))
+    assert alone.causes[0] == "collapsed component"
+    assert "component 1 collapses onto feature 'sex'" in alone.advice[0]
+    assert "few distinct values, or many tied ones" in alone.advice[0]
+
+    # A tight but real component (sd 1% of the data's) is no collapse
+    post["covariances"][:, :, 1, 0] = 1e-4 * np.exp(0.1 * rng.normal(size=(N_CHAINS, N_DRAWS)))
+    assert "collapsed component" not in diagnose(_collapsed_tree(rng, post, x)).causes
+
+
+def test_a_collapsed_component_replaces_the_more_draws_advice(rng):
+    """Slow mixing from a collapsed component: no number of draws is suggested (neither
+    for draws='auto' nor for a fixed-draws run)."""
+    post = posterior(rng)
+    noise = rng.normal(size=(N_CHAINS, N_DRAWS, 3, 2))
+    ar = np.empty_like(noise)
+    ar[:, 0] = noise[:, 0]
+    for t in range(1, N_DRAWS):
+        ar[:, t] = 0.98 * ar[:, t - 1] + np.sqrt(1 - 0.98**2) * noise[:, t]
+    post["means"] = MEANS + MEAN_SD * ar
+    post["covariances"][:, :, 0, 1] = 1e-30
+    x = np.column_stack([rng.normal(size=300), np.round(rng.normal(size=300), 1)])
+    loglik = {"y": -2.0 + 0.05 * ar[..., 0, :1]}  # the log-likelihood mixes as slowly
+    result = diagnose(_collapsed_tree(rng, post, x, sample_stats(rng), loglik))
+
+    assert result.causes == ("collapsed component", "slow mixing")
+    assert "component 0 collapses onto feature 'bmi'" in result.advice[0]
+    assert "'bmi' has tied values" in result.advice[0]  # many values, but rounded
+    slow = result.advice[result.causes.index("slow mixing")]
+    assert "will not cure" in slow and "--draws" not in slow and "max_draws" not in slow
+    assert result.fixed_draws_advice == result.advice
+
+
+def test_a_full_covariance_collapsed_onto_a_line_is_named(rng):
+    """Full covariances: a component whose rows satisfy an exact linear relation between two
+    features has a negligible sd along that direction though neither feature's is small."""
+    from bayesgmm.diagnostics import _collapsed_evidence
+
+    lead = (N_CHAINS, N_DRAWS)
+    cov = np.broadcast_to(np.eye(2), (*lead, 2, 2, 2)).copy()
+    cov[:, :, 1] = [[1.0, 1.0], [1.0, 1.0 + 1e-14]]  # component 1: bmi = sex (+ ~1e-7 sd)
+    means = MEANS[:2] + MEAN_SD * rng.normal(size=(*lead, 2, 2))
+    post = xr.Dataset(
+        {"weights": (("chain", "draw", "component"), rng.dirichlet([50, 50], size=lead)),
+         "means": (("chain", "draw", "component", "feature"), means),
+         "covariances": (("chain", "draw", "component", "feature", "feature_bis"), cov)},
+        coords={"chain": CHAINS, "feature": ["sex", "bmi"], "feature_bis": ["sex", "bmi"]})
+    text = _collapsed_evidence(post)
+    assert "component 1 collapses onto a lower-dimensional subspace" in text
+    assert "'sex', 'bmi'" in text and "component 0" not in text
+    cov[:, :, 1] = [[1.0, 0.9], [0.9, 1.0]]  # strongly correlated, not degenerate
+    assert _collapsed_evidence(post.assign(covariances=(post["covariances"].dims, cov))) == ""

@@ -9,6 +9,7 @@ from bayesgmm.draws import (
     AdaptiveDraws,
     Checkpoint,
     DrawsRun,
+    futile,
     next_checkpoint,
     sample_nutpie_until,
 )
@@ -43,6 +44,48 @@ def test_next_checkpoint_follows_the_ess_rate():
     assert next_checkpoint(1000, _point(1000, bulk=np.nan), target) == 1500
 
 
+def test_futile_when_chains_disagree_far_and_the_budget_is_far_too_short():
+    """QA (diabetes, K=2, a component collapsed on a 2-valued column): the run drew on to
+    4000, then 10000 draws at R-hat 4.5 and 4.4, for nothing. Far-off R-hat together with an
+    ESS rate asking for over 4x the draws left stops it; either alone does not."""
+    target = AdaptiveDraws(ess_min=400, max_draws=10_000)
+    hopeless = Checkpoint(1000, 4.5, 4.0, 5.0, False, 0.0,
+                          failed=("max R-hat", "min bulk ESS", "max chain mode shift (sd)"))
+    why = futile(1000, hopeless, target)
+    assert "R-hat 4.5 is far above 1.01" in why and "different modes" in why
+    assert "needs about 100,000 draws per chain" in why and "9,000" in why
+    # chains that agree draw on to max_draws however far the ESS target is
+    assert futile(1000, _point(1000, rhat=1.001, bulk=4, tail=4), target) == ""
+    # far-off R-hat, but the ESS rate says the budget may do (4x the 9,000 left: 37,000)
+    assert futile(1000, _point(1000, rhat=4.5, bulk=11, tail=11), target) == ""
+    assert futile(1000, _point(1000, rhat=4.5, bulk=10, tail=11), target) != ""
+    assert futile(1000, _point(1000, rhat=1.4, bulk=1, tail=1), target) == ""
+    # no ESS to project from, or no budget left: no verdict here
+    assert futile(1000, _point(1000, rhat=4.5, bulk=np.nan), target) == ""
+    assert futile(10_000, _point(10_000, rhat=4.5, bulk=1, tail=1), target) == ""
+    assert "different modes" not in futile(1000, _point(1000, rhat=4.5, bulk=1), target)
+
+
+def test_a_futile_run_stops_at_the_checkpoint_and_says_why(compiled_faithful):
+    """The check says the chains disagree far (R-hat 4.5) and ESS 4 from 100 draws: at that
+    rate ESS 400 needs 10,000 draws per chain against 900 left; the run stops at its first
+    checkpoint (before: it drew on to max_draws), the reason in the record."""
+    def check(post):
+        return 4.5, 4.0, 4.0, ("max R-hat", "min bulk ESS", "min tail ESS")
+
+    target = AdaptiveDraws(min_draws=100, max_draws=1000)
+    kw = {"tune": 100, "chains": 2, "seed": 1, "progressbar": False, "target_accept": 0.8}
+    seen = []
+    idata, run = sample_nutpie_until(compiled_faithful, check, target,
+                                     report=lambda point, nxt: seen.append((point.draws, nxt)),
+                                     **kw)
+    assert run.stopped_by == "futile" and run.draws == 100 == idata["posterior"].sizes["draw"]
+    assert [c.draws for c in run.checkpoints] == [100] and seen == [(100, None)]
+    assert "needs about 10,000 draws per chain" in run.reason
+    assert run.to_dict()["reason"] == run.reason
+    assert DrawsRun.from_dict(run.to_dict()) == run
+
+
 def test_run_record_round_trips():
     failed = Checkpoint(1000, 1.0, 900.0, 900.0, False, 0.0, failed=("min rank p-value",))
     run = DrawsRun(1500, "converged", (_point(1000, bulk=300), failed, _point(1500)))
@@ -53,6 +96,8 @@ def test_run_record_round_trips():
     for c in old["checkpoints"]:
         del c["failed"]
     assert DrawsRun.from_dict(old).checkpoints[1].failed == ()
+    # a run that did not stop as futile has no reason in its record (records as before)
+    assert "reason" not in run.to_dict() and DrawsRun.from_dict(old).reason == ""
 
 
 def test_relabelled_check_names_every_failed_mixing_check():

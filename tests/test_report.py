@@ -807,6 +807,10 @@ def test_adaptive_record_reads_as_sentences():
     done = DrawsRun(1000, "converged", (Checkpoint(1000, 1.002, 900.0, 800.0, True, 1.0),))
     assert "every mixing check (R-hat, ESS, rank tests) passed" in \
         _readable_setting("adaptive", done.to_dict())
+    futile = DrawsRun(1000, "futile", (Checkpoint(1000, 4.5, 4.0, 3.0, False, 1.0),),
+                      reason="R-hat 4.51 is far above 1.01")
+    assert "WITHOUT converging, more draws being futile: R-hat 4.51 is far above 1.01" in \
+        _readable_setting("adaptive", futile.to_dict())
 
 
 def test_divergence_retry_record_reads_as_a_sentence():

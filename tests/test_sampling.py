@@ -620,3 +620,27 @@ def test_a_time_limit_says_how_to_repeat_the_run_exactly(old_faithful):
         settings, draws=draws, max_time=None), random_state=5)
     np.testing.assert_array_equal(fixed.idata["posterior"]["means"].values,
                                   timed.idata["posterior"]["means"].values)
+
+
+def test_a_futile_run_says_why_it_stopped_and_what_to_do(monkeypatch):
+    """QA: draws='auto' drew on at R-hat 4.5 for 6 minutes. A run the draws module stops as
+    futile gets one status line (why, and what to do instead) and its reason in
+    settings['adaptive']."""
+    from bayesgmm import sampling
+    from bayesgmm.draws import AdaptiveDraws, Checkpoint, DrawsRun
+
+    point = Checkpoint(1000, 4.5, 4.0, 5.0, False, 1.0, ("max R-hat", "min bulk ESS"))
+    run = DrawsRun(1000, "futile", (point,), reason="more draws of these chains cannot ...")
+    monkeypatch.setattr(sampling, "compile_nutpie", lambda *a, **k: object())
+    monkeypatch.setattr(sampling, "backend_of", lambda compiled: "native")
+    monkeypatch.setattr(sampling, "sample_nutpie_until", lambda *a, **k: ("idata", run))
+    said = []
+    monkeypatch.setattr(sampling.progress, "say", lambda text, *a, **k: said.append(text))
+    idata, record = sampling._sample_nutpie(
+        None, None, draws=1000, tune=1000, chains=4, cores=4, seed=1, progressbar=True,
+        target_accept=0.8, target=AdaptiveDraws(max_draws=10_000), check=lambda post: None)
+    assert record["adaptive"]["stopped_by"] == "futile"
+    assert record["adaptive"]["reason"] == run.reason
+    line = said[-1]
+    assert line.startswith("stopped at 1000 draws per chain without converging: more draws")
+    assert "diagnostics' advice" in line and "--draws N" in line
