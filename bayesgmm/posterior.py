@@ -25,7 +25,7 @@ from . import kernels
 from ._validation import aligned_to_rows, check_data, check_number, is_int
 from .diagnostics import Diagnostics, diagnose
 from .draw_arrays import categorical, flat_noise_weight, flatten_draws
-from .em import EMResult
+from .em import EMResult, n_parameters
 from .imputation import conditional_draws, conditional_means, memberships
 from .observations import check_labels, noise_log_ranges
 from .priors import Priors, Standardisation
@@ -50,6 +50,20 @@ def _check_max_draws(max_draws: Any) -> None:
         raise ValueError(f"max_draws must be an integer >= 1 (or None: every draw); got "
                          f"{max_draws!r}")
 
+
+
+def prior_dominated_note(n_rows: int, n_components: int, n_features: int,
+                         covariance_type: str) -> str:
+    """Fewer rows than free parameters: a proper posterior still exists (the priors are
+    proper), but it mostly restates the priors. The sentence that says so ("" when the rows
+    suffice): warned by :func:`~bayesgmm.sampling.fit_bayes`, stated by the report."""
+    n_params = n_parameters(n_components, n_features, covariance_type)
+    if n_rows >= n_params:
+        return ""
+    return (f"{n_rows} row(s) for {n_params} free parameters (K={n_components}, "
+            f"D={n_features}, {covariance_type!r}): the data cannot determine them, so the "
+            "posterior mostly restates the priors; fit fewer components or a simpler "
+            "covariance type for an answer from the data")
 
 @dataclass(frozen=True, eq=False)
 class MembershipProbabilities:

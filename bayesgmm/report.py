@@ -26,8 +26,7 @@ selection report into the selection package is the natural next cut.)
 
 Where it sits: the surface layer; imports the plots, the directory writer
 (:mod:`bayesgmm.result_files`), the result types, selection and the noise evidence
-(:mod:`bayesgmm.outliers`); the fit's too-many-parameters check from :mod:`bayesgmm.sampling`
-(inside the Bayesian report's function); imported by the command line.
+(:mod:`bayesgmm.outliers`); imported by the command line.
 """
 
 from __future__ import annotations
@@ -469,15 +468,12 @@ def _png(fig) -> bytes:
 def _prior_dominated(result, X: np.ndarray) -> str:
     """The fit's warning that the rows are fewer than the free parameters (the posterior
     mostly restates the priors), as ``fit_bayes`` gave it on the terminal, or "" (the result
-    does not keep its warnings: the same check, :func:`sampling._warn_if_prior_dominated`,
-    is run again on the rows and the model)."""
-    from .sampling import _warn_if_prior_dominated
+    does not keep its warnings: the same sentence is made again from the rows and the
+    model)."""
+    from .posterior import prior_dominated_note
 
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        _warn_if_prior_dominated(X.shape[0], result.n_components, X.shape[1],
-                                 result.covariance_type)
-    return str(caught[0].message) if caught else ""
+    return prior_dominated_note(X.shape[0], result.n_components, X.shape[1],
+                                result.covariance_type)
 
 
 def _verdict_box(diag, retried: Mapping[str, Any] | None = None, outliers: bool = False,

@@ -36,9 +36,9 @@ from .backends.nutpie import backend_of, compile_nutpie
 from .diagnostics import RANK_VARIABLES, diagnose, rank_uniformity_check
 from .draw_arrays import flat_noise_weight, flatten_draws
 from .draws import HEARTBEAT_S, AdaptiveDraws, sample_nutpie_until
-from .em import EMResult, fit_em, fit_map_start, n_parameters
+from .em import EMResult, fit_em, fit_map_start
 from .observations import Observations, prepare_observations
-from .posterior import BayesResult
+from .posterior import BayesResult, prior_dominated_note
 from .priors import Priors, Standardisation
 from .relabel import LABELLED, ORDERED, LabelSwitchingReport, relabel_posterior
 from .settings import SAMPLERS, DiagnosticThresholds, SamplerSettings
@@ -539,15 +539,10 @@ def _unlabelled_complete(obs) -> np.ndarray:
 
 
 def _warn_if_prior_dominated(N: int, K: int, D: int, covariance_type: str) -> None:
-    """Fewer rows than free parameters: a proper posterior still exists (the priors are
-    proper), but it mostly restates the priors; say so rather than let it pass for an estimate."""
-    n_params = n_parameters(K, D, covariance_type)
-    if N < n_params:
-        warnings.warn(
-            f"{N} row(s) for {n_params} free parameters (K={K}, D={D}, {covariance_type!r}): "
-            "the data cannot determine them, so the posterior mostly restates the priors; "
-            "fit fewer components or a simpler covariance type for an answer from the data",
-            UserWarning, stacklevel=3)
+    """Say so rather than let a posterior that restates its priors pass for an estimate."""
+    note = prior_dominated_note(N, K, D, covariance_type)
+    if note:
+        warnings.warn(note, UserWarning, stacklevel=3)
 
 
 def _sampler_seed(seed: int) -> int:
