@@ -39,6 +39,7 @@ __all__ = [
     "check_not_constant",
     "check_positive",
     "check_sample_weight",
+    "few_values_warning",
     "row_names",
 ]
 
@@ -357,6 +358,40 @@ def check_not_constant(X: np.ndarray, names: Sequence[str],
             f"column(s) {', '.join(map(repr, const))} are constant; a Gaussian mixture needs "
             f"spread in every feature ({advice})"
         )
+
+
+# A column with this many distinct values or fewer (2 or more: one is a constant column) is a
+# flag or a code, not a measurement. With 2 (a flag such as sex) or 3 (a three-level code) no
+# component can have a Gaussian spread in that column: it sits on one value, where its variance
+# collapses onto reg_covar and the likelihood grows without bound (EM splits the rows by the
+# column: sklearn's diabetes data, K=2, by sex), or spreads over the whole range. From 4 values
+# on (rating scales, counts) a Gaussian is a common, deliberate approximation, and EM's collapse
+# check (DegenerateComponentWarning) still names a component sitting on one value.
+FEW_VALUES = 3
+
+
+class FewValuesWarning(UserWarning):
+    """A feature column has only a few distinct values (a flag or a code)."""
+
+
+def few_values_warning(X: np.ndarray, names: Sequence[str]) -> str | None:
+    """The one-line warning naming the columns with 2..``FEW_VALUES`` distinct observed values
+    (NaN is missing, not a value) and each held by 2 rows or more on average (fewer rows cannot
+    tell a code from a measurement); None when there is none."""
+    found = []
+    for j in range(X.shape[1]):
+        col = X[~np.isnan(X[:, j]), j]
+        values = np.unique(col)
+        if 2 <= values.size <= FEW_VALUES and col.size >= 2 * values.size:
+            found.append(f"{str(names[j])!r} has only {values.size} distinct values "
+                         f"({', '.join(f'{v:g}' for v in values)})")
+    if not found:
+        return None
+    it, its = ("it", "its") if len(found) == 1 else ("them", "their")
+    return (f"column{'' if len(found) == 1 else 's'} {', '.join(found)}: a Gaussian mixture "
+            f"takes {it} as continuous, and EM tends to split the rows by {it} with a variance "
+            f"collapsed onto reg_covar (the posterior then fails to converge); leave {it} out, "
+            f"or use {it} as known labels (labels, --labels) or analyse {its} groups separately")
 
 
 # A column whose standard deviation is below this is numerically zero: its variance (sd^2)

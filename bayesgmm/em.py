@@ -515,7 +515,9 @@ def fit_em(
     Warns
     -----
     DegenerateComponentWarning
-        A component became empty, holds too few points for its covariance (ML only), or the
+        A component became empty, holds too few points for its covariance (ML only), its
+        covariance collapsed onto the reg_covar floor in some direction (ML only; tied or
+        discrete values, the columns named), or the
         kept fit has components that practically coincide (Gaussians overlapping by at least
         99%, Bhattacharyya coefficient). The messages are also in ``EMResult.warnings``.
     ConvergenceWarning
@@ -590,6 +592,8 @@ def fit_em(
     if prior is None:  # a prior keeps few-point covariances proper (a lone point may be one)
         restarts = len(starts) if starts[0] is None else None
         captured += _collapse_messages(params[0][:K] * n_eff, D, covariance_type, restarts)
+        captured += _floor_messages(params, params[0][:K] * n_eff, covariance_type, reg_covar,
+                                    Xc, names)
     captured += _coincidence_messages(params, params[0][:K] * n_eff, covariance_type, init)
     for msg in captured:
         warnings.warn(msg, DegenerateComponentWarning, stacklevel=2)
@@ -934,6 +938,145 @@ def _collapse_messages(nk, D, covariance_type, restarts: int | None = None) -> l
         f"(N_k = {np.round(nk[small], 2).tolist()}): their covariances rest on reg_covar alone. "
         f"{retry}fewer components or a simpler covariance type (or, in fit_em, a prior: "
         "prior='default')."
+    ]
+
+
+# A component has collapsed in a direction when its variance there is not the data's but the
+# floor EM adds (reg_covar) or rounding: its rows then share one value along that direction (tied
+# or discrete values: 29 iris flowers with petal width exactly 0.2), and the likelihood grows
+# without bound as the variance shrinks, so the criteria reward the collapse. Two tests, one in
+# the data's units and one relative to the data, since either alone misses cases:
+# - the floor: the smallest eigenvalue (diag/spherical: a variance) is at most
+#   _FLOOR_FACTOR * reg_covar, i.e. the data's own variance there is at most reg_covar, so at
+#   least half of the variance is the floor. (A column on so small a scale that a healthy
+#   component's variance is near reg_covar is also one whose fit rests on the floor; fit_em
+#   warns about such columns separately.)
+# - negligible beside the data: the unregularised variance is at most _NEGLIGIBLE_VARIANCE of
+#   the data's variance along the same direction (the smallest generalised eigenvalue of the
+#   component's and the data's covariances: free of units, invariant under affine maps). On
+#   data of large magnitude a tie's variance is rounding (~1e-16 of the scale), which can
+#   exceed reg_covar, so the floor test misses it; 1e-8 (a component's sd 1e-4 of the data's)
+#   lies far above rounding and far below any cluster that is not (nearly) tied: two clusters
+#   would have to lie ~20,000 of their sds apart for a healthy one to fall under it.
+_FLOOR_FACTOR = 2.0
+_NEGLIGIBLE_VARIANCE = 1e-8
+
+
+def _reference_covariance(X: np.ndarray) -> np.ndarray:
+    """The data's covariance (D, D) for the collapse test: over the complete rows when more
+    than 2 D of them, else with column means in the gaps (as fit_em's starting checks)."""
+    X = np.asarray(X, dtype=np.float64)
+    nan = np.isnan(X)
+    if nan.any():
+        complete = X[~nan.any(axis=1)]
+        X = complete if complete.shape[0] > 2 * X.shape[1] else np.where(
+            nan, np.nanmean(X, axis=0), X)
+    if X.shape[0] < 2:
+        return np.eye(X.shape[1])
+    return np.atleast_2d(np.cov(X, rowvar=False))
+
+
+def _collapsed(covariances, covariance_type: str, reg_covar: float, data_cov: np.ndarray,
+               live: np.ndarray) -> list[tuple[int | None, np.ndarray, float]]:
+    """Components collapsed onto the floor (see ``_FLOOR_FACTOR``): (k, or None for the tied
+    covariance; the direction's weight on each column, in the data's sds; the variance).
+    ``live``: the components to test (not empty, not already too small)."""
+    D = data_cov.shape[0]
+    sd = np.sqrt(np.clip(np.diag(data_cov), 0.0, None))
+    scale = np.where(sd > 0, sd, 1.0)
+    out: list[tuple[int | None, np.ndarray, float]] = []
+    if covariance_type in ("diag", "spherical"):
+        var = np.broadcast_to(np.asarray(covariances, dtype=np.float64).reshape(
+            len(live), -1), (len(live), D))
+        floor = var <= _FLOOR_FACTOR * reg_covar
+        negligible = var - reg_covar <= _NEGLIGIBLE_VARIANCE * sd ** 2
+        spread = sd ** 2 > _FLOOR_FACTOR * reg_covar  # else the column's own fault: named
+        for k in np.flatnonzero(live):                # by fit_em's column warnings
+            hit = (floor[k] | negligible[k]) & spread
+            if hit.any():
+                out.append((int(k), hit.astype(float), float(var[k][hit].min())))
+        return out
+    corr = data_cov / np.outer(scale, scale)
+    try:
+        chol = np.linalg.cholesky(corr + 1e-12 * np.eye(D))
+    except np.linalg.LinAlgError:  # collinear columns: per-column scales only
+        chol = np.eye(D)
+    full = [covariances] if covariance_type == "tied" else list(covariances)
+    for k, cov in enumerate(full):
+        if covariance_type != "tied" and not live[k]:
+            continue
+        values, vectors = np.linalg.eigh(cov)
+        if values[0] <= _FLOOR_FACTOR * reg_covar:
+            direction, variance = vectors[:, 0], float(values[0])
+        else:
+            # the data's units out, then the data's correlation: generalised eigenproblem
+            ml = (cov - reg_covar * np.eye(D)) / np.outer(scale, scale)
+            inner = np.linalg.solve(chol, np.linalg.solve(chol, ml).T)
+            rel, u = np.linalg.eigh((inner + inner.T) / 2)
+            if rel[0] > _NEGLIGIBLE_VARIANCE:
+                continue
+            direction = np.linalg.solve(chol.T, u[:, 0]) / scale
+            variance = float(direction @ cov @ direction / (direction @ direction))
+        if direction @ data_cov @ direction <= _FLOOR_FACTOR * reg_covar * (direction @ direction):
+            continue  # the data have no spread there either (constant or collinear columns,
+            # or a tiny scale): fit_em's column warnings name that, not this component
+        weight = np.abs(direction) * scale
+        out.append((None if covariance_type == "tied" else k, weight / weight.max(), variance))
+    return out
+
+
+def _collapsed_live(nk, D, covariance_type):
+    """The components the collapse test looks at: not empty, not already too small for their
+    covariance (those have their own message)."""
+    return (nk >= _EMPTY_NK) & (nk >= covariance.points_needed(covariance_type, D) - 0.5)
+
+
+def collapsed_components(fit: EMResult, X: Any) -> tuple[int, ...]:
+    """Components of ``fit`` whose covariance collapsed onto the reg_covar floor in some
+    direction (the rule of :func:`fit_em`'s :class:`DegenerateComponentWarning`, see
+    ``_FLOOR_FACTOR``), given the data ``X`` it was fitted to; every component when the
+    shared (tied) covariance collapsed; () for a MAP fit (its prior keeps covariances
+    proper)."""
+    if fit.prior is not None:
+        return ()
+    Xv, _ = check_data(X, n_features=fit.n_features, feature_names=fit.feature_names,
+                       allow_nan=True)
+    nk = np.asarray(fit.weights) * fit.n_samples
+    found = _collapsed(fit.covariances, fit.covariance_type, fit.reg_covar,
+                       _reference_covariance(Xv), _collapsed_live(nk, fit.n_features,
+                                                                  fit.covariance_type))
+    if any(k is None for k, _, _ in found):
+        return tuple(range(fit.n_components))
+    return tuple(k for k, _, _ in found)
+
+
+def _floor_messages(params, nk, covariance_type, reg_covar, Xc, names) -> list[str]:
+    """A message naming the components collapsed onto the floor and the columns along which."""
+    found = _collapsed(params[2], covariance_type, reg_covar, _reference_covariance(Xc),
+                       _collapsed_live(nk, len(names), covariance_type))
+    if not found:
+        return []
+
+    def where(weight):
+        cols = [names[j] for j in np.flatnonzero(weight >= 0.25)]
+        if len(cols) == len(names) and len(cols) > 1:
+            return "every column"
+        if len(cols) == 1:
+            return repr(cols[0])
+        return "a combination of " + ", ".join(map(repr, cols))
+
+    parts = "; ".join(
+        f"{'the shared (tied) covariance' if k is None else f'component {k}'} along "
+        f"{where(weight)} (variance {variance:.3g})" for k, weight, variance in found)
+    return [
+        f"covariance collapsed (a variance at the reg_covar={reg_covar:g} floor, or "
+        f"negligible beside the data's): {parts}. "
+        f"{'Its' if len(found) == 1 else 'Their'} rows share (nearly) one value there, "
+        "which typically comes from tied or discrete values (a column with few distinct "
+        "values, or rounded data); the likelihood, and BIC, reward the collapse, not the data. "
+        "Leave such a column out (or analyse its groups "
+        "separately), fit fewer components or a simpler covariance type, or use a prior "
+        "(prior='default')."
     ]
 
 

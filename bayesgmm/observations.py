@@ -41,12 +41,14 @@ import numpy as np
 
 from . import kernels
 from ._validation import (
+    FewValuesWarning,
     aligned_to_rows,
     check_bool,
     check_data,
     check_int,
     check_number,
     check_sample_weight,
+    few_values_warning,
     is_number,
     pd_na,
     row_names,
@@ -284,6 +286,11 @@ def prepare_observations(
                          "values were left out); give some of them a positive weight")
     if codes is not None and not np.any(codes >= 0):
         codes = None
+    # here, where every fit's data are validated once (the API's and the command line's):
+    # a flag or a code among the features, which EM would split the rows by
+    few = few_values_warning(Xv, names)
+    if few:
+        warnings.warn(few, FewValuesWarning, stacklevel=3)
     log_noise, bounds = _noise(Xv, names, noise, noise_volume)
     return Observations(
         X=np.ascontiguousarray(Xv), feature_names=tuple(names), sample_weight=g, labels=codes,

@@ -9,7 +9,10 @@ parameters and from a few fresh starts, fractions of a second at N = 1,000), and
 BIC. When the noise
 component lowers the BIC clearly (by ``min_delta_bic``, 10 by default: "very strong" on
 Kass & Raftery's scale) and takes some rows (membership > 1/2), those rows are named, and the
-command line and the reports suggest ``noise=True`` (``--noise``).
+command line and the reports suggest ``noise=True`` (``--noise``). So they do when the fit gave
+a few far rows a degenerate component of their own (its unbounded likelihood outweighs any
+noise density in the BIC) that the noise takes in a refit. With as many free parameters as rows
+or more, BIC cannot judge it, and nothing is said.
 
 Where it sits: the selection layer, beside the reports; uses :func:`bayesgmm.em.fit_em` only
 (no PyMC).
@@ -25,7 +28,7 @@ import numpy as np
 
 from ._validation import aligned_to_rows
 from .covariance import points_needed
-from .em import BOTH_INITS, EMResult, fit_em
+from .em import BOTH_INITS, EMResult, collapsed_components, fit_em
 from .observations import check_labels
 
 __all__ = ["MIN_DELTA_BIC", "NoiseEvidence", "noise_evidence"]
@@ -53,12 +56,22 @@ class NoiseEvidence:
     bic_fit : float or None
         BIC of the fit the evidence is about, when the refit without noise is better (a
         fresh start found a better optimum: worth saying too).
+    retry : str or None
+        What would have found that better optimum, among what the fit did not already do
+        (from its ``settings``: the init families and restarts); None: unknown.
+    components : tuple of int
+        Components of the fit the evidence is about that are degenerate (too few points for
+        their covariance, or collapsed) and hold only rows the noise component takes: the
+        evidence is then that component, not a BIC difference (a degenerate fit's likelihood
+        is unbounded, so its BIC cannot be compared). Empty otherwise.
     """
 
     rows: tuple[int, ...]
     bic_without: float
     bic_with: float
     bic_fit: float | None = None
+    retry: str | None = None
+    components: tuple[int, ...] = ()
 
     @property
     def delta_bic(self) -> float:
@@ -69,9 +82,19 @@ class NoiseEvidence:
         """One sentence: which rows, the BIC evidence, and what to do (``option``)."""
         names = self.rows if row_names is None else [row_names[r] for r in self.rows]
         shown = ", ".join(str(n) for n in names[:8]) + (", ..." if len(names) > 8 else "")
+        if self.components:
+            return (f"component(s) {list(self.components)} of this fit hold only far row(s) "
+                    f"({shown}), too few or too alike for a covariance (a degenerate component, "
+                    "whose likelihood, and BIC, are unbounded), and a refit with a uniform "
+                    f"noise component gives {'them' if len(self.rows) > 1 else 'it'} to the "
+                    f"noise and every Gaussian a proper covariance (BIC {self.bic_with:,.1f}). "
+                    f"A component on a few far points is what a noise component is for: "
+                    f"consider {option}; or, if they are a group of their own, more data on "
+                    "them, and if they are errors, remove them")
+        retry = self.retry or ("restarts from both k-means++ and random data points "
+                               "(init=(\"kmeans++\", \"random_from_data\"))")
         refit = (f"; the refit without it beats this fit's own {self.bic_fit:,.1f}, so EM "
-                 "stopped at a poorer optimum here: restarts from random data points too "
-                 "(init=(\"kmeans++\", \"random_from_data\")) would help"
+                 f"stopped at a poorer optimum here: {retry} would help"
                  if self.bic_fit is not None else "")
         return (f"{len(self.rows)} row(s) ({shown}) fit a uniform noise component better than "
                 f"any Gaussian: the BIC is {self.delta_bic:,.1f} lower with one "
@@ -101,24 +124,44 @@ def noise_evidence(em: EMResult, X: Any, *, sample_weight: Any = None, labels: A
     Returns
     -------
     NoiseEvidence or None
-        None when the fit already has a noise component, the evidence is below
-        ``min_delta_bic``, or the noise component would take no row.
+        None when the fit already has a noise component, has as many free parameters as
+        rows or more, the evidence is below ``min_delta_bic``, the noise component would
+        take no row, or no refit with it is proper (every one has a degenerate component).
+        A fit with a degenerate component (too few points for its covariance, or collapsed)
+        that holds only rows the noise takes is evidence by itself (``components``).
     """
     if em.noise:
         return None
-    data = {"sample_weight": sample_weight, "labels": labels, "missing": missing}
     K, ct = em.n_components, em.covariance_type
+    # BIC compares maximised likelihoods with a p log N penalty, a large-sample approximation
+    # for a determined maximum. With as many free parameters as rows or more (wine's 13
+    # columns, K=3 full: 314 for 178 rows) maximum likelihood shrinks components onto single
+    # points (fit_em warns), and two refits' BICs differ by which points they collapsed on,
+    # not by outliers: the comparison cannot be judged, so no hint is given.
+    if em.n_samples <= em.n_parameters + 1:
+        return None
+    data = {"sample_weight": sample_weight, "labels": labels, "missing": missing}
     with warnings.catch_warnings():  # a refit's warnings are not the user's fit's
         warnings.simplefilter("ignore")
         # The plain fit from the fit's parameters and from fresh starts too: a fit from one
         # start (fit_em's default n_init=1) may be a poor optimum, which would inflate the
         # evidence for the noise.
-        plain = _best(fit_em(X, K, covariance_type=ct, init=em, **data),
+        plain = _best(X, fit_em(X, K, covariance_type=ct, init=em, **data),
                       _fresh(X, K, ct, data))
         # From the fit's parameters, and from fresh starts: a fit that gave a component to an
-        # outlier keeps it when the noise is added to it (a local optimum).
-        noisy = _best(fit_em(X, K, covariance_type=ct, init=plain, noise=True, **data),
-                      _fresh(X, K, ct, {**data, "noise": True}))
+        # outlier keeps it when the noise is added to it (a local optimum); so, when the fit
+        # has degenerate components, also from its parameters with those re-seeded (the
+        # largest other component split in two), their rows left to the noise.
+        bad = _degenerate_components(em, X)
+        starts = [fit_em(X, K, covariance_type=ct, init=plain, noise=True, **data),
+                  _fresh(X, K, ct, {**data, "noise": True})]
+        if bad:
+            split = _reseeded(em, bad)
+            if split is not None:
+                starts.append(fit_em(X, K, covariance_type=ct, init=split, noise=True, **data))
+        noisy = _best(X, *starts)
+    if _degenerate_components(noisy, X):
+        return None  # its likelihood is unbounded: no evidence either way
     criteria = {"sample_weight": sample_weight, "labels": labels}
     without, with_noise = plain.bic(X, **criteria), noisy.bic(X, **criteria)
     # The rows the noise takes, among those it can: a labelled row belongs to its label's
@@ -128,13 +171,71 @@ def noise_evidence(em: EMResult, X: Any, *, sample_weight: Any = None, labels: A
     if codes is not None:
         takes &= codes < 0
     nan = np.isnan(np.asarray(X, dtype=np.float64).reshape(takes.size, -1))
-    takes &= ~(nan.any(axis=1) if missing == "drop" else nan.all(axis=1))  # rows not fitted
+    fitted = ~(nan.any(axis=1) if missing == "drop" else nan.all(axis=1))  # rows fitted
+    takes &= fitted
     rows = tuple(int(r) for r in np.flatnonzero(takes))
-    if not rows or without - with_noise < min_delta_bic:
+    if not rows:
         return None
-    own = em.bic(X, **criteria) if em.prior is None else None  # a MAP fit: another objective
-    return NoiseEvidence(rows=rows, bic_without=float(without), bic_with=float(with_noise),
-                         bic_fit=float(own) if own is not None and own > without + 1.0 else None)
+    # A degenerate refit without noise (the best there was) has an inflated likelihood: it
+    # can only understate the evidence, so a clear difference still counts.
+    if without - with_noise >= min_delta_bic:
+        own = em.bic(X, **criteria) if em.prior is None else None  # MAP: another objective
+        return NoiseEvidence(
+            rows=rows, bic_without=float(without), bic_with=float(with_noise),
+            bic_fit=float(own) if own is not None and own > without + 1.0 else None,
+            retry=_retry_advice(em.settings))
+    # Too small a difference, but the fit has a degenerate component that holds only rows the
+    # noise takes: the collapse's unbounded likelihood is what the BIC weighed, so the
+    # component is the evidence (two far rows almost alike outweigh any noise density).
+    assigned = em.predict(X)
+    held = np.isin(assigned, bad) & fitted
+    if bad and held.any() and np.all(takes[held]):
+        holding = tuple(k for k in bad if np.any(held & (assigned == k)))
+        return NoiseEvidence(rows=rows, bic_without=float(without),
+                             bic_with=float(with_noise), components=holding)
+    return None
+
+
+def _retry_advice(settings: dict[str, Any] | None) -> str | None:
+    """What the fit did not already do that could find the refit's better optimum: the
+    refits start from both k-means++ and random data points, 10 restarts each (seed 0)."""
+    if not settings:
+        return None
+    init, n_init = settings.get("init"), settings.get("n_init")
+    families = [init] if isinstance(init, str) else list(init) if isinstance(init, list | tuple) \
+        else []
+    if set(BOTH_INITS) <= set(families) and isinstance(n_init, int):
+        more = max(2 * n_init, _RESTARTS)
+        return (f"more restarts than this fit's {n_init} from each seeding (n_init={more}; "
+                f"--n-init {more} on the command line) or another seed")
+    if len(families) == 1 and families[0] in BOTH_INITS:
+        return ("restarts from random data points too (init=(\"kmeans++\", "
+                "\"random_from_data\"))" if families[0] == "kmeans++" else
+                "restarts from k-means++ seeds too (init=(\"kmeans++\", \"random_from_data\"))")
+    return None
+
+
+def _reseeded(fit: EMResult, bad: tuple[int, ...]) -> dict[str, np.ndarray] | None:
+    """``fit``'s parameters with the components ``bad`` re-seeded: each takes half of the
+    then largest other component, split along its widest direction (a start where their
+    rows can go to a noise component). None when every component is bad."""
+    good = [k for k in range(fit.n_components) if k not in bad]
+    if not good:
+        return None
+    weights = np.array(fit.weights, dtype=np.float64)
+    means = np.array(fit.means, dtype=np.float64)
+    covariances = np.array(fit.covariances, dtype=np.float64)
+    full = fit.full_covariances
+    for k in bad:
+        j = max(good, key=lambda i: weights[i])
+        values, vectors = np.linalg.eigh(full[j])
+        step = np.sqrt(max(values[-1], 0.0)) * vectors[:, -1] / 2
+        means[k], means[j] = means[j] + step, means[j] - step
+        weights[k] = weights[j] = weights[j] / 2
+        if fit.covariance_type != "tied":
+            covariances[k] = covariances[j]
+        good.append(k)
+    return {"weights": weights / weights.sum(), "means": means, "covariances": covariances}
 
 
 def _fresh(X: Any, K: int, covariance_type: str, data: dict[str, Any]) -> EMResult:
@@ -144,17 +245,20 @@ def _fresh(X: Any, K: int, covariance_type: str, data: dict[str, Any]) -> EMResu
                   random_state=0, **data)
 
 
-def _best(*fits: EMResult) -> EMResult:
+def _best(X: Any, *fits: EMResult) -> EMResult:
     """The highest likelihood among the fits whose components all hold enough points for
-    their covariances: a component collapsed on one or two points has an unbounded
-    likelihood, which would pass for a better optimum (and hide an outlier it holds)."""
-    proper = [fit for fit in fits if not _degenerate(fit)]
+    their covariances and none collapsed: a component collapsed on one or two points (or on
+    tied values) has an unbounded likelihood, which would pass for a better optimum (and hide
+    an outlier it holds)."""
+    proper = [fit for fit in fits if not _degenerate_components(fit, X)]
     return max(proper or fits, key=lambda fit: fit.log_likelihood)
 
 
-def _degenerate(fit: EMResult) -> bool:
-    """The selection tables' rule (:func:`bayesgmm.covariance.points_needed`, half a point
-    of slack)."""
+def _degenerate_components(fit: EMResult, X: Any) -> tuple[int, ...]:
+    """The selection tables' rule: components below :func:`bayesgmm.covariance.points_needed`
+    (half a point of slack), or collapsed onto the reg_covar floor
+    (:func:`bayesgmm.em.collapsed_components`)."""
     sizes = np.asarray(fit.weights[:fit.n_components]) * fit.n_samples
     needed = points_needed(fit.covariance_type, fit.n_features)
-    return bool(np.any(sizes < needed - 0.5))
+    small = {int(k) for k in np.flatnonzero(sizes < needed - 0.5)}
+    return tuple(sorted(small | set(collapsed_components(fit, X))))

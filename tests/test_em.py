@@ -969,3 +969,64 @@ def test_the_start_search_records_its_own_seed(simulated):
     assert drawn.settings["seed_drawn"] is True
     again = fit_map_start(X, 3, n_init=2, random_state=drawn.settings["random_state"])
     assert again.log_posterior == drawn.log_posterior
+
+
+# --------------------------------------------------------------------------------------------
+# a covariance collapsed onto the reg_covar floor (tied values)
+# --------------------------------------------------------------------------------------------
+def _tied_cluster(scale=1.0, seed=0):
+    """Two clusters; in the first, column 'w' takes one value exactly (29 flowers of iris with
+    petal width 0.2): a component on it has no spread there but reg_covar. On a large
+    ``scale``, the tie is up to noise 1e-8 of the scale (digits lost in a unit conversion):
+    its variance is then above reg_covar, and negligible beside the data's."""
+    rng = np.random.default_rng(seed)
+    tied = np.column_stack([rng.normal(0, 1, 40), np.full(40, 0.2)])
+    other = rng.normal([5, 3], 1, (60, 2))
+    X = scale * np.r_[tied, other]
+    if scale > 1:
+        X[:40, 1] += rng.normal(0, 1e-8 * scale, 40)
+    return pd.DataFrame(X, columns=["length", "w"])
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "diag"])
+@pytest.mark.parametrize("scale", [1.0, 1e6])
+def test_a_covariance_collapsed_onto_reg_covar_is_named(covariance_type, scale):
+    """Before: a component on tied values (its variance in that column exactly reg_covar)
+    passed as healthy (it holds plenty of points), and its unbounded likelihood won model
+    selection. On a large scale (1e6) the nearly tied values' variance is above reg_covar:
+    the rule relative to the data's variance catches it there."""
+    from bayesgmm.em import collapsed_components
+
+    X = _tied_cluster(scale)
+    init = {"means": X.groupby(np.r_[np.zeros(40), np.ones(60)]).mean().to_numpy()}
+    with pytest.warns(DegenerateComponentWarning,
+                      match=r"covariance collapsed \(a variance at the reg_covar=1e-06 "
+                            r"floor, or negligible beside the data's\): component 0 along "
+                            r"'w' \(variance .*tied or discrete values") as caught:
+        fit = fit_em(X, 2, covariance_type=covariance_type, init=init)
+    message = [str(w.message) for w in caught if "floor" in str(w.message)][0]
+    assert "\n" not in message and "component 1" not in message
+    assert any("floor" in m for m in fit.warnings)
+    assert collapsed_components(fit, X) == (0,)
+    # a prior keeps the covariance proper: nothing to say
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DegenerateComponentWarning)
+        fit_em(X, 2, covariance_type=covariance_type, init=init, prior="default")
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_healthy_fits_are_not_called_collapsed(old_faithful, galaxies, covariance_type):
+    """The collapse rule stays silent on healthy fits, integer-valued columns included
+    (Old Faithful's waiting), and on Fisher's iris (values to 0.1 cm)."""
+    from sklearn.datasets import load_iris
+
+    from bayesgmm.em import BOTH_INITS, collapsed_components
+
+    iris = load_iris(as_frame=True).data
+    for X, K in ((old_faithful, 2), (old_faithful, 3), (galaxies, 3), (iris, 3)):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            fit = fit_em(X, K, covariance_type=covariance_type, n_init=5, init=BOTH_INITS,
+                         random_state=0)
+        assert not [w for w in caught if "floor" in str(w.message)], (K, X.shape)
+        assert collapsed_components(fit, X) == ()

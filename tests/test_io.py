@@ -160,7 +160,8 @@ def test_row_numbers_after_dropna_are_explained(tmp_path):
 
 
 def test_infinite_values_are_refused(tmp_path):
-    with pytest.raises(ValueError, match="column 'a' of .* is infinite at row 1, line 3 of the file .*leave the"):
+    with pytest.raises(ValueError, match="column 'a' of .* is infinite at row 1, line 3 of "
+                                         "the file .*leave the"):
         read_table(write(tmp_path, "a,b\n1,2\ninf,3\n"))
 
 

@@ -76,3 +76,79 @@ def test_a_poorer_optimum_than_the_refit_is_said():
     assert f"beats this fit's own {poor.bic(X):,.1f}" in evidence.describe()
     good = fit_em(X, 2, n_init=10, init=("kmeans++", "random_from_data"), random_state=0)
     assert noise_evidence(good, X).bic_fit is None
+
+
+def test_the_retry_advice_is_what_the_fit_did_not_already_do():
+    """Before: "restarts from random data points too (init=...) would help" even for a fit
+    (bayesgmm em's) that had restarted from both seedings already."""
+    import dataclasses
+
+    X = np.r_[_clusters(), [[50, -40], [-60, 80]]]
+    poor = fit_em(X, 2, init={"means": [[50, -40], [2.5, 1.5]]}, max_iter=1)
+    both = dataclasses.replace(poor, settings={**poor.settings, "n_init": 10,
+                                               "init": ["kmeans++", "random_from_data"]})
+    text = noise_evidence(both, X).describe(option="--noise")
+    assert "random data points too" not in text
+    assert "more restarts than this fit's 10 from each seeding (n_init=20" in text
+    kmeans = dataclasses.replace(poor, settings={**poor.settings, "init": "kmeans++"})
+    assert "restarts from random data points too" in noise_evidence(kmeans, X).describe()
+
+
+def test_no_hint_with_as_many_parameters_as_rows():
+    """Before: wine's 13 columns, K=3 full (314 free parameters, 178 rows): a hint whose BIC
+    difference says which points the refits' components shrank onto, not which are outliers."""
+    from sklearn.datasets import load_wine
+
+    from bayesgmm.em import BOTH_INITS
+
+    X = load_wine(as_frame=True).data
+    em = fit_em(X, 3, n_init=10, init=BOTH_INITS, random_state=1)
+    assert em.n_parameters > em.n_samples
+    assert noise_evidence(em, X) is None
+    rng = np.random.default_rng(0)  # 20 rows, 19 parameters, two far rows a component holds
+    Xs = np.r_[rng.normal(0, 1, (9, 3)), rng.normal(8, 1, (9, 3)),
+               [[60, -50, 40], [-70, 80, -60]]]
+    assert noise_evidence(fit_em(Xs, 2, n_init=10, init=BOTH_INITS, random_state=1), Xs) is None
+
+
+def _far_pair(seed=0, nan=True):
+    """Two clusters of 30 rows, two rows multiplied by 1000, some cells missing
+    (/tmp/qa_messy/d/nan_out.csv, as a user had it)."""
+    rng = np.random.default_rng(seed)
+    X = np.r_[rng.normal([0, 0], [1, 0.7], (30, 2)), rng.normal([5, 3], [1, 0.7], (30, 2))]
+    X[[5, 45]] *= 1000
+    if nan:
+        X[[3, 17, 52], [0, 1, 0]] = np.nan
+    return X
+
+
+def test_a_component_holding_only_far_rows_gets_the_hint():
+    """Before: EM gave the two far rows a component of their own (N_k = 2 < D+1) and
+    noise_evidence said nothing: every refit with noise had a collapsed component too, and
+    that unbounded likelihood won. Now a refit starts with that component re-seeded, and the
+    far rows go to the noise."""
+    from bayesgmm.em import BOTH_INITS
+
+    X = _far_pair()
+    em = fit_em(X, 2, n_init=10, init=BOTH_INITS, random_state=1)
+    assert min(em.weights) * em.n_samples < 3  # the far rows' own component
+    evidence = noise_evidence(em, X)
+    assert evidence is not None and evidence.rows == (5, 45)
+    assert "noise=True" in evidence.describe()
+
+
+def test_a_degenerate_component_on_far_rows_is_evidence_where_bic_cannot_weigh_it():
+    """Two far rows almost alike: the component on them collapses, its likelihood outweighs
+    any noise density (the BIC is lower without noise), yet it is what a noise component is
+    for."""
+    from bayesgmm.em import BOTH_INITS
+
+    X = _far_pair()
+    X[45] = X[5] + [0.01, 0.02]
+    em = fit_em(X, 2, n_init=10, init=BOTH_INITS, random_state=1)
+    evidence = noise_evidence(em, X)
+    assert evidence is not None and evidence.rows == (5, 45)
+    assert evidence.components == (0,) and evidence.bic_with > evidence.bic_without
+    text = evidence.describe(option="--noise")
+    assert text.startswith("component(s) [0] of this fit hold only far row(s) (5, 45)")
+    assert "consider --noise" in text and "\n" not in text

@@ -219,6 +219,35 @@ def test_degeneracy_depends_on_what_the_covariance_needs():
     assert not flags["spherical"]  # but they do give one variance
 
 
+def test_a_cell_collapsed_onto_reg_covar_is_degenerate_and_not_chosen():
+    """Before: iris petal length/width, K=4 full won every criterion (BIC 165 against 353 at
+    K=3) with a component on the 29 flowers of petal width exactly 0.2, its variance there
+    reg_covar; the table said it was not degenerate (it holds 29 points)."""
+    from sklearn.datasets import load_iris
+
+    X = load_iris(as_frame=True).data.iloc[:, 2:]
+    sel = select_em(X, range(1, 5), "all", random_state=1, n_jobs=1)
+    cell = sel.table.set_index(["n_components", "covariance_type"]).loc[(4, "full")]
+    assert cell["degenerate"] and cell["min_component_size"] > 20  # not a size problem
+    assert "tied or discrete values" in cell["warnings"]
+    assert sel.best["bic"] == (3, "full")
+    assert "or collapsed onto the reg_covar floor; not eligible as best): K=4 full" in str(sel)
+
+
+def test_a_few_valued_column_is_named_once_not_per_cell():
+    """A binary column: select_em says so once, as a fit would; the cells do not repeat it."""
+    from bayesgmm._validation import FewValuesWarning
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"age": rng.normal(50, 12, 200).round(),
+                      "sex": rng.integers(1, 3, 200).astype(float),
+                      "bmi": rng.normal(26, 4, 200)})
+    with pytest.warns(FewValuesWarning, match=r"column 'sex' has only 2 distinct values") as w:
+        sel = select_em(X, [1, 2], ["full"], n_init=2, random_state=0, n_jobs=1)
+    assert len([m for m in w if m.category is FewValuesWarning]) == 1
+    assert not sel.table["warnings"].str.contains("has only 2 distinct values").any()
+
+
 @pytest.mark.parametrize(("asked", "kept"), [
     ("all", ["full", "tied"]),
     (["diag", "spherical", "tied"], ["diag", "tied"]),

@@ -541,3 +541,66 @@ def test_a_data_frame_read_wrongly_from_a_file_is_named():
     with pytest.raises(ValueError, match=r"sep='\\t'"):
         check_data(pd.DataFrame({"x\ty": [1.0, 2.0]}))
     assert check_data(pd.DataFrame({"x": [1.0, 2.0]}))[0].shape == (2, 1)
+
+
+# --------------------------------------------------------------------------------------------
+# columns with very few distinct values (a flag or a code)
+# --------------------------------------------------------------------------------------------
+def _with_flag(n=200, seed=0, levels=2):
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame({"age": rng.integers(19, 80, n).astype(float),
+                         "sex": rng.integers(1, levels + 1, n).astype(float),
+                         "bmi": rng.normal(26, 4, n)})
+
+
+def test_a_binary_column_is_named_with_its_count_and_the_fix():
+    """Before: sklearn's diabetes data (age, sex, bmi, bp), K=2: EM split the rows exactly by
+    sex (sd at the floor), the posterior failed (R-hat 4), and nothing named the column."""
+    from bayesgmm._validation import FewValuesWarning
+
+    with pytest.warns(FewValuesWarning) as caught:
+        fit_em(_with_flag(), 2, random_state=0)
+    messages = [str(w.message) for w in caught if w.category is FewValuesWarning]
+    assert len(messages) == 1 and "\n" not in messages[0]
+    assert messages[0].startswith("column 'sex' has only 2 distinct values (1, 2): ")
+    assert "leave it out, or use it as known labels" in messages[0]
+    assert "age" not in messages[0]  # integers with many values are not a code
+
+
+@pytest.mark.parametrize(("levels", "warns"), [(3, True), (4, False)])
+def test_few_values_means_three_or_fewer(levels, warns):
+    found = validation.few_values_warning(_with_flag(levels=levels).to_numpy(),
+                                          ["age", "sex", "bmi"])
+    assert (found is not None) == warns
+    X = _with_flag(levels=2).to_numpy().copy()
+    X[:5, 1] = np.nan  # missing, not a third value
+    assert "only 2 distinct values" in validation.few_values_warning(X, ["age", "sex", "bmi"])
+    assert validation.few_values_warning(np.array([[0.0], [1.0], [0.0]]), ["x"]) is None
+
+
+def test_integer_data_with_many_values_is_not_flagged(old_faithful):
+    """Old Faithful's waiting (whole minutes) and ages are integers, not codes."""
+    import warnings
+
+    from bayesgmm._validation import FewValuesWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FewValuesWarning)
+        fit_em(old_faithful, 2, random_state=0)
+        fit_em(_with_flag()[["age", "bmi"]], 2, random_state=0)
+
+
+def test_the_command_line_names_a_binary_column_once(tmp_path):
+    """As a user sees it: one line on stderr (pytest would catch the warning in-process)."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "flags.csv"
+    _with_flag().to_csv(path, index=False)
+    run = subprocess.run([sys.executable, "-m", "bayesgmm", "em", str(path), "-k", "2",
+                          "--seed", "1", "--no-progress"], cwd=tmp_path, capture_output=True,
+                         text=True, timeout=600)
+    assert run.returncode == 0, run.stderr
+    lines = [line for line in run.stderr.splitlines() if "distinct values (" in line]
+    assert lines == [lines[0]] and lines[0].startswith(
+        "bayesgmm: warning: column 'sex' has only 2 distinct values (1, 2)")

@@ -10,6 +10,7 @@ Where it sits: the selection layer; imports EM, the sweep engine and (inside fun
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,9 +20,14 @@ import pandas as pd
 from joblib import Parallel, delayed
 from scipy.special import xlogy
 
-from .._validation import COVARIANCE_TYPES, check_data
+from .._validation import (
+    COVARIANCE_TYPES,
+    FewValuesWarning,
+    check_data,
+    few_values_warning,
+)
 from ..covariance import points_needed
-from ..em import BOTH_INITS, EMResult, fit_em
+from ..em import BOTH_INITS, EMResult, collapsed_components, fit_em
 from .sweep import (
     caught_warnings,
     cell_seed,
@@ -50,7 +56,8 @@ class EMSelection:
         ``n_components``, ``covariance_type``, ``log_likelihood``, ``n_parameters``, ``bic``,
         ``aic``, ``icl`` (all three lower is better, -2 log L scale), ``entropy`` (the MAP
         classification entropy E in ICL = BIC + 2 E), ``min_component_size`` (smallest N w_k),
-        ``degenerate`` (a component holds too few points to estimate its covariance, see
+        ``degenerate`` (a component holds too few points to estimate its covariance, or its
+        covariance collapsed onto the reg_covar floor in some direction, see
         :func:`select_em`: its likelihood, hence every criterion, is inflated by a spurious
         near-singularity), ``converged``, ``n_iter``, ``warnings`` (EM's warnings, "; "-joined,
         "" when none) and ``error`` (why a cell could not be fitted; its numbers are then NaN).
@@ -101,8 +108,8 @@ class EMSelection:
         if len(degenerate):
             cells = ", ".join(f"K={r.n_components} {r.covariance_type}"
                               for r in degenerate.itertuples())
-            lines.append(f"  degenerate (a component too small for its covariance; not eligible "
-                         f"as best): {cells}")
+            lines.append(f"  degenerate (a component too small for its covariance, or collapsed "
+                         f"onto the reg_covar floor; not eligible as best): {cells}")
         lines += [f"  not fitted: {cells}: {error}"
                   for cells, error in _failed_groups(self.table)]
         lines += [f"  note: {note}" for note in self.notes]
@@ -171,7 +178,11 @@ def select_em(
         spurious singularity. They stay in the table, flagged. A cell is degenerate when a
         component's effective size N w_k is below D + 1 (full), 2 (diag, spherical) or 1
         (tied: the pooled covariance cannot collapse, but an empty component is spurious), less
-        0.5 so that soft memberships just under a whole point are not flagged.
+        0.5 so that soft memberships just under a whole point are not flagged; or when a
+        component's covariance collapsed onto the reg_covar floor in some direction (its rows
+        share one value there: tied or discrete values; the rule of
+        :func:`bayesgmm.em.collapsed_components`, which EM's
+        :class:`~bayesgmm.em.DegenerateComponentWarning` names).
     random_state : int, SeedSequence, Generator or None
         Root seed. Cell (K, covariance type) is seeded from it and the cell alone, so the table
         does not depend on ``n_jobs``, the joblib backend or the rest of the grid.
@@ -223,6 +234,9 @@ def select_em(
     else:
         Xv, names = check_data(X)
         weights = None
+        few = few_values_warning(Xv, names)  # as prepare_observations says it, once
+        if few:
+            warnings.warn(few, FewValuesWarning, stacklevel=2)
     ks = check_grid(n_components)
     cts = check_covariance_types(covariance_types)
     notes: tuple[str, ...] = ()
@@ -343,7 +357,9 @@ def _fit_cell(frame: pd.DataFrame, n_components: int, covariance_type: str,
               seed: np.random.SeedSequence, options: dict
               ) -> tuple[dict, EMResult | None, tuple[str, ...]]:
     """One grid cell, run in a joblib worker: its table row, the fit and EM's warnings."""
-    with single_threaded(), caught_warnings() as caught:
+    with single_threaded(), caught_warnings() as caught, warnings.catch_warnings():
+        # about the data, not the cell: select_em said it once
+        warnings.simplefilter("ignore", FewValuesWarning)
         try:
             fit = fit_em(frame, n_components, covariance_type=covariance_type,
                          random_state=seed, **options)
@@ -389,7 +405,10 @@ def _criteria_row(fit: EMResult, X: np.ndarray, sample_weight: np.ndarray | None
         "icl": bic + 2.0 * entropy,
         "entropy": entropy,
         "min_component_size": float(sizes.min()),
-        "degenerate": bool(sizes.min() < _points_needed(fit.covariance_type, fit.n_features)),
+        # too few points for a covariance, or a covariance collapsed onto the reg_covar floor
+        # (tied or discrete values): either way an unbounded likelihood, not the data's
+        "degenerate": bool(sizes.min() < _points_needed(fit.covariance_type, fit.n_features))
+        or bool(collapsed_components(fit, X)),
         "converged": fit.converged,
         "n_iter": fit.n_iter,
         "warnings": "",
