@@ -529,11 +529,7 @@ def fit_em(
                                labels=labels, noise=noise, noise_volume=noise_volume)
     Xv, names = obs.X, obs.feature_names
     N, D = Xv.shape
-    # Checks and starting values need complete rows: the complete ones when there are
-    # enough, else column means in the gaps (only to start; the fit marginalises).
-    Xc = obs.complete_rows if obs.n_missing_values else Xv
-    if Xc.shape[0] <= 2 * D:
-        Xc = obs.imputed()
+    Xc = obs.start_rows  # checks and starting values need complete rows
     if check_int(n_init, "n_init") > MAX_RESTARTS:
         raise ValueError(f"n_init must be at most {MAX_RESTARTS:,} restarts; got {n_init:,}")
     check_int(max_iter, "max_iter")
@@ -553,7 +549,7 @@ def fit_em(
                           "reg_covar / the prior (drop the column(s) named)", UserWarning,
                           stacklevel=2)
     _warn_if_reg_covar_dominates(Xc, names, reg_covar)
-    prior = _resolve_prior(prior, Xc, K, covariance_type)
+    prior = _resolve_prior(prior, obs.prior_rows, K, covariance_type)
     if prior is None and N <= n_parameters(K, D, covariance_type):
         warnings.warn(
             f"{N} row(s) for {n_parameters(K, D, covariance_type)} free parameters (K={K}, "
@@ -563,7 +559,8 @@ def fit_em(
             UserWarning, stacklevel=2)
     starts = _check_init(init, K, D, covariance_type, n_init)
     if starts[0] is not None and starts[0][2] is None:
-        starts = [_covariances_around(obs, Xc, *starts[0][:2], covariance_type, reg_covar)]
+        starts = [_covariances_around(obs, obs.prior_rows, *starts[0][:2], covariance_type,
+                                      reg_covar)]
     if starts[0] is not None and obs.noise:  # explicit start: give the noise its share
         w0, m0, c0 = starts[0]
         nw = init.noise_weight if isinstance(init, EMResult) and init.noise else _NOISE_START
@@ -1234,13 +1231,19 @@ def _initialise(obs: Observations, Xc, K, covariance_type, init, reg_covar, rng)
 
     ``Xc`` are complete rows to start from (``obs.X`` itself when nothing is missing). Known
     labels overrule the starting partition of their rows; a noise component starts with
-    weight ``_NOISE_START``.
+    weight ``_NOISE_START``, and the rows isolated from all others (``obs.isolated``) start in
+    it: the Gaussians start from the other rows (k-means++ on rows x1000 gave them a component
+    of their own, and a covariance from them one too wide for any cluster).
     """
     X = obs.imputed()
     g = obs.sample_weight
     N, D = X.shape
+    far = obs.isolated
+    if far.any():
+        Xc = obs.prior_rows
     if init == "random_from_data":
-        idx = rng.choice(N, size=K, replace=False)
+        idx = (rng.choice(np.flatnonzero(~far), size=K, replace=False) if far.any()
+               else rng.choice(N, size=K, replace=False))
         cov = np.atleast_2d(np.cov(Xc, rowvar=False)) + reg_covar * np.eye(D)
         covariances = covariance.from_full(cov, covariance_type, K)
         params = np.full(K, 1.0 / K), X[idx].copy(), covariances
@@ -1253,16 +1256,18 @@ def _initialise(obs: Observations, Xc, K, covariance_type, init, reg_covar, rng)
         return _with_noise(params, obs)
     if init == "random":
         resp = rng.uniform(size=(N, K))
-        resp /= resp.sum(axis=1, keepdims=True)
+        resp[far] = 0.0
+        resp /= np.maximum(resp.sum(axis=1, keepdims=True), np.finfo(float).tiny)
     else:
         # k-means on standardised data: otherwise the feature with the largest unit dominates.
-        sd = X.std(axis=0)
-        Z = (X - X.mean(axis=0)) / np.where(sd > 0, sd, 1.0)
+        near = X[~far]
+        sd = near.std(axis=0)
+        Z = (near - near.mean(axis=0)) / np.where(sd > 0, sd, 1.0)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # empty clusters are re-seeded below
             _, labels = kmeans2(Z, K, iter=1 if init == "kmeans++" else 20, minit="++", rng=rng)
         resp = np.zeros((N, K))
-        resp[np.arange(N), labels] = 1.0
+        resp[np.flatnonzero(~far), labels] = 1.0
         _reseed_empty(resp, rng)
     if obs.labels is not None:
         resp = _with_labels(resp, obs.labels)

@@ -20,13 +20,18 @@ that results, reports and the command line show.
   (mclust's EDDA discriminant analysis).
 - **A noise component** (Banfield & Raftery 1993; mclust's ``initialization$noise``): one more
   component with the uniform density 1/V over a region of volume V, by default the data's
-  bounding box, with its own weight.
+  bounding box, with its own weight. The rows isolated from all others
+  (:attr:`Observations.isolated`) start EM in it and are left out of the data-scaled priors.
 
 The arithmetic is the kernel's row plan (:class:`bayesgmm.kernels.RowPlan`): rows grouped by
 missingness pattern and label, every group one pass of the one E-step kernel.
 
+(Over 500 lines: every treatment of the data, validated together once and recorded in one
+summary; split, the checks that must see each other (labels against dropped rows, the noise box
+against missing values) would reach across modules.)
+
 Where it sits: the data layer, above the math layer; imports :mod:`bayesgmm._validation`,
-:mod:`bayesgmm.imputation` and :mod:`bayesgmm.kernels`.
+:mod:`bayesgmm.imputation`, :mod:`bayesgmm.isolation` and :mod:`bayesgmm.kernels`.
 """
 
 from __future__ import annotations
@@ -54,6 +59,7 @@ from ._validation import (
     row_names,
 )
 from .imputation import conditional_means  # its home before imputation.py
+from .isolation import isolated_rows
 
 __all__ = ["MISSING_POLICIES", "Observations", "check_labels",
            "conditional_means", "encode_labels", "noise_log_ranges", "prepare_observations"]
@@ -152,6 +158,47 @@ class Observations(NoiseFlag):
         return kernels.RowPlan.build(self.X, self.sample_weight, self.labels,
                                      self.noise_log_density, self.noise_log_ranges)
 
+    @functools.cached_property
+    def isolated(self) -> np.ndarray:
+        """(N,) bool: with a noise component, the rows far from all others
+        (:func:`bayesgmm.isolation.isolated_rows`; gaps filled with column medians, which
+        outliers do not move); labelled rows never. They start EM in the noise component and
+        are left out of the data-scaled priors (see :attr:`prior_rows`). All False without a
+        noise component, or when too few rows would be left."""
+        none = np.zeros(self.n_samples, dtype=bool)
+        if not self.noise:
+            return none
+        X = self.X
+        if self.n_missing_values:
+            X = np.where(np.isnan(X), np.nanmedian(X, axis=0), X)
+        far = isolated_rows(X)
+        if self.labels is not None:
+            far &= self.labels < 0
+        return far if (~far).sum() > 2 * self.n_features + 1 else none
+
+    @property
+    def start_rows(self) -> np.ndarray:
+        """Complete rows for checks and starting values: the complete ones when there are more
+        than 2 D, else every row with column means in the gaps (only to start: the fits
+        marginalise)."""
+        return self._start_rows(np.ones(self.n_samples, dtype=bool))
+
+    @property
+    def prior_rows(self) -> np.ndarray:
+        """The rows the data-scaled priors are computed from (MAP-EM's conjugate default, the
+        posterior's standardisation): :attr:`start_rows` without the :attr:`isolated` ones. A
+        noise component is there for far points, and scaled by them the priors all but forbid
+        the real, tight clusters (two clusters and two rows x1000: every MAP-EM start merged
+        the clusters)."""
+        return self._start_rows(~self.isolated)
+
+    def _start_rows(self, keep: np.ndarray) -> np.ndarray:
+        X = self.X[keep]
+        if not self.n_missing_values:
+            return X
+        complete = X[~np.isnan(X).any(axis=1)]
+        return complete if complete.shape[0] > 2 * self.n_features else self.imputed()[keep]
+
     @property
     def complete_rows(self) -> np.ndarray:
         """The rows with no missing value (N_complete, D)."""
@@ -163,14 +210,16 @@ class Observations(NoiseFlag):
         return float(self.n_samples if self.sample_weight is None else self.sample_weight.sum())
 
     def imputed(self) -> np.ndarray:
-        """``X`` with every missing value replaced by its column's observed mean.
+        """``X`` with every missing value replaced by its column's observed mean (over the rows
+        that are not :attr:`isolated`: a mean pulled far off by them made a row with a gap an
+        outlier of its own).
 
         For initialisation only (k-means seeds, starting covariances): the fit itself
         marginalises the missing values.
         """
         if self.n_missing_values == 0:
             return self.X
-        means = np.nanmean(self.X, axis=0)
+        means = np.nanmean(self.X[~self.isolated], axis=0)
         return np.where(np.isnan(self.X), means, self.X)
 
     def summary(self) -> dict[str, Any]:

@@ -209,11 +209,7 @@ def fit_bayes(
     obs = prepare_observations(X, K, missing=missing, sample_weight=sample_weight,
                                labels=labels, noise=noise, noise_volume=noise_volume)
     Xv, names = obs.X, obs.feature_names
-    # Checks and EM's conjugate prior need complete rows: the complete ones when there are
-    # enough, else column means in the gaps (as fit_em does; the fit marginalises).
-    Xc = obs.complete_rows if obs.n_missing_values else Xv
-    if Xc.shape[0] <= 2 * Xv.shape[1]:
-        Xc = obs.imputed()
+    Xc = obs.start_rows  # checks need complete rows (as fit_em's)
     # diag covariances help with columns that depend on each other, not with a constant one
     problem = singular_columns(Xc, names, covariance_type)
     check_not_singular(Xc, names, covariance_type,
@@ -252,7 +248,8 @@ def fit_bayes(
     fixed = ORDERED if ordered_means else (LABELLED if len(labelled) == K else None)
     em = in_order(em)
     em_s = time.perf_counter() - t_em
-    standardisation = Standardisation.from_data(Xv, covariance_type)
+    # without the isolated rows that a noise component is for (obs.prior_rows' reason)
+    standardisation = Standardisation.from_data(Xv[~obs.isolated], covariance_type)
     tune, chains = ss.tune, ss.chains
     cores = min(chains, ss.cores or os.cpu_count() or 1)
 
@@ -560,7 +557,8 @@ def _check_or_fit_em(em, obs: Observations, Xc, names, K, covariance_type, prior
     Xv = obs.X
     if em is None:
         return fit_map_start(obs, K, covariance_type=covariance_type, n_init=10,
-                             prior=priors.conjugate_for_em(Xc, K, covariance_type),
+                             prior=priors.conjugate_for_em(obs.prior_rows, K,
+                                                           covariance_type),
                              random_state=random_state)
     if not isinstance(em, EMResult):
         raise ValueError(f"em must be an EMResult from fit_em; got {type(em).__name__}")

@@ -131,6 +131,45 @@ def test_noise_component_recovers_the_background_fraction():
     assert clean.noise_weight < 0.01
 
 
+def _gross_outliers():
+    """Two clusters of 30 rows, two rows x1000 and a few gaps (QA's nan_out.csv, rebuilt)."""
+    rng = np.random.default_rng(7)
+    X = np.r_[rng.normal([0.0, 0.0], 0.9, (30, 2)), rng.normal([5.3, 3.0], 0.9, (30, 2))]
+    X[[5, 45]] *= 1000
+    X[[2, 17, 33], [0, 1, 0]] = np.nan
+    return X
+
+
+@pytest.mark.parametrize("prior", [None, "default"])
+def test_gross_outliers_go_to_the_noise_not_to_a_gaussian(prior):
+    """QA (messy files): with --noise, rows x1000 took a Gaussian of their own (k-means++
+    started one there) and the data-scaled prior, inflated by them, merged the two real
+    clusters into the other: log-likelihood -450 against -230. Isolated rows now start in the
+    noise component and are left out of the priors' data scale."""
+    X = _gross_outliers()
+    fit = fit_em(X, 2, noise=True, prior=prior, random_state=1, n_init=10)
+    means = fit.means[np.argsort(fit.means[:, 0])]
+    np.testing.assert_allclose(means, [[0.0, 0.0], [5.3, 3.0]], atol=0.6)
+    assert fit.predict(X[[5, 45]]).tolist() == [-1, -1]
+    obs = prepare_observations(X, 2, noise=True)
+    assert np.flatnonzero(obs.isolated).tolist() == [5, 45]
+    assert len(obs.prior_rows) == 60 - 2 - 3  # complete rows, the isolated left out
+    # without a noise component nothing is isolated and the start rows are unchanged
+    plain = prepare_observations(X, 2)
+    assert not plain.isolated.any() and len(plain.prior_rows) == len(plain.start_rows) == 57
+
+
+def test_the_posterior_start_with_noise_finds_the_clusters_past_gross_outliers():
+    from bayesgmm.priors import Priors
+    from bayesgmm.sampling import _check_or_fit_em
+
+    X = _gross_outliers()
+    obs = prepare_observations(X, 2, noise=True)
+    start = _check_or_fit_em(None, obs, obs.start_rows, ("x", "y"), 2, "full", Priors(), 1)
+    assert all(c.log_likelihood > -260 for c in start.candidates)  # -450 when merged
+    np.testing.assert_allclose(np.sort(start.means[:, 0]), [0.0, 5.3], atol=0.6)
+
+
 def test_rows_with_missing_values_predict_from_observed(simulated):
     X, _, _ = simulated
     fit = fit_em(X, 3, random_state=0)
