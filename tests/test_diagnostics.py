@@ -369,15 +369,21 @@ def test_advice_label_switching_when_only_relabelled_parameters_disagree(rng):
     assert passed["max R-hat (label-invariant)"] and not passed["max R-hat"]
 
 
-def test_advice_slow_mixing_gives_the_draws_needed(rng):
+def slowly_mixing(rng):
+    """A posterior whose means are AR(1) chains with autocorrelation 0.98 around the truth
+    (ESS ~ 1% of the draws), and those chains (N_CHAINS, N_DRAWS, 3, 2)."""
     post = posterior(rng)
-    # AR(1) chains with autocorrelation 0.98 around the truth: ESS ~ 1% of the draws.
     noise = rng.normal(size=(N_CHAINS, N_DRAWS, 3, 2))
     ar = np.empty_like(noise)
     ar[:, 0] = noise[:, 0]
     for t in range(1, N_DRAWS):
         ar[:, t] = 0.98 * ar[:, t - 1] + np.sqrt(1 - 0.98**2) * noise[:, t]
     post["means"] = MEANS + MEAN_SD * ar
+    return post, ar
+
+
+def test_advice_slow_mixing_gives_the_draws_needed(rng):
+    post, ar = slowly_mixing(rng)
     loglik = {"x": -2.0 + 0.05 * ar[..., 0, :1]}  # the log-likelihood mixes as slowly
     tree = make_tree_ll(post, sample_stats(rng), loglik)
     result = diagnose(tree)
@@ -729,13 +735,7 @@ def test_a_component_collapsed_onto_a_discrete_column_is_named_as_the_cause(rng)
 def test_a_collapsed_component_replaces_the_more_draws_advice(rng):
     """Slow mixing from a collapsed component: no number of draws is suggested (neither
     for draws='auto' nor for a fixed-draws run)."""
-    post = posterior(rng)
-    noise = rng.normal(size=(N_CHAINS, N_DRAWS, 3, 2))
-    ar = np.empty_like(noise)
-    ar[:, 0] = noise[:, 0]
-    for t in range(1, N_DRAWS):
-        ar[:, t] = 0.98 * ar[:, t - 1] + np.sqrt(1 - 0.98**2) * noise[:, t]
-    post["means"] = MEANS + MEAN_SD * ar
+    post, ar = slowly_mixing(rng)
     post["covariances"][:, :, 0, 1] = 1e-30
     x = np.column_stack([rng.normal(size=300), np.round(rng.normal(size=300), 1)])
     loglik = {"y": -2.0 + 0.05 * ar[..., 0, :1]}  # the log-likelihood mixes as slowly
