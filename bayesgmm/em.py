@@ -550,10 +550,11 @@ def fit_em(
                           stacklevel=2)
     _warn_if_reg_covar_dominates(Xc, names, reg_covar)
     prior = _resolve_prior(prior, obs.prior_rows, K, covariance_type)
-    if prior is None and N <= n_parameters(K, D, covariance_type):
+    if prior is None and N * D <= n_parameters(K, D, covariance_type):  # values, not rows
         warnings.warn(
-            f"{N} row(s) for {n_parameters(K, D, covariance_type)} free parameters (K={K}, "
-            f"D={D}, {covariance_type!r}): maximum likelihood cannot determine them (components "
+            f"{N} row(s) x {D} feature(s) = {N * D} values for "
+            f"{n_parameters(K, D, covariance_type)} free parameters (K={K}, "
+            f"{covariance_type!r}): maximum likelihood cannot determine them (components "
             "shrink onto single points, held only by reg_covar); fit fewer components, a "
             "simpler covariance type, or with a conjugate prior (prior='default')",
             UserWarning, stacklevel=2)

@@ -39,6 +39,18 @@ def test_rows_ending_in_a_separator_are_not_shifted(tmp_path):
         read_table(write(tmp_path, "x,y\n1,2\n3,4,7\n5,6\n"))
 
 
+def test_a_header_ending_in_a_separator_and_a_semicolon_file_are_read_or_named(tmp_path):
+    """QA (verification): "x,y," as the header gave an error about column 'Unnamed: 2',
+    which the file does not have; a semicolon file with decimal commas was told its rows
+    had extra values instead of its separator."""
+    frame, _ = read_table(write(tmp_path, "x,y,\n1,2,\n3,5,\n4,4,\n"))
+    assert frame.to_dict("list") == {"x": [1.0, 3.0, 4.0], "y": [2.0, 5.0, 4.0]}
+    with pytest.raises(ValueError, match="looks semicolon-separated"):
+        read_table(write(tmp_path, "x;y\n0,126;-0,436\n-0,132;-1,170\n"))
+    with pytest.raises(ValueError, match="looks semicolon-separated"):  # ragged as well
+        read_table(write(tmp_path, "x;y\n0,126;-0,436\n-1;-1,170\n"))
+
+
 def test_padded_cells_and_names_are_read_as_meant(tmp_path):
     frame, _ = read_table(write(tmp_path, "x, y \n1, NA\n 2,3\n"))
     assert list(frame.columns) == ["x", "y"] and frame["y"].isna().tolist() == [True, False]

@@ -934,7 +934,6 @@ def test_membership_circles_only_uncertain_points():
     assert "none circled" in ax.get_title()
 
 
-@pytest.mark.filterwarnings("ignore:300 row\\(s\\) for 314 free parameters")
 def test_predictive_density_wraps_many_features_into_rows():
     """QA: 13 features drew 13 one-inch panels in one row, tick labels printed over each
     other and names cut; at most four panels a row now."""

@@ -296,7 +296,8 @@ def test_tiny_data_samples_from_its_exact_em_start(case):
     prior_dominated = [str(w.message) for w in seen if "free parameters" in str(w.message)]
     assert bool(prior_dominated) == too_few_rows, prior_dominated
     if too_few_rows:
-        assert prior_dominated[0].startswith("2 row(s) for 5 free parameters")
+        assert prior_dominated[0].startswith("2 row(s) x 1 feature(s) = 2 values for 5 "
+                                             "free parameters")
 
 
 def test_a_start_with_no_finite_density_is_one_value_error():

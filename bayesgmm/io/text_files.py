@@ -62,6 +62,7 @@ def read_text_table(p: Path, sep: str, path: Any) -> pd.DataFrame:
         try:
             frame = pd.read_csv(p, sep=sep, index_col=False, skipinitialspace=True)
         except pd.errors.ParserError as exc:
+            _check_header_separator(p, sep, path)  # a ';' file's decimal commas split rows
             found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
             if not found:
                 raise
@@ -70,9 +71,26 @@ def read_text_table(p: Path, sep: str, path: Any) -> pd.DataFrame:
                              f"have {expected}: give every row one value per column (an empty "
                              "cell for a missing value)") from None
     if any(issubclass(w.category, pd.errors.ParserWarning) for w in caught):
+        _check_header_separator(p, sep, path)
         _refuse_extra_values(p, sep, path)
     frame.columns = [str(c).strip() for c in frame.columns]
+    # a header ending in a separator ("x,y,") names a last column pandas calls "Unnamed: 2";
+    # empty, it is the separator's, not a column of the file's
+    while frame.shape[1] > 1 and frame.columns[-1].startswith("Unnamed: ") \
+            and frame.iloc[:, -1].isna().all():
+        frame = frame.iloc[:, :-1]
     return frame
+
+
+def _check_header_separator(p: Path, sep: str, path: Any) -> None:
+    """The header line read as one field holding semicolons or tabs: the file's separator is
+    not ``sep`` (see :func:`check_separator`)."""
+    import csv
+
+    with open(p, newline="", encoding="utf-8", errors="replace") as f:
+        first = next(csv.reader(f, delimiter=sep), [])
+    if len(first) == 1:
+        check_separator(pd.DataFrame(columns=first), path)
 
 
 def _refuse_extra_values(p: Path, sep: str, path: Any) -> None:
