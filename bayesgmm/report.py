@@ -1082,6 +1082,14 @@ def _section_diagnostics(result, diag, figure,
                                              checks["threshold"], strict=True)]
     # which scalar limits each check (a covariance entry named as the parameter table shows it)
     checks["where"] = [_as_in_tables(w) for w in checks["where"]]
+    # A rank test with too few about independent draws: not testable, not "p 0.1953 >= 0.001
+    # but failed" (QA read it as a contradiction).
+    untestable = _untestable_rank(diag)
+    if untestable is not None and "min rank p-value" in checks.index:
+        checks = checks.astype({"passed": object})
+        checks.loc["min rank p-value", "value"] = (f"not testable ({untestable[0]} draws "
+                                                   f"a chain < {untestable[1]})")
+        checks.loc["min rank p-value", "passed"] = "not testable"
     problems = "".join(f"<li>{html.escape(_as_in_tables(p))}</li>" for p in diag.problems)
     not_checked = "".join(f"<li>{html.escape(n)}</li>" for n in diag.not_checked)
     per_chain = pd.DataFrame(
@@ -1111,7 +1119,11 @@ def _section_diagnostics(result, diag, figure,
         "chain that sits higher or lower than the others: not mixed. It draws no band: the "
         "y axis spans 1.3 times the largest deviation a uniform ECDF of that many draws "
         "reaches at the test's level (the Dvoretzky-Kiefer-Wolfowitz bound), so a line near "
-        "the top or bottom is far out",
+        "the top or bottom is far out"
+        + (f". Here the test was not testable ({untestable[0]} about independent draws per "
+           f"chain, fewer than the {untestable[1]} the test needs): the p-values and the flat "
+           "lines say nothing about whether the chains agree; see R-hat and ESS"
+           if untestable is not None else ""),
         lambda: plots.plot_rank(result, pvalues=diag.rank_pvalues or None))
     energy = figure(
         "energy", "Energy plot (ArviZ plot_energy): the marginal energy distribution against "
@@ -1129,6 +1141,18 @@ def _section_diagnostics(result, diag, figure,
         "<h3>Label switching</h3>", f"<pre>{html.escape(str(result.label_switching))}</pre>",
         trace, rank, energy,
     )
+
+
+def _untestable_rank(diag) -> tuple[int, int] | None:
+    """Why the rank check was not testable, from its summary: (about independent draws per
+    chain, the fewest the test needs); None when it was tested (or not run)."""
+    for check in getattr(diag, "checks", ()):
+        if check.name == "min rank p-value":
+            found = re.search(r"not testable \((\d+) about independent draws per chain < "
+                              r"(\d+)\)", check.summary)
+            if found:
+                return int(found[1]), int(found[2])
+    return None
 
 
 _THRESHOLD_WORDS = {
@@ -1190,7 +1214,10 @@ def _advice_html(diag) -> str:
 
 
 def _section_ppc(result, figure, random_state) -> str:
-    fig = figure("ppc", "Posterior predictive density check, feature by feature",
+    fig = figure("ppc", "Posterior predictive density check, feature by feature, over the bulk "
+                 "of the data (gross outliers left out, as in the other figures; a note counts "
+                 "the points beyond): both densities are estimated from the values in that "
+                 "range",
                  lambda: plots.plot_ppc_density(result, random_state=random_state))
     joint = figure("ppc_statistics", "Joint posterior predictive check: "
                    + ("the sd, skewness and kurtosis" if result.em.n_features == 1 else
@@ -1236,8 +1263,8 @@ def _section_reproducibility(result) -> str:
         "<p>Priors are stated on the standardised scale z = (x - mean) / sd "
         "(centre " + ", ".join(format_number(c, scale=s) for c, s in zip(
             result.standardisation.center, result.standardisation.scale, strict=True)) + "; "
-        f"scale {', '.join(format_number(s) for s in result.standardisation.scale)}: the "
-        "sd with divisor N, a little below the data table's, whose divisor is N - 1).</p>",
+        f"scale {', '.join(format_number(s) for s in result.standardisation.scale)}: "
+        f"{html.escape(_standardisation_words(result))}).</p>",
         "<h3>Priors</h3>", _table(priors, text="last"),
         f"<h3>Sampler settings</h3><p>Seed: <code>{html.escape(str(seed))}</code></p>",
         _table(settings_table, text=True),
@@ -1250,6 +1277,45 @@ def _section_reproducibility(result) -> str:
           if not candidates.empty else []),
         "<h3>Software</h3>", _fit_versions_html(result.versions),
     )
+
+
+def _standardisation_words(result) -> str:
+    """What the standardisation's centre and scale are, as the Settings section says it: the
+    mean and the sd (divisor N) of every row; with a noise component, of the rows not isolated
+    from all others (:func:`bayesgmm.isolation.isolated_rows`, as the fit left them out:
+    ``Observations.isolated``), with how many were left out and why (a scale of 2.88 beside
+    a data sd of 627 was called "a little below the data table's")."""
+    from .isolation import isolated_rows
+    from .priors import Standardisation
+
+    fitted = result.standardisation
+    X = plots._common._data(result)
+
+    def matches(rows: np.ndarray) -> bool:
+        if rows.sum() < 2:
+            return False
+        own = Standardisation.from_data(X[rows], result.covariance_type)
+        return bool(np.allclose(own.center, fitted.center, rtol=1e-6, atol=0)
+                    and np.allclose(own.scale, fitted.scale, rtol=1e-6, atol=0))
+
+    every = np.ones(len(X), dtype=bool)
+    if matches(every):
+        return "the sd with divisor N, a little below the data table's, whose divisor is N - 1"
+    if result.noise:
+        filled = np.where(np.isnan(X), np.nanmedian(X, axis=0), X)
+        far = isolated_rows(filled)
+        labels = _observed_labels(result)
+        if labels is not None:  # a labelled row is never isolated (Observations.isolated)
+            far &= np.asarray(labels) < 0
+        if far.any() and matches(~far):
+            n = int(far.sum())
+            return (f"the mean and the sd with divisor N of the {len(X) - n} rows other than "
+                    f"the {n} isolated from all others (far beyond the typical distance to "
+                    "their nearest neighbours), which the noise component is for: scaled by "
+                    "them, the priors would all but forbid tight clusters. The data table's "
+                    "mean and sd (divisor N - 1) include them, so they can differ widely")
+    return ("the mean and the sd with divisor N of the rows the fit standardised by, which "
+            "differ from those of all the rows (the data table's sd has divisor N - 1)")
 
 
 def _with_sampler_limits(settings: dict[str, Any], sampler: Any) -> dict[str, Any]:
@@ -1481,12 +1547,13 @@ def _section_criteria(selection: EMSelection, figure, X: Any = None
     table = selection.table
     eligible = _eligible(table)
     notes = []
-    degenerate = table[table["degenerate"]]
-    if len(degenerate):
-        cells = ", ".join(f"K={r.n_components} {r.covariance_type}"
-                          for r in degenerate.itertuples())
-        notes.append(f"Degenerate (a component too small to estimate its covariance; its "
-                     f"likelihood is inflated, so it is not eligible as best): {cells}.")
+    first = next(iter(selection.fits.values()), None)
+    reasons = _degenerate_reasons(table, first.n_features if first is not None else None)
+    if reasons:
+        cells = ", ".join(f"K={k} {ct} ({why})" for (k, ct), why in reasons.items())
+        notes.append(f"Degenerate (its likelihood, hence every criterion, is inflated by a "
+                     f"spurious near-singularity, so it is not eligible as best): {cells}. "
+                     f"{_DEGENERATE_WHY[0].upper()}{_DEGENERATE_WHY[1:]}.")
     borderline = table[_borderline(table)]
     if len(borderline):
         cells = ", ".join(f"K={r.n_components} {r.covariance_type}"
@@ -1513,8 +1580,10 @@ def _section_criteria(selection: EMSelection, figure, X: Any = None
     fits = table[list(columns)].rename(columns=columns)
     excluded = _excluded(table, eligible)
     fits["degenerate"] = np.where(table["degenerate"], [
-        f"yes {_EXCLUDED_MARK}" if (r.n_components, r.covariance_type) in excluded
-        else "yes" for r in table.itertuples()],
+        ("yes" + (f" {_EXCLUDED_MARK}" if (r.n_components, r.covariance_type) in excluded
+                  else "")
+         + f" ({reasons.get((r.n_components, r.covariance_type), '')})").removesuffix(" ()")
+        for r in table.itertuples()],
         np.where(_borderline(table), "borderline", "no"))
     # EM's warnings are sentences: a list under the table, not a column squeezed to a few
     # characters a line at the table's right edge.
@@ -1546,7 +1615,7 @@ def _section_criteria(selection: EMSelection, figure, X: Any = None
         "whatever their rank"
         + (f"; cells excluded from the best (degenerate fits) are greyed and marked "
            f"{_EXCLUDED_MARK}" if _excluded(table, eligible) else "") + ".</p>", *pivots,
-        _excluded_note(table, eligible, delta=True),
+        _excluded_note(table, eligible, delta=True, reasons=reasons),
     ]
     chosen = selection.best.get("bic")
     if X is not None and chosen in selection.fits:
@@ -1568,7 +1637,7 @@ def _section_criteria(selection: EMSelection, figure, X: Any = None
     body += ["<h3>Every fit</h3>",
              _table(fits, digits=6, index=False,
                     decimals={"log L": 2, "BIC": 2, "AIC": 2, "ICL": 2, "smallest N w_k": 1}),
-             _excluded_note(table, eligible, delta=False),
+             _excluded_note(table, eligible, delta=False, reasons=reasons),
              f"<h4>EM's warnings</h4><ul>{warning_list}</ul>" if warning_list else ""]
     return "criteria", "EM information criteria", body
 
@@ -1631,16 +1700,47 @@ _EXCLUDED_MARK = "\u2020"
 _EXCLUDED_STYLE = ' class="excluded" style="color: #888; font-style: italic;"'
 
 
-def _excluded_note(table: pd.DataFrame, eligible: pd.DataFrame, delta: bool) -> str:
+# Why a cell is degenerate, by select_em's two rules (their short names in the tables)
+_TOO_FEW, _COLLAPSED = "too few points", "collapsed"
+_DEGENERATE_WHY = (
+    f"{_TOO_FEW}: a component with fewer effective points N w_k than its covariance needs "
+    "(D+1 for full, 2 for diag and spherical, 1 for tied); "
+    f"{_COLLAPSED}: a covariance collapsed onto the reg_covar floor in some direction, its "
+    "rows sharing (nearly) one value there (tied or discrete values; EM's warnings name the "
+    "column)")
+
+
+def _degenerate_reasons(table: pd.DataFrame, n_features: int | None
+                        ) -> dict[tuple[int, str], str]:
+    """Degenerate cell -> why, by :func:`bayesgmm.selection.select_em`'s rules: too few
+    points (its smallest N w_k below what its covariance needs, less 0.5), collapsed (EM's
+    warning says so; or every component is big enough, which leaves the collapse), or both."""
+    from .covariance import points_needed
+
+    reasons = {}
+    for r in table[table["degenerate"]].itertuples():
+        small = n_features is not None and bool(
+            r.min_component_size < points_needed(r.covariance_type, n_features) - 0.5)
+        collapsed = "covariance collapsed" in str(r.warnings) or not small
+        reasons[(r.n_components, r.covariance_type)] = " and ".join(
+            why for why, applies in ((_TOO_FEW, small), (_COLLAPSED, collapsed)) if applies)
+    return reasons
+
+
+def _excluded_note(table: pd.DataFrame, eligible: pd.DataFrame, delta: bool,
+                   reasons: Mapping[tuple[int, str], str] | None = None) -> str:
     """The footnote of ``_EXCLUDED_MARK`` (empty when no cell is excluded); ``delta``: under
-    the tables of Delta, saying why some are negative."""
+    the tables of Delta, saying why some are negative; ``reasons``: each degenerate cell's
+    (:func:`_degenerate_reasons`)."""
     excluded = _excluded(table, eligible)
     if not excluded:
         return ""
-    text = (f"{_EXCLUDED_MARK} excluded: degenerate fit (a component with fewer effective "
-            "points N w_k than its covariance needs: D+1 for full, 2 for diag and spherical, "
-            "1 for tied). A collapsing component inflates the likelihood, so the cell is not "
-            "eligible as best")
+    which = [f"K={k} {ct}: {why}" for (k, ct), why in (reasons or {}).items()
+             if (k, ct) in excluded]
+    text = (f"{_EXCLUDED_MARK} excluded: degenerate fit"
+            + (f" ({'; '.join(which)})" if which else "")
+            + f". {_DEGENERATE_WHY[0].upper()}{_DEGENERATE_WHY[1:]}. Either inflates the "
+            "likelihood, so the cell is not eligible as best")
     if delta:
         negative = [f"K={r.n_components} {r.covariance_type}" for r in table.itertuples()
                     if (r.n_components, r.covariance_type) in excluded

@@ -4,6 +4,7 @@ and legends that cover nothing, an EM convergence panel that draws a negligible 
 import io
 import itertools
 import re
+import warnings
 
 import matplotlib
 
@@ -948,6 +949,70 @@ def test_predictive_density_wraps_many_features_into_rows():
             rows.setdefault(round(a.get_position().y0, 3), []).append(a)
         assert len(rows) == 4 and max(len(r) for r in rows.values()) <= 4
         assert all(r[0].get_ylabel() == "density" for r in rows.values())
+        _assert_nothing_overlaps_or_is_cut(fig)
+    finally:
+        plt.close(fig)
+
+
+def _two_clusters_and_far_rows(seed: int = 0) -> pd.DataFrame:
+    """Two clusters of 60 rows and two rows x1000 (the QA noise data's shape)."""
+    rng = np.random.default_rng(seed)
+    X = np.vstack([rng.normal([0, 0], 1.0, (60, 2)), rng.normal([5, 3], 1.0, (60, 2))])
+    X[:2] *= 1000.0
+    return pd.DataFrame(X, columns=["x", "y"])
+
+
+def test_predictive_density_is_drawn_over_the_bulk_with_outliers_counted():
+    """QA: two rows x1000 spread the axis over -600..4686 and the observed KDE (its
+    bandwidth from their sd) into a flat hump beneath the replicates' spikes: a good fit
+    drawn as a gross misfit. Now over the bulk, both densities from the values within it,
+    and a note counts the points beyond."""
+    import matplotlib.pyplot as plt
+
+    X = _two_clusters_and_far_rows()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # EM's degenerate component on the two far rows
+        result = posterior_stand_in(X, 2, draws=20)
+    fig = plots.plot_ppc_density(result, n_replicates=5)
+    try:
+        for a, name in zip(fig.axes, ["x", "y"], strict=True):
+            lo, hi = a.get_xlim()
+            bulk = X[name].to_numpy()[2:]
+            assert lo < bulk.min() and bulk.max() < hi and hi - lo < 3 * np.ptp(bulk)
+            notes = [t.get_text() for t in a.texts]
+            beyond = int(np.sum((X[name] < lo) | (X[name] > hi)))
+            assert beyond >= 1 and f"{beyond} point(s) beyond the axes" in notes
+            observed = next(line for line in a.get_lines() if line.get_label() == "observed")
+            # 118 of 120 rows within: the curve carries about that share of the density
+            grid, density = observed.get_data()
+            assert 0.9 < np.trapezoid(density, grid) <= 1.0
+        _assert_nothing_overlaps_or_is_cut(fig)
+    finally:
+        plt.close(fig)
+
+
+def test_forest_ticks_of_a_collapsed_mean_are_readable():
+    """QA (diabetes, a component collapsed onto a 2-valued column): the centred means panel
+    spanned 1e-3 and its tick labels ran together ("-0.00050.0000")."""
+    import matplotlib.pyplot as plt
+
+    result = _posterior_stand_in(4, 2, ["age", "sex", "bmi", "bp"])
+    means = result.idata["posterior"]["means"]
+    rng = np.random.default_rng(1)
+    collapsed = means.values.copy()  # component 0 pinned, component 1 within 1.7e-3
+    collapsed[..., 0, 1] = result.em.means[0, 1] + 1e-6 * rng.standard_normal((2, 100))
+    collapsed[..., 1, 1] = result.em.means[1, 1] - 1.7e-3 * rng.uniform(0, 1, (2, 100)) ** 0.3
+    result.idata["posterior"]["means"] = means.copy(data=collapsed)
+    fig = plots.plot_forest(result)
+    try:
+        panel = next(a for a in fig.axes if a.get_title().startswith("mean of sex"))
+        fig.draw_without_rendering()
+        lo, hi = panel.get_xlim()
+        boxes = sorted((t.get_window_extent() for t, x in
+                        zip(panel.get_xticklabels(), panel.get_xticks(), strict=True)
+                        if lo <= x <= hi and t.get_text()), key=lambda b: b.x0)
+        gaps = [b.x0 - a.x1 for a, b in itertools.pairwise(boxes)]
+        assert len(boxes) >= 2 and min(gaps) >= 4, gaps  # a space between labels, in pixels
         _assert_nothing_overlaps_or_is_cut(fig)
     finally:
         plt.close(fig)

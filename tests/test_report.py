@@ -1129,3 +1129,62 @@ def test_membership_table_lists_only_uncertain_points():
     parser.feed(section)
     assert section.count("<tr") - 1 == n_unsure  # header row + one row per uncertain point
     assert f"only {n_unsure} here" in captions[-1]
+
+
+# --------------------------------------------------------------------------------------------
+# the posterior report's QA fixes: settings with a noise component, an untestable rank test
+# --------------------------------------------------------------------------------------------
+def test_settings_say_how_a_noise_fit_was_standardised():
+    """QA: with a noise component the centre and scale leave out the rows isolated from all
+    others (scale 2.88 against a data sd of 627), but the Settings said "the sd with divisor
+    N, a little below the data table's"."""
+    import dataclasses
+
+    from bayesgmm.isolation import isolated_rows
+    from bayesgmm.priors import Standardisation
+    from bayesgmm.report import _section_reproducibility
+
+    rng = np.random.default_rng(0)
+    X = np.vstack([rng.normal([0, 0], 1.0, (30, 2)), rng.normal([5, 3], 1.0, (29, 2))])
+    X[:2] *= 1000.0
+    far = isolated_rows(X)
+    assert far.sum() == 2
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # EM's degenerate component on the two far rows
+        plain = posterior_stand_in(X, 2, draws=10)
+
+    def sentence(result):
+        return re.search(r"<p>Priors are stated.*?</p>", _section_reproducibility(result),
+                         re.S)[0]
+
+    # every row kept: the plain sentence, true there
+    assert "the sd with divisor N, a little below the data table" in sentence(plain)
+    noise = dataclasses.replace(plain, standardisation=Standardisation.from_data(X[~far], "full"))
+    noise.idata["posterior"]["noise_weight"] = xr.DataArray(np.full((2, 10), 0.03),
+                                                           dims=("chain", "draw"))
+    assert noise.noise
+    words = sentence(noise)
+    assert "57 rows other than the 2 isolated from all others" in words
+    assert "noise component" in words and "a little below" not in words
+
+
+def test_an_untestable_rank_test_reads_as_not_testable(galaxies):
+    """QA: too few about independent draws showed "min rank p-value 0.1953 | 0.001 | no",
+    a contradiction, and the rank figure's flat lines looked like perfect agreement."""
+    from bayesgmm import report
+
+    result = posterior_stand_in(galaxies, 2, draws=12)
+    diag = result.diagnostics()
+    check = next(c for c in diag.checks if c.name == "min rank p-value")
+    assert "not testable" in check.summary
+    section = report._section_diagnostics(result, diag, lambda name, caption, make: caption)
+    row = re.search(r"<th>min rank p-value</th>(.*?)</tr>", section, re.S)[1]
+    cells = re.findall(r"<td>(.*?)</td>", row, re.S)
+    assert cells[0].startswith("not testable (") and "&lt; 20)" in cells[0]
+    assert cells[2] == "not testable"
+    assert "Here the test was not testable" in section and "fewer than the 20" in section
+    fig = plots.plot_rank(result, pvalues=diag.rank_pvalues or None)
+    try:
+        assert "NOT TESTABLE" in fig._suptitle.get_text()
+    finally:
+        plt.close(fig)

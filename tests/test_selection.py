@@ -526,8 +526,8 @@ def test_select_bayes_reports_the_fits_warnings_once_each(monkeypatch):
     assert list(sel.results) == ["K=2", "K=3", "K=4"]
     degenerate = [str(w.message) for w in caught
                   if issubclass(w.category, DegenerateComponentWarning)]
-    assert degenerate == ["K=3 ([1]), K=4 ([1, 2]): component(s) \u2026 became empty; consider "
-                          "fewer components"]
+    assert degenerate == ["K=3 (component(s) [1]), K=4 (component(s) [1, 2]): component(s) "
+                          "\u2026 became empty; consider fewer components"]
     assert [str(w.message) for w in caught if "same in every" in str(w.message)] == [
         "K=2, K=3, K=4: the same in every fit"]
 
@@ -587,10 +587,44 @@ def test_group_warnings_lists_each_kind_once_with_its_cells():
                              "K=3 full": [held([1, 2], [1.0, 2.01]), "EM did not converge"],
                              "K=3 diag": ["EM did not converge"]})
     assert [describe_group(*g) for g in groups] == [
-        "K=2 full ([1]; [1.0]), K=3 full ([1, 2]; [1.0, 2.01]): component(s) \u2026 hold fewer "
+        "K=2 full (component(s) [1]; N_k = [1.0]), K=3 full (component(s) [1, 2]; N_k = "
+        "[1.0, 2.01]): component(s) \u2026 hold fewer "
         "than D+1=3 effective points (N_k = \u2026): their covariances rest on reg_covar alone. "
         "Consider fewer components.",
         "K=3 full, K=3 diag: EM did not converge"]
+
+
+def test_grouped_warnings_keep_numbers_whole_and_name_each_cells_values():
+    """QA: EM's collapse warning grouped as "K=4 full (06; 3; 1e-06), K=4 diag (06; 0; 1e-06):
+    ... reg_covar=1e-\u2026 floor ...": "1e-06" split at its exponent, bare values."""
+    from bayesgmm.selection.sweep import describe_group, group_warnings
+
+    def collapsed(k, variance):  # the wording of bayesgmm.em._floor_messages
+        return (f"covariance collapsed (a variance at the reg_covar={1e-06:g} floor, or "
+                f"negligible beside the data's): component {k} along 'petal_width' (variance "
+                f"{variance:.3g}). Its rows share (nearly) one value there, which typically "
+                "comes from tied or discrete values (a column with few distinct values, or "
+                "rounded data); the likelihood, and BIC, reward the collapse, not the data.")
+
+    (text, cells), = group_warnings({"K=4 full": [collapsed(3, 1e-06)],
+                                     "K=4 diag": [collapsed(0, 1e-06)],
+                                     "K=3 full": [collapsed(1, 2.5e-07)]})
+    assert cells == ["K=4 full (component 3; variance 1e-06)",
+                     "K=4 diag (component 0; variance 1e-06)",
+                     "K=3 full (component 1; variance 2.5e-07)"]
+    assert text == collapsed(0, 1e-06).replace("component 0", "component \u2026").replace(
+        "(variance 1e-06)", "(variance \u2026)")
+    assert "reg_covar=1e-06 floor" in text
+    # a value shared by every cell stays in the text; numbers in scientific notation are whole
+    (text, cells), = group_warnings({"K=4 full": [collapsed(3, 1e-06)],
+                                     "K=4 diag": [collapsed(0, 1e-06)]})
+    assert "(variance 1e-06)" in text and "component \u2026 along" in text
+    assert cells == ["K=4 full (component 3)", "K=4 diag (component 0)"]
+    # values no word names would read as bare numbers: each message whole, with its cells
+    groups = group_warnings({"a": ["ratio (3.5e+03) too large"], "b": ["ratio (2e-05) too large"],
+                             "c": ["ratio (2e-05) too large"]})
+    assert [describe_group(*g) for g in groups] == ["a: ratio (3.5e+03) too large",
+                                                    "b, c: ratio (2e-05) too large"]
 
 
 def test_a_message_that_names_its_cell_is_named_once():

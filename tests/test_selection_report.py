@@ -43,8 +43,13 @@ def test_each_kind_of_em_warning_is_listed_once_with_its_cells(em):
         (3, "diag"): (held([1], [1.0]),),
     }))
     assert page.count(html.escape(ADVICE)) == 1
-    assert "<li>" + html.escape("K=2 full ([1]; [1.0]), K=3 full ([1, 2]; [1.0, 1.0]), K=3 "
-                                "diag ([1]; [1.0]): component(s) \u2026 hold fewer than D+1=3 "
+    assert "<li>" + html.escape("K=2 full (component(s) [1]), K=3 full (component(s) [1, 2]), "
+                                "K=3 diag (component(s) [1]): component(s) \u2026 hold fewer "
+                                "than D+1=3 effective points (N_k = [1.0]): their covariances "
+                                "rest") not in page  # N_k differs: [1.0, 1.0]
+    assert "<li>" + html.escape("K=2 full (component(s) [1]; N_k = [1.0]), K=3 full "
+                                "(component(s) [1, 2]; N_k = [1.0, 1.0]), K=3 diag (component(s) "
+                                "[1]; N_k = [1.0]): component(s) \u2026 hold fewer than D+1=3 "
                                 "effective points (N_k = \u2026)") in page
     # a message with "; " of its own stays whole: the cells' messages, not the table's split
     assert f"<li>K=3 full: {html.escape(stalled)}</li>" in page
@@ -106,15 +111,46 @@ def test_degenerate_cells_below_the_best_are_marked_where_delta_is_shown(em):
     pivots = page[page.index("Every cell as \u0394"):page.index("<h3>Every fit</h3>")]
     # the negative cell carries the footnote marker, greyed, and the footnote explains it
     assert ">-9.14 \u2020</td>" in pivots and 'class="excluded"' in pivots
-    assert "\u2020 excluded: degenerate fit (a component with fewer effective points" in pivots
+    # (every component big enough, no warning: degenerate by the other rule, the collapse)
+    assert "\u2020 excluded: degenerate fit (K=3 diag: collapsed). Too few points: a " in pivots
     assert "negative \u0394: K=3 diag" in pivots
     assert "degenerate fits) are greyed and marked \u2020" in pivots
     every_fit = page[page.index("<h3>Every fit</h3>"):]
-    assert every_fit.count(">yes \u2020</td>") == 1 and "\u2020 excluded:" in every_fit
+    assert every_fit.count(">yes \u2020 (collapsed)</td>") == 1
+    assert "\u2020 excluded:" in every_fit
     # a report without degenerate cells has no marker
     clean = build_selection_report(dataclasses.replace(
         em, table=em.table.assign(degenerate=False)))[0]
     assert "\u2020" not in clean
+
+
+def test_degenerate_notes_give_both_reasons_and_each_cells(em):
+    """QA: select.html explained "degenerate" by too few effective points alone, while cells
+    are also degenerate when a covariance collapsed onto the reg_covar floor (tied or discrete
+    values), as select_em marks them."""
+    collapse = ("covariance collapsed (a variance at the reg_covar=1e-06 floor, or negligible "
+                "beside the data's): component 0 along 'x1' (variance 1e-06). Its rows share "
+                "(nearly) one value there.")
+    table = with_warnings(em, {(3, "diag"): (collapse,), (2, "diag"): (collapse,)}).table
+    for (k, ct), size in {(3, "full"): 1.0, (3, "diag"): 40.0, (2, "diag"): 1.0}.items():
+        row = (table["n_components"] == k) & (table["covariance_type"] == ct)
+        table.loc[row, ["degenerate", "min_component_size"]] = [True, size]
+    page = html.unescape(build_selection_report(dataclasses.replace(em, table=table))[0])
+    why = ("Too few points: a component with fewer effective points N w_k than its covariance "
+           "needs (D+1 for full, 2 for diag and spherical, 1 for tied); collapsed: a "
+           "covariance collapsed onto the reg_covar floor in some direction")
+    # the note at the top: each cell with its reason, and both reasons explained
+    top = page[:page.index("The 3 best cells per criterion")]
+    assert ("K=3 full (too few points), K=2 diag (too few points and collapsed), K=3 diag "
+            "(collapsed)" in top)
+    assert why in top
+    # the footnote under the tables that mark the excluded cells, twice
+    assert page.count(why) == 3
+    assert page.count("\u2020 excluded: degenerate fit (K=3 full: too few points; K=2 diag: "
+                      "too few points and collapsed; K=3 diag: collapsed). ") == 2
+    every_fit = page[page.index("<h3>Every fit</h3>"):]
+    for reason in ("too few points", "collapsed", "too few points and collapsed"):
+        assert every_fit.count(f">yes \u2020 ({reason})</td>") == 1
 
 
 # --------------------------------------------------------------------------------------------

@@ -35,10 +35,12 @@ from ._common import (
     INTERVAL,
     RANK_MAX_SCALARS,
     TRACE_MAX_SCALARS,
+    _bulk,
     _component_color,
     _component_names,
     _data,
     _is_bayes,
+    _note_outside,
 )
 
 
@@ -344,7 +346,7 @@ def plot_rank(result: BayesResult, var_names=_DIAGNOSED,
     import xarray as xr
     from arviz_base import rcParams
 
-    from ..diagnostics import rank_test_draws, rank_uniformity_pvalues
+    from ..diagnostics import _MIN_RANK_DRAWS, rank_test_draws, rank_uniformity_pvalues
 
     result = _posterior_result(result, "plot_rank")
     post = result.idata["posterior"].to_dataset()
@@ -383,7 +385,16 @@ def plot_rank(result: BayesResult, var_names=_DIAGNOSED,
     if keep < total:
         heading += (f"\nThe {keep} of {total} scalars with the smallest rank p-values "
                     "(the tables show every one)")
-    own.suptitle(heading, fontsize="medium")
+    kept = draws.sizes["draw"]
+    untestable = kept < _MIN_RANK_DRAWS and not any(
+        np.isfinite(p) and p < level for p in pvalues.values())
+    if untestable:  # as the rank check: its flat lines looked like perfect agreement
+        heading += (f"\nNOT TESTABLE: {kept} about independent draw(s) per chain, fewer than "
+                    f"the {_MIN_RANK_DRAWS} the test needs; flat lines here do not show "
+                    "agreement")
+    title = own.suptitle(heading, fontsize="medium")
+    if untestable:
+        title.set_color("firebrick")
     for panel in own.axes:
         if panel.get_title():  # a rank panel (not the legend's)
             panel.axhline(0.0, color="0.6", lw=0.6, zorder=0)
@@ -603,6 +614,11 @@ def plot_forest(result: BayesResult, interval: float = INTERVAL, axes: Any = Non
         a.set_ylim(-0.7, n - 0.3)
         a.set_title(title, fontsize="small")
         a.grid(axis="x", alpha=0.3)
+        # Readable ticks at any scale: a collapsed component's intervals (1e-3 wide, about
+        # its median) ran their labels together ("-0.00050.0000"); at most four, and below
+        # 0.01 or from 10,000 as a power of ten beside the axis.
+        a.xaxis.set_major_locator(MaxNLocator(nbins=4))
+        a.ticklabel_format(axis="x", style="sci", scilimits=(-2, 4), useMathText=True)
     _forest_legend(None if given else fig, axes[0], interval)
     if not given:  # the caller's figure: nothing outside its axes (the key says it all)
         fig.suptitle(f"Posterior median, 50% and {interval:.0%} intervals; EM estimate (x)")
@@ -665,7 +681,9 @@ def plot_ppc_density(result: BayesResult, n_replicates: int = 50, axes: Any = No
     One panel per feature: a kernel density estimate of the observed values (black) over those
     of data sets simulated from random posterior draws (``sample_posterior_predictive``, thin
     blue), each from the same random 5,000 rows when there are more. The observed curve should
-    look like one more replicate.
+    look like one more replicate. Each panel spans the bulk of the observed values (gross
+    outliers left out, as the other figures' axes), both densities are estimated from the
+    values within it (scaled by their share), and a note counts the points beyond.
 
     Parameters
     ----------
@@ -708,8 +726,13 @@ def plot_ppc_density(result: BayesResult, n_replicates: int = 50, axes: Any = No
         # a missing value is missing in every replicate too: compare like with like
         seen = ~np.isnan(X[:, i])
         x = X[seen, i]
-        pad = 0.15 * (x.max() - x.min())
-        grid = np.linspace(x.min() - pad, x.max() + pad, 300)
+        # Over the bulk of the data (_bulk, as the other figures' axes): a few gross
+        # outliers (two rows x1000) spread the axis over -600..4686, and a KDE's bandwidth
+        # from their sd smeared the observed curve into a flat hump under the replicates'
+        # spikes, a good fit drawn as a gross misfit. Both densities are estimated from
+        # their values in that range (scaled by their share in it); a note counts the rest.
+        lo, hi = _ppc_range(x)
+        grid = np.linspace(lo, hi, 300)
         # A KDE costs N x grid per curve: at N = 100,000 the panel took 31 s. The same
         # random rows (at most _KDE_POINTS) for the data and every replicate keep the
         # comparison like with like.
@@ -718,10 +741,12 @@ def plot_ppc_density(result: BayesResult, n_replicates: int = 50, axes: Any = No
             rows = np.sort(rng.choice(rows, _KDE_POINTS, replace=False))
         simulated = rows if n_simulated == len(X) else np.arange(rows.size)
         for s in range(xrep.shape[0]):
-            a.plot(grid, stats.gaussian_kde(xrep[s, simulated, i])(grid), color="C0",
+            a.plot(grid, _density_within(xrep[s, simulated, i], grid), color="C0",
                    alpha=0.15, lw=0.8, label="replicated" if s == 0 else None)
-        a.plot(grid, stats.gaussian_kde(X[rows, i], weights=None if g is None else g[rows])(grid),
+        a.plot(grid, _density_within(X[rows, i], grid, None if g is None else g[rows]),
                color="black", lw=2, label="observed")
+        a.set_xlim(lo, hi)
+        _note_outside(a, x)  # the observed points beyond [lo, hi]: "n point(s) beyond"
         # A long feature name on two lines at most (three in a narrow panel), as wide as its
         # panel: in one line the names of neighbouring panels ran into each other.
         width = _axes_characters(a)
@@ -735,11 +760,43 @@ def plot_ppc_density(result: BayesResult, n_replicates: int = 50, axes: Any = No
     if given:  # the caller's figure: nothing outside its axes; the count in the key
         axes[0].legend(fontsize="small", labels=[f"replicated ({xrep.shape[0]})", "observed"])
         return fig
-    axes[0].legend(fontsize="small")
+    # Below the panels: in the first panel's top right the key covered its note of the
+    # points beyond the axes (noise data: "2 point(s) beyond the axes").
+    from matplotlib.lines import Line2D  # the key's replicate: visible, unlike one curve's
+
+    fig.legend(handles=[Line2D([], [], color="C0", alpha=0.6, lw=1.2, label="replicated"),
+                        Line2D([], [], color="black", lw=2, label="observed")],
+               loc="outside lower center", ncols=2, fontsize="small", frameon=False)
     # One panel (4.2 inches) is too narrow for the title on one line.
     fig.suptitle(f"Posterior predictive check:{' ' if D > 1 else chr(10)}"
                  f"{xrep.shape[0]} replicated data sets")
     return fig
+
+
+def _ppc_range(x: np.ndarray) -> tuple[float, float]:
+    """The x range of a density-check panel: the bulk of the observed values ``x``
+    (:func:`~bayesgmm.plots._common._bulk`: gross outliers left out), padded by 15% of its
+    span on each side (all of ``x`` when it has no outliers)."""
+    bulk = _bulk(x)
+    inner = x[bulk] if bulk.sum() >= 2 else x
+    lo, hi = float(inner.min()), float(inner.max())
+    pad = 0.15 * (hi - lo) if hi > lo else max(abs(hi), 1.0)
+    return lo - pad, hi + pad
+
+
+def _density_within(values: np.ndarray, grid: np.ndarray,
+                    weights: np.ndarray | None = None) -> np.ndarray:
+    """A kernel density estimate on ``grid`` of the ``values`` within its range, scaled by
+    their (weighted) share of all ``values``: the density of the whole sample over that
+    range, its bandwidth not set by values far beyond it (NaN where fewer than two distinct
+    values lie within: no curve)."""
+    inside = (values >= grid[0]) & (values <= grid[-1])
+    if np.unique(values[inside]).size < 2:
+        return np.full(grid.shape, np.nan)
+    w = None if weights is None else weights[inside]
+    share = (inside.mean() if weights is None
+             else float(weights[inside].sum() / weights.sum()))
+    return share * stats.gaussian_kde(values[inside], weights=w)(grid)
 
 
 def _check_replicates(n_replicates: Any, least: int = 1) -> None:

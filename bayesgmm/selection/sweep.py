@@ -149,10 +149,52 @@ def caught_warnings() -> Iterator[list[tuple[type[Warning], str]]]:
             found += dict.fromkeys((w.category, str(w.message)) for w in caught)
 
 
-# The cell-specific parts of a message: bracketed lists ("[1, 3]") and numbers that are not a
-# setting's value ("D+1=3" and "max_iter=500" are the same in every cell and stay).
-_SPECIFIC = re.compile(r"\[[^\[\]]*\]|(?<![=+\w.])-?\d+(?:\.\d+)?(?:e[-+]?\d+)?")
+# The cell-specific parts of a message: bracketed lists ("[1, 3]") and whole numbers, in
+# scientific notation too ("1e-06", "2.5e+03": never split at the exponent). A number right
+# after "=" or "+" is a setting's value ("D+1=3", "reg_covar=1e-06"), part of the text.
+_SPECIFIC = re.compile(r"\[[^\[\]]*\]|(?<![\w.\-])-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")
 _GAP = "\u2026"
+# What names a value: the word just before it ("component 3", "(variance 1e-06", "N_k = [1.0]")
+_LABEL = re.compile(r"(\w+(?:\(s\))?(?: ?[=:])?) ?$")
+
+
+def _split(message: str) -> tuple[tuple[str, ...], list[str]]:
+    """A message as its text around the cell-specific values, and those values:
+    ``message == texts[0] + values[0] + texts[1] + ... + texts[-1]``."""
+    texts, values, start = [], [], 0
+    for match in _SPECIFIC.finditer(message):
+        if not match.group().startswith("[") and message[match.start() - 1:match.start()] in (
+                "=", "+"):
+            continue  # a setting's value
+        texts.append(message[start:match.start()])
+        values.append(match.group())
+        start = match.end()
+    texts.append(message[start:])
+    return tuple(texts), values
+
+
+def _labelled(texts: Sequence[str], values: Mapping[str, list[str]]
+              ) -> tuple[str, dict[str, str]] | None:
+    """One kind of message (its ``texts``; each cell's ``values``) as a template and each cell's
+    values named by the word before them; None when a value that differs has no such word
+    (the cells' values would read as bare numbers)."""
+    columns = list(zip(*values.values(), strict=True))
+    differ = [len(set(column)) > 1 for column in columns]
+    parts, labels = [texts[0]], []
+    for i, column in enumerate(columns):
+        if differ[i]:
+            label = _LABEL.search(parts[-1])
+            if label is None:
+                return None
+            labels.append(label.group(1))
+            parts += [_GAP, texts[i + 1]]
+        else:  # the same in every cell: part of the common text
+            parts[-1] += column[0] + texts[i + 1]
+    shown = {cell: "; ".join(f"{label} {value}" for label, value in
+                             zip(labels, [v for v, d in zip(vals, differ, strict=True) if d],
+                                 strict=True))
+             for cell, vals in values.items()}
+    return "".join(parts), shown
 
 
 def group_warnings(by_cell: Mapping[str, Sequence[str]]) -> list[tuple[str, list[str]]]:
@@ -167,23 +209,32 @@ def group_warnings(by_cell: Mapping[str, Sequence[str]]) -> list[tuple[str, list
     -------
     list of (text, cells)
         In order of first appearance. Messages that differ only in cell-specific values
-        (component indices, sizes) are one kind: ``text`` is the message with those values
-        as "…", and each cell's label is followed by its values in parentheses. A message
-        that every listed cell raised verbatim is ``text`` itself, with bare labels.
+        (component indices, sizes) are one kind: ``text`` is the message with the values that
+        differ as "…" (those every cell shares are kept), and each cell's label is followed by
+        its values in parentheses, each named by the word before it in the message
+        (``"K=3 full (component(s) [1, 2]; N_k = [1.0, 2.01])"``). Where a differing value has
+        no such word, the kind is listed message by message, each whole with the cells that
+        raised it verbatim. A message that every listed cell raised verbatim is ``text``
+        itself, with bare labels.
     """
-    groups: dict[str, dict[str, str]] = {}
+    groups: dict[tuple[str, ...], dict[str, str]] = {}
     for cell, messages in by_cell.items():
         # a message that names its cell already ("K=3: chain 3 found ...", fit_bayes') is
         # named once, by the label this grouping puts in front
         for message in dict.fromkeys(m.removeprefix(f"{cell}: ") for m in messages):
-            groups.setdefault(_SPECIFIC.sub(_GAP, message), {})[cell] = message
+            groups.setdefault(_split(message)[0], {})[cell] = message
     out = []
-    for template, cells in groups.items():
-        if len(set(cells.values())) == 1:
-            out.append((next(iter(cells.values())), list(cells)))
+    for texts, cells in groups.items():
+        labelled = (None if len(set(cells.values())) == 1 else
+                    _labelled(texts, {cell: _split(m)[1] for cell, m in cells.items()}))
+        if labelled is None:  # one message, or values that would read as bare numbers
+            verbatim: dict[str, list[str]] = {}
+            for cell, message in cells.items():
+                verbatim.setdefault(message, []).append(cell)
+            out += list(verbatim.items())
         else:
-            out.append((template, [f"{cell} ({'; '.join(_SPECIFIC.findall(message))})"
-                                   for cell, message in cells.items()]))
+            template, shown = labelled
+            out.append((template, [f"{cell} ({shown[cell]})" for cell in cells]))
     return out
 
 
