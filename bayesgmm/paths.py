@@ -88,12 +88,15 @@ def check_writable(path: str | os.PathLike, *, overwrite: bool = False,
             raise ValueError(f"refusing to write to {target}: it is {label}{inside}; choose a "
                              "new directory for the output")
     if target.is_dir() and any(target.iterdir()):
+        # what is not bayesgmm's is refused first, whatever overwrite says: suggesting --force
+        # for a directory --force then refuses sent users round in a circle (QA)
+        _check_replaceable(target)
         if not overwrite:
             raise ValueError(
-                f"output directory {target} already exists and is not empty; "
-                "choose another path or overwrite it (overwrite=True, --force)"
+                f"output directory {target} already exists (an earlier bayesgmm output); "
+                "choose another path or replace it (overwrite=True in the API, --force on the "
+                "command line)"
             )
-        _check_replaceable(target)
     ancestor = target.parent
     while not ancestor.exists():
         if ancestor == ancestor.parent:

@@ -238,6 +238,22 @@ def test_overwrite_refuses_a_directory_bayesgmm_did_not_write(tiny_fit, tmp_path
     assert sorted(p.name for p in tmp_path.iterdir()) == ["v"]
 
 
+def test_a_directory_of_the_users_is_refused_without_suggesting_force(tiny_fit, tmp_path):
+    """QA (messy files): a non-empty directory of the user's was answered "overwrite it
+    (overwrite=True, --force)", and --force was then refused; now refused at once, for what
+    it is, and an earlier result is told how to be replaced."""
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("mine")
+    with pytest.raises(ValueError, match="it is not a bayesgmm result") as info:
+        tiny_fit.em.save(mine)
+    assert "--force" not in str(info.value) and (mine / "notes.txt").read_text() == "mine"
+    path = tiny_fit.em.save(tmp_path / "r")
+    with pytest.raises(ValueError, match=r"already exists \(an earlier bayesgmm output\); "
+                                         r".*overwrite=True in the API, --force on the "):
+        tiny_fit.em.save(path)
+
+
 def test_overwrite_refuses_a_result_holding_foreign_files(tiny_fit, tmp_path):
     path = tiny_fit.em.save(tmp_path / "r")
     (path / "notes.txt").write_text("mine")
