@@ -1,6 +1,7 @@
 """Reading data files: numbers come back unchanged, anything else is refused by name."""
 
 import re
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -49,6 +50,22 @@ def test_a_header_ending_in_a_separator_and_a_semicolon_file_are_read_or_named(t
         read_table(write(tmp_path, "x;y\n0,126;-0,436\n-0,132;-1,170\n"))
     with pytest.raises(ValueError, match="looks semicolon-separated"):  # ragged as well
         read_table(write(tmp_path, "x;y\n0,126;-0,436\n-1;-1,170\n"))
+
+
+def test_a_column_of_consecutive_ids_is_named_as_such(tmp_path):
+    """QA (messy files): patient_id = 1000, 1001, ... was fitted as a feature without a word."""
+    rows = "".join(f"{1000 + i},{i % 7 * 0.3:.1f},{(i * 5) % 11 * 0.2:.1f}\n" for i in range(20))
+    with pytest.warns(UserWarning, match=r"column 'patient_id' of .* holds consecutive whole "
+                                         r"numbers \(1000, 1001, \.\.\., 1019\), like row "
+                                         r"IDs, .*--index patient_id"):
+        table = read_data(write(tmp_path, "patient_id,a,b\n" + rows))
+    assert list(table.features.columns) == ["patient_id", "a", "b"]  # kept: the user decides
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the columns named: the user has chosen, no warning
+        read_data(write(tmp_path, "patient_id,a,b\n" + rows), columns=["a", "b"])
+        # whole numbers that do not rise by 1 a row (a measurement) are not IDs
+        read_data(write(tmp_path, "n,a\n" + "".join(f"{(i * 7) % 19},{i}.5\n"
+                                                       for i in range(20))))
 
 
 def test_padded_cells_and_names_are_read_as_meant(tmp_path):

@@ -110,6 +110,15 @@ def _is_saved_index(column: pd.Series, name: str) -> bool:
             and np.array_equal(values, np.arange(len(values))))
 
 
+def _looks_like_row_ids(column: pd.Series) -> bool:
+    """Whole numbers rising by exactly 1 from row to row (1000, 1001, ...): a patient or
+    sample number, which a mixture would take as a feature spread evenly over its range (QA:
+    fitted without a word). Not the 0, 1, ... of a saved index, which is left out already."""
+    values = column.to_numpy()
+    return (values.dtype.kind in "iu" and len(values) >= 10
+            and bool(np.all(np.diff(values) == 1)))
+
+
 def read_data(path: str | Path, columns: list[str] | None = None, *,
               missing: str = "marginalise", weights: str | None = None,
               labels: str | None = None, index: str | None = None) -> DataTable:
@@ -207,6 +216,16 @@ def read_data(path: str | Path, columns: list[str] | None = None, *,
                           "(a saved pandas index), not data: it is left out (name it in the "
                           "feature columns to fit it)", UserWarning, stacklevel=2)
             columns = columns[1:]
+        ids = [c for c in columns if _looks_like_row_ids(frame[c])]
+        if ids:
+            import warnings
+
+            first = frame[ids[0]]
+            warnings.warn(f"column {ids[0]!r} of {path} holds consecutive whole numbers "
+                          f"({first.iloc[0]}, {first.iloc[1]}, ..., {first.iloc[-1]}), like row "
+                          f"IDs, and is fitted as a feature: if it names the rows, make it the "
+                          f"index column (--index {ids[0]}, or index = \"{ids[0]}\" in a spec's "
+                          "[data]), or leave it out (--columns)", UserWarning, stacklevel=2)
         if not columns:
             raise ValueError(f"{path} has no feature columns besides the weights, labels and "
                              "index columns")
