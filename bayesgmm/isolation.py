@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["isolated_rows"]
+__all__ = ["isolated_observations", "isolated_rows"]
 
 # A row is isolated when the log of its k-th nearest-neighbour distance exceeds the median's by
 # this many robust sds plus log(3) (three times further again): conservative, since the guess
@@ -69,3 +69,23 @@ def isolated_rows(X: np.ndarray, k: int | None = None) -> np.ndarray:
     typical = np.median(log_d[positive])
     sd = 1.4826 * np.median(np.abs(log_d[positive] - typical))
     return log_d > typical + _ISOLATION_SDS * sd + np.log(_MIN_RATIO)
+
+
+def isolated_observations(X: np.ndarray, labels: np.ndarray | None = None) -> np.ndarray:
+    """The rows a fit with a noise component treats as isolated (``Observations.isolated``,
+    and the report that says so): :func:`isolated_rows` with gaps (NaN) filled by column
+    medians, which outliers do not move; a labelled row (``labels >= 0``) never; none when too
+    few rows (2 D + 1) would be left.
+
+    Parameters
+    ----------
+    X : ndarray (N, D), NaN for a missing value
+    labels : ndarray (N,) of int, optional
+    """
+    X = np.asarray(X, dtype=np.float64)
+    if np.isnan(X).any():
+        X = np.where(np.isnan(X), np.nanmedian(X, axis=0), X)
+    far = isolated_rows(X)
+    if labels is not None:
+        far &= np.asarray(labels) < 0
+    return far if (~far).sum() > 2 * X.shape[1] + 1 else np.zeros(len(X), dtype=bool)

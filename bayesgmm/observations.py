@@ -59,7 +59,7 @@ from ._validation import (
     row_names,
 )
 from .imputation import conditional_means  # its home before imputation.py
-from .isolation import isolated_rows
+from .isolation import isolated_observations
 
 __all__ = ["MISSING_POLICIES", "Observations", "check_labels",
            "conditional_means", "encode_labels", "noise_log_ranges", "prepare_observations"]
@@ -165,16 +165,9 @@ class Observations(NoiseFlag):
         outliers do not move); labelled rows never. They start EM in the noise component and
         are left out of the data-scaled priors (see :attr:`prior_rows`). All False without a
         noise component, or when too few rows would be left."""
-        none = np.zeros(self.n_samples, dtype=bool)
         if not self.noise:
-            return none
-        X = self.X
-        if self.n_missing_values:
-            X = np.where(np.isnan(X), np.nanmedian(X, axis=0), X)
-        far = isolated_rows(X)
-        if self.labels is not None:
-            far &= self.labels < 0
-        return far if (~far).sum() > 2 * self.n_features + 1 else none
+            return np.zeros(self.n_samples, dtype=bool)
+        return isolated_observations(self.X, self.labels)
 
     @property
     def start_rows(self) -> np.ndarray:

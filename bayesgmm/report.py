@@ -1285,7 +1285,7 @@ def _standardisation_words(result) -> str:
     from all others (:func:`bayesgmm.isolation.isolated_rows`, as the fit left them out:
     ``Observations.isolated``), with how many were left out and why (a scale of 2.88 beside
     a data sd of 627 was called "a little below the data table's")."""
-    from .isolation import isolated_rows
+    from .isolation import isolated_observations
     from .priors import Standardisation
 
     fitted = result.standardisation
@@ -1302,11 +1302,7 @@ def _standardisation_words(result) -> str:
     if matches(every):
         return "the sd with divisor N, a little below the data table's, whose divisor is N - 1"
     if result.noise:
-        filled = np.where(np.isnan(X), np.nanmedian(X, axis=0), X)
-        far = isolated_rows(filled)
-        labels = _observed_labels(result)
-        if labels is not None:  # a labelled row is never isolated (Observations.isolated)
-            far &= np.asarray(labels) < 0
+        far = isolated_observations(X, _observed_labels(result))  # as the fit chose them
         if far.any() and matches(~far):
             n = int(far.sum())
             return (f"the mean and the sd with divisor N of the {len(X) - n} rows other than "

@@ -34,3 +34,17 @@ def test_degenerate_inputs():
     assert not isolated_rows(np.ones((10, 2))).any()  # no spread
     assert not isolated_rows(np.zeros((2, 3))).any()  # too few rows
     assert isolated_rows(np.r_[np.zeros((20, 1)), [[5.0]]]).shape == (21,)
+
+
+def test_isolated_observations_fill_gaps_keep_labelled_rows_and_leave_enough():
+    from bayesgmm.isolation import isolated_observations
+
+    rng = np.random.default_rng(4)
+    X = np.r_[rng.normal(0, 1, (40, 2)), [[500.0, 400.0], [-600.0, 300.0]]]
+    X[3, 1] = np.nan  # filled with the median, not pulled far off by the outliers
+    assert np.flatnonzero(isolated_observations(X)).tolist() == [40, 41]
+    labels = np.full(42, -1)
+    labels[41] = 0  # a labelled row belongs to its component
+    assert np.flatnonzero(isolated_observations(X, labels)).tolist() == [40]
+    few = np.r_[rng.normal(0, 1, (4, 2)), [[500.0, 400.0]]]  # 4 rows left <= 2 D + 1
+    assert not isolated_observations(few).any()
