@@ -1046,7 +1046,7 @@ def _advice(checks, post, density, chains, flagged, divergences, stats, ess_min,
     """(causes, advice): one sentence of evidence and remedy per cause, in CAUSES order.
 
     A collapsed component (a posterior sd, or the smallest sd of any direction, negligible
-    next to the data's: :func:`_collapsed_evidence`; ``observed``: the observed_data group,
+    next to the data's: :func:`collapsed_evidence`; ``observed``: the observed_data group,
     for the data's sds and distinct values) comes before the generic remedies: its
     divergences and slow mixing are its symptoms, which smaller steps or more draws do not
     cure, and their advice says so instead of asking for them.
@@ -1067,7 +1067,7 @@ def _advice(checks, post, density, chains, flagged, divergences, stats, ess_min,
         found["poor start"] = better
     elif worse:
         found["stuck chain"] = worse
-    collapsed = _collapsed_evidence(post, observed)
+    collapsed = collapsed_evidence(post, observed)
     if collapsed:
         found["collapsed component"] = collapsed
     overfit = _k_too_large_evidence(post, empty_weight)
@@ -1267,7 +1267,7 @@ _COLLAPSE_DRAWS = 500
 _FEW_VALUES = 10
 
 
-def _collapsed_evidence(post, observed=None) -> str:
+def collapsed_evidence(post, observed=None) -> str:
     """Evidence that a component collapsed (see :data:`_COLLAPSED_RATIO`): which component,
     on which feature (or direction), in which chains, and why the data allow it. The scale is
     the data's sd per feature (``observed``: the observed_data group), else the sd the

@@ -33,7 +33,7 @@ from ._validation import (
     singular_columns,
 )
 from .backends.nutpie import backend_of, compile_nutpie
-from .diagnostics import RANK_VARIABLES, diagnose, rank_uniformity_check
+from .diagnostics import RANK_VARIABLES, collapsed_evidence, diagnose, rank_uniformity_check
 from .draw_arrays import flat_noise_weight, flatten_draws
 from .draws import HEARTBEAT_S, AdaptiveDraws, sample_nutpie_until
 from .em import EMResult, fit_em, fit_map_start
@@ -339,7 +339,29 @@ def fit_bayes(
     def retry_with_smaller_steps(em: EMResult, idata, timing: dict):
         """The run stopped just after its first divergent draw (any chain): sample again, once,
         at ``retry_target_accept`` after a warm-up ``_RETRY_WARMUP`` times as long. Returns
-        the new run and the record of the retry."""
+        the new run and the record of the retry (None when there was none: see below).
+
+        Not when a component has already collapsed in the draws so far (a posterior sd
+        negligible beside the data's, :func:`~bayesgmm.diagnostics.collapsed_evidence`): its
+        divergences are the collapse's, which smaller steps do not cure, and the longer
+        warm-up would cost minutes (a QA fit with a two-valued column: ~4 min at tree depth
+        10) for the same verdict. The run then ends there (``stopped_by="futile"``, the
+        evidence in its reason) and the diagnostics name the cause."""
+        collapsed = collapsed_evidence(idata["posterior"], _observed_dataset(obs))
+        if collapsed:
+            run = timing["adaptive"]
+            run["stopped_by"] = "futile"
+            what = collapsed.split(":")[0].split(" (in chain")[0]  # "component k collapses onto"
+            run["reason"] = (
+                f"a divergent transition by draw {run['draws']} came with a collapsed "
+                f"component ({what}; the diagnostics give the evidence); smaller steps (a "
+                f"retry at target_accept="
+                f"{ss.retry_target_accept:g}) and more draws cannot cure that, so the run was "
+                "not retried")
+            progress.say(f"stopped at {run['draws']} draws per chain without converging: "
+                         f"{run['reason']}. Fix the collapse (see the diagnostics' advice) "
+                         "rather than sampling longer", ss.progressbar)
+            return idata, timing, None
         warmup = int(tune * _RETRY_WARMUP)
         record = {"target_accept": [ss.target_accept, ss.retry_target_accept],
                   "tune": [tune, warmup],
@@ -381,7 +403,7 @@ def fit_bayes(
     # a checkpoint): re-anchoring, below, starts again from that mode instead.
     if diverged(timing) and not end_first_run(em, idata):
         idata, timing, retried = retry_with_smaller_steps(em, idata, timing)
-        target_accept = ss.retry_target_accept
+        target_accept = ss.retry_target_accept if retried else target_accept
     backend = ss.nutpie_backend if ss.sampler == "nutpie" else None
     better = _better_chain(idata) or _chains_above_start(idata, em, pm_model, backend)
     if better is not None:
@@ -413,7 +435,7 @@ def fit_bayes(
         timing["sample_s"] += first_s
         if diverged(timing):
             idata, timing, retried = retry_with_smaller_steps(em, idata, timing)
-            target_accept = ss.retry_target_accept
+            target_accept = ss.retry_target_accept if retried else target_accept
     draws = idata["posterior"].sizes["draw"]
     t_post = time.perf_counter()
 

@@ -752,7 +752,7 @@ def test_a_collapsed_component_replaces_the_more_draws_advice(rng):
 def test_a_full_covariance_collapsed_onto_a_line_is_named(rng):
     """Full covariances: a component whose rows satisfy an exact linear relation between two
     features has a negligible sd along that direction though neither feature's is small."""
-    from bayesgmm.diagnostics import _collapsed_evidence
+    from bayesgmm.diagnostics import collapsed_evidence
 
     lead = (N_CHAINS, N_DRAWS)
     cov = np.broadcast_to(np.eye(2), (*lead, 2, 2, 2)).copy()
@@ -763,8 +763,8 @@ def test_a_full_covariance_collapsed_onto_a_line_is_named(rng):
          "means": (("chain", "draw", "component", "feature"), means),
          "covariances": (("chain", "draw", "component", "feature", "feature_bis"), cov)},
         coords={"chain": CHAINS, "feature": ["sex", "bmi"], "feature_bis": ["sex", "bmi"]})
-    text = _collapsed_evidence(post)
+    text = collapsed_evidence(post)
     assert "component 1 collapses onto a lower-dimensional subspace" in text
     assert "'sex', 'bmi'" in text and "component 0" not in text
     cov[:, :, 1] = [[1.0, 0.9], [0.9, 1.0]]  # strongly correlated, not degenerate
-    assert _collapsed_evidence(post.assign(covariances=(post["covariances"].dims, cov))) == ""
+    assert collapsed_evidence(post.assign(covariances=(post["covariances"].dims, cov))) == ""

@@ -1,5 +1,7 @@
 """Sampling until converged (bayesgmm.draws): the checkpoint rule and the nutpie driver."""
 
+import re
+
 import numpy as np
 import pytest
 import xarray as xr
@@ -360,6 +362,28 @@ def test_divergences_in_the_first_run_retry_with_smaller_steps(galaxies):
     assert record["after_draws"] == first + 1 <= 300
     assert retried.settings["target_accept"] == 0.95
     assert retried.sampler_settings.target_accept == 0.3  # what was asked for, unchanged
+
+
+def test_a_divergence_from_a_collapsed_component_is_not_retried():
+    """QA (diabetes, a two-valued column): the first run diverged because a component had
+    collapsed onto the column's tied values, and the retry's three-times-longer warm-up spent
+    minutes at tree depth 10 for the same verdict. Smaller steps cannot cure a collapse: the
+    run now ends at the divergence, says why, and the diagnostics name the cause."""
+    from bayesgmm import SamplerSettings, fit_bayes
+
+    rng = np.random.default_rng(0)
+    two_valued = rng.integers(1, 3, size=150).astype(float)
+    X = np.column_stack([rng.normal(size=150) + 0.3 * two_valued, two_valued])
+    with pytest.warns(UserWarning, match="only 2 distinct values"):
+        result = fit_bayes(X, 2, random_state=1, settings=SamplerSettings(
+            tune=300, chains=2, max_draws=2000, progressbar=False))
+    run = result.settings["adaptive"]
+    assert "retried" not in result.settings and result.settings["target_accept"] == 0.8
+    assert run["stopped_by"] == "futile" and run["draws"] < 1000  # at the divergence
+    assert run["draws"] == result.idata["posterior"].sizes["draw"]
+    assert re.match(r"a divergent transition by draw \d+ came with a collapsed component "
+                    r"\(component \d collapses onto feature 'x1'; the diagnostics", run["reason"])
+    assert "collapsed component" in result.diagnostics().causes
 
 
 @pytest.mark.parametrize(("value", "match"), [(1.0, "retry_target_accept"),
