@@ -40,6 +40,17 @@ def test_rows_ending_in_a_separator_are_not_shifted(tmp_path):
         read_table(write(tmp_path, "x,y\n1,2\n3,4,7\n5,6\n"))
 
 
+def test_a_row_with_fewer_values_than_the_header_is_refused(tmp_path):
+    """QA: pandas read "1,3" under "x,y,z" as x=1, y=3, z=missing, silently: a value left
+    out in the middle moved the rest one column left. An empty cell is a missing value."""
+    with pytest.raises(ValueError, match=r"line 4 of .* has 2 value\(s\) but the header names "
+                                         r"3 columns, .*empty cell for a missing value "
+                                         r"\(e\.g\. '1,,3'\)$"):
+        read_table(write(tmp_path, "x,y,z\n1,2,3\n\n4,6\n7,8,9\n"))
+    frame, _ = read_table(write(tmp_path, "x,y,z\n1,2,3\n\n4,,6\n7,8,\n"))  # empty cells
+    np.testing.assert_array_equal(frame.to_numpy(), [[1, 2, 3], [4, np.nan, 6], [7, 8, np.nan]])
+
+
 def test_a_header_ending_in_a_separator_and_a_semicolon_file_are_read_or_named(tmp_path):
     """QA (verification): "x,y," as the header gave an error about column 'Unnamed: 2',
     which the file does not have; a semicolon file with decimal commas was told its rows

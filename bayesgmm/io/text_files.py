@@ -54,6 +54,9 @@ def read_text_table(p: Path, sep: str, path: Any) -> pd.DataFrame:
     - ``skipinitialspace``: "x, y" and " NA" read as "x", "y" and a missing value.
     - A row with more fields than the header (pandas' "Error tokenizing data") is one line
       naming the file line and the fix.
+    - A row with fewer fields than the header is refused, naming its line: pandas fills the
+      last columns with missing values, but a value left out in the middle ("1,3" for
+      "1,,3") has moved the rest one column left, which no later check can tell.
     """
     import warnings
 
@@ -79,6 +82,8 @@ def read_text_table(p: Path, sep: str, path: Any) -> pd.DataFrame:
     while frame.shape[1] > 1 and frame.columns[-1].startswith("Unnamed: ") \
             and frame.iloc[:, -1].isna().all():
         frame = frame.iloc[:, :-1]
+    if frame.shape[1] > 1 and frame.iloc[:, -1].isna().any():  # where a short row shows
+        _refuse_short_rows(p, sep, path, frame.shape[1])
     return frame
 
 
@@ -107,6 +112,23 @@ def _refuse_extra_values(p: Path, sep: str, path: Any) -> None:
                 raise ValueError(f"line {line} of {path} has {len(fields)} values but the "
                                  f"header names {width} columns (extra: {extra[0]!r}): name "
                                  "every column in the header line, or remove the extra values")
+
+
+def _refuse_short_rows(p: Path, sep: str, path: Any, width: int) -> None:
+    """A data row with fewer values than the ``width`` columns: refused, naming its line
+    (pandas would fill its last columns with missing values); blank lines pass (skipped)."""
+    import csv
+
+    with open(p, newline="", encoding="utf-8", errors="replace") as f:
+        rows = csv.reader(f, delimiter=sep)
+        next(rows, None)
+        for fields in rows:
+            if len(fields) < width and any(v.strip() for v in fields):
+                raise ValueError(
+                    f"line {rows.line_num} of {path} has {len(fields)} value(s) but the header "
+                    f"names {width} columns, so its values may sit in the wrong columns: give "
+                    "every row one value per column, with an empty cell for a missing value "
+                    f"(e.g. {sep.join(['1', '', '3'][:width] + [''] * (width - 3))!r})")
 
 
 def file_line(p: Path, sep: str, position: int) -> int | None:
