@@ -198,6 +198,9 @@ def _to_float_array(X: Any, name: str) -> np.ndarray:
         if X.dtype.kind not in _NUMERIC_KINDS:
             _refuse_columns([(str(X.name) if X.name is not None else "x0", X.dtype)], name)
         return _pandas_to_float(X)
+    if hasattr(X, "toarray") and hasattr(X, "nnz"):  # scipy.sparse: np.asarray boxes it
+        raise ValueError(f"{name} is a sparse matrix, which a Gaussian mixture cannot use (its "
+                         f"zeros are values): pass a dense array, {name}.toarray()")
     values = X.to_numpy() if hasattr(X, "to_numpy") else X
     if np.ma.isMaskedArray(values):  # a masked entry is a missing value (NaN), not data
         if values.dtype.kind not in "iuf":

@@ -57,7 +57,7 @@ from .observation_record import (
     observations_sentence,
 )
 from .paths import MANIFEST, in_progress
-from .plots._common import UNCERTAIN_BELOW  # "uncertain": below this probability
+from .plots._common import UNCERTAIN_BELOW, fit_of  # "uncertain": below this probability
 from .result_files import read_manifest, write_directory, write_manifest
 from .selection import (  # EM sweeps and their plots: no PyMC, no ArviZ at import
     CRITERIA,
@@ -141,8 +141,9 @@ def write_report(result: BayesResult, directory: str | os.PathLike, *,
     -------
     Path of ``report.html``.
     """
+    result = fit_of(result)  # a fitted BayesianGMM reports its posterior
     if data_source is None:
-        data_source = (result.settings or {}).get("data_source")
+        data_source = (getattr(result, "settings", None) or {}).get("data_source")
     with progress.step("writing the report (figures and tables)", progressbar):
         page, figures = build_report(result, data_source=data_source,
                                      random_state=random_state, thresholds=thresholds,
@@ -164,6 +165,7 @@ def build_report(result: BayesResult, *, data_source: str | None = None,
     """
     from .posterior import BayesResult
 
+    result = fit_of(result)
     if not isinstance(result, BayesResult):
         raise ValueError(f"the report needs a BayesResult; got {type(result).__name__} "
                          "(an EM fit has its own: write_em_report)")

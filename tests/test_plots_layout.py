@@ -1016,3 +1016,27 @@ def test_forest_ticks_of_a_collapsed_mean_are_readable():
         _assert_nothing_overlaps_or_is_cut(fig)
     finally:
         plt.close(fig)
+
+
+@pytest.mark.parametrize("name", ["plot_density", "plot_overlay", "plot_classification",
+                                  "plot_membership", "plot_em_convergence", "plot_forest"])
+def test_a_fitted_estimator_is_drawn_as_its_posterior(tiny_fit, name):
+    """QA (scripting): plot_density(gmm, X) raised AttributeError 'n_features' and
+    plot_overlay(gmm) 'an EMResult holds no data' for a fitted BayesianGMM, while the
+    diagnostic plots took it: every figure now draws its result_, and an unfitted one is
+    told to fit."""
+    from bayesgmm import BayesianGMM, NotFittedError
+
+    plot = getattr(plots, name)
+    assert isinstance(plot(BayesianGMM.from_result(tiny_fit)), Figure)
+    with pytest.raises(NotFittedError, match=r"^this BayesianGMM is not fitted yet: call fit"):
+        plot(BayesianGMM(2))
+
+
+def test_a_fitted_estimator_is_reported_as_its_posterior(tiny_fit, tmp_path):
+    """QA (scripting): write_report(gmm, dir) raised AttributeError 'settings'."""
+    from bayesgmm import BayesianGMM
+    from bayesgmm.report import write_report
+
+    page = write_report(BayesianGMM.from_result(tiny_fit), tmp_path / "r", progressbar=False)
+    assert "Posterior" in page.read_text()

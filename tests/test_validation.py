@@ -604,3 +604,13 @@ def test_the_command_line_names_a_binary_column_once(tmp_path):
     lines = [line for line in run.stderr.splitlines() if "distinct values (" in line]
     assert lines == [lines[0]] and lines[0].startswith(
         "bayesgmm: warning: column 'sex' has only 2 distinct values (1, 2)")
+
+
+def test_sparse_input_is_named():
+    """QA (scripting): a scipy.sparse matrix was called "an array of dtype object" with the
+    advice X.astype(float), which does not help."""
+    import scipy.sparse as sp
+
+    with pytest.raises(ValueError, match=r"^X is a sparse matrix, .*pass a dense array, "
+                                         r"X\.toarray\(\)$"):
+        check_data(sp.csr_matrix(np.eye(3)))

@@ -115,6 +115,19 @@ def _is_bayes(result: Any) -> bool:
     return hasattr(result, "idata")
 
 
+def fit_of(result: Any) -> Any:
+    """The fit a figure or report draws: a fitted BayesianGMM's posterior (``result_``); a
+    BayesResult or an EMResult as given. An estimator not fitted yet is a one-line error."""
+    if _is_bayes(result) or not hasattr(result, "get_params"):
+        return result
+    if getattr(result, "result_", None) is None:
+        from ..estimator import NotFittedError  # loaded already: ``result`` is one
+
+        raise NotFittedError(f"this {type(result).__name__} is not fitted yet: call fit(X) "
+                             "before drawing it")
+    return result.result_
+
+
 def _em_of(result: Any) -> EMResult:
     return result.em if _is_bayes(result) else result
 

@@ -41,6 +41,7 @@ from ._common import (
     _data,
     _is_bayes,
     _note_outside,
+    fit_of,
 )
 
 
@@ -206,8 +207,7 @@ def _trace_labels(own: Any, names: list[str], rows: int) -> None:
 def _posterior_result(result: Any, figure: str) -> Any:
     """The BayesResult a posterior's figure draws (a fitted BayesianGMM's ``result_``), or a
     one-line error that says what draws an EM fit instead."""
-    if not _is_bayes(result) and _is_bayes(getattr(result, "result_", None)):
-        return result.result_
+    result = fit_of(result)
     if _is_bayes(result):
         return result
     raise ValueError(f"{figure} needs a posterior (a BayesResult from fit_bayes, or a fitted "

@@ -59,6 +59,7 @@ from ._common import (
     _robust_limits,
     _row_numbers,
     _shared_docs,
+    fit_of,
 )
 
 
@@ -156,6 +157,7 @@ def plot_em_convergence(em: Any, ax: Axes | None = None) -> Figure:
     em : EMResult or BayesResult (its EM fit)
     ax : Axes, optional
     """
+    em = fit_of(em)  # a fitted BayesianGMM draws its posterior
     em = _em_of(em)
     fig, ax = _new_axes(ax, figsize=(6.4, 3.6))
     history = np.asarray(em.history, dtype=np.float64)
@@ -334,6 +336,7 @@ def plot_overlay(result: Any, n_draws: int = 50, ax: Axes | None = None,
     X : array-like (N, D), optional
         Required for an EMResult; default for a BayesResult: its training data.
     """
+    result = fit_of(result)  # a fitted BayesianGMM draws its posterior
     X = _fit_data(result, X)
     D = X.shape[1]
     em = _em_of(result)
@@ -651,6 +654,7 @@ def plot_density(result: Any, X: Any = None, ax: Axes | None = None, *, n_draws:
     n_draws : int
     random_state : int, optional
     """
+    result = fit_of(result)  # a fitted BayesianGMM draws its posterior
     X = _fit_data(result, X)
     em = _em_of(result)
     names = em.feature_names
@@ -733,6 +737,7 @@ def plot_classification(result: Any, X: Any = None, ax: Axes | None = None, *,
 
     With a noise component the points most probably noise are black (``"noise"``).
     """
+    result = fit_of(result)  # a fitted BayesianGMM draws its posterior
     X = _fit_data(result, X)
     em = _em_of(result)
     names = em.feature_names
@@ -919,6 +924,7 @@ def plot_membership(result: Any, X: Any = None, ax: Axes | None = None, *,
 
     With a noise component, P(noise | x) is one more curve (1-D) or category (black).
     """
+    result = fit_of(result)  # a fitted BayesianGMM draws its posterior
     X = _fit_data(result, X)
     if isinstance(n_uncertain, bool) or not isinstance(n_uncertain, (int, np.integer)) \
             or n_uncertain < 0:
