@@ -650,8 +650,13 @@ def _select_start(pm_model, em: EMResult, X: Observations, backend
         chosen = fit_em(X, em.n_components, covariance_type=em.covariance_type,
                         init={"weights": weights, "means": cand.means,
                               "covariances": cand.covariances}, prior=em.prior)
-    # X is the validated array: the names come from the first fit.
-    return dataclasses.replace(chosen, candidates=em.candidates,
+    # X is the validated array: the names come from the first fit. The record stays the
+    # search's (its seed), not the polish's own: from a given init that drew a seed it never
+    # used, different on every run (QA: seeded fits' em.json said "seed drawn").
+    record = {**em.settings, "init": f"{em.settings.get('init', 'fit_map_start')}; the "
+                                     f"sampled model's log density then chose {cand.source} "
+                                     "instead"}
+    return dataclasses.replace(chosen, candidates=em.candidates, settings=record,
                                feature_names=em.feature_names), info
 
 

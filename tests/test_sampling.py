@@ -645,3 +645,13 @@ def test_a_futile_run_says_why_it_stopped_and_what_to_do(monkeypatch):
     line = said[-1]
     assert line.startswith("stopped at 1000 draws per chain without converging: more draws")
     assert "diagnostics' advice" in line and "--draws N" in line
+
+
+def test_the_start_records_the_search_seed_when_the_density_chooses_another_candidate(tiny_fit):
+    """QA (CLI): two fits with --seed 1 wrote different em.json files, each saying its seed was
+    drawn: the candidate the sampler's density chose was polished by a fit_em from a given
+    init, which drew (and recorded) a seed it never used. The record is the search's."""
+    record = tiny_fit.em.settings
+    assert tiny_fit.settings["start"]["chosen"] != tiny_fit.em.candidates[0].source  # premise
+    assert record["random_state"] == 0 and record["seed_drawn"] is False
+    assert record["init"].endswith(f"then chose {tiny_fit.settings['start']['chosen']} instead")
