@@ -91,6 +91,18 @@ def test_delta_criteria_axes_hold_cells_below_the_best():
     assert plot_criteria(table, criteria="bic", delta=True).axes[0].get_ylim()[0] == -0.5
 
 
+def test_a_lone_cell_keeps_the_delta_scale_and_its_guides():
+    """QA (select -k 3): one cell at 0 got an axis from -0.5 to 0.055 with colliding tick
+    labels, no guide in view, and a layout warning on stderr."""
+    table = pd.DataFrame({"n_components": [3], "covariance_type": ["full"], "bic": [640.0]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # constrained_layout's "axes sizes collapsed"
+        fig = plot_criteria(table, criteria="bic", delta=True)
+        fig.canvas.draw()
+    low, high = fig.axes[0].get_ylim()
+    assert low == -0.5 and high >= 20  # every guide (2, 6, 10) in view
+
+
 # --------------------------------------------------------------------------------------------
 # 3. membership labels do not print over each other
 # --------------------------------------------------------------------------------------------

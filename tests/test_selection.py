@@ -938,11 +938,16 @@ def test_a_likelihood_below_a_smaller_k_is_noted_as_a_local_optimum():
                           + ["diag"] * 2, "log_likelihood": [-500.0, -400.0, -450.0, -520.0,
                                                              -420.0], "error": [""] * 5})
     notes = _local_optimum_notes(table, 5)
-    assert notes == ("K=3 full: log-likelihood -450.0 is below K=2's -400.0, which K=3 can "
+    assert notes == ("K=3 full: log-likelihood -450.0 is 50 below K=2's -400.0, which K=3 can "
                      "always match: EM stopped at a local optimum and its criteria are too "
                      "high (raise n_init, now 5)",)
     table.loc[2, "error"] = "failed"  # a cell that was not fitted is not compared
     assert _local_optimum_notes(table, 5) == ()
+    # QA: "-1044.1 is below K=3's -1044.1": a gap within EM's precision is no local optimum
+    table.loc[2, ["error", "log_likelihood"]] = ["", -400.04]
+    assert _local_optimum_notes(table, 5) == ()
+    table.loc[2, "log_likelihood"] = -400.3
+    assert "-400.3 is 0.3 below K=2's -400.0" in _local_optimum_notes(table, 5)[0]
 
 
 def test_one_model_under_two_names_is_chosen_by_one_name():

@@ -99,7 +99,10 @@ def plot_criteria(table: EMSelection | pd.DataFrame, ax: Any = None, *,
         axis.set_xlabel("number of components K")
         if delta:
             axis.set_yscale("symlog", linthresh=DELTA_LINEAR_UP_TO)
-            axis.set_ylim(_delta_floor(axis, values), None)
+            # up to past the last guide whatever was drawn: the grades are the scale the
+            # panel is read on (a lone cell at 0 got ticks at 0.055 and -0.5, and no guide)
+            axis.set_ylim(_delta_floor(axis, values),
+                          max(axis.get_ylim()[1], 2 * DELTA_GUIDES[-1]))
             for guide, grade in zip(DELTA_GUIDES, _GUIDE_GRADES, strict=True):
                 axis.axhline(guide, color="grey", lw=0.8, ls=":")
                 # the guide says what it is (Kass & Raftery's grade), at the panel's right edge
