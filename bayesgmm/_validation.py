@@ -47,7 +47,6 @@ __all__ = [
 def check_data(
     X: Any,
     *,
-    n_components: int | None = None,
     name: str = "X",
     feature_names: Sequence[str] | None = None,
     n_features: int | None = None,
@@ -66,8 +65,6 @@ def check_data(
     ----------
     X : array-like of shape (N, D) or (N,), or pandas DataFrame / Series
         1-D input is one feature. DataFrame column names become feature names.
-    n_components : int, optional
-        When given, at least this many points are required.
     name : str
         Name of the argument, used in error messages.
     feature_names : sequence of str, optional
@@ -89,7 +86,7 @@ def check_data(
     ValueError
         Naming the problem: non-numeric data (with the column(s) and their dtype), wrong
         number of dimensions, empty input, NaN or infinite values (with the first offending
-        row), values too large for float64 arithmetic (with the column), too few points for K,
+        row), values too large for float64 arithmetic (with the column),
         wrong number of features.
     """
     names = _column_names(X)
@@ -121,11 +118,6 @@ def check_data(
         raise ValueError(f"{name} has {d} feature(s) but the model was fitted with {n_features}"
                          + (f" (1-D input is one feature; one point is a 2-D array of shape "
                             f"(1, {n_features}): np.reshape(x, (1, -1)))" if one_point else ""))
-    if n_components is not None and n < n_components:
-        raise ValueError(
-            f"{name} has {n} point(s), fewer than n_components={n_components}; "
-            "each component needs at least one point"
-        )
     if names is not None and n_features is not None and feature_names is not None:
         arr, names = _by_fitted_names(arr, tuple(names), tuple(feature_names), name)
     if names is None:

@@ -22,7 +22,7 @@ import pandas as pd
 from ._validation import check_data, check_int, default_names
 from .draw_arrays import categorical
 from .observation_record import name_labels, observations_record
-from .observations import encode_labels
+from .observations import component_labels
 from .posterior import BayesResult, MembershipProbabilities
 from .priors import Priors
 from .sampling import fit_bayes
@@ -60,7 +60,9 @@ class BayesianGMM:
     missing : {"marginalise", "drop", "refuse"}, default "marginalise"
         NaN in ``X``: integrated out (each point counts with its observed coordinates,
         assuming the values are missing at random), rows with any dropped, or refused. With
-        "marginalise", ``predict_proba``/``score_samples`` accept NaN rows the same way.
+        "marginalise", ``predict``/``predict_proba``/``score_samples``/``score`` take NaN
+        rows the same way; with "drop" or "refuse" they refuse a row with NaN (except
+        ``score`` under "drop", which leaves it out, as the fit did).
     noise : bool, default False
         Add a uniform noise component (Banfield & Raftery 1993) over the data's bounding box.
     noise_volume : float, optional
@@ -75,6 +77,11 @@ class BayesianGMM:
     idata_ : xarray.DataTree
         The ArviZ DataTree (``result_.idata``).
     weights_ : ndarray (K,)
+        Posterior mean weights of the Gaussian components; with a noise component they sum
+        to 1 - ``noise_weight_``.
+    noise_weight_ : float
+        Posterior mean weight of the uniform noise component (0.0 without one):
+        ``weights_.sum() + noise_weight_`` is 1.
     means_ : ndarray (K, D)
     covariances_ : ndarray
         Posterior means, in scikit-learn's shapes for ``covariance_type``.
@@ -83,12 +90,19 @@ class BayesianGMM:
     n_features_in_ : int
     label_names_ : tuple of str
         With ``fit(..., labels=names)``: component k's label name is ``label_names_[k]``
-        (empty without labels, or with integer labels, which are component indices).
+        (empty without labels, or with numeric labels, which are component indices).
+
+    Notes
+    -----
+    New data are matched to the fitted features by column name, in any order, as
+    :class:`~bayesgmm.BayesResult` matches them (scikit-learn refuses reordered columns;
+    here reading by name cannot take one feature for another, and a pandas user selects by
+    name). Other names are refused with the columns to select.
 
     Examples
     --------
     >>> gmm = BayesianGMM(2, random_state=0).fit(bayesgmm.load_old_faithful())  # doctest: +SKIP
-    >>> gmm.predict_proba(X).mean  # (N, K) posterior mean membership  # doctest: +SKIP
+    >>> gmm.predict_proba(X)[:, 1]  # posterior mean P(component 1)  # doctest: +SKIP
     """
 
     def __init__(
@@ -159,7 +173,7 @@ class BayesianGMM:
     def __sklearn_tags__(self) -> Any:
         """scikit-learn's description of the estimator (a density estimator, as
         ``GaussianMixture``; NaN allowed when ``missing="marginalise"``, the only policy under
-        which prediction and scoring take rows with NaN), for ``Pipeline``, ``clone``
+        which prediction takes rows with NaN), for ``Pipeline``, ``clone``
         and the searches, which ask for it. Only scikit-learn calls it, so it imports
         scikit-learn here, never at import time (it is not a dependency)."""
         from sklearn.utils import InputTags, Tags, TargetTags
@@ -185,9 +199,11 @@ class BayesianGMM:
         sample_weight : array-like (N,), optional
             Frequency weights (>= 0, not all zero): weight 3 counts as three identical rows.
         labels : array-like (N,), optional
-            Known components: integers are component indices (-1 = unknown); names (text)
-            are sorted and given to components 0, 1, ... (empty, None or NaN = unknown), and
-            kept in ``label_names_``.
+            Known components, by the rule of :func:`bayesgmm.fit_bayes`: numbers are
+            component indices (-1 or NaN = unknown; integers, or whole-number floats as a
+            CSV column of integers with blanks reads); names (text, categories of text) are
+            sorted and given to components 0, 1, ... (empty, None or NaN = unknown), and kept
+            in ``label_names_``.
 
         Returns
         -------
@@ -195,7 +211,7 @@ class BayesianGMM:
         """
         label_names: tuple[str, ...] = ()
         if labels is not None:
-            labels, label_names = _component_labels(labels, self.n_components)
+            labels, label_names = component_labels(labels, self.n_components)
         observed = _observation_arguments(self.missing, sample_weight, labels, self.noise,
                                           self.noise_volume)
         result = fit_bayes(
@@ -206,6 +222,17 @@ class BayesianGMM:
         self._set_fitted(result)
         self.label_names_ = label_names
         return self
+
+    def fit_predict(self, X: Any, y: Any = None, **fit_params: Any) -> np.ndarray:
+        """``fit(X, y, **fit_params)`` then ``predict(X)``: the component of each row of X.
+
+        Under ``missing="drop"`` X must have no NaN (checked before sampling): the fit drops
+        such rows, and ``predict`` cannot classify them.
+        """
+        if self.missing == "drop":
+            Xv, _ = check_data(X, allow_nan=True)
+            _refuse_missing(Xv, "drop")
+        return self.fit(X, y, **fit_params).predict(X)
 
     def sampler_settings(self) -> SamplerSettings:
         """The constructor's sampling parameters as validated :class:`SamplerSettings`.
@@ -229,10 +256,15 @@ class BayesianGMM:
         observed = {"missing": summary.get("missing", "marginalise"),
                     "noise": bool(summary.get("noise", False))}
         if observed["noise"] and getattr(result.em, "noise_bounds", 0) is None:
-            # the fit was given a volume, not the bounding box: the same volume again
-            observed["noise_volume"] = float(np.exp(-result.em.noise_log_density))
+            # the fit was given a volume, not the bounding box: the same volume again, as
+            # given (results saved before the record kept it: rebuilt from its log, whose
+            # last bit may differ)
+            observed["noise_volume"] = summary.get("noise_volume") or float(
+                np.exp(-result.em.noise_log_density))
+        # the default priors as the default (None), so that get_params equals the original's
+        priors = None if result.priors == Priors() else result.priors
         est = cls(n_components=result.n_components, covariance_type=result.covariance_type,
-                  priors=result.priors, random_state=result.settings.get("random_state"),
+                  priors=priors, random_state=result.settings.get("random_state"),
                   **{name: getattr(s, name) for name in _CONSTRUCTOR_SETTINGS}, **observed)
         est._set_fitted(result)
         est.label_names_ = tuple(summary.get("label_names", ()))
@@ -243,6 +275,8 @@ class BayesianGMM:
         self.em_ = result.em
         self.idata_ = result.idata
         self.weights_, self.means_, self.covariances_ = result.posterior_mean()
+        self.noise_weight_ = (float(result.posterior["noise_weight"].mean())
+                              if result.noise else 0.0)
         self.feature_names_in_ = np.array(result.feature_names, dtype=object)
         self.n_features_in_ = len(result.feature_names)
 
@@ -253,55 +287,73 @@ class BayesianGMM:
             )
         return self.result_
 
-    def _check_X(self, X: Any) -> Any:
-        """Refuse named input (DataFrame columns, a Series' name) that is not the fitted
-        features, order included. Fitted on an array (placeholder names x0, x1, ...), named
-        input is taken with a warning, as scikit-learn does."""
-        self._fitted()
+    def _named_as_fitted(self, X: Any, stacklevel: int = 3) -> Any:
+        """X for the result's own checks, which match named columns to the fitted names in
+        any order and refuse others with the fix; fitted on an array (placeholder names
+        x0, x1, ...), named input is taken in order with a warning, as scikit-learn does."""
+        fitted = list(self.feature_names_in_)
         names = ([str(c) for c in X.columns] if isinstance(X, pd.DataFrame) else
                  [str(X.name)] if isinstance(X, pd.Series) and X.name is not None else None)
-        fitted = list(self.feature_names_in_)
-        if names is None or names == fitted:
-            return X
-        if fitted == list(default_names(len(fitted))) and len(names) == len(fitted):
+        if (names is not None and names != fitted and len(names) == len(fitted)
+                and fitted == list(default_names(len(fitted)))):
             warnings.warn(f"X has feature names {names}, but this BayesianGMM was fitted "
                           "without feature names: its columns are taken in order",
-                          UserWarning, stacklevel=3)
+                          UserWarning, stacklevel=stacklevel)
             return np.asarray(X, dtype=np.float64)
-        what = "columns" if isinstance(X, pd.DataFrame) else "name"
-        raise ValueError(f"X has {what} {names}; the model was fitted on {fitted}")
+        return X
+
+    def _missing_policy(self) -> str:
+        """The fit's own ``missing`` (a later set_params does not change what was fitted)."""
+        return (self._fitted().observations_summary or {}).get("missing", "marginalise")
+
+    def _rows(self, X: Any) -> np.ndarray:
+        """X as the fitted features (N, D), validated once for both layers by the result; a
+        row with NaN refused unless the fit marginalised (the docstring's and the tags'
+        rule: under "drop"/"refuse" no prediction is made from part of a row)."""
+        Xv = self._fitted()._check(self._named_as_fitted(X, stacklevel=4))
+        policy = self._missing_policy()
+        if policy != "marginalise":
+            _refuse_missing(Xv, policy)
+        return Xv
 
     # -- prediction ---------------------------------------------------------------------------
     def predict(self, X: Any) -> np.ndarray:
         """Most probable component (posterior mean membership) of each point, shape (N,);
         -1 for noise."""
-        return self._fitted().predict(self._check_X(X))
+        return self._fitted().predict(self._rows(X))
 
     def predict_proba(self, X: Any, interval: float = 0.94) -> MembershipProbabilities:
-        """Posterior membership probabilities: ``.mean`` (N, K) and ``.lower``/``.upper``.
+        """Posterior membership probabilities, (N, K) (with a noise component (N, K + 1), its
+        probability last).
 
-        ``.mean`` is what scikit-learn's ``predict_proba`` would return; the bounds are the
-        equal-tailed ``interval`` over the posterior draws.
+        The result behaves as its ``.mean`` array, what scikit-learn's ``predict_proba``
+        returns (``p[:, 1]``, ``np.asarray(p)``, ``log_loss(y, p)``); ``.lower`` and
+        ``.upper`` are the equal-tailed ``interval`` over the posterior draws.
         """
-        return self._fitted().predict_proba(self._check_X(X), interval=interval)
+        return self._fitted().predict_proba(self._rows(X), interval=interval)
 
     def score_samples(self, X: Any) -> np.ndarray:
         """Posterior predictive log-density of each point, shape (N,)."""
-        return self._fitted().score_samples(self._check_X(X))
+        return self._fitted().score_samples(self._rows(X))
 
     def score(self, X: Any, y: Any = None) -> float:
         """Mean posterior predictive log-density per point (higher is better), over the rows
         the fit would have kept (as :meth:`bayesgmm.EMResult.score`: under
-        ``missing="drop"`` the complete rows)."""
+        ``missing="drop"`` the complete rows, so that cross-validation works; under
+        ``"refuse"`` a row with NaN is refused)."""
         result = self._fitted()
-        policy = (result.observations_summary or {}).get("missing", "marginalise")
-        Xv, _ = check_data(self._check_X(X), n_features=self.n_features_in_,
-                           feature_names=result.feature_names, allow_nan=policy != "refuse")
+        policy = self._missing_policy()
+        Xv = result._check(self._named_as_fitted(X))
+        if policy == "refuse":
+            _refuse_missing(Xv, policy)
         nan = np.isnan(Xv)  # the rows the fit would have kept, as it would have kept them
         seen = ~(nan.any(axis=1) if policy == "drop" else nan.all(axis=1))
         if not seen.any():
-            raise ValueError("X has no row with an observed value: there is nothing to score")
-        return float(np.mean(self._fitted().score_samples(Xv[seen])))
+            raise ValueError("X has no complete row (missing='drop' leaves out every row with "
+                             "a NaN): there is nothing to score; give complete rows"
+                             if policy == "drop" else
+                             "X has no row with an observed value: there is nothing to score")
+        return float(np.mean(result.score_samples(Xv[seen])))
 
     def sample(self, n_samples: int = 1, random_state: Any = None
                ) -> tuple[np.ndarray, np.ndarray]:
@@ -336,12 +388,12 @@ class BayesianGMM:
     def bic(self, X: Any, sample_weight: Any = None) -> float:
         """BIC of the EM fit on X (lower is better); see :meth:`bayesgmm.EMResult.bic`."""
         self._fitted()
-        return self.em_.bic(self._check_X(X), sample_weight=sample_weight)
+        return self.em_.bic(self._named_as_fitted(X), sample_weight=sample_weight)
 
     def aic(self, X: Any, sample_weight: Any = None) -> float:
         """AIC of the EM fit on X (lower is better); see :meth:`bayesgmm.EMResult.aic`."""
         self._fitted()
-        return self.em_.aic(self._check_X(X), sample_weight=sample_weight)
+        return self.em_.aic(self._named_as_fitted(X), sample_weight=sample_weight)
 
     # -- the result's summaries ---------------------------------------------------------------
     def summary(self, **kwargs: Any) -> pd.DataFrame:
@@ -362,12 +414,14 @@ class BayesianGMM:
         return self._fitted().save(path, overwrite=overwrite)
 
 
-def _component_labels(labels: Any, n_components: int) -> tuple[Any, tuple[str, ...]]:
-    """Integer labels as given (component indices); names as indices plus the names."""
-    arr = np.asarray(labels.to_numpy() if hasattr(labels, "to_numpy") else labels)
-    if arr.dtype.kind in "iu":
-        return arr, ()
-    return encode_labels(arr, n_components)
+def _refuse_missing(Xv: np.ndarray, policy: str) -> None:
+    """Refuse rows with NaN in new data when the fit did not marginalise (``policy``)."""
+    rows = np.flatnonzero(np.isnan(Xv).any(axis=1))
+    if rows.size:
+        raise ValueError(f"X has missing values (NaN) in {rows.size} row(s), the first row "
+                         f"{int(rows[0])}; a fit with missing={policy!r} takes complete rows "
+                         "only: drop those rows (X.dropna()), or fit with "
+                         "missing='marginalise' to marginalise them")
 
 
 def _observation_arguments(missing: str, sample_weight: Any, labels: Any, noise: bool,

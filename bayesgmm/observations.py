@@ -61,7 +61,7 @@ from ._validation import (
 from .imputation import conditional_means  # its home before imputation.py
 from .isolation import isolated_observations
 
-__all__ = ["MISSING_POLICIES", "Observations", "check_labels",
+__all__ = ["MISSING_POLICIES", "Observations", "check_labels", "component_labels",
            "conditional_means", "encode_labels", "noise_log_ranges", "prepare_observations"]
 
 MISSING_POLICIES = ("marginalise", "drop", "refuse")
@@ -110,6 +110,9 @@ class Observations(NoiseFlag):
     row_names : tuple of str or None
         The rows of ``X`` named by the input's index (a pandas DataFrame or Series whose index
         is not 0, 1, ..., N-1); None otherwise (rows are then named by their position).
+    noise_volume : float or None
+        The noise component's volume as given (``noise_volume``); None for the bounding box
+        or without noise. Kept as given: ``exp(-noise_log_density)`` is off in the last bit.
     """
 
     X: np.ndarray
@@ -124,6 +127,7 @@ class Observations(NoiseFlag):
     n_rows_with_missing: int
     n_rows_dropped: int
     row_names: tuple[str, ...] | None = None
+    noise_volume: float | None = None
 
     @property
     def n_samples(self) -> int:
@@ -229,6 +233,7 @@ class Observations(NoiseFlag):
             "n_labelled": self.n_labelled,
             "noise": self.noise,
             "noise_log_density": float(self.noise_log_density) if self.noise else None,
+            "noise_volume": self.noise_volume,
         }
 
     def describe(self) -> list[str]:
@@ -318,6 +323,9 @@ def prepare_observations(
     if unobserved:
         raise ValueError(f"column(s) {', '.join(map(repr, unobserved))} have no observed value; "
                          "drop them")
+    if Xv.shape[0] == 1 and K == 1:  # with K > 1 the next message says it all
+        raise ValueError("X has 1 point: a fit needs at least 2 (one point has no spread to "
+                         "estimate)")
     if Xv.shape[0] < K:
         left_out = n_input - Xv.shape[0]
         why = f" ({left_out} row(s) left out for missing values)" if left_out else ""
@@ -339,6 +347,7 @@ def prepare_observations(
         noise_log_density=log_noise, noise_bounds=bounds, missing=missing, kept_rows=kept,
         n_missing_values=int(nan.sum()), n_rows_with_missing=int(nan.any(axis=1).sum()),
         n_rows_dropped=int(n_input - Xv.shape[0]), row_names=row_names(X, kept),
+        noise_volume=None if noise_volume is None else float(noise_volume),
     )
 
 
@@ -391,6 +400,27 @@ def check_labels(labels: Any, n_rows: int, K: int, *, fitting: bool = True
                          f"they could hold no data; fit n_components={K - empty.size}, or "
                          "leave the rows whose component is unknown unlabelled (-1)")
     return codes
+
+
+def component_labels(labels: Any, n_components: int) -> tuple[Any, tuple[str, ...]]:
+    """Labels as component indices plus their names: the one rule of every entry point that
+    takes label names as well as indices (the estimator's ``fit(..., labels=)``).
+
+    Numbers are component indices, as :func:`check_labels` (``fit_em``, ``fit_bayes``) takes
+    them: integers, and whole-number floats with NaN for unknown (a CSV column of integers
+    with blanks reads as floats); they are returned as given (a pandas Series keeps its index,
+    which the fit aligns to X's rows) with no names. Anything else (text, categories of
+    text, booleans) is names, encoded by :func:`encode_labels`.
+    """
+    values = labels.to_numpy() if hasattr(labels, "to_numpy") else labels
+    if _unknown_as_nan(np.asarray(values)).dtype.kind in "iuf":
+        return labels, ()
+    codes, names = encode_labels(values, n_components)
+    if hasattr(labels, "index") and hasattr(labels, "reindex"):  # a Series: keep its index
+        import pandas as pd
+
+        return pd.Series(codes, index=labels.index), names
+    return codes, names
 
 
 def _unknown_as_nan(arr: np.ndarray) -> np.ndarray:

@@ -72,6 +72,11 @@ def prior_dominated_note(n_rows: int, n_components: int, n_features: int,
 class MembershipProbabilities:
     """Posterior membership probabilities of each point.
 
+    It behaves as its ``mean`` array, which is what scikit-learn's ``predict_proba`` returns:
+    ``np.asarray(p)``, ``p[:, 1]``, ``len(p)``, ``p.shape``, iteration over rows and
+    scikit-learn's metrics (``log_loss(y, p)``) all read ``mean``; the intervals are in
+    ``lower`` and ``upper``.
+
     Attributes
     ----------
     mean : ndarray (N, K) or, with a noise component, (N, K + 1)
@@ -86,6 +91,36 @@ class MembershipProbabilities:
     lower: np.ndarray
     upper: np.ndarray
     interval: float
+
+    # -- the array protocol: the object stands for ``mean`` --------------------------------
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        """``mean`` (NumPy's protocol: ``copy=False`` refuses a conversion that must copy)."""
+        if copy is False and dtype is not None and np.dtype(dtype) != self.mean.dtype:
+            raise ValueError(f"MembershipProbabilities holds {self.mean.dtype}: converting "
+                             f"it to {np.dtype(dtype)} needs a copy; pass copy=None")
+        out = self.mean if dtype is None else self.mean.astype(dtype, copy=False)
+        return out.copy() if copy and out is self.mean else out
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.mean.shape
+
+    @property
+    def ndim(self) -> int:
+        return self.mean.ndim
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.mean.dtype
+
+    def __len__(self) -> int:
+        return len(self.mean)
+
+    def __getitem__(self, key: Any) -> Any:
+        return self.mean[key]
+
+    def __iter__(self):
+        return iter(self.mean)
 
 
 @dataclass(frozen=True, eq=False)
@@ -222,9 +257,15 @@ class BayesResult:
                              random_state=random_state)
 
     def _check(self, X: Any) -> np.ndarray:
-        # Missing values (NaN) are marginalised whatever the fit's ``missing`` policy (which
-        # said how to fit; the mixture gives any row's density from its observed values), as
-        # EMResult does.
+        """New data as the fitted features (N, D): named columns matched by name in any order
+        (:func:`~bayesgmm._validation.check_data`). The one check of new data: BayesianGMM's
+        methods call it too.
+
+        Missing values (NaN) are let through whatever the fit's ``missing`` policy (which
+        said how to fit; the mixture gives any row's density from its observed values), as
+        EMResult does; ``BayesianGMM`` applies its policy on top.
+        """
+        X = _series_as_data(X, self.feature_names)
         Xv, _ = check_data(X, n_features=len(self.feature_names),
                            feature_names=self.feature_names, allow_nan=True)
         return Xv
@@ -574,6 +615,25 @@ class BayesResult:
              "component": (("sample", "observation"), labels)},
             coords=coords,
         )
+
+
+def _series_as_data(X: Any, fitted: tuple[str, ...]) -> Any:
+    """A pandas Series as ``check_data`` should read it: as one column, named by its name.
+    Two kinds are not a column, and ``check_data`` would name them by a column that is not
+    there ("X has columns ['0']"): one row of a DataFrame (``df.iloc[0]``, indexed by the
+    features) is refused with the fix; an unnamed Series is values without a name, read as
+    an array is."""
+    if not (hasattr(X, "index") and hasattr(X, "to_numpy") and getattr(X, "ndim", 0) == 1
+            and hasattr(X, "name")):
+        return X
+    index = [str(i) for i in X.index]
+    if len(fitted) > 1 and len(index) == len(fitted) and set(index) == set(fitted):
+        raise ValueError(f"X is a pandas Series indexed by the features {list(fitted)}: one "
+                         "row, where a DataFrame of rows is needed; select the row as a "
+                         "one-row DataFrame (df.iloc[[0]], not df.iloc[0])")
+    if X.name is None and getattr(X.dtype, "kind", "") in "iuf":  # other dtypes: its message
+        return X.to_numpy(dtype=np.float64, na_value=np.nan)
+    return X
 
 
 def _check_probability(name: str, value: Any) -> None:

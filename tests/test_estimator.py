@@ -1,6 +1,9 @@
 """BayesianGMM: scikit-learn's estimator conventions without depending on scikit-learn."""
 
+import warnings
+
 import numpy as np
+import pandas as pd
 import pytest
 
 import bayesgmm
@@ -82,8 +85,6 @@ def test_fitted_methods(fitted, old_faithful):
     assert "means[0, waiting]" in fitted.summary().index
     assert "means[1, eruptions]" in fitted.compare_em().index
     assert fitted.diagnostics().verdict
-    with pytest.raises(ValueError, match="fitted on"):
-        fitted.predict(X[["waiting", "eruptions"]])
 
 
 def test_save_and_reload(fitted, tmp_path):
@@ -124,7 +125,7 @@ def test_nested_parameters_of_objects_without_them_are_a_value_error():
 def test_named_input_against_the_fitted_names(old_faithful):
     """Fitted on an array (placeholder names): a DataFrame is taken in order with a warning,
     as scikit-learn does; fitted on names: a Series of another name is refused, like a
-    DataFrame with other columns."""
+    DataFrame with other columns, with the column to give."""
     on_array = BayesianGMM(2, covariance_type="diag", draws=60, tune=100, chains=2,
                            random_state=1, progressbar=False).fit(old_faithful.to_numpy())
     with pytest.warns(UserWarning, match="fitted without feature names"):
@@ -132,9 +133,11 @@ def test_named_input_against_the_fitted_names(old_faithful):
     np.testing.assert_array_equal(named, on_array.predict(old_faithful.to_numpy()))
     on_series = BayesianGMM(1, draws=60, tune=100, chains=2, random_state=1,
                             progressbar=False).fit(old_faithful["waiting"])
-    with pytest.raises(ValueError, match=r"X has name \['eruptions'\]; the model was fitted "
-                                         r"on \['waiting'\]"):
+    with pytest.raises(ValueError, match=r"X has columns \['eruptions'\]; the model was "
+                                         r"fitted on \['waiting'\].*X\[\['waiting'\]\]"):
         on_series.predict(old_faithful["eruptions"])
+    np.testing.assert_array_equal(on_series.predict(old_faithful["waiting"]),
+                                  on_series.predict(old_faithful["waiting"].to_numpy()))
 
 
 def test_score_and_criteria_follow_the_missing_policy(old_faithful):
@@ -154,3 +157,184 @@ def test_score_and_criteria_follow_the_missing_policy(old_faithful):
     assert sklearn is not None
     assert BayesianGMM(missing="marginalise").__sklearn_tags__().input_tags.allow_nan
     assert not BayesianGMM(missing="drop").__sklearn_tags__().input_tags.allow_nan
+
+
+# --------------------------------------------------------------------------------------------
+# Labels: one rule with fit_em / fit_bayes
+# --------------------------------------------------------------------------------------------
+class _Stop(Exception):
+    pass
+
+
+@pytest.fixture
+def fit_bayes_arguments(monkeypatch):
+    """What BayesianGMM.fit passes to fit_bayes (which is not run)."""
+    from bayesgmm import estimator
+
+    seen = {}
+
+    def record(X, n_components, **kwargs):
+        seen.update(X=X, n_components=n_components, **kwargs)
+        raise _Stop
+
+    monkeypatch.setattr(estimator, "fit_bayes", record)
+    return seen
+
+
+@pytest.mark.parametrize("labels", [
+    np.array([1, -1, 2, -1]),
+    pd.Series([1.0, np.nan, 2.0, np.nan]),  # integers with blanks, as read from a CSV
+    np.array([1, None, 2, None], dtype=object),
+    pd.Series([1, None, 2, None], dtype="Int64"),
+], ids=["int", "float-nan", "object-none", "nullable-int"])
+def test_numeric_labels_are_component_indices_as_in_fit_em(fit_bayes_arguments, labels):
+    """Numbers are component indices in the estimator as in fit_em (QA: float labels were
+    taken as names and renumbered, so label 1.0 went to component 0)."""
+    from bayesgmm.observations import check_labels
+
+    with pytest.raises(_Stop):
+        BayesianGMM(3).fit(np.zeros((4, 2)), labels=labels)
+    np.testing.assert_array_equal(check_labels(fit_bayes_arguments["labels"], 4, 3),
+                                  [1, -1, 2, -1])
+
+
+@pytest.mark.parametrize("labels", [
+    ["b", None, "a", ""],
+    pd.Series(["b", None, "a", None], dtype="category"),
+], ids=["text", "category"])
+def test_label_names_are_sorted_onto_components(fit_bayes_arguments, labels):
+    with pytest.raises(_Stop):
+        BayesianGMM(3).fit(np.zeros((4, 2)), labels=labels)
+    np.testing.assert_array_equal(fit_bayes_arguments["labels"], [1, -1, 0, -1])
+
+
+def test_label_names_in_a_series_stay_aligned_to_the_rows(fit_bayes_arguments):
+    """A Series of names keeps its index, which the fit matches to X's rows (as it does for
+    indices): encoding them must not turn them into positions."""
+    from bayesgmm.observations import prepare_observations
+
+    X = pd.DataFrame({"a": [0.0, 1.0, 2.0, 3.0]}, index=[10, 11, 12, 13])
+    names = pd.Series(["x", "y", None, "x"], index=[13, 12, 11, 10])
+    with pytest.raises(_Stop):
+        BayesianGMM(2).fit(X, labels=names)
+    codes = prepare_observations(X, 2, labels=fit_bayes_arguments["labels"]).labels
+    np.testing.assert_array_equal(codes, [0, -1, 1, 0])
+
+
+# --------------------------------------------------------------------------------------------
+# New data: missing values by the fit's policy, columns by name
+# --------------------------------------------------------------------------------------------
+HOLED = pd.DataFrame({"eruptions": [np.nan, 2.0, 4.0], "waiting": [80.0, np.nan, 85.0]})
+
+
+def fitted_with(result, **record):
+    """An estimator around ``result`` as if its fit had recorded ``record`` (no sampling)."""
+    from dataclasses import replace
+
+    summary = {**(result.observations_summary or {}), **record}
+    return BayesianGMM.from_result(replace(result, observations_summary=summary))
+
+
+@pytest.mark.parametrize("policy", ["refuse", "drop"])
+@pytest.mark.parametrize("method", ["predict", "predict_proba", "score_samples"])
+def test_rows_with_nan_are_refused_unless_the_fit_marginalised(tiny_fit, policy, method):
+    """As the docstring and allow_nan say (QA: they were marginalised under every policy)."""
+    est = fitted_with(tiny_fit, missing=policy)
+    assert est.missing == policy and not est.__sklearn_tags__().input_tags.allow_nan
+    with pytest.raises(ValueError, match=r"^X has missing values \(NaN\) in 2 row\(s\), the "
+                                         r"first row 0; .*X\.dropna\(\).*missing='marginalise'"
+                       ) as err:
+        getattr(est, method)(HOLED)
+    assert "\n" not in str(err.value)
+    complete = np.asarray(getattr(est, method)(HOLED.iloc[[2]]))
+    marginalising = fitted_with(tiny_fit, missing="marginalise")
+    np.testing.assert_allclose(np.asarray(getattr(marginalising, method)(HOLED))[2:],
+                               complete, rtol=1e-12)
+
+
+@pytest.mark.parametrize("policy, rows, error", [
+    ("marginalise", HOLED, None),
+    ("marginalise", HOLED.iloc[[2]] * np.nan, "no row with an observed value"),
+    ("drop", HOLED, None),
+    ("drop", HOLED.iloc[:2], r"no complete row \(missing='drop'"),  # QA: "no observed value"
+    ("refuse", HOLED, r"missing values \(NaN\) in 2 row\(s\)"),
+])
+def test_score_takes_the_rows_the_fit_would_keep(tiny_fit, policy, rows, error):
+    est = fitted_with(tiny_fit, missing=policy)
+    if error is not None:
+        with pytest.raises(ValueError, match=error):
+            est.score(rows)
+        return
+    kept = rows if policy == "marginalise" else rows.dropna()
+    assert est.score(rows) == pytest.approx(tiny_fit.score_samples(kept).mean(), rel=1e-12)
+
+
+def test_columns_are_matched_by_name_as_the_result_does(tiny_fit, old_faithful):
+    """One rule for both layers: the same names in another order are the same features."""
+    est = BayesianGMM.from_result(tiny_fit)
+    swapped = old_faithful.iloc[:20][["waiting", "eruptions"]]
+    np.testing.assert_array_equal(est.predict(swapped), tiny_fit.predict(swapped))
+    np.testing.assert_array_equal(est.predict(swapped), est.predict(old_faithful.iloc[:20]))
+
+
+@pytest.mark.parametrize("X, message", [
+    (lambda X: X.assign(z=1.0), r"not fitted \['z'\]\): .*X\[\['eruptions', 'waiting'\]\]"),
+    (lambda X: X[["waiting"]], r"missing \['eruptions'\]\): .*X\[\['eruptions', 'waiting'\]\]"),
+    (lambda X: X.iloc[0], r"one row, .*df\.iloc\[\[0\]\]"),  # QA: "X has name ['0']"
+    (lambda X: pd.Series([2.0, 60.0]), r"1-D input is one feature.*np\.reshape"),  # "['x0']"
+], ids=["extra-column", "missing-column", "one-row-series", "unnamed-series"])
+@pytest.mark.parametrize("layer", ["estimator", "result"])
+def test_column_errors_give_the_fix(tiny_fit, old_faithful, X, message, layer):
+    model = BayesianGMM.from_result(tiny_fit) if layer == "estimator" else tiny_fit
+    with pytest.raises(ValueError, match=message) as err:
+        model.predict(X(old_faithful))
+    assert "\n" not in str(err.value)
+
+
+# --------------------------------------------------------------------------------------------
+# The noise component's weight and volume; fit_predict
+# --------------------------------------------------------------------------------------------
+def test_noise_weight_and_a_given_volume_survive_a_reload(old_faithful, tmp_path):
+    """weights_ + noise_weight_ is 1, and the volume given comes back as given (QA: 400.0
+    came back as 399.9999999999999, rebuilt from its log)."""
+    est = BayesianGMM(2, covariance_type="diag", noise=True, noise_volume=400.0, draws=60,
+                      tune=100, chains=2, random_state=1, progressbar=False).fit(old_faithful)
+    assert 0 < est.noise_weight_ < 0.5
+    assert est.weights_.sum() + est.noise_weight_ == pytest.approx(1.0, abs=1e-12)
+    est.save(tmp_path / "noisy")
+    again = BayesianGMM.from_result(bayesgmm.load(tmp_path / "noisy"))
+    assert again.get_params() == est.get_params()
+    assert again.noise_weight_ == est.noise_weight_
+
+
+def test_noise_weight_is_zero_without_a_noise_component(fitted):
+    assert fitted.noise_weight_ == 0.0
+
+
+def test_fit_predict_is_fit_then_predict_with_the_fit_arguments(old_faithful):
+    est = BayesianGMM(2, covariance_type="diag", draws=60, tune=100, chains=2, random_state=1,
+                      progressbar=False)
+    labels = np.where(old_faithful["eruptions"] > 3, 1, -1)
+    predicted = est.fit_predict(old_faithful, labels=labels)
+    np.testing.assert_array_equal(predicted, est.predict(old_faithful))
+    assert est.result_.observations_summary["n_labelled"] == int((labels >= 0).sum())
+    assert np.all(predicted[labels == 1] == 1)
+
+
+def test_fit_predict_under_drop_refuses_nan_before_sampling(fit_bayes_arguments):
+    with pytest.raises(ValueError, match=r"NaN\) in 1 row\(s\), .*missing='marginalise'"):
+        BayesianGMM(2, missing="drop").fit_predict(HOLED.fillna({"waiting": 70.0}))
+    assert fit_bayes_arguments == {}
+
+
+@pytest.mark.parametrize("check", ["check_estimators_pickle", "check_fit_idempotent",
+                                   "check_methods_subset_invariance",
+                                   "check_methods_sample_order_invariance"])
+def test_scikit_learns_checks_of_predict_proba(check):
+    """scikit-learn's checks compare predict_proba's outputs as arrays (QA: they failed on
+    the MembershipProbabilities object)."""
+    checks = pytest.importorskip("sklearn.utils.estimator_checks")
+    est = BayesianGMM(2, draws=30, tune=30, chains=1, random_state=0, progressbar=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the short chains' convergence warnings
+        getattr(checks, check)("BayesianGMM", est)

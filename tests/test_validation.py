@@ -614,3 +614,14 @@ def test_sparse_input_is_named():
     with pytest.raises(ValueError, match=r"^X is a sparse matrix, .*pass a dense array, "
                                          r"X\.toarray\(\)$"):
         check_data(sp.csr_matrix(np.eye(3)))
+
+
+def test_a_single_row_is_named_as_such():
+    """QA (scripting): one row with K=1 was blamed on constant columns."""
+    from bayesgmm import fit_em
+
+    for D in (1, 3):
+        with pytest.raises(ValueError, match=r"^X has 1 point: a fit needs at least 2"):
+            fit_em(np.ones((1, D)), 1)
+    with pytest.raises(ValueError, match=r"fewer than n_components=2"):
+        fit_em(np.ones((1, 3)), 2)
