@@ -26,13 +26,18 @@ import sys
 import time
 from collections.abc import Iterator
 
-__all__ = ["COLD_COMPILE_S", "enabled", "first_run_notice", "sampler_cache_is_cold", "say",
-           "set_enabled", "silenced", "step"]
+__all__ = ["COLD_COMPILE_S", "detail", "enabled", "first_run_notice", "sampler_cache_is_cold",
+           "say", "set_enabled", "silenced", "step"]
 
 # Measured on 2 shared cores (issue 15): 66-70 s of numba compilation on a fresh clone.
 COLD_COMPILE_S = 70
 
 _state = {"enabled": os.environ.get("BAYESGMM_QUIET", "") in ("", "0")}
+# Off a terminal, :func:`detail` prints a line at most this often (seconds): often enough that
+# a log never sits silent for long, rarely enough that a quick step stays two lines.
+DETAIL_EVERY_S = 5.0
+# The innermost running step's updater (:func:`detail`), or None.
+_active: list = []
 
 
 def set_enabled(on: bool) -> None:
@@ -81,14 +86,37 @@ def step(message: str, show: bool = True) -> Iterator[None]:
             Console = None
         if Console is not None:
             console = Console(stderr=True)
-            with console.status(f"{message}..."):
-                yield
+            with console.status(f"{message}...") as status:
+                _active.append(lambda text: status.update(f"{message}: {text}..."))
+                try:
+                    yield
+                finally:
+                    _active.pop()
             console.print(f"bayesgmm: {message}: {time.perf_counter() - t0:.1f} s",
                           highlight=False)
             return
     say(f"{message}...")
-    yield
+    last = [t0]
+
+    def line(text: str) -> None:
+        if time.perf_counter() - last[0] >= DETAIL_EVERY_S:
+            last[0] = time.perf_counter()
+            say(f"{message}: {text} ({last[0] - t0:.0f} s)")
+
+    _active.append(line)
+    try:
+        yield
+    finally:
+        _active.pop()
     say(f"{message}: done in {time.perf_counter() - t0:.1f} s")
+
+
+def detail(text: str) -> None:
+    """Where the running :func:`step` has got to (e.g. "figure 3 of 9: trace"): the spinner's
+    text on a terminal; elsewhere a line, at most every :data:`DETAIL_EVERY_S` seconds. Nothing
+    outside a step, or when the step is not shown."""
+    if _active:
+        _active[-1](text)
 
 
 def first_run_notice(show: bool = True, plan: bool = False) -> None:

@@ -437,6 +437,8 @@ def _embedder(figures: list[Figure]) -> Callable[[str, str, Callable[[], Any]], 
     return the ``<figure>`` element embedding it (or a warning paragraph if ``make`` fails)."""
 
     def figure(name: str, caption: str, make: Callable[[], Any]) -> str:
+        # a report takes seconds to half a minute: its step says which figure it is on
+        progress.detail(f"figure {len(figures) + 1} ({name})")
         try:
             fig = make()
         except Exception as exc:  # one failed figure must not cost the whole report

@@ -79,3 +79,26 @@ def test_cold_check_turns_warm_after_warm_up_in_numba_cache_dir(tmp_path):
                               text=True, timeout=1200)
         assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == "False"
+
+
+def test_a_step_says_where_it_has_got_to_at_most_every_few_seconds(capsys, monkeypatch):
+    """QA (CLI): writing a report sat 17 s between its two lines in a log. progress.detail
+    inside a step prints where it is, at most every DETAIL_EVERY_S seconds; nothing outside
+    a step."""
+    progress.detail("ignored: no step runs")
+    with progress.step("writing"):
+        progress.detail("figure 1 (data)")  # less than DETAIL_EVERY_S since the start: quiet
+        monkeypatch.setattr(progress, "DETAIL_EVERY_S", 0.0)
+        progress.detail("figure 2 (trace)")
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0] == "bayesgmm: writing..." and lines[-1].startswith("bayesgmm: writing: done")
+    assert len(lines) == 3 and lines[1].startswith("bayesgmm: writing: figure 2 (trace) (")
+
+
+def test_a_report_tells_its_figures_as_it_draws_them(tiny_fit, tmp_path, monkeypatch):
+    from bayesgmm.report import write_report
+
+    said = []
+    monkeypatch.setattr(progress, "detail", said.append)
+    write_report(tiny_fit, tmp_path / "r", progressbar=False)
+    assert said[:2] == ["figure 1 (data)", "figure 2 (em_convergence)"] and len(said) > 6
