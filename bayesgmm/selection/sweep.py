@@ -244,12 +244,14 @@ def describe_group(text: str, cells: Sequence[str]) -> str:
 
 
 def run_cells(tasks: Sequence[Any], n_jobs: int | None, verbose: int,
-              done: Callable[[Any], str]) -> list[Any]:
+              done: Callable[[Any], str], tell: Callable[[str], None] | None = None
+              ) -> list[Any]:
     """Run joblib ``tasks`` (``delayed`` calls); the results in the order they finished.
 
-    ``verbose`` > 0: one status line (:func:`bayesgmm.progress.say`) as each task finishes,
-    ``done(result)`` naming it; joblib's own messages (a backend banner and a line per batch)
-    only above 10, at that level, since they say less and interleave with ours.
+    ``verbose`` > 0: one status line (:func:`bayesgmm.progress.say`, or ``tell``: e.g.
+    :func:`bayesgmm.progress.detail` for many quick cells inside a step) as each task
+    finishes, ``done(result)`` naming it; joblib's own messages (a backend banner and a line
+    per batch) only above 10, at that level, since they say less and interleave with ours.
     """
     from joblib import Parallel
     from joblib.parallel import get_active_backend
@@ -266,8 +268,11 @@ def run_cells(tasks: Sequence[Any], n_jobs: int | None, verbose: int,
                            return_as="generator_unordered" if unordered else "list")(tasks)
         for result in results:
             out.append(result)
-            progress.say(f"{done(result)} ({len(out)} of {len(tasks)}, "
-                         f"{time.perf_counter() - start:.0f} s)", show=verbose > 0)
+            if verbose > 0 and tell is not None:  # the step says the time
+                tell(f"{done(result)} ({len(out)} of {len(tasks)})")
+            elif verbose > 0:
+                progress.say(f"{done(result)} ({len(out)} of {len(tasks)}, "
+                             f"{time.perf_counter() - start:.0f} s)")
     return out
 
 
