@@ -118,9 +118,9 @@ class ConjugatePrior:
             if ct == "full":
                 cov = covariances[k]
                 lp += stats.invwishart.logpdf(cov, df=nu, scale=lam)
-                lp += stats.multivariate_normal.logpdf(means[k], m0, cov / kappa)
+                lp += _normal_logpdf(means[k], m0, cov / kappa)
             elif ct == "tied":
-                lp += stats.multivariate_normal.logpdf(means[k], m0, covariances / kappa)
+                lp += _normal_logpdf(means[k], m0, covariances / kappa)
             elif ct == "diag":
                 var = covariances[k]
                 lp += np.sum(stats.invgamma.logpdf(var, nu / 2.0, scale=lam / 2.0))
@@ -253,3 +253,14 @@ class Priors:
         """
         return ConjugatePrior.default(X, n_components, covariance_type,
                                       weight_concentration=max(1.0, self.weights_concentration))
+
+
+def _normal_logpdf(x: np.ndarray, mean: np.ndarray, cov: np.ndarray) -> float:
+    """log N(x; mean, cov) through cov's Cholesky factor. Not SciPy's multivariate_normal: it
+    calls a covariance singular when its eigenvalues span more than ~1e10 (features whose
+    units differ by 1e5, QA: MAP-EM failed on such data), though the factor is exact there."""
+    from scipy.linalg import cholesky, solve_triangular
+
+    L = cholesky(cov, lower=True)
+    z = solve_triangular(L, x - mean, lower=True)
+    return float(-0.5 * (x.size * np.log(2 * np.pi) + z @ z) - np.sum(np.log(np.diag(L))))

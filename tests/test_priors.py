@@ -292,3 +292,20 @@ def test_priors_holding_arrays_compare_by_identity(skewed, covariance_type):
     z = Standardisation.from_data(skewed, covariance_type)
     z_again = Standardisation.from_data(skewed, covariance_type)
     assert z == z and z != z_again and len({z, z_again}) == 2
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "tied"])
+def test_map_em_takes_features_whose_units_differ_by_1e5(covariance_type):
+    """QA (stress): MAP-EM (and so fit_bayes) failed on valid data whose two features differ
+    in scale by 1e5: SciPy's multivariate_normal calls such a covariance singular. The prior's
+    normal density goes through the Cholesky factor, equal to SciPy's where SciPy works."""
+    from bayesgmm.priors import _normal_logpdf
+
+    rng = np.random.default_rng(0)
+    A = rng.normal(size=(3, 3))
+    cov, x, m = A @ A.T + np.eye(3), rng.normal(size=3), rng.normal(size=3)
+    assert _normal_logpdf(x, m, cov) == pytest.approx(stats.multivariate_normal.logpdf(x, m, cov),
+                                                      rel=1e-13)
+    X = np.vstack([rng.normal(0, 1, (250, 2)), rng.normal(4, 1, (250, 2))]) * [1.0, 1e5]
+    fit = fit_em(X, 2, prior="default", covariance_type=covariance_type, random_state=0)
+    np.testing.assert_allclose(np.sort(fit.means[:, 0]), [0.0, 4.0], atol=0.2)
