@@ -1138,22 +1138,47 @@ def _frozen_chains(post, chains) -> str:
             "nothing about the posterior, K or the start.")
 
 
+# Fewer draws per chain than this say nothing about which mode a chain settled in.
+_SETTLED_MIN_DRAWS = 20
+
+
+def settled_log_density(values: np.ndarray) -> tuple[np.ndarray, float] | None:
+    """Per chain, the mean log density over the last half of its draws, and the within-chain
+    sd there (pooled), from ``values`` (chain, draw); None with fewer than
+    :data:`_SETTLED_MIN_DRAWS` draws (or no draws' spread to judge by).
+
+    The last half, because a chain that moved to another mode partway through has settled
+    there by then: over the whole run the move itself inflates its sd and hides the gap (QA:
+    two chains climbed 112 nats above the poor start, and the pooled sd of ~40 called that
+    "not clearly better"). The one rule of every which-mode comparison (re-anchoring, the
+    advice)."""
+    values = np.asarray(values, dtype=np.float64)
+    if values.ndim != 2 or values.shape[1] < _SETTLED_MIN_DRAWS:
+        return None
+    tail = values[:, values.shape[1] // 2:]
+    return tail.mean(axis=1), float(np.sqrt(tail.var(axis=1, ddof=1).mean()))
+
+
 def _mode_evidence(density, chains, flagged) -> tuple[str, str]:
-    """(better, worse): chains in another mode whose mean log density is clearly above /
-    below the other chains'. Empty strings when there are none."""
+    """(better, worse): chains in another mode whose mean log density (where each settled:
+    :func:`settled_log_density`) is clearly above / below the other chains'. Empty strings
+    when there are none."""
     if not density or not flagged:
         return "", ""
     name, da = next(iter(density.items()))
     da = da.transpose("chain", ...)
-    per_chain = da.mean(dim=[d for d in da.dims if d != "chain"]).values
-    spread = float(np.sqrt(da.var(dim=[d for d in da.dims if d != "chain"]).values.mean()))
-    index = {c: i for i, c in enumerate(chains)}
-    others = [i for i, c in enumerate(chains) if c not in flagged]
-    if not others:
+    settled = settled_log_density(da.values.reshape(da.sizes["chain"], -1))
+    if settled is None:
         return "", ""
-    base = float(np.median(per_chain[others]))
+    per_chain, spread = settled
+    index = {c: i for i, c in enumerate(chains)}
     # "Clearly": more than one within-chain sd of the log density (and more than 1 nat).
     margin = max(spread, 1.0)
+    others = [i for i, c in enumerate(chains) if c not in flagged]
+    if not others:  # no majority agrees (2 chains against 2, say): the lowest are the base
+        others = [i for i in range(len(chains)) if per_chain[i] - per_chain.min() <= margin]
+        flagged = [c for i, c in enumerate(chains) if i not in others]
+    base = float(np.median(per_chain[others]))
     better = [c for c in flagged if per_chain[index[c]] - base > margin]
     worse = [c for c in flagged if base - per_chain[index[c]] > margin]
     if better:
