@@ -788,3 +788,22 @@ def test_a_full_covariance_collapsed_onto_a_line_is_named(rng):
     assert "'sex', 'bmi'" in text and "component 0" not in text
     cov[:, :, 1] = [[1.0, 0.9], [0.9, 1.0]]  # strongly correlated, not degenerate
     assert collapsed_evidence(post.assign(covariances=(post["covariances"].dims, cov))) == ""
+
+
+def test_a_component_the_data_neither_fill_nor_locate_is_k_too_large(rng):
+    """QA (stress): K=3 on two clusters gave OK with no note; its third component had median
+    weight 0.03 (interval down to 0.0003) and a mean wandering over the whole data. A real
+    small group (a few percent of the points) has a located mean and gets no note."""
+    post = posterior(rng)
+    lead = (N_CHAINS, N_DRAWS)
+    w = rng.dirichlet([60, 60, 1], size=lead)  # component 2: replaced below, may be empty
+    w[..., 2] = np.exp(rng.uniform(np.log(3e-4), 0.0, size=lead))  # median ~0.017
+    post["weights"] = w / w.sum(axis=-1, keepdims=True)
+    post["means"][..., 2, :] = rng.uniform(-3, 9, size=(*lead, 2))  # anywhere in the data
+    result = diagnose(make_tree(post, sample_stats(rng)))
+    assert "K too large" in result.causes
+    advice = next(a for a in result.advice if a.startswith("K too large"))
+    assert "component 2 is neither filled nor located by the data" in advice
+    # the same weights with a located mean (a small group of real points): nothing said
+    post["means"][..., 2, :] = MEANS[2] + MEAN_SD * rng.normal(size=(*lead, 2))
+    assert "neither filled nor located" not in str(diagnose(make_tree(post, sample_stats(rng))))
