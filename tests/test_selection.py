@@ -582,18 +582,18 @@ def test_a_quick_em_sweep_runs_in_process_and_says_where_it_is(old_faithful, mon
     time says is quick now runs in this process; a slow one on every core; the results are
     the same either way, and a verbose sweep is one step with where it has got to."""
     from bayesgmm import progress
-    from bayesgmm.selection import criteria
+    from bayesgmm.selection import criteria, sweep
 
     used = []
-    real = criteria.run_cells
-    monkeypatch.setattr(criteria, "run_cells", lambda tasks, n_jobs, *a, **k: (
+    real = sweep.run_cells
+    monkeypatch.setattr(sweep, "run_cells", lambda tasks, n_jobs, *a, **k: (
         used.append(n_jobs), real(tasks, n_jobs, *a, **k))[1])
     progress.set_enabled(True)
     quick = criteria.select_em(old_faithful, [1, 2, 3], "full", n_init=1, random_state=0,
                                verbose=1)
     lines = capfd.readouterr().err.splitlines()
     assert lines[0] == "bayesgmm: fitting 3 cell(s) by EM..." and "done in" in lines[-1]
-    monkeypatch.setattr(criteria, "_WORKERS_PAY_FROM_S", 0.0)  # as if the cells were slow
+    monkeypatch.setattr(sweep, "_WORKERS_PAY_FROM_S", 0.0)  # as if the cells were slow
     slow = criteria.select_em(old_faithful, [1, 2, 3], "full", n_init=1, random_state=0)
     assert used == [1, -1]
     pd.testing.assert_frame_equal(quick.table, slow.table)

@@ -10,7 +10,6 @@ Where it sits: the selection layer; imports EM, the sweep engine and (inside fun
 from __future__ import annotations
 
 import math
-import time
 import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -21,7 +20,6 @@ import pandas as pd
 from joblib import delayed
 from scipy.special import xlogy
 
-from .. import progress
 from .._validation import (
     COVARIANCE_TYPES,
     FewValuesWarning,
@@ -36,7 +34,7 @@ from .sweep import (
     check_covariance_types,
     check_grid,
     root_entropy,
-    run_cells,
+    run_sweep,
     single_threaded,
 )
 
@@ -259,8 +257,10 @@ def select_em(
     # Most expensive cells first, so that the last cells to run are short ones.
     cells = sorted(((k, ct) for ct in cts for k in ks),
                    key=lambda cell: -_cost(cell[0], Xv.shape[1], cell[1]))
-    out = _run_sweep([delayed(_fit_cell)(frame, k, ct, cell_seed(entropy, k, ct), options)
-                      for k, ct in cells], cells, Xv.shape[1], n_jobs, verbose)
+    out = run_sweep([delayed(_fit_cell)(frame, k, ct, cell_seed(entropy, k, ct), options)
+                     for k, ct in cells], [_cost(k, Xv.shape[1], ct) for k, ct in cells],
+                    n_jobs, verbose, lambda out: f"K={out[0]['n_components']} "
+                                                 f"{out[0]['covariance_type']} fitted")
     rows = [row for row, _, _ in out]
     fits = {(row["n_components"], row["covariance_type"]): fit for row, fit, _ in out
             if fit is not None}
@@ -362,35 +362,6 @@ def _one_feature_types(cts: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str
 
 def _cost(k: int, d: int, covariance_type: str) -> float:
     return k * (d * d if covariance_type == "full" else d)
-
-
-# Workers take seconds to start (a process each, importing bayesgmm and loading the kernels:
-# ~5-10 s on 2 cores), so a sweep whose cells would take less than this in one process runs
-# there. QA: Old Faithful's default grid took 12.9 s with n_jobs=-1 against 5.6 s in one.
-_WORKERS_PAY_FROM_S = 15.0
-
-
-def _run_sweep(tasks: list, cells: list[tuple[int, str]], d: int, n_jobs: int | None,
-               verbose: int) -> list:
-    """The cells' results (any order), a status line per cell with ``verbose``. With
-    ``n_jobs=-1`` the first (most expensive) cell runs here, timed: the rest runs in this
-    process too when its time, extrapolated by :func:`_cost`, is below
-    :data:`_WORKERS_PAY_FROM_S`, else on every core. The results do not depend on where a
-    cell ran (each has its own seed)."""
-    def done(result) -> str:
-        return f"K={result[0]['n_components']} {result[0]['covariance_type']} fitted"
-
-    with progress.step(f"fitting {len(tasks)} cell(s) by EM", show=verbose > 0):
-        # many quick cells: where the sweep is, not a line per cell
-        if n_jobs != -1 or len(tasks) < 2:
-            return run_cells(tasks, n_jobs, verbose, done, tell=progress.detail)
-        t0 = time.perf_counter()
-        function, args, kwargs = tasks[0]
-        first = function(*args, **kwargs)
-        costs = [_cost(k, d, ct) for k, ct in cells]
-        left = (time.perf_counter() - t0) * sum(costs[1:]) / costs[0]
-        workers = -1 if left >= _WORKERS_PAY_FROM_S else 1
-        return [first, *run_cells(tasks[1:], workers, verbose, done, tell=progress.detail)]
 
 
 def _fit_cell(frame: pd.DataFrame, n_components: int, covariance_type: str,
