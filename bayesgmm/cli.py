@@ -8,7 +8,7 @@ save the result directory (see :mod:`bayesgmm.persistence`) and optionally the r
 it; ``select`` writes its report directory.
 
 Exit status: 0 success, 2 bad input (one-line message naming the problem, no traceback), 3 a
-PROBLEMS verdict under ``--strict``, 130 interrupted (Ctrl-C). Every
+PROBLEMS verdict under ``--strict``, 130 interrupted (Ctrl-C), 143 terminated (SIGTERM). Every
 flag, and the output directory, is checked before the data are read (a bad flag is then the
 only output), the data before sampling starts, and the result is written atomically, so a
 failure leaves no partial output. Rows of a data file are named by the ``--index`` column's
@@ -108,6 +108,7 @@ select_em = _Lazy(".selection", "select_em")
 EXIT_BAD_INPUT = 2
 EXIT_PROBLEMS = 3  # --strict: the diagnostics verdict is PROBLEMS
 EXIT_INTERRUPTED = 130  # Ctrl-C, as shells report a SIGINT
+EXIT_TERMINATED = 143  # SIGTERM (a cancelled CI job, `timeout`), as shells report it
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -123,10 +124,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         # nutpie turns a Ctrl-C during sampling into its own error ("Sampler has no results
         # to take"): an interrupt seen anywhere is reported as one.
         if interrupted.seen or isinstance(exc, KeyboardInterrupt):
-            print("\nbayesgmm: interrupted; results are written whole or not at all, so "
-                  "an output directory holds what it held before the run or this run's "
-                  "complete result", file=sys.stderr)
-            return EXIT_INTERRUPTED
+            terminated = interrupted.terminated
+            print(f"\nbayesgmm: {'terminated' if terminated else 'interrupted'}; results are "
+                  "written whole or not at all, so an output directory holds what it held "
+                  "before the run or this run's complete result", file=sys.stderr)
+            return EXIT_TERMINATED if terminated else EXIT_INTERRUPTED
         if not isinstance(exc, ValueError):
             raise
         print(f"bayesgmm: error: {exc}", file=sys.stderr)
@@ -183,35 +185,46 @@ def _reader_may_leave():
 
 
 class _Interrupts:
-    """Notes whether Ctrl-C (SIGINT) arrived while the command ran, then lets Python raise
-    KeyboardInterrupt as usual. Main thread only (signal handlers cannot be set elsewhere)."""
+    """Notes whether Ctrl-C (SIGINT) or SIGTERM arrived while the command ran, and raises
+    KeyboardInterrupt for either: a SIGTERM (a cancelled CI job, `timeout`) then unwinds like
+    Ctrl-C, removing a half-written temporary directory, where Python's default would die at
+    once, leaving it (QA: 13 MB in r/.b20.tmp-*) and printing nothing. The command line's
+    only, never the library's; the previous handlers are put back on exit (tests call main in
+    the same process). Main thread only (signal handlers cannot be set elsewhere)."""
 
     def __init__(self) -> None:
-        self.seen = False
-        self._previous: Any = None
+        self.seen = self.terminated = False
+        self._previous: dict[int, Any] = {}
 
     def __enter__(self) -> _Interrupts:
         import signal
         import threading
 
-        # Only from the main thread (the only one that may set handlers), and never where
-        # Ctrl-C is ignored (a background job): installing a handler would undo that.
-        if threading.current_thread() is threading.main_thread() \
-                and signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
-            previous = signal.signal(signal.SIGINT, self._note)
+        if threading.current_thread() is not threading.main_thread():
+            return self
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            # never where the signal is ignored (Ctrl-C in a background job, nohup):
+            # installing a handler would undo that
+            if signal.getsignal(signum) is signal.SIG_IGN:
+                continue
+            previous = signal.signal(signum, self._note)
             # None: a handler not set from Python, which cannot be put back; Python's own.
-            self._previous = signal.default_int_handler if previous is None else previous
+            self._previous[signum] = previous if previous is not None else (
+                signal.default_int_handler if signum == signal.SIGINT else signal.SIG_DFL)
         return self
 
     def _note(self, signum: int, frame: Any) -> None:
+        import signal
+
         self.seen = True
+        self.terminated = self.terminated or signum == signal.SIGTERM
         raise KeyboardInterrupt
 
     def __exit__(self, *exc: Any) -> None:
-        if self._previous is not None:
-            import signal
+        import signal
 
-            signal.signal(signal.SIGINT, self._previous)
+        for signum, previous in self._previous.items():
+            signal.signal(signum, previous)
 
 
 @contextlib.contextmanager
@@ -257,7 +270,8 @@ def _parser() -> argparse.ArgumentParser:
     _shared_flags(fit, seed="seed of EM and the sampler: the same seed gives the same draws "
                             "(default: a random one)",
                   out="result directory (default: results/<data stem>_k<K>)",
-                  force="replace an existing result in the output directory",
+                  force="replace an earlier result of fit or run in the output directory "
+                        "(never another kind of bayesgmm output)",
                   report="write report.html (and the figures as PNG) into the result")
     _threshold_flags(fit)
     _strict_flag(fit)
@@ -279,7 +293,8 @@ def _parser() -> argparse.ArgumentParser:
     _shared_flags(em, seed="seed of the restarts (default: a random one, printed)",
                   progress="no status lines",
                   out="report directory (default: results/<data stem>_em_k<K>)",
-                  force="replace an existing report in --out",
+                  force="replace an earlier output of em --report in --out (never another "
+                        "kind of bayesgmm output)",
                   report="write report.html, figures/*.png and the fit (em.json, em.npz) "
                          "into --out")
     em.set_defaults(func=_cmd_em)
@@ -289,6 +304,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Compile (or load from numba's disk cache) every kernel a fit uses, on a "
                     "tiny data set, so that the first real run on this machine does not spend "
                     "a minute compiling. Safe to run again: it then takes seconds.",
+        epilog=_WARM_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _shared_flags(warm, progress="no status lines")
     warm.set_defaults(func=_cmd_warm)
@@ -302,7 +318,8 @@ def _parser() -> argparse.ArgumentParser:
                     "file.",
         epilog=_RUN_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     run.add_argument("spec", help="path to a TOML specification")
-    _shared_flags(run, force="replace an existing result in the spec's output directory")
+    _shared_flags(run, force="replace an earlier result of fit or run in the spec's output "
+                             "directory (never another kind of bayesgmm output)")
     _threshold_flags(run, " (overrides the spec's [diagnostics])", "the spec's, else ")
     _strict_flag(run)
     run.set_defaults(func=_cmd_run)
@@ -311,7 +328,8 @@ def _parser() -> argparse.ArgumentParser:
         "report", help="(re)generate the HTML report of a saved result",
         description="Write report.html and figures/*.png of a result saved by fit or run into "
                     "its own directory (replacing an earlier report there), judged by the "
-                    "thresholds it was fitted with unless the flags below say otherwise.")
+                    "thresholds it was fitted with unless the flags below say otherwise.",
+        epilog=_REPORT_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     report.add_argument("directory", help="a result directory written by fit or run")
     _shared_flags(report, progress="no status lines")
     _threshold_flags(report, source="those the result was fitted with, else ")
@@ -324,6 +342,7 @@ def _parser() -> argparse.ArgumentParser:
                     "AIC and ICL (lower is better); optionally compare posterior fits by "
                     "PSIS-LOO (--bayes) and fit a sparse overfitted mixture (--sparse). Writes "
                     "select.html and figures/*.png to the output directory.",
+        epilog=_SELECT_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     select.add_argument("data", help="CSV or Parquet file (or bundled:old_faithful, "
                                      "bundled:galaxies)")
@@ -358,7 +377,8 @@ def _parser() -> argparse.ArgumentParser:
     _shared_flags(select, seed="root seed of every fit (default: a random one, printed and "
                                "recorded in the report)",
                   out="report directory (default: results/<data stem>_select)",
-                  force="replace an existing output directory")
+                  force="replace an earlier output of select in --out (never another kind "
+                        "of bayesgmm output)")
     select.set_defaults(func=_cmd_select)
     return parser
 
@@ -528,6 +548,30 @@ _RUN_EXAMPLES = """examples:
       exit status 3 when the verdict is PROBLEMS; replace an earlier result
 """
 
+_REPORT_EXAMPLES = """examples:
+  bayesgmm fit bundled:old_faithful -k 2 --seed 1
+  bayesgmm report results/old_faithful_k2
+      the saved fit's report.html and figures/*.png, written into its directory again
+  bayesgmm report results/old_faithful_k2 --rhat-max 1.005 --ess-min 1000 --strict
+      judged by stricter thresholds; exit status 3 when the verdict is PROBLEMS
+"""
+
+_SELECT_EXAMPLES = """examples:
+  bayesgmm select bundled:old_faithful -k 1-4 --seed 1
+      BIC, AIC and ICL of EM fits for K = 1..4 and every covariance type;
+      results/old_faithful_select/select.html
+  bayesgmm select bundled:galaxies -k 2-5 --covariance full,diag --bayes --seed 1
+      also the posterior for every K, compared by PSIS-LOO
+  bayesgmm select data.csv -k 1-6 --sparse 8 --seed 1 --out fits/k_choice --force
+      also a sparse mixture of 8 components: the posterior of the number in use;
+      replacing an earlier select output in fits/k_choice
+"""
+
+_WARM_EXAMPLES = """examples:
+  bayesgmm warm
+      once after installing (make install runs it); seconds when the cache is warm
+"""
+
 _EM_EXAMPLES = """examples:
   bayesgmm em bundled:old_faithful -k 2
   bayesgmm em bundled:galaxies -k 3 --seed 1 --report --out results/galaxies_em
@@ -545,7 +589,7 @@ def _shared_flags(parser: argparse.ArgumentParser, *, seed: str | None = None,
         parser.add_argument("--seed", type=int, default=None, metavar="S", help=seed)
     parser.add_argument("--no-progress", action="store_true", help=progress)
     if out is not None:
-        parser.add_argument("--out", metavar="DIR", type=_directory, help=out)
+        parser.add_argument("-o", "--out", metavar="DIR", type=_directory, help=out)
     if force is not None:
         parser.add_argument("--force", action="store_true", help=force)
     if report is not None:
@@ -561,7 +605,8 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     thresholds = _thresholds(args)
     out = Path(args.out) if args.out else default_output(args.data, args.n_components)
     # before reading or fitting anything: a bad output path fails in seconds, not minutes
-    check_writable(out, overwrite=args.force, protect=_inputs(args.data))
+    check_writable(out, overwrite=args.force, protect=_inputs(args.data),
+                   writes="BayesResult", by="bayesgmm fit", other="--out")
     notes: list[str] = []  # printed once the data have passed every check
     frame, observed, names = _read_observations(args.data, columns, args, args.n_components,
                                                 notes=notes)
@@ -614,7 +659,8 @@ def _cmd_em(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else default_output(args.data,
                                                          suffix=f"em_k{args.n_components}")
     if args.report:  # the whole check the report's write will make, before any fitting
-        check_writable(out, overwrite=args.force, protect=_inputs(args.data))
+        check_writable(out, overwrite=args.force, protect=_inputs(args.data),
+                       writes="EMResult", by="bayesgmm em", other="--out")
     notes: list[str] = []  # printed once the data have passed every check
     frame, observed, names = _read_observations(args.data, columns, args, args.n_components,
                                                 notes=notes)
@@ -640,11 +686,6 @@ def _cmd_em(args: argparse.Namespace) -> int:
         _use_agg()
         from .report import write_em_report
 
-        posterior_here = args.force and (Path(out) / "idata.nc").is_file()
-        if posterior_here:  # not what one would guess
-            print(f"bayesgmm: note: {out} holds a sampled posterior: its report.html is "
-                  "replaced by this EM report; the posterior stays (bayesgmm report "
-                  f"{out} writes its own report again)", file=sys.stderr)
         with progress.step("writing the report"):
             # the rows fitted (a row with no observed value, or with any missing under
             # "drop", has no place in the figures)
@@ -662,14 +703,10 @@ def _cmd_em(args: argparse.Namespace) -> int:
                     labels=None if labels is None else labels[kept],
                     sample_weight=None if weights is None else weights[kept])
 
-            if posterior_here:
-                html = write(Path(out))
-            else:  # the fit itself beside its report, written together (PyMC never loads)
-                save_files(em, out, "EMResult", overwrite=args.force, extra=write)
-                html = Path(out) / "report.html"
-        print(f"\nreport: {html}")
-        if not posterior_here:
-            print(f"saved the EM fit to {out} (bayesgmm.load reads it back)")
+            # the fit itself beside its report, written together (PyMC never loads)
+            save_files(em, out, "EMResult", overwrite=args.force, extra=write)
+        print(f"\nreport: {Path(out) / 'report.html'}")
+        print(f"saved the EM fit to {out} (bayesgmm.load reads it back)")
     return 0
 
 
@@ -736,7 +773,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     # without [output]: results/<spec stem> beside the spec, as every path in a spec is
     # relative to it (it was the working directory's: `cd / && bayesgmm run ...` wrote /results)
     out = Path(spec.output) if spec.output else spec.path.parent / "results" / spec.path.stem
-    check_writable(out, overwrite=args.force, protect=[spec.path, *_inputs(spec.data_path)])
+    check_writable(out, overwrite=args.force, protect=[spec.path, *_inputs(spec.data_path)],
+                   writes="BayesResult", by="bayesgmm run", other="[output] directory")
     notes: list[str] = []  # printed once the data have passed every check
     frame, observed, names = _read_observations(
         spec.data_path, spec.columns, _SpecObservations(spec), spec.n_components, notes=notes)
@@ -790,7 +828,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
                          f"--report --out {directory} --force)")
     thresholds = _thresholds(args, result.thresholds)  # the flags over the fit's own
     # The report is rebuilt beside the result and swapped in: check that before rendering.
-    check_writable(directory, overwrite=True)
+    check_writable(directory, overwrite=True, writes="posterior report", by="bayesgmm report")
     diag = _diagnose(result, thresholds)
     html = write_report(result, directory, thresholds=thresholds, diagnostics=diag)
     _print_verdict(diag)  # the page's verdict: a changed threshold can change it
@@ -804,7 +842,8 @@ def _cmd_select(args: argparse.Namespace) -> int:
     _check_select_flags(args, ranges)
     out = Path(args.out) if args.out else default_output(args.data, suffix="select")
     # before reading or fitting anything: a bad output path fails in seconds, not minutes
-    check_writable(out, overwrite=args.force, protect=_inputs(args.data))
+    check_writable(out, overwrite=args.force, protect=_inputs(args.data),
+                   writes="SelectionReport", by="bayesgmm select", other="--out")
     notes: list[str] = []  # printed once the data have passed every check
     frame, observed, names = _read_observations(args.data, _columns(args.columns), args,
                                                 max(r[-1] for r in ranges), notes=notes)
@@ -842,7 +881,7 @@ def _cmd_select(args: argparse.Namespace) -> int:
     from .em import BOTH_INITS
 
     em = select_em(frame, ks, covariance_types, n_init=args.n_init, init=BOTH_INITS,
-                   random_state=seed, n_jobs=args.jobs, **observed)
+                   random_state=seed, n_jobs=args.jobs, verbose=1, **observed)
     for fit in em.fits.values():  # the report's figure of the chosen fit names them
         _name_components(fit, names)
     from joblib import effective_n_jobs
@@ -900,7 +939,7 @@ def _cmd_select(args: argparse.Namespace) -> int:
         write_selection_report(em, directory, bayes=bayes, sparse=sparse,
                                data_source=str(args.data), settings=settings, X=frame)
 
-    write_directory(out, write, overwrite=args.force)
+    write_directory(out, write, overwrite=args.force, writes="SelectionReport")
     print(f"\nreport: {out / SELECTION_REPORT_NAME}")
     return 0
 

@@ -6,28 +6,55 @@ a bad path is refused in a fraction of a second. :mod:`bayesgmm.persistence`, wh
 result and report (``write_directory``), re-exports these names.
 
 The rules: only a directory whose manifest names a bayesgmm kind (:data:`KINDS`) is ever
-replaced, and never the current directory, a home directory, the filesystem root or a directory
-containing an input (:func:`check_writable`); temporary siblings ``.NAME.tmp-PID-XXXX`` and
-``.NAME.old-PID-XXXX`` that a killed write left behind are removed (or an interrupted
-replacement's backup put back) by the next write to the same place (:func:`clean_orphans`).
+replaced, only by an output of the same kind (:data:`REPLACES`), and never the current
+directory, a home directory, the filesystem root or a directory containing an input
+(:func:`check_writable`); temporary siblings ``.NAME.tmp-PID-XXXX`` and ``.NAME.old-PID-XXXX``
+that a killed write left behind are removed (or an interrupted replacement's backup put back)
+by the next write to the same place (:func:`clean_orphans`).
 """
 
 from __future__ import annotations
 
+import html
 import json
 import os
+import re
 import shutil
 import tempfile
 import time
 from collections.abc import Iterable
 from pathlib import Path
 
-__all__ = ["KINDS", "MANIFEST", "ORPHAN_AGE_S", "check_writable", "clean_orphans",
+__all__ = ["KINDS", "MANIFEST", "ORPHAN_AGE_S", "REPLACES", "check_writable", "clean_orphans",
            "in_progress", "missing_hint"]
 
 MANIFEST = "manifest.json"
 # What a manifest may say a directory is: the kinds bayesgmm writes, and so may replace.
 KINDS = ("BayesResult", "EMResult", "Report", "SelectionReport")
+# The one rule of replacing: --force (overwrite=True) replaces an earlier output of the same
+# kind only, never another kind of bayesgmm output (QA: `em --report --force` over a saved
+# posterior left its K=3 fit beside a K=2 EM report, and `select --force` deleted a posterior
+# without a word). Key: what a write produces (a manifest kind, or a report written into a
+# directory); value: the manifest kinds it may replace. A report goes beside the fit it
+# describes or over an earlier report; fit/run write a BayesResult, em --report an EMResult,
+# select a SelectionReport.
+REPLACES = {
+    "BayesResult": ("BayesResult",),
+    "EMResult": ("EMResult",),
+    "SelectionReport": ("SelectionReport",),
+    "Report": ("Report",),
+    "posterior report": ("BayesResult", "Report"),
+    "EM report": ("EMResult", "Report"),
+}
+# How messages name what a directory holds, and each write (the API's words; the command line
+# names its command instead).
+_HELD = {"BayesResult": "a posterior fit", "EMResult": "an EM fit",
+         "SelectionReport": "a model selection's report", "Report": "a report without its fit"}
+_WRITER = {"BayesResult": "saving a posterior fit (BayesResult.save)",
+           "EMResult": "saving an EM fit (EMResult.save)",
+           "SelectionReport": "a model selection's report", "Report": "a report",
+           "posterior report": "a posterior's report (write_report)",
+           "EM report": "an EM fit's report (write_em_report)"}
 # Files bayesgmm adds to a directory besides those its manifest lists (the report of a result,
 # the tables of ``bayesgmm select``): a directory holding anything else is not replaced.
 _FIGURES = "figures"
@@ -46,7 +73,8 @@ ORPHAN_AGE_S = 6 * 3600.0
 
 
 def check_writable(path: str | os.PathLike, *, overwrite: bool = False,
-                   protect: Iterable[str | os.PathLike] = ()) -> None:
+                   protect: Iterable[str | os.PathLike] = (), writes: str | None = None,
+                   by: str | None = None, other: str = "path") -> None:
     """Check, without leaving anything behind, that a directory could be written to ``path``.
 
     Run it before an expensive fit so that a bad output directory fails in seconds.
@@ -64,13 +92,20 @@ def check_writable(path: str | os.PathLike, *, overwrite: bool = False,
         Files or directories (the data file, the specification) that must survive: ``path``
         may be neither one of them nor a directory containing one of them. The current
         directory, the home directories and the filesystem root are always protected.
+    writes : str, optional
+        What will be written there, a key of :data:`REPLACES`: an existing bayesgmm output
+        of another kind is refused, with or without ``overwrite`` (None: not checked).
+    by, other : str, optional
+        For that message: who writes (default: the API's words for ``writes``; the command
+        line names its command) and what to choose instead ("path"; the CLI's "--out").
 
     Raises
     ------
     ValueError
         Naming the problem: ``.``/``..``/empty name, a symbolic link, a file in the way, a
-        protected directory, an existing directory without ``overwrite`` or one that bayesgmm
-        did not write, or a nearest existing ancestor that is not a writable directory.
+        protected directory, an existing directory without ``overwrite``, one that bayesgmm
+        did not write or one holding another kind of output than ``writes``, or a nearest
+        existing ancestor that is not a writable directory.
     """
     target = Path(path)
     if str(path) == "" or target.name in ("", ".", ".."):
@@ -90,7 +125,9 @@ def check_writable(path: str | os.PathLike, *, overwrite: bool = False,
     if target.is_dir() and any(target.iterdir()):
         # what is not bayesgmm's is refused first, whatever overwrite says: suggesting --force
         # for a directory --force then refuses sent users round in a circle (QA)
-        _check_replaceable(target)
+        kind = _check_replaceable(target)
+        # another kind of output is refused before --force is suggested, for the same reason
+        check_same_kind(target, kind, writes, by=by, other=other)
         if not overwrite:
             raise ValueError(
                 f"output directory {target} already exists (an earlier bayesgmm output); "
@@ -223,8 +260,47 @@ def _protected(extra: Iterable[str | os.PathLike]) -> list[tuple[Path, str]]:
     return out
 
 
-def _check_replaceable(target: Path) -> None:
-    """Refuse to replace a directory that bayesgmm did not write (or that holds more)."""
+def check_same_kind(target: Path, kind: str | None, writes: str | None, *,
+                    by: str | None = None, other: str = "path") -> None:
+    """Refuse to let ``writes`` (a key of :data:`REPLACES`) replace ``target``, a bayesgmm
+    output of manifest kind ``kind``, unless :data:`REPLACES` allows it (None: no check)."""
+    if writes is None or kind is None or kind in REPLACES[writes]:
+        return
+    who = f"that {by} would replace" if by else f"that {_WRITER[writes]} would replace"
+    raise ValueError(f"{target} holds {_HELD.get(kind, kind)}{_details(target, kind)} {who}: "
+                     f"choose another {other}, or delete {target} first")
+
+
+def _manifest_kind(directory: Path) -> str | None:
+    """The kind ``directory``'s manifest names; None when it has none or it is unreadable."""
+    try:
+        kind = json.loads((directory / MANIFEST).read_text(encoding="utf-8"))["kind"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return kind if kind in KINDS else None
+
+
+def _details(target: Path, kind: str) -> str:
+    """What the output in ``target`` is of, for a message: " (K=3, from big.csv)" from a
+    posterior's record, else the title of its page; "" where neither can be read."""
+    try:
+        if kind == "BayesResult":
+            record = json.loads((target / "result.json").read_text(encoding="utf-8"))
+            k, source = record["settings"]["n_components"], record["settings"].get("data_source")
+            return f" (K={k}" + (f", from {source})" if source else ")")
+        for page in ("report.html", "select.html"):
+            if (target / page).is_file():
+                with open(target / page, encoding="utf-8") as f:
+                    title = re.search(r"<title>(.*?)</title>", f.read(4096), re.S)
+                return f" ({html.unescape(title[1]).strip()})" if title else ""
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    return ""
+
+
+def _check_replaceable(target: Path) -> str:
+    """Refuse to replace a directory that bayesgmm did not write (or that holds more); return
+    the kind its manifest names."""
     entries = sorted(p.name + ("/" if p.is_dir() and not p.is_symlink() else "")
                      for p in target.iterdir())
     shown = ", ".join(entries[:5]) + (f" and {len(entries) - 5} more" if len(entries) > 5
@@ -262,6 +338,7 @@ def _check_replaceable(target: Path) -> None:
             f"refusing to replace {target}: it is a bayesgmm {kind} but also holds "
             f"{', '.join(foreign[:5])}, which bayesgmm did not write; move it away first"
         )
+    return kind
 
 
 def _is_stale(tag: str, entry: Path, max_age_s: float) -> bool:

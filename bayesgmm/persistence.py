@@ -26,8 +26,9 @@ Writes are atomic (:func:`write_directory`, also used for the reports): everythi
 a temporary sibling directory ``.NAME.tmp-PID-XXXX`` which is then renamed into place, so a
 reader never sees half a result and a failed write leaves nothing; siblings left by a killed
 process are removed by the next write to the same place. Only a directory whose manifest names
-a bayesgmm kind (:data:`KINDS`) is ever replaced, and never the current directory, a home
-directory, the filesystem root or a directory containing an input (:func:`check_writable`).
+a bayesgmm kind (:data:`KINDS`) is ever replaced, only by an output of the same kind (a result
+by a result of its kind: :data:`~bayesgmm.paths.REPLACES`), and never the current directory, a
+home directory, the filesystem root or a directory containing an input (:func:`check_writable`).
 
 Where it sits: the posterior layer, above the result types it restores (:mod:`bayesgmm.em`,
 :mod:`bayesgmm.posterior`) and the writers they save through (:mod:`bayesgmm.result_files`);
@@ -99,9 +100,10 @@ def save(result: BayesResult | EMResult, path: str | os.PathLike, *,
     path : str or path-like
         The directory to create. Missing parent directories are created.
     overwrite : bool, default False
-        Replace an existing non-empty ``path``, which must be a directory bayesgmm wrote (an
-        earlier result or report, see :func:`check_writable`); anything else is refused. Without
-        it an existing result is never touched.
+        Replace an existing non-empty ``path``, which must be an earlier result of the same
+        kind (a BayesResult for a BayesResult, an EMResult for an EMResult), with its report
+        (see :func:`check_writable`); anything else, another kind of bayesgmm output included,
+        is refused. Without it an existing result is never touched.
     extra : callable, optional
         ``extra(directory)`` writes further files (e.g. the report) into the result directory
         before it is moved into place, so that they too appear atomically or not at all.
@@ -116,8 +118,9 @@ def save(result: BayesResult | EMResult, path: str | os.PathLike, *,
     ValueError
         ``result`` is neither a BayesResult nor an EMResult; or as :func:`write_directory`:
         ``path`` exists and ``overwrite`` is False, ``path`` is something bayesgmm may not
-        replace (a directory it did not write, the current or a home directory, the root), or
-        it cannot be written (the message names it). Nothing is left behind on failure.
+        replace (a directory it did not write, another kind of bayesgmm output, the current or
+        a home directory, the root), or it cannot be written (the message names it). Nothing
+        is left behind on failure.
     """
     if not isinstance(result, BayesResult | EMResult):
         raise ValueError(f"can only save a BayesResult or EMResult; got {type(result).__name__}")
@@ -161,8 +164,8 @@ def load(path: str | os.PathLike) -> BayesResult | EMResult:
         rebuilt = ("a model selection's report, rebuilt by running bayesgmm select again"
                    if kind == "SelectionReport" else
                    "a report without its fit, rebuilt by the call that wrote it "
-                   "(write_em_report, write_report) or by bayesgmm em --report, which saves "
-                   "the fit beside its report")
+                   "(write_em_report, write_report; bayesgmm em --report saves an EM fit "
+                   "beside its report)")
         raise ValueError(f"{directory} holds {rebuilt}, not a saved result: load() and "
                          "bayesgmm report read what fit, run or save wrote")
     _check_files(directory, manifest, RESULT_FILES[kind])

@@ -148,7 +148,7 @@ def write_report(result: BayesResult, directory: str | os.PathLike, *,
         page, figures = build_report(result, data_source=data_source,
                                      random_state=random_state, thresholds=thresholds,
                                      diagnostics=diagnostics)
-    return _write_files(Path(directory), REPORT_NAME, page, figures)
+    return _write_files(Path(directory), REPORT_NAME, page, figures, writes="posterior report")
 
 
 def build_report(result: BayesResult, *, data_source: str | None = None,
@@ -231,7 +231,7 @@ def write_em_report(em: EMResult, X: Any, directory: str | os.PathLike, *,
     """
     page, figures = build_em_report(em, X, data_source=data_source, settings=settings,
                                     labels=labels, rows=rows, sample_weight=sample_weight)
-    return _write_files(Path(directory), REPORT_NAME, page, figures)
+    return _write_files(Path(directory), REPORT_NAME, page, figures, writes="EM report")
 
 
 def build_em_report(em: EMResult, X: Any, *, data_source: str | None = None,
@@ -370,7 +370,7 @@ def _em_settings_html(record: Mapping[str, Any] | None,
 
 
 def _write_files(directory: Path, page_name: str, page: str, figures: list[Figure], *,
-                 kind: str = "Report") -> Path:
+                 kind: str = "Report", writes: str | None = None) -> Path:
     """Write ``page_name`` and ``figures/*.png`` into ``directory``, replacing both whole.
 
     Through :func:`bayesgmm.result_files.write_directory`: a new (or empty) ``directory`` is
@@ -378,7 +378,9 @@ def _write_files(directory: Path, page_name: str, page: str, figures: list[Figur
     report) is rebuilt beside itself, its other files carried over as hard links (copies where
     links are impossible), and swapped in, so the old report is replaced atomically or not at
     all. Symbolic links in it are never followed; anything else is refused. A directory that
-    this process is building (``save(..., extra=...)``) is written into directly.
+    this process is building (``save(..., extra=...)``) is written into directly. ``writes``
+    (a key of :data:`bayesgmm.paths.REPLACES`) says what may be there already: a report goes
+    beside the fit it describes, never beside another kind.
     """
     def fill(tmp: Path) -> None:
         (tmp / FIGURES_DIR).mkdir()
@@ -401,9 +403,9 @@ def _write_files(directory: Path, page_name: str, page: str, figures: list[Figur
             if own:
                 write_manifest(tmp, _manifest_kind(directory))
 
-        write_directory(directory, rebuild, overwrite=True)
+        write_directory(directory, rebuild, overwrite=True, writes=writes)
     else:
-        write_directory(directory, fill, kind=kind)
+        write_directory(directory, fill, kind=kind, writes=writes)
     return directory / page_name
 
 
@@ -1493,7 +1495,7 @@ def write_selection_report(selection: EMSelection, directory: str | os.PathLike,
     page, figures = build_selection_report(selection, bayes=bayes, sparse=sparse,
                                            data_source=data_source, settings=settings, X=X)
     return _write_files(Path(directory), SELECTION_REPORT_NAME, page, figures,
-                        kind="SelectionReport")
+                        kind="SelectionReport", writes="SelectionReport")
 
 
 def build_selection_report(selection: EMSelection, *, bayes: BayesSelection | None = None,

@@ -39,9 +39,11 @@ from .paths import (
     MANIFEST,
     _check_replaceable,
     _make_parents,
+    _manifest_kind,
     _reason,
     _rmdir_quietly,
     _umask,
+    check_same_kind,
     check_writable,
     clean_orphans,
 )
@@ -78,11 +80,12 @@ def save_files(result: Any, path: str | os.PathLike, kind: str, *,
         if extra is not None:
             extra(directory)
 
-    return write_directory(path, write, overwrite=overwrite)
+    return write_directory(path, write, overwrite=overwrite, writes=kind)
 
 
 def write_directory(path: str | os.PathLike, write: Callable[[Path], None], *,
-                    overwrite: bool = False, kind: str | None = None) -> Path:
+                    overwrite: bool = False, kind: str | None = None,
+                    writes: str | None = None) -> Path:
     """Create the directory ``path`` atomically, its files written by ``write``.
 
     ``write(tmp)`` fills a temporary sibling directory, which is then renamed into place, so a
@@ -104,6 +107,10 @@ def write_directory(path: str | os.PathLike, write: Callable[[Path], None], *,
     kind : str, optional
         Write a ``manifest.json`` of this kind (one of :data:`KINDS`) listing every file with
         its SHA-256, unless ``write`` wrote one itself.
+    writes : str, optional
+        What is written, a key of :data:`~bayesgmm.paths.REPLACES` (default: ``kind``, else
+        the kind of the manifest ``write`` wrote): an existing output of another kind is
+        refused, with or without ``overwrite`` (checked before ``write`` runs when known).
 
     Returns
     -------
@@ -114,12 +121,13 @@ def write_directory(path: str | os.PathLike, write: Callable[[Path], None], *,
     ------
     ValueError
         ``path`` exists and ``overwrite`` is False, ``path`` is not something bayesgmm may
-        replace (see :func:`check_writable`), or it cannot be written. Nothing is left behind
-        on failure, whatever ``write`` raises.
+        replace (see :func:`check_writable`), holds another kind of output than ``writes``,
+        or it cannot be written. Nothing is left behind on failure, whatever ``write`` raises.
     """
     target = Path(path)
     clean_orphans(target)  # first: an interrupted replacement's backup may be put back
-    check_writable(target, overwrite=overwrite)
+    writes = writes or kind
+    check_writable(target, overwrite=overwrite, writes=writes)
     created = _make_parents(target.parent)
     tmp = None
     try:
@@ -129,7 +137,8 @@ def write_directory(path: str | os.PathLike, write: Callable[[Path], None], *,
         write(tmp)
         if kind is not None and not (tmp / MANIFEST).exists():
             write_manifest(tmp, kind)
-        _move_into_place(tmp, target, overwrite)
+        # what this write produced, where the caller did not say: its manifest's kind
+        _move_into_place(tmp, target, overwrite, writes or _manifest_kind(tmp))
     except OSError as exc:
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -305,11 +314,12 @@ def _json_default(obj: Any) -> Any:
 # --------------------------------------------------------------------------------------------
 # moving into place
 # --------------------------------------------------------------------------------------------
-def _move_into_place(tmp: Path, target: Path, overwrite: bool) -> None:
+def _move_into_place(tmp: Path, target: Path, overwrite: bool, writes: str | None) -> None:
     if target.is_dir() and any(target.iterdir()):
-        if not overwrite:  # appeared while we were writing
+        # again: it may have appeared or changed while we were writing
+        check_same_kind(target, _check_replaceable(target), writes)
+        if not overwrite:
             raise ValueError(f"output directory {target} already exists and is not empty")
-        _check_replaceable(target)  # again: it may have changed while we were writing
         backup = target.with_name(f".{target.name}{_OLD}{os.getpid()}-{uuid.uuid4().hex[:8]}")
         os.rename(target, backup)
         try:

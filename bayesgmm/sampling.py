@@ -33,7 +33,13 @@ from ._validation import (
     singular_columns,
 )
 from .backends.nutpie import backend_of, compile_nutpie
-from .diagnostics import RANK_VARIABLES, collapsed_evidence, diagnose, rank_uniformity_check
+from .diagnostics import (
+    RANK_VARIABLES,
+    collapsed_evidence,
+    diagnose,
+    rank_uniformity_check,
+    settled_log_density,
+)
 from .draw_arrays import flat_noise_weight, flatten_draws
 from .draws import HEARTBEAT_S, AdaptiveDraws, sample_nutpie_until
 from .em import EMResult, fit_em, fit_map_start
@@ -693,13 +699,13 @@ def _chain_log_density(idata) -> xr.DataArray | None:
 
 
 def _better_chain(idata) -> dict[str, Any] | None:
-    """The chain whose mean log density is clearly above the other chains', if any."""
+    """The chain whose mean log density (where it settled: :func:`settled_log_density`) is
+    clearly above the other chains', if any."""
     lp = _chain_log_density(idata)
-    if lp is None or lp.sizes["chain"] < 2:
+    settled = None if lp is None or lp.sizes["chain"] < 2 else settled_log_density(lp.values)
+    if settled is None:
         return None
-    values = lp.values
-    means = values.mean(axis=1)
-    sd = float(np.sqrt(values.var(axis=1, ddof=1).mean()))
+    means, sd = settled
     best = int(np.argmax(means))
     others = float(np.median(np.delete(means, best)))
     if means[best] - means.min() <= max(_BETTER_MODE_SD * sd, 1.0):
@@ -722,10 +728,11 @@ def _chains_above_start(idata, em: EMResult, pm_model, backend) -> dict[str, Any
     density = None if backend is None or lp is None else _model_density(pm_model, em, backend)
     if density is None:
         return None
+    settled = settled_log_density(lp.values)
+    if settled is None:
+        return None
     start = density(em.weights, em.means, em.covariances)
-    values = lp.values
-    means = values.mean(axis=1)
-    sd = float(np.sqrt(values.var(axis=1, ddof=1).mean())) if values.shape[1] > 1 else 0.0
+    means, sd = settled
     if not np.isfinite(start) or means.min() <= start + max(_BETTER_MODE_SD * sd, 1.0):
         return None
     best = int(np.argmax(means))
@@ -922,9 +929,22 @@ def _sample_nutpie(pm_model, start, *, draws, tune, chains, cores, seed, progres
             progress_callback=_Heartbeat() if progressbar and not sys.stderr.isatty()
             else None,
         )
+        _raise_if_interrupted(idata, draws)
     return idata, {"compile_s": t1 - t0, "sample_s": time.perf_counter() - t1,
                    "nutpie_backend": backend, "cores": cores,
                    "laplace_metric": bool(getattr(compiled, "whitened", False)), **record}
+
+
+def _raise_if_interrupted(idata, draws: int) -> None:
+    """nutpie.sample catches Ctrl-C and returns the draws made so far: fewer than asked means
+    it was interrupted, and the interrupt goes on (QA: the CLI relabelled a partial trace and
+    printed its log-likelihood note before "interrupted")."""
+    try:
+        taken = int(idata["posterior"].sizes["draw"])
+    except (KeyError, AttributeError):  # interrupted while tuning: no posterior group
+        taken = 0
+    if taken < draws:
+        raise KeyboardInterrupt(f"sampling interrupted after {taken} of {draws} draws per chain")
 
 
 def _relabelled_convergence(posterior: xr.Dataset, *, reference, covariance_type, X,

@@ -523,6 +523,20 @@ def test_every_option_has_help_and_fit_shows_examples(capsys):
     assert "number of mixture components" in out and "seed of EM and the sampler" in out
 
 
+def test_every_command_help_has_examples(capsys):
+    """The README promises every option explained, with examples, under COMMAND --help;
+    report and select had none (QA)."""
+    commands = cli._parser()._subparsers._group_actions[0].choices
+    for name in commands:
+        with pytest.raises(SystemExit) as exc:
+            cli.main([name, "--help"])
+        out = capsys.readouterr().out
+        assert exc.value.code == 0
+        examples = out.split("\nexamples:\n", 1)
+        assert len(examples) == 2, f"{name} --help has no examples section"
+        assert re.search(rf"^  bayesgmm {name}\b", examples[1], re.M), (name, examples[1])
+
+
 def test_version(capsys):
     with pytest.raises(SystemExit) as exc:
         cli.main(["--version"])
@@ -649,6 +663,43 @@ def test_ctrl_c_is_one_line_and_status_130(data_dir, monkeypatch, capsys):
     monkeypatch.setattr(cli, "fit_bayes", interrupted)
     rc, _, err = _run_main(["fit", "good.csv", "-k", "2", "--seed", "1"], capsys)
     assert rc == 130 and "bayesgmm: interrupted" in err and "Traceback" not in err
+
+
+def test_sigterm_is_one_line_status_143_and_leaves_no_temporary_directory(data_dir, tiny_fit,
+                                                                         monkeypatch, capsys):
+    """QA: a cancelled CI job (SIGTERM, plain `timeout`) printed nothing and left a 13 MB
+    r/.NAME.tmp-* behind. The command line handles it as it does Ctrl-C, and puts the previous
+    handler back when main returns (the library installs none)."""
+    import os
+    import signal
+    import time
+
+    from bayesgmm import result_files
+
+    class Killed(BaseException):
+        """What the process would have died of, without the command line's handler."""
+
+    def kill(signum, frame):
+        raise Killed
+
+    def killed_while_saving(result, directory):
+        (directory / "idata.nc").write_bytes(b"half written")
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(5)  # the handler runs at the next bytecode
+
+    monkeypatch.setattr(cli, "fit_bayes", lambda *a, **k: tiny_fit)
+    monkeypatch.setattr(result_files, "_write_bayes", killed_while_saving)
+    previous = signal.signal(signal.SIGTERM, kill)
+    try:
+        rc, out, err = _run_main(["fit", "good.csv", "-k", "2", "--out", "r/b20", "--seed", "1",
+                                  "--no-progress"], capsys)
+        assert signal.getsignal(signal.SIGTERM) is kill  # put back
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert rc == 143 and "Traceback" not in err
+    assert err.strip().splitlines()[-1].startswith("bayesgmm: terminated; results are written "
+                                                   "whole or not at all")
+    assert not (data_dir / "r").exists() or list((data_dir / "r").iterdir()) == []
 
 
 def test_a_reader_that_leaves_costs_neither_a_traceback_nor_the_report(data_dir):
@@ -803,32 +854,48 @@ def test_the_observation_notes_follow_the_header_that_names_the_data(data_dir, c
     assert header < noise
 
 
-def test_em_report_over_a_saved_posterior_says_what_force_replaces(tmp_path, tiny_fit,
-                                                                   old_faithful, capsys):
-    """An EM report written over a saved posterior replaces its report but keeps its draws:
-    the command says so, and how to get the posterior's report back."""
-    import bayesgmm
+def _snapshot(directory):
+    return {p.relative_to(directory).as_posix(): p.read_bytes()
+            for p in sorted(directory.rglob("*")) if p.is_file()}
 
+
+def test_force_replaces_only_an_earlier_output_of_the_same_kind(tmp_path, tiny_fit,
+                                                               old_faithful, monkeypatch,
+                                                               capsys):
+    """QA: `em --report --force` over a saved posterior left the K=3 posterior beside a K=2
+    EM report (and saved no EM fit); `select --force` deleted a posterior without a word.
+    Another kind of bayesgmm output is refused, with or without --force, in one line naming
+    what the directory holds; the same kind is still replaced."""
     data = tmp_path / "faithful.csv"
     old_faithful.to_csv(data, index=False)
-    out = tmp_path / "result"
-    bayesgmm.save(tiny_fit, out)
-    assert cli.main(["em", str(data), "-k", "2", "--report", "--out", str(out), "--force",
+    posterior = tmp_path / "result"
+    bayesgmm.save(tiny_fit, posterior)
+    before = _snapshot(posterior)
+    em_argv = ["em", str(data), "-k", "2", "--report", "--no-progress", "--seed", "1", "--out"]
+    for force in ([], ["--force"]):
+        for argv, command in ((em_argv + [str(posterior)], "em"),
+                              (["select", str(data), "-k", "1-2", "--out", str(posterior)],
+                               "select")):
+            rc, out, err = _run_main(argv + force, capsys)
+            assert rc == 2 and out == "" and len(err.splitlines()) == 1, err
+            assert (f"{posterior} holds a posterior fit (K=2) that bayesgmm {command} would "
+                    f"replace: choose another --out, or delete {posterior} first") in err
+    assert _snapshot(posterior) == before
+    # an EM fit is not replaced by fit or select either; by em it is
+    em_out = tmp_path / "em_fit"
+    assert cli.main(em_argv + [str(em_out)]) == 0
+    monkeypatch.setattr(cli, "fit_bayes", lambda *a, **k: tiny_fit)
+    before = _snapshot(em_out)
+    rc, _, err = _run_main(["fit", str(data), "-k", "2", "--out", str(em_out), "--force"],
+                           capsys)
+    assert rc == 2 and (f"{em_out} holds an EM fit (faithful: Gaussian mixture by EM, K = 2) "
+                        "that bayesgmm fit would replace") in err
+    assert _snapshot(em_out) == before
+    assert cli.main(em_argv + [str(em_out), "--force"]) == 0
+    assert isinstance(bayesgmm.load(em_out), bayesgmm.EMResult)
+    # a posterior by fit, with --force
+    assert cli.main(["fit", str(data), "-k", "2", "--out", str(posterior), "--force",
                      "--no-progress", "--seed", "1"]) == 0
-    err = capsys.readouterr().err
-    assert f"{out} holds a sampled posterior: its report.html is replaced" in err
-    assert f"bayesgmm report {out} writes its own report again" in err
-    assert (out / "idata.nc").is_file() and (out / "report.html").is_file()
-    assert bayesgmm.load(out).idata["posterior"]["weights"].shape[:2] == (2, 100)
-    assert cli.main(["em", str(data), "-k", "2", "--report", "--out", str(out), "--force",
-                     "--no-progress", "--seed", "1"]) == 0  # the same again: said again
-    assert "holds a sampled posterior" in capsys.readouterr().err
-    em_only = tmp_path / "em_only"
-    assert cli.main(["em", str(data), "-k", "2", "--report", "--out", str(em_only),
-                     "--no-progress", "--seed", "1"]) == 0
-    assert cli.main(["em", str(data), "-k", "2", "--report", "--out", str(em_only), "--force",
-                     "--no-progress", "--seed", "1"]) == 0  # an EM report: nothing to say
-    assert "holds a sampled posterior" not in capsys.readouterr().err
 
 
 def test_the_console_table_of_a_large_fit_keeps_what_a_reader_needs():
@@ -847,3 +914,12 @@ def test_the_console_table_of_a_large_fit_keeps_what_a_reader_needs():
     small = table.iloc[:30]
     shown, left_out = cli._console_rows(small)
     assert shown is small and left_out == 0
+
+
+@pytest.mark.parametrize("command", [["fit", "d.csv", "-k", "2"], ["em", "d.csv", "-k", "2"],
+                                     ["select", "d.csv"]])
+def test_out_has_the_short_flag_o(command):
+    """-o is what most command lines call the output (bayesgmm fit ... -o DIR was refused)."""
+    from bayesgmm.cli import _parser
+
+    assert str(_parser().parse_args([*command, "-o", "there"]).out) == "there"

@@ -268,6 +268,36 @@ def test_spec_tune_must_be_non_negative(tmp_path):
         _spec(tmp_path, "[sampler]\ntune = -5\n")
 
 
+def test_a_directory_given_as_the_data_is_named_as_one(tmp_path):
+    """QA: `bayesgmm em /tmp -k 3` (and a spec's path = ".") said "data file not found"."""
+    with pytest.raises(ValueError, match=re.escape(
+            f"{tmp_path} is a directory, not a data file: give a CSV/TSV/Parquet file")):
+        read_data(tmp_path)
+    spec = tmp_path / "spec.toml"
+    spec.write_text('[data]\npath = "."\n[model]\nn_components = 2\n')
+    from bayesgmm.io import load_spec
+
+    with pytest.raises(ValueError, match=re.escape(
+            f"[data] path '.' is a directory ({tmp_path.resolve()}), not a data file: give a "
+            "CSV/TSV/Parquet file")):
+        load_spec(spec)
+
+
+def test_a_spec_with_a_byte_order_mark_is_read(tmp_path):
+    """QA: a spec saved by Windows Notepad (UTF-8 with a BOM) was "not valid TOML ... line 1,
+    column 1", while a CSV with a BOM was read; a file that is not UTF-8 is named as such."""
+    from bayesgmm.io import load_spec
+
+    write(tmp_path, "a,b\n1,2\n3,4\n")
+    spec = tmp_path / "spec.toml"
+    spec.write_bytes(b'\xef\xbb\xbf[data]\npath = "data.csv"\n[model]\nn_components = 2\n')
+    assert load_spec(spec).n_components == 2
+    spec.write_bytes(b'[data]\npath = "\xff.csv"\n')
+    with pytest.raises(ValueError, match="spec.toml is not UTF-8 text .*save the specification "
+                                         "as UTF-8"):
+        load_spec(spec)
+
+
 # --------------------------------------------------------------------------------------------
 # missing values, weights and labels columns
 # --------------------------------------------------------------------------------------------

@@ -141,13 +141,72 @@ def test_refuses_to_overwrite(tiny_fit, tmp_path):
     with pytest.raises(ValueError, match=str(path)):
         tiny_fit.save(path)
     assert (path / "manifest.json").read_text() == before
-    with pytest.raises(ValueError, match="already exists"):
-        tiny_fit.em.save(path)
-    # overwrite=True replaces the result (here by an EM result) and leaves nothing else.
-    tiny_fit.em.save(path, overwrite=True)
-    assert isinstance(bayesgmm.load(path), EMResult)
-    assert not (path / "idata.nc").exists()
+    # overwrite=True replaces the result (by one of its kind) and leaves nothing else.
+    (path / "figures").mkdir()
+    (path / "figures" / "trace.png").write_bytes(b"the old report's")
+    tiny_fit.save(path, overwrite=True)
+    assert isinstance(bayesgmm.load(path), BayesResult)
+    assert not (path / "figures").exists()
     assert [p.name for p in tmp_path.iterdir()] == ["out"]
+
+
+def test_overwrite_replaces_only_an_output_of_the_same_kind(tiny_fit, tmp_path):
+    """QA: overwrite=True (--force) replaced a posterior by an EM fit, or a model selection
+    by a posterior, without a word. Another kind is refused, with or without overwrite, in
+    one line naming what is there; the one rule is paths.REPLACES."""
+    posterior = tiny_fit.save(tmp_path / "post")
+    em = tiny_fit.em.save(tmp_path / "em")
+    for overwrite in (False, True):
+        with pytest.raises(ValueError, match=re.escape(
+                f"{posterior} holds a posterior fit (K=2) that saving an EM fit "
+                f"(EMResult.save) would replace: choose another path, or delete {posterior} "
+                "first")):
+            tiny_fit.em.save(posterior, overwrite=overwrite)
+        with pytest.raises(ValueError, match=re.escape(
+                f"{em} holds an EM fit that saving a posterior fit (BayesResult.save) would "
+                "replace")):
+            tiny_fit.save(em, overwrite=overwrite)
+    assert isinstance(bayesgmm.load(posterior), BayesResult)
+    assert isinstance(bayesgmm.load(em), EMResult)
+    tiny_fit.em.save(em, overwrite=True)  # the same kind: replaced
+
+    # what the write produced, where the caller did not say (a selection report's manifest)
+    def selection(directory):
+        (directory / "select.html").write_text("<title>bayesgmm model selection: x.csv</title>")
+        persistence.write_manifest(directory, "SelectionReport")
+
+    persistence.write_directory(tmp_path / "sel", selection)
+    with pytest.raises(ValueError, match=r"holds a posterior fit \(K=2\) that a model "
+                                         r"selection's report would replace"):
+        persistence.write_directory(posterior, selection, overwrite=True)
+    with pytest.raises(ValueError, match=re.escape(
+            "holds a model selection's report (bayesgmm model selection: x.csv) that saving "
+            "a posterior fit")):
+        tiny_fit.save(tmp_path / "sel", overwrite=True)
+    persistence.write_directory(tmp_path / "sel", selection, overwrite=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["em", "post", "sel"]
+    # a report goes beside the fit it describes, or over a report
+    for writes, kind in (("posterior report", "EMResult"), ("EM report", "BayesResult"),
+                         ("EM report", "SelectionReport")):
+        target = {"EMResult": em, "BayesResult": posterior, "SelectionReport": tmp_path / "sel"}
+        with pytest.raises(ValueError, match="would replace"):
+            persistence.check_writable(target[kind], overwrite=True, writes=writes)
+    persistence.check_writable(posterior, overwrite=True, writes="posterior report")
+    persistence.check_writable(em, overwrite=True, writes="EM report")
+
+
+def test_a_report_is_not_written_beside_a_fit_of_another_kind(tiny_fit, old_faithful,
+                                                               tmp_path):
+    from bayesgmm.report import write_em_report, write_report
+
+    posterior = tiny_fit.save(tmp_path / "post")
+    with pytest.raises(ValueError, match="holds a posterior fit"):
+        write_em_report(tiny_fit.em, old_faithful, posterior)
+    em = tiny_fit.em.save(tmp_path / "em")
+    with pytest.raises(ValueError, match="holds an EM fit"):
+        write_report(tiny_fit, em, progressbar=False)
+    write_report(tiny_fit, posterior, progressbar=False)  # beside its own kind: written
+    assert (posterior / "report.html").is_file()
 
 
 def test_empty_existing_directory_is_used(tiny_fit, tmp_path):

@@ -655,3 +655,33 @@ def test_the_start_records_the_search_seed_when_the_density_chooses_another_cand
     assert tiny_fit.settings["start"]["chosen"] != tiny_fit.em.candidates[0].source  # premise
     assert record["random_state"] == 0 and record["seed_drawn"] is False
     assert record["init"].endswith(f"then chose {tiny_fit.settings['start']['chosen']} instead")
+
+
+def test_ctrl_c_during_fixed_draws_stops_at_once(old_faithful, monkeypatch):
+    """QA: nutpie.sample catches Ctrl-C and returns the draws made so far; the fit went on to
+    relabel and summarise that partial trace (printing its notes) before the command line
+    said "interrupted". Fewer draws than asked: the interrupt goes on, nothing is made of
+    them."""
+    import os
+    import signal
+    import threading
+
+    import nutpie
+
+    from bayesgmm import sampling
+
+    real = nutpie.sample
+
+    def interrupted_while_sampling(*args, **kwargs):
+        threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGINT)).start()
+        return real(*args, **kwargs)
+
+    def relabel(*args, **kwargs):
+        raise AssertionError("the partial trace was post-processed")
+
+    monkeypatch.setattr(nutpie, "sample", interrupted_while_sampling)
+    monkeypatch.setattr(sampling, "_relabel", relabel)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    with pytest.raises(KeyboardInterrupt, match=r"sampling interrupted after \d+ of 1000000 "):
+        fit_bayes(old_faithful, 2, random_state=1, progressbar=False, draws=1_000_000,
+                  tune=100, chains=2)

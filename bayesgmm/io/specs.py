@@ -118,7 +118,11 @@ def load_spec(path: str | Path) -> RunSpec:
     if not p.is_file():
         raise ValueError(f"model specification not found: {path}")
     try:
-        raw = tomllib.loads(p.read_text())
+        # utf-8-sig: a byte-order mark (Windows Notepad's default) is not TOML's business
+        raw = tomllib.loads(p.read_text(encoding="utf-8-sig"))
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{path} is not UTF-8 text ({exc.reason} at byte {exc.start}): "
+                         "save the specification as UTF-8") from None
     except tomllib.TOMLDecodeError as exc:
         raise ValueError(f"{path} is not valid TOML: {exc}") from None
     _check_schema(raw, p)
@@ -168,6 +172,9 @@ def load_spec(path: str | Path) -> RunSpec:
     data_file = data["path"]
     if not data_file.startswith("bundled:") and not Path(data_file).is_absolute():
         data_file = str((base / data_file).resolve())
+    if Path(data_file).is_dir():  # at once, naming the key (read_data would name the path)
+        raise ValueError(f"{p}: [data] path {data['path']!r} is a directory ({data_file}), not "
+                         "a data file: give a CSV/TSV/Parquet file")
     output = out.get("directory")
     if output is not None and not Path(output).is_absolute():
         output = str((base / output).resolve())

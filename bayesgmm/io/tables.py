@@ -165,6 +165,8 @@ def read_data(path: str | Path, columns: list[str] | None = None, *,
                          f"{missing!r}")
     path = _resolve_bundled(str(path))
     p = Path(path)
+    if p.is_dir():  # "not found" misled (QA: `bayesgmm em /tmp`, a spec's path = ".")
+        raise ValueError(f"{path} is a directory, not a data file: give a CSV/TSV/Parquet file")
     if not p.is_file():
         raise ValueError(f"data file not found: {path}")
     parquet = p.suffix.lower() in (".parquet", ".pq")
