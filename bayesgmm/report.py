@@ -68,7 +68,7 @@ from .selection import (  # EM sweeps and their plots: no PyMC, no ArviZ at impo
     plot_loo,
     plot_n_components,
 )
-from .selection.criteria import WEAK_EVIDENCE  # "within this of the best"
+from .selection.choice_notes import WEAK_EVIDENCE  # "within this of the best"
 from .selection.sweep import describe_group, group_warnings
 from .settings import DiagnosticThresholds
 from .versions import RESULT_PACKAGES, software_versions

@@ -956,7 +956,7 @@ def test_a_likelihood_below_a_smaller_k_is_noted_as_a_local_optimum():
     optimum, and the note names the cell, the numbers and the fix."""
     import pandas as pd
 
-    from bayesgmm.selection.criteria import _local_optimum_notes
+    from bayesgmm.selection.choice_notes import _local_optimum_notes
 
     table = pd.DataFrame({"n_components": [1, 2, 3, 1, 2], "covariance_type": ["full"] * 3
                           + ["diag"] * 2, "log_likelihood": [-500.0, -400.0, -450.0, -520.0,
@@ -1015,7 +1015,7 @@ def test_near_ties_and_a_best_at_the_top_of_the_grid_are_noted():
     were stated as single answers; the notes say both."""
     import pandas as pd
 
-    from bayesgmm.selection.criteria import _choice_notes
+    from bayesgmm.selection.choice_notes import _choice_notes
 
     table = pd.DataFrame({"n_components": [1, 2, 3, 4], "covariance_type": ["full"] * 4,
                           "bic": [900.0, 810.0, 800.0, 801.5], "aic": [900.0, 850.0, 820.0,
@@ -1053,3 +1053,23 @@ def test_loo_figure_marks_failed_checks_and_leaves_a_far_worse_model_off_the_sca
         assert low > sel.comparison.loc["K=1", "elpd"]
     finally:
         plt.close(fig)
+
+
+def test_a_choice_with_more_parameters_than_rows_is_noted():
+    """QA (stress): 15 rows in two clusters; BIC, AIC and ICL all chose K=7 tied (33
+    parameters, components of 1-3 points) with no word of warning."""
+    import pandas as pd
+
+    from bayesgmm.selection.choice_notes import _choice_notes
+
+    table = pd.DataFrame({"n_components": [2, 7], "covariance_type": ["full", "tied"],
+                          "bic": [196.0, 142.6], "aic": [183.0, 119.0], "icl": [197.0, 150.0],
+                          "n_parameters": [19, 33], "min_component_size": [7.0, 1.0],
+                          "degenerate": [False, False], "error": ["", ""]})
+    best = {c: (7, "tied") for c in ("bic", "aic", "icl")}
+    (note,) = [n for n in _choice_notes(table, best, [2, 7], True, n_rows=15)
+               if "free parameters" in n]
+    assert note.startswith("BIC, AIC, ICL: K=7 tied has 33 free parameters for 15 rows (its "
+                           "smallest component 1.0 points)")
+    assert not [n for n in _choice_notes(table, best, [2, 7], True, n_rows=300)
+                if "free parameters" in n]

@@ -70,7 +70,7 @@ def test_only_the_best_and_near_ties_are_marked(em):
     distance (2, the threshold of its "weak evidence" notes), and the text says so."""
     import re
 
-    from bayesgmm.selection.criteria import WEAK_EVIDENCE
+    from bayesgmm.selection.choice_notes import WEAK_EVIDENCE
 
     table = em.table.assign(degenerate=False)
     best = table["bic"].min()

@@ -28,6 +28,7 @@ from .._validation import (
 )
 from ..covariance import points_needed
 from ..em import BOTH_INITS, EMResult, collapsed_components, fit_em
+from .choice_notes import _choice_notes, _local_optimum_notes
 from .sweep import (
     caught_warnings,
     cell_seed,
@@ -270,7 +271,8 @@ def select_em(
     if prior is None:  # a MAP objective's prior changes with K: no such bound
         notes += _local_optimum_notes(table, n_init)
     best = _best(table, exclude_degenerate)
-    notes += _choice_notes(table, best, ks, exclude_degenerate)
+    notes += _choice_notes(table, best, ks, exclude_degenerate,
+                           float(weights.sum()) if weights is not None else Xv.shape[0])
     if 1 in ks and {"full", "tied"} <= set(cts):
         notes += ("at K=1, full and tied are one model (one covariance matrix): their "
                   "criteria agree to EM's convergence, and a criterion that picks it names "
@@ -278,72 +280,6 @@ def select_em(
     return EMSelection(table=table, best=best, fits=fits,
                        n_samples=Xv.shape[0], random_state=entropy, notes=notes,
                        cell_warnings=cell_warnings)
-
-
-# Criterion differences below this are weak evidence (Kass & Raftery 1995: 2 log Bayes factor
-# under 2 is "not worth more than a bare mention").
-WEAK_EVIDENCE = 2.0
-
-
-def _choice_notes(table: pd.DataFrame, best: dict[str, tuple[int, str]], ks: list[int],
-                  exclude_degenerate: bool) -> tuple[str, ...]:
-    """What a single "best" hides: other cells within ``WEAK_EVIDENCE`` of it (per criterion), and a
-    best K at the top of the grid (a larger K might be better still)."""
-    fitted = table[table["error"] == ""]
-    eligible = (fitted[~fitted["degenerate"]]  # as _best chooses
-                if exclude_degenerate and not fitted["degenerate"].all() else fitted)
-    notes = []
-    for criterion, (k, ct) in best.items():
-        chosen = eligible.loc[(eligible["n_components"] == k)
-                              & (eligible["covariance_type"] == ct), criterion]
-        if chosen.empty:
-            continue
-        value = float(chosen.iloc[0])
-        close = eligible[(eligible[criterion] - value < WEAK_EVIDENCE)
-                         & ~((eligible["n_components"] == k) & (eligible["covariance_type"] == ct))]
-        if len(close):
-            cells = ", ".join(f"K={r.n_components} {r.covariance_type} "
-                              f"(+{getattr(r, criterion) - value:.2f})"
-                              for r in close.sort_values(criterion).itertuples())
-            notes.append(f"{criterion.upper()}: {cells} within {WEAK_EVIDENCE:g} of K={k} "
-                         f"{ct}: weak evidence between them (Kass & Raftery)")
-    tops = sorted({c.upper() for c, (k, _) in best.items() if k == max(ks) and len(ks) > 1})
-    if tops:
-        notes.append(f"{', '.join(tops)} pick{'s' if len(tops) == 1 else ''} K={max(ks)}, the "
-                     "largest K fitted: a larger K may be better still (widen n_components, "
-                     "-k)")
-    return tuple(notes)
-
-
-# A larger K's log-likelihood this far below a smaller K's is a local optimum worth a note.
-_OPTIMUM_SLACK = 0.1
-
-
-def _local_optimum_notes(table: pd.DataFrame, n_init: int) -> tuple[str, ...]:
-    """Cells whose maximum likelihood is below a smaller K's of the same covariance type.
-
-    A mixture of K + j components contains every K-component one (its extra weights 0), so
-    its maximised log-likelihood is at least as high: a lower one is a local optimum of EM,
-    and that cell's criteria overstate its BIC/AIC (a better optimum would lower them).
-    """
-    notes = []
-    fitted = table[table["error"] == ""]
-    for ct, rows in fitted.groupby("covariance_type", sort=False):
-        rows = rows.sort_values("n_components")
-        best_below = -np.inf, None
-        for k, ll in zip(rows["n_components"], rows["log_likelihood"], strict=True):
-            gap = best_below[0] - ll
-            # Below EM's own precision (atol 0.01 per restart, more over the N points' sum),
-            # a gap says nothing; it also read as "-1044.1 is below -1044.1" (QA).
-            if gap > max(_OPTIMUM_SLACK, 1e-6 * abs(best_below[0])):
-                notes.append(f"K={k} {ct}: log-likelihood {ll:.1f} is {gap:.2g} below "
-                             f"K={best_below[1]}'s {best_below[0]:.1f}, which K={k} can always "
-                             "match: EM stopped "
-                             f"at a local optimum and its criteria are too high (raise "
-                             f"n_init, now {n_init})")
-            if ll > best_below[0]:
-                best_below = ll, k
-    return tuple(notes)
 
 
 def _one_feature_types(cts: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:

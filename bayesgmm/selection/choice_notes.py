@@ -1,0 +1,106 @@
+"""What a single "best" cell of an EM model-selection sweep hides: near ties, a choice at the
+top of the grid, a choice with more parameters than rows, and cells that EM left at a local
+optimum. Notes for :class:`bayesgmm.selection.criteria.EMSelection`, read off its table.
+
+Where it sits: the selection layer, below :mod:`bayesgmm.selection.criteria` (which calls it);
+imports only NumPy and pandas.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["WEAK_EVIDENCE"]
+
+
+# Criterion differences below this are weak evidence (Kass & Raftery 1995: 2 log Bayes factor
+# under 2 is "not worth more than a bare mention").
+WEAK_EVIDENCE = 2.0
+
+
+def _choice_notes(table: pd.DataFrame, best: dict[str, tuple[int, str]], ks: list[int],
+                  exclude_degenerate: bool, n_rows: float = np.inf) -> tuple[str, ...]:
+    """What a single "best" hides: other cells within ``WEAK_EVIDENCE`` of it (per criterion), and a
+    best K at the top of the grid (a larger K might be better still)."""
+    fitted = table[table["error"] == ""]
+    eligible = (fitted[~fitted["degenerate"]]  # as _best chooses
+                if exclude_degenerate and not fitted["degenerate"].all() else fitted)
+    notes = []
+    for criterion, (k, ct) in best.items():
+        chosen = eligible.loc[(eligible["n_components"] == k)
+                              & (eligible["covariance_type"] == ct), criterion]
+        if chosen.empty:
+            continue
+        value = float(chosen.iloc[0])
+        close = eligible[(eligible[criterion] - value < WEAK_EVIDENCE)
+                         & ~((eligible["n_components"] == k) & (eligible["covariance_type"] == ct))]
+        if len(close):
+            cells = ", ".join(f"K={r.n_components} {r.covariance_type} "
+                              f"(+{getattr(r, criterion) - value:.2f})"
+                              for r in close.sort_values(criterion).itertuples())
+            notes.append(f"{criterion.upper()}: {cells} within {WEAK_EVIDENCE:g} of K={k} "
+                         f"{ct}: weak evidence between them (Kass & Raftery)")
+    notes += _too_few_rows_notes(eligible, best, n_rows)
+    tops = sorted({c.upper() for c, (k, _) in best.items() if k == max(ks) and len(ks) > 1})
+    if tops:
+        notes.append(f"{', '.join(tops)} pick{'s' if len(tops) == 1 else ''} K={max(ks)}, the "
+                     "largest K fitted: a larger K may be better still (widen n_components, "
+                     "-k)")
+    return tuple(notes)
+
+
+def _too_few_rows_notes(eligible: pd.DataFrame, best: dict[str, tuple[int, str]],
+                        n_rows: float) -> list[str]:
+    """A chosen cell with more free parameters than rows: the criteria's large-N reasoning
+    does not hold, and components of a point or two describe points, not groups (QA: 15 rows
+    in two clusters, all three criteria chose K=7 tied, 33 parameters, components of 1-3
+    points)."""
+    if not np.isfinite(n_rows) or not {"n_parameters", "min_component_size"} <= set(eligible):
+        return []
+    picked: dict[tuple[int, str], list[str]] = {}
+    for criterion, cell in best.items():
+        picked.setdefault(cell, []).append(criterion.upper())
+    notes = []
+    for (k, ct), names in picked.items():
+        row = eligible[(eligible["n_components"] == k) & (eligible["covariance_type"] == ct)]
+        if row.empty or not row["n_parameters"].iloc[0] > n_rows:
+            continue
+        notes.append(f"{', '.join(names)}: K={k} {ct} has {int(row['n_parameters'].iloc[0])} "
+                     f"free parameters for {n_rows:g} rows (its smallest component "
+                     f"{row['min_component_size'].iloc[0]:.1f} points): the criteria assume "
+                     "far more rows than parameters, so this choice describes points rather "
+                     "than groups; prefer the smallest K whose components hold several points "
+                     "each, or more data")
+    return notes
+
+
+# A larger K's log-likelihood this far below a smaller K's is a local optimum worth a note.
+_OPTIMUM_SLACK = 0.1
+
+
+def _local_optimum_notes(table: pd.DataFrame, n_init: int) -> tuple[str, ...]:
+    """Cells whose maximum likelihood is below a smaller K's of the same covariance type.
+
+    A mixture of K + j components contains every K-component one (its extra weights 0), so
+    its maximised log-likelihood is at least as high: a lower one is a local optimum of EM,
+    and that cell's criteria overstate its BIC/AIC (a better optimum would lower them).
+    """
+    notes = []
+    fitted = table[table["error"] == ""]
+    for ct, rows in fitted.groupby("covariance_type", sort=False):
+        rows = rows.sort_values("n_components")
+        best_below = -np.inf, None
+        for k, ll in zip(rows["n_components"], rows["log_likelihood"], strict=True):
+            gap = best_below[0] - ll
+            # Below EM's own precision (atol 0.01 per restart, more over the N points' sum),
+            # a gap says nothing; it also read as "-1044.1 is below -1044.1" (QA).
+            if gap > max(_OPTIMUM_SLACK, 1e-6 * abs(best_below[0])):
+                notes.append(f"K={k} {ct}: log-likelihood {ll:.1f} is {gap:.2g} below "
+                             f"K={best_below[1]}'s {best_below[0]:.1f}, which K={k} can always "
+                             "match: EM stopped "
+                             f"at a local optimum and its criteria are too high (raise "
+                             f"n_init, now {n_init})")
+            if ll > best_below[0]:
+                best_below = ll, k
+    return tuple(notes)
