@@ -405,8 +405,17 @@ def _stat(stats: xr.Dataset | None, names: Sequence[str]) -> xr.DataArray | None
 def _rhat_ess(ds: xr.Dataset) -> tuple[tuple[float, str], tuple[float, str], tuple[float, str]]:
     """(max R-hat, min bulk ESS, min tail ESS) over every scalar of ``ds``, each with where it
     is: rank-normalised split R-hat and ArviZ's bulk and tail ESS."""
-    ds = _distinct_covariances(ds)
+    ds = _judged(ds)
     return tuple(_MEASURES[statistic](ds) for statistic in ("rhat", "bulk", "tail"))
+
+
+def _judged(ds: xr.Dataset) -> xr.Dataset:
+    """The scalars whose mixing R-hat and ESS judge: a covariance matrix's entries once
+    (:func:`_distinct_covariances`), and no variable that is the same in every draw (K=1's
+    weight, 1: no mixing to judge; its ESS, the number of draws, named it the least mixed)."""
+    ds = _distinct_covariances(ds)
+    fixed = [n for n, da in ds.data_vars.items() if da.size and np.ptp(da.values) == 0]
+    return ds.drop_vars(fixed) if fixed and len(fixed) < len(ds.data_vars) else ds
 
 
 # Each statistic the R-hat and ESS checks use: its extreme over every scalar and where it is.
@@ -470,8 +479,8 @@ _CONVERGENCE_CHECKS = (
 def _statistic_checks(ds: xr.Dataset, table, rhat_max: float, ess_min: float) -> list[Check]:
     """One threshold check per entry of ``table`` (statistic, name, summary, problem) on
     ``ds`` (a covariance matrix's entries once: :func:`_distinct_covariances`): R-hat must not
-    exceed ``rhat_max``, an ESS must reach ``ess_min``."""
-    ds = _distinct_covariances(ds)
+    exceed ``rhat_max``, an ESS must reach ``ess_min``; constants left out (:func:`_judged`)."""
+    ds = _judged(ds)
     checks = []
     for statistic, name, summary, problem in table:
         value, where = _MEASURES[statistic](ds)

@@ -807,3 +807,14 @@ def test_a_component_the_data_neither_fill_nor_locate_is_k_too_large(rng):
     # the same weights with a located mean (a small group of real points): nothing said
     post["means"][..., 2, :] = MEANS[2] + MEAN_SD * rng.normal(size=(*lead, 2))
     assert "neither filled nor located" not in str(diagnose(make_tree(post, sample_stats(rng))))
+
+
+def test_a_constant_is_never_named_the_least_mixed(rng):
+    """QA (stress): with K=1 the min bulk ESS was 'where weights[0]', a weight that is 1 in
+    every draw (its ESS is the number of draws)."""
+    post = posterior(rng)
+    post = {"weights": np.ones((N_CHAINS, N_DRAWS, 1)), "means": post["means"][..., :1, :],
+            "covariances": post["covariances"][..., :1, :]}
+    checks = {c.name: c for c in diagnose(make_tree(post, sample_stats(rng))).checks}
+    for name in ("max R-hat", "min bulk ESS", "min tail ESS"):
+        assert not checks[name].where.startswith("weights"), checks[name]
