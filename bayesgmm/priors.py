@@ -258,9 +258,14 @@ class Priors:
 def _normal_logpdf(x: np.ndarray, mean: np.ndarray, cov: np.ndarray) -> float:
     """log N(x; mean, cov) through cov's Cholesky factor. Not SciPy's multivariate_normal: it
     calls a covariance singular when its eigenvalues span more than ~1e10 (features whose
-    units differ by 1e5, QA: MAP-EM failed on such data), though the factor is exact there."""
+    units differ by 1e5, QA: MAP-EM failed on such data), though the factor is exact there.
+    Beyond float64's reach (a condition number over 1/eps: an absurd outlier, 1e100, drags a
+    covariance there) it is singular, and EM's numerical-failure message names the value."""
     from scipy.linalg import cholesky, solve_triangular
 
     L = cholesky(cov, lower=True)
+    diag = np.abs(np.diag(L))
+    if not diag.min() > diag.max() * np.sqrt(np.finfo(float).eps):
+        raise np.linalg.LinAlgError("a prior covariance is numerically singular")
     z = solve_triangular(L, x - mean, lower=True)
     return float(-0.5 * (x.size * np.log(2 * np.pi) + z @ z) - np.sum(np.log(np.diag(L))))
