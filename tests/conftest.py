@@ -179,3 +179,25 @@ def posterior_stand_in(X, K, seed=0, draws=30, n_init=1):
     perms = np.broadcast_to(np.arange(K), (C, S, K))
     return BayesResult(tree, em, Priors(), Standardisation.from_data(Xv, "full"), "full",
                        LabelSwitchingReport.from_permutations(perms), {"random_state": seed})
+
+
+# --------------------------------------------------------------------------------------------
+# BayesianGMM.fit's call of fit_bayes, recorded instead of run
+# --------------------------------------------------------------------------------------------
+class FitBayesCalled(Exception):
+    """Raised by the :func:`fit_bayes_arguments` stand-in once it has recorded the call."""
+
+
+@pytest.fixture
+def fit_bayes_arguments(monkeypatch):
+    """What BayesianGMM.fit passes to fit_bayes, which is not run (it raises FitBayesCalled)."""
+    from bayesgmm import estimator
+
+    seen = {}
+
+    def record(X, n_components, **kwargs):
+        seen.update(X=X, n_components=n_components, **kwargs)
+        raise FitBayesCalled
+
+    monkeypatch.setattr(estimator, "fit_bayes", record)
+    return seen

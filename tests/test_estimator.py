@@ -5,6 +5,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import FitBayesCalled
 
 import bayesgmm
 from bayesgmm import BayesianGMM, Priors
@@ -162,23 +163,6 @@ def test_score_and_criteria_follow_the_missing_policy(old_faithful):
 # --------------------------------------------------------------------------------------------
 # Labels: one rule with fit_em / fit_bayes
 # --------------------------------------------------------------------------------------------
-class _Stop(Exception):
-    pass
-
-
-@pytest.fixture
-def fit_bayes_arguments(monkeypatch):
-    """What BayesianGMM.fit passes to fit_bayes (which is not run)."""
-    from bayesgmm import estimator
-
-    seen = {}
-
-    def record(X, n_components, **kwargs):
-        seen.update(X=X, n_components=n_components, **kwargs)
-        raise _Stop
-
-    monkeypatch.setattr(estimator, "fit_bayes", record)
-    return seen
 
 
 @pytest.mark.parametrize("labels", [
@@ -192,7 +176,7 @@ def test_numeric_labels_are_component_indices_as_in_fit_em(fit_bayes_arguments, 
     taken as names and renumbered, so label 1.0 went to component 0)."""
     from bayesgmm.observations import check_labels
 
-    with pytest.raises(_Stop):
+    with pytest.raises(FitBayesCalled):
         BayesianGMM(3).fit(np.zeros((4, 2)), labels=labels)
     np.testing.assert_array_equal(check_labels(fit_bayes_arguments["labels"], 4, 3),
                                   [1, -1, 2, -1])
@@ -203,7 +187,7 @@ def test_numeric_labels_are_component_indices_as_in_fit_em(fit_bayes_arguments, 
     pd.Series(["b", None, "a", None], dtype="category"),
 ], ids=["text", "category"])
 def test_label_names_are_sorted_onto_components(fit_bayes_arguments, labels):
-    with pytest.raises(_Stop):
+    with pytest.raises(FitBayesCalled):
         BayesianGMM(3).fit(np.zeros((4, 2)), labels=labels)
     np.testing.assert_array_equal(fit_bayes_arguments["labels"], [1, -1, 0, -1])
 
@@ -215,7 +199,7 @@ def test_label_names_in_a_series_stay_aligned_to_the_rows(fit_bayes_arguments):
 
     X = pd.DataFrame({"a": [0.0, 1.0, 2.0, 3.0]}, index=[10, 11, 12, 13])
     names = pd.Series(["x", "y", None, "x"], index=[13, 12, 11, 10])
-    with pytest.raises(_Stop):
+    with pytest.raises(FitBayesCalled):
         BayesianGMM(2).fit(X, labels=names)
     codes = prepare_observations(X, 2, labels=fit_bayes_arguments["labels"]).labels
     np.testing.assert_array_equal(codes, [0, -1, 1, 0])

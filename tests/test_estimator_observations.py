@@ -3,26 +3,13 @@
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import FitBayesCalled
 
-from bayesgmm import BayesianGMM, estimator
+from bayesgmm import BayesianGMM
 
 sklearn_base = pytest.importorskip("sklearn.base")
 
 
-class _Stop(Exception):
-    pass
-
-
-@pytest.fixture
-def captured(monkeypatch):
-    seen = {}
-
-    def record(X, n_components, **kwargs):
-        seen.update(X=X, n_components=n_components, **kwargs)
-        raise _Stop
-
-    monkeypatch.setattr(estimator, "fit_bayes", record)
-    return seen
 
 
 def test_observation_parameters_clone_and_round_trip():
@@ -33,41 +20,43 @@ def test_observation_parameters_clone_and_round_trip():
     assert repr(BayesianGMM(2, noise=True)) == "BayesianGMM(n_components=2, noise=True)"
 
 
-def test_plain_fit_passes_no_observation_arguments(captured):
-    with pytest.raises(_Stop):
+def test_plain_fit_passes_no_observation_arguments(fit_bayes_arguments):
+    with pytest.raises(FitBayesCalled):
         BayesianGMM(2).fit(np.zeros((5, 2)))
-    assert not {"missing", "sample_weight", "labels", "noise", "noise_volume"} & set(captured)
+    observed = {"missing", "sample_weight", "labels", "noise", "noise_volume"}
+    assert not observed & set(fit_bayes_arguments)
 
 
-def test_fit_arguments_reach_fit_bayes(captured):
+def test_fit_arguments_reach_fit_bayes(fit_bayes_arguments):
     w = np.arange(6.0)
-    with pytest.raises(_Stop):
+    with pytest.raises(FitBayesCalled):
         BayesianGMM(3, missing="refuse", noise=True, noise_volume=9.0).fit(
             np.zeros((6, 2)), sample_weight=w, labels=np.array([0, 2, -1, -1, 1, 0]))
-    assert captured["missing"] == "refuse" and captured["noise"] is True
-    assert captured["noise_volume"] == 9.0
-    np.testing.assert_array_equal(captured["sample_weight"], w)
-    np.testing.assert_array_equal(captured["labels"], [0, 2, -1, -1, 1, 0])  # indices as given
+    assert fit_bayes_arguments["missing"] == "refuse" and fit_bayes_arguments["noise"] is True
+    assert fit_bayes_arguments["noise_volume"] == 9.0
+    np.testing.assert_array_equal(fit_bayes_arguments["sample_weight"], w)
+    # indices as given
+    np.testing.assert_array_equal(fit_bayes_arguments["labels"], [0, 2, -1, -1, 1, 0])
 
 
-def test_label_names_are_encoded_sorted(captured):
-    with pytest.raises(_Stop):
+def test_label_names_are_encoded_sorted(fit_bayes_arguments):
+    with pytest.raises(FitBayesCalled):
         BayesianGMM(3).fit(np.zeros((5, 2)), labels=pd.Series(["b", None, "a", "", "b"]))
-    np.testing.assert_array_equal(captured["labels"], [1, -1, 0, -1, 1])
+    np.testing.assert_array_equal(fit_bayes_arguments["labels"], [1, -1, 0, -1, 1])
 
 
-def test_y_is_never_taken_for_labels(captured):
-    with pytest.raises(_Stop):
+def test_y_is_never_taken_for_labels(fit_bayes_arguments):
+    with pytest.raises(FitBayesCalled):
         BayesianGMM(2).fit(np.zeros((5, 2)), np.array([0, 1, 0, 1, 0]))
-    assert "labels" not in captured
+    assert "labels" not in fit_bayes_arguments
 
 
-def test_bad_observation_parameters_are_one_line(captured):
+def test_bad_observation_parameters_are_one_line(fit_bayes_arguments):
     with pytest.raises(ValueError, match="noise_volume needs noise=True"):
         BayesianGMM(2, noise_volume=2.0).fit(np.zeros((5, 2)))
     with pytest.raises(ValueError, match=r"name 3 groups \['a', 'b', 'c'\]"):
         BayesianGMM(2).fit(np.zeros((3, 2)), labels=["a", "b", "c"])
-    assert captured == {}
+    assert fit_bayes_arguments == {}
 
 
 
