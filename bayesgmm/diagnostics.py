@@ -1154,7 +1154,7 @@ _SETTLED_MIN_DRAWS = 20
 def settled_log_density(values: np.ndarray) -> tuple[np.ndarray, float] | None:
     """Per chain, the mean log density over the last half of its draws, and the within-chain
     sd there (pooled), from ``values`` (chain, draw); None with fewer than
-    :data:`_SETTLED_MIN_DRAWS` draws (or no draws' spread to judge by).
+    :data:`_SETTLED_MIN_DRAWS` draws.
 
     The last half, because a chain that moved to another mode partway through has settled
     there by then: over the whole run the move itself inflates its sd and hides the gap (QA:

@@ -136,8 +136,9 @@ class DrawsRun:
     stopped_by : {"converged", "max_draws", "max_time", "abandoned", "diverged", "futile"}
     checkpoints : tuple of Checkpoint
     reason : str
-        Why a ``"futile"`` run stopped (:func:`futile`); empty otherwise (and not in the
-        record).
+        Why a ``"futile"`` run stopped (:func:`futile`, or a divergence that came with a
+        collapsed component, which ``fit_bayes`` does not retry); empty otherwise (and not in
+        the record).
     """
 
     draws: int

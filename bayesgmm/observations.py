@@ -323,12 +323,12 @@ def prepare_observations(
     if unobserved:
         raise ValueError(f"column(s) {', '.join(map(repr, unobserved))} have no observed value; "
                          "drop them")
+    left_out = n_input - Xv.shape[0]
+    why = f" ({left_out} row(s) left out for missing values)" if left_out else ""
     if Xv.shape[0] == 1 and K == 1:  # with K > 1 the next message says it all
-        raise ValueError("X has 1 point: a fit needs at least 2 (one point has no spread to "
-                         "estimate)")
+        raise ValueError(f"X has 1 point{why}: a fit needs at least 2 (one point has no "
+                         "spread to estimate)")
     if Xv.shape[0] < K:
-        left_out = n_input - Xv.shape[0]
-        why = f" ({left_out} row(s) left out for missing values)" if left_out else ""
         raise ValueError(f"X has {Xv.shape[0]} point(s){why}, fewer than n_components={K}; "
                          "each component needs at least one point")
     if g is not None and not np.any(g > 0):

@@ -122,6 +122,12 @@ class MembershipProbabilities:
     def __iter__(self):
         return iter(self.mean)
 
+    def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
+        """NumPy's functions see ``mean``: ``np.mean(p, axis=0)`` would otherwise call
+        ``p.mean(...)``, which is the array, not a method."""
+        return func(*_as_means(args), **dict(zip(kwargs, _as_means(kwargs.values()),
+                                                  strict=True)))
+
 
 @dataclass(frozen=True, eq=False)
 class BayesResult:
@@ -615,6 +621,15 @@ class BayesResult:
              "component": (("sample", "observation"), labels)},
             coords=coords,
         )
+
+
+def _as_means(values: Any) -> tuple:
+    """``values`` with every MembershipProbabilities (in lists and tuples too) as its mean."""
+    def one(v: Any) -> Any:
+        if isinstance(v, MembershipProbabilities):
+            return v.mean
+        return type(v)(one(x) for x in v) if isinstance(v, (list, tuple)) else v
+    return tuple(one(v) for v in values)
 
 
 def _series_as_data(X: Any, fitted: tuple[str, ...]) -> Any:

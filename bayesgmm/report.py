@@ -56,9 +56,9 @@ from .observation_record import (
     observations_record,
     observations_sentence,
 )
-from .paths import MANIFEST, in_progress
+from .paths import MANIFEST, _manifest_kind, in_progress
 from .plots._common import UNCERTAIN_BELOW, fit_of  # "uncertain": below this probability
-from .result_files import read_manifest, write_directory, write_manifest
+from .result_files import write_directory, write_manifest
 from .selection import (  # EM sweeps and their plots: no PyMC, no ArviZ at import
     CRITERIA,
     BayesSelection,
@@ -407,13 +407,6 @@ def _write_files(directory: Path, page_name: str, page: str, figures: list[Figur
     else:
         write_directory(directory, fill, kind=kind, writes=writes)
     return directory / page_name
-
-
-def _manifest_kind(directory: Path) -> str | None:
-    try:
-        return read_manifest(directory).get("kind")
-    except ValueError:
-        return None
 
 
 def _carry_over(source: Path, target: Path, skip: set[str]) -> None:

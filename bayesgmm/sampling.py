@@ -105,7 +105,8 @@ def fit_bayes(
     first 1,000 draws ends that run there instead of after a whole run from the poor start;
     so do divergent transitions, after which the chains start again once with
     ``target_accept`` raised to ``settings.retry_target_accept`` and a warm-up three times as
-    long (``settings["retried"]``).
+    long (``settings["retried"]``), unless a component has already collapsed in the draws
+    (smaller steps cannot cure that: the run then ends there, ``stopped_by="futile"``).
 
     Missing values, observation weights, known labels and a uniform noise component
     (:mod:`bayesgmm.observations`) enter the likelihood through the kernel's row plan, in the
@@ -136,7 +137,8 @@ def fit_bayes(
         to a fixed run of that many. ``result.settings["adaptive"]`` records every check.
         It stops early, unconverged, where more draws of the same chains cannot reach the
         thresholds within ``max_draws`` (R-hat far above the limit and the ESS rate asking for
-        far more draws: ``stopped_by="futile"``, the why in ``settings["adaptive"]["reason"]``).
+        far more draws: ``stopped_by="futile"``, the why in ``settings["adaptive"]["reason"]``;
+        also at a divergence that comes with a collapsed component, see below).
     tune, chains : int
     sampler : {"nutpie", "pymc"}
         nutpie (Rust NUTS, the model compiled with numba) or PyMC's own NUTS.
@@ -357,7 +359,7 @@ def fit_bayes(
         if collapsed:
             run = timing["adaptive"]
             run["stopped_by"] = "futile"
-            what = collapsed.split(":")[0].split(" (in chain")[0]  # "component k collapses onto"
+            what = collapsed.split(" (in chain")[0].split(": ")[0]  # "component k collapses .."
             run["reason"] = (
                 f"a divergent transition by draw {run['draws']} came with a collapsed "
                 f"component ({what}; the diagnostics give the evidence); smaller steps (a "
@@ -659,7 +661,8 @@ def _select_start(pm_model, em: EMResult, X: Observations, backend
     # X is the validated array: the names come from the first fit. The record stays the
     # search's (its seed), not the polish's own: from a given init that drew a seed it never
     # used, different on every run (QA: seeded fits' em.json said "seed drawn").
-    record = {**em.settings, "init": f"{em.settings.get('init', 'fit_map_start')}; the "
+    base = dict(em.settings or {})  # None in results saved before EM kept its record
+    record = {**base, "init": f"{base.get('init', 'fit_map_start')}; the "
                                      f"sampled model's log density then chose {cand.source} "
                                      "instead"}
     return dataclasses.replace(chosen, candidates=em.candidates, settings=record,

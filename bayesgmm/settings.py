@@ -60,10 +60,12 @@ class SamplerSettings:
         With ``draws="auto"`` and nutpie: when the first run has a divergent transition
         after warm-up, it is ended just after it and the chains start again (warm-up included,
         three times as long) with ``target_accept`` raised to this value (smaller steps),
-        once; the record says so
-        (``result.settings["retried"]``). Divergences mean the sampler cannot follow the
-        posterior's curvature somewhere, so draws from such a run are biased; the remedy the
-        verdict would advise is applied at once. Measured on galaxies K=4 (2,000 draws, seeds 1
+        once; the record says so (``result.settings["retried"]``). Not when a component has
+        already collapsed in the draws (a posterior sd negligible beside the data's): smaller
+        steps cannot cure that, and the run ends at the divergence (``stopped_by="futile"``,
+        the reason recorded). Divergences mean the sampler cannot follow the posterior's
+        curvature somewhere, so draws from such a run are biased; the remedy the verdict
+        would advise is applied at once. Measured on galaxies K=4 (2,000 draws, seeds 1
         and 2): 45 and 4 divergences at 0.8, 3 and 0 at 0.95, with higher ESS per gradient.
         ``None`` (``false`` in a spec): never retry. No effect when it is not above
         ``target_accept``.

@@ -39,3 +39,10 @@ def test_membership_probabilities_in_scikit_learns_metrics(proba):
     y = np.argmax(proba.mean, axis=1)
     assert metrics.log_loss(y, proba, labels=[0, 1]) == pytest.approx(
         metrics.log_loss(y, proba.mean, labels=[0, 1]))
+
+
+def test_numpys_functions_see_the_mean(proba):
+    """Review: np.mean(p, axis=0) called p.mean(...), which is the array, not a method."""
+    np.testing.assert_array_equal(np.mean(proba, axis=0), proba.mean.mean(axis=0))
+    np.testing.assert_array_equal(np.argmax(proba, axis=1), proba.mean.argmax(axis=1))
+    assert np.concatenate([proba, proba]).shape == (2 * len(proba), proba.shape[1])

@@ -589,10 +589,14 @@ def test_a_quick_em_sweep_runs_in_process_and_says_where_it_is(old_faithful, mon
     monkeypatch.setattr(sweep, "run_cells", lambda tasks, n_jobs, *a, **k: (
         used.append(n_jobs), real(tasks, n_jobs, *a, **k))[1])
     progress.set_enabled(True)
+    told = []
+    monkeypatch.setattr(progress, "detail", told.append)
     quick = criteria.select_em(old_faithful, [1, 2, 3], "full", n_init=1, random_state=0,
                                verbose=1)
     lines = capfd.readouterr().err.splitlines()
     assert lines[0] == "bayesgmm: fitting 3 cell(s) by EM..." and "done in" in lines[-1]
+    assert told == ["K=3 full fitted (1 of 3)", "K=2 full fitted (2 of 3)",  # review: the
+                    "K=1 full fitted (3 of 3)"]  # first cell was untold, the rest "of 2"
     monkeypatch.setattr(sweep, "_WORKERS_PAY_FROM_S", 0.0)  # as if the cells were slow
     slow = criteria.select_em(old_faithful, [1, 2, 3], "full", n_init=1, random_state=0)
     assert used == [1, -1]

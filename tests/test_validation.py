@@ -625,3 +625,7 @@ def test_a_single_row_is_named_as_such():
             fit_em(np.ones((1, D)), 1)
     with pytest.raises(ValueError, match=r"fewer than n_components=2"):
         fit_em(np.ones((1, 3)), 2)
+    gaps = np.array([[1.0, 2.0], [np.nan, 1.0], [3.0, np.nan], [np.nan, np.nan], [2.0, np.nan]])
+    with pytest.raises(ValueError, match=r"^X has 1 point \(4 row\(s\) left out for missing "
+                                         r"values\): a fit needs at least 2"):
+        fit_em(gaps, 1, missing="drop")  # review: said "1 point" of five rows, without why

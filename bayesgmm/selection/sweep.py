@@ -244,14 +244,15 @@ def describe_group(text: str, cells: Sequence[str]) -> str:
 
 
 def run_cells(tasks: Sequence[Any], n_jobs: int | None, verbose: int,
-              done: Callable[[Any], str], tell: Callable[[str], None] | None = None
-              ) -> list[Any]:
+              done: Callable[[Any], str], tell: Callable[[str], None] | None = None,
+              counted: tuple[int, int] | None = None) -> list[Any]:
     """Run joblib ``tasks`` (``delayed`` calls); the results in the order they finished.
 
     ``verbose`` > 0: one status line (:func:`bayesgmm.progress.say`, or ``tell``: e.g.
     :func:`bayesgmm.progress.detail` for many quick cells inside a step) as each task
     finishes, ``done(result)`` naming it; joblib's own messages (a backend banner and a line
     per batch) only above 10, at that level, since they say less and interleave with ours.
+    ``counted``: (tasks already done, all tasks) when these are the rest of a larger sweep.
     """
     from joblib import Parallel
     from joblib.parallel import get_active_backend
@@ -266,12 +267,13 @@ def run_cells(tasks: Sequence[Any], n_jobs: int | None, verbose: int,
     with quiet_workers():
         results = Parallel(n_jobs=n_jobs, verbose=verbose if verbose > 10 else 0,
                            return_as="generator_unordered" if unordered else "list")(tasks)
+        before, total = counted or (0, len(tasks))
         for result in results:
             out.append(result)
             if verbose > 0 and tell is not None:  # the step says the time
-                tell(f"{done(result)} ({len(out)} of {len(tasks)})")
+                tell(f"{done(result)} ({before + len(out)} of {total})")
             elif verbose > 0:
-                progress.say(f"{done(result)} ({len(out)} of {len(tasks)}, "
+                progress.say(f"{done(result)} ({before + len(out)} of {total}, "
                              f"{time.perf_counter() - start:.0f} s)")
     return out
 
@@ -297,9 +299,12 @@ def run_sweep(tasks: Sequence[Any], costs: Sequence[float], n_jobs: int | None,
         t0 = time.perf_counter()
         function, args, kwargs = tasks[0]
         first = function(*args, **kwargs)
+        if verbose > 0:
+            progress.detail(f"{done(first)} (1 of {len(tasks)})")
         left = (time.perf_counter() - t0) * sum(costs[1:]) / costs[0]
         workers = -1 if left >= _WORKERS_PAY_FROM_S else 1
-        return [first, *run_cells(tasks[1:], workers, verbose, done, tell=progress.detail)]
+        return [first, *run_cells(tasks[1:], workers, verbose, done, tell=progress.detail,
+                                  counted=(1, len(tasks)))]
 
 
 @contextlib.contextmanager
