@@ -4,8 +4,10 @@ Commands: ``fit`` (a data file), ``run`` (a TOML specification), ``report`` (reg
 HTML report of a saved result), ``select`` (choose the number of components: EM criteria,
 optionally PSIS-LOO and a sparse mixture), ``em`` (EM alone, optionally its report, no PyMC)
 and ``warm`` (compile the numba kernels ahead; ``make install`` runs it). ``fit`` and ``run``
-save the result directory (see :mod:`bayesgmm.persistence`) and optionally the report inside
-it; ``select`` writes its report directory.
+save the result directory (see :mod:`bayesgmm.persistence`) with ``estimates.csv`` (one row per
+scalar parameter, :mod:`bayesgmm.estimates`) and optionally the report inside it; ``em --out``
+saves the EM fit and its ``estimates.csv`` (``--report`` adds its report); ``select`` writes
+its report directory.
 
 Exit status: 0 success, 2 bad input (one-line message naming the problem, no traceback), 3 a
 PROBLEMS verdict under ``--strict``, 130 interrupted (Ctrl-C), 143 terminated (SIGTERM). Every
@@ -96,7 +98,6 @@ read_data = _Lazy(".io", "read_data")
 check_writable = _Lazy(".paths", "check_writable")  # standard library only: answers at once
 missing_hint = _Lazy(".paths", "missing_hint")
 load = _Lazy(".persistence", "load", "ArviZ", before_checks=True)
-save = _Lazy(".persistence", "save")
 write_directory = _Lazy(".result_files", "write_directory")
 save_files = _Lazy(".result_files", "save_files")
 BayesResult = _Lazy(".posterior", "BayesResult")
@@ -262,14 +263,17 @@ def _parser() -> argparse.ArgumentParser:
                     "best by the model's own log density), then sample the posterior with NUTS "
                     "from it; print the EM estimate beside the "
                     "posterior and the convergence verdict, and save the result directory "
-                    "(reload it with bayesgmm.load).",
+                    "(reload it with bayesgmm.load) with estimates.csv, the posterior summary "
+                    "as one row per parameter (weights, means, covariance entries: mean, sd, "
+                    "94% interval, ESS, R-hat, MCSE).",
         epilog=_FIT_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _data_flags(fit)
     _sampling_flags(fit)
     _shared_flags(fit, seed="seed of EM and the sampler: the same seed gives the same draws "
                             "(default: a random one)",
-                  out="result directory (default: results/<data stem>_k<K>)",
+                  out="result directory: the fit, estimates.csv and with --report the "
+                      "report (default: results/<data stem>_k<K>)",
                   force="replace an earlier result of fit or run in the output directory "
                         "(never another kind of bayesgmm output)",
                   report="write report.html (and the figures as PNG) into the result")
@@ -281,9 +285,10 @@ def _parser() -> argparse.ArgumentParser:
         "em", help="fit EM only (seconds, no sampler) and optionally write its report",
         description="Fit the mixture by maximum-likelihood EM (the best of several "
                     "restarts) and print the estimate, log-likelihood, BIC and AIC. With "
-                    "--report, write an EM-only report (density contours, ellipses, "
-                    "classification, convergence) and the fit itself (bayesgmm.load reads "
-                    "it back) to --out; PyMC is never loaded.",
+                    "--out, save the fit itself (bayesgmm.load reads it back) and "
+                    "estimates.csv (the estimate as one row per parameter: weights, means, "
+                    "covariance entries); with --report, also an EM-only report (density "
+                    "contours, ellipses, classification, convergence). PyMC is never loaded.",
         epilog=_EM_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _data_flags(em)
@@ -292,11 +297,13 @@ def _parser() -> argparse.ArgumentParser:
                          "points); the best is kept (default: 10)")
     _shared_flags(em, seed="seed of the restarts (default: a random one, printed)",
                   progress="no status lines",
-                  out="report directory (default: results/<data stem>_em_k<K>)",
-                  force="replace an earlier output of em --report in --out (never another "
-                        "kind of bayesgmm output)",
-                  report="write report.html, figures/*.png and the fit (em.json, em.npz) "
-                         "into --out")
+                  out="save the fit (em.json, em.npz) and estimates.csv here (with "
+                      "--report, the report too; default with --report: "
+                      "results/<data stem>_em_k<K>; without either, nothing is written)",
+                  force="replace an earlier output of em in --out (never another kind of "
+                        "bayesgmm output)",
+                  report="write report.html, figures/*.png, the fit (em.json, em.npz) and "
+                         "estimates.csv into --out")
     em.set_defaults(func=_cmd_em)
 
     warm = sub.add_parser(
@@ -313,9 +320,9 @@ def _parser() -> argparse.ArgumentParser:
         "run", help="run a declarative model specification (models/*.toml)",
         description="Fit the model a TOML specification declares (data, columns, K, "
                     "covariance type, priors, sampler settings, thresholds, output directory; "
-                    "models/README.md lists the keys) and save the result, with its report "
-                    "when the spec asks for one. Paths in the spec are relative to the spec "
-                    "file.",
+                    "models/README.md lists the keys) and save the result with estimates.csv "
+                    "(the posterior summary, one row per parameter), and its report when the "
+                    "spec asks for one. Paths in the spec are relative to the spec file.",
         epilog=_RUN_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     run.add_argument("spec", help="path to a TOML specification")
     _shared_flags(run, force="replace an earlier result of fit or run in the spec's output "
@@ -534,6 +541,7 @@ _FIT_EXAMPLES = """examples:
   bayesgmm fit bundled:old_faithful -k 2 --seed 1 --report
       two full-covariance components; results/old_faithful_k2/report.html
   bayesgmm fit data.csv -k 3 --columns x,y --covariance diag --out fits/xy3
+      the result in fits/xy3; its numbers, one row per parameter, in fits/xy3/estimates.csv
   bayesgmm fit data.csv -k 3 --draws 2000 --tune 2000 --chains 4 --force
       longer chains, replacing an earlier result in results/data_k3
   bayesgmm fit data.csv -k 3 --weights count --labels species --noise
@@ -574,7 +582,10 @@ _WARM_EXAMPLES = """examples:
 
 _EM_EXAMPLES = """examples:
   bayesgmm em bundled:old_faithful -k 2
+  bayesgmm em data.csv -k 3 --seed 1 --out fits/em3
+      the fit and its estimates, one row per parameter, in fits/em3/estimates.csv
   bayesgmm em bundled:galaxies -k 3 --seed 1 --report --out results/galaxies_em
+      the report, the fit and its estimates (results/galaxies_em/estimates.csv)
   bayesgmm em data.csv -k 3 --labels species --noise --report
       known labels (empty = unknown) and a uniform noise component, P(noise) in the report
 """
@@ -648,9 +659,12 @@ def _draws(text: str) -> int | str:
 
 
 def _cmd_em(args: argparse.Namespace) -> int:
-    if not args.report and (args.out or args.force):
-        raise ValueError(f"--{'out' if args.out else 'force'} is for the report's directory: "
-                         "add --report (em writes nothing else)")
+    # --out alone saves the fit and its estimates.csv; --report adds the report; neither
+    # writes nothing (the estimate is printed)
+    writes = bool(args.report or args.out)
+    if args.force and not writes:
+        raise ValueError("--force replaces an earlier output of em: give --out DIR (the fit "
+                         "and estimates.csv) or --report")
     # every flag, and the output directory, before the data are read
     _check_k(args.n_components, None, args.data)
     columns = _columns(args.columns)
@@ -658,7 +672,7 @@ def _cmd_em(args: argparse.Namespace) -> int:
     check_seed(args.seed, "--seed")
     out = Path(args.out) if args.out else default_output(args.data,
                                                          suffix=f"em_k{args.n_components}")
-    if args.report:  # the whole check the report's write will make, before any fitting
+    if writes:  # the whole check the write will make, before any fitting
         check_writable(out, overwrite=args.force, protect=_inputs(args.data),
                        writes="EMResult", by="bayesgmm em", other="--out")
     notes: list[str] = []  # printed once the data have passed every check
@@ -703,10 +717,16 @@ def _cmd_em(args: argparse.Namespace) -> int:
                     labels=None if labels is None else labels[kept],
                     sample_weight=None if weights is None else weights[kept])
 
-            # the fit itself beside its report, written together (PyMC never loads)
-            save_files(em, out, "EMResult", overwrite=args.force, extra=write)
+            # the fit itself and its estimates beside its report, written together (PyMC
+            # never loads)
+            save_files(em, out, "EMResult", overwrite=args.force, extra=write,
+                       files=_estimates_file(em))
         print(f"\nreport: {Path(out) / 'report.html'}")
-        print(f"saved the EM fit to {out} (bayesgmm.load reads it back)")
+    elif writes:
+        save_files(em, out, "EMResult", overwrite=args.force, files=_estimates_file(em))
+    if writes:
+        print(f"{'' if args.report else chr(10)}saved the EM fit to {out} (bayesgmm.load "
+              f"reads it back); estimates: {Path(out) / 'estimates.csv'}")
     return 0
 
 
@@ -1311,8 +1331,18 @@ def _save(result: BayesResult, out: Path, *, force: bool, report: bool,
             write_report(result, directory, data_source=data_source, thresholds=thresholds,
                          diagnostics=diagnostics)
 
-    save(result, out, overwrite=force, extra=extra)
+    # estimates.csv with the result's own files: in its manifest, written atomically with it
+    save_files(result, out, "BayesResult", overwrite=force, extra=extra,
+               files=_estimates_file(result))
     print(f"\nsaved to {out}" + (f" (report: {out / 'report.html'})" if report else ""))
+    print(f"estimates: {out / 'estimates.csv'}")
+
+
+def _estimates_file(result: Any) -> dict[str, Any]:
+    """``estimates.csv`` of a fit, for :func:`bayesgmm.result_files.save_files`."""
+    from .estimates import ESTIMATES_FILE, write_estimates
+
+    return {ESTIMATES_FILE: lambda path: write_estimates(result, path)}
 
 
 def _print_result(result: BayesResult, thresholds: DiagnosticThresholds | None = None):

@@ -5,7 +5,8 @@ What a saved result is, file by file, and how it gets onto the disk: :func:`writ
 select``), the manifest with every file's SHA-256 (:func:`write_manifest`, checked by
 :func:`read_manifest`), and the writer of each file of a saved
 :class:`~bayesgmm.em.EMResult` or :class:`~bayesgmm.posterior.BayesResult` (the layout is in
-:mod:`bayesgmm.persistence`, whose readers check exactly what these write).
+:mod:`bayesgmm.persistence`, whose readers check exactly what these write), and further files a
+caller adds to a result, listed in its manifest (the command line's ``estimates.csv``).
 
 Where it sits: the files layer. It writes the result types from their attributes and never
 imports them (not even for annotations: a result is typed ``Any`` here), so their ``save()``
@@ -24,7 +25,7 @@ import os
 import shutil
 import tempfile
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -68,15 +69,25 @@ BOOL_ATTRS = "bayesgmm_boolean_attributes"
 
 
 def save_files(result: Any, path: str | os.PathLike, kind: str, *,
-               overwrite: bool = False, extra: Callable[[Path], None] | None = None) -> Path:
+               overwrite: bool = False, extra: Callable[[Path], None] | None = None,
+               files: Mapping[str, Callable[[Path], None]] | None = None) -> Path:
     """Write ``result`` (an EMResult or a BayesResult, as ``kind``, a key of
-    :data:`RESULT_FILES`, says) to the directory ``path`` through :func:`write_directory`; the
-    other arguments are :func:`bayesgmm.save`'s."""
+    :data:`RESULT_FILES`, says) to the directory ``path`` through :func:`write_directory`;
+    ``overwrite`` and ``extra`` are :func:`bayesgmm.save`'s. ``files``: further files of the
+    result (the command line's ``estimates.csv``), name -> ``writer(file path)``, written with
+    the result's own files and, unlike ``extra``'s, listed and checksummed in its manifest
+    (optional: :func:`bayesgmm.load` needs only :data:`RESULT_FILES`)."""
     if kind not in RESULT_FILES:
         raise ValueError(f"unknown result kind {kind!r}; one of {sorted(RESULT_FILES)}")
+    files = dict(files or {})
+    taken = [n for n in files if n in (*RESULT_FILES[kind], MANIFEST) or Path(n).name != n
+             or n in ("", ".", "..")]
+    if taken:
+        raise ValueError(f"cannot add {taken} to a saved {kind}: a further file needs a plain "
+                         "name of its own")
 
     def write(directory: Path) -> None:
-        _write(result, kind, directory)
+        _write(result, kind, directory, files)
         if extra is not None:
             extra(directory)
 
@@ -173,10 +184,14 @@ def write_manifest(directory: str | os.PathLike, kind: str) -> None:
 # --------------------------------------------------------------------------------------------
 # writing
 # --------------------------------------------------------------------------------------------
-def _write(result: Any, kind: str, directory: Path) -> None:
+def _write(result: Any, kind: str, directory: Path,
+           further: Mapping[str, Callable[[Path], None]]) -> None:
     files = _write_em(result if kind == "EMResult" else result.em, directory)
     if kind == "BayesResult":
         files += _write_bayes(result, directory)
+    for name, writer in further.items():  # before the manifest, which lists them
+        writer(directory / name)
+        files.append(name)
     # the software that made the fit, not the one saving it (a loaded result saved again
     # under a newer install keeps its own); the saving one where the fit recorded none
     _write_manifest(directory, kind, files, getattr(result, "versions", None))

@@ -638,10 +638,21 @@ def test_every_row_labelled_leaves_no_empty_component(data_dir, capsys):
     assert rc == 2 and "every row is labelled and none with component(s) [2]" in err
 
 
-def test_em_out_without_report_is_refused(data_dir, capsys):
+def test_em_out_without_report_saves_the_fit_and_its_estimates(data_dir, capsys):
+    """--out alone: the fit and estimates.csv, no report (a shell user wants the numbers);
+    --force without anywhere to write is refused before any fitting."""
+    rc, out, _ = _run_main(["em", "good.csv", "-k", "2", "--seed", "1", "--out", "somewhere",
+                            "--no-progress"], capsys)
+    assert rc == 0 and "estimates: somewhere/estimates.csv" in out
+    saved = data_dir / "somewhere"
+    assert (saved / "estimates.csv").exists() and not (saved / "report.html").exists()
+    em = bayesgmm.load(saved)
+    table = pd.read_csv(saved / "estimates.csv")
+    assert table.loc[table["parameter"] == "weights", "estimate"].tolist() == list(em.weights)
     rc, _, err = _run_main(["em", "good.csv", "-k", "2", "--out", "somewhere"], capsys)
-    assert rc == 2 and "add --report" in err
-    assert not (data_dir / "somewhere").exists()
+    assert rc == 2 and "--force" in err  # the earlier output is kept
+    rc, _, err = _run_main(["em", "good.csv", "-k", "2", "--force"], capsys)
+    assert rc == 2 and "give --out DIR" in err
 
 
 def test_tab_separated_and_a_saved_index(data_dir, capsys):

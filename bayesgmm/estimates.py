@@ -1,0 +1,157 @@
+"""A fit's estimates as one table, one row per scalar parameter: ``estimates.csv``.
+
+What ``bayesgmm fit``, ``run`` and ``em --report`` write beside the result, so that a shell user
+gets the numbers without opening ``idata.nc`` or ``em.npz`` in Python. The rows, in the
+posterior's order: the weights (one per component), the means (component x feature), the
+covariances as the covariance type has them, then ``noise_weight`` with a noise component:
+
+- ``full``: each component's matrix, each entry once (the diagonal and above, ``feature`` at or
+  before ``feature_bis`` in column order; the matrix is symmetric);
+- ``tied``: the one shared matrix, the same entries, ``component`` empty;
+- ``diag``: each component's variances, ``feature`` = ``feature_bis``;
+- ``spherical``: one variance per component, ``feature`` and ``feature_bis`` empty.
+
+Columns: the key ``parameter`` (``weights``, ``means``, ``covariances``, ``noise_weight``: the
+posterior's variable names and the EMResult's attributes), ``component`` (its index),
+``label`` (its known label's name, with ``--labels``), ``feature`` and ``feature_bis`` (the
+data's column names), ``name`` (ArviZ's label of the entry, e.g. ``means[0, waiting]``: the
+index of :meth:`BayesResult.summary`); cells that do not apply are empty. Then the numbers: for a
+posterior, the columns of :meth:`BayesResult.summary` as they are (``mean``, ``sd``, the
+equal-tailed interval's bounds ``eti94_lb``/``eti94_ub``, ``ess_bulk``, ``ess_tail``, ``r_hat``,
+``mcse_mean``, ``mcse_sd``); for an EM fit, one column ``estimate`` (a point estimate has no
+sd, interval or sampling diagnostics, so there are no such columns). Numbers are written in
+full (the shortest text that reads back as the same float64).
+
+Where it sits: the surface layer: the command line writes the table (through
+:func:`bayesgmm.result_files.save_files`, which lists it in the manifest). Imports
+:mod:`bayesgmm.observation_record` (label names) and pandas; never ArviZ itself (a posterior's
+summary is its own method), so ``bayesgmm em`` still never loads it.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .observation_record import observations_record
+
+__all__ = ["ESTIMATES_FILE", "KEY_COLUMNS", "estimates_table", "write_estimates"]
+
+ESTIMATES_FILE = "estimates.csv"
+KEY_COLUMNS = ("parameter", "component", "label", "feature", "feature_bis", "name")
+_SAMPLE_DIMS = ("chain", "draw")
+
+
+def estimates_table(result: Any) -> pd.DataFrame:
+    """``result``'s estimates, one row per scalar parameter (see the module's docstring).
+
+    ``result`` is a BayesResult (the rows of its :meth:`summary`) or an EMResult (its
+    ``weights``, ``means``, ``covariances`` and ``noise_weight``).
+    """
+    if hasattr(result, "posterior"):
+        return _posterior_table(result)
+    return _em_table(result)
+
+
+def write_estimates(result: Any, path: str | os.PathLike) -> None:
+    """Write :func:`estimates_table` of ``result`` to the CSV file ``path``."""
+    # float64 as Python's repr: the shortest text that reads back as the same number
+    estimates_table(result).to_csv(path, index=False)
+
+
+def _label_names(result: Any) -> list[str]:
+    return [str(n) for n in (observations_record(result) or {}).get("label_names") or ()]
+
+
+def _entries(name: str, dims: tuple[str, ...], coords: list[list[Any]],
+             covariance_type: str) -> list[tuple[int, dict[str, Any]]]:
+    """The entries of parameter ``name`` (dims without chain and draw, each dim's coordinate
+    values) kept in the table: (flat position in C order, key cells)."""
+    out = []
+    for position, index in enumerate(np.ndindex(*[len(c) for c in coords])):
+        cells = {d: coords[i][j] for i, (d, j) in enumerate(zip(dims, index, strict=True))}
+        if name == "covariances" and covariance_type in ("full", "tied") \
+                and index[-2] > index[-1]:
+            continue  # (j, i): the same number as (i, j)
+        if name == "covariances" and covariance_type == "diag":
+            cells["feature_bis"] = cells["feature"]  # a variance: the entry (f, f)
+        out.append((position, cells))
+    return out
+
+
+def _key(name: str, cells: dict[str, Any], labels: list[str], label: str) -> dict[str, Any]:
+    component = cells.get("component")
+    component = None if component is None else int(component)
+    return {"parameter": name, "component": component,
+            "label": labels[component] if component is not None and component < len(labels)
+            else None,
+            "feature": cells.get("feature"), "feature_bis": cells.get("feature_bis"),
+            "name": label}
+
+
+def _posterior_table(result: Any) -> pd.DataFrame:
+    names = list(result.parameter_names)
+    summary = result.summary(var_names=names)
+    values = summary.to_numpy(dtype=float)  # the numbers as computed, not as displayed
+    labels = _label_names(result)
+    rows, numbers, start = [], [], 0
+    for name in names:
+        draws = result.posterior[name]
+        dims = tuple(d for d in draws.dims if d not in _SAMPLE_DIMS)
+        coords = [[_plain(v) for v in draws[d].to_numpy()] for d in dims]
+        size = int(np.prod([len(c) for c in coords], dtype=int))
+        for position, cells in _entries(name, dims, coords, result.covariance_type):
+            rows.append(_key(name, cells, labels, str(summary.index[start + position])))
+            numbers.append(values[start + position])
+        start += size
+    if start != len(summary):  # ArviZ's rows are the variables' entries in C order
+        raise RuntimeError(f"the summary has {len(summary)} rows; the parameters {names} have "
+                           f"{start} entries")
+    table = _keys(rows)
+    return pd.concat([table, pd.DataFrame(np.array(numbers).reshape(len(rows), -1),
+                                          columns=[str(c) for c in summary.columns])], axis=1)
+
+
+def _em_table(em: Any) -> pd.DataFrame:
+    features = [str(f) for f in em.feature_names]
+    components = list(range(len(em.weights)))
+    covariance_type = em.covariance_type
+    cov_dims = {"full": ("component", "feature", "feature_bis"),
+                "tied": ("feature", "feature_bis"),
+                "diag": ("component", "feature"), "spherical": ("component",)}[covariance_type]
+    parameters = [("weights", ("component",), np.asarray(em.weights, dtype=float)),
+                  ("means", ("component", "feature"), np.asarray(em.means, dtype=float)),
+                  ("covariances", cov_dims, np.asarray(em.covariances, dtype=float))]
+    if getattr(em, "noise", False):
+        parameters.append(("noise_weight", (), np.asarray(em.noise_weight, dtype=float)))
+    labels = _label_names(em)
+    rows, numbers = [], []
+    for name, dims, array in parameters:
+        coords = [components if d == "component" else features for d in dims]
+        flat = array.reshape(-1)
+        for position, cells in _entries(name, dims, coords, covariance_type):
+            entry = [str(cells[d]) for d in dims]
+            label = f"{name}[{', '.join(entry)}]" if entry else name
+            rows.append(_key(name, cells, labels, label))
+            numbers.append(flat[position])
+    table = _keys(rows)
+    table["estimate"] = np.array(numbers, dtype=float)
+    return table
+
+
+def _keys(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """The key columns; ``component`` a whole number, empty where it does not apply (a
+    tied matrix, the noise weight), never written as 0.0."""
+    table = pd.DataFrame(rows, columns=list(KEY_COLUMNS))
+    table["component"] = table["component"].astype("Int64")
+    return table
+
+
+def _plain(value: Any) -> Any:
+    """A coordinate value as a plain Python int or str (NumPy scalars print their type)."""
+    if isinstance(value, np.integer):
+        return int(value)
+    return str(value) if isinstance(value, np.str_ | bytes | str) else value

@@ -1,0 +1,190 @@
+"""estimates.csv: the numbers of `fit`, `run` and `em --report`, one row per scalar parameter.
+
+The oracle is the result itself: the saved posterior's ``summary()`` and the saved EM fit's
+arrays, read back with bayesgmm.load; the CSV, read with plain ``pandas.read_csv``, must give
+the same float64 values, bit for bit, with the rows each covariance type has.
+"""
+
+import hashlib
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import COVARIANCE_TYPES
+
+import bayesgmm
+from bayesgmm import cli
+
+KEYS = ["parameter", "component", "label", "feature", "feature_bis", "name"]
+FEATURES = ["eruptions", "waiting"]
+SUMMARY_COLUMNS = ["mean", "sd", "eti94_lb", "eti94_ub", "ess_bulk", "ess_tail", "r_hat",
+                   "mcse_mean", "mcse_sd"]
+
+
+@pytest.fixture
+def data_dir(tmp_path, old_faithful, monkeypatch):
+    old_faithful.iloc[:60].to_csv(tmp_path / "good.csv", index=False)
+    labelled = old_faithful.iloc[:60].copy()
+    labelled["site"] = np.where(labelled["eruptions"] > 3, "long", "")
+    labelled.to_csv(tmp_path / "labelled.csv", index=False)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def _main(argv, capsys):
+    rc = cli.main(argv)
+    out, err = capsys.readouterr()
+    assert rc == 0, err
+    return out
+
+
+def _read(directory):
+    """estimates.csv as a user reads it, after checking that the manifest lists it."""
+    path = directory / "estimates.csv"
+    manifest = json.loads((directory / "manifest.json").read_text())
+    assert "estimates.csv" in manifest["files"]
+    assert manifest["sha256"]["estimates.csv"] == hashlib.sha256(path.read_bytes()).hexdigest()
+    # nothing in the directory that the manifest (or the report) does not account for
+    assert {p.name for p in directory.iterdir()} - {"report.html", "figures"} \
+        == set(manifest["files"])
+    return pd.read_csv(path)
+
+
+def _expected_keys(covariance_type, K=2, D=FEATURES, noise=False):
+    """The rows each covariance type must have, written out independently of the code: weights,
+    means, then the covariance entries (each symmetric pair once), then the noise weight."""
+    rows = [("weights", k, "", "", f"weights[{k}]") for k in range(K)]
+    rows += [("means", k, f, "", f"means[{k}, {f}]") for k in range(K) for f in D]
+    pairs = [(a, b) for i, a in enumerate(D) for b in D[i:]]
+    rows += {
+        "full": [("covariances", k, a, b, f"covariances[{k}, {a}, {b}]")
+                 for k in range(K) for a, b in pairs],
+        "tied": [("covariances", "", a, b, f"covariances[{a}, {b}]") for a, b in pairs],
+        "diag": [("covariances", k, f, f, f"covariances[{k}, {f}]")
+                 for k in range(K) for f in D],
+        "spherical": [("covariances", k, "", "", f"covariances[{k}]") for k in range(K)],
+    }[covariance_type]
+    if noise:
+        rows.append(("noise_weight", "", "", "", "noise_weight"))
+    return rows
+
+
+def _keys(table):
+    """The key columns as text: empty cells (read as NaN) as ""."""
+    cells = table[["parameter", "component", "feature", "feature_bis", "name"]]
+    return [tuple("" if pd.isna(v) else (int(v) if c == "component" else v)
+                  for c, v in row.items()) for _, row in cells.iterrows()]
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_fit_writes_the_posterior_summary_for_every_covariance_type(covariance_type, data_dir,
+                                                                    capsys):
+    out = _main(["fit", "good.csv", "-k", "2", "--covariance", covariance_type, "--draws",
+                 "60", "--tune", "60", "--chains", "2", "--seed", "1", "--no-progress",
+                 "--out", "fit"], capsys)
+    assert "estimates: fit/estimates.csv" in out
+    table = _read(data_dir / "fit")
+    assert list(table.columns) == KEYS + SUMMARY_COLUMNS
+    assert _keys(table) == _expected_keys(covariance_type)
+    assert table["label"].isna().all()  # no --labels
+    # the oracle: the saved posterior's own summary, entry by entry, bit for bit
+    result = bayesgmm.load(data_dir / "fit")
+    summary = result.summary()
+    assert list(summary.columns) == SUMMARY_COLUMNS
+    expected = summary.loc[table["name"], SUMMARY_COLUMNS].to_numpy(dtype=float)
+    np.testing.assert_array_equal(table[SUMMARY_COLUMNS].to_numpy(dtype=float), expected)
+    # every entry of the summary is in the table, a symmetric matrix's (j, i) as its (i, j)
+    if covariance_type in ("full", "tied"):
+        for name in summary.index:
+            if name.startswith("covariances"):
+                head, tail = name[:-1].split("[")
+                *k, a, b = tail.split(", ")
+                if a != b:
+                    twin = f"{head}[{', '.join([*k, b, a])}]"
+                    assert (name in set(table["name"])) != (twin in set(table["name"]))
+                    np.testing.assert_array_equal(summary.loc[name].to_numpy(float),
+                                                  summary.loc[twin].to_numpy(float))
+    else:
+        assert set(summary.index) == set(table["name"])
+
+
+def test_run_writes_estimates_and_force_replaces_them(data_dir, tiny_fit, monkeypatch, capsys):
+    """`run` writes it too; the directory, estimates.csv included, is still one that --force
+    may replace and `bayesgmm report` rebuilds beside (its manifest lists the file)."""
+    monkeypatch.setattr(cli, "fit_bayes", lambda *a, **k: tiny_fit)
+    spec = data_dir / "spec.toml"
+    spec.write_text('[data]\npath = "good.csv"\n[model]\nn_components = 2\n[sampler]\n'
+                    'seed = 0\n[output]\ndirectory = "out"\nreport = false\n')
+    _main(["run", str(spec), "--no-progress"], capsys)
+    first = _read(data_dir / "out")
+    np.testing.assert_array_equal(
+        first["mean"].to_numpy(), tiny_fit.summary().loc[first["name"], "mean"].to_numpy())
+    _main(["run", str(spec), "--no-progress", "--force"], capsys)
+    _main(["fit", "good.csv", "-k", "2", "--out", "out", "--force", "--no-progress"], capsys)
+    pd.testing.assert_frame_equal(_read(data_dir / "out"), first)
+    assert isinstance(bayesgmm.load(data_dir / "out"), bayesgmm.BayesResult)
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_em_report_writes_the_estimate_for_every_covariance_type(covariance_type, data_dir,
+                                                                 capsys):
+    out = _main(["em", "good.csv", "-k", "2", "--covariance", covariance_type, "--seed", "0",
+                 "--n-init", "2", "--report", "--out", "emr", "--no-progress"], capsys)
+    assert "estimates: emr/estimates.csv" in out
+    table = _read(data_dir / "emr")
+    assert list(table.columns) == KEYS + ["estimate"]  # a point estimate: no sd, no interval
+    assert _keys(table) == _expected_keys(covariance_type)
+    em = bayesgmm.load(data_dir / "emr")
+    assert em.covariance_type == covariance_type
+    K, D = 2, len(FEATURES)
+    values = table["estimate"].to_numpy()
+    np.testing.assert_array_equal(values[:K], em.weights)
+    np.testing.assert_array_equal(values[K:K + K * D], em.means.reshape(-1))
+    cov = values[K + K * D:]
+    if covariance_type == "full":
+        upper = np.triu_indices(D)
+        np.testing.assert_array_equal(cov, np.concatenate([c[upper] for c in em.covariances]))
+    elif covariance_type == "tied":  # one shared matrix, not repeated per component
+        assert em.covariances.shape == (D, D)
+        np.testing.assert_array_equal(cov, em.covariances[np.triu_indices(D)])
+    else:  # diag: the variances (K, D); spherical: one variance per component (K,)
+        np.testing.assert_array_equal(cov, em.covariances.reshape(-1))
+
+
+def test_em_estimates_name_known_labels_and_the_noise_weight(data_dir, capsys):
+    _main(["em", "labelled.csv", "-k", "2", "--labels", "site", "--noise", "--seed", "0",
+           "--n-init", "2", "--report", "--out", "emr", "--no-progress"], capsys)
+    table = _read(data_dir / "emr")
+    em = bayesgmm.load(data_dir / "emr")
+    assert _keys(table) == _expected_keys("full", noise=True)
+    # the one label name is component 0's; component 1 has none
+    labels = table.set_index("name")["label"]
+    assert labels["weights[0]"] == "long" and pd.isna(labels["weights[1]"])
+    assert (table.loc[table["component"] == 0, "label"] == "long").all()
+    assert table["estimate"].iloc[-1] == em.noise_weight > 0
+
+
+def test_commands_help_and_readme_name_the_file(capsys):
+    for command in ("fit", "run", "em"):
+        with pytest.raises(SystemExit):
+            cli.main([command, "--help"])
+        assert "estimates.csv" in capsys.readouterr().out, command
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    assert "| `estimates.csv` |" in readme  # the result directory's table of files
+
+
+def test_further_files_are_listed_and_may_not_replace_the_results_own(tmp_path):
+    from bayesgmm.result_files import read_manifest, save_files
+
+    em = bayesgmm.fit_em(bayesgmm.load_old_faithful(), 2, n_init=1, random_state=0)
+    with pytest.raises(ValueError, match="a plain name of its own"):
+        save_files(em, tmp_path / "a", "EMResult", files={"em.json": lambda p: None})
+    with pytest.raises(ValueError, match="a plain name of its own"):
+        save_files(em, tmp_path / "a", "EMResult", files={"sub/x.csv": lambda p: None})
+    assert not (tmp_path / "a").exists()
+    save_files(em, tmp_path / "b", "EMResult", files={"x.txt": lambda p: p.write_text("x")})
+    assert "x.txt" in read_manifest(tmp_path / "b")["files"]
+    assert isinstance(bayesgmm.load(tmp_path / "b"), bayesgmm.EMResult)
