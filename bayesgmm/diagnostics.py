@@ -25,7 +25,8 @@ the evidence points to (``causes``): a chain in a better mode (poor start), a co
 variance collapsed onto a feature with few distinct or tied values (collapsed component), an
 empty or duplicated component (K too large), a component whose relabelled draws are bimodal (mixed
 components: its summaries average over two modes), slow mixing (with the draws needed at the
-measured ESS rate), or divergences (where they concentrate). (Over 500
+measured ESS rate), too few draws (a run too short for the ESS threshold though its draws mix
+well), or divergences (where they concentrate). (Over 500
 lines: one small reader, check and sentence per diagnostic, all around the shared
 Check/Diagnostics types.)
 
@@ -69,7 +70,11 @@ MAX_TREEDEPTH_NAMES = ("reached_max_treedepth", "maxdepth_reached")  # PyMC, nut
 LOG_DENSITY_NAMES = ("lp", "logp")  # PyMC, nutpie
 # The causes that ``Diagnostics.causes`` can name, in the order the advice lists them.
 CAUSES = ("poor start", "stuck chain", "collapsed component", "K too large", "mixed components",
-          "divergences", "label switching", "slow mixing")
+          "divergences", "label switching", "slow mixing", "too few draws")
+# A run whose chains x draws are under twice the ESS threshold, and whose draws mix at least
+# this fast (worst ESS per draw, all chains), fails the ESS checks for its length, not for its
+# mixing: "too few draws" (QA: draws=60 on a well-mixing fit was called "slow mixing").
+_FAIR_ESS_RATE = 0.25
 
 
 @dataclass(frozen=True)
@@ -337,7 +342,10 @@ def diagnose(
     # (none when a collapsed component is the cause: no number of draws cures that)
     fixed_draws_advice = tuple(
         f"slow mixing: {_more_draws_evidence(checks, post, ess_min, auto_draws=False)}"
-        if a.startswith("slow mixing: ") and "collapsed component" not in causes else a
+        if a.startswith("slow mixing: ") and "collapsed component" not in causes else
+        f"too few draws: {_too_few_draws(checks, post, ess_min)}"
+        f"{_more_draws_evidence(checks, post, ess_min, auto_draws=False)}"
+        if a.startswith("too few draws: ") else a
         for a in advice)
     return Diagnostics(
         ok=all(c.passed for c in checks),
@@ -1103,12 +1111,15 @@ def _advice(checks, post, density, chains, flagged, divergences, stats, ess_min,
                 "the chains mix slowly because a component collapses (see collapsed "
                 "component): more draws, or draws='auto' drawing on, will not cure that; "
                 "fix the collapse first.")
+        elif _too_few_draws(checks, post, ess_min):
+            found["too few draws"] = _too_few_draws(checks, post, ess_min) + (
+                _more_draws_evidence(checks, post, ess_min, auto_draws))
         else:
             found["slow mixing"] = _more_draws_evidence(checks, post, ess_min, auto_draws)
     # Bimodal relabelled components, when nothing else explains them (a chain in another
     # mode, swaps or slow mixing make pooled draws bimodal too: those causes come first).
     if not {"K too large", "poor start", "stuck chain", "label switching",
-            "slow mixing"} & set(found):
+            "slow mixing", "too few draws"} & set(found):
         mixed = _bimodal_components(post)
         if mixed:
             found["mixed components"] = (
@@ -1540,6 +1551,22 @@ def _divergence_evidence(post, stats, chains, divergences, target_accept=None,
                   "components).")
     return (f"{int(divergences.sum())} divergent transition(s) (per chain {per_chain}){where}. "
             + remedy)
+
+
+def _too_few_draws(checks, post, ess_min) -> str:
+    """Why the run is too short for ``ess_min`` whatever its mixing (chains x draws under twice
+    it, the draws mixing at ``_FAIR_ESS_RATE`` or faster), or "" when it is not."""
+    n_chains, n_draws = post.sizes["chain"], post.sizes["draw"]
+    total = n_chains * n_draws
+    by_name = {c.name: c.value for c in checks}
+    ess = [by_name.get(n, np.nan) for n in ("min bulk ESS", "min tail ESS",
+                                            "min bulk ESS (label-invariant)")]
+    ess = [e for e in ess if np.isfinite(e) and e > 0]
+    if not ess or total >= 2 * ess_min or min(ess) / total < _FAIR_ESS_RATE:
+        return ""
+    return (f"{n_chains} chains x {n_draws} draws = {total} draws are too few for an ESS of "
+            f"{ess_min:g}, though they mix well (the smallest ESS, {min(ess):.0f}, is "
+            f"{min(ess) / total:.2f} per draw); ")
 
 
 def _more_draws_evidence(checks, post, ess_min, auto_draws=True) -> str:

@@ -19,6 +19,7 @@ import arviz as az
 import numpy as np
 import pandas as pd
 import xarray as xr
+from numpy.lib.mixins import NDArrayOperatorsMixin
 from scipy.special import logsumexp
 
 from . import kernels
@@ -69,7 +70,7 @@ def prior_dominated_note(n_rows: int, n_components: int, n_features: int,
             "components or a simpler covariance type for an answer from the data")
 
 @dataclass(frozen=True, eq=False)
-class MembershipProbabilities:
+class MembershipProbabilities(NDArrayOperatorsMixin):
     """Posterior membership probabilities of each point.
 
     It behaves as its ``mean`` array, which is what scikit-learn's ``predict_proba`` returns:
@@ -127,6 +128,19 @@ class MembershipProbabilities:
         ``p.mean(...)``, which is the array, not a method."""
         return func(*_as_means(args), **dict(zip(kwargs, _as_means(kwargs.values()),
                                                   strict=True)))
+
+    # == and hashing stay identity, as for the result objects (never an element-wise array,
+    # never an error); NumPy's mixin would make == element-wise and the object unhashable.
+    __eq__, __ne__, __hash__ = object.__eq__, object.__ne__, object.__hash__
+
+    def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        """NumPy's ufuncs see ``mean`` too: ``np.log(p)``; with NumPy's operator mixin,
+        ``1 - p``, ``p > 0.5`` and ``p * w`` are arrays (QA: ``p - 1`` raised a TypeError)."""
+        if any(isinstance(o, MembershipProbabilities) for o in kwargs.get("out", ())):
+            # never written in place: a result's numbers stay as they were fitted
+            raise TypeError("MembershipProbabilities are read-only: write p = p + 1 (a new "
+                            "array) instead of p += 1, or np.array(p) for a copy to change")
+        return getattr(ufunc, method)(*_as_means(inputs), **kwargs)
 
 
 @dataclass(frozen=True, eq=False)

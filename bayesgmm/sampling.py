@@ -100,7 +100,8 @@ def fit_bayes(
     (Stephens' method on the classification probabilities, :mod:`bayesgmm.relabel`) and the
     number of permuted draws is reported. When the chains' mean log densities disagree and the
     best chain's mode is better than the start, EM restarts from that chain and the sampling
-    runs again, once (a ``UserWarning`` says so; ``settings["start"]["reanchored"]``). With
+    runs again (a ``UserWarning`` says so; ``settings["start"]["reanchored"]``, a list when
+    it happened twice); at most twice, each time to a mode at least 1 nat better. With
     ``draws="auto"`` this is looked for at every checkpoint, so a better mode found in the
     first 1,000 draws ends that run there instead of after a whole run from the poor start;
     so do divergent transitions, after which the chains start again once with
@@ -303,12 +304,15 @@ def fit_bayes(
                                                 pm_model, ss.nutpie_backend)[1]["rerun"]
 
     def sample(em: EMResult, *, reanchor: bool = False, stop_on_divergence: bool = False,
-               target_accept: float = ss.target_accept, warmup: int = tune):
+               target_accept: float = ss.target_accept, warmup: int = tune,
+               announce: bool | None = None):
         """Sample from ``em``'s estimate (the reference labelling of the convergence check).
 
         ``reanchor``: :func:`end_first_run` may end the run at a checkpoint (draws="auto"), so
-        that re-anchoring costs the draws up to there, not a whole run (the first run only);
-        ``stop_on_divergence``: end the run at its first divergence, for a retry.
+        that re-anchoring costs the draws up to there, not a whole run (while re-anchoring is
+        left: ``_MAX_REANCHORS``); ``stop_on_divergence``: end the run at its first
+        divergence, for a retry; ``announce``: say that the sampler is being prepared
+        (default: with ``reanchor``; later runs reuse the prepared sampler).
         """
         reference = (em.weights, em.means, em.covariances)
         start = model.initial_point(pm_model, *reference, noise_weight=em.noise_weight)
@@ -324,7 +328,7 @@ def fit_bayes(
             run = functools.partial(_sample_nutpie, backend=ss.nutpie_backend, target=target,
                                     check=check, abandon=abandon,
                                     stop_on_divergence=stop_on_divergence,
-                                    announce=reanchor)  # the first run: later ones reuse it
+                                    announce=reanchor if announce is None else announce)
         else:
             run = _sample_pymc
         try:
@@ -344,10 +348,11 @@ def fit_bayes(
         """Whether the run stopped at its first divergence (``stop_on_divergence``)."""
         return timing.get("adaptive", {}).get("stopped_by") == "diverged"
 
-    def retry_with_smaller_steps(em: EMResult, idata, timing: dict):
+    def retry_with_smaller_steps(em: EMResult, idata, timing: dict, *, reanchor: bool):
         """The run stopped just after its first divergent draw (any chain): sample again, once,
         at ``retry_target_accept`` after a warm-up ``_RETRY_WARMUP`` times as long. Returns
         the new run and the record of the retry (None when there was none: see below).
+        ``reanchor``: the retry may end at a checkpoint for a better mode (see ``sample``).
 
         Not when a component has already collapsed in the draws so far (a posterior sd
         negligible beside the data's, :func:`~bayesgmm.diagnostics.collapsed_evidence`): its
@@ -382,7 +387,8 @@ def fit_bayes(
                      f"target_accept={ss.retry_target_accept:g} (smaller steps) after a "
                      f"{warmup}-draw warm-up", ss.progressbar)
         first_s = timing["sample_s"]
-        idata, timing = sample(em, target_accept=ss.retry_target_accept, warmup=warmup)
+        idata, timing = sample(em, target_accept=ss.retry_target_accept, warmup=warmup,
+                               reanchor=reanchor, announce=False)
         timing["sample_s"] += first_s
         return idata, timing, record
 
@@ -410,22 +416,23 @@ def fit_bayes(
     # A chain in a better mode when a divergence ended the first run takes precedence (as at
     # a checkpoint): re-anchoring, below, starts again from that mode instead.
     if diverged(timing) and not end_first_run(em, idata):
-        idata, timing, retried = retry_with_smaller_steps(em, idata, timing)
+        idata, timing, retried = retry_with_smaller_steps(em, idata, timing, reanchor=True)
         target_accept = ss.retry_target_accept if retried else target_accept
     backend = ss.nutpie_backend if ss.sampler == "nutpie" else None
     better = _better_chain(idata) or _chains_above_start(idata, em, pm_model, backend)
-    if better is not None:
+    reanchors: list[dict[str, Any]] = []
+    while better is not None and len(reanchors) < _MAX_REANCHORS:
         # Chains disagree on the mode, or all left the start for a better one: restart EM
         # from the best chain's best draw and, if that is a better mode than the start,
-        # sample again (once).
+        # sample again. Each restart must gain _BETTER_START_NATS, so this cannot cycle.
         new_em, reanchored = _reanchor(idata, better, obs, em, covariance_type, pm_model,
                                        backend)
-        # Where the better mode showed: the first run's draws per chain (fewer than asked
-        # when draws="auto" ended it at a checkpoint to start again sooner).
+        # Where the better mode showed: the run's draws per chain (fewer than asked when
+        # draws="auto" ended it at a checkpoint to start again sooner).
         reanchored["after_draws"] = int(idata["posterior"].sizes["draw"])
-        start_info["reanchored"] = reanchored
-        better = better if reanchored["rerun"] else None
-    if better is not None:
+        reanchors.append(reanchored)
+        if not reanchored["rerun"]:
+            break
         em = in_order(new_em)
         found = (f"every chain found a better posterior mode than the EM start (mean log "
                  f"density {better['chain_mean']:.1f} in chain {better['chain']} vs "
@@ -437,13 +444,23 @@ def fit_bayes(
             f"K={K}: {found}; restarted EM from that chain and sampled again (recorded in "
             "result.settings['start']['reanchored'])", UserWarning, stacklevel=2)
         first_s = timing["sample_s"]
-        # From the new start a divergence may still be retried, if no retry has been yet.
-        idata, timing = sample(em, target_accept=target_accept,
+        # The rerun may end at a checkpoint for a still better mode while re-anchoring is
+        # left (a QA case: the first re-anchoring, at draw 102, gained 5 nats; the chains
+        # found the mode 112 nats up only in the rerun). A divergence may still be retried,
+        # if no retry has been yet.
+        again = len(reanchors) < _MAX_REANCHORS
+        idata, timing = sample(em, reanchor=again, announce=False,
+                               target_accept=target_accept,
                                stop_on_divergence=retry and retried is None)
         timing["sample_s"] += first_s
-        if diverged(timing):
-            idata, timing, retried = retry_with_smaller_steps(em, idata, timing)
+        if diverged(timing) and not (again and end_first_run(em, idata)):
+            idata, timing, retried = retry_with_smaller_steps(em, idata, timing,
+                                                              reanchor=again)
             target_accept = ss.retry_target_accept if retried else target_accept
+        better = (_better_chain(idata) or _chains_above_start(idata, em, pm_model, backend)
+                  if again else None)
+    if reanchors:  # one record, or the list of them when the start moved more than once
+        start_info["reanchored"] = reanchors[0] if len(reanchors) == 1 else reanchors
     draws = idata["posterior"].sizes["draw"]
     t_post = time.perf_counter()
 
@@ -612,6 +629,9 @@ def _check_or_fit_em(em, obs: Observations, Xc, names, K, covariance_type, prior
 _BETTER_MODE_SD = 1.0
 # A restart point counts as a better mode when its log density exceeds the start's by this.
 _BETTER_START_NATS = 1.0
+# Re-anchor at most this many times in one fit: a chain may find a better mode only in the run
+# from the first better one (a poor start climbs in steps); each must gain the nats above.
+_MAX_REANCHORS = 2
 
 
 def _start_summary(em: EMResult) -> dict[str, Any]:

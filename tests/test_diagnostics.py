@@ -553,6 +553,25 @@ def test_a_scalar_constant_over_every_draw_is_neither_a_warning_nor_a_failure(rn
     assert result.ok, result.verdict
 
 
+def test_well_mixed_but_too_few_draws_is_not_slow_mixing(rng):
+    """QA: draws=60 on a fit whose chains mixed well was called "slow mixing". Below twice the
+    ESS threshold in chains x draws, iid draws are "too few draws" (with the draws needed);
+    draws that mix slowly at the same threshold are still "slow mixing"."""
+    short = diagnose(make_tree_ll(posterior(rng), sample_stats(rng), loglik_group(rng)),
+                     ess_min=5000)
+    assert not short.ok and short.causes == ("too few draws",)
+    assert short.advice[0].startswith(
+        f"too few draws: {N_CHAINS} chains x {N_DRAWS} draws = {N_CHAINS * N_DRAWS} draws "
+        "are too few for an ESS of 5000, though they mix well")
+    assert "draws='auto'" in short.advice[0]
+    assert "auto" not in short.fixed_draws_advice[0]
+    assert short.fixed_draws_advice[0].startswith("too few draws: 4 chains x 500 draws")
+    post, ar = slowly_mixing(rng)
+    slow = diagnose(make_tree_ll(post, sample_stats(rng), {"x": -2.0 + 0.05 * ar[..., 0, :1]}),
+                    ess_min=5000)
+    assert slow.causes == ("slow mixing",)
+
+
 def test_no_permuted_draw_is_slow_mixing_not_label_switching(rng):
     """The same disagreement, but relabelling ran and permuted no draw: no evidence of
     swaps, so the advice is to draw more."""

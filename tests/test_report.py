@@ -1188,3 +1188,15 @@ def test_an_untestable_rank_test_reads_as_not_testable(galaxies):
         assert "NOT TESTABLE" in fig._suptitle.get_text()
     finally:
         plt.close(fig)
+
+
+def test_two_reanchorings_read_as_one_sentence_in_order():
+    from bayesgmm.report import _readable_setting
+
+    first = {"rerun": True, "measure": "model log density", "old_start": -2316.2,
+             "new_start": -2311.1, "after_draws": 102}
+    second = {**first, "old_start": -2311.1, "new_start": -2201.0, "after_draws": 4000}
+    text = _readable_setting("reanchored", [first, second])
+    assert text.count("a chain found a better mode: EM was restarted from it") == 2
+    assert text.index("-2,316.2") < text.index("; then ") < text.index("-2,201.0")
+    assert "after 4000 draws per chain" in text

@@ -245,6 +245,27 @@ def test_posterior_results_compare_by_identity(old_faithful):
     assert p == p and p != q and len({p, q}) == 2
 
 
+def test_membership_probabilities_compute_as_their_mean_and_stay_unchanged():
+    """QA: ``p - 1`` raised a TypeError though ``p`` stands for its mean array; arithmetic
+    and ufuncs now give arrays of ``mean``, and nothing writes into the result in place."""
+    from bayesgmm.posterior import MembershipProbabilities
+
+    mean = np.array([[0.2, 0.8], [0.6, 0.4]])
+    p = MembershipProbabilities(mean.copy(), mean - 0.1, mean + 0.1, 0.94)
+    for got, expected in ((p - 1, mean - 1), (1 - p, 1 - mean), (p * 2, mean * 2),
+                          (p / 2, mean / 2), (-p, -mean), (p @ np.ones(2), mean.sum(1)),
+                          (np.log(p), np.log(mean)), (p > 0.5, mean > 0.5),
+                          (np.add.reduce(p, axis=0), mean.sum(0))):
+        assert type(got) is np.ndarray
+        np.testing.assert_array_equal(got, expected)
+    q = p
+    with pytest.raises(TypeError, match="read-only: write p = p \\+ 1"):
+        q += 1
+    with pytest.raises(TypeError, match="read-only"):
+        np.add(p, 1, out=p)
+    np.testing.assert_array_equal(p.mean, mean)
+
+
 def test_default_route_is_native_parallel_and_reproducible(old_faithful):
     """fit_bayes samples through the native callbacks with parallel chains, and the same
     random_state gives bitwise the same draws (each chain has its own seeded stream)."""
