@@ -51,6 +51,16 @@ def test_a_row_with_fewer_values_than_the_header_is_refused(tmp_path):
     np.testing.assert_array_equal(frame.to_numpy(), [[1, 2, 3], [4, np.nan, 6], [7, 8, np.nan]])
 
 
+def test_a_ragged_row_is_named_by_its_line_after_a_quoted_field_over_two_lines(tmp_path):
+    """A quoted cell that holds a line break makes one row of two lines: the ragged row after
+    it starts on line 4 (pandas, counting rows, and a scan counting rows named line 3)."""
+    with pytest.raises(ValueError, match=r"^line 4 of .* has 4 values but the lines before it "):
+        read_table(write(tmp_path, 'x,y,note\n1,2,"two\nlines"\n3,4,x,9\n'))
+    with pytest.raises(ValueError, match=r"^line 4 of .* has 2 value\(s\) but the header names "
+                                         r"3 columns"):
+        read_table(write(tmp_path, 'x,y,z\n1,2,"3\n"\n4,6\n'))
+
+
 def test_a_header_ending_in_a_separator_and_a_semicolon_file_are_read_or_named(tmp_path):
     """QA (verification): "x,y," as the header gave an error about column 'Unnamed: 2',
     which the file does not have; a semicolon file with decimal commas was told its rows

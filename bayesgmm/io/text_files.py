@@ -69,13 +69,14 @@ def read_text_table(p: Path, sep: str, path: Any) -> pd.DataFrame:
             found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
             if not found:
                 raise
-            expected, line, saw = found.groups()
+            expected, record, saw = found.groups()
+            line = _record_line(p, sep, int(record))
             raise ValueError(f"line {line} of {path} has {saw} values but the lines before it "
                              f"have {expected}: give every row one value per column (an empty "
                              "cell for a missing value)") from None
     if any(issubclass(w.category, pd.errors.ParserWarning) for w in caught):
         _check_header_separator(p, sep, path)
-        _refuse_extra_values(p, sep, path)
+        _refuse_ragged_rows(p, sep, path)
     frame.columns = [str(c).strip() for c in frame.columns]
     # a header ending in a separator ("x,y,") names a last column pandas calls "Unnamed: 2";
     # empty, it is the separator's, not a column of the file's
@@ -83,7 +84,7 @@ def read_text_table(p: Path, sep: str, path: Any) -> pd.DataFrame:
             and frame.iloc[:, -1].isna().all():
         frame = frame.iloc[:, :-1]
     if frame.shape[1] > 1 and frame.iloc[:, -1].isna().any():  # where a short row shows
-        _refuse_short_rows(p, sep, path, frame.shape[1])
+        _refuse_ragged_rows(p, sep, path, frame.shape[1])
     return frame
 
 
@@ -98,37 +99,46 @@ def _check_header_separator(p: Path, sep: str, path: Any) -> None:
         check_separator(pd.DataFrame(columns=first), path)
 
 
-def _refuse_extra_values(p: Path, sep: str, path: Any) -> None:
-    """A data row with more values than the header names columns: refused, naming its line
-    (pandas would drop the extra values); empty extra fields (a trailing separator) pass."""
+def _refuse_ragged_rows(p: Path, sep: str, path: Any, width: int | None = None) -> None:
+    """A data row with more values than the header names columns (pandas would drop the
+    extra values; empty extra fields, a trailing separator, pass) or, given ``width``, with
+    fewer than the ``width`` columns (pandas would fill its last columns with missing values;
+    blank lines pass): refused, naming the line where the row starts (a quoted field may span
+    lines, so rows and lines are counted apart)."""
     import csv
 
     with open(p, newline="", encoding="utf-8", errors="replace") as f:
         rows = csv.reader(f, delimiter=sep)
-        width = len(next(rows, []))
-        for line, fields in enumerate(rows, start=2):
-            extra = [v for v in fields[width:] if v.strip()]
+        header = len(next(rows, []))
+        line = rows.line_num + 1
+        for fields in rows:
+            extra = [v for v in fields[header:] if v.strip()]
             if extra:
                 raise ValueError(f"line {line} of {path} has {len(fields)} values but the "
-                                 f"header names {width} columns (extra: {extra[0]!r}): name "
+                                 f"header names {header} columns (extra: {extra[0]!r}): name "
                                  "every column in the header line, or remove the extra values")
-
-
-def _refuse_short_rows(p: Path, sep: str, path: Any, width: int) -> None:
-    """A data row with fewer values than the ``width`` columns: refused, naming its line
-    (pandas would fill its last columns with missing values); blank lines pass (skipped)."""
-    import csv
-
-    with open(p, newline="", encoding="utf-8", errors="replace") as f:
-        rows = csv.reader(f, delimiter=sep)
-        next(rows, None)
-        for fields in rows:
-            if len(fields) < width and any(v.strip() for v in fields):
+            if width is not None and len(fields) < width and any(v.strip() for v in fields):
                 raise ValueError(
-                    f"line {rows.line_num} of {path} has {len(fields)} value(s) but the header "
+                    f"line {line} of {path} has {len(fields)} value(s) but the header "
                     f"names {width} columns, so its values may sit in the wrong columns: give "
                     "every row one value per column, with an empty cell for a missing value "
                     f"(e.g. {sep.join(['1', '', '3'][:width] + [''] * (width - 3))!r})")
+            line = rows.line_num + 1
+
+
+def _record_line(p: Path, sep: str, record: int) -> int:
+    """The file line where CSV record ``record`` (from 1, the header's; pandas' parser errors
+    count records) starts: a quoted field may span lines."""
+    import csv
+
+    with open(p, newline="", encoding="utf-8", errors="replace") as f:
+        reader = csv.reader(f, delimiter=sep)
+        line = 1
+        for _ in range(record - 1):
+            if next(reader, None) is None:
+                break
+            line = reader.line_num + 1
+    return line
 
 
 def file_line(p: Path, sep: str, position: int) -> int | None:
