@@ -290,10 +290,9 @@ def build_em_report(em: EMResult, X: Any, *, data_source: str | None = None,
         _section_data(em, Xv, figure),
         _section_em(em, Xv, figure, hint=_noise_hint(em, Xv, labels, rows, sample_weight)),
         _section("parameters", "3. Parameters",
-                 "<p>The EM estimate, one row per component. Covariances are shown as "
-                 "standard deviations and correlations (each pair once). This is a point "
-                 "estimate: for uncertainty, fit the posterior (<code>bayesgmm fit</code>)."
-                 "</p>", _em_parameter_html(em)),
+                 "<p>The EM estimate, one row per component. " + _covariance_display(
+                     em.n_features) + " This is a point estimate: for uncertainty, fit the "
+                 "posterior (<code>bayesgmm fit</code>).</p>", _em_parameter_html(em)),
         _section("figures", "4. The fit", *fit_figures),
         _section("reproducibility", "5. Settings and software",
                  _em_settings_html(em.settings, settings),
@@ -835,9 +834,15 @@ def _section_parameters(result, figure, random_state) -> str:
                     "<p>Posterior mean, standard deviation and 94% equal-tailed interval in "
                     "data units, after relabelling to the EM components, beside the EM "
                     "estimate; rank-normalised split R-hat and bulk/tail effective sample "
-                    "sizes. Covariances are shown as standard deviations and correlations "
-                    f"(each pair once). {note}</p>",
+                    f"sizes. {_covariance_display(result.em.n_features)} {note}</p>",
                     _parameter_html(table, result.em.n_features), forest, density, overlay)
+
+
+def _covariance_display(n_features: int) -> str:
+    """How the parameter tables show covariances: with one feature there is no correlation."""
+    if n_features == 1:
+        return "Variances are shown as standard deviations."
+    return "Covariances are shown as standard deviations and correlations (each pair once)."
 
 
 def _outside_causes(result) -> str:

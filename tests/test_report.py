@@ -465,6 +465,7 @@ def test_em_parameter_table_per_covariance_type(old_faithful, covariance_type, s
 def test_one_dimensional_report_has_no_correlations_or_lkj(one_d):
     page, _ = build_report(one_d)
     assert "lkj_eta" not in page and "LKJ" not in page and "corr[" not in page
+    assert "correlations" not in page  # QA: "shown as standard deviations and correlations"
     assert "full covariances" not in page
 
 
@@ -1200,3 +1201,12 @@ def test_two_reanchorings_read_as_one_sentence_in_order():
     assert text.count("a chain found a better mode: EM was restarted from it") == 2
     assert text.index("-2,316.2") < text.index("; then ") < text.index("-2,201.0")
     assert "after 4000 draws per chain" in text
+
+
+def test_a_one_feature_report_does_not_promise_correlations(galaxies, old_faithful):
+    """QA (teaching): the 1-D reports said "standard deviations and correlations (each pair
+    once)"; one feature has no correlation."""
+    one_d, _ = build_em_report(bayesgmm.fit_em(galaxies, 2, random_state=0), galaxies)
+    assert "correlations" not in one_d and "Variances are shown as standard deviations" in one_d
+    two_d, _ = build_em_report(bayesgmm.fit_em(old_faithful, 2, random_state=0), old_faithful)
+    assert "standard deviations and correlations (each pair once)" in two_d
