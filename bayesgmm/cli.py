@@ -1339,10 +1339,20 @@ def _save(result: BayesResult, out: Path, *, force: bool, report: bool,
 
 
 def _estimates_file(result: Any) -> dict[str, Any]:
-    """``estimates.csv`` of a fit, for :func:`bayesgmm.result_files.save_files`."""
+    """``estimates.csv`` of a fit, for :func:`bayesgmm.result_files.save_files`: a table for
+    the shell's convenience, so a failure to write it warns and leaves it out rather than
+    losing the fit it is saved with (a long posterior run, say)."""
     from .estimates import ESTIMATES_FILE, write_estimates
 
-    return {ESTIMATES_FILE: lambda path: write_estimates(result, path)}
+    def write(path: Path) -> None:
+        try:
+            write_estimates(result, path)
+        except Exception as exc:  # noqa: BLE001 - any failure: the fit is saved regardless
+            path.unlink(missing_ok=True)
+            warnings.warn(f"{ESTIMATES_FILE} was not written ({type(exc).__name__}: {exc}); "
+                          "the result itself is saved, and bayesgmm.load(...).summary() gives "
+                          "the same numbers", UserWarning, stacklevel=2)
+    return {ESTIMATES_FILE: write}
 
 
 def _print_result(result: BayesResult, thresholds: DiagnosticThresholds | None = None):

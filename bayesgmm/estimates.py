@@ -1,6 +1,6 @@
 """A fit's estimates as one table, one row per scalar parameter: ``estimates.csv``.
 
-What ``bayesgmm fit``, ``run`` and ``em --report`` write beside the result, so that a shell user
+What ``bayesgmm fit``, ``run`` and ``em --out`` write beside the result, so that a shell user
 gets the numbers without opening ``idata.nc`` or ``em.npz`` in Python. The rows, in the
 posterior's order: the weights (one per component), the means (component x feature), the
 covariances as the covariance type has them, then ``noise_weight`` with a noise component:

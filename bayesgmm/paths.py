@@ -36,7 +36,7 @@ KINDS = ("BayesResult", "EMResult", "Report", "SelectionReport")
 # posterior left its K=3 fit beside a K=2 EM report, and `select --force` deleted a posterior
 # without a word). Key: what a write produces (a manifest kind, or a report written into a
 # directory); value: the manifest kinds it may replace. A report goes beside the fit it
-# describes or over an earlier report; fit/run write a BayesResult, em --report an EMResult,
+# describes or over an earlier report; fit/run write a BayesResult, em --out an EMResult,
 # select a SelectionReport.
 REPLACES = {
     "BayesResult": ("BayesResult",),

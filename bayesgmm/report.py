@@ -1396,7 +1396,7 @@ def _readable_setting(name: str, value):
                 f"{value.get('after_draws')} after warm-up at target_accept {before}: the run "
                 f"was ended there and the chains started again at {after} (smaller steps)"
                 f"{longer}; the draws and checks are the second run's")
-    if name == "reanchored" and isinstance(value, list):  # the start moved more than once
+    if name == "reanchored" and isinstance(value, list):  # EM restarted from the chains twice
         return "; then ".join(_readable_setting(name, one) for one in value)
     if name == "reanchored" and isinstance(value, dict):
         if value.get("rerun"):

@@ -191,7 +191,8 @@ def _write(result: Any, kind: str, directory: Path,
         files += _write_bayes(result, directory)
     for name, writer in further.items():  # before the manifest, which lists them
         writer(directory / name)
-        files.append(name)
+        if (directory / name).exists():  # a writer may decline (the CLI's, on failure)
+            files.append(name)
     # the software that made the fit, not the one saving it (a loaded result saved again
     # under a newer install keeps its own); the saving one where the fit recorded none
     _write_manifest(directory, kind, files, getattr(result, "versions", None))

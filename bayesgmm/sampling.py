@@ -100,8 +100,9 @@ def fit_bayes(
     (Stephens' method on the classification probabilities, :mod:`bayesgmm.relabel`) and the
     number of permuted draws is reported. When the chains' mean log densities disagree and the
     best chain's mode is better than the start, EM restarts from that chain and the sampling
-    runs again (a ``UserWarning`` says so; ``settings["start"]["reanchored"]``, a list when
-    it happened twice); at most twice, each time to a mode at least 1 nat better. With
+    runs again (a ``UserWarning`` says so; ``settings["start"]["reanchored"]``: a list when
+    EM was restarted from the chains more than once, the last entry possibly a restart that
+    found no better start); at most twice, each time to a mode at least 1 nat better. With
     ``draws="auto"`` this is looked for at every checkpoint, so a better mode found in the
     first 1,000 draws ends that run there instead of after a whole run from the poor start;
     so do divergent transitions, after which the chains start again once with
@@ -459,7 +460,8 @@ def fit_bayes(
             target_accept = ss.retry_target_accept if retried else target_accept
         better = (_better_chain(idata) or _chains_above_start(idata, em, pm_model, backend)
                   if again else None)
-    if reanchors:  # one record, or the list of them when the start moved more than once
+    if reanchors:  # one record, or the list of them when EM restarted from the chains twice
+        # (the second may have found no better start: its "rerun" is False)
         start_info["reanchored"] = reanchors[0] if len(reanchors) == 1 else reanchors
     draws = idata["posterior"].sizes["draw"]
     t_post = time.perf_counter()
@@ -523,10 +525,12 @@ def fit_bayes(
                      "load, so the same seed can give other draws elsewhere; ")
             # a retry or a re-anchoring happens only in a run that samples until converged:
             # a fixed-draws run does not repeat them
+            moved = start_info.get("reanchored") or []  # one record, or a list of them
+            moved = moved if isinstance(moved, list) else [moved]
             steps = [what for what, happened in (
                 ("restarted with smaller steps after a divergence", retried is not None),
-                ("re-anchored at a better mode", bool(
-                    (start_info.get("reanchored") or {}).get("rerun")))) if happened]
+                ("re-anchored at a better mode", any(r.get("rerun") for r in moved)))
+                if happened]
             warnings.warn(
                 ended + (f"this run was also {' and '.join(steps)}, which a fixed number of "
                          "draws does not repeat: save this result to keep it" if steps else

@@ -1,4 +1,4 @@
-"""estimates.csv: the numbers of `fit`, `run` and `em --report`, one row per scalar parameter.
+"""estimates.csv: the numbers of `fit`, `run` and `em --out`, one row per scalar parameter.
 
 The oracle is the result itself: the saved posterior's ``summary()`` and the saved EM fit's
 arrays, read back with bayesgmm.load; the CSV, read with plain ``pandas.read_csv``, must give
@@ -109,9 +109,10 @@ def test_fit_writes_the_posterior_summary_for_every_covariance_type(covariance_t
         assert set(summary.index) == set(table["name"])
 
 
-def test_run_writes_estimates_and_force_replaces_them(data_dir, tiny_fit, monkeypatch, capsys):
-    """`run` writes it too; the directory, estimates.csv included, is still one that --force
-    may replace and `bayesgmm report` rebuilds beside (its manifest lists the file)."""
+def test_run_writes_estimates_and_force_replaces_them(data_dir, tiny_fit, tiny_fit_diag,
+                                                      monkeypatch, capsys):
+    """`run` writes it too; --force replaces it with the new fit's (not a stale file), and
+    `bayesgmm report` rebuilds the report beside it, keeping it and its manifest entry."""
     monkeypatch.setattr(cli, "fit_bayes", lambda *a, **k: tiny_fit)
     spec = data_dir / "spec.toml"
     spec.write_text('[data]\npath = "good.csv"\n[model]\nn_components = 2\n[sampler]\n'
@@ -120,9 +121,20 @@ def test_run_writes_estimates_and_force_replaces_them(data_dir, tiny_fit, monkey
     first = _read(data_dir / "out")
     np.testing.assert_array_equal(
         first["mean"].to_numpy(), tiny_fit.summary().loc[first["name"], "mean"].to_numpy())
-    _main(["run", str(spec), "--no-progress", "--force"], capsys)
+    monkeypatch.setattr(cli, "fit_bayes", lambda *a, **k: tiny_fit_diag)
     _main(["fit", "good.csv", "-k", "2", "--out", "out", "--force", "--no-progress"], capsys)
-    pd.testing.assert_frame_equal(_read(data_dir / "out"), first)
+    second = _read(data_dir / "out")
+    np.testing.assert_array_equal(  # the diag fit's rows: one variance per feature
+        second["mean"].to_numpy(),
+        tiny_fit_diag.summary().loc[second["name"], "mean"].to_numpy())
+    assert len(second) < len(first)
+    manifest = json.loads((data_dir / "out" / "manifest.json").read_text())
+    listed = manifest["sha256"]["estimates.csv"]
+    _main(["report", "out", "--no-progress"], capsys)
+    assert (data_dir / "out" / "report.html").exists()
+    pd.testing.assert_frame_equal(_read(data_dir / "out"), second)
+    after = json.loads((data_dir / "out" / "manifest.json").read_text())
+    assert after["sha256"]["estimates.csv"] == listed and "estimates.csv" in after["files"]
     assert isinstance(bayesgmm.load(data_dir / "out"), bayesgmm.BayesResult)
 
 
@@ -163,6 +175,42 @@ def test_em_estimates_name_known_labels_and_the_noise_weight(data_dir, capsys):
     assert labels["weights[0]"] == "long" and pd.isna(labels["weights[1]"])
     assert (table.loc[table["component"] == 0, "label"] == "long").all()
     assert table["estimate"].iloc[-1] == em.noise_weight > 0
+
+
+def test_posterior_estimates_name_known_labels_and_the_noise_weight(data_dir, capsys):
+    """The posterior's table with --labels and --noise (review: only EM's was tested): the
+    label on component 0's rows, and a last row for the scalar noise weight."""
+    _main(["fit", "labelled.csv", "-k", "2", "--labels", "site", "--noise", "--seed", "0",
+           "--draws", "60", "--tune", "60", "--chains", "2", "--out", "fit", "--no-progress"],
+          capsys)
+    table = _read(data_dir / "fit")
+    result = bayesgmm.load(data_dir / "fit")
+    assert _keys(table) == _expected_keys("full", noise=True)
+    assert (table.loc[table["component"] == 0, "label"] == "long").all()
+    assert table.loc[table["component"] == 1, "label"].isna().all()
+    last = table.iloc[-1]
+    assert last["parameter"] == "noise_weight" and pd.isna(last["component"])
+    assert last["mean"] == result.summary().loc["noise_weight", "mean"]
+
+
+def test_a_failure_to_write_the_table_does_not_lose_the_fit(data_dir, monkeypatch, capsys):
+    """estimates.csv is written inside the result's atomic save: a failure there warns and
+    leaves the file out (not listed in the manifest) instead of losing the fit."""
+    import bayesgmm.estimates
+
+    def fail(result, path):
+        path.write_text("half")  # a partial file must not stay behind
+        raise RuntimeError("no table")
+
+    monkeypatch.setattr(bayesgmm.estimates, "write_estimates", fail)
+    with pytest.warns(UserWarning, match=r"estimates.csv was not written \(RuntimeError: no "
+                                         r"table\); the result itself is saved"):
+        _main(["em", "good.csv", "-k", "2", "--seed", "0", "--n-init", "2", "--out", "em",
+               "--no-progress"], capsys)
+    assert not (data_dir / "em" / "estimates.csv").exists()
+    manifest = json.loads((data_dir / "em" / "manifest.json").read_text())
+    assert "estimates.csv" not in manifest["files"]
+    assert isinstance(bayesgmm.load(data_dir / "em"), bayesgmm.EMResult)
 
 
 def test_commands_help_and_readme_name_the_file(capsys):
