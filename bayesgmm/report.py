@@ -37,6 +37,7 @@ import io
 import os
 import re
 import shutil
+import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -57,7 +58,13 @@ from .observation_record import (
     observations_sentence,
 )
 from .paths import MANIFEST, _manifest_kind, in_progress
-from .plots._common import UNCERTAIN_BELOW, fit_of  # "uncertain": below this probability
+from .plots._common import (  # "uncertain": below this probability; the figures' bounds
+    _RUG_POINTS,
+    SCATTER_POINTS,
+    UNCERTAIN_BELOW,
+    _membership_draws,
+    fit_of,
+)
 from .result_files import write_directory, write_manifest
 from .selection import (  # EM sweeps and their plots: no PyMC, no ArviZ at import
     CRITERIA,
@@ -144,7 +151,8 @@ def write_report(result: BayesResult, directory: str | os.PathLike, *,
     result = fit_of(result)  # a fitted BayesianGMM reports its posterior
     if data_source is None:
         data_source = (getattr(result, "settings", None) or {}).get("data_source")
-    with progress.step("writing the report (figures and tables)", progressbar):
+    with progress.step("writing the report (figures and tables)", progressbar,
+                       inner_details=False):  # its figures, not their computations' steps
         page, figures = build_report(result, data_source=data_source,
                                      random_state=random_state, thresholds=thresholds,
                                      diagnostics=diagnostics)
@@ -178,13 +186,16 @@ def build_report(result: BayesResult, *, data_source: str | None = None,
     # the fitted points' memberships: known labels kept, missing values marginalised, the
     # noise column (BayesResult.memberships, where the posterior side has it)
     # Posterior draws for the memberships: all 1,000 would hold 1,000 x N x K floats (2.4 GB
-    # at N = 100,000); at large N, as many as ~20 million values allow (at least 100).
-    max_draws = int(np.clip(20_000_000 // max(X.shape[0] * (result.n_components + 1), 1),
-                            100, 1000))
+    # at N = 100,000); at large N, as many as ~20 million values allow (at least 100), as
+    # the figures' own (_membership_draws).
+    max_draws = _membership_draws(X.shape[0], result.n_components + 1)
+    # a report takes seconds to minutes: its status line says what it is on, figures or not
+    progress.detail("membership probabilities", own=True)
     proba = result.memberships(max_draws=max_draws) if hasattr(result, "memberships") else \
         result.predict_proba(X, max_draws=max_draws)
     figures: list[Figure] = []
     figure = _embedder(figures)
+    progress.detail("checking for outliers (noise evidence)", own=True)
     hint = _noise_hint(result.em, X, _observed_labels(result), result.row_names,
                        _observed_weights(result))
     too_many = _prior_dominated(result, X)
@@ -205,7 +216,8 @@ def build_report(result: BayesResult, *, data_source: str | None = None,
     name = _data_name(data_source)
     title = f"{name}: Gaussian mixture, K = {result.n_components}" if name else \
         f"Gaussian mixture, K = {result.n_components}"
-    subtitle = (f"{X.shape[0]} points x {X.shape[1]} feature(s) ({', '.join(result.feature_names)})"
+    subtitle = (f"{format_number(X.shape[0])} points x {X.shape[1]} feature(s) "
+                f"({', '.join(result.feature_names)})"
                 f"; K = {result.n_components}, {_covariance_words(result.covariance_type, X)}; "
                 f"{'from ' + data_source + '; ' if data_source else ''}bayesgmm report "
                 f"generated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
@@ -266,10 +278,12 @@ def build_em_report(em: EMResult, X: Any, *, data_source: str | None = None,
         figure("density", "The fitted mixture density over the data"
                + ("" if em.n_features == 1 else
                   " (contours enclose about 25/50/75/90/95% of the points"
-                  + (" the Gaussian components claim)" if em.noise else ")")),
+                  + (" the Gaussian components claim)" if em.noise else ")"))
+               + _shown(len(Xv), scatter=em.n_features > 1, rug=em.n_features != 2),
                lambda: plots.plot_density(em, Xv)),
         figure("classification", "Classification: each point in its most probable "
-               "component's colour, larger when less certain (uncertainty = 1 - max P(k | x))",
+               "component's colour, larger when less certain (uncertainty = 1 - max P(k | x))"
+               + _shown(len(Xv)),
                lambda: plots.plot_classification(em, Xv, labelled=labelled)),
         figure("membership", "Membership probabilities P(k | x) (EM responsibilities)"
                + ("" if em.n_features == 1 else
@@ -280,15 +294,20 @@ def build_em_report(em: EMResult, X: Any, *, data_source: str | None = None,
                   + "; circled: the most uncertain points (of those with both coordinates), "
                   "labelled with their row numbers (or names) as far as the labels fit "
                   "without overlap")
-               + _marks_caption(em, labelled),
+               + _marks_caption(em, labelled)
+               + _shown(len(Xv), scatter=em.n_features > 1, rug=em.n_features == 1),
                lambda: plots.plot_membership(em, Xv, labelled=labelled, rows=rows)),
     ]
     if em.noise:
         fit_figures.insert(0, _noise_html(em.predict_proba(Xv)[:, -1], Xv, em.feature_names,
                                           em.noise_weight, rows=rows))
+    data = _section_data(em, Xv, figure)
+    # at large N the slowest part
+    progress.detail("checking for outliers (noise evidence)", own=True)
+    hint = _noise_hint(em, Xv, labels, rows, sample_weight)
     sections = [
-        _section_data(em, Xv, figure),
-        _section_em(em, Xv, figure, hint=_noise_hint(em, Xv, labels, rows, sample_weight)),
+        data,
+        _section_em(em, Xv, figure, hint=hint),
         _section("parameters", "3. Parameters",
                  "<p>The EM estimate, one row per component. " + _covariance_display(
                      em.n_features) + " This is a point estimate: for uncertainty, fit the "
@@ -303,7 +322,7 @@ def build_em_report(em: EMResult, X: Any, *, data_source: str | None = None,
     K = em.n_components
     title = f"{name}: Gaussian mixture by EM, K = {K}" if name else \
         f"Gaussian mixture by EM, K = {K}"
-    subtitle = (f"{Xv.shape[0]} points x {Xv.shape[1]} feature(s) "
+    subtitle = (f"{format_number(Xv.shape[0])} points x {Xv.shape[1]} feature(s) "
                 f"({', '.join(em.feature_names)}); K = {K}, "
                 f"{_covariance_words(em.covariance_type, Xv)}; "
                 f"{'from ' + data_source + '; ' if data_source else ''}bayesgmm EM report "
@@ -432,7 +451,8 @@ def _embedder(figures: list[Figure]) -> Callable[[str, str, Callable[[], Any]], 
 
     def figure(name: str, caption: str, make: Callable[[], Any]) -> str:
         # a report takes seconds to half a minute: its step says which figure it is on
-        progress.detail(f"figure {len(figures) + 1} ({name})")
+        number, t0 = len(figures) + 1, time.perf_counter()
+        progress.detail(f"figure {number} ({name})", own=True)
         try:
             fig = make()
         except Exception as exc:  # one failed figure must not cost the whole report
@@ -443,6 +463,12 @@ def _embedder(figures: list[Figure]) -> Callable[[str, str, Callable[[], Any]], 
             return f'<p class="warn">Figure "{html.escape(name)}" failed: ' \
                    f"{html.escape(type(exc).__name__)}: {html.escape(str(exc))}</p>"
         png = _png(fig)
+        took = time.perf_counter() - t0
+        if took >= progress.DETAIL_EVERY_S:
+            # Off a terminal a line comes at most every DETAIL_EVERY_S: a figure begun soon
+            # after the last line went unnamed while it ran (QA: "figures 3 and 4 never
+            # announce themselves"). A slow one is named when it is done.
+            progress.detail(f"figure {number} ({name}) took {took:.0f} s", own=True)
         figures.append(Figure(name, caption, png))
         data = base64.b64encode(png).decode("ascii")
         return (f'<figure><img src="data:image/png;base64,{data}" alt="{html.escape(caption)}">'
@@ -618,19 +644,23 @@ def _section_data(em, X, figure) -> str:
                                         if X.shape[1] > 2 else
                                         " (a missing value is left out of the histogram)"
                                         if X.shape[1] == 1 else "")
-                                       if n_missing else ""),
+                                       if n_missing else "")
+                 + _shown(len(X), scatter=X.shape[1] > 1),
                  lambda: plots.plot_data(X, em.feature_names))
     summary = observations_record(em)
     if n_missing:
-        intro = (f"<p>{X.shape[0]} observations of {X.shape[1]} feature(s), {n_missing} "
+        intro = (f"<p>{format_number(X.shape[0])} observations of {X.shape[1]} feature(s), "
+                 f"{format_number(n_missing)} "
                  "value(s) missing; each point counts with the coordinates it has (the "
                  "missing ones are integrated out, assuming they are missing at random).</p>")
     else:
-        intro = (f"<p>{X.shape[0]} observations of {X.shape[1]} feature(s), no missing "
+        intro = (f"<p>{format_number(X.shape[0])} observations of {X.shape[1]} feature(s), "
+                 "no missing "
                  "values in the rows fitted.</p>")
     line = _observations_line(em)
     if n_missing and line:  # the observations line says it with the counts: not twice
-        intro = f"<p>{X.shape[0]} observations of {X.shape[1]} feature(s).</p>"
+        intro = (f"<p>{format_number(X.shape[0])} observations of {X.shape[1]} "
+                 "feature(s).</p>")
     if (summary or {}).get("weighted"):
         line += ("<p>The table describes the rows as given, each once; the fit counts each "
                  "row as many times as its frequency weight.</p>")
@@ -816,19 +846,23 @@ def _section_parameters(result, figure, random_state) -> str:
             f"{outside} EM estimate(s) lie outside the posterior interval (marked 'no': "
             f"{shown}). " + _outside_causes(result))
     forest = figure("forest", "Forest plot: posterior median, 50% and 94% intervals of the "
-                    "weights and of the means of every feature; EM estimate (x)",
+                    "weights and of the means of every feature; EM estimate (open diamond)",
                     lambda: plots.plot_forest(result))
     one_d = result.em.n_features == 1
+    n_points = result.idata["observed_data"]["x"].shape[0]  # the rows fitted
     density = figure("density", "The fitted mixture: posterior predictive density over the "
                      + ("histogram of the data, with each component's weighted density "
                         "(dashed) and a rug of the data" if one_d else
                         "data (contours enclose about 25/50/75/90/95% of the points"
-                        + (" the Gaussian components claim)" if result.noise else ")")),
+                        + (" the Gaussian components claim)" if result.noise else ")"))
+                     + _shown(n_points, scatter=not one_d,
+                              rug=result.em.n_features != 2),
                      lambda: plots.plot_density(result, random_state=random_state))
     overlay = figure("overlay", "EM fit (dashed) against 50 posterior draws: "
                      + ("the EM mixture density beside the posterior mean density and its "
                         f"{plots.INTERVAL:.0%} band" if one_d else f"ellipses enclosing "
-                        f"{plots.ELLIPSE_LEVEL:.0%} of each component"),
+                        f"{plots.ELLIPSE_LEVEL:.0%} of each component")
+                     + _shown(n_points, scatter=not one_d),
                      lambda: plots.plot_overlay(result, random_state=random_state))
     return _section("parameters", "3. Parameters: EM and the posterior",
                     "<p>Posterior mean, standard deviation and 94% equal-tailed interval in "
@@ -951,6 +985,21 @@ def _labelled(labels: Any, n: int) -> np.ndarray | None:
     return mask if mask.any() else None
 
 
+def _shown(n_points: int, scatter: bool = True, rug: bool = False) -> str:
+    """What a figure of ``n_points`` draws of them, for its caption, when not all: its
+    scatter plots at most :data:`~bayesgmm.plots._common.SCATTER_POINTS` (the same random
+    subset in every figure: seeded), its rugs at most ``_RUG_POINTS``; "" when it draws all.
+    The statistics (histograms, limits, notes of far or missing points) count every point."""
+    parts = []
+    if scatter and n_points > SCATTER_POINTS:
+        parts.append(f"{format_number(SCATTER_POINTS)} of {format_number(n_points)} points "
+                     "shown, a seeded random subset (the same in every figure)")
+    if rug and n_points > _RUG_POINTS:
+        parts.append(f"the rug{'s' if scatter else ''}: {format_number(_RUG_POINTS)} of "
+                     f"{format_number(n_points)} points, at random")
+    return "; " + "; ".join(parts) if parts else ""
+
+
 def _marks_caption(fit: Any, labelled: np.ndarray | None) -> str:
     parts = []
     if getattr(fit, "noise", False) or getattr(getattr(fit, "em", None), "noise", False):
@@ -974,7 +1023,8 @@ def _noise_html(p_noise: np.ndarray, X: np.ndarray, names: Any, noise_weight: fl
     what = ("its posterior mean, which the weights' Dirichlet prior pulls a little towards "
             "1/(K + 1)" if posterior else "the EM estimate")
     return (f"<h3>The noise component</h3><p>Noise weight {format_number(noise_weight)} "
-            f"({what}); {n_noise} of {len(p_noise)} points have P(noise | x) above 0.5, and "
+            f"({what}); {format_number(n_noise)} of {format_number(len(p_noise))} points have "
+            "P(noise | x) above 0.5, and "
             "the sum of P(noise | x) over the points, the expected number of noise points "
             f"among them, is {format_number(float(p_noise.sum()))}. The points most probably "
             "noise:</p>" + _table(table))
@@ -1002,7 +1052,7 @@ def _section_membership(result, X, proba, figure, n_uncertain: int = 10,
         "colour, larger when less certain (uncertainty = 1 - max posterior mean P(k | x)); "
         + ("the posterior median components' weighted densities" if X.shape[1] == 1 else
            f"{plots.ELLIPSE_LEVEL:.0%} ellipses of the posterior median components")
-        + _marks_caption(result, labelled),
+        + _marks_caption(result, labelled) + _shown(len(X)),
         lambda: plots.plot_classification(result, X, proba=proba, labelled=labelled))
     caption = ("Membership probability P(k | x) along the data, one panel per component "
                "(posterior mean, band: 94% interval; rug: the data)" if X.shape[1] == 1 else
@@ -1012,9 +1062,10 @@ def _section_membership(result, X, proba, figure, n_uncertain: int = 10,
                   "row numbers (from 0, in the data's order)")
                + " as far as the labels fit without overlap"
                + (f"; only points with a probability below {UNCERTAIN_BELOW:g} are "
-                  f"circled, {'none' if not n_unsure else f'only {n_unsure}'} here"
+                  f"circled, {'none' if not n_unsure else f'only {format_number(n_unsure)}'} here"
                   if n_unsure < n_uncertain else ""))
-    fig = figure("membership", caption + _marks_caption(result, labelled),
+    fig = figure("membership", caption + _marks_caption(result, labelled)
+                 + _shown(len(X), scatter=X.shape[1] > 1, rug=X.shape[1] == 1),
                  lambda: plots.plot_membership(result, X, proba=proba, n_uncertain=n_uncertain,
                                                labelled=labelled))
     noise = ""
@@ -1029,11 +1080,13 @@ def _section_membership(result, X, proba, figure, n_uncertain: int = 10,
                         classification)
     if not n_unsure:  # a table of points with probability 1 would be ties, not uncertainty
         return _section("membership", "4. Classification and membership uncertainty",
-                        f"<p>Every one of the {len(X)} points has a posterior mean probability "
+                        f"<p>Every one of the {format_number(len(X))} points has a posterior "
+                        "mean probability "
                         "of at least 0.9 for its most probable component.</p>",
                         classification, fig, noise)
     return _section("membership", "4. Classification and membership uncertainty",
-                    f"<p>{n_unsure} of {len(X)} points have a posterior mean probability below "
+                    f"<p>{format_number(n_unsure)} of {format_number(len(X))} points have a "
+                    "posterior mean probability below "
                     f"{UNCERTAIN_BELOW:g} for their most probable component. "
                     + ("The most uncertain points:</p>" if n_unsure > len(order) else
                        "They are:</p>"),
@@ -1224,7 +1277,7 @@ def _section_ppc(result, figure, random_state) -> str:
                  "range",
                  lambda: plots.plot_ppc_density(result, random_state=random_state))
     joint = figure("ppc_statistics", "Joint posterior predictive check: "
-                   + ("the sd, skewness and kurtosis" if result.em.n_features == 1 else
+                   + ("the sd, skewness and excess kurtosis" if result.em.n_features == 1 else
                       "the correlation of each pair of features" if result.em.n_features <= 4
                       else "the correlation of the first six pairs of features")
                    + " in replicated data sets against the data's; p-values near 0 or 1 "
@@ -1570,8 +1623,10 @@ def _section_criteria(selection: EMSelection, figure, X: Any = None
                  "(lower is better; one line per covariance type, the best cell circled, "
                  "degenerate cells crossed). The scale is linear up to 10 and logarithmic "
                  "beyond, so that differences of a few units stay visible next to fits "
-                 "thousands worse; dotted guides at 2, 6 and 10 (for BIC, Kass & Raftery's "
-                 "positive, strong and very strong evidence).",
+                 "thousands worse. Dotted guides: for BIC at 2, 6 and 10 (Kass & Raftery's "
+                 "positive, strong and very strong evidence); for AIC and ICL at 2 only "
+                 "(AIC: Burnham & Anderson's rule of thumb; ICL: BIC's scale, but no evidence "
+                 "grades apply to its entropy penalty).",
                  lambda: plot_criteria(selection, criteria=CRITERIA, delta=True))
     pivots = [f"<h3>\u0394{c.upper()}</h3>" + _delta_pivot(table, eligible, c)
               for c in CRITERIA]
@@ -1612,7 +1667,8 @@ def _section_criteria(selection: EMSelection, figure, X: Any = None
         fig,
         "<h3>Every cell as \u0394 from the best</h3><p>Each criterion's best cell, and any "
         f'cell within {WEAK_EVIDENCE:g} of it, is <span class="top">marked</span>: a '
-        f"difference under {WEAK_EVIDENCE:g} is weak evidence (Kass &amp; Raftery), so such a "
+        f"difference under {WEAK_EVIDENCE:g} is weak evidence for BIC (Kass &amp; Raftery) and "
+        "usually not taken as a preference for AIC (Burnham &amp; Anderson) or ICL, so such a "
         "cell is about as good as the best. Cells further from the best are not marked, "
         "whatever their rank"
         + (f"; cells excluded from the best (degenerate fits) are greyed and marked "

@@ -790,7 +790,7 @@ def test_joint_predictive_check_catches_what_the_marginals_miss():
     p_wrong = float(plots.plot_ppc_statistics(wrong, n_replicates=100).axes[0].get_title()[4:])
     assert p_wrong == 0.0
     one = plots.plot_ppc_statistics(_fake_result(bayesgmm.load_galaxies(), 3), n_replicates=20)
-    assert [a.get_xlabel() for a in one.axes[:3]] == ["sd", "skewness", "kurtosis"]
+    assert [a.get_xlabel() for a in one.axes[:3]] == ["sd", "skewness", "excess kurtosis"]
 
 
 def test_adaptive_record_reads_as_sentences():

@@ -15,6 +15,8 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from .._validation import check_data
+from ..draw_arrays import subsample_index
+from ..formatting import format_number
 
 if TYPE_CHECKING:  # the posterior module imports ArviZ: an EM-only figure must not need it
     from ..em import EMResult
@@ -31,6 +33,21 @@ UNCERTAIN_BELOW = 0.9
 # Pair grids show at most this many features (the most separating ones beyond).
 MAX_PAIR_FEATURES = 6
 _DATA_COLOR = "0.55"
+# What a figure evaluates or draws per point is bounded, so that its cost stops growing with N
+# where more points show nothing more (QA: at N = 200,000 the report took longer than the fit
+# and 7 GB). Random subsets are seeded (subsample_index, seed 0: the same rows every time)
+# and their size is said in the title and the report's caption.
+# Points a scatter plot draws at most (markers beyond that only pile up into a solid blot).
+SCATTER_POINTS = 20_000
+# Ticks a rug draws at most (a 6-inch axis has 600 pixel columns: beyond, a solid bar).
+_RUG_POINTS = 2000
+# Points a curve's or a contour level's density estimate uses at most (the predictive
+# check's KDEs; their error is a few percent of a level's share at this size).
+_KDE_POINTS = 5000
+# Values (draws x points x components) one array of a figure holds at most: 160 MB of
+# floats, the budget of the posterior's own passes (bayesgmm.posterior._PASS_VALUES; not
+# imported from there, as it loads ArviZ, which an EM report never needs: a test checks).
+_MAX_VALUES = 20_000_000
 # The trace and rank plots' variables: diagnostics.RANK_VARIABLES, the verdict's rank test's
 # (not imported from there: it loads ArviZ, which an EM report never needs; a test checks).
 _DIAGNOSED = ("weights", "noise_weight", "means")
@@ -58,6 +75,55 @@ _PARAMETER_DOCS = {
 }
 
 
+def _sample_rows(n: int, limit: int, random_state: Any = 0) -> np.ndarray:
+    """The rows (indices, in order) a figure evaluates: all ``n`` up to ``limit``, beyond
+    that ``limit`` of them at random (:func:`~bayesgmm.draw_arrays.subsample_index`, seeded by
+    ``random_state``: the same rows every time)."""
+    return subsample_index(n, limit, random_state)
+
+
+def _drawing_order(n: int, limit: int = SCATTER_POINTS) -> np.ndarray:
+    """The rows a scatter plot draws, in the order it draws them: at most ``limit``
+    (:func:`_sample_rows`), shuffled (seeded), so that where components overlap neither is
+    painted wholly over the other (drawn component by component, the last one covered the
+    first: QA, a third of the points hidden under another component's)."""
+    return np.random.default_rng(0).permutation(_sample_rows(n, limit))
+
+
+def _shown_line(shown: int | None, total: int, rug: int | None = None) -> str:
+    """What a figure draws of ``total`` points when it draws fewer: "20,000 of 1,000,000
+    points shown (a random subset)"; with ``rug`` (the ticks of the rugs) too, "(rugs: 2,000,
+    ...)"; ``shown`` None (no scatter): "rug: 2,000 of 1,000,000 points (a random subset)".
+    "" when every point is drawn."""
+    rugs = rug is not None and rug < total
+    if shown is None:
+        return (f"rug: {format_number(rug)} of {format_number(total)} points (a random subset)"
+                if rugs else "")
+    if shown >= total:
+        return ""
+    return (f"{format_number(shown)} of {format_number(total)} points shown ("
+            + (f"rugs: {format_number(rug)}; " if rugs else "") + "a random subset)")
+
+
+def _membership_draws(n_points: int, n_columns: int) -> int:
+    """Posterior draws the membership probabilities of ``n_points`` are averaged over: all
+    1,000 would hold 1,000 x N x K floats (2.4 GB at N = 100,000); at large N as many as
+    :data:`_MAX_VALUES` allow, at least 100."""
+    return int(np.clip(_MAX_VALUES // max(n_points * n_columns, 1), 100, 1000))
+
+
+def _rug(ax: Axes, x: np.ndarray, y: float, markersize: float, alpha: float,
+         label: str | None = None) -> int:
+    """A rug of ``x``'s observed values at height ``y``: at most :data:`_RUG_POINTS` ticks (a
+    random subset beyond), fainter from 200 ticks on (a million ticks drew a solid black bar).
+    Returns how many ticks were drawn."""
+    x = _observed(x)
+    x = x[_sample_rows(x.size, _RUG_POINTS)]
+    ax.plot(x, np.full(x.size, y), "|", color="black", markersize=markersize,
+            alpha=alpha * min(1.0, float(np.sqrt(200 / max(x.size, 1)))), label=label)
+    return x.size
+
+
 def _shared_docs(func):
     """``func`` with each ``{name}`` in its docstring replaced by ``_PARAMETER_DOCS[name]``."""
     for name, text in _PARAMETER_DOCS.items():
@@ -65,11 +131,23 @@ def _shared_docs(func):
     return func
 
 
-def _component_color(k: int, n_gaussians: int | None = None) -> str:
-    """Component k's colour; with ``n_gaussians`` given, k == n_gaussians is the noise."""
+# Components 10..19 take tab20's light shades of the first ten's colours (tab20's dark shades
+# are tab10's, C0..C9): 20 distinct colours, where C{k % 10} repeated them from K = 11. A
+# component keeps its colour whatever K, so figures of fits with different K agree.
+_PALETTE_SIZE = 20
+
+
+def _component_color(k: int, n_gaussians: int | None = None) -> Any:
+    """Component k's colour (C0..C9, then tab20's light shades; cycling past 20); with
+    ``n_gaussians`` given, k == n_gaussians is the noise."""
     if n_gaussians is not None and k == n_gaussians:
         return _NOISE_COLOR
-    return f"C{k % 10}"
+    k %= _PALETTE_SIZE
+    if k < 10:
+        return f"C{k}"
+    from matplotlib import colormaps
+
+    return colormaps["tab20"](2 * (k - 10) + 1)
 
 
 def _component_names(fit: Any, n_gaussians: int) -> list[str]:
@@ -86,11 +164,13 @@ _NOISE_COLOR = "black"  # apart from the grey of the size legend and of C7
 
 
 def _mark_labelled(ax, X: np.ndarray, labelled: Any, i: int, j: int | None) -> None:
-    """Ring the points whose component was known (``labelled``: bool (N,) or None)."""
+    """Ring the points whose component was known (``labelled``: bool (N,) or None; at most
+    :data:`SCATTER_POINTS` of them, a random subset beyond, as the scatter plots)."""
     if labelled is None or not np.any(labelled):
         return
-    sel = np.asarray(labelled, dtype=bool)
-    y = X[sel, j] if j is not None else np.zeros(int(sel.sum()))
+    sel = np.flatnonzero(np.asarray(labelled, dtype=bool))
+    sel = sel[_sample_rows(sel.size, SCATTER_POINTS)]
+    y = X[sel, j] if j is not None else np.zeros(sel.size)
     ax.scatter(X[sel, i], y, s=46, facecolors="none", edgecolors="black", lw=0.6,
                marker="s", label="known label")
 
@@ -174,8 +254,12 @@ def _point_estimate(result: Any):
 
 
 def _membership(result: Any, X: np.ndarray) -> np.ndarray:
-    """(N, K) membership probabilities: posterior mean, or the EM responsibilities."""
-    return result.predict_proba(X).mean if _is_bayes(result) else result.predict_proba(X)
+    """(N, K) membership probabilities: posterior mean (over :func:`_membership_draws`
+    draws), or the EM responsibilities."""
+    if not _is_bayes(result):
+        return result.predict_proba(X)
+    columns = result.n_components + int(bool(getattr(result, "noise", False)))
+    return result.predict_proba(X, max_draws=_membership_draws(len(X), columns)).mean
 
 
 def _pair_features(weights, means, covariances) -> list[int]:
@@ -264,10 +348,11 @@ def _note_outside(ax: Axes, x: np.ndarray, y: np.ndarray | None = None,
     lines = []
     if outside:
         noise = keep is not None and not np.any(beyond & keep)
-        lines.append(f"{outside} {'noise ' if noise else ''}point(s) beyond the axes")
+        lines.append(f"{format_number(outside)} {'noise ' if noise else ''}point(s) beyond "
+                     "the axes")
     if absent:
-        lines.append(f"{absent} missing {'a coordinate' if y is not None else 'this feature'}"
-                     ": not shown")
+        lines.append(f"{format_number(absent)} missing "
+                     f"{'a coordinate' if y is not None else 'this feature'}: not shown")
     if not lines:
         return
     if y is None:

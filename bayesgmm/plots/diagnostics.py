@@ -29,8 +29,11 @@ if TYPE_CHECKING:  # the posterior module imports ArviZ: an EM-only figure must 
     from ..posterior import BayesResult
 
 from ..figure_size import sizable
+from ..formatting import format_number
 from ._common import (
     _DIAGNOSED,
+    _KDE_POINTS,
+    _MAX_VALUES,
     _NAME_CHARS,
     INTERVAL,
     RANK_MAX_SCALARS,
@@ -41,6 +44,7 @@ from ._common import (
     _data,
     _is_bayes,
     _note_outside,
+    _sample_rows,
     fit_of,
 )
 
@@ -49,17 +53,31 @@ from ._common import (
 # diagnostics (ArviZ) and posterior predictive check
 # --------------------------------------------------------------------------------------------
 @sizable
-def plot_trace(result: BayesResult, var_names=_DIAGNOSED,
-               ax: Axes | None = None, max_scalars: int | None = TRACE_MAX_SCALARS) -> Figure:
+def plot_trace(result: BayesResult, var_names=None, ax: Axes | None = None,
+               max_scalars: int | None = TRACE_MAX_SCALARS, *,
+               relabelled: bool = True) -> Figure:
     """Trace and per-chain densities (``arviz.plot_trace_dist``), one colour per chain with a
     chain legend; of the ``var_names`` the posterior has (the noise weight with a noise
     component).
+
+    ``var_names`` None (the default): the weights (and the noise weight) and the means,
+    *and* the scalar with the lowest bulk ESS and the one with the lowest tail ESS over the
+    whole posterior (the covariances included, a covariance matrix's entries once), each
+    when it is not among those already: the worst-mixing scalar is often a covariance entry
+    (Old Faithful: ``covariances[0, eruptions, waiting]``), which a trace of the weights and
+    means alone would never show. The title names them. Given ``var_names``: those alone.
 
     With more than ``max_scalars`` scalars (None: no limit) only the ``max_scalars`` with the
     lowest bulk ESS are drawn, in their usual order, and the title says so: a row per scalar
     ran to 36 rows (7,000 pixels) at K=6, D=5, and the slowest-mixing scalars are the ones a
     trace plot is for (the rank plot and the tables show every one). Each scalar is named as
     in the tables (``means[1, x2]``), a long feature name shortened in its middle ("…").
+
+    ``relabelled`` False draws the draws as sampled (``idata["posterior_unrelabelled"]``),
+    before they were relabelled to the EM fit's components: label switching shows there as
+    chains that jump between components' values, which the default (relabelled) figure
+    shows repaired; the two side by side show the problem and its repair. The figure's
+    title says which draws are shown.
 
     ArviZ lays out its own grid of panels: in a new figure, or, with ``ax`` (a subplot, e.g.
     one of ``plt.subplots``), in that subplot's place in its figure (``ax`` itself is removed).
@@ -70,21 +88,24 @@ def plot_trace(result: BayesResult, var_names=_DIAGNOSED,
     from arviz_base import rc_context
 
     result = _posterior_result(result, "plot_trace")
-    post = result.idata["posterior"].to_dataset()
-    var_names = _diagnosed_variables(post, var_names)
+    post = _trace_posterior(result, relabelled)
+    default = var_names is None
+    var_names = _diagnosed_variables(post, _DIAGNOSED if default else var_names)
     max_scalars = _scalar_limit(max_scalars)
     total = sum(int(np.prod(post[v].shape[2:])) for v in var_names)
     keep = total if max_scalars is None else min(total, max_scalars)
     # One variable per scalar, named as in the tables: ArviZ's own labels ("means\n0, x2")
     # wrote a long feature name in full down the trace panels' y axes, into one block.
     shown = _lowest_ess_scalars(post, var_names, keep)
+    worst = _worst_mixing(post, var_names) if default else {}
+    if worst:  # after the others: the rows a reader looks for last, named in the title
+        shown = shown.assign(worst)
     groups = {"posterior": shown}
     if "sample_stats" in result.idata.children:  # ArviZ marks the divergent draws
         groups["sample_stats"] = result.idata["sample_stats"].to_dataset()
-    tree, names, title = xr.DataTree.from_dict(groups), list(shown.data_vars), None
-    if keep < total:
-        title = (f"The {keep} of {total} scalars with the lowest bulk ESS (the rank "
-                 "plot and the tables show every one)")
+    tree, names = xr.DataTree.from_dict(groups), list(shown.data_vars)
+    title = _trace_title(relabelled, keep, total, worst)
+    keep += len(worst)
     # Two panels per scalar; ArviZ refuses more than rcParams["plot.max_subplots"] (40),
     # which K + K D > 20 scalars exceed (K = 8 in 2-D, D = 8 with K = 3).
     panels = 2 * keep
@@ -105,9 +126,77 @@ def plot_trace(result: BayesResult, var_names=_DIAGNOSED,
     own = pc.viz["figure"].item()
     _constant_notes(pc, constant, windows)
     _trace_labels(own, names, keep)
-    if title:
-        own.suptitle(title, fontsize="medium")
+    own.suptitle(title, fontsize="medium")
     return own.get_figure(root=True)
+
+
+def _trace_posterior(result: Any, relabelled: bool) -> Any:
+    """The draws a trace plot shows: relabelled (``posterior``), or as sampled
+    (``posterior_unrelabelled``; a one-line error when the result has none)."""
+    if not isinstance(relabelled, bool | np.bool_):
+        raise ValueError(f"relabelled must be True or False; got {relabelled!r}")
+    group = "posterior" if relabelled else "posterior_unrelabelled"
+    if group not in result.idata.children:
+        raise ValueError(f"this result has no {group!r} group (the draws before relabelling "
+                         "are stored by fit_bayes): plot_trace(result, relabelled=True) "
+                         "shows the relabelled draws")
+    return result.idata[group].to_dataset()
+
+
+def _trace_title(relabelled: bool, keep: int, total: int, worst: dict[str, Any]) -> str:
+    """What a trace figure shows, for its title: which draws, how many of the scalars, and
+    the worst-mixing scalars added (:func:`_worst_mixing`)."""
+    lines = ["Trace and per-chain density of the relabelled draws (matched to the EM fit's "
+             "components)" if relabelled else
+             "Trace and per-chain density of the draws as sampled, before relabelling "
+             "(label switching, if any, shows here)"]
+    if keep < total:
+        lines.append(f"The {keep} of {total} scalars with the lowest bulk ESS (the rank "
+                     "plot and the tables show every one)")
+    lines += [f"Also {da.attrs['label']}: {da.attrs['why']} of the whole posterior"
+              for da in worst.values()]  # one a line: two in one line ran off the figure
+    return "\n".join(lines)
+
+
+def _worst_mixing(post: Any, shown_vars: list[str]) -> dict[str, Any]:
+    """The scalars with the lowest bulk and the lowest tail ESS over every variable of
+    ``post`` (a covariance matrix's entries once, constants left out: the convergence
+    checks' own scalars), those not in ``shown_vars``: {name as drawn: its draws (chain,
+    draw), ``attrs`` "label" (the tables') and "why" ("the lowest bulk ESS (123)")}."""
+    import arviz as az
+    import xarray as xr
+
+    from ..diagnostics import _element_label, _judged
+
+    judged = _judged(post)
+    found: dict[str, Any] = {}
+    for method in ("bulk", "tail"):
+        ess = az.ess(judged, method=method)
+        lowest = None  # (ESS, variable, index)
+        for name, da in ess.data_vars.items():
+            values = np.asarray(da.values, dtype=np.float64)
+            if name in shown_vars or not np.isfinite(values).any():
+                continue
+            at = np.unravel_index(int(np.nanargmin(values)), values.shape)
+            if lowest is None or values[at] < lowest[0]:
+                lowest = (float(values[at]), name, at)
+        # the lowest over the whole posterior, unless a scalar already shown holds it
+        overall = min((float(np.nanmin(da.values)) for da in ess.data_vars.values()
+                       if np.isfinite(da.values).any()), default=np.inf)
+        if lowest is None or lowest[0] > overall:
+            continue
+        value, name, at = lowest
+        da = judged[name].transpose("chain", "draw", ...)
+        label = _element_label(da, at, da.dims[2:])
+        drawn = _ellipsize(label, 2 * _NAME_CHARS).replace("/", "\u2215")
+        if drawn in found:  # the lowest in both: one row, both named
+            found[drawn].attrs["why"] += f" and {method} ESS ({value:.0f})"
+            continue
+        draws = da.isel(dict(zip(da.dims[2:], at, strict=True)))
+        found[drawn] = xr.DataArray(draws.to_numpy(), dims=("chain", "draw"),
+                                    attrs={"label": label,
+                                           "why": f"the lowest {method} ESS ({value:.0f})"})
+    return found
 
 
 # A chain's draws count as one value when they span at most this fraction of their magnitude
@@ -535,10 +624,12 @@ def plot_forest(result: BayesResult, interval: float = INTERVAL, axes: Any = Non
 
     One panel per quantity (weights; the means of each feature, on its own scale); one row per
     component: the posterior median (dot), 50% interval (thick) and ``interval`` equal-tailed
-    interval (thin), and the EM estimate (black x). A means panel whose intervals would be
-    narrower than the markers (well separated components: the axis spans the spread between
-    them) shows each row about its own posterior median ("mean of x - its posterior
-    median", the median in the row's label), so that the intervals and EM's distance show.
+    interval (thin), and the EM estimate (open black diamond, around the median's dot where
+    they coincide). Tick labels are plain numbers (no offset or power of ten). A means panel
+    whose intervals would be narrower than the markers (well separated components: the axis
+    spans the spread between them) shows each row about its own posterior median ("mean of
+    x - its posterior median", the median in the row's label), so that the intervals and
+    EM's distance show.
 
     Parameters
     ----------
@@ -608,21 +699,32 @@ def plot_forest(result: BayesResult, interval: float = INTERVAL, axes: Any = Non
             colour = _component_color(k, K)
             a.plot([lo[k], hi[k]], [rows[k]] * 2, color=colour, lw=1.2)
             a.plot([q25[k], q75[k]], [rows[k]] * 2, color=colour, lw=4)
-            a.plot(med[k], rows[k], "o", color="white", mec=colour, markersize=5)
-        a.plot(em_value, rows, "x", color="black", markersize=7, label="EM")
+            # on top, inside EM's larger open diamond: both show where they coincide (an
+            # EM cross over it hid the median)
+            a.plot(med[k], rows[k], "o", color="white", mec=colour, markersize=5, zorder=4)
+        a.plot(em_value, rows, **_EM_MARKER, ls="", label="EM", zorder=3)
         a.set_yticks(rows, labels)
         a.set_ylim(-0.7, n - 0.3)
-        a.set_title(title, fontsize="small")
+        a.set_title(title, fontsize="medium")  # "small" stayed tiny however large the figure
+        a.set_xlabel("weight" if title == "weights" else
+                     "mean − posterior median" if centred else "mean", fontsize="small")
         a.grid(axis="x", alpha=0.3)
         # Readable ticks at any scale: a collapsed component's intervals (1e-3 wide, about
-        # its median) ran their labels together ("-0.00050.0000"); at most four, and below
-        # 0.01 or from 10,000 as a power of ten beside the axis.
+        # its median) ran their labels together ("-0.00050.0000"): at most four, in plain
+        # numbers (a "x10^-2" offset text floated apart from the axis it scales).
         a.xaxis.set_major_locator(MaxNLocator(nbins=4))
-        a.ticklabel_format(axis="x", style="sci", scilimits=(-2, 4), useMathText=True)
+        a.ticklabel_format(axis="x", style="plain", useOffset=False)
+        a.tick_params(axis="x", labelsize="small")
     _forest_legend(None if given else fig, axes[0], interval)
     if not given:  # the caller's figure: nothing outside its axes (the key says it all)
-        fig.suptitle(f"Posterior median, 50% and {interval:.0%} intervals; EM estimate (x)")
+        fig.suptitle(f"Posterior median, 50% and {interval:.0%} intervals; EM estimate "
+                     "(open diamond)")
     return fig
+
+
+# EM's estimate in the forest plot: an open diamond, larger than the median's dot drawn over
+# it, so that both show when they coincide.
+_EM_MARKER = {"marker": "D", "mfc": "none", "mec": "black", "mew": 1.2, "markersize": 8}
 
 
 def _given_axes(axes: Any, needed: int, figure: str, what: str) -> np.ndarray:
@@ -656,7 +758,7 @@ def _forest_legend(fig: Figure | None, first: Axes, interval: float) -> None:
                       label="posterior median"),
                Line2D([], [], color="0.3", lw=4, label="50% interval"),
                Line2D([], [], color="0.3", lw=1.2, label=f"{interval:.0%} interval"),
-               Line2D([], [], marker="x", ls="", color="black", markersize=7, label="EM")]
+               Line2D([], [], ls="", label="EM", **_EM_MARKER)]
     if fig is None:
         first.legend(handles=handles, loc="best", fontsize="x-small", framealpha=0.8)
     elif fig.get_layout_engine() is not None:
@@ -667,8 +769,6 @@ def _forest_legend(fig: Figure | None, first: Axes, interval: float) -> None:
                      fontsize="small")
 
 
-# Points a density-check curve is estimated from at most (a random subset beyond).
-_KDE_POINTS = 5000
 # Panels a row of the density check holds at most (one more stays in one row: D = 5 fits).
 _PPC_COLUMNS = 4
 
@@ -737,8 +837,7 @@ def plot_ppc_density(result: BayesResult, n_replicates: int = 50, axes: Any = No
         # random rows (at most _KDE_POINTS) for the data and every replicate keep the
         # comparison like with like.
         rows = np.flatnonzero(seen)
-        if rows.size > _KDE_POINTS:
-            rows = np.sort(rng.choice(rows, _KDE_POINTS, replace=False))
+        rows = rows[_sample_rows(rows.size, _KDE_POINTS, rng)]
         simulated = rows if n_simulated == len(X) else np.arange(rows.size)
         for s in range(xrep.shape[0]):
             a.plot(grid, _density_within(xrep[s, simulated, i], grid), color="C0",
@@ -840,13 +939,50 @@ def _replicates(result: BayesResult, n_rows: int, n_replicates: int,
     return rep["x"].values
 
 
+def _replicate_statistics(result: BayesResult, X: np.ndarray, checks: list, n_replicates: int,
+                          random_state: Any) -> tuple[int, list[np.ndarray]]:
+    """The statistics of ``checks`` (:func:`_ppc_statistics`) over up to ``n_replicates``
+    replicated data sets of ``len(X)`` rows, each on the rows complete in ``X`` (missing
+    values: the same rows of every replicate). Returns (replicates, one array of values per
+    check).
+
+    The replicates are simulated a few at a time, each pass's held at most ``_MAX_VALUES``
+    values (the simulation holds replicates x rows x D x D): all 200 at once held 6 GB at
+    200,000 rows. One pass (small N) is one call with ``random_state``, as always; several
+    passes each draw their posterior draws afresh (seeded from ``random_state``), so a
+    draw may be replicated twice, as sampling the draws with replacement would.
+    """
+    post = result.idata["posterior"]
+    n_replicates = min(n_replicates, post.sizes["chain"] * post.sizes["draw"])
+    D = X.shape[1]
+    per_pass = max(1, _MAX_VALUES // max(len(X) * D * D, 1))
+    if n_replicates <= per_pass:
+        passes = [(n_replicates, random_state)]
+    else:
+        rng = np.random.default_rng(random_state)
+        sizes = [per_pass] * (n_replicates // per_pass) + [n_replicates % per_pass]
+        passes = [(size, int(rng.integers(2**32))) for size in sizes if size]
+    rows = ~np.isnan(X).any(axis=1)
+    values: list[list[np.ndarray]] = [[] for _ in checks]
+    done = 0
+    for size, seed in passes:
+        xrep = _replicates(result, len(X), size, seed)
+        xrep = xrep if rows.all() else xrep[:, rows]
+        done += xrep.shape[0]
+        for out, (_, stat) in zip(values, checks, strict=True):
+            out.append(np.atleast_1d(stat(xrep)))
+        del xrep  # before the next pass's: one pass's replicates at a time
+    return done, [np.concatenate(out) for out in values]
+
+
 def _ppc_statistics(X: np.ndarray, names) -> list[tuple[str, Any]]:
     """(label, statistic(X (..., N, D)) -> (...)) pairs for the joint check."""
     D = X.shape[1]
     if D == 1:
         return [("sd", lambda Z: Z[..., 0].std(axis=-1)),
                 ("skewness", lambda Z: stats.skew(Z[..., 0], axis=-1)),
-                ("kurtosis", lambda Z: stats.kurtosis(Z[..., 0], axis=-1))]
+                # SciPy's default (Fisher's): kurtosis - 3, 0 for a normal distribution
+                ("excess kurtosis", lambda Z: stats.kurtosis(Z[..., 0], axis=-1))]
 
     def corr(i, j):
         def stat(Z):
@@ -869,10 +1005,13 @@ def plot_ppc_statistics(result: BayesResult, n_replicates: int = 200, axes: Any 
     """A joint posterior predictive check: statistics of replicated data against the data's.
 
     Marginal densities can match while the joint structure does not; the correlation between
-    each pair of features (up to six pairs; 1-D data: sd, skewness and kurtosis) catches that.
+    each pair of features (up to six pairs; 1-D data: sd, skewness and excess kurtosis,
+    SciPy's kurtosis - 3) catches that.
     Each panel: the statistic over ``n_replicates`` replicated data sets (histogram), the
-    observed value (black line) and the posterior predictive p-value P(T(rep) >= T(obs)):
-    values near 0 or 1 flag a misfit.
+    observed value (black line) and the one-sided posterior predictive p-value
+    ``p`` = P(T(rep) >= T(obs)) (a new figure's title says it is one-sided, and which side):
+    values near 0 (the data's statistic above nearly every replicate's) or near 1 (below)
+    flag a misfit.
 
     Parameters
     ----------
@@ -894,7 +1033,7 @@ def plot_ppc_statistics(result: BayesResult, n_replicates: int = 200, axes: Any 
     if given:  # before the simulation: a wrong call fails at once
         axes = _given_axes(axes, len(checks), "plot_ppc_statistics",
                            f"one axes per statistic ({len(checks)})")
-    xrep = _replicates(result, len(X), n_replicates, random_state)
+    n_done, statistics = _replicate_statistics(result, X, checks, n_replicates, random_state)
     if not given:
         n = len(checks)
         cols = min(n, 3)
@@ -905,20 +1044,20 @@ def plot_ppc_statistics(result: BayesResult, n_replicates: int = 200, axes: Any 
             a.set_axis_off()
     else:
         fig = axes[0].figure
-    for a, (label, stat) in zip(axes, checks, strict=False):
-        # missing values: the complete rows of the data, and the same rows of every replicate
-        rows = ~np.isnan(X).any(axis=1)
-        values, observed = stat(xrep[:, rows]), float(stat(X[rows]))
+    rows = ~np.isnan(X).any(axis=1)  # as the replicates' statistics: the complete rows
+    for a, (label, stat), values in zip(axes, checks, statistics, strict=False):
+        observed = float(stat(X[rows]))
         p = float(np.mean(values >= observed))
         a.hist(values, bins=30, color="C0", alpha=0.6)
         a.axvline(observed, color="black", lw=2)
-        a.set(xlabel=label, yticks=[], title=f"p = {p:.2f}")
+        a.set(xlabel=label, yticks=[], title=f"p = {p:.2f}")  # one-sided: the title says
         # at most 5 ticks: 0.025 apart (D=5), their labels ran together
         a.xaxis.set_major_locator(MaxNLocator(nbins=5))
     if given:  # the caller's figure: nothing drawn outside its axes
         return fig
     # One or two panels are too narrow for the title on one line.
     sep = " " if len(checks) >= 3 else "\n"
-    fig.suptitle(f"Joint predictive check:{sep}{xrep.shape[0]} replicated data sets "
-                 f"(histogram){sep}vs the data (line)", fontsize=11)
+    fig.suptitle(f"Joint predictive check:{sep}{format_number(n_done)} replicated data sets "
+                 f"(histogram){sep}vs the data (line)\np: one-sided, P(T(rep) \u2265 T(obs));"
+                 f"{sep}near 0 or 1 flags a misfit", fontsize=11)
     return fig

@@ -29,19 +29,24 @@ if TYPE_CHECKING:  # the posterior module imports ArviZ: an EM-only figure must 
     from ..em import EMResult
 
 from ..figure_size import sizable
+from ..formatting import format_number
 from ._common import (
     _DATA_COLOR,
     _EM_STYLE,
+    _MAX_VALUES,
     _MIXTURE_COLOR,
+    _RUG_POINTS,
     ELLIPSE_LEVEL,
     INTERVAL,
     MAX_PAIR_FEATURES,
+    SCATTER_POINTS,
     UNCERTAIN_BELOW,
     _bulk,
     _claimed,
     _clear_of_legend,
     _component_color,
     _component_names,
+    _drawing_order,
     _em_of,
     _fit_data,
     _is_bayes,
@@ -58,7 +63,10 @@ from ._common import (
     _posterior_draws,
     _robust_limits,
     _row_numbers,
+    _rug,
+    _sample_rows,
     _shared_docs,
+    _shown_line,
     fit_of,
 )
 
@@ -91,10 +99,12 @@ def plot_data(X: Any, feature_names: tuple[str, ...] | None = None,
             raise ValueError(f"feature_names: got {len(feature_names)} name(s) for {D} "
                              "feature(s)")
         names = tuple(str(name) for name in feature_names)
-    size, alpha = _crowding(X.shape[0])
+    drawn = _drawing_order(X.shape[0])  # at most SCATTER_POINTS, said in the title
+    size, alpha = _crowding(drawn.size)
+    shown = _shown_line(drawn.size, X.shape[0])
 
-    def pair(a, i, j):  # axes around the bulk of the data (_limits), far points noted
-        a.scatter(X[:, j], X[:, i], s=(5 if D > 2 else 10) * size, color=_DATA_COLOR,
+    def pair(a, i, j):  # axes around the bulk of all the data (_limits), far points noted
+        a.scatter(X[drawn, j], X[drawn, i], s=(5 if D > 2 else 10) * size, color=_DATA_COLOR,
                   alpha=alpha, edgecolors="none")
         a.set(xlim=_limits(X[:, j]), ylim=_limits(X[:, i]))
         _note_outside(a, X[:, j], X[:, i])
@@ -104,19 +114,21 @@ def plot_data(X: Any, feature_names: tuple[str, ...] | None = None,
         _note_outside(a, X[:, i])
 
     if D > 2:
-        shown = list(range(min(D, MAX_PAIR_FEATURES)))
-        fig = _pair_grid(X, names, ax, pair, diag, shown)
-        left = _features_line(names, shown, "the first")
-        fig.suptitle(f"Data: {X.shape[0]} points" + (f"\n{left}" if left else ""))
+        features = list(range(min(D, MAX_PAIR_FEATURES)))
+        fig = _pair_grid(X, names, ax, pair, diag, features)
+        left = _features_line(names, features, "the first")
+        fig.suptitle(f"Data: {format_number(X.shape[0])} points"
+                     + "".join(f"\n{line}" for line in (shown, left) if line))
         return fig
     fig, ax = _new_axes(ax)
-    if D == 1:
+    if D == 1:  # a histogram: every point counts
         diag(ax, 0)
         ax.set(xlabel=names[0], ylabel="density")
+        shown = ""
     else:
         pair(ax, 1, 0)
         ax.set(xlabel=names[0], ylabel=names[1])
-    ax.set_title(f"Data: {X.shape[0]} points")
+    ax.set_title(f"Data: {format_number(X.shape[0])} points" + (f"\n{shown}" if shown else ""))
     return fig
 
 
@@ -208,37 +220,60 @@ def _negligible_change(ax: Axes, history: np.ndarray) -> None:
 
 def em_path(X: Any, n_components: int, *, covariance_type: str = "full",
             init: Any = "random_from_data", max_iter: int = 50, tol: float = 1e-3,
-            random_state: Any = 0) -> list[EMResult]:
+            atol: float | None = None, random_state: Any = 0) -> list[EMResult]:
     """EM one iteration at a time: the fit after iteration 1, 2, ... until it converges.
 
     Each step is :func:`bayesgmm.fit_em` with ``max_iter=1`` started from the previous
     step's parameters, which is exactly one more iteration of the same EM (the same E- and
     M-steps, the same ``reg_covar``). The first step starts from ``init``.
 
+    The path stops where :func:`bayesgmm.fit_em` itself stops from the same start: its
+    change of the log-likelihood below ``tol`` per sample *and* below ``atol`` in total (see
+    ``fit_em``'s ``tol, atol``). The number of steps is taken from that fit, run once first,
+    rather than a restated rule, so the two cannot disagree: the path's last step *is* that
+    fit (its ``converged``, ``n_iter`` and ``history`` those of the whole run), and
+    ``path[k - 1]`` equals ``fit_em(..., max_iter=k)``.
+
+    Parameters
+    ----------
+    X : array-like (N, D)
+    n_components : int
+    covariance_type, init, random_state
+        As for :func:`bayesgmm.fit_em` (``init`` defaults to ``"random_from_data"``: random
+        data points as means, the start the tutorials show).
+    max_iter : int
+        At most this many steps. When EM has not converged by then, the path is ``max_iter``
+        steps long, its last step has ``converged=False``, and fit_em's
+        :class:`~bayesgmm.ConvergenceWarning` is passed on.
+    tol, atol : float
+        As for :func:`bayesgmm.fit_em`; ``atol`` None: fit_em's default
+        (:data:`bayesgmm.em.ATOL`); ``atol=np.inf``: scikit-learn's per-sample rule alone.
+
     Returns
     -------
-    list of EMResult, one per iteration (the last one converged, or ``max_iter`` long).
+    list of EMResult, one per iteration: the last one converged, unless ``max_iter`` steps
+    were reached first (then ``path[-1].converged`` is False).
     """
-    from ..em import fit_em
+    from ..em import ATOL, fit_em
 
+    atol = ATOL if atol is None else atol
+    # The whole run first: how many iterations fit_em's own rule takes from this start.
+    final = fit_em(X, n_components, covariance_type=covariance_type, init=init,
+                   max_iter=max_iter, tol=tol, atol=atol, random_state=random_state)
     path: list[EMResult] = []
     start: Any = init
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # one iteration never "converges": no warning per step
-        for _ in range(max_iter):
-            fit = fit_em(X, n_components, covariance_type=covariance_type, init=start,
-                         max_iter=1, tol=tol, random_state=random_state)
-            path.append(fit)
-            if len(path) > 1 and abs(fit.log_likelihood - path[-2].log_likelihood) \
-                    < tol * fit.n_samples:
-                break
-            start = fit
-    return path
+        for _ in range(final.n_iter - 1):
+            start = fit_em(X, n_components, covariance_type=covariance_type, init=start,
+                           max_iter=1, tol=tol, atol=atol, random_state=random_state)
+            path.append(start)
+    return [*path, final]
 
 
 def animate_em(X: Any, n_components: int, path: Any = None, *, covariance_type: str = "full",
-               init: Any = "random_from_data", max_iter: int = 50, fps: int = 3,
-               random_state: Any = 0):
+               init: Any = "random_from_data", max_iter: int = 50, tol: float = 1e-3,
+               atol: float | None = None, fps: int = 3, random_state: Any = 0):
     """An animation of EM's iterations: the ellipses (2-D) or densities (1-D) moving from the
     start to the fit, one frame per iteration (:func:`em_path`), as the tutorials show EM.
 
@@ -249,8 +284,8 @@ def animate_em(X: Any, n_components: int, path: Any = None, *, covariance_type: 
     n_components : int
     path : str or path-like, optional
         Write the animation there as a GIF (matplotlib's Pillow writer).
-    covariance_type, init, max_iter, random_state
-        As for :func:`em_path`.
+    covariance_type, init, max_iter, tol, atol, random_state
+        As for :func:`em_path` (the last frame is :func:`bayesgmm.fit_em`'s converged fit).
     fps : int
         Frames per second of the GIF.
 
@@ -261,7 +296,7 @@ def animate_em(X: Any, n_components: int, path: Any = None, *, covariance_type: 
     from matplotlib.animation import FuncAnimation, PillowWriter
 
     steps = em_path(X, n_components, covariance_type=covariance_type, init=init,
-                    max_iter=max_iter, random_state=random_state)
+                    max_iter=max_iter, tol=tol, atol=atol, random_state=random_state)
     final = steps[-1]
     Xv, _ = check_data(X, n_features=final.n_features, feature_names=final.feature_names)
     names = final.feature_names
@@ -307,8 +342,8 @@ def animate_em(X: Any, n_components: int, path: Any = None, *, covariance_type: 
 # --------------------------------------------------------------------------------------------
 @sizable
 @_shared_docs
-def plot_overlay(result: Any, n_draws: int = 50, ax: Axes | None = None,
-                 random_state: Any = 0, X: Any = None) -> Figure:
+def plot_overlay(result: Any, X: Any = None, ax: Axes | None = None, *, n_draws: int = 50,
+                 random_state: Any = 0) -> Figure:
     """The EM fit over the data with ``n_draws`` posterior draws beside it.
 
     2-D: scatter of the data, EM covariance ellipses (dashed) and the ellipses of each posterior
@@ -325,17 +360,22 @@ def plot_overlay(result: Any, n_draws: int = 50, ax: Axes | None = None,
     left out; points missing a coordinate are counted in a note.
     An EMResult (with its data ``X``) gets the EM ellipses (or density) alone.
 
+    The data come second, as in every figure of a fit (``plot_overlay(em, X)``); ``n_draws``
+    and ``random_state`` are keywords.
+
     Parameters
     ----------
-    result : BayesResult or EMResult
+    {result_and_data}
+    {ax}
     n_draws : int
         Posterior draws shown (drawn at random from all chains).
-    {ax}
     random_state : int, optional
         Which draws are shown.
-    X : array-like (N, D), optional
-        Required for an EMResult; default for a BayesResult: its training data.
     """
+    if isinstance(X, int | np.integer) and not isinstance(X, bool):
+        # the old order was (result, n_draws, ...): say so rather than "X must be 2-D"
+        raise TypeError(f"plot_overlay: X (the data) comes second; got {X!r}: pass the "
+                        "number of draws as n_draws=...")
     result = fit_of(result)  # a fitted BayesianGMM draws its posterior
     X = _fit_data(result, X)
     D = X.shape[1]
@@ -361,14 +401,15 @@ def plot_overlay(result: Any, n_draws: int = 50, ax: Axes | None = None,
 
     drawn = f" and {w.shape[0]} posterior draws" if len(w) else ""
     title = f"EM (dashed){drawn}; {int(ELLIPSE_LEVEL * 100)}% ellipses"
+    shown = _shown_line(min(len(X), SCATTER_POINTS), len(X))  # the scatter's, not the histograms'
     if D > 2:
         from matplotlib.lines import Line2D
         from matplotlib.patches import Patch
 
-        shown = _pair_features(em.weights, em.means, em_cov)
-        fig = _pair_grid(X, names, ax, pair, diag, shown)
-        left = _features_line(names, shown, "the most separating")
-        fig.suptitle(title + (f"\n{left}" if left else ""))
+        features = _pair_features(em.weights, em.means, em_cov)
+        fig = _pair_grid(X, names, ax, pair, diag, features)
+        left = _features_line(names, features, "the most separating")
+        fig.suptitle(title + "".join(f"\n{line}" for line in (shown, left) if line))
         mixture = [Line2D([], [], color=_MIXTURE_COLOR, lw=1.5,
                           label="posterior mixture density (diagonal)"),
                    Patch(color=_MIXTURE_COLOR, alpha=0.25, label=f"its {INTERVAL:.0%} band")]
@@ -383,7 +424,7 @@ def plot_overlay(result: Any, n_draws: int = 50, ax: Axes | None = None,
                if len(w) else "EM mixture density")
     else:
         pair(ax, 1, 0)
-        ax.set(xlabel=names[0], ylabel=names[1], title=title)
+        ax.set(xlabel=names[0], ylabel=names[1], title=title + (f"\n{shown}" if shown else ""))
     legend = ax.legend(loc="best", fontsize="small")
     if D == 2:  # the draws' lines are faint on purpose; their legend entries must not be
         for handle in legend.legend_handles:
@@ -405,8 +446,9 @@ def _overlay_2d(ax, X, em_means, em_covs, draw_means, draw_covs, titles, keep=No
     """The 2-D overlay in ``ax``: the data, each draw's and EM's ellipses, and limits that
     hold them (:func:`_axis_limits`, whole for components of ``em_weights`` that are not
     negligible); ``keep`` as in :func:`_claimed`."""
-    size, alpha = _crowding(X.shape[0])
-    ax.scatter(X[:, 0], X[:, 1], s=8 * size, color=_DATA_COLOR, alpha=alpha,
+    drawn = _drawing_order(X.shape[0])  # at most SCATTER_POINTS: the title says so
+    size, alpha = _crowding(drawn.size)
+    ax.scatter(X[drawn, 0], X[drawn, 1], s=8 * size, color=_DATA_COLOR, alpha=alpha,
                edgecolors="none", zorder=1)
     S = draw_means.shape[0]
     K = em_means.shape[0]
@@ -591,39 +633,61 @@ def _density_1d(grid, w, m, v) -> np.ndarray:
 
 
 def _density_2d(points, w, m, c) -> np.ndarray:
-    """Mixture density at ``points`` (P, 2) averaged over parameter sets (S, K, 2[, 2])."""
+    """Mixture density at ``points`` (P, 2) averaged over parameter sets (S, K, 2[, 2]), in
+    passes of points of at most ``_MAX_VALUES`` values: all at once, 100 draws at 200,000
+    points held 3 GB."""
     inv = np.linalg.inv(c)
-    det = np.linalg.det(c)
-    d = points[None, None, :, :] - m[:, :, None, :]
-    q = np.einsum("skpi,skij,skpj->skp", d, inv, d)
-    dens = w[..., None] * np.exp(-0.5 * q) / (2 * np.pi * np.sqrt(det))[..., None]
-    return dens.sum(axis=1).mean(axis=0)
+    scale = w / (2 * np.pi * np.sqrt(np.linalg.det(c)))  # (S, K)
+    step = max(1, _MAX_VALUES // (2 * w.size))  # d holds S x K x P x 2 values
+    out = np.empty(len(points))
+    for start in range(0, len(points), step):
+        d = points[None, None, start:start + step, :] - m[:, :, None, :]
+        q = np.einsum("skpi,skij,skpj->skp", d, inv, d)
+        out[start:start + step] = (scale[..., None] * np.exp(-0.5 * q)).sum(axis=1).mean(axis=0)
+    return out
 
 
-def _contours(ax, X2, w, m, c, n_grid: int = 150, keep: np.ndarray | None = None) -> None:
+# The share of the points each density contour encloses, by the quantile of the density at
+# the points it is drawn at (the level at the 5% quantile encloses about 95% of the points).
+_CONTOUR_QUANTILES = (0.05, 0.10, 0.25, 0.50, 0.75)
+
+
+def _contours(ax, X2, w, m, c, n_grid: int = 150, keep: np.ndarray | None = None
+              ) -> tuple[list, list[str]]:
     """Density contours of a 2-D mixture over the data: the levels enclose about 25, 50, 75,
     90 and 95% of the data points (quantiles of the density at the points); with ``keep``
     (:func:`_claimed`), of the points the Gaussians claim, and the grid and the axes around
     them (the noise points' tiny densities would put the outer levels far beyond the axes,
     whose edges would then cut them into stray arcs). The axes hold the bulk of the data and
     the contours whole, up to a span beyond it each way (a quarter of one on an axis where
-    gross outliers lie: :func:`_free_axis`); the grid covers that much."""
+    gross outliers lie: :func:`_free_axis`); the grid covers that much.
+
+    Returns the key of the levels drawn: (line handles, labels such as "95%"), outermost
+    first, for a legend (the colours alone did not say which line is which level)."""
     xlim, ylim = _limits(X2[:, 0], keep), _limits(X2[:, 1], keep)
     wide = [(lo - r * (hi - lo), hi + r * (hi - lo))
             for (lo, hi), r in (((xlim), 1.0 if _free_axis(X2[:, 0], keep) else 0.25),
                                 ((ylim), 1.0 if _free_axis(X2[:, 1], keep) else 0.25))]
     gx, gy = np.meshgrid(np.linspace(*wide[0], n_grid), np.linspace(*wide[1], n_grid))
     z = _density_2d(np.column_stack([gx.ravel(), gy.ravel()]), w, m, c).reshape(gx.shape)
-    complete = ~np.isnan(X2).any(axis=1)  # a point missing a coordinate has no place here
-    levelled = X2[complete if keep is None else complete & keep]
-    drawn = X2[complete]
+    # The points drawn, and those the levels are set by: at most SCATTER_POINTS (the title
+    # says so); the density at all 200,000 took 30 s a panel, for the same levels.
+    rows = _drawing_order(len(X2))
+    complete = ~np.isnan(X2[rows]).any(axis=1)  # a point missing a coordinate has no place
+    levelled = X2[rows][complete if keep is None else complete & keep[rows]]
+    drawn = X2[rows][complete]
+    if len(levelled) < 2:  # the subset missed the claimed points: set the levels by all
+        levelled = X2[~np.isnan(X2).any(axis=1) & (True if keep is None else keep)]
     at_points = _density_2d(levelled, w, m, c)
-    levels = np.unique(np.quantile(at_points, [0.05, 0.10, 0.25, 0.50, 0.75]))
+    levels, first = np.unique(np.quantile(at_points, _CONTOUR_QUANTILES), return_index=True)
+    enclosed = [f"{1 - _CONTOUR_QUANTILES[i]:.0%}" for i in first]
+    key: tuple[list, list[str]] = ([], [])
     size, alpha = _crowding(len(drawn))
     ax.scatter(drawn[:, 0], drawn[:, 1], s=6 * size, color=_DATA_COLOR, alpha=alpha,
                edgecolors="none", zorder=1)
     if len(levels) > 1:
         lines = ax.contour(gx, gy, z, levels=levels, cmap="viridis", linewidths=1.1, zorder=2)
+        key = (list(lines.legend_elements()[0]), enclosed)
         segments = [seg for level in lines.allsegs for seg in level if len(seg)]
         if segments:
             xy = np.concatenate(segments)
@@ -633,6 +697,7 @@ def _contours(ax, X2, w, m, c, n_grid: int = 150, keep: np.ndarray | None = None
             ylim = (min(ylim[0], lo[1] - pad[1]), max(ylim[1], hi[1] + pad[1]))
     ax.set(xlim=xlim, ylim=ylim)
     _note_outside(ax, X2[:, 0], X2[:, 1], keep)
+    return key
 
 
 @sizable
@@ -667,13 +732,18 @@ def plot_density(result: Any, X: Any = None, ax: Axes | None = None, *, n_draws:
 
     keep = _claimed(_membership(result, X), em.n_components) if em.noise else None
     points = "points" if keep is None else "Gaussians' points"
+    # the scatters' and the rugs' share of the points, said in the title
+    shown = _shown_line(None if D == 1 else min(len(X), SCATTER_POINTS), len(X),
+                        None if D == 2 else min(len(X), _RUG_POINTS))
+
+    key: list = []  # the contour levels' key, as the last pair drew them
 
     def pair(a, i, j):
         idx = [j, i]
-        _contours(a, X[:, idx], w, m[:, :, idx], c[:, :, idx][:, :, :, idx], keep=keep)
+        key[:] = [_contours(a, X[:, idx], w, m[:, :, idx], c[:, :, idx][:, :, :, idx],
+                            keep=keep)]
 
     def diag(a, i, legend=False):
-        x = _observed(X[:, i])
         grid = np.linspace(*_histogram(a, X[:, i], keep, pad=0.08, alpha=0.5), 400)
         a.plot(grid, _density_1d(grid, w, m[:, :, i], c[:, :, i, i]), color=_MIXTURE_COLOR, lw=1.8,
                label="mixture")
@@ -682,7 +752,7 @@ def plot_density(result: Any, X: Any = None, ax: Axes | None = None, *, n_draws:
                                                    np.sqrt(c[:, k, i, i])[:, None])).mean(0)
             a.plot(grid, comp, color=_component_color(k), lw=1.2, ls="--",
                    label=titles[k])
-        a.plot(x, np.zeros_like(x), "|", color="black", markersize=8, alpha=0.4)
+        _rug(a, X[:, i], 0.0, markersize=8, alpha=0.4)
         a.set_xlim(grid[0], grid[-1])
         _note_outside(a, X[:, i], keep=keep)
         if not legend:  # a pair grid's diagonal: its own scale, no room for numbers
@@ -693,27 +763,47 @@ def plot_density(result: Any, X: Any = None, ax: Axes | None = None, *, n_draws:
     if D > 2:
         from matplotlib.lines import Line2D
 
-        shown = _pair_features(*_point_estimate(result))
-        fig = _pair_grid(X, names, ax, pair, diag, shown)
+        features = _pair_features(*_point_estimate(result))
+        fig = _pair_grid(X, names, ax, pair, diag, features)
         # Two lines: on one, a 3-feature grid clipped both ends of the title. A grid of more
         # than MAX_PAIR_FEATURES features is wide enough for the first two on one line.
-        left = _features_line(names, shown, "the most separating")
-        fig.suptitle(f"{what}; contours enclose about 25/50/75/90/95% of the {points}\n{left}"
-                     if left else
-                     f"{what};\ncontours enclose about 25/50/75/90/95% of the {points}")
+        left = _features_line(names, features, "the most separating")
+        fig.suptitle((f"{what}; contours enclose about 25/50/75/90/95% of the {points}\n{left}"
+                      if left else
+                      f"{what};\ncontours enclose about 25/50/75/90/95% of the {points}")
+                     + (f"\n{shown}" if shown else ""))
         # the diagonal's dashed curves are the components: name them once for the grid
         _legend_below(fig, titles[:em.n_components], em.n_components,
-                      [Line2D([], [], color=_MIXTURE_COLOR, lw=1.8, label="mixture")])
+                      [Line2D([], [], color=_MIXTURE_COLOR, lw=1.8, label="mixture"),
+                       *_level_handles(key)])
         return fig
     fig, ax = _new_axes(ax)
     if D == 1:
         diag(ax, 0, legend=True)
-        ax.set(xlabel=names[0], ylabel="density", title=what)
+        ax.set(xlabel=names[0], ylabel="density", title=what + (f"\n{shown}" if shown else ""))
     else:
         pair(ax, 1, 0)
         ax.set(xlabel=names[0], ylabel=names[1],
-               title=f"{what}\ncontours enclose about 25/50/75/90/95% of the {points}")
+               title=f"{what}\ncontours enclose about 25/50/75/90/95% of the {points}"
+                     + (f"\n{shown}" if shown else ""))
+        handles = _level_handles(key)
+        if handles:  # which line is which level
+            ax.legend(handles=handles, title="contour encloses", fontsize="small",
+                      title_fontsize="small", loc="best")
+            _clear_of_legend(ax)
     return fig
+
+
+def _level_handles(key: list) -> list:
+    """Legend handles of the density contours' levels (:func:`_contours`' key, the last one
+    drawn): "95% of the points", ... outermost first; none when no contour was drawn."""
+    if not key or not key[0][0]:
+        return []
+    from matplotlib.lines import Line2D
+
+    handles, labels = key[0]
+    return [Line2D([], [], color=h.get_color(), lw=1.5, label=f"{label} of the points")
+            for h, label in zip(handles, labels, strict=True)]
 
 
 @sizable
@@ -751,20 +841,23 @@ def plot_classification(result: Any, X: Any = None, ax: Axes | None = None, *,
     w, m, c = _point_estimate(result)
     titles = _component_names(result, G)
     keep = _claimed(proba, G)
-    crowd, opacity = _crowding(len(X))
+    # At most SCATTER_POINTS points (the title says so), in random order across the
+    # components: drawn component by component, the last covered the first (QA).
+    drawn = _drawing_order(len(X))
+    gauss, noisy = drawn[assigned[drawn] < G], drawn[assigned[drawn] == G]
+    colours = _colours(assigned[gauss], G)
+    crowd, opacity = _crowding(drawn.size)
     size = size * crowd
     source = "the posterior median" if _is_bayes(result) else "the EM fit"
+    shown = _shown_line(drawn.size, len(X))
 
     def pair(a, i, j):
-        for k in range(K):
-            sel = assigned == k
-            if k == G:  # noise: crosses, big enough to see at any uncertainty
-                a.scatter(X[sel, j], X[sel, i], s=np.maximum(size[sel], 22 * crowd),
-                          color=_component_color(k, G), alpha=0.8 * opacity, marker="x",
-                          lw=0.9)
-                continue
-            a.scatter(X[sel, j], X[sel, i], s=size[sel], color=_component_color(k, G),
-                      alpha=0.6 * opacity, edgecolors="none")
+        a.scatter(X[gauss, j], X[gauss, i], s=size[gauss], c=colours, alpha=0.6 * opacity,
+                  edgecolors="none")
+        if noisy.size:  # noise: crosses over the dots, big enough to see at any uncertainty
+            a.scatter(X[noisy, j], X[noisy, i], s=np.maximum(size[noisy], 22 * crowd),
+                      color=_component_color(G, G), alpha=0.8 * opacity, marker="x", lw=0.9)
+        for k in range(G):
             xy = _ellipse(m[k, [j, i]], c[k][[j, i]][:, [j, i]])
             a.plot(xy[:, 0], xy[:, 1], color=_component_color(k), lw=1.2)
         _mark_labelled(a, X, labelled, j, i)
@@ -780,12 +873,11 @@ def plot_classification(result: Any, X: Any = None, ax: Axes | None = None, *,
                    color=_component_color(k), lw=1.2)
         jitter = np.random.default_rng(0).uniform(-1, 1, len(x))
         top = a.get_ylim()[1]
-        for k in range(K):
-            sel = assigned == k
-            a.scatter(x[sel], -0.08 * top + 0.04 * top * jitter[sel], s=size[sel],
-                      color=_component_color(k, G), alpha=0.6 * opacity, edgecolors="none")
+        a.scatter(x[drawn], -0.08 * top + 0.04 * top * jitter[drawn], s=size[drawn],
+                  c=_colours(assigned[drawn], G), alpha=0.6 * opacity, edgecolors="none")
         if labelled is not None and np.any(labelled):
-            sel = np.asarray(labelled, dtype=bool)
+            sel = np.flatnonzero(np.asarray(labelled, dtype=bool))
+            sel = sel[_sample_rows(sel.size, SCATTER_POINTS)]
             a.scatter(x[sel], -0.08 * top + 0.04 * top * jitter[sel], s=46, marker="s",
                       facecolors="none", edgecolors="black", lw=0.6)
         a.set_xlim(grid[0], grid[-1])
@@ -795,12 +887,13 @@ def plot_classification(result: Any, X: Any = None, ax: Axes | None = None, *,
     title = "Classification: colour = most probable component, size = uncertainty"
     ellipses = f"{ELLIPSE_LEVEL:.0%} ellipses of {source}"
     if X.shape[1] > 2:
-        shown = _pair_features(w, m, c)
-        fig = _pair_grid(X, names, ax, pair, diag, shown)
-        left = _features_line(names, shown, "the most separating")
+        features = _pair_features(w, m, c)
+        fig = _pair_grid(X, names, ax, pair, diag, features)
+        left = _features_line(names, features, "the most separating")
         # two lines: a grid of more than MAX_PAIR_FEATURES features is wide enough for the
         # title and the ellipses on one
-        fig.suptitle(f"{title}; {ellipses}\n{left}" if left else f"{title}\n{ellipses}")
+        fig.suptitle((f"{title}; {ellipses}\n{left}" if left else f"{title}\n{ellipses}")
+                     + (f"\n{shown}" if shown else ""))
         from matplotlib.lines import Line2D
 
         known = ([Line2D([], [], marker="s", ls="", markerfacecolor="none",
@@ -826,13 +919,37 @@ def plot_classification(result: Any, X: Any = None, ax: Axes | None = None, *,
         handles += [Line2D([], [], marker="o", ls="", color="0.4",
                            markersize=np.sqrt((6 + 120 * u) * crowd),
                            label=f"uncertainty {u * (1 - 1 / K):.2g}") for u in (0.0, 0.5, 1.0)]
-    ax.legend(handles=handles, fontsize="small", loc="best")
-    # Two short lines: the long first line ran past a 6.4-inch figure's edge.
+    if (K > G or K > _INSIDE_KEY_MAX) and X.shape[1] == 2:
+        # With noise points scattered everywhere, "best" still put the key over some of
+        # them (QA: bottom centre), as a key of many components over the clusters: beside
+        # the axes instead.
+        ax.legend(handles=handles, fontsize="small", loc="upper left",
+                  bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
+    else:
+        ax.legend(handles=handles, fontsize="small", loc="best")
+    # Short lines: one long first line ran past a 6.4-inch figure's edge. The uncertainty
+    # defined in 2-D too: the key's "uncertainty 0.33" said nothing of what it measures.
     ax.set_title("Classification: colour = most probable component,\n"
-                 + ("size = uncertainty (1 - max probability)" if X.shape[1] == 1 else
-                    f"size = uncertainty; {ellipses}"))
+                 "size = uncertainty (1 - max probability)"
+                 + ("" if X.shape[1] == 1 else f"\n{ellipses}")
+                 + (f"\n{shown}" if shown else ""))
     _clear_of_legend(ax)
     return fig
+
+
+def _colours(assigned: np.ndarray, n_gaussians: int) -> np.ndarray:
+    """(n, 4) RGBA: each point in its component's colour (``assigned``: component indices,
+    ``n_gaussians`` the noise), for one scatter of all components in random order."""
+    from matplotlib.colors import to_rgba_array
+
+    palette = to_rgba_array([_component_color(k, n_gaussians)
+                             for k in range(n_gaussians + 1)])
+    return palette[assigned]
+
+
+# A 2-D classification key of more components than this goes beside the axes: inside it
+# covered clusters (K = 12).
+_INSIDE_KEY_MAX = 6
 
 
 def _per_point(values: Any, name: str, n: int) -> np.ndarray | None:
@@ -850,7 +967,6 @@ def _per_point(values: Any, name: str, n: int) -> np.ndarray | None:
 # --------------------------------------------------------------------------------------------
 # membership
 # --------------------------------------------------------------------------------------------
-@_shared_docs
 def _membership_1d(result, x, ax, bayes, K, G, titles, name, labelled) -> Figure:
     """plot_membership for 1-D data. A posterior's intervals overlap where components do, so
     on a figure of its own each component gets a panel (one band each stays readable)."""
@@ -871,14 +987,15 @@ def _membership_1d(result, x, ax, bayes, K, G, titles, name, labelled) -> Figure
         curve = on_grid.mean[:, k] if bayes else on_grid[:, k]
         panel.plot(grid, curve, color=colour, lw=1.8, label=titles[k])
         if k == K - 1 or panels[0] is not panels[-1]:  # the rug once per panel
-            panel.plot(x, np.full_like(x, -0.03), "|", color="black", markersize=10, alpha=0.5,
-                       label="data")
+            rug = _rug(panel, x, -0.03, markersize=10, alpha=0.5, label="data")
             if sel is not None and sel.any():
                 panel.plot(x[sel], np.full(int(sel.sum()), -0.03), "s", markerfacecolor="none",
                            markeredgecolor="black", markersize=5, label="known label")
         panel.set(ylim=(-0.06, 1.03), xlim=(grid[0], grid[-1]))
     band = f" with its {on_grid.interval:.0%} interval" if bayes else ""
     title = f"Membership: P(k | x){' posterior mean' if bayes else ' (EM)'}{band}"
+    shown = _shown_line(None, int(np.isfinite(x).sum()), rug)
+    title += f"\n{shown}" if shown else ""
     panels[-1].set_xlabel(name)
     if panels[0] is panels[-1]:
         ax.set(ylabel="P(component | x)", title=title)
@@ -894,6 +1011,7 @@ def _membership_1d(result, x, ax, bayes, K, G, titles, name, labelled) -> Figure
 
 
 @sizable
+@_shared_docs
 def plot_membership(result: Any, X: Any = None, ax: Axes | None = None, *,
                     proba: Any = None, n_uncertain: int = 10, labelled: Any = None,
                     rows: Any = None) -> Figure:
@@ -954,16 +1072,18 @@ def plot_membership(result: Any, X: Any = None, ax: Axes | None = None, *,
     # Map certainty from [1/K, 1] to opacity [0.1, 1]: a coin-flip point is nearly invisible.
     alpha = 0.1 + 0.9 * np.clip((certainty - 1 / K) / (1 - 1 / K), 0, 1) if K > 1 else \
         np.ones(len(X))
-    crowd, opacity = _crowding(len(X))
-    for k in range(K):
-        sel = assigned == k
-        if not sel.any():  # matplotlib refuses an empty array of opacities
-            continue
-        noise = k == G  # crosses: apart from the components' dots
-        ax.scatter(X[sel, i], X[sel, j], s=(22 if noise else 18) * crowd,
-                   color=_component_color(k, G), alpha=alpha[sel] * opacity,
-                   marker="x" if noise else "o", lw=0.9 if noise else 0,
-                   edgecolors=None if noise else "none", label=titles[k])
+    # At most SCATTER_POINTS points (the title says so), in random order across the
+    # components (drawn component by component, the last covered the first: QA); the
+    # uncertain points are circled from all of them.
+    drawn = _drawing_order(len(X))
+    crowd, opacity = _crowding(drawn.size)
+    gauss, noisy = drawn[assigned[drawn] < G], drawn[assigned[drawn] == G]
+    colours = _colours(assigned[gauss], G)
+    colours[:, 3] = alpha[gauss] * opacity
+    ax.scatter(X[gauss, i], X[gauss, j], s=18 * crowd, c=colours, lw=0, edgecolors="none")
+    if noisy.size:  # crosses: apart from the components' dots
+        ax.scatter(X[noisy, i], X[noisy, j], s=22 * crowd, color=_component_color(G, G),
+                   alpha=alpha[noisy] * opacity, marker="x", lw=0.9)
     _mark_labelled(ax, X, labelled, i, j)
     rows = _row_numbers(result, len(X)) if rows is None else rows
     keep = _claimed(mean_p, G)
@@ -987,20 +1107,27 @@ def plot_membership(result: Any, X: Any = None, ax: Axes | None = None, *,
         heading = _fitting_line(ax, (
             f"Membership of {names[i]} and {names[j]} (the most separating pair)",
             "Membership: the most separating pair of features"))
+    shown = _shown_line(drawn.size, len(X))
+
     def title(n_labelled: int) -> None:
         _membership_title(ax, heading, circled.size, n_labelled, few)
         if spaced:  # not the most uncertain points strictly: say so
             ax.set_title(ax.get_title().replace("uncertain points", "uncertain points, spaced"))
+        if shown:
+            ax.set_title(f"{ax.get_title()}\n{shown}")
 
     title(circled.size)
-    # a legend's marker shows the colour, not the opacity of its first point
+    # a key entry per component with points (in its colour, not its first point's opacity)
     from matplotlib.lines import Line2D
 
-    handles, texts = ax.get_legend_handles_labels()
-    ax.legend([Line2D([], [], marker="x" if t == titles[G] else "o", ls="",
-                      color=_component_color(titles.index(t), G))
-               if t in titles else h for h, t in zip(handles, texts, strict=True)], texts,
-              fontsize="small")
+    present = np.zeros(K, dtype=bool)
+    present[np.unique(assigned[drawn])] = True
+    handles = [Line2D([], [], marker="x" if k == G else "o", ls="",
+                      color=_component_color(k, G), label=titles[k])
+               for k in range(K) if present[k]]
+    handles += [h for h, t in zip(*ax.get_legend_handles_labels(), strict=True)
+                if t not in titles]  # "known label"
+    ax.legend(handles=handles, fontsize="small")
     _clear_of_legend(ax)
     # Last: the labels are placed on the finished layout (title, legend, limits).
     written = _label_points(ax, X[circled][:, [i, j]], [str(rows[n]) for n in circled])
@@ -1037,9 +1164,10 @@ def _spread_uncertain(ax: Axes, xy: np.ndarray, order: np.ndarray,
 def _membership_title(ax: Axes, heading: str, n_circled: int, n_labelled: int,
                       few: bool = False) -> None:
     """A membership figure's title: ``heading``, then what the circles mark (and how many of
-    them carry their row's label, when not all: the others' labels would overlap); ``few``:
+    them are named by their row, when not all: the others' names would overlap); ``few``:
     fewer circled than asked for, as only so many points are uncertain (P < 0.9)."""
-    labelled = "" if n_labelled == n_circled else f" ({n_labelled} labelled)"
+    # "named", not "labelled": known labels are another thing in these figures
+    labelled = "" if n_labelled == n_circled else f" ({n_labelled} rows named)"
     if not n_circled:
         line = f"no point has P < {UNCERTAIN_BELOW:g}: none circled"
     elif few:

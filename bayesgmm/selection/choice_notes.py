@@ -14,15 +14,29 @@ import pandas as pd
 __all__ = ["WEAK_EVIDENCE"]
 
 
-# Criterion differences below this are weak evidence (Kass & Raftery 1995: 2 log Bayes factor
-# under 2 is "not worth more than a bare mention").
+# Criterion differences below this make a near tie, whichever the criterion; what it means
+# differs (:data:`_NEAR_TIE_MEANING`). For BIC, which approximates -2 log marginal likelihood,
+# Kass & Raftery's (1995) grades of 2 log Bayes factors apply: under 2 is "not worth more than
+# a bare mention". AIC and ICL are no Bayes factors: those grades are not theirs.
 WEAK_EVIDENCE = 2.0
+
+# What a difference below WEAK_EVIDENCE says, per criterion (the note's ending). AIC: Burnham &
+# Anderson's rule of thumb, not a test or an evidence grade. ICL: on BIC's scale, but BIC plus
+# the classification entropy, so no Bayes factor either: a near tie, no grade.
+_NEAR_TIE_MEANING = {
+    "bic": "weak evidence between them (Kass & Raftery)",
+    "aic": "differences below ~2 are usually not taken as a preference (Burnham & "
+           "Anderson's rule of thumb)",
+    "icl": "a near tie (ICL is on BIC's scale but penalised by the classification entropy: "
+           "no evidence grades apply)",
+}
 
 
 def _choice_notes(table: pd.DataFrame, best: dict[str, tuple[int, str]], ks: list[int],
                   exclude_degenerate: bool, n_rows: float = np.inf) -> tuple[str, ...]:
-    """What a single "best" hides: other cells within ``WEAK_EVIDENCE`` of it (per criterion), and a
-    best K at the top of the grid (a larger K might be better still)."""
+    """What a single "best" hides: other cells within ``WEAK_EVIDENCE`` of it (per criterion,
+    each said in that criterion's terms: :data:`_NEAR_TIE_MEANING`), and a best K at the top
+    of the grid (a larger K might be better still)."""
     fitted = table[table["error"] == ""]
     eligible = (fitted[~fitted["degenerate"]]  # as _best chooses
                 if exclude_degenerate and not fitted["degenerate"].all() else fitted)
@@ -40,7 +54,7 @@ def _choice_notes(table: pd.DataFrame, best: dict[str, tuple[int, str]], ks: lis
                               f"(+{getattr(r, criterion) - value:.2f})"
                               for r in close.sort_values(criterion).itertuples())
             notes.append(f"{criterion.upper()}: {cells} within {WEAK_EVIDENCE:g} of K={k} "
-                         f"{ct}: weak evidence between them (Kass & Raftery)")
+                         f"{ct}: {_NEAR_TIE_MEANING.get(criterion, 'a near tie')}")
     notes += _too_few_rows_notes(eligible, best, n_rows)
     tops = sorted({c.upper() for c, (k, _) in best.items() if k == max(ks) and len(ks) > 1})
     if tops:

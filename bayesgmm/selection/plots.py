@@ -39,11 +39,26 @@ def _axes(ax: Any, n: int, width: float = 5.0, height: float = 3.6) -> list:
 
 
 # delta=True: differences from the best up to this are drawn on a linear scale, larger ones
-# logarithmically; and the guides drawn (Kass & Raftery 1995's evidence grades for 2 log Bayes
-# factors, which Delta BIC approximates: 2 positive, 6 strong, 10 very strong).
+# logarithmically; and the guides drawn on the BIC panel (Kass & Raftery 1995's evidence
+# grades for 2 log Bayes factors, which Delta BIC approximates: 2 positive, 6 strong, 10 very
+# strong).
 DELTA_LINEAR_UP_TO = 10.0
 DELTA_GUIDES = (2.0, 6.0, 10.0)
 _GUIDE_GRADES = ("positive", "strong", "very strong")
+# The guides of each criterion's panel: (difference, label). Kass & Raftery's grades are for
+# Bayes factors, so BIC's alone; AIC gets Burnham & Anderson's rule of thumb (below ~2: no
+# preference usually taken), ICL (BIC plus the classification entropy, no Bayes factor) the
+# near-tie line of the selection's notes, without a grade.
+_GUIDES = {
+    "bic": tuple(zip(DELTA_GUIDES, (f"{g:g}: {grade}" for g, grade in
+                                    zip(DELTA_GUIDES, _GUIDE_GRADES, strict=True)),
+                     strict=True)),
+    "aic": ((2.0, "2: rule of thumb\n(Burnham &\nAnderson)"),),
+    "icl": ((2.0, "2: near tie\n(no grades)"),),
+}
+# Tick candidates of a delta panel beyond the linear part: 1, 2, 5 per decade (one a decade
+# when the panel spans more than three).
+_DECADE_STEPS = (1.0, 2.0, 5.0)
 
 
 @sizable
@@ -59,9 +74,14 @@ def plot_criteria(table: EMSelection | pd.DataFrame, ax: Any = None, *,
     criteria : sequence of {"bic", "aic", "icl"}
     delta : bool, default True
         Plot each criterion minus its best (eligible) value, on a scale that is linear up to
-        :data:`DELTA_LINEAR_UP_TO` and logarithmic beyond (``symlog``), with guides at
-        :data:`DELTA_GUIDES`: the differences of a few units where the choice is made stay
-        visible next to curves thousands of units worse (a spherical fit, K = 1). False: the
+        :data:`DELTA_LINEAR_UP_TO` and logarithmic beyond (``symlog``, plain tick labels):
+        the differences of a few units where the choice is made stay visible next to curves
+        thousands of units worse (a spherical fit, K = 1). Dotted guides, labelled beside
+        the panel: on BIC's, Kass & Raftery's grades of 2 log Bayes factors at
+        :data:`DELTA_GUIDES` (2 positive, 6 strong, 10 very strong); on AIC's, 2 (Burnham &
+        Anderson's rule of thumb: differences below ~2 are usually not taken as a
+        preference); on ICL's, 2 (the selection's near tie; ICL is on BIC's scale but
+        penalised by the classification entropy, no Bayes factor, so no grades). False: the
         criteria themselves, on a linear scale (where a curve far worse than the rest, such
         as a spherical fit's, squeezes the others and the best cell into the bottom).
 
@@ -99,16 +119,12 @@ def plot_criteria(table: EMSelection | pd.DataFrame, ax: Any = None, *,
         axis.set_xlabel("number of components K")
         if delta:
             axis.set_yscale("symlog", linthresh=DELTA_LINEAR_UP_TO)
-            # up to past the last guide whatever was drawn: the grades are the scale the
+            # up to past the last guide whatever was drawn: the guides are the scale the
             # panel is read on (a lone cell at 0 got ticks at 0.055 and -0.5, and no guide)
             axis.set_ylim(_delta_floor(axis, values),
                           max(axis.get_ylim()[1], 2 * DELTA_GUIDES[-1]))
-            for guide, grade in zip(DELTA_GUIDES, _GUIDE_GRADES, strict=True):
-                axis.axhline(guide, color="grey", lw=0.8, ls=":")
-                # the guide says what it is (Kass & Raftery's grade), at the panel's right edge
-                axis.annotate(f"{guide:g}: {grade}", (1.0, guide), xycoords=("axes fraction",
-                              "data"), xytext=(-2, 1), textcoords="offset points", ha="right",
-                              va="bottom", fontsize="x-small", color="grey")
+            _delta_guides(axis, criterion)
+            _delta_ticks(axis)
             axis.set_ylabel(f"\u0394{criterion.upper()} from the best (lower is better)")
         else:
             axis.set_ylabel(f"{criterion.upper()} (lower is better)")
@@ -133,6 +149,36 @@ def plot_criteria(table: EMSelection | pd.DataFrame, ax: Any = None, *,
         else:
             axes[0].legend(*zip(*keep, strict=True), fontsize="small")
     return axes[0].figure
+
+
+def _delta_guides(axis: Any, criterion: str) -> None:
+    """The dotted guides of a delta panel (:data:`_GUIDES`: Kass & Raftery's grades on BIC's
+    alone), each labelled just outside the panel's right edge: inside, the data lines
+    crossed the labels."""
+    for guide, label in _GUIDES.get(criterion, ()):
+        axis.axhline(guide, color="grey", lw=0.8, ls=":")
+        axis.annotate(label, (1.0, guide), xycoords=("axes fraction", "data"),
+                      xytext=(3, 0), textcoords="offset points", ha="left", va="center",
+                      fontsize="x-small", color="0.35", annotation_clip=False)
+
+
+def _delta_ticks(axis: Any) -> None:
+    """Plain, readable ticks on a delta panel's symlog axis: 0, 2 and 5 in its linear part,
+    then 1, 2, 5 per decade (matplotlib's symlog locator gave 0 and 10^1 alone), negative
+    ones mirrored when a degenerate cell lies below the best; thousands with a comma."""
+    from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
+
+    low, high = axis.get_ylim()
+    top = max(abs(low), abs(high), DELTA_LINEAR_UP_TO)
+    decades = int(np.ceil(np.log10(top / DELTA_LINEAR_UP_TO))) + 1
+    steps = _DECADE_STEPS if decades <= 3 else (1.0,)
+    beyond = [s * DELTA_LINEAR_UP_TO * 10.0 ** d for d in range(decades) for s in steps]
+    magnitudes = [2.0, 5.0, *beyond]
+    candidates = sorted({0.0, *magnitudes, *(-m for m in magnitudes)})
+    ticks = [t for t in candidates if low <= t <= high]
+    axis.yaxis.set_major_locator(FixedLocator(ticks))
+    axis.yaxis.set_minor_locator(NullLocator())
+    axis.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
 
 
 def _delta_floor(axis: Any, values: pd.Series) -> float:
@@ -207,8 +253,9 @@ def plot_loo(comparison: BayesSelection | pd.DataFrame, ax: Any = None) -> Figur
         pad = 0.1 * max(high - low, 1.0)
         axis.set_xlim(low - pad, high + pad)
     axis.set_xlabel("elpd_loo (higher is better)")
-    # Above the axes: inside, it would hide a model's point.
-    axis.legend(fontsize="small", loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2,
+    axis.set_title("PSIS-LOO: expected log predictive density per model", fontsize="medium")
+    # Below the axes: inside, it would hide a model's point; above, it ran into the title.
+    axis.legend(fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2,
                 frameon=False)
     return axis.figure
 
@@ -227,6 +274,7 @@ def plot_n_components(posterior_counts: SparseMixture | pd.Series | np.ndarray,
     Returns
     -------
     matplotlib.figure.Figure
+        Titled with what is shown and the most probable K+.
     """
     if isinstance(posterior_counts, SparseMixture):
         probs = posterior_counts.posterior_counts
@@ -241,4 +289,8 @@ def plot_n_components(posterior_counts: SparseMixture | pd.Series | np.ndarray,
     axis.set_xticks(probs.index.astype(int))
     axis.set_xlabel("number of non-empty components K+")
     axis.set_ylabel("posterior probability")
+    mode = int(probs.index[int(np.argmax(probs.to_numpy()))]) if len(probs) else None
+    axis.set_title("Posterior of the number of non-empty components K+"
+                   + (f"\n(most probable: K+ = {mode}, P = {probs.max():.2f})"
+                      if mode is not None else ""), fontsize="medium")
     return axis.figure

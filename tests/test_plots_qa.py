@@ -1,0 +1,266 @@
+"""A lecturer's QA of the figures: EM's path to convergence, filled docstrings, the order of
+plot_overlay's arguments, trace plots of the worst-mixing scalars and of the draws before
+relabelling, evidence grades only where they apply (BIC), and the details of single figures
+(keys, titles, ticks, colours, labels)."""
+
+import re
+import warnings
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+from conftest import posterior_stand_in  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+import bayesgmm  # noqa: E402
+from bayesgmm import fit_em, plots  # noqa: E402
+from bayesgmm.selection import plots as selection_plots  # noqa: E402
+
+
+def _close(fig) -> None:
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+
+
+# --------------------------------------------------------------------------------------------
+# 1. EM's path stops where fit_em stops
+# --------------------------------------------------------------------------------------------
+def test_em_path_ends_at_fit_ems_converged_fit(galaxies):
+    """QA: the path stopped on the per-sample rule alone: 15 steps to -772.75, while fit_em
+    (per-sample *and* total rule) took 42 iterations to -769.62 from the same start."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        path = plots.em_path(galaxies, 3, random_state=0)
+        fit = fit_em(galaxies, 3, init="random_from_data", random_state=0)
+        # each earlier step is fit_em stopped after that many iterations
+        early = fit_em(galaxies, 3, init="random_from_data", random_state=0, max_iter=20)
+    assert path[-1].converged and len(path) == fit.n_iter
+    assert path[-1].log_likelihood == pytest.approx(fit.log_likelihood, abs=1e-8)
+    assert path[19].log_likelihood == pytest.approx(early.log_likelihood, abs=1e-8)
+
+
+def test_em_path_at_max_iter_is_not_converged_and_warns(galaxies):
+    with pytest.warns(bayesgmm.ConvergenceWarning):
+        path = plots.em_path(galaxies, 3, random_state=0, max_iter=5)
+    assert len(path) == 5 and not path[-1].converged
+
+
+# --------------------------------------------------------------------------------------------
+# 2. docstrings with their shared parts filled in
+# --------------------------------------------------------------------------------------------
+def _public_functions():
+    for module in (plots, selection_plots):
+        names = getattr(module, "__all__", None) or [
+            n for n in dir(module) if n.startswith("plot_")]
+        for name in names:
+            value = getattr(module, name)
+            if callable(value):
+                yield f"{module.__name__}.{name}", value
+
+
+def test_no_public_figure_docstring_has_an_unfilled_placeholder():
+    """QA: help(plot_membership) showed "{result_and_data}" and "{proba}" raw."""
+    found = {name: re.findall(r"\{[A-Za-z_]+\}", func.__doc__ or "")
+             for name, func in _public_functions()}
+    assert "bayesgmm.plots.plot_membership" in found
+    assert not {name: left for name, left in found.items() if left}
+
+
+# --------------------------------------------------------------------------------------------
+# 3. plot_overlay takes the data second, as every figure of a fit
+# --------------------------------------------------------------------------------------------
+def test_overlay_takes_the_data_second(old_faithful):
+    em = fit_em(old_faithful, 2, random_state=0)
+    fig = plots.plot_overlay(em, old_faithful)
+    assert isinstance(fig, Figure) and fig.axes[0].has_data()
+    with pytest.raises(TypeError, match="n_draws="):
+        plots.plot_overlay(em, 50)
+
+
+# --------------------------------------------------------------------------------------------
+# 4. trace plots: the worst-mixing scalars; the draws before relabelling
+# --------------------------------------------------------------------------------------------
+def test_trace_shows_the_worst_mixing_scalars_and_says_what_it_shows(tiny_fit):
+    """QA: the lowest bulk and tail ESS were at a covariance entry, which the default trace
+    (weights and means) never showed."""
+    from bayesgmm.diagnostics import _rhat_ess
+
+    post = tiny_fit.idata["posterior"].to_dataset()
+    _, (_, lowest_bulk), (_, lowest_tail) = _rhat_ess(post)
+    fig = plots.plot_trace(tiny_fit)
+    try:
+        drawn = {a.get_xlabel() for a in fig.axes}
+        title = fig._suptitle.get_text()
+        for where in (lowest_bulk, lowest_tail):
+            assert where in drawn and where in title
+        assert title.startswith("Trace and per-chain density of the relabelled draws")
+    finally:
+        _close(fig)
+    fig = plots.plot_trace(tiny_fit, var_names=("weights",))  # asked for: those alone
+    try:
+        assert {a.get_xlabel() for a in fig.axes} >= {"weights[0]", "weights[1]"}
+        assert not any(a.get_xlabel().startswith("covariances") for a in fig.axes)
+    finally:
+        _close(fig)
+
+
+def test_trace_of_the_draws_before_relabelling(tiny_fit):
+    raw = tiny_fit.idata["posterior_unrelabelled"]["weights"].values
+    fig = plots.plot_trace(tiny_fit, var_names=("weights",), relabelled=False)
+    try:
+        assert "before relabelling" in fig._suptitle.get_text()
+        panel = next(a for a in fig.axes if a.get_ylabel().replace("\n", "") == "weights[0]")
+        drawn = np.sort(np.concatenate([line.get_ydata() for line in panel.lines
+                                        if len(line.get_ydata()) == raw.shape[1]]))
+        np.testing.assert_allclose(drawn, np.sort(raw[..., 0].ravel()))
+    finally:
+        _close(fig)
+
+
+def test_trace_before_relabelling_needs_the_raw_draws(old_faithful):
+    stand_in = posterior_stand_in(old_faithful.to_numpy(), 2)
+    with pytest.raises(ValueError, match="posterior_unrelabelled"):
+        plots.plot_trace(stand_in, relabelled=False)
+
+
+# --------------------------------------------------------------------------------------------
+# 5. Kass & Raftery's grades for BIC only
+# --------------------------------------------------------------------------------------------
+def _near_ties():
+    from bayesgmm.selection.choice_notes import _choice_notes
+
+    table = pd.DataFrame({"n_components": [3, 4], "covariance_type": ["full"] * 2,
+                          "bic": [800.0, 801.5], "aic": [790.0, 791.38],
+                          "icl": [805.0, 806.0], "degenerate": [False] * 2,
+                          "error": [""] * 2})
+    best = {"bic": (3, "full"), "aic": (3, "full"), "icl": (3, "full")}
+    notes = _choice_notes(table, best, [3, 4, 5], exclude_degenerate=True)
+    return {note.split(":")[0]: note for note in notes}
+
+
+def test_near_tie_notes_grade_only_bic():
+    """QA: "AIC: ... within 2 ...: weak evidence between them (Kass & Raftery)"."""
+    notes = _near_ties()
+    assert "Kass & Raftery" in notes["BIC"]
+    assert "Kass" not in notes["AIC"] and "evidence" not in notes["AIC"]
+    assert "Burnham & Anderson" in notes["AIC"] and "not taken as a preference" in notes["AIC"]
+    assert "Kass" not in notes["ICL"] and "weak evidence" not in notes["ICL"]
+    assert "classification entropy" in notes["ICL"]
+
+
+def _criteria_figure(galaxies):
+    from bayesgmm.selection import select_em
+
+    sel = select_em(galaxies, range(1, 7), "full", n_init=2, random_state=0, n_jobs=1)
+    return selection_plots.plot_criteria(sel, criteria=("bic", "aic", "icl"))
+
+
+@pytest.fixture(scope="module")
+def criteria_figure(galaxies):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return _criteria_figure(galaxies)
+
+
+def test_evidence_guides_only_on_the_bic_panel(criteria_figure):
+    bic, aic, icl = criteria_figure.axes[:3]
+    grades = ("positive", "strong")
+    assert {"2: positive", "6: strong", "10: very strong"} <= {t.get_text() for t in bic.texts}
+    for panel in (aic, icl):
+        assert not any(g in t.get_text() for t in panel.texts for g in grades)
+    assert any("Burnham" in t.get_text() for t in aic.texts)
+
+
+def test_delta_panels_have_readable_ticks_and_guides_off_the_lines(criteria_figure):
+    """QA: the symlog axis showed only 0 and 10^1; data lines crossed the guides' labels."""
+    criteria_figure.draw_without_rendering()
+    for panel in criteria_figure.axes[:3]:
+        labels = [t.get_text() for t in panel.get_yticklabels() if t.get_text()]
+        assert len(labels) >= 4 and {"0", "2", "10"} <= set(labels)
+        assert not any("^" in label for label in labels)  # plain numbers, no 10^1
+        right = panel.get_window_extent().x1
+        assert all(t.get_window_extent().x0 >= right for t in panel.texts)
+
+
+# --------------------------------------------------------------------------------------------
+# 6. details of single figures
+# --------------------------------------------------------------------------------------------
+def test_loo_and_n_components_figures_have_titles():
+    table = pd.DataFrame({"elpd": [-220.0, -221.5], "se": [9.0, 9.2],
+                          "elpd_diff": [0.0, -1.5], "dse": [0.0, 1.8],
+                          "indistinguishable": [True, True]}, index=["K=3", "K=4"])
+    assert "PSIS-LOO" in selection_plots.plot_loo(table).axes[0].get_title()
+    title = selection_plots.plot_n_components(np.array([3, 3, 4, 2])).axes[0].get_title()
+    assert "non-empty components K+" in title and "K+ = 3" in title
+
+
+def test_forest_titles_markers_and_ticks(tiny_fit):
+    """QA: tiny titles, the median hidden under EM's cross, a floating "x10^-2", no x label
+    on the weights panel."""
+    import matplotlib.font_manager
+
+    fig = plots.plot_forest(tiny_fit)
+    fig.draw_without_rendering()
+    medium = matplotlib.font_manager.FontProperties(size="medium").get_size_in_points()
+    for panel in fig.axes[:3]:
+        assert panel.title.get_fontsize() >= medium
+        assert panel.xaxis.get_offset_text().get_text() == ""
+        em = next(line for line in panel.lines if line.get_label() == "EM")
+        medians = [line for line in panel.lines if line.get_marker() == "o"]
+        assert em.get_marker() == "D" and em.get_markerfacecolor() == "none"
+        assert all(m.get_zorder() > em.get_zorder() for m in medians)
+        assert em.get_markersize() > medians[0].get_markersize()
+    assert fig.axes[0].get_xlabel() == "weight"
+
+
+def test_classification_defines_uncertainty_and_keeps_its_key_off_the_noise(old_faithful):
+    X = old_faithful.to_numpy()
+    rng = np.random.default_rng(1)
+    noisy = np.r_[X, np.c_[rng.uniform(1.5, 5.2, 25), rng.uniform(40, 96, 25)]]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        em = fit_em(noisy, 2, noise=True, random_state=0)
+    fig = plots.plot_classification(em, noisy)
+    ax = fig.axes[0]
+    assert "uncertainty (1 - max probability)" in ax.get_title()
+    fig.draw_without_rendering()
+    assert ax.get_legend().get_window_extent().x0 >= ax.get_window_extent().x1
+
+
+def test_membership_title_says_rows_named_not_labelled():
+    from bayesgmm.plots.fit import _membership_title
+
+    ax = Figure().add_subplot()
+    _membership_title(ax, "Membership", 10, 6)
+    assert "(6 rows named)" in ax.get_title() and "labelled" not in ax.get_title()
+
+
+def test_twenty_components_have_twenty_colours():
+    from matplotlib.colors import to_hex
+
+    from bayesgmm.plots._common import _component_color
+
+    colours = {to_hex(_component_color(k)) for k in range(20)}
+    assert len(colours) == 20
+    assert _component_color(3) == "C3"  # the first ten as before
+
+
+def test_density_contours_have_a_key_of_their_levels(old_faithful):
+    em = fit_em(old_faithful, 2, random_state=0)
+    ax = plots.plot_density(em, old_faithful).axes[0]
+    texts = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert texts == [f"{p}% of the points" for p in (95, 90, 75, 50, 25)]
+
+
+def test_predictive_statistics_say_excess_kurtosis_and_one_sided(tiny_fit):
+    from bayesgmm.plots.diagnostics import _ppc_statistics
+
+    labels = [label for label, _ in _ppc_statistics(np.zeros((5, 1)), ("x",))]
+    assert labels == ["sd", "skewness", "excess kurtosis"]
+    fig = plots.plot_ppc_statistics(tiny_fit, n_replicates=20)
+    assert "one-sided, P(T(rep) \u2265 T(obs))" in fig._suptitle.get_text()
