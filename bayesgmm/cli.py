@@ -700,7 +700,7 @@ def _cmd_em(args: argparse.Namespace) -> int:
         _use_agg()
         from .report import write_em_report
 
-        with progress.step("writing the report"):
+        with progress.step("writing the report", inner_details=False):
             # the rows fitted (a row with no observed value, or with any missing under
             # "drop", has no place in the figures)
             nan = frame.isna().to_numpy()
@@ -959,7 +959,9 @@ def _cmd_select(args: argparse.Namespace) -> int:
         write_selection_report(em, directory, bayes=bayes, sparse=sparse,
                                data_source=str(args.data), settings=settings, X=frame)
 
-    write_directory(out, write, overwrite=args.force, writes="SelectionReport")
+    # as em and fit say it (QA: 35 s unannounced)
+    with progress.step("writing the report", inner_details=False):
+        write_directory(out, write, overwrite=args.force, writes="SelectionReport")
     print(f"\nreport: {out / SELECTION_REPORT_NAME}")
     return 0
 
@@ -1277,6 +1279,10 @@ def _print_notes(notes: list[str]) -> None:
         print(note)
 
 
+# Below this many rows the noise check takes a second or less: no status line for it.
+_QUIET_ROWS = 5_000
+
+
 def _print_noise_hint(em, frame: pd.DataFrame, observed: dict[str, Any],
                       option: str = "--noise", *, index: str | None = None,
                       index_option: str = "--index COLUMN", about: str = "") -> None:
@@ -1290,9 +1296,13 @@ def _print_noise_hint(em, frame: pd.DataFrame, observed: dict[str, Any],
         return
     from .outliers import noise_evidence
 
-    evidence = noise_evidence(em, frame, sample_weight=observed.get("sample_weight"),
-                              labels=observed.get("labels"),
-                              missing=observed.get("missing", "marginalise"))
+    # EM refits with and without a noise component: on many rows a while (QA: two minutes of
+    # silence after the estimate at 1,000,000 rows), so a step the terminal can see
+    with progress.step("checking whether a noise component fits some rows better (EM refits)",
+                       len(frame) > _QUIET_ROWS):
+        evidence = noise_evidence(em, frame, sample_weight=observed.get("sample_weight"),
+                                  labels=observed.get("labels"),
+                                  missing=observed.get("missing", "marginalise"))
     if evidence is not None:
         head = f"\nhint ({about}): " if about else "\nhint: "
         if index:

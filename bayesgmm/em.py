@@ -141,6 +141,12 @@ class EMResult(NoiseFlag):
     reg_covar : float
     n_samples : float
         Number of training points (sum of the sample weights when weighted).
+    warnings : tuple of str
+        The :class:`DegenerateComponentWarning` messages of the kept fit (a component that
+        emptied, holds too few points for its covariance, collapsed onto the ``reg_covar``
+        floor, or coincides with another), each also issued as a warning when fitted; empty
+        when there were none. Not the :class:`ConvergenceWarning` (see ``converged``). Not
+        compared by ``==``.
     candidates : tuple of StartCandidate
         From :func:`fit_map_start`: every candidate's objectives, best first (empty for
         :func:`fit_em`).
@@ -406,7 +412,24 @@ class EMResult(NoiseFlag):
 
 
 def n_parameters(n_components: int, n_features: int, covariance_type: str) -> int:
-    """Free parameters of a K-component mixture in D dimensions (as scikit-learn counts them)."""
+    """Free parameters of a K-component Gaussian mixture in D dimensions, as scikit-learn
+    counts them: the p of BIC = -2 log L + p log N.
+
+    Parameters
+    ----------
+    n_components : int
+        K, the number of Gaussian components (a noise component's weight is not counted:
+        :attr:`EMResult.n_parameters` adds it).
+    n_features : int
+        D, the number of features (columns).
+    covariance_type : {"full", "tied", "diag", "spherical"}
+
+    Returns
+    -------
+    int
+        K - 1 weights + K D means + the covariances' free entries: K D (D + 1) / 2 (full),
+        D (D + 1) / 2 (tied), K D (diag), K (spherical).
+    """
     K, D = n_components, n_features
     return int(covariance.n_covariance_parameters(covariance_type, K, D) + K * D + K - 1)
 
@@ -500,6 +523,10 @@ def fit_em(
         1 / volume everywhere, as mclust's: prediction and scoring of new points outside the
         box use it too, so far outliers are classified as noise.
     noise_volume : float, optional
+        With ``noise``: the noise component's volume V, in the data's units (the product of
+        the features' units), instead of the data's bounding box; its density is 1 / V.
+        A V smaller than the box's warns: 1 / V then exceeds a uniform density over the
+        data's range and can claim most points. Refused without ``noise=True``.
 
     Returns
     -------
@@ -508,9 +535,10 @@ def fit_em(
     Raises
     ------
     ValueError
-        For bad data (NaN/inf, wrong ndim, non-numeric, values too large for float64, fewer
-        points than components, constant columns with ``reg_covar=0``) or bad parameters, with
-        a message naming the problem.
+        For bad data (infinite values; NaN only under ``missing="refuse"``, as by default it
+        is a missing value; wrong ndim, non-numeric, values too large for float64, fewer
+        points than components, constant columns with ``reg_covar=0``) or bad parameters,
+        with a message naming the problem.
 
     Warns
     -----
@@ -571,7 +599,11 @@ def fit_em(
     best = None
     captured: list[str] = []
     families = init if isinstance(init, tuple) else (init,)
+    from . import progress  # lazily: a layer above; a no-op unless a caller's step runs
+
     for i, child in enumerate(rng.spawn(len(starts)) if starts[0] is None else [None]):
+        if len(starts) > 1:  # where a long fit has got to (QA: 50 s silent at 1e6 rows)
+            progress.detail(f"EM restart {i + 1} of {len(starts)}")
         params = starts[0] if starts[0] is not None else _initialise(
             obs, Xc, K, covariance_type, families[i * len(families) // len(starts)],
             reg_covar, child)

@@ -5,8 +5,9 @@ outliers stretch a component over them (its variance and correlation then descri
 outliers, not the cluster) or take a component of their own. :func:`noise_evidence` asks the
 data: it refits the same mixture from the fit's own parameters, once without and once with a
 uniform noise component over the data's bounding box (EM, maximum likelihood: from the fit's
-parameters and from a few fresh starts, fractions of a second at N = 1,000), and compares their
-BIC. When the noise
+parameters and from a few fresh starts, fractions of a second at N = 1,000; fewer fresh starts
+above 20,000 rows, where each refit costs what the fit did), and compares their BIC; the last
+evidence is kept, so the command line's hint and the report's are one computation. When the noise
 component lowers the BIC clearly (by ``min_delta_bic``, 10 by default: "very strong" on
 Kass & Raftery's scale) and takes some rows (membership > 1/2), those rows are named, and the
 command line and the reports suggest ``noise=True`` (``--noise``). So they do when the fit gave
@@ -15,17 +16,20 @@ noise density in the BIC) that the noise takes in a refit. With as many free par
 or more, BIC cannot judge it, and nothing is said.
 
 Where it sits: the selection layer, beside the reports; uses :func:`bayesgmm.em.fit_em` only
-(no PyMC).
+(no PyMC), and :mod:`bayesgmm.progress` to say where a long check has got to.
 """
 
 from __future__ import annotations
 
+import hashlib
 import warnings
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from . import progress
 from ._validation import aligned_to_rows, check_data, few_values_warning
 from .covariance import points_needed
 from .em import BOTH_INITS, EMResult, collapsed_components, fit_em
@@ -41,6 +45,11 @@ MIN_DELTA_BIC = 10.0
 # 4 k-means++ starts found the noise component's fit 440 BIC units above what --noise found
 # (585 points, 4 clusters, 5 outliers): the evidence, and the rows named, were understated.
 _RESTARTS = 10
+# Above this many rows each refit costs as much as the user's fit (QA: 1,000,000 rows, K=4:
+# the check took 120 s after a 50 s fit of 20 restarts, 13x fit_em's time at 200,000 rows), and
+# a poor optimum matters less with many rows: one fresh start per init family there (with the
+# refits from the fit's own parameters, 6 EM fits instead of ~42).
+_LARGE_N, _RESTARTS_LARGE_N = 20_000, 1
 
 
 @dataclass(frozen=True)
@@ -134,6 +143,38 @@ def noise_evidence(em: EMResult, X: Any, *, sample_weight: Any = None, labels: A
     """
     if em.noise:
         return None
+    # The command line prints the hint and the report states it: the same refits once, not
+    # twice (a minute at 1,000,000 rows), for the same fit and data.
+    key = _cache_key(em, X, sample_weight, labels, missing, min_delta_bic)
+    cached = _CACHE.get(key)
+    if cached is not None and cached[0]() is em:
+        return cached[1]
+    evidence = _noise_evidence(em, X, sample_weight=sample_weight, labels=labels,
+                               missing=missing, min_delta_bic=min_delta_bic)
+    _CACHE.clear()  # one entry: the last fit's
+    _CACHE[key] = (weakref.ref(em), evidence)
+    return evidence
+
+
+# The last evidence computed: (fit, data digest, options) -> (a weak reference to the fit, it).
+_CACHE: dict[tuple, tuple[Any, NoiseEvidence | None]] = {}
+
+
+def _cache_key(em: EMResult, X: Any, *options: Any) -> tuple:
+    """The fit's identity, a digest of the data and the options (arrays by their digest)."""
+    def digest(value: Any) -> Any:
+        if value is None or isinstance(value, str | int | float):
+            return value
+        array = np.ascontiguousarray(np.asarray(value))
+        if array.dtype == object:
+            array = array.astype(str)
+        return (array.shape, str(array.dtype), hashlib.blake2b(array.tobytes()).hexdigest())
+    return (id(em), digest(X), *(digest(v) for v in options))
+
+
+def _noise_evidence(em: EMResult, X: Any, *, sample_weight: Any, labels: Any, missing: str,
+                    min_delta_bic: float) -> NoiseEvidence | None:
+    """:func:`noise_evidence`, computed."""
     K, ct = em.n_components, em.covariance_type
     # BIC compares maximised likelihoods with a p log N penalty, a large-sample approximation
     # for a determined maximum. With as many free parameters as rows or more (wine's 13
@@ -155,6 +196,7 @@ def noise_evidence(em: EMResult, X: Any, *, sample_weight: Any = None, labels: A
         # The plain fit from the fit's parameters and from fresh starts too: a fit from one
         # start (fit_em's default n_init=1) may be a poor optimum, which would inflate the
         # evidence for the noise.
+        progress.detail("refitting without a noise component")
         plain = _best(X, fit_em(X, K, covariance_type=ct, init=em, **data),
                       _fresh(X, K, ct, data))
         # From the fit's parameters, and from fresh starts: a fit that gave a component to an
@@ -162,6 +204,7 @@ def noise_evidence(em: EMResult, X: Any, *, sample_weight: Any = None, labels: A
         # has degenerate components, also from its parameters with those re-seeded (the
         # largest other component split in two), their rows left to the noise.
         bad = _degenerate_components(em, X)
+        progress.detail("refitting with a noise component")
         starts = [fit_em(X, K, covariance_type=ct, init=plain, noise=True, **data),
                   _fresh(X, K, ct, {**data, "noise": True})]
         if bad:
@@ -249,8 +292,9 @@ def _reseeded(fit: EMResult, bad: tuple[int, ...]) -> dict[str, np.ndarray] | No
 
 def _fresh(X: Any, K: int, covariance_type: str, data: dict[str, Any]) -> EMResult:
     """The best fit from fresh starts of two init families: k-means++ seeds tend to land on
-    gross outliers, random data points rarely do."""
-    return fit_em(X, K, covariance_type=covariance_type, n_init=_RESTARTS, init=BOTH_INITS,
+    gross outliers, random data points rarely do (fewer starts on many rows: ``_LARGE_N``)."""
+    restarts = _RESTARTS if len(X) <= _LARGE_N else _RESTARTS_LARGE_N
+    return fit_em(X, K, covariance_type=covariance_type, n_init=restarts, init=BOTH_INITS,
                   random_state=0, **data)
 
 

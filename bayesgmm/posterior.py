@@ -22,7 +22,7 @@ import xarray as xr
 from numpy.lib.mixins import NDArrayOperatorsMixin
 from scipy.special import logsumexp
 
-from . import kernels
+from . import kernels, progress
 from ._validation import aligned_to_rows, check_data, check_number, is_int
 from .diagnostics import Diagnostics, diagnose
 from .draw_arrays import categorical, flat_noise_weight, flatten_draws
@@ -42,6 +42,8 @@ _DIAGNOSE_OPTIONS = ("rank_alpha", "empty_weight", "target_accept")
 
 
 # Values (draws x rows x columns) of one pass of the per-draw kernels: 160 MB of floats.
+# predict_proba says what it computes when draws x rows x columns exceed this (~5 s here).
+_ANNOUNCED_VALUES = 50_000_000
 _PASS_VALUES = 20_000_000
 
 
@@ -74,9 +76,15 @@ class MembershipProbabilities(NDArrayOperatorsMixin):
     """Posterior membership probabilities of each point.
 
     It behaves as its ``mean`` array, which is what scikit-learn's ``predict_proba`` returns:
-    ``np.asarray(p)``, ``p[:, 1]``, ``len(p)``, ``p.shape``, iteration over rows and
-    scikit-learn's metrics (``log_loss(y, p)``) all read ``mean``; the intervals are in
-    ``lower`` and ``upper``.
+    ``np.asarray(p)``, ``p[:, 1]``, ``len(p)``, ``p.shape``, iteration over rows, NumPy's
+    functions, ufuncs and operators (``np.log(p)``, ``1 - p``), scikit-learn's metrics
+    (``log_loss(y, p)``) and the ndarray methods and attributes (``p.max(axis=1)``,
+    ``p.argmax(axis=1)``, ``p.sum(axis=1)``, ``p.round(2)``, ``p.T``) all read ``mean``, so
+    code written for EM's ``predict_proba`` runs on it unchanged; the intervals are in
+    ``lower`` and ``upper``. One exception: ``p.mean`` is the array attribute, not the
+    method: write ``np.mean(p, axis=0)`` (or ``p.mean.mean(axis=0)``) for the average.
+    The methods see ``mean`` read-only (``p.sort()`` raises): a result's numbers stay as
+    they were fitted.
 
     Attributes
     ----------
@@ -92,6 +100,32 @@ class MembershipProbabilities(NDArrayOperatorsMixin):
     lower: np.ndarray
     upper: np.ndarray
     interval: float
+
+    def __repr__(self) -> str:
+        # the three (N, K) arrays in full were 33.5 KB for N=272 (QA): shape, interval and
+        # the first rows of the mean, as a reader checks it
+        n = self.mean.shape[0]
+        head = np.array2string(self.mean[:3], precision=3, suppress_small=True,
+                               separator=", ", prefix="  ")
+        more = f"\n   ... {n - 3} more rows" if n > 3 else ""
+        columns = self.mean.shape[1] if self.mean.ndim == 2 else 1
+        return (f"MembershipProbabilities({n} points x {columns} columns, "
+                f"{self.interval:.0%} interval in .lower/.upper; .mean:\n  {head}{more})")
+
+    def __getattr__(self, name: str) -> Any:
+        """The ndarray's other methods and attributes, of ``mean`` (QA: ``p.max(axis=1)``,
+        as written for EM's array, raised). Only called for names the class lacks."""
+        # Never for dunders or the fields: copy/pickle look up __setstate__ etc. on an object
+        # whose fields are not set yet, and reading self.mean there would recurse.
+        if name.startswith("__") or name in ("mean", "lower", "upper", "interval") \
+                or not hasattr(np.ndarray, name):
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        mean = self.__dict__.get("mean")
+        if mean is None:
+            raise AttributeError(name)
+        view = mean.view()  # in-place methods (sort, fill, put) refuse to write the result
+        view.flags.writeable = False
+        return getattr(view, name)
 
     # -- the array protocol: the object stands for ``mean`` --------------------------------
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
@@ -129,9 +163,36 @@ class MembershipProbabilities(NDArrayOperatorsMixin):
         return func(*_as_means(args), **dict(zip(kwargs, _as_means(kwargs.values()),
                                                   strict=True)))
 
-    # == and hashing stay identity, as for the result objects (never an element-wise array,
-    # never an error); NumPy's mixin would make == element-wise and the object unhashable.
-    __eq__, __ne__, __hash__ = object.__eq__, object.__ne__, object.__hash__
+    def __post_init__(self) -> None:
+        # Read-only views: no route writes into a result's numbers (np.add.at(p, ...),
+        # np.asarray(p)[:] = 0, out=p.mean), and the caller's own arrays keep their flags.
+        for name in ("mean", "lower", "upper"):
+            view = np.asarray(getattr(self, name)).view()
+            view.flags.writeable = False
+            object.__setattr__(self, name, view)
+
+    def __setstate__(self, state: dict) -> None:
+        # unpickling and copying set the fields without __init__: read-only again
+        self.__dict__.update(state)
+        self.__post_init__()
+
+    def __eq__(self, other: Any) -> Any:
+        """Against another MembershipProbabilities (or None): identity, as for the result
+        objects; against numbers and arrays: element-wise, as ``<`` and ``>`` are (review:
+        ``p == 1`` was silently False while ``p > 0.5`` was an array)."""
+        if isinstance(other, MembershipProbabilities) or other is None:
+            return self is other
+        try:
+            return np.equal(self.mean, _as_means([other])[0])
+        except (TypeError, ValueError):  # not comparable with numbers (a string, say)
+            return False
+
+    def __ne__(self, other: Any) -> Any:
+        equal = self.__eq__(other)
+        return not equal if isinstance(equal, bool) else np.logical_not(equal)
+
+    # hashable by identity (NumPy's mixin would leave it unhashable), as the results are
+    __hash__ = object.__hash__
 
     def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
         """NumPy's ufuncs see ``mean`` too: ``np.log(p)``; with NumPy's operator mixin,
@@ -384,6 +445,10 @@ class BayesResult:
     def compare_em(self, interval: float = 0.94) -> pd.DataFrame:
         """EM estimate beside the posterior mean, sd and equal-tailed interval, per parameter.
 
+        The ``em`` column is :attr:`em`: the (MAP-)EM estimate that started the chains and
+        names the components (by default :func:`~bayesgmm.sampling.fit_bayes`'s own start,
+        not an ML fit of yours, whose components may come in another order).
+
         Returns a DataFrame indexed by parameter name (e.g. ``means[1, waiting]``) with columns
         ``em``, ``mean``, ``sd``, ``lower``, ``upper``, ``em_in_interval``. A covariance
         matrix's entries appear once each: the diagonal and the entries above it.
@@ -444,12 +509,22 @@ class BayesResult:
         _check_probability("interval", interval)
         q = (1 - interval) / 2
         columns = self.n_components + int(self.noise)
-        mean, lower, upper = (np.empty((Xv.shape[0], columns)) for _ in range(3))
-        for rows in self._row_passes(Xv.shape[0], max_draws, columns):
-            _, resp = self._pointwise(Xv[rows], max_draws, True,
-                                      None if labels is None else labels[rows])
-            mean[rows] = resp.mean(axis=0)
-            lower[rows], upper[rows] = np.quantile(resp, [q, 1 - q], axis=0)
+        n = Xv.shape[0]
+        mean, lower, upper = (np.empty((n, columns)) for _ in range(3))
+        passes = self._row_passes(n, max_draws, columns)
+        # A status line when it takes a while (QA: 57 s silent for 200,000 rows)
+        draws = min(max_draws, self.idata["posterior"].sizes["chain"]
+                    * self.idata["posterior"].sizes["draw"])
+        with progress.step(f"membership probabilities of {n:,} rows over {draws:,} draws",
+                           n * draws * columns > _ANNOUNCED_VALUES):
+            for rows in passes:
+                progress.detail(f"rows {rows.start + 1:,}-{min(rows.stop, n):,} of {n:,}")
+                _, resp = self._pointwise(Xv[rows], max_draws, True,
+                                          None if labels is None else labels[rows])
+                mean[rows] = resp.mean(axis=0)
+                # resp is ours: partitioned in place, not copied first (half the time)
+                lower[rows], upper[rows] = np.quantile(resp, [q, 1 - q], axis=0,
+                                                       overwrite_input=True)
         return MembershipProbabilities(mean, lower, upper, interval)
 
     def memberships(self, interval: float = 0.94, max_draws: int = 1000
@@ -477,7 +552,9 @@ class BayesResult:
         X : array-like (N, D), optional
             Default: the fitted data (``observed_data``: the rows the fit kept, in the order
             of :attr:`row_names`; rows with nothing observed, which the fit drops, are not
-            among them), with its known labels. A row of ``X`` with nothing observed is
+            among them), with its known labels; a ``UserWarning`` says so when the fit left
+            rows out, as those rows then do not line up with the data. Pass the data to
+            complete all of it, one row per row of ``X``: a row with nothing observed is
             imputed from the weights alone (the mixture's mean, or draws from the mixture).
         n_imputations : int, optional
             None: the posterior mean of E[x_missing | x_observed, theta] over (at most

@@ -38,6 +38,8 @@ _state = {"enabled": os.environ.get("BAYESGMM_QUIET", "") in ("", "0")}
 DETAIL_EVERY_S = 5.0
 # The innermost running step's updater (:func:`detail`), or None.
 _active: list = []
+# Per shown step: whether only its own detail calls count (step's inner_details=False).
+_own_only: list[bool] = []
 
 
 def set_enabled(on: bool) -> None:
@@ -69,15 +71,28 @@ def say(message: str, show: bool = True) -> None:
 
 
 @contextlib.contextmanager
-def step(message: str, show: bool = True) -> Iterator[None]:
+def step(message: str, show: bool = True, *, inner_details: bool = True) -> Iterator[None]:
     """Announce a long step and, when it ends, how long it took.
 
     On a terminal rich's spinner runs beside ``message`` while the step works; elsewhere (a
     pipe, a log file, a test) one line when it starts and one when it ends.
+    ``inner_details=False``: only the step's own :func:`detail` calls (``own=True``) say where
+    it is, not those of the code it runs (an EM sweep's cells, not each cell's restarts).
     """
     if not (show and _state["enabled"]):
         yield
         return
+    _own_only.append(not inner_details)
+    try:
+        with _shown(message):
+            yield
+    finally:
+        _own_only.pop()
+
+
+@contextlib.contextmanager
+def _shown(message: str) -> Iterator[None]:
+    """:func:`step`'s lines (or spinner) for ``message``."""
     t0 = time.perf_counter()
     if sys.stderr.isatty():
         try:
@@ -111,11 +126,12 @@ def step(message: str, show: bool = True) -> Iterator[None]:
     say(f"{message}: done in {time.perf_counter() - t0:.1f} s")
 
 
-def detail(text: str) -> None:
+def detail(text: str, *, own: bool = False) -> None:
     """Where the running :func:`step` has got to (e.g. "figure 3 of 9: trace"): the spinner's
     text on a terminal; elsewhere a line, at most every :data:`DETAIL_EVERY_S` seconds. Nothing
-    outside a step, or when the step is not shown."""
-    if _active:
+    outside a step, or when the step is not shown; ``own``: the step's own call (see its
+    ``inner_details``)."""
+    if _active and (own or not _own_only[-1]):
         _active[-1](text)
 
 

@@ -1041,7 +1041,18 @@ class _Heartbeat:
 def _print_waiting(finished: int, tune: int, elapsed: float) -> None:
     where = (f"warm-up {finished} of {tune}" if finished < tune
              else f"{finished - tune} draws")
-    progress.say(f"sampling: {where} per chain (the slowest), {elapsed:.0f} s")
+    # how long the warm-up still takes at its pace so far (QA: ten minutes of warm-up at
+    # 50,000 rows gave no idea of the end); after it, the checkpoints say how many draws
+    left = (f"; the warm-up ends in about {_duration(elapsed * (tune - finished) / finished)}"
+            if 0 < finished < tune and elapsed >= 10 else "")
+    progress.say(f"sampling: {where} per chain (the slowest), {elapsed:.0f} s{left}")
+
+
+def _duration(seconds: float) -> str:
+    """A rough duration as a reader takes it in: "40 s", "3 min", "1.5 h"."""
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    return f"{seconds / 60:.0f} min" if seconds < 5400 else f"{seconds / 3600:.1f} h"
 
 
 def _print_checkpoint(point, next_draws: int | None) -> None:

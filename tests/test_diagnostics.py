@@ -1,5 +1,6 @@
 """Diagnostics on synthetic DataTrees: clean runs pass, every injected problem is named."""
 
+import re
 import warnings
 
 import numpy as np
@@ -570,6 +571,13 @@ def test_well_mixed_but_too_few_draws_is_not_slow_mixing(rng):
     slow = diagnose(make_tree_ll(post, sample_stats(rng), {"x": -2.0 + 0.05 * ar[..., 0, :1]}),
                     ess_min=5000)
     assert slow.causes == ("slow mixing",)
+    # Review: with the ESS enough and only R-hat failing, length is not the cause
+    rhat_only = diagnose(make_tree_ll(posterior(rng), sample_stats(rng), loglik_group(rng)),
+                         ess_min=1100, rhat_max=1.000001)
+    assert {c.name for c in rhat_only.checks if not c.passed} <= {
+        "max R-hat", "max R-hat (label-invariant)"}
+    assert rhat_only.causes == ("slow mixing",)
+    assert "though the ESS" in rhat_only.advice[0]
 
 
 def test_no_permuted_draw_is_slow_mixing_not_label_switching(rng):
@@ -659,6 +667,30 @@ def test_a_bimodal_component_in_converged_chains_is_a_note(rng):
     text = next(a for a in result.advice if a.startswith("mixed components"))
     assert "component(s) 2 are bimodal" in text
     assert "cannot" in _plain(result) or not result.ok
+
+
+def test_a_component_on_another_in_a_tenth_of_the_draws_is_a_note(rng):
+    """QA (teaching): 30 points, K=2, 64% of the draws relabelled: 9.9% of component 0's
+    draws sat on the other cluster, a 90/10 split that Sarle's coefficient (0.547) missed,
+    and the verdict was OK without a note. A share of 5% nearer another component's
+    posterior mean than its own is a note; 3% is not."""
+    from bayesgmm.diagnostics import _bimodal_components
+
+    def split(share):
+        post = posterior(rng)
+        away = rng.random((N_CHAINS, N_DRAWS)) < share  # wide draws: Sarle's test misses it
+        post["means"][..., 0, :] = np.where(away[..., None], MEANS[1], MEANS[0]) + \
+            1.5 * rng.normal(size=(N_CHAINS, N_DRAWS, 2))
+        tree = make_tree(post, sample_stats(rng))
+        assert _bimodal_components(tree["posterior"].to_dataset()) == []  # the premise
+        return diagnose(tree)
+
+    result = split(0.10)
+    assert "mixed components" in result.causes
+    text = next(a for a in result.advice if a.startswith("mixed components"))
+    assert re.search(r"(9|10|11)% of component 0's relabelled draws lie nearer component 1's "
+                     r"posterior mean than its own", text), text
+    assert "mixed components" not in split(0.03).causes
 
 
 def test_two_chains_are_rank_tested_as_four_halves():
@@ -842,3 +874,16 @@ def test_a_constant_is_never_named_the_least_mixed(rng):
     checks = {c.name: c for c in diagnose(make_tree(post, sample_stats(rng))).checks}
     for name in ("max R-hat", "min bulk ESS", "min tail ESS"):
         assert not checks[name].where.startswith("weights"), checks[name]
+
+
+def test_repr_is_the_verdict_not_every_check(rng):
+    """QA: repr(Diagnostics) was ~3 KB of Check(...); it is now the verdict line and what
+    holds the rest."""
+    post = posterior(rng)
+    result = diagnose(make_tree(post, sample_stats(rng)))
+    text = repr(result)
+    assert text.startswith(f"Diagnostics({result.verdict!r}; {len(result.checks)} checks")
+    assert "Check(" not in text and "\n" not in text
+    assert len(text) < len(result.verdict) + 150
+    unchecked = diagnose(make_tree(post))  # no sampler statistics: those checks not run
+    assert f"{len(unchecked.not_checked)} not run" in repr(unchecked)

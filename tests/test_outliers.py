@@ -169,3 +169,37 @@ def test_a_degenerate_component_on_far_rows_is_evidence_where_bic_cannot_weigh_i
     text = evidence.describe(option="--noise")
     assert text.startswith("component(s) [0] of this fit hold only far row(s) (5, 45)")
     assert "consider --noise" in text and "\n" not in text
+
+
+def test_the_same_check_is_computed_once_and_fewer_starts_on_many_rows(monkeypatch):
+    """QA (large data): the command line's hint and the report's each ran the ~40 EM refits
+    (two minutes at 1,000,000 rows): the last evidence is kept for the same fit and data;
+    another fit or other data compute again. Above _LARGE_N rows the fresh starts are
+    fewer (each refit costs what the fit did)."""
+    import bayesgmm.outliers as outliers
+
+    calls = []
+    real = outliers.fit_em
+
+    def counting(*args, **kwargs):
+        calls.append(kwargs.get("n_init", 1))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(outliers, "fit_em", counting)
+    X = np.r_[_clusters(), [[50, -40], [-60, 80]]]
+    em = fit_em(X, 2, random_state=1)
+    first = noise_evidence(em, X)
+    n = len(calls)
+    assert n >= 4 and max(calls) == outliers._RESTARTS
+    assert noise_evidence(em, X.copy()) is first and len(calls) == n  # same values: kept
+    moved = X.copy()
+    moved[0, 0] += 1.0
+    noise_evidence(em, moved)
+    assert len(calls) == 2 * n  # other data: computed again
+    other = fit_em(X, 2, random_state=2)
+    noise_evidence(other, X)
+    assert len(calls) > 2 * n + 2  # another fit: computed again
+    monkeypatch.setattr(outliers, "_LARGE_N", 100)  # these 202 rows count as many
+    calls.clear()
+    noise_evidence(fit_em(X, 2, random_state=3), X)
+    assert max(calls) == outliers._RESTARTS_LARGE_N < outliers._RESTARTS

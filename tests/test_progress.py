@@ -1,6 +1,7 @@
 """The status layer: lines on stderr, silenced on request, and the cold-cache check."""
 
 import os
+import re
 import subprocess
 import sys
 
@@ -95,10 +96,59 @@ def test_a_step_says_where_it_has_got_to_at_most_every_few_seconds(capsys, monke
     assert len(lines) == 3 and lines[1].startswith("bayesgmm: writing: figure 2 (trace) (")
 
 
-def test_a_report_tells_its_figures_as_it_draws_them(tiny_fit, tmp_path, monkeypatch):
+def test_a_report_tells_its_figures_as_it_draws_them(tiny_fit, tmp_path, monkeypatch,
+                                                     capsys):
+    """Its own steps and figures, in order; not the inner steps of what it computes (each
+    EM restart of the outlier check, each pass of the memberships)."""
     from bayesgmm.report import write_report
 
+    monkeypatch.setattr(progress, "DETAIL_EVERY_S", 0.0)  # every detail a line
+    write_report(tiny_fit, tmp_path / "r", progressbar=True)
+    lines = capsys.readouterr().err.splitlines()
+    said = [re.fullmatch(r"bayesgmm: writing the report \(figures and tables\): (.*) \(\d+ s\)",
+                         line)[1] for line in lines[1:-1]]
+    said = [text for text in said if " took " not in text]  # a slow figure's second line
+    assert said[:2] == ["membership probabilities", "checking for outliers (noise evidence)"]
+    assert said[2:4] == ["figure 1 (data)", "figure 2 (em_convergence)"] and len(said) > 8
+    assert not any(text.startswith(("EM restart", "rows ", "refitting")) for text in said)
+
+
+def test_long_computations_say_where_they_have_got_to(old_faithful, tiny_fit, monkeypatch,
+                                                      capsys):
+    """QA (large data): EM's restarts (50 s at 1,000,000 rows), predict_proba (57 s at
+    200,000 rows) and the CLI's noise check (two minutes) were silent."""
+    import bayesgmm
+    import bayesgmm.posterior as posterior
+    from bayesgmm import cli
+
     said = []
-    monkeypatch.setattr(progress, "detail", said.append)
-    write_report(tiny_fit, tmp_path / "r", progressbar=False)
-    assert said[:2] == ["figure 1 (data)", "figure 2 (em_convergence)"] and len(said) > 6
+    monkeypatch.setattr(progress, "detail", lambda text, **_: said.append(text))
+    bayesgmm.fit_em(old_faithful, 2, n_init=3, random_state=0)
+    assert said == ["EM restart 1 of 3", "EM restart 2 of 3", "EM restart 3 of 3"]
+    said.clear()
+    monkeypatch.setattr(posterior, "_ANNOUNCED_VALUES", 0)
+    tiny_fit.predict_proba(old_faithful)
+    assert "bayesgmm: membership probabilities of 272 rows over" in capsys.readouterr().err
+    assert said and said[0].startswith("rows 1-")
+    monkeypatch.setattr(cli, "_QUIET_ROWS", 0)
+    em = bayesgmm.fit_em(old_faithful, 2, random_state=0)
+    cli._print_noise_hint(em, old_faithful, {})
+    assert ("bayesgmm: checking whether a noise component fits some rows better"
+            in capsys.readouterr().err)
+
+
+def test_the_warm_up_says_when_it_will_end(capsys):
+    """QA (large data): ten minutes of warm-up lines at 50,000 rows without an end in sight:
+    the line says how long the warm-up still takes at its pace so far."""
+    from bayesgmm.sampling import _print_waiting
+
+    _print_waiting(250, 1000, 40.0)
+    _print_waiting(500, 1000, 300.0)
+    _print_waiting(100, 1000, 5.0)  # too early to tell
+    _print_waiting(1200, 1000, 400.0)  # past the warm-up: the draws
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0] == ("bayesgmm: sampling: warm-up 250 of 1000 per chain (the slowest), 40 s; "
+                        "the warm-up ends in about 2 min")
+    assert lines[1].endswith("300 s; the warm-up ends in about 5 min")
+    assert lines[2].endswith("5 s") and lines[3].endswith("200 draws per chain (the slowest), "
+                                                            "400 s")

@@ -263,7 +263,22 @@ def test_membership_probabilities_compute_as_their_mean_and_stay_unchanged():
         q += 1
     with pytest.raises(TypeError, match="read-only"):
         np.add(p, 1, out=p)
+    # review: every other route into the numbers is closed too, and the caller's arrays
+    # keep their own flags; unpickled and copied objects are read-only as well
+    import copy
+    import pickle
+
+    for other in (p, pickle.loads(pickle.dumps(p)), copy.deepcopy(p)):
+        with pytest.raises(ValueError, match="read-only"):
+            np.add.at(other, (0, 0), 1)
+        with pytest.raises(ValueError, match="read-only"):
+            np.asarray(other)[:] = 0
     np.testing.assert_array_equal(p.mean, mean)
+    assert p.mean.base is not None and mean.flags.writeable
+    # == against numbers is element-wise, as < and > are; against a result, identity
+    np.testing.assert_array_equal(p == 0.2, mean == 0.2)
+    np.testing.assert_array_equal(p != 0.2, mean != 0.2)
+    assert p == p and not p == None and not p == "text"  # noqa: E711
 
 
 def test_default_route_is_native_parallel_and_reproducible(old_faithful):

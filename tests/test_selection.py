@@ -1,6 +1,7 @@
 """Choosing K: EM criteria (vs scikit-learn), parallel sweeps (joblib, Dask), LOO verdicts, K+."""
 
 import dataclasses
+import re
 import types
 import warnings
 
@@ -589,16 +590,18 @@ def test_a_quick_em_sweep_runs_in_process_and_says_where_it_is(old_faithful, mon
     monkeypatch.setattr(sweep, "run_cells", lambda tasks, n_jobs, *a, **k: (
         used.append(n_jobs), real(tasks, n_jobs, *a, **k))[1])
     progress.set_enabled(True)
-    told = []
-    monkeypatch.setattr(progress, "detail", told.append)
-    quick = criteria.select_em(old_faithful, [1, 2, 3], "full", n_init=1, random_state=0,
+    monkeypatch.setattr(progress, "DETAIL_EVERY_S", 0.0)  # every detail a line
+    quick = criteria.select_em(old_faithful, [1, 2, 3], "full", n_init=2, random_state=0,
                                verbose=1)
     lines = capfd.readouterr().err.splitlines()
     assert lines[0] == "bayesgmm: fitting 3 cell(s) by EM..." and "done in" in lines[-1]
+    told = [re.fullmatch(r"bayesgmm: fitting 3 cell\(s\) by EM: (.*) \(\d+ s\)", line)[1]
+            for line in lines[1:-1]]
+    # the cells alone, not their EM restarts (which fit_em tells a step of its caller's)
     assert told == ["K=3 full fitted (1 of 3)", "K=2 full fitted (2 of 3)",  # review: the
                     "K=1 full fitted (3 of 3)"]  # first cell was untold, the rest "of 2"
     monkeypatch.setattr(sweep, "_WORKERS_PAY_FROM_S", 0.0)  # as if the cells were slow
-    slow = criteria.select_em(old_faithful, [1, 2, 3], "full", n_init=1, random_state=0)
+    slow = criteria.select_em(old_faithful, [1, 2, 3], "full", n_init=2, random_state=0)
     assert used == [1, -1]
     pd.testing.assert_frame_equal(quick.table, slow.table)
 
@@ -1078,3 +1081,30 @@ def test_a_choice_with_more_parameters_than_rows_is_noted():
                            "smallest component 1.0 points)")
     assert not [n for n in _choice_notes(table, best, [2, 7], True, n_rows=300)
                 if "free parameters" in n]
+
+
+# --------------------------------------------------------------------------------------------
+# reprs
+# --------------------------------------------------------------------------------------------
+def test_selection_reprs_are_short_and_name_the_answer(three_clusters):
+    """QA: repr(EMSelection) embedded the whole table (2.4 KB) and repr(SparseMixture) a
+    multi-line Series; each is now one line saying what it is and what it chose."""
+    from bayesgmm.selection import SparseMixture
+
+    sel = select_em(three_clusters, [1, 2, 3], ["full", "diag"], n_init=1, random_state=0,
+                    n_jobs=1)
+    text = repr(sel)
+    assert "\n" not in text and len(text) < 250, text
+    assert text.startswith("EMSelection(6 cells: K=1..3 x full, diag, N=")
+    k, ct = sel.best["bic"]
+    assert f"BIC K={k} {ct}" in text and "n_components" not in text
+
+    counts = pd.Series([0.0, 0.05, 0.9, 0.05], index=pd.Index([1, 2, 3, 4], name="n_nonempty"))
+    fields = dict(result=None, max_components=4, concentration=0.01, n_nonempty=None,
+                  posterior_counts=counts, mode=3, identified=None, label_switching=None,
+                  per_chain=pd.DataFrame([[0.0, 0.1, 0.9, 0.0]] * 2, columns=[1, 2, 3, 4]))
+    ok = SparseMixture(**fields, diagnostics=types.SimpleNamespace(ok=True))
+    assert repr(ok) == ("SparseMixture(K_max=4, e0=0.01: posterior mode K+=3, P(K+=3)=0.900; "
+                        "convergence checks passed; print() for P(K+=k) and the verdict)")
+    failed = SparseMixture(**fields, diagnostics=types.SimpleNamespace(ok=False))
+    assert "checks failed; unreliable (see .caveat)" in repr(failed)

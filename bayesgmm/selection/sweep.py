@@ -13,6 +13,7 @@ and (inside a function) :mod:`bayesgmm.progress`; imported by every route.
 from __future__ import annotations
 
 import contextlib
+import functools
 import re
 import time
 import warnings
@@ -293,17 +294,21 @@ def run_sweep(tasks: Sequence[Any], costs: Sequence[float], n_jobs: int | None,
     results (in any order) do not depend on where a cell ran (each has its own seed)."""
     from .. import progress
 
-    with progress.step(f"fitting {len(tasks)} cell(s) by EM", show=verbose > 0):
+    # the cells' progress, not each cell's EM restarts (fit_em tells those to a step of its
+    # caller's, e.g. the command line's em)
+    tell = functools.partial(progress.detail, own=True)
+    with progress.step(f"fitting {len(tasks)} cell(s) by EM", show=verbose > 0,
+                       inner_details=False):
         if n_jobs != -1 or len(tasks) < 2:
-            return run_cells(tasks, n_jobs, verbose, done, tell=progress.detail)
+            return run_cells(tasks, n_jobs, verbose, done, tell=tell)
         t0 = time.perf_counter()
         function, args, kwargs = tasks[0]
         first = function(*args, **kwargs)
         if verbose > 0:
-            progress.detail(f"{done(first)} (1 of {len(tasks)})")
+            tell(f"{done(first)} (1 of {len(tasks)})")
         left = (time.perf_counter() - t0) * sum(costs[1:]) / costs[0]
         workers = -1 if left >= _WORKERS_PAY_FROM_S else 1
-        return [first, *run_cells(tasks[1:], workers, verbose, done, tell=progress.detail,
+        return [first, *run_cells(tasks[1:], workers, verbose, done, tell=tell,
                                   counted=(1, len(tasks)))]
 
 
