@@ -5,8 +5,15 @@ Naming in the public API: ``prior`` is one conjugate prior of MAP-EM (:class:`Co
 model (:class:`Priors`, ``fit_bayes(priors=...)``, ``BayesResult.priors``). Sampler options
 travel as :class:`SamplerSettings`, convergence limits as :class:`DiagnosticThresholds`.
 
+Public submodules (``bayesgmm.plots``, ``bayesgmm.outliers``, ``bayesgmm.report``,
+``bayesgmm.selection``, ...: ``_SUBMODULES``) are attributes after a plain ``import bayesgmm``
+too, each imported on first access, so ``bayesgmm.outliers.noise_evidence(em, X)`` works
+without ``import bayesgmm.outliers`` and the bare import stays light (no PyMC, ArviZ or
+matplotlib).
+
 Where it sits: the surface layer, the public facade; imports :mod:`bayesgmm.settings` at once
-and every other public name from its module on first use (``_LAZY``); no module imports it.
+and every other public name (``_LAZY``) and public submodule (``_SUBMODULES``) on first use;
+no module imports it.
 """
 
 from importlib import import_module
@@ -50,6 +57,31 @@ _LAZY = {
     "compare": "selection",
     "fit_sparse": "selection",
 }
+# The public submodules (those the README and docstrings name as ``bayesgmm.<module>``), by
+# attribute name. Without this, ``bayesgmm.plots`` existed only once something had imported
+# it (QA: ``bayesgmm.outliers.noise_evidence`` raised AttributeError after ``import bayesgmm``,
+# and ``bayesgmm.selection`` appeared only after ``select_em`` ran). A dict literal, as
+# ``_LAZY``: tests/test_architecture.py reads ``import_module`` over it as the facade's edges.
+_SUBMODULES = {
+    "datasets": "datasets",
+    "diagnostics": "diagnostics",
+    "em": "em",
+    "estimator": "estimator",
+    "io": "io",
+    "kernels": "kernels",
+    "observation_record": "observation_record",
+    "observations": "observations",
+    "outliers": "outliers",
+    "paths": "paths",
+    "persistence": "persistence",
+    "plots": "plots",
+    "posterior": "posterior",
+    "priors": "priors",
+    "report": "report",
+    "sampling": "sampling",
+    "selection": "selection",
+    "settings": "settings",
+}
 
 
 def __getattr__(name: str):
@@ -57,11 +89,15 @@ def __getattr__(name: str):
         value = getattr(import_module(f".{_LAZY[name]}", __name__), name)
         globals()[name] = value
         return value
+    if name in _SUBMODULES:  # importing a submodule also binds it here (the import system)
+        return import_module(f".{_SUBMODULES[name]}", __name__)
     raise AttributeError(f"module 'bayesgmm' has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:
-    return sorted(__all__)
+    # the submodules too, for tab completion; not in __all__, so that ``from bayesgmm import
+    # *`` does not import them all (PyMC, matplotlib)
+    return sorted({*__all__, *_SUBMODULES, "__version__"})
 
 
 __all__ = [

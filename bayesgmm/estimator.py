@@ -248,7 +248,28 @@ class BayesianGMM:
 
     @classmethod
     def from_result(cls, result: BayesResult) -> BayesianGMM:
-        """A fitted estimator around an existing result (e.g. from ``bayesgmm.load``)."""
+        """A fitted estimator around an existing result (e.g. from ``bayesgmm.load``).
+
+        Its parameters are read back from the result (K, covariance type, priors, sampler
+        settings and seed, the missing-value policy, the noise component and its volume), so
+        ``get_params`` describes the fit (a ``clone`` refits with the same settings).
+
+        Parameters
+        ----------
+        result : BayesResult
+            A posterior from :func:`bayesgmm.fit_bayes`, :func:`bayesgmm.load` or another
+            estimator's ``result_``; it is used as is, not copied or refitted.
+
+        Returns
+        -------
+        BayesianGMM
+            Fitted: ``result_`` is ``result`` and every fitted attribute is set from it.
+
+        Raises
+        ------
+        ValueError
+            If ``result`` is not a :class:`~bayesgmm.BayesResult`.
+        """
         if not isinstance(result, BayesResult):
             raise ValueError(f"expected a BayesResult; got {type(result).__name__}")
         s = result.sampler_settings or SamplerSettings.from_dict(result.settings, strict=False)
@@ -386,12 +407,24 @@ class BayesianGMM:
         return X, result._place_noise_points(X, labels, K, rng)
 
     def bic(self, X: Any, sample_weight: Any = None) -> float:
-        """BIC of the EM fit on X (lower is better); see :meth:`bayesgmm.EMResult.bic`."""
+        """BIC on X (lower is better) at ``em_``, the MAP-EM estimate that started the chains.
+
+        Not at a maximum-likelihood fit: the estimator fits none. ``em_`` maximises the log
+        posterior under the conjugate prior matched to ``priors``, so its log-likelihood is
+        a little below the maximum and this BIC a little above the ML-EM BIC that
+        :func:`bayesgmm.select_em` and :func:`bayesgmm.fit_em` give (Old Faithful, K=2
+        full: 2322.7 against 2322.2). That is mclust's BIC under a prior (Fraley & Raftery
+        2007), and it scores X at the fitted estimate as scikit-learn's ``bic(X)`` does; to
+        choose K by the ML BIC, use :func:`bayesgmm.select_em`. Weights as in
+        :meth:`bayesgmm.EMResult.bic`: pass ``sample_weight`` as ``fit`` got it (the
+        estimator does not keep it).
+        """
         self._fitted()
         return self.em_.bic(self._named_as_fitted(X), sample_weight=sample_weight)
 
     def aic(self, X: Any, sample_weight: Any = None) -> float:
-        """AIC of the EM fit on X (lower is better); see :meth:`bayesgmm.EMResult.aic`."""
+        """AIC on X (lower is better) at ``em_``, the MAP-EM start, not a maximum-likelihood
+        fit (see :meth:`bic`; :meth:`bayesgmm.EMResult.aic`)."""
         self._fitted()
         return self.em_.aic(self._named_as_fitted(X), sample_weight=sample_weight)
 

@@ -219,10 +219,17 @@ class Priors:
     means_sd : float, default 2.0
         means_z ~ Normal(0, means_sd): a component mean within about 4 data sds of the data mean.
     sd_median : float, default 0.5
-        Component standard deviations (z scale) ~ LogNormal(log(sd_median), sd_log_sd). A prior
-        that vanishes at 0 keeps the posterior proper: a mixture's likelihood is unbounded as a
-        component collapses onto one point, and a prior with positive density at 0 (HalfNormal)
-        would leave that spike integrable-to-infinity.
+        Component standard deviations (z scale) ~ LogNormal(log(sd_median), sd_log_sd),
+        independently: per component and feature (full, diag), per feature (tied), per
+        component (spherical). Why a prior that vanishes at 0: the likelihood is unbounded as
+        a component's sd -> 0 at a data point, so ML (and MAP under a prior positive at 0)
+        has no maximum there, and the posterior density spikes, which HMC handles badly
+        (divergences). On one point the spike is integrable over the component's mean; on
+        m >= 2 points that share a feature's value (tied values: in D >= 2 a line or plane
+        holding several points; Old Faithful's waiting times are whole minutes) the
+        likelihood still grows as sd^-(m-1) after the mean is integrated out, and a prior
+        positive at 0 (HalfNormal) leaves the posterior improper. The LogNormal falls faster
+        than any power of the sd, keeping it proper there and the sampler away from 0.
     sd_log_sd : float, default 1.0
         95% prior interval for a component sd: sd_median * exp(+-1.96 sd_log_sd), by default
         0.07 to 3.5 data sds.

@@ -367,3 +367,35 @@ def test_reading_specs_and_selection_by_em_do_not_load_the_sampler():
                           timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == "[]"
+
+
+def test_public_submodules_are_attributes_after_a_plain_import():
+    """QA: after ``import bayesgmm``, ``bayesgmm.outliers.noise_evidence`` (the README's own
+    call) raised AttributeError, and ``bayesgmm.selection`` appeared only after ``select_em``
+    ran. Each public submodule now loads on first access, and the bare import still loads no
+    PyMC, ArviZ or matplotlib."""
+    import subprocess
+
+    code = (
+        "import sys, bayesgmm\n"
+        "heavy = ('pymc', 'arviz', 'matplotlib', 'pytensor')\n"
+        "print(sorted(m for m in heavy if m in sys.modules))\n"
+        "assert {'plots', 'outliers', 'report', 'selection'} <= set(dir(bayesgmm))\n"
+        "bayesgmm.outliers.noise_evidence, bayesgmm.observations.encode_labels\n"
+        "bayesgmm.observation_record.name_labels, bayesgmm.paths, bayesgmm.io\n"
+        "bayesgmm.selection.plot_criteria, bayesgmm.selection.select_em\n"
+        "print(sorted(m for m in heavy if m in sys.modules))\n"
+        "bayesgmm.plots.animate_em, bayesgmm.report.write_report, bayesgmm.report.write_em_report\n"
+        "assert 'bayesgmm.plots' in sys.modules\n"
+        "try:\n"
+        "    bayesgmm.no_such_module\n"
+        "except AttributeError as exc:\n"
+        "    print(exc)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = done.stdout.strip().splitlines()
+    assert lines[:2] == ["[]", "[]"]  # the EM-side modules load no sampler, no plots
+    assert lines[2] == "module 'bayesgmm' has no attribute 'no_such_module'"
+    assert "plots" not in bayesgmm.__all__  # `from bayesgmm import *` stays light

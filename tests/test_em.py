@@ -1030,3 +1030,22 @@ def test_healthy_fits_are_not_called_collapsed(old_faithful, galaxies, covarianc
                          random_state=0)
         assert not [w for w in caught if "floor" in str(w.message)], (K, X.shape)
         assert collapsed_components(fit, X) == ()
+
+
+def test_docstrings_describe_every_parameter_and_attribute_qa_named():
+    """QA: fit_em's ``noise_volume`` had no description, its Raises called NaN bad data
+    (it is a missing value by default), ``EMResult.warnings`` was undocumented and
+    ``n_parameters`` did not describe its arguments."""
+    import inspect
+
+    import bayesgmm.em as em_module
+
+    doc = inspect.getdoc(em_module.fit_em)
+    described = doc.split("noise_volume : float, optional\n", 1)[1].split("\n", 1)[0]
+    assert described.startswith("    With ``noise``: the noise component's volume V")
+    raises = " ".join(doc.split("Raises\n------")[1].split("Warns")[0].split())
+    assert "NaN only under ``missing=\"refuse\"``" in raises and "NaN/inf" not in raises
+    assert "warnings : tuple of str" in inspect.getdoc(em_module.EMResult)
+    params = inspect.getdoc(em_module.n_parameters)
+    for name in ("n_components : int", "n_features : int", "covariance_type :", "Returns"):
+        assert name in params, name

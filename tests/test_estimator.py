@@ -322,3 +322,21 @@ def test_scikit_learns_checks_of_predict_proba(check):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the short chains' convergence warnings
         getattr(checks, check)("BayesianGMM", est)
+
+
+def test_information_criteria_say_they_are_at_the_map_em_start():
+    """QA: ``bic``/``aic`` said "of the EM fit" and silently used the MAP-EM start (em_), not
+    a maximum-likelihood fit, whose BIC select_em reports (galaxies K=3: 1576.2 vs 1574.5)."""
+    for method in (BayesianGMM.bic, BayesianGMM.aic):
+        first_lines = " ".join(method.__doc__.split("\n\n")[0].split())
+        assert "at ``em_``, the MAP-EM" in first_lines, method
+        assert "maximum-likelihood" in method.__doc__, method
+    assert "select_em" in BayesianGMM.bic.__doc__
+
+
+def test_from_result_documents_its_argument_and_errors():
+    doc = BayesianGMM.from_result.__doc__
+    for section in ("Parameters", "Returns", "Raises", "result : BayesResult"):
+        assert section in doc, section
+    with pytest.raises(ValueError, match="expected a BayesResult; got dict"):
+        BayesianGMM.from_result({})

@@ -31,6 +31,8 @@ def test_old_faithful(tmp_path):
 def test_galaxies(tmp_path):
     out = _run("galaxies.py", tmp_path)
     assert "K = 3" in out and "K = 4" in out
+    # QA: "EM BIC" was the MAP-EM start's, 1.7 above select_em's ML-EM BIC for K=3
+    assert out.count("BIC at the MAP-EM start") == 2 and ": EM BIC" not in out
     assert out.count("Label switching:") == 2
     assert "means[3, velocity]" in out
 

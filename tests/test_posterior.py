@@ -46,3 +46,52 @@ def test_numpys_functions_see_the_mean(proba):
     np.testing.assert_array_equal(np.mean(proba, axis=0), proba.mean.mean(axis=0))
     np.testing.assert_array_equal(np.argmax(proba, axis=1), proba.mean.argmax(axis=1))
     assert np.concatenate([proba, proba]).shape == (2 * len(proba), proba.shape[1])
+
+
+def test_membership_probabilities_have_the_ndarray_methods(proba):
+    """QA: ``em.predict_proba(X).max(axis=1)`` (examples/em_vs_mcmc.py) raised on the
+    posterior's object, as did ``p.argmax(axis=1)``, ``p.sum(...)``, ``p.round(2)`` and
+    ``p.T``: the ndarray's methods and attributes now read ``mean``."""
+    mean = proba.mean
+    np.testing.assert_array_equal(proba.max(axis=1), mean.max(axis=1))
+    np.testing.assert_array_equal(proba.argmax(axis=1), mean.argmax(axis=1))
+    np.testing.assert_allclose(proba.sum(axis=1), 1)
+    np.testing.assert_array_equal(proba.round(2), mean.round(2))
+    np.testing.assert_array_equal(proba.T, mean.T)
+    assert (proba.size, proba.tolist()) == (mean.size, mean.tolist())
+    assert isinstance(proba.mean, np.ndarray)  # the attribute, not ndarray.mean
+    with pytest.raises(ValueError, match="read-only"):  # in place: never into the result
+        proba.sort(axis=1)
+    np.testing.assert_array_equal(proba.mean, mean)
+    with pytest.raises(AttributeError, match="no attribute 'iloc'"):
+        _ = proba.iloc
+
+
+def test_membership_probabilities_pickle_and_copy_with_the_delegation():
+    """The attribute delegation must not recurse while an object is rebuilt (pickle and copy
+    look up ``__setstate__`` before its fields are set)."""
+    import copy
+    import pickle
+
+    from bayesgmm.posterior import MembershipProbabilities
+
+    mean = np.array([[0.2, 0.8], [0.6, 0.4]])
+    p = MembershipProbabilities(mean, mean - 0.1, mean + 0.1, 0.9)
+    for q in (pickle.loads(pickle.dumps(p)), copy.copy(p), copy.deepcopy(p)):
+        np.testing.assert_array_equal(q.mean, mean)
+        np.testing.assert_array_equal(q.max(axis=1), [0.8, 0.6])
+    bare = MembershipProbabilities.__new__(MembershipProbabilities)  # no fields set yet
+    with pytest.raises(AttributeError):
+        _ = bare.max
+    assert not hasattr(bare, "__setstate__") or callable(bare.__setstate__)
+
+
+def test_membership_probabilities_repr_is_short():
+    """QA: the repr printed the three (N, K) arrays in full: 33.5 KB for N=272."""
+    from bayesgmm.posterior import MembershipProbabilities
+
+    mean = np.random.default_rng(0).dirichlet([1.0, 1.0], size=272)
+    text = repr(MembershipProbabilities(mean, mean - 0.1, mean + 0.1, 0.94))
+    assert len(text) < 400 and len(text.splitlines()) <= 6, text
+    assert "272 points x 2 columns" in text and "94% interval" in text
+    assert "269 more rows" in text and f"{mean[1, 0]:.3f}" in text

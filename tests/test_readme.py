@@ -17,18 +17,46 @@ def test_the_readme_has_python_snippets():
     assert len(blocks) >= 5 and "fit_bayes" in blocks[0]
 
 
+def test_the_quickstart_says_whose_em_compare_em_shows():
+    """QA: the Quickstart fitted ``em`` and then printed ``post.compare_em()``, whose ``em``
+    column is fit_bayes's own MAP-EM start (components swapped against ``em``): say so."""
+    text = README.read_text()
+    quickstart = text[text.index("## Quickstart"):text.index("## Command line")]
+    assert "# post.em vs posterior" in quickstart
+    assert "`compare_em()`'s `em` column is that start, not `em` above" in quickstart
+
+
+def test_the_readme_names_both_observation_records():
+    """QA: the README said every fit records its data in ``observations``; BayesResult's is
+    ``observations_summary``."""
+    text = " ".join(README.read_text().split())
+    assert "`EMResult.observations` and `BayesResult.observations_summary`" in text
+
+
 @pytest.mark.slow
 def test_readme_python_snippets_run(tmp_path, monkeypatch):
+    import warnings
+
     monkeypatch.chdir(tmp_path)  # the snippets write results/ where they run
     namespace: dict = {}
     ran = 0
-    for block in _python_blocks():
-        # The Dask snippet starts a local cluster of worker processes (examples/dask_sweep.py
-        # is the same sweep as a script); not run here.
-        if "from distributed import Client" in block:
-            continue
-        exec(compile(block, str(README), "exec"), namespace)  # noqa: S102
-        ran += 1
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for block in _python_blocks():
+            # The Dask snippet starts a local cluster of worker processes
+            # (examples/dask_sweep.py is the same sweep as a script); not run here.
+            if "from distributed import Client" in block:
+                continue
+            exec(compile(block, str(README), "exec"), namespace)  # noqa: S102
+            ran += 1
     assert ran >= 5
     assert (tmp_path / "results" / "faithful" / "manifest.json").is_file()
     assert {"em", "post", "gmm", "sel", "loo", "sparse", "limits"} <= set(namespace)
+    # QA: impute() without the data warned in the README's own missing-values use; the
+    # README passes the data and gets every row of it back
+    assert not [w for w in caught if "impute() without X" in str(w.message)]
+    assert namespace["completed"].shape == (5, len(namespace["holed"]), 2)
+    # what the Quickstart says of compare_em's em column: post.em, components swapped
+    em, post = namespace["em"], namespace["post"]
+    assert post.em is not em and post.em.prior is not None  # MAP-EM, fit_bayes's own
+    assert abs(post.em.means[0, 1] - em.means[1, 1]) < 1  # its component 0 is em's 1

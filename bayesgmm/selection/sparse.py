@@ -80,6 +80,17 @@ class SparseMixture:
     label_switching: LabelSwitchingReport = field(repr=False)
     diagnostics: Diagnostics = field(repr=False)
 
+    def __repr__(self) -> str:
+        # the dataclass repr embedded posterior_counts, a multi-line Series (QA); the answer,
+        # its probability and whether to trust it fit on one line
+        p_mode = float(self.posterior_counts.get(self.mode, float("nan")))
+        checks = "passed" if self.diagnostics.ok else "failed"
+        unreliable = "; unreliable (see .caveat)" if self.caveat else ""
+        return (f"SparseMixture(K_max={self.max_components}, e0={self.concentration:g}: "
+                f"posterior mode K+={self.mode}, P(K+={self.mode})={p_mode:.3f}; "
+                f"convergence checks {checks}{unreliable}; print() for P(K+=k) and the "
+                "verdict)")
+
     def __str__(self) -> str:
         probs = ", ".join(f"{k}: {p:.3f}" for k, p in self.posterior_counts.items() if p > 0)
         caveat = f" ({self.caveat})" if self.caveat else ""
