@@ -1516,26 +1516,37 @@ def _mixed_evidence(post) -> str:
     parts = [f"the relabelled draws of component(s) {', '.join(map(str, bimodal))} are "
              "bimodal (Sarle's bimodality coefficient above 5/9 for a mean)"] if bimodal else []
     parts += [f"{share:.0%} of component {k}'s relabelled draws lie nearer component {j}'s "
-              "posterior mean than its own (in its posterior sd)"
+              f"posterior mean than its own, outside component {k}'s central 95%"
               for k, (j, share) in _straying_components(post).items() if k not in bimodal]
     return "; ".join(parts)
 
 
 def _straying_components(post) -> dict[int, tuple[int, float]]:
-    """Components whose relabelled mean lies nearer another component's posterior mean than
-    its own (distances in its own posterior sd per feature) in at least ``_STRAYING_SHARE``
-    of the draws: component -> (the other component, the share)."""
+    """Components whose relabelled mean sits on another component in at least
+    ``_STRAYING_SHARE`` of the draws: component -> (the other component, the share). A draw
+    of component k is on component j when it lies nearer j's posterior median than k's and
+    outside k's own central 95% (squared distances in k's robust posterior sd per feature,
+    from the median absolute deviation; the chi-square 95% point). Review: nearness alone also
+    counted the tail of one mode, 1 - Phi(d / 2) of the draws for means d posterior sd apart;
+    with the 95% bound, under 2.5%."""
     if "means" not in post.data_vars or post["means"].ndim != 4:
         return {}
+    from scipy import stats
+
     m = post["means"].transpose(*SAMPLE_DIMS, ...).values
     flat = m.reshape(-1, *m.shape[2:])  # (S, K, D)
-    centre, sd = flat.mean(axis=0), flat.std(axis=0)
+    # robust centre and scale: the draws on another component must not widen their own
+    # component's "central 95%" until they fall inside it
+    centre = np.median(flat, axis=0)
+    sd = stats.median_abs_deviation(flat, axis=0, scale="normal")
+    inside = stats.chi2.ppf(0.95, flat.shape[2])
     found = {}
     with np.errstate(all="ignore"):
         for k in range(flat.shape[1]):
             own = (((flat[:, k] - centre[k]) / sd[k]) ** 2).sum(axis=-1)
-            shares = [(np.mean((((flat[:, k] - centre[j]) / sd[k]) ** 2).sum(axis=-1) < own)
-                       if j != k else 0.0) for j in range(flat.shape[1])]
+            shares = [np.mean((own > inside) & ((((flat[:, k] - centre[j]) / sd[k]) ** 2)
+                                                .sum(axis=-1) < own)) if j != k else 0.0
+                      for j in range(flat.shape[1])]
             j = int(np.argmax(shares))
             if shares[j] >= _STRAYING_SHARE:
                 found[k] = (j, float(shares[j]))

@@ -599,7 +599,7 @@ def fit_em(
     best = None
     captured: list[str] = []
     families = init if isinstance(init, tuple) else (init,)
-    from . import progress  # lazily: a layer above; a no-op unless a caller's step runs
+    from . import progress  # lazily: keeps import light; a no-op unless a caller's step runs
 
     for i, child in enumerate(rng.spawn(len(starts)) if starts[0] is None else [None]):
         if len(starts) > 1:  # where a long fit has got to (QA: 50 s silent at 1e6 rows)

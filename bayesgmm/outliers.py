@@ -145,7 +145,11 @@ def noise_evidence(em: EMResult, X: Any, *, sample_weight: Any = None, labels: A
         return None
     # The command line prints the hint and the report states it: the same refits once, not
     # twice (a minute at 1,000,000 rows), for the same fit and data.
-    key = _cache_key(em, X, sample_weight, labels, missing, min_delta_bic)
+    # by the values as fitted (a DataFrame of integers and the report's float64 copy of it are
+    # one data set) and the options aligned to the rows (a Series by its index)
+    Xv, _ = check_data(X, n_features=em.n_features, allow_nan=True)
+    key = _cache_key(em, Xv, aligned_to_rows(sample_weight, X, "sample_weight"),
+                     aligned_to_rows(labels, X, "labels"), missing, min_delta_bic)
     cached = _CACHE.get(key)
     if cached is not None and cached[0]() is em:
         return cached[1]
@@ -168,6 +172,8 @@ def _cache_key(em: EMResult, X: Any, *options: Any) -> tuple:
         array = np.ascontiguousarray(np.asarray(value))
         if array.dtype == object:
             array = array.astype(str)
+        elif array.dtype.kind == "f":
+            array = array + 0.0  # -0.0 and 0.0 are one value (np.round gives -0.0)
         return (array.shape, str(array.dtype), hashlib.blake2b(array.tobytes()).hexdigest())
     return (id(em), digest(X), *(digest(v) for v in options))
 

@@ -25,6 +25,7 @@ import os
 import sys
 import time
 from collections.abc import Iterator
+from typing import Any
 
 __all__ = ["COLD_COMPILE_S", "detail", "enabled", "first_run_notice", "sampler_cache_is_cold",
            "say", "set_enabled", "silenced", "step"]
@@ -36,10 +37,10 @@ _state = {"enabled": os.environ.get("BAYESGMM_QUIET", "") in ("", "0")}
 # Off a terminal, :func:`detail` prints a line at most this often (seconds): often enough that
 # a log never sits silent for long, rarely enough that a quick step stays two lines.
 DETAIL_EVERY_S = 5.0
-# The innermost running step's updater (:func:`detail`), or None.
-_active: list = []
-# Per shown step: whether only its own detail calls count (step's inner_details=False).
-_own_only: list[bool] = []
+# The shown steps, innermost last: (updater for :func:`detail`, whether only the step's own
+# detail calls count: its inner_details=False). One entry per step, pushed and removed by
+# identity, so that the updater and its flag never part.
+_active: list[tuple[Any, bool]] = []
 
 
 def set_enabled(on: bool) -> None:
@@ -79,19 +80,35 @@ def step(message: str, show: bool = True, *, inner_details: bool = True) -> Iter
     ``inner_details=False``: only the step's own :func:`detail` calls (``own=True``) say where
     it is, not those of the code it runs (an EM sweep's cells, not each cell's restarts).
     """
-    if not (show and _state["enabled"]):
+    # Inside a step that keeps to its own details, an inner step is one of those inner
+    # details: silent too (a report's memberships, say; review).
+    outer = _innermost()
+    if not (show and _state["enabled"]) or (outer is not None and outer[1]):
         yield
         return
-    _own_only.append(not inner_details)
+    with _shown(message, not inner_details):
+        yield
+
+
+def _innermost() -> tuple[Any, bool] | None:
     try:
-        with _shown(message):
-            yield
-    finally:
-        _own_only.pop()
+        return _active[-1]
+    except IndexError:  # none, or emptied meanwhile by another thread
+        return None
 
 
 @contextlib.contextmanager
-def _shown(message: str) -> Iterator[None]:
+def _pushed(entry: tuple[Any, bool]) -> Iterator[None]:
+    _active.append(entry)
+    try:
+        yield
+    finally:
+        with contextlib.suppress(ValueError):
+            _active.remove(entry)  # by identity of the tuple's updater, not the last one
+
+
+@contextlib.contextmanager
+def _shown(message: str, own_only: bool) -> Iterator[None]:
     """:func:`step`'s lines (or spinner) for ``message``."""
     t0 = time.perf_counter()
     if sys.stderr.isatty():
@@ -101,12 +118,9 @@ def _shown(message: str) -> Iterator[None]:
             Console = None
         if Console is not None:
             console = Console(stderr=True)
-            with console.status(f"{message}...") as status:
-                _active.append(lambda text: status.update(f"{message}: {text}..."))
-                try:
-                    yield
-                finally:
-                    _active.pop()
+            with console.status(f"{message}...") as status, _pushed(
+                    (lambda text: status.update(f"{message}: {text}..."), own_only)):
+                yield
             console.print(f"bayesgmm: {message}: {time.perf_counter() - t0:.1f} s",
                           highlight=False)
             return
@@ -118,11 +132,8 @@ def _shown(message: str) -> Iterator[None]:
             last[0] = time.perf_counter()
             say(f"{message}: {text} ({last[0] - t0:.0f} s)")
 
-    _active.append(line)
-    try:
+    with _pushed((line, own_only)):
         yield
-    finally:
-        _active.pop()
     say(f"{message}: done in {time.perf_counter() - t0:.1f} s")
 
 
@@ -131,8 +142,9 @@ def detail(text: str, *, own: bool = False) -> None:
     text on a terminal; elsewhere a line, at most every :data:`DETAIL_EVERY_S` seconds. Nothing
     outside a step, or when the step is not shown; ``own``: the step's own call (see its
     ``inner_details``)."""
-    if _active and (own or not _own_only[-1]):
-        _active[-1](text)
+    innermost = _innermost()
+    if innermost is not None and (own or not innermost[1]):
+        innermost[0](text)
 
 
 def first_run_notice(show: bool = True, plan: bool = False) -> None:

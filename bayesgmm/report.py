@@ -151,8 +151,10 @@ def write_report(result: BayesResult, directory: str | os.PathLike, *,
     result = fit_of(result)  # a fitted BayesianGMM reports its posterior
     if data_source is None:
         data_source = (getattr(result, "settings", None) or {}).get("data_source")
-    with progress.step("writing the report (figures and tables)", progressbar,
-                       inner_details=False):  # its figures, not their computations' steps
+    # its figures, not their computations' steps; without progressbar nothing at all (not
+    # the memberships' own status line at large N either; review)
+    with (progress.step("writing the report (figures and tables)", inner_details=False)
+          if progressbar else progress.silenced()):
         page, figures = build_report(result, data_source=data_source,
                                      random_state=random_state, thresholds=thresholds,
                                      diagnostics=diagnostics)

@@ -192,6 +192,17 @@ def test_the_same_check_is_computed_once_and_fewer_starts_on_many_rows(monkeypat
     n = len(calls)
     assert n >= 4 and max(calls) == outliers._RESTARTS
     assert noise_evidence(em, X.copy()) is first and len(calls) == n  # same values: kept
+    import pandas as pd
+
+    # review: the command line's DataFrame of integers and the report's float64 copy of it
+    # are one data set
+    whole = np.round(X * 10)
+    integers = pd.DataFrame(whole.astype(np.int64), columns=["a", "b"])
+    fit_int = fit_em(integers, 2, random_state=1)
+    m = len(calls)
+    noise_evidence(fit_int, integers)
+    assert noise_evidence(fit_int, whole) is noise_evidence(fit_int, integers)
+    calls[m:] = []
     moved = X.copy()
     moved[0, 0] += 1.0
     noise_evidence(em, moved)

@@ -155,3 +155,19 @@ def test_a_slow_figure_is_named_when_done(monkeypatch, capsys):
     with progress.step("writing the report", True):
         _embedder([])("density", "caption", lambda: Figure())
     assert "figure 1 (density) took" in capsys.readouterr().err
+
+
+def test_known_label_rings_sit_on_drawn_points():
+    """Review: beyond SCATTER_POINTS rows the rings of labelled rows were a subset of their
+    own, ringing points that were not drawn. Every ring now holds a drawn point."""
+    from bayesgmm.plots import _common
+
+    n = 400
+    labelled = np.zeros(n, dtype=bool)
+    labelled[::3] = True
+    drawn = _common._drawing_order(n, 50)
+    rings = _common._labelled_drawn(labelled, drawn)
+    assert set(rings) <= set(drawn) and labelled[rings].all()
+    assert set(rings) == set(drawn[labelled[drawn]])
+    # by a row count: the rows every scatter draws (all of them below SCATTER_POINTS)
+    assert set(_common._labelled_drawn(labelled, n)) == set(np.flatnonzero(labelled))

@@ -42,6 +42,13 @@ def test_em_path_ends_at_fit_ems_converged_fit(galaxies):
     assert path[-1].converged and len(path) == fit.n_iter
     assert path[-1].log_likelihood == pytest.approx(fit.log_likelihood, abs=1e-8)
     assert path[19].log_likelihood == pytest.approx(early.log_likelihood, abs=1e-8)
+    # review: the hand-over from the one-iteration steps to the whole fit, one step apart
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        before = fit_em(galaxies, 3, init="random_from_data", random_state=0,
+                        max_iter=fit.n_iter - 1)
+    assert path[-2].log_likelihood == pytest.approx(before.log_likelihood, abs=1e-8)
+    np.testing.assert_allclose(path[-2].means, before.means, rtol=1e-10)
 
 
 def test_em_path_at_max_iter_is_not_converged_and_warns(galaxies):

@@ -152,3 +152,26 @@ def test_the_warm_up_says_when_it_will_end(capsys):
     assert lines[1].endswith("300 s; the warm-up ends in about 5 min")
     assert lines[2].endswith("5 s") and lines[3].endswith("200 draws per chain (the slowest), "
                                                             "400 s")
+
+
+def test_inner_steps_of_a_report_are_silent(tiny_fit, tmp_path, monkeypatch, capsys):
+    """Review: the memberships' own status step (large N) printed inside a report's step,
+    and with progressbar=False too. A step inside a step that keeps to its own details is
+    silent; a report without progressbar prints nothing."""
+    import bayesgmm.posterior as posterior
+    from bayesgmm.report import write_report
+
+    monkeypatch.setattr(posterior, "_ANNOUNCED_VALUES", 0)  # every memberships call "large"
+    monkeypatch.setattr(progress, "DETAIL_EVERY_S", 0.0)
+    write_report(tiny_fit, tmp_path / "a", progressbar=True)
+    err = capsys.readouterr().err
+    assert "writing the report" in err and "membership probabilities of" not in err
+    write_report(tiny_fit, tmp_path / "b", progressbar=False)
+    assert capsys.readouterr().err == ""
+    with progress.step("own", inner_details=False):
+        with progress.step("inner"):
+            progress.detail("inner detail")
+        progress.detail("mine", own=True)
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0] == "bayesgmm: own..." and lines[1].startswith("bayesgmm: own: mine (")
+    assert len(lines) == 3 and "inner" not in "".join(lines)

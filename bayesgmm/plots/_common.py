@@ -163,16 +163,24 @@ def _component_names(fit: Any, n_gaussians: int) -> list[str]:
 _NOISE_COLOR = "black"  # apart from the grey of the size legend and of C7
 
 
-def _mark_labelled(ax, X: np.ndarray, labelled: Any, i: int, j: int | None) -> None:
-    """Ring the points whose component was known (``labelled``: bool (N,) or None; at most
-    :data:`SCATTER_POINTS` of them, a random subset beyond, as the scatter plots)."""
+def _mark_labelled(ax, X: np.ndarray, labelled: Any, i: int, j: int | None,
+                   drawn: np.ndarray | None = None) -> None:
+    """Ring the points whose component was known (``labelled``: bool (N,) or None) among
+    the rows the scatter drew (``drawn``, :func:`_drawing_order`; default: the same rows as
+    every scatter), so that every ring holds a drawn point (review)."""
     if labelled is None or not np.any(labelled):
         return
-    sel = np.flatnonzero(np.asarray(labelled, dtype=bool))
-    sel = sel[_sample_rows(sel.size, SCATTER_POINTS)]
+    sel = _labelled_drawn(labelled, len(X) if drawn is None else drawn)
     y = X[sel, j] if j is not None else np.zeros(sel.size)
     ax.scatter(X[sel, i], y, s=46, facecolors="none", edgecolors="black", lw=0.6,
                marker="s", label="known label")
+
+
+def _labelled_drawn(labelled: Any, drawn: Any) -> np.ndarray:
+    """The labelled rows among those a scatter draws (``drawn``: the rows, or their number
+    for :func:`_drawing_order`'s)."""
+    rows = _drawing_order(drawn) if np.ndim(drawn) == 0 else np.asarray(drawn)
+    return rows[np.asarray(labelled, dtype=bool)[rows]]
 
 
 def _new_axes(ax: Axes | None, figsize=(6.4, 4.8)) -> tuple[Figure, Axes]:

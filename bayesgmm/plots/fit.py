@@ -50,6 +50,7 @@ from ._common import (
     _em_of,
     _fit_data,
     _is_bayes,
+    _labelled_drawn,
     _limits,
     _mark_labelled,
     _membership,
@@ -64,7 +65,6 @@ from ._common import (
     _robust_limits,
     _row_numbers,
     _rug,
-    _sample_rows,
     _shared_docs,
     _shown_line,
     fit_of,
@@ -232,7 +232,8 @@ def em_path(X: Any, n_components: int, *, covariance_type: str = "full",
     ``fit_em``'s ``tol, atol``). The number of steps is taken from that fit, run once first,
     rather than a restated rule, so the two cannot disagree: the path's last step *is* that
     fit (its ``converged``, ``n_iter`` and ``history`` those of the whole run), and
-    ``path[k - 1]`` equals ``fit_em(..., max_iter=k)``.
+    ``path[k - 1]`` has the parameters and log-likelihood of ``fit_em(..., max_iter=k)`` (a
+    one-iteration fit: its own ``n_iter``, ``history`` and ``converged``).
 
     Parameters
     ----------
@@ -860,7 +861,7 @@ def plot_classification(result: Any, X: Any = None, ax: Axes | None = None, *,
         for k in range(G):
             xy = _ellipse(m[k, [j, i]], c[k][[j, i]][:, [j, i]])
             a.plot(xy[:, 0], xy[:, 1], color=_component_color(k), lw=1.2)
-        _mark_labelled(a, X, labelled, j, i)
+        _mark_labelled(a, X, labelled, j, i, drawn)
         a.set(xlim=_axis_limits(X[:, j], keep, w, m[:, j], c[:, j, j]),
               ylim=_axis_limits(X[:, i], keep, w, m[:, i], c[:, i, i]))
         _note_outside(a, X[:, j], X[:, i], keep)
@@ -876,8 +877,7 @@ def plot_classification(result: Any, X: Any = None, ax: Axes | None = None, *,
         a.scatter(x[drawn], -0.08 * top + 0.04 * top * jitter[drawn], s=size[drawn],
                   c=_colours(assigned[drawn], G), alpha=0.6 * opacity, edgecolors="none")
         if labelled is not None and np.any(labelled):
-            sel = np.flatnonzero(np.asarray(labelled, dtype=bool))
-            sel = sel[_sample_rows(sel.size, SCATTER_POINTS)]
+            sel = _labelled_drawn(labelled, drawn)  # rings on drawn points only (review)
             a.scatter(x[sel], -0.08 * top + 0.04 * top * jitter[sel], s=46, marker="s",
                       facecolors="none", edgecolors="black", lw=0.6)
         a.set_xlim(grid[0], grid[-1])
@@ -1084,7 +1084,7 @@ def plot_membership(result: Any, X: Any = None, ax: Axes | None = None, *,
     if noisy.size:  # crosses: apart from the components' dots
         ax.scatter(X[noisy, i], X[noisy, j], s=22 * crowd, color=_component_color(G, G),
                    alpha=alpha[noisy] * opacity, marker="x", lw=0.9)
-    _mark_labelled(ax, X, labelled, i, j)
+    _mark_labelled(ax, X, labelled, i, j, drawn)
     rows = _row_numbers(result, len(X)) if rows is None else rows
     keep = _claimed(mean_p, G)
     ax.set(xlim=_limits(X[:, i], keep), ylim=_limits(X[:, j], keep))
