@@ -30,6 +30,7 @@ __all__ = [
     "check_shape",
     "cholesky_draws",
     "component_shape",
+    "distinct_entries",
     "from_full",
     "n_covariance_parameters",
     "shape",
@@ -69,6 +70,17 @@ def check_shape(covariances: np.ndarray, covariance_type: str, K: int, D: int,
         raise ValueError(f"{name} for {covariance_type!r} must have shape {expected}; "
                          f"got {covariances.shape}")
     return covariances
+
+
+def distinct_entries(name: str, shape: tuple[int, ...], covariance_type: str):
+    """The index tuples of parameter ``name``'s entries (``shape``: its shape without chain
+    and draw), in C order, a symmetric covariance matrix's each once: (i, j) with i <= j on
+    the last two axes of a full or tied fit's ``covariances`` (the tables of
+    :meth:`BayesResult.compare_em` and ``estimates.csv`` list each number once)."""
+    symmetric = name == "covariances" and covariance_type in ("full", "tied")
+    for index in np.ndindex(*shape):
+        if not (symmetric and index[-2] > index[-1]):
+            yield index
 
 
 def points_needed(covariance_type: str, D: int) -> int:

@@ -24,7 +24,8 @@ full (the shortest text that reads back as the same float64).
 
 Where it sits: the surface layer: the command line writes the table (through
 :func:`bayesgmm.result_files.save_files`, which lists it in the manifest). Imports
-:mod:`bayesgmm.observation_record` (label names) and pandas; never ArviZ itself (a posterior's
+:mod:`bayesgmm.covariance` (each distinct entry once), :mod:`bayesgmm.observation_record`
+(label names) and pandas; never ArviZ itself (a posterior's
 summary is its own method), so ``bayesgmm em`` still never loads it.
 """
 
@@ -36,6 +37,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .covariance import distinct_entries
 from .observation_record import observations_record
 
 __all__ = ["ESTIMATES_FILE", "KEY_COLUMNS", "estimates_table", "write_estimates"]
@@ -71,11 +73,10 @@ def _entries(name: str, dims: tuple[str, ...], coords: list[list[Any]],
     """The entries of parameter ``name`` (dims without chain and draw, each dim's coordinate
     values) kept in the table: (flat position in C order, key cells)."""
     out = []
-    for position, index in enumerate(np.ndindex(*[len(c) for c in coords])):
+    shape = tuple(len(c) for c in coords)
+    for index in distinct_entries(name, shape, covariance_type):  # (j, i) as (i, j): once
+        position = int(np.ravel_multi_index(index, shape)) if shape else 0
         cells = {d: coords[i][j] for i, (d, j) in enumerate(zip(dims, index, strict=True))}
-        if name == "covariances" and covariance_type in ("full", "tied") \
-                and index[-2] > index[-1]:
-            continue  # (j, i): the same number as (i, j)
         if name == "covariances" and covariance_type == "diag":
             cells["feature_bis"] = cells["feature"]  # a variance: the entry (f, f)
         out.append((position, cells))

@@ -24,6 +24,7 @@ from scipy.special import logsumexp
 
 from . import kernels, progress
 from ._validation import aligned_to_rows, check_data, check_number, is_int
+from .covariance import distinct_entries
 from .diagnostics import Diagnostics, diagnose
 from .draw_arrays import categorical, flat_noise_weight, flatten_draws
 from .em import EMResult, n_parameters
@@ -464,12 +465,9 @@ class BayesResult:
             mean, sd = flat.mean("sample"), flat.std("sample", ddof=1)
             lo, hi = flat.quantile(q, "sample"), flat.quantile(1 - q, "sample")
             dims = [d for d in draws.dims if d not in ("chain", "draw")]
-            # full (component, feature, feature) and tied (feature, feature) matrices; a diag
-            # fit's (component, feature) variances are not a matrix
-            symmetric = name == "covariances" and self.covariance_type in ("full", "tied")
-            for idx in np.ndindex(*[draws.sizes[d] for d in dims]):
-                if symmetric and idx[-2] > idx[-1]:  # (j, i): the same number as (i, j)
-                    continue
+            # a full or tied matrix's (j, i) is the same number as (i, j): once
+            for idx in distinct_entries(name, tuple(draws.sizes[d] for d in dims),
+                                        self.covariance_type):
                 sel = dict(zip(dims, idx, strict=True))
                 labels = [str(draws[d].values[i]) for d, i in sel.items()]
                 em_val = float(em_values[name][idx])

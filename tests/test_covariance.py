@@ -76,3 +76,21 @@ def test_from_full_puts_one_matrix_in_each_types_shape(covariance_type):
     np.testing.assert_array_equal(covariance.to_full(every, covariance_type, K, D),
                                   np.broadcast_to(expected, (K, D, D)))
     assert not np.shares_memory(one, cov) and not np.shares_memory(every, cov)  # new arrays
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "tied", "diag", "spherical"])
+def test_distinct_entries_list_each_number_of_a_symmetric_matrix_once(covariance_type):
+    from bayesgmm.covariance import distinct_entries
+
+    K, D = 2, 3
+    shape = covariance.shape(covariance_type, K, D)
+    entries = list(distinct_entries("covariances", shape, covariance_type))
+    symmetric = covariance_type in ("full", "tied")
+    expected = (K if covariance_type == "full" else 1) * D * (D + 1) // 2 if symmetric \
+        else int(np.prod(shape))
+    assert len(entries) == len(set(entries)) == expected
+    assert entries == sorted(entries)  # C order
+    if symmetric:
+        assert all(i[-2] <= i[-1] for i in entries)
+    # other parameters: every entry
+    assert len(list(distinct_entries("means", (K, D), covariance_type))) == K * D
