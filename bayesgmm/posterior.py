@@ -137,18 +137,6 @@ class MembershipProbabilities(NDArrayOperatorsMixin):
         out = self.mean if dtype is None else self.mean.astype(dtype, copy=False)
         return out.copy() if copy and out is self.mean else out
 
-    @property
-    def shape(self) -> tuple[int, ...]:
-        return self.mean.shape
-
-    @property
-    def ndim(self) -> int:
-        return self.mean.ndim
-
-    @property
-    def dtype(self) -> np.dtype:
-        return self.mean.dtype
-
     def __len__(self) -> int:
         return len(self.mean)
 
