@@ -854,7 +854,7 @@ def _section_parameters(result, figure, random_state) -> str:
     n_points = result.idata["observed_data"]["x"].shape[0]  # the rows fitted
     density = figure("density", "The fitted mixture: posterior predictive density over the "
                      + ("histogram of the data, with each component's weighted density "
-                        "(dashed) and a rug of the data" if one_d else
+                        "(shaded) and a rug of the data" if one_d else
                         "data (contours enclose about 25/50/75/90/95% of the points"
                         + (" the Gaussian components claim)" if result.noise else ")"))
                      + _shown(n_points, scatter=not one_d,

@@ -271,3 +271,37 @@ def test_predictive_statistics_say_excess_kurtosis_and_one_sided(tiny_fit):
     assert labels == ["sd", "skewness", "excess kurtosis"]
     fig = plots.plot_ppc_statistics(tiny_fit, n_replicates=20)
     assert "one-sided, P(T(rep) \u2265 T(obs))" in fig._suptitle.get_text()
+
+
+# --------------------------------------------------------------------------------------------
+# 1-D density and membership: nothing drawn over what it should show
+# --------------------------------------------------------------------------------------------
+def test_1d_density_shades_components_under_the_mixture_line(galaxies):
+    """QA (galaxies K=3): where one component carries the mixture, its dashed curve was drawn
+    over the mixture's line and hid it. Components are now shaded areas under the line."""
+    from matplotlib.collections import PolyCollection
+
+    em = fit_em(galaxies, 3, random_state=0)
+    ax = plots.plot_density(em, galaxies).axes[0]
+    mixture = [line for line in ax.get_lines() if line.get_label() == "mixture"]
+    assert len(mixture) == 1
+    areas = [c for c in ax.collections if isinstance(c, PolyCollection)
+             and c.get_label().startswith("component")]
+    assert [a.get_label() for a in areas] == ["component 0", "component 1", "component 2"]
+    assert all(mixture[0].get_zorder() > a.get_zorder() for a in areas)
+    assert not [line for line in ax.get_lines() if line.get_linestyle() == "--"]
+    _close(ax.figure)
+
+
+def test_1d_membership_key_sits_beside_the_curves(galaxies):
+    """QA (galaxies K=3): the key at the right edge covered component 2's curve where it rises
+    at 30,000 km/s; the curves span the whole width, so it goes beside the axes."""
+    em = fit_em(galaxies, 3, random_state=0)
+    fig = plots.plot_membership(em, galaxies)
+    ax = fig.axes[0]
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    key = ax.get_legend().get_window_extent(renderer)
+    assert key.x0 >= ax.get_window_extent(renderer).x1
+    _close(fig)

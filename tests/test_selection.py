@@ -1108,3 +1108,25 @@ def test_selection_reprs_are_short_and_name_the_answer(three_clusters):
                         "convergence checks passed; print() for P(K+=k) and the verdict)")
     failed = SparseMixture(**fields, diagnostics=types.SimpleNamespace(ok=False))
     assert "checks failed; unreliable (see .caveat)" in repr(failed)
+
+
+def test_bayes_selection_repr_is_one_line_naming_the_choice():
+    """The dataclass repr of BayesSelection embedded its comparison and Pareto-k tables; it is
+    one line naming the models compared, the best, those indistinguishable from it and the
+    simplest of them."""
+    from bayesgmm.selection import BayesSelection
+
+    table = pd.DataFrame({"elpd": [-100.0, -101.0, -130.0], "indistinguishable":
+                          [False, True, False]}, index=["K=3", "K=2", "K=1"])
+    sel = BayesSelection(comparison=table, loo={}, pareto_k=pd.DataFrame(), best="K=3",
+                         within_noise=("K=2",), simplest_within_noise="K=2",
+                         verdict="K=3 is best ...", warnings=("a Pareto-k warning",),
+                         diagnostics={}, results={})
+    assert repr(sel) == ("BayesSelection(3 models: K=3, K=2, K=1; best by elpd_loo K=3, "
+                         "indistinguishable: K=2; simplest within noise K=2; 1 warning(s); "
+                         "print() for the table and the verdict)")
+    alone = BayesSelection(comparison=table, loo={}, pareto_k=pd.DataFrame(), best="K=3",
+                           within_noise=(), simplest_within_noise="K=3", verdict="",
+                           warnings=(), diagnostics={}, results={})
+    assert repr(alone) == ("BayesSelection(3 models: K=3, K=2, K=1; best by elpd_loo K=3; "
+                           "print() for the table and the verdict)")

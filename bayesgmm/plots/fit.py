@@ -708,8 +708,8 @@ def plot_density(result: Any, X: Any = None, ax: Axes | None = None, *, n_draws:
     """The fitted mixture density over the data.
 
     2-D: contours over the scatter of the data (levels enclosing about 25, 50, 75, 90 and 95%
-    of the points); 1-D: histogram, mixture density and each component's weighted density,
-    with a rug of the data; D > 2: a pair grid with the marginal mixture on every pair and
+    of the points); 1-D: histogram, mixture density and each component's weighted density
+    (shaded), with a rug of the data; D > 2: a pair grid with the marginal mixture on every pair and
     every feature. A posterior's density is the posterior predictive one (the average over
     ``n_draws`` draws); an EM fit's is the estimate's.
 
@@ -746,13 +746,17 @@ def plot_density(result: Any, X: Any = None, ax: Axes | None = None, *, n_draws:
 
     def diag(a, i, legend=False):
         grid = np.linspace(*_histogram(a, X[:, i], keep, pad=0.08, alpha=0.5), 400)
-        a.plot(grid, _density_1d(grid, w, m[:, :, i], c[:, :, i, i]), color=_MIXTURE_COLOR, lw=1.8,
-               label="mixture")
+        # Each component's weighted density as a shaded area, the mixture as a line on top:
+        # where one component carries the mixture, a dashed component curve drawn over the
+        # line hid it (QA, galaxies); under it, both stay visible.
         for k in range(w.shape[1]):
             comp = (w[:, k, None] * stats.norm.pdf(grid, m[:, k, i, None],
                                                    np.sqrt(c[:, k, i, i])[:, None])).mean(0)
-            a.plot(grid, comp, color=_component_color(k), lw=1.2, ls="--",
-                   label=titles[k])
+            colour = _component_color(k)
+            a.fill_between(grid, comp, color=colour, alpha=0.3, lw=0, label=titles[k])
+            a.plot(grid, comp, color=colour, lw=0.8)
+        a.plot(grid, _density_1d(grid, w, m[:, :, i], c[:, :, i, i]), color=_MIXTURE_COLOR, lw=1.8,
+               label="mixture", zorder=3)
         _rug(a, X[:, i], 0.0, markersize=8, alpha=0.4)
         a.set_xlim(grid[0], grid[-1])
         _note_outside(a, X[:, i], keep=keep)
@@ -773,7 +777,7 @@ def plot_density(result: Any, X: Any = None, ax: Axes | None = None, *, n_draws:
                       if left else
                       f"{what};\ncontours enclose about 25/50/75/90/95% of the {points}")
                      + (f"\n{shown}" if shown else ""))
-        # the diagonal's dashed curves are the components: name them once for the grid
+        # the diagonal's shaded areas are the components: name them once for the grid
         _legend_below(fig, titles[:em.n_components], em.n_components,
                       [Line2D([], [], color=_MIXTURE_COLOR, lw=1.8, label="mixture"),
                        *_level_handles(key)])
@@ -999,7 +1003,10 @@ def _membership_1d(result, x, ax, bayes, K, G, titles, name, labelled) -> Figure
     panels[-1].set_xlabel(name)
     if panels[0] is panels[-1]:
         ax.set(ylabel="P(component | x)", title=title)
-        ax.legend(fontsize="small", loc="center right")
+        # Beside the axes: the curves span the whole width, so any place inside covered one
+        # where it crosses (QA, galaxies: component 2 at 30,000 km/s).
+        ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.02, 1.0),
+                  borderaxespad=0.0)
     else:
         for k, panel in enumerate(panels):
             panel.set_ylabel(f"P({titles[k]})" if len(titles[k]) < 16 else f"P({k})",

@@ -120,6 +120,19 @@ class BayesSelection:
         table = self.shown_table().to_string(float_format=lambda v: f"{v:.2f}")
         return "\n".join([table, "", self.verdict])
 
+    def __repr__(self) -> str:
+        # the dataclass repr embedded the comparison and Pareto-k tables (QA); str() prints
+        # them, this says what was compared and what it chose, on one line
+        models = list(self.comparison.index)
+        others = f", indistinguishable: {', '.join(self.within_noise)}" \
+            if self.within_noise else ""
+        simplest = (f"; simplest within noise {self.simplest_within_noise}"
+                    if self.simplest_within_noise not in (None, self.best) else "")
+        flags = f"; {len(self.warnings)} warning(s)" if self.warnings else ""
+        return (f"BayesSelection({len(models)} models: {', '.join(map(str, models))}; "
+                f"best by elpd_loo {self.best}{others}{simplest}{flags}; print() for the "
+                "table and the verdict)")
+
 
 # comparison columns shown (BayesSelection.shown_table), in order
 _SHOWN = ("elpd", "se", "elpd_diff", "dse", "p", "weight", "indistinguishable")
