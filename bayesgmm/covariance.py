@@ -29,6 +29,7 @@ __all__ = [
     "check_covariance_type",
     "check_shape",
     "cholesky_draws",
+    "data_covariance",
     "component_shape",
     "distinct_entries",
     "from_full",
@@ -81,6 +82,23 @@ def distinct_entries(name: str, shape: tuple[int, ...], covariance_type: str):
     for index in np.ndindex(*shape):
         if not (symmetric and index[-2] > index[-1]):
             yield index
+
+
+def data_covariance(X: np.ndarray, sample_weight: np.ndarray | None = None
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """Mean (D,) and covariance (D, D) of complete rows ``X`` (N, D), divisor N - 1.
+
+    With frequency weights g_n the rows count g_n times: the mean is sum g x / G and the
+    divisor G - 1 (G = sum g), which is ``np.cov`` of the expanded rows for whole-number
+    weights; a row of weight 0 is no row at all.
+    """
+    if sample_weight is None:
+        return X.mean(axis=0), np.atleast_2d(np.cov(X, rowvar=False))
+    g = np.asarray(sample_weight, dtype=np.float64)
+    total = g.sum()
+    mean = g @ X / total
+    centred = X - mean
+    return mean, (centred.T * g) @ centred / max(total - 1.0, np.finfo(float).tiny)
 
 
 def points_needed(covariance_type: str, D: int) -> int:

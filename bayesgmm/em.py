@@ -392,8 +392,9 @@ class EMResult(NoiseFlag):
         """
         check_int(n_samples, "n_samples")
         if self.noise and self.noise_bounds is None:
-            raise ValueError("this mixture's noise component was given a volume, not a box, so "
-                             "its points cannot be drawn; refit with the default box")
+            raise ValueError("this mixture's noise component has a volume but no box (the data's "
+                             "box is flat, or the fit was saved by a version before 2 Dec "
+                             "2026), so its points cannot be drawn; refit it")
         rng = np.random.default_rng(random_state)
         K = self.n_components
         p = np.append(self.weights, self.noise_weight) if self.noise else self.weights
@@ -524,7 +525,10 @@ def fit_em(
         box use it too, so far outliers are classified as noise.
     noise_volume : float, optional
         With ``noise``: the noise component's volume V, in the data's units (the product of
-        the features' units), instead of the data's bounding box; its density is 1 / V.
+        the features' units), instead of the data's bounding box; its density is 1 / V. The
+        region is the bounding box scaled about its centre to volume V: its shape decides
+        the noise density of a row with missing values (the box's marginal over the row's
+        observed features), so that it does not depend on the features' units.
         A V smaller than the box's warns: 1 / V then exceeds a uniform density over the
         data's range and can claim most points. Refused without ``noise=True``.
 
@@ -577,7 +581,7 @@ def fit_em(
                           "reg_covar / the prior (drop the column(s) named)", UserWarning,
                           stacklevel=2)
     _warn_if_reg_covar_dominates(Xc, names, reg_covar)
-    prior = _resolve_prior(prior, obs.prior_rows, K, covariance_type)
+    prior = _resolve_prior(prior, obs.prior_rows, K, covariance_type, obs.prior_weights)
     if prior is None and N * D <= n_parameters(K, D, covariance_type):  # values, not rows
         warnings.warn(
             f"{N} row(s) x {D} feature(s) = {N * D} values for "
@@ -588,8 +592,8 @@ def fit_em(
             UserWarning, stacklevel=2)
     starts = _check_init(init, K, D, covariance_type, n_init)
     if starts[0] is not None and starts[0][2] is None:
-        starts = [_covariances_around(obs, obs.prior_rows, *starts[0][:2], covariance_type,
-                                      reg_covar)]
+        starts = [_covariances_around(obs, obs.prior_rows, obs.prior_weights, *starts[0][:2],
+                                      covariance_type, reg_covar)]
     if starts[0] is not None and obs.noise:  # explicit start: give the noise its share
         w0, m0, c0 = starts[0]
         nw = init.noise_weight if isinstance(init, EMResult) and init.noise else _NOISE_START
@@ -1190,13 +1194,13 @@ def _coincident_components(means: np.ndarray, covariances: np.ndarray, covarianc
 # --------------------------------------------------------------------------------------------
 # initialisation
 # --------------------------------------------------------------------------------------------
-def _resolve_prior(prior, X, K, covariance_type) -> ConjugatePrior | None:
+def _resolve_prior(prior, X, K, covariance_type, sample_weight=None) -> ConjugatePrior | None:
     if prior is None:
         return None
     if isinstance(prior, str):
         if prior != "default":
             raise ValueError(f"prior must be None, 'default' or a ConjugatePrior; got {prior!r}")
-        return ConjugatePrior.default(X, K, covariance_type)
+        return ConjugatePrior.default(X, K, covariance_type, sample_weight=sample_weight)
     if not isinstance(prior, ConjugatePrior):
         raise ValueError(f"prior must be None, 'default' or a ConjugatePrior; got {prior!r}")
     if prior.covariance_type != covariance_type:
@@ -1271,13 +1275,18 @@ def _initialise(obs: Observations, Xc, K, covariance_type, init, reg_covar, rng)
     X = obs.imputed()
     g = obs.sample_weight
     N, D = X.shape
+    gc = obs.start_weights
     far = obs.isolated
     if far.any():
-        Xc = obs.prior_rows
+        Xc, gc = obs.prior_rows, obs.prior_weights
+    if g is not None and np.sum((g > 0) & ~far) >= K:
+        # rows of weight 0 are no rows: seeded on one far out, a component of no weight
+        # (QA: Old Faithful and a weight-0 row at (100, 10000): every seed at -1289.8)
+        far = far | (g <= 0)
     if init == "random_from_data":
         idx = (rng.choice(np.flatnonzero(~far), size=K, replace=False) if far.any()
                else rng.choice(N, size=K, replace=False))
-        cov = np.atleast_2d(np.cov(Xc, rowvar=False)) + reg_covar * np.eye(D)
+        cov = covariance.data_covariance(Xc, gc)[1] + reg_covar * np.eye(D)
         covariances = covariance.from_full(cov, covariance_type, K)
         params = np.full(K, 1.0 / K), X[idx].copy(), covariances
         if obs.labels is not None:  # the labelled rows' own components, from their groups
@@ -1307,14 +1316,15 @@ def _initialise(obs: Observations, Xc, K, covariance_type, init, reg_covar, rng)
     return _with_noise(_params_from_resp(X, g, resp, covariance_type, reg_covar), obs)
 
 
-def _covariances_around(obs: Observations, Xc, weights, means, covariance_type, reg_covar):
+def _covariances_around(obs: Observations, Xc, gc, weights, means, covariance_type,
+                        reg_covar):
     """An explicit start without covariances: ``weights`` and ``means`` as given, and each
     component's covariance from the points it claims (responsibilities under the data's own
     covariance, known labels kept), as one M-step would estimate it."""
     X = obs.imputed()
     D = X.shape[1]
-    pooled = np.atleast_2d(np.cov(Xc if len(Xc) > 1 else X, rowvar=False)) \
-        + reg_covar * np.eye(D)
+    pooled = (covariance.data_covariance(Xc, gc)[1] if len(Xc) > 1 else
+              covariance.data_covariance(X, obs.sample_weight)[1]) + reg_covar * np.eye(D)
     shared = covariance.from_full(pooled, covariance_type, len(weights))
     try:
         prec = kernels.precisions_cholesky(shared, covariance_type)

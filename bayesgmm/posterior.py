@@ -641,8 +641,9 @@ class BayesResult:
     #    BayesianGMM.sample --------------------------------------------------------------------
     def _check_noise_box(self) -> None:
         if self.noise and self.em.noise_bounds is None:
-            raise ValueError("this mixture's noise component was given a volume, not a box, so "
-                             "its points cannot be drawn; refit with the default box")
+            raise ValueError("this mixture's noise component has a volume but no box (the data's "
+                             "box is flat, or the fit was saved by a version before 2 Dec "
+                             "2026), so its points cannot be drawn; refit it")
 
     def _with_noise_weight(self, weights: np.ndarray) -> np.ndarray:
         """(S, K) draws' weights, with the noise weight (the rest of each draw's simplex) as

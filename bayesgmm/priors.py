@@ -21,7 +21,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from ._validation import check_covariance_type, check_positive
-from .covariance import component_shape, from_full
+from .covariance import component_shape, data_covariance, from_full
 
 __all__ = ["ConjugatePrior", "Priors", "Standardisation"]
 
@@ -87,19 +87,25 @@ class ConjugatePrior:
 
     @classmethod
     def default(cls, X: np.ndarray, n_components: int, covariance_type: str,
-                weight_concentration: float = 1.0) -> ConjugatePrior:
+                weight_concentration: float = 1.0,
+                sample_weight: np.ndarray | None = None) -> ConjugatePrior:
         """mclust's ``defaultPrior``: data-scaled and weak.
 
         m0 = column means, kappa = 0.01, nu = D + 2, and Lambda = var(X) / K^(2/D) (the data
         covariance shared out over K components; its diagonal for diag, the mean variance for
         spherical). As in mclust, full/tied use diag(var(X)) when N <= D (var(X) is singular).
+        With frequency weights (``sample_weight``, one per row of ``X``) the rows count as
+        often as their weights say, as everywhere else: the prior of counted rows is that of
+        the rows written out (QA: a weight-0 row moved it).
         """
         N, D = X.shape
-        cov = np.atleast_2d(np.cov(X, rowvar=False))
+        mean, cov = data_covariance(X, sample_weight)
+        if sample_weight is not None:
+            N = float(np.sum(sample_weight))
         shrink = n_components ** (2.0 / D)
         full = cov if N > D else np.diag(np.diag(cov))  # the diagonal is var(X)'s either way
         scale = np.asarray(from_full(full, covariance_type) / shrink)
-        return cls(covariance_type, X.mean(axis=0), 0.01, D + 2.0, scale, weight_concentration)
+        return cls(covariance_type, mean, 0.01, D + 2.0, scale, weight_concentration)
 
     # -- log density (the history of MAP-EM tracks log-likelihood + this) -------------------
     def log_density(self, weights: np.ndarray, means: np.ndarray,
@@ -186,8 +192,17 @@ class Standardisation:
     scale: np.ndarray
 
     @classmethod
-    def from_data(cls, X: np.ndarray, covariance_type: str) -> Standardisation:
-        if np.isnan(X).any():  # missing values (NaN): each column's observed values
+    def from_data(cls, X: np.ndarray, covariance_type: str,
+                  sample_weight: np.ndarray | None = None) -> Standardisation:
+        """Column means and sds (divisor N) of ``X``, each over its observed values; with
+        frequency weights, of the rows counted as often as their weights say (a weight-0 row
+        is no row: QA, one such row far out moved a scale from 13.6 to 600)."""
+        if sample_weight is not None:
+            g = np.where(np.isnan(X), 0.0, np.asarray(sample_weight, dtype=np.float64)[:, None])
+            values = np.where(np.isnan(X), 0.0, X)
+            center = (g * values).sum(axis=0) / g.sum(axis=0)
+            sd = np.sqrt((g * (values - center) ** 2).sum(axis=0) / g.sum(axis=0))
+        elif np.isnan(X).any():  # missing values (NaN): each column's observed values
             sd, center = np.nanstd(X, axis=0), np.nanmean(X, axis=0)
         else:
             sd, center = X.std(axis=0), X.mean(axis=0)
@@ -250,8 +265,8 @@ class Priors:
     def to_dict(self) -> dict[str, float]:
         return {f.name: float(getattr(self, f.name)) for f in fields(self)}
 
-    def conjugate_for_em(self, X: np.ndarray, n_components: int,
-                         covariance_type: str) -> ConjugatePrior:
+    def conjugate_for_em(self, X: np.ndarray, n_components: int, covariance_type: str,
+                         sample_weight: np.ndarray | None = None) -> ConjugatePrior:
         """The MAP-EM prior used to initialise the sampler.
 
         The weights' Dirichlet is shared when alpha >= 1 (EM needs an interior mode; a sparse
@@ -259,7 +274,8 @@ class Priors:
         LogNormal priors of the model have no closed-form M-step.
         """
         return ConjugatePrior.default(X, n_components, covariance_type,
-                                      weight_concentration=max(1.0, self.weights_concentration))
+                                      weight_concentration=max(1.0, self.weights_concentration),
+                                      sample_weight=sample_weight)
 
 
 def _normal_logpdf(x: np.ndarray, mean: np.ndarray, cov: np.ndarray) -> float:

@@ -1349,20 +1349,25 @@ def _standardisation_words(result) -> str:
 
     fitted = result.standardisation
     X = plots._common._data(result)
+    g = _observed_weights(result)
 
-    def matches(rows: np.ndarray) -> bool:
+    def matches(rows: np.ndarray, weights=None) -> bool:
         if rows.sum() < 2:
             return False
-        own = Standardisation.from_data(X[rows], result.covariance_type)
+        own = Standardisation.from_data(X[rows], result.covariance_type,
+                                        None if weights is None else weights[rows])
         return bool(np.allclose(own.center, fitted.center, rtol=1e-6, atol=0)
                     and np.allclose(own.scale, fitted.scale, rtol=1e-6, atol=0))
 
     every = np.ones(len(X), dtype=bool)
     if matches(every):
         return "the sd with divisor N, a little below the data table's, whose divisor is N - 1"
+    if g is not None and matches(every, g):
+        return ("the mean and the sd (divisor: the sum of the weights) of the rows counted as "
+                "often as their frequency weights say, as the fit counts them")
     if result.noise:
         far = isolated_observations(X, _observed_labels(result))  # as the fit chose them
-        if far.any() and matches(~far):
+        if far.any() and (matches(~far) or (g is not None and matches(~far, g))):
             n = int(far.sum())
             return (f"the mean and the sd with divisor N of the {len(X) - n} rows other than "
                     f"the {n} isolated from all others (far beyond the typical distance to "

@@ -193,7 +193,8 @@ def fit_bayes(
         own weight: the posterior gains ``noise_weight`` and ``weights`` sum to
         1 - ``noise_weight``; memberships get a last column, P(noise).
     noise_volume : float, optional
-        The noise component's volume in data units (default: the bounding box's).
+        The noise component's volume in data units (default: the bounding box's); its
+        region is the bounding box scaled to that volume (see :func:`bayesgmm.fit_em`).
 
     Returns
     -------
@@ -259,7 +260,9 @@ def fit_bayes(
     em = in_order(em)
     em_s = time.perf_counter() - t_em
     # without the isolated rows that a noise component is for (obs.prior_rows' reason)
-    standardisation = Standardisation.from_data(Xv[~obs.isolated], covariance_type)
+    standardisation = Standardisation.from_data(
+        Xv[~obs.isolated], covariance_type,
+        None if obs.sample_weight is None else obs.sample_weight[~obs.isolated])
     tune, chains = ss.tune, ss.chains
     cores = min(chains, ss.cores or os.cpu_count() or 1)
 
@@ -609,7 +612,7 @@ def _check_or_fit_em(em, obs: Observations, Xc, names, K, covariance_type, prior
     if em is None:
         return fit_map_start(obs, K, covariance_type=covariance_type, n_init=10,
                              prior=priors.conjugate_for_em(obs.prior_rows, K,
-                                                           covariance_type),
+                                                           covariance_type, obs.prior_weights),
                              random_state=random_state)
     if not isinstance(em, EMResult):
         raise ValueError(f"em must be an EMResult from fit_em; got {type(em).__name__}")

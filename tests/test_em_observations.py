@@ -532,3 +532,87 @@ def test_named_columns_at_prediction_are_matched_by_name(simulated):
         fit.predict(frame[["a"]])
     on_array = fit_em(X, 3, random_state=0)
     np.testing.assert_array_equal(on_array.predict(frame), on_array.predict(X))
+
+
+def test_noise_volume_keeps_the_box_shape_for_missing_values(simulated):
+    """QA: with noise_volume, a row missing values was scored against a cube of that volume,
+    so its noise density depended on the columns' units (one column x1000: P(noise) of a row
+    0.12 with the default box, 0.994 with noise_volume = the box's own volume). The volume
+    now scales the data's bounding box: the box's own volume is the default fit exactly."""
+    X, _, _ = simulated
+    Xm = _holes(X * np.array([1.0, 1000.0]), 0.2, seed=4)
+    default = fit_em(Xm, 3, noise=True, random_state=0)
+    lower, upper = default.noise_bounds
+    same = fit_em(Xm, 3, noise=True, noise_volume=float(np.prod(upper - lower)), random_state=0)
+    assert same.noise_weight == pytest.approx(default.noise_weight, rel=1e-9)
+    np.testing.assert_allclose(same.noise_bounds, default.noise_bounds, rtol=1e-12)
+    row = np.array([[np.nan, Xm[~np.isnan(Xm[:, 1]), 1][0]]])
+    np.testing.assert_allclose(same.predict_proba(row), default.predict_proba(row), rtol=1e-9)
+    # another volume: the same shape, centred on the data's box, of that volume
+    bigger = fit_em(Xm, 3, noise=True, noise_volume=8.0 * np.prod(upper - lower),
+                    random_state=0)
+    sides = np.diff(bigger.noise_bounds, axis=0)[0]
+    np.testing.assert_allclose(sides, np.sqrt(8.0) * (upper - lower), rtol=1e-12)  # 2-D
+    np.testing.assert_allclose(bigger.noise_bounds.mean(axis=0), (lower + upper) / 2,
+                               rtol=1e-12)
+
+
+def test_a_row_of_weight_zero_is_no_row(old_faithful):
+    """QA: a weight-0 row far out (100, 10000) drew k-means++ seeds, and every seed's EM ended
+    with a component of no weight at -1289.8, against -1130.26 without the row. A row of
+    weight 0 now seeds nothing and moves no data-scaled quantity."""
+    from bayesgmm import Priors
+    from bayesgmm.priors import ConjugatePrior, Standardisation
+
+    X = old_faithful.to_numpy(float)
+    with_row = np.vstack([X, [100.0, 10000.0]])
+    g = np.r_[np.ones(len(X)), 0.0]
+    for seed in range(4):
+        for init in ("kmeans++", "random_from_data"):
+            # the same seeds, the same fit as without the row
+            fit = fit_em(with_row, 2, sample_weight=g, init=init, random_state=seed)
+            without = fit_em(X, 2, init=init, random_state=seed)
+            assert fit.log_likelihood == pytest.approx(without.log_likelihood, rel=1e-9)
+            np.testing.assert_allclose(fit.means, without.means, rtol=1e-7)
+    for ct in COVARIANCE_TYPES:
+        a = Standardisation.from_data(with_row, ct, g)
+        b = Standardisation.from_data(X, ct)
+        np.testing.assert_allclose([a.center, a.scale], [b.center, b.scale], rtol=1e-12)
+    a = Priors().conjugate_for_em(with_row, 2, "full", g)
+    b = ConjugatePrior.default(X, 2, "full")
+    np.testing.assert_allclose(a.mean, b.mean, rtol=1e-12)
+    np.testing.assert_allclose(a.scale, b.scale, rtol=1e-12)
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_data_scaled_priors_of_counts_are_those_of_the_rows_written_out(simulated,
+                                                                         covariance_type):
+    """QA: counts and the rows they stand for gave different standardisations (3.502 vs
+    3.488) and so different MAP-EM fits; frequency weights now count in every data-scaled
+    quantity, so MAP-EM with prior='default' is the fit of the rows written out."""
+    from bayesgmm.priors import Standardisation
+
+    X, _, _ = simulated
+    Xm = _holes(X, 0.05, seed=5)
+    g = np.random.default_rng(3).integers(1, 4, len(X))
+    expanded = np.repeat(Xm, g, axis=0)
+    a = Standardisation.from_data(Xm, covariance_type, g.astype(float))
+    b = Standardisation.from_data(expanded, covariance_type)
+    np.testing.assert_allclose([a.center, a.scale], [b.center, b.scale], rtol=1e-12)
+    start = fit_em(X, 3, covariance_type=covariance_type, random_state=0)
+    counted = fit_em(X, 3, covariance_type=covariance_type, sample_weight=g.astype(float),
+                     prior="default", init=start, tol=1e-10, atol=1e-10)
+    written = fit_em(np.repeat(X, g, axis=0), 3, covariance_type=covariance_type,
+                     prior="default", init=start, tol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(counted.covariances, written.covariances, rtol=1e-6, atol=1e-9)
+    assert counted.log_posterior == pytest.approx(written.log_posterior, rel=1e-9)
+
+
+def test_a_column_observed_only_in_rows_of_weight_zero_is_refused(simulated):
+    X, _, _ = simulated
+    Xm = X.copy()
+    Xm[1:, 1] = np.nan
+    g = np.r_[0.0, np.ones(len(X) - 1)]
+    with pytest.raises(ValueError, match=r"column\(s\) 'x1' have no observed value in a row "
+                                         r"of positive weight"):
+        prepare_observations(Xm, 2, sample_weight=g)
