@@ -277,7 +277,12 @@ def default_names(n_features: int) -> tuple[str, ...]:
 
 def _column_names(X: Any) -> tuple[str, ...] | None:
     if hasattr(X, "columns"):  # DataFrame
-        return tuple(str(c) for c in X.columns)
+        names = tuple(str(c) for c in X.columns)
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:  # columns are matched by name at prediction: one name, one column
+            raise ValueError(f"column name(s) {', '.join(map(repr, repeated))} appear more "
+                             "than once; give every column its own name (DataFrame.columns)")
+        return names
     if hasattr(X, "name") and hasattr(X, "to_numpy") and getattr(X, "ndim", 0) == 1:  # Series
         return (str(X.name) if X.name is not None else "x0",)
     return None

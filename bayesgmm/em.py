@@ -64,6 +64,7 @@ INITS = ("kmeans++", "kmeans", "random", "random_from_data")
 # outliers, random data points rarely do; on 585 points with 5 outliers (K=4, 10 restarts
 # each, 8 seeds, with noise) k-means++ alone found the best fit on 5 seeds, random points on 8.
 BOTH_INITS = ("kmeans++", "random_from_data")
+REG_COVAR = 1e-6  # scikit-learn's, and the most fit_em adds by default (default_reg_covar)
 # A component whose effective size N_k falls below this is empty: its mean and covariance are
 # undefined (0/0), so they are kept from the previous iteration instead.
 _EMPTY_NK = 1e-8
@@ -448,7 +449,7 @@ def fit_em(
     max_iter: int = 1000,
     tol: float = 1e-3,
     atol: float = ATOL,
-    reg_covar: float = 1e-6,
+    reg_covar: float | None = None,
     prior: ConjugatePrior | str | None = None,
     sample_weight: Any = None,
     random_state: Any = None,
@@ -502,8 +503,13 @@ def fit_em(
         ``atol=np.inf`` (with the same ``max_iter``) gives scikit-learn's rule exactly, same
         iterations and same result; so does any ``atol >= tol * N``, where the per-sample rule
         is the stricter one.
-    reg_covar : float
-        Added to the diagonal of every covariance, keeping them positive definite.
+    reg_covar : float, optional
+        Added to the diagonal of every covariance, keeping them positive definite. Default:
+        scikit-learn's 1e-6, or 1e-6 of the smallest column variance where that is below 1,
+        so that a column in small units (sd 3e-6) is not floored at sd 1e-3 while it is
+        fitted (QA: that floor let a noise component claim every row); the value used is
+        ``reg_covar`` of the result. Pass ``reg_covar=1e-6`` for scikit-learn's rule on any
+        data.
     prior : ConjugatePrior, "default" or None
         MAP-EM under a conjugate prior; ``"default"`` is mclust's data-scaled default
         (:meth:`ConjugatePrior.default`). ``history`` then tracks the log posterior.
@@ -567,7 +573,8 @@ def fit_em(
     check_int(max_iter, "max_iter")
     tol = check_positive(tol, "tol", allow_zero=True)
     atol = _check_atol(atol)
-    reg_covar = check_positive(reg_covar, "reg_covar", allow_zero=True)
+    reg_covar = default_reg_covar(Xc) if reg_covar is None else \
+        check_positive(reg_covar, "reg_covar", allow_zero=True)
     random_state, record = _seed_record(check_random_state(random_state))
     record = {"init": _init_record(init), "n_init": n_init, "max_iter": max_iter, "tol": tol,
               "atol": atol, **record}
@@ -582,6 +589,11 @@ def fit_em(
                           stacklevel=2)
     _warn_if_reg_covar_dominates(Xc, names, reg_covar)
     prior = _resolve_prior(prior, obs.prior_rows, K, covariance_type, obs.prior_weights)
+    if prior is not None and _beyond_float64(  # the prior's variances, (D,) or a sphere's
+            np.diag(prior.scale) if np.ndim(prior.scale) == 2 else prior.scale,
+            obs.prior_rows):
+        raise ValueError(_numerical_failure(np.linalg.LinAlgError(
+            "a prior covariance is numerically singular"), Xc, names))
     if prior is None and N * D <= n_parameters(K, D, covariance_type):  # values, not rows
         warnings.warn(
             f"{N} row(s) x {D} feature(s) = {N * D} values for "
@@ -793,6 +805,15 @@ def fit_map_start(
     return replace(best, candidates=candidates, settings=record)
 
 
+def default_reg_covar(X: np.ndarray) -> float:
+    """scikit-learn's reg_covar, 1e-6, or 1e-6 of the smallest positive column variance of
+    ``X`` when that is below 1: the floor stays 1e-6 of every column's variance (a constant
+    column has none, and is named by the singular-column checks)."""
+    variance = np.nanvar(X, axis=0)
+    positive = variance[variance > 0]
+    return REG_COVAR * min(1.0, float(positive.min())) if positive.size else REG_COVAR
+
+
 def _warn_if_reg_covar_dominates(Xc: np.ndarray, names, reg_covar: float) -> None:
     """reg_covar is added to every variance in data units (as scikit-learn does): on a column
     whose spread is near its square root (values ~1e-8 apart) it floors the sds at
@@ -820,6 +841,24 @@ def _check_atol(atol: Any) -> float:
     return value
 
 
+def _robust_spread(X: np.ndarray) -> np.ndarray:
+    """Per column: the interquartile range / 1.349 (a Gaussian's sd), else the sd, else 1."""
+    q75, q25 = np.percentile(X, [75, 25], axis=0)
+    spread = (q75 - q25) / 1.349
+    spread = np.where(spread > 0, spread, X.std(axis=0))
+    return np.where(spread > 0, spread, 1.0)
+
+
+def _beyond_float64(variances: np.ndarray, X: np.ndarray) -> bool:
+    """Whether variances (D,) in some column exceed that column's robust spread squared by
+    more than float64 can hold beside the rest (1/eps): a value ~1e8 robust sds out makes
+    the data-scaled prior meaningless there, while units alone (columns 1e13 apart) do not
+    (each column is compared with itself; one spherical variance with the widest)."""
+    spread = _robust_spread(X) ** 2
+    reach = (spread if np.ndim(variances) else spread.max()) / np.finfo(float).eps
+    return bool(np.any(variances > reach))
+
+
 def _numerical_failure(exc: Exception, X: np.ndarray, names) -> str:
     """Why EM broke down, pointing at the most extreme value when it explains it.
 
@@ -827,11 +866,7 @@ def _numerical_failure(exc: Exception, X: np.ndarray, names) -> str:
     float64 can hold (the ratio is squared), which is the usual cause.
     """
     median = np.median(X, axis=0)
-    q75, q25 = np.percentile(X, [75, 25], axis=0)
-    spread = (q75 - q25) / 1.349
-    spread = np.where(spread > 0, spread, X.std(axis=0))
-    spread = np.where(spread > 0, spread, 1.0)
-    z = np.abs(X - median) / spread
+    z = np.abs(X - median) / _robust_spread(X)
     row, col = np.unravel_index(np.argmax(z), z.shape)
     msg = f"EM failed numerically ({exc})"
     if z[row, col] > 1e6:

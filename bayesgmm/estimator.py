@@ -276,10 +276,11 @@ class BayesianGMM:
         summary = observations_record(result) or {}
         observed = {"missing": summary.get("missing", "marginalise"),
                     "noise": bool(summary.get("noise", False))}
-        if observed["noise"] and getattr(result.em, "noise_bounds", 0) is None:
+        if observed["noise"] and (summary.get("noise_volume") is not None
+                                  or getattr(result.em, "noise_bounds", 0) is None):
             # the fit was given a volume, not the bounding box: the same volume again, as
-            # given (results saved before the record kept it: rebuilt from its log, whose
-            # last bit may differ)
+            # given (results saved before the record kept it had no box: rebuilt from its
+            # log, whose last bit may differ)
             observed["noise_volume"] = summary.get("noise_volume") or float(
                 np.exp(-result.em.noise_log_density))
         # the default priors as the default (None), so that get_params equals the original's

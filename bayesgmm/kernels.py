@@ -715,8 +715,11 @@ def precisions_cholesky(covariances: np.ndarray, covariance_type: str) -> np.nda
         covs = covariances[None] if covariance_type == "tied" else covariances
         chol = np.empty_like(covs)
         for k, cov in enumerate(covs):
+            if not np.all(np.isfinite(cov)):  # an M-step over a component that lost every point
+                raise NotPositiveDefiniteError(
+                    f"covariance of component {k} is not finite; increase reg_covar")
             try:
-                chol[k] = linalg.cholesky(cov, lower=True)
+                chol[k] = linalg.cholesky(cov, lower=True, check_finite=False)
             except linalg.LinAlgError:
                 raise NotPositiveDefiniteError(
                     f"covariance of component {k} is not positive definite; increase reg_covar"
@@ -726,8 +729,9 @@ def precisions_cholesky(covariances: np.ndarray, covariance_type: str) -> np.nda
         # machine (EM calls this every iteration).
         out, _ = precision_from_covariance_cholesky(chol)
         return out[0] if covariance_type == "tied" else out
-    if np.any(covariances <= 0):
-        raise ValueError("variances must be positive; increase reg_covar")
+    if not np.all(covariances > 0) or not np.all(np.isfinite(covariances)):
+        raise NotPositiveDefiniteError("variances must be positive and finite; increase "
+                                       "reg_covar")
     return 1.0 / np.sqrt(covariances)
 
 

@@ -196,28 +196,31 @@ def _noise_evidence(em: EMResult, X: Any, *, sample_weight: Any, labels: Any, mi
     Xv, names = check_data(X, n_features=em.n_features, allow_nan=True)
     if few_values_warning(Xv, names) is not None:
         return None
-    data = {"sample_weight": sample_weight, "labels": labels, "missing": missing}
+    # the user's fit's floor: the refits are that model with and without the noise
+    data = {"sample_weight": sample_weight, "labels": labels, "missing": missing,
+            "reg_covar": em.reg_covar}
     with warnings.catch_warnings():  # a refit's warnings are not the user's fit's
         warnings.simplefilter("ignore")
         # The plain fit from the fit's parameters and from fresh starts too: a fit from one
         # start (fit_em's default n_init=1) may be a poor optimum, which would inflate the
         # evidence for the noise.
         progress.detail("refitting without a noise component")
-        plain = _best(X, fit_em(X, K, covariance_type=ct, init=em, **data),
-                      _fresh(X, K, ct, data))
+        plain = _best(X, _refit(X, K, ct, init=em, **data), _fresh(X, K, ct, data))
         # From the fit's parameters, and from fresh starts: a fit that gave a component to an
         # outlier keeps it when the noise is added to it (a local optimum); so, when the fit
         # has degenerate components, also from its parameters with those re-seeded (the
         # largest other component split in two), their rows left to the noise.
         bad = _degenerate_components(em, X)
         progress.detail("refitting with a noise component")
-        starts = [fit_em(X, K, covariance_type=ct, init=plain, noise=True, **data),
+        starts = [_refit(X, K, ct, init=plain, noise=True, **data) if plain else None,
                   _fresh(X, K, ct, {**data, "noise": True})]
         if bad:
             split = _reseeded(em, bad)
             if split is not None:
-                starts.append(fit_em(X, K, covariance_type=ct, init=split, noise=True, **data))
+                starts.append(_refit(X, K, ct, init=split, noise=True, **data))
         noisy = _best(X, *starts)
+    if plain is None or noisy is None:
+        return None  # EM broke down numerically on a refit: no comparison to make
     if _degenerate_components(noisy, X):
         return None  # its likelihood is unbounded: no evidence either way
     criteria = {"sample_weight": sample_weight, "labels": labels}
@@ -296,19 +299,34 @@ def _reseeded(fit: EMResult, bad: tuple[int, ...]) -> dict[str, np.ndarray] | No
     return {"weights": weights / weights.sum(), "means": means, "covariances": covariances}
 
 
-def _fresh(X: Any, K: int, covariance_type: str, data: dict[str, Any]) -> EMResult:
+def _refit(X: Any, K: int, covariance_type: str, **options: Any) -> EMResult | None:
+    """``fit_em``, or None where EM breaks down numerically (QA: a tied noise refit on
+    columns 1e13 apart, which ended ``bayesgmm em`` and ``select`` after their tables): a
+    hint must not fail the command it serves."""
+    try:
+        return fit_em(X, K, covariance_type=covariance_type, **options)
+    except ValueError as exc:
+        if "EM failed numerically" not in str(exc):
+            raise
+        return None
+
+
+def _fresh(X: Any, K: int, covariance_type: str, data: dict[str, Any]) -> EMResult | None:
     """The best fit from fresh starts of two init families: k-means++ seeds tend to land on
     gross outliers, random data points rarely do (fewer starts on many rows: ``_LARGE_N``)."""
     restarts = _RESTARTS if len(X) <= _LARGE_N else _RESTARTS_LARGE_N
-    return fit_em(X, K, covariance_type=covariance_type, n_init=restarts, init=BOTH_INITS,
-                  random_state=0, **data)
+    return _refit(X, K, covariance_type, n_init=restarts, init=BOTH_INITS, random_state=0,
+                  **data)
 
 
-def _best(X: Any, *fits: EMResult) -> EMResult:
+def _best(X: Any, *fits: EMResult | None) -> EMResult | None:
     """The highest likelihood among the fits whose components all hold enough points for
     their covariances and none collapsed: a component collapsed on one or two points (or on
     tied values) has an unbounded likelihood, which would pass for a better optimum (and hide
-    an outlier it holds)."""
+    an outlier it holds). None when no refit succeeded."""
+    fits = tuple(fit for fit in fits if fit is not None)
+    if not fits:
+        return None
     proper = [fit for fit in fits if not _degenerate_components(fit, X)]
     return max(proper or fits, key=lambda fit: fit.log_likelihood)
 

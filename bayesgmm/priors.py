@@ -287,8 +287,10 @@ def _normal_logpdf(x: np.ndarray, mean: np.ndarray, cov: np.ndarray) -> float:
     from scipy.linalg import cholesky, solve_triangular
 
     L = cholesky(cov, lower=True)
-    diag = np.abs(np.diag(L))
-    if not diag.min() > diag.max() * np.sqrt(np.finfo(float).eps):
+    # L_ii / sd_i = sqrt(1 - R^2 of feature i on the ones before it): singular when a feature
+    # is (numerically) a combination of the others, whatever the features' units (comparing
+    # L_ii across features called columns in units 1e13 apart singular, QA)
+    if not np.min(np.abs(np.diag(L)) / np.sqrt(np.diag(cov))) > np.sqrt(np.finfo(float).eps):
         raise np.linalg.LinAlgError("a prior covariance is numerically singular")
     z = solve_triangular(L, x - mean, lower=True)
     return float(-0.5 * (x.size * np.log(2 * np.pi) + z @ z) - np.sum(np.log(np.diag(L))))

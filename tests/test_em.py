@@ -930,13 +930,43 @@ def test_fit_map_start_needs_a_prior(simulated):
 
 
 def test_reg_covar_that_floors_a_column_is_named():
-    """reg_covar is in data units (as scikit-learn's): on values ~1e-8 apart it floors the sds
-    at ~1e-3, and the warning names the columns and the fix."""
+    """A reg_covar given is in data units (as scikit-learn's): on values ~1e-8 apart 1e-6
+    floors the sds at ~1e-3, and the warning names the columns and the fix. The default is
+    1e-6 of the smallest column variance below 1: it resolves the clusters."""
     rng = np.random.default_rng(0)
     X = 1 + 1e-8 * np.r_[rng.normal(0, 1, (100, 2)), rng.normal(6, 1, (100, 2))]
     with pytest.warns(UserWarning, match=r"reg_covar=1e-06 is at least 1% of the variance "
                                          r"of column\(s\) \['x0', 'x1'\]"):
-        fit_em(X, 2, random_state=0)
+        fit_em(X, 2, random_state=0, reg_covar=1e-6)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fit = fit_em(X, 2, random_state=0)
+    assert fit.reg_covar == pytest.approx(1e-6 * np.var(X, axis=0).min(), rel=1e-12)
+    np.testing.assert_allclose(np.sort((fit.means[:, 0] - 1) * 1e8), [0.0, 6.0], atol=0.5)
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_columns_in_units_1e13_apart_are_fitted(covariance_type):
+    """QA: columns of sd 3e-6 and 1e7 (the same clusters in other units) failed MAP-EM ("a
+    prior covariance is numerically singular": its check compared the Cholesky diagonal
+    across columns) and EM's default reg_covar floored the small column's sd at 1e-3. EM is
+    equivariant under a change of units: the fit is now that of the data in units of 1,
+    rescaled (spherical: one unit for both columns, else it is another model)."""
+    rng = np.random.default_rng(13)
+    Z = np.r_[rng.normal([0, 0], 1, (150, 2)), rng.normal([4, -3], 1, (150, 2))]
+    units = np.array([1e-6, 1e-6 if covariance_type == "spherical" else 1e7])
+    for prior in (None, "default"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DegenerateComponentWarning)
+            small = fit_em(Z, 2, covariance_type=covariance_type, prior=prior, random_state=0,
+                           reg_covar=1e-12)
+            fit = fit_em(Z * units, 2, covariance_type=covariance_type, prior=prior,
+                         random_state=0)
+        order = np.argsort(fit.means[:, 0]), np.argsort(small.means[:, 0])
+        np.testing.assert_allclose(fit.means[order[0]] / units, small.means[order[1]],
+                                   rtol=1e-4, atol=1e-6)
+        assert fit.log_likelihood == pytest.approx(
+            small.log_likelihood - len(Z) * np.log(units).sum(), rel=1e-6)
 
 
 def test_restarts_from_two_seedings_escape_the_outliers_k_means_plus_plus_lands_on():

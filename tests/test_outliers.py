@@ -214,3 +214,37 @@ def test_the_same_check_is_computed_once_and_fewer_starts_on_many_rows(monkeypat
     calls.clear()
     noise_evidence(fit_em(X, 2, random_state=3), X)
     assert max(calls) == outliers._RESTARTS_LARGE_N < outliers._RESTARTS
+
+
+def test_a_refit_that_breaks_down_gives_no_hint_instead_of_an_error(monkeypatch):
+    """QA: a tied refit with the noise component broke down numerically (columns 1e13 apart,
+    reg_covar 1e-6), and its error ended `bayesgmm em` and `select` after their tables. A hint
+    must not fail the command it serves: no evidence is given instead."""
+    from bayesgmm import outliers
+
+    rng = np.random.default_rng(0)
+    X = np.r_[rng.normal(0, 1, (100, 2)), rng.normal(5, 1, (100, 2)), [[40.0, 40.0]]]
+    em = fit_em(X, 2, random_state=0)
+    real = outliers.fit_em
+
+    def breaks_with_noise(*args, **kwargs):
+        if kwargs.get("noise"):
+            raise ValueError("EM failed numerically (covariance of component 0 is not "
+                             "finite; increase reg_covar); try a larger reg_covar")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(outliers, "fit_em", breaks_with_noise)
+    assert outliers._noise_evidence(em, X, sample_weight=None, labels=None,
+                                    missing="marginalise", min_delta_bic=10.0) is None
+    monkeypatch.setattr(outliers, "fit_em", real)
+    assert outliers._noise_evidence(em, X, sample_weight=None, labels=None,
+                                    missing="marginalise", min_delta_bic=10.0) is not None
+
+
+def test_a_covariance_that_is_not_finite_is_not_positive_definite():
+    from bayesgmm import kernels
+
+    for ct, cov in (("full", np.array([[[1.0, np.nan], [np.nan, 1.0]]])),
+                    ("diag", np.array([[1.0, np.inf]]))):
+        with pytest.raises(kernels.NotPositiveDefiniteError, match="increase reg_covar"):
+            kernels.precisions_cholesky(cov, ct)

@@ -629,3 +629,13 @@ def test_a_single_row_is_named_as_such():
     with pytest.raises(ValueError, match=r"^X has 1 point \(4 row\(s\) left out for missing "
                                          r"values\): a fit needs at least 2"):
         fit_em(gaps, 1, missing="drop")  # review: said "1 point" of five rows, without why
+
+
+@pytest.mark.parametrize("columns", [["a", "a", "b"], [1, "1", "b"]])
+def test_repeated_column_names_are_refused(columns):
+    """QA: a DataFrame with two columns named "a" was fitted, and prediction, which matches
+    columns by name, then failed with a confusing message; one name, one column."""
+    X = pd.DataFrame(np.random.default_rng(0).normal(size=(30, 3)), columns=columns)
+    with pytest.raises(ValueError, match=r"appear more than once; give every column its own "
+                                         r"name"):
+        fit_em(X, 2)

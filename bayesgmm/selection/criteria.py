@@ -158,7 +158,7 @@ def select_em(
     init: str | tuple[str, ...] = BOTH_INITS,
     max_iter: int = 1000,
     tol: float = 1e-3,
-    reg_covar: float = 1e-6,
+    reg_covar: float | None = None,
     prior: str | None = None,
     exclude_degenerate: bool = True,
     random_state: Any = None,
@@ -182,8 +182,8 @@ def select_em(
         fitted (``notes`` says so).
     n_init, init, max_iter, tol, reg_covar
         Passed to :func:`bayesgmm.fit_em` for every cell (the best of the restarts is kept);
-        ``max_iter`` and ``tol`` have ``fit_em``'s defaults, so a cell is the fit ``fit_em``
-        gives with the same seeding.
+        ``max_iter``, ``tol`` and ``reg_covar`` have ``fit_em``'s defaults, so a cell is the
+        fit ``fit_em`` gives with the same seeding.
         The default ``init``, ``("kmeans++", "random_from_data")``, runs ``n_init`` restarts
         from each seeding, as ``bayesgmm select`` does: k-means++ seeds tend to land on gross
         outliers, and a cell stuck at a poor optimum would distort the comparison.
