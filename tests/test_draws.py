@@ -413,3 +413,27 @@ def test_waiting_lines_come_while_the_chains_run(compiled_faithful, monkeypatch)
     assert [e for _, e in seen] == sorted(e for _, e in seen)
     plain, _ = sample_nutpie_until(compiled_faithful, _ess_check, target, **kw)
     np.testing.assert_array_equal(idata["posterior"]["means"], plain["posterior"]["means"])
+
+
+def test_looking_at_a_sampler_with_fewer_draws_than_chains_does_not_warn():
+    """QA: a run stopped by max_time at 2-3 draws a chain printed ArviZ's "Found chain
+    dimension to be longer than draw dimension" 14 times, once per look at the sampler;
+    the names are nutpie's and right. Other warnings still pass."""
+    import warnings
+
+    from bayesgmm.draws import _inspect
+
+    class Sampler:
+        def __init__(self, message):
+            self.message = message
+
+        def inspect(self):
+            warnings.warn(self.message, UserWarning, stacklevel=1)
+            return "draws"
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert _inspect(Sampler("Found chain dimension to be longer than draw dimension, "
+                                "check dimensions are correctly named.")) == "draws"
+        with pytest.raises(UserWarning, match="something else"):
+            _inspect(Sampler("something else"))
