@@ -678,12 +678,86 @@ class BayesResult:
         (sample, observation), the latent label of each simulated point (-1: the noise
         component, uniform in its box).
         """
+        n = self._n_replicated(n_samples)
+        rng = np.random.default_rng(random_state)
+        self._check_noise_box()
+        return self._replicate(*self._draws(max_draws, random_state=rng), n, rng)
+
+    def sample_prior_predictive(self, n_samples: int | None = None, *, draws: int = 500,
+                                random_state: Any = None) -> xr.DataTree:
+        """Replicated data sets from the prior predictive distribution, and the prior draws.
+
+        The prior is this fit's model's (:attr:`priors`, stated on the standardised scale of
+        its data, :attr:`standardisation`): parameters are drawn from it by PyMC's own
+        samplers of the model (``pymc.draw``), put in data units, and for each draw
+        ``n_samples`` points (default: as many as the observed data) are simulated from its
+        mixture, as :meth:`sample_posterior_predictive` does from the posterior's.
+
+        Parameters
+        ----------
+        n_samples : int, optional
+        draws : int, default 500
+            Prior draws.
+        random_state : int or numpy Generator, optional
+
+        Returns
+        -------
+        xarray.DataTree
+            ArviZ's groups, one chain of ``draws`` draws: ``prior`` with ``weights``
+            (chain, draw, component), ``means`` (chain, draw, component, feature) and
+            ``covariances`` (chain, draw, ...) in the covariance type's shape, in data units
+            (and ``noise_weight`` with a noise component); ``prior_predictive`` with ``x``
+            (chain, draw, observation, feature) and ``component`` (chain, draw, observation),
+            each point's component (-1: the noise); and ``observed_data`` with the fitted
+            ``x``, to compare with.
+        """
+        import pymc as pm
+
+        from . import model
+
+        n = self._n_replicated(n_samples)
+        draws = check_number(draws, "draws", lambda d: is_int(d) and d >= 1,
+                             "a whole number >= 1")
+        rng = np.random.default_rng(random_state)
+        self._check_noise_box()
+        D = len(self.feature_names)
+        std = self.standardisation
+        # The priors do not depend on the data's values, only on their scale: two rows stand
+        # in for the data (the likelihood is never evaluated).
+        pm_model = model.build_model(
+            np.zeros((2, D)), self.n_components, self.covariance_type, self.priors,
+            center=std.center, scale=std.scale, feature_names=self.feature_names,
+            ordered_means=bool(self.settings.get("ordered_means", False)),
+            noise_log_density=self.noise_log_density if self.noise else None)
+        names = ["weights", "means", "covariances"] + (["noise_weight"] if self.noise else [])
+        values = pm.draw([pm_model[name] for name in names], draws=int(draws),
+                         random_seed=rng)
+        dims = {"weights": ("component",), "means": ("component", "feature"),
+                "covariances": _COVARIANCE_DIMS[self.covariance_type], "noise_weight": ()}
+        prior = xr.Dataset({name: (("chain", "draw", *dims[name]), np.asarray(v)[None])
+                            for name, v in zip(names, values, strict=True)},
+                           coords={"component": np.arange(self.n_components),
+                                   "feature": list(self.feature_names),
+                                   "feature_bis": list(self.feature_names)})
+        replicated = self._replicate(*flatten_draws(prior, self.covariance_type), n, rng)
+        # ArviZ's groups and dims (one chain), so that its prior predictive checks read them
+        # (az.plot_ppc_dist(tree, group="prior_predictive")) beside the observed data
+        predictive = replicated.rename(sample="draw").expand_dims(chain=[0])
+        return xr.DataTree.from_dict({
+            "prior": prior.assign_coords(chain=[0], draw=np.arange(int(draws))),
+            "prior_predictive": predictive.assign_coords(draw=np.arange(int(draws))),
+            "observed_data": self.idata["observed_data"].to_dataset()[["x"]]})
+
+    def _n_replicated(self, n_samples: int | None) -> int:
         n = int(self.em.n_samples) if n_samples is None else int(n_samples)
         if n < 1:
             raise ValueError(f"n_samples must be >= 1; got {n}")
-        rng = np.random.default_rng(random_state)
-        self._check_noise_box()
-        w, m, L = self._draws(max_draws, random_state=rng)
+        return n
+
+    def _replicate(self, w: np.ndarray, m: np.ndarray, L: np.ndarray, n: int,
+                   rng: np.random.Generator) -> xr.Dataset:
+        """``n`` points from each draw's mixture (weights (S, K), means (S, K, D), Cholesky
+        factors (S, K, D, D); a noise component's weight is the rest of each simplex)."""
         S, K = w.shape
         D = m.shape[2]
         w = self._with_noise_weight(w)
@@ -699,6 +773,12 @@ class BayesResult:
              "component": (("sample", "observation"), labels)},
             coords=coords,
         )
+
+
+# the posterior's dims of the covariances, per covariance type (model.build_model's)
+_COVARIANCE_DIMS = {"full": ("component", "feature", "feature_bis"),
+                    "tied": ("feature", "feature_bis"), "diag": ("component", "feature"),
+                    "spherical": ("component",)}
 
 
 def _as_means(values: Any) -> tuple:

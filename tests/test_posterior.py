@@ -95,3 +95,31 @@ def test_membership_probabilities_repr_is_short():
     assert len(text) < 400 and len(text.splitlines()) <= 6, text
     assert "272 points x 2 columns" in text and "94% interval" in text
     assert "269 more rows" in text and f"{mean[1, 0]:.3f}" in text
+
+
+@pytest.mark.parametrize("fit_name", ["tiny_fit", "tiny_fit_diag"])
+def test_prior_predictive_draws_the_models_priors_in_data_units(fit_name, request):
+    """QA (a PyMC user): no prior predictive, and the model's own route gave x on the
+    standardised scale. The prior draws are the model's priors put in data units (oracle:
+    each marginal against its closed form), the replicated data ArviZ's groups."""
+    from scipy import stats
+
+    fit = request.getfixturevalue(fit_name)
+    tree = fit.sample_prior_predictive(n_samples=7, draws=2000, random_state=3)
+    prior, predictive = tree["prior"].to_dataset(), tree["prior_predictive"].to_dataset()
+    assert predictive["x"].shape == (1, 2000, 7, 2)
+    assert set(np.unique(predictive["component"].values)) <= {0, 1}
+    assert tree["observed_data"]["x"].shape == fit.idata["observed_data"]["x"].shape
+    pri, std = fit.priors, fit.standardisation
+    a = pri.weights_concentration
+    w0 = prior["weights"].values[0, :, 0]
+    assert stats.kstest(w0, stats.beta(a, a).cdf).pvalue > 1e-3
+    z = (prior["means"].values[0, :, 0, 1] - std.center[1]) / std.scale[1]
+    assert stats.kstest(z, stats.norm(0, pri.means_sd).cdf).pvalue > 1e-3
+    cov = prior["covariances"].values[0, :, 0]
+    variance = cov[:, 1, 1] if cov.ndim == 3 else cov[:, 1]
+    log_sd_z = np.log(np.sqrt(variance) / std.scale[1])
+    assert stats.kstest(log_sd_z, stats.norm(np.log(pri.sd_median), pri.sd_log_sd).cdf
+                        ).pvalue > 1e-3
+    again = fit.sample_prior_predictive(n_samples=7, draws=2000, random_state=3)
+    np.testing.assert_array_equal(again["prior_predictive"]["x"].values, predictive["x"].values)
