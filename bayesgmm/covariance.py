@@ -29,6 +29,7 @@ __all__ = [
     "check_covariance_type",
     "check_shape",
     "cholesky_draws",
+    "column_moments",
     "data_covariance",
     "component_shape",
     "distinct_entries",
@@ -90,7 +91,10 @@ def data_covariance(X: np.ndarray, sample_weight: np.ndarray | None = None
 
     With frequency weights g_n the rows count g_n times: the mean is sum g x / G and the
     divisor G - 1 (G = sum g), which is ``np.cov`` of the expanded rows for whole-number
-    weights; a row of weight 0 is no row at all.
+    weights; a row of weight 0 is no row at all. Weights that sum to little (normalised ones,
+    G = 1) are no counts: the divisor is then G (n - 1) / n over the n rows of positive
+    weight, the larger of the two, so the covariance stays finite and unchanged by a common
+    factor of the weights (review: G - 1 made it 1e308).
     """
     if sample_weight is None:
         return X.mean(axis=0), np.atleast_2d(np.cov(X, rowvar=False))
@@ -98,7 +102,26 @@ def data_covariance(X: np.ndarray, sample_weight: np.ndarray | None = None
     total = g.sum()
     mean = g @ X / total
     centred = X - mean
-    return mean, (centred.T * g) @ centred / max(total - 1.0, np.finfo(float).tiny)
+    n = int(np.count_nonzero(g > 0))
+    divisor = max(total - 1.0, total * (n - 1) / max(n, 1), np.finfo(float).tiny)
+    return mean, (centred.T * g) @ centred / divisor
+
+
+def column_moments(X: np.ndarray, sample_weight: np.ndarray | None = None
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and variance (divisor N) of each column of ``X`` (N, D) over its observed
+    values (NaN: missing); with frequency weights, of the rows counted as often as their
+    weights say (divisor: the weights' sum over the column's observed values)."""
+    if sample_weight is None:
+        if np.isnan(X).any():
+            return np.nanmean(X, axis=0), np.nanvar(X, axis=0)
+        return X.mean(axis=0), X.var(axis=0)
+    observed = ~np.isnan(X)
+    g = np.where(observed, np.asarray(sample_weight, dtype=np.float64)[:, None], 0.0)
+    values = np.where(observed, X, 0.0)
+    total = g.sum(axis=0)
+    mean = (g * values).sum(axis=0) / total
+    return mean, (g * (values - mean) ** 2).sum(axis=0) / total
 
 
 def points_needed(covariance_type: str, D: int) -> int:

@@ -838,8 +838,8 @@ _MIN_THINNED_DRAWS = 200
 def rank_test_draws(posterior: xr.Dataset) -> xr.Dataset:
     """The draws the rank test and the rank plot use: thinned to about independent ones
     (ArviZ's ``thin``, by the factor each chain's own autocorrelation calls for: 1.7 times
-    draws / ESS, and at least 2 while 200 draws a chain remain), then evenly to at most
-    :data:`RANK_TEST_MAX_DRAWS` per chain.
+    draws / ESS and at least 2, as far as 200 draws a chain remain, and never less than
+    draws / ESS), then evenly to at most :data:`RANK_TEST_MAX_DRAWS` per chain.
 
     The factor is draws / the smallest per-chain bulk ESS, not ArviZ's default (all draws /
     the pooled ESS): chains in different places have a tiny pooled ESS, which thinned them to
@@ -856,9 +856,10 @@ def rank_test_draws(posterior: xr.Dataset) -> xr.Dataset:
                if np.isfinite(v.values).any()]  # constant scalars have no ESS
     n_draws = posterior.sizes["draw"]
     spacing = n_draws / max(min(typical), 1.0) if typical else 1.0
-    factor = max(2, math.ceil(_THIN_MARGIN * spacing))
-    if n_draws // factor < _MIN_THINNED_DRAWS:  # few draws: power first, as before
-        factor = max(1, round(spacing))
+    # the margin's factor, but never past what keeps _MIN_THINNED_DRAWS a chain (power),
+    # and never below draws / ESS (monotone in the ESS: review)
+    factor = max(1, min(max(2, math.ceil(_THIN_MARGIN * spacing)),
+                        max(round(spacing), n_draws // _MIN_THINNED_DRAWS)))
     thinned = posterior.azstats.thin(sample_dims=["draw"], factor=factor)
     n = thinned.sizes["draw"]
     if n > RANK_TEST_MAX_DRAWS:

@@ -25,6 +25,8 @@ from scipy.cluster.vq import kmeans2
 
 from . import covariance, kernels
 from ._validation import (
+    MIN_RELATIVE_SPREAD,
+    MIN_SPREAD,
     aligned_to_rows,
     check_covariance_type,
     check_data,
@@ -157,7 +159,9 @@ class EMResult(NoiseFlag):
     noise_log_density : float
         log(1 / volume) of the noise component; -inf without one.
     noise_bounds : ndarray (2, D) or None
-        The noise component's box (lower, upper), when it was the data's bounding box.
+        The noise component's box (lower, upper): the data's bounding box, or that box
+        scaled to ``noise_volume``; None when the box is flat, and in fits saved with a
+        volume before 2 Dec 2026.
     observations : dict or None
         :meth:`bayesgmm.observations.Observations.summary` of the training data: rows and
         values missing, weights, known labels, noise.
@@ -573,7 +577,7 @@ def fit_em(
     check_int(max_iter, "max_iter")
     tol = check_positive(tol, "tol", allow_zero=True)
     atol = _check_atol(atol)
-    reg_covar = default_reg_covar(Xc) if reg_covar is None else \
+    reg_covar = default_reg_covar(Xc, obs.start_weights) if reg_covar is None else \
         check_positive(reg_covar, "reg_covar", allow_zero=True)
     random_state, record = _seed_record(check_random_state(random_state))
     record = {"init": _init_record(init), "n_init": n_init, "max_iter": max_iter, "tol": tol,
@@ -588,12 +592,13 @@ def fit_em(
                           "reg_covar / the prior (drop the column(s) named)", UserWarning,
                           stacklevel=2)
     _warn_if_reg_covar_dominates(Xc, names, reg_covar)
-    prior = _resolve_prior(prior, obs.prior_rows, K, covariance_type, obs.prior_weights)
-    if prior is not None and _beyond_float64(  # the prior's variances, (D,) or a sphere's
-            np.diag(prior.scale) if np.ndim(prior.scale) == 2 else prior.scale,
-            obs.prior_rows):
+    if covariance_type == "spherical":
+        _warn_if_one_variance_cannot_fit(Xc, names)
+    if isinstance(prior, str) and _few_rows_beyond_float64(obs.prior_rows):
+        # the data-scaled default would be scaled by them: see _few_rows_beyond_float64
         raise ValueError(_numerical_failure(np.linalg.LinAlgError(
             "a prior covariance is numerically singular"), Xc, names))
+    prior = _resolve_prior(prior, obs.prior_rows, K, covariance_type, obs.prior_weights)
     if prior is None and N * D <= n_parameters(K, D, covariance_type):  # values, not rows
         warnings.warn(
             f"{N} row(s) x {D} feature(s) = {N * D} values for "
@@ -805,13 +810,41 @@ def fit_map_start(
     return replace(best, candidates=candidates, settings=record)
 
 
-def default_reg_covar(X: np.ndarray) -> float:
+def default_reg_covar(X: np.ndarray, sample_weight: np.ndarray | None = None) -> float:
     """scikit-learn's reg_covar, 1e-6, or 1e-6 of the smallest positive column variance of
-    ``X`` when that is below 1: the floor stays 1e-6 of every column's variance (a constant
-    column has none, and is named by the singular-column checks)."""
-    variance = np.nanvar(X, axis=0)
-    positive = variance[variance > 0]
+    ``X`` (rows counted by their frequency weights) when that is below 1: the floor stays
+    1e-6 of every column's variance. Constant and numerically constant columns (a spread of
+    rounding noise: :func:`bayesgmm._validation.singular_columns`'s rule) do not count: the
+    singular-column checks name them, and the floor is what holds their covariances."""
+    variance = covariance.column_moments(X, sample_weight)[1]
+    with np.errstate(invalid="ignore"):
+        magnitude = np.nanmax(np.abs(X), axis=0)
+    sd = np.sqrt(variance)
+    positive = variance[(sd >= MIN_SPREAD) & (sd >= MIN_RELATIVE_SPREAD * magnitude)]
     return REG_COVAR * min(1.0, float(positive.min())) if positive.size else REG_COVAR
+
+
+# Column sds further apart than this make one spherical variance a poor model: it is set by the
+# widest column, and the narrow ones cannot separate anything (QA: columns 1e13 apart, the
+# noise component took every row of a spherical fit).
+_SPHERICAL_SD_RATIO = 100.0
+
+
+def _warn_if_one_variance_cannot_fit(Xc: np.ndarray, names) -> None:
+    """A spherical fit has one variance per component for every column: say when the
+    columns' sds differ so much that it cannot fit them, naming the narrowest and widest."""
+    sd = np.nanstd(Xc, axis=0)
+    spread = sd > 0
+    if spread.sum() < 2:
+        return
+    narrow = int(np.flatnonzero(spread)[np.argmin(sd[spread])])
+    wide = int(np.argmax(sd))
+    if sd[wide] > _SPHERICAL_SD_RATIO * sd[narrow]:
+        warnings.warn(
+            f"covariance_type='spherical' gives every column one variance, but column "
+            f"{names[wide]!r} has sd {sd[wide]:.3g} and {names[narrow]!r} {sd[narrow]:.3g} "
+            f"({sd[wide] / sd[narrow]:.2g}x): the narrow columns then barely count; "
+            "standardise the columns, or use 'diag'", UserWarning, stacklevel=3)
 
 
 def _warn_if_reg_covar_dominates(Xc: np.ndarray, names, reg_covar: float) -> None:
@@ -849,14 +882,16 @@ def _robust_spread(X: np.ndarray) -> np.ndarray:
     return np.where(spread > 0, spread, 1.0)
 
 
-def _beyond_float64(variances: np.ndarray, X: np.ndarray) -> bool:
-    """Whether variances (D,) in some column exceed that column's robust spread squared by
-    more than float64 can hold beside the rest (1/eps): a value ~1e8 robust sds out makes
-    the data-scaled prior meaningless there, while units alone (columns 1e13 apart) do not
-    (each column is compared with itself; one spherical variance with the widest)."""
-    spread = _robust_spread(X) ** 2
-    reach = (spread if np.ndim(variances) else spread.max()) / np.finfo(float).eps
-    return bool(np.any(variances > reach))
+def _few_rows_beyond_float64(X: np.ndarray) -> bool:
+    """Whether a few rows (at most D + 1, or 1% of them) lie further from their column's
+    median than float64 can hold beside the rest, 1/sqrt(eps) ~ 7e7 robust sds: an absurd
+    outlier (1e100), which would scale mclust's data-scaled prior so that it means nothing
+    for the other rows (its check compared the prior's Cholesky diagonal across columns,
+    which also refused mere units 1e13 apart). Many such rows are a cluster of their own
+    beside a tight one (review: 85% of rows within 1e-10, 15% at 1000), not an outlier."""
+    z = np.abs(X - np.median(X, axis=0)) / _robust_spread(X)
+    beyond = int(np.count_nonzero((z > 1.0 / np.sqrt(np.finfo(float).eps)).any(axis=1)))
+    return 0 < beyond <= max(X.shape[1] + 1, 0.01 * X.shape[0])
 
 
 def _numerical_failure(exc: Exception, X: np.ndarray, names) -> str:

@@ -95,8 +95,9 @@ class Observations(NoiseFlag):
     noise_log_density : float
         log(1 / V) of the uniform noise component; -inf when there is none.
     noise_bounds : ndarray (2, D) or None
-        Lower and upper corners of the noise component's box (None without noise, or when the
-        volume was given and not the box).
+        Lower and upper corners of the noise component's box: the data's bounding box, or
+        that box scaled about its centre to ``noise_volume`` (None without noise, or when a
+        volume was given and the data's box is flat).
     missing : str
         The policy used (:data:`MISSING_POLICIES`).
     kept_rows : ndarray (n_input,) bool
@@ -209,7 +210,8 @@ class Observations(NoiseFlag):
         rows = keep
         if self.n_missing_values:
             whole = keep & ~np.isnan(self.X).any(axis=1)
-            if whole.sum() > 2 * self.n_features:
+            counted = whole if self.sample_weight is None else whole & (self.sample_weight > 0)
+            if counted.sum() > 2 * self.n_features:  # enough complete rows that count
                 rows = whole
             elif values is None:
                 return self.imputed()[keep]
@@ -353,6 +355,11 @@ def prepare_observations(
     if g is not None and not np.any(g > 0):
         raise ValueError("sample_weight is zero on every row that is fitted (rows with missing "
                          "values were left out); give some of them a positive weight")
+    counted = int(np.count_nonzero(g > 0)) if g is not None else Xv.shape[0]
+    if counted < max(K, 2):  # a row of weight 0 is no row: the checks above, on the rest
+        raise ValueError(f"only {counted} row(s) have a positive sample_weight, fewer than "
+                         f"{'n_components=' + str(K) if K >= 2 else 'the 2 a fit needs'}; "
+                         "each component needs at least one point: give more rows a weight")
     if codes is not None and not np.any(codes >= 0):
         codes = None
     # here, where every fit's data are validated once (the API's and the command line's):

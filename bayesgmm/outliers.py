@@ -206,21 +206,23 @@ def _noise_evidence(em: EMResult, X: Any, *, sample_weight: Any, labels: Any, mi
         # evidence for the noise.
         progress.detail("refitting without a noise component")
         plain = _best(X, _refit(X, K, ct, init=em, **data), _fresh(X, K, ct, data))
+        if plain is None:
+            return None  # EM broke down numerically on every refit: no comparison to make
         # From the fit's parameters, and from fresh starts: a fit that gave a component to an
         # outlier keeps it when the noise is added to it (a local optimum); so, when the fit
         # has degenerate components, also from its parameters with those re-seeded (the
         # largest other component split in two), their rows left to the noise.
         bad = _degenerate_components(em, X)
         progress.detail("refitting with a noise component")
-        starts = [_refit(X, K, ct, init=plain, noise=True, **data) if plain else None,
+        starts = [_refit(X, K, ct, init=plain, noise=True, **data),
                   _fresh(X, K, ct, {**data, "noise": True})]
         if bad:
             split = _reseeded(em, bad)
             if split is not None:
                 starts.append(_refit(X, K, ct, init=split, noise=True, **data))
         noisy = _best(X, *starts)
-    if plain is None or noisy is None:
-        return None  # EM broke down numerically on a refit: no comparison to make
+    if noisy is None:
+        return None  # EM broke down numerically on every refit with the noise
     if _degenerate_components(noisy, X):
         return None  # its likelihood is unbounded: no evidence either way
     criteria = {"sample_weight": sample_weight, "labels": labels}

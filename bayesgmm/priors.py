@@ -21,7 +21,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from ._validation import check_covariance_type, check_positive
-from .covariance import component_shape, data_covariance, from_full
+from .covariance import column_moments, component_shape, data_covariance, from_full
 
 __all__ = ["ConjugatePrior", "Priors", "Standardisation"]
 
@@ -197,15 +197,8 @@ class Standardisation:
         """Column means and sds (divisor N) of ``X``, each over its observed values; with
         frequency weights, of the rows counted as often as their weights say (a weight-0 row
         is no row: QA, one such row far out moved a scale from 13.6 to 600)."""
-        if sample_weight is not None:
-            g = np.where(np.isnan(X), 0.0, np.asarray(sample_weight, dtype=np.float64)[:, None])
-            values = np.where(np.isnan(X), 0.0, X)
-            center = (g * values).sum(axis=0) / g.sum(axis=0)
-            sd = np.sqrt((g * (values - center) ** 2).sum(axis=0) / g.sum(axis=0))
-        elif np.isnan(X).any():  # missing values (NaN): each column's observed values
-            sd, center = np.nanstd(X, axis=0), np.nanmean(X, axis=0)
-        else:
-            sd, center = X.std(axis=0), X.mean(axis=0)
+        center, variance = column_moments(X, sample_weight)
+        sd = np.sqrt(variance)
         if covariance_type == "spherical":
             sd = np.full_like(sd, np.sqrt(np.mean(sd**2)))
         return cls(center=center, scale=sd)

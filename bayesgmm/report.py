@@ -1369,11 +1369,13 @@ def _standardisation_words(result) -> str:
         far = isolated_observations(X, _observed_labels(result))  # as the fit chose them
         if far.any() and (matches(~far) or (g is not None and matches(~far, g))):
             n = int(far.sum())
-            return (f"the mean and the sd with divisor N of the {len(X) - n} rows other than "
-                    f"the {n} isolated from all others (far beyond the typical distance to "
-                    "their nearest neighbours), which the noise component is for: scaled by "
-                    "them, the priors would all but forbid tight clusters. The data table's "
-                    "mean and sd (divisor N - 1) include them, so they can differ widely")
+            counted = "" if matches(~far) else ", counted by their frequency weights"
+            return (f"the mean and the sd with divisor N of the {len(X) - n} rows{counted} "
+                    f"other than the {n} isolated from all others (far beyond the typical "
+                    "distance to their nearest neighbours), which the noise component is "
+                    "for: scaled by them, the priors would all but forbid tight clusters. "
+                    "The data table's mean and sd (divisor N - 1) include them, so they can "
+                    "differ widely")
     return ("the mean and the sd with divisor N of the rows the fit standardised by, which "
             "differ from those of all the rows (the data table's sd has divisor N - 1)")
 

@@ -684,7 +684,8 @@ def _select_start(pm_model, em: EMResult, X: Observations, backend
         warnings.simplefilter("ignore")  # the candidate's own fit reported its warnings
         chosen = fit_em(X, em.n_components, covariance_type=em.covariance_type,
                         init={"weights": weights, "means": cand.means,
-                              "covariances": cand.covariances}, prior=em.prior)
+                              "covariances": cand.covariances}, prior=em.prior,
+                        reg_covar=em.reg_covar)
     # X is the validated array: the names come from the first fit. The record stays the
     # search's (its seed), not the polish's own: from a given init that drew a seed it never
     # used, different on every run (QA: seeded fits' em.json said "seed drawn").
@@ -788,7 +789,7 @@ def _reanchor(idata, better, X, em: EMResult, covariance_type, pm_model, backend
         warnings.simplefilter("ignore")
         try:
             new = fit_em(X, em.n_components, covariance_type=covariance_type, init=point,
-                         prior=em.prior)
+                         prior=em.prior, reg_covar=em.reg_covar)
         except ValueError as exc:
             # EM from a draw can fail numerically (a component nearly singular there); that
             # is no better start, and the verdict still reports the chains' disagreement.

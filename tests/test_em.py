@@ -119,8 +119,9 @@ def paired(request):
     w, m, c = sklearn_start(X, K, ct)
     gm = GaussianMixture(K, covariance_type=ct, weights_init=w, means_init=m,
                          precisions_init=inverse(c, ct), tol=SKLEARN_TOL, max_iter=1000).fit(X)
+    # scikit-learn's floor on any data (fit_em's default is finer for columns of variance < 1)
     ours = fit_em(X, K, covariance_type=ct, init={"weights": w, "means": m, "covariances": c},
-                  tol=SKLEARN_TOL, max_iter=1000)
+                  tol=SKLEARN_TOL, max_iter=1000, reg_covar=1e-6)
     return X, ours, gm
 
 
@@ -359,7 +360,7 @@ def test_explicit_init_means_alone(simulated, covariance_type):
     its mean claims (one M-step), so the fit reaches scikit-learn's from the same means."""
     X, _, (_, means, _) = simulated
     fit = fit_em(X, 3, covariance_type=covariance_type, init={"means": means + 0.3},
-                 tol=1e-10, max_iter=1000)
+                 tol=1e-10, max_iter=1000, reg_covar=1e-6)
     assert_valid(fit)
     oracle = GaussianMixture(3, covariance_type=covariance_type, means_init=means + 0.3,
                              tol=1e-12, max_iter=1000, reg_covar=1e-6).fit(X)
@@ -670,8 +671,9 @@ def test_atol_inf_is_sklearn_rule_where_the_default_iterates_further(overlapping
     gm = GaussianMixture(3, weights_init=w, means_init=m, precisions_init=inverse(c, "full"),
                          tol=1e-3, max_iter=1000).fit(X)
     start = {"weights": w, "means": m, "covariances": c}
-    sklearn_rule = fit_em(X, 3, init=start, tol=1e-3, atol=np.inf, max_iter=1000)
-    default = fit_em(X, 3, init=start, tol=1e-3, max_iter=1000)
+    sklearn_rule = fit_em(X, 3, init=start, tol=1e-3, atol=np.inf, max_iter=1000,
+                          reg_covar=1e-6)
+    default = fit_em(X, 3, init=start, tol=1e-3, max_iter=1000, reg_covar=1e-6)
     assert sklearn_rule.n_iter == gm.n_iter_
     assert sklearn_rule.log_likelihood == pytest.approx(gm.score(X) * X.shape[0], rel=1e-10)
     np.testing.assert_allclose(sklearn_rule.means, gm.means_, rtol=1e-8, atol=1e-10)
@@ -1079,3 +1081,18 @@ def test_docstrings_describe_every_parameter_and_attribute_qa_named():
     params = inspect.getdoc(em_module.n_parameters)
     for name in ("n_components : int", "n_features : int", "covariance_type :", "Returns"):
         assert name in params, name
+
+
+def test_a_spherical_fit_of_columns_on_different_scales_is_warned():
+    """QA: columns 1e13 apart in a spherical fit: the one variance per component is set by
+    the wide column and the narrow one cannot separate anything (the noise component took
+    every row). The fit says so, naming both columns."""
+    rng = np.random.default_rng(0)
+    Z = np.r_[rng.normal([0, 0], 1, (100, 2)), rng.normal([4, 4], 1, (100, 2))]
+    with pytest.warns(UserWarning, match=r"'x1' has sd .* and 'x0' .*standardise the "
+                                         r"columns, or use 'diag'"):
+        fit_em(Z * [1.0, 1000.0], 2, covariance_type="spherical", random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fit_em(Z * [1.0, 10.0], 2, covariance_type="spherical", random_state=0)
+        fit_em(Z * [1.0, 1000.0], 2, covariance_type="diag", random_state=0)

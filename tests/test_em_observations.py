@@ -616,3 +616,61 @@ def test_a_column_observed_only_in_rows_of_weight_zero_is_refused(simulated):
     with pytest.raises(ValueError, match=r"column\(s\) 'x1' have no observed value in a row "
                                          r"of positive weight"):
         prepare_observations(Xm, 2, sample_weight=g)
+
+
+def test_normalised_weights_and_weighted_rows_with_gaps_still_fit(simulated):
+    """Review: weights summing to 1 (normalised) made the data-scaled covariance's divisor
+    G - 1 = 0 (1e308, every random_from_data start and prior='default' failed); complete
+    rows that all have weight 0 gave the priors no rows at all (NaN). Both fit now, and the
+    starts fall back to the imputed rows."""
+    from bayesgmm import covariance
+
+    X, _, _ = simulated
+    g = np.random.default_rng(1).integers(1, 4, len(X)).astype(float)
+    # the data's covariance does not depend on a common factor of weights that are no counts
+    np.testing.assert_allclose(covariance.data_covariance(X, g / g.sum())[1],
+                               covariance.data_covariance(X, 0.5 * g / g.sum())[1], rtol=1e-12)
+    for prior in (None, "default"):
+        fit = fit_em(X, 3, sample_weight=g / g.sum(), prior=prior, init="random_from_data",
+                     random_state=0)
+        assert np.all(np.isfinite(fit.means)) and np.isfinite(fit.log_likelihood)
+    Xm = X.copy()
+    rows = np.arange(20, len(X))
+    Xm[rows, rows % 2] = np.nan  # every row of positive weight has a gap
+    w = np.r_[np.zeros(20), np.ones(len(X) - 20)]
+    for prior in (None, "default"):
+        fit = fit_em(Xm, 2, sample_weight=w, prior=prior, init="random_from_data",
+                     random_state=0)
+        assert np.all(np.isfinite(fit.means)) and np.isfinite(fit.log_likelihood)
+
+
+def test_too_few_rows_of_positive_weight_are_refused(simulated):
+    X, _, _ = simulated
+    w = np.r_[1.0, 1.0, np.zeros(len(X) - 2)]
+    with pytest.raises(ValueError, match=r"only 2 row\(s\) have a positive sample_weight, "
+                                         r"fewer than n_components=3"):
+        fit_em(X, 3, sample_weight=w)
+    with pytest.raises(ValueError, match=r"only 1 row\(s\) .* fewer than the 2 a fit needs"):
+        fit_em(X, 1, sample_weight=np.r_[1.0, np.zeros(len(X) - 1)])
+
+
+def test_default_reg_covar_of_counts_is_that_of_the_rows_written_out():
+    """Review: the default floor came from the unweighted variance, so a table of counts in
+    small units got another floor (6e-9) than its rows written out (5.6e-11)."""
+    rng = np.random.default_rng(2)
+    X = 1e-4 * np.r_[rng.normal(0, 1, (40, 2)), rng.normal(5, 1, (40, 2))]
+    g = rng.integers(1, 6, len(X)).astype(float)
+    counts = fit_em(X, 2, sample_weight=g, random_state=0)
+    written = fit_em(np.repeat(X, g.astype(int), axis=0), 2, random_state=0)
+    assert counts.reg_covar == pytest.approx(written.reg_covar, rel=1e-12)
+    assert counts.reg_covar < 1e-12
+
+
+def test_a_tight_cluster_beside_a_far_one_is_no_outlier_for_the_default_prior():
+    """Review: 85% of rows within 1e-10 of 0 and 15% near 1000 were refused under
+    prior='default' as 'an outlier 1e13 robust sds out'; a check for absurd outliers (1e100)
+    looks for a few such rows, not a cluster."""
+    rng = np.random.default_rng(0)
+    X = np.r_[rng.normal(0, 1e-10, (85, 1)), rng.normal(1000, 1, (15, 1))]
+    fit = fit_em(X, 2, prior="default", random_state=0)
+    assert np.sort(fit.means.ravel())[1] == pytest.approx(1000, abs=2)
