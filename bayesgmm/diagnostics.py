@@ -42,7 +42,6 @@ object, the fit, sparse mixtures, the plots and the report.
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -821,25 +820,10 @@ def _density_note(density, flagged, chains) -> str:
 RANK_TEST_MAX_DRAWS = 1000
 
 
-# Draws / ESS is the spacing of about independent draws on average, not where the
-# autocorrelation has died out: AR(0.3) draws thinned by it (2) kept lag-2 correlation 0.09,
-# and the test, which assumes independence, failed 2.5% of converged runs at its 1% level
-# (QA: 4 of 90 easy fits flagged PROBLEMS). For AR(rho) draws the lag where the correlation
-# falls to 0.03 is about 1.6-1.7 times (1 + rho) / (1 - rho) for rho in 0.3-0.9.
-# NUTS draws with an ESS about their number still failed it too often unthinned (QA: 4 of 90
-# converged easy fits at p 0.0013-0.0076 below the 0.005 it needed; every draw kept, each had
-# an ESS of 0.9-1.4 times the draws, lag-1 correlation -0.03 to -0.2 and +0.03 to +0.08 at
-# lag 2); every second draw: none of those 90 but one failing either way). So at least every
-# second draw, while that leaves :data:`_MIN_THINNED_DRAWS` per chain.
-_THIN_MARGIN = 1.7
-_MIN_THINNED_DRAWS = 200
-
-
 def rank_test_draws(posterior: xr.Dataset) -> xr.Dataset:
     """The draws the rank test and the rank plot use: thinned to about independent ones
-    (ArviZ's ``thin``, by the factor each chain's own autocorrelation calls for: 1.7 times
-    draws / ESS and at least 2, as far as 200 draws a chain remain, and never less than
-    draws / ESS), then evenly to at most :data:`RANK_TEST_MAX_DRAWS` per chain.
+    (ArviZ's ``thin``, by the factor each chain's own autocorrelation calls for), then evenly
+    to at most :data:`RANK_TEST_MAX_DRAWS` per chain.
 
     The factor is draws / the smallest per-chain bulk ESS, not ArviZ's default (all draws /
     the pooled ESS): chains in different places have a tiny pooled ESS, which thinned them to
@@ -855,11 +839,7 @@ def rank_test_draws(posterior: xr.Dataset) -> xr.Dataset:
     typical = [float(np.nanmin(v.median(dim="chain").values)) for v in ess.data_vars.values()
                if np.isfinite(v.values).any()]  # constant scalars have no ESS
     n_draws = posterior.sizes["draw"]
-    spacing = n_draws / max(min(typical), 1.0) if typical else 1.0
-    # the margin's factor, but never past what keeps _MIN_THINNED_DRAWS a chain (power),
-    # and never below draws / ESS (monotone in the ESS: review)
-    factor = max(1, min(max(2, math.ceil(_THIN_MARGIN * spacing)),
-                        max(round(spacing), n_draws // _MIN_THINNED_DRAWS)))
+    factor = max(1, round(n_draws / max(min(typical), 1.0))) if typical else 1
     thinned = posterior.azstats.thin(sample_dims=["draw"], factor=factor)
     n = thinned.sizes["draw"]
     if n > RANK_TEST_MAX_DRAWS:

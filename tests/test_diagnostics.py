@@ -905,24 +905,3 @@ def test_repr_is_the_verdict_not_every_check(rng):
     assert len(text) < len(result.verdict) + 150
     unchecked = diagnose(make_tree(post))  # no sampler statistics: those checks not run
     assert f"{len(unchecked.not_checked)} not run" in repr(unchecked)
-
-
-def test_rank_test_keeps_every_second_draw_at_most_and_more_when_autocorrelated():
-    """QA: converged NUTS fits whose draws had an ESS about their number were tested with
-    every draw, and 4 of 90 easy fits failed the rank test (p 0.0013-0.0076, threshold
-    0.005); every second draw, 0 of those 4 (measured on the same draws). Autocorrelated
-    draws are thinned 1.7 times further than draws / ESS; short chains keep their power."""
-    from bayesgmm.diagnostics import rank_test_draws
-
-    rng = np.random.default_rng(0)
-    independent = xr.Dataset({"a": (("chain", "draw"), rng.normal(size=(4, 1000)))})
-    assert rank_test_draws(independent).sizes["draw"] == 500
-    e = rng.normal(size=(4, 1000))
-    ar = np.empty_like(e)
-    ar[:, 0] = e[:, 0]
-    for t in range(1, 1000):  # AR(0.5): draws / ESS about 3
-        ar[:, t] = 0.5 * ar[:, t - 1] + np.sqrt(0.75) * e[:, t]
-    thinned = rank_test_draws(xr.Dataset({"a": (("chain", "draw"), ar)})).sizes["draw"]
-    assert 1000 // 7 <= thinned <= 1000 // 4
-    short = xr.Dataset({"a": (("chain", "draw"), rng.normal(size=(4, 150)))})
-    assert rank_test_draws(short).sizes["draw"] == 150

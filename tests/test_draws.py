@@ -112,8 +112,7 @@ def test_relabelled_check_names_every_failed_mixing_check():
     from bayesgmm.settings import DiagnosticThresholds
 
     rng = np.random.default_rng(0)
-    # 1,600 draws a chain: the rank test keeps every second one (800), see rank_test_draws
-    C, S, K = 4, 1600, 2
+    C, S, K = 4, 800, 2
     w = rng.dirichlet([300, 300], size=(C, S))
     mu = np.stack([rng.normal(-2, 0.05, (C, S)), rng.normal(2, 0.05, (C, S))], axis=-1)
     cov = np.broadcast_to(np.eye(1), (C, S, K, 1, 1)).copy()
