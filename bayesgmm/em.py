@@ -591,9 +591,9 @@ def fit_em(
             warnings.warn(f"{problem}; the covariances are singular and the fit rests on "
                           "reg_covar / the prior (drop the column(s) named)", UserWarning,
                           stacklevel=2)
-    _warn_if_reg_covar_dominates(Xc, names, reg_covar)
+    _warn_if_reg_covar_dominates(Xc, names, reg_covar, obs.start_weights)
     if covariance_type == "spherical":
-        _warn_if_one_variance_cannot_fit(Xc, names)
+        _warn_if_one_variance_cannot_fit(Xc, names, obs.start_weights)
     if isinstance(prior, str) and _few_rows_beyond_float64(obs.prior_rows):
         # the data-scaled default would be scaled by them: see _few_rows_beyond_float64
         raise ValueError(_numerical_failure(np.linalg.LinAlgError(
@@ -644,7 +644,7 @@ def fit_em(
         restarts = len(starts) if starts[0] is None else None
         captured += _collapse_messages(params[0][:K] * n_eff, D, covariance_type, restarts)
         captured += _floor_messages(params, params[0][:K] * n_eff, covariance_type, reg_covar,
-                                    Xc, names)
+                                    Xc, names, obs.start_weights)
     captured += _coincidence_messages(params, params[0][:K] * n_eff, covariance_type, init)
     for msg in captured:
         warnings.warn(msg, DegenerateComponentWarning, stacklevel=2)
@@ -830,10 +830,10 @@ def default_reg_covar(X: np.ndarray, sample_weight: np.ndarray | None = None) ->
 _SPHERICAL_SD_RATIO = 100.0
 
 
-def _warn_if_one_variance_cannot_fit(Xc: np.ndarray, names) -> None:
+def _warn_if_one_variance_cannot_fit(Xc: np.ndarray, names, weights=None) -> None:
     """A spherical fit has one variance per component for every column: say when the
     columns' sds differ so much that it cannot fit them, naming the narrowest and widest."""
-    sd = np.nanstd(Xc, axis=0)
+    sd = np.sqrt(covariance.column_moments(Xc, weights)[1])  # rows counted by weight
     spread = sd > 0
     if spread.sum() < 2:
         return
@@ -847,11 +847,12 @@ def _warn_if_one_variance_cannot_fit(Xc: np.ndarray, names) -> None:
             "standardise the columns, or use 'diag'", UserWarning, stacklevel=3)
 
 
-def _warn_if_reg_covar_dominates(Xc: np.ndarray, names, reg_covar: float) -> None:
+def _warn_if_reg_covar_dominates(Xc: np.ndarray, names, reg_covar: float,
+                                 weights=None) -> None:
     """reg_covar is added to every variance in data units (as scikit-learn does): on a column
     whose spread is near its square root (values ~1e-8 apart) it floors the sds at
     sqrt(reg_covar) and EM cannot resolve the clusters there. Say so, naming the columns."""
-    variance = np.nanvar(Xc, axis=0)
+    variance = covariance.column_moments(Xc, weights)[1]  # rows counted by weight
     floored = [str(n) for n, v in zip(names, variance, strict=True)
                if reg_covar > 0 and 0 < v < 100 * reg_covar]
     if floored:
@@ -1154,9 +1155,13 @@ def collapsed_components(fit: EMResult, X: Any) -> tuple[int, ...]:
     return tuple(k for k, _, _ in found)
 
 
-def _floor_messages(params, nk, covariance_type, reg_covar, Xc, names) -> list[str]:
-    """A message naming the components collapsed onto the floor and the columns along which."""
-    found = _collapsed(params[2], covariance_type, reg_covar, _reference_covariance(Xc),
+def _floor_messages(params, nk, covariance_type, reg_covar, Xc, names, weights=None
+                    ) -> list[str]:
+    """A message naming the components collapsed onto the floor and the columns along which
+    (``Xc``: the complete start rows, ``weights`` their frequency weights)."""
+    reference = _reference_covariance(Xc) if weights is None else \
+        covariance.data_covariance(Xc, weights)[1]
+    found = _collapsed(params[2], covariance_type, reg_covar, reference,
                        _collapsed_live(nk, len(names), covariance_type))
     if not found:
         return []

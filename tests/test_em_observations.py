@@ -674,3 +674,19 @@ def test_a_tight_cluster_beside_a_far_one_is_no_outlier_for_the_default_prior():
     X = np.r_[rng.normal(0, 1e-10, (85, 1)), rng.normal(1000, 1, (15, 1))]
     fit = fit_em(X, 2, prior="default", random_state=0)
     assert np.sort(fit.means.ravel())[1] == pytest.approx(1000, abs=2)
+
+
+def test_scale_warnings_count_rows_by_their_weights():
+    """Review: the reg_covar and spherical warnings read the rows unweighted, so rows of
+    weight 0 far out could raise (or hide) them; they count rows as the fit does."""
+    import warnings
+
+    rng = np.random.default_rng(0)
+    X = np.r_[rng.normal([0, 0], 1, (100, 2)), rng.normal([4, 4], 1, (100, 2))]
+    far = np.r_[X, [[0.0, 1e6], [1.0, -1e6]]]  # would make column 1's sd ~1e5
+    g = np.r_[np.ones(len(X)), 0.0, 0.0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fit_em(far, 2, covariance_type="spherical", sample_weight=g, random_state=0)
+    with pytest.warns(UserWarning, match="covariance_type='spherical' gives every column"):
+        fit_em(far, 2, covariance_type="spherical", random_state=0)
