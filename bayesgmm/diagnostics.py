@@ -42,6 +42,7 @@ object, the fit, sparse mixtures, the plots and the report.
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -427,9 +428,10 @@ def _rhat_ess(ds: xr.Dataset) -> tuple[tuple[float, str], tuple[float, str], tup
 
 def _judged(ds: xr.Dataset) -> xr.Dataset:
     """The scalars whose mixing R-hat and ESS judge: a covariance matrix's entries once
-    (:func:`_distinct_covariances`), and no variable that is the same in every draw (K=1's
-    weight, 1: no mixing to judge; its ESS, the number of draws, named it the least mixed)."""
-    ds = _distinct_covariances(ds)
+    (:func:`_distinct_covariances`) and its correlations (:func:`_correlations`), and no
+    variable that is the same in every draw (K=1's weight, 1: no mixing to judge; its ESS,
+    the number of draws, named it the least mixed)."""
+    ds = _correlations(_distinct_covariances(ds), ds.get("covariances"))
     fixed = [n for n, da in ds.data_vars.items() if da.size and np.ptp(da.values) == 0]
     return ds.drop_vars(fixed) if fixed and len(fixed) < len(ds.data_vars) else ds
 
@@ -460,6 +462,29 @@ def _distinct_covariances(ds: xr.Dataset) -> xr.Dataset:
                     feature_bis=xr.DataArray(cols, dims="pair"))
     upper = upper.drop_vars(["feature", "feature_bis"], errors="ignore")
     return ds.assign(covariances=upper.assign_coords(pair=names))
+
+
+def _correlations(ds: xr.Dataset, covariances: xr.DataArray | None) -> xr.Dataset:
+    """``ds`` with ``corr``: the correlations of each full (or tied) covariance matrix, each
+    pair once, named as the parameter tables name them (``corr[0, x0, x1]``). The tables
+    show sds and correlations; an sd is a monotone function of its variance (the same
+    rank-based R-hat and ESS), a correlation is not, and its ESS can be the lowest of all
+    (QA: a table's corr with bulk ESS 5,929 under a verdict's "min bulk ESS 6,025")."""
+    if covariances is None or not {"feature", "feature_bis"} <= set(covariances.dims) \
+            or covariances.sizes["feature"] < 2:
+        return ds
+    rows, cols = np.triu_indices(covariances.sizes["feature"], 1)
+    values = covariances.values
+    sd = np.sqrt(np.diagonal(values, axis1=-2, axis2=-1))
+    with np.errstate(all="ignore"):
+        corr = values[..., rows, cols] / (sd[..., rows] * sd[..., cols])
+    names = [f"{a}, {b}" for a, b in zip(covariances["feature"].values[rows],
+                                          covariances["feature_bis"].values[cols], strict=True)]
+    dims = [d for d in covariances.dims if d not in ("feature", "feature_bis")]
+    coords = {d: covariances[d].values for d in dims if d in covariances.coords}
+    # its own pair dimension: the covariances' "pair" (diagonal included) is another one
+    return ds.assign(corr=xr.DataArray(corr, dims=[*dims, "corr_pair"],
+                                       coords={**coords, "corr_pair": names}))
 
 
 def _rank_rhat(ds: xr.Dataset) -> xr.Dataset:
@@ -822,29 +847,45 @@ RANK_TEST_MAX_DRAWS = 1000
 
 def rank_test_draws(posterior: xr.Dataset) -> xr.Dataset:
     """The draws the rank test and the rank plot use: thinned to about independent ones
-    (ArviZ's ``thin``, by the factor each chain's own autocorrelation calls for), then evenly
+    (ArviZ's ``thin``, by a factor each chain's own autocorrelation calls for), then evenly
     to at most :data:`RANK_TEST_MAX_DRAWS` per chain.
 
-    The factor is draws / the smallest per-chain bulk ESS, not ArviZ's default (all draws /
-    the pooled ESS): chains in different places have a tiny pooled ESS, which thinned them to
-    two draws each, and the test then had no power to see the very disagreement that made
+    The factor is ``ceil(1.5 * draws / ESS)``, ESS the smallest per-chain bulk or tail ESS
+    (ArviZ's ``thin_factor`` takes the smaller of the two, as the test reads every quantile
+    of the chains' ECDFs, not only their centres). Per chain, not ArviZ's default (all draws
+    / the pooled ESS): chains in different places have a tiny pooled ESS, which thinned them
+    to two draws each, and the test then had no power to see the very disagreement that made
     the ESS tiny (measured: a chain 3 sd off, p = 0.27 with two chains, 0.40 with four).
+    Half as much again as ``draws / ESS`` because draws that are only roughly independent
+    inflate the test: its Bonferroni levels (1e-3 and below) sit far in the tails, where a
+    10% larger variance of a chain's ECDF doubles the rejection rate. NUTS draws of a mean
+    keep a correlation of ~0.04 at lag 2 (while lag 1 is ~0 or negative) that the ESS hardly
+    sees; measured on 276 converged easy NUTS fits (tail ESS ~0.75 x draws,
+    ``benchmarks/bench_rank_test.py``), the rank check failed 2.5% of them thinned by
+    ``draws / ESS`` (rounded, or its ceiling: a factor of 2), 0.7% by this rule (mostly 3),
+    against its nominal 1%.
     """
     import arviz_stats  # noqa: F401 (registers the .azstats accessor)
 
-    ess = posterior.azstats.ess(sample_dims=["draw"], method="bulk")  # (chain, ...) each
     # Per scalar, the median over chains of its per-chain ESS (one chain's noisy estimate
-    # must not halve every chain's draws); the smallest over scalars sets the factor,
-    # rounded (independent draws have an ESS a little under or over their number).
-    typical = [float(np.nanmin(v.median(dim="chain").values)) for v in ess.data_vars.values()
+    # must not halve every chain's draws); the smallest over scalars and over bulk and tail
+    # sets the factor.
+    typical = [float(np.nanmin(v.median(dim="chain").values))
+               for method in ("bulk", "tail")
+               for v in posterior.azstats.ess(sample_dims=["draw"], method=method
+                                              ).data_vars.values()
                if np.isfinite(v.values).any()]  # constant scalars have no ESS
     n_draws = posterior.sizes["draw"]
-    factor = max(1, round(n_draws / max(min(typical), 1.0))) if typical else 1
+    factor = max(1, math.ceil(_THINNING * n_draws / max(min(typical), 1.0))) if typical else 1
     thinned = posterior.azstats.thin(sample_dims=["draw"], factor=factor)
     n = thinned.sizes["draw"]
     if n > RANK_TEST_MAX_DRAWS:
         thinned = thinned.isel(draw=slice(None, None, -(-n // RANK_TEST_MAX_DRAWS)))
     return thinned
+
+
+# Draws per independent one the rank test keeps (see rank_test_draws).
+_THINNING = 1.5
 
 
 def rank_uniformity_pvalues(posterior: xr.Dataset, *, thinned: bool = False
