@@ -205,11 +205,11 @@ def build_report(result: BayesResult, *, data_source: str | None = None,
         _verdict_box(diag, (result.settings or {}).get("retried"), outliers=bool(hint),
                      other_thresholds=bool(_thresholds_note(result, thresholds)),
                      prior_dominated=too_many),
-        _section_data(result.em, X, figure),
+        _section_data(result.em, X, figure, _observed_weights(result)),
         _section_em(result.em, X, figure, posterior=True,
                     hint=hint + (f'<p class="warn">{html.escape(too_many)}.</p>'
                                  if too_many else "")),
-        _section_parameters(result, figure, random_state),
+        _section_parameters(result, figure, random_state, diag),
         _section_membership(result, X, proba, figure, labelled=_result_labels(result, len(X))),
         _section_diagnostics(result, diag, figure, thresholds),
         _section_ppc(result, figure, random_state),
@@ -260,7 +260,7 @@ def build_em_report(em: EMResult, X: Any, *, data_source: str | None = None,
     membership figures (with P(noise) and the known-label points when the fit has them);
     settings and software.
     """
-    from ._validation import check_data, row_names
+    from ._validation import aligned_to_rows, check_data, check_sample_weight, row_names
     from .em import EMResult
 
     if not isinstance(em, EMResult):
@@ -268,6 +268,7 @@ def build_em_report(em: EMResult, X: Any, *, data_source: str | None = None,
     Xv, _ = check_data(X, n_features=em.n_features, feature_names=em.feature_names,
                        allow_nan=True)
     labelled = _labelled(labels, len(Xv))
+    weights = check_sample_weight(aligned_to_rows(sample_weight, X, "sample_weight"), len(Xv))
     if rows is None:  # a DataFrame's own index (sample IDs, say) names its rows
         rows = row_names(X, np.ones(len(Xv), dtype=bool))
     rows = None if rows is None else np.asarray(rows)
@@ -282,7 +283,7 @@ def build_em_report(em: EMResult, X: Any, *, data_source: str | None = None,
                   " (contours enclose about 25/50/75/90/95% of the points"
                   + (" the Gaussian components claim)" if em.noise else ")"))
                + _shown(len(Xv), scatter=em.n_features > 1, rug=em.n_features != 2),
-               lambda: plots.plot_density(em, Xv)),
+               lambda: plots.plot_density(em, Xv, sample_weight=weights)),
         figure("classification", "Classification: each point in its most probable "
                "component's colour, larger when less certain (uncertainty = 1 - max P(k | x))"
                + _shown(len(Xv)),
@@ -303,7 +304,7 @@ def build_em_report(em: EMResult, X: Any, *, data_source: str | None = None,
     if em.noise:
         fit_figures.insert(0, _noise_html(em.predict_proba(Xv)[:, -1], Xv, em.feature_names,
                                           em.noise_weight, rows=rows))
-    data = _section_data(em, Xv, figure)
+    data = _section_data(em, Xv, figure, weights)
     # at large N the slowest part
     progress.detail("checking for outliers (noise evidence)", own=True)
     hint = _noise_hint(em, Xv, labels, rows, sample_weight)
@@ -516,7 +517,8 @@ def _verdict_box(diag, retried: Mapping[str, Any] | None = None, outliers: bool 
     restated its priors); the box is then amber, not green."""
     cls = "ok" if diag.ok else "bad"
     causes = getattr(diag, "causes", ())
-    if prior_dominated and diag.ok:
+    # amber, not green, when the checks pass but some components' summaries cannot be used
+    if diag.ok and (prior_dominated or {"K too large", "mixed components"} & set(causes)):
         cls = "caution"
     if (outliers or prior_dominated) and diag.ok and not causes:  # the model is the question
         text = html.escape("The chains agree with each other, mixed well and sampled without "
@@ -627,7 +629,7 @@ def _fixed(value: Any, places: int) -> str:
     return "n/a" if np.isnan(x) else f"{x:,.{places}f}"
 
 
-def _section_data(em, X, figure) -> str:
+def _section_data(em, X, figure, sample_weight=None) -> str:
     frame = pd.DataFrame(X, columns=list(em.feature_names))
     desc = pd.DataFrame({
         "mean": frame.mean(), "sd": frame.std(), "min": frame.min(),
@@ -648,26 +650,36 @@ def _section_data(em, X, figure) -> str:
                                         if X.shape[1] == 1 else "")
                                        if n_missing else "")
                  + _shown(len(X), scatter=X.shape[1] > 1),
-                 lambda: plots.plot_data(X, em.feature_names))
+                 lambda: plots.plot_data(X, em.feature_names, sample_weight=sample_weight))
     summary = observations_record(em)
+    counted = _counted_rows(X.shape[0], sample_weight)
     if n_missing:
-        intro = (f"<p>{format_number(X.shape[0])} observations of {X.shape[1]} feature(s), "
+        intro = (f"<p>{counted} of {X.shape[1]} feature(s), "
                  f"{format_number(n_missing)} "
                  "value(s) missing; each point counts with the coordinates it has (the "
                  "missing ones are integrated out, assuming they are missing at random).</p>")
     else:
-        intro = (f"<p>{format_number(X.shape[0])} observations of {X.shape[1]} feature(s), "
+        intro = (f"<p>{counted} of {X.shape[1]} feature(s), "
                  "no missing "
                  "values in the rows fitted.</p>")
     line = _observations_line(em)
     if n_missing and line:  # the observations line says it with the counts: not twice
-        intro = (f"<p>{format_number(X.shape[0])} observations of {X.shape[1]} "
-                 "feature(s).</p>")
+        intro = f"<p>{counted} of {X.shape[1]} feature(s).</p>"
     if (summary or {}).get("weighted"):
         line += ("<p>The table describes the rows as given, each once; the fit counts each "
                  "row as many times as its frequency weight.</p>")
     return _section("data", "1. Data overview", intro, line,
                     _table(desc, formatted=list(desc.columns)), fig)
+
+
+def _counted_rows(n_rows: int, sample_weight: Any) -> str:
+    """ "600 observations", or for a weighted fit "66 rows standing for 600 observations
+    (frequency weights)": what the fit counted, not only the rows of the file."""
+    if sample_weight is None or np.all(np.asarray(sample_weight) == 1.0):
+        return f"{format_number(n_rows)} observations"
+    total = float(np.sum(sample_weight))
+    return (f"{format_number(n_rows)} rows standing for {format_number(total)} observations "
+            "(frequency weights)")
 
 
 def _observations_line(em: Any) -> str:
@@ -839,8 +851,9 @@ def _labels(name: str, axes: list[list]) -> list[str]:
     return [f"{name}[{', '.join(map(str, idx))}]" for idx in itertools.product(*axes)]
 
 
-def _section_parameters(result, figure, random_state) -> str:
+def _section_parameters(result, figure, random_state, diag=None) -> str:
     table = parameter_table(result)
+    table, unidentified = _mark_unidentified(table, result, diag)
     outside_rows = [str(p) for p in table.index[~table["EM inside"].astype(bool)]]
     outside = len(outside_rows)
     shown = ", ".join(outside_rows[:6]) + (", ..." if outside > 6 else "")
@@ -871,7 +884,37 @@ def _section_parameters(result, figure, random_state) -> str:
                     "data units, after relabelling to the EM components, beside the EM "
                     "estimate; rank-normalised split R-hat and bulk/tail effective sample "
                     f"sizes. {_covariance_display(result.em.n_features)} {note}</p>",
-                    _parameter_html(table, result.em.n_features), forest, density, overlay)
+                    _parameter_html(table, result.em.n_features), unidentified, forest,
+                    density, overlay)
+
+
+# Marks the parameter table's rows of components the diagnostics found without one identity.
+_UNIDENTIFIED = " \u2020"
+
+
+def _mark_unidentified(table: pd.DataFrame, result, diag) -> tuple[pd.DataFrame, str]:
+    """The parameter table with the rows of the components the verdict's "mixed components"
+    note names marked (a dagger), and the footnote saying why; (table, "") when none. QA:
+    the note said a component's summaries "cannot be used" while the table printed them
+    unmarked beside "Every EM estimate lies inside its posterior interval"."""
+    if diag is None or "mixed components" not in getattr(diag, "causes", ()):
+        return table, ""
+    from .diagnostics import _bimodal_components, _straying_components
+
+    post = result.posterior
+    ks = sorted(set(_bimodal_components(post)) | set(_straying_components(post)))
+    if not ks:
+        return table, ""
+    titles = component_titles(result, result.em.n_components)
+    heads = tuple(f"[{titles[k]}{end}" for k in ks for end in ("]", ","))
+    marked = [f"{label}{_UNIDENTIFIED}" if any(h in label for h in heads) else label
+              for label in table.index]
+    names = ", ".join(str(titles[k]) for k in ks)
+    return (table.set_axis(pd.Index(marked, name=table.index.name)),
+            f'<p class="warn">{_UNIDENTIFIED.strip()} Component(s) {html.escape(names)}: '
+            "their relabelled draws move between two places (see the verdict's note on mixed "
+            "components), so the mean, sd and interval of these rows average over two modes "
+            "and describe neither; do not report them as one estimate.</p>")
 
 
 def _covariance_display(n_features: int) -> str:
@@ -904,10 +947,11 @@ def _parameter_html(table: pd.DataFrame, n_features: int) -> str:
                                   "upper": "94% upper"})
     opened = [i.startswith(("weight", "noise weight", "mean")) for i in shown.index]
     head, rest = shown[opened], shown[[not o for o in opened]]
+    ess = {"bulk ESS": 0, "tail ESS": 0}  # whole draws (QA: "689.9" beside "6,025")
     if n_features <= 2 or rest.empty:
-        return _table(shown)
-    return (_table(head) + f"<details><summary>Standard deviations and correlations "
-            f"({len(rest)} rows)</summary>{_table(rest)}</details>")
+        return _table(shown, decimals=ess)
+    return (_table(head, decimals=ess) + f"<details><summary>Standard deviations and "
+            f"correlations ({len(rest)} rows)</summary>{_table(rest, decimals=ess)}</details>")
 
 
 def _em_parameter_html(em: EMResult) -> str:
@@ -1161,24 +1205,26 @@ def _section_diagnostics(result, diag, figure,
     n_div = ("<p>Divergent transitions: not recorded.</p>" if diag.n_divergences is None
              else "")
     weights = "the weights, the noise weight" if result.noise else "the weights"
+    traced = sum(int(np.prod(result.posterior[name].shape[2:]))
+                 for name in ("weights", "noise_weight", "means") if name in result.posterior)
     trace = figure("trace", f"Trace and per-chain densities of {weights} and the means, one "
-                   "colour per chain (ArviZ plot_trace_dist): the chains should overlap. "
-                   f"With more than {plots.TRACE_MAX_SCALARS} scalars, the "
-                   f"{plots.TRACE_MAX_SCALARS} with the lowest bulk ESS",
+                   "colour per chain (ArviZ plot_trace_dist): the chains should overlap"
+                   # only when it applies (QA: said beside a figure of all 11 scalars)
+                   + (f". Of the {traced} scalars, the {plots.TRACE_MAX_SCALARS} with the "
+                      "lowest bulk ESS" if traced > plots.TRACE_MAX_SCALARS else ""),
                    lambda: plots.plot_trace(result))
     rank = figure(
-        "rank", "Rank plots (ArviZ plot_rank): all chains' draws are ranked together; each line "
-        "is one chain's ECDF of its fractional ranks minus the uniform ECDF. If the chains "
-        "sample the same distribution their ranks are uniform and each line stays near zero. "
-        "ArviZ tests every panel at the level of the verdict's rank check (family-wise 0.01, "
-        "Bonferroni over the scalars; its p-value above the panel, a failing panel framed "
-        "in red; with two chains of enough draws that p-value tests their four halves, as "
-        "split R-hat splits them, since two chains alone give the test almost no power, while "
-        "ArviZ's own marks still compare the two chains) and marks the points of a "
-        "chain that sits higher or lower than the others: not mixed. It draws no band: the "
-        "y axis spans 1.3 times the largest deviation a uniform ECDF of that many draws "
-        "reaches at the test's level (the Dvoretzky-Kiefer-Wolfowitz bound), so a line near "
-        "the top or bottom is far out"
+        "rank", "Rank plots (ArviZ plot_rank): all chains' draws, thinned to about independent "
+        "ones, are ranked together; each line is one chain's ECDF of its fractional ranks "
+        "minus the uniform ECDF, near zero when the chains sample the same distribution. "
+        "Above each panel the p-value of ArviZ's rank test, framed in red below the verdict's "
+        "level (family-wise 0.01, Bonferroni over the scalars); ArviZ marks the points where a "
+        "chain sits higher or lower than the others. No band: the y axis spans 1.3 times the "
+        "largest deviation a uniform ECDF of that many draws reaches at the test's level "
+        "(the Dvoretzky-Kiefer-Wolfowitz bound), so a line near the top or bottom is far out"
+        + ("; with two chains the p-value tests their four halves, as split R-hat splits them "
+           "(two chains alone give the test almost no power), while ArviZ's marks compare the "
+           "two chains" if result.posterior.sizes.get("chain", 0) == 2 else "")
         + (f". Here the test was not testable ({untestable[0]} about independent draws per "
            f"chain, fewer than the {untestable[1]} the test needs): the p-values and the flat "
            "lines say nothing about whether the chains agree; see R-hat and ESS"

@@ -244,7 +244,26 @@ def test_membership_title_says_rows_named_not_labelled():
 
     ax = Figure().add_subplot()
     _membership_title(ax, "Membership", 10, 6)
-    assert "(6 rows named)" in ax.get_title() and "labelled" not in ax.get_title()
+    assert "(6 named)" in ax.get_title() and "labelled" not in ax.get_title()
+
+
+@pytest.mark.parametrize(("args", "line"), [
+    # QA (referee): 5 uncertain points, 2 skipped as too close: "the 3 uncertain points"
+    ((3, 3, True, 5, True), "circled: 3 of the 5 uncertain points (P < 0.9)"),
+    ((5, 5, True, 5, False), "circled: the 5 uncertain points (P < 0.9)"),
+    ((1, 1, True, 1, False, 121), "circled: the 1 uncertain point shown (P < 0.9)"),
+    ((10, 10, False, 40, True), "circled: 10 most uncertain, spaced out"),
+    ((10, 10, False, 40, False), "circled: the 10 most uncertain points"),
+    ((0, 0, True, 0, False, 3), "no point shown has P < 0.9: none circled"),
+])
+def test_membership_title_counts_agree_with_the_caption(args, line):
+    """QA (referee): the title's count of uncertain points disagreed with the caption's and
+    the text's (spacing skipped some; points missing a coordinate are not in the figure)."""
+    from bayesgmm.plots.fit import _membership_title
+
+    ax = Figure().add_subplot()
+    _membership_title(ax, "Membership", *args[:2], *args[2:])
+    assert ax.get_title() == f"Membership\n{line}"
 
 
 def test_twenty_components_have_twenty_colours():

@@ -464,6 +464,8 @@ def test_em_parameter_table_per_covariance_type(old_faithful, covariance_type, s
 
 def test_one_dimensional_report_has_no_correlations_or_lkj(one_d):
     page, _ = build_report(one_d)
+    # the text, not the embedded PNGs (whose base64 can spell "LKJ" by chance)
+    page = re.sub(r"data:image/png;base64,[A-Za-z0-9+/=]+", "", page)
     assert "lkj_eta" not in page and "LKJ" not in page and "corr[" not in page
     assert "correlations" not in page  # QA: "shown as standard deviations and correlations"
     assert "full covariances" not in page
@@ -1210,3 +1212,32 @@ def test_a_one_feature_report_does_not_promise_correlations(galaxies, old_faithf
     assert "correlations" not in one_d and "Variances are shown as standard deviations" in one_d
     two_d, _ = build_em_report(bayesgmm.fit_em(old_faithful, 2, random_state=0), old_faithful)
     assert "standard deviations and correlations (each pair once)" in two_d
+
+
+def test_rows_of_mixed_components_are_marked_and_the_verdict_is_amber(tiny_fit, monkeypatch):
+    """QA (referee): with the note "component 2's summaries cannot be used" the verdict box
+    was green and the parameter table printed component 2's rows unmarked beside "Every EM
+    estimate lies inside its posterior interval": an author would copy them."""
+    import types
+
+    from bayesgmm import diagnostics
+    from bayesgmm.report import _mark_unidentified, _verdict_box, parameter_table
+
+    table = parameter_table(tiny_fit)
+    mixed = types.SimpleNamespace(ok=True, checks=(), causes=("mixed components",),
+                                  advice=(), verdict="OK")
+    monkeypatch.setattr(diagnostics, "_bimodal_components", lambda post: [1])
+    monkeypatch.setattr(diagnostics, "_straying_components", lambda post: {})
+    marked, note = _mark_unidentified(table, tiny_fit, mixed)
+    flagged = [label for label in marked.index if label.endswith("\u2020")]
+    assert flagged and all("[1" in label for label in flagged)
+    assert {label.removesuffix(" \u2020") for label in flagged} == {
+        label for label in table.index if label.startswith(("weight[1]", "mean[1,", "sd[1,",
+                                                             "corr[1,"))}
+    assert "Component(s) 1:" in note and "do not report them as one estimate" in note
+    np.testing.assert_array_equal(marked.to_numpy(), table.to_numpy())  # numbers untouched
+    # nothing named: nothing marked
+    ok = types.SimpleNamespace(ok=True, checks=(), causes=(), advice=(), verdict="OK")
+    assert _mark_unidentified(table, tiny_fit, ok) == (table, "")
+    assert 'class="verdict caution"' in _verdict_box(mixed)
+    assert 'class="verdict ok"' in _verdict_box(ok)

@@ -175,3 +175,44 @@ def test_verdict_box_says_the_model_is_in_question_when_rows_are_outliers(tiny_f
     assert "Outliers: 2 row(s)" in page
     clean, _ = report.build_report(tiny_fit)
     assert "The model itself is in question" not in clean
+
+
+def _bar_heights(ax):
+    return np.array([p.get_height() for p in ax.patches])
+
+
+def test_figures_count_rows_by_their_frequency_weights(galaxies):
+    """QA (referee): a weighted fit's figures drew each distinct row once (galaxies with
+    counts: histogram bars [7 0 0 2 7 13 ...] against the weighted [7 0 0 2 14 24 ...], under
+    the weighted mixture density), and its contour labelled "25% of the points" enclosed 46%
+    of the observations. The rows now count as their weights say, as for the rows repeated."""
+    from matplotlib.contour import ContourSet
+
+    from bayesgmm import fit_em, plots
+
+    x = galaxies.to_numpy(float)[:, 0]
+    g = np.random.default_rng(0).integers(1, 4, len(x))
+    expanded = np.repeat(x, g)
+    # 1-D: the same bars as the rows written out (same bins: the bulk's edges of the rows)
+    fig = plots.plot_data(x[:, None], ("velocity",), sample_weight=g)
+    edges = [p.get_x() for p in fig.axes[0].patches] + [fig.axes[0].patches[-1].get_x()
+                                                        + fig.axes[0].patches[-1].get_width()]
+    want, _ = np.histogram(expanded, bins=edges, density=True)
+    np.testing.assert_allclose(_bar_heights(fig.axes[0]), want, rtol=1e-12)
+    assert fig.axes[0].get_title() == (f"Data: {len(x)} rows standing for {g.sum()} "
+                                       "observations (frequency weights)")
+    # 2-D: the contour levels enclose the stated shares of the weighted points
+    rng = np.random.default_rng(1)
+    X = np.r_[rng.normal([0, 0], 1, (60, 2)), rng.normal([5, 5], 1, (60, 2))]
+    counts = np.where(np.arange(len(X)) < 60, 1, 9)  # the second cluster's rows count 9 times
+    em = fit_em(X, 2, sample_weight=counts.astype(float), random_state=0)
+    fig = plots.plot_density(em, X, sample_weight=counts)
+    ax = fig.axes[0]
+    (contour,) = [a for a in ax.get_children() if isinstance(a, ContourSet)]
+    at_points = np.exp(em.score_samples(X))
+    for level, label in zip(contour.levels, ["95%", "90%", "75%", "50%", "25%"], strict=True):
+        inside = counts[at_points >= level].sum() / counts.sum()
+        assert inside == pytest.approx(int(label[:-1]) / 100, abs=0.05), label
+    assert "marker area by weight" in ax.get_title()
+    sizes = ax.collections[0].get_sizes()
+    assert sizes.max() > 5 * sizes.min()  # the heavy rows' markers are the larger

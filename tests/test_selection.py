@@ -350,7 +350,7 @@ def test_a_comparison_saved_with_within_noise_reads_as_indistinguishable(tmp_pat
         pd.testing.assert_frame_equal(shown, sel.shown_table(), check_exact=False,
                                       check_index_type=False, check_names=False)
         ticks = [t.get_text() for t in plot_loo(table).axes[0].get_yticklabels()]
-        assert ticks == [sel.best, f"{sel.within_noise[0]} (indistinguishable)"]
+        assert ticks == [sel.best, f"{sel.within_noise[0]}\n(indistinguishable)"]
     assert old.columns.tolist().count("within_noise") == 1  # read, not changed
 
 
@@ -781,6 +781,14 @@ def test_plots_return_figures(sweep, three_clusters):
     sparse = summarise_sparse(overfitted_posterior(three_clusters), random_state=0)
     fig = plot_n_components(sparse)
     assert len(fig.axes[0].patches) == 5
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    assert (not sparse.diagnostics.ok) == any("checks FAILED" in t for t in texts)
+    # QA: a sparse fit that failed its checks (929 divergences) gave a clean K+ figure
+    failing = dataclasses.replace(sparse, diagnostics=dataclasses.replace(
+        sparse.diagnostics, ok=False, verdict="PROBLEMS: 929 divergences | passed: R-hat"))
+    (warning,) = plot_n_components(failing).axes[0].texts
+    assert warning.get_text() == ("Sampler checks FAILED: do not report these probabilities\n"
+                                  "929 divergences")
     assert plot_n_components(np.array([3, 3, 4, 2])).axes[0].patches[2].get_height() == 0.5
     plt.close("all")
 
@@ -1054,7 +1062,7 @@ def test_loo_figure_marks_failed_checks_and_leaves_a_far_worse_model_off_the_sca
     fig = plot_loo(sel)
     try:
         labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
-        assert any(t.startswith("K=2") and "(checks failed)" in t for t in labels)
+        assert any(t.startswith("K=2\n(") and "checks failed" in t for t in labels)
         (far,) = [t for t in labels if t.startswith("K=1")]
         assert "(off the scale: elpd_diff -1" in far
         low, _ = fig.axes[0].get_xlim()

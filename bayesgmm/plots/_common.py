@@ -14,7 +14,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from .._validation import check_data
+from .._validation import aligned_to_rows, check_data, check_sample_weight
 from ..draw_arrays import subsample_index
 from ..formatting import format_number
 
@@ -231,6 +231,40 @@ def _fit_data(result: Any, X: Any) -> np.ndarray:
     Xv, _ = check_data(X, n_features=em.n_features, feature_names=em.feature_names,
                        allow_nan=True)  # NaN: a missing value, drawn where it can be
     return Xv
+
+
+def _fit_weights(result: Any, X: Any, sample_weight: Any, n_rows: int) -> np.ndarray | None:
+    """The frequency weights of the rows drawn: ``sample_weight`` (one per row of ``X``, a
+    pandas Series matched by index), else a posterior's own when its training data are drawn
+    (``X`` None); None for unweighted rows (all weights 1)."""
+    if sample_weight is None and X is None and _is_bayes(result):
+        observed = result.idata["observed_data"]
+        sample_weight = observed["sample_weight"].values if "sample_weight" in observed \
+            else None
+    if sample_weight is None:
+        return None
+    g = check_sample_weight(aligned_to_rows(sample_weight, X, "sample_weight"), n_rows)
+    return None if np.all(g == 1.0) else g
+
+
+def _weighted_line(g: np.ndarray | None, n_rows: int) -> str:
+    """What the rows of a weighted fit stand for, for a figure's title: "53 rows standing for
+    82 observations (frequency weights)"; "" without weights."""
+    if g is None:
+        return ""
+    return (f"{format_number(n_rows)} rows standing for {format_number(float(g.sum()))} "
+            "observations (frequency weights)")
+
+
+def _weight_sizes(g: np.ndarray | None, rows: np.ndarray) -> np.ndarray | float:
+    """Marker area factors of ``rows`` in proportion to their frequency weights (a row of
+    weight 0 is no row: area 0), relative to the typical weight and clipped to [0.2, 10]
+    so that neither a heavy row hides the rest nor a light one vanishes; 1 without
+    weights."""
+    if g is None:
+        return 1.0
+    typical = float(np.median(g[g > 0]))
+    return np.where(g[rows] > 0, np.clip(g[rows] / typical, 0.2, 10.0), 0.0)
 
 
 def _posterior_draws(result: BayesResult, n_draws: int, random_state: Any = 0):

@@ -49,6 +49,7 @@ from ._common import (
     _drawing_order,
     _em_of,
     _fit_data,
+    _fit_weights,
     _is_bayes,
     _labelled_drawn,
     _limits,
@@ -57,7 +58,6 @@ from ._common import (
     _new_axes,
     _new_grid,
     _note_outside,
-    _observed,
     _pair_features,
     _parameter_sets,
     _point_estimate,
@@ -67,6 +67,8 @@ from ._common import (
     _rug,
     _shared_docs,
     _shown_line,
+    _weight_sizes,
+    _weighted_line,
     fit_of,
 )
 
@@ -76,12 +78,14 @@ from ._common import (
 # --------------------------------------------------------------------------------------------
 @sizable
 def plot_data(X: Any, feature_names: tuple[str, ...] | None = None,
-              ax: Axes | None = None) -> Figure:
+              ax: Axes | None = None, *, sample_weight: Any = None) -> Figure:
     """Histogram (1-D), scatter plot (2-D) or pair plot (D > 2) of the data.
 
     A pair plot shows the first :data:`MAX_PAIR_FEATURES` features (the title says which
     are left out); the fitted figures' pair grids show the most separating ones instead.
     Points missing a coordinate, and far points beyond the axes, are counted in a note.
+    With frequency weights, each row counts as often as its weight in the histograms and a
+    marker's area grows with it.
 
     Parameters
     ----------
@@ -91,8 +95,12 @@ def plot_data(X: Any, feature_names: tuple[str, ...] | None = None,
         One per feature (default: a DataFrame's column names, else x0, x1, ...).
     ax : Axes, optional
         Only for D <= 2 (a pair plot needs its own grid).
+    sample_weight : array-like (N,), optional
+        Frequency weights of the rows (as a weighted fit takes them).
     """
+    raw = X
     X, names = check_data(X, feature_names=feature_names, allow_nan=True)
+    g = _fit_weights(None, raw, sample_weight, X.shape[0])
     D = X.shape[1]
     if feature_names is not None:
         if len(feature_names) != D:
@@ -102,23 +110,28 @@ def plot_data(X: Any, feature_names: tuple[str, ...] | None = None,
     drawn = _drawing_order(X.shape[0])  # at most SCATTER_POINTS, said in the title
     size, alpha = _crowding(drawn.size)
     shown = _shown_line(drawn.size, X.shape[0])
+    areas = (5 if D > 2 else 10) * size * _weight_sizes(g, drawn)
 
     def pair(a, i, j):  # axes around the bulk of all the data (_limits), far points noted
-        a.scatter(X[drawn, j], X[drawn, i], s=(5 if D > 2 else 10) * size, color=_DATA_COLOR,
+        a.scatter(X[drawn, j], X[drawn, i], s=areas, color=_DATA_COLOR,
                   alpha=alpha, edgecolors="none")
         a.set(xlim=_limits(X[:, j]), ylim=_limits(X[:, i]))
         _note_outside(a, X[:, j], X[:, i])
 
     def diag(a, i):
-        a.set_xlim(*_histogram(a, X[:, i], None, pad=0.05, alpha=1.0))
+        a.set_xlim(*_histogram(a, X[:, i], None, pad=0.05, alpha=1.0, weights=g))
         _note_outside(a, X[:, i])
+
+    heading = (f"Data: {_weighted_line(g, X.shape[0])}" if g is not None
+               else f"Data: {format_number(X.shape[0])} points")
+    if g is not None and D > 1:
+        shown = "; ".join(line for line in (shown, "marker area by weight") if line)
 
     if D > 2:
         features = list(range(min(D, MAX_PAIR_FEATURES)))
         fig = _pair_grid(X, names, ax, pair, diag, features)
         left = _features_line(names, features, "the first")
-        fig.suptitle(f"Data: {format_number(X.shape[0])} points"
-                     + "".join(f"\n{line}" for line in (shown, left) if line))
+        fig.suptitle(heading + "".join(f"\n{line}" for line in (shown, left) if line))
         return fig
     fig, ax = _new_axes(ax)
     if D == 1:  # a histogram: every point counts
@@ -128,7 +141,7 @@ def plot_data(X: Any, feature_names: tuple[str, ...] | None = None,
     else:
         pair(ax, 1, 0)
         ax.set(xlabel=names[0], ylabel=names[1])
-    ax.set_title(f"Data: {format_number(X.shape[0])} points" + (f"\n{shown}" if shown else ""))
+    ax.set_title(heading + (f"\n{shown}" if shown else ""))
     return fig
 
 
@@ -344,7 +357,7 @@ def animate_em(X: Any, n_components: int, path: Any = None, *, covariance_type: 
 @sizable
 @_shared_docs
 def plot_overlay(result: Any, X: Any = None, ax: Axes | None = None, *, n_draws: int = 50,
-                 random_state: Any = 0) -> Figure:
+                 random_state: Any = 0, sample_weight: Any = None) -> Figure:
     """The EM fit over the data with ``n_draws`` posterior draws beside it.
 
     2-D: scatter of the data, EM covariance ellipses (dashed) and the ellipses of each posterior
@@ -372,13 +385,18 @@ def plot_overlay(result: Any, X: Any = None, ax: Axes | None = None, *, n_draws:
         Posterior draws shown (drawn at random from all chains).
     random_state : int, optional
         Which draws are shown.
+    sample_weight : array-like (N,), optional
+        The frequency weights of ``X``'s rows (a posterior drawn over its own data uses its
+        own): the histograms count each row as often as its weight, a marker's area grows
+        with it.
     """
     if isinstance(X, int | np.integer) and not isinstance(X, bool):
         # the old order was (result, n_draws, ...): say so rather than "X must be 2-D"
         raise TypeError(f"plot_overlay: X (the data) comes second; got {X!r}: pass the "
                         "number of draws as n_draws=...")
     result = fit_of(result)  # a fitted BayesianGMM draws its posterior
-    X = _fit_data(result, X)
+    raw, X = X, _fit_data(result, X)
+    g = _fit_weights(result, raw, sample_weight, len(X))
     D = X.shape[1]
     em = _em_of(result)
     em_cov = em.full_covariances
@@ -394,15 +412,19 @@ def plot_overlay(result: Any, X: Any = None, ax: Axes | None = None, *, n_draws:
     def pair(a, i, j):  # row feature i on the y axis, column feature j on the x axis
         _overlay_2d(a, X[:, [j, i]], em.means[:, [j, i]], em_cov[:, [j, i]][:, :, [j, i]],
                     m[:, :, [j, i]], cov[:, :, [j, i]][:, :, :, [j, i]], titles, keep,
-                    em.weights)
+                    em.weights, g)
 
     def diag(a, i):
         _overlay_1d(a, X[:, i], em.weights, em.means[:, i], em_cov[:, i, i],
-                    w, m[:, :, i], cov[:, :, i, i], keep)
+                    w, m[:, :, i], cov[:, :, i, i], keep, g)
 
     drawn = f" and {w.shape[0]} posterior draws" if len(w) else ""
     title = f"EM (dashed){drawn}; {int(ELLIPSE_LEVEL * 100)}% ellipses"
     shown = _shown_line(min(len(X), SCATTER_POINTS), len(X))  # the scatter's, not the histograms'
+    if g is not None:
+        shown = "; ".join(line for line in (shown, _weighted_line(g, len(X))
+                                            + (", marker area by weight" if D > 1 else ""))
+                          if line)
     if D > 2:
         from matplotlib.lines import Line2D
         from matplotlib.patches import Patch
@@ -421,8 +443,9 @@ def plot_overlay(result: Any, X: Any = None, ax: Axes | None = None, *, n_draws:
     if D == 1:
         diag(ax, 0)
         ax.set(xlabel=names[0], ylabel="density",
-               title=f"EM density (dashed) vs posterior density ({w.shape[0]} draws)"
-               if len(w) else "EM mixture density")
+               title=(f"EM density (dashed) vs posterior density ({w.shape[0]} draws)"
+                      if len(w) else "EM mixture density") + (f"\n{shown}" if g is not None
+                                                               else ""))
     else:
         pair(ax, 1, 0)
         ax.set(xlabel=names[0], ylabel=names[1], title=title + (f"\n{shown}" if shown else ""))
@@ -443,14 +466,15 @@ def _ellipse(mean: np.ndarray, cov: np.ndarray, n: int = 80) -> np.ndarray:
 
 
 def _overlay_2d(ax, X, em_means, em_covs, draw_means, draw_covs, titles, keep=None,
-                em_weights=None) -> None:
+                em_weights=None, row_weights=None) -> None:
     """The 2-D overlay in ``ax``: the data, each draw's and EM's ellipses, and limits that
     hold them (:func:`_axis_limits`, whole for components of ``em_weights`` that are not
-    negligible); ``keep`` as in :func:`_claimed`."""
+    negligible); ``keep`` as in :func:`_claimed`; ``row_weights``: frequency weights (a
+    marker's area grows with its row's)."""
     drawn = _drawing_order(X.shape[0])  # at most SCATTER_POINTS: the title says so
     size, alpha = _crowding(drawn.size)
-    ax.scatter(X[drawn, 0], X[drawn, 1], s=8 * size, color=_DATA_COLOR, alpha=alpha,
-               edgecolors="none", zorder=1)
+    ax.scatter(X[drawn, 0], X[drawn, 1], s=8 * size * _weight_sizes(row_weights, drawn),
+               color=_DATA_COLOR, alpha=alpha, edgecolors="none", zorder=1)
     S = draw_means.shape[0]
     K = em_means.shape[0]
     for k in range(K):
@@ -536,24 +560,27 @@ def _axis_limits(x: np.ndarray, keep, weights, means, variances, draw_means=None
 
 
 def _histogram(ax: Axes, x: np.ndarray, keep: np.ndarray | None, pad: float,
-               alpha: float, outline: bool = False) -> tuple[float, float]:
+               alpha: float, outline: bool = False, weights: np.ndarray | None = None
+               ) -> tuple[float, float]:
     """A density histogram of ``x``'s observed values; the x-range it spans (padded).
 
     Only the bulk of the points (:func:`_bulk`; with ``keep``, :func:`_claimed`, of the
     points the Gaussians claim) is drawn, but per unit of all the points: the Gaussians'
     densities leave the noise's share out too, so the heights still compare; the far points
-    are noted, not drawn."""
-    observed = _observed(x)
-    shown = x[_bulk(x, keep)]
-    if shown.size < 2:  # the claimed points miss this feature: all of it, then
+    are noted, not drawn. With frequency ``weights`` each row counts as often as its weight
+    (the fitted density is the weighted rows')."""
+    g = np.ones(x.shape[0]) if weights is None else weights
+    observed = ~np.isnan(x)
+    shown = _bulk(x, keep)
+    if np.count_nonzero(shown) < 2:  # the claimed points miss this feature: all of it, then
         shown = observed
-    edges = np.histogram_bin_edges(shown, bins="auto")  # equal widths
-    per_point = 1.0 / (observed.size * (edges[1] - edges[0]))
+    edges = np.histogram_bin_edges(x[shown], bins="auto")  # equal widths
+    per_point = 1.0 / (g[observed].sum() * (edges[1] - edges[0]))
     style = ({"histtype": "stepfilled", "facecolor": "0.93", "edgecolor": "0.35", "lw": 1.0}
              if outline else {"color": _DATA_COLOR})  # outline: the data apart from a band
-    ax.hist(shown, bins=edges, weights=np.full(shown.size, per_point), alpha=alpha,
-            label="data", **style)
-    return _robust_limits(shown, pad)
+    ax.hist(x[shown], bins=edges, weights=g[shown] * per_point, alpha=alpha, label="data",
+            **style)
+    return _robust_limits(x[shown], pad)
 
 
 def _mixture_density(grid, weights, means, variances) -> np.ndarray:
@@ -563,12 +590,15 @@ def _mixture_density(grid, weights, means, variances) -> np.ndarray:
     return dens.sum(axis=-2)
 
 
-def _overlay_1d(ax, x, em_w, em_m, em_v, draw_w, draw_m, draw_v, keep=None) -> None:
-    """The 1-D overlay in ``ax``: histogram, EM's density and the draws' band; with ``keep``
-    (:func:`_claimed`) over the points the Gaussians claim, far noise points noted."""
+def _overlay_1d(ax, x, em_w, em_m, em_v, draw_w, draw_m, draw_v, keep=None,
+                row_weights=None) -> None:
+    """The 1-D overlay in ``ax``: histogram (rows counted by ``row_weights``), EM's density
+    and the draws' band; with ``keep`` (:func:`_claimed`) over the points the Gaussians
+    claim, far noise points noted."""
     # The data in outline (grey steps on a faint fill), unlike the posterior band's solid
     # grey: both filled grey, the band and the bars could not be told apart.
-    grid = np.linspace(*_histogram(ax, x, keep, pad=0.1, alpha=1.0, outline=True), 400)
+    grid = np.linspace(*_histogram(ax, x, keep, pad=0.1, alpha=1.0, outline=True,
+                                   weights=row_weights), 400)
     if len(draw_w):
         draws = _mixture_density(grid, draw_w, draw_m, draw_v)
         tail = (1 - INTERVAL) / 2
@@ -653,8 +683,8 @@ def _density_2d(points, w, m, c) -> np.ndarray:
 _CONTOUR_QUANTILES = (0.05, 0.10, 0.25, 0.50, 0.75)
 
 
-def _contours(ax, X2, w, m, c, n_grid: int = 150, keep: np.ndarray | None = None
-              ) -> tuple[list, list[str]]:
+def _contours(ax, X2, w, m, c, n_grid: int = 150, keep: np.ndarray | None = None,
+              weights: np.ndarray | None = None) -> tuple[list, list[str]]:
     """Density contours of a 2-D mixture over the data: the levels enclose about 25, 50, 75,
     90 and 95% of the data points (quantiles of the density at the points); with ``keep``
     (:func:`_claimed`), of the points the Gaussians claim, and the grid and the axes around
@@ -664,7 +694,9 @@ def _contours(ax, X2, w, m, c, n_grid: int = 150, keep: np.ndarray | None = None
     gross outliers lie: :func:`_free_axis`); the grid covers that much.
 
     Returns the key of the levels drawn: (line handles, labels such as "95%"), outermost
-    first, for a legend (the colours alone did not say which line is which level)."""
+    first, for a legend (the colours alone did not say which line is which level). With
+    frequency ``weights`` the levels enclose those shares of the weighted points, and a
+    marker's area grows with its row's weight."""
     xlim, ylim = _limits(X2[:, 0], keep), _limits(X2[:, 1], keep)
     wide = [(lo - r * (hi - lo), hi + r * (hi - lo))
             for (lo, hi), r in (((xlim), 1.0 if _free_axis(X2[:, 0], keep) else 0.25),
@@ -675,17 +707,20 @@ def _contours(ax, X2, w, m, c, n_grid: int = 150, keep: np.ndarray | None = None
     # says so); the density at all 200,000 took 30 s a panel, for the same levels.
     rows = _drawing_order(len(X2))
     complete = ~np.isnan(X2[rows]).any(axis=1)  # a point missing a coordinate has no place
-    levelled = X2[rows][complete if keep is None else complete & keep[rows]]
-    drawn = X2[rows][complete]
+    levelled = rows[complete if keep is None else complete & keep[rows]]
+    drawn = rows[complete]
     if len(levelled) < 2:  # the subset missed the claimed points: set the levels by all
-        levelled = X2[~np.isnan(X2).any(axis=1) & (True if keep is None else keep)]
-    at_points = _density_2d(levelled, w, m, c)
-    levels, first = np.unique(np.quantile(at_points, _CONTOUR_QUANTILES), return_index=True)
+        levelled = np.flatnonzero(~np.isnan(X2).any(axis=1) & (True if keep is None else keep))
+    at_points = _density_2d(X2[levelled], w, m, c)
+    g = None if weights is None else weights[levelled]
+    quantiles = (np.quantile(at_points, _CONTOUR_QUANTILES) if g is None else
+                 np.quantile(at_points, _CONTOUR_QUANTILES, weights=g, method="inverted_cdf"))
+    levels, first = np.unique(quantiles, return_index=True)
     enclosed = [f"{1 - _CONTOUR_QUANTILES[i]:.0%}" for i in first]
     key: tuple[list, list[str]] = ([], [])
     size, alpha = _crowding(len(drawn))
-    ax.scatter(drawn[:, 0], drawn[:, 1], s=6 * size, color=_DATA_COLOR, alpha=alpha,
-               edgecolors="none", zorder=1)
+    ax.scatter(X2[drawn, 0], X2[drawn, 1], s=6 * size * _weight_sizes(weights, drawn),
+               color=_DATA_COLOR, alpha=alpha, edgecolors="none", zorder=1)
     if len(levels) > 1:
         lines = ax.contour(gx, gy, z, levels=levels, cmap="viridis", linewidths=1.1, zorder=2)
         key = (list(lines.legend_elements()[0]), enclosed)
@@ -704,14 +739,15 @@ def _contours(ax, X2, w, m, c, n_grid: int = 150, keep: np.ndarray | None = None
 @sizable
 @_shared_docs
 def plot_density(result: Any, X: Any = None, ax: Axes | None = None, *, n_draws: int = 100,
-                 random_state: Any = 0) -> Figure:
+                 random_state: Any = 0, sample_weight: Any = None) -> Figure:
     """The fitted mixture density over the data.
 
     2-D: contours over the scatter of the data (levels enclosing about 25, 50, 75, 90 and 95%
     of the points); 1-D: histogram, mixture density and each component's weighted density
     (shaded), with a rug of the data; D > 2: a pair grid with the marginal mixture on every pair and
     every feature. A posterior's density is the posterior predictive one (the average over
-    ``n_draws`` draws); an EM fit's is the estimate's.
+    ``n_draws`` draws); an EM fit's is the estimate's. A weighted fit's rows count as often
+    as their frequency weights (histogram, contour levels, marker areas), as in the fit.
 
     Parameters
     ----------
@@ -719,9 +755,13 @@ def plot_density(result: Any, X: Any = None, ax: Axes | None = None, *, n_draws:
     {ax}
     n_draws : int
     random_state : int, optional
+    sample_weight : array-like (N,), optional
+        The frequency weights of ``X``'s rows (a posterior drawn over its own data uses its
+        own).
     """
     result = fit_of(result)  # a fitted BayesianGMM draws its posterior
-    X = _fit_data(result, X)
+    raw, X = X, _fit_data(result, X)
+    g = _fit_weights(result, raw, sample_weight, len(X))
     em = _em_of(result)
     names = em.feature_names
     w, m, c = _parameter_sets(result, n_draws, random_state)
@@ -736,16 +776,21 @@ def plot_density(result: Any, X: Any = None, ax: Axes | None = None, *, n_draws:
     # the scatters' and the rugs' share of the points, said in the title
     shown = _shown_line(None if D == 1 else min(len(X), SCATTER_POINTS), len(X),
                         None if D == 2 else min(len(X), _RUG_POINTS))
+    if g is not None:  # what the rows stand for, and how the figure counts them
+        shown = "; ".join(line for line in (shown, _weighted_line(g, len(X))
+                                            + (", marker area by weight" if D > 1 else ""))
+                          if line)
 
     key: list = []  # the contour levels' key, as the last pair drew them
 
     def pair(a, i, j):
         idx = [j, i]
         key[:] = [_contours(a, X[:, idx], w, m[:, :, idx], c[:, :, idx][:, :, :, idx],
-                            keep=keep)]
+                            keep=keep, weights=g)]
 
     def diag(a, i, legend=False):
-        grid = np.linspace(*_histogram(a, X[:, i], keep, pad=0.08, alpha=0.5), 400)
+        grid = np.linspace(*_histogram(a, X[:, i], keep, pad=0.08, alpha=0.5, weights=g),
+                           400)
         # Each component's weighted density as a shaded area, the mixture as a line on top:
         # where one component carries the mixture, a dashed component curve drawn over the
         # line hid it (QA, galaxies); under it, both stay visible.
@@ -1116,10 +1161,12 @@ def plot_membership(result: Any, X: Any = None, ax: Axes | None = None, *,
             "Membership: the most separating pair of features"))
     shown = _shown_line(drawn.size, len(X))
 
+    # uncertain points this pair cannot place (a coordinate missing): said, not circled
+    unplaced = int(np.count_nonzero(certainty < UNCERTAIN_BELOW)) - order.size
+
     def title(n_labelled: int) -> None:
-        _membership_title(ax, heading, circled.size, n_labelled, few)
-        if spaced:  # not the most uncertain points strictly: say so
-            ax.set_title(ax.get_title().replace("uncertain points", "uncertain points, spaced"))
+        _membership_title(ax, heading, circled.size, n_labelled, few, order.size, spaced,
+                          unplaced)
         if shown:
             ax.set_title(f"{ax.get_title()}\n{shown}")
 
@@ -1169,19 +1216,31 @@ def _spread_uncertain(ax: Axes, xy: np.ndarray, order: np.ndarray,
 
 
 def _membership_title(ax: Axes, heading: str, n_circled: int, n_labelled: int,
-                      few: bool = False) -> None:
+                      few: bool = False, n_uncertain: int | None = None,
+                      spaced: bool = False, unplaced: int = 0) -> None:
     """A membership figure's title: ``heading``, then what the circles mark (and how many of
     them are named by their row, when not all: the others' names would overlap); ``few``:
-    fewer circled than asked for, as only so many points are uncertain (P < 0.9)."""
+    fewer circled than asked for, as only ``n_uncertain`` of the points shown are uncertain
+    (P < 0.9); ``spaced``: points too close to one circled were skipped; ``unplaced``:
+    uncertain points the figure cannot place (a coordinate missing), so "shown". The counts
+    agree with the caption's and the table's (QA: "the 3 uncertain points" where 5 were, 2
+    skipped as too close; "the 1 uncertain point" beside "122 points below 0.9")."""
     # "named", not "labelled": known labels are another thing in these figures
-    labelled = "" if n_labelled == n_circled else f" ({n_labelled} rows named)"
+    named = "" if n_labelled == n_circled else f" ({n_labelled} named)"
+    level = f"P < {UNCERTAIN_BELOW:g}"
+    shown = " shown" if unplaced else ""
     if not n_circled:
-        line = f"no point has P < {UNCERTAIN_BELOW:g}: none circled"
+        line = f"no point{shown} has {level}: none circled"
     elif few:
-        line = (f"circled: the {n_circled} uncertain point{'s' if n_circled > 1 else ''} "
-                f"(P < {UNCERTAIN_BELOW:g}){labelled}")
+        n_uncertain = max(n_circled, n_uncertain or 0)
+        line = (f"circled: {n_circled} of the {n_uncertain} uncertain points{shown} ({level})"
+                if n_circled < n_uncertain else
+                f"circled: the {n_circled} uncertain point{'s' if n_circled > 1 else ''}"
+                f"{shown} ({level})") + named
+    elif spaced:  # not strictly the most uncertain: those too close to one circled skipped
+        line = f"circled: {n_circled} most uncertain{shown}, spaced out{named}"
     else:
-        line = f"circled: the {n_circled} most uncertain points{labelled}"
+        line = f"circled: the {n_circled} most uncertain points{shown}{named}"
     ax.set_title(f"{heading}\n{line}")
 
 

@@ -224,7 +224,7 @@ def plot_loo(comparison: BayesSelection | pd.DataFrame, ax: Any = None) -> Figur
     """
     table = with_current_names(comparison.comparison if isinstance(comparison, BayesSelection)
                                else comparison)
-    (axis,) = _axes(ax, 1, width=6.0, height=0.6 * len(table) + 1.5)
+    (axis,) = _axes(ax, 1, width=6.0, height=0.75 * len(table) + 1.8)
     y = np.arange(len(table))[::-1].astype(float)
     axis.errorbar(table["elpd"], y, xerr=table["se"], fmt="o", color="C0",
                   label="elpd_loo \u00b1 se")
@@ -240,10 +240,15 @@ def plot_loo(comparison: BayesSelection | pd.DataFrame, ax: Any = None) -> Figur
               if isinstance(comparison, BayesSelection) else set())
     scale = float(np.nanmax(np.r_[table["se"].to_numpy(), table["dse"].to_numpy(), 1.0]))
     far = (best - table["elpd"].to_numpy()) > _FAR * scale
-    labels = [f"{name}{' (indistinguishable)' if same.iloc[i] else ''}"
-              f"{' (checks failed)' if name in failed else ''}"
-              f"{f' (off the scale: elpd_diff {table["elpd_diff"].iloc[i]:.0f})' if far[i] else ''}"
-              for i, name in enumerate(table.index)]
+    # The qualifiers on lines of their own under the model's name: on one line, long labels
+    # ("K=4 (indistinguishable) (checks failed)") squeezed the axes into the figure's right
+    # third and pushed the title off it (QA).
+    notes = [[note for note, on in (
+        ("indistinguishable", same.iloc[i]), ("checks failed", name in failed),
+        (f"off the scale: elpd_diff {table['elpd_diff'].iloc[i]:.0f}", far[i])) if on]
+        for i, name in enumerate(table.index)]
+    labels = [f"{name}\n({', '.join(n)})" if n else str(name)
+              for name, n in zip(table.index, notes, strict=True)]
     axis.set_yticks(y, labels)
     if far.any() and not far.all():
         near = ~far
@@ -253,7 +258,7 @@ def plot_loo(comparison: BayesSelection | pd.DataFrame, ax: Any = None) -> Figur
         pad = 0.1 * max(high - low, 1.0)
         axis.set_xlim(low - pad, high + pad)
     axis.set_xlabel("elpd_loo (higher is better)")
-    axis.set_title("PSIS-LOO: expected log predictive density per model", fontsize="medium")
+    axis.set_title("PSIS-LOO: expected log predictive\ndensity per model", fontsize="medium")
     # Below the axes: inside, it would hide a model's point; above, it ran into the title.
     axis.legend(fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2,
                 frameon=False)
@@ -276,8 +281,11 @@ def plot_n_components(posterior_counts: SparseMixture | pd.Series | np.ndarray,
     matplotlib.figure.Figure
         Titled with what is shown and the most probable K+.
     """
+    failed = None
     if isinstance(posterior_counts, SparseMixture):
         probs = posterior_counts.posterior_counts
+        if not posterior_counts.diagnostics.ok:
+            failed = posterior_counts.diagnostics.verdict
     elif isinstance(posterior_counts, pd.Series):
         probs = posterior_counts
     else:
@@ -293,4 +301,19 @@ def plot_n_components(posterior_counts: SparseMixture | pd.Series | np.ndarray,
     axis.set_title("Posterior of the number of non-empty components K+"
                    + (f"\n(most probable: K+ = {mode}, P = {probs.max():.2f})"
                       if mode is not None else ""), fontsize="medium")
+    if failed is not None:
+        # the figure an author pastes must carry the fit's failure with it (QA: 929
+        # divergences, PROBLEMS in the report, nothing on the figure)
+        axis.text(0.5, 0.97, "Sampler checks FAILED: do not report these probabilities\n"
+                  + _clipped(failed.removeprefix("PROBLEMS: "), 70),
+                  transform=axis.transAxes, ha="center", va="top", fontsize="small",
+                  color="#b00020", bbox={"facecolor": "white", "edgecolor": "#b00020",
+                                         "alpha": 0.9})
+        axis.set_ylim(0, 1.35)
     return axis.figure
+
+
+def _clipped(text: str, width: int) -> str:
+    """The first line of ``text``, cut at ``width`` characters (with an ellipsis)."""
+    first = text.split("|")[0].split("\n")[0].strip()
+    return first if len(first) <= width else first[:width - 1].rstrip() + "\u2026"
