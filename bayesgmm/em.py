@@ -218,10 +218,15 @@ class EMResult(NoiseFlag):
 
     @property
     def n_parameters(self) -> int:
-        """Number of free parameters (scikit-learn's ``_n_parameters``; + 1 for a noise
-        component's weight)."""
+        """Number of free parameters (scikit-learn's ``_n_parameters``); with a noise
+        component, + 1 for its weight and + 1 for its volume when that was estimated from
+        the data (its bounding box; not a ``noise_volume`` given), as mclust counts them
+        (``nMclustParams(..., noise = TRUE)``), so that BICs compare with mclust's."""
+        if not self.noise:
+            return n_parameters(self.n_components, self.n_features, self.covariance_type)
+        given = (self.observations or {}).get("noise_volume") is not None
         return n_parameters(self.n_components, self.n_features, self.covariance_type) + \
-            int(self.noise)
+            1 + int(not given)
 
     @property
     def full_covariances(self) -> np.ndarray:
@@ -495,8 +500,9 @@ def fit_em(
         optimum to ``atol`` took 178 iterations at N=1e6 (``bench_em.py --stopping``).
     tol, atol : float
         EM has converged when the change of the objective between successive iterations is
-        below ``tol`` per sample (per unit of sample weight: scikit-learn's rule) *and* below
-        ``atol`` in total (log-likelihood units; log-posterior units with a prior). The
+        below ``tol`` per sample (per unit of sample weight: scikit-learn's rule) *and* at
+        most ``atol`` in total (log-likelihood units; log-posterior units with a prior;
+        ``atol=0``: only when the objective no longer changes at all). The
         per-sample rule alone stops further from the optimum the larger N is: it lets the
         total still move by ``tol * N`` per iteration, while log-likelihood differences (BIC,
         likelihood ratios) matter in absolute units whatever N. Measured
@@ -516,7 +522,8 @@ def fit_em(
         data.
     prior : ConjugatePrior, "default" or None
         MAP-EM under a conjugate prior; ``"default"`` is mclust's data-scaled default
-        (:meth:`ConjugatePrior.default`). ``history`` then tracks the log posterior.
+        (:meth:`ConjugatePrior.default`; for diag, each column scaled by its own variance
+        where mclust's VVI takes their mean). ``history`` then tracks the log posterior.
     sample_weight : array-like (N,), optional
         Frequency weights g_n >= 0.
     random_state : int, numpy Generator or None
@@ -936,7 +943,8 @@ def _run_em(obs, params, covariance_type, reg_covar, prior, max_iter, tol, atol=
         params = _m_step(e.stats, params, covariance_type, reg_covar, prior, n_iter,
                          noise_nk=e.noise_nk if obs.noise else None)
         change = abs(objective - prev)
-        if change / n_eff < tol and change < atol:
+        # <= atol: atol=0 asks for a total change of exactly 0, which `<` could never meet
+        if change / n_eff < tol and change <= atol:
             converged = True
             break
         prev = objective
@@ -1067,18 +1075,25 @@ _FLOOR_FACTOR = 2.0
 _NEGLIGIBLE_VARIANCE = 1e-8
 
 
-def _reference_covariance(X: np.ndarray) -> np.ndarray:
+def _reference_covariance(X: np.ndarray, sample_weight: np.ndarray | None = None
+                          ) -> np.ndarray:
     """The data's covariance (D, D) for the collapse test: over the complete rows when more
-    than 2 D of them, else with column means in the gaps (as fit_em's starting checks)."""
+    than 2 D of them, else with column means in the gaps (as fit_em's starting checks); rows
+    counted by their frequency weights (weight 0: no row)."""
     X = np.asarray(X, dtype=np.float64)
+    g = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+    if g is not None:
+        X, g = X[g > 0], g[g > 0]
     nan = np.isnan(X)
     if nan.any():
-        complete = X[~nan.any(axis=1)]
-        X = complete if complete.shape[0] > 2 * X.shape[1] else np.where(
-            nan, np.nanmean(X, axis=0), X)
+        complete = ~nan.any(axis=1)
+        if np.count_nonzero(complete) > 2 * X.shape[1]:
+            X, g = X[complete], None if g is None else g[complete]
+        else:
+            X = np.where(nan, covariance.column_moments(X, g)[0], X)
     if X.shape[0] < 2:
         return np.eye(X.shape[1])
-    return np.atleast_2d(np.cov(X, rowvar=False))
+    return covariance.data_covariance(X, g)[1]
 
 
 def _collapsed(covariances, covariance_type: str, reg_covar: float, data_cov: np.ndarray,
@@ -1136,20 +1151,23 @@ def _collapsed_live(nk, D, covariance_type):
     return (nk >= _EMPTY_NK) & (nk >= covariance.points_needed(covariance_type, D) - 0.5)
 
 
-def collapsed_components(fit: EMResult, X: Any) -> tuple[int, ...]:
+def collapsed_components(fit: EMResult, X: Any, sample_weight: Any = None
+                         ) -> tuple[int, ...]:
     """Components of ``fit`` whose covariance collapsed onto the reg_covar floor in some
     direction (the rule of :func:`fit_em`'s :class:`DegenerateComponentWarning`, see
-    ``_FLOOR_FACTOR``), given the data ``X`` it was fitted to; every component when the
-    shared (tied) covariance collapsed; () for a MAP fit (its prior keeps covariances
-    proper)."""
+    ``_FLOOR_FACTOR``), given the data ``X`` it was fitted to and, for a weighted fit, its
+    frequency weights (rows of weight 0 far out must not make the data's spread look
+    larger); every component when the shared (tied) covariance collapsed; () for a MAP fit
+    (its prior keeps covariances proper)."""
     if fit.prior is not None:
         return ()
     Xv, _ = check_data(X, n_features=fit.n_features, feature_names=fit.feature_names,
                        allow_nan=True)
+    g = check_sample_weight(aligned_to_rows(sample_weight, X, "sample_weight"), Xv.shape[0])
     nk = np.asarray(fit.weights) * fit.n_samples
     found = _collapsed(fit.covariances, fit.covariance_type, fit.reg_covar,
-                       _reference_covariance(Xv), _collapsed_live(nk, fit.n_features,
-                                                                  fit.covariance_type))
+                       _reference_covariance(Xv, g), _collapsed_live(nk, fit.n_features,
+                                                                     fit.covariance_type))
     if any(k is None for k, _, _ in found):
         return tuple(range(fit.n_components))
     return tuple(k for k, _, _ in found)
@@ -1159,8 +1177,7 @@ def _floor_messages(params, nk, covariance_type, reg_covar, Xc, names, weights=N
                     ) -> list[str]:
     """A message naming the components collapsed onto the floor and the columns along which
     (``Xc``: the complete start rows, ``weights`` their frequency weights)."""
-    reference = _reference_covariance(Xc) if weights is None else \
-        covariance.data_covariance(Xc, weights)[1]
+    reference = _reference_covariance(Xc, weights)
     found = _collapsed(params[2], covariance_type, reg_covar, reference,
                        _collapsed_live(nk, len(names), covariance_type))
     if not found:

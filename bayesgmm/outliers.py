@@ -205,14 +205,15 @@ def _noise_evidence(em: EMResult, X: Any, *, sample_weight: Any, labels: Any, mi
         # start (fit_em's default n_init=1) may be a poor optimum, which would inflate the
         # evidence for the noise.
         progress.detail("refitting without a noise component")
-        plain = _best(X, _refit(X, K, ct, init=em, **data), _fresh(X, K, ct, data))
+        plain = _best(X, sample_weight, _refit(X, K, ct, init=em, **data),
+                      _fresh(X, K, ct, data))
         if plain is None:
             return None  # EM broke down numerically on every refit: no comparison to make
         # From the fit's parameters, and from fresh starts: a fit that gave a component to an
         # outlier keeps it when the noise is added to it (a local optimum); so, when the fit
         # has degenerate components, also from its parameters with those re-seeded (the
         # largest other component split in two), their rows left to the noise.
-        bad = _degenerate_components(em, X)
+        bad = _degenerate_components(em, X, sample_weight)
         progress.detail("refitting with a noise component")
         starts = [_refit(X, K, ct, init=plain, noise=True, **data),
                   _fresh(X, K, ct, {**data, "noise": True})]
@@ -220,10 +221,10 @@ def _noise_evidence(em: EMResult, X: Any, *, sample_weight: Any, labels: Any, mi
             split = _reseeded(em, bad)
             if split is not None:
                 starts.append(_refit(X, K, ct, init=split, noise=True, **data))
-        noisy = _best(X, *starts)
+        noisy = _best(X, sample_weight, *starts)
     if noisy is None:
         return None  # EM broke down numerically on every refit with the noise
-    if _degenerate_components(noisy, X):
+    if _degenerate_components(noisy, X, sample_weight):
         return None  # its likelihood is unbounded: no evidence either way
     criteria = {"sample_weight": sample_weight, "labels": labels}
     without, with_noise = plain.bic(X, **criteria), noisy.bic(X, **criteria)
@@ -321,23 +322,25 @@ def _fresh(X: Any, K: int, covariance_type: str, data: dict[str, Any]) -> EMResu
                   **data)
 
 
-def _best(X: Any, *fits: EMResult | None) -> EMResult | None:
+def _best(X: Any, sample_weight: Any, *fits: EMResult | None) -> EMResult | None:
     """The highest likelihood among the fits whose components all hold enough points for
     their covariances and none collapsed: a component collapsed on one or two points (or on
     tied values) has an unbounded likelihood, which would pass for a better optimum (and hide
-    an outlier it holds). None when no refit succeeded."""
+    an outlier it holds), given the data and its frequency weights. None when no refit
+    succeeded."""
     fits = tuple(fit for fit in fits if fit is not None)
     if not fits:
         return None
-    proper = [fit for fit in fits if not _degenerate_components(fit, X)]
+    proper = [fit for fit in fits if not _degenerate_components(fit, X, sample_weight)]
     return max(proper or fits, key=lambda fit: fit.log_likelihood)
 
 
-def _degenerate_components(fit: EMResult, X: Any) -> tuple[int, ...]:
+def _degenerate_components(fit: EMResult, X: Any, sample_weight: Any = None
+                           ) -> tuple[int, ...]:
     """The selection tables' rule: components below :func:`bayesgmm.covariance.points_needed`
     (half a point of slack), or collapsed onto the reg_covar floor
     (:func:`bayesgmm.em.collapsed_components`)."""
     sizes = np.asarray(fit.weights[:fit.n_components]) * fit.n_samples
     needed = points_needed(fit.covariance_type, fit.n_features)
     small = {int(k) for k in np.flatnonzero(sizes < needed - 0.5)}
-    return tuple(sorted(small | set(collapsed_components(fit, X))))
+    return tuple(sorted(small | set(collapsed_components(fit, X, sample_weight))))

@@ -687,6 +687,18 @@ def test_bad_atol_raises(simulated, atol):
         fit_em(simulated[0], 3, atol=atol)
 
 
+def test_atol_zero_converges_once_the_objective_stops_changing(old_faithful):
+    """QA (mclust user): atol=0 ran every fit to max_iter and warned "did not converge (last
+    change 0 in total ...)": the total rule was ``change < atol``, never true at 0."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        fit = fit_em(old_faithful, 2, tol=1e-12, atol=0.0, random_state=0)
+    assert fit.converged and fit.n_iter < 1000
+    assert abs(fit.history[-1] - fit.history[-2]) == 0.0
+
+
 def test_convergence_warning_names_both_tolerances(simulated):
     with pytest.warns(ConvergenceWarning, match=r"tol=0\.001 per sample, atol=0\.01 in total"):
         fit_em(simulated[0], 3, max_iter=2, random_state=0)

@@ -123,7 +123,12 @@ def test_noise_component_recovers_the_background_fraction():
     assert proba.shape == (X.shape[0], 3)
     assert np.mean(proba[n_gauss:, 2] > 0.5) > 0.8
     assert np.mean(fit.predict(X)[:n_gauss] >= 0) > 0.97
-    assert fit.n_parameters == 2 * (2 + 3) + 1 + 1
+    # K(D + D(D+1)/2) + K - 1, + the noise weight and its volume (the data's box), as
+    # mclust's nMclustParams(..., noise = TRUE) counts them (QA: mclust's df 13 on faithful)
+    assert fit.n_parameters == 2 * (2 + 3) + 1 + 1 + 1
+    # a volume given is no parameter
+    given = fit_em(X, 2, noise=True, noise_volume=225.0, random_state=0)
+    assert given.n_parameters == 2 * (2 + 3) + 1 + 1
     draws, which = fit.sample(500, random_state=0)
     assert (which == -1).mean() == pytest.approx(fit.noise_weight, abs=0.06)
     # with no noise in the data the noise weight is near 0
@@ -690,3 +695,32 @@ def test_scale_warnings_count_rows_by_their_weights():
         fit_em(far, 2, covariance_type="spherical", sample_weight=g, random_state=0)
     with pytest.warns(UserWarning, match="covariance_type='spherical' gives every column"):
         fit_em(far, 2, covariance_type="spherical", random_state=0)
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_collapsed_components_count_rows_by_their_weights(covariance_type):
+    """Review: ``collapsed_components`` (the selection tables' and the noise hint's rule)
+    read the rows unweighted: rows of weight 0 far out made the data's spread look 1e11
+    times larger, and healthy components 'negligible beside the data's'. With the weights
+    it answers as for the rows written out."""
+    from bayesgmm.em import collapsed_components
+
+    rng = np.random.default_rng(0)
+    X = np.r_[rng.normal([0, 0], 1, (100, 2)), rng.normal([4, 4], 1, (100, 2))]
+    far = np.r_[X, [[0.0, 1e6], [1.0, -1e6]]]
+    g = np.r_[np.ones(len(X)), 0.0, 0.0]
+    fit = fit_em(far, 2, covariance_type=covariance_type, sample_weight=g, random_state=0)
+    assert collapsed_components(fit, far, g) == collapsed_components(fit, X) == ()
+    assert collapsed_components(fit, far) != ()  # the rows unweighted: the old answer
+    # whole-number weights: as for the expanded rows, gaps included
+    Xm = X.copy()
+    Xm[::7, 0] = np.nan
+    counts = rng.integers(1, 4, len(X))
+    weighted = fit_em(Xm, 2, covariance_type=covariance_type,
+                      sample_weight=counts.astype(float), random_state=0)
+    from bayesgmm.em import _reference_covariance
+
+    np.testing.assert_allclose(_reference_covariance(Xm, counts.astype(float)),
+                               _reference_covariance(np.repeat(Xm, counts, axis=0)),
+                               rtol=1e-12)
+    assert collapsed_components(weighted, Xm, counts) == ()

@@ -40,9 +40,10 @@ def test_missing_values_and_noise_are_selected_over(collapsed):
     sel = select_em(holed, [1, 2], ["full"], n_init=2, random_state=0, n_jobs=1, noise=True)
     table = sel.table
     assert table["error"].eq("").all() and np.isfinite(table["bic"]).all()
-    # the noise weight is one more free parameter than the plain model's
+    # the noise weight and its volume (the data's box) are two more free parameters than
+    # the plain model's, as mclust counts them
     plain = select_em(X, [1, 2], ["full"], n_init=2, random_state=0, n_jobs=1).table
-    np.testing.assert_array_equal(table["n_parameters"], plain["n_parameters"] + 1)
+    np.testing.assert_array_equal(table["n_parameters"], plain["n_parameters"] + 2)
     assert sel.best["bic"] == (2, "full")
     # the report says what the data held and how the sweep used it
     from bayesgmm.report import build_selection_report

@@ -373,7 +373,7 @@ def _criteria_row(fit: EMResult, X: np.ndarray, sample_weight: np.ndarray | None
         # too few points for a covariance, or a covariance collapsed onto the reg_covar floor
         # (tied or discrete values): either way an unbounded likelihood, not the data's
         "degenerate": bool(sizes.min() < _points_needed(fit.covariance_type, fit.n_features))
-        or bool(collapsed_components(fit, X)),
+        or bool(collapsed_components(fit, X, sample_weight)),
         "converged": fit.converged,
         "n_iter": fit.n_iter,
         "warnings": "",
