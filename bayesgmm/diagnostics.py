@@ -863,7 +863,9 @@ def rank_test_draws(posterior: xr.Dataset) -> xr.Dataset:
     sees; measured on 276 converged easy NUTS fits (tail ESS ~0.75 x draws,
     ``benchmarks/bench_rank_test.py``), the rank check failed 2.5% of them thinned by
     ``draws / ESS`` (rounded, or its ceiling: a factor of 2), 0.7% by this rule (mostly 3),
-    against its nominal 1%.
+    against its nominal 1%. The price is power on short runs: even independent draws are
+    thinned by 2, so chains of fewer than ~40 draws fall under :data:`_MIN_RANK_DRAWS`
+    (not testable) and two chains of fewer than ~200 are tested whole, not in halves.
     """
     import arviz_stats  # noqa: F401 (registers the .azstats accessor)
 

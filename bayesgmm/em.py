@@ -220,13 +220,21 @@ class EMResult(NoiseFlag):
     def n_parameters(self) -> int:
         """Number of free parameters (scikit-learn's ``_n_parameters``); with a noise
         component, + 1 for its weight and + 1 for its volume when that was estimated from
-        the data (its bounding box; not a ``noise_volume`` given), as mclust counts them
-        (``nMclustParams(..., noise = TRUE)``), so that BICs compare with mclust's."""
+        the data (its bounding box), as mclust counts them (``nMclustParams(..., noise =
+        TRUE)``), so that BICs compare with mclust's. A ``noise_volume`` given is no free
+        parameter and is not counted (mclust counts its ``Vinv`` even when given)."""
         if not self.noise:
             return n_parameters(self.n_components, self.n_features, self.covariance_type)
-        given = (self.observations or {}).get("noise_volume") is not None
         return n_parameters(self.n_components, self.n_features, self.covariance_type) + \
-            1 + int(not given)
+            1 + int(not self.noise_volume_given)
+
+    @property
+    def noise_volume_given(self) -> bool:
+        """Whether the noise component's volume was given (``noise_volume``), not the data's
+        bounding box. Results saved before the record kept the volume (1 Dec 2026) had no box
+        when a volume was given."""
+        return bool(self.noise) and ((self.observations or {}).get("noise_volume") is not None
+                                     or self.noise_bounds is None)
 
     @property
     def full_covariances(self) -> np.ndarray:

@@ -276,8 +276,7 @@ class BayesianGMM:
         summary = observations_record(result) or {}
         observed = {"missing": summary.get("missing", "marginalise"),
                     "noise": bool(summary.get("noise", False))}
-        if observed["noise"] and (summary.get("noise_volume") is not None
-                                  or getattr(result.em, "noise_bounds", 0) is None):
+        if observed["noise"] and result.em.noise_volume_given:
             # the fit was given a volume, not the bounding box: the same volume again, as
             # given (results saved before the record kept it had no box: rebuilt from its
             # log, whose last bit may differ)

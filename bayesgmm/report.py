@@ -267,6 +267,9 @@ def build_em_report(em: EMResult, X: Any, *, data_source: str | None = None,
         raise ValueError(f"the EM report needs an EMResult; got {type(em).__name__}")
     Xv, _ = check_data(X, n_features=em.n_features, feature_names=em.feature_names,
                        allow_nan=True)
+    # per-row vectors matched to X's rows once (a pandas Series by X's index): every use
+    # below, the noise hint's refits too, takes them by position against Xv
+    labels = aligned_to_rows(labels, X, "labels")
     labelled = _labelled(labels, len(Xv))
     weights = check_sample_weight(aligned_to_rows(sample_weight, X, "sample_weight"), len(Xv))
     if rows is None:  # a DataFrame's own index (sample IDs, say) names its rows
@@ -307,7 +310,7 @@ def build_em_report(em: EMResult, X: Any, *, data_source: str | None = None,
     data = _section_data(em, Xv, figure, weights)
     # at large N the slowest part
     progress.detail("checking for outliers (noise evidence)", own=True)
-    hint = _noise_hint(em, Xv, labels, rows, sample_weight)
+    hint = _noise_hint(em, Xv, labels, rows, weights)
     sections = [
         data,
         _section_em(em, Xv, figure, hint=hint),
@@ -897,7 +900,10 @@ def _mark_unidentified(table: pd.DataFrame, result, diag) -> tuple[pd.DataFrame,
     note names marked (a dagger), and the footnote saying why; (table, "") when none. QA:
     the note said a component's summaries "cannot be used" while the table printed them
     unmarked beside "Every EM estimate lies inside its posterior interval"."""
-    if diag is None or "mixed components" not in getattr(diag, "causes", ()):
+    # "K too large" names bimodal components itself (and then "mixed components" is not
+    # given): their rows are marked the same
+    if diag is None or not {"mixed components", "K too large"} & set(getattr(diag, "causes",
+                                                                             ())):
         return table, ""
     from .diagnostics import _bimodal_components, _straying_components
 
@@ -912,8 +918,9 @@ def _mark_unidentified(table: pd.DataFrame, result, diag) -> tuple[pd.DataFrame,
     names = ", ".join(str(titles[k]) for k in ks)
     return (table.set_axis(pd.Index(marked, name=table.index.name)),
             f'<p class="warn">{_UNIDENTIFIED.strip()} Component(s) {html.escape(names)}: '
-            "their relabelled draws move between two places (see the verdict's note on mixed "
-            "components), so the mean, sd and interval of these rows average over two modes "
+            "their relabelled draws move between two places (see the verdict's note and "
+            '<a href="#diagnostics">Diagnostics</a>), so the mean, sd and interval of these '
+            "rows average over two modes "
             "and describe neither; do not report them as one estimate.</p>")
 
 

@@ -128,7 +128,16 @@ def test_noise_component_recovers_the_background_fraction():
     assert fit.n_parameters == 2 * (2 + 3) + 1 + 1 + 1
     # a volume given is no parameter
     given = fit_em(X, 2, noise=True, noise_volume=225.0, random_state=0)
-    assert given.n_parameters == 2 * (2 + 3) + 1 + 1
+    assert given.n_parameters == 2 * (2 + 3) + 1 + 1 and given.noise_volume_given
+    # results saved before the record kept the volume (no key) had no box when given one
+    import dataclasses
+
+    record = {k: v for k, v in given.observations.items() if k != "noise_volume"}
+    old = dataclasses.replace(given, observations=record, noise_bounds=None)
+    assert old.n_parameters == given.n_parameters and old.noise_volume_given
+    old_box = dataclasses.replace(fit, observations={
+        k: v for k, v in fit.observations.items() if k != "noise_volume"})
+    assert old_box.n_parameters == fit.n_parameters and not old_box.noise_volume_given
     draws, which = fit.sample(500, random_state=0)
     assert (which == -1).mean() == pytest.approx(fit.noise_weight, abs=0.06)
     # with no noise in the data the noise weight is near 0

@@ -247,13 +247,33 @@ def _fit_weights(result: Any, X: Any, sample_weight: Any, n_rows: int) -> np.nda
     return None if np.all(g == 1.0) else g
 
 
+def _unweighted_note(result: Any, g: np.ndarray | None) -> str:
+    """For a weighted fit drawn without its weights (an EMResult keeps none): say that the
+    rows are drawn once each, as the figure then shows them; "" otherwise."""
+    em = _em_of(result)
+    if g is None and (getattr(em, "observations", None) or {}).get("weighted"):
+        return "rows drawn once each: pass sample_weight for the fit's weights"
+    return ""
+
+
+def _weighted_rows(X: np.ndarray, g: np.ndarray | None
+                   ) -> tuple[np.ndarray, np.ndarray | None]:
+    """``X`` and its weights without the rows of weight 0: no rows of the fit, they must not
+    stretch an axis, set the bins or take a scatter's slots either."""
+    if g is None or np.all(g > 0):
+        return X, g
+    return X[g > 0], g[g > 0]
+
+
 def _weighted_line(g: np.ndarray | None, n_rows: int) -> str:
     """What the rows of a weighted fit stand for, for a figure's title: "53 rows standing for
     82 observations (frequency weights)"; "" without weights."""
     if g is None:
         return ""
-    return (f"{format_number(n_rows)} rows standing for {format_number(float(g.sum()))} "
-            "observations (frequency weights)")
+    if np.all(g == np.round(g)):
+        return (f"{format_number(n_rows)} rows standing for {format_number(float(g.sum()))} "
+                "observations (frequency weights)")
+    return f"{format_number(n_rows)} rows of total weight {format_number(float(g.sum()))}"
 
 
 def _weight_sizes(g: np.ndarray | None, rows: np.ndarray) -> np.ndarray | float:

@@ -67,8 +67,10 @@ from ._common import (
     _rug,
     _shared_docs,
     _shown_line,
+    _unweighted_note,
     _weight_sizes,
     _weighted_line,
+    _weighted_rows,
     fit_of,
 )
 
@@ -100,7 +102,7 @@ def plot_data(X: Any, feature_names: tuple[str, ...] | None = None,
     """
     raw = X
     X, names = check_data(X, feature_names=feature_names, allow_nan=True)
-    g = _fit_weights(None, raw, sample_weight, X.shape[0])
+    X, g = _weighted_rows(X, _fit_weights(None, raw, sample_weight, X.shape[0]))
     D = X.shape[1]
     if feature_names is not None:
         if len(feature_names) != D:
@@ -396,7 +398,7 @@ def plot_overlay(result: Any, X: Any = None, ax: Axes | None = None, *, n_draws:
                         "number of draws as n_draws=...")
     result = fit_of(result)  # a fitted BayesianGMM draws its posterior
     raw, X = X, _fit_data(result, X)
-    g = _fit_weights(result, raw, sample_weight, len(X))
+    X, g = _weighted_rows(X, _fit_weights(result, raw, sample_weight, len(X)))
     D = X.shape[1]
     em = _em_of(result)
     em_cov = em.full_covariances
@@ -425,6 +427,7 @@ def plot_overlay(result: Any, X: Any = None, ax: Axes | None = None, *, n_draws:
         shown = "; ".join(line for line in (shown, _weighted_line(g, len(X))
                                             + (", marker area by weight" if D > 1 else ""))
                           if line)
+    shown = "; ".join(line for line in (shown, _unweighted_note(result, g)) if line)
     if D > 2:
         from matplotlib.lines import Line2D
         from matplotlib.patches import Patch
@@ -444,8 +447,9 @@ def plot_overlay(result: Any, X: Any = None, ax: Axes | None = None, *, n_draws:
         diag(ax, 0)
         ax.set(xlabel=names[0], ylabel="density",
                title=(f"EM density (dashed) vs posterior density ({w.shape[0]} draws)"
-                      if len(w) else "EM mixture density") + (f"\n{shown}" if g is not None
-                                                               else ""))
+                      if len(w) else "EM mixture density") + "".join(
+                   f"\n{line}" for line in (_weighted_line(g, len(X)),
+                                            _unweighted_note(result, g)) if line))
     else:
         pair(ax, 1, 0)
         ax.set(xlabel=names[0], ylabel=names[1], title=title + (f"\n{shown}" if shown else ""))
@@ -713,6 +717,8 @@ def _contours(ax, X2, w, m, c, n_grid: int = 150, keep: np.ndarray | None = None
         levelled = np.flatnonzero(~np.isnan(X2).any(axis=1) & (True if keep is None else keep))
     at_points = _density_2d(X2[levelled], w, m, c)
     g = None if weights is None else weights[levelled]
+    if g is not None and not g.sum() > 0:  # rows of weight 0 only: no weights to go by
+        g = None
     quantiles = (np.quantile(at_points, _CONTOUR_QUANTILES) if g is None else
                  np.quantile(at_points, _CONTOUR_QUANTILES, weights=g, method="inverted_cdf"))
     levels, first = np.unique(quantiles, return_index=True)
@@ -761,7 +767,7 @@ def plot_density(result: Any, X: Any = None, ax: Axes | None = None, *, n_draws:
     """
     result = fit_of(result)  # a fitted BayesianGMM draws its posterior
     raw, X = X, _fit_data(result, X)
-    g = _fit_weights(result, raw, sample_weight, len(X))
+    X, g = _weighted_rows(X, _fit_weights(result, raw, sample_weight, len(X)))
     em = _em_of(result)
     names = em.feature_names
     w, m, c = _parameter_sets(result, n_draws, random_state)
@@ -780,6 +786,7 @@ def plot_density(result: Any, X: Any = None, ax: Axes | None = None, *, n_draws:
         shown = "; ".join(line for line in (shown, _weighted_line(g, len(X))
                                             + (", marker area by weight" if D > 1 else ""))
                           if line)
+    shown = "; ".join(line for line in (shown, _unweighted_note(result, g)) if line)
 
     key: list = []  # the contour levels' key, as the last pair drew them
 
