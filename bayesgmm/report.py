@@ -954,7 +954,8 @@ def _parameter_html(table: pd.DataFrame, n_features: int) -> str:
                                   "upper": "94% upper"})
     opened = [i.startswith(("weight", "noise weight", "mean")) for i in shown.index]
     head, rest = shown[opened], shown[[not o for o in opened]]
-    ess = {"bulk ESS": 0, "tail ESS": 0}  # whole draws (QA: "689.9" beside "6,025")
+    # whole draws (QA: "689.9" beside "6,025"); R-hat to 3 decimals ("1" beside "1.004")
+    ess = {"bulk ESS": 0, "tail ESS": 0, "R-hat": 3}
     if n_features <= 2 or rest.empty:
         return _table(shown, decimals=ess)
     return (_table(head, decimals=ess) + f"<details><summary>Standard deviations and "
