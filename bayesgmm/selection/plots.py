@@ -258,6 +258,11 @@ def plot_loo(comparison: BayesSelection | pd.DataFrame, ax: Any = None) -> Figur
         pad = 0.1 * max(high - low, 1.0)
         axis.set_xlim(low - pad, high + pad)
     axis.set_xlabel("elpd_loo (higher is better)")
+    # few ticks: the two-line model labels leave the axes narrow, and "-307.5" ran into
+    # "-305.0"
+    from matplotlib.ticker import MaxNLocator
+
+    axis.xaxis.set_major_locator(MaxNLocator(nbins=4))
     axis.set_title("PSIS-LOO: expected log predictive\ndensity per model", fontsize="medium")
     # Below the axes: inside, it would hide a model's point; above, it ran into the title.
     axis.legend(fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2,
@@ -309,7 +314,8 @@ def plot_n_components(posterior_counts: SparseMixture | pd.Series | np.ndarray,
                   transform=axis.transAxes, ha="center", va="top", fontsize="small",
                   color="#b00020", bbox={"facecolor": "white", "edgecolor": "#b00020",
                                          "alpha": 0.9})
-        axis.set_ylim(0, 1.35)
+        axis.set_ylim(0, 1.35)  # room for the box; ticks stop at 1, a probability
+        axis.set_yticks(np.linspace(0.0, 1.0, 6))
     return axis.figure
 
 
