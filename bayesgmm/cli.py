@@ -957,7 +957,8 @@ def _cmd_select(args: argparse.Namespace) -> int:
         if sparse is not None:
             k_plus_table(sparse).to_csv(directory / "n_nonempty.csv")
         write_selection_report(em, directory, bayes=bayes, sparse=sparse,
-                               data_source=str(args.data), settings=settings, X=frame)
+                               data_source=str(args.data), settings=settings, X=frame,
+                               sample_weight=observed.get("sample_weight"))
 
     # as em and fit say it (QA: 35 s unannounced)
     with progress.step("writing the report", inner_details=False):

@@ -1584,7 +1584,7 @@ def write_selection_report(selection: EMSelection, directory: str | os.PathLike,
                            sparse: SparseMixture | None = None,
                            data_source: str | None = None,
                            settings: Mapping[str, Any] | None = None,
-                           X: Any = None) -> Path:
+                           X: Any = None, sample_weight: Any = None) -> Path:
     """Write ``select.html`` and ``figures/*.png`` for a choice of the number of components.
 
     Parameters
@@ -1603,21 +1603,25 @@ def write_selection_report(selection: EMSelection, directory: str | os.PathLike,
         How the selection was run (shown with the software versions).
     X : array-like (N, D), optional
         The data the selection was run on: adds the BIC-chosen fit's density over them.
+    sample_weight : array-like (N,), optional
+        The frequency weights the selection took (with ``X``): the density figure and the
+        outlier check count the rows by them.
 
     Returns
     -------
     Path of ``select.html``.
     """
     page, figures = build_selection_report(selection, bayes=bayes, sparse=sparse,
-                                           data_source=data_source, settings=settings, X=X)
+                                           data_source=data_source, settings=settings, X=X,
+                                           sample_weight=sample_weight)
     return _write_files(Path(directory), SELECTION_REPORT_NAME, page, figures,
                         kind="SelectionReport", writes="SelectionReport")
 
 
 def build_selection_report(selection: EMSelection, *, bayes: BayesSelection | None = None,
                            sparse: SparseMixture | None = None, data_source: str | None = None,
-                           settings: Mapping[str, Any] | None = None, X: Any = None
-                           ) -> tuple[str, list[Figure]]:
+                           settings: Mapping[str, Any] | None = None, X: Any = None,
+                           sample_weight: Any = None) -> tuple[str, list[Figure]]:
     """The model-selection report as an HTML string and its figures as PNG bytes.
 
     Sections: the EM information criteria (the three best cells per criterion, BIC/AIC/ICL as
@@ -1631,7 +1635,7 @@ def build_selection_report(selection: EMSelection, *, bayes: BayesSelection | No
                          f"{type(selection).__name__}")
     figures: list[Figure] = []
     figure = _embedder(figures)
-    parts = [_section_criteria(selection, figure, X)]
+    parts = [_section_criteria(selection, figure, X, sample_weight)]
     if bayes is not None:
         parts.append(_section_loo(bayes, figure))
     if sparse is not None:
@@ -1660,8 +1664,8 @@ _TOP = 3
 _TOP_CLASS = ' class="top"'
 
 
-def _section_criteria(selection: EMSelection, figure, X: Any = None
-                      ) -> tuple[str, str, list[str]]:
+def _section_criteria(selection: EMSelection, figure, X: Any = None,
+                      sample_weight: Any = None) -> tuple[str, str, list[str]]:
     table = selection.table
     eligible = _eligible(table)
     notes = []
@@ -1745,7 +1749,11 @@ def _section_criteria(selection: EMSelection, figure, X: Any = None
         index = getattr(X, "index", None)
         rows = index.to_numpy() if index is not None and not isinstance(
             index, pd.RangeIndex) else None
-        hint = _noise_hint(selection.fits[chosen], np.asarray(X, dtype=np.float64), rows=rows)
+        from ._validation import aligned_to_rows
+
+        weights = aligned_to_rows(sample_weight, X, "sample_weight")  # by X's index
+        hint = _noise_hint(selection.fits[chosen], np.asarray(X, dtype=np.float64), rows=rows,
+                           sample_weight=weights)
         if hint:
             body.insert(3, hint.replace(
                 "Outliers: ", f"Outliers (in BIC's choice, K={chosen[0]} {chosen[1]}; they "
@@ -1754,7 +1762,7 @@ def _section_criteria(selection: EMSelection, figure, X: Any = None
         body.append(figure(
             "chosen", f"The BIC-chosen model, K={chosen[0]} {chosen[1]}: its EM mixture "
             "density over the data",
-            lambda: plots.plot_density(fit, X)))
+            lambda: plots.plot_density(fit, X, sample_weight=weights)))
     body += ["<h3>Every fit</h3>",
              _table(fits, digits=6, index=False,
                     decimals={"log L": 2, "BIC": 2, "AIC": 2, "ICL": 2, "smallest N w_k": 1}),

@@ -200,6 +200,31 @@ def test_the_selection_report_says_when_outliers_bend_the_choice():
         assert ("Outliers (in BIC's choice" in page) is expected
 
 
+def test_the_chosen_fits_figure_counts_rows_by_the_selections_weights(monkeypatch):
+    """Review: the selection report drew the BIC-chosen fit's density with each row once,
+    though the selection (select_em, bayesgmm select --weights) counted them by weight."""
+    from bayesgmm import plots
+
+    rng = np.random.default_rng(0)
+    X = np.r_[rng.normal(0, 1, (60, 2)), rng.normal([5, 3], 1, (60, 2))]
+    g = rng.integers(1, 4, len(X)).astype(float)
+    sel = select_em(X, [1, 2], ["full"], n_init=2, random_state=0, n_jobs=1,
+                    sample_weight=g)
+    seen = []
+    original = plots.plot_density
+
+    def spy(fit, data, **kw):
+        seen.append(kw.get("sample_weight"))
+        return original(fit, data, **kw)
+
+    monkeypatch.setattr(plots, "plot_density", spy)
+    build_selection_report(sel, X=X, sample_weight=g)
+    (weights,) = seen
+    np.testing.assert_array_equal(weights, g)
+    fig = original(sel.fits[sel.best["bic"]], X, sample_weight=g)
+    assert f"standing for {int(g.sum())} observations" in fig.axes[0].get_title()
+
+
 def test_pareto_table_names_the_observations_and_says_shared_columns_once(monkeypatch):
     """QA: n_observations and good_k repeated in every row, and the bad observations unnamed."""
     import types
