@@ -1096,7 +1096,8 @@ def _section_membership(result, X, proba, figure, n_uncertain: int = 10,
     order = order[certainty[order] < UNCERTAIN_BELOW]
     table = pd.DataFrame({f: X[order, i] for i, f in enumerate(result.feature_names)},
                          index=pd.Index(result.row_names[order], name="row"))
-    table["component"] = [("noise" if k == K else str(k)) for k in assigned[order]]
+    titles = component_titles(result, K)  # "2 (C)" with known labels' names, as elsewhere
+    table["component"] = [("noise" if k == K else str(titles[k])) for k in assigned[order]]
     table["probability"] = certainty[order]
     table["94% lower"] = proba.lower[order, assigned[order]]
     table["94% upper"] = proba.upper[order, assigned[order]]

@@ -1,5 +1,6 @@
 """The report's record of missing values, weights, labels and noise (from a hand-made summary)."""
 
+import re
 import types
 
 import matplotlib
@@ -83,9 +84,12 @@ def test_bayes_report_on_data_with_missing_values_and_known_labels(tiny_fit):
     result = dataclasses.replace(tiny_fit, idata=idata, observations_summary={
         "n_rows": 272, "n_rows_fitted": 272, "n_rows_dropped": 0, "missing": "marginalise",
         "n_missing_values": 4, "n_rows_with_missing": 4, "weighted": False, "n_labelled": 3,
-        "noise": False, "noise_log_density": None})
+        "noise": False, "noise_log_density": None, "label_names": ["short", "long"]})
     page, figures = report.build_report(result)
     assert "4 value(s) missing" in page
+    # QA (referee): the table of uncertain points named components by bare numbers
+    table = page[page.index("for their most probable component."):]
+    assert re.search(r"<td>[01] \((short|long)\)</td>", table)
     assert "squares: the 3 points whose component was known" in page
     assert "Figure &quot;" not in page and 'Figure "' not in page  # no figure failed
     assert {f.name for f in figures} >= {"data", "classification", "membership"}
