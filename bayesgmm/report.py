@@ -646,9 +646,10 @@ def _section_data(em, X, figure, sample_weight=None) -> str:
     size = frame.abs().max()
     desc = pd.DataFrame({c: [format_number(v, scale=size[f]) for f, v in desc[c].items()]
                          for c in desc.columns}, index=desc.index)
-    fig = figure("data", "The data" + ((" (a point missing a coordinate is left out of the "
-                                        "scatter plots, not of the histograms)"
-                                        if X.shape[1] > 2 else
+    fig = figure("data", "The data" + ((" (a point missing one coordinate of a scatter plot "
+                                        "is a tick on the edge of the axis it has; the "
+                                        "histograms count every observed value)"
+                                        if X.shape[1] > 1 else
                                         " (a missing value is left out of the histogram)"
                                         if X.shape[1] == 1 else "")
                                        if n_missing else "")

@@ -602,7 +602,20 @@ def test_rows_missing_a_coordinate_are_counted(figure):
     X[1:30:3, 1] = np.nan
     em = fit_em(X, 2, random_state=0)
     ax = getattr(plots, f"plot_{figure}")(em, X=X).axes[0]
-    assert "20 missing a coordinate: not shown" in [t.get_text() for t in ax.texts]
+    # QA (referee): the incomplete rows appeared nowhere; now as ticks on the edge of the
+    # axis of the coordinate they have (10 along x, 10 along y)
+    assert ("20 missing a coordinate: ticks at the edge where only the other is known"
+            in [t.get_text() for t in ax.texts])
+    ticks = {line.get_marker(): line for line in ax.lines if line.get_marker() in ("|", "_")}
+    np.testing.assert_array_equal(np.sort(ticks["|"].get_xdata()),
+                                  np.sort(X[1:30:3, 0]))
+    np.testing.assert_array_equal(np.sort(ticks["_"].get_ydata()),
+                                  np.sort(X[:30:3, 1]))
+    # a row missing both coordinates is not drawn at all
+    X[200] = np.nan
+    ax = getattr(plots, f"plot_{figure}")(em, X=X).axes[0]
+    assert ("21 missing a coordinate: 20 as ticks at the edge (the other known)"
+            in [t.get_text() for t in ax.texts])
 
 
 def test_crowded_scatter_fades_and_circles_spread():
