@@ -423,11 +423,7 @@ def plot_overlay(result: Any, X: Any = None, ax: Axes | None = None, *, n_draws:
     drawn = f" and {w.shape[0]} posterior draws" if len(w) else ""
     title = f"EM (dashed){drawn}; {int(ELLIPSE_LEVEL * 100)}% ellipses"
     shown = _shown_line(min(len(X), SCATTER_POINTS), len(X))  # the scatter's, not the histograms'
-    if g is not None:
-        shown = "; ".join(line for line in (shown, _weighted_line(g, len(X))
-                                            + (", marker area by weight" if D > 1 else ""))
-                          if line)
-    shown = "; ".join(line for line in (shown, _unweighted_note(result, g)) if line)
+    shown = _with_weights_line(shown, result, g, len(X), D)
     if D > 2:
         from matplotlib.lines import Line2D
         from matplotlib.patches import Patch
@@ -592,6 +588,14 @@ def _mixture_density(grid, weights, means, variances) -> np.ndarray:
     sd = np.sqrt(variances)
     dens = weights[..., None] * stats.norm.pdf(grid, means[..., None], sd[..., None])
     return dens.sum(axis=-2)
+
+
+def _with_weights_line(shown: str, result: Any, g: np.ndarray | None, n: int, D: int) -> str:
+    """A figure's line of what it draws, with what a weighted fit's rows stand for (and the
+    marker areas of a scatter), or that they are drawn unweighted."""
+    weighted = "" if g is None else (_weighted_line(g, n)
+                                     + (", marker area by weight" if D > 1 else ""))
+    return "; ".join(line for line in (shown, weighted, _unweighted_note(result, g)) if line)
 
 
 def _overlay_1d(ax, x, em_w, em_m, em_v, draw_w, draw_m, draw_v, keep=None,
@@ -782,11 +786,7 @@ def plot_density(result: Any, X: Any = None, ax: Axes | None = None, *, n_draws:
     # the scatters' and the rugs' share of the points, said in the title
     shown = _shown_line(None if D == 1 else min(len(X), SCATTER_POINTS), len(X),
                         None if D == 2 else min(len(X), _RUG_POINTS))
-    if g is not None:  # what the rows stand for, and how the figure counts them
-        shown = "; ".join(line for line in (shown, _weighted_line(g, len(X))
-                                            + (", marker area by weight" if D > 1 else ""))
-                          if line)
-    shown = "; ".join(line for line in (shown, _unweighted_note(result, g)) if line)
+    shown = _with_weights_line(shown, result, g, len(X), D)
 
     key: list = []  # the contour levels' key, as the last pair drew them
 
