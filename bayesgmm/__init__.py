@@ -3,7 +3,8 @@
 Naming in the public API: ``prior`` is one conjugate prior of MAP-EM (:class:`ConjugatePrior`,
 ``fit_em(prior=...)``, ``EMResult.prior``); ``priors`` is the set of priors of the Bayesian
 model (:class:`Priors`, ``fit_bayes(priors=...)``, ``BayesResult.priors``). Sampler options
-travel as :class:`SamplerSettings`, convergence limits as :class:`DiagnosticThresholds`.
+travel as :class:`SamplerSettings`, convergence limits as :class:`DiagnosticThresholds`, a
+report's figure files (dpi, vector copies) as :class:`FigureFiles`.
 
 Public submodules (``bayesgmm.plots``, ``bayesgmm.outliers``, ``bayesgmm.report``,
 ``bayesgmm.selection``, ...: ``_SUBMODULES``) are attributes after a plain ``import bayesgmm``
@@ -19,7 +20,7 @@ no module imports it.
 from importlib import import_module
 from importlib.metadata import PackageNotFoundError, version
 
-from .settings import DiagnosticThresholds, SamplerSettings  # NumPy only
+from .settings import DiagnosticThresholds, FigureFiles, SamplerSettings  # NumPy only
 
 try:
     __version__ = version("bayesgmm")
@@ -109,6 +110,7 @@ __all__ = [
     "DiagnosticThresholds",
     "EMResult",
     "EStep",
+    "FigureFiles",
     "MembershipProbabilities",
     "NotFittedError",
     "Observations",

@@ -45,7 +45,9 @@ from .formatting import format_number
 from .settings import (  # NumPy only
     MAX_RESTARTS,
     SAMPLERS,
+    VECTOR_FORMATS,
     DiagnosticThresholds,
+    FigureFiles,
     SamplerSettings,
 )
 
@@ -278,6 +280,7 @@ def _parser() -> argparse.ArgumentParser:
                         "(never another kind of bayesgmm output)",
                   report="write report.html (and the figures as PNG) into the result")
     _threshold_flags(fit)
+    _figure_flags(fit)
     _strict_flag(fit)
     fit.set_defaults(func=_cmd_fit)
 
@@ -304,6 +307,7 @@ def _parser() -> argparse.ArgumentParser:
                         "bayesgmm output)",
                   report="write report.html, figures/*.png, the fit (em.json, em.npz) and "
                          "estimates.csv into --out")
+    _figure_flags(em)
     em.set_defaults(func=_cmd_em)
 
     warm = sub.add_parser(
@@ -328,6 +332,7 @@ def _parser() -> argparse.ArgumentParser:
     _shared_flags(run, force="replace an earlier result of fit or run in the spec's output "
                              "directory (never another kind of bayesgmm output)")
     _threshold_flags(run, " (overrides the spec's [diagnostics])", "the spec's, else ")
+    _figure_flags(run, " (overrides the spec's [output])", "the spec's, else ")
     _strict_flag(run)
     run.set_defaults(func=_cmd_run)
 
@@ -340,6 +345,7 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("directory", help="a result directory written by fit or run")
     _shared_flags(report, progress="no status lines")
     _threshold_flags(report, source="those the result was fitted with, else ")
+    _figure_flags(report)
     _strict_flag(report, "the report is still written")
     report.set_defaults(func=_cmd_report)
 
@@ -381,6 +387,7 @@ def _parser() -> argparse.ArgumentParser:
                              "(default: 0.01)")
     _sampling_flags(select, " (--bayes, --sparse)", draws=1000)
     _threshold_flags(select, " (--bayes, --sparse)")
+    _figure_flags(select)
     _shared_flags(select, seed="root seed of every fit (default: a random one, printed and "
                                "recorded in the report)",
                   out="report directory (default: results/<data stem>_select)",
@@ -475,6 +482,33 @@ def _threshold_flags(parser: argparse.ArgumentParser, which: str = "",
     group.add_argument("--max-divergences", type=int, metavar="N",
                        help=f"divergent transitions tolerated{which} (default: {source}"
                             f"{defaults.max_divergences})")
+
+
+def _figure_flags(parser: argparse.ArgumentParser, which: str = "", source: str = "") -> None:
+    """--dpi and --vector: how the report's figures are written (``FigureFiles``)."""
+    defaults = FigureFiles()
+    group = parser.add_argument_group("report figures")
+    group.add_argument("--dpi", type=int, metavar="N",
+                       help=f"resolution of the figures' PNGs, e.g. 300 for print; the page "
+                            f"shows them at the same size{which} (default: {source}"
+                            f"{defaults.dpi})")
+    group.add_argument("--vector", metavar="FORMATS",
+                       help=f"also write every figure as vector graphics, figures/<name>."
+                            f"{{{','.join(VECTOR_FORMATS)}}}; one or both, comma-separated"
+                            f"{which} (default: {source}none)")
+
+
+def _figure_files(args: argparse.Namespace, base: FigureFiles | None = None) -> FigureFiles:
+    """The figure flags over ``base`` (the spec's, else the defaults), checked at once."""
+    base = base or FigureFiles()
+    try:
+        base = FigureFiles(base.dpi if args.dpi is None else args.dpi, base.vector_formats)
+    except ValueError as exc:
+        raise ValueError(f"--{exc}") from None
+    try:
+        return FigureFiles(base.dpi, base.vector_formats if args.vector is None else args.vector)
+    except ValueError as exc:
+        raise ValueError(f"--vector: {exc}") from None
 
 
 def _thresholds(args: argparse.Namespace, base: DiagnosticThresholds | None = None
@@ -614,6 +648,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     seed = check_seed(args.seed, "--seed")
     settings = _sampler_settings(args)
     thresholds = _thresholds(args)
+    figure_files = _figure_files(args)
     out = Path(args.out) if args.out else default_output(args.data, args.n_components)
     # before reading or fitting anything: a bad output path fails in seconds, not minutes
     check_writable(out, overwrite=args.force, protect=_inputs(args.data),
@@ -636,7 +671,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     _print_noise_hint(result.em, frame, observed, index=args.index)
     _save(result, out, force=args.force, report=args.report,
           data_source=str(args.data), thresholds=thresholds, diagnostics=diag,
-          rows=_rows_setting(args.index))
+          rows=_rows_setting(args.index), figure_files=figure_files)
     return EXIT_PROBLEMS if args.strict and not diag.ok else 0
 
 
@@ -670,6 +705,7 @@ def _cmd_em(args: argparse.Namespace) -> int:
     columns = _columns(args.columns)
     _check_n_init(args.n_init)
     check_seed(args.seed, "--seed")
+    figure_files = _figure_files(args)
     out = Path(args.out) if args.out else default_output(args.data,
                                                          suffix=f"em_k{args.n_components}")
     if writes:  # the whole check the write will make, before any fitting
@@ -715,7 +751,8 @@ def _cmd_em(args: argparse.Namespace) -> int:
                               "row names": _rows_setting(args.index),
                               **_observation_settings(args, names)},
                     labels=None if labels is None else labels[kept],
-                    sample_weight=None if weights is None else weights[kept])
+                    sample_weight=None if weights is None else weights[kept],
+                    dpi=figure_files.dpi, vector_formats=figure_files.vector_formats)
 
             # the fit itself and its estimates beside its report, written together (PyMC
             # never loads)
@@ -790,6 +827,7 @@ def _check_sampling(args: argparse.Namespace) -> None:
 def _cmd_run(args: argparse.Namespace) -> int:
     spec = load_spec(args.spec)
     thresholds = _thresholds(args, spec.thresholds)
+    figure_files = _figure_files(args, spec.figure_files)
     # without [output]: results/<spec stem> beside the spec, as every path in a spec is
     # relative to it (it was the working directory's: `cd / && bayesgmm run ...` wrote /results)
     out = Path(spec.output) if spec.output else spec.path.parent / "results" / spec.path.stem
@@ -824,13 +862,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
     _save(result, out, force=args.force, report=spec.report,
           data_source=f"{spec.raw['data']['path']} (specification {spec.path.name})",
           thresholds=thresholds, diagnostics=diag,
-          rows=_rows_setting(spec.index, 'index = "COLUMN" in [data]'))
+          rows=_rows_setting(spec.index, 'index = "COLUMN" in [data]'), figure_files=figure_files)
     return EXIT_PROBLEMS if args.strict and not diag.ok else 0
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
     directory = Path(args.directory)
     _thresholds(args)  # bad threshold flags fail before the result loads
+    figure_files = _figure_files(args)
     if directory.name in ("", ".", ".."):  # name it, so that the message says what it is
         directory = directory.resolve()
     if not directory.exists():
@@ -850,7 +889,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
     # The report is rebuilt beside the result and swapped in: check that before rendering.
     check_writable(directory, overwrite=True, writes="posterior report", by="bayesgmm report")
     diag = _diagnose(result, thresholds)
-    html = write_report(result, directory, thresholds=thresholds, diagnostics=diag)
+    html = write_report(result, directory, thresholds=thresholds, diagnostics=diag,
+                        dpi=figure_files.dpi, vector_formats=figure_files.vector_formats)
     _print_verdict(diag)  # the page's verdict: a changed threshold can change it
     print(f"\nreport: {html}")
     return EXIT_PROBLEMS if args.strict and not diag.ok else 0
@@ -860,6 +900,7 @@ def _cmd_select(args: argparse.Namespace) -> int:
     ranges = parse_components(args.components)
     covariance_types = _covariance_types(args.covariance)
     _check_select_flags(args, ranges)
+    figure_files = _figure_files(args)
     out = Path(args.out) if args.out else default_output(args.data, suffix="select")
     # before reading or fitting anything: a bad output path fails in seconds, not minutes
     check_writable(out, overwrite=args.force, protect=_inputs(args.data),
@@ -958,7 +999,9 @@ def _cmd_select(args: argparse.Namespace) -> int:
             k_plus_table(sparse).to_csv(directory / "n_nonempty.csv")
         write_selection_report(em, directory, bayes=bayes, sparse=sparse,
                                data_source=str(args.data), settings=settings, X=frame,
-                               sample_weight=observed.get("sample_weight"))
+                               sample_weight=observed.get("sample_weight"),
+                               dpi=figure_files.dpi,
+                               vector_formats=figure_files.vector_formats)
 
     # as em and fit say it (QA: 35 s unannounced)
     with progress.step("writing the report", inner_details=False):
@@ -1325,7 +1368,8 @@ def _check_k(n_components: int, frame: pd.DataFrame | None, source: str) -> None
 
 def _save(result: BayesResult, out: Path, *, force: bool, report: bool,
           data_source: str, thresholds: DiagnosticThresholds | None = None,
-          diagnostics: Diagnostics | None = None, rows: str | None = None) -> None:
+          diagnostics: Diagnostics | None = None, rows: str | None = None,
+          figure_files: FigureFiles | None = None) -> None:
     import dataclasses
 
     # Kept with the result, so that `bayesgmm report DIR` later titles its page the same;
@@ -1339,8 +1383,10 @@ def _save(result: BayesResult, out: Path, *, force: bool, report: bool,
         from .report import write_report
 
         def extra(directory: Path) -> None:
+            files = figure_files or FigureFiles()
             write_report(result, directory, data_source=data_source, thresholds=thresholds,
-                         diagnostics=diagnostics)
+                         diagnostics=diagnostics, dpi=files.dpi,
+                         vector_formats=files.vector_formats)
 
     # estimates.csv with the result's own files: in its manifest, written atomically with it
     save_files(result, out, "BayesResult", overwrite=force, extra=extra,

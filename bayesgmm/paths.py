@@ -60,12 +60,14 @@ _WRITER = {"BayesResult": "saving a posterior fit (BayesResult.save)",
 _FIGURES = "figures"
 _EXTRA_FILES = ("report.html", "select.html", _FIGURES, "criteria.csv", "loo.csv",
                 "n_nonempty.csv")
-# The PNGs a report writes into figures/ (report.py's figure names; a test reads them from its
-# source): any other file there is the user's, and a rewrite must not delete it.
+# The figures a report writes into figures/ (report.py's figure names; a test reads them from
+# its source), as PNG and, on request, as vector graphics (settings.VECTOR_FORMATS): any other
+# file there is the user's, and a rewrite must not delete it.
 REPORT_FIGURES = frozenset({
     "data", "density", "classification", "membership", "em_convergence", "forest", "overlay",
     "trace", "rank", "energy", "ppc", "ppc_statistics", "criteria", "chosen", "loo",
     "n_components"})
+_FIGURE_SUFFIXES = (".png", ".svg", ".pdf")
 # Temporary siblings: ``.NAME.tmp-PID-XXXX`` while writing, ``.NAME.old-PID-XXXX`` while
 # replacing. One whose process is gone, or older than this, is a killed run's leftover.
 _TMP, _OLD = ".tmp-", ".old-"
@@ -323,15 +325,15 @@ def _check_replaceable(target: Path) -> str:
         raise ValueError(refuse.format(f"(its {MANIFEST} says kind {kind!r})"))
     known = {MANIFEST, *_EXTRA_FILES, *(n.split("/", 1)[0] for n in listed)}
     foreign = [e for e in entries if e.rstrip("/") not in known]
-    # figures/ holds the reports' PNGs, by their fixed names: anything else there (a PDF, a
-    # script or a PNG of the user's for a paper) is the user's, which replacing the directory
-    # would delete. Hidden files (a file manager's .DS_Store) are not the user's work and do
-    # not block.
+    # figures/ holds the reports' figures, by their fixed names: anything else there (a
+    # script, or a PNG or PDF of the user's under another name) is the user's, which replacing
+    # the directory would delete. Hidden files (a file manager's .DS_Store) are not the user's
+    # work and do not block.
     figures = target / _FIGURES
     if figures.is_dir() and not figures.is_symlink():
         foreign += [f"{_FIGURES}/{p.name}" for p in sorted(figures.iterdir())
                     if not p.name.startswith(".")
-                    and (p.suffix != ".png" or p.stem not in REPORT_FIGURES
+                    and (p.suffix not in _FIGURE_SUFFIXES or p.stem not in REPORT_FIGURES
                          or p.is_symlink() or not p.is_file())]
     if foreign:
         raise ValueError(

@@ -77,7 +77,7 @@ from .selection import (  # EM sweeps and their plots: no PyMC, no ArviZ at impo
 )
 from .selection.choice_notes import WEAK_EVIDENCE  # "within this of the best"
 from .selection.sweep import describe_group, group_warnings
-from .settings import DiagnosticThresholds
+from .settings import DiagnosticThresholds, FigureFiles
 from .versions import RESULT_PACKAGES, software_versions
 
 if TYPE_CHECKING:  # imported where used: an EM-only report must not load ArviZ or PyMC
@@ -92,7 +92,8 @@ __all__ = ["Figure", "build_em_report", "build_report", "build_selection_report"
 REPORT_NAME = "report.html"
 SELECTION_REPORT_NAME = "select.html"
 FIGURES_DIR = "figures"
-_DPI = 100
+# The page lays figures out at this many pixels per inch, whatever dpi their PNGs have.
+_PAGE_DPI = 100
 
 
 @dataclass(frozen=True)
@@ -105,11 +106,15 @@ class Figure:
         File stem (``figures/<name>.png``).
     caption : str
     png : bytes
+    vectors : tuple of (format, bytes)
+        The same figure as vector graphics, one per ``vector_formats`` asked for
+        (``figures/<name>.svg``, ``.pdf``).
     """
 
     name: str
     caption: str
     png: bytes
+    vectors: tuple[tuple[str, bytes], ...] = ()
 
 
 # --------------------------------------------------------------------------------------------
@@ -118,7 +123,8 @@ class Figure:
 def write_report(result: BayesResult, directory: str | os.PathLike, *,
                  data_source: str | None = None, random_state: Any = 0,
                  thresholds: DiagnosticThresholds | None = None,
-                 diagnostics: Diagnostics | None = None, progressbar: bool = True) -> Path:
+                 diagnostics: Diagnostics | None = None, progressbar: bool = True,
+                 dpi: int = 100, vector_formats: str | Sequence[str] = ()) -> Path:
     """Write ``report.html`` and ``figures/*.png`` into ``directory``.
 
     The files are rendered into a temporary directory first and moved into place at the end,
@@ -143,12 +149,18 @@ def write_report(result: BayesResult, directory: str | os.PathLike, *,
     progressbar : bool, default True
         Print a status line on stderr while the report is written (it takes seconds to
         half a minute at large N), as ``fit_bayes`` does while it fits.
+    dpi : int, default 100
+        Resolution of the figures' PNGs (300 for print); the page shows them at the same size.
+    vector_formats : str or sequence of {"svg", "pdf"}, default ()
+        Also write every figure as ``figures/<name>.svg`` / ``.pdf`` (see
+        :class:`~bayesgmm.settings.FigureFiles`).
 
     Returns
     -------
     Path of ``report.html``.
     """
     result = fit_of(result)  # a fitted BayesianGMM reports its posterior
+    files = FigureFiles(dpi, vector_formats)  # before the minutes of figures, not after
     if data_source is None:
         data_source = (getattr(result, "settings", None) or {}).get("data_source")
     # its figures, not their computations' steps; without progressbar nothing at all (not
@@ -157,13 +169,15 @@ def write_report(result: BayesResult, directory: str | os.PathLike, *,
           if progressbar else progress.silenced()):
         page, figures = build_report(result, data_source=data_source,
                                      random_state=random_state, thresholds=thresholds,
-                                     diagnostics=diagnostics)
+                                     diagnostics=diagnostics, dpi=files.dpi,
+                                     vector_formats=files.vector_formats)
     return _write_files(Path(directory), REPORT_NAME, page, figures, writes="posterior report")
 
 
 def build_report(result: BayesResult, *, data_source: str | None = None,
                  random_state: Any = 0, thresholds: DiagnosticThresholds | None = None,
-                 diagnostics: Diagnostics | None = None) -> tuple[str, list[Figure]]:
+                 diagnostics: Diagnostics | None = None, dpi: int = 100,
+                 vector_formats: str | Sequence[str] = ()) -> tuple[str, list[Figure]]:
     """The report as an HTML string and its figures as PNG bytes (the parameters are
     :func:`write_report`'s).
 
@@ -179,6 +193,7 @@ def build_report(result: BayesResult, *, data_source: str | None = None,
     if not isinstance(result, BayesResult):
         raise ValueError(f"the report needs a BayesResult; got {type(result).__name__} "
                          "(an EM fit has its own: write_em_report)")
+    files = FigureFiles(dpi, vector_formats)
     X = np.asarray(result.idata["observed_data"]["x"].values, dtype=np.float64)
     diag = diagnostics
     if diag is None:
@@ -196,7 +211,7 @@ def build_report(result: BayesResult, *, data_source: str | None = None,
     proba = result.memberships(max_draws=max_draws) if hasattr(result, "memberships") else \
         result.predict_proba(X, max_draws=max_draws)
     figures: list[Figure] = []
-    figure = _embedder(figures)
+    figure = _embedder(figures, files)
     progress.detail("checking for outliers (noise evidence)", own=True)
     hint = _noise_hint(result.em, X, _observed_labels(result), result.row_names,
                        _observed_weights(result))
@@ -231,12 +246,14 @@ def build_report(result: BayesResult, *, data_source: str | None = None,
 def write_em_report(em: EMResult, X: Any, directory: str | os.PathLike, *,
                     data_source: str | None = None,
                     settings: Mapping[str, Any] | None = None, labels: Any = None,
-                    rows: Any = None, sample_weight: Any = None) -> Path:
+                    rows: Any = None, sample_weight: Any = None, dpi: int = 100,
+                    vector_formats: str | Sequence[str] = ()) -> Path:
     """Write ``report.html`` and ``figures/*.png`` for an EM fit (no posterior) into
     ``directory``; ``X`` is the data it was fitted to (NaN: a missing value; ``labels``: the
     known components of its rows, -1 unknown; ``rows``: how the tables and figures name
     each point, default a DataFrame's own index labels, else 0, 1, ...; ``sample_weight``:
-    the weights a weighted fit took, without which its report cannot check for outliers).
+    the weights a weighted fit took, without which its report cannot check for outliers;
+    ``dpi`` and ``vector_formats``: the figure files, as :func:`write_report`'s).
     Loads neither PyMC nor ArviZ.
 
     Returns
@@ -244,14 +261,15 @@ def write_em_report(em: EMResult, X: Any, directory: str | os.PathLike, *,
     Path of ``report.html``.
     """
     page, figures = build_em_report(em, X, data_source=data_source, settings=settings,
-                                    labels=labels, rows=rows, sample_weight=sample_weight)
+                                    labels=labels, rows=rows, sample_weight=sample_weight,
+                                    dpi=dpi, vector_formats=vector_formats)
     return _write_files(Path(directory), REPORT_NAME, page, figures, writes="EM report")
 
 
 def build_em_report(em: EMResult, X: Any, *, data_source: str | None = None,
                     settings: Mapping[str, Any] | None = None, labels: Any = None,
-                    rows: Any = None, sample_weight: Any = None
-                    ) -> tuple[str, list[Figure]]:
+                    rows: Any = None, sample_weight: Any = None, dpi: int = 100,
+                    vector_formats: str | Sequence[str] = ()) -> tuple[str, list[Figure]]:
     """The EM-only report as an HTML string and its figures as PNG bytes (the parameters are
     :func:`write_em_report`'s).
 
@@ -265,6 +283,7 @@ def build_em_report(em: EMResult, X: Any, *, data_source: str | None = None,
 
     if not isinstance(em, EMResult):
         raise ValueError(f"the EM report needs an EMResult; got {type(em).__name__}")
+    files = FigureFiles(dpi, vector_formats)
     Xv, _ = check_data(X, n_features=em.n_features, feature_names=em.feature_names,
                        allow_nan=True)
     # per-row vectors matched to X's rows once (a pandas Series by X's index): every use
@@ -279,7 +298,7 @@ def build_em_report(em: EMResult, X: Any, *, data_source: str | None = None,
         raise ValueError(f"rows must be one row number per point ({len(Xv)}); got shape "
                          f"{rows.shape}")
     figures: list[Figure] = []
-    figure = _embedder(figures)
+    figure = _embedder(figures, files)
     fit_figures = [
         figure("density", "The fitted mixture density over the data"
                + ("" if em.n_features == 1 else
@@ -410,6 +429,8 @@ def _write_files(directory: Path, page_name: str, page: str, figures: list[Figur
         (tmp / FIGURES_DIR).mkdir()
         for fig in figures:
             (tmp / FIGURES_DIR / f"{fig.name}.png").write_bytes(fig.png)
+            for fmt, data in fig.vectors:
+                (tmp / FIGURES_DIR / f"{fig.name}.{fmt}").write_bytes(data)
         (tmp / page_name).write_text(page, encoding="utf-8")
 
     if in_progress(directory):  # inside a save() or select's write: private, being built
@@ -451,9 +472,12 @@ def _carry_over(source: Path, target: Path, skip: set[str]) -> None:
             shutil.copy2(entry, target / entry.name, follow_symlinks=False)
 
 
-def _embedder(figures: list[Figure]) -> Callable[[str, str, Callable[[], Any]], str]:
-    """``figure(name, caption, make)``: render ``make()``, keep its PNG in ``figures`` and
-    return the ``<figure>`` element embedding it (or a warning paragraph if ``make`` fails)."""
+def _embedder(figures: list[Figure], files: FigureFiles | None = None
+              ) -> Callable[[str, str, Callable[[], Any]], str]:
+    """``figure(name, caption, make)``: render ``make()``, keep its PNG (and the vector copies
+    ``files`` asks for) in ``figures`` and return the ``<figure>`` element embedding it (or a
+    warning paragraph if ``make`` fails)."""
+    files = files or FigureFiles()
 
     def figure(name: str, caption: str, make: Callable[[], Any]) -> str:
         # a report takes seconds to half a minute: its step says which figure it is on
@@ -468,28 +492,44 @@ def _embedder(figures: list[Figure]) -> Callable[[str, str, Callable[[], Any]], 
                           stacklevel=2)
             return f'<p class="warn">Figure "{html.escape(name)}" failed: ' \
                    f"{html.escape(type(exc).__name__)}: {html.escape(str(exc))}</p>"
-        png = _png(fig)
+        # shown at the page's scale whatever its dpi: a 300-dpi PNG is sharper, not larger
+        width = round(fig.get_figwidth() * _PAGE_DPI)
+        png, vectors = _rendered(fig, files)
         took = time.perf_counter() - t0
         if took >= progress.DETAIL_EVERY_S:
             # Off a terminal a line comes at most every DETAIL_EVERY_S: a figure begun soon
             # after the last line went unnamed while it ran (QA: "figures 3 and 4 never
             # announce themselves"). A slow one is named when it is done.
             progress.detail(f"figure {number} ({name}) took {took:.0f} s", own=True)
-        figures.append(Figure(name, caption, png))
+        figures.append(Figure(name, caption, png, vectors))
         data = base64.b64encode(png).decode("ascii")
-        return (f'<figure><img src="data:image/png;base64,{data}" alt="{html.escape(caption)}">'
+        return (f'<figure><img src="data:image/png;base64,{data}" width="{width}" '
+                f'alt="{html.escape(caption)}">'
                 f"<figcaption>{html.escape(caption)}</figcaption></figure>")
 
     return figure
 
 
-def _png(fig) -> bytes:
+def _rendered(fig, files: FigureFiles) -> tuple[bytes, tuple[tuple[str, bytes], ...]]:
+    """``fig`` as PNG bytes at ``files.dpi`` and as each of ``files.vector_formats``."""
     import matplotlib.pyplot as plt
 
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=_DPI)
-    plt.close(fig)  # ArviZ figures live in pyplot; ours are bare Figures (a no-op)
-    return buf.getvalue()
+    def saved(fmt: str, **kwargs: Any) -> bytes:
+        buf = io.BytesIO()
+        # no timestamps and no random SVG ids in the files: the same seed, the same bytes
+        with plt.rc_context({"svg.hashsalt": "bayesgmm"}):
+            fig.savefig(buf, format=fmt, metadata=_NO_DATES.get(fmt), **kwargs)
+        return buf.getvalue()
+
+    try:
+        return saved("png", dpi=files.dpi), tuple((fmt, saved(fmt))
+                                                  for fmt in files.vector_formats)
+    finally:
+        plt.close(fig)  # ArviZ figures live in pyplot; ours are bare Figures (a no-op)
+
+
+# savefig metadata that leaves out what would change from run to run
+_NO_DATES: dict[str, dict[str, Any]] = {"svg": {"Date": None}, "pdf": {"CreationDate": None}}
 
 
 # --------------------------------------------------------------------------------------------
@@ -1586,7 +1626,8 @@ def write_selection_report(selection: EMSelection, directory: str | os.PathLike,
                            sparse: SparseMixture | None = None,
                            data_source: str | None = None,
                            settings: Mapping[str, Any] | None = None,
-                           X: Any = None, sample_weight: Any = None) -> Path:
+                           X: Any = None, sample_weight: Any = None, dpi: int = 100,
+                           vector_formats: str | Sequence[str] = ()) -> Path:
     """Write ``select.html`` and ``figures/*.png`` for a choice of the number of components.
 
     Parameters
@@ -1608,6 +1649,8 @@ def write_selection_report(selection: EMSelection, directory: str | os.PathLike,
     sample_weight : array-like (N,), optional
         The frequency weights the selection took (with ``X``): the density figure and the
         outlier check count the rows by them.
+    dpi, vector_formats
+        The figure files, as :func:`write_report`'s.
 
     Returns
     -------
@@ -1615,7 +1658,8 @@ def write_selection_report(selection: EMSelection, directory: str | os.PathLike,
     """
     page, figures = build_selection_report(selection, bayes=bayes, sparse=sparse,
                                            data_source=data_source, settings=settings, X=X,
-                                           sample_weight=sample_weight)
+                                           sample_weight=sample_weight, dpi=dpi,
+                                           vector_formats=vector_formats)
     return _write_files(Path(directory), SELECTION_REPORT_NAME, page, figures,
                         kind="SelectionReport", writes="SelectionReport")
 
@@ -1623,7 +1667,9 @@ def write_selection_report(selection: EMSelection, directory: str | os.PathLike,
 def build_selection_report(selection: EMSelection, *, bayes: BayesSelection | None = None,
                            sparse: SparseMixture | None = None, data_source: str | None = None,
                            settings: Mapping[str, Any] | None = None, X: Any = None,
-                           sample_weight: Any = None) -> tuple[str, list[Figure]]:
+                           sample_weight: Any = None, dpi: int = 100,
+                           vector_formats: str | Sequence[str] = ()
+                           ) -> tuple[str, list[Figure]]:
     """The model-selection report as an HTML string and its figures as PNG bytes.
 
     Sections: the EM information criteria (the three best cells per criterion, BIC/AIC/ICL as
@@ -1635,8 +1681,9 @@ def build_selection_report(selection: EMSelection, *, bayes: BayesSelection | No
     if not isinstance(selection, EMSelection):
         raise ValueError(f"the selection report needs an EMSelection; got "
                          f"{type(selection).__name__}")
+    files = FigureFiles(dpi, vector_formats)
     figures: list[Figure] = []
-    figure = _embedder(figures)
+    figure = _embedder(figures, files)
     parts = [_section_criteria(selection, figure, X, sample_weight)]
     if bayes is not None:
         parts.append(_section_loo(bayes, figure))

@@ -1,4 +1,5 @@
-"""Sampler settings and diagnostic thresholds: typed, validated objects every route shares.
+"""Sampler settings, diagnostic thresholds and a report's figure files: typed, validated
+objects every route shares.
 
 :class:`SamplerSettings` is what :func:`bayesgmm.fit_bayes`, :class:`bayesgmm.BayesianGMM`,
 :func:`bayesgmm.select_bayes`, :func:`bayesgmm.fit_sparse`, the TOML specifications
@@ -21,7 +22,8 @@ import numpy as np
 
 from ._validation import check_bool, check_int, check_number
 
-__all__ = ["AUTO", "NUTPIE_BACKENDS", "SAMPLERS", "DiagnosticThresholds", "SamplerSettings"]
+__all__ = ["AUTO", "NUTPIE_BACKENDS", "SAMPLERS", "VECTOR_FORMATS", "DiagnosticThresholds",
+           "FigureFiles", "SamplerSettings"]
 
 AUTO = "auto"  # draws="auto": sample until converged (bayesgmm.draws)
 
@@ -292,3 +294,50 @@ class DiagnosticThresholds:
         if unknown:
             raise ValueError(f"unknown diagnostic threshold(s) {unknown}; known: {list(known)}")
         return cls(**values)
+
+
+VECTOR_FORMATS = ("svg", "pdf")  # what matplotlib writes as vector graphics without extras
+_DPI_RANGE = (50, 1200)
+
+
+@dataclass(frozen=True)
+class FigureFiles:
+    """How a report's figures are written: the PNGs' resolution and vector copies.
+
+    Parameters
+    ----------
+    dpi : int in [50, 1200], default 100
+        Dots per inch of every PNG (the page's embedded images and ``figures/*.png``). The
+        page shows them at the same size whatever the dpi (a 300-dpi figure is sharper, not
+        larger), so a page printed or zoomed stays crisp.
+    vector_formats : str or sequence of {"svg", "pdf"}, default ()
+        Also write each figure as ``figures/<name>.svg`` / ``.pdf`` (vector graphics for a
+        paper; the page itself embeds the PNGs). A string may list several: ``"svg,pdf"``.
+
+    Used by ``write_report``, ``write_em_report`` and ``write_selection_report``
+    (``dpi=``, ``vector_formats=``), the ``[output]`` table of a specification and the
+    command line's ``--dpi`` and ``--vector``.
+    """
+
+    dpi: int = 100
+    vector_formats: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        lo, hi = _DPI_RANGE
+        dpi = check_int(self.dpi, "dpi", None)
+        if not lo <= dpi <= hi:
+            raise ValueError(f"dpi must be between {lo} and {hi}; got {dpi} (100 is the "
+                             "screen default, 300 print quality)")
+        object.__setattr__(self, "dpi", dpi)
+        formats = self.vector_formats
+        if isinstance(formats, str):
+            formats = [f for f in formats.replace(" ", "").split(",") if f]
+        if not isinstance(formats, list | tuple) or not all(isinstance(f, str) for f in formats):
+            raise ValueError(f"vector_formats must be a list of {list(VECTOR_FORMATS)} (or one "
+                             f"comma-separated string); got {self.vector_formats!r}")
+        formats = [f.lower().lstrip(".") for f in formats]
+        unknown = sorted(set(formats) - set(VECTOR_FORMATS))
+        if unknown:
+            raise ValueError(f"unknown vector format(s) {unknown}; choose from "
+                             f"{list(VECTOR_FORMATS)} (PNG is always written)")
+        object.__setattr__(self, "vector_formats", tuple(dict.fromkeys(formats)))

@@ -190,16 +190,23 @@ def test_run_saves_to_the_spec_directory_with_report(tmp_path, tiny_fit, monkeyp
     spec = tmp_path / "models" / "faithful.toml"
     spec.parent.mkdir()
     text = (MODELS / "old_faithful.toml").read_text()
-    spec.write_text(text.replace('"../results/old_faithful"', '"../out/faithful"'))
+    spec.write_text(text.replace('"../results/old_faithful"', '"../out/faithful"')
+                    + 'vector_formats = ["svg"]\n')  # the last table is [output]
     rc, out, _ = _run_main(["run", str(spec), "--no-progress"], capsys)
     assert rc == 0, out
     result_dir = tmp_path / "out" / "faithful"
     assert isinstance(bayesgmm.load(result_dir), bayesgmm.BayesResult)
     assert (result_dir / "report.html").is_file()
     assert (result_dir / "figures" / "overlay.png").is_file()
+    assert (result_dir / "figures" / "overlay.svg").is_file()
     assert f"saved to {result_dir}" in out
     rc, _, err = _run_main(["run", str(spec)], capsys)  # second time: refuse, keep the result
     assert rc == 2 and "already exists" in err
+    # the report rewritten with other figure files: the flags say which, the old ones go
+    rc, _, err = _run_main(["report", str(result_dir), "--vector", "pdf", "--no-progress"],
+                           capsys)
+    assert rc == 0, err
+    assert {p.suffix for p in (result_dir / "figures").iterdir()} == {".png", ".pdf"}
 
 
 def test_run_without_an_output_table_saves_beside_the_spec(tmp_path, tiny_fit, monkeypatch,
@@ -593,6 +600,21 @@ def test_em_report_is_written_and_not_replaced_without_force(data_dir, capsys):
     assert rc == 2 and "bayesgmm em DATA -k K --report" in err
     # no --seed: the report records the one drawn, and says it was drawn
     assert "none was given: drawn at random and recorded" in (target / "report.html").read_text()
+
+
+def test_report_figure_flags(data_dir, capsys):
+    rc, _, err = _run_main(["em", "good.csv", "-k", "2", "--seed", "0", "--report", "--dpi",
+                            "150", "--vector", "pdf", "--no-progress", "--out", "sharp"], capsys)
+    assert rc == 0, err
+    figures = data_dir / "sharp" / "figures"
+    assert {p.suffix for p in figures.iterdir()} == {".png", ".pdf"}
+    assert {p.stem for p in figures.glob("*.pdf")} == {p.stem for p in figures.glob("*.png")}
+    for argv, message in [(["--dpi", "5000"], "--dpi must be between 50 and 1200; got 5000"),
+                          (["--vector", "jpg"], r"--vector: unknown vector format\(s\) \['jpg'\]")]:
+        rc, _, err = _run_main(["em", "good.csv", "-k", "2", "--report", "--out", "other",
+                                *argv], capsys)
+        assert rc == 2 and re.search(message, err) and len(err.strip().splitlines()) == 1, err
+        assert not (data_dir / "other").exists()
 
 
 def test_warm_fills_the_cache_and_says_so(capsys):

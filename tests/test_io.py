@@ -267,6 +267,18 @@ def test_spec_output_is_relative_to_the_spec(tmp_path, monkeypatch, directory, e
     assert spec.data_path == str(tmp_path / "models" / "data.csv")
 
 
+def test_spec_figure_files(tmp_path):
+    from bayesgmm.settings import FigureFiles
+
+    assert _spec(tmp_path, "").figure_files == FigureFiles()
+    spec = _spec(tmp_path, '[output]\ndpi = 300\nvector_formats = ["pdf", "svg"]\n')
+    assert spec.figure_files == FigureFiles(300, ("pdf", "svg"))
+    with pytest.raises(ValueError, match=r"\[output\] dpi must be between 50 and 1200"):
+        _spec(tmp_path, "[output]\ndpi = 3\n")
+    with pytest.raises(ValueError, match=r"\[output\] unknown vector format\(s\) \['png'\]"):
+        _spec(tmp_path, '[output]\nvector_formats = "png"\n')
+
+
 @pytest.mark.parametrize("seed", [-1, -(2**63)])
 def test_spec_seed_must_be_non_negative(tmp_path, seed):
     with pytest.raises(ValueError, match=r"\[sampler\] seed must be a non-negative integer"):

@@ -358,6 +358,10 @@ def test_every_report_figure_name_is_known_to_the_overwrite_check():
              and call.func.id == "figure" and call.args
              and isinstance(call.args[0], ast.Constant)}
     assert names and names == set(paths.REPORT_FIGURES)
+    # ... and the files it writes of each: a PNG and the vector formats it may be asked for
+    from bayesgmm.settings import VECTOR_FORMATS
+
+    assert paths._FIGURE_SUFFIXES == (".png", *(f".{f}" for f in VECTOR_FORMATS))
 
 
 @pytest.mark.parametrize("where", ["cwd", "cwd_parent", "home", "root"])

@@ -609,6 +609,42 @@ def test_em_report(old_faithful, tmp_path):
         build_em_report(object(), old_faithful)
 
 
+def test_figure_files_at_a_dpi_and_as_vector_graphics(old_faithful, tmp_path):
+    """dpi sets the PNGs' pixels, not their size on the page; vector copies go beside them,
+    and the same fit gives the same bytes (no dates, no random SVG ids)."""
+    em = bayesgmm.fit_em(old_faithful, 2, random_state=0)
+    pages = []
+    for run, dpi in enumerate((100, 200, 200)):
+        out = tmp_path / str(run)
+        write_em_report(em, old_faithful, out, dpi=dpi,
+                        vector_formats=() if run == 0 else "svg,pdf")
+        pages.append((out / "report.html").read_text())
+    shown = re.findall(r'<img src="data:image/png;base64,([^"]+)" width="(\d+)"', pages[0])
+    sharp = re.findall(r'<img src="data:image/png;base64,([^"]+)" width="(\d+)"', pages[1])
+    assert len(shown) == len(sharp) == 5
+    for (png, width), (png2, width2) in zip(shown, sharp, strict=True):
+        assert width == width2  # the same size on the page ...
+        assert _png_width(png) == int(width) and _png_width(png2) == 2 * int(width)  # ... sharper
+    files = sorted(p.name for p in (tmp_path / "1" / "figures").iterdir())
+    assert files == sorted(f"{name}.{ext}" for name in ("data", "em_convergence", "density",
+                                                        "classification", "membership")
+                           for ext in ("png", "svg", "pdf"))
+    assert not list((tmp_path / "0" / "figures").glob("*.svg"))
+    assert (tmp_path / "1" / "figures" / "density.pdf").read_bytes().startswith(b"%PDF")
+    assert b"<svg" in (tmp_path / "1" / "figures" / "density.svg").read_bytes()
+    for name in files:
+        assert (tmp_path / "1" / "figures" / name).read_bytes() == \
+            (tmp_path / "2" / "figures" / name).read_bytes(), name
+    with pytest.raises(ValueError, match="dpi must be between 50 and 1200"):
+        write_em_report(em, old_faithful, tmp_path / "bad", dpi=10)
+    assert not (tmp_path / "bad").exists()  # refused before anything was written
+
+
+def _png_width(data: str) -> int:
+    """Pixel width of a base64 PNG (its IHDR chunk)."""
+    return int.from_bytes(base64.b64decode(data)[16:20], "big")
+
+
 def _parameter_rows(page: str) -> tuple[list[str], dict[str, list[str]]]:
     """The EM report's parameter tables: header cells, and each row's cells by its label."""
     section = page[page.index('<section id="parameters">'):page.index('<section id="figures">')]

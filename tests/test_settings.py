@@ -14,7 +14,7 @@ from bayesgmm import BayesianGMM
 from bayesgmm.diagnostics import diagnose
 from bayesgmm.posterior import BayesResult
 from bayesgmm.sampling import fit_bayes
-from bayesgmm.settings import DiagnosticThresholds, SamplerSettings
+from bayesgmm.settings import DiagnosticThresholds, FigureFiles, SamplerSettings
 
 # Saved by bayesgmm before settings were typed (commit ceb1016): Old Faithful's first 60 rows,
 # K=2 diag, 2 chains x 10 draws (20 tuning steps), seed 0, without the log-likelihood group.
@@ -284,3 +284,23 @@ def test_absurd_restarts_are_refused():
 
     with pytest.raises(ValueError, match="n_init must be at most 1,000,000 restarts"):
         fit_em(np.random.default_rng(0).normal(size=(20, 2)), 2, n_init=10**23)
+
+
+# --------------------------------------------------------------------------------------------
+# FigureFiles
+# --------------------------------------------------------------------------------------------
+def test_figure_files_take_a_list_or_a_comma_separated_string():
+    assert FigureFiles() == FigureFiles(100, ())
+    assert FigureFiles(300, "PDF, svg,pdf").vector_formats == ("pdf", "svg")
+    assert FigureFiles(vector_formats=[".svg"]).vector_formats == ("svg",)
+
+
+@pytest.mark.parametrize("changes, match", [
+    (dict(dpi=20), "dpi must be between 50 and 1200; got 20"),
+    (dict(dpi=150.5), "dpi must be an integer"),
+    (dict(vector_formats="eps"), r"unknown vector format\(s\) \['eps'\]; choose from"),
+    (dict(vector_formats=3), "vector_formats must be a list of"),
+])
+def test_figure_files_refuse_bad_values(changes, match):
+    with pytest.raises(ValueError, match=match):
+        FigureFiles(**changes)

@@ -17,7 +17,13 @@ import numpy as np
 
 from .._validation import COVARIANCE_TYPES, check_seed, is_number
 from ..priors import Priors
-from ..settings import NUTPIE_BACKENDS, SAMPLERS, DiagnosticThresholds, SamplerSettings
+from ..settings import (
+    NUTPIE_BACKENDS,
+    SAMPLERS,
+    DiagnosticThresholds,
+    FigureFiles,
+    SamplerSettings,
+)
 from .tables import MISSING_POLICIES, _missing_policy
 
 __all__ = ["ModelSpec", "RunSpec", "load_spec"]
@@ -35,7 +41,7 @@ _SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
                 "nutpie_backend": str,
                 "max_draws": int, "max_time": (int, float)},
     "diagnostics": {name: (int, float) for name in DiagnosticThresholds().to_dict()},
-    "output": {"directory": str, "report": bool},
+    "output": {"directory": str, "report": bool, "dpi": int, "vector_formats": (list, str)},
 }
 
 
@@ -59,6 +65,8 @@ class RunSpec:
         ``target_accept`` are also readable as attributes of the spec.
     thresholds : DiagnosticThresholds
         From the ``[diagnostics]`` table (defaults when it is absent).
+    figure_files : FigureFiles
+        ``[output] dpi`` and ``vector_formats``: how the report's figures are written.
     missing : {"marginalise", "drop", "refuse"}
         ``[data] missing`` (``dropna = true`` is ``"drop"``); ``dropna`` says whether it is
         ``"drop"``.
@@ -95,6 +103,7 @@ class RunSpec:
     noise: bool = False
     noise_volume: float | None = None
     index: str | None = None
+    figure_files: FigureFiles = field(default_factory=FigureFiles)
 
     # Attributes of the spec before SamplerSettings held them: still readable there.
     sampler = _sampler_setting("sampler")
@@ -168,6 +177,10 @@ def load_spec(path: str | Path) -> RunSpec:
     except ValueError as exc:
         raise ValueError(f"{p}: [priors] {exc}") from None
     missing, noise_volume = _spec_observations(data, p)
+    try:
+        figure_files = FigureFiles(out.get("dpi", 100), out.get("vector_formats", ()))
+    except ValueError as exc:
+        raise ValueError(f"{p}: [output] {exc}") from None
     base = p.parent
     data_file = data["path"]
     if not data_file.startswith("bundled:") and not Path(data_file).is_absolute():
@@ -185,7 +198,7 @@ def load_spec(path: str | Path) -> RunSpec:
         sampler_settings=settings, seed=smp.get("seed"), output=output,
         report=out.get("report", True), thresholds=thresholds, raw=raw, missing=missing,
         weights=data.get("weights"), labels=data.get("labels"), noise=data.get("noise", False),
-        noise_volume=noise_volume, index=data.get("index"),
+        noise_volume=noise_volume, index=data.get("index"), figure_files=figure_files,
     )
 
 
