@@ -34,7 +34,7 @@ import re
 import secrets
 import sys
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -249,6 +249,16 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
+def _command(sub: Any, name: str, func: Callable[[argparse.Namespace], int], examples: str,
+             **texts: str) -> argparse.ArgumentParser:
+    """The subcommand ``name`` (``texts``: its help and description), run by ``func``, with
+    ``examples`` after its options as they are written."""
+    parser = sub.add_parser(name, epilog=examples,
+                            formatter_class=argparse.RawDescriptionHelpFormatter, **texts)
+    parser.set_defaults(func=func)
+    return parser
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="bayesgmm",
@@ -258,8 +268,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    fit = sub.add_parser(
-        "fit", help="fit EM then the posterior to a CSV/Parquet file",
+    fit = _command(sub, "fit", _cmd_fit, _FIT_EXAMPLES,
+        help="fit EM then the posterior to a CSV/Parquet file",
         description="Find the posterior mode by MAP-EM (three families of 10 restarts: "
                     "k-means++, random data points, and ML-EM polished under the prior; the "
                     "best by the model's own log density), then sample the posterior with NUTS "
@@ -267,9 +277,7 @@ def _parser() -> argparse.ArgumentParser:
                     "posterior and the convergence verdict, and save the result directory "
                     "(reload it with bayesgmm.load) with estimates.csv, the posterior summary "
                     "as one row per parameter (weights, means, covariance entries: mean, sd, "
-                    "94% interval, ESS, R-hat, MCSE).",
-        epilog=_FIT_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+                    "94% interval, ESS, R-hat, MCSE).")
     _data_flags(fit)
     _sampling_flags(fit)
     _shared_flags(fit, seed="seed of EM and the sampler: the same seed gives the same draws "
@@ -282,18 +290,15 @@ def _parser() -> argparse.ArgumentParser:
     _threshold_flags(fit)
     _figure_flags(fit)
     _strict_flag(fit)
-    fit.set_defaults(func=_cmd_fit)
 
-    em = sub.add_parser(
-        "em", help="fit EM only (seconds, no sampler) and optionally write its report",
+    em = _command(sub, "em", _cmd_em, _EM_EXAMPLES,
+        help="fit EM only (seconds, no sampler) and optionally write its report",
         description="Fit the mixture by maximum-likelihood EM (the best of several "
                     "restarts) and print the estimate, log-likelihood, BIC and AIC. With "
                     "--out, save the fit itself (bayesgmm.load reads it back) and "
                     "estimates.csv (the estimate as one row per parameter: weights, means, "
                     "covariance entries); with --report, also an EM-only report (density "
-                    "contours, ellipses, classification, convergence). PyMC is never loaded.",
-        epilog=_EM_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+                    "contours, ellipses, classification, convergence). PyMC is never loaded.")
     _data_flags(em)
     em.add_argument("--n-init", type=int, default=10, metavar="N",
                     help="EM restarts from each of two seedings (k-means++, random data "
@@ -308,55 +313,45 @@ def _parser() -> argparse.ArgumentParser:
                   report="write report.html, figures/*.png, the fit (em.json, em.npz) and "
                          "estimates.csv into --out")
     _figure_flags(em)
-    em.set_defaults(func=_cmd_em)
 
-    warm = sub.add_parser(
-        "warm", help="compile the numba kernels and the sampler ahead (make install runs it)",
+    warm = _command(sub, "warm", _cmd_warm, _WARM_EXAMPLES,
+        help="compile the numba kernels and the sampler ahead (make install runs it)",
         description="Compile (or load from numba's disk cache) every kernel a fit uses, on a "
                     "tiny data set, so that the first real run on this machine does not spend "
-                    "a minute compiling. Safe to run again: it then takes seconds.",
-        epilog=_WARM_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+                    "a minute compiling. Safe to run again: it then takes seconds.")
     _shared_flags(warm, progress="no status lines")
-    warm.set_defaults(func=_cmd_warm)
 
-    run = sub.add_parser(
-        "run", help="run a declarative model specification (models/*.toml)",
+    run = _command(sub, "run", _cmd_run, _RUN_EXAMPLES,
+        help="run a declarative model specification (models/*.toml)",
         description="Fit the model a TOML specification declares (data, columns, K, "
                     "covariance type, priors, sampler settings, thresholds, output directory; "
                     "models/README.md lists the keys) and save the result with estimates.csv "
                     "(the posterior summary, one row per parameter), and its report when the "
-                    "spec asks for one. Paths in the spec are relative to the spec file.",
-        epilog=_RUN_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+                    "spec asks for one. Paths in the spec are relative to the spec file.")
     run.add_argument("spec", help="path to a TOML specification")
     _shared_flags(run, force="replace an earlier result of fit or run in the spec's output "
                              "directory (never another kind of bayesgmm output)")
     _threshold_flags(run, " (overrides the spec's [diagnostics])", "the spec's, else ")
     _figure_flags(run, " (overrides the spec's [output])", "the spec's, else ")
     _strict_flag(run)
-    run.set_defaults(func=_cmd_run)
 
-    report = sub.add_parser(
-        "report", help="(re)generate the HTML report of a saved result",
+    report = _command(sub, "report", _cmd_report, _REPORT_EXAMPLES,
+        help="(re)generate the HTML report of a saved result",
         description="Write report.html and figures/*.png of a result saved by fit or run into "
                     "its own directory (replacing an earlier report there), judged by the "
-                    "thresholds it was fitted with unless the flags below say otherwise.",
-        epilog=_REPORT_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+                    "thresholds it was fitted with unless the flags below say otherwise.")
     report.add_argument("directory", help="a result directory written by fit or run")
     _shared_flags(report, progress="no status lines")
     _threshold_flags(report, source="those the result was fitted with, else ")
     _figure_flags(report)
     _strict_flag(report, "the report is still written")
-    report.set_defaults(func=_cmd_report)
 
-    select = sub.add_parser(
-        "select", help="choose the number of components (EM criteria, PSIS-LOO, sparse mixture)",
+    select = _command(sub, "select", _cmd_select, _SELECT_EXAMPLES,
+        help="choose the number of components (EM criteria, PSIS-LOO, sparse mixture)",
         description="Fit every K in the grid with every covariance type by EM and tabulate BIC, "
                     "AIC and ICL (lower is better); optionally compare posterior fits by "
                     "PSIS-LOO (--bayes) and fit a sparse overfitted mixture (--sparse). Writes "
-                    "select.html and figures/*.png to the output directory.",
-        epilog=_SELECT_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+                    "select.html and figures/*.png to the output directory.")
     select.add_argument("data", help="CSV or Parquet file (or bundled:old_faithful, "
                                      "bundled:galaxies)")
     select.add_argument("-k", "--components", default="1-6", metavar="GRID",
@@ -393,7 +388,6 @@ def _parser() -> argparse.ArgumentParser:
                   out="report directory (default: results/<data stem>_select)",
                   force="replace an earlier output of select in --out (never another kind "
                         "of bayesgmm output)")
-    select.set_defaults(func=_cmd_select)
     return parser
 
 
@@ -596,6 +590,8 @@ _REPORT_EXAMPLES = """examples:
       the saved fit's report.html and figures/*.png, written into its directory again
   bayesgmm report results/old_faithful_k2 --rhat-max 1.005 --ess-min 1000 --strict
       judged by stricter thresholds; exit status 3 when the verdict is PROBLEMS
+  bayesgmm report results/old_faithful_k2 --dpi 300 --vector pdf
+      figures for a paper: 300-dpi PNGs and figures/*.pdf
 """
 
 _SELECT_EXAMPLES = """examples:
