@@ -640,6 +640,27 @@ def test_figure_files_at_a_dpi_and_as_vector_graphics(old_faithful, tmp_path):
     assert not (tmp_path / "bad").exists()  # refused before anything was written
 
 
+def test_vector_copies_draw_dense_points_as_an_image():
+    """20,000 points as vector marks made a 13 MB SVG: above _RASTER_ABOVE markers an artist
+    is drawn as an image in the vector copy, the axes and sparse artists staying vector."""
+    from matplotlib.figure import Figure as MplFigure
+
+    from bayesgmm.report import _RASTER_ABOVE, _rendered
+    from bayesgmm.settings import FigureFiles
+
+    sizes = {}
+    for n in (_RASTER_ABOVE, 5 * _RASTER_ABOVE):
+        fig = MplFigure()
+        ax = fig.add_subplot()
+        dense = ax.scatter(*np.random.default_rng(0).normal(size=(2, n)))
+        sparse = ax.scatter([0, 1], [0, 1])
+        png, ((_, svg),) = _rendered(fig, FigureFiles(vector_formats="svg"))
+        assert dense.get_rasterized() == (n > _RASTER_ABOVE) and not sparse.get_rasterized()
+        assert (b"<image" in svg) == (n > _RASTER_ABOVE) and png.startswith(b"\x89PNG")
+        sizes[n] = len(svg)
+    assert sizes[5 * _RASTER_ABOVE] < sizes[_RASTER_ABOVE]  # five times the points, smaller
+
+
 def _png_width(data: str) -> int:
     """Pixel width of a base64 PNG (its IHDR chunk)."""
     return int.from_bytes(base64.b64decode(data)[16:20], "big")
