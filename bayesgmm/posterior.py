@@ -23,7 +23,7 @@ from numpy.lib.mixins import NDArrayOperatorsMixin
 from scipy.special import logsumexp
 
 from . import kernels, progress
-from ._validation import aligned_to_rows, check_data, check_number, is_int
+from ._validation import aligned_to_rows, check_bool, check_data, check_number, is_int
 from .covariance import distinct_entries
 from .diagnostics import Diagnostics, diagnose
 from .draw_arrays import categorical, flat_noise_weight, flatten_draws
@@ -471,7 +471,7 @@ class BayesResult:
                 })
         return pd.DataFrame(rows).set_index("parameter")
 
-    def predict_proba(self, X: Any, interval: float = 0.94, max_draws: int = 1000, *,
+    def predict_proba(self, X: Any, interval: float = 0.94, max_draws: int | None = 1000, *,
                       labels: Any = None) -> MembershipProbabilities:
         """Posterior membership probabilities with an equal-tailed interval per point/component.
 
@@ -482,6 +482,11 @@ class BayesResult:
 
         Parameters
         ----------
+        X : array-like (N, D)
+        interval : float, default 0.94
+            Probability mass of the equal-tailed interval.
+        max_draws : int or None, default 1000
+            Posterior draws used: a fixed random subset of them (seed 0); None: every draw.
         labels : array-like (N,) of int, optional
             Known components (-1 unknown): a labelled point's membership is its label.
         """
@@ -499,8 +504,7 @@ class BayesResult:
         mean, lower, upper = (np.empty((n, columns)) for _ in range(3))
         passes = self._row_passes(n, max_draws, columns)
         # A status line when it takes a while (QA: 57 s silent for 200,000 rows)
-        draws = min(max_draws, self.idata["posterior"].sizes["chain"]
-                    * self.idata["posterior"].sizes["draw"])
+        draws = self._n_draws(max_draws)
         with progress.step(f"membership probabilities of {n:,} rows over {draws:,} draws",
                            n * draws * columns > _ANNOUNCED_VALUES):
             for rows in passes:
@@ -513,7 +517,7 @@ class BayesResult:
                                                        overwrite_input=True)
         return MembershipProbabilities(mean, lower, upper, interval)
 
-    def memberships(self, interval: float = 0.94, max_draws: int = 1000
+    def memberships(self, interval: float = 0.94, max_draws: int | None = 1000
                     ) -> MembershipProbabilities:
         """Posterior membership probabilities of the fitted points (``observed_data``): their
         missing values marginalised, known labels kept (a labelled point's membership is
@@ -556,8 +560,9 @@ class BayesResult:
             results with Rubin's rules: their spread carries the uncertainty of both the
             parameters and the values, which any single completed data set understates.
         max_draws : int or None
-            Posterior draws used (thinned evenly, the same ones as :meth:`predict_proba`;
-            None: every draw).
+            Posterior draws used: a fixed random subset of them (seed 0, the same draws as
+            :meth:`predict_proba` takes), so the mean is a Monte Carlo estimate of the mean
+            over all draws; None: every draw.
         random_state : int, optional
             Seeds the multiple imputations (which draws, which components, which values).
         labels : array-like (N,) of int, optional
@@ -626,15 +631,18 @@ class BayesResult:
             out[rows] = logsumexp(pointwise, axis=0) - np.log(pointwise.shape[0])
         return out
 
+    def _n_draws(self, max_draws: int | None) -> int:
+        """How many draws a method given ``max_draws`` uses (None: every draw)."""
+        _check_max_draws(max_draws)
+        post = self.idata["posterior"]
+        draws = post.sizes["chain"] * post.sizes["draw"]
+        return draws if max_draws is None else min(draws, max_draws)
+
     def _row_passes(self, n_rows: int, max_draws: int | None, per_row: int) -> list[slice]:
         """The rows in passes of at most ``_PASS_VALUES`` (draws x rows x ``per_row``) values:
         the per-draw arrays of all rows at once grow with N (100,000 rows x 4,000 draws ran
         out of 16 GB in score_samples)."""
-        _check_max_draws(max_draws)
-        post = self.idata["posterior"]
-        draws = post.sizes["chain"] * post.sizes["draw"]
-        draws = draws if max_draws is None else min(draws, max_draws)
-        step = max(1, _PASS_VALUES // max(draws * per_row, 1))
+        step = max(1, _PASS_VALUES // max(self._n_draws(max_draws) * per_row, 1))
         return [slice(start, start + step) for start in range(0, n_rows, step)]
 
     # -- drawing points: the noise component's part, shared by the posterior predictive and
@@ -665,23 +673,48 @@ class BayesResult:
         return np.where(noise, -1, labels)
 
     def sample_posterior_predictive(self, n_samples: int | None = None, *,
-                                    max_draws: int | None = 500,
-                                    random_state: Any = None) -> xr.Dataset:
+                                    max_draws: int | None = 500, random_state: Any = None,
+                                    as_tree: bool = False) -> xr.Dataset | xr.DataTree:
         """Replicated data sets from the posterior predictive distribution.
 
         For each of (at most ``max_draws``) posterior draws, simulate ``n_samples`` points
         (default: as many as the observed data) from that draw's mixture.
 
+        Parameters
+        ----------
+        n_samples : int, optional
+        max_draws : int or None, default 500
+            Posterior draws used: a random subset of them (None: every draw).
+        random_state : int or numpy Generator, optional
+        as_tree : bool, default False
+            Return ArviZ's groups instead, as :meth:`sample_prior_predictive` does:
+            ``posterior_predictive`` with ``x`` (chain, draw, observation, feature) and
+            ``component`` (one chain of the draws used) beside ``observed_data``, so that
+            ``arviz.plot_ppc_dist(tree)`` reads it.
+
         Returns
         -------
         xarray.Dataset with ``x`` (sample, observation, feature) and ``component``
         (sample, observation), the latent label of each simulated point (-1: the noise
-        component, uniform in its box).
+        component, uniform in its box); with ``as_tree``, an xarray.DataTree.
         """
+        check_bool(as_tree, "as_tree")
         n = self._n_replicated(n_samples)
         rng = np.random.default_rng(random_state)
         self._check_noise_box()
-        return self._replicate(*self._draws(max_draws, random_state=rng), n, rng)
+        replicated = self._replicate(*self._draws(max_draws, random_state=rng), n, rng)
+        if not as_tree:
+            return replicated
+        return xr.DataTree.from_dict({
+            "posterior_predictive": self._as_one_chain(replicated),
+            "observed_data": self.idata["observed_data"].to_dataset()[["x"]]})
+
+    @staticmethod
+    def _as_one_chain(replicated: xr.Dataset) -> xr.Dataset:
+        """Replicated data sets (sample, ...) in ArviZ's dims: one chain of draws."""
+        draws = replicated.sizes["sample"]
+        return replicated.rename(sample="draw").expand_dims(chain=[0]).assign_coords(
+            draw=np.arange(draws))
 
     def sample_prior_predictive(self, n_samples: int | None = None, *, draws: int = 500,
                                 random_state: Any = None) -> xr.DataTree:
@@ -732,6 +765,11 @@ class BayesResult:
         names = ["weights", "means", "covariances"] + (["noise_weight"] if self.noise else [])
         values = pm.draw([pm_model[name] for name in names], draws=int(draws),
                          random_seed=rng)
+        if self.settings.get("ordered_means", False):
+            # pm.draw samples the means' Normal without the ordered transform, which only
+            # constrains the value the sampler sees; the model's prior is iid normals on the
+            # ordered cone: their order statistics, the weights and sds staying iid (QA)
+            values[1] = np.sort(values[1], axis=1)
         dims = {"weights": ("component",), "means": ("component", "feature"),
                 "covariances": _COVARIANCE_DIMS[self.covariance_type], "noise_weight": ()}
         prior = xr.Dataset({name: (("chain", "draw", *dims[name]), np.asarray(v)[None])
@@ -742,10 +780,9 @@ class BayesResult:
         replicated = self._replicate(*flatten_draws(prior, self.covariance_type), n, rng)
         # ArviZ's groups and dims (one chain), so that its prior predictive checks read them
         # (az.plot_ppc_dist(tree, group="prior_predictive")) beside the observed data
-        predictive = replicated.rename(sample="draw").expand_dims(chain=[0])
         return xr.DataTree.from_dict({
             "prior": prior.assign_coords(chain=[0], draw=np.arange(int(draws))),
-            "prior_predictive": predictive.assign_coords(draw=np.arange(int(draws))),
+            "prior_predictive": self._as_one_chain(replicated),
             "observed_data": self.idata["observed_data"].to_dataset()[["x"]]})
 
     def _n_replicated(self, n_samples: int | None) -> int:

@@ -229,6 +229,8 @@ class Priors:
     weights_concentration : float, default 1.0
         weights ~ Dirichlet(alpha, ..., alpha). 1 is uniform on the simplex; small values
         (e.g. 0.01) give a sparse ("overfitted") mixture that empties unneeded components.
+        With a noise component the Dirichlet has K + 1 entries, the last the noise weight:
+        its prior is Beta(alpha, K alpha), mean 1 / (K + 1) (not a separate setting).
     means_sd : float, default 2.0
         means_z ~ Normal(0, means_sd): a component mean within about 4 data sds of the data mean.
     sd_median : float, default 0.5

@@ -630,6 +630,13 @@ def test_posterior_imputation_in_one_dimension_and_with_labels():
     assert own[first, 0] == pytest.approx(np.mean(m[:, top, 0]), rel=1e-10)
     with pytest.raises(ValueError, match="max_draws must be an integer >= 1"):
         result.impute(x, max_draws=0)
+    # max_draws=None is every draw in each method (predict_proba crashed on it: QA)
+    every = result.predict_proba(x, max_draws=None)
+    assert every.mean.shape == (200, 2)
+    np.testing.assert_allclose(every.mean, result.predict_proba(x, max_draws=300).mean,
+                               rtol=1e-12)  # 2 x 150 draws: all of them either way
+    np.testing.assert_allclose(result.memberships(max_draws=None).mean,
+                               every.mean[~gaps], rtol=1e-12)
 
 
 def test_impute_without_data_warns_when_the_fit_left_rows_out(tiny_fit):

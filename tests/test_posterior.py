@@ -97,6 +97,47 @@ def test_membership_probabilities_repr_is_short():
     assert "269 more rows" in text and f"{mean[1, 0]:.3f}" in text
 
 
+def test_posterior_predictive_in_arviz_groups(tiny_fit):
+    """QA (Bayesian workflow): the prior predictive came in ArviZ's groups, the posterior's
+    as a bare Dataset that az.plot_ppc_dist could not read. as_tree gives the same draws in
+    the groups ArviZ reads."""
+    import arviz as az
+
+    plain = tiny_fit.sample_posterior_predictive(9, max_draws=30, random_state=2)
+    tree = tiny_fit.sample_posterior_predictive(9, max_draws=30, random_state=2, as_tree=True)
+    predictive = tree["posterior_predictive"]
+    assert predictive["x"].dims == ("chain", "draw", "observation", "feature")
+    np.testing.assert_array_equal(predictive["x"].values[0], plain["x"].values)
+    np.testing.assert_array_equal(tree["observed_data"]["x"].values,
+                                  tiny_fit.idata["observed_data"]["x"].values)
+    az.plot_ppc_dist(tree, var_names=["x"], num_samples=30)  # reads it (it raised KeyError before)
+    with pytest.raises(ValueError, match="as_tree must be"):
+        tiny_fit.sample_posterior_predictive(as_tree="yes")
+
+
+def test_prior_predictive_of_ordered_means_draws_their_order_statistics():
+    """QA: with ordered_means the prior draws were unordered (16% ordered at K = 3, as iid
+    normals): pm.draw ignores the ordered transform. Oracle: the smallest of K iid standard
+    normals has CDF 1 - (1 - Phi(z))^K, the largest Phi(z)^K."""
+    import dataclasses
+
+    from conftest import posterior_stand_in
+    from scipy import stats
+
+    x = np.concatenate([np.random.default_rng(9).normal(-3, 1, 60),
+                        np.random.default_rng(8).normal(4, 1.5, 40)])
+    fit = posterior_stand_in(x, 3)
+    fit = dataclasses.replace(fit, settings={**fit.settings, "ordered_means": True})
+    means = fit.sample_prior_predictive(n_samples=1, draws=2000, random_state=0
+                                        )["prior"]["means"].values[0, :, :, 0]
+    assert np.all(np.diff(means, axis=1) > 0)
+    std = fit.standardisation
+    z = (means - std.center[0]) / std.scale[0] / fit.priors.means_sd
+    K = 3
+    assert stats.kstest(z[:, 0], lambda t: 1 - stats.norm.sf(t) ** K).pvalue > 1e-3
+    assert stats.kstest(z[:, -1], lambda t: stats.norm.cdf(t) ** K).pvalue > 1e-3
+
+
 @pytest.mark.parametrize("fit_name", ["tiny_fit", "tiny_fit_diag"])
 def test_prior_predictive_draws_the_models_priors_in_data_units(fit_name, request):
     """QA (a PyMC user): no prior predictive, and the model's own route gave x on the

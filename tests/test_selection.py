@@ -1026,6 +1026,33 @@ def test_the_model_to_fix_is_the_simplest_one_within_noise_of_the_best():
            "K=4; its advice says how)" in sel.verdict
 
 
+def test_k_too_large_leaves_the_elpd_sound_and_a_far_worse_model_is_not_offered():
+    """QA (Bayesian workflow): K=2 (converged; a broad second component holding two
+    outliers, so "K too large"; one point of Pareto k 0.77) was set aside for K=1, 60 elpd
+    worse with Pareto k 1.30, and called "the largest K compared: a larger K may predict
+    better still". elpd_loo does not depend on the labels; a far worse model is no answer."""
+    rng = np.random.default_rng(4)
+    base = rng.normal(-2.0, 0.5, size=150)
+    def mild(base):  # one point of Pareto k ~0.8-1.6, as the QA's outliers gave
+        draws = loglik_draws(rng, base, n=base.size)
+        draws[..., 0] = -2 + rng.standard_t(3, size=draws.shape[:2])
+        return draws
+
+    sel = compare({"K=1": _with_diagnostics(fake_fit(mild(base - 0.4), 1), True),
+                   "K=2": _with_diagnostics(fake_fit(mild(base), 2), True, ("K too large",))})
+    assert sel.best == "K=2" and sel.pareto_k["n_high"].min() >= 1
+    assert "its posterior did not pass" not in sel.verdict
+    assert "K=2: its diagnostics say K is too large" in sel.verdict
+    assert "That alone does not make its elpd_loo unreliable" in sel.verdict
+    assert "But it predicts clearly worse than K=2: K=2 remains the better model" in sel.verdict
+    assert "a larger K may predict better still" not in sel.verdict
+    # without the high Pareto k, K=2 is simply best: no "not trustworthy"
+    clean = compare({"K=1": _with_diagnostics(fake_fit(loglik_draws(rng, base - 0.4), 1), True),
+                     "K=2": _with_diagnostics(fake_fit(loglik_draws(rng, base), 2), True,
+                                              ("K too large",))})
+    assert "not trustworthy" not in clean.verdict and "K is too large" in clean.verdict
+
+
 def test_near_ties_and_a_best_at_the_top_of_the_grid_are_noted():
     """QA: 'BIC -> K=3 full' with K=5 0.22 behind, and LOO/ICL picking the largest K fitted,
     were stated as single answers; the notes say both."""

@@ -361,12 +361,14 @@ def compare(
     diagnostics = {name: line for name, (line, _) in diagnosed.items()}
     failed = {name: loo_verdict.posterior_problems(diagnosed.get(name, ("", None))[1])
               for name in names}
-    notes = (loo_verdict.grid_edge_warning(best, results) + loo_verdict.pareto_warnings(pareto)
+    too_large = loo_verdict.says_too_large(diagnosed.get(best, ("", None))[1])
+    notes = (loo_verdict.grid_edge_warning(best, results, too_large)
+             + loo_verdict.pareto_warnings(pareto)
              + loo_verdict.small_n_warning(pareto) + loo_warnings
              + loo_verdict.convergence_warning(diagnostics))
     verdict = loo_verdict.verdict(table, best, within, simplest, notes,
                                   loo_verdict.caveat(table, failed, pareto, results[best],
-                                                     simplest))
+                                                     simplest, too_large))
     return BayesSelection(
         comparison=table,
         loo=loos,

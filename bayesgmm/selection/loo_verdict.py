@@ -3,9 +3,10 @@
 Which model is best and which are within noise of it (elpd differences against their standard
 errors and :data:`~bayesgmm.selection.loo.MIN_ELPD_DIFF`); the Pareto-k and small-N warnings,
 each said once; and the caveats that keep the verdict honest: a best model whose own posterior
-failed its checks (or says K is too large) is not recommended without saying so, the best
-model that passed is named instead, and single outliers given components of their own are
-named with the noise suggestion.
+failed its checks is not recommended without saying so, the best model that passed is named
+instead (unless it predicts clearly worse), a best model whose diagnostics say K is too large
+is said to be one, and single outliers given components of their own are named with the noise
+suggestion.
 
 Where it sits: the selection layer, under :mod:`bayesgmm.selection.loo` (imports nothing
 from bayesgmm).
@@ -22,7 +23,8 @@ import pandas as pd
 # Below this many observations the normal approximation of elpd differences is rough
 # (Sivula et al. 2025; az.compare flags it as "N < 100").
 __all__ = ["SMALL_N", "caveat", "convergence_warning", "diagnose", "pareto_table",
-           "pareto_warnings", "posterior_problems", "simplest", "small_n_warning", "verdict"]
+           "pareto_warnings", "posterior_problems", "says_too_large", "simplest",
+           "small_n_warning", "too_large", "verdict"]
 
 SMALL_N = 100
 
@@ -112,10 +114,13 @@ def verdict(table: pd.DataFrame, best: str, within: Sequence[str], simplest: str
     return text
 
 
-def grid_edge_warning(best: str, results: Mapping[str, Any]) -> list[str]:
-    """The best model has the largest K compared: a larger K might predict better still."""
+def grid_edge_warning(best: str, results: Mapping[str, Any],
+                      too_large: bool = False) -> list[str]:
+    """The best model has the largest K compared: a larger K might predict better still
+    (not said when the best model's own diagnostics say its K is too large already)."""
     ks = {name: getattr(model, "n_components", None) for name, model in results.items()}
-    if len(ks) < 2 or any(k is None for k in ks.values()) or ks[best] < max(ks.values()):
+    if too_large or len(ks) < 2 or any(k is None for k in ks.values()) \
+            or ks[best] < max(ks.values()):
         return []
     return [f"{best} has the largest K compared: a larger K may predict better still (add it "
             "to n_components, -k)."]
@@ -147,28 +152,40 @@ def diagnose(model: Any, thresholds: Mapping[str, Any]) -> tuple[str, Any]:
 
 def posterior_problems(diagnosed: Any) -> list[str]:
     """Why a model's own posterior fails its checks, as clauses of the verdict (none when it
-    passed or was not diagnosed)."""
-    if diagnosed is None:
+    passed or was not diagnosed). "K too large" is not one: elpd_loo does not depend on which
+    component is which, so an empty or duplicated component leaves it sound (QA: a K = 2 whose
+    broad second component held two outliers was set aside for a K = 1 60 elpd worse);
+    :func:`too_large` says it instead."""
+    if diagnosed is None or diagnosed.ok:
         return []
-    out = []
-    if not diagnosed.ok:
-        failed = "; ".join(c.summary for c in diagnosed.checks or () if not c.passed)
-        out.append(f"its posterior did not pass its convergence checks"
-                   f"{f' ({failed})' if failed else ''}, and the elpd_loo of draws that may "
-                   "not represent the posterior is unreliable")
-    if "K too large" in (diagnosed.causes or ()):
-        out.append("its diagnostics say K is too large (a component with almost no weight, "
-                   "or two components describing one cluster)")
-    return out
+    failed = "; ".join(c.summary for c in diagnosed.checks or () if not c.passed)
+    return [f"its posterior did not pass its convergence checks"
+            f"{f' ({failed})' if failed else ''}, and the elpd_loo of draws that may not "
+            "represent the posterior is unreliable"]
+
+
+def says_too_large(diagnosed: Any) -> bool:
+    return diagnosed is not None and "K too large" in (diagnosed.causes or ())
+
+
+def too_large(best: str, simplest: str | None) -> str:
+    """The sentence for a best model whose own diagnostics say its K is too large."""
+    fewer = (f"; {simplest}, within noise of it, says as much with fewer components"
+             if simplest and simplest != best else "")
+    return (f"{best}: its diagnostics say K is too large (a component with almost no weight, "
+            "or two components describing one cluster). That alone does not make its elpd_loo "
+            "unreliable (it does not depend on which component is which), but not every "
+            f"component is a cluster of its own{fewer}.")
 
 
 def caveat(table: pd.DataFrame, failed: Mapping[str, list[str]], pareto: pd.DataFrame,
-            best_model: Any, simplest: str | None = None) -> str:
+            best_model: Any, simplest: str | None = None, too_large_best: bool = False) -> str:
     """What the verdict must add when the best model by elpd_loo cannot be trusted: why, the
-    best model that passed its checks, and single outliers given components of their own.
+    best model that passed its checks, and single outliers given components of their own;
+    and when the best model's own diagnostics say its K is too large (``too_large_best``).
 
-    A model's elpd_loo is not trustworthy when its posterior failed its checks (or they say
-    K is too large) or when observations have Pareto k above ArviZ's threshold.
+    A model's elpd_loo is not trustworthy when its posterior failed its checks or when
+    observations have Pareto k above ArviZ's threshold.
     """
     best = str(table.index[0])
     reasons = {name: failed[name] + ([_high_k(pareto.loc[name])]
@@ -179,6 +196,8 @@ def caveat(table: pd.DataFrame, failed: Mapping[str, list[str]], pareto: pd.Data
         parts.append(f"But the comparison is not trustworthy for {best}: "
                      + "; ".join(reasons[best]) + ".")
         parts.append(_passed_instead(table, failed, reasons, simplest))
+    if too_large_best:
+        parts.append(too_large(best, simplest))
     rows = _singleton_rows(best_model)
     if rows:
         advice = ("" if getattr(best_model, "noise", False)
@@ -194,27 +213,40 @@ def _passed_instead(table: pd.DataFrame, failed: Mapping[str, list[str]],
     When that model predicts clearly worse, the model to fix instead: the simplest one within
     noise of the best (``simplest``), else the best itself."""
     others = [str(name) for name in table.index[1:]]
+    best = str(table.index[0])
     clean = [name for name in others if not reasons[name]]
     if clean:
-        text = (f"Among the models that passed their checks, {clean[0]} is best (elpd_diff "
-                f"{_fmt_diff(table, clean[0])}).")
-        if "indistinguishable" in table.columns and not table.loc[clean[0], "indistinguishable"]:
-            # a model clearly worse is no answer: the failed fits are what to fix
-            best = str(table.index[0])
-            # the simplest model as good as the best is the one to make converge: the best
-            # itself may be an overfitted K whose posterior will not settle
-            fix = simplest if simplest and simplest in reasons else best
-            why = f"it is the simplest model within noise of {best}; " if fix != best else ""
-            text += (f" It predicts clearly worse than {best}, though: rather than settle "
-                     f"for it, make {fix}'s posterior pass its checks ({why}its advice says "
-                     "how) and compare again.")
-        return text
+        return (f"Among the models that passed their checks, {clean[0]} is best (elpd_diff "
+                f"{_fmt_diff(table, clean[0])})."
+                + _clearly_worse(table, clean[0], reasons, simplest))
     converged = [name for name in others if not failed[name]]
     if converged:
         return (f"No model passed every check; of those whose posterior checks did not fail, "
                 f"{converged[0]} is best (elpd_diff {_fmt_diff(table, converged[0])}), though "
-                "high Pareto k makes its elpd_loo unreliable too.")
+                "high Pareto k makes its elpd_loo unreliable too."
+                + _clearly_worse(table, converged[0], reasons, simplest,
+                                 pareto_only=not failed[best]))
     return "No other model passed its checks either: fix the fits before choosing K."
+
+
+def _clearly_worse(table: pd.DataFrame, other: str, reasons: Mapping[str, list[str]],
+                   simplest: str | None, pareto_only: bool = False) -> str:
+    """A model clearly worse than the best is no answer: what to do instead ("" when
+    ``other`` is within noise of the best). ``pareto_only``: the best model's only problem
+    is its Pareto k, which the other model has too (QA: K = 1, 60 elpd worse and max k 1.30,
+    was offered for a K = 2 with max k 0.77)."""
+    if "indistinguishable" not in table.columns or table.loc[other, "indistinguishable"]:
+        return ""
+    best = str(table.index[0])
+    if pareto_only:
+        return (f" But it predicts clearly worse than {best}: {best} remains the better "
+                "model (the Pareto-k warning below says how to firm up both).")
+    # the simplest model as good as the best is the one to make converge: the best itself
+    # may be an overfitted K whose posterior will not settle
+    fix = simplest if simplest and simplest in reasons else best
+    why = f"it is the simplest model within noise of {best}; " if fix != best else ""
+    return (f" It predicts clearly worse than {best}, though: rather than settle for it, make "
+            f"{fix}'s posterior pass its checks ({why}its advice says how) and compare again.")
 
 
 # A component is given to a few outliers when it holds this many observations or fewer, and
