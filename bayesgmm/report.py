@@ -1446,15 +1446,31 @@ def _section_reproducibility(result) -> str:
         "<h3>Priors</h3>", _table(priors, text="last"),
         f"<h3>Sampler settings</h3><p>Seed: <code>{html.escape(str(seed))}</code></p>",
         _table(settings_table, text=True),
-        *([f"<h3>Start</h3><p>EM candidates for the chains' start, chosen by "
-           f"{html.escape(str(start.get('chosen_by', 'EM objective')))}"
-           + (f"; {html.escape(_readable_setting('reanchored', start['reanchored']))}"
-              if start.get("reanchored") else "") + "." + tie + "</p>",
-           # The candidates often differ in the third decimal: all of them to 0.001.
-           _table(candidates, decimals=dict.fromkeys(candidates.columns[1:], 3))]
-          if not candidates.empty else []),
+        *_start_html(start, candidates, tie),
         "<h3>Software</h3>", _fit_versions_html(result.versions),
     )
+
+
+def _start_html(start: Mapping[str, Any], candidates: pd.DataFrame, tie: str) -> list[str]:
+    """The Start subsection: where the chains started (the EM candidates and the one chosen,
+    or the estimate the caller gave) and any re-anchoring (QA: a re-anchored run from em=
+    had no candidates, and the report never said that the chains were restarted)."""
+    reanchored = (f"; {html.escape(_readable_setting('reanchored', start['reanchored']))}"
+                  if start.get("reanchored") else "")
+    if start.get("given"):
+        head = ("The chains started at the EM estimate given to the fit (<code>em=</code>; "
+                "no search for a start)")
+    elif not candidates.empty:
+        head = ("EM candidates for the chains' start, chosen by "
+                f"{html.escape(str(start.get('chosen_by', 'EM objective')))}")
+    elif reanchored:
+        head = "The chains started at the EM estimate"
+    else:
+        return []
+    parts = [f"<h3>Start</h3><p>{head}{reanchored}.{tie}</p>"]
+    if not candidates.empty:  # they often differ in the third decimal: all of them to 0.001
+        parts.append(_table(candidates, decimals=dict.fromkeys(candidates.columns[1:], 3)))
+    return parts
 
 
 def _standardisation_words(result) -> str:

@@ -245,6 +245,7 @@ def fit_bayes(
     progress.first_run_notice(ss.progressbar, plan=obs.needs_plan)
     # A step, not a line: on a cold cache EM compiles its kernels first (a minute on 2 cores),
     # and a terminal should see a spinner meanwhile, not silence.
+    given = em is not None  # the caller's start (em=), said in the record and the report
     with progress.step(f"fitting MAP-EM, K={K} (3 families of 10 restarts)",
                        ss.progressbar and em is None):
         em = _check_or_fit_em(em, obs, Xc, names, K, covariance_type, priors, seed)
@@ -307,6 +308,8 @@ def fit_bayes(
         return better is not None and _reanchor(draws, better, obs, em, covariance_type,
                                                 pm_model, ss.nutpie_backend)[1]["rerun"]
 
+    warmed = [tune]
+
     def sample(em: EMResult, *, reanchor: bool = False, stop_on_divergence: bool = False,
                target_accept: float = ss.target_accept, warmup: int = tune,
                announce: bool | None = None):
@@ -321,6 +324,7 @@ def fit_bayes(
         reference = (em.weights, em.means, em.covariances)
         start = model.initial_point(pm_model, *reference, noise_weight=em.noise_weight)
         last_check.clear()  # a new run: an earlier run's relabelling is not these draws'
+        warmed[0] = warmup  # the warm-up of the draws kept is the last run's (the record)
         if ss.sampler == "nutpie":
             check = functools.partial(_relabelled_convergence, reference=reference,
                                       covariance_type=covariance_type, X=X_relabel,
@@ -463,6 +467,8 @@ def fit_bayes(
             target_accept = ss.retry_target_accept if retried else target_accept
         better = (_better_chain(idata) or _chains_above_start(idata, em, pm_model, backend)
                   if again else None)
+    if given:
+        start_info["given"] = True
     if reanchors:  # one record, or the list of them when EM restarted from the chains twice
         # (the second may have found no better start: its "rerun" is False)
         start_info["reanchored"] = reanchors[0] if len(reanchors) == 1 else reanchors
@@ -507,7 +513,8 @@ def fit_bayes(
     record = {
         "sampler": ss.sampler, "nutpie_backend": timing.pop("nutpie_backend", None),
         "laplace_metric": timing.pop("laplace_metric", False),
-        "draws": draws, "tune": tune, "chains": chains, "cores": timing.pop("cores", cores),
+        "draws": draws, "tune": warmed[0], "chains": chains,
+        "cores": timing.pop("cores", cores),
         "random_state": seed, "seed_drawn": random_state is None,
         "ordered_means": ordered_means,
         "target_accept": target_accept, "covariance_type": covariance_type,
@@ -806,7 +813,13 @@ def _reanchor(idata, better, X, em: EMResult, covariance_type, pm_model, backend
     record = {**{k: v for k, v in better.items() if k != "index"},
               "measure": measure, "old_start": old, "new_start": value,
               "rerun": bool(value > old + _BETTER_START_NATS)}
-    return dataclasses.replace(new, candidates=em.candidates,
+    # The record stays the run's (its seed), with how this start was found: EM from a given
+    # init draws a seed it never uses, different on every run (QA: a seeded run's em.json
+    # said "seed drawn" after re-anchoring)
+    base = dict(em.settings or {})
+    settings = {**base, "init": f"{base.get('init', 'the start')}; then restarted from chain "
+                                f"{better['chain']}'s highest-density draw (re-anchored)"}
+    return dataclasses.replace(new, candidates=em.candidates, settings=settings,
                                feature_names=em.feature_names), record
 
 

@@ -365,6 +365,7 @@ def test_divergences_in_the_first_run_retry_with_smaller_steps(galaxies):
     first = kept.idata["sample_stats"]["diverging"].to_numpy().any(axis=0).argmax()
     assert record["after_draws"] == first + 1 <= 300
     assert retried.settings["target_accept"] == 0.95
+    assert retried.settings["tune"] == 600  # the warm-up of the draws kept (QA: it said 200)
     assert retried.sampler_settings.target_accept == 0.3  # what was asked for, unchanged
 
 

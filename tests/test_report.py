@@ -908,6 +908,22 @@ def test_reanchoring_record_says_how_much_better_the_new_start_is():
         "a chain found a better mode: EM was restarted from it and the chains sampled again")
 
 
+def test_the_start_given_and_its_reanchoring_are_said():
+    """QA (reproducibility): a run started from em= that re-anchored had no candidates, so the
+    report's Start section was left out and never said the chains were restarted."""
+    import pandas as pd
+
+    from bayesgmm.report import _start_html
+
+    none = pd.DataFrame()
+    text = " ".join(_start_html({"given": True, "reanchored": {"rerun": True}}, none, ""))
+    assert "started at the EM estimate given to the fit" in text
+    assert "EM was restarted from it and the chains sampled again" in text
+    assert "given to the fit" not in " ".join(_start_html(
+        {"chosen_by": "model", "candidates": [1]}, pd.DataFrame({"a": [1.0]}, index=["x"]), ""))
+    assert _start_html({"chosen_by": "EM log posterior"}, none, "") == []
+
+
 def test_start_candidates_that_tie_are_said_to_tie():
     import pandas as pd
 

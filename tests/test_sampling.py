@@ -477,10 +477,14 @@ def test_a_start_every_chain_leaves_is_reanchored():
     with pytest.warns(UserWarning, match="every chain found a better posterior mode"):
         result = bayesgmm.fit_bayes(X, 3, em=poor, random_state=1, progressbar=False)
     record = result.settings["start"]["reanchored"]
-    assert record["every_chain"] and record["rerun"]
+    assert record["every_chain"] and record["rerun"] and result.settings["start"]["given"]
     assert record["new_start"] > record["old_start"] + 100
     np.testing.assert_allclose(np.sort(result.em.means[:, 0]), [-6, 0, 6], atol=0.2)
     assert result.compare_em()["em_in_interval"].all()
+    # the new start's record is the run's, saying how it was found (QA: EM from the chain's
+    # draw recorded a seed of its own, drawn anew on every run of the same seed)
+    assert result.em.settings["random_state"] == poor.settings["random_state"]
+    assert result.em.settings["init"].endswith("highest-density draw (re-anchored)")
 
 
 def test_the_model_compiled_while_choosing_the_start_counts_as_compile_time(monkeypatch,
