@@ -97,6 +97,7 @@ pd = _Lazy("pandas")
 load_spec = _Lazy(".io", "load_spec")
 read_table = _Lazy(".io", "read_table")
 read_data = _Lazy(".io", "read_data")
+file_sha256 = _Lazy(".io", "file_sha256")
 check_writable = _Lazy(".paths", "check_writable")  # standard library only: answers at once
 missing_hint = _Lazy(".paths", "missing_hint")
 load = _Lazy(".persistence", "load", "ArviZ", before_checks=True)
@@ -667,7 +668,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     _print_noise_hint(result.em, frame, observed, index=args.index)
     _save(result, out, force=args.force, report=args.report,
           data_source=str(args.data), thresholds=thresholds, diagnostics=diag,
-          rows=_rows_setting(args.index), figure_files=figure_files)
+          rows=_rows_setting(args.index), figure_files=figure_files, data_file=args.data)
     return EXIT_PROBLEMS if args.strict and not diag.ok else 0
 
 
@@ -744,6 +745,7 @@ def _cmd_em(args: argparse.Namespace) -> int:
                 return write_em_report(
                     em, frame.loc[kept], directory, data_source=str(args.data), rows=rows,
                     settings={"seed": seed, "EM restarts (per seeding)": args.n_init,
+                              "data file SHA-256": file_sha256(args.data),
                               "row names": _rows_setting(args.index),
                               **_observation_settings(args, names)},
                     labels=None if labels is None else labels[kept],
@@ -858,7 +860,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     _save(result, out, force=args.force, report=spec.report,
           data_source=f"{spec.raw['data']['path']} (specification {spec.path.name})",
           thresholds=thresholds, diagnostics=diag,
-          rows=_rows_setting(spec.index, 'index = "COLUMN" in [data]'), figure_files=figure_files)
+          rows=_rows_setting(spec.index, 'index = "COLUMN" in [data]'), figure_files=figure_files,
+          data_file=spec.data_path)
     return EXIT_PROBLEMS if args.strict and not diag.ok else 0
 
 
@@ -1365,14 +1368,16 @@ def _check_k(n_components: int, frame: pd.DataFrame | None, source: str) -> None
 def _save(result: BayesResult, out: Path, *, force: bool, report: bool,
           data_source: str, thresholds: DiagnosticThresholds | None = None,
           diagnostics: Diagnostics | None = None, rows: str | None = None,
-          figure_files: FigureFiles | None = None) -> None:
+          figure_files: FigureFiles | None = None, data_file: str | None = None) -> None:
     import dataclasses
 
     # Kept with the result, so that `bayesgmm report DIR` later titles its page the same;
-    # ``rows``: how the report's tables name the rows (its settings table says it).
-    result = dataclasses.replace(result, settings={**result.settings,
-                                                   "data_source": data_source,
-                                                   **({"row names": rows} if rows else {})})
+    # ``rows``: how the report's tables name the rows (its settings table says it);
+    # ``data_file``'s fingerprint, to check a copy of the data against (QA: none recorded).
+    result = dataclasses.replace(result, settings={
+        **result.settings, "data_source": data_source,
+        **({"data_file_sha256": file_sha256(data_file)} if data_file else {}),
+        **({"row names": rows} if rows else {})})
     extra = None
     if report:
         _use_agg()

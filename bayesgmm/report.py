@@ -228,7 +228,7 @@ def build_report(result: BayesResult, *, data_source: str | None = None,
         _section_membership(result, X, proba, figure, labelled=_result_labels(result, len(X))),
         _section_diagnostics(result, diag, figure, thresholds),
         _section_ppc(result, figure, random_state),
-        _section_reproducibility(result),
+        _section_reproducibility(result, random_state),
     ]
     name = _data_name(data_source)
     title = f"{name}: Gaussian mixture, K = {result.n_components}" if name else \
@@ -830,8 +830,8 @@ def parameter_table(result: Any, interval: float = 0.94) -> pd.DataFrame:
     -------
     DataFrame indexed by parameter (``weight[0]``, ``mean[0, waiting]``, ``sd[0, waiting]``,
     ``corr[0, eruptions, waiting]``; tied: ``sd[waiting]``), with column ``EM`` and, for a
-    posterior, ``mean``, ``sd``, ``lower``, ``upper``, ``EM inside``, ``R-hat``, ``bulk ESS``,
-    ``tail ESS``.
+    posterior, ``mean``, ``MCSE`` (the Monte Carlo standard error of the mean), ``sd``,
+    ``lower``, ``upper``, ``EM inside``, ``R-hat``, ``bulk ESS``, ``tail ESS``.
     """
     bayes = hasattr(result, "idata")
     em = result.em if bayes else result
@@ -870,6 +870,9 @@ def parameter_table(result: Any, interval: float = 0.94) -> pd.DataFrame:
         for i in range(v.shape[1]):
             rows.append((v[:, i].mean(), v[:, i].std(ddof=1), lo[i], hi[i]))
     table["mean"], table["sd"], table["lower"], table["upper"] = np.array(rows).T
+    # the Monte Carlo error of the mean: what of its digits the draws support (QA: nowhere)
+    table.insert(table.columns.get_loc("mean") + 1, "MCSE",
+                 summary["mcse_mean"].to_numpy() if "mcse_mean" in summary else np.nan)
     table["EM inside"] = (table["lower"] <= table["EM"]) & (table["EM"] <= table["upper"])
     for col, new in (("r_hat", "R-hat"), ("ess_bulk", "bulk ESS"), ("ess_tail", "tail ESS")):
         table[new] = summary[col].to_numpy() if col in summary else np.nan
@@ -950,7 +953,10 @@ def _section_parameters(result, figure, random_state, diag=None) -> str:
                     "<p>Posterior mean, standard deviation and 94% equal-tailed interval in "
                     "data units, after relabelling to the EM components, beside the EM "
                     "estimate; rank-normalised split R-hat and bulk/tail effective sample "
-                    f"sizes. {_covariance_display(result.em.n_features)} {note}</p>",
+                    "sizes. The posterior's numbers are Monte Carlo estimates from the draws: "
+                    "MCSE is the standard error of the mean's (digits far below it are noise; "
+                    "the interval's ends vary more, as tail ESS below bulk ESS says). "
+                    f"{_covariance_display(result.em.n_features)} {note}</p>",
                     _parameter_html(table, result.em.n_features), unidentified, forest,
                     density, overlay)
 
@@ -1411,7 +1417,7 @@ def _section_ppc(result, figure, random_state) -> str:
                     "second figure checks statistics of the data as a whole.</p>", fig, joint)
 
 
-def _section_reproducibility(result) -> str:
+def _section_reproducibility(result, random_state: Any = 0) -> str:
     used = dict(result.priors.to_dict())
     if len(result.feature_names) == 1 or result.covariance_type in ("diag", "spherical"):
         used.pop("lkj_eta", None)  # no correlations in this model: the LKJ prior is not used
@@ -1421,7 +1427,7 @@ def _section_reproducibility(result) -> str:
         priors.loc["weights_concentration", "distribution"] = (
             "(weights, noise weight) ~ Dirichlet(alpha, ..., alpha), K + 1 entries")
     settings = {k: _readable_setting(k, v) for k, v in result.settings.items()
-                if k not in ("timing", "start")}
+                if k not in ("timing", "start", "machine", "data_file_sha256")}  # said above
     settings.pop("random_state", None)  # shown above the table, as the seed it is
     settings = _with_sampler_limits(settings, result.sampler_settings)
     settings.update({f"time: {k.removesuffix('_s')}": f"{v:.2f} s"
@@ -1445,10 +1451,35 @@ def _section_reproducibility(result) -> str:
         f"{html.escape(_standardisation_words(result))}).</p>",
         "<h3>Priors</h3>", _table(priors, text="last"),
         f"<h3>Sampler settings</h3><p>Seed: <code>{html.escape(str(seed))}</code></p>",
+        _provenance_html(result, random_state),
         _table(settings_table, text=True),
         *_start_html(start, candidates, tie),
         "<h3>Software</h3>", _fit_versions_html(result.versions),
     )
+
+
+def _provenance_html(result, random_state: Any) -> str:
+    """When and where the fit ran, which data (a fingerprint to check a copy against), and
+    the seed of the figures' own draws (QA, reproducibility: none of these was recorded)."""
+    import hashlib
+
+    observed = result.idata["observed_data"]
+    digest = hashlib.sha256()
+    for name in ("x", "sample_weight", "labels"):  # what the likelihood saw, in row order
+        if name in observed.data_vars:
+            digest.update(np.ascontiguousarray(observed[name].values).tobytes())
+    settings = result.settings or {}
+    created = result.idata["posterior"].attrs.get("created_at")
+    when = (f"Sampled {html.escape(str(created))}" if created else "Sampled")
+    machine = settings.get("machine")
+    where = f" on {html.escape(str(machine))}" if machine else ""
+    data_file = settings.get("data_file_sha256")
+    file_line = (f"; the data file's SHA-256: <code>{html.escape(str(data_file))}</code>"
+                 if data_file else "")
+    return (f"<p>{when}{where}. The fitted values' SHA-256 (float64, rows in order, with their "
+            f"weights and labels if any): <code>{digest.hexdigest()}</code>{file_line}. The "
+            f"figures' posterior draws use seed <code>{html.escape(str(random_state))}</code> "
+            "(<code>write_report(..., random_state=)</code>).</p>")
 
 
 def _start_html(start: Mapping[str, Any], candidates: pd.DataFrame, tie: str) -> list[str]:

@@ -516,6 +516,7 @@ def fit_bayes(
         "draws": draws, "tune": warmed[0], "chains": chains,
         "cores": timing.pop("cores", cores),
         "random_state": seed, "seed_drawn": random_state is None,
+        "machine": _machine(),
         "ordered_means": ordered_means,
         "target_accept": target_accept, "covariance_type": covariance_type,
         "n_components": K, "timing": timing, "start": start_info,
@@ -646,6 +647,16 @@ _BETTER_START_NATS = 1.0
 # Re-anchor at most this many times in one fit: a chain may find a better mode only in the run
 # from the first better one (a poor start climbs in steps); each must gain the nats above.
 _MAX_REANCHORS = 2
+
+
+def _machine() -> str:
+    """Where the fit ran, for the record (the same seed's draws can differ across platforms:
+    floating-point libraries, thread counts)."""
+    import os
+    import platform
+
+    return (f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs, Python "
+            f"{platform.python_version()}")
 
 
 def _start_summary(em: EMResult) -> dict[str, Any]:

@@ -200,6 +200,10 @@ def test_run_saves_to_the_spec_directory_with_report(tmp_path, tiny_fit, monkeyp
     assert (result_dir / "figures" / "overlay.png").is_file()
     assert (result_dir / "figures" / "overlay.svg").is_file()
     assert f"saved to {result_dir}" in out
+    # the data file's fingerprint is recorded and shown (QA: no way to check the data)
+    digest = bayesgmm.load(result_dir).settings["data_file_sha256"]
+    assert digest == bayesgmm.io.file_sha256(bayesgmm.io.load_spec(spec).data_path)
+    assert digest in (result_dir / "report.html").read_text()
     rc, _, err = _run_main(["run", str(spec)], capsys)  # second time: refuse, keep the result
     assert rc == 2 and "already exists" in err
     # the report rewritten with other figure files: the flags say which, the old ones go

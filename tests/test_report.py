@@ -440,6 +440,17 @@ def test_parameter_table_reports_sds_and_correlations_once(tiny_fit):
     assert table.loc["weight[1]", "bulk ESS"] == pytest.approx(
         summary.loc["weights[1]", "ess_bulk"], rel=0.02)
     assert table["EM inside"].dtype == bool
+    # the mean's Monte Carlo error, ArviZ's, for derived rows too (QA: no MCSE anywhere)
+    assert table.loc["mean[0, waiting]", "MCSE"] == pytest.approx(
+        summary.loc["means[0, waiting]", "mcse_mean"], rel=0.02)
+    import arviz as az
+    import xarray as xr
+
+    sd_draws = xr.DataTree.from_dict({"posterior": xr.Dataset(
+        {"s": (("chain", "draw"), d_sd[..., 0, 0])})})
+    assert table.loc["sd[0, eruptions]", "MCSE"] == pytest.approx(
+        float(az.mcse(sd_draws)["s"]), rel=1e-6)
+    assert list(table.columns[:3]) == ["EM", "mean", "MCSE"]
 
 
 @pytest.mark.parametrize(("covariance_type", "sd_rows", "corr_rows"), [
@@ -922,6 +933,24 @@ def test_the_start_given_and_its_reanchoring_are_said():
     assert "given to the fit" not in " ".join(_start_html(
         {"chosen_by": "model", "candidates": [1]}, pd.DataFrame({"a": [1.0]}, index=["x"]), ""))
     assert _start_html({"chosen_by": "EM log posterior"}, none, "") == []
+
+
+def test_the_report_says_when_where_on_which_data_and_with_which_figure_seed():
+    """QA (reproducibility): no fingerprint of the data, no machine, no fit date, and the
+    figures' random_state unrecorded."""
+    import hashlib
+
+    from conftest import posterior_stand_in
+
+    x = np.random.default_rng(0).normal(size=(100, 2))
+    post = posterior_stand_in(x, 2)
+    post.idata["posterior"].attrs["created_at"] = "2026-12-02T08:00:00"
+    post.settings["machine"] = "Linux x86_64, 2 CPUs, Python 3.12.0"
+    page, _ = build_report(post, random_state=3)
+    assert hashlib.sha256(x.tobytes()).hexdigest() in page
+    assert "Sampled 2026-12-02T08:00:00 on Linux x86_64, 2 CPUs" in page
+    assert "posterior draws use seed <code>3</code>" in page
+    assert page.count("Linux x86_64") == 1  # not again in the settings table
 
 
 def test_start_candidates_that_tie_are_said_to_tie():

@@ -6,7 +6,7 @@ settings); imported by the command line only.
 """
 
 from .specs import ModelSpec, RunSpec, load_spec
-from .tables import MISSING_POLICIES, DataTable, read_data, read_table
+from .tables import MISSING_POLICIES, DataTable, file_sha256, read_data, read_table
 
-__all__ = ["MISSING_POLICIES", "DataTable", "ModelSpec", "RunSpec", "load_spec", "read_data",
-           "read_table"]
+__all__ = ["MISSING_POLICIES", "DataTable", "ModelSpec", "RunSpec", "file_sha256", "load_spec",
+           "read_data", "read_table"]

@@ -19,7 +19,7 @@ from .._validation import check_data, check_sample_weight
 from ..datasets import data_path
 from .text_files import check_header, check_separator, file_line, read_text_table
 
-__all__ = ["BUNDLED", "MISSING_POLICIES", "DataTable", "read_data", "read_table"]
+__all__ = ["BUNDLED", "MISSING_POLICIES", "DataTable", "file_sha256", "read_data", "read_table"]
 
 BUNDLED = {"old_faithful": "old_faithful.csv", "galaxies": "galaxies.csv"}
 
@@ -411,6 +411,18 @@ def _thousands_separated(column: pd.Series) -> pd.Series:
     if column.dtype.kind != "O":
         return pd.Series(False, index=column.index)
     return column.map(lambda v: isinstance(v, str) and bool(re.match(_THOUSANDS, v.strip())))
+
+
+def file_sha256(path: str | Path) -> str:
+    """SHA-256 of a data file's bytes (``bundled:NAME`` too): its fingerprint in a result's
+    record, to check a copy of the data against."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(_resolve_bundled(str(path)), "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _resolve_bundled(path: str) -> str:
