@@ -78,6 +78,33 @@ def passive_thread_wait() -> None:
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
+# A process forked from one whose OpenMP threads ran (multiprocessing's default on Linux)
+# cannot start them again: numba aborts the child ("fork() called from a process already using
+# GNU OpenMP, this is unsafe"), and a multiprocessing.Pool then hangs on the lost task (QA, a
+# pipeline: any fit_bayes, or fit_em at N*K >= 200,000, in the parent). Such a child runs the
+# kernels serially instead: the same numbers (the parallel kernels sum in the serial order), the
+# pool's processes being the parallelism there.
+_FORKED_AFTER_OPENMP = False
+
+
+def _note_fork() -> None:
+    global _FORKED_AFTER_OPENMP
+    try:
+        layer = numba.threading_layer()  # raises before the parent started any threads
+    except ValueError:
+        return
+    _FORKED_AFTER_OPENMP = _FORKED_AFTER_OPENMP or layer == "omp"
+
+
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(after_in_child=_note_fork)
+
+
+def threads_usable() -> bool:
+    """Whether the parallel kernels may run here (not in a child forked after OpenMP ran)."""
+    return not _FORKED_AFTER_OPENMP
+
+
 # --------------------------------------------------------------------------------------------
 # numba core
 # --------------------------------------------------------------------------------------------
@@ -678,7 +705,9 @@ def estep(
         log_w = np.log(np.asarray(weights, dtype=np.float64))
     pointwise = np.empty(N if return_pointwise else 0)
     resp = np.empty((N if return_resp else 0, K))
-    if parallel is None:
+    if not threads_usable():
+        parallel = False
+    elif parallel is None:
         passive_thread_wait()
         parallel = N * K >= _PARALLEL_MIN_PAIRS and numba.get_num_threads() > 1
     elif parallel:
@@ -746,6 +775,14 @@ def pointwise_over_draws(X, weights, means, L, want_resp):
     (:func:`bayesgmm.covariance.cholesky_draws`). Draws run in parallel; each is the serial
     E-step kernel.
     """
+    if not threads_usable():  # draw by draw, each the serial kernel (see _note_fork)
+        S, N, K = weights.shape[0], X.shape[0], weights.shape[1]
+        out, resp = np.empty((S, N)), np.empty((S if want_resp else 0, N, K))
+        for s in range(S):
+            U, log_det = precision_from_covariance_cholesky(L[s])
+            estep_serial(X, np.empty(0), np.log(weights[s]), means[s], U, log_det, out[s],
+                         resp[s] if want_resp else np.empty((0, K)))
+        return out, resp
     passive_thread_wait()
     return _pointwise_over_draws(X, weights, means, L, want_resp)
 
@@ -1161,11 +1198,23 @@ def plan_pointwise_over_draws(plan: RowPlan, weights, noise_weight, means, L, wa
     ``weights`` (S, K), ``noise_weight`` (S,) (zeros without noise), ``means`` (S, K, D), ``L``
     (S, K, D, D). Returns pointwise (S, N) and responsibilities (S, N, K [+ 1]) or an empty array.
     """
-    passive_thread_wait()
     X, _, bounds, columns, n_obs, label, log_noise = plan.arrays
-    out, resp = _plan_over_draws(X, bounds, columns, n_obs, label, log_noise,
-                                 np.ascontiguousarray(weights, np.float64),
-                                 np.ascontiguousarray(noise_weight, np.float64),
-                                 np.ascontiguousarray(means, np.float64),
-                                 np.ascontiguousarray(L, np.float64), want_resp)
+    arrays = (np.ascontiguousarray(weights, np.float64),
+              np.ascontiguousarray(noise_weight, np.float64),
+              np.ascontiguousarray(means, np.float64), np.ascontiguousarray(L, np.float64))
+    if threads_usable():
+        passive_thread_wait()
+        out, resp = _plan_over_draws(X, bounds, columns, n_obs, label, log_noise, *arrays,
+                                     want_resp)
+    else:  # draw by draw, each the serial kernel (see _note_fork)
+        w, nw, m, chol = arrays
+        S, K = w.shape
+        has_noise = np.any(log_noise != -np.inf)
+        out = np.empty((S, X.shape[0]))
+        resp = np.empty((S if want_resp else 0, X.shape[0], K + 1 if has_noise else K))
+        with np.errstate(divide="ignore"):
+            for s in range(S):
+                plan_estep(X, np.empty(0), bounds, columns, n_obs, label, log_noise,
+                           np.log(w[s]), np.log(nw[s]) if nw[s] > 0 else -np.inf, m[s],
+                           chol[s], out[s], resp[s] if want_resp else np.empty((0, K)))
     return plan.unsort(out, 1), (plan.unsort(resp, 1) if want_resp else resp)

@@ -282,3 +282,50 @@ def test_extreme_point_gives_no_nan(data, covariance_type, offset):
     w, mu, L = full_form(params, covariance_type, K, D)
     total, dw, dmu, dL = loglik_value_and_grad(X, w, mu, L)
     assert not np.isnan(total) and total < np.inf
+
+
+_FORK_SCRIPT = r"""
+import multiprocessing as mp, sys
+import numpy as np
+from bayesgmm import kernels
+from bayesgmm.covariance import cholesky_draws
+
+rng = np.random.default_rng(0)
+X = rng.normal(size=(3000, 2))
+w, m = np.array([0.4, 0.6]), np.array([[0.0, 0.0], [1.0, 1.0]])
+cov = np.array([np.eye(2), 2 * np.eye(2)])
+S = 8
+L = np.broadcast_to(np.linalg.cholesky(cov), (S, 2, 2, 2)).copy()
+W, M = np.broadcast_to(w, (S, 2)).copy(), np.broadcast_to(m, (S, 2, 2)).copy()
+
+
+def job(_):
+    e = kernels.estep(X, w, m, cov, "full", parallel=True, return_resp=True)
+    pw, resp = kernels.pointwise_over_draws(X, W, M, L, True)
+    return kernels.threads_usable(), e.log_likelihood, pw.sum(), resp.sum()
+
+
+if __name__ == "__main__":
+    here = job(0)  # the parent starts numba's threads first
+    with mp.get_context("fork").Pool(1) as pool:
+        there = pool.apply_async(job, (0,)).get(timeout=120)
+    import numba
+    print(numba.threading_layer(), here, there)
+    assert here[0] and there[0] == (numba.threading_layer() != "omp"), (here, there)
+    assert here[1:] == there[1:], (here, there)  # the serial kernels: the same numbers
+"""
+
+
+def test_a_child_forked_after_the_threads_ran_fits_serially(tmp_path):
+    """QA (a pipeline): after any parallel kernel ran in the parent, a forked worker that
+    fitted aborted ("fork() called from a process already using GNU OpenMP") and a
+    multiprocessing.Pool hung on it. Such a child now runs the kernels serially, with the
+    same numbers."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "fork_after_threads.py"
+    script.write_text(_FORK_SCRIPT)
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr[-3000:]
