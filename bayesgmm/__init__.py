@@ -12,7 +12,8 @@ too, each imported on first access, so ``bayesgmm.outliers.noise_evidence(em, X)
 without ``import bayesgmm.outliers`` and the bare import stays light (no PyMC, ArviZ or
 matplotlib).
 
-Where it sits: the surface layer, the public facade; imports :mod:`bayesgmm.settings` at once
+Where it sits: the surface layer, the public facade; imports :mod:`bayesgmm.settings` and
+:mod:`bayesgmm.paths` (standard library: PyTensor's cache fallback) at once
 and every other public name (``_LAZY``) and public submodule (``_SUBMODULES``) on first use;
 no module imports it.
 """
@@ -20,7 +21,11 @@ no module imports it.
 from importlib import import_module
 from importlib.metadata import PackageNotFoundError, version
 
+from .paths import pytensor_cache_fallback
 from .settings import DiagnosticThresholds, FigureFiles, SamplerSettings  # NumPy only
+
+# before any module imports PyTensor, which creates its cache under the home directory
+pytensor_cache_fallback()
 
 try:
     __version__ = version("bayesgmm")

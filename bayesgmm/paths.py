@@ -26,7 +26,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 __all__ = ["KINDS", "MANIFEST", "ORPHAN_AGE_S", "REPLACES", "check_writable", "clean_orphans",
-           "in_progress", "missing_hint"]
+           "in_progress", "missing_hint", "pytensor_cache_fallback"]
 
 MANIFEST = "manifest.json"
 # What a manifest may say a directory is: the kinds bayesgmm writes, and so may replace.
@@ -72,6 +72,30 @@ _FIGURE_SUFFIXES = (".png", ".svg", ".pdf")
 # replacing. One whose process is gone, or older than this, is a killed run's leftover.
 _TMP, _OLD = ".tmp-", ".old-"
 ORPHAN_AGE_S = 6 * 3600.0
+
+
+def pytensor_cache_fallback() -> str | None:
+    """Point PyTensor's compile cache at a temporary directory when its default one (under the
+    home directory) cannot be made, before PyTensor is imported; returns that directory, or
+    None when nothing had to change.
+
+    PyTensor creates ``~/.pytensor/...`` on import, and with an unwritable or missing home (a
+    service account, ``HOME=/dev/null`` in cron) every Bayesian fit died with a traceback (QA,
+    a pipeline). A base directory the user chose (``PYTENSOR_FLAGS=base_compiledir=...``) is
+    left alone.
+    """
+    flags = os.environ.get("PYTENSOR_FLAGS", "")
+    if "base_compiledir" in flags:
+        return None
+    home = Path(os.path.expanduser("~"))
+    default = home / ".pytensor"
+    usable = default if default.exists() else home
+    if usable.is_dir() and os.access(usable, os.W_OK | os.X_OK):
+        return None
+    user = os.getuid() if hasattr(os, "getuid") else "user"  # one per user: not shared
+    fallback = Path(tempfile.gettempdir()) / f"bayesgmm-pytensor-{user}"
+    os.environ["PYTENSOR_FLAGS"] = ",".join(filter(None, [flags, f"base_compiledir={fallback}"]))
+    return str(fallback)
 
 
 def check_writable(path: str | os.PathLike, *, overwrite: bool = False,

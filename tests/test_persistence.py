@@ -565,3 +565,26 @@ def test_temporary_names_carry_the_pid(tiny_fit, tmp_path, monkeypatch):
     with pytest.raises(ValueError):
         tiny_fit.em.save(tmp_path / "r")
     assert seen[0].startswith(f".r.tmp-{os.getpid()}-")
+
+
+def test_pytensor_cache_falls_back_when_the_home_directory_is_unusable(monkeypatch, tmp_path):
+    """QA (a pipeline): with HOME=/dev/null (a cron job, a service account) PyTensor could not
+    create ~/.pytensor and every Bayesian command died with a traceback."""
+    import subprocess
+    import sys
+
+    from bayesgmm.paths import pytensor_cache_fallback
+
+    monkeypatch.delenv("PYTENSOR_FLAGS", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert pytensor_cache_fallback() is None  # a usable home: nothing changes
+    monkeypatch.setenv("HOME", "/dev/null")
+    fallback = pytensor_cache_fallback()
+    assert fallback and f"base_compiledir={fallback}" in __import__("os").environ["PYTENSOR_FLAGS"]
+    monkeypatch.setenv("PYTENSOR_FLAGS", "base_compiledir=/mine")
+    assert pytensor_cache_fallback() is None  # the user's choice stands
+    monkeypatch.delenv("PYTENSOR_FLAGS")
+    done = subprocess.run([sys.executable, "-c", "import bayesgmm.ops"], capture_output=True,
+                          text=True, env={"PATH": "/usr/bin:/bin", "HOME": "/dev/null"},
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
