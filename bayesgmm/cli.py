@@ -142,29 +142,39 @@ def main(argv: Sequence[str] | None = None) -> int:
 class _StdoutWithoutReader:
     """sys.stdout that outlives its reader (``bayesgmm em ... | head -3``): once the pipe is
     closed, what would have been printed is dropped and the command goes on to write its
-    result and report, instead of dying in a BrokenPipeError traceback half-way."""
+    result and report, instead of dying in a BrokenPipeError traceback half-way. So too when
+    stdout cannot be written at all (a full log volume, an I/O error: said once on stderr; a
+    closed file descriptor 1, where sys.stdout is None): the printout is the least of a run,
+    and losing it must not cost the fit (QA, a pipeline)."""
 
     def __init__(self, stream: Any) -> None:
         self._stream = stream
-        self.reader_gone = False
+        self.reader_gone = stream is None
 
     def write(self, text: str) -> int:
         if not self.reader_gone:
             try:
                 return self._stream.write(text)
-            except BrokenPipeError:
-                self._drop_output()
+            except OSError as exc:
+                self._drop_output(exc)
         return len(text)
 
     def flush(self) -> None:
         if not self.reader_gone:
             try:
                 self._stream.flush()
-            except BrokenPipeError:
-                self._drop_output()
+            except OSError as exc:
+                self._drop_output(exc)
 
-    def _drop_output(self) -> None:
+    def _drop_output(self, exc: OSError) -> None:
         self.reader_gone = True
+        if not isinstance(exc, BrokenPipeError):  # a reader that left is no news; this is
+            try:
+                print(f"bayesgmm: standard output cannot be written ({exc.strerror or exc}); "
+                      "what it would show is dropped, results are still written",
+                      file=sys.stderr)
+            except (OSError, ValueError, AttributeError):
+                pass
         try:  # so that Python's own flush at exit does not report the closed pipe either
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, self._stream.fileno())
@@ -173,6 +183,8 @@ class _StdoutWithoutReader:
             pass
 
     def __getattr__(self, name: str) -> Any:
+        if self._stream is None:
+            raise AttributeError(name)
         return getattr(self._stream, name)
 
 

@@ -755,6 +755,24 @@ def test_a_reader_that_leaves_costs_neither_a_traceback_nor_the_report(data_dir)
     assert (data_dir / "em_report" / "report.html").is_file()
 
 
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_an_unwritable_or_closed_stdout_costs_neither_a_traceback_nor_the_result(data_dir):
+    """QA (a pipeline): stdout on a full volume (ENOSPC) ended the run in an OSError
+    traceback before anything was saved; a closed stdout (fd 1) in an AttributeError."""
+    script = Path(sys.executable).with_name("bayesgmm")
+    cmd = str(script) if script.exists() else f"{sys.executable} -m bayesgmm"
+    for out, redirect in (("full", "> /dev/full"), ("closed", ">&-")):
+        done = subprocess.run(f"{cmd} em good.csv -k 2 --seed 0 --out {out} {redirect}",
+                              shell=True, cwd=data_dir, capture_output=True, text=True,
+                              timeout=600)
+        assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr[-2000:]
+        assert (data_dir / out / "estimates.csv").is_file()
+    # said once where it matters (a reader that left with a pipe is no news)
+    done = subprocess.run(f"{cmd} em good.csv -k 2 --seed 0 > /dev/full", shell=True,
+                          cwd=data_dir, capture_output=True, text=True, timeout=600)
+    assert done.stderr.count("standard output cannot be written (No space left on device)") == 1
+
+
 def test_em_names_far_outliers_and_suggests_noise(data_dir, old_faithful, capsys):
     """Two far points without --noise: a hint names their rows and the BIC evidence (console
     and report); with --noise, no hint."""
