@@ -23,6 +23,7 @@ import hashlib
 import json
 import os
 import shutil
+import sys
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator, Mapping
@@ -100,7 +101,10 @@ def write_directory(path: str | os.PathLike, write: Callable[[Path], None], *,
     """Create the directory ``path`` atomically, its files written by ``write``.
 
     ``write(tmp)`` fills a temporary sibling directory, which is then renamed into place, so a
-    reader never sees half of it. :func:`save`, the reports and ``bayesgmm select`` write
+    reader never sees half of it: an earlier directory is swapped for it in one step where
+    Linux allows (``renameat2``), elsewhere by two renames between which the path briefly
+    does not exist (:func:`bayesgmm.load` reads again when a replacement overtook its read).
+    :func:`save`, the reports and ``bayesgmm select`` write
     through it: it is the package's one atomic-write routine. Temporary siblings that a killed
     earlier write left behind (``.NAME.tmp-PID-*``, ``.NAME.old-PID-*`` of a process that no
     longer runs) are cleaned up first; a backup of an earlier result whose replacement was
@@ -336,8 +340,17 @@ def _move_into_place(tmp: Path, target: Path, overwrite: bool, writes: str | Non
         check_same_kind(target, _check_replaceable(target), writes)
         if not overwrite:
             raise ValueError(f"output directory {target} already exists and is not empty")
+        if _exchange(tmp, target):
+            # one step: a reader finds the old result or the new one at target, never no
+            # directory (QA: 19 of 5,650 loads during overwrites failed between two renames)
+            shutil.rmtree(tmp, ignore_errors=True)  # the old result, now at tmp's name
+            return
         backup = target.with_name(f".{target.name}{_OLD}{os.getpid()}-{uuid.uuid4().hex[:8]}")
-        os.rename(target, backup)
+        try:
+            os.rename(target, backup)
+        except FileNotFoundError:  # another writer moved it away meanwhile: ours goes in
+            os.rename(tmp, target)
+            return
         try:
             os.rename(tmp, target)
         except OSError:
@@ -347,6 +360,26 @@ def _move_into_place(tmp: Path, target: Path, overwrite: bool, writes: str | Non
     else:
         # rename() replaces an empty directory atomically and fails on a non-empty one.
         os.rename(tmp, target)
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two directories atomically (Linux's ``renameat2(RENAME_EXCHANGE)``, glibc 2.28+);
+    False where the platform or the filesystem cannot (then two renames do it)."""
+    if not sys.platform.startswith("linux"):
+        return False
+    import ctypes
+    import errno
+
+    renameat2 = getattr(ctypes.CDLL(None, use_errno=True), "renameat2", None)
+    if renameat2 is None:
+        return False
+    at_fdcwd, rename_exchange = -100, 2  # <fcntl.h>, <linux/fs.h>
+    if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.EINVAL, errno.ENOSYS, errno.EPERM, errno.ENOTSUP):  # not supported here
+        return False
+    raise OSError(code, os.strerror(code), str(b))
 
 
 # --------------------------------------------------------------------------------------------

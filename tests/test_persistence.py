@@ -588,3 +588,36 @@ def test_pytensor_cache_falls_back_when_the_home_directory_is_unusable(monkeypat
                           text=True, env={"PATH": "/usr/bin:/bin", "HOME": "/dev/null"},
                           timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_a_reader_during_overwrites_reads_the_old_or_the_new_result(tmp_path, old_faithful):
+    """QA (a pipeline): loads while another process saved over the result failed now and then
+    ("manifest.json is damaged", "is not a directory") between the two renames of a
+    replacement. The swap is one step where the platform allows it, and a read that a swap
+    overtook is read again."""
+    import threading
+
+    fits = [bayesgmm.fit_em(old_faithful, k, random_state=0) for k in (2, 3)]
+    path = tmp_path / "shared"
+    fits[0].save(path)
+    stop, errors = threading.Event(), []
+
+    def writer():
+        i = 0
+        while not stop.is_set():
+            i += 1
+            fits[i % 2].save(path, overwrite=True)
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        for _ in range(300):
+            try:
+                assert bayesgmm.load(path).n_components in (2, 3)
+            except ValueError as exc:
+                errors.append(str(exc))
+    finally:
+        stop.set()
+        thread.join()
+    assert errors == []
+    assert not [p for p in tmp_path.iterdir() if p.name != "shared"]  # nothing left behind
