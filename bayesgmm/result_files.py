@@ -264,8 +264,10 @@ def _write_em(em: Any, directory: Path) -> list[str]:
 
 
 def _write_bayes(result: Any, directory: Path) -> list[str]:
+    tree = _datatree_for_netcdf(result.idata)
+    _check_space(directory, sum(node.to_dataset().nbytes for node in tree.subtree))
     try:
-        _datatree_for_netcdf(result.idata).to_netcdf(directory / "idata.nc", engine="h5netcdf")
+        tree.to_netcdf(directory / "idata.nc", engine="h5netcdf")
     except ImportError as exc:  # h5netcdf >= 1.7 writes through h5py, an optional dependency
         raise ValueError(f"saving a BayesResult needs h5netcdf with h5py: {exc}") from None
     report = result.label_switching
@@ -360,6 +362,18 @@ def _move_into_place(tmp: Path, target: Path, overwrite: bool, writes: str | Non
     else:
         # rename() replaces an empty directory atomically and fails on a non-empty one.
         os.rename(tmp, target)
+
+
+def _check_space(directory: Path, needed: float) -> None:
+    """Refuse, before writing, a NetCDF file the filesystem has no room for: HDF5 writing
+    into a full filesystem crashed the whole process (a segmentation fault, QA: a pipeline's
+    full volume), where a full disk should be an error the caller can catch."""
+    free = shutil.disk_usage(directory).free
+    needed = 1.05 * needed + (1 << 20)  # the arrays, HDF5's overhead and the small files
+    if free < needed:
+        raise ValueError(f"not enough free space to save the result in {directory.parent}: "
+                         f"it needs about {needed / 1e6:,.1f} MB, {free / 1e6:,.1f} MB are "
+                         "free; free some space or save it elsewhere")
 
 
 def _exchange(a: Path, b: Path) -> bool:

@@ -621,3 +621,16 @@ def test_a_reader_during_overwrites_reads_the_old_or_the_new_result(tmp_path, ol
         thread.join()
     assert errors == []
     assert not [p for p in tmp_path.iterdir() if p.name != "shared"]  # nothing left behind
+
+
+def test_a_full_disk_is_an_error_not_a_crash(tiny_fit, tmp_path, monkeypatch):
+    """QA (a pipeline): saving onto a full filesystem crashed the process inside HDF5
+    (segmentation fault); the space is checked first and a full disk is a ValueError."""
+    import collections
+
+    usage = collections.namedtuple("usage", "total used free")
+    monkeypatch.setattr(result_files.shutil, "disk_usage", lambda _: usage(10**6, 10**6, 5000))
+    with pytest.raises(ValueError, match=r"not enough free space to save the result in .*: it "
+                                         r"needs about [\d.]+ MB, 0.0 MB are free"):
+        tiny_fit.save(tmp_path / "full")
+    assert list(tmp_path.iterdir()) == []  # nothing left behind
