@@ -276,7 +276,11 @@ def _parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="bayesgmm",
         description="Gaussian mixtures: EM estimate and NUTS posterior, with diagnostics.",
-        epilog="Run 'bayesgmm COMMAND --help' for a command's options and examples.",
+        epilog="Run 'bayesgmm COMMAND --help' for a command's options and examples. Exit "
+               "status: 0 done; 2 bad input, or an output that may not be replaced (one "
+               "line on stderr); 3 the verdict is PROBLEMS with --strict; 130 interrupted "
+               "(Ctrl-C); 143 terminated (SIGTERM); 1 an unexpected error (a traceback: "
+               "please report it).",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -1386,9 +1390,15 @@ def _save(result: BayesResult, out: Path, *, force: bool, report: bool,
     # Kept with the result, so that `bayesgmm report DIR` later titles its page the same;
     # ``rows``: how the report's tables name the rows (its settings table says it);
     # ``data_file``'s fingerprint, to check a copy of the data against (QA: none recorded).
+    # The verdict too, for a pipeline that reads result.json instead of parsing the printout
+    # (QA); the report judges again, by the thresholds it is given.
+    verdict = None if diagnostics is None else {
+        "ok": bool(diagnostics.ok), "verdict": diagnostics.verdict,
+        "causes": list(diagnostics.causes or ())}
     result = dataclasses.replace(result, settings={
         **result.settings, "data_source": data_source,
         **({"data_file_sha256": file_sha256(data_file)} if data_file else {}),
+        **({"verdict": verdict} if verdict else {}),
         **({"row names": rows} if rows else {})})
     extra = None
     if report:

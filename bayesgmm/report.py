@@ -1427,7 +1427,7 @@ def _section_reproducibility(result, random_state: Any = 0) -> str:
         priors.loc["weights_concentration", "distribution"] = (
             "(weights, noise weight) ~ Dirichlet(alpha, ..., alpha), K + 1 entries")
     settings = {k: _readable_setting(k, v) for k, v in result.settings.items()
-                if k not in ("timing", "start", "machine", "data_file_sha256")}  # said above
+                if k not in ("timing", "start", "machine", "data_file_sha256", "verdict")}
     settings.pop("random_state", None)  # shown above the table, as the seed it is
     settings = _with_sampler_limits(settings, result.sampler_settings)
     settings.update({f"time: {k.removesuffix('_s')}": f"{v:.2f} s"

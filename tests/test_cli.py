@@ -201,7 +201,9 @@ def test_run_saves_to_the_spec_directory_with_report(tmp_path, tiny_fit, monkeyp
     assert (result_dir / "figures" / "overlay.svg").is_file()
     assert f"saved to {result_dir}" in out
     # the data file's fingerprint is recorded and shown (QA: no way to check the data)
-    digest = bayesgmm.load(result_dir).settings["data_file_sha256"]
+    saved = bayesgmm.load(result_dir).settings
+    assert saved["verdict"]["ok"] in (True, False) and saved["verdict"]["verdict"]
+    digest = saved["data_file_sha256"]
     assert digest == bayesgmm.io.file_sha256(bayesgmm.io.load_spec(spec).data_path)
     assert digest in (result_dir / "report.html").read_text()
     rc, _, err = _run_main(["run", str(spec)], capsys)  # second time: refuse, keep the result
