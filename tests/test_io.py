@@ -267,6 +267,18 @@ def test_spec_output_is_relative_to_the_spec(tmp_path, monkeypatch, directory, e
     assert spec.data_path == str(tmp_path / "models" / "data.csv")
 
 
+def test_a_file_that_is_not_utf8_is_named_with_the_fix(tmp_path):
+    """QA (a pipeline): a Latin-1 CSV gave "'utf-8' codec can't decode byte 0xf6 in position
+    2", naming neither the file nor what to do."""
+    path = tmp_path / "latin1.csv"
+    path.write_bytes("sch\xf6n,b\n1,2\n3,4\n".encode("latin-1"))
+    with pytest.raises(ValueError, match=re.escape(
+            f"{path} is not UTF-8 text (invalid start byte: byte 0xf6 at position 3); save it "
+            "as UTF-8 (for a Latin-1 file: iconv -f latin1 -t utf-8 latin1.csv > "
+            "latin1-utf8.csv)")):
+        read_data(path)
+
+
 def test_spec_figure_files(tmp_path):
     from bayesgmm.settings import FigureFiles
 

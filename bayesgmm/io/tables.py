@@ -171,13 +171,19 @@ def read_data(path: str | Path, columns: list[str] | None = None, *,
         raise ValueError(f"data file not found: {path}")
     parquet = p.suffix.lower() in (".parquet", ".pq")
     sep = "\t" if p.suffix.lower() in (".tsv", ".tab") else ","
-    if not parquet:
-        check_header(p, sep, path,
-                      [*(columns or []), *(c for c in (weights, labels, index) if c)])
     try:
+        if not parquet:
+            check_header(p, sep, path,
+                         [*(columns or []), *(c for c in (weights, labels, index) if c)])
         frame = pd.read_parquet(p) if parquet else read_text_table(p, sep, path)
     except ImportError as exc:
         raise ValueError(f"cannot read {path}: {exc}") from None
+    except UnicodeDecodeError as exc:  # the codec's words named neither the file nor a fix
+        byte = exc.object[exc.start]
+        raise ValueError(f"{path} is not UTF-8 text ({exc.reason}: byte 0x{byte:02x} at "
+                         f"position {exc.start}); save it as UTF-8 (for a Latin-1 file: "
+                         f"iconv -f latin1 -t utf-8 {p.name} > {p.stem}-utf8{p.suffix})"
+                         ) from None
     except ValueError:
         raise
     except Exception as exc:  # pandas raises many parser errors; name the file, keep it short
