@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -132,9 +133,35 @@ def _shown(message: str, own_only: bool) -> Iterator[None]:
             last[0] = time.perf_counter()
             say(f"{message}: {text} ({last[0] - t0:.0f} s)")
 
-    with _pushed((line, own_only)):
+    with _pushed((line, own_only)), _heartbeat(message, t0, last):
         yield
     say(f"{message}: done in {time.perf_counter() - t0:.1f} s")
+
+
+# Off a terminal, a step that says nothing else (a cold compile: minutes under load, QA) gets
+# a line this often, so that a log never goes silent for longer.
+HEARTBEAT_S = 30.0
+
+
+@contextlib.contextmanager
+def _heartbeat(message: str, t0: float, last: list[float]) -> Iterator[None]:
+    """While the block runs, "``message``: still working (N s)" whenever ``last[0]`` (the time
+    of the step's last line) is :data:`HEARTBEAT_S` old."""
+    done = threading.Event()
+
+    def beat() -> None:
+        while not done.wait(max(0.0, last[0] + HEARTBEAT_S - time.perf_counter())):
+            if time.perf_counter() - last[0] >= HEARTBEAT_S:
+                last[0] = time.perf_counter()
+                say(f"{message}: still working ({last[0] - t0:.0f} s)")
+
+    thread = threading.Thread(target=beat, name="bayesgmm-heartbeat", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
 
 
 def detail(text: str, *, own: bool = False) -> None:

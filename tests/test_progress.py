@@ -22,6 +22,23 @@ def test_say_and_step_write_status_lines_to_stderr(capsys):
     assert lines[2].startswith("bayesgmm: writing the report: done in ")
 
 
+def test_a_long_silent_step_keeps_a_log_alive(capsys, monkeypatch):
+    """QA (a pipeline): off a terminal, "choosing the start ... (compiling the sampler first)"
+    was followed by nothing for 6.5 minutes: a step with no lines of its own says it is still
+    working every HEARTBEAT_S, and only then."""
+    import time
+
+    monkeypatch.setattr(progress, "HEARTBEAT_S", 0.2)
+    with progress.step("compiling"):
+        time.sleep(0.5)
+    err = capsys.readouterr().err
+    assert err.count("bayesgmm: compiling: still working (") >= 1
+    assert err.rstrip().splitlines()[-1].startswith("bayesgmm: compiling: done in")
+    with progress.step("quick"):
+        pass
+    assert "still working" not in capsys.readouterr().err
+
+
 def test_silenced_and_show_false_print_nothing(capsys):
     with progress.silenced():
         progress.say("hidden")
