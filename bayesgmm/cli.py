@@ -1394,7 +1394,7 @@ def _save(result: BayesResult, out: Path, *, force: bool, report: bool,
     # (QA); the report judges again, by the thresholds it is given.
     verdict = None if diagnostics is None else {
         "ok": bool(diagnostics.ok), "verdict": diagnostics.verdict,
-        "causes": list(diagnostics.causes or ())}
+        "causes": list(getattr(diagnostics, "causes", None) or ())}
     result = dataclasses.replace(result, settings={
         **result.settings, "data_source": data_source,
         **({"data_file_sha256": file_sha256(data_file)} if data_file else {}),

@@ -26,7 +26,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 __all__ = ["KINDS", "MANIFEST", "ORPHAN_AGE_S", "REPLACES", "check_writable", "clean_orphans",
-           "in_progress", "missing_hint", "pytensor_cache_fallback"]
+           "directory_identity", "in_progress", "missing_hint", "pytensor_cache_fallback"]
 
 MANIFEST = "manifest.json"
 # What a manifest may say a directory is: the kinds bayesgmm writes, and so may replace.
@@ -72,6 +72,16 @@ _FIGURE_SUFFIXES = (".png", ".svg", ".pdf")
 # replacing. One whose process is gone, or older than this, is a killed run's leftover.
 _TMP, _OLD = ".tmp-", ".old-"
 ORPHAN_AGE_S = 6 * 3600.0
+
+
+def directory_identity(directory: Path) -> tuple[int, ...] | None:
+    """Which directory is at ``directory`` now (None: none): its inode and its change time (a
+    replaced directory's inode number is soon reused; the swap sets a new change time)."""
+    try:
+        stat = directory.stat()
+    except OSError:
+        return None
+    return stat.st_dev, stat.st_ino, stat.st_ctime_ns, stat.st_mtime_ns
 
 
 def pytensor_cache_fallback() -> str | None:

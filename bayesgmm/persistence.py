@@ -59,6 +59,7 @@ from .paths import (
     ORPHAN_AGE_S,
     check_writable,
     clean_orphans,
+    directory_identity,
     in_progress,
     missing_hint,
 )
@@ -159,29 +160,19 @@ def load(path: str | os.PathLike) -> BayesResult | EMResult:
     # but the files are read one by one): a read that fails because the directory was
     # replaced meanwhile is read again, from the new one (QA: 19 of 5,650 loads failed).
     for attempt in range(_READS):
-        before = _identity(directory)
+        before = directory_identity(directory)
         try:
             return _load(directory)
         except ValueError:
             if attempt + 1 == _READS:
                 raise
             time.sleep(0.05)  # a replacement in flight finishes in milliseconds
-            if before is not None and _identity(directory) == before:
+            if before is not None and directory_identity(directory) == before:
                 raise  # not replaced meanwhile: the problem is the result's own
     raise AssertionError("unreachable")
 
 
 _READS = 5
-
-
-def _identity(directory: Path) -> tuple[int, ...] | None:
-    """Which directory is at ``directory`` now: its inode and its change time (a replaced
-    directory's inode number is soon reused; the swap sets a new change time)."""
-    try:
-        stat = directory.stat()
-    except OSError:
-        return None
-    return stat.st_dev, stat.st_ino, stat.st_ctime_ns, stat.st_mtime_ns
 
 
 def _load(directory: Path) -> BayesResult | EMResult:

@@ -1759,8 +1759,10 @@ def build_selection_report(selection: EMSelection, *, bayes: BayesSelection | No
         parts.append(_section_loo(bayes, figure))
     if sparse is not None:
         parts.append(_section_sparse(sparse, figure))
-    parts.append(_section_selection_settings(selection, settings,
-                                             sampled=bayes is not None or sparse is not None))
+    sampled = [*(bayes.results.items() if bayes is not None else ()),
+               *([(f"sparse K_max = {sparse.max_components}", sparse.result)]
+                 if sparse is not None else ())]
+    parts.append(_section_selection_settings(selection, settings, sampled=sampled))
     sections = [_section(anchor, f"{i}. {title}", *body)
                 for i, (anchor, title, body) in enumerate(parts, start=1)]
     nav = "".join(f'<a href="#{anchor}">{html.escape(title)}</a>' for anchor, title, _ in parts)
@@ -2148,21 +2150,55 @@ def k_plus_table(sparse: SparseMixture) -> pd.DataFrame:
 
 
 def _section_selection_settings(selection: EMSelection, settings: Mapping[str, Any] | None,
-                                sampled: bool = False) -> tuple[str, str, list[str]]:
-    """Seeds, settings and software: the sampler's packages only where a posterior was fitted
-    (an EM-only sweep listed PyMC, nutpie and ArviZ, which it never loads)."""
+                                sampled: Sequence[tuple[str, Any]] = ()
+                                ) -> tuple[str, str, list[str]]:
+    """Seeds, settings and software: the posterior fits' priors and sampler settings, and the
+    sampler's packages, only where posteriors were fitted (``sampled``: name and result; an
+    EM-only sweep listed PyMC, nutpie and ArviZ, which it never loads)."""
     values = {"root seed": selection.random_state, **(settings or {})}
     table = pd.DataFrame({"value": [str(v) for v in values.values()]}, index=list(values))
     return "reproducibility", "Settings and software", [
         "<p>Every grid cell is seeded from the root seed and the cell alone, so the same seed "
         "repeats the sweep whatever the number of parallel jobs.</p>",
-        _table(table, text=True, formatted=("value",)), "<h3>Software</h3>",
+        _table(table, text=True, formatted=("value",)), *_posterior_settings_html(sampled),
+        "<h3>Software</h3>",
         # the sweep's: its EM fits record the software that made them
         _fit_versions_html(next((fit.versions for fit in selection.fits.values()
                                  if fit.versions), None),
                            (*RESULT_PACKAGES, "pandas", "matplotlib") if sampled
                            else _EM_REPORT_PACKAGES),
     ]
+
+
+def _posterior_settings_html(sampled: Sequence[tuple[str, Any]]) -> list[str]:
+    """The priors and sampler settings of the posterior fits a selection compared, one column
+    per fit (QA, reproducibility: a Methods section needs them; only draws and chains were
+    shown)."""
+    def column(result: Any) -> dict[str, str]:  # duck-typed fits may have none of it
+        priors = getattr(getattr(result, "priors", None), "to_dict", dict)()
+        ss = getattr(result, "sampler_settings", None)
+        sampler = {} if ss is None else {k: v for k, v in ss.to_dict().items()
+                                         if k != "progressbar"}
+        record = getattr(result, "settings", None) or {}
+        ran = {k: record[k] for k in ("draws", "tune", "target_accept") if k in record}
+        return {**{f"prior: {k}": format_number(v) for k, v in priors.items()},
+                **{f"sampler: {k}": "default" if v is None else str(v)
+                   for k, v in sampler.items()},
+                # what ran, where it differs from what was asked (a retry, draws="auto")
+                **{f"ran: {k}": str(v) for k, v in ran.items()
+                   if str(v) != str(sampler.get(k))}}
+
+    columns = {name: column(result) for name, result in sampled}
+    if not any(columns.values()):
+        return []
+    frame = pd.DataFrame(columns).fillna("")
+    if frame.T.drop_duplicates().shape[0] == 1:  # the same for every fit: one column
+        frame = frame.iloc[:, :1].set_axis(["every fit"], axis=1)
+    return ["<h3>Posterior fits: priors and sampler settings</h3><p>Priors on the standardised "
+            "scale (see a fit's own report for their distributions); <em>sampler</em>: what "
+            "was asked for; <em>ran</em>: what the kept draws had where it differs (draws per "
+            "chain with draws=\"auto\", warm-up and target_accept after a retry).</p>",
+            _table(frame, text=True)]
 
 
 _PRIOR_TEXT = {

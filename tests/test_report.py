@@ -260,6 +260,23 @@ def test_selection_report_sections_figures_and_numbers(selection):
     assert "<th>pymc</th>" in software and "<th>nutpie</th>" in software
 
 
+def test_selection_report_states_the_posterior_fits_priors_and_sampler(tiny_fit):
+    """QA (reproducibility): select.html with --bayes/--sparse gave draws and chains but no
+    priors, target_accept or thresholds. One column when every fit shares them."""
+    import dataclasses
+
+    from bayesgmm.report import _posterior_settings_html
+
+    same = "".join(_posterior_settings_html([("K=2", tiny_fit), ("K=3", tiny_fit)]))
+    assert "every fit" in same and "prior: means_sd" in same and "sampler: target_accept" in same
+    assert "ran: " not in same  # what ran is what was asked for
+    retried = dataclasses.replace(tiny_fit, settings={**tiny_fit.settings, "tune": 300,
+                                                      "target_accept": 0.95})
+    both = "".join(_posterior_settings_html([("K=2", tiny_fit), ("K=3", retried)]))
+    assert "<th>K=2</th>" in both and "<th>K=3</th>" in both and "ran: target_accept" in both
+    assert _posterior_settings_html([("K=2", object())]) == []  # a duck-typed fit: nothing
+
+
 def test_an_em_only_selection_lists_only_the_software_it_uses(selection):
     """Stop 26's note: an EM-only sweep's report listed PyMC, nutpie and ArviZ, never loaded."""
     em, _, _ = selection
