@@ -1612,6 +1612,12 @@ def _readable_setting(name: str, value):
                    }.get(value.get("stopped_by"), f"stopped by {value.get('stopped_by')}")
         return (f"sampled until converged (draws='auto'): kept {value.get('draws')} draws per "
                 f"chain, {stopped}" + (f"; checks: {checks}" if checks else ""))
+    if name == "sampler" and value in _SAMPLER_WORDS:  # what a Methods section must state
+        return _SAMPLER_WORDS[value]
+    if name == "laplace_metric" and isinstance(value, bool):
+        return ("yes: sampled in coordinates whitened by the curvature at the start (the "
+                "inverse negative Hessian; a Laplace metric)" if value else
+                "no (the default: the model's own unconstrained coordinates)")
     if name == "cores" and isinstance(value, int):  # with draws="auto", one per chain
         return (f"{value} (chains sampled at once, one thread each; more threads than the "
                 "machine's cores take turns)")
@@ -2200,6 +2206,15 @@ def _posterior_settings_html(sampled: Sequence[tuple[str, Any]]) -> list[str]:
             "chain with draws=\"auto\", warm-up and target_accept after a retry).</p>",
             _table(frame, text=True)]
 
+
+# The samplers as a Methods section states them (QA: the tree depth and the adaptation were
+# nowhere; both are the samplers' defaults, which bayesgmm does not change).
+_SAMPLER_WORDS = {
+    "nutpie": "nutpie: NUTS, maximum tree depth 10, diagonal mass matrix adapted during warm-up "
+              "(nutpie's default, from the draws and their gradients)",
+    "pymc": "PyMC: NUTS, maximum tree depth 10, diagonal mass matrix adapted during warm-up "
+            "(PyMC's adapt_diag, started at the EM estimate without jitter)",
+}
 
 _PRIOR_TEXT = {
     "weights_concentration": "weights ~ Dirichlet(alpha, ..., alpha)",

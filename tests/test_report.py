@@ -936,6 +936,16 @@ def test_reanchoring_record_says_how_much_better_the_new_start_is():
         "a chain found a better mode: EM was restarted from it and the chains sampled again")
 
 
+def test_the_sampler_is_stated_as_a_methods_section_needs_it():
+    """QA (reproducibility): the tree depth and the mass-matrix adaptation were nowhere, and
+    "laplace_metric: no" unexplained."""
+    from bayesgmm.report import _readable_setting
+
+    assert "maximum tree depth 10" in _readable_setting("sampler", "nutpie")
+    assert "adapt_diag" in _readable_setting("sampler", "pymc")
+    assert _readable_setting("laplace_metric", False).startswith("no (the default")
+
+
 def test_the_start_given_and_its_reanchoring_are_said():
     """QA (reproducibility): a run started from em= that re-anchored had no candidates, so the
     report's Start section was left out and never said the chains were restarted."""
