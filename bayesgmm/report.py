@@ -1022,14 +1022,19 @@ def _parameter_html(table: pd.DataFrame, n_features: int) -> str:
     when D > 2."""
     shown = table.rename(columns={"mean": "posterior mean", "lower": "94% lower",
                                   "upper": "94% upper"})
+    formatted: tuple[str, ...] = ()
+    if "MCSE" in shown.columns:  # an error to two significant digits ("0.00037", not 0.0003711)
+        shown = shown.assign(MCSE=[format_number(v, 2) for v in shown["MCSE"]])
+        formatted = ("MCSE",)
     opened = [i.startswith(("weight", "noise weight", "mean")) for i in shown.index]
     head, rest = shown[opened], shown[[not o for o in opened]]
     # whole draws (QA: "689.9" beside "6,025"); R-hat to 3 decimals ("1" beside "1.004")
     ess = {"bulk ESS": 0, "tail ESS": 0, "R-hat": 3}
     if n_features <= 2 or rest.empty:
-        return _table(shown, decimals=ess)
-    return (_table(head, decimals=ess) + f"<details><summary>Standard deviations and "
-            f"correlations ({len(rest)} rows)</summary>{_table(rest, decimals=ess)}</details>")
+        return _table(shown, decimals=ess, formatted=formatted)
+    return (_table(head, decimals=ess, formatted=formatted) + f"<details><summary>Standard "
+            f"deviations and correlations ({len(rest)} rows)</summary>"
+            f"{_table(rest, decimals=ess, formatted=formatted)}</details>")
 
 
 def _em_parameter_html(em: EMResult) -> str:
@@ -1470,6 +1475,11 @@ def _provenance_html(result, random_state: Any) -> str:
             digest.update(np.ascontiguousarray(observed[name].values).tobytes())
     settings = result.settings or {}
     created = result.idata["posterior"].attrs.get("created_at")
+    try:  # ArviZ's ISO time to the minute, as the title's "generated" time
+        created = datetime.fromisoformat(str(created)).astimezone(UTC).strftime(
+            "%Y-%m-%d %H:%M UTC") if created else None
+    except ValueError:
+        pass  # shown as recorded
     when = (f"Sampled {html.escape(str(created))}" if created else "Sampled")
     machine = settings.get("machine")
     where = f" on {html.escape(str(machine))}" if machine else ""

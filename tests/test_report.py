@@ -971,11 +971,11 @@ def test_the_report_says_when_where_on_which_data_and_with_which_figure_seed():
 
     x = np.random.default_rng(0).normal(size=(100, 2))
     post = posterior_stand_in(x, 2)
-    post.idata["posterior"].attrs["created_at"] = "2026-12-02T08:00:00"
+    post.idata["posterior"].attrs["created_at"] = "2026-12-02T08:00:35.503980+00:00"
     post.settings["machine"] = "Linux x86_64, 2 CPUs, Python 3.12.0"
     page, _ = build_report(post, random_state=3)
     assert hashlib.sha256(x.tobytes()).hexdigest() in page
-    assert "Sampled 2026-12-02T08:00:00 on Linux x86_64, 2 CPUs" in page
+    assert "Sampled 2026-12-02 08:00 UTC on Linux x86_64, 2 CPUs" in page
     assert "posterior draws use seed <code>3</code>" in page
     assert page.count("Linux x86_64") == 1  # not again in the settings table
 
