@@ -105,6 +105,19 @@ def threads_usable() -> bool:
     return not _FORKED_AFTER_OPENMP
 
 
+# The serial fallbacks' logarithms, taken by numba as in the parallel kernels (libm): NumPy's
+# own differ in the last bit for ~1 value in 2,000 (review), and the fallback must give the
+# parallel kernels' numbers exactly.
+@numba.njit(cache=True)
+def _log(values):
+    return np.log(values)
+
+
+@numba.njit(cache=True)
+def _log_or_minus_inf(value):
+    return math.log(value) if value > 0 else -np.inf
+
+
 # --------------------------------------------------------------------------------------------
 # numba core
 # --------------------------------------------------------------------------------------------
@@ -780,7 +793,7 @@ def pointwise_over_draws(X, weights, means, L, want_resp):
         out, resp = np.empty((S, N)), np.empty((S if want_resp else 0, N, K))
         for s in range(S):
             U, log_det = precision_from_covariance_cholesky(L[s])
-            estep_serial(X, np.empty(0), np.log(weights[s]), means[s], U, log_det, out[s],
+            estep_serial(X, np.empty(0), _log(weights[s]), means[s], U, log_det, out[s],
                          resp[s] if want_resp else np.empty((0, K)))
         return out, resp
     passive_thread_wait()
@@ -1212,9 +1225,8 @@ def plan_pointwise_over_draws(plan: RowPlan, weights, noise_weight, means, L, wa
         has_noise = np.any(log_noise != -np.inf)
         out = np.empty((S, X.shape[0]))
         resp = np.empty((S if want_resp else 0, X.shape[0], K + 1 if has_noise else K))
-        with np.errstate(divide="ignore"):
-            for s in range(S):
-                plan_estep(X, np.empty(0), bounds, columns, n_obs, label, log_noise,
-                           np.log(w[s]), np.log(nw[s]) if nw[s] > 0 else -np.inf, m[s],
-                           chol[s], out[s], resp[s] if want_resp else np.empty((0, K)))
+        for s in range(S):
+            plan_estep(X, np.empty(0), bounds, columns, n_obs, label, log_noise, _log(w[s]),
+                       _log_or_minus_inf(nw[s]), m[s], chol[s], out[s],
+                       resp[s] if want_resp else np.empty((0, K)))
     return plan.unsort(out, 1), (plan.unsort(resp, 1) if want_resp else resp)
