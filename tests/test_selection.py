@@ -1053,6 +1053,34 @@ def test_k_too_large_leaves_the_elpd_sound_and_a_far_worse_model_is_not_offered(
     assert "not trustworthy" not in clean.verdict and "K is too large" in clean.verdict
 
 
+def test_only_a_posterior_that_failed_is_sent_to_pass_its_checks():
+    """Review: a converged best with high Pareto k only, or a converged simplest model within
+    noise, were told to "make ... posterior pass its checks"."""
+    rng = np.random.default_rng(6)
+    base = rng.normal(-2.0, 0.5, size=150)
+
+    def mild(base):  # one point of high Pareto k
+        draws = loglik_draws(rng, base, n=base.size)
+        draws[..., 0] = -2 + rng.standard_t(3, size=draws.shape[:2])
+        return draws
+
+    pareto_best = compare({
+        "K=2": _with_diagnostics(fake_fit(loglik_draws(rng, base - 0.4), 2), True),
+        "K=4": _with_diagnostics(fake_fit(mild(base), 4), True)})
+    assert pareto_best.best == "K=4" and pareto_best.pareto_k.loc["K=4", "n_high"] >= 1
+    assert "But it predicts clearly worse than K=4: K=4 remains the better model (the " \
+           "Pareto-k warning below says how to firm up its elpd_loo)." in pareto_best.verdict
+    assert "pass its checks" not in pareto_best.verdict
+    within = compare({
+        "K=2": _with_diagnostics(fake_fit(loglik_draws(rng, base - 0.4), 2), True),
+        "K=3": _with_diagnostics(fake_fit(mild(base - 0.002), 3), True),
+        "K=4": _with_diagnostics(fake_fit(loglik_draws(rng, base), 4), False)})
+    assert within.best == "K=4" and within.simplest_within_noise == "K=3", within.comparison
+    assert "K=3, within noise of K=4 and converged, is the better answer once its elpd_loo " \
+           "is firmed up" in within.verdict
+    assert "make K=3's posterior pass" not in within.verdict
+
+
 def test_near_ties_and_a_best_at_the_top_of_the_grid_are_noted():
     """QA: 'BIC -> K=3 full' with K=5 0.22 behind, and LOO/ICL picking the largest K fitted,
     were stated as single answers; the notes say both."""

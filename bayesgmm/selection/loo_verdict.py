@@ -210,40 +210,45 @@ def caveat(table: pd.DataFrame, failed: Mapping[str, list[str]], pareto: pd.Data
 def _passed_instead(table: pd.DataFrame, failed: Mapping[str, list[str]],
                     reasons: Mapping[str, list[str]], simplest: str | None = None) -> str:
     """The best model that passed every check, else the best whose posterior passed its own.
-    When that model predicts clearly worse, the model to fix instead: the simplest one within
-    noise of the best (``simplest``), else the best itself."""
+    When that model predicts clearly worse, what to do instead (:func:`_clearly_worse`)."""
     others = [str(name) for name in table.index[1:]]
-    best = str(table.index[0])
     clean = [name for name in others if not reasons[name]]
     if clean:
         return (f"Among the models that passed their checks, {clean[0]} is best (elpd_diff "
                 f"{_fmt_diff(table, clean[0])})."
-                + _clearly_worse(table, clean[0], reasons, simplest))
+                + _clearly_worse(table, clean[0], failed, simplest, other_reliable=True))
     converged = [name for name in others if not failed[name]]
     if converged:
         return (f"No model passed every check; of those whose posterior checks did not fail, "
                 f"{converged[0]} is best (elpd_diff {_fmt_diff(table, converged[0])}), though "
                 "high Pareto k makes its elpd_loo unreliable too."
-                + _clearly_worse(table, converged[0], reasons, simplest,
-                                 pareto_only=not failed[best]))
+                + _clearly_worse(table, converged[0], failed, simplest, other_reliable=False))
     return "No other model passed its checks either: fix the fits before choosing K."
 
 
-def _clearly_worse(table: pd.DataFrame, other: str, reasons: Mapping[str, list[str]],
-                   simplest: str | None, pareto_only: bool = False) -> str:
+def _clearly_worse(table: pd.DataFrame, other: str, failed: Mapping[str, list[str]],
+                   simplest: str | None, other_reliable: bool) -> str:
     """A model clearly worse than the best is no answer: what to do instead ("" when
-    ``other`` is within noise of the best). ``pareto_only``: the best model's only problem
-    is its Pareto k, which the other model has too (QA: K = 1, 60 elpd worse and max k 1.30,
-    was offered for a K = 2 with max k 0.77)."""
+    ``other`` is within noise of the best). Only a posterior that failed its checks is sent
+    to be made to pass them (review: a converged one with high Pareto k was); a best model
+    whose only problem is its Pareto k stays the answer (QA: K = 1, 60 elpd worse with max k
+    1.30, was offered for a K = 2 with max k 0.77)."""
     if "indistinguishable" not in table.columns or table.loc[other, "indistinguishable"]:
         return ""
     best = str(table.index[0])
-    if pareto_only:
-        return (f" But it predicts clearly worse than {best}: {best} remains the better "
-                "model (the Pareto-k warning below says how to firm up both).")
+    firm_up = ("the Pareto-k warning below says how to firm up "
+               + ("its elpd_loo" if other_reliable else "both"))
+    if not failed[best]:  # the best converged: its high Pareto k is the only doubt
+        return f" But it predicts clearly worse than {best}: {best} remains the better model " \
+               f"({firm_up})."
+    if simplest and simplest != best and not failed[simplest]:
+        # as good as the best, converged, only its Pareto k in doubt: firm that up instead
+        return (f" It predicts clearly worse than {best}, though; {simplest}, within noise of "
+                f"{best} and converged, is the better answer once its elpd_loo is firmed up "
+                "(the Pareto-k warning below says how).")
     # the simplest model as good as the best is the one to make converge: the best itself
     # may be an overfitted K whose posterior will not settle
-    fix = simplest if simplest and simplest in reasons else best
+    fix = simplest if simplest and failed.get(simplest) else best
     why = f"it is the simplest model within noise of {best}; " if fix != best else ""
     return (f" It predicts clearly worse than {best}, though: rather than settle for it, make "
             f"{fix}'s posterior pass its checks ({why}its advice says how) and compare again.")
