@@ -33,6 +33,7 @@ import os
 import re
 import secrets
 import sys
+import time
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
@@ -151,18 +152,28 @@ class _StdoutWithoutReader:
         self._stream = stream
         self.reader_gone = stream is None
 
+    # A non-blocking stdout whose pipe is briefly full (some CI runners) raises
+    # BlockingIOError: a wait, not a reader gone (review). The text is in the stream's buffer
+    # by then (written again it would print twice); a flush retries for up to ~1 s.
     def write(self, text: str) -> int:
         if not self.reader_gone:
             try:
                 return self._stream.write(text)
+            except BlockingIOError:
+                pass
             except OSError as exc:
                 self._drop_output(exc)
         return len(text)
 
     def flush(self) -> None:
-        if not self.reader_gone:
+        for _ in range(100):
+            if self.reader_gone:
+                return
             try:
                 self._stream.flush()
+                return
+            except BlockingIOError:
+                time.sleep(0.01)
             except OSError as exc:
                 self._drop_output(exc)
 

@@ -15,11 +15,13 @@ by the next write to the same place (:func:`clean_orphans`).
 
 from __future__ import annotations
 
+import contextlib
 import html
 import json
 import os
 import re
 import shutil
+import stat
 import tempfile
 import time
 from collections.abc import Iterable
@@ -78,10 +80,10 @@ def directory_identity(directory: Path) -> tuple[int, ...] | None:
     """Which directory is at ``directory`` now (None: none): its inode and its change time (a
     replaced directory's inode number is soon reused; the swap sets a new change time)."""
     try:
-        stat = directory.stat()
+        info = directory.stat()
     except OSError:
         return None
-    return stat.st_dev, stat.st_ino, stat.st_ctime_ns, stat.st_mtime_ns
+    return info.st_dev, info.st_ino, info.st_ctime_ns, info.st_mtime_ns
 
 
 def pytensor_cache_fallback() -> str | None:
@@ -102,10 +104,27 @@ def pytensor_cache_fallback() -> str | None:
     usable = default if default.exists() else home
     if usable.is_dir() and os.access(usable, os.W_OK | os.X_OK):
         return None
-    user = os.getuid() if hasattr(os, "getuid") else "user"  # one per user: not shared
-    fallback = Path(tempfile.gettempdir()) / f"bayesgmm-pytensor-{user}"
+    fallback = _private_directory(f"bayesgmm-pytensor-{os.getuid()}") \
+        if hasattr(os, "getuid") else Path(tempfile.mkdtemp(prefix="bayesgmm-pytensor-"))
     os.environ["PYTENSOR_FLAGS"] = ",".join(filter(None, [flags, f"base_compiledir={fallback}"]))
     return str(fallback)
+
+
+def _private_directory(name: str) -> Path:
+    """``$TMPDIR/name`` when it is this user's alone (made so if missing), else a fresh
+    private temporary directory: PyTensor loads compiled code from its cache, so a directory
+    another user made first (or could write to) must not be it (review)."""
+    path = Path(tempfile.gettempdir()) / name
+    with contextlib.suppress(FileExistsError):
+        path.mkdir(mode=0o700)
+    try:
+        info = path.lstat()
+    except OSError:
+        info = None
+    if info is not None and stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid() \
+            and not info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        return path
+    return Path(tempfile.mkdtemp(prefix=f"{name}-"))
 
 
 def check_writable(path: str | os.PathLike, *, overwrite: bool = False,

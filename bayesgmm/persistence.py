@@ -162,7 +162,11 @@ def load(path: str | os.PathLike) -> BayesResult | EMResult:
     for attempt in range(_READS):
         before = directory_identity(directory)
         try:
-            return _load(directory)
+            loaded = _load(directory)
+            if before is None or directory_identity(directory) == before or \
+                    attempt + 1 == _READS:
+                return loaded
+            continue  # replaced while read: some files may be the old result's (review)
         except ValueError:
             if attempt + 1 == _READS:
                 raise

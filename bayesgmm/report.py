@@ -1498,7 +1498,10 @@ def _start_html(start: Mapping[str, Any], candidates: pd.DataFrame, tie: str) ->
     had no candidates, and the report never said that the chains were restarted)."""
     reanchored = (f"; {html.escape(_readable_setting('reanchored', start['reanchored']))}"
                   if start.get("reanchored") else "")
-    if start.get("given"):
+    if start.get("given") and len(candidates) > 1:  # the given fit's own restarts, scored
+        head = ("EM candidates of the fit given to it (<code>em=</code>), the chains' start "
+                f"chosen among them by {html.escape(str(start.get('chosen_by', 'EM objective')))}")
+    elif start.get("given"):
         head = ("The chains started at the EM estimate given to the fit (<code>em=</code>; "
                 "no search for a start)")
     elif not candidates.empty:

@@ -19,6 +19,7 @@ inside the NetCDF writer, so writing an EM result or a report loads neither xarr
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import os
@@ -360,8 +361,14 @@ def _move_into_place(tmp: Path, target: Path, overwrite: bool, writes: str | Non
             raise
         shutil.rmtree(backup, ignore_errors=True)
     else:
-        # rename() replaces an empty directory atomically and fails on a non-empty one.
-        os.rename(tmp, target)
+        # rename() replaces an empty directory atomically and fails on a non-empty one: one
+        # another writer put there meanwhile is then replaced as any other (review)
+        try:
+            os.rename(tmp, target)
+        except OSError as exc:
+            if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST) or not target.is_dir():
+                raise
+            _move_into_place(tmp, target, overwrite, writes)
 
 
 def _check_space(directory: Path, needed: float) -> None:
@@ -382,7 +389,6 @@ def _exchange(a: Path, b: Path) -> bool:
     if not sys.platform.startswith("linux"):
         return False
     import ctypes
-    import errno
 
     renameat2 = getattr(ctypes.CDLL(None, use_errno=True), "renameat2", None)
     if renameat2 is None:
@@ -391,7 +397,9 @@ def _exchange(a: Path, b: Path) -> bool:
     if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
         return True
     code = ctypes.get_errno()
-    if code in (errno.EINVAL, errno.ENOSYS, errno.EPERM, errno.ENOTSUP):  # not supported here
+    # not supported here; or the target went meanwhile (deleted, or another writer between
+    # its two renames): the plain renames take it from there
+    if code in (errno.EINVAL, errno.ENOSYS, errno.EPERM, errno.ENOTSUP, errno.ENOENT):
         return False
     raise OSError(code, os.strerror(code), str(b))
 

@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 import warnings
 from pathlib import Path
 
@@ -576,11 +577,19 @@ def test_pytensor_cache_falls_back_when_the_home_directory_is_unusable(monkeypat
     from bayesgmm.paths import pytensor_cache_fallback
 
     monkeypatch.delenv("PYTENSOR_FLAGS", raising=False)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # not the machine's /tmp
     monkeypatch.setenv("HOME", str(tmp_path))
     assert pytensor_cache_fallback() is None  # a usable home: nothing changes
     monkeypatch.setenv("HOME", "/dev/null")
     fallback = pytensor_cache_fallback()
     assert fallback and f"base_compiledir={fallback}" in __import__("os").environ["PYTENSOR_FLAGS"]
+    assert (Path(fallback).stat().st_mode & 0o777) == 0o700  # this user's alone
+    # a directory of that name that others may write to is not used (review)
+    shared = Path(fallback)
+    shared.chmod(0o777)
+    monkeypatch.delenv("PYTENSOR_FLAGS")
+    other = pytensor_cache_fallback()
+    assert other and Path(other) != shared and Path(other).parent == tmp_path
     monkeypatch.setenv("PYTENSOR_FLAGS", "base_compiledir=/mine")
     assert pytensor_cache_fallback() is None  # the user's choice stands
     monkeypatch.delenv("PYTENSOR_FLAGS")

@@ -960,6 +960,10 @@ def test_the_start_given_and_its_reanchoring_are_said():
     assert "given to the fit" not in " ".join(_start_html(
         {"chosen_by": "model", "candidates": [1]}, pd.DataFrame({"a": [1.0]}, index=["x"]), ""))
     assert _start_html({"chosen_by": "EM log posterior"}, none, "") == []
+    # a given fit with restarts of its own: its candidates were still scored (review)
+    scored = " ".join(_start_html({"given": True, "chosen_by": "model log density"},
+                                  pd.DataFrame({"a": [1.0, 2.0]}, index=["x", "y"]), ""))
+    assert "EM candidates of the fit given to it" in scored and "no search" not in scored
 
 
 def test_the_report_says_when_where_on_which_data_and_with_which_figure_seed():
