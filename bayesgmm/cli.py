@@ -750,8 +750,13 @@ def _cmd_em(args: argparse.Namespace) -> int:
     with progress.step(f"fitting EM ({2 * args.n_init} restarts)"):
         em = fit_em(frame, args.n_components, covariance_type=args.covariance,
                     n_init=args.n_init, init=BOTH_INITS, random_state=seed, **observed)
-    if args.seed is None:  # drawn here (to print it first): the record says so, as fit_em's
-        em = replace(em, settings={**em.settings, "seed_drawn": True})
+    # The record saved with the fit (em.json) says which data and how they were read (QA:
+    # neither the file nor the --weights column was there); the report shows it.
+    em = replace(em, settings={**em.settings, **({"seed_drawn": True} if args.seed is None
+                                                  else {}),
+                               "data_source": str(args.data),
+                               "data file SHA-256": file_sha256(args.data),
+                               **_observation_settings(args, names)})
     _name_components(em, names)
     _print_em(em, frame)
     _print_observations(em, names)
@@ -772,9 +777,7 @@ def _cmd_em(args: argparse.Namespace) -> int:
                 return write_em_report(
                     em, frame.loc[kept], directory, data_source=str(args.data), rows=rows,
                     settings={"seed": seed, "EM restarts (per seeding)": args.n_init,
-                              "data file SHA-256": file_sha256(args.data),
-                              "row names": _rows_setting(args.index),
-                              **_observation_settings(args, names)},
+                              "row names": _rows_setting(args.index)},
                     labels=None if labels is None else labels[kept],
                     sample_weight=None if weights is None else weights[kept],
                     dpi=figure_files.dpi, vector_formats=figure_files.vector_formats)

@@ -602,6 +602,10 @@ def test_em_report_is_written_and_not_replaced_without_force(data_dir, capsys):
     # reloaded), as its seed says
     em = bayesgmm.load(target)
     assert isinstance(em, bayesgmm.EMResult) and em.settings["seed_drawn"] is True
+    # which data, and how they were read, saved with the fit (QA: em.json had neither)
+    assert em.settings["data_source"] == "good.csv"
+    assert em.settings["data file SHA-256"] == bayesgmm.io.file_sha256(data_dir / "good.csv")
+    assert em.settings["missing values"] == "marginalise"
     rc, _, err = _run_main(["report", str(target)], capsys)
     assert rc == 2 and "bayesgmm em DATA -k K --report" in err
     # no --seed: the report records the one drawn, and says it was drawn
