@@ -24,11 +24,13 @@ import shutil
 import stat
 import tempfile
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 __all__ = ["KINDS", "MANIFEST", "ORPHAN_AGE_S", "REPLACES", "check_writable", "clean_orphans",
-           "directory_identity", "in_progress", "missing_hint", "pytensor_cache_fallback"]
+           "directory_identity", "in_progress", "missing_hint", "pytensor_cache_fallback",
+           "read_consistently"]
 
 MANIFEST = "manifest.json"
 # What a manifest may say a directory is: the kinds bayesgmm writes, and so may replace.
@@ -84,6 +86,27 @@ def directory_identity(directory: Path) -> tuple[int, ...] | None:
     except OSError:
         return None
     return info.st_dev, info.st_ino, info.st_ctime_ns, info.st_mtime_ns
+
+
+def read_consistently(directory: Path, read: Callable[[Path], Any], reads: int = 5) -> Any:
+    """``read(directory)``, read again when another process replaced the directory meanwhile
+    (a replacement is one atomic swap, but a reader opens its files one by one: some may be
+    the old result's, some the new one's). A failed read of a directory that was not
+    replaced raises at once: the problem is the directory's own."""
+    for attempt in range(reads):
+        before = directory_identity(directory)
+        try:
+            value = read(directory)
+        except ValueError:
+            if attempt + 1 == reads:
+                raise
+            time.sleep(0.05)  # a replacement in flight finishes in milliseconds
+            if before is not None and directory_identity(directory) == before:
+                raise
+            continue
+        if before is None or directory_identity(directory) == before or attempt + 1 == reads:
+            return value
+    raise AssertionError("unreachable")
 
 
 def pytensor_cache_fallback() -> str | None:

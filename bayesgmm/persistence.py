@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import math
 import os
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import fields
 from pathlib import Path
@@ -59,9 +58,9 @@ from .paths import (
     ORPHAN_AGE_S,
     check_writable,
     clean_orphans,
-    directory_identity,
     in_progress,
     missing_hint,
+    read_consistently,
 )
 from .posterior import BayesResult
 from .priors import ConjugatePrior, Priors, Standardisation
@@ -156,27 +155,9 @@ def load(path: str | os.PathLike) -> BayesResult | EMResult:
         since it was saved, a symbolic link, or inconsistent with the others.
     """
     directory = Path(path)
-    # Another process may save over the result while this one reads it (the swap is atomic,
-    # but the files are read one by one): a read that fails because the directory was
-    # replaced meanwhile is read again, from the new one (QA: 19 of 5,650 loads failed).
-    for attempt in range(_READS):
-        before = directory_identity(directory)
-        try:
-            loaded = _load(directory)
-            if before is None or directory_identity(directory) == before or \
-                    attempt + 1 == _READS:
-                return loaded
-            continue  # replaced while read: some files may be the old result's (review)
-        except ValueError:
-            if attempt + 1 == _READS:
-                raise
-            time.sleep(0.05)  # a replacement in flight finishes in milliseconds
-            if before is not None and directory_identity(directory) == before:
-                raise  # not replaced meanwhile: the problem is the result's own
-    raise AssertionError("unreachable")
-
-
-_READS = 5
+    # Another process may save over the result while this one reads it (QA: 19 of 5,650
+    # loads failed): read again, from the new one
+    return read_consistently(directory, _load)
 
 
 def _load(directory: Path) -> BayesResult | EMResult:

@@ -611,9 +611,9 @@ def test_a_reader_during_overwrites_reads_the_old_or_the_new_result(tmp_path, ol
     fits[0].save(path)
     stop, errors = threading.Event(), []
 
-    def writer():
+    def writer():  # a save every ~20 ms: several during a read on a loaded machine
         i = 0
-        while not stop.is_set():
+        while not stop.wait(0.02):
             i += 1
             fits[i % 2].save(path, overwrite=True)
 
