@@ -34,6 +34,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+import math
 import os
 import re
 import shutil
@@ -953,9 +954,10 @@ def _section_parameters(result, figure, random_state, diag=None) -> str:
                     "<p>Posterior mean, standard deviation and 94% equal-tailed interval in "
                     "data units, after relabelling to the EM components, beside the EM "
                     "estimate; rank-normalised split R-hat and bulk/tail effective sample "
-                    "sizes. The posterior's numbers are Monte Carlo estimates from the draws: "
-                    "MCSE is the standard error of the mean's (digits far below it are noise; "
-                    "the interval's ends vary more, as tail ESS below bulk ESS says). "
+                    "sizes. The posterior's numbers are Monte Carlo estimates from the draws, "
+                    "printed to the leading digit of the posterior mean's Monte Carlo standard "
+                    "error (MCSE; the interval's ends vary more, as tail ESS below bulk ESS "
+                    "says). "
                     f"{_covariance_display(result.em.n_features)} {note}</p>",
                     _parameter_html(table, result.em.n_features), unidentified, forest,
                     density, overlay)
@@ -1023,9 +1025,14 @@ def _parameter_html(table: pd.DataFrame, n_features: int) -> str:
     shown = table.rename(columns={"mean": "posterior mean", "lower": "94% lower",
                                   "upper": "94% upper"})
     formatted: tuple[str, ...] = ()
-    if "MCSE" in shown.columns:  # an error to two significant digits ("0.00037", not 0.0003711)
+    if "MCSE" in shown.columns:
+        # The Monte Carlo estimates to the MCSE's leading digit (QA: "30,417" beside an MCSE
+        # of 220); the error itself to two significant digits ("0.00037", not 0.0003711).
+        estimates = ["posterior mean", "sd", "94% lower", "94% upper"]
+        shown = shown.assign(**{col: [_mcse_digits(v, e) for v, e in zip(
+            shown[col], shown["MCSE"], strict=True)] for col in estimates})
         shown = shown.assign(MCSE=[format_number(v, 2) for v in shown["MCSE"]])
-        formatted = ("MCSE",)
+        formatted = ("MCSE", *estimates)
     opened = [i.startswith(("weight", "noise weight", "mean")) for i in shown.index]
     head, rest = shown[opened], shown[[not o for o in opened]]
     # whole draws (QA: "689.9" beside "6,025"); R-hat to 3 decimals ("1" beside "1.004")
@@ -1035,6 +1042,17 @@ def _parameter_html(table: pd.DataFrame, n_features: int) -> str:
     return (_table(head, decimals=ess, formatted=formatted) + f"<details><summary>Standard "
             f"deviations and correlations ({len(rest)} rows)</summary>"
             f"{_table(rest, decimals=ess, formatted=formatted)}</details>")
+
+
+def _mcse_digits(value: float, mcse: float) -> str:
+    """``value`` printed to the decimal place of its Monte Carlo error's leading digit (at
+    most 4 significant digits, at least 1)."""
+    if not (np.isfinite(value) and np.isfinite(mcse)) or mcse <= 0 or value == 0:
+        return format_number(value)
+    magnitude = math.floor(math.log10(abs(value)))
+    digits = min(4, max(1, magnitude - math.floor(math.log10(mcse)) + 1))
+    # round to those significant digits (format_number drops decimals, not integer digits)
+    return format_number(round(value, digits - 1 - magnitude), digits)
 
 
 def _em_parameter_html(em: EMResult) -> str:

@@ -36,6 +36,7 @@ from bayesgmm.report import (  # noqa: E402
     build_report,
     build_selection_report,
     format_number,
+    _mcse_digits,
     parameter_table,
     write_em_report,
     write_report,
@@ -115,11 +116,14 @@ def test_tables_carry_the_fitted_numbers(report, tiny_fit):
     assert format_number(em.bic(X), 7) in cells
     assert format_number(em.means[1, 1]) in cells
     summary = tiny_fit.summary()
-    assert format_number(summary.loc["means[0, waiting]", "mean"]) in cells
+    # the posterior's Monte Carlo estimates to the leading digit of their MCSE (QA)
+    mcse = summary.loc["means[0, waiting]", "mcse_mean"]
+    assert _mcse_digits(summary.loc["means[0, waiting]", "mean"], mcse) in cells
     assert f'{summary.loc["weights[1]", "r_hat"]:.3f}' in cells  # R-hat to 3 decimals
     assert "mean[1, eruptions]" in cells  # feature names label the parameters
     comp = tiny_fit.compare_em()
-    assert format_number(comp.loc["means[1, waiting]", "sd"]) in cells
+    assert _mcse_digits(comp.loc["means[1, waiting]", "sd"],
+                       summary.loc["means[1, waiting]", "mcse_mean"]) in cells
     assert bayesgmm.__version__ in cells and "nutpie" in cells
 
 
@@ -687,6 +691,15 @@ def test_vector_copies_draw_dense_points_as_an_image():
         assert (b"<image" in svg) == (n > _RASTER_ABOVE) and png.startswith(b"\x89PNG")
         sizes[n] = len(svg)
     assert sizes[5 * _RASTER_ABOVE] < sizes[_RASTER_ABOVE]  # five times the points, smaller
+
+
+@pytest.mark.parametrize(("value", "mcse", "shown"), [
+    (0.0749, 0.003, "0.075"), (30417.0, 220.0, "30,400"), (0.3567, 0.00037, "0.3567"),
+    (0.9996, 0.003, "1"), (54.48, 0.0084, "54.48"), (-0.512, 0.02, "-0.51"),
+    (2.5, float("nan"), "2.5")])
+def test_estimates_are_printed_to_their_monte_carlo_error(value, mcse, shown):
+    """QA (a paper): 30,417 beside an MCSE of 220; digits far below the MCSE are noise."""
+    assert _mcse_digits(value, mcse) == shown
 
 
 def _png_width(data: str) -> int:
