@@ -32,11 +32,11 @@ import bayesgmm  # noqa: E402
 from bayesgmm import plots  # noqa: E402
 from bayesgmm.posterior import BayesResult  # noqa: E402
 from bayesgmm.report import (  # noqa: E402
+    _mcse_digits,
     build_em_report,
     build_report,
     build_selection_report,
     format_number,
-    _mcse_digits,
     parameter_table,
     write_em_report,
     write_report,
