@@ -518,7 +518,10 @@ def _rendered(fig, files: FigureFiles) -> tuple[bytes, tuple[tuple[str, bytes], 
     def saved(fmt: str, **kwargs: Any) -> bytes:
         buf = io.BytesIO()
         # no timestamps and no random SVG ids in the files: the same seed, the same bytes
-        with plt.rc_context({"svg.hashsalt": "bayesgmm"}):
+        # and fonts a publisher's checker accepts: TrueType in PDFs (not Type 3), SVG text
+        # as text (editable), not paths (paper QA)
+        with plt.rc_context({"svg.hashsalt": "bayesgmm", "pdf.fonttype": 42,
+                             "svg.fonttype": "none"}):
             fig.savefig(buf, format=fmt, metadata=_NO_DATES.get(fmt), **kwargs)
         return buf.getvalue()
 

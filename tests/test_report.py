@@ -662,8 +662,10 @@ def test_figure_files_at_a_dpi_and_as_vector_graphics(old_faithful, tmp_path):
                                                         "classification", "membership")
                            for ext in ("png", "svg", "pdf"))
     assert not list((tmp_path / "0" / "figures").glob("*.svg"))
-    assert (tmp_path / "1" / "figures" / "density.pdf").read_bytes().startswith(b"%PDF")
-    assert b"<svg" in (tmp_path / "1" / "figures" / "density.svg").read_bytes()
+    pdf = (tmp_path / "1" / "figures" / "density.pdf").read_bytes()
+    assert pdf.startswith(b"%PDF") and b"/Type3" not in pdf  # TrueType: publishers accept it
+    svg = (tmp_path / "1" / "figures" / "density.svg").read_bytes()
+    assert b"<svg" in svg and b"<text" in svg  # text as text, editable
     for name in files:
         assert (tmp_path / "1" / "figures" / name).read_bytes() == \
             (tmp_path / "2" / "figures" / name).read_bytes(), name

@@ -1024,6 +1024,9 @@ def test_the_model_to_fix_is_the_simplest_one_within_noise_of_the_best():
     assert sel.best == "K=4" and sel.simplest_within_noise == "K=3"
     assert "make K=3's posterior pass its checks (it is the simplest model within noise of " \
            "K=4; its advice says how)" in sel.verdict
+    # K=3 failed its own checks: not "preferred", not "says as much" (paper QA)
+    assert "K=3 (its own posterior failed its checks: see below)" in sel.verdict
+    assert "prefer it" not in sel.verdict and "says as much" not in sel.verdict
 
 
 def test_k_too_large_leaves_the_elpd_sound_and_a_far_worse_model_is_not_offered():

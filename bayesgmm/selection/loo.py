@@ -368,7 +368,8 @@ def compare(
              + loo_verdict.convergence_warning(diagnostics))
     verdict = loo_verdict.verdict(table, best, within, simplest, notes,
                                   loo_verdict.caveat(table, failed, pareto, results[best],
-                                                     simplest, too_large))
+                                                     simplest, too_large),
+                                  simplest_failed=bool(simplest and failed.get(simplest)))
     return BayesSelection(
         comparison=table,
         loo=loos,

@@ -88,7 +88,7 @@ def _fmt_diff(table: pd.DataFrame, name: str) -> str:
 
 
 def verdict(table: pd.DataFrame, best: str, within: Sequence[str], simplest: str | None,
-             notes: Sequence[str], caveat: str = "") -> str:
+             notes: Sequence[str], caveat: str = "", simplest_failed: bool = False) -> str:
     head = f"{best} is best (elpd_loo {table.loc[best, 'elpd']:.1f} +- {table.loc[best, 'se']:.1f})"
     worse = [n for n in table.index[1:] if n not in within]
     parts = [head]
@@ -103,8 +103,9 @@ def verdict(table: pd.DataFrame, best: str, within: Sequence[str], simplest: str
     text = "; ".join(parts) + "."
     if within and simplest is not None:
         text += (f" The simplest model within noise of the best is {simplest}"
-                 + (" itself." if simplest == best else " (prefer it unless the extra "
-                    "components are wanted for a reason)."))
+                 + (" itself." if simplest == best else
+                    " (its own posterior failed its checks: see below)." if simplest_failed
+                    else " (prefer it unless the extra components are wanted for a reason)."))
     # three paragraphs (the answer, why it may not hold, the warnings): one block of ~150
     # words was unreadable; the report shows the line breaks
     if caveat:
@@ -168,10 +169,11 @@ def says_too_large(diagnosed: Any) -> bool:
     return diagnosed is not None and "K too large" in (diagnosed.causes or ())
 
 
-def too_large(best: str, simplest: str | None) -> str:
-    """The sentence for a best model whose own diagnostics say its K is too large."""
+def too_large(best: str, simplest: str | None, simplest_failed: bool = False) -> str:
+    """The sentence for a best model whose own diagnostics say its K is too large (a simpler
+    model within noise is named only when its own posterior passed: paper QA)."""
     fewer = (f"; {simplest}, within noise of it, says as much with fewer components"
-             if simplest and simplest != best else "")
+             if simplest and simplest != best and not simplest_failed else "")
     return (f"{best}: its diagnostics say K is too large (a component with almost no weight, "
             "or two components describing one cluster). That alone does not make its elpd_loo "
             "unreliable (it does not depend on which component is which), but not every "
@@ -197,7 +199,7 @@ def caveat(table: pd.DataFrame, failed: Mapping[str, list[str]], pareto: pd.Data
                      + "; ".join(reasons[best]) + ".")
         parts.append(_passed_instead(table, failed, reasons, simplest))
     if too_large_best:
-        parts.append(too_large(best, simplest))
+        parts.append(too_large(best, simplest, bool(simplest and failed.get(simplest))))
     rows = _singleton_rows(best_model)
     if rows:
         advice = ("" if getattr(best_model, "noise", False)
