@@ -2216,13 +2216,20 @@ def _posterior_settings_html(sampled: Sequence[tuple[str, Any]]) -> list[str]:
     shown)."""
     def column(result: Any) -> dict[str, str]:  # duck-typed fits may have none of it
         priors = getattr(getattr(result, "priors", None), "to_dict", dict)()
+        if getattr(result, "covariance_type", "full") in ("diag", "spherical") or len(
+                getattr(result, "feature_names", "ab")) == 1:
+            priors.pop("lkj_eta", None)  # no correlations in this model (paper QA)
         ss = getattr(result, "sampler_settings", None)
-        sampler = {} if ss is None else {k: v for k, v in ss.to_dict().items()
-                                         if k != "progressbar"}
+        # only what applies (the draws limits and the retry belong to draws="auto")
+        unused = {"progressbar"} | (
+            set() if ss is None or ss.adaptive else
+            {"max_draws", "max_time", "retry_target_accept"})
+        sampler = {} if ss is None else {("sampler" if k == "sampler" else k): v
+                                         for k, v in ss.to_dict().items() if k not in unused}
         record = getattr(result, "settings", None) or {}
         ran = {k: record[k] for k in ("draws", "tune", "target_accept") if k in record}
         return {**{f"prior: {k}": format_number(v) for k, v in priors.items()},
-                **{f"sampler: {k}": "default" if v is None else str(v)
+                **{k if k == "sampler" else f"sampler: {k}": "default" if v is None else str(v)
                    for k, v in sampler.items()},
                 # what ran, where it differs from what was asked (a retry, draws="auto")
                 **{f"ran: {k}": str(v) for k, v in ran.items()

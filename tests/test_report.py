@@ -273,6 +273,8 @@ def test_selection_report_states_the_posterior_fits_priors_and_sampler(tiny_fit)
 
     same = "".join(_posterior_settings_html([("K=2", tiny_fit), ("K=3", tiny_fit)]))
     assert "every fit" in same and "prior: means_sd" in same and "sampler: target_accept" in same
+    assert "<th>sampler</th>" in same  # not "sampler: sampler"
+    assert ("sampler: max_draws" in same) == tiny_fit.sampler_settings.adaptive
     assert "ran: " not in same  # what ran is what was asked for
     retried = dataclasses.replace(tiny_fit, settings={**tiny_fit.settings, "tune": 300,
                                                       "target_accept": 0.95})
