@@ -691,7 +691,8 @@ def plot_forest(result: BayesResult, interval: float = INTERVAL, axes: Any = Non
             # the components): every row about its own posterior median, which its label
             # gives, on the scale of the intervals.
             lo, q25, q75, hi, em_value = (v - med for v in (lo, q25, q75, hi, em_value))
-            labels = [f"{t}: {m:.3g}" for t, m in zip(labels, med, strict=True)]
+            # by magnitude as the tables print it ("21,340", not "2.13e+04"; paper QA)
+            labels = [f"{t}: {format_number(m)}" for t, m in zip(labels, med, strict=True)]
             med = np.zeros_like(med)
             title = f"{title}\n\u2212 its posterior median"
             a.axvline(0.0, color="0.7", lw=0.6, zorder=0)
