@@ -520,8 +520,13 @@ def _figure_flags(parser: argparse.ArgumentParser, which: str = "", source: str 
                             f"{which} (default: {source}none)")
 
 
-def _figure_files(args: argparse.Namespace, base: FigureFiles | None = None) -> FigureFiles:
-    """The figure flags over ``base`` (the spec's, else the defaults), checked at once."""
+def _figure_files(args: argparse.Namespace, base: FigureFiles | None = None,
+                  report: bool = True, how: str = "--report") -> FigureFiles:
+    """The figure flags over ``base`` (the spec's, else the defaults), checked at once; given
+    where no report is written (``report`` false) they are refused, not ignored (paper QA)."""
+    if not report and (args.dpi is not None or args.vector is not None):
+        raise ValueError(f"--dpi and --vector shape the report's figures, and this run writes "
+                         f"no report: add {how}, or leave them out")
     base = base or FigureFiles()
     try:
         base = FigureFiles(base.dpi if args.dpi is None else args.dpi, base.vector_formats)
@@ -672,7 +677,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     seed = check_seed(args.seed, "--seed")
     settings = _sampler_settings(args)
     thresholds = _thresholds(args)
-    figure_files = _figure_files(args)
+    figure_files = _figure_files(args, report=args.report)
     out = Path(args.out) if args.out else default_output(args.data, args.n_components)
     # before reading or fitting anything: a bad output path fails in seconds, not minutes
     check_writable(out, overwrite=args.force, protect=_inputs(args.data),
@@ -729,7 +734,7 @@ def _cmd_em(args: argparse.Namespace) -> int:
     columns = _columns(args.columns)
     _check_n_init(args.n_init)
     check_seed(args.seed, "--seed")
-    figure_files = _figure_files(args)
+    figure_files = _figure_files(args, report=args.report)
     out = Path(args.out) if args.out else default_output(args.data,
                                                          suffix=f"em_k{args.n_components}")
     if writes:  # the whole check the write will make, before any fitting
@@ -855,7 +860,8 @@ def _check_sampling(args: argparse.Namespace) -> None:
 def _cmd_run(args: argparse.Namespace) -> int:
     spec = load_spec(args.spec)
     thresholds = _thresholds(args, spec.thresholds)
-    figure_files = _figure_files(args, spec.figure_files)
+    figure_files = _figure_files(args, spec.figure_files, report=spec.report,
+                                 how="report = true to the spec's [output]")
     # without [output]: results/<spec stem> beside the spec, as every path in a spec is
     # relative to it (it was the working directory's: `cd / && bayesgmm run ...` wrote /results)
     out = Path(spec.output) if spec.output else spec.path.parent / "results" / spec.path.stem

@@ -625,6 +625,11 @@ def test_report_figure_flags(data_dir, capsys):
                                 *argv], capsys)
         assert rc == 2 and re.search(message, err) and len(err.strip().splitlines()) == 1, err
         assert not (data_dir / "other").exists()
+    # without a report they would do nothing: refused, not ignored (paper QA)
+    rc, _, err = _run_main(["em", "good.csv", "-k", "2", "--out", "plain", "--dpi", "300"],
+                           capsys)
+    assert rc == 2 and "--dpi and --vector shape the report's figures" in err
+    assert "add --report" in err and not (data_dir / "plain").exists()
 
 
 def test_warm_fills_the_cache_and_says_so(capsys):
