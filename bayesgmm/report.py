@@ -553,6 +553,9 @@ def _rasterize_dense(fig) -> None:
                 continue
             if n > _RASTER_ABOVE:
                 artist.set_rasterized(True)
+        for line in ax.lines:  # a trace of 10,000 draws per chain (paper QA: ~8 MB as SVG)
+            if len(line.get_xdata()) > _RASTER_ABOVE:
+                line.set_rasterized(True)
 
 
 # savefig metadata that leaves out what would change from run to run
@@ -1652,6 +1655,8 @@ def _readable_setting(name: str, value):
         return ("yes: sampled in coordinates whitened by the curvature at the start (the "
                 "inverse negative Hessian; a Laplace metric)" if value else
                 "no (the default: the model's own unconstrained coordinates)")
+    if name in ("draws", "tune") and isinstance(value, int):  # a Methods section's unit
+        return f"{value:,} per chain"
     if name == "cores" and isinstance(value, int):  # with draws="auto", one per chain
         return (f"{value} (chains sampled at once, one thread each; more threads than the "
                 "machine's cores take turns)")

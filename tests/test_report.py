@@ -690,8 +690,10 @@ def test_vector_copies_draw_dense_points_as_an_image():
         ax = fig.add_subplot()
         dense = ax.scatter(*np.random.default_rng(0).normal(size=(2, n)))
         sparse = ax.scatter([0, 1], [0, 1])
+        (trace,) = ax.plot(np.random.default_rng(1).normal(size=n))  # a long trace too
         png, ((_, svg),) = _rendered(fig, FigureFiles(vector_formats="svg"))
         assert dense.get_rasterized() == (n > _RASTER_ABOVE) and not sparse.get_rasterized()
+        assert trace.get_rasterized() == (n > _RASTER_ABOVE)
         assert (b"<image" in svg) == (n > _RASTER_ABOVE) and png.startswith(b"\x89PNG")
         sizes[n] = len(svg)
     assert sizes[5 * _RASTER_ABOVE] < sizes[_RASTER_ABOVE]  # five times the points, smaller
