@@ -10,7 +10,9 @@ replaced, only by an output of the same kind (:data:`REPLACES`), and never the c
 directory, a home directory, the filesystem root or a directory containing an input
 (:func:`check_writable`); temporary siblings ``.NAME.tmp-PID-XXXX`` and ``.NAME.old-PID-XXXX``
 that a killed write left behind are removed (or an interrupted replacement's backup put back)
-by the next write to the same place (:func:`clean_orphans`).
+by the next write to the same place (:func:`clean_orphans`). Readers: :func:`read_consistently`
+reads a directory again when another process replaced it meanwhile. And one fallback for
+where the home directory is unusable: PyTensor's cache (:func:`pytensor_cache_fallback`).
 """
 
 from __future__ import annotations
