@@ -1288,7 +1288,8 @@ def _section_diagnostics(result, diag, figure,
                          thresholds: DiagnosticThresholds | None = None) -> str:
     checks = diag.to_frame().set_index("check")
     # As many digits as it takes to tell a value from its threshold (R-hat 1.0102 > 1.01).
-    checks["value"] = [_beside_threshold(v, t, rhat=name.startswith("max R-hat"))
+    checks["value"] = [_beside_threshold(v, t, rhat=name.startswith("max R-hat"),
+                                         whole="ESS" in name)
                        for name, v, t in zip(checks.index, checks["value"],
                                              checks["threshold"], strict=True)]
     # which scalar limits each check (a covariance entry named as the parameter table shows it)
@@ -1398,10 +1399,15 @@ def _thresholds_note(result, thresholds: DiagnosticThresholds | None) -> str:
     return f'<p class="warn">{html.escape(text)}</p>'
 
 
-def _beside_threshold(value: float, threshold: float, rhat: bool = False) -> str:
+def _beside_threshold(value: float, threshold: float, rhat: bool = False,
+                      whole: bool = False) -> str:
     """``value`` by :func:`format_number`, with more digits where 4 would print it as its
     threshold although it differs (a failed R-hat of 1.0102 shown as 1.01 beside 1.01);
-    ``rhat``: at least 3 decimals, as the verdict writes R-hat (1.000, not 1)."""
+    ``rhat``: at least 3 decimals, as the verdict writes R-hat (1.000, not 1); ``whole``: a
+    number of draws (an ESS), whole as the tables print it (paper QA: "900.8")."""
+    if whole and np.isfinite(value) and (round(value) != threshold or value == threshold):
+        return f"{value:,.0f}"
+
     def written(x: float, digits: int) -> str:
         return f"{x:.{digits - 1}f}" if rhat and np.isfinite(x) else format_number(x, digits)
 
@@ -2174,7 +2180,8 @@ def _sparse_diagnostics_html(diag: Diagnostics) -> str:
     item per likely cause in the coloured box, then the checks, each value beside its
     threshold."""
     checks = diag.to_frame().set_index("check")
-    checks["value"] = [_beside_threshold(v, t, rhat=name.startswith("max R-hat"))
+    checks["value"] = [_beside_threshold(v, t, rhat=name.startswith("max R-hat"),
+                                         whole="ESS" in name)
                        for name, v, t in zip(checks.index, checks["value"],
                                              checks["threshold"], strict=True)]
     if not checks["where"].astype(bool).any():

@@ -955,6 +955,13 @@ def test_reanchoring_record_says_how_much_better_the_new_start_is():
         "a chain found a better mode: EM was restarted from it and the chains sampled again")
 
 
+def test_an_ess_is_a_whole_number_unless_rounding_would_hide_a_failure():
+    from bayesgmm.report import _beside_threshold
+
+    assert _beside_threshold(900.8, 400.0, whole=True) == "901"
+    assert _beside_threshold(399.6, 400.0, whole=True) == "399.6"  # not "400" beside 400
+
+
 def test_the_sampler_is_stated_as_a_methods_section_needs_it():
     """QA (reproducibility): the tree depth and the mass-matrix adaptation were nowhere, and
     "laplace_metric: no" unexplained."""
