@@ -16,8 +16,15 @@ source, or numba's per-user directory), under the same file names.
 numba decides it (index of this numba version, the stored stamp equal to the current one, an
 entry for this CPU and bytecode, its data file present), without compiling anything.
 
+A damaged cache entry of a package function (a truncated or overwritten file: numba only
+forgives a missing one) would stop every later call with an ``UnpicklingError`` traceback until
+the user found and deleted the file; :func:`install` makes such a load a miss instead: the
+function's index is removed, a warning names the function, and numba compiles it and writes the
+entry again.
+
 Every use of numba's private API (the caching API: ``CacheImpl._locator_classes``, the locator
-classes, ``FunctionCache``'s index; and the threading layer's ``_is_initialized``) is here,
+classes, ``Cache.load_overload``, ``FunctionCache``'s index; and the threading layer's
+``_is_initialized``) is here,
 behind one version check (:data:`NUMBA_CHECKED`): with another numba release :func:`install`
 leaves numba's own caching alone, :func:`has_cached_code` answers False (the progress message
 then announces a compile) and :func:`threads_started` answers False.
@@ -33,6 +40,7 @@ import ast
 import functools
 import hashlib
 import os
+import warnings
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
@@ -183,6 +191,8 @@ def install() -> None:
     """
     if not CHECKED:  # pragma: no cover - another numba: its own caching, unchanged
         return
+    if not getattr(caching.Cache.load_overload, "_bayesgmm", False):
+        caching.Cache.load_overload = _load_or_miss
     classes = caching.CacheImpl._locator_classes
     if _in_front(classes):
         return
@@ -191,6 +201,33 @@ def install() -> None:
             classes.remove(locator)
     for locator in reversed(_LOCATORS):
         classes.insert(0, locator)
+
+
+_numba_load_overload = caching.Cache.load_overload
+
+
+def _load_or_miss(self, sig, target_context):
+    """numba's ``Cache.load_overload``, but a package function's unreadable entry is a miss.
+
+    Any exception counts (a damaged pickle raises UnpicklingError, EOFError, ValueError,
+    AttributeError, ...): the cache only saves time. Other libraries' functions keep numba's
+    behaviour.
+    """
+    try:
+        return _numba_load_overload(self, sig, target_context)
+    except Exception as error:
+        if not isinstance(getattr(self._impl, "locator", None), _DependencyStamp):
+            raise
+        index = Path(self._cache_file._index_path)
+        index.unlink(missing_ok=True)  # a fresh index: numba's save would read the damaged one
+        function = f"{self._py_func.__module__}.{self._py_func.__qualname__}"
+        warnings.warn(f"numba's disk cache of {function} could not be read "
+                      f"({type(error).__name__}: {error}; {index.parent}); compiling it "
+                      "again and rewriting the cache", RuntimeWarning, stacklevel=2)
+        return None
+
+
+_load_or_miss._bayesgmm = True
 
 
 def _in_front(classes: list) -> bool:
@@ -225,7 +262,10 @@ def has_cached_code(dispatcher) -> bool:
     if not CHECKED or not isinstance(cache, caching.FunctionCache):
         return False
     cache_file = cache._cache_file
-    overloads = cache_file._load_index()  # {}: missing, another numba version, or stale
+    try:  # {}: missing, another numba version, or stale
+        overloads = cache_file._load_index()
+    except Exception:  # damaged: the call will compile (see _load_or_miss)
+        return False
     _, machine, code = cache._index_key(None, dispatcher.targetctx.codegen())
     return any(key[1:] == (machine, code) and Path(cache_file._data_path(name)).is_file()
                for key, name in overloads.items())

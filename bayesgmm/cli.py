@@ -380,8 +380,7 @@ def _parser() -> argparse.ArgumentParser:
                     "AIC and ICL (lower is better); optionally compare posterior fits by "
                     "PSIS-LOO (--bayes) and fit a sparse overfitted mixture (--sparse). Writes "
                     "select.html and figures/*.png to the output directory.")
-    select.add_argument("data", help="CSV or Parquet file (or bundled:old_faithful, "
-                                     "bundled:galaxies)")
+    select.add_argument("data", help=_DATA_HELP)
     select.add_argument("-k", "--components", default="1-6", metavar="GRID",
                         help="numbers of components: a range (1-6), a list (2,3,5), one K, or a "
                              "mix (1-3,5) (default: 1-6)")
@@ -419,10 +418,13 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+_DATA_HELP = ("CSV, TSV or Parquet file (or bundled:old_faithful, bundled:galaxies; '-' reads "
+              "standard input)")
+
+
 def _data_flags(parser: argparse.ArgumentParser) -> None:
     """The data, K and model flags that ``fit`` and ``em`` share."""
-    parser.add_argument("data", help="CSV or Parquet file (or bundled:old_faithful, "
-                                     "bundled:galaxies)")
+    parser.add_argument("data", help=_DATA_HELP)
     parser.add_argument("-k", "--components", type=int, required=True, dest="n_components",
                         metavar="K", help="number of mixture components (required)")
     _covariance_flag(parser)
@@ -432,6 +434,7 @@ def _data_flags(parser: argparse.ArgumentParser) -> None:
 
 
 _MISSING = ("marginalise", "drop", "refuse")  # bayesgmm.io.MISSING_POLICIES (io loads pandas)
+STDIN = "-"  # bayesgmm.io.tables.STDIN, likewise
 
 
 def _missing_flags(parser: argparse.ArgumentParser) -> None:
@@ -687,7 +690,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
                                                 notes=notes)
     _check_columns(frame, args.covariance, "--columns")
     seed = seed if seed is not None else secrets.randbelow(2**31)  # printed, so repeatable
-    print(f"{args.data}: {len(frame)} rows x {frame.shape[1]} column(s) {list(frame.columns)}"
+    print(f"{_shown(args.data)}: {len(frame)} rows x {frame.shape[1]} column(s) {list(frame.columns)}"
           f"{_named_by(args.index)}; K={args.n_components}, {args.covariance} covariances; "
           f"seed {seed}")
     _print_notes(notes)  # after the header, which names the data
@@ -699,7 +702,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     _print_observations(result, names)
     _print_noise_hint(result.em, frame, observed, index=args.index)
     _save(result, out, force=args.force, report=args.report,
-          data_source=str(args.data), thresholds=thresholds, diagnostics=diag,
+          data_source=_shown(args.data), thresholds=thresholds, diagnostics=diag,
           rows=_rows_setting(args.index), figure_files=figure_files, data_file=args.data)
     return EXIT_PROBLEMS if args.strict and not diag.ok else 0
 
@@ -745,7 +748,7 @@ def _cmd_em(args: argparse.Namespace) -> int:
                                                 notes=notes)
     _check_columns(frame, args.covariance, "--columns")
     seed = args.seed if args.seed is not None else secrets.randbelow(2**31)
-    print(f"{args.data}: {len(frame)} rows x {frame.shape[1]} column(s) {list(frame.columns)}"
+    print(f"{_shown(args.data)}: {len(frame)} rows x {frame.shape[1]} column(s) {list(frame.columns)}"
           f"{_named_by(args.index)}; K={args.n_components}, {args.covariance} covariances; "
           f"{args.n_init} EM restarts from k-means++ and {args.n_init} from random data "
           f"points; seed {seed}")
@@ -759,7 +762,7 @@ def _cmd_em(args: argparse.Namespace) -> int:
     # neither the file nor the --weights column was there); the report shows it.
     em = replace(em, settings={**em.settings, **({"seed_drawn": True} if args.seed is None
                                                   else {}),
-                               "data_source": str(args.data),
+                               "data_source": _shown(args.data),
                                "data file SHA-256": file_sha256(args.data),
                                **_observation_settings(args, names)})
     _name_components(em, names)
@@ -780,7 +783,7 @@ def _cmd_em(args: argparse.Namespace) -> int:
             rows = frame.index.to_numpy()[kept] if args.index else kept.nonzero()[0]
             def write(directory: Path) -> Path:
                 return write_em_report(
-                    em, frame.loc[kept], directory, data_source=str(args.data), rows=rows,
+                    em, frame.loc[kept], directory, data_source=_shown(args.data), rows=rows,
                     settings={"seed": seed, "EM restarts (per seeding)": args.n_init,
                               "row names": _rows_setting(args.index)},
                     labels=None if labels is None else labels[kept],
@@ -963,14 +966,14 @@ def _cmd_select(args: argparse.Namespace) -> int:
     _use_agg()
     from .report import SELECTION_REPORT_NAME, k_plus_table, write_selection_report
 
-    print(f"{args.data}: {len(frame)} rows x {frame.shape[1]} column(s) {list(frame.columns)}"
+    print(f"{_shown(args.data)}: {len(frame)} rows x {frame.shape[1]} column(s) {list(frame.columns)}"
           f"{_named_by(args.index)}; K = {', '.join(map(str, ks))}; "
           f"{', '.join(covariance_types)} covariances; {args.n_init} EM restarts per cell from "
           f"each of k-means++ and random data points; seed {seed}")
     _print_notes(notes)  # after the header, which names the data
     print()
-    settings = {"data": args.data, "columns": ", ".join(map(str, frame.columns)),
-                "rows": len(frame), "row names": _rows_setting(args.index),
+    settings = {"data": _shown(args.data), "data file SHA-256": file_sha256(args.data),
+                "columns": ", ".join(map(str, frame.columns)), "rows": len(frame), "row names": _rows_setting(args.index),
                 **_observation_settings(args, names), "K": args.components,
                 "covariance types": ", ".join(covariance_types),
                 "EM restarts (per seeding)": args.n_init, "jobs": args.jobs}
@@ -1033,7 +1036,7 @@ def _cmd_select(args: argparse.Namespace) -> int:
         if sparse is not None:
             k_plus_table(sparse).to_csv(directory / "n_nonempty.csv")
         write_selection_report(em, directory, bayes=bayes, sparse=sparse,
-                               data_source=str(args.data), settings=settings, X=frame,
+                               data_source=_shown(args.data), settings=settings, X=frame,
                                sample_weight=observed.get("sample_weight"),
                                dpi=figure_files.dpi,
                                vector_formats=figure_files.vector_formats)
@@ -1149,8 +1152,10 @@ def _use_agg() -> None:
 
 def default_output(data: str, n_components: int | None = None, *, suffix: str | None = None
                    ) -> Path:
-    """``results/<data stem>_k<K>`` (or ``_<suffix>``); ``bundled:NAME`` uses ``NAME``."""
-    stem = data.split(":", 1)[1] if data.startswith("bundled:") else Path(data).stem
+    """``results/<data stem>_k<K>`` (or ``_<suffix>``); ``bundled:NAME`` uses ``NAME``,
+    standard input (``-``) ``stdin``."""
+    stem = ("stdin" if data == STDIN else data.split(":", 1)[1] if data.startswith("bundled:")
+            else Path(data).stem)
     return Path("results") / f"{stem}_{suffix if suffix else f'k{n_components}'}"
 
 
@@ -1168,7 +1173,12 @@ def _columns(text: str | None) -> list[str] | None:
 
 def _inputs(data: str) -> list[str]:
     """The user's input files that an output directory must never replace or contain."""
-    return [] if data.startswith("bundled:") else [data]
+    return [] if data.startswith("bundled:") or data == STDIN else [data]
+
+
+def _shown(data: str) -> str:
+    """The data's name in printouts and reports (``-`` is standard input)."""
+    return "standard input" if data == STDIN else str(data)
 
 
 def _check_columns(frame: pd.DataFrame, covariance_type: str, columns_flag: str, *,

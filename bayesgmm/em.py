@@ -650,9 +650,15 @@ def fit_em(
                               atol)
             except (np.linalg.LinAlgError, kernels.NotPositiveDefiniteError) as exc:
                 raise ValueError(_numerical_failure(exc, Xc, names)) from exc
+        # only EM's own warnings are the best run's to tell; others (numpy, numba's cache)
+        # pass on with their own category
+        for w in caught:
+            if not issubclass(w.category, DegenerateComponentWarning):
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
         if best is None or run[1][-1] > best[1][-1]:
             best = run
-            captured = [str(w.message) for w in caught]
+            captured = [str(w.message) for w in caught
+                        if issubclass(w.category, DegenerateComponentWarning)]
     params, history, n_iter, converged, final_ll = best
     n_eff = obs.n_effective
     if prior is None:  # a prior keeps few-point covariances proper (a lone point may be one)

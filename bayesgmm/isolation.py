@@ -30,7 +30,8 @@ _ISOLATION_SDS = 3.0
 _MIN_RATIO = 3.0
 
 
-def isolated_rows(X: np.ndarray, k: int | None = None) -> np.ndarray:
+def isolated_rows(X: np.ndarray, k: int | None = None,
+                  sample_weight: np.ndarray | None = None) -> np.ndarray:
     """Which rows of ``X`` are isolated: far from their k nearest neighbours compared with
     the typical row.
 
@@ -40,6 +41,10 @@ def isolated_rows(X: np.ndarray, k: int | None = None) -> np.ndarray:
         Complete rows (missing values imputed or left out beforehand).
     k : int, optional
         Neighbours (default: max(D + 1, 5), at most N - 1).
+    sample_weight : ndarray (N,), optional
+        Frequency weights: a row counts as that many identical rows, so the answer is the one
+        for the rows written out (methodologist QA: a far row of weight 6 was isolated, its
+        six copies were not); a row of weight 0 is no row (never isolated, no neighbour).
 
     Returns
     -------
@@ -50,28 +55,80 @@ def isolated_rows(X: np.ndarray, k: int | None = None) -> np.ndarray:
 
     X = np.asarray(X, dtype=np.float64)
     N, D = X.shape
-    if N < 3:
-        return np.zeros(N, dtype=bool)
-    k = min(k or max(D + 1, 5), N - 1)
+    g = np.ones(N) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+    counted = g > 0
+    far = np.zeros(N, dtype=bool)
+    if not counted.all():  # the rows that exist
+        far[counted] = isolated_rows(X[counted], k, g[counted])
+        return far
+    total = g.sum()
+    if total < 3:
+        return far
+    k = min(k or max(D + 1, 5), total - 1)
     # robust units per feature (the outliers must not set the scale they are judged by)
-    centre = np.median(X, axis=0)
-    scale = 1.4826 * np.median(np.abs(X - centre), axis=0)
-    iqr = np.subtract(*np.percentile(X, [75, 25], axis=0))
+    centre = _quantile(X, g, 0.5)
+    scale = 1.4826 * _quantile(np.abs(X - centre), g, 0.5)
+    iqr = _quantile(X, g, 0.75) - _quantile(X, g, 0.25)
     spread = np.ptp(X, axis=0)
     scale = np.where(scale > 0, scale, np.where(iqr > 0, iqr, np.where(spread > 0, spread, 1.0)))
-    distance = cKDTree((X - centre) / scale).query((X - centre) / scale, k=k + 1)[0][:, -1]
+    distance = _kth_distance(cKDTree((X - centre) / scale), (X - centre) / scale, g, k)
     if not np.any(distance > 0):
-        return np.zeros(N, dtype=bool)
+        return far
     # the typical distance among rows with any (tied rows, at distance 0, would make every
     # untied row of rounded data look isolated); a tied row itself is never isolated
     positive = distance > 0
     log_d = np.log(np.where(positive, distance, np.min(distance[positive])))
-    typical = np.median(log_d[positive])
-    sd = 1.4826 * np.median(np.abs(log_d[positive] - typical))
+    typical = _quantile(log_d[positive], g[positive], 0.5)
+    sd = 1.4826 * _quantile(np.abs(log_d[positive] - typical), g[positive], 0.5)
     return log_d > typical + _ISOLATION_SDS * sd + np.log(_MIN_RATIO)
 
 
-def isolated_observations(X: np.ndarray, labels: np.ndarray | None = None) -> np.ndarray:
+def _kth_distance(tree, Z: np.ndarray, g: np.ndarray, k: float) -> np.ndarray:
+    """Per row, the distance to its k-th nearest neighbour among the rows written out by
+    their weights: the smallest d at which the row's other copies (g_i - 1) and the weight
+    of the other rows within d reach k. Without weights, the plain k-th neighbour's."""
+    N = len(Z)
+    result = np.full(N, np.inf)
+    todo = np.arange(N)
+    m = min(int(np.ceil(k)) + 1, N)
+    while todo.size:
+        d, j = tree.query(Z[todo], k=m)
+        d, j = d.reshape(len(todo), m), j.reshape(len(todo), m)
+        own = j == todo[:, None]
+        reach = (g[todo] - 1.0)[:, None] + np.cumsum(np.where(own, 0.0, g[j]), axis=1)
+        found = reach >= k - 1e-9
+        done = found.any(axis=1) | (m == N)
+        first = np.argmax(found, axis=1)
+        # a row whose own copies reach k is at distance 0 (tied), whatever the tree returned
+        at = np.where((g[todo] - 1.0) >= k - 1e-9, 0.0, d[np.arange(len(todo)), first])
+        result[todo[done]] = np.where(found.any(axis=1), at, d[:, -1])[done]
+        todo = todo[~done]
+        m = min(2 * m, N)
+    return result
+
+
+def _quantile(values: np.ndarray, g: np.ndarray, q: float) -> np.ndarray:
+    """The q-quantile along axis 0 of the rows written out by their weights (NumPy's linear
+    rule on the written-out rows, exactly, for whole-number weights)."""
+    values = np.asarray(values, dtype=np.float64)
+    flat = values.ndim == 1
+    values = values[:, None] if flat else values
+    order = np.argsort(values, axis=0, kind="stable")
+    ordered = np.take_along_axis(values, order, axis=0)
+    ends = np.cumsum(g[order], axis=0)  # the written-out positions each sorted row ends at
+    position = q * (g.sum() - 1.0)
+    below, frac = np.floor(position), position - np.floor(position)
+
+    def at(i: float) -> np.ndarray:
+        index = np.minimum((ends <= i).sum(axis=0), len(g) - 1)
+        return ordered[index, np.arange(ordered.shape[1])]
+
+    out = at(below) * (1.0 - frac) + at(np.ceil(position)) * frac
+    return out[0] if flat else out
+
+
+def isolated_observations(X: np.ndarray, labels: np.ndarray | None = None,
+                          sample_weight: np.ndarray | None = None) -> np.ndarray:
     """The rows a fit with a noise component treats as isolated (``Observations.isolated``,
     and the report that says so): :func:`isolated_rows` with gaps (NaN) filled by column
     medians, which outliers do not move; a labelled row (``labels >= 0``) never; none when too
@@ -81,11 +138,18 @@ def isolated_observations(X: np.ndarray, labels: np.ndarray | None = None) -> np
     ----------
     X : ndarray (N, D), NaN for a missing value
     labels : ndarray (N,) of int, optional
+    sample_weight : ndarray (N,), optional
+        Frequency weights, as :func:`isolated_rows` takes them (the medians and the count of
+        rows left are of the rows written out by them, too).
     """
     X = np.asarray(X, dtype=np.float64)
+    g = np.ones(len(X)) if sample_weight is None else np.asarray(sample_weight, np.float64)
     if np.isnan(X).any():
-        X = np.where(np.isnan(X), np.nanmedian(X, axis=0), X)
-    far = isolated_rows(X)
+        medians = [_quantile(column[~np.isnan(column)], g[~np.isnan(column)], 0.5)
+                   if (g[~np.isnan(column)] > 0).any() else np.nan for column in X.T]
+        X = np.where(np.isnan(X), medians, X)
+    far = isolated_rows(X, sample_weight=g)
     if labels is not None:
         far &= np.asarray(labels) < 0
-    return far if (~far).sum() > 2 * X.shape[1] + 1 else np.zeros(len(X), dtype=bool)
+    left = g[~far].sum()
+    return far if left > 2 * X.shape[1] + 1 else np.zeros(len(X), dtype=bool)

@@ -58,6 +58,7 @@ from ._validation import (
     pd_na,
     row_names,
 )
+from .covariance import column_moments
 from .imputation import conditional_means  # its home before imputation.py
 from .isolation import isolated_observations
 
@@ -172,7 +173,7 @@ class Observations(NoiseFlag):
         noise component, or when too few rows would be left."""
         if not self.noise:
             return np.zeros(self.n_samples, dtype=bool)
-        return isolated_observations(self.X, self.labels)
+        return isolated_observations(self.X, self.labels, self.sample_weight)
 
     @property
     def start_rows(self) -> np.ndarray:
@@ -230,14 +231,16 @@ class Observations(NoiseFlag):
     def imputed(self) -> np.ndarray:
         """``X`` with every missing value replaced by its column's observed mean (over the rows
         that are not :attr:`isolated`: a mean pulled far off by them made a row with a gap an
-        outlier of its own).
+        outlier of its own; with frequency weights, of the rows counted by them).
 
         For initialisation only (k-means seeds, starting covariances): the fit itself
         marginalises the missing values.
         """
         if self.n_missing_values == 0:
             return self.X
-        means = np.nanmean(self.X[~self.isolated], axis=0)
+        kept = ~self.isolated
+        means = column_moments(self.X[kept], None if self.sample_weight is None
+                               else self.sample_weight[kept])[0]
         return np.where(np.isnan(self.X), means, self.X)
 
     def summary(self) -> dict[str, Any]:

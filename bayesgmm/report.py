@@ -326,7 +326,7 @@ def build_em_report(em: EMResult, X: Any, *, data_source: str | None = None,
     ]
     if em.noise:
         fit_figures.insert(0, _noise_html(em.predict_proba(Xv)[:, -1], Xv, em.feature_names,
-                                          em.noise_weight, rows=rows))
+                                          em.noise_weight, rows=rows, sample_weight=weights))
     data = _section_data(em, Xv, figure, weights)
     # at large N the slowest part
     progress.detail("checking for outliers (noise evidence)", own=True)
@@ -1164,22 +1164,30 @@ def _marks_caption(fit: Any, labelled: np.ndarray | None) -> str:
 
 def _noise_html(p_noise: np.ndarray, X: np.ndarray, names: Any, noise_weight: float,
                 n_rows: int = 10, rows: np.ndarray | None = None,
-                posterior: bool = False) -> str:
+                posterior: bool = False, sample_weight: np.ndarray | None = None) -> str:
     """P(noise | x): how many points the noise component takes, and the most likely ones
-    (named by ``rows``, their row numbers in the caller's data; default 0, 1, ...)."""
+    (named by ``rows``, their row numbers in the caller's data; default 0, 1, ...); with
+    frequency weights, the points are the rows counted by them (methodologist QA: the
+    expected number of noise points was the sum over rows, 11.9 where the fit's noise weight
+    x 417 observations is 25.2)."""
     order = np.argsort(-p_noise)[:n_rows]
     rows = np.arange(len(X)) if rows is None else np.asarray(rows)
     table = pd.DataFrame({str(f): X[order, i] for i, f in enumerate(names)},
                          index=pd.Index(rows[order], name="row"))
     table["P(noise)"] = p_noise[order]
-    n_noise = int((p_noise > 0.5).sum())
+    g = np.ones(len(p_noise)) if sample_weight is None else np.asarray(sample_weight, float)
+    n_noise, n_points = float(g[p_noise > 0.5].sum()), float(g.sum())
+    counted = ("" if sample_weight is None else
+               f" (the {format_number(len(p_noise))} rows counted by their frequency weights)")
     what = ("its posterior mean, which the weights' Dirichlet prior pulls a little towards "
             "1/(K + 1)" if posterior else "the EM estimate")
+    if sample_weight is not None:
+        table["weight"] = g[order]
     return (f"<h3>The noise component</h3><p>Noise weight {format_number(noise_weight)} "
-            f"({what}); {format_number(n_noise)} of {format_number(len(p_noise))} points have "
-            "P(noise | x) above 0.5, and "
+            f"({what}); {format_number(n_noise)} of {format_number(n_points)} points{counted} "
+            "have P(noise | x) above 0.5, and "
             "the sum of P(noise | x) over the points, the expected number of noise points "
-            f"among them, is {format_number(float(p_noise.sum()))}. The points most probably "
+            f"among them, is {format_number(float(g @ p_noise))}. The points most probably "
             "noise:</p>" + _table(table))
 
 
@@ -1227,7 +1235,8 @@ def _section_membership(result, X, proba, figure, n_uncertain: int = 10,
         weight = result.posterior["noise_weight"].values.mean() \
             if "noise_weight" in result.posterior else float("nan")
         noise = _noise_html(proba.mean[:, K], X, result.feature_names, weight,
-                            rows=result.row_names, posterior=True)
+                            rows=result.row_names, posterior=True,
+                            sample_weight=_observed_weights(result))
     if proba.mean.shape[1] == 1:  # one component, no noise: every point is certain
         return _section("membership", "4. Classification and membership uncertainty",
                         "<p>With one component every point belongs to it (probability 1).</p>",
@@ -1575,7 +1584,7 @@ def _standardisation_words(result) -> str:
         return ("the mean and the sd (divisor: the sum of the weights) of the rows counted as "
                 "often as their frequency weights say, as the fit counts them")
     if result.noise:
-        far = isolated_observations(X, _observed_labels(result))  # as the fit chose them
+        far = isolated_observations(X, _observed_labels(result), g)  # as the fit chose them
         if far.any() and (matches(~far) or (g is not None and matches(~far, g))):
             n = int(far.sum())
             counted = "" if matches(~far) else ", counted by their frequency weights"

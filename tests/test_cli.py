@@ -1,6 +1,7 @@
 """The command line: bad input ends in one line and exit status 2, before any fitting."""
 
 import base64
+import hashlib
 import json
 import re
 import subprocess
@@ -414,6 +415,8 @@ def test_select_em_prints_the_table_and_writes_the_report(three_csv, capsys):
     assert base64.b64encode(png.read_bytes()).decode() in page
     assert "EM information criteria" in page and "Settings and software" in page
     assert "PSIS-LOO" not in page  # no --bayes
+    # the data file's fingerprint, as fit's and em's reports give it (QA: select had none)
+    assert bayesgmm.io.file_sha256(three_csv / "three.csv") in page
     table = pd.read_csv(result / "criteria.csv")
     assert len(table) == 8 and {"bic", "aic", "icl"} <= set(table.columns)
     # The same seed gives the same table; a second run needs --force.
@@ -690,6 +693,50 @@ def test_em_out_without_report_saves_the_fit_and_its_estimates(data_dir, capsys)
     assert rc == 2 and "--force" in err  # the earlier output is kept
     rc, _, err = _run_main(["em", "good.csv", "-k", "2", "--force"], capsys)
     assert rc == 2 and "give --out DIR" in err
+
+
+@pytest.mark.parametrize("separator", [",", "\t"])
+def test_em_reads_standard_input_named_dash(data_dir, monkeypatch, capsys, separator):
+    """`cut ... | bayesgmm em - -k 2` (pipeline QA): '-' reads standard input once, fits what
+    the file would give, records its fingerprint and names it "standard input"."""
+    import io
+
+    from bayesgmm.io import tables
+
+    text = pd.read_csv(data_dir / "good.csv").to_csv(index=False, sep=separator)
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(text.encode())))
+    tables._stdin_file.cache_clear()
+    try:
+        rc, out, err = _run_main(["em", "-", "-k", "2", "--seed", "1", "--no-progress",
+                                  "--out", "piped"], capsys)
+    finally:
+        tables._stdin_file.cache_clear()
+    assert rc == 0, err
+    assert out.startswith("standard input: ")
+    rc, _, err = _run_main(["em", "good.csv", "-k", "2", "--seed", "1", "--no-progress",
+                            "--out", "from_file"], capsys)
+    piped, from_file = bayesgmm.load(data_dir / "piped"), bayesgmm.load(data_dir / "from_file")
+    np.testing.assert_array_equal(piped.means, from_file.means)
+    assert piped.settings["data_source"] == "standard input"
+    assert piped.settings["data file SHA-256"] == hashlib.sha256(text.encode()).hexdigest()
+    assert cli.default_output("-", 2) == Path("results/stdin_k2")
+
+
+@pytest.mark.parametrize("stdin, message", [
+    ("", r"standard input \('-'\) is empty"), ("tty", "nothing is piped in")])
+def test_standard_input_that_holds_no_table_is_one_line(stdin, message, monkeypatch):
+    import io
+
+    from bayesgmm.io import tables
+
+    stream = io.TextIOWrapper(io.BytesIO(stdin.encode()))
+    if stdin == "tty":
+        monkeypatch.setattr(stream, "isatty", lambda: True)
+    monkeypatch.setattr(sys, "stdin", stream)
+    with pytest.raises(ValueError, match=message):
+        tables.read_data("-")
+    # the CLI's copies of io's constants (io loads pandas, --help does not)
+    assert cli.STDIN == tables.STDIN and cli._MISSING == tables.MISSING_POLICIES
 
 
 def test_tab_separated_and_a_saved_index(data_dir, capsys):

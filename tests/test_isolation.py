@@ -48,3 +48,66 @@ def test_isolated_observations_fill_gaps_keep_labelled_rows_and_leave_enough():
     assert np.flatnonzero(isolated_observations(X, labels)).tolist() == [40]
     few = np.r_[rng.normal(0, 1, (4, 2)), [[500.0, 400.0]]]  # 4 rows left <= 2 D + 1
     assert not isolated_observations(few).any()
+
+
+@pytest.mark.parametrize("rounded", [False, True])
+def test_frequency_weights_isolate_as_the_rows_written_out(rounded):
+    """Methodologist QA: a far row of weight 6 was isolated, its six written-out copies were
+    not (so the priors of a table and of its rows differed); a row of weight 0 is no row."""
+    rng = np.random.default_rng(5)
+    for _ in range(60):
+        N, D = rng.integers(5, 50), rng.integers(1, 4)
+        X = rng.normal(size=(N, D)) * rng.choice([1.0, 5.0], size=D)
+        X[rng.random(N) < 0.15] *= 30
+        X = np.round(X) if rounded else X
+        g = rng.integers(0, 8, size=N)
+        if g.sum() < 3:
+            continue
+        flags = isolated_rows(X, sample_weight=g)
+        np.testing.assert_array_equal(np.repeat(flags, g), isolated_rows(np.repeat(X, g, 0)))
+        np.testing.assert_array_equal(flags[g == 0], False)
+
+
+def test_weighted_quantiles_are_numpys_on_the_rows_written_out():
+    from bayesgmm.isolation import _quantile
+
+    rng = np.random.default_rng(6)
+    X, g = rng.normal(size=(17, 3)), rng.integers(0, 5, size=17)
+    for q in (0.25, 0.5, 0.75):
+        np.testing.assert_allclose(_quantile(X, g.astype(float), q),
+                                   np.percentile(np.repeat(X, g, 0), 100 * q, axis=0))
+    np.testing.assert_array_equal(_quantile(X, np.ones(17), 0.5), np.median(X, axis=0))
+
+
+def test_observations_of_a_table_and_of_its_rows_have_the_same_prior_rows():
+    from bayesgmm.observations import prepare_observations
+
+    rng = np.random.default_rng(18)
+    X = np.vstack([rng.normal([0, 0], 1, (60, 2)), rng.normal([5, 3], [1, 0.5], (60, 2)),
+                   [[60.0, -40.0], [-50.0, 70.0], [80.0, 90.0]]])
+    near = X[120:].repeat(5, 0) + rng.uniform(-0.1, 0.1, (15, 2))
+    for g in (np.r_[np.ones(120, int), 3, 3, 3], np.r_[np.ones(120, int), 6, 6, 6]):
+        table = prepare_observations(X, 2, sample_weight=g, noise=True)
+        rows = prepare_observations(np.repeat(X, g, 0), 2, noise=True)
+        np.testing.assert_array_equal(np.repeat(table.isolated, g), rows.isolated)
+        np.testing.assert_array_equal(np.repeat(table.prior_rows, table.prior_weights.astype(int), 0),
+                                      rows.prior_rows)
+    # rows of weight 0 beside the outliers neither hide them nor count
+    g = np.r_[np.ones(123), np.zeros(15)]
+    with_zeros = prepare_observations(np.r_[X, near], 2, sample_weight=g, noise=True)
+    dropped = prepare_observations(X, 2, noise=True)
+    assert np.flatnonzero(with_zeros.isolated).tolist() == [120, 121, 122]
+    np.testing.assert_array_equal(with_zeros.isolated[:123], dropped.isolated)
+
+
+def test_gaps_are_filled_with_the_weighted_column_means_of_few_complete_rows():
+    from bayesgmm.observations import prepare_observations
+
+    rng = np.random.default_rng(22)
+    X = rng.normal(3, 1, (80, 2))
+    X[3:40, 0] = np.nan
+    X[40:, 1] = np.nan
+    g = np.where(np.arange(80) % 2, 5.0, 1.0)
+    table = prepare_observations(X, 2, sample_weight=g)
+    rows = prepare_observations(np.repeat(X, g.astype(int), 0), 2)
+    np.testing.assert_allclose(table.imputed(), rows.imputed()[np.cumsum(g.astype(int)) - 1])

@@ -121,6 +121,25 @@ def test_has_cached_code_ignores_file_times_as_numba_does(fake_package):
     assert caller.g(1.0) == 4.0 and _hits(caller.g) == 1
 
 
+@pytest.mark.parametrize("damaged", ["data", "index"])
+def test_a_damaged_cache_entry_is_compiled_again_with_a_warning(fake_package, damaged):
+    # QA: a truncated .nbc stopped every later call with an UnpicklingError traceback
+    write_kernel, fresh_caller = fake_package
+    write_kernel("1.0")
+    fresh_caller().g(1.0)
+    suffix = ".nbc" if damaged == "data" else ".nbi"
+    (entry,) = [p for p in (_numba_cache.PACKAGE / "__pycache__").iterdir()
+                if p.name.startswith("caller.g-") and p.name.endswith(suffix)]
+    entry.write_bytes(entry.read_bytes()[:40])
+    caller = fresh_caller()
+    with pytest.warns(RuntimeWarning, match=r"disk cache of .*caller\.g could not be read"):
+        assert caller.g(1.0) == 4.0
+    assert _hits(caller.g) == 0
+    caller = fresh_caller()  # the entry was written again
+    assert _numba_cache.has_cached_code(caller.g)
+    assert caller.g(1.0) == 4.0 and _hits(caller.g) == 1
+
+
 def test_has_cached_code_is_false_without_a_disk_cache():
     import numba
 

@@ -769,6 +769,25 @@ def test_em_report_parameters_with_noise_and_more_features():
     opened, folded = page[page.index('<section id="parameters">'):].split("<details>", 1)
     assert "<th>x0, x1</th>" not in opened and "<th>x0, x1</th>" in folded
     assert len(rows["0"]) == 1 + 3 + 3 + 3  # weight, means; then sds, correlations
+    p = em.predict_proba(X)[:, -1]
+    assert (f"is {format_number(float(p.sum()))}. The points most probably noise" in page
+            and f" of {format_number(len(X))} points have" in page)
+
+
+def test_em_report_counts_noise_points_by_their_frequency_weights():
+    """Methodologist QA: with weights the expected number of noise points was the sum over
+    rows (11.9), not over the observations the rows stand for (25.2 = noise weight x 417)."""
+    rng = np.random.default_rng(1)
+    X = np.vstack([rng.normal(0, 1, (60, 2)), rng.normal(5, 1, (60, 2)),
+                   rng.uniform(-30, 30, (10, 2))])
+    g = rng.integers(1, 4, len(X)).astype(float)
+    em = bayesgmm.fit_em(X, 2, noise=True, sample_weight=g, random_state=0)
+    page, _ = build_em_report(em, X, sample_weight=g)
+    p = em.predict_proba(X)[:, -1]
+    expected = format_number(float(g @ p))
+    assert f"is {expected}. The points most probably noise" in page
+    assert f"of {format_number(g.sum())} points (the {len(X)} rows counted by" in page
+    assert abs(float(g @ p) - em.noise_weight * g.sum()) < 1e-3 * g.sum()  # EM's fixed point
 
 
 def test_em_report_loads_no_sampler(tmp_path):

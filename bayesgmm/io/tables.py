@@ -7,6 +7,7 @@ imported by :mod:`bayesgmm.io.specs` and the command line.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,9 +20,13 @@ from .._validation import check_data, check_sample_weight
 from ..datasets import data_path
 from .text_files import check_header, check_separator, file_line, read_text_table
 
-__all__ = ["BUNDLED", "MISSING_POLICIES", "DataTable", "file_sha256", "read_data", "read_table"]
+__all__ = ["BUNDLED", "MISSING_POLICIES", "STDIN", "DataTable", "file_sha256", "read_data",
+           "read_table"]
 
 BUNDLED = {"old_faithful": "old_faithful.csv", "galaxies": "galaxies.csv"}
+
+# The data file named "-" is standard input (a pipeline: `cut ... | bayesgmm em - -k 3`).
+STDIN = "-"
 
 
 # The policies for missing feature values (the same names as bayesgmm.observations'):
@@ -163,8 +168,8 @@ def read_data(path: str | Path, columns: list[str] | None = None, *,
     if missing not in MISSING_POLICIES:
         raise ValueError(f"missing must be one of {', '.join(MISSING_POLICIES)}; got "
                          f"{missing!r}")
-    path = _resolve_bundled(str(path))
-    p = Path(path)
+    p = Path(_local_path(str(path)))
+    path = "standard input" if str(path) == STDIN else str(p)  # as messages name it
     if p.is_dir():  # "not found" misled (QA: `bayesgmm em /tmp`, a spec's path = ".")
         raise ValueError(f"{path} is a directory, not a data file: give a CSV/TSV/Parquet file")
     if not p.is_file():
@@ -425,16 +430,47 @@ def file_sha256(path: str | Path) -> str:
     import hashlib
 
     digest = hashlib.sha256()
-    with open(_resolve_bundled(str(path)), "rb") as handle:
+    with open(_local_path(str(path)), "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
 
 
-def _resolve_bundled(path: str) -> str:
+def _local_path(path: str) -> str:
+    """The file to read: a bundled data set's, standard input's copy, or ``path`` itself."""
+    if path == STDIN:
+        return _stdin_file()
     if path.startswith("bundled:"):
         name = path.split(":", 1)[1]
         if name not in BUNDLED:
             raise ValueError(f"unknown bundled data set {name!r}; choose from {list(BUNDLED)}")
         return data_path(BUNDLED[name])
     return path
+
+
+@functools.cache
+def _stdin_file() -> str:
+    """Standard input, read once into a private temporary file (removed at exit): the readers
+    and the fingerprint read a data file by its path, some more than once. Its suffix says
+    its format as a file's would: ``.parquet`` by Parquet's magic bytes, ``.tsv`` when the
+    first line has tabs and no commas, else ``.csv``."""
+    import atexit
+    import shutil
+    import sys
+    import tempfile
+
+    stream = sys.stdin
+    if stream is None or stream.isatty():  # reading would wait for typing, in silence
+        raise ValueError("the data file '-' means standard input, but nothing is piped in: "
+                         "pipe the table in (cat data.csv | bayesgmm ... -) or name a file")
+    data = stream.buffer.read()
+    if not data.strip():
+        raise ValueError("standard input ('-') is empty: pipe a CSV, TSV or Parquet table in")
+    first = data.split(b"\n", 1)[0]
+    suffix = (".parquet" if data[:4] == b"PAR1" else
+              ".tsv" if b"\t" in first and b"," not in first else ".csv")
+    folder = tempfile.mkdtemp(prefix="bayesgmm-stdin-")
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    target = Path(folder) / f"stdin{suffix}"
+    target.write_bytes(data)
+    return str(target)
