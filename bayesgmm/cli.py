@@ -690,7 +690,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
                                                 notes=notes)
     _check_columns(frame, args.covariance, "--columns")
     seed = seed if seed is not None else secrets.randbelow(2**31)  # printed, so repeatable
-    print(f"{_shown(args.data)}: {len(frame)} rows x {frame.shape[1]} column(s) {list(frame.columns)}"
+    print(f"{_data_header(args.data, frame)}"
           f"{_named_by(args.index)}; K={args.n_components}, {args.covariance} covariances; "
           f"seed {seed}")
     _print_notes(notes)  # after the header, which names the data
@@ -748,7 +748,7 @@ def _cmd_em(args: argparse.Namespace) -> int:
                                                 notes=notes)
     _check_columns(frame, args.covariance, "--columns")
     seed = args.seed if args.seed is not None else secrets.randbelow(2**31)
-    print(f"{_shown(args.data)}: {len(frame)} rows x {frame.shape[1]} column(s) {list(frame.columns)}"
+    print(f"{_data_header(args.data, frame)}"
           f"{_named_by(args.index)}; K={args.n_components}, {args.covariance} covariances; "
           f"{args.n_init} EM restarts from k-means++ and {args.n_init} from random data "
           f"points; seed {seed}")
@@ -966,14 +966,15 @@ def _cmd_select(args: argparse.Namespace) -> int:
     _use_agg()
     from .report import SELECTION_REPORT_NAME, k_plus_table, write_selection_report
 
-    print(f"{_shown(args.data)}: {len(frame)} rows x {frame.shape[1]} column(s) {list(frame.columns)}"
+    print(f"{_data_header(args.data, frame)}"
           f"{_named_by(args.index)}; K = {', '.join(map(str, ks))}; "
           f"{', '.join(covariance_types)} covariances; {args.n_init} EM restarts per cell from "
           f"each of k-means++ and random data points; seed {seed}")
     _print_notes(notes)  # after the header, which names the data
     print()
     settings = {"data": _shown(args.data), "data file SHA-256": file_sha256(args.data),
-                "columns": ", ".join(map(str, frame.columns)), "rows": len(frame), "row names": _rows_setting(args.index),
+                "columns": ", ".join(map(str, frame.columns)), "rows": len(frame),
+                "row names": _rows_setting(args.index),
                 **_observation_settings(args, names), "K": args.components,
                 "covariance types": ", ".join(covariance_types),
                 "EM restarts (per seeding)": args.n_init, "jobs": args.jobs}
@@ -1179,6 +1180,12 @@ def _inputs(data: str) -> list[str]:
 def _shown(data: str) -> str:
     """The data's name in printouts and reports (``-`` is standard input)."""
     return "standard input" if data == STDIN else str(data)
+
+
+def _data_header(data: str, frame: pd.DataFrame) -> str:
+    """The first line a fitting command prints: which data, how many rows, which columns."""
+    return (f"{_shown(data)}: {len(frame)} rows x {frame.shape[1]} column(s) "
+            f"{list(frame.columns)}")
 
 
 def _check_columns(frame: pd.DataFrame, covariance_type: str, columns_flag: str, *,

@@ -90,8 +90,8 @@ def test_observations_of_a_table_and_of_its_rows_have_the_same_prior_rows():
         table = prepare_observations(X, 2, sample_weight=g, noise=True)
         rows = prepare_observations(np.repeat(X, g, 0), 2, noise=True)
         np.testing.assert_array_equal(np.repeat(table.isolated, g), rows.isolated)
-        np.testing.assert_array_equal(np.repeat(table.prior_rows, table.prior_weights.astype(int), 0),
-                                      rows.prior_rows)
+        written_out = np.repeat(table.prior_rows, table.prior_weights.astype(int), 0)
+        np.testing.assert_array_equal(written_out, rows.prior_rows)
     # rows of weight 0 beside the outliers neither hide them nor count
     g = np.r_[np.ones(123), np.zeros(15)]
     with_zeros = prepare_observations(np.r_[X, near], 2, sample_weight=g, noise=True)
