@@ -13,7 +13,32 @@ from typing import Any
 import numpy as np
 
 __all__ = ["check_bool", "check_int", "check_n_components", "check_number", "check_positive",
-           "check_random_state", "check_seed", "draw_seed", "is_int", "is_number"]
+           "check_random_state", "check_seed", "draw_seed", "is_int", "is_number", "shown",
+           "transposed_hint"]
+
+
+def shown(value: Any, limit: int = 60) -> str:
+    """``value`` as an error message shows it: its repr when short and on one line, else what
+    it is (notebook QA: ``fit_em(2, X)`` printed the whole DataFrame in the message); for data
+    where a number belongs, a hint that the arguments may be swapped."""
+    text = repr(value)
+    if len(text) <= limit and "\n" not in text:
+        return text
+    shape = getattr(value, "shape", None)
+    kind = type(value).__name__
+    what = f"{'an' if kind[0] in 'AEIOUaeiou' else 'a'} {kind}" + (
+        f" of shape {tuple(shape)}" if shape else "")
+    swapped = " (the data? check the order of the arguments)" if shape or isinstance(
+        value, list | tuple) else ""
+    return what + swapped
+
+
+def transposed_hint(n_rows: int, n_features: int) -> str:
+    """The clause a too-few-values warning adds when the rows are fewer than the features,
+    as transposed data look (notebook QA: ``X.T`` was fitted as 2 rows of 272 features and
+    nothing said so); "" otherwise."""
+    return ("; with fewer rows than features, check that each row is an observation (data "
+            "given transposed: pass X.T)" if n_rows < n_features else "")
 
 
 def is_int(value: Any, minimum: int | None = None) -> bool:
@@ -26,7 +51,7 @@ def check_int(value: Any, name: str, minimum: int | None = 1) -> int:
     """``value`` as an int if :func:`is_int` (``minimum=None``: any); else a ValueError."""
     if not is_int(value, minimum):
         bound = "" if minimum is None else f" >= {minimum}"
-        raise ValueError(f"{name} must be an integer{bound}; got {value!r}")
+        raise ValueError(f"{name} must be an integer{bound}; got {shown(value)}")
     return int(value)
 
 
@@ -39,7 +64,7 @@ def check_number(value: Any, name: str, ok: Callable[[Any], Any] | None = None,
                  must: str = "a number") -> float:
     """``value`` as a float if :func:`is_number` and ``ok(value)``; else "{name} must be {must}"."""
     if not is_number(value) or (ok is not None and not ok(value)):
-        raise ValueError(f"{name} must be {must}; got {value!r}")
+        raise ValueError(f"{name} must be {must}; got {shown(value)}")
     return float(value)
 
 
@@ -53,7 +78,7 @@ def check_bool(value: Any, name: str) -> bool:
     """``value`` if it is True or False (NumPy booleans count); else a one-line ValueError.
     Strings such as "no" are truthy in Python: refused rather than read as True."""
     if not isinstance(value, bool | np.bool_):
-        raise ValueError(f"{name} must be True or False; got {value!r}")
+        raise ValueError(f"{name} must be True or False; got {shown(value)}")
     return bool(value)
 
 
@@ -71,7 +96,7 @@ def check_seed(seed: Any, name: str = "random_state") -> int | None:
     ValueError naming ``name`` (``random_state``, ``--seed``, ``[sampler] seed``)."""
     if seed is not None and not is_int(seed, 0):
         raise ValueError(f"{name} must be a non-negative integer (0, 1, 2, ...; any size); "
-                         f"got {seed!r}")
+                         f"got {shown(seed)}")
     return None if seed is None else int(seed)
 
 
@@ -84,7 +109,7 @@ def check_random_state(random_state: Any, name: str = "random_state") -> Any:
         return check_seed(random_state, name)
     except ValueError:
         raise ValueError(f"{name} must be None, a non-negative integer or a NumPy Generator / "
-                         f"SeedSequence; got {random_state!r}") from None
+                         f"SeedSequence; got {shown(random_state)}") from None
 
 
 def draw_seed() -> int:

@@ -38,6 +38,7 @@ from ._validation import (
     check_sample_weight,
     draw_seed,
     singular_columns,
+    transposed_hint,
 )
 from .imputation import conditional_means
 from .observations import (
@@ -620,8 +621,8 @@ def fit_em(
             f"{n_parameters(K, D, covariance_type)} free parameters (K={K}, "
             f"{covariance_type!r}): maximum likelihood cannot determine them (components "
             "shrink onto single points, held only by reg_covar); fit fewer components, a "
-            "simpler covariance type, or with a conjugate prior (prior='default')",
-            UserWarning, stacklevel=2)
+            "simpler covariance type, or with a conjugate prior (prior='default')"
+            + transposed_hint(N, D), UserWarning, stacklevel=2)
     starts = _check_init(init, K, D, covariance_type, n_init)
     if starts[0] is not None and starts[0][2] is None:
         starts = [_covariances_around(obs, obs.prior_rows, obs.prior_weights, *starts[0][:2],

@@ -23,7 +23,14 @@ from numpy.lib.mixins import NDArrayOperatorsMixin
 from scipy.special import logsumexp
 
 from . import kernels, progress
-from ._validation import aligned_to_rows, check_bool, check_data, check_number, is_int
+from ._validation import (
+    aligned_to_rows,
+    check_bool,
+    check_data,
+    check_number,
+    is_int,
+    transposed_hint,
+)
 from .covariance import distinct_entries
 from .diagnostics import Diagnostics, diagnose
 from .draw_arrays import categorical, flat_noise_weight, flatten_draws
@@ -67,10 +74,11 @@ def prior_dominated_note(n_rows: int, n_components: int, n_features: int,
     n_values = n_rows * n_features
     if n_values >= n_params:
         return ""
+    transposed = transposed_hint(n_rows, n_features)
     return (f"{n_rows} row(s) x {n_features} feature(s) = {n_values} values for {n_params} "
             f"free parameters (K={n_components}, {covariance_type!r}): the data cannot "
             "determine them, so the posterior mostly restates the priors; fit fewer "
-            "components or a simpler covariance type for an answer from the data")
+            f"components or a simpler covariance type for an answer from the data{transposed}")
 
 @dataclass(frozen=True, eq=False)
 class MembershipProbabilities(NDArrayOperatorsMixin):
@@ -264,14 +272,22 @@ class BayesResult:
     # -- basic accessors --------------------------------------------------------------------
     @property
     def feature_names(self) -> tuple[str, ...]:
+        """The features' names (the data's column names, else x0, x1, ...), as EM's."""
         return self.em.feature_names
 
     @property
     def n_components(self) -> int:
+        """K: the Gaussian components (a noise component not counted)."""
         return self.em.n_components
 
     @property
     def posterior(self) -> xr.Dataset:
+        """The relabelled posterior draws in data units, dims (chain, draw, ...):
+        ``weights`` (chain, draw, K), ``means`` (chain, draw, K, D), ``covariances`` in the
+        covariance type's shape (full: (chain, draw, K, D, D); tied: (chain, draw, D, D);
+        diag: (chain, draw, K, D); spherical: (chain, draw, K)), ``noise_weight`` with a noise
+        component. ``result.posterior["means"].mean(("chain", "draw"))`` is the posterior
+        mean; the draws as sampled are in ``idata["posterior_unrelabelled"]``."""
         return self.idata["posterior"].to_dataset()
 
     @property
@@ -482,13 +498,22 @@ class BayesResult:
 
         Parameters
         ----------
-        X : array-like (N, D)
+        X : array-like (N, D), or (N,) when D = 1
+            NaN marks a missing value.
         interval : float, default 0.94
             Probability mass of the equal-tailed interval.
         max_draws : int or None, default 1000
             Posterior draws used: a fixed random subset of them (seed 0); None: every draw.
         labels : array-like (N,) of int, optional
             Known components (-1 unknown): a labelled point's membership is its label.
+
+        Returns
+        -------
+        MembershipProbabilities
+            ``.mean`` (N, K), or (N, K + 1) with a noise component: the posterior mean of
+            P(component k | x_n), rows summing to 1 (the array itself in NumPy code, as
+            EM's ``predict_proba``); ``.lower`` and ``.upper``, the same shape: the interval's
+            ends; ``.interval``: its mass.
         """
         Xv = self._check(X)
         if labels is not None:

@@ -505,10 +505,18 @@ def _embedder(figures: list[Figure], files: FigureFiles | None = None
         figures.append(Figure(name, caption, png, vectors))
         data = base64.b64encode(png).decode("ascii")
         return (f'<figure><img src="data:image/png;base64,{data}" width="{width}" '
-                f'alt="{html.escape(caption)}">'
+                f'alt="{html.escape(_alt_text(number, caption))}">'
                 f"<figcaption>{html.escape(caption)}</figcaption></figure>")
 
     return figure
+
+
+def _alt_text(number: int, caption: str) -> str:
+    """A figure's short text alternative: its number and what it shows (the caption's first
+    clause). Not the caption again: a screen reader reads the figcaption after it, and read
+    every caption twice (accessibility QA)."""
+    what = re.split(r"\. |; | \(|: ", caption, maxsplit=1)[0].rstrip(".")
+    return f"Figure {number}: {what} (described in the caption below)"
 
 
 def _rendered(fig, files: FigureFiles) -> tuple[bytes, tuple[tuple[str, bytes], ...]]:
@@ -626,7 +634,10 @@ def _verdict_box(diag, retried: Mapping[str, Any] | None = None, outliers: bool 
     if prior_dominated:
         text = (f"<strong>Too many parameters for the data: "
                 f"{html.escape(prior_dominated)}.</strong> " + text)
-    return f'<div class="verdict {cls}"><strong>Verdict.</strong> {text}' \
+    # the status in a word, not by the box's colour alone (accessibility QA: an amber box's
+    # only text status was its code line's "OK:")
+    word = {"ok": "OK", "caution": "CAUTION", "bad": "PROBLEMS"}[cls]
+    return f'<div class="verdict {cls}"><strong>Verdict: {word}.</strong> {text}' \
            f'<br><code>{html.escape(_as_in_tables(diag.verdict))}</code></div>'
 
 
@@ -688,9 +699,16 @@ def _table(frame: pd.DataFrame, digits: int = 4, index: bool = True,
         # header row of its own, under the columns' names).
         shown.columns.name, shown.index.name = shown.index.name, None
     # A wide table scrolls inside its box instead of pushing the page past the window.
-    return ('<div class="tblwrap">'
-            + shown.to_html(classes={True: "tbl text", "last": "tbl textlast"}.get(text, "tbl"),
-                            index=index, escape=True, border=0) + "</div>")
+    table = shown.to_html(classes={True: "tbl text", "last": "tbl textlast"}.get(text, "tbl"),
+                          index=index, escape=True, border=0)
+    return f'<div class="tblwrap">{_no_empty_headers(table)}</div>'
+
+
+def _no_empty_headers(table: str) -> str:
+    """An empty header cell (the corner above the row names) as a data cell: a screen reader
+    announces a header with nothing in it (accessibility QA, axe's empty-table-header)."""
+    head, sep, body = table.partition("</thead>")
+    return re.sub(r"<th>\s*</th>", "<td></td>", head) + sep + body
 
 
 def _fixed(value: Any, places: int) -> str:
@@ -716,9 +734,12 @@ def _section_data(em, X, figure, sample_weight=None) -> str:
     size = frame.abs().max()
     desc = pd.DataFrame({c: [format_number(v, scale=size[f]) for f, v in desc[c].items()]
                          for c in desc.columns}, index=desc.index)
-    fig = figure("data", "The data" + ((" (a point missing one coordinate of a scatter plot "
-                                        "is a tick on the edge of the axis it has; the "
-                                        "histograms count every observed value)"
+    kind = ("a histogram" if X.shape[1] == 1 else "a scatter plot with each feature's "
+            "histogram" if X.shape[1] == 2 else "a scatter plot of each pair of features, "
+            "their histograms on the diagonal")
+    fig = figure("data", f"The data, {kind}" + ((" (a point missing one coordinate of a "
+                                        "scatter plot is a tick on the edge of the axis it "
+                                        "has; the histograms count every observed value)"
                                         if X.shape[1] > 1 else
                                         " (a missing value is left out of the histogram)"
                                         if X.shape[1] == 1 else "")
@@ -1325,8 +1346,14 @@ def _section_diagnostics(result, diag, figure,
     weights = "the weights, the noise weight" if result.noise else "the weights"
     traced = sum(int(np.prod(result.posterior[name].shape[2:]))
                  for name in ("weights", "noise_weight", "means") if name in result.posterior)
+    divergent = int(result.idata["sample_stats"]["diverging"].sum()) \
+        if "sample_stats" in result.idata.children \
+        and "diverging" in result.idata["sample_stats"] else 0
     trace = figure("trace", f"Trace and per-chain densities of {weights} and the means, one "
-                   "colour per chain (ArviZ plot_trace_dist): the chains should overlap"
+                   "colour per chain (and one line style in the densities; ArviZ "
+                   "plot_trace_dist): the chains should overlap"
+                   + (f". The black ticks along the x axes mark the {divergent} divergent "
+                      "transitions, at their draws" if divergent else "")
                    # only when it applies (QA: said beside a figure of all 11 scalars)
                    + (f". Of the {traced} scalars, the {plots.TRACE_MAX_SCALARS} with the "
                       "lowest bulk ESS" if traced > plots.TRACE_MAX_SCALARS else ""),
@@ -2082,7 +2109,7 @@ def _delta_pivot(table: pd.DataFrame, eligible: pd.DataFrame, criterion: str) ->
             else f"<td{_TOP_CLASS if (k, ct) in top else ''}>{_fixed(v, 2)}</td>"
             for ct, v in row.items())
         rows.append(f"<tr><th>K={k}</th>{cells}</tr>")
-    return (f'<div class="tblwrap"><table class="tbl"><thead><tr><th></th>{head}</tr></thead>'
+    return (f'<div class="tblwrap"><table class="tbl"><thead><tr><td></td>{head}</tr></thead>'
             f"<tbody>{''.join(rows)}</tbody></table></div>")
 
 
@@ -2294,7 +2321,8 @@ h2 { border-bottom: 2px solid #ddd; padding-bottom: 0.2em; margin-top: 2em; }
 nav a { margin-right: 1em; }
 table.tbl { border-collapse: collapse; font-size: 0.9em; margin: 0.5em 0 1em; }
 table.tbl th, table.tbl td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: right; }
-table.tbl thead th { background: #f0f0f0; } table.tbl tbody th { text-align: left; }
+table.tbl thead th, table.tbl thead td { background: #f0f0f0; }
+table.tbl tbody th { text-align: left; }
 table.tbl thead th[colspan] { text-align: center; }
 table.tbl.text td, table.tbl.text thead th { text-align: left; }
 table.tbl.textlast td:last-child, table.tbl.textlast thead th:last-child { text-align: left; }
@@ -2308,6 +2336,24 @@ figcaption { color: #555; font-size: 0.9em; }
 .tblwrap { max-width: 100%; overflow-x: auto; }
 details { margin: 0.5em 0 1em; } summary { cursor: pointer; color: #235; }
 .top { background: #fff3c4; font-weight: 600; }
+.top::after { content: " \\25C6"; }  /* a mark that survives greyscale, print and screen readers */
+code { overflow-wrap: anywhere; } h1 { overflow-wrap: anywhere; }
+/* On paper (a referee's printout, accessibility QA): every column, every folded row and
+   whole figures; nothing scrolls on paper, so wide tables shrink and wrap instead. */
+@media print {
+  body { max-width: none; margin: 0; padding: 0; font-size: 10pt; }
+  nav { display: none; }
+  .tblwrap, pre { overflow: visible; }
+  pre { white-space: pre-wrap; overflow-wrap: anywhere; }
+  table.tbl { font-size: 7.5pt; }
+  table.tbl th, table.tbl td { padding: 0.1em 0.3em; overflow-wrap: anywhere; }
+  thead { display: table-header-group; }
+  figure, tr, .verdict, pre { break-inside: avoid; }
+  h2, h3, summary { break-after: avoid; }
+  figure img { max-height: 23cm; width: auto; max-width: 100%; }
+  details::details-content { content-visibility: visible; display: contents; }
+  .top, .verdict { print-color-adjust: exact; -webkit-print-color-adjust: exact; }
+}
 """
 
 _NAV = """<a href="#data">Data</a><a href="#em">EM</a><a href="#parameters">Parameters</a>
@@ -2318,6 +2364,7 @@ _PAGE = """<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{title}</title>
 <style>{css}</style>
 </head>
@@ -2325,7 +2372,9 @@ _PAGE = """<!DOCTYPE html>
 <h1>{title}</h1>
 <p class="subtitle">{subtitle}</p>
 <nav>{nav}</nav>
+<main>
 {body}
+</main>
 </body>
 </html>
 """

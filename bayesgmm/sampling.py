@@ -960,9 +960,13 @@ def _sample_nutpie(pm_model, start, *, draws, tune, chains, cores, seed, progres
                      progressbar)
         idata, run = sample_nutpie_until(
             compiled, check, target, tune=tune, chains=chains, seed=seed,
-            progressbar=progressbar, target_accept=target_accept,
+            # nutpie's bar runs to max_draws, where a checkpoint may stop it: in a notebook it
+            # stayed on the page frozen part-way, so there the lines below tell the progress
+            progressbar=progressbar and progress.enabled() and not progress.in_notebook(),
+            target_accept=target_accept,
             report=_print_checkpoint if progressbar else None, abandon=abandon,
-            # nutpie's bar draws only on a terminal: elsewhere a line now and then
+            # nutpie's bar draws only on a terminal (and in a notebook): elsewhere a line now
+            # and then
             waiting=(lambda done, elapsed: _print_waiting(done, tune, elapsed))
             if progressbar and not sys.stderr.isatty() else None,
             stop_on_divergence=stop_on_divergence)
@@ -979,10 +983,10 @@ def _sample_nutpie(pm_model, start, *, draws, tune, chains, cores, seed, progres
         progress.say(f"sampling {chains} chains x ({tune} tuning + {draws} draws)", progressbar)
         idata = nutpie.sample(
             compiled, draws=draws, tune=tune, chains=chains, cores=cores, seed=seed,
-            progress_bar=progressbar, target_accept=target_accept,
-            # its bar draws only on a terminal: elsewhere a line now and then
+            progress_bar=progressbar and progress.enabled(), target_accept=target_accept,
+            # its bar draws only on a terminal and in a notebook: elsewhere a line now and then
             progress_callback=_Heartbeat() if progressbar and not sys.stderr.isatty()
-            else None,
+            and not progress.in_notebook() else None,
         )
         _raise_if_interrupted(idata, draws)
     return idata, {"compile_s": t1 - t0, "sample_s": time.perf_counter() - t1,

@@ -847,6 +847,21 @@ def test_energy_plot_says_what_it_shows(tiny_fit):
         plt.close(fig)
 
 
+def test_arviz_figures_are_bare_figures_shown_once(tiny_fit):
+    """Notebook QA: the trace, rank and energy figures were pyplot's too, so a notebook showed
+    each twice (pyplot's display and the returned value); chains differ by line style too."""
+    import matplotlib.pyplot as plt
+
+    before = set(plt.get_fignums())
+    for plot in (plots.plot_trace, plots.plot_rank, plots.plot_energy):
+        fig = plot(tiny_fit)
+        assert set(plt.get_fignums()) == before, plot.__name__
+        fig.savefig(io.BytesIO(), format="png")  # still drawable
+    styles = {line.get_linestyle() for a in plots.plot_rank(tiny_fit).axes for line in a.lines
+              if len(line.get_xdata()) > 10}
+    assert len(styles) >= 2  # one per chain (tiny_fit has two)
+
+
 def test_a_flagged_rank_panel_has_a_red_frame(tiny_fit):
     """QA: a failing scalar was marked only by small red text."""
     import matplotlib.pyplot as plt

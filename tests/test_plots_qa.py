@@ -269,11 +269,38 @@ def test_membership_title_counts_agree_with_the_caption(args, line):
 def test_twenty_components_have_twenty_colours():
     from matplotlib.colors import to_hex
 
-    from bayesgmm.plots._common import _component_color
+    from bayesgmm.plots._styles import _component_color
 
     colours = {to_hex(_component_color(k)) for k in range(20)}
     assert len(colours) == 20
-    assert _component_color(3) == "C3"  # the first ten as before
+
+
+def test_the_first_components_stay_apart_for_colour_blind_readers():
+    """Accessibility QA: with matplotlib's C0..C3 components 1 and 2 were one olive under
+    protanopia (distance 0.09 below), 2 and 3 under deuteranopia. Simulated with Vienot et
+    al.'s (1999) dichromat matrices in linear RGB; the marker tells them apart as well."""
+    from matplotlib.colors import to_rgb
+
+    from bayesgmm.plots._styles import _component_color, _component_marker
+
+    def linear(c):
+        return np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+
+    def encoded(c):
+        c = np.clip(c, 0, 1)
+        return np.where(c <= 0.0031308, 12.92 * c, 1.055 * c ** (1 / 2.4) - 0.055)
+
+    dichromats = {"protanopia": [[0.11238, 0.88762, 0], [0.11238, 0.88762, 0],
+                                 [0.00401, -0.00401, 1]],
+                  "deuteranopia": [[0.29275, 0.70725, 0], [0.29275, 0.70725, 0],
+                                   [-0.02234, 0.02234, 1]]}
+    for name, matrix in dichromats.items():
+        seen = [encoded(np.array(matrix) @ linear(np.array(to_rgb(_component_color(k)))))
+                for k in range(4)]
+        closest = min(np.linalg.norm(a - b) for i, a in enumerate(seen) for b in seen[i + 1:])
+        assert closest > 0.2, name
+    assert len({_component_marker(k) for k in range(8)}) == 8
+    assert _component_marker(3, 3) == "x"  # the noise
 
 
 def test_density_contours_have_a_key_of_their_levels(old_faithful):

@@ -192,3 +192,46 @@ def test_inner_steps_of_a_report_are_silent(tiny_fit, tmp_path, monkeypatch, cap
     lines = capsys.readouterr().err.splitlines()
     assert lines[0] == "bayesgmm: own..." and lines[1].startswith("bayesgmm: own: mine (")
     assert len(lines) == 3 and "inner" not in "".join(lines)
+
+
+class ZMQInteractiveShell:  # the class name IPython's Jupyter kernel shell has
+    pass
+
+
+@pytest.mark.parametrize("quiet", [False, True])
+def test_nutpie_draws_its_bar_where_it_can_finish_it(old_faithful, monkeypatch, quiet):
+    """Notebook QA: with draws="auto" nutpie's HTML bar (to max_draws) froze part-way when a
+    checkpoint stopped the run, beside the text lines; BAYESGMM_QUIET left the bar on."""
+    import types
+
+    import nutpie
+
+    from bayesgmm import fit_bayes, fit_em, sampling
+
+    assert not progress.in_notebook()
+    monkeypatch.setitem(sys.modules, "IPython",
+                        types.SimpleNamespace(get_ipython=ZMQInteractiveShell))
+    assert progress.in_notebook()
+    seen = {}
+
+    class Stop(Exception):
+        pass
+
+    def until(*args, progressbar, **kwargs):
+        seen["auto"] = progressbar
+        raise Stop
+
+    def sample(*args, progress_bar, progress_callback, **kwargs):
+        seen["fixed"], seen["lines"] = progress_bar, progress_callback is not None
+        raise Stop
+
+    monkeypatch.setattr(sampling, "sample_nutpie_until", until)
+    monkeypatch.setattr(nutpie, "sample", sample)
+    monkeypatch.setattr(progress, "_state", {"enabled": not quiet})
+    em = fit_em(old_faithful, 2, random_state=0)
+    for draws in ("auto", 50):
+        with pytest.raises(Stop):
+            fit_bayes(old_faithful, 2, draws=draws, tune=50, random_state=0,
+                      em=em)
+    # auto: text lines only; fixed: nutpie's bar (it finishes), no text lines beside it
+    assert seen == {"auto": False, "fixed": not quiet, "lines": False}

@@ -1196,3 +1196,7 @@ def test_bayes_selection_repr_is_one_line_naming_the_choice():
                            warnings=(), diagnostics={}, results={})
     assert repr(alone) == ("BayesSelection(3 models: K=3, K=2, K=1; best by elpd_loo K=3; "
                            "print() for the table and the verdict)")
+    # notebook QA: a best model whose checks failed was told only by print()
+    failed = dataclasses.replace(alone, diagnostics={"K=3": "PROBLEMS: R-hat 1.215 > 1.01",
+                                                     "K=2": "OK: R-hat 1.003"})
+    assert "; convergence checks failed for K=3: unreliable; print()" in repr(failed)

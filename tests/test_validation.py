@@ -639,3 +639,31 @@ def test_repeated_column_names_are_refused(columns):
     with pytest.raises(ValueError, match=r"appear more than once; give every column its own "
                                          r"name"):
         fit_em(X, 2)
+
+
+def test_a_long_value_is_named_not_printed_in_a_message():
+    """Notebook QA: fit_em(2, X) put the whole DataFrame (15 lines) in the message."""
+    import pandas as pd
+
+    from bayesgmm import fit_em
+
+    frame = pd.DataFrame({"a": range(50), "b": range(50)})
+    with pytest.raises(ValueError) as info:
+        fit_em(2, frame)
+    assert str(info.value) == ("n_components must be an integer; got a DataFrame of shape "
+                               "(50, 2) (the data? check the order of the arguments)")
+    with pytest.raises(ValueError, match=r"got 2\.5$"):
+        fit_em(frame, 2.5)
+
+
+def test_data_that_look_transposed_are_said_to():
+    """Notebook QA: fit_em(X.T, 2) fitted 2 rows of 272 features; the warning now says why
+    that may be."""
+    from bayesgmm import fit_em
+    from bayesgmm.posterior import prior_dominated_note
+
+    X = np.random.default_rng(0).normal(size=(40, 2))
+    with pytest.warns(UserWarning, match=r"fewer rows than features.*pass X\.T\)"):
+        fit_em(X.T, 2, random_state=0)
+    assert "pass X.T" in prior_dominated_note(2, 2, 40, "full")
+    assert "X.T" not in prior_dominated_note(4, 5, 3, "full")

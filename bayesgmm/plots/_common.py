@@ -1,4 +1,4 @@
-"""The figures' shared parts: constants, colours, docstrings, data and estimate accessors, axis
+"""The figures' shared parts: constants, docstrings, data and estimate accessors, axis
 limits from the bulk of the data, notes of what a panel leaves out.
 
 Where it sits: the surface layer (:mod:`bayesgmm.plots`); imports the input checks, and EM's
@@ -131,25 +131,6 @@ def _shared_docs(func):
     return func
 
 
-# Components 10..19 take tab20's light shades of the first ten's colours (tab20's dark shades
-# are tab10's, C0..C9): 20 distinct colours, where C{k % 10} repeated them from K = 11. A
-# component keeps its colour whatever K, so figures of fits with different K agree.
-_PALETTE_SIZE = 20
-
-
-def _component_color(k: int, n_gaussians: int | None = None) -> Any:
-    """Component k's colour (C0..C9, then tab20's light shades; cycling past 20); with
-    ``n_gaussians`` given, k == n_gaussians is the noise."""
-    if n_gaussians is not None and k == n_gaussians:
-        return _NOISE_COLOR
-    k %= _PALETTE_SIZE
-    if k < 10:
-        return f"C{k}"
-    from matplotlib import colormaps
-
-    return colormaps["tab20"](2 * (k - 10) + 1)
-
-
 def _component_names(fit: Any, n_gaussians: int) -> list[str]:
     """What every figure calls the components: ``"component 0 (long)"`` for a component whose
     known label is ``long`` (the tables' :func:`~bayesgmm.observation_record.component_titles`,
@@ -160,7 +141,6 @@ def _component_names(fit: Any, n_gaussians: int) -> list[str]:
     return [f"component {t}" for t in component_titles(fit, n_gaussians)] + ["noise"]
 
 
-_NOISE_COLOR = "black"  # apart from the grey of the size legend and of C7
 
 
 def _mark_labelled(ax, X: np.ndarray, labelled: Any, i: int, j: int | None,

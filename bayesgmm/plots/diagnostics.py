@@ -39,7 +39,6 @@ from ._common import (
     RANK_MAX_SCALARS,
     TRACE_MAX_SCALARS,
     _bulk,
-    _component_color,
     _component_names,
     _data,
     _is_bayes,
@@ -47,6 +46,7 @@ from ._common import (
     _sample_rows,
     fit_of,
 )
+from ._styles import _component_color
 
 
 # --------------------------------------------------------------------------------------------
@@ -121,7 +121,10 @@ def plot_trace(result: BayesResult, var_names=None, ax: Axes | None = None,
         # Not compact: the means of different features live on different scales.
         pc = az.plot_trace_dist(tree, var_names=names, backend="matplotlib", compact=False,
                                 figure_kwargs=figure_kwargs,
-                                stats={"dist": dist} if constant else None)
+                                stats={"dist": dist} if constant else None,
+                                aes=_CHAIN_AES,  # the densities' line styles; not the traces'
+                                aes_by_visuals={"trace": {"color"},
+                                                "dist": {"color", "linestyle"}})
         _chain_legend(pc)
     own = pc.viz["figure"].item()
     _constant_notes(pc, constant, windows)
@@ -462,7 +465,7 @@ def plot_rank(result: BayesResult, var_names=_DIAGNOSED,
         # level (x 1.3): kept as an axis, they are the scale a reader judges a line by.
         pc = az.plot_rank(tested, var_names=list(shown.data_vars), backend="matplotlib",
                           thin=False, envelope_prob=1.0 - level, figure_kwargs=figure_kwargs,
-                          visuals={"remove_axis": False})
+                          visuals={"remove_axis": False}, aes=_CHAIN_AES)
         _chain_legend(pc)
     own = pc.viz["figure"].item()  # the grid's figure (a SubFigure with ``ax``)
     figure = own.get_figure(root=True)
@@ -541,7 +544,16 @@ def _arviz_grid(ax: Axes | None) -> Iterator[dict[str, Any]]:
     subplot spec: the rest of ArviZ's drawing (aesthetics, legends) is unchanged.
     """
     if ax is None:
-        yield {"layout": "constrained"}
+        import matplotlib.pyplot as plt
+
+        before = set(plt.get_fignums())
+        try:
+            yield {"layout": "constrained"}
+        finally:
+            # ArviZ made it with pyplot: closed there, it is a bare Figure like every other
+            # figure of the package (notebook QA: shown twice, by pyplot and as the value)
+            for number in set(plt.get_fignums()) - before:
+                plt.close(number)
         return
     spec = ax.get_subplotspec() if isinstance(ax, Axes) else None
     if spec is None:
@@ -567,6 +579,13 @@ def _arviz_grid(ax: Axes | None) -> Iterator[dict[str, Any]]:
         yield {}
     finally:
         backend.create_plotting_grid = make_grid
+
+
+# Chains told apart by line style as well as colour (accessibility QA: under deuteranopia
+# chains 2 and 3 were one olive, in greyscale chains 0 and 3 one grey). A dashed trace of a
+# thousand draws reads as noise, so the traces keep colour alone; their densities beside them
+# and the rank plot's lines carry both.
+_CHAIN_AES = {"color": ["chain"], "overlay": ["chain"], "linestyle": ["chain"]}
 
 
 def _chain_legend(pc) -> None:

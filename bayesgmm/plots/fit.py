@@ -44,7 +44,6 @@ from ._common import (
     _bulk,
     _claimed,
     _clear_of_legend,
-    _component_color,
     _component_names,
     _drawing_order,
     _em_of,
@@ -73,6 +72,7 @@ from ._common import (
     _weighted_rows,
     fit_of,
 )
+from ._styles import _component_color, _component_linestyle, _component_marker, _scatter_components
 
 
 # --------------------------------------------------------------------------------------------
@@ -909,8 +909,8 @@ def plot_classification(result: Any, X: Any = None, ax: Axes | None = None, *,
     shown = _shown_line(drawn.size, len(X))
 
     def pair(a, i, j):
-        a.scatter(X[gauss, j], X[gauss, i], s=size[gauss], c=colours, alpha=0.6 * opacity,
-                  edgecolors="none")
+        _scatter_components(a, X[gauss, j], X[gauss, i], assigned[gauss], G, s=size[gauss],
+                            c=colours, alpha=0.6 * opacity, edgecolors="none")
         if noisy.size:  # noise: crosses over the dots, big enough to see at any uncertainty
             a.scatter(X[noisy, j], X[noisy, i], s=np.maximum(size[noisy], 22 * crowd),
                       color=_component_color(G, G), alpha=0.8 * opacity, marker="x", lw=0.9)
@@ -927,11 +927,12 @@ def plot_classification(result: Any, X: Any = None, ax: Axes | None = None, *,
         grid = np.linspace(*_limits(x, keep), 300)
         for k in range(G):
             a.plot(grid, w[k] * stats.norm.pdf(grid, m[k, i], np.sqrt(c[k, i, i])),
-                   color=_component_color(k), lw=1.2)
+                   color=_component_color(k), lw=1.2, ls=_component_linestyle(k))
         jitter = np.random.default_rng(0).uniform(-1, 1, len(x))
         top = a.get_ylim()[1]
-        a.scatter(x[drawn], -0.08 * top + 0.04 * top * jitter[drawn], s=size[drawn],
-                  c=_colours(assigned[drawn], G), alpha=0.6 * opacity, edgecolors="none")
+        _scatter_components(a, x[drawn], -0.08 * top + 0.04 * top * jitter[drawn],
+                            assigned[drawn], G, s=size[drawn], c=_colours(assigned[drawn], G),
+                            alpha=0.6 * opacity, edgecolors="none")
         if labelled is not None and np.any(labelled):
             sel = _labelled_drawn(labelled, drawn)  # rings on drawn points only (review)
             a.scatter(x[sel], -0.08 * top + 0.04 * top * jitter[sel], s=46, marker="s",
@@ -940,7 +941,7 @@ def plot_classification(result: Any, X: Any = None, ax: Axes | None = None, *,
         _note_outside(a, x, keep=keep)
         a.set_yticks([])
 
-    title = "Classification: colour = most probable component, size = uncertainty"
+    title = "Classification: colour and marker = most probable component, size = uncertainty"
     ellipses = f"{ELLIPSE_LEVEL:.0%} ellipses of {source}"
     if X.shape[1] > 2:
         features = _pair_features(w, m, c)
@@ -966,7 +967,9 @@ def plot_classification(result: Any, X: Any = None, ax: Axes | None = None, *,
         ax.set(xlabel=names[0], ylabel=names[1])
     from matplotlib.lines import Line2D
 
-    handles = [Line2D([], [], marker="x" if k == G else "o", ls="",
+    one_d = X.shape[1] == 1  # curves too: a key entry shows the line style with the marker
+    handles = [Line2D([], [], marker=_component_marker(k, G),
+                      ls=_component_linestyle(k) if one_d and k < G else "",
                       color=_component_color(k, G), label=titles[k]) for k in range(K)]
     if labelled is not None and np.any(labelled):
         handles.append(Line2D([], [], marker="s", ls="", markerfacecolor="none",
@@ -985,7 +988,7 @@ def plot_classification(result: Any, X: Any = None, ax: Axes | None = None, *,
         ax.legend(handles=handles, fontsize="small", loc="best")
     # Short lines: one long first line ran past a 6.4-inch figure's edge. The uncertainty
     # defined in 2-D too: the key's "uncertainty 0.33" said nothing of what it measures.
-    ax.set_title("Classification: colour = most probable component,\n"
+    ax.set_title("Classification: colour and marker = most probable component,\n"
                  "size = uncertainty (1 - max probability)"
                  + ("" if X.shape[1] == 1 else f"\n{ellipses}")
                  + (f"\n{shown}" if shown else ""))
@@ -1139,7 +1142,8 @@ def plot_membership(result: Any, X: Any = None, ax: Axes | None = None, *,
     gauss, noisy = drawn[assigned[drawn] < G], drawn[assigned[drawn] == G]
     colours = _colours(assigned[gauss], G)
     colours[:, 3] = alpha[gauss] * opacity
-    ax.scatter(X[gauss, i], X[gauss, j], s=18 * crowd, c=colours, lw=0, edgecolors="none")
+    _scatter_components(ax, X[gauss, i], X[gauss, j], assigned[gauss], G, s=18 * crowd,
+                        c=colours, lw=0, edgecolors="none")
     if noisy.size:  # crosses: apart from the components' dots
         ax.scatter(X[noisy, i], X[noisy, j], s=22 * crowd, color=_component_color(G, G),
                    alpha=alpha[noisy] * opacity, marker="x", lw=0.9)
@@ -1183,7 +1187,7 @@ def plot_membership(result: Any, X: Any = None, ax: Axes | None = None, *,
 
     present = np.zeros(K, dtype=bool)
     present[np.unique(assigned[drawn])] = True
-    handles = [Line2D([], [], marker="x" if k == G else "o", ls="",
+    handles = [Line2D([], [], marker=_component_marker(k, G), ls="",
                       color=_component_color(k, G), label=titles[k])
                for k in range(K) if present[k]]
     handles += [h for h, t in zip(*ax.get_legend_handles_labels(), strict=True)

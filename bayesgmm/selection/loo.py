@@ -128,10 +128,16 @@ class BayesSelection:
             if self.within_noise else ""
         simplest = (f"; simplest within noise {self.simplest_within_noise}"
                     if self.simplest_within_noise not in (None, self.best) else "")
+        # a best model whose checks failed said nothing here (notebook QA: only print()
+        # told that K=3's R-hat was 1.215); said as SparseMixture's repr says it
+        failed = [name for name, line in self.diagnostics.items()
+                  if line.startswith("PROBLEMS")]
+        trust = (f"; convergence checks failed for {', '.join(failed)}: unreliable"
+                 if failed else "")
         flags = f"; {len(self.warnings)} warning(s)" if self.warnings else ""
         return (f"BayesSelection({len(models)} models: {', '.join(map(str, models))}; "
-                f"best by elpd_loo {self.best}{others}{simplest}{flags}; print() for the "
-                "table and the verdict)")
+                f"best by elpd_loo {self.best}{others}{simplest}{trust}{flags}; print() for "
+                "the table and the verdict)")
 
 
 # comparison columns shown (BayesSelection.shown_table), in order

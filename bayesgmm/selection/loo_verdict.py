@@ -131,8 +131,8 @@ def convergence_warning(diagnostics: Mapping[str, str]) -> list[str]:
     failed = [name for name, line in diagnostics.items() if line.startswith("PROBLEMS")]
     if not failed:
         return []
-    return [f"Convergence problems in {', '.join(failed)} (their verdicts: .diagnostics, or the "
-            "report's Convergence table): their elpd_loo "
+    return [f"Convergence problems in {', '.join(failed)} (their verdicts: the report's "
+            "Convergence table, or BayesSelection.diagnostics): their elpd_loo "
             "rests on draws that may not represent the posterior."]
 
 
