@@ -208,6 +208,23 @@ class Diagnostics:
         return (f"Diagnostics({self.verdict!r}; {len(self.checks)} checks{skipped}; print() "
                 "or .to_frame() for each check, .advice for what to do)")
 
+    def _repr_html_(self) -> str:
+        """In a notebook: the verdict, the checks table, the problems and the advice (notebook
+        QA: a cell ending in ``post.diagnostics()`` showed one 400-character line)."""
+        import html
+
+        def items(title: str, lines: Sequence[str]) -> str:
+            return (f"<p><strong>{title}</strong></p><ul>"
+                    + "".join(f"<li>{html.escape(str(line))}</li>" for line in lines)
+                    + "</ul>") if lines else ""
+
+        return (f"<p><strong>{html.escape(self.verdict)}</strong></p>"
+                + self.to_frame().to_html(index=False, border=0)
+                + items("Problems", self.problems) + items("Advice", self.advice)
+                + items("Not checked", self.not_checked)
+                + (f"<pre>{html.escape(str(self.label_report))}</pre>"
+                   if self.label_report is not None else ""))
+
     def __str__(self) -> str:
         lines = [self.verdict, "", self.to_frame().to_string(index=False)]
         if self.problems:

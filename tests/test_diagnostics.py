@@ -914,3 +914,15 @@ def test_repr_is_the_verdict_not_every_check(rng):
     assert len(text) < len(result.verdict) + 150
     unchecked = diagnose(make_tree(post))  # no sampler statistics: those checks not run
     assert f"{len(unchecked.not_checked)} not run" in repr(unchecked)
+
+
+def test_a_notebook_shows_the_checks_problems_and_advice(rng):
+    """Notebook QA: a cell ending in post.diagnostics() showed one 400-character line."""
+    import html
+
+    result = diagnose(make_tree(posterior(rng)))
+    page = result._repr_html_()
+    assert page.startswith(f"<p><strong>{html.escape(result.verdict)}</strong></p><table")
+    assert page.count("<tr") == len(result.to_frame()) + 1
+    for line in (*result.problems, *result.advice, *result.not_checked):
+        assert f"<li>{html.escape(line)}</li>" in page

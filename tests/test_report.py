@@ -95,6 +95,23 @@ def test_report_is_self_contained_html(report):
     assert len(parser.images) == len(figures) >= 11
 
 
+def test_report_reads_without_colour_on_paper_and_in_a_screen_reader(report):
+    """Accessibility QA: the status by colour alone, alt texts that repeated the caption, no
+    viewport for phones, empty header cells, no main landmark; printed, wide tables lost
+    columns and folded rows were left out."""
+    page, figures, _ = report
+    assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in page
+    assert "<main>" in page and "<th></th>" not in page
+    assert re.search(r'<div class="verdict \w+"><strong>Verdict: (OK|CAUTION|PROBLEMS)\.', page)
+    alts = re.findall(r'<figure><a href="figures/([\w-]+)\.png"><img [^>]*alt="([^"]*)"', page)
+    assert [name for name, _ in alts] == [fig.name for fig in figures]
+    for number, ((_, alt), fig) in enumerate(zip(alts, figures, strict=True), start=1):
+        assert alt.startswith(f"Figure {number}: ")
+        assert len(alt) < max(len(html.escape(fig.caption)) / 2, 130), alt
+    css = page[page.index("@media print"):]
+    assert "details::details-content" in css and "overflow: visible" in css
+
+
 def test_every_image_is_an_embedded_png(report):
     _, figures, parser = report
     for src, fig in zip(parser.images, figures, strict=True):

@@ -789,6 +789,15 @@ def test_plots_return_figures(sweep, three_clusters):
     (warning,) = plot_n_components(failing).axes[0].texts
     assert warning.get_text() == ("Sampler checks FAILED: do not report these probabilities\n"
                                   "929 divergences")
+    # a long verdict wraps between words (accessibility QA: cut mid-word at "lab\u2026")
+    words = "R-hat 1.2 > 1.01; " + "label-invariant bulk ESS 21 < 400; " * 6
+    wordy = dataclasses.replace(failing, diagnostics=dataclasses.replace(
+        failing.diagnostics, verdict=f"PROBLEMS: {words}"))
+    (warning,) = plot_n_components(wordy).axes[0].texts
+    lines = warning.get_text().split("\n")[1:]
+    assert len(lines) == 3 and lines[-1].endswith(" \u2026")
+    assert all(len(line) <= 70 and line.split()[-1] in words.split() + ["\u2026"]
+               for line in lines)
     assert plot_n_components(np.array([3, 3, 4, 2])).axes[0].patches[2].get_height() == 0.5
     plt.close("all")
 

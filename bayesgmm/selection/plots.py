@@ -309,17 +309,22 @@ def plot_n_components(posterior_counts: SparseMixture | pd.Series | np.ndarray,
     if failed is not None:
         # the figure an author pastes must carry the fit's failure with it (QA: 929
         # divergences, PROBLEMS in the report, nothing on the figure)
+        checks = _clipped(failed.removeprefix("PROBLEMS: "), 70)
         axis.text(0.5, 0.97, "Sampler checks FAILED: do not report these probabilities\n"
-                  + _clipped(failed.removeprefix("PROBLEMS: "), 70),
-                  transform=axis.transAxes, ha="center", va="top", fontsize="small",
-                  color="#b00020", bbox={"facecolor": "white", "edgecolor": "#b00020",
-                                         "alpha": 0.9})
-        axis.set_ylim(0, 1.35)  # room for the box; ticks stop at 1, a probability
+                  + checks, transform=axis.transAxes, ha="center", va="top",
+                  fontsize="small", color="#b00020",
+                  bbox={"facecolor": "white", "edgecolor": "#b00020", "alpha": 0.9})
+        # room for the box; ticks stop at 1, a probability
+        axis.set_ylim(0, 1.35 + 0.09 * checks.count("\n"))
         axis.set_yticks(np.linspace(0.0, 1.0, 6))
     return axis.figure
 
 
-def _clipped(text: str, width: int) -> str:
-    """The first line of ``text``, cut at ``width`` characters (with an ellipsis)."""
+def _clipped(text: str, width: int, lines: int = 3) -> str:
+    """The first line of ``text`` in lines of at most ``width`` characters, at most
+    ``lines`` of them, cut between words (an ellipsis where cut: the K+ figure's one line
+    stopped mid-word, at "lab\u2026", accessibility QA)."""
+    import textwrap
+
     first = text.split("|")[0].split("\n")[0].strip()
-    return first if len(first) <= width else first[:width - 1].rstrip() + "\u2026"
+    return "\n".join(textwrap.wrap(first, width, max_lines=lines, placeholder=" \u2026"))
