@@ -1528,7 +1528,7 @@ def _section_reproducibility(result, random_state: Any = 0) -> str:
         _provenance_html(result, random_state),
         _table(settings_table, text=True),
         *_start_html(start, candidates, tie),
-        "<h3>Software</h3>", _fit_versions_html(result.versions),
+        "<h3>Software</h3>", _fit_versions_html(result.versions, _REPORT_PACKAGES),
     )
 
 
@@ -1738,6 +1738,9 @@ def _readable_setting(name: str, value):
 # The software an EM-only report depends on: EM's numbers (numpy, scipy, the numba kernels) and
 # what draws the report (pandas, matplotlib); no sampler, PyMC or ArviZ is loaded for it.
 _EM_REPORT_PACKAGES = ("bayesgmm", "numpy", "scipy", "numba", "pandas", "matplotlib")
+# a posterior's report: the fit's packages, and pandas and matplotlib, which draw the report's
+# tables and figures (paper QA: they were not listed)
+_REPORT_PACKAGES = (*RESULT_PACKAGES, "pandas", "matplotlib")
 
 
 def _fit_versions_html(fit: Mapping[str, str] | None,
@@ -2256,7 +2259,7 @@ def _section_selection_settings(selection: EMSelection, settings: Mapping[str, A
         # the sweep's: its EM fits record the software that made them
         _fit_versions_html(next((fit.versions for fit in selection.fits.values()
                                  if fit.versions), None),
-                           (*RESULT_PACKAGES, "pandas", "matplotlib") if sampled
+                           _REPORT_PACKAGES if sampled
                            else _EM_REPORT_PACKAGES),
     ]
 

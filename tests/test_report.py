@@ -110,6 +110,9 @@ def test_report_reads_without_colour_on_paper_and_in_a_screen_reader(report):
         assert len(alt) < max(len(html.escape(fig.caption)) / 2, 130), alt
     css = page[page.index("@media print"):]
     assert "details::details-content" in css and "overflow: visible" in css
+    # the software that drew the report's tables and figures is listed too (paper QA)
+    software = page[page.index("<h3>Software</h3>"):]
+    assert "<th>pandas</th>" in software and "<th>matplotlib</th>" in software
 
 
 def test_every_image_is_an_embedded_png(report):
