@@ -429,6 +429,15 @@ def singular_columns(X: np.ndarray, names: Sequence[str], covariance_type: str =
     with np.errstate(all="ignore"):
         sd = X.std(axis=0)
         magnitude = np.abs(X).max(axis=0)
+    # spread too small for float64's squares: the column's scale, not its values, is at fault
+    # (an sd of 1e-200 squares to 0, so NumPy's sd itself came out as 0)
+    small = np.flatnonzero((sd < MIN_SPREAD) & (magnitude < MIN_SPREAD / MIN_RELATIVE_SPREAD))
+    if small.size:
+        what = ", ".join(f"{names[j]!r} (values of magnitude {magnitude[j]:.3g})"
+                         for j in small)
+        return (f"column(s) {what} vary on a scale below {MIN_SPREAD:g}, where variances "
+                "underflow float64; rescale them (e.g. to other units) so that their spread "
+                "is far above it")
     tiny = np.flatnonzero((sd < MIN_SPREAD) | (sd < MIN_RELATIVE_SPREAD * magnitude))
     if tiny.size:
         what = ", ".join(f"{names[j]!r} (sd {sd[j]:.3g} at magnitude {magnitude[j]:.3g})"

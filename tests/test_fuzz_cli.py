@@ -325,7 +325,7 @@ def _columns_csv(work: Path, name: str, extra) -> str:
      "--covariance diag"),
     (lambda f: {"sum": f["eruptions"] + f["waiting"]}, "'eruptions', 'waiting', 'sum' are "
                                                        "linearly dependent", "--columns"),
-    (lambda f: {"tiny": f["eruptions"] * 1e-300}, "'tiny' (sd", "--columns"),
+    (lambda f: {"tiny": f["eruptions"] * 1e-300}, "'tiny' (values of magnitude", "rescale"),
     (lambda f: {"site": 4.0}, "'site' are constant", "--columns"),
 ])
 def test_singular_columns_are_named_before_fitting(work, no_sampling, make, named, advice):
