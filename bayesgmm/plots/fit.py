@@ -732,8 +732,15 @@ def _contours(ax, X2, w, m, c, n_grid: int = 150, keep: np.ndarray | None = None
     ax.scatter(X2[drawn, 0], X2[drawn, 1], s=6 * size * _weight_sizes(weights, drawn),
                color=_DATA_COLOR, alpha=alpha, edgecolors="none", zorder=1)
     if len(levels) > 1:
-        lines = ax.contour(gx, gy, z, levels=levels, cmap="viridis", linewidths=1.1, zorder=2)
-        key = (list(lines.legend_elements()[0]), enclosed)
+        # a line style per level too: the outer levels' viridis purples were one colour in
+        # print and to colour-blind readers (accessibility QA); outermost dotted
+        styles = [":", "--", "-.", "-", "-"][:len(levels)]
+        lines = ax.contour(gx, gy, z, levels=levels, cmap="viridis", linewidths=1.1, zorder=2,
+                           linestyles=styles)
+        handles = list(lines.legend_elements()[0])
+        for handle, style in zip(handles, styles, strict=True):  # its key drew them all dashed
+            handle.set_linestyle(style)
+        key = (handles, enclosed)
         segments = [seg for level in lines.allsegs for seg in level if len(seg)]
         if segments:
             xy = np.concatenate(segments)
@@ -859,7 +866,8 @@ def _level_handles(key: list) -> list:
     from matplotlib.lines import Line2D
 
     handles, labels = key[0]
-    return [Line2D([], [], color=h.get_color(), lw=1.5, label=f"{label} of the points")
+    return [Line2D([], [], color=h.get_color(), ls=h.get_linestyle(), lw=1.5,
+                   label=f"{label} of the points")
             for h, label in zip(handles, labels, strict=True)]
 
 
