@@ -20,6 +20,7 @@ no module imports it.
 
 from importlib import import_module
 from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING
 
 from .paths import pytensor_cache_fallback
 from .settings import DiagnosticThresholds, FigureFiles, SamplerSettings  # NumPy only
@@ -63,6 +64,18 @@ _LAZY = {
     "compare": "selection",
     "fit_sparse": "selection",
 }
+if TYPE_CHECKING:  # type checkers see the lazily loaded names (packager QA: all Any)
+    from .datasets import load_galaxies, load_old_faithful
+    from .em import ConvergenceWarning, DegenerateComponentWarning, EMResult, fit_em, n_parameters
+    from .estimator import BayesianGMM, NotFittedError
+    from .kernels import EStep, SufficientStatistics, estep
+    from .observations import Observations, encode_labels, prepare_observations
+    from .persistence import load, save
+    from .posterior import BayesResult, MembershipProbabilities
+    from .priors import ConjugatePrior, Priors
+    from .sampling import fit_bayes
+    from .selection import compare, fit_sparse, select_bayes, select_em
+
 # The public submodules (those the README and docstrings name as ``bayesgmm.<module>``), by
 # attribute name. Without this, ``bayesgmm.plots`` existed only once something had imported
 # it (QA: ``bayesgmm.outliers.noise_evidence`` raised AttributeError after ``import bayesgmm``,

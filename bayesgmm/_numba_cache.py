@@ -10,7 +10,8 @@ in front of numba's own that store, for a function of this package, the content 
 module *and of every package module that module imports, transitively* (read from the source
 with ``ast``; imports inside functions count), so editing any of them recompiles the callers.
 The cache stays where numba would put it (``NUMBA_CACHE_DIR``, ``__pycache__`` beside the
-source, or numba's per-user directory), under the same file names.
+source, or numba's per-user directory), under the same file names; where none of them can be
+written, in a directory of this user's alone under ``$TMPDIR`` (``bayesgmm-numba-<uid>``).
 
 :func:`has_cached_code` answers "would numba load this function from its disk cache?" the way
 numba decides it (index of this numba version, the stored stamp equal to the current one, an
@@ -29,7 +30,8 @@ behind one version check (:data:`NUMBA_CHECKED`): with another numba release :fu
 leaves numba's own caching alone, :func:`has_cached_code` answers False (the progress message
 then announces a compile) and :func:`threads_started` answers False.
 
-Where it sits: the vocabulary layer, below the math layer (imports only numba); imported first
+Where it sits: the vocabulary layer, below the math layer (imports numba and
+:mod:`bayesgmm.tempdirs`); imported first
 by every module that defines ``cache=True`` functions, so that the locators are in place before
 they are decorated.
 """
@@ -45,6 +47,8 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from numba.core import caching
+
+from .tempdirs import private_directory
 
 __all__ = ["NUMBA_CHECKED", "dependency_files", "has_cached_code", "install", "source_digest",
            "threads_started"]
@@ -180,7 +184,27 @@ class _UserWide(_DependencyStamp, caching.UserWideCacheLocator):
     """numba's per-user cache directory (a read-only installation)."""
 
 
-_LOCATORS = (_UserProvided, _InTree, _UserWide)
+class _PrivateTemporary(_DependencyStamp, caching._SourceFileBackedLocatorMixin,
+                        caching._CacheLocator):
+    """A directory of this user's alone under ``$TMPDIR``, the last resort: a read-only
+    installation run by a service account without a home (packager QA: numba found no
+    locator, and every import of the kernels failed with a RuntimeError)."""
+
+    def __init__(self, py_func, py_file):
+        self._py_file = py_file
+        self._lineno = py_func.__code__.co_firstlineno
+        self._cache_path = os.path.join(_private_root(), self.get_suitable_cache_subpath(py_file))
+
+    def get_cache_path(self):
+        return self._cache_path
+
+
+@functools.cache
+def _private_root() -> str:
+    return str(private_directory(f"bayesgmm-numba-{os.getuid()}"))
+
+
+_LOCATORS = (_UserProvided, _InTree, _UserWide, _PrivateTemporary)
 
 
 def install() -> None:

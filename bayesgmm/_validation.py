@@ -1,6 +1,9 @@
 """Turning user input into a clean ``(N, D)`` float64 array, and every user-facing data error.
 
 Validation happens once, at the public entry points; everything below them trusts its input.
+Over 500 lines: every check of a data table (shape, values, weights, singular columns) is here,
+so that its error messages are written in one place, in one voice; the checks of single values
+are already apart (:mod:`bayesgmm._scalars`).
 
 Where it sits: the data-in layer; imports only :mod:`bayesgmm.covariance` (the covariance-type
 names, re-exported here with :func:`check_covariance_type`) and :mod:`bayesgmm._scalars` (the
@@ -429,20 +432,17 @@ def singular_columns(X: np.ndarray, names: Sequence[str], covariance_type: str =
     with np.errstate(all="ignore"):
         sd = X.std(axis=0)
         magnitude = np.abs(X).max(axis=0)
-    # spread too small for float64's squares: the column's scale, not its values, is at fault
-    # (an sd of 1e-200 squares to 0, so NumPy's sd itself came out as 0)
-    small = np.flatnonzero((sd < MIN_SPREAD) & (magnitude < MIN_SPREAD / MIN_RELATIVE_SPREAD))
-    if small.size:
-        what = ", ".join(f"{names[j]!r} (values of magnitude {magnitude[j]:.3g})"
-                         for j in small)
-        return (f"column(s) {what} vary on a scale below {MIN_SPREAD:g}, where variances "
-                "underflow float64; rescale them (e.g. to other units) so that their spread "
-                "is far above it")
+    # a whole column below float64's squares (sd 1e-200 squares to 0): its scale is at fault
+    small = (sd < MIN_SPREAD) & (magnitude < MIN_SPREAD / MIN_RELATIVE_SPREAD)
     tiny = np.flatnonzero((sd < MIN_SPREAD) | (sd < MIN_RELATIVE_SPREAD * magnitude))
     if tiny.size:
-        what = ", ".join(f"{names[j]!r} (sd {sd[j]:.3g} at magnitude {magnitude[j]:.3g})"
+        what = ", ".join(f"{names[j]!r} (" + (f"values of magnitude {magnitude[j]:.3g}" if
+                         small[j] else f"sd {sd[j]:.3g} at magnitude {magnitude[j]:.3g}") + ")"
                          for j in tiny)
-        return f"column(s) {what} are numerically constant (their spread is rounding noise)"
+        return (f"column(s) {what} vary on a scale below {MIN_SPREAD:g}, where variances "
+                "underflow float64; rescale them (e.g. to other units)" if small[tiny].all()
+                else f"column(s) {what} are numerically constant (their spread is rounding "
+                "noise)")
     N, D = X.shape
     if covariance_type not in ("full", "tied") or D < 2 or N <= D:
         return None

@@ -635,6 +635,7 @@ def fit_em(
     rng = np.random.default_rng(random_state)
     best = None
     captured: list[str] = []
+    failed: list[Exception] = []  # restarts that failed numerically: left out, said below
     families = init if isinstance(init, tuple) else (init,)
     from . import progress  # lazily: keeps import light; a no-op unless a caller's step runs
 
@@ -650,7 +651,10 @@ def fit_em(
                 run = _run_em(obs, params, covariance_type, reg_covar, prior, max_iter, tol,
                               atol)
             except (np.linalg.LinAlgError, kernels.NotPositiveDefiniteError) as exc:
-                raise ValueError(_numerical_failure(exc, Xc, names)) from exc
+                # one restart's failure is that start's (high-dimension QA: the 4th of 4
+                # failed the whole fit, and select_em's cell, where 3 had converged)
+                failed.append(exc)
+                continue
         # only EM's own warnings are the best run's to tell; others (numpy, numba's cache)
         # pass on with their own category
         for w in caught:
@@ -660,6 +664,13 @@ def fit_em(
             best = run
             captured = [str(w.message) for w in caught
                         if issubclass(w.category, DegenerateComponentWarning)]
+    if best is None:  # every start failed: the data or reg_covar, not a start
+        raise ValueError(_numerical_failure(failed[-1], Xc, names)) from failed[-1]
+    if failed:
+        captured.append(f"{len(failed)} of {len(starts)} EM restarts failed numerically "
+                        f"({failed[-1]}) and were left out; the "
+                        "fit is the best of the others (a larger reg_covar, or a prior, "
+                        "keeps such starts proper)")
     params, history, n_iter, converged, final_ll = best
     n_eff = obs.n_effective
     if prior is None:  # a prior keeps few-point covariances proper (a lone point may be one)
@@ -1111,6 +1122,25 @@ def _reference_covariance(X: np.ndarray, sample_weight: np.ndarray | None = None
     return covariance.data_covariance(X, g)[1]
 
 
+def _smallest_eigenpair(cov: np.ndarray) -> tuple[float, np.ndarray]:
+    """The smallest eigenvalue of a covariance matrix and its unit eigenvector, accurate when
+    the columns' scales differ by orders of magnitude: from the largest singular value of the
+    inverse Cholesky factor (a graded matrix's Cholesky factor is accurate; ``eigh`` of the
+    matrix itself errs by ~1e-16 times its largest entry: a column of sd 1e9 gave variances
+    of -160 along a column of sd 1, reported as collapsed; high-dimension QA). A matrix that
+    is not positive definite: ``eigh``'s (then the smallest is <= 0 anyway)."""
+    from scipy.linalg import solve_triangular
+
+    try:
+        factor = np.linalg.cholesky(cov)
+    except np.linalg.LinAlgError:
+        values, vectors = np.linalg.eigh(cov)
+        return float(values[0]), vectors[:, 0]
+    inverse = solve_triangular(factor, np.eye(len(cov)), lower=True)
+    _, singular, right = np.linalg.svd(inverse)
+    return float(1.0 / singular[0] ** 2), right[0]
+
+
 def _collapsed(covariances, covariance_type: str, reg_covar: float, data_cov: np.ndarray,
                live: np.ndarray) -> list[tuple[int | None, np.ndarray, float]]:
     """Components collapsed onto the floor (see ``_FLOOR_FACTOR``): (k, or None for the tied
@@ -1140,9 +1170,9 @@ def _collapsed(covariances, covariance_type: str, reg_covar: float, data_cov: np
     for k, cov in enumerate(full):
         if covariance_type != "tied" and not live[k]:
             continue
-        values, vectors = np.linalg.eigh(cov)
-        if values[0] <= _FLOOR_FACTOR * reg_covar:
-            direction, variance = vectors[:, 0], float(values[0])
+        smallest, vector = _smallest_eigenpair(cov)
+        if smallest <= _FLOOR_FACTOR * reg_covar:
+            direction, variance = vector, smallest
         else:
             # the data's units out, then the data's correlation: generalised eigenproblem
             ml = (cov - reg_covar * np.eye(D)) / np.outer(scale, scale)

@@ -70,12 +70,27 @@ def passive_thread_wait() -> None:
     with other work (2 cores, sampler chains, BLAS) that made the parallel E-step 10-75x slower
     than the serial one (measured: N=1e5, D=5: 184-1800 ms vs 16-35 ms). Passive waiting
     brings it back. The OpenMP runtime reads ``OMP_WAIT_POLICY`` once, when numba first starts
-    its threads, so this runs before the kernel's first parallel call (and before
-    ``numba.get_num_threads``, which starts them), rather than as a side effect of importing
-    the package. A user's own setting wins; once numba's threads are running it does nothing.
+    its threads, so this runs before the kernel's first parallel call, rather than as a side
+    effect of importing the package: it sets the variable, starts the threads (the runtime
+    reads it then) and removes it again, so that it is not left in the process's environment
+    for its children and other OpenMP runtimes (packager QA). A user's own setting wins and
+    stays; once numba's threads are running it does nothing.
     """
-    if not _numba_cache.threads_started():
-        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    if _numba_cache.threads_started():
+        return
+    given = "OMP_WAIT_POLICY" in os.environ
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    try:
+        numba.get_num_threads()  # starts the threads, which read the variable now
+    finally:
+        if not given:
+            os.environ.pop("OMP_WAIT_POLICY", None)
+
+
+def _parallel_threads() -> int:
+    """numba's thread count, its threads started to wait passively (see above)."""
+    passive_thread_wait()
+    return numba.get_num_threads()
 
 
 # A process forked from one whose OpenMP threads ran (multiprocessing's default on Linux)
@@ -720,9 +735,8 @@ def estep(
     resp = np.empty((N if return_resp else 0, K))
     if not threads_usable():
         parallel = False
-    elif parallel is None:
-        passive_thread_wait()
-        parallel = N * K >= _PARALLEL_MIN_PAIRS and numba.get_num_threads() > 1
+    elif parallel is None:  # threads started only where they are used (forks stay parallel)
+        parallel = N * K >= _PARALLEL_MIN_PAIRS and _parallel_threads() > 1
     elif parallel:
         passive_thread_wait()
     run = estep_parallel if parallel else estep_serial

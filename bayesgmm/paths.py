@@ -1,6 +1,7 @@
 """Where bayesgmm may write: the output-path checks, the temporary siblings of an atomic write.
 
-Where it sits: the data-in layer, below :mod:`bayesgmm.io` (standard library only, no NumPy):
+Where it sits: the data-in layer, below :mod:`bayesgmm.io` (standard library only, no NumPy,
+and :mod:`bayesgmm.tempdirs`):
 the command line checks an output path before it reads the data or imports PyMC and ArviZ, so
 a bad path is refused in a fraction of a second. :mod:`bayesgmm.persistence`, which writes every
 result and report (``write_directory``), re-exports these names.
@@ -17,18 +18,18 @@ where the home directory is unusable: PyTensor's cache (:func:`pytensor_cache_fa
 
 from __future__ import annotations
 
-import contextlib
 import html
 import json
 import os
 import re
 import shutil
-import stat
 import tempfile
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
+
+from .tempdirs import private_directory
 
 __all__ = ["KINDS", "MANIFEST", "ORPHAN_AGE_S", "REPLACES", "check_writable", "clean_orphans",
            "directory_identity", "in_progress", "missing_hint", "pytensor_cache_fallback",
@@ -129,27 +130,10 @@ def pytensor_cache_fallback() -> str | None:
     usable = default if default.exists() else home
     if usable.is_dir() and os.access(usable, os.W_OK | os.X_OK):
         return None
-    fallback = _private_directory(f"bayesgmm-pytensor-{os.getuid()}") \
+    fallback = private_directory(f"bayesgmm-pytensor-{os.getuid()}") \
         if hasattr(os, "getuid") else Path(tempfile.mkdtemp(prefix="bayesgmm-pytensor-"))
     os.environ["PYTENSOR_FLAGS"] = ",".join(filter(None, [flags, f"base_compiledir={fallback}"]))
     return str(fallback)
-
-
-def _private_directory(name: str) -> Path:
-    """``$TMPDIR/name`` when it is this user's alone (made so if missing), else a fresh
-    private temporary directory: PyTensor loads compiled code from its cache, so a directory
-    another user made first (or could write to) must not be it (review)."""
-    path = Path(tempfile.gettempdir()) / name
-    with contextlib.suppress(FileExistsError):
-        path.mkdir(mode=0o700)
-    try:
-        info = path.lstat()
-    except OSError:
-        info = None
-    if info is not None and stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid() \
-            and not info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
-        return path
-    return Path(tempfile.mkdtemp(prefix=f"{name}-"))
 
 
 def check_writable(path: str | os.PathLike, *, overwrite: bool = False,

@@ -1076,6 +1076,26 @@ def test_healthy_fits_are_not_called_collapsed(old_faithful, galaxies, covarianc
         assert collapsed_components(fit, X) == ()
 
 
+def test_a_column_of_huge_scale_does_not_make_a_fit_look_collapsed():
+    """High-dimension QA: beside a column of sd 1e9, eigh gave the covariances eigenvalues of
+    -26 to -281 (its error is ~1e-16 x 1e18) along columns of sd 1, reported as collapsed,
+    and select_em then dropped every full model as degenerate."""
+    from bayesgmm.em import _smallest_eigenpair
+
+    rng = np.random.default_rng(0)
+    X = np.vstack([rng.normal(m, 1, (150, 6)) for m in (0, 4, 8)])
+    X = np.c_[X, 1e9 * rng.normal(size=len(X))]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fit = fit_em(X, 3, n_init=2, random_state=0)
+    assert not [w for w in caught if "collapsed" in str(w.message)]
+    assert all(_smallest_eigenpair(c)[0] > 0.3 for c in fit.covariances)
+    # a graded 2 x 2 matrix: the smallest eigenvalue is det / largest, 0.5 x (1 - 0.1^2)
+    off = 0.1 * np.sqrt(0.5) * 1e9
+    value, vector = _smallest_eigenpair(np.array([[0.5, off], [off, 1e18]]))
+    assert value == pytest.approx(0.495, rel=1e-9) and abs(vector[0]) == pytest.approx(1.0)
+
+
 def test_docstrings_describe_every_parameter_and_attribute_qa_named():
     """QA: fit_em's ``noise_volume`` had no description, its Raises called NaN bad data
     (it is a missing value by default), ``EMResult.warnings`` was undocumented and
@@ -1108,3 +1128,33 @@ def test_a_spherical_fit_of_columns_on_different_scales_is_warned():
         warnings.simplefilter("error")
         fit_em(Z * [1.0, 10.0], 2, covariance_type="spherical", random_state=0)
         fit_em(Z * [1.0, 1000.0], 2, covariance_type="diag", random_state=0)
+
+
+def test_a_restart_that_fails_numerically_is_left_out(old_faithful, monkeypatch):
+    """High-dimension QA: one restart of four failing (a covariance not positive definite)
+    raised for the whole fit, and select_em's cell was lost, where three had converged."""
+    from bayesgmm import em as em_module
+    from bayesgmm import kernels
+
+    plain = fit_em(old_faithful, 2, n_init=4, random_state=0)
+    run_em, calls = em_module._run_em, []
+
+    def second_fails(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise kernels.NotPositiveDefiniteError("covariance of component 0 is not positive "
+                                                   "definite")
+        return run_em(*args, **kwargs)
+
+    monkeypatch.setattr(em_module, "_run_em", second_fails)
+    with pytest.warns(DegenerateComponentWarning, match="1 of 4 EM restarts failed"):
+        fit = fit_em(old_faithful, 2, n_init=4, random_state=0)
+    assert fit.log_likelihood == pytest.approx(plain.log_likelihood, abs=1e-6)
+    assert any("left out" in w for w in fit.warnings)
+
+    def always_fails(*args, **kwargs):
+        raise kernels.NotPositiveDefiniteError("not positive definite")
+
+    monkeypatch.setattr(em_module, "_run_em", always_fails)
+    with pytest.raises(ValueError, match="EM failed numerically"):
+        fit_em(old_faithful, 2, n_init=2, random_state=0)

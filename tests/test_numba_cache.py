@@ -84,7 +84,7 @@ def test_locators_are_in_front_of_numbas():
     assert _numba_cache._in_front(classes)
     _numba_cache.install()  # idempotent
     assert _numba_cache._in_front(classes)
-    assert sum(c in _numba_cache._LOCATORS for c in classes) == 3
+    assert sum(c in _numba_cache._LOCATORS for c in classes) == 4
     # numba's own first choice behind them: it would take the package's functions otherwise
     moved = [caching.UserProvidedCacheLocator] + [c for c in classes
                                                   if c is not caching.UserProvidedCacheLocator]
@@ -140,6 +140,31 @@ def test_a_damaged_cache_entry_is_compiled_again_with_a_warning(fake_package, da
     assert caller.g(1.0) == 4.0 and _hits(caller.g) == 1
 
 
+def test_without_a_writable_place_the_cache_is_a_private_temporary_one(fake_package,
+                                                                        tmp_path, monkeypatch):
+    """Packager QA: a read-only installation run without a home directory (a service
+    account) failed every import of the kernels: "cannot cache function ...: no locator
+    available". The last resort is a directory of this user's alone under $TMPDIR."""
+    import stat
+    import tempfile
+
+    write_kernel, fresh_caller = fake_package
+    write_kernel("1.0")
+    for unusable in (_numba_cache._UserProvided, _numba_cache._InTree, _numba_cache._UserWide):
+        monkeypatch.setattr(unusable, "from_function", classmethod(lambda *args: None))
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    _numba_cache._private_root.cache_clear()
+    try:
+        caller = fresh_caller()
+        assert caller.g(1.0) == 4.0
+        root = tmp_path / f"bayesgmm-numba-{os.getuid()}"
+        assert stat.S_IMODE(root.stat().st_mode) == 0o700
+        assert list(root.rglob("caller.g-*.nbc"))
+        assert _numba_cache.has_cached_code(fresh_caller().g)
+    finally:
+        _numba_cache._private_root.cache_clear()
+
+
 def test_has_cached_code_is_false_without_a_disk_cache():
     import numba
 
@@ -156,9 +181,28 @@ def test_threads_started_says_when_numbas_threads_run():
 
     from bayesgmm import kernels
 
-    kernels.passive_thread_wait()  # as the kernels do, before numba starts its threads
-    numba.get_num_threads()  # starts them
+    kernels.passive_thread_wait()  # as the kernels do: sets the wait policy, starts them
+    numba.get_num_threads()
     assert _numba_cache.threads_started() is True
+
+
+def test_the_wait_policy_is_not_left_in_the_environment():
+    """Packager QA: every fit_em left OMP_WAIT_POLICY=PASSIVE in os.environ, inherited by
+    subprocesses and read by other OpenMP runtimes started later."""
+    import subprocess
+    import sys
+
+    code = ("import os, numpy as np; from bayesgmm import kernels; "
+            "from bayesgmm._numba_cache import threads_started; "
+            "kernels.passive_thread_wait(); "
+            "print(threads_started(), os.environ.get('OMP_WAIT_POLICY'))")
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=env, timeout=300)
+    assert done.stdout.split() == ["True", "None"], done.stderr[-2000:]
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env={**env, "OMP_WAIT_POLICY": "ACTIVE"}, timeout=300)
+    assert done.stdout.split() == ["True", "ACTIVE"], done.stderr[-2000:]  # the user's stays
 
 
 def test_the_numba_release_is_a_checked_one():
