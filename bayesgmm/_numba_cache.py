@@ -198,10 +198,19 @@ class _PrivateTemporary(_DependencyStamp, caching._SourceFileBackedLocatorMixin,
     def get_cache_path(self):
         return self._cache_path
 
+    @classmethod
+    def from_function(cls, py_func, py_file):
+        try:  # no usable temporary directory either: numba's own "no locator" error follows
+            _private_root()
+        except OSError:
+            return None
+        return super().from_function(py_func, py_file)
+
 
 @functools.cache
 def _private_root() -> str:
-    return str(private_directory(f"bayesgmm-numba-{os.getuid()}"))
+    user = os.getuid() if hasattr(os, "getuid") else os.getlogin()
+    return str(private_directory(f"bayesgmm-numba-{user}"))
 
 
 _LOCATORS = (_UserProvided, _InTree, _UserWide, _PrivateTemporary)

@@ -636,6 +636,7 @@ def fit_em(
     best = None
     captured: list[str] = []
     failed: list[Exception] = []  # restarts that failed numerically: left out, said below
+    others: dict[tuple[type, str], Warning] = {}
     families = init if isinstance(init, tuple) else (init,)
     from . import progress  # lazily: keeps import light; a no-op unless a caller's step runs
 
@@ -654,16 +655,20 @@ def fit_em(
                 # one restart's failure is that start's (high-dimension QA: the 4th of 4
                 # failed the whole fit, and select_em's cell, where 3 had converged)
                 failed.append(exc)
-                continue
+                run = None
         # only EM's own warnings are the best run's to tell; others (numpy, numba's cache)
-        # pass on with their own category
+        # are told once per fit, with their own category, from any restart (review)
         for w in caught:
             if not issubclass(w.category, DegenerateComponentWarning):
-                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+                others.setdefault((w.category, str(w.message)), w.message)
+        if run is None:
+            continue
         if best is None or run[1][-1] > best[1][-1]:
             best = run
             captured = [str(w.message) for w in caught
                         if issubclass(w.category, DegenerateComponentWarning)]
+    for message in others.values():
+        warnings.warn(message, stacklevel=2)
     if best is None:  # every start failed: the data or reg_covar, not a start
         raise ValueError(_numerical_failure(failed[-1], Xc, names)) from failed[-1]
     if failed:

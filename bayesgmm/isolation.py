@@ -28,6 +28,10 @@ __all__ = ["isolated_observations", "isolated_rows"]
 # Gaussian clusters; rows x1000 are flagged).
 _ISOLATION_SDS = 3.0
 _MIN_RATIO = 3.0
+# The most neighbours a row's k-th written-out neighbour is looked for among, and the most
+# neighbour entries queried at once (see _kth_distance).
+_MAX_NEIGHBOURS = 1024
+_BLOCK_VALUES = 2_000_000
 
 
 def isolated_rows(X: np.ndarray, k: int | None = None,
@@ -91,19 +95,25 @@ def _kth_distance(tree, Z: np.ndarray, g: np.ndarray, k: float) -> np.ndarray:
     result = np.full(N, np.inf)
     todo = np.arange(N)
     m = min(int(np.ceil(k)) + 1, N)
+    # Rows of small weights need many neighbours (k / weight): at most _MAX_NEIGHBOURS, the
+    # distance there standing in (a lower bound: such a row is only less likely isolated),
+    # and the rows in blocks of at most _BLOCK_VALUES neighbour entries (review: 1.2 GB at
+    # N = 10,000 rows of weight 0.002).
+    cap = min(N, max(_MAX_NEIGHBOURS, m))
     while todo.size:
-        d, j = tree.query(Z[todo], k=m)
-        d, j = d.reshape(len(todo), m), j.reshape(len(todo), m)
-        own = j == todo[:, None]
-        reach = (g[todo] - 1.0)[:, None] + np.cumsum(np.where(own, 0.0, g[j]), axis=1)
-        found = reach >= k - 1e-9
-        done = found.any(axis=1) | (m == N)
-        first = np.argmax(found, axis=1)
-        # a row whose own copies reach k is at distance 0 (tied), whatever the tree returned
-        at = np.where((g[todo] - 1.0) >= k - 1e-9, 0.0, d[np.arange(len(todo)), first])
-        result[todo[done]] = np.where(found.any(axis=1), at, d[:, -1])[done]
-        todo = todo[~done]
-        m = min(2 * m, N)
+        for rows in np.array_split(todo, max(1, todo.size * m // _BLOCK_VALUES)):
+            d, j = tree.query(Z[rows], k=m)
+            d, j = d.reshape(len(rows), m), j.reshape(len(rows), m)
+            own = j == rows[:, None]
+            reach = (g[rows] - 1.0)[:, None] + np.cumsum(np.where(own, 0.0, g[j]), axis=1)
+            found = reach >= k - 1e-9
+            done = found.any(axis=1) | (m >= cap)
+            first = np.argmax(found, axis=1)
+            # a row whose own copies reach k is at distance 0 (tied), whatever the tree gave
+            at = np.where((g[rows] - 1.0) >= k - 1e-9, 0.0, d[np.arange(len(rows)), first])
+            result[rows[done]] = np.where(found.any(axis=1), at, d[:, -1])[done]
+        todo = todo[~np.isfinite(result[todo])]
+        m = min(2 * m, cap)
     return result
 
 
@@ -113,10 +123,11 @@ def _quantile(values: np.ndarray, g: np.ndarray, q: float) -> np.ndarray:
     values = np.asarray(values, dtype=np.float64)
     flat = values.ndim == 1
     values = values[:, None] if flat else values
+    values, g = values[g > 0], g[g > 0]  # a row of weight 0 is no row (review)
     order = np.argsort(values, axis=0, kind="stable")
     ordered = np.take_along_axis(values, order, axis=0)
     ends = np.cumsum(g[order], axis=0)  # the written-out positions each sorted row ends at
-    position = q * (g.sum() - 1.0)
+    position = max(q * (g.sum() - 1.0), 0.0)  # under one row in all: the first row
     below, frac = np.floor(position), position - np.floor(position)
 
     def at(i: float) -> np.ndarray:

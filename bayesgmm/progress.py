@@ -61,7 +61,8 @@ def in_notebook() -> bool:
     ``draws="auto"`` stopped at a checkpoint)."""
     ipython = sys.modules.get("IPython")
     shell = getattr(ipython, "get_ipython", lambda: None)() if ipython else None
-    return type(shell).__name__ == "ZMQInteractiveShell"
+    # by name along its classes: a kernel's own shell class (Colab's) derives from it
+    return any(cls.__name__ == "ZMQInteractiveShell" for cls in type(shell).__mro__)
 
 
 @contextlib.contextmanager

@@ -504,11 +504,8 @@ def _embedder(figures: list[Figure], files: FigureFiles | None = None
             progress.detail(f"figure {number} ({name}) took {took:.0f} s", own=True)
         figures.append(Figure(name, caption, png, vectors))
         data = base64.b64encode(png).decode("ascii")
-        # the image opens full size from its file beside the page: at 200-400% zoom an image
-        # capped at the column's width stays small (accessibility QA)
-        return (f'<figure><a href="{FIGURES_DIR}/{html.escape(name)}.png">'
-                f'<img src="data:image/png;base64,{data}" width="{width}" '
-                f'alt="{html.escape(_alt_text(number, caption))}"></a>'
+        return (f'<figure><img src="data:image/png;base64,{data}" width="{width}" '
+                f'alt="{html.escape(_alt_text(number, caption))}">'
                 f"<figcaption>{html.escape(caption)}</figcaption></figure>")
 
     return figure

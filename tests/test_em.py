@@ -1158,3 +1158,27 @@ def test_a_restart_that_fails_numerically_is_left_out(old_faithful, monkeypatch)
     monkeypatch.setattr(em_module, "_run_em", always_fails)
     with pytest.raises(ValueError, match="EM failed numerically"):
         fit_em(old_faithful, 2, n_init=2, random_state=0)
+
+
+def test_another_librarys_warning_is_told_once_with_its_own_category(old_faithful,
+                                                                     monkeypatch):
+    """Review: a RuntimeWarning raised in every restart was re-emitted once per restart (and
+    before that, as a DegenerateComponentWarning); a failed restart's warnings were lost."""
+    from bayesgmm import em as em_module
+    from bayesgmm import kernels
+
+    run_em, calls = em_module._run_em, []
+
+    def noisy(*args, **kwargs):
+        calls.append(1)
+        warnings.warn("a cache could not be read", RuntimeWarning, stacklevel=1)
+        if len(calls) == 1:
+            raise kernels.NotPositiveDefiniteError("not positive definite")
+        return run_em(*args, **kwargs)
+
+    monkeypatch.setattr(em_module, "_run_em", noisy)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fit_em(old_faithful, 2, n_init=3, random_state=0)
+    told = [w for w in caught if "cache could not be read" in str(w.message)]
+    assert len(told) == 1 and told[0].category is RuntimeWarning

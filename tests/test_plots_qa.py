@@ -351,3 +351,19 @@ def test_1d_membership_key_sits_beside_the_curves(galaxies):
     key = ax.get_legend().get_window_extent(renderer)
     assert key.x0 >= ax.get_window_extent(renderer).x1
     _close(fig)
+
+
+def test_noise_points_are_drawn_in_a_one_dimensional_classification():
+    """Review: the 1-D rug drew noise points with the noise's unfilled cross in a
+    filled-marker collection, so they left no ink while the key showed them."""
+    from matplotlib.collections import PathCollection
+
+    rng = np.random.default_rng(4)
+    x = np.r_[rng.normal(0, 1, 150), rng.normal(6, 1, 150), rng.uniform(-40, 40, 30)]
+    em = fit_em(x[:, None], 2, noise=True, random_state=0)
+    n_noise = int((em.predict_proba(x[:, None]).argmax(axis=1) == 2).sum())
+    assert n_noise > 0
+    ax = plots.plot_classification(em, x[:, None]).axes[0]
+    crosses = [c for c in ax.collections if isinstance(c, PathCollection)
+               and len(c.get_offsets()) == n_noise and len(c.get_edgecolors())]
+    assert crosses

@@ -212,6 +212,10 @@ def test_nutpie_draws_its_bar_where_it_can_finish_it(old_faithful, monkeypatch, 
     monkeypatch.setitem(sys.modules, "IPython",
                         types.SimpleNamespace(get_ipython=ZMQInteractiveShell))
     assert progress.in_notebook()
+    # a kernel's own shell class derives from it (Colab's: review)
+    derived = type("Shell", (ZMQInteractiveShell,), {})
+    monkeypatch.setitem(sys.modules, "IPython", types.SimpleNamespace(get_ipython=derived))
+    assert progress.in_notebook()
     seen = {}
 
     class Stop(Exception):

@@ -103,9 +103,8 @@ def test_report_reads_without_colour_on_paper_and_in_a_screen_reader(report):
     assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in page
     assert "<main>" in page and "<th></th>" not in page
     assert re.search(r'<div class="verdict \w+"><strong>Verdict: (OK|CAUTION|PROBLEMS)\.', page)
-    alts = re.findall(r'<figure><a href="figures/([\w-]+)\.png"><img [^>]*alt="([^"]*)"', page)
-    assert [name for name, _ in alts] == [fig.name for fig in figures]
-    for number, ((_, alt), fig) in enumerate(zip(alts, figures, strict=True), start=1):
+    alts = re.findall(r'<figure><img [^>]*alt="([^"]*)"', page)
+    for number, (alt, fig) in enumerate(zip(alts, figures, strict=True), start=1):
         assert alt.startswith(f"Figure {number}: ")
         assert len(alt) < max(len(html.escape(fig.caption)) / 2, 130), alt
     css = page[page.index("@media print"):]

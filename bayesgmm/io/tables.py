@@ -451,9 +451,10 @@ def _local_path(path: str) -> str:
 @functools.cache
 def _stdin_file() -> str:
     """Standard input, read once into a private temporary file (removed at exit): the readers
-    and the fingerprint read a data file by its path, some more than once. Its suffix says
-    its format as a file's would: ``.parquet`` by Parquet's magic bytes, ``.tsv`` when the
-    first line has tabs and no commas, else ``.csv``."""
+    and the fingerprint read a data file by its path, some more than once. Once per process:
+    a later ``read_data("-")`` reads the same table (standard input is spent by then). Its
+    suffix says its format as a file's would: ``.parquet`` by Parquet's magic bytes, ``.tsv``
+    when the first line has tabs and no commas, else ``.csv``."""
     import atexit
     import shutil
     import sys

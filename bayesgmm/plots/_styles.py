@@ -61,6 +61,8 @@ def _scatter_components(ax: Any, x: np.ndarray, y: np.ndarray, components: np.nd
     told apart by shape as well as colour (colour-blind and greyscale readers)."""
     from matplotlib.markers import MarkerStyle
 
+    if n_gaussians in components:  # the noise's cross is unfilled: drawn blank here
+        raise ValueError("_scatter_components draws the Gaussian components' points only")
     points = ax.scatter(x, y, **kwargs)
     shapes = {}
     for k in np.unique(components):

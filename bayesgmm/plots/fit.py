@@ -938,9 +938,12 @@ def plot_classification(result: Any, X: Any = None, ax: Axes | None = None, *,
                    color=_component_color(k), lw=1.2, ls=_component_linestyle(k))
         jitter = np.random.default_rng(0).uniform(-1, 1, len(x))
         top = a.get_ylim()[1]
-        _scatter_components(a, x[drawn], -0.08 * top + 0.04 * top * jitter[drawn],
-                            assigned[drawn], G, s=size[drawn], c=_colours(assigned[drawn], G),
-                            alpha=0.6 * opacity, edgecolors="none")
+        y = -0.08 * top + 0.04 * top * jitter
+        _scatter_components(a, x[gauss], y[gauss], assigned[gauss], G, s=size[gauss],
+                            c=colours, alpha=0.6 * opacity, edgecolors="none")
+        if noisy.size:  # crosses, as in pair(): a filled-marker collection drew them blank
+            a.scatter(x[noisy], y[noisy], s=np.maximum(size[noisy], 22 * crowd),
+                      color=_component_color(G, G), alpha=0.8 * opacity, marker="x", lw=0.9)
         if labelled is not None and np.any(labelled):
             sel = _labelled_drawn(labelled, drawn)  # rings on drawn points only (review)
             a.scatter(x[sel], -0.08 * top + 0.04 * top * jitter[sel], s=46, marker="s",
