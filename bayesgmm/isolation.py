@@ -44,7 +44,7 @@ def isolated_rows(X: np.ndarray, k: int | None = None,
     X : ndarray (N, D)
         Complete rows (missing values imputed or left out beforehand).
     k : int, optional
-        Neighbours (default: max(D + 1, 5), at most N - 1).
+        Neighbours (default: max(D + 1, 5), at most the rows' total weight - 1).
     sample_weight : ndarray (N,), optional
         Frequency weights: a row counts as that many identical rows, so the answer is the one
         for the rows written out (methodologist QA: a far row of weight 6 was isolated, its

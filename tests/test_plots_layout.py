@@ -853,11 +853,12 @@ def test_arviz_figures_are_bare_figures_shown_once(tiny_fit):
     import matplotlib.pyplot as plt
 
     before = set(plt.get_fignums())
+    drawn = {}
     for plot in (plots.plot_trace, plots.plot_rank, plots.plot_energy):
-        fig = plot(tiny_fit)
+        drawn[plot] = fig = plot(tiny_fit)
         assert set(plt.get_fignums()) == before, plot.__name__
         fig.savefig(io.BytesIO(), format="png")  # still drawable
-    styles = {line.get_linestyle() for a in plots.plot_rank(tiny_fit).axes for line in a.lines
+    styles = {line.get_linestyle() for a in drawn[plots.plot_rank].axes for line in a.lines
               if len(line.get_xdata()) > 10}
     assert len(styles) >= 2  # one per chain (tiny_fit has two)
 
