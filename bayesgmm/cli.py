@@ -425,8 +425,9 @@ _DATA_HELP = ("CSV, TSV or Parquet file (or bundled:old_faithful, bundled:galaxi
 def _data_flags(parser: argparse.ArgumentParser) -> None:
     """The data, K and model flags that ``fit`` and ``em`` share."""
     parser.add_argument("data", help=_DATA_HELP)
-    parser.add_argument("-k", "--components", type=int, required=True, dest="n_components",
-                        metavar="K", help="number of mixture components (required)")
+    parser.add_argument("-k", "--components", type=_one_k, required=True, dest="n_components",
+                        metavar="K", help="number of mixture components (required; to choose "
+                                          "it, compare several with 'bayesgmm select -k 1-6')")
     _covariance_flag(parser)
     parser.add_argument("--columns", metavar="A,B",
                         help="comma-separated columns to use (default: all)")
@@ -485,6 +486,10 @@ def _sampling_flags(parser: argparse.ArgumentParser, which: str = "",
     parser.add_argument("--tune", type=int, default=1000,
                         help=f"tuning steps per chain{which} (default: 1000)")
     parser.add_argument("--chains", type=int, default=4, help=f"chains{which} (default: 4)")
+    # QA: the divergence advice says "raise target_accept (e.g. 0.95)", which fit could not
+    parser.add_argument("--target-accept", type=float, default=0.8, metavar="P",
+                        help="the step size's target acceptance rate, in (0, 1): higher means "
+                             f"smaller steps, fewer divergences{which} (default: 0.8)")
     parser.add_argument("--sampler", choices=SAMPLERS, default="nutpie",
                         help=f"NUTS implementation{which} (default: nutpie)")
 
@@ -560,7 +565,8 @@ def _sampler_settings(args: argparse.Namespace) -> SamplerSettings:
     _check_sampling(args)
     try:
         settings = SamplerSettings(sampler=args.sampler, draws=args.draws, tune=args.tune,
-                                   chains=args.chains, progressbar=not args.no_progress,
+                                   chains=args.chains, target_accept=args.target_accept,
+                                   progressbar=not args.no_progress,
                                    max_draws=10_000 if args.max_draws is None
                                    else args.max_draws)
         settings.check_runnable()
@@ -572,7 +578,7 @@ def _sampler_settings(args: argparse.Namespace) -> SamplerSettings:
 def _flag_words(message: str) -> str:
     """An API message about sampler settings in the command line's words: ``tune=1`` is
     ``--tune 1``, ``sampler='pymc'`` is ``--sampler pymc``, a leading ``tune`` is ``--tune``."""
-    names = "draws|tune|chains|sampler|max_draws"
+    names = "draws|tune|chains|sampler|max_draws|target_accept"
     message = re.sub(rf"\b({names})=('?)([\w.]+)\2",
                      lambda m: f"--{m[1].replace('_', '-')} {m[3]}", message)
     return re.sub(rf"^({names})\b", lambda m: f"--{m[1].replace('_', '-')}", message)
@@ -713,6 +719,18 @@ def _directory(text: str) -> str:
         raise argparse.ArgumentTypeError("expected a directory; got an empty path (leave "
                                          "--out out for the default)")
     return text
+
+
+def _one_k(text: str) -> int:
+    """-k of fit and em: one whole number (QA: "-k 2-3" got argparse's "invalid int value")."""
+    try:
+        return int(text.strip())
+    except ValueError:
+        several = re.fullmatch(r"\s*\d+\s*([-,]\s*\d+\s*)+", text) is not None
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: this command fits one number of components" + (
+                f"; to compare several, run 'bayesgmm select -k {text.strip()}'" if several
+                else " (a whole number such as 2)")) from None
 
 
 def _draws(text: str) -> int | str:
@@ -1005,7 +1023,8 @@ def _cmd_select(args: argparse.Namespace) -> int:
                     "settings": _sampler_settings(args), "thresholds": _thresholds(args),
                     **observed}  # missing values, weights, noise: as for EM
         settings.update({"covariance type (--bayes, --sparse)": covariance, "draws": args.draws,
-                         "tune": args.tune, "chains": args.chains, "sampler": args.sampler})
+                         "tune": args.tune, "chains": args.chains, "sampler": args.sampler,
+                         "target_accept": args.target_accept})
     if args.bayes:
         print(f"\nPSIS-LOO over K = {', '.join(map(str, ks))} with {covariance} covariances "
               "(the BIC-best EM covariance type)")

@@ -188,5 +188,44 @@ def from_full(cov: np.ndarray, covariance_type: str, K: int | None = None) -> np
 
 def cholesky_draws(covariances: np.ndarray, covariance_type: str, K: int,
                    D: int) -> np.ndarray:
-    """Lower Cholesky factors (..., K, D, D) of covariances with leading draw axes (...)."""
-    return np.ascontiguousarray(np.linalg.cholesky(to_full(covariances, covariance_type, K, D)))
+    """Lower Cholesky factors (..., K, D, D) of covariances with leading draw axes (...).
+
+    A matrix that rounding left not positive definite (a component collapsing onto tied
+    values: entries near 1e-30 whose product of factors lost its last digits; QA: K=5 on
+    whole-millimetre wing lengths ended "not positive definite" and saved nothing) is
+    factored with the smallest ridge that makes it so: float64's epsilon times its largest
+    diagonal entry, doubled until it factors (at most 1e-10 of it). Raises
+    ``np.linalg.LinAlgError`` for a matrix no such ridge repairs (no covariance at all).
+    """
+    full = to_full(covariances, covariance_type, K, D)
+    try:
+        return np.ascontiguousarray(np.linalg.cholesky(full))
+    except np.linalg.LinAlgError:
+        pass
+    flat = np.array(full, dtype=np.float64).reshape(-1, D, D)
+    out = np.empty_like(flat)
+    for i, matrix in enumerate(flat):
+        out[i] = _cholesky_with_ridge(matrix)
+    return np.ascontiguousarray(out.reshape(full.shape))
+
+
+# The largest ridge (relative to the largest variance) that repairs rounding, not a matrix
+# that is no covariance (a negative eigenvalue of its own).
+_LARGEST_RIDGE = 1e-10
+
+
+def _cholesky_with_ridge(matrix: np.ndarray) -> np.ndarray:
+    try:
+        return np.linalg.cholesky(matrix)
+    except np.linalg.LinAlgError:
+        pass
+    top = float(np.max(np.diagonal(matrix)))
+    if not np.all(np.isfinite(matrix)) or not top > 0:
+        raise np.linalg.LinAlgError("a covariance with no positive finite variance")
+    ridge = np.finfo(np.float64).eps * top
+    while ridge <= _LARGEST_RIDGE * top:  # rounding needs a few eps; more is no rounding
+        try:
+            return np.linalg.cholesky(matrix + ridge * np.eye(matrix.shape[0]))
+        except np.linalg.LinAlgError:
+            ridge *= 2.0
+    raise np.linalg.LinAlgError("a covariance that no small ridge makes positive definite")

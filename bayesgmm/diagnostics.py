@@ -23,10 +23,11 @@ Every threshold is a parameter, every failed check becomes a sentence in ``probl
 one-line ``verdict`` lists the failed and the passed checks alike. ``advice`` names the cause
 the evidence points to (``causes``): a chain in a better mode (poor start), a component whose
 variance collapsed onto a feature with few distinct or tied values (collapsed component), an
-empty or duplicated component (K too large), a component whose relabelled draws are bimodal or
-lie on another component in a share of the draws (mixed components: its summaries average over
-two modes), slow mixing (with the draws needed at the
-measured ESS rate), too few draws (a run too short for the ESS threshold though its draws mix
+empty or duplicated component (K too large; too many parameters when the components the
+data do not locate are expected to hold fewer rows than their own parameters), a component
+whose relabelled draws are bimodal or lie on another component in a share of the draws
+(mixed components: its summaries average over two modes), slow mixing (with the draws needed
+at the measured ESS rate), too few draws (a run too short for the ESS threshold though its draws mix
 well), or divergences (where they concentrate). (Over 500
 lines: one small reader, check and sentence per diagnostic, all around the shared
 Check/Diagnostics types.)
@@ -35,7 +36,8 @@ Sampler statistics are read under both samplers' names: PyMC's ``pm.sample`` wri
 ``diverging``, ``tree_depth``, ``reached_max_treedepth``, ``energy`` and ``lp``; nutpie writes
 ``diverging``, ``depth``, ``maxdepth_reached``, ``energy`` and ``logp``.
 
-Where it sits: the posterior layer; imports :mod:`bayesgmm.relabel`; imported by the result
+Where it sits: the posterior layer; imports :mod:`bayesgmm.relabel` (and the covariance
+vocabulary); imported by the result
 object, the fit, sparse mixtures, the plots and the report.
 """
 
@@ -55,6 +57,7 @@ from bayesgmm.relabel import SAMPLE_DIMS, LabelSwitchingReport
 
 __all__ = [
     "CAUSES",
+    "OVERFIT_CAUSES",
     "Check",
     "Diagnostics",
     "diagnose",
@@ -71,8 +74,13 @@ ENERGY = "energy"
 MAX_TREEDEPTH_NAMES = ("reached_max_treedepth", "maxdepth_reached")  # PyMC, nutpie
 LOG_DENSITY_NAMES = ("lp", "logp")  # PyMC, nutpie
 # The causes that ``Diagnostics.causes`` can name, in the order the advice lists them.
-CAUSES = ("poor start", "stuck chain", "collapsed component", "K too large", "mixed components",
-          "divergences", "label switching", "slow mixing", "too few draws")
+CAUSES = ("poor start", "stuck chain", "collapsed component", "outliers", "K too large",
+          "too many parameters", "mixed components", "divergences", "label switching",
+          "slow mixing", "too few draws")
+# The causes that say some components are not clusters the data locate (a nearly empty one
+# holding far rows, more components or parameters than the data locate): their
+# per-component summaries are not to be reported.
+OVERFIT_CAUSES = ("outliers", "K too large", "too many parameters")
 # A run whose chains x draws are under twice the ESS threshold, and whose draws mix at least
 # this fast (worst ESS per draw, all chains), fails the ESS checks for its length, not for its
 # mixing: "too few draws" (QA: draws=60 on a well-mixing fit was called "slow mixing").
@@ -118,7 +126,8 @@ class Diagnostics:
     ok : bool
         True when every check that could be run passed.
     verdict : str
-        One line: ``"OK: ..."`` or ``"PROBLEMS: ..."``, listing failed then passed checks.
+        One line: ``"OK: ..."``, ``"CAUTION: ..."`` or ``"PROBLEMS: ..."`` (see
+        :attr:`status`), listing failed then passed checks.
     problems : tuple of str
         One sentence per failed check.
     checks : tuple of Check
@@ -173,6 +182,14 @@ class Diagnostics:
     causes: tuple[str, ...] = ()
     advice: tuple[str, ...] = ()
     fixed_draws_advice: tuple[str, ...] = ()
+
+    @property
+    def status(self) -> str:
+        """``"PROBLEMS"`` when a check failed; ``"CAUTION"`` when every check passed but the
+        evidence names a cause (e.g. K too large, mixed components: the draws are sound, some
+        components' summaries are not; QA: scripts gating on ``ok`` accepted intervals that
+        covered 73% at 90%); else ``"OK"``. The verdict line starts with it."""
+        return "PROBLEMS" if not self.ok else "CAUTION" if self.causes else "OK"
 
     def to_frame(self) -> pd.DataFrame:
         """One row per check that was run: ``check``, ``value``, ``threshold``, ``passed``,
@@ -368,16 +385,20 @@ def diagnose(
     # (none when a collapsed component is the cause: no number of draws cures that)
     fixed_draws_advice = tuple(
         f"slow mixing: {_more_draws_evidence(checks, post, ess_min, auto_draws=False)}"
-        if a.startswith("slow mixing: ") and "collapsed component" not in causes else
+        if a.startswith("slow mixing: ")
+        and not {"collapsed component", *OVERFIT_CAUSES} & set(causes) else
         f"too few draws: {_too_few_draws(checks, post, ess_min)}"
         f"{_more_draws_evidence(checks, post, ess_min, auto_draws=False)}"
         if a.startswith("too few draws: ") else a
         for a in advice)
+    ok = all(c.passed for c in checks)
+    verdict = _verdict(checks, not_checked, label_report)
+    if ok and causes:  # every check passed, but the evidence says something: CAUTION
+        verdict = "CAUTION: " + verdict.removeprefix("OK: ")
     return Diagnostics(
-        ok=all(c.passed for c in checks),
-        verdict=_verdict(checks, not_checked, label_report)
-        + (f" | {'note' if all(c.passed for c in checks) else 'likely cause'}: "
-           f"{', '.join(causes)} (see advice)" if causes else ""),
+        ok=ok,
+        verdict=verdict + (f" | {'note' if ok else 'likely cause'}: "
+                           f"{', '.join(causes)} (see advice)" if causes else ""),
         problems=tuple(c.problem for c in checks if not c.passed),
         checks=tuple(checks),
         not_checked=tuple(not_checked),
@@ -1144,20 +1165,33 @@ def _advice(checks, post, density, chains, flagged, divergences, stats, ess_min,
     if len(chains) < 2:  # R-hat cannot be computed from one chain: no draws would cure that
         failed -= {"max R-hat", "max R-hat (label-invariant)"}
     found: dict[str, str] = {}
-    frozen = _frozen_chains(post, chains)
-    if frozen:  # draws that barely move say nothing about modes, K or mixing: only this
-        return ("stuck chain",), (f"stuck chain: {frozen}",)
+    frozen, diverging = _frozen_chains(post, chains, divergences)
+    if frozen and not diverging:  # draws that barely move say nothing about modes, K or
+        return ("stuck chain",), (f"stuck chain: {frozen}",)  # mixing: only this
+    if frozen:  # stuck where it diverges: the other evidence (K, divergences) still counts
+        found["stuck chain"] = frozen
     better, worse = _mode_evidence(density, chains, flagged)
-    if better:
-        found["poor start"] = better
-    elif worse:
-        found["stuck chain"] = worse
     collapsed = collapsed_evidence(post, observed)
+    # A chain "higher" than the start beside a collapsing component has gone further into
+    # the collapse's spike, no better mode to restart from (QA: a 3-valued column)
+    if better and not collapsed:
+        found["poor start"] = better
+    elif worse and "stuck chain" not in found:
+        found["stuck chain"] = worse
     if collapsed:
         found["collapsed component"] = collapsed
     overfit = _k_too_large_evidence(post, empty_weight, observed)
-    if overfit:
-        found["K too large"] = overfit  # names bimodal components itself
+    if overfit:  # names bimodal components itself
+        evidence, outliers, only_far = overfit
+        heavy = _too_many_parameters(post, observed)
+        if only_far and outliers:  # QA: "refit with a smaller K" for one mistyped row
+            found["outliers"] = f"{evidence}{outliers}"
+        elif heavy:
+            found["too many parameters"] = f"{evidence} {heavy}{outliers}"
+        else:
+            found["K too large"] = (
+                f"{evidence} Fewer components may describe the data as well: compare K by "
+                f"LOO (bayesgmm select) and refit with a smaller K.{outliers}")
     if "divergences" in failed and divergences is not None:
         found["divergences"] = _divergence_evidence(post, stats, chains, divergences,
                                                     target_accept, collapsed=bool(collapsed))
@@ -1182,11 +1216,20 @@ def _advice(checks, post, density, chains, flagged, divergences, stats, ess_min,
         elif _too_few_draws(checks, post, ess_min):
             found["too few draws"] = _too_few_draws(checks, post, ess_min) + (
                 _more_draws_evidence(checks, post, ess_min, auto_draws))
+        elif overfit_cause := next((c for c in OVERFIT_CAUSES if c in found), ""):
+            # QA (ecologist): "ask for about 58686 draws" beside "K too large"
+            worst = _worst_ess(checks)
+            found["slow mixing"] = (
+                "the chains mix slowly over the components the data do not locate (see "
+                f"{overfit_cause}): a model the data identify is the cure, not more draws, "
+                "which would only average over those components' wandering"
+                + (f" (the smallest ESS is {worst:.0f} from {post.sizes['draw']} draws per "
+                   "chain)." if worst else "."))
         else:
             found["slow mixing"] = _more_draws_evidence(checks, post, ess_min, auto_draws)
     # Bimodal relabelled components, when nothing else explains them (a chain in another
     # mode, swaps or slow mixing make pooled draws bimodal too: those causes come first).
-    if not {"K too large", "poor start", "stuck chain", "label switching",
+    if not {*OVERFIT_CAUSES, "poor start", "stuck chain", "label switching",
             "slow mixing", "too few draws"} & set(found):
         mixed = _mixed_evidence(post)
         if mixed:
@@ -1207,22 +1250,40 @@ def _advice(checks, post, density, chains, flagged, divergences, stats, ess_min,
 _FROZEN_FRACTION = 0.9
 
 
-def _frozen_chains(post, chains) -> str:
-    """Evidence that some chains did not move: their draws mostly repeat the previous one
-    (the same point, to the last bit). Empty when every chain moved."""
+def _frozen_chains(post, chains, divergences=None) -> tuple[str, bool]:
+    """(evidence, diverging): evidence that some chains did not move, their draws mostly
+    repeating the previous one (the same point, to the last bit), "" when every chain moved;
+    ``diverging`` when most draws of every such chain diverged (``divergences``: per chain):
+    then its step size was adapted and the posterior's curvature where the chain sits
+    stopped it (QA: chain 0 of two overlapping clusters diverged on 80% of its draws, step
+    size like the others', and the advice was a longer warm-up, already 1,000)."""
     values, _ = _stack_scalars(post, {})  # (chain, draw, P)
     if values.shape[1] < 2:
-        return ""
+        return "", False
     repeated = np.all(values[:, 1:] == values[:, :-1], axis=-1).mean(axis=1)  # per chain
-    stuck = [(c, r) for c, r in zip(chains, repeated, strict=True) if r >= _FROZEN_FRACTION]
+    stuck = [(i, c, r) for i, (c, r) in enumerate(zip(chains, repeated, strict=True))
+             if r >= _FROZEN_FRACTION]
     if not stuck:
-        return ""
-    listed = ", ".join(f"chain {c} {100 * r:.0f}%" for c, r in stuck)
-    return (f"chain(s) {', '.join(str(c) for c, _ in stuck)} barely moved: their draws repeat "
+        return "", False
+    listed = ", ".join(f"chain {c} {100 * r:.0f}%" for _, c, r in stuck)
+    named = ", ".join(str(c) for _, c, _ in stuck)
+    n_draws = values.shape[1]
+    if divergences is not None and len(divergences) == len(chains) and all(
+            divergences[i] >= 0.5 * n_draws for i, _, _ in stuck):
+        shares = ", ".join(f"chain {c} {100 * divergences[i] / n_draws:.0f}%"
+                           for i, c, _ in stuck)
+        return (f"chain(s) {named} barely moved: their draws repeat the previous one ({listed} "
+                f"of draws) and most of them diverged ({shares}): the sampler cannot follow "
+                "the posterior's curvature where those chains sit (a weakly identified or "
+                "nearly empty component, say; see the other causes), so a longer warm-up will "
+                "not help. Until the model changes, or the run is repeated with smaller steps "
+                "(target_accept=0.95; --target-accept 0.95), these draws say nothing about "
+                "the posterior.", True)
+    return (f"chain(s) {named} barely moved: their draws repeat "
             f"the previous one ({listed} of draws), so every proposal was rejected, typically "
             "because the warm-up was too short to adapt the step size. Sample again with a "
             "longer warm-up (tune=1000, the default, or more); until then the draws say "
-            "nothing about the posterior, K or the start.")
+            "nothing about the posterior, K or the start.", False)
 
 
 # Fewer draws per chain than this say nothing about which mode a chain settled in.
@@ -1291,16 +1352,25 @@ def _mode_evidence(density, chains, flagged) -> tuple[str, str]:
 _UNLOCATED_SD = 0.5
 
 
-def _k_too_large_evidence(post, empty_weight, observed=None) -> str:
+def _k_too_large_evidence(post, empty_weight, observed=None
+                          ) -> tuple[str, str, bool] | None:
+    """(evidence, outlier note, only far) that K is too large: nearly empty, unlocated or
+    duplicated components, then which summaries not to report; None without such evidence.
+    The outlier note (a noise component's remedy) is given when a nearly empty component
+    sits far from the data (:func:`_far_components`; not to a model with a noise component
+    already); "only far" when those are the whole evidence. The remedy for the rest is the
+    caller's (fewer components, or fewer parameters: :func:`_too_many_parameters`)."""
     if "weights" not in post.data_vars or post["weights"].ndim != 3:
-        return ""
+        return None
     w = post["weights"].transpose(*SAMPLE_DIMS, ...).values
     K = w.shape[-1]
     flat_w = w.reshape(-1, K)
     median = np.median(flat_w, axis=0)
     upper = np.quantile(flat_w, 0.97, axis=0)
+    far = _far_components(post, median, empty_weight, observed)
     parts = [f"component {k} has posterior median weight {median[k]:.3g} (97% quantile "
-             f"{upper[k]:.3g})" for k in range(K) if median[k] < empty_weight]
+             f"{upper[k]:.3g}){far.get(k, '')}" for k in range(K) if median[k] < empty_weight]
+    n_empty = len(parts)
     if "means" in post.data_vars and post["means"].ndim == 4:
         m = post["means"].transpose(*SAMPLE_DIMS, ...).values  # (chain, draw, K, D)
         # Within-chain sd: a chain-to-chain disagreement (label switching) must not make two
@@ -1330,22 +1400,143 @@ def _k_too_large_evidence(post, empty_weight, observed=None) -> str:
                         "posterior sd (of each, summed) of each other in every feature "
                         f"(posterior median weights {median[j]:.3g} and {median[k]:.3g})")
     if not parts:
-        return ""
+        return None
     mixed = _mixed_evidence(post)
     unreliable = (f" {mixed[0].upper()}{mixed[1:]}: their summaries average over different "
                   "clusters; do not report them." if mixed else "")
-    # Said for a nearly empty component only, and not to a model that has a noise component
-    # (the outliers' place) already.
-    outliers = "" if "noise_weight" in post.data_vars or not np.any(
-        median < empty_weight) else (
-        " A nearly empty component that holds a few far points is holding outliers: a noise "
-        "component (noise=True; --noise, or noise = true in a specification) takes them "
-        "instead, and then K need not shrink.")
+    # Said for a nearly empty component that sits far from the data only (QA: said beside
+    # two clean clusters fitted with K=4), and not to a model that has a noise component (the
+    # outliers' place) already.
+    outliers = "" if "noise_weight" in post.data_vars or not far else (
+        " A nearly empty component that holds a few far rows describes outliers (a mistyped "
+        "value, say) or a group too small to estimate. A noise component (noise=True; "
+        "--noise, or noise = true in a specification) takes outliers instead, and then K need "
+        "not shrink; or correct or leave out those rows.")
+    only_far = n_empty == len(parts) == len(far)
     return ("; ".join(parts) + "." + unreliable + " The per-component summaries of the "
             "components named describe no single cluster (label-invariant quantities, such as "
-            "the log-likelihood or the predictive density, still do). Fewer components may "
-            "describe the data as well: compare K by LOO (bayesgmm select) and refit with a "
-            "smaller K." + outliers)
+            "the log-likelihood or the predictive density, still do).", outliers, only_far)
+
+
+# A row (or a nearly empty component's mean) is far when its squared Mahalanobis distance
+# to every populated component exceeds the chi-square quantile of this tail probability:
+# one row in a million of a component's own lies beyond it.
+_FAR_TAIL = 1e-6
+
+
+def _far_components(post, median, empty_weight, observed) -> dict[int, str]:
+    """Nearly empty components (median weight below ``empty_weight``) that hold far rows:
+    component -> the clause that says so. Far is beyond :data:`_FAR_TAIL` of every populated
+    component (posterior medians of the means and covariances; a row's observed coordinates
+    only); a component holds far rows when its posterior median mean is far, or when it is
+    expected to hold no more rows than the data have far rows (plus two): a broad component
+    that covers them with its variance, its mean anywhere. QA: one mistyped mass (112 g among
+    11-18 g) took a component of its own (weight 0.007, mean 24 g, variance wide) and the
+    advice was "refit with a smaller K". Empty without the data at hand."""
+    names = _feature_names(post, post.get("covariances"))
+    if "means" not in post.data_vars or post["means"].ndim != 4 or names is None:
+        return {}
+    data = _data_columns(observed, names)
+    K, D = median.size, len(names)
+    cov = _median_covariances(post, K, D)
+    populated = np.flatnonzero(median >= empty_weight)
+    if data is None or cov is None or not populated.size:
+        return {}
+    m = post["means"].transpose(*SAMPLE_DIMS, ...).values
+    means = np.median(m.reshape(-1, *m.shape[2:]), axis=0)  # (K, D)
+    row_d2 = _nearest_distance2(data, means[populated], cov[populated])
+    from scipy import stats
+
+    limit = stats.chi2.isf(_FAR_TAIL, np.sum(~np.isnan(data), axis=1).clip(1))
+    far_rows = np.flatnonzero(row_d2 > limit)
+    weights = observed.get("sample_weight")
+    n_rows = float(weights.sum()) if weights is not None else float(data.shape[0])
+    found = {}
+    for k in np.flatnonzero(median < empty_weight):
+        d2 = _nearest_distance2(means[k][None], means[populated], cov[populated])[0]
+        if d2 > stats.chi2.isf(_FAR_TAIL, D):
+            found[int(k)] = (" and sits far from the populated components (its mean is "
+                             f"{np.sqrt(d2):.0f} sds from the nearest, in that component's "
+                             "own spread)")
+        elif far_rows.size and n_rows * median[k] <= far_rows.size + 2:
+            named = _far_rows_named(observed, far_rows, row_d2)
+            found[int(k)] = (f", about {n_rows * median[k]:.2g} of the {n_rows:.4g} rows: as "
+                             f"many as the rows far from every populated component ({named})")
+    return found
+
+
+def _median_covariances(post, K: int, D: int) -> np.ndarray | None:
+    """Each component's posterior median covariance in full form (K, D, D), or None."""
+    from .covariance import to_full
+
+    if "covariances" not in post.data_vars:
+        return None
+    cov = post["covariances"].transpose(*SAMPLE_DIMS, ...)
+    c = np.median(cov.values.reshape(-1, *cov.shape[2:]), axis=0)
+    kind = {(K, D, D): "full", (D, D): "tied", (K, D): "diag", (K,): "spherical"}.get(c.shape)
+    return None if kind is None else to_full(c, kind, K, D)
+
+
+def _nearest_distance2(X, means, cov) -> np.ndarray:
+    """Per row of X (NaN: missing), the squared Mahalanobis distance of its observed
+    coordinates to the nearest of the components (means (J, D), covariances (J, D, D))."""
+    out = np.full(X.shape[0], np.inf)
+    observed = ~np.isnan(X)
+    for pattern in np.unique(observed, axis=0):
+        rows = np.flatnonzero(np.all(observed == pattern, axis=1))
+        idx = np.flatnonzero(pattern)
+        if not idx.size:
+            continue
+        for mean, c in zip(means, cov, strict=True):
+            try:
+                chol = np.linalg.cholesky(c[np.ix_(idx, idx)])
+            except np.linalg.LinAlgError:
+                continue
+            diff = (X[np.ix_(rows, idx)] - mean[idx]).T
+            z = np.linalg.solve(chol, diff) if idx.size > 1 else diff / chol[0, 0]
+            out[rows] = np.minimum(out[rows], np.sum(z * z, axis=0))
+    return out
+
+
+def _far_rows_named(observed, rows, d2, most: int = 5) -> str:
+    """The far rows, by their names when the fit has them (else their numbers), each with
+    its distance to the nearest populated component: at most ``most``, then how many more."""
+    labels = (observed["row_name"].values if "row_name" in observed.data_vars
+              else observed["row"].values if "row" in observed.data_vars
+              else np.arange(d2.size))
+    listed = [f"{labels[n]}: {np.sqrt(d2[n]):.0f} sds from the nearest" for n in rows[:most]]
+    more = f"; {rows.size - most} more" if rows.size > most else ""
+    return "; ".join(listed) + more
+
+
+def _too_many_parameters(post, observed) -> str:
+    """Evidence that full covariances, not only K, are more than the data locate (sentences;
+    "" when not): fewer rows per component (the rows' weights summed, over K) than each
+    component's parameters, D means and D(D+1)/2 covariance entries. QA (high dimensions):
+    N=30 rows of three well-separated groups in D=6, K=3 full (27 parameters per component
+    for about 10 rows each): two components wandered and the advice said only "K too large",
+    though K=3 was right. Per component on average, not per flagged component: K=5 on Old
+    Faithful's 272 rows has spurious components of a few rows each, but 54 rows per component
+    locate a 2-D full covariance. Only for full covariances: a tied one is estimated from
+    every row, a diag or spherical component has at most 2D parameters."""
+    cov = post.get("covariances")
+    x = None if observed is None else observed.get("x")
+    if cov is None or cov.ndim != 5 or x is None or x.ndim != 2:  # full: (.., K, D, D)
+        return ""
+    weights = observed.get("sample_weight")
+    n_rows = float(weights.sum()) if weights is not None else float(x.shape[0])
+    K, D = cov.shape[-3], cov.shape[-1]
+    n_params = D + D * (D + 1) // 2
+    if n_rows / K >= n_params:
+        return ""
+    return (f"The data hold {n_rows:.4g} rows for {K} components, about {n_rows / K:.3g} per "
+            f"component, fewer than each component's {n_params} parameters ({D} means and "
+            f"{D * (D + 1) // 2} covariance entries of a full covariance in {D} dimensions). "
+            "So the covariances may be too flexible for the data, not only K too large: "
+            f"compare simpler covariance types and fewer components by LOO (bayesgmm select "
+            f"-k 1-{K} --covariance full,tied,diag, or select_bayes) and refit with the best; "
+            f"covariance_type='diag' has {2 * D} parameters per component, 'tied' shares one "
+            "covariance among all.")
 
 
 # Two components whose per-feature sds differ by more than this factor describe different
@@ -1659,11 +1850,12 @@ def _divergence_evidence(post, stats, chains, divergences, target_accept=None,
     elif target_accept is not None and target_accept >= 0.95:
         remedy = (f"They persist at target_accept={target_accept:g} (already raised): a "
                   "component near a small weight or variance is nearly empty or degenerate, "
-                  "so consider fewer components; target_accept=0.99 is the last step-size "
-                  "remedy.")
+                  "so consider fewer components; target_accept=0.99 (--target-accept 0.99) "
+                  "is the last step-size remedy.")
     else:
         now = "" if target_accept is None else f" (it was {target_accept:g})"
-        remedy = (f"Raise target_accept{now} (e.g. 0.95); if they persist near a small weight "
+        remedy = (f"Raise target_accept{now} (e.g. 0.95: target_accept=0.95, or "
+                  "--target-accept 0.95); if they persist near a small weight "
                   "or variance, that component is nearly empty or degenerate (consider fewer "
                   "components).")
     return (f"{int(divergences.sum())} divergent transition(s) (per chain {per_chain}){where}. "
@@ -1689,15 +1881,20 @@ def _too_few_draws(checks, post, ess_min) -> str:
             f"{min(ess) / total:.2f} per draw); ")
 
 
-def _more_draws_evidence(checks, post, ess_min, auto_draws=True) -> str:
-    n_draws = post.sizes["draw"]
+def _worst_ess(checks) -> float | None:
+    """The smallest bulk or tail ESS the checks measured (None: none measured)."""
     by_name = {c.name: c.value for c in checks}
     ess = [by_name.get(n, np.nan) for n in ("min bulk ESS", "min tail ESS",
                                             "min bulk ESS (label-invariant)")]
     ess = [e for e in ess if np.isfinite(e) and e > 0]
-    if not ess:
+    return min(ess) if ess else None
+
+
+def _more_draws_evidence(checks, post, ess_min, auto_draws=True) -> str:
+    n_draws = post.sizes["draw"]
+    worst = _worst_ess(checks)
+    if worst is None:
         return "the chains have not converged; draw more."
-    worst = min(ess)
     rate = worst / n_draws  # ESS per draw per chain-set; ESS grows about linearly in draws
     needed = int(np.ceil(n_draws * max(ess_min / worst, 1.0)))
     # A fit judged again at stricter thresholds stopped at its own: say whose thresholds count.

@@ -80,7 +80,11 @@ def say(message: str, show: bool = True) -> None:
     """Print one status line (``bayesgmm: message``) on stderr, unless silenced or ``show`` is
     false."""
     if show and _state["enabled"]:
-        print(f"bayesgmm: {message}", file=sys.stderr, flush=True)
+        _line(message)
+
+
+def _line(message: str) -> None:
+    print(f"bayesgmm: {message}", file=sys.stderr, flush=True)
 
 
 @contextlib.contextmanager
@@ -157,14 +161,16 @@ HEARTBEAT_S = 30.0
 @contextlib.contextmanager
 def _heartbeat(message: str, t0: float, last: list[float]) -> Iterator[None]:
     """While the block runs, "``message``: still working (N s)" whenever ``last[0]`` (the time
-    of the step's last line) is :data:`HEARTBEAT_S` old."""
+    of the step's last line) is :data:`HEARTBEAT_S` old: also while the block silences its
+    inner lines (QA: `make run`'s cold "compiling the sampler" step, silenced inside, went
+    192 s without a line), as the step itself was shown."""
     done = threading.Event()
 
     def beat() -> None:
         while not done.wait(max(0.0, last[0] + HEARTBEAT_S - time.perf_counter())):
             if time.perf_counter() - last[0] >= HEARTBEAT_S:
                 last[0] = time.perf_counter()
-                say(f"{message}: still working ({last[0] - t0:.0f} s)")
+                _line(f"{message}: still working ({last[0] - t0:.0f} s)")
 
     thread = threading.Thread(target=beat, name="bayesgmm-heartbeat", daemon=True)
     thread.start()

@@ -52,6 +52,7 @@ import pandas as pd
 from . import plots, progress
 from .draws import Checkpoint
 from .formatting import format_number
+from .glossary import terms_section
 from .observation_record import (
     component_titles,
     fitted_criteria,
@@ -231,6 +232,7 @@ def build_report(result: BayesResult, *, data_source: str | None = None,
         _section_ppc(result, figure, random_state),
         _section_reproducibility(result, random_state),
     ]
+    sections.append(terms_section("\n".join(sections)))
     name = _data_name(data_source)
     title = f"{name}: Gaussian mixture, K = {result.n_components}" if name else \
         f"Gaussian mixture, K = {result.n_components}"
@@ -344,6 +346,7 @@ def build_em_report(em: EMResult, X: Any, *, data_source: str | None = None,
                  "<h3>Software</h3>",
                  _fit_versions_html(em.versions, _EM_REPORT_PACKAGES)),
     ]
+    sections.append(terms_section("\n".join(sections)))
     name = _data_name(data_source)
     K = em.n_components
     title = f"{name}: Gaussian mixture by EM, K = {K}" if name else \
@@ -354,7 +357,8 @@ def build_em_report(em: EMResult, X: Any, *, data_source: str | None = None,
                 f"{'from ' + data_source + '; ' if data_source else ''}bayesgmm EM report "
                 f"generated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
     nav = ('<a href="#data">Data</a><a href="#em">EM</a><a href="#parameters">Parameters</a>'
-           '<a href="#figures">The fit</a><a href="#reproducibility">Settings</a>')
+           '<a href="#figures">The fit</a><a href="#reproducibility">Settings</a>'
+           '<a href="#terms">Terms</a>')
     page = _PAGE.format(title=html.escape(title), subtitle=html.escape(subtitle),
                         css=_CSS, nav=nav, body="\n".join(sections))
     return page, figures
@@ -596,10 +600,14 @@ def _verdict_box(diag, retried: Mapping[str, Any] | None = None, outliers: bool 
     warning that the rows are fewer than the free parameters, said first and in bold (QA: a
     green verdict said the summaries "can be used as they are" of a posterior that mostly
     restated its priors); the box is then amber, not green."""
+    from .diagnostics import OVERFIT_CAUSES
+
     cls = "ok" if diag.ok else "bad"
     causes = getattr(diag, "causes", ())
     # amber, not green, when the checks pass but some components' summaries cannot be used
-    if diag.ok and (prior_dominated or {"K too large", "mixed components"} & set(causes)):
+    # (the diagnostics' own status, CAUTION, says so too)
+    if diag.ok and (prior_dominated or {*OVERFIT_CAUSES, "mixed components"} & set(causes)
+                    or getattr(diag, "status", "") == "CAUTION"):
         cls = "caution"
     if (outliers or prior_dominated) and diag.ok and not causes:  # the model is the question
         text = html.escape("The chains agree with each other, mixed well and sampled without "
@@ -647,7 +655,9 @@ _DO_NOT_RELY = ("Do not rely on these posterior summaries yet: at least one conv
 
 def _plain(diag) -> str:
     """The verdict in plain language: can the numbers be used, and if not, what to do."""
-    if diag.ok and set(getattr(diag, "causes", ())) & {"K too large", "mixed components"}:
+    from .diagnostics import OVERFIT_CAUSES
+
+    if diag.ok and set(getattr(diag, "causes", ())) & {*OVERFIT_CAUSES, "mixed components"}:
         return ("The chains agree with each other, mixed well and sampled without divergences, "
                 "but some components are not identified (see the note): the label-invariant "
                 "summaries (log-likelihood, predictive density) and those of any component the "
@@ -999,13 +1009,13 @@ def _mark_unidentified(table: pd.DataFrame, result, diag) -> tuple[pd.DataFrame,
     note names marked (a dagger), and the footnote saying why; (table, "") when none. QA:
     the note said a component's summaries "cannot be used" while the table printed them
     unmarked beside "Every EM estimate lies inside its posterior interval"."""
-    # "K too large" names bimodal components itself (and then "mixed components" is not
-    # given): their rows are marked the same
-    if diag is None or not {"mixed components", "K too large"} & set(getattr(diag, "causes",
-                                                                             ())):
-        return table, ""
-    from .diagnostics import _bimodal_components, _straying_components
+    # "K too large" (or "too many parameters") names bimodal components itself (and then
+    # "mixed components" is not given): their rows are marked the same
+    from .diagnostics import OVERFIT_CAUSES, _bimodal_components, _straying_components
 
+    if diag is None or not {"mixed components", *OVERFIT_CAUSES} & set(getattr(diag, "causes",
+                                                                               ())):
+        return table, ""
     post = result.posterior
     ks = sorted(set(_bimodal_components(post)) | set(_straying_components(post)))
     if not ks:
@@ -1855,7 +1865,10 @@ def build_selection_report(selection: EMSelection, *, bayes: BayesSelection | No
     parts.append(_section_selection_settings(selection, settings, sampled=sampled))
     sections = [_section(anchor, f"{i}. {title}", *body)
                 for i, (anchor, title, body) in enumerate(parts, start=1)]
-    nav = "".join(f'<a href="#{anchor}">{html.escape(title)}</a>' for anchor, title, _ in parts)
+    sections.append(terms_section("\n".join(sections)))
+    nav = "".join(f'<a href="#{anchor}">{html.escape(title)}</a>' for anchor, title, _ in parts
+                  ) + '<a href="#terms">Terms</a>'
+
     table = selection.table
     ks, cts = sorted(table["n_components"].unique()), list(table["covariance_type"].unique())
     fit = next(iter(selection.fits.values()), None)
@@ -2322,6 +2335,7 @@ body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; ma
 h1 { margin-bottom: 0.2em; } .subtitle { color: #555; margin-top: 0; }
 h2 { border-bottom: 2px solid #ddd; padding-bottom: 0.2em; margin-top: 2em; }
 nav a { margin-right: 1em; }
+dl.terms dt { font-weight: 600; margin-top: 0.5em; } dl.terms dd { margin-left: 1.5em; }
 table.tbl { border-collapse: collapse; font-size: 0.9em; margin: 0.5em 0 1em; }
 table.tbl th, table.tbl td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: right; }
 table.tbl thead th, table.tbl thead td { background: #f0f0f0; }
@@ -2361,7 +2375,8 @@ code { overflow-wrap: anywhere; } h1 { overflow-wrap: anywhere; }
 
 _NAV = """<a href="#data">Data</a><a href="#em">EM</a><a href="#parameters">Parameters</a>
 <a href="#membership">Classification</a><a href="#diagnostics">Diagnostics</a>
-<a href="#ppc">Predictive check</a><a href="#reproducibility">Settings</a>"""
+<a href="#ppc">Predictive check</a><a href="#reproducibility">Settings</a>
+<a href="#terms">Terms</a>"""
 
 _PAGE = """<!DOCTYPE html>
 <html lang="en">

@@ -94,6 +94,8 @@ BAD_FIT_INPUTS = [
     (["good.csv", "-k", "2", "--chains", "1"], "--draws auto samples until R-hat.*give "
                                                "--chains 2 or more"),
     (["good.csv", "-k", "2", "--tune", "0"], "--tune must be >= 1 with nutpie.*--sampler pymc"),
+    (["good.csv", "-k", "2", "--target-accept", "1"],
+     r"--target-accept must be a number in \(0, 1\); got 1"),
     (["text.csv", "-k", "2", "--seed", "-1"], "--seed must be a non-negative integer"),
     (["missing.csv", "-k", "2", "--tune", "0"], "--tune must be >= 1"),  # flags before data
     (["missing.csv", "-k", "0"], "number of components must be >= 1; got 0"),
@@ -267,6 +269,20 @@ def _bayesgmm(*args, cwd):
     cmd = [str(script)] if script.exists() else \
         [sys.executable, "-c", "import sys; from bayesgmm.cli import main; sys.exit(main())"]
     return subprocess.run([*cmd, *args], cwd=cwd, capture_output=True, text=True, timeout=600)
+
+
+def test_target_accept_flag_reaches_the_sampler(data_dir, monkeypatch, capsys):
+    """QA: the divergence advice says "raise target_accept (e.g. 0.95)"; fit had no flag."""
+    seen = {}
+
+    def fake_fit(*args, settings, **kwargs):
+        seen["settings"] = settings
+        raise KeyboardInterrupt  # as far as the fit: nothing to save
+
+    monkeypatch.setattr(cli, "fit_bayes", fake_fit)
+    assert cli.main(["fit", "good.csv", "-k", "2", "--target-accept", "0.95",
+                     "--no-progress"]) == 130
+    assert seen["settings"].target_accept == 0.95
 
 
 def test_fit_then_report_end_to_end(data_dir):
@@ -1052,3 +1068,17 @@ def test_out_has_the_short_flag_o(command):
     from bayesgmm.cli import _parser
 
     assert str(_parser().parse_args([*command, "-o", "there"]).out) == "there"
+
+
+@pytest.mark.parametrize(("k", "message"), [
+    ("2-3", "'2-3': this command fits one number of components; to compare several, run "
+            "'bayesgmm select -k 2-3'"),
+    ("two", "'two': this command fits one number of components (a whole number such as 2)"),
+])
+@pytest.mark.parametrize("command", ["fit", "em"])
+def test_fit_takes_one_k_and_points_to_select_for_several(command, k, message, data_dir,
+                                                          no_sampling, capsys):
+    """QA (an ecologist): "-k 2-3" got argparse's "invalid int value: '2-3'"."""
+    with pytest.raises(SystemExit) as info:
+        cli.main([command, "good.csv", "-k", k])
+    assert info.value.code == 2 and message in capsys.readouterr().err

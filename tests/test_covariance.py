@@ -94,3 +94,21 @@ def test_distinct_entries_list_each_number_of_a_symmetric_matrix_once(covariance
         assert all(i[-2] <= i[-1] for i in entries)
     # other parameters: every entry
     assert len(list(distinct_entries("means", (K, D), covariance_type))) == K * D
+
+
+def test_cholesky_draws_repair_rounding_and_refuse_what_is_no_covariance():
+    """QA (K=5 on whole-millimetre wing lengths): a collapsing component's draw, the product
+    of its factors rounded to a matrix that is not positive definite, ended the fit. Such a
+    draw gets the smallest ridge that factors it; a matrix that is no covariance still fails."""
+    good = np.array([[2.0, 0.3], [0.3, 1.0]])
+    rounded = np.array([[1.0, 1.0], [1.0, 1.0 + 1e-18]])  # L = [[1, 0], [1, 1e-9]], rounded
+    with pytest.raises(np.linalg.LinAlgError):
+        np.linalg.cholesky(rounded)
+    draws = np.stack([good, rounded])[:, None]  # (S=2, K=1, D, D)
+    chol = covariance.cholesky_draws(draws, "full", 1, 2)
+    np.testing.assert_array_equal(chol[0, 0], np.linalg.cholesky(good))  # untouched
+    np.testing.assert_allclose(chol[1, 0] @ chol[1, 0].T, rounded, rtol=0, atol=1e-15)
+    assert np.all(np.diagonal(chol, axis1=-2, axis2=-1) > 0)
+    for no_covariance in ([[1.0, 2.0], [2.0, 1.0]], [[-1.0, 0.0], [0.0, -1.0]]):
+        with pytest.raises(np.linalg.LinAlgError):
+            covariance.cholesky_draws(np.array(no_covariance)[None, None], "full", 1, 2)

@@ -73,7 +73,7 @@ def test_well_mixed_chains_pass(rng, sampler):
     assert result.ok, str(result)
     assert result.problems == ()
     assert result.not_checked == ()
-    assert result.verdict.startswith("OK: R-hat ")
+    assert result.verdict.startswith("OK: R-hat ") and result.status == "OK"
     assert "0 divergences" in result.verdict
     assert result.max_rhat <= 1.01 and result.min_ess_bulk >= 400 and result.min_ess_tail >= 400
     assert result.n_divergences == 0 and result.divergences_per_chain == (0, 0, 0, 0)
@@ -445,6 +445,15 @@ def test_chains_that_never_moved_are_named_and_nothing_else_is_inferred(rng):
     assert not result.ok and result.causes == ("stuck chain",)
     assert "chain(s) b, c, d barely moved" in result.advice[0]
     assert "tune=1000, the default, or more" in result.advice[0]
+    # QA: stuck where most of its draws diverge (step size adapted like the others'): the
+    # curvature there, not the warm-up; the divergences are named too
+    stats = sample_stats(rng)
+    stats["diverging"][1:, : int(0.8 * N_DRAWS)] = True
+    diverged = diagnose(make_tree(post, stats))
+    assert {"stuck chain", "divergences"} <= set(diverged.causes)
+    text = diverged.advice[diverged.causes.index("stuck chain")]
+    assert "most of them diverged (chain b 80%, chain c 80%, chain d 80%)" in text
+    assert "tune=1000" not in text and "--target-accept 0.95" in text
     for name in post:  # every chain stuck, each at its own point: no within-chain spread
         post[name][0] = post[name][0, :1]
     assert "no majority of chains agrees (shift more than 10,000 sd" in diagnose(
@@ -464,8 +473,8 @@ def test_advice_divergences_names_where_they_concentrate(rng):
 
 
 @pytest.mark.parametrize(("target_accept", "expected"), [
-    (None, "Raise target_accept (e.g. 0.95)"),
-    (0.8, "Raise target_accept (it was 0.8) (e.g. 0.95)"),
+    (None, "Raise target_accept (e.g. 0.95: target_accept=0.95, or --target-accept 0.95)"),
+    (0.8, "Raise target_accept (it was 0.8) (e.g. 0.95: target_accept=0.95"),
     (0.95, "They persist at target_accept=0.95 (already raised)"),
 ])
 def test_advice_divergences_knows_the_target_accept_it_ran_at(rng, target_accept, expected):
@@ -480,13 +489,31 @@ def test_advice_divergences_knows_the_target_accept_it_ran_at(rng, target_accept
     assert ("fewer components" in text) and (("Raise" in text) == (target_accept != 0.95))
 
 
-@pytest.mark.parametrize("kind", ["empty", "duplicated"])
+def _with_data(post, rng, n=300, far_row=False):
+    """The tree of ``post`` with observed rows drawn from the three clusters (and a mistyped
+    row far from them)."""
+    z = rng.choice(3, n, p=WEIGHTS)
+    x = MEANS[z] + np.sqrt(VARIANCES[z]) * rng.normal(size=(n, 2))
+    if far_row:
+        x[7] = [1.0, 90.0]
+    return from_dict({"posterior": post, "sample_stats": sample_stats(rng),
+                      "observed_data": {"x": x}},
+                     dims={**DIMS, "x": ["observation", "feature"]}, coords={"chain": CHAINS})
+
+
+@pytest.mark.parametrize("kind", ["far", "broad", "empty", "duplicated"])
 def test_advice_k_too_large_shows_the_evidence(rng, kind):
+    """A nearly empty component far from the data holds outliers (QA: one mistyped mass took
+    a component of its own and the advice was "refit with a smaller K"), as does one whose
+    mean is anywhere but which is expected to hold no more rows than the far ones (its
+    variance covers them: the QA's case); one among the data without far rows,
+    or a cluster counted twice, says K is too large, without the noise remedy (QA: it was
+    offered beside two clean clusters fitted with K=4)."""
     post = posterior(rng)
     lead = (N_CHAINS, N_DRAWS)
-    if kind == "empty":
+    if kind in ("far", "broad", "empty"):
         extra_w = np.full(lead, 1e-4)
-        extra_m = rng.normal(20.0, 3.0, size=(*lead, 2))
+        extra_m = rng.normal(40.0 if kind == "far" else 1.0, 3.0, size=(*lead, 2))
         post["weights"] = np.concatenate([post["weights"] * (1 - 1e-4), extra_w[..., None]], -1)
     else:  # component 0's cluster split in two: both means wander over the same cluster
         half = post["weights"][..., :1] / 2
@@ -495,25 +522,33 @@ def test_advice_k_too_large_shows_the_evidence(rng, kind):
     post["means"] = np.concatenate([post["means"], extra_m[:, :, None]], axis=2)
     post["covariances"] = np.concatenate([post["covariances"],
                                           post["covariances"][:, :, :1]], axis=2)
-    result = diagnose(make_tree(post, sample_stats(rng)))
+    result = diagnose(_with_data(post, rng, far_row=kind == "broad"))
 
-    assert "K too large" in result.causes
-    text = result.advice[result.causes.index("K too large")]
-    if kind == "empty":
-        assert "component 3 has posterior median weight 0.0001" in text
-    else:
+    cause = "outliers" if kind in ("far", "broad") else "K too large"
+    assert result.causes == (cause,)
+    text = result.advice[0]
+    if kind == "duplicated":
         assert "components 0 and 3 may be one cluster counted twice" in text
-    assert "smaller K" in text
+    else:
+        assert "component 3 has posterior median weight 0.0001" in text
+    assert ("sits far from the populated components (its mean is" in text) == (kind == "far")
+    assert bool(re.search(r"about 0.03 of the 300 rows: as many as the rows far from every "
+                          r"populated component \(7: \d\d sds from the nearest\)", text)
+                ) == (kind == "broad")
+    # the noise remedy for a far, nearly empty component only; K need not shrink then
+    assert ("noise component (noise=True" in text) == (cause == "outliers")
+    assert ("smaller K" in text) == (cause != "outliers")
     # the verdict names it: a note when every check passed, a likely cause when one failed
-    assert result.ok  # the draws mix: K too large is evidence beside an OK verdict, a note
-    assert result.verdict.startswith("OK") and \
-        result.verdict.endswith("| note: K too large (see advice)")
-    assert "K too large" not in diagnose(make_tree(posterior(rng), sample_stats(rng))).causes
-    # the noise remedy for a nearly empty component only (a duplicated cluster is no outlier)
-    assert ("a noise component (noise=True" in text) == (kind == "empty")
+    assert result.ok  # the draws mix: the evidence is a note beside passed checks: CAUTION
+    assert result.verdict.startswith("CAUTION: R-hat ") and result.status == "CAUTION" and \
+        result.verdict.endswith(f"| note: {cause} (see advice)")
+    clean = diagnose(_with_data(posterior(rng), rng))
+    assert clean.causes == () and clean.status == "OK"
+    # Without the data at hand nothing is far: K too large
+    assert diagnose(make_tree(post, sample_stats(rng))).causes == ("K too large",)
     # QA: a model that has a noise component was advised to add one
     post["noise_weight"] = rng.uniform(0.01, 0.02, lead)
-    noisy = diagnose(make_tree(post, sample_stats(rng)))
+    noisy = diagnose(_with_data(post, rng))
     text = noisy.advice[noisy.causes.index("K too large")]
     assert "smaller K" in text and "noise component" not in text
 
@@ -926,3 +961,46 @@ def test_a_notebook_shows_the_checks_problems_and_advice(rng):
     assert page.count("<tr") == len(result.to_frame()) + 1
     for line in (*result.problems, *result.advice, *result.not_checked):
         assert f"<li>{html.escape(line)}</li>" in page
+
+
+@pytest.mark.parametrize("n_rows, weighted, cause", [
+    (12, False, "too many parameters"),  # 3 rows per component for 5 parameters each
+    (400, False, "K too large"),
+    (12, True, "K too large"),  # 12 rows standing for 400 (weights): rows counted by weight
+])
+def test_components_smaller_than_their_parameters_name_too_many_parameters(rng, n_rows,
+                                                                            weighted, cause):
+    """QA (high dimensions): N=30 rows of three well-separated groups in D=6, K=3 full (27
+    parameters per component for about 10 rows each): two components wandered and the advice
+    said "K too large" though K was right. A full-covariance component the data do not locate
+    and expect to hold fewer rows than its parameters names the covariances too."""
+    post = posterior(rng)
+    lead = (N_CHAINS, N_DRAWS)
+    half = post["weights"][..., :1] / 2  # component 0's cluster split in two
+    post["weights"] = np.concatenate([half, post["weights"][..., 1:], half], -1)
+    extra = post["means"][:, :, 0] + MEAN_SD * rng.normal(size=(*lead, 2))
+    post["means"] = np.concatenate([post["means"], extra[:, :, None]], axis=2)
+    variances = np.concatenate([post["covariances"], post["covariances"][:, :, :1]], axis=2)
+    post["covariances"] = variances[..., None] * np.eye(2)  # full: (chain, draw, K, D, D)
+    x = rng.normal(size=(n_rows, 2))
+    observed = {"x": x} | ({"sample_weight": np.full(n_rows, 400 / n_rows)} if weighted else {})
+    tree = from_dict({"posterior": post, "sample_stats": sample_stats(rng),
+                      "observed_data": observed},
+                     dims={**DIMS, "covariances": ["component", "feature", "feature_bis"],
+                           "x": ["observation", "feature"], "sample_weight": ["observation"]},
+                     coords={"chain": CHAINS})
+    result = diagnose(tree)
+
+    assert cause in result.causes and len({"K too large", "too many parameters"}
+                                           & set(result.causes)) == 1
+    text = result.advice[result.causes.index(cause)]
+    assert "components 0 and 3 may be one cluster counted twice" in text
+    if cause == "too many parameters":
+        assert ("fewer than each component's 5 parameters (2 means and 3 covariance entries of "
+                "a full covariance in 2 dimensions)") in text
+        assert "The data hold 12 rows for 4 components, about 3 per component" in text
+        assert "--covariance full,tied,diag" in text and "-k 1-4" in text
+        assert "smaller K" not in text
+    else:
+        assert "smaller K" in text and "covariance entries" not in text
+    assert result.verdict.endswith(f"| note: {cause} (see advice)")

@@ -37,6 +37,12 @@ def test_a_long_silent_step_keeps_a_log_alive(capsys, monkeypatch):
     with progress.step("quick"):
         pass
     assert "still working" not in capsys.readouterr().err
+    # QA: a shown step that silences what it runs (warm's cold compile) still says so
+    with progress.step("compiling quietly"), progress.silenced():
+        progress.say("inner")
+        time.sleep(0.5)
+    err = capsys.readouterr().err
+    assert "compiling quietly: still working (" in err and "inner" not in err
 
 
 def test_silenced_and_show_false_print_nothing(capsys):

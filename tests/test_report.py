@@ -91,7 +91,7 @@ def test_report_is_self_contained_html(report):
     page, figures, parser = report
     assert page.startswith("<!DOCTYPE html>") and page.rstrip().endswith("</html>")
     assert parser.scripts == 0 and parser.external == []
-    assert len(parser.h2) == 7
+    assert len(parser.h2) == 8 and parser.h2[-1] == "Terms used in this report"
     assert len(parser.images) == len(figures) >= 11
 
 
@@ -154,6 +154,11 @@ def test_report_text(report, tiny_fit):
     assert html.escape(verdict) in page
     assert "Label switching:" in page
     assert "old_faithful.csv" in page
+    # every check's term defined at the end, once (ecologist QA: R-hat nine times, undefined)
+    terms = page.split('<section id="terms">', 1)[1]
+    for term in ("R-hat", "ESS (bulk, tail)", "MCSE", "divergences", "E-BFMI",
+                 "rank test, rank plot", "label switching, relabelling", "94% interval (eti94)"):
+        assert terms.count(f"<dt>{term}</dt>") == 1, term
 
 
 def test_write_report_files_match_and_replace_cleanly(tiny_fit, tmp_path, capsys):
@@ -261,7 +266,8 @@ def test_selection_report_sections_figures_and_numbers(selection):
     assert page.startswith("<!DOCTYPE html>") and parser.scripts == 0 and parser.external == []
     assert parser.h2 == ["1. EM information criteria", "2. Bayesian comparison (PSIS-LOO)",
                          "3. Sparse mixture: number of non-empty components",
-                         "4. Settings and software"]
+                         "4. Settings and software", "Terms used in this report"]
+    assert "<dt>BIC, AIC, ICL</dt>" in page and "<dt>elpd, LOO</dt>" in page
     assert [f.name for f in figures] == ["criteria", "loo", "n_components"]
     for src, fig in zip(parser.images, figures, strict=True):
         assert src == "data:image/png;base64," + base64.b64encode(fig.png).decode()
@@ -656,6 +662,9 @@ def test_em_report(old_faithful, tmp_path):
     assert format_number(em.means[1, 1]) in parser.cells
     # one row per component: the correlation under "correlation" / "eruptions, waiting"
     assert "eruptions, waiting" in parser.cells and "old_faithful" in page
+    # the terms it uses, defined at the end (ecologist QA); no sampler's terms on an EM page
+    assert '<a href="#terms">Terms</a>' in page and "<dt>EM, MAP-EM</dt>" in page
+    assert "<dt>R-hat</dt>" not in page and "<dt>divergences</dt>" not in page
     path = write_em_report(em, old_faithful, tmp_path)
     assert path == tmp_path / "report.html" and len(list((tmp_path / "figures").iterdir())) == 5
     with pytest.raises(ValueError, match="needs an EMResult"):

@@ -1209,3 +1209,20 @@ def test_bayes_selection_repr_is_one_line_naming_the_choice():
     failed = dataclasses.replace(alone, diagnostics={"K=3": "PROBLEMS: R-hat 1.215 > 1.01",
                                                      "K=2": "OK: R-hat 1.003"})
     assert "; convergence checks failed for K=3: unreliable; print()" in repr(failed)
+
+
+def test_a_best_model_with_too_many_parameters_is_said_so_in_its_own_words():
+    """The LOO verdict names the diagnostics' cause: "too many parameters" is not "K is too
+    large" (the remedy may be a simpler covariance type with the same K)."""
+    import types
+
+    from bayesgmm.selection import loo_verdict
+
+    heavy = types.SimpleNamespace(causes=("too many parameters", "slow mixing"))
+    assert loo_verdict.says_too_large(heavy) == "too many parameters"
+    assert loo_verdict.says_too_large(types.SimpleNamespace(causes=("slow mixing",))) == ""
+    assert loo_verdict.says_too_large(None) == ""
+    text = loo_verdict.too_large("K=3", None, cause="too many parameters")
+    assert text.startswith("K=3: its diagnostics say it has too many parameters for the data")
+    assert "simpler covariance type" in text and "K is too large" not in text
+    assert "its diagnostics say K is too large" in loo_verdict.too_large("K=3", None)

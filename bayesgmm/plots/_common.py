@@ -402,13 +402,31 @@ def _note_outside(ax: Axes, x: np.ndarray, y: np.ndarray | None = None,
         lines.append(f"{format_number(absent)} missing this feature: not shown")
     if not lines:
         return
+    lines = _wrapped_to_panel(ax, lines, _NOTE_FONTSIZE)
     if y is None:
         bottom, top = ax.get_ylim()
         ax.set_ylim(bottom, top + (0.08 + 0.07 * len(lines)) * (top - bottom))
     note = ax.annotate("\n".join(lines), (0.99, 0.01 if y is not None else 0.98),
                        xycoords="axes fraction", ha="right",
-                       va="bottom" if y is not None else "top", fontsize=7.5, color="0.25")
+                       va="bottom" if y is not None else "top", fontsize=_NOTE_FONTSIZE,
+                       color="0.25")
+    # inside its panel, so the layout need not make room for it (ecologist QA: in a 3 x 3
+    # grid the long notes squeezed every panel to a sliver and ran into the neighbours)
+    note.set_in_layout(False)
     note._bayesgmm_note = True
+
+
+_NOTE_FONTSIZE = 7.5
+
+
+def _wrapped_to_panel(ax: Axes, lines: list[str], fontsize: float) -> list[str]:
+    """``lines`` wrapped between words to the panel's width (about half an em a character)."""
+    import textwrap
+
+    fig = ax.figure
+    width_pt = ax.get_position().width * fig.get_figwidth() * 72
+    chars = max(12, int(0.95 * width_pt / (0.55 * fontsize)))
+    return [part for line in lines for part in textwrap.wrap(line, chars)]
 
 
 def _margin_ticks(ax: Axes, x: np.ndarray, y: np.ndarray) -> int:

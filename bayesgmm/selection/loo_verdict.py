@@ -165,26 +165,36 @@ def posterior_problems(diagnosed: Any) -> list[str]:
             "represent the posterior is unreliable"]
 
 
-def says_too_large(diagnosed: Any) -> bool:
-    return diagnosed is not None and "K too large" in (diagnosed.causes or ())
+def says_too_large(diagnosed: Any) -> str:
+    """The cause by which a model's own diagnostics say it has more components (or
+    parameters) than the data locate: "K too large", "too many parameters" or "" (none)."""
+    causes = () if diagnosed is None else (diagnosed.causes or ())
+    return next((c for c in ("K too large", "too many parameters") if c in causes), "")
 
 
-def too_large(best: str, simplest: str | None, simplest_failed: bool = False) -> str:
-    """The sentence for a best model whose own diagnostics say its K is too large (a simpler
-    model within noise is named only when its own posterior passed: paper QA)."""
+def too_large(best: str, simplest: str | None, simplest_failed: bool = False,
+              cause: str = "K too large") -> str:
+    """The sentence for a best model whose own diagnostics say its K is too large, or that it
+    has too many parameters (``cause``; a simpler model within noise is named only when its
+    own posterior passed: paper QA)."""
     fewer = (f"; {simplest}, within noise of it, says as much with fewer components"
              if simplest and simplest != best and not simplest_failed else "")
-    return (f"{best}: its diagnostics say K is too large (a component with almost no weight, "
-            "or two components describing one cluster). That alone does not make its elpd_loo "
+    said = ("K is too large (a component with almost no weight, or two components "
+            "describing one cluster)" if cause == "K too large" else
+            "it has too many parameters for the data (components expected to hold fewer rows "
+            "than their own parameters; a simpler covariance type may identify them)")
+    return (f"{best}: its diagnostics say {said}. That alone does not make its elpd_loo "
             "unreliable (it does not depend on which component is which), but not every "
             f"component is a cluster of its own{fewer}.")
 
 
 def caveat(table: pd.DataFrame, failed: Mapping[str, list[str]], pareto: pd.DataFrame,
-            best_model: Any, simplest: str | None = None, too_large_best: bool = False) -> str:
+            best_model: Any, simplest: str | None = None,
+            too_large_best: bool | str = False) -> str:
     """What the verdict must add when the best model by elpd_loo cannot be trusted: why, the
     best model that passed its checks, and single outliers given components of their own;
-    and when the best model's own diagnostics say its K is too large (``too_large_best``).
+    and when the best model's own diagnostics say its K is too large (``too_large_best``: the
+    cause :func:`says_too_large` names, or True for "K too large").
 
     A model's elpd_loo is not trustworthy when its posterior failed its checks or when
     observations have Pareto k above ArviZ's threshold.
@@ -199,7 +209,9 @@ def caveat(table: pd.DataFrame, failed: Mapping[str, list[str]], pareto: pd.Data
                      + "; ".join(reasons[best]) + ".")
         parts.append(_passed_instead(table, failed, reasons, simplest))
     if too_large_best:
-        parts.append(too_large(best, simplest, bool(simplest and failed.get(simplest))))
+        parts.append(too_large(best, simplest, bool(simplest and failed.get(simplest)),
+                               cause=too_large_best if isinstance(too_large_best, str)
+                               else "K too large"))
     rows = _singleton_rows(best_model)
     if rows:
         advice = ("" if getattr(best_model, "noise", False)

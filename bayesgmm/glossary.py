@@ -1,0 +1,109 @@
+"""The terms a report uses, in plain words, for readers who are not statisticians.
+
+A report ends with the definitions of the terms its own text uses (found in the page before
+the section is added), so a page about an EM fit does not define R-hat and a selection page
+defines the criteria it compares. QA (an ecologist reading the reports): R-hat appeared nine
+times in one report and was never defined, nor were ESS, MCSE, E-BFMI, divergences, the rank
+test, relabelling, MAP-EM, elpd, Pareto k or why the intervals are 94%.
+
+Where it sits: the surface layer (the reports); imports nothing of bayesgmm.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+
+__all__ = ["TERMS", "terms_section"]
+
+# (term, what triggers it in the page's text (a regular expression), the definition)
+TERMS: tuple[tuple[str, str, str], ...] = (
+    ("component", r"\bcomponents?\b",
+     "one of the K groups the mixture describes, each with a weight, a mean and a "
+     "covariance (spread and correlation). Its number (0, 1, ...) is a name, not an order."),
+    ("weight", r"\bweights?\b",
+     "the share of the rows a component describes; the weights sum to 1 (with the noise "
+     "component's weight, when there is one)."),
+    ("noise component", r"noise component",
+     "a flat density over the box the data span, beside the Gaussian components, that takes "
+     "outliers and scattered background rows so that they do not bend the clusters."),
+    ("EM, MAP-EM", r"\bEM\b",
+     "expectation-maximisation: the single best-fitting parameters (maximum likelihood; "
+     "MAP-EM adds the priors' pull). A point estimate without uncertainty; the posterior "
+     "sampler starts from it."),
+    ("posterior; mean, sd", r"\bposterior\b",
+     "what the data, the model and the priors together say about the parameters, as a "
+     "large set of draws; a parameter's posterior mean is its estimate and its sd the "
+     "uncertainty about it."),
+    ("94% interval (eti94)", r"94%|eti94",
+     "the range that holds the middle 94% of a parameter's posterior draws (equal-tailed: "
+     "3% below, 3% above). 94%, ArviZ's default rather than 95%, is a reminder that the "
+     "level is a convention."),
+    ("prior", r"\bpriors?\b",
+     "what the model assumes about the parameters before seeing the data. Stated on the "
+     "standardised scale (z: each column centred and divided by its sd), so the same "
+     "priors suit data in any units; Dirichlet for the weights, LKJ for the correlations."),
+    ("membership probability", r"membership|classification probabilit",
+     "the probability that a row belongs to each component, averaged over the posterior "
+     "draws (with its interval); a row is classified to its most probable component."),
+    ("MCSE", r"\bMCSE\b|mcse_",
+     "Monte Carlo standard error: how much a posterior mean would move if the sampler were "
+     "run again. Small against the posterior sd means the draws are enough."),
+    ("R-hat", r"R-hat|r_hat",
+     "compares the chains (independent runs of the sampler) with each other: about 1 when "
+     "they agree (below 1.01 by default), larger when they describe different posteriors."),
+    ("ESS (bulk, tail)", r"\bESS\b|ess_",
+     "effective sample size: how many independent draws the sampler's correlated draws are "
+     "worth, for the centre of a parameter's posterior (bulk) and for its 5% and 95% "
+     "quantiles (tail); 400 or more is the usual bar."),
+    ("divergences", r"divergen",
+     "steps where the sampler could not follow the posterior's curvature; the draws near "
+     "them may be biased, so any divergence is a warning."),
+    ("E-BFMI", r"E-BFMI",
+     "energy Bayesian fraction of missing information, per chain: below 0.3 the sampler "
+     "explores the posterior's tails poorly."),
+    ("tree depth", r"tree depth",
+     "how far (in doublings of steps) the sampler went for one draw; hitting the maximum "
+     "often means very small steps and a hard posterior shape."),
+    ("rank test, rank plot", r"\brank\b",
+     "checks that each chain's draws are spread like all chains' draws together (ranks "
+     "uniform); a small p-value means a chain differs from the others."),
+    ("label switching, relabelling", r"relabel|label switching",
+     "the components' numbers are arbitrary, so the sampler may swap them between draws; "
+     "relabelling gives every draw one numbering (by default Stephens' method: by the rows' "
+     "classification probabilities) before summaries are made."),
+    ("label-invariant", r"label-invariant",
+     "quantities that do not depend on the components' numbering (the log-likelihood, the "
+     "sorted weights): when their checks pass and the per-component ones fail, the trouble "
+     "is the numbering, not the sampling."),
+    ("mode shift", r"mode shift",
+     "how far one chain's log density sits from the others', in posterior sds: a chain that "
+     "settled in a different explanation of the data (a mode)."),
+    ("posterior predictive check", r"predictive check",
+     "data simulated from the fitted model, compared with the observed data: where they "
+     "differ, the model misses something."),
+    ("elpd, LOO", r"\belpd|\bLOO\b",
+     "expected log predictive density by leave-one-out cross-validation (PSIS-LOO): how well "
+     "a model predicts a row it was not fitted to; higher is better, and a difference "
+     "within about two of its standard errors (dse) is noise."),
+    ("Pareto k", r"Pareto k",
+     "a per-row check of the LOO estimate: above 0.7 that row's estimate is unreliable "
+     "(often an outlier). Not the number of components K."),
+    ("BIC, AIC, ICL", r"\bBIC\b|\bAIC\b|\bICL\b",
+     "scores of EM fits that trade how well a model fits against how many parameters it "
+     "has (ICL also against how unclear its classification is); each picks its best "
+     "number of components and covariance type, and they may disagree."),
+)
+
+
+def terms_section(page_html: str, anchor: str = "terms") -> str:
+    """The section that defines the terms ``page_html`` (the report's sections so far) uses,
+    in :data:`TERMS`' order; "" when it uses none."""
+    text = html.unescape(re.sub(r"<[^>]+>", " ", page_html))
+    used = [(term, meaning) for term, pattern, meaning in TERMS if re.search(pattern, text)]
+    if not used:
+        return ""
+    items = "".join(f"<dt>{html.escape(term)}</dt><dd>{html.escape(meaning)}</dd>"
+                    for term, meaning in used)
+    return (f'<section id="{anchor}"><h2>Terms used in this report</h2>\n'
+            f'<dl class="terms">{items}</dl></section>')

@@ -1,0 +1,29 @@
+"""The terms section: what a page uses, defined once, in the glossary's order."""
+
+import re
+
+from bayesgmm.glossary import TERMS, terms_section
+
+
+def _defined(section: str) -> list[str]:
+    return re.findall(r"<dt>([^<]+)</dt>", section)
+
+
+def test_only_the_terms_a_page_uses_are_defined_in_order():
+    page = ('<p>R-hat 1.003 &lt;= 1.01, min bulk ESS 2154; 3 divergences</p>'
+            '<td>eti94_lb</td><p>EM start</p>')
+    section = terms_section(page)
+    assert section.startswith('<section id="terms"><h2>Terms used in this report</h2>')
+    assert _defined(section) == ["EM, MAP-EM", "94% interval (eti94)", "R-hat",
+                                 "ESS (bulk, tail)", "divergences"]
+    assert terms_section("<p>nothing to define here</p>") == ""
+    # words inside tags (attributes, ids) are no use of a term
+    assert terms_section('<a href="#rank" class="R-hat">x</a>') == ""
+
+
+def test_every_term_is_found_by_its_own_name_and_escaped():
+    for term, pattern, meaning in TERMS:
+        assert re.search(pattern, term) or re.search(pattern, meaning), term
+        assert meaning.endswith(".") and len(meaning) < 400, term
+    # "Pareto k" is not K: said where both appear
+    assert "Not the number of components K" in dict((t, m) for t, _, m in TERMS)["Pareto k"]
