@@ -1450,6 +1450,7 @@ def _save(result: BayesResult, out: Path, *, force: bool, report: bool,
     # (QA); the report judges again, by the thresholds it is given.
     verdict = None if diagnostics is None else {
         "ok": bool(diagnostics.ok), "verdict": diagnostics.verdict,
+        "status": getattr(diagnostics, "status", "OK" if diagnostics.ok else "PROBLEMS"),
         "causes": list(getattr(diagnostics, "causes", None) or ())}
     result = dataclasses.replace(result, settings={
         **result.settings, "data_source": data_source,

@@ -1399,8 +1399,27 @@ def _section_diagnostics(result, diag, figure,
         f"<h3>Not checked</h3><ul>{not_checked}</ul>" if not_checked else "",
         f"<h3>Per chain</h3>{n_div}", _table(per_chain),
         "<h3>Label switching</h3>", f"<pre>{html.escape(str(result.label_switching))}</pre>",
+        _unidentified_after_relabelling(result, diag),
         trace, rank, energy,
     )
+
+
+def _unidentified_after_relabelling(result, diag) -> str:
+    """A note under the label-switching report when no draw was relabelled but the evidence
+    says some components' draws move between places anyway (ecologist QA: "0 of 4000 draws
+    relabelled" beside "component 1's draws move between two places" read as a
+    contradiction): relabelling fixes swapped numbers, not a component the data do not pin
+    down."""
+    from .diagnostics import OVERFIT_CAUSES
+
+    report = getattr(result, "label_switching", None)
+    causes = set(getattr(diag, "causes", ()) or ())
+    if report is None or getattr(report, "fraction_permuted", 1) != 0 or not (
+            causes & {*OVERFIT_CAUSES, "mixed components"}):
+        return ""
+    return ("<p>No draw needed relabelling: the chains kept the components' numbers. The "
+            "components the advice above names still move between places from draw to draw: "
+            "relabelling fixes swapped numbers, not a component the data do not pin down.</p>")
 
 
 def _untestable_rank(diag) -> tuple[int, int] | None:

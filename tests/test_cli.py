@@ -206,6 +206,7 @@ def test_run_saves_to_the_spec_directory_with_report(tmp_path, tiny_fit, monkeyp
     # the data file's fingerprint is recorded and shown (QA: no way to check the data)
     saved = bayesgmm.load(result_dir).settings
     assert saved["verdict"]["ok"] in (True, False) and saved["verdict"]["verdict"]
+    assert saved["verdict"]["verdict"].startswith(saved["verdict"]["status"] + ":")
     digest = saved["data_file_sha256"]
     assert digest == bayesgmm.io.file_sha256(bayesgmm.io.load_spec(spec).data_path)
     assert digest in (result_dir / "report.html").read_text()

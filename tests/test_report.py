@@ -1447,3 +1447,25 @@ def test_rows_of_mixed_components_are_marked_and_the_verdict_is_amber(tiny_fit, 
     assert _mark_unidentified(table, tiny_fit, ok) == (table, "")
     assert 'class="verdict caution"' in _verdict_box(mixed)
     assert 'class="verdict ok"' in _verdict_box(ok)
+
+
+def test_no_draw_relabelled_beside_unidentified_components_is_explained():
+    """Ecologist QA: "0 of 4000 draws relabelled" beside "component 1's draws move between
+    two places" read as a contradiction; a note says relabelling fixes numbers, not that."""
+    import types
+
+    from bayesgmm.report import _unidentified_after_relabelling
+
+    def result(fraction):
+        return types.SimpleNamespace(label_switching=types.SimpleNamespace(
+            fraction_permuted=fraction))
+
+    for cause in ("mixed components", "K too large", "outliers", "too many parameters"):
+        diag = types.SimpleNamespace(causes=(cause,))
+        assert "relabelling fixes swapped numbers" in _unidentified_after_relabelling(
+            result(0.0), diag)
+        assert _unidentified_after_relabelling(result(0.1), diag) == ""  # draws were swapped
+    assert _unidentified_after_relabelling(
+        result(0.0), types.SimpleNamespace(causes=("slow mixing",))) == ""
+    assert _unidentified_after_relabelling(types.SimpleNamespace(label_switching=None),
+                                           types.SimpleNamespace(causes=("outliers",))) == ""
