@@ -1165,7 +1165,7 @@ def _advice(checks, post, density, chains, flagged, divergences, stats, ess_min,
     if len(chains) < 2:  # R-hat cannot be computed from one chain: no draws would cure that
         failed -= {"max R-hat", "max R-hat (label-invariant)"}
     found: dict[str, str] = {}
-    frozen, diverging = _frozen_chains(post, chains, divergences)
+    frozen, diverging = _frozen_chains(post, chains, divergences, target_accept)
     if frozen and not diverging:  # draws that barely move say nothing about modes, K or
         return ("stuck chain",), (f"stuck chain: {frozen}",)  # mixing: only this
     if frozen:  # stuck where it diverges: the other evidence (K, divergences) still counts
@@ -1191,7 +1191,8 @@ def _advice(checks, post, density, chains, flagged, divergences, stats, ess_min,
         else:
             found["K too large"] = (
                 f"{evidence} Fewer components may describe the data as well: compare K by "
-                f"LOO (bayesgmm select) and refit with a smaller K.{outliers}")
+                f"LOO (bayesgmm select --bayes, or select_bayes) and refit with a smaller "
+                f"K.{outliers}")
     if "divergences" in failed and divergences is not None:
         found["divergences"] = _divergence_evidence(post, stats, chains, divergences,
                                                     target_accept, collapsed=bool(collapsed))
@@ -1250,7 +1251,7 @@ def _advice(checks, post, density, chains, flagged, divergences, stats, ess_min,
 _FROZEN_FRACTION = 0.9
 
 
-def _frozen_chains(post, chains, divergences=None) -> tuple[str, bool]:
+def _frozen_chains(post, chains, divergences=None, target_accept=None) -> tuple[str, bool]:
     """(evidence, diverging): evidence that some chains did not move, their draws mostly
     repeating the previous one (the same point, to the last bit), "" when every chain moved;
     ``diverging`` when most draws of every such chain diverged (``divergences``: per chain):
@@ -1272,13 +1273,17 @@ def _frozen_chains(post, chains, divergences=None) -> tuple[str, bool]:
             divergences[i] >= 0.5 * n_draws for i, _, _ in stuck):
         shares = ", ".join(f"chain {c} {100 * divergences[i] / n_draws:.0f}%"
                            for i, c, _ in stuck)
+        # review: a run already retried at 0.95 (draws="auto") must not be told to do that
+        steps = ("the run is repeated with smaller steps (target_accept=0.95; "
+                 "--target-accept 0.95)" if target_accept is None or target_accept < 0.95
+                 else f"the run, already at target_accept={target_accept:g}, is repeated "
+                      "at 0.99 (--target-accept 0.99), the last step-size remedy")
         return (f"chain(s) {named} barely moved: their draws repeat the previous one ({listed} "
                 f"of draws) and most of them diverged ({shares}): the sampler cannot follow "
                 "the posterior's curvature where those chains sit (a weakly identified or "
                 "nearly empty component, say; see the other causes), so a longer warm-up will "
-                "not help. Until the model changes, or the run is repeated with smaller steps "
-                "(target_accept=0.95; --target-accept 0.95), these draws say nothing about "
-                "the posterior.", True)
+                f"not help. Until the model changes, or {steps}, these draws say nothing "
+                "about the posterior.", True)
     return (f"chain(s) {named} barely moved: their draws repeat "
             f"the previous one ({listed} of draws), so every proposal was rejected, typically "
             "because the warm-up was too short to adapt the step size. Sample again with a "
@@ -1434,7 +1439,8 @@ def _far_components(post, median, empty_weight, observed) -> dict[int, str]:
     11-18 g) took a component of its own (weight 0.007, mean 24 g, variance wide) and the
     advice was "refit with a smaller K". Empty without the data at hand."""
     names = _feature_names(post, post.get("covariances"))
-    if "means" not in post.data_vars or post["means"].ndim != 4 or names is None:
+    if ("means" not in post.data_vars or post["means"].ndim != 4 or names is None
+            or not np.any(median < empty_weight)):  # no nearly empty component: no pass
         return {}
     data = _data_columns(observed, names)
     K, D = median.size, len(names)
@@ -1448,9 +1454,11 @@ def _far_components(post, median, empty_weight, observed) -> dict[int, str]:
     from scipy import stats
 
     limit = stats.chi2.isf(_FAR_TAIL, np.sum(~np.isnan(data), axis=1).clip(1))
-    far_rows = np.flatnonzero(row_d2 > limit)
     weights = observed.get("sample_weight")
-    n_rows = float(weights.sum()) if weights is not None else float(data.shape[0])
+    g = (np.ones(data.shape[0]) if weights is None
+         else np.asarray(weights.values, dtype=np.float64))
+    far_rows = np.flatnonzero((row_d2 > limit) & (g > 0))  # NaN distance: not known far
+    n_rows, n_far = float(g.sum()), float(g[far_rows].sum())  # frequency weights count
     found = {}
     for k in np.flatnonzero(median < empty_weight):
         d2 = _nearest_distance2(means[k][None], means[populated], cov[populated])[0]
@@ -1458,29 +1466,42 @@ def _far_components(post, median, empty_weight, observed) -> dict[int, str]:
             found[int(k)] = (" and sits far from the populated components (its mean is "
                              f"{np.sqrt(d2):.0f} sds from the nearest, in that component's "
                              "own spread)")
-        elif far_rows.size and n_rows * median[k] <= far_rows.size + 2:
+        elif far_rows.size and n_rows * median[k] <= n_far + 2:
             named = _far_rows_named(observed, far_rows, row_d2)
             found[int(k)] = (f", about {n_rows * median[k]:.2g} of the {n_rows:.4g} rows: as "
                              f"many as the rows far from every populated component ({named})")
     return found
 
 
+def _covariance_kind(cov) -> str | None:
+    """The covariance type of a posterior's ``covariances`` variable, read from its dims (not
+    its shape: tied (D, D) and diag (K, D) have the same shape when K == D; review)."""
+    if cov is None:
+        return None
+    dims = set(cov.dims) - set(SAMPLE_DIMS)
+    return {frozenset({"component", "feature", "feature_bis"}): "full",
+            frozenset({"feature", "feature_bis"}): "tied",
+            frozenset({"component", "feature"}): "diag",
+            frozenset({"component"}): "spherical"}.get(frozenset(dims))
+
+
 def _median_covariances(post, K: int, D: int) -> np.ndarray | None:
     """Each component's posterior median covariance in full form (K, D, D), or None."""
-    from .covariance import to_full
+    from .covariance import shape, to_full
 
-    if "covariances" not in post.data_vars:
+    kind = _covariance_kind(post.get("covariances"))
+    if kind is None:
         return None
     cov = post["covariances"].transpose(*SAMPLE_DIMS, ...)
     c = np.median(cov.values.reshape(-1, *cov.shape[2:]), axis=0)
-    kind = {(K, D, D): "full", (D, D): "tied", (K, D): "diag", (K,): "spherical"}.get(c.shape)
-    return None if kind is None else to_full(c, kind, K, D)
+    return to_full(c, kind, K, D) if c.shape == shape(kind, K, D) else None
 
 
 def _nearest_distance2(X, means, cov) -> np.ndarray:
     """Per row of X (NaN: missing), the squared Mahalanobis distance of its observed
-    coordinates to the nearest of the components (means (J, D), covariances (J, D, D))."""
-    out = np.full(X.shape[0], np.inf)
+    coordinates to the nearest of the components (means (J, D), covariances (J, D, D)); NaN
+    where no component's covariance factors (unknown, not far)."""
+    out = np.full(X.shape[0], np.nan)
     observed = ~np.isnan(X)
     for pattern in np.unique(observed, axis=0):
         rows = np.flatnonzero(np.all(observed == pattern, axis=1))
@@ -1494,16 +1515,18 @@ def _nearest_distance2(X, means, cov) -> np.ndarray:
                 continue
             diff = (X[np.ix_(rows, idx)] - mean[idx]).T
             z = np.linalg.solve(chol, diff) if idx.size > 1 else diff / chol[0, 0]
-            out[rows] = np.minimum(out[rows], np.sum(z * z, axis=0))
+            out[rows] = np.fmin(out[rows], np.sum(z * z, axis=0))
     return out
 
 
 def _far_rows_named(observed, rows, d2, most: int = 5) -> str:
     """The far rows, by their names when the fit has them (else their numbers), each with
-    its distance to the nearest populated component: at most ``most``, then how many more."""
+    its distance to the nearest populated component: the ``most`` farthest, then how many
+    more."""
     labels = (observed["row_name"].values if "row_name" in observed.data_vars
               else observed["row"].values if "row" in observed.data_vars
               else np.arange(d2.size))
+    rows = rows[np.argsort(-d2[rows], kind="stable")]  # the farthest first
     listed = [f"{labels[n]}: {np.sqrt(d2[n]):.0f} sds from the nearest" for n in rows[:most]]
     more = f"; {rows.size - most} more" if rows.size > most else ""
     return "; ".join(listed) + more
@@ -1533,10 +1556,11 @@ def _too_many_parameters(post, observed) -> str:
             f"component, fewer than each component's {n_params} parameters ({D} means and "
             f"{D * (D + 1) // 2} covariance entries of a full covariance in {D} dimensions). "
             "So the covariances may be too flexible for the data, not only K too large: "
-            f"compare simpler covariance types and fewer components by LOO (bayesgmm select "
-            f"-k 1-{K} --covariance full,tied,diag, or select_bayes) and refit with the best; "
-            f"covariance_type='diag' has {2 * D} parameters per component, 'tied' shares one "
-            "covariance among all.")
+            f"compare covariance types and K by BIC (bayesgmm select -k 1-{K} --covariance "
+            "full,tied,diag, or select_em), then K by LOO with the type chosen (bayesgmm "
+            "select --bayes, or select_bayes(..., covariance_type='diag')), and refit with the "
+            f"best; covariance_type='diag' has {2 * D} parameters per component, 'tied' "
+            "shares one covariance among all.")
 
 
 # Two components whose per-feature sds differ by more than this factor describe different
@@ -1673,8 +1697,11 @@ def _mixture_sd(post, step, D) -> np.ndarray | None:
     c = np.asarray(post["covariances"].transpose(*SAMPLE_DIMS, ...).values[:, ::step], float)
     if w.ndim != 3 or m.ndim != 4 or m.shape[-1] != D:
         return None
-    var = (np.diagonal(c, axis1=-2, axis2=-1) if c.ndim == 5 else c if c.ndim == 4
-           else np.repeat(c[..., None], D, axis=-1))
+    kind = _covariance_kind(post["covariances"])
+    var = (np.diagonal(c, axis1=-2, axis2=-1) if kind in ("full", "tied") else c
+           if kind == "diag" else np.repeat(c[..., None], D, axis=-1))
+    if kind == "tied":  # one matrix for every component (review: read as diag when K == D)
+        var = np.broadcast_to(var[:, :, None, :], m.shape)
     if var.shape != m.shape:
         return None
     w = w[..., None]

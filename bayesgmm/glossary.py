@@ -37,8 +37,8 @@ TERMS: tuple[tuple[str, str, str], ...] = (
      "uncertainty about it."),
     ("94% interval (eti94)", r"94%|eti94",
      "the range that holds the middle 94% of a parameter's posterior draws (equal-tailed: "
-     "3% below, 3% above). 94%, ArviZ's default rather than 95%, is a reminder that the "
-     "level is a convention."),
+     "3% below, 3% above). 94%, this package's default, rather than 95% is a reminder that "
+     "the level is a convention."),
     ("prior", r"\bpriors?\b",
      "what the model assumes about the parameters before seeing the data. Stated on the "
      "standardised scale (z: each column centred and divided by its sd), so the same "

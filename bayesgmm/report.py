@@ -663,6 +663,10 @@ def _plain(diag) -> str:
                 "summaries (log-likelihood, predictive density) and those of any component the "
                 "note does not name can be used; the per-component summaries of the components "
                 "it names cannot.")
+    if diag.ok and getattr(diag, "causes", ()):  # CAUTION for another cause (review)
+        return ("The chains agree with each other, mixed well and sampled without divergences, "
+                "but the evidence names a cause (see the note): read it before relying on the "
+                "summaries.")
     if diag.ok:
         return ("The chains agree with each other, mixed well and sampled without divergences: "
                 "the posterior summaries in this report can be used as they are (to within the "

@@ -495,7 +495,7 @@ def _with_data(post, rng, n=300, far_row=False):
     z = rng.choice(3, n, p=WEIGHTS)
     x = MEANS[z] + np.sqrt(VARIANCES[z]) * rng.normal(size=(n, 2))
     if far_row:
-        x[7] = [1.0, 90.0]
+        x[7] = [np.nan, 90.0]  # its other coordinate missing: judged on the one it has
     return from_dict({"posterior": post, "sample_stats": sample_stats(rng),
                       "observed_data": {"x": x}},
                      dims={**DIMS, "x": ["observation", "feature"]}, coords={"chain": CHAINS})
@@ -1004,3 +1004,41 @@ def test_components_smaller_than_their_parameters_name_too_many_parameters(rng, 
     else:
         assert "smaller K" in text and "covariance entries" not in text
     assert result.verdict.endswith(f"| note: {cause} (see advice)")
+
+
+def test_far_rows_are_judged_in_each_components_own_spread_with_weights_as_counts(rng):
+    """Review: a tied covariance read as diag when K == D (the shapes agree), and far rows
+    counted as rows where weights count."""
+    from bayesgmm.diagnostics import _far_components, _median_covariances
+
+    tied = np.array([[2.0, 0.5, 0.3], [0.5, 1.0, 0.2], [0.3, 0.2, 1.5]])
+    lead = (2, 50)
+    post = xr.Dataset({
+        "weights": (("chain", "draw", "component"),
+                    np.broadcast_to([0.6, 0.3999, 0.0001], (*lead, 3))),
+        "means": (("chain", "draw", "component", "feature"),
+                  np.broadcast_to([[0, 0, 0], [8, 0, 0], [0.5, 0, 0]], (*lead, 3, 3)).copy()),
+        "covariances": (("chain", "draw", "feature", "feature_bis"),
+                        np.broadcast_to(tied, (*lead, 3, 3)).copy()),
+    }, coords={"feature": ["a", "b", "c"]})
+    np.testing.assert_array_equal(_median_covariances(post, 3, 3), np.broadcast_to(tied,
+                                                                                   (3, 3, 3)))
+    x = rng.multivariate_normal(np.zeros(3), tied, 200)
+    x[5] = [0.0, 40.0, 0.0]  # far from both populated components
+    median = np.array([0.6, 0.3999, 0.0001])
+    observed = xr.Dataset({"x": (("observation", "feature"), x)}, coords={"feature": ["a", "b",
+                                                                                     "c"]})
+    found = _far_components(post, median, 0.01, observed)
+    assert list(found) == [2] and "as many as the rows far from every populated" in found[2]
+    assert "(5: " in found[2]
+    assert "about 0.02 of the 200 rows" in found[2]
+    # rows counted by their weights (a row of weight w is w rows): the far row as 50
+    weighted = observed.assign(sample_weight=("observation", np.where(np.arange(200) == 5,
+                                                                      50.0, 1.0)))
+    assert "about 0.025 of the 249 rows" in _far_components(post, median, 0.01, weighted)[2]
+    # a far row of weight 0 is no row
+    gone = observed.assign(sample_weight=("observation", np.where(np.arange(200) == 5, 0.0,
+                                                                  1.0)))
+    assert _far_components(post, median, 0.01, gone) == {}
+    # no nearly empty component: nothing to look for
+    assert _far_components(post, np.array([0.5, 0.3, 0.2]), 0.01, observed) == {}

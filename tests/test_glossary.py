@@ -21,9 +21,14 @@ def test_only_the_terms_a_page_uses_are_defined_in_order():
     assert terms_section('<a href="#rank" class="R-hat">x</a>') == ""
 
 
-def test_every_term_is_found_by_its_own_name_and_escaped():
-    for term, pattern, meaning in TERMS:
-        assert re.search(pattern, term) or re.search(pattern, meaning), term
+def test_every_term_is_found_where_a_page_names_it_and_its_text_is_escaped():
+    for term, _, meaning in TERMS:
+        section = terms_section(f"<p>see {term}</p>")  # the page names the term itself
+        assert _defined(section)[:1] and term in [t.replace("&#x27;", "'")
+                                                   for t in _defined(section)], term
         assert meaning.endswith(".") and len(meaning) < 400, term
+    # a definition's text is escaped: markup characters cannot become tags
+    assert "<dd>" in terms_section("<p>R-hat</p>") and "<p>R-hat" not in terms_section(
+        "<p>R-hat</p>")
     # "Pareto k" is not K: said where both appear
     assert "Not the number of components K" in dict((t, m) for t, _, m in TERMS)["Pareto k"]

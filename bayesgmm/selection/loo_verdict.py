@@ -116,7 +116,7 @@ def verdict(table: pd.DataFrame, best: str, within: Sequence[str], simplest: str
 
 
 def grid_edge_warning(best: str, results: Mapping[str, Any],
-                      too_large: bool = False) -> list[str]:
+                      too_large: bool | str = False) -> list[str]:
     """The best model has the largest K compared: a larger K might predict better still
     (not said when the best model's own diagnostics say its K is too large already)."""
     ks = {name: getattr(model, "n_components", None) for name, model in results.items()}
@@ -166,10 +166,11 @@ def posterior_problems(diagnosed: Any) -> list[str]:
 
 
 def says_too_large(diagnosed: Any) -> str:
-    """The cause by which a model's own diagnostics say it has more components (or
-    parameters) than the data locate: "K too large", "too many parameters" or "" (none)."""
+    """The cause by which a model's own diagnostics say some of its components are not
+    clusters the data locate: "outliers", "K too large", "too many parameters" or "" (none)."""
     causes = () if diagnosed is None else (diagnosed.causes or ())
-    return next((c for c in ("K too large", "too many parameters") if c in causes), "")
+    return next((c for c in ("outliers", "K too large", "too many parameters") if c in causes),
+                "")
 
 
 def too_large(best: str, simplest: str | None, simplest_failed: bool = False,
@@ -179,10 +180,13 @@ def too_large(best: str, simplest: str | None, simplest_failed: bool = False,
     own posterior passed: paper QA)."""
     fewer = (f"; {simplest}, within noise of it, says as much with fewer components"
              if simplest and simplest != best and not simplest_failed else "")
-    said = ("K is too large (a component with almost no weight, or two components "
-            "describing one cluster)" if cause == "K too large" else
-            "it has too many parameters for the data (components expected to hold fewer rows "
-            "than their own parameters; a simpler covariance type may identify them)")
+    said = {"K too large": "K is too large (a component with almost no weight, or two "
+                           "components describing one cluster)",
+            "outliers": "a nearly empty component holds a few far rows (outliers: a noise "
+                        "component, noise=True / --noise, takes them instead, or correct "
+                        "those rows)"}.get(
+        cause, "it has too many parameters for the data (components expected to hold fewer "
+               "rows than their own parameters; a simpler covariance type may identify them)")
     return (f"{best}: its diagnostics say {said}. That alone does not make its elpd_loo "
             "unreliable (it does not depend on which component is which), but not every "
             f"component is a cluster of its own{fewer}.")
