@@ -1557,10 +1557,10 @@ def _too_many_parameters(post, observed) -> str:
             f"{D * (D + 1) // 2} covariance entries of a full covariance in {D} dimensions). "
             "So the covariances may be too flexible for the data, not only K too large: "
             f"compare covariance types and K by BIC (bayesgmm select -k 1-{K} --covariance "
-            "full,tied,diag, or select_em), then K by LOO with the type chosen (bayesgmm "
-            "select --bayes, or select_bayes(..., covariance_type='diag')), and refit with the "
-            f"best; covariance_type='diag' has {2 * D} parameters per component, 'tied' "
-            "shares one covariance among all.")
+            "full,tied,diag,spherical, or select_em), then K by LOO with the type chosen "
+            "(bayesgmm select --bayes, or select_bayes(..., covariance_type='diag')), and "
+            f"refit with the best; covariance_type='diag' has {2 * D} parameters per "
+            f"component, 'spherical' {D + 1}, 'tied' shares one covariance among all.")
 
 
 # Two components whose per-feature sds differ by more than this factor describe different
