@@ -1224,8 +1224,8 @@ def _advice(checks, post, density, chains, flagged, divergences, stats, ess_min,
                 "the chains mix slowly over the components the data do not locate (see "
                 f"{overfit_cause}): a model the data identify is the cure, not more draws, "
                 "which would only average over those components' wandering"
-                + (f" (the smallest ESS is {worst:.0f} from {post.sizes['draw']} draws per "
-                   "chain)." if worst else "."))
+                + (f" (the smallest ESS is {worst:.0f} from {post.sizes['draw']} draws in "
+                   f"each of {post.sizes.get('chain', 1)} chain(s))." if worst else "."))
         else:
             found["slow mixing"] = _more_draws_evidence(checks, post, ess_min, auto_draws)
     # Bimodal relabelled components, when nothing else explains them (a chain in another
@@ -1938,8 +1938,11 @@ def _more_draws_evidence(checks, post, ess_min, auto_draws=True) -> str:
     # does: half as much again, and at least twice the draws when R-hat failed too.
     rhat_failed = any(c.name.startswith("max R-hat") and not c.passed for c in checks)
     suggested = max(int(np.ceil(1.5 * needed)), 2 * n_draws if rhat_failed else 0)
-    return (f"the smallest ESS is {worst:.0f} from {n_draws} draws per chain ({1000 * rate:.0f} "
-            f"per 1000 draws); at that rate ESS {ess_min:g} needs about {needed} draws per "
+    # over all chains together (auditor QA: "130 from 50 draws per chain" read as impossible)
+    n_chains = post.sizes.get("chain", 1)
+    return (f"the smallest ESS is {worst:.0f} from {n_draws} draws in each of {n_chains} "
+            f"chain(s), all chains together ({1000 * rate:.0f} per 1000 draws per chain); at "
+            f"that rate ESS {ess_min:g} needs about {needed} draws per "
             f"chain, and an ESS measured on few draws is rough: ask for about {suggested} "
             f"({_draws_option(suggested, auto_draws)}){auto}.")
 

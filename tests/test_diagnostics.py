@@ -415,6 +415,9 @@ def test_advice_slow_mixing_gives_the_draws_needed(rng):
                      if c.name == "min bulk ESS (label-invariant)"))
     needed = int(np.ceil(N_DRAWS * 400 / worst))
     assert f"needs about {needed} draws per chain" in result.advice[0]
+    # the ESS is over all chains together (auditor QA: "130 from 50 draws per chain")
+    assert (f"the smallest ESS is {worst:.0f} from {N_DRAWS} draws in each of {N_CHAINS} "
+            "chain(s), all chains together") in result.advice[0]
     # the estimate is rough, and R-hat failed too: half as much again, at least twice the draws
     suggested = max(int(np.ceil(1.5 * needed)), 2 * N_DRAWS)
     assert f"draws={suggested}" in result.advice[0] and "draws='auto'" in result.advice[0]
