@@ -57,6 +57,9 @@ _LAZY = {
     "BayesianGMM": "estimator",
     "NotFittedError": "estimator",
     "fit_bayes": "sampling",
+    "membership_table": "memberships_file",
+    "MethodsText": "paper_methods",
+    "methods_text": "paper_methods",
     "load": "persistence",
     "save": "persistence",
     "select_em": "selection",
@@ -69,7 +72,9 @@ if TYPE_CHECKING:  # type checkers see the lazily loaded names (packager QA: all
     from .em import ConvergenceWarning, DegenerateComponentWarning, EMResult, fit_em, n_parameters
     from .estimator import BayesianGMM, NotFittedError
     from .kernels import EStep, SufficientStatistics, estep
+    from .memberships_file import membership_table
     from .observations import Observations, encode_labels, prepare_observations
+    from .paper_methods import MethodsText, methods_text
     from .persistence import load, save
     from .posterior import BayesResult, MembershipProbabilities
     from .priors import ConjugatePrior, Priors
@@ -130,6 +135,7 @@ __all__ = [
     "EStep",
     "FigureFiles",
     "MembershipProbabilities",
+    "MethodsText",
     "NotFittedError",
     "Observations",
     "Priors",
@@ -144,6 +150,8 @@ __all__ = [
     "load",
     "load_galaxies",
     "load_old_faithful",
+    "membership_table",
+    "methods_text",
     "n_parameters",
     "prepare_observations",
     "save",

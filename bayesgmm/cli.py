@@ -5,9 +5,10 @@ HTML report of a saved result), ``select`` (choose the number of components: EM 
 optionally PSIS-LOO and a sparse mixture), ``em`` (EM alone, optionally its report, no PyMC)
 and ``warm`` (compile the numba kernels ahead; ``make install`` runs it). ``fit`` and ``run``
 save the result directory (see :mod:`bayesgmm.persistence`) with ``estimates.csv`` (one row per
-scalar parameter, :mod:`bayesgmm.estimates`) and optionally the report inside it; ``em --out``
-saves the EM fit and its ``estimates.csv`` (``--report`` adds its report); ``select`` writes
-its report directory.
+scalar parameter, :mod:`bayesgmm.estimates`), ``memberships.csv`` (one row per fitted data
+row, :mod:`bayesgmm.memberships_file`) and optionally the report inside it; ``em --out``
+saves the EM fit and its two tables (``--report`` adds its report); ``select`` writes its
+report directory.
 
 Exit status: 0 success, 2 bad input (one-line message naming the problem, no traceback), 3 a
 PROBLEMS verdict under ``--strict``, 130 interrupted (Ctrl-C), 143 terminated (SIGTERM). Every
@@ -305,13 +306,16 @@ def _parser() -> argparse.ArgumentParser:
                     "posterior and the convergence verdict, and save the result directory "
                     "(reload it with bayesgmm.load) with estimates.csv, the posterior summary "
                     "as one row per parameter (weights, means, covariance entries: mean, sd, "
-                    "94% interval, ESS, R-hat, MCSE).")
+                    "94% interval, ESS, R-hat, MCSE), and memberships.csv, one row per fitted "
+                    "row (named by --index, else numbered from 0 in file order; rows with "
+                    "nothing observed are left out): its most probable component and "
+                    "P(component k | x) with 94% intervals.")
     _data_flags(fit)
     _sampling_flags(fit)
     _shared_flags(fit, seed="seed of EM and the sampler: the same seed gives the same draws "
                             "(default: a random one)",
-                  out="result directory: the fit, estimates.csv and with --report the "
-                      "report (default: results/<data stem>_k<K>)",
+                  out="result directory: the fit, estimates.csv, memberships.csv and with "
+                      "--report the report (default: results/<data stem>_k<K>)",
                   force="replace an earlier result of fit or run in the output directory "
                         "(never another kind of bayesgmm output)",
                   report="write report.html (and the figures as PNG) into the result")
@@ -325,7 +329,10 @@ def _parser() -> argparse.ArgumentParser:
                     "restarts) and print the estimate, log-likelihood, BIC and AIC. With "
                     "--out, save the fit itself (bayesgmm.load reads it back) and "
                     "estimates.csv (the estimate as one row per parameter: weights, means, "
-                    "covariance entries); with --report, also an EM-only report (density "
+                    "covariance entries) and memberships.csv (one row per fitted row, named by "
+                    "--index, else numbered from 0 in file order: its most probable component "
+                    "and P(component k | x)); with --report, also an "
+                    "EM-only report (density "
                     "contours, ellipses, classification, convergence). PyMC is never loaded.")
     _data_flags(em)
     em.add_argument("--n-init", type=int, default=10, metavar="N",
@@ -333,13 +340,13 @@ def _parser() -> argparse.ArgumentParser:
                          "points); the best is kept (default: 10)")
     _shared_flags(em, seed="seed of the restarts (default: a random one, printed)",
                   progress="no status lines",
-                  out="save the fit (em.json, em.npz) and estimates.csv here (with "
-                      "--report, the report too; default with --report: "
+                  out="save the fit (em.json, em.npz), estimates.csv and memberships.csv "
+                      "here (with --report, the report too; default with --report: "
                       "results/<data stem>_em_k<K>; without either, nothing is written)",
                   force="replace an earlier output of em in --out (never another kind of "
                         "bayesgmm output)",
-                  report="write report.html, figures/*.png, the fit (em.json, em.npz) and "
-                         "estimates.csv into --out")
+                  report="write report.html, figures/*.png, the fit (em.json, em.npz), "
+                         "estimates.csv and memberships.csv into --out")
     _figure_flags(em)
 
     warm = _command(sub, "warm", _cmd_warm, _WARM_EXAMPLES,
@@ -354,7 +361,9 @@ def _parser() -> argparse.ArgumentParser:
         description="Fit the model a TOML specification declares (data, columns, K, "
                     "covariance type, priors, sampler settings, thresholds, output directory; "
                     "models/README.md lists the keys) and save the result with estimates.csv "
-                    "(the posterior summary, one row per parameter), and its report when the "
+                    "(the posterior summary, one row per parameter), memberships.csv (one row "
+                    "per fitted row: its component and membership probabilities), and its "
+                    "report when the "
                     "spec asks for one. Paths in the spec are relative to the spec file.")
     run.add_argument("spec", help="path to a TOML specification")
     _shared_flags(run, force="replace an earlier result of fit or run in the spec's output "
@@ -611,7 +620,8 @@ _FIT_EXAMPLES = """examples:
   bayesgmm fit bundled:old_faithful -k 2 --seed 1 --report
       two full-covariance components; results/old_faithful_k2/report.html
   bayesgmm fit data.csv -k 3 --columns x,y --covariance diag --out fits/xy3
-      the result in fits/xy3; its numbers, one row per parameter, in fits/xy3/estimates.csv
+      the result in fits/xy3; its numbers, one row per parameter, in fits/xy3/estimates.csv;
+      each row's component and membership probabilities in fits/xy3/memberships.csv
   bayesgmm fit data.csv -k 3 --draws 2000 --tune 2000 --chains 4 --force
       longer chains, replacing an earlier result in results/data_k3
   bayesgmm fit data.csv -k 3 --weights count --labels species --noise
@@ -655,7 +665,8 @@ _WARM_EXAMPLES = """examples:
 _EM_EXAMPLES = """examples:
   bayesgmm em bundled:old_faithful -k 2
   bayesgmm em data.csv -k 3 --seed 1 --out fits/em3
-      the fit and its estimates, one row per parameter, in fits/em3/estimates.csv
+      the fit and its estimates, one row per parameter, in fits/em3/estimates.csv;
+      each row's component and P(component k | x) in fits/em3/memberships.csv
   bayesgmm em bundled:galaxies -k 3 --seed 1 --report --out results/galaxies_em
       the report, the fit and its estimates (results/galaxies_em/estimates.csv)
   bayesgmm em data.csv -k 3 --labels species --noise --report
@@ -709,7 +720,8 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     _print_noise_hint(result.em, frame, observed, index=args.index)
     _save(result, out, force=args.force, report=args.report,
           data_source=_shown(args.data), thresholds=thresholds, diagnostics=diag,
-          rows=_rows_setting(args.index), figure_files=figure_files, data_file=args.data)
+          rows=_rows_setting(args.index), figure_files=figure_files, data_file=args.data,
+          index=args.index)
     return EXIT_PROBLEMS if args.strict and not diag.ok else 0
 
 
@@ -787,18 +799,20 @@ def _cmd_em(args: argparse.Namespace) -> int:
     _print_em(em, frame)
     _print_observations(em, names)
     _print_noise_hint(em, frame, observed, index=args.index)
+    # the rows fitted (a row with no observed value, or with any missing under "drop", has
+    # no place in the figures or memberships.csv)
+    nan = frame.isna().to_numpy()
+    kept = ~(nan.any(axis=1) if observed.get("missing") == "drop" else nan.all(axis=1))
+    labels, weights = observed.get("labels"), observed.get("sample_weight")
+    # the kept rows by their file names: IDs (--index), else positions in the file
+    rows = frame.index.to_numpy()[kept] if args.index else kept.nonzero()[0]
+    tables = _result_tables(em, args.index, X=frame.loc[kept], rows=rows,
+                            labels=None if labels is None else labels[kept])
     if args.report:
         _use_agg()
         from .report import write_em_report
 
         with progress.step("writing the report", inner_details=False):
-            # the rows fitted (a row with no observed value, or with any missing under
-            # "drop", has no place in the figures)
-            nan = frame.isna().to_numpy()
-            kept = ~(nan.any(axis=1) if observed.get("missing") == "drop" else nan.all(axis=1))
-            labels, weights = observed.get("labels"), observed.get("sample_weight")
-            # the kept rows by their file names: IDs (--index), else positions in the file
-            rows = frame.index.to_numpy()[kept] if args.index else kept.nonzero()[0]
             def write(directory: Path) -> Path:
                 return write_em_report(
                     em, frame.loc[kept], directory, data_source=_shown(args.data), rows=rows,
@@ -810,14 +824,14 @@ def _cmd_em(args: argparse.Namespace) -> int:
 
             # the fit itself and its estimates beside its report, written together (PyMC
             # never loads)
-            save_files(em, out, "EMResult", overwrite=args.force, extra=write,
-                       files=_estimates_file(em))
+            save_files(em, out, "EMResult", overwrite=args.force, extra=write, files=tables)
         print(f"\nreport: {Path(out) / 'report.html'}")
     elif writes:
-        save_files(em, out, "EMResult", overwrite=args.force, files=_estimates_file(em))
+        save_files(em, out, "EMResult", overwrite=args.force, files=tables)
     if writes:
         print(f"{'' if args.report else chr(10)}saved the EM fit to {out} (bayesgmm.load "
-              f"reads it back); estimates: {Path(out) / 'estimates.csv'}")
+              f"reads it back)")
+        _print_tables(Path(out), args.index)
     return 0
 
 
@@ -918,7 +932,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
           data_source=f"{spec.raw['data']['path']} (specification {spec.path.name})",
           thresholds=thresholds, diagnostics=diag,
           rows=_rows_setting(spec.index, 'index = "COLUMN" in [data]'), figure_files=figure_files,
-          data_file=spec.data_path)
+          data_file=spec.data_path, index=spec.index,
+          index_option='index = "COLUMN" in [data]')
     return EXIT_PROBLEMS if args.strict and not diag.ok else 0
 
 
@@ -1440,7 +1455,8 @@ def _check_k(n_components: int, frame: pd.DataFrame | None, source: str) -> None
 def _save(result: BayesResult, out: Path, *, force: bool, report: bool,
           data_source: str, thresholds: DiagnosticThresholds | None = None,
           diagnostics: Diagnostics | None = None, rows: str | None = None,
-          figure_files: FigureFiles | None = None, data_file: str | None = None) -> None:
+          figure_files: FigureFiles | None = None, data_file: str | None = None,
+          index: str | None = None, index_option: str = "--index COLUMN") -> None:
     import dataclasses
 
     # Kept with the result, so that `bayesgmm report DIR` later titles its page the same;
@@ -1470,26 +1486,53 @@ def _save(result: BayesResult, out: Path, *, force: bool, report: bool,
 
     # estimates.csv with the result's own files: in its manifest, written atomically with it
     save_files(result, out, "BayesResult", overwrite=force, extra=extra,
-               files=_estimates_file(result))
+               files=_result_tables(result, index))
     print(f"\nsaved to {out}" + (f" (report: {out / 'report.html'})" if report else ""))
-    print(f"estimates: {out / 'estimates.csv'}")
+    _print_tables(out, index, index_option)
 
 
-def _estimates_file(result: Any) -> dict[str, Any]:
-    """``estimates.csv`` of a fit, for :func:`bayesgmm.result_files.save_files`: a table for
-    the shell's convenience, so a failure to write it warns and leaves it out rather than
-    losing the fit it is saved with (a long posterior run, say)."""
-    from .estimates import ESTIMATES_FILE, write_estimates
+def _print_tables(out: Path, index: str | None, index_option: str = "--index COLUMN") -> None:
+    """Where the tables are; how memberships.csv names the rows (QA: a spreadsheet user
+    joined by row numbers counted from 1, and every row got its neighbour's component)."""
+    rows = (f"rows by their {index!r} column" if index else
+            "rows numbered from 0 in file order, header excluded (a spreadsheet's or R's "
+            f"row n is row n - 1; {index_option} names them by a column of IDs)")
+    print(f"estimates: {out / 'estimates.csv'}\nmemberships of the rows: "
+          f"{out / 'memberships.csv'} ({rows})")
 
-    def write(path: Path) -> None:
-        try:
-            write_estimates(result, path)
-        except Exception as exc:  # noqa: BLE001 - any failure: the fit is saved regardless
-            path.unlink(missing_ok=True)
-            warnings.warn(f"{ESTIMATES_FILE} was not written ({type(exc).__name__}: {exc}); "
-                          "the result itself is saved, and bayesgmm.load(...).summary() gives "
-                          "the same numbers", UserWarning, stacklevel=2)
-    return {ESTIMATES_FILE: write}
+
+def _result_tables(result: Any, index: str | None = None, **em_rows: Any) -> dict[str, Any]:
+    """``estimates.csv`` and ``memberships.csv`` of a fit, for
+    :func:`bayesgmm.result_files.save_files` (``index``: the ID column naming the rows, and
+    so memberships.csv's first column; ``em_rows``: an EM fit's ``X``, ``rows`` and
+    ``labels``, which a posterior carries itself): tables for the shell's convenience, so a
+    failure to write one warns and leaves it out rather than losing the fit it is saved with
+    (a long posterior run, say)."""
+    from . import estimates, memberships_file
+
+    def writer(name: str, write: Any, instead: str) -> Any:
+        def guarded(path: Path) -> None:
+            try:
+                write(path)
+            except Exception as exc:  # noqa: BLE001 - any failure: the fit is saved regardless
+                path.unlink(missing_ok=True)
+                warnings.warn(f"{name} was not written ({type(exc).__name__}: {exc}); the "
+                              f"result itself is saved, and bayesgmm.load(...).{instead} gives "
+                              "the same numbers", UserWarning, stacklevel=2)
+        return guarded
+
+    memberships = ("memberships()" if hasattr(result, "posterior")
+                   else "predict_proba(X) on the fitted rows")
+    return {
+        estimates.ESTIMATES_FILE: writer(
+            estimates.ESTIMATES_FILE,
+            lambda path: estimates.write_estimates(result, path), "summary()"),
+        memberships_file.MEMBERSHIPS_FILE: writer(
+            memberships_file.MEMBERSHIPS_FILE,
+            lambda path: memberships_file.write_memberships(
+                result, path, row_column=index or "row", **em_rows),
+            memberships),
+    }
 
 
 def _print_result(result: BayesResult, thresholds: DiagnosticThresholds | None = None):

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 __all__ = [
+    "FAR_TAIL",
     "points_needed",
     "COVARIANCE_TYPES",
     "check_covariance_type",
@@ -35,6 +36,7 @@ __all__ = [
     "distinct_entries",
     "from_full",
     "n_covariance_parameters",
+    "nearest_distance2",
     "shape",
     "to_full",
 ]
@@ -129,6 +131,35 @@ def points_needed(covariance_type: str, D: int) -> int:
     (full), 2 (diag, spherical: a variance needs two points), 1 (tied: the shared covariance
     is estimated from every component's points; a component needs its mean's point)."""
     return {"full": D + 1, "diag": 2, "spherical": 2, "tied": 1}[covariance_type]
+
+
+# A row (or a nearly empty component's mean) is far from a component when its squared
+# Mahalanobis distance exceeds the chi-square quantile of this tail probability: one row in a
+# million of a component's own lies beyond it (the verdict's outlier cause, the noise hint).
+FAR_TAIL = 1e-6
+
+
+def nearest_distance2(X: np.ndarray, means: np.ndarray, covariances: np.ndarray) -> np.ndarray:
+    """Per row of ``X`` (N, D; NaN: missing), the squared Mahalanobis distance of its observed
+    coordinates to the nearest of the components (``means`` (J, D), ``covariances`` in full
+    form (J, D, D)), each in its own spread; NaN where no component's covariance factors
+    (unknown, not far), and for a row with nothing observed."""
+    out = np.full(X.shape[0], np.nan)
+    observed = ~np.isnan(X)
+    for pattern in np.unique(observed, axis=0):
+        rows = np.flatnonzero(np.all(observed == pattern, axis=1))
+        idx = np.flatnonzero(pattern)
+        if not idx.size:
+            continue
+        for mean, c in zip(means, covariances, strict=True):
+            try:
+                chol = np.linalg.cholesky(c[np.ix_(idx, idx)])
+            except np.linalg.LinAlgError:
+                continue
+            diff = (X[np.ix_(rows, idx)] - mean[idx]).T
+            z = np.linalg.solve(chol, diff) if idx.size > 1 else diff / chol[0, 0]
+            out[rows] = np.fmin(out[rows], np.sum(z * z, axis=0))
+    return out
 
 
 def n_covariance_parameters(covariance_type: str, K: int, D: int) -> int:

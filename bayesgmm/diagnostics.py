@@ -53,6 +53,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from bayesgmm.covariance import FAR_TAIL, nearest_distance2
 from bayesgmm.relabel import SAMPLE_DIMS, LabelSwitchingReport
 
 __all__ = [
@@ -1423,15 +1424,11 @@ def _k_too_large_evidence(post, empty_weight, observed=None
             "the log-likelihood or the predictive density, still do).", outliers, only_far)
 
 
-# A row (or a nearly empty component's mean) is far when its squared Mahalanobis distance
-# to every populated component exceeds the chi-square quantile of this tail probability:
-# one row in a million of a component's own lies beyond it.
-_FAR_TAIL = 1e-6
 
 
 def _far_components(post, median, empty_weight, observed) -> dict[int, str]:
     """Nearly empty components (median weight below ``empty_weight``) that hold far rows:
-    component -> the clause that says so. Far is beyond :data:`_FAR_TAIL` of every populated
+    component -> the clause that says so. Far is beyond :data:`FAR_TAIL` of every populated
     component (posterior medians of the means and covariances; a row's observed coordinates
     only); a component holds far rows when its posterior median mean is far, or when it is
     expected to hold no more rows than the data have far rows (plus two): a broad component
@@ -1450,10 +1447,10 @@ def _far_components(post, median, empty_weight, observed) -> dict[int, str]:
         return {}
     m = post["means"].transpose(*SAMPLE_DIMS, ...).values
     means = np.median(m.reshape(-1, *m.shape[2:]), axis=0)  # (K, D)
-    row_d2 = _nearest_distance2(data, means[populated], cov[populated])
+    row_d2 = nearest_distance2(data, means[populated], cov[populated])
     from scipy import stats
 
-    limit = stats.chi2.isf(_FAR_TAIL, np.sum(~np.isnan(data), axis=1).clip(1))
+    limit = stats.chi2.isf(FAR_TAIL, np.sum(~np.isnan(data), axis=1).clip(1))
     weights = observed.get("sample_weight")
     g = (np.ones(data.shape[0]) if weights is None
          else np.asarray(weights.values, dtype=np.float64))
@@ -1461,8 +1458,8 @@ def _far_components(post, median, empty_weight, observed) -> dict[int, str]:
     n_rows, n_far = float(g.sum()), float(g[far_rows].sum())  # frequency weights count
     found = {}
     for k in np.flatnonzero(median < empty_weight):
-        d2 = _nearest_distance2(means[k][None], means[populated], cov[populated])[0]
-        if d2 > stats.chi2.isf(_FAR_TAIL, D):
+        d2 = nearest_distance2(means[k][None], means[populated], cov[populated])[0]
+        if d2 > stats.chi2.isf(FAR_TAIL, D):
             found[int(k)] = (" and sits far from the populated components (its mean is "
                              f"{np.sqrt(d2):.0f} sds from the nearest, in that component's "
                              "own spread)")
@@ -1495,28 +1492,6 @@ def _median_covariances(post, K: int, D: int) -> np.ndarray | None:
     cov = post["covariances"].transpose(*SAMPLE_DIMS, ...)
     c = np.median(cov.values.reshape(-1, *cov.shape[2:]), axis=0)
     return to_full(c, kind, K, D) if c.shape == shape(kind, K, D) else None
-
-
-def _nearest_distance2(X, means, cov) -> np.ndarray:
-    """Per row of X (NaN: missing), the squared Mahalanobis distance of its observed
-    coordinates to the nearest of the components (means (J, D), covariances (J, D, D)); NaN
-    where no component's covariance factors (unknown, not far)."""
-    out = np.full(X.shape[0], np.nan)
-    observed = ~np.isnan(X)
-    for pattern in np.unique(observed, axis=0):
-        rows = np.flatnonzero(np.all(observed == pattern, axis=1))
-        idx = np.flatnonzero(pattern)
-        if not idx.size:
-            continue
-        for mean, c in zip(means, cov, strict=True):
-            try:
-                chol = np.linalg.cholesky(c[np.ix_(idx, idx)])
-            except np.linalg.LinAlgError:
-                continue
-            diff = (X[np.ix_(rows, idx)] - mean[idx]).T
-            z = np.linalg.solve(chol, diff) if idx.size > 1 else diff / chol[0, 0]
-            out[rows] = np.fmin(out[rows], np.sum(z * z, axis=0))
-    return out
 
 
 def _far_rows_named(observed, rows, d2, most: int = 5) -> str:

@@ -14,7 +14,20 @@ import xarray as xr
 
 from .covariance import cholesky_draws
 
-__all__ = ["categorical", "flat_noise_weight", "flatten_draws", "subsample_index"]
+__all__ = ["categorical", "flat_noise_weight", "flatten_draws", "membership_draws",
+           "subsample_index"]
+
+# (draw x point x column) membership values held at once, at most: 1,000 draws of 100,000
+# points x 3 components would be 2.4 GB
+_MAX_MEMBERSHIP_VALUES = 20_000_000
+
+
+def membership_draws(n_points: int, n_columns: int) -> int:
+    """Posterior draws that the membership probabilities of ``n_points`` (``n_columns``
+    each: K, plus one for noise) are averaged over in the reports, their figures and
+    ``memberships.csv``: 1,000 (a fixed subset, so all three give the same numbers), fewer at
+    large N, as many as ~20 million values allow, at least 100."""
+    return int(np.clip(_MAX_MEMBERSHIP_VALUES // max(n_points * n_columns, 1), 100, 1000))
 
 
 def subsample_index(n: int, k: int, random_state: Any = 0) -> np.ndarray:

@@ -312,12 +312,20 @@ class EMResult(NoiseFlag):
         log_likelihood, n = self._total_log_likelihood(X, sample_weight, labels)
         return log_likelihood / n
 
-    def predict_proba(self, X: Any) -> np.ndarray:
+    def predict_proba(self, X: Any, *, labels: Any = None) -> np.ndarray:
         """Membership probabilities (responsibilities), shape (N, K), or (N, K + 1) with a
         noise component (its probability last); rows sum to 1. Rows with missing values
         (NaN) are classified by their observed values; a row with none observed gets the
-        weights (nothing about it tells the components apart)."""
-        return self._estep(X, return_resp=True).resp
+        weights (nothing about it tells the components apart). ``labels`` (known components,
+        -1 or NaN unknown, as the fit took them): a labelled row's membership is its label,
+        as :meth:`bayesgmm.BayesResult.predict_proba`'s."""
+        if labels is None:
+            return self._estep(X, return_resp=True).resp
+        Xv, _ = check_data(X, n_features=self.n_features, feature_names=self.feature_names,
+                           allow_nan=True)
+        codes = check_labels(aligned_to_rows(labels, X, "labels"), Xv.shape[0],
+                             self.n_components, fitting=False)
+        return self._estep(Xv, codes, return_resp=True).resp
 
     def impute(self, X: Any, *, labels: Any = None) -> np.ndarray:
         """``X`` with each missing value (NaN) replaced by its conditional expectation given

@@ -42,7 +42,7 @@ TERMS: tuple[tuple[str, str, str], ...] = (
     ("prior", r"\bpriors?\b",
      "what the model assumes about the parameters before seeing the data. Stated on the "
      "standardised scale (z: each column centred and divided by its sd), so the same "
-     "priors suit data in any units; Dirichlet for the weights, LKJ for the correlations."),
+     "priors suit data in any units; the settings section lists each one the model uses."),
     ("membership probability", r"membership|classification probabilit",
      "the probability that a row belongs to each component, averaged over the posterior "
      "draws (with its interval); a row is classified to its most probable component."),

@@ -50,6 +50,7 @@ import numpy as np
 import pandas as pd
 
 from . import plots, progress
+from .draw_arrays import membership_draws
 from .draws import Checkpoint
 from .formatting import format_number
 from .glossary import terms_section
@@ -64,7 +65,6 @@ from .plots._common import (  # "uncertain": below this probability; the figures
     _RUG_POINTS,
     SCATTER_POINTS,
     UNCERTAIN_BELOW,
-    _membership_draws,
     fit_of,
 )
 from .result_files import write_directory, write_manifest
@@ -204,10 +204,9 @@ def build_report(result: BayesResult, *, data_source: str | None = None,
             diag = result.diagnostics(**(thresholds.to_dict() if thresholds else {}))
     # the fitted points' memberships: known labels kept, missing values marginalised, the
     # noise column (BayesResult.memberships, where the posterior side has it)
-    # Posterior draws for the memberships: all 1,000 would hold 1,000 x N x K floats (2.4 GB
-    # at N = 100,000); at large N, as many as ~20 million values allow (at least 100), as
-    # the figures' own (_membership_draws).
-    max_draws = _membership_draws(X.shape[0], result.n_components + 1)
+    # Posterior draws for the memberships: fewer at large N (2.4 GB for all 1,000 at N =
+    # 100,000); the same draws as the figures and memberships.csv, so all give one number
+    max_draws = membership_draws(X.shape[0], result.n_components + int(result.noise))
     # a report takes seconds to minutes: its status line says what it is on, figures or not
     progress.detail("membership probabilities", own=True)
     proba = result.memberships(max_draws=max_draws) if hasattr(result, "memberships") else \
@@ -231,6 +230,7 @@ def build_report(result: BayesResult, *, data_source: str | None = None,
         _section_diagnostics(result, diag, figure, thresholds),
         _section_ppc(result, figure, random_state),
         _section_reproducibility(result, random_state),
+        _section_methods(result, diag),
     ]
     sections.append(terms_section("\n".join(sections)))
     name = _data_name(data_source)
@@ -345,6 +345,7 @@ def build_em_report(em: EMResult, X: Any, *, data_source: str | None = None,
                  _em_settings_html(em.settings, settings),
                  "<h3>Software</h3>",
                  _fit_versions_html(em.versions, _EM_REPORT_PACKAGES)),
+        _section_methods(em, None, number=6),
     ]
     sections.append(terms_section("\n".join(sections)))
     name = _data_name(data_source)
@@ -358,7 +359,7 @@ def build_em_report(em: EMResult, X: Any, *, data_source: str | None = None,
                 f"generated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
     nav = ('<a href="#data">Data</a><a href="#em">EM</a><a href="#parameters">Parameters</a>'
            '<a href="#figures">The fit</a><a href="#reproducibility">Settings</a>'
-           '<a href="#terms">Terms</a>')
+           '<a href="#methods">Methods</a><a href="#terms">Terms</a>')
     page = _PAGE.format(title=html.escape(title), subtitle=html.escape(subtitle),
                         css=_CSS, nav=nav, body="\n".join(sections))
     return page, figures
@@ -1276,19 +1277,24 @@ def _section_membership(result, X, proba, figure, n_uncertain: int = 10,
         return _section("membership", "4. Classification and membership uncertainty",
                         "<p>With one component every point belongs to it (probability 1).</p>",
                         classification)
+    # QA: a colleague wanted every row's classification, joined to the data by ID
+    every_row = ("<p>Every row's component and membership probabilities, with their 94% "
+                 "intervals: <code>memberships.csv</code> beside this report (from "
+                 "<code>bayesgmm fit</code> and <code>run</code>), or "
+                 "<code>bayesgmm.membership_table(result)</code> in Python.</p>")
     if not n_unsure:  # a table of points with probability 1 would be ties, not uncertainty
         return _section("membership", "4. Classification and membership uncertainty",
                         f"<p>Every one of the {format_number(len(X))} points has a posterior "
                         "mean probability "
                         "of at least 0.9 for its most probable component.</p>",
-                        classification, fig, noise)
+                        every_row, classification, fig, noise)
     return _section("membership", "4. Classification and membership uncertainty",
                     f"<p>{format_number(n_unsure)} of {format_number(len(X))} points have a "
                     "posterior mean probability below "
                     f"{UNCERTAIN_BELOW:g} for their most probable component. "
                     + ("The most uncertain points:</p>" if n_unsure > len(order) else
                        "They are:</p>"),
-                    _table(table), classification, fig, noise)
+                    _table(table), every_row, classification, fig, noise)
 
 
 def _observed_labels(result: Any) -> np.ndarray | None:
@@ -1519,6 +1525,24 @@ def _section_ppc(result, figure, random_state) -> str:
                     "observed data: the observed density should look like one more replicate."
                     " Marginal densities can agree while the joint structure does not, so the "
                     "second figure checks statistics of the data as a whole.</p>", fig, joint)
+
+
+def _section_methods(result, diag, number: int = 8) -> str:
+    """The Methods paragraph (:func:`bayesgmm.paper_methods.methods_text`) and its
+    references, for a paper (paper-author QA: nothing said what to write or cite); ``diag``
+    a posterior's diagnostics (None for an EM fit)."""
+    from .paper_methods import methods_text
+
+    text = methods_text(result, diag)
+    references = "".join(f"<li>{html.escape(r)}</li>" for r in text.references)
+    what = ("model, priors, start, sampler, relabelling, the diagnostics' findings, software"
+            if diag is not None else "model, estimation, restarts, stopping rule, software")
+    return _section(
+        "methods", f"{number}. Methods paragraph",
+        f"<p>Written from this fit's own record ({what}), to adapt for a paper's Methods "
+        "section; <code>bayesgmm.methods_text(result)</code> gives the same text.</p>",
+        f'<blockquote class="methods"><p>{html.escape(text.paragraph)}</p></blockquote>',
+        f"<h3>References</h3><ul class=\"references\">{references}</ul>")
 
 
 def _section_reproducibility(result, random_state: Any = 0) -> str:
@@ -2372,6 +2396,8 @@ figcaption { color: #555; font-size: 0.9em; }
 .verdict.ok { background: #e7f6e7; border: 1px solid #6c6; }
 .verdict.bad { background: #fdeaea; border: 1px solid #d66; }
 .verdict.caution { background: #fff4e0; border: 1px solid #d90; }
+blockquote.methods { margin: 0.5em 0 1em; padding: 0.2em 1em; border-left: 4px solid #ccc;
+                     background: #fafafa; }
 .warn { color: #a40; } pre { background: #f6f6f6; padding: 0.6em; overflow-x: auto; }
 .tblwrap { max-width: 100%; overflow-x: auto; }
 details { margin: 0.5em 0 1em; } summary { cursor: pointer; color: #235; }
@@ -2399,7 +2425,7 @@ code { overflow-wrap: anywhere; } h1 { overflow-wrap: anywhere; }
 _NAV = """<a href="#data">Data</a><a href="#em">EM</a><a href="#parameters">Parameters</a>
 <a href="#membership">Classification</a><a href="#diagnostics">Diagnostics</a>
 <a href="#ppc">Predictive check</a><a href="#reproducibility">Settings</a>
-<a href="#terms">Terms</a>"""
+<a href="#methods">Methods</a><a href="#terms">Terms</a>"""
 
 _PAGE = """<!DOCTYPE html>
 <html lang="en">

@@ -11,6 +11,35 @@ from bayesgmm import load_galaxies, load_old_faithful
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 
 
+def cli_ok(argv, capsys):
+    """Run the command line in process; assert exit status 0 (else show its stderr); return
+    its standard output."""
+    from bayesgmm import cli
+
+    rc = cli.main(argv)
+    out, err = capsys.readouterr()
+    assert rc == 0, err
+    return out
+
+
+def read_listed_table(directory, name, **read_csv):
+    """A result directory's table ``name`` as a user reads it (``pandas.read_csv`` with
+    ``read_csv``), after checking that the manifest lists it with its SHA-256 and that nothing
+    in the directory is unaccounted for by the manifest (or the report)."""
+    import hashlib
+    import json
+
+    import pandas as pd
+
+    path = directory / name
+    manifest = json.loads((directory / "manifest.json").read_text())
+    assert name in manifest["files"]
+    assert manifest["sha256"][name] == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert {p.name for p in directory.iterdir()} - {"report.html", "figures"} \
+        == set(manifest["files"])
+    return pd.read_csv(path, **read_csv)
+
+
 @pytest.fixture(scope="session")
 def old_faithful():
     return load_old_faithful()

@@ -5,13 +5,12 @@ arrays, read back with bayesgmm.load; the CSV, read with plain ``pandas.read_csv
 the same float64 values, bit for bit, with the rows each covariance type has.
 """
 
-import hashlib
 import json
 
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import COVARIANCE_TYPES
+from conftest import COVARIANCE_TYPES, cli_ok, read_listed_table
 
 import bayesgmm
 from bayesgmm import cli
@@ -32,23 +31,9 @@ def data_dir(tmp_path, old_faithful, monkeypatch):
     return tmp_path
 
 
-def _main(argv, capsys):
-    rc = cli.main(argv)
-    out, err = capsys.readouterr()
-    assert rc == 0, err
-    return out
-
-
 def _read(directory):
     """estimates.csv as a user reads it, after checking that the manifest lists it."""
-    path = directory / "estimates.csv"
-    manifest = json.loads((directory / "manifest.json").read_text())
-    assert "estimates.csv" in manifest["files"]
-    assert manifest["sha256"]["estimates.csv"] == hashlib.sha256(path.read_bytes()).hexdigest()
-    # nothing in the directory that the manifest (or the report) does not account for
-    assert {p.name for p in directory.iterdir()} - {"report.html", "figures"} \
-        == set(manifest["files"])
-    return pd.read_csv(path)
+    return read_listed_table(directory, "estimates.csv")
 
 
 def _expected_keys(covariance_type, K=2, D=FEATURES, noise=False):
@@ -80,7 +65,7 @@ def _keys(table):
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
 def test_fit_writes_the_posterior_summary_for_every_covariance_type(covariance_type, data_dir,
                                                                     capsys):
-    out = _main(["fit", "good.csv", "-k", "2", "--covariance", covariance_type, "--draws",
+    out = cli_ok(["fit", "good.csv", "-k", "2", "--covariance", covariance_type, "--draws",
                  "60", "--tune", "60", "--chains", "2", "--seed", "1", "--no-progress",
                  "--out", "fit"], capsys)
     assert "estimates: fit/estimates.csv" in out
@@ -117,12 +102,12 @@ def test_run_writes_estimates_and_force_replaces_them(data_dir, tiny_fit, tiny_f
     spec = data_dir / "spec.toml"
     spec.write_text('[data]\npath = "good.csv"\n[model]\nn_components = 2\n[sampler]\n'
                     'seed = 0\n[output]\ndirectory = "out"\nreport = false\n')
-    _main(["run", str(spec), "--no-progress"], capsys)
+    cli_ok(["run", str(spec), "--no-progress"], capsys)
     first = _read(data_dir / "out")
     np.testing.assert_array_equal(
         first["mean"].to_numpy(), tiny_fit.summary().loc[first["name"], "mean"].to_numpy())
     monkeypatch.setattr(cli, "fit_bayes", lambda *a, **k: tiny_fit_diag)
-    _main(["fit", "good.csv", "-k", "2", "--out", "out", "--force", "--no-progress"], capsys)
+    cli_ok(["fit", "good.csv", "-k", "2", "--out", "out", "--force", "--no-progress"], capsys)
     second = _read(data_dir / "out")
     np.testing.assert_array_equal(  # the diag fit's rows: one variance per feature
         second["mean"].to_numpy(),
@@ -130,7 +115,7 @@ def test_run_writes_estimates_and_force_replaces_them(data_dir, tiny_fit, tiny_f
     assert len(second) < len(first)
     manifest = json.loads((data_dir / "out" / "manifest.json").read_text())
     listed = manifest["sha256"]["estimates.csv"]
-    _main(["report", "out", "--no-progress"], capsys)
+    cli_ok(["report", "out", "--no-progress"], capsys)
     assert (data_dir / "out" / "report.html").exists()
     pd.testing.assert_frame_equal(_read(data_dir / "out"), second)
     after = json.loads((data_dir / "out" / "manifest.json").read_text())
@@ -141,7 +126,7 @@ def test_run_writes_estimates_and_force_replaces_them(data_dir, tiny_fit, tiny_f
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
 def test_em_report_writes_the_estimate_for_every_covariance_type(covariance_type, data_dir,
                                                                  capsys):
-    out = _main(["em", "good.csv", "-k", "2", "--covariance", covariance_type, "--seed", "0",
+    out = cli_ok(["em", "good.csv", "-k", "2", "--covariance", covariance_type, "--seed", "0",
                  "--n-init", "2", "--report", "--out", "emr", "--no-progress"], capsys)
     assert "estimates: emr/estimates.csv" in out
     table = _read(data_dir / "emr")
@@ -165,7 +150,7 @@ def test_em_report_writes_the_estimate_for_every_covariance_type(covariance_type
 
 
 def test_em_estimates_name_known_labels_and_the_noise_weight(data_dir, capsys):
-    _main(["em", "labelled.csv", "-k", "2", "--labels", "site", "--noise", "--seed", "0",
+    cli_ok(["em", "labelled.csv", "-k", "2", "--labels", "site", "--noise", "--seed", "0",
            "--n-init", "2", "--report", "--out", "emr", "--no-progress"], capsys)
     table = _read(data_dir / "emr")
     em = bayesgmm.load(data_dir / "emr")
@@ -180,7 +165,7 @@ def test_em_estimates_name_known_labels_and_the_noise_weight(data_dir, capsys):
 def test_posterior_estimates_name_known_labels_and_the_noise_weight(data_dir, capsys):
     """The posterior's table with --labels and --noise (review: only EM's was tested): the
     label on component 0's rows, and a last row for the scalar noise weight."""
-    _main(["fit", "labelled.csv", "-k", "2", "--labels", "site", "--noise", "--seed", "0",
+    cli_ok(["fit", "labelled.csv", "-k", "2", "--labels", "site", "--noise", "--seed", "0",
            "--draws", "60", "--tune", "60", "--chains", "2", "--out", "fit", "--no-progress"],
           capsys)
     table = _read(data_dir / "fit")
@@ -205,7 +190,7 @@ def test_a_failure_to_write_the_table_does_not_lose_the_fit(data_dir, monkeypatc
     monkeypatch.setattr(bayesgmm.estimates, "write_estimates", fail)
     with pytest.warns(UserWarning, match=r"estimates.csv was not written \(RuntimeError: no "
                                          r"table\); the result itself is saved"):
-        _main(["em", "good.csv", "-k", "2", "--seed", "0", "--n-init", "2", "--out", "em",
+        cli_ok(["em", "good.csv", "-k", "2", "--seed", "0", "--n-init", "2", "--out", "em",
                "--no-progress"], capsys)
     assert not (data_dir / "em" / "estimates.csv").exists()
     manifest = json.loads((data_dir / "em" / "manifest.json").read_text())
@@ -213,15 +198,16 @@ def test_a_failure_to_write_the_table_does_not_lose_the_fit(data_dir, monkeypatc
     assert isinstance(bayesgmm.load(data_dir / "em"), bayesgmm.EMResult)
 
 
-def test_commands_help_and_readme_name_the_file(capsys):
+@pytest.mark.parametrize("name", ["estimates.csv", "memberships.csv"])
+def test_commands_help_and_readme_name_the_file(name, capsys):
     for command in ("fit", "run", "em"):
         with pytest.raises(SystemExit):
             cli.main([command, "--help"])
-        assert "estimates.csv" in capsys.readouterr().out, command
+        assert name in capsys.readouterr().out, command
     from pathlib import Path
 
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
-    assert "| `estimates.csv` |" in readme  # the result directory's table of files
+    assert f"| `{name}` |" in readme  # the result directory's table of files
 
 
 def test_further_files_are_listed_and_may_not_replace_the_results_own(tmp_path):

@@ -248,3 +248,54 @@ def test_a_covariance_that_is_not_finite_is_not_positive_definite():
                     ("diag", np.array([[1.0, np.inf]]))):
         with pytest.raises(kernels.NotPositiveDefiniteError, match="increase reg_covar"):
             kernels.precisions_cholesky(cov, ct)
+
+
+def _typo(seed=0):
+    """Two 3-D clusters of 130 rows and one mistyped value (mass 112 among 11-18), as the
+    ecologist QA's birds: K=3 tied gives the typo the third component, a proper one."""
+    rng = np.random.default_rng(seed)
+    a = rng.normal([74, 4.6, 17.5], [1.5, 0.2, 0.8], (130, 3))
+    b = rng.normal([80, 5.4, 12.5], [1.5, 0.2, 0.8], (130, 3))
+    X = np.r_[a, b]
+    X[37, 2] = 112.0
+    return X
+
+
+def test_a_lone_component_on_a_typo_is_evidence_at_one_component_fewer():
+    """A tied component on one far row is not degenerate, and at its K the noise cannot win
+    the row from it (the BIC keeps it): the refit with the noise in its place, at K - 1,
+    takes it (QA: `bayesgmm select` chose K=3 tied on the birds and said nothing)."""
+    from bayesgmm.em import BOTH_INITS
+    from bayesgmm.outliers import _lone_components
+
+    X = _typo()
+    em = fit_em(X, 3, covariance_type="tied", n_init=5, init=BOTH_INITS, random_state=1)
+    lone = int(np.argmin(em.weights))
+    assert np.flatnonzero(em.predict(X) == lone).tolist() == [37]
+    assert _lone_components(em, X) == (lone,)
+    evidence = noise_evidence(em, X)
+    assert evidence is not None and evidence.rows == (37,)
+    assert evidence.components == (lone,) and not evidence.degenerate
+    assert evidence.bic_without == pytest.approx(em.bic(X))
+    with_noise = fit_em(X, 2, covariance_type="tied", noise=True, n_init=5, random_state=0)
+    assert evidence.bic_with == pytest.approx(with_noise.bic(X), abs=1.0)  # the K-1 refit
+    text = evidence.describe(option="--noise")
+    assert text.startswith(f"component {lone} of this fit holds only one row (37), far from "
+                           "every other component")
+    assert "an outlier (a typo?)" in text and "consider --noise with 1 component fewer" in text
+
+
+def test_a_small_group_is_not_lone_and_clean_data_give_no_hint():
+    """More rows than D + 1 make a group, however far; so does a near one; clean clusters at
+    K=3 tied get no hint."""
+    from bayesgmm.outliers import _lone_components
+
+    rng = np.random.default_rng(1)
+    X = _typo()
+    X[37, 2] = 17.0
+    group = np.r_[X, rng.normal([60, 3.0, 40], [0.5, 0.1, 0.3], (5, 3))]  # 5 > D + 1 rows
+    em = fit_em(group, 3, covariance_type="tied", n_init=3, random_state=1)
+    assert min(em.weights) * em.n_samples == pytest.approx(5, abs=0.5)
+    assert _lone_components(em, group) == ()
+    clean = fit_em(X, 3, covariance_type="tied", n_init=3, random_state=1)
+    assert _lone_components(clean, X) == () and noise_evidence(clean, X) is None

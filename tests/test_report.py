@@ -91,7 +91,8 @@ def test_report_is_self_contained_html(report):
     page, figures, parser = report
     assert page.startswith("<!DOCTYPE html>") and page.rstrip().endswith("</html>")
     assert parser.scripts == 0 and parser.external == []
-    assert len(parser.h2) == 8 and parser.h2[-1] == "Terms used in this report"
+    assert len(parser.h2) == 9 and parser.h2[-1] == "Terms used in this report"
+    assert parser.h2[-2] == "8. Methods paragraph"
     assert len(parser.images) == len(figures) >= 11
 
 

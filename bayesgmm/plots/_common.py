@@ -15,7 +15,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from .._validation import aligned_to_rows, check_data, check_sample_weight
-from ..draw_arrays import subsample_index
+from ..draw_arrays import membership_draws, subsample_index
 from ..formatting import format_number
 
 if TYPE_CHECKING:  # the posterior module imports ArviZ: an EM-only figure must not need it
@@ -103,13 +103,6 @@ def _shown_line(shown: int | None, total: int, rug: int | None = None) -> str:
         return ""
     return (f"{format_number(shown)} of {format_number(total)} points shown ("
             + (f"rugs: {format_number(rug)}; " if rugs else "") + "a random subset)")
-
-
-def _membership_draws(n_points: int, n_columns: int) -> int:
-    """Posterior draws the membership probabilities of ``n_points`` are averaged over: all
-    1,000 would hold 1,000 x N x K floats (2.4 GB at N = 100,000); at large N as many as
-    :data:`_MAX_VALUES` allow, at least 100."""
-    return int(np.clip(_MAX_VALUES // max(n_points * n_columns, 1), 100, 1000))
 
 
 def _rug(ax: Axes, x: np.ndarray, y: float, markersize: float, alpha: float,
@@ -296,12 +289,12 @@ def _point_estimate(result: Any):
 
 
 def _membership(result: Any, X: np.ndarray) -> np.ndarray:
-    """(N, K) membership probabilities: posterior mean (over :func:`_membership_draws`
-    draws), or the EM responsibilities."""
+    """(N, K) membership probabilities: posterior mean (over
+    :func:`~bayesgmm.draw_arrays.membership_draws` draws), or the EM responsibilities."""
     if not _is_bayes(result):
         return result.predict_proba(X)
     columns = result.n_components + int(bool(getattr(result, "noise", False)))
-    return result.predict_proba(X, max_draws=_membership_draws(len(X), columns)).mean
+    return result.predict_proba(X, max_draws=membership_draws(len(X), columns)).mean
 
 
 def _pair_features(weights, means, covariances) -> list[int]:

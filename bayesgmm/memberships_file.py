@@ -1,0 +1,145 @@
+"""Each fitted row's membership probabilities as one table: ``memberships.csv``.
+
+What ``bayesgmm fit``, ``run`` and ``em --out`` write beside the result, so that a shell user
+can join the classification back to the data (the question a clustering is usually asked
+for: which group is each row in, and how sure is that). One row per fitted row, in the
+fit's order; rows the fit left out (nothing observed, or any value missing under
+``--missing drop``) are not there. Columns:
+
+- ``row`` (or, with ``--index COLUMN``, that column's name, so that a join by it needs no
+  renaming): the row's name, as the reports give it: its ID with ``--index``, else its row
+  number in the data (header excluded, counted from 0: a spreadsheet's or R's row n is
+  row n - 1);
+- ``component``: the most probable component (its index; -1 for the noise component, as
+  :meth:`~bayesgmm.BayesResult.predict`);
+- ``component_label``: that component's known-label name with ``--labels``, ``noise`` for
+  the noise component, else empty;
+- ``known``, with ``--labels``: whether the row's label was given (its membership is then
+  that label's by construction, probability 1, not an inference from its values);
+- ``probability``: that component's membership probability;
+- ``p_0`` ... ``p_{K-1}`` (and ``p_noise`` with a noise component): P(component k | x) for
+  each component; rows sum to 1;
+- for a posterior, the equal-tailed 94% interval of each, ``p_k_eti94_lb`` and
+  ``p_k_eti94_ub`` (as ``estimates.csv`` names interval bounds).
+
+For a posterior, P(component k | x) is the posterior mean over the draws the report's
+membership section and figures use (:func:`bayesgmm.draw_arrays.membership_draws`: all 1,000
+of a default run, a fixed subset at large N), so the table and the report give the same
+numbers; for an EM fit, the responsibilities at the estimate. Numbers are written in full
+(the shortest text that reads back as the same float64).
+
+Where it sits: the surface layer, beside :mod:`bayesgmm.estimates`: the command line writes
+the table (through :func:`bayesgmm.result_files.save_files`, which lists it in the
+manifest). Imports :mod:`bayesgmm.draw_arrays` (how many draws) and
+:mod:`bayesgmm.observation_record` (label names); never ArviZ or PyMC itself, so
+``bayesgmm em`` still never loads them.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .draw_arrays import membership_draws
+from .observation_record import observations_record
+
+__all__ = ["MEMBERSHIPS_FILE", "membership_table", "write_memberships"]
+
+MEMBERSHIPS_FILE = "memberships.csv"
+
+
+def membership_table(result: Any, X: Any = None, *, rows: Any = None, labels: Any = None,
+                     row_column: str = "row") -> pd.DataFrame:
+    """``result``'s membership probabilities of its fitted rows, one row each (see the
+    module's docstring).
+
+    Parameters
+    ----------
+    result : BayesResult or EMResult
+        A posterior brings its fitted rows (``observed_data``: values, known labels, row
+        names); ``X``, ``rows`` and ``labels`` are then not given.
+    X : array-like (N, D), for an EMResult
+        The rows it was fitted to (NaN: a missing value).
+    rows : array-like (N,), optional, for an EMResult
+        Each row's name (default 0, 1, ...).
+    labels : array-like (N,) of int, optional, for an EMResult
+        Known components, -1 unknown, as the fit took them.
+    row_column : str, default "row"
+        The name of the rows' column (the command line gives ``--index``'s); "row" where
+        it would be another column's name.
+
+    Returns
+    -------
+    pandas.DataFrame
+        N rows; the columns ``row``, ``component``, ``label``, ``probability``, ``p_k``
+        and, for a posterior, ``p_k_eti94_lb`` and ``p_k_eti94_ub``.
+    """
+    if hasattr(result, "posterior"):
+        if X is not None or rows is not None or labels is not None:
+            raise ValueError("a posterior's memberships are of its own fitted rows: give "
+                             "no X, rows or labels")
+        n, columns = result.idata["observed_data"].sizes["observation"], _columns(result)
+        proba = result.memberships(max_draws=membership_draws(n, columns))
+        mean, bounds, rows = np.asarray(proba.mean), (proba.lower, proba.upper), \
+            result.row_names
+        interval = proba.interval
+        observed = result.idata["observed_data"]
+        labels = observed["labels"].values if "labels" in observed.data_vars else None
+    else:
+        if X is None:
+            raise ValueError("an EM fit's memberships need the rows it was fitted to: X")
+        mean, bounds, interval = result.predict_proba(X, labels=labels), None, None
+        rows = np.arange(len(mean)) if rows is None else np.asarray(rows)
+        if rows.shape != (len(mean),):
+            raise ValueError(f"rows must name each of the {len(mean)} rows; got shape "
+                             f"{rows.shape}")
+    table = _table(result, mean, bounds, interval, rows, labels)
+    if row_column != "row" and row_column not in table.columns:
+        table = table.rename(columns={"row": row_column})
+    return table
+
+
+def write_memberships(result: Any, path: str | os.PathLike, X: Any = None, *,
+                      rows: Any = None, labels: Any = None, row_column: str = "row") -> None:
+    """Write :func:`membership_table` to the CSV file ``path``."""
+    membership_table(result, X, rows=rows, labels=labels,
+                     row_column=row_column).to_csv(path, index=False)
+
+
+def _columns(result: Any) -> int:
+    return result.n_components + int(bool(getattr(result, "noise", False)))
+
+
+def _names(result: Any) -> list[str]:
+    """Each membership column's suffix: the component indices, then ``noise``."""
+    names = [str(k) for k in range(result.n_components)]
+    return names + ["noise"] * (_columns(result) - result.n_components)
+
+
+def _table(result: Any, mean: np.ndarray, bounds: tuple[np.ndarray, np.ndarray] | None,
+           interval: float | None, rows: np.ndarray, labels: Any) -> pd.DataFrame:
+    K = result.n_components
+    best = np.argmax(mean, axis=1)
+    label_names = [str(n) for n in (observations_record(result) or {}).get("label_names")
+                   or ()]
+    names = label_names + [None] * (K - len(label_names)) + ["noise"]
+    table = pd.DataFrame({
+        "row": rows,
+        "component": np.where(best == K, -1, best),
+        "component_label": [names[k] for k in best],
+    })
+    if labels is not None:  # "sure because it was told", not from the row's values
+        table["known"] = np.asarray(labels).reshape(-1) >= 0
+    table["probability"] = mean[np.arange(len(mean)), best]
+    names = _names(result)
+    for j, name in enumerate(names):
+        table[f"p_{name}"] = mean[:, j]
+    if bounds is not None:
+        mass = f"eti{round(100 * interval)}"
+        for j, name in enumerate(names):
+            table[f"p_{name}_{mass}_lb"] = bounds[0][:, j]
+            table[f"p_{name}_{mass}_ub"] = bounds[1][:, j]
+    return table

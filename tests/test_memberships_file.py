@@ -1,0 +1,175 @@
+"""memberships.csv: each fitted row's component and membership probabilities (`fit`, `run` and
+`em --out`).
+
+The oracle is the result itself: a posterior's ``memberships()`` over the draws the report
+uses, an EM fit's ``predict_proba``; the CSV, read with plain ``pandas.read_csv``, must give
+the same float64 values bit for bit, each row named as the reports name it.
+"""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import cli_ok, read_listed_table
+
+import bayesgmm
+from bayesgmm.draw_arrays import membership_draws
+from bayesgmm.memberships_file import membership_table
+
+KEYS = ["row", "component", "component_label", "probability"]
+
+
+def _read(directory, rows="row"):
+    """memberships.csv as a user reads it (IDs as text, empty labels as ""), after checking
+    that the manifest lists it."""
+    return read_listed_table(directory, "memberships.csv",
+                             dtype={rows: str, "component_label": str}, keep_default_na=False)
+
+
+def _check_consistent(table, K, noise=False):
+    """What every table must hold, whatever the fit: the probability columns sum to 1, the
+    component is their argmax (-1 for noise) and its probability is that column's."""
+    names = [str(k) for k in range(K)] + (["noise"] if noise else [])
+    p = table[[f"p_{n}" for n in names]].to_numpy(float)
+    np.testing.assert_allclose(p.sum(axis=1), 1.0, rtol=0, atol=1e-12)
+    best = np.argmax(p, axis=1)
+    np.testing.assert_array_equal(table["component"], np.where(best == K, -1, best))
+    np.testing.assert_array_equal(table["probability"], p[np.arange(len(p)), best])
+    return p
+
+
+def test_a_posterior_table_is_its_memberships_over_the_reports_draws(tiny_fit):
+    table = membership_table(tiny_fit)
+    n = tiny_fit.idata["observed_data"].sizes["observation"]
+    assert list(table.columns) == KEYS + ["p_0", "p_1", "p_0_eti94_lb", "p_0_eti94_ub",
+                                          "p_1_eti94_lb", "p_1_eti94_ub"]
+    expected = tiny_fit.memberships(max_draws=membership_draws(n, 2))
+    np.testing.assert_array_equal(_check_consistent(table, 2), expected.mean)
+    np.testing.assert_array_equal(table[["p_0_eti94_lb", "p_1_eti94_lb"]], expected.lower)
+    np.testing.assert_array_equal(table[["p_0_eti94_ub", "p_1_eti94_ub"]], expected.upper)
+    np.testing.assert_array_equal(table["row"], tiny_fit.row_names)
+    assert table["component_label"].isna().all()
+    np.testing.assert_array_equal(table["component"], tiny_fit.predict(
+        tiny_fit.idata["observed_data"]["x"].values))
+
+
+def test_membership_draws_are_all_of_a_default_run_and_fewer_at_large_n():
+    assert membership_draws(272, 2) == 1000
+    assert membership_draws(200_000, 4) == 100  # at least 100
+    assert membership_draws(20_000, 3) == 333  # 20 million values at most
+
+
+def test_an_em_table_with_known_labels_and_noise(old_faithful):
+    X = old_faithful.to_numpy()[:120].copy()
+    X[-3] = [9.0, 200.0]  # a far point, for the noise component
+    labels = np.full(len(X), -1)
+    labels[:5] = 1
+    em = bayesgmm.fit_em(X, 2, labels=labels, noise=True, random_state=0, n_init=2)
+    rows = np.array([f"s{i}" for i in range(len(X))])
+    table = membership_table(em, X, rows=rows, labels=labels, row_column="sample")
+    keys = ["sample", "component", "component_label", "known", "probability"]
+    assert list(table.columns) == keys + ["p_0", "p_1", "p_noise"]
+    p = _check_consistent(table, 2, noise=True)
+    np.testing.assert_array_equal(p, em.predict_proba(X, labels=labels))
+    np.testing.assert_array_equal(p[:5], np.tile([0.0, 1.0, 0.0], (5, 1)))  # given labels
+    np.testing.assert_array_equal(table["known"], labels >= 0)
+    assert table["component"].iloc[-3] == -1 and table["component_label"].iloc[-3] == "noise"
+    np.testing.assert_array_equal(table["sample"], rows)
+    # a rows' column named as another column keeps "row"
+    assert membership_table(em, X, row_column="probability").columns[0] == "row"
+
+
+def test_predict_proba_with_labels_changes_only_the_labelled_rows(old_faithful):
+    X = old_faithful.to_numpy()[:80]
+    em = bayesgmm.fit_em(X, 2, random_state=0, n_init=2)
+    labels = np.full(len(X), -1)
+    labels[[3, 7]] = [0, 1]
+    p, free = em.predict_proba(X, labels=labels), em.predict_proba(X)
+    np.testing.assert_array_equal(p[[3, 7]], [[1.0, 0.0], [0.0, 1.0]])
+    mask = labels < 0
+    np.testing.assert_allclose(p[mask], free[mask], rtol=1e-12, atol=1e-15)
+    with pytest.raises(ValueError, match="labels must be one value per row"):
+        em.predict_proba(X, labels=labels[:-1])
+
+
+def test_a_table_asks_for_what_the_result_does_not_carry(tiny_fit, old_faithful):
+    with pytest.raises(ValueError, match="give no X, rows or labels"):
+        membership_table(tiny_fit, old_faithful)
+    em = bayesgmm.fit_em(old_faithful, 2, random_state=0, n_init=1)
+    with pytest.raises(ValueError, match="the rows it was fitted to: X"):
+        membership_table(em)
+    with pytest.raises(ValueError, match="rows must name each of the 272 rows"):
+        membership_table(em, old_faithful, rows=np.arange(3))
+
+
+@pytest.fixture
+def gappy_dir(tmp_path, old_faithful, monkeypatch):
+    """60 Old Faithful rows with sample IDs, one row with nothing observed and one with a
+    missing value, and a label column."""
+    frame = old_faithful.iloc[:60].copy()
+    frame.insert(0, "sample", [f"geyser-{i}" for i in range(60)])
+    frame.loc[4, ["eruptions", "waiting"]] = np.nan
+    frame.loc[9, "waiting"] = np.nan
+    frame["kind"] = np.where(frame["eruptions"] > 4.5, "long", "")
+    frame.to_csv(tmp_path / "gappy.csv", index=False)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+@pytest.mark.parametrize("missing", ["marginalise", "drop"])
+def test_em_out_names_the_rows_it_fitted(missing, gappy_dir, capsys):
+    out = cli_ok(["em", "gappy.csv", "-k", "2", "--index", "sample", "--labels", "kind",
+                 "--missing", missing, "--seed", "0", "--n-init", "2", "--out", "em",
+                 "--no-progress"], capsys)
+    assert "memberships of the rows: em/memberships.csv (rows by their 'sample' column)" in out
+    table = _read(gappy_dir / "em", rows="sample")
+    assert table.columns[0] == "sample"  # a join by the ID column needs no renaming
+    dropped = {"geyser-4"} | ({"geyser-9"} if missing == "drop" else set())
+    assert list(table["sample"]) == [f"geyser-{i}" for i in range(60)
+                                  if f"geyser-{i}" not in dropped]
+    _check_consistent(table, 2)
+    kind = pd.read_csv(gappy_dir / "gappy.csv", keep_default_na=False).set_index("sample")
+    long_rows = (kind.loc[table["sample"], "kind"] == "long").to_numpy()
+    assert long_rows.any() and not long_rows.all()
+    # the known label is component 0's name ("long", the one name), its rows certain
+    assert (table.loc[long_rows, "component"] == 0).all()
+    assert (table.loc[long_rows, "component_label"] == "long").all()
+    assert (table.loc[long_rows, "probability"] == 1.0).all()
+    # the rows whose label was given, told apart from those classified by their values
+    np.testing.assert_array_equal(table["known"], long_rows)
+
+
+def test_fit_writes_the_posterior_memberships_and_the_report_agrees(gappy_dir, capsys):
+    cli_ok(["fit", "gappy.csv", "-k", "2", "--index", "sample", "--labels", "kind", "--draws",
+           "60", "--tune", "60", "--chains", "2", "--seed", "1", "--no-progress", "--out",
+           "fit"], capsys)
+    table = _read(gappy_dir / "fit", rows="sample")
+    # component 0's name, component 1 has none
+    assert set(table["component_label"]) == {"long", ""}
+    assert (table.loc[table["component_label"] == "long", "component"] == 0).all()
+    assert table["known"].dtype == bool and table["known"].any()
+    result = bayesgmm.load(gappy_dir / "fit")
+    np.testing.assert_array_equal(table["sample"], result.row_names)
+    assert "geyser-4" not in set(table["sample"]) and "geyser-9" in set(table["sample"])
+    expected = result.memberships(max_draws=membership_draws(len(table), 2))
+    np.testing.assert_array_equal(_check_consistent(table, 2), expected.mean)
+    np.testing.assert_array_equal(table[["p_0_eti94_lb", "p_1_eti94_lb"]], expected.lower)
+
+
+def test_a_failure_to_write_memberships_keeps_the_fit_and_the_estimates(gappy_dir,
+                                                                       monkeypatch, capsys):
+    import bayesgmm.memberships_file
+
+    def fail(*args, **kwargs):
+        raise RuntimeError("no memberships")
+
+    monkeypatch.setattr(bayesgmm.memberships_file, "write_memberships", fail)
+    with pytest.warns(UserWarning, match=r"memberships.csv was not written \(RuntimeError: "
+                                         r"no memberships\); the result itself is saved"):
+        cli_ok(["em", "gappy.csv", "-k", "2", "--index", "sample", "--labels", "kind",
+               "--seed", "0", "--n-init", "2", "--out", "em", "--no-progress"], capsys)
+    manifest = json.loads((gappy_dir / "em" / "manifest.json").read_text())
+    assert "memberships.csv" not in manifest["files"] and "estimates.csv" in manifest["files"]
+    assert not (gappy_dir / "em" / "memberships.csv").exists()
+    assert isinstance(bayesgmm.load(gappy_dir / "em"), bayesgmm.EMResult)

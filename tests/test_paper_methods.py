@@ -1,0 +1,152 @@
+"""The Methods paragraph: every number it states is the fit's own (settings, priors,
+observations record, diagnostics), and every method it names is cited and referenced."""
+
+import dataclasses
+import re
+
+import numpy as np
+import pytest
+
+import bayesgmm
+from bayesgmm.paper_methods import REFERENCES, MethodsText, methods_text
+
+
+@pytest.fixture(scope="module")
+def tiny_text(tiny_fit):
+    diagnostics = tiny_fit.diagnostics()
+    return methods_text(tiny_fit, diagnostics), diagnostics
+
+
+def _citations(paragraph):
+    """The (Author Year) citations of a paragraph, as surname and year."""
+    found = re.findall(r"([A-Z][A-Za-z-]+)(?: et al\.| and [A-Z][A-Za-z]+)?'?s? \(?(\d{4})\)?",
+                       paragraph)
+    return {(name, year) for name, year in found}
+
+
+def test_the_paragraph_states_the_fits_own_numbers(tiny_fit, tiny_text):
+    text, d = tiny_text
+    p, s = text.paragraph, tiny_fit.settings
+    n = tiny_fit.idata["observed_data"].sizes["observation"]
+    assert f"K = {tiny_fit.n_components} Gaussian components" in p
+    assert f"to {n} observations of 2 variables (eruptions, waiting)" in p
+    assert "an unrestricted covariance matrix for each component" in p
+    priors = tiny_fit.priors
+    for value in (priors.weights_concentration, priors.means_sd, priors.sd_median,
+                  priors.sd_log_sd, priors.lkj_eta):
+        assert f"{value:g}" in p
+    assert (f"{s['chains']} chains, each of {s['tune']:,} warm-up iterations and "
+            f"{s['draws']:,} retained draws") in p
+    assert f"nutpie {tiny_fit.versions['nutpie']}" in p
+    assert f"the largest R-hat was {d.max_rhat:.4f}" in p
+    assert f"{d.min_ess_bulk:,.0f} and {d.min_ess_tail:,.0f}" in p
+    relabelled = 100 * tiny_fit.label_switching.fraction_permuted
+    assert (f"{relabelled:.1f}% of draws were relabelled" if relabelled
+            else "no draw needed relabelling") in p
+    start = s["start"]["candidates"]
+    assert f"of {len(start)} candidate optima" in p
+    assert {"OK": "every check passed", "CAUTION": "a cause for caution",
+            "PROBLEMS": "not every check passed"}[d.status] in p
+    assert f"bayesgmm {tiny_fit.versions['bayesgmm']}" in p
+
+
+def test_every_citation_has_its_reference_and_no_more(tiny_text):
+    text, _ = tiny_text
+    cited = _citations(text.paragraph)
+    listed = {(r.split(",")[0], re.search(r"\((\d{4})\)", r).group(1)) for r in text.references}
+    assert cited == listed
+    assert list(text.references) == sorted(text.references)
+    assert set(text.references) <= set(REFERENCES.values())
+    assert str(text) == text.paragraph + "\n\nReferences\n" + "\n".join(text.references)
+
+
+@pytest.mark.parametrize("covariance_type", ["diag", "spherical", "tied"])
+def test_only_the_priors_the_model_uses(tiny_fit, tiny_text, covariance_type):
+    """No LKJ (and no LKJ reference) where the model has no correlations."""
+    result = dataclasses.replace(tiny_fit, covariance_type=covariance_type)
+    text = methods_text(result, tiny_text[1])
+    correlations = covariance_type == "tied"
+    assert ("LKJ(" in text.paragraph) == correlations
+    assert any(r.startswith("Lewandowski") for r in text.references) == correlations
+    assert ("one standard deviation common to all" in text.paragraph) == (
+        covariance_type == "spherical")
+
+
+def test_the_data_record_and_the_runs_record_are_told(tiny_fit, tiny_text):
+    record = {"n_rows": 300, "n_rows_fitted": 290, "n_rows_dropped": 10,
+              "missing": "marginalise", "n_missing_values": 31, "n_rows_with_missing": 25,
+              "weighted": True, "sum_of_weights": 512.5, "n_labelled": 12, "noise": False}
+    settings = {**tiny_fit.settings,
+                "adaptive": {"draws": 2400, "stopped_by": "max_time", "checkpoints": []},
+                "retried": {"target_accept": [0.8, 0.95], "divergences": 3},
+                "reanchored": {"rerun": True}}
+    result = dataclasses.replace(tiny_fit, observations_summary=record, settings=settings)
+    p = methods_text(result, tiny_text[1]).paragraph
+    assert "to 290 observations" in p
+    assert "25 observations with missing values contributed the marginal density" in p
+    assert "10 rows were left out" in p
+    assert "frequency weight (total 512.5)" in p
+    assert "12 observations of known component" in p
+    assert "chosen adaptively" in p and "stopped by the max_time limit, without converging" in p
+    assert "sampled again with target acceptance 0.95" in p
+    assert "EM was restarted from it" in p
+
+
+def test_a_failed_check_is_said_not_hidden(tiny_fit, tiny_text):
+    _, d = tiny_text
+    failed = dataclasses.replace(d, ok=False, problems=("R-hat 1.08 > 1.01",),
+                                 n_divergences=7, max_rhat=1.08)
+    p = methods_text(tiny_fit, failed).paragraph
+    assert "not every check passed (R-hat 1.08 > 1.01)" in p
+    assert "the largest R-hat was 1.0800" in p and "with 7 divergent transitions" in p
+    assert "every check passed." not in p
+    caution = dataclasses.replace(d, ok=True, causes=("K too large",))
+    assert "a cause for caution (K too large)" in methods_text(tiny_fit, caution).paragraph
+
+
+@pytest.mark.parametrize("prior", [None, "default"])
+def test_an_em_fit_says_how_it_was_estimated(old_faithful, prior):
+    em = bayesgmm.fit_em(old_faithful, 2, n_init=3, random_state=0, prior=prior,
+                         init=("kmeans++", "random_from_data"))  # the command line's
+    text = methods_text(em)
+    p = text.paragraph
+    assert "We fitted a mixture of K = 2 Gaussian components" in p and "Bayesian" not in p
+    assert "to 272 observations of 2 variables (eruptions, waiting)." in p
+    assert ("at their posterior mode under the conjugate prior of Fraley and Raftery (2007)"
+            in p) == (prior is not None)
+    assert ("maximum likelihood with the EM algorithm" in p) == (prior is None)
+    assert "of 6 runs, 3 from k-means++ seeds (Arthur and Vassilvitskii 2007) and 3 from " \
+           "random data points" in p
+    assert f"less than {em.settings['tol']:g} per observation and at most " \
+           f"{em.settings['atol']:g} in total" in p
+    assert f"converged after {em.n_iter} iterations, at a log-likelihood of " \
+           f"{em.log_likelihood:,.2f}" in p
+    assert "PyMC" not in p and "R-hat" not in p  # nothing of a posterior
+    cited = _citations(p)
+    assert cited == {(r.split(",")[0], re.search(r"\((\d{4})\)", r).group(1))
+                     for r in text.references}
+
+
+def test_an_em_fit_that_stopped_early_says_so(old_faithful):
+    with pytest.warns(bayesgmm.ConvergenceWarning):
+        em = bayesgmm.fit_em(old_faithful, 2, n_init=1, max_iter=2, random_state=0)
+    p = methods_text(em).paragraph
+    assert "did NOT converge within 2 iterations" in p
+    assert "in one run started from k-means++ seeds (Arthur and Vassilvitskii 2007)." in p
+
+
+def test_only_fits_have_methods():
+    with pytest.raises(ValueError, match="needs a fit"):
+        methods_text(np.zeros(3))
+
+
+def test_public_name_and_report_section(tiny_fit, tiny_text, tmp_path):
+    assert bayesgmm.methods_text is methods_text and bayesgmm.MethodsText is MethodsText
+    from bayesgmm.report import _section_methods
+
+    html = _section_methods(tiny_fit, tiny_text[1])
+    assert 'id="methods"' in html and "8. Methods paragraph" in html
+    assert html.count("<li>") == len(tiny_text[0].references)
+    np.testing.assert_equal("Stephens" in html, "stephens" == tiny_fit.label_switching.method)
+    em_html = _section_methods(tiny_fit.em, None, number=6)
+    assert "6. Methods paragraph" in em_html and "restarts, stopping rule" in em_html
