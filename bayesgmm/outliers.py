@@ -114,8 +114,9 @@ class NoiseEvidence:
                     f"match for a component of {'its' if one else 'their'} own, so BIC "
                     "tends to keep it). Check "
                     f"{'the value' if one else 'the values'}; consider {option} with "
-                    f"{n} component{'s' if n > 1 else ''} fewer; or, if they are a group "
-                    "of their own, more data on them")
+                    f"{n} component{'s' if n > 1 else ''} fewer"
+                    + ("" if one else "; or, if they are a group of their own, more data on "
+                       "them"))
         if self.components:
             return (f"component(s) {list(self.components)} of this fit hold only far row(s) "
                     f"({shown}), too few or too alike for a covariance (a degenerate component, "

@@ -17,6 +17,7 @@ loads nothing heavy: ``bayesgmm em`` never loads PyMC for it.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,6 +53,11 @@ REFERENCES = {
     "kmeans++": "Arthur, D. and Vassilvitskii, S. (2007). k-means++: the advantages of careful "
                 "seeding. Proceedings of the Eighteenth Annual ACM-SIAM Symposium on Discrete "
                 "Algorithms, 1027-1035.",
+    "rank": "Säilynoja, T., Bürkner, P.-C. and Vehtari, A. (2022). Graphical test for discrete "
+            "uniformity and its applications in goodness-of-fit evaluation and multiple "
+            "sample comparison. Statistics and Computing 32, 32.",
+    "noise": "Banfield, J. D. and Raftery, A. E. (1993). Model-based Gaussian and non-Gaussian "
+             "clustering. Biometrics 49, 803-821.",
     "pymc": "Abril-Pla, O. et al. (2023). PyMC: a modern, and comprehensive probabilistic "
             "programming framework in Python. PeerJ Computer Science 9, e1516.",
     "arviz": "Kumar, R., Carroll, C., Hartikainen, A. and Martin, O. (2019). ArviZ a unified "
@@ -124,7 +130,12 @@ def methods_text(result: Any, diagnostics: Any = None) -> MethodsText:
         raise ValueError(f"a Methods paragraph needs a fit (BayesResult or EMResult); got "
                          f"{type(result).__name__}")
     return MethodsText(" ".join(s for s in sentences if s),
-                       tuple(sorted(REFERENCES[k] for k in cited)))
+                       tuple(sorted((REFERENCES[k] for k in cited), key=_alphabetical)))
+
+
+def _alphabetical(reference: str) -> str:
+    """A reference's sort key: its letters without accents (Säilynoja before Stephens)."""
+    return unicodedata.normalize("NFKD", reference).encode("ascii", "ignore").decode()
 
 
 def _count(n: float) -> str:
@@ -139,23 +150,28 @@ def _model(result: Any, cite: Any) -> str:
     features = list(result.feature_names)
     D, K = len(features), result.n_components
     names = ", ".join(str(f) for f in features)
-    covariance = (_COVARIANCES[result.covariance_type] if D > 1
-                  else "a variance for each component")
+    if D > 1:
+        covariance = _COVARIANCES[result.covariance_type]
+    else:  # one variable: a tied model shares its one variance (referee)
+        covariance = ("one variance shared by all components" if result.covariance_type
+                      == "tied" else "a variance for each component")
     posterior = hasattr(result, "posterior")
     text = (f"We fitted a {'Bayesian mixture' if posterior else 'mixture'} of K = {K} "
-            f"Gaussian component{'s' if K != 1 else ''} with {covariance} to {_count(n)} "
-            f"observation{'s' if n != 1 else ''} of {D} variable{'s' if D != 1 else ''} "
-            f"({names})" + (", with the component assignments summed out of the likelihood"
-                            if posterior else ""))
+            f"Gaussian component{'s' if K != 1 else ''} with "
+            f"{covariance if K > 1 else covariance.replace(' for each component', '')} to "
+            f"{_count(n)} observation{'s' if n != 1 else ''} of {D} "
+            f"variable{'s' if D != 1 else ''} ({names})"
+            + (", with the component assignments summed out of the likelihood"
+               if posterior else ""))
     parts = []
     if record.get("n_rows_with_missing") and record.get("missing") == "marginalise":
         parts.append(f"{_count(record['n_rows_with_missing'])} observations with missing "
                      "values contributed the marginal density of their observed variables "
                      "(values assumed missing at random)")
     if record.get("n_rows_dropped"):
-        parts.append(f"{_count(record['n_rows_dropped'])} rows were left out (no usable "
-                     "values" + (", or any value missing" if record.get("missing") == "drop"
-                                 else "") + ")")
+        parts.append(f"{_count(record['n_rows_dropped'])} rows were excluded ("
+                     + ("a complete-case analysis: rows with any value missing"
+                        if record.get("missing") == "drop" else "no observed value") + ")")
     if record.get("weighted"):
         parts.append("each observation counted as often as its frequency weight (total "
                      f"{format_number(record.get('sum_of_weights', float('nan')))})")
@@ -163,123 +179,234 @@ def _model(result: Any, cite: Any) -> str:
         parts.append(f"{_count(record['n_labelled'])} observations of known component entered "
                      "with their component fixed")
     if result.noise:
-        parts.append("a uniform noise component over the data's bounding box took outlying "
-                     "observations")
+        volume = record.get("noise_volume")
+        region = ("the data's bounding box rescaled to volume "
+                  f"{format_number(volume)}" if volume else "the data's bounding box")
+        parts.append(cite("noise", "a uniform noise component (Banfield and Raftery 1993) "
+                                   f"with constant density over {region}"))
     return text + ("; " + "; ".join(parts) if parts else "") + "."
 
 
 def _priors(result: Any, cite: Any) -> str:
     p = result.priors
-    weights = ("the K component weights and the noise weight" if result.noise
-               else "the weights")
+    K, D = result.n_components, len(result.feature_names)
     alpha = format_number(p.weights_concentration)
-    pieces = [f"{weights} ~ Dirichlet({alpha}, ..., {alpha})",
-              f"each component mean ~ Normal(0, {format_number(p.means_sd)}) per variable",
-              f"each standard deviation ~ LogNormal(log {format_number(p.sd_median)}, "
-              f"{format_number(p.sd_log_sd)})"]
-    if len(result.feature_names) > 1 and result.covariance_type in ("full", "tied"):
-        pieces.append(cite("lkj", f"each correlation matrix ~ LKJ({format_number(p.lkj_eta)}) "
-                                  "(Lewandowski et al. 2009)"))
-    scale = ("divided by one standard deviation common to all" if result.covariance_type
-             == "spherical" else "divided by its standard deviation")
-    return (f"Priors were placed on the standardised data (each variable centred at its mean "
-            f"and {scale}): {'; '.join(pieces)}.")
+    pieces = []
+    if K > 1 or result.noise:
+        weights = ("the K component weights and the noise weight" if result.noise
+                   else "the weights")
+        pieces.append(f"{weights} Dirichlet with every concentration {alpha}")
+    per = " per variable" if D > 1 else ""
+    pieces += [f"each component mean Normal with mean 0 and standard deviation "
+               f"{format_number(p.means_sd)}{per}",
+               f"each standard deviation LogNormal with median {format_number(p.sd_median)} "
+               f"and log-scale standard deviation {format_number(p.sd_log_sd)}"]
+    if D > 1 and result.covariance_type in ("full", "tied"):
+        pieces.append(cite("lkj", f"each correlation matrix LKJ with shape "
+                                  f"{format_number(p.lkj_eta)} (Lewandowski et al. 2009)"))
+    if (result.settings or {}).get("ordered_means"):
+        pieces.append("the component means of the first variable constrained to increase "
+                      "(which pushes overlapping components apart)")
+    if result.covariance_type == "spherical":
+        scale = "divided by one common scale, the root mean square of the variables' sds"
+    else:
+        scale = "divided by its standard deviation"
+    how = ["divisor N", "over its observed values"]
+    if (observations_record(result) or {}).get("weighted"):
+        how.append("rows counted by their frequency weights")
+    if result.noise:
+        how.append("without the rows isolated from all others, as the noise screen found "
+                   "them")
+    return (f"Independent priors were placed on the parameters of the model for the "
+            f"standardised data (each variable centred at its mean and {scale}; "
+            f"{', '.join(how)}; the priors so depend on the data's location and scale): "
+            f"{'; '.join(pieces)}.")
 
 
 def _start(result: Any, cite: Any) -> str:
     start = (result.settings or {}).get("start") or {}
-    n = len(start.get("candidates") or ())
     em = cite("em", "EM (Dempster et al. 1977)")
-    map_em = cite("map_em", "the conjugate prior of Fraley and Raftery (2007)")
-    if n > 1:
-        return (f"Every chain started at a posterior mode found by {em} with {map_em}: of "
-                f"{n} candidate optima (restarts from k-means++ and random data points, and a "
-                "maximum-likelihood fit polished under the prior) the one with the highest "
-                "log posterior density of the model was taken.")
-    return f"Every chain started at the estimate of {em} with {map_em}."
+    fit = result.em
+    if start.get("given") or not start.get("candidates"):
+        objective = ("maximum a posteriori under mclust's default conjugate prior (Fraley "
+                     "and Raftery 2007)" if fit.prior is not None else "maximum likelihood")
+        if fit.prior is not None:
+            cite("map_em", "")
+        who = "supplied by the analyst" if start.get("given") else "of"
+        return (f"Every chain started at the same point, the {objective} estimate of {em}"
+                + (f" {who}" if start.get("given") else "") + ".")
+    cite("map_em", "")
+    cite("kmeans++", "")
+    sources = [str(c.get("source", "")) for c in start["candidates"]]
+    chosen = {"model log density": "the highest log posterior density of the sampled model",
+              "EM log posterior": "the highest value of EM's objective (the log posterior "
+                                  "under the conjugate prior)"}.get(
+        start.get("chosen_by"), "the highest log posterior density")
+    text = (f"Every chain started at the same point, a posterior mode found by {em} under "
+            "mclust's default conjugate prior (Fraley and Raftery 2007), an approximation to "
+            f"the model's priors used only to find the start: of {len(sources)} candidates "
+            f"({'; '.join(sources)}; k-means++ seeds: Arthur and Vassilvitskii 2007), the one "
+            f"with {chosen} was taken")
+    moved = start.get("reanchored")
+    moved = [moved] if isinstance(moved, dict) else list(moved or [])
+    reruns = [m for m in moved if isinstance(m, dict) and m.get("rerun")]
+    if reruns:
+        text += (". During sampling a chain found a better mode than that start"
+                 + (f" ({len(reruns)} times)" if len(reruns) > 1 else "")
+                 + ", so EM was restarted from that chain's best draw and the chains were "
+                 "sampled again from the mode it reached; the draws reported are those of the "
+                 "last run")
+    return text + (". Starting every chain at one point lowers R-hat's power to reveal modes "
+                   "the chains never visited; the check for a chain at a better mode than the "
+                   "start partly makes up for it.")
+
+
+_STOPPED = {
+    "converged": "",
+    "max_draws": ", and stopped at the limit of draws WITHOUT meeting them",
+    "max_time": ", and stopped at the time limit WITHOUT meeting them",
+    "abandoned": ", and ended early because a chain found a better mode",
+    "diverged": ", and ended at a divergent transition",
+    "futile": ", and stopped WITHOUT meeting them, more draws being futile",
+}
 
 
 def _sampler(result: Any, cite: Any) -> str:
     settings = result.settings or {}
     versions = getattr(result, "versions", None) or {}
     sampler = settings.get("sampler")
-    implementation = {"nutpie": f"nutpie {versions.get('nutpie', '')}".strip(),
-                      "pymc": f"PyMC {versions.get('pymc', '')}".strip()}.get(sampler)
+    implementation = {
+        "nutpie": f"nutpie {versions.get('nutpie', '')}".strip() + " (maximum tree depth 10, "
+                  "diagonal mass matrix adapted during warm-up from the draws and their "
+                  "gradients)",
+        "pymc": f"PyMC {versions.get('pymc', '')}".strip() + " (maximum tree depth 10, "
+                "diagonal mass matrix adapted during warm-up)"}.get(sampler)
     # what the draws themselves say where the record does not (a result built by hand)
     sizes = result.posterior.sizes
     chains, draws = settings.get("chains", sizes["chain"]), settings.get("draws", sizes["draw"])
     tune, accept = settings.get("tune"), settings.get("target_accept")
-    each = (f"each of {tune:,} warm-up iterations and {draws:,} retained draws"
-            if isinstance(tune, int) else f"each of {draws:,} retained draws after warm-up")
+    each = (f"each with {tune:,} warm-up iterations and {draws:,} retained draws"
+            if isinstance(tune, int) else f"each with {draws:,} retained draws after warm-up")
     text = (cite("nuts", "The posterior was sampled with the No-U-Turn Sampler (NUTS; Hoffman "
                          "and Gelman 2014)")
-            + (f" as implemented in {implementation} (maximum tree depth 10, diagonal mass "
-               "matrix adapted during warm-up)" if implementation else "")
-            + f": {chains} chains, {each}"
-            + (f" (target acceptance rate {format_number(accept)})" if accept else ""))
+            + (f" as implemented in {implementation}" if implementation else "")
+            + f": {chains} chain{'s' if chains != 1 else ''}, {each}, no thinning"
+            + (f", target acceptance rate {format_number(accept)}" if accept else ""))
+    seed = settings.get("random_state")
+    if seed is not None:
+        text += f", seed {seed}" + (" (drawn at random and recorded)"
+                                    if settings.get("seed_drawn") else "")
     adaptive = settings.get("adaptive")
-    if isinstance(adaptive, dict):
-        text += (", the number of draws chosen adaptively: the chains were extended until "
-                 "every convergence check below passed, up to a limit"
-                 + ("" if adaptive.get("stopped_by") == "converged" else
-                    f" (they stopped by the {adaptive.get('stopped_by')} limit, "
-                    "without converging)"))
+    stopped = adaptive.get("stopped_by") if isinstance(adaptive, dict) else None
+    if isinstance(stopped, str) and not stopped.startswith("fixed"):
+        limit = getattr(result.sampler_settings, "max_draws", None)
+        text += ("; the number of draws was chosen adaptively: the chains were extended until "
+                 "R-hat, the bulk and tail ESS, the rank test and the chains' agreement below "
+                 "met their thresholds (divergences, E-BFMI and tree depth are judged after)"
+                 + (f", up to {limit:,} draws per chain" if isinstance(limit, int) else "")
+                 + _STOPPED.get(stopped, f", and stopped ({stopped})"))
     retried = settings.get("retried")
     if isinstance(retried, dict):
         after = (retried.get("target_accept") or [None, None])[-1]
-        text += (f"; after divergent transitions in a first run the chains were sampled "
-                 f"again with target acceptance {format_number(after)}")
-    if settings.get("reanchored"):
-        text += ("; a chain found a better mode than the start, so EM was restarted from it "
-                 "and the chains sampled again")
+        text += ("; after divergent transitions in a first run, its draws were discarded and "
+                 f"the chains sampled again with target acceptance {format_number(after)}"
+                 + (" and a longer warm-up" if len(retried.get("tune") or ()) == 2 else ""))
     return text + "."
 
 
 def _relabelling(result: Any, cite: Any) -> str:
+    if result.n_components == 1 and not result.noise:
+        return "With one component, no label switching is possible."
     report = result.label_switching
     method = getattr(report, "method", "distance")
     share = (f"{100 * report.fraction_permuted:.1f}% of draws were relabelled"
              if report.fraction_permuted else "no draw needed relabelling")
+    fixed = getattr(report, "fixed_components", ())
+    held = (f"; components {', '.join(map(str, fixed))}, named by known labels, were held "
+            "fixed" if fixed else "")
     if method == "stephens":
         return (cite("stephens", "Label switching was undone by Stephens' (2000) algorithm")
-                + " on the draws' classification probabilities, matched to the starting "
-                f"estimate's components ({share}).")
+                + " on the draws' classification probabilities of the observations (the "
+                "complete, unlabelled ones; a random subset of them at large N), started "
+                f"from the starting estimate's components ({share}{held}).")
     if method == "ecr":
         return (cite("ecr", "Label switching was undone by the ECR algorithm (Papastamoulis "
                             "and Iliopoulos 2010)")
-                + f", with the starting estimate's classification as pivot ({share}).")
+                + f", with the starting estimate's classification as pivot ({share}{held}).")
     if method in ("ordered", "labelled"):
         why = ("an ordering constraint on the means" if method == "ordered"
                else "known labels naming every component")
         return f"No relabelling was needed: {why} fixed the labels."
     return ("Label switching was undone by matching each draw's components to the starting "
-            f"estimate's by the symmetrised Kullback-Leibler divergence ({share}).")
+            f"estimate's by the symmetrised Kullback-Leibler divergence ({share}{held}).")
+
+
+# Each check of the verdict (Check.name) as a Methods section names it, and what it cites.
+_CHECKS = {
+    "max R-hat": ("rank-normalised split R-hat", "rhat"),
+    "min bulk ESS": ("bulk effective sample size (ESS)", "rhat"),
+    "min tail ESS": ("tail ESS", "rhat"),
+    "min rank p-value": ("a multi-chain rank-uniformity test of the weights and means "
+                         "(Säilynoja et al. 2022; Bonferroni-corrected, on draws thinned to "
+                         "about independent ones)", "rank"),
+    "max R-hat (label-invariant)": ("R-hat of label-invariant quantities (the total "
+                                    "log-likelihood and the sorted weights)", "rhat"),
+    "min bulk ESS (label-invariant)": ("their bulk ESS", "rhat"),
+    "divergences": ("divergent transitions", None),
+    "min E-BFMI": ("E-BFMI per chain (Betancourt 2016)", "ebfmi"),
+    "max tree depth fraction": ("the share of transitions at the maximum tree depth", None),
+    "max chain mode shift (sd)": ("the chains' agreement (no chain's mean of a parameter or of "
+                                  "the log density further than a set number of pooled "
+                                  "within-chain sds from the other chains' median)", None),
+}
 
 
 def _convergence(result: Any, d: Any, cite: Any) -> str:
-    rhat = cite("rhat", "rank-normalised split R-hat and bulk and tail effective sample sizes "
-                        "(ESS; Vehtari et al. 2021)")
-    ebfmi = cite("ebfmi", "E-BFMI (Betancourt 2016)")
-    divergences = ("not recorded" if d.n_divergences is None
-                   else f"{d.n_divergences:,} divergent transition"
-                        f"{'s' if d.n_divergences != 1 else ''}")
-    # R-hat to 4 decimals, as the verdict line (1.0097 is not the failing 1.010 of 3)
-    found = (f"the largest R-hat was {d.max_rhat:.4f}, the smallest bulk and tail ESS "
-             f"{d.min_ess_bulk:,.0f} and {d.min_ess_tail:,.0f}, with {divergences}")
+    run = [c for c in d.checks if c.name in _CHECKS]
+    if not run:
+        return "No convergence check could be run."
+    named = []
+    for check in run:
+        words, key = _CHECKS[check.name]
+        named.append(cite(key, words) if key else words)
+    cite("rhat", "")
+    outcome = "; ".join(c.summary for c in run)
+    text = (f"Convergence was checked by {', '.join(named[:-1])} and {named[-1]} "
+            f"(Vehtari et al. 2021 for R-hat and ESS); against its thresholds the run gave: "
+            f"{outcome}")
+    if d.not_checked:
+        text += f"; not checked: {'; '.join(d.not_checked)}"
     verdict = {"OK": "every check passed",
-               "CAUTION": "every check passed, but the evidence named a cause for caution ("
-                          + ", ".join(d.causes) + ")",
-               "PROBLEMS": "not every check passed (" + "; ".join(d.problems) + ")"}[d.status]
-    return (f"Convergence was checked with {rhat}, {ebfmi}, divergent transitions, the "
-            "rank-uniformity test of each chain's draws and the agreement of the chains' "
-            f"modes, on the relabelled parameters and on label-invariant quantities: {found}; "
-            f"{verdict}.")
+               "CAUTION": "every check passed, but the diagnostics named a cause for caution ("
+                          + ", ".join(d.causes) + "; see the report's advice)",
+               "PROBLEMS": "not every check passed"}[d.status]
+    return (f"{text}. In sum, {verdict}. Summaries are posterior means with 94% equal-tailed "
+            "intervals.")
+
+
+def _software(result: Any, cite: Any) -> str:
+    posterior = hasattr(result, "posterior")
+    packages = (("bayesgmm", "bayesgmm"), ("PyMC", "pymc"), ("nutpie", "nutpie"),
+                ("ArviZ", "arviz"), ("arviz-stats", "arviz-stats"), ("NumPy", "numpy"),
+                ("SciPy", "scipy"))
+    v = getattr(result, "versions", None) or {}
+    named = [f"{name} {v[key]}" for name, key in packages
+             if key in v and (posterior or key in ("bayesgmm", "numpy", "scipy"))]
+    if not named:
+        return ""
+    text = f"Analyses used {', '.join(named)}" + (f" under Python {v['python']}"
+                                                   if "python" in v else "")
+    if posterior:  # the sampler's framework and the diagnostics' library, cited
+        cite("pymc", "")
+        cite("arviz", "")
+        text += " (PyMC: Abril-Pla et al. 2023; ArviZ: Kumar et al. 2019)"
+    return text + "."
 
 
 def _em(em: Any, cite: Any) -> str:
     settings = em.settings or {}
     objective = ("at their posterior mode under " + cite(
-        "map_em", "the conjugate prior of Fraley and Raftery (2007)") + ", with"
+        "map_em", "mclust's default conjugate prior (Fraley and Raftery 2007)") + ", with"
                  if em.prior is not None else "by maximum likelihood with")
     text = (f"The parameters were estimated {objective} "
             + cite("em", "the EM algorithm (Dempster et al. 1977)"))
@@ -288,11 +415,12 @@ def _em(em: Any, cite: Any) -> str:
     words = {"kmeans++": "k-means++ seeds (Arthur and Vassilvitskii 2007)",
              "random_from_data": "random data points", "kmeans": "k-means",
              "random": "random responsibilities"}
-    if n_init and families and all(f in words for f in families):
+    total = n_init * len(families) if isinstance(n_init, int) and families and all(
+        f in words for f in families) else None
+    if total:
         if "kmeans++" in families:
             cite("kmeans++", "")
         best = "log posterior" if em.prior is not None else "log-likelihood"
-        total = n_init * len(families)
         if total == 1:
             text += f", in one run started from {words[families[0]]}"
         elif len(families) == 1:
@@ -303,29 +431,16 @@ def _em(em: Any, cite: Any) -> str:
             text += f"; of {total} runs, {runs}, the one with the highest {best} was kept"
     tol, atol = settings.get("tol"), settings.get("atol")
     if tol is not None and atol is not None:
-        text += (f". Each run stopped when an iteration changed the objective by less than "
-                 f"{format_number(tol)} per observation and at most {format_number(atol)} in "
-                 "total")
-    ended = (f"converged after {em.n_iter} iterations" if em.converged
-             else f"did NOT converge within {em.n_iter} iterations")
-    floored = "variance" if em.n_features == 1 else "covariance matrix's diagonal"
+        who = "Each run" if total and total > 1 else "EM"
+        text += (f". {who} stopped when an iteration changed the objective by less than "
+                 f"{tol:g} per observation and at most {atol:g} in total")
+    limit = settings.get("max_iter")
+    ended = (f"converged after {em.n_iter} iterations" if em.converged else
+             f"did not converge within the limit of {limit or em.n_iter} iterations")
+    floored = ("variance" if em.n_features == 1 or em.covariance_type in ("diag", "spherical")
+               else "covariance matrix's diagonal")
     text += (f"; the kept fit {ended}, at a log-likelihood of {em.log_likelihood:,.2f}, with "
-             f"{format_number(em.reg_covar)} added to each {floored}.")
+             f"{em.reg_covar:.3g} added to each {floored}"
+             + (f" (seed {settings['random_state']})" if settings.get("random_state")
+                is not None else "") + ".")
     return text
-
-
-def _software(result: Any, cite: Any) -> str:
-    v = getattr(result, "versions", None) or {}
-    posterior = hasattr(result, "posterior")
-    packages = (("bayesgmm", "bayesgmm"), ("PyMC", "pymc"), ("ArviZ", "arviz"),
-                ("NumPy", "numpy"), ("SciPy", "scipy"))
-    named = [f"{name} {v[key]}" for name, key in packages
-             if key in v and (posterior or key not in ("pymc", "arviz"))]
-    if not named:
-        return ""
-    python = f"Python {v['python']}" if "python" in v else ""
-    if posterior:  # the sampler's framework and the diagnostics' library, cited
-        cite("pymc", "")
-        cite("arviz", "")
-        python += ("; " if python else "") + "PyMC: Abril-Pla et al. 2023; ArviZ: Kumar et al. 2019"
-    return f"Analyses used {', '.join(named)}" + (f" ({python})" if python else "") + "."

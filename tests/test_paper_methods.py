@@ -19,7 +19,7 @@ def tiny_text(tiny_fit):
 
 def _citations(paragraph):
     """The (Author Year) citations of a paragraph, as surname and year."""
-    found = re.findall(r"([A-Z][A-Za-z-]+)(?: et al\.| and [A-Z][A-Za-z]+)?'?s? \(?(\d{4})\)?",
+    found = re.findall(r"([A-Z][\w-]+)(?: et al\.| and [A-Z]\w+)?'?s? \(?(\d{4})\)?",
                        paragraph)
     return {(name, year) for name, year in found}
 
@@ -35,18 +35,21 @@ def test_the_paragraph_states_the_fits_own_numbers(tiny_fit, tiny_text):
     for value in (priors.weights_concentration, priors.means_sd, priors.sd_median,
                   priors.sd_log_sd, priors.lkj_eta):
         assert f"{value:g}" in p
-    assert (f"{s['chains']} chains, each of {s['tune']:,} warm-up iterations and "
-            f"{s['draws']:,} retained draws") in p
+    assert (f"{s['chains']} chains, each with {s['tune']:,} warm-up iterations and "
+            f"{s['draws']:,} retained draws, no thinning") in p
+    assert f"seed {s['random_state']}" in p
     assert f"nutpie {tiny_fit.versions['nutpie']}" in p
-    assert f"the largest R-hat was {d.max_rhat:.4f}" in p
-    assert f"{d.min_ess_bulk:,.0f} and {d.min_ess_tail:,.0f}" in p
+    for check in d.checks:  # each check run, with its value and threshold, as the verdict
+        assert check.summary in p
     relabelled = 100 * tiny_fit.label_switching.fraction_permuted
     assert (f"{relabelled:.1f}% of draws were relabelled" if relabelled
             else "no draw needed relabelling") in p
     start = s["start"]["candidates"]
-    assert f"of {len(start)} candidate optima" in p
-    assert {"OK": "every check passed", "CAUTION": "a cause for caution",
-            "PROBLEMS": "not every check passed"}[d.status] in p
+    assert f"of {len(start)} candidates ({start[0]['source']};" in p
+    assert "the highest log posterior density of the sampled model was taken" in p
+    assert "a chain found a better mode" not in p  # not re-anchored
+    assert {"OK": "In sum, every check passed", "CAUTION": "a cause for caution",
+            "PROBLEMS": "In sum, not every check passed"}[d.status] in p
     assert f"bayesgmm {tiny_fit.versions['bayesgmm']}" in p
 
 
@@ -55,7 +58,10 @@ def test_every_citation_has_its_reference_and_no_more(tiny_text):
     cited = _citations(text.paragraph)
     listed = {(r.split(",")[0], re.search(r"\((\d{4})\)", r).group(1)) for r in text.references}
     assert cited == listed
-    assert list(text.references) == sorted(text.references)
+    from bayesgmm.paper_methods import _alphabetical
+
+    assert list(text.references) == sorted(text.references, key=_alphabetical)
+    assert _alphabetical("Säilynoja") == "Sailynoja"  # before Stephens, as a reader sorts
     assert set(text.references) <= set(REFERENCES.values())
     assert str(text) == text.paragraph + "\n\nReferences\n" + "\n".join(text.references)
 
@@ -66,9 +72,9 @@ def test_only_the_priors_the_model_uses(tiny_fit, tiny_text, covariance_type):
     result = dataclasses.replace(tiny_fit, covariance_type=covariance_type)
     text = methods_text(result, tiny_text[1])
     correlations = covariance_type == "tied"
-    assert ("LKJ(" in text.paragraph) == correlations
+    assert ("LKJ with shape" in text.paragraph) == correlations
     assert any(r.startswith("Lewandowski") for r in text.references) == correlations
-    assert ("one standard deviation common to all" in text.paragraph) == (
+    assert ("the root mean square of the variables' sds" in text.paragraph) == (
         covariance_type == "spherical")
 
 
@@ -76,32 +82,39 @@ def test_the_data_record_and_the_runs_record_are_told(tiny_fit, tiny_text):
     record = {"n_rows": 300, "n_rows_fitted": 290, "n_rows_dropped": 10,
               "missing": "marginalise", "n_missing_values": 31, "n_rows_with_missing": 25,
               "weighted": True, "sum_of_weights": 512.5, "n_labelled": 12, "noise": False}
-    settings = {**tiny_fit.settings,
+    start = {**tiny_fit.settings["start"], "reanchored": [{"rerun": False}, {"rerun": True}],
+             "chosen_by": "EM log posterior"}
+    settings = {**tiny_fit.settings, "start": start,
                 "adaptive": {"draws": 2400, "stopped_by": "max_time", "checkpoints": []},
-                "retried": {"target_accept": [0.8, 0.95], "divergences": 3},
-                "reanchored": {"rerun": True}}
+                "retried": {"target_accept": [0.8, 0.95], "divergences": 3,
+                            "tune": [1000, 3000]}}
     result = dataclasses.replace(tiny_fit, observations_summary=record, settings=settings)
     p = methods_text(result, tiny_text[1]).paragraph
     assert "to 290 observations" in p
     assert "25 observations with missing values contributed the marginal density" in p
-    assert "10 rows were left out" in p
+    assert "10 rows were excluded (no observed value)" in p
     assert "frequency weight (total 512.5)" in p
     assert "12 observations of known component" in p
-    assert "chosen adaptively" in p and "stopped by the max_time limit, without converging" in p
-    assert "sampled again with target acceptance 0.95" in p
-    assert "EM was restarted from it" in p
+    assert "chosen adaptively" in p and "stopped at the time limit WITHOUT meeting them" in p
+    assert "sampled again with target acceptance 0.95 and a longer warm-up" in p
+    assert "EM was restarted from that chain's best draw" in p  # the one rerun
+    assert "the highest value of EM's objective" in p  # how this start was chosen
+    fixed = {**settings, "adaptive": {"stopped_by": "fixed: the PyMC sampler cannot extend"}}
+    p = methods_text(dataclasses.replace(result, settings=fixed), tiny_text[1]).paragraph
+    assert "adaptively" not in p  # a fixed run (PyMC under draws="auto")
 
 
 def test_a_failed_check_is_said_not_hidden(tiny_fit, tiny_text):
     _, d = tiny_text
-    failed = dataclasses.replace(d, ok=False, problems=("R-hat 1.08 > 1.01",),
-                                 n_divergences=7, max_rhat=1.08)
+    bad = dataclasses.replace(d.checks[0], passed=False, summary="R-hat 1.08 > 1.01")
+    failed = dataclasses.replace(d, ok=False, checks=(bad, *d.checks[1:]),
+                                 not_checked=("rank uniformity: needs at least 2 chains",))
     p = methods_text(tiny_fit, failed).paragraph
-    assert "not every check passed (R-hat 1.08 > 1.01)" in p
-    assert "the largest R-hat was 1.0800" in p and "with 7 divergent transitions" in p
-    assert "every check passed." not in p
+    assert "the run gave: R-hat 1.08 > 1.01;" in p and "In sum, not every check passed." in p
+    assert "not checked: rank uniformity: needs at least 2 chains" in p
+    assert "every check passed." not in p.replace("not every check passed.", "")
     caution = dataclasses.replace(d, ok=True, causes=("K too large",))
-    assert "a cause for caution (K too large)" in methods_text(tiny_fit, caution).paragraph
+    assert "a cause for caution (K too large;" in methods_text(tiny_fit, caution).paragraph
 
 
 @pytest.mark.parametrize("prior", [None, "default"])
@@ -112,8 +125,8 @@ def test_an_em_fit_says_how_it_was_estimated(old_faithful, prior):
     p = text.paragraph
     assert "We fitted a mixture of K = 2 Gaussian components" in p and "Bayesian" not in p
     assert "to 272 observations of 2 variables (eruptions, waiting)." in p
-    assert ("at their posterior mode under the conjugate prior of Fraley and Raftery (2007)"
-            in p) == (prior is not None)
+    assert ("at their posterior mode under mclust's default conjugate prior (Fraley and "
+            "Raftery 2007)" in p) == (prior is not None)
     assert ("maximum likelihood with the EM algorithm" in p) == (prior is None)
     assert "of 6 runs, 3 from k-means++ seeds (Arthur and Vassilvitskii 2007) and 3 from " \
            "random data points" in p
@@ -131,7 +144,7 @@ def test_an_em_fit_that_stopped_early_says_so(old_faithful):
     with pytest.warns(bayesgmm.ConvergenceWarning):
         em = bayesgmm.fit_em(old_faithful, 2, n_init=1, max_iter=2, random_state=0)
     p = methods_text(em).paragraph
-    assert "did NOT converge within 2 iterations" in p
+    assert "did not converge within the limit of 2 iterations" in p
     assert "in one run started from k-means++ seeds (Arthur and Vassilvitskii 2007)." in p
 
 

@@ -623,6 +623,35 @@ def test_rows_missing_a_coordinate_are_counted(figure):
             in [t.get_text() for t in ax.texts])
 
 
+def test_a_tick_beyond_the_axes_is_not_drawn_and_the_grid_keeps_its_layout():
+    """QA: a mistyped value (50 among 4-9) in a row missing its other coordinate was drawn as
+    an unclipped edge tick far beyond the panel; the pair grid's layout collapsed (a warning,
+    the legend over the axis labels)."""
+    import warnings
+
+    rng = np.random.default_rng(5)
+    X = np.r_[rng.normal([5, 90, 1], [0.5, 8, 0.2], (100, 3)),
+              rng.normal([7.5, 140, 3], [0.5, 8, 0.2], (100, 3))]
+    X[3:12, 1] = np.nan
+    X[3, 0] = 50.0  # beyond the axes, and its glucose missing
+    em = fit_em(X, 2, random_state=0)
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    fig = plots.plot_density(em, X=X)
+    canvas = FigureCanvasAgg(fig)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message="constrained_layout not applied")
+        canvas.draw()
+    renderer = canvas.get_renderer()
+    for ax in fig.axes:  # nothing drawn far outside its panel
+        assert ax.get_tightbbox(renderer).width < 1.5 * ax.get_window_extent(renderer).width
+    panel = fig.axes[3]  # row 1 (feature 1), column 0 (feature 0)
+    ticks = [line for line in panel.lines if line.get_marker() == "|"]
+    assert 50.0 not in np.concatenate([t.get_xdata() for t in ticks])
+    assert any("9 missing a coordinate: 8 as ticks at the edge" in t.get_text().replace("\n", " ")
+               for t in panel.texts)
+
+
 def test_crowded_scatter_fades_and_circles_spread():
     """QA: 20,000 opaque points drew solid blobs; the 10 most uncertain sat on one spot."""
     rng = np.random.default_rng(6)
