@@ -169,7 +169,8 @@ def _model(result: Any, cite: Any) -> str:
                      "values contributed the marginal density of their observed variables "
                      "(values assumed missing at random)")
     if record.get("n_rows_dropped"):
-        parts.append(f"{_count(record['n_rows_dropped'])} rows were excluded ("
+        dropped = record["n_rows_dropped"]
+        parts.append(f"{_count(dropped)} {'row was' if dropped == 1 else 'rows were'} excluded ("
                      + ("a complete-case analysis: rows with any value missing"
                         if record.get("missing") == "drop" else "no observed value") + ")")
     if record.get("weighted"):
