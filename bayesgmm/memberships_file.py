@@ -30,9 +30,9 @@ numbers; for an EM fit, the responsibilities at the estimate. Numbers are writte
 
 Where it sits: the surface layer, beside :mod:`bayesgmm.estimates`: the command line writes
 the table (through :func:`bayesgmm.result_files.save_files`, which lists it in the
-manifest). Imports :mod:`bayesgmm.draw_arrays` (how many draws) and
-:mod:`bayesgmm.observation_record` (label names); never ArviZ or PyMC itself, so
-``bayesgmm em`` still never loads them.
+manifest). Imports :mod:`bayesgmm.observation_record` (label names) and, for a posterior only,
+:mod:`bayesgmm.draw_arrays` (how many draws); never xarray, ArviZ or PyMC itself for an EM
+fit, so ``bayesgmm em`` still never loads them.
 """
 
 from __future__ import annotations
@@ -43,7 +43,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .draw_arrays import membership_draws
 from .observation_record import observations_record
 
 __all__ = ["MEMBERSHIPS_FILE", "membership_table", "write_memberships"]
@@ -81,6 +80,8 @@ def membership_table(result: Any, X: Any = None, *, rows: Any = None, labels: An
         if X is not None or rows is not None or labels is not None:
             raise ValueError("a posterior's memberships are of its own fitted rows: give "
                              "no X, rows or labels")
+        from .draw_arrays import membership_draws  # xarray: not on the EM path (review)
+
         n, columns = result.idata["observed_data"].sizes["observation"], _columns(result)
         proba = result.memberships(max_draws=membership_draws(n, columns))
         mean, bounds, rows = np.asarray(proba.mean), (proba.lower, proba.upper), \

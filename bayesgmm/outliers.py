@@ -241,7 +241,8 @@ def _noise_evidence(em: EMResult, X: Any, *, sample_weight: Any, labels: Any, mi
         # largest other component split in two), their rows left to the noise.
         bad = _degenerate_components(em, X, sample_weight)
         # and components with a proper covariance (tied, say) that hold only a few far rows
-        lone = _lone_components(em, X, sample_weight, exclude=bad)
+        lone = _lone_components(em, X, sample_weight, exclude=bad, labels=labels,
+                                missing=missing)
         progress.detail("refitting with a noise component")
         starts = [_refit(X, K, ct, init=plain, noise=True, **data),
                   _fresh(X, K, ct, {**data, "noise": True})]
@@ -301,32 +302,49 @@ def _lone_evidence(em: EMResult, X: Any, lone: tuple[int, ...], data: dict[str, 
     if not lone:
         return None
     keep = [k for k in range(em.n_components) if k not in lone]
+    # known labels name kept components only (_lone_components): renumbered for the refit
+    codes = check_labels(aligned_to_rows(data.get("labels"), X, "labels"), fitted.size,
+                         em.n_components)
+    if codes is not None:
+        renumber = np.full(em.n_components, -1)
+        renumber[keep] = np.arange(len(keep))
+        codes = np.where(codes >= 0, renumber[np.maximum(codes, 0)], -1)
+    original = data.get("labels")
+    data = {**data, "labels": codes}
     weights = np.asarray(em.weights, dtype=np.float64)[keep]
     start = {"weights": weights / weights.sum(), "means": np.asarray(em.means)[keep],
              "covariances": np.asarray(em.covariances) if em.covariance_type == "tied"
              else np.asarray(em.covariances)[keep]}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        fewer = _refit(X, len(keep), em.covariance_type, init=start, noise=True, **data)
+        try:
+            fewer = _refit(X, len(keep), em.covariance_type, init=start, noise=True, **data)
+        except ValueError:  # a hint must never fail the command it serves (review)
+            return None
     sample_weight = data.get("sample_weight")
     if fewer is None or _degenerate_components(fewer, X, sample_weight):
         return None
     held = np.isin(em.predict(X), lone) & fitted
     if not held.any() or not np.all(fewer.predict(X)[held] == -1):
         return None
-    criteria = {"sample_weight": sample_weight, "labels": data.get("labels")}
+    criteria = {"sample_weight": sample_weight}
     return NoiseEvidence(rows=tuple(int(r) for r in np.flatnonzero(held)),
-                         bic_without=float(em.bic(X, **criteria)),
-                         bic_with=float(fewer.bic(X, **criteria)), components=lone,
+                         bic_without=float(em.bic(X, **criteria, labels=original)),
+                         bic_with=float(fewer.bic(X, **criteria, labels=codes)),
+                         components=lone,
                          degenerate=False)
 
 def _lone_components(fit: EMResult, X: Any, sample_weight: Any = None,
-                     exclude: tuple[int, ...] = ()) -> tuple[int, ...]:
-    """Components (other than ``exclude``) that hold at most D + 1 rows (too few to tell a
-    group from outliers), every one of them far from every other component (beyond
-    :data:`bayesgmm.covariance.FAR_TAIL` of each, by its observed coordinates): a few far
-    rows given a component of their own. Rows are counted by their frequency weights and
-    given to their most probable component."""
+                     exclude: tuple[int, ...] = (), labels: Any = None,
+                     missing: str = "marginalise") -> tuple[int, ...]:
+    """Components (other than ``exclude``) that hold one row alone (counted as often as its
+    frequency weight says), far from every other component (beyond
+    :data:`bayesgmm.covariance.FAR_TAIL` of each, by its observed coordinates): one far row
+    given a component of its own, a typo's signature. Rows go to their most probable
+    component; only the rows the fit kept count. Not a component holding a labelled row (a
+    known group, whose rows the noise may not take). Two or more far rows together may be a
+    small group, which BIC can weigh (review: three rows of a real rare group were called
+    "outliers, not a group" against a 25-point BIC margin)."""
     K, D = fit.n_components, fit.n_features
     if K < 2:
         return ()
@@ -335,12 +353,16 @@ def _lone_components(fit: EMResult, X: Any, sample_weight: Any = None,
     Xv, _ = check_data(X, n_features=D, allow_nan=True)
     g = check_sample_weight(aligned_to_rows(sample_weight, X, "sample_weight"), len(Xv))
     g = np.ones(len(Xv)) if g is None else g
+    nan = np.isnan(Xv)
+    fitted = ~(nan.any(axis=1) if missing == "drop" else nan.all(axis=1))
+    codes = check_labels(aligned_to_rows(labels, X, "labels"), len(Xv), K)
+    known = set() if codes is None else {int(c) for c in codes[codes >= 0]}
     assigned = fit.predict(Xv)
     full = fit.full_covariances
     lone = []
-    for k in (k for k in range(K) if k not in exclude):
-        rows = np.flatnonzero((assigned == k) & (g > 0))
-        if not rows.size or g[rows].sum() > D + 1:
+    for k in (k for k in range(K) if k not in exclude and k not in known):
+        rows = np.flatnonzero((assigned == k) & (g > 0) & fitted)
+        if rows.size != 1:
             continue
         others = np.array([j for j in range(K) if j != k])
         d2 = nearest_distance2(Xv[rows], fit.means[others], full[others])

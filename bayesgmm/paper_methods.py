@@ -21,6 +21,8 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from .formatting import format_number
 from .observation_record import observations_record
 
@@ -150,15 +152,20 @@ def _model(result: Any, cite: Any) -> str:
     features = list(result.feature_names)
     D, K = len(features), result.n_components
     names = ", ".join(str(f) for f in features)
-    if D > 1:
+    if K == 1:  # one component: its own matrix, whatever the type's name (review)
+        covariance = {"full": "an unrestricted covariance matrix",
+                      "tied": "an unrestricted covariance matrix",
+                      "diag": "a diagonal covariance matrix",
+                      "spherical": "a single variance"}[result.covariance_type]
+        covariance = "a variance" if D == 1 else covariance
+    elif D > 1:
         covariance = _COVARIANCES[result.covariance_type]
     else:  # one variable: a tied model shares its one variance (referee)
         covariance = ("one variance shared by all components" if result.covariance_type
                       == "tied" else "a variance for each component")
     posterior = hasattr(result, "posterior")
     text = (f"We fitted a {'Bayesian mixture' if posterior else 'mixture'} of K = {K} "
-            f"Gaussian component{'s' if K != 1 else ''} with "
-            f"{covariance if K > 1 else covariance.replace(' for each component', '')} to "
+            f"Gaussian component{'s' if K != 1 else ''} with {covariance} to "
             f"{_count(n)} observation{'s' if n != 1 else ''} of {D} "
             f"variable{'s' if D != 1 else ''} ({names})"
             + (", with the component assignments summed out of the likelihood"
@@ -370,11 +377,13 @@ def _convergence(result: Any, d: Any, cite: Any) -> str:
     for check in run:
         words, key = _CHECKS[check.name]
         named.append(cite(key, words) if key else words)
-    cite("rhat", "")
     outcome = "; ".join(c.summary for c in run)
-    text = (f"Convergence was checked by {', '.join(named[:-1])} and {named[-1]} "
-            f"(Vehtari et al. 2021 for R-hat and ESS); against its thresholds the run gave: "
-            f"{outcome}")
+    listed = (f"{', '.join(named[:-1])} and {named[-1]}" if len(named) > 1 else named[0])
+    # the R-hat and ESS paper only where such a check ran (review: one chain, none did)
+    vehtari = (" (Vehtari et al. 2021 for R-hat and ESS)"
+               if any(_CHECKS[c.name][1] == "rhat" for c in run) else "")
+    text = (f"Convergence was checked by {listed}{vehtari}; against its thresholds the run "
+            f"gave: {outcome}")
     if d.not_checked:
         text += f"; not checked: {'; '.join(d.not_checked)}"
     verdict = {"OK": "every check passed",
@@ -434,10 +443,12 @@ def _em(em: Any, cite: Any) -> str:
     if tol is not None and atol is not None:
         who = "Each run" if total and total > 1 else "EM"
         text += (f". {who} stopped when an iteration changed the objective by less than "
-                 f"{tol:g} per observation and at most {atol:g} in total")
-    limit = settings.get("max_iter")
-    ended = (f"converged after {em.n_iter} iterations" if em.converged else
-             f"did not converge within the limit of {limit or em.n_iter} iterations")
+                 f"{tol:g} per observation"
+                 + (f" and at most {atol:g} in total" if np.isfinite(atol) else ""))
+    limit = settings.get("max_iter") or em.n_iter
+    ended = (f"converged after {em.n_iter} iteration{'s' if em.n_iter != 1 else ''}"
+             if em.converged else f"did not converge within the limit of {limit} "
+             f"iteration{'s' if limit != 1 else ''}")
     floored = ("variance" if em.n_features == 1 or em.covariance_type in ("diag", "spherical")
                else "covariance matrix's diagonal")
     text += (f"; the kept fit {ended}, at a log-likelihood of {em.log_likelihood:,.2f}, with "

@@ -1279,8 +1279,8 @@ def _section_membership(result, X, proba, figure, n_uncertain: int = 10,
                         classification)
     # QA: a colleague wanted every row's classification, joined to the data by ID
     every_row = ("<p>Every row's component and membership probabilities, with their 94% "
-                 "intervals: <code>memberships.csv</code> beside this report (from "
-                 "<code>bayesgmm fit</code> and <code>run</code>), or "
+                 "intervals: <code>memberships.csv</code> in the result directory that "
+                 "<code>bayesgmm fit</code> and <code>run</code> write, or "
                  "<code>bayesgmm.membership_table(result)</code> in Python.</p>")
     if not n_unsure:  # a table of points with probability 1 would be ties, not uncertainty
         return _section("membership", "4. Classification and membership uncertainty",

@@ -605,10 +605,12 @@ def test_samplers_offered_are_the_samplers_fit_bayes_takes():
 # em: EM only, no PyMC
 # --------------------------------------------------------------------------------------------
 def test_em_prints_the_estimate_without_loading_pymc(data_dir):
-    rc, loaded, done = _modules_loaded_by(["em", "good.csv", "-k", "2", "--seed", "3"],
-                                          data_dir, ("pymc", "pytensor", "nutpie"))
+    # --out saves the fit, estimates.csv and memberships.csv without xarray (review)
+    rc, loaded, done = _modules_loaded_by(["em", "good.csv", "-k", "2", "--seed", "3",
+                                           "--out", "emo"],
+                                          data_dir, ("pymc", "pytensor", "nutpie", "xarray"))
     assert rc == 0, done.stderr[-2000:]
-    assert loaded == []
+    assert loaded == [] and (data_dir / "emo" / "memberships.csv").is_file()
     assert "EM: log-likelihood" in done.stdout and "BIC" in done.stdout
     assert "corr[eruptions, waiting]" in done.stdout and "seed 3" in done.stdout
     assert "fitting EM (20 restarts)" in done.stderr

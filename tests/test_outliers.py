@@ -299,3 +299,40 @@ def test_a_small_group_is_not_lone_and_clean_data_give_no_hint():
     assert _lone_components(em, group) == ()
     clean = fit_em(X, 3, covariance_type="tied", n_init=3, random_state=1)
     assert _lone_components(clean, X) == () and noise_evidence(clean, X) is None
+
+
+def test_a_lone_component_with_known_labels_is_renumbered_or_left_alone():
+    """Review: the refit at one component fewer passed the label codes unchanged, so a label
+    naming the last component raised (and `bayesgmm fit` lost its posterior), and others
+    pointed at the wrong component. A component holding a labelled row is a known group:
+    never lone; labels on the other components are renumbered for the refit."""
+    from bayesgmm.em import BOTH_INITS
+    from bayesgmm.outliers import _lone_components
+
+    X = _typo()
+    em = fit_em(X, 3, covariance_type="tied", n_init=5, init=BOTH_INITS, random_state=1)
+    lone = int(np.argmin(em.weights))
+    assigned = em.predict(X)
+    others = [k for k in range(3) if k != lone]
+    labels = np.full(len(X), -1)
+    for k in others:  # a row of each other component labelled with its component
+        labels[np.flatnonzero(assigned == k)[0]] = k
+    evidence = noise_evidence(em, X, labels=labels)
+    assert evidence is not None and evidence.rows == (37,) and evidence.components == (lone,)
+    labels[37] = lone  # the typo's own component now a known group: not lone, no error
+    assert _lone_components(em, X, labels=labels) == ()
+    noise_evidence(em, X, labels=labels)  # returns or says nothing; never raises
+
+
+def test_a_tight_far_group_of_d_plus_one_rows_is_not_called_outliers():
+    """Review: three rows of a real rare group (D + 1 in 2-D) far from two clusters were
+    called "outliers, not a group" though BIC preferred their component by 25 points; only
+    a component on one row is lone."""
+    from bayesgmm.outliers import _lone_components
+
+    rng = np.random.default_rng(0)
+    X = np.r_[rng.normal([0, 0], 1, (80, 2)), rng.normal([8, 0], 1, (80, 2)),
+              rng.normal([30, 30], 1, (3, 2))]
+    for covariance_type in ("tied", "full"):
+        em = fit_em(X, 3, covariance_type=covariance_type, n_init=3, random_state=0)
+        assert _lone_components(em, X) == ()
