@@ -87,6 +87,14 @@ def distinct_entries(name: str, shape: tuple[int, ...], covariance_type: str):
             yield index
 
 
+def entry_label(name: str, values: Any) -> str:
+    """ArviZ's label of parameter ``name``'s entry at the coordinate ``values`` (one per dim
+    after chain and draw): ``means[0, waiting]``, the bare name for a scalar. The index of
+    :meth:`BayesResult.summary` and the ``name`` column of ``estimates.csv``."""
+    values = list(values)
+    return f"{name}[{', '.join(f'{v}' for v in values)}]" if values else name
+
+
 def data_covariance(X: np.ndarray, sample_weight: np.ndarray | None = None
                     ) -> tuple[np.ndarray, np.ndarray]:
     """Mean (D,) and covariance (D, D) of complete rows ``X`` (N, D), divisor N - 1.

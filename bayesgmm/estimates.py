@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .covariance import distinct_entries
+from .covariance import distinct_entries, entry_label
 from .observation_record import observations_record
 
 __all__ = ["ESTIMATES_FILE", "KEY_COLUMNS", "estimates_table", "write_estimates"]
@@ -69,17 +69,18 @@ def _label_names(result: Any) -> list[str]:
 
 
 def _entries(name: str, dims: tuple[str, ...], coords: list[list[Any]],
-             covariance_type: str) -> list[tuple[int, dict[str, Any]]]:
+             covariance_type: str) -> list[tuple[int, str, dict[str, Any]]]:
     """The entries of parameter ``name`` (dims without chain and draw, each dim's coordinate
-    values) kept in the table: (flat position in C order, key cells)."""
+    values) kept in the table: (flat position in C order, ArviZ's label, key cells)."""
     out = []
     shape = tuple(len(c) for c in coords)
     for index in distinct_entries(name, shape, covariance_type):  # (j, i) as (i, j): once
         position = int(np.ravel_multi_index(index, shape)) if shape else 0
         cells = {d: coords[i][j] for i, (d, j) in enumerate(zip(dims, index, strict=True))}
+        label = entry_label(name, [cells[d] for d in dims])
         if name == "covariances" and covariance_type == "diag":
             cells["feature_bis"] = cells["feature"]  # a variance: the entry (f, f)
-        out.append((position, cells))
+        out.append((position, label, cells))
     return out
 
 
@@ -96,24 +97,23 @@ def _key(name: str, cells: dict[str, Any], labels: list[str], label: str) -> dic
 def _posterior_table(result: Any) -> pd.DataFrame:
     names = list(result.parameter_names)
     summary = result.summary(var_names=names)
-    values = summary.to_numpy(dtype=float)  # the numbers as computed, not as displayed
     labels = _label_names(result)
-    rows, numbers, start = [], [], 0
+    rows = []
     for name in names:
         draws = result.posterior[name]
         dims = tuple(d for d in draws.dims if d not in _SAMPLE_DIMS)
         coords = [[_plain(v) for v in draws[d].to_numpy()] for d in dims]
-        size = int(np.prod([len(c) for c in coords], dtype=int))
-        for position, cells in _entries(name, dims, coords, result.covariance_type):
-            rows.append(_key(name, cells, labels, str(summary.index[start + position])))
-            numbers.append(values[start + position])
-        start += size
-    if start != len(summary):  # ArviZ's rows are the variables' entries in C order
-        raise RuntimeError(f"the summary has {len(summary)} rows; the parameters {names} have "
-                           f"{start} entries")
+        for _, label, cells in _entries(name, dims, coords, result.covariance_type):
+            rows.append(_key(name, cells, labels, label))
     table = _keys(rows)
-    return pd.concat([table, pd.DataFrame(np.array(numbers).reshape(len(rows), -1),
-                                          columns=[str(c) for c in summary.columns])], axis=1)
+    missing = sorted(set(table["name"]) - set(summary.index))
+    if missing or len(summary) != len(table):  # the summary lists each entry once, by name
+        raise RuntimeError(f"the summary's {len(summary)} rows are not the parameters' "
+                           f"{len(table)} entries (missing: {missing[:3]})")
+    # the numbers as computed, not as displayed
+    numbers = summary.loc[table["name"]].to_numpy(dtype=float)
+    return pd.concat([table, pd.DataFrame(numbers, columns=[str(c) for c in summary.columns])],
+                     axis=1)
 
 
 def _em_table(em: Any) -> pd.DataFrame:
@@ -133,9 +133,7 @@ def _em_table(em: Any) -> pd.DataFrame:
     for name, dims, array in parameters:
         coords = [components if d == "component" else features for d in dims]
         flat = array.reshape(-1)
-        for position, cells in _entries(name, dims, coords, covariance_type):
-            entry = [str(cells[d]) for d in dims]
-            label = f"{name}[{', '.join(entry)}]" if entry else name
+        for position, label, cells in _entries(name, dims, coords, covariance_type):
             rows.append(_key(name, cells, labels, label))
             numbers.append(flat[position])
     table = _keys(rows)

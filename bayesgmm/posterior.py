@@ -31,7 +31,7 @@ from ._validation import (
     is_int,
     transposed_hint,
 )
-from .covariance import distinct_entries
+from .covariance import distinct_entries, entry_label
 from .diagnostics import Diagnostics, diagnose
 from .draw_arrays import categorical, flat_noise_weight, flatten_draws
 from .em import EMResult, n_parameters
@@ -413,7 +413,8 @@ class BayesResult:
     def summary(self, var_names: Any = None, ci_prob: float = 0.94, **kwargs
                 ) -> pd.DataFrame:
         """ArviZ summary (mean, sd, equal-tailed interval, R-hat, bulk/tail ESS, MCSE) of
-        ``var_names`` (default: :attr:`parameter_names`).
+        ``var_names`` (default: :attr:`parameter_names`), a full or tied covariance matrix's
+        entries each once (on and above the diagonal, as in ``estimates.csv``).
 
         Unrounded and equal-tailed unless ``kwargs`` say otherwise (``round_to``,
         ``ci_kind``): ArviZ's default rounding printed interval bounds to two significant
@@ -428,7 +429,21 @@ class BayesResult:
         if unknown and kwargs.get("filter_vars") is None:  # ArviZ's own error is a KeyError
             raise ValueError(f"no variable(s) {unknown} in the posterior; it has {present}")
         kwargs = {"round_to": "none", "ci_kind": "eti", **kwargs}
-        return az.summary(self.idata, var_names=var_names, ci_prob=ci_prob, **kwargs)
+        table = az.summary(self.idata, var_names=var_names, ci_prob=ci_prob, **kwargs)
+        return table.drop(index=table.index.intersection(self._mirrored_labels()))
+
+    def _mirrored_labels(self) -> list[str]:
+        """The labels of a symmetric covariance matrix's entries below its diagonal, which
+        ArviZ lists beside their twins above it (a table that repeats itself, QA):
+        :meth:`summary` lists each entry once, as ``compare_em`` and ``estimates.csv`` do."""
+        if "covariances" not in self.posterior:
+            return []
+        draws = self.posterior["covariances"]
+        coords = [draws[d].to_numpy() for d in draws.dims if d not in ("chain", "draw")]
+        shape = tuple(len(c) for c in coords)
+        kept = set(distinct_entries("covariances", shape, self.covariance_type))
+        return [entry_label("covariances", [c[i] for c, i in zip(coords, index, strict=True)])
+                for index in np.ndindex(*shape) if index not in kept]
 
     def diagnostics(self, **thresholds: Any) -> Diagnostics:
         """R-hat, ESS, divergences, E-BFMI, tree depth, label switching, and a verdict, on
