@@ -326,9 +326,18 @@ def build_em_report(em: EMResult, X: Any, *, data_source: str | None = None,
                + _shown(len(Xv), scatter=em.n_features > 1, rug=em.n_features == 1),
                lambda: plots.plot_membership(em, Xv, labelled=labelled, rows=rows)),
     ]
+    proba = em.predict_proba(Xv, labels=labels)  # a known row's is its label
     if em.noise:
-        fit_figures.insert(0, _noise_html(em.predict_proba(Xv)[:, -1], Xv, em.feature_names,
+        fit_figures.insert(0, _noise_html(proba[:, -1], Xv, em.feature_names,
                                           em.noise_weight, rows=rows, sample_weight=weights))
+    if proba.shape[1] > 1:  # QA: the EM report named no uncertain row, the posterior's did
+        table, n_unsure = _uncertain_rows(em, Xv, np.arange(len(Xv)) if rows is None else rows,
+                                          proba)
+        fit_figures.append(
+            _uncertain_html(table, n_unsure, len(Xv), "probability (at the estimate)")
+            + "<p>Every row's component and membership probabilities: "
+            "<code>memberships.csv</code> in the directory <code>bayesgmm em --out</code> "
+            "writes, or <code>bayesgmm.membership_table(em, X)</code> in Python.</p>")
     data = _section_data(em, Xv, figure, weights)
     # at large N the slowest part
     progress.detail("checking for outliers (noise evidence)", own=True)
@@ -1227,24 +1236,47 @@ def _noise_html(p_noise: np.ndarray, X: np.ndarray, names: Any, noise_weight: fl
             "noise:</p>" + _table(table))
 
 
-def _section_membership(result, X, proba, figure, n_uncertain: int = 10,
-                        labelled: np.ndarray | None = None) -> str:
-    assigned = np.argmax(proba.mean, axis=1)
-    K = result.n_components  # proba has K + 1 columns with a noise component (its last)
-    rows = np.arange(len(X))
-    certainty = proba.mean[rows, assigned]
+def _uncertain_rows(fit, X, row_names, mean, lower=None, upper=None,
+                    n_uncertain: int = 10) -> tuple[pd.DataFrame, int]:
+    """The ``n_uncertain`` least certain rows (of those whose most probable component has a
+    probability below ``UNCERTAIN_BELOW``, as the membership figure circles) as a table: the
+    row's values, component, probability (and its interval, with ``lower``/``upper``), and how
+    many rows are that uncertain. ``mean`` (N, K or K + 1, noise last): P(k | x)."""
+    K = fit.n_components
+    assigned = np.argmax(mean, axis=1)
+    certainty = mean[np.arange(len(X)), assigned]
     order = np.argsort(certainty, kind="stable")[:n_uncertain]
     # only uncertain points (as the figure circles): with 3 of them, 7 certain rows filled a
     # table of "the most uncertain points"
     order = order[certainty[order] < UNCERTAIN_BELOW]
-    table = pd.DataFrame({f: X[order, i] for i, f in enumerate(result.feature_names)},
-                         index=pd.Index(result.row_names[order], name="row"))
-    titles = component_titles(result, K)  # "2 (C)" with known labels' names, as elsewhere
+    table = pd.DataFrame({f: X[order, i] for i, f in enumerate(fit.feature_names)},
+                         index=pd.Index(np.asarray(row_names)[order], name="row"))
+    titles = component_titles(fit, K)  # "2 (C)" with known labels' names, as elsewhere
     table["component"] = [("noise" if k == K else str(titles[k])) for k in assigned[order]]
     table["probability"] = certainty[order]
-    table["94% lower"] = proba.lower[order, assigned[order]]
-    table["94% upper"] = proba.upper[order, assigned[order]]
-    n_unsure = int((certainty < UNCERTAIN_BELOW).sum())
+    if lower is not None:
+        table["94% lower"] = lower[order, assigned[order]]
+        table["94% upper"] = upper[order, assigned[order]]
+    return table, int((certainty < UNCERTAIN_BELOW).sum())
+
+
+def _uncertain_html(table: pd.DataFrame, n_unsure: int, n_rows: int, what: str) -> str:
+    """How many rows are uncertain (``what``: which probability) and the table of the least
+    certain, or that none is."""
+    if not n_unsure:  # a table of points with probability 1 would be ties, not uncertainty
+        return (f"<p>Every one of the {format_number(n_rows)} points has a {what} of at least "
+                f"{UNCERTAIN_BELOW:g} for its most probable component.</p>")
+    return (f"<p>{format_number(n_unsure)} of {format_number(n_rows)} points have a {what} "
+            f"below {UNCERTAIN_BELOW:g} for their most probable component. "
+            + ("The most uncertain points:</p>" if n_unsure > len(table) else "They are:</p>")
+            + _table(table))
+
+
+def _section_membership(result, X, proba, figure, n_uncertain: int = 10,
+                        labelled: np.ndarray | None = None) -> str:
+    K = result.n_components  # proba has K + 1 columns with a noise component (its last)
+    table, n_unsure = _uncertain_rows(result, X, result.row_names, proba.mean, proba.lower,
+                                      proba.upper, n_uncertain)
     classification = figure(
         "classification", "Classification: each point in its most probable component's "
         "colour, larger when less certain (uncertainty = 1 - max posterior mean P(k | x)); "
@@ -1282,19 +1314,9 @@ def _section_membership(result, X, proba, figure, n_uncertain: int = 10,
                  "intervals: <code>memberships.csv</code> in the result directory that "
                  "<code>bayesgmm fit</code> and <code>run</code> write, or "
                  "<code>bayesgmm.membership_table(result)</code> in Python.</p>")
-    if not n_unsure:  # a table of points with probability 1 would be ties, not uncertainty
-        return _section("membership", "4. Classification and membership uncertainty",
-                        f"<p>Every one of the {format_number(len(X))} points has a posterior "
-                        "mean probability "
-                        "of at least 0.9 for its most probable component.</p>",
-                        every_row, classification, fig, noise)
     return _section("membership", "4. Classification and membership uncertainty",
-                    f"<p>{format_number(n_unsure)} of {format_number(len(X))} points have a "
-                    "posterior mean probability below "
-                    f"{UNCERTAIN_BELOW:g} for their most probable component. "
-                    + ("The most uncertain points:</p>" if n_unsure > len(order) else
-                       "They are:</p>"),
-                    _table(table), every_row, classification, fig, noise)
+                    _uncertain_html(table, n_unsure, len(X), "posterior mean probability"),
+                    every_row, classification, fig, noise)
 
 
 def _observed_labels(result: Any) -> np.ndarray | None:

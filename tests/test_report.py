@@ -666,6 +666,17 @@ def test_em_report(old_faithful, tmp_path):
     # the terms it uses, defined at the end (ecologist QA); no sampler's terms on an EM page
     assert '<a href="#terms">Terms</a>' in page and "<dt>EM, MAP-EM</dt>" in page
     assert "<dt>R-hat</dt>" not in page and "<dt>divergences</dt>" not in page
+    # the least certain rows, as the posterior's report lists them (QA: the EM report named
+    # none); the oracle: the responsibilities themselves
+    proba = em.predict_proba(old_faithful)
+    certainty = proba.max(axis=1)
+    unsure = np.flatnonzero(certainty < 0.9)
+    least = unsure[np.argsort(certainty[unsure], kind="stable")][:10]
+    assert f"{len(unsure)} of 272 points have a probability (at the estimate) below 0.9" in page
+    assert [str(r) for r in least] == [c for c in parser.cells if c in set(map(str, least))][
+        :len(least)]
+    assert format_number(certainty[least[0]]) in parser.cells
+    assert "bayesgmm.membership_table(em, X)" in page
     path = write_em_report(em, old_faithful, tmp_path)
     assert path == tmp_path / "report.html" and len(list((tmp_path / "figures").iterdir())) == 5
     with pytest.raises(ValueError, match="needs an EMResult"):
