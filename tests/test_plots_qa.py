@@ -249,7 +249,9 @@ def test_membership_title_says_rows_named_not_labelled():
 
 @pytest.mark.parametrize(("args", "line"), [
     # QA (referee): 5 uncertain points, 2 skipped as too close: "the 3 uncertain points"
-    ((3, 3, True, 5, True), "circled: 3 of the 5 uncertain points (P < 0.9)"),
+    ((3, 3, True, 5, True), "circled: 3 of the 5 uncertain points (P < 0.9; 2 too close to "
+                            "these)"),
+    ((3, 3, True, 5, False), "circled: 3 of the 5 uncertain points (P < 0.9)"),
     ((5, 5, True, 5, False), "circled: the 5 uncertain points (P < 0.9)"),
     ((1, 1, True, 1, False, 121), "circled: the 1 uncertain point shown (P < 0.9)"),
     ((10, 10, False, 40, True), "circled: 10 most uncertain, spaced out"),

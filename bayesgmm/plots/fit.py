@@ -1255,7 +1255,9 @@ def _membership_title(ax: Axes, heading: str, n_circled: int, n_labelled: int,
         line = f"no point{shown} has {level}: none circled"
     elif few:
         n_uncertain = max(n_circled, n_uncertain or 0)
-        line = (f"circled: {n_circled} of the {n_uncertain} uncertain points{shown} ({level})"
+        # the others lie too close to a circled one (QA: "2 of the 4" without a reason)
+        line = (f"circled: {n_circled} of the {n_uncertain} uncertain points{shown} ({level}"
+                + (f"; {n_uncertain - n_circled} too close to these" if spaced else "") + ")"
                 if n_circled < n_uncertain else
                 f"circled: the {n_circled} uncertain point{'s' if n_circled > 1 else ''}"
                 f"{shown} ({level})") + named
