@@ -339,6 +339,9 @@ def prepare_observations(
     codes = check_labels(aligned_to_rows(labels, X, "labels"), n_input, K)
     nan = np.isnan(Xv)
     kept = ~nan.all(axis=1) if missing == "marginalise" else ~nan.any(axis=1)
+    if codes is not None and np.any(codes[~kept] >= 0):
+        warnings.warn(_labels_left_out(X, ~kept & (codes >= 0), missing), UserWarning,
+                      stacklevel=3)
     if not kept.all():
         Xv, nan = Xv[kept], nan[kept]
         g = None if g is None else g[kept]
@@ -383,6 +386,20 @@ def prepare_observations(
         n_rows_dropped=int(n_input - Xv.shape[0]), row_names=row_names(X, kept),
         noise_volume=None if noise_volume is None else float(noise_volume),
     )
+
+
+def _labels_left_out(X: Any, rows: np.ndarray, missing: str) -> str:
+    """The warning for known labels on rows the fit leaves out (QA: a labelled row with no
+    observed value vanished without a word; its label says something about the weights)."""
+    names = row_names(X, rows)
+    named = [str(n) for n in (names if names is not None else np.flatnonzero(rows))]
+    shown = ", ".join(named[:5]) + (f" and {len(named) - 5} more" if len(named) > 5 else "")
+    why = ("no observed value" if missing == "marginalise" else
+           "a missing value (missing='drop')")
+    return (f"{len(named)} row(s) with a known label have {why} and are left out, their "
+            f"labels unused: row(s) {shown}"
+            + ("; with missing='marginalise' their observed values would be fitted"
+               if missing == "drop" else ""))
 
 
 def noise_log_ranges(noise_log_density: float, noise_bounds: np.ndarray | None,

@@ -1,5 +1,7 @@
 """User label values (names, numbers, gaps) to component indices and names."""
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -97,3 +99,27 @@ def test_label_names_are_kept_in_the_fit_record(old_faithful):
     assert observations_record(em)["label_names"] == ["long", "short"]
     name_labels(em, ())  # no labels: nothing changes
     assert observations_record(em)["label_names"] == ["long", "short"]
+
+
+@pytest.mark.parametrize(("missing", "cells", "why"), [
+    ("marginalise", ["eruptions", "waiting"], "no observed value"),
+    ("drop", ["waiting"], "a missing value (missing='drop')"),
+])
+def test_a_labelled_row_left_out_is_named(old_faithful, missing, cells, why):
+    """QA: a row with a known label and no observed value was left out without a word (its
+    label says something about the weights); the rows are named by the data's index."""
+    from bayesgmm.observations import prepare_observations
+
+    X = old_faithful.copy()
+    X.index = [f"s{i}" for i in range(len(X))]
+    X.iloc[[4, 9], [X.columns.get_loc(c) for c in cells]] = np.nan
+    labels = np.full(len(X), -1)
+    labels[[4, 20]] = [0, 1]  # row 9 is left out too, but unlabelled: no warning about it
+    with pytest.warns(UserWarning, match=rf"^1 row\(s\) with a known label have "
+                                         rf"{why.replace('(', r'\(').replace(')', r'\)')} and "
+                                         r"are left out, their labels unused: row\(s\) s4"):
+        obs = prepare_observations(X, 2, missing=missing, labels=labels)
+    assert obs.n_rows_dropped == 2 and np.count_nonzero(obs.labels >= 0) == 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # unlabelled rows left out: the summary says so, enough
+        prepare_observations(X, 2, missing=missing, labels=np.where(labels == 0, -1, labels))
