@@ -867,6 +867,11 @@ def _print_em(em, frame) -> None:
                                len(frame)) or (em.bic(frame), em.aic(frame))
     print(f"\nEM: log-likelihood {em.log_likelihood:.3f} after {em.n_iter} iterations "
           f"(converged: {em.converged}); BIC {bic:.2f}, AIC {aic:.2f} (lower is better)")
+    passed_over = (em.settings or {}).get("degenerate_restarts_passed_over")
+    if passed_over:
+        print(f"{passed_over} restart(s) reached a higher log-likelihood only by collapsing a "
+              "component (a spurious singularity) and were passed over: the best proper fit "
+              "is kept")
     if em.noise:
         print(f"noise weight {format_number(em.noise_weight)} (the Gaussians' weights sum to "
               f"{format_number(em.weights.sum())})")
@@ -1017,12 +1022,13 @@ def _cmd_select(args: argparse.Namespace) -> int:
                    random_state=seed, n_jobs=args.jobs, verbose=1, **observed)
     for fit in em.fits.values():  # the report's figure of the chosen fit names them
         _name_components(fit, names)
-    from joblib import effective_n_jobs
-
-    # what ran: with one feature some types are one model and fitted once (the notes say)
+    # what ran: with one feature some types are one model and fitted once (the notes say);
+    # quick cells run in this process whatever --jobs says (QA: "2 workers" that never ran)
     settings.update({"covariance types": ", ".join(em.table["covariance_type"].unique()),
-                     "jobs": f"{args.jobs} ({effective_n_jobs(args.jobs)} workers)"
-                     if args.jobs < 0 else args.jobs})
+                     "jobs": args.jobs if args.jobs == 1 else
+                     f"{args.jobs} (" + ("the EM cells ran in one process: quick enough that "
+                                         "workers would not pay" if em.workers == 1 else
+                                         f"{em.workers} workers") + ")"})
     with pd.option_context("display.width", 120):
         print(em)
     if "bic" in em.best:  # outliers would bend every cell alike: once, for the BIC-best fit

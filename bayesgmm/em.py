@@ -508,9 +508,15 @@ def fit_em(
         :class:`DegenerateComponentWarning` says so; under scikit-learn's rule alone,
         ``atol=np.inf``, it often does).
     n_init : int
-        Restarts; the fit with the highest objective is kept (a degenerate restart is only
-        dropped when another has a higher objective). Ignored (with a warning) for explicit
-        initial parameters, which are deterministic.
+        Restarts; the fit with the highest objective is kept, a proper one before any
+        degenerate one: under maximum likelihood (no prior) a restart that collapsed a
+        component (fewer points than its covariance needs, or a variance on the
+        ``reg_covar`` floor) reaches a higher likelihood by a spurious singularity, so it
+        is kept only when every restart collapsed (then with a
+        :class:`DegenerateComponentWarning`). ``settings["degenerate_restarts_passed_over"]``
+        counts the restarts passed over with a higher likelihood (scikit-learn keeps the
+        highest). Ignored (with a warning) for explicit initial parameters, which are
+        deterministic.
     max_iter : int
         At most this many iterations (then a :class:`ConvergenceWarning`). 1000, not
         scikit-learn's 100: with strongly overlapping components EM creeps, and reaching the
@@ -642,6 +648,8 @@ def fit_em(
 
     rng = np.random.default_rng(random_state)
     best = None
+    best_key: tuple[bool, float] = (False, -np.inf)
+    keys: list[tuple[bool, float]] = []  # (proper, objective) of every restart that ran
     captured: list[str] = []
     failed: list[Exception] = []  # restarts that failed numerically: left out, said below
     others: dict[tuple[type, str], Warning] = {}
@@ -671,8 +679,16 @@ def fit_em(
                 others.setdefault((w.category, str(w.message)), w.message)
         if run is None:
             continue
-        if best is None or run[1][-1] > best[1][-1]:
-            best = run
+        # A proper fit before a degenerate one (a component on too few points, or collapsed
+        # onto the reg_covar floor): the likelihood of such a spurious singularity is
+        # unbounded, not the data's (mclust: no BIC); select_em's cell would be excluded for
+        # a restart that other, proper restarts did not need (QA: seed-dependent choices).
+        proper = prior is not None or not _degenerate(run[0], obs, Xc, names, covariance_type,
+                                                      reg_covar)
+        key = (proper, float(run[1][-1]))
+        keys.append(key)
+        if best is None or key > best_key:
+            best, best_key = run, key
             captured = [str(w.message) for w in caught
                         if issubclass(w.category, DegenerateComponentWarning)]
     for message in others.values():
@@ -685,6 +701,11 @@ def fit_em(
                         "fit is the best of the others (a larger reg_covar, or a prior, "
                         "keeps such starts proper)")
     params, history, n_iter, converged, final_ll = best
+    # recorded, so that a higher log-likelihood elsewhere (scikit-learn's, from the same
+    # restarts) is explained: those restarts collapsed a component
+    passed_over = sum(1 for proper, objective in keys if not proper and objective > best_key[1])
+    if passed_over:
+        record["degenerate_restarts_passed_over"] = passed_over
     n_eff = obs.n_effective
     if prior is None:  # a prior keeps few-point covariances proper (a lone point may be one)
         restarts = len(starts) if starts[0] is None else None
@@ -1229,6 +1250,18 @@ def collapsed_components(fit: EMResult, X: Any, sample_weight: Any = None
     if any(k is None for k, _, _ in found):
         return tuple(range(fit.n_components))
     return tuple(k for k, _, _ in found)
+
+
+def _degenerate(params, obs, Xc, names, covariance_type, reg_covar) -> bool:
+    """Whether an ML fit's ``params`` are a spurious singularity: a component on fewer points
+    than its covariance needs, or collapsed onto the reg_covar floor (the rules of the
+    DegenerateComponentWarning, by which model selection excludes a fit)."""
+    K = len(params[1])
+    nk = params[0][:K] * obs.n_effective
+    D = len(names)
+    return bool(_collapse_messages(nk, D, covariance_type)
+                or _floor_messages(params, nk, covariance_type, reg_covar, Xc, names,
+                                   obs.start_weights))
 
 
 def _floor_messages(params, nk, covariance_type, reg_covar, Xc, names, weights=None

@@ -77,7 +77,10 @@ from .selection import (  # EM sweeps and their plots: no PyMC, no ArviZ at impo
     plot_loo,
     plot_n_components,
 )
-from .selection.choice_notes import WEAK_EVIDENCE  # "within this of the best"
+from .selection.choice_notes import (  # "within this of the best"; K=1 tied is K=1 full
+    WEAK_EVIDENCE,
+    same_model_as_another,
+)
 from .selection.sweep import describe_group, group_warnings
 from .settings import DiagnosticThresholds, FigureFiles
 from .versions import RESULT_PACKAGES, software_versions
@@ -411,9 +414,14 @@ def _em_settings_html(record: Mapping[str, Any] | None,
         rows["converged when"] = (f"the objective changes by less than tol = "
                                   f"{record.get('tol'):g} per point and atol = "
                                   f"{record.get('atol'):g} in total")
+        passed_over = record.get("degenerate_restarts_passed_over")
+        if passed_over:
+            rows["restarts passed over"] = (
+                f"{passed_over}: a higher log-likelihood only by collapsing a component (a "
+                "spurious singularity); the best proper fit is kept")
         rows.update({k: str(v) for k, v in record.items()
                      if k not in ("random_state", "seed_drawn", "init", "n_init", "max_iter",
-                                  "tol", "atol")})
+                                  "tol", "atol", "degenerate_restarts_passed_over")})
         raw = {"seed": seed, "EM restarts (per seeding)": record.get("n_init")}
     for name, value in (settings or {}).items():
         if name in raw and str(value) == str(raw[name]):
@@ -2098,6 +2106,7 @@ def _borderline(table: pd.DataFrame) -> pd.Series:
 def _top_cells(eligible: pd.DataFrame) -> pd.DataFrame:
     """The ``_TOP`` best eligible cells of every criterion, with their distance from the best."""
     rows = []
+    eligible = eligible[~same_model_as_another(eligible)]  # a ranking lists a model once
     for criterion in CRITERIA:
         best = eligible[criterion].min()
         for rank, r in enumerate(eligible.nsmallest(_TOP, criterion).itertuples(), start=1):

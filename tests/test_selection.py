@@ -194,20 +194,23 @@ def test_cells_unfittable_for_one_reason_are_listed_once():
         f"n_components={k}; each component needs at least one point" for k in (6, 7)]
 
 
-def test_degenerate_cells_are_flagged_and_not_chosen(galaxies):
-    X = galaxies / 1000
-    sel = select_em(X, range(1, 7), ["diag"], n_init=5, random_state=0, n_jobs=1)
-    table = sel.table
-    assert table["degenerate"].any(), "ML-EM on galaxies should find spurious tiny components"
-    k_best = sel.best["bic"][0]
-    assert not table.loc[table.n_components == k_best, "degenerate"].item()
-    flagged = table[table.degenerate]
-    assert (flagged["min_component_size"] < 1.5).all()  # a 1-D component of ~1 point
-    everything = select_em(X, range(1, 7), ["diag"], n_init=5, random_state=0, n_jobs=1,
+def test_degenerate_cells_are_flagged_and_not_chosen():
+    """A 2-point cluster far from two others: every restart at K=3 gives it a component, whose
+    covariance 2 points cannot span (an unbounded likelihood: BIC's best if it counted)."""
+    rng = np.random.default_rng(4)
+    X = np.vstack([rng.normal(0, 1, (30, 2)), rng.normal([12, 0], 1, (30, 2)),
+                   [[0.0, 12.0], [0.7, 12.4]]])
+    sel = select_em(X, [1, 2, 3], ["full"], n_init=3, random_state=0, n_jobs=1)
+    table = sel.table.set_index("n_components")
+    assert table["degenerate"].tolist() == [False, False, True]
+    assert table.loc[3, "min_component_size"] < 2.5  # fewer than D + 1 points
+    assert table["bic"].idxmin() == 3 and sel.best["bic"] == (2, "full")
+    assert ("collapsed onto the reg_covar floor; not eligible as best): K=3 full"
+            in str(sel))
+    everything = select_em(X, [1, 2, 3], ["full"], n_init=3, random_state=0, n_jobs=1,
                            exclude_degenerate=False)
-    assert everything.table["bic"].idxmin() == table["bic"].idxmin()  # same numbers
-    assert everything.best["bic"] == tuple(table.loc[table["bic"].idxmin(),
-                                                     ["n_components", "covariance_type"]])
+    pd.testing.assert_frame_equal(everything.table, sel.table)  # same numbers
+    assert everything.best["bic"] == (3, "full")
 
 
 def test_degeneracy_depends_on_what_the_covariance_needs():
@@ -223,16 +226,23 @@ def test_degeneracy_depends_on_what_the_covariance_needs():
 def test_a_cell_collapsed_onto_reg_covar_is_degenerate_and_not_chosen():
     """Before: iris petal length/width, K=4 full won every criterion (BIC 165 against 353 at
     K=3) with a component on the 29 flowers of petal width exactly 0.2, its variance there
-    reg_covar; the table said it was not degenerate (it holds 29 points)."""
+    reg_covar; the table said it was not degenerate (it holds 29 points). Now such a fit is
+    degenerate, and a sweep keeps each cell's best proper restart (QA: one collapsed restart
+    made a cell, and so the choice, depend on the seed)."""
     from sklearn.datasets import load_iris
 
+    from bayesgmm.em import DegenerateComponentWarning, collapsed_components, fit_em
+    from bayesgmm.selection.criteria import _criteria_row
+
     X = load_iris(as_frame=True).data.iloc[:, 2:]
+    with pytest.warns(DegenerateComponentWarning, match="tied or discrete values"):
+        collapsed = fit_em(X, 4, n_init=1, random_state=5)  # its one restart collapsed
+    assert collapsed_components(collapsed, X)
+    row = _criteria_row(collapsed, X.to_numpy())
+    assert row["degenerate"] and row["min_component_size"] > 20  # not a size problem
     sel = select_em(X, range(1, 5), "all", random_state=1, n_jobs=1)
-    cell = sel.table.set_index(["n_components", "covariance_type"]).loc[(4, "full")]
-    assert cell["degenerate"] and cell["min_component_size"] > 20  # not a size problem
-    assert "tied or discrete values" in cell["warnings"]
+    assert not sel.table["degenerate"].any()
     assert sel.best["bic"] == (3, "full")
-    assert "or collapsed onto the reg_covar floor; not eligible as best): K=4 full" in str(sel)
 
 
 def test_a_few_valued_column_is_named_once_not_per_cell():
@@ -1226,3 +1236,104 @@ def test_a_best_model_with_too_many_parameters_is_said_so_in_its_own_words():
     assert text.startswith("K=3: its diagnostics say it has too many parameters for the data")
     assert "simpler covariance type" in text and "K is too large" not in text
     assert "its diagnostics say K is too large" in loo_verdict.too_large("K=3", None)
+
+
+def _sweep_table(rows):
+    """A sweep's table from (K, covariance type, log-likelihood, BIC, degenerate) rows."""
+    return pd.DataFrame([{"n_components": k, "covariance_type": ct, "log_likelihood": ll,
+                          "bic": bic, "aic": bic, "icl": bic, "degenerate": degenerate,
+                          "error": "", "n_parameters": 5, "min_component_size": 50.0}
+                         for k, ct, ll, bic, degenerate in rows])
+
+
+def test_k1_tied_is_no_near_tie_of_k1_full():
+    """QA: at K=1 full and tied are one model: "K=1 tied (+0.00) within 2 of K=1 full" was
+    noted, and ranked second, hiding the real runner-up."""
+    from bayesgmm.report import _top_cells
+    from bayesgmm.selection.choice_notes import _choice_notes, same_model_as_another
+
+    table = _sweep_table([(1, "full", -100.0, 210.0, False), (1, "tied", -100.0, 210.0, False),
+                          (2, "tied", -95.0, 211.5, False), (2, "full", -94.0, 215.0, False)])
+    assert same_model_as_another(table).tolist() == [False, True, False, False]
+    notes = _choice_notes(table, {"bic": (1, "full")}, [1, 2], True, n_rows=200)
+    assert notes == ("BIC: K=2 tied (+1.50) within 2 of K=1 full: weak evidence between them "
+                     "(Kass & Raftery)",)
+    top = _top_cells(table)
+    bic = top[top["criterion"] == "BIC"]
+    assert list(zip(bic["K"], bic["covariance"], strict=True)) == [(1, "full"), (2, "tied"),
+                                                                   (2, "full")]
+    # without a K=1 full cell, K=1 tied stands for itself
+    assert not same_model_as_another(table.iloc[1:]).any()
+
+
+def test_no_local_optimum_note_against_a_degenerate_cell():
+    """QA: "K=4 full: log-likelihood -975.8 is 99 below K=3's -877.0 ... raise n_init", where
+    K=3's likelihood was a collapsed component's; a proper cell below a proper one is noted."""
+    from bayesgmm.selection.choice_notes import _local_optimum_notes
+
+    table = _sweep_table([(2, "full", -990.0, 2000.0, False), (3, "full", -877.0, 1800.0, True),
+                          (4, "full", -975.8, 1990.0, False)])
+    assert _local_optimum_notes(table, 5) == ()
+    table.loc[1, "degenerate"] = False
+    assert _local_optimum_notes(table, 5)[0].startswith("K=4 full: log-likelihood -975.8 is "
+                                                        "99 below K=3's -877.0")
+
+
+def test_posterior_fits_run_at_once_only_where_the_cores_hold_their_chains(monkeypatch):
+    """QA: on 2 cores, two fits at once (each with its 4 chains one after another) took 2.5x
+    as long as one after another, silent meanwhile."""
+    import joblib
+
+    from bayesgmm.selection.loo import _workers
+
+    for cores, expected in ((2, 1), (8, 2), (16, 3)):
+        monkeypatch.setattr(joblib, "effective_n_jobs",
+                            lambda n, cores=cores: cores if n == -1 else n)
+        assert _workers(-1, 3, 4) == expected
+    assert _workers(2, 5, 4) == 2 and _workers(1, 5, 4) == 1 and _workers(8, 3, 4) == 3
+
+
+def test_select_bayes_refuses_before_sampling(monkeypatch, old_faithful):
+    """QA: one K was sampled for a minute and then refused; 20 draws of one chain ended in
+    ArviZ's "n_draws_tail must be at least 5"; a fit that could not start named no K."""
+    from bayesgmm import sampling
+    from bayesgmm.selection import select_bayes
+
+    def never(*args, **kwargs):
+        raise AssertionError("sampled")
+
+    monkeypatch.setattr(sampling, "fit_bayes", never)
+    with pytest.raises(ValueError, match=r"compares at least two numbers of components; got "
+                                         r"n_components=\[3\]: for one K, fit_bayes"):
+        select_bayes(old_faithful, [3], n_jobs=1)
+    with pytest.raises(ValueError, match=r"PSIS-LOO needs at least 25 draws in all \(chains x "
+                                         r"draws\); got 1 x 20"):
+        select_bayes(old_faithful, [2, 3], draws=20, chains=1, n_jobs=1)
+
+    def cannot_start(X, n_components, **kwargs):
+        raise ValueError("the sampler cannot start at the EM estimate")
+
+    monkeypatch.setattr(sampling, "fit_bayes", cannot_start)
+    with pytest.raises(ValueError, match="^K=3: the sampler cannot start"):
+        select_bayes(old_faithful, [2, 3], draws=20, tune=20, n_jobs=1, progressbar=False)
+
+
+def test_an_unfitted_sweep_has_no_best_fit_and_says_so():
+    sel = select_em(np.random.default_rng(0).normal(size=(20, 2)), [25], "full", n_jobs=1)
+    assert "Best: none: no cell could be fitted" in str(sel)
+    with pytest.raises(ValueError, match="no cell of the sweep could be fitted"):
+        sel.best_fit("bic")
+    with pytest.raises(ValueError, match="unknown criterion 'bik'"):
+        sel.best_fit("bik")
+
+
+def test_printed_tables_mark_degenerate_cells_and_quick_sweeps_run_here():
+    rng = np.random.default_rng(4)
+    X = np.vstack([rng.normal(0, 1, (30, 2)), rng.normal([12, 0], 1, (30, 2)),
+                   [[0.0, 12.0], [0.7, 12.4]]])
+    sel = select_em(X, [1, 2, 3], ["full", "tied"], n_init=3, random_state=0)
+    text = str(sel)
+    bic = sel.table.set_index(["n_components", "covariance_type"]).loc[(3, "full"), "bic"]
+    assert f"{bic:.2f}\u2020" in text
+    assert text.count("\u2020") == 4  # three tables, one footnote
+    assert sel.workers == 1  # quick cells: in this process, whatever n_jobs=-1 says

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["WEAK_EVIDENCE"]
+__all__ = ["WEAK_EVIDENCE", "same_model_as_another"]
 
 
 # Criterion differences below this make a near tie, whichever the criterion; what it means
@@ -32,6 +32,15 @@ _NEAR_TIE_MEANING = {
 }
 
 
+def same_model_as_another(table: pd.DataFrame) -> pd.Series:
+    """bool per row: the cell is the same model as another row of ``table`` (at K=1, tied
+    is full: one covariance either way), so rankings and near-tie notes list it once, as
+    the other (QA: "K=1 tied (+0.00) within 2 of K=1 full" hid the real runner-up)."""
+    fitted_full = ((table["n_components"] == 1) & (table["covariance_type"] == "full")
+                   & table["bic"].notna()).any()
+    return (table["n_components"] == 1) & (table["covariance_type"] == "tied") & fitted_full
+
+
 def _choice_notes(table: pd.DataFrame, best: dict[str, tuple[int, str]], ks: list[int],
                   exclude_degenerate: bool, n_rows: float = np.inf) -> tuple[str, ...]:
     """What a single "best" hides: other cells within ``WEAK_EVIDENCE`` of it (per criterion,
@@ -40,6 +49,7 @@ def _choice_notes(table: pd.DataFrame, best: dict[str, tuple[int, str]], ks: lis
     fitted = table[table["error"] == ""]
     eligible = (fitted[~fitted["degenerate"]]  # as _best chooses
                 if exclude_degenerate and not fitted["degenerate"].all() else fitted)
+    eligible = eligible[~same_model_as_another(eligible)]
     notes = []
     for criterion, (k, ct) in best.items():
         chosen = eligible.loc[(eligible["n_components"] == k)
@@ -99,9 +109,13 @@ def _local_optimum_notes(table: pd.DataFrame, n_init: int) -> tuple[str, ...]:
     A mixture of K + j components contains every K-component one (its extra weights 0), so
     its maximised log-likelihood is at least as high: a lower one is a local optimum of EM,
     and that cell's criteria overstate its BIC/AIC (a better optimum would lower them).
+    Degenerate cells are left out on both sides.
     """
     notes = []
     fitted = table[table["error"] == ""]
+    # a degenerate cell's likelihood is a singularity's, no optimum to match (QA: "K=4 is 99
+    # below K=3's", K=3 collapsed onto the reg_covar floor, advised more restarts)
+    fitted = fitted[~fitted["degenerate"].astype(bool)]
     for ct, rows in fitted.groupby("covariance_type", sort=False):
         rows = rows.sort_values("n_components")
         best_below = -np.inf, None

@@ -76,6 +76,9 @@ class EMSelection:
     cell_warnings : dict
         (K, covariance_type) -> EM's warnings of that cell, one message each (the table's
         ``warnings`` column joins them with "; ", which some messages also contain).
+    workers : int or None
+        How many worker processes fitted the cells (1: the calling process, where quick
+        cells run even with ``n_jobs=-1``); None in selections made before it was recorded.
     """
 
     table: pd.DataFrame
@@ -86,6 +89,7 @@ class EMSelection:
     notes: tuple[str, ...] = ()
     cell_warnings: dict[tuple[int, str], tuple[str, ...]] = field(default_factory=dict,
                                                                  repr=False)
+    workers: int | None = None
 
     def pivot(self, criterion: str = "bic") -> pd.DataFrame:
         """mclust-style wide table: K (rows) x covariance type (columns) of one criterion."""
@@ -96,6 +100,11 @@ class EMSelection:
 
     def best_fit(self, criterion: str = "bic") -> EMResult:
         """The fitted model that minimises ``criterion``."""
+        if criterion not in CRITERIA:
+            raise ValueError(f"unknown criterion {criterion!r}; choose from {CRITERIA}")
+        if criterion not in self.best:  # QA: a bare KeyError
+            raise ValueError("no cell of the sweep could be fitted (see the table's error "
+                             "column), so there is no best fit")
         return self.fits[self.best[criterion]]
 
     def __repr__(self) -> str:
@@ -116,17 +125,25 @@ class EMSelection:
 
     def __str__(self) -> str:
         lines = []
+        # a degenerate cell marked where its number is (QA: K=7 full had the table's lowest
+        # BIC, "Best" said K=3, and only a line further down said why)
+        flagged = self.table.pivot(index="n_components", columns="covariance_type",
+                                   values="degenerate")
         for criterion in CRITERIA:
-            lines += [f"{criterion.upper()} (lower is better)",
-                      self.pivot(criterion).round(2).to_string(), ""]
-        lines.append("Best: " + ", ".join(
-            f"{c.upper()} -> K={k} {ct}" for c, (k, ct) in self.best.items()))
+            wide = self.pivot(criterion)
+            text = wide.map(lambda v: "" if pd.isna(v) else f"{v:.2f}")
+            text = text.where(~flagged.reindex_like(wide).fillna(False).astype(bool),
+                              text + "\u2020")
+            lines += [f"{criterion.upper()} (lower is better)", text.to_string(), ""]
+        lines.append("Best: " + (", ".join(
+            f"{c.upper()} -> K={k} {ct}" for c, (k, ct) in self.best.items())
+            or "none: no cell could be fitted"))
         degenerate = self.table[self.table["degenerate"]]
         if len(degenerate):
             cells = ", ".join(f"K={r.n_components} {r.covariance_type}"
                               for r in degenerate.itertuples())
-            lines.append(f"  degenerate (a component too small for its covariance, or collapsed "
-                         f"onto the reg_covar floor; not eligible as best): {cells}")
+            lines.append(f"  \u2020 degenerate (a component too small for its covariance, or "
+                         f"collapsed onto the reg_covar floor; not eligible as best): {cells}")
         lines += [f"  not fitted: {cells}: {error}"
                   for cells, error in _failed_groups(self.table)]
         lines += [f"  note: {note}" for note in self.notes]
@@ -276,10 +293,10 @@ def select_em(
     # Most expensive cells first, so that the last cells to run are short ones.
     cells = sorted(((k, ct) for ct in cts for k in ks),
                    key=lambda cell: -_cost(cell[0], Xv.shape[1], cell[1]))
-    out = run_sweep([delayed(_fit_cell)(frame, k, ct, cell_seed(entropy, k, ct), options)
-                     for k, ct in cells], [_cost(k, Xv.shape[1], ct) for k, ct in cells],
-                    n_jobs, verbose, lambda out: f"K={out[0]['n_components']} "
-                                                 f"{out[0]['covariance_type']} fitted")
+    out, workers = run_sweep([delayed(_fit_cell)(frame, k, ct, cell_seed(entropy, k, ct), options)
+                              for k, ct in cells], [_cost(k, Xv.shape[1], ct) for k, ct in cells],
+                             n_jobs, verbose, lambda out: f"K={out[0]['n_components']} "
+                                                          f"{out[0]['covariance_type']} fitted")
     rows = [row for row, _, _ in out]
     fits = {(row["n_components"], row["covariance_type"]): fit for row, fit, _ in out
             if fit is not None}
@@ -297,7 +314,7 @@ def select_em(
                   "full",)
     return EMSelection(table=table, best=best, fits=fits,
                        n_samples=Xv.shape[0], random_state=entropy, notes=notes,
-                       cell_warnings=cell_warnings)
+                       cell_warnings=cell_warnings, workers=workers)
 
 
 def _one_feature_types(cts: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:

@@ -195,10 +195,12 @@ def select_bayes(
     random_state : int, SeedSequence, Generator or None
         Root seed; the fit for K is seeded from it and K alone.
     n_jobs : int or None, default -1
-        joblib workers over K (-1: all cores, or all Dask workers under
-        ``joblib.parallel_backend("dask")``). When more than one worker runs, each fit runs its
-        chains one after another (``cores=1``) unless ``cores`` is given, so that workers x
-        chains do not oversubscribe the cores.
+        joblib workers over K. -1: as many fits at once as the cores (or a Dask cluster's
+        threads, under ``joblib.parallel_backend("dask")``) hold with ``chains`` each, at
+        least one (on 2 cores with 4 chains: one fit after another, each sampling its chains
+        in parallel, which is the fastest there). Another value: that many workers, each
+        fit running its chains one after another (``cores=1``) unless ``cores`` is given, so
+        that workers x chains do not oversubscribe the cores.
     progressbar : bool, default True
         A status line on stderr when the fits start and one as each K's fit finishes (a
         sweep takes minutes and should not sit silent), and each fit's progress bar when the
@@ -233,11 +235,13 @@ def select_bayes(
     The fits' own warnings (e.g. EM's start leaving a component empty), raised again in the
     calling process once each kind, naming the fits that raised it ("K=3, K=4: ...").
     """
-    from joblib import effective_n_jobs
 
     from ..observations import prepare_observations
 
     ks = check_grid(n_components)
+    if len(ks) < 2:  # before any sampling (QA: it sampled K=3 for a minute, then refused)
+        raise ValueError(f"select_bayes compares at least two numbers of components; got "
+                         f"n_components={list(ks)}: for one K, fit_bayes")
     # validated once, before any sampling: the same rows, weights and labels for every K
     obs = prepare_observations(X, max(ks), missing=missing, sample_weight=sample_weight,
                                labels=labels, noise=noise, noise_volume=noise_volume)
@@ -253,23 +257,47 @@ def select_bayes(
     entropy = root_entropy(random_state)
     ss = sampler_settings(settings, fit_kwargs, draws=draws, tune=tune, chains=chains,
                            sampler=sampler, progressbar=progressbar)
+    if isinstance(ss.draws, int) and ss.draws * ss.chains < _PSIS_MIN_DRAWS:
+        raise ValueError(f"PSIS-LOO needs at least {_PSIS_MIN_DRAWS} draws in all (chains x "
+                         f"draws); got {ss.chains} x {ss.draws}: ask for more draws")
     show = ss.progressbar or verbose > 0
-    if effective_n_jobs(n_jobs) > 1 and len(ks) > 1:
-        ss = ss.replace(progressbar=False, cores=1 if ss.cores is None else ss.cores)
+    workers = _workers(n_jobs, len(ks), ss.chains)
+    if workers > 1:  # each worker's chains on cores of their own
+        ss = ss.replace(progressbar=False,
+                        cores=(ss.chains if n_jobs == -1 else 1) if ss.cores is None
+                        else ss.cores)
     options = {"covariance_type": covariance_type, "priors": priors, "settings": ss,
                **fit_kwargs}
     frame = pd.DataFrame(Xv, columns=list(names))
     seeds = {k: int_seed(cell_seed(entropy, k, covariance_type, stream=1)) for k in ks}
     progress.say(f"sampling the posterior for K = {', '.join(map(str, sorted(ks)))} "
-                 f"({covariance_type}; {min(effective_n_jobs(n_jobs), len(ks))} at a time)",
+                 f"({covariance_type}; " + (f"{workers} at a time)" if workers > 1 else
+                                            "one after another, each on every core)"),
                  show=show)
     out = run_cells([delayed(_fit_bayes_cell)(frame, k, seeds[k], options)
-                     for k in sorted(ks, reverse=True)], n_jobs,
+                     for k in sorted(ks, reverse=True)], workers,
                     max(verbose, 1) if show else 0, _sampled)
     out.sort(key=lambda cell: cell[0].n_components)  # they come as they finish
     results = {f"K={fit.n_components}": fit for fit, _ in out}
     _warn_once({f"K={fit.n_components}": caught for fit, caught in out})
     return compare(results, min_elpd_diff=min_elpd_diff, n_se=n_se, thresholds=thresholds)
+
+
+# ArviZ's PSIS smooths the largest min(S / 5, 3 sqrt(S)) ratios and needs 5 of them: S >= 25.
+_PSIS_MIN_DRAWS = 25
+
+
+def _workers(n_jobs: int | None, n_fits: int, chains: int) -> int:
+    """How many posterior fits run at once. ``n_jobs=-1`` (the default): as many as the
+    cores (or a Dask cluster's threads) hold at ``chains`` each, at least one: each fit
+    samples its chains in parallel already, and on 2 cores two fits at once, each with
+    its chains one after another, took 2.5x as long as one after another (QA). Another
+    ``n_jobs``: that many (joblib's reading of it), each fit's chains then one after another."""
+    from joblib import effective_n_jobs
+
+    if n_jobs == -1:
+        return max(1, min(n_fits, effective_n_jobs(-1) // max(chains, 1)))
+    return min(n_fits, effective_n_jobs(n_jobs))
 
 
 def _sampled(cell: tuple[BayesResult, Any]) -> str:
@@ -282,7 +310,10 @@ def _fit_bayes_cell(frame: pd.DataFrame, n_components: int, seed: int, options: 
     from ..sampling import fit_bayes
 
     with single_threaded(), caught_warnings() as caught:
-        fit = fit_bayes(frame, n_components, random_state=seed, **options)
+        try:
+            fit = fit_bayes(frame, n_components, random_state=seed, **options)
+        except ValueError as exc:  # which fit of the sweep (QA: "cannot start", no K named)
+            raise ValueError(f"K={n_components}: {exc}") from exc
     return fit, caught
 
 

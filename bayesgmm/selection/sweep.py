@@ -286,12 +286,15 @@ _WORKERS_PAY_FROM_S = 15.0
 
 
 def run_sweep(tasks: Sequence[Any], costs: Sequence[float], n_jobs: int | None,
-              verbose: int, done: Callable[[Any], str]) -> list[Any]:
+              verbose: int, done: Callable[[Any], str]) -> tuple[list[Any], int]:
     """Many quick cells (``tasks``, most expensive first, ``costs`` their relative costs) as one
     step that says where it is (:func:`bayesgmm.progress.detail`, with ``verbose``). With
     ``n_jobs=-1`` the first cell runs here, timed: the rest runs here too when its time,
     extrapolated by ``costs``, is below :data:`_WORKERS_PAY_FROM_S`, else on every core. The
-    results (in any order) do not depend on where a cell ran (each has its own seed)."""
+    results (in any order) do not depend on where a cell ran (each has its own seed).
+    Returns the results and how many workers ran them (1: this process)."""
+    from joblib import effective_n_jobs
+
     from .. import progress
 
     # the cells' progress, not each cell's EM restarts (fit_em tells those to a step of its
@@ -300,7 +303,8 @@ def run_sweep(tasks: Sequence[Any], costs: Sequence[float], n_jobs: int | None,
     with progress.step(f"fitting {len(tasks)} cell(s) by EM", show=verbose > 0,
                        inner_details=False):
         if n_jobs != -1 or len(tasks) < 2:
-            return run_cells(tasks, n_jobs, verbose, done, tell=tell)
+            return (run_cells(tasks, n_jobs, verbose, done, tell=tell),
+                    min(len(tasks), effective_n_jobs(n_jobs)))
         t0 = time.perf_counter()
         function, args, kwargs = tasks[0]
         first = function(*args, **kwargs)
@@ -308,8 +312,9 @@ def run_sweep(tasks: Sequence[Any], costs: Sequence[float], n_jobs: int | None,
             tell(f"{done(first)} (1 of {len(tasks)})")
         left = (time.perf_counter() - t0) * sum(costs[1:]) / costs[0]
         workers = -1 if left >= _WORKERS_PAY_FROM_S else 1
-        return [first, *run_cells(tasks[1:], workers, verbose, done, tell=tell,
-                                  counted=(1, len(tasks)))]
+        return ([first, *run_cells(tasks[1:], workers, verbose, done, tell=tell,
+                                   counted=(1, len(tasks)))],
+                min(len(tasks) - 1, effective_n_jobs(workers)))
 
 
 @contextlib.contextmanager
