@@ -65,7 +65,8 @@ TERMS: tuple[tuple[str, str, str], ...] = (
     ("tree depth", r"tree depth",
      "how far (in doublings of steps) the sampler went for one draw; hitting the maximum "
      "often means very small steps and a hard posterior shape."),
-    ("rank test, rank plot", r"\brank\b",
+    # not a bare "rank": the selection report ranks its cells (QA: defined, never used)
+    ("rank test, rank plot", r"(?i)\brank[ -](tests?|plots?|checks?|ECDF|p)\b",
      "checks that each chain's draws are spread like all chains' draws together (ranks "
      "uniform); a small p-value means a chain differs from the others."),
     ("label switching, relabelling", r"relabel|label switching",

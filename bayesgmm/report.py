@@ -2063,7 +2063,10 @@ def _section_criteria(selection: EMSelection, figure, X: Any = None,
         body.append(figure(
             "chosen", f"The BIC-chosen model, K={chosen[0]} {chosen[1]}: its EM mixture "
             "density over the data",
-            lambda: plots.plot_density(fit, X, sample_weight=weights)))
+            lambda: _retitled(plots.plot_density(fit, X, sample_weight=weights),
+                              "EM mixture density",
+                              f"EM mixture density of BIC's choice, K={chosen[0]} "
+                              f"{chosen[1]}")))
     body += ["<h3>Every fit</h3>",
              _table(fits, digits=6, index=False,
                     decimals={"log L": 2, "BIC": 2, "AIC": 2, "ICL": 2, "smallest N w_k": 1}),
@@ -2088,6 +2091,15 @@ def _em_warning_groups(selection: EMSelection, warned: pd.DataFrame
         by_cell[f"K={r.n_components} {r.covariance_type}"] = (
             messages if "; ".join(messages) == r.warnings else (r.warnings,))
     return group_warnings(by_cell)
+
+
+def _retitled(fig: Any, old: str, new: str) -> Any:
+    """``fig`` with ``old`` replaced by ``new`` in its titles (a figure file read on its own
+    says which model it shows: QA, figures/chosen.png was titled "EM mixture density")."""
+    for text in [*fig.texts, *(ax.title for ax in fig.axes)]:
+        if old in text.get_text():
+            text.set_text(text.get_text().replace(old, new, 1))
+    return fig
 
 
 def _eligible(table: pd.DataFrame) -> pd.DataFrame:

@@ -32,3 +32,11 @@ def test_every_term_is_found_where_a_page_names_it_and_its_text_is_escaped():
         "<p>R-hat</p>")
     # "Pareto k" is not K: said where both appear
     assert "Not the number of components K" in dict((t, m) for t, _, m in TERMS)["Pareto k"]
+
+
+def test_a_ranking_is_no_rank_test():
+    """QA: the selection report's "rank" column (its best cells ranked) defined the rank
+    test, which that report never uses."""
+    assert "rank test" not in terms_section("<th>rank</th><td>BIC</td><p>BIC</p>")
+    for used in ("the rank test", "Rank plots (ArviZ)", "min rank p 0.016", "rank-test"):
+        assert "rank test, rank plot" in terms_section(f"<p>{used}</p>"), used

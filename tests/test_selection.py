@@ -327,6 +327,7 @@ def test_compare_verdict_best_within_noise_and_worse():
     assert (sel.pareto_k["n_high"] == 0).all()
     assert set(sel.loo) == set(models)
     assert "elpd_diff" in str(sel)
+    assert "p: effective number of parameters (p_loo); weight: stacking weight" in str(sel)
     inner = compare({name: models[name] for name in ("K=3", "K=4")} | {
         "K=5": fake_fit(loglik_draws(rng, base - 0.3), 5)})
     assert inner.best == "K=4" and not any("largest K" in w for w in inner.warnings)
@@ -1337,3 +1338,13 @@ def test_printed_tables_mark_degenerate_cells_and_quick_sweeps_run_here():
     assert f"{bic:.2f}\u2020" in text
     assert text.count("\u2020") == 4  # three tables, one footnote
     assert sel.workers == 1  # quick cells: in this process, whatever n_jobs=-1 says
+
+
+def test_a_map_sweep_says_so_when_printed(old_faithful):
+    """QA: select_em(..., prior="default") printed exactly like a maximum-likelihood sweep."""
+    text = str(select_em(old_faithful, [1, 2], ["full"], prior="default", n_jobs=1,
+                         random_state=0))
+    assert text.startswith("Criteria at MAP-EM estimates (fitted under a prior, not maximum "
+                           "likelihood)")
+    assert "MAP" not in str(select_em(old_faithful, [1, 2], ["full"], n_jobs=1,
+                                      random_state=0))

@@ -125,6 +125,11 @@ class EMSelection:
 
     def __str__(self) -> str:
         lines = []
+        priors = {type(fit.prior).__name__ for fit in self.fits.values()
+                  if fit.prior is not None}
+        if priors:  # QA: a MAP sweep printed as a maximum-likelihood one
+            lines += ["Criteria at MAP-EM estimates (fitted under a prior, not maximum "
+                      "likelihood): log-likelihood, BIC, AIC and ICL at the MAP fit", ""]
         # a degenerate cell marked where its number is (QA: K=7 full had the table's lowest
         # BIC, "Best" said K=3, and only a line further down said why)
         flagged = self.table.pivot(index="n_components", columns="covariance_type",

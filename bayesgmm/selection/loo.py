@@ -118,7 +118,7 @@ class BayesSelection:
 
     def __str__(self) -> str:
         table = self.shown_table().to_string(float_format=lambda v: f"{v:.2f}")
-        return "\n".join([table, "", self.verdict])
+        return "\n".join([table, _COLUMNS_SAID, "", self.verdict])
 
     def __repr__(self) -> str:
         # the dataclass repr embedded the comparison and Pareto-k tables (QA); str() prints
@@ -142,6 +142,11 @@ class BayesSelection:
 
 # comparison columns shown (BayesSelection.shown_table), in order
 _SHOWN = ("elpd", "se", "elpd_diff", "dse", "p", "weight", "indistinguishable")
+# what they are, under the printed table (QA: only the HTML report said)
+_COLUMNS_SAID = ("(elpd: expected log pointwise predictive density by PSIS-LOO, higher is "
+                 "better, se its standard error; elpd_diff: below the best, dse its standard "
+                 "error; p: effective number of parameters (p_loo); weight: stacking weight; "
+                 "indistinguishable: within noise of the best)")
 
 
 def with_current_names(comparison: pd.DataFrame) -> pd.DataFrame:
