@@ -105,8 +105,8 @@ def test_a_reanchored_rerun_still_retries_divergences(old_faithful):
     """Old Faithful K=5, seed 1: a divergence ends the first run at draw 207, where a chain is
     already in a better mode, so the run re-anchors; the rerun from there diverges at draw 155
     and is retried at target_accept 0.95 (before, such a run kept 291 divergences: PROBLEMS).
-    (Seed 3 showed it until the start search changed; the seed is the scenario's, not the
-    test's point.)"""
+    (Seed 3 showed it on 1 Dec, before later changes moved its draws; the seed is the
+    scenario's, not the test's point.)"""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         result = bayesgmm.fit_bayes(old_faithful, 5, random_state=1, progressbar=False)
