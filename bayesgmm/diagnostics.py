@@ -1915,11 +1915,13 @@ def _more_draws_evidence(checks, post, ess_min, auto_draws=True) -> str:
     suggested = max(int(np.ceil(1.5 * needed)), 2 * n_draws if rhat_failed else 0)
     # over all chains together (auditor QA: "130 from 50 draws per chain" read as impossible)
     n_chains = post.sizes.get("chain", 1)
+    margin = ("half as much again" if suggested == int(np.ceil(1.5 * needed)) else
+              f"twice the {n_draws} drawn, as R-hat failed too")
     return (f"the smallest ESS is {worst:.0f} from {n_draws} draws in each of {n_chains} "
-            f"chain(s), all chains together ({1000 * rate:.0f} per 1000 draws per chain); at "
-            f"that rate ESS {ess_min:g} needs about {needed} draws per "
-            f"chain, and an ESS measured on few draws is rough: ask for about {suggested} "
-            f"({_draws_option(suggested, auto_draws)}){auto}.")
+            f"chain(s), all chains together (an ESS of {1000 * rate:.0f} for every 1000 "
+            f"draws per chain); at that rate ESS {ess_min:g} needs about {needed} draws per "
+            f"chain, and an ESS measured on few draws is rough, so ask for {margin}: about "
+            f"{suggested} ({_draws_option(suggested, auto_draws)}){auto}.")
 
 
 def _draws_option(n: int, auto_draws: bool = True) -> str:

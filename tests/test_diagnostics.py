@@ -421,6 +421,10 @@ def test_advice_slow_mixing_gives_the_draws_needed(rng):
     # the estimate is rough, and R-hat failed too: half as much again, at least twice the draws
     suggested = max(int(np.ceil(1.5 * needed)), 2 * N_DRAWS)
     assert f"draws={suggested}" in result.advice[0] and "draws='auto'" in result.advice[0]
+    # and says which margin it added (selection QA: "ask for about 2418", unexplained)
+    margin = ("half as much again" if suggested == int(np.ceil(1.5 * needed)) else
+              f"twice the {N_DRAWS} drawn, as R-hat failed too")
+    assert f"is rough, so ask for {margin}: about {suggested}" in result.advice[0]
     # QA: a fit judged again at stricter thresholds had already drawn to its own; the advice
     # says that 'auto' stops at the thresholds the fit is given, and how to give them
     assert "at the thresholds the fit is given" in result.advice[0]
