@@ -1809,21 +1809,37 @@ def _straying_components(post) -> dict[int, tuple[int, float]]:
 def _bimodal_components(post) -> list[int]:
     """Components whose relabelled mean, in some feature, has a bimodal marginal over the
     draws (Sarle's coefficient (skew^2 + 1) / (excess kurtosis + 3(n-1)^2/((n-2)(n-3)))):
-    relabelling could not give them one identity, so their summaries mix clusters."""
+    relabelling could not give them one identity, so their summaries mix clusters.
+
+    The coefficient rests on the draws' skewness and kurtosis, whose Monte Carlo error is
+    large in heavy tails: a component is flagged only when the pooled coefficient exceeds
+    5/9 by twice its Monte Carlo standard error, estimated from the chains' own coefficients
+    (independent runs; sd / sqrt(chains)). QA: one posterior of 35 points was "mixed
+    components" on 3 sampler seeds of 8 and OK on 5, its chains' coefficients 0.16-0.89."""
     if "means" not in post.data_vars or post["means"].ndim != 4:
         return []
-    from scipy import stats
-
-    m = post["means"].transpose(*SAMPLE_DIMS, ...).values
-    flat = m.reshape(-1, *m.shape[2:])  # (S, K, D)
-    n = flat.shape[0]
+    m = post["means"].transpose(*SAMPLE_DIMS, ...).values  # (C, S, K, D)
+    n_chains, n = m.shape[0], m.shape[0] * m.shape[1]
     if n < 4:
         return []
+    bc = _bimodality(m.reshape(-1, *m.shape[2:]))
+    mcse = 0.0
+    if n_chains > 1 and m.shape[1] >= 4:
+        per_chain = np.stack([_bimodality(chain) for chain in m])
+        mcse = np.nan_to_num(per_chain.std(axis=0, ddof=1)) / np.sqrt(n_chains)
+    clear = np.nan_to_num(bc) - 2 * mcse > _BIMODAL
+    return [int(k) for k in np.flatnonzero(clear.any(axis=-1))]
+
+
+def _bimodality(draws: np.ndarray) -> np.ndarray:
+    """Sarle's bimodality coefficient of ``draws`` (S, ...) along the first axis."""
+    from scipy import stats
+
+    n = draws.shape[0]
     with np.errstate(all="ignore"):
-        skew = stats.skew(flat, axis=0)
-        kurt = stats.kurtosis(flat, axis=0)
-        bc = (skew ** 2 + 1) / (kurt + 3 * (n - 1) ** 2 / ((n - 2) * (n - 3)))
-    return [int(k) for k in np.flatnonzero(np.nan_to_num(bc).max(axis=-1) > _BIMODAL)]
+        skew = stats.skew(draws, axis=0)
+        kurt = stats.kurtosis(draws, axis=0)
+        return (skew ** 2 + 1) / (kurt + 3 * (n - 1) ** 2 / ((n - 2) * (n - 3)))
 
 
 def _divergence_evidence(post, stats, chains, divergences, target_accept=None,

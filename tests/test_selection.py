@@ -792,6 +792,9 @@ def test_plots_return_figures(sweep, three_clusters):
     sparse = summarise_sparse(overfitted_posterior(three_clusters), random_state=0)
     fig = plot_n_components(sparse)
     assert len(fig.axes[0].patches) == 5
+    # what the answer depends on (QA: the figure on its own said neither)
+    assert (f"K_max = {sparse.max_components}, e0 = {sparse.concentration:g})"
+            in fig.axes[0].get_title())
     texts = [t.get_text() for t in fig.axes[0].texts]
     assert (not sparse.diagnostics.ok) == any("checks FAILED" in t for t in texts)
     # QA: a sparse fit that failed its checks (929 divergences) gave a clean K+ figure

@@ -286,9 +286,12 @@ def plot_n_components(posterior_counts: SparseMixture | pd.Series | np.ndarray,
     matplotlib.figure.Figure
         Titled with what is shown and the most probable K+.
     """
-    failed = None
+    failed, model = None, ""
     if isinstance(posterior_counts, SparseMixture):
         probs = posterior_counts.posterior_counts
+        # what the answer depends on, on the figure (QA: "report e0 with the answer")
+        model = (f"; K_max = {posterior_counts.max_components}, "
+                 f"e0 = {posterior_counts.concentration:g}")
         if not posterior_counts.diagnostics.ok:
             failed = posterior_counts.diagnostics.verdict
     elif isinstance(posterior_counts, pd.Series):
@@ -304,18 +307,18 @@ def plot_n_components(posterior_counts: SparseMixture | pd.Series | np.ndarray,
     axis.set_ylabel("posterior probability")
     mode = int(probs.index[int(np.argmax(probs.to_numpy()))]) if len(probs) else None
     axis.set_title("Posterior of the number of non-empty components K+"
-                   + (f"\n(most probable: K+ = {mode}, P = {probs.max():.2f})"
+                   + (f"\n(most probable: K+ = {mode}, P = {probs.max():.2f}{model})"
                       if mode is not None else ""), fontsize="medium")
     if failed is not None:
         # the figure an author pastes must carry the fit's failure with it (QA: 929
         # divergences, PROBLEMS in the report, nothing on the figure)
         checks = _clipped(failed.removeprefix("PROBLEMS: "), 70)
-        axis.text(0.5, 0.97, "Sampler checks FAILED: do not report these probabilities\n"
+        axis.text(0.5, 0.95, "Sampler checks FAILED: do not report these probabilities\n"
                   + checks, transform=axis.transAxes, ha="center", va="top",
                   fontsize="small", color="#b00020",
                   bbox={"facecolor": "white", "edgecolor": "#b00020", "alpha": 0.9})
         # room for the box; ticks stop at 1, a probability
-        axis.set_ylim(0, 1.35 + 0.09 * checks.count("\n"))
+        axis.set_ylim(0, 1.4 + 0.09 * checks.count("\n"))
         axis.set_yticks(np.linspace(0.0, 1.0, 6))
     return axis.figure
 
