@@ -125,7 +125,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with (progress.silenced() if quiet else contextlib.nullcontext(),
               _one_line_warnings(), interrupted, _reader_may_leave()):
-            return args.func(args)
+            status = args.func(args)
+            if interrupted.seen:  # its KeyboardInterrupt was swallowed (see STOP_REQUESTED)
+                raise KeyboardInterrupt
+            return status
     except (KeyboardInterrupt, Exception) as exc:
         # nutpie turns a Ctrl-C during sampling into its own error ("Sampler has no results
         # to take"): an interrupt seen anywhere is reported as one.
@@ -244,8 +247,11 @@ class _Interrupts:
     def _note(self, signum: int, frame: Any) -> None:
         import signal
 
+        from .result_files import STOP_REQUESTED
+
         self.seen = True
         self.terminated = self.terminated or signum == signal.SIGTERM
+        STOP_REQUESTED.set()  # should the KeyboardInterrupt be swallowed, no write publishes
         raise KeyboardInterrupt
 
     def __exit__(self, *exc: Any) -> None:
@@ -253,6 +259,10 @@ class _Interrupts:
 
         for signum, previous in self._previous.items():
             signal.signal(signum, previous)
+        if self.seen:  # this run's stop, not the next one's (main() runs again in-process)
+            from .result_files import STOP_REQUESTED
+
+            STOP_REQUESTED.clear()
 
 
 @contextlib.contextmanager

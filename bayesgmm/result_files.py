@@ -26,6 +26,7 @@ import os
 import shutil
 import sys
 import tempfile
+import threading
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
@@ -337,7 +338,16 @@ def _json_default(obj: Any) -> Any:
 # --------------------------------------------------------------------------------------------
 # moving into place
 # --------------------------------------------------------------------------------------------
+# Set by a caller's signal handler (the command line's SIGINT/SIGTERM): a write not yet in
+# place then stops instead of publishing. The handler raises KeyboardInterrupt too, but one
+# that lands in a callback Python runs for itself (a garbage collector's) is printed as
+# "Exception ignored" and lost: QA, a `timeout` run went on and wrote its result, exit 0.
+STOP_REQUESTED = threading.Event()
+
+
 def _move_into_place(tmp: Path, target: Path, overwrite: bool, writes: str | None) -> None:
+    if STOP_REQUESTED.is_set():
+        raise KeyboardInterrupt
     if target.is_dir() and any(target.iterdir()):
         # again: it may have appeared or changed while we were writing
         check_same_kind(target, _check_replaceable(target), writes)

@@ -832,6 +832,56 @@ def test_sigterm_is_one_line_status_143_and_leaves_no_temporary_directory(data_d
     assert not (data_dir / "r").exists() or list((data_dir / "r").iterdir()) == []
 
 
+def test_a_sigterm_whose_interrupt_python_swallowed_still_stops_the_run(
+        data_dir, tiny_fit, monkeypatch, capsys):
+    """Downstream QA: a SIGTERM that arrived while a garbage collector's callback ran (JAX's)
+    raised its KeyboardInterrupt there, where Python prints "Exception ignored" and goes on:
+    the run wrote its whole result and exited 0. The write stops before it publishes, and
+    the exit status is 143 all the same."""
+    import os
+    import signal
+    import time
+
+    def swallowed(signum, frame):  # the command line's handler, but its raise is lost
+        try:
+            handler(signum, frame)
+        except KeyboardInterrupt:
+            pass
+
+    def fit_then_signal(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(1)  # the handler runs at the next bytecode
+        return tiny_fit
+
+    real_enter = cli._Interrupts.__enter__
+
+    def enter(self):
+        nonlocal handler
+        out = real_enter(self)
+        handler = self._note
+        signal.signal(signal.SIGTERM, swallowed)
+        return out
+
+    handler = None
+    monkeypatch.setattr(cli._Interrupts, "__enter__", enter)
+    monkeypatch.setattr(cli, "fit_bayes", fit_then_signal)
+    previous = signal.getsignal(signal.SIGTERM)
+    try:
+        rc, out, err = _run_main(["fit", "good.csv", "-k", "2", "--out", "r/swallowed", "--seed",
+                                  "1", "--no-progress"], capsys)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert rc == 143 and "Traceback" not in err
+    assert not (data_dir / "r" / "swallowed").exists()
+    from bayesgmm.result_files import STOP_REQUESTED
+
+    assert not STOP_REQUESTED.is_set()  # cleared for the next run in this process
+    monkeypatch.setattr(cli, "fit_bayes", lambda *a, **k: tiny_fit)
+    rc, out, err = _run_main(["fit", "good.csv", "-k", "2", "--out", "r/after", "--seed", "1",
+                              "--no-progress"], capsys)
+    assert rc == 0 and (data_dir / "r" / "after" / "idata.nc").exists()
+
+
 def test_a_reader_that_leaves_costs_neither_a_traceback_nor_the_report(data_dir):
     """``bayesgmm em ... --report | head -3``: the pipe closes before the command prints; the
     printing is dropped and the report is still written, with no BrokenPipeError traceback."""
