@@ -1303,6 +1303,11 @@ def _read_observations(data: str, columns: list[str] | None, args: Any, n_compon
     """
     say = print if notes is None else notes.append
     policy = _missing_policy(args)
+    if getattr(args, "index", None):
+        from .memberships_file import check_row_column
+
+        check_row_column(args.index, "--index" if getattr(args, "spec", None) is None else
+                         "[data] index")
     if args.noise_volume is not None:
         if not args.noise:
             raise ValueError("--noise-volume needs --noise")

@@ -38,6 +38,7 @@ fit, so ``bayesgmm em`` still never loads them.
 from __future__ import annotations
 
 import os
+import re
 from typing import Any
 
 import numpy as np
@@ -45,7 +46,20 @@ import pandas as pd
 
 from .observation_record import observations_record
 
-__all__ = ["MEMBERSHIPS_FILE", "membership_table", "write_memberships"]
+__all__ = ["MEMBERSHIPS_FILE", "check_row_column", "membership_table", "write_memberships"]
+
+# The table's own columns, which a column of row IDs must not be named as (it would be
+# renamed "row", and a join on its name would take the component for the ID: downstream QA).
+_OWN_COLUMNS = re.compile(r"component|component_label|known|probability|"
+                          r"p_(\d+|noise)(_eti\d+_(lb|ub))?")
+
+
+def check_row_column(name: str, option: str = "--index") -> None:
+    """Refuse ``name`` for the column of row IDs where it is one of the table's own."""
+    if name != "row" and _OWN_COLUMNS.fullmatch(str(name)):
+        raise ValueError(f"{option} column {name!r} has the name of a column memberships.csv "
+                         "writes (component, component_label, known, probability, p_k ...): "
+                         "rename that column of the data file")
 
 MEMBERSHIPS_FILE = "memberships.csv"
 

@@ -134,7 +134,7 @@ def test_non_numeric_text_names_column_value_and_row(tmp_path, text, match):
 
 @pytest.mark.parametrize(("text", "kwargs", "match"), [
     ("id,a,b\nx1,1,2\nx2,3,oops\n", {}, r"'b' has 'oops' in row id='x2'"),
-    ("id,a,w\n101,1,1\n102,3,heavy\n", {"weights": "w"}, r"it has 'heavy' in row id=102"),
+    ("id,a,w\n101,1,1\n102,3,heavy\n", {"weights": "w"}, r"it has 'heavy' in row id='102'"),
     ("id,a,b\nx1,1,2\nx2,3,\n", {"missing": "refuse"}, r"\(first: row id='x2'\)"),
     ("id,a,b\nx1,1,2\nx2,3,inf\n", {}, r"'b' of .* is infinite at row id='x2'"),
 ], ids=["text", "weights", "missing", "infinite"])
@@ -475,7 +475,10 @@ def test_an_index_column_names_the_rows_and_is_not_a_feature(tmp_path):
     assert list(dropped.labels) == ["x", "y", "x"]
     # numbers are IDs too; a DataFrame's index is what the fits name rows by
     numbered = read_data(write(tmp_path, "id,a\n10,1\n20,2\n30,4\n", "n.csv"), index="id")
-    assert list(numbered.features.index) == [10, 20, 30]
+    assert list(numbered.features.index) == ["10", "20", "30"]
+    # read as written (downstream QA: "007" came back as 7, and half a join on IDs failed)
+    zeros = read_data(write(tmp_path, "id ,a\n007,1\n010,2\n1e3,4\n", "z.csv"), index="id")
+    assert list(zeros.features.index) == ["007", "010", "1e3"]
     # a Parquet file with a saved pandas index: that index is the column
     pytest.importorskip("pyarrow")
     frame = pd.DataFrame({"a": [1.0, 2.0], "b": [3.0, 5.0]},

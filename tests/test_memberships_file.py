@@ -140,6 +140,23 @@ def test_em_out_names_the_rows_it_fitted(missing, gappy_dir, capsys):
     np.testing.assert_array_equal(table["known"], long_rows)
 
 
+@pytest.mark.parametrize("name", ["component", "p_0", "p_noise_eti94_lb", "probability"])
+def test_an_id_column_named_as_a_table_column_is_refused(name, gappy_dir, capsys):
+    """Downstream QA: an ID column named "component" became "row" in memberships.csv while the
+    printout said "rows by their 'component' column": a join by it took clusters for IDs."""
+    from bayesgmm.cli import main
+
+    frame = pd.read_csv(gappy_dir / "gappy.csv").rename(columns={"sample": name})
+    frame.to_csv(gappy_dir / "clash.csv", index=False)
+    assert main(["em", "clash.csv", "-k", "2", "--index", name, "--out", "clash",
+                 "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert err.strip() == (f"bayesgmm: error: --index column {name!r} has the name of a column "
+                           "memberships.csv writes (component, component_label, known, "
+                           "probability, p_k ...): rename that column of the data file")
+    assert not (gappy_dir / "clash").exists()
+
+
 def test_fit_writes_the_posterior_memberships_and_the_report_agrees(gappy_dir, capsys):
     cli_ok(["fit", "gappy.csv", "-k", "2", "--index", "sample", "--labels", "kind", "--draws",
            "60", "--tune", "60", "--chains", "2", "--seed", "1", "--no-progress", "--out",

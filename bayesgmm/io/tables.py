@@ -180,7 +180,7 @@ def read_data(path: str | Path, columns: list[str] | None = None, *,
         if not parquet:
             check_header(p, sep, path,
                          [*(columns or []), *(c for c in (weights, labels, index) if c)])
-        frame = pd.read_parquet(p) if parquet else read_text_table(p, sep, path)
+        frame = pd.read_parquet(p) if parquet else read_text_table(p, sep, path, [index])
     except ImportError as exc:
         raise ValueError(f"cannot read {path}: {exc}") from None
     except UnicodeDecodeError as exc:  # the codec's words named neither the file nor a fix

@@ -44,7 +44,7 @@ def check_header(p: Path, sep: str, path: Any, named: list[str]) -> None:
                          "give every column its own name")
 
 
-def read_text_table(p: Path, sep: str, path: Any) -> pd.DataFrame:
+def read_text_table(p: Path, sep: str, path: Any, text_columns: Any = ()) -> pd.DataFrame:
     """A CSV/TSV file as pandas reads it, with three guards.
 
     - ``index_col=False``: pandas takes a first column as the row index when the data rows
@@ -57,13 +57,22 @@ def read_text_table(p: Path, sep: str, path: Any) -> pd.DataFrame:
     - A row with fewer fields than the header is refused, naming its line: pandas fills the
       last columns with missing values, but a value left out in the middle ("1,3" for
       "1,,3") has moved the rest one column left, which no later check can tell.
+
+    ``text_columns``: columns read as text, as written (row IDs: "007" stays "007", where
+    pandas' number would give 7 and break a join on the IDs, downstream QA).
     """
     import warnings
 
+    text = {str(c).strip() for c in text_columns if c}
+    dtype = None
+    if text:  # keyed by the header as pandas reads it (trailing spaces kept)
+        header = pd.read_csv(p, sep=sep, index_col=False, skipinitialspace=True, nrows=0)
+        dtype = {c: str for c in header.columns if str(c).strip() in text}
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", pd.errors.ParserWarning)
         try:
-            frame = pd.read_csv(p, sep=sep, index_col=False, skipinitialspace=True)
+            frame = pd.read_csv(p, sep=sep, index_col=False, skipinitialspace=True,
+                                dtype=dtype)
         except pd.errors.ParserError as exc:
             _check_header_separator(p, sep, path)  # a ';' file's decimal commas split rows
             found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
