@@ -458,6 +458,10 @@ def _check_files(directory: Path, manifest: dict[str, Any], required: tuple[str,
                              "(copy the file in instead)")
         if not path.is_file():
             raise ValueError(f"{path} is missing; the result in {directory} is incomplete")
+        if sums and name not in sums:  # a manifest with checksums has one for each file
+            raise ValueError(f"{MANIFEST} in {directory} has no SHA-256 for {name}, which "
+                             "it lists for the result's other files: the result cannot be "
+                             "trusted")
         if name in sums:
             with _reading(path):
                 actual = _sha256(path)

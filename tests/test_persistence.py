@@ -498,6 +498,18 @@ def test_old_results_without_checksums_still_load(result_dir):
     assert isinstance(bayesgmm.load(result_dir), BayesResult)
 
 
+@pytest.mark.parametrize("name", ["result.json", "idata.nc"])
+def test_a_file_whose_checksum_was_removed_is_not_trusted(result_dir, name):
+    """Downstream QA: deleting one file's entry from the manifest's checksums, then editing
+    that file (the verdict set to OK), loaded and reported without a word."""
+    manifest = json.loads((result_dir / "manifest.json").read_text())
+    del manifest["sha256"][name]
+    (result_dir / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ValueError, match=rf"has no SHA-256 for {re.escape(name)}, which it "
+                                         "lists for the result's other files"):
+        bayesgmm.load(result_dir)
+
+
 def test_manifest_records_a_checksum_per_file(result_dir):
     manifest = json.loads((result_dir / "manifest.json").read_text())
     assert set(manifest["sha256"]) == set(manifest["files"]) - {"manifest.json"}
