@@ -101,6 +101,7 @@ _SUBMODULES = {
     "plots": "plots",
     "posterior": "posterior",
     "priors": "priors",
+    "progress": "progress",
     "report": "report",
     "sampling": "sampling",
     "selection": "selection",

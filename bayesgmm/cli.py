@@ -806,7 +806,7 @@ def _cmd_em(args: argparse.Namespace) -> int:
                                "data file SHA-256": file_sha256(args.data),
                                **_observation_settings(args, names)})
     _name_components(em, names)
-    _print_em(em, frame)
+    _print_em(em, frame, observed.get("sample_weight"))
     _print_observations(em, names)
     _print_noise_hint(em, frame, observed, index=args.index)
     # the rows fitted (a row with no observed value, or with any missing under "drop", has
@@ -853,7 +853,7 @@ def _cmd_warm(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_em(em, frame) -> None:
+def _print_em(em, frame, sample_weight=None) -> None:
     import numpy as np
 
     names = list(em.feature_names)
@@ -875,8 +875,16 @@ def _print_em(em, frame) -> None:
     # weighted, labelled, incomplete or noisy rows: the criteria of the fitted objective
     bic, aic = fitted_criteria(em.log_likelihood, em.n_parameters, em.observations,
                                len(frame)) or (em.bic(frame), em.aic(frame))
+    from .em import is_degenerate
+
+    # as select_em excludes such a fit (small-sample QA: a K=3 fit with a 2-point component
+    # printed "BIC 208.03 (lower is better)" below the true K=2's 221.64)
+    degenerate = em.prior is None and is_degenerate(em, frame, sample_weight)
     print(f"\nEM: log-likelihood {em.log_likelihood:.3f} after {em.n_iter} iterations "
-          f"(converged: {em.converged}); BIC {bic:.2f}, AIC {aic:.2f} (lower is better)")
+          f"(converged: {em.converged}); BIC {bic:.2f}, AIC {aic:.2f} (lower is better"
+          + ("; not comparable: this fit is degenerate (see the warning), its likelihood "
+             "inflated by a singularity, as bayesgmm select would exclude it)"
+             if degenerate else ")"))
     passed_over = (em.settings or {}).get("degenerate_restarts_passed_over")
     if passed_over:
         print(f"{passed_over} restart(s) reached a higher log-likelihood only by collapsing a "

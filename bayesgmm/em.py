@@ -1230,6 +1230,16 @@ def _collapsed_live(nk, D, covariance_type):
     return (nk >= _EMPTY_NK) & (nk >= covariance.points_needed(covariance_type, D) - 0.5)
 
 
+def is_degenerate(fit: EMResult, X: Any, sample_weight: Any = None) -> bool:
+    """Whether ``fit`` (fitted to ``X``) is a spurious singularity whose likelihood, hence
+    BIC/AIC/ICL, is inflated: a component on fewer effective points than its covariance needs
+    (:func:`bayesgmm.covariance.points_needed`, to within half a point), or collapsed onto the
+    reg_covar floor (:func:`collapsed_components`). Model selection excludes such fits."""
+    sizes = np.asarray(fit.weights) * fit.n_samples
+    needed = covariance.points_needed(fit.covariance_type, fit.n_features) - 0.5
+    return bool(sizes.min() < needed) or bool(collapsed_components(fit, X, sample_weight))
+
+
 def collapsed_components(fit: EMResult, X: Any, sample_weight: Any = None
                          ) -> tuple[int, ...]:
     """Components of ``fit`` whose covariance collapsed onto the reg_covar floor in some

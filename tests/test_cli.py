@@ -1135,3 +1135,18 @@ def test_fit_takes_one_k_and_points_to_select_for_several(command, k, message, d
     with pytest.raises(SystemExit) as info:
         cli.main([command, "good.csv", "-k", k])
     assert info.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_em_says_a_degenerate_fits_criteria_are_not_comparable(tmp_path, monkeypatch, capsys):
+    """Small-sample QA: a K=3 fit with a 2-point component printed "BIC 208.03 (lower is
+    better)", below the true K=2's 221.64, as if comparable; select excludes such a fit."""
+    rng = np.random.default_rng(4)
+    X = np.vstack([rng.normal(0, 1, (30, 2)), rng.normal([12, 0], 1, (30, 2)),
+                   [[0.0, 12.0], [0.7, 12.4]]])  # both restarts give the pair a component
+    pd.DataFrame(X, columns=["a", "b"]).to_csv(tmp_path / "far.csv", index=False)
+    monkeypatch.chdir(tmp_path)
+    rc, out, _ = _run_main(["em", "far.csv", "-k", "3", "--n-init", "1", "--seed", "0",
+                            "--no-progress"], capsys)
+    assert rc == 0 and "(lower is better; not comparable: this fit is degenerate" in out
+    rc, out, _ = _run_main(["em", "far.csv", "-k", "2", "--seed", "0", "--no-progress"], capsys)
+    assert rc == 0 and "(lower is better)\n" in out

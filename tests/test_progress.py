@@ -245,3 +245,15 @@ def test_nutpie_draws_its_bar_where_it_can_finish_it(old_faithful, monkeypatch, 
                       em=em)
     # auto: text lines only; fixed: nutpie's bar (it finishes), no text lines beside it
     assert seen == {"auto": False, "fixed": not quiet, "lines": False}
+
+
+def test_the_readme_switch_works_after_a_bare_import():
+    """Small-sample QA: ``import bayesgmm`` then ``bayesgmm.progress.set_enabled(False)``, as
+    the README has it, raised AttributeError."""
+    import subprocess
+    import sys
+
+    code = "import bayesgmm; bayesgmm.progress.set_enabled(False); print('ok')"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr

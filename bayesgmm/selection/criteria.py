@@ -26,8 +26,7 @@ from .._validation import (
     check_data,
     few_values_warning,
 )
-from ..covariance import points_needed
-from ..em import BOTH_INITS, EMResult, collapsed_components, fit_em
+from ..em import BOTH_INITS, EMResult, fit_em, is_degenerate
 from .choice_notes import _choice_notes, _local_optimum_notes
 from .sweep import (
     caught_warnings,
@@ -394,19 +393,12 @@ def _criteria_row(fit: EMResult, X: np.ndarray, sample_weight: np.ndarray | None
         "min_component_size": float(sizes.min()),
         # too few points for a covariance, or a covariance collapsed onto the reg_covar floor
         # (tied or discrete values): either way an unbounded likelihood, not the data's
-        "degenerate": bool(sizes.min() < _points_needed(fit.covariance_type, fit.n_features))
-        or bool(collapsed_components(fit, X, sample_weight)),
+        "degenerate": is_degenerate(fit, X, sample_weight),
         "converged": fit.converged,
         "n_iter": fit.n_iter,
         "warnings": "",
         "error": "",
     }
-
-
-def _points_needed(covariance_type: str, n_features: int) -> float:
-    """Effective size below which a component's covariance estimate is singular (less 0.5,
-    as EM's warning has it)."""
-    return points_needed(covariance_type, n_features) - 0.5
 
 
 def _failed_row(n_components: int, covariance_type: str, error: str) -> dict:
