@@ -502,6 +502,10 @@ def _sampling_flags(parser: argparse.ArgumentParser, which: str = "",
                              f"thresholds{which} (default: {draws})")
     parser.add_argument("--max-draws", type=int, default=None, metavar="N",
                         help="with --draws auto: draws per chain at most (default: 10000)")
+    parser.add_argument("--max-time", type=float, default=None, metavar="SECONDS",
+                        help="with --draws auto: stop sampling after this many seconds "
+                             "(warm-up included), converged or not; how far the chains get "
+                             "then depends on the machine (default: no limit)")
     parser.add_argument("--tune", type=int, default=1000,
                         help=f"tuning steps per chain{which} (default: 1000)")
     parser.add_argument("--chains", type=int, default=4, help=f"chains{which} (default: 4)")
@@ -587,7 +591,8 @@ def _sampler_settings(args: argparse.Namespace) -> SamplerSettings:
                                    chains=args.chains, target_accept=args.target_accept,
                                    progressbar=not args.no_progress,
                                    max_draws=10_000 if args.max_draws is None
-                                   else args.max_draws)
+                                   else args.max_draws,
+                                   max_time=getattr(args, "max_time", None))
         settings.check_runnable()
     except ValueError as exc:
         raise ValueError(_flag_words(str(exc))) from None
@@ -907,6 +912,13 @@ def _check_sampling(args: argparse.Namespace) -> None:
             raise ValueError(f"--max-draws must be >= 1; got {args.max_draws}")
         if args.draws != "auto":
             raise ValueError(f"--max-draws bounds --draws auto; with --draws {args.draws} the "
+                             "run draws exactly that many: give one of the two")
+    max_time = getattr(args, "max_time", None)
+    if max_time is not None:
+        if not 0 < max_time < float("inf"):
+            raise ValueError(f"--max-time must be a number of seconds > 0; got {max_time:g}")
+        if args.draws != "auto":
+            raise ValueError(f"--max-time bounds --draws auto; with --draws {args.draws} the "
                              "run draws exactly that many: give one of the two")
     for name in ("chains",):
         if getattr(args, name) < 1:

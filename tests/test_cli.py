@@ -89,6 +89,9 @@ BAD_FIT_INPUTS = [
     (["good.csv", "-k", "2", "--columns", ""], "--columns is empty"),
     (["good.csv", "-k", "2", "--draws", "100", "--max-draws", "50"],
      "--max-draws bounds --draws auto"),
+    (["good.csv", "-k", "2", "--draws", "100", "--max-time", "50"],
+     "--max-time bounds --draws auto"),
+    (["good.csv", "-k", "2", "--max-time", "0"], "--max-time must be a number of seconds > 0"),
     (["semi.csv", "-k", "2"], "semi.csv looks semicolon-separated"),
     # QA: the sampler's own refusals came after the data were read and the seed printed
     (["good.csv", "-k", "2", "--chains", "1"], "--draws auto samples until R-hat.*give "
@@ -1150,3 +1153,19 @@ def test_em_says_a_degenerate_fits_criteria_are_not_comparable(tmp_path, monkeyp
     assert rc == 0 and "(lower is better; not comparable: this fit is degenerate" in out
     rc, out, _ = _run_main(["em", "far.csv", "-k", "2", "--seed", "0", "--no-progress"], capsys)
     assert rc == 0 and "(lower is better)\n" in out
+
+
+def test_fit_takes_a_time_limit(data_dir, tiny_fit, monkeypatch, capsys):
+    """Small-sample QA: the README named max_time, which neither fit_bayes's keywords nor a
+    flag of fit took; --max-time is the SamplerSettings field."""
+    seen = {}
+
+    def fake(*args, settings=None, **kwargs):
+        seen["settings"] = settings
+        return tiny_fit
+
+    monkeypatch.setattr(cli, "fit_bayes", fake)
+    rc, _, err = _run_main(["fit", "good.csv", "-k", "2", "--max-time", "30", "--seed", "1",
+                            "--out", "r/timed", "--no-progress"], capsys)
+    assert rc == 0, err
+    assert seen["settings"].max_time == 30.0 and seen["settings"].draws == "auto"
