@@ -1375,6 +1375,10 @@ def _read_observations(data: str, columns: list[str] | None, args: Any, n_compon
         if not names:
             raise ValueError(f"the labels column {args.labels!r} of {data} has no known label "
                              "(every cell is empty or -1); leave out --labels")
+        if args.noise and "noise" in names:  # memberships.csv and the reports name it so
+            raise ValueError(f"the labels column {args.labels!r} names a component 'noise', "
+                             "the name of the noise component with --noise: rename that "
+                             "label")
         observed["labels"] = codes
         n_known = int((codes[left] >= 0).sum())
         say(f"labels: column {args.labels!r}, {n_known} of {int(left.sum())} row(s) labelled; "

@@ -34,6 +34,9 @@ def rows_dir(tmp_path, old_faithful, monkeypatch):
     nolabel = frame.copy()
     nolabel["g"] = ""
     nolabel.to_csv(tmp_path / "nolabel.csv", index=False)
+    noise = frame.copy()
+    noise["g"] = noise["g"].replace("short", "noise")
+    noise.to_csv(tmp_path / "noiselabel.csv", index=False)
     monkeypatch.chdir(tmp_path)
     return tmp_path
 
@@ -64,6 +67,9 @@ BAD = [
     (["three.csv", "-k", "2", "--labels", "g", "--weights", "w"],
      r"name 3 groups \['long', 'medium', 'short'\] but the mixture has only 2"),
     (["nolabel.csv", "-k", "2", "--labels", "g", "--weights", "w"], "has no known label"),
+    # downstream QA: memberships.csv's component_label "noise" meant two things
+    (["noiselabel.csv", "-k", "2", "--labels", "g", "--weights", "w", "--noise"],
+     "names a component 'noise', the name of the noise component with --noise"),
     (["rows.csv", "-k", "2", "--weights", "w"], r"column\(s\) \['g'\] .* not numeric"),
     (["rows.csv", "-k", "2", "--columns", "eruptions,w", "--weights", "w"],
      "'w' is the weights column, not a feature"),
