@@ -1190,10 +1190,16 @@ def _advice(checks, post, density, chains, flagged, divergences, stats, ess_min,
         elif heavy:
             found["too many parameters"] = f"{evidence} {heavy}{outliers}"
         else:
+            # not only "K is wrong": with few rows or much overlap, the data cannot tell a
+            # true component apart (small-sample QA: the true K=2 of 60 rows, called "K too
+            # large" under full covariances, identified under spherical ones)
             found["K too large"] = (
-                f"{evidence} Fewer components may describe the data as well: compare K by "
-                f"LOO (bayesgmm select --bayes, or select_bayes) and refit with a smaller "
-                f"K.{outliers}")
+                f"{evidence} Fewer components may describe the data as well, or these data "
+                "(too few rows per component, or components overlapping too much) cannot tell "
+                "the components apart: compare K and the covariance type (a simpler one, "
+                "diag or spherical, has fewer parameters per component) by BIC (bayesgmm "
+                "select) or LOO (bayesgmm select --bayes, or select_bayes), and refit with a "
+                f"smaller K or a simpler covariance type.{outliers}")
     if "divergences" in failed and divergences is not None:
         found["divergences"] = _divergence_evidence(post, stats, chains, divergences,
                                                     target_accept, collapsed=bool(collapsed))

@@ -948,6 +948,9 @@ def test_a_component_the_data_neither_fill_nor_locate_is_k_too_large(rng):
     assert "K too large" in result.causes
     advice = next(a for a in result.advice if a.startswith("K too large"))
     assert "component 2 is neither filled nor located by the data" in advice
+    # not only a wrong K: data that cannot tell components apart, and simpler covariances
+    # (small-sample QA: the true K=2 of 60 rows, identified under spherical covariances)
+    assert "cannot tell the components apart" in advice and "diag or spherical" in advice
     # the same weights with a located mean (a small group of real points): nothing said
     post["means"][..., 2, :] = MEANS[2] + MEAN_SD * rng.normal(size=(*lead, 2))
     assert "neither filled nor located" not in str(diagnose(make_tree(post, sample_stats(rng))))
