@@ -999,7 +999,21 @@ def _cmd_report(args: argparse.Namespace) -> int:
                         dpi=figure_files.dpi, vector_formats=figure_files.vector_formats)
     _print_verdict(diag)  # the page's verdict: a changed threshold can change it
     print(f"\nreport: {html}")
+    _say_missing_tables(directory)
     return EXIT_PROBLEMS if args.strict and not diag.ok else 0
+
+
+def _say_missing_tables(directory: Path) -> None:
+    """The shell's tables that the result was saved with and are gone (downstream QA: a
+    deleted memberships.csv went unmentioned while the report pointed to it)."""
+    from .result_files import read_manifest
+
+    listed = read_manifest(directory).get("files", [])
+    for name, how in (("estimates.csv", "bayesgmm.load(DIR).summary()"),
+                      ("memberships.csv", "bayesgmm.membership_table(bayesgmm.load(DIR))")):
+        if name in listed and not (directory / name).is_file():
+            print(f"note: {name}, saved with the result, is missing from {directory} (not "
+                  f"rebuilt; in Python, {how} gives its numbers)")
 
 
 def _cmd_select(args: argparse.Namespace) -> int:

@@ -109,12 +109,18 @@ def test_run_writes_estimates_and_force_replaces_them(data_dir, tiny_fit, tiny_f
     assert len(second) < len(first)
     manifest = json.loads((data_dir / "out" / "manifest.json").read_text())
     listed = manifest["sha256"]["estimates.csv"]
-    cli_ok(["report", "out", "--no-progress"], capsys)
-    assert (data_dir / "out" / "report.html").exists()
+    reported = cli_ok(["report", "out", "--no-progress"], capsys)
+    assert (data_dir / "out" / "report.html").exists() and "note:" not in reported
     pd.testing.assert_frame_equal(_read(data_dir / "out"), second)
     after = json.loads((data_dir / "out" / "manifest.json").read_text())
     assert after["sha256"]["estimates.csv"] == listed and "estimates.csv" in after["files"]
     assert isinstance(bayesgmm.load(data_dir / "out"), bayesgmm.BayesResult)
+    # a table deleted since: said, with where its numbers are (downstream QA: nothing said)
+    (data_dir / "out" / "memberships.csv").unlink()
+    out = cli_ok(["report", "out", "--no-progress"], capsys)
+    assert ("note: memberships.csv, saved with the result, is missing from out (not rebuilt; "
+            "in Python, bayesgmm.membership_table(bayesgmm.load(DIR)) gives its numbers)"
+            ) in out and "estimates.csv, saved" not in out
 
 
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
