@@ -1557,6 +1557,29 @@ def _section_ppc(result, figure, random_state) -> str:
                     "second figure checks statistics of the data as a whole.</p>", fig, joint)
 
 
+def _priors_in_data_units(result) -> str:
+    """The priors on the means and sds, feature by feature in the data's units (small-sample
+    QA: stated on the z scale only, a reader had to work out what they allow; at small N they
+    shape the posterior, and a paper quotes them in data units)."""
+    p, st = result.priors, result.standardisation
+    q = 1.959964  # the standard normal's 97.5% point
+    rows = {}
+    for name, centre, scale in zip(result.feature_names, st.center, st.scale, strict=True):
+        lo, hi = centre - q * p.means_sd * scale, centre + q * p.means_sd * scale
+        sd = p.sd_median * scale
+        sd_lo, sd_hi = sd * np.exp(-q * p.sd_log_sd), sd * np.exp(q * p.sd_log_sd)
+        rows[str(name)] = {
+            "component mean: 95% prior interval": f"{format_number(lo, scale=scale)} to "
+                                                  f"{format_number(hi, scale=scale)}",
+            "component sd: prior median": format_number(sd),
+            "component sd: 95% prior interval": f"{format_number(sd_lo)} to "
+                                                f"{format_number(sd_hi)}"}
+    table = pd.DataFrame(rows).T
+    return ("<p>The same priors in each feature's units (its centre and scale applied): "
+            "where a component's mean and sd may lie before the data are seen.</p>"
+            + _table(table, text=True))
+
+
 def _section_methods(result, diag, number: int = 8) -> str:
     """The Methods paragraph (:func:`bayesgmm.paper_methods.methods_text`) and its
     references, for a paper (paper-author QA: nothing said what to write or cite); ``diag``
@@ -1607,7 +1630,7 @@ def _section_reproducibility(result, random_state: Any = 0) -> str:
             result.standardisation.center, result.standardisation.scale, strict=True)) + "; "
         f"scale {', '.join(format_number(s) for s in result.standardisation.scale)}: "
         f"{html.escape(_standardisation_words(result))}).</p>",
-        "<h3>Priors</h3>", _table(priors, text="last"),
+        "<h3>Priors</h3>", _table(priors, text="last"), _priors_in_data_units(result),
         f"<h3>Sampler settings</h3><p>Seed: <code>{html.escape(str(seed))}</code></p>",
         _provenance_html(result, random_state),
         _table(settings_table, text=True),

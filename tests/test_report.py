@@ -147,6 +147,23 @@ def test_tables_carry_the_fitted_numbers(report, tiny_fit):
     assert bayesgmm.__version__ in cells and "nutpie" in cells
 
 
+def test_the_priors_are_stated_in_data_units_too(report, tiny_fit):
+    """Small-sample QA: the priors were stated on the z scale only. The oracle: the prior's
+    quantiles, each feature's centre and scale applied by hand."""
+    from scipy import stats
+
+    page, _, parser = report
+    p, st = tiny_fit.priors, tiny_fit.standardisation
+    j = list(tiny_fit.feature_names).index("waiting")
+    low, high = stats.norm(st.center[j], p.means_sd * st.scale[j]).ppf([0.025, 0.975])
+    assert (f"{format_number(low, scale=st.scale[j])} to "
+            f"{format_number(high, scale=st.scale[j])}") in parser.cells
+    sd = stats.lognorm(s=p.sd_log_sd, scale=p.sd_median * st.scale[j])
+    assert format_number(sd.median()) in parser.cells
+    assert f"{format_number(sd.ppf(0.025))} to {format_number(sd.ppf(0.975))}" in parser.cells
+    assert "The same priors in each feature's units" in page
+
+
 def test_report_text(report, tiny_fit):
     page, _, _ = report
     with warnings.catch_warnings():
