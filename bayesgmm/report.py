@@ -601,9 +601,16 @@ def _prior_dominated(result, X: np.ndarray) -> str:
     does not keep its warnings: the same sentence is made again from the rows and the
     model)."""
     from .posterior import prior_dominated_note
+    from .prior_contraction import weakly_informed_note
 
-    return prior_dominated_note(X.shape[0], result.n_components, X.shape[1],
-                                result.covariance_type)
+    too_many = prior_dominated_note(X.shape[0], result.n_components, X.shape[1],
+                                    result.covariance_type)
+    if too_many:
+        return f"Too many parameters for the data: {too_many}"
+    # fewer parameters than values, but a component of few rows still leans on its priors
+    # (small-sample QA: N = 25, D = 5, a green "can be used as they are")
+    weak = weakly_informed_note(result)
+    return f"Priors shape some summaries: {weak}" if weak else ""
 
 
 def _verdict_box(diag, retried: Mapping[str, Any] | None = None, outliers: bool = False,
@@ -658,8 +665,7 @@ def _verdict_box(diag, retried: Mapping[str, Any] | None = None, outliers: bool 
                                    "sampled against (see") + ' <a href="#diagnostics">'
                  "Diagnostics</a>).")
     if prior_dominated:
-        text = (f"<strong>Too many parameters for the data: "
-                f"{html.escape(prior_dominated)}.</strong> " + text)
+        text = f"<strong>{html.escape(prior_dominated)}.</strong> " + text
     # the status in a word, not by the box's colour alone (accessibility QA: an amber box's
     # only text status was its code line's "OK:")
     word = {"ok": "OK", "caution": "CAUTION", "bad": "PROBLEMS"}[cls]
