@@ -100,6 +100,7 @@ _SUBMODULES = {
     "persistence": "persistence",
     "plots": "plots",
     "posterior": "posterior",
+    "prior_contraction": "prior_contraction",
     "priors": "priors",
     "progress": "progress",
     "report": "report",
