@@ -90,7 +90,7 @@ def _random_point(model, rng):
     return np.concatenate(parts), point
 
 
-def _finite_difference_gradient(logp, point, names, h=1e-3):
+def _finite_difference_gradient(logp, point, names, h=2.5e-4):
     """The gradient of ``logp`` at ``point`` over the values ``names`` (flattened, in that
     order) by the five-point central difference: error O(h^4) plus ~1e-13 |logp| / h of
     rounding, ~1e-9 here, far below any error in a derivative written by hand."""

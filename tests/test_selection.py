@@ -561,7 +561,8 @@ def test_select_bayes_says_what_it_samples_by_default(monkeypatch, capfd):
     X = rng.normal(size=(60, 2))
     select_bayes(X, [1, 2], n_jobs=1, draws=20, tune=20)
     err = capfd.readouterr().err
-    assert "bayesgmm: sampling the posterior for K = 1, 2 (full; 1 at a time)" in err
+    assert ("bayesgmm: sampling the posterior for K = 1, 2 (full; one after another, each on "
+            "every core)") in err
     assert err.count("bayesgmm: sampled K=") == 2
     select_bayes(X, [1, 2], n_jobs=1, draws=20, tune=20, progressbar=False)
     assert capfd.readouterr().err == ""

@@ -115,7 +115,8 @@ def _local_optimum_notes(table: pd.DataFrame, n_init: int) -> tuple[str, ...]:
     fitted = table[table["error"] == ""]
     # a degenerate cell's likelihood is a singularity's, no optimum to match (QA: "K=4 is 99
     # below K=3's", K=3 collapsed onto the reg_covar floor, advised more restarts)
-    fitted = fitted[~fitted["degenerate"].astype(bool)]
+    if "degenerate" in fitted:
+        fitted = fitted[~fitted["degenerate"].astype(bool)]
     for ct, rows in fitted.groupby("covariance_type", sort=False):
         rows = rows.sort_values("n_components")
         best_below = -np.inf, None
