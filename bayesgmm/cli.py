@@ -717,6 +717,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     # before reading or fitting anything: a bad output path fails in seconds, not minutes
     check_writable(out, overwrite=args.force, protect=_inputs(args.data),
                    writes="BayesResult", by="bayesgmm fit", other="--out")
+    _check_index_name(args.index)
     notes: list[str] = []  # printed once the data have passed every check
     frame, observed, names = _read_observations(args.data, columns, args, args.n_components,
                                                 notes=notes)
@@ -788,6 +789,7 @@ def _cmd_em(args: argparse.Namespace) -> int:
     if writes:  # the whole check the write will make, before any fitting
         check_writable(out, overwrite=args.force, protect=_inputs(args.data),
                        writes="EMResult", by="bayesgmm em", other="--out")
+        _check_index_name(args.index)
     notes: list[str] = []  # printed once the data have passed every check
     frame, observed, names = _read_observations(args.data, columns, args, args.n_components,
                                                 notes=notes)
@@ -887,8 +889,8 @@ def _print_em(em, frame, sample_weight=None) -> None:
     degenerate = em.prior is None and is_degenerate(em, frame, sample_weight)
     print(f"\nEM: log-likelihood {em.log_likelihood:.3f} after {em.n_iter} iterations "
           f"(converged: {em.converged}); BIC {bic:.2f}, AIC {aic:.2f} (lower is better"
-          + ("; not comparable: this fit is degenerate (see the warning), its likelihood "
-             "inflated by a singularity, as bayesgmm select would exclude it)"
+          + ("; not comparable: a component is empty, too small for its covariance or "
+             "collapsed (see the warning), so bayesgmm select would exclude this fit)"
              if degenerate else ")"))
     passed_over = (em.settings or {}).get("degenerate_restarts_passed_over")
     if passed_over:
@@ -937,6 +939,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     out = Path(spec.output) if spec.output else spec.path.parent / "results" / spec.path.stem
     check_writable(out, overwrite=args.force, protect=[spec.path, *_inputs(spec.data_path)],
                    writes="BayesResult", by="bayesgmm run", other="[output] directory")
+    _check_index_name(spec.index, "[data] index")
     notes: list[str] = []  # printed once the data have passed every check
     frame, observed, names = _read_observations(
         spec.data_path, spec.columns, _SpecObservations(spec), spec.n_components, notes=notes)
@@ -1069,10 +1072,7 @@ def _cmd_select(args: argparse.Namespace) -> int:
     # what ran: with one feature some types are one model and fitted once (the notes say);
     # quick cells run in this process whatever --jobs says (QA: "2 workers" that never ran)
     settings.update({"covariance types": ", ".join(em.table["covariance_type"].unique()),
-                     "jobs": args.jobs if args.jobs == 1 else
-                     f"{args.jobs} (" + ("the EM cells ran in one process: quick enough that "
-                                         "workers would not pay" if em.workers == 1 else
-                                         f"{em.workers} workers") + ")"})
+                     "jobs": _jobs_setting(args.jobs, em)})
     with pd.option_context("display.width", 120):
         print(em)
     if "bic" in em.best:  # outliers would bend every cell alike: once, for the BIC-best fit
@@ -1302,6 +1302,29 @@ def _check_columns(frame: pd.DataFrame, covariance_type: str, columns_flag: str,
                          f"({advice})")
 
 
+def _jobs_setting(jobs: int, em: Any) -> Any:
+    """How the EM cells of ``select`` ran, as the report's settings say it: with ``--jobs
+    -1``, quick cells run in this process (review: that reason was given for one cell, or
+    for --jobs resolving to one worker, too)."""
+    from joblib import effective_n_jobs
+
+    if jobs == 1:
+        return 1
+    if em.workers == 1 and jobs == -1 and len(em.table) > 1 and effective_n_jobs(-1) > 1:
+        return f"{jobs} (the EM cells ran in one process: quick enough that workers would " \
+               "not pay)"
+    return f"{jobs} ({em.workers} worker{'s' if em.workers != 1 else ''})"
+
+
+def _check_index_name(index: str | None, option: str = "--index") -> None:
+    """Where memberships.csv is written (fit, run, em --out): an ID column must not be named
+    as one of its columns (select, and em without --out, write no such file)."""
+    if index:
+        from .memberships_file import check_row_column
+
+        check_row_column(index, option)
+
+
 class _SpecObservations:
     """A spec's ``[data]`` observation keys under the names of the command-line flags."""
 
@@ -1337,11 +1360,6 @@ def _read_observations(data: str, columns: list[str] | None, args: Any, n_compon
     """
     say = print if notes is None else notes.append
     policy = _missing_policy(args)
-    if getattr(args, "index", None):
-        from .memberships_file import check_row_column
-
-        check_row_column(args.index, "--index" if getattr(args, "spec", None) is None else
-                         "[data] index")
     if args.noise_volume is not None:
         if not args.noise:
             raise ValueError("--noise-volume needs --noise")

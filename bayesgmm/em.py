@@ -1231,13 +1231,14 @@ def _collapsed_live(nk, D, covariance_type):
 
 
 def is_degenerate(fit: EMResult, X: Any, sample_weight: Any = None) -> bool:
-    """Whether ``fit`` (fitted to ``X``) is a spurious singularity whose likelihood, hence
-    BIC/AIC/ICL, is inflated: a component on fewer effective points than its covariance needs
-    (:func:`bayesgmm.covariance.points_needed`, to within half a point), or collapsed onto the
-    reg_covar floor (:func:`collapsed_components`). Model selection excludes such fits."""
+    """Whether ``fit`` (fitted to ``X``) is degenerate: a component on fewer effective points
+    than its covariance needs (:func:`bayesgmm.covariance.points_needed`, to within half a
+    point; an empty one too, which makes the fit one of fewer components), or collapsed onto
+    the reg_covar floor (:func:`collapsed_components`: a spurious singularity that inflates
+    the likelihood, hence BIC/AIC/ICL). Model selection excludes such fits."""
     sizes = np.asarray(fit.weights) * fit.n_samples
-    needed = covariance.points_needed(fit.covariance_type, fit.n_features) - 0.5
-    return bool(sizes.min() < needed) or bool(collapsed_components(fit, X, sample_weight))
+    return (_too_few_points(sizes, fit.covariance_type, fit.n_features)
+            or bool(collapsed_components(fit, X, sample_weight)))
 
 
 def collapsed_components(fit: EMResult, X: Any, sample_weight: Any = None
@@ -1263,15 +1264,21 @@ def collapsed_components(fit: EMResult, X: Any, sample_weight: Any = None
 
 
 def _degenerate(params, obs, Xc, names, covariance_type, reg_covar) -> bool:
-    """Whether an ML fit's ``params`` are a spurious singularity: a component on fewer points
-    than its covariance needs, or collapsed onto the reg_covar floor (the rules of the
-    DegenerateComponentWarning, by which model selection excludes a fit)."""
+    """Whether an ML fit's ``params`` are degenerate: a component on fewer points than its
+    covariance needs (an empty one too), or collapsed onto the reg_covar floor (the rules by
+    which model selection excludes a fit, :func:`is_degenerate`)."""
     K = len(params[1])
     nk = params[0][:K] * obs.n_effective
-    D = len(names)
-    return bool(_collapse_messages(nk, D, covariance_type)
+    return bool(_too_few_points(nk, covariance_type, len(names))
                 or _floor_messages(params, nk, covariance_type, reg_covar, Xc, names,
                                    obs.start_weights))
+
+
+def _too_few_points(nk: np.ndarray, covariance_type: str, D: int) -> bool:
+    """Whether a component holds fewer effective points than its covariance needs (to within
+    half a point), an empty one included: the size rule of :func:`is_degenerate`, by which
+    a restart is passed over and a sweep's cell excluded (one rule for both: review)."""
+    return bool(np.min(nk) < covariance.points_needed(covariance_type, D) - 0.5)
 
 
 def _floor_messages(params, nk, covariance_type, reg_covar, Xc, names, weights=None

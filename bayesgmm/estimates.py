@@ -98,20 +98,31 @@ def _posterior_table(result: Any) -> pd.DataFrame:
     names = list(result.parameter_names)
     summary = result.summary(var_names=names)
     labels = _label_names(result)
-    rows = []
+    rows, positions, start = [], [], 0
     for name in names:
         draws = result.posterior[name]
         dims = tuple(d for d in draws.dims if d not in _SAMPLE_DIMS)
         coords = [[_plain(v) for v in draws[d].to_numpy()] for d in dims]
-        for _, label, cells in _entries(name, dims, coords, result.covariance_type):
+        for position, label, cells in _entries(name, dims, coords, result.covariance_type):
             rows.append(_key(name, cells, labels, label))
+            positions.append(start + position)
+        start += int(np.prod([len(c) for c in coords], dtype=int))
     table = _keys(rows)
-    missing = sorted(set(table["name"]) - set(summary.index))
-    if missing or len(summary) != len(table):  # the summary lists each entry once, by name
-        raise RuntimeError(f"the summary's {len(summary)} rows are not the parameters' "
-                           f"{len(table)} entries (missing: {missing[:3]})")
-    # the numbers as computed, not as displayed
-    numbers = summary.loc[table["name"]].to_numpy(dtype=float)
+    values = summary.to_numpy(dtype=float)  # the numbers as computed, not as displayed
+    if not summary.index.is_unique:
+        # feature names with ", " can make two entries' labels one (review): summary() then
+        # keeps ArviZ's every row, the variables' entries in C order, found by position
+        if len(summary) != start:
+            raise RuntimeError(f"the summary has {len(summary)} rows; the parameters {names} "
+                               f"have {start} entries")
+        table["name"] = [str(summary.index[i]) for i in positions]
+        numbers = values[positions]
+    else:  # each entry once, by ArviZ's label
+        missing = sorted(set(table["name"]) - set(summary.index))
+        if missing or len(summary) != len(table):
+            raise RuntimeError(f"the summary's {len(summary)} rows are not the parameters' "
+                               f"{len(table)} entries (missing: {missing[:3]})")
+        numbers = values[summary.index.get_indexer(table["name"])]
     return pd.concat([table, pd.DataFrame(numbers, columns=[str(c) for c in summary.columns])],
                      axis=1)
 

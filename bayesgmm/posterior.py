@@ -430,19 +430,32 @@ class BayesResult:
             raise ValueError(f"no variable(s) {unknown} in the posterior; it has {present}")
         kwargs = {"round_to": "none", "ci_kind": "eti", **kwargs}
         table = az.summary(self.idata, var_names=var_names, ci_prob=ci_prob, **kwargs)
-        return table.drop(index=table.index.intersection(self._mirrored_labels()))
+        # only ArviZ's wide table, and only when its labels name each entry once (feature
+        # names with ", " can make two one: then every row stays, as ArviZ gives them)
+        if (not isinstance(table, pd.DataFrame) or kwargs.get("fmt", "wide") != "wide"
+                or not table.index.is_unique):
+            return table
+        present = set(table.index)
+        return table.drop(index=[lower for lower, upper in self._mirrored_pairs()
+                                 if lower in present and upper in present])
 
-    def _mirrored_labels(self) -> list[str]:
-        """The labels of a symmetric covariance matrix's entries below its diagonal, which
-        ArviZ lists beside their twins above it (a table that repeats itself, QA):
-        :meth:`summary` lists each entry once, as ``compare_em`` and ``estimates.csv`` do."""
+    def _mirrored_pairs(self) -> list[tuple[str, str]]:
+        """(label below the diagonal, its twin's above) of a symmetric covariance matrix's
+        entries, which ArviZ lists both (a table that repeats itself, QA): :meth:`summary`
+        lists each entry once, as ``compare_em`` and ``estimates.csv`` do; an entry whose
+        twin a caller's ``coords`` left out stays."""
         if "covariances" not in self.posterior:
             return []
         draws = self.posterior["covariances"]
         coords = [draws[d].to_numpy() for d in draws.dims if d not in ("chain", "draw")]
         shape = tuple(len(c) for c in coords)
         kept = set(distinct_entries("covariances", shape, self.covariance_type))
-        return [entry_label("covariances", [c[i] for c, i in zip(coords, index, strict=True)])
+
+        def label(index: tuple[int, ...]) -> str:
+            return entry_label("covariances",
+                               [c[i] for c, i in zip(coords, index, strict=True)])
+
+        return [(label(index), label((*index[:-2], index[-1], index[-2])))
                 for index in np.ndindex(*shape) if index not in kept]
 
     def diagnostics(self, **thresholds: Any) -> Diagnostics:

@@ -1150,7 +1150,7 @@ def test_em_says_a_degenerate_fits_criteria_are_not_comparable(tmp_path, monkeyp
     monkeypatch.chdir(tmp_path)
     rc, out, _ = _run_main(["em", "far.csv", "-k", "3", "--n-init", "1", "--seed", "0",
                             "--no-progress"], capsys)
-    assert rc == 0 and "(lower is better; not comparable: this fit is degenerate" in out
+    assert rc == 0 and "(lower is better; not comparable: a component is empty, too small" in out
     rc, out, _ = _run_main(["em", "far.csv", "-k", "2", "--seed", "0", "--no-progress"], capsys)
     assert rc == 0 and "(lower is better)\n" in out
 
@@ -1169,3 +1169,21 @@ def test_fit_takes_a_time_limit(data_dir, tiny_fit, monkeypatch, capsys):
                             "--out", "r/timed", "--no-progress"], capsys)
     assert rc == 0, err
     assert seen["settings"].max_time == 30.0 and seen["settings"].draws == "auto"
+
+
+def test_the_jobs_setting_gives_the_reason_only_where_it_holds(monkeypatch):
+    """Review: "ran in one process: quick enough that workers would not pay" was recorded for
+    one cell, and for --jobs that resolved to one worker, too."""
+    import types
+
+    import joblib
+
+    monkeypatch.setattr(joblib, "effective_n_jobs", lambda n: 2 if n == -1 else 1)
+    cells = types.SimpleNamespace(workers=1, table=pd.DataFrame({"bic": [1.0, 2.0]}))
+    assert "quick enough that workers would not pay" in cli._jobs_setting(-1, cells)
+    assert cli._jobs_setting(-2, cells) == "-2 (1 worker)"
+    one = types.SimpleNamespace(workers=1, table=pd.DataFrame({"bic": [1.0]}))
+    assert cli._jobs_setting(-1, one) == "-1 (1 worker)"
+    assert cli._jobs_setting(1, cells) == 1
+    two = types.SimpleNamespace(workers=2, table=pd.DataFrame({"bic": [1.0, 2.0, 3.0]}))
+    assert cli._jobs_setting(-1, two) == "-1 (2 workers)"

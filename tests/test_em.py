@@ -1189,3 +1189,30 @@ def test_another_librarys_warning_is_told_once_with_its_own_category(old_faithfu
         fit_em(old_faithful, 2, n_init=3, random_state=0)
     told = [w for w in caught if "cache could not be read" in str(w.message)]
     assert len(told) == 1 and told[0].category is RuntimeWarning
+
+
+def test_a_restart_with_an_empty_component_is_passed_over_as_select_would_exclude_it(
+        monkeypatch):
+    """Review: fit_em kept a restart whose third component was empty (a higher likelihood:
+    that of the 2-component fit) over a proper one, which select_em then excluded as
+    degenerate; one rule now serves both."""
+    from bayesgmm import em as em_module
+
+    rng = np.random.default_rng(1)
+    X = np.vstack([rng.normal([0, 0], 1, (50, 2)), rng.normal([20, 0], 1, (50, 2)),
+                   rng.normal([24, 0], 1, (50, 2))])
+    eye = np.eye(2)
+    empty = (np.array([1 / 3, 2 / 3 - 1e-3, 1e-3]), np.array([[0, 0], [22, 0], [500, 500.0]]),
+             np.array([eye, np.diag([6, 1.0]), eye]))
+    proper = (np.array([2 / 3, 1 / 6, 1 / 6]), np.array([[10, 0], [23.5, 0], [24.5, 0.0]]),
+              np.array([np.diag([101, 1.0]), eye / 2, eye / 2]))
+    starts = [empty, proper]
+    monkeypatch.setattr(em_module, "_initialise", lambda *args: starts.pop(0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = fit_em(X, 3, n_init=2, random_state=0)
+        alone = fit_em(X, 3, init=dict(zip(("weights", "means", "covariances"), empty,
+                                           strict=True)))
+    assert em_module.is_degenerate(alone, X) and alone.log_likelihood > fit.log_likelihood
+    assert not em_module.is_degenerate(fit, X)
+    assert fit.settings["degenerate_restarts_passed_over"] == 1

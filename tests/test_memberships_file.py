@@ -155,6 +155,9 @@ def test_an_id_column_named_as_a_table_column_is_refused(name, gappy_dir, capsys
                            "memberships.csv writes (component, component_label, known, "
                            "probability, p_k ...): rename that column of the data file")
     assert not (gappy_dir / "clash").exists()
+    # where no memberships.csv is written, the name is no clash (review: select refused it)
+    assert main(["em", "clash.csv", "-k", "2", "--index", name, "--labels", "kind",
+                 "--no-progress"]) == 0
 
 
 def test_fit_writes_the_posterior_memberships_and_the_report_agrees(gappy_dir, capsys):

@@ -7,6 +7,7 @@ import arviz as az
 import numpy as np
 import pandas as pd
 import pytest
+import xarray as xr
 from conftest import COVARIANCE_TYPES, simulate_mixture
 from scipy.special import logsumexp
 from scipy.stats import multivariate_normal
@@ -559,6 +560,37 @@ def test_summary_lists_each_covariance_entry_once(quick_fit):
                       round_to="none", ci_kind="eti")
     pd.testing.assert_frame_equal(table, full.loc[table.index])
     assert len(quick_fit.summary()) == K + K * D + len(table)
+
+
+def test_summary_passes_arviz_options_through(quick_fit):
+    """Review: fmt="xarray" raised (a Dataset has no index); an entry asked for by coords,
+    its twin left out, vanished."""
+    assert isinstance(quick_fit.summary(fmt="xarray"), xr.Dataset)
+    asked = quick_fit.summary("covariances", coords={"feature": ["waiting"],
+                                                     "feature_bis": ["eruptions"]})
+    assert list(asked.index) == ["covariances[0, waiting, eruptions]",
+                                 "covariances[1, waiting, eruptions]"]
+
+
+def test_feature_names_that_make_labels_ambiguous_keep_every_row_and_the_estimates():
+    """Review: with features "x" and "x, x", ArviZ labels (x, "x, x") and ("x, x", x) alike;
+    the summary keeps ArviZ's rows as they are and estimates.csv finds its by position."""
+    from conftest import posterior_stand_in
+
+    from bayesgmm.estimates import estimates_table
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(np.vstack([rng.normal(0, 1, (40, 2)), rng.normal(4, 1, (40, 2))]),
+                     columns=["x", "x, x"])
+    result = posterior_stand_in(X, 2)
+    summary = result.summary()
+    assert not summary.index.is_unique and len(summary) == 2 + 4 + 8
+    table = estimates_table(result)
+    assert len(table) == 2 + 4 + 6  # each matrix's three distinct entries
+    cov = table[table["parameter"] == "covariances"]
+    means = result.posterior["covariances"].mean(("chain", "draw")).to_numpy()
+    expected = [means[k, i, j] for k in range(2) for i, j in ((0, 0), (0, 1), (1, 1))]
+    np.testing.assert_allclose(cov["mean"].to_numpy(), expected, rtol=1e-12)
 
 
 def test_repr_is_a_short_summary(quick_fit):

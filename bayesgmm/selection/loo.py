@@ -275,10 +275,10 @@ def select_bayes(
                **fit_kwargs}
     frame = pd.DataFrame(Xv, columns=list(names))
     seeds = {k: int_seed(cell_seed(entropy, k, covariance_type, stream=1)) for k in ks}
+    at_once = (f"{workers} at a time" if workers > 1 else "one after another"
+               + (", each on every core" if ss.cores is None else ""))
     progress.say(f"sampling the posterior for K = {', '.join(map(str, sorted(ks)))} "
-                 f"({covariance_type}; " + (f"{workers} at a time)" if workers > 1 else
-                                            "one after another, each on every core)"),
-                 show=show)
+                 f"({covariance_type}; {at_once})", show=show)
     out = run_cells([delayed(_fit_bayes_cell)(frame, k, seeds[k], options)
                      for k in sorted(ks, reverse=True)], workers,
                     max(verbose, 1) if show else 0, _sampled)
