@@ -737,7 +737,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     _save(result, out, force=args.force, report=args.report,
           data_source=_shown(args.data), thresholds=thresholds, diagnostics=diag,
           rows=_rows_setting(args.index), figure_files=figure_files, data_file=args.data,
-          index=args.index)
+          index=args.index, weights=args.weights, labels=args.labels)
     return EXIT_PROBLEMS if args.strict and not diag.ok else 0
 
 
@@ -809,9 +809,8 @@ def _cmd_em(args: argparse.Namespace) -> int:
     # neither the file nor the --weights column was there); the report shows it.
     em = replace(em, settings={**em.settings, **({"seed_drawn": True} if args.seed is None
                                                   else {}),
-                               "data_source": _shown(args.data),
-                               "data file SHA-256": file_sha256(args.data),
-                               **_observation_settings(args, names)})
+                               **_data_record(_shown(args.data), args.data, args.index,
+                                              args.weights, args.labels)})
     _name_components(em, names)
     _print_em(em, frame, observed.get("sample_weight"))
     _print_observations(em, names)
@@ -834,7 +833,8 @@ def _cmd_em(args: argparse.Namespace) -> int:
                 return write_em_report(
                     em, frame.loc[kept], directory, data_source=_shown(args.data), rows=rows,
                     settings={"seed": seed, "EM restarts (per seeding)": args.n_init,
-                              "row names": _rows_setting(args.index)},
+                              "row names": _rows_setting(args.index),
+                              **_observation_settings(args, names, labelled=False)},
                     labels=None if labels is None else labels[kept],
                     sample_weight=None if weights is None else weights[kept],
                     dpi=figure_files.dpi, vector_formats=figure_files.vector_formats)
@@ -971,7 +971,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
           thresholds=thresholds, diagnostics=diag,
           rows=_rows_setting(spec.index, 'index = "COLUMN" in [data]'), figure_files=figure_files,
           data_file=spec.data_path, index=spec.index,
-          index_option='index = "COLUMN" in [data]')
+          index_option='index = "COLUMN" in [data]', weights=spec.weights, labels=spec.labels)
     return EXIT_PROBLEMS if args.strict and not diag.ok else 0
 
 
@@ -1425,14 +1425,17 @@ def _read_observations(data: str, columns: list[str] | None, args: Any, n_compon
     return frame, observed, names
 
 
-def _observation_settings(args: Any, names: tuple[str, ...]) -> dict[str, Any]:
-    """The observation flags given, for a report's settings table."""
+def _observation_settings(args: Any, names: tuple[str, ...], *,
+                          labelled: bool = True) -> dict[str, Any]:
+    """The observation flags given, for a report's settings table (``labelled`` False: not
+    the label names, which a fit's report states with its observations)."""
     out: dict[str, Any] = {"missing values": _missing_policy(args)}
     if args.weights:
         out["weights column"] = args.weights
     if args.labels:
         out["labels column"] = args.labels
-        out["label names"] = ", ".join(f"{k} = {n}" for k, n in enumerate(names))
+        if labelled:
+            out["label names"] = ", ".join(f"{k} = {n}" for k, n in enumerate(names))
     if args.noise:
         out["noise"] = ("volume " + f"{args.noise_volume:g}" if args.noise_volume is not None
                         else "bounding box")
@@ -1529,11 +1532,24 @@ def _check_k(n_components: int, frame: pd.DataFrame | None, source: str) -> None
         )
 
 
+def _data_record(data_source: str, data_file: Any, index: str | None, weights: str | None,
+                 labels: str | None) -> dict[str, Any]:
+    """Which data a fit read and how, for its saved settings: the same keys in em.json and
+    result.json (downstream QA: the two files recorded them differently, and result.json not
+    the weights and labels columns). ``data_file``: the path read (``-``: standard input),
+    fingerprinted; the columns None where not given."""
+    return {"data_source": data_source,
+            "data_file_sha256": file_sha256(data_file) if data_file else None,
+            "index_column": index or None, "weights_column": weights or None,
+            "labels_column": labels or None}
+
+
 def _save(result: BayesResult, out: Path, *, force: bool, report: bool,
           data_source: str, thresholds: DiagnosticThresholds | None = None,
           diagnostics: Diagnostics | None = None, rows: str | None = None,
           figure_files: FigureFiles | None = None, data_file: str | None = None,
-          index: str | None = None, index_option: str = "--index COLUMN") -> None:
+          index: str | None = None, index_option: str = "--index COLUMN",
+          weights: str | None = None, labels: str | None = None) -> None:
     import dataclasses
 
     # Kept with the result, so that `bayesgmm report DIR` later titles its page the same;
@@ -1546,8 +1562,7 @@ def _save(result: BayesResult, out: Path, *, force: bool, report: bool,
         "status": getattr(diagnostics, "status", "OK" if diagnostics.ok else "PROBLEMS"),
         "causes": list(getattr(diagnostics, "causes", None) or ())}
     result = dataclasses.replace(result, settings={
-        **result.settings, "data_source": data_source,
-        **({"data_file_sha256": file_sha256(data_file)} if data_file else {}),
+        **result.settings, **_data_record(data_source, data_file, index, weights, labels),
         **({"verdict": verdict} if verdict else {}),
         **({"row names": rows} if rows else {})})
     extra = None

@@ -65,7 +65,7 @@ MEMBERSHIPS_FILE = "memberships.csv"
 
 
 def membership_table(result: Any, X: Any = None, *, rows: Any = None, labels: Any = None,
-                     row_column: str = "row") -> pd.DataFrame:
+                     row_column: str | None = None) -> pd.DataFrame:
     """``result``'s membership probabilities of its fitted rows, one row each (see the
     module's docstring).
 
@@ -80,9 +80,11 @@ def membership_table(result: Any, X: Any = None, *, rows: Any = None, labels: An
         Each row's name (default 0, 1, ...).
     labels : array-like (N,) of int, optional, for an EMResult
         Known components, -1 unknown, as the fit took them.
-    row_column : str, default "row"
-        The name of the rows' column (the command line gives ``--index``'s); "row" where
-        it would be another column's name.
+    row_column : str, optional
+        The name of the rows' column; "row" where it would be another column's name.
+        Default: the ID column the result records it was read with (``--index``), so that
+        a saved fit gives the table of its ``memberships.csv``; "row" for rows numbered
+        0, 1, ... or a result without one.
 
     Returns
     -------
@@ -90,6 +92,7 @@ def membership_table(result: Any, X: Any = None, *, rows: Any = None, labels: An
         N rows; the columns ``row``, ``component``, ``label``, ``probability``, ``p_k``
         and, for a posterior, ``p_k_eti94_lb`` and ``p_k_eti94_ub``.
     """
+    named = hasattr(result, "posterior") or rows is not None  # not positions 0, 1, ...
     if hasattr(result, "posterior"):
         if X is not None or rows is not None or labels is not None:
             raise ValueError("a posterior's memberships are of its own fitted rows: give "
@@ -112,13 +115,17 @@ def membership_table(result: Any, X: Any = None, *, rows: Any = None, labels: An
             raise ValueError(f"rows must name each of the {len(mean)} rows; got shape "
                              f"{rows.shape}")
     table = _table(result, mean, bounds, interval, rows, labels)
+    if row_column is None:  # the recorded ID column names the rows where they are IDs
+        recorded = (getattr(result, "settings", None) or {}).get("index_column")
+        row_column = (recorded if named else None) or "row"
     if row_column != "row" and row_column not in table.columns:
         table = table.rename(columns={"row": row_column})
     return table
 
 
 def write_memberships(result: Any, path: str | os.PathLike, X: Any = None, *,
-                      rows: Any = None, labels: Any = None, row_column: str = "row") -> None:
+                      rows: Any = None, labels: Any = None,
+                      row_column: str | None = None) -> None:
     """Write :func:`membership_table` to the CSV file ``path``."""
     membership_table(result, X, rows=rows, labels=labels,
                      row_column=row_column).to_csv(path, index=False)

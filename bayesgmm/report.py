@@ -393,6 +393,13 @@ def _covariance_words(covariance_type: str, X: np.ndarray) -> str:
     return f"{covariance_type} covariances"
 
 
+# em.json's keys for the data read (the command line's record), as the settings table names
+# them
+_EM_RECORD_NAMES = {"data_source": "data", "data_file_sha256": "data file SHA-256",
+                    "index_column": "row IDs column", "weights_column": "weights column",
+                    "labels_column": "labels column"}
+
+
 def _em_settings_html(record: Mapping[str, Any] | None,
                       settings: Mapping[str, Any] | None = None) -> str:
     """How the EM fit was run (``record``: ``EMResult.settings``: the seed, the seedings,
@@ -419,12 +426,13 @@ def _em_settings_html(record: Mapping[str, Any] | None,
             rows["restarts passed over"] = (
                 f"{passed_over}: a higher log-likelihood only by collapsing a component (a "
                 "spurious singularity); the best proper fit is kept")
-        rows.update({k: str(v) for k, v in record.items()
-                     if k not in ("random_state", "seed_drawn", "init", "n_init", "max_iter",
-                                  "tol", "atol", "degenerate_restarts_passed_over")})
+        rows.update({_EM_RECORD_NAMES.get(k, k): str(v) for k, v in record.items()
+                     if v is not None and k not in (
+                         "random_state", "seed_drawn", "init", "n_init", "max_iter", "tol",
+                         "atol", "degenerate_restarts_passed_over")})
         raw = {"seed": seed, "EM restarts (per seeding)": record.get("n_init")}
     for name, value in (settings or {}).items():
-        if name in raw and str(value) == str(raw[name]):
+        if str(value) == (str(raw[name]) if name in raw else rows.get(name)):
             continue  # the record's row says it
         rows[name if name not in rows else f"{name} (given)"] = str(value)
     unrecorded = ("" if record is not None else
@@ -1613,8 +1621,10 @@ def _section_reproducibility(result, random_state: Any = 0) -> str:
     if result.noise:  # one Dirichlet over the K weights and the noise weight
         priors.loc["weights_concentration", "distribution"] = (
             "(weights, noise weight) ~ Dirichlet(alpha, ..., alpha), K + 1 entries")
+    # the data file's fingerprint is in the provenance line, the ID column in "row names"
     settings = {k: _readable_setting(k, v) for k, v in result.settings.items()
-                if k not in ("timing", "start", "machine", "data_file_sha256", "verdict")}
+                if k not in ("timing", "start", "machine", "data_file_sha256", "verdict",
+                             "index_column") and (v is not None or not k.endswith("_column"))}
     settings.pop("random_state", None)  # shown above the table, as the seed it is
     settings = _with_sampler_limits(settings, result.sampler_settings)
     settings.update({f"time: {k.removesuffix('_s')}": f"{v:.2f} s"

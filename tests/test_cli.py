@@ -645,8 +645,8 @@ def test_em_report_is_written_and_not_replaced_without_force(data_dir, capsys):
     assert isinstance(em, bayesgmm.EMResult) and em.settings["seed_drawn"] is True
     # which data, and how they were read, saved with the fit (QA: em.json had neither)
     assert em.settings["data_source"] == "good.csv"
-    assert em.settings["data file SHA-256"] == bayesgmm.io.file_sha256(data_dir / "good.csv")
-    assert em.settings["missing values"] == "marginalise"
+    assert em.settings["data_file_sha256"] == bayesgmm.io.file_sha256(data_dir / "good.csv")
+    assert em.observations["missing"] == "marginalise"
     rc, _, err = _run_main(["report", str(target)], capsys)
     assert rc == 2 and "bayesgmm em DATA -k K --report" in err
     # no --seed: the report records the one drawn, and says it was drawn
@@ -756,7 +756,7 @@ def test_em_reads_standard_input_named_dash(data_dir, monkeypatch, capsys, separ
     piped, from_file = bayesgmm.load(data_dir / "piped"), bayesgmm.load(data_dir / "from_file")
     np.testing.assert_array_equal(piped.means, from_file.means)
     assert piped.settings["data_source"] == "standard input"
-    assert piped.settings["data file SHA-256"] == hashlib.sha256(text.encode()).hexdigest()
+    assert piped.settings["data_file_sha256"] == hashlib.sha256(text.encode()).hexdigest()
     assert cli.default_output("-", 2) == Path("results/stdin_k2")
 
 
