@@ -44,6 +44,7 @@ __all__ = [
     "check_positive",
     "check_sample_weight",
     "few_values_warning",
+    "fitted_column_order",
     "row_names",
 ]
 
@@ -261,16 +262,25 @@ def _by_fitted_names(arr: np.ndarray, names: tuple[str, ...], fitted: tuple[str,
     order are put in the fitted order (pandas users select by name); a model fitted without
     names (x0, x1, ...) takes them in order; other names are refused, rather than read as
     the wrong features."""
+    order = fitted_column_order(names, fitted, name)
+    return (arr, names) if order is None else (arr[:, order], fitted)
+
+
+def fitted_column_order(names: tuple[str, ...], fitted: tuple[str, ...], name: str = "X",
+                        fitted_by: str = "the model") -> list[int] | None:
+    """Where each of a fitted model's named features stands among ``names``, a data set's
+    column names (None: use the columns as they stand: the same names in the same order, or
+    a model fitted without names). Other names are refused, naming the difference (see
+    :func:`_by_fitted_names`)."""
     if names == fitted or fitted == default_names(len(fitted)):
-        return arr, names
+        return None
     if len(set(names)) == len(names) and set(names) == set(fitted):
-        order = [names.index(f) for f in fitted]
-        return arr[:, order], fitted
+        return [names.index(f) for f in fitted]
     missing = [f for f in fitted if f not in names]
     extra = [c for c in names if c not in fitted]
     differ = "; ".join([f"missing {missing}"] * bool(missing)
                        + [f"not fitted {extra}"] * bool(extra))
-    raise ValueError(f"{name} has columns {list(names)}; the model was fitted on "
+    raise ValueError(f"{name} has columns {list(names)}; {fitted_by} was fitted on "
                      f"{list(fitted)}" + (f" ({differ})" if differ else "")
                      + f": give those columns, in any order (X[{list(fitted)}])")
 

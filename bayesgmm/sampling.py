@@ -25,11 +25,13 @@ import xarray as xr
 
 from . import kernels, layout, model, progress
 from ._validation import (
+    _column_names,
     check_covariance_type,
     check_n_components,
     check_not_singular,
     check_seed,
     draw_seed,
+    fitted_column_order,
     singular_columns,
 )
 from .backends.nutpie import backend_of, compile_nutpie
@@ -217,8 +219,12 @@ def fit_bayes(
                          f"got {type(thresholds).__name__}")
     K = check_n_components(n_components)
     covariance_type = check_covariance_type(covariance_type)
+    if isinstance(em, EMResult):  # the start's features by name, as prediction reads them
+        X = _in_em_columns(X, em)
     obs = prepare_observations(X, K, missing=missing, sample_weight=sample_weight,
-                               labels=labels, noise=noise, noise_volume=noise_volume)
+                               labels=labels, noise=noise, noise_volume=noise_volume,
+                               feature_names=None if em is None else getattr(em, "feature_names",
+                                                                              None))
     Xv, names = obs.X, obs.feature_names
     Xc = obs.start_rows  # checks need complete rows (as fit_em's)
     # diag covariances help with columns that depend on each other, not with a constant one
@@ -249,6 +255,10 @@ def fit_bayes(
     with progress.step(f"fitting MAP-EM, K={K} (3 families of 10 restarts)",
                        ss.progressbar and em is None):
         em = _check_or_fit_em(em, obs, Xc, names, K, covariance_type, priors, seed)
+    if em.feature_names != names:  # a start fitted without names: the data's, everywhere
+        em = dataclasses.replace(em, feature_names=names)
+    if not given and random_state is None:  # the start's record says whose seed (QA: "given")
+        em = dataclasses.replace(em, settings={**(em.settings or {}), "seed_drawn": True})
     # With ordered means the components' order is their labelling: the start and the
     # reference (the result's em) in increasing order of the mean.
     in_order = _in_mean_order if ordered_means else (lambda fit: fit)
@@ -610,6 +620,18 @@ def _sampler_seed(seed: int) -> int:
     if seed < 2**63:
         return seed
     return int(np.random.SeedSequence(seed).generate_state(1, np.uint64)[0] >> 1)
+
+
+def _in_em_columns(X: Any, em: EMResult) -> Any:
+    """``X``'s named columns in the order ``em`` was fitted on, or refused where the names
+    differ (QA: em= was read by position, so a start fitted on reordered columns put each
+    mean in another feature's place, silently); arrays and other widths as they are (the
+    width is checked with K and the covariance type)."""
+    names = _column_names(X)
+    if names is None or len(names) != em.n_features:
+        return X
+    order = fitted_column_order(names, tuple(em.feature_names), "X", fitted_by="em")
+    return X if order is None else X.iloc[:, order]
 
 
 def _check_or_fit_em(em, obs: Observations, Xc, names, K, covariance_type, priors,

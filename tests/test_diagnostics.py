@@ -819,6 +819,26 @@ def test_two_short_chains_are_rank_tested_whole():
         assert whole < 1e-5 and split > 10 * whole
 
 
+def test_a_pass_of_two_whole_chains_is_said_to_be_weak():
+    """QA (API): two short chains failed R-hat and ESS while the verdict listed "min rank
+    p 1 >= 0.0017" among the checks passed: two chains too short to split are tested whole,
+    where the test sees only gross disagreement. Such a pass says it is weak; four chains,
+    or two long enough to split, pass plainly."""
+    from bayesgmm.diagnostics import rank_uniformity_check
+
+    rng = np.random.default_rng(3)
+
+    def check(chains, draws):
+        return rank_uniformity_check(
+            xr.Dataset({"a": (("chain", "draw", "k"), rng.normal(size=(chains, draws, 3)))}))[0]
+
+    weak = check(2, 60)
+    assert weak.passed and "(weak: 2 chains of " in weak.summary
+    for chains, draws in ((4, 60), (2, 400)):
+        plain = check(chains, draws)
+        assert plain.passed and "weak" not in plain.summary
+
+
 def test_a_rank_test_without_power_is_not_testable_and_never_passed():
     """QA: chains in different modes (R-hat 4.2), thinned by their own ESS to 2 draws each:
     the rank test 'passed' at p 0.2 though no p-value it could reach there would fail it.

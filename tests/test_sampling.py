@@ -127,6 +127,51 @@ def test_bad_data_and_mismatched_em(old_faithful):
     em = fit_em(old_faithful, 3, random_state=0)
     with pytest.raises(ValueError, match="K=3"):
         fit_bayes(old_faithful, 2, em=em)
+    # a start fitted on other columns is refused by name, before any sampling
+    em2 = fit_em(old_faithful, 2, random_state=0, n_init=1)
+    with pytest.raises(ValueError, match=r"X has columns \['eruptions', 'w'\]; em was fitted "
+                                         r"on \['eruptions', 'waiting'\] \(missing \['waiting'\]"):
+        fit_bayes(old_faithful.rename(columns={"waiting": "w"}), 2, em=em2)
+
+
+def test_a_start_is_read_by_its_column_names(old_faithful):
+    """QA (API): em= fitted on [waiting, eruptions] and data given as [eruptions, waiting]
+    started the chains from a start with each mean in the other feature's place, and the
+    result named its features by the start while its draws followed the data: predictions
+    on a DataFrame silently swapped the columns. The start is read by name, as prediction
+    reads data; names come from whichever of the data and the start has them."""
+    swapped = fit_em(old_faithful[["waiting", "eruptions"]], 2, random_state=0, n_init=2)
+    kwargs = dict(draws=60, tune=60, chains=2, random_state=0, progressbar=False)
+    result = fit_bayes(old_faithful, 2, em=swapped, **kwargs)
+    # in the start's order (the data's columns are put in it, as prediction does)
+    assert result.feature_names == ("waiting", "eruptions") == result.em.feature_names
+    assert list(result.posterior["means"].coords["feature"].values) == ["waiting", "eruptions"]
+    np.testing.assert_allclose(np.sort(result.em.means, axis=0),
+                               np.sort(swapped.means, axis=0), rtol=1e-2)
+    assert "reanchor" not in result.settings  # a good start, not mistaken for a poor one
+    # the posterior's predictions are the same for the data in either column order, and the
+    # means of the eruptions column are eruption times (minutes), not waiting times
+    np.testing.assert_allclose(result.score_samples(old_faithful),
+                               result.score_samples(old_faithful[["waiting", "eruptions"]]))
+    assert float(result.posterior["means"].sel(feature="eruptions").max()) < 6
+    # an array takes the start's names; a start fitted on an array takes the data's
+    named = fit_em(old_faithful, 2, random_state=0, n_init=2)
+    from_array = fit_bayes(old_faithful.to_numpy(), 2, em=named, **kwargs)
+    assert from_array.feature_names == ("eruptions", "waiting")
+    assert list(from_array.compare_em().index[2:4]) == ["means[0, eruptions]",
+                                                        "means[0, waiting]"]
+    unnamed = fit_em(old_faithful.to_numpy(), 2, random_state=0, n_init=2)
+    from_frame = fit_bayes(old_faithful, 2, em=unnamed, **kwargs)
+    assert from_frame.feature_names == ("eruptions", "waiting") == from_frame.em.feature_names
+
+
+def test_a_drawn_seed_is_said_drawn_in_the_start_record_too(old_faithful):
+    """QA (API): without a seed, the result said "seed_drawn" and its start (result.em,
+    em.json) said the same seed was given."""
+    result = fit_bayes(old_faithful, 2, draws=30, tune=30, chains=1, progressbar=False)
+    assert result.settings["seed_drawn"] is True
+    assert result.em.settings["seed_drawn"] is True
+    assert result.em.settings["random_state"] == result.settings["random_state"]
 
 
 # --------------------------------------------------------------------------------------------
