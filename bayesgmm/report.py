@@ -426,10 +426,12 @@ def _em_settings_html(record: Mapping[str, Any] | None,
             rows["restarts passed over"] = (
                 f"{passed_over}: a higher log-likelihood only by collapsing a component (a "
                 "spurious singularity); the best proper fit is kept")
+        named = "row names" in (settings or {})  # the caller's row says the ID column
         rows.update({_EM_RECORD_NAMES.get(k, k): str(v) for k, v in record.items()
                      if v is not None and k not in (
                          "random_state", "seed_drawn", "init", "n_init", "max_iter", "tol",
-                         "atol", "degenerate_restarts_passed_over")})
+                         "atol", "degenerate_restarts_passed_over")
+                     and not (named and k == "index_column")})
         raw = {"seed": seed, "EM restarts (per seeding)": record.get("n_init")}
     for name, value in (settings or {}).items():
         if str(value) == (str(raw[name]) if name in raw else rows.get(name)):
