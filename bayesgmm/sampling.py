@@ -222,9 +222,10 @@ def fit_bayes(
     if isinstance(em, EMResult):  # the start's features by name, as prediction reads them
         X = _in_em_columns(X, em)
     obs = prepare_observations(X, K, missing=missing, sample_weight=sample_weight,
-                               labels=labels, noise=noise, noise_volume=noise_volume,
-                               feature_names=None if em is None else getattr(em, "feature_names",
-                                                                              None))
+                               labels=labels, noise=noise, noise_volume=noise_volume)
+    if isinstance(em, EMResult) and _column_names(X) is None \
+            and len(em.feature_names) == obs.X.shape[1]:  # an array: the start's names
+        obs = dataclasses.replace(obs, feature_names=tuple(em.feature_names))
     Xv, names = obs.X, obs.feature_names
     Xc = obs.start_rows  # checks need complete rows (as fit_em's)
     # diag covariances help with columns that depend on each other, not with a constant one
