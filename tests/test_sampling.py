@@ -127,6 +127,11 @@ def test_bad_data_and_mismatched_em(old_faithful):
     em = fit_em(old_faithful, 3, random_state=0)
     with pytest.raises(ValueError, match="K=3"):
         fit_bayes(old_faithful, 2, em=em)
+    wide = fit_em(old_faithful.assign(z=old_faithful["waiting"] ** 0.5), 2, random_state=0,
+                  n_init=1)
+    for data in (old_faithful, old_faithful.to_numpy()):  # the width, named or not
+        with pytest.raises(ValueError, match="D=3; this fit asks for K=2, 'full', D=2"):
+            fit_bayes(data, 2, em=wide)
     # a start fitted on other columns is refused by name, before any sampling
     em2 = fit_em(old_faithful, 2, random_state=0, n_init=1)
     with pytest.raises(ValueError, match=r"X has columns \['eruptions', 'w'\]; em was fitted "
