@@ -75,9 +75,11 @@ ENERGY = "energy"
 MAX_TREEDEPTH_NAMES = ("reached_max_treedepth", "maxdepth_reached")  # PyMC, nutpie
 LOG_DENSITY_NAMES = ("lp", "logp")  # PyMC, nutpie
 # The causes that ``Diagnostics.causes`` can name, in the order the advice lists them.
+# The cause of a sound posterior whose some sds and correlations lean on their priors.
+PRIORS_SHAPE = "priors shape summaries"
 CAUSES = ("poor start", "stuck chain", "collapsed component", "outliers", "K too large",
           "too many parameters", "mixed components", "divergences", "label switching",
-          "slow mixing", "too few draws")
+          "slow mixing", "too few draws", PRIORS_SHAPE)
 # The causes that say some components are not clusters the data locate (a nearly empty one
 # holding far rows, more components or parameters than the data locate): their
 # per-component summaries are not to be reported.
@@ -273,6 +275,7 @@ def diagnose(
     empty_weight: float = 0.01,
     target_accept: float | None = None,
     auto_draws: bool = True,
+    prior_note: str = "",
 ) -> Diagnostics:
     """Check a mixture posterior for convergence and sampling problems.
 
@@ -326,6 +329,12 @@ def diagnose(
         asks for more draws (``draws=N``, ``--draws N``) only. Either way
         ``fixed_draws_advice`` holds the latter, for callers handed a Diagnostics made with
         the default (``select_bayes`` gets its fits' own).
+    prior_note : str, optional
+        The sds and correlations the data barely narrowed from their priors
+        (:func:`bayesgmm.prior_contraction.weakly_informed_note`, which needs the priors the
+        draws do not carry; ``BayesResult.diagnostics`` gives it): a cause, "priors shape
+        summaries", where every check passes and no component is named as one the data do
+        not locate (their summaries are not to be reported anyway).
 
     Returns
     -------
@@ -393,6 +402,9 @@ def diagnose(
         if a.startswith("too few draws: ") else a
         for a in advice)
     ok = all(c.passed for c in checks)
+    if prior_note and ok and not set(OVERFIT_CAUSES) & set(causes):
+        causes, advice = (*causes, PRIORS_SHAPE), (*advice, f"{PRIORS_SHAPE}: {prior_note}")
+        fixed_draws_advice = (*fixed_draws_advice, advice[-1])
     verdict = _verdict(checks, not_checked, label_report)
     if ok and causes:  # every check passed, but the evidence says something: CAUTION
         verdict = "CAUTION: " + verdict.removeprefix("OK: ")

@@ -469,7 +469,14 @@ class BayesResult:
         :func:`~bayesgmm.diagnostics.diagnose`'s ``rank_alpha``, ``empty_weight`` and
         ``target_accept`` (default: the run's, after a divergence retry the raised one, which
         the divergence advice takes into account).
+
+        Where every check passes, the sds and correlations that the data barely narrowed
+        from their priors (:func:`~bayesgmm.prior_contraction.weakly_informed_note`) are a
+        cause for caution, "priors shape summaries", so that the verdict says it wherever it
+        is shown (the terminal, result.json, the report).
         """
+        from .prior_contraction import weakly_informed_note
+
         options = {k: thresholds.pop(k) for k in _DIAGNOSE_OPTIONS if k in thresholds}
         options.setdefault("target_accept", self.settings.get("target_accept"))
         base = (self.thresholds or DiagnosticThresholds()).to_dict()
@@ -480,7 +487,8 @@ class BayesResult:
                 raise
             raise ValueError(f"{exc}; and the options {list(_DIAGNOSE_OPTIONS)}") from None
         return diagnose(self.idata, var_names=self.parameter_names,
-                        label_report=self.label_switching, **options, **limits.to_dict())
+                        label_report=self.label_switching, prior_note=weakly_informed_note(self),
+                        **options, **limits.to_dict())
 
     def compare_em(self, interval: float = 0.94) -> pd.DataFrame:
         """EM estimate beside the posterior mean, sd and equal-tailed interval, per parameter.

@@ -100,7 +100,9 @@ def weakly_informed_note(result: Any, most: int = 4) -> str:
     shown = ", ".join(f"{name} ({ratio:.2f})" for name, ratio in
                       weak["ratio"].head(most).items())
     more = f" and {len(weak) - most} more" if len(weak) > most else ""
-    return (f"for {len(weak)} of the {len(shape)} sds and correlations the data removed less "
+    kinds = ("sds and correlations" if shape.index.str.startswith("corr[").any()
+             else "sds")  # 1-D, diag, spherical: no correlations (referee QA)
+    return (f"for {len(weak)} of the {len(shape)} {kinds} the data removed less "
             f"than half of the prior's variance (posterior sd over prior sd: {shown}{more}): "
             "their summaries lean on the priors; report them with the priors (a refit under "
             "other priors= shows how much they move)")

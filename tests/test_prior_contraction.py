@@ -48,3 +48,28 @@ def test_the_note_names_the_sds_and_correlations_the_data_barely_narrowed(tiny_f
                            f"over prior sd: {worst.index[0]} ({worst.iloc[0]:.2f}), "
                            f"{worst.index[1]} ({worst.iloc[1]:.2f}) and {len(shape) - 2} more)")
     assert "weight[" not in note and "mean[" not in note
+
+
+def test_priors_that_shape_summaries_are_a_cause_of_the_verdict(tiny_fit, monkeypatch):
+    """Referee QA: the report alone headed its verdict, in bold, with "Priors shape some
+    summaries" while the terminal, result.json and the Methods paragraph said OK (or named
+    another cause). It is now a cause of the diagnostics' own verdict, shown wherever the
+    verdict is, after the others; never where a check failed or a component is named as one
+    the data do not locate."""
+    from bayesgmm import report
+    from bayesgmm.diagnostics import PRIORS_SHAPE
+
+    loose = dict(rhat_max=1.1, ess_min=50)  # 2 x 100 draws: short, not the point here
+    plain = tiny_fit.diagnostics(**loose)
+    assert plain.ok and PRIORS_SHAPE not in plain.causes  # Old Faithful: no note
+    monkeypatch.setattr(prior_contraction, "WEAKLY_INFORMED", 0.0)
+    diag = tiny_fit.diagnostics(**loose)
+    assert diag.ok and diag.status == "CAUTION" and diag.causes[-1] == PRIORS_SHAPE
+    assert diag.verdict.startswith("CAUTION: ")
+    assert diag.verdict.endswith(f"note: {', '.join(diag.causes)} (see advice)")
+    assert diag.advice[-1] == f"{PRIORS_SHAPE}: {weakly_informed_note(tiny_fit)}"
+    box = report._verdict_box(diag)
+    assert 'class="verdict caution"' in box and "<strong>Priors" not in box
+    # a failed check: the summaries are not to be used at all, priors or not
+    failing = tiny_fit.diagnostics(ess_min=1e9)
+    assert not failing.ok and PRIORS_SHAPE not in failing.causes
