@@ -163,6 +163,11 @@ class Diagnostics:
         ``advice`` as for a run that keeps its number of draws fixed (the fits of
         ``select_bayes``): more draws, not ``draws="auto"``; what
         ``verdict_with_advice(auto_draws=False)`` writes out. Empty: the same as ``advice``.
+    unreported_components : tuple of int
+        The components whose per-component summaries the advice says describe no single
+        cluster (named by "K too large", "outliers", "too many parameters" or "mixed
+        components": nearly empty, unlocated, duplicated or bimodal); a report marks their
+        rows. Empty when no such cause is given.
     """
 
     ok: bool
@@ -185,6 +190,7 @@ class Diagnostics:
     causes: tuple[str, ...] = ()
     advice: tuple[str, ...] = ()
     fixed_draws_advice: tuple[str, ...] = ()
+    unreported_components: tuple[int, ...] = ()
 
     @property
     def status(self) -> str:
@@ -388,9 +394,9 @@ def diagnose(
 
     by_name = {c.name: c.value for c in checks}
     observed = (_group(idata, "observed_data") if isinstance(idata, xr.DataTree) else None)
-    causes, advice = _advice(checks, post, density, chains, flagged, divergences, stats,
-                             ess_min, empty_weight, label_report, target_accept, auto_draws,
-                             observed)
+    causes, advice, unreported = _advice(
+        checks, post, density, chains, flagged, divergences, stats, ess_min, empty_weight,
+        label_report, target_accept, auto_draws, observed)
     # the same advice for a run whose draws stay fixed: only the slow-mixing remedy differs
     # (none when a collapsed component is the cause: no number of draws cures that)
     fixed_draws_advice = tuple(
@@ -430,6 +436,7 @@ def diagnose(
         causes=causes,
         advice=advice,
         fixed_draws_advice=fixed_draws_advice,
+        unreported_components=unreported,
     )
 
 
@@ -1169,8 +1176,9 @@ _INVARIANT_CHECKS = (
 # --------------------------------------------------------------------------------------------
 def _advice(checks, post, density, chains, flagged, divergences, stats, ess_min,
             empty_weight, label_report=None, target_accept=None, auto_draws=True,
-            observed=None) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """(causes, advice): one sentence of evidence and remedy per cause, in CAUSES order.
+            observed=None) -> tuple[tuple[str, ...], tuple[str, ...], tuple[int, ...]]:
+    """(causes, advice, unreported components): one sentence of evidence and remedy per
+    cause, in CAUSES order; the components whose summaries the advice says not to report.
 
     A collapsed component (a posterior sd, or the smallest sd of any direction, negligible
     next to the data's: :func:`collapsed_evidence`; ``observed``: the observed_data group,
@@ -1188,7 +1196,7 @@ def _advice(checks, post, density, chains, flagged, divergences, stats, ess_min,
     found: dict[str, str] = {}
     frozen, diverging = _frozen_chains(post, chains, divergences, target_accept)
     if frozen and not diverging:  # draws that barely move say nothing about modes, K or
-        return ("stuck chain",), (f"stuck chain: {frozen}",)  # mixing: only this
+        return ("stuck chain",), (f"stuck chain: {frozen}",), ()  # mixing: only this
     if frozen:  # stuck where it diverges: the other evidence (K, divergences) still counts
         found["stuck chain"] = frozen
     better, worse = _mode_evidence(density, chains, flagged)
@@ -1202,8 +1210,9 @@ def _advice(checks, post, density, chains, flagged, divergences, stats, ess_min,
     if collapsed:
         found["collapsed component"] = collapsed
     overfit = _k_too_large_evidence(post, empty_weight, observed)
+    unreported: tuple[int, ...] = ()
     if overfit:  # names bimodal components itself
-        evidence, outliers, only_far = overfit
+        evidence, outliers, only_far, unreported = overfit
         heavy = _too_many_parameters(post, observed)
         if only_far and outliers:  # QA: "refit with a smaller K" for one mistyped row
             found["outliers"] = f"{evidence}{outliers}"
@@ -1229,9 +1238,11 @@ def _advice(checks, post, density, chains, flagged, divergences, stats, ess_min,
         no_swaps = label_report is not None and label_report.fraction_permuted == 0
         if (mixing - {"min rank p-value"} and not invariant_failed and not no_swaps
                 and any(c.name.endswith("(label-invariant)") for c in checks)):
+            one_d = "means" in post.data_vars and post["means"].shape[-1] == 1
             found["label switching"] = (
                 "the relabelled parameters have not converged but the label-invariant "
-                "quantities (log-likelihood, sorted weights) have: the chains agree on the "
+                f"quantities (log-likelihood, sorted weights{', sorted means' if one_d else ''}"
+                ") have: the chains agree on the "
                 "fit but swap overlapping components, which relabelling cannot separate. "
                 "Summaries of label-invariant quantities are trustworthy; per-component ones "
                 "are not (fewer components may separate better)."
@@ -1259,7 +1270,7 @@ def _advice(checks, post, density, chains, flagged, divergences, stats, ess_min,
     # mode, swaps or slow mixing make pooled draws bimodal too: those causes come first).
     if not {*OVERFIT_CAUSES, "poor start", "stuck chain", "label switching",
             "slow mixing", "too few draws"} & set(found):
-        mixed = _mixed_evidence(post)
+        mixed, unreported = _mixed_evidence(post)
         if mixed:
             found["mixed components"] = (
                 f"{mixed}: the "
@@ -1270,7 +1281,9 @@ def _advice(checks, post, density, chains, flagged, divergences, stats, ess_min,
                 "predictive density) and the other components are not affected; fewer "
                 "components, or more data, may identify it.")
     causes = tuple(c for c in CAUSES if c in found)
-    return causes, tuple(f"{c}: {found[c]}" for c in causes)
+    if not {*OVERFIT_CAUSES, "mixed components"} & set(causes):
+        unreported = ()
+    return causes, tuple(f"{c}: {found[c]}" for c in causes), unreported
 
 
 # A chain whose draws repeat the previous one this often has not been sampling (every
@@ -1385,9 +1398,10 @@ _UNLOCATED_SD = 0.5
 
 
 def _k_too_large_evidence(post, empty_weight, observed=None
-                          ) -> tuple[str, str, bool] | None:
-    """(evidence, outlier note, only far) that K is too large: nearly empty, unlocated or
-    duplicated components, then which summaries not to report; None without such evidence.
+                          ) -> tuple[str, str, bool, tuple[int, ...]] | None:
+    """(evidence, outlier note, only far, components named) that K is too large: nearly
+    empty, unlocated or duplicated components, then which summaries not to report (the
+    bimodal ones too); None without such evidence.
     The outlier note (a noise component's remedy) is given when a nearly empty component
     sits far from the data (:func:`_far_components`; not to a model with a noise component
     already); "only far" when those are the whole evidence. The remedy for the rest is the
@@ -1400,15 +1414,19 @@ def _k_too_large_evidence(post, empty_weight, observed=None
     median = np.median(flat_w, axis=0)
     upper = np.quantile(flat_w, 0.97, axis=0)
     far = _far_components(post, median, empty_weight, observed)
+    named = [k for k in range(K) if median[k] < empty_weight]
     parts = [f"component {k} has posterior median weight {median[k]:.3g} (97% quantile "
-             f"{upper[k]:.3g}){far.get(k, '')}" for k in range(K) if median[k] < empty_weight]
+             f"{upper[k]:.3g}){far.get(k, '')}" for k in named]
     n_empty = len(parts)
     if "means" in post.data_vars and post["means"].ndim == 4:
         m = post["means"].transpose(*SAMPLE_DIMS, ...).values  # (chain, draw, K, D)
         # Within-chain sd: a chain-to-chain disagreement (label switching) must not make two
         # distinct components look alike.
         sd = np.sqrt(m.var(axis=1, ddof=1).mean(axis=0))  # (K, D)
-        parts += _unlocated_components(post, flat_w, median, sd, empty_weight, observed)
+        for k, part in _unlocated_components(post, flat_w, median, sd, empty_weight,
+                                             observed):
+            named.append(k)
+            parts.append(part)
         flat = m.reshape(-1, *m.shape[2:])
         spread = _component_spreads(post, K, m.shape[-1])
         for j in range(K):
@@ -1426,6 +1444,7 @@ def _k_too_large_evidence(post, empty_weight, observed=None
                 # other in every feature, i.e. both components describe the same cluster.
                 close = np.all(np.abs(flat[:, j] - flat[:, k]) < sd[j] + sd[k], axis=-1)
                 if close.mean() >= 0.5:
+                    named += [j, k]
                     parts.append(
                         f"components {j} and {k} may be one cluster counted twice: in "
                         f"{100 * close.mean():.0f}% of the draws their means are within one "
@@ -1433,7 +1452,7 @@ def _k_too_large_evidence(post, empty_weight, observed=None
                         f"(posterior median weights {median[j]:.3g} and {median[k]:.3g})")
     if not parts:
         return None
-    mixed = _mixed_evidence(post)
+    mixed, bimodal = _mixed_evidence(post)
     unreliable = (f" {mixed[0].upper()}{mixed[1:]}: their summaries average over different "
                   "clusters; do not report them." if mixed else "")
     # Said for a nearly empty component that sits far from the data only (QA: said beside
@@ -1447,7 +1466,8 @@ def _k_too_large_evidence(post, empty_weight, observed=None
     only_far = n_empty == len(parts) == len(far)
     return ("; ".join(parts) + "." + unreliable + " The per-component summaries of the "
             "components named describe no single cluster (label-invariant quantities, such as "
-            "the log-likelihood or the predictive density, still do).", outliers, only_far)
+            "the log-likelihood or the predictive density, still do).", outliers, only_far,
+            tuple(sorted({*named, *bimodal})))
 
 
 
@@ -1759,7 +1779,8 @@ _BIMODAL = 5 / 9
 _STRAYING_SHARE = 0.05
 
 
-def _unlocated_components(post, flat_w, median, sd, empty_weight, observed) -> list[str]:
+def _unlocated_components(post, flat_w, median, sd, empty_weight, observed
+                          ) -> list[tuple[int, str]]:
     """Components the data neither fill nor locate: the weight's 3% quantile below
     ``empty_weight`` (it may be empty) and the mean's posterior sd at least
     :data:`_UNLOCATED_SD` of the data's sd in some feature (a group of a handful of points
@@ -1780,24 +1801,25 @@ def _unlocated_components(post, flat_w, median, sd, empty_weight, observed) -> l
         j = int(np.argmax(sd[k] / scale))
         if median[k] >= empty_weight and low[k] < empty_weight \
                 and sd[k, j] >= _UNLOCATED_SD * scale[j]:
-            parts.append(f"component {k} is neither filled nor located by the data: its "
-                         f"weight's 3% quantile is {low[k]:.2g} (median {median[k]:.3g}) and "
-                         f"its mean's posterior sd in {names[j]!r} is {sd[k, j]:.3g}, "
-                         f"{sd[k, j] / scale[j]:.2f} of the data's sd there")
+            parts.append((k, f"component {k} is neither filled nor located by the data: its "
+                          f"weight's 3% quantile is {low[k]:.2g} (median {median[k]:.3g}) and "
+                          f"its mean's posterior sd in {names[j]!r} is {sd[k, j]:.3g}, "
+                          f"{sd[k, j] / scale[j]:.2f} of the data's sd there"))
     return parts
 
 
-def _mixed_evidence(post) -> str:
-    """Which relabelled components have no single identity, and the evidence (a clause; ""
-    for none): a bimodal mean (:func:`_bimodal_components`) or a share of draws on another
-    component (:func:`_straying_components`)."""
+def _mixed_evidence(post) -> tuple[str, tuple[int, ...]]:
+    """(evidence, components): which relabelled components have no single identity, and
+    the evidence (a clause; "" for none): a bimodal mean (:func:`_bimodal_components`) or a
+    share of draws on another component (:func:`_straying_components`)."""
     bimodal = _bimodal_components(post)
+    straying = _straying_components(post)
     parts = [f"the relabelled draws of component(s) {', '.join(map(str, bimodal))} are "
              "bimodal (Sarle's bimodality coefficient above 5/9 for a mean)"] if bimodal else []
     parts += [f"{share:.0%} of component {k}'s relabelled draws lie nearer component {j}'s "
               f"posterior mean than its own, outside component {k}'s central 95%"
-              for k, (j, share) in _straying_components(post).items() if k not in bimodal]
-    return "; ".join(parts)
+              for k, (j, share) in straying.items() if k not in bimodal]
+    return "; ".join(parts), tuple(sorted({*bimodal, *straying}))
 
 
 def _straying_components(post) -> dict[int, tuple[int, float]]:

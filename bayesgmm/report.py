@@ -779,16 +779,14 @@ def _section_data(em, X, figure, sample_weight=None) -> str:
     size = frame.abs().max()
     desc = pd.DataFrame({c: [format_number(v, scale=size[f]) for f, v in desc[c].items()]
                          for c in desc.columns}, index=desc.index)
-    kind = ("a histogram" if X.shape[1] == 1 else "a scatter plot with each feature's "
-            "histogram" if X.shape[1] == 2 else "a scatter plot of each pair of features, "
-            "their histograms on the diagonal")
-    fig = figure("data", f"The data, {kind}" + ((" (a point missing one coordinate of a "
-                                        "scatter plot is a tick on the edge of the axis it "
-                                        "has; the histograms count every observed value)"
-                                        if X.shape[1] > 1 else
-                                        " (a missing value is left out of the histogram)"
-                                        if X.shape[1] == 1 else "")
-                                       if n_missing else "")
+    # (referee: the 2-D caption promised each feature's histogram beside a bare scatter plot)
+    kind = ("a histogram" if X.shape[1] == 1 else "a scatter plot" if X.shape[1] == 2 else
+            "a scatter plot of each pair of features, their histograms on the diagonal")
+    missing_note = (" (a missing value is left out of the histogram)" if X.shape[1] == 1 else
+                    " (a point missing one coordinate of a scatter plot is a tick on the edge "
+                    "of the axis it has" + ("; the histograms count every observed value)"
+                                            if X.shape[1] > 2 else ")"))
+    fig = figure("data", f"The data, {kind}" + (missing_note if n_missing else "")
                  + _shown(len(X), scatter=X.shape[1] > 1),
                  lambda: plots.plot_data(X, em.feature_names, sample_weight=sample_weight))
     summary = observations_record(em)
@@ -1040,19 +1038,13 @@ _UNIDENTIFIED = " \u2020"
 
 
 def _mark_unidentified(table: pd.DataFrame, result, diag) -> tuple[pd.DataFrame, str]:
-    """The parameter table with the rows of the components the verdict's "mixed components"
-    note names marked (a dagger), and the footnote saying why; (table, "") when none. QA:
-    the note said a component's summaries "cannot be used" while the table printed them
-    unmarked beside "Every EM estimate lies inside its posterior interval"."""
-    # "K too large" (or "too many parameters") names bimodal components itself (and then
-    # "mixed components" is not given): their rows are marked the same
-    from .diagnostics import OVERFIT_CAUSES, _bimodal_components, _straying_components
-
-    if diag is None or not {"mixed components", *OVERFIT_CAUSES} & set(getattr(diag, "causes",
-                                                                               ())):
-        return table, ""
-    post = result.posterior
-    ks = sorted(set(_bimodal_components(post)) | set(_straying_components(post)))
+    """The parameter table with the rows of the components whose summaries the verdict says
+    describe no single cluster marked (a dagger: :attr:`Diagnostics.unreported_components`),
+    and the footnote saying why; (table, "") when none. QA: the note said a component's
+    summaries "cannot be used" while the table printed them unmarked beside "Every EM
+    estimate lies inside its posterior interval"; the referee: "K too large" named nearly
+    empty and duplicated components, and the table left them unmarked."""
+    ks = tuple(getattr(diag, "unreported_components", ()) or ())
     if not ks:
         return table, ""
     titles = component_titles(result, result.em.n_components)
@@ -1060,12 +1052,18 @@ def _mark_unidentified(table: pd.DataFrame, result, diag) -> tuple[pd.DataFrame,
     marked = [f"{label}{_UNIDENTIFIED}" if any(h in label for h in heads) else label
               for label in table.index]
     names = ", ".join(str(titles[k]) for k in ks)
+    overfit = next((c for c in diag.causes if c in ("K too large", "outliers",
+                                                      "too many parameters")), "")
+    why = (f"the verdict's \u201c{overfit}\u201d names them (nearly empty, not located by the "
+           "data, counted twice or moving between two places: see "
+           '<a href="#diagnostics">Diagnostics</a>), so the mean, sd and interval of these rows '
+           "describe no single cluster" if overfit else
+           "their relabelled draws move between two places (see the verdict's note and "
+           '<a href="#diagnostics">Diagnostics</a>), so the mean, sd and interval of these '
+           "rows average over two modes and describe neither")
     return (table.set_axis(pd.Index(marked, name=table.index.name)),
             f'<p class="warn">{_UNIDENTIFIED.strip()} Component(s) {html.escape(names)}: '
-            "their relabelled draws move between two places (see the verdict's note and "
-            '<a href="#diagnostics">Diagnostics</a>), so the mean, sd and interval of these '
-            "rows average over two modes "
-            "and describe neither; do not report them as one estimate.</p>")
+            f"{why}; do not report them as one estimate.</p>")
 
 
 def _covariance_display(n_features: int) -> str:
@@ -1425,11 +1423,13 @@ def _section_diagnostics(result, diag, figure,
         "rank", "Rank plots (ArviZ plot_rank): all chains' draws, thinned to about independent "
         "ones, are ranked together; each line is one chain's ECDF of its fractional ranks "
         "minus the uniform ECDF, near zero when the chains sample the same distribution. "
-        "Above each panel the p-value of ArviZ's rank test, framed in red below the verdict's "
-        "level (family-wise 0.01, Bonferroni over the scalars); ArviZ marks the points where a "
-        "chain sits higher or lower than the others. No band: the y axis spans 1.3 times the "
-        "largest deviation a uniform ECDF of that many draws reaches at the test's level "
-        "(the Dvoretzky-Kiefer-Wolfowitz bound), so a line near the top or bottom is far out"
+        "In each panel's top left corner the p-value of ArviZ's rank test, red (and the panel "
+        "framed in red) below the verdict's level (family-wise 0.01, Bonferroni over the "
+        "scalars); where a chain's line strays further from the others than the test allows, "
+        "ArviZ marks those points with dots (no dots: no chain strays). No band: the y axis "
+        "spans 1.3 times the largest deviation a uniform ECDF of that many draws reaches at "
+        "the test's level (the Dvoretzky-Kiefer-Wolfowitz bound), so a line near the top or "
+        "bottom is far out"
         + ("; with two chains the p-value tests their four halves, as split R-hat splits them "
            "(two chains alone give the test almost no power), while ArviZ's marks compare the "
            "two chains" if result.posterior.sizes.get("chain", 0) == 2 else "")
@@ -1556,8 +1556,10 @@ def _section_ppc(result, figure, random_state) -> str:
                  "the points beyond): both densities are estimated from the values in that "
                  "range",
                  lambda: plots.plot_ppc_density(result, random_state=random_state))
-    joint = figure("ppc_statistics", "Joint posterior predictive check: "
-                   + ("the sd, skewness and excess kurtosis" if result.em.n_features == 1 else
+    one_d = result.em.n_features == 1  # referee: "joint" structure of a single feature
+    joint = figure("ppc_statistics", ("Posterior predictive check of summary statistics: "
+                                      if one_d else "Joint posterior predictive check: ")
+                   + ("the sd, skewness and excess kurtosis" if one_d else
                       "the correlation of each pair of features" if result.em.n_features <= 4
                       else "the correlation of the first six pairs of features")
                    + " in replicated data sets against the data's; p-values near 0 or 1 "
@@ -1566,8 +1568,12 @@ def _section_ppc(result, figure, random_state) -> str:
     return _section("ppc", "6. Posterior predictive check",
                     "<p>Data sets simulated from the posterior (one per random draw) against the "
                     "observed data: the observed density should look like one more replicate."
-                    " Marginal densities can agree while the joint structure does not, so the "
-                    "second figure checks statistics of the data as a whole.</p>", fig, joint)
+                    + (" A density can look alike while its shape is not reproduced, so the "
+                       "second figure checks the spread, asymmetry and tails of the data as a "
+                       "whole.</p>" if one_d else
+                       " Marginal densities can agree while the joint structure does not, so "
+                       "the second figure checks statistics of the data as a whole.</p>"),
+                    fig, joint)
 
 
 def _priors_in_data_units(result) -> str:
@@ -2060,7 +2066,9 @@ def _section_criteria(selection: EMSelection, figure, X: Any = None,
         f"<p>EM fits (best of several restarts) of every K and covariance type to the "
         f"{selection.n_samples} observations. The criteria are on the -2 log-likelihood scale, "
         "<strong>lower is better</strong>: BIC = -2 log L + p log N, AIC = -2 log L + 2 p, "
-        "ICL = BIC + 2 E with E the entropy of the MAP classification, so ICL also penalises "
+        "ICL = BIC + 2 E with E = -\u03a3<sub>i</sub> log z<sub>i</sub> (z<sub>i</sub> a row's "
+        "probability of its most probable component: zero when every row is classified with "
+        "certainty; Biernacki et al. 2000, as mclust), so ICL also penalises "
         "overlapping components (mclust prints the same numbers with the opposite sign). "
         "\u0394 is a cell's criterion minus the best cell's: what matters is how far the "
         "alternatives are from the best, not the criteria themselves.</p>",

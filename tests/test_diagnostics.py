@@ -538,6 +538,9 @@ def test_advice_k_too_large_shows_the_evidence(rng, kind):
         assert "components 0 and 3 may be one cluster counted twice" in text
     else:
         assert "component 3 has posterior median weight 0.0001" in text
+    # the components named are the ones a report marks (referee: unmarked rows of an empty
+    # component beside "K too large")
+    assert result.unreported_components == ((0, 3) if kind == "duplicated" else (3,))
     assert ("sits far from the populated components (its mean is" in text) == (kind == "far")
     assert bool(re.search(r"about 0.03 of the 300 rows: as many as the rows far from every "
                           r"populated component \(7: \d\d sds from the nearest\)", text)
@@ -550,7 +553,7 @@ def test_advice_k_too_large_shows_the_evidence(rng, kind):
     assert result.verdict.startswith("CAUTION: R-hat ") and result.status == "CAUTION" and \
         result.verdict.endswith(f"| note: {cause} (see advice)")
     clean = diagnose(_with_data(posterior(rng), rng))
-    assert clean.causes == () and clean.status == "OK"
+    assert clean.causes == () and clean.status == "OK" and clean.unreported_components == ()
     # Without the data at hand nothing is far: K too large
     assert diagnose(make_tree(post, sample_stats(rng))).causes == ("K too large",)
     # QA: a model that has a noise component was advised to add one
@@ -697,6 +700,7 @@ def test_k_too_large_says_when_relabelled_components_are_bimodal(rng):
     result = diagnose(make_tree(post, sample_stats(rng)))
     text = next(a for a in result.advice if a.startswith("K too large"))
     assert "component(s) 2 are bimodal" in text and "do not report them" in text
+    assert 2 in result.unreported_components
 
 
 def test_a_bimodal_component_in_converged_chains_is_a_note(rng):
@@ -968,6 +972,7 @@ def test_a_component_the_data_neither_fill_nor_locate_is_k_too_large(rng):
     assert "K too large" in result.causes
     advice = next(a for a in result.advice if a.startswith("K too large"))
     assert "component 2 is neither filled nor located by the data" in advice
+    assert result.unreported_components == (2,)
     # not only a wrong K: data that cannot tell components apart, and simpler covariances
     # (small-sample QA: the true K=2 of 60 rows, identified under spherical covariances)
     assert "cannot tell the components apart" in advice and "diag or spherical" in advice

@@ -1449,20 +1449,31 @@ def test_a_one_feature_report_does_not_promise_correlations(galaxies, old_faithf
     assert "standard deviations and correlations (each pair once)" in two_d
 
 
-def test_rows_of_mixed_components_are_marked_and_the_verdict_is_amber(tiny_fit, monkeypatch):
+def test_the_data_figure_is_captioned_as_drawn(galaxies, old_faithful):
+    """Referee: the 2-D caption promised "each feature's histogram" beside a bare scatter
+    plot; the pair plot of D > 2 has its histograms on the diagonal."""
+    captions = {}
+    for name, X in (("1", galaxies), ("2", old_faithful),
+                    ("3", old_faithful.assign(ratio=old_faithful.iloc[:, 1]
+                                              / old_faithful.iloc[:, 0]))):
+        page, _ = build_em_report(bayesgmm.fit_em(X, 2, random_state=0), X)
+        captions[name] = re.search(r"The data, ([^<(]*)", page).group(1)
+    assert captions["1"].startswith("a histogram")
+    assert captions["2"].startswith("a scatter plot") and "histogram" not in captions["2"]
+    assert "histograms on the diagonal" in captions["3"]
+
+
+def test_rows_of_mixed_components_are_marked_and_the_verdict_is_amber(tiny_fit):
     """QA (referee): with the note "component 2's summaries cannot be used" the verdict box
     was green and the parameter table printed component 2's rows unmarked beside "Every EM
     estimate lies inside its posterior interval": an author would copy them."""
     import types
 
-    from bayesgmm import diagnostics
     from bayesgmm.report import _mark_unidentified, _verdict_box, parameter_table
 
     table = parameter_table(tiny_fit)
     mixed = types.SimpleNamespace(ok=True, checks=(), causes=("mixed components",),
-                                  advice=(), verdict="OK")
-    monkeypatch.setattr(diagnostics, "_bimodal_components", lambda post: [1])
-    monkeypatch.setattr(diagnostics, "_straying_components", lambda post: {})
+                                  advice=(), verdict="OK", unreported_components=(1,))
     marked, note = _mark_unidentified(table, tiny_fit, mixed)
     flagged = [label for label in marked.index if label.endswith("\u2020")]
     assert flagged and all("[1" in label for label in flagged)
@@ -1470,7 +1481,16 @@ def test_rows_of_mixed_components_are_marked_and_the_verdict_is_amber(tiny_fit, 
         label for label in table.index if label.startswith(("weight[1]", "mean[1,", "sd[1,",
                                                              "corr[1,"))}
     assert "Component(s) 1:" in note and "do not report them as one estimate" in note
+    assert "move between two places" in note
     np.testing.assert_array_equal(marked.to_numpy(), table.to_numpy())  # numbers untouched
+    # referee: the components "K too large" names (an empty one, say) are marked too, and
+    # the footnote names that cause
+    overfit = types.SimpleNamespace(ok=True, checks=(), causes=("K too large",), advice=(),
+                                    verdict="OK", unreported_components=(0, 1))
+    marked, note = _mark_unidentified(table, tiny_fit, overfit)
+    assert all(label.endswith("\u2020") for label in marked.index
+               if label.startswith(("weight[", "mean[")))
+    assert "Component(s) 0, 1:" in note and "\u201cK too large\u201d names them" in note
     # nothing named: nothing marked
     ok = types.SimpleNamespace(ok=True, checks=(), causes=(), advice=(), verdict="OK")
     assert _mark_unidentified(table, tiny_fit, ok) == (table, "")
