@@ -1311,8 +1311,9 @@ def _jobs_setting(jobs: int, em: Any) -> Any:
     if jobs == 1:
         return 1
     if em.workers == 1 and jobs == -1 and len(em.table) > 1 and effective_n_jobs(-1) > 1:
-        return f"{jobs} (the EM cells ran in one process: quick enough that workers would " \
-               "not pay)"
+        # (referee: "-1" beside "ran in one process" read as a contradiction)
+        return f"{jobs} (every core offered; the EM cells ran in one process: quick enough " \
+               "that workers would not pay)"
     return f"{jobs} ({em.workers} worker{'s' if em.workers != 1 else ''})"
 
 

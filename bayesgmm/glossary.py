@@ -75,8 +75,8 @@ TERMS: tuple[tuple[str, str, str], ...] = (
      "classification probabilities) before summaries are made."),
     ("label-invariant", r"label-invariant",
      "quantities that do not depend on the components' numbering (the log-likelihood, the "
-     "sorted weights): when their checks pass and the per-component ones fail, the trouble "
-     "is the numbering, not the sampling."),
+     "sorted weights and, with one feature, the sorted means): when their checks pass and "
+     "the per-component ones fail, the trouble is the numbering, not the sampling."),
     ("mode shift", r"mode shift",
      "how far one chain's log density sits from the others', in posterior sds: a chain that "
      "settled in a different explanation of the data (a mode)."),

@@ -357,8 +357,8 @@ _CHECKS = {
     "min rank p-value": ("a multi-chain rank-uniformity test of the weights and means "
                          "(Säilynoja et al. 2022; Bonferroni-corrected, on draws thinned to "
                          "about independent ones)", "rank"),
-    "max R-hat (label-invariant)": ("R-hat of label-invariant quantities (the total "
-                                    "log-likelihood and the sorted weights)", "rhat"),
+    "max R-hat (label-invariant)": ("R-hat of label-invariant quantities ({invariant})",
+                                    "rhat"),
     "min bulk ESS (label-invariant)": ("their bulk ESS", "rhat"),
     "divergences": ("divergent transitions", None),
     "min E-BFMI": ("E-BFMI per chain (Betancourt 2016)", "ebfmi"),
@@ -373,9 +373,14 @@ def _convergence(result: Any, d: Any, cite: Any) -> str:
     run = [c for c in d.checks if c.name in _CHECKS]
     if not run:
         return "No convergence check could be run."
+    # referee: "the sorted weights" alone, where one feature's sorted means were checked too
+    invariant = ("the total log-likelihood, the sorted weights and the sorted means"
+                 if len(result.feature_names) == 1 else
+                 "the total log-likelihood and the sorted weights")
     named = []
     for check in run:
         words, key = _CHECKS[check.name]
+        words = words.format(invariant=invariant)
         named.append(cite(key, words) if key else words)
     outcome = "; ".join(c.summary for c in run)
     listed = (f"{', '.join(named[:-1])} and {named[-1]}" if len(named) > 1 else named[0])

@@ -1180,7 +1180,9 @@ def test_the_jobs_setting_gives_the_reason_only_where_it_holds(monkeypatch):
 
     monkeypatch.setattr(joblib, "effective_n_jobs", lambda n: 2 if n == -1 else 1)
     cells = types.SimpleNamespace(workers=1, table=pd.DataFrame({"bic": [1.0, 2.0]}))
-    assert "quick enough that workers would not pay" in cli._jobs_setting(-1, cells)
+    assert cli._jobs_setting(-1, cells).startswith("-1 (every core offered; the EM cells ran "
+                                                   "in one process: quick enough that "
+                                                   "workers would not pay")
     assert cli._jobs_setting(-2, cells) == "-2 (1 worker)"
     one = types.SimpleNamespace(workers=1, table=pd.DataFrame({"bic": [1.0]}))
     assert cli._jobs_setting(-1, one) == "-1 (1 worker)"

@@ -163,3 +163,19 @@ def test_public_name_and_report_section(tiny_fit, tiny_text, tmp_path):
     np.testing.assert_equal("Stephens" in html, "stephens" == tiny_fit.label_switching.method)
     em_html = _section_methods(tiny_fit.em, None, number=6)
     assert "6. Methods paragraph" in em_html and "restarts, stopping rule" in em_html
+
+
+def test_the_label_invariant_quantities_are_the_ones_checked(tiny_fit, tiny_text, galaxies):
+    """Referee: the Methods said "the total log-likelihood and the sorted weights" where, with
+    one feature, the sorted means are checked too."""
+    from conftest import posterior_stand_in
+
+    text, _ = tiny_text
+    assert ("label-invariant quantities (the total log-likelihood and the sorted weights)"
+            in text.paragraph) and "sorted means" not in text.paragraph
+    one_d = posterior_stand_in(galaxies, 2)
+    assert "sorted_means" in bayesgmm.diagnostics.label_invariant_quantities(
+        one_d.posterior).data_vars
+    paragraph = methods_text(one_d, one_d.diagnostics()).paragraph
+    assert ("label-invariant quantities (the total log-likelihood, the sorted weights and "
+            "the sorted means)") in paragraph

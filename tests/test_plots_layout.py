@@ -13,6 +13,7 @@ matplotlib.use("Agg")
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
+import xarray as xr  # noqa: E402
 from conftest import posterior_stand_in  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
@@ -879,6 +880,28 @@ def test_energy_plot_says_what_it_shows(tiny_fit):
         _assert_nothing_overlaps_or_is_cut(fig)
     finally:
         plt.close(fig)
+
+
+def test_the_energy_plot_reads_this_fits_e_bfmi(tiny_fit):
+    """Referee: the subtitle "similar widths: the sampler moves freely" was fixed text; it
+    says what the chains' E-BFMI says (a random-walk energy: poor exploration, named)."""
+    import types
+
+    from bayesgmm.plots.diagnostics import _energy_reading
+
+    ebfmi = tiny_fit.diagnostics().ebfmi_per_chain
+    assert min(ebfmi) >= 0.3  # the fixture's chains explore well
+    text = _energy_reading(tiny_fit)
+    assert text.startswith(f"similar widths (E-BFMI {min(ebfmi):.2f} or more in every chain)")
+    stats = tiny_fit.idata["sample_stats"].to_dataset()
+    energy = stats["energy"].transpose("chain", "draw")
+    walk = np.cumsum(np.random.default_rng(0).normal(size=energy.shape), axis=-1)
+    walk[0] = energy.values[0]  # chain 0 as sampled, the other a random walk
+    stats = stats.assign(energy=(energy.dims, walk))
+    low = _energy_reading(types.SimpleNamespace(idata={"sample_stats": xr.DataTree(stats)}))
+    chains = stats["chain"].values
+    assert low.startswith(f"transitions narrower than the marginal in chain(s) {chains[1]} ")
+    assert "explores the energy levels poorly" in low
 
 
 def test_arviz_figures_are_bare_figures_shown_once(tiny_fit):

@@ -618,9 +618,33 @@ def plot_energy(result: BayesResult, ax: Axes | None = None) -> Figure:
         else:
             panel.set(xlabel="energy (centred)")
     _energy_key(own, threshold[:1])
-    own.suptitle("Marginal energy against energy transitions (draw to draw)\nsimilar "
-                 "widths: the sampler moves freely across energy levels", fontsize="medium")
+    own.suptitle("Marginal energy against energy transitions (draw to draw)\n"
+                 + _energy_reading(result), fontsize="medium")
     return own.get_figure(root=True)
+
+
+# ArviZ's dashed line in the E-BFMI panel: below it a chain explores the energy levels poorly.
+_EBFMI_LINE = 0.3
+
+
+def _energy_reading(result: BayesResult) -> str:
+    """The subtitle: what this fit's E-BFMI says (referee: "similar widths: the sampler moves
+    freely" was printed whatever the chains' E-BFMI)."""
+    import arviz as az
+
+    sample_stats = result.idata["sample_stats"].to_dataset()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ebfmi = np.asarray(az.bfmi(sample_stats[["energy"]])["energy"].values,
+                           dtype=float).ravel()
+    chains = (sample_stats["chain"].values if "chain" in sample_stats.coords
+              else range(ebfmi.size))
+    low = [str(c) for c, e in zip(chains, ebfmi, strict=True) if not e >= _EBFMI_LINE]
+    if not low:
+        return (f"similar widths (E-BFMI {ebfmi.min():.2f} or more in every chain): the "
+                "sampler moves freely across energy levels")
+    return (f"transitions narrower than the marginal in chain(s) {', '.join(low)} (E-BFMI "
+            f"below {_EBFMI_LINE}): the sampler explores the energy levels poorly there")
 
 
 def _energy_key(own: Any, threshold: list) -> None:
@@ -1077,7 +1101,8 @@ def plot_ppc_statistics(result: BayesResult, n_replicates: int = 200, axes: Any 
         return fig
     # One or two panels are too narrow for the title on one line.
     sep = " " if len(checks) >= 3 else "\n"
-    fig.suptitle(f"Joint predictive check:{sep}{format_number(n_done)} replicated data sets "
+    kind = "Predictive check" if X.shape[1] == 1 else "Joint predictive check"
+    fig.suptitle(f"{kind}:{sep}{format_number(n_done)} replicated data sets "
                  f"(histogram){sep}vs the data (line)\np: one-sided, P(T(rep) \u2265 T(obs));"
                  f"{sep}near 0 or 1 flags a misfit", fontsize=11)
     return fig
