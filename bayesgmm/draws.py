@@ -383,7 +383,7 @@ def sample_nutpie_until(
     report: Callable[[Checkpoint, int | None], None] | None = None,
     abandon: Callable[[xr.DataTree], bool] | None = None,
     stop_on_divergence: bool = False,
-    waiting: Callable[[int, float], None] | None = None,
+    waiting: Callable[[int, float, int], None] | None = None,
     **sample_kwargs,
 ) -> tuple[xr.DataTree, DrawsRun]:
     """Sample a compiled nutpie model until ``check`` passes or the budget runs out.
@@ -415,9 +415,10 @@ def sample_nutpie_until(
         earliest divergent draw of any chain, so it does not depend on the machine's speed.
         Once ``max_time`` has passed, the run stops by time instead (it keeps its draws).
     waiting : callable, optional
-        ``waiting(finished, elapsed_s)`` every ``HEARTBEAT_S`` seconds while the chains run
-        (``finished``: the slowest chain's draws, warm-up included): a status line where
-        nutpie's progress bar does not show.
+        ``waiting(finished, elapsed_s, next_check)`` every ``HEARTBEAT_S`` seconds while the
+        chains run (``finished``: the slowest chain's draws, warm-up included; ``next_check``:
+        the draws per chain, warm-up excluded, at which the next check is due): a status line
+        where nutpie's progress bar does not show.
 
     Returns
     -------
@@ -447,7 +448,7 @@ def sample_nutpie_until(
             now = time.monotonic()
             if now >= due[0]:
                 due[0] = now + HEARTBEAT_S
-                waiting(progress.finished(), now - t0)
+                waiting(progress.finished(), now - t0, draws)
 
     checkpoints: list[Checkpoint] = []
     draws = target.min_draws

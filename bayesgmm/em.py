@@ -848,9 +848,12 @@ def fit_map_start(
                         random_state=child[0], **common)),
         (f"ML-EM, kmeans++ x{n_init}, polished by MAP-EM", ml_polished),
     )
+    from . import progress  # lazily, as in fit_em
+
     fits = []
-    for source, run in families:
-        with warnings.catch_warnings(record=True) as caught:
+    for i, (source, run) in enumerate(families):
+        with warnings.catch_warnings(record=True) as caught, progress.within(
+                f"start family {i + 1} of {len(families)} ({source})"):
             warnings.simplefilter("always")
             try:
                 result = run()

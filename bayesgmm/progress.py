@@ -29,7 +29,7 @@ from collections.abc import Iterator
 from typing import Any
 
 __all__ = ["COLD_COMPILE_S", "detail", "enabled", "first_run_notice", "in_notebook",
-           "sampler_cache_is_cold", "say", "set_enabled", "silenced", "step"]
+           "sampler_cache_is_cold", "say", "set_enabled", "silenced", "step", "within"]
 
 # Measured on 2 shared cores (issue 15): 66-70 s of numba compilation on a fresh clone.
 COLD_COMPILE_S = 70
@@ -189,6 +189,20 @@ def detail(text: str, *, own: bool = False) -> None:
     innermost = _innermost()
     if innermost is not None and (own or not innermost[1]):
         innermost[0](text)
+
+
+@contextlib.contextmanager
+def within(label: str) -> Iterator[None]:
+    """The running step's inner :func:`detail` lines, prefixed by ``label`` for the duration:
+    which part of a step they belong to (large-N QA: the start search's "EM restart 3 of 10"
+    counted up three times, once per seeding family, and named none)."""
+    innermost = _innermost()
+    if innermost is None:
+        yield
+        return
+    update, own_only = innermost
+    with _pushed((lambda text: update(f"{label}: {text}"), own_only)):
+        yield
 
 
 def first_run_notice(show: bool = True, plan: bool = False) -> None:

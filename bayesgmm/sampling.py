@@ -990,7 +990,7 @@ def _sample_nutpie(pm_model, start, *, draws, tune, chains, cores, seed, progres
             report=_print_checkpoint if progressbar else None, abandon=abandon,
             # nutpie's bar draws only on a terminal (and in a notebook): elsewhere a line now
             # and then
-            waiting=(lambda done, elapsed: _print_waiting(done, tune, elapsed))
+            waiting=_WaitingLine(tune, target.max_draws)
             if progressbar and not sys.stderr.isatty() else None,
             stop_on_divergence=stop_on_divergence)
         record["adaptive"] = run.to_dict()
@@ -1093,14 +1093,40 @@ class _Heartbeat:
                          f"draws, warm-up included), {now - self.start:.0f} s")
 
 
-def _print_waiting(finished: int, tune: int, elapsed: float) -> None:
-    where = (f"warm-up {finished} of {tune}" if finished < tune
-             else f"{finished - tune} draws")
-    # how long the warm-up still takes at its pace so far (QA: ten minutes of warm-up at
-    # 50,000 rows gave no idea of the end); after it, the checkpoints say how many draws
-    left = (f"; the warm-up ends in about {_duration(elapsed * (tune - finished) / finished)}"
-            if 0 < finished < tune and elapsed >= 10 else "")
-    progress.say(f"sampling: {where} per chain (the slowest), {elapsed:.0f} s{left}")
+class _WaitingLine:
+    """``draws="auto"``'s status line off a terminal (``sample_nutpie_until``'s ``waiting``):
+    where the slowest chain is, and what comes next.
+
+    In the warm-up: when it ends at the pace since the previous line (QA: ten minutes of
+    warm-up at 50,000 rows gave no idea of the end), said only after the first
+    :data:`_SETTLED_WARMUP` of it: its first iterations find the step size with long
+    trajectories, many times a later iteration's cost, and the average pace from the start
+    said "1.7 h" for a warm-up that took 3.5 min (large-N QA). After it: the draws against the
+    next convergence check and the most the run may draw (QA: no target, no end)."""
+
+    def __init__(self, tune: int, max_draws: int):
+        self.tune, self.max_draws = tune, max_draws
+        self.last: tuple[int, float] | None = None
+
+    def __call__(self, finished: int, elapsed: float, next_check: int) -> None:
+        tune = self.tune
+        if finished < tune:
+            where, left = f"warm-up {finished} of {tune}", ""
+            if self.last is not None and finished >= _SETTLED_WARMUP * tune:
+                done, then = finished - self.last[0], elapsed - self.last[1]
+                if done > 0 and then > 0:
+                    rest = _duration(then * (tune - finished) / done)
+                    left = f"; the warm-up ends in about {rest} at the current pace"
+        else:
+            where = f"{finished - tune} draws"
+            left = (f"; next convergence check at {next_check:,} draws per chain, at most "
+                    f"{self.max_draws:,}")
+        self.last = (finished, elapsed)
+        progress.say(f"sampling: {where} per chain (the slowest), {elapsed:.0f} s{left}")
+
+
+# The share of the warm-up after which its pace predicts its end (see _WaitingLine).
+_SETTLED_WARMUP = 0.15
 
 
 def _duration(seconds: float) -> str:

@@ -407,15 +407,17 @@ def test_waiting_lines_come_while_the_chains_run(compiled_faithful, monkeypatch)
     from bayesgmm import draws
 
     monkeypatch.setattr(draws, "HEARTBEAT_S", 0.01)
-    seen = []
+    seen, checks = [], []
     target = AdaptiveDraws(min_draws=2000, ess_min=1e9, max_draws=2000)
     kw = {"tune": 1000, "chains": 2, "seed": 4, "progressbar": False, "target_accept": 0.8}
     idata, run = sample_nutpie_until(compiled_faithful, _ess_check, target,
-                                     waiting=lambda done, elapsed: seen.append((done, elapsed)),
+                                     waiting=lambda done, elapsed, due: seen.append(
+                                         (done, elapsed)) or checks.append(due),
                                      **kw)
     assert seen and all(0 <= d <= 3000 for d, _ in seen)
     assert [d for d, _ in seen] == sorted(d for d, _ in seen)
     assert [e for _, e in seen] == sorted(e for _, e in seen)
+    assert set(checks) == {2000}  # the one check this target has
     plain, _ = sample_nutpie_until(compiled_faithful, _ess_check, target, **kw)
     np.testing.assert_array_equal(idata["posterior"]["means"], plain["posterior"]["means"])
 

@@ -119,6 +119,31 @@ def test_a_step_says_where_it_has_got_to_at_most_every_few_seconds(capsys, monke
     assert len(lines) == 3 and lines[1].startswith("bayesgmm: writing: figure 2 (trace) (")
 
 
+def test_the_start_search_names_the_family_its_restarts_belong_to(old_faithful, capsys,
+                                                                 monkeypatch):
+    """Large-N QA: the posterior's start search counted "EM restart 1 of 10" up three times,
+    once per seeding family, naming none."""
+    from bayesgmm.em import fit_map_start
+
+    monkeypatch.setattr(progress, "DETAIL_EVERY_S", 0.0)  # every detail a line
+    with progress.step("finding the start"):
+        fit_map_start(old_faithful, 2, n_init=2, random_state=0)
+    said = [line.split(": ", 2)[2].rsplit(" (", 1)[0]
+            for line in capsys.readouterr().err.splitlines()[1:-1]]
+    families = ["MAP-EM, kmeans++ x2", "MAP-EM, random_from_data x2",
+                "ML-EM, kmeans++ x2, polished by MAP-EM"]
+    assert [text for text in said if text.endswith("EM restart 1 of 2")] == [
+        f"start family {i} of 3 ({name}): EM restart 1 of 2"
+        for i, name in enumerate(families, 1)]
+    with progress.step("outside a family"):  # the label ends with its block
+        with progress.within("a part"):
+            progress.detail("inside")
+        progress.detail("after")
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[1].startswith("bayesgmm: outside a family: a part: inside (")
+    assert lines[2].startswith("bayesgmm: outside a family: after (")
+
+
 def test_a_report_tells_its_figures_as_it_draws_them(tiny_fit, tmp_path, monkeypatch,
                                                      capsys):
     """Its own steps and figures, in order; not the inner steps of what it computes (each
@@ -162,19 +187,23 @@ def test_long_computations_say_where_they_have_got_to(old_faithful, tiny_fit, mo
 
 def test_the_warm_up_says_when_it_will_end(capsys):
     """QA (large data): ten minutes of warm-up lines at 50,000 rows without an end in sight:
-    the line says how long the warm-up still takes at its pace so far."""
-    from bayesgmm.sampling import _print_waiting
+    the line says how long the warm-up still takes at its current pace. Large-N QA: the pace
+    since the start (its first, slowest iterations) said "1.7 h" for 3.5 min; and the draws
+    had no target."""
+    from bayesgmm.sampling import _WaitingLine
 
-    _print_waiting(250, 1000, 40.0)
-    _print_waiting(500, 1000, 300.0)
-    _print_waiting(100, 1000, 5.0)  # too early to tell
-    _print_waiting(1200, 1000, 400.0)  # past the warm-up: the draws
+    line = _WaitingLine(tune=1000, max_draws=5000)
+    line(50, 120.0, 1000)  # the step size is still being found: no guess
+    line(250, 160.0, 1000)  # 200 in 40 s: 750 more in about 150 s
+    line(500, 185.0, 1000)  # 250 in 25 s: 500 more in about 50 s
+    line(1200, 210.0, 1000)  # past the warm-up: the draws, the next check, the most
     lines = capsys.readouterr().err.splitlines()
-    assert lines[0] == ("bayesgmm: sampling: warm-up 250 of 1000 per chain (the slowest), 40 s; "
-                        "the warm-up ends in about 2 min")
-    assert lines[1].endswith("300 s; the warm-up ends in about 5 min")
-    assert lines[2].endswith("5 s") and lines[3].endswith("200 draws per chain (the slowest), "
-                                                            "400 s")
+    assert lines[0] == "bayesgmm: sampling: warm-up 50 of 1000 per chain (the slowest), 120 s"
+    assert lines[1] == ("bayesgmm: sampling: warm-up 250 of 1000 per chain (the slowest), 160 s; "
+                        "the warm-up ends in about 2 min at the current pace")
+    assert lines[2].endswith("185 s; the warm-up ends in about 50 s at the current pace")
+    assert lines[3] == ("bayesgmm: sampling: 200 draws per chain (the slowest), 210 s; next "
+                        "convergence check at 1,000 draws per chain, at most 5,000")
 
 
 def test_inner_steps_of_a_report_are_silent(tiny_fit, tmp_path, monkeypatch, capsys):

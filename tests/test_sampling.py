@@ -823,7 +823,13 @@ def test_ctrl_c_during_fixed_draws_stops_at_once(old_faithful, monkeypatch):
 
     monkeypatch.setattr(nutpie, "sample", interrupted_while_sampling)
     monkeypatch.setattr(sampling, "_relabel", relabel)
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
-    with pytest.raises(KeyboardInterrupt, match=r"sampling interrupted after \d+ of 1000000 "):
-        fit_bayes(old_faithful, 2, random_state=1, progressbar=False, draws=1_000_000,
-                  tune=100, chains=2)
+    # Python's own Ctrl-C handler, as in a terminal: a run started in the background (nohup,
+    # `cmd &` in a script) inherits SIGINT ignored, and the kill would then do nothing
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt,
+                           match=r"sampling interrupted after \d+ of 1000000 "):
+            fit_bayes(old_faithful, 2, random_state=1, progressbar=False, draws=1_000_000,
+                      tune=100, chains=2)
+    finally:
+        signal.signal(signal.SIGINT, before)
