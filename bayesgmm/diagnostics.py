@@ -1930,21 +1930,35 @@ def _divergence_evidence(post, stats, chains, divergences, target_accept=None,
 
 def _too_few_draws(checks, post, ess_min) -> str:
     """Why the run is too short for ``ess_min`` whatever its mixing (chains x draws under twice
-    it, the draws mixing at ``_FAIR_ESS_RATE`` or faster), or "" when it is not."""
+    it, the draws mixing at ``_FAIR_ESS_RATE`` or faster), or "" when it is not. Under
+    :data:`_JUDGED_DRAWS` draws per chain the estimates themselves are noise, and it says so
+    (large-N QA: a run the time budget stopped at 5 draws per chain "mixed well", R-hat 2.6)."""
     n_chains, n_draws = post.sizes["chain"], post.sizes["draw"]
     total = n_chains * n_draws
-    if not {"min bulk ESS", "min tail ESS", "min bulk ESS (label-invariant)"} & {
-            c.name for c in checks if not c.passed}:
+    failed = {c.name for c in checks if not c.passed}
+    if not {"min bulk ESS", "min tail ESS", "min bulk ESS (label-invariant)"} & failed:
         return ""  # the ESS sufficed: R-hat or the rank test failed, which length alone is not
+    if n_draws < _JUDGED_DRAWS:
+        return (f"{n_draws} draw(s) per chain are too few to judge the chains at all: R-hat "
+                f"and ESS from fewer than {_JUDGED_DRAWS} draws a chain are noise, so neither "
+                "convergence nor its failure is shown; ")
     by_name = {c.name: c.value for c in checks}
     ess = [by_name.get(n, np.nan) for n in ("min bulk ESS", "min tail ESS",
                                             "min bulk ESS (label-invariant)")]
     ess = [e for e in ess if np.isfinite(e) and e > 0]
     if not ess or total >= 2 * ess_min or min(ess) / total < _FAIR_ESS_RATE:
         return ""
+    rate = f"the smallest ESS, {min(ess):.0f}, is {min(ess) / total:.2f} per draw"
+    if {"max R-hat", "max R-hat (label-invariant)"} & failed:  # then they do not mix well
+        return (f"{n_chains} chains x {n_draws} draws = {total} draws are too few for an ESS "
+                f"of {ess_min:g} ({rate}), and R-hat fails too: longer chains show whether "
+                "they agree; ")
     return (f"{n_chains} chains x {n_draws} draws = {total} draws are too few for an ESS of "
-            f"{ess_min:g}, though they mix well (the smallest ESS, {min(ess):.0f}, is "
-            f"{min(ess) / total:.2f} per draw); ")
+            f"{ess_min:g}, though they mix well ({rate}); ")
+
+
+# Fewer draws per chain than this: R-hat and ESS say nothing (see _too_few_draws).
+_JUDGED_DRAWS = 50
 
 
 def _worst_ess(checks) -> float | None:
@@ -1959,6 +1973,10 @@ def _worst_ess(checks) -> float | None:
 def _more_draws_evidence(checks, post, ess_min, auto_draws=True) -> str:
     n_draws = post.sizes["draw"]
     worst = _worst_ess(checks)
+    if n_draws < _JUDGED_DRAWS:  # an ESS of a handful of draws sizes no run
+        return ("draw a full run before judging the chains: draws=1000 (--draws 1000)"
+                + ("; or draws='auto' (the default) with a time budget (max_time, --max-time) "
+                   "that leaves room for draws after the warm-up" if auto_draws else "") + ".")
     if worst is None:
         return "the chains have not converged; draw more."
     rate = worst / n_draws  # ESS per draw per chain-set; ESS grows about linearly in draws

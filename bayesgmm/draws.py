@@ -140,25 +140,32 @@ class DrawsRun:
         Why a ``"futile"`` run stopped (:func:`futile`, or a divergence that came with a
         collapsed component, which ``fit_bayes`` does not retry); empty otherwise (and not in
         the record).
+    warmup_s : float or None
+        Seconds from the start until every chain had finished its warm-up (None: not
+        measured, or a run that stopped before; not in the record then).
     """
 
     draws: int
     stopped_by: str
     checkpoints: tuple[Checkpoint, ...]
     reason: str = ""
+    warmup_s: float | None = field(default=None, compare=False)  # the machine's, not the seed's
 
     def to_dict(self) -> dict:
         out = {"draws": self.draws, "stopped_by": self.stopped_by,
                "checkpoints": [c.to_dict() for c in self.checkpoints]}
         if self.reason:
             out["reason"] = self.reason
+        if self.warmup_s is not None:
+            out["warmup_s"] = self.warmup_s
         return out
 
     @classmethod
     def from_dict(cls, data: dict) -> DrawsRun:
         return cls(draws=int(data["draws"]), stopped_by=str(data["stopped_by"]),
                    checkpoints=tuple(Checkpoint.from_dict(c) for c in data["checkpoints"]),
-                   reason=str(data.get("reason", "")))
+                   reason=str(data.get("reason", "")),
+                   warmup_s=None if data.get("warmup_s") is None else float(data["warmup_s"]))
 
 
 # The convergence check: the first n draws of the posterior -> (max R-hat, min bulk ESS, min
@@ -253,6 +260,8 @@ class _Progress:
 
     def __init__(self, chains: int, tune: int):
         self._tune = tune
+        self._t0 = time.monotonic()
+        self.warmup_s: float | None = None  # when the slowest chain ended its warm-up
         self._done = np.zeros(chains, dtype=np.int64)
         self._finished = np.zeros(chains, dtype=np.int64)  # warm-up included
         self._divergences = np.zeros(chains, dtype=np.int64)  # as last reported
@@ -271,6 +280,8 @@ class _Progress:
                 if done > 0 and divergences > self._divergences[i]:
                     self._diverged = True
                 self._divergences[i] = divergences
+            if self.warmup_s is None and self._finished.min() >= self._tune:
+                self.warmup_s = time.monotonic() - self._t0
             self._cond.notify_all()
 
     def take_divergence_hint(self) -> bool:
@@ -535,8 +546,9 @@ def sample_nutpie_until(
             if stopped_by is not None:
                 if report is not None:
                     report(point, None)
-                return xr.DataTree.from_dict(groups), DrawsRun(draws, stopped_by,
-                                                               tuple(checkpoints), reason=why)
+                return xr.DataTree.from_dict(groups), DrawsRun(
+                    draws, stopped_by, tuple(checkpoints), reason=why,
+                    warmup_s=progress.warmup_s)
             draws = next_checkpoint(draws, point, target)
             watch = stop_on_divergence and seen_at is None
             if seen_at is not None and seen_at < draws:  # located past the last checkpoint

@@ -1026,8 +1026,8 @@ def _section_parameters(result, figure, random_state, diag=None) -> str:
                     "estimate; rank-normalised split R-hat and bulk/tail effective sample "
                     "sizes. The posterior's numbers are Monte Carlo estimates from the draws, "
                     "printed to the leading digit of the posterior mean's Monte Carlo standard "
-                    "error (MCSE; the interval's ends vary more, as tail ESS below bulk ESS "
-                    "says). "
+                    "error (MCSE), at most four significant digits (the interval's ends vary "
+                    "more, as tail ESS below bulk ESS says). "
                     f"{_covariance_display(result.em.n_features)} {note}</p>",
                     _parameter_html(table, result.em.n_features), unidentified, forest,
                     density, overlay)
@@ -1708,10 +1708,31 @@ def _start_html(start: Mapping[str, Any], candidates: pd.DataFrame, tie: str) ->
         head = "The chains started at the EM estimate"
     else:
         return []
-    parts = [f"<h3>Start</h3><p>{head}{reanchored}.{tie}</p>"]
+    parts = [f"<h3>Start</h3><p>{head}{reanchored}.{tie}{_start_polish(start)}</p>"]
     if not candidates.empty:  # they often differ in the third decimal: all of them to 0.001
-        parts.append(_table(candidates, decimals=dict.fromkeys(candidates.columns[1:], 3)))
+        shown = candidates.rename(columns=_START_COLUMNS)
+        parts.append(_table(shown, decimals=dict.fromkeys(shown.columns[1:], 3)))
     return parts
+
+
+# The Start table's columns, as a reader tells them apart (referee: "log_posterior" beside
+# "model_log_density", two log posteriors under two sets of priors, read as one quantity
+# that disagreed with the EM section's).
+_START_COLUMNS = {"log_posterior": "EM log posterior (conjugate prior)",
+                  "log_likelihood": "log-likelihood",
+                  "model_log_density": "sampled model's log density"}
+
+
+def _start_polish(start: Mapping[str, Any]) -> str:
+    """Why the EM section's numbers can differ from the chosen candidate's row: a candidate
+    other than EM's own best is polished again by EM from its estimate before sampling."""
+    candidates = start.get("candidates") or []
+    chosen = start.get("chosen")
+    if len(candidates) < 2 or chosen is None or chosen == candidates[0].get("source"):
+        return ""
+    return (" The chosen candidate was polished once more by EM from its estimate before the "
+            "chains started, so the EM section's log posterior and log-likelihood can differ "
+            "slightly from its row here.")
 
 
 def _standardisation_words(result) -> str:

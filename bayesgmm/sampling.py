@@ -543,8 +543,9 @@ def fit_bayes(
         if record["adaptive"].get("stopped_by") == "max_time":
             # the one stopping point that depends on the machine, not the seed
             ended = (f"the time limit (max_time={ss.max_time:g} s) ended the sampling at "
-                     f"{draws} draws per chain: how many depends on this machine's speed and "
-                     "load, so the same seed can give other draws elsewhere; ")
+                     f"{draws} draws per chain" + _warmup_share(record["adaptive"], ss)
+                     + ": how many depends on this machine's speed and load, so the same seed "
+                     "can give other draws elsewhere; ")
             # a retry or a re-anchoring happens only in a run that samples until converged:
             # a fixed-draws run does not repeat them
             moved = start_info.get("reanchored") or []  # one record, or a list of them
@@ -1091,6 +1092,16 @@ class _Heartbeat:
             total = sum(int(c.total_draws) for c in chains)
             progress.say(f"sampling: {100 * done / max(total, 1):.0f}% ({done:,} of {total:,} "
                          f"draws, warm-up included), {now - self.start:.0f} s")
+
+
+def _warmup_share(run: dict[str, Any], ss: SamplerSettings) -> str:
+    """How much of a time budget the warm-up took, where it took most of it (large-N QA: a
+    max_time run stopped at 5 draws a chain, the warm-up having eaten the budget unsaid)."""
+    warmup = run.get("warmup_s")
+    if warmup is None or ss.max_time is None or warmup < 0.5 * ss.max_time:
+        return ""
+    return (f" (the warm-up, tune={ss.tune}, took {warmup:.0f} s of the {ss.max_time:g}: give "
+            "more time, or fewer rows to a first look)")
 
 
 class _WaitingLine:

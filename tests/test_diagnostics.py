@@ -612,6 +612,24 @@ def test_well_mixed_but_too_few_draws_is_not_slow_mixing(rng):
     assert "draws='auto'" in short.advice[0]
     assert "auto" not in short.fixed_draws_advice[0]
     assert short.fixed_draws_advice[0].startswith("too few draws: 4 chains x 500 draws")
+    # Large-N QA: 5 draws per chain (a time budget spent on the warm-up) "mix well" beside
+    # R-hat 2.6: a handful of draws judges nothing, and failing R-hat is no good mixing
+    def first(tree_parts, n):
+        return {k: v[:, :n] for k, v in tree_parts.items()}
+
+    few = diagnose(make_tree_ll(first(posterior(rng), 5), first(sample_stats(rng), 5),
+                                first(loglik_group(rng), 5)))
+    assert "mix well" not in " ".join(few.advice)
+    if "too few draws" in few.causes:
+        text = few.advice[few.causes.index("too few draws")]
+        assert "5 draw(s) per chain are too few to judge the chains at all" in text
+        assert "draw a full run before judging the chains: draws=1000" in text
+        assert "needs about" not in text  # no run sized by an ESS of 20 draws
+    shifted = posterior(rng)
+    shifted["means"][0] += 3 * MEAN_SD  # chain a apart: R-hat fails beside a short run
+    apart = diagnose(make_tree_ll(first(shifted, 60), first(sample_stats(rng), 60),
+                                  first(loglik_group(rng), 60)))
+    assert not any("mix well" in a for a in apart.advice)
     post, ar = slowly_mixing(rng)
     slow = diagnose(make_tree_ll(post, sample_stats(rng), {"x": -2.0 + 0.05 * ar[..., 0, :1]}),
                     ess_min=5000)

@@ -1099,6 +1099,30 @@ def test_start_candidates_that_tie_are_said_to_tie():
     assert _start_tie(tied.iloc[:1]) == ""
 
 
+def test_the_start_table_tells_its_two_log_densities_apart():
+    """Referee: "log_posterior" and "model_log_density" read as one quantity, and the chosen
+    row's differed from the EM section's unexplained (a candidate other than EM's best is
+    polished again before sampling)."""
+    import pandas as pd
+
+    from bayesgmm.report import _start_html
+
+    rows = [{"source": "MAP-EM, kmeans++ x10", "log_posterior": -1.0, "log_likelihood": -2.0,
+             "model_log_density": -3.0},
+            {"source": "ML-EM, kmeans++ x10, polished by MAP-EM", "log_posterior": -1.5,
+             "log_likelihood": -1.9, "model_log_density": -2.5}]
+    table = pd.DataFrame(rows).set_index("source").rename_axis(None)
+    table.insert(0, "chosen", ["", "yes"])
+    start = {"candidates": rows, "chosen": rows[1]["source"], "chosen_by": "model log density"}
+    text = "".join(_start_html(start, table, ""))
+    for name in ("EM log posterior (conjugate prior)", "log-likelihood",
+                 "sampled model&#x27;s log density"):
+        assert name in text or name.replace("&#x27;", "'") in text
+    assert "model_log_density" not in text and "polished once more by EM" in text
+    first = "".join(_start_html({**start, "chosen": rows[0]["source"]}, table, ""))
+    assert "polished once more" not in first  # EM's own best: sampled from as it is
+
+
 @pytest.mark.parametrize("value, threshold, rhat, shown", [
     (1.0102, 1.01, True, "1.0102"),  # failed: never printed as its threshold
     (1.00999, 1.01, True, "1.00999"),  # passed, just

@@ -756,6 +756,7 @@ def test_a_time_limit_says_how_to_repeat_the_run_exactly(old_faithful):
         timed = fit_bayes(old_faithful, 2, settings=settings, thresholds=thresholds,
                           random_state=5)
     assert timed.settings["adaptive"]["stopped_by"] == "max_time"
+    assert timed.settings["adaptive"]["warmup_s"] >= 0  # measured, as the record keeps it
     draws = timed.idata["posterior"].sizes["draw"]
     message = next(str(w.message) for w in caught if "time limit" in str(w.message))
     assert f"draws={draws} (--draws {draws}) and random_state=5 (--seed 5)" in message
@@ -763,6 +764,20 @@ def test_a_time_limit_says_how_to_repeat_the_run_exactly(old_faithful):
         settings, draws=draws, max_time=None), random_state=5)
     np.testing.assert_array_equal(fixed.idata["posterior"]["means"].values,
                                   timed.idata["posterior"]["means"].values)
+
+
+def test_a_time_limit_eaten_by_the_warm_up_is_said():
+    """Large-N QA: max_time stopped a run at 5 draws per chain and nothing said that the
+    warm-up had taken the budget. Said where it took half of it or more."""
+    from bayesgmm.sampling import _warmup_share
+
+    settings = bayesgmm.SamplerSettings(tune=1000, max_time=300)
+    assert _warmup_share({"warmup_s": 290.4}, settings) == (
+        " (the warm-up, tune=1000, took 290 s of the 300: give more time, or fewer rows to a "
+        "first look)")
+    assert _warmup_share({"warmup_s": 100.0}, settings) == ""  # most of it went to draws
+    assert _warmup_share({}, settings) == ""  # not measured (a record saved before)
+    assert _warmup_share({"warmup_s": 290.4}, bayesgmm.SamplerSettings()) == ""  # no limit
 
 
 def test_a_futile_run_says_why_it_stopped_and_what_to_do(monkeypatch):
