@@ -144,16 +144,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_BAD_INPUT
 
 
-class _StdoutWithoutReader:
-    """sys.stdout that outlives its reader (``bayesgmm em ... | head -3``): once the pipe is
-    closed, what would have been printed is dropped and the command goes on to write its
-    result and report, instead of dying in a BrokenPipeError traceback half-way. So too when
-    stdout cannot be written at all (a full log volume, an I/O error: said once on stderr; a
-    closed file descriptor 1, where sys.stdout is None): the printout is the least of a run,
-    and losing it must not cost the fit (QA, a pipeline)."""
+class _StreamWithoutReader:
+    """sys.stdout (or sys.stderr) that outlives its reader (``bayesgmm em ... | head -3``):
+    once the pipe is closed, what would have been printed is dropped and the command goes on
+    to write its result and report, instead of dying in a BrokenPipeError traceback half-way.
+    So too when the stream cannot be written at all (a full log volume, an I/O error: said
+    once on stderr for stdout; a closed file descriptor, where the stream is None): the
+    printout is the least of a run, and losing it must not cost the fit (QA, a pipeline; and
+    ``bayesgmm fit ... 2>&1 | head -2``, whose status lines killed the fit with exit 1 and
+    nothing saved)."""
 
-    def __init__(self, stream: Any) -> None:
-        self._stream = stream
+    def __init__(self, stream: Any, *, is_stderr: bool = False) -> None:
+        self._stream, self._is_stderr = stream, is_stderr
         self.reader_gone = stream is None
 
     # A non-blocking stdout whose pipe is briefly full (some CI runners) raises
@@ -183,7 +185,9 @@ class _StdoutWithoutReader:
 
     def _drop_output(self, exc: OSError) -> None:
         self.reader_gone = True
-        if not isinstance(exc, BrokenPipeError):  # a reader that left is no news; this is
+        if self._is_stderr:  # nowhere left to tell it; the status lines stop too
+            progress.set_enabled(False)
+        elif not isinstance(exc, BrokenPipeError):  # a reader that left is no news; this is
             try:
                 print(f"bayesgmm: standard output cannot be written ({exc.strerror or exc}); "
                       "what it would show is dropped, results are still written",
@@ -205,14 +209,17 @@ class _StdoutWithoutReader:
 
 @contextlib.contextmanager
 def _reader_may_leave():
-    """Run with :class:`_StdoutWithoutReader` as sys.stdout; flushed before it is put back."""
-    original = sys.stdout
-    guarded = sys.stdout = _StdoutWithoutReader(original)
+    """Run with :class:`_StreamWithoutReader` as sys.stdout and sys.stderr; flushed before
+    they are put back."""
+    original_out, original_err = sys.stdout, sys.stderr
+    guarded_out = sys.stdout = _StreamWithoutReader(original_out)
+    guarded_err = sys.stderr = _StreamWithoutReader(original_err, is_stderr=True)
     try:
         yield
     finally:
-        guarded.flush()
-        sys.stdout = original
+        guarded_out.flush()
+        guarded_err.flush()
+        sys.stdout, sys.stderr = original_out, original_err
 
 
 class _Interrupts:
@@ -705,6 +712,14 @@ def _shared_flags(parser: argparse.ArgumentParser, *, seed: str | None = None,
         parser.add_argument("--report", action="store_true", help=report)
 
 
+def _record_seed_drawn(result: Any, drawn: bool) -> Any:
+    """``result`` saying whether the seed was drawn here (and printed), in its record and in
+    its EM start's, which was fitted with it (QA: em.json said ``seed_drawn: false`` beside
+    result.json's true)."""
+    em = replace(result.em, settings={**(result.em.settings or {}), "seed_drawn": drawn})
+    return replace(result, em=em, settings={**result.settings, "seed_drawn": drawn})
+
+
 def _cmd_fit(args: argparse.Namespace) -> int:
     # every flag, and the output directory, before the data are read
     _check_k(args.n_components, None, args.data)
@@ -729,7 +744,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     _print_notes(notes)  # after the header, which names the data
     result = fit_bayes(frame, args.n_components, covariance_type=args.covariance,
                        random_state=seed, settings=settings, thresholds=thresholds, **observed)
-    result.settings["seed_drawn"] = args.seed is None  # drawn here, printed above
+    result = _record_seed_drawn(result, args.seed is None)
     _name_components(result, names)
     diag = _print_result(result, thresholds)
     _print_observations(result, names)
@@ -958,7 +973,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         random_state=seed, ordered_means=spec.ordered_means, settings=settings,
         thresholds=thresholds, **observed,
     )
-    result.settings["seed_drawn"] = spec.seed is None  # drawn here, printed above
+    result = _record_seed_drawn(result, spec.seed is None)
     _name_components(result, names)
     diag = _print_result(result, thresholds)
     _print_observations(result, names)

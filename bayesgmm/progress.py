@@ -84,7 +84,10 @@ def say(message: str, show: bool = True) -> None:
 
 
 def _line(message: str) -> None:
-    print(f"bayesgmm: {message}", file=sys.stderr, flush=True)
+    try:
+        print(f"bayesgmm: {message}", file=sys.stderr, flush=True)
+    except (OSError, ValueError):  # stderr's reader left (`2>&1 | head`) or it was closed:
+        _state["enabled"] = False  # a status line is never worth the fit; no more of them
 
 
 @contextlib.contextmanager

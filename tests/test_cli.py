@@ -901,6 +901,21 @@ def test_a_reader_that_leaves_costs_neither_a_traceback_nor_the_report(data_dir)
     assert (data_dir / "em_report" / "report.html").is_file()
 
 
+def test_a_status_reader_that_leaves_costs_neither_the_run_nor_its_result(data_dir):
+    """QA: ``bayesgmm ... 2>&1 | head -2``: the status lines on a closed stderr killed the run
+    with exit 1 and nothing saved. The lines are dropped; the result is written."""
+    script = Path(sys.executable).with_name("bayesgmm")
+    cmd = [str(script)] if script.exists() else \
+        [sys.executable, "-c", "import sys; from bayesgmm.cli import main; sys.exit(main())"]
+    proc = subprocess.Popen([*cmd, "em", "good.csv", "-k", "2", "--seed", "0", "--report",
+                             "--out", "em_quiet"], cwd=data_dir, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    proc.stderr.close()  # the reader is gone before the first status line
+    assert proc.wait(timeout=600) == 0
+    assert (data_dir / "em_quiet" / "report.html").is_file()
+    assert (data_dir / "em_quiet" / "estimates.csv").is_file()
+
+
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
 def test_an_unwritable_or_closed_stdout_costs_neither_a_traceback_nor_the_result(data_dir):
     """QA (a pipeline): stdout on a full volume (ENOSPC) ended the run in an OSError
@@ -1018,6 +1033,10 @@ def test_index_reaches_every_fit_as_the_frame_index(data_dir, tiny_fit, monkeypa
     assert rc == 0, err
     assert bayesgmm.load(data_dir / "res").settings["row names"] == \
         "numbered from 0 in file order, header excluded (IDs: --index COLUMN)"
+    # no --seed: the seed drawn is said to be drawn in the result's record and in its EM
+    # start's, which was fitted with it (QA: em.json said false beside result.json's true)
+    saved = bayesgmm.load(data_dir / "res")
+    assert saved.settings["seed_drawn"] is True and saved.em.settings["seed_drawn"] is True
 
 
 def test_index_option_is_documented_with_the_numbering(capsys):

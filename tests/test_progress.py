@@ -69,6 +69,26 @@ def test_set_enabled(capsys):
     assert capsys.readouterr().err == "bayesgmm: shown\n"
 
 
+def test_a_closed_stderr_stops_the_lines_not_the_run(monkeypatch):
+    """A status line on a stderr whose reader left (``2>&1 | head``) raises nothing: the
+    lines stop, the computation goes on."""
+    class Gone:
+        def write(self, text):
+            raise BrokenPipeError(32, "Broken pipe")
+
+        def flush(self):
+            raise BrokenPipeError(32, "Broken pipe")
+
+        def isatty(self):
+            return False
+
+    monkeypatch.setitem(progress._state, "enabled", True)
+    monkeypatch.setattr(sys, "stderr", Gone())
+    with progress.step("working"):
+        progress.say("a line nobody reads")
+    assert not progress.enabled()
+
+
 def test_step_reports_even_when_the_step_fails(capsys):
     with pytest.raises(RuntimeError), progress.step("compiling"):
         raise RuntimeError("boom")
