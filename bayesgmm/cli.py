@@ -1059,7 +1059,7 @@ def _cmd_select(args: argparse.Namespace) -> int:
                          f" with --weights {args.weights!r}")
     ks = _grid(ranges, frame, args.data)
     if args.sparse is not None:
-        _check_k(args.sparse, frame, args.data)
+        _check_k(args.sparse, frame, args.data, "--sparse")
     _check_columns(frame, "full" if {"full", "tied"} & set(covariance_types) else "diag",
                    "--columns", select=True)
     seed = args.seed if args.seed is not None else secrets.randbelow(2**31)
@@ -1538,13 +1538,16 @@ def _print_noise_hint(em, frame: pd.DataFrame, observed: dict[str, Any],
                   + _ROW_NUMBERS.format(option=index_option))
 
 
-def _check_k(n_components: int, frame: pd.DataFrame | None, source: str) -> None:
+def _check_k(n_components: int, frame: pd.DataFrame | None, source: str,
+             option: str = "-k") -> None:
     """K against the rows of ``frame`` (None: before the data are read, K alone)."""
     if n_components < 1:
         raise ValueError(f"the number of components must be >= 1; got {n_components}")
     if frame is not None and n_components > len(frame):
         raise ValueError(
-            f"K={n_components} components is more than the {len(frame)} row(s) of {source}"
+            f"K={n_components} components is more than the {len(frame)} row(s) of {source}: "
+            f"give {option} at most {len(frame)} (each component needs rows of its own; "
+            "'bayesgmm select' compares a range of K)"
         )
 
 

@@ -357,7 +357,8 @@ def prepare_observations(
                          "spread to estimate)")
     if Xv.shape[0] < K:
         raise ValueError(f"X has {Xv.shape[0]} point(s){why}, fewer than n_components={K}; "
-                         "each component needs at least one point")
+                         f"each component needs at least one point: give n_components at "
+                         f"most {Xv.shape[0]}")
     if g is not None and not np.any(g > 0):
         raise ValueError("sample_weight is zero on every row that is fitted (rows with missing "
                          "values were left out); give some of them a positive weight")

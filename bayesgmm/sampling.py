@@ -1149,17 +1149,18 @@ def _duration(seconds: float) -> str:
 
 def _print_checkpoint(point, next_draws: int | None) -> None:
     verdict = "converged" if point.converged else (
-        f"continuing to {next_draws}" if next_draws else "stopping")
+        f"continuing to {next_draws:,}" if next_draws else "stopping")
+
     def stated(name: str, text: str) -> str:  # which of the numbers failed, said beside it
         return f"{text} ({'too high' if 'R-hat' in name else 'too low'})" \
             if name in point.failed else text
 
     failed = (f"; {'also ' if set(point.failed) - set(point.other_failed) else ''}failed: "
               f"{', '.join(point.other_failed)}" if point.other_failed else "")
-    progress.say(f"{point.draws} draws per chain: "
+    progress.say(f"{point.draws:,} draws per chain: "
                  f"{stated('max R-hat', f'max R-hat {point.max_rhat:.3f}')}, "
-                 f"{stated('min bulk ESS', f'min bulk ESS {point.min_ess_bulk:.0f}')}, "
-                 f"{stated('min tail ESS', f'min tail ESS {point.min_ess_tail:.0f}')}"
+                 f"{stated('min bulk ESS', f'min bulk ESS {point.min_ess_bulk:,.0f}')}, "
+                 f"{stated('min tail ESS', f'min tail ESS {point.min_ess_tail:,.0f}')}"
                  f"{failed}: {verdict}")
 
 

@@ -144,12 +144,25 @@ def test_with_an_index_column_errors_name_the_row_by_its_id(tmp_path, text, kwar
 
 
 def test_a_text_column_of_row_ids_is_suggested_as_the_index(tmp_path):
-    with pytest.raises(ValueError, match=r"if 'id' names the rows, make it the index column: "
-                                         r"--index id"):
+    with pytest.raises(ValueError, match=r"leave the column\(s\) out \(--columns a,b; .*"
+                                         r"if 'id' names the rows, make it the index column "
+                                         r"\(--index id"):
         read_data(write(tmp_path, "id,a,b\nx1,1,2\nx2,3,4\nx3,5,7\n"))
     with pytest.raises(ValueError) as info:  # repeated values: not row IDs, no hint
         read_data(write(tmp_path, "site,a\nnorth,1\nnorth,2\nsouth,3\n"))
     assert "index column" not in str(info.value)
+
+
+def test_a_text_column_of_a_few_groups_is_suggested_as_the_labels(tmp_path):
+    """QA: a species column was refused with "select other columns", naming neither the
+    option that selects them nor the one that reads known groups."""
+    groups = "".join(f"{'ab'[i % 2]},{i},{i * i}\n" for i in range(8))
+    with pytest.raises(ValueError, match=r"if 'species' holds known groups, give it as the "
+                                         r"labels column \(--labels species; labels = "):
+        read_data(write(tmp_path, "species,a,b\n" + groups))
+    with pytest.raises(ValueError) as info:  # mostly numbers with a stray cell: no hint
+        read_data(write(tmp_path, "a,b\n1,2\n2,x\n3,4\n4,5\n5,x\n"))
+    assert "--labels" not in str(info.value)
 
 
 def test_every_non_numeric_column_is_named(tmp_path):
@@ -493,13 +506,17 @@ def test_an_index_column_names_the_rows_and_is_not_a_feature(tmp_path):
     ("sample_id,a\nS1,1\nS2,2\nS1,3\nS3,4\nS3,5\nS4,6\n", {},
      r"the index column 'sample_id' of .* names 2 ID\(s\) more than once: 'S1' \(rows 0, 2\); "
      r"'S3' \(rows 3, 4\)"),
+    # one ID on many rows: a few of them and a count, not each (QA: a 1,500-character line)
+    ("sample_id,a\n" + "".join(f"S,{i}\n" for i in range(400)), {},
+     r"names 1 ID\(s\) more than once: 'S' \(rows 0, 1, 2 and 397 more\) \(rows count"),
     (ID_CSV, {"index": "id"},
      r"the index column 'id' is not in .*; its columns are \['sample_id', 'a', 'b', 'g'\]"),
     ("sample_id,a\nS1,1\n,2\nS3,4\n", {}, r"index column 'sample_id' .* has 1 empty cell\(s\) "
                                          r"\(first: row 1"),
     (ID_CSV, {"columns": ["a", "sample_id"]}, "'sample_id' is the index column, not a feature"),
     (ID_CSV, {"labels": "sample_id"}, "cannot be both the labels and the index column"),
-], ids=["duplicates", "missing-column", "empty-id", "id-as-feature", "id-as-labels"])
+], ids=["duplicates", "one-id-everywhere", "missing-column", "empty-id", "id-as-feature",
+        "id-as-labels"])
 def test_bad_index_columns_are_refused_by_name(tmp_path, text, kwargs, match):
     from bayesgmm.io import read_data
 

@@ -685,9 +685,9 @@ def test_a_checkpoint_line_marks_which_numbers_failed(monkeypatch):
                                3000)
     sampling._print_checkpoint(Checkpoint(1000, 1.002, 1339, 651, True, 1.0, ()), None)
     assert said == [
-        "1500 draws per chain: max R-hat 1.004, min bulk ESS 339 (too low), min tail ESS 651; "
-        "also failed: min bulk ESS (label-invariant): continuing to 3000",
-        "1000 draws per chain: max R-hat 1.002, min bulk ESS 1339, min tail ESS 651: converged"]
+        "1,500 draws per chain: max R-hat 1.004, min bulk ESS 339 (too low), min tail ESS 651; "
+        "also failed: min bulk ESS (label-invariant): continuing to 3,000",
+        "1,000 draws per chain: max R-hat 1.002, min bulk ESS 1,339, min tail ESS 651: converged"]
 
 
 def test_scores_and_memberships_in_row_passes_equal_one_pass(quick_fit, old_faithful,

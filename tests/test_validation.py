@@ -67,7 +67,8 @@ def test_empty_input(empty):
 
 
 def test_fewer_points_than_components(X):
-    with pytest.raises(ValueError, match="3 point.*fewer than n_components=4"):
+    with pytest.raises(ValueError,
+                       match="3 point.*fewer than n_components=4.*give n_components at most 3"):
         fit_em(X[:3], 4)
 
 

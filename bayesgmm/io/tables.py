@@ -262,8 +262,10 @@ def read_data(path: str | Path, columns: list[str] | None = None, *,
         raise ValueError(
             f"column(s) {list(non_numeric)} in {path} are not numeric: "
             + "; ".join(f"{c!r} {why}" for c, why in non_numeric.items())
-            + ". Nothing is converted implicitly: fix the file or select other columns"
-            + _index_hint(frame, non_numeric)
+            + ". Nothing is converted implicitly: fix the file, or leave the column(s) out "
+            f"(--columns {','.join(c for c in frame.columns if c not in non_numeric) or 'A,B'}"
+            "; columns = [...] in a spec's [data])"
+            + (_index_hint(frame, non_numeric) or _labels_hint(frame, non_numeric))
         )
     frame = frame.astype(np.float64)
     sample_weight = _weights(weight_column, path, row) if weights else None
@@ -329,13 +331,20 @@ def _row_ids(column: pd.Series, path: str) -> pd.Index:
     repeated = column[column.duplicated(keep=False)]
     if len(repeated):
         groups = repeated.groupby(repeated, sort=False).groups
-        shown = "; ".join(f"{value!r} (rows {', '.join(map(str, rows))})"
+        shown = "; ".join(f"{value!r} ({_some_rows(rows)})"
                           for value, rows in list(groups.items())[:5])
         more = f"; and {len(groups) - 5} more" if len(groups) > 5 else ""
         raise ValueError(f"the index column {name!r} of {path} names {len(groups)} ID(s) more "
                          f"than once: {shown}{more} (rows count from 0, header excluded): "
                          "every row needs its own ID")
     return pd.Index(column.to_numpy(), name=name)
+
+
+def _some_rows(rows: pd.Index, shown: int = 3) -> str:
+    """"rows 4, 9, 12" or, for many, "rows 4, 9, 12 and 497 more": one ID on every row
+    listed each of them (QA: a 1,500-character line)."""
+    rest = f" and {len(rows) - shown:,} more" if len(rows) > shown else ""
+    return f"rows {', '.join(map(str, rows[:shown]))}{rest}"
 
 
 def _missing_policy(missing: str | None, dropna: bool) -> str:
@@ -358,8 +367,20 @@ def _index_hint(frame: pd.DataFrame, non_numeric: dict[str, str]) -> str:
            and pd.to_numeric(frame[c], errors="coerce").notna().mean() < 0.5]
     if not ids:
         return ""
-    return (f" (if {ids[0]!r} names the rows, make it the index column: --index {ids[0]}, or "
+    return (f"; if {ids[0]!r} names the rows, make it the index column (--index {ids[0]}; "
             f"index = \"{ids[0]}\" in a spec's [data])")
+
+
+def _labels_hint(frame: pd.DataFrame, non_numeric: dict[str, str]) -> str:
+    """A hint when a refused text column looks like group names (a few distinct text values,
+    each on several rows): known labels are a column of their own, not a feature."""
+    groups = [c for c in non_numeric
+              if 1 < frame[c].nunique() <= min(20, len(frame) // 2)
+              and pd.to_numeric(frame[c], errors="coerce").notna().mean() < 0.5]
+    if not groups:
+        return ""
+    return (f"; if {groups[0]!r} holds known groups, give it as the labels column (--labels "
+            f"{groups[0]}; labels = \"{groups[0]}\" in a spec's [data])")
 
 
 def _weights(column: pd.Series, path: str, row: Callable[[int], str]) -> np.ndarray:
