@@ -75,22 +75,26 @@ def membership_table(result: Any, X: Any = None, *, rows: Any = None, labels: An
         A posterior brings its fitted rows (``observed_data``: values, known labels, row
         names); ``X``, ``rows`` and ``labels`` are then not given.
     X : array-like (N, D), for an EMResult
-        The rows it was fitted to (NaN: a missing value).
+        The rows it was fitted to (NaN: a missing value). Rows the fit left out (nothing
+        observed; any value missing when it was fitted with ``missing="drop"``) are left out
+        of the table too.
     rows : array-like (N,), optional, for an EMResult
-        Each row's name (default 0, 1, ...).
+        Each row's name. Default: ``X``'s index for a pandas ``X`` whose index names its
+        rows (not the positions 0, 1, ...), else the positions.
     labels : array-like (N,) of int, optional, for an EMResult
         Known components, -1 unknown, as the fit took them.
     row_column : str, optional
         The name of the rows' column; "row" where it would be another column's name.
         Default: the ID column the result records it was read with (``--index``), so that
-        a saved fit gives the table of its ``memberships.csv``; "row" for rows numbered
-        0, 1, ... or a result without one.
+        a saved fit gives the table of its ``memberships.csv``; else the name of a pandas
+        ``X``'s index that names its rows; "row" for rows numbered 0, 1, ....
 
     Returns
     -------
     pandas.DataFrame
-        N rows; the columns ``row``, ``component``, ``label``, ``probability``, ``p_k``
-        and, for a posterior, ``p_k_eti94_lb`` and ``p_k_eti94_ub``.
+        One row per fitted row; the columns ``row``, ``component``, ``component_label``,
+        (``known`` with labels), ``probability``, ``p_k`` and, for a posterior,
+        ``p_k_eti94_lb`` and ``p_k_eti94_ub``.
     """
     named = hasattr(result, "posterior") or rows is not None  # not positions 0, 1, ...
     if hasattr(result, "posterior"):
@@ -109,11 +113,21 @@ def membership_table(result: Any, X: Any = None, *, rows: Any = None, labels: An
     else:
         if X is None:
             raise ValueError("an EM fit's memberships need the rows it was fitted to: X")
+        index_name = None
+        if rows is None and _names_its_rows(X):  # a DataFrame indexed by IDs (QA)
+            rows, named, index_name = X.index.to_numpy(), True, X.index.name
         mean, bounds, interval = result.predict_proba(X, labels=labels), None, None
         rows = np.arange(len(mean)) if rows is None else np.asarray(rows)
         if rows.shape != (len(mean),):
             raise ValueError(f"rows must name each of the {len(mean)} rows; got shape "
                              f"{rows.shape}")
+        fitted = _fitted_rows(result, X)  # not the rows the fit left out (QA: all-NaN rows)
+        mean, rows = mean[fitted], rows[fitted]
+        if labels is not None:
+            labels = np.asarray(labels).reshape(-1)[fitted]
+        if row_column is None and index_name is not None and not _OWN_COLUMNS.fullmatch(
+                str(index_name)):
+            row_column = str(index_name)
     table = _table(result, mean, bounds, interval, rows, labels)
     if row_column is None:  # the recorded ID column names the rows where they are IDs
         recorded = (getattr(result, "settings", None) or {}).get("index_column")
@@ -129,6 +143,23 @@ def write_memberships(result: Any, path: str | os.PathLike, X: Any = None, *,
     """Write :func:`membership_table` to the CSV file ``path``."""
     membership_table(result, X, rows=rows, labels=labels,
                      row_column=row_column).to_csv(path, index=False)
+
+
+def _names_its_rows(X: Any) -> bool:
+    """Whether ``X`` is a pandas object whose index names its rows (not 0, 1, ..., N-1)."""
+    index = getattr(X, "index", None)
+    if index is None or not hasattr(index, "equals"):
+        return False
+    return not index.equals(pd.RangeIndex(len(index)))
+
+
+def _fitted_rows(result: Any, X: Any) -> np.ndarray:
+    """Which rows of ``X`` an EM fit used: those with a value observed, and with every value
+    under ``missing="drop"`` (the policy its observations record)."""
+    values = np.asarray(X, dtype=np.float64)
+    missing = np.isnan(values.reshape(len(values), -1))
+    policy = (observations_record(result) or {}).get("missing")
+    return ~(missing.any(axis=1) if policy == "drop" else missing.all(axis=1))
 
 
 def _columns(result: Any) -> int:

@@ -80,6 +80,28 @@ def test_an_em_table_with_known_labels_and_noise(old_faithful):
     assert membership_table(em, X, row_column="probability").columns[0] == "row"
 
 
+@pytest.mark.parametrize("missing", ["marginalise", "drop"])
+def test_an_em_table_of_an_indexed_frame_has_its_ids_and_only_its_fitted_rows(old_faithful,
+                                                                             missing):
+    """QA: ``membership_table(em, X)`` with X indexed by sample IDs gave 0, 1, ... and a row
+    of NaN for a row with nothing observed, which the fit left out."""
+    X = old_faithful.iloc[:60].copy()
+    X.index = pd.Index([f"S{i:02d}" for i in range(60)], name="sample_id")
+    X.iloc[3] = np.nan  # nothing observed: never fitted
+    X.iloc[5, 0] = np.nan  # fitted unless missing="drop"
+    em = bayesgmm.fit_em(X, 2, random_state=0, n_init=1, missing=missing)
+    table = membership_table(em, X)
+    kept = [i for i in range(60) if i != 3 and (missing != "drop" or i != 5)]
+    assert table.columns[0] == "sample_id"
+    assert list(table["sample_id"]) == [f"S{i:02d}" for i in kept]
+    assert not table.drop(columns="component_label").isna().any().any()
+    np.testing.assert_array_equal(_check_consistent(table, 2),
+                                  em.predict_proba(X.iloc[kept]))
+    # positions (a plain array, or a frame on 0..N-1) keep "row", the rows' numbers
+    plain = membership_table(em, X.to_numpy())
+    assert plain.columns[0] == "row" and list(plain["row"]) == kept
+
+
 def test_predict_proba_with_labels_changes_only_the_labelled_rows(old_faithful):
     X = old_faithful.to_numpy()[:80]
     em = bayesgmm.fit_em(X, 2, random_state=0, n_init=2)
