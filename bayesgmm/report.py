@@ -223,7 +223,7 @@ def build_report(result: BayesResult, *, data_source: str | None = None,
     sections = [
         _verdict_box(diag, (result.settings or {}).get("retried"), outliers=bool(hint),
                      other_thresholds=bool(_thresholds_note(result, thresholds)),
-                     prior_dominated=too_many),
+                     prior_dominated=too_many, n_components=result.n_components),
         _section_data(result.em, X, figure, _observed_weights(result)),
         _section_em(result.em, X, figure, posterior=True,
                     hint=hint + (f'<p class="warn">{html.escape(too_many)}.</p>'
@@ -621,7 +621,8 @@ def _prior_dominated(result, X: np.ndarray) -> str:
 
 
 def _verdict_box(diag, retried: Mapping[str, Any] | None = None, outliers: bool = False,
-                 other_thresholds: bool = False, prior_dominated: str = "") -> str:
+                 other_thresholds: bool = False, prior_dominated: str = "",
+                 n_components: int | None = None) -> str:
     """The verdict at the top: whether to rely on the numbers and the likely causes; the
     evidence and the advice are written out once, in the Diagnostics section. ``retried``:
     the record of a first run that diverged and was restarted with smaller steps, said here
@@ -645,10 +646,10 @@ def _verdict_box(diag, retried: Mapping[str, Any] | None = None, outliers: bool 
         text = html.escape("The chains agree with each other, mixed well and sampled without "
                            "divergences: this model's posterior is well sampled.")
     elif not causes:
-        text = html.escape(_plain(diag))
+        text = html.escape(_plain(diag, n_components))
     elif diag.ok:  # every check passed, but the evidence says something (e.g. K too large)
-        text = html.escape(f"{_plain(diag)} Note: the evidence points to {', '.join(causes)}; "
-                           "see") + ' <a href="#diagnostics">Diagnostics</a>.'
+        text = html.escape(f"{_plain(diag, n_components)} Note: the evidence points to "
+                           f"{', '.join(causes)}; see") + ' <a href="#diagnostics">Diagnostics</a>.'
     else:
         text = html.escape(f"{_DO_NOT_RELY} Likely cause: {', '.join(causes)}; the evidence "
                            "and what to do are under") + ' <a href="#diagnostics">Diagnostics</a>.'
@@ -680,20 +681,46 @@ def _verdict_box(diag, retried: Mapping[str, Any] | None = None, outliers: bool 
            f'<br><code>{html.escape(_as_in_tables(diag.verdict))}</code></div>'
 
 
+def _usable_summaries(named: tuple[int, ...], n_components: int | None) -> str:
+    """Which summaries a verdict with unidentified components leaves usable: the
+    label-invariant ones, and those of the components it does not name, named in turn
+    (referee: "those of any component the note does not name" when it named them all)."""
+    invariant = "the label-invariant summaries (log-likelihood, predictive density)"
+    if not named:  # no component singled out: the note says which
+        return (f"{invariant} and those of any component the note does not name can be used; "
+                "the per-component summaries of the components it names cannot.")
+    rest = [] if n_components is None else [k for k in range(n_components) if k not in named]
+    cannot = (f"the per-component summaries of {_components_phrase(named)} (marked † in the "
+              "tables) cannot")
+    if n_components is not None and not rest:
+        return f"only {invariant} can be used; {cannot}."
+    usable = f" and those of {_components_phrase(tuple(rest))}" if rest else \
+        " and those of the components not marked †"
+    return f"{invariant}{usable} can be used; {cannot}."
+
+
+def _components_phrase(components: tuple[int, ...]) -> str:
+    """"component 2" or "components 0, 1 and 3"."""
+    if len(components) == 1:
+        return f"component {components[0]}"
+    *head, last = components
+    return f"components {', '.join(map(str, head))} and {last}"
+
+
 _DO_NOT_RELY = ("Do not rely on these posterior summaries yet: at least one convergence check "
                 "failed.")
 
 
-def _plain(diag) -> str:
-    """The verdict in plain language: can the numbers be used, and if not, what to do."""
+def _plain(diag, n_components: int | None = None) -> str:
+    """The verdict in plain language: can the numbers be used, and if not, what to do
+    (``n_components``: the fit's K, so that it can say which components' summaries can)."""
     from .diagnostics import OVERFIT_CAUSES
 
     if diag.ok and set(getattr(diag, "causes", ())) & {*OVERFIT_CAUSES, "mixed components"}:
         return ("The chains agree with each other, mixed well and sampled without divergences, "
-                "but some components are not identified (see the note): the label-invariant "
-                "summaries (log-likelihood, predictive density) and those of any component the "
-                "note does not name can be used; the per-component summaries of the components "
-                "it names cannot.")
+                "but some components are not identified (see the note): "
+                + _usable_summaries(tuple(getattr(diag, "unreported_components", ())),
+                                    n_components))
     if diag.ok and getattr(diag, "causes", ()):  # CAUTION for another cause (review)
         return ("The chains agree with each other, mixed well and sampled without divergences, "
                 "but the evidence names a cause (see the note): read it before relying on the "
@@ -1445,7 +1472,7 @@ def _section_diagnostics(result, diag, figure,
         lambda: plots.plot_energy(result))
     return _section(
         "diagnostics", "5. Diagnostics",
-        _advice_html(diag),
+        _advice_html(diag, result.n_components),
         _thresholds_note(result, thresholds),
         _table(checks, formatted=("value", "where"), text="last"),
         f"<h3>Problems</h3><ul>{problems}</ul>" if problems else "",
@@ -1536,16 +1563,16 @@ def _beside_threshold(value: float, threshold: float, rhat: bool = False,
     return shown
 
 
-def _advice_html(diag) -> str:
+def _advice_html(diag, n_components: int | None = None) -> str:
     """The plain verdict, with one list item per diagnosed cause (its evidence and remedy);
     the checks' numbers are in the table after it."""
     advice = getattr(diag, "advice", ())
     if not advice:
-        return f"<p>{html.escape(_plain(diag))}</p>"
+        return f"<p>{html.escape(_plain(diag, n_components))}</p>"
     items = "".join(f"<li><strong>{html.escape(cause)}</strong>: "
                     f"{html.escape(text.partition(': ')[2] or text)}</li>"
                     for cause, text in zip(diag.causes, advice, strict=True))
-    lead = (f"{_plain(diag)} The checks passed, but the evidence says:" if diag.ok
+    lead = (f"{_plain(diag, n_components)} The checks passed, but the evidence says:" if diag.ok
             else _DO_NOT_RELY)
     return f"<p>{html.escape(lead)}</p><ul>{items}</ul>"
 

@@ -1520,6 +1520,15 @@ def test_rows_of_mixed_components_are_marked_and_the_verdict_is_amber(tiny_fit):
     assert _mark_unidentified(table, tiny_fit, ok) == (table, "")
     assert 'class="verdict caution"' in _verdict_box(mixed)
     assert 'class="verdict ok"' in _verdict_box(ok)
+    # the plain verdict names which components' summaries can be used, and says "only the
+    # label-invariant ones" when every component is named (referee: "those of any component
+    # the note does not name can be used" with all of them named)
+    assert "those of component 0 can be used; the per-component summaries of component 1 " \
+        "(marked \u2020 in the tables) cannot" in _verdict_box(mixed, n_components=2)
+    everything = _verdict_box(overfit, n_components=2)
+    assert "only the label-invariant summaries (log-likelihood, predictive density) can be " \
+        "used; the per-component summaries of components 0 and 1" in everything
+    assert "does not name" not in everything
 
 
 def test_no_draw_relabelled_beside_unidentified_components_is_explained():
