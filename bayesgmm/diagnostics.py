@@ -1222,13 +1222,18 @@ def _advice(checks, post, density, chains, flagged, divergences, stats, ess_min,
             # not only "K is wrong": with few rows or much overlap, the data cannot tell a
             # true component apart (small-sample QA: the true K=2 of 60 rows, called "K too
             # large" under full covariances, identified under spherical ones)
+            # with one feature, diag and spherical are full: only tied (one variance for
+            # all components) has fewer parameters (referee, galaxies)
+            simpler = ("tied, one variance shared by all components" if
+                       post["means"].shape[-1] == 1 else "diag or spherical, has fewer "
+                       "parameters per component")
             found["K too large"] = (
                 f"{evidence} Fewer components may describe the data as well, or these data "
                 "(too few rows per component, or components overlapping too much) cannot tell "
-                "the components apart: compare K and the covariance type (a simpler one, "
-                "diag or spherical, has fewer parameters per component) by BIC (bayesgmm "
-                "select) or LOO (bayesgmm select --bayes, or select_bayes), and refit with a "
-                f"smaller K or a simpler covariance type.{outliers}")
+                f"the components apart: compare K and the covariance type (a simpler one, "
+                f"{simpler}) by BIC (bayesgmm select) or LOO (bayesgmm select --bayes, or "
+                "select_bayes), and refit with a smaller K or a simpler covariance type."
+                f"{outliers}")
     if "divergences" in failed and divergences is not None:
         found["divergences"] = _divergence_evidence(post, stats, chains, divergences,
                                                     target_accept, collapsed=bool(collapsed))
@@ -1448,7 +1453,8 @@ def _k_too_large_evidence(post, empty_weight, observed=None
                     parts.append(
                         f"components {j} and {k} may be one cluster counted twice: in "
                         f"{100 * close.mean():.0f}% of the draws their means are within one "
-                        "posterior sd (of each, summed) of each other in every feature "
+                        "posterior sd (of each, summed) of each other"
+                        f"{' in every feature' if flat.shape[-1] > 1 else ''} "
                         f"(posterior median weights {median[j]:.3g} and {median[k]:.3g})")
     if not parts:
         return None

@@ -20,7 +20,8 @@ __all__ = ["TERMS", "terms_section"]
 TERMS: tuple[tuple[str, str, str], ...] = (
     ("component", r"\bcomponents?\b",
      "one of the K groups the mixture describes, each with a weight, a mean and a "
-     "covariance (spread and correlation). Its number (0, 1, ...) is a name, not an order."),
+     "covariance (its spread and, with several features, how they vary together). Its "
+     "number (0, 1, ...) is a name, not an order."),
     ("weight", r"\bweights?\b",
      "the share of the rows a component describes; the weights sum to 1 (with the noise "
      "component's weight, when there is one)."),

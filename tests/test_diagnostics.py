@@ -997,6 +997,15 @@ def test_a_component_the_data_neither_fill_nor_locate_is_k_too_large(rng):
     # the same weights with a located mean (a small group of real points): nothing said
     post["means"][..., 2, :] = MEANS[2] + MEAN_SD * rng.normal(size=(*lead, 2))
     assert "neither filled nor located" not in str(diagnose(make_tree(post, sample_stats(rng))))
+    # with one feature diag and spherical are full: the simpler type it names is tied
+    # (referee, galaxies), and no "in every feature"
+    post["means"][..., 2, :] = rng.uniform(-3, 9, size=(*lead, 2))
+    one = {"weights": post["weights"], "means": post["means"][..., :1],
+           "covariances": post["covariances"][..., :1]}
+    advice = next(a for a in diagnose(make_tree(one, sample_stats(rng))).advice
+                  if a.startswith("K too large"))
+    assert "tied, one variance shared by all components" in advice
+    assert "diag or spherical" not in advice and "every feature" not in advice
 
 
 def test_a_constant_is_never_named_the_least_mixed(rng):
