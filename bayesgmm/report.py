@@ -67,6 +67,7 @@ from .plots._common import (  # "uncertain": below this probability; the figures
     UNCERTAIN_BELOW,
     fit_of,
 )
+from .plots.diagnostics import forest_means_centred
 from .result_files import write_directory, write_manifest
 from .selection import (  # EM sweeps and their plots: no PyMC, no ArviZ at import
     CRITERIA,
@@ -1028,8 +1029,12 @@ def _section_parameters(result, figure, random_state, diag=None) -> str:
     note = ("Every EM estimate lies inside its posterior interval." if outside == 0 else
             f"{outside} EM estimate(s) lie outside the posterior interval (marked 'no': "
             f"{shown}). " + _outside_causes(result))
+    centred = forest_means_centred(result)
     forest = figure("forest", "Forest plot: posterior median, 50% and 94% intervals of the "
-                    "weights and of the means of every feature; EM estimate (open diamond)",
+                    "weights and of the means of every feature; EM estimate (open diamond)"
+                    + ("; the means' intervals are narrow beside the distances between the "
+                       "components, so each mean's row is drawn about its own posterior median "
+                       "(0 on the axis; the median is in the row's label)" if centred else ""),
                     lambda: plots.plot_forest(result))
     one_d = result.em.n_features == 1
     n_points = result.idata["observed_data"]["x"].shape[0]  # the rows fitted
@@ -1333,7 +1338,9 @@ def _section_membership(result, X, proba, figure, n_uncertain: int = 10,
     caption = ("Membership probability P(k | x) along the data, one panel per component "
                "(posterior mean, band: 94% interval; rug: the data)" if X.shape[1] == 1 else
                "Membership uncertainty: opacity = posterior mean probability of the assigned "
-               "component; the least certain points circled, labelled with their "
+               "component; the least certain points circled (passing over any that sit "
+               "within a circle's width of one already circled, so the circles can differ "
+               "from the table's rows), labelled with their "
                + ("row names" if "row_name" in result.idata["observed_data"].data_vars else
                   "row numbers (from 0, in the data's order)")
                + " as far as the labels fit without overlap"
@@ -1437,7 +1444,9 @@ def _section_diagnostics(result, diag, figure,
     divergent = int(result.idata["sample_stats"]["diverging"].sum()) \
         if "sample_stats" in result.idata.children \
         and "diverging" in result.idata["sample_stats"] else 0
-    trace = figure("trace", f"Trace and per-chain densities of {weights} and the means, one "
+    trace = figure("trace", f"Trace and per-chain densities of {weights} and the means, and "
+                   "of the scalars with the lowest bulk and tail ESS when they are others (a "
+                   "covariance entry, say; the title names them), one "
                    "colour per chain (and one line style in the densities; ArviZ "
                    "plot_trace_dist): the chains should overlap"
                    + (f". The black ticks along the x axes mark the {divergent} divergent "

@@ -165,7 +165,7 @@ def test_the_priors_are_stated_in_data_units_too(report, tiny_fit):
 
 
 def test_report_text(report, tiny_fit):
-    page, _, _ = report
+    page, figures, _ = report
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         verdict = tiny_fit.diagnostics().verdict
@@ -177,6 +177,15 @@ def test_report_text(report, tiny_fit):
     for term in ("R-hat", "ESS (bulk, tail)", "MCSE", "divergences", "E-BFMI",
                  "rank test, rank plot", "label switching, relabelling", "94% interval (eti94)"):
         assert terms.count(f"<dt>{term}</dt>") == 1, term
+    # captions say what the figure draws (referee): the trace's worst-mixing scalars beside
+    # the weights and means, the forest's centring when it happens, the circles' spacing
+    captions = {fig.name: fig.caption for fig in figures}
+    assert "the scalars with the lowest bulk and tail ESS" in captions["trace"]
+    from bayesgmm.plots.diagnostics import forest_means_centred
+
+    assert ("drawn about its own posterior median" in captions["forest"]) == \
+        forest_means_centred(tiny_fit)
+    assert "so the circles can differ from the table's rows" in captions["membership"]
 
 
 def test_write_report_files_match_and_replace_cleanly(tiny_fit, tmp_path, capsys):
