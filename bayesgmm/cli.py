@@ -1653,8 +1653,9 @@ def _print_result(result: BayesResult, thresholds: DiagnosticThresholds | None =
     # near the posterior's mode, not exactly it (the sampled model's priors differ).
     kind = ("MAP-EM start (where the chains began, near a posterior mode)"
             if em.prior is not None else "EM start")
-    # With start candidates, n_iter counts the last polish only (from the best candidate).
-    steps = (f"{em.n_iter} iterations from the best of {len(em.candidates)} start candidates"
+    # With start candidates, n_iter counts the last polish only (of the chosen candidate).
+    steps = (f"{em.n_iter} iterations polishing the chosen one of {len(em.candidates)} start "
+             "candidates"
              if em.candidates else f"{em.n_iter} iterations")
     print(f"\n{kind}: log-likelihood {em.log_likelihood:.3f} after {steps} "
           f"(converged: {em.converged})")

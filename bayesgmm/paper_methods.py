@@ -255,6 +255,11 @@ def _start(result: Any, cite: Any) -> str:
             f"the model's priors used only to find the start: of {len(sources)} candidates "
             f"({'; '.join(sources)}; k-means++ seeds: Arthur and Vassilvitskii 2007), the one "
             f"with {chosen} was taken")
+    picked = start.get("chosen")
+    if start.get("chosen_by") == "model log density" and picked and picked != sources[0]:
+        # referee: "a posterior mode found by EM" was read as EM's best mode
+        text += (f" ({picked}; the candidate with the highest value of EM's own objective, "
+                 f"{sources[0]}, ranked lower under the sampled model)")
     moved = start.get("reanchored")
     moved = [moved] if isinstance(moved, dict) else list(moved or [])
     reruns = [m for m in moved if isinstance(m, dict) and m.get("rerun")]

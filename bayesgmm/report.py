@@ -881,8 +881,10 @@ def _section_em(em, X, figure, posterior: bool = False, hint: str = "") -> str:
     stats = {
         "log-likelihood": em.log_likelihood,
         "log posterior (MAP-EM)": em.log_posterior if em.log_posterior is not None else np.nan,
-        # With start candidates (fit_bayes' MAP start) the last polish from the best one.
-        ("iterations (from the best start candidate)" if em.candidates else "iterations"):
+        # With start candidates (fit_bayes' MAP start) the last polish, of the one chosen:
+        # by the sampled model's density, not always EM's best (referee)
+        ("iterations (polishing the chosen start candidate)" if em.candidates
+         else "iterations"):
             em.n_iter,
         "converged": em.converged,
         "free parameters": em.n_parameters,
@@ -898,7 +900,7 @@ def _section_em(em, X, figure, posterior: bool = False, hint: str = "") -> str:
     stats_table = pd.DataFrame({"value": list(stats.values())}, index=list(stats))
     prior = "MAP-EM under mclust's conjugate default prior" if em.prior is not None \
         else "maximum likelihood"
-    run = ("the polish from the best start candidate" if em.candidates
+    run = ("the polish of the chosen start candidate" if em.candidates
            else "the best restart")
     fig = figure("em_convergence", f"EM objective: the start and each of the {em.n_iter} "
                  f"iterations of {run}", lambda: plots.plot_em_convergence(em))

@@ -99,6 +99,16 @@ def test_the_data_record_and_the_runs_record_are_told(tiny_fit, tiny_text):
     assert "sampled again with target acceptance 0.95 and a longer warm-up" in p
     assert "EM was restarted from that chain's best draw" in p  # the one rerun
     assert "the highest value of EM's objective" in p  # how this start was chosen
+    assert "ranked lower under the sampled model" not in p
+    # a candidate other than EM's best, chosen by the sampled model's density: said, so that
+    # "a posterior mode found by EM" is not read as EM's best (referee)
+    sources = [c["source"] for c in start["candidates"]]
+    assert len(sources) > 1  # the fit's start search: three families
+    other = {**start, "chosen_by": "model log density", "chosen": sources[1]}
+    p = methods_text(dataclasses.replace(result, settings={**settings, "start": other}),
+                     tiny_text[1]).paragraph
+    assert (f"({sources[1]}; the candidate with the highest value of EM's own objective, "
+            f"{sources[0]}, ranked lower under the sampled model)") in p
     fixed = {**settings, "adaptive": {"stopped_by": "fixed: the PyMC sampler cannot extend"}}
     p = methods_text(dataclasses.replace(result, settings=fixed), tiny_text[1]).paragraph
     assert "adaptively" not in p  # a fixed run (PyMC under draws="auto")
