@@ -1659,7 +1659,7 @@ def _print_result(result: BayesResult, thresholds: DiagnosticThresholds | None =
              if em.candidates else f"{em.n_iter} iterations")
     print(f"\n{kind}: log-likelihood {em.log_likelihood:.3f} after {steps} "
           f"(converged: {em.converged})")
-    from .report import parameter_table  # sds and correlations, each pair once
+    from .report import parameter_table, restart_sentence  # sds and correlations, once
 
     table = parameter_table(result)[["EM", "mean", "sd", "lower", "upper", "EM inside"]]
     table, left_out = _console_rows(table)
@@ -1676,6 +1676,9 @@ def _print_result(result: BayesResult, thresholds: DiagnosticThresholds | None =
     diag = _diagnose(result, thresholds)
     print(f"\n{result.label_switching}")
     _print_verdict(diag)
+    restarted = restart_sentence(result.settings.get("retried"))
+    if restarted:  # QA: said by the report's verdict only
+        print(f"  note: {restarted}")
     timing = result.settings.get("timing", {})
     if timing:
         print("time: " + ", ".join(f"{k} {v:.1f}s" for k, v in timing.items()))

@@ -655,15 +655,8 @@ def _verdict_box(diag, retried: Mapping[str, Any] | None = None, outliers: bool 
         text = html.escape(f"{_DO_NOT_RELY} Likely cause: {', '.join(causes)}; the evidence "
                            "and what to do are under") + ' <a href="#diagnostics">Diagnostics</a>.'
 
-    if isinstance(retried, Mapping) and retried.get("divergences"):
-        before, after = retried.get("target_accept", [None, None])
-        text += html.escape(
-            f" The first run had {retried['divergences']} divergent transition(s) (by draw "
-            f"{retried.get('after_draws')}) and was restarted with smaller steps "
-            f"(target_accept {before} -> {after})"
-            + (f" after a longer warm-up ({retried['tune'][0]} -> {retried['tune'][1]} draws)"
-               if len(retried.get("tune", ())) == 2 else "")
-            + ": the summaries and checks are the restarted run's.")
+    if restart_sentence(retried):
+        text += html.escape(f" {restart_sentence(retried)}")
     if outliers:  # a converged posterior of a model the data argue against
         text += (" " + html.escape("But the model itself is in question: some rows fit a "
                                    "uniform noise component far better than any Gaussian (see")
@@ -706,6 +699,20 @@ def _components_phrase(components: tuple[int, ...]) -> str:
         return f"component {components[0]}"
     *head, last = components
     return f"components {', '.join(map(str, head))} and {last}"
+
+
+def restart_sentence(retried: Any) -> str:
+    """What a fit's record of a restart after divergences (``settings["retried"]``) says, in
+    a sentence for the verdict box and the console ("" without one)."""
+    if not (isinstance(retried, Mapping) and retried.get("divergences")):
+        return ""
+    before, after = retried.get("target_accept", [None, None])
+    return (f"The first run had {retried['divergences']} divergent transition(s) (by draw "
+            f"{retried.get('after_draws')}) and was restarted with smaller steps "
+            f"(target_accept {before} -> {after})"
+            + (f" after a longer warm-up ({retried['tune'][0]} -> {retried['tune'][1]} draws)"
+               if len(retried.get("tune", ())) == 2 else "")
+            + ": the summaries and checks are the restarted run's.")
 
 
 _DO_NOT_RELY = ("Do not rely on these posterior summaries yet: at least one convergence check "

@@ -6,6 +6,7 @@ import json
 import re
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -314,6 +315,26 @@ def test_fit_then_report_end_to_end(data_dir):
     # the regenerated page is the fit's: titled by its data file, its start search kept
     page = (out / "report.html").read_text()
     assert "from good.csv" in page and "polishing the chosen start candidate" in page
+
+
+def test_fit_says_when_the_run_was_restarted_after_divergences(data_dir, tiny_fit,
+                                                              monkeypatch, capsys):
+    """QA: the console summary of a fit restarted with smaller steps said nothing of it (only
+    the report's verdict did); the draws and checks printed are the second run's."""
+    retried = {"target_accept": [0.8, 0.95], "divergences": 3, "after_draws": 200,
+               "tune": [1000, 3000]}
+    restarted = replace(tiny_fit, settings={**tiny_fit.settings, "retried": retried})
+    monkeypatch.setattr(cli, "fit_bayes", lambda *a, **k: restarted)
+    rc, out, _ = _run_main(["fit", "good.csv", "-k", "2", "--out", "res", "--seed", "1",
+                            "--no-progress"], capsys)
+    assert rc == 0
+    assert ("note: The first run had 3 divergent transition(s) (by draw 200) and was "
+            "restarted with smaller steps (target_accept 0.8 -> 0.95) after a longer warm-up "
+            "(1000 -> 3000 draws)") in out
+    monkeypatch.setattr(cli, "fit_bayes", lambda *a, **k: tiny_fit)
+    rc, out, _ = _run_main(["fit", "good.csv", "-k", "2", "--out", "plain", "--seed", "1",
+                            "--no-progress"], capsys)
+    assert rc == 0 and "first run had" not in out
 
 
 @pytest.mark.parametrize("strict", [False, True])
