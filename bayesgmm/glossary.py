@@ -45,8 +45,9 @@ TERMS: tuple[tuple[str, str, str], ...] = (
      "standardised scale (z: each column centred and divided by its sd), so the same "
      "priors suit data in any units; the settings section lists each one the model uses."),
     ("membership probability", r"membership|classification probabilit",
-     "the probability that a row belongs to each component, averaged over the posterior "
-     "draws (with its interval); a row is classified to its most probable component."),
+     "the probability that a row belongs to each component given its values (of a "
+     "posterior: averaged over the draws, with its interval; of an EM fit: at the "
+     "estimate); a row is classified to its most probable component."),
     ("MCSE", r"\bMCSE\b|mcse_",
      "Monte Carlo standard error: how much a posterior mean would move if the sampler were "
      "run again. Small against the posterior sd means the draws are enough."),

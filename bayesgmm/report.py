@@ -306,6 +306,13 @@ def build_em_report(em: EMResult, X: Any, *, data_source: str | None = None,
                          f"{rows.shape}")
     figures: list[Figure] = []
     figure = _embedder(figures, files)
+    # the sections' figures drawn in the page's order, so that they are numbered in it
+    # (referee: the data figure was Figure 4, after the fit's)
+    data = _section_data(em, Xv, figure, weights)
+    # at large N the slowest part
+    progress.detail("checking for outliers (noise evidence)", own=True)
+    hint = _noise_hint(em, Xv, labels, rows, weights)
+    em_section = _section_em(em, Xv, figure, hint=hint)
     fit_figures = [
         figure("density", "The fitted mixture density over the data"
                + ("" if em.n_features == 1 else
@@ -342,13 +349,9 @@ def build_em_report(em: EMResult, X: Any, *, data_source: str | None = None,
             + "<p>Every row's component and membership probabilities: "
             "<code>memberships.csv</code> in the directory <code>bayesgmm em --out</code> "
             "writes, or <code>bayesgmm.membership_table(em, X)</code> in Python.</p>")
-    data = _section_data(em, Xv, figure, weights)
-    # at large N the slowest part
-    progress.detail("checking for outliers (noise evidence)", own=True)
-    hint = _noise_hint(em, Xv, labels, rows, weights)
     sections = [
         data,
-        _section_em(em, Xv, figure, hint=hint),
+        em_section,
         _section("parameters", "3. Parameters",
                  "<p>The EM estimate, one row per component. " + _covariance_display(
                      em.n_features) + " This is a point estimate: for uncertainty, fit the "

@@ -683,8 +683,11 @@ def test_em_report(old_faithful, tmp_path):
     parser = _Page()
     parser.feed(page)
     assert parser.scripts == 0 and parser.external == []
-    assert {f.name for f in figures} == {"data", "em_convergence", "density", "classification",
-                                         "membership"}
+    # numbered in the page's order (referee: the data figure was Figure 4)
+    assert [f.name for f in figures] == ["data", "em_convergence", "density", "classification",
+                                         "membership"]
+    alts = re.findall(r'alt="Figure (\d+):', page)
+    assert alts == [str(n) for n in range(1, len(figures) + 1)]
     assert format_number(em.log_likelihood, 7) in parser.cells
     assert format_number(em.means[1, 1]) in parser.cells
     # one row per component: the correlation under "correlation" / "eruptions, waiting"
