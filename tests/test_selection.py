@@ -191,7 +191,8 @@ def test_cells_unfittable_for_one_reason_are_listed_once():
     failed = [line for line in text.splitlines() if "not fitted" in line]
     assert failed == [
         f"  not fitted: K={k} (full, tied, diag, spherical): X has 5 point(s), fewer than "
-        f"n_components={k}; each component needs at least one point" for k in (6, 7)]
+        f"n_components={k}; each component needs at least one point: give n_components at "
+        "most 5" for k in (6, 7)]
 
 
 def test_degenerate_cells_are_flagged_and_not_chosen():
