@@ -320,7 +320,7 @@ def test_compare_verdict_best_within_noise_and_worse():
     assert "within_noise" not in sel.comparison.columns
     assert sel.verdict.startswith("K=4 is best")
     assert "K=3 (elpd_diff -" in sel.verdict and "is within noise" in sel.verdict
-    assert "clearly worse: K=2" in sel.verdict
+    assert "worse beyond noise: K=2" in sel.verdict
     assert "simplest model within noise of the best is K=3" in sel.verdict
     # the best is the largest K compared (QA: LOO picked the top of every grid, unsaid)
     assert sel.warnings == ("K=4 has the largest K compared: a larger K may predict better "
@@ -386,7 +386,7 @@ def test_compare_reports_unconverged_models():
                                "K=3": "PROBLEMS: R-hat 1.2 > 1.01 | likely cause: slow "
                                       "mixing. Advice: slow mixing: draw more."}
     assert "Convergence problems in K=3" in sel.verdict
-    assert sel.verdict.startswith("K=2 is best") and "every other model is clearly worse" in \
+    assert sel.verdict.startswith("K=2 is best") and "every other model is worse beyond noise" in \
         sel.verdict
 
 
@@ -436,7 +436,7 @@ def _with_diagnostics(fit, ok, causes=()):
 
 
 def test_verdict_does_not_trust_a_best_model_that_failed_its_checks():
-    """QA: 'K=4 is best ... every other model is clearly worse' while K=4's own posterior
+    """QA: 'K=4 is best ... every other model is worse beyond noise' while K=4's own posterior
     did not converge and said K too large."""
     rng = np.random.default_rng(3)
     base = rng.normal(-2.0, 0.5, size=150)
@@ -453,13 +453,13 @@ def test_verdict_does_not_trust_a_best_model_that_failed_its_checks():
     assert "Among the models that passed their checks, K=3 is best (elpd_diff -30." \
         in sel.verdict
     # K=3 is clearly worse than K=4: the verdict does not leave it as the answer
-    assert "It predicts clearly worse than K=4, though: rather than settle for it, make " \
+    assert "It predicts worse than K=4 beyond noise, though: rather than settle for it, make " \
            "K=4's posterior pass its checks" in sel.verdict
     close = compare({  # an alternative within noise of the failed best: no such sentence
         "K=3": _with_diagnostics(fake_fit(loglik_draws(rng, base - 0.005), 3), True),
         "K=4": _with_diagnostics(fake_fit(loglik_draws(rng, base), 4), False)})
     assert "Among the models that passed their checks, K=3" in close.verdict
-    assert "clearly worse" not in close.verdict
+    assert "worse beyond noise" not in close.verdict
     # a trusted best model gets no caveat
     sel = compare({"K=2": _with_diagnostics(fake_fit(loglik_draws(rng, base - 0.4), 2), False),
                    "K=3": _with_diagnostics(fake_fit(loglik_draws(rng, base), 3), True)})
@@ -1072,7 +1072,8 @@ def test_k_too_large_leaves_the_elpd_sound_and_a_far_worse_model_is_not_offered(
     assert "its posterior did not pass" not in sel.verdict
     assert "K=2: its diagnostics say K is too large" in sel.verdict
     assert "That alone does not make its elpd_loo unreliable" in sel.verdict
-    assert "But it predicts clearly worse than K=2: K=2 remains the better model" in sel.verdict
+    assert "But it predicts worse than K=2 beyond noise: K=2 remains the better model" in \
+        sel.verdict
     assert "a larger K may predict better still" not in sel.verdict
     # without the high Pareto k, K=2 is simply best: no "not trustworthy"
     clean = compare({"K=1": _with_diagnostics(fake_fit(loglik_draws(rng, base - 0.4), 1), True),
@@ -1096,7 +1097,7 @@ def test_only_a_posterior_that_failed_is_sent_to_pass_its_checks():
         "K=2": _with_diagnostics(fake_fit(loglik_draws(rng, base - 0.4), 2), True),
         "K=4": _with_diagnostics(fake_fit(mild(base), 4), True)})
     assert pareto_best.best == "K=4" and pareto_best.pareto_k.loc["K=4", "n_high"] >= 1
-    assert "But it predicts clearly worse than K=4: K=4 remains the better model (the " \
+    assert "But it predicts worse than K=4 beyond noise: K=4 remains the better model (the " \
            "Pareto-k warning below says how to firm up its elpd_loo)." in pareto_best.verdict
     assert "pass its checks" not in pareto_best.verdict
     within = compare({

@@ -4,7 +4,7 @@ Which model is best and which are within noise of it (elpd differences against t
 errors and :data:`~bayesgmm.selection.loo.MIN_ELPD_DIFF`); the Pareto-k and small-N warnings,
 each said once; and the caveats that keep the verdict honest: a best model whose own posterior
 failed its checks is not recommended without saying so, the best model that passed is named
-instead (unless it predicts clearly worse), a best model whose diagnostics say K is too large
+instead (unless it predicts worse beyond noise), a best model whose diagnostics say K is too large
 is said to be one, and single outliers given components of their own are named with the noise
 suggestion.
 
@@ -97,9 +97,10 @@ def verdict(table: pd.DataFrame, best: str, within: Sequence[str], simplest: str
         verb = "is" if len(within) == 1 else "are"
         parts.append(f"{listed} {verb} within noise of it")
     else:
-        parts.append("every other model is clearly worse")
+        parts.append("every other model is worse beyond noise")
     if within and worse:
-        parts.append("clearly worse: " + ", ".join(f"{n} ({_fmt_diff(table, n)})" for n in worse))
+        parts.append("worse beyond noise: "
+                     + ", ".join(f"{n} ({_fmt_diff(table, n)})" for n in worse))
     text = "; ".join(parts) + "."
     if within and simplest is not None:
         text += (f" The simplest model within noise of the best is {simplest}"
@@ -228,7 +229,7 @@ def caveat(table: pd.DataFrame, failed: Mapping[str, list[str]], pareto: pd.Data
 def _passed_instead(table: pd.DataFrame, failed: Mapping[str, list[str]],
                     reasons: Mapping[str, list[str]], simplest: str | None = None) -> str:
     """The best model that passed every check, else the best whose posterior passed its own.
-    When that model predicts clearly worse, what to do instead (:func:`_clearly_worse`)."""
+    When that model predicts worse beyond noise, what to do instead (:func:`_clearly_worse`)."""
     others = [str(name) for name in table.index[1:]]
     clean = [name for name in others if not reasons[name]]
     if clean:
@@ -246,7 +247,7 @@ def _passed_instead(table: pd.DataFrame, failed: Mapping[str, list[str]],
 
 def _clearly_worse(table: pd.DataFrame, other: str, failed: Mapping[str, list[str]],
                    simplest: str | None, other_reliable: bool) -> str:
-    """A model clearly worse than the best is no answer: what to do instead ("" when
+    """A model worse than the best beyond noise is no answer: what to do instead ("" when
     ``other`` is within noise of the best). Only a posterior that failed its checks is sent
     to be made to pass them (review: a converged one with high Pareto k was); a best model
     whose only problem is its Pareto k stays the answer (QA: K = 1, 60 elpd worse with max k
@@ -257,18 +258,18 @@ def _clearly_worse(table: pd.DataFrame, other: str, failed: Mapping[str, list[st
     firm_up = ("the Pareto-k warning below says how to firm up "
                + ("its elpd_loo" if other_reliable else "both"))
     if not failed[best]:  # the best converged: its high Pareto k is the only doubt
-        return f" But it predicts clearly worse than {best}: {best} remains the better model " \
-               f"({firm_up})."
+        return (f" But it predicts worse than {best} beyond noise: {best} remains the better "
+                f"model ({firm_up}).")
     if simplest and simplest != best and not failed[simplest]:
         # as good as the best, converged, only its Pareto k in doubt: firm that up instead
-        return (f" It predicts clearly worse than {best}, though; {simplest}, within noise of "
+        return (f" It predicts worse than {best} beyond noise, though; {simplest}, within noise of "
                 f"{best} and converged, is the better answer once its elpd_loo is firmed up "
                 "(the Pareto-k warning below says how).")
     # the simplest model as good as the best is the one to make converge: the best itself
     # may be an overfitted K whose posterior will not settle
     fix = simplest if simplest and failed.get(simplest) else best
     why = f"it is the simplest model within noise of {best}; " if fix != best else ""
-    return (f" It predicts clearly worse than {best}, though: rather than settle for it, make "
+    return (f" It predicts worse than {best} beyond noise, though: rather than settle for it, make "
             f"{fix}'s posterior pass its checks ({why}its advice says how) and compare again.")
 
 
