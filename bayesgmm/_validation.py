@@ -12,7 +12,7 @@ checks of single values, re-exported here).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -106,14 +106,15 @@ def check_data(
     bad = np.isinf(arr) if allow_nan else ~np.isfinite(arr)
     if bad.any():
         row, col = np.argwhere(bad)[0]
+        where = _cell_name(X, names, int(row), int(col))
         if allow_nan:
             raise ValueError(
-                f"{name} contains {int(bad.sum())} infinite value(s); the first at row {row}, "
-                f"column {col}. Remove them, or make them NaN to treat them as missing.")
+                f"{name} contains {int(bad.sum())} infinite value(s); the first at {where}. "
+                "Remove them, or make them NaN to treat them as missing.")
         kind = "NaN" if np.isnan(arr[row, col]) else "infinite"
         raise ValueError(
             f"{name} contains {int(bad.sum())} NaN or infinite value(s); the first is {kind} "
-            f"at row {row}, column {col}. Remove or impute them first, or (NaN) fit with "
+            f"at {where}. Remove or impute them first, or (NaN) fit with "
             "missing='marginalise'."
         )
     if n_features is not None and d != n_features:
@@ -302,10 +303,28 @@ def _column_names(X: Any) -> tuple[str, ...] | None:
     return None
 
 
-def check_sample_weight(sample_weight: Any, n_samples: int, name: str = "sample_weight"
-                        ) -> np.ndarray | None:
+def _cell_name(X: Any, names: Sequence[str] | None, row: int, col: int) -> str:
+    """A cell in a message: "row 1, column 1", or, for a pandas ``X``, by its index label
+    (when that is not the position) and its column's name (QA: "row 0, column 1" of a
+    frame indexed by sample IDs)."""
+    index = getattr(X, "index", None)
+    at_row = f"row {row}"
+    labels = np.asarray(index) if index is not None and hasattr(index, "equals") else None
+    if labels is not None and labels.shape[0] > row and not (  # labels, not the positions
+            labels.dtype.kind in "iu" and np.array_equal(labels, np.arange(len(labels)))):
+        label = labels[row]
+        at_row = f"row {str(label)!r}" if isinstance(label, str) else \
+            f"the row labelled {label} (position {row})"
+    if names is not None and len(names) > col:
+        return f"{at_row}, column {names[col]!r}"
+    return f"{at_row}, column {col}"
+
+
+def check_sample_weight(sample_weight: Any, n_samples: int, name: str = "sample_weight",
+                        row: Callable[[int], str] | None = None) -> np.ndarray | None:
     """Per-point frequency weights: finite, non-negative, not all zero; ``None`` means 1.
-    ``name``: what the messages call them (a file's weights column, say)."""
+    ``name``: what the messages call them (a file's weights column, say); ``row``: how they
+    name a row by its position (a file's: by its ID with an index column; default "row n")."""
     if sample_weight is None:
         return None
     if np.ma.isMaskedArray(sample_weight) and np.ma.getmaskarray(sample_weight).any():
@@ -341,7 +360,8 @@ def check_sample_weight(sample_weight: Any, n_samples: int, name: str = "sample_
     if bad.any():
         n = int(np.flatnonzero(bad)[0])
         what = "missing (NaN)" if np.isnan(w[n]) else f"{float(w[n]):g}"
-        raise ValueError(f"{name} must be finite and non-negative; it is {what} at row {n} "
+        where = row(n) if row is not None else f"row {n}"
+        raise ValueError(f"{name} must be finite and non-negative; it is {what} at {where} "
                          f"({int(bad.sum())} such row(s)): give every row a weight (0 leaves "
                          "a row out)")
     if not np.any(w > 0):

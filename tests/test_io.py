@@ -135,9 +135,10 @@ def test_non_numeric_text_names_column_value_and_row(tmp_path, text, match):
 @pytest.mark.parametrize(("text", "kwargs", "match"), [
     ("id,a,b\nx1,1,2\nx2,3,oops\n", {}, r"'b' has 'oops' in row id='x2'"),
     ("id,a,w\n101,1,1\n102,3,heavy\n", {"weights": "w"}, r"it has 'heavy' in row id='102'"),
+    ("id,a,w\n101,1,1\n102,3,-2\n", {"weights": "w"}, r"it is -2 at row id='102'"),
     ("id,a,b\nx1,1,2\nx2,3,\n", {"missing": "refuse"}, r"\(first: row id='x2'\)"),
     ("id,a,b\nx1,1,2\nx2,3,inf\n", {}, r"'b' of .* is infinite at row id='x2'"),
-], ids=["text", "weights", "missing", "infinite"])
+], ids=["text", "weights", "negative-weight", "missing", "infinite"])
 def test_with_an_index_column_errors_name_the_row_by_its_id(tmp_path, text, kwargs, match):
     with pytest.raises(ValueError, match=match):
         read_data(write(tmp_path, text), index="id", **kwargs)

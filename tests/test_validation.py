@@ -46,6 +46,18 @@ def test_infinite_values_are_never_missing(X, value):
         fit_em(bad, 2)
 
 
+
+def test_a_bad_cell_of_a_frame_is_named_by_its_row_label_and_column_name():
+    """QA: an infinite value in a frame indexed by sample IDs was "row 0, column 1"."""
+    frame = pd.DataFrame({"a": [1.0, 2.0, 3.0], "b": [1.0, np.inf, 3.0]},
+                         index=pd.Index(["p", "q", "r"], name="sample_id"))
+    with pytest.raises(ValueError, match=r"the first at row 'q', column 'b'\."):
+        check_data(frame, allow_nan=True)
+    with pytest.raises(ValueError, match=r"at the row labelled 9 \(position 1\), column 'b'"):
+        check_data(frame.set_axis([5, 9, 11]), allow_nan=True)
+    with pytest.raises(ValueError, match=r"infinite at row 1, column 'b'\."):
+        check_data(frame.reset_index(drop=True))
+
 def test_non_finite_in_dataframe_names_row(X):
     df = pd.DataFrame(X, columns=["a", "b"])
     df.loc[3, "a"] = np.nan
@@ -159,7 +171,7 @@ def test_integer_and_nullable_numeric_columns_are_accepted(dtype):
 
 def test_missing_value_in_nullable_column_is_reported_as_nan():
     df = pd.DataFrame({"a": pd.array([1, 2, None, 4], dtype="Int64"), "b": [0.5, 1.5, 0.0, 2.0]})
-    with pytest.raises(ValueError, match="NaN at row 2, column 0"):
+    with pytest.raises(ValueError, match="NaN at row 2, column 'a'"):
         fit_em(df, 1, missing="refuse")
     assert fit_em(df, 1).observations["n_missing_values"] == 1
 

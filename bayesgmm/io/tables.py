@@ -390,7 +390,7 @@ def _weights(column: pd.Series, path: str, row: Callable[[int], str]) -> np.ndar
     if why:
         raise ValueError(f"the weights column {name!r} of {path} is not numeric: it {why}")
     w = column.to_numpy(dtype=np.float64, na_value=np.nan)
-    check_sample_weight(w, len(w), name=f"the weights column {name!r} of {path}")
+    check_sample_weight(w, len(w), name=f"the weights column {name!r} of {path}", row=row)
     return w
 
 
