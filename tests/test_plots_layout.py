@@ -426,6 +426,9 @@ def test_rank_threshold_once_and_pvalues_inside(tiny_fit):
             box, frame = t.get_window_extent(), a.get_window_extent()
             assert frame.x0 <= box.x0 and box.x1 <= frame.x1
             assert frame.y0 <= box.y0 and box.y1 <= frame.y1
+            # readable beside the tick labels (referee: x-small over the lines), on a box
+            assert t.get_fontsize() >= 0.8 * plt.rcParams["font.size"]
+            assert t.get_bbox_patch() is not None
     finally:
         plt.close(fig)
 
