@@ -1042,12 +1042,17 @@ def _section_parameters(result, figure, random_state, diag=None) -> str:
             f"{outside} EM estimate(s) lie outside the posterior interval (marked 'no': "
             f"{shown}). " + _outside_causes(result))
     centred = forest_means_centred(result)
+    # the table's † rows marked in the figure too (referee: drawn unmarked beside it)
+    marked = tuple(getattr(diag, "unreported_components", ()) or ()) if diag is not None \
+        else ()
     forest = figure("forest", "Forest plot: posterior median, 50% and 94% intervals of the "
                     "weights and of the means of every feature; EM estimate (open diamond)"
                     + ("; the means' intervals are narrow beside the distances between the "
                        "components, so each mean's row is drawn about its own posterior median "
-                       "(0 on the axis; the median is in the row's label)" if centred else ""),
-                    lambda: plots.plot_forest(result))
+                       "(0 on the axis; the median is in the row's label)" if centred else "")
+                    + ("; \u2020: a component whose summaries describe no single cluster, as in "
+                       "the table" if marked else ""),
+                    lambda: plots.plot_forest(result, marked=marked))
     one_d = result.em.n_features == 1
     n_points = result.idata["observed_data"]["x"].shape[0]  # the rows fitted
     density = figure("density", "The fitted mixture: posterior predictive density over the "

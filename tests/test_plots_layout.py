@@ -392,6 +392,19 @@ def test_forest_intervals_are_wider_than_their_markers(tiny_fit):
                                                  for a in means)
 
 
+def test_forest_marks_the_components_the_table_marks(tiny_fit):
+    """Referee: the table daggered components whose summaries describe no single cluster and
+    the forest plot beside it drew them unmarked."""
+    fig = plots.plot_forest(tiny_fit, marked=(1,))
+    fig.draw_without_rendering()
+    for a in fig.axes:
+        labels = [t.get_text() for t in a.get_yticklabels()]
+        if labels:
+            assert [("\u2020" in t) for t in labels] == [False, True], labels
+    with pytest.raises(ValueError, match=r"marked: component indices 0 to 1; got \[5\]"):
+        plots.plot_forest(tiny_fit, marked=(5,))
+
+
 def test_one_dimensional_density_has_tick_labels_and_a_distinct_band(galaxies):
     x = np.asarray(galaxies, dtype=float).reshape(-1, 1)
     em = fit_em(x, 3, random_state=0)

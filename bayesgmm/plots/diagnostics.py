@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -676,7 +676,8 @@ def _energy_key(own: Any, threshold: list) -> None:
 
 
 @sizable
-def plot_forest(result: BayesResult, interval: float = INTERVAL, axes: Any = None) -> Figure:
+def plot_forest(result: BayesResult, interval: float = INTERVAL, axes: Any = None, *,
+                marked: Sequence[int] = ()) -> Figure:
     """Forest plot of the weights and of the means of every feature, EM beside the posterior.
 
     One panel per quantity (weights; the means of each feature, on its own scale); one row per
@@ -696,6 +697,10 @@ def plot_forest(result: BayesResult, interval: float = INTERVAL, axes: Any = Non
     axes : sequence of Axes, optional
         1 + D axes (weights, then the means of each feature); the figure is then the
         caller's, and nothing is drawn outside these axes (the key goes in the first).
+    marked : sequence of int, optional
+        Components whose rows get a dagger (†) after their name: those whose summaries the
+        diagnostics say describe no single cluster (``Diagnostics.unreported_components``),
+        as the report's tables mark them.
     """
     result = _posterior_result(result, "plot_forest")
     if isinstance(interval, bool) or not isinstance(interval, int | float) \
@@ -732,6 +737,9 @@ def plot_forest(result: BayesResult, interval: float = INTERVAL, axes: Any = Non
     else:
         fig = axes[0].figure
     titles = _component_names(result, K)
+    marked_set = {int(k) for k in marked}
+    if not marked_set <= set(range(K)):
+        raise ValueError(f"marked: component indices 0 to {K - 1}; got {sorted(marked_set)}")
     for a, (title, draws, em_value) in zip(axes, panels, strict=False):
         # A feature's name over at most two lines, shortened in its middle: one title as
         # wide as its panel's row labels and bars ran into the next panel's and off the
@@ -740,7 +748,7 @@ def plot_forest(result: BayesResult, interval: float = INTERVAL, axes: Any = Non
         n = draws.shape[1]  # K, or K + 1 with the noise weight (index K)
         rows = np.arange(n)[::-1]
         lo, q25, med, q75, hi = np.quantile(draws, [q, 0.25, 0.5, 0.75, 1 - q], axis=0)
-        labels = titles[:n]
+        labels = [f"{t} \u2020" if k in marked_set else t for k, t in enumerate(titles[:n])]
         if title != "weights" and centred:
             # Each interval would hide under its marker (the axis spans the spread between
             # the components): every row about its own posterior median, which its label
