@@ -355,6 +355,7 @@ def _parser() -> argparse.ArgumentParser:
     em.add_argument("--n-init", type=int, default=10, metavar="N",
                     help="EM restarts from each of two seedings (k-means++, random data "
                          "points); the best is kept (default: 10)")
+    _reg_covar_flag(em)
     _shared_flags(em, seed="seed of the restarts (default: a random one, printed)",
                   progress="no status lines",
                   out="save the fit (em.json, em.npz), estimates.csv and memberships.csv "
@@ -419,6 +420,7 @@ def _parser() -> argparse.ArgumentParser:
     select.add_argument("--n-init", type=int, default=5, metavar="N",
                         help="EM restarts per cell from each of two seedings (k-means++, "
                              "random data points; default: 5)")
+    _reg_covar_flag(select, " (every EM fit of the sweep)")
     select.add_argument("--jobs", type=int, default=-1, metavar="N",
                         help="parallel workers over the grid (joblib; -1: all cores, the "
                              "default)")
@@ -776,6 +778,26 @@ def _one_k(text: str) -> int:
                 else " (a whole number such as 2)")) from None
 
 
+def _reg_covar_flag(parser: argparse.ArgumentParser, which: str = "") -> None:
+    """--reg-covar: what the messages of a fit that fails numerically ask to increase (QA:
+    "increase reg_covar" with no option to do it)."""
+    parser.add_argument("--reg-covar", type=_reg_covar, default=None, metavar="R",
+                        help="added to each covariance's diagonal, in the data's units, to "
+                             "keep it positive definite" + which + " (default: 1e-6 scaled "
+                             "by the data's variances, as fit_em chooses)")
+
+
+def _reg_covar(text: str) -> float:
+    """--reg-covar: a finite number >= 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not (value >= 0 and value != float("inf")):
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, e.g. 1e-4; got {text!r}")
+    return value
+
+
 def _draws(text: str) -> int | str:
     """--draws: a positive integer or 'auto' (checked by SamplerSettings)."""
     text = text.strip().lower()
@@ -819,7 +841,8 @@ def _cmd_em(args: argparse.Namespace) -> int:
 
     with progress.step(f"fitting EM ({2 * args.n_init} restarts)"):
         em = fit_em(frame, args.n_components, covariance_type=args.covariance,
-                    n_init=args.n_init, init=BOTH_INITS, random_state=seed, **observed)
+                    n_init=args.n_init, init=BOTH_INITS, random_state=seed,
+                    reg_covar=args.reg_covar, **observed)
     # The record saved with the fit (em.json) says which data and how they were read (QA:
     # neither the file nor the --weights column was there); the report shows it.
     em = replace(em, settings={**em.settings, **({"seed_drawn": True} if args.seed is None
@@ -1081,7 +1104,8 @@ def _cmd_select(args: argparse.Namespace) -> int:
     from .em import BOTH_INITS
 
     em = select_em(frame, ks, covariance_types, n_init=args.n_init, init=BOTH_INITS,
-                   random_state=seed, n_jobs=args.jobs, verbose=1, **observed)
+                   random_state=seed, n_jobs=args.jobs, verbose=1,
+                   reg_covar=args.reg_covar, **observed)
     for fit in em.fits.values():  # the report's figure of the chosen fit names them
         _name_components(fit, names)
     # what ran: with one feature some types are one model and fitted once (the notes say);

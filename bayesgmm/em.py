@@ -698,7 +698,8 @@ def fit_em(
     if failed:
         captured.append(f"{len(failed)} of {len(starts)} EM restarts failed numerically "
                         f"({failed[-1]}) and were left out; the "
-                        "fit is the best of the others (a larger reg_covar, or a prior, "
+                        "fit is the best of the others (a larger reg_covar (--reg-covar), or "
+                        "a prior, "
                         "keeps such starts proper)")
     params, history, n_iter, converged, final_ll = best
     # recorded, so that a higher log-likelihood elsewhere (scikit-learn's, from the same
@@ -980,7 +981,8 @@ def _numerical_failure(exc: Exception, X: np.ndarray, names) -> str:
                 f"{z[row, col]:.1e} robust standard deviations from its median; a Gaussian "
                 "mixture cannot hold it beside the rest in float64. Remove or rescale the "
                 "outlier(s)")
-    return f"{msg}; try a larger reg_covar, a prior (prior='default') or fewer components"
+    return (f"{msg}; try a larger reg_covar (--reg-covar on the command line), a prior "
+            "(prior='default') or fewer components")
 
 
 # --------------------------------------------------------------------------------------------

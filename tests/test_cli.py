@@ -999,6 +999,35 @@ BAD_EM_INPUTS = [
 ]
 
 
+def test_reg_covar_reaches_the_fits_it_names(data_dir, capsys, monkeypatch):
+    """QA: a fit failing numerically said "increase reg_covar", and no option did."""
+    for command in (["em", "good.csv", "-k", "2"], ["select", "good.csv"]):
+        for bad in ("-1", "inf", "nan", "small"):
+            with pytest.raises(SystemExit) as stop:
+                cli.main([*command, "--reg-covar", bad])
+            err = capsys.readouterr().err.strip().splitlines()
+            assert stop.value.code == 2 and len(err) == 1, err
+            assert f"--reg-covar: expected a number >= 0, e.g. 1e-4; got '{bad}'" in err[0]
+    assert not (data_dir / "results").exists()
+    rc, _, err = _run_main(["em", "good.csv", "-k", "2", "--seed", "0", "--reg-covar", "0.01",
+                            "--out", "regularised", "--no-progress"], capsys)
+    assert rc == 0, err
+    assert bayesgmm.load(data_dir / "regularised").reg_covar == 0.01
+    taken = {}
+    real = cli.select_em
+
+    def spy(*args, **kwargs):
+        taken.update(kwargs)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(cli, "select_em", spy)
+    rc, _, err = _run_main(["select", "good.csv", "-k", "1-2", "--covariance", "full",
+                            "--n-init", "1", "--jobs", "1", "--seed", "0", "--reg-covar", "0.01",
+                            "--no-progress"], capsys)
+    assert rc == 0, err
+    assert taken["reg_covar"] == 0.01
+
+
 @pytest.mark.parametrize(("argv", "message"), BAD_EM_INPUTS, ids=[m[:20] for _, m in BAD_EM_INPUTS])
 def test_bad_em_input_is_the_only_output(argv, message, data_dir, capsys):
     rc, out, err = _run_main(["em", *argv], capsys)
