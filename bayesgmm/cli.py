@@ -783,8 +783,9 @@ def _reg_covar_flag(parser: argparse.ArgumentParser, which: str = "") -> None:
     "increase reg_covar" with no option to do it)."""
     parser.add_argument("--reg-covar", type=_reg_covar, default=None, metavar="R",
                         help="added to each covariance's diagonal, in the data's units, to "
-                             "keep it positive definite" + which + " (default: 1e-6 scaled "
-                             "by the data's variances, as fit_em chooses)")
+                             "keep it positive definite" + which + " (default: 1e-6, or "
+                             "1e-6 of the smallest column variance when that is below 1, as "
+                             "fit_em chooses)")
 
 
 def _reg_covar(text: str) -> float:
