@@ -1501,6 +1501,7 @@ def _section_diagnostics(result, diag, figure,
         _advice_html(diag, result.n_components),
         _thresholds_note(result, thresholds),
         _table(checks, formatted=("value", "where"), text="last"),
+        _where_covariance_note(diag),
         f"<h3>Problems</h3><ul>{problems}</ul>" if problems else "",
         f"<h3>Not checked</h3><ul>{not_checked}</ul>" if not_checked else "",
         f"<h3>Per chain</h3>{n_div}", _table(per_chain),
@@ -1508,6 +1509,20 @@ def _section_diagnostics(result, diag, figure,
         _unidentified_after_relabelling(result, diag),
         trace, rank, energy,
     )
+
+
+def _where_covariance_note(diag) -> str:
+    """A note when a check's "where" is a covariance entry: the checks run on the sampled
+    parameters, and the parameter table shows covariances as sds and correlations, whose
+    R-hat and ESS are their own (referee: the verdict's min ESS named an entry the table
+    does not show, and the table's correlation row had another ESS)."""
+    if not any(str(c.where).startswith("covariances[") for c in diag.checks):
+        return ""
+    return ("<p>R-hat and ESS are checked on the parameters as sampled: the weights, the "
+            "means and the entries of the covariance matrices. The parameter table shows the "
+            "covariances as standard deviations and correlations, which have their own R-hat "
+            "and ESS; a covariance entry named in the <em>where</em> column (the covariance "
+            "of two features, or a feature's variance) has no row of its own there.</p>")
 
 
 def _unidentified_after_relabelling(result, diag) -> str:

@@ -435,6 +435,22 @@ def test_write_selection_report_em_only(selection, tmp_path):
         build_selection_report(em.table)
 
 
+def test_a_check_at_a_covariance_entry_says_the_table_shows_sds_and_correlations():
+    """Referee: the verdict's min ESS was "covariances[0, eruptions, waiting]", a row the
+    parameter table does not have (its correlation row had another ESS)."""
+    import types
+
+    from bayesgmm.report import _where_covariance_note
+
+    def diag(where):
+        return types.SimpleNamespace(checks=(types.SimpleNamespace(where="weights[1]"),
+                                             types.SimpleNamespace(where=where)))
+
+    note = _where_covariance_note(diag("covariances[0, eruptions, waiting]"))
+    assert "standard deviations and correlations, which have their own R-hat and ESS" in note
+    assert _where_covariance_note(diag("means[1, waiting]")) == ""
+
+
 def test_plain_verdict_gives_the_diagnosed_cause():
     import types
 
