@@ -80,7 +80,8 @@ TERMS: tuple[tuple[str, str, str], ...] = (
      "sorted weights and, with one feature, the sorted means): when their checks pass and "
      "the per-component ones fail, the trouble is the numbering, not the sampling."),
     ("mode shift", r"mode shift",
-     "how far one chain's log density sits from the others', in posterior sds: a chain that "
+     "how far one chain's mean of a parameter (or of the log density) sits from the median "
+     "of the other chains' means, in within-chain posterior sds: a large one is a chain that "
      "settled in a different explanation of the data (a mode)."),
     ("posterior predictive check", r"predictive check",
      "data simulated from the fitted model, compared with the observed data: where they "
