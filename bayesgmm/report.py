@@ -1063,10 +1063,12 @@ def _section_parameters(result, figure, random_state, diag=None) -> str:
                      + _shown(n_points, scatter=not one_d,
                               rug=result.em.n_features != 2),
                      lambda: plots.plot_density(result, random_state=random_state))
-    overlay = figure("overlay", "EM fit (dashed) against 50 posterior draws: "
-                     + ("the EM mixture density beside the posterior mean density and its "
-                        f"{plots.INTERVAL:.0%} band" if one_d else f"ellipses enclosing "
-                        f"{plots.ELLIPSE_LEVEL:.0%} of each component")
+    overlay = figure("overlay", "EM fit (dashed) against "
+                     + (f"{format_number(min(plots.fit.BAND_DRAWS, _n_draws(result)))} "
+                        "posterior draws: the EM mixture density "
+                        "beside the posterior mean density and its "
+                        f"{plots.INTERVAL:.0%} band" if one_d else "50 posterior draws: "
+                        f"ellipses enclosing {plots.ELLIPSE_LEVEL:.0%} of each component")
                      + _shown(n_points, scatter=not one_d),
                      lambda: plots.plot_overlay(result, random_state=random_state))
     return _section("parameters", "3. Parameters: EM and the posterior",
@@ -1080,6 +1082,12 @@ def _section_parameters(result, figure, random_state, diag=None) -> str:
                     f"{_covariance_display(result.em.n_features)} {note}</p>",
                     _parameter_html(table, result.em.n_features), unidentified, forest,
                     density, overlay)
+
+
+def _n_draws(result) -> int:
+    """All the posterior's draws, over its chains."""
+    sizes = result.posterior.sizes
+    return int(sizes["chain"] * sizes["draw"])
 
 
 # Marks the parameter table's rows of components the diagnostics found without one identity.

@@ -265,6 +265,14 @@ def test_pair_plots_for_more_than_two_features(three_d):
 def test_report_on_one_dimensional_data(one_d):
     page, figures = build_report(one_d)
     assert len(figures) >= 11 and "velocity" in page
+    # the 94% band from enough draws (referee: from 50), as many as the caption says
+    from bayesgmm.plots.fit import BAND_DRAWS
+
+    n_band = min(BAND_DRAWS, one_d.posterior.sizes["chain"] * one_d.posterior.sizes["draw"])
+    caption = next(f.caption for f in figures if f.name == "overlay")
+    assert caption.startswith(f"EM fit (dashed) against {n_band} posterior draws")
+    title = plots.plot_overlay(one_d).axes[0].get_title()
+    assert f"posterior density ({n_band} draws)" in title
 
 
 # --------------------------------------------------------------------------------------------

@@ -384,7 +384,9 @@ def plot_overlay(result: Any, X: Any = None, ax: Axes | None = None, *, n_draws:
     {result_and_data}
     {ax}
     n_draws : int
-        Posterior draws shown (drawn at random from all chains).
+        Posterior draws shown (drawn at random from all chains) as ellipses. The density
+        bands of one-feature panels take at least :data:`BAND_DRAWS` draws: the 3% and 97%
+        quantiles of 50 draws rest on one or two of them (referee).
     random_state : int, optional
         Which draws are shown.
     sample_weight : array-like (N,), optional
@@ -407,6 +409,9 @@ def plot_overlay(result: Any, X: Any = None, ax: Axes | None = None, *, n_draws:
     else:  # no draws: empty (0, K, ...) arrays
         K = em.n_components
         w, m, cov = np.empty((0, K)), np.empty((0, K, D)), np.empty((0, K, D, D))
+    # the one-feature panels' bands (D != 2) from enough draws for their 94% quantiles
+    wb, mb, cb = (_posterior_draws(result, max(n_draws, BAND_DRAWS), random_state)
+                  if len(w) and D != 2 else (w, m, cov))
     names = em.feature_names
     titles = _component_names(result, em.n_components)
     keep = _claimed(_membership(result, X), em.n_components) if em.noise else None
@@ -418,7 +423,7 @@ def plot_overlay(result: Any, X: Any = None, ax: Axes | None = None, *, n_draws:
 
     def diag(a, i):
         _overlay_1d(a, X[:, i], em.weights, em.means[:, i], em_cov[:, i, i],
-                    w, m[:, :, i], cov[:, :, i, i], keep, g)
+                    wb, mb[:, :, i], cb[:, :, i, i], keep, g)
 
     drawn = f" and {w.shape[0]} posterior draws" if len(w) else ""
     title = f"EM (dashed){drawn}; {int(ELLIPSE_LEVEL * 100)}% ellipses"
@@ -442,7 +447,7 @@ def plot_overlay(result: Any, X: Any = None, ax: Axes | None = None, *, n_draws:
     if D == 1:
         diag(ax, 0)
         ax.set(xlabel=names[0], ylabel="density",
-               title=(f"EM density (dashed) vs posterior density ({w.shape[0]} draws)"
+               title=(f"EM density (dashed) vs posterior density ({wb.shape[0]} draws)"
                       if len(w) else "EM mixture density") + "".join(
                    f"\n{line}" for line in (_weighted_line(g, len(X)),
                                             _unweighted_note(result, g)) if line))
@@ -596,6 +601,11 @@ def _with_weights_line(shown: str, result: Any, g: np.ndarray | None, n: int, D:
     weighted = "" if g is None else (_weighted_line(g, n)
                                      + (", marker area by weight" if D > 1 else ""))
     return "; ".join(line for line in (shown, weighted, _unweighted_note(result, g)) if line)
+
+
+# Draws behind a one-feature overlay's 94% band: its 3% and 97% quantiles then rest on about
+# a dozen draws each, not on one or two of 50.
+BAND_DRAWS = 400
 
 
 def _overlay_1d(ax, x, em_w, em_m, em_v, draw_w, draw_m, draw_v, keep=None,
