@@ -701,7 +701,7 @@ def _density_2d(points, w, m, c) -> np.ndarray:
 _CONTOUR_QUANTILES = (0.05, 0.10, 0.25, 0.50, 0.75)
 
 
-def _contours(ax, X2, w, m, c, n_grid: int = 300, keep: np.ndarray | None = None,
+def _contours(ax, X2, w, m, c, n_grid: int | None = None, keep: np.ndarray | None = None,
               weights: np.ndarray | None = None) -> tuple[list, list[str]]:
     """Density contours of a 2-D mixture over the data: the levels enclose about 25, 50, 75,
     90 and 95% of the data points (quantiles of the density at the points); with ``keep``
@@ -719,8 +719,12 @@ def _contours(ax, X2, w, m, c, n_grid: int = 300, keep: np.ndarray | None = None
     wide = [(lo - r * (hi - lo), hi + r * (hi - lo))
             for (lo, hi), r in (((xlim), 1.0 if _free_axis(X2[:, 0], keep) else 0.25),
                                 ((ylim), 1.0 if _free_axis(X2[:, 1], keep) else 0.25))]
-    # 300 a side: the grid spans up to three times the data, and at 150 a tight component's
-    # contours turned corners (referee, an EM report's density)
+    # A point estimate's grid 300 a side: it spans up to three times the data, and at 150 a
+    # tight component's contours turned corners (referee, an EM report's density). Averaged
+    # over posterior draws, 150: the density costs draws x grid points, and the average of
+    # 100 draws' densities is smooth already.
+    if n_grid is None:
+        n_grid = 300 if len(w) == 1 else 150
     gx, gy = np.meshgrid(np.linspace(*wide[0], n_grid), np.linspace(*wide[1], n_grid))
     z = _density_2d(np.column_stack([gx.ravel(), gy.ravel()]), w, m, c).reshape(gx.shape)
     # The points drawn, and those the levels are set by: at most SCATTER_POINTS (the title
