@@ -156,8 +156,10 @@ def _names_its_rows(X: Any) -> bool:
 def _fitted_rows(result: Any, X: Any) -> np.ndarray:
     """Which rows of ``X`` an EM fit used: those with a value observed, and with every value
     under ``missing="drop"`` (the policy its observations record)."""
-    values = np.asarray(X, dtype=np.float64)
-    missing = np.isnan(values.reshape(len(values), -1))
+    from ._validation import check_data  # as predict_proba reads X (pd.NA is missing)
+
+    values, _ = check_data(X, n_features=result.n_features, allow_nan=True)
+    missing = np.isnan(values)
     policy = (observations_record(result) or {}).get("missing")
     return ~(missing.any(axis=1) if policy == "drop" else missing.all(axis=1))
 

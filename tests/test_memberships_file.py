@@ -100,6 +100,10 @@ def test_an_em_table_of_an_indexed_frame_has_its_ids_and_only_its_fitted_rows(ol
     # positions (a plain array, or a frame on 0..N-1) keep "row", the rows' numbers
     plain = membership_table(em, X.to_numpy())
     assert plain.columns[0] == "row" and list(plain["row"]) == kept
+    # a nullable column's pd.NA is a missing value, as the fit reads it
+    nullable = X.astype({"eruptions": "Float64"})
+    nullable.iloc[3, 0] = pd.NA
+    assert list(membership_table(em, nullable)["sample_id"]) == list(table["sample_id"])
 
 
 def test_predict_proba_with_labels_changes_only_the_labelled_rows(old_faithful):
