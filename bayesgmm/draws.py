@@ -395,6 +395,7 @@ def sample_nutpie_until(
     abandon: Callable[[xr.DataTree], bool] | None = None,
     stop_on_divergence: bool = False,
     waiting: Callable[[int, float, int], None] | None = None,
+    waiting_every: float | None = None,
     **sample_kwargs,
 ) -> tuple[xr.DataTree, DrawsRun]:
     """Sample a compiled nutpie model until ``check`` passes or the budget runs out.
@@ -426,10 +427,13 @@ def sample_nutpie_until(
         earliest divergent draw of any chain, so it does not depend on the machine's speed.
         Once ``max_time`` has passed, the run stops by time instead (it keeps its draws).
     waiting : callable, optional
-        ``waiting(finished, elapsed_s, next_check)`` every ``HEARTBEAT_S`` seconds while the
+        ``waiting(finished, elapsed_s, next_check)`` every ``waiting_every`` seconds while the
         chains run (``finished``: the slowest chain's draws, warm-up included; ``next_check``:
         the draws per chain, warm-up excluded, at which the next check is due): a status line
-        where nutpie's progress bar does not show.
+        or a bar of the caller's where nutpie's progress bar does not show.
+    waiting_every : float, optional
+        Seconds between ``waiting`` calls (at most every 0.2 s: the wait's own wake-ups);
+        default ``HEARTBEAT_S``.
 
     Returns
     -------
@@ -453,12 +457,13 @@ def sample_nutpie_until(
     )
     beat = None
     if waiting is not None:
-        due = [t0 + HEARTBEAT_S]
+        waiting_every = HEARTBEAT_S if waiting_every is None else waiting_every
+        due = [t0 + waiting_every]
 
         def beat() -> None:
             now = time.monotonic()
             if now >= due[0]:
-                due[0] = now + HEARTBEAT_S
+                due[0] = now + waiting_every
                 waiting(progress.finished(), now - t0, draws)
 
     checkpoints: list[Checkpoint] = []

@@ -21,15 +21,17 @@ report and the command line.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 __all__ = ["COLD_COMPILE_S", "detail", "enabled", "first_run_notice", "in_notebook",
-           "sampler_cache_is_cold", "say", "set_enabled", "silenced", "step", "within"]
+           "live_bar", "sampler_cache_is_cold", "say", "set_enabled", "silenced", "step",
+           "within"]
 
 # Measured on 2 shared cores (issue 15): 66-70 s of numba compilation on a fresh clone.
 COLD_COMPILE_S = 70
@@ -136,7 +138,7 @@ def _shown(message: str, own_only: bool) -> Iterator[None]:
         except ImportError:  # rich comes with PyMC; without it, the plain lines below
             Console = None
         if Console is not None:
-            console = Console(stderr=True)
+            console = _console()
             with console.status(f"{message}...") as status, _pushed(
                     (lambda text: status.update(f"{message}: {text}..."), own_only)):
                 yield
@@ -182,6 +184,61 @@ def _heartbeat(message: str, t0: float, last: list[float]) -> Iterator[None]:
     finally:
         done.set()
         thread.join()
+
+
+@functools.cache
+def _console():
+    """The one rich console of the status layer, on stderr (whatever ``sys.stderr`` is when it
+    writes): spinners and bars share it, so that one live display nests in another instead of
+    two drawing over each other."""
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+@contextlib.contextmanager
+def live_bar(description: str, show: bool = True
+             ) -> Iterator[Callable[[int, int, str], None] | None]:
+    """A progress bar held at the foot of a terminal, for a long run whose status lines come
+    while it runs (``draws="auto"``'s checkpoints): every line written to stderr meanwhile
+    (:func:`say`, a warning) is printed above the bar, never under it.
+
+    Why not nutpie's own bar there: it redraws by moving the cursor up over its last drawing,
+    so a line printed below it is drawn over (TTY QA: the checkpoint lines "4,000 draws per
+    chain: max R-hat ...: continuing to 6,900" were gone from the screen, and headers and bars
+    in pieces stood in their place).
+
+    Yields ``update(done, total, text)``, or ``None`` where no bar is shown: off a terminal,
+    in a notebook, with the lines off or ``show`` false, without rich (it comes with PyMC), or
+    inside a step's spinner with a rich older than 14.1 (one live display per console; newer
+    ones draw the bar inside the spinner's). The caller then tells its progress its own way.
+    The bar leaves the screen when the block ends; the lines stay.
+    """
+    if not (show and _state["enabled"] and sys.stderr.isatty() and not in_notebook()):
+        yield None
+        return
+    try:
+        from rich.errors import LiveError
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+    except ImportError:
+        yield None
+        return
+    bar = Progress(TextColumn(f"bayesgmm: {description}"), BarColumn(),
+                   TextColumn("{task.fields[text]}"), TimeElapsedColumn(),
+                   console=_console(), transient=True,
+                   # stdout keeps the results: only the status stream goes above the bar
+                   redirect_stdout=False, redirect_stderr=True)
+    try:
+        bar.start()
+    except LiveError:
+        yield None
+        return
+    task = bar.add_task(description, total=None, text="")
+    try:
+        yield lambda done, total, text: bar.update(task, completed=done, total=total,
+                                                   text=text)
+    finally:
+        bar.stop()
 
 
 def detail(text: str, *, own: bool = False) -> None:

@@ -157,12 +157,12 @@ class LabelSwitchingReport:
         why = {ORDERED: "the means are constrained to increase (ordered_means)",
                LABELLED: "known labels name every component"}.get(self.method)
         if why:
-            return (f"Label switching: none; {why}, which fixes the labels: all {total} draws "
+            return (f"Label switching: none; {why}, which fixes the labels: all {total:,} draws "
                     "kept as drawn.")
         if self.permutations is not None and np.asarray(self.permutations).shape[-1] == 1:
-            return f"Label switching: none with one component (all {total} draws as drawn)."
+            return f"Label switching: none with one component (all {total:,} draws as drawn)."
         lines = [
-            f"Label switching: {self.total_permuted} of {total} draws "
+            f"Label switching: {self.total_permuted:,} of {total:,} draws "
             f"({100 * self.fraction_permuted:.1f}%) were relabelled to match the reference "
             f"(method {self.method!r}, {self.n_iter} pass{'es' if self.n_iter != 1 else ''})."
         ]
@@ -171,7 +171,7 @@ class LabelSwitchingReport:
             lines.append(f"  component(s) {named} are named by known labels and were kept; "
                          "only the others were relabelled")
         for chain, n, m in zip(self.chains, self.n_draws, self.n_permuted, strict=True):
-            lines.append(f"  chain {chain}: {m} of {n} ({100 * m / n if n else 0.0:.1f}%)")
+            lines.append(f"  chain {chain}: {m:,} of {n:,} ({100 * m / n if n else 0.0:.1f}%)")
         return "\n".join(lines)
 
 

@@ -978,22 +978,27 @@ def _sample_nutpie(pm_model, start, *, draws, tune, chains, cores, seed, progres
     record = {}
     if target is not None:
         progress.say(f"sampling until converged (R-hat < {target.rhat_max:g}, bulk and tail ESS "
-                     f">= {target.ess_min:g}): first check at {target.min_draws} draws per "
-                     f"chain, at most {target.max_draws}"
+                     f">= {target.ess_min:g}): first check at {target.min_draws:,} draws per "
+                     f"chain, at most {target.max_draws:,}"
                      + (f" or {target.max_time:g} s" if target.max_time is not None else ""),
                      progressbar)
-        idata, run = sample_nutpie_until(
-            compiled, check, target, tune=tune, chains=chains, seed=seed,
-            # nutpie's bar runs to max_draws, where a checkpoint may stop it: in a notebook it
-            # stayed on the page frozen part-way, so there the lines below tell the progress
-            progressbar=progressbar and progress.enabled() and not progress.in_notebook(),
-            target_accept=target_accept,
-            report=_print_checkpoint if progressbar else None, abandon=abandon,
-            # nutpie's bar draws only on a terminal (and in a notebook): elsewhere a line now
-            # and then
-            waiting=_WaitingLine(tune, target.max_draws)
-            if progressbar and not sys.stderr.isatty() else None,
-            stop_on_divergence=stop_on_divergence)
+        # On a terminal our own bar, which keeps the checkpoint lines above it (nutpie's drew
+        # over them); elsewhere a line now and then (see progress.live_bar)
+        with progress.live_bar("sampling", progressbar) as bar:
+            waiting = (_LiveBarText(bar, tune, target.max_draws) if bar is not None
+                       else _WaitingLine(tune, target.max_draws)
+                       if progressbar and not sys.stderr.isatty() else None)
+            idata, run = sample_nutpie_until(
+                compiled, check, target, tune=tune, chains=chains, seed=seed,
+                # nutpie's bar only where ours cannot be shown (another live display holds
+                # the terminal); never in a notebook: it runs to max_draws, where a
+                # checkpoint may stop it, and stayed on the page frozen part-way
+                progressbar=progressbar and bar is None and sys.stderr.isatty()
+                and progress.enabled() and not progress.in_notebook(),
+                target_accept=target_accept,
+                report=_print_checkpoint if progressbar else None, abandon=abandon,
+                waiting=waiting, waiting_every=None if bar is None else _BAR_EVERY_S,
+                stop_on_divergence=stop_on_divergence)
         record["adaptive"] = run.to_dict()
         if run.stopped_by == "futile":  # why, and what to do instead of drawing on
             progress.say(f"stopped at {run.draws} draws per chain without converging: "
@@ -1136,6 +1141,27 @@ class _WaitingLine:
         progress.say(f"sampling: {where} per chain (the slowest), {elapsed:.0f} s{left}")
 
 
+class _LiveBarText:
+    """``draws="auto"``'s bar on a terminal (:func:`bayesgmm.progress.live_bar`), fed as
+    :class:`_WaitingLine` is: the slowest chain's warm-up, then its draws against the next
+    convergence check."""
+
+    def __init__(self, update, tune: int, max_draws: int):
+        self.update, self.tune, self.max_draws = update, tune, max_draws
+
+    def __call__(self, finished: int, elapsed: float, next_check: int) -> None:
+        if finished < self.tune:
+            self.update(finished, self.tune,
+                        f"warm-up {finished:,} of {self.tune:,} (the slowest chain)")
+        else:
+            done = finished - self.tune
+            self.update(min(done, next_check), next_check,
+                        f"{done:,} draws per chain; next check at {next_check:,}, at most "
+                        f"{self.max_draws:,}")
+
+
+# How often the terminal bar is brought up to date (seconds).
+_BAR_EVERY_S = 0.25
 # The share of the warm-up after which its pace predicts its end (see _WaitingLine).
 _SETTLED_WARMUP = 0.15
 

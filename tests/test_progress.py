@@ -1,5 +1,6 @@
 """The status layer: lines on stderr, silenced on request, and the cold-cache check."""
 
+import io
 import os
 import re
 import subprocess
@@ -294,6 +295,78 @@ def test_nutpie_draws_its_bar_where_it_can_finish_it(old_faithful, monkeypatch, 
                       em=em)
     # auto: text lines only; fixed: nutpie's bar (it finishes), no text lines beside it
     assert seen == {"auto": False, "fixed": not quiet, "lines": False}
+
+
+class _Terminal(io.StringIO):
+    """A stderr that says it is a terminal (what rich and nutpie ask before drawing a bar)."""
+
+    def isatty(self):
+        return True
+
+
+def test_a_live_bar_only_where_it_can_hold_the_foot_of_a_terminal(monkeypatch):
+    """progress.live_bar: nothing off a terminal or with the lines off; on a terminal, stderr
+    goes through the bar's console, which prints each line above the bar."""
+    monkeypatch.setitem(progress._state, "enabled", True)
+    monkeypatch.setattr(sys, "stderr", io.StringIO())
+    with progress.live_bar("sampling") as bar:
+        assert bar is None
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    with progress.live_bar("sampling", show=False) as bar:
+        assert bar is None
+    with progress.step("a step with a spinner"), progress.live_bar("sampling") as bar:
+        # one console: the bar nests in the spinner's display (rich >= 14.1), else none
+        assert bar is None or sys.stderr is not terminal
+        progress.say("a line under the spinner")
+    assert "bayesgmm: a line under the spinner" in terminal.getvalue()
+    with progress.live_bar("sampling") as bar:
+        assert bar is not None and sys.stderr is not terminal  # rich's proxy
+        bar(50, 100, "half way")
+        progress.say("a line while the bar runs")
+    assert sys.stderr is terminal
+    assert "bayesgmm: a line while the bar runs" in terminal.getvalue()
+
+
+def test_the_terminal_bar_tells_the_warm_up_then_the_next_check():
+    from bayesgmm.sampling import _LiveBarText
+
+    seen = []
+    text = _LiveBarText(lambda *shown: seen.append(shown), tune=1000, max_draws=10_000)
+    text(250, 3.0, 1000)
+    text(3200, 9.0, 4000)
+    assert seen == [(250, 1000, "warm-up 250 of 1,000 (the slowest chain)"),
+                    (2200, 4000, "2,200 draws per chain; next check at 4,000, at most 10,000")]
+
+
+def test_on_a_terminal_checkpoint_lines_are_not_drawn_over(old_faithful, monkeypatch):
+    """TTY QA: with draws="auto" nutpie's terminal bar (indicatif) redrew over the checkpoint
+    lines printed under it, so a run's "4,000 draws per chain: ...: continuing to 6,900" was
+    gone from the screen. On a terminal nutpie's bar is off and ours runs instead, fed by the
+    waiting callback and printing the lines above itself."""
+    from bayesgmm import fit_bayes, fit_em, sampling
+
+    seen = {}
+
+    class Stop(Exception):
+        pass
+
+    def until(*args, progressbar, waiting, waiting_every, **kwargs):
+        seen["nutpie bar"], seen["every"] = progressbar, waiting_every
+        seen["proxied"] = not isinstance(sys.stderr, _Terminal)
+        waiting(30, 0.5, 1000)  # the bar's text: the warm-up
+        progress.say("1,000 draws per chain: a checkpoint line")
+        raise Stop
+
+    em = fit_em(old_faithful, 2, random_state=0)
+    monkeypatch.setattr(sampling, "sample_nutpie_until", until)
+    monkeypatch.setitem(progress._state, "enabled", True)
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    with pytest.raises(Stop):
+        fit_bayes(old_faithful, 2, draws="auto", tune=50, random_state=0, em=em)
+    assert seen == {"nutpie bar": False, "every": sampling._BAR_EVERY_S, "proxied": True}
+    assert "bayesgmm: 1,000 draws per chain: a checkpoint line" in terminal.getvalue()
 
 
 def test_the_readme_switch_works_after_a_bare_import():

@@ -452,3 +452,14 @@ def test_one_component_has_no_label_switching_to_report():
     assert str(report) == "Label switching: none with one component (all 10 draws as drawn)."
     two = LabelSwitchingReport.from_permutations(np.tile([0, 1], (2, 5, 1)))
     assert str(two).startswith("Label switching: 0 of 10 draws")
+
+
+def test_the_label_switching_counts_are_written_with_thousands_separators():
+    """TTY QA: "29680 of 40000 draws" beside the checkpoint lines' "4,000 draws per chain"."""
+    from bayesgmm.relabel import LabelSwitchingReport
+
+    permutations = np.tile([0, 1], (2, 2500, 1))
+    permutations[:, :1500] = [1, 0]
+    text = str(LabelSwitchingReport.from_permutations(permutations))
+    assert text.startswith("Label switching: 3,000 of 5,000 draws (60.0%)")
+    assert "  chain 0: 1,500 of 2,500 (60.0%)" in text
