@@ -17,6 +17,7 @@ loads nothing heavy: ``bayesgmm em`` never loads PyMC for it.
 
 from __future__ import annotations
 
+import html
 import unicodedata
 from dataclasses import dataclass
 from typing import Any
@@ -26,7 +27,7 @@ import numpy as np
 from .formatting import format_number
 from .observation_record import observations_record
 
-__all__ = ["MethodsText", "methods_text"]
+__all__ = ["CITATIONS", "MethodsText", "methods_text", "references_cited"]
 
 # Each method the paragraph may name, with its reference (as a Methods section cites it).
 REFERENCES = {
@@ -65,6 +66,37 @@ REFERENCES = {
     "arviz": "Kumar, R., Carroll, C., Hartikainen, A. and Martin, O. (2019). ArviZ a unified "
              "library for exploratory analysis of Bayesian models in Python. Journal of Open "
              "Source Software 4, 1143.",
+}
+
+# The selection report's author-year citations, as its text writes them, with their full
+# references: its References list holds those its text makes (:func:`references_cited`).
+CITATIONS = {
+    "Akaike 1974": "Akaike, H. (1974). A new look at the statistical model identification. "
+                   "IEEE Transactions on Automatic Control 19, 716-723.",
+    "Biernacki et al. 2000": "Biernacki, C., Celeux, G. and Govaert, G. (2000). Assessing a "
+                             "mixture model for clustering with the integrated completed "
+                             "likelihood. IEEE Transactions on Pattern Analysis and Machine "
+                             "Intelligence 22, 719-725.",
+    "Burnham & Anderson 2002": "Burnham, K. P. and Anderson, D. R. (2002). Model Selection "
+                               "and Multimodel Inference: A Practical Information-Theoretic "
+                               "Approach, 2nd edn. Springer, New York.",
+    "Kass & Raftery 1995": "Kass, R. E. and Raftery, A. E. (1995). Bayes factors. Journal of "
+                           "the American Statistical Association 90, 773-795.",
+    "Malsiner-Walli, Frühwirth-Schnatter & Grün 2016": (
+        "Malsiner-Walli, G., Frühwirth-Schnatter, S. and Grün, B. (2016). Model-based "
+        "clustering based on sparse finite Gaussian mixtures. Statistics and Computing 26, "
+        "303-324."),
+    "Schwarz 1978": "Schwarz, G. (1978). Estimating the dimension of a model. The Annals of "
+                    "Statistics 6, 461-464.",
+    "Scrucca et al. 2016": "Scrucca, L., Fop, M., Murphy, T. B. and Raftery, A. E. (2016). "
+                           "mclust 5: clustering, classification and density estimation "
+                           "using Gaussian finite mixture models. The R Journal 8, 289-317.",
+    "Vehtari et al. 2017": "Vehtari, A., Gelman, A. and Gabry, J. (2017). Practical Bayesian "
+                           "model evaluation using leave-one-out cross-validation and WAIC. "
+                           "Statistics and Computing 27, 1413-1432.",
+    "Yao et al. 2018": "Yao, Y., Vehtari, A., Simpson, D. and Gelman, A. (2018). Using "
+                       "stacking to average Bayesian predictive distributions (with "
+                       "discussion). Bayesian Analysis 13, 917-1007.",
 }
 
 _COVARIANCES = {
@@ -133,6 +165,15 @@ def methods_text(result: Any, diagnostics: Any = None) -> MethodsText:
                          f"{type(result).__name__}")
     return MethodsText(" ".join(s for s in sentences if s),
                        tuple(sorted((REFERENCES[k] for k in cited), key=_alphabetical)))
+
+
+def references_cited(text: str) -> tuple[str, ...]:
+    """The full references of the :data:`CITATIONS` that ``text`` (plain or HTML) makes, in
+    alphabetical order: a page's References list, drawn from what the page says, so that no
+    citation goes without its reference and no reference stands uncited."""
+    plain = html.unescape(text)
+    return tuple(sorted((full for cited, full in CITATIONS.items() if cited in plain),
+                        key=_alphabetical))
 
 
 def _alphabetical(reference: str) -> str:

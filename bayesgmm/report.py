@@ -60,6 +60,7 @@ from .observation_record import (
     observations_record,
     observations_sentence,
 )
+from .paper_methods import references_cited
 from .paths import MANIFEST, _manifest_kind, in_progress
 from .plots._common import (  # "uncertain": below this probability; the figures' bounds
     _RUG_POINTS,
@@ -2083,9 +2084,15 @@ def build_selection_report(selection: EMSelection, *, bayes: BayesSelection | No
     parts.append(_section_selection_settings(selection, settings, sampled=sampled))
     sections = [_section(anchor, f"{i}. {title}", *body)
                 for i, (anchor, title, body) in enumerate(parts, start=1)]
+    # what the sections cite, then the terms they (and not the references) use
+    cited = references_cited("\n".join(sections))
     sections.append(terms_section("\n".join(sections)))
+    if cited:
+        sections.append(_section("references", "References", '<ul class="references">' + "".join(
+            f"<li>{html.escape(r)}</li>" for r in cited) + "</ul>"))
     nav = "".join(f'<a href="#{anchor}">{html.escape(title)}</a>' for anchor, title, _ in parts
-                  ) + '<a href="#terms">Terms</a>'
+                  ) + '<a href="#terms">Terms</a>' + (
+        '<a href="#references">References</a>' if cited else "")
 
     table = selection.table
     ks, cts = sorted(table["n_components"].unique()), list(table["covariance_type"].unique())
@@ -2132,10 +2139,10 @@ def _section_criteria(selection: EMSelection, figure, X: Any = None,
                  "(lower is better; one line per covariance type, the best cell circled, "
                  "degenerate cells crossed). The scale is linear up to 10 and logarithmic "
                  "beyond, so that differences of a few units stay visible next to fits "
-                 "thousands worse. Dotted guides: for BIC at 2, 6 and 10 (Kass & Raftery's "
-                 "positive, strong and very strong evidence); for AIC and ICL at 2 only "
-                 "(AIC: Burnham & Anderson's rule of thumb; ICL: BIC's scale, but no evidence "
-                 "grades apply to its entropy penalty).",
+                 "thousands worse. Dotted guides: for BIC at 2, 6 and 10 (positive, strong and "
+                 "very strong evidence: Kass & Raftery 1995); for AIC and ICL at 2 only "
+                 "(AIC: a rule of thumb, Burnham & Anderson 2002; ICL: BIC's scale, but no "
+                 "evidence grades apply to its entropy penalty).",
                  lambda: plot_criteria(selection, criteria=CRITERIA, delta=True))
     pivots = [f"<h3>\u0394{c.upper()}</h3>" + _delta_pivot(table, eligible, c)
               for c in CRITERIA]
@@ -2162,10 +2169,12 @@ def _section_criteria(selection: EMSelection, figure, X: Any = None,
     body = [
         f"<p>EM fits (best of several restarts) of every K and covariance type to the "
         f"{selection.n_samples} observations. The criteria are on the -2 log-likelihood scale, "
-        "<strong>lower is better</strong>: BIC = -2 log L + p log N, AIC = -2 log L + 2 p, "
+        "<strong>lower is better</strong>: BIC = -2 log L + p log N (Schwarz 1978), "
+        "AIC = -2 log L + 2 p (Akaike 1974), "
         "ICL = BIC + 2 E with E = -\u03a3<sub>i</sub> log z<sub>i</sub> (z<sub>i</sub> a row's "
         "probability of its most probable component: zero when every row is classified with "
-        "certainty; Biernacki et al. 2000, as mclust), so ICL also penalises "
+        "certainty; Biernacki et al. 2000, as mclust computes it: Scrucca et al. 2016), so "
+        "ICL also penalises "
         "overlapping components (mclust prints the same numbers with the opposite sign). "
         "\u0394 is a cell's criterion minus the best cell's: what matters is how far the "
         "alternatives are from the best, not the criteria themselves.</p>",
@@ -2178,8 +2187,9 @@ def _section_criteria(selection: EMSelection, figure, X: Any = None,
         fig,
         "<h3>Every cell as \u0394 from the best</h3><p>Each criterion's best cell, and any "
         f'cell within {WEAK_EVIDENCE:g} of it, is <span class="top">marked</span>: a '
-        f"difference under {WEAK_EVIDENCE:g} is weak evidence for BIC (Kass &amp; Raftery) and "
-        "usually not taken as a preference for AIC (Burnham &amp; Anderson) or ICL, so such a "
+        f"difference under {WEAK_EVIDENCE:g} is weak evidence for BIC (Kass &amp; Raftery 1995) "
+        "and usually not taken as a preference for AIC (Burnham &amp; Anderson 2002) or ICL, "
+        "so such a "
         "cell is about as good as the best. Cells further from the best are not marked, "
         "whatever their rank"
         + (f"; cells excluded from the best (degenerate fits) are greyed and marked "
@@ -2392,8 +2402,9 @@ def _section_loo(bayes: BayesSelection, figure) -> tuple[str, str, list[str]]:
     return "loo", "Bayesian comparison (PSIS-LOO)", [
         f"<p>The posterior of each K{what}, compared by the expected log predictive density "
         "estimated by Pareto-smoothed importance-sampling leave-one-out cross-validation "
-        "(elpd_loo, <strong>higher is better</strong>). elpd_diff is each model minus the best "
-        "and dse its standard error; a model is <em>indistinguishable</em> from the best "
+        "(elpd_loo, <strong>higher is better</strong>; Vehtari et al. 2017). elpd_diff is "
+        "each model minus the best and dse its standard error; a model is "
+        "<em>indistinguishable</em> from the best "
         "(within the noise of the elpd estimate; column indistinguishable of "
         "BayesSelection.comparison) when |elpd_diff| is below 4 or about two dse "
         "(bayesgmm.selection.compare); the best model is the reference (False in its row). "

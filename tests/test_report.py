@@ -301,8 +301,10 @@ def test_selection_report_sections_figures_and_numbers(selection):
     assert page.startswith("<!DOCTYPE html>") and parser.scripts == 0 and parser.external == []
     assert parser.h2 == ["1. EM information criteria", "2. Bayesian comparison (PSIS-LOO)",
                          "3. Sparse mixture: number of non-empty components",
-                         "4. Settings and software", "Terms used in this report"]
+                         "4. Settings and software", "Terms used in this report",
+                         "References"]
     assert "<dt>BIC, AIC, ICL</dt>" in page and "<dt>elpd, LOO</dt>" in page
+    assert "Malsiner-Walli, G., Frühwirth-Schnatter, S. and Grün, B. (2016)" in page
     assert [f.name for f in figures] == ["criteria", "loo", "n_components"]
     for src, fig in zip(parser.images, figures, strict=True):
         assert src == "data:image/png;base64," + base64.b64encode(fig.png).decode()

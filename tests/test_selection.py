@@ -1128,7 +1128,7 @@ def test_near_ties_and_a_best_at_the_top_of_the_grid_are_noted():
                      "(widen n_components, -k)",)  # K=4 degenerate: no BIC near-tie with it
     notes = _choice_notes(table, best, [1, 2, 3, 4], exclude_degenerate=False)
     assert notes[0] == ("BIC: K=4 full (+1.50) within 2 of K=3 full: weak evidence between "
-                        "them (Kass & Raftery)")
+                        "them (Kass & Raftery 1995)")
 
 
 def test_loo_figure_marks_failed_checks_and_leaves_a_far_worse_model_off_the_scale():
@@ -1264,7 +1264,7 @@ def test_k1_tied_is_no_near_tie_of_k1_full():
     assert same_model_as_another(table).tolist() == [False, True, False, False]
     notes = _choice_notes(table, {"bic": (1, "full")}, [1, 2], True, n_rows=200)
     assert notes == ("BIC: K=2 tied (+1.50) within 2 of K=1 full: weak evidence between them "
-                     "(Kass & Raftery)",)
+                     "(Kass & Raftery 1995)",)
     top = _top_cells(table)
     bic = top[top["criterion"] == "BIC"]
     assert list(zip(bic["K"], bic["covariance"], strict=True)) == [(1, "full"), (2, "tied"),

@@ -278,3 +278,52 @@ def test_the_chosen_figure_names_its_model(old_faithful):
                     "EM mixture density of BIC's choice, K=2 full")
     titles = [t.get_text() for t in [*fig.texts, *(ax.title for ax in fig.axes)]]
     assert any(t.startswith("EM mixture density of BIC's choice, K=2 full") for t in titles)
+
+
+def _cited_and_listed(page):
+    """(author-year citations the page's sections make, its References list's entries)."""
+    import re
+
+    body, _, listed = page.partition('<section id="references">')
+    text = html.unescape(re.sub(r"<[^>]+>", " ", body))
+    cites = set(re.findall(r"([A-Z][\w-]+(?:, [A-Z][\w-]+)*(?: & [A-Z][\w-]+| et al\.)?) "
+                           r"((?:19|20)\d\d)\b", text))
+    return text, cites, [html.unescape(e) for e in re.findall(r"<li>(.*?)</li>", listed)]
+
+
+def test_every_citation_has_its_reference_and_every_reference_is_cited(em):
+    """Referee: the selection report cited Biernacki et al., Kass & Raftery, Burnham &
+    Anderson and Yao et al. without a References list (and two of them without a year)."""
+    from conftest import fake_fit, loglik_draws
+
+    from bayesgmm.paper_methods import CITATIONS
+    from bayesgmm.selection import compare
+
+    rng = np.random.default_rng(0)
+    base = rng.normal(-2.0, 0.5, size=150)
+    bayes = compare({"K=2": fake_fit(loglik_draws(rng, base - 0.4), 2),
+                     "K=3": fake_fit(loglik_draws(rng, base), 3)})
+    for kwargs in ({}, {"bayes": bayes}):
+        page, _ = build_selection_report(em, **kwargs)
+        text, cites, listed = _cited_and_listed(page)
+        assert cites and len(listed) == len(set(listed)) >= len(cites)
+        for authors, year in cites:  # each citation's first author and year head an entry
+            assert any(e.startswith(authors.split(",")[0].split()[0] + ",")
+                       and f"({year})" in e for e in listed), (authors, year)
+        for entry in listed:  # and each entry is cited
+            assert any(entry == full and cited in text for cited, full in CITATIONS.items())
+        for cited in CITATIONS:  # never the authors without the year
+            authors = cited.rsplit(" ", 1)[0]
+            assert text.count(authors) == text.count(cited), cited
+        assert ('<a href="#references">References</a>' in page) and (
+            "Vehtari et al. 2017" in text) == ("bayes" in kwargs)
+
+
+def test_the_references_list_holds_exactly_what_a_text_cites():
+    from bayesgmm.paper_methods import references_cited
+
+    text = ("K+ (Malsiner-Walli, Frühwirth-Schnatter &amp; Grün 2016) and BIC (Schwarz "
+            "1978); Kass &amp; Raftery without a year cites nothing")
+    assert [r.split(" (")[0] for r in references_cited(text)] == [
+        "Malsiner-Walli, G., Frühwirth-Schnatter, S. and Grün, B.", "Schwarz, G."]
+    assert references_cited("no citation") == ()

@@ -24,9 +24,9 @@ WEAK_EVIDENCE = 2.0
 # Anderson's rule of thumb, not a test or an evidence grade. ICL: on BIC's scale, but BIC plus
 # the classification entropy, so no Bayes factor either: a near tie, no grade.
 _NEAR_TIE_MEANING = {
-    "bic": "weak evidence between them (Kass & Raftery)",
-    "aic": "differences below ~2 are usually not taken as a preference (Burnham & "
-           "Anderson's rule of thumb)",
+    "bic": "weak evidence between them (Kass & Raftery 1995)",
+    "aic": "differences below ~2 are usually not taken as a preference (a rule of thumb: "
+           "Burnham & Anderson 2002)",
     "icl": "a near tie (ICL is on BIC's scale but penalised by the classification entropy: "
            "no evidence grades apply)",
 }
