@@ -1195,3 +1195,28 @@ def test_a_fitted_estimator_is_reported_as_its_posterior(tiny_fit, tmp_path):
 
     page = write_report(BayesianGMM.from_result(tiny_fit), tmp_path / "r", progressbar=False)
     assert "Posterior" in page.read_text()
+
+
+def test_draws_of_a_component_the_data_do_not_locate_do_not_stretch_the_axes():
+    """QA (Old Faithful K=4): an unlocated component's draws (every one of them wide, so
+    the per-component fence left none out) set the axes to three times the data's span,
+    the clusters squeezed into the middle. The draws may widen the view by a quarter span
+    beyond the data and EM's ellipses, no more."""
+    from bayesgmm.plots.fit import _DRAW_REACH, _ellipse_limits
+
+    rng = np.random.default_rng(0)
+    em_means, em_variances = np.array([0.3, 0.7]), np.array([0.001, 0.001])
+    draw_means = np.stack([rng.normal(0.3, 0.01, 50), rng.uniform(-2, 3, 50)], axis=1)
+    draw_variances = np.stack([np.full(50, 0.001), rng.uniform(1, 4, 50)], axis=1)
+    lo, hi = _ellipse_limits((0.0, 1.0), em_means, em_variances, draw_means, draw_variances,
+                             weights=np.array([0.6, 0.4]), free=True)
+    pad = 0.03 * (1 + 2 * _DRAW_REACH)
+    assert (lo, hi) == pytest.approx((-_DRAW_REACH - pad, 1 + _DRAW_REACH + pad))
+    # located draws are still held whole
+    tame = np.stack([rng.normal(0.3, 0.01, 50), rng.normal(0.7, 0.01, 50)], axis=1)
+    lo, hi = _ellipse_limits((0.0, 1.0), em_means, em_variances, tame,
+                             np.full((50, 2), 0.02), weights=np.array([0.6, 0.4]), free=True)
+    from scipy import stats
+
+    radius = np.sqrt(stats.chi2.ppf(0.95, 2))
+    assert lo < 0.3 - radius * np.sqrt(0.02) and hi > 0.7 + radius * np.sqrt(0.02)

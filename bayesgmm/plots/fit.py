@@ -510,7 +510,8 @@ def _ellipse_limits(limits: tuple[float, float], em_means: np.ndarray,
     A wild draw still may not stretch the view: per component and side, a draw whose
     ellipse reaches beyond Tukey's far-out fence of the draws' reaches (the quartile plus
     3 interquartile ranges) is left out, so one stray draw in 50 does not shrink the others
-    to a dot. EM's ellipses are held (the fit the figure is about) up to a quarter of the
+    to a dot; and no draw is held beyond ``_DRAW_REACH`` spans past the data and EM's
+    ellipses (a component the data do not locate has every draw wild). EM's ellipses are held (the fit the figure is about) up to a quarter of the
     data's span beyond it on either side: a component that took a few gross outliers (its
     ellipse many times the clusters' size) runs off the axes rather than shrink the clusters.
     ``free`` (no point the Gaussians claim lies beyond the bulk on this axis, so none can have
@@ -529,11 +530,16 @@ def _ellipse_limits(limits: tuple[float, float], em_means: np.ndarray,
     lows = [np.maximum(em_means - em_half, limits[0] - held)]
     highs = [np.minimum(em_means + em_half, limits[1] + held)]
     if draw_means.shape[0]:
+        # the draws within _DRAW_REACH spans of what the data and EM's ellipses span: a
+        # component the data do not locate (all its draws wild alike, so no fence leaves one
+        # out) stretched Old Faithful K=4's axes to three times the data's (QA)
+        outer = (min(limits[0], lows[0].min()) - _DRAW_REACH * span,
+                 max(limits[1], highs[0].max()) + _DRAW_REACH * span)
         half = radius * np.sqrt(draw_variances)
         for reach, side in ((draw_means - half, -1.0), (draw_means + half, 1.0)):
             q1, q3 = np.quantile(side * reach, [0.25, 0.75], axis=0)  # per component
             tame = np.where(side * reach <= q3 + 3 * (q3 - q1), reach, np.nan)
-            tame = np.clip(tame, limits[0] - held, limits[1] + held)
+            tame = np.clip(tame, *outer)
             (lows if side < 0 else highs).append(tame.ravel())
     lo, hi = np.nanmin(np.concatenate(lows)), np.nanmax(np.concatenate(highs))
     pad = 0.03 * (max(hi, limits[1]) - min(lo, limits[0]))  # the line clear of the frame
@@ -544,6 +550,10 @@ def _ellipse_limits(limits: tuple[float, float], em_means: np.ndarray,
 # one that took a gross outlier or two. Heavier ones may widen them up to _FULL_REACH spans.
 _NEGLIGIBLE_WEIGHT = 0.01
 _FULL_REACH = 4.0
+# The posterior draws' ellipses widen the axes at most this many data spans beyond the data's
+# and EM's ellipses' reach; further out they run off the axes (the diagnostics name a
+# component the data do not locate).
+_DRAW_REACH = 0.25
 
 
 def _free_axis(x: np.ndarray, keep: np.ndarray | None = None) -> bool:
