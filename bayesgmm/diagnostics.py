@@ -664,12 +664,13 @@ def _one_chain_rhat(check: Check) -> Check:
 
 
 def _fmt(value: float, threshold: float, digits: int) -> str:
-    """``value`` with enough decimals not to print as the threshold it failed or just passed."""
+    """``value`` with enough decimals not to print as the threshold it failed or just passed,
+    and thousands separators (an ESS of 1,320, as the checkpoint lines write it)."""
     for d in range(digits, digits + 4):
-        text = f"{value:.{d}f}"
-        if float(text) != threshold or value == threshold:
+        text = f"{value:,.{d}f}"
+        if float(text.replace(",", "")) != threshold or value == threshold:
             return text
-    return f"{value:.{digits + 4}f}"
+    return f"{value:,.{digits + 4}f}"
 
 
 # --------------------------------------------------------------------------------------------

@@ -1128,3 +1128,13 @@ def test_far_rows_are_judged_in_each_components_own_spread_with_weights_as_count
     assert _far_components(post, median, 0.01, gone) == {}
     # no nearly empty component: nothing to look for
     assert _far_components(post, np.array([0.5, 0.3, 0.2]), 0.01, observed) == {}
+
+
+def test_check_numbers_carry_thousands_separators_and_never_print_as_their_threshold():
+    """TTY QA: "min tail ESS 1320 >= 400" in the verdict beside the checkpoint lines'
+    "min tail ESS 1,320"."""
+    from bayesgmm.diagnostics import _fmt
+
+    assert _fmt(1320.4, 400, 0) == "1,320"
+    assert _fmt(1009.96, 1010, 0) == "1,009.96"  # not "1,010" beside ">= 1010"
+    assert _fmt(1.0049, 1.01, 3) == "1.005"

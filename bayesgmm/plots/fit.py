@@ -511,8 +511,9 @@ def _ellipse_limits(limits: tuple[float, float], em_means: np.ndarray,
     ellipse reaches beyond Tukey's far-out fence of the draws' reaches (the quartile plus
     3 interquartile ranges) is left out, so one stray draw in 50 does not shrink the others
     to a dot; and no draw is held beyond ``_DRAW_REACH`` spans past the data and EM's
-    ellipses (a component the data do not locate has every draw wild). EM's ellipses are held (the fit the figure is about) up to a quarter of the
-    data's span beyond it on either side: a component that took a few gross outliers (its
+    ellipses (a component the data do not locate has every draw wild). EM's ellipses are
+    held (the fit the figure is about) up to a quarter of the data's span beyond it on either
+    side: a component that took a few gross outliers (its
     ellipse many times the clusters' size) runs off the axes rather than shrink the clusters.
     ``free`` (no point the Gaussians claim lies beyond the bulk on this axis, so none can have
     stretched an ellipse: :func:`_free_axis`): the ellipses of the components with
