@@ -1174,13 +1174,17 @@ def _parameter_html(table: pd.DataFrame, n_features: int) -> str:
 
 def _mcse_digits(value: float, mcse: float) -> str:
     """``value`` printed to the decimal place of its Monte Carlo error's leading digit (at
-    most 4 significant digits, at least 1)."""
+    most 4 significant digits, at least 1), trailing zeros kept: they say the precision
+    (QA: a weight of 0.100 +- 0.003 printed "0.1", a mean of 72.0 +- 0.26 "72")."""
     if not (np.isfinite(value) and np.isfinite(mcse)) or mcse <= 0 or value == 0:
         return format_number(value)
     magnitude = math.floor(math.log10(abs(value)))
     digits = min(4, max(1, magnitude - math.floor(math.log10(mcse)) + 1))
+    decimals = digits - 1 - magnitude
+    if decimals > 0 and magnitude >= -4:  # fixed notation, as format_number has it there
+        return f"{round(value, decimals):,.{decimals}f}"
     # round to those significant digits (format_number drops decimals, not integer digits)
-    return format_number(round(value, digits - 1 - magnitude), digits)
+    return format_number(round(value, decimals), digits)
 
 
 def _em_parameter_html(em: EMResult) -> str:
@@ -1343,10 +1347,25 @@ def _uncertain_html(table: pd.DataFrame, n_unsure: int, n_rows: int, what: str) 
     if not n_unsure:  # a table of points with probability 1 would be ties, not uncertainty
         return (f"<p>Every one of the {format_number(n_rows)} points has a {what} of at least "
                 f"{UNCERTAIN_BELOW:g} for its most probable component.</p>")
+    probabilities = [c for c in ("probability", "94% lower", "94% upper") if c in table]
+    shown = table.assign(**{c: [_probability(v) for v in table[c]] for c in probabilities})
     return (f"<p>{format_number(n_unsure)} of {format_number(n_rows)} points have a {what} "
             f"below {UNCERTAIN_BELOW:g} for their most probable component. "
             + ("The most uncertain points:</p>" if n_unsure > len(table) else "They are:</p>")
-            + _table(table))
+            + _table(shown, formatted=probabilities))
+
+
+def _probability(p: float) -> str:
+    """A membership probability to three decimals, as a reader compares them; one that
+    would print as 0 or 1 without being it is said as such (QA: an interval's lower end
+    printed "4.244 × 10⁻³³" beside "0.9989")."""
+    if not np.isfinite(p):
+        return format_number(p)
+    if 0 < p < 0.0005:
+        return "< 0.001"
+    if 0.9995 <= p < 1:
+        return "> 0.999"
+    return f"{p:.3f}"
 
 
 def _section_membership(result, X, proba, figure, n_uncertain: int = 10,

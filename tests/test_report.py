@@ -796,10 +796,12 @@ def test_vector_copies_draw_dense_points_as_an_image():
 
 @pytest.mark.parametrize(("value", "mcse", "shown"), [
     (0.0749, 0.003, "0.075"), (30417.0, 220.0, "30,400"), (0.3567, 0.00037, "0.3567"),
-    (0.9996, 0.003, "1"), (54.48, 0.0084, "54.48"), (-0.512, 0.02, "-0.51"),
-    (2.5, float("nan"), "2.5")])
+    (0.9996, 0.003, "1.000"), (54.48, 0.0084, "54.48"), (-0.512, 0.02, "-0.51"),
+    (2.5, float("nan"), "2.5"), (0.1, 0.003, "0.100"), (72.01, 0.26, "72.0"),
+    (-0.0004999, 0.00002, "-0.00050"), (1234.56, 0.3, "1,235")])
 def test_estimates_are_printed_to_their_monte_carlo_error(value, mcse, shown):
-    """QA (a paper): 30,417 beside an MCSE of 220; digits far below the MCSE are noise."""
+    """QA (a paper): 30,417 beside an MCSE of 220; digits far below the MCSE are noise; and
+    the digits down to the MCSE's are shown, zeros too (0.1 +- 0.003 printed "0.1")."""
     assert _mcse_digits(value, mcse) == shown
 
 
@@ -1589,3 +1591,21 @@ def test_no_draw_relabelled_beside_unidentified_components_is_explained():
         result(0.0), types.SimpleNamespace(causes=("slow mixing",))) == ""
     assert _unidentified_after_relabelling(types.SimpleNamespace(label_switching=None),
                                            types.SimpleNamespace(causes=("outliers",))) == ""
+
+
+@pytest.mark.parametrize(("p", "shown"), [
+    (4.244e-33, "< 0.001"), (0.0004, "< 0.001"), (0.0006, "0.001"), (0.4744, "0.474"),
+    (0.9989, "0.999"), (0.99951, "> 0.999"), (1.0, "1.000"), (0.0, "0.000")])
+def test_membership_probabilities_are_printed_as_a_reader_compares_them(p, shown):
+    """QA (Old Faithful K=4): the uncertain points' table printed an interval's lower end as
+    "4.244 × 10⁻³³" beside "0.9989"."""
+    import pandas as pd
+
+    from bayesgmm.report import _probability, _uncertain_html
+
+    assert _probability(p) == shown
+    table = pd.DataFrame({"x": [2.9], "component": ["3"], "probability": [0.4744],
+                          "94% lower": [p], "94% upper": [0.9989]},
+                         index=pd.Index([243], name="row"))
+    page = _uncertain_html(table, 1, 272, "posterior mean probability")
+    assert f"<td>{html.escape(shown)}</td>" in page and "<td>0.474</td>" in page
