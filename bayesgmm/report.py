@@ -60,7 +60,6 @@ from .observation_record import (
     observations_record,
     observations_sentence,
 )
-from .paper_methods import references_cited
 from .paths import MANIFEST, _manifest_kind, in_progress
 from .plots._common import (  # "uncertain": below this probability; the figures' bounds
     _RUG_POINTS,
@@ -69,6 +68,7 @@ from .plots._common import (  # "uncertain": below this probability; the figures
     fit_of,
 )
 from .plots.diagnostics import forest_means_centred
+from .references import references_cited
 from .result_files import write_directory, write_manifest
 from .selection import (  # EM sweeps and their plots: no PyMC, no ArviZ at import
     CRITERIA,

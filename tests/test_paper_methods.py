@@ -58,7 +58,7 @@ def test_every_citation_has_its_reference_and_no_more(tiny_text):
     cited = _citations(text.paragraph)
     listed = {(r.split(",")[0], re.search(r"\((\d{4})\)", r).group(1)) for r in text.references}
     assert cited == listed
-    from bayesgmm.paper_methods import _alphabetical
+    from bayesgmm.references import alphabetical as _alphabetical
 
     assert list(text.references) == sorted(text.references, key=_alphabetical)
     assert _alphabetical("Säilynoja") == "Sailynoja"  # before Stephens, as a reader sorts

@@ -296,7 +296,7 @@ def test_every_citation_has_its_reference_and_every_reference_is_cited(em):
     Anderson and Yao et al. without a References list (and two of them without a year)."""
     from conftest import fake_fit, loglik_draws
 
-    from bayesgmm.paper_methods import CITATIONS
+    from bayesgmm.references import CITATIONS
     from bayesgmm.selection import compare
 
     rng = np.random.default_rng(0)
@@ -320,7 +320,7 @@ def test_every_citation_has_its_reference_and_every_reference_is_cited(em):
 
 
 def test_the_references_list_holds_exactly_what_a_text_cites():
-    from bayesgmm.paper_methods import references_cited
+    from bayesgmm.references import references_cited
 
     text = ("K+ (Malsiner-Walli, Frühwirth-Schnatter &amp; Grün 2016) and BIC (Schwarz "
             "1978); Kass &amp; Raftery without a year cites nothing")
