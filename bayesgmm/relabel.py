@@ -170,6 +170,8 @@ class LabelSwitchingReport:
             named = ", ".join(str(k) for k in self.fixed_components)
             lines.append(f"  component(s) {named} are named by known labels and were kept; "
                          "only the others were relabelled")
+        if not self.total_permuted:  # "0 of 1,500" per chain would only repeat the line
+            return "\n".join(lines)
         for chain, n, m in zip(self.chains, self.n_draws, self.n_permuted, strict=True):
             lines.append(f"  chain {chain}: {m:,} of {n:,} ({100 * m / n if n else 0.0:.1f}%)")
         return "\n".join(lines)

@@ -1921,8 +1921,8 @@ def _readable_setting(name: str, value):
     sentences, not as the raw dictionaries result.json keeps."""
     if name == "adaptive" and isinstance(value, dict):
         checks = "; ".join(
-            f"{c['draws']} draws: R-hat {c['max_rhat']:.3f}, ESS {c['min_ess_bulk']:.0f} / "
-            f"{c['min_ess_tail']:.0f}"
+            f"{c['draws']:,} draws: R-hat {c['max_rhat']:.3f}, ESS {c['min_ess_bulk']:,.0f} / "
+            f"{c['min_ess_tail']:,.0f}"
             + "".join(f", {name} failed" for name in Checkpoint.from_dict(c).other_failed)
             + (" (converged)" if c["converged"] else "")
             for c in value.get("checkpoints", []))
@@ -1937,7 +1937,9 @@ def _readable_setting(name: str, value):
                    "futile": "stopped WITHOUT converging, more draws being futile: "
                              + str(value.get("reason") or "the chains disagree far"),
                    }.get(value.get("stopped_by"), f"stopped by {value.get('stopped_by')}")
-        return (f"sampled until converged (draws='auto'): kept {value.get('draws')} draws per "
+        kept = value.get("draws")
+        kept = f"{kept:,}" if isinstance(kept, int) else kept
+        return (f"sampled until converged (draws='auto'): kept {kept} draws per "
                 f"chain, {stopped}" + (f"; checks: {checks}" if checks else ""))
     if name == "sampler" and value in _SAMPLER_WORDS:  # what a Methods section must state
         return _SAMPLER_WORDS[value]

@@ -452,6 +452,7 @@ def test_one_component_has_no_label_switching_to_report():
     assert str(report) == "Label switching: none with one component (all 10 draws as drawn)."
     two = LabelSwitchingReport.from_permutations(np.tile([0, 1], (2, 5, 1)))
     assert str(two).startswith("Label switching: 0 of 10 draws")
+    assert "chain" not in str(two)  # no line per chain to say 0 again (QA: galaxies K=3)
 
 
 def test_the_label_switching_counts_are_written_with_thousands_separators():

@@ -1024,8 +1024,8 @@ def test_adaptive_record_reads_as_sentences():
         Checkpoint(1000, 1.04, 80.0, 90.0, False, 1.0, failed=("max R-hat", "min bulk ESS")),
         Checkpoint(4000, 1.005, 900.0, 800.0, False, 2.0, failed=("min rank p-value",))))
     text = _readable_setting("adaptive", run.to_dict())
-    assert "kept 4000 draws per chain" in text and "WITHOUT converging" in text
-    assert "4000 draws: R-hat 1.005, ESS 900 / 800, min rank p-value failed" in text
+    assert "kept 4,000 draws per chain" in text and "WITHOUT converging" in text
+    assert "4,000 draws: R-hat 1.005, ESS 900 / 800, min rank p-value failed" in text
     assert "max R-hat failed" not in text  # stated as a number, not repeated
     done = DrawsRun(1000, "converged", (Checkpoint(1000, 1.002, 900.0, 800.0, True, 1.0),))
     assert "every mixing check (R-hat, ESS, rank tests) passed" in \
