@@ -1650,7 +1650,8 @@ def _section_ppc(result, figure, random_state) -> str:
     fig = figure("ppc", "Posterior predictive density check, feature by feature, over the bulk "
                  "of the data (gross outliers left out, as in the other figures; a note counts "
                  "the points beyond): both densities are estimated from the values in that "
-                 "range",
+                 "range, with ArviZ's default bandwidth (Silverman's rule averaged with the "
+                 "improved Sheather-Jones, which keeps small modes)",
                  lambda: plots.plot_ppc_density(result, random_state=random_state))
     one_d = result.em.n_features == 1  # referee: "joint" structure of a single feature
     joint = figure("ppc_statistics", ("Posterior predictive check of summary statistics: "

@@ -856,10 +856,12 @@ def plot_ppc_density(result: BayesResult, n_replicates: int = 50, axes: Any = No
 
     One panel per feature: a kernel density estimate of the observed values (black) over those
     of data sets simulated from random posterior draws (``sample_posterior_predictive``, thin
-    blue), each from the same random 5,000 rows when there are more. The observed curve should
-    look like one more replicate. Each panel spans the bulk of the observed values (gross
-    outliers left out, as the other figures' axes), both densities are estimated from the
-    values within it (scaled by their share), and a note counts the points beyond.
+    blue), each from the same random 5,000 rows when there are more, with ArviZ's default
+    bandwidth (which keeps a small mode where Scott's rule smooths it away). The observed
+    curve should look like one more replicate. Each panel spans the bulk of the observed
+    values (gross outliers left out, as the other figures' axes), both densities are
+    estimated from the values within it (scaled by their share), and a note counts the points
+    beyond.
 
     Parameters
     ----------
@@ -964,14 +966,27 @@ def _density_within(values: np.ndarray, grid: np.ndarray,
     """A kernel density estimate on ``grid`` of the ``values`` within its range, scaled by
     their (weighted) share of all ``values``: the density of the whole sample over that
     range, its bandwidth not set by values far beyond it (NaN where fewer than two distinct
-    values lie within: no curve)."""
+    values lie within: no curve).
+
+    The bandwidth is ArviZ's default (``bw="experimental"``: Silverman's rule averaged with
+    the improved Sheather-Jones), not SciPy's Scott rule: a rule from the overall sd smooths
+    a multimodal sample's small modes away (galaxies: Scott 1,890 km/s against 856, and the
+    seven points near 10,000 km/s, a histogram bar of 0.00005, drew as a bump of 0.00002).
+    Observed and replicated samples get the same rule, each its own bandwidth."""
+    from arviz_stats.base import array_stats
+
     inside = (values >= grid[0]) & (values <= grid[-1])
     if np.unique(values[inside]).size < 2:
         return np.full(grid.shape, np.nan)
     w = None if weights is None else weights[inside]
     share = (inside.mean() if weights is None
              else float(weights[inside].sum() / weights.sum()))
-    return share * stats.gaussian_kde(values[inside], weights=w)(grid)
+    kde = stats.gaussian_kde(values[inside], weights=w)
+    bandwidth = float(array_stats.get_bw(values[inside], bw="experimental"))
+    sd = float(np.sqrt(kde.covariance[0, 0])) / kde.factor  # the values' (weighted) sd
+    if np.isfinite(bandwidth) and bandwidth > 0 and sd > 0:
+        kde.set_bandwidth(bandwidth / sd)
+    return share * kde(grid)
 
 
 def _check_replicates(n_replicates: Any, least: int = 1) -> None:
