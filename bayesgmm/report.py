@@ -1669,7 +1669,11 @@ def _section_ppc(result, figure, random_state) -> str:
                        "second figure checks the spread, asymmetry and tails of the data as a "
                        "whole.</p>" if one_d else
                        " Marginal densities can agree while the joint structure does not, so "
-                       "the second figure checks statistics of the data as a whole.</p>"),
+                       "the second figure checks one joint statistic, the correlation of each "
+                       "pair of features"
+                       + (" (the first six pairs)" if result.em.n_features > 4 else "")
+                       + "; agreement there does not make the joint shapes (clusters, their "
+                       "orientation) reproduced, which the figures of section 3 show.</p>"),
                     fig, joint)
 
 

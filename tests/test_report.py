@@ -1015,6 +1015,19 @@ def test_joint_predictive_check_catches_what_the_marginals_miss():
     assert [a.get_xlabel() for a in one.axes[:3]] == ["sd", "skewness", "excess kurtosis"]
 
 
+def test_the_predictive_check_says_what_its_joint_figure_checks(old_faithful):
+    """Referee: with two features the section said the second figure "checks statistics of
+    the data as a whole"; it checks one correlation."""
+    from bayesgmm.report import _section_ppc
+
+    section = _section_ppc(_fake_result(old_faithful, 2), lambda *args: "", 0)
+    assert "statistics of the data as a whole" not in section
+    assert "one joint statistic, the correlation of each pair of features;" in section
+    assert "does not make the joint shapes" in section
+    one = _section_ppc(_fake_result(bayesgmm.load_galaxies(), 3), lambda *args: "", 0)
+    assert "spread, asymmetry and tails" in one and "correlation" not in one
+
+
 def test_adaptive_record_reads_as_sentences():
     """The draws='auto' record says how the run ended and which checks failed where."""
     from bayesgmm.draws import Checkpoint, DrawsRun
