@@ -908,7 +908,11 @@ def _section_em(em, X, figure, posterior: bool = False, hint: str = "") -> str:
         stats = {("log-likelihood at this estimate" if k == "log-likelihood" else
                   f"{k.split(' (')[0]} at this estimate (lower is better)"
                   if k.startswith(("BIC", "AIC")) else k): v for k, v in stats.items()}
-    stats_table = pd.DataFrame({"value": list(stats.values())}, index=list(stats))
+    # the objectives to two decimals each, as the selection report's criteria: differences
+    # between them are what a reader takes (QA: -770.4831 above 1,576.22 and 1,556.966)
+    stats_table = pd.DataFrame({"value": [
+        _fixed(v, 2) if isinstance(v, float) else format_number(v) for v in stats.values()]},
+        index=list(stats))
     prior = "MAP-EM under mclust's conjugate default prior" if em.prior is not None \
         else "maximum likelihood"
     run = ("the polish of the chosen start candidate" if em.candidates
@@ -925,7 +929,7 @@ def _section_em(em, X, figure, posterior: bool = False, hint: str = "") -> str:
                     f"<p>The EM estimate ({prior}) starts every chain and is the reference "
                     "labelling of the components.</p>" if posterior else
                     f"<p>The EM estimate ({prior}).</p>", warn,
-                    _table(stats_table, digits=7), fig)
+                    _table(stats_table, formatted=("value",)), fig)
 
 
 def parameter_table(result: Any, interval: float = 0.94) -> pd.DataFrame:
