@@ -926,8 +926,9 @@ def _print_em(em, frame, sample_weight=None) -> None:
     # as select_em excludes such a fit (small-sample QA: a K=3 fit with a 2-point component
     # printed "BIC 208.03 (lower is better)" below the true K=2's 221.64)
     degenerate = em.prior is None and is_degenerate(em, frame, sample_weight)
-    print(f"\nEM: log-likelihood {em.log_likelihood:.3f} after {em.n_iter} iterations "
-          f"(converged: {em.converged}); BIC {bic:.2f}, AIC {aic:.2f} (lower is better"
+    # two decimals each, with thousands separators, as the report prints them
+    print(f"\nEM: log-likelihood {em.log_likelihood:,.2f} after {em.n_iter} iterations "
+          f"(converged: {em.converged}); BIC {bic:,.2f}, AIC {aic:,.2f} (lower is better"
           + ("; not comparable: a component is empty, too small for its covariance or "
              "collapsed (see the warning), so bayesgmm select would exclude this fit)"
              if degenerate else ")"))
@@ -1682,7 +1683,7 @@ def _print_result(result: BayesResult, thresholds: DiagnosticThresholds | None =
     steps = (f"{em.n_iter} iterations polishing the chosen one of {len(em.candidates)} start "
              "candidates"
              if em.candidates else f"{em.n_iter} iterations")
-    print(f"\n{kind}: log-likelihood {em.log_likelihood:.3f} after {steps} "
+    print(f"\n{kind}: log-likelihood {em.log_likelihood:,.2f} after {steps} "
           f"(converged: {em.converged})")
     from .report import parameter_table, restart_sentence  # sds and correlations, once
 

@@ -639,7 +639,7 @@ def test_em_prints_the_estimate_without_loading_pymc(data_dir):
     assert "corr[eruptions, waiting]" in done.stdout and "seed 3" in done.stdout
     assert "fitting EM (20 restarts)" in done.stderr
     em = bayesgmm.fit_em(pd.read_csv(data_dir / "good.csv"), 2, n_init=10, random_state=3)
-    assert f"{em.log_likelihood:.3f}" in done.stdout
+    assert f"{em.log_likelihood:,.2f}" in done.stdout
     # with --report the fit is saved beside the report, still without PyMC or ArviZ
     rc, loaded, done = _modules_loaded_by(["em", "good.csv", "-k", "2", "--seed", "3",
                                            "--report", "--out", "emr"], data_dir,
