@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import bayesgmm
 from bayesgmm import cli
 
 
@@ -198,18 +199,18 @@ def test_em_weights_equal_the_replicated_rows(rows_dir, capsys):
     frame.loc[frame.index.repeat(frame["w"].astype(int)), ["eruptions", "waiting"]].to_csv(
         rows_dir / "repeated.csv", index=False)
     cli.main(["em", "rows.csv", "-k", "2", "--columns", "eruptions,waiting", "--weights", "w",
-              "--seed", "4", "--n-init", "2"])
+              "--seed", "4", "--n-init", "2", "-o", "weighted"])
     weighted = capsys.readouterr().out
-    cli.main(["em", "repeated.csv", "-k", "2", "--seed", "4", "--n-init", "2"])
+    cli.main(["em", "repeated.csv", "-k", "2", "--seed", "4", "--n-init", "2", "-o", "repeated"])
     repeated = capsys.readouterr().out
 
-    def loglik(out):  # printed with thousands separators
-        return float(re.search(r"EM: log-likelihood (-?[\d,.]+)", out)[1].replace(",", ""))
-
-    def bic(out):
+    def bic(out):  # printed with thousands separators, to two decimals
         return float(re.search(r"BIC (-?[\d,.]+)", out)[1].replace(",", ""))
 
-    assert loglik(weighted) == pytest.approx(loglik(repeated), abs=0.011)  # printed to 2 decimals
+    # the fits as saved: the printed log-likelihood has two decimals only
+    fits = [bayesgmm.load(rows_dir / name) for name in ("weighted", "repeated")]
+    assert fits[0].log_likelihood == pytest.approx(fits[1].log_likelihood, abs=2e-3)
+    assert f"EM: log-likelihood {fits[0].log_likelihood:,.2f} after" in weighted
     assert bic(weighted) == pytest.approx(bic(repeated), abs=2e-2)  # n = sum of weights
     assert "frequency weights (total 120)" in weighted
 
