@@ -1150,14 +1150,16 @@ class _LiveBarText:
         self.update, self.tune, self.max_draws = update, tune, max_draws
 
     def __call__(self, finished: int, elapsed: float, next_check: int) -> None:
+        # short: on an 80-column terminal rich squeezed the bar and the elapsed time to make
+        # room for a longer text (the slowest chain's count, per chain)
         if finished < self.tune:
             self.update(finished, self.tune,
-                        f"warm-up {finished:,} of {self.tune:,} (the slowest chain)")
+                        f"warm-up {finished:,}/{self.tune:,} (slowest chain)")
         else:
             done = finished - self.tune
             self.update(min(done, next_check), next_check,
-                        f"{done:,} draws per chain; next check at {next_check:,}, at most "
-                        f"{self.max_draws:,}")
+                        f"{done:,}/{next_check:,} draws to the next check (max "
+                        f"{self.max_draws:,})")
 
 
 # How often the terminal bar is brought up to date (seconds).

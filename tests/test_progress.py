@@ -335,8 +335,8 @@ def test_the_terminal_bar_tells_the_warm_up_then_the_next_check():
     text = _LiveBarText(lambda *shown: seen.append(shown), tune=1000, max_draws=10_000)
     text(250, 3.0, 1000)
     text(3200, 9.0, 4000)
-    assert seen == [(250, 1000, "warm-up 250 of 1,000 (the slowest chain)"),
-                    (2200, 4000, "2,200 draws per chain; next check at 4,000, at most 10,000")]
+    assert seen == [(250, 1000, "warm-up 250/1,000 (slowest chain)"),
+                    (2200, 4000, "2,200/4,000 draws to the next check (max 10,000)")]
 
 
 def test_on_a_terminal_checkpoint_lines_are_not_drawn_over(old_faithful, monkeypatch):
