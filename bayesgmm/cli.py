@@ -928,7 +928,8 @@ def _print_em(em, frame, sample_weight=None) -> None:
     degenerate = em.prior is None and is_degenerate(em, frame, sample_weight)
     # two decimals each, with thousands separators, as the report prints them
     print(f"\nEM: log-likelihood {em.log_likelihood:,.2f} after {em.n_iter} iterations "
-          f"(converged: {em.converged}); BIC {bic:,.2f}, AIC {aic:,.2f} (lower is better"
+          f"(converged: {'yes' if em.converged else 'no'}); BIC {bic:,.2f}, AIC {aic:,.2f} "
+          "(lower is better"
           + ("; not comparable: a component is empty, too small for its covariance or "
              "collapsed (see the warning), so bayesgmm select would exclude this fit)"
              if degenerate else ")"))
@@ -1684,7 +1685,7 @@ def _print_result(result: BayesResult, thresholds: DiagnosticThresholds | None =
              "candidates"
              if em.candidates else f"{em.n_iter} iterations")
     print(f"\n{kind}: log-likelihood {em.log_likelihood:,.2f} after {steps} "
-          f"(converged: {em.converged})")
+          f"(converged: {'yes' if em.converged else 'no'})")
     from .report import parameter_table, restart_sentence  # sds and correlations, once
 
     table = parameter_table(result)[["EM", "mean", "sd", "lower", "upper", "EM inside"]]

@@ -1361,13 +1361,14 @@ def _uncertain_html(table: pd.DataFrame, n_unsure: int, n_rows: int, what: str) 
 
 def _probability(p: float) -> str:
     """A membership probability to three decimals, as a reader compares them; one that
-    would print as 0 or 1 without being it is said as such (QA: an interval's lower end
-    printed "4.244 × 10⁻³³" beside "0.9989")."""
+    would print as 0 or 1 is "< 0.001" or "> 0.999", exact 0 and 1 included: those are
+    floating-point saturation, not certainty, and one column had "> 0.999" for
+    0.9999999999999954 beside "1.000" for 1.0 (QA; and "4.244 × 10⁻³³" beside "0.9989")."""
     if not np.isfinite(p):
         return format_number(p)
-    if 0 < p < 0.0005:
+    if p < 0.0005:
         return "< 0.001"
-    if 0.9995 <= p < 1:
+    if p >= 0.9995:
         return "> 0.999"
     return f"{p:.3f}"
 

@@ -497,7 +497,8 @@ def test_select_bayes_and_sparse(tmp_path, monkeypatch, capsys):
          "--jobs", "1", "--no-progress", "--out", "sel"], capsys)
     assert rc == 0, err
     assert "PSIS-LOO over K = 2, 3 with full covariances" in out
-    assert "elpd_diff" in out and "K=3 is best" in out
+    # K=3 on top; with 150 draws its checks may fail, and the verdict's head then says so
+    assert "elpd_diff" in out and ("K=3 is best" in out or "K=3 has the highest elpd_loo" in out)
     assert "posterior mode K+=3" in out and "P(K+ = k), by chain:" in out
     # over all chains once (the summary line's P(K+=k)), not again as the table's last row
     table = out.split("P(K+ = k), by chain:\n", 1)[1].splitlines()[:5]

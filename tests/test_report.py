@@ -1608,7 +1608,7 @@ def test_no_draw_relabelled_beside_unidentified_components_is_explained():
 
 @pytest.mark.parametrize(("p", "shown"), [
     (4.244e-33, "< 0.001"), (0.0004, "< 0.001"), (0.0006, "0.001"), (0.4744, "0.474"),
-    (0.9989, "0.999"), (0.99951, "> 0.999"), (1.0, "1.000"), (0.0, "0.000")])
+    (0.9989, "0.999"), (0.99951, "> 0.999"), (1.0, "> 0.999"), (0.0, "< 0.001")])
 def test_membership_probabilities_are_printed_as_a_reader_compares_them(p, shown):
     """QA (Old Faithful K=4): the uncertain points' table printed an interval's lower end as
     "4.244 × 10⁻³³" beside "0.9989"."""

@@ -446,7 +446,9 @@ def test_verdict_does_not_trust_a_best_model_that_failed_its_checks():
         "K=4": _with_diagnostics(fake_fit(loglik_draws(rng, base), 4), False,
                                  ("K too large",)),
     })
-    assert sel.best == "K=4" and sel.verdict.startswith("K=4 is best")
+    # the head says at once that the top model is no trustworthy best (QA)
+    assert sel.best == "K=4" and sel.verdict.startswith("K=4 has the highest elpd_loo ")
+    assert "but its checks failed, so it is no trustworthy best" in sel.verdict
     assert "But the comparison is not trustworthy for K=4: its posterior did not pass its " \
            "convergence checks (R-hat 1.2 > 1.01)" in sel.verdict
     assert "its diagnostics say K is too large" in sel.verdict

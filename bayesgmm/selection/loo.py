@@ -411,7 +411,9 @@ def compare(
     verdict = loo_verdict.verdict(table, best, within, simplest, notes,
                                   loo_verdict.caveat(table, failed, pareto, results[best],
                                                      simplest, too_large),
-                                  simplest_failed=bool(simplest and failed.get(simplest)))
+                                  simplest_failed=bool(simplest and failed.get(simplest)),
+                                  best_unreliable=bool(failed.get(best))
+                                  or bool(pareto.loc[best, "n_high"]))
     return BayesSelection(
         comparison=table,
         loo=loos,

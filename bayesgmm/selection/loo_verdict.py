@@ -84,12 +84,20 @@ def small_n_warning(pareto: pd.DataFrame) -> list[str]:
 
 
 def _fmt_diff(table: pd.DataFrame, name: str) -> str:
-    return f"{table.loc[name, 'elpd_diff']:.1f} +- {table.loc[name, 'dse']:.1f}"
+    return f"{table.loc[name, 'elpd_diff']:.1f} ± {table.loc[name, 'dse']:.1f}"
 
 
 def verdict(table: pd.DataFrame, best: str, within: Sequence[str], simplest: str | None,
-             notes: Sequence[str], caveat: str = "", simplest_failed: bool = False) -> str:
-    head = f"{best} is best (elpd_loo {table.loc[best, 'elpd']:.1f} +- {table.loc[best, 'se']:.1f})"
+             notes: Sequence[str], caveat: str = "", simplest_failed: bool = False,
+             best_unreliable: bool = False) -> str:
+    """The verdict's text. ``best_unreliable``: the top model's elpd_loo is not to be trusted
+    (its posterior failed its checks, or Pareto k is high): the head says so at once, not only
+    the caveat after it (QA: "K=4 is best" opened a verdict whose K=4 had R-hat 1.036 and 18
+    divergences)."""
+    elpd = f"elpd_loo {table.loc[best, 'elpd']:.1f} ± {table.loc[best, 'se']:.1f}"
+    head = (f"{best} has the highest {elpd}, but its checks failed, so it is no trustworthy "
+            "best (see below); the others are measured against it" if best_unreliable
+            else f"{best} is best ({elpd})")
     worse = [n for n in table.index[1:] if n not in within]
     parts = [head]
     if within:
