@@ -84,7 +84,7 @@ def small_n_warning(pareto: pd.DataFrame) -> list[str]:
 
 
 def _fmt_diff(table: pd.DataFrame, name: str) -> str:
-    return f"{table.loc[name, 'elpd_diff']:.1f} ± {table.loc[name, 'dse']:.1f}"
+    return f"{table.loc[name, 'elpd_diff']:,.1f} ± {table.loc[name, 'dse']:,.1f}"
 
 
 def verdict(table: pd.DataFrame, best: str, within: Sequence[str], simplest: str | None,
@@ -94,7 +94,7 @@ def verdict(table: pd.DataFrame, best: str, within: Sequence[str], simplest: str
     (its posterior failed its checks, or Pareto k is high): the head says so at once, not only
     the caveat after it (QA: "K=4 is best" opened a verdict whose K=4 had R-hat 1.036 and 18
     divergences)."""
-    elpd = f"elpd_loo {table.loc[best, 'elpd']:.1f} ± {table.loc[best, 'se']:.1f}"
+    elpd = f"elpd_loo {table.loc[best, 'elpd']:,.1f} ± {table.loc[best, 'se']:,.1f}"
     head = (f"{best} has the highest {elpd}, but its checks failed, so it is no trustworthy "
             "best (see below); the others are measured against it" if best_unreliable
             else f"{best} is best ({elpd})")
