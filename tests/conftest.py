@@ -230,3 +230,20 @@ def fit_bayes_arguments(monkeypatch):
 
     monkeypatch.setattr(estimator, "fit_bayes", record)
     return seen
+
+
+@pytest.fixture
+def density_sizes(monkeypatch):
+    """The number of points each 2-D density evaluation of the figures takes (a list that
+    fills as they draw): what the contour figures cost."""
+    from bayesgmm.plots import fit as fit_plots
+
+    sizes = []
+    real = fit_plots._density_2d
+
+    def spy(points, *args):
+        sizes.append(len(points))
+        return real(points, *args)
+
+    monkeypatch.setattr(fit_plots, "_density_2d", spy)
+    return sizes

@@ -81,19 +81,12 @@ def test_rug_is_capped_and_said():
         assert "rug: 2,000 of 30,000 points" in title
 
 
-def test_density_is_evaluated_at_a_bounded_number_of_points(large, monkeypatch):
+def test_density_is_evaluated_at_a_bounded_number_of_points(large, density_sizes):
     """The contour levels came from the density at every point: 100 draws x 200,000 points
     held 3 GB. Now at the points drawn (at most SCATTER_POINTS) and on the grid."""
     X, _ = large
     post = posterior_stand_in(X, 2)
-    sizes = []
-    real = fit_plots._density_2d
-
-    def spy(points, *args):
-        sizes.append(len(points))
-        return real(points, *args)
-
-    monkeypatch.setattr(fit_plots, "_density_2d", spy)
+    sizes = density_sizes
     plots.plot_density(post)
     assert sizes and max(sizes) <= max(SCATTER_POINTS, 150 ** 2)
 

@@ -393,20 +393,11 @@ def test_forest_intervals_are_wider_than_their_markers(tiny_fit):
 
 
 def test_a_point_estimates_contours_come_from_a_fine_grid(old_faithful, tiny_fit,
-                                                          monkeypatch):
+                                                          density_sizes):
     """Referee: an EM report's contours turned corners on a 150-point grid spanning three
     times the data; a point estimate's is 300 a side, a posterior's (averaged over 100
     draws, each costing the grid again) stays 150."""
-    from bayesgmm.plots import fit as fit_plots
-
-    sizes = []
-    real = fit_plots._density_2d
-
-    def spy(points, *args):
-        sizes.append(len(points))
-        return real(points, *args)
-
-    monkeypatch.setattr(fit_plots, "_density_2d", spy)
+    sizes = density_sizes
     plots.plot_density(fit_em(old_faithful, 2, random_state=0), old_faithful)
     assert 300 ** 2 in sizes
     sizes.clear()
