@@ -944,7 +944,9 @@ def _print_em(em, frame, sample_weight=None) -> None:
     # em.warnings were shown on stderr as the fit raised them ("bayesgmm: warning: ...").
     # Numbers as the reports print them (33,004, not 3.3e+04 beside 514.8).
     with pd.option_context("display.width", 120, "display.max_rows", 200):
-        print(table.astype(object).map(format_number).to_string())
+        # point estimates to 4 significant digits, zeros kept ("0.1440" beside "0.2123")
+        print(table.astype(object).map(lambda v: format_number(v, keep_zeros=True))
+              .to_string())
 
 
 def _check_sampling(args: argparse.Namespace) -> None:
@@ -1624,7 +1626,7 @@ def _save(result: BayesResult, out: Path, *, force: bool, report: bool,
 
     # estimates.csv with the result's own files: in its manifest, written atomically with it
     save_files(result, out, "BayesResult", overwrite=force, extra=extra,
-               files=_result_tables(result, index))
+               files=_result_tables(result, index, diagnostics))
     print(f"\nsaved to {out}" + (f" (report: {out / 'report.html'})" if report else ""))
     _print_tables(out, index, index_option)
 
@@ -1639,13 +1641,15 @@ def _print_tables(out: Path, index: str | None, index_option: str = "--index COL
           f"{out / 'memberships.csv'} ({rows})")
 
 
-def _result_tables(result: Any, index: str | None = None, **em_rows: Any) -> dict[str, Any]:
+def _result_tables(result: Any, index: str | None = None, diagnostics: Any = None,
+                   **em_rows: Any) -> dict[str, Any]:
     """``estimates.csv`` and ``memberships.csv`` of a fit, for
     :func:`bayesgmm.result_files.save_files` (``index``: the ID column naming the rows, and
     so memberships.csv's first column; ``em_rows``: an EM fit's ``X``, ``rows`` and
-    ``labels``, which a posterior carries itself): tables for the shell's convenience, so a
-    failure to write one warns and leaves it out rather than losing the fit it is saved with
-    (a long posterior run, say)."""
+    ``labels``, which a posterior carries itself; ``diagnostics``: the posterior's, printed
+    above, which set estimates.csv's ``identified`` column): tables for the shell's
+    convenience, so a failure to write one warns and leaves it out rather than losing the fit
+    it is saved with (a long posterior run, say)."""
     from . import estimates, memberships_file
 
     def writer(name: str, write: Any, instead: str) -> Any:
@@ -1664,7 +1668,7 @@ def _result_tables(result: Any, index: str | None = None, **em_rows: Any) -> dic
     return {
         estimates.ESTIMATES_FILE: writer(
             estimates.ESTIMATES_FILE,
-            lambda path: estimates.write_estimates(result, path), "summary()"),
+            lambda path: estimates.write_estimates(result, path, diagnostics), "summary()"),
         memberships_file.MEMBERSHIPS_FILE: writer(
             memberships_file.MEMBERSHIPS_FILE,
             lambda path: memberships_file.write_memberships(
@@ -1686,12 +1690,26 @@ def _print_result(result: BayesResult, thresholds: DiagnosticThresholds | None =
              if em.candidates else f"{em.n_iter} iterations")
     print(f"\n{kind}: log-likelihood {em.log_likelihood:,.2f} after {steps} "
           f"(converged: {'yes' if em.converged else 'no'})")
-    from .report import parameter_table, restart_sentence  # sds and correlations, once
+    from .observation_record import component_titles
+    from .report import (
+        components_phrase,
+        estimate_digits,
+        mark_components,
+        parameter_table,  # sds and correlations, once
+        restart_sentence,
+    )
 
-    table = parameter_table(result)[["EM", "mean", "sd", "lower", "upper", "EM inside"]]
-    table, left_out = _console_rows(table)
-    # Numbers as the report prints them (by magnitude: 33,004, not 3.3e+04 beside 514.8).
-    shown = table.astype(object).map(format_number)
+    # judged first: the table marks the components the verdict says describe no single
+    # cluster, as the report's does (QA: printed unmarked on the console)
+    diag = _diagnose(result, thresholds)
+    columns = ["EM", "mean", "sd", "lower", "upper"]
+    table, left_out = _console_rows(parameter_table(result))
+    # Numbers as the report prints them: by magnitude (33,004, not 3.3e+04 beside 514.8), the
+    # posterior's to the digits its Monte Carlo error supports (QA: "30,417" for 30,400 +- 220)
+    shown = estimate_digits(table, columns[1:])[columns].assign(
+        **{"EM inside": table["EM inside"].map(format_number)})
+    unidentified = tuple(getattr(diag, "unreported_components", ()) or ())
+    shown = mark_components(shown, result, unidentified)
     with pd.option_context("display.width", 120, "display.max_rows", 200):
         # "EM" is the start above: the MAP-EM start, not bayesgmm em's maximum likelihood
         print(f"\n{'MAP-EM start' if em.prior is not None else 'EM start'} (column EM) vs "
@@ -1700,7 +1718,12 @@ def _print_result(result: BayesResult, thresholds: DiagnosticThresholds | None =
         if left_out:
             print(f"({left_out} more rows, sds and correlations with the EM value inside its "
                   "interval, are in the report's table and in result.compare_em())")
-    diag = _diagnose(result, thresholds)
+        if unidentified:
+            titles = component_titles(result, em.n_components)
+            named = components_phrase([titles[k] for k in unidentified])
+            print(f"\u2020 {named[0].upper()}{named[1:]}: these rows' draws describe no "
+                  "single cluster (the diagnostics below say why); do not report them as one "
+                  "estimate")
     print(f"\n{result.label_switching}")
     _print_verdict(diag)
     restarted = restart_sentence(result.settings.get("retried"))

@@ -18,9 +18,14 @@ data's column names), ``name`` (ArviZ's label of the entry, e.g. ``means[0, wait
 index of :meth:`BayesResult.summary`); cells that do not apply are empty. Then the numbers: for a
 posterior, the columns of :meth:`BayesResult.summary` as they are (``mean``, ``sd``, the
 equal-tailed interval's bounds ``eti94_lb``/``eti94_ub``, ``ess_bulk``, ``ess_tail``, ``r_hat``,
-``mcse_mean``, ``mcse_sd``); for an EM fit, one column ``estimate`` (a point estimate has no
-sd, interval or sampling diagnostics, so there are no such columns). Numbers are written in
-full (the shortest text that reads back as the same float64).
+``mcse_mean``, ``mcse_sd``), and ``identified``: False on the rows of a component whose draws
+describe no single cluster (the components the diagnostics' verdict names, which the report's
+and the console's tables mark with a dagger: nearly empty, not located by the data, counted
+twice or moving between two places), so that a script reading the table does not report them
+as one estimate; True on the other components' rows; empty where no component applies (a tied
+matrix, the noise weight). For an EM fit, one column ``estimate`` (a point estimate has no sd,
+interval or sampling diagnostics, so there are no such columns). Numbers are written in full
+(the shortest text that reads back as the same float64).
 
 Where it sits: the surface layer: the command line writes the table (through
 :func:`bayesgmm.result_files.save_files`, which lists it in the manifest). Imports
@@ -47,21 +52,25 @@ KEY_COLUMNS = ("parameter", "component", "label", "feature", "feature_bis", "nam
 _SAMPLE_DIMS = ("chain", "draw")
 
 
-def estimates_table(result: Any) -> pd.DataFrame:
+def estimates_table(result: Any, diagnostics: Any = None) -> pd.DataFrame:
     """``result``'s estimates, one row per scalar parameter (see the module's docstring).
 
     ``result`` is a BayesResult (the rows of its :meth:`summary`) or an EMResult (its
-    ``weights``, ``means``, ``covariances`` and ``noise_weight``).
+    ``weights``, ``means``, ``covariances`` and ``noise_weight``). ``diagnostics``: a
+    posterior's :class:`~bayesgmm.Diagnostics`, whose ``unreported_components`` set the
+    ``identified`` column (None: ``result.diagnostics()``, the fit's own thresholds).
     """
     if hasattr(result, "posterior"):
-        return _posterior_table(result)
+        diagnostics = result.diagnostics() if diagnostics is None else diagnostics
+        return _posterior_table(
+            result, tuple(getattr(diagnostics, "unreported_components", ()) or ()))
     return _em_table(result)
 
 
-def write_estimates(result: Any, path: str | os.PathLike) -> None:
+def write_estimates(result: Any, path: str | os.PathLike, diagnostics: Any = None) -> None:
     """Write :func:`estimates_table` of ``result`` to the CSV file ``path``."""
     # float64 as Python's repr: the shortest text that reads back as the same number
-    estimates_table(result).to_csv(path, index=False)
+    estimates_table(result, diagnostics).to_csv(path, index=False)
 
 
 def _label_names(result: Any) -> list[str]:
@@ -94,7 +103,7 @@ def _key(name: str, cells: dict[str, Any], labels: list[str], label: str) -> dic
             "name": label}
 
 
-def _posterior_table(result: Any) -> pd.DataFrame:
+def _posterior_table(result: Any, unidentified: tuple[int, ...]) -> pd.DataFrame:
     names = list(result.parameter_names)
     summary = result.summary(var_names=names)
     labels = _label_names(result)
@@ -123,8 +132,12 @@ def _posterior_table(result: Any) -> pd.DataFrame:
             raise RuntimeError(f"the summary's {len(summary)} rows are not the parameters' "
                                f"{len(table)} entries (missing: {missing[:3]})")
         numbers = values[summary.index.get_indexer(table["name"])]
-    return pd.concat([table, pd.DataFrame(numbers, columns=[str(c) for c in summary.columns])],
-                     axis=1)
+    table = pd.concat([table, pd.DataFrame(numbers, columns=[str(c) for c in summary.columns])],
+                      axis=1)
+    component = table["component"]
+    table["identified"] = pd.array([pd.NA if pd.isna(k) else int(k) not in unidentified
+                                    for k in component], dtype="boolean")
+    return table
 
 
 def _em_table(em: Any) -> pd.DataFrame:

@@ -23,7 +23,8 @@ _SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 NEGLIGIBLE = 1e-10
 
 
-def format_number(value: Any, digits: int = 4, scale: Any = None) -> str:
+def format_number(value: Any, digits: int = 4, scale: Any = None,
+                  keep_zeros: bool = False) -> str:
     """How the report prints a number: by its magnitude, to ``digits`` significant digits.
 
     Integers in full with thousands separators (``4,475,110``); other numbers in fixed
@@ -31,7 +32,9 @@ def format_number(value: Any, digits: int = 4, scale: Any = None) -> str:
     small or very large magnitudes as a power of ten (``3.122 × 10⁻²⁶⁷``). Booleans as yes/no,
     NaN as n/a. ``scale``: the size of the quantity the value belongs to (a column's largest
     value or sd): a value below :data:`NEGLIGIBLE` of it prints as 0 (the mean of a
-    standardised column, zero up to rounding, printed "7.864 × 10⁻¹⁵").
+    standardised column, zero up to rounding, printed "7.864 × 10⁻¹⁵"). ``keep_zeros``: keep
+    the trailing zeros of fixed notation (``0.1440``): a column of point estimates printed to
+    ``digits`` significant digits each, where "0.144" beside "0.2123" reads as less precise.
     """
     if isinstance(value, bool | np.bool_):
         return "yes" if value else "no"
@@ -53,6 +56,6 @@ def format_number(value: Any, digits: int = 4, scale: Any = None) -> str:
         return f"{mantissa} × 10{str(exponent).translate(_SUPERSCRIPT)}"
     decimals = max(0, digits - 1 - exponent)
     text = f"{x:,.{decimals}f}"
-    if "." in text:
+    if "." in text and not keep_zeros:
         text = text.rstrip("0").rstrip(".")
     return "0" if text in ("-0", "") else text

@@ -688,17 +688,17 @@ def _usable_summaries(named: tuple[int, ...], n_components: int | None) -> str:
         return (f"{invariant} and those of any component the note does not name can be used; "
                 "the per-component summaries of the components it names cannot.")
     rest = [] if n_components is None else [k for k in range(n_components) if k not in named]
-    cannot = (f"the per-component summaries of {_components_phrase(named)} (marked † in the "
+    cannot = (f"the per-component summaries of {components_phrase(named)} (marked † in the "
               "tables) cannot")
     if n_components is not None and not rest:
         return f"only {invariant} can be used; {cannot}."
-    usable = f" and those of {_components_phrase(tuple(rest))}" if rest else \
+    usable = f" and those of {components_phrase(tuple(rest))}" if rest else \
         " and those of the components not marked †"
     return f"{invariant}{usable} can be used; {cannot}."
 
 
-def _components_phrase(components: tuple[int, ...]) -> str:
-    """"component 2" or "components 0, 1 and 3"."""
+def components_phrase(components: Sequence[Any]) -> str:
+    """"component 2" or "components 0, 1 and 3" (indices or the components' titles)."""
     if len(components) == 1:
         return f"component {components[0]}"
     *head, last = components
@@ -1099,6 +1099,17 @@ def _n_draws(result) -> int:
 _UNIDENTIFIED = " \u2020"
 
 
+def mark_components(table: pd.DataFrame, result, components: Sequence[int]) -> pd.DataFrame:
+    """:func:`parameter_table`'s ``table`` with the rows of ``components`` (indices) marked
+    with a dagger after their name (``weight[2] †``): the report's and the console's mark
+    of components whose summaries describe no single cluster."""
+    titles = component_titles(result, result.em.n_components)
+    heads = tuple(f"[{titles[k]}{end}" for k in components for end in ("]", ","))
+    marked = [f"{label}{_UNIDENTIFIED}" if any(h in label for h in heads) else label
+              for label in table.index]
+    return table.set_axis(pd.Index(marked, name=table.index.name))
+
+
 def _mark_unidentified(table: pd.DataFrame, result, diag) -> tuple[pd.DataFrame, str]:
     """The parameter table with the rows of the components whose summaries the verdict says
     describe no single cluster marked (a dagger: :attr:`Diagnostics.unreported_components`),
@@ -1110,9 +1121,6 @@ def _mark_unidentified(table: pd.DataFrame, result, diag) -> tuple[pd.DataFrame,
     if not ks:
         return table, ""
     titles = component_titles(result, result.em.n_components)
-    heads = tuple(f"[{titles[k]}{end}" for k in ks for end in ("]", ","))
-    marked = [f"{label}{_UNIDENTIFIED}" if any(h in label for h in heads) else label
-              for label in table.index]
     names = ", ".join(str(titles[k]) for k in ks)
     overfit = next((c for c in diag.causes if c in ("K too large", "outliers",
                                                       "too many parameters")), "")
@@ -1123,7 +1131,7 @@ def _mark_unidentified(table: pd.DataFrame, result, diag) -> tuple[pd.DataFrame,
            "their relabelled draws move between two places (see the verdict's note and "
            '<a href="#diagnostics">Diagnostics</a>), so the mean, sd and interval of these '
            "rows average over two modes and describe neither")
-    return (table.set_axis(pd.Index(marked, name=table.index.name)),
+    return (mark_components(table, result, ks),
             f'<p class="warn">{_UNIDENTIFIED.strip()} Component(s) {html.escape(names)}: '
             f"{why}; do not report them as one estimate.</p>")
 
@@ -1156,15 +1164,9 @@ def _parameter_html(table: pd.DataFrame, n_features: int) -> str:
     when D > 2."""
     shown = table.rename(columns={"mean": "posterior mean", "lower": "94% lower",
                                   "upper": "94% upper"})
-    formatted: tuple[str, ...] = ()
-    if "MCSE" in shown.columns:
-        # The Monte Carlo estimates to the MCSE's leading digit (QA: "30,417" beside an MCSE
-        # of 220); the error itself to two significant digits ("0.00037", not 0.0003711).
-        estimates = ["posterior mean", "sd", "94% lower", "94% upper"]
-        shown = shown.assign(**{col: [_mcse_digits(v, e) for v, e in zip(
-            shown[col], shown["MCSE"], strict=True)] for col in estimates})
-        shown = shown.assign(MCSE=[format_number(v, 2) for v in shown["MCSE"]])
-        formatted = ("MCSE", *estimates)
+    shown = estimate_digits(shown, ["posterior mean", "sd", "94% lower", "94% upper"])
+    formatted = [c for c in ("EM", "MCSE", "posterior mean", "sd", "94% lower", "94% upper")
+                 if c in shown.columns]
     opened = [i.startswith(("weight", "noise weight", "mean")) for i in shown.index]
     head, rest = shown[opened], shown[[not o for o in opened]]
     # whole draws (QA: "689.9" beside "6,025"); R-hat to 3 decimals ("1" beside "1.004")
@@ -1174,6 +1176,26 @@ def _parameter_html(table: pd.DataFrame, n_features: int) -> str:
     return (_table(head, decimals=ess, formatted=formatted) + f"<details><summary>Standard "
             f"deviations and correlations ({len(rest)} rows)</summary>"
             f"{_table(rest, decimals=ess, formatted=formatted)}</details>")
+
+
+def estimate_digits(table: pd.DataFrame, estimates: Sequence[str]) -> pd.DataFrame:
+    """:func:`parameter_table`'s numbers as text to the digits they carry: the EM estimate to
+    four significant digits, zeros kept; with an ``MCSE`` column, the Monte Carlo estimates
+    (the columns ``estimates``) to its leading digit (QA: "30,417" beside an MCSE of 220) and
+    the error itself to two significant digits ("0.00037", not 0.0003711). The report's
+    table and the console's print the same text."""
+    shown = table.assign(EM=[_estimate(v) for v in table["EM"]])
+    if "MCSE" not in table.columns:
+        return shown
+    shown = shown.assign(**{col: [_mcse_digits(v, e) for v, e in zip(
+        table[col], table["MCSE"], strict=True)] for col in estimates})
+    return shown.assign(MCSE=[format_number(v, 2) for v in table["MCSE"]])
+
+
+def _estimate(value: float) -> str:
+    """A point estimate (EM's) to four significant digits, trailing zeros kept: a column of
+    them reads alike ("0.1440" beside "0.2123", not "0.144")."""
+    return format_number(value, keep_zeros=True)
 
 
 def _mcse_digits(value: float, mcse: float) -> str:
@@ -1250,7 +1272,7 @@ def _grouped_table(cells: Mapping[str, Mapping[tuple[str, str | None], float]],
                     if subs != [None] for s in subs)
     body = "".join(
         f"<tr><th>{html.escape(r)}</th>"
-        + "".join(f"<td>{format_number(cells[r][c]) if c in cells[r] else ''}</td>"
+        + "".join(f"<td>{_estimate(cells[r][c]) if c in cells[r] else ''}</td>"
                   for c in columns) + "</tr>" for r in rows)
     return (f'<div class="tblwrap"><table class="tbl"><thead><tr><th rowspan="2">'
             f"{html.escape(corner)}</th>{top}</tr><tr>{below}</tr></thead>"

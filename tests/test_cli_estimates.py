@@ -6,6 +6,7 @@ the same float64 values, bit for bit, with the rows each covariance type has.
 """
 
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -70,7 +71,7 @@ def test_fit_writes_the_posterior_summary_for_every_covariance_type(covariance_t
                  "--out", "fit"], capsys)
     assert "estimates: fit/estimates.csv" in out
     table = _read(data_dir / "fit")
-    assert list(table.columns) == KEYS + SUMMARY_COLUMNS
+    assert list(table.columns) == KEYS + SUMMARY_COLUMNS + ["identified"]
     assert _keys(table) == _expected_keys(covariance_type)
     assert table["label"].isna().all()  # no --labels
     # the oracle: the saved posterior's own summary, entry by entry, bit for bit
@@ -178,12 +179,47 @@ def test_posterior_estimates_name_known_labels_and_the_noise_weight(data_dir, ca
     assert last["mean"] == result.summary().loc["noise_weight", "mean"]
 
 
+def test_components_without_one_identity_are_marked_in_the_table_and_on_the_console(
+        data_dir, tiny_fit, monkeypatch, capsys):
+    """QA: the report's table marks with a dagger the components whose draws describe no
+    single cluster; the console's table printed them unmarked, and estimates.csv had no
+    column saying so (a script would report them as one estimate)."""
+    import dataclasses
+
+    from bayesgmm.report import _mcse_digits, parameter_table
+
+    judged = tiny_fit.diagnostics()
+    mixed = dataclasses.replace(judged, unreported_components=(1,))
+    monkeypatch.setattr(cli, "fit_bayes", lambda *a, **k: tiny_fit)
+    monkeypatch.setattr(type(tiny_fit), "diagnostics", lambda self, **k: mixed)
+    out = cli_ok(["fit", "good.csv", "-k", "2", "--out", "fit", "--no-progress"], capsys)
+    rows = dict(re.split(r"\s{2,}", line.strip(), maxsplit=1) for line in out.splitlines()
+                if line.startswith(("weight[", "mean[", "sd[", "corr[")))
+    marked = {name.removesuffix(" \u2020") for name in rows if name.endswith(" \u2020")}
+    assert marked == {name for name in parameter_table(tiny_fit).index if "[1" in name}
+    assert ("\u2020 Component 1: these rows' draws describe no single cluster (the "
+            "diagnostics below say why); do not report them as one estimate") in out
+    table = _read(data_dir / "fit")
+    identified = table.set_index("name")["identified"]
+    assert (identified[table["component"].to_numpy() == 1] == False).all()  # noqa: E712
+    assert (identified[table["component"].to_numpy() == 0] == True).all()  # noqa: E712
+    # the console's posterior numbers are the report's: to the digits the MCSE supports
+    params = parameter_table(tiny_fit)
+    mean, mcse = params.loc["mean[0, waiting]", ["mean", "MCSE"]]
+    assert rows["mean[0, waiting]"].split()[1] == _mcse_digits(mean, mcse)
+    # without a verdict naming one, every component's rows are identified; the tied matrix
+    # (no component) is empty
+    monkeypatch.setattr(type(tiny_fit), "diagnostics", lambda self, **k: judged)
+    cli_ok(["fit", "good.csv", "-k", "2", "--out", "fit", "--force", "--no-progress"], capsys)
+    assert _read(data_dir / "fit")["identified"].all()
+
+
 def test_a_failure_to_write_the_table_does_not_lose_the_fit(data_dir, monkeypatch, capsys):
     """estimates.csv is written inside the result's atomic save: a failure there warns and
     leaves the file out (not listed in the manifest) instead of losing the fit."""
     import bayesgmm.estimates
 
-    def fail(result, path):
+    def fail(result, path, *diagnostics):
         path.write_text("half")  # a partial file must not stay behind
         raise RuntimeError("no table")
 

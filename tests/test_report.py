@@ -32,6 +32,7 @@ import bayesgmm  # noqa: E402
 from bayesgmm import plots  # noqa: E402
 from bayesgmm.posterior import BayesResult  # noqa: E402
 from bayesgmm.report import (  # noqa: E402
+    _estimate,
     _mcse_digits,
     build_em_report,
     build_report,
@@ -510,6 +511,15 @@ def test_numbers_are_printed_by_magnitude(value, digits, text):
     assert format_number(value, digits) == text
 
 
+@pytest.mark.parametrize(("value", "text"), [
+    (0.144, "0.1440"), (0.21234, "0.2123"), (80.0, "80.00"), (1234.0, "1,234"),
+    (12345.6, "12,346"), (-0.5, "-0.5000"), (0.0, "0"), (2.5e-7, "2.5 × 10⁻⁷"),
+])
+def test_point_estimates_keep_their_trailing_zeros(value, text):
+    """QA: the EM column printed "0.144" beside "0.2123", as if known to fewer digits."""
+    assert _estimate(value) == text
+
+
 def test_no_exponent_notation_in_the_report(report):
     page, _, parser = report
     assert not [c for c in parser.cells if re.search(r"\d[eE][+-]\d", c)]
@@ -837,22 +847,22 @@ def test_em_report_parameters_one_row_per_component(old_faithful, covariance_typ
         assert heads == ["component", "weight", "mean", "sd", "correlation", "eruptions",
                          "waiting", "eruptions", "waiting", "eruptions, waiting"]
         for k in range(2):
-            assert rows[str(k)] == [format_number(v) for v in (
+            assert rows[str(k)] == [_estimate(v) for v in (
                 em.weights[k], *em.means[k], *sd[k], corr[k])]
     elif covariance_type == "tied":  # the shared sds and correlation once, in a row of their own
         for k in range(2):
-            assert rows[str(k)] == [format_number(v) for v in (em.weights[k], *em.means[k])] \
+            assert rows[str(k)] == [_estimate(v) for v in (em.weights[k], *em.means[k])] \
                 + ["", "", ""]
-        assert rows["shared (tied)"] == ["", "", ""] + [format_number(v) for v in (
+        assert rows["shared (tied)"] == ["", "", ""] + [_estimate(v) for v in (
             *sd[0], corr[0])]
     else:  # one sd per component, that of every feature
         assert "sd (every feature)" in heads and "correlation" not in heads
         for k in range(2):
-            assert rows[str(k)] == [format_number(v) for v in (
+            assert rows[str(k)] == [_estimate(v) for v in (
                 em.weights[k], *em.means[k], sd[k, 0])]
     # every number of the parameter table is on the page's parameter rows
     shown = {c for cells in rows.values() for c in cells}
-    assert {format_number(v) for v in parameter_table(em)["EM"]} <= shown
+    assert {_estimate(v) for v in parameter_table(em)["EM"]} <= shown
 
 
 def test_em_report_parameters_with_noise_and_more_features():
@@ -862,7 +872,7 @@ def test_em_report_parameters_with_noise_and_more_features():
     page, _ = build_em_report(em, X)
     heads, rows = _parameter_rows(page)
     # the noise component: its weight alone; D > 2: the sds and correlations folded away
-    assert rows["noise"] == [format_number(em.noise_weight)] + [""] * 3
+    assert rows["noise"] == [_estimate(em.noise_weight)] + [""] * 3
     opened, folded = page[page.index('<section id="parameters">'):].split("<details>", 1)
     assert "<th>x0, x1</th>" not in opened and "<th>x0, x1</th>" in folded
     assert len(rows["0"]) == 1 + 3 + 3 + 3  # weight, means; then sds, correlations
