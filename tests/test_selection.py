@@ -454,6 +454,10 @@ def test_verdict_does_not_trust_a_best_model_that_failed_its_checks():
     assert "its diagnostics say K is too large" in sel.verdict
     assert "Among the models that passed their checks, K=3 is best (elpd_diff -30." \
         in sel.verdict
+    # the other model that passed is measured against K=3 (-30), not the failed K=4 (-60)
+    # (QA: the ranking to act on was against a model not to be trusted)
+    assert " from K=4); against it, K=2 is worse beyond noise (-30." \
+        in sel.verdict
     # K=3 is clearly worse than K=4: the verdict does not leave it as the answer
     assert "It predicts worse than K=4 beyond noise, though: rather than settle for it, make " \
            "K=4's posterior pass its checks" in sel.verdict
@@ -1356,3 +1360,19 @@ def test_a_map_sweep_says_so_when_printed(old_faithful):
                            "likelihood)")
     assert "MAP" not in str(select_em(old_faithful, [1, 2], ["full"], n_jobs=1,
                                       random_state=0))
+
+
+def test_models_that_passed_are_ranked_against_the_best_of_them():
+    """The models that passed, measured against the best of them: within noise first, then
+    those worse beyond it; nothing when the comparison is not led by that model."""
+    from bayesgmm.selection.loo_verdict import _ranked_against
+
+    table = pd.DataFrame({"elpd_diff": [0.0, -1.25, -40.0, -55.0], "dse": [0.0, 1.0, 6.0, 7.0],
+                          "indistinguishable": [False, True, False, False]},
+                         index=["K=2", "K=3", "K=1", "K=5"])
+    assert _ranked_against(table, "K=2") == (
+        "; against it, K=3 (elpd_diff -1.2 ± 1.0) is within noise of it; worse beyond noise: "
+        "K=1 (-40.0 ± 6.0), K=5 (-55.0 ± 7.0)")
+    assert _ranked_against(table.iloc[[0, 2, 3]], "K=2") == (
+        "; against it, the others are worse beyond noise: K=1 (-40.0 ± 6.0), K=5 (-55.0 ± 7.0)")
+    assert _ranked_against(table, "K=3") == "" and _ranked_against(None, "K=2") == ""

@@ -410,7 +410,9 @@ def compare(
              + loo_verdict.convergence_warning(diagnostics))
     verdict = loo_verdict.verdict(table, best, within, simplest, notes,
                                   loo_verdict.caveat(table, failed, pareto, results[best],
-                                                     simplest, too_large),
+                                                     simplest, too_large,
+                                                     _among_passed(loos, failed, pareto,
+                                                                   min_elpd_diff, n_se)),
                                   simplest_failed=bool(simplest and failed.get(simplest)),
                                   best_unreliable=bool(failed.get(best))
                                   or bool(pareto.loc[best, "n_high"]))
@@ -426,6 +428,27 @@ def compare(
         diagnostics=diagnostics,
         results=results,
     )
+
+
+def _among_passed(loos: Mapping[str, Any], failed: Mapping[str, list[str]],
+                  pareto: pd.DataFrame, min_elpd_diff: float, n_se: float
+                  ) -> pd.DataFrame | None:
+    """The models whose elpd_loo can be trusted, compared with each other (``az.compare``'s
+    table with ``indistinguishable``), when the best model overall cannot be and two or more
+    others can: their differences from the best of them, from the pointwise elpds, are the
+    ranking to act on (None otherwise)."""
+    import arviz as az
+
+    reasons = loo_verdict.unreliable(failed, pareto)
+    passed = [name for name in loos if not reasons[name]]
+    if len(passed) < 2 or len(passed) == len(loos):
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        table = az.compare({name: loos[name] for name in passed}, method="stacking",
+                           round_to="none")
+    table["indistinguishable"] = _indistinguishable(table, min_elpd_diff, n_se)
+    return table
 
 
 def _indistinguishable(table: pd.DataFrame, min_elpd_diff: float, n_se: float) -> np.ndarray:

@@ -24,7 +24,7 @@ import pandas as pd
 # (Sivula et al. 2025; az.compare flags it as "N < 100").
 __all__ = ["SMALL_N", "caveat", "convergence_warning", "diagnose", "pareto_table",
            "pareto_warnings", "posterior_problems", "says_too_large", "simplest",
-           "small_n_warning", "too_large", "verdict"]
+           "small_n_warning", "too_large", "unreliable", "verdict"]
 
 SMALL_N = 100
 
@@ -201,26 +201,35 @@ def too_large(best: str, simplest: str | None, simplest_failed: bool = False,
             f"component is a cluster of its own{fewer}.")
 
 
+def unreliable(failed: Mapping[str, list[str]], pareto: pd.DataFrame) -> dict[str, list[str]]:
+    """Why each model's elpd_loo is not trustworthy (an empty list: it is): its posterior's
+    failed checks (``failed``), and observations with Pareto k above ArviZ's threshold."""
+    return {name: failed[name] + ([_high_k(pareto.loc[name])] if pareto.loc[name, "n_high"]
+                                  else [])
+            for name in failed}
+
+
 def caveat(table: pd.DataFrame, failed: Mapping[str, list[str]], pareto: pd.DataFrame,
             best_model: Any, simplest: str | None = None,
-            too_large_best: bool | str = False) -> str:
+            too_large_best: bool | str = False,
+            among_passed: pd.DataFrame | None = None) -> str:
     """What the verdict must add when the best model by elpd_loo cannot be trusted: why, the
     best model that passed its checks, and single outliers given components of their own;
     and when the best model's own diagnostics say its K is too large (``too_large_best``: the
-    cause :func:`says_too_large` names, or True for "K too large").
+    cause :func:`says_too_large` names, or True for "K too large"). ``among_passed``: the
+    comparison of the models that passed every check with each other (``az.compare``'s
+    table with ``indistinguishable``), when two or more did: the ranking to act on.
 
     A model's elpd_loo is not trustworthy when its posterior failed its checks or when
     observations have Pareto k above ArviZ's threshold.
     """
     best = str(table.index[0])
-    reasons = {name: failed[name] + ([_high_k(pareto.loc[name])]
-                                     if pareto.loc[name, "n_high"] else [])
-               for name in failed}
+    reasons = unreliable(failed, pareto)
     parts = []
     if reasons[best]:
         parts.append(f"But the comparison is not trustworthy for {best}: "
                      + "; ".join(reasons[best]) + ".")
-        parts.append(_passed_instead(table, failed, reasons, simplest))
+        parts.append(_passed_instead(table, failed, reasons, simplest, among_passed))
     if too_large_best:
         parts.append(too_large(best, simplest, bool(simplest and failed.get(simplest)),
                                cause=too_large_best if isinstance(too_large_best, str)
@@ -235,14 +244,18 @@ def caveat(table: pd.DataFrame, failed: Mapping[str, list[str]], pareto: pd.Data
 
 
 def _passed_instead(table: pd.DataFrame, failed: Mapping[str, list[str]],
-                    reasons: Mapping[str, list[str]], simplest: str | None = None) -> str:
+                    reasons: Mapping[str, list[str]], simplest: str | None = None,
+                    among_passed: pd.DataFrame | None = None) -> str:
     """The best model that passed every check, else the best whose posterior passed its own.
-    When that model predicts worse beyond noise, what to do instead (:func:`_clearly_worse`)."""
+    When that model predicts worse beyond noise, what to do instead (:func:`_clearly_worse`).
+    With ``among_passed``, the other models that passed are measured against it, not against
+    the failed top model (QA: their elpd_diff against a model not to be trusted)."""
     others = [str(name) for name in table.index[1:]]
     clean = [name for name in others if not reasons[name]]
     if clean:
         return (f"Among the models that passed their checks, {clean[0]} is best (elpd_diff "
-                f"{_fmt_diff(table, clean[0])})."
+                f"{_fmt_diff(table, clean[0])} from {table.index[0]})"
+                + _ranked_against(among_passed, clean[0]) + "."
                 + _clearly_worse(table, clean[0], failed, simplest, other_reliable=True))
     converged = [name for name in others if not failed[name]]
     if converged:
@@ -251,6 +264,30 @@ def _passed_instead(table: pd.DataFrame, failed: Mapping[str, list[str]],
                 "high Pareto k makes its elpd_loo unreliable too."
                 + _clearly_worse(table, converged[0], failed, simplest, other_reliable=False))
     return "No other model passed its checks either: fix the fits before choosing K."
+
+
+def _ranked_against(among_passed: pd.DataFrame | None, best: str) -> str:
+    """"; against it, K=3 is within noise (elpd_diff -0.8 ± 1.1); worse beyond noise: K=1
+    (-60.2 ± 9.0)": the other models that passed, measured against the best of them ("" when
+    none, or when their comparison, led by ``best``, is not given)."""
+    if among_passed is None or len(among_passed) < 2 or str(among_passed.index[0]) != best:
+        return ""
+    rest = [str(n) for n in among_passed.index[1:]]
+    within = [n for n in rest if among_passed.loc[n, "indistinguishable"]]
+    worse = [n for n in rest if n not in within]
+    parts = []
+    if within:
+        verb = "is" if len(within) == 1 else "are"
+        parts.append(", ".join(f"{n} (elpd_diff {_fmt_diff(among_passed, n)})" for n in within)
+                     + f" {verb} within noise of it")
+    listed = ", ".join(f"{n} ({_fmt_diff(among_passed, n)})" for n in worse)
+    if worse and within:
+        parts.append(f"worse beyond noise: {listed}")
+    elif len(worse) == 1:
+        parts.append(f"{worse[0]} is worse beyond noise ({_fmt_diff(among_passed, worse[0])})")
+    elif worse:
+        parts.append(f"the others are worse beyond noise: {listed}")
+    return "; against it, " + "; ".join(parts)
 
 
 def _clearly_worse(table: pd.DataFrame, other: str, failed: Mapping[str, list[str]],
