@@ -1009,7 +1009,8 @@ def _sample_nutpie(pm_model, start, *, draws, tune, chains, cores, seed, progres
         cores = chains  # sample_nutpie_until gives every chain a thread
     else:
         # nutpie draws its bar only on a terminal: a log file would otherwise get nothing
-        progress.say(f"sampling {chains} chains x ({tune} tuning + {draws} draws)", progressbar)
+        progress.say(f"sampling {chains} chains x ({tune:,} tuning + {draws:,} draws)",
+                     progressbar)
         idata = nutpie.sample(
             compiled, draws=draws, tune=tune, chains=chains, cores=cores, seed=seed,
             progress_bar=progressbar and progress.enabled(), target_accept=target_accept,

@@ -848,3 +848,23 @@ def test_ctrl_c_during_fixed_draws_stops_at_once(old_faithful, monkeypatch):
                       tune=100, chains=2)
     finally:
         signal.signal(signal.SIGINT, before)
+
+
+def test_a_fixed_run_announces_its_draws_with_thousands_separators(monkeypatch, capfd):
+    """QA: "sampling 4 chains x (1000 tuning + 1000 draws)" where every other count on the
+    console has its separators."""
+    import nutpie
+
+    from bayesgmm import progress, sampling
+
+    def stop(*args, **kwargs):
+        raise RuntimeError("stopped before sampling")
+
+    monkeypatch.setattr(sampling, "compile_nutpie", lambda *a, **k: object())
+    monkeypatch.setattr(sampling, "backend_of", lambda compiled: "numba")
+    monkeypatch.setattr(nutpie, "sample", stop)
+    progress.set_enabled(True)
+    with pytest.raises(RuntimeError, match="stopped before sampling"):
+        sampling._sample_nutpie(None, None, draws=1000, tune=1500, chains=4, cores=2, seed=0,
+                                progressbar=True, target_accept=0.8, announce=False)
+    assert "bayesgmm: sampling 4 chains x (1,500 tuning + 1,000 draws)" in capfd.readouterr().err

@@ -132,6 +132,8 @@ def test_table_layout_and_views(sweep):
     assert sweep.best_fit("bic").n_components == 3
     text = str(sweep)
     assert "BIC (lower is better)" in text and "Best: BIC -> K=3" in text
+    # thousands separators, as the report prints them (QA: 1576.29)
+    assert f"{wide.iloc[0, 0]:,.2f}" in text and wide.abs().max().max() >= 1000
     with pytest.raises(ValueError, match="unknown criterion"):
         sweep.pivot("waic")
 
@@ -591,6 +593,8 @@ def test_run_cells_says_one_line_per_task_and_no_joblib_chatter(capfd):
     captured = capfd.readouterr()
     assert "[Parallel(" not in captured.err + captured.out
     assert captured.err.count("bayesgmm: done ") == 3
+    # the time is the sweep's so far, said so (QA: "(3 of 4, 13 s)" read as that task's)
+    assert re.search(r"bayesgmm: done \d \(3 of 3; \d+ s so far\)", captured.err)
     run_cells([delayed(abs)(-1)], 1, 0, str)
     assert capfd.readouterr().err == ""
 
@@ -1376,3 +1380,13 @@ def test_models_that_passed_are_ranked_against_the_best_of_them():
     assert _ranked_against(table.iloc[[0, 2, 3]], "K=2") == (
         "; against it, the others are worse beyond noise: K=1 (-40.0 ± 6.0), K=5 (-55.0 ± 7.0)")
     assert _ranked_against(table, "K=3") == "" and _ranked_against(None, "K=2") == ""
+
+
+def test_the_loo_table_prints_thousands_separators():
+    """QA: select's LOO table printed -1137.10 where the verdict below says -1,137.1."""
+    rng = np.random.default_rng(4)
+    base = rng.normal(-2.0, 0.3, size=600)
+    sel = compare({"K=1": fake_fit(loglik_draws(rng, base - 0.2, n=600), 1),
+                   "K=2": fake_fit(loglik_draws(rng, base, n=600), 2)})
+    elpd = sel.comparison.loc["K=2", "elpd"]
+    assert elpd < -1000 and f"{elpd:,.2f}" in str(sel)

@@ -135,7 +135,7 @@ class EMSelection:
                                    values="degenerate")
         for criterion in CRITERIA:
             wide = self.pivot(criterion)
-            text = wide.map(lambda v: "" if pd.isna(v) else f"{v:.2f}")
+            text = wide.map(lambda v: "" if pd.isna(v) else f"{v:,.2f}")
             text = text.where(~flagged.reindex_like(wide).fillna(False).astype(bool),
                               text + "\u2020")
             lines += [f"{criterion.upper()} (lower is better)", text.to_string(), ""]

@@ -117,7 +117,7 @@ class BayesSelection:
         return table[[c for c in _SHOWN if c in table.columns]]
 
     def __str__(self) -> str:
-        table = self.shown_table().to_string(float_format=lambda v: f"{v:.2f}")
+        table = self.shown_table().to_string(float_format=lambda v: f"{v:,.2f}")
         return "\n".join([table, _COLUMNS_SAID, "", self.verdict])
 
     def __repr__(self) -> str:

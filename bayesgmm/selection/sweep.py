@@ -274,8 +274,10 @@ def run_cells(tasks: Sequence[Any], n_jobs: int | None, verbose: int,
             if verbose > 0 and tell is not None:  # the step says the time
                 tell(f"{done(result)} ({before + len(out)} of {total})")
             elif verbose > 0:
-                progress.say(f"{done(result)} ({before + len(out)} of {total}, "
-                             f"{time.perf_counter() - start:.0f} s)")
+                # the time since the first started: each line's alone would mislead with
+                # several at once (QA: "(3 of 4, 13 s)" read as that model's time)
+                progress.say(f"{done(result)} ({before + len(out)} of {total}; "
+                             f"{time.perf_counter() - start:,.0f} s so far)")
     return out
 
 
