@@ -1131,9 +1131,8 @@ def _cmd_select(args: argparse.Namespace) -> int:
         sampling = {"covariance_type": covariance, "random_state": seed,
                     "settings": _sampler_settings(args), "thresholds": _thresholds(args),
                     **observed}  # missing values, weights, noise: as for EM
-        settings.update({"covariance type (--bayes, --sparse)": covariance, "draws": args.draws,
-                         "tune": args.tune, "chains": args.chains, "sampler": args.sampler,
-                         "target_accept": args.target_accept})
+        # the sampler's settings are the report's per-fit table's, with what ran (QA: twice)
+        settings["covariance type (--bayes, --sparse)"] = covariance
     if args.bayes:
         print(f"\nPSIS-LOO over K = {', '.join(map(str, ks))} with {covariance} covariances "
               "(the BIC-best EM covariance type)")

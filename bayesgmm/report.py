@@ -2590,13 +2590,12 @@ def _posterior_settings_html(sampled: Sequence[tuple[str, Any]]) -> list[str]:
         sampler = {} if ss is None else {("sampler" if k == "sampler" else k): v
                                          for k, v in ss.to_dict().items() if k not in unused}
         record = getattr(result, "settings", None) or {}
-        ran = {k: record[k] for k in ("draws", "tune", "target_accept") if k in record}
+        # what ran, beside what was asked where they differ: a retry, draws="auto", the
+        # back end and cores resolved (QA: "default" and "auto" where native ran on 4)
+        ran = {k: record.get(k) for k in sampler}
         return {**{f"prior: {k}": format_number(v) for k, v in priors.items()},
-                **{k if k == "sampler" else f"sampler: {k}": "default" if v is None else str(v)
-                   for k, v in sampler.items()},
-                # what ran, where it differs from what was asked (a retry, draws="auto")
-                **{f"ran: {k}": str(v) for k, v in ran.items()
-                   if str(v) != str(sampler.get(k))}}
+                **{k if k == "sampler" else f"sampler: {k}": _asked_and_ran(v, ran[k])
+                   for k, v in sampler.items()}}
 
     columns = {name: column(result) for name, result in sampled}
     if not any(columns.values()):
@@ -2605,10 +2604,24 @@ def _posterior_settings_html(sampled: Sequence[tuple[str, Any]]) -> list[str]:
     if frame.T.drop_duplicates().shape[0] == 1:  # the same for every fit: one column
         frame = frame.iloc[:, :1].set_axis(["every fit"], axis=1)
     return ["<h3>Posterior fits: priors and sampler settings</h3><p>Priors on the standardised "
-            "scale (see a fit's own report for their distributions); <em>sampler</em>: what "
-            "was asked for; <em>ran</em>: what the kept draws had where it differs (draws per "
-            "chain with draws=\"auto\", warm-up and target_accept after a retry).</p>",
+            "scale (see a fit's own report for their distributions); sampler settings as asked "
+            "for, and in brackets what the kept draws had where it differs (draws per chain "
+            "with draws=\"auto\", warm-up and target_accept after a retry, the back end and "
+            "cores chosen).</p>",
             _table(frame, text=True)]
+
+
+def _asked_and_ran(asked: Any, ran: Any) -> str:
+    """A sampler setting as asked for, and what ran where that differs: "1,000", "auto (ran:
+    numba)", "default (ran: 4)"."""
+    def text(value: Any) -> str:
+        return f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) \
+            else str(value)
+
+    shown = "default" if asked is None else text(asked)
+    if ran is None or text(ran) == text(asked):
+        return shown
+    return f"{shown} (ran: {text(ran)})"
 
 
 # The samplers as a Methods section states them (QA: the tree depth and the adaptation were

@@ -512,6 +512,8 @@ def test_select_bayes_and_sparse(tmp_path, monkeypatch, capsys):
     assert "Figure &quot;" not in page and 'Figure "' not in page  # no figure failed
     assert page.count("data:image/png;base64,") == 4
     assert "Bayesian comparison (PSIS-LOO)" in page and "non-empty components" in page
+    # the sampler's settings once, in the posterior fits' table (QA: in two tables)
+    assert page.count("<th>sampler: tune</th>") == 1 and "<th>tune</th>" not in page
     assert pd.read_csv(result / "loo.csv")["model"].tolist()[0] == "K=3"
     assert pd.read_csv(result / "n_nonempty.csv", index_col=0).loc["all"].sum() == \
         pytest.approx(1.0)

@@ -338,11 +338,18 @@ def test_selection_report_states_the_posterior_fits_priors_and_sampler(tiny_fit)
     assert "every fit" in same and "prior: means_sd" in same and "sampler: target_accept" in same
     assert "<th>sampler</th>" in same  # not "sampler: sampler"
     assert ("sampler: max_draws" in same) == tiny_fit.sampler_settings.adaptive
-    assert "ran: " not in same  # what ran is what was asked for
-    retried = dataclasses.replace(tiny_fit, settings={**tiny_fit.settings, "tune": 300,
+    # what ran beside what was asked where they differ: the back end and the cores resolved
+    # (QA: "auto" and "default" where native ran on 2 cores), the draws as asked
+    record = tiny_fit.settings
+    assert f"<td>auto (ran: {record['nutpie_backend']})</td>" in same
+    assert f"<td>default (ran: {record['cores']})</td>" in same
+    assert f"<td>{tiny_fit.sampler_settings.tune:,}</td>" in same
+    retried = dataclasses.replace(tiny_fit, settings={**tiny_fit.settings, "tune": 3000,
                                                       "target_accept": 0.95})
     both = "".join(_posterior_settings_html([("K=2", tiny_fit), ("K=3", retried)]))
-    assert "<th>K=2</th>" in both and "<th>K=3</th>" in both and "ran: target_accept" in both
+    assert "<th>K=2</th>" in both and "<th>K=3</th>" in both
+    assert "<td>0.8 (ran: 0.95)</td>" in both and \
+        f"<td>{tiny_fit.sampler_settings.tune:,} (ran: 3,000)</td>" in both
     assert _posterior_settings_html([("K=2", object())]) == []  # a duck-typed fit: nothing
 
 
