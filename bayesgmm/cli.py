@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import progress
 from ._validation import COVARIANCE_TYPES, check_seed, singular_columns
+from .covariance import covariance_words
 from .formatting import format_number
 from .settings import (  # NumPy only
     MAX_RESTARTS,
@@ -741,8 +742,8 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     _check_columns(frame, args.covariance, "--columns")
     seed = seed if seed is not None else secrets.randbelow(2**31)  # printed, so repeatable
     print(f"{_data_header(args.data, frame)}"
-          f"{_named_by(args.index)}; K={args.n_components}, {args.covariance} covariances; "
-          f"seed {seed}")
+          f"{_named_by(args.index)}; K={args.n_components}, "
+          f"{covariance_words(args.covariance, frame.shape[1])}; seed {seed}")
     _print_notes(notes)  # after the header, which names the data
     result = fit_bayes(frame, args.n_components, covariance_type=args.covariance,
                        random_state=seed, settings=settings, thresholds=thresholds, **observed)
@@ -834,9 +835,9 @@ def _cmd_em(args: argparse.Namespace) -> int:
     _check_columns(frame, args.covariance, "--columns")
     seed = args.seed if args.seed is not None else secrets.randbelow(2**31)
     print(f"{_data_header(args.data, frame)}"
-          f"{_named_by(args.index)}; K={args.n_components}, {args.covariance} covariances; "
-          f"{args.n_init} EM restarts from k-means++ and {args.n_init} from random data "
-          f"points; seed {seed}")
+          f"{_named_by(args.index)}; K={args.n_components}, "
+          f"{covariance_words(args.covariance, frame.shape[1])}; {args.n_init} EM restarts "
+          f"from k-means++ and {args.n_init} from random data points; seed {seed}")
     _print_notes(notes)  # after the header, which names the data
     from .em import BOTH_INITS, fit_em  # after the checks (numba loads); never PyMC
 
@@ -991,7 +992,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     seed = spec.seed if spec.seed is not None else secrets.randbelow(2**31)
     print(f"{spec.path.name}: {spec.data_path}: {len(frame)} rows x {frame.shape[1]} column(s) "
           f"{list(frame.columns)}{_named_by(spec.index)}; K={spec.n_components}, "
-          f"{spec.covariance_type} covariances; seed {seed}; output: {out}")
+          f"{covariance_words(spec.covariance_type, frame.shape[1])}; seed {seed}; output: "
+          f"{out}")
     _print_notes(notes)  # after the header, which names the data
     settings = spec.sampler_settings
     if args.no_progress:
@@ -1134,7 +1136,8 @@ def _cmd_select(args: argparse.Namespace) -> int:
         # the sampler's settings are the report's per-fit table's, with what ran (QA: twice)
         settings["covariance type (--bayes, --sparse)"] = covariance
     if args.bayes:
-        print(f"\nPSIS-LOO over K = {', '.join(map(str, ks))} with {covariance} covariances "
+        print(f"\nPSIS-LOO over K = {', '.join(map(str, ks))} with "
+              f"{covariance_words(covariance, frame.shape[1])} "
               "(the BIC-best EM covariance type)")
         bayes = _select_bayes(frame, ks, args, sampling)
         for fit in bayes.results.values():
@@ -1145,7 +1148,7 @@ def _cmd_select(args: argparse.Namespace) -> int:
             print(_ROW_NUMBERS.format(option="--index COLUMN"))
     if args.sparse is not None:
         print(f"\nSparse mixture: K_max = {args.sparse}, e0 = {args.concentration:g}, "
-              f"{covariance} covariances")
+              f"{covariance_words(covariance, frame.shape[1])}")
         settings.update({"sparse K_max": args.sparse, "sparse e0": args.concentration})
         with _quiet_diagnostics():
             sparse = fit_sparse(frame, args.sparse, concentration=args.concentration,

@@ -29,6 +29,7 @@ __all__ = [
     "COVARIANCE_TYPES",
     "check_covariance_type",
     "check_shape",
+    "covariance_words",
     "cholesky_draws",
     "column_moments",
     "data_covariance",
@@ -57,6 +58,17 @@ def shape(covariance_type: str, K: int, D: int) -> tuple[int, ...]:
     """scikit-learn's shape of the covariances (or precision factors) of a K-component model."""
     return {"full": (K, D, D), "tied": (D, D), "diag": (K, D), "spherical": (K,)}[
         check_covariance_type(covariance_type)]
+
+
+def covariance_words(covariance_type: str, D: int) -> str:
+    """The covariance type as a reader takes it, for D features: "full covariances"; with one
+    feature every type is a variance per component, or one shared (tied), and says so (QA:
+    ``bayesgmm em`` on 1-D data said "full covariances", its report "a variance per
+    component")."""
+    if D == 1:
+        return "one shared variance" if covariance_type == "tied" else \
+            "a variance per component"
+    return f"{covariance_type} covariances"
 
 
 def component_shape(covariance_type: str, D: int) -> tuple[int, ...]:

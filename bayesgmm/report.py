@@ -50,6 +50,7 @@ import numpy as np
 import pandas as pd
 
 from . import plots, progress
+from .covariance import covariance_words
 from .draw_arrays import membership_draws
 from .draws import Checkpoint
 from .formatting import format_number
@@ -243,7 +244,8 @@ def build_report(result: BayesResult, *, data_source: str | None = None,
         f"Gaussian mixture, K = {result.n_components}"
     subtitle = (f"{format_number(X.shape[0])} points x {X.shape[1]} feature(s) "
                 f"({', '.join(result.feature_names)})"
-                f"; K = {result.n_components}, {_covariance_words(result.covariance_type, X)}; "
+                f"; K = {result.n_components}, "
+                f"{covariance_words(result.covariance_type, X.shape[1])}; "
                 f"{'from ' + data_source + '; ' if data_source else ''}bayesgmm report "
                 f"generated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
     page = _PAGE.format(title=html.escape(title), subtitle=html.escape(subtitle),
@@ -371,7 +373,7 @@ def build_em_report(em: EMResult, X: Any, *, data_source: str | None = None,
         f"Gaussian mixture by EM, K = {K}"
     subtitle = (f"{format_number(Xv.shape[0])} points x {Xv.shape[1]} feature(s) "
                 f"({', '.join(em.feature_names)}); K = {K}, "
-                f"{_covariance_words(em.covariance_type, Xv)}; "
+                f"{covariance_words(em.covariance_type, Xv.shape[1])}; "
                 f"{'from ' + data_source + '; ' if data_source else ''}bayesgmm EM report "
                 f"generated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
     nav = ('<a href="#data">Data</a><a href="#em">EM</a><a href="#parameters">Parameters</a>'
@@ -389,13 +391,6 @@ def _data_name(source: str | None) -> str | None:
         return None
     source = source.split(" (", 1)[0]  # "data.csv (specification run.toml)": the data
     return Path(source.split(":", 1)[1] if source.startswith("bundled:") else source).stem
-
-
-def _covariance_words(covariance_type: str, X: np.ndarray) -> str:
-    if X.shape[1] == 1:  # one feature: every type is a variance per component (or shared)
-        return "one shared variance" if covariance_type == "tied" else \
-            "a variance per component"
-    return f"{covariance_type} covariances"
 
 
 # em.json's keys for the data read (the command line's record), as the settings table names

@@ -1127,6 +1127,23 @@ def test_the_observation_notes_follow_the_header_that_names_the_data(data_dir, c
     assert header < noise
 
 
+@pytest.mark.parametrize(("covariance", "words"), [
+    ("full", "a variance per component"), ("spherical", "a variance per component"),
+    ("tied", "one shared variance")])
+def test_one_feature_is_described_as_variances_not_covariances(covariance, words, data_dir,
+                                                                capsys):
+    """QA: `em` on 1-D data said "full covariances" where its report says "a variance per
+    component"; with two features the type's name stays."""
+    rc, out, err = _run_main(["em", "good.csv", "-k", "2", "--columns", "waiting", "--seed",
+                              "0", "--n-init", "2", "--covariance", covariance,
+                              "--no-progress"], capsys)
+    assert rc == 0, err
+    assert f"; K=2, {words}; " in out.splitlines()[0] and "covariances" not in out
+    rc, out, _ = _run_main(["em", "good.csv", "-k", "2", "--seed", "0", "--n-init", "2",
+                            "--covariance", covariance, "--no-progress"], capsys)
+    assert f"; K=2, {covariance} covariances; " in out.splitlines()[0]
+
+
 def _snapshot(directory):
     return {p.relative_to(directory).as_posix(): p.read_bytes()
             for p in sorted(directory.rglob("*")) if p.is_file()}

@@ -391,7 +391,7 @@ def compare(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # the verdict carries the diagnostics
         table = az.compare(loos, method=method, round_to="none")
-    table["indistinguishable"] = _indistinguishable(table, min_elpd_diff, n_se)
+    table["indistinguishable"] = loo_verdict.indistinguishable(table, min_elpd_diff, n_se)
     best = str(table.index[0])
     within = tuple(str(n) for n in table.index if table.loc[n, "indistinguishable"])
     simplest = loo_verdict.simplest((best, *within), results)
@@ -411,8 +411,9 @@ def compare(
     verdict = loo_verdict.verdict(table, best, within, simplest, notes,
                                   loo_verdict.caveat(table, failed, pareto, results[best],
                                                      simplest, too_large,
-                                                     _among_passed(loos, failed, pareto,
-                                                                   min_elpd_diff, n_se)),
+                                                     loo_verdict.among_passed(
+                                                         loos, failed, pareto, min_elpd_diff,
+                                                         n_se)),
                                   simplest_failed=bool(simplest and failed.get(simplest)),
                                   best_unreliable=bool(failed.get(best))
                                   or bool(pareto.loc[best, "n_high"]))
@@ -428,36 +429,6 @@ def compare(
         diagnostics=diagnostics,
         results=results,
     )
-
-
-def _among_passed(loos: Mapping[str, Any], failed: Mapping[str, list[str]],
-                  pareto: pd.DataFrame, min_elpd_diff: float, n_se: float
-                  ) -> pd.DataFrame | None:
-    """The models whose elpd_loo can be trusted, compared with each other (``az.compare``'s
-    table with ``indistinguishable``), when the best model overall cannot be and two or more
-    others can: their differences from the best of them, from the pointwise elpds, are the
-    ranking to act on (None otherwise)."""
-    import arviz as az
-
-    reasons = loo_verdict.unreliable(failed, pareto)
-    passed = [name for name in loos if not reasons[name]]
-    if len(passed) < 2 or len(passed) == len(loos):
-        return None
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        table = az.compare({name: loos[name] for name in passed}, method="stacking",
-                           round_to="none")
-    table["indistinguishable"] = _indistinguishable(table, min_elpd_diff, n_se)
-    return table
-
-
-def _indistinguishable(table: pd.DataFrame, min_elpd_diff: float, n_se: float) -> np.ndarray:
-    """Each model against the best (``az.compare``'s first row): is its elpd_diff within
-    noise? The best's own entry is False: its elpd_diff of 0 says nothing about the others."""
-    bound = np.maximum(min_elpd_diff, n_se * table["dse"].to_numpy())
-    within = np.abs(table["elpd_diff"].to_numpy()) < bound
-    within[0] = False
-    return within
 
 
 def _tree(name: str, model: Any) -> xr.DataTree:

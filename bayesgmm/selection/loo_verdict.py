@@ -9,23 +9,25 @@ is said to be one, and single outliers given components of their own are named w
 suggestion.
 
 Where it sits: the selection layer, under :mod:`bayesgmm.selection.loo` (imports nothing
-from bayesgmm).
+from bayesgmm; ArviZ only to compare the models that passed with each other).
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+__all__ = ["SMALL_N", "among_passed", "caveat", "convergence_warning", "diagnose",
+           "indistinguishable", "pareto_table", "pareto_warnings", "posterior_problems",
+           "says_too_large", "simplest", "small_n_warning", "too_large", "unreliable",
+           "verdict"]
+
 # Below this many observations the normal approximation of elpd differences is rough
 # (Sivula et al. 2025; az.compare flags it as "N < 100").
-__all__ = ["SMALL_N", "caveat", "convergence_warning", "diagnose", "pareto_table",
-           "pareto_warnings", "posterior_problems", "says_too_large", "simplest",
-           "small_n_warning", "too_large", "unreliable", "verdict"]
-
 SMALL_N = 100
 
 
@@ -122,6 +124,36 @@ def verdict(table: pd.DataFrame, best: str, within: Sequence[str], simplest: str
     if notes:
         text += "\nWarnings: " + " ".join(notes)
     return text
+
+
+def among_passed(loos: Mapping[str, Any], failed: Mapping[str, list[str]],
+                  pareto: pd.DataFrame, min_elpd_diff: float, n_se: float
+                  ) -> pd.DataFrame | None:
+    """The models whose elpd_loo can be trusted, compared with each other (``az.compare``'s
+    table with ``indistinguishable``), when the best model overall cannot be and two or more
+    others can: their differences from the best of them, from the pointwise elpds, are the
+    ranking to act on (None otherwise)."""
+    import arviz as az
+
+    reasons = unreliable(failed, pareto)
+    passed = [name for name in loos if not reasons[name]]
+    if len(passed) < 2 or len(passed) == len(loos):
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        table = az.compare({name: loos[name] for name in passed}, method="stacking",
+                           round_to="none")
+    table["indistinguishable"] = indistinguishable(table, min_elpd_diff, n_se)
+    return table
+
+
+def indistinguishable(table: pd.DataFrame, min_elpd_diff: float, n_se: float) -> np.ndarray:
+    """Each model against the best (``az.compare``'s first row): is its elpd_diff within
+    noise? The best's own entry is False: its elpd_diff of 0 says nothing about the others."""
+    bound = np.maximum(min_elpd_diff, n_se * table["dse"].to_numpy())
+    within = np.abs(table["elpd_diff"].to_numpy()) < bound
+    within[0] = False
+    return within
 
 
 def grid_edge_warning(best: str, results: Mapping[str, Any],
