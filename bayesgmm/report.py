@@ -1513,7 +1513,8 @@ def _section_diagnostics(result, diag, figure,
         and "diverging" in result.idata["sample_stats"] else 0
     trace = figure("trace", f"Trace and per-chain densities of {weights} and the means, and "
                    "of the scalars with the lowest bulk and tail ESS when they are others (a "
-                   "covariance entry, say; the title names them), one "
+                   "covariance entry, say, a variance drawn as its sd, as the tables show it; "
+                   "the title names them), one "
                    "colour per chain (and one line style in the densities; ArviZ "
                    "plot_trace_dist): the chains should overlap"
                    + (f". The black ticks along the x axes mark the {divergent} divergent "

@@ -104,6 +104,11 @@ def test_trace_shows_the_worst_mixing_scalars_and_says_what_it_shows(tiny_fit):
         drawn = {a.get_xlabel() for a in fig.axes}
         title = fig._suptitle.get_text()
         for where in (lowest_bulk, lowest_tail):
+            # a variance as its sd, as the tables show it
+            name, _, index = where.partition("[")
+            parts = index.rstrip("]").split(", ")
+            if name == "covariances" and parts[-1] == parts[-2]:
+                where = f"sd[{', '.join(parts[:-1])}]"
             assert where in drawn and where in title
         assert title.startswith("Trace and per-chain density of the relabelled draws")
     finally:
@@ -114,6 +119,35 @@ def test_trace_shows_the_worst_mixing_scalars_and_says_what_it_shows(tiny_fit):
         assert not any(a.get_xlabel().startswith("covariances") for a in fig.axes)
     finally:
         _close(fig)
+
+
+def test_a_variance_is_traced_as_its_sd_in_data_units(tiny_fit, tiny_fit_diag):
+    """QA (galaxies): the worst-mixing scalar, a variance, was traced in velocity\u00b2 (to 4e8);
+    the tables show it as an sd. A covariance off the diagonal stays as it is."""
+    from bayesgmm.plots.diagnostics import _as_in_tables
+
+    full = tiny_fit.idata["posterior"]["covariances"].transpose("chain", "draw", ...)
+    draws = full.to_numpy()
+    label, values = _as_in_tables(full, (1, 1, 1), draws[..., 1, 1, 1])
+    assert label == "sd[1, waiting]"
+    np.testing.assert_allclose(values, np.sqrt(draws[..., 1, 1, 1]))
+    label, values = _as_in_tables(full, (0, 0, 1), draws[..., 0, 0, 1])
+    assert label == "covariances[0, eruptions, waiting]" and values is not None
+    np.testing.assert_array_equal(values, draws[..., 0, 0, 1])
+    # as the convergence checks hold them: each distinct entry once, named by its pair
+    from bayesgmm.diagnostics import _judged
+
+    pairs = _judged(tiny_fit.idata["posterior"].to_dataset())["covariances"]
+    assert list(pairs["pair"].values) == ["eruptions, eruptions", "eruptions, waiting",
+                                          "waiting, waiting"]
+    for at, expected in (((1, 2), "sd[1, waiting]"), ((0, 1), "covariances[0, eruptions, "
+                                                              "waiting]")):
+        label, _ = _as_in_tables(pairs, at, pairs.to_numpy()[..., at[0], at[1]])
+        assert label == expected
+    diag = tiny_fit_diag.idata["posterior"]["covariances"].transpose("chain", "draw", ...)
+    label, values = _as_in_tables(diag, (0, 1), diag.to_numpy()[..., 0, 1])
+    assert label == "sd[0, waiting]"
+    np.testing.assert_allclose(values ** 2, diag.to_numpy()[..., 0, 1])
 
 
 def test_trace_of_the_draws_before_relabelling(tiny_fit):
@@ -237,6 +271,42 @@ def test_classification_defines_uncertainty_and_keeps_its_key_off_the_noise(old_
     assert "uncertainty (1 - max probability)" in ax.get_title()
     fig.draw_without_rendering()
     assert ax.get_legend().get_window_extent().x0 >= ax.get_window_extent().x1
+
+
+def test_classification_sizes_are_visible_and_its_key_shows_sizes_the_points_have(
+        galaxies, old_faithful):
+    """QA (galaxies K=3): certain points were drawn 1-2 px wide, the key showed "uncertainty
+    0.67", which no point had, and component 2's curve was cut at the right edge."""
+    from matplotlib.collections import PathCollection
+
+    X = galaxies.to_numpy()
+    em = fit_em(X, 3, random_state=0, n_init=3)
+    proba = em.predict_proba(X)
+    fig = plots.plot_classification(em, X)
+    ax = fig.axes[0]
+    sizes = np.concatenate([c.get_sizes() for c in ax.collections
+                            if isinstance(c, PathCollection)])
+    assert sizes.min() >= 14  # a certain point is about 5 px wide at 100 dpi
+    # every point certain to two digits: the key has the one size they have
+    assert (1 - proba.max(axis=1)).max() < 0.005 and _key_sizes(ax) == [0.0]
+    # every component's curve ends near zero inside the axes, the widest one's too
+    lo, hi = ax.get_xlim()
+    for k in range(3):
+        sd = np.sqrt(em.covariances[k].ravel()[0])
+        assert lo <= em.means[k, 0] - 2 * sd and em.means[k, 0] + 2 * sd <= hi
+    # overlapping components: from certain to the most uncertain point, not to 1 - 1/K
+    X = old_faithful.to_numpy()
+    em = fit_em(X, 3, random_state=0, n_init=3)
+    top = (1 - em.predict_proba(X).max(axis=1)).max()
+    shown = _key_sizes(plots.plot_classification(em, X).axes[0])
+    assert shown[0] == 0 and shown[-1] == pytest.approx(top, rel=0.05) and len(shown) == 3
+    assert shown[-1] < 0.6  # not the 0.67 no point has
+
+
+def _key_sizes(ax):
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    return [float(t.removeprefix("uncertainty ")) for t in labels
+            if t.startswith("uncertainty ")]
 
 
 def test_membership_title_says_rows_named_not_labelled():

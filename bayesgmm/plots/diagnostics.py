@@ -169,7 +169,7 @@ def _worst_mixing(post: Any, shown_vars: list[str]) -> dict[str, Any]:
     import arviz as az
     import xarray as xr
 
-    from ..diagnostics import _element_label, _judged
+    from ..diagnostics import _judged
 
     judged = _judged(post)
     found: dict[str, Any] = {}
@@ -190,16 +190,41 @@ def _worst_mixing(post: Any, shown_vars: list[str]) -> dict[str, Any]:
             continue
         value, name, at = lowest
         da = judged[name].transpose("chain", "draw", ...)
-        label = _element_label(da, at, da.dims[2:])
+        draws = da.isel(dict(zip(da.dims[2:], at, strict=True)))
+        label, values = _as_in_tables(da, at, draws.to_numpy())
         drawn = _ellipsize(label, 2 * _NAME_CHARS).replace("/", "\u2215")
         if drawn in found:  # the lowest in both: one row, both named
             found[drawn].attrs["why"] += f" and {method} ESS ({value:.0f})"
             continue
-        draws = da.isel(dict(zip(da.dims[2:], at, strict=True)))
-        found[drawn] = xr.DataArray(draws.to_numpy(), dims=("chain", "draw"),
+        found[drawn] = xr.DataArray(values, dims=("chain", "draw"),
                                     attrs={"label": label,
                                            "why": f"the lowest {method} ESS ({value:.0f})"})
     return found
+
+
+def _as_in_tables(da: Any, at: tuple[int, ...], draws: np.ndarray) -> tuple[str, np.ndarray]:
+    """A scalar's label and draws as the tables show it: a variance (a covariance matrix's
+    diagonal entry, a diag or spherical covariance) as its standard deviation, ``sd[2,
+    velocity]``, in data units (QA: galaxies' variance trace ran to 4e8 velocity\u00b2). Its
+    square root is monotone, so its rank-based ESS is the variance's. Anything else as it is,
+    labelled as :func:`~bayesgmm.diagnostics._element_label` labels it."""
+    from ..diagnostics import _element_label
+
+    dims = da.dims[2:]
+    place = {d: str(da[d].values[i]) if d in da.coords else str(i)
+             for d, i in zip(dims, at, strict=True)}
+    if "pair" in place:  # the checks' distinct entries, "x, y": the pair of features
+        pair = place.pop("pair")
+        half = (len(pair) - 2) // 2  # "x, x" splits in its middle; "x, y" may not
+        place["feature"], place["feature_bis"] = pair[:half], pair[half + 2:]
+        if pair[half:half + 2] != ", ":
+            place["feature_bis"] = None  # not "x, x": a covariance
+    variance = da.name == "covariances" and (
+        "feature_bis" not in place or place["feature_bis"] == place.get("feature"))
+    if not variance:
+        return _element_label(da, at, dims), draws
+    where = [place[d] for d in ("component", "feature") if d in place]
+    return f"sd[{', '.join(where)}]" if where else "sd", np.sqrt(draws)
 
 
 # A chain's draws count as one value when they span at most this fraction of their magnitude

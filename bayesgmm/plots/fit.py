@@ -928,7 +928,7 @@ def plot_classification(result: Any, X: Any = None, ax: Axes | None = None, *,
     G = em.n_components
     assigned = np.argmax(proba, axis=1)
     uncertainty = 1.0 - proba.max(axis=1)
-    size = 6 + 120 * np.clip(uncertainty / (1 - 1 / K), 0, 1) if K > 1 else np.full(len(X), 6)
+    size = _uncertainty_size(uncertainty, K)
     labelled = _per_point(labelled, "labelled", len(X))
     w, m, c = _point_estimate(result)
     titles = _component_names(result, G)
@@ -959,7 +959,8 @@ def plot_classification(result: Any, X: Any = None, ax: Axes | None = None, *,
 
     def diag(a, i):
         x = X[:, i]
-        grid = np.linspace(*_limits(x, keep), 300)
+        # the components' curves whole, as the 2-D ellipses are (QA: cut at the edge)
+        grid = np.linspace(*_axis_limits(x, keep, w, m[:, i], c[:, i, i]), 300)
         for k in range(G):
             a.plot(grid, w[k] * stats.norm.pdf(grid, m[k, i], np.sqrt(c[k, i, i])),
                    color=_component_color(k), lw=1.2, ls=_component_linestyle(k))
@@ -1012,10 +1013,12 @@ def plot_classification(result: Any, X: Any = None, ax: Axes | None = None, *,
     if labelled is not None and np.any(labelled):
         handles.append(Line2D([], [], marker="s", ls="", markerfacecolor="none",
                               markeredgecolor="black", label="known label"))
-    if K > 1:  # with one component every point is certain: no sizes to explain
-        handles += [Line2D([], [], marker="o", ls="", color="0.4",
-                           markersize=np.sqrt((6 + 120 * u) * crowd),
-                           label=f"uncertainty {u * (1 - 1 / K):.2g}") for u in (0.0, 0.5, 1.0)]
+    # the key's sizes are the points' own: from certain to the most uncertain point drawn
+    # (QA: it showed 0.67, which no point had, beside points of 1-2 px)
+    handles += [Line2D([], [], marker="o", ls="", color="0.4",
+                       markersize=np.sqrt(_uncertainty_size(np.array([u]), K)[0] * crowd),
+                       label=f"uncertainty {format_number(u, 2)}")
+                for u in _key_uncertainties(uncertainty[drawn])] if K > 1 else []
     if (K > G or K > _INSIDE_KEY_MAX) and X.shape[1] == 2:
         # With noise points scattered everywhere, "best" still put the key over some of
         # them (QA: bottom centre), as a key of many components over the clusters: beside
@@ -1032,6 +1035,30 @@ def plot_classification(result: Any, X: Any = None, ax: Axes | None = None, *,
                  + (f"\n{shown}" if shown else ""))
     _clear_of_legend(ax)
     return fig
+
+
+# Marker areas (points squared) of a certain point and of one as uncertain as can be
+# (1 - 1/K): the certain ones large enough to see (QA: 6 drew them 1-2 px wide).
+_CERTAIN_SIZE, _UNCERTAIN_SIZE = 14.0, 130.0
+
+
+def _uncertainty_size(uncertainty: np.ndarray, K: int) -> np.ndarray:
+    """Marker areas for points of ``uncertainty`` (1 - max membership) among ``K`` columns:
+    from ``_CERTAIN_SIZE`` at 0 to ``_UNCERTAIN_SIZE`` at the largest possible, 1 - 1/K."""
+    if K < 2:
+        return np.full(np.shape(uncertainty), _CERTAIN_SIZE)
+    share = np.clip(np.asarray(uncertainty) / (1 - 1 / K), 0, 1)
+    return _CERTAIN_SIZE + (_UNCERTAIN_SIZE - _CERTAIN_SIZE) * share
+
+
+def _key_uncertainties(uncertainty: np.ndarray) -> list[float]:
+    """The uncertainties the key shows: 0, and half of and the largest uncertainty drawn,
+    two significant digits (only 0 when every point is certain to that precision)."""
+    top = float(np.max(uncertainty, initial=0.0))
+    if top < 0.005:
+        return [0.0]
+    rounded = float(f"{top:.2g}")
+    return [0.0, float(f"{rounded / 2:.2g}"), rounded]
 
 
 def _colours(assigned: np.ndarray, n_gaussians: int) -> np.ndarray:
