@@ -1163,6 +1163,23 @@ def test_loo_figure_marks_failed_checks_and_leaves_a_far_worse_model_off_the_sca
         assert low > sel.comparison.loc["K=1", "elpd"]
     finally:
         plt.close(fig)
+    # 60 below, ten of its se: still off the scale, so that the close models' bars keep the
+    # axis (QA: the bound was 20 of the largest se, and the others shared a few pixels)
+    sel = compare({
+        "K=1": _with_diagnostics(fake_fit(loglik_draws(rng, base - 0.4), 1), True),
+        "K=2": _with_diagnostics(fake_fit(loglik_draws(rng, base - 0.02), 2), True),
+        "K=3": _with_diagnostics(fake_fit(loglik_draws(rng, base), 3), True),
+    })
+    table = sel.comparison
+    assert 8 < -table.loc["K=1", "elpd_diff"] / table["se"].median() < 20
+    fig = plot_loo(sel)
+    try:
+        labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+        assert any("off the scale" in t for t in labels if t.startswith("K=1"))
+        low, high = fig.axes[0].get_xlim()
+        assert high - low < 6 * table["se"].max()
+    finally:
+        plt.close(fig)
 
 
 def test_a_choice_with_more_parameters_than_rows_is_noted():

@@ -197,8 +197,9 @@ def _delta_floor(axis: Any, values: pd.Series) -> float:
     return float(scale.inverted().transform(np.array([low - 0.05 * (high - low)]))[0])
 
 
-# A model more than this many standard errors below the best is off plot_loo's scale.
-_FAR = 20.0
+# A model more than this many standard errors (the models' median se) below the best is off
+# plot_loo's scale: its own bar and those of the close models would not fit one axis legibly.
+_FAR = 6.0
 
 
 @sizable
@@ -218,8 +219,8 @@ def plot_loo(comparison: BayesSelection | pd.DataFrame, ax: Any = None) -> Figur
         Models indistinguishable from the best (column ``indistinguishable``, or
         ``within_noise`` in a comparison saved by an older version) are labelled
         "(indistinguishable)"; with a BayesSelection, models whose posterior failed its
-        checks "(checks failed)". Models far worse than the rest (more than ``_FAR`` se
-        below the best, e.g. K=1) are left off the scale, their elpd_diff in their label, so
+        checks "(checks failed)". Models far worse than the rest (more than ``_FAR`` times the
+        models' median se below the best, e.g. K=1) are left off the scale, their elpd_diff in their label, so
         that the close ones can be told apart.
     """
     table = with_current_names(comparison.comparison if isinstance(comparison, BayesSelection)
@@ -238,7 +239,10 @@ def plot_loo(comparison: BayesSelection | pd.DataFrame, ax: Any = None) -> Figur
     failed = ({name for name, line in comparison.diagnostics.items()
                if str(line).startswith("PROBLEMS")}
               if isinstance(comparison, BayesSelection) else set())
-    scale = float(np.nanmax(np.r_[table["se"].to_numpy(), table["dse"].to_numpy(), 1.0]))
+    # the typical se, not the largest: a far-behind model's own wide se, or a single
+    # large one, made the bound 20 of those and kept K=1 60 below the rest on the axis,
+    # squeezing the close models' bars together (QA)
+    scale = max(float(np.nanmedian(table["se"].to_numpy())), 1.0)
     far = (best - table["elpd"].to_numpy()) > _FAR * scale
     # The qualifiers on lines of their own under the model's name: on one line, long labels
     # ("K=4 (indistinguishable) (checks failed)") squeezed the axes into the figure's right
