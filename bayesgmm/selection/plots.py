@@ -220,8 +220,8 @@ def plot_loo(comparison: BayesSelection | pd.DataFrame, ax: Any = None) -> Figur
         ``within_noise`` in a comparison saved by an older version) are labelled
         "(indistinguishable)"; with a BayesSelection, models whose posterior failed its
         checks "(checks failed)". Models far worse than the rest (more than ``_FAR`` times the
-        models' median se below the best, e.g. K=1) are left off the scale, their elpd_diff in their label, so
-        that the close ones can be told apart.
+        models' median se below the best, e.g. K=1) are left off the scale, their elpd_diff
+        in their label, so that the close ones can be told apart.
     """
     table = with_current_names(comparison.comparison if isinstance(comparison, BayesSelection)
                                else comparison)
