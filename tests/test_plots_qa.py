@@ -460,3 +460,19 @@ def test_the_predictive_check_keeps_a_small_mode_of_the_data():
     scott = stats.gaussian_kde(x)(grid)
     assert scott[at] < truth / 3 < truth / 2 < ours[at] < 4 * truth / 3, (scott[at], ours[at])
     assert np.trapezoid(ours, grid) == pytest.approx(1.0, abs=0.01)
+
+
+def test_a_small_density_reads_as_a_power_of_ten_over_its_axis(galaxies, old_faithful):
+    """QA (galaxies, km/s): the density axes read "0.00016, 0.00014, ..."; now 1.6, 1.4, ...
+    under "x10^-4". Densities of ordinary size keep their plain numbers."""
+    em = fit_em(galaxies, 3, random_state=0, n_init=2)
+    for fig in (plots.plot_data(galaxies), plots.plot_density(em, galaxies)):
+        ax = fig.axes[0]
+        fig.draw_without_rendering()
+        assert "10^{\u22124}" in ax.yaxis.get_offset_text().get_text()
+        ticks = [t.get_text() for t in ax.get_yticklabels() if t.get_text()]
+        assert ticks and not any("0.000" in t for t in ticks), ticks
+    eruptions = old_faithful[["eruptions"]]
+    fig = plots.plot_data(eruptions)
+    fig.draw_without_rendering()
+    assert fig.axes[0].yaxis.get_offset_text().get_text() == ""

@@ -41,6 +41,7 @@ from ._common import (
     _bulk,
     _component_names,
     _data,
+    _density_ticks,
     _is_bayes,
     _note_outside,
     _sample_rows,
@@ -954,6 +955,7 @@ def plot_ppc_density(result: BayesResult, n_replicates: int = 50, axes: Any = No
         width = _axes_characters(a)
         a.set(xlabel=_wrap(result.feature_names[i], width, 2 if width >= 24 else 3),
               ylabel="density" if i % columns == 0 else None)
+        _density_ticks(a)
         a.tick_params(axis="y", labelsize="small")
         # fewer ticks in narrower panels: at D=8 "−5.0 −2.5" ran together
         a.xaxis.set_major_locator(MaxNLocator(nbins=5 if columns < 5 else 4 if columns < 7

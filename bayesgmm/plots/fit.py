@@ -45,6 +45,7 @@ from ._common import (
     _claimed,
     _clear_of_legend,
     _component_names,
+    _density_ticks,
     _drawing_order,
     _em_of,
     _fit_data,
@@ -139,6 +140,7 @@ def plot_data(X: Any, feature_names: tuple[str, ...] | None = None,
     if D == 1:  # a histogram: every point counts
         diag(ax, 0)
         ax.set(xlabel=names[0], ylabel="density")
+        _density_ticks(ax)
         shown = ""
     else:
         pair(ax, 1, 0)
@@ -330,6 +332,7 @@ def animate_em(X: Any, n_components: int, path: Any = None, *, covariance_type: 
             _overlay_1d(ax, Xv[:, 0], fit.weights, fit.means[:, 0], cov[:, 0, 0],
                         np.empty((0, fit.n_components)), None, None)
             ax.set(xlabel=names[0], ylabel="density")
+            _density_ticks(ax)
         else:
             ax.scatter(Xv[:, i], Xv[:, j], s=6, color=_DATA_COLOR)
             titles = _component_names(fit, fit.n_components)
@@ -451,6 +454,7 @@ def plot_overlay(result: Any, X: Any = None, ax: Axes | None = None, *, n_draws:
                       if len(w) else "EM mixture density") + "".join(
                    f"\n{line}" for line in (_weighted_line(g, len(X)),
                                             _unweighted_note(result, g)) if line))
+        _density_ticks(ax)
     else:
         pair(ax, 1, 0)
         ax.set(xlabel=names[0], ylabel=names[1], title=title + (f"\n{shown}" if shown else ""))
@@ -872,6 +876,7 @@ def plot_density(result: Any, X: Any = None, ax: Axes | None = None, *, n_draws:
     if D == 1:
         diag(ax, 0, legend=True)
         ax.set(xlabel=names[0], ylabel="density", title=what + (f"\n{shown}" if shown else ""))
+        _density_ticks(ax)
     else:
         pair(ax, 1, 0)
         ax.set(xlabel=names[0], ylabel=names[1],
