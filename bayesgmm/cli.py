@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING, Any
 from . import progress
 from ._validation import COVARIANCE_TYPES, check_seed, singular_columns
 from .covariance import covariance_words
-from .formatting import format_number
+from .formatting import format_number, timing_parts
 from .settings import (  # NumPy only
     MAX_RESTARTS,
     SAMPLERS,
@@ -1733,7 +1733,8 @@ def _print_result(result: BayesResult, thresholds: DiagnosticThresholds | None =
         print(f"  note: {restarted}")
     timing = result.settings.get("timing", {})
     if timing:
-        print("time: " + ", ".join(f"{k} {v:.1f}s" for k, v in timing.items()))
+        print("time: " + ", ".join(f"{step} {seconds}" for step, seconds in
+                                   timing_parts(timing)))
     return diag
 
 

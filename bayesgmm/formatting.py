@@ -10,11 +10,12 @@ the command line.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
-__all__ = ["NEGLIGIBLE", "format_number"]
+__all__ = ["NEGLIGIBLE", "format_number", "timing_parts"]
 
 _SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
@@ -59,3 +60,19 @@ def format_number(value: Any, digits: int = 4, scale: Any = None,
     if "." in text and not keep_zeros:
         text = text.rstrip("0").rstrip(".")
     return "0" if text in ("-0", "") else text
+
+
+# A fit's timing record (``result.settings["timing"]``) in words, in the order the steps ran.
+_TIMING_WORDS = {"em_s": "EM", "compile_s": "compiling", "sample_s": "sampling",
+                 "postprocess_s": "relabelling and summaries", "total_s": "total"}
+
+
+def timing_parts(timing: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """A fit's timing record as (step, seconds) in words, the steps in the order they ran
+    ("EM", "0.6 s"), any other key by its name; a step not timed (NaN: PyMC's sampler
+    compiles as it samples) left out. QA: the console printed the record's keys,
+    "compile_s 0.1s, sample_s 1.2s"."""
+    known = [k for k in _TIMING_WORDS if k in timing]
+    keys = known + [k for k in timing if k not in _TIMING_WORDS]
+    return [(_TIMING_WORDS.get(k, k.removesuffix("_s")), f"{float(timing[k]):,.1f} s")
+            for k in keys if np.isfinite(float(timing[k]))]

@@ -53,7 +53,7 @@ from . import plots, progress
 from .covariance import covariance_words
 from .draw_arrays import membership_draws
 from .draws import Checkpoint
-from .formatting import format_number
+from .formatting import format_number, timing_parts
 from .glossary import terms_section
 from .observation_record import (
     component_titles,
@@ -1756,8 +1756,8 @@ def _section_reproducibility(result, random_state: Any = 0) -> str:
                              "index_column") and (v is not None or not k.endswith("_column"))}
     settings.pop("random_state", None)  # shown above the table, as the seed it is
     settings = _with_sampler_limits(settings, result.sampler_settings)
-    settings.update({f"time: {k.removesuffix('_s')}": f"{v:.2f} s"
-                     for k, v in result.settings.get("timing", {}).items()})
+    settings.update({f"time: {step}": seconds
+                     for step, seconds in timing_parts(result.settings.get("timing", {}))})
     settings_table = pd.DataFrame({"value": list(settings.values())}, index=list(settings))
     start = result.settings.get("start") or {}
     candidates = pd.DataFrame(start.get("candidates", []))

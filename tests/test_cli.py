@@ -1111,7 +1111,10 @@ def test_the_main_job_runs_for_real(tmp_path, capsys):
                     .replace('"../results/old_faithful"', '"../out"'))
     rc, out, err = _run_main(["run", str(spec), "--no-progress", "--force"], capsys)
     assert rc == 0, err[-2000:]
-    assert "Diagnostics: OK" in out and "time: compile_s" in out
+    # the time in words, the steps in the order they ran (QA: "compile_s 0.1s")
+    assert "Diagnostics: OK" in out and re.search(
+        r"\ntime: EM [\d.]+ s, compiling [\d.]+ s, sampling [\d.]+ s, relabelling and "
+        r"summaries [\d.]+ s, total [\d.]+ s\n", out)
     assert (tmp_path / "out" / "report.html").is_file()
     assert isinstance(bayesgmm.load(tmp_path / "out"), bayesgmm.BayesResult)
 

@@ -1639,3 +1639,16 @@ def test_membership_probabilities_are_printed_as_a_reader_compares_them(p, shown
                          index=pd.Index([243], name="row"))
     page = _uncertain_html(table, 1, 272, "posterior mean probability")
     assert f"<td>{html.escape(shown)}</td>" in page and "<td>0.474</td>" in page
+
+
+def test_timing_is_said_in_words_in_the_order_the_steps_ran():
+    from bayesgmm.formatting import timing_parts
+
+    record = {"compile_s": 0.123, "sample_s": 12.34, "em_s": 0.61, "postprocess_s": 0.04,
+              "total_s": 13.1, "select_s": 0.2}
+    assert timing_parts(record) == [
+        ("EM", "0.6 s"), ("compiling", "0.1 s"), ("sampling", "12.3 s"),
+        ("relabelling and summaries", "0.0 s"), ("total", "13.1 s"), ("select", "0.2 s")]
+    # PyMC's sampler compiles as it samples: no compile time to state
+    assert timing_parts({"compile_s": float("nan"), "sample_s": 1234.0}) == [
+        ("sampling", "1,234.0 s")]
