@@ -54,6 +54,7 @@ import pandas as pd
 import xarray as xr
 
 from bayesgmm.covariance import FAR_TAIL, nearest_distance2
+from bayesgmm.formatting import format_number
 from bayesgmm.relabel import SAMPLE_DIMS, LabelSwitchingReport
 
 __all__ = [
@@ -1420,9 +1421,10 @@ def _k_too_large_evidence(post, empty_weight, observed=None
     median = np.median(flat_w, axis=0)
     upper = np.quantile(flat_w, 0.97, axis=0)
     far = _far_components(post, median, empty_weight, observed)
-    named = [k for k in range(K) if median[k] < empty_weight]
-    parts = [f"component {k} has posterior median weight {median[k]:.3g} (97% quantile "
-             f"{upper[k]:.3g}){far.get(k, '')}" for k in named]
+    # the nearly empty components, and the small broad ones that hold far rows
+    named = [k for k in range(K) if median[k] < empty_weight or k in far]
+    parts = [f"component {k} has posterior median weight {format_number(median[k], 3)} (97% "
+             f"quantile {format_number(upper[k], 3)}){far.get(k, '')}" for k in named]
     n_empty = len(parts)
     if "means" in post.data_vars and post["means"].ndim == 4:
         m = post["means"].transpose(*SAMPLE_DIMS, ...).values  # (chain, draw, K, D)
@@ -1431,13 +1433,14 @@ def _k_too_large_evidence(post, empty_weight, observed=None
         sd = np.sqrt(m.var(axis=1, ddof=1).mean(axis=0))  # (K, D)
         for k, part in _unlocated_components(post, flat_w, median, sd, empty_weight,
                                              observed):
-            named.append(k)
-            parts.append(part)
+            if k not in far:  # said above, with its far rows
+                named.append(k)
+                parts.append(part)
         flat = m.reshape(-1, *m.shape[2:])
         spread = _component_spreads(post, K, m.shape[-1])
         for j in range(K):
             for k in range(j + 1, K):
-                if median[j] < empty_weight or median[k] < empty_weight:
+                if median[j] < empty_weight or median[k] < empty_weight or {j, k} & set(far):
                     continue
                 # One cluster split in two gives two components of about its size; a broad
                 # component under a tight one (a background, or a heavy tail) is no duplicate,
@@ -1466,7 +1469,7 @@ def _k_too_large_evidence(post, empty_weight, observed=None
     # two clean clusters fitted with K=4), and not to a model that has a noise component (the
     # outliers' place) already.
     outliers = "" if "noise_weight" in post.data_vars or not far else (
-        " A nearly empty component that holds a few far rows describes outliers (a mistyped "
+        " A small component that holds a few far rows describes outliers (a mistyped "
         "value, say) or a group too small to estimate. A noise component (noise=True; "
         "--noise, or noise = true in a specification) takes outliers instead, and then K need "
         "not shrink; or correct or leave out those rows.")
@@ -1479,24 +1482,39 @@ def _k_too_large_evidence(post, empty_weight, observed=None
 
 
 
+# A component of a median weight below this share whose sd is _BROAD times every larger
+# component's (in some feature) is a background over scattered rows, not a cluster.
+_SMALL_WEIGHT, _BROAD = 0.05, 3.0
+
+
 def _far_components(post, median, empty_weight, observed) -> dict[int, str]:
-    """Nearly empty components (median weight below ``empty_weight``) that hold far rows:
-    component -> the clause that says so. Far is beyond :data:`FAR_TAIL` of every populated
-    component (posterior medians of the means and covariances; a row's observed coordinates
-    only); a component holds far rows when its posterior median mean is far, or when it is
-    expected to hold no more rows than the data have far rows (plus two): a broad component
+    """Small components that hold far rows: component -> the clause that says so. Small:
+    nearly empty (median weight below ``empty_weight``), or below :data:`_SMALL_WEIGHT` and
+    :data:`_BROAD` times as wide as every component above it (QA: 4 outliers among 354 rows
+    took a broad component of weight 0.017, and the advice was "refit with a smaller K").
+    Far is beyond :data:`FAR_TAIL` of every other (populated) component (posterior medians of
+    the means and covariances; a row's observed coordinates only); a small component holds
+    far rows when its posterior median mean is far, or when it is expected to hold about as
+    many rows as the data have far rows (at most 1.5 times, plus two): a broad component
     that covers them with its variance, its mean anywhere. QA: one mistyped mass (112 g among
     11-18 g) took a component of its own (weight 0.007, mean 24 g, variance wide) and the
     advice was "refit with a smaller K". Empty without the data at hand."""
     names = _feature_names(post, post.get("covariances"))
     if ("means" not in post.data_vars or post["means"].ndim != 4 or names is None
-            or not np.any(median < empty_weight)):  # no nearly empty component: no pass
+            or not np.any(median < _SMALL_WEIGHT)):  # no small component: no pass
         return {}
     data = _data_columns(observed, names)
     K, D = median.size, len(names)
     cov = _median_covariances(post, K, D)
-    populated = np.flatnonzero(median >= empty_weight)
-    if data is None or cov is None or not populated.size:
+    if data is None or cov is None:
+        return {}
+    small = median < empty_weight
+    large = median >= _SMALL_WEIGHT
+    if large.any():
+        spread = np.sqrt(np.diagonal(cov, axis1=-2, axis2=-1))  # (K, D)
+        small |= ~large & np.any(spread > _BROAD * spread[large].max(axis=0), axis=1)
+    populated = np.flatnonzero(~small)
+    if not populated.size or not small.any():
         return {}
     m = post["means"].transpose(*SAMPLE_DIMS, ...).values
     means = np.median(m.reshape(-1, *m.shape[2:]), axis=0)  # (K, D)
@@ -1510,16 +1528,18 @@ def _far_components(post, median, empty_weight, observed) -> dict[int, str]:
     far_rows = np.flatnonzero((row_d2 > limit) & (g > 0))  # NaN distance: not known far
     n_rows, n_far = float(g.sum()), float(g[far_rows].sum())  # frequency weights count
     found = {}
-    for k in np.flatnonzero(median < empty_weight):
+    for k in np.flatnonzero(small):
         d2 = nearest_distance2(means[k][None], means[populated], cov[populated])[0]
         if d2 > stats.chi2.isf(FAR_TAIL, D):
             found[int(k)] = (" and sits far from the populated components (its mean is "
                              f"{np.sqrt(d2):.0f} sds from the nearest, in that component's "
                              "own spread)")
-        elif far_rows.size and n_rows * median[k] <= n_far + 2:
+        elif far_rows.size and n_rows * median[k] <= 1.5 * n_far + 2:
             named = _far_rows_named(observed, far_rows, row_d2)
-            found[int(k)] = (f", about {n_rows * median[k]:.2g} of the {n_rows:.4g} rows: as "
-                             f"many as the rows far from every populated component ({named})")
+            rows = int(n_rows) if float(n_rows).is_integer() else n_rows
+            found[int(k)] = (f", about {format_number(n_rows * median[k], 2)} of the "
+                             f"{format_number(rows)} rows: about as many as the rows far from "
+                             f"every populated component ({named})")
     return found
 
 
@@ -1809,8 +1829,9 @@ def _unlocated_components(post, flat_w, median, sd, empty_weight, observed
         if median[k] >= empty_weight and low[k] < empty_weight \
                 and sd[k, j] >= _UNLOCATED_SD * scale[j]:
             parts.append((k, f"component {k} is neither filled nor located by the data: its "
-                          f"weight's 3% quantile is {low[k]:.2g} (median {median[k]:.3g}) and "
-                          f"its mean's posterior sd in {names[j]!r} is {sd[k, j]:.3g}, "
+                          f"weight's 3% quantile is {format_number(low[k], 2)} (median "
+                          f"{format_number(median[k], 3)}) and its mean's posterior sd in "
+                          f"{names[j]!r} is {format_number(sd[k, j], 3)}, "
                           f"{sd[k, j] / scale[j]:.2f} of the data's sd there"))
     return parts
 

@@ -542,7 +542,7 @@ def test_advice_k_too_large_shows_the_evidence(rng, kind):
     # component beside "K too large")
     assert result.unreported_components == ((0, 3) if kind == "duplicated" else (3,))
     assert ("sits far from the populated components (its mean is" in text) == (kind == "far")
-    assert bool(re.search(r"about 0.03 of the 300 rows: as many as the rows far from every "
+    assert bool(re.search(r"about 0.03 of the 300 rows: about as many as the rows far from every "
                           r"populated component \(7: \d\d sds from the nearest\)", text)
                 ) == (kind == "broad")
     # the noise remedy for a far, nearly empty component only; K need not shrink then
@@ -1090,6 +1090,39 @@ def test_components_smaller_than_their_parameters_name_too_many_parameters(rng, 
     else:
         assert "smaller K" in text and "covariance entries" not in text
     assert result.verdict.endswith(f"| note: {cause} (see advice)")
+
+
+def test_a_small_broad_component_over_far_rows_is_outliers_not_k_too_large(rng):
+    """QA: 4 outliers among 354 1-D rows took a broad component of weight 0.017 (above the
+    nearly-empty 0.01), the two clusters merged under the other, and the advice was "refit with
+    a smaller K", which BIC contradicts by hundreds; the noise component is the remedy."""
+    from bayesgmm.diagnostics import _far_components
+
+    x = np.r_[rng.normal(0, 1, 200), rng.normal(5, 0.7, 150), [25, 30, -20, 40]][:, None]
+    lead = (2, 50)
+
+    def posterior(weights, sds):
+        return xr.Dataset({
+            "weights": (("chain", "draw", "component"), np.broadcast_to(weights, (*lead, 2))),
+            "means": (("chain", "draw", "component", "feature"),
+                      np.broadcast_to([[2.05], [8.0]], (*lead, 2, 1)).copy()),
+            "covariances": (("chain", "draw", "component", "feature", "feature_bis"),
+                            np.broadcast_to(np.square(sds)[:, None, None],
+                                            (*lead, 2, 1, 1)).copy()),
+        }, coords={"feature": ["v"], "feature_bis": ["v"]})
+
+    observed = xr.Dataset({"x": (("observation", "feature"), x)}, coords={"feature": ["v"]})
+    broad = posterior([0.983, 0.017], np.array([2.57, 23.0]))
+    found = _far_components(broad, np.array([0.983, 0.017]), 0.01, observed)
+    # its mean among the clusters' (2 of their sds away), its variance over the far rows
+    assert list(found) == [1] and "about 6 of the 354 rows" in found[1]
+    assert all(f"{row}: " in found[1] for row in (350, 351, 352, 353))
+    # the same weight on a component as tight as the others: a small cluster, not a background
+    tight = posterior([0.983, 0.017], np.array([2.57, 2.0]))
+    assert _far_components(tight, np.array([0.983, 0.017]), 0.01, observed) == {}
+    # and a broad one of a real share (10%) is no outlier component
+    assert _far_components(posterior([0.9, 0.1], np.array([2.57, 23.0])),
+                           np.array([0.9, 0.1]), 0.01, observed) == {}
 
 
 def test_far_rows_are_judged_in_each_components_own_spread_with_weights_as_counts(rng):
