@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING, Any
 from . import progress
 from ._validation import COVARIANCE_TYPES, check_seed, singular_columns
 from .covariance import covariance_words
-from .formatting import format_number, timing_parts
+from .formatting import format_count, format_number, timing_parts
 from .settings import (  # NumPy only
     MAX_RESTARTS,
     SAMPLERS,
@@ -1446,7 +1446,7 @@ def _read_observations(data: str, columns: list[str] | None, args: Any, n_compon
                              "the rows with missing values are dropped")
         observed["sample_weight"] = table.sample_weight
         say(f"weights: column {args.weights!r} ({int((weights > 0).sum())} row(s) with "
-            f"weight > 0, total weight {weights.sum():.6g})")
+            f"weight > 0, total weight {format_count(weights.sum())})")
     if table.labels is not None:
         from .observations import encode_labels
 

@@ -54,7 +54,7 @@ import pandas as pd
 import xarray as xr
 
 from bayesgmm.covariance import FAR_TAIL, nearest_distance2
-from bayesgmm.formatting import format_number
+from bayesgmm.formatting import format_count, format_number
 from bayesgmm.relabel import SAMPLE_DIMS, LabelSwitchingReport
 
 __all__ = [
@@ -888,11 +888,13 @@ def _density_note(density, flagged, chains) -> str:
         return ""
     name, da = next(iter(density.items()))
     per_chain = da.mean(dim=[d for d in da.dims if d != "chain"]).values
-    flagged_text = ", ".join(f"{per_chain[i]:.6g} (chain {chains[i]})" for i in flagged)
+    flagged_text = ", ".join(f"{format_number(per_chain[i], 6)} (chain {chains[i]})"
+                             for i in flagged)
     others = np.delete(per_chain, flagged)
     if others.size == 0:  # every chain disagrees with the rest: no majority to compare with
         return f"; mean {name}: {flagged_text}"
-    return f"; mean {name}: {flagged_text} vs {np.median(others):.6g} for the other chains"
+    return (f"; mean {name}: {flagged_text} vs {format_number(np.median(others), 6)} for the "
+            "other chains")
 
 
 # --------------------------------------------------------------------------------------------
@@ -1459,7 +1461,8 @@ def _k_too_large_evidence(post, empty_weight, observed=None
                         f"{100 * close.mean():.0f}% of the draws their means are within one "
                         "posterior sd (of each, summed) of each other"
                         f"{' in every feature' if flat.shape[-1] > 1 else ''} "
-                        f"(posterior median weights {median[j]:.3g} and {median[k]:.3g})")
+                        f"(posterior median weights {format_number(median[j], 3)} and "
+                        f"{format_number(median[k], 3)})")
     if not parts:
         return None
     mixed, bimodal = _mixed_evidence(post)
@@ -1536,9 +1539,8 @@ def _far_components(post, median, empty_weight, observed) -> dict[int, str]:
                              "own spread)")
         elif far_rows.size and n_rows * median[k] <= 1.5 * n_far + 2:
             named = _far_rows_named(observed, far_rows, row_d2)
-            rows = int(n_rows) if float(n_rows).is_integer() else n_rows
             found[int(k)] = (f", about {format_number(n_rows * median[k], 2)} of the "
-                             f"{format_number(rows)} rows: about as many as the rows far from "
+                             f"{format_count(n_rows)} rows: about as many as the rows far from "
                              f"every populated component ({named})")
     return found
 
@@ -1600,7 +1602,8 @@ def _too_many_parameters(post, observed) -> str:
     n_params = D + D * (D + 1) // 2
     if n_rows / K >= n_params:
         return ""
-    return (f"The data hold {n_rows:.4g} rows for {K} components, about {n_rows / K:.3g} per "
+    return (f"The data hold {format_count(n_rows)} rows for {K} components, about "
+            f"{format_number(n_rows / K, 3)} per "
             f"component, fewer than each component's {n_params} parameters ({D} means and "
             f"{D * (D + 1) // 2} covariance entries of a full covariance in {D} dimensions). "
             "So the covariances may be too flexible for the data, not only K too large: "
@@ -1686,12 +1689,13 @@ def collapsed_evidence(post, observed=None) -> str:
             where = np.flatnonzero(ratio[:, k, j] < _COLLAPSED_RATIO)
             worst = int(where[np.argmin(ratio[where, k, j])])
             at = ("" if mu is None else
-                  f", at {names[j]} = {float(np.median(mu[worst, :, k, j])):.4g}")
+                  f", at {names[j]} = {format_number(float(np.median(mu[worst, :, k, j])))}")
             parts.append(
                 f"component {k} collapses onto feature {names[j]!r} (in chain(s) "
                 f"{', '.join(chains[i] for i in where)}): its posterior sd there is "
-                f"{sd[worst, k, j]:.2g} (median in chain {chains[worst]}{at}) against the "
-                f"data's sd {scale[j]:.3g}, {ratio[worst, k, j]:.1g} of it")
+                f"{format_number(sd[worst, k, j], 2)} (median in chain {chains[worst]}{at}) "
+                f"against the data's sd {format_number(scale[j], 3)}, "
+                f"{format_number(ratio[worst, k, j], 1)} of it")
             features.append(names[j])
         if not hit and c.ndim == 5:
             direction = _collapsed_direction(c[:, :, k], scale, names, chains)
@@ -1771,7 +1775,7 @@ def _ties(data, j, name) -> str:
     top = int(np.argmax(counts))
     if counts[top] > 1:
         return (f"{name!r} has tied values ({len(values)} distinct in {len(column)} rows; "
-                f"{values[top]:.4g} in {counts[top]} rows)")
+                f"{format_number(values[top])} in {counts[top]} rows)")
     return ""
 
 
@@ -1933,7 +1937,8 @@ def _divergence_evidence(post, stats, chains, divergences, target_accept=None,
         i = int(np.argmax(np.abs(z)))
         side = "high" if z[i] > 0 else "low"
         where = (f"; they concentrate at {side} {labels[i]} (divergent draws' mean "
-                 f"{flat[diverging, i].mean():.4g} vs {flat[~diverging, i].mean():.4g} for the "
+                 f"{format_number(flat[diverging, i].mean())} vs "
+                 f"{format_number(flat[~diverging, i].mean())} for the "
                  f"others, {abs(z[i]):.1f} posterior sd apart)")
     # Once the target is already high, smaller steps rarely remove them: the geometry (a
     # nearly empty or degenerate component) is the likelier cause, so say that first.

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["NEGLIGIBLE", "format_number", "timing_parts"]
+__all__ = ["NEGLIGIBLE", "format_count", "format_number", "timing_parts"]
 
 _SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
@@ -60,6 +60,14 @@ def format_number(value: Any, digits: int = 4, scale: Any = None,
     if "." in text and not keep_zeros:
         text = text.rstrip("0").rstrip(".")
     return "0" if text in ("-0", "") else text
+
+
+def format_count(value: Any) -> str:
+    """A count that may be a sum of frequency weights: whole numbers in full with thousands
+    separators (4,050,405, where ``:.6g`` printed "4.0504e+06" and lost the last digit), other
+    values to six significant digits."""
+    x = float(value)
+    return format_number(int(x) if x.is_integer() else x, 6)
 
 
 # A fit's timing record (``result.settings["timing"]``) in words, in the order the steps ran.

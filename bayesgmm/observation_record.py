@@ -6,14 +6,17 @@ through :func:`observations_record`, state it with :func:`observations_sentence`
 names with :func:`name_labels`, and take BIC/AIC of the fitted objective with
 :func:`fitted_criteria`.
 
-Where it sits: the data layer beside :mod:`bayesgmm.observations` (standard library only),
-so that the command line can use it without loading NumPy's heavier neighbours.
+Where it sits: the data layer beside :mod:`bayesgmm.observations` (the standard library and
+:mod:`bayesgmm.formatting`, NumPy only), so that the command line can use it without loading
+NumPy's heavier neighbours.
 """
 
 from __future__ import annotations
 
 import math
 from typing import Any
+
+from .formatting import format_count, format_number
 
 __all__ = ["fitted_criteria", "name_labels", "observations_record", "observations_sentence"]
 
@@ -93,7 +96,7 @@ def observations_sentence(summary: dict[str, Any] | None,
         parts.append(f"{dropped} row(s) {why} dropped")
     if summary.get("weighted"):
         total = summary.get("sum_of_weights")
-        parts.append("frequency weights" + (f" (total {total:.6g})" if total is not None
+        parts.append("frequency weights" + (f" (total {format_count(total)})" if total is not None
                                             else ""))
     n_labelled = int(summary.get("n_labelled") or 0)
     if n_labelled:
@@ -102,7 +105,7 @@ def observations_sentence(summary: dict[str, Any] | None,
         parts.append(f"{n_labelled} row(s) with a known component{named}")
     if summary.get("noise"):
         density = summary.get("noise_log_density")
-        volume = (f" (volume {math.exp(-density):.4g})" if density is not None
+        volume = (f" (volume {format_number(math.exp(-density))})" if density is not None
                   and math.isfinite(density) else "")
         parts.append(f"a uniform noise component{volume}")
     if not parts:

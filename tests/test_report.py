@@ -1652,3 +1652,17 @@ def test_timing_is_said_in_words_in_the_order_the_steps_ran():
     # PyMC's sampler compiles as it samples: no compile time to state
     assert timing_parts({"compile_s": float("nan"), "sample_s": 1234.0}) == [
         ("sampling", "1,234.0 s")]
+
+
+def test_a_sum_of_weights_is_printed_in_full():
+    """QA: "total weight 4.0504e+06" for 4,050,405 (a digit lost), beside "199 rows standing
+    for 4,050,405 observations"."""
+    from bayesgmm.formatting import format_count
+    from bayesgmm.observation_record import observations_sentence
+
+    assert format_count(4050405.0) == "4,050,405" and format_count(12.5) == "12.5"
+    sentence = observations_sentence({"n_rows": 199, "weighted": True,
+                                      "sum_of_weights": 4050405.0,
+                                      "noise": True, "noise_log_density": -np.log(6.894e7)})
+    assert "frequency weights (total 4,050,405)" in sentence
+    assert "a uniform noise component (volume 68,940,000)" in sentence and "e+" not in sentence

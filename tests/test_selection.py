@@ -1013,9 +1013,12 @@ def test_a_likelihood_below_a_smaller_k_is_noted_as_a_local_optimum():
                           + ["diag"] * 2, "log_likelihood": [-500.0, -400.0, -450.0, -520.0,
                                                              -420.0], "error": [""] * 5})
     notes = _local_optimum_notes(table, 5)
-    assert notes == ("K=3 full: log-likelihood -450.0 is 50 below K=2's -400.0, which K=3 can "
-                     "always match: EM stopped at a local optimum and its criteria are too "
-                     "high (raise n_init, now 5)",)
+    assert notes == ("K=3 full: log-likelihood -450.0 is 50.0 below K=2's -400.0, which K=3 "
+                     "can always match: EM stopped at a local optimum and its criteria are too "
+                     "high (raise n_init, --n-init, now 5)",)
+    # in full, not "1.8e+02" (QA)
+    wide = table.assign(log_likelihood=[-5000.0, -4000.0, -4181.8, -5200.0, -4200.0])
+    assert "-4,181.8 is 181.8 below K=2's -4,000.0" in _local_optimum_notes(wide, 5)[0]
     table.loc[2, "error"] = "failed"  # a cell that was not fitted is not compared
     assert _local_optimum_notes(table, 5) == ()
     # QA: "-1044.1 is below K=3's -1044.1": a gap within EM's precision is no local optimum
@@ -1310,7 +1313,7 @@ def test_no_local_optimum_note_against_a_degenerate_cell():
     assert _local_optimum_notes(table, 5) == ()
     table.loc[1, "degenerate"] = False
     assert _local_optimum_notes(table, 5)[0].startswith("K=4 full: log-likelihood -975.8 is "
-                                                        "99 below K=3's -877.0")
+                                                        "98.8 below K=3's -877.0")
 
 
 def test_posterior_fits_run_at_once_only_where_the_cores_hold_their_chains(monkeypatch):

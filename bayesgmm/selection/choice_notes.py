@@ -125,11 +125,11 @@ def _local_optimum_notes(table: pd.DataFrame, n_init: int) -> tuple[str, ...]:
             # Below EM's own precision (atol 0.01 per restart, more over the N points' sum),
             # a gap says nothing; it also read as "-1044.1 is below -1044.1" (QA).
             if gap > max(_OPTIMUM_SLACK, 1e-6 * abs(best_below[0])):
-                notes.append(f"K={k} {ct}: log-likelihood {ll:.1f} is {gap:.2g} below "
-                             f"K={best_below[1]}'s {best_below[0]:.1f}, which K={k} can always "
+                notes.append(f"K={k} {ct}: log-likelihood {ll:,.1f} is {gap:,.1f} below "
+                             f"K={best_below[1]}'s {best_below[0]:,.1f}, which K={k} can always "
                              "match: EM stopped "
                              f"at a local optimum and its criteria are too high (raise "
-                             f"n_init, now {n_init})")
+                             f"n_init, --n-init, now {n_init})")
             if ll > best_below[0]:
                 best_below = ll, k
     return tuple(notes)
