@@ -429,7 +429,11 @@ class BayesResult:
         if unknown and kwargs.get("filter_vars") is None:  # ArviZ's own error is a KeyError
             raise ValueError(f"no variable(s) {unknown} in the posterior; it has {present}")
         kwargs = {"round_to": "none", "ci_kind": "eti", **kwargs}
-        table = az.summary(self.idata, var_names=var_names, ci_prob=ci_prob, **kwargs)
+        # A scalar the same in every draw (K=1's weight, 1) has no R-hat: NaN, as ArviZ
+        # gives it, without NumPy's "invalid value encountered in scalar divide" (QA: printed
+        # twice, as a bayesgmm warning, by `fit -k 1`)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            table = az.summary(self.idata, var_names=var_names, ci_prob=ci_prob, **kwargs)
         # only ArviZ's wide table, and only when its labels name each entry once (feature
         # names with ", " can make two one: then every row stays, as ArviZ gives them)
         if (not isinstance(table, pd.DataFrame) or kwargs.get("fmt", "wide") != "wide"

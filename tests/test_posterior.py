@@ -164,3 +164,18 @@ def test_prior_predictive_draws_the_models_priors_in_data_units(fit_name, reques
                         ).pvalue > 1e-3
     again = fit.sample_prior_predictive(n_samples=7, draws=2000, random_state=3)
     np.testing.assert_array_equal(again["prior_predictive"]["x"].values, predictive["x"].values)
+
+
+def test_a_constant_scalar_has_no_r_hat_and_no_numpy_warning(old_faithful):
+    """QA: `fit -k 1` printed "bayesgmm: warning: invalid value encountered in scalar divide"
+    twice: the summary's R-hat of K=1's weight, 1 in every draw."""
+    import warnings
+
+    from conftest import posterior_stand_in
+
+    result = posterior_stand_in(old_faithful.to_numpy(), 1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        summary = result.summary()
+    assert np.isnan(summary.loc["weights[0]", "r_hat"])
+    assert summary.loc["weights[0]", "mean"] == pytest.approx(1.0)
