@@ -1195,12 +1195,17 @@ def _estimate(value: float) -> str:
 
 def _mcse_digits(value: float, mcse: float) -> str:
     """``value`` printed to the decimal place of its Monte Carlo error's leading digit (at
-    most 4 significant digits, at least 1), trailing zeros kept: they say the precision
+    most 4 significant digits; a value below that digit is zero to that place, "0.000" for
+    0.0004 +- 0.0011), trailing zeros kept: they say the precision
     (QA: a weight of 0.100 +- 0.003 printed "0.1", a mean of 72.0 +- 0.26 "72")."""
     if not (np.isfinite(value) and np.isfinite(mcse)) or mcse <= 0 or value == 0:
         return format_number(value)
     magnitude = math.floor(math.log10(abs(value)))
-    digits = min(4, max(1, magnitude - math.floor(math.log10(mcse)) + 1))
+    error_place = math.floor(math.log10(mcse))
+    if magnitude < error_place:  # below the error's leading digit: zero to that place
+        # (QA: a mean of 0.0004 with MCSE 0.0011 printed "0.0004")
+        return f"{0.0:.{-error_place}f}" if error_place < 0 else "0"
+    digits = min(4, max(1, magnitude - error_place + 1))
     decimals = digits - 1 - magnitude
     if decimals > 0 and magnitude >= -4:  # fixed notation, as format_number has it there
         return f"{round(value, decimals):,.{decimals}f}"

@@ -815,7 +815,10 @@ def test_vector_copies_draw_dense_points_as_an_image():
     (0.0749, 0.003, "0.075"), (30417.0, 220.0, "30,400"), (0.3567, 0.00037, "0.3567"),
     (0.9996, 0.003, "1.000"), (54.48, 0.0084, "54.48"), (-0.512, 0.02, "-0.51"),
     (2.5, float("nan"), "2.5"), (0.1, 0.003, "0.100"), (72.01, 0.26, "72.0"),
-    (-0.0004999, 0.00002, "-0.00050"), (1234.56, 0.3, "1,235")])
+    (-0.0004999, 0.00002, "-0.00050"), (1234.56, 0.3, "1,235"),
+    # below the error's leading digit: zero to that place (QA: 0.0004 +- 0.0011, "0.0004")
+    (0.0004, 0.0011, "0.000"), (-0.0004, 0.0011, "0.000"), (3.0, 12.0, "0"),
+    (0.0011, 0.0011, "0.001")])
 def test_estimates_are_printed_to_their_monte_carlo_error(value, mcse, shown):
     """QA (a paper): 30,417 beside an MCSE of 220; digits far below the MCSE are noise; and
     the digits down to the MCSE's are shown, zeros too (0.1 +- 0.003 printed "0.1")."""
