@@ -988,6 +988,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
     frame, observed, names = _read_observations(
         spec.data_path, spec.columns, _SpecObservations(spec), spec.n_components, notes=notes)
     _check_columns(frame, spec.covariance_type, "[data] columns")
+    if spec.ordered_means and frame.shape[1] != 1:  # before PyMC loads (QA: named "X")
+        raise ValueError(f"[model] ordered_means = true is for 1-D data only; "
+                         f"{spec.raw['data']['path']} has {frame.shape[1]} columns: set "
+                         "ordered_means = false, or name one column in [data] columns")
     # drawn here when the spec has none, and printed: the run can be repeated with it
     seed = spec.seed if spec.seed is not None else secrets.randbelow(2**31)
     print(f"{spec.path.name}: {spec.data_path}: {len(frame)} rows x {frame.shape[1]} column(s) "
@@ -1089,7 +1093,7 @@ def _cmd_select(args: argparse.Namespace) -> int:
                          f" with --weights {args.weights!r}")
     ks = _grid(ranges, frame, args.data)
     if args.sparse is not None:
-        _check_k(args.sparse, frame, args.data, "--sparse")
+        _check_k(args.sparse, frame, args.data, "--sparse", selecting=True)
     _check_columns(frame, "full" if {"full", "tied"} & set(covariance_types) else "diag",
                    "--columns", select=True)
     seed = args.seed if args.seed is not None else secrets.randbelow(2**31)
@@ -1215,7 +1219,7 @@ def parse_components(text: str) -> list[range]:
 
 
 def _grid(ranges: list[range], frame: pd.DataFrame, source: str) -> tuple[int, ...]:
-    _check_k(max(r[-1] for r in ranges), frame, source)
+    _check_k(max(r[-1] for r in ranges), frame, source, selecting=True)
     return tuple(sorted(set().union(*ranges)))
 
 
@@ -1422,7 +1426,8 @@ def _read_observations(data: str, columns: list[str] | None, args: Any, n_compon
     left = ~missing.any(axis=1) if policy == "drop" else ~missing.all(axis=1)
     if not left.any():
         raise ValueError(f"every row of {data} has missing values; nothing is left to fit")
-    _check_k(n_components, frame.loc[left], data)
+    _check_k(n_components, frame.loc[left], data,
+             selecting=getattr(args, "command", None) == "select")
     observed: dict[str, Any] = {}
     if missing.any():
         observed["missing"] = policy
@@ -1570,16 +1575,16 @@ def _print_noise_hint(em, frame: pd.DataFrame, observed: dict[str, Any],
 
 
 def _check_k(n_components: int, frame: pd.DataFrame | None, source: str,
-             option: str = "-k") -> None:
-    """K against the rows of ``frame`` (None: before the data are read, K alone)."""
+             option: str = "-k", selecting: bool = False) -> None:
+    """K against the rows of ``frame`` (None: before the data are read, K alone);
+    ``selecting``: K is the largest of a range ``select`` compares."""
     if n_components < 1:
         raise ValueError(f"the number of components must be >= 1; got {n_components}")
     if frame is not None and n_components > len(frame):
         raise ValueError(
             f"K={n_components} components is more than the {len(frame)} row(s) of {source}: "
-            f"give {option} at most {len(frame)} (each component needs rows of its own; "
-            "'bayesgmm select' compares a range of K)"
-        )
+            f"give {option} at most {len(frame)} (each component needs rows of its own"
+            + ("" if selecting else "; 'bayesgmm select' compares a range of K") + ")")
 
 
 def _data_record(data_source: str, data_file: Any, index: str | None, weights: str | None,
@@ -1639,8 +1644,11 @@ def _print_tables(out: Path, index: str | None, index_option: str = "--index COL
     rows = (f"rows by their {index!r} column" if index else
             "rows numbered from 0 in file order, header excluded: a spreadsheet's or R's "
             f"row n is row n - 1; {index_option} names them by a column of IDs")
-    print(f"estimates: {out / 'estimates.csv'}\nmemberships of the rows: "
-          f"{out / 'memberships.csv'} ({rows})")
+    # only the tables written (QA: a table whose writing failed, and said so, was listed)
+    if (out / "estimates.csv").is_file():
+        print(f"estimates: {out / 'estimates.csv'}")
+    if (out / "memberships.csv").is_file():
+        print(f"memberships of the rows: {out / 'memberships.csv'} ({rows})")
 
 
 def _result_tables(result: Any, index: str | None = None, diagnostics: Any = None,

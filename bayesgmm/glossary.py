@@ -91,8 +91,9 @@ TERMS: tuple[tuple[str, str, str], ...] = (
      "a model predicts a row it was not fitted to; higher is better, and a difference "
      "within about two of its standard errors (dse) is noise."),
     ("Pareto k", r"Pareto k",
-     "a per-row check of the LOO estimate: above 0.7 that row's estimate is unreliable "
-     "(often an outlier). Not the number of components K."),
+     "a per-row check of the LOO estimate: above ArviZ's threshold (0.7 with many draws, "
+     "a little lower with fewer; the Pareto k table gives it) that row's estimate is "
+     "unreliable (often an outlier). Not the number of components K."),
     ("BIC, AIC, ICL", r"\bBIC\b|\bAIC\b|\bICL\b",
      "scores of EM fits that trade how well a model fits against how many parameters it "
      "has (ICL also against how unclear its classification is); each picks its best "

@@ -586,13 +586,26 @@ def encode_labels(values: Any, n_components: int) -> tuple[np.ndarray, tuple[str
     else:
         names = tuple(sorted(distinct))
     if len(names) > n_components:
+        # a few names, not hundreds (QA: a numeric column given as labels printed 360 floats
+        # in an 8,000-character line); nearly one per row is no labelling at all
+        listed = (f"{list(names)}" if len(names) <= _LABELS_LISTED else
+                  f"({', '.join(map(repr, names[:_LABELS_LISTED]))}, ...)")
+        labelled = sum(t is not None for t in texts)
+        unique = len(names) > _LABELS_LISTED and len(names) >= 0.5 * labelled
         raise ValueError(
-            f"the labels name {len(names)} groups {list(names)} but the mixture has only "
-            f"{n_components} component(s); raise the number of components to at least "
-            f"{len(names)} or mark the extra labels as unknown (empty or -1)")
+            f"the labels name {len(names)} groups {listed} but the mixture has only "
+            f"{n_components} component(s); "
+            + ("nearly every row has a label of its own, so this looks like a column of "
+               "measurements, not of known components: check the labels column" if unique
+               else f"raise the number of components to at least {len(names)} or mark the "
+               "extra labels as unknown (empty or -1)"))
     index = {name: k for k, name in enumerate(names)}
     codes = np.array([-1 if t is None else index[t] for t in texts], dtype=np.int64)
     return codes, names
+
+
+# The most label names an error lists.
+_LABELS_LISTED = 8
 
 
 def _label_text(value: Any) -> str | None:

@@ -241,7 +241,8 @@ def fit_bayes(
     N, D = Xv.shape
     _warn_if_prior_dominated(N, K, D, covariance_type)
     if ordered_means and D != 1:
-        raise ValueError(f"ordered_means is for 1-D data only; X has {D} features")
+        raise ValueError(f"ordered_means is for 1-D data only; X has {D} features: leave "
+                         "ordered_means out, or fit one feature")
     if ordered_means and obs.labels is not None:
         raise ValueError("ordered_means and labels both fix which component is which: give "
                          "one of them (known labels alone identify the components)")

@@ -190,6 +190,14 @@ def test_run_bad_spec_and_bad_output(tmp_path, no_sampling, capsys):
     (tmp_path / "blocked").write_text("a file")
     rc, _, err = _run_main(["run", str(spec)], capsys)
     assert rc == 2 and "cannot write" in err and "blocked" in err
+    # a key the data do not allow is named as the spec names it, before PyMC loads (QA:
+    # "ordered_means is for 1-D data only; X has 2 features" after "loading PyMC")
+    spec.write_text('[data]\npath = "bundled:old_faithful"\n[model]\nn_components = 2\n'
+                    'ordered_means = true\n')
+    rc, _, err = _run_main(["run", str(spec)], capsys)
+    assert rc == 2 and ("[model] ordered_means = true is for 1-D data only; "
+                        "bundled:old_faithful") in err
+    assert "has 2 columns: set ordered_means = false" in err and "PyMC" not in err
 
 
 def test_run_saves_to_the_spec_directory_with_report(tmp_path, tiny_fit, monkeypatch, capsys):
@@ -378,7 +386,9 @@ BAD_SELECT_INPUTS = [
      "--concentration is the sparse mixture's e0: give --sparse K_MAX"),
     (["good.csv", "-k", "2.5"], "'2.5' is not a number of components"),
     (["good.csv", "-k", "6-1"], r"the range 6-1 is empty \(write 1-6\)"),
-    (["good.csv", "-k", "1-61"], "K=61 components is more than the 60 row"),
+    # not "'bayesgmm select' compares a range of K" to a user of select (QA)
+    (["good.csv", "-k", "1-61"], r"K=61 components is more than the 60 row\(s\) of good.csv: "
+                                 r"give -k at most 60 \(each component needs rows of its own\)$"),
     (["good.csv", "-k", "3", "--bayes"], "--bayes compares at least two numbers of components"),
     (["good.csv", "--sparse", "61"], "K=61 .* 60 row.*give --sparse at most 60"),
     (["good.csv", "--sparse", "1"], "--sparse K_MAX must be >= 2"),

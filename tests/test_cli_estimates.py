@@ -226,9 +226,11 @@ def test_a_failure_to_write_the_table_does_not_lose_the_fit(data_dir, monkeypatc
     monkeypatch.setattr(bayesgmm.estimates, "write_estimates", fail)
     with pytest.warns(UserWarning, match=r"estimates.csv was not written \(RuntimeError: no "
                                          r"table\); the result itself is saved"):
-        cli_ok(["em", "good.csv", "-k", "2", "--seed", "0", "--n-init", "2", "--out", "em",
-               "--no-progress"], capsys)
+        out = cli_ok(["em", "good.csv", "-k", "2", "--seed", "0", "--n-init", "2", "--out",
+                      "em", "--no-progress"], capsys)
     assert not (data_dir / "em" / "estimates.csv").exists()
+    # and not listed among the tables written (QA)
+    assert "estimates: " not in out and "memberships of the rows: em" in out
     manifest = json.loads((data_dir / "em" / "manifest.json").read_text())
     assert "estimates.csv" not in manifest["files"]
     assert isinstance(bayesgmm.load(data_dir / "em"), bayesgmm.EMResult)

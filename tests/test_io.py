@@ -567,3 +567,11 @@ def test_spec_sampler_numbers_are_refused_by_their_range(tmp_path, line, match):
     if line == "target_accept = 1":
         spec.write_text(spec.read_text().replace("= 1\n", "= 0.9\n"))
         assert load_spec(spec).target_accept == 0.9
+
+
+@pytest.mark.parametrize("text", ["", "\n\n  \n"])
+def test_an_empty_file_is_named_with_what_to_give(tmp_path, text):
+    """QA: pandas' "No columns to parse from file", without the file's name."""
+    with pytest.raises(ValueError, match=r"data.csv is empty: give a file whose first line "
+                                         "names the columns"):
+        read_table(write(tmp_path, text))

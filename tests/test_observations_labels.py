@@ -56,6 +56,21 @@ def test_more_names_than_components_is_one_line_naming_them():
     assert "\n" not in str(info.value)
 
 
+def test_a_column_of_measurements_as_labels_is_refused_in_one_short_line():
+    """QA: a numeric column given to --labels listed all 360 of its values (8,000 characters)
+    and asked for K >= 360; it names a few and says what the column looks like."""
+    values = np.random.default_rng(0).normal(size=360)
+    with pytest.raises(ValueError) as info:
+        encode_labels(values, 2)
+    text = str(info.value)
+    assert len(text) < 500 and "the labels name 360 groups (" in text and ", ...)" in text
+    assert "looks like a column of measurements, not of known components" in text
+    # a few groups too many: listed in full, with the fix
+    with pytest.raises(ValueError, match=r"name 3 groups \['a', 'b', 'c'\] .* raise the number "
+                                         r"of components to at least 3"):
+        encode_labels(["a", "b", "c", "a", "b", "c", "a"], 2)
+
+
 def test_two_dimensional_labels_are_refused():
     with pytest.raises(ValueError, match="one-dimensional"):
         encode_labels(np.zeros((3, 2)), 2)

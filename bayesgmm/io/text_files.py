@@ -64,6 +64,9 @@ def read_text_table(p: Path, sep: str, path: Any, text_columns: Any = ()) -> pd.
     import warnings
 
     text = {str(c).strip() for c in text_columns if c}
+    if _blank(p):  # QA: pandas' "No columns to parse from file", the file unnamed
+        raise ValueError(f"{path} is empty: give a file whose first line names the columns "
+                         "and each further line holds one row of values")
     dtype = None
     if text:  # keyed by the header as pandas reads it (trailing spaces kept)
         header = pd.read_csv(p, sep=sep, index_col=False, skipinitialspace=True, nrows=0)
@@ -95,6 +98,14 @@ def read_text_table(p: Path, sep: str, path: Any, text_columns: Any = ()) -> pd.
     if frame.shape[1] > 1 and frame.iloc[:, -1].isna().any():  # where a short row shows
         _refuse_ragged_rows(p, sep, path, frame.shape[1])
     return frame
+
+
+def _blank(p: Path, head: int = 1 << 16) -> bool:
+    """Whether the file ``p`` holds nothing but white space (its first ``head`` bytes, all of
+    it: a large file is not read whole to say so)."""
+    with p.open("rb") as stream:
+        start = stream.read(head)
+        return not start.strip() and not stream.read(1)
 
 
 def _check_header_separator(p: Path, sep: str, path: Any) -> None:
