@@ -900,7 +900,7 @@ def _density_note(density, flagged, chains) -> str:
 # --------------------------------------------------------------------------------------------
 # Rank uniformity (what the rank plot shows)
 # --------------------------------------------------------------------------------------------
-# Draws per chain the rank test sees at most, after thinning to about independent ones: its
+# Draws per chain the rank test sees at most, after thinning to roughly independent ones: its
 # cost grows with their square (ArviZ's hypergeometric tests: 0.1 s per scalar at 1,000 draws
 # per chain, 1.2 s at 4,000; unbounded, 22 s on a 4 x 15,000-draw Old Faithful fit), while
 # 1,000 independent draws per chain already show any difference between chains that matters.
@@ -908,7 +908,7 @@ RANK_TEST_MAX_DRAWS = 1000
 
 
 def rank_test_draws(posterior: xr.Dataset) -> xr.Dataset:
-    """The draws the rank test and the rank plot use: thinned to about independent ones
+    """The draws the rank test and the rank plot use: thinned to roughly independent ones
     (ArviZ's ``thin``, by a factor each chain's own autocorrelation calls for), then evenly
     to at most :data:`RANK_TEST_MAX_DRAWS` per chain.
 
@@ -957,7 +957,7 @@ def rank_uniformity_pvalues(posterior: xr.Dataset, *, thinned: bool = False
     """Multi-chain rank-uniformity p-value of every scalar, as ArviZ's rank plot computes it
     on the draws the report's rank plot shows.
 
-    The draws are thinned to about independent ones (:func:`rank_test_draws`: by each
+    The draws are thinned to roughly independent ones (:func:`rank_test_draws`: by each
     chain's own ESS, then to at most :data:`RANK_TEST_MAX_DRAWS` per chain), replaced by their
     fractional ranks over all chains, and ArviZ's
     ``mchain_uniformity_test`` (Säilynoja et al. 2022: a hypergeometric test per rank,
@@ -1067,7 +1067,7 @@ def _rank_alpha(rank_alpha: float | None) -> float:
     return float(rank_alpha)
 
 
-# Draws per chain the rank test needs after thinning to about independent ones, to have power:
+# Draws per chain the rank test needs after thinning to roughly independent ones, to have power:
 # with fewer it cannot reject even chains whose draws do not overlap at all at its level
 # (measured, every chain's draws above the previous chain's: 4 chains of 2 draws p = 0.20,
 # of 4 draws 0.007, of 6 draws 1.5e-4; 2 chains of 6 draws 0.005), while from 20 such chains
@@ -1089,10 +1089,10 @@ def _rank_check(pvalues: dict[str, float], family: float,
         # No p-value the test can reach here would fail it: its "pass" means nothing.
         return Check(
             name="min rank p-value", value=float(value), threshold=alpha, passed=False,
-            summary=(f"rank test not testable ({draws} about independent draws per chain "
+            summary=(f"rank test not testable ({draws} roughly independent draws per chain "
                      f"< {_MIN_RANK_DRAWS})"),
             problem=(
-                f"Rank-uniformity check not testable: thinned to about independent draws "
+                f"Rank-uniformity check not testable: thinned to roughly independent draws "
                 f"(by each chain's own ESS) the chains keep {draws} draw(s) each, fewer than "
                 f"the {_MIN_RANK_DRAWS} the test needs to tell chains apart at its level; its "
                 f"p-values (smallest {value:.2g}) say nothing, so the chains' agreement is not "
@@ -1107,7 +1107,7 @@ def _rank_check(pvalues: dict[str, float], family: float,
         threshold=alpha,
         passed=passed,
         summary=(f"min rank p {value:.2g} >= {alpha:.2g}"
-                 + (f" (weak: 2 chains of {draws} about independent draws; 4 chains test "
+                 + (f" (weak: 2 chains of {draws} roughly independent draws; 4 chains test "
                     "more)" if weak else "") if passed
                  else f"rank test p {value:.2g} < {alpha:.2g} ({failing[0][1]})" if failing
                  else "rank tests not computable"),

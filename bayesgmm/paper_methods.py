@@ -212,7 +212,13 @@ def _start(result: Any, cite: Any) -> str:
             f"({'; '.join(sources)}; k-means++ seeds: Arthur and Vassilvitskii 2007), the one "
             f"with {chosen} was taken")
     picked = start.get("chosen")
-    if start.get("chosen_by") == "model log density" and picked and picked != sources[0]:
+    densities = np.array([float(c.get("model_log_density", np.nan))
+                          for c in start["candidates"]])
+    if len(densities) > 1 and np.all(np.isfinite(densities)) and np.ptp(densities) < 0.01:
+        # referee: "ranked lower" where every candidate had the same density to 0.01
+        text += (f" (all {len(densities)} reached the same optimum: the sampled model's log "
+                 "density within 0.01)")
+    elif start.get("chosen_by") == "model log density" and picked and picked != sources[0]:
         # referee: "a posterior mode found by EM" was read as EM's best mode
         text += (f" ({picked}; the candidate with the highest value of EM's own objective, "
                  f"{sources[0]}, ranked lower under the sampled model)")
@@ -317,7 +323,7 @@ _CHECKS = {
     "min tail ESS": ("tail ESS", "rhat"),
     "min rank p-value": ("a multi-chain rank-uniformity test of the weights and means "
                          "(Säilynoja et al. 2022; Bonferroni-corrected, on draws thinned to "
-                         "about independent ones)", "rank"),
+                         "roughly independent ones)", "rank"),
     "max R-hat (label-invariant)": ("R-hat of label-invariant quantities ({invariant})",
                                     "rhat"),
     "min bulk ESS (label-invariant)": ("their bulk ESS", "rhat"),

@@ -1375,9 +1375,12 @@ def _uncertain_html(table: pd.DataFrame, n_unsure: int, n_rows: int, what: str) 
                 f"{UNCERTAIN_BELOW:g} for its most probable component.</p>")
     probabilities = [c for c in ("probability", "94% lower", "94% upper") if c in table]
     shown = table.assign(**{c: [_probability(v) for v in table[c]] for c in probabilities})
-    return (f"<p>{format_number(n_unsure)} of {format_number(n_rows)} points have a {what} "
-            f"below {UNCERTAIN_BELOW:g} for their most probable component. "
-            + ("The most uncertain points:</p>" if n_unsure > len(table) else "They are:</p>")
+    one = n_unsure == 1  # referee: "1 of 300 points have ... They are:"
+    return (f"<p>{format_number(n_unsure)} of {format_number(n_rows)} points "
+            f"{'has' if one else 'have'} a {what} below {UNCERTAIN_BELOW:g} for "
+            f"{'its' if one else 'their'} most probable component. "
+            + ("The most uncertain points:</p>" if n_unsure > len(table) else
+               "It is:</p>" if one else "They are:</p>")
             + _table(shown, formatted=probabilities))
 
 
@@ -1491,7 +1494,7 @@ def _section_diagnostics(result, diag, figure,
                                              checks["threshold"], strict=True)]
     # which scalar limits each check (a covariance entry named as the parameter table shows it)
     checks["where"] = [_as_in_tables(w) for w in checks["where"]]
-    # A rank test with too few about independent draws: not testable, not "p 0.1953 >= 0.001
+    # A rank test with too few roughly independent draws: not testable, not "p 0.1953 >= 0.001
     # but failed" (QA read it as a contradiction).
     untestable = _untestable_rank(diag)
     if untestable is not None and "min rank p-value" in checks.index:
@@ -1529,7 +1532,7 @@ def _section_diagnostics(result, diag, figure,
                       "lowest bulk ESS" if traced > plots.TRACE_MAX_SCALARS else ""),
                    lambda: plots.plot_trace(result))
     rank = figure(
-        "rank", "Rank plots (ArviZ plot_rank): all chains' draws, thinned to about independent "
+        "rank", "Rank plots (ArviZ plot_rank): all chains' draws, thinned to roughly independent "
         "ones, are ranked together; each line is one chain's ECDF of its fractional ranks "
         "minus the uniform ECDF, near zero when the chains sample the same distribution. "
         "In each panel's top left corner the p-value of ArviZ's rank test, red (and the panel "
@@ -1542,7 +1545,7 @@ def _section_diagnostics(result, diag, figure,
         + ("; with two chains the p-value tests their four halves, as split R-hat splits them "
            "(two chains alone give the test almost no power), while ArviZ's marks compare the "
            "two chains" if result.posterior.sizes.get("chain", 0) == 2 else "")
-        + (f". Here the test was not testable ({untestable[0]} about independent draws per "
+        + (f". Here the test was not testable ({untestable[0]} roughly independent draws per "
            f"chain, fewer than the {untestable[1]} the test needs): the p-values and the flat "
            "lines say nothing about whether the chains agree; see R-hat and ESS"
            if untestable is not None else ""),
@@ -1600,11 +1603,11 @@ def _unidentified_after_relabelling(result, diag) -> str:
 
 
 def _untestable_rank(diag) -> tuple[int, int] | None:
-    """Why the rank check was not testable, from its summary: (about independent draws per
+    """Why the rank check was not testable, from its summary: (roughly independent draws per
     chain, the fewest the test needs); None when it was tested (or not run)."""
     for check in getattr(diag, "checks", ()):
         if check.name == "min rank p-value":
-            found = re.search(r"not testable \((\d+) about independent draws per chain < "
+            found = re.search(r"not testable \((\d+) roughly independent draws per chain < "
                               r"(\d+)\)", check.summary)
             if found:
                 return int(found[1]), int(found[2])

@@ -864,7 +864,7 @@ def test_a_pass_of_two_whole_chains_is_said_to_be_weak():
 def test_a_rank_test_without_power_is_not_testable_and_never_passed():
     """QA: chains in different modes (R-hat 4.2), thinned by their own ESS to 2 draws each:
     the rank test 'passed' at p 0.2 though no p-value it could reach there would fail it.
-    Under 20 about independent draws per chain it is reported as not testable, a failed
+    Under 20 roughly independent draws per chain it is reported as not testable, a failed
     check, and the verdict says so (never among 'passed')."""
     from bayesgmm.diagnostics import rank_test_draws, rank_uniformity_check
 

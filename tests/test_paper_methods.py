@@ -104,11 +104,22 @@ def test_the_data_record_and_the_runs_record_are_told(tiny_fit, tiny_text):
     # "a posterior mode found by EM" is not read as EM's best (referee)
     sources = [c["source"] for c in start["candidates"]]
     assert len(sources) > 1  # the fit's start search: three families
-    other = {**start, "chosen_by": "model log density", "chosen": sources[1]}
+    apart = [{**c, "model_log_density": -100.0 + (i == 1)}
+             for i, c in enumerate(start["candidates"])]
+    other = {**start, "chosen_by": "model log density", "chosen": sources[1],
+             "candidates": apart}
     p = methods_text(dataclasses.replace(result, settings={**settings, "start": other}),
                      tiny_text[1]).paragraph
     assert (f"({sources[1]}; the candidate with the highest value of EM's own objective, "
             f"{sources[0]}, ranked lower under the sampled model)") in p
+    # every candidate at the same optimum: no ranking to state (referee: "ranked lower"
+    # beside a start table of three identical rows)
+    tied = {**other, "candidates": [{**c, "model_log_density": -100.0 + 0.001 * i}
+                                    for i, c in enumerate(start["candidates"])]}
+    p = methods_text(dataclasses.replace(result, settings={**settings, "start": tied}),
+                     tiny_text[1]).paragraph
+    assert "ranked lower" not in p and (f"(all {len(sources)} reached the same optimum: the "
+                                        "sampled model's log density within 0.01)") in p
     fixed = {**settings, "adaptive": {"stopped_by": "fixed: the PyMC sampler cannot extend"}}
     p = methods_text(dataclasses.replace(result, settings=fixed), tiny_text[1]).paragraph
     assert "adaptively" not in p  # a fixed run (PyMC under draws="auto")

@@ -1504,7 +1504,7 @@ def test_settings_say_how_a_noise_fit_was_standardised():
 
 
 def test_an_untestable_rank_test_reads_as_not_testable(galaxies):
-    """QA: too few about independent draws showed "min rank p-value 0.1953 | 0.001 | no",
+    """QA: too few roughly independent draws showed "min rank p-value 0.1953 | 0.001 | no",
     a contradiction, and the rank figure's flat lines looked like perfect agreement."""
     from bayesgmm import report
 
@@ -1642,6 +1642,11 @@ def test_membership_probabilities_are_printed_as_a_reader_compares_them(p, shown
                          index=pd.Index([243], name="row"))
     page = _uncertain_html(table, 1, 272, "posterior mean probability")
     assert f"<td>{html.escape(shown)}</td>" in page and "<td>0.474</td>" in page
+    # one point: one verb (referee: "1 of 300 points have ... They are:")
+    assert ("1 of 272 points has a posterior mean probability below 0.9 for its most "
+            "probable component. It is:") in page
+    two = _uncertain_html(pd.concat([table, table.set_axis([244])]), 2, 272, "probability")
+    assert "2 of 272 points have a probability below 0.9 for their most" in two
 
 
 def test_timing_is_said_in_words_in_the_order_the_steps_ran():

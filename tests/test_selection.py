@@ -466,8 +466,11 @@ def test_verdict_does_not_trust_a_best_model_that_failed_its_checks():
     close = compare({  # an alternative within noise of the failed best: no such sentence
         "K=3": _with_diagnostics(fake_fit(loglik_draws(rng, base - 0.005), 3), True),
         "K=4": _with_diagnostics(fake_fit(loglik_draws(rng, base), 4), False)})
-    assert "Among the models that passed their checks, K=3" in close.verdict
+    # one model passed: "the only other model that passed", not "best" among one (referee)
+    assert "K=3 is the only other model that passed its checks (elpd_diff" in close.verdict
     assert "worse beyond noise" not in close.verdict
+    # the largest K failed its checks: no "a larger K may predict better still" (referee)
+    assert not any("largest K compared" in w for w in close.warnings)
     # a trusted best model gets no caveat
     sel = compare({"K=2": _with_diagnostics(fake_fit(loglik_draws(rng, base - 0.4), 2), False),
                    "K=3": _with_diagnostics(fake_fit(loglik_draws(rng, base), 3), True)})

@@ -507,7 +507,7 @@ def plot_rank(result: BayesResult, var_names=_DIAGNOSED,
     untestable = kept < _MIN_RANK_DRAWS and not any(
         np.isfinite(p) and p < level for p in pvalues.values())
     if untestable:  # as the rank check: its flat lines looked like perfect agreement
-        heading += (f"\nNOT TESTABLE: {kept} about independent draw(s) per chain, fewer than "
+        heading += (f"\nNOT TESTABLE: {kept} roughly independent draw(s) per chain, fewer than "
                     f"the {_MIN_RANK_DRAWS} the test needs; flat lines here do not show "
                     "agreement")
     title = own.suptitle(heading, fontsize="medium")

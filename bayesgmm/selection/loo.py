@@ -404,7 +404,9 @@ def compare(
     failed = {name: loo_verdict.posterior_problems(diagnosed.get(name, ("", None))[1])
               for name in names}
     too_large = loo_verdict.says_too_large(diagnosed.get(best, ("", None))[1])
-    notes = (loo_verdict.grid_edge_warning(best, results, too_large)
+    # "a larger K may predict better still" is no advice when the largest K's own posterior
+    # failed its checks (referee: said beside K=4's R-hat 1.147)
+    notes = (loo_verdict.grid_edge_warning(best, results, too_large or bool(failed.get(best)))
              + loo_verdict.pareto_warnings(pareto)
              + loo_verdict.small_n_warning(pareto) + loo_warnings
              + loo_verdict.convergence_warning(diagnostics))

@@ -285,8 +285,11 @@ def _passed_instead(table: pd.DataFrame, failed: Mapping[str, list[str]],
     others = [str(name) for name in table.index[1:]]
     clean = [name for name in others if not reasons[name]]
     if clean:
-        return (f"Among the models that passed their checks, {clean[0]} is best (elpd_diff "
-                f"{_fmt_diff(table, clean[0])} from {table.index[0]})"
+        # referee: "best" among one model
+        head = (f"Among the models that passed their checks, {clean[0]} is best"
+                if len(clean) > 1 else f"{clean[0]} is the only other model that passed its "
+                "checks")
+        return (f"{head} (elpd_diff {_fmt_diff(table, clean[0])} from {table.index[0]})"
                 + _ranked_against(among_passed, clean[0]) + "."
                 + _clearly_worse(table, clean[0], failed, simplest, other_reliable=True))
     converged = [name for name in others if not failed[name]]
