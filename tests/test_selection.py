@@ -1167,6 +1167,12 @@ def test_loo_figure_marks_failed_checks_and_leaves_a_far_worse_model_off_the_sca
         assert "(off the scale: elpd_diff -1" in far
         low, _ = fig.axes[0].get_xlim()
         assert low > sel.comparison.loc["K=1", "elpd"]
+        # a qualifier a line, and the key inside the figure (referee: one long line squeezed
+        # the axes; the key's second column ran off the right edge)
+        assert not any(", " in line for t in labels for line in t.split("\n"))
+        fig.draw_without_rendering()
+        key = fig.axes[0].get_legend().get_window_extent()
+        assert 0 <= key.x0 and key.x1 <= fig.bbox.width
     finally:
         plt.close(fig)
     # 60 below, ten of its se: still off the scale, so that the close models' bars keep the

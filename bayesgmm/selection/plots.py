@@ -251,7 +251,9 @@ def plot_loo(comparison: BayesSelection | pd.DataFrame, ax: Any = None) -> Figur
         ("indistinguishable", same.iloc[i]), ("checks failed", name in failed),
         (f"off the scale: elpd_diff {table['elpd_diff'].iloc[i]:.0f}", far[i])) if on]
         for i, name in enumerate(table.index)]
-    labels = [f"{name}\n({', '.join(n)})" if n else str(name)
+    # one qualifier a line: "(checks failed, off the scale: elpd_diff -157)" on one line
+    # squeezed the axes into a third of the figure (referee)
+    labels = ["\n".join([str(name), *(f"({note})" for note in n)])
               for name, n in zip(table.index, notes, strict=True)]
     axis.set_yticks(y, labels)
     if far.any() and not far.all():
@@ -269,7 +271,9 @@ def plot_loo(comparison: BayesSelection | pd.DataFrame, ax: Any = None) -> Figur
     axis.xaxis.set_major_locator(MaxNLocator(nbins=4))
     axis.set_title("PSIS-LOO: expected log predictive\ndensity per model", fontsize="medium")
     # Below the axes: inside, it would hide a model's point; above, it ran into the title.
-    axis.legend(fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2,
+    # One entry a line: two columns ran past the figure's right edge ("best + elpd_diff
+    # ± d...", referee).
+    axis.legend(fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=1,
                 frameon=False)
     return axis.figure
 
