@@ -567,12 +567,12 @@ _CONVERGENCE_CHECKS = (
      "the threshold {threshold:g}; the chains have not converged to the same distribution."),
     ("bulk", "min bulk ESS", "min bulk ESS {value} {op} {threshold:g}",
      "Bulk ESS check failed: the smallest bulk effective sample size is {value} ({where}), "
-     "below the threshold {threshold:g}; posterior means are too imprecise (draw more samples "
-     "or reparametrise)."),
+     "below the threshold {threshold:g}; posterior means are too imprecise (the advice names "
+     "the likely cause and its remedy: more draws only where the chains mix slowly)."),
     ("tail", "min tail ESS", "min tail ESS {value} {op} {threshold:g}",
      "Tail ESS check failed: the smallest tail effective sample size is {value} ({where}), "
-     "below the threshold {threshold:g}; posterior intervals are too imprecise (draw more "
-     "samples or reparametrise)."),
+     "below the threshold {threshold:g}; posterior intervals are too imprecise (the advice "
+     "names the likely cause and its remedy: more draws only where the chains mix slowly)."),
 )
 
 

@@ -2012,7 +2012,10 @@ def _readable_setting(name: str, value):
                     "again")
         return (("the chains sat above the start, but restarting EM found no better start"
                  if value.get("every_chain") else
-                 "chains disagreed on the mode, but restarting EM found no better start")
+                 # by the log density, not the parameters' mode shift the checks judge
+                 # (referee: "chains disagreed" beside "chains agree (max mode shift 0.67 sd)")
+                 "one chain's mean log density sat clearly above another's, but restarting "
+                 "EM from its best draw found no better start")
                 + (f" (EM from the best chain's draw failed: {value['failed']})"
                    if value.get("failed") else ""))
     return value

@@ -1171,3 +1171,14 @@ def test_check_numbers_carry_thousands_separators_and_never_print_as_their_thres
     assert _fmt(1320.4, 400, 0) == "1,320"
     assert _fmt(1009.96, 1010, 0) == "1,009.96"  # not "1,010" beside ">= 1010"
     assert _fmt(1.0049, 1.01, 3) == "1.005"
+
+
+def test_the_ess_problems_leave_the_remedy_to_the_advice():
+    """Referee: the Problems list said "draw more samples" under advice that said "a model the
+    data identify is the cure, not more draws" (K too large)."""
+    from bayesgmm.diagnostics import _CONVERGENCE_CHECKS
+
+    for _, name, _, problem in _CONVERGENCE_CHECKS:
+        assert "draw more samples" not in problem, name
+    assert all("the advice names the likely cause" in problem
+               for _, name, _, problem in _CONVERGENCE_CHECKS if "ESS" in name)
