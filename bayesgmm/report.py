@@ -1047,8 +1047,9 @@ def _section_parameters(result, figure, random_state, diag=None) -> str:
         else ()
     forest = figure("forest", "Forest plot: posterior median, 50% and 94% intervals of the "
                     "weights and of the means of every feature; EM estimate (open diamond)"
-                    + ("; the means' intervals are narrow beside the distances between the "
-                       "components, so each mean's row is drawn about its own posterior median "
+                    + ("; most of the means' intervals are narrow beside the distances "
+                       "between the components, so each mean's row is drawn about its own "
+                       "posterior median "
                        "(0 on the axis; the median is in the row's label)" if centred else "")
                     + ("; \u2020: a component whose summaries describe no single cluster, as in "
                        "the table" if marked else ""),

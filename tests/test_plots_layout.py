@@ -384,6 +384,15 @@ def test_forest_intervals_are_wider_than_their_markers(tiny_fit):
         assert widest > 0.08 * abs(np.ptp(a.get_xlim()))
         if "posterior median" in a.get_title():  # centred: the rows give the medians
             assert all(":" in t.get_text() for t in a.get_yticklabels())
+            # to the digits the posterior sd leaves (referee: "0.007538" with sd 0.1)
+            from bayesgmm.plots.diagnostics import _median_digits
+
+            feature = a.get_title().split("\n")[0].removeprefix("mean of ")
+            draws = tiny_fit.posterior["means"].sel(feature=feature).values.reshape(-1, 2)
+            expected = [_median_digits(m, sd) for m, sd in zip(
+                np.median(draws, axis=0), draws.std(axis=0), strict=True)]
+            shown = [t.get_text().rsplit(": ", 1)[1] for t in a.get_yticklabels()]
+            assert sorted(shown) == sorted(expected)
     # the report's caption learns the same answer from the same function (referee: a
     # caption that never said when the panels were centred)
     from bayesgmm.plots.diagnostics import forest_means_centred
@@ -1211,3 +1220,12 @@ def test_draws_of_a_component_the_data_do_not_locate_do_not_stretch_the_axes():
 
     radius = np.sqrt(stats.chi2.ppf(0.95, 2))
     assert lo < 0.3 - radius * np.sqrt(0.02) and hi > 0.7 + radius * np.sqrt(0.02)
+
+
+@pytest.mark.parametrize(("median", "sd", "shown"), [
+    (0.007538, 0.1, "0.01"), (-0.007397, 0.1, "-0.01"), (-0.0001, 0.1, "0.00"),
+    (21340.3, 282.0, "21,340"), (4.315, 0.087, "4.315"), (2.5, float("nan"), "2.5")])
+def test_a_forest_rows_median_has_the_digits_its_sd_leaves(median, sd, shown):
+    from bayesgmm.plots.diagnostics import _median_digits
+
+    assert _median_digits(median, sd) == shown

@@ -780,8 +780,11 @@ def plot_forest(result: BayesResult, interval: float = INTERVAL, axes: Any = Non
             # the components): every row about its own posterior median, which its label
             # gives, on the scale of the intervals.
             lo, q25, q75, hi, em_value = (v - med for v in (lo, q25, q75, hi, em_value))
-            # by magnitude as the tables print it ("21,340", not "2.13e+04"; paper QA)
-            labels = [f"{t}: {format_number(m)}" for t, m in zip(labels, med, strict=True)]
+            # by magnitude as the tables print it ("21,340", not "2.13e+04"; paper QA), to
+            # the digits its posterior sd leaves ("0.01", not "0.007538" for sd 0.1: referee)
+            spread = draws.std(axis=0)
+            labels = [f"{t}: {_median_digits(m, sd)}"
+                      for t, m, sd in zip(labels, med, spread, strict=True)]
             med = np.zeros_like(med)
             title = f"{title}\n\u2212 its posterior median"
             a.axvline(0.0, color="0.7", lw=0.6, zorder=0)
@@ -826,6 +829,18 @@ def _given_axes(axes: Any, needed: int, figure: str, what: str) -> np.ndarray:
         raise ValueError(f"{figure} needs {what}; got {len(axes)}"
                          + (f", not all Axes ({', '.join(other)})" if other else ""))
     return axes
+
+
+def _median_digits(median: float, sd: float) -> str:
+    """A posterior median to the second significant digit of its posterior sd: "21,340" for
+    sd 282, "0.01" for 0.007538 with sd 0.1 (the digits below say nothing)."""
+    if not (np.isfinite(median) and np.isfinite(sd)) or sd <= 0:
+        return format_number(median)
+    place = int(np.floor(np.log10(sd))) - 1
+    if place < 0:
+        value = round(float(median), -place)
+        return f"{value + 0.0 if value else 0.0:,.{-place}f}"  # no "-0.00"
+    return format_number(int(round(float(median), -place)))
 
 
 def forest_means_centred(result: BayesResult, interval: float = INTERVAL) -> bool:
