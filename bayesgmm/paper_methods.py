@@ -424,7 +424,7 @@ def _em(em: Any, cite: Any) -> str:
     floored = ("variance" if em.n_features == 1 or em.covariance_type in ("diag", "spherical")
                else "covariance matrix's diagonal")
     text += (f"; the kept fit {ended}, at a log-likelihood of {em.log_likelihood:,.2f}, with "
-             f"{em.reg_covar:.3g} added to each {floored}"
+             f"{format_number(em.reg_covar, 3)} added to each {floored}"
              + (f" (seed {settings['random_state']})" if settings.get("random_state")
                 is not None else "") + ".")
     return text

@@ -1487,12 +1487,7 @@ def _as_in_tables(text: str) -> str:
 
 def _section_diagnostics(result, diag, figure,
                          thresholds: DiagnosticThresholds | None = None) -> str:
-    checks = diag.to_frame().set_index("check")
-    # As many digits as it takes to tell a value from its threshold (R-hat 1.0102 > 1.01).
-    checks["value"] = [_beside_threshold(v, t, rhat=name.startswith("max R-hat"),
-                                         whole="ESS" in name)
-                       for name, v, t in zip(checks.index, checks["value"],
-                                             checks["threshold"], strict=True)]
+    checks = _checks_numbers(diag.to_frame().set_index("check"))
     # which scalar limits each check (a covariance entry named as the parameter table shows it)
     checks["where"] = [_as_in_tables(w) for w in checks["where"]]
     # A rank test with too few roughly independent draws: not testable, not "p 0.1953 >= 0.001
@@ -1560,11 +1555,13 @@ def _section_diagnostics(result, diag, figure,
         "diagnostics", "5. Diagnostics",
         _advice_html(diag, result.n_components),
         _thresholds_note(result, thresholds),
-        _table(checks, formatted=("value", "where"), text="last"),
+        _table(checks, formatted=("value", "threshold", "where"), text="last"),
         _where_covariance_note(diag),
         f"<h3>Problems</h3><ul>{problems}</ul>" if problems else "",
         f"<h3>Not checked</h3><ul>{not_checked}</ul>" if not_checked else "",
-        f"<h3>Per chain</h3>{n_div}", _table(per_chain),
+        # two decimals each, as the verdict writes them (referee: "1.07" beside "0.8512")
+        f"<h3>Per chain</h3>{n_div}",
+        _table(per_chain, decimals={"E-BFMI": 2, "mode shift (sd)": 2}),
         "<h3>Label switching</h3>", f"<pre>{html.escape(str(result.label_switching))}</pre>",
         _unidentified_after_relabelling(result, diag),
         trace, rank, energy,
@@ -1645,21 +1642,37 @@ def _thresholds_note(result, thresholds: DiagnosticThresholds | None) -> str:
     return f'<p class="warn">{html.escape(text)}</p>'
 
 
+def _checks_numbers(checks: pd.DataFrame) -> pd.DataFrame:
+    """The checks table's values and thresholds as text, with the verdict line's digits (R-hat
+    to 3 decimals, ESS whole, the others to 2 significant digits: referee, "0.001111" and
+    "0.7091" in the table beside "0.0011" and "0.71" in the verdict), a value with as many
+    more as it takes to tell it from its threshold (R-hat 1.0102 > 1.01)."""
+    rhat = [name.startswith("max R-hat") for name in checks.index]
+    whole = ["ESS" in name for name in checks.index]
+    values = [_beside_threshold(v, t, rhat=r, whole=w, digits=4 if r else 2)
+              for v, t, r, w in zip(checks["value"], checks["threshold"], rhat, whole,
+                                    strict=True)]
+    thresholds = [f"{t:g}" if r else f"{t:,.0f}" if w else format_number(t, 2)
+                  for t, r, w in zip(checks["threshold"], rhat, whole, strict=True)]
+    return checks.assign(value=values, threshold=thresholds)
+
+
 def _beside_threshold(value: float, threshold: float, rhat: bool = False,
-                      whole: bool = False) -> str:
-    """``value`` by :func:`format_number`, with more digits where 4 would print it as its
-    threshold although it differs (a failed R-hat of 1.0102 shown as 1.01 beside 1.01);
-    ``rhat``: at least 3 decimals, as the verdict writes R-hat (1.000, not 1); ``whole``: a
-    number of draws (an ESS), whole as the tables print it (paper QA: "900.8")."""
+                      whole: bool = False, digits: int = 4) -> str:
+    """``value`` by :func:`format_number` to ``digits`` significant digits, with more where
+    those would print it as its threshold although it differs (a failed R-hat of 1.0102
+    shown as 1.01 beside 1.01); ``rhat``: at least 3 decimals, as the verdict writes R-hat
+    (1.000, not 1); ``whole``: a number of draws (an ESS), whole as the tables print it
+    (paper QA: "900.8")."""
     if whole and np.isfinite(value) and (round(value) != threshold or value == threshold):
         return f"{value:,.0f}"
 
     def written(x: float, digits: int) -> str:
         return f"{x:.{digits - 1}f}" if rhat and np.isfinite(x) else format_number(x, digits)
 
-    for digits in range(4, 9):
-        shown = written(value, digits)
-        if value == threshold or shown != written(threshold, digits):
+    for more in range(digits, digits + 5):
+        shown = written(value, more)
+        if value == threshold or shown != written(threshold, more):
             return shown
     return shown
 
@@ -2538,17 +2551,14 @@ def _sparse_diagnostics_html(diag: Diagnostics) -> str:
     console's verdict line, advice run in, in small monospace): the plain verdict with one
     item per likely cause in the coloured box, then the checks, each value beside its
     threshold."""
-    checks = diag.to_frame().set_index("check")
-    checks["value"] = [_beside_threshold(v, t, rhat=name.startswith("max R-hat"),
-                                         whole="ESS" in name)
-                       for name, v, t in zip(checks.index, checks["value"],
-                                             checks["threshold"], strict=True)]
+    checks = _checks_numbers(diag.to_frame().set_index("check"))
     if not checks["where"].astype(bool).any():
         checks = checks.drop(columns="where")
     not_checked = "".join(f"<li>{html.escape(n)}</li>" for n in diag.not_checked)
     return (f'<div class="verdict {"ok" if diag.ok else "bad"}"><strong>Diagnostics.</strong>'
             f"{_advice_html(diag)}</div>"
-            + _table(checks, formatted=[c for c in ("value", "where") if c in checks],
+            + _table(checks, formatted=[c for c in ("value", "threshold", "where")
+                                        if c in checks],
                      text="last" if "where" in checks else False)
             + (f"<p>Not checked:</p><ul>{not_checked}</ul>" if not_checked else ""))
 

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import bayesgmm
+from bayesgmm.formatting import format_number
 from bayesgmm.paper_methods import REFERENCES, MethodsText, methods_text
 
 
@@ -156,6 +157,8 @@ def test_an_em_fit_says_how_it_was_estimated(old_faithful, prior):
     assert f"converged after {em.n_iter} iterations, at a log-likelihood of " \
            f"{em.log_likelihood:,.2f}" in p
     assert "PyMC" not in p and "R-hat" not in p  # nothing of a posterior
+    # by magnitude, not Python's "1e-06" in a sentence for a paper (referee)
+    assert f"with {format_number(em.reg_covar, 3)} added to each" in p and "e-0" not in p
     cited = _citations(p)
     assert cited == {(r.split(",")[0], re.search(r"\((\d{4})\)", r).group(1))
                      for r in text.references}

@@ -744,7 +744,8 @@ def test_em_report(old_faithful, tmp_path):
     certainty = proba.max(axis=1)
     unsure = np.flatnonzero(certainty < 0.9)
     least = unsure[np.argsort(certainty[unsure], kind="stable")][:10]
-    assert f"{len(unsure)} of 272 points have a probability (at the estimate) below 0.9" in page
+    verb = "has" if len(unsure) == 1 else "have"
+    assert f"{len(unsure)} of 272 points {verb} a probability (at the estimate) below 0.9" in page
     assert [str(r) for r in least] == [c for c in parser.cells if c in set(map(str, least))][
         :len(least)]
     assert f"{certainty[least[0]]:.3f}" in parser.cells  # probabilities to three decimals
@@ -1677,3 +1678,27 @@ def test_a_sum_of_weights_is_printed_in_full():
                                       "noise": True, "noise_log_density": -np.log(6.894e7)})
     assert "frequency weights (total 4,050,405)" in sentence
     assert "a uniform noise component (volume 68,940,000)" in sentence and "e+" not in sentence
+
+
+def test_the_checks_table_has_the_verdict_lines_digits(tiny_fit):
+    """Referee: the table printed "0.001111", "0.7091" and "0.6749" beside the verdict's
+    "0.0011", "0.71" and "0.67"; and the per-chain E-BFMI "1.07" beside "0.8512"."""
+    import pandas as pd
+
+    from bayesgmm.report import _checks_numbers
+
+    checks = pd.DataFrame(
+        {"value": [1.0042, 1320.4, 0.017079, 0.70913, 0.67491, 0.0],
+         "threshold": [1.01, 400.0, 1 / 900, 0.3, 1.0, 0.01]},
+        index=["max R-hat", "min bulk ESS", "min rank p-value", "min E-BFMI",
+               "max chain mode shift (sd)", "max tree depth fraction"])
+    shown = _checks_numbers(checks)
+    assert list(shown["value"]) == ["1.004", "1,320", "0.017", "0.71", "0.67", "0"]
+    assert list(shown["threshold"]) == ["1.01", "400", "0.0011", "0.3", "1", "0.01"]
+    # a value that would print as its threshold keeps the digits that tell them apart
+    near = _checks_numbers(checks.assign(value=[1.0102, 399.6, 0.0011104, 0.2999, 1.0, 0.0]))
+    assert list(near["value"])[:4] == ["1.0102", "399.6", "0.00111", "0.2999"]
+    page = build_report(tiny_fit)[0]
+    chains = page[page.index("<h3>Per chain</h3>"):page.index("<h3>Label switching</h3>")]
+    assert re.findall(r"<td>(\d+\.\d+)</td>", chains) and all(
+        len(v.split(".")[1]) == 2 for v in re.findall(r"<td>(\d+\.\d+)</td>", chains))
