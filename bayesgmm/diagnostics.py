@@ -2021,7 +2021,10 @@ def _more_draws_evidence(checks, post, ess_min, auto_draws=True) -> str:
     if needed <= n_draws:
         # ESS is fine: R-hat or the rank test failed; four times the draws is the usual cure.
         needed = 4 * n_draws
-        return (f"R-hat or the rank test failed though the ESS ({worst:.0f}) is enough; the "
+        # "the smallest ESS": the smallest of bulk, tail and label-invariant (referee: 401,
+        # the label-invariant one, read against the table's min bulk ESS of 619)
+        return (f"R-hat or the rank test failed though the smallest ESS ({worst:,.0f}, of "
+                "bulk, tail and label-invariant) is enough; the "
                 f"chains need longer to agree: draw more (e.g. {needed} per chain: "
                 f"{_draws_option(needed, auto_draws)}){auto}.")
     # An ESS estimated from few draws is itself noisy, and R-hat may need more than the ESS
