@@ -1516,7 +1516,8 @@ def _section_diagnostics(result, diag, figure,
         if "sample_stats" in result.idata.children \
         and "diverging" in result.idata["sample_stats"] else 0
     trace = figure("trace", f"Trace and per-chain densities of {weights} and the means, and "
-                   "of the scalars with the lowest bulk and tail ESS when they are others (a "
+                   "of the scalars with the lowest bulk and tail ESS and the highest R-hat "
+                   "when they are others (a "
                    "covariance entry, say, a variance drawn as its sd, as the tables show it; "
                    "the title names them), one "
                    "colour per chain (and one line style in the densities; ArviZ "

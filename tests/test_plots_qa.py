@@ -98,12 +98,14 @@ def test_trace_shows_the_worst_mixing_scalars_and_says_what_it_shows(tiny_fit):
     from bayesgmm.diagnostics import _rhat_ess
 
     post = tiny_fit.idata["posterior"].to_dataset()
-    _, (_, lowest_bulk), (_, lowest_tail) = _rhat_ess(post)
+    (_, highest_rhat), (_, lowest_bulk), (_, lowest_tail) = _rhat_ess(post)
     fig = plots.plot_trace(tiny_fit)
     try:
         drawn = {a.get_xlabel() for a in fig.axes}
         title = fig._suptitle.get_text()
-        for where in (lowest_bulk, lowest_tail):
+        # the highest R-hat too (referee: the one failed check's scalar had no trace)
+        assert "the highest R-hat (" in title
+        for where in (lowest_bulk, lowest_tail, highest_rhat):
             # a variance as its sd, as the tables show it
             name, _, index = where.partition("[")
             parts = index.rstrip("]").split(", ")

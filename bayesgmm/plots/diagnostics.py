@@ -62,8 +62,8 @@ def plot_trace(result: BayesResult, var_names=None, ax: Axes | None = None,
     component).
 
     ``var_names`` None (the default): the weights (and the noise weight) and the means,
-    *and* the scalar with the lowest bulk ESS and the one with the lowest tail ESS over the
-    whole posterior (the covariances included, a covariance matrix's entries once), each
+    *and* the scalars with the lowest bulk ESS, the lowest tail ESS and the highest R-hat over
+    the whole posterior (the covariances included, a covariance matrix's entries once), each
     when it is not among those already: the worst-mixing scalar is often a covariance entry
     (Old Faithful: ``covariances[0, eruptions, waiting]``), which a trace of the weights and
     means alone would never show. The title names them. Given ``var_names``: those alone.
@@ -163,43 +163,49 @@ def _trace_title(relabelled: bool, keep: int, total: int, worst: dict[str, Any])
 
 
 def _worst_mixing(post: Any, shown_vars: list[str]) -> dict[str, Any]:
-    """The scalars with the lowest bulk and the lowest tail ESS over every variable of
-    ``post`` (a covariance matrix's entries once, constants left out: the convergence
-    checks' own scalars), those not in ``shown_vars``: {name as drawn: its draws (chain,
-    draw), ``attrs`` "label" (the tables') and "why" ("the lowest bulk ESS (123)")}."""
+    """The scalars with the lowest bulk and the lowest tail ESS and the highest R-hat over
+    every variable of ``post`` (a covariance matrix's entries once, constants left out: the
+    convergence checks' own scalars), those not in ``shown_vars``: {name as drawn: its draws
+    (chain, draw), ``attrs`` "label" (the tables') and "why" ("the lowest bulk ESS (123)")}.
+    Referee: the one failed check, R-hat at a covariance entry, had no trace."""
     import arviz as az
     import xarray as xr
 
-    from ..diagnostics import _judged
+    from ..diagnostics import _judged, _rank_rhat
 
     judged = _judged(post)
     found: dict[str, Any] = {}
-    for method in ("bulk", "tail"):
-        ess = az.ess(judged, method=method)
-        lowest = None  # (ESS, variable, index)
-        for name, da in ess.data_vars.items():
-            values = np.asarray(da.values, dtype=np.float64)
+    # (what, the statistic per scalar, +1: the lowest is the worst, -1: the highest, format)
+    measures = (("bulk ESS", az.ess(judged, method="bulk"), 1.0, "{:,.0f}"),
+                ("tail ESS", az.ess(judged, method="tail"), 1.0, "{:,.0f}"),
+                ("R-hat", _rank_rhat(judged), -1.0, "{:.3f}"))
+    for what, statistic, sign, style in measures:
+        worst = None  # (sign * value, variable, index)
+        for name, da in statistic.data_vars.items():
+            values = sign * np.asarray(da.values, dtype=np.float64)
             if name in shown_vars or not np.isfinite(values).any():
                 continue
             at = np.unravel_index(int(np.nanargmin(values)), values.shape)
-            if lowest is None or values[at] < lowest[0]:
-                lowest = (float(values[at]), name, at)
-        # the lowest over the whole posterior, unless a scalar already shown holds it
-        overall = min((float(np.nanmin(da.values)) for da in ess.data_vars.values()
+            if worst is None or values[at] < worst[0]:
+                worst = (float(values[at]), name, at)
+        # the worst over the whole posterior, unless a scalar already shown holds it
+        overall = min((float(np.nanmin(sign * da.values)) for da in statistic.data_vars.values()
                        if np.isfinite(da.values).any()), default=np.inf)
-        if lowest is None or lowest[0] > overall:
+        if worst is None or worst[0] > overall:
             continue
-        value, name, at = lowest
+        score, name, at = worst
+        value = style.format(sign * score)
+        extreme = "lowest" if sign > 0 else "highest"
         da = judged[name].transpose("chain", "draw", ...)
         draws = da.isel(dict(zip(da.dims[2:], at, strict=True)))
         label, values = _as_in_tables(da, at, draws.to_numpy())
         drawn = _ellipsize(label, 2 * _NAME_CHARS).replace("/", "\u2215")
-        if drawn in found:  # the lowest in both: one row, both named
-            found[drawn].attrs["why"] += f" and {method} ESS ({value:.0f})"
+        if drawn in found:  # the worst in several: one row, each named
+            found[drawn].attrs["why"] += f" and the {extreme} {what} ({value})"
             continue
         found[drawn] = xr.DataArray(values, dims=("chain", "draw"),
                                     attrs={"label": label,
-                                           "why": f"the lowest {method} ESS ({value:.0f})"})
+                                           "why": f"the {extreme} {what} ({value})"})
     return found
 
 
