@@ -232,7 +232,8 @@ def build_report(result: BayesResult, *, data_source: str | None = None,
                     hint=hint + (f'<p class="warn">{html.escape(too_many)}.</p>'
                                  if too_many else "")),
         _section_parameters(result, figure, random_state, diag),
-        _section_membership(result, X, proba, figure, labelled=_result_labels(result, len(X))),
+        _section_membership(result, X, proba, figure, labelled=_result_labels(result, len(X)),
+                            diag=diag),
         _section_diagnostics(result, diag, figure, thresholds),
         _section_ppc(result, figure, random_state),
         _section_reproducibility(result, random_state),
@@ -1400,17 +1401,21 @@ def _probability(p: float) -> str:
 
 
 def _section_membership(result, X, proba, figure, n_uncertain: int = 10,
-                        labelled: np.ndarray | None = None) -> str:
+                        labelled: np.ndarray | None = None, diag=None) -> str:
     K = result.n_components  # proba has K + 1 columns with a noise component (its last)
     table, n_unsure = _uncertain_rows(result, X, result.row_names, proba.mean, proba.lower,
                                       proba.upper, n_uncertain)
+    marked = tuple(getattr(diag, "unreported_components", ()) or ())
     classification = figure(
         "classification", "Classification: each point in its most probable component's "
         "colour, larger when less certain (uncertainty = 1 - max posterior mean P(k | x)); "
         + ("the posterior median components' weighted densities" if X.shape[1] == 1 else
            f"{plots.ELLIPSE_LEVEL:.0%} ellipses of the posterior median components")
-        + _marks_caption(result, labelled) + _shown(len(X)),
-        lambda: plots.plot_classification(result, X, proba=proba, labelled=labelled))
+        + _marks_caption(result, labelled)
+        + ("; \u2020: a component whose summaries describe no single cluster, as in the "
+           "tables" if marked else "") + _shown(len(X)),
+        lambda: plots.plot_classification(result, X, proba=proba, labelled=labelled,
+                                          marked=marked))
     caption = ("Membership probability P(k | x) along the data, one panel per component "
                "(posterior mean, band: 94% interval; rug: the data)" if X.shape[1] == 1 else
                "Membership uncertainty: opacity = posterior mean probability of the assigned "

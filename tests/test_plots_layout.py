@@ -1229,3 +1229,14 @@ def test_a_forest_rows_median_has_the_digits_its_sd_leaves(median, sd, shown):
     from bayesgmm.plots.diagnostics import _median_digits
 
     assert _median_digits(median, sd) == shown
+
+
+def test_classification_marks_the_components_the_table_marks(tiny_fit):
+    """Referee: the tables daggered a component whose ellipse the classification figure drew
+    unmarked beside them."""
+    fig = plots.plot_classification(tiny_fit, marked=(1,))
+    texts = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    components = [t for t in texts if t.startswith("component")]
+    assert [("\u2020" in t) for t in components] == [False, True], texts
+    with pytest.raises(ValueError, match=r"marked: component indices 0 to 1; got \[3\]"):
+        plots.plot_classification(tiny_fit, marked=(3,))

@@ -181,7 +181,8 @@ def test_report_text(report, tiny_fit):
     # captions say what the figure draws (referee): the trace's worst-mixing scalars beside
     # the weights and means, the forest's centring when it happens, the circles' spacing
     captions = {fig.name: fig.caption for fig in figures}
-    assert "the scalars with the lowest bulk and tail ESS" in captions["trace"]
+    assert "the scalars with the lowest bulk and tail ESS and the highest R-hat" in \
+        captions["trace"]
     from bayesgmm.plots.diagnostics import forest_means_centred
 
     assert ("drawn about its own posterior median" in captions["forest"]) == \
@@ -1562,6 +1563,20 @@ def test_the_data_figure_is_captioned_as_drawn(galaxies, old_faithful):
     assert captions["1"].startswith("a histogram")
     assert captions["2"].startswith("a scatter plot") and "histogram" not in captions["2"]
     assert "histograms on the diagonal" in captions["3"]
+
+
+def test_the_classification_caption_marks_what_the_tables_mark(tiny_fit):
+    """Referee: components daggered in the tables were drawn unmarked in the classification
+    section."""
+    import dataclasses
+
+    mixed = dataclasses.replace(tiny_fit.diagnostics(), unreported_components=(1,))
+    _, figures = build_report(tiny_fit, diagnostics=mixed)
+    captions = {fig.name: fig.caption for fig in figures}
+    assert "\u2020: a component whose summaries describe no single cluster, as in the tables" \
+        in captions["classification"]
+    _, figures = build_report(tiny_fit)
+    assert "\u2020" not in {fig.name: fig.caption for fig in figures}["classification"]
 
 
 def test_rows_of_mixed_components_are_marked_and_the_verdict_is_amber(tiny_fit):

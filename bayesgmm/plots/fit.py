@@ -15,6 +15,7 @@ package's facade.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -906,7 +907,8 @@ def _level_handles(key: list) -> list:
 @sizable
 @_shared_docs
 def plot_classification(result: Any, X: Any = None, ax: Axes | None = None, *,
-                        proba: Any = None, labelled: Any = None) -> Figure:
+                        proba: Any = None, labelled: Any = None,
+                        marked: Sequence[int] = ()) -> Figure:
     """Each point in the colour of its most probable component, sized by its uncertainty.
 
     Uncertainty is 1 - max_k P(k | x) (mclust's): large points are the ones the model is
@@ -921,6 +923,10 @@ def plot_classification(result: Any, X: Any = None, ax: Axes | None = None, *,
     {proba}
     labelled : bool array (N,), optional
         Points whose component was known (known labels): drawn with a black square.
+    marked : sequence of int
+        Components whose key entry gets a dagger (†) after its name: those whose summaries
+        describe no single cluster (:attr:`~bayesgmm.Diagnostics.unreported_components`), as
+        the report's tables and forest plot mark them.
 
     With a noise component the points most probably noise are black (``"noise"``).
     """
@@ -937,6 +943,11 @@ def plot_classification(result: Any, X: Any = None, ax: Axes | None = None, *,
     labelled = _per_point(labelled, "labelled", len(X))
     w, m, c = _point_estimate(result)
     titles = _component_names(result, G)
+    marked_set = {int(k) for k in marked}
+    if not marked_set <= set(range(G)):
+        raise ValueError(f"marked: component indices 0 to {G - 1}; got {sorted(marked_set)}")
+    # referee: the tables daggered a component whose ellipse this figure drew unmarked
+    titles = [f"{t} \u2020" if k in marked_set else t for k, t in enumerate(titles)]
     keep = _claimed(proba, G)
     # At most SCATTER_POINTS points (the title says so), in random order across the
     # components: drawn component by component, the last covered the first (QA).
