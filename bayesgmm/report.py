@@ -1503,6 +1503,9 @@ def _section_diagnostics(result, diag, figure,
         checks.loc["min rank p-value", "value"] = (f"not testable ({untestable[0]} draws "
                                                    f"a chain < {untestable[1]})")
         checks.loc["min rank p-value", "passed"] = "not testable"
+        # no level it was held to, no scalar that limits it (referee: a threshold and a
+        # "where" on a row of a test that did not run)
+        checks.loc["min rank p-value", ["threshold", "where"]] = ""
     problems = "".join(f"<li>{html.escape(_as_in_tables(p))}</li>" for p in diag.problems)
     not_checked = "".join(f"<li>{html.escape(n)}</li>" for n in diag.not_checked)
     per_chain = pd.DataFrame(

@@ -1522,6 +1522,8 @@ def test_an_untestable_rank_test_reads_as_not_testable(galaxies):
     cells = re.findall(r"<td>(.*?)</td>", row, re.S)
     assert cells[0].startswith("not testable (") and "&lt; 20)" in cells[0]
     assert cells[2] == "not testable"
+    # no threshold, no limiting scalar for a test that did not run (referee)
+    assert cells[1] == "" and cells[3] == ""
     assert "Here the test was not testable" in section and "fewer than the 20" in section
     fig = plots.plot_rank(result, pvalues=diag.rank_pvalues or None)
     try:
