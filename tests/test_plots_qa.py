@@ -126,14 +126,14 @@ def test_trace_shows_the_worst_mixing_scalars_and_says_what_it_shows(tiny_fit):
 def test_a_variance_is_traced_as_its_sd_in_data_units(tiny_fit, tiny_fit_diag):
     """QA (galaxies): the worst-mixing scalar, a variance, was traced in velocity\u00b2 (to 4e8);
     the tables show it as an sd. A covariance off the diagonal stays as it is."""
-    from bayesgmm.plots.diagnostics import _as_in_tables
+    from bayesgmm.plots.diagnostics import _scalar_as_in_tables
 
     full = tiny_fit.idata["posterior"]["covariances"].transpose("chain", "draw", ...)
     draws = full.to_numpy()
-    label, values = _as_in_tables(full, (1, 1, 1), draws[..., 1, 1, 1])
+    label, values = _scalar_as_in_tables(full, (1, 1, 1), draws[..., 1, 1, 1])
     assert label == "sd[1, waiting]"
     np.testing.assert_allclose(values, np.sqrt(draws[..., 1, 1, 1]))
-    label, values = _as_in_tables(full, (0, 0, 1), draws[..., 0, 0, 1])
+    label, values = _scalar_as_in_tables(full, (0, 0, 1), draws[..., 0, 0, 1])
     assert label == "covariances[0, eruptions, waiting]" and values is not None
     np.testing.assert_array_equal(values, draws[..., 0, 0, 1])
     # as the convergence checks hold them: each distinct entry once, named by its pair
@@ -144,10 +144,10 @@ def test_a_variance_is_traced_as_its_sd_in_data_units(tiny_fit, tiny_fit_diag):
                                           "waiting, waiting"]
     for at, expected in (((1, 2), "sd[1, waiting]"), ((0, 1), "covariances[0, eruptions, "
                                                               "waiting]")):
-        label, _ = _as_in_tables(pairs, at, pairs.to_numpy()[..., at[0], at[1]])
+        label, _ = _scalar_as_in_tables(pairs, at, pairs.to_numpy()[..., at[0], at[1]])
         assert label == expected
     diag = tiny_fit_diag.idata["posterior"]["covariances"].transpose("chain", "draw", ...)
-    label, values = _as_in_tables(diag, (0, 1), diag.to_numpy()[..., 0, 1])
+    label, values = _scalar_as_in_tables(diag, (0, 1), diag.to_numpy()[..., 0, 1])
     assert label == "sd[0, waiting]"
     np.testing.assert_allclose(values ** 2, diag.to_numpy()[..., 0, 1])
 

@@ -198,7 +198,7 @@ def _worst_mixing(post: Any, shown_vars: list[str]) -> dict[str, Any]:
         extreme = "lowest" if sign > 0 else "highest"
         da = judged[name].transpose("chain", "draw", ...)
         draws = da.isel(dict(zip(da.dims[2:], at, strict=True)))
-        label, values = _as_in_tables(da, at, draws.to_numpy())
+        label, values = _scalar_as_in_tables(da, at, draws.to_numpy())
         drawn = _ellipsize(label, 2 * _NAME_CHARS).replace("/", "\u2215")
         if drawn in found:  # the worst in several: one row, each named
             found[drawn].attrs["why"] += f" and the {extreme} {what} ({value})"
@@ -209,7 +209,8 @@ def _worst_mixing(post: Any, shown_vars: list[str]) -> dict[str, Any]:
     return found
 
 
-def _as_in_tables(da: Any, at: tuple[int, ...], draws: np.ndarray) -> tuple[str, np.ndarray]:
+def _scalar_as_in_tables(da: Any, at: tuple[int, ...], draws: np.ndarray
+                         ) -> tuple[str, np.ndarray]:
     """A scalar's label and draws as the tables show it: a variance (a covariance matrix's
     diagonal entry, a diag or spherical covariance) as its standard deviation, ``sd[2,
     velocity]``, in data units (QA: galaxies' variance trace ran to 4e8 velocity\u00b2). Its
