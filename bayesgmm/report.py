@@ -1429,9 +1429,11 @@ def _section_membership(result, X, proba, figure, n_uncertain: int = 10,
                   f"circled, {'none' if not n_unsure else f'only {format_number(n_unsure)}'} here"
                   if n_unsure < n_uncertain else ""))
     fig = figure("membership", caption + _marks_caption(result, labelled)
+                 + ("; \u2020: a component whose summaries describe no single cluster"
+                    if marked else "")
                  + _shown(len(X), scatter=X.shape[1] > 1, rug=X.shape[1] == 1),
                  lambda: plots.plot_membership(result, X, proba=proba, n_uncertain=n_uncertain,
-                                               labelled=labelled))
+                                               labelled=labelled, marked=marked))
     noise = ""
     if proba.mean.shape[1] == K + 1:
         weight = result.posterior["noise_weight"].values.mean() \

@@ -1240,3 +1240,8 @@ def test_classification_marks_the_components_the_table_marks(tiny_fit):
     assert [("\u2020" in t) for t in components] == [False, True], texts
     with pytest.raises(ValueError, match=r"marked: component indices 0 to 1; got \[3\]"):
         plots.plot_classification(tiny_fit, marked=(3,))
+    # the membership figure beside it too
+    fig = plots.plot_membership(tiny_fit, marked=(1,))
+    texts = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    components = [t for t in texts if t.startswith("component")]
+    assert [("\u2020" in t) for t in components] == [False, True], texts

@@ -1577,8 +1577,11 @@ def test_the_classification_caption_marks_what_the_tables_mark(tiny_fit):
     captions = {fig.name: fig.caption for fig in figures}
     assert "\u2020: a component whose summaries describe no single cluster, as in the tables" \
         in captions["classification"]
+    assert "\u2020: a component whose summaries describe no single cluster" in \
+        captions["membership"]
     _, figures = build_report(tiny_fit)
-    assert "\u2020" not in {fig.name: fig.caption for fig in figures}["classification"]
+    captions = {fig.name: fig.caption for fig in figures}
+    assert "\u2020" not in captions["classification"] + captions["membership"]
 
 
 def test_rows_of_mixed_components_are_marked_and_the_verdict_is_amber(tiny_fit):

@@ -942,12 +942,8 @@ def plot_classification(result: Any, X: Any = None, ax: Axes | None = None, *,
     size = _uncertainty_size(uncertainty, K)
     labelled = _per_point(labelled, "labelled", len(X))
     w, m, c = _point_estimate(result)
-    titles = _component_names(result, G)
-    marked_set = {int(k) for k in marked}
-    if not marked_set <= set(range(G)):
-        raise ValueError(f"marked: component indices 0 to {G - 1}; got {sorted(marked_set)}")
     # referee: the tables daggered a component whose ellipse this figure drew unmarked
-    titles = [f"{t} \u2020" if k in marked_set else t for k, t in enumerate(titles)]
+    titles = _marked_titles(result, G, marked)
     keep = _claimed(proba, G)
     # At most SCATTER_POINTS points (the title says so), in random order across the
     # components: drawn component by component, the last covered the first (QA).
@@ -1153,11 +1149,22 @@ def _membership_1d(result, x, ax, bayes, K, G, titles, name, labelled) -> Figure
     return fig
 
 
+def _marked_titles(result: Any, n_gaussians: int, marked: Sequence[int]) -> list[str]:
+    """The components' names, a dagger (†) after those in ``marked`` (indices): the
+    components whose summaries describe no single cluster, as the report's tables mark them."""
+    marked_set = {int(k) for k in marked}
+    if not marked_set <= set(range(n_gaussians)):
+        raise ValueError(f"marked: component indices 0 to {n_gaussians - 1}; got "
+                         f"{sorted(marked_set)}")
+    return [f"{t} \u2020" if k in marked_set else t
+            for k, t in enumerate(_component_names(result, n_gaussians))]
+
+
 @sizable
 @_shared_docs
 def plot_membership(result: Any, X: Any = None, ax: Axes | None = None, *,
                     proba: Any = None, n_uncertain: int = 10, labelled: Any = None,
-                    rows: Any = None) -> Figure:
+                    rows: Any = None, marked: Sequence[int] = ()) -> Figure:
     """Points coloured by their most probable component, faded by how unsure that is.
 
     Opacity is the membership probability of the assigned component (solid: certain; faint:
@@ -1182,6 +1189,8 @@ def plot_membership(result: Any, X: Any = None, ax: Axes | None = None, *,
     rows : int array (N,), optional
         The row number of each point in the caller's data (default: the fitted result's
         own, which skip the rows the fit dropped; else 0, 1, ...).
+    marked : sequence of int
+        Components whose name gets a dagger (†), as in :func:`plot_classification`.
 
     With a noise component, P(noise | x) is one more curve (1-D) or category (black).
     """
@@ -1202,7 +1211,7 @@ def plot_membership(result: Any, X: Any = None, ax: Axes | None = None, *,
         mean_p = result.predict_proba(X)
     K = mean_p.shape[1]  # K + 1 with a noise component (its column last)
     G = em.n_components
-    titles = _component_names(result, G)
+    titles = _marked_titles(result, G, marked)
     if X.shape[1] == 1:
         return _membership_1d(result, X[:, 0], ax, bayes, K, G, titles, names[0], labelled)
     fig, ax = _new_axes(ax)
