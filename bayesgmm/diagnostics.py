@@ -1095,25 +1095,27 @@ def _rank_check(pvalues: dict[str, float], family: float,
                 f"Rank-uniformity check not testable: thinned to roughly independent draws "
                 f"(by each chain's own ESS) the chains keep {draws} draw(s) each, fewer than "
                 f"the {_MIN_RANK_DRAWS} the test needs to tell chains apart at its level; its "
-                f"p-values (smallest {value:.2g}) say nothing, so the chains' agreement is not "
-                "shown. The chains barely mix: see the R-hat and ESS checks."),
+                f"p-values (smallest {format_number(value, 2)}) say nothing, so the chains' "
+                "agreement is not shown. The chains barely mix: see the R-hat and ESS checks."),
             where=min(finite, key=finite.get))
     passed = bool(finite) and not failing
-    where = ", ".join(f"{k} p={p:.2g}" for p, k in failing[:6])
+    where = ", ".join(f"{k} p={format_number(p, 2)}" for p, k in failing[:6])
     more = f" and {len(failing) - 6} more" if len(failing) > 6 else ""
     return Check(
         name="min rank p-value",
         value=float(value),
         threshold=alpha,
         passed=passed,
-        summary=(f"min rank p {value:.2g} >= {alpha:.2g}"
+        summary=(f"min rank p {format_number(value, 2)} >= {format_number(alpha, 2)}"
                  + (f" (weak: 2 chains of {draws} roughly independent draws; 4 chains test "
                     "more)" if weak else "") if passed
-                 else f"rank test p {value:.2g} < {alpha:.2g} ({failing[0][1]})" if failing
+                 else f"rank test p {format_number(value, 2)} < {format_number(alpha, 2)} "
+                 f"({failing[0][1]})" if failing
                  else "rank tests not computable"),
         problem=None if passed else (
             f"Rank-uniformity check failed: the chains' rank distributions differ for "
-            f"{where}{more} (p below {alpha:.2g}, i.e. {family:g} over the {len(finite)} "
+            f"{where}{more} (p below {format_number(alpha, 2)}, i.e. {family:g} over the "
+            f"{len(finite)} "
             "tested scalars); the chains are not sampling the same distribution yet."
             if failing else "Rank-uniformity check failed: no p-value could be computed."
         ),

@@ -1185,3 +1185,15 @@ def test_the_ess_problems_leave_the_remedy_to_the_advice():
         assert "draw more samples" not in problem, name
     assert all("the advice names the likely cause" in problem
                for _, name, _, problem in _CONVERGENCE_CHECKS if "ESS" in name)
+
+
+def test_a_tiny_rank_p_value_is_printed_by_magnitude():
+    """The verdict line's rank p-values as the tables print numbers: "1.2 × 10⁻⁵", not
+    Python's "1.2e-05"; ordinary ones unchanged ("0.0026")."""
+    from bayesgmm.diagnostics import _rank_check
+
+    failed = _rank_check({"weights[0]": 1.2e-5, "means[0, x]": 0.4}, 0.05)
+    assert failed.summary == "rank test p 1.2 × 10⁻⁵ < 0.025 (weights[0])"
+    assert "e-0" not in failed.problem
+    passed = _rank_check({"weights[0]": 0.0026, "means[0, x]": 0.4}, 0.001)
+    assert passed.summary == "min rank p 0.0026 >= 0.0005"
