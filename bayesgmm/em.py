@@ -346,10 +346,11 @@ class EMResult(NoiseFlag):
         return conditional_means(Xv, e.resp, self.means, self.full_covariances,
                                  noise_bounds=self.noise_bounds)
 
-    def predict(self, X: Any) -> np.ndarray:
-        """Most probable component of each point, shape (N,); -1 for noise."""
-        labels = np.argmax(self.predict_proba(X), axis=1)
-        return np.where(labels == self.n_components, -1, labels)
+    def predict(self, X: Any, *, labels: Any = None) -> np.ndarray:
+        """Most probable component of each point, shape (N,); -1 for noise; ``labels`` as
+        :meth:`predict_proba` takes them (a labelled row is its label's component)."""
+        best = np.argmax(self.predict_proba(X, labels=labels), axis=1)
+        return np.where(best == self.n_components, -1, best)
 
     def bic(self, X: Any, sample_weight: Any = None, *, labels: Any = None) -> float:
         """Bayesian information criterion on X (lower is better): -2 log L + p log N.

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._validation import check_data, check_int, default_names
+from ._validation import aligned_to_rows, check_data, check_int, default_names
 from .draw_arrays import categorical
 from .observation_record import name_labels, observations_record
 from .observations import component_labels
@@ -232,7 +232,9 @@ class BayesianGMM:
         if self.missing == "drop":
             Xv, _ = check_data(X, allow_nan=True)
             _refuse_missing(Xv, "drop")
-        return self.fit(X, y, **fit_params).predict(X)
+        # a labelled row is its label's, as in the fit (QA: fit_predict gave a row known to
+        # be "short" the other component, which the fit's own memberships did not)
+        return self.fit(X, y, **fit_params).predict(X, labels=fit_params.get("labels"))
 
     def sampler_settings(self) -> SamplerSettings:
         """The constructor's sampling parameters as validated :class:`SamplerSettings`.
@@ -344,20 +346,34 @@ class BayesianGMM:
         return Xv
 
     # -- prediction ---------------------------------------------------------------------------
-    def predict(self, X: Any) -> np.ndarray:
+    def predict(self, X: Any, labels: Any = None) -> np.ndarray:
         """Most probable component (posterior mean membership) of each point, shape (N,);
-        -1 for noise."""
-        return self._fitted().predict(self._rows(X))
+        -1 for noise; a row with a known label (``labels``, as :meth:`predict_proba` takes
+        them) is its label's component."""
+        return self._fitted().predict(self._rows(X), labels=self._label_codes(labels, X))
 
-    def predict_proba(self, X: Any, interval: float = 0.94) -> MembershipProbabilities:
+    def predict_proba(self, X: Any, interval: float = 0.94, labels: Any = None
+                      ) -> MembershipProbabilities:
         """Posterior membership probabilities, (N, K) (with a noise component (N, K + 1), its
         probability last).
 
         The result behaves as its ``.mean`` array, what scikit-learn's ``predict_proba``
         returns (``p[:, 1]``, ``np.asarray(p)``, ``log_loss(y, p)``); ``.lower`` and
-        ``.upper`` are the equal-tailed ``interval`` over the posterior draws.
+        ``.upper`` are the equal-tailed ``interval`` over the posterior draws. ``labels``
+        (one per row of X, optional): known components as :meth:`fit` takes them, names by
+        ``label_names_``; a labelled row's membership is its label.
         """
-        return self._fitted().predict_proba(self._rows(X), interval=interval)
+        return self._fitted().predict_proba(self._rows(X), interval=interval,
+                                            labels=self._label_codes(labels, X))
+
+    def _label_codes(self, labels: Any, X: Any) -> np.ndarray | None:
+        """Known labels of X's rows as component indices (names by ``label_names_``), put in
+        X's row order first (the result is handed X's values, without X's index)."""
+        if labels is None:
+            return None
+        codes, _ = component_labels(aligned_to_rows(labels, X, "labels"),
+                                    self._fitted().n_components, fitted_names=self.label_names_)
+        return np.asarray(codes)
 
     def score_samples(self, X: Any) -> np.ndarray:
         """Posterior predictive log-density of each point, shape (N,)."""

@@ -456,20 +456,28 @@ def check_labels(labels: Any, n_rows: int, K: int, *, fitting: bool = True
     return codes
 
 
-def component_labels(labels: Any, n_components: int) -> tuple[Any, tuple[str, ...]]:
+def component_labels(labels: Any, n_components: int, fitted_names: tuple[str, ...] | None = None
+                     ) -> tuple[Any, tuple[str, ...]]:
     """Labels as component indices plus their names: the one rule of every entry point that
-    takes label names as well as indices (the estimator's ``fit(..., labels=)``).
+    takes label names as well as indices (the estimator's ``fit(..., labels=)``, and its
+    ``predict(..., labels=)`` with the fitted names).
 
     Numbers are component indices, as :func:`check_labels` (``fit_em``, ``fit_bayes``) takes
     them: integers, and whole-number floats with NaN for unknown (a CSV column of integers
     with blanks reads as floats); they are returned as given (a pandas Series keeps its index,
     which the fit aligns to X's rows) with no names. Anything else (text, categories of
-    text, booleans) is names, encoded by :func:`encode_labels`.
+    text, booleans) is names: encoded by :func:`encode_labels` for a fit (``fitted_names``
+    None), or given the components the fit gave them (``fitted_names``: the fit's names in
+    component order; a name it was not given is refused, as are names after a fit given
+    indices, whose components have no names).
     """
     values = labels.to_numpy() if hasattr(labels, "to_numpy") else labels
     if _unknown_as_nan(np.asarray(values)).dtype.kind in "iuf":
         return labels, ()
-    codes, names = encode_labels(values, n_components)
+    if fitted_names is None:
+        codes, names = encode_labels(values, n_components)
+    else:
+        codes, names = _codes_of_names(values, fitted_names), fitted_names
     if hasattr(labels, "index") and hasattr(labels, "reindex"):  # a Series: keep its index
         import pandas as pd
 
@@ -602,6 +610,22 @@ def encode_labels(values: Any, n_components: int) -> tuple[np.ndarray, tuple[str
     index = {name: k for k, name in enumerate(names)}
     codes = np.array([-1 if t is None else index[t] for t in texts], dtype=np.int64)
     return codes, names
+
+
+def _codes_of_names(values: Any, names: tuple[str, ...]) -> np.ndarray:
+    """Label names as the components a fit gave them (``names[k]`` is component k's); -1 for
+    unknown; a name the fit was not given is a one-line error."""
+    if not names:
+        raise ValueError("the labels are names, but the fit was given component indices (or no "
+                         "labels): give component indices (-1 for unknown)")
+    texts = [_label_text(v) for v in np.asarray(values, dtype=object).ravel()]
+    index = {name: k for k, name in enumerate(names)}
+    unknown = sorted({t for t in texts if t is not None and t not in index})
+    if unknown:
+        raise ValueError(f"label {unknown[0]!r} is not one the fit was given "
+                         f"({', '.join(map(repr, names))}): use those names, or empty or -1 "
+                         "for unknown")
+    return np.array([-1 if t is None else index[t] for t in texts], dtype=np.int64)
 
 
 # The most label names an error lists.

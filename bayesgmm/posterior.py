@@ -552,7 +552,8 @@ class BayesResult:
         max_draws : int or None, default 1000
             Posterior draws used: a fixed random subset of them (seed 0); None: every draw.
         labels : array-like (N,) of int, optional
-            Known components (-1 unknown): a labelled point's membership is its label.
+            Known components (-1 or NaN unknown): a labelled point's membership is its label.
+            A pandas Series is matched to ``X``'s rows by index, as the fit matched it.
 
         Returns
         -------
@@ -563,12 +564,9 @@ class BayesResult:
             ends; ``.interval``: its mass.
         """
         Xv = self._check(X)
-        if labels is not None:
-            labels = np.asarray(labels)
-            if labels.shape != (Xv.shape[0],) or labels.dtype.kind not in "iu" or np.any(
-                    (labels < -1) | (labels >= self.n_components)):
-                raise ValueError(f"labels must be {Xv.shape[0]} integers in "
-                                 f"[-1, {self.n_components - 1}] (-1: unknown)")
+        # as EM's predict_proba and impute take them: a Series matched to X's rows by index
+        labels = check_labels(aligned_to_rows(labels, X, "labels"), Xv.shape[0],
+                              self.n_components, fitting=False)
         _check_probability("interval", interval)
         q = (1 - interval) / 2
         columns = self.n_components + int(self.noise)
@@ -598,11 +596,12 @@ class BayesResult:
         labels = observed["labels"].values if "labels" in observed.data_vars else None
         return self.predict_proba(observed["x"].values, interval, max_draws, labels=labels)
 
-    def predict(self, X: Any) -> np.ndarray:
+    def predict(self, X: Any, *, labels: Any = None) -> np.ndarray:
         """Component with the highest posterior mean membership probability, shape (N,);
-        -1 for noise (as :meth:`bayesgmm.EMResult.predict`)."""
-        labels = np.argmax(self.predict_proba(X).mean, axis=1)
-        return np.where(labels == self.n_components, -1, labels)
+        -1 for noise (as :meth:`bayesgmm.EMResult.predict`); ``labels`` as
+        :meth:`predict_proba` takes them (a labelled row is its label's component)."""
+        best = np.argmax(self.predict_proba(X, labels=labels).mean, axis=1)
+        return np.where(best == self.n_components, -1, best)
 
     def impute(self, X: Any = None, n_imputations: int | None = None, *,
                max_draws: int | None = 200, random_state: Any = 0, labels: Any = None

@@ -11,6 +11,7 @@ import ctypes
 import dataclasses
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from bayesgmm import layout
@@ -671,3 +672,26 @@ def test_impute_without_data_warns_when_the_fit_left_rows_out(tiny_fit):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         tiny_fit.impute()  # nothing left out: no warning
+
+
+def test_predict_proba_matches_a_labels_series_to_rows_by_index(old_faithful):
+    """As EM's predict_proba, the fits and impute do (QA: the posterior's paired a Series
+    with rows by position, so a reversed X gave the label to the wrong row), and whole-number
+    floats with NaN for unknown are labels too."""
+    from conftest import posterior_stand_in
+
+    result = posterior_stand_in(old_faithful, 2)
+    backwards = old_faithful.iloc[::-1]
+    labels = pd.Series(-1, index=old_faithful.index)
+    first = int(result.predict(old_faithful.iloc[[0]])[0])
+    labels[0] = 1 - first  # against the data: only the label can put row 0 there
+    p = result.predict_proba(backwards, labels=labels)
+    row = backwards.index.get_loc(0)
+    np.testing.assert_array_equal(p.mean[row], np.eye(2)[1 - first])
+    np.testing.assert_array_equal(
+        p.mean, result.predict_proba(backwards, labels=labels.reindex(backwards.index)
+                                     .to_numpy()).mean)
+    assert result.predict(backwards, labels=labels)[row] == 1 - first
+    floats = np.where(labels.to_numpy() < 0, np.nan, labels.to_numpy().astype(float))
+    np.testing.assert_array_equal(result.predict_proba(old_faithful, labels=floats).mean,
+                                  result.predict_proba(old_faithful, labels=labels).mean)

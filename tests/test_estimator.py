@@ -340,3 +340,25 @@ def test_from_result_documents_its_argument_and_errors():
         assert section in doc, section
     with pytest.raises(ValueError, match="expected a BayesResult; got dict"):
         BayesianGMM.from_result({})
+
+
+def test_fit_predict_and_predict_keep_known_labels_given_by_name(old_faithful):
+    """A row known to be "short" is predicted "short"'s component whatever its values (QA:
+    fit_predict ignored the labels, contradicting the fit's own memberships); predict and
+    predict_proba take the names the fit was given, and refuse others."""
+    kind = np.where(old_faithful["eruptions"] > 3, "long", "").astype(object)
+    kind[::3] = np.where(old_faithful["eruptions"].to_numpy()[::3] > 3, "long", "short")
+    long_row = int(np.flatnonzero(old_faithful["eruptions"].to_numpy() > 4)[0])
+    kind[long_row] = "short"
+    est = BayesianGMM(2, covariance_type="diag", draws=60, tune=100, chains=2, random_state=1,
+                      progressbar=False)
+    predicted = est.fit_predict(old_faithful, labels=kind)
+    short = est.label_names_.index("short")
+    assert predicted[long_row] == short
+    assert est.result_.memberships().mean[long_row, short] == 1.0
+    assert est.predict(old_faithful)[long_row] != short  # the label, not the data, decides
+    series = pd.Series(kind, index=old_faithful.index).iloc[::-1]  # matched by index
+    assert est.predict(old_faithful, labels=series)[long_row] == short
+    assert est.predict_proba(old_faithful, labels=kind).mean[long_row, short] == 1.0
+    with pytest.raises(ValueError, match="label 'medium' is not one the fit was given"):
+        est.predict(old_faithful.iloc[:2], labels=["medium", ""])
