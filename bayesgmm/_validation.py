@@ -94,6 +94,8 @@ def check_data(
         row), values too large for float64 arithmetic (with the column),
         wrong number of features.
     """
+    if feature_names is not None and n_features is not None:  # new data for a fitted model
+        X = _series_as_column(X, feature_names)
     names = _column_names(X)
     arr = _to_float_array(X, name)
     if arr.ndim == 1:
@@ -502,6 +504,25 @@ def check_not_singular(X: np.ndarray, names: Sequence[str], covariance_type: str
     if problem is not None:
         raise ValueError(f"{problem}; a Gaussian mixture's covariances would be singular "
                          f"({advice})")
+
+
+def _series_as_column(X: Any, fitted: Sequence[str]) -> Any:
+    """A pandas Series given to a fitted model, as ``check_data`` should read it: one column,
+    named by its name. Two kinds are not a column, and would be named by a column that is not
+    there ("X has columns ['0']", "['5']"): one row of a DataFrame (``df.iloc[0]``, indexed by the
+    features) is refused with the fix; an unnamed Series is values without a name, read as
+    an array is."""
+    if not (hasattr(X, "index") and hasattr(X, "to_numpy") and getattr(X, "ndim", 0) == 1
+            and hasattr(X, "name")):
+        return X
+    index = [str(i) for i in X.index]
+    if len(fitted) > 1 and len(index) == len(fitted) and set(index) == set(fitted):
+        raise ValueError(f"X is a pandas Series indexed by the features {list(fitted)}: one "
+                         "row, where a DataFrame of rows is needed; select the row as a "
+                         "one-row DataFrame (df.iloc[[0]], not df.iloc[0])")
+    if X.name is None and getattr(X.dtype, "kind", "") in "iuf":  # other dtypes: its message
+        return X.to_numpy(dtype=np.float64, na_value=np.nan)
+    return X
 
 
 def aligned_to_rows(values: Any, X: Any, name: str) -> Any:

@@ -367,8 +367,7 @@ class BayesianGMM:
                                             labels=self._label_codes(labels, X))
 
     def _label_codes(self, labels: Any, X: Any) -> np.ndarray | None:
-        """Known labels of X's rows as component indices (names by ``label_names_``), put in
-        X's row order first (the result is handed X's values, without X's index)."""
+        """Known labels as component indices (names by ``label_names_``) in X's row order."""
         if labels is None:
             return None
         codes, _ = component_labels(aligned_to_rows(labels, X, "labels"),

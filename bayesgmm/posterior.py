@@ -351,7 +351,6 @@ class BayesResult:
         said how to fit; the mixture gives any row's density from its observed values), as
         EMResult does; ``BayesianGMM`` applies its policy on top.
         """
-        X = _series_as_data(X, self.feature_names)
         Xv, _ = check_data(X, n_features=len(self.feature_names),
                            feature_names=self.feature_names, allow_nan=True)
         return Xv
@@ -896,25 +895,6 @@ def _as_means(values: Any) -> tuple:
             return v.mean
         return type(v)(one(x) for x in v) if isinstance(v, (list, tuple)) else v
     return tuple(one(v) for v in values)
-
-
-def _series_as_data(X: Any, fitted: tuple[str, ...]) -> Any:
-    """A pandas Series as ``check_data`` should read it: as one column, named by its name.
-    Two kinds are not a column, and ``check_data`` would name them by a column that is not
-    there ("X has columns ['0']"): one row of a DataFrame (``df.iloc[0]``, indexed by the
-    features) is refused with the fix; an unnamed Series is values without a name, read as
-    an array is."""
-    if not (hasattr(X, "index") and hasattr(X, "to_numpy") and getattr(X, "ndim", 0) == 1
-            and hasattr(X, "name")):
-        return X
-    index = [str(i) for i in X.index]
-    if len(fitted) > 1 and len(index) == len(fitted) and set(index) == set(fitted):
-        raise ValueError(f"X is a pandas Series indexed by the features {list(fitted)}: one "
-                         "row, where a DataFrame of rows is needed; select the row as a "
-                         "one-row DataFrame (df.iloc[[0]], not df.iloc[0])")
-    if X.name is None and getattr(X.dtype, "kind", "") in "iuf":  # other dtypes: its message
-        return X.to_numpy(dtype=np.float64, na_value=np.nan)
-    return X
 
 
 def _check_probability(name: str, value: Any) -> None:

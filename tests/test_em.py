@@ -1216,3 +1216,19 @@ def test_a_restart_with_an_empty_component_is_passed_over_as_select_would_exclud
     assert em_module.is_degenerate(alone, X) and alone.log_likelihood > fit.log_likelihood
     assert not em_module.is_degenerate(fit, X)
     assert fit.settings["degenerate_restarts_passed_over"] == 1
+
+
+def test_a_series_given_to_a_fit_is_a_column_or_refused_as_a_row(old_faithful, galaxies):
+    """As the posterior reads it (QA: EM named a column the user never made: "X has columns
+    ['5']" for one row, ['x0'] for an unnamed Series of values)."""
+    em = fit_em(old_faithful, 2, random_state=0)
+    with pytest.raises(ValueError, match=r"one-row DataFrame \(df.iloc\[\[0\]\]"):
+        em.predict(old_faithful.iloc[5])
+    np.testing.assert_array_equal(em.predict(old_faithful.iloc[[5]]),
+                                  em.predict(old_faithful.to_numpy()[5:6]))
+    em_1d = fit_em(galaxies["velocity"], 2, random_state=0)
+    values = pd.Series([2e4, 3e4])
+    np.testing.assert_array_equal(em_1d.predict_proba(values),
+                                  em_1d.predict_proba(values.to_numpy()))
+    np.testing.assert_array_equal(em_1d.score_samples(values.rename("velocity")),
+                                  em_1d.score_samples(values.to_numpy()))
