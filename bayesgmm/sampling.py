@@ -49,7 +49,7 @@ from .observations import Observations, prepare_observations
 from .posterior import BayesResult, prior_dominated_note
 from .priors import Priors, Standardisation
 from .relabel import LABELLED, ORDERED, LabelSwitchingReport, relabel_posterior
-from .settings import SAMPLERS, DiagnosticThresholds, SamplerSettings
+from .settings import SAMPLERS, DiagnosticThresholds, SamplerSettings, default
 from .versions import software_versions
 
 __all__ = ["SAMPLERS", "SamplerSettings", "fit_bayes"]
@@ -74,17 +74,17 @@ def fit_bayes(
     covariance_type: str = "full",
     em: EMResult | None = None,
     priors: Priors | None = None,
-    draws: int | str = "auto",
-    tune: int = 1000,
-    chains: int = 4,
-    sampler: str = "nutpie",
+    draws: int | str = default("draws"),
+    tune: int = default("tune"),
+    chains: int = default("chains"),
+    sampler: str = default("sampler"),
     random_state: int | None = None,
-    progressbar: bool = True,
+    progressbar: bool = default("progressbar"),
     ordered_means: bool = False,
-    target_accept: float = 0.8,
-    cores: int | None = None,
+    target_accept: float = default("target_accept"),
+    cores: int | None = default("cores"),
     log_likelihood: bool | None = None,
-    nutpie_backend: str = "auto",
+    nutpie_backend: str = default("nutpie_backend"),
     settings: SamplerSettings | None = None,
     thresholds: DiagnosticThresholds | None = None,
     sample_weight: Any = None,
@@ -304,7 +304,7 @@ def fit_bayes(
         so the verdict checks its total among the label-invariant quantities)."""
         if log_likelihood is not None:
             return bool(log_likelihood)
-        return chains * draws * N <= _MAX_LOGLIK_VALUES
+        return ss.chains * draws * N <= _MAX_LOGLIK_VALUES
     # The last checkpoint's relabelling (draws="auto"): when the run kept exactly those draws,
     # the result reuses it instead of relabelling the same draws again.
     last_check: dict[str, Any] = {}

@@ -202,24 +202,24 @@ class SamplerSettings:
         return tuple(f.name for f in dataclasses.fields(cls))
 
     @classmethod
-    def resolve(cls, settings: SamplerSettings | None = None, *,
-                defaults: SamplerSettings | None = None, **keywords: Any) -> SamplerSettings:
+    def resolve(cls, settings: SamplerSettings | None = None, **keywords: Any
+                ) -> SamplerSettings:
         """Settings given either whole (``settings``) or as keyword arguments, not both.
 
         The functions that sample take both forms: ``fit_bayes(X, 2, draws=500)`` and
-        ``fit_bayes(X, 2, settings=SamplerSettings(draws=500))``. A keyword equal to its default
-        is not "given" (those functions cannot tell it from an omitted one); any other keyword
-        next to ``settings`` is refused rather than silently preferring one of the two.
-        ``defaults`` are the calling function's own defaults when they differ from these
-        (the sweeps draw 1,000 by default, not until converged).
+        ``fit_bayes(X, 2, settings=SamplerSettings(draws=500))``. Their signatures' defaults
+        are :class:`Default` values, so a keyword the caller left out defers to ``settings``
+        and any keyword the caller gave next to ``settings`` is refused, even one equal to
+        its default (QA: ``tune=1000`` beside ``settings`` with ``tune=100`` was silently
+        dropped) rather than silently preferring one of the two.
         """
+        values = {k: v.value if isinstance(v, Default) else v for k, v in keywords.items()}
         if settings is None:
-            return cls(**keywords)
+            return cls(**values)
         if not isinstance(settings, SamplerSettings):
             raise ValueError(f"settings must be a bayesgmm.SamplerSettings; "
                              f"got {type(settings).__name__}")
-        defaults = defaults or cls()
-        clash = sorted(k for k, v in keywords.items() if not _same(v, getattr(defaults, k)))
+        clash = sorted(k for k, v in keywords.items() if not isinstance(v, Default))
         if clash:
             raise ValueError(
                 f"give sampler settings either as settings=SamplerSettings(...) or as keyword "
@@ -229,8 +229,30 @@ class SamplerSettings:
         return settings
 
 
-def _same(a: Any, b: Any) -> bool:
-    return type(a) is type(b) and a == b or (a is None and b is None)
+class Default:
+    """A sampling keyword's default in the signature of a function that also takes
+    ``settings=``: shown as its value (``help(fit_bayes)`` reads ``tune: int = 1000``), and
+    told apart by :meth:`SamplerSettings.resolve` from the same value given by the caller."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __repr__(self) -> str:
+        return repr(self.value)
+
+    def __eq__(self, other: object) -> bool:
+        return self.value == (other.value if isinstance(other, Default) else other)
+
+    def __hash__(self) -> int:
+        return hash(self.value)
+
+
+def default(name: str) -> Any:
+    """:class:`SamplerSettings`' default of the setting ``name``, as a :class:`Default`."""
+    return Default(next(f.default for f in dataclasses.fields(SamplerSettings)
+                        if f.name == name))
 
 
 def _limit(default: float, ok: Callable[[float], bool], rule: str) -> Any:

@@ -14,7 +14,13 @@ from bayesgmm import BayesianGMM
 from bayesgmm.diagnostics import diagnose
 from bayesgmm.posterior import BayesResult
 from bayesgmm.sampling import fit_bayes
-from bayesgmm.settings import DiagnosticThresholds, FigureFiles, SamplerSettings
+from bayesgmm.settings import (
+    Default,
+    DiagnosticThresholds,
+    FigureFiles,
+    SamplerSettings,
+    default,
+)
 
 # Saved by bayesgmm before settings were typed (commit ceb1016): Old Faithful's first 60 rows,
 # K=2 diag, 2 chains x 10 draws (20 tuning steps), seed 0, without the log-likelihood group.
@@ -63,18 +69,25 @@ def test_sampler_settings_are_frozen_plain_values_and_round_trip():
 def test_resolve_takes_keywords_or_settings_but_not_both():
     s = SamplerSettings(draws=50)
     assert SamplerSettings.resolve(None, draws=50) == s
-    assert SamplerSettings.resolve(s, draws="auto", chains=4) is s  # defaults are not "given"
+    assert SamplerSettings.resolve(None, draws=Default(50), chains=default("chains")) == s
+    # a signature's defaults are not "given"; a value the caller gave is, even the default's
+    assert SamplerSettings.resolve(s, draws=default("draws"), chains=Default(4)) is s
     with pytest.raises(ValueError, match="not both: chains, draws given next to settings"):
         SamplerSettings.resolve(s, draws=10, chains=2)
+    with pytest.raises(ValueError, match="not both: chains given next to settings"):
+        SamplerSettings.resolve(s, draws=default("draws"), chains=4)
     with pytest.raises(ValueError, match="must be a bayesgmm.SamplerSettings"):
         SamplerSettings.resolve({"draws": 10})
-    quiet = SamplerSettings(progressbar=False)
-    assert SamplerSettings.resolve(s, defaults=quiet, progressbar=False) is s
+    assert repr(default("tune")) == "1000" and default("draws") == "auto"
 
 
 def test_fit_bayes_refuses_settings_next_to_keywords(old_faithful):
     with pytest.raises(ValueError, match="not both: draws"):
         fit_bayes(old_faithful, 2, draws=10, settings=SamplerSettings(draws=20))
+    # equal to the keyword's default: given all the same (QA: silently dropped for settings'
+    # tune=100)
+    with pytest.raises(ValueError, match="not both: tune"):
+        fit_bayes(old_faithful, 2, tune=1000, settings=SamplerSettings(tune=100))
     with pytest.raises(ValueError, match="must be a bayesgmm.SamplerSettings"):
         fit_bayes(old_faithful, 2, settings={"draws": 20})
 
@@ -304,3 +317,15 @@ def test_figure_files_take_a_list_or_a_comma_separated_string():
 def test_figure_files_refuse_bad_values(changes, match):
     with pytest.raises(ValueError, match=match):
         FigureFiles(**changes)
+
+
+@pytest.mark.parametrize("sweep", ["select_bayes", "fit_sparse"])
+def test_the_sweeps_refuse_a_default_valued_keyword_next_to_settings(sweep, old_faithful):
+    """Before any fit: draws=1000 is the sweeps' default, and given next to settings it is
+    refused all the same; left out, settings decide."""
+    with pytest.raises(ValueError, match="not both: draws"):
+        getattr(bayesgmm, sweep)(old_faithful, [1, 2] if sweep == "select_bayes" else 2,
+                                 draws=1000, settings=SamplerSettings(draws=5))
+    with pytest.raises(ValueError, match="not both: target_accept"):  # through **fit_kwargs
+        getattr(bayesgmm, sweep)(old_faithful, [1, 2] if sweep == "select_bayes" else 2,
+                                 target_accept=0.8, settings=SamplerSettings(draws=5))

@@ -30,7 +30,7 @@ from joblib import delayed
 
 from .. import progress
 from .._validation import check_covariance_type
-from ..settings import SamplerSettings
+from ..settings import Default, SamplerSettings, default
 from . import loo_verdict
 from .loo_verdict import SMALL_N  # noqa: F401 (its old import path)
 from .sweep import (
@@ -168,13 +168,13 @@ def select_bayes(
     *,
     covariance_type: str = "full",
     priors: Priors | None = None,
-    draws: int = 1000,
-    tune: int = 1000,
-    chains: int = 4,
-    sampler: str = "nutpie",
+    draws: int = Default(1000),
+    tune: int = default("tune"),
+    chains: int = default("chains"),
+    sampler: str = default("sampler"),
     random_state: Any = None,
     n_jobs: int | None = -1,
-    progressbar: bool = True,
+    progressbar: bool = default("progressbar"),
     verbose: int = 0,
     min_elpd_diff: float = MIN_ELPD_DIFF,
     n_se: float = 2.0,

@@ -24,7 +24,7 @@ from .._validation import check_data, check_n_components
 from ..draw_arrays import categorical, flat_noise_weight, flatten_draws
 from ..em import fit_em
 from ..observations import noise_log_ranges
-from ..settings import DiagnosticThresholds, SamplerSettings
+from ..settings import Default, DiagnosticThresholds, SamplerSettings, default
 from .sweep import frequency_counts, root_entropy, sampler_settings
 
 if TYPE_CHECKING:  # heavy imports (arviz, pymc, matplotlib) stay out of the EM workers
@@ -122,12 +122,12 @@ def fit_sparse(
     concentration: float = 0.01,
     covariance_type: str = "full",
     priors: Priors | None = None,
-    draws: int = 1000,
-    tune: int = 1000,
-    chains: int = 4,
-    sampler: str = "nutpie",
+    draws: int = Default(1000),
+    tune: int = default("tune"),
+    chains: int = default("chains"),
+    sampler: str = default("sampler"),
     random_state: int | None = None,
-    progressbar: bool = True,
+    progressbar: bool = default("progressbar"),
     settings: SamplerSettings | None = None,
     thresholds: DiagnosticThresholds | None = None,
     **fit_kwargs: Any,

@@ -94,11 +94,10 @@ def sampler_settings(settings: SamplerSettings | None, fit_kwargs: dict[str, Any
                       **keywords: Any) -> SamplerSettings:
     """The sweep's settings (taking the sampler settings out of ``fit_kwargs``)."""
     keywords.update({k: fit_kwargs.pop(k) for k in SamplerSettings.names() if k in fit_kwargs})
-    # Fixed draws by default, not "auto" (which is honoured when asked): LOO compares models
-    # on equal footing, and a sparse (overfitted) mixture's empty components never converge
-    # by design.
-    resolved = SamplerSettings.resolve(settings, defaults=SamplerSettings(draws=1000),
-                                       **keywords)
+    # The sweeps' draws default to a fixed 1,000 (their signatures' Default(1000)), not
+    # "auto" (honoured when asked): LOO compares models on equal footing, and a sparse
+    # (overfitted) mixture's empty components never converge by design.
+    resolved = SamplerSettings.resolve(settings, **keywords)
     resolved.check_runnable()  # before any fit starts, not in a worker
     return resolved
 
