@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 
 __all__ = ["check_bool", "check_int", "check_n_components", "check_number", "check_positive",
-           "check_random_state", "check_seed", "draw_seed", "is_int", "is_number", "shown",
-           "transposed_hint"]
+           "check_random_state", "check_seed", "draw_seed", "is_int", "is_number", "seed_from",
+           "shown", "transposed_hint"]
 
 
 def shown(value: Any, limit: int = 60) -> str:
@@ -110,6 +110,20 @@ def check_random_state(random_state: Any, name: str = "random_state") -> Any:
     except ValueError:
         raise ValueError(f"{name} must be None, a non-negative integer or a NumPy Generator / "
                          f"SeedSequence; got {shown(random_state)}") from None
+
+
+def seed_from(random_state: Any, name: str = "random_state") -> int | None:
+    """The integer seed of a run that takes one (the sampler's): None and integers as given;
+    from a NumPy SeedSequence, BitGenerator or Generator, 31 bits drawn from it (so that one
+    ``rng`` can serve fit_em and fit_bayes alike, and advances as it does for fit_em)."""
+    state = check_random_state(random_state, name)
+    if isinstance(state, np.random.SeedSequence):
+        return int(state.generate_state(1)[0] >> 1)
+    if isinstance(state, np.random.BitGenerator):
+        state = np.random.Generator(state)
+    if isinstance(state, np.random.Generator):
+        return int(state.integers(2**31))
+    return state
 
 
 def draw_seed() -> int:

@@ -28,6 +28,7 @@ from ._scalars import (  # noqa: F401 (re-exported: the import path most callers
     draw_seed,
     is_int,
     is_number,
+    seed_from,
     transposed_hint,
 )
 from .covariance import COVARIANCE_TYPES, check_covariance_type

@@ -52,8 +52,8 @@ class BayesianGMM:
         Draws per chain; "auto" samples until converged (see :func:`bayesgmm.fit_bayes`).
     tune, chains : int, default 1000, 4
     sampler : {"nutpie", "pymc"}, default "nutpie"
-    random_state : int, optional
-        Seeds EM and the sampler.
+    random_state : int, numpy.random.Generator or SeedSequence, optional
+        Seeds EM and the sampler (a Generator: each fit draws its seed from it).
     progressbar : bool, default True
     nutpie_backend : {"auto", "native", "numba", "pyfunc", "jax"}, default "auto"
         How nutpie evaluates the model (see :func:`bayesgmm.fit_bayes`).

@@ -29,9 +29,9 @@ from ._validation import (
     check_covariance_type,
     check_n_components,
     check_not_singular,
-    check_seed,
     draw_seed,
     fitted_column_order,
+    seed_from,
     singular_columns,
 )
 from .backends.nutpie import backend_of, compile_nutpie
@@ -146,10 +146,11 @@ def fit_bayes(
     tune, chains : int
     sampler : {"nutpie", "pymc"}
         nutpie (Rust NUTS, the model compiled with numba) or PyMC's own NUTS.
-    random_state : int, optional
+    random_state : int, numpy.random.Generator or SeedSequence, optional
         Seeds EM and the sampler: the same value gives the same draws. Any non-negative
-        integer; without one a seed is drawn and recorded (``settings["random_state"]``, with
-        ``settings["seed_drawn"]``) so that the run can be repeated.
+        integer; a Generator or SeedSequence gives one drawn from it; without one a seed is
+        drawn and recorded (``settings["random_state"]``, with ``settings["seed_drawn"]``) so
+        that the run can be repeated (the integer recorded repeats it in every case).
     progressbar : bool
     ordered_means : bool
         1-D only: constrain the means to increase. Removes label switching by construction but
@@ -235,7 +236,7 @@ def fit_bayes(
                               "covariance_type='diag'"
                        if covariance_type in ("full", "tied") and problem is not None
                        and "constant" not in problem else "drop or rescale the column(s) named")
-    seed = check_seed(random_state)
+    seed = seed_from(random_state)
     if seed is None:  # drawn here and recorded in settings, so the run can be repeated
         seed = draw_seed()
     N, D = Xv.shape

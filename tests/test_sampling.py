@@ -868,3 +868,19 @@ def test_a_fixed_run_announces_its_draws_with_thousands_separators(monkeypatch, 
         sampling._sample_nutpie(None, None, draws=1000, tune=1500, chains=4, cores=2, seed=0,
                                 progressbar=True, target_accept=0.8, announce=False)
     assert "bayesgmm: sampling 4 chains x (1,500 tuning + 1,000 draws)" in capfd.readouterr().err
+
+
+def test_a_numpy_generator_seeds_fit_bayes_as_it_seeds_fit_em(old_faithful):
+    """One ``rng`` serves both fits (QA: fit_em took it, fit_bayes refused it); the seed
+    drawn from it is recorded and repeats the run."""
+    from bayesgmm._scalars import seed_from
+
+    kw = dict(draws=30, tune=50, chains=2, progressbar=False)
+    fitted = fit_bayes(old_faithful, 2, random_state=np.random.default_rng(5), **kw)
+    seed = fitted.settings["random_state"]
+    assert seed == seed_from(np.random.default_rng(5)) and not fitted.settings["seed_drawn"]
+    again = fit_bayes(old_faithful, 2, random_state=seed, **kw)
+    np.testing.assert_array_equal(fitted.posterior["means"], again.posterior["means"])
+    with pytest.raises(ValueError, match="random_state must be None, a non-negative integer "
+                                         "or a NumPy Generator"):
+        fit_bayes(old_faithful, 2, random_state=1.5, **kw)

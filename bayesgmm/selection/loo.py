@@ -29,7 +29,7 @@ import xarray as xr
 from joblib import delayed
 
 from .. import progress
-from .._validation import check_covariance_type
+from .._validation import check_covariance_type, seed_from
 from ..settings import Default, SamplerSettings, default
 from . import loo_verdict
 from .loo_verdict import SMALL_N  # noqa: F401 (its old import path)
@@ -40,7 +40,6 @@ from .sweep import (
     describe_group,
     frequency_counts,
     group_warnings,
-    int_seed,
     root_entropy,
     run_cells,
     sampler_settings,
@@ -274,7 +273,7 @@ def select_bayes(
     options = {"covariance_type": covariance_type, "priors": priors, "settings": ss,
                **fit_kwargs}
     frame = pd.DataFrame(Xv, columns=list(names))
-    seeds = {k: int_seed(cell_seed(entropy, k, covariance_type, stream=1)) for k in ks}
+    seeds = {k: seed_from(cell_seed(entropy, k, covariance_type, stream=1)) for k in ks}
     at_once = (f"{workers} at a time" if workers > 1 else "one after another"
                + (", each on every core" if ss.cores is None else ""))
     progress.say(f"sampling the posterior for K = {', '.join(map(str, sorted(ks)))} "

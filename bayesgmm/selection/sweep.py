@@ -102,11 +102,6 @@ def sampler_settings(settings: SamplerSettings | None, fit_kwargs: dict[str, Any
     return resolved
 
 
-def int_seed(seed: np.random.SeedSequence) -> int:
-    """fit_bayes takes an int seed: 31 bits of the cell's SeedSequence."""
-    return int(seed.generate_state(1)[0] >> 1)
-
-
 def frequency_counts(sample_weight: Any, what: str) -> np.ndarray | None:
     """Frequency weights as whole counts (row n stands for ``counts[n]`` identical rows), or
     None without weights; ``what`` names the computation that needs them whole.
