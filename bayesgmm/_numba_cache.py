@@ -48,6 +48,7 @@ from pathlib import Path
 
 from numba.core import caching
 
+from ._warn import IN_PACKAGE
 from .tempdirs import private_directory
 
 __all__ = ["NUMBA_CHECKED", "dependency_files", "has_cached_code", "install", "source_digest",
@@ -256,7 +257,8 @@ def _load_or_miss(self, sig, target_context):
         function = f"{self._py_func.__module__}.{self._py_func.__qualname__}"
         warnings.warn(f"numba's disk cache of {function} could not be read "
                       f"({type(error).__name__}: {error}; {index.parent}); compiling it "
-                      "again and rewriting the cache", RuntimeWarning, stacklevel=2)
+                      "again and rewriting the cache", RuntimeWarning,
+                      skip_file_prefixes=IN_PACKAGE)
         return None
 
 

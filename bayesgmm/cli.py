@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import progress
 from ._validation import COVARIANCE_TYPES, check_seed, singular_columns
+from ._warn import IN_PACKAGE
 from .covariance import covariance_words
 from .formatting import format_count, format_number, timing_parts
 from .settings import (  # NumPy only
@@ -1670,7 +1671,7 @@ def _result_tables(result: Any, index: str | None = None, diagnostics: Any = Non
                 path.unlink(missing_ok=True)
                 warnings.warn(f"{name} was not written ({type(exc).__name__}: {exc}); the "
                               f"result itself is saved, and bayesgmm.load(...).{instead} gives "
-                              "the same numbers", UserWarning, stacklevel=2)
+                              "the same numbers", UserWarning, skip_file_prefixes=IN_PACKAGE)
         return guarded
 
     memberships = ("memberships()" if hasattr(result, "posterior")

@@ -40,6 +40,7 @@ from ._validation import (
     singular_columns,
     transposed_hint,
 )
+from ._warn import IN_PACKAGE
 from .imputation import conditional_means
 from .observations import (
     NoiseFlag,
@@ -307,8 +308,9 @@ class EMResult(NoiseFlag):
         return self._estep(X).pointwise
 
     def score(self, X: Any, sample_weight: Any = None, *, labels: Any = None) -> float:
-        """Mean log-likelihood per point (weighted by ``sample_weight``, as the fit was);
-        rows the fit would leave out are left out; ``labels`` as in :meth:`bic`."""
+        """Mean log-likelihood per point, weighted by ``sample_weight`` when given (pass the
+        fit's weights for the fit's own mean; held-out rows usually have none); rows the fit
+        would leave out are left out; ``labels`` as in :meth:`bic`."""
         log_likelihood, n = self._total_log_likelihood(X, sample_weight, labels)
         return log_likelihood / n
 
@@ -378,7 +380,7 @@ class EMResult(NoiseFlag):
             warnings.warn(f"this fit was weighted (sample_weight) but {criterion}(X) got no "
                           "weights: the criterion is of the unweighted rows, not the fit's "
                           f"own; pass the weights ({criterion}(X, sample_weight))",
-                          UserWarning, stacklevel=3)
+                          UserWarning, skip_file_prefixes=IN_PACKAGE)
 
     def _total_log_likelihood(self, X: Any, sample_weight: Any, labels: Any = None
                               ) -> tuple[float, float]:
@@ -621,7 +623,7 @@ def fit_em(
         if problem is not None:
             warnings.warn(f"{problem}; the covariances are singular and the fit rests on "
                           "reg_covar / the prior (drop the column(s) named)", UserWarning,
-                          stacklevel=2)
+                          skip_file_prefixes=IN_PACKAGE)
     _warn_if_reg_covar_dominates(Xc, names, reg_covar, obs.start_weights)
     if covariance_type == "spherical":
         _warn_if_one_variance_cannot_fit(Xc, names, obs.start_weights)
@@ -637,7 +639,7 @@ def fit_em(
             f"{covariance_type!r}): maximum likelihood cannot determine them (components "
             "shrink onto single points, held only by reg_covar); fit fewer components, a "
             "simpler covariance type, or with a conjugate prior (prior='default')"
-            + transposed_hint(N, D), UserWarning, stacklevel=2)
+            + transposed_hint(N, D), UserWarning, skip_file_prefixes=IN_PACKAGE)
     starts = _check_init(init, K, D, covariance_type, n_init)
     if starts[0] is not None and starts[0][2] is None:
         starts = [_covariances_around(obs, obs.prior_rows, obs.prior_weights, *starts[0][:2],
@@ -693,7 +695,7 @@ def fit_em(
             captured = [str(w.message) for w in caught
                         if issubclass(w.category, DegenerateComponentWarning)]
     for message in others.values():
-        warnings.warn(message, stacklevel=2)
+        warnings.warn(message, skip_file_prefixes=IN_PACKAGE)
     if best is None:  # every start failed: the data or reg_covar, not a start
         raise ValueError(_numerical_failure(failed[-1], Xc, names)) from failed[-1]
     if failed:
@@ -716,7 +718,7 @@ def fit_em(
                                     Xc, names, obs.start_weights)
     captured += _coincidence_messages(params, params[0][:K] * n_eff, covariance_type, init)
     for msg in captured:
-        warnings.warn(msg, DegenerateComponentWarning, stacklevel=2)
+        warnings.warn(msg, DegenerateComponentWarning, skip_file_prefixes=IN_PACKAGE)
     if not converged:
         change = history[-1] - history[-2]
         warnings.warn(
@@ -725,7 +727,7 @@ def fit_em(
             f"sample, atol={atol} in total); increase max_iter, tol or atol, or check the "
             "initialisation",
             ConvergenceWarning,
-            stacklevel=2,
+            skip_file_prefixes=IN_PACKAGE,
         )
     weights, means, covariances = params
     return EMResult(
@@ -872,7 +874,7 @@ def fit_map_start(
     )
     source, best, caught = fits[0]
     for w in caught:
-        warnings.warn(w.message, w.category, stacklevel=2)
+        warnings.warn(w.message, w.category, skip_file_prefixes=IN_PACKAGE)
     # the record is this search's (its seed is the one given, or drawn here), not that of the
     # winning family's own fit_em call, which got a child seed or none at all
     record = {"init": f"fit_map_start: the best of {len(families)} start families "
@@ -916,7 +918,7 @@ def _warn_if_one_variance_cannot_fit(Xc: np.ndarray, names, weights=None) -> Non
             f"covariance_type='spherical' gives every column one variance, but column "
             f"{names[wide]!r} has sd {sd[wide]:.3g} and {names[narrow]!r} {sd[narrow]:.3g} "
             f"({sd[wide] / sd[narrow]:.2g}x): the narrow columns then barely count; "
-            "standardise the columns, or use 'diag'", UserWarning, stacklevel=3)
+            "standardise the columns, or use 'diag'", UserWarning, skip_file_prefixes=IN_PACKAGE)
 
 
 def _warn_if_reg_covar_dominates(Xc: np.ndarray, names, reg_covar: float,
@@ -932,7 +934,7 @@ def _warn_if_reg_covar_dominates(Xc: np.ndarray, names, reg_covar: float,
             f"reg_covar={reg_covar:g} is at least 1% of the variance of column(s) {floored}: "
             f"it floors their sds at about {np.sqrt(reg_covar):.2g}, so EM cannot resolve "
             "clusters there; rescale those columns (e.g. standardise) or pass a smaller "
-            "reg_covar", UserWarning, stacklevel=3)
+            "reg_covar", UserWarning, skip_file_prefixes=IN_PACKAGE)
 
 
 def _check_atol(atol: Any) -> float:
@@ -1074,7 +1076,7 @@ def _m_step(stats: kernels.SufficientStatistics, previous, covariance_type, reg_
             "their previous mean and covariance with weight ~0. Consider fewer components or "
             "a simpler covariance type (or, in fit_em, a prior: prior='default').",
             DegenerateComponentWarning,
-            stacklevel=2,
+            skip_file_prefixes=IN_PACKAGE,
         )
     return weights, means, covariances
 
@@ -1449,7 +1451,7 @@ def _check_init(init, K, D, covariance_type, n_init) -> list:
         )
     if n_init > 1:
         warnings.warn("n_init > 1 is ignored with explicit initial parameters", UserWarning,
-                      stacklevel=3)
+                      skip_file_prefixes=IN_PACKAGE)
     return [_explicit_params(init, K, D, covariance_type)]
 
 

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from ._validation import aligned_to_rows, check_data, check_int, default_names
+from ._warn import IN_PACKAGE
 from .draw_arrays import categorical
 from .observation_record import name_labels, observations_record
 from .observations import component_labels
@@ -316,18 +317,17 @@ class BayesianGMM:
             )
         return self.result_
 
-    def _named_as_fitted(self, X: Any, stacklevel: int = 3) -> Any:
-        """X for the result's own checks, which match named columns to the fitted names in
-        any order and refuse others with the fix; fitted on an array (placeholder names
-        x0, x1, ...), named input is taken in order with a warning, as scikit-learn does."""
+    def _named_as_fitted(self, X: Any) -> Any:
+        """X for the result's checks (named columns matched to the fitted names in any order);
+        fitted on an array (names x0, x1, ...), named input is taken in order with a warning."""
         fitted = list(self.feature_names_in_)
         names = ([str(c) for c in X.columns] if isinstance(X, pd.DataFrame) else
                  [str(X.name)] if isinstance(X, pd.Series) and X.name is not None else None)
         if (names is not None and names != fitted and len(names) == len(fitted)
                 and fitted == list(default_names(len(fitted)))):
-            warnings.warn(f"X has feature names {names}, but this BayesianGMM was fitted "
-                          "without feature names: its columns are taken in order",
-                          UserWarning, stacklevel=stacklevel)
+            warnings.warn(f"X has feature names {names}, but this BayesianGMM was fitted without "
+                          "feature names: its columns are taken in order",
+                          skip_file_prefixes=IN_PACKAGE)
             return np.asarray(X, dtype=np.float64)
         return X
 
@@ -339,7 +339,7 @@ class BayesianGMM:
         """X as the fitted features (N, D), validated once for both layers by the result; a
         row with NaN refused unless the fit marginalised (the docstring's and the tags'
         rule: under "drop"/"refuse" no prediction is made from part of a row)."""
-        Xv = self._fitted()._check(self._named_as_fitted(X, stacklevel=4))
+        Xv = self._fitted()._check(self._named_as_fitted(X))
         policy = self._missing_policy()
         if policy != "marginalise":
             _refuse_missing(Xv, policy)

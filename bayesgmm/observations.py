@@ -58,6 +58,7 @@ from ._validation import (
     pd_na,
     row_names,
 )
+from ._warn import IN_PACKAGE
 from .covariance import column_moments
 from .imputation import conditional_means  # its home before imputation.py
 from .isolation import isolated_observations
@@ -341,7 +342,7 @@ def prepare_observations(
     kept = ~nan.all(axis=1) if missing == "marginalise" else ~nan.any(axis=1)
     if codes is not None and np.any(codes[~kept] >= 0):
         warnings.warn(_labels_left_out(X, ~kept & (codes >= 0), missing), UserWarning,
-                      stacklevel=3)
+                      skip_file_prefixes=IN_PACKAGE)
     if not kept.all():
         Xv, nan = Xv[kept], nan[kept]
         g = None if g is None else g[kept]
@@ -373,7 +374,7 @@ def prepare_observations(
     # a flag or a code among the features, which EM would split the rows by
     few = few_values_warning(Xv, names)
     if few:
-        warnings.warn(few, FewValuesWarning, stacklevel=3)
+        warnings.warn(few, FewValuesWarning, skip_file_prefixes=IN_PACKAGE)
     counted = Xv if g is None else Xv[g > 0]  # a row of weight 0 is no row
     unweighted = [names[j] for j in np.flatnonzero(np.isnan(counted).all(axis=0))]
     if unweighted:
@@ -548,7 +549,7 @@ def _warn_if_smaller_than_box(volume: float, X: np.ndarray) -> None:
                       f"({box:.4g}, in the data's units): the noise density 1/V is then higher "
                       "than a uniform over the data's range and can claim most points; give "
                       "at least the box's volume, or leave noise_volume out to use the box",
-                      UserWarning, stacklevel=5)
+                      UserWarning, skip_file_prefixes=IN_PACKAGE)
 
 
 # --- label names (front end) ---

@@ -31,6 +31,7 @@ from ._validation import (
     is_int,
     transposed_hint,
 )
+from ._warn import IN_PACKAGE
 from .covariance import distinct_entries, entry_label
 from .diagnostics import Diagnostics, diagnose
 from .draw_arrays import categorical, flat_noise_weight, flatten_draws
@@ -656,7 +657,7 @@ class BayesResult:
                               f"order of row_names; the fit left {left_out} row(s) out "
                               "(nothing observed, or missing='drop'): pass the data "
                               "(impute(X)) for one completed row per row of X",
-                              UserWarning, stacklevel=2)
+                              UserWarning, skip_file_prefixes=IN_PACKAGE)
         Xv = self._check(X)
         labels = check_labels(aligned_to_rows(labels, X, "labels"), Xv.shape[0],
                               self.n_components, fitting=False)

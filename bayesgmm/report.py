@@ -50,6 +50,7 @@ import numpy as np
 import pandas as pd
 
 from . import plots, progress
+from ._warn import IN_PACKAGE
 from .covariance import covariance_words
 from .draw_arrays import membership_draws
 from .draws import Checkpoint
@@ -523,7 +524,7 @@ def _embedder(figures: list[Figure], files: FigureFiles | None = None
             # ... but it is said where the user looks while waiting, not only in the page
             warnings.warn(f'the report\'s figure "{name}" failed ({type(exc).__name__}: '
                           f"{exc}); the report has a note in its place", UserWarning,
-                          stacklevel=2)
+                          skip_file_prefixes=IN_PACKAGE)
             return f'<p class="warn">Figure "{html.escape(name)}" failed: ' \
                    f"{html.escape(type(exc).__name__)}: {html.escape(str(exc))}</p>"
         # shown at the page's scale whatever its dpi: a 300-dpi PNG is sharper, not larger

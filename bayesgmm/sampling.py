@@ -34,6 +34,7 @@ from ._validation import (
     seed_from,
     singular_columns,
 )
+from ._warn import IN_PACKAGE
 from .backends.nutpie import backend_of, compile_nutpie
 from .diagnostics import (
     RANK_VARIABLES,
@@ -213,7 +214,7 @@ def fit_bayes(
             f"cores={ss.cores} is not honoured with draws='auto': every chain runs in its own "
             f"thread ({ss.chains} threads), since the checkpoints need the chains to advance "
             "together; for fewer cores give a number of draws or fewer chains", UserWarning,
-            stacklevel=2)
+            skip_file_prefixes=IN_PACKAGE)
     thresholds = DiagnosticThresholds() if thresholds is None else thresholds
     if not isinstance(thresholds, DiagnosticThresholds):
         raise ValueError(f"thresholds must be a bayesgmm.DiagnosticThresholds; "
@@ -463,7 +464,7 @@ def fit_bayes(
                  f"{better['others_median']:.1f} for the other chains)")
         warnings.warn(
             f"K={K}: {found}; restarted EM from that chain and sampled again (recorded in "
-            "result.settings['start']['reanchored'])", UserWarning, stacklevel=2)
+            "result.settings['start']['reanchored'])", UserWarning, skip_file_prefixes=IN_PACKAGE)
         first_s = timing["sample_s"]
         # The rerun may end at a checkpoint for a still better mode while re-anchoring is
         # left (a QA case: the first re-anchoring, at draw 102, gained 5 nats; the chains
@@ -561,7 +562,7 @@ def fit_bayes(
                          "draws does not repeat: save this result to keep it" if steps else
                          f"to repeat this result exactly, fit with draws={draws} (--draws "
                          f"{draws}) and random_state={seed} (--seed {seed})"),
-                UserWarning, stacklevel=2)
+                UserWarning, skip_file_prefixes=IN_PACKAGE)
     return BayesResult(
         idata=xr.DataTree.from_dict(groups),
         em=em,
@@ -615,7 +616,7 @@ def _warn_if_prior_dominated(N: int, K: int, D: int, covariance_type: str) -> No
     """Say so rather than let a posterior that restates its priors pass for an estimate."""
     note = prior_dominated_note(N, K, D, covariance_type)
     if note:
-        warnings.warn(note, UserWarning, stacklevel=3)
+        warnings.warn(note, UserWarning, skip_file_prefixes=IN_PACKAGE)
 
 
 def _sampler_seed(seed: int) -> int:

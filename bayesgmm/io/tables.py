@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from .._validation import check_data, check_sample_weight
+from .._warn import IN_PACKAGE
 from ..datasets import data_path
 from .text_files import check_header, check_separator, file_line, read_text_table
 
@@ -227,7 +228,7 @@ def read_data(path: str | Path, columns: list[str] | None = None, *,
 
             warnings.warn(f"column {columns[0]!r} of {path} holds the row numbers 0, 1, ... "
                           "(a saved pandas index), not data: it is left out (name it in the "
-                          "feature columns to fit it)", UserWarning, stacklevel=2)
+                          "feature columns to fit it)", UserWarning, skip_file_prefixes=IN_PACKAGE)
             columns = columns[1:]
         ids = [c for c in columns if _looks_like_row_ids(frame[c])]
         if ids:
@@ -238,7 +239,8 @@ def read_data(path: str | Path, columns: list[str] | None = None, *,
                           f"({first.iloc[0]}, {first.iloc[1]}, ..., {first.iloc[-1]}), like row "
                           f"IDs, and is fitted as a feature: if it names the rows, make it the "
                           f"index column (--index {ids[0]}, or index = \"{ids[0]}\" in a spec's "
-                          "[data]), or leave it out (--columns)", UserWarning, stacklevel=2)
+                          "[data]), or leave it out (--columns)", UserWarning,
+                          skip_file_prefixes=IN_PACKAGE)
         if not columns:
             raise ValueError(f"{path} has no feature columns besides the weights, labels and "
                              "index columns")

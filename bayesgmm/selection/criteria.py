@@ -26,6 +26,7 @@ from .._validation import (
     check_data,
     few_values_warning,
 )
+from .._warn import IN_PACKAGE
 from ..em import BOTH_INITS, EMResult, fit_em, is_degenerate
 from .choice_notes import _choice_notes, _local_optimum_notes
 from .sweep import (
@@ -279,7 +280,7 @@ def select_em(
         weights = None
         few = few_values_warning(Xv, names)  # as prepare_observations says it, once
         if few:
-            warnings.warn(few, FewValuesWarning, stacklevel=2)
+            warnings.warn(few, FewValuesWarning, skip_file_prefixes=IN_PACKAGE)
     ks = check_grid(n_components)
     cts = check_covariance_types(covariance_types)
     notes: tuple[str, ...] = ()

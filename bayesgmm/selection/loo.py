@@ -30,6 +30,7 @@ from joblib import delayed
 
 from .. import progress
 from .._validation import check_covariance_type, seed_from
+from .._warn import IN_PACKAGE
 from ..settings import Default, SamplerSettings, default
 from . import loo_verdict
 from .loo_verdict import SMALL_N  # noqa: F401 (its old import path)
@@ -333,7 +334,7 @@ def _warn_once(by_fit: Mapping[str, Sequence[tuple[type[Warning], str]]]) -> Non
             by_category.setdefault(category, {}).setdefault(name, []).append(message)
     for category, by_name in by_category.items():
         for text, fits in group_warnings(by_name):
-            warnings.warn(describe_group(text, fits), category, stacklevel=3)
+            warnings.warn(describe_group(text, fits), category, skip_file_prefixes=IN_PACKAGE)
 
 
 def compare(
