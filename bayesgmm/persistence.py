@@ -154,7 +154,7 @@ def load(path: str | os.PathLike) -> BayesResult | EMResult:
         result, was written by a newer format version, or a file is missing, damaged, altered
         since it was saved, a symbolic link, or inconsistent with the others.
     """
-    directory = Path(path)
+    directory = Path(path).expanduser()  # "~/fit" as save wrote it
     # Another process may save over the result while this one reads it (QA: 19 of 5,650
     # loads failed): read again, from the new one
     return read_consistently(directory, _load)

@@ -460,6 +460,8 @@ def _write_files(directory: Path, page_name: str, page: str, figures: list[Figur
     (a key of :data:`bayesgmm.paths.REPLACES`) says what may be there already: a report goes
     beside the fit it describes, never beside another kind.
     """
+    directory = directory.expanduser()  # "~/report": the home's, never ./~
+
     def fill(tmp: Path) -> None:
         (tmp / FIGURES_DIR).mkdir()
         for fig in figures:

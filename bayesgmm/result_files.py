@@ -141,7 +141,7 @@ def write_directory(path: str | os.PathLike, write: Callable[[Path], None], *,
         replace (see :func:`check_writable`), holds another kind of output than ``writes``,
         or it cannot be written. Nothing is left behind on failure, whatever ``write`` raises.
     """
-    target = Path(path)
+    target = Path(path).expanduser()  # "~/fit": the home's, as pandas reads it, never ./~
     clean_orphans(target)  # first: an interrupted replacement's backup may be put back
     writes = writes or kind
     check_writable(target, overwrite=overwrite, writes=writes)
@@ -173,7 +173,7 @@ def write_directory(path: str | os.PathLike, write: Callable[[Path], None], *,
 
 def read_manifest(path: str | os.PathLike) -> dict[str, Any]:
     """The manifest of a saved result (kind, format version, software versions, files)."""
-    return _check_manifest(Path(path))
+    return _check_manifest(Path(path).expanduser())
 
 
 def write_manifest(directory: str | os.PathLike, kind: str) -> None:

@@ -575,3 +575,19 @@ def test_an_empty_file_is_named_with_what_to_give(tmp_path, text):
     with pytest.raises(ValueError, match=r"data.csv is empty: give a file whose first line "
                                          "names the columns"):
         read_table(write(tmp_path, text))
+
+
+def test_data_and_spec_paths_expand_the_home(tmp_path, monkeypatch):
+    """"~/x.csv" is the home's file, in read_table and in a spec's [data] path and [output]
+    directory (which are otherwise relative to the spec's folder)."""
+    from bayesgmm.io import load_spec
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    (tmp_path / "x.csv").write_text("a,b\n1,2\n3,5\n4,4\n")
+    assert read_table("~/x.csv")[0].shape == (3, 2)
+    specs = tmp_path / "specs"
+    specs.mkdir()
+    (specs / "run.toml").write_text('[data]\npath = "~/x.csv"\n[model]\nn_components = 1\n'
+                                    '[output]\ndirectory = "~/out"\n')
+    spec = load_spec("~/specs/run.toml")
+    assert spec.data_path == str(tmp_path / "x.csv") and spec.output == str(tmp_path / "out")

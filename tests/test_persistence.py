@@ -656,3 +656,20 @@ def test_a_full_disk_is_an_error_not_a_crash(tiny_fit, tmp_path, monkeypatch):
                                          r"needs about [\d.]+ MB, 0.0 MB are free"):
         tiny_fit.save(tmp_path / "full")
     assert list(tmp_path.iterdir()) == []  # nothing left behind
+
+
+def test_a_home_relative_path_is_the_homes(old_faithful, tmp_path, monkeypatch):
+    """"~/fit" is written and read under the home directory, as pandas and the shell take it
+    (QA: save made a literal ./~/fit, and load("~/fit") said it did not exist)."""
+    from bayesgmm.report import write_em_report
+
+    home, elsewhere = tmp_path / "home", tmp_path / "cwd"
+    home.mkdir(), elsewhere.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.chdir(elsewhere)
+    em = bayesgmm.fit_em(old_faithful, 2, random_state=0)
+    assert em.save("~/fit") == home / "fit"
+    assert bayesgmm.load("~/fit").log_likelihood == em.log_likelihood
+    write_em_report(em, old_faithful, "~/report")
+    assert (home / "report" / "report.html").is_file()
+    assert list(elsewhere.iterdir()) == []

@@ -7,6 +7,7 @@ Where it sits: the files layer; imports :mod:`bayesgmm.io.tables`, :mod:`bayesgm
 
 from __future__ import annotations
 
+import os
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -123,7 +124,7 @@ def load_spec(path: str | Path) -> RunSpec:
     Relative data and output paths are relative to the specification file's directory.
     Unknown sections or keys, wrong types and bad values raise ``ValueError`` naming them.
     """
-    p = Path(path)
+    p = Path(path).expanduser()
     if not p.is_file():
         raise ValueError(f"model specification not found: {path}")
     try:
@@ -182,13 +183,14 @@ def load_spec(path: str | Path) -> RunSpec:
     except ValueError as exc:
         raise ValueError(f"{p}: [output] {exc}") from None
     base = p.parent
-    data_file = data["path"]
+    data_file = os.path.expanduser(data["path"])  # "~/x.csv": the home's, not base/~
     if not data_file.startswith("bundled:") and not Path(data_file).is_absolute():
         data_file = str((base / data_file).resolve())
     if Path(data_file).is_dir():  # at once, naming the key (read_data would name the path)
         raise ValueError(f"{p}: [data] path {data['path']!r} is a directory ({data_file}), not "
                          "a data file: give a CSV/TSV/Parquet file")
     output = out.get("directory")
+    output = None if output is None else os.path.expanduser(output)
     if output is not None and not Path(output).is_absolute():
         output = str((base / output).resolve())
     return RunSpec(

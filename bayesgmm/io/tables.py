@@ -8,6 +8,7 @@ imported by :mod:`bayesgmm.io.specs` and the command line.
 from __future__ import annotations
 
 import functools
+import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -468,7 +469,7 @@ def _local_path(path: str) -> str:
         if name not in BUNDLED:
             raise ValueError(f"unknown bundled data set {name!r}; choose from {list(BUNDLED)}")
         return data_path(BUNDLED[name])
-    return path
+    return os.path.expanduser(path)  # "~/data.csv" as pandas reads it
 
 
 @functools.cache
