@@ -230,7 +230,8 @@ def _check_frame_shape(X: Any, name: str) -> None:
     then splits decimal commas into columns and the numbers that result are not the data)."""
     if len(X.columns) and len(X) == 0:
         raise ValueError(f"{name} has no rows (columns {[str(c) for c in X.columns]}, no "
-                         "values): was the file only a header?")
+                         "values): give at least one row (read from a file, was it only a "
+                         "header?)")
     if len(X.columns) == 1:
         header = str(X.columns[0])
         for mark, sep in ((";", "';'"), ("\t", "'\\t'")):
