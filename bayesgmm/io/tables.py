@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import os
 import re
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -225,16 +226,12 @@ def read_data(path: str | Path, columns: list[str] | None = None, *,
     if not columns:
         columns = [c for c in frame.columns if c not in special.values()]
         if columns and _is_saved_index(frame[columns[0]], columns[0]):
-            import warnings
-
             warnings.warn(f"column {columns[0]!r} of {path} holds the row numbers 0, 1, ... "
                           "(a saved pandas index), not data: it is left out (name it in the "
                           "feature columns to fit it)", UserWarning, skip_file_prefixes=IN_PACKAGE)
             columns = columns[1:]
         ids = [c for c in columns if _looks_like_row_ids(frame[c])]
         if ids:
-            import warnings
-
             first = frame[ids[0]]
             warnings.warn(f"column {ids[0]!r} of {path} holds consecutive whole numbers "
                           f"({first.iloc[0]}, {first.iloc[1]}, ..., {first.iloc[-1]}), like row "
