@@ -283,6 +283,7 @@ def diagnose(
     target_accept: float | None = None,
     auto_draws: bool = True,
     prior_note: str = "",
+    label_invariant_checks: bool = True,
 ) -> Diagnostics:
     """Check a mixture posterior for convergence and sampling problems.
 
@@ -342,6 +343,11 @@ def diagnose(
         draws do not carry; ``BayesResult.diagnostics`` gives it): a cause, "priors shape
         summaries", where every check passes and no component is named as one the data do
         not locate (their summaries are not to be reported anyway).
+    label_invariant_checks : bool, default True
+        Also check R-hat and ESS of the label-invariant quantities (the total log-likelihood,
+        sorted weights and 1-D means). False where ``var_names`` are label-invariant already
+        (a sparse mixture's K+ and log-likelihood): the checks would repeat them, and a
+        failure of the others but not of these would be read as label switching.
 
     Returns
     -------
@@ -367,7 +373,7 @@ def diagnose(
         rank, rank_p = rank_uniformity_check(post[rank_vars], rank_alpha=rank_alpha)
         checks.append(rank)
     invariant = label_invariant_quantities(post, loglik)
-    if invariant.data_vars:
+    if invariant.data_vars and label_invariant_checks:
         checks += _statistic_checks(invariant, _INVARIANT_CHECKS, rhat_max, ess_min)
     if len(chains) < 2:
         checks = [_one_chain_rhat(c) if c.name.startswith("max R-hat") else c for c in checks]
@@ -1924,6 +1930,11 @@ def _bimodality(draws: np.ndarray) -> np.ndarray:
         return (skew ** 2 + 1) / (kurt + 3 * (n - 1) ** 2 / ((n - 2) * (n - 3)))
 
 
+# Divergent draws whose mean of some scalar lies this many posterior sd from the others' mean
+# "concentrate" there; below it, no region is named.
+_CONCENTRATED = 0.5
+
+
 def _divergence_evidence(post, stats, chains, divergences, target_accept=None,
                          collapsed=False) -> str:
     per_chain = ", ".join(f"{c}: {int(n)}" for c, n in zip(chains, divergences, strict=True))
@@ -1941,7 +1952,12 @@ def _divergence_evidence(post, stats, chains, divergences, target_accept=None,
         where = (f"; they concentrate at {side} {labels[i]} (divergent draws' mean "
                  f"{format_number(flat[diverging, i].mean())} vs "
                  f"{format_number(flat[~diverging, i].mean())} for the "
-                 f"others, {abs(z[i]):.1f} posterior sd apart)")
+                 f"others, {abs(z[i]):.1f} posterior sd apart)"
+                 if abs(z[i]) >= _CONCENTRATED else
+                 # a tenth of an sd is no place (QA: "concentrate ... 0.1 posterior sd apart")
+                 f"; they lie where the other draws do (no scalar's mean differs by "
+                 f"{_CONCENTRATED:g} posterior sd or more; the most, {labels[i]}, by "
+                 f"{abs(z[i]):.1f})")
     # Once the target is already high, smaller steps rarely remove them: the geometry (a
     # nearly empty or degenerate component) is the likelier cause, so say that first.
     if collapsed:

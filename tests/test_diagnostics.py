@@ -477,6 +477,12 @@ def test_advice_divergences_names_where_they_concentrate(rng):
     assert "divergences" in result.causes
     text = result.advice[result.causes.index("divergences")]
     assert "concentrate at low weights[2]" in text and "target_accept" in text
+    # scattered at random: no scalar differs by half an sd, and no place is named (QA:
+    # "they concentrate at high n_nonempty (... 0.1 posterior sd apart)")
+    stats["diverging"] = rng.random(w2.shape) < 0.03
+    scattered = diagnose(make_tree(post, stats))
+    text = scattered.advice[scattered.causes.index("divergences")]
+    assert "concentrate" not in text and "they lie where the other draws do" in text
 
 
 @pytest.mark.parametrize(("target_accept", "expected"), [

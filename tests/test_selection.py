@@ -990,6 +990,41 @@ def test_summarise_sparse_with_a_constant_k_plus_prints_no_warning(three_cluster
         warnings.simplefilter("error", RuntimeWarning)
         sparse = summarise_sparse(fake, random_state=0)
     assert (sparse.n_nonempty == 3).all()
+    # a constant has no R-hat: checked on the log-likelihood alone (QA: "R-hat nan > 1.01")
+    assert {c.where for c in sparse.diagnostics.checks if c.where} == {"total_log_likelihood"}
+
+
+def test_sparse_checks_are_not_repeated_as_label_invariant_nor_read_as_switching(
+        three_clusters):
+    """K+ and the log-likelihood are label-invariant themselves (QA: the same R-hat in two
+    rows, and "label switching" named when K+ itself had not converged); the advice is the
+    sparse fit's own: no "fewer components", no target_accept, the advice on the console."""
+    sparse = summarise_sparse(overfitted_posterior(three_clusters), random_state=0)
+    names = [c.name for c in sparse.diagnostics.checks]
+    assert not any("label-invariant" in n for n in names) and "max R-hat" in names
+    assert "label switching" not in sparse.diagnostics.causes
+    advice = " ".join(sparse.diagnostics.advice)
+    assert "K+ and the log-likelihood have not converged" in advice
+    assert "fewer components" not in advice and "target_accept=0.95" not in advice
+    assert f"Advice: {sparse.diagnostics.advice[0]}" in str(sparse)
+    assert "(see advice)" not in str(sparse).splitlines()[1]
+
+
+def test_sparse_k_plus_at_k_max_is_cut_off_and_says_so(three_clusters):
+    """QA: P(K+ = 3) = 1 with K_max = 3 was read as the answer: every component in use means
+    the extra ones could not empty, and K+ may be larger."""
+    from bayesgmm.selection.sparse import _sparse_advice
+
+    sparse = summarise_sparse(overfitted_posterior(three_clusters), random_state=0)
+    assert "K_max" not in (sparse.caveat or "")  # P(K+ = 5) = 0 of 5
+    full = pd.Series([0.0, 0.0, 0.1, 0.2, 0.7], index=sparse.posterior_counts.index)
+    at_max = dataclasses.replace(sparse, posterior_counts=full)
+    assert "K+ reached K_max = 5 in 70% of the draws" in at_max.caveat
+    ok = dataclasses.replace(sparse.diagnostics, checks=tuple(
+        dataclasses.replace(c, passed=True) for c in sparse.diagnostics.checks))
+    (advice,) = _sparse_advice(ok, 0.7, 5, 0.01, 60)
+    assert "refit with a larger K_max" in advice and "--sparse 10" in advice
+    assert _sparse_advice(ok, 0.01, 5, 0.01, 60) == ()
 
 
 def test_pareto_warning_names_one_model_in_good_english():

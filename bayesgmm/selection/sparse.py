@@ -34,6 +34,10 @@ if TYPE_CHECKING:  # heavy imports (arviz, pymc, matplotlib) stay out of the EM 
     from ..priors import Priors
     from ..relabel import LabelSwitchingReport
 
+# P(K+ = K_max) above which the sparse fit's answer is cut off by K_max (every component in
+# use in more than a twentieth of the draws: the posterior would put mass above K_max).
+_AT_K_MAX = 0.05
+
 # Draws per block when sampling allocations: bounds the (draws, N, K) responsibilities in memory.
 _DRAW_BLOCK_VALUES = 4_000_000
 
@@ -94,15 +98,23 @@ class SparseMixture:
     def __str__(self) -> str:
         probs = ", ".join(f"{k}: {p:.3f}" for k, p in self.posterior_counts.items() if p > 0)
         caveat = f" ({self.caveat})" if self.caveat else ""
+        # the advice written out: the console has no advice section to "see" (QA)
+        verdict = self.diagnostics.verdict.removesuffix(" (see advice)")
+        advice = " ".join(a if a.endswith(".") else a + "." for a in self.diagnostics.advice)
         return (f"Sparse mixture, K_max={self.max_components}, Dirichlet e0="
                 f"{self.concentration:g}: posterior mode K+={self.mode}{caveat}; P(K+=k) "
-                f"{{{probs}}}\n{self.diagnostics.verdict}")
+                f"{{{probs}}}\n{verdict}" + (f"\nAdvice: {advice}" if advice else ""))
 
     @property
     def caveat(self) -> str | None:
-        """Why P(K+) is not to be read as the answer yet (None when nothing says so): the
-        chains' own modes of K+ differ, or the label-invariant checks failed."""
+        """Why P(K+) is not to be read as the answer yet (None when nothing says so): K+
+        reached K_max (the posterior of K+ is cut off there), the chains' own modes of K+
+        differ, or the convergence checks failed; ``diagnostics.advice`` says what to do."""
         reasons = []
+        at_max = float(self.posterior_counts.get(self.max_components, 0.0))
+        if at_max > _AT_K_MAX:
+            reasons.append(f"K+ reached K_max = {self.max_components} in {at_max:.0%} of the "
+                           "draws, so its posterior is cut off there")
         modes = [int(m) for m in self.per_chain.idxmax(axis=1)]
         if len(set(modes)) > 1:
             reasons.append(f"the chains disagree on K+ (their modes: "
@@ -111,8 +123,7 @@ class SparseMixture:
             reasons.append("its convergence checks failed")
         if not reasons:
             return None
-        return ("unreliable: " + " and ".join(reasons) + "; sample longer (draws, tune) or "
-                "with a larger target_accept before reading K+")
+        return "unreliable: " + " and ".join(reasons) + " (see advice)"
 
 
 def fit_sparse(
@@ -216,7 +227,13 @@ def summarise_sparse(result: BayesResult, *, random_state: Any = None,
     diagnostics = diagnose(result.idata, var_names=tuple(invariant.data_vars),
                            posterior=invariant,
                            auto_draws=settings is not None and settings.adaptive,
+                           label_invariant_checks=False,  # K+ and the log-likelihood are
                            **(thresholds or DiagnosticThresholds()).to_dict())
+    counts_all = table.loc["all"]
+    advice = _sparse_advice(diagnostics, float(counts_all.get(K, 0.0)), K,
+                            float(result.priors.weights_concentration), counts.shape[1])
+    if advice:
+        diagnostics = dataclasses.replace(diagnostics, advice=advice, fixed_draws_advice=())
     return SparseMixture(
         result=result,
         max_components=K,
@@ -229,6 +246,35 @@ def summarise_sparse(result: BayesResult, *, random_state: Any = None,
         label_switching=report,
         diagnostics=diagnostics,
     )
+
+
+def _sparse_advice(diagnostics: Diagnostics, at_max: float, K: int, e0: float,
+                   n_draws: int) -> tuple[str, ...]:
+    """What to do about a sparse fit, in its own terms, in place of the generic advice, which
+    says "consider fewer components" (a sparse fit has extra ones by design) and "raise
+    target_accept" (which made galaxies worse: fit_sparse's Notes; QA); () when all is well."""
+    failed = {c.name for c in diagnostics.checks if not c.passed}
+    advice = []
+    if at_max > _AT_K_MAX:
+        advice.append(f"K+ reached K_max = {K} in {at_max:.0%} of the draws: not every extra "
+                      "component could empty, so the posterior of K+ is cut off at K_max; "
+                      f"refit with a larger K_max (2-3 times the clusters expected: "
+                      f"max_components={2 * K}, --sparse {2 * K})")
+    sampler = sorted(failed & {"divergences", "min E-BFMI", "max tree depth fraction"})
+    if sampler:
+        advice.append(f"the sampler struggled ({', '.join(sampler)} failed; "
+                      f"{diagnostics.n_divergences or 0:,} divergent transition(s)): NUTS finds "
+                      f"near-empty components hard at a small e0 ({e0:g}), and a larger "
+                      "target_accept does not help there; refit with a larger e0 (e.g. "
+                      "concentration=0.1, --concentration 0.1), which samples more easily but "
+                      "empties fewer components, and report e0 with K+")
+    mixing = sorted(failed - set(sampler))
+    if mixing:
+        advice.append(f"K+ and the log-likelihood have not converged ({', '.join(mixing)} "
+                      "failed): the chains disagree on how many components are filled; "
+                      f"sample longer (e.g. draws={4 * n_draws}, --draws {4 * n_draws}), and "
+                      "if divergences come with it, a larger e0 as above")
+    return tuple(advice)
 
 
 def count_nonempty(
@@ -386,10 +432,14 @@ def _identify(result: BayesResult, X: np.ndarray, counts: np.ndarray, occupied: 
 
 
 def _invariant_posterior(result: BayesResult, counts: np.ndarray) -> xr.Dataset:
-    """Label-invariant quantities per draw: K+ and the total log-likelihood."""
+    """Label-invariant quantities per draw: K+ and the total log-likelihood. K+ the same in
+    every draw has no R-hat or ESS (QA: "R-hat nan > 1.01" for P(K+ = 3) = 1): left out
+    where the log-likelihood is there to check."""
     post = result.idata["posterior"]
     data = {"n_nonempty": (("chain", "draw"), counts.astype(np.float64))}
     if "log_likelihood" in result.idata.children:
         data["total_log_likelihood"] = result.idata["log_likelihood"]["x"].sum("observation")
+        if np.ptp(counts) == 0:
+            del data["n_nonempty"]
     return xr.Dataset(data, coords={"chain": post["chain"].values,
                                     "draw": post["draw"].values})
