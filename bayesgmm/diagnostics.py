@@ -53,7 +53,13 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from bayesgmm.covariance import FAR_TAIL, nearest_distance2
+from bayesgmm.covariance import (
+    COVARIANCE_TYPES,
+    FAR_TAIL,
+    covariance_words,
+    n_covariance_parameters,
+    nearest_distance2,
+)
 from bayesgmm.formatting import format_count, format_number
 from bayesgmm.relabel import SAMPLE_DIMS, LabelSwitchingReport
 
@@ -1234,18 +1240,14 @@ def _advice(checks, post, density, chains, flagged, divergences, stats, ess_min,
             # not only "K is wrong": with few rows or much overlap, the data cannot tell a
             # true component apart (small-sample QA: the true K=2 of 60 rows, called "K too
             # large" under full covariances, identified under spherical ones)
-            # with one feature, diag and spherical are full: only tied (one variance for
-            # all components) has fewer parameters (referee, galaxies)
-            simpler = ("tied, one variance shared by all components" if
-                       post["means"].shape[-1] == 1 else "diag or spherical, has fewer "
-                       "parameters per component")
+            simpler = _simpler_covariances(post)
+            what = "K and the covariance type" if simpler else "K"
             found["K too large"] = (
                 f"{evidence} Fewer components may describe the data as well, or these data "
                 "(too few rows per component, or components overlapping too much) cannot tell "
-                f"the components apart: compare K and the covariance type (a simpler one, "
-                f"{simpler}) by BIC (bayesgmm select) or LOO (bayesgmm select --bayes, or "
-                "select_bayes), and refit with a smaller K or a simpler covariance type."
-                f"{outliers}")
+                f"the components apart: compare {what}{simpler} by BIC (bayesgmm select) or "
+                "LOO (bayesgmm select --bayes, or select_bayes), and refit with a smaller K"
+                + (" or a simpler covariance type." if simpler else ".") + outliers)
     if "divergences" in failed and divergences is not None:
         found["divergences"] = _divergence_evidence(post, stats, chains, divergences,
                                                     target_accept, collapsed=bool(collapsed))
@@ -1588,6 +1590,36 @@ def _far_rows_named(observed, rows, d2, most: int = 5) -> str:
     listed = [f"{labels[n]}: {np.sqrt(d2[n]):.0f} sds from the nearest" for n in rows[:most]]
     more = f"; {rows.size - most} more" if rows.size > most else ""
     return "; ".join(listed) + more
+
+
+# The covariance type of a posterior, by the dims of its covariance draws beyond (chain, draw).
+_TYPE_OF_DIMS = {("component", "feature", "feature_bis"): "full",
+                 ("feature", "feature_bis"): "tied", ("component", "feature"): "diag",
+                 ("component",): "spherical"}
+
+
+def _simpler_covariances(post) -> str:
+    """The covariance types with fewer parameters than the posterior's own, as a clause
+    (" (simpler: tied (3 covariance parameters in all), against 6 for full)"); "" when none
+    has fewer or the type cannot be read (referee QA: a tied fit was told that diag and
+    spherical, with more parameters, were simpler; with one feature diag and spherical are
+    full)."""
+    cov, means = post.get("covariances"), post.get("means")
+    if cov is None or means is None or means.ndim != 4:
+        return ""
+    fitted = _TYPE_OF_DIMS.get(tuple(d for d in cov.dims if d not in SAMPLE_DIMS))
+    if fitted is None:
+        return ""
+    K, D = means.shape[-2], means.shape[-1]
+    count = {t: n_covariance_parameters(t, K, D) for t in COVARIANCE_TYPES}
+    fewer = [t for t in COVARIANCE_TYPES if count[t] < count[fitted]]
+    if not fewer:
+        return ""
+    listed = "; ".join(f"{t} ({covariance_words(t, D) + ': ' if D == 1 else ''}{count[t]} "
+                       f"covariance parameter{'s' if count[t] != 1 else ''} in all)"
+                       for t in fewer)
+    named = covariance_words(fitted, D) if D == 1 else fitted
+    return f" (simpler: {listed}, against {count[fitted]} for {named})"
 
 
 def _too_many_parameters(post, observed) -> str:

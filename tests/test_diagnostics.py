@@ -1002,7 +1002,16 @@ def test_a_component_the_data_neither_fill_nor_locate_is_k_too_large(rng):
     assert result.unreported_components == (2,)
     # not only a wrong K: data that cannot tell components apart, and simpler covariances
     # (small-sample QA: the true K=2 of 60 rows, identified under spherical covariances)
-    assert "cannot tell the components apart" in advice and "diag or spherical" in advice
+    assert "cannot tell the components apart" in advice and (
+        "compare K and the covariance type (simpler: tied (3 covariance parameters in all); "
+        "spherical (3 covariance parameters in all), against 6 for diag) by BIC") in advice
+    # a tied fit has the fewest but one: no "simpler" type that has more (referee QA: diag
+    # and spherical, 6 and 3 parameters here, were offered to a tied fit's 3)
+    tied = from_dict({"posterior": {**post, "covariances": np.broadcast_to(
+        np.eye(2), (*lead, 2, 2))}, "sample_stats": sample_stats(rng)},
+        dims={**DIMS, "covariances": ["feature", "feature_bis"]}, coords={"chain": CHAINS})
+    advice = next(a for a in diagnose(tied).advice if a.startswith("K too large"))
+    assert "compare K by BIC" in advice and "simpler" not in advice
     # the same weights with a located mean (a small group of real points): nothing said
     post["means"][..., 2, :] = MEANS[2] + MEAN_SD * rng.normal(size=(*lead, 2))
     assert "neither filled nor located" not in str(diagnose(make_tree(post, sample_stats(rng))))
@@ -1013,8 +1022,9 @@ def test_a_component_the_data_neither_fill_nor_locate_is_k_too_large(rng):
            "covariances": post["covariances"][..., :1]}
     advice = next(a for a in diagnose(make_tree(one, sample_stats(rng))).advice
                   if a.startswith("K too large"))
-    assert "tied, one variance shared by all components" in advice
-    assert "diag or spherical" not in advice and "every feature" not in advice
+    assert ("(simpler: tied (one shared variance: 1 covariance parameter in all), against 3 "
+            "for a variance per component)") in advice
+    assert "diag" not in advice and "every feature" not in advice
 
 
 def test_a_constant_is_never_named_the_least_mixed(rng):
