@@ -1134,16 +1134,15 @@ def _cmd_select(args: argparse.Namespace) -> int:
         if "bic" not in em.best:
             raise ValueError("no EM fit succeeded, so there is no covariance type for "
                              "--bayes/--sparse")
-        covariance = em.best["bic"][1]
+        covariance, chosen = _sampled_covariance(em)
         sampling = {"covariance_type": covariance, "random_state": seed,
                     "settings": _sampler_settings(args), "thresholds": _thresholds(args),
                     **observed}  # missing values, weights, noise: as for EM
         # the sampler's settings are the report's per-fit table's, with what ran (QA: twice)
-        settings["covariance type (--bayes, --sparse)"] = covariance
+        settings["covariance type (--bayes, --sparse)"] = f"{covariance} ({chosen})"
     if args.bayes:
         print(f"\nPSIS-LOO over K = {', '.join(map(str, ks))} with "
-              f"{covariance_words(covariance, frame.shape[1])} "
-              "(the BIC-best EM covariance type)")
+              f"{covariance_words(covariance, frame.shape[1])} ({chosen})")
         bayes = _select_bayes(frame, ks, args, sampling)
         for fit in bayes.results.values():
             _name_components(fit, names)
@@ -1182,6 +1181,21 @@ def _cmd_select(args: argparse.Namespace) -> int:
         write_directory(out, write, overwrite=args.force, writes="SelectionReport")
     print(f"\nreport: {out / SELECTION_REPORT_NAME}")
     return 0
+
+
+def _sampled_covariance(em) -> tuple[str, str]:
+    """The covariance type of the posterior fits of ``select --bayes/--sparse``, and why: the
+    BIC-best cell's, unless that cell has one component, where the types say little (full
+    and tied are one model; referee QA: full, BIC's worst type at every K >= 2, was sampled
+    because it won K = 1's tie): then the best cell's with K >= 2, where the grid has one."""
+    k, covariance = em.best["bic"]
+    table = em.table[(em.table["n_components"] >= 2) & ~em.table["degenerate"]]
+    if k >= 2 or table.empty:
+        return covariance, "the BIC-best EM covariance type"
+    best = table.loc[table["bic"].idxmin()]
+    return (str(best["covariance_type"]), f"the BIC-best EM covariance type at K >= 2, "
+            f"K={int(best['n_components'])}; BIC's best is K=1, whose type says little about "
+            "the components of a larger K")
 
 
 def _select_bayes(frame: pd.DataFrame, ks: tuple[int, ...], args: argparse.Namespace,
@@ -1268,7 +1282,11 @@ def _check_select_flags(args: argparse.Namespace, ranges: list[range]) -> None:
                          f"got {args.jobs}")
     # every check the sampler makes, before the data are read; without --bayes or --sparse
     # nothing samples, and sampler flags given anyway would be silently ignored: refused
-    _sampler_settings(args)
+    settings = _sampler_settings(args)
+    if args.bayes:  # LOO's own minimum too, before EM prints its tables (referee QA)
+        from .selection.loo import check_loo_draws
+
+        check_loo_draws(settings)
     sampler_flags = ("draws", "max_draws", "tune", "chains", "sampler")
     defaults = _parser().parse_args(["select", "data"])
     given = [f"--{f.replace('_', '-')}" for f in sampler_flags

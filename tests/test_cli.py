@@ -416,6 +416,9 @@ BAD_SELECT_INPUTS = [
     (["good.csv", "-k", "2-3", "--bayes", "--tune", "0"], "--tune must be >= 1 with nutpie"),
     (["missing.csv", "--sparse", "4", "--draws", "auto", "--chains", "1"],
      "--draws auto samples until R-hat"),
+    # referee QA: LOO's own minimum came after the EM tables
+    (["missing.csv", "-k", "2-4", "--bayes", "--draws", "5", "--chains", "2"],
+     r"PSIS-LOO needs at least 25 draws in all \(chains x draws\); got 2 x 5"),
     (["dup_ids.csv", "--index", "sample_id"], "names 1 ID.* more than once: 'S0003'"),
 ]
 
@@ -1291,3 +1294,23 @@ def test_the_jobs_setting_gives_the_reason_only_where_it_holds(monkeypatch):
     assert cli._jobs_setting(1, cells) == 1
     two = types.SimpleNamespace(workers=2, table=pd.DataFrame({"bic": [1.0, 2.0, 3.0]}))
     assert cli._jobs_setting(-1, two) == "-1 (2 workers)"
+
+
+def test_select_samples_the_bic_best_type_of_k_2_or_more_when_bic_picks_k_1():
+    """Referee QA: BIC's best was K=1 "full" (full and tied tie there), and every LOO fit
+    used full, BIC's worst type at each K >= 2; a degenerate cell is never the one."""
+    import types
+
+    import pandas as pd
+
+    table = pd.DataFrame({"n_components": [1, 1, 2, 2, 3, 3],
+                          "covariance_type": ["full", "tied"] * 3,
+                          "bic": [100.0, 100.0, 120.0, 110.0, 105.0, 130.0],
+                          "degenerate": [False, False, False, False, True, False]})
+    em = types.SimpleNamespace(best={"bic": (1, "full")}, table=table)
+    covariance, why = cli._sampled_covariance(em)
+    assert covariance == "tied" and "at K >= 2, K=2; BIC's best is K=1" in why
+    em.best = {"bic": (2, "full")}  # a best with components: its type, as before
+    assert cli._sampled_covariance(em) == ("full", "the BIC-best EM covariance type")
+    em.best, em.table = {"bic": (1, "full")}, table[table["n_components"] == 1]
+    assert cli._sampled_covariance(em)[0] == "full"  # no K >= 2 in the grid

@@ -262,9 +262,7 @@ def select_bayes(
     entropy = root_entropy(random_state)
     ss = sampler_settings(settings, fit_kwargs, draws=draws, tune=tune, chains=chains,
                            sampler=sampler, progressbar=progressbar)
-    if isinstance(ss.draws, int) and ss.draws * ss.chains < _PSIS_MIN_DRAWS:
-        raise ValueError(f"PSIS-LOO needs at least {_PSIS_MIN_DRAWS} draws in all (chains x "
-                         f"draws); got {ss.chains} x {ss.draws}: ask for more draws")
+    check_loo_draws(ss)
     show = ss.progressbar or verbose > 0
     workers = _workers(n_jobs, len(ks), ss.chains)
     if workers > 1:  # each worker's chains on cores of their own
@@ -290,6 +288,15 @@ def select_bayes(
 
 # ArviZ's PSIS smooths the largest min(S / 5, 3 sqrt(S)) ratios and needs 5 of them: S >= 25.
 _PSIS_MIN_DRAWS = 25
+
+
+def check_loo_draws(settings: SamplerSettings) -> None:
+    """Refuse a fixed number of draws too small for PSIS-LOO (``draws="auto"`` draws at least
+    1,000 per chain); the command line calls it before fitting anything by EM."""
+    if isinstance(settings.draws, int) and settings.draws * settings.chains < _PSIS_MIN_DRAWS:
+        raise ValueError(f"PSIS-LOO needs at least {_PSIS_MIN_DRAWS} draws in all (chains x "
+                         f"draws); got {settings.chains} x {settings.draws}: ask for more "
+                         "draws")
 
 
 def _workers(n_jobs: int | None, n_fits: int, chains: int) -> int:
