@@ -2518,10 +2518,12 @@ def _pareto_section(bayes: BayesSelection) -> list[str]:
     shared = {c: table[c].iloc[0] for c in ("n_observations", "good_k")
               if c in table and table[c].nunique() == 1}
     table = table.drop(columns=list(shared))
+    if "n_undefined" in table and not table["n_undefined"].any():  # a column of zeros
+        table = table.drop(columns="n_undefined")
     named = {}
     for name, loo in bayes.loo.items():
-        k = np.asarray(loo.pareto_k).ravel()
-        high = np.flatnonzero(k > float(loo.good_k))
+        k = np.asarray(loo.pareto_k, dtype=float).ravel()
+        high = np.flatnonzero(~(k <= float(loo.good_k)))  # an undefined (NaN) k too
         rows = getattr(bayes.results.get(name), "row_names", None)
         labels = [str(rows[i]) if rows is not None and len(rows) == k.size else str(i)
                   for i in high]

@@ -1454,3 +1454,21 @@ def test_the_loo_table_prints_thousands_separators():
                    "K=2": fake_fit(loglik_draws(rng, base, n=600), 2)})
     elpd = sel.comparison.loc["K=2", "elpd"]
     assert elpd < -1000 and f"{elpd:,.2f}" in str(sel)
+
+
+def test_an_undefined_pareto_k_counts_as_unreliable():
+    """Referee QA: with 40 draws in all PSIS left some k NaN; they were not counted as high,
+    and the warning said "max nan"."""
+    import types
+
+    from bayesgmm.selection.loo_verdict import _high_k, pareto_table, pareto_warnings
+
+    k = np.array([0.2, np.nan, 0.9, np.nan, 0.1])
+    table = pareto_table({"K=2": types.SimpleNamespace(pareto_k=k, good_k=0.7),
+                          "K=3": types.SimpleNamespace(pareto_k=np.full(5, np.nan),
+                                                       good_k=0.7)})
+    assert table.loc["K=2", ["n_high", "n_undefined", "max_k"]].tolist() == [3, 2, 0.9]
+    (warning,) = pareto_warnings(table)
+    assert ("K=2 (3 of 5 observations, 2 of them undefined (too few draws for PSIS), max "
+            "0.90), K=3 (5 of 5 observations, 5 of them undefined") in warning
+    assert "nan" not in warning and "nan" not in _high_k(table.loc["K=3"])

@@ -75,8 +75,8 @@ class BayesSelection:
         Model name -> ArviZ ELPDData from ``az.loo(..., pointwise=True)``.
     pareto_k : pandas.DataFrame
         Per model: ``n_observations``, ``good_k`` (ArviZ's threshold for this many draws),
-        ``n_high`` (k > good_k: that point's LOO estimate is unreliable), ``n_very_high``
-        (k > 1) and ``max_k``.
+        ``n_high`` (k > good_k, or undefined: that point's LOO estimate is unreliable),
+        ``n_very_high`` (k > 1), ``n_undefined`` (k NaN) and ``max_k``.
     best : str
         Highest elpd_loo.
     within_noise : tuple of str

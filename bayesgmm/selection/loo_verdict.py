@@ -39,13 +39,18 @@ def simplest(candidates: Sequence[str], results: Mapping[str, Any]) -> str | Non
 
 
 def pareto_table(loos: Mapping[str, Any]) -> pd.DataFrame:
+    """Per model: how many Pareto k exceed ArviZ's threshold. A k that PSIS could not
+    estimate (NaN: too few distinct draws in the tail) counts as unreliable too, in
+    ``n_high`` and ``n_undefined``, and ``max_k`` is over the others (referee QA: NaN k were
+    not counted, and "max nan" was printed)."""
     rows = []
     for name, loo in loos.items():
-        k = np.asarray(loo.pareto_k).ravel()
-        good = float(loo.good_k)
+        k = np.asarray(loo.pareto_k, dtype=float).ravel()
+        good, undefined = float(loo.good_k), np.isnan(k)
         rows.append({"model": name, "n_observations": k.size, "good_k": good,
-                     "n_high": int(np.sum(k > good)), "n_very_high": int(np.sum(k > 1)),
-                     "max_k": float(np.max(k))})
+                     "n_high": int(np.sum(k > good) + undefined.sum()),
+                     "n_very_high": int(np.sum(k > 1)), "n_undefined": int(undefined.sum()),
+                     "max_k": float(np.max(k[~undefined])) if (~undefined).any() else np.nan})
     return pd.DataFrame(rows).set_index("model")
 
 
@@ -58,7 +63,8 @@ def pareto_warnings(pareto: pd.DataFrame) -> list[str]:
     same = high["good_k"].nunique() == 1
     listed = ", ".join(
         f"{name} ({int(row['n_high'])} of {int(row['n_observations'])} observations"
-        f"{'' if same else f' above {row.good_k:.2f}'}, max {row['max_k']:.2f})"
+        f"{'' if same else f' above {row.good_k:.2f}'}{_undefined_k(row)}"
+        + (f", max {row['max_k']:.2f})" if np.isfinite(row["max_k"]) else ")")
         for name, row in high.iterrows())
     one = len(high) == 1
     head = f"above {high['good_k'].iloc[0]:.2f}" if same else "too high"
@@ -69,11 +75,18 @@ def pareto_warnings(pareto: pd.DataFrame) -> list[str]:
             f"{'it' if one else 'them'}."]
 
 
+def _undefined_k(row: pd.Series) -> str:
+    """", 3 of them undefined (too few draws)" where PSIS could not estimate some k."""
+    n = int(row.get("n_undefined", 0) or 0)
+    return f", {n} of them undefined (too few draws for PSIS)" if n else ""
+
+
 def _high_k(row: pd.Series) -> str:
     """A model's high Pareto k as a clause of the verdict."""
     n = int(row["n_high"])
+    largest = f"max {row['max_k']:.2f}" if np.isfinite(row["max_k"]) else "none estimated"
     return (f"{n} of its {int(row['n_observations'])} observations {'has' if n == 1 else 'have'} "
-            f"Pareto k > {row['good_k']:.2f} (max {row['max_k']:.2f}), so its elpd_loo is "
+            f"Pareto k > {row['good_k']:.2f} ({largest}{_undefined_k(row)}), so its elpd_loo is "
             "unreliable (likely optimistic)")
 
 
