@@ -1167,7 +1167,7 @@ def _cmd_select(args: argparse.Namespace) -> int:
         # the tables first: the report's manifest then lists (and checksums) them too
         em.table.to_csv(directory / "criteria.csv", index=False)
         if bayes is not None:
-            bayes.comparison.to_csv(directory / "loo.csv", index_label="model")
+            _loo_table(bayes).to_csv(directory / "loo.csv", index_label="model")
         if sparse is not None:
             k_plus_table(sparse).to_csv(directory / "n_nonempty.csv")
         write_selection_report(em, directory, bayes=bayes, sparse=sparse,
@@ -1181,6 +1181,16 @@ def _cmd_select(args: argparse.Namespace) -> int:
         write_directory(out, write, overwrite=args.force, writes="SelectionReport")
     print(f"\nreport: {out / SELECTION_REPORT_NAME}")
     return 0
+
+
+def _loo_table(bayes) -> pd.DataFrame:
+    """The LOO comparison as loo.csv holds it: with each fit's convergence status (``checks``:
+    OK, CAUTION or PROBLEMS, the head of its verdict), so that the table alone does not rank
+    a fit that failed its checks as if it had passed (referee QA)."""
+    table = bayes.comparison.copy()
+    table["checks"] = [bayes.diagnostics.get(name, "").split(":", 1)[0] or None
+                       for name in table.index]
+    return table
 
 
 def _sampled_covariance(em) -> tuple[str, str]:

@@ -527,7 +527,10 @@ def test_select_bayes_and_sparse(tmp_path, monkeypatch, capsys):
     assert "Bayesian comparison (PSIS-LOO)" in page and "non-empty components" in page
     # the sampler's settings once, in the posterior fits' table (QA: in two tables)
     assert page.count("<th>sampler: tune</th>") == 1 and "<th>tune</th>" not in page
-    assert pd.read_csv(result / "loo.csv")["model"].tolist()[0] == "K=3"
+    loo = pd.read_csv(result / "loo.csv", index_col="model")
+    assert loo.index[0] == "K=3"
+    # each fit's status beside its rank (referee QA: a failed fit ranked first, unmarked)
+    assert loo["checks"].notna().all() and set(loo["checks"]) <= {"OK", "CAUTION", "PROBLEMS"}
     assert pd.read_csv(result / "n_nonempty.csv", index_col=0).loc["all"].sum() == \
         pytest.approx(1.0)
 
@@ -1314,3 +1317,14 @@ def test_select_samples_the_bic_best_type_of_k_2_or_more_when_bic_picks_k_1():
     assert cli._sampled_covariance(em) == ("full", "the BIC-best EM covariance type")
     em.best, em.table = {"bic": (1, "full")}, table[table["n_components"] == 1]
     assert cli._sampled_covariance(em)[0] == "full"  # no K >= 2 in the grid
+
+
+def test_loo_csv_carries_each_fits_checks():
+    import types
+
+    comparison = pd.DataFrame({"elpd_diff": [0.0, -3.0]}, index=["K=5", "K=3"])
+    bayes = types.SimpleNamespace(comparison=comparison, diagnostics={
+        "K=5": "PROBLEMS: R-hat 1.2 > 1.01 (see advice)", "K=3": "OK: R-hat 1.003 <= 1.01"})
+    table = cli._loo_table(bayes)
+    assert table["checks"].tolist() == ["PROBLEMS", "OK"]
+    assert "checks" not in comparison  # the selection's own table is left as it was
