@@ -86,7 +86,8 @@ LOG_DENSITY_NAMES = ("lp", "logp")  # PyMC, nutpie
 PRIORS_SHAPE = "priors shape summaries"
 CAUSES = ("poor start", "stuck chain", "collapsed component", "outliers", "K too large",
           "too many parameters", "mixed components", "divergences", "label switching",
-          "slow mixing", "too few draws", PRIORS_SHAPE)
+          "slow mixing", "too few draws", PRIORS_SHAPE,
+          "K_max too small")  # the last: a sparse mixture's (every component in use)
 # The causes that say some components are not clusters the data locate (a nearly empty one
 # holding far rows, more components or parameters than the data locate): their
 # per-component summaries are not to be reported.

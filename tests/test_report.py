@@ -388,6 +388,11 @@ def test_sparse_diagnostics_are_html_not_console_text(selection):
     for check in diag.checks:  # every check a row: name, value, threshold, passed
         assert f"<th>{html.escape(check.name)}</th>" in section, check.name
     assert re.search(r"<th>divergences</th>\s*<td>12</td>\s*<td>0</td>\s*<td>no</td>", section)
+    # the sparse fit's own causes, one item each, as summarise_sparse pairs them (QA: its
+    # advice once outnumbered its causes, and the page failed to build)
+    own, _ = build_selection_report(em, sparse=sparse)
+    for cause in sparse.diagnostics.causes:
+        assert f"<li><strong>{cause}</strong>: " in own
 
 
 def test_selection_report_shows_differences_from_the_best(selection):

@@ -1003,8 +1003,13 @@ def test_sparse_checks_are_not_repeated_as_label_invariant_nor_read_as_switching
     names = [c.name for c in sparse.diagnostics.checks]
     assert not any("label-invariant" in n for n in names) and "max R-hat" in names
     assert "label switching" not in sparse.diagnostics.causes
+    # one advice per cause, the verdict naming the same causes (the report pairs them)
+    assert len(sparse.diagnostics.causes) == len(sparse.diagnostics.advice)
+    assert sparse.diagnostics.verdict.endswith(
+        f"likely cause: {', '.join(sparse.diagnostics.causes)} (see advice)")
     advice = " ".join(sparse.diagnostics.advice)
     assert "K+ and the log-likelihood have not converged" in advice
+    assert "the chains disagree on how many components are filled" in advice  # K+ failed
     assert "fewer components" not in advice and "target_accept=0.95" not in advice
     assert f"Advice: {sparse.diagnostics.advice[0]}" in str(sparse)
     assert "(see advice)" not in str(sparse).splitlines()[1]
@@ -1013,6 +1018,7 @@ def test_sparse_checks_are_not_repeated_as_label_invariant_nor_read_as_switching
 def test_sparse_k_plus_at_k_max_is_cut_off_and_says_so(three_clusters):
     """QA: P(K+ = 3) = 1 with K_max = 3 was read as the answer: every component in use means
     the extra ones could not empty, and K+ may be larger."""
+    from bayesgmm.diagnostics import CAUSES
     from bayesgmm.selection.sparse import _sparse_advice
 
     sparse = summarise_sparse(overfitted_posterior(three_clusters), random_state=0)
@@ -1022,9 +1028,10 @@ def test_sparse_k_plus_at_k_max_is_cut_off_and_says_so(three_clusters):
     assert "K+ reached K_max = 5 in 70% of the draws" in at_max.caveat
     ok = dataclasses.replace(sparse.diagnostics, checks=tuple(
         dataclasses.replace(c, passed=True) for c in sparse.diagnostics.checks))
-    (advice,) = _sparse_advice(ok, 0.7, 5, 0.01, 60)
+    ((cause, advice),) = _sparse_advice(ok, 0.7, 5, 0.01, 60).items()
+    assert cause == "K_max too small" and cause in CAUSES
     assert "refit with a larger K_max" in advice and "--sparse 10" in advice
-    assert _sparse_advice(ok, 0.01, 5, 0.01, 60) == ()
+    assert _sparse_advice(ok, 0.01, 5, 0.01, 60) == {}
 
 
 def test_pareto_warning_names_one_model_in_good_english():

@@ -229,11 +229,17 @@ def summarise_sparse(result: BayesResult, *, random_state: Any = None,
                            auto_draws=settings is not None and settings.adaptive,
                            label_invariant_checks=False,  # K+ and the log-likelihood are
                            **(thresholds or DiagnosticThresholds()).to_dict())
-    counts_all = table.loc["all"]
-    advice = _sparse_advice(diagnostics, float(counts_all.get(K, 0.0)), K,
-                            float(result.priors.weights_concentration), counts.shape[1])
-    if advice:
-        diagnostics = dataclasses.replace(diagnostics, advice=advice, fixed_draws_advice=())
+    found = _sparse_advice(diagnostics, float(table.loc["all"].get(K, 0.0)), K,
+                           float(result.priors.weights_concentration), counts.shape[1])
+    if found:  # one advice per cause, as every Diagnostics has them, and the verdict's clause
+        causes = tuple(found)
+        verdict = diagnostics.verdict.partition(" | likely cause: ")[0].partition(
+            " | note: ")[0]
+        verdict += (f" | {'note' if diagnostics.ok else 'likely cause'}: {', '.join(causes)} "
+                    "(see advice)")
+        diagnostics = dataclasses.replace(
+            diagnostics, verdict=verdict, causes=causes, fixed_draws_advice=(),
+            advice=tuple(f"{cause}: {text}" for cause, text in found.items()))
     return SparseMixture(
         result=result,
         max_components=K,
@@ -249,32 +255,37 @@ def summarise_sparse(result: BayesResult, *, random_state: Any = None,
 
 
 def _sparse_advice(diagnostics: Diagnostics, at_max: float, K: int, e0: float,
-                   n_draws: int) -> tuple[str, ...]:
-    """What to do about a sparse fit, in its own terms, in place of the generic advice, which
-    says "consider fewer components" (a sparse fit has extra ones by design) and "raise
-    target_accept" (which made galaxies worse: fit_sparse's Notes; QA); () when all is well."""
+                   n_draws: int) -> dict[str, str]:
+    """Cause -> what to do, for a sparse fit, in its own terms, in place of the generic
+    advice, which says "consider fewer components" (a sparse fit has extra ones by design)
+    and "raise target_accept" (which made galaxies worse: fit_sparse's Notes; QA); empty
+    when all is well."""
     failed = {c.name for c in diagnostics.checks if not c.passed}
-    advice = []
+    advice = {}
     if at_max > _AT_K_MAX:
-        advice.append(f"K+ reached K_max = {K} in {at_max:.0%} of the draws: not every extra "
-                      "component could empty, so the posterior of K+ is cut off at K_max; "
-                      f"refit with a larger K_max (2-3 times the clusters expected: "
-                      f"max_components={2 * K}, --sparse {2 * K})")
+        advice["K_max too small"] = (
+            f"K+ reached K_max = {K} in {at_max:.0%} of the draws: not every extra component "
+            "could empty, so the posterior of K+ is cut off at K_max; refit with a larger K_max "
+            f"(2-3 times the clusters expected: max_components={2 * K}, --sparse {2 * K})")
     sampler = sorted(failed & {"divergences", "min E-BFMI", "max tree depth fraction"})
     if sampler:
-        advice.append(f"the sampler struggled ({', '.join(sampler)} failed; "
-                      f"{diagnostics.n_divergences or 0:,} divergent transition(s)): NUTS finds "
-                      f"near-empty components hard at a small e0 ({e0:g}), and a larger "
-                      "target_accept does not help there; refit with a larger e0 (e.g. "
-                      "concentration=0.1, --concentration 0.1), which samples more easily but "
-                      "empties fewer components, and report e0 with K+")
+        advice["divergences"] = (
+            f"the sampler struggled ({', '.join(sampler)} failed; "
+            f"{diagnostics.n_divergences or 0:,} divergent transition(s)): NUTS finds "
+            f"near-empty components hard at a small e0 ({e0:g}), and a larger target_accept "
+            "does not help there; refit with a larger e0 (e.g. concentration=0.1, "
+            "--concentration 0.1), which samples more easily but empties fewer components, "
+            "and report e0 with K+")
     mixing = sorted(failed - set(sampler))
     if mixing:
-        advice.append(f"K+ and the log-likelihood have not converged ({', '.join(mixing)} "
-                      "failed): the chains disagree on how many components are filled; "
-                      f"sample longer (e.g. draws={4 * n_draws}, --draws {4 * n_draws}), and "
-                      "if divergences come with it, a larger e0 as above")
-    return tuple(advice)
+        where = {c.where for c in diagnostics.checks if c.name in mixing}
+        what = ("the chains disagree on how many components are filled" if "n_nonempty" in where
+                else "the chains agree on K+ but not yet on the fit (its log-likelihood)")
+        advice["slow mixing"] = (
+            f"K+ and the log-likelihood have not converged ({', '.join(mixing)} failed): "
+            f"{what}; sample longer (e.g. draws={4 * n_draws}, --draws {4 * n_draws}), and if "
+            "divergences come with it, a larger e0 as above")
+    return advice
 
 
 def count_nonempty(
