@@ -266,7 +266,7 @@ def _sparse_advice(diagnostics: Diagnostics, at_max: float, K: int, e0: float,
         advice["K_max too small"] = (
             f"K+ reached K_max = {K} in {at_max:.0%} of the draws: not every extra component "
             "could empty, so the posterior of K+ is cut off at K_max; refit with a larger K_max "
-            f"(2-3 times the clusters expected: max_components={2 * K}, --sparse {2 * K})")
+            f"(2-3 times the clusters expected: max_components={2 * K}, --sparse {2 * K}).")
     sampler = sorted(failed & {"divergences", "min E-BFMI", "max tree depth fraction"})
     if sampler:
         advice["divergences"] = (
@@ -275,7 +275,7 @@ def _sparse_advice(diagnostics: Diagnostics, at_max: float, K: int, e0: float,
             f"near-empty components hard at a small e0 ({e0:g}), and a larger target_accept "
             "does not help there; refit with a larger e0 (e.g. concentration=0.1, "
             "--concentration 0.1), which samples more easily but empties fewer components, "
-            "and report e0 with K+")
+            "and report e0 with K+.")
     mixing = sorted(failed - set(sampler))
     if mixing:
         where = {c.where for c in diagnostics.checks if c.name in mixing}
@@ -284,7 +284,7 @@ def _sparse_advice(diagnostics: Diagnostics, at_max: float, K: int, e0: float,
         advice["slow mixing"] = (
             f"K+ and the log-likelihood have not converged ({', '.join(mixing)} failed): "
             f"{what}; sample longer (e.g. draws={4 * n_draws}, --draws {4 * n_draws}), and if "
-            "divergences come with it, a larger e0 as above")
+            "divergences come with it, a larger e0 as above.")
     return advice
 
 
