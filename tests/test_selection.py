@@ -326,7 +326,8 @@ def test_compare_verdict_best_within_noise_and_worse():
     assert "simplest model within noise of the best is K=3" in sel.verdict
     # the best is the largest K compared (QA: LOO picked the top of every grid, unsaid)
     assert sel.warnings == ("K=4 has the largest K compared: a larger K may predict better "
-                            "still (add it to n_components, -k).",)
+                            "still (fit one and compare again: select_bayes's n_components, "
+                            "the command line's -k).",)
     assert (sel.pareto_k["n_high"] == 0).all()
     assert set(sel.loo) == set(models)
     assert "elpd_diff" in str(sel)
@@ -1479,3 +1480,18 @@ def test_an_undefined_pareto_k_counts_as_unreliable():
     assert ("K=2 (3 of 5 observations, 2 of them undefined (too few draws for PSIS), max "
             "0.90), K=3 (5 of 5 observations, 5 of them undefined") in warning
     assert "nan" not in warning and "nan" not in _high_k(table.loc["K=3"])
+
+
+def test_the_simplest_within_noise_counts_parameters_among_equal_k():
+    """Referee QA: a tied and a full fit of the same K were equally "simple" (by K alone),
+    so the order of the dict decided."""
+    import types
+
+    from bayesgmm.selection.loo_verdict import simplest
+
+    def fit(k, p):
+        return types.SimpleNamespace(n_components=k, em=types.SimpleNamespace(n_parameters=p))
+
+    results = {"full3": fit(3, 17), "tied3": fit(3, 11), "full2": fit(2, 11)}
+    assert simplest(("full3", "tied3"), results) == "tied3"
+    assert simplest(("full3", "tied3", "full2"), results) == "full2"  # fewer K first

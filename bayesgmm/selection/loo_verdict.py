@@ -32,10 +32,15 @@ SMALL_N = 100
 
 
 def simplest(candidates: Sequence[str], results: Mapping[str, Any]) -> str | None:
+    """The candidate with the fewest components; among equal K the fewest parameters (the
+    EM start's count, where a fit has one: a tied fit is simpler than a full one of the same
+    K; referee QA), then the first listed."""
     ks = {name: getattr(results[name], "n_components", None) for name in candidates}
     if any(k is None for k in ks.values()):
         return None
-    return min(candidates, key=lambda name: (ks[name], candidates.index(name)))
+    params = {name: getattr(getattr(results[name], "em", None), "n_parameters", 0) or 0
+              for name in candidates}
+    return min(candidates, key=lambda name: (ks[name], params[name], candidates.index(name)))
 
 
 def pareto_table(loos: Mapping[str, Any]) -> pd.DataFrame:
@@ -177,8 +182,8 @@ def grid_edge_warning(best: str, results: Mapping[str, Any],
     if too_large or len(ks) < 2 or any(k is None for k in ks.values()) \
             or ks[best] < max(ks.values()):
         return []
-    return [f"{best} has the largest K compared: a larger K may predict better still (add it "
-            "to n_components, -k)."]
+    return [f"{best} has the largest K compared: a larger K may predict better still (fit one "
+            "and compare again: select_bayes's n_components, the command line's -k)."]
 
 
 def convergence_warning(diagnostics: Mapping[str, str]) -> list[str]:
