@@ -732,7 +732,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     settings = _sampler_settings(args)
     thresholds = _thresholds(args)
     figure_files = _figure_files(args, report=args.report)
-    out = Path(args.out) if args.out else default_output(args.data, args.n_components)
+    out = Path(args.out).expanduser() if args.out else default_output(args.data, args.n_components)
     # before reading or fitting anything: a bad output path fails in seconds, not minutes
     check_writable(out, overwrite=args.force, protect=_inputs(args.data),
                    writes="BayesResult", by="bayesgmm fit", other="--out")
@@ -824,8 +824,8 @@ def _cmd_em(args: argparse.Namespace) -> int:
     _check_n_init(args.n_init)
     check_seed(args.seed, "--seed")
     figure_files = _figure_files(args, report=args.report)
-    out = Path(args.out) if args.out else default_output(args.data,
-                                                         suffix=f"em_k{args.n_components}")
+    out = Path(args.out).expanduser() if args.out else default_output(
+        args.data, suffix=f"em_k{args.n_components}")
     if writes:  # the whole check the write will make, before any fitting
         check_writable(out, overwrite=args.force, protect=_inputs(args.data),
                        writes="EMResult", by="bayesgmm em", other="--out")
@@ -1026,7 +1026,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    directory = Path(args.directory)
+    directory = Path(args.directory).expanduser()
     _thresholds(args)  # bad threshold flags fail before the result loads
     figure_files = _figure_files(args)
     if directory.name in ("", ".", ".."):  # name it, so that the message says what it is
@@ -1074,7 +1074,7 @@ def _cmd_select(args: argparse.Namespace) -> int:
     covariance_types = _covariance_types(args.covariance)
     _check_select_flags(args, ranges)
     figure_files = _figure_files(args)
-    out = Path(args.out) if args.out else default_output(args.data, suffix="select")
+    out = Path(args.out).expanduser() if args.out else default_output(args.data, suffix="select")
     # before reading or fitting anything: a bad output path fails in seconds, not minutes
     check_writable(out, overwrite=args.force, protect=_inputs(args.data),
                    writes="SelectionReport", by="bayesgmm select", other="--out")

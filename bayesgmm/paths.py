@@ -171,7 +171,7 @@ def check_writable(path: str | os.PathLike, *, overwrite: bool = False,
         did not write or one holding another kind of output than ``writes``, or a nearest
         existing ancestor that is not a writable directory.
     """
-    target = Path(path)
+    target = Path(path).expanduser()
     if str(path) == "" or target.name in ("", ".", ".."):
         raise ValueError(f"output path {str(path)!r} does not name a new directory; give one "
                          "such as results/fit")
@@ -217,7 +217,7 @@ def missing_hint(path: str | os.PathLike) -> str:
     """For a result directory that is not there: where its earlier version is, when a
     replacement was interrupted between its two renames (a killed ``--force`` or report), else
     "". The next write to ``path`` puts that backup back (:func:`clean_orphans`)."""
-    target = Path(path)
+    target = Path(path).expanduser()
     try:
         backups = sorted((p for p in target.parent.iterdir()
                           if p.name.startswith(f".{target.name}{_OLD}") and p.is_dir()),
@@ -245,7 +245,7 @@ def clean_orphans(path: str | os.PathLike, *, max_age_s: float = ORPHAN_AGE_S) -
     list of Path
         The stale siblings removed or restored.
     """
-    target = Path(path)
+    target = Path(path).expanduser()
     parent = target.parent
     if not parent.is_dir():
         return []

@@ -1328,3 +1328,22 @@ def test_loo_csv_carries_each_fits_checks():
     table = cli._loo_table(bayes)
     assert table["checks"].tolist() == ["PROBLEMS", "OK"]
     assert "checks" not in comparison  # the selection's own table is left as it was
+
+
+def test_a_home_relative_out_is_checked_where_it_is_written(tmp_path, monkeypatch, capsys):
+    """Code review: --out=~/fit (which the shell leaves as it is) was checked as ./~/fit
+    before the fit and written to $HOME/fit after it, so a second run fitted again before
+    refusing; ``report ~/fit`` did not find what ``load`` found."""
+    home, elsewhere = tmp_path / "home", tmp_path / "cwd"
+    home.mkdir(), elsewhere.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.chdir(elsewhere)
+    argv = ["em", "bundled:old_faithful", "-k", "2", "--n-init", "1", "--seed", "0",
+            "--no-progress", "--out=~/emfit"]
+    assert _run_main(argv, capsys)[0] == 0 and (home / "emfit").is_dir()
+    rc, out, err = _run_main(argv, capsys)
+    assert rc == 2 and out == "" and "already exists" in err  # before fitting: nothing printed
+    # found where it was written (an EM fit: its report is em's --report, as it says)
+    rc, _, err = _run_main(["report", "~/emfit", "--no-progress"], capsys)
+    assert f"{home / 'emfit'} holds an EM result" in err
+    assert list(elsewhere.iterdir()) == []
