@@ -1016,7 +1016,7 @@ def test_sparse_checks_are_not_repeated_as_label_invariant_nor_read_as_switching
     assert "(see advice)" not in str(sparse).splitlines()[1]
 
 
-def test_sparse_k_plus_at_k_max_is_cut_off_and_says_so(three_clusters):
+def test_sparse_k_plus_at_k_max_is_cut_off_and_says_so(three_clusters, monkeypatch):
     """QA: P(K+ = 3) = 1 with K_max = 3 was read as the answer: every component in use means
     the extra ones could not empty, and K+ may be larger."""
     from bayesgmm.diagnostics import CAUSES
@@ -1033,6 +1033,15 @@ def test_sparse_k_plus_at_k_max_is_cut_off_and_says_so(three_clusters):
     assert cause == "K_max too small" and cause in CAUSES
     assert "refit with a larger K_max" in advice and "--sparse 10" in advice
     assert _sparse_advice(ok, 0.01, 5, 0.01, 60) == {}
+    # every check passed but K+ is cut off: CAUTION, as diagnose says it, not OK (code review)
+    from bayesgmm.settings import DiagnosticThresholds
+
+    monkeypatch.setattr("bayesgmm.selection.sparse._AT_K_MAX", -1.0)  # any P(K+ = K_max)
+    loose = summarise_sparse(overfitted_posterior(three_clusters), random_state=0,
+                             thresholds=DiagnosticThresholds(**LOOSE))
+    assert loose.diagnostics.ok and loose.diagnostics.causes == ("K_max too small",)
+    assert loose.diagnostics.verdict.startswith("CAUTION: ")
+    assert loose.diagnostics.verdict.endswith("note: K_max too small (see advice)")
 
 
 def test_pareto_warning_names_one_model_in_good_english():

@@ -235,6 +235,8 @@ def summarise_sparse(result: BayesResult, *, random_state: Any = None,
         causes = tuple(found)
         verdict = diagnostics.verdict.partition(" | likely cause: ")[0].partition(
             " | note: ")[0]
+        if diagnostics.ok:  # checks passed, the evidence says something: as diagnose says it
+            verdict = "CAUTION: " + verdict.removeprefix("OK: ").removeprefix("CAUTION: ")
         verdict += (f" | {'note' if diagnostics.ok else 'likely cause'}: {', '.join(causes)} "
                     "(see advice)")
         diagnostics = dataclasses.replace(
@@ -283,8 +285,8 @@ def _sparse_advice(diagnostics: Diagnostics, at_max: float, K: int, e0: float,
                 else "the chains agree on K+ but not yet on the fit (its log-likelihood)")
         advice["slow mixing"] = (
             f"K+ and the log-likelihood have not converged ({', '.join(mixing)} failed): "
-            f"{what}; sample longer (e.g. draws={4 * n_draws}, --draws {4 * n_draws}), and if "
-            "divergences come with it, a larger e0 as above.")
+            f"{what}; sample longer (e.g. draws={4 * n_draws}, --draws {4 * n_draws})"
+            + (", and for the divergences a larger e0 as above." if sampler else "."))
     return advice
 
 
