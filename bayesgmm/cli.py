@@ -1198,14 +1198,14 @@ def _sampled_covariance(em) -> tuple[str, str]:
     BIC-best cell's, unless that cell has one component, where the types say little (full
     and tied are one model; referee QA: full, BIC's worst type at every K >= 2, was sampled
     because it won K = 1's tie): then the best cell's with K >= 2, where the grid has one."""
+    from .selection.criteria import best_cells
+
     k, covariance = em.best["bic"]
-    table = em.table[(em.table["n_components"] >= 2) & ~em.table["degenerate"]]
-    if k >= 2 or table.empty:
+    larger = best_cells(em.table, min_components=2).get("bic")
+    if k >= 2 or larger is None:  # no K >= 2 in the grid, or none of them fitted
         return covariance, "the BIC-best EM covariance type"
-    best = table.loc[table["bic"].idxmin()]
-    return (str(best["covariance_type"]), f"the BIC-best EM covariance type at K >= 2, "
-            f"K={int(best['n_components'])}; BIC's best is K=1, whose type says little about "
-            "the components of a larger K")
+    return (larger[1], f"the BIC-best EM covariance type at K >= 2, K={larger[0]}; BIC's best "
+            "is K=1, whose type says little about the components of a larger K")
 
 
 def _select_bayes(frame: pd.DataFrame, ks: tuple[int, ...], args: argparse.Namespace,

@@ -1310,6 +1310,7 @@ def test_select_samples_the_bic_best_type_of_k_2_or_more_when_bic_picks_k_1():
                           "covariance_type": ["full", "tied"] * 3,
                           "bic": [100.0, 100.0, 120.0, 110.0, 105.0, 130.0],
                           "degenerate": [False, False, False, False, True, False]})
+    table["aic"] = table["icl"] = table["bic"]  # select_em's table has all three
     em = types.SimpleNamespace(best={"bic": (1, "full")}, table=table)
     covariance, why = cli._sampled_covariance(em)
     assert covariance == "tied" and "at K >= 2, K=2; BIC's best is K=1" in why
@@ -1317,6 +1318,9 @@ def test_select_samples_the_bic_best_type_of_k_2_or_more_when_bic_picks_k_1():
     assert cli._sampled_covariance(em) == ("full", "the BIC-best EM covariance type")
     em.best, em.table = {"bic": (1, "full")}, table[table["n_components"] == 1]
     assert cli._sampled_covariance(em)[0] == "full"  # no K >= 2 in the grid
+    # every K >= 2 cell failed (BIC NaN): the K=1 type, not a crash (code review)
+    em.table = table.assign(bic=[100.0, 100.0] + [np.nan] * 4, aic=np.nan, icl=np.nan)
+    assert cli._sampled_covariance(em) == ("full", "the BIC-best EM covariance type")
 
 
 def test_loo_csv_carries_each_fits_checks():

@@ -421,6 +421,13 @@ def _tidy(rows: list[dict]) -> pd.DataFrame:
     return table
 
 
+def best_cells(table: pd.DataFrame, min_components: int = 1) -> dict[str, tuple[int, str]]:
+    """Criterion -> (K, covariance type) of the best cell with at least ``min_components``,
+    as :func:`select_em` chooses (degenerate cells left out unless every cell is one, failed
+    cells never, ties to the fewest components); a criterion no such cell has is absent."""
+    return _best(table[table["n_components"] >= min_components], exclude_degenerate=True)
+
+
 def _best(table: pd.DataFrame, exclude_degenerate: bool) -> dict[str, tuple[int, str]]:
     if exclude_degenerate and not table["degenerate"].all():
         table = table[~table["degenerate"]]
