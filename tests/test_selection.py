@@ -1504,3 +1504,14 @@ def test_the_simplest_within_noise_counts_parameters_among_equal_k():
     results = {"full3": fit(3, 17), "tied3": fit(3, 11), "full2": fit(2, 11)}
     assert simplest(("full3", "tied3"), results) == "tied3"
     assert simplest(("full3", "tied3", "full2"), results) == "full2"  # fewer K first
+
+
+def test_fit_sparse_takes_any_numpy_seed_and_its_recorded_seed_repeats_k_plus(three_clusters):
+    """Code review: a BitGenerator was refused after sampling, and with a Generator the K+
+    count used another draw of it than the fit, so the recorded seed did not repeat P(K+)."""
+    kw = dict(draws=60, tune=100, chains=2, progressbar=False)
+    first = bayesgmm.fit_sparse(three_clusters, 3, random_state=np.random.PCG64(0), **kw)
+    seed = first.result.settings["random_state"]
+    again = bayesgmm.fit_sparse(three_clusters, 3, random_state=seed, **kw)
+    np.testing.assert_array_equal(first.n_nonempty, again.n_nonempty)
+    pd.testing.assert_series_equal(first.posterior_counts, again.posterior_counts)

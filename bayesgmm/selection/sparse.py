@@ -20,7 +20,7 @@ import pandas as pd
 import xarray as xr
 
 from .. import kernels
-from .._validation import check_data, check_n_components
+from .._validation import check_data, check_n_components, seed_from
 from ..draw_arrays import categorical, flat_noise_weight, flatten_draws
 from ..em import fit_em
 from ..observations import noise_log_ranges
@@ -201,9 +201,14 @@ def fit_sparse(
     priors = dataclasses.replace(priors or Priors(), weights_concentration=concentration)
     ss = sampler_settings(settings, fit_kwargs, draws=draws, tune=tune, chains=chains,
                            sampler=sampler, progressbar=progressbar)
+    # one integer for the fit and the K+ count (code review: a Generator seeded the fit with
+    # one draw and the count with the next, so the recorded seed did not repeat P(K+), and a
+    # BitGenerator was refused after sampling); without a seed, the one fit_bayes drew
+    seed = seed_from(random_state)
     result = fit_bayes(X, K, covariance_type=covariance_type, priors=priors,
-                       random_state=random_state, settings=ss, **fit_kwargs)
-    return summarise_sparse(result, random_state=random_state, thresholds=thresholds)
+                       random_state=seed, settings=ss, **fit_kwargs)
+    return summarise_sparse(result, random_state=result.settings["random_state"],
+                            thresholds=thresholds)
 
 
 def summarise_sparse(result: BayesResult, *, random_state: Any = None,

@@ -54,13 +54,16 @@ def root_entropy(random_state: Any) -> int:
     """One integer that seeds the whole sweep (recorded so a sweep can be repeated)."""
     if isinstance(random_state, np.random.SeedSequence):  # its spawn key counts too
         return int(random_state.generate_state(1, np.uint64)[0])
+    if isinstance(random_state, np.random.BitGenerator):  # as fit_em and fit_bayes take it
+        random_state = np.random.Generator(random_state)
     if isinstance(random_state, np.random.Generator):
         return int(random_state.integers(2**63))
     try:
         seed = check_seed(random_state)
     except ValueError:
         raise ValueError(
-            f"random_state must be None, a non-negative int, a SeedSequence or a Generator; "
+            f"random_state must be None, a non-negative int, a SeedSequence, BitGenerator or "
+            f"Generator; "
             f"got {random_state!r}"
         ) from None
     return int(np.random.SeedSequence().entropy) if seed is None else seed
