@@ -518,7 +518,10 @@ def _series_as_column(X: Any, fitted: Sequence[str]) -> Any:
             and hasattr(X, "name")):
         return X
     index = [str(i) for i in X.index]
-    if len(fitted) > 1 and len(index) == len(fitted) and set(index) == set(fitted):
+    # one feature too, when the Series is a named row (code review: df[["waiting"]].iloc[5]);
+    # an unnamed one of one value is values
+    if (len(fitted) > 1 or X.name is not None) and len(index) == len(fitted) and \
+            set(index) == set(fitted):
         raise ValueError(f"X is a pandas Series indexed by the features {list(fitted)}: one "
                          "row, where a DataFrame of rows is needed; select the row as a "
                          "one-row DataFrame (df.iloc[[0]], not df.iloc[0])")

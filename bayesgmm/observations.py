@@ -619,7 +619,11 @@ def _codes_of_names(values: Any, names: tuple[str, ...]) -> np.ndarray:
     if not names:
         raise ValueError("the labels are names, but the fit was given component indices (or no "
                          "labels): give component indices (-1 for unknown)")
-    texts = [_label_text(v) for v in np.asarray(values, dtype=object).ravel()]
+    arr = np.asarray(values, dtype=object)
+    if arr.ndim != 1:  # as encode_labels refuses it (code review: (N, 1) was flattened)
+        raise ValueError(f"labels must be one-dimensional (one label per point); got shape "
+                         f"{arr.shape}")
+    texts = [_label_text(v) for v in arr]
     index = {name: k for k, name in enumerate(names)}
     unknown = sorted({t for t in texts if t is not None and t not in index})
     if unknown:

@@ -1226,6 +1226,9 @@ def test_a_series_given_to_a_fit_is_a_column_or_refused_as_a_row(old_faithful, g
         em.predict(old_faithful.iloc[5])
     np.testing.assert_array_equal(em.predict(old_faithful.iloc[[5]]),
                                   em.predict(old_faithful.to_numpy()[5:6]))
+    one = fit_em(old_faithful[["waiting"]], 2, random_state=0)  # one feature too (review)
+    with pytest.raises(ValueError, match=r"indexed by the features \['waiting'\]: one row"):
+        one.predict(old_faithful[["waiting"]].iloc[5])
     em_1d = fit_em(galaxies["velocity"], 2, random_state=0)
     values = pd.Series([2e4, 3e4])
     np.testing.assert_array_equal(em_1d.predict_proba(values),

@@ -138,3 +138,14 @@ def test_a_labelled_row_left_out_is_named(old_faithful, missing, cells, why):
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # unlabelled rows left out: the summary says so, enough
         prepare_observations(X, 2, missing=missing, labels=np.where(labels == 0, -1, labels))
+
+
+def test_label_names_at_prediction_are_one_per_row():
+    """Code review: names given to a fitted model as (N, 1) were flattened, as numbers and
+    a fit's names are not."""
+    from bayesgmm.observations import component_labels
+
+    codes, names = component_labels(np.array(["b", "", "a"]), 2, fitted_names=("a", "b"))
+    assert codes.tolist() == [1, -1, 0] and names == ("a", "b")
+    with pytest.raises(ValueError, match=r"labels must be one-dimensional .* got shape \(3, 1\)"):
+        component_labels(np.array([["b"], [""], ["a"]]), 2, fitted_names=("a", "b"))
