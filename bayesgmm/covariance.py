@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 __all__ = [
+    "COVARIANCE_DIMS",
     "FAR_TAIL",
     "points_needed",
     "COVARIANCE_TYPES",
@@ -43,6 +44,10 @@ __all__ = [
 ]
 
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
+# The dims of a result's covariance draws or estimate per type (xarray; beyond chain, draw).
+COVARIANCE_DIMS = {"full": ("component", "feature", "feature_bis"),
+                   "tied": ("feature", "feature_bis"), "diag": ("component", "feature"),
+                   "spherical": ("component",)}
 
 
 def check_covariance_type(covariance_type: Any) -> str:

@@ -54,6 +54,7 @@ import pandas as pd
 import xarray as xr
 
 from bayesgmm.covariance import (
+    COVARIANCE_DIMS,
     COVARIANCE_TYPES,
     FAR_TAIL,
     covariance_words,
@@ -1594,9 +1595,7 @@ def _far_rows_named(observed, rows, d2, most: int = 5) -> str:
 
 
 # The covariance type of a posterior, by the dims of its covariance draws beyond (chain, draw).
-_TYPE_OF_DIMS = {("component", "feature", "feature_bis"): "full",
-                 ("feature", "feature_bis"): "tied", ("component", "feature"): "diag",
-                 ("component",): "spherical"}
+_TYPE_OF_DIMS = {dims: name for name, dims in COVARIANCE_DIMS.items()}
 
 
 def _simpler_covariances(post) -> str:

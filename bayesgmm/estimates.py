@@ -42,7 +42,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .covariance import distinct_entries, entry_label
+from .covariance import COVARIANCE_DIMS, distinct_entries, entry_label
 from .observation_record import observations_record
 
 __all__ = ["ESTIMATES_FILE", "KEY_COLUMNS", "estimates_table", "write_estimates"]
@@ -144,9 +144,7 @@ def _em_table(em: Any) -> pd.DataFrame:
     features = [str(f) for f in em.feature_names]
     components = list(range(len(em.weights)))
     covariance_type = em.covariance_type
-    cov_dims = {"full": ("component", "feature", "feature_bis"),
-                "tied": ("feature", "feature_bis"),
-                "diag": ("component", "feature"), "spherical": ("component",)}[covariance_type]
+    cov_dims = COVARIANCE_DIMS[covariance_type]
     parameters = [("weights", ("component",), np.asarray(em.weights, dtype=float)),
                   ("means", ("component", "feature"), np.asarray(em.means, dtype=float)),
                   ("covariances", cov_dims, np.asarray(em.covariances, dtype=float))]

@@ -32,7 +32,7 @@ from ._validation import (
     transposed_hint,
 )
 from ._warn import IN_PACKAGE
-from .covariance import distinct_entries, entry_label
+from .covariance import COVARIANCE_DIMS, distinct_entries, entry_label
 from .diagnostics import Diagnostics, diagnose
 from .draw_arrays import categorical, flat_noise_weight, flatten_draws
 from .em import EMResult, n_parameters
@@ -842,7 +842,7 @@ class BayesResult:
             # ordered cone: their order statistics, the weights and sds staying iid (QA)
             values[1] = np.sort(values[1], axis=1)
         dims = {"weights": ("component",), "means": ("component", "feature"),
-                "covariances": _COVARIANCE_DIMS[self.covariance_type], "noise_weight": ()}
+                "covariances": COVARIANCE_DIMS[self.covariance_type], "noise_weight": ()}
         prior = xr.Dataset({name: (("chain", "draw", *dims[name]), np.asarray(v)[None])
                             for name, v in zip(names, values, strict=True)},
                            coords={"component": np.arange(self.n_components),
@@ -884,9 +884,6 @@ class BayesResult:
 
 
 # the posterior's dims of the covariances, per covariance type (model.build_model's)
-_COVARIANCE_DIMS = {"full": ("component", "feature", "feature_bis"),
-                    "tied": ("feature", "feature_bis"), "diag": ("component", "feature"),
-                    "spherical": ("component",)}
 
 
 def _as_means(values: Any) -> tuple:
