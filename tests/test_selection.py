@@ -1515,3 +1515,21 @@ def test_fit_sparse_takes_any_numpy_seed_and_its_recorded_seed_repeats_k_plus(th
     again = bayesgmm.fit_sparse(three_clusters, 3, random_state=seed, **kw)
     np.testing.assert_array_equal(first.n_nonempty, again.n_nonempty)
     pd.testing.assert_series_equal(first.posterior_counts, again.posterior_counts)
+
+
+def test_summarise_sparse_counts_the_rows_as_the_fit_saw_them(three_clusters, monkeypatch):
+    """K+ counts the fitted rows with their weights and known labels (count_nonempty with X
+    None, tested in test_selection_bayes_observations); summarise_sparse handed it the bare
+    values, so a row of weight 0 or a labelled row counted as a plain row."""
+    import bayesgmm.selection.sparse as sparse_module
+
+    seen = []
+    real = sparse_module.count_nonempty
+
+    def spy(result, X=None, **kwargs):
+        seen.append(X)
+        return real(result, X, **kwargs)
+
+    monkeypatch.setattr(sparse_module, "count_nonempty", spy)
+    summarise_sparse(overfitted_posterior(three_clusters), random_state=0)
+    assert seen == [None]

@@ -220,7 +220,8 @@ def summarise_sparse(result: BayesResult, *, random_state: Any = None,
     from ..diagnostics import diagnose
 
     X = result.idata["observed_data"]["x"].to_numpy()
-    counts, occupied = count_nonempty(result, X, random_state=random_state,
+    # X None: the fitted rows as the fit saw them (their weights and known labels too)
+    counts, occupied = count_nonempty(result, None, random_state=random_state,
                                       return_occupied=True)
     K = result.n_components
     table = _count_table(counts, K)
