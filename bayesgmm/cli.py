@@ -47,7 +47,9 @@ from ._warn import IN_PACKAGE
 from .covariance import covariance_words
 from .formatting import format_count, format_number, timing_parts
 from .settings import (  # NumPy only
+    LAPLACE_MIN_ROWS,
     MAX_RESTARTS,
+    METRICS,
     SAMPLERS,
     VECTOR_FORMATS,
     DiagnosticThresholds,
@@ -517,6 +519,11 @@ def _sampling_flags(parser: argparse.ArgumentParser, which: str = "",
                         help="with --draws auto: stop sampling after this many seconds "
                              "(warm-up included), converged or not; how far the chains get "
                              "then depends on the machine (default: no limit)")
+    parser.add_argument("--metric", choices=METRICS, default="auto",
+                        help="nutpie's metric: 'diag' (its diagonal adaptation), 'laplace' "
+                             "(the same in coordinates whitened by the posterior's curvature "
+                             "at its mode), or 'auto': laplace from "
+                             f"{LAPLACE_MIN_ROWS:,} rows (default: auto)")
     parser.add_argument("--tune", type=int, default=1000,
                         help=f"tuning steps per chain{which} (default: 1000)")
     parser.add_argument("--chains", type=int, default=4, help=f"chains{which} (default: 4)")
@@ -603,7 +610,8 @@ def _sampler_settings(args: argparse.Namespace) -> SamplerSettings:
                                    progressbar=not args.no_progress,
                                    max_draws=10_000 if args.max_draws is None
                                    else args.max_draws,
-                                   max_time=getattr(args, "max_time", None))
+                                   max_time=getattr(args, "max_time", None),
+                                   metric=getattr(args, "metric", "auto"))
         settings.check_runnable()
     except ValueError as exc:
         raise ValueError(_flag_words(str(exc))) from None
@@ -1297,7 +1305,7 @@ def _check_select_flags(args: argparse.Namespace, ranges: list[range]) -> None:
         from .selection.loo import check_loo_draws
 
         check_loo_draws(settings)
-    sampler_flags = ("draws", "max_draws", "tune", "chains", "sampler")
+    sampler_flags = ("draws", "max_draws", "tune", "chains", "sampler", "metric")
     defaults = _parser().parse_args(["select", "data"])
     given = [f"--{f.replace('_', '-')}" for f in sampler_flags
              if getattr(args, f) != getattr(defaults, f)]

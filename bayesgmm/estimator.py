@@ -255,10 +255,10 @@ class BayesianGMM:
 
         Its parameters are read back from the result (K, covariance type, priors, draws, tune,
         chains, sampler, back end and seed, the missing-value policy, the noise component and
-        its volume), so ``get_params`` describes the fit as far as the constructor's
-        parameters reach. What the constructor does not take (``target_accept``,
-        ``retry_target_accept``, ``cores``, ``max_draws``, ``max_time``, ``ordered_means``,
-        the diagnostic thresholds) stays in ``result_.sampler_settings`` and
+        its volume), so ``get_params`` describes the fit as far as the constructor's parameters
+        reach. What the constructor does not take (``target_accept``, ``retry_target_accept``,
+        ``cores``, ``max_draws``, ``max_time``, ``metric``, ``ordered_means``, the
+        diagnostic thresholds) stays in ``result_.sampler_settings`` and
         ``result_.thresholds``; a ``clone`` refits with their defaults. To repeat the fit
         exactly: ``fit_bayes(X, K, settings=result.sampler_settings,
         thresholds=result.thresholds, random_state=result.settings["random_state"], ...)``.

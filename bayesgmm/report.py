@@ -86,7 +86,7 @@ from .selection.choice_notes import (  # "within this of the best"; K=1 tied is 
     same_model_as_another,
 )
 from .selection.sweep import describe_group, group_warnings
-from .settings import DiagnosticThresholds, FigureFiles
+from .settings import LAPLACE_MIN_ROWS, DiagnosticThresholds, FigureFiles
 from .versions import RESULT_PACKAGES, software_versions
 
 if TYPE_CHECKING:  # imported where used: an EM-only report must not load ArviZ or PyMC
@@ -2008,9 +2008,11 @@ def _readable_setting(name: str, value):
     if name == "sampler" and value in _SAMPLER_WORDS:  # what a Methods section must state
         return _SAMPLER_WORDS[value]
     if name == "laplace_metric" and isinstance(value, bool):
-        return ("yes: sampled in coordinates whitened by the curvature at the start (the "
-                "inverse negative Hessian; a Laplace metric)" if value else
-                "no (the default: the model's own unconstrained coordinates)")
+        return ("yes: sampled in coordinates whitened by the curvature at the posterior mode "
+                "(Newton from the start; the inverse negative Hessian there: a Laplace "
+                f"metric; metric 'laplace', or 'auto' from {LAPLACE_MIN_ROWS:,} rows)" if value
+                else "no: the model's own unconstrained coordinates (metric 'diag', or 'auto' "
+                f"below {LAPLACE_MIN_ROWS:,} rows)")
     if name in ("draws", "tune") and isinstance(value, int):  # a Methods section's unit
         return f"{value:,} per chain"
     if name == "cores" and isinstance(value, int):  # with draws="auto", one per chain

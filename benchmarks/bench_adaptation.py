@@ -30,6 +30,7 @@ import time
 import warnings
 
 import numpy as np
+from bench_jax import _simulate as bench_jax_simulate
 from bench_sampling import K, N, simulate
 
 VARIANTS = {
@@ -60,10 +61,11 @@ def main() -> None:
     parser.add_argument("--first-seed", type=int, default=100,
                         help="sampler seeds are first-seed, first-seed + 1, ...")
     parser.add_argument("--data", choices=("simulated", "old_faithful", "galaxies",
-                                            "correlated"), default="simulated",
+                                            "correlated", "gpu"), default="simulated",
                         help="correlated: 4-D, K=4, within-component correlations 0.8-0.9 "
-                             "(the large-data QA's case that took 110-180 steps per draw)")
-    parser.add_argument("--n", type=int, default=5000, help="rows of --data correlated")
+                             "(the large-data QA's case that took 110-180 steps per draw); "
+                             "gpu: bench_jax.py's K=5, D=4 mixture (the GPU check's data)")
+    parser.add_argument("--n", type=int, default=5000, help="rows of --data correlated / gpu")
     parser.add_argument("--variants", nargs="+", choices=tuple(VARIANTS),
                         default=DEFAULT_VARIANTS, metavar="VARIANT",
                         help=f"which to run (default: the first three): {', '.join(VARIANTS)}")
@@ -77,7 +79,8 @@ def main() -> None:
     X, k = {"simulated": lambda: (simulate(N), K),
             "old_faithful": lambda: (bayesgmm.load_old_faithful().to_numpy(), 2),
             "galaxies": lambda: (bayesgmm.load_galaxies().to_numpy(), 3),
-            "correlated": lambda: (correlated(args.n), 4)}[args.data]()
+            "correlated": lambda: (correlated(args.n), 4),
+            "gpu": lambda: (bench_jax_simulate(args.n, 5, 4, 0), 5)}[args.data]()
     priors = Priors()
     em = fit_em(X, k, n_init=10, prior=priors.conjugate_for_em(X, k, "full"), random_state=0)
     std = Standardisation.from_data(X, "full")

@@ -6,19 +6,22 @@ Usage::
     python benchmarks/bench_jax.py --n 10000000 --k 5 --d 4 --chains 4   # a GPU (the issue's size)
 
 Prints, for the device JAX finds (a GPU if one is there): the per-gradient time of the JAX
-density (ns per point-component, the native kernel's unit), and a NUTS run (numpyro, the
-model's potential from :mod:`bayesgmm.backends.jax`, chains vectorised on the device) started
-at the EM estimate: warm-up and sampling time, max split R-hat and min bulk ESS of
-label-invariant quantities (sorted weights, log density), divergences. On a CPU it also times
+density (ns per point-component, the native kernel's unit), and then (``--route``) either a
+NUTS run (numpyro, the model's potential from :mod:`bayesgmm.backends.jax`, chains vectorised
+on the device) started at the EM estimate: warm-up and sampling time, max split R-hat and min
+bulk ESS of label-invariant quantities (sorted weights, log density), divergences; or the
+product, ``fit_bayes(nutpie_backend="jax", draws="auto")`` from the same start: its stages,
+draws kept and verdict. On a CPU it also times
 the native numba density at the same point, as the in-process reference (ratio > 1: JAX is
 faster).
 
-Measured on an NVIDIA H200 (float64, N=1e7, K=5, D=4, full): 4.34 ms per gradient, 0.087 ns
-per point-component (the native kernel: ~2 ns on 2 CPU cores).
+Measured on an NVIDIA H200 (float64, N=1e7, K=5, D=4, full): 4.33-4.38 ms per gradient,
+0.087-0.088 ns per point-component (the native kernel: ~2 ns on 2 CPU cores); at commit 55381c1
+and again on 4 Dec 2026 with the density read from the model's layout. The product route's
+warm-up there, and the command that ran it: ``benchmarks/README.md`` (``bench_jax.py``).
 
-Needs jax and numpyro (``pip install jax numpyro``) beside bayesgmm's own dependencies. (The
-H200 figure above was measured at commit 55381c1, when the JAX density did not yet read the
-model's layout, which imports PyMC, and the device machine had no PyMC.)
+Needs jax and numpyro (``pip install jax numpyro``) beside bayesgmm's own dependencies; a
+machine without PyMC, nutpie or ArviZ can take them as wheels (``pip download --no-deps``).
 """
 
 from __future__ import annotations
@@ -71,15 +74,29 @@ def main() -> None:
     parser.add_argument("--tune", type=int, default=500)
     parser.add_argument("--draws", type=int, default=500)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--n-init", type=int, default=3, help="EM restarts for the start")
+    parser.add_argument("--em-max-iter", type=int, default=1000,
+                        help="EM iterations per restart at most (the start needs no more than "
+                             "a few hundred; at N = 1e7 each costs ~0.1 s)")
     parser.add_argument("--gradients", type=int, default=20, help="timed gradient calls")
     parser.add_argument("--json", help="write the results here too")
+    parser.add_argument("--route", choices=("numpyro", "fit_bayes", "gradient"),
+                        default="numpyro",
+                        help="after the gradient: numpyro's vectorised NUTS (default), or the "
+                             "product, fit_bayes(nutpie_backend='jax', draws='auto'), or none")
+    parser.add_argument("--max-draws", type=int, default=1000,
+                        help="--route fit_bayes: draws per chain at most (the first check is "
+                             "here or at 1,000, whichever is fewer)")
+    parser.add_argument("--max-time", type=float, default=None,
+                        help="--route fit_bayes: seconds of sampling at most")
+    parser.add_argument("--metric", choices=("auto", "diag", "laplace"), default="auto",
+                        help="--route fit_bayes: nutpie's metric (auto: Laplace-whitened "
+                             "from 100,000 rows)")
     args = parser.parse_args()
 
     import jax
     jax.config.update("jax_enable_x64", True)
     import jax.numpy as jnp
-    from numpyro.diagnostics import effective_sample_size, split_gelman_rubin
-    from numpyro.infer import MCMC, NUTS
 
     from bayesgmm import fit_em
     from bayesgmm.backends import native
@@ -93,7 +110,8 @@ def main() -> None:
           f"({device.platform}); N={N:,}, K={K}, D={D}, full covariances, float64")
     t0 = time.perf_counter()
     X = _simulate(N, K, D, args.seed)
-    em = fit_em(X, K, n_init=3, random_state=args.seed)
+    em = fit_em(X, K, n_init=args.n_init, max_iter=args.em_max_iter,
+                random_state=args.seed)
     t_em = time.perf_counter() - t0
     print(f"simulate + EM start: {t_em:.1f} s (EM {em.n_iter} iterations, "
           f"log-lik {em.log_likelihood:.1f})")
@@ -140,8 +158,61 @@ def main() -> None:
               f"ratio native/JAX {ref / per_grad:.2f}")
         result["native_gradient_ms"] = ref * 1e3
 
+    if args.route == "fit_bayes":
+        result.update(_fit_bayes_route(X, em, args))
+    if args.route == "numpyro":
+        result.update(_numpyro_route(logp, theta0, Xd, g, log_jacobian, K, args))
+    path = args.json or (os.path.join(os.environ["OUT"], "bench_jax.json")
+                         if os.environ.get("OUT") else None)
+    if path:
+        with open(path, "w") as f:
+            json.dump(result, f, indent=1)
+
+
+def _fit_bayes_route(X: np.ndarray, em, args) -> dict:
+    """The product: fit_bayes on the jax back end from the EM start, sampled until converged.
+
+    ``draws="auto"`` with the default thresholds (R-hat < 1.01, bulk and tail ESS >= 400 of
+    the relabelled parameters), first checked at ``min(1000, --max-draws)`` draws per chain.
+    """
+    from bayesgmm import SamplerSettings, fit_bayes
+
+    settings = SamplerSettings(draws="auto", tune=args.tune, chains=args.chains,
+                               nutpie_backend="jax", max_draws=args.max_draws,
+                               max_time=args.max_time, metric=args.metric, progressbar=True)
+    t0 = time.perf_counter()
+    res = fit_bayes(X, args.k, em=em, settings=settings, random_state=args.seed)
+    wall = time.perf_counter() - t0
+    timing = res.settings["timing"]
+    adaptive = res.settings.get("adaptive") or {}
+    steps = float(np.mean(res.idata["sample_stats"]["n_steps"].to_numpy()))
+    d = res.diagnostics()
+    n_draws = int(res.idata["posterior"].sizes["draw"])
+    print(f"fit_bayes(nutpie_backend='jax', draws='auto', tune={args.tune}, "
+          f"chains={args.chains}): {wall:.1f} s from the EM start to the result; stages: "
+          + ", ".join(f"{k} {v:.1f} s" for k, v in timing.items()))
+    print(f"  backend {res.settings['nutpie_backend']}, Laplace-whitened: "
+          f"{res.settings['laplace_metric']}; {n_draws} draws per chain kept, "
+          f"stopped by {adaptive.get('stopped_by')}; {steps:.1f} steps per draw")
+    print(d)
+    return {"fit_bayes_s": wall, "fit_bayes_timing": dict(timing),
+            "fit_bayes_backend": res.settings["nutpie_backend"], "fit_bayes_draws": n_draws,
+            "fit_bayes_stopped_by": adaptive.get("stopped_by"),
+            "fit_bayes_steps_per_draw": steps, "fit_bayes_max_rhat": float(d.max_rhat),
+            "fit_bayes_min_ess_bulk": float(d.min_ess_bulk),
+            "fit_bayes_min_ess_tail": float(d.min_ess_tail),
+            "fit_bayes_divergences": int(sum(d.divergences_per_chain)),
+            "fit_bayes_verdict": str(d.verdict)}
+
+
+def _numpyro_route(logp, theta0, Xd, g, log_jacobian, K, args) -> dict:
+    """numpyro's NUTS on the same potential, the chains vectorised on the device."""
+    import jax
+    import jax.numpy as jnp
     import numpyro
     import numpyro.distributions as dist
+    from numpyro.diagnostics import effective_sample_size, split_gelman_rubin
+    from numpyro.infer import MCMC, NUTS
 
     n_dim = theta0.size
 
@@ -184,14 +255,9 @@ def main() -> None:
           f"{warm_s:.1f} s, sampling {sample_s:.1f} s; {steps:.1f} steps per draw; max R-hat "
           f"{rhat:.4f}, min bulk ESS {ess:.0f} (sorted weights, log density), divergences "
           f"{divergences}")
-    result.update(tune=args.tune, draws=args.draws, chains=chains, warmup_s=warm_s,
-                  sampling_s=sample_s, steps_per_draw=steps, max_rhat=rhat, min_ess=ess,
-                  divergences=divergences)
-    path = args.json or (os.path.join(os.environ["OUT"], "bench_jax.json")
-                         if os.environ.get("OUT") else None)
-    if path:
-        with open(path, "w") as f:
-            json.dump(result, f, indent=1)
+    return dict(tune=args.tune, draws=args.draws, chains=chains, warmup_s=warm_s,
+                sampling_s=sample_s, steps_per_draw=steps, max_rhat=rhat, min_ess=ess,
+                divergences=divergences)
 
 
 if __name__ == "__main__":

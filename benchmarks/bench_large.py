@@ -24,23 +24,28 @@ from bench_sampling import simulate
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=1_000_000)
-    parser.add_argument("--draws", type=int, default=1000)
+    parser.add_argument("--draws", type=lambda v: v if v == "auto" else int(v), default=1000,
+                        help="per chain, or 'auto' (until converged, as fit_bayes's default)")
     parser.add_argument("--tune", type=int, default=1000)
     parser.add_argument("--chains", type=int, default=4)
+    parser.add_argument("--metric", choices=("auto", "diag", "laplace"), default="auto",
+                        help="nutpie's metric (auto: Laplace-whitened from 100,000 rows)")
     args = parser.parse_args()
 
     t0 = time.perf_counter()
-    from bayesgmm import fit_bayes
+    from bayesgmm import SamplerSettings, fit_bayes
 
     X = simulate(args.n, seed=0)
     print(f"bench_large: N={args.n}, K=3, D=2, full; {args.chains} chains x ({args.tune} tune "
           f"+ {args.draws} draws); {os.cpu_count()} cores")
-    result = fit_bayes(X, 3, draws=args.draws, tune=args.tune, chains=args.chains,
-                       random_state=1, progressbar=False)
+    settings = SamplerSettings(draws=args.draws, tune=args.tune, chains=args.chains,
+                               metric=args.metric, progressbar=False)
+    result = fit_bayes(X, 3, settings=settings, random_state=1)
     wall = time.perf_counter() - t0
     timing = result.settings["timing"]
     print("stages: " + ", ".join(f"{k} {v:.1f} s" for k, v in timing.items()))
-    print(f"nutpie backend: {result.settings['nutpie_backend']}")
+    print(f"nutpie backend: {result.settings['nutpie_backend']}; metric {args.metric}, "
+          f"Laplace-whitened: {result.settings['laplace_metric']}")
     print(f"wall time (including imports and simulation): {wall:.1f} s = {wall / 60:.1f} min")
     d = result.diagnostics()
     print(d)

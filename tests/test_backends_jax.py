@@ -130,3 +130,35 @@ def test_posterior_through_nutpie_matches_the_native_route(old_faithful):
                           draws.std(("chain", "draw")).values / np.sqrt(ess)))
         (m1, se1), (m2, se2) = stats
         assert np.all(np.abs(m1 - m2) <= 4 * np.hypot(se1, se2)), (name, m1, m2)
+
+
+def test_laplace_whitening_on_the_jax_route_is_the_density_in_new_coordinates():
+    """compile_nutpie(backend="jax", laplace=True): Newton to the mode, chains starting at the
+    start, and nutpie's logp in the whitened coordinates equal to the native density at
+    theta = shift + A z, with the gradient A^T grad (as the native route's whitening)."""
+    from bayesgmm.backends.nutpie import backend_of, compile_nutpie, is_whitened
+    from bayesgmm.backends.nutpie_model import logp_factory, native_density
+
+    rng = np.random.default_rng(2)
+    X = np.concatenate([rng.normal(-2.0, 0.7, (60, 2)), rng.normal(1.5, 1.0, (90, 2))])
+    pm_model = model.build_model(X, 2, "full")
+    start = model.initial_point(pm_model, np.array([0.4, 0.6]),
+                                np.array([[-2.0, -2.0], [1.5, 1.5]]),
+                                np.array([np.eye(2) * 0.5, np.eye(2)]))
+    spec = layout.model_spec(pm_model)
+    flat = layout.unconstrained_point(spec, start)
+    compiled = compile_nutpie(pm_model, start, backend="jax", laplace=True, reuse=False)
+    assert backend_of(compiled) == "jax" and is_whitened(compiled)
+    assert not is_whitened(compile_nutpie(pm_model, start, backend="jax", reuse=False))
+    density = native_density(spec, {name: pm_model[name].get_value()
+                                    for name in (layout.DATA, layout.CENTER, layout.SCALE)})
+    shift, A = logp_factory(compiled).bayesgmm_whitening[:2]
+    assert np.max(np.abs(density(shift)[1])) < 1e-6  # Newton reached the native mode
+    z0 = compiled._make_initial_points(0)  # a pyfunc model's start (nutpie's field)
+    np.testing.assert_allclose(shift + A @ z0, flat, atol=1e-10)  # chains start at the start
+    logp = logp_factory(compiled)()
+    for z in (z0, z0 + 0.3):
+        value, grad = logp(z)
+        ref_value, ref_grad = density(shift + A @ z)
+        assert value == pytest.approx(ref_value, rel=1e-12)
+        np.testing.assert_allclose(grad, A.T @ ref_grad, rtol=1e-9, atol=1e-9)

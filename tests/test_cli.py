@@ -1277,6 +1277,10 @@ def test_fit_takes_a_time_limit(data_dir, tiny_fit, monkeypatch, capsys):
                             "--out", "r/timed", "--no-progress"], capsys)
     assert rc == 0, err
     assert seen["settings"].max_time == 30.0 and seen["settings"].draws == "auto"
+    rc, _, err = _run_main(["fit", "good.csv", "-k", "2", "--metric", "laplace", "--seed", "1",
+                            "--out", "r/whitened", "--no-progress"], capsys)
+    assert rc == 0, err
+    assert seen["settings"].metric == "laplace"
 
 
 def test_the_jobs_setting_gives_the_reason_only_where_it_holds(monkeypatch):

@@ -884,3 +884,46 @@ def test_a_numpy_generator_seeds_fit_bayes_as_it_seeds_fit_em(old_faithful):
     with pytest.raises(ValueError, match="random_state must be None, a non-negative integer "
                                          "or a NumPy Generator"):
         fit_bayes(old_faithful, 2, random_state=1.5, **kw)
+
+
+@pytest.mark.slow
+def test_laplace_metric_samples_the_same_posterior(old_faithful):
+    """metric="laplace" (nutpie in coordinates whitened at the mode, a linear map with a
+    constant Jacobian) against the default diagonal metric: the same posterior, within Monte
+    Carlo error; the record says which ran."""
+    kw = {"random_state": 5, "draws": 1000, "tune": 500, "chains": 2, "progressbar": False}
+    fits = [fit_bayes(old_faithful, 2, settings=bayesgmm.SamplerSettings(metric=m, **{
+        k: v for k, v in kw.items() if k != "random_state"}), random_state=5)
+        for m in ("laplace", "diag")]
+    assert [f.settings["laplace_metric"] for f in fits] == [True, False]
+    assert fits[0].sampler_settings.metric == "laplace"
+    for name in ("weights", "means"):
+        (m1, se1), (m2, se2) = [(f.posterior[name].mean(("chain", "draw")).values,
+                                 f.posterior[name].std(("chain", "draw")).values
+                                 / np.sqrt(np.asarray(az.ess(f.posterior[[name]])[name])))
+                                for f in fits]
+        assert np.all(np.abs(m1 - m2) <= 4 * np.hypot(se1, se2)), (name, m1, m2)
+
+
+@pytest.mark.parametrize("data", ["weights", "missing"])
+def test_metric_auto_whitens_large_data_plan_models_too(old_faithful, monkeypatch, data):
+    """metric="auto" whitens from LAPLACE_MIN_ROWS rows (lowered here), also for a row-plan
+    model (frequency weights, missing values), whose Laplace map the native route builds
+    from the plan's density."""
+    from bayesgmm import settings as settings_module
+
+    monkeypatch.setattr(settings_module, "LAPLACE_MIN_ROWS", 100)
+    X = old_faithful.to_numpy().copy()
+    kw = {}
+    if data == "weights":
+        kw["sample_weight"] = np.random.default_rng(0).integers(1, 3, len(X))
+    else:
+        X[::10, 1] = np.nan
+    fit = fit_bayes(X, 2, draws=100, tune=100, chains=2, random_state=1, progressbar=False,
+                    **kw)
+    assert fit.settings["laplace_metric"] is True
+    assert fit.diagnostics().max_rhat < 1.1
+    # 90 rows: below the threshold unless the weights make them count as more (here 142)
+    small = fit_bayes(X[:90], 2, draws=50, tune=50, chains=2, random_state=1,
+                      progressbar=False, **{k: v[:90] for k, v in kw.items()})
+    assert small.settings["laplace_metric"] is (data == "weights")

@@ -993,6 +993,26 @@ def test_summarise_sparse_with_a_constant_k_plus_prints_no_warning(three_cluster
     assert (sparse.n_nonempty == 3).all()
     # a constant has no R-hat: checked on the log-likelihood alone (QA: "R-hat nan > 1.01")
     assert {c.where for c in sparse.diagnostics.checks if c.where} == {"total_log_likelihood"}
+    # A fit that kept no pointwise log-likelihood (over 50 million values, or
+    # log_likelihood=False) had nothing left to check: R-hat NaN, PROBLEMS. Its total now
+    # comes from the pass that draws the assignments: sum_n log sum_k w_k N(x_n | m_k, S_k),
+    # checked here against SciPy (the fake's stored group is noise, not this).
+    from scipy.special import logsumexp
+    from scipy.stats import multivariate_normal
+
+    from bayesgmm.selection.sparse import _draw_assignments
+
+    total = _draw_assignments(fake, None, 0)[2]
+    for chain, draw in ((0, 0), (1, 7)):
+        p = fake.idata["posterior"].isel(chain=chain, draw=draw)
+        log_pdf = np.stack([np.log(w) + multivariate_normal(m, c).logpdf(three_clusters)
+                            for w, m, c in zip(p["weights"].values, p["means"].values,
+                                               p["covariances"].values, strict=True)], axis=1)
+        assert total[chain, draw] == pytest.approx(logsumexp(log_pdf, axis=1).sum(), rel=1e-9)
+    del fake.idata["log_likelihood"]
+    bare = summarise_sparse(fake, random_state=0)
+    assert {c.where for c in bare.diagnostics.checks if c.where} == {"total_log_likelihood"}
+    assert np.isfinite(bare.diagnostics.max_rhat)
 
 
 def test_sparse_checks_are_not_repeated_as_label_invariant_nor_read_as_switching(
@@ -1524,12 +1544,12 @@ def test_summarise_sparse_counts_the_rows_as_the_fit_saw_them(three_clusters, mo
     import bayesgmm.selection.sparse as sparse_module
 
     seen = []
-    real = sparse_module.count_nonempty
+    real = sparse_module._draw_assignments  # count_nonempty's work, with the log-likelihood
 
-    def spy(result, X=None, **kwargs):
+    def spy(result, X, random_state):
         seen.append(X)
-        return real(result, X, **kwargs)
+        return real(result, X, random_state)
 
-    monkeypatch.setattr(sparse_module, "count_nonempty", spy)
+    monkeypatch.setattr(sparse_module, "_draw_assignments", spy)
     summarise_sparse(overfitted_posterior(three_clusters), random_state=0)
     assert seen == [None]

@@ -42,6 +42,7 @@ FORMAT_1 = Path(__file__).parent / "data" / "result_format1"
     (dict(target_accept="0.9"), "target_accept must be a number in"),
     (dict(nutpie_backend="cuda"), "nutpie_backend must be one of"),
     (dict(progressbar="yes"), "progressbar must be True or False"),
+    (dict(metric="dense"), "metric must be one of"),
 ])
 def test_sampler_settings_refuse_bad_values(changes, match):
     with pytest.raises(ValueError, match=match):
@@ -198,7 +199,12 @@ def test_spec_sampler_and_diagnostics_tables(tmp_path):
     for value, expected in (("false", None), ("0.9", 0.9)):
         path.write_text(SPEC + f"[sampler]\nretry_target_accept = {value}\n")
         assert load_spec(path).sampler_settings.retry_target_accept == expected
+    path.write_text(SPEC + '[sampler]\nmetric = "laplace"\n')
+    assert load_spec(path).sampler_settings.metric == "laplace"
     for table, match in (
+        ('[sampler]\nmetric = "dense"\n', r"\[sampler\] metric must be one of"),
+        ('[sampler]\nmetric = "laplace"\nnutpie_backend = "pyfunc"\n',
+         r"\[sampler\] metric='laplace' needs nutpie_backend"),
         ("[diagnostics]\nrhat_max = 0.9\n", r"\[diagnostics\] rhat_max must be a number > 1"),
         ("[diagnostics]\nrhat = 1.1\n", r"unknown key\(s\) \['rhat'\] in \[diagnostics\]"),
         ('[sampler]\nnutpie_backend = "cuda"\n', r"\[sampler\] nutpie_backend must be one of"),
@@ -266,6 +272,7 @@ def test_report_command_uses_the_threshold_flags(tiny_fit, tmp_path, capsys):
     # nuts-rs panics (an uncatchable PanicException) on a run without warm-up
     (dict(tune=0), "tune must be >= 1 with nutpie"),
     (dict(chains=1), "draws='auto' samples until R-hat"),
+    (dict(metric="laplace", nutpie_backend="numba"), "metric='laplace' needs nutpie_backend"),
 ])
 def test_settings_a_fit_cannot_run_are_refused_by_the_fit_not_by_loading(changes, match,
                                                                           old_faithful):
@@ -290,6 +297,23 @@ def test_absurd_sizes_are_refused_before_any_memory_is_asked_for(field, value, m
     settings = SamplerSettings(**{field: value})  # a saved result with them still loads
     with pytest.raises(ValueError, match=message):
         settings.check_runnable()
+
+
+def test_metric_auto_whitens_from_laplace_min_rows(monkeypatch):
+    """metric="auto" is Laplace from LAPLACE_MIN_ROWS rows, on the backends that can whiten;
+    "diag" and "laplace" say what they mean; PyMC's sampler never whitens."""
+    from bayesgmm import settings as settings_module
+
+    auto = SamplerSettings()
+    rows = settings_module.LAPLACE_MIN_ROWS
+    assert auto.laplace(rows) and not auto.laplace(rows - 1)
+    assert SamplerSettings(metric="laplace").laplace(10) and not SamplerSettings(
+        metric="diag").laplace(10 * rows)
+    assert not SamplerSettings(nutpie_backend="numba").laplace(10 * rows)
+    assert SamplerSettings(nutpie_backend="jax").laplace(rows)
+    assert not SamplerSettings(sampler="pymc", metric="laplace").laplace(rows)
+    monkeypatch.setattr(settings_module, "LAPLACE_MIN_ROWS", 50)
+    assert auto.laplace(50)
 
 
 def test_absurd_restarts_are_refused():

@@ -41,12 +41,15 @@ from ..layout import (
     unconstrained_point,
 )
 from ..settings import NUTPIE_BACKENDS
+from .laplace import laplace_whitening
 from .nutpie_model import (
     NativeMixtureModel,
     NutpieVersionError,
     backend_of,
     compile_native,
     compile_pyfunc,
+    is_whitened,
+    logp_factory,
     native_density,
     nutpie_checked,
     pyfunc_model,
@@ -55,7 +58,7 @@ from .nutpie_model import (
 )
 
 __all__ = ["NUTPIE_BACKENDS", "NativeMixtureModel", "backend_of", "compile_nutpie",
-           "startable_point"]
+           "is_whitened", "startable_point"]
 
 
 # Compiled nutpie models by structure (see compile_nutpie). Small: each holds compiled code.
@@ -153,10 +156,13 @@ def compile_nutpie(
         --repeats 8 --draws 3000 --first-seed 0``), none without it. The
         whitening rotates the non-Gaussian directions (a small component's scale) into every
         coordinate, where the diagonal adaptation can no longer treat them apart. Hence off by
-        default (nutpie's low-rank adaptation, which also mixes coordinates, failed one of 8
-        galaxies runs at the benchmark's default seeds 100-107); native backend only. The
-        trace's variables are unchanged; nutpie's own statistics of the unconstrained space
-        (mass matrix, gradients) refer to the whitened coordinates.
+        default here (nutpie's low-rank adaptation, which also mixes coordinates, failed one of 8
+        galaxies runs at the benchmark's default seeds 100-107) on small data; at 1e5-1e6 rows,
+        where the posterior is close to Gaussian, 6.4-6.8x the ESS per gradient, so
+        ``fit_bayes`` whitens from ``settings.LAPLACE_MIN_ROWS`` rows
+        (``SamplerSettings.metric``). Native and jax backends (the jax route:
+        :func:`_whiten_jax`). The trace's variables are unchanged; nutpie's own statistics of
+        the unconstrained space (mass matrix, gradients) refer to the whitened coordinates.
     **kwargs
         Passed to ``nutpie.compile_pymc_model`` (e.g. ``var_names``; numba backend only).
 
@@ -176,8 +182,8 @@ def compile_nutpie(
                          f"was changed afterwards ({altered}): use backend='numba'")
     if kwargs and backend != "numba":
         raise ValueError(f"keyword arguments {sorted(kwargs)} are for the numba backend only")
-    if laplace and backend != "native":
-        raise ValueError(f"laplace=True needs the native backend; got backend={backend!r}")
+    if laplace and backend not in ("auto", "native", "jax"):
+        raise ValueError(f"laplace=True needs the native or jax backend; got backend={backend!r}")
     if backend == "jax":
         reuse = False  # its data sit on the device inside the compiled model: never share it
     key = (backend, *_structure_key(model, kwargs))
@@ -220,7 +226,9 @@ def compile_nutpie(
     if jitter <= 0 and not altered:
         flat = startable_point(flat, native_density(model_spec(model), _shared_data(model)))
     to_sampler = np.array
-    if laplace:
+    if laplace and backend == "jax":
+        compiled, to_sampler = _whiten_jax(compiled, flat)
+    elif laplace:
         compiled = compiled.with_laplace(flat)
         to_sampler = compiled.to_sampler
 
@@ -397,7 +405,8 @@ def _compile_jax(model: pm.Model):
     (:func:`~bayesgmm.backends.jax.shard_rows`); nutpie calls the jitted value-and-gradient
     through Python (XLA releases the GIL while it runs, so chains overlap), and the trace's
     values come from the native ``expand`` (the same numbers, on the CPU). Not cached across
-    fits (the data are part of the compiled closure).
+    fits (the data are part of the compiled closure). :func:`_whiten_jax` makes the Laplace-
+    whitened twin of the returned model from the same compiled function and device data.
     """
     import jax
 
@@ -419,34 +428,68 @@ def _compile_jax(model: pm.Model):
     scale = np.asarray(model[SCALE].get_value(), dtype=np.float64)
     sizes = [int(np.prod(shape)) for shape in shapes]
     n_dim = sum(block.size for block in spec.blocks)
-
-    def make_logp_fn():
-        def logp(x, **shared):
-            value, grad = value_and_grad(x, X, g)
-            return float(value), np.asarray(grad, dtype=np.float64, order="C")
-
-        return logp
-
-    make_logp_fn.bayesgmm_backend = "jax"  # how backend_of tells it from the pyfunc route
-
-    def make_expand_fn(seed1, seed2, chain):
-        out = np.empty(sum(sizes))
-
-        def expand(x, **shared):
-            native_expand(np.asarray(x, dtype=np.float64), K, D, code, ordered, positions,
-                          center, scale, out)
-            parts = np.split(out, np.cumsum(sizes)[:-1])
-            return {name: part.reshape(shape).copy()
-                    for name, part, shape in zip(names, parts, shapes, strict=True)}
-
-        return expand
-
     dims, coords = _nutpie_dims_and_coords(model, names, shapes, reparameterized)
-    return pyfunc_model(
-        ndim=n_dim, make_logp_fn=make_logp_fn, make_expand_fn=make_expand_fn,
-        make_initial_point_fn=lambda seed: np.zeros(n_dim),
-        expanded_dtypes=[np.dtype(np.float64)] * len(names), expanded_shapes=shapes,
-        expanded_names=names, dims=dims, coords=coords,
-        shared_data=_shared_data(model),
-        reparameterized_names=reparameterized,
-    )
+
+    def density(theta):
+        """theta (unconstrained) -> (log density, gradient), on the host."""
+        value, grad = value_and_grad(theta, X, g)
+        return float(value), np.asarray(grad, dtype=np.float64, order="C")
+
+    def build(whitening=None):
+        # whitening (shift, A, A_inv): the sampler's z maps to theta = shift + A z, with
+        # d log p / dz = A^T d log p / dtheta (a linear map: no Jacobian term).
+        def to_theta(x):
+            x = np.asarray(x, dtype=np.float64)
+            return x if whitening is None else whitening[0] + whitening[1] @ x
+
+        def make_logp_fn():
+            def logp(x, **shared):
+                value, grad = density(to_theta(x))
+                if whitening is not None:
+                    grad = np.ascontiguousarray(whitening[1].T @ grad)
+                return value, grad
+
+            return logp
+
+        make_logp_fn.bayesgmm_backend = "jax"  # how backend_of tells it from the pyfunc route
+        make_logp_fn.bayesgmm_density = density
+        make_logp_fn.bayesgmm_build = build
+        make_logp_fn.bayesgmm_whitening = whitening
+
+        def make_expand_fn(seed1, seed2, chain):
+            out = np.empty(sum(sizes))
+
+            def expand(x, **shared):
+                native_expand(to_theta(x), K, D, code, ordered, positions, center, scale, out)
+                parts = np.split(out, np.cumsum(sizes)[:-1])
+                return {name: part.reshape(shape).copy()
+                        for name, part, shape in zip(names, parts, shapes, strict=True)}
+
+            return expand
+
+        return pyfunc_model(
+            ndim=n_dim, make_logp_fn=make_logp_fn, make_expand_fn=make_expand_fn,
+            make_initial_point_fn=lambda seed: np.zeros(n_dim),
+            expanded_dtypes=[np.dtype(np.float64)] * len(names), expanded_shapes=shapes,
+            expanded_names=names, dims=dims, coords=coords,
+            shared_data=_shared_data(model),
+            reparameterized_names=reparameterized,
+        )
+
+    return build()
+
+
+def _whiten_jax(compiled, flat: np.ndarray):
+    """The Laplace-whitened twin of a jax-route model, and its map to the sampler's coordinates.
+
+    As :meth:`NativeMixtureModel.with_laplace` does for the native route: Newton from ``flat``
+    to the mode, the inverse negative Hessian there as the metric
+    (:func:`~bayesgmm.backends.laplace.laplace_whitening`); the model unchanged (and the
+    identity map) when no usable curvature is found.
+    """
+    factory = logp_factory(compiled)
+    found = laplace_whitening(factory.bayesgmm_density, flat)
+    if found is None:
+        return compiled, np.array
+    shift, _, inverse = found
+    return factory.bayesgmm_build(found), lambda theta: inverse @ (theta - shift)

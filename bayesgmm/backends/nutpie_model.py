@@ -56,6 +56,8 @@ __all__ = [
     "NutpieVersionError",
     "backend_of",
     "callbacks",
+    "is_whitened",
+    "logp_factory",
     "compile_native",
     "compile_pyfunc",
     "native_density",
@@ -201,6 +203,19 @@ def compile_pyfunc(model: Any, shared_data: Mapping[str, np.ndarray], dims_and_c
     )
 
 
+def logp_factory(compiled: Any):
+    """The ``make_logp_fn`` a pyfunc model was made with (nutpie keeps it in a private field;
+    the jax route hangs its density and whitening on it), or None."""
+    return getattr(compiled, "_make_logp_func", None)
+
+
+def is_whitened(compiled: Any) -> bool:
+    """Whether a model from ``compile_nutpie`` samples in Laplace-whitened coordinates."""
+    if isinstance(compiled, NativeMixtureModel):
+        return compiled.whitened
+    return getattr(logp_factory(compiled), "bayesgmm_whitening", None) is not None
+
+
 def backend_of(compiled: Any) -> str:
     """Which route a model from ``compile_nutpie`` takes: "native", "numba", "pyfunc", "jax".
 
@@ -215,7 +230,7 @@ def backend_of(compiled: Any) -> str:
 
     if isinstance(compiled, PyFuncModel):
         # The JAX route is a pyfunc model too; its logp factory says so (backends.nutpie).
-        jax = getattr(getattr(compiled, "_make_logp_func", None), "bayesgmm_backend", "") == "jax"
+        jax = getattr(logp_factory(compiled), "bayesgmm_backend", "") == "jax"
         return "jax" if jax else "pyfunc"
     if isinstance(compiled, CompiledPyMCModel):
         return "numba"

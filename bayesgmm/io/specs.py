@@ -40,7 +40,7 @@ _SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
                 "target_accept": (int, float), "retry_target_accept": (int, float, bool),
                 "cores": int,
                 "nutpie_backend": str,
-                "max_draws": int, "max_time": (int, float)},
+                "max_draws": int, "max_time": (int, float), "metric": str},
     "diagnostics": {name: (int, float) for name in DiagnosticThresholds().to_dict()},
     "output": {"directory": str, "report": bool, "dpi": int, "vector_formats": (list, str)},
 }
@@ -164,7 +164,7 @@ def load_spec(path: str | Path) -> RunSpec:
             sampler=sampler, **{k: smp[k] for k in ("draws", "tune", "chains", "target_accept",
                                                     "retry_target_accept", "cores",
                                                     "nutpie_backend", "max_draws",
-                                                    "max_time") if k in smp})
+                                                    "max_time", "metric") if k in smp})
         settings.check_runnable()  # what the sampler cannot run: refused before the data
     except ValueError as exc:
         raise ValueError(f"{p}: [sampler] {_spec_words(str(exc))}") from None

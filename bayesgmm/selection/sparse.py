@@ -221,13 +221,12 @@ def summarise_sparse(result: BayesResult, *, random_state: Any = None,
 
     X = result.idata["observed_data"]["x"].to_numpy()
     # X None: the fitted rows as the fit saw them (their weights and known labels too)
-    counts, occupied = count_nonempty(result, None, random_state=random_state,
-                                      return_occupied=True)
+    counts, occupied, total_log_likelihood = _draw_assignments(result, None, random_state)
     K = result.n_components
     table = _count_table(counts, K)
     mode = int(table.loc["all"].idxmax())
     identified, report = _identify(result, X, counts, occupied, mode, random_state)
-    invariant = _invariant_posterior(result, counts)
+    invariant = _invariant_posterior(result, counts, total_log_likelihood)
     # a fixed number of draws (fit_sparse's): the advice asks for more, not draws="auto"
     settings = getattr(result, "sampler_settings", None)
     diagnostics = diagnose(result.idata, var_names=tuple(invariant.data_vars),
@@ -333,6 +332,17 @@ def count_nonempty(
     occupied : ndarray (chain, draw, K), bool
         Only with ``return_occupied``.
     """
+    counts, occupied, _ = _draw_assignments(result, X, random_state)
+    if return_occupied:
+        return counts, occupied
+    return counts
+
+
+def _draw_assignments(result: BayesResult, X: Any, random_state: Any):
+    """:func:`count_nonempty`'s work: K+ (chain, draw), the occupied components (chain, draw,
+    K) and, from the same E-step pass, each draw's total log-likelihood (chain, draw), the sum
+    of the pointwise values over the rows (a row's frequency weight not applied, as in the
+    stored ``log_likelihood`` group)."""
     post = result.idata["posterior"].to_dataset()
     observed = result.idata["observed_data"].to_dataset()
     labels = counts = None
@@ -358,22 +368,22 @@ def count_nonempty(
                                               Xv.shape[1]) if noise else None)
     rng = np.random.default_rng(random_state)
     occupied = np.zeros(w.shape, dtype=bool)
+    total = np.empty(w.shape[0])
     n_rows = Xv.shape[0] if counts is None else max(int(counts.sum()), 1)
     block = max(1, _DRAW_BLOCK_VALUES // (n_rows * (K + noise)))
     for start in range(0, w.shape[0], block):
         sl = slice(start, start + block)
         if plan is None:
-            _, resp = kernels.pointwise_over_draws(Xv, w[sl], m[sl], L[sl], True)
+            pointwise, resp = kernels.pointwise_over_draws(Xv, w[sl], m[sl], L[sl], True)
         else:  # (S, N, K [+ 1]): the noise column last
-            _, resp = kernels.plan_pointwise_over_draws(plan, w[sl], noise_weight[sl], m[sl],
-                                                        L[sl], True)
+            pointwise, resp = kernels.plan_pointwise_over_draws(plan, w[sl], noise_weight[sl],
+                                                                m[sl], L[sl], True)
+        total[sl] = pointwise.sum(axis=1)
         if counts is not None:  # row n stands for counts[n] rows, each with its own z
             resp = np.repeat(resp, counts, axis=1)
         occupied[sl] = _sample_occupied(resp, rng)[:, :K]  # the noise is no component
-    counts = occupied.sum(axis=1).reshape(C, S)
-    if return_occupied:
-        return counts, occupied.reshape(C, S, -1)
-    return counts
+    return (occupied.sum(axis=1).reshape(C, S), occupied.reshape(C, S, -1),
+            total.reshape(C, S))
 
 
 def _sample_occupied(resp: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -450,15 +460,20 @@ def _identify(result: BayesResult, X: np.ndarray, counts: np.ndarray, occupied: 
     return identified, report
 
 
-def _invariant_posterior(result: BayesResult, counts: np.ndarray) -> xr.Dataset:
-    """Label-invariant quantities per draw: K+ and the total log-likelihood. K+ the same in
-    every draw has no R-hat or ESS (QA: "R-hat nan > 1.01" for P(K+ = 3) = 1): left out
-    where the log-likelihood is there to check."""
+def _invariant_posterior(result: BayesResult, counts: np.ndarray,
+                         total_log_likelihood: np.ndarray) -> xr.Dataset:
+    """Label-invariant quantities per draw: K+ and the total log-likelihood (the stored
+    group's sum where the fit kept it, else ``total_log_likelihood``, from the pass that drew
+    the assignments: a fit of over 50 million pointwise values keeps none). K+ the same in
+    every draw has no R-hat or ESS (QA: "R-hat nan > 1.01" for P(K+ = 3) = 1): left out, the
+    log-likelihood being there to check."""
     post = result.idata["posterior"]
     data = {"n_nonempty": (("chain", "draw"), counts.astype(np.float64))}
     if "log_likelihood" in result.idata.children:
         data["total_log_likelihood"] = result.idata["log_likelihood"]["x"].sum("observation")
-        if np.ptp(counts) == 0:
-            del data["n_nonempty"]
+    else:
+        data["total_log_likelihood"] = (("chain", "draw"), total_log_likelihood)
+    if np.ptp(counts) == 0:
+        del data["n_nonempty"]
     return xr.Dataset(data, coords={"chain": post["chain"].values,
                                     "draw": post["draw"].values})
