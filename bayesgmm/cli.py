@@ -523,7 +523,7 @@ def _sampling_flags(parser: argparse.ArgumentParser, which: str = "",
                         help="nutpie's metric: 'diag' (its diagonal adaptation), 'laplace' "
                              "(the same in coordinates whitened by the posterior's curvature "
                              "at its mode), or 'auto': laplace from "
-                             f"{LAPLACE_MIN_ROWS:,} rows (default: auto)")
+                             f"{LAPLACE_MIN_ROWS:,} rows{which} (default: auto)")
     parser.add_argument("--tune", type=int, default=1000,
                         help=f"tuning steps per chain{which} (default: 1000)")
     parser.add_argument("--chains", type=int, default=4, help=f"chains{which} (default: 4)")

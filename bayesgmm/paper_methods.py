@@ -188,6 +188,14 @@ def _priors(result: Any, cite: Any) -> str:
 
 
 def _start(result: Any, cite: Any) -> str:
+    text = _start_point(result, cite)
+    if (result.settings or {}).get("laplace_metric") is True:  # the chains start off it
+        text = text.replace("Every chain started at the same point,",
+                            "Every chain started near the same point (see below),", 1)
+    return text
+
+
+def _start_point(result: Any, cite: Any) -> str:
     start = (result.settings or {}).get("start") or {}
     em = cite("em", "EM (Dempster et al. 1977)")
     fit = result.em
@@ -253,7 +261,12 @@ def _sampler(result: Any, cite: Any) -> str:
     implementation = {
         "nutpie": f"nutpie {versions.get('nutpie', '')}".strip() + " (maximum tree depth 10, "
                   "diagonal mass matrix adapted during warm-up from the draws and their "
-                  "gradients)",
+                  "gradients" + ("; in coordinates whitened by the inverse negative Hessian "
+                                 "at the posterior mode that Newton's method reached from "
+                                 "the start, a Laplace approximation as the metric, each "
+                                 "chain starting one approximate posterior standard "
+                                 "deviation from that mode along every whitened direction"
+                                 if settings.get("laplace_metric") is True else "") + ")",
         "pymc": f"PyMC {versions.get('pymc', '')}".strip() + " (maximum tree depth 10, "
                 "diagonal mass matrix adapted during warm-up)"}.get(sampler)
     # what the draws themselves say where the record does not (a result built by hand)

@@ -460,9 +460,13 @@ def _fixed_components(ls: dict, K: int) -> tuple[int, ...]:
 def _read_sampler_settings(meta: dict[str, Any]) -> SamplerSettings | None:
     """Typed settings; results saved before they were typed have only the ``settings`` record."""
     if "sampler_settings" in meta:
-        return _read_typed(meta, "sampler_settings", SamplerSettings)
+        typed = dict(meta["sampler_settings"] or {}) or None
+        if typed is not None:  # saved before the metric was a setting: sampled with "diag"
+            typed.setdefault("metric", "diag")
+        return _read_typed({"sampler_settings": typed}, "sampler_settings", SamplerSettings)
     try:
-        return SamplerSettings.from_dict(meta["settings"], strict=False)
+        return SamplerSettings.from_dict({"metric": "diag", **meta["settings"]},
+                                         strict=False)
     except ValueError:  # a record this version cannot read as settings: keep the result usable
         return None
 

@@ -96,9 +96,10 @@ class SamplerSettings:
         from ``LAPLACE_MIN_ROWS`` rows of data (100,000; frequency weights count as rows),
         where the posterior is close to Gaussian and the whitening measured 6.4-6.8x the
         effective draws per gradient at 1e5 and 1e6 rows (``benchmarks/bench_adaptation.py
-        --data gpu``); "diag" below,
-        where a non-Gaussian posterior (a small component's scale) made the whitened chains
-        mix worse on galaxies. "laplace" needs the native or jax backend; ignored by
+        --data gpu``; the chains start one posterior sd off the mode); "diag" below (a
+        non-Gaussian posterior, a small component's scale, made the whitened chains mix worse
+        on galaxies) and in ``fit_sparse`` (empty components are far from Gaussian at any N).
+        "laplace" needs the native or jax backend; ignored by
         ``sampler="pymc"``.
     max_draws : int >= 1, default 10000
         With ``draws="auto"``: draws per chain at most.

@@ -404,6 +404,8 @@ BAD_SELECT_INPUTS = [
     (["missing.csv", "--jobs", "1" + "0" * 23], "--jobs must be at most 4096 workers"),
     (["missing.csv", "--n-init", "1" + "0" * 23], "--n-init must be between 1 and"),
     (["missing.csv", "--draws", "500"], "--draws set.* the posterior fits, which only --bayes"),
+    (["missing.csv", "--metric", "laplace"],
+     "--metric set.* the posterior fits, which only --bayes"),
     (["missing.csv", "--sparse", "4", "--concentration", "inf"],
      "--concentration must be a finite number > 0"),
     (["good.csv", "--jobs", "0"], "--jobs must be"),

@@ -401,18 +401,40 @@ def test_laplace_whitening_gives_up_on_a_density_without_curvature():
     assert flat is None and broken is None
 
 
-def test_compile_nutpie_starts_whitened_chains_at_the_start():
+def test_compile_nutpie_starts_whitened_chains_one_sd_off_the_mode():
     rng = np.random.default_rng(2)
     X = np.concatenate([rng.normal(-2.0, 0.7, (60, 2)), rng.normal(1.5, 1.0, (90, 2))])
     model = build_model(X, 2, "diag")
     start = initial_point(model, np.array([0.4, 0.6]), np.array([[-2.0, -2.0], [1.5, 1.5]]),
                           np.array([[0.5, 0.5], [1.0, 1.0]]))
-    flat = native.unconstrained_point(model_spec(model), start)
     compiled = compile_nutpie(model, start, backend="native", laplace=True, reuse=False)
     assert compiled.whitened
-    shift, A = compiled.shared_data["laplace_shift"], compiled.shared_data["laplace_map"]
-    np.testing.assert_allclose(shift + A @ compiled.initial_point_func(0), flat, atol=1e-12)
+    # one posterior sd from the mode along every whitened coordinate (z = +-1), signs by the
+    # chain's seed; the mode is Newton's from the start
+    shift = compiled.shared_data["laplace_shift"]
+    assert np.max(np.abs(compiled.density()(shift)[1])) < 1e-6
+    starts = [compiled.initial_point_func(seed) for seed in (0, 1)]
+    for z0 in starts:
+        np.testing.assert_array_equal(np.abs(z0), 1.0)
+    assert not np.array_equal(*starts)
+    assert np.array_equal(compiled.initial_point_func(0), starts[0])  # reproducible
     assert not compile_nutpie(model, start, backend="native", reuse=False).whitened
+
+
+def test_typical_start_keeps_the_start_where_one_sd_is_a_far_jump():
+    """A direction whose curvature the whitening could not measure (clamped) makes one sd a
+    huge move: there, or where the density is not finite, the start stays where it was."""
+    from bayesgmm.backends.laplace import typical_start
+
+    gaussian = lambda t: (-0.5 * t @ t, -t)  # noqa: E731
+    start = np.full(4, 0.3)
+    moved = typical_start(gaussian, np.zeros(4), np.eye(4), start, 3)
+    np.testing.assert_array_equal(np.abs(moved), 1.0)
+    wide = np.diag([1.0, 1.0, 1.0, 1e4])  # A's last column: a clamped, near-flat direction
+    np.testing.assert_array_equal(typical_start(gaussian, np.zeros(4), wide, start, 3), start)
+    broken = lambda t: (np.nan, t)  # noqa: E731
+    np.testing.assert_array_equal(typical_start(broken, np.zeros(4), np.eye(4), start, 3),
+                                  start)
 
 
 # --------------------------------------------------------------------------------------------

@@ -126,6 +126,20 @@ def test_the_data_record_and_the_runs_record_are_told(tiny_fit, tiny_text):
     assert "adaptively" not in p  # a fixed run (PyMC under draws="auto")
 
 
+def test_a_laplace_metric_is_said_with_where_the_chains_started(tiny_fit, tiny_text):
+    """Whitened sampling (metric "laplace", or "auto" from 100,000 rows) changes the metric
+    and the chains' starts: the paragraph said "diagonal mass matrix" and "Every chain
+    started at the same point" regardless."""
+    assert "whitened" not in tiny_text[0].paragraph
+    assert "Every chain started at the same point" in tiny_text[0].paragraph
+    settings = {**tiny_fit.settings, "laplace_metric": True}
+    p = methods_text(dataclasses.replace(tiny_fit, settings=settings), tiny_text[1]).paragraph
+    assert "whitened by the inverse negative Hessian at the posterior mode" in p
+    assert "one approximate posterior standard deviation from that mode" in p
+    assert "Every chain started near the same point (see below)" in p
+    assert "Every chain started at the same point" not in p
+
+
 def test_a_failed_check_is_said_not_hidden(tiny_fit, tiny_text):
     _, d = tiny_text
     bad = dataclasses.replace(d.checks[0], passed=False, summary="R-hat 1.08 > 1.01")

@@ -927,3 +927,14 @@ def test_metric_auto_whitens_large_data_plan_models_too(old_faithful, monkeypatc
     small = fit_bayes(X[:90], 2, draws=50, tune=50, chains=2, random_state=1,
                       progressbar=False, **{k: v[:90] for k, v in kw.items()})
     assert small.settings["laplace_metric"] is (data == "weights")
+
+
+def test_whitened_fits_repeat_with_the_seed(old_faithful):
+    """metric="laplace": chains start at seed-drawn corners (+-1 sd off the mode), so the seed
+    must still fix the draws."""
+    settings = bayesgmm.SamplerSettings(metric="laplace", draws=60, tune=60, chains=2,
+                                        progressbar=False)
+    a, b = (fit_bayes(old_faithful, 2, settings=settings, random_state=4) for _ in range(2))
+    assert a.settings["laplace_metric"] is True
+    for name in ("weights", "means", "covariances"):
+        np.testing.assert_array_equal(a.posterior[name].values, b.posterior[name].values)

@@ -1,5 +1,6 @@
 """Typed sampler settings and diagnostic thresholds: validation, routes that take them, storage."""
 
+import hashlib
 import inspect
 import json
 import shutil
@@ -127,8 +128,10 @@ def test_result_saved_by_format_1_still_loads(tmp_path, old_faithful):
     directory = shutil.copytree(FORMAT_1, tmp_path / "old")
     result = bayesgmm.load(directory)
     assert isinstance(result, BayesResult)
+    # saved before the metric was a setting: sampled with the diagonal metric, and read so
+    # (metric="auto" would whiten a refit from 100,000 rows: not the fit that was saved)
     assert result.sampler_settings == SamplerSettings(draws=10, tune=20, chains=2, cores=2,
-                                                      nutpie_backend="native")
+                                                      nutpie_backend="native", metric="diag")
     assert result.settings["random_state"] == 0 and result.covariance_type == "diag"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -204,7 +207,7 @@ def test_spec_sampler_and_diagnostics_tables(tmp_path):
     for table, match in (
         ('[sampler]\nmetric = "dense"\n', r"\[sampler\] metric must be one of"),
         ('[sampler]\nmetric = "laplace"\nnutpie_backend = "pyfunc"\n',
-         r"\[sampler\] metric='laplace' needs nutpie_backend"),
+         r'\[sampler\] metric = "laplace" needs nutpie_backend'),
         ("[diagnostics]\nrhat_max = 0.9\n", r"\[diagnostics\] rhat_max must be a number > 1"),
         ("[diagnostics]\nrhat = 1.1\n", r"unknown key\(s\) \['rhat'\] in \[diagnostics\]"),
         ('[sampler]\nnutpie_backend = "cuda"\n', r"\[sampler\] nutpie_backend must be one of"),
@@ -314,6 +317,39 @@ def test_metric_auto_whitens_from_laplace_min_rows(monkeypatch):
     assert not SamplerSettings(sampler="pymc", metric="laplace").laplace(rows)
     monkeypatch.setattr(settings_module, "LAPLACE_MIN_ROWS", 50)
     assert auto.laplace(50)
+
+
+def test_typed_settings_saved_before_the_metric_read_back_as_diag(tiny_fit, tmp_path):
+    """A result.json whose sampler_settings has no metric (saved before it was a setting)."""
+    path = tiny_fit.save(tmp_path / "fit")
+    meta = json.loads((path / "result.json").read_text())
+    assert meta["sampler_settings"].pop("metric") == "auto"
+    (path / "result.json").write_text(json.dumps(meta))
+    manifest = json.loads((path / "manifest.json").read_text())  # as if saved so
+    manifest["sha256"]["result.json"] = hashlib.sha256(
+        (path / "result.json").read_bytes()).hexdigest()
+    (path / "manifest.json").write_text(json.dumps(manifest))
+    assert bayesgmm.load(path).sampler_settings.metric == "diag"
+    assert bayesgmm.load(tiny_fit.save(tmp_path / "again")).sampler_settings.metric == "auto"
+
+
+def test_sparse_fits_keep_the_diagonal_metric_unless_asked(monkeypatch, old_faithful):
+    """An overfitted mixture's empty components have skewed posteriors at any N: fit_sparse
+    turns metric="auto" into "diag"; an explicit "laplace" is honoured."""
+    import bayesgmm.sampling
+
+    seen = []
+
+    def fake(*args, settings=None, **kwargs):
+        seen.append(settings.metric)
+        raise RuntimeError("stop here")
+
+    monkeypatch.setattr(bayesgmm.sampling, "fit_bayes", fake)
+    for metric in ("auto", "laplace"):
+        with pytest.raises(RuntimeError, match="stop here"):
+            bayesgmm.fit_sparse(old_faithful, 3, random_state=0,
+                                settings=SamplerSettings(metric=metric, draws=10))
+    assert seen == ["diag", "laplace"]
 
 
 def test_absurd_restarts_are_refused():

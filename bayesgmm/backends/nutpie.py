@@ -41,18 +41,20 @@ from ..layout import (
     unconstrained_point,
 )
 from ..settings import NUTPIE_BACKENDS
-from .laplace import laplace_whitening
+from .laplace import laplace_whitening, typical_start
 from .nutpie_model import (
     NativeMixtureModel,
     NutpieVersionError,
     backend_of,
     compile_native,
     compile_pyfunc,
+    density_of,
     is_whitened,
     logp_factory,
     native_density,
     nutpie_checked,
     pyfunc_model,
+    whitening_of,
     with_shared_data,
     with_start,
 )
@@ -155,14 +157,12 @@ def compile_nutpie(
         (R-hat 1.049, bulk ESS 99 of 12,000 draws; ``bench_adaptation.py --data galaxies
         --repeats 8 --draws 3000 --first-seed 0``), none without it. The
         whitening rotates the non-Gaussian directions (a small component's scale) into every
-        coordinate, where the diagonal adaptation can no longer treat them apart. Hence off by
-        default here (nutpie's low-rank adaptation, which also mixes coordinates, failed one of 8
-        galaxies runs at the benchmark's default seeds 100-107) on small data; at 1e5-1e6 rows,
-        where the posterior is close to Gaussian, 6.4-6.8x the ESS per gradient, so
-        ``fit_bayes`` whitens from ``settings.LAPLACE_MIN_ROWS`` rows
-        (``SamplerSettings.metric``). Native and jax backends (the jax route:
-        :func:`_whiten_jax`). The trace's variables are unchanged; nutpie's own statistics of
-        the unconstrained space (mass matrix, gradients) refer to the whitened coordinates.
+        coordinate, where the diagonal adaptation can no longer treat them apart. Hence off
+        here by default; at 1e5-1e6 rows, the posterior close to Gaussian, 6.4-6.8x the ESS
+        per gradient: ``fit_bayes`` whitens from ``settings.LAPLACE_MIN_ROWS`` rows
+        (``SamplerSettings.metric``). Native and jax backends (:func:`_whiten_jax`); chains
+        start one sd off the mode (:func:`~bayesgmm.backends.laplace.typical_start`). The
+        trace's variables are unchanged; nutpie's statistics refer to the whitened z.
     **kwargs
         Passed to ``nutpie.compile_pymc_model`` (e.g. ``var_names``; numba backend only).
 
@@ -182,8 +182,10 @@ def compile_nutpie(
                          f"was changed afterwards ({altered}): use backend='numba'")
     if kwargs and backend != "numba":
         raise ValueError(f"keyword arguments {sorted(kwargs)} are for the numba backend only")
-    if laplace and backend not in ("auto", "native", "jax"):
-        raise ValueError(f"laplace=True needs the native or jax backend; got backend={backend!r}")
+    if laplace and backend not in ("native", "jax"):
+        raise ValueError(f"laplace=True needs the native or jax backend; got backend={backend!r}"
+                         + (" ('auto' took it: the model was changed after build_model)"
+                            if auto else ""))
     if backend == "jax":
         reuse = False  # its data sit on the device inside the compiled model: never share it
     key = (backend, *_structure_key(model, kwargs))
@@ -232,8 +234,11 @@ def compile_nutpie(
         compiled = compiled.with_laplace(flat)
         to_sampler = compiled.to_sampler
 
+    whitening = whitening_of(compiled)  # (mode, A); chains start one sd off the mode
     def initial_point_func(seed=None):
         if jitter <= 0:
+            if whitening is not None:
+                return typical_start(density_of(compiled), *whitening, to_sampler(flat), seed)
             return to_sampler(flat)
         rng = np.random.default_rng(seed)
         return to_sampler(flat + jitter * rng.standard_normal(flat.shape))

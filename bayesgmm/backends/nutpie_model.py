@@ -56,8 +56,10 @@ __all__ = [
     "NutpieVersionError",
     "backend_of",
     "callbacks",
+    "density_of",
     "is_whitened",
     "logp_factory",
+    "whitening_of",
     "compile_native",
     "compile_pyfunc",
     "native_density",
@@ -209,11 +211,28 @@ def logp_factory(compiled: Any):
     return getattr(compiled, "_make_logp_func", None)
 
 
+def whitening_of(compiled: Any) -> tuple[np.ndarray, np.ndarray] | None:
+    """(mode, A) of a model from ``compile_nutpie`` that samples in Laplace-whitened
+    coordinates (theta = mode + A z), else None."""
+    if isinstance(compiled, NativeMixtureModel):
+        if not compiled.whitened:
+            return None
+        return compiled.shared_data["laplace_shift"], compiled.shared_data["laplace_map"]
+    found = getattr(logp_factory(compiled), "bayesgmm_whitening", None)
+    return None if found is None else (found[0], found[1])
+
+
+def density_of(compiled: Any):
+    """theta -> (log p, gradient) of a native or jax-route model, on the data it holds (no
+    copy of them: the native model's frozen arrays, the jax route's device arrays)."""
+    if isinstance(compiled, NativeMixtureModel):
+        return compiled.density()
+    return logp_factory(compiled).bayesgmm_density
+
+
 def is_whitened(compiled: Any) -> bool:
     """Whether a model from ``compile_nutpie`` samples in Laplace-whitened coordinates."""
-    if isinstance(compiled, NativeMixtureModel):
-        return compiled.whitened
-    return getattr(logp_factory(compiled), "bayesgmm_whitening", None) is not None
+    return whitening_of(compiled) is not None
 
 
 def backend_of(compiled: Any) -> str:

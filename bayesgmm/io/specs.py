@@ -212,7 +212,8 @@ def _spec_words(message: str) -> str:
         value = f'"{match[3]}"' if match[2] else match[3]
         return f"{name} = {value}"
 
-    return re.sub(r"\b(draws|tune|chains|sampler|max_draws)=('?)([\w.]+)\2", key, message)
+    return re.sub(r"\b(draws|tune|chains|sampler|max_draws|metric|nutpie_backend)=('?)([\w.]+)\2",
+                  key, message)
 
 
 def _check_auto_only(smp: dict[str, Any], path: Path) -> None:

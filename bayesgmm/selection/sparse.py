@@ -201,6 +201,8 @@ def fit_sparse(
     priors = dataclasses.replace(priors or Priors(), weights_concentration=concentration)
     ss = sampler_settings(settings, fit_kwargs, draws=draws, tune=tune, chains=chains,
                            sampler=sampler, progressbar=progressbar)
+    if ss.metric == "auto":  # empty components' skewed posteriors: no Gaussian to whiten by
+        ss = ss.replace(metric="diag")
     # one integer for the fit and the K+ count (code review: a Generator seeded the fit with
     # one draw and the count with the next, so the recorded seed did not repeat P(K+), and a
     # BitGenerator was refused after sampling); without a seed, the one fit_bayes drew
