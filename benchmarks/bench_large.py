@@ -30,17 +30,24 @@ def main() -> None:
     parser.add_argument("--chains", type=int, default=4)
     parser.add_argument("--metric", choices=("auto", "diag", "laplace"), default="auto",
                         help="nutpie's metric (auto: Laplace-whitened from 100,000 rows)")
+    parser.add_argument("--data", choices=("simulated", "gpu"), default="simulated",
+                        help="gpu: bench_jax.py's K=5, D=4 mixture (default: K=3, D=2)")
     args = parser.parse_args()
 
     t0 = time.perf_counter()
     from bayesgmm import SamplerSettings, fit_bayes
 
-    X = simulate(args.n, seed=0)
-    print(f"bench_large: N={args.n}, K=3, D=2, full; {args.chains} chains x ({args.tune} tune "
-          f"+ {args.draws} draws); {os.cpu_count()} cores")
+    if args.data == "gpu":
+        from bench_jax import _simulate
+
+        K, X = 5, _simulate(args.n, 5, 4, 0)
+    else:
+        K, X = 3, simulate(args.n, seed=0)
+    print(f"bench_large: N={args.n}, K={K}, D={X.shape[1]}, full; {args.chains} chains x "
+          f"({args.tune} tune + {args.draws} draws); {os.cpu_count()} cores")
     settings = SamplerSettings(draws=args.draws, tune=args.tune, chains=args.chains,
                                metric=args.metric, progressbar=False)
-    result = fit_bayes(X, 3, settings=settings, random_state=1)
+    result = fit_bayes(X, K, settings=settings, random_state=1)
     wall = time.perf_counter() - t0
     timing = result.settings["timing"]
     print("stages: " + ", ".join(f"{k} {v:.1f} s" for k, v in timing.items()))
