@@ -39,7 +39,7 @@ from __future__ import annotations
 import functools
 import math
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -228,6 +228,27 @@ class Observations(NoiseFlag):
     def n_effective(self) -> float:
         """Number of rows, or the sum of the weights."""
         return float(self.n_samples if self.sample_weight is None else self.sample_weight.sum())
+
+    def subsample(self, n_rows: int, rng: np.random.Generator) -> Observations:
+        """``n_rows`` rows drawn at random without replacement, as an :class:`Observations`
+        that stands for all of them: each row's frequency weight is multiplied by the total
+        weight over the sample's, so sums over it (the log-likelihood, EM's statistics)
+        estimate the sums over every row, and a prior weighs against it as against the
+        whole data set. The noise component's box is the whole data's. For searching for a
+        start (:func:`bayesgmm.em.fit_map_start`), not for a fit that is reported."""
+        rows = np.sort(rng.choice(self.n_samples, size=n_rows, replace=False))
+        weights = np.ones(n_rows) if self.sample_weight is None else self.sample_weight[rows]
+        total = weights.sum()
+        if total <= 0:
+            raise ValueError("the rows drawn all have weight 0")
+        nan = np.isnan(self.X[rows])
+        labels = None if self.labels is None else self.labels[rows]
+        return replace(
+            self, X=self.X[rows], sample_weight=weights * (self.n_effective / total),
+            labels=labels if labels is not None and (labels >= 0).any() else None,
+            kept_rows=np.ones(n_rows, dtype=bool), n_missing_values=int(nan.sum()),
+            n_rows_with_missing=int(nan.any(axis=1).sum()), n_rows_dropped=0,
+            row_names=None)
 
     def imputed(self) -> np.ndarray:
         """``X`` with every missing value replaced by its column's observed mean (over the rows

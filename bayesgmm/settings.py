@@ -23,7 +23,8 @@ import numpy as np
 from ._validation import check_bool, check_int, check_number
 
 __all__ = ["AUTO", "LAPLACE_MIN_ROWS", "METRICS", "NUTPIE_BACKENDS", "SAMPLERS",
-           "VECTOR_FORMATS", "DiagnosticThresholds", "FigureFiles", "SamplerSettings"]
+           "START_SUBSAMPLE_ROWS", "VECTOR_FORMATS", "DiagnosticThresholds", "FigureFiles",
+           "SamplerSettings"]
 
 AUTO = "auto"  # draws="auto": sample until converged (bayesgmm.draws)
 
@@ -43,6 +44,9 @@ LAPLACE_MIN_ROWS = 100_000
 # per chain of a 3-component 2-D model alone are ~1.4 GB a chain.
 _MAX_PER_CHAIN = 10_000_000
 _MAX_CHAINS = 1024
+# fit_map_start searches for the start on this many rows drawn at random when there are more
+# than twice as many (its docstring says why).
+START_SUBSAMPLE_ROWS = 100_000
 # EM restarts at most (fit_em's n_init, the command line's --n-init), for the same reason.
 MAX_RESTARTS = 1_000_000
 

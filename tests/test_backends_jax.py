@@ -6,6 +6,7 @@ import sys
 import textwrap
 
 import numpy as np
+import nutpie
 import pytest
 
 jax = pytest.importorskip("jax", reason="the JAX back end is optional: pip install jax")
@@ -163,3 +164,6 @@ def test_laplace_whitening_on_the_jax_route_is_the_density_in_new_coordinates():
         ref_value, ref_grad = density(shift + A @ z)
         assert value == pytest.approx(ref_value, rel=1e-12)
         np.testing.assert_allclose(grad, A.T @ ref_grad, rtol=1e-9, atol=1e-9)
+    # and nutpie samples it (the whitened twin once lacked the sizes of its dims)
+    trace = nutpie.sample(compiled, draws=20, tune=20, chains=1, progress_bar=False, seed=1)
+    assert trace.posterior["weights"].shape == (1, 20, 2)

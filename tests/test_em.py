@@ -1,11 +1,12 @@
 """EM: scikit-learn as the oracle, invariants on random data, MAP-EM, sampling, robustness."""
 
 import warnings
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import COVARIANCE_TYPES
+from conftest import COVARIANCE_TYPES, simulate_mixture
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.special import logsumexp
@@ -941,6 +942,97 @@ def test_fit_map_start_needs_a_prior(simulated):
 
     with pytest.raises(ValueError, match="needs a prior"):
         fit_map_start(simulated[0], 3, prior=None)
+
+
+def _full_objective(X, candidate, prior, covariance_type):
+    """Oracle: a candidate's log posterior on every row, from scipy's densities."""
+    K, D = candidate.means.shape
+    full = kernels.to_full_covariances(candidate.covariances, covariance_type, K, D)
+    dens = sum(w * multivariate_normal(m, c).pdf(X)
+               for w, m, c in zip(candidate.weights, candidate.means, full, strict=True))
+    loglik = np.log(dens).sum()
+    return loglik, loglik + prior.log_density(np.array(candidate.weights), candidate.means,
+                                               candidate.covariances)
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_fit_map_start_on_a_subsample_reaches_the_whole_search_s_mode(covariance_type):
+    """The search on 400 of 2,400 rows finds the basin; polished on every row, the start is
+    the mode the search over every row finds, and every candidate's objectives are on every
+    row (the subsample's restarts were scored there, or polished there)."""
+    from bayesgmm.em import fit_map_start
+
+    X = simulate_mixture(n=2400, seed=3)[0]
+    prior = ConjugatePrior.default(X, 3, covariance_type)
+    whole = fit_map_start(X, 3, covariance_type=covariance_type, prior=prior, n_init=3,
+                          random_state=0, subsample=None)
+    part = fit_map_start(X, 3, covariance_type=covariance_type, prior=prior, n_init=3,
+                         random_state=0, subsample=400)
+    assert part.settings["subsample"] == 400 and whole.settings["subsample"] is None
+    assert "on 400 of 2,400 rows, polished on all rows" in part.settings["init"]
+    assert part.log_posterior == pytest.approx(whole.log_posterior, abs=0.05)
+    assert part.converged and part.observations["n_rows_fitted"] == 2400
+    assert part.candidates[0].source.endswith("polished on all rows")
+    # well-separated clusters: the three families find one solution; one polish is enough
+    assert sum(c.source.endswith("polished on all rows") for c in part.candidates) == 1
+    assert all("not polished (the same solution" in c.source for c in part.candidates[1:])
+    for cand in part.candidates:
+        loglik, objective = _full_objective(X, cand, prior, covariance_type)
+        assert cand.log_likelihood == pytest.approx(loglik, rel=1e-9)
+        assert cand.log_posterior == pytest.approx(objective, rel=1e-9)
+    again = fit_map_start(X, 3, covariance_type=covariance_type, prior=prior, n_init=3,
+                          random_state=0, subsample=400)
+    assert again.log_posterior == part.log_posterior  # the rows drawn come from the seed
+
+
+def test_fit_map_start_polishes_a_different_solution_that_could_overtake():
+    """Two different solutions within reach of each other are both polished on every row;
+    one far below the best is scored there but not polished."""
+    from bayesgmm import em
+
+    X = simulate_mixture(n=2400, seed=3)[0]
+    prior = ConjugatePrior.default(X, 3, "full")
+    search = em.prepare_observations(X, 3).subsample(400, np.random.default_rng(0))
+    good = em.fit_em(search, 3, prior=prior, random_state=0)
+    # the same fit with two components' weights nudged apart: a different solution, close
+    weights = good.weights * [1.05, 0.95, 1.0]
+    nudged = replace(good, weights=weights / weights.sum())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # three coincident components: far below
+        merged = em.fit_em(search, 3, prior=prior, max_iter=1,
+                           init={"means": np.repeat(X[:1], 3, axis=0)})
+    fits = [("good", good, []), ("nudged", nudged, []), ("merged", merged, [])]
+    polished = em._polish_on_all_rows(em.prepare_observations(X, 3), search, fits, prior, 1000)
+    out = {source.split(",")[0]: fit for source, fit, _ in polished}
+    sources = [source for source, _, _ in polished]
+    assert sum(s.endswith("polished on all rows") for s in sources) == 2
+    assert any(s.startswith("merged") and "too far below the best" in s for s in sources)
+    assert out["merged"].n_iter == 1  # not refitted: its own estimate, scored on every row
+    assert out["good"].log_posterior == pytest.approx(out["nudged"].log_posterior, abs=0.05)
+
+
+def test_fit_map_start_subsamples_many_rows_by_default(monkeypatch):
+    """``subsample="auto"``: the search runs on START_SUBSAMPLE_ROWS rows only when there are
+    more than twice as many."""
+    from bayesgmm import em
+
+    X = simulate_mixture(n=1300, seed=3)[0]
+    monkeypatch.setattr(em, "START_SUBSAMPLE_ROWS", 600)
+    assert em.fit_map_start(X, 3, n_init=1, random_state=0).settings["subsample"] == 600
+    monkeypatch.setattr(em, "START_SUBSAMPLE_ROWS", 650)  # 1,300 is not more than twice
+    assert em.fit_map_start(X, 3, n_init=1, random_state=0).settings["subsample"] is None
+
+
+@pytest.mark.parametrize("subsample, message", [
+    ("all", "subsample must be 'auto', a number of rows or None"),
+    (2, "subsample must be at least 5 rows"),
+    (1.5, "subsample"),
+])
+def test_fit_map_start_refuses_a_bad_subsample(simulated, subsample, message):
+    from bayesgmm.em import fit_map_start
+
+    with pytest.raises(ValueError, match=message):
+        fit_map_start(simulated[0], 3, subsample=subsample)
 
 
 def test_reg_covar_that_floors_a_column_is_named():

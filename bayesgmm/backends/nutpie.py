@@ -389,18 +389,16 @@ def _compile_native(model: pm.Model):
     """nutpie model over the native density's cached C callbacks (no PyTensor compile)."""
     names, shapes, reparameterized = trace_layout(model)
     dims, coords = _nutpie_dims_and_coords(model, names, shapes, reparameterized)
-    return compile_native(
-        model_spec(model), _shared_data(model),
-        names=names, shapes=shapes, dims=dims, coords=coords,
-        reparameterized_names=reparameterized, initial_point_func=None,
-    )
+    return compile_native(model_spec(model), _shared_data(model), names=names, shapes=shapes,
+                          dims=dims, coords=coords, reparameterized_names=reparameterized,
+                          initial_point_func=None)
 
 
 def _compile_pyfunc(model: pm.Model):
     """nutpie model calling PyTensor's numba-compiled functions (disk-cached) through Python
     (:func:`~bayesgmm.backends.nutpie_model.compile_pyfunc`)."""
-    return compile_pyfunc(model, _shared_data(model),
-                          functools.partial(_nutpie_dims_and_coords, model))
+    return compile_pyfunc(model, _shared_data(model), functools.partial(_nutpie_dims_and_coords,
+                                                                        model))
 
 
 def _compile_jax(model: pm.Model):
@@ -476,7 +474,8 @@ def _compile_jax(model: pm.Model):
             ndim=n_dim, make_logp_fn=make_logp_fn, make_expand_fn=make_expand_fn,
             make_initial_point_fn=lambda seed: np.zeros(n_dim),
             expanded_dtypes=[np.dtype(np.float64)] * len(names), expanded_shapes=shapes,
-            expanded_names=names, dims=dims, coords=coords,
+            # copies: from_pyfunc adds to the dims it is given (the whitened twin then failed)
+            expanded_names=names, dims=dict(dims), coords=dict(coords),
             shared_data=_shared_data(model),
             reparameterized_names=reparameterized,
         )
