@@ -17,6 +17,7 @@ diagnostics are passed in), so it loads nothing heavy: ``bayesgmm em`` never loa
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -195,6 +196,30 @@ def _start(result: Any, cite: Any) -> str:
     return text
 
 
+# How fit_map_start names a candidate found on a subsample (em._polish_on_all_rows)
+_SEARCHED = re.compile(r"^(?P<family>.*), found on (?P<rows>[\d,]+ of [\d,]+) rows, "
+                       r"(?P<polish>polished on all rows|not polished \((?P<why>.*)\))$")
+
+
+def _searched_on(sources: Any) -> tuple[list[str], str]:
+    """The candidates' init families, and a clause saying once that they were found on a
+    subsample and which were polished on every row ("" when the search used every row)."""
+    families, polished, rows = [], [], None
+    for source in sources:
+        match = _SEARCHED.match(source)
+        families.append(match["family"] if match else source)
+        if match:
+            rows = match["rows"]
+            polished.append(match["why"] is None)
+    if rows is None:
+        return families, ""
+    rest = "the other" if len(polished) - sum(polished) == 1 else "the others"
+    kept = ("each then polished by EM on every row" if all(polished) else
+            f"the {sum(polished)} that were distinct solutions within reach of the best "
+            f"then polished by EM on every row, {rest} scored there")
+    return families, (f"; the restarts ran on a random {rows} rows, {kept}")
+
+
 def _start_point(result: Any, cite: Any) -> str:
     start = (result.settings or {}).get("start") or {}
     em = cite("em", "EM (Dempster et al. 1977)")
@@ -209,7 +234,7 @@ def _start_point(result: Any, cite: Any) -> str:
                 + (f" {who}" if start.get("given") else "") + ".")
     cite("map_em", "")
     cite("kmeans++", "")
-    sources = [str(c.get("source", "")) for c in start["candidates"]]
+    sources, searched = _searched_on(str(c.get("source", "")) for c in start["candidates"])
     chosen = {"model log density": "the highest log posterior density of the sampled model",
               "EM log posterior": "the highest value of EM's objective (the log posterior "
                                   "under the conjugate prior)"}.get(
@@ -217,9 +242,11 @@ def _start_point(result: Any, cite: Any) -> str:
     text = (f"Every chain started at the same point, a posterior mode found by {em} under "
             "mclust's default conjugate prior (Fraley and Raftery 2007), an approximation to "
             f"the model's priors used only to find the start: of {len(sources)} candidates "
-            f"({'; '.join(sources)}; k-means++ seeds: Arthur and Vassilvitskii 2007), the one "
-            f"with {chosen} was taken")
+            f"({'; '.join(sources)}; k-means++ seeds: Arthur and Vassilvitskii 2007{searched}"
+            f"), the one with {chosen} was taken")
     picked = start.get("chosen")
+    if picked:  # the family, as the candidates are named above
+        picked = _searched_on([str(picked)])[0][0]
     densities = np.array([float(c.get("model_log_density", np.nan))
                           for c in start["candidates"]])
     if len(densities) > 1 and np.all(np.isfinite(densities)) and np.ptp(densities) < 0.01:

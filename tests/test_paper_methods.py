@@ -121,6 +121,20 @@ def test_the_data_record_and_the_runs_record_are_told(tiny_fit, tiny_text):
                      tiny_text[1]).paragraph
     assert "ranked lower" not in p and (f"(all {len(sources)} reached the same optimum: the "
                                         "sampled model's log density within 0.01)") in p
+    # candidates found on a subsample (fit_map_start above 200,000 rows): the families named,
+    # the subsample and the polish said once
+    where = ", found on 100,000 of 250,000 rows, "
+    marked = [{**c, "source": c["source"] + where + (
+        "polished on all rows" if i < 2 else "not polished (the same solution as a better one)")}
+        for i, c in enumerate(apart)]
+    searched = {**other, "candidates": marked, "chosen": marked[1]["source"]}
+    p = methods_text(dataclasses.replace(result, settings={**settings, "start": searched}),
+                     tiny_text[1]).paragraph
+    assert "found on" not in p and f"of {len(sources)} candidates ({sources[0]};" in p
+    assert ("the restarts ran on a random 100,000 of 250,000 rows, the 2 that were distinct "
+            "solutions within reach of the best then polished by EM on every row, the other "
+            "scored there") in p
+    assert f"({sources[1]}; the candidate with the highest value of EM's own objective" in p
     fixed = {**settings, "adaptive": {"stopped_by": "fixed: the PyMC sampler cannot extend"}}
     p = methods_text(dataclasses.replace(result, settings=fixed), tiny_text[1]).paragraph
     assert "adaptively" not in p  # a fixed run (PyMC under draws="auto")
