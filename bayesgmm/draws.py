@@ -67,7 +67,9 @@ class AdaptiveDraws:
         Draws per chain at most; the run stops there, converged or not.
     max_time : float or None
         Seconds of sampling (warm-up included) after which the run stops at the draws every chain
-        has reached; ``None``: no time limit.
+        has reached (at least one); ``None``: no time limit. A warm-up still running then has
+        :data:`WARMUP_GRACE_S` (10 s, or 10% of ``max_time`` if more) to end, else the run
+        stops with a ValueError (no posterior draw to keep).
     growth : float
         Each checkpoint is at least this many times the previous one.
     """
@@ -251,6 +253,11 @@ def _finished(is_finished: Callable[[], bool]) -> bool:
 # Seconds between ``waiting`` status lines: a log (CI, a pipe, a notebook) sees the chains
 # move at least this often (a 1e5-row fit had 53 s without a line).
 HEARTBEAT_S = 10.0
+# A run out of time before its warm-up has ended waits this long past max_time (at least; 10%
+# of max_time for longer budgets) for a first draw, then stops with an error: a warm-up that
+# crawls (an overfitted K took 300 s for 130 of 1,000 tuning draws) would otherwise hold the
+# run far past its budget, silently.
+WARMUP_GRACE_S = 10.0
 
 
 class _Progress:
@@ -325,6 +332,21 @@ class _Progress:
         """Draws the slowest chain has finished, warm-up included."""
         with self._cond:
             return int(self._finished.min())
+
+
+def _check_warmup_grace(finished: int, tune: int, t0: float, max_time: float) -> None:
+    """Raise once the warm-up has outlived ``max_time`` by its grace (:data:`WARMUP_GRACE_S`):
+    there is no posterior draw to keep."""
+    elapsed = time.monotonic() - t0
+    if elapsed <= max_time + max(WARMUP_GRACE_S, 0.1 * max_time):
+        return
+    pace = (f" ({elapsed / finished:.1f} s a tuning draw: a posterior this hard to sample often "
+            "means more components than the data support)" if finished else "")
+    raise ValueError(
+        f"max_time={max_time:g} s ran out in the warm-up: after {elapsed:.0f} s the slowest "
+        f"chain had {finished:,} of its {tune:,} tuning draws{pace}, so there is no posterior "
+        "draw to keep; allow more time (max_time, --max-time) or fewer tuning draws (tune, "
+        "--tune)")
 
 
 def _first(tree: xr.DataTree, draws: int) -> dict[str, xr.Dataset] | None:
@@ -522,6 +544,10 @@ def sample_nutpie_until(
                 if _finished(lambda: sampler.is_finished):
                     sampler.wait()  # raises nutpie's error, if it failed
                     raise RuntimeError(f"nutpie finished before every chain had {draws} draws")
+                if out_of_time and progress.finished() < tune:
+                    _check_warmup_grace(progress.finished(), tune, t0, target.max_time)
+                if beat is not None:
+                    beat()
                 if pause:
                     sampler.resume()
                 time.sleep(0.1)

@@ -1,6 +1,7 @@
 """Sampling until converged (bayesgmm.draws): the checkpoint rule and the nutpie driver."""
 
 import re
+import time
 
 import numpy as np
 import pytest
@@ -253,6 +254,25 @@ def test_a_spent_time_budget_keeps_the_draws_instead_of_stopping_at_a_divergence
                                      stop_on_divergence=True, **kw)
     assert run.stopped_by == "max_time"
     assert idata["posterior"].sizes["draw"] == run.draws >= 1
+
+
+def test_a_warm_up_that_outlives_the_time_budget_ends_with_an_error(compiled_faithful,
+                                                                    monkeypatch):
+    """max_time spent before the warm-up ends: the run waits its grace for a first draw, then
+    stops with one line naming the cause and the fixes (it once waited, silently, for the whole
+    warm-up: ~30 min past a 300 s budget on an overfitted K)."""
+    from bayesgmm import draws as draws_module
+
+    monkeypatch.setattr(draws_module, "WARMUP_GRACE_S", 0.5)
+    target = AdaptiveDraws(min_draws=100, max_draws=200, ess_min=1e9, max_time=0.2)
+    kw = {"tune": 10_000_000, "chains": 2, "seed": 1, "progressbar": False,
+          "target_accept": 0.8}
+    started = time.monotonic()
+    with pytest.raises(ValueError, match=r"max_time=0.2 s ran out in the warm-up: after \d+ s "
+                       r"the slowest chain had [\d,]+ of its 10,000,000 tuning draws.*allow "
+                       r"more time \(max_time, --max-time\) or fewer tuning draws"):
+        sample_nutpie_until(compiled_faithful, _ess_check, target, **kw)
+    assert time.monotonic() - started < 30
 
 
 def test_budget_limits_end_the_run(compiled_faithful):
