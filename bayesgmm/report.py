@@ -2011,7 +2011,9 @@ def _readable_setting(name: str, value):
         return ("yes: sampled in coordinates whitened by the curvature at the posterior mode "
                 "(Newton from the start; the inverse negative Hessian there: a Laplace "
                 f"metric; metric 'laplace', or 'auto' from {LAPLACE_MIN_ROWS:,} rows)" if value
-                else "no: the model's own unconstrained coordinates, nutpie's diagonal metric")
+                else "no: the model's own unconstrained coordinates, nutpie's diagonal metric "
+                f"(metric 'diag'; 'auto' below {LAPLACE_MIN_ROWS:,} rows; or the posterior was "
+                "not close to Gaussian at its mode)")
     if name in ("draws", "tune") and isinstance(value, int):  # a Methods section's unit
         return f"{value:,} per chain"
     if name == "cores" and isinstance(value, int):  # with draws="auto", one per chain

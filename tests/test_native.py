@@ -401,6 +401,31 @@ def test_laplace_whitening_gives_up_on_a_density_without_curvature():
     assert flat is None and broken is None
 
 
+def test_laplace_whitening_gives_up_on_a_density_far_from_gaussian():
+    """Along a whitened axis one sd from the mode the drop of log p must be that of a
+    Gaussian within a factor 2 (mean of both ways): a quartic well, a density whose mode is
+    a cusp, pass or fail as they should; a Gaussian with a gradient left at the start
+    (Newton stopped short) still passes."""
+    from bayesgmm.backends.laplace import gaussian_along_axes
+
+    scales = np.array([0.5, 2.0, 1.0])
+    gaussian = lambda t: (-0.5 * np.sum((t / scales) ** 2), -t / scales ** 2)  # noqa: E731
+    found = native.laplace_whitening(gaussian, np.array([0.3, -1.0, 0.2]))
+    assert found is not None
+    np.testing.assert_allclose(np.abs(np.diag(found[1] @ found[1].T)), scales ** 2, rtol=1e-6)
+    # a quartic bowl in the last coordinate: flat at the mode (curvature ~0, clamped), so one
+    # "sd" there is a jump far out where log p has fallen by orders of magnitude more
+    quartic = lambda t: (-0.5 * t[0] ** 2 - t[1] ** 4,  # noqa: E731
+                         np.array([-t[0], -4 * t[1] ** 3]))
+    assert native.laplace_whitening(quartic, np.array([0.2, 0.5])) is None
+    A = np.diag(scales)
+    assert gaussian_along_axes(gaussian, np.zeros(3), A, 0.0)
+    assert gaussian_along_axes(gaussian, np.full(3, 0.4), A, gaussian(np.full(3, 0.4))[0])
+    assert not gaussian_along_axes(gaussian, np.zeros(3), 3.0 * A, 0.0)  # 9x the drop
+    assert not gaussian_along_axes(gaussian, np.zeros(3), 0.5 * A, 0.0)  # a quarter
+    assert not gaussian_along_axes(lambda t: (np.nan, t), np.zeros(3), A, 0.0)
+
+
 def test_compile_nutpie_starts_whitened_chains_one_sd_off_the_mode():
     rng = np.random.default_rng(2)
     X = np.concatenate([rng.normal(-2.0, 0.7, (60, 2)), rng.normal(1.5, 1.0, (90, 2))])
