@@ -334,14 +334,30 @@ class _Progress:
             return int(self._finished.min())
 
 
+# Seconds per tuning draw above which the warm-up's pace, not its length, is the problem (a
+# well-posed fit's tuning draws take milliseconds at 1e5 rows).
+_SLOW_TUNING_DRAW_S = 0.1
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 120 else (
+        f"{seconds / 60:.0f} min" if seconds < 7200 else f"{seconds / 3600:.0f} h")
+
+
 def _check_warmup_grace(finished: int, tune: int, t0: float, max_time: float) -> None:
     """Raise once the warm-up has outlived ``max_time`` by its grace (:data:`WARMUP_GRACE_S`):
     there is no posterior draw to keep."""
     elapsed = time.monotonic() - t0
     if elapsed <= max_time + max(WARMUP_GRACE_S, 0.1 * max_time):
         return
-    pace = (f" ({elapsed / finished:.1f} s a tuning draw: a posterior this hard to sample often "
-            "means more components than the data support)" if finished else "")
+    pace = ""
+    if finished:
+        per_draw = elapsed / finished
+        pace = f" (it needs ~{_duration((tune - finished) * per_draw)} more at this pace"
+        if per_draw > _SLOW_TUNING_DRAW_S:  # a hard posterior, not just a long warm-up
+            pace += (f"; {per_draw:.1f} s a tuning draw, which often means more components "
+                     "than the data support")
+        pace += ")"
     raise ValueError(
         f"max_time={max_time:g} s ran out in the warm-up: after {elapsed:.0f} s the slowest "
         f"chain had {finished:,} of its {tune:,} tuning draws{pace}, so there is no posterior "

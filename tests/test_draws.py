@@ -273,6 +273,15 @@ def test_a_warm_up_that_outlives_the_time_budget_ends_with_an_error(compiled_fai
                        r"more time \(max_time, --max-time\) or fewer tuning draws"):
         sample_nutpie_until(compiled_faithful, _ess_check, target, **kw)
     assert time.monotonic() - started < 30
+    # a fast warm-up that is only long: its pace is not blamed on the model
+    from bayesgmm.draws import _check_warmup_grace
+
+    with pytest.raises(ValueError, match=r"needs ~\d+ min more at this pace\), so") as fast:
+        _check_warmup_grace(50_000, 10_000_000, time.monotonic() - 20.0, 1.0)
+    assert "more components" not in str(fast.value)
+    with pytest.raises(ValueError, match=r"needs ~\d+ min more at this pace; 1.0 s a tuning "
+                       r"draw, which often means more components than the data support\)"):
+        _check_warmup_grace(600, 1000, time.monotonic() - 600.0, 500.0)
 
 
 def test_budget_limits_end_the_run(compiled_faithful):
