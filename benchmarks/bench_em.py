@@ -6,6 +6,7 @@ Usage::
     python benchmarks/bench_em.py --quick    # skip N = 1e6
     python benchmarks/bench_em.py --stopping # the default stopping rule vs the optimum
     python benchmarks/bench_em.py --seeding  # restarts from k-means++ alone vs two seedings
+    python benchmarks/bench_em.py --start 400000  # fit_map_start on a subsample vs every row
 
 Both fits use full covariances, the same explicit initial parameters (perturbed truth), the same
 ``tol`` (change of the mean log-likelihood per point, the same semantics in both; bayesgmm's
@@ -276,6 +277,33 @@ def seeding_table(seeds=range(1, 21)) -> None:
         print(f"{name:22s} {best:10.1f} " + " ".join(f"{c:>20s}" for c in cells))
 
 
+# (data seed, K) of --start: bench_jax's K=5, D=4 mixture; K=6 is one component too many
+START_CASES = ((0, 5), (3, 4), (5, 6), (7, 5))
+
+
+def start_table(n: int, cases=START_CASES, n_init: int = 10) -> None:
+    """fit_map_start's search on a subsample (the default above 200,000 rows) against the
+    search on every row: seconds and the best log posterior, one process, alternating."""
+    import sys
+
+    from bayesgmm.em import fit_map_start
+
+    sys.path.insert(0, os.path.dirname(__file__))
+    from bench_jax import _simulate
+
+    print(f"fit_map_start, N={n:,}, D=4, n_init={n_init}: subsample='auto' vs None")
+    print("| data seed, K | auto s | auto log posterior | every row s | every row log posterior |")
+    print("|---|---|---|---|---|")
+    for seed, K in cases:
+        X = _simulate(n, 5, 4, seed)
+        out = []
+        for subsample in ("auto", None):
+            t0 = time.perf_counter()
+            fit = fit_map_start(X, K, n_init=n_init, random_state=1, subsample=subsample)
+            out += [f"{time.perf_counter() - t0:.1f}", f"{fit.log_posterior:,.2f}"]
+        print(f"| {seed}, {K} | " + " | ".join(out) + " |", flush=True)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="skip N = 1e6")
@@ -287,9 +315,18 @@ def main(argv=None):
                         help="threads for bayesgmm's E-step (default: numba's, all cores)")
     parser.add_argument("--blas-threads", type=int, default=1,
                         help="BLAS/LAPACK threads for both libraries (default 1)")
+    parser.add_argument("--start", type=int, metavar="N", default=None,
+                        help="time fit_map_start's subsample search against every row at N "
+                             "rows instead (400000 in benchmarks/README.md)")
     args = parser.parse_args(argv)
     if args.numba_threads is not None:
         numba.set_num_threads(args.numba_threads)
+    if args.start is not None:
+        warm_up()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            start_table(args.start)
+        return
     if args.seeding:
         with warnings.catch_warnings(), threadpool_limits(args.blas_threads):
             warnings.simplefilter("ignore")
