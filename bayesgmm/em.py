@@ -830,8 +830,9 @@ def fit_map_start(
         there are no more); None, all rows. The rows are drawn without replacement from
         ``random_state``; their frequency weights are scaled to the whole data's total, so
         the prior weighs against them as against every row. The search's restarts stop by
-        the per-sample rule alone (``atol=inf``): the polish on every row meets the
-        default rule.
+        EM's default rule as it would be on those rows unweighted (``atol = 0.01 N / n``,
+        their objective being scaled by N / n); the polish on every row meets the default
+        rule itself.
     random_state : int, numpy Generator or None
         The k-means++ MAP family uses it as ``fit_em`` would, so without a subsample its
         candidate is exactly ``fit_em(X, K, n_init=n_init, prior=prior, random_state=...)``.
