@@ -166,6 +166,20 @@ def test_a_text_column_of_a_few_groups_is_suggested_as_the_labels(tmp_path):
     assert "--labels" not in str(info.value)
 
 
+def test_the_suggested_flags_can_be_pasted_into_a_shell(tmp_path):
+    """QA (iris as a CSV): names with spaces and brackets were suggested unquoted
+    (``--columns sepal length (cm),...``), which a shell splits or refuses."""
+    rows = "".join(f"{'ab'[i % 2]} c,{i},{i * i}\n" for i in range(8))
+    with pytest.raises(ValueError) as info:
+        read_data(write(tmp_path, "the species,length (cm),width (cm)\n" + rows))
+    message = str(info.value)
+    assert "--columns 'length (cm),width (cm)';" in message
+    assert "--labels 'the species';" in message
+    ids = "".join(f"row {i},{i},{i * i}\n" for i in range(4))
+    with pytest.raises(ValueError, match=r"--index 'sample id';"):
+        read_data(write(tmp_path, "sample id,a,b\n" + ids))
+
+
 def test_every_non_numeric_column_is_named(tmp_path):
     path = write(tmp_path, "a,b,c,d\n1,x,2,True\n2,3,y,False\n")
     with pytest.raises(ValueError, match=r"column\(s\) \['b', 'c', 'd'\] in .*data.csv are not "

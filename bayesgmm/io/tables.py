@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import os
 import re
+import shlex
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -236,9 +237,9 @@ def read_data(path: str | Path, columns: list[str] | None = None, *,
             warnings.warn(f"column {ids[0]!r} of {path} holds consecutive whole numbers "
                           f"({first.iloc[0]}, {first.iloc[1]}, ..., {first.iloc[-1]}), like row "
                           f"IDs, and is fitted as a feature: if it names the rows, make it the "
-                          f"index column (--index {ids[0]}, or index = \"{ids[0]}\" in a spec's "
-                          "[data]), or leave it out (--columns)", UserWarning,
-                          skip_file_prefixes=IN_PACKAGE)
+                          f"index column (--index {shlex.quote(str(ids[0]))}, or index = "
+                          f"\"{ids[0]}\" in a spec's [data]), or leave it out (--columns)",
+                          UserWarning, skip_file_prefixes=IN_PACKAGE)
         if not columns:
             raise ValueError(f"{path} has no feature columns besides the weights, labels and "
                              "index columns")
@@ -259,12 +260,12 @@ def read_data(path: str | Path, columns: list[str] | None = None, *,
     problems = {c: _column_problem(frame[c], row) for c in frame.columns}
     non_numeric = {c: why for c, why in problems.items() if why}
     if non_numeric:
+        kept = shlex.quote(",".join(c for c in frame.columns if c not in non_numeric) or "A,B")
         raise ValueError(
             f"column(s) {list(non_numeric)} in {path} are not numeric: "
             + "; ".join(f"{c!r} {why}" for c, why in non_numeric.items())
             + ". Nothing is converted implicitly: fix the file, or leave the column(s) out "
-            f"(--columns {','.join(c for c in frame.columns if c not in non_numeric) or 'A,B'}"
-            "; columns = [...] in a spec's [data])"
+            f"(--columns {kept}; columns = [...] in a spec's [data])"
             + (_index_hint(frame, non_numeric) or _labels_hint(frame, non_numeric))
         )
     frame = frame.astype(np.float64)
@@ -367,8 +368,8 @@ def _index_hint(frame: pd.DataFrame, non_numeric: dict[str, str]) -> str:
            and pd.to_numeric(frame[c], errors="coerce").notna().mean() < 0.5]
     if not ids:
         return ""
-    return (f"; if {ids[0]!r} names the rows, make it the index column (--index {ids[0]}; "
-            f"index = \"{ids[0]}\" in a spec's [data])")
+    return (f"; if {ids[0]!r} names the rows, make it the index column (--index "
+            f"{shlex.quote(str(ids[0]))}; index = \"{ids[0]}\" in a spec's [data])")
 
 
 def _labels_hint(frame: pd.DataFrame, non_numeric: dict[str, str]) -> str:
@@ -380,7 +381,7 @@ def _labels_hint(frame: pd.DataFrame, non_numeric: dict[str, str]) -> str:
     if not groups:
         return ""
     return (f"; if {groups[0]!r} holds known groups, give it as the labels column (--labels "
-            f"{groups[0]}; labels = \"{groups[0]}\" in a spec's [data])")
+            f"{shlex.quote(str(groups[0]))}; labels = \"{groups[0]}\" in a spec's [data])")
 
 
 def _weights(column: pd.Series, path: str, row: Callable[[int], str]) -> np.ndarray:
