@@ -211,6 +211,11 @@ class EMResult(NoiseFlag):
                 f"iterations, weights {np.array2string(self.weights, precision=3)}{noise})")
 
     @property
+    def _all_weights(self) -> np.ndarray:
+        """The weights with a noise component's last (K + 1 of them), as EM's kernel takes them."""
+        return np.append(self.weights, self.noise_weight) if self.noise else self.weights
+
+    @property
     def n_components(self) -> int:
         return self.weights.shape[0]
 
@@ -288,8 +293,7 @@ class EMResult(NoiseFlag):
         pointwise[seen] = rest.pointwise
         resp = None
         if rest.resp is not None:
-            prior = np.append(self.weights, self.noise_weight) if self.noise else self.weights
-            resp = np.tile(prior, (Xv.shape[0], 1))
+            resp = np.tile(self._all_weights, (Xv.shape[0], 1))
             resp[seen] = rest.resp
         if labels is not None:
             for n in np.flatnonzero(unobserved & (labels >= 0)):
@@ -427,7 +431,7 @@ class EMResult(NoiseFlag):
                              "2026), so its points cannot be drawn; refit it")
         rng = np.random.default_rng(random_state)
         K = self.n_components
-        p = np.append(self.weights, self.noise_weight) if self.noise else self.weights
+        p = self._all_weights
         labels = rng.choice(p.shape[0], size=n_samples, p=p / p.sum())
         gauss = labels < K
         # x = mu + L z with Sigma = L L^T
@@ -1000,8 +1004,7 @@ def _polish_on_all_rows(obs: Observations, search: Observations, fits: list, pri
 
 def _params_of(fit: EMResult) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """EM's parameter tuple for a fit (a noise component's weight last among the weights)."""
-    weights = np.append(fit.weights, fit.noise_weight) if fit.noise else fit.weights
-    return weights, fit.means, fit.covariances
+    return fit._all_weights, fit.means, fit.covariances
 
 
 def default_reg_covar(X: np.ndarray, sample_weight: np.ndarray | None = None) -> float:
