@@ -439,7 +439,7 @@ def _parser() -> argparse.ArgumentParser:
     select.add_argument("--concentration", type=float, default=None, metavar="E0",
                         help="Dirichlet concentration e0 of the sparse mixture's weights "
                              "(default: 0.01)")
-    _sampling_flags(select, " (--bayes, --sparse)", draws=1000)
+    _sampling_flags(select, " (--bayes, --sparse)", draws=None)
     _threshold_flags(select, " (--bayes, --sparse)")
     _figure_flags(select)
     _shared_flags(select, seed="root seed of every fit (default: a random one, printed and "
@@ -509,10 +509,13 @@ def _observation_flags(parser: argparse.ArgumentParser, which: str = "") -> None
 
 
 def _sampling_flags(parser: argparse.ArgumentParser, which: str = "",
-                    draws: int | str = "auto") -> None:
+                    draws: int | str | None = "auto") -> None:
+    """The sampler's flags; ``draws=None``: select's, whose default depends on the route
+    (:func:`_select_draws`)."""
+    default = "auto with --bayes, 1000 with --sparse" if draws is None else draws
     parser.add_argument("--draws", type=_draws, default=draws,
                         help=f"draws per chain, or 'auto': sample until R-hat and ESS pass the "
-                             f"thresholds{which} (default: {draws})")
+                             f"thresholds{which} (default: {default})")
     parser.add_argument("--max-draws", type=int, default=None, metavar="N",
                         help="with --draws auto: draws per chain at most (default: 10000)")
     parser.add_argument("--max-time", type=float, default=None, metavar="SECONDS",
@@ -1164,7 +1167,8 @@ def _cmd_select(args: argparse.Namespace) -> int:
         settings.update({"sparse K_max": args.sparse, "sparse e0": args.concentration})
         with _quiet_diagnostics():
             sparse = fit_sparse(frame, args.sparse, concentration=args.concentration,
-                                **sampling)
+                                **{**sampling, "settings": sampling["settings"] if args.draws_given
+                                   else sampling["settings"].replace(draws=1000)})
         _name_components(sparse.result, names)
         print(sparse)
         # over all chains: the P(K+=k) of the line above; the table adds the chains alone
@@ -1214,6 +1218,17 @@ def _sampled_covariance(em) -> tuple[str, str]:
         return covariance, "the BIC-best EM covariance type"
     return (larger[1], f"the BIC-best EM covariance type at K >= 2, K={larger[0]}; BIC's best "
             "is K=1, whose type says little about the components of a larger K")
+
+
+def _select_draws(args: argparse.Namespace) -> bool:
+    """Resolve select's --draws default (before the sampler flags are checked): "auto" for
+    --bayes (LOO of posteriors that passed their checks), 1000 for --sparse alone (its empty
+    components never converge, by design); with both, --sparse gets its 1000 where it is
+    fitted. Returns whether --draws was given."""
+    given = args.draws is not None
+    if not given:
+        args.draws = "auto" if args.bayes else 1000
+    return given
 
 
 def _select_bayes(frame: pd.DataFrame, ks: tuple[int, ...], args: argparse.Namespace,
@@ -1300,15 +1315,16 @@ def _check_select_flags(args: argparse.Namespace, ranges: list[range]) -> None:
                          f"got {args.jobs}")
     # every check the sampler makes, before the data are read; without --bayes or --sparse
     # nothing samples, and sampler flags given anyway would be silently ignored: refused
+    sampler_flags = ("draws", "max_draws", "tune", "chains", "sampler", "metric")
+    defaults = _parser().parse_args(["select", "data"])
+    given = [f"--{f.replace('_', '-')}" for f in sampler_flags
+             if getattr(args, f) != getattr(defaults, f)]
+    args.draws_given = _select_draws(args)
     settings = _sampler_settings(args)
     if args.bayes:  # LOO's own minimum too, before EM prints its tables (referee QA)
         from .selection.loo import check_loo_draws
 
         check_loo_draws(settings)
-    sampler_flags = ("draws", "max_draws", "tune", "chains", "sampler", "metric")
-    defaults = _parser().parse_args(["select", "data"])
-    given = [f"--{f.replace('_', '-')}" for f in sampler_flags
-             if getattr(args, f) != getattr(defaults, f)]
     if given and not (args.bayes or args.sparse is not None):
         raise ValueError(f"{', '.join(given)} set(s) the posterior fits, which only --bayes "
                          "or --sparse K_MAX make: give one of them, or leave the flag out")

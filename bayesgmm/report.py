@@ -2484,7 +2484,7 @@ def _section_loo(bayes: BayesSelection, figure) -> tuple[str, str, list[str]]:
     table = bayes.shown_table()
     if "rank" in bayes.comparison.columns:
         table.insert(0, "rank", bayes.comparison["rank"] + 1)
-    cls = "bad" if bayes.warnings else "ok"
+    cls = _loo_box(bayes)
     diagnostics = pd.DataFrame({"convergence": list(bayes.diagnostics.values())},
                                index=pd.Index(list(bayes.diagnostics), name="model"))
     fig = figure("loo", "elpd_loo per model with its standard error, and the difference from "
@@ -2535,6 +2535,16 @@ def _pareto_section(bayes: BayesSelection) -> list[str]:
     said = "; ".join(f"{c.replace('_', ' ')} {format_number(v)}" for c, v in shared.items())
     return [f"<h3>Pareto k</h3><p>Observations with k above good_k have unreliable PSIS-LOO "
             f"terms{f' ({said}, every model)' if said else ''}.</p>", _table(table, text="last")]
+
+
+def _loo_box(bayes: BayesSelection) -> str:
+    """The LOO verdict box's colour: red where some model's elpd_loo is unreliable (its
+    posterior failed its checks, or its Pareto k are too high), amber for the other warnings
+    (few observations, the best at the grid's edge), green with none. (Review: every warning
+    made it red, a comparison of four passed posteriors too, for N = 82 < 100.)"""
+    unreliable = (any(line.startswith("PROBLEMS") for line in bayes.diagnostics.values())
+                  or bool((bayes.pareto_k["n_high"] > 0).any()))
+    return "bad" if unreliable else "caution" if bayes.warnings else "ok"
 
 
 def _section_sparse(sparse: SparseMixture, figure) -> tuple[str, str, list[str]]:

@@ -6,6 +6,7 @@ import json
 import re
 import subprocess
 import sys
+import types
 from dataclasses import replace
 from pathlib import Path
 
@@ -535,6 +536,42 @@ def test_select_bayes_and_sparse(tmp_path, monkeypatch, capsys):
     assert loo["checks"].notna().all() and set(loo["checks"]) <= {"OK", "CAUTION", "PROBLEMS"}
     assert pd.read_csv(result / "n_nonempty.csv", index_col=0).loc["all"].sum() == \
         pytest.approx(1.0)
+
+
+@pytest.mark.parametrize(("flags", "expected"), [
+    (["--bayes"], {"bayes": "auto"}),
+    (["--sparse", "4"], {"sparse": 1000}),
+    (["--bayes", "--sparse", "4"], {"bayes": "auto", "sparse": 1000}),
+    (["--bayes", "--sparse", "4", "--draws", "300"], {"bayes": 300, "sparse": 300}),
+    (["--sparse", "4", "--draws", "auto"], {"sparse": "auto"}),
+], ids=["bayes", "sparse", "both", "both-given", "sparse-auto"])
+def test_select_samples_loo_fits_until_converged_and_the_sparse_fit_1000(
+        tmp_path, monkeypatch, capsys, flags, expected):
+    """select --bayes compares posteriors that passed their checks (draws auto: a fixed 1,000
+    failed them on the README's example and on galaxies); a sparse mixture keeps its fixed
+    1,000, as its empty components never converge."""
+    X, _, _ = simulate_mixture(n=60, seed=3)
+    pd.DataFrame(X, columns=["x", "y"]).to_csv(tmp_path / "three.csv", index=False)
+    monkeypatch.chdir(tmp_path)
+    seen = {}
+
+    def fake_select_bayes(frame, ks, settings, **kwargs):
+        seen["bayes"] = settings.draws
+        if "--sparse" not in flags:  # the last fit: stop before anything is written
+            raise ValueError("the sampler's settings are seen")
+        return types.SimpleNamespace(results={})
+
+    def fake_fit_sparse(frame, k_max, settings, **kwargs):
+        seen["sparse"] = settings.draws
+        raise ValueError("the sampler's settings are seen")
+
+    monkeypatch.setattr(cli, "select_bayes", fake_select_bayes)
+    monkeypatch.setattr(cli, "fit_sparse", fake_fit_sparse)
+    rc, _, err = _run_main(["select", "three.csv", "-k", "2-3", "--covariance", "full",
+                            "--n-init", "1", "--seed", "1", "--jobs", "1", "--no-progress",
+                            *flags], capsys)
+    assert rc == 2 and "the sampler's settings are seen" in err
+    assert seen == expected
 
 
 @pytest.mark.parametrize(("ok", "strict", "expected"),

@@ -1411,6 +1411,45 @@ def test_posterior_fits_run_at_once_only_where_the_cores_hold_their_chains(monke
     assert _workers(2, 5, 4) == 2 and _workers(1, 5, 4) == 1 and _workers(8, 3, 4) == 3
 
 
+def test_parallel_posterior_fits_get_cores_the_sampler_honours():
+    """select_bayes samples until converged by default; nutpie's draws="auto" gives every
+    chain a thread whatever ``cores`` says, so the fits of ``n_jobs=4`` must not be given
+    cores=1 (each would warn that it is not honoured)."""
+    from bayesgmm.selection.sweep import worker_settings
+    from bayesgmm.settings import SamplerSettings
+
+    auto, fixed = SamplerSettings(), SamplerSettings(draws=1000)
+    assert worker_settings(auto, 1, 4) is auto  # one fit at a time: as given
+    assert worker_settings(auto, 2, 4).cores == 4 and worker_settings(fixed, 2, 4).cores == 1
+    assert worker_settings(fixed, 2, -1).cores == 4  # only as many fits as the cores hold
+    assert worker_settings(fixed.replace(cores=2), 2, 4).cores == 2  # given: kept
+    assert worker_settings(auto.replace(sampler="pymc"), 2, 4).cores == 1
+    assert not worker_settings(auto, 2, 4).progressbar
+
+
+def test_select_bayes_samples_each_k_until_converged_by_default(monkeypatch, old_faithful):
+    """A fixed 1,000 draws failed the checks on the README's example (Old Faithful, tied,
+    K=4) and on galaxies K=3-5, and LOO then had no trustworthy best; fit_sparse keeps its
+    fixed 1,000 (empty components never converge)."""
+    from bayesgmm import sampling
+    from bayesgmm.selection import fit_sparse, select_bayes
+
+    seen = []
+
+    def record(X, n_components, settings=None, **kwargs):
+        seen.append(settings.draws)
+        raise ValueError("recorded")
+
+    monkeypatch.setattr(sampling, "fit_bayes", record)
+    with pytest.raises(ValueError, match="recorded"):
+        select_bayes(old_faithful, [2, 3], n_jobs=1, progressbar=False)
+    with pytest.raises(ValueError, match="recorded"):
+        select_bayes(old_faithful, [2, 3], draws=500, n_jobs=1, progressbar=False)
+    with pytest.raises(ValueError, match="recorded"):
+        fit_sparse(old_faithful, 4, progressbar=False)
+    assert seen == ["auto", 500, 1000]
+
+
 def test_select_bayes_refuses_before_sampling(monkeypatch, old_faithful):
     """QA: one K was sampled for a minute and then refused; 20 draws of one chain ended in
     ArviZ's "n_draws_tail must be at least 5"; a fit that could not start named no K."""

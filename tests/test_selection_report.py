@@ -189,6 +189,28 @@ def test_loo_table_shows_indistinguishable_and_no_empty_diag_elpd(em):
     assert "p the effective number of parameters (p_loo" in loo and "stacking weight" in loo
 
 
+def test_the_loo_verdict_box_is_red_only_where_an_elpd_is_unreliable():
+    """Review: the box was red for any warning, so a comparison of four posteriors that all
+    passed their checks read as a failure because N = 82 < 100."""
+    from conftest import fake_fit, loglik_draws
+
+    from bayesgmm.report import _loo_box
+    from bayesgmm.selection import compare
+
+    rng = np.random.default_rng(0)
+    base = rng.normal(-2.0, 0.5, size=150)
+    bayes = compare({"K=2": fake_fit(loglik_draws(rng, base), 2),
+                     "K=3": fake_fit(loglik_draws(rng, base - 0.4), 3)})
+    assert not bayes.warnings and _loo_box(bayes) == "ok"
+    few = dataclasses.replace(bayes, warnings=("Only N=82 observations (< 100): ...",))
+    assert _loo_box(few) == "caution"
+    failed = dataclasses.replace(few, diagnostics={"K=2": "OK: ...", "K=3": "PROBLEMS: ..."})
+    assert _loo_box(failed) == "bad"
+    pareto = bayes.pareto_k.copy()
+    pareto.loc["K=3", "n_high"] = 1
+    assert _loo_box(dataclasses.replace(few, pareto_k=pareto)) == "bad"
+
+
 def test_the_selection_report_says_when_outliers_bend_the_choice():
     """QA: the console printed the outlier hint, the select report never mentioned it; each
     gross outlier can take a component and inflate the K every criterion picks."""

@@ -31,7 +31,7 @@ from joblib import delayed
 from .. import progress
 from .._validation import check_covariance_type, seed_from
 from .._warn import IN_PACKAGE
-from ..settings import Default, SamplerSettings, default
+from ..settings import SamplerSettings, default
 from . import loo_verdict
 from .loo_verdict import SMALL_N  # noqa: F401 (its old import path)
 from .sweep import (
@@ -45,6 +45,7 @@ from .sweep import (
     run_cells,
     sampler_settings,
     single_threaded,
+    worker_settings,
 )
 
 if TYPE_CHECKING:  # heavy imports (arviz, pymc, matplotlib) stay out of the EM workers
@@ -168,7 +169,7 @@ def select_bayes(
     *,
     covariance_type: str = "full",
     priors: Priors | None = None,
-    draws: int = Default(1000),
+    draws: int | str = default("draws"),
     tune: int = default("tune"),
     chains: int = default("chains"),
     sampler: str = default("sampler"),
@@ -196,7 +197,9 @@ def select_bayes(
     covariance_type : {"full", "tied", "diag", "spherical"}
     priors : Priors, optional
     draws, tune, chains, sampler
-        Passed to :func:`bayesgmm.sampling.fit_bayes` (each fit is EM-initialised there).
+        Passed to :func:`bayesgmm.sampling.fit_bayes` (each fit is EM-initialised there);
+        ``draws="auto"`` (default) samples each K until its R-hat and ESS pass, so that LOO
+        compares posteriors that passed their checks (an overfitted K may take ``max_draws``).
     random_state : int, SeedSequence, Generator or None
         Root seed; the fit for K is seeded from it and K alone.
     n_jobs : int or None, default -1
@@ -265,10 +268,7 @@ def select_bayes(
     check_loo_draws(ss)
     show = ss.progressbar or verbose > 0
     workers = _workers(n_jobs, len(ks), ss.chains)
-    if workers > 1:  # each worker's chains on cores of their own
-        ss = ss.replace(progressbar=False,
-                        cores=(ss.chains if n_jobs == -1 else 1) if ss.cores is None
-                        else ss.cores)
+    ss = worker_settings(ss, workers, n_jobs)
     options = {"covariance_type": covariance_type, "priors": priors, "settings": ss,
                **fit_kwargs}
     frame = pd.DataFrame(Xv, columns=list(names))

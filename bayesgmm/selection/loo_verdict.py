@@ -198,8 +198,8 @@ def convergence_warning(diagnostics: Mapping[str, str]) -> list[str]:
 def diagnose(model: Any, thresholds: Mapping[str, Any]) -> tuple[str, Any]:
     """(line, Diagnostics or None): the model's verdict with its advice written out (a
     comparison has no advice section for "(see advice)" to point to). A model sampled with
-    a fixed number of draws (every ``select_bayes`` fit) gets the advice for that: more
-    draws, not ``draws="auto"`` (the models are compared sampled alike)."""
+    a fixed number of draws (``select_bayes(draws=N)``) gets the advice for that: more
+    draws, not ``draws="auto"`` (what the caller chose for every model)."""
     try:
         diagnosed = model.diagnostics(**thresholds)
     except (ValueError, KeyError) as exc:  # e.g. no sampler statistics

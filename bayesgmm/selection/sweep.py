@@ -97,12 +97,27 @@ def sampler_settings(settings: SamplerSettings | None, fit_kwargs: dict[str, Any
                       **keywords: Any) -> SamplerSettings:
     """The sweep's settings (taking the sampler settings out of ``fit_kwargs``)."""
     keywords.update({k: fit_kwargs.pop(k) for k in SamplerSettings.names() if k in fit_kwargs})
-    # The sweeps' draws default to a fixed 1,000 (their signatures' Default(1000)), not
-    # "auto" (honoured when asked): LOO compares models on equal footing, and a sparse
-    # (overfitted) mixture's empty components never converge by design.
+    # The draws default is the signature's: "auto" for select_bayes (LOO of posteriors that
+    # passed their checks), a fixed 1,000 for fit_sparse (Default(1000): a sparse mixture's
+    # empty components never converge, by design; "auto" is honoured when asked).
     resolved = SamplerSettings.resolve(settings, **keywords)
     resolved.check_runnable()  # before any fit starts, not in a worker
     return resolved
+
+
+def worker_settings(settings: SamplerSettings, workers: int, n_jobs: int | None
+                    ) -> SamplerSettings:
+    """Each posterior fit's settings when ``workers`` fits run at once: no progress bars
+    (they would garble each other); with ``n_jobs=-1`` (only as many fits as the cores hold)
+    each fit's chains in parallel, with another ``n_jobs`` one after another (``cores=1``),
+    so that workers x chains do not oversubscribe the cores, unless ``cores`` is given.
+    nutpie's ``draws="auto"`` gives every chain a thread whatever ``cores`` says (and the fit
+    would warn that cores=1 is not honoured): ``cores=chains`` there."""
+    if workers <= 1:
+        return settings
+    serial = n_jobs != -1 and not (settings.adaptive and settings.sampler == "nutpie")
+    return settings.replace(progressbar=False,
+                            cores=settings.cores or (1 if serial else settings.chains))
 
 
 def frequency_counts(sample_weight: Any, what: str) -> np.ndarray | None:
