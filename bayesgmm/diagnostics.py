@@ -169,8 +169,8 @@ class Diagnostics:
     advice : tuple of str
         One sentence per cause: the evidence and what to do.
     fixed_draws_advice : tuple of str
-        ``advice`` as for a run that keeps its number of draws fixed (the fits of
-        ``select_bayes``): more draws, not ``draws="auto"``; what
+        ``advice`` as for a run that keeps its number of draws fixed (``fit_sparse``,
+        ``select_bayes(draws=N)``): more draws, not ``draws="auto"``; what
         ``verdict_with_advice(auto_draws=False)`` writes out. Empty: the same as ``advice``.
     unreported_components : tuple of int
         The components whose per-component summaries the advice says describe no single
@@ -341,7 +341,7 @@ def diagnose(
     auto_draws : bool, default True
         Whether the caller can sample with ``draws="auto"`` (``fit_bayes`` can): the
         slow-mixing advice then offers it. False for runs of a fixed number of draws that
-        the caller keeps fixed (``fit_sparse``, the fits of ``select_bayes``): the advice
+        the caller keeps fixed (``fit_sparse``, ``select_bayes(draws=N)``): the advice
         asks for more draws (``draws=N``, ``--draws N``) only. Either way
         ``fixed_draws_advice`` holds the latter, for callers handed a Diagnostics made with
         the default (``select_bayes`` gets its fits' own).
