@@ -208,7 +208,8 @@ def select_bayes(
         least one (on 2 cores with 4 chains: one fit after another, each sampling its chains
         in parallel, which is the fastest there). Another value: that many workers, each
         fit running its chains one after another (``cores=1``) unless ``cores`` is given, so
-        that workers x chains do not oversubscribe the cores.
+        that workers x chains do not oversubscribe the cores; nutpie's ``draws="auto"``
+        gives every chain a thread of its own whatever ``cores`` says.
     progressbar : bool, default True
         A status line on stderr when the fits start and one as each K's fit finishes (a
         sweep takes minutes and should not sit silent), and each fit's progress bar when the
