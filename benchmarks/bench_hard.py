@@ -406,8 +406,16 @@ def main() -> None:
     parser.add_argument("--reference", action="store_true",
                         help="also time a fixed 1,000-draw run per case and seed (column x1000: "
                              "the run's time over it)")
+    parser.add_argument("--laplace-min-rows", type=int, default=None, metavar="N",
+                        help="metric='auto' whitens from N rows (default: the package's "
+                             "LAPLACE_MIN_ROWS; 0: wherever the posterior passes the Gaussian "
+                             "check of backends.laplace)")
     args = parser.parse_args()
     warnings.simplefilter("ignore")
+    import bayesgmm.settings
+
+    if args.laplace_min_rows is not None:  # this process only
+        bayesgmm.settings.LAPLACE_MIN_ROWS = args.laplace_min_rows
     if args.low_rank:
         import nutpie
 
@@ -422,7 +430,8 @@ def main() -> None:
         args.backend = "jax"
     print(f"# load average at start: {os.getloadavg()}; low-rank: {args.low_rank}; "
           f"adaptation: {args.adaptation or 'default'}; "
-          f"flow: {args.flow}; backend: {args.backend}; tune: {args.tune or 'default'}",
+          f"flow: {args.flow}; backend: {args.backend}; tune: {args.tune or 'default'}; "
+          f"metric auto whitens from {bayesgmm.settings.LAPLACE_MIN_ROWS:,} rows",
           flush=True)
     print(HEADER, flush=True)
     for name in args.cases:
