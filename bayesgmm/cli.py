@@ -1226,6 +1226,13 @@ def _select_draws(args: argparse.Namespace) -> bool:
     components never converge, by design); with both, --sparse gets its 1000 where it is
     fitted. Returns whether --draws was given."""
     given = args.draws is not None
+    if not given and not args.bayes and args.sparse is not None:
+        bound = "--max-draws" if args.max_draws is not None else (
+            "--max-time" if args.max_time is not None else None)
+        if bound:  # not "with --draws 1000", a value the user did not type
+            raise ValueError(f"{bound} bounds --draws auto, and --sparse samples a fixed 1000 "
+                             "draws unless told otherwise: add --draws auto, or leave "
+                             f"{bound} out")
     if not given:
         args.draws = "auto" if args.bayes else 1000
     return given

@@ -419,6 +419,10 @@ BAD_SELECT_INPUTS = [
     (["good.csv", "-k", "2-3", "--bayes", "--tune", "0"], "--tune must be >= 1 with nutpie"),
     (["missing.csv", "--sparse", "4", "--draws", "auto", "--chains", "1"],
      "--draws auto samples until R-hat"),
+    # --draws defaults to 1000 for --sparse: not blamed on a "--draws 1000" never typed
+    (["missing.csv", "--sparse", "4", "--max-draws", "3000"],
+     "--max-draws bounds --draws auto, and --sparse samples a fixed 1000 draws unless told "
+     "otherwise: add --draws auto"),
     # referee QA: LOO's own minimum came after the EM tables
     (["missing.csv", "-k", "2-4", "--bayes", "--draws", "5", "--chains", "2"],
      r"PSIS-LOO needs at least 25 draws in all \(chains x draws\); got 2 x 5"),
