@@ -47,7 +47,6 @@ from ._warn import IN_PACKAGE
 from .covariance import covariance_words
 from .formatting import format_count, format_number, timing_parts
 from .settings import (  # NumPy only
-    LAPLACE_MIN_ROWS,
     MAX_RESTARTS,
     METRICS,
     SAMPLERS,
@@ -525,8 +524,9 @@ def _sampling_flags(parser: argparse.ArgumentParser, which: str = "",
     parser.add_argument("--metric", choices=METRICS, default="auto",
                         help="nutpie's metric: 'diag' (its diagonal adaptation), 'laplace' "
                              "(the same in coordinates whitened by the posterior's curvature "
-                             "at its mode), or 'auto': laplace from "
-                             f"{LAPLACE_MIN_ROWS:,} rows{which} (default: auto)")
+                             "at its mode), or 'auto': laplace where the whitening is "
+                             "cheap beside the density (parameters^2 <= 2 x rows x K x D) "
+                             f"and the posterior close to Gaussian{which} (default: auto)")
     parser.add_argument("--tune", type=int, default=1000,
                         help=f"tuning steps per chain{which} (default: 1000)")
     parser.add_argument("--chains", type=int, default=4, help=f"chains{which} (default: 4)")

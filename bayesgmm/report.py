@@ -86,7 +86,7 @@ from .selection.choice_notes import (  # "within this of the best"; K=1 tied is 
     same_model_as_another,
 )
 from .selection.sweep import describe_group, group_warnings
-from .settings import LAPLACE_MIN_ROWS, DiagnosticThresholds, FigureFiles
+from .settings import DiagnosticThresholds, FigureFiles
 from .versions import RESULT_PACKAGES, software_versions
 
 if TYPE_CHECKING:  # imported where used: an EM-only report must not load ArviZ or PyMC
@@ -2010,10 +2010,10 @@ def _readable_setting(name: str, value):
     if name == "laplace_metric" and isinstance(value, bool):
         return ("yes: sampled in coordinates whitened by the curvature at the posterior mode "
                 "(Newton from the start; the inverse negative Hessian there: a Laplace "
-                f"metric; metric 'laplace', or 'auto' from {LAPLACE_MIN_ROWS:,} rows)" if value
+                "metric; metric 'laplace' or 'auto')" if value
                 else "no: the model's own unconstrained coordinates, nutpie's diagonal metric "
-                f"(metric 'diag'; 'auto' below {LAPLACE_MIN_ROWS:,} rows; or the posterior was "
-                "not close to Gaussian at its mode)")
+                "(metric 'diag'; or 'auto' with more parameters than the rows make the "
+                "whitening worth its cost, or a posterior not close to Gaussian at its mode)")
     if name in ("draws", "tune") and isinstance(value, int):  # a Methods section's unit
         return f"{value:,} per chain"
     if name == "cores" and isinstance(value, int):  # with draws="auto", one per chain

@@ -179,8 +179,9 @@ def fit_bayes(
         ``cores`` and ``nutpie_backend`` in one validated object, instead of those keyword
         arguments (giving both is an error); also ``max_draws`` and ``max_time`` for
         ``draws="auto"``, and nutpie's ``metric`` (by default whitened by the posterior's
-        curvature at its mode from 100,000 rows; ``settings["laplace_metric"]`` says which
-        ran). Stored as ``result.sampler_settings``.
+        curvature at its mode where that is cheap beside the density and the posterior
+        close to Gaussian; ``settings["laplace_metric"]`` says which ran). Stored as
+        ``result.sampler_settings``.
     thresholds : DiagnosticThresholds, optional
         What ``draws="auto"`` samples for (``rhat_max``, ``ess_min``); default: the verdict's.
     sample_weight : array-like (N,), optional
@@ -302,8 +303,8 @@ def fit_bayes(
                                max_draws=ss.max_draws, max_time=ss.max_time)
 
     retry = ss.retry_target_accept is not None and ss.retry_target_accept > ss.target_accept
-    # the metric: Laplace-whitened from LAPLACE_MIN_ROWS rows with metric="auto"
-    laplace = ss.laplace(N if obs.sample_weight is None else float(np.sum(obs.sample_weight)))
+    # the metric: Laplace-whitened with metric="auto" where the map is cheap beside the density
+    laplace = ss.laplace(layout.n_dim(layout.model_spec(pm_model)), N, K, D)
 
     def wants_log_likelihood(draws: int) -> bool:
         """Whether a result with ``draws`` per chain stores the pointwise log-likelihood (and

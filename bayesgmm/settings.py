@@ -22,9 +22,9 @@ import numpy as np
 
 from ._validation import check_bool, check_int, check_number
 
-__all__ = ["AUTO", "LAPLACE_MIN_ROWS", "METRICS", "NUTPIE_BACKENDS", "SAMPLERS",
-           "START_SUBSAMPLE_ROWS", "VECTOR_FORMATS", "DiagnosticThresholds", "FigureFiles",
-           "SamplerSettings"]
+__all__ = ["AUTO", "LAPLACE_COST_RATIO", "LAPLACE_MAX_PARAMETERS", "METRICS",
+           "NUTPIE_BACKENDS", "SAMPLERS", "START_SUBSAMPLE_ROWS", "VECTOR_FORMATS",
+           "DiagnosticThresholds", "FigureFiles", "SamplerSettings", "laplace_affordable"]
 
 AUTO = "auto"  # draws="auto": sample until converged (bayesgmm.draws)
 
@@ -37,9 +37,14 @@ NUTPIE_BACKENDS = ("auto", "native", "numba", "pyfunc", "jax")
 METRICS = ("auto", "diag", "laplace")
 # The backends that can sample in Laplace-whitened coordinates ("auto" resolves to "native").
 LAPLACE_BACKENDS = ("auto", "native", "jax")
-# metric="auto" samples in Laplace-whitened coordinates from this many rows (SamplerSettings'
-# docstring, under metric, says why).
-LAPLACE_MIN_ROWS = 100_000
+# metric="auto" samples in Laplace-whitened coordinates where the whitening map costs little
+# beside the density (laplace_affordable): n parameters with n^2 <= LAPLACE_COST_RATIO x rows x
+# K x D. The map is 2 n^2 multiply-adds per gradient, measured (D=10, K=5, full; 2 cores)
+# at 10% of a gradient with n^2 = 1.1 rows K D, 32% at 4.3 and 55% at 13; the whitening gave
+# 40% more ESS per gradient at 1.1. And at most LAPLACE_MAX_PARAMETERS: its n x n matrices
+# (128 MB each at 4,000) and a Hessian of 2 n gradients.
+LAPLACE_COST_RATIO = 2.0
+LAPLACE_MAX_PARAMETERS = 4_000
 # Upper bounds that catch typos (1e23 draws) before any memory is asked for: 10 million draws
 # per chain of a 3-component 2-D model alone are ~1.4 GB a chain.
 _MAX_PER_CHAIN = 10_000_000
@@ -49,6 +54,14 @@ _MAX_CHAINS = 1024
 START_SUBSAMPLE_ROWS = 100_000
 # EM restarts at most (fit_em's n_init, the command line's --n-init), for the same reason.
 MAX_RESTARTS = 1_000_000
+
+
+def laplace_affordable(n_parameters: int, work: float) -> bool:
+    """Whether the Laplace whitening is cheap beside the density: ``n_parameters`` at most
+    :data:`LAPLACE_MAX_PARAMETERS` and its square at most :data:`LAPLACE_COST_RATIO` times
+    ``work``, the density's point x component x feature terms (rows x K x D) per gradient."""
+    return (n_parameters <= LAPLACE_MAX_PARAMETERS
+            and n_parameters ** 2 <= LAPLACE_COST_RATIO * work)
 
 
 @dataclass(frozen=True)
@@ -97,16 +110,17 @@ class SamplerSettings:
         the posterior's curvature at its mode (Newton from the EM start to the exact mode,
         then theta = mode + A z with A A^T the inverse negative Hessian there), so the metric
         knows the posterior's scales and correlations from the first draw. "auto": "laplace"
-        from ``LAPLACE_MIN_ROWS`` rows of data (100,000; frequency weights count as rows),
-        where the posterior is close to Gaussian and the whitening measured 6.4-6.8x the
-        effective draws per gradient at 1e5 and 1e6 rows (``benchmarks/bench_adaptation.py
-        --data gpu``; the chains start one posterior sd off the mode); "diag" below (a
-        non-Gaussian posterior, a small component's scale, made the whitened chains mix worse
-        on galaxies) and in ``fit_sparse`` (empty components are far from Gaussian at any N).
-        Either way the whitening is used only where log p falls like the Gaussian's one sd
-        from the mode along every whitened axis (within a factor 2; it does not with more
-        components than the data support, where the whitened warm-up crawled at 1.2e5 rows),
-        else the diagonal metric (``settings["laplace_metric"]`` says which ran).
+        where the whitening map is cheap beside the density (:func:`laplace_affordable`: n
+        free parameters with n^2 <= 2 x rows x K x D, and n <= 4,000), else "diag"; and
+        "diag" in ``fit_sparse`` (empty components are far from Gaussian at any N). Measured
+        (``benchmarks/README.md``): 6.4-6.8x the effective draws per gradient at 1e5 and 1e6
+        rows; 17% more at 1,000 rows (K=3, D=2), 40% more at 2,000 rows (K=5, D=10); on the
+        hard panel the same verdicts with 1.3-3x fewer draws where mixing is slow. Either way the
+        whitening is used only where log p falls like the Gaussian's one sd from the mode
+        along every whitened axis (within a factor 2; it does not with more components than
+        the data support, or where a small component's scale makes the posterior skewed, as
+        on small data sets), else the diagonal metric (``settings["laplace_metric"]`` says
+        which ran).
         "laplace" needs the native or jax backend; ignored by
         ``sampler="pymc"``.
     max_draws : int >= 1, default 10000
@@ -198,13 +212,16 @@ class SamplerSettings:
             raise ValueError(f"metric='laplace' needs nutpie_backend 'native' or 'jax' (got "
                              f"{self.nutpie_backend!r}): change one of them")
 
-    def laplace(self, n_rows: float) -> bool:
-        """Whether nutpie samples in Laplace-whitened coordinates for data of ``n_rows`` rows
-        (the sum of the frequency weights where there are some): ``metric`` resolved."""
+    def laplace(self, n_parameters: int, n_rows: int, n_components: int,
+                n_features: int) -> bool:
+        """Whether nutpie samples in Laplace-whitened coordinates (``metric`` resolved) for a
+        model of ``n_parameters`` free parameters, ``n_components`` components, on ``n_rows``
+        rows of ``n_features`` features (the rows the density reads: frequency-weighted rows
+        count once): :func:`laplace_affordable` decides "auto"."""
         if self.sampler != "nutpie" or self.nutpie_backend not in LAPLACE_BACKENDS:
             return False
-        return self.metric == "laplace" or (self.metric == "auto"
-                                            and n_rows >= LAPLACE_MIN_ROWS)
+        return self.metric == "laplace" or (self.metric == "auto" and laplace_affordable(
+            n_parameters, n_rows * n_components * n_features))
 
     def replace(self, **changes: Any) -> SamplerSettings:
         """A copy with ``changes`` applied (and validated)."""

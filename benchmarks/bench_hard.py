@@ -211,11 +211,16 @@ def run_case(name, seed, args):
 
     X, K, covariance_type = case_data(name)
     tune = {} if args.tune is None else {"tune": args.tune}
+
+    def fit(draws):
+        settings = bayesgmm.SamplerSettings(draws=draws, progressbar=False, metric=args.metric,
+                                            nutpie_backend=args.backend, **tune)
+        return bayesgmm.fit_bayes(X, K, covariance_type=covariance_type, random_state=seed,
+                                  settings=settings)
+
     FLOW_UPDATES.clear()
     t0 = time.perf_counter()
-    result = bayesgmm.fit_bayes(X, K, covariance_type=covariance_type, draws=args.draws,
-                                random_state=seed, progressbar=False,
-                                nutpie_backend=args.backend, **tune)
+    result = fit(args.draws)
     elapsed = time.perf_counter() - t0
     reference = float("nan")
     if args.reference:  # the yardstick of the issue: a fixed 1,000-draw run, same seed
@@ -226,14 +231,10 @@ def run_case(name, seed, args):
             # run is timed again, now warm, with the reference after it.
             WARMED.add(name)
             t0 = time.perf_counter()
-            result = bayesgmm.fit_bayes(X, K, covariance_type=covariance_type, draws=args.draws,
-                                        random_state=seed, progressbar=False,
-                                        nutpie_backend=args.backend, **tune)
+            result = fit(args.draws)
             elapsed = time.perf_counter() - t0
         t0 = time.perf_counter()
-        bayesgmm.fit_bayes(X, K, covariance_type=covariance_type, draws=1000,
-                           random_state=seed, progressbar=False, nutpie_backend=args.backend,
-                           **tune)
+        fit(1000)
         reference = time.perf_counter() - t0
     if args.flow:
         print(f"# {name} seed {seed}: {flow_note()}; sampling "
@@ -406,16 +407,13 @@ def main() -> None:
     parser.add_argument("--reference", action="store_true",
                         help="also time a fixed 1,000-draw run per case and seed (column x1000: "
                              "the run's time over it)")
-    parser.add_argument("--laplace-min-rows", type=int, default=None, metavar="N",
-                        help="metric='auto' whitens from N rows (default: the package's "
-                             "LAPLACE_MIN_ROWS; 0: wherever the posterior passes the Gaussian "
-                             "check of backends.laplace)")
+    parser.add_argument("--metric", choices=("auto", "diag", "laplace"), default="auto",
+                        help="nutpie's metric (SamplerSettings.metric; auto: Laplace-whitened "
+                             "where settings.laplace_affordable and the Gaussian check of "
+                             "backends.laplace allow; diag: the default before 4 Dec 2026 "
+                             "below 100,000 rows)")
     args = parser.parse_args()
     warnings.simplefilter("ignore")
-    import bayesgmm.settings
-
-    if args.laplace_min_rows is not None:  # this process only
-        bayesgmm.settings.LAPLACE_MIN_ROWS = args.laplace_min_rows
     if args.low_rank:
         import nutpie
 
@@ -431,7 +429,7 @@ def main() -> None:
     print(f"# load average at start: {os.getloadavg()}; low-rank: {args.low_rank}; "
           f"adaptation: {args.adaptation or 'default'}; "
           f"flow: {args.flow}; backend: {args.backend}; tune: {args.tune or 'default'}; "
-          f"metric auto whitens from {bayesgmm.settings.LAPLACE_MIN_ROWS:,} rows",
+          f"metric: {args.metric}",
           flush=True)
     print(HEADER, flush=True)
     for name in args.cases:

@@ -97,7 +97,7 @@ def main() -> None:
                         help="--route fit_bayes: seconds of sampling at most")
     parser.add_argument("--metric", choices=("auto", "diag", "laplace"), default="auto",
                         help="--route fit_bayes: nutpie's metric (auto: Laplace-whitened "
-                             "from 100,000 rows)")
+                             "where bayesgmm.settings.laplace_affordable allows)")
     args = parser.parse_args()
 
     import jax

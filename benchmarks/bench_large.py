@@ -29,7 +29,8 @@ def main() -> None:
     parser.add_argument("--tune", type=int, default=1000)
     parser.add_argument("--chains", type=int, default=4)
     parser.add_argument("--metric", choices=("auto", "diag", "laplace"), default="auto",
-                        help="nutpie's metric (auto: Laplace-whitened from 100,000 rows)")
+                        help="nutpie's metric (auto: Laplace-whitened where "
+                             "bayesgmm.settings.laplace_affordable allows)")
     parser.add_argument("--data", choices=("simulated", "gpu"), default="simulated",
                         help="gpu: bench_jax.py's K=5, D=4 mixture (default: K=3, D=2)")
     args = parser.parse_args()

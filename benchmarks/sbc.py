@@ -259,7 +259,8 @@ def logprior(w, mu, L, priors) -> np.ndarray:
 # --------------------------------------------------------------------------------------------
 # one replication
 # --------------------------------------------------------------------------------------------
-def fit_one(model, X, start, draws, tune, chains, seed, backend, priors=None, log_noise=None):
+def fit_one(model, X, start, draws, tune, chains, seed, backend, priors=None, log_noise=None,
+            laplace=False):
     """Sample the posterior of ``model`` for data X: (w, mu, L) as (chain, draw, ...), stats.
 
     ``draws="auto"``: fit_bayes' default stopping rule (:mod:`bayesgmm.draws`), at least 400
@@ -272,12 +273,13 @@ def fit_one(model, X, start, draws, tune, chains, seed, backend, priors=None, lo
     import nutpie
     import pymc as pm
 
+    from bayesgmm.backends.nutpie import is_whitened
     from bayesgmm.model import compile_nutpie
 
     if log_noise is None and not np.isnan(X).any():  # else the model was built on X
         pm.set_data({"x_std": X}, model=model)
     t0 = time.perf_counter()
-    compiled = compile_nutpie(model, start, reuse=True, backend=backend)
+    compiled = compile_nutpie(model, start, reuse=True, backend=backend, laplace=laplace)
     t1 = time.perf_counter()
     if draws == "auto":
         import xarray as xr
@@ -328,7 +330,7 @@ def fit_one(model, X, start, draws, tune, chains, seed, backend, priors=None, lo
             "divergences": int(np.asarray(st["diverging"].values).sum()),
             "steps": float(np.asarray(st["n_steps"].values).mean()),
             "draws": int(post.sizes["draw"]),
-            "retried": bool(draws == "auto" and retried)}
+            "retried": bool(draws == "auto" and retried), "whitened": is_whitened(compiled)}
     if log_noise is not None:
         info["noise_weight"] = info_nw
     return w, mu, np.linalg.cholesky(cov), info
@@ -449,6 +451,11 @@ def main() -> None:
                         default="native",
                         help="nutpie backend (compile_nutpie); native is fit_bayes' default, "
                              "numba and pyfunc sample the PyMC graph itself")
+    parser.add_argument("--metric", choices=("auto", "diag", "laplace"), default="auto",
+                        help="nutpie's metric as SamplerSettings.metric resolves it (auto: "
+                             "whitened at the mode where settings.laplace_affordable allows and "
+                             "the Gaussian check passes, as fit_bayes does; before 4 Dec 2026 "
+                             "sbc.py always sampled with diag)")
     parser.add_argument("--start", choices=("truth", "em"), default="truth")
     parser.add_argument("--variant", choices=("complete", "missing", "noise"),
                         default="complete", help="issue 14's variants (see the docstring)")
@@ -519,6 +526,12 @@ def main() -> None:
     compile_s = time.perf_counter() - t0
     print(f"\nFirst nutpie compile ({args.backend}): {compile_s:.1f} s")
 
+    from bayesgmm.layout import model_spec, n_dim
+    from bayesgmm.settings import SamplerSettings
+
+    # as fit_bayes resolves the metric (the Gaussian check is compile_nutpie's, per data set)
+    laplace = SamplerSettings(metric=args.metric, nutpie_backend=args.backend).laplace(
+        n_dim(model_spec(model)), args.N, K, D)
     names = functional_names(K, D, noise)
     n_outside = 0  # Gaussian points outside the noise box (the model's noise density is off)
     ranks = np.empty((M, len(names)), dtype=np.int64)
@@ -548,7 +561,8 @@ def main() -> None:
         for attempt in range(1 + (0 if args.draws == "auto" else args.refits)):
             w, mu, Lc, info = fit_one(model_m, X, start, draws_m, tune_m, args.chains,
                                       int(rng.integers(2**31)), args.backend, priors,
-                                      log_noise if args.variant != "complete" else None)
+                                      log_noise if args.variant != "complete" else None,
+                                      laplace)
             kept_draws.append(info["draws"])
             C, S = w.shape[:2]
             nw_draws = info.pop("noise_weight").reshape(C * S) if noise else None
@@ -589,6 +603,8 @@ def main() -> None:
           f"max {rep_s.max():.2f}, total {rep_s.sum():.0f}; of which sampling median "
           f"{np.median(samp_s):.2f}, re-compile (with_data) median {np.median(comp_s):.3f}")
     print(f"Leapfrog steps per draw: median {np.median(steps):.1f}, max {steps.max():.1f}")
+    print(f"Metric {args.metric}: {sum(i['whitened'] for i in infos)} of {M} fits sampled "
+          "whitened (the rest failed the Gaussian check or were not asked to)")
     print(f"Divergences: {divs.sum()} in total, in {np.sum(divs > 0)} of {M} replications "
           f"(counted in the fits used)")
     print(f"Min bulk ESS over functionals, first fit (unthinned): median "

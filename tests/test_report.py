@@ -1129,7 +1129,8 @@ def test_the_sampler_is_stated_as_a_methods_section_needs_it():
     assert "maximum tree depth 10" in _readable_setting("sampler", "nutpie")
     assert "adapt_diag" in _readable_setting("sampler", "pymc")
     assert _readable_setting("laplace_metric", False).startswith("no: the model's own")
-    assert "100,000 rows" in _readable_setting("laplace_metric", True)
+    assert "metric 'laplace' or 'auto'" in _readable_setting("laplace_metric", True)
+    assert "more parameters than the rows" in _readable_setting("laplace_metric", False)
 
 
 def test_the_start_given_and_its_reanchoring_are_said():

@@ -338,7 +338,7 @@ def test_default_route_is_native_parallel_and_reproducible(old_faithful):
     fits = [fit_bayes(old_faithful, 2, draws=100, tune=100, random_state=3, progressbar=False,
                       cores=2) for _ in range(2)]
     assert fits[0].settings["nutpie_backend"] == "native"
-    assert fits[0].settings["cores"] == 2 and fits[0].settings["laplace_metric"] is False
+    assert fits[0].settings["cores"] == 2 and fits[0].settings["laplace_metric"] is True
     for name in ("weights", "means", "covariances"):
         np.testing.assert_array_equal(fits[0].posterior[name].to_numpy(),
                                       fits[1].posterior[name].to_numpy())
@@ -906,13 +906,12 @@ def test_laplace_metric_samples_the_same_posterior(old_faithful):
 
 
 @pytest.mark.parametrize("data", ["weights", "missing"])
-def test_metric_auto_whitens_large_data_plan_models_too(old_faithful, monkeypatch, data):
-    """metric="auto" whitens from LAPLACE_MIN_ROWS rows (lowered here), also for a row-plan
-    model (frequency weights, missing values), whose Laplace map the native route builds
-    from the plan's density."""
-    from bayesgmm import settings as settings_module
-
-    monkeypatch.setattr(settings_module, "LAPLACE_MIN_ROWS", 100)
+def test_metric_auto_whitens_plan_models_too_where_the_map_is_cheap(old_faithful, monkeypatch,
+                                                                     data):
+    """metric="auto" whitens where the n x n map is cheap beside the density, also a row-plan
+    model (frequency weights, missing values), whose Laplace map the native route builds from
+    the plan's density; many parameters on few rows stay diagonal (the rows the density
+    reads: frequency weights do not make a row cheaper to whiten for)."""
     X = old_faithful.to_numpy().copy()
     kw = {}
     if data == "weights":
@@ -923,15 +922,15 @@ def test_metric_auto_whitens_large_data_plan_models_too(old_faithful, monkeypatc
                     **kw)
     assert fit.settings["laplace_metric"] is True
     assert fit.diagnostics().max_rhat < 1.1
-    # 90 rows: below the threshold unless the weights make them count as more (here 142);
-    # the Gaussian check along the axes waived (at 90 rows this posterior fails it), so that
-    # the whitening shows what "auto" asked for
+    # K=2 full, D=2: 11 parameters, whitened from 121 / (2 x K x D) = 15.1 rows; the Gaussian
+    # check along the axes waived (so few rows fail it), so that the cost rule shows alone
     from bayesgmm.backends import laplace
 
     monkeypatch.setattr(laplace, "gaussian_along_axes", lambda *args: True)
-    small = fit_bayes(X[:90], 2, draws=50, tune=50, chains=2, random_state=1,
-                      progressbar=False, **{k: v[:90] for k, v in kw.items()})
-    assert small.settings["laplace_metric"] is (data == "weights")
+    for rows, whitened in ((15, False), (16, True)):
+        small = fit_bayes(X[:rows], 2, draws=30, tune=30, chains=2, random_state=1,
+                          progressbar=False, **{k: v[:rows] for k, v in kw.items()})
+        assert small.settings["laplace_metric"] is whitened, rows
 
 
 def test_whitened_fits_repeat_with_the_seed(old_faithful):

