@@ -67,6 +67,11 @@ TERMS: tuple[tuple[str, str, str], ...] = (
     ("tree depth", r"tree depth",
      "how far (in doublings of steps) the sampler went for one draw; hitting the maximum "
      "often means very small steps and a hard posterior shape."),
+    ("whitened (Laplace) metric", r"whiten",
+     "the sampler's coordinates shifted, rescaled and rotated by the posterior's curvature "
+     "at its mode (a Laplace approximation), so that its steps fit the posterior's scales "
+     "and correlations from the start. A choice of how to sample, not of the model: the "
+     "posterior is the same either way."),
     # not a bare "rank": the selection report ranks its cells (QA: defined, never used)
     ("rank test, rank plot", r"(?i)\brank[ -](tests?|plots?|checks?|ECDF|p)\b",
      "checks that each chain's draws are spread like all chains' draws together (ranks "

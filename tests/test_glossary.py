@@ -40,3 +40,13 @@ def test_a_ranking_is_no_rank_test():
     assert "rank test" not in terms_section("<th>rank</th><td>BIC</td><p>BIC</p>")
     for used in ("the rank test", "Rank plots (ArviZ)", "min rank p 0.016", "rank-test"):
         assert "rank test, rank plot" in terms_section(f"<p>{used}</p>"), used
+
+
+def test_the_whitened_metric_a_settings_table_names_is_defined():
+    """QA: most fits now sample whitened (metric "auto"); the settings table's row said
+    "whitened by the curvature at the posterior mode" and nothing said what that means."""
+    from bayesgmm.report import _readable_setting
+
+    for whitened in (True, False):
+        row = _readable_setting("laplace_metric", whitened)
+        assert "whitened (Laplace) metric" in _defined(terms_section(f"<td>{row}</td>"))
