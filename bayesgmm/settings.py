@@ -115,12 +115,12 @@ class SamplerSettings:
         "diag" in ``fit_sparse`` (empty components are far from Gaussian at any N). Measured
         (``benchmarks/README.md``): 6.4-6.8x the effective draws per gradient at 1e5 and 1e6
         rows; 17% more at 1,000 rows (K=3, D=2), 40% more at 2,000 rows (K=5, D=10); on the
-        hard panel the same verdicts with 1.3-3x fewer draws where mixing is slow. Either way the
-        whitening is used only where log p falls like the Gaussian's one sd from the mode
-        along every whitened axis (within a factor 2; it does not with more components than
-        the data support, or where a small component's scale makes the posterior skewed, as
-        on small data sets), else the diagonal metric (``settings["laplace_metric"]`` says
-        which ran).
+        hard panel the same verdicts with 1.3-2.5x fewer draws where mixing is slow. Either way the
+        whitening is used only where log p falls like the Gaussian's one and two sds from
+        the mode along every whitened axis (within a factor 2 and 1.5; it does not with more
+        components than the data support, with heavily overlapping components, or where a
+        small component's scale makes the posterior skewed), else the diagonal metric
+        (``settings["laplace_metric"]`` says which ran).
         "laplace" needs the native or jax backend; ignored by
         ``sampler="pymc"``.
     max_draws : int >= 1, default 10000

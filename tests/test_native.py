@@ -426,6 +426,22 @@ def test_laplace_whitening_gives_up_on_a_density_far_from_gaussian():
     assert not gaussian_along_axes(lambda t: (np.nan, t), np.zeros(3), A, 0.0)
 
 
+@pytest.mark.parametrize(("quartic", "gaussian_enough"), [(0.02, True), (0.1, False)])
+def test_the_gaussian_check_looks_two_sds_out_too(quartic, gaussian_enough):
+    """log p = -t^2/2 - a t0^4 has the Gaussian's curvature at its mode; its drop over the
+    Gaussian's is 1 + 2a one sd out and 1 + 8a two sds out: a = 0.1 (1.2, then 1.8) passed
+    the one-sd check alone, as the skewed posterior of two overlapping 1-D components did
+    (1.20, then 1.89) before its whitened run diverged 299 times; a = 0.02 (1.04, 1.16) is
+    close enough."""
+    from bayesgmm.backends.laplace import gaussian_along_axes
+
+    def density(t):
+        return (-0.5 * np.sum(t ** 2) - quartic * t[0] ** 4,
+                -t - np.array([4.0 * quartic * t[0] ** 3, 0.0]))
+
+    assert gaussian_along_axes(density, np.zeros(2), np.eye(2), 0.0) is gaussian_enough
+
+
 def test_compile_nutpie_starts_whitened_chains_one_sd_off_the_mode():
     rng = np.random.default_rng(2)
     X = np.concatenate([rng.normal(-2.0, 0.7, (60, 2)), rng.normal(1.5, 1.0, (90, 2))])

@@ -933,6 +933,16 @@ def test_metric_auto_whitens_plan_models_too_where_the_map_is_cheap(old_faithful
         assert small.settings["laplace_metric"] is whitened, rows
 
 
+def test_metric_auto_keeps_the_diagonal_metric_for_overlapping_1d_components():
+    """QA: two 1-D components 1.5 sds apart (500 rows) passed the one-sd Gaussian check; the
+    whitened run then ended with 299 divergences and R-hat 1.03 (PROBLEMS) where the diagonal
+    metric converged. Two sds out, log p falls 1.9x the Gaussian's: the check now says so."""
+    rng = np.random.default_rng(5)
+    X = np.r_[rng.normal(0, 1, 300), rng.normal(1.5, 1, 200)]
+    fit = fit_bayes(X, 2, draws=20, tune=20, chains=2, random_state=1, progressbar=False)
+    assert fit.settings["laplace_metric"] is False
+
+
 def test_whitened_fits_repeat_with_the_seed(old_faithful):
     """metric="laplace": chains start at seed-drawn corners (+-1 sd off the mode), so the seed
     must still fix the draws."""
