@@ -39,10 +39,11 @@ METRICS = ("auto", "diag", "laplace")
 LAPLACE_BACKENDS = ("auto", "native", "jax")
 # metric="auto" samples in Laplace-whitened coordinates where the whitening map costs little
 # beside the density (laplace_affordable): n parameters with n^2 <= LAPLACE_COST_RATIO x rows x
-# K x D. The map is 2 n^2 multiply-adds per gradient, measured (D=10, K=5, full; 2 cores)
-# at 10% of a gradient with n^2 = 1.1 rows K D, 32% at 4.3 and 55% at 13; the whitening gave
-# 40% more ESS per gradient at 1.1. And at most LAPLACE_MAX_PARAMETERS: its n x n matrices
-# (128 MB each at 4,000) and a Hessian of 2 n gradients.
+# K x D. The map is 2 n^2 multiply-adds per gradient, measured (benchmarks/bench_whitening.py,
+# full covariances) at 12% of a gradient with n^2 = 1.1 rows K D, 34% at 4.3 and 65% at 13;
+# the whitening gave 40% more ESS per gradient at 1.1 (D=10, K=5, 2,000 rows). And at most
+# LAPLACE_MAX_PARAMETERS: its n x n matrices (128 MB each at 4,000) and a Hessian of 2 n
+# gradients.
 LAPLACE_COST_RATIO = 2.0
 LAPLACE_MAX_PARAMETERS = 4_000
 # Upper bounds that catch typos (1e23 draws) before any memory is asked for: 10 million draws
