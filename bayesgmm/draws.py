@@ -9,10 +9,13 @@ checkpoint is the number of draws that the measured ESS rate says is needed (wit
 least ``growth`` times the current one, unless the evidence says more draws of these chains
 cannot reach the targets within the budget (:func:`futile`: R-hat far above the limit and the
 ESS rate asking for far more draws than ``max_draws`` leaves): then the run stops there
-(``stopped_by="futile"``, the reason recorded). More draws cannot cure divergences or
-E-BFMI, so those are left to the verdict; a caller that would rather start again with smaller
-steps asks for the run to end at its first divergence (``stop_on_divergence``: the earliest
-divergent draw of any chain, so that point too depends only on the seed). The rank test, the
+(``stopped_by="futile"``, the reason recorded). More draws cannot cure divergences either:
+once the draws hold more than the verdict allows (``max_divergences``), the run is checked
+where they passed that number (rounded up to a multiple of 100 draws, not waiting for the
+next checkpoint) and, unless that check passes, ends there, futile too. A caller that would
+rather start again with smaller steps asks for the run to end at its first divergence
+(``stop_on_divergence``: the earliest divergent draw of any chain, so that point too depends
+only on the seed). The rank test, the
 costliest check, runs only at a checkpoint that passed every other one (the caller's check
 decides that).
 
@@ -72,6 +75,12 @@ class AdaptiveDraws:
         stops with a ValueError (no posterior draw to keep).
     growth : float
         Each checkpoint is at least this many times the previous one.
+    max_divergences : int or None
+        The divergent transitions (after warm-up, all chains) that the verdict allows: a
+        failed checkpoint whose draws hold more ends the run (:func:`futile`), since more
+        draws cannot remove a divergence and the verdict can then never pass. None:
+        divergences never end a run here (a run with ``stop_on_divergence`` ends at the
+        first one anyway).
     """
 
     rhat_max: float = 1.01
@@ -80,6 +89,7 @@ class AdaptiveDraws:
     max_draws: int = 20_000
     max_time: float | None = None
     growth: float = 1.5
+    max_divergences: int | None = None
 
     def __post_init__(self) -> None:
         if not self.rhat_max > 1:
@@ -96,6 +106,8 @@ class AdaptiveDraws:
             raise ValueError(f"max_time must be > 0 seconds or None; got {self.max_time!r}")
         if not self.growth > 1:
             raise ValueError(f"growth must be > 1; got {self.growth!r}")
+        if self.max_divergences is not None:
+            check_int(self.max_divergences, "max_divergences", 0)
 
 
 # The checks whose values a Checkpoint states (diagnostics.diagnose's names).
@@ -114,6 +126,9 @@ class Checkpoint:
     converged: bool
     elapsed_s: float = field(compare=False)  # wall time varies; the rest is reproducible
     failed: tuple[str, ...] = ()  # empty in records saved before the checks were listed
+    # divergent transitions among the draws checked (None: not counted, as in records saved
+    # before they were)
+    divergences: int | None = None
 
     @property
     def other_failed(self) -> tuple[str, ...]:
@@ -121,7 +136,10 @@ class Checkpoint:
         return tuple(name for name in self.failed if name not in _STATED)
 
     def to_dict(self) -> dict:
-        return {**vars(self), "failed": list(self.failed)}
+        out = {**vars(self), "failed": list(self.failed)}
+        if self.divergences is None:
+            del out["divergences"]
+        return out
 
     @classmethod
     def from_dict(cls, data: dict) -> Checkpoint:
@@ -226,7 +244,20 @@ def futile(draws: int, point: Checkpoint, target: AdaptiveDraws) -> str:
     draws still sharpen the estimates, up to ``max_draws``. The factor 4 leaves room for the
     ESS rate of short chains, which is rough (the same margin :func:`next_checkpoint` caps a
     step at).
+
+    Also when the checkpoint's draws hold more divergent transitions than the verdict allows
+    (``target.max_divergences``): a divergence stays in the draws whatever follows it, so
+    the verdict cannot pass, and drawing on (an unbalanced D=3, K=4 fit: from 1,000 to
+    10,000 draws per chain after its retry, 200 s) only refines estimates the verdict calls
+    unreliable; the cause (a component near a small weight or variance, mostly) needs fixing.
     """
+    if (target.max_divergences is not None and point.divergences is not None
+            and point.divergences > target.max_divergences):
+        n = point.divergences
+        return (f"{n:,} divergent transition{'s' if n != 1 else ''} in the first {draws:,} "
+                f"draws per chain, more than the {target.max_divergences} the verdict allows: "
+                "more draws cannot remove a divergence, so the verdict cannot pass however "
+                "long the chains run")
     left = target.max_draws - draws
     ess = min(point.min_ess_bulk, point.min_ess_tail)
     if not (left > 0 and point.max_rhat >= _FAR_RHAT and np.isfinite(ess) and ess > 0):
@@ -398,14 +429,13 @@ def _cut(groups: dict[str, xr.Dataset], draws: int) -> xr.DataTree:
                                   for name, ds in groups.items()})
 
 
-def _first_divergence(stats: xr.Dataset, draws: int | None = None) -> int | None:
-    """The earliest draw index (over chains) of a divergent transition after warm-up, among
-    each chain's first ``draws`` draws (all stored draws when None); None if there is none."""
+def _divergence_past(stats: xr.Dataset, allowed: int = 0) -> int | None:
+    """The draw index at which the divergent transitions after warm-up, counted over every
+    chain's draws up to it, first exceed ``allowed`` (0: the earliest divergent draw of any
+    chain); None if they never do. Exact once every chain has stored that draw."""
     diverging = np.asarray(stats["diverging"].to_numpy(), dtype=bool)  # (chain, draw)
-    if draws is not None:
-        diverging = diverging[:, :draws]
-    chains = diverging.any(axis=1)
-    return int(diverging[chains].argmax(axis=1).min()) if chains.any() else None
+    past = np.flatnonzero(np.cumsum(diverging.sum(axis=0)) > allowed)
+    return int(past[0]) if past.size else None
 
 
 def _look(check: ConvergenceCheck, groups: dict[str, xr.Dataset], draws: int,
@@ -415,8 +445,9 @@ def _look(check: ConvergenceCheck, groups: dict[str, xr.Dataset], draws: int,
     failed = tuple(str(name) for name in (failed[0] if failed else ()))
     rhat, bulk, tail = float(rhat), float(bulk), float(tail)
     converged = (rhat < target.rhat_max and min(bulk, tail) >= target.ess_min and not failed)
+    diverging = groups["sample_stats"]["diverging"].to_numpy()[:, :draws]
     return Checkpoint(draws, rhat, bulk, tail, converged, time.monotonic() - t0,
-                      failed=failed)
+                      failed=failed, divergences=int(np.count_nonzero(diverging)))
 
 
 def sample_nutpie_until(
@@ -511,11 +542,22 @@ def sample_nutpie_until(
     # draw past the checkpoint, draws a converged run then throws away (measured on 2 cores,
     # iris K=3, 4 chains: the checkpoint added 16.5 s to 5 s of sampling).
     pause = (os.cpu_count() or 1) <= chains
-    # With stop_on_divergence: the draws per chain at which the run ends because a chain
-    # diverged there (the earliest divergent draw + 1, once located in the trace).
-    stop_at: int | None = None
-    seen_at: int | None = None  # the earliest divergent draw located so far (any checkpoint)
-    watch = stop_on_divergence  # wake on a chain's report of a divergence
+    # Divergences end the run before its next checkpoint: with stop_on_divergence just after
+    # the earliest divergent draw (``stopped_by="diverged"``); with target.max_divergences
+    # where they first exceed it, rounded up to a checkpoint's multiple (and at least
+    # min_draws), which is then checked as a checkpoint is (and found futile, unless it
+    # converged): sampling on to the next checkpoint would be time spent on a verdict the
+    # divergences have already decided.
+    allowed = 0 if stop_on_divergence else target.max_divergences
+
+    def stop_point(at: int) -> int:
+        if stop_on_divergence:
+            return at + 1
+        return max(target.min_draws, _ROUND * math.ceil((at + 1) / _ROUND))
+
+    stop_at: int | None = None  # the draws per chain at which divergences end the run
+    seen_at: int | None = None  # where they were located so far (any checkpoint)
+    watch = allowed is not None  # wake on a chain's report of a divergence
     out_of_time = False
     try:
         while True:
@@ -526,40 +568,31 @@ def sample_nutpie_until(
                 # Locate it in the chains' stored draws. A divergence past the checkpoint
                 # does not end a run that may converge there: stop watching until then.
                 progress.take_divergence_hint()
-                at = _first_divergence(_inspect(sampler)["sample_stats"])
+                at = _divergence_past(_inspect(sampler)["sample_stats"], allowed)
                 if at is not None:
                     seen_at, watch = at, False
-                    stop_at = at + 1 if at < draws else None
+                    stop_at = stop_point(at) if stop_point(at) <= draws else None
                 continue
             if pause:
                 # Pause before reading the trace: on a small model the chains would otherwise
                 # draw thousands of draws past the checkpoint while it is read and checked.
                 sampler.pause()
-            if reason == "reached" and stop_at is not None:
-                # Every chain has stop_at draws: the earliest divergence among them is exact
-                # (a slower chain may have diverged earlier than the one that reported).
-                groups = _first(_inspect(sampler), stop_at)
-                if groups is None:
-                    if pause:
-                        sampler.resume()
-                    time.sleep(0.1)
-                    continue
-                at = _first_divergence(groups["sample_stats"])
-                return _cut(groups, at + 1), DrawsRun(at + 1, "diverged", tuple(checkpoints))
-            # Once late, always late: another pass of this loop (when the stored trace lags the
-            # progress reports) still stops by time with what the chains have.
+            # The draws to look at: the next checkpoint's, or fewer where divergences end the
+            # run; once late, always late: another pass of this loop (when the stored trace
+            # lags the progress reports) still stops by time with what the chains have.
+            stopped_by, look_at = None, draws if stop_at is None else stop_at
             out_of_time = out_of_time or reason == "late"
-            stopped_by = None
             if out_of_time:
                 # Out of time: keep what every chain has (at least one draw), and say so.
-                draws = max(1, progress.reached())
+                look_at = max(1, progress.reached())
                 stopped_by = "max_time"
-            groups = _first(_inspect(sampler), draws)
+            groups = _first(_inspect(sampler), look_at)
             if groups is None:
                 # The callback runs ahead of the stored trace, or the sampler stopped early.
                 if _finished(lambda: sampler.is_finished):
                     sampler.wait()  # raises nutpie's error, if it failed
-                    raise RuntimeError(f"nutpie finished before every chain had {draws} draws")
+                    raise RuntimeError(f"nutpie finished before every chain had {look_at} "
+                                       "draws")
                 if out_of_time and progress.finished() < tune:
                     _check_warmup_grace(progress.finished(), tune, t0, target.max_time)
                 if beat is not None:
@@ -571,12 +604,26 @@ def sample_nutpie_until(
             # Never a later window: the chains start at the EM mode and are tuned before the
             # first draw, so an early excursion is the posterior (e.g. a minor mode one chain
             # visited), not a start to discard; dropping it could turn a true "not mixed" into OK.
-            # A divergence no chain's report announced in time (not once the time budget is
-            # spent: then the run keeps what it has, and the verdict reports the divergences).
-            at = (_first_divergence(groups["sample_stats"])
-                  if stop_on_divergence and stopped_by is None else None)
-            if at is not None:
-                return _cut(groups, at + 1), DrawsRun(at + 1, "diverged", tuple(checkpoints))
+            # Where the divergences pass the allowance among these draws is exact (every chain
+            # has them: a slower chain may have diverged before the one that reported, or no
+            # report came in time), so the stopping point depends only on the seed; not once
+            # the time budget is spent: then the run keeps what it has, and the verdict
+            # reports the divergences.
+            at = (_divergence_past(groups["sample_stats"], allowed)
+                  if allowed is not None and stopped_by is None else None)
+            if at is not None and stop_point(at) <= look_at:
+                if stop_on_divergence:
+                    return _cut(groups, at + 1), DrawsRun(at + 1, "diverged",
+                                                          tuple(checkpoints))
+                look_at = stop_point(at)  # checked there (futile, unless it converged)
+                groups = {name: ds.isel(draw=slice(0, look_at)) for name, ds in groups.items()}
+            elif at is None and stopped_by is None and stop_at is not None:
+                # no divergence by stop_at after all: a padded draw in the trace misled
+                stop_at, seen_at, watch = None, None, True
+                if pause:
+                    sampler.resume()
+                continue
+            draws, stop_at = look_at, None
             if abandon is not None and abandon(xr.DataTree.from_dict(groups)):
                 return xr.DataTree.from_dict(groups), DrawsRun(draws, "abandoned",
                                                                tuple(checkpoints))
@@ -597,9 +644,9 @@ def sample_nutpie_until(
                     draws, stopped_by, tuple(checkpoints), reason=why,
                     warmup_s=progress.warmup_s)
             draws = next_checkpoint(draws, point, target)
-            watch = stop_on_divergence and seen_at is None
-            if seen_at is not None and seen_at < draws:  # located past the last checkpoint
-                stop_at = seen_at + 1
+            watch = allowed is not None and seen_at is None
+            if seen_at is not None and stop_point(seen_at) <= draws:  # located past the last
+                stop_at = stop_point(seen_at)                           # checkpoint
             if report is not None:
                 report(point, draws)
             if pause:

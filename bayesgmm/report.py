@@ -1988,10 +1988,12 @@ def _readable_setting(name: str, value):
             f"{c['draws']:,} draws: R-hat {c['max_rhat']:.3f}, ESS {c['min_ess_bulk']:,.0f} / "
             f"{c['min_ess_tail']:,.0f}"
             + "".join(f", {name} failed" for name in Checkpoint.from_dict(c).other_failed)
+            + (f", {c['divergences']:,} divergent" if c.get("divergences") else "")
             + (" (converged)" if c["converged"] else "")
             for c in value.get("checkpoints", []))
         # The stopping rule checks mixing (R-hat, ESS, rank tests, on the relabelled and the
-        # label-invariant quantities); divergences and E-BFMI are the verdict's, not the rule's.
+        # label-invariant quantities); divergences end a run only as futile (draws.futile),
+        # E-BFMI never: both are the verdict's.
         stopped = {"converged": "stopped when every mixing check (R-hat, ESS, rank tests) "
                                 "passed; divergences are judged in the diagnostics",
                    "max_draws": "stopped at the draw cap (max_draws) WITHOUT converging",

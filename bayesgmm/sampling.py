@@ -143,7 +143,9 @@ def fit_bayes(
         It stops early, unconverged, where more draws of the same chains cannot reach the
         thresholds within ``max_draws`` (R-hat far above the limit and the ESS rate asking for
         far more draws: ``stopped_by="futile"``, the why in ``settings["adaptive"]["reason"]``;
-        also at a divergence that comes with a collapsed component, see below).
+        also at a divergence that comes with a collapsed component, see below, and at a
+        checkpoint whose draws hold more divergences than ``thresholds`` allow once no
+        retry is left: more draws cannot remove them).
     tune, chains : int
     sampler : {"nutpie", "pymc"}
         nutpie (Rust NUTS, the model compiled with numba) or PyMC's own NUTS.
@@ -300,7 +302,8 @@ def fit_bayes(
     if ss.sampler == "nutpie" and ss.adaptive:
         target = AdaptiveDraws(rhat_max=thresholds.rhat_max, ess_min=thresholds.ess_min,
                                min_draws=min(_FIRST_CHECK, ss.max_draws),
-                               max_draws=ss.max_draws, max_time=ss.max_time)
+                               max_draws=ss.max_draws, max_time=ss.max_time,
+                               max_divergences=thresholds.max_divergences)
 
     retry = ss.retry_target_accept is not None and ss.retry_target_accept > ss.target_accept
     # the metric: Laplace-whitened with metric="auto" where the map is cheap beside the density
@@ -1195,11 +1198,13 @@ def _print_checkpoint(point, next_draws: int | None) -> None:
 
     failed = (f"; {'also ' if set(point.failed) - set(point.other_failed) else ''}failed: "
               f"{', '.join(point.other_failed)}" if point.other_failed else "")
+    n = point.divergences  # said when there are any: they can end the run (draws.futile)
+    diverging = f"; {n:,} divergent transition{'s' if n != 1 else ''}" if n else ""
     progress.say(f"{point.draws:,} draws per chain: "
                  f"{stated('max R-hat', f'max R-hat {point.max_rhat:.3f}')}, "
                  f"{stated('min bulk ESS', f'min bulk ESS {point.min_ess_bulk:,.0f}')}, "
                  f"{stated('min tail ESS', f'min tail ESS {point.min_ess_tail:,.0f}')}"
-                 f"{failed}: {verdict}")
+                 f"{failed}{diverging}: {verdict}")
 
 
 @contextlib.contextmanager

@@ -303,7 +303,8 @@ def fit_one(model, X, start, draws, tune, chains, seed, backend, priors=None, lo
             return (checked.max_rhat, checked.min_ess_bulk, checked.min_ess_tail,
                     tuple(c.name for c in checked.checks if not c.passed))
 
-        target = AdaptiveDraws(min_draws=400, max_draws=4000)
+        # fit_bayes' target: the verdict's thresholds (0 divergences allowed)
+        target = AdaptiveDraws(min_draws=400, max_draws=4000, max_divergences=0)
         kw = {"tune": tune, "chains": chains, "seed": seed, "progressbar": False,
               "save_warmup": False}
         # fit_bayes' retry: a divergence ends the first run

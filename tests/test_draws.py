@@ -69,6 +69,74 @@ def test_futile_when_chains_disagree_far_and_the_budget_is_far_too_short():
     assert "different modes" not in futile(1000, _point(1000, rhat=4.5, bulk=1), target)
 
 
+def test_futile_when_the_draws_hold_more_divergences_than_the_verdict_allows():
+    """QA (D=3, K=4, weights 2000/500/100/30): the retried run diverged 651 times, yet drew
+    on from 1,000 to 10,000 draws per chain (200 s) to a verdict that divergences had
+    already made PROBLEMS."""
+    target = AdaptiveDraws(ess_min=400, max_draws=10_000, max_divergences=0)
+
+    def point(divergences):
+        return Checkpoint(1000, 1.065, 59.0, 70.0, False, 0.0, divergences=divergences)
+
+    why = futile(1000, point(3), target)
+    assert why.startswith("3 divergent transitions in the first 1,000 draws per chain")
+    assert "more than the 0 the verdict allows" in why
+    assert futile(1000, point(1), target).startswith("1 divergent transition in")
+    # none, or no more than allowed, or not counted, or divergences not asked about: draw on
+    assert futile(1000, point(0), target) == ""
+    assert futile(1000, point(3), AdaptiveDraws(max_draws=10_000, max_divergences=3)) == ""
+    assert futile(1000, point(None), target) == ""
+    assert futile(1000, point(3), AdaptiveDraws(max_draws=10_000)) == ""
+    with pytest.raises(ValueError, match="max_divergences"):
+        AdaptiveDraws(max_divergences=-1)
+
+
+def test_a_run_whose_draws_diverge_stops_at_its_first_checkpoint(compiled_faithful):
+    """Steps far too long (target_accept 0.05 after a 20-draw warm-up) diverge in every
+    run of this seed: the first checkpoint counts them and ends the run, unless the target
+    does not ask about divergences (then it draws on to max_draws, as before)."""
+    def check(post):  # chains that agree, short of the ESS target: never futile by ESS
+        return 1.0, 300.0, 300.0, ("min bulk ESS", "min tail ESS")
+
+    kw = {"tune": 20, "chains": 2, "seed": 1, "progressbar": False, "target_accept": 0.05}
+    target = AdaptiveDraws(min_draws=100, max_draws=1000, max_divergences=0)
+    idata, run = sample_nutpie_until(compiled_faithful, check, target, **kw)
+    held = int(idata["sample_stats"]["diverging"].sum())
+    assert run.stopped_by == "futile" and run.draws == 100 and held > 0
+    assert run.checkpoints[0].divergences == held and "divergent transition" in run.reason
+    assert DrawsRun.from_dict(run.to_dict()) == run
+    _, run = sample_nutpie_until(compiled_faithful, check, AdaptiveDraws(
+        min_draws=100, max_draws=200), **kw)
+    assert run.stopped_by == "max_draws" and run.checkpoints[0].divergences > 0
+
+
+@pytest.mark.parametrize("allowed", [0, 2])
+def test_divergences_past_a_checkpoint_end_the_run_before_the_next(compiled_faithful, allowed):
+    """The first checkpoint (100 draws) has no divergence and asks for 400; the divergences
+    pass the allowance at draw t of a plain run of the same seed, so the run ends at t + 1
+    rounded up to 100, checked there (futile), not at 400."""
+    import nutpie
+
+    def check(post):
+        return 1.0, 10.0, 10.0, ("min bulk ESS", "min tail ESS")
+
+    kw = {"tune": 30, "chains": 2, "seed": 1, "progressbar": False, "target_accept": 0.2}
+    plain = nutpie.sample(compiled_faithful, draws=400, cores=2, progress_bar=False,
+                          **{k: v for k, v in kw.items() if k != "progressbar"})
+    counts = np.cumsum(plain.sample_stats["diverging"].to_numpy().sum(axis=0))
+    t = int(np.flatnonzero(counts > allowed)[0])
+    end = 100 * int(np.ceil((t + 1) / 100))
+    assert 100 < end < 400  # this seed's divergences fall between the checkpoints
+    target = AdaptiveDraws(min_draws=100, max_draws=1000, max_divergences=allowed)
+    idata, run = sample_nutpie_until(compiled_faithful, check, target, **kw)
+    assert [c.draws for c in run.checkpoints] == [100, end] and run.draws == end
+    assert run.stopped_by == "futile" and run.checkpoints[0].divergences <= allowed
+    assert run.checkpoints[1].divergences == counts[end - 1] > allowed
+    assert idata["posterior"].sizes["draw"] == end
+    np.testing.assert_array_equal(idata["posterior"]["means"].to_numpy(),
+                                  plain.posterior["means"].to_numpy()[:, :end])
+
+
 def test_a_futile_run_stops_at_the_checkpoint_and_says_why(compiled_faithful):
     """The check says the chains disagree far (R-hat 4.5) and ESS 4 from 100 draws: at that
     rate ESS 400 needs 10,000 draws per chain against 900 left; the run stops at its first
@@ -99,6 +167,11 @@ def test_run_record_round_trips():
     for c in old["checkpoints"]:
         del c["failed"]
     assert DrawsRun.from_dict(old).checkpoints[1].failed == ()
+    # ... and before the divergences were counted (None: not counted; 0 is stated)
+    assert DrawsRun.from_dict(old).checkpoints[1].divergences is None
+    counted = Checkpoint(1000, 1.0, 900.0, 900.0, False, 0.0, divergences=0)
+    assert Checkpoint.from_dict(counted.to_dict()) == counted
+    assert counted.to_dict()["divergences"] == 0 and "divergences" not in failed.to_dict()
     # a run that did not stop as futile has no reason in its record (records as before)
     assert "reason" not in run.to_dict() and DrawsRun.from_dict(old).reason == ""
 

@@ -1074,6 +1074,13 @@ def test_adaptive_record_reads_as_sentences():
                       reason="R-hat 4.51 is far above 1.01")
     assert "WITHOUT converging, more draws being futile: R-hat 4.51 is far above 1.01" in \
         _readable_setting("adaptive", futile.to_dict())
+    # a checkpoint's divergences, where it had any (they can end the run as futile)
+    diverged = DrawsRun(1000, "futile", (Checkpoint(1000, 1.07, 52.0, 30.0, False, 1.0,
+                                                    divergences=37),),
+                        reason="37 divergent transitions in the first 1,000 draws")
+    assert "checks: 1,000 draws: R-hat 1.070, ESS 52 / 30, 37 divergent" in \
+        _readable_setting("adaptive", diverged.to_dict())
+    assert "divergent" not in _readable_setting("adaptive", done.to_dict())
 
 
 def test_divergence_retry_record_reads_as_a_sentence():

@@ -683,11 +683,19 @@ def test_a_checkpoint_line_marks_which_numbers_failed(monkeypatch):
     sampling._print_checkpoint(Checkpoint(1500, 1.004, 339, 651, False, 1.0,
                                           ("min bulk ESS", "min bulk ESS (label-invariant)")),
                                3000)
-    sampling._print_checkpoint(Checkpoint(1000, 1.002, 1339, 651, True, 1.0, ()), None)
+    sampling._print_checkpoint(Checkpoint(1000, 1.002, 1339, 651, True, 1.0, (),
+                                          divergences=0), None)
+    # divergences, which can end the run, are said where there are any
+    sampling._print_checkpoint(Checkpoint(1000, 1.07, 52, 30, False, 1.0,
+                                          ("max R-hat", "min bulk ESS", "min tail ESS"),
+                                          divergences=37), None)
     assert said == [
         "1,500 draws per chain: max R-hat 1.004, min bulk ESS 339 (too low), min tail ESS 651; "
         "also failed: min bulk ESS (label-invariant): continuing to 3,000",
-        "1,000 draws per chain: max R-hat 1.002, min bulk ESS 1,339, min tail ESS 651: converged"]
+        "1,000 draws per chain: max R-hat 1.002, min bulk ESS 1,339, min tail ESS 651: "
+        "converged",
+        "1,000 draws per chain: max R-hat 1.070 (too high), min bulk ESS 52 (too low), min "
+        "tail ESS 30 (too low); 37 divergent transitions: stopping"]
 
 
 def test_scores_and_memberships_in_row_passes_equal_one_pass(quick_fit, old_faithful,
