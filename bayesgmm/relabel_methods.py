@@ -106,9 +106,31 @@ def classification_probabilities(
     return resp
 
 
-def permute_probabilities(P: np.ndarray, perms: np.ndarray) -> np.ndarray:
-    """``out[s, n, k] = P[s, n, perms[s, k]]`` for P (S, N, K) and perms (S, K)."""
-    return np.take_along_axis(P, perms[:, None, :], axis=2)
+def components_first(P: np.ndarray) -> np.ndarray:
+    """P (S, N, K) as (S, K, N), C-contiguous: each draw's components as rows.
+
+    Copied one component at a time: numpy's transposing copy in one go took 1.1 s for 2e7
+    probabilities at N = 1,666 (K = 3) against 0.04 s this way (0.03 s both at N = 416).
+    """
+    S, N, K = P.shape
+    out = np.empty((S, K, N))
+    for k in range(K):
+        out[:, k, :] = P[:, :, k]
+    return out
+
+
+def permuted_sum(Pt: np.ndarray, perms: np.ndarray, signs: np.ndarray | None = None
+                 ) -> np.ndarray:
+    """``out[k, n] = sum_s signs[s] * Pt[s, perms[s, k], n]`` for Pt (S, K, N), perms (S, K).
+
+    One matrix product of a (K, S K) indicator with Pt's rows: a gather of single elements
+    (``take_along_axis`` on (S, N, K)) took 1.1 s for 2e7 probabilities at N = 1,666.
+    """
+    S, K, N = Pt.shape
+    pick = np.zeros((K, S, K))
+    pick[np.arange(K)[None, :], np.arange(S)[:, None], perms] = (
+        1.0 if signs is None else np.asarray(signs, dtype=np.float64)[:, None])
+    return pick.reshape(K, S * K) @ Pt.reshape(S * K, N)
 
 
 def stephens_permutations(
@@ -143,25 +165,27 @@ def stephens_permutations(
     """
     S, N, K = P.shape
     perms = np.tile(np.arange(K), (S, 1)) if initial is None else np.array(initial, np.intp)
-    # (S K, N): the cost of every draw's components against Q is one matrix product.
-    Pt = np.ascontiguousarray(P.transpose(0, 2, 1)).reshape(S * K, N)
-    total = permute_probabilities(P, perms).sum(axis=0)  # (N, K): S Q
+    # (S, K, N): the cost of every draw's components against Q is one matrix product, and
+    # so is the sum of the permuted probabilities.
+    Pt = components_first(P)
+    total = permuted_sum(Pt, perms).T  # (N, K): S Q
     for it in range(1, max_iter + 1):  # noqa: B007 (it is reported)
-        cost = -(Pt @ np.log(np.maximum(total / S, _TINY))).reshape(S, K, K)  # (S, draw, ref)
+        cost = -(Pt.reshape(S * K, N) @ np.log(np.maximum(total / S, _TINY))
+                 ).reshape(S, K, K)  # (S, draw, ref)
         new = assign_min_cost(cost)
         changed = np.flatnonzero(np.any(new != perms, axis=1))
         if not changed.size:
             break
         # Q moves only by the draws whose permutation changed (after the first alternations
-        # few do): update its sum instead of permuting all S draws again.
-        moved = P[changed]
-        total += (permute_probabilities(moved, new[changed])
-                  - permute_probabilities(moved, perms[changed])).sum(axis=0)
+        # few do): update its sum instead of summing all S draws again.
+        moved = Pt[np.concatenate([changed, changed])]
+        signs = np.repeat([1.0, -1.0], changed.size)
+        total += permuted_sum(moved, np.concatenate([new[changed], perms[changed]]), signs).T
         perms = new
     else:
         it = max_iter
     if reference is not None:
-        Q = permute_probabilities(P, perms).mean(axis=0)
+        Q = permuted_sum(Pt, perms).T / S
         # cost[j, k]: cross-entropy of reference component k against Q column j
         cost = -(np.asarray(reference).T @ np.log(np.maximum(Q, _TINY)))  # (K_ref, K_Q)
         common = assign_min_cost(cost.T[None])[0]  # common[k]: Q column that becomes k
