@@ -1767,6 +1767,7 @@ def _print_result(result: BayesResult, thresholds: DiagnosticThresholds | None =
         mark_components,
         parameter_table,  # sds and correlations, once
         restart_sentence,
+        stop_sentence,
     )
 
     # judged first: the table marks the components the verdict says describe no single
@@ -1799,6 +1800,9 @@ def _print_result(result: BayesResult, thresholds: DiagnosticThresholds | None =
     restarted = restart_sentence(result.settings.get("retried"))
     if restarted:  # QA: said by the report's verdict only
         print(f"  note: {restarted}")
+    stopped = stop_sentence(result.settings.get("adaptive"))
+    if stopped:
+        print(f"  note: {stopped}")
     timing = result.settings.get("timing", {})
     if timing:
         print("time: " + ", ".join(f"{step} {seconds}" for step, seconds in

@@ -227,7 +227,8 @@ def build_report(result: BayesResult, *, data_source: str | None = None,
     sections = [
         _verdict_box(diag, (result.settings or {}).get("retried"), outliers=bool(hint),
                      other_thresholds=bool(_thresholds_note(result, thresholds)),
-                     prior_dominated=too_many, n_components=result.n_components),
+                     prior_dominated=too_many, n_components=result.n_components,
+                     adaptive=(result.settings or {}).get("adaptive")),
         _section_data(result.em, X, figure, _observed_weights(result)),
         _section_em(result.em, X, figure, posterior=True,
                     hint=hint + (f'<p class="warn">{html.escape(too_many)}.</p>'
@@ -626,12 +627,15 @@ def _prior_dominated(result, X: np.ndarray) -> str:
 
 def _verdict_box(diag, retried: Mapping[str, Any] | None = None, outliers: bool = False,
                  other_thresholds: bool = False, prior_dominated: str = "",
-                 n_components: int | None = None) -> str:
+                 n_components: int | None = None,
+                 adaptive: Mapping[str, Any] | None = None) -> str:
     """The verdict at the top: whether to rely on the numbers and the likely causes; the
     evidence and the advice are written out once, in the Diagnostics section. ``retried``:
     the record of a first run that diverged and was restarted with smaller steps, said here
-    too (the verdict is the kept run's). ``outliers``: the EM section's outlier evidence
-    fired; the verdict judges the sampling, so it says that the model is in question too.
+    too (the verdict is the kept run's); ``adaptive``: the draws="auto" record, whose
+    stop without converging (:func:`stop_sentence`) is said here too. ``outliers``: the EM
+    section's outlier evidence fired; the verdict judges the sampling, so it says that the
+    model is in question too.
     ``other_thresholds``: the report judges by other thresholds than the fit sampled against
     (said here too, as the Diagnostics section says which). ``prior_dominated``: the fit's
     warning that the rows are fewer than the free parameters, said first and in bold (QA: a
@@ -660,6 +664,8 @@ def _verdict_box(diag, retried: Mapping[str, Any] | None = None, outliers: bool 
 
     if restart_sentence(retried):
         text += html.escape(f" {restart_sentence(retried)}")
+    if stop_sentence(adaptive):
+        text += html.escape(f" {stop_sentence(adaptive)}")
     if outliers:  # a converged posterior of a model the data argue against
         text += (" " + html.escape("But the model itself is in question: some rows fit a "
                                    "uniform noise component far better than any Gaussian (see")
@@ -710,12 +716,35 @@ def restart_sentence(retried: Any) -> str:
     if not (isinstance(retried, Mapping) and retried.get("divergences")):
         return ""
     before, after = retried.get("target_accept", [None, None])
+
+    def count(n: Any) -> str:  # 1,328 as the checkpoint lines write it
+        return f"{n:,}" if isinstance(n, int) else str(n)
+
+    tune = retried.get("tune", ())
     return (f"The first run had {retried['divergences']} divergent transition(s) (by draw "
-            f"{retried.get('after_draws')}) and was restarted with smaller steps "
+            f"{count(retried.get('after_draws'))}) and was restarted with smaller steps "
             f"(target_accept {before} -> {after})"
-            + (f" after a longer warm-up ({retried['tune'][0]} -> {retried['tune'][1]} draws)"
-               if len(retried.get("tune", ())) == 2 else "")
+            + (f" after a longer warm-up ({count(tune[0])} -> {count(tune[1])} draws)"
+               if len(tune) == 2 else "")
             + ": the summaries and checks are the restarted run's.")
+
+
+def stop_sentence(adaptive: Any) -> str:
+    """How a draws="auto" run (``settings["adaptive"]``) ended, in a sentence for the verdict
+    box and the console, when it stopped without converging ("" otherwise): QA, a run that
+    stopped early for divergences said so only in the Settings table."""
+    if not isinstance(adaptive, Mapping):
+        return ""
+    draws, why = adaptive.get("draws"), adaptive.get("stopped_by")
+    draws = f"{draws:,}" if isinstance(draws, int) else draws
+    if why == "futile":
+        reason = adaptive.get("reason") or "the chains disagree far"
+        return (f"Sampling stopped at {draws} draws per chain without converging, more draws "
+                f"being futile: {reason}.")
+    if why in ("max_draws", "max_time"):
+        cap = "the draw cap (max_draws)" if why == "max_draws" else "the time budget (max_time)"
+        return f"Sampling stopped at {cap}, {draws} draws per chain, without converging."
+    return ""
 
 
 _DO_NOT_RELY = ("Do not rely on these posterior summaries yet: at least one convergence check "

@@ -339,7 +339,17 @@ def test_fit_says_when_the_run_was_restarted_after_divergences(data_dir, tiny_fi
     assert rc == 0
     assert ("note: The first run had 3 divergent transition(s) (by draw 200) and was "
             "restarted with smaller steps (target_accept 0.8 -> 0.95) after a longer warm-up "
-            "(1000 -> 3000 draws)") in out
+            "(1,000 -> 3,000 draws)") in out
+    assert "Sampling stopped" not in out  # tiny_fit's run converged
+    # ... and when the restarted run then stopped early, more draws being futile
+    futile = {"draws": 1200, "stopped_by": "futile", "checkpoints": [],
+              "reason": "2 divergent transitions in the first 1,200 draws per chain"}
+    stopped = replace(restarted, settings={**restarted.settings, "adaptive": futile})
+    monkeypatch.setattr(cli, "fit_bayes", lambda *a, **k: stopped)
+    rc, out, _ = _run_main(["fit", "good.csv", "-k", "2", "--out", "futile", "--seed", "1",
+                            "--no-progress"], capsys)
+    assert rc == 0 and ("note: Sampling stopped at 1,200 draws per chain without converging, "
+                        "more draws being futile: 2 divergent transitions") in out
     monkeypatch.setattr(cli, "fit_bayes", lambda *a, **k: tiny_fit)
     rc, out, _ = _run_main(["fit", "good.csv", "-k", "2", "--out", "plain", "--seed", "1",
                             "--no-progress"], capsys)

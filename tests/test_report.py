@@ -487,6 +487,29 @@ def test_plain_verdict_gives_the_diagnosed_cause():
     assert "K is too large" not in text
 
 
+def test_a_run_that_stopped_without_converging_says_so_at_the_top():
+    """QA: a draws="auto" run that ended early for a divergence (futile) said so only in the
+    Settings table; the verdict box, and the console, now say how sampling ended."""
+    import types
+
+    from bayesgmm.report import _verdict_box, stop_sentence
+
+    diag = types.SimpleNamespace(ok=False, checks=(), causes=("divergences",), advice=(),
+                                 verdict="PROBLEMS: 1 divergence > 0")
+    futile = {"draws": 3200, "stopped_by": "futile",
+              "reason": "1 divergent transition in the first 3,200 draws per chain"}
+    assert ("Sampling stopped at 3,200 draws per chain without converging, more draws being "
+            "futile: 1 divergent transition in the first 3,200 draws per chain.") in \
+        html.unescape(_verdict_box(diag, adaptive=futile))
+    assert "the draw cap (max_draws), 10,000 draws per chain" in stop_sentence(
+        {"draws": 10_000, "stopped_by": "max_draws"})
+    assert "the time budget (max_time)" in stop_sentence({"draws": 700, "stopped_by": "max_time"})
+    # converged, a fixed number of draws, or no record: nothing to say
+    for record in ({"draws": 1500, "stopped_by": "converged"}, None, {}):
+        assert stop_sentence(record) == ""
+        assert "Sampling stopped" not in _verdict_box(diag, adaptive=record)
+
+
 def test_advice_is_written_once_the_top_box_names_the_causes():
     import types
 
