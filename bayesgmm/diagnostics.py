@@ -1963,8 +1963,23 @@ def _bimodality(draws: np.ndarray) -> np.ndarray:
 
 
 # Divergent draws whose mean of some scalar lies this many posterior sd from the others' mean
-# "concentrate" there; below it, no region is named.
+# "concentrate" there; below it, no region is named. And never below what chance gives the
+# largest of the scalars' differences (:func:`_chance_difference`): QA, one divergent draw
+# was said to "concentrate at low covariances[2, b, c] (2.9 posterior sd apart)", about what
+# the most extreme of 40 scalars of any one draw shows.
 _CONCENTRATED = 0.5
+_CHANCE_LEVEL = 0.05
+
+
+def _chance_difference(n_diverging: int, n_draws: int, n_scalars: int) -> float:
+    """The difference (in posterior sd) between the divergent draws' mean and the others'
+    that the largest of ``n_scalars`` scalars exceeds with probability ``_CHANCE_LEVEL``
+    when the divergences fall on draws at random (each difference ~ N(0, 1/m + 1/(S - m));
+    Bonferroni over the scalars, two-sided; draws taken as independent)."""
+    from scipy import stats
+
+    spread = np.sqrt(1.0 / n_diverging + 1.0 / max(n_draws - n_diverging, 1))
+    return float(stats.norm.isf(_CHANCE_LEVEL / (2 * max(n_scalars, 1))) * spread)
 
 
 def _divergence_evidence(post, stats, chains, divergences, target_accept=None,
@@ -1981,15 +1996,25 @@ def _divergence_evidence(post, stats, chains, divergences, target_accept=None,
         z = np.nan_to_num(z)
         i = int(np.argmax(np.abs(z)))
         side = "high" if z[i] > 0 else "low"
-        where = (f"; they concentrate at {side} {labels[i]} (divergent draws' mean "
-                 f"{format_number(flat[diverging, i].mean())} vs "
-                 f"{format_number(flat[~diverging, i].mean())} for the "
-                 f"others, {abs(z[i]):.1f} posterior sd apart)"
-                 if abs(z[i]) >= _CONCENTRATED else
-                 # a tenth of an sd is no place (QA: "concentrate ... 0.1 posterior sd apart")
-                 f"; they lie where the other draws do (no scalar's mean differs by "
-                 f"{_CONCENTRATED:g} posterior sd or more; the most, {labels[i]}, by "
-                 f"{abs(z[i]):.1f})")
+        m, n_scalars = int(diverging.sum()), flat.shape[1]
+        # a tenth of an sd is no place (QA: "concentrate ... 0.1 posterior sd apart"), nor is
+        # what chance gives the largest of many scalars over a few divergent draws
+        chance = _chance_difference(m, diverging.size, n_scalars)
+        if abs(z[i]) >= max(_CONCENTRATED, chance):
+            where = (f"; they concentrate at {side} {labels[i]} (divergent draws' mean "
+                     f"{format_number(flat[diverging, i].mean())} vs "
+                     f"{format_number(flat[~diverging, i].mean())} for the "
+                     f"others, {abs(z[i]):.1f} posterior sd apart)")
+        elif m == 1 or chance > _CONCENTRATED:
+            what = "one divergent draw" if m == 1 else f"{m} divergent draws"
+            where = (f"; {what} cannot show where they concentrate (the largest difference "
+                     f"from the other draws, {labels[i]} by {abs(z[i]):.1f} posterior sd, is "
+                     f"within what chance gives the largest of {n_scalars} scalars: "
+                     f"{chance:.1f})")
+        else:
+            where = (f"; they lie where the other draws do (no scalar's mean differs by "
+                     f"{_CONCENTRATED:g} posterior sd or more; the most, {labels[i]}, by "
+                     f"{abs(z[i]):.1f})")
     # Once the target is already high, smaller steps rarely remove them: the geometry (a
     # nearly empty or degenerate component) is the likelier cause, so say that first.
     if collapsed:

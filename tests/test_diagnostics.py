@@ -483,6 +483,21 @@ def test_advice_divergences_names_where_they_concentrate(rng):
     scattered = diagnose(make_tree(post, stats))
     text = scattered.advice[scattered.causes.index("divergences")]
     assert "concentrate" not in text and "they lie where the other draws do" in text
+    # QA: one divergent draw was said to "concentrate at low covariances[2, b, c] (2.9
+    # posterior sd apart)": the largest of many scalars of any one draw lies about that far
+    for draw in range(5):
+        stats["diverging"] = np.zeros_like(w2, dtype=bool)
+        stats["diverging"][1, 100 * draw] = True
+        single = diagnose(make_tree(post, stats))
+        text = single.advice[single.causes.index("divergences")]
+        assert "one divergent draw cannot show where they concentrate" in text
+        assert "they concentrate at" not in text
+    # ... but one far out, beyond what chance gives, is placed
+    post["weights"][1, 0, 2] = post["weights"][..., 2].mean() - 8 * post["weights"][..., 2].std()
+    stats["diverging"] = np.zeros_like(w2, dtype=bool)
+    stats["diverging"][1, 0] = True
+    far = diagnose(make_tree(post, stats))
+    assert "they concentrate at low weights[2]" in far.advice[far.causes.index("divergences")]
 
 
 @pytest.mark.parametrize(("target_accept", "expected"), [
