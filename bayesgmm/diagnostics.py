@@ -1287,6 +1287,12 @@ def _advice(checks, post, density, chains, flagged, divergences, stats, ess_min,
                    f"each of {post.sizes.get('chain', 1)} chain(s))." if worst else "."))
         else:
             found["slow mixing"] = _more_draws_evidence(checks, post, ess_min, auto_draws)
+            if "divergences" in found:  # more draws keep them (and draws="auto" stops there)
+                found["slow mixing"] = (
+                    "deal with the divergences first (see divergences): more draws keep "
+                    "them, so the verdict cannot pass"
+                    + (", and draws='auto' ends a run once they exceed what the thresholds "
+                       "allow" if auto_draws else "") + "; then, " + found["slow mixing"])
     # Bimodal relabelled components, when nothing else explains them (a chain in another
     # mode, swaps or slow mixing make pooled draws bimodal too: those causes come first).
     if not {*OVERFIT_CAUSES, "poor start", "stuck chain", "label switching",

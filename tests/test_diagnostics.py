@@ -438,6 +438,19 @@ def test_advice_slow_mixing_gives_the_draws_needed(rng):
     assert result.fixed_draws_advice == fixed.advice == fixed.fixed_draws_advice
     assert "draws='auto'" not in result.verdict_with_advice(auto_draws=False)
     assert "draws='auto'" in result.verdict_with_advice()
+    # with divergences too, more draws alone cannot pass the verdict (and draws="auto" stops
+    # at them): the divergences come first, then the draws
+    stats = sample_stats(rng)
+    stats["diverging"][0, :5] = True
+    diverged = diagnose(make_tree_ll(post, stats, loglik))
+    assert diverged.causes == ("divergences", "slow mixing")
+    slow = diverged.advice[1]
+    assert slow.startswith("slow mixing: deal with the divergences first (see divergences): "
+                           "more draws keep them, so the verdict cannot pass, and "
+                           "draws='auto' ends a run once they exceed what the thresholds "
+                           "allow; then, the smallest ESS is")
+    assert "draws='auto' ends" not in diagnose(make_tree_ll(post, stats, loglik),
+                                               auto_draws=False).advice[1]
 
 
 def test_chains_that_never_moved_are_named_and_nothing_else_is_inferred(rng):
