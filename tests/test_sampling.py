@@ -808,7 +808,7 @@ def test_a_futile_run_says_why_it_stopped_and_what_to_do(monkeypatch):
     assert record["adaptive"]["stopped_by"] == "futile"
     assert record["adaptive"]["reason"] == run.reason
     line = said[-1]
-    assert line.startswith("stopped at 1000 draws per chain without converging: more draws")
+    assert line.startswith("stopped at 1,000 draws per chain without converging: more draws")
     assert "diagnostics' advice" in line and "--draws N" in line
 
 
