@@ -494,6 +494,8 @@ def sample_nutpie_until(
         drawing on to the next checkpoint: for a caller that starts again with smaller steps.
         A chain's report of a divergence wakes the run at once; the stopping point is the
         earliest divergent draw of any chain, so it does not depend on the machine's speed.
+        With ``target.max_divergences`` = k > 0, the draw at which the divergences of all
+        chains first exceed k instead (the verdict allows k: no reason to start again).
         Once ``max_time`` has passed, the run stops by time instead (it keeps its draws).
     waiting : callable, optional
         ``waiting(finished, elapsed_s, next_check)`` every ``waiting_every`` seconds while the
@@ -551,7 +553,7 @@ def sample_nutpie_until(
     # min_draws), which is then checked as a checkpoint is (and found futile, unless it
     # converged): sampling on to the next checkpoint would be time spent on a verdict the
     # divergences have already decided.
-    allowed = 0 if stop_on_divergence else target.max_divergences
+    allowed = (target.max_divergences or 0) if stop_on_divergence else target.max_divergences
 
     def stop_point(at: int) -> int:
         if stop_on_divergence:

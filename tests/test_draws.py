@@ -317,6 +317,25 @@ def test_stop_on_divergence_ends_the_run_just_after_the_first_divergent_draw(
     assert on.stopped_by == "max_draws"
 
 
+def test_stop_on_divergence_respects_the_divergences_the_verdict_allows(compiled_faithful):
+    """With max_divergences = 2 the first run is not ended (for a retry) by divergences the
+    verdict would accept: it ends just after the draw where the chains' divergences first
+    number 3, as a fixed run of the same seed shows."""
+    import nutpie
+
+    target = AdaptiveDraws(min_draws=1500, max_draws=2000, ess_min=1e9, max_divergences=2)
+    kw = {"tune": 100, "chains": 2, "seed": 1, "progressbar": False, "target_accept": 0.1}
+    idata, run = sample_nutpie_until(compiled_faithful, _ess_check, target,
+                                     stop_on_divergence=True, **kw)
+    fixed = nutpie.sample(compiled_faithful, draws=2000, cores=2, progress_bar=False, **{
+        k: v for k, v in kw.items() if k != "progressbar"})
+    counts = np.cumsum(fixed["sample_stats"]["diverging"].to_numpy().sum(axis=0))
+    third = int(np.flatnonzero(counts > 2)[0])
+    assert int(np.flatnonzero(counts > 0)[0]) < third  # premise: the first came earlier
+    assert run.stopped_by == "diverged" and run.draws == third + 1
+    assert int(idata["sample_stats"]["diverging"].sum()) == counts[third] > 2
+
+
 def test_a_spent_time_budget_keeps_the_draws_instead_of_stopping_at_a_divergence(
         compiled_faithful):
     """Once max_time has passed the run stops by time with the draws it has, divergences
