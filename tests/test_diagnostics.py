@@ -505,6 +505,12 @@ def test_advice_divergences_names_where_they_concentrate(rng):
         text = single.advice[single.causes.index("divergences")]
         assert "one divergent draw cannot show where they concentrate" in text
         assert "they concentrate at" not in text
+    # a few, too: three divergent draws at random (the chance bound is then ~1.9 sd)
+    stats["diverging"] = np.zeros_like(w2, dtype=bool)
+    stats["diverging"][[0, 2, 3], [17, 230, 411]] = True
+    few = diagnose(make_tree(post, stats))
+    assert "3 divergent draws cannot show where they concentrate" in \
+        few.advice[few.causes.index("divergences")]
     # ... but one far out, beyond what chance gives, is placed
     post["weights"][1, 0, 2] = post["weights"][..., 2].mean() - 8 * post["weights"][..., 2].std()
     stats["diverging"] = np.zeros_like(w2, dtype=bool)
