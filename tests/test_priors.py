@@ -98,8 +98,8 @@ def test_hand_written_oracle_agrees_with_scipy():
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
 def test_log_density_equals_direct_computation(covariance_type, alpha):
     rng = np.random.default_rng(1)
-    for _ in range(3):
-        prior, params = random_prior_and_params(rng, covariance_type, alpha=alpha)
+    for K, D in ((3, 3), (3, 3), (3, 3), (1, 3), (4, 1), (1, 1)):  # stacks of one too
+        prior, params = random_prior_and_params(rng, covariance_type, K=K, D=D, alpha=alpha)
         assert prior.log_density(*params) == pytest.approx(
             direct_log_density(prior, *params), rel=1e-12, abs=1e-12)
 
@@ -299,13 +299,13 @@ def test_map_em_takes_features_whose_units_differ_by_1e5(covariance_type):
     """QA (stress): MAP-EM (and so fit_bayes) failed on valid data whose two features differ
     in scale by 1e5: SciPy's multivariate_normal calls such a covariance singular. The prior's
     normal density goes through the Cholesky factor, equal to SciPy's where SciPy works."""
-    from bayesgmm.priors import _normal_logpdf
+    from bayesgmm.priors import _normal_logpdfs
 
     rng = np.random.default_rng(0)
-    A = rng.normal(size=(3, 3))
-    cov, x, m = A @ A.T + np.eye(3), rng.normal(size=3), rng.normal(size=3)
-    assert _normal_logpdf(x, m, cov) == pytest.approx(stats.multivariate_normal.logpdf(x, m, cov),
-                                                      rel=1e-13)
+    A = rng.normal(size=(4, 3, 3))
+    cov, x, m = A @ A.transpose(0, 2, 1) + np.eye(3), rng.normal(size=(4, 3)), rng.normal(size=3)
+    np.testing.assert_allclose(_normal_logpdfs(x, m, cov), [
+        stats.multivariate_normal.logpdf(x[k], m, cov[k]) for k in range(4)], rtol=1e-13)
     X = np.vstack([rng.normal(0, 1, (250, 2)), rng.normal(4, 1, (250, 2))]) * [1.0, 1e5]
     fit = fit_em(X, 2, prior="default", covariance_type=covariance_type, random_state=0)
     np.testing.assert_allclose(np.sort(fit.means[:, 0]), [0.0, 4.0], atol=0.2)
