@@ -412,11 +412,11 @@ def fit_bayes(
                   "divergences": int(np.asarray(idata["sample_stats"]["diverging"]).sum()),
                   "after_draws": int(idata["posterior"].sizes["draw"])}
         n, at = record["divergences"], record["after_draws"]
-        where = (f"a divergent transition at draw {at}" if n == 1
-                 else f"{n} divergent transitions at draw {at}")
+        where = (f"a divergent transition at draw {at:,}" if n == 1
+                 else f"{n} divergent transitions at draw {at:,}")
         progress.say(f"{where} after warm-up: starting again with "
                      f"target_accept={ss.retry_target_accept:g} (smaller steps) after a "
-                     f"{warmup}-draw warm-up", ss.progressbar)
+                     f"{warmup:,}-draw warm-up", ss.progressbar)
         first_s = timing["sample_s"]
         idata, timing = sample(em, target_accept=ss.retry_target_accept, warmup=warmup,
                                reanchor=reanchor, announce=False)
