@@ -44,6 +44,7 @@ object, the fit, sparse mixtures, the plots and the report.
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -1214,13 +1215,14 @@ def _advice(checks, post, density, chains, flagged, divergences, stats, ess_min,
     if len(chains) < 2:  # R-hat cannot be computed from one chain: no draws would cure that
         failed -= {"max R-hat", "max R-hat (label-invariant)"}
     found: dict[str, str] = {}
-    frozen, diverging = _frozen_chains(post, chains, divergences, target_accept)
-    if frozen and not diverging:  # draws that barely move say nothing about modes, K or
-        return ("stuck chain",), (f"stuck chain: {frozen}",), ()  # mixing: only this
-    if frozen:  # stuck where it diverges: the other evidence (K, divergences) still counts
-        found["stuck chain"] = frozen
-    better, worse = _mode_evidence(density, chains, flagged)
     collapsed = collapsed_evidence(post, observed)
+    frozen, diverging = _frozen_chains(post, chains, divergences, target_accept,
+                                       collapsed=bool(collapsed), tune=_warmup_length(stats))
+    if frozen and not (diverging or collapsed):  # draws that barely move say nothing about
+        return ("stuck chain",), (f"stuck chain: {frozen}",), ()  # modes, K or mixing
+    if frozen:  # stuck where it diverges, or on a collapse (QA: a chain frozen in a spike
+        found["stuck chain"] = frozen  # was told to warm up longer): the other evidence counts
+    better, worse = _mode_evidence(density, chains, flagged)
     # A chain "higher" than the start beside a collapsing component has gone further into
     # the collapse's spike, no better mode to restart from (QA: a 3-valued column)
     if better and not collapsed:
@@ -1318,13 +1320,19 @@ def _advice(checks, post, density, chains, flagged, divergences, stats, ess_min,
 _FROZEN_FRACTION = 0.9
 
 
-def _frozen_chains(post, chains, divergences=None, target_accept=None) -> tuple[str, bool]:
+def _frozen_chains(post, chains, divergences=None, target_accept=None, *,
+                   collapsed: bool = False, tune: int | None = None) -> tuple[str, bool]:
     """(evidence, diverging): evidence that some chains did not move, their draws mostly
     repeating the previous one (the same point, to the last bit), "" when every chain moved;
     ``diverging`` when most draws of every such chain diverged (``divergences``: per chain):
     then its step size was adapted and the posterior's curvature where the chain sits
     stopped it (QA: chain 0 of two overlapping clusters diverged on 80% of its draws, step
-    size like the others', and the advice was a longer warm-up, already 1,000)."""
+    size like the others', and the advice was a longer warm-up, already 1,000).
+
+    ``collapsed``: a component collapsed (:func:`collapsed_evidence`); a chain frozen beside
+    it sits in the collapse's spike, where no step size moves it (QA: iris with missing
+    values, chain 3 100% repeated at a component sd of 1.4e-5, told to warm up longer after a
+    3,000-draw warm-up). ``tune``: the run's warm-up, so that a longer one is asked for."""
     values, _ = _stack_scalars(post, {})  # (chain, draw, P)
     if values.shape[1] < 2:
         return "", False
@@ -1351,11 +1359,32 @@ def _frozen_chains(post, chains, divergences=None, target_accept=None) -> tuple[
                 "nearly empty component, say; see the other causes), so a longer warm-up will "
                 f"not help. Until the model changes, or {steps}, these draws say nothing "
                 "about the posterior.", True)
+    if collapsed:
+        return (f"chain(s) {named} barely moved: their draws repeat the previous one ({listed} "
+                "of draws) where a component collapses (see collapsed component): in its spike "
+                "no step size moves the chain, so neither a longer warm-up nor smaller steps "
+                "will help; these draws say nothing about the posterior until the model "
+                "changes.", False)
+    longer = ("tune=1000, the default, or more" if tune is None or tune <= 1000
+              else f"more than this run's tune={tune:,}")
     return (f"chain(s) {named} barely moved: their draws repeat "
             f"the previous one ({listed} of draws), so every proposal was rejected, typically "
             "because the warm-up was too short to adapt the step size. Sample again with a "
-            "longer warm-up (tune=1000, the default, or more); until then the draws say "
+            f"longer warm-up ({longer}); until then the draws say "
             "nothing about the posterior, K or the start.", False)
+
+
+def _warmup_length(stats) -> int | None:
+    """The warm-up draws per chain of the run behind ``stats`` (sample_stats), from the
+    sampler's record in its attributes (nutpie: ``num_tune``; PyMC: ``tuning_steps``); None
+    where neither says."""
+    attrs = getattr(stats, "attrs", None) or {}
+    try:
+        recorded = json.loads(attrs.get("inference_library_settings", "{}"))
+        tune = recorded.get("settings", {}).get("num_tune", attrs.get("tuning_steps"))
+        return None if tune is None else int(tune)
+    except (TypeError, ValueError, AttributeError):
+        return None
 
 
 # Fewer draws per chain than this say nothing about which mode a chain settled in.

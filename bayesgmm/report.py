@@ -1073,7 +1073,7 @@ def _section_parameters(result, figure, random_state, diag=None) -> str:
     shown = ", ".join(outside_rows[:6]) + (", ..." if outside > 6 else "")
     note = ("Every EM estimate lies inside its posterior interval." if outside == 0 else
             f"{outside} EM estimate(s) lie outside the posterior interval (marked 'no': "
-            f"{shown}). " + _outside_causes(result))
+            f"{shown}). " + _outside_causes(result, diag))
     centred = forest_means_centred(result)
     # the table's † rows marked in the figure too (referee: drawn unmarked beside it)
     marked = tuple(getattr(diag, "unreported_components", ()) or ()) if diag is not None \
@@ -1172,17 +1172,28 @@ def _covariance_display(n_features: int) -> str:
     return "Covariances are shown as standard deviations and correlations (each pair once)."
 
 
-def _outside_causes(result) -> str:
+# The checks whose failure means the chains disagree: the intervals themselves are then suspect.
+_UNCONVERGED = ("max R-hat", "max R-hat (label-invariant)", "max chain mode shift (sd)")
+
+
+def _outside_causes(result, diag=None) -> str:
     """Why an EM estimate can lie outside its posterior interval, for this fit: other priors
     (the EM column's are mclust's conjugate prior, or none; the posterior's this model's) and
     a mode beside a mean. (QA: the mode-vs-mean reason alone, beside a setosa correlation of
-    0.54 by MAP-EM, 0.31 by the posterior and 0.33 by maximum likelihood.)"""
+    0.54 by MAP-EM, 0.31 by the posterior and 0.33 by maximum likelihood.) First, where the
+    chains failed to converge (``diag``): then the intervals themselves are not to be trusted
+    (QA: a chain frozen in a collapse, and the rows it moved explained by priors alone)."""
+    unconverged = diag is not None and any(
+        not c.passed for c in diag.checks if c.name in _UNCONVERGED)
+    first = ("The chains have not converged (see the diagnostics), so the intervals "
+             "themselves may be wrong: that comes first. Beside it, two" if unconverged
+             else "Two")
     full = result.covariance_type in ("full", "tied")
     priors = ("Dirichlet weights, normal means, log-normal standard deviations"
               + (", LKJ correlations" if full else ""))
     em = ("the MAP estimate under mclust's conjugate prior" if result.em.prior is not None
           else "the maximum-likelihood estimate, without priors")
-    return (f"Two reasons they differ: the EM column is {em}, while the posterior uses this "
+    return (f"{first} reasons they differ: the EM column is {em}, while the posterior uses this "
             f"model's priors ({priors}), which pull the estimates elsewhere; and the EM column "
             "is a mode, the table a posterior mean, which differ where the posterior is skewed "
             "(a component of few points).")

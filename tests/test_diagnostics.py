@@ -1,5 +1,6 @@
 """Diagnostics on synthetic DataTrees: clean runs pass, every injected problem is named."""
 
+import json
 import re
 import warnings
 
@@ -465,6 +466,12 @@ def test_chains_that_never_moved_are_named_and_nothing_else_is_inferred(rng):
     assert not result.ok and result.causes == ("stuck chain",)
     assert "chain(s) b, c, d barely moved" in result.advice[0]
     assert "tune=1000, the default, or more" in result.advice[0]
+    # QA: the same after a 3,000-draw warm-up (a divergence retry) asked for "tune=1000":
+    # a longer warm-up means longer than the run's own (nutpie's record of its settings)
+    tree = make_tree(post, sample_stats(rng))
+    tree["sample_stats"].attrs["inference_library_settings"] = json.dumps(
+        {"settings": {"num_tune": 3000}})
+    assert "longer warm-up (more than this run's tune=3,000)" in diagnose(tree).advice[0]
     # QA: stuck where most of its draws diverge (step size adapted like the others'): the
     # curvature there, not the warm-up; the divergences are named too
     stats = sample_stats(rng)
@@ -979,6 +986,26 @@ def test_a_component_collapsed_onto_a_discrete_column_is_named_as_the_cause(rng)
     # A tight but real component (sd 1% of the data's) is no collapse
     post["covariances"][:, :, 1, 0] = 1e-4 * np.exp(0.1 * rng.normal(size=(N_CHAINS, N_DRAWS)))
     assert "collapsed component" not in diagnose(_collapsed_tree(rng, post, x)).causes
+
+
+def test_a_chain_frozen_in_a_collapse_is_not_told_to_warm_up_longer(rng):
+    """QA (iris with missing values, K=3): chain 3 repeated every draw in a spike where a
+    component's sd on the tied column petal_width was 1.4e-5; the advice was only "stuck
+    chain ... a longer warm-up (tune=1000, the default, or more)" after a 3,000-draw warm-up,
+    and the collapse, which the diagnostics find, went unnamed. Now both are named, and the
+    stuck chain is put down to the collapse."""
+    post = posterior(rng)
+    post["covariances"][3, :, 1, 1] = 1e-28  # chain d: component 1 collapsed on 'bmi' ...
+    for name in post:  # ... and frozen there
+        post[name][3] = post[name][3, :1]
+    x = np.column_stack([rng.normal(size=300), np.round(rng.normal(size=300), 1)])
+    result = diagnose(_collapsed_tree(rng, post, x, sample_stats(rng)))
+
+    assert result.causes[:2] == ("stuck chain", "collapsed component")
+    stuck = result.advice[0]
+    assert "chain(s) d barely moved" in stuck and "tune=" not in stuck
+    assert "where a component collapses (see collapsed component)" in stuck
+    assert "component 1 collapses onto feature 'bmi' (in chain(s) d)" in result.advice[1]
 
 
 def test_a_collapsed_component_replaces_the_more_draws_advice(rng):

@@ -962,6 +962,54 @@ def test_the_energy_plot_reads_this_fits_e_bfmi(tiny_fit):
     assert "explores the energy levels poorly" in low
 
 
+def test_the_energy_plot_names_a_chain_at_other_energies():
+    """QA: a chain frozen in a collapse (mean energy 108 against 271-273, sd 4-9) under
+    "the sampler moves across energy levels well enough": the reading names it."""
+    import types
+
+    from bayesgmm.plots.diagnostics import _energy_reading
+
+    rng = np.random.default_rng(1)
+    energy = rng.normal(size=(4, 300))
+
+    def reading(values):
+        stats = xr.Dataset({"energy": (("chain", "draw"), values)},
+                           coords={"chain": np.arange(len(values))})
+        return _energy_reading(types.SimpleNamespace(idata={"sample_stats": xr.DataTree(
+            stats)}))
+
+    assert "apart" not in reading(energy)
+    energy[3] -= 40.0
+    text = reading(energy)
+    assert text.startswith("similar widths (E-BFMI")
+    assert text.endswith("; but chain(s) 3 sit at energies apart from the other chains' "
+                         "(another region of the posterior: see the diagnostics)")
+    assert "apart" not in reading(energy[2:])  # two chains: neither is the odd one
+
+
+def test_a_panels_note_goes_where_it_hides_fewest_points():
+    """QA (iris with missing values): the note "29 missing a coordinate: ..." sat in the
+    lower right corner over the points there; it goes to the emptiest corner."""
+    import matplotlib.pyplot as plt
+
+    from bayesgmm.plots._notes import _NOTE_PLACES, _note_outside
+
+    rng = np.random.default_rng(3)
+    x, y = rng.uniform(0, 1, 400), rng.uniform(0, 1, 400)
+    x[:10] = np.nan  # the note's cause
+    # a wrapped note spans about the panel's width: the band along the top or the bottom
+    for empty, place in [(y < 0.7, _NOTE_PLACES[2]),  # the top band empty: top right
+                         (y > 0.3, _NOTE_PLACES[0]),  # the bottom band: bottom right
+                         (np.zeros(400, bool), _NOTE_PLACES[0])]:  # all central: the default
+        fig, ax = plt.subplots(figsize=(3, 3))
+        ax.set(xlim=(0, 1), ylim=(0, 1))
+        _note_outside(ax, np.where(empty | np.isnan(x), x, 0.5),  # the note's rows kept
+                      np.where(empty & ~np.isnan(x), y, 0.5))  # their ticks mid-edge
+        note = next(t for t in ax.texts if "missing a coordinate" in t.get_text())
+        assert (note.xyann, note.get_ha(), note.get_va()) == place
+        plt.close(fig)
+
+
 def test_arviz_figures_are_bare_figures_shown_once(tiny_fit):
     """Notebook QA: the trace, rank and energy figures were pyplot's too, so a notebook showed
     each twice (pyplot's display and the returned value); chains differ by line style too."""

@@ -1465,6 +1465,16 @@ def test_em_outside_the_interval_names_the_priors_and_the_mode():
     diag = types.SimpleNamespace(covariance_type="diag", em=types.SimpleNamespace(prior=None))
     assert "LKJ" not in _outside_causes(diag)
     assert "maximum-likelihood estimate" in _outside_causes(diag)
+    assert text.startswith("Two reasons they differ")
+    # QA: a chain frozen in a collapse moved rows out of their intervals, and the note gave
+    # the priors and the mode alone: unconverged chains come first
+    checks = [types.SimpleNamespace(name="max R-hat", passed=False)]
+    unconverged = _outside_causes(full, types.SimpleNamespace(checks=checks))
+    assert unconverged.startswith("The chains have not converged (see the diagnostics), so "
+                                  "the intervals themselves may be wrong: that comes first. "
+                                  "Beside it, two reasons they differ")
+    checks = [types.SimpleNamespace(name="min bulk ESS", passed=False)]
+    assert _outside_causes(full, types.SimpleNamespace(checks=checks)) == text
 
 
 def test_rounding_zeros_print_as_zero():

@@ -43,10 +43,10 @@ from ._common import (
     _data,
     _density_ticks,
     _is_bayes,
-    _note_outside,
     _sample_rows,
     fit_of,
 )
+from ._notes import _note_outside
 from ._styles import _component_color
 
 
@@ -655,8 +655,11 @@ def plot_energy(result: BayesResult, ax: Axes | None = None) -> Figure:
         else:
             panel.set(xlabel="energy (centred)")
     _energy_key(own, threshold[:1])
+    # about 5.5 pt a character at the medium (10 pt) size: the reading wrapped to the figure
+    width_in = own.bbox.width / own.get_figure(root=True).dpi  # a figure's or a subfigure's
+    chars = int(0.9 * width_in * 72 / 5.5)
     own.suptitle("Marginal energy against energy transitions (draw to draw)\n"
-                 + _energy_reading(result), fontsize="medium")
+                 + _wrap(_energy_reading(result), chars, lines=3), fontsize="medium")
     return own.get_figure(root=True)
 
 
@@ -681,17 +684,43 @@ def _energy_reading(result: BayesResult) -> str:
     chains = (sample_stats["chain"].values if "chain" in sample_stats.coords
               else range(ebfmi.size))
     low = [str(c) for c, e in zip(chains, ebfmi, strict=True) if not e >= _EBFMI_LINE]
+    apart = _energy_apart(np.asarray(sample_stats["energy"].values, dtype=float), chains)
     # E-BFMI is about the squared ratio of the two widths: at 0.5 the transitions' is ~0.7 of
     # the marginal's, visibly narrower yet no problem (referee: "similar widths" beside it)
     if not low and ebfmi.min() >= _SIMILAR_WIDTHS:
-        return (f"similar widths (E-BFMI {ebfmi.min():.2f} or more in every chain): the "
-                "sampler moves freely across energy levels")
-    if not low:
-        return (f"transitions somewhat narrower than the marginal, within the usual bound "
-                f"(E-BFMI {ebfmi.min():.2f} or more in every chain, above {_EBFMI_LINE}): the "
-                "sampler moves across energy levels well enough")
-    return (f"transitions narrower than the marginal in chain(s) {', '.join(low)} (E-BFMI "
-            f"below {_EBFMI_LINE}): the sampler explores the energy levels poorly there")
+        reading = (f"similar widths (E-BFMI {ebfmi.min():.2f} or more in every chain): the "
+                   "sampler moves freely across energy levels")
+    elif not low:
+        reading = (f"transitions somewhat narrower than the marginal, within the usual bound "
+                   f"(E-BFMI {ebfmi.min():.2f} or more in every chain, above {_EBFMI_LINE}): "
+                   "the sampler moves across energy levels well enough")
+    else:
+        reading = (f"transitions narrower than the marginal in chain(s) {', '.join(low)} "
+                   f"(E-BFMI below {_EBFMI_LINE}): the sampler explores the energy levels "
+                   "poorly there")
+    return reading if not apart else (
+        f"{reading.partition(':')[0]}; but chain(s) {apart} sit at energies apart from the "
+        "other chains' (another region of the posterior: see the diagnostics)")
+
+
+# A chain whose mean energy lies this many pooled within-chain sds from the other chains'
+# median sits elsewhere in the posterior (QA: a chain frozen in a collapsed component's spike,
+# mean energy 108 against 271-273, sd 4-9, under "moves across energy levels well enough").
+_ENERGY_APART_SD = 5.0
+
+
+def _energy_apart(energy: np.ndarray, chains) -> str:
+    """The chains (comma-separated names) whose energies (chain, draw) lie apart from the
+    others' (:data:`_ENERGY_APART_SD`); "" when none does or with fewer than 3 chains (two
+    chains apart from each other: neither is the odd one)."""
+    if energy.ndim != 2 or energy.shape[0] < 3 or energy.shape[1] < 2:
+        return ""
+    means, sd = energy.mean(axis=1), np.sqrt(energy.var(axis=1, ddof=1).mean())
+    if not np.isfinite(sd) or sd <= 0:
+        return ""
+    odd = [str(c) for i, c in enumerate(chains)
+           if abs(means[i] - np.median(np.delete(means, i))) > _ENERGY_APART_SD * sd]
+    return ", ".join(odd)
 
 
 def _energy_key(own: Any, threshold: list) -> None:

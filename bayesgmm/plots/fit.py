@@ -44,7 +44,6 @@ from ._common import (
     UNCERTAIN_BELOW,
     _bulk,
     _claimed,
-    _clear_of_legend,
     _component_names,
     _density_ticks,
     _drawing_order,
@@ -58,7 +57,6 @@ from ._common import (
     _membership,
     _new_axes,
     _new_grid,
-    _note_outside,
     _pair_features,
     _parameter_sets,
     _point_estimate,
@@ -74,6 +72,7 @@ from ._common import (
     _weighted_rows,
     fit_of,
 )
+from ._notes import _clear_of_legend, _note_outside
 from ._styles import _component_color, _component_linestyle, _component_marker, _scatter_components
 
 

@@ -1,0 +1,162 @@
+"""A panel's notes: how many points lie beyond its axes or miss a coordinate (those as ticks
+at the edge of the axis they have), placed where they hide the fewest points and clear of the
+legend.
+
+Where it sits: the surface layer (:mod:`bayesgmm.plots`); imports the shared parts
+(:mod:`bayesgmm.plots._common`); imported by :mod:`bayesgmm.plots.fit` and
+:mod:`bayesgmm.plots.diagnostics`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from matplotlib.axes import Axes
+
+from ..formatting import format_number
+from ._common import _RUG_POINTS, _sample_rows
+
+
+def _note_outside(ax: Axes, x: np.ndarray, y: np.ndarray | None = None,
+                  keep: np.ndarray | None = None) -> None:
+    """Say how many points lie beyond the axes (set around the bulk of the data,
+    :func:`_limits`): "noise point(s)" when ``keep`` (:func:`_claimed`) is given and every
+    one of them is a noise point; and, on a line of its own, how many are not drawn for a
+    missing coordinate (NaN in ``x`` or ``y``). ``y`` None: a 1-D panel (only ``x`` counts;
+    the note goes at the top, clear of the rug and the jittered points along the bottom, and
+    the panel grows by a line so that it sits above the tallest bar).
+    :func:`_clear_of_legend` moves a 2-D panel's note off its legend."""
+    (x0, x1), (y0, y1) = sorted(ax.get_xlim()), sorted(ax.get_ylim())
+    beyond = (x < x0) | (x > x1)
+    missing = np.isnan(x)
+    if y is not None:
+        beyond |= (y < y0) | (y > y1)
+        missing |= np.isnan(y)
+    outside, absent = int(np.sum(beyond)), int(np.sum(missing))
+    lines = []
+    if outside:
+        noise = keep is not None and not np.any(beyond & keep)
+        lines.append(f"{format_number(outside)} {'noise ' if noise else ''}point(s) beyond "
+                     "the axes")
+    if absent and y is not None:
+        ticked = _margin_ticks(ax, x, y)
+        lines.append(f"{format_number(absent)} missing a coordinate: "
+                     + ("not shown" if not ticked else
+                        "ticks at the edge where only the other is known" if ticked == absent
+                        else f"{format_number(ticked)} as ticks at the edge (the other known)"))
+    elif absent:
+        lines.append(f"{format_number(absent)} missing this feature: not shown")
+    if not lines:
+        return
+    lines = _wrapped_to_panel(ax, lines, _NOTE_FONTSIZE)
+    if y is None:
+        bottom, top = ax.get_ylim()
+        ax.set_ylim(bottom, top + (0.08 + 0.07 * len(lines)) * (top - bottom))
+        places = (((0.99, 0.98), "right", "top"), *_NOTE_PLACES)
+    else:  # the corner the note hides fewest points in (QA: iris's notes over its points)
+        places = _corners_by_points(ax, x, y, lines)
+    (xy, ha, va) = places[0]
+    note = ax.annotate("\n".join(lines), xy, xycoords="axes fraction", ha=ha, va=va,
+                       fontsize=_NOTE_FONTSIZE, color="0.25")
+    # inside its panel, so the layout need not make room for it (ecologist QA: in a 3 x 3
+    # grid the long notes squeezed every panel to a sliver and ran into the neighbours)
+    note.set_in_layout(False)
+    note._bayesgmm_note = True
+    note._bayesgmm_places = places
+
+
+def _corners_by_points(ax: Axes, x: np.ndarray, y: np.ndarray, lines: list[str]) -> tuple:
+    """:data:`_NOTE_PLACES` ordered by how many points a note of ``lines`` would cover there
+    (fewest first; ties keep the default order), from the note's size estimated as
+    :func:`_wrapped_to_panel` does and the points' places in axes fractions (a point missing
+    one coordinate at the edge of the axis it has, where its tick is drawn)."""
+    fig = ax.figure
+    position = ax.get_position()
+    width_pt = max(position.width * fig.get_figwidth() * 72, 1.0)
+    height_pt = max(position.height * fig.get_figheight() * 72, 1.0)
+    width = max(map(len, lines)) * 0.55 * _NOTE_FONTSIZE / width_pt + 0.01
+    height = len(lines) * 1.25 * _NOTE_FONTSIZE / height_pt + 0.01
+    known_x, known_y = ~np.isnan(x), ~np.isnan(y)
+    shown = known_x | known_y
+    points = np.column_stack([np.where(known_x, x, np.nan), np.where(known_y, y, np.nan)])
+    with np.errstate(invalid="ignore"):
+        frac = (ax.transScale + ax.transLimits).transform(points[shown])
+    frac[np.isnan(frac[:, 0]), 0] = 0.0  # a tick on the left edge (y known)
+    frac[np.isnan(frac[:, 1]), 1] = 0.0  # a tick along the bottom (x known)
+
+    def covered(place) -> int:
+        (px, py), ha, va = place
+        left = px - width if ha == "right" else px
+        bottom = py if va == "bottom" else py - height
+        return int(np.sum((frac[:, 0] >= left) & (frac[:, 0] <= left + width)
+                          & (frac[:, 1] >= bottom) & (frac[:, 1] <= bottom + height)))
+
+    counts = [covered(place) for place in _NOTE_PLACES]
+    order = sorted(range(len(_NOTE_PLACES)), key=lambda i: (counts[i], i))
+    return tuple(_NOTE_PLACES[i] for i in order)
+
+
+_NOTE_FONTSIZE = 7.5
+
+
+def _wrapped_to_panel(ax: Axes, lines: list[str], fontsize: float) -> list[str]:
+    """``lines`` wrapped between words to the panel's width (about half an em a character)."""
+    import textwrap
+
+    fig = ax.figure
+    width_pt = ax.get_position().width * fig.get_figwidth() * 72
+    chars = max(12, int(0.95 * width_pt / (0.55 * fontsize)))
+    return [part for line in lines for part in textwrap.wrap(line, chars)]
+
+
+def _margin_ticks(ax: Axes, x: np.ndarray, y: np.ndarray) -> int:
+    """Points of a 2-D panel that miss one coordinate, as ticks on the edge of the axis of the
+    one they have (x known: along the bottom; y known: along the left), so that a reader sees
+    where the incomplete rows lie (QA: 203 of 579 rows appeared nowhere but in a footnote).
+    At most :data:`_RUG_POINTS` a side (a random subset beyond). Only where the known
+    coordinate lies within the axes: a tick beyond them (drawn unclipped) stretched the
+    panel's extent 1,600 pixels to the right and the grid's layout collapsed (QA: a mistyped
+    hba1c of 52 in a row missing its glucose). Returns how many rows the ticks stand for."""
+    from matplotlib.transforms import blended_transform_factory
+
+    (x0, x1), (y0, y1) = sorted(ax.get_xlim()), sorted(ax.get_ylim())
+    only_x = np.flatnonzero(np.isfinite(x) & np.isnan(y) & (x >= x0) & (x <= x1))
+    only_y = np.flatnonzero(np.isnan(x) & np.isfinite(y) & (y >= y0) & (y <= y1))
+    for rows, along_x in ((only_x, True), (only_y, False)):
+        if not rows.size:
+            continue
+        rows = rows[_sample_rows(rows.size, _RUG_POINTS)]
+        alpha = 0.6 * min(1.0, float(np.sqrt(200 / rows.size)))
+        if along_x:
+            ax.plot(x[rows], np.full(rows.size, 0.012), "|", color="#b35900", markersize=7,
+                    alpha=alpha, transform=blended_transform_factory(ax.transData,
+                                                                     ax.transAxes),
+                    clip_on=False, zorder=4)
+        else:
+            ax.plot(np.full(rows.size, 0.012), y[rows], "_", color="#b35900", markersize=7,
+                    alpha=alpha, transform=blended_transform_factory(ax.transAxes,
+                                                                     ax.transData),
+                    clip_on=False, zorder=4)
+    return int(only_x.size + only_y.size)
+
+
+# Where a 2-D panel's note may go (axes fraction, ha, va), in order: clear of the legend.
+_NOTE_PLACES = (((0.99, 0.01), "right", "bottom"), ((0.01, 0.01), "left", "bottom"),
+                ((0.99, 0.99), "right", "top"), ((0.01, 0.99), "left", "top"))
+
+
+def _clear_of_legend(ax: Axes) -> None:
+    """Move ``ax``'s note (:func:`_note_outside`) to the first of its corners (fewest points
+    first) where ``ax``'s legend does not cover it (the legend's "best" place takes no
+    account of text). Call it last."""
+    legend = ax.get_legend()
+    notes = [t for t in ax.texts if getattr(t, "_bayesgmm_note", False)]
+    if legend is None or not notes:
+        return
+    ax.get_figure(root=True).draw_without_rendering()
+    box = legend.get_window_extent()
+    for note in notes:
+        for xy, ha, va in getattr(note, "_bayesgmm_places", _NOTE_PLACES):
+            note.xy = note.xyann = xy
+            note.set(ha=ha, va=va)
+            if not note.get_window_extent().overlaps(box):
+                break
