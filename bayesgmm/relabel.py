@@ -518,11 +518,38 @@ def _best_permutations(means, covs, ref_means, ref_covs, covariance_type) -> np.
     per_draw = K * K * D * max(D if covariance_type in ("full", "tied") else 1, 1)
     block = max(1, _BLOCK_FLOATS // per_draw)
     perms = np.empty((S, K), dtype=np.intp)
+    floor = _variance_floor(ref_covs, covariance_type)
+    ref_covs = _floored(ref_covs, covariance_type, floor)
     for start in range(0, S, block):
         stop = min(S, start + block)
-        cost = _COSTS[covariance_type](means[start:stop], covs[start:stop], ref_means, ref_covs)
+        draws = _floored(covs[start:stop], covariance_type, floor)
+        cost = _COSTS[covariance_type](means[start:stop], draws, ref_means, ref_covs)
         perms[start:stop] = assign_min_cost(cost)
     return perms
+
+
+# Variances are compared above this fraction of the reference's mean variance: a component
+# that collapsed in a draw (a variance of 1e-30, a singular covariance; QA: 30 rows at three
+# distinct points, full covariances) is then very far from every reference component instead
+# of undefined, so the run ends with diagnostics that name the collapse rather than an error.
+_RELATIVE_FLOOR = 1e-10
+
+
+def _variance_floor(ref_covs: np.ndarray, covariance_type: str) -> float:
+    """:data:`_RELATIVE_FLOOR` times the reference's mean variance (its covariances'
+    diagonals), or the smallest normal float where that is zero or not finite."""
+    variances = (np.diagonal(ref_covs, axis1=-2, axis2=-1)
+                 if covariance_type in ("full", "tied") else ref_covs)
+    scale = float(np.mean(variances))
+    floor = _RELATIVE_FLOOR * scale if np.isfinite(scale) and scale > 0 else 0.0
+    return max(floor, float(np.finfo(np.float64).tiny))
+
+
+def _floored(covs: np.ndarray, covariance_type: str, floor: float) -> np.ndarray:
+    """``covs`` with ``floor`` added to every variance (a matrix's diagonal)."""
+    if covariance_type in ("full", "tied"):
+        return covs + floor * np.eye(covs.shape[-1])
+    return covs + floor
 
 
 # Symmetrised KL divergences, J[s, j, k] between draw component j and reference component k.

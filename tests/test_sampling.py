@@ -195,6 +195,19 @@ def test_default_settings_converge(covariance_type):
 
 
 @pytest.mark.slow
+def test_rows_at_three_points_end_with_the_collapse_named():
+    """QA: 30 rows at three distinct 2-D points, K=2 full: the sampling ran, then relabelling
+    stopped with "a covariance matrix is singular" and the run was lost. Now the result
+    comes back, PROBLEMS, the collapse its first cause."""
+    three = np.repeat([[1.0, 2.0], [3.0, 5.0], [0.0, 7.0]], 10, axis=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "only 3 distinct values", said before sampling
+        post = fit_bayes(three, 2, random_state=0, progressbar=False)
+    diag = post.diagnostics()
+    assert diag.verdict.startswith("PROBLEMS") and diag.causes[0] == "collapsed component"
+
+
+@pytest.mark.slow
 def test_galaxies_k3(galaxies):
     # Galaxies' small outer groups mix slowly: at the default 1000 draws the min bulk ESS is
     # ~350-550 and the max R-hat scatters over 1.003-1.015 across seeds, with either nutpie
