@@ -83,6 +83,9 @@ DIVERGING = "diverging"
 ENERGY = "energy"
 MAX_TREEDEPTH_NAMES = ("reached_max_treedepth", "maxdepth_reached")  # PyMC, nutpie
 LOG_DENSITY_NAMES = ("lp", "logp")  # PyMC, nutpie
+# The group of a result that holds each draw's total log-likelihood (chain, draw) where the
+# pointwise log_likelihood group is not stored (too large): the verdict checks it alike.
+LOG_LIKELIHOOD_TOTAL = "log_likelihood_total"
 # The causes that ``Diagnostics.causes`` can name, in the order the advice lists them.
 # The cause of a sound posterior whose some sds and correlations lean on their priors.
 PRIORS_SHAPE = "priors shape summaries"
@@ -469,6 +472,8 @@ def _groups(idata, posterior):
         post = idata["posterior"].to_dataset() if "posterior" in idata.children else None
         stats = _group(idata, "sample_stats")
         loglik = _group(idata, "log_likelihood")
+        if loglik is None:
+            loglik = _group(idata, LOG_LIKELIHOOD_TOTAL)
     else:
         raise TypeError(f"expected an xarray DataTree or Dataset; got {type(idata).__name__}")
     if posterior is not None:

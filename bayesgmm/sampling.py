@@ -37,6 +37,7 @@ from ._validation import (
 from ._warn import IN_PACKAGE
 from .backends.nutpie import backend_of, compile_nutpie, is_whitened
 from .diagnostics import (
+    LOG_LIKELIHOOD_TOTAL,
     RANK_VARIABLES,
     collapsed_evidence,
     diagnose,
@@ -167,7 +168,9 @@ def fit_bayes(
         Store the pointwise log-likelihood group (needed for LOO; its total is one of the
         verdict's label-invariant quantities). Default: yes unless it would exceed 50 million
         values (chains x draws x N); a status line says when it is not stored, and
-        ``settings["log_likelihood_stored"]`` records it.
+        ``settings["log_likelihood_stored"]`` records it. Either way each draw's total is
+        kept (without the pointwise group, in the group ``log_likelihood_total``, variable
+        ``total`` (chain, draw)), so the verdict checks the same quantities.
     nutpie_backend : {"auto", "native", "numba", "pyfunc", "jax"}
         How nutpie evaluates the model (:func:`bayesgmm.model.compile_nutpie`). "native" (what
         "auto" takes) is the model's density written out in numba and cached on disk: no
@@ -318,6 +321,7 @@ def fit_bayes(
     # The last checkpoint's relabelling (draws="auto"): when the run kept exactly those draws,
     # the result reuses it instead of relabelling the same draws again.
     last_check: dict[str, Any] = {}
+    run_totals = _TotalLogLikelihood(obs, covariance_type)  # the draws' total log-likelihood
 
     def end_first_run(em: EMResult, draws) -> bool:
         """End the first run at a checkpoint when sampling on from there would be wasted: a
@@ -352,8 +356,7 @@ def fit_bayes(
                                       covariance_type=covariance_type, X=X_relabel,
                                       thresholds=thresholds, keep=last_check,
                                       fixed=fixed, fixed_components=labelled,
-                                      log_likelihood=_TotalLogLikelihood(
-                                          obs, covariance_type, wants_log_likelihood))
+                                      log_likelihood=run_totals.start())
             abandon = functools.partial(end_first_run, em) if reanchor else None
             run = functools.partial(_sample_nutpie, backend=ss.nutpie_backend, target=target,
                                     laplace=laplace,
@@ -502,10 +505,11 @@ def fit_bayes(
     if stored:
         progress.say("relabelling the draws, computing the pointwise log-likelihood",
                      ss.progressbar)
-    else:  # said, not silently left out: LOO and the log-likelihood check need it
+    else:  # said, not silently left out: LOO needs it (the verdict, its total: kept)
         progress.say(f"relabelling the draws; the pointwise log-likelihood is not stored "
                      f"({chains} x {draws} x {N} values > {_MAX_LOGLIK_VALUES:,}: "
-                     "log_likelihood=True stores it)", ss.progressbar)
+                     "log_likelihood=True stores it; each draw's total is kept)",
+                     ss.progressbar)
     extra = ["noise_weight"] if obs.noise else []  # not a component's: never permuted
     raw = idata["posterior"].to_dataset()[list(PARAMETERS) + extra]
     if last_check.get("draws") == draws:
@@ -528,6 +532,9 @@ def fit_bayes(
         # component is which, and relabelled draws would pair labelled rows with the wrong
         # one (without labels both give the same values).
         groups["log_likelihood"] = _log_likelihood(obs, raw, covariance_type)
+    else:  # its total still, which the verdict checks (QA: left out, the verdict said OK
+        # where the same draws with the pointwise group said PROBLEMS)
+        groups[LOG_LIKELIHOOD_TOTAL] = run_totals(raw)
     timing.update(em_s=em_s, postprocess_s=time.perf_counter() - t_post,
                   total_s=time.perf_counter() - t_em,
                   compile_s=timing["compile_s"] + start_compile_s)
@@ -917,21 +924,24 @@ def _log_likelihood(obs: Observations, posterior: xr.Dataset, covariance_type: s
 
 
 class _TotalLogLikelihood:
-    """The total log-likelihood of each draw so far, for the checkpoints of ``draws="auto"``:
-    the same label-invariant quantity as the verdict's (when the result will store the
-    pointwise log-likelihood, ``wanted(draws)``). A run's draws only grow, so each call
-    computes the new draws alone, a bounded slice at a time."""
+    """The total log-likelihood of each draw so far (from the draws as sampled), for the
+    checkpoints of ``draws="auto"`` and, where the pointwise group is not stored, for the
+    result (:data:`LOG_LIKELIHOOD_TOTAL`): the same label-invariant quantity as the
+    verdict's either way. A run's draws only grow, so each call computes the new draws
+    alone, a bounded slice at a time. :meth:`start` begins a run (a retry's draws are new)."""
 
     _VALUES_PER_SLICE = 4_000_000
 
-    def __init__(self, obs: Observations, covariance_type: str, wanted) -> None:
-        self.obs, self.covariance_type, self.wanted = obs, covariance_type, wanted
+    def __init__(self, obs: Observations, covariance_type: str) -> None:
+        self.obs, self.covariance_type = obs, covariance_type
         self.totals: np.ndarray | None = None  # (chain, draws done)
 
-    def __call__(self, posterior: xr.Dataset) -> xr.Dataset | None:
+    def start(self) -> _TotalLogLikelihood:
+        self.totals = None
+        return self
+
+    def __call__(self, posterior: xr.Dataset) -> xr.Dataset:
         C, S = posterior.sizes["chain"], posterior.sizes["draw"]
-        if not self.wanted(S):
-            return None
         done = 0 if self.totals is None else self.totals.shape[1]
         step = max(1, self._VALUES_PER_SLICE // (C * max(self.obs.X.shape[0], 1)))
         parts = [] if self.totals is None else [self.totals]

@@ -516,6 +516,20 @@ def test_a_result_says_when_the_pointwise_log_likelihood_is_not_stored(capsys):
     assert result.settings["log_likelihood_stored"] is False
     assert "log_likelihood" not in result.idata.children
     assert "the pointwise log-likelihood is not stored" in capsys.readouterr().err
+    # QA: without the group the verdict left out the total log-likelihood and said OK where
+    # the same draws with it said PROBLEMS; its total per draw is kept and checked alike
+    X = np.random.default_rng(4).normal([[0.0, 0.0]] * 60 + [[4.0, 1.0]] * 60)
+    kept, left = (fit_bayes(X, 2, draws=80, tune=80, chains=2, random_state=1,
+                            progressbar=False, log_likelihood=stored) for stored in (True, False))
+    total = left.idata["log_likelihood_total"].to_dataset()["total"]
+    np.testing.assert_allclose(total, kept.idata["log_likelihood"]["x"].sum("observation"),
+                               rtol=1e-12)
+    checks = [{c.name: c.value for c in r.diagnostics().checks} for r in (kept, left)]
+    assert checks[0] == checks[1] and "max R-hat (label-invariant)" in checks[1]
+    from bayesgmm.diagnostics import _groups, label_invariant_quantities
+
+    post, _, loglik = _groups(left.idata, None)
+    assert "log_likelihood" in label_invariant_quantities(post, loglik)
 
 
 def test_the_trace_plot_takes_more_than_forty_panels():
