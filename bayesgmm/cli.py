@@ -45,7 +45,7 @@ from . import progress
 from ._validation import COVARIANCE_TYPES, check_seed, singular_columns
 from ._warn import IN_PACKAGE
 from .covariance import covariance_words
-from .formatting import format_count, format_number, timing_parts
+from .formatting import format_count, format_number, per_chain, timing_parts
 from .settings import (  # NumPy only
     MAX_RESTARTS,
     METRICS,
@@ -1760,9 +1760,7 @@ def _print_result(result: BayesResult, thresholds: DiagnosticThresholds | None =
              if em.candidates else f"{em.n_iter} iterations")
     print(f"\n{kind}: log-likelihood {em.log_likelihood:,.2f} after {steps} "
           f"(converged: {'yes' if em.converged else 'no'})")
-    from .observation_record import component_titles
     from .report import (
-        components_phrase,
         estimate_digits,
         mark_components,
         parameter_table,  # sds and correlations, once
@@ -1781,6 +1779,38 @@ def _print_result(result: BayesResult, thresholds: DiagnosticThresholds | None =
         **{"EM inside": table["EM inside"].map(format_number)})
     unidentified = tuple(getattr(diag, "unreported_components", ()) or ())
     shown = mark_components(shown, result, unidentified)
+    n_draws = int(result.idata["posterior"].sizes["draw"])
+    if n_draws < _TABLE_MIN_DRAWS:  # QA: 30 rows of 4-digit means from 4 draws in all
+        print(f"\nThe posterior table is left out: {per_chain(n_draws)} cannot summarise "
+              "the posterior (result.compare_em() and estimates.csv still hold the numbers)")
+    else:
+        _print_parameter_table(result, shown, left_out, unidentified)
+    print(f"\n{result.label_switching}")
+    _print_verdict(diag)
+    restarted = restart_sentence(result.settings.get("retried"))
+    if restarted:  # QA: said by the report's verdict only
+        print(f"  note: {restarted}")
+    stopped = stop_sentence(result.settings.get("adaptive"))
+    if stopped:
+        print(f"  note: {stopped}")
+    timing = result.settings.get("timing", {})
+    if timing:
+        print("time: " + ", ".join(f"{step} {seconds}" for step, seconds in
+                                   timing_parts(timing)))
+    return diag
+
+
+# Fewer draws per chain than this summarise nothing: the console leaves the table out (the
+# rank test's minimum of roughly independent draws, diagnostics._MIN_RANK_DRAWS).
+_TABLE_MIN_DRAWS = 20
+
+
+def _print_parameter_table(result, shown, left_out: int, unidentified) -> None:
+    """The start beside the posterior, row by row, with its footnotes."""
+    from .observation_record import component_titles
+    from .report import components_phrase
+
+    em = result.em
     with pd.option_context("display.width", 120, "display.max_rows", 200):
         # "EM" is the start above: the MAP-EM start, not bayesgmm em's maximum likelihood
         print(f"\n{'MAP-EM start' if em.prior is not None else 'EM start'} (column EM) vs "
@@ -1795,19 +1825,6 @@ def _print_result(result: BayesResult, thresholds: DiagnosticThresholds | None =
             print(f"\u2020 {named[0].upper()}{named[1:]}: these rows' draws describe no "
                   "single cluster (the diagnostics below say why); do not report them as one "
                   "estimate")
-    print(f"\n{result.label_switching}")
-    _print_verdict(diag)
-    restarted = restart_sentence(result.settings.get("retried"))
-    if restarted:  # QA: said by the report's verdict only
-        print(f"  note: {restarted}")
-    stopped = stop_sentence(result.settings.get("adaptive"))
-    if stopped:
-        print(f"  note: {stopped}")
-    timing = result.settings.get("timing", {})
-    if timing:
-        print("time: " + ", ".join(f"{step} {seconds}" for step, seconds in
-                                   timing_parts(timing)))
-    return diag
 
 
 # The parameter table the console prints in full up to this many rows (K = 3 full in 3-D has

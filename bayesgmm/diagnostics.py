@@ -46,6 +46,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -62,7 +63,7 @@ from bayesgmm.covariance import (
     n_covariance_parameters,
     nearest_distance2,
 )
-from bayesgmm.formatting import format_count, format_number
+from bayesgmm.formatting import format_count, format_number, per_chain
 from bayesgmm.relabel import SAMPLE_DIMS, LabelSwitchingReport
 
 __all__ = [
@@ -365,6 +366,19 @@ def diagnose(
     -------
     Diagnostics
     """
+    with warnings.catch_warnings():  # a run of a draw or two: NumPy's "mean of empty
+        warnings.simplefilter("ignore", RuntimeWarning)  # slice" and the like, where the
+        return _diagnose(idata, posterior, var_names, rhat_max, ess_min,  # checks say it
+                         ebfmi_min, max_divergences, max_treedepth_fraction, mode_shift_max,
+                         label_report, rank_alpha, rank_var_names, empty_weight,
+                         target_accept, auto_draws, prior_note, label_invariant_checks)
+
+
+def _diagnose(idata, posterior, var_names, rhat_max, ess_min, ebfmi_min, max_divergences,
+              max_treedepth_fraction, mode_shift_max, label_report, rank_alpha,
+              rank_var_names, empty_weight, target_accept, auto_draws, prior_note,
+              label_invariant_checks) -> Diagnostics:
+    """:func:`diagnose`'s body."""
     post, stats, loglik = _groups(idata, posterior)
     present = [v for v in var_names if v in post.data_vars]
     if not present:
@@ -404,6 +418,13 @@ def diagnose(
     flagged: tuple[str, ...] = ()
     if len(chains) < 2:
         not_checked.append("different mode: needs at least 2 chains")
+    elif post.sizes["draw"] < 2:  # no within-chain spread to measure a shift by (QA: a run
+        checks.append(Check(  # stopped at 1 draw read "shift more than 10,000 sd")
+            name="max chain mode shift (sd)", value=float("nan"),
+            threshold=float(mode_shift_max), passed=False,
+            summary="chain agreement not computable (1 draw per chain)",
+            problem="Different-mode check failed: one draw per chain has no spread to "
+                    "compare the chains by; whether they agree is not known.", where=""))
     else:
         shifts, worst = _mode_shifts(post[present], density)
         flagged = tuple(c for c, s in zip(chains, shifts, strict=True) if s > mode_shift_max)
@@ -660,16 +681,22 @@ def _threshold_check(
     passed = bool(np.isfinite(value) and (value <= threshold if upper else value >= threshold))
     op = ("<=" if passed else ">") if upper else (">=" if passed else "<")
     if not np.isfinite(value):
-        text = f"{name} check failed: it could not be computed for any parameter (all NaN)."
+        text = (f"{name} check failed: it could not be computed for any parameter (all NaN; "
+                "too few draws, or no parameter that varies).")
+        # QA: "R-hat nan > 1.01; min E-BFMI nan < 0.3" after a run stopped at 1 draw
+        shown = summary.split(" {value}")[0]
+        shown = f"{shown} not computable"
     else:
         text = problem.format(value=_fmt(value, threshold, digits), threshold=threshold,
                               where=where)
+        shown = summary.format(value=_fmt(value, threshold, digits), threshold=threshold,
+                               op=op)
     return Check(
         name=name,
         value=float(value),
         threshold=float(threshold),
         passed=passed,
-        summary=summary.format(value=_fmt(value, threshold, digits), threshold=threshold, op=op),
+        summary=shown,
         problem=None if passed else text,
         where=str(where) if np.isfinite(value) else "",
     )
@@ -756,13 +783,16 @@ def _ebfmi_check(ebfmi, chains, ebfmi_min) -> Check:
     low = [(c, e) for c, e in zip(chains, ebfmi, strict=True) if not e >= ebfmi_min]
     value = float(np.min(ebfmi))
     passed = not low
-    listed = ", ".join(f"chain {c}: {e:.2f}" for c, e in low)
+    listed = ", ".join(f"chain {c}: {e:.2f}" if np.isfinite(e) else
+                       f"chain {c}: not computable (fewer than 2 draws, or a constant energy)"
+                       for c, e in low)
     return Check(
         name="min E-BFMI",
         value=value,
         threshold=float(ebfmi_min),
         passed=passed,
-        summary=f"min E-BFMI {_fmt(value, ebfmi_min, 2)} {'>=' if passed else '<'} {ebfmi_min:g}",
+        summary=(f"min E-BFMI {_fmt(value, ebfmi_min, 2)} {'>=' if passed else '<'} "
+                 f"{ebfmi_min:g}" if np.isfinite(value) else "E-BFMI not computable"),
         problem=None
         if passed
         else (
@@ -1109,7 +1139,8 @@ def _rank_check(pvalues: dict[str, float], family: float,
         # No p-value the test can reach here would fail it: its "pass" means nothing.
         return Check(
             name="min rank p-value", value=float(value), threshold=alpha, passed=False,
-            summary=(f"rank test not testable ({draws} roughly independent draws per chain "
+            summary=(f"rank test not testable ("
+                     f"{per_chain(draws).replace(' draw', ' roughly independent draw')} "
                      f"< {_MIN_RANK_DRAWS})"),
             problem=(
                 f"Rank-uniformity check not testable: thinned to roughly independent draws "

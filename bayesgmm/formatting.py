@@ -70,6 +70,11 @@ def format_count(value: Any) -> str:
     return format_number(int(x) if x.is_integer() else x, 6)
 
 
+def per_chain(draws: int) -> str:
+    """``"1 draw per chain"``, ``"1,355 draws per chain"`` (QA: "stopped at 1 draws")."""
+    return f"{draws:,} draw{'' if draws == 1 else 's'} per chain"
+
+
 # A fit's timing record (``result.settings["timing"]``) in words, in the order the steps ran.
 _TIMING_WORDS = {"em_s": "EM", "compile_s": "compiling", "sample_s": "sampling",
                  "postprocess_s": "relabelling and summaries", "total_s": "total"}

@@ -54,7 +54,7 @@ from ._warn import IN_PACKAGE
 from .covariance import covariance_words
 from .draw_arrays import membership_draws
 from .draws import Checkpoint
-from .formatting import format_number, timing_parts
+from .formatting import format_number, per_chain, timing_parts
 from .glossary import terms_section
 from .observation_record import (
     component_titles,
@@ -736,14 +736,14 @@ def stop_sentence(adaptive: Any) -> str:
     if not isinstance(adaptive, Mapping):
         return ""
     draws, why = adaptive.get("draws"), adaptive.get("stopped_by")
-    draws = f"{draws:,}" if isinstance(draws, int) else draws
+    draws = per_chain(draws) if isinstance(draws, int) else f"{draws} draws per chain"
     if why == "futile":
         reason = adaptive.get("reason") or "the chains disagree far"
-        return (f"Sampling stopped at {draws} draws per chain without converging, more draws "
+        return (f"Sampling stopped at {draws} without converging, more draws "
                 f"being futile: {reason}.")
     if why in ("max_draws", "max_time"):
         cap = "the draw cap (max_draws)" if why == "max_draws" else "the time budget (max_time)"
-        return f"Sampling stopped at {cap}, {draws} draws per chain, without converging."
+        return f"Sampling stopped at {cap}, {draws}, without converging."
     return ""
 
 
@@ -1659,10 +1659,10 @@ def _untestable_rank(diag) -> tuple[int, int] | None:
     chain, the fewest the test needs); None when it was tested (or not run)."""
     for check in getattr(diag, "checks", ()):
         if check.name == "min rank p-value":
-            found = re.search(r"not testable \((\d+) roughly independent draws per chain < "
+            found = re.search(r"not testable \(([\d,]+) roughly independent draws? per chain < "
                               r"(\d+)\)", check.summary)
             if found:
-                return int(found[1]), int(found[2])
+                return int(found[1].replace(",", "")), int(found[2])
     return None
 
 

@@ -47,6 +47,7 @@ from .diagnostics import (
 from .draw_arrays import flat_noise_weight, flatten_draws
 from .draws import HEARTBEAT_S, AdaptiveDraws, sample_nutpie_until
 from .em import EMResult, fit_em, fit_map_start
+from .formatting import per_chain
 from .observations import Observations, prepare_observations
 from .posterior import BayesResult, prior_dominated_note
 from .priors import Priors, Standardisation
@@ -405,7 +406,7 @@ def fit_bayes(
                 f"retry at target_accept="
                 f"{ss.retry_target_accept:g}) and more draws cannot cure that, so the run was "
                 "not retried")
-            progress.say(f"stopped at {run['draws']:,} draws per chain without converging: "
+            progress.say(f"stopped at {per_chain(run['draws'])} without converging: "
                          f"{run['reason']}. Fix the collapse (see the diagnostics' advice) "
                          "rather than sampling longer", ss.progressbar)
             return idata, timing, None
@@ -1023,7 +1024,7 @@ def _sample_nutpie(pm_model, start, *, draws, tune, chains, cores, seed, progres
                 stop_on_divergence=stop_on_divergence)
         record["adaptive"] = run.to_dict()
         if run.stopped_by == "futile":  # why, and what to do instead of drawing on
-            progress.say(f"stopped at {run.draws:,} draws per chain without converging: "
+            progress.say(f"stopped at {per_chain(run.draws)} without converging: "
                          f"{run.reason}. Fix the cause the diagnostics' advice names "
                          "(result.diagnostics(), or the report) rather than drawing more; to "
                          "sample on regardless, ask for a fixed number (draws=N, --draws N)",

@@ -1408,3 +1408,25 @@ def test_a_home_relative_out_is_checked_where_it_is_written(tmp_path, monkeypatc
     rc, _, err = _run_main(["report", "~/emfit", "--no-progress"], capsys)
     assert f"{home / 'emfit'} holds an EM result" in err
     assert list(elsewhere.iterdir()) == []
+
+
+def test_the_console_leaves_out_a_table_from_too_few_draws(tiny_fit, capsys):
+    """QA: a run stopped at 1 draw per chain printed 30 rows of 4-digit posterior means, sds
+    and intervals from 4 draws in all; the console says it leaves them out instead."""
+    import dataclasses
+
+    import xarray as xr
+
+    def first(draws):
+        groups = {name: node.to_dataset().isel(draw=slice(0, draws))
+                  if "draw" in node.dims else node.to_dataset()
+                  for name, node in tiny_fit.idata.children.items()}
+        return dataclasses.replace(tiny_fit, idata=xr.DataTree.from_dict(groups))
+
+    cli._print_result(first(3))
+    out = capsys.readouterr().out
+    assert ("The posterior table is left out: 3 draws per chain cannot summarise the "
+            "posterior") in out
+    assert "(column EM) vs posterior" not in out and "R-hat nan" not in out
+    cli._print_result(first(20))
+    assert "(column EM) vs posterior" in capsys.readouterr().out

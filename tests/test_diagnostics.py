@@ -1274,3 +1274,23 @@ def test_a_tiny_rank_p_value_is_printed_by_magnitude():
     assert "e-0" not in failed.problem
     passed = _rank_check({"weights[0]": 0.0026, "means[0, x]": 0.4}, 0.001)
     assert passed.summary == "min rank p 0.0026 >= 0.0005"
+
+
+def test_a_run_of_one_draw_says_what_cannot_be_computed(rng):
+    """QA: a run stopped at 1 draw per chain read "R-hat nan > 1.01; min E-BFMI nan < 0.3;
+    rank test not testable (1 roughly independent draws ...); no majority of chains agrees
+    (shift more than 10,000 sd > 1)", with a screenful of NumPy warnings."""
+    post = {k: v[:, :1] for k, v in posterior(rng).items()}
+    stats = {k: v[:, :1] for k, v in sample_stats(rng).items()}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # ArviZ: "chain dimension longer than draw"
+        tree = make_tree(post, stats)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = diagnose(tree)
+    assert not result.ok
+    for said in ("R-hat not computable", "min bulk ESS not computable",
+                 "E-BFMI not computable", "chain agreement not computable (1 draw per chain)"):
+        assert said in result.verdict
+    assert "nan" not in result.verdict and "10,000 sd" not in result.verdict
+    assert "1 roughly independent draw per chain" in result.verdict
