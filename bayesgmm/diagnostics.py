@@ -1321,7 +1321,7 @@ def _advice(checks, post, density, chains, flagged, divergences, stats, ess_min,
                 "the chains mix slowly over the components the data do not locate (see "
                 f"{overfit_cause}): a model the data identify is the cure, not more draws, "
                 "which would only average over those components' wandering"
-                + (f" (the smallest ESS is {worst:.0f} from {post.sizes['draw']} draws in "
+                + (f" (the smallest ESS is {worst:,.0f} from {post.sizes['draw']:,} draws in "
                    f"each of {post.sizes.get('chain', 1)} chain(s))." if worst else "."))
         else:
             found["slow mixing"] = _more_draws_evidence(checks, post, ess_min, auto_draws)
@@ -2127,13 +2127,13 @@ def _too_few_draws(checks, post, ess_min) -> str:
     ess = [e for e in ess if np.isfinite(e) and e > 0]
     if not ess or total >= 2 * ess_min or min(ess) / total < _FAIR_ESS_RATE:
         return ""
-    rate = f"the smallest ESS, {min(ess):.0f}, is {min(ess) / total:.2f} per draw"
+    rate = f"the smallest ESS, {min(ess):,.0f}, is {min(ess) / total:.2f} per draw"
     if {"max R-hat", "max R-hat (label-invariant)"} & failed:  # then they do not mix well
-        return (f"{n_chains} chains x {n_draws} draws = {total} draws are too few for an ESS "
-                f"of {ess_min:g} ({rate}), and R-hat fails too: longer chains show whether "
+        return (f"{n_chains} chains x {n_draws:,} draws = {total:,} draws are too few for an "
+                f"ESS of {ess_min:,.0f} ({rate}), and R-hat fails too: longer chains show whether "
                 "they agree; ")
-    return (f"{n_chains} chains x {n_draws} draws = {total} draws are too few for an ESS of "
-            f"{ess_min:g}, though they mix well ({rate}); ")
+    return (f"{n_chains} chains x {n_draws:,} draws = {total:,} draws are too few for an ESS "
+            f"of {ess_min:,.0f}, though they mix well ({rate}); ")
 
 
 # Fewer draws per chain than this: R-hat and ESS say nothing (see _too_few_draws).
@@ -2181,11 +2181,11 @@ def _more_draws_evidence(checks, post, ess_min, auto_draws=True) -> str:
     n_chains = post.sizes.get("chain", 1)
     margin = ("half as much again" if suggested == int(np.ceil(1.5 * needed)) else
               f"twice the {n_draws} drawn, as R-hat failed too")
-    return (f"the smallest ESS is {worst:.0f} from {n_draws} draws in each of {n_chains} "
-            f"chain(s), all chains together (an ESS of {1000 * rate:.0f} for every 1000 "
-            f"draws per chain); at that rate ESS {ess_min:g} needs about {needed} draws per "
+    return (f"the smallest ESS is {worst:,.0f} from {n_draws:,} draws in each of {n_chains} "
+            f"chain(s), all chains together (an ESS of {1000 * rate:,.0f} for every 1,000 "
+            f"draws per chain); at that rate ESS {ess_min:,.0f} needs about {needed:,} draws per "
             f"chain, and an ESS measured on few draws is rough, so ask for {margin}: about "
-            f"{suggested} ({_draws_option(suggested, auto_draws)}){auto}.")
+            f"{suggested:,} ({_draws_option(suggested, auto_draws)}){auto}.")
 
 
 def _draws_option(n: int, auto_draws: bool = True) -> str:

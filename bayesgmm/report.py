@@ -1397,12 +1397,15 @@ def _uncertain_rows(fit, X, row_names, mean, lower=None, upper=None,
     K = fit.n_components
     assigned = np.argmax(mean, axis=1)
     certainty = mean[np.arange(len(X)), assigned]
-    order = np.argsort(certainty, kind="stable")[:n_uncertain]
     # only uncertain points (as the figure circles): with 3 of them, 7 certain rows filled a
     # table of "the most uncertain points"
+    order = np.argsort(certainty, kind="stable")
     order = order[certainty[order] < UNCERTAIN_BELOW]
+    order, names, shown = _distinct_rows(X, assigned, order, np.asarray(row_names),
+                                         n_uncertain)
     table = pd.DataFrame({f: X[order, i] for i, f in enumerate(fit.feature_names)},
-                         index=pd.Index(np.asarray(row_names)[order], name="row"))
+                         index=pd.Index(names, name="row"))
+    table.attrs["rows"] = shown  # the rows the lines stand for
     titles = component_titles(fit, K)  # "2 (C)" with known labels' names, as elsewhere
     table["component"] = [("noise" if k == K else str(titles[k])) for k in assigned[order]]
     table["probability"] = certainty[order]
@@ -1410,6 +1413,26 @@ def _uncertain_rows(fit, X, row_names, mean, lower=None, upper=None,
         table["94% lower"] = lower[order, assigned[order]]
         table["94% upper"] = upper[order, assigned[order]]
     return table, int((certainty < UNCERTAIN_BELOW).sum())
+
+
+def _distinct_rows(X: np.ndarray, assigned: np.ndarray, order: np.ndarray,
+                   row_names: np.ndarray, n_lines: int) -> tuple[np.ndarray, list[str], int]:
+    """The first ``n_lines`` distinct rows of ``order`` (the same values and component: the
+    same probabilities), each with the names of the rows it stands for ("18, 52, 56, ... (9
+    rows)"; QA: 9 of 10 lines of the table read "6 | 0 | 0.631" for a column of counts)."""
+    first: dict[bytes, int] = {}
+    members: dict[bytes, list] = {}
+    for i in order:
+        key = X[i].tobytes() + int(assigned[i]).to_bytes(8, "little")
+        if key not in first:
+            if len(first) == n_lines:
+                continue
+            first[key], members[key] = int(i), []
+        members[key].append(row_names[i])
+    names = [str(m[0]) if len(m) == 1 else
+             f"{', '.join(map(str, m[:3]))}{', ...' if len(m) > 3 else ''} ({len(m)} rows)"
+             for m in members.values()]
+    return np.array(list(first.values()), dtype=np.intp), names, sum(map(len, members.values()))
 
 
 def _uncertain_html(table: pd.DataFrame, n_unsure: int, n_rows: int, what: str) -> str:
@@ -1424,8 +1447,10 @@ def _uncertain_html(table: pd.DataFrame, n_unsure: int, n_rows: int, what: str) 
     return (f"<p>{format_number(n_unsure)} of {format_number(n_rows)} points "
             f"{'has' if one else 'have'} a {what} below {UNCERTAIN_BELOW:g} for "
             f"{'its' if one else 'their'} most probable component. "
-            + ("The most uncertain points:</p>" if n_unsure > len(table) else
-               "It is:</p>" if one else "They are:</p>")
+            + ("The most uncertain points" if n_unsure > table.attrs.get("rows", len(table))
+               else "It is" if one else "They are")
+            + (" (rows with the same values share a line)" if len(table) < table.attrs.get(
+                "rows", len(table)) else "") + ":</p>"
             + _table(shown, formatted=probabilities))
 
 
@@ -1696,6 +1721,10 @@ def _thresholds_note(result, thresholds: DiagnosticThresholds | None) -> str:
     return f'<p class="warn">{html.escape(text)}</p>'
 
 
+# The checks the verdict line writes to two decimals (diagnostics: E-BFMI, the mode shift).
+_TWO_DECIMALS = ("min E-BFMI", "max chain mode shift (sd)")
+
+
 def _checks_numbers(checks: pd.DataFrame) -> pd.DataFrame:
     """The checks table's values and thresholds as text, with the verdict line's digits (R-hat
     to 3 decimals, ESS whole, the others to 2 significant digits: referee, "0.001111" and
@@ -1703,9 +1732,13 @@ def _checks_numbers(checks: pd.DataFrame) -> pd.DataFrame:
     more as it takes to tell it from its threshold (R-hat 1.0102 > 1.01)."""
     rhat = [name.startswith("max R-hat") for name in checks.index]
     whole = ["ESS" in name for name in checks.index]
-    values = [_beside_threshold(v, t, rhat=r, whole=w, digits=4 if r else 2)
-              for v, t, r, w in zip(checks["value"], checks["threshold"], rhat, whole,
-                                    strict=True)]
+    # two decimals, as the verdict and the per-chain table write them (QA: "1.1" here beside
+    # "min E-BFMI 1.05" in the verdict box)
+    hundredths = [name in _TWO_DECIMALS for name in checks.index]
+    values = [f"{v:.2f}" if h and np.isfinite(v) and round(v, 2) != t else
+              _beside_threshold(v, t, rhat=r, whole=w, digits=4 if r else 2)
+              for v, t, r, w, h in zip(checks["value"], checks["threshold"], rhat, whole,
+                                       hundredths, strict=True)]
     thresholds = [f"{t:g}" if r else f"{t:,.0f}" if w else format_number(t, 2)
                   for t, r, w in zip(checks["threshold"], rhat, whole, strict=True)]
     return checks.assign(value=values, threshold=thresholds)

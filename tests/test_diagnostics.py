@@ -415,7 +415,7 @@ def test_advice_slow_mixing_gives_the_draws_needed(rng):
                 next(c.value for c in result.checks
                      if c.name == "min bulk ESS (label-invariant)"))
     needed = int(np.ceil(N_DRAWS * 400 / worst))
-    assert f"needs about {needed} draws per chain" in result.advice[0]
+    assert f"needs about {needed:,} draws per chain" in result.advice[0]
     # the ESS is over all chains together (auditor QA: "130 from 50 draws per chain")
     assert (f"the smallest ESS is {worst:.0f} from {N_DRAWS} draws in each of {N_CHAINS} "
             "chain(s), all chains together") in result.advice[0]
@@ -425,7 +425,7 @@ def test_advice_slow_mixing_gives_the_draws_needed(rng):
     # and says which margin it added (selection QA: "ask for about 2418", unexplained)
     margin = ("half as much again" if suggested == int(np.ceil(1.5 * needed)) else
               f"twice the {N_DRAWS} drawn, as R-hat failed too")
-    assert f"is rough, so ask for {margin}: about {suggested}" in result.advice[0]
+    assert f"is rough, so ask for {margin}: about {suggested:,}" in result.advice[0]
     # QA: a fit judged again at stricter thresholds had already drawn to its own; the advice
     # says that 'auto' stops at the thresholds the fit is given, and how to give them
     assert "at the thresholds the fit is given" in result.advice[0]
@@ -654,8 +654,8 @@ def test_well_mixed_but_too_few_draws_is_not_slow_mixing(rng):
                      ess_min=5000)
     assert not short.ok and short.causes == ("too few draws",)
     assert short.advice[0].startswith(
-        f"too few draws: {N_CHAINS} chains x {N_DRAWS} draws = {N_CHAINS * N_DRAWS} draws "
-        "are too few for an ESS of 5000, though they mix well")
+        f"too few draws: {N_CHAINS} chains x {N_DRAWS} draws = {N_CHAINS * N_DRAWS:,} draws "
+        "are too few for an ESS of 5,000, though they mix well")  # QA: "5000" beside "4,093"
     assert "draws='auto'" in short.advice[0]
     assert "auto" not in short.fixed_draws_advice[0]
     assert short.fixed_draws_advice[0].startswith("too few draws: 4 chains x 500 draws")

@@ -1114,6 +1114,13 @@ def test_trace_draws_a_scalar_whose_chain_is_constant():
         _assert_nothing_overlaps_or_is_cut(fig)
     finally:
         plt.close(fig)
+    # exactly equal draws: "all equal", not the riddle "(within 0)" (QA)
+    stuck[0, :, 1, 0] = 2.0
+    result.idata["posterior"]["means"] = means.copy(data=stuck)
+    fig = plots.plot_trace(result)
+    notes = [t.get_text() for a in fig.axes for t in a.texts if "constant" in t.get_text()]
+    plt.close(fig)
+    assert notes == ["spike: a chain's draws are constant\n(all equal)"]
 
 
 def test_membership_circles_only_uncertain_points():
@@ -1293,3 +1300,20 @@ def test_classification_marks_the_components_the_table_marks(tiny_fit):
     texts = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     components = [t for t in texts if t.startswith("component")]
     assert [("\u2020" in t) for t in components] == [False, True], texts
+
+
+def test_whole_numbers_get_bins_a_whole_number_of_units_wide():
+    """QA: counts 0-20 in bins 2.1 wide (three values, then two): bars alternated in height
+    for no reason in the data. Each value now sits mid-bin in bins of whole units."""
+    from bayesgmm.plots.fit import _bin_edges
+
+    counts = np.random.default_rng(0).poisson(6, 250).astype(float)
+    edges = _bin_edges(counts)
+    widths = np.diff(edges)
+    assert np.allclose(widths, widths[0]) and widths[0] == np.round(widths[0]) >= 1
+    assert edges[0] == counts.min() - 0.5 and edges[-1] >= counts.max() + 0.5
+    assert np.allclose((edges - 0.5) % 1, 0)  # edges between whole numbers
+    wide = np.random.default_rng(0).integers(0, 10_000, 500).astype(float)
+    assert np.diff(_bin_edges(wide))[0] > 1  # many values: wider bins, still whole units
+    x = np.random.default_rng(0).normal(size=300)  # not whole numbers: NumPy's rule
+    np.testing.assert_array_equal(_bin_edges(x), np.histogram_bin_edges(x, bins="auto"))

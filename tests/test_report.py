@@ -1765,6 +1765,10 @@ def test_the_checks_table_has_the_verdict_lines_digits(tiny_fit):
     # a value that would print as its threshold keeps the digits that tell them apart
     near = _checks_numbers(checks.assign(value=[1.0102, 399.6, 0.0011104, 0.2999, 1.0, 0.0]))
     assert list(near["value"])[:4] == ["1.0102", "399.6", "0.00111", "0.2999"]
+    # QA: E-BFMI "1.1" in the table beside "min E-BFMI 1.05" in the verdict box; the mode
+    # shift "0.059" beside "0.06": two decimals, as the verdict writes them
+    wide = _checks_numbers(checks.assign(value=[1.0042, 1320.4, 0.017079, 1.0512, 0.059, 0.0]))
+    assert list(wide["value"])[3:5] == ["1.05", "0.06"]
     page = build_report(tiny_fit)[0]
     chains = page[page.index("<h3>Per chain</h3>"):page.index("<h3>Label switching</h3>")]
     assert re.findall(r"<td>(\d+\.\d+)</td>", chains) and all(

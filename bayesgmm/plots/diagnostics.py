@@ -308,9 +308,12 @@ def _constant_notes(pc: Any, constant: dict[str, float],
         panel = panels[0]
         if panel is None:
             continue
-        panel.text(0.02, 0.96, f"spike: a chain's draws are constant\n(within "
-                   f"{format_number(span, 2)})", transform=panel.transAxes, ha="left",
-                   va="top", fontsize="x-small", color="0.3")
+        # QA: "(within 0)" for draws exactly equal read as a riddle
+        spread = ("all equal" if not span > 0 else
+                  f"spread {format_number(span, 2)} at most")
+        panel.text(0.02, 0.96, f"spike: a chain's draws are constant\n({spread})",
+                   transform=panel.transAxes, ha="left", va="top", fontsize="x-small",
+                   color="0.3")
 
 
 def _trace_labels(own: Any, names: list[str], rows: int) -> None:
