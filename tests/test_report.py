@@ -1773,3 +1773,22 @@ def test_the_checks_table_has_the_verdict_lines_digits(tiny_fit):
     chains = page[page.index("<h3>Per chain</h3>"):page.index("<h3>Label switching</h3>")]
     assert re.findall(r"<td>(\d+\.\d+)</td>", chains) and all(
         len(v.split(".")[1]) == 2 for v in re.findall(r"<td>(\d+\.\d+)</td>", chains))
+
+
+def test_uncertain_rows_with_the_same_values_share_a_line():
+    """QA: 9 of the 10 lines of "the most uncertain points" read "6 | 0 | 0.631" for a column
+    of counts; rows with the same values share a line that names them."""
+    from bayesgmm.report import _uncertain_html, _uncertain_rows
+
+    rng = np.random.default_rng(7)
+    X = np.r_[rng.poisson(3, 120), rng.poisson(11, 130)].astype(float)[:, None]
+    em = bayesgmm.fit_em(X, 2, random_state=0)
+    table, n_unsure = _uncertain_rows(em, X, np.arange(len(X)), em.predict_proba(X))
+    values = table.iloc[:, 0].to_numpy()
+    assert len(set(values)) == len(values)  # one line per distinct value
+    assert n_unsure > len(table) and table.attrs["rows"] == n_unsure  # all of them, grouped
+    repeated = [name for name in table.index if "rows)" in name]
+    assert repeated and all(re.fullmatch(r"\d+(, \d+)*(, \.\.\.)? \(\d+ rows\)", n)
+                            for n in repeated)
+    text = _uncertain_html(table, n_unsure, len(X), "probability")
+    assert "They are (rows with the same values share a line):" in text
