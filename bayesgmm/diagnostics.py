@@ -297,6 +297,7 @@ def diagnose(
     auto_draws: bool = True,
     prior_note: str = "",
     label_invariant_checks: bool = True,
+    draws_capped: str | None = None,
 ) -> Diagnostics:
     """Check a mixture posterior for convergence and sampling problems.
 
@@ -350,6 +351,10 @@ def diagnose(
         asks for more draws (``draws=N``, ``--draws N``) only. Either way
         ``fixed_draws_advice`` holds the latter, for callers handed a Diagnostics made with
         the default (``select_bayes`` gets its fits' own).
+    draws_capped : {"max_draws", "max_time"}, optional
+        The run sampled with ``draws="auto"`` and stopped at that cap unconverged
+        (``BayesResult.diagnostics`` gives it): the slow-mixing advice then asks for a larger
+        cap instead of offering ``draws="auto"``.
     prior_note : str, optional
         The sds and correlations the data barely narrowed from their priors
         (:func:`bayesgmm.prior_contraction.weakly_informed_note`, which needs the priors the
@@ -371,13 +376,14 @@ def diagnose(
         return _diagnose(idata, posterior, var_names, rhat_max, ess_min,  # checks say it
                          ebfmi_min, max_divergences, max_treedepth_fraction, mode_shift_max,
                          label_report, rank_alpha, rank_var_names, empty_weight,
-                         target_accept, auto_draws, prior_note, label_invariant_checks)
+                         target_accept, auto_draws, prior_note, label_invariant_checks,
+                         draws_capped)
 
 
 def _diagnose(idata, posterior, var_names, rhat_max, ess_min, ebfmi_min, max_divergences,
               max_treedepth_fraction, mode_shift_max, label_report, rank_alpha,
               rank_var_names, empty_weight, target_accept, auto_draws, prior_note,
-              label_invariant_checks) -> Diagnostics:
+              label_invariant_checks, draws_capped) -> Diagnostics:
     """:func:`diagnose`'s body."""
     post, stats, loglik = _groups(idata, posterior)
     present = [v for v in var_names if v in post.data_vars]
@@ -436,7 +442,7 @@ def _diagnose(idata, posterior, var_names, rhat_max, ess_min, ebfmi_min, max_div
     observed = (_group(idata, "observed_data") if isinstance(idata, xr.DataTree) else None)
     causes, advice, unreported = _advice(
         checks, post, density, chains, flagged, divergences, stats, ess_min, empty_weight,
-        label_report, target_accept, auto_draws, observed)
+        label_report, target_accept, auto_draws, observed, draws_capped)
     # the same advice for a run whose draws stay fixed: only the slow-mixing remedy differs
     # (none when a collapsed component is the cause: no number of draws cures that)
     fixed_draws_advice = tuple(
@@ -1233,7 +1239,8 @@ _INVARIANT_CHECKS = (
 # --------------------------------------------------------------------------------------------
 def _advice(checks, post, density, chains, flagged, divergences, stats, ess_min,
             empty_weight, label_report=None, target_accept=None, auto_draws=True,
-            observed=None) -> tuple[tuple[str, ...], tuple[str, ...], tuple[int, ...]]:
+            observed=None, draws_capped=None
+            ) -> tuple[tuple[str, ...], tuple[str, ...], tuple[int, ...]]:
     """(causes, advice, unreported components): one sentence of evidence and remedy per
     cause, in CAUSES order; the components whose summaries the advice says not to report.
 
@@ -1313,7 +1320,7 @@ def _advice(checks, post, density, chains, flagged, divergences, stats, ess_min,
                 "fix the collapse first.")
         elif _too_few_draws(checks, post, ess_min):
             found["too few draws"] = _too_few_draws(checks, post, ess_min) + (
-                _more_draws_evidence(checks, post, ess_min, auto_draws))
+                _more_draws_evidence(checks, post, ess_min, auto_draws, draws_capped))
         elif overfit_cause := next((c for c in OVERFIT_CAUSES if c in found), ""):
             # QA (ecologist): "ask for about 58686 draws" beside "K too large"
             worst = _worst_ess(checks)
@@ -1324,7 +1331,8 @@ def _advice(checks, post, density, chains, flagged, divergences, stats, ess_min,
                 + (f" (the smallest ESS is {worst:,.0f} from {post.sizes['draw']:,} draws in "
                    f"each of {post.sizes.get('chain', 1)} chain(s))." if worst else "."))
         else:
-            found["slow mixing"] = _more_draws_evidence(checks, post, ess_min, auto_draws)
+            found["slow mixing"] = _more_draws_evidence(checks, post, ess_min, auto_draws,
+                                                        draws_capped)
             if "divergences" in found:  # more draws keep them (and draws="auto" stops there)
                 found["slow mixing"] = (
                     "deal with the divergences first (see divergences): more draws keep "
@@ -2149,7 +2157,11 @@ def _worst_ess(checks) -> float | None:
     return min(ess) if ess else None
 
 
-def _more_draws_evidence(checks, post, ess_min, auto_draws=True) -> str:
+def _more_draws_evidence(checks, post, ess_min, auto_draws=True, draws_capped=None) -> str:
+    """The slow-mixing remedy: how many draws the measured ESS rate asks for, and how to ask
+    for them; ``draws_capped`` ("max_draws", "max_time"): this run already drew with
+    draws="auto" to that cap, so the remedy is a larger cap, not draws="auto" (QA: "or leave
+    draws='auto' (the default), which draws until every check holds" after such a run)."""
     n_draws = post.sizes["draw"]
     worst = _worst_ess(checks)
     if n_draws < _JUDGED_DRAWS:  # an ESS of a handful of draws sizes no run
@@ -2163,7 +2175,9 @@ def _more_draws_evidence(checks, post, ess_min, auto_draws=True) -> str:
     # A fit judged again at stricter thresholds stopped at its own: say whose thresholds count.
     auto = ("; or leave draws='auto' (the default), which draws until every check holds at "
             "the thresholds the fit is given (refit with these: thresholds=, or the "
-            "threshold flags such as --rhat-max)" if auto_draws else "")
+            "threshold flags such as --rhat-max)" if auto_draws and not draws_capped else
+            "; this draws='auto' run ran out of time first: allow more (max_time, "
+            "--max-time) as well" if auto_draws and draws_capped == "max_time" else "")
     if needed <= n_draws:
         # ESS is fine: R-hat or the rank test failed; four times the draws is the usual cure.
         needed = 4 * n_draws

@@ -483,6 +483,9 @@ class BayesResult:
 
         options = {k: thresholds.pop(k) for k in _DIAGNOSE_OPTIONS if k in thresholds}
         options.setdefault("target_accept", self.settings.get("target_accept"))
+        stopped = (self.settings.get("adaptive") or {}).get("stopped_by")
+        if stopped in ("max_draws", "max_time"):  # the advice asks for a larger cap
+            options["draws_capped"] = stopped
         base = (self.thresholds or DiagnosticThresholds()).to_dict()
         try:
             limits = DiagnosticThresholds.from_dict({**base, **thresholds})

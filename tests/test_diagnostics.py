@@ -430,6 +430,13 @@ def test_advice_slow_mixing_gives_the_draws_needed(rng):
     # says that 'auto' stops at the thresholds the fit is given, and how to give them
     assert "at the thresholds the fit is given" in result.advice[0]
     assert "--rhat-max" in result.advice[0]
+    # QA: a draws='auto' run that stopped at its cap was told "or leave draws='auto' (the
+    # default), which draws until every check holds": a larger cap is the remedy
+    capped = diagnose(tree, draws_capped="max_draws").advice[0]
+    assert "leave draws='auto'" not in capped
+    assert f"max_draws={suggested} or --max-draws {suggested}" in capped
+    timed = diagnose(tree, draws_capped="max_time").advice[0]
+    assert "leave draws='auto'" not in timed and "allow more (max_time, --max-time)" in timed
     # a run that keeps its draws fixed (select_bayes, fit_sparse): more draws, not 'auto'
     fixed = diagnose(tree, auto_draws=False)
     assert fixed.causes == ("slow mixing",) and fixed.checks == result.checks
