@@ -46,6 +46,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import re
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -76,6 +77,9 @@ __all__ = [
     "rank_uniformity_check",
     "rank_uniformity_pvalues",
 ]
+
+# A check's summary that says it could not judge its value (failed whatever the value).
+_UNJUDGED = re.compile(r"not (testable|computable)")
 
 # The variables of the rank test by default (those present): those the report's rank plot
 # shows, the noise weight too with a noise component.
@@ -217,7 +221,9 @@ class Diagnostics:
     def to_frame(self) -> pd.DataFrame:
         """One row per check that was run: ``check``, ``value``, ``threshold``, ``passed``,
         ``where`` (the scalar that attains an R-hat, ESS or rank p-value; empty for the
-        others)."""
+        others), ``note`` (why a check failed whatever its value: "rank test not testable
+        (3 roughly independent draws per chain < 20)", "R-hat not computable"; empty for the
+        others. QA: a rank p of 0.05 above its threshold 0.0008, "passed False", unexplained)."""
         return pd.DataFrame(
             {
                 "check": [c.name for c in self.checks],
@@ -225,6 +231,8 @@ class Diagnostics:
                 "threshold": [c.threshold for c in self.checks],
                 "passed": [c.passed for c in self.checks],
                 "where": [c.where for c in self.checks],
+                "note": [c.summary if _UNJUDGED.search(c.summary) else ""
+                         for c in self.checks],
             }
         )
 

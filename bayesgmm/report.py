@@ -1562,7 +1562,7 @@ def _as_in_tables(text: str) -> str:
 
 def _section_diagnostics(result, diag, figure,
                          thresholds: DiagnosticThresholds | None = None) -> str:
-    checks = _checks_numbers(diag.to_frame().set_index("check"))
+    checks = _checks_numbers(diag.to_frame().drop(columns="note").set_index("check"))
     # which scalar limits each check (a covariance entry named as the parameter table shows it)
     checks["where"] = [_as_in_tables(w) for w in checks["where"]]
     # A rank test with too few roughly independent draws: not testable, not "p 0.1953 >= 0.001
@@ -1735,7 +1735,8 @@ def _checks_numbers(checks: pd.DataFrame) -> pd.DataFrame:
     # two decimals, as the verdict and the per-chain table write them (QA: "1.1" here beside
     # "min E-BFMI 1.05" in the verdict box)
     hundredths = [name in _TWO_DECIMALS for name in checks.index]
-    values = [f"{v:.2f}" if h and np.isfinite(v) and round(v, 2) != t else
+    values = ["not computable" if not np.isfinite(v) else
+              f"{v:.2f}" if h and round(v, 2) != t else
               _beside_threshold(v, t, rhat=r, whole=w, digits=4 if r else 2)
               for v, t, r, w, h in zip(checks["value"], checks["threshold"], rhat, whole,
                                        hundredths, strict=True)]
@@ -2655,7 +2656,7 @@ def _sparse_diagnostics_html(diag: Diagnostics) -> str:
     console's verdict line, advice run in, in small monospace): the plain verdict with one
     item per likely cause in the coloured box, then the checks, each value beside its
     threshold."""
-    checks = _checks_numbers(diag.to_frame().set_index("check"))
+    checks = _checks_numbers(diag.to_frame().drop(columns="note").set_index("check"))
     if not checks["where"].astype(bool).any():
         checks = checks.drop(columns="where")
     not_checked = "".join(f"<li>{html.escape(n)}</li>" for n in diag.not_checked)

@@ -247,7 +247,7 @@ def test_to_frame_lists_every_check(rng):
     frame = result.to_frame()
 
     assert isinstance(frame, pd.DataFrame)
-    assert list(frame.columns) == ["check", "value", "threshold", "passed", "where"]
+    assert list(frame.columns) == ["check", "value", "threshold", "passed", "where", "note"]
     assert len(frame) == 10  # 3 convergence, rank, 2 label-invariant, 3 sampler, mode
     # QA: the verdict's smallest ESS belonged to a covariance entry that no table showed;
     # each R-hat, ESS and rank check names the scalar that attains its value
@@ -1301,3 +1301,9 @@ def test_a_run_of_one_draw_says_what_cannot_be_computed(rng):
         assert said in result.verdict
     assert "nan" not in result.verdict and "10,000 sd" not in result.verdict
     assert "1 roughly independent draw per chain" in result.verdict
+    # the table says why these checks failed whatever their values (QA: a rank p above its
+    # threshold, "passed False", unexplained)
+    notes = result.to_frame().set_index("check")["note"]
+    assert notes["max R-hat"] == "R-hat not computable"
+    assert notes["min rank p-value"].startswith("rank test not testable (1 roughly")
+    assert notes["divergences"] == ""
