@@ -764,7 +764,8 @@ class BayesResult:
             Return ArviZ's groups instead, as :meth:`sample_prior_predictive` does:
             ``posterior_predictive`` with ``x`` (chain, draw, observation, feature) and
             ``component`` (one chain of the draws used) beside ``observed_data``, so that
-            ``arviz.plot_ppc_dist(tree)`` reads it.
+            ``arviz.plot_ppc_dist(tree)`` reads it (for a weighted fit, each observed row
+            repeated by its frequency weight, as the fit counted it).
 
         Returns
         -------
@@ -781,7 +782,28 @@ class BayesResult:
             return replicated
         return xr.DataTree.from_dict({
             "posterior_predictive": self._as_one_chain(replicated),
-            "observed_data": self.idata["observed_data"].to_dataset()[["x"]]})
+            "observed_data": self._observed_as_fitted()})
+
+    def _observed_as_fitted(self) -> xr.Dataset:
+        """The observed ``x`` as the fit counted it, to set beside replicates of its size:
+        each row repeated by its frequency weight (QA: 100 rows beside replicates of 550
+        points, their weights 10 and 1, in ArviZ's predictive plot); weights that are not
+        whole numbers cannot be repeated: the rows once each, with ``sample_weight``, and a
+        warning that a plot of ``x`` alone does not weight them."""
+        observed = self.idata["observed_data"].to_dataset()
+        if "sample_weight" not in observed:
+            return observed[["x"]]
+        g = np.asarray(observed["sample_weight"].values, dtype=np.float64)
+        if not np.all(g == np.round(g)):
+            warnings.warn("the fit's sample weights are not whole numbers: observed_data "
+                          "holds each row once with its sample_weight, which ArviZ's "
+                          "predictive plots do not apply", UserWarning,
+                          skip_file_prefixes=IN_PACKAGE)
+            return observed[["x", "sample_weight"]]
+        rows = np.repeat(np.arange(g.size), g.astype(np.int64))
+        x = observed["x"].isel(observation=rows)
+        return xr.Dataset({"x": x.drop_vars("observation").assign_coords(
+            observation=np.arange(rows.size))})
 
     @staticmethod
     def _as_one_chain(replicated: xr.Dataset) -> xr.Dataset:
@@ -857,7 +879,7 @@ class BayesResult:
         return xr.DataTree.from_dict({
             "prior": prior.assign_coords(chain=[0], draw=np.arange(int(draws))),
             "prior_predictive": self._as_one_chain(replicated),
-            "observed_data": self.idata["observed_data"].to_dataset()[["x"]]})
+            "observed_data": self._observed_as_fitted()})
 
     def _n_replicated(self, n_samples: int | None) -> int:
         n = int(self.em.n_samples) if n_samples is None else int(n_samples)

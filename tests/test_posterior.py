@@ -115,6 +115,33 @@ def test_posterior_predictive_in_arviz_groups(tiny_fit):
         tiny_fit.sample_posterior_predictive(as_tree="yes")
 
 
+def test_a_weighted_fits_observed_data_is_counted_as_the_fit_counted_it(tiny_fit):
+    """QA: a weighted fit (weights 10 and 1) set its replicates (550 points) beside the 100
+    rows once each: the share above a cut 0.5 against 0.09 in data and replicates, a misfit
+    of a correct model in ArviZ's predictive plot. Whole-number weights repeat the rows."""
+    import dataclasses
+
+    import xarray as xr
+
+    groups = {name: node.to_dataset() for name, node in tiny_fit.idata.children.items()}
+    observed = groups["observed_data"]
+    n = observed.sizes["observation"]
+    g = np.where(np.arange(n) % 2 == 0, 3.0, 0.0) + (np.arange(n) % 3 == 0)
+    weighted = dataclasses.replace(tiny_fit, idata=xr.DataTree.from_dict(
+        {**groups, "observed_data": observed.assign(sample_weight=("observation", g))}))
+    tree = weighted.sample_posterior_predictive(max_draws=5, random_state=0, as_tree=True)
+    np.testing.assert_array_equal(tree["observed_data"]["x"].values,
+                                  np.repeat(observed["x"].values, g.astype(int), axis=0))
+    prior = weighted.sample_prior_predictive(draws=5, random_state=0)
+    assert prior["observed_data"]["x"].shape[0] == g.sum()
+    # weights that are not whole numbers cannot be repeated: said, and kept beside the rows
+    halves = dataclasses.replace(tiny_fit, idata=xr.DataTree.from_dict(
+        {**groups, "observed_data": observed.assign(sample_weight=("observation", g + 0.5))}))
+    with pytest.warns(UserWarning, match="not whole numbers"):
+        tree = halves.sample_posterior_predictive(max_draws=5, random_state=0, as_tree=True)
+    assert "sample_weight" in tree["observed_data"] and tree["observed_data"]["x"].shape[0] == n
+
+
 def test_prior_predictive_of_ordered_means_draws_their_order_statistics():
     """QA: with ordered_means the prior draws were unordered (16% ordered at K = 3, as iid
     normals): pm.draw ignores the ordered transform. Oracle: the smallest of K iid standard
