@@ -556,7 +556,13 @@ def fit_em(
         where mclust's VVI takes their mean). ``history`` then tracks the log posterior.
     sample_weight : array-like (N,), optional
         Frequency weights g_n >= 0.
-    random_state : int, numpy Generator or None
+    random_state : int, numpy Generator, SeedSequence or BitGenerator, or None
+        Seeds the restarts: an integer and ``np.random.default_rng`` of it give the same fit.
+        Without one a seed is drawn and recorded (``settings["random_state"]``, with
+        ``settings["seed_drawn"]``), so that the fit can be repeated; a generator is used as
+        it is (and advanced), so the record says it cannot be repeated from there: pass an
+        integer for a record that repeats the fit. (:func:`~bayesgmm.fit_bayes` instead draws
+        an integer seed from a generator and records that.)
     labels : array-like (N,) of int, optional
         Known components (0..K-1; -1 unknown): a labelled point contributes only its own
         component's density. With every point labelled the fit is the per-group closed form
@@ -837,7 +843,7 @@ def fit_map_start(
         EM's default rule as it would be on those rows unweighted (``atol = 0.01 N / n``,
         their objective being scaled by N / n); the polish on every row meets the default
         rule itself.
-    random_state : int, numpy Generator or None
+    random_state : int, numpy Generator, SeedSequence or BitGenerator, or None
         The k-means++ MAP family uses it as ``fit_em`` would, so without a subsample its
         candidate is exactly ``fit_em(X, K, n_init=n_init, prior=prior, random_state=...)``.
     **data

@@ -184,7 +184,9 @@ def _table(result: Any, mean: np.ndarray, bounds: tuple[np.ndarray, np.ndarray] 
     table = pd.DataFrame({
         "row": rows,
         "component": np.where(best == K, -1, best),
-        "component_label": [names[k] for k in best],
+        # object: pandas' string dtype would turn None into NaN beside "noise" (QA; the
+        # documented value is None)
+        "component_label": pd.Series([names[k] for k in best], dtype=object),
     })
     if labels is not None:  # "sure because it was told", not from the row's values
         table["known"] = np.asarray(labels).reshape(-1) >= 0

@@ -75,6 +75,9 @@ def test_an_em_table_with_known_labels_and_noise(old_faithful):
     np.testing.assert_array_equal(p[:5], np.tile([0.0, 1.0, 0.0], (5, 1)))  # given labels
     np.testing.assert_array_equal(table["known"], labels >= 0)
     assert table["component"].iloc[-3] == -1 and table["component_label"].iloc[-3] == "noise"
+    # QA: beside "noise", the unlabelled rows read NaN (pandas' string dtype), not None
+    unnamed = table["component_label"][table["component"] == 0]
+    assert len(unnamed) and all(v is None for v in unnamed)
     np.testing.assert_array_equal(table["sample"], rows)
     # a rows' column named as another column keeps "row"
     assert membership_table(em, X, row_column="probability").columns[0] == "row"
