@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 __all__ = [
+    "COLLAPSED_SD_RATIO",
     "COVARIANCE_DIMS",
     "FAR_TAIL",
     "points_needed",
@@ -162,6 +163,14 @@ def points_needed(covariance_type: str, D: int) -> int:
 # Mahalanobis distance exceeds the chi-square quantile of this tail probability: one row in a
 # million of a component's own lies beyond it (the verdict's outlier cause, the noise hint).
 FAR_TAIL = 1e-6
+
+# A component has collapsed in a direction where its sd is at most this fraction of the
+# data's there: it then sits on rows that share a value (or a linear relation), where the
+# likelihood grows without bound as its variance shrinks. One rule for EM's degenerate fits
+# (:func:`bayesgmm.em.collapsed_components`, on the variance: its square) and the posterior's
+# diagnostics (:func:`bayesgmm.diagnostics.collapsed_evidence`). A tight cluster of real data
+# keeps an sd far above it (two clusters ~2,000 of their sds apart, for one to fall under it).
+COLLAPSED_SD_RATIO = 1e-3
 
 
 def nearest_distance2(X: np.ndarray, means: np.ndarray, covariances: np.ndarray) -> np.ndarray:

@@ -57,6 +57,7 @@ import pandas as pd
 import xarray as xr
 
 from bayesgmm.covariance import (
+    COLLAPSED_SD_RATIO,
     COVARIANCE_DIMS,
     COVARIANCE_TYPES,
     FAR_TAIL,
@@ -1770,7 +1771,7 @@ def _component_spreads(post, K: int, D: int) -> np.ndarray | None:
 # column 'sex' of sklearn's diabetes data, posterior sd ~1e-14 against the data's 0.5; the
 # chains diverged, hit the tree depth and stayed in different modes). A tight cluster of real
 # data keeps an sd far above this.
-_COLLAPSED_RATIO = 1e-3
+_COLLAPSED_RATIO = COLLAPSED_SD_RATIO  # EM's degenerate fits use the same rule
 # Draws per chain the collapse check reads (evenly spaced): medians need few.
 _COLLAPSE_DRAWS = 500
 # A column with at most this many distinct values is named as such in the advice.

@@ -1266,11 +1266,14 @@ def _collapse_messages(nk, D, covariance_type, restarts: int | None = None) -> l
 #   the data's variance along the same direction (the smallest generalised eigenvalue of the
 #   component's and the data's covariances: free of units, invariant under affine maps). On
 #   data of large magnitude a tie's variance is rounding (~1e-16 of the scale), which can
-#   exceed reg_covar, so the floor test misses it; 1e-8 (a component's sd 1e-4 of the data's)
-#   lies far above rounding and far below any cluster that is not (nearly) tied: two clusters
-#   would have to lie ~20,000 of their sds apart for a healthy one to fall under it.
+#   exceed reg_covar, so the floor test misses it. The ratio is the posterior diagnostics'
+#   (covariance.COLLAPSED_SD_RATIO, squared: a component's sd 1e-3 of the data's), far above
+#   rounding and far below any cluster that is not (nearly) tied. (It was 1e-8, sd 1e-4: QA
+#   found a full component on ~5 effective points along a line through a thrice-repeated
+#   outlier, its sd across the line 4e-4 of the data's, passed as healthy, and BIC, AIC and
+#   ICL all chose that cell.)
 _FLOOR_FACTOR = 2.0
-_NEGLIGIBLE_VARIANCE = 1e-8
+_NEGLIGIBLE_VARIANCE = covariance.COLLAPSED_SD_RATIO ** 2
 
 
 def _reference_covariance(X: np.ndarray, sample_weight: np.ndarray | None = None

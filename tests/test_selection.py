@@ -248,6 +248,22 @@ def test_a_cell_collapsed_onto_reg_covar_is_degenerate_and_not_chosen():
     assert sel.best["bic"] == (3, "full")
 
 
+def test_a_needle_through_a_repeated_outlier_is_degenerate_and_not_chosen():
+    """QA: two clusters and an outlier repeated three times (one copy off by 1e-4): a full
+    component on ~5 effective points along the line from the outlier to one stray point (its
+    sd across the line 4e-4 of the data's, above the old 1e-4 rule) was passed as healthy,
+    and BIC, AIC and ICL all chose K=3 full for the needle's log-likelihood."""
+    rng = np.random.default_rng(42)
+    rng.normal(size=(200, 2))  # the QA script's first data set, drawn before this one
+    X = np.vstack([rng.normal(m, 1.0, size=(150, 2)) for m in [(0, 0), (8, 8)]]
+                  + [[[20.0, -5.0], [20.0, -5.0], [20.0001, -5.0]]])
+    sel = select_em(X, range(1, 6), "all", random_state=2, n_jobs=1)
+    assert sel.best["bic"] == (3, "tied")
+    fit = sel.fits[(3, "full")]
+    data_var = np.linalg.eigvalsh(np.cov(X.T))[0]
+    assert min(np.linalg.eigvalsh(c)[0] for c in fit.covariances) > 1e-6 * data_var
+
+
 def test_a_few_valued_column_is_named_once_not_per_cell():
     """A binary column: select_em says so once, as a fit would; the cells do not repeat it."""
     from bayesgmm._validation import FewValuesWarning
