@@ -1317,3 +1317,23 @@ def test_whole_numbers_get_bins_a_whole_number_of_units_wide():
     assert np.diff(_bin_edges(wide))[0] > 1  # many values: wider bins, still whole units
     x = np.random.default_rng(0).normal(size=300)  # not whole numbers: NumPy's rule
     np.testing.assert_array_equal(_bin_edges(x), np.histogram_bin_edges(x, bins="auto"))
+
+
+def test_the_rank_plot_leaves_out_a_constant_scalar():
+    """QA: at K=1 the weight (1 in every draw) had a panel reading "p=0.00", lines past the
+    band, beside an OK verdict (the check gives it no p-value); and the one-panel figure's
+    title was cut at both sides."""
+    import matplotlib.pyplot as plt
+
+    result = _posterior_stand_in(1, 1)
+    np.testing.assert_array_equal(result.idata["posterior"]["weights"].values, 1.0)
+    fig = plots.plot_rank(result)
+    try:
+        titles = [a.get_title() for a in fig.axes if a.get_title()]
+        assert titles and not any("weights" in t for t in titles)
+        heading = fig._suptitle.get_text() if fig._suptitle else fig.subfigs[0]._suptitle.get_text()
+        assert "Not drawn: weights[0], constant in every draw" in heading.replace("\n", " ")
+        assert "over 1 scalar)" in heading.replace("\n", " ")
+        _assert_nothing_overlaps_or_is_cut(fig)
+    finally:
+        plt.close(fig)

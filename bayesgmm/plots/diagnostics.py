@@ -494,6 +494,11 @@ def plot_rank(result: BayesResult, var_names=_DIAGNOSED,
     # One variable per scalar (named as in the tables, a long feature name shortened): the
     # panels to draw, and their titles to match the p-values by.
     shown = _lowest_ess_scalars(draws, present, keep, first=pvalues)
+    # a constant (K=1's weight: 1 in every draw) has no rank test, as the check says; ArviZ
+    # drew it as a failed one, "p=0.00" beside an OK verdict (QA)
+    constant = [name for name, da in shown.data_vars.items() if np.ptp(da.values) == 0]
+    if constant and len(constant) < len(shown.data_vars):
+        shown = shown.drop_vars(constant)
     tested = xr.DataTree.from_dict({"posterior": shown})
     with warnings.catch_warnings(), _arviz_grid(ax) as figure_kwargs:
         warnings.simplefilter("ignore")
@@ -509,10 +514,13 @@ def plot_rank(result: BayesResult, var_names=_DIAGNOSED,
                              for name, da in shown.data_vars.items()}, level)
     heading = (f"Rank ECDF per chain; p-value of the rank test, flagged (red) below "
                f"{level:.2g} (family-wise {family:.2g}, Bonferroni over {tested_scalars} "
-               "scalars)")
+               f"scalar{'' if tested_scalars == 1 else 's'})")
     if keep < total:
         heading += (f"\nThe {keep} of {total} scalars with the smallest rank p-values "
                     "(the tables show every one)")
+    if constant and len(constant) < keep:
+        heading += (f"\nNot drawn: {', '.join(constant)}, constant in every draw (no rank "
+                    "test)")
     kept = draws.sizes["draw"]
     untestable = kept < _MIN_RANK_DRAWS and not any(
         np.isfinite(p) and p < level for p in pvalues.values())
@@ -520,6 +528,11 @@ def plot_rank(result: BayesResult, var_names=_DIAGNOSED,
         heading += (f"\nNOT TESTABLE: {kept} roughly independent draw(s) per chain, fewer than "
                     f"the {_MIN_RANK_DRAWS} the test needs; flat lines here do not show "
                     "agreement")
+    # each line within the panels' width (a single panel's figure cut the first line at both
+    # sides, under the chain legend: QA)
+    width_in = own.bbox.width / figure.dpi
+    chars = int(0.8 * width_in * 72 / 5.5)
+    heading = "\n".join(_wrap(line, chars, lines=3) for line in heading.split("\n"))
     title = own.suptitle(heading, fontsize="medium")
     if untestable:
         title.set_color("firebrick")
