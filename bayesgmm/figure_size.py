@@ -51,6 +51,7 @@ def sizable(func):
             scale = min(size[0] / before[0], size[1] / before[1])
             if scale < 1:
                 scale_text(fig, max(scale, MIN_TEXT_SCALE))
+        wrap_titles(fig)
         return fig
 
     wrapper.__signature__ = sized
@@ -73,6 +74,31 @@ def scale_text(fig: Figure, factor: float) -> None:
             size = labels[0].get_fontsize() if labels else None
             if size is not None:
                 axis.set_tick_params(labelsize=size)  # the tick labels drawn later, as scaled
+
+
+# Average width of a character, in ems, of matplotlib's default sans-serif (DejaVu Sans
+# runs 0.55-0.6): a little generous, so that a wrapped line never reaches the edge.
+_EM_PER_CHARACTER = 0.6
+
+
+def wrap_titles(fig: Figure) -> None:
+    """Each panel title's lines wrapped, at spaces, to the figure's width (QA: a weighted
+    fit's "272 rows standing for 847 observations (frequency weights), marker area by
+    weight" ran off both sides of a 6.4-inch figure). Lines that fit are left alone."""
+    import textwrap
+
+    width_pt = fig.get_figwidth() * 72
+    for ax in fig.axes:
+        title = ax.title
+        text = title.get_text()
+        if not text:
+            continue
+        chars = max(20, int(0.95 * width_pt / (_EM_PER_CHARACTER * title.get_fontsize())))
+        lines = text.split("\n")
+        if max(map(len, lines)) <= chars:
+            continue
+        title.set_text("\n".join(part for line in lines
+                                 for part in (textwrap.wrap(line, chars) or [""])))
 
 
 def check_figsize(figsize: Any) -> tuple[float, float] | None:

@@ -1337,3 +1337,20 @@ def test_the_rank_plot_leaves_out_a_constant_scalar():
         _assert_nothing_overlaps_or_is_cut(fig)
     finally:
         plt.close(fig)
+
+
+@pytest.mark.parametrize("figure", ["density", "overlay"])
+def test_a_weighted_fits_title_fits_its_figure(old_faithful, figure):
+    """QA: "272 rows standing for 847 observations (frequency weights), marker area by
+    weight" ran off both sides of the figure (the "2" of 272 and "weight" lost)."""
+    import matplotlib.pyplot as plt
+
+    w = np.random.default_rng(0).integers(1, 6, len(old_faithful))
+    em = fit_em(old_faithful, 2, sample_weight=w, random_state=0)
+    fig = getattr(plots, f"plot_{figure}")(em, old_faithful, sample_weight=w)
+    try:
+        title = fig.axes[0].get_title()
+        assert "272 rows standing for 847 observations" in title.replace("\n", " ")
+        _assert_nothing_overlaps_or_is_cut(fig)
+    finally:
+        plt.close(fig)
