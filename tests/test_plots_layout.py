@@ -661,6 +661,14 @@ def test_rows_missing_a_coordinate_are_counted(figure):
                                   np.sort(X[1:30:3, 0]))
     np.testing.assert_array_equal(np.sort(ticks["_"].get_ydata()),
                                   np.sort(X[:30:3, 1]))
+    # in no component's colour (QA: vermilion, a component's, beside another's orange)
+    from matplotlib.colors import to_rgb
+
+    from bayesgmm.plots._styles import _component_color
+
+    palette = {to_rgb(_component_color(k)) for k in range(10)}
+    assert not {to_rgb(t.get_color()) for t in ticks.values()} & palette
+    assert all(np.ptp(to_rgb(t.get_color())) == 0 for t in ticks.values())  # a grey
     # a row missing both coordinates is not drawn at all
     X[200] = np.nan
     ax = getattr(plots, f"plot_{figure}")(em, X=X).axes[0]

@@ -108,6 +108,11 @@ def _wrapped_to_panel(ax: Axes, lines: list[str], fontsize: float) -> list[str]:
     return [part for line in lines for part in textwrap.wrap(line, chars)]
 
 
+# The edge ticks of rows missing a coordinate: dark grey, no component's colour (QA: the
+# vermilion they had was a component's, near another's orange, and no legend explained it).
+_TICK_COLOR = "0.2"
+
+
 def _margin_ticks(ax: Axes, x: np.ndarray, y: np.ndarray) -> int:
     """Points of a 2-D panel that miss one coordinate, as ticks on the edge of the axis of the
     one they have (x known: along the bottom; y known: along the left), so that a reader sees
@@ -127,12 +132,12 @@ def _margin_ticks(ax: Axes, x: np.ndarray, y: np.ndarray) -> int:
         rows = rows[_sample_rows(rows.size, _RUG_POINTS)]
         alpha = 0.6 * min(1.0, float(np.sqrt(200 / rows.size)))
         if along_x:
-            ax.plot(x[rows], np.full(rows.size, 0.012), "|", color="#b35900", markersize=7,
+            ax.plot(x[rows], np.full(rows.size, 0.012), "|", color=_TICK_COLOR, markersize=7,
                     alpha=alpha, transform=blended_transform_factory(ax.transData,
                                                                      ax.transAxes),
                     clip_on=False, zorder=4)
         else:
-            ax.plot(np.full(rows.size, 0.012), y[rows], "_", color="#b35900", markersize=7,
+            ax.plot(np.full(rows.size, 0.012), y[rows], "_", color=_TICK_COLOR, markersize=7,
                     alpha=alpha, transform=blended_transform_factory(ax.transAxes,
                                                                      ax.transData),
                     clip_on=False, zorder=4)
