@@ -76,29 +76,34 @@ def scale_text(fig: Figure, factor: float) -> None:
                 axis.set_tick_params(labelsize=size)  # the tick labels drawn later, as scaled
 
 
-# Average width of a character, in ems, of matplotlib's default sans-serif (DejaVu Sans
-# runs 0.55-0.6): a little generous, so that a wrapped line never reaches the edge.
-_EM_PER_CHARACTER = 0.6
-
-
 def wrap_titles(fig: Figure) -> None:
-    """Each panel title's lines wrapped, at spaces, to the figure's width (QA: a weighted
-    fit's "272 rows standing for 847 observations (frequency weights), marker area by
-    weight" ran off both sides of a 6.4-inch figure). Lines that fit are left alone."""
+    """Each panel title's lines that are wider than the figure wrapped, at spaces, to fit it
+    (measured as drawn; QA: a weighted fit's "272 rows standing for 847 observations
+    (frequency weights), marker area by weight" ran off both sides of a 6.4-inch figure).
+    Lines that fit are left alone."""
     import textwrap
 
-    width_pt = fig.get_figwidth() * 72
+    from matplotlib.backends.backend_agg import RendererAgg
+
+    renderer = RendererAgg(10, 10, fig.dpi)
+    room = 0.97 * fig.get_figwidth() * fig.dpi  # pixels
     for ax in fig.axes:
         title = ax.title
         text = title.get_text()
         if not text:
             continue
-        chars = max(20, int(0.95 * width_pt / (_EM_PER_CHARACTER * title.get_fontsize())))
-        lines = text.split("\n")
-        if max(map(len, lines)) <= chars:
-            continue
-        title.set_text("\n".join(part for line in lines
-                                 for part in (textwrap.wrap(line, chars) or [""])))
+        prop = title.get_fontproperties()
+        out, changed = [], False
+        for line in text.split("\n"):
+            width = renderer.get_text_width_height_descent(line, prop, ismath=False)[0]
+            if width <= room or " " not in line:
+                out.append(line)
+                continue
+            chars = max(20, int(len(line) * room / width))
+            out += textwrap.wrap(line, chars)
+            changed = True
+        if changed:
+            title.set_text("\n".join(out))
 
 
 def check_figsize(figsize: Any) -> tuple[float, float] | None:

@@ -1362,3 +1362,33 @@ def test_a_weighted_fits_title_fits_its_figure(old_faithful, figure):
         _assert_nothing_overlaps_or_is_cut(fig)
     finally:
         plt.close(fig)
+
+
+@pytest.mark.parametrize("figure", ["data", "classification"])
+def test_long_names_fit_the_pair_grids_panels(figure):
+    """QA: "serum_total_cholesterol_mg_per_dL" ran into the next panel's x label and y labels
+    reached into the row below: each label is shortened to its panel."""
+    import matplotlib.pyplot as plt
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    rng = np.random.default_rng(0)
+    names = ["systolic_blood_pressure_mmHg", "diastolic_blood_pressure_mmHg",
+             "serum_total_cholesterol_mg_per_dL", "body_mass_index_kg_per_m2"]
+    X = pd.DataFrame(np.r_[rng.normal(0, 1, (150, 4)), rng.normal(3, 1, (150, 4))],
+                     columns=names)
+    fig = (plots.plot_data(X) if figure == "data"
+           else plots.plot_classification(fit_em(X, 2, random_state=0), X))
+    try:
+        renderer = FigureCanvasAgg(fig).get_renderer()
+        fig.draw(renderer)
+        xlabels = [a.xaxis.label for a in fig.axes if a.get_xlabel()]
+        boxes = [t.get_window_extent(renderer) for t in xlabels]
+        assert len(boxes) == 4
+        assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
+        for a in fig.axes:
+            if a.get_ylabel():
+                label = a.yaxis.label.get_window_extent(renderer)
+                assert label.height <= 1.02 * a.get_window_extent(renderer).height
+        assert any("\u2026" in t.get_text() for t in xlabels)  # shortened, not dropped
+    finally:
+        plt.close(fig)

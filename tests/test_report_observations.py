@@ -217,6 +217,6 @@ def test_figures_count_rows_by_their_frequency_weights(galaxies):
     for level, label in zip(contour.levels, ["95%", "90%", "75%", "50%", "25%"], strict=True):
         inside = counts[at_points >= level].sum() / counts.sum()
         assert inside == pytest.approx(int(label[:-1]) / 100, abs=0.05), label
-    assert "marker area by weight" in ax.get_title()
+    assert "marker area by weight" in ax.get_title().replace("\n", " ")  # wrapped to fit
     sizes = ax.collections[0].get_sizes()
     assert sizes.max() > 5 * sizes.min()  # the heavy rows' markers are the larger

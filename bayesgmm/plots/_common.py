@@ -377,6 +377,48 @@ def _limits(x: np.ndarray, keep: np.ndarray | None = None) -> tuple[float, float
     return _robust_limits(x[bulk]) if bulk.any() else _robust_limits(x)
 
 
+def _ellipsize(text: Any, width: int) -> str:
+    """``text`` in at most ``width`` characters: its middle replaced by "…" when longer (the
+    start and the end of a name tell names apart more often than its middle), whole words
+    dropped when the first and the last word fit, else characters."""
+    text = " ".join(str(text).split())
+    if len(text) <= width:
+        return text
+    words = text.split(" ")
+    head, tail = [], []
+    while len(head) + len(tail) < len(words):  # a word from the start, one from the end, ...
+        side, word = ((head, words[len(head)]) if len(head) <= len(tail)
+                      else (tail, words[len(words) - 1 - len(tail)]))
+        side.insert(len(side) if side is head else 0, word)
+        if len(" ".join(head)) + 3 + len(" ".join(tail)) > width:
+            side.remove(word)
+            break
+    if head and tail:
+        return " ".join(head) + " \u2026 " + " ".join(tail)
+    head = width // 2
+    tail = width - 1 - head
+    return text[:head].rstrip() + "\u2026" + text[len(text) - tail:].lstrip()
+
+
+def _label_to_panel(ax: Axes, text: str, axis: str) -> str:
+    """``text`` shortened (:func:`_ellipsize`) to what fits along the panel's ``axis`` ("x":
+    its width, "y": its height) at the axis label's size (QA: in a pair grid,
+    "serum_total_cholesterol_mg_per_dL" ran into the next panel's label, and a y label
+    reached into the row below)."""
+    fig = ax.figure
+    spec = ax.get_subplotspec()
+    if spec is not None:  # a grid's cell, less the gaps (positions before the layout ran
+        grid = spec.get_gridspec()  # are the default's, a quarter smaller)
+        span_pt = 72 * (0.88 * fig.get_figwidth() / grid.ncols if axis == "x"  # the title
+                        else 0.78 * fig.get_figheight() / grid.nrows)  # and legend take height
+    else:
+        position = ax.get_position()
+        span_pt = 72 * (position.width * fig.get_figwidth() if axis == "x"
+                        else position.height * fig.get_figheight())
+    size = (ax.xaxis if axis == "x" else ax.yaxis).label.get_fontsize()
+    return _ellipsize(text, max(8, int(span_pt / (0.64 * size))))
+
+
 def _observed(x: np.ndarray) -> np.ndarray:
     """A feature's observed values (NaN marks a missing one; histograms need them out)."""
     return x[~np.isnan(x)]

@@ -42,6 +42,7 @@ from ._common import (
     _component_names,
     _data,
     _density_ticks,
+    _ellipsize,
     _is_bayes,
     _sample_rows,
     fit_of,
@@ -365,29 +366,6 @@ def _scalar_limit(value: Any) -> int | None:
         raise ValueError(f"max_scalars must be an integer >= 1 (or None: every scalar); "
                          f"got {value!r}")
     return int(value)
-
-
-def _ellipsize(text: Any, width: int) -> str:
-    """``text`` in at most ``width`` characters: its middle replaced by "…" when longer (the
-    start and the end of a name tell names apart more often than its middle), whole words
-    dropped when the first and the last word fit, else characters."""
-    text = " ".join(str(text).split())
-    if len(text) <= width:
-        return text
-    words = text.split(" ")
-    head, tail = [], []
-    while len(head) + len(tail) < len(words):  # a word from the start, one from the end, ...
-        side, word = ((head, words[len(head)]) if len(head) <= len(tail)
-                      else (tail, words[len(words) - 1 - len(tail)]))
-        side.insert(len(side) if side is head else 0, word)
-        if len(" ".join(head)) + 3 + len(" ".join(tail)) > width:
-            side.remove(word)
-            break
-    if head and tail:
-        return " ".join(head) + " \u2026 " + " ".join(tail)
-    head = width // 2
-    tail = width - 1 - head
-    return text[:head].rstrip() + "\u2026" + text[len(text) - tail:].lstrip()
 
 
 def _wrap(text: Any, width: int, lines: int = 2) -> str:

@@ -51,6 +51,7 @@ from ._common import (
     _fit_data,
     _fit_weights,
     _is_bayes,
+    _label_to_panel,
     _labelled_drawn,
     _limits,
     _mark_labelled,
@@ -679,9 +680,9 @@ def _pair_grid(X, names, ax, pair, diag, features=None) -> Figure:
                 a.set_axis_off()
                 continue
             if r == n - 1:
-                a.set_xlabel(names[j])
+                a.set_xlabel(_label_to_panel(a, names[j], "x"))
             if c == 0 and r > 0:
-                a.set_ylabel(names[i])
+                a.set_ylabel(_label_to_panel(a, names[i], "y"))
     return fig
 
 
