@@ -1275,7 +1275,12 @@ def parse_components(text: str) -> list[range]:
 
 def _grid(ranges: list[range], frame: pd.DataFrame, source: str) -> tuple[int, ...]:
     _check_k(max(r[-1] for r in ranges), frame, source, selecting=True)
-    return tuple(sorted(set().union(*ranges)))
+    ks = [k for r in ranges for k in r]
+    twice = sorted({k for k in ks if ks.count(k) > 1})
+    if twice:  # QA: "-k 2,2,3" ran as 2,3, unsaid (the API refuses it alike)
+        raise ValueError(f"-k names K {', '.join(map(str, twice))} more than once; give "
+                         "each once (e.g. -k 1-6 or -k 2,3,5)")
+    return tuple(sorted(ks))
 
 
 def _covariance_types(text: str) -> tuple[str, ...]:
@@ -1286,6 +1291,10 @@ def _covariance_types(text: str) -> tuple[str, ...]:
     if unknown:
         raise ValueError(f"--covariance {text!r}: unknown covariance type(s) {unknown}; use "
                          f"'all' or a comma-separated list of {', '.join(COVARIANCE_TYPES)}")
+    twice = [c for c in COVARIANCE_TYPES if names.count(c) > 1]
+    if twice:
+        raise ValueError(f"--covariance {text!r} names {', '.join(twice)} more than once; "
+                         "give each once")
     return tuple(c for c in COVARIANCE_TYPES if c in names)
 
 

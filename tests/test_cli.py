@@ -422,6 +422,10 @@ BAD_SELECT_INPUTS = [
     (["good.csv", "--jobs", "0"], "--jobs must be"),
     (["good.csv", "--seed", "-1"], "--seed must be a non-negative integer"),
     (["good.csv", "--bayes", "--draws", "0"], "--draws must be >= 1"),
+    # QA: a K or a type given twice ran once, unsaid
+    (["good.csv", "-k", "2,2,3"], "-k names K 2 more than once; give each once"),
+    (["good.csv", "-k", "1-3,2-4"], "-k names K 2, 3 more than once"),
+    (["good.csv", "--covariance", "full,full"], "names full more than once"),
     (["good.csv", "--sparse", "5", "--concentration", "0"],
      "--concentration must be a finite number > 0"),
     (["good.csv", "--out", "a_file"], "exists and is not a directory"),

@@ -264,6 +264,18 @@ def test_a_needle_through_a_repeated_outlier_is_degenerate_and_not_chosen():
     assert min(np.linalg.eigvalsh(c)[0] for c in fit.covariances) > 1e-6 * data_var
 
 
+@pytest.mark.parametrize("grid, message", [
+    (("1-3",), "n_components must be an integer or integers.*got the string '1-3'"),
+    (([2, 2, 3],), "n_components names K 2 more than once; give each once"),
+    (([1, 2], ["full", "tied", "full"]), "covariance_types names type full more than once"),
+])
+def test_a_grid_given_as_a_string_or_twice_is_refused(three_clusters, grid, message):
+    """QA: "1-3" was read a character at a time ("got '1'"); a K or a type given twice ran
+    once, unsaid."""
+    with pytest.raises(ValueError, match=message):
+        select_em(three_clusters, *grid, n_jobs=1)
+
+
 def test_a_few_valued_column_is_named_once_not_per_cell():
     """A binary column: select_em says so once, as a fit would; the cells do not repeat it."""
     from bayesgmm._validation import FewValuesWarning

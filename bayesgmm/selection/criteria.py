@@ -231,7 +231,9 @@ def select_em(
         As in :func:`bayesgmm.fit_em`, for every cell: frequency weights (the criteria use
         the weighted log-likelihood and N = the sum of the weights, as for the expanded
         rows), missing values (NaN; a row counts with its observed coordinates), a uniform
-        noise component (one more free parameter, its weight).
+        noise component (its weight one more free parameter, and its volume another where
+        it is estimated from the data, i.e. without ``noise_volume``: mclust's count, as
+        :attr:`bayesgmm.EMResult.n_parameters`).
     labels : array-like (N,) of int, optional
         Known labels (component indices, -1 unknown) as in :func:`bayesgmm.fit_em`: the
         criteria use the log-likelihood the fits maximise (a labelled row by its own

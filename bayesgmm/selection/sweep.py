@@ -77,10 +77,18 @@ def cell_seed(entropy: int, n_components: int, covariance_type: str,
 
 
 def check_grid(n_components: int | Iterable[int]) -> tuple[int, ...]:
+    """The numbers of components of a sweep, in increasing order; a one-line error for a
+    string (QA: "1-3" was read a character at a time, "got '1'"), none, or one given twice
+    (QA: [2, 2, 3] ran as [2, 3], unsaid)."""
+    if isinstance(n_components, str | bytes):
+        raise ValueError(f"n_components must be an integer or integers, e.g. range(1, 4) or "
+                         f"[1, 2, 3]; got the string {n_components!r}")
     ks = [n_components] if isinstance(n_components, int | np.integer) else list(n_components)
     if not ks:
         raise ValueError("n_components must name at least one number of components")
-    return tuple(sorted({check_n_components(k) for k in ks}))
+    checked = [check_n_components(k) for k in ks]
+    _once(checked, "n_components", "K")
+    return tuple(sorted(checked))
 
 
 def check_covariance_types(covariance_types: str | Iterable[str]) -> tuple[str, ...]:
@@ -89,7 +97,16 @@ def check_covariance_types(covariance_types: str | Iterable[str]) -> tuple[str, 
     cts = [check_covariance_type(ct) for ct in covariance_types]
     if not cts:
         raise ValueError("covariance_types must name at least one covariance type")
-    return tuple(ct for ct in COVARIANCE_TYPES if ct in cts)  # canonical order, no duplicates
+    _once(cts, "covariance_types", "type")
+    return tuple(ct for ct in COVARIANCE_TYPES if ct in cts)  # canonical order
+
+
+def _once(values: list, name: str, what: str) -> None:
+    """A one-line error when ``values`` names one more than once."""
+    twice = sorted({v for v in values if values.count(v) > 1}, key=values.index)
+    if twice:
+        listed = ", ".join(map(str, twice))
+        raise ValueError(f"{name} names {what} {listed} more than once; give each once")
 
 
 
