@@ -17,14 +17,18 @@ from ._common import _RUG_POINTS, _sample_rows
 
 
 def _note_outside(ax: Axes, x: np.ndarray, y: np.ndarray | None = None,
-                  keep: np.ndarray | None = None) -> None:
+                  keep: np.ndarray | None = None, centres: np.ndarray | None = None,
+                  names: list[str] | None = None) -> None:
     """Say how many points lie beyond the axes (set around the bulk of the data,
     :func:`_limits`): "noise point(s)" when ``keep`` (:func:`_claimed`) is given and every
     one of them is a noise point; and, on a line of its own, how many are not drawn for a
     missing coordinate (NaN in ``x`` or ``y``). ``y`` None: a 1-D panel (only ``x`` counts;
     the note goes at the top, clear of the rug and the jittered points along the bottom, and
     the panel grows by a line so that it sits above the tallest bar).
-    :func:`_clear_of_legend` moves a 2-D panel's note off its legend."""
+    :func:`_clear_of_legend` moves a 2-D panel's note off its legend. ``centres`` (K, 2),
+    the components' means on the panel's axes, and their ``names``: those beyond the axes
+    are named too (QA: a component of weight 0.011 out at the outliers was in the legend
+    and nowhere in the panel, which read as a one-component fit)."""
     (x0, x1), (y0, y1) = sorted(ax.get_xlim()), sorted(ax.get_ylim())
     beyond = (x < x0) | (x > x1)
     missing = np.isnan(x)
@@ -45,6 +49,12 @@ def _note_outside(ax: Axes, x: np.ndarray, y: np.ndarray | None = None,
                         else f"{format_number(ticked)} as ticks at the edge (the other known)"))
     elif absent:
         lines.append(f"{format_number(absent)} missing this feature: not shown")
+    if centres is not None and y is not None:
+        away = [str(names[k] if names is not None else f"component {k}")
+                for k, (cx, cy) in enumerate(np.asarray(centres, dtype=float))
+                if not (x0 <= cx <= x1 and y0 <= cy <= y1)]
+        if away:
+            lines.append(f"{', '.join(away)}: centred beyond the axes")
     if not lines:
         return
     lines = _wrapped_to_panel(ax, lines, _NOTE_FONTSIZE)

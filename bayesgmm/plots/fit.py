@@ -502,7 +502,7 @@ def _overlay_2d(ax, X, em_means, em_covs, draw_means, draw_covs, titles, keep=No
                              draw_means[..., 0], draw_covs[..., 0, 0]),
            ylim=_axis_limits(X[:, 1], keep, em_weights, em_means[:, 1], em_covs[:, 1, 1],
                              draw_means[..., 1], draw_covs[..., 1, 1]))
-    _note_outside(ax, X[:, 0], X[:, 1], keep)
+    _note_outside(ax, X[:, 0], X[:, 1], keep, centres=em_means[:, :2], names=titles[:K])
 
 
 def _ellipse_limits(limits: tuple[float, float], em_means: np.ndarray,
@@ -981,7 +981,7 @@ def plot_classification(result: Any, X: Any = None, ax: Axes | None = None, *,
         _mark_labelled(a, X, labelled, j, i, drawn)
         a.set(xlim=_axis_limits(X[:, j], keep, w, m[:, j], c[:, j, j]),
               ylim=_axis_limits(X[:, i], keep, w, m[:, i], c[:, i, i]))
-        _note_outside(a, X[:, j], X[:, i], keep)
+        _note_outside(a, X[:, j], X[:, i], keep, centres=m[:, [j, i]], names=titles[:G])
 
     def diag(a, i):
         x = X[:, i]
