@@ -95,7 +95,7 @@ TERMS: tuple[tuple[str, str, str], ...] = (
      "expected log predictive density by leave-one-out cross-validation (PSIS-LOO): how well "
      "a model predicts a row it was not fitted to; higher is better, and a difference "
      "below 4, or within two of its standard errors (dse), is noise (the rule the "
-     "comparison applies, after Vehtari et al.)."),
+     "comparison applies, after Vehtari et al. 2017)."),
     ("Pareto k", r"Pareto k",
      "a per-row check of the LOO estimate: above ArviZ's threshold (0.7 with many draws, "
      "a little lower with fewer; the Pareto k table gives it) that row's estimate is "
