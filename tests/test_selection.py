@@ -758,6 +758,12 @@ def test_fit_sparse_refuses_a_single_component(three_clusters, k_max, monkeypatc
     with pytest.raises(ValueError, match=r"^fit_sparse needs max_components >= 2 \(an "
                                          r"overfitted K.*\); got 1$"):
         bayesgmm.fit_sparse(three_clusters, k_max)
+    # QA: 0 read "n_components must be >= 1", and concentration=0 named the Priors field
+    # "weights_concentration", which the user never passed
+    with pytest.raises(ValueError, match=r"^fit_sparse needs max_components >= 2 .*got 0$"):
+        bayesgmm.fit_sparse(three_clusters, 0)
+    with pytest.raises(ValueError, match=r"^concentration must be a finite number > 0"):
+        bayesgmm.fit_sparse(three_clusters, 5, concentration=0)
 
 
 def test_summarise_sparse_identifies_the_filled_components(three_clusters):

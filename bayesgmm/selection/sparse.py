@@ -20,7 +20,7 @@ import pandas as pd
 import xarray as xr
 
 from .. import kernels
-from .._validation import check_data, check_n_components, seed_from
+from .._validation import check_data, check_int, seed_from
 from ..draw_arrays import categorical, flat_noise_weight, flatten_draws
 from ..em import fit_em
 from ..observations import noise_log_ranges
@@ -192,13 +192,16 @@ def fit_sparse(
     from ..priors import Priors
     from ..sampling import fit_bayes
 
-    K = check_n_components(max_components)
+    K = check_int(max_components, "max_components", None)  # QA: 0 read "n_components >= 1"
     if K < 2:  # one component is always the one non-empty one: K+ = 1 whatever the data
         raise ValueError(f"fit_sparse needs max_components >= 2 (an overfitted K, e.g. 2-3x "
                          f"the clusters you expect); got {K}")
     # before sampling: K+ needs the rows the weights stand for
     frequency_counts(fit_kwargs.get("sample_weight"), "the number of non-empty components")
-    priors = dataclasses.replace(priors or Priors(), weights_concentration=concentration)
+    try:
+        priors = dataclasses.replace(priors or Priors(), weights_concentration=concentration)
+    except ValueError as exc:  # QA: named the Priors field the user never passed
+        raise ValueError(str(exc).replace("weights_concentration", "concentration")) from None
     ss = sampler_settings(settings, fit_kwargs, draws=draws, tune=tune, chains=chains,
                            sampler=sampler, progressbar=progressbar)
     if ss.metric == "auto":  # empty components' skewed posteriors: no Gaussian to whiten by
