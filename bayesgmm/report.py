@@ -1790,8 +1790,9 @@ def _section_ppc(result, figure, random_state) -> str:
     joint = figure("ppc_statistics", ("Posterior predictive check of summary statistics: "
                                       if one_d else "Joint posterior predictive check: ")
                    + ("the sd, skewness and excess kurtosis" if one_d else
-                      "the correlation of each pair of features" if result.em.n_features <= 4
-                      else "the correlation of the first six pairs of features")
+                      "the correlation of each pair of features" if result.em.n_features <= 5
+                      else "the correlation of the 12 pairs of features whose p-values lie "
+                           "farthest from 0.5 (the title gives the other pairs' range)")
                    + " in replicated data sets against the data's; p-values near 0 or 1 "
                      "flag what the model does not reproduce",
                    lambda: plots.plot_ppc_statistics(result, random_state=random_state))
@@ -1804,7 +1805,8 @@ def _section_ppc(result, figure, random_state) -> str:
                        " Marginal densities can agree while the joint structure does not, so "
                        "the second figure checks one joint statistic, the correlation of each "
                        "pair of features"
-                       + (" (the first six pairs)" if result.em.n_features > 4 else "")
+                       + (" (12 of them shown: those whose p-values lie farthest from 0.5)"
+                          if result.em.n_features > 5 else "")
                        + "; agreement there does not make the joint shapes (clusters, their "
                        "orientation) reproduced, which the figures of section 3 show.</p>"),
                     fig, joint)

@@ -387,10 +387,52 @@ def test_density_contours_have_a_key_of_their_levels(old_faithful):
 def test_predictive_statistics_say_excess_kurtosis_and_one_sided(tiny_fit):
     from bayesgmm.plots.diagnostics import _ppc_statistics
 
-    labels = [label for label, _ in _ppc_statistics(np.zeros((5, 1)), ("x",))]
+    labels, _ = _ppc_statistics(np.zeros((5, 1)), ("x",))
     assert labels == ["sd", "skewness", "excess kurtosis"]
     fig = plots.plot_ppc_statistics(tiny_fit, n_replicates=20)
     assert "one-sided, P(T(rep) \u2265 T(obs))" in fig._suptitle.get_text()
+
+
+def test_predictive_statistics_are_scipy_s_correlations_and_moments():
+    """Every pair's correlation (D=7: 21 pairs, from one matrix product) and the 1-D
+    moments, per data set, as NumPy and SciPy compute them one at a time."""
+    from scipy import stats
+
+    from bayesgmm.plots.diagnostics import _ppc_statistics
+
+    Z = np.random.default_rng(0).standard_normal((3, 40, 7)) @ np.triu(np.ones((7, 7)))
+    labels, statistic = _ppc_statistics(Z[0], [f"f{i}" for i in range(7)])
+    pairs = [(i, j) for i in range(7) for j in range(i + 1, 7)]
+    assert labels == [f"corr(f{i}, f{j})" for i, j in pairs]
+    expected = [[np.corrcoef(z[:, i], z[:, j])[0, 1] for i, j in pairs] for z in Z]
+    np.testing.assert_allclose(statistic(Z), expected, rtol=1e-12)
+    np.testing.assert_allclose(statistic(Z[1]), expected[1], rtol=1e-12)
+    _, moments = _ppc_statistics(Z[0][:, :1], ["x"])
+    z = Z[2, :, 0]
+    np.testing.assert_allclose(moments(Z[2][:, :1]),
+                               [z.std(), stats.skew(z), stats.kurtosis(z)], rtol=1e-12)
+
+
+@pytest.mark.parametrize("D, panels", [(5, 10), (7, 12)])
+def test_joint_check_shows_every_pair_or_says_which_it_left_out(D, panels):
+    """QA (D=5): the check drew the first six of ten pairs, and nothing said the other four
+    were left out. Up to 12 pairs every pair has a panel; beyond, the 12 with p farthest
+    from 0.5, and the title gives how many were left out and their p-values' range."""
+    rng = np.random.default_rng(1)
+    X = np.concatenate([rng.standard_normal((60, D)), rng.standard_normal((60, D)) + 4])
+    # 100 replicates: p in steps of 0.01, exact in the title's two decimals
+    fig = plots.plot_ppc_statistics(posterior_stand_in(X, 2, draws=50), n_replicates=100)
+    drawn = [a for a in fig.axes if a.axison]
+    assert len(drawn) == panels
+    shown = {a.get_xlabel(): float(a.get_title()[4:]) for a in drawn}
+    title = fig._suptitle.get_text()
+    if panels == D * (D - 1) // 2:
+        assert "left" not in title and "shown" not in title
+        return
+    assert f"{panels} of {D * (D - 1) // 2} feature pairs shown" in title
+    low, high = (float(t) for t in title.split("have p from ")[1].split(" to "))
+    # every pair left out is no more extreme than any pair shown
+    assert min(abs(p - 0.5) for p in shown.values()) >= max(abs(low - 0.5), abs(high - 0.5))
 
 
 # --------------------------------------------------------------------------------------------

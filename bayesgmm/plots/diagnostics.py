@@ -1102,12 +1102,11 @@ def _replicates(result: BayesResult, n_rows: int, n_replicates: int,
     return rep["x"].values
 
 
-def _replicate_statistics(result: BayesResult, X: np.ndarray, checks: list, n_replicates: int,
-                          random_state: Any) -> tuple[int, list[np.ndarray]]:
-    """The statistics of ``checks`` (:func:`_ppc_statistics`) over up to ``n_replicates``
-    replicated data sets of ``len(X)`` rows, each on the rows complete in ``X`` (missing
-    values: the same rows of every replicate). Returns (replicates, one array of values per
-    check).
+def _replicate_statistics(result: BayesResult, X: np.ndarray, statistic: Any,
+                          n_replicates: int, random_state: Any) -> np.ndarray:
+    """``statistic`` (:func:`_ppc_statistics`) over up to ``n_replicates`` replicated data sets
+    of ``len(X)`` rows, each on the rows complete in ``X`` (missing values: the same rows of
+    every replicate): (replicates, statistics).
 
     The replicates are simulated a few at a time, each pass's held at most ``_MAX_VALUES``
     values (the simulation holds replicates x rows x D x D): all 200 at once held 6 GB at
@@ -1126,40 +1125,54 @@ def _replicate_statistics(result: BayesResult, X: np.ndarray, checks: list, n_re
         sizes = [per_pass] * (n_replicates // per_pass) + [n_replicates % per_pass]
         passes = [(size, int(rng.integers(2**32))) for size in sizes if size]
     rows = ~np.isnan(X).any(axis=1)
-    values: list[list[np.ndarray]] = [[] for _ in checks]
-    done = 0
+    values = []
     for size, seed in passes:
         xrep = _replicates(result, len(X), size, seed)
-        xrep = xrep if rows.all() else xrep[:, rows]
-        done += xrep.shape[0]
-        for out, (_, stat) in zip(values, checks, strict=True):
-            out.append(np.atleast_1d(stat(xrep)))
+        values.append(statistic(xrep if rows.all() else xrep[:, rows]))
         del xrep  # before the next pass's: one pass's replicates at a time
-    return done, [np.concatenate(out) for out in values]
+    return np.concatenate(values)
 
 
-def _ppc_statistics(X: np.ndarray, names) -> list[tuple[str, Any]]:
-    """(label, statistic(X (..., N, D)) -> (...)) pairs for the joint check."""
+def _ppc_statistics(X: np.ndarray, names) -> tuple[list[str], Any]:
+    """The joint check's statistics: (labels, statistic), ``statistic`` mapping data sets
+    (..., N, D) to their values (..., len(labels)). 1-D: sd, skewness and excess kurtosis;
+    else the correlation of each pair of features (i < j, in that order)."""
     D = X.shape[1]
     if D == 1:
-        return [("sd", lambda Z: Z[..., 0].std(axis=-1)),
-                ("skewness", lambda Z: stats.skew(Z[..., 0], axis=-1)),
-                # SciPy's default (Fisher's): kurtosis - 3, 0 for a normal distribution
-                ("excess kurtosis", lambda Z: stats.kurtosis(Z[..., 0], axis=-1))]
+        def moments(Z):
+            z = Z[..., 0]
+            # SciPy's default kurtosis (Fisher's): kurtosis - 3, 0 for a normal distribution
+            return np.stack([z.std(axis=-1), stats.skew(z, axis=-1),
+                             stats.kurtosis(z, axis=-1)], axis=-1)
+        return ["sd", "skewness", "excess kurtosis"], moments
 
-    def corr(i, j):
-        def stat(Z):
-            a = Z[..., i] - Z[..., i].mean(axis=-1, keepdims=True)
-            b = Z[..., j] - Z[..., j].mean(axis=-1, keepdims=True)
-            return (a * b).sum(-1) / np.sqrt((a * a).sum(-1) * (b * b).sum(-1))
-        return stat
+    upper = np.triu_indices(D, 1)
+
+    def correlations(Z):  # every pair from one matrix product: D=20 has 190 pairs
+        c = Z - Z.mean(axis=-2, keepdims=True)
+        cov = np.einsum("...ni,...nj->...ij", c, c)
+        sd = np.sqrt(np.einsum("...ii->...i", cov))
+        return (cov / (sd[..., :, None] * sd[..., None, :]))[..., upper[0], upper[1]]
 
     def label(i, j):  # long names: one a line, each shortened (they ran off the panel)
         a, b = (_ellipsize(names[k], 36) for k in (i, j))
         return f"corr({a}, {b})" if len(a) + len(b) <= 30 else f"corr({a},\n{b})"
 
-    pairs = [(i, j) for i in range(D) for j in range(i + 1, D)][:6]
-    return [(label(i, j), corr(i, j)) for i, j in pairs]
+    return [label(i, j) for i, j in zip(*upper, strict=True)], correlations
+
+
+# Panels of the joint check at most (four rows of three): all pairs up to D=5; beyond, the
+# pairs whose p-values are farthest from 0.5, and the title gives the other p-values' range.
+PPC_MAX_PANELS = 12
+
+
+def _ppc_shown(p: np.ndarray) -> np.ndarray:
+    """Which statistics get a panel (indices, in their own order): all, or the
+    ``PPC_MAX_PANELS`` with p farthest from 0.5 (the misfits a reader looks for)."""
+    if len(p) <= PPC_MAX_PANELS:
+        return np.arange(len(p))
+    extreme = np.argsort(-np.abs(p - 0.5), kind="stable")[:PPC_MAX_PANELS]
+    return np.sort(extreme)
 
 
 @sizable
@@ -1168,8 +1181,10 @@ def plot_ppc_statistics(result: BayesResult, n_replicates: int = 200, axes: Any 
     """A joint posterior predictive check: statistics of replicated data against the data's.
 
     Marginal densities can match while the joint structure does not; the correlation between
-    each pair of features (up to six pairs; 1-D data: sd, skewness and excess kurtosis,
-    SciPy's kurtosis - 3) catches that.
+    each pair of features (1-D data: sd, skewness and excess kurtosis, SciPy's kurtosis - 3)
+    catches that. Up to :data:`PPC_MAX_PANELS` (12) pairs, every pair has a panel; with more
+    (D >= 6), the 12 whose p-values lie farthest from 0.5, and a new figure's title says how
+    many pairs were left out and the range of their p-values.
     Each panel: the statistic over ``n_replicates`` replicated data sets (histogram), the
     observed value (black line) and the one-sided posterior predictive p-value
     ``p`` = P(T(rep) >= T(obs)) (a new figure's title says it is one-sided, and which side):
@@ -1183,45 +1198,49 @@ def plot_ppc_statistics(result: BayesResult, n_replicates: int = 200, axes: Any 
         Replicated data sets (one random posterior draw each), whose statistics make the
         histograms and the p-values; at least 2.
     axes : sequence of Axes, optional
-        One per statistic (a new figure lays them out in up to three columns); the figure
-        is then the caller's, and nothing is drawn outside these axes (no title).
+        One per panel (``min(statistics, 12)``; a new figure lays them out in up to three
+        columns); the figure is then the caller's, and nothing is drawn outside these axes
+        (no title).
     random_state : int, optional
         Which posterior draws are replicated.
     """
     result = _posterior_result(result, "plot_ppc_statistics")
     _check_replicates(n_replicates, least=2)  # one replicate: no distribution to compare
     X, _ = _ppc_data(result)
-    checks = _ppc_statistics(X, result.feature_names)
+    labels, statistic = _ppc_statistics(X, result.feature_names)
+    n = min(len(labels), PPC_MAX_PANELS)
     given = axes is not None
     if given:  # before the simulation: a wrong call fails at once
-        axes = _given_axes(axes, len(checks), "plot_ppc_statistics",
-                           f"one axes per statistic ({len(checks)})")
-    n_done, statistics = _replicate_statistics(result, X, checks, n_replicates, random_state)
+        axes = _given_axes(axes, n, "plot_ppc_statistics", f"one axes per panel ({n})")
+    values = _replicate_statistics(result, X, statistic, n_replicates, random_state)
+    observed = statistic(X[~np.isnan(X).any(axis=1)])  # as the replicates': the complete rows
+    p = np.mean(values >= observed, axis=0)
+    shown = _ppc_shown(p)
     if not given:
-        n = len(checks)
         cols = min(n, 3)
         rows = (n + cols - 1) // cols
-        fig = Figure(figsize=(4.0 * cols, 2.9 * rows), layout="constrained")
+        # one or two panels: wide enough for the title's two lines
+        fig = Figure(figsize=(max(4.0 * cols, 7.0), 2.9 * rows), layout="constrained")
         axes = fig.subplots(rows, cols, squeeze=False).ravel()
         for a in axes[n:]:
             a.set_axis_off()
     else:
         fig = axes[0].figure
-    rows = ~np.isnan(X).any(axis=1)  # as the replicates' statistics: the complete rows
-    for a, (label, stat), values in zip(axes, checks, statistics, strict=False):
-        observed = float(stat(X[rows]))
-        p = float(np.mean(values >= observed))
-        a.hist(values, bins=30, color="C0", alpha=0.6)
-        a.axvline(observed, color="black", lw=2)
-        a.set(xlabel=label, yticks=[], title=f"p = {p:.2f}")  # one-sided: the title says
+    for a, k in zip(axes, shown, strict=False):
+        a.hist(values[:, k], bins=30, color="C0", alpha=0.6)
+        a.axvline(observed[k], color="black", lw=2)
+        a.set(xlabel=labels[k], yticks=[], title=f"p = {p[k]:.2f}")  # one-sided: the title says
         # at most 5 ticks: 0.025 apart (D=5), their labels ran together
         a.xaxis.set_major_locator(MaxNLocator(nbins=5))
     if given:  # the caller's figure: nothing drawn outside its axes
         return fig
-    # One or two panels are too narrow for the title on one line.
-    sep = " " if len(checks) >= 3 else "\n"
     kind = "Predictive check" if X.shape[1] == 1 else "Joint predictive check"
-    fig.suptitle(f"{kind}:{sep}{format_number(n_done)} replicated data sets "
-                 f"(histogram){sep}vs the data (line)\np: one-sided, P(T(rep) \u2265 T(obs));"
-                 f"{sep}near 0 or 1 flags a misfit", fontsize=11)
+    title = (f"{kind}: {format_number(len(values))} replicated data sets (histogram) vs the "
+             "data (line)\np: one-sided, P(T(rep) \u2265 T(obs)); near 0 or 1 flags a misfit")
+    left = np.setdiff1d(np.arange(len(p)), shown)
+    if len(left):
+        title += (f"\n{n} of {len(p)} feature pairs shown, those with p farthest from 0.5; "
+                  f"the other {len(left)} have p from {p[left].min():.2f} to "
+                  f"{p[left].max():.2f}")
+    fig.suptitle(title, fontsize=11)
     return fig
