@@ -1200,7 +1200,9 @@ def test_predictive_density_is_drawn_over_the_bulk_with_outliers_counted():
             assert lo < bulk.min() and bulk.max() < hi and hi - lo < 3 * np.ptp(bulk)
             notes = [t.get_text() for t in a.texts]
             beyond = int(np.sum((X[name] < lo) | (X[name] > hi)))
-            assert beyond >= 1 and f"{beyond} point(s) beyond the axes" in notes
+            # (first in the note; the stand-in's EM component over the bulk has one far row
+            # in it, and the note's next line says its replicates spread far wider)
+            assert beyond >= 1 and notes[0].startswith(f"{beyond} point(s) beyond the axes")
             observed = next(line for line in a.get_lines() if line.get_label() == "observed")
             # 118 of 120 rows within: the curve carries about that share of the density
             grid, density = observed.get_data()

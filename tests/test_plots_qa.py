@@ -506,6 +506,32 @@ def test_the_predictive_check_keeps_a_small_mode_of_the_data():
     assert np.trapezoid(ours, grid) == pytest.approx(1.0, abs=0.01)
 
 
+def test_a_density_check_panel_says_when_the_replicates_lie_elsewhere():
+    """QA (a spherical fit of columns on scales 1e-3 and 1e4): the model gave the small
+    column an sd of 5,900, and its panel drew the data's curve alone, as if no replicate had
+    been drawn. The panel now says where the replicates went; a panel whose replicates match
+    says nothing, and the spherical advice comes only with a spherical fit."""
+    from bayesgmm.plots.diagnostics import _replicates_elsewhere
+
+    rng = np.random.default_rng(0)
+    X = np.column_stack([rng.normal(0, 1e-3, 200), rng.normal(0, 1, 200)])
+    post = posterior_stand_in(X, 1)
+    scale = np.array([1e7, 1.0])  # feature 0's sd: 1e4, 1e7 times the data's
+    post.idata["posterior"]["covariances"] *= scale[:, None] * scale[None, :]
+    fig = plots.plot_ppc_density(post, n_replicates=10)
+    notes = [" ".join(t.get_text().split()) for a in fig.axes for t in a.texts]
+    assert len(notes) == 1 and notes[0].startswith("the replicates put 0% of their values in "
+                                                   "this range (the data 100%"), notes
+    assert "spherical" not in notes[0]
+    wide = rng.normal(0, 7000, (5, 200))
+    note, = _replicates_elsewhere(wide, X[:, 0], -0.004, 0.004, "spherical")
+    # the interquartile ranges: 1.35 sd
+    assert re.search(r"interquartile range: replicates 9,\d{3}, data 0.001\d", note), note
+    assert "fit 'diag'" in note
+    assert _replicates_elsewhere(rng.normal(0, 1e-3, (5, 200)), X[:, 0], -0.004, 0.004,
+                                 "spherical") == ()
+
+
 def test_a_small_density_reads_as_a_power_of_ten_over_its_axis(galaxies, old_faithful):
     """QA (galaxies, km/s): the density axes read "0.00016, 0.00014, ..."; now 1.6, 1.4, ...
     under "x10^-4". Densities of ordinary size keep their plain numbers."""

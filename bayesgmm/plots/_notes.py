@@ -18,7 +18,7 @@ from ._common import _RUG_POINTS, _sample_rows
 
 def _note_outside(ax: Axes, x: np.ndarray, y: np.ndarray | None = None,
                   keep: np.ndarray | None = None, centres: np.ndarray | None = None,
-                  names: list[str] | None = None) -> None:
+                  names: list[str] | None = None, more: tuple[str, ...] = ()) -> None:
     """Say how many points lie beyond the axes (set around the bulk of the data,
     :func:`_limits`): "noise point(s)" when ``keep`` (:func:`_claimed`) is given and every
     one of them is a noise point; and, on a line of its own, how many are not drawn for a
@@ -28,7 +28,8 @@ def _note_outside(ax: Axes, x: np.ndarray, y: np.ndarray | None = None,
     :func:`_clear_of_legend` moves a 2-D panel's note off its legend. ``centres`` (K, 2),
     the components' means on the panel's axes, and their ``names``: those beyond the axes
     are named too (QA: a component of weight 0.011 out at the outliers was in the legend
-    and nowhere in the panel, which read as a one-component fit)."""
+    and nowhere in the panel, which read as a one-component fit). ``more``: the caller's own
+    lines, after these (one note a panel)."""
     (x0, x1), (y0, y1) = sorted(ax.get_xlim()), sorted(ax.get_ylim())
     beyond = (x < x0) | (x > x1)
     missing = np.isnan(x)
@@ -55,6 +56,7 @@ def _note_outside(ax: Axes, x: np.ndarray, y: np.ndarray | None = None,
                 if not (x0 <= cx <= x1 and y0 <= cy <= y1)]
         if away:
             lines.append(f"{', '.join(away)}: centred beyond the axes")
+    lines.extend(more)
     if not lines:
         return
     lines = _wrapped_to_panel(ax, lines, _NOTE_FONTSIZE)
