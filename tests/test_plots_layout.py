@@ -1413,3 +1413,24 @@ def test_a_component_beyond_the_axes_is_named(old_faithful, figure):
     plain = fit_em(old_faithful, 2, random_state=0)
     assert not any("centred beyond" in t.get_text() for a in getattr(
         plots, f"plot_{figure}")(plain, old_faithful).axes for t in a.texts)
+
+
+@pytest.mark.parametrize("D", [3, 5])
+def test_forest_and_rank_grids_fit_the_report_s_column(D):
+    """Referee (D=5, K=6): the forest's four centred columns (14.4 inches) and ArviZ's 4 x 4
+    rank grid (15.4 inches) were shrunk by the report's 1,068-pixel column to tick labels
+    6-7 pixels high. Both are drawn at most about PAGE_WIDTH wide, nothing cut or overlapping."""
+    import matplotlib.pyplot as plt
+
+    from bayesgmm.plots._common import PAGE_WIDTH
+
+    rng = np.random.default_rng(D)
+    centres = rng.normal(0, 6, (4, D))
+    X = np.concatenate([c + rng.standard_normal((50, D)) for c in centres])
+    result = posterior_stand_in(X, 4, draws=60)
+    for fig in (plots.plot_forest(result), plots.plot_rank(result, max_scalars=16)):
+        try:
+            assert fig.get_figwidth() <= 1.02 * PAGE_WIDTH, fig.get_size_inches()
+            _assert_nothing_overlaps_or_is_cut(fig)
+        finally:
+            plt.close(fig)

@@ -49,6 +49,10 @@ _KDE_POINTS = 5000
 # floats, the budget of the posterior's own passes (bayesgmm.posterior._PASS_VALUES; not
 # imported from there, as it loads ArviZ, which an EM report never needs: a test checks).
 _MAX_VALUES = 20_000_000
+# The widest a grid of small panels is drawn (inches): the report's column (1,068 pixels at
+# its 100 pixels an inch). Wider, the page shrank it: ArviZ's 4 x 4 rank grid came out 15.4
+# inches wide, its tick labels 6 pixels high on the page.
+PAGE_WIDTH = 10.6
 # The trace and rank plots' variables: diagnostics.RANK_VARIABLES, the verdict's rank test's
 # (not imported from there: it loads ArviZ, which an EM report never needs; a test checks).
 _DIAGNOSED = ("weights", "noise_weight", "means")

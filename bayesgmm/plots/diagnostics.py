@@ -36,6 +36,7 @@ from ._common import (
     _MAX_VALUES,
     _NAME_CHARS,
     INTERVAL,
+    PAGE_WIDTH,
     RANK_MAX_SCALARS,
     TRACE_MAX_SCALARS,
     _bulk,
@@ -488,6 +489,8 @@ def plot_rank(result: BayesResult, var_names=_DIAGNOSED,
         _chain_legend(pc)
     own = pc.viz["figure"].item()  # the grid's figure (a SubFigure with ``ax``)
     figure = own.get_figure(root=True)
+    if ax is None and figure.get_figwidth() > PAGE_WIDTH:  # ArviZ's: 3.84 inches a column
+        figure.set_size_inches(PAGE_WIDTH, figure.get_figheight())
     _rank_pvalue_texts(own, {name: pvalues.get(da.attrs["label"], np.nan)
                              for name, da in shown.data_vars.items()}, level)
     heading = (f"Rank ECDF per chain; p-value of the rank test, flagged (red) below "
@@ -781,10 +784,13 @@ def plot_forest(result: BayesResult, interval: float = INTERVAL, axes: Any = Non
     centred = forest_means_centred(result, interval)
     if not given:
         n = len(panels)
-        cols = min(n, 4)
-        # + 2.1 inches: the titles, the tick labels and the key below the panels; wider
-        # columns for the centred panels' longer row labels ("component 0: 0.00883")
-        fig = Figure(figsize=((3.6 if centred else 3.2) * cols,
+        # wider columns for the centred panels' longer row labels ("component 0: 0.00883"),
+        # as many as PAGE_WIDTH holds (four centred ones, 14.4 inches, were shrunk on the
+        # report's page to tick labels 7 pixels high)
+        width = 3.6 if centred else 3.2
+        cols = min(n, max(int(PAGE_WIDTH // width), 3))
+        # + 2.3 inches: the titles, the tick labels and the key below the panels
+        fig = Figure(figsize=(width * cols,
                               0.35 * K * ((n + cols - 1) // cols) + 2.3),
                      layout="constrained")
         axes = fig.subplots((n + cols - 1) // cols, cols, squeeze=False).ravel()
