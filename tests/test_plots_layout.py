@@ -1434,3 +1434,25 @@ def test_forest_and_rank_grids_fit_the_report_s_column(D):
             _assert_nothing_overlaps_or_is_cut(fig)
         finally:
             plt.close(fig)
+
+
+@pytest.mark.parametrize("figure", ["plot_membership", "plot_classification"])
+def test_a_key_that_would_cover_points_goes_beside_the_axes(figure):
+    """QA (5-D membership): with points in every corner matplotlib's "best" place for the
+    key is only the least bad one, and it covered points. Such a key now sits beside the
+    axes, clear of every point drawn."""
+    import matplotlib.pyplot as plt
+
+    X = np.random.default_rng(0).uniform(0, 1, (600, 2))
+    fig = getattr(plots, figure)(fit_em(X, 2, random_state=0), X)
+    try:
+        ax = fig.axes[0]
+        fig.draw_without_rendering()
+        box, frame = ax.get_legend().get_window_extent(), ax.get_window_extent()
+        assert box.x0 >= frame.x1  # beside the axes
+        points = ax.transData.transform(X)
+        assert not np.any((points[:, 0] >= box.x0) & (points[:, 0] <= box.x1)
+                          & (points[:, 1] >= box.y0) & (points[:, 1] <= box.y1))
+        _assert_nothing_overlaps_or_is_cut(fig)
+    finally:
+        plt.close(fig)

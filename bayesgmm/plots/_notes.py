@@ -161,6 +161,31 @@ _NOTE_PLACES = (((0.99, 0.01), "right", "bottom"), ((0.01, 0.01), "left", "botto
                 ((0.99, 0.99), "right", "top"), ((0.01, 0.99), "left", "top"))
 
 
+def _legend_off_points(ax: Axes, x: np.ndarray, y: np.ndarray) -> None:
+    """Move ``ax``'s legend beside the axes (top right, outside) when, where matplotlib's
+    "best" put it, it covers any of the points (``x``, ``y``, data coordinates) drawn
+    within the axes: with clusters in every corner "best" is only the least bad place (QA:
+    a 5-D membership plot's key over a cluster's edge). Call it after the limits are set
+    and before :func:`_clear_of_legend`."""
+    legend = ax.get_legend()
+    if legend is None:
+        return
+    (x0, x1), (y0, y1) = sorted(ax.get_xlim()), sorted(ax.get_ylim())
+    inside = np.isfinite(x) & np.isfinite(y) & (x >= x0) & (x <= x1) & (y >= y0) & (y <= y1)
+    if not inside.any():
+        return
+    ax.get_figure(root=True).draw_without_rendering()
+    box = legend.get_window_extent()
+    points = ax.transData.transform(np.column_stack([x[inside], y[inside]]))
+    covered = ((points[:, 0] >= box.x0) & (points[:, 0] <= box.x1)
+               & (points[:, 1] >= box.y0) & (points[:, 1] <= box.y1))
+    if not covered.any():
+        return
+    legend.set_loc("upper left")
+    legend.set_bbox_to_anchor((1.02, 1.0), transform=ax.transAxes)
+    legend.borderaxespad = 0.0
+
+
 def _clear_of_legend(ax: Axes) -> None:
     """Move ``ax``'s note (:func:`_note_outside`) to the first of its corners (fewest points
     first) where ``ax``'s legend does not cover it (the legend's "best" place takes no

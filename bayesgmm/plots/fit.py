@@ -73,7 +73,7 @@ from ._common import (
     _weighted_rows,
     fit_of,
 )
-from ._notes import _clear_of_legend, _note_outside
+from ._notes import _clear_of_legend, _legend_off_points, _note_outside
 from ._styles import _component_color, _component_linestyle, _component_marker, _scatter_components
 
 
@@ -1053,6 +1053,8 @@ def plot_classification(result: Any, X: Any = None, ax: Axes | None = None, *,
                   bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
     else:
         ax.legend(handles=handles, fontsize="small", loc="best")
+        if X.shape[1] == 2:
+            _legend_off_points(ax, X[drawn, 0], X[drawn, 1])
     # Short lines: one long first line ran past a 6.4-inch figure's edge. The uncertainty
     # defined in 2-D too: the key's "uncertainty 0.33" said nothing of what it measures.
     ax.set_title("Classification: colour and marker = most probable component,\n"
@@ -1297,6 +1299,7 @@ def plot_membership(result: Any, X: Any = None, ax: Axes | None = None, *,
     handles += [h for h, t in zip(*ax.get_legend_handles_labels(), strict=True)
                 if t not in titles]  # "known label"
     ax.legend(handles=handles, fontsize="small")
+    _legend_off_points(ax, X[drawn, i], X[drawn, j])
     _clear_of_legend(ax)
     # Last: the labels are placed on the finished layout (title, legend, limits).
     written = _label_points(ax, X[circled][:, [i, j]], [str(rows[n]) for n in circled])
