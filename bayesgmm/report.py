@@ -85,6 +85,7 @@ from .selection.choice_notes import (  # "within this of the best"; K=1 tied is 
     WEAK_EVIDENCE,
     same_model_as_another,
 )
+from .selection.criteria import failed_groups
 from .selection.sweep import describe_group, group_warnings
 from .settings import DiagnosticThresholds, FigureFiles
 from .versions import RESULT_PACKAGES, software_versions
@@ -2301,8 +2302,7 @@ def _section_criteria(selection: EMSelection, figure, X: Any = None,
         notes.append(f"Borderline: {cells}: eligible by the rule above, but EM warns that a "
                      "component rests on too few effective points (EM's warnings, under 'Every "
                      "fit'); read their criteria with care.")
-    notes += [f"Not fitted: K={r.n_components} {r.covariance_type}: {r.error}"
-              for r in table[table["error"] != ""].itertuples()]
+    notes += [f"Not fitted: {cells}: {reason}" for cells, reason in failed_groups(table)]
     notes += [note[0].upper() + note[1:] + "." for note in getattr(selection, "notes", ())]
     fig = figure("criteria", "BIC, AIC and ICL against K as differences from the best cell "
                  "(lower is better; one line per covariance type, the best cell circled, "

@@ -187,14 +187,20 @@ def test_unfittable_cells_are_reported_not_fatal():
 
 
 def test_cells_unfittable_for_one_reason_are_listed_once():
-    """QA: a K above the number of points printed the same reason once per covariance type."""
+    """QA: a K above the number of points printed the same reason once per covariance type,
+    and then once per K; the report listed it once per cell."""
+    from bayesgmm.report import build_selection_report
+
     X = np.random.default_rng(0).normal(size=(5, 2))
-    text = str(select_em(X, [5, 6, 7], "all", n_init=1, n_jobs=1, random_state=0))
-    failed = [line for line in text.splitlines() if "not fitted" in line]
-    assert failed == [
-        f"  not fitted: K={k} (full, tied, diag, spherical): X has 5 point(s), fewer than "
-        f"n_components={k}; each component needs at least one point: give n_components at "
-        "most 5" for k in (6, 7)]
+    for ks, cells in (([5, 6, 7], "K=6, 7"), ([5, 6, 7, 8, 9], "K=6..9"), ([5, 6], "K=6")):
+        sel = select_em(X, ks, "all", n_init=1, n_jobs=1, random_state=0)
+        failed = [line for line in str(sel).splitlines() if "not fitted" in line]
+        number = "6" if cells == "K=6" else "K"  # one K: its own number
+        reason = (f"X has 5 point(s), fewer than n_components={number}; each component needs "
+                  "at least one point: give n_components at most 5")
+        assert failed == [f"  not fitted: {cells} (full, tied, diag, spherical): {reason}"]
+    page, _ = build_selection_report(sel)
+    assert page.count("Not fitted:") == 1
 
 
 def test_degenerate_cells_are_flagged_and_not_chosen():

@@ -24,6 +24,14 @@ def test_weighted_criteria_equal_the_expanded_rows(collapsed):
         np.testing.assert_allclose(weighted[column], oracle[column], rtol=1e-6, err_msg=column)
 
 
+def test_a_weighted_selection_s_repr_gives_the_criteria_s_n(collapsed):
+    """QA: repr said "N=120" beside criteria computed with N = 240 (the sum of the weights)."""
+    X, g, _ = collapsed
+    sel = select_em(X, [1, 2], ["full"], sample_weight=g, n_init=1, random_state=0, n_jobs=1)
+    assert "N=120 rows, weights summing to 240;" in repr(sel)
+    assert "N=120;" in repr(select_em(X, [1, 2], ["full"], n_init=1, random_state=0, n_jobs=1))
+
+
 def test_plain_table_is_unchanged_by_default_arguments(collapsed):
     X, _, _ = collapsed
     kwargs = {"n_init": 2, "random_state": 1, "n_jobs": 1}

@@ -10,6 +10,7 @@ Where it sits: the selection layer; imports EM, the sweep engine and (inside fun
 from __future__ import annotations
 
 import math
+import re
 import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -119,8 +120,14 @@ class EMSelection:
         flags = [f"{n} {what}" for n, what in (
             (int(table["degenerate"].sum()), "degenerate"),
             (int((table["error"] != "").sum()), "not fitted")) if n]
+        # weighted: the criteria's N is the sum of the weights (QA: "N=272" beside
+        # criteria computed with N=562)
+        fit = next(iter(self.fits.values()), None)
+        weighted = fit is not None and (fit.observations or {}).get("weighted")
+        n = (f"N={self.n_samples:g} rows, weights summing to {fit.n_samples:,.6g}" if weighted
+             else f"N={self.n_samples:g}")
         return (f"EMSelection({len(table)} cells: {k_range} x {', '.join(types)}, "
-                f"N={self.n_samples:g}; best: {best}"
+                f"{n}; best: {best}"
                 f"{'; ' + ', '.join(flags) if flags else ''}; print() for the tables)")
 
     def __str__(self) -> str:
@@ -150,25 +157,48 @@ class EMSelection:
             lines.append(f"  \u2020 degenerate (a component too small for its covariance, or "
                          f"collapsed onto the reg_covar floor; not eligible as best): {cells}")
         lines += [f"  not fitted: {cells}: {error}"
-                  for cells, error in _failed_groups(self.table)]
+                  for cells, error in failed_groups(self.table)]
         lines += [f"  note: {note}" for note in self.notes]
         return "\n".join(lines)
 
 
-def _failed_groups(table: pd.DataFrame) -> list[tuple[str, str]]:
+def failed_groups(table: pd.DataFrame) -> list[tuple[str, str]]:
     """The unfittable cells as (cells, reason), each reason once: a K that no covariance type
-    can fit (too few points) would otherwise repeat the same line once per type.
+    can fit (too few points) would otherwise repeat the same line once per type, and each K
+    beyond the number of rows once per K (QA: three lines "X has 8 point(s), fewer than
+    n_components=9 / 10 / 11").
 
-    ``cells`` names each K once, its covariance types in parentheses when several share the
-    reason: ``"K=8 (full, tied, diag, spherical)"``, ``"K=5 spherical"``.
+    ``cells`` names the Ks, their covariance types in parentheses when several share the
+    reason: ``"K=8 (full, tied, diag, spherical)"``, ``"K=5 spherical"``,
+    ``"K=9..11 (full, diag)"``. Reasons that differ only in naming their own K
+    (``n_components=9``) are one reason, written with ``n_components=K``.
     """
     by_error: dict[str, dict[int, list[str]]] = {}
     for row in table[table["error"] != ""].itertuples():
-        by_error.setdefault(row.error, {}).setdefault(row.n_components, []).append(
-            row.covariance_type)
-    return [(", ".join(f"K={k} ({', '.join(cts)})" if len(cts) > 1 else f"K={k} {cts[0]}"
-                       for k, cts in by_k.items()), error)
-            for error, by_k in by_error.items()]
+        k = int(row.n_components)
+        reason = re.sub(rf"\bn_components={k}\b", "n_components=K", row.error)
+        by_error.setdefault(reason, {}).setdefault(k, []).append(row.covariance_type)
+    groups = []
+    for reason, by_k in by_error.items():
+        if len(by_k) == 1:  # one K: its own number back in the reason
+            k = next(iter(by_k))
+            reason = reason.replace("n_components=K", f"n_components={k}")
+        groups.append((_cells_phrase(by_k), reason))
+    return groups
+
+
+def _cells_phrase(by_k: dict[int, list[str]]) -> str:
+    """K -> covariance types as "K=9..11 (full, diag)" when every K has the same types, else
+    "K=8 (full, tied), K=9 full"."""
+    def types(cts):
+        return f" ({', '.join(cts)})" if len(cts) > 1 else f" {cts[0]}"
+
+    ks = sorted(by_k)
+    if len(ks) > 1 and all(by_k[k] == by_k[ks[0]] for k in ks):
+        run = ks == list(range(ks[0], ks[-1] + 1))
+        named = f"K={ks[0]}..{ks[-1]}" if run and len(ks) > 2 else "K=" + ", ".join(map(str, ks))
+        return named + types(by_k[ks[0]])
+    return ", ".join(f"K={k}{types(by_k[k])}" for k in ks)
 
 
 def select_em(
