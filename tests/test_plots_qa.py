@@ -230,6 +230,22 @@ def test_delta_panels_have_readable_ticks_and_guides_off_the_lines(criteria_figu
         assert all(t.get_window_extent().x0 >= right for t in panel.texts)
 
 
+def test_delta_tick_labels_do_not_run_together_over_many_decades(old_faithful):
+    """QA (Old Faithful, K=1..12, deltas up to 1,600): the squeezed linear part's "0" and "2"
+    ran together; every pair of tick labels is apart now."""
+    sel = bayesgmm.select_em(old_faithful, range(1, 13), n_init=1, random_state=0, n_jobs=1)
+    fig = selection_plots.plot_criteria(sel)
+    fig.draw_without_rendering()
+    for panel in fig.axes:
+        boxes = [t.get_window_extent() for t in panel.get_yticklabels() if t.get_text()]
+        if len(boxes) < 2:
+            continue
+        assert "0" in [t.get_text() for t in panel.get_yticklabels()]
+        for a, b in zip(boxes, boxes[1:], strict=False):
+            # half a line of space at least between neighbours
+            assert abs(a.y0 - b.y0) >= 1.5 * a.height, (a, b)
+
+
 # --------------------------------------------------------------------------------------------
 # 6. details of single figures
 # --------------------------------------------------------------------------------------------

@@ -163,9 +163,10 @@ def _delta_guides(axis: Any, criterion: str) -> None:
 
 
 def _delta_ticks(axis: Any) -> None:
-    """Plain, readable ticks on a delta panel's symlog axis: 0, 2 and 5 in its linear part,
-    then 1, 2, 5 per decade (matplotlib's symlog locator gave 0 and 10^1 alone), negative
-    ones mirrored when a degenerate cell lies below the best; thousands with a comma."""
+    """Plain, readable ticks on a delta panel's symlog axis: 0, 2 and 5 in its linear part (0
+    and 5 above 1,000, where it is squeezed), then 1, 2, 5 per decade (matplotlib's symlog
+    locator gave 0 and 10^1 alone), negative ones mirrored when a degenerate cell lies below
+    the best; thousands with a comma."""
     from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
     low, high = axis.get_ylim()
@@ -173,7 +174,9 @@ def _delta_ticks(axis: Any) -> None:
     decades = int(np.ceil(np.log10(top / DELTA_LINEAR_UP_TO))) + 1
     steps = _DECADE_STEPS if decades <= 3 else (1.0,)
     beyond = [s * DELTA_LINEAR_UP_TO * 10.0 ** d for d in range(decades) for s in steps]
-    magnitudes = [2.0, 5.0, *beyond]
+    # over more than two decades the linear part is squeezed: 0 and 2 ran together (QA);
+    # the guides still mark 2 where it has one
+    magnitudes = [2.0, 5.0, *beyond] if decades <= 3 else [5.0, *beyond]
     candidates = sorted({0.0, *magnitudes, *(-m for m in magnitudes)})
     ticks = [t for t in candidates if low <= t <= high]
     axis.yaxis.set_major_locator(FixedLocator(ticks))
