@@ -96,8 +96,10 @@ def observations_sentence(summary: dict[str, Any] | None,
         parts.append(f"{dropped} row(s) {why} dropped")
     if summary.get("weighted"):
         total = summary.get("sum_of_weights")
+        zero = int(summary.get("n_rows_zero_weight") or 0)
         parts.append("frequency weights" + (f" (total {format_count(total)})" if total is not None
-                                            else ""))
+                                            else "")
+                     + (f"; {format_count(zero)} row(s) of weight 0 not counted" if zero else ""))
     n_labelled = int(summary.get("n_labelled") or 0)
     if n_labelled:
         named = (": " + ", ".join(f"{k} = {name!r}" for k, name in enumerate(label_names))

@@ -266,14 +266,22 @@ class Observations(NoiseFlag):
         return np.where(np.isnan(self.X), means, self.X)
 
     def summary(self) -> dict[str, Any]:
-        """A JSON-able record of what the data held and how it was treated."""
+        """A JSON-able record of what the data held and how it was treated. A row of weight 0
+        is no row: the rows fitted and the missing values are counted over the rows of
+        positive weight (QA: "152 row(s) fitted; 1 missing value(s)" where 150 rows counted
+        and the missing value was in a row of weight 0), and ``n_rows_zero_weight`` says how
+        many were left out so."""
+        counted = np.ones(self.n_samples, bool) if self.sample_weight is None \
+            else self.sample_weight > 0
+        nan = np.isnan(self.X[counted])
         return {
             "n_rows": int(self.kept_rows.shape[0]),
-            "n_rows_fitted": self.n_samples,
+            "n_rows_fitted": int(counted.sum()),
+            "n_rows_zero_weight": int(self.n_samples - counted.sum()),
             "n_rows_dropped": self.n_rows_dropped,
             "missing": self.missing,
-            "n_missing_values": self.n_missing_values,
-            "n_rows_with_missing": self.n_rows_with_missing,
+            "n_missing_values": int(nan.sum()),
+            "n_rows_with_missing": int(nan.any(axis=1).sum()),
             "weighted": self.sample_weight is not None,
             "sum_of_weights": self.n_effective,
             "n_labelled": self.n_labelled,
@@ -389,6 +397,14 @@ def prepare_observations(
         raise ValueError(f"only {counted} row(s) have a positive sample_weight, fewer than "
                          f"{'n_components=' + str(K) if K >= 2 else 'the 2 a fit needs'}; "
                          "each component needs at least one point: give more rows a weight")
+    if codes is not None and g is not None and np.any((codes >= 0) & (g == 0)):
+        # a row of weight 0 is no row: its label would name a component from nothing (QA:
+        # "component 0 = 'left'" on the right-hand cluster, and relabelling skipped)
+        rows = np.flatnonzero(kept)[(codes >= 0) & (g == 0)]
+        shown = ", ".join(map(str, rows[:5])) + (", ..." if rows.size > 5 else "")
+        raise ValueError(f"{rows.size} row(s) with a known label have sample_weight 0 (row(s) "
+                         f"{shown}): a row of weight 0 counts for nothing, so its label cannot "
+                         "name a component; give those rows a positive weight or no label")
     if codes is not None and not np.any(codes >= 0):
         codes = None
     # here, where every fit's data are validated once (the API's and the command line's):

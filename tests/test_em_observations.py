@@ -781,3 +781,36 @@ def test_the_posterior_start_on_a_subsample_with_gaps_weights_labels_and_noise(s
     assert part.log_posterior == pytest.approx(whole.log_posterior, abs=0.2)
     np.testing.assert_allclose(part.means, whole.means, atol=0.05)
     assert part.observations == whole.observations
+
+
+def test_a_row_of_weight_zero_is_not_counted_in_the_record():
+    """QA: "152 row(s) fitted; 1 missing value(s) integrated out" where 150 rows had a
+    positive weight and the missing value lay in a row of weight 0."""
+    from bayesgmm.observation_record import observations_sentence
+
+    rng = np.random.default_rng(0)
+    X = np.vstack([rng.normal(0, 1, (40, 2)), rng.normal(6, 1, (40, 2))])
+    X[3, 1] = np.nan
+    g = np.ones(len(X))
+    g[[3, 10]] = 0.0
+    summary = fit_em(X, 2, sample_weight=g, random_state=0, n_init=1).observations
+    assert summary["n_rows_fitted"] == 78 and summary["n_rows_zero_weight"] == 2
+    assert summary["n_missing_values"] == 0 and summary["n_rows_with_missing"] == 0
+    sentence = observations_sentence(summary)
+    assert sentence.startswith("78 row(s) fitted; ") and "missing" not in sentence
+    assert "2 row(s) of weight 0 not counted" in sentence
+
+
+def test_a_known_label_on_a_row_of_weight_zero_is_refused():
+    """QA: a labelled row of weight 0 named its component ("component 0 = 'left'") from
+    nothing; the fit put 'left' on the right-hand cluster and skipped relabelling."""
+    rng = np.random.default_rng(1)
+    X = np.vstack([rng.normal(0, 1, (30, 2)), rng.normal(7, 1, (30, 2))])
+    labels = np.full(len(X), -1)
+    labels[[0, 30]] = [0, 1]
+    g = np.ones(len(X))
+    g[[0, 30]] = 0.0
+    with pytest.raises(ValueError, match=r"2 row\(s\) with a known label have sample_weight 0 "
+                                         r"\(row\(s\) 0, 30\).*positive weight or no label") as e:
+        fit_em(X, 2, sample_weight=g, labels=labels, random_state=0)
+    assert "\n" not in str(e.value)
