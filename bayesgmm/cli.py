@@ -1498,6 +1498,8 @@ def _read_observations(data: str, columns: list[str] | None, args: Any, n_compon
     _check_k(n_components, frame.loc[left], data,
              selecting=getattr(args, "command", None) == "select")
     observed: dict[str, Any] = {}
+    if args.missing is not None:  # asked for: recorded as asked even with no gap (QA)
+        observed["missing"] = policy
     if missing.any():
         observed["missing"] = policy
         n_rows = int(missing.any(axis=1).sum())

@@ -376,6 +376,10 @@ def prepare_observations(
         Xv, nan = Xv[kept], nan[kept]
         g = None if g is None else g[kept]
         codes = None if codes is None else codes[kept]
+    if not Xv.shape[0]:  # QA: "... give n_components at most 0"
+        raise ValueError(f"no row of X has a value to fit (every one of its {n_input} row(s) "
+                         + ("has a missing value, and missing='drop'" if missing == "drop"
+                            else "is missing every value") + "); check how X was read")
     unobserved = [names[j] for j in np.flatnonzero(nan.all(axis=0))] if Xv.size else []
     if unobserved:
         raise ValueError(f"column(s) {', '.join(map(repr, unobserved))} have no observed value; "

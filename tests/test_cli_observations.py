@@ -144,6 +144,16 @@ def test_a_plain_file_passes_no_observation_arguments(command, rows_dir, capture
     assert "missing values" not in capsys.readouterr().out
 
 
+@pytest.mark.parametrize("command", ["fit", "em"])
+@pytest.mark.parametrize("policy", ["drop", "refuse"])
+def test_a_policy_asked_for_reaches_the_fit_without_gaps(command, policy, rows_dir, captured):
+    """QA: --missing refuse (or a spec's missing = "drop") on data with no gap was recorded
+    as "marginalise" in result.json and em.json."""
+    cli.main([command, "rows.csv", "-k", "2", "--columns", "eruptions,waiting",
+              "--missing", policy])
+    assert captured["missing"] == policy
+
+
 def test_drop_hands_the_rows_to_the_fit_to_drop(rows_dir, captured, capsys):
     cli.main(["fit", "gaps.csv", "-k", "2", "--columns", "eruptions,waiting",
               "--missing", "drop"])

@@ -814,3 +814,11 @@ def test_a_known_label_on_a_row_of_weight_zero_is_refused():
                                          r"\(row\(s\) 0, 30\).*positive weight or no label") as e:
         fit_em(X, 2, sample_weight=g, labels=labels, random_state=0)
     assert "\n" not in str(e.value)
+
+
+def test_a_table_with_no_value_at_all_is_refused_as_such():
+    """QA: every row empty ended "give n_components at most 0"."""
+    with pytest.raises(ValueError, match=r"no row of X has a value to fit \(every one of its 10 "
+                                         r"row\(s\) is missing every value\)") as e:
+        fit_em(np.full((10, 2), np.nan), 2)
+    assert "at most 0" not in str(e.value) and "\n" not in str(e.value)
