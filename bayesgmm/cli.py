@@ -1119,7 +1119,7 @@ def _cmd_select(args: argparse.Namespace) -> int:
     _print_notes(notes)  # after the header, which names the data
     print()
     settings = {"data": _shown(args.data), "data file SHA-256": file_sha256(args.data),
-                "columns": ", ".join(map(str, frame.columns)), "rows": len(frame),
+                "columns": ", ".join(map(str, frame.columns)), "rows": format_count(len(frame)),
                 "row names": _rows_setting(args.index),
                 **_observation_settings(args, names), "K": args.components,
                 "covariance types": ", ".join(covariance_types),

@@ -54,7 +54,7 @@ from ._warn import IN_PACKAGE
 from .covariance import covariance_words
 from .draw_arrays import membership_draws
 from .draws import Checkpoint
-from .formatting import format_number, per_chain, timing_parts
+from .formatting import format_count, format_number, per_chain, timing_parts
 from .glossary import terms_section
 from .observation_record import (
     component_titles,
@@ -2270,7 +2270,7 @@ def build_selection_report(selection: EMSelection, *, bayes: BayesSelection | No
     features = f" ({', '.join(fit.feature_names)})" if fit is not None else ""
     n_features = f" x {fit.n_features} feature(s)" if fit is not None else ""
     title = f"bayesgmm model selection: {data_source or 'Gaussian mixture'}"
-    subtitle = (f"{selection.n_samples} points{n_features}{features}; K = "
+    subtitle = (f"{format_count(selection.n_samples)} points{n_features}{features}; K = "
                 f"{', '.join(map(str, ks))}; {', '.join(cts)} covariances; "
                 f"generated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
     page = _PAGE.format(title=html.escape(title), subtitle=html.escape(subtitle),
@@ -2337,7 +2337,8 @@ def _section_criteria(selection: EMSelection, figure, X: Any = None,
                            for text, cells in _em_warning_groups(selection, warned))
     body = [
         f"<p>EM fits (best of several restarts) of every K and covariance type to the "
-        f"{selection.n_samples} observations. The criteria are on the -2 log-likelihood scale, "
+        f"{format_count(selection.n_samples)} observations. The criteria are on the -2 "
+        "log-likelihood scale, "
         "<strong>lower is better</strong>: BIC = -2 log L + p log N (Schwarz 1978), "
         "AIC = -2 log L + 2 p (Akaike 1974), "
         "ICL = BIC + 2 E with E = -\u03a3<sub>i</sub> log z<sub>i</sub> (z<sub>i</sub> a row's "

@@ -349,3 +349,16 @@ def test_the_references_list_holds_exactly_what_a_text_cites():
     assert [r.split(" (")[0] for r in references_cited(text)] == [
         "Malsiner-Walli, G., Frühwirth-Schnatter, S. and Grün, B.", "Schwarz, G."]
     assert references_cited("no citation") == ()
+
+
+def test_the_selection_report_writes_counts_with_thousands_separators():
+    """QA: "40000 points" and "to the 40000 observations", where every other report and the
+    console write 40,000."""
+    import bayesgmm
+    from bayesgmm.report import build_selection_report
+
+    rng = np.random.default_rng(0)
+    X = np.vstack([rng.normal(0, 1, (600, 1)), rng.normal(5, 1, (600, 1))])
+    page, _ = build_selection_report(bayesgmm.select_em(X, [1, 2], ["full"], n_init=1,
+                                                        random_state=0, n_jobs=1))
+    assert "1,200 points" in page and "the 1,200 observations" in page
