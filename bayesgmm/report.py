@@ -1166,6 +1166,13 @@ def _mark_unidentified(table: pd.DataFrame, result, diag) -> tuple[pd.DataFrame,
             f"{why}; do not report them as one estimate.</p>")
 
 
+def _sd_rows_name(names) -> str:
+    """"Standard deviations and correlations", or "Standard deviations" when no name among
+    ``names`` (row or column titles) is a correlation's."""
+    has_corr = any(name.startswith("corr") for name in names)
+    return "Standard deviations and correlations" if has_corr else "Standard deviations"
+
+
 def _covariance_display(n_features: int) -> str:
     """How the parameter tables show covariances: with one feature there is no correlation."""
     if n_features == 1:
@@ -1214,8 +1221,11 @@ def _parameter_html(table: pd.DataFrame, n_features: int) -> str:
     ess = {"bulk ESS": 0, "tail ESS": 0, "R-hat": 3}
     if n_features <= 2 or rest.empty:
         return _table(shown, decimals=ess, formatted=formatted)
-    return (_table(head, decimals=ess, formatted=formatted) + f"<details><summary>Standard "
-            f"deviations and correlations ({len(rest)} rows)</summary>"
+    # a diag or spherical fit has no correlation rows (QA: "and correlations (40 rows)" over
+    # 40 sds)
+    what = _sd_rows_name(str(i) for i in rest.index)
+    return (_table(head, decimals=ess, formatted=formatted) + f"<details><summary>{what} "
+            f"({len(rest)} rows)</summary>"
             f"{_table(rest, decimals=ess, formatted=formatted)}</details>")
 
 
@@ -1294,8 +1304,9 @@ def _em_parameter_html(em: EMResult) -> str:
         return _grouped_table(cells, columns)
     opened = [c for c in columns if c[0] in ("weight", "mean")]
     rest = [c for c in columns if c not in opened]
-    return (_grouped_table(cells, opened) + "<details><summary>Standard deviations and "
-            f"correlations ({len(rest)} columns)</summary>{_grouped_table(cells, rest)}"
+    what = _sd_rows_name(str(c[0]) for c in rest)
+    return (_grouped_table(cells, opened) + f"<details><summary>{what} "
+            f"({len(rest)} columns)</summary>{_grouped_table(cells, rest)}"
             "</details>")
 
 

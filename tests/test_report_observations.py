@@ -220,3 +220,19 @@ def test_figures_count_rows_by_their_frequency_weights(galaxies):
     assert "marker area by weight" in ax.get_title().replace("\n", " ")  # wrapped to fit
     sizes = ax.collections[0].get_sizes()
     assert sizes.max() > 5 * sizes.min()  # the heavy rows' markers are the larger
+
+
+@pytest.mark.parametrize("covariance_type, title", [
+    ("diag", "Standard deviations (3 columns)"),
+    ("full", "Standard deviations and correlations (6 columns)")])
+def test_the_folded_table_is_named_for_what_it_holds(covariance_type, title):
+    """QA (K=8, diag): "Standard deviations and correlations (40 rows)" folded 40 sds."""
+    from bayesgmm import fit_em
+    from bayesgmm.report import _sd_rows_name, build_em_report
+
+    X = np.random.default_rng(0).normal(size=(60, 3))
+    page, _ = build_em_report(fit_em(X, 2, covariance_type=covariance_type, random_state=0,
+                                     n_init=1), X)
+    assert f"<summary>{title}</summary>" in page
+    assert _sd_rows_name(["sd[0, a]", "sd[1, a]"]) == "Standard deviations"
+    assert _sd_rows_name(["sd[0, a]", "corr[0, a, b]"]).endswith("and correlations")
