@@ -83,9 +83,9 @@ from .selection import (  # EM sweeps and their plots: no PyMC, no ArviZ at impo
 )
 from .selection.choice_notes import (  # "within this of the best"; K=1 tied is K=1 full
     WEAK_EVIDENCE,
+    failed_groups,
     same_model_as_another,
 )
-from .selection.criteria import failed_groups
 from .selection.sweep import describe_group, group_warnings
 from .settings import DiagnosticThresholds, FigureFiles
 from .versions import RESULT_PACKAGES, software_versions

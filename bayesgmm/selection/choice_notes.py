@@ -1,6 +1,7 @@
 """What a single "best" cell of an EM model-selection sweep hides: near ties, a choice at the
 top of the grid, a choice with more parameters than rows, and cells that EM left at a local
-optimum. Notes for :class:`bayesgmm.selection.criteria.EMSelection`, read off its table.
+optimum; and the cells that could not be fitted, each reason once. Notes for
+:class:`bayesgmm.selection.criteria.EMSelection`, read off its table.
 
 Where it sits: the selection layer, below :mod:`bayesgmm.selection.criteria` (which calls it);
 imports only NumPy and pandas.
@@ -8,10 +9,12 @@ imports only NumPy and pandas.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 
-__all__ = ["WEAK_EVIDENCE", "same_model_as_another"]
+__all__ = ["WEAK_EVIDENCE", "failed_groups", "same_model_as_another"]
 
 
 # Criterion differences below this make a near tie, whichever the criterion; what it means
@@ -133,3 +136,42 @@ def _local_optimum_notes(table: pd.DataFrame, n_init: int) -> tuple[str, ...]:
             if ll > best_below[0]:
                 best_below = ll, k
     return tuple(notes)
+
+
+def failed_groups(table: pd.DataFrame) -> list[tuple[str, str]]:
+    """The unfittable cells as (cells, reason), each reason once: a K that no covariance type
+    can fit (too few points) would otherwise repeat the same line once per type, and each K
+    beyond the number of rows once per K (QA: three lines "X has 8 point(s), fewer than
+    n_components=9 / 10 / 11").
+
+    ``cells`` names the Ks, their covariance types in parentheses when several share the
+    reason: ``"K=8 (full, tied, diag, spherical)"``, ``"K=5 spherical"``,
+    ``"K=9..11 (full, diag)"``. Reasons that differ only in naming their own K
+    (``n_components=9``) are one reason, written with ``n_components=K``.
+    """
+    by_error: dict[str, dict[int, list[str]]] = {}
+    for row in table[table["error"] != ""].itertuples():
+        k = int(row.n_components)
+        reason = re.sub(rf"\bn_components={k}\b", "n_components=K", row.error)
+        by_error.setdefault(reason, {}).setdefault(k, []).append(row.covariance_type)
+    groups = []
+    for reason, by_k in by_error.items():
+        if len(by_k) == 1:  # one K: its own number back in the reason
+            k = next(iter(by_k))
+            reason = reason.replace("n_components=K", f"n_components={k}")
+        groups.append((_cells_phrase(by_k), reason))
+    return groups
+
+
+def _cells_phrase(by_k: dict[int, list[str]]) -> str:
+    """K -> covariance types as "K=9..11 (full, diag)" when every K has the same types, else
+    "K=8 (full, tied), K=9 full"."""
+    def types(cts):
+        return f" ({', '.join(cts)})" if len(cts) > 1 else f" {cts[0]}"
+
+    ks = sorted(by_k)
+    if len(ks) > 1 and all(by_k[k] == by_k[ks[0]] for k in ks):
+        run = ks == list(range(ks[0], ks[-1] + 1))
+        named = f"K={ks[0]}..{ks[-1]}" if run and len(ks) > 2 else "K=" + ", ".join(map(str, ks))
+        return named + types(by_k[ks[0]])
+    return ", ".join(f"K={k}{types(by_k[k])}" for k in ks)

@@ -10,7 +10,6 @@ Where it sits: the selection layer; imports EM, the sweep engine and (inside fun
 from __future__ import annotations
 
 import math
-import re
 import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -29,7 +28,8 @@ from .._validation import (
 )
 from .._warn import IN_PACKAGE
 from ..em import BOTH_INITS, EMResult, fit_em, is_degenerate
-from .choice_notes import _choice_notes, _local_optimum_notes
+from .choice_notes import _choice_notes, _local_optimum_notes, failed_groups
+from .neighbours import objective, restart_from_neighbours
 from .sweep import (
     caught_warnings,
     cell_seed,
@@ -160,45 +160,6 @@ class EMSelection:
                   for cells, error in failed_groups(self.table)]
         lines += [f"  note: {note}" for note in self.notes]
         return "\n".join(lines)
-
-
-def failed_groups(table: pd.DataFrame) -> list[tuple[str, str]]:
-    """The unfittable cells as (cells, reason), each reason once: a K that no covariance type
-    can fit (too few points) would otherwise repeat the same line once per type, and each K
-    beyond the number of rows once per K (QA: three lines "X has 8 point(s), fewer than
-    n_components=9 / 10 / 11").
-
-    ``cells`` names the Ks, their covariance types in parentheses when several share the
-    reason: ``"K=8 (full, tied, diag, spherical)"``, ``"K=5 spherical"``,
-    ``"K=9..11 (full, diag)"``. Reasons that differ only in naming their own K
-    (``n_components=9``) are one reason, written with ``n_components=K``.
-    """
-    by_error: dict[str, dict[int, list[str]]] = {}
-    for row in table[table["error"] != ""].itertuples():
-        k = int(row.n_components)
-        reason = re.sub(rf"\bn_components={k}\b", "n_components=K", row.error)
-        by_error.setdefault(reason, {}).setdefault(k, []).append(row.covariance_type)
-    groups = []
-    for reason, by_k in by_error.items():
-        if len(by_k) == 1:  # one K: its own number back in the reason
-            k = next(iter(by_k))
-            reason = reason.replace("n_components=K", f"n_components={k}")
-        groups.append((_cells_phrase(by_k), reason))
-    return groups
-
-
-def _cells_phrase(by_k: dict[int, list[str]]) -> str:
-    """K -> covariance types as "K=9..11 (full, diag)" when every K has the same types, else
-    "K=8 (full, tied), K=9 full"."""
-    def types(cts):
-        return f" ({', '.join(cts)})" if len(cts) > 1 else f" {cts[0]}"
-
-    ks = sorted(by_k)
-    if len(ks) > 1 and all(by_k[k] == by_k[ks[0]] for k in ks):
-        run = ks == list(range(ks[0], ks[-1] + 1))
-        named = f"K={ks[0]}..{ks[-1]}" if run and len(ks) > 2 else "K=" + ", ".join(map(str, ks))
-        return named + types(by_k[ks[0]])
-    return ", ".join(f"K={k}{types(by_k[k])}" for k in ks)
 
 
 def select_em(
@@ -339,6 +300,10 @@ def select_em(
             if fit is not None}
     cell_warnings = {(row["n_components"], row["covariance_type"]): messages
                      for row, _, messages in out if messages}
+    if options.get("labels") is None and not options.get("noise"):
+        rows, restarted = _neighbour_restarts(frame, rows, fits, cell_warnings, options,
+                                              entropy)
+        notes += restarted
     table = _tidy(rows)
     if prior is None:  # a MAP objective's prior changes with K: no such bound
         notes += _local_optimum_notes(table, n_init)
@@ -352,6 +317,39 @@ def select_em(
     return EMSelection(table=table, best=best, fits=fits,
                        n_samples=Xv.shape[0], random_state=entropy, notes=notes,
                        cell_warnings=cell_warnings, workers=workers)
+
+
+def _neighbour_restarts(frame: pd.DataFrame, rows: list[dict], fits: dict,
+                        cell_warnings: dict, options: dict, entropy: int
+                        ) -> tuple[list[dict], tuple[str, ...]]:
+    """Cells restarted from K + 1's fit (:mod:`bayesgmm.selection.neighbours`): the rows
+    with each improved cell's replaced (``fits`` and ``cell_warnings`` updated in place), and
+    a note per improved cell."""
+    outcomes: dict[int, tuple[dict, tuple[str, ...]]] = {}
+
+    def refit(k: int, ct: str, start: dict) -> EMResult | None:
+        row, fit, messages = _fit_cell(frame, k, ct, cell_seed(entropy, k, ct),
+                                       {**options, "init": start, "n_init": 1})
+        # as fit_em keeps a proper restart before a degenerate one (a needle's likelihood
+        # is higher, and spurious)
+        if fit is None or (row["degenerate"] and not by_cell[(k, ct)]["degenerate"]):
+            return None
+        outcomes[id(fit)] = (row, messages)
+        return fit
+
+    by_cell = {(r["n_components"], r["covariance_type"]): r for r in rows}
+    notes = []
+    for k, ct, fit, before, how in restart_from_neighbours(fits, _tidy(rows), refit):
+        row, messages = outcomes[id(fit)]
+        by_cell[(k, ct)] = row
+        cell_warnings.pop((k, ct), None)
+        if messages:
+            cell_warnings[(k, ct)] = messages
+        what = "log posterior" if fit.prior is not None else "log-likelihood"
+        notes.append(f"K={k} {ct}: restarted from K={k + 1}'s fit with {how}, EM reached "
+                     f"a {what} of {objective(fit):,.1f}, above the "
+                     f"{before:,.1f} of its own restarts (kept)")
+    return list(by_cell.values()), tuple(notes)
 
 
 def _one_feature_types(cts: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:

@@ -1,0 +1,62 @@
+"""select_em's cells restarted from K + 1's fit (bayesgmm.selection.neighbours)."""
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from bayesgmm import fit_em, select_em
+from bayesgmm.selection.neighbours import merged_starts, restart_candidates
+
+
+@pytest.fixture(scope="module")
+def six_clusters():
+    rng = np.random.default_rng(0)
+    centres = np.array([[0, 0], [10, 0], [0, 10], [10, 10], [20, 0], [20, 10]])
+    return np.vstack([c + rng.normal(0, 1, (100, 2)) for c in centres])
+
+
+def test_a_cell_stuck_below_its_optimum_is_restarted_from_k_plus_one(six_clusters):
+    """QA (six well-separated clusters): every restart of the K=6 cell ended thousands of
+    log-likelihood units below the optimum that K=7 held with one cluster split, and BIC
+    chose K=7. Restarted from K=7's fit with two components merged, the cell reaches the
+    optimum of a 10-restart fit, BIC chooses K=6, and a note says what was done."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        best = fit_em(six_clusters, 6, n_init=10, random_state=0).log_likelihood
+        sel = select_em(six_clusters, [5, 6, 7], "full", n_init=1, init="random_from_data",
+                        random_state=8, n_jobs=1)
+    table = sel.table.set_index("n_components")
+    assert table.loc[6, "log_likelihood"] == pytest.approx(best, abs=1e-3)
+    assert sel.fits[(6, "full")].log_likelihood == table.loc[6, "log_likelihood"]
+    assert sel.best["bic"] == (6, "full")
+    assert any(note.startswith("K=6 full: restarted from K=7's fit with two components "
+                               "merged") for note in sel.notes), sel.notes
+
+
+def test_a_merge_keeps_the_pair_s_weight_and_mean():
+    """Moment matching: the merged component has the pair's total weight and their
+    weighted mean; the closest pair (Mahalanobis) is merged first."""
+    rng = np.random.default_rng(1)
+    X = np.vstack([rng.normal([0, 0], 1, (100, 2)), rng.normal([1.5, 0], 1, (50, 2)),
+                   rng.normal([20, 0], 1, (80, 2))])
+    fit = fit_em(X, 3, n_init=3, random_state=0)
+    how, first = merged_starts(fit)[0]
+    assert how == "two components merged"
+    far = int(np.argmax(fit.means[:, 0]))
+    pair = [k for k in range(3) if k != far]
+    w = fit.weights / fit.weights.sum()
+    np.testing.assert_allclose(first["weights"], [w[far], w[pair].sum()])
+    np.testing.assert_allclose(first["means"][1], w[pair] @ fit.means[pair] / w[pair].sum())
+    assert merged_starts(fit)[-1][0] == "its lightest component dropped"
+
+
+def test_only_cells_whose_gain_grows_with_k_are_restarted():
+    table = pd.DataFrame({
+        "n_components": [1, 2, 3, 4, 1, 2, 3],
+        "covariance_type": ["full"] * 4 + ["diag"] * 3,
+        "log_likelihood": [-500.0, -400.0, -390.0, -385.0, -500.0, -495.0, -300.0],
+        "error": [""] * 7})
+    # full: gains 100, 10, 5 shrink: nothing; diag: K=2 gains 5, K=3 gains 195: K=2
+    assert restart_candidates(table) == [(2, "diag")]
