@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import csv
 import importlib
 import os
 import re
@@ -418,7 +419,8 @@ def _parser() -> argparse.ArgumentParser:
                         help="covariance types for EM: 'all' or a comma-separated list of "
                              f"{', '.join(COVARIANCE_TYPES)} (default: all)")
     select.add_argument("--columns", metavar="A,B",
-                        help="comma-separated columns to use (default: all)")
+                        help="comma-separated columns to use (default: all); a name with a "
+                             "comma in double quotes: --columns '\"wt, g\",z'")
     _observation_flags(select, " (every fit of the sweep)")
     select.add_argument("--n-init", type=int, default=5, metavar="N",
                         help="EM restarts per cell from each of two seedings (k-means++, "
@@ -461,7 +463,8 @@ def _data_flags(parser: argparse.ArgumentParser) -> None:
                                           "it, compare several with 'bayesgmm select -k 1-6')")
     _covariance_flag(parser)
     parser.add_argument("--columns", metavar="A,B",
-                        help="comma-separated columns to use (default: all)")
+                        help="comma-separated columns to use (default: all); a name with a "
+                             "comma in double quotes: --columns '\"wt, g\",z'")
     _observation_flags(parser)
 
 
@@ -1369,7 +1372,9 @@ def _columns(text: str | None) -> list[str] | None:
     if not text.strip():
         raise ValueError("--columns is empty: name the feature columns (a,b), or leave the "
                          "option out to use every column")
-    columns = [c.strip() for c in text.split(",")]
+    # CSV quoting names a column with a comma in it: --columns '"wt, g",z' (QA: the error's
+    # own suggestion failed on such a name)
+    columns = [c.strip() for c in next(csv.reader([text], skipinitialspace=True))]
     if any(not c for c in columns):
         raise ValueError(f"--columns has an empty name: {text!r}")
     return columns
@@ -1498,8 +1503,8 @@ def _read_observations(data: str, columns: list[str] | None, args: Any, n_compon
     _check_k(n_components, frame.loc[left], data,
              selecting=getattr(args, "command", None) == "select")
     observed: dict[str, Any] = {}
-    if args.missing is not None:  # asked for: recorded as asked even with no gap (QA)
-        observed["missing"] = policy
+    if args.missing not in (None, "marginalise"):  # recorded as asked even with no gap (QA:
+        observed["missing"] = policy                # "refuse" was saved as the default)
     if missing.any():
         observed["missing"] = policy
         n_rows = int(missing.any(axis=1).sum())

@@ -1434,3 +1434,22 @@ def test_the_console_leaves_out_a_table_from_too_few_draws(tiny_fit, capsys):
     assert "(column EM) vs posterior" not in out and "R-hat nan" not in out
     cli._print_result(first(20))
     assert "(column EM) vs posterior" in capsys.readouterr().out
+
+
+def test_a_column_with_a_comma_in_its_name_can_be_chosen(tmp_path, monkeypatch, capsys):
+    """QA: 'wt, g' could not be named with --columns, and the error's own suggestion
+    (--columns 'Length (mm),wt, g,...') failed with "unknown column(s) ['wt', 'g']". CSV
+    quotes name it, and the suggestion is written so."""
+    monkeypatch.chdir(tmp_path)
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"Length (mm)": rng.normal(size=40), "wt, g": rng.normal(size=40),
+                          "species": ["a", "b"] * 20})
+    frame.to_csv("three.csv", index=False)
+    assert cli.main(["em", "three.csv", "-k", "2"]) == 2
+    suggestion = re.search(r"--columns ('[^']*')", capsys.readouterr().err).group(1)
+    assert suggestion == "'Length (mm),\"wt, g\"'"
+    import shlex
+
+    assert cli.main(["em", "three.csv", "-k", "2", "--columns", *shlex.split(suggestion),
+                     "--seed", "1"]) == 0
+    assert "['Length (mm)', 'wt, g']" in capsys.readouterr().out

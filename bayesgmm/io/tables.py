@@ -22,7 +22,7 @@ import pandas as pd
 from .._validation import check_data, check_sample_weight
 from .._warn import IN_PACKAGE
 from ..datasets import data_path
-from .text_files import check_header, check_separator, file_line, read_text_table
+from .text_files import check_header, check_separator, columns_option, file_line, read_text_table
 
 __all__ = ["BUNDLED", "MISSING_POLICIES", "STDIN", "DataTable", "file_sha256", "read_data",
            "read_table"]
@@ -260,7 +260,8 @@ def read_data(path: str | Path, columns: list[str] | None = None, *,
     problems = {c: _column_problem(frame[c], row) for c in frame.columns}
     non_numeric = {c: why for c, why in problems.items() if why}
     if non_numeric:
-        kept = shlex.quote(",".join(c for c in frame.columns if c not in non_numeric) or "A,B")
+        kept = shlex.quote(columns_option([c for c in frame.columns if c not in non_numeric])
+                           or "A,B")
         raise ValueError(
             f"column(s) {list(non_numeric)} in {path} are not numeric: "
             + "; ".join(f"{c!r} {why}" for c, why in non_numeric.items())

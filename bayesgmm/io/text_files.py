@@ -1,5 +1,6 @@
 """A delimited text file (CSV, TSV) read as it was written: a header line that names the columns,
-the separator the file uses, rows as wide as the header, and messages that name file lines.
+the separator the file uses, rows as wide as the header, and messages that name file lines;
+and a list of column names as ``--columns`` reads them.
 
 Where it sits: the files layer, below :mod:`bayesgmm.io.tables` (its only user); imports
 nothing of bayesgmm.
@@ -14,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["check_header", "check_separator", "file_line", "read_text_table"]
+__all__ = ["check_header", "check_separator", "columns_option", "file_line", "read_text_table"]
 
 
 def check_header(p: Path, sep: str, path: Any, named: list[str]) -> None:
@@ -207,3 +208,14 @@ def check_separator(frame: pd.DataFrame, path: Any) -> None:
                 f"{path} looks {name}-separated (its header is {header!r}): save it as CSV "
                 "with commas between values and '.' as the decimal mark"
                 + (" (or name it .tsv)" if mark == "\t" else ""))
+
+
+def columns_option(names: list[str]) -> str:
+    """``names`` as ``--columns`` reads them: comma-separated, a name with a comma or a quote
+    in CSV quotes."""
+    import csv
+    import io
+
+    out = io.StringIO()
+    csv.writer(out, lineterminator="").writerow(names)
+    return out.getvalue()
