@@ -17,7 +17,7 @@ def six_clusters():
     return np.vstack([c + rng.normal(0, 1, (100, 2)) for c in centres])
 
 
-def test_a_cell_stuck_below_its_optimum_is_restarted_from_k_plus_one(six_clusters):
+def test_a_cell_stuck_below_its_optimum_is_restarted_from_k_plus_one(six_clusters, capsys):
     """QA (six well-separated clusters): every restart of the K=6 cell ended thousands of
     log-likelihood units below the optimum that K=7 held with one cluster split, and BIC
     chose K=7. Restarted from K=7's fit with two components merged, the cell reaches the
@@ -26,7 +26,9 @@ def test_a_cell_stuck_below_its_optimum_is_restarted_from_k_plus_one(six_cluster
         warnings.simplefilter("ignore")
         best = fit_em(six_clusters, 6, n_init=10, random_state=0).log_likelihood
         sel = select_em(six_clusters, [5, 6, 7], "full", n_init=1, init="random_from_data",
-                        random_state=8, n_jobs=1)
+                        random_state=8, n_jobs=1, verbose=1)
+    # the serial restarts say so, once per cell (at N = 20,000 they take seconds)
+    assert capsys.readouterr().err.count("K=6 full: restarting EM from K=7's fit") == 1
     table = sel.table.set_index("n_components")
     assert table.loc[6, "log_likelihood"] == pytest.approx(best, abs=1e-3)
     assert sel.fits[(6, "full")].log_likelihood == table.loc[6, "log_likelihood"]

@@ -302,7 +302,7 @@ def select_em(
                      for row, _, messages in out if messages}
     if options.get("labels") is None and not options.get("noise"):
         rows, restarted = _neighbour_restarts(frame, rows, fits, cell_warnings, options,
-                                              entropy)
+                                              entropy, verbose)
         notes += restarted
     table = _tidy(rows)
     if prior is None:  # a MAP objective's prior changes with K: no such bound
@@ -320,18 +320,22 @@ def select_em(
 
 
 def _neighbour_restarts(frame: pd.DataFrame, rows: list[dict], fits: dict,
-                        cell_warnings: dict, options: dict, entropy: int
+                        cell_warnings: dict, options: dict, entropy: int, verbose: int = 0
                         ) -> tuple[list[dict], tuple[str, ...]]:
-    """Cells restarted from K + 1's fit (:mod:`bayesgmm.selection.neighbours`): the rows
-    with each improved cell's replaced (``fits`` and ``cell_warnings`` updated in place), and
-    a note per improved cell."""
+    """Cells restarted from K + 1's fit (:mod:`bayesgmm.selection.neighbours`): the rows, an
+    improved cell's replaced (``fits``, ``cell_warnings`` in place), and a note each."""
+    from .. import progress
     outcomes: dict[int, tuple[dict, tuple[str, ...]]] = {}
+    said: set[tuple[int, str]] = set()
 
     def refit(k: int, ct: str, start: dict) -> EMResult | None:
+        # serial, after the sweep's lines: one line per cell, so a large one is not silent
+        progress.say(f"K={k} {ct}: restarting EM from K={k + 1}'s fit (up to 11 starts)",
+                     show=verbose > 0 and (k, ct) not in said)
+        said.add((k, ct))
         row, fit, messages = _fit_cell(frame, k, ct, cell_seed(entropy, k, ct),
                                        {**options, "init": start, "n_init": 1})
-        # as fit_em keeps a proper restart before a degenerate one (a needle's likelihood
-        # is higher, and spurious)
+        # a proper restart before a degenerate one, as fit_em keeps (a needle's is spurious)
         if fit is None or (row["degenerate"] and not by_cell[(k, ct)]["degenerate"]):
             return None
         outcomes[id(fit)] = (row, messages)
@@ -343,12 +347,11 @@ def _neighbour_restarts(frame: pd.DataFrame, rows: list[dict], fits: dict,
         row, messages = outcomes[id(fit)]
         by_cell[(k, ct)] = row
         cell_warnings.pop((k, ct), None)
-        if messages:
-            cell_warnings[(k, ct)] = messages
+        cell_warnings.update({(k, ct): messages} if messages else {})
         what = "log posterior" if fit.prior is not None else "log-likelihood"
-        notes.append(f"K={k} {ct}: restarted from K={k + 1}'s fit with {how}, EM reached "
-                     f"a {what} of {objective(fit):,.1f}, above the "
-                     f"{before:,.1f} of its own restarts (kept)")
+        notes.append(f"K={k} {ct}: restarted from K={k + 1}'s fit with {how}, EM reached a "
+                     f"{what} of {objective(fit):,.1f}, above the {before:,.1f} of its own "
+                     "restarts (kept)")
     return list(by_cell.values()), tuple(notes)
 
 
