@@ -32,6 +32,8 @@ _MIN_RATIO = 3.0
 # neighbour entries queried at once (see _kth_distance).
 _MAX_NEIGHBOURS = 1024
 _BLOCK_VALUES = 2_000_000
+# Rows whose distances set the typical one when only a few rows are judged among many.
+_TYPICAL_ROWS = 4096
 
 
 def isolated_rows(X: np.ndarray, k: int | None = None,
@@ -55,45 +57,81 @@ def isolated_rows(X: np.ndarray, k: int | None = None,
     ndarray (N,) of bool
         No row is isolated when N < 3 or the data have no spread.
     """
+    X = np.asarray(X, dtype=np.float64)
+    g = np.ones(len(X)) if sample_weight is None else np.asarray(sample_weight, np.float64)
+    return _isolated_among(_in_robust_units(X, g), g, np.ones(len(X), dtype=bool), k)
+
+
+def _in_robust_units(X: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """``X`` centred on its columns' medians and divided by their MADs (else IQRs, ranges):
+    the outliers must not set the scale they are judged by. Per column, over its values
+    (NaN where missing) in rows of positive weight."""
+    columns = []
+    for x in X.T if np.isnan(X).any() else [X]:
+        x = x.reshape(len(X), -1)
+        use = (g > 0) & ~np.isnan(x).any(axis=1)
+        if not use.any():
+            columns.append(x)
+            continue
+        x_used, g_used = x[use], g[use]
+        centre = _quantile(x_used, g_used, 0.5)
+        scale = 1.4826 * _quantile(np.abs(x_used - centre), g_used, 0.5)
+        iqr = _quantile(x_used, g_used, 0.75) - _quantile(x_used, g_used, 0.25)
+        spread = np.ptp(x_used, axis=0)
+        scale = np.where(scale > 0, scale,
+                         np.where(iqr > 0, iqr, np.where(spread > 0, spread, 1.0)))
+        columns.append((x - centre) / scale)
+    return np.hstack(columns)
+
+
+def _isolated_among(Z: np.ndarray, g: np.ndarray, judged: np.ndarray,
+                    k: float | None = None) -> np.ndarray:
+    """:func:`isolated_rows` for the ``judged`` rows of ``Z`` (in robust units), all rows
+    being neighbours and setting the typical distance; where only a few rows are judged
+    among many, the typical distance is that of an evenly spaced :data:`_TYPICAL_ROWS` of
+    them (so that judging the rows of each pattern of gaps does not cost a full pass each).
+    Not judged: False."""
     from scipy.spatial import cKDTree
 
-    X = np.asarray(X, dtype=np.float64)
-    N, D = X.shape
-    g = np.ones(N) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+    N, D = Z.shape
     counted = g > 0
     far = np.zeros(N, dtype=bool)
     if not counted.all():  # the rows that exist
-        far[counted] = isolated_rows(X[counted], k, g[counted])
+        far[counted] = _isolated_among(Z[counted], g[counted], judged[counted], k)
         return far
     total = g.sum()
     if total < 3:
         return far
     k = min(k or max(D + 1, 5), total - 1)
-    # robust units per feature (the outliers must not set the scale they are judged by)
-    centre = _quantile(X, g, 0.5)
-    scale = 1.4826 * _quantile(np.abs(X - centre), g, 0.5)
-    iqr = _quantile(X, g, 0.75) - _quantile(X, g, 0.25)
-    spread = np.ptp(X, axis=0)
-    scale = np.where(scale > 0, scale, np.where(iqr > 0, iqr, np.where(spread > 0, spread, 1.0)))
-    distance = _kth_distance(cKDTree((X - centre) / scale), (X - centre) / scale, g, k)
-    if not np.any(distance > 0):
-        return far
+    typical_rows = np.ones(N, dtype=bool)
+    if N > _TYPICAL_ROWS and not judged.all():
+        typical_rows[:] = False
+        typical_rows[np.linspace(0, N - 1, _TYPICAL_ROWS).astype(int)] = True
+    measured = judged | typical_rows
+    distance = np.zeros(N)
+    distance[measured] = _kth_distance(cKDTree(Z), Z[measured], g, k,
+                                       np.flatnonzero(measured))
     # the typical distance among rows with any (tied rows, at distance 0, would make every
     # untied row of rounded data look isolated); a tied row itself is never isolated
-    positive = distance > 0
-    log_d = np.log(np.where(positive, distance, np.min(distance[positive])))
+    positive = (distance > 0) & typical_rows
+    if not positive.any():
+        return far
+    log_d = np.log(np.maximum(distance, np.min(distance[positive])))
     typical = _quantile(log_d[positive], g[positive], 0.5)
     sd = 1.4826 * _quantile(np.abs(log_d[positive] - typical), g[positive], 0.5)
-    return log_d > typical + _ISOLATION_SDS * sd + np.log(_MIN_RATIO)
+    isolated = (distance > 0) & (log_d > typical + _ISOLATION_SDS * sd + np.log(_MIN_RATIO))
+    return isolated & judged
 
 
-def _kth_distance(tree, Z: np.ndarray, g: np.ndarray, k: float) -> np.ndarray:
-    """Per row, the distance to its k-th nearest neighbour among the rows written out by
-    their weights: the smallest d at which the row's other copies (g_i - 1) and the weight
-    of the other rows within d reach k. Without weights, the plain k-th neighbour's."""
-    N = len(Z)
-    result = np.full(N, np.inf)
-    todo = np.arange(N)
+def _kth_distance(tree, Z: np.ndarray, g: np.ndarray, k: float,
+                  index: np.ndarray) -> np.ndarray:
+    """Per row of ``Z`` (rows ``index`` of the tree's), the distance to its k-th nearest
+    neighbour among the rows written out by their weights: the smallest d at which the
+    row's other copies (g_i - 1) and the weight of the other rows within d reach k. Without
+    weights, the plain k-th neighbour's."""
+    N = tree.n
+    result = np.full(len(Z), np.inf)
+    todo = np.arange(len(Z))
     m = min(int(np.ceil(k)) + 1, N)
     # Rows of small weights need many neighbours (k / weight): at most _MAX_NEIGHBOURS, the
     # distance there standing in (a lower bound: such a row is only less likely isolated),
@@ -104,13 +142,14 @@ def _kth_distance(tree, Z: np.ndarray, g: np.ndarray, k: float) -> np.ndarray:
         for rows in np.array_split(todo, max(1, todo.size * m // _BLOCK_VALUES)):
             d, j = tree.query(Z[rows], k=m)
             d, j = d.reshape(len(rows), m), j.reshape(len(rows), m)
-            own = j == rows[:, None]
-            reach = (g[rows] - 1.0)[:, None] + np.cumsum(np.where(own, 0.0, g[j]), axis=1)
+            own = j == index[rows][:, None]
+            copies = g[index[rows]] - 1.0
+            reach = copies[:, None] + np.cumsum(np.where(own, 0.0, g[j]), axis=1)
             found = reach >= k - 1e-9
             done = found.any(axis=1) | (m >= cap)
             first = np.argmax(found, axis=1)
             # a row whose own copies reach k is at distance 0 (tied), whatever the tree gave
-            at = np.where((g[rows] - 1.0) >= k - 1e-9, 0.0, d[np.arange(len(rows)), first])
+            at = np.where(copies >= k - 1e-9, 0.0, d[np.arange(len(rows)), first])
             result[rows[done]] = np.where(found.any(axis=1), at, d[:, -1])[done]
         todo = todo[~np.isfinite(result[todo])]
         m = min(2 * m, cap)
@@ -141,25 +180,34 @@ def _quantile(values: np.ndarray, g: np.ndarray, q: float) -> np.ndarray:
 def isolated_observations(X: np.ndarray, labels: np.ndarray | None = None,
                           sample_weight: np.ndarray | None = None) -> np.ndarray:
     """The rows a fit with a noise component treats as isolated (``Observations.isolated``,
-    and the report that says so): :func:`isolated_rows` with gaps (NaN) filled by column
-    medians, which outliers do not move; a labelled row (``labels >= 0``) never; none when too
-    few rows (2 D + 1) would be left.
+    and the report that says so): :func:`isolated_rows`, a row with gaps judged on the
+    columns it has, among every row that has them; a labelled row (``labels >= 0``) never;
+    none when too few rows (2 D + 1) would be left.
+
+    A gap filled with a column's median put a row missing one coordinate of a cluster off
+    the median between the clusters, far from every row, and called it isolated (gaps QA);
+    judged on what it has, it is as near its cluster as its observed values are.
 
     Parameters
     ----------
     X : ndarray (N, D), NaN for a missing value
     labels : ndarray (N,) of int, optional
     sample_weight : ndarray (N,), optional
-        Frequency weights, as :func:`isolated_rows` takes them (the medians and the count of
-        rows left are of the rows written out by them, too).
+        Frequency weights, as :func:`isolated_rows` takes them (the count of rows left is of
+        the rows written out by them, too).
     """
     X = np.asarray(X, dtype=np.float64)
     g = np.ones(len(X)) if sample_weight is None else np.asarray(sample_weight, np.float64)
-    if np.isnan(X).any():
-        medians = [_quantile(column[~np.isnan(column)], g[~np.isnan(column)], 0.5)
-                   if (g[~np.isnan(column)] > 0).any() else np.nan for column in X.T]
-        X = np.where(np.isnan(X), medians, X)
-    far = isolated_rows(X, sample_weight=g)
+    observed = ~np.isnan(X)
+    Z = _in_robust_units(X, g)  # each column's units from all its values
+    far = np.zeros(len(X), dtype=bool)
+    patterns, pattern_of = np.unique(observed, axis=0, return_inverse=True)
+    for p, columns in enumerate(patterns):
+        rows = (pattern_of.ravel() == p) & (g > 0)
+        if not columns.any() or not rows.any():  # nothing to judge a row by
+            continue
+        among = observed[:, columns].all(axis=1) & (g > 0)
+        far[among] |= _isolated_among(Z[np.ix_(among, columns)], g[among], rows[among])
     if labels is not None:
         far &= np.asarray(labels) < 0
     left = g[~far].sum()

@@ -168,8 +168,8 @@ class Observations(NoiseFlag):
     @functools.cached_property
     def isolated(self) -> np.ndarray:
         """(N,) bool: with a noise component, the rows far from all others
-        (:func:`bayesgmm.isolation.isolated_rows`; gaps filled with column medians, which
-        outliers do not move); labelled rows never. They start EM in the noise component and
+        (:func:`bayesgmm.isolation.isolated_observations`; a row with gaps judged on the
+        columns it has); labelled rows never. They start EM in the noise component and
         are left out of the data-scaled priors (see :attr:`prior_rows`). All False without a
         noise component, or when too few rows would be left."""
         if not self.noise:

@@ -111,3 +111,19 @@ def test_gaps_are_filled_with_the_weighted_column_means_of_few_complete_rows():
     table = prepare_observations(X, 2, sample_weight=g)
     rows = prepare_observations(np.repeat(X, g.astype(int), 0), 2)
     np.testing.assert_allclose(table.imputed(), rows.imputed()[np.cumsum(g.astype(int)) - 1])
+
+
+def test_a_row_with_a_gap_is_judged_on_the_columns_it_has():
+    """Gaps QA: a gap filled with the column's median put a row of one cluster (its y
+    missing) half-way to the other, far from every row, and it was called isolated."""
+    from bayesgmm.isolation import isolated_observations
+
+    rng = np.random.default_rng(11)
+    X = np.r_[rng.normal([0.0, 0.0], 0.5, (100, 2)), rng.normal([10.0, 10.0], 0.5, (100, 2)),
+              [[0.2, np.nan], [np.nan, 9.8], [10.1, np.nan], [60.0, np.nan], [np.nan, -50.0]]]
+    assert np.flatnonzero(isolated_observations(X)).tolist() == [203, 204]
+    # many rows: the typical distance from a sample of them, the same rows isolated
+    big = np.r_[np.tile(X[:200], (30, 1)) + rng.normal(0, 0.05, (6000, 2)), X[200:]]
+    assert np.flatnonzero(isolated_observations(big)).tolist() == [6003, 6004]
+    # a row with every value missing has nothing to be judged by
+    assert not isolated_observations(np.r_[X, [[np.nan, np.nan]]])[-1]
