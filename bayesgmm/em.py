@@ -721,12 +721,15 @@ def fit_em(
     if passed_over:
         record["degenerate_restarts_passed_over"] = passed_over
     n_eff = obs.n_effective
+    nk = params[0][:K] * n_eff
+    observed = _observed_counts(obs, params, covariance_type)
     if prior is None:  # a prior keeps few-point covariances proper (a lone point may be one)
         restarts = len(starts) if starts[0] is None else None
-        captured += _collapse_messages(params[0][:K] * n_eff, D, covariance_type, restarts)
-        captured += _floor_messages(params, params[0][:K] * n_eff, covariance_type, reg_covar,
-                                    Xc, names, obs.start_weights)
-    captured += _coincidence_messages(params, params[0][:K] * n_eff, covariance_type, init)
+        captured += _collapse_messages(nk, D, covariance_type, restarts)
+        captured += _floor_messages(params, nk, covariance_type, reg_covar, Xc, names,
+                                    obs.start_weights, observed)
+    captured += _few_observed_messages(observed, nk, covariance_type, names, prior)
+    captured += _coincidence_messages(params, nk, covariance_type, init)
     for msg in captured:
         warnings.warn(msg, DegenerateComponentWarning, skip_file_prefixes=IN_PACKAGE)
     if not converged:
@@ -1422,18 +1425,23 @@ def _too_few_points(nk: np.ndarray, covariance_type: str, D: int) -> bool:
     return bool(np.min(nk) < covariance.points_needed(covariance_type, D) - 0.5)
 
 
-def _floor_messages(params, nk, covariance_type, reg_covar, Xc, names, weights=None
-                    ) -> list[str]:
+def _floor_messages(params, nk, covariance_type, reg_covar, Xc, names, weights=None,
+                    observed=None) -> list[str]:
     """A message naming the components collapsed onto the floor and the columns along which
-    (``Xc``: the complete start rows, ``weights`` their frequency weights)."""
+    (``Xc``: the complete start rows, ``weights`` their frequency weights; ``observed``: the
+    components' observed values per column, :func:`_observed_counts`, which name the cause
+    when they are too few there)."""
     reference = _reference_covariance(Xc, weights)
     found = _collapsed(params[2], covariance_type, reg_covar, reference,
                        _collapsed_live(nk, len(names), covariance_type))
     if not found:
         return []
 
+    def named(weight):
+        return np.flatnonzero(weight >= 0.25)
+
     def where(weight):
-        cols = [names[j] for j in np.flatnonzero(weight >= 0.25)]
+        cols = [names[j] for j in named(weight)]
         if len(cols) == len(names) and len(cols) > 1:
             return "every column"
         if len(cols) == 1:
@@ -1443,15 +1451,69 @@ def _floor_messages(params, nk, covariance_type, reg_covar, Xc, names, weights=N
     parts = "; ".join(
         f"{'the shared (tied) covariance' if k is None else f'component {k}'} along "
         f"{where(weight)} (variance {variance:.3g})" for k, weight, variance in found)
+    its = "Its" if len(found) == 1 else "Their"
+    if observed is not None and all(
+            k is not None and (observed[k, named(weight)] < _FEW_OBSERVED).all()
+            for k, weight, _ in found):  # not ties: the component's values there are missing
+        cause = (f"{its} rows have (almost) no observed value there (see the warning on "
+                 "observed values): EM shrinks the variance onto the few it has")
+    else:
+        cause = (f"{its} rows share (nearly) one value there, which typically comes from "
+                 "tied or discrete values (a column with few distinct values, or rounded "
+                 "data)")
     return [
         f"covariance collapsed (a variance at the reg_covar={reg_covar:g} floor, or "
         f"negligible beside the data's): {parts}. "
-        f"{'Its' if len(found) == 1 else 'Their'} rows share (nearly) one value there, "
-        "which typically comes from tied or discrete values (a column with few distinct "
-        "values, or rounded data); the likelihood, and BIC, reward the collapse, not the data. "
+        f"{cause}; the likelihood, and BIC, reward the collapse, not the data. "
         "Leave such a column out (or analyse its groups "
         "separately), fit fewer components or a simpler covariance type, or use a prior "
         "(prior='default')."
+    ]
+
+
+# A component's mean and variance along a column rest on its observed values there: below
+# this many (effective) values they, and the values imputed for its rows, are its other
+# columns' regression, reg_covar's or the prior's, not data (gaps QA: a component of 150 rows
+# with 1 observed value of 'z' had mean 8.1 and variance 98 there, between that value and
+# the other cluster's, and no warning).
+_FEW_OBSERVED = 3.0
+
+
+def _observed_counts(obs: Observations, params, covariance_type) -> np.ndarray | None:
+    """(K, D): each component's effective number of observed values per column (its
+    responsibilities times the rows' weights, over the rows observed there); None when the
+    data have no gaps."""
+    missing = np.isnan(obs.X)
+    if not missing.any():
+        return None
+    K = params[1].shape[0]
+    resp = _evaluate(obs, params, covariance_type, return_resp=True).resp[:, :K]
+    g = np.ones(len(obs.X)) if obs.sample_weight is None else obs.sample_weight
+    return resp.T @ (~missing * g[:, None])
+
+
+def _few_observed_messages(observed, nk, covariance_type, names, prior) -> list[str]:
+    """A message naming the components (not too small anyway) with fewer than
+    :data:`_FEW_OBSERVED` observed values in a column where they hold more rows."""
+    if observed is None:
+        return []
+    live = _collapsed_live(nk, len(names), covariance_type) & (nk >= _FEW_OBSERVED)
+    few = (observed < _FEW_OBSERVED) & live[:, None] & (observed < nk[:, None] - 0.5)
+    if not few.any():
+        return []
+    def values(n):
+        n = round(float(n), 1)
+        return ("no observed value" if n == 0 else "1 observed value" if n == 1
+                else f"{n:g} observed values")
+
+    parts = [f"component {k} has {values(observed[k, j])} of {names[j]!r} among its "
+             f"{nk[k]:.4g} rows" for k, j in zip(*np.nonzero(few), strict=True)]
+    rest = "the prior and its other columns" if prior is not None else "its other columns"
+    return [
+        f"{'; '.join(parts)} (the rest have a gap there): the estimates along such a "
+        f"column, and the values imputed there, rest on those few values (if any) and on "
+        f"{rest}, not on data of their own. Leave the column out, fit the rows that have it "
+        "separately, or read the posterior (fit_bayes), which shows how little is known there."
     ]
 
 

@@ -7,6 +7,7 @@ import pytest
 from conftest import COVARIANCE_TYPES
 
 from bayesgmm import covariance, fit_em
+from bayesgmm.em import DegenerateComponentWarning
 from bayesgmm.observations import prepare_observations
 
 
@@ -822,3 +823,43 @@ def test_a_table_with_no_value_at_all_is_refused_as_such():
                                          r"row\(s\) is missing every value\)") as e:
         fit_em(np.full((10, 2), np.nan), 2)
     assert "at most 0" not in str(e.value) and "\n" not in str(e.value)
+
+
+def _one_cluster_missing_a_column(seed, missing_in_a):
+    """Two clusters; 'z' missing in cluster A's first ``missing_in_a`` rows and in all of B's
+    but one."""
+    rng = np.random.default_rng(seed)
+    X = np.r_[rng.normal([0, 0, 0], 1, (150, 3)), rng.normal([6, 6, 20], [1, 1, 3], (150, 3))]
+    X[150:, 2] = np.nan
+    X[150, 2] = 20.0
+    X[:missing_in_a, 2] = np.nan
+    return X
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "diag", "spherical", "tied"])
+def test_a_component_with_few_observed_values_in_a_column_is_named(covariance_type):
+    """Gaps QA: a component of 150 rows with one observed value of 'z' got a mean of 8.1 and
+    a variance of 98 there (between its value, 20, and the other cluster's) and no warning."""
+    X = _one_cluster_missing_a_column(0, 135)
+    with pytest.warns(DegenerateComponentWarning, match="1 observed value of 'x2' among its"):
+        fit = fit_em(X, 2, covariance_type=covariance_type, random_state=0)
+    assert any("1 observed value of 'x2'" in w for w in fit.warnings)
+    # ordinary gaps: every component has plenty of values in every column
+    rng = np.random.default_rng(1)
+    X = np.r_[rng.normal(0, 1, (100, 3)), rng.normal(6, 1, (100, 3))]
+    X[rng.random(X.shape) < 0.2] = np.nan
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DegenerateComponentWarning)
+        fit_em(X, 2, covariance_type=covariance_type, random_state=0)
+
+
+def test_a_collapse_from_missing_values_is_not_blamed_on_ties():
+    """A component with no observed value in a column collapses there under ML: the warning
+    said its rows share one value (tied or discrete data); they have none."""
+    X = _one_cluster_missing_a_column(0, 40)
+    with pytest.warns(DegenerateComponentWarning) as caught:
+        fit_em(X, 2, random_state=0)
+    messages = " ".join(str(w.message) for w in caught)
+    assert "covariance collapsed" in messages and "along 'x2'" in messages
+    assert "(almost) no observed value there" in messages and "tied" not in messages
+    assert "component 0 has no observed value of 'x2' among its 149 rows" in messages
