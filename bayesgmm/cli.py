@@ -627,7 +627,7 @@ def _sampler_settings(args: argparse.Namespace) -> SamplerSettings:
 def _flag_words(message: str) -> str:
     """An API message about sampler settings in the command line's words: ``tune=1`` is
     ``--tune 1``, ``sampler='pymc'`` is ``--sampler pymc``, a leading ``tune`` is ``--tune``."""
-    names = "draws|tune|chains|sampler|max_draws|target_accept"
+    names = "draws|tune|chains|sampler|max_draws|target_accept|metric"
     message = re.sub(rf"\b({names})=('?)([\w.]+)\2",
                      lambda m: f"--{m[1].replace('_', '-')} {m[3]}", message)
     return re.sub(rf"^({names})\b", lambda m: f"--{m[1].replace('_', '-')}", message)

@@ -179,7 +179,7 @@ def fit_bayes(
         itself (PyTensor + numba: ~15-45 s per process for "numba", seconds from the disk cache
         for "pyfunc", whose chains then take turns on the GIL). "jax": the same density in
         JAX on the devices JAX finds (complete, unweighted, unlabelled data without a noise
-        component only). Ignored by ``sampler="pymc"``.
+        component only). With ``sampler="pymc"`` only "auto" (the others are refused).
     settings : SamplerSettings, optional
         ``draws``, ``tune``, ``chains``, ``sampler``, ``progressbar``, ``target_accept``,
         ``cores`` and ``nutpie_backend`` in one validated object, instead of those keyword

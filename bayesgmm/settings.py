@@ -102,8 +102,8 @@ class SamplerSettings:
         With nutpie and ``draws="auto"`` every chain has its own thread whatever this says (the
         checkpoints need the chains to advance together); the fit warns when it is smaller.
     nutpie_backend : {"auto", "native", "numba", "pyfunc", "jax"}, default "auto"
-        How nutpie evaluates the model (:func:`bayesgmm.backends.nutpie.compile_nutpie`); ignored by
-        ``sampler="pymc"``.
+        How nutpie evaluates the model (:func:`bayesgmm.backends.nutpie.compile_nutpie`); with
+        ``sampler="pymc"`` only "auto" (a fit refuses the others: they would not run).
     progressbar : bool, default True
     metric : {"auto", "diag", "laplace"}, default "auto"
         nutpie's metric. "diag": its diagonal mass-matrix adaptation in the model's
@@ -122,8 +122,8 @@ class SamplerSettings:
         components than the data support, with heavily overlapping components, or where a
         small component's scale makes the posterior skewed), else the diagonal metric
         (``settings["laplace_metric"]`` says which ran).
-        "laplace" needs the native or jax backend; ignored by
-        ``sampler="pymc"``.
+        "laplace" needs the native or jax backend, and nutpie: with ``sampler="pymc"`` a fit
+        refuses it (PyMC's NUTS adapts a diagonal mass matrix: "auto" and "diag" are that).
     max_draws : int >= 1, default 10000
         With ``draws="auto"``: draws per chain at most.
     max_time : float > 0, optional
@@ -193,8 +193,10 @@ class SamplerSettings:
     def check_runnable(self) -> None:
         """Refuse, before a fit, combinations the sampler cannot run (checked here, not when
         settings are built, so that results saved with them still load): nutpie without
-        warm-up (nuts-rs panics, an exception no ``except`` catches), and ``draws="auto"``
-        with one chain (it samples until R-hat, which compares chains, agrees)."""
+        warm-up (nuts-rs panics, an exception no ``except`` catches), ``draws="auto"``
+        with one chain (it samples until R-hat, which compares chains, agrees), and nutpie's
+        settings (a back end, the Laplace metric) with PyMC's sampler, which would not use
+        them."""
         for name, most in (("draws", _MAX_PER_CHAIN), ("max_draws", _MAX_PER_CHAIN),
                            ("tune", _MAX_PER_CHAIN), ("chains", _MAX_CHAINS)):
             value = getattr(self, name)
@@ -208,6 +210,18 @@ class SamplerSettings:
         if self.adaptive and self.sampler == "nutpie" and self.chains < 2:
             raise ValueError("draws='auto' samples until R-hat, which compares chains, says "
                              "they agree: give chains=2 or more, or a number of draws")
+        if self.sampler == "pymc":
+            # nutpie's settings: accepted, PyMC's sampler would ignore them, and the result
+            # would record a metric or back end that never ran (specs QA)
+            given = [f"{name}={value!r}" for name, value, ignored in (
+                ("metric", self.metric, ("laplace",)),
+                ("nutpie_backend", self.nutpie_backend,
+                 tuple(b for b in NUTPIE_BACKENDS if b != "auto")))
+                if value in ignored]
+            if given:
+                raise ValueError(f"{' and '.join(given)} {'is' if len(given) == 1 else 'are'} "
+                                 "nutpie's; sampler='pymc' runs PyMC's own NUTS (a diagonal "
+                                 "mass matrix): leave it out, or use sampler='nutpie'")
         if (self.metric == "laplace" and self.sampler == "nutpie"
                 and self.nutpie_backend not in LAPLACE_BACKENDS):
             raise ValueError(f"metric='laplace' needs nutpie_backend 'native' or 'jax' (got "

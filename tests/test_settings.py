@@ -3,6 +3,7 @@
 import hashlib
 import inspect
 import json
+import re
 import shutil
 import warnings
 from pathlib import Path
@@ -286,7 +287,30 @@ def test_settings_a_fit_cannot_run_are_refused_by_the_fit_not_by_loading(changes
         settings.check_runnable()
     with pytest.raises(ValueError, match=match):
         bayesgmm.fit_bayes(old_faithful, 2, settings=settings)
-    assert SamplerSettings(sampler="pymc", **changes).check_runnable() is None
+    if "metric" not in changes:  # PyMC's sampler runs these (nutpie's settings: below)
+        assert SamplerSettings(sampler="pymc", **changes).check_runnable() is None
+
+
+@pytest.mark.parametrize("changes, named", [
+    (dict(metric="laplace"), "metric='laplace' is nutpie's"),
+    (dict(nutpie_backend="numba"), "nutpie_backend='numba' is nutpie's"),
+    (dict(metric="laplace", nutpie_backend="jax"),
+     "metric='laplace' and nutpie_backend='jax' are nutpie's"),
+])
+def test_nutpies_settings_with_pymcs_sampler_are_refused_not_recorded(changes, named, tmp_path):
+    """Specs QA: sampler='pymc' with metric='laplace' ran PyMC's NUTS, and the result said
+    the Laplace metric had been used. Refused before a fit (loading such a record works)."""
+    settings = SamplerSettings(sampler="pymc", **changes)
+    assert SamplerSettings.from_dict(settings.to_dict()) == settings
+    with pytest.raises(ValueError, match=re.escape(named) + ".*use sampler='nutpie'"):
+        settings.check_runnable()
+    for fine in (dict(metric="diag"), dict(metric="auto", nutpie_backend="auto")):
+        assert SamplerSettings(sampler="pymc", **fine).check_runnable() is None
+    spec = tmp_path / "m.toml"
+    spec.write_text('[data]\npath = "bundled:old_faithful"\n[model]\nn_components = 2\n'
+                    '[sampler]\nname = "pymc"\nmetric = "laplace"\n')
+    with pytest.raises(ValueError, match='metric = "laplace" is nutpie\'s; name = "pymc"'):
+        bayesgmm.io.load_spec(spec)
 
 
 @pytest.mark.parametrize(("field", "value", "message"), [
