@@ -185,12 +185,21 @@ def test_default_output_directory():
 def test_run_bad_spec_and_bad_output(tmp_path, no_sampling, capsys):
     rc, _, err = _run_main(["run", str(tmp_path / "nope.toml")], capsys)
     assert rc == 2 and "model specification not found" in err
+    # a directory is not "not found" (specs QA: `bayesgmm run out`, a result's directory)
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "manifest.json").write_text("{}")
+    rc, _, err = _run_main(["run", str(tmp_path / "out")], capsys)
+    assert rc == 2 and f"bayesgmm report {tmp_path / 'out'}" in err and "not found" not in err
+    rc, _, err = _run_main(["run", str(tmp_path)], capsys)
+    assert rc == 2 and "is a directory, not a model specification" in err
     spec = tmp_path / "spec.toml"
     spec.write_text('[data]\npath = "bundled:old_faithful"\n[model]\nn_components = 2\n'
                     '[output]\ndirectory = "blocked/out"\n')
     (tmp_path / "blocked").write_text("a file")
     rc, _, err = _run_main(["run", str(spec)], capsys)
     assert rc == 2 and "cannot write" in err and "blocked" in err
+    rc, _, err = _run_main(["run", str(tmp_path)], capsys)
+    assert rc == 2 and "give one of its model specifications (spec.toml)" in err
     # a key the data do not allow is named as the spec names it, before PyMC loads (QA:
     # "ordered_means is for 1-D data only; X has 2 features" after "loading PyMC")
     spec.write_text('[data]\npath = "bundled:old_faithful"\n[model]\nn_components = 2\n'

@@ -125,6 +125,8 @@ def load_spec(path: str | Path) -> RunSpec:
     Unknown sections or keys, wrong types and bad values raise ``ValueError`` naming them.
     """
     p = Path(path).expanduser()
+    if p.is_dir():  # "not found" misled (specs QA: `bayesgmm run out`)
+        raise ValueError(_directory_given(p, path))
     if not p.is_file():
         raise ValueError(f"model specification not found: {path}")
     try:
@@ -202,6 +204,20 @@ def load_spec(path: str | Path) -> RunSpec:
         weights=data.get("weights"), labels=data.get("labels"), noise=data.get("noise", False),
         noise_volume=noise_volume, index=data.get("index"), figure_files=figure_files,
     )
+
+
+def _directory_given(p: Path, path: str | Path) -> str:
+    """What to say when the specification named is a directory: a saved result's (report
+    it), or one holding specifications (name one)."""
+    if (p / "manifest.json").is_file():
+        return (f"{path} is a saved result, not a model specification: `bayesgmm report "
+                f"{path}` writes its report; `bayesgmm run` takes a .toml file")
+    specs = sorted(q.name for q in p.glob("*.toml"))
+    if specs:
+        shown = ", ".join(specs[:5]) + (f" and {len(specs) - 5} more" if len(specs) > 5 else "")
+        return (f"{path} is a directory: give one of its model specifications ({shown}), "
+                f"e.g. `bayesgmm run {p / specs[0]}`")
+    return f"{path} is a directory, not a model specification: give a .toml file"
 
 
 def _spec_words(message: str) -> str:
