@@ -1455,6 +1455,7 @@ class _SpecObservations:
 
     def __init__(self, spec: Any) -> None:
         self.missing, self.dropna = spec.missing, False
+        self.missing_option = '[data] missing = "{}"'  # what a message names it by
         self.weights, self.labels = spec.weights, spec.labels
         self.noise, self.noise_volume = spec.noise, spec.noise_volume
         self.index = spec.index
@@ -1509,7 +1510,8 @@ def _read_observations(data: str, columns: list[str] | None, args: Any, n_compon
         observed["missing"] = policy
         n_rows = int(missing.any(axis=1).sum())
         if policy == "drop":
-            say(f"dropping {n_rows} row(s) with missing values (--missing drop)")
+            option = getattr(args, "missing_option", "--missing {}").format("drop")
+            say(f"dropping {n_rows} row(s) with missing values ({option})")
         else:
             # counted over the rows fitted, as the fit's own record counts them (QA: this line
             # said 5 values in 4 rows, the fit's "observations:" 3 in 3, one row being empty)

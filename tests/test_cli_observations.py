@@ -158,7 +158,7 @@ def test_drop_hands_the_rows_to_the_fit_to_drop(rows_dir, captured, capsys):
     cli.main(["fit", "gaps.csv", "-k", "2", "--columns", "eruptions,waiting",
               "--missing", "drop"])
     assert captured["missing"] == "drop" and len(captured["frame"]) == 60
-    assert "dropping 3 row(s) with missing values" in capsys.readouterr().out
+    assert "dropping 3 row(s) with missing values (--missing drop)" in capsys.readouterr().out
 
 
 def test_spec_keys_reach_the_fit(rows_dir, captured, capsys):
@@ -169,7 +169,10 @@ def test_spec_keys_reach_the_fit(rows_dir, captured, capsys):
     assert rc == 2 and captured["missing"] == "drop" and captured["noise"] is True
     assert "noise_volume" not in captured
     assert captured["labels"].shape == (60,) and captured["sample_weight"].shape == (60,)
-    assert "component 0 = 'long'" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "component 0 = 'long'" in out
+    # in the spec's words (specs QA: "(--missing drop)", a flag run does not take)
+    assert 'with missing values ([data] missing = "drop")' in out and "--missing" not in out
     assert not (rows_dir / "o").exists()
 
 

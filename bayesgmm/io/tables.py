@@ -280,7 +280,8 @@ def read_data(path: str | Path, columns: list[str] | None = None, *,
         raise ValueError(
             f"{int(incomplete.sum())} row(s) of {path} have missing values (first: "
             f"{row(int(np.flatnonzero(incomplete)[0]))}); integrate them out (--missing "
-            "marginalise) or drop the rows (--missing drop)"
+            "marginalise) or drop the rows (--missing drop); in a spec's [data]: missing = "
+            '"marginalise" or "drop"'
         )
     dropped = 0
     if missing == "drop":
