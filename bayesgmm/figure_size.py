@@ -80,18 +80,25 @@ def wrap_titles(fig: Figure) -> None:
     """Each panel title's lines that are wider than the figure wrapped, at spaces, to fit it
     (measured as drawn; QA: a weighted fit's "272 rows standing for 847 observations
     (frequency weights), marker area by weight" ran off both sides of a 6.4-inch figure).
-    Lines that fit are left alone."""
+    Lines that fit are left alone. A title is centred on its panel, not on the figure: the
+    room is twice the distance from the panel's centre, as laid out, to the nearer edge (a
+    weighted overlay's title, wrapped to the figure's width, still ran off its right side).
+    """
     import textwrap
 
     from matplotlib.backends.backend_agg import RendererAgg
 
     renderer = RendererAgg(10, 10, fig.dpi)
-    room = 0.97 * fig.get_figwidth() * fig.dpi  # pixels
+    if any(ax.title.get_text() for ax in fig.axes) and fig.get_layout_engine() is not None:
+        fig.get_layout_engine().execute(fig)  # the panels where they will be drawn
     for ax in fig.axes:
         title = ax.title
         text = title.get_text()
         if not text:
             continue
+        position = ax.get_position()
+        centre = (position.x0 + position.x1) / 2
+        room = 0.97 * 2 * min(centre, 1 - centre) * fig.get_figwidth() * fig.dpi  # pixels
         prop = title.get_fontproperties()
         out, changed = [], False
         for line in text.split("\n"):

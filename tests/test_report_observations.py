@@ -220,6 +220,15 @@ def test_figures_count_rows_by_their_frequency_weights(galaxies):
     assert "marker area by weight" in ax.get_title().replace("\n", " ")  # wrapped to fit
     sizes = ax.collections[0].get_sizes()
     assert sizes.max() > 5 * sizes.min()  # the heavy rows' markers are the larger
+    # wrapped to the room either side of the panel's centre, not to the figure's width (the
+    # overlay's title ran off its right edge: "... (frequency weights), marke")
+    big = np.where(np.arange(len(X)) < 60, 1, 9000)
+    fig = plots.plot_overlay(fit_em(X, 2, sample_weight=big, random_state=0), X,
+                             sample_weight=big)
+    fig.canvas.draw()
+    title = fig.axes[0].title.get_window_extent()
+    margin = 0.01 * fig.bbox.width  # the wrap leaves 1.5% either side; the edge cut "marker"
+    assert title.x0 >= margin and title.x1 <= fig.bbox.x1 - margin, (title, fig.bbox)
 
 
 @pytest.mark.parametrize("covariance_type, title", [
