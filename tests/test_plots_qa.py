@@ -365,6 +365,19 @@ def test_twenty_components_have_twenty_colours():
     assert len(colours) == 20
 
 
+def test_the_first_ten_components_hold_two_blues_and_no_grey():
+    """Big-data QA: at K=8 components 0, 5 and 7 were three blues; component 14 was the
+    data's grey."""
+    from matplotlib.colors import rgb_to_hsv, to_rgb
+
+    from bayesgmm.plots._styles import _component_color
+
+    hsv = np.array([rgb_to_hsv(to_rgb(_component_color(k))) for k in range(20)])
+    assert hsv[:, 1].min() > 0.1  # saturated: no grey
+    hue = hsv[:10, 0] * 360
+    assert np.count_nonzero((hue >= 180) & (hue <= 240)) == 2  # blue and sky blue only
+
+
 def test_the_first_components_stay_apart_for_colour_blind_readers():
     """Accessibility QA: with matplotlib's C0..C3 components 1 and 2 were one olive under
     protanopia (distance 0.09 below), 2 and 3 under deuteranopia. Simulated with Vienot et

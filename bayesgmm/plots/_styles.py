@@ -16,30 +16,33 @@ _NOISE_COLOR = "black"  # apart from the grey of the size legend and of C7
 
 # Components 0..6 take Okabe & Ito's colour-blind-safe colours (black left to the noise and
 # the EM fit, yellow last): matplotlib's C0..C9 made components 1 and 2 one olive under
-# protanopia, 2 and 3 under deuteranopia (accessibility QA). Components 7..16 take tab20's
-# ten light shades, 17..19 tab10's purple, brown and olive: 20 distinct colours (tab10's grey
-# is the size key's). A component keeps its colour (and marker) whatever K,
-# so figures of fits with different K agree; in scatter plots its marker tells it apart too.
+# protanopia, 2 and 3 under deuteranopia (accessibility QA). Components 7..19 take tab10's
+# purple, brown and olive, then tab20's light shades and tab10's cyan, in an order of hues
+# unlike their neighbours' and with light blue last (K=8 drew components 0, 5 and 7 in three
+# blues: big-data QA); no grey (tab10's and tab20's greys are the data's and the size key's).
+# A component keeps its colour (and marker) whatever K, so figures of fits with different K
+# agree; in scatter plots its marker tells it apart too.
 _OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442")
-_PALETTE_SIZE = 20
+# after Okabe-Ito: "C<n>" tab10's, an int tab20's (odd: its light shades)
+_MORE = ("C4", "C5", "C8", 7, 5, 9, 3, "C9", 13, 17, 11, 19, 1)
+_PALETTE_SIZE = len(_OKABE_ITO) + len(_MORE)
 _MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "h", "<", ">", "p")
 
 
 def _component_color(k: int, n_gaussians: int | None = None) -> Any:
-    """Component k's colour (Okabe-Ito's seven, then tab20's light shades and three of
-    tab10's; cycling past 20);
+    """Component k's colour (Okabe-Ito's seven, then :data:`_MORE`; cycling past 20);
     with ``n_gaussians`` given, k == n_gaussians is the noise."""
     if n_gaussians is not None and k == n_gaussians:
         return _NOISE_COLOR
     k %= _PALETTE_SIZE
     if k < len(_OKABE_ITO):
         return _OKABE_ITO[k]
-    light = k - len(_OKABE_ITO)
-    if light >= 10:
-        return ("C4", "C5", "C8")[light - 10]
+    more = _MORE[k - len(_OKABE_ITO)]
+    if isinstance(more, str):
+        return more
     from matplotlib import colormaps
 
-    return colormaps["tab20"](2 * light + 1)
+    return colormaps["tab20"](more)
 
 
 def _component_marker(k: int, n_gaussians: int | None = None) -> str:
