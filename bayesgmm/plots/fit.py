@@ -40,6 +40,7 @@ from ._common import (
     ELLIPSE_LEVEL,
     INTERVAL,
     MAX_PAIR_FEATURES,
+    PAGE_WIDTH,
     SCATTER_POINTS,
     UNCERTAIN_BELOW,
     _bulk,
@@ -668,7 +669,11 @@ def _pair_grid(X, names, ax, pair, diag, features=None) -> Figure:
                          "leave ax=None")
     features = list(range(X.shape[1])) if features is None else list(features)
     n = len(features)
-    fig, axes = _new_grid(n, n)
+    # at most the page's width: a report shows a wider grid shrunk to it, and at D=6 (15.6
+    # inches) its tick labels were 8 pixels high (big-data QA); drawn at the width it is
+    # shown at, the text keeps its size and the ticks thin out to fit the panels
+    size = min(2.6, PAGE_WIDTH / n)
+    fig, axes = _new_grid(n, n, size=size)
     for r, i in enumerate(features):
         for c, j in enumerate(features):
             a = axes[r, c]
@@ -683,6 +688,10 @@ def _pair_grid(X, names, ax, pair, diag, features=None) -> Figure:
                 a.set_xlabel(_label_to_panel(a, names[j], "x"))
             if c == 0 and r > 0:
                 a.set_ylabel(_label_to_panel(a, names[i], "y"))
+            if size < 2.2:  # narrow panels: four-digit tick labels ran into each other,
+                a.locator_params(axis="x", nbins=3)  # and a density's (0.00075) took a
+                if r == c:                           # diagonal panel's width: the
+                    a.tick_params(axis="y", labelleft=False)  # histograms' shapes stay
     return fig
 
 
