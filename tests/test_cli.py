@@ -81,7 +81,8 @@ BAD_FIT_INPUTS = [
     (["huge.csv", "-k", "2"], r"huge.csv has values too large to square in float64 \(max \|x\| = "
                               r"1e\+150 in column 'waiting', row 5.*rescale the data"),
     (["good.csv", "-k", "2", "--columns", "eruptions,depth"], r"unknown column\(s\) \['depth'\]"),
-    (["na.csv", "-k", "2", "--missing", "refuse"], "have missing values .*--missing drop"),
+    (["na.csv", "-k", "2", "--missing", "refuse"],
+     "have missing values .*--missing marginalise or drop"),
     (["good.csv", "-k", "61"], "K=61 components is more than the 60 row.*give -k at most 60"),
     (["good.csv", "-k", "0"], "must be >= 1"),
     (["good.csv", "-k", "2", "--draws", "0"], "--draws must be >= 1"),
@@ -416,7 +417,7 @@ BAD_SELECT_INPUTS = [
     (["good.csv", "--columns", "eruptions,depth"], r"unknown column\(s\) \['depth'\]"),
     (["good.csv", "--columns", "eruptions,"], "--columns has an empty name"),
     (["text.csv"], r"column\(s\) \['site'\] in text.csv are not numeric"),
-    (["na.csv", "--missing", "refuse"], "have missing values .*--missing drop"),
+    (["na.csv", "--missing", "refuse"], "have missing values .*--missing marginalise or drop"),
     (["missing.csv"], "data file not found: missing.csv"),
     (["good.csv", "--n-init", "0"], "--n-init must be between 1 and 1,000,000"),
     # QA: huge values crashed with a traceback; sampler flags without --bayes/--sparse were

@@ -264,7 +264,8 @@ def test_a_header_line_is_required_and_names_each_column_once(tmp_path, text, ma
 def test_missing_values_and_empty_files(tmp_path):
     with pytest.raises(ValueError, match=r"1 row\(s\) .* have missing values \(first: row 1, "
                                          r"line 3 of the file\)"
-                                         r".*--missing marginalise.*--missing drop"):
+                                         r".*--missing marginalise or drop \(a spec.s \[data\]: "
+                                         r"missing = \"marginalise\" or \"drop\"\)"):
         read_table(write(tmp_path, "a,b\n1,2\n3,\n"), missing="refuse")
     frame, dropped = read_table(write(tmp_path, "a,b\n1,2\n3,\n5,6\n"), dropna=True)
     assert dropped == 1 and frame["a"].tolist() == [1.0, 5.0]

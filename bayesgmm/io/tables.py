@@ -279,9 +279,8 @@ def read_data(path: str | Path, columns: list[str] | None = None, *,
     if incomplete.any() and missing == "refuse":
         raise ValueError(
             f"{int(incomplete.sum())} row(s) of {path} have missing values (first: "
-            f"{row(int(np.flatnonzero(incomplete)[0]))}); integrate them out (--missing "
-            "marginalise) or drop the rows (--missing drop); in a spec's [data]: missing = "
-            '"marginalise" or "drop"'
+            f"{row(int(np.flatnonzero(incomplete)[0]))}); integrate them out or drop the rows: "
+            '--missing marginalise or drop (a spec\'s [data]: missing = "marginalise" or "drop")'
         )
     dropped = 0
     if missing == "drop":
