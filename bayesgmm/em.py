@@ -1501,6 +1501,7 @@ def _few_observed_messages(observed, nk, covariance_type, names, prior) -> list[
     few = (observed < _FEW_OBSERVED) & live[:, None] & (observed < nk[:, None] - 0.5)
     if not few.any():
         return []
+
     def values(n):
         n = round(float(n), 1)
         return ("no observed value" if n == 0 else "1 observed value" if n == 1

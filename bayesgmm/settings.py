@@ -219,9 +219,11 @@ class SamplerSettings:
                  tuple(b for b in NUTPIE_BACKENDS if b != "auto")))
                 if value in ignored]
             if given:
-                raise ValueError(f"{' and '.join(given)} {'is' if len(given) == 1 else 'are'} "
-                                 "nutpie's; sampler='pymc' runs PyMC's own NUTS (a diagonal "
-                                 "mass matrix): leave it out, or use sampler='nutpie'")
+                one = len(given) == 1
+                raise ValueError(f"{' and '.join(given)} {'is' if one else 'are'} nutpie's; "
+                                 "sampler='pymc' runs PyMC's own NUTS (a diagonal mass "
+                                 f"matrix): leave {'it' if one else 'them'} out, or use "
+                                 "sampler='nutpie'")
         if (self.metric == "laplace" and self.sampler == "nutpie"
                 and self.nutpie_backend not in LAPLACE_BACKENDS):
             raise ValueError(f"metric='laplace' needs nutpie_backend 'native' or 'jax' (got "
