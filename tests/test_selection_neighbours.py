@@ -37,6 +37,22 @@ def test_a_cell_stuck_below_its_optimum_is_restarted_from_k_plus_one(six_cluster
                                "merged") for note in sel.notes), sel.notes
 
 
+def test_a_cell_improved_makes_the_one_below_a_candidate_in_turn(six_clusters):
+    """Seed 10: K=7 restarted from K=8 reached the optimum; K=6, 190 units below its own,
+    was not restarted, its gain judged against K=7's old fit, and BIC chose K=7. The
+    candidates are judged again after each improvement."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        best = fit_em(six_clusters, 6, n_init=10, random_state=0).log_likelihood
+        sel = select_em(six_clusters, [4, 5, 6, 7, 8], "full", n_init=1,
+                        init="random_from_data", random_state=10, n_jobs=1)
+    table = sel.table.set_index("n_components")
+    assert table.loc[6, "log_likelihood"] == pytest.approx(best, abs=1e-3)
+    assert sel.best["bic"] == (6, "full")
+    assert [note.split(":")[0] for note in sel.notes[:3]] == ["K=7 full", "K=6 full",
+                                                              "K=5 full"], sel.notes
+
+
 def test_a_merge_keeps_the_pair_s_weight_and_mean():
     """Moment matching: the merged component has the pair's total weight and their
     weighted mean; the closest pair (Mahalanobis) is merged first."""
