@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from bayesgmm import fit_em, select_em
-from bayesgmm.selection.neighbours import merged_starts, restart_candidates
+from bayesgmm.selection.neighbours import merged_starts, restart_candidates, split_starts
 
 
 @pytest.fixture(scope="module")
@@ -51,6 +51,39 @@ def test_a_cell_improved_makes_the_one_below_a_candidate_in_turn(six_clusters):
     assert sel.best["bic"] == (6, "full")
     assert [note.split(":")[0] for note in sel.notes[:3]] == ["K=7 full", "K=6 full",
                                                               "K=5 full"], sel.notes
+
+
+@pytest.mark.parametrize("seed, ks", [(1, [4, 5, 6, 7, 8]), (23, [5, 6, 7])])
+def test_two_clusters_under_one_component_at_every_k_are_split(six_clusters, seed, ks):
+    """Seed 1: K=5..8 all held two clusters under one component; no merge reaches the
+    optimum, no gain flags a cell, and BIC chose K=5, 180 units below K=6's optimum. The cell
+    above the BIC choice starts from the choice's fit with a component split. Seed 23: K=7,
+    so improved, makes K=6 (already restarted from K=7's old fit) a candidate again."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        best = fit_em(six_clusters, 6, n_init=10, random_state=0).log_likelihood
+        sel = select_em(six_clusters, ks, "full", n_init=1, init="random_from_data",
+                        random_state=seed, n_jobs=1)
+    table = sel.table.set_index("n_components")
+    assert table.loc[6, "log_likelihood"] == pytest.approx(best, abs=1e-3)
+    assert sel.best["bic"] == (6, "full")
+    assert any(" split in two, EM reached" in note for note in sel.notes), sel.notes
+
+
+def test_a_split_halves_the_widest_component_along_its_longest_axis():
+    rng = np.random.default_rng(2)
+    X = np.vstack([rng.normal([0, 0], [4, 1], (200, 2)), rng.normal([20, 0], 1, (100, 2))])
+    fit = fit_em(X, 2, n_init=3, random_state=0)
+    how, start = split_starts(fit)[0]
+    wide = int(np.argmin(fit.means[:, 0] ** 2))  # the long one at the origin
+    assert how == f"its component {wide} split in two"
+    w = fit.weights / fit.weights.sum()
+    np.testing.assert_allclose(start["weights"][-2:], [w[wide] / 2] * 2)
+    np.testing.assert_allclose(start["means"][-2:].mean(axis=0), fit.means[wide])
+    step = start["means"][-1] - fit.means[wide]
+    assert abs(step[0]) > 10 * abs(step[1])  # along the long (x) axis, one sd out
+    assert np.linalg.norm(step) == pytest.approx(np.sqrt(fit.full_covariances[wide, 0, 0]),
+                                                 rel=0.05)
 
 
 def test_a_merge_keeps_the_pair_s_weight_and_mean():

@@ -322,17 +322,17 @@ def select_em(
 def _neighbour_restarts(frame: pd.DataFrame, rows: list[dict], fits: dict,
                         cell_warnings: dict, options: dict, entropy: int, verbose: int = 0
                         ) -> tuple[list[dict], tuple[str, ...]]:
-    """Cells restarted from K + 1's fit (:mod:`bayesgmm.selection.neighbours`): the rows, an
-    improved cell's replaced (``fits``, ``cell_warnings`` in place), and a note each."""
+    """Cells restarted from a neighbour's fit (:mod:`bayesgmm.selection.neighbours`): the
+    rows, an improved cell's replaced (``fits``, ``cell_warnings`` in place), a note each."""
     from .. import progress
     outcomes: dict[int, tuple[dict, tuple[str, ...]]] = {}
-    said: set[tuple[int, str]] = set()
+    said: set[tuple[int, int, str]] = set()
 
-    def refit(k: int, ct: str, start: dict) -> EMResult | None:
+    def refit(k: int, ct: str, start: dict, source: int) -> EMResult | None:
         # serial, after the sweep's lines: one line per cell, so a large one is not silent
-        progress.say(f"K={k} {ct}: restarting EM from K={k + 1}'s fit (up to 11 starts)",
-                     show=verbose > 0 and (k, ct) not in said)
-        said.add((k, ct))
+        progress.say(f"K={k} {ct}: restarting EM from K={source}'s fit",
+                     show=verbose > 0 and (k, source, ct) not in said)
+        said.add((k, source, ct))
         row, fit, messages = _fit_cell(frame, k, ct, cell_seed(entropy, k, ct),
                                        {**options, "init": start, "n_init": 1})
         # a proper restart before a degenerate one, as fit_em keeps (a needle's is spurious)
@@ -343,13 +343,13 @@ def _neighbour_restarts(frame: pd.DataFrame, rows: list[dict], fits: dict,
 
     by_cell = {(r["n_components"], r["covariance_type"]): r for r in rows}
     notes = []
-    for k, ct, fit, before, how in restart_from_neighbours(fits, _tidy(rows), refit):
+    for k, ct, fit, before, how, source in restart_from_neighbours(fits, _tidy(rows), refit):
         row, messages = outcomes[id(fit)]
         by_cell[(k, ct)] = row
         cell_warnings.pop((k, ct), None)
         cell_warnings.update({(k, ct): messages} if messages else {})
         what = "log posterior" if fit.prior is not None else "log-likelihood"
-        notes.append(f"K={k} {ct}: restarted from K={k + 1}'s fit with {how}, EM reached a "
+        notes.append(f"K={k} {ct}: restarted from K={source}'s fit with {how}, EM reached a "
                      f"{what} of {objective(fit):,.1f}, above the {before:,.1f} of its own "
                      "restarts (kept)")
     return list(by_cell.values()), tuple(notes)

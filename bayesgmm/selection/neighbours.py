@@ -1,4 +1,5 @@
-"""A sweep's cells restarted from their neighbour's fit: K from K + 1 with two components merged.
+"""A sweep's cells restarted from their neighbours' fits: K + 1's with two components merged,
+K - 1's with one split.
 
 EM restarts from k-means++ and random data points can all miss a K's optimum that the K + 1
 fit of the same sweep has found, plus one component split in two (QA: six well-separated
@@ -13,6 +14,13 @@ is the mark of a local optimum at K), and the restart replaces the cell only whe
 higher objective (log posterior under a prior, else log-likelihood). Not with known labels or
 a noise component (their components have a fixed meaning the merge would break).
 
+Where every cell from some K on holds two clusters under one component, no merge reaches the
+optimum and the gains do not flag a cell (six clusters, seed 1: K=5..8 all so, BIC chose
+K=5, 180 units below K=6's optimum). So the cell above each covariance type's BIC choice is
+also restarted from the choice's fit with one of its widest components split along its
+longest axis: :data:`MAX_SPLITS` EM runs per type; an improvement is judged like the others,
+and may make another cell a candidate.
+
 Where it sits: the selection layer, below :mod:`bayesgmm.selection.criteria` (which calls
 it); imports :mod:`bayesgmm.em`.
 """
@@ -26,11 +34,14 @@ import numpy as np
 
 from ..em import EMResult
 
-__all__ = ["merged_starts", "objective", "restart_candidates", "restart_from_neighbours"]
+__all__ = ["merged_starts", "objective", "restart_candidates", "restart_from_neighbours",
+           "split_starts"]
 
 # Merges tried per restarted cell at most (the closest pairs first): each is one EM run from a
 # start near an optimum, a few iterations.
 MAX_MERGES = 10
+# Components split per restart of the cell above a type's BIC choice (the largest first).
+MAX_SPLITS = 3
 # Log-likelihood units by which K + 1's gain must exceed K's before K is restarted (EM's
 # own precision; below it the gains are the same).
 _GAIN_SLACK = 1.0
@@ -63,6 +74,23 @@ def merged_starts(fit: EMResult) -> list[tuple[str, dict[str, np.ndarray]]]:
     return starts
 
 
+def split_starts(fit: EMResult) -> list[tuple[str, dict[str, np.ndarray]]]:
+    """Starts for ``fit.n_components + 1`` components: each of the :data:`MAX_SPLITS`
+    components of the largest volume (det of the covariance; two clusters under one component
+    make it long) split in two along its longest axis, the halves one sd either side of its
+    mean with half its weight each."""
+    w, m, C = fit.weights / fit.weights.sum(), fit.means, fit.full_covariances
+    starts = []
+    for k in np.argsort([-np.linalg.slogdet(c)[1] for c in C])[:MAX_SPLITS]:
+        values, vectors = np.linalg.eigh(C[k])
+        step = np.sqrt(max(values[-1], 0.0)) * vectors[:, -1]
+        rest = np.delete(np.arange(len(w)), k)
+        starts.append((f"its component {k} split in two",
+                       {"weights": np.r_[w[rest], w[k] / 2, w[k] / 2],
+                        "means": np.vstack([m[rest], m[k] - step, m[k] + step])}))
+    return starts
+
+
 def restart_candidates(table: Any) -> list[tuple[int, str]]:
     """The cells (K, covariance type) to restart from K + 1's fit, largest K first (a better
     K then helps K - 1): fitted cells with a fitted K + 1 whose gain over K exceeds K's gain
@@ -87,33 +115,59 @@ def objective(fit: EMResult) -> float:
 
 
 def restart_from_neighbours(fits: dict, table: Any,
-                            refit: Callable[[int, str, dict], EMResult | None]
-                            ) -> list[tuple[int, str, EMResult, float, str]]:
-    """Restart :func:`restart_candidates` from K + 1's current fit (``refit(K, ct, start)``
-    fits one start, None if it fails); returns (K, ct, better fit, the old objective, how its
-    start was made) for each cell improved, and updates ``fits`` as it goes.
+                            refit: Callable[[int, str, dict, int], EMResult | None]
+                            ) -> list[tuple[int, str, EMResult, float, str, int]]:
+    """Restart :func:`restart_candidates` from K + 1's current fit, and the cell above each
+    type's BIC choice from the choice's fit split (``refit(K, ct, start, source K)`` fits one
+    start, None if it fails); returns (K, ct, better fit, the old objective, how its start was
+    made, the K it came from) for each cell improved, and updates ``fits`` as it goes.
 
     The candidates are judged again after each improvement, with the improved cell's
     log-likelihood: a better K + 1 can make K a candidate in turn (six clusters, seed 10:
     K=7 restarted from K=8 reached the optimum, and K=6, 190 units below its own, was left
     because its gain had been judged against K=7's old fit)."""
-    improved = []
+    improved: list = []
     table = table.copy()
-    tried: set[tuple[int, str]] = set()
-    while cells := [cell for cell in restart_candidates(table) if cell not in tried]:
-        k, ct = cells[0]
-        tried.add((k, ct))
-        above, own = fits.get((k + 1, ct)), fits.get((k, ct))
-        if above is None or own is None:
+    # (cell's K, the K restarted from, type, that fit's objective): again once it improved
+    tried: set[tuple[int, int, str, float | None]] = set()
+    while True:
+        todo = [(k, k + 1, ct) for k, ct in restart_candidates(table)]
+        todo += [(k + 1, k, ct) for k, ct in _bic_choices(table)]
+        todo = [(k, source, ct, None if fits.get((source, ct)) is None
+                 else objective(fits[(source, ct)])) for k, source, ct in todo]
+        todo = [cell for cell in todo if cell not in tried]
+        if not todo:
+            return improved
+        k, source, ct, _ = todo[0]
+        tried.add(todo[0])
+        if fits.get((source, ct)) is None or fits.get((k, ct)) is None:
             continue
-        for how, start in merged_starts(above):
-            fit = refit(k, ct, start)
-            if fit is not None and objective(fit) > objective(fits[(k, ct)]) + 1e-6 * max(
-                    1.0, abs(objective(fits[(k, ct)]))):
+        own = objective(fits[(k, ct)])
+        starts = merged_starts if source > k else split_starts
+        for how, start in starts(fits[(source, ct)]):
+            fit = refit(k, ct, start, source)
+            current = objective(fits[(k, ct)])
+            if fit is not None and objective(fit) > current + 1e-6 * max(1.0, abs(current)):
                 if improved and improved[-1][:2] == (k, ct):
                     improved.pop()
-                improved.append((k, ct, fit, objective(own), how))
+                improved.append((k, ct, fit, own, how, source))
                 fits[(k, ct)] = fit
                 cell = (table["n_components"] == k) & (table["covariance_type"] == ct)
+                table.loc[cell, "bic"] -= 2 * (fit.log_likelihood
+                                               - table.loc[cell, "log_likelihood"])
                 table.loc[cell, "log_likelihood"] = fit.log_likelihood
-    return improved
+
+
+def _bic_choices(table: Any) -> list[tuple[int, str]]:
+    """Per covariance type, the fitted cell of the lowest BIC that has a fitted K + 1: its
+    components split give K + 1 a start (two clusters under one component at every K:
+    merging never reaches the optimum, and BIC chose one K too few). Degenerate cells count
+    (a restart may have made one proper: the table does not say; any fit is a start)."""
+    fitted = table[table["error"] == ""]
+    cells = []
+    for ct, rows in fitted.groupby("covariance_type", sort=False):
+        k = int(rows.loc[rows["bic"].idxmin(), "n_components"])
+        if k + 1 in set(table.loc[(table["covariance_type"] == ct)
+                                  & (table["error"] == ""), "n_components"]):
+            cells.append((k, ct))
+    return cells
