@@ -428,6 +428,31 @@ def test_forest_marks_the_components_the_table_marks(tiny_fit):
         plots.plot_forest(tiny_fit, marked=(5,))
 
 
+def test_forest_scale_is_set_by_the_components_to_report(old_faithful):
+    """Big-data QA (K too large): a daggered component the data do not locate spanned +-20
+    in a centred panel where the others' intervals were +-1, drawn as dots. The rows without
+    a dagger set the scale; a dagger row running off has an arrow at the edge it crosses."""
+    result = posterior_stand_in(old_faithful, 3, draws=200)
+    means = result.idata["posterior"]["means"].values
+    centre = np.median(means[:, :, 2], axis=(0, 1))
+    means[:, :, 2] = centre + 40 * (means[:, :, 2] - centre)  # component 2: 40x as wide
+    fig = plots.plot_forest(result, marked=(2,))
+    fig.draw_without_rendering()
+    flat = means.reshape(-1, 3, means.shape[-1])
+    reaches = []
+    for i, a in enumerate(fig.axes[1:3]):
+        spread = flat[:, :2, i] - np.median(flat[:, :2, i], axis=0)
+        reaches.append(np.abs(np.quantile(spread, [0.03, 0.97], axis=0)).max())
+        low, high = a.get_xlim()
+        assert high == pytest.approx(-low) and reaches[i] < high < 3 * reaches[i]
+        arrows = [line for line in a.get_lines() if line.get_marker() in ("<", ">")]
+        assert len(arrows) == 2 and "run off" in a.get_xlabel()
+    # unmarked, every interval shows whole
+    fig = plots.plot_forest(result)
+    assert fig.axes[1].get_xlim()[1] > 10 * reaches[0]
+    assert not [line for line in fig.axes[1].get_lines() if line.get_marker() in ("<", ">")]
+
+
 def test_one_dimensional_density_has_tick_labels_and_a_distinct_band(galaxies):
     x = np.asarray(galaxies, dtype=float).reshape(-1, 1)
     em = fit_em(x, 3, random_state=0)

@@ -824,8 +824,14 @@ def plot_forest(result: BayesResult, interval: float = INTERVAL, axes: Any = Non
             med = np.zeros_like(med)
             title = f"{title}\n\u2212 its posterior median"
             a.axvline(0.0, color="0.7", lw=0.6, zorder=0)
+        limit = (_dagger_free_limit(lo, hi, em_value, marked_set)
+                 if title != "weights" and centred else None)
         for k in range(n):
             colour = _component_color(k, K)
+            for end, side, arrow in ((hi[k], 1.0, ">"), (lo[k], -1.0, "<")):
+                if limit is not None and side * end > limit:  # runs off: an arrow says so
+                    a.plot(side * limit, rows[k], marker=arrow, color=colour, markersize=6,
+                           clip_on=False, zorder=4)
             a.plot([lo[k], hi[k]], [rows[k]] * 2, color=colour, lw=1.2)
             a.plot([q25[k], q75[k]], [rows[k]] * 2, color=colour, lw=4)
             # on top, inside EM's larger open diamond: both show where they coincide (an
@@ -837,6 +843,10 @@ def plot_forest(result: BayesResult, interval: float = INTERVAL, axes: Any = Non
         a.set_title(title, fontsize="medium")  # "small" stayed tiny however large the figure
         a.set_xlabel("weight" if title == "weights" else
                      "mean − posterior median" if centred else "mean", fontsize="small")
+        if limit is not None:
+            a.set_xlim(-limit, limit)
+            a.set_xlabel(a.get_xlabel() + "\n(\u2020 intervals run off: arrows)",
+                         fontsize="small")
         a.grid(axis="x", alpha=0.3)
         # Readable ticks at any scale: a collapsed component's intervals (1e-3 wide, about
         # its median) ran their labels together ("-0.00050.0000"): at most four, in plain
@@ -849,6 +859,20 @@ def plot_forest(result: BayesResult, interval: float = INTERVAL, axes: Any = Non
         fig.suptitle(f"Posterior median, 50% and {interval:.0%} intervals; EM estimate "
                      "(open diamond)")
     return fig
+
+
+def _dagger_free_limit(lo, hi, em_value, marked: set[int]) -> float | None:
+    """A centred panel's half-width set by the rows without a dagger, when the dagger rows
+    reach more than three times as far: the components the diagnostics say not to report
+    set the scale otherwise (K too large: a component the data do not locate spanned +-20
+    where the others' intervals were +-1, dots on the page); None to let them all show."""
+    plain = [k for k in range(len(lo)) if k not in marked]
+    if not marked or not plain:
+        return None
+    reach = float(np.nanmax(np.abs(np.r_[lo[plain], hi[plain], em_value[plain]])))
+    if not np.isfinite(reach) or reach <= 0:
+        return None
+    return 1.5 * reach if np.nanmax(np.abs(np.r_[lo, hi])) > 3 * reach else None
 
 
 # EM's estimate in the forest plot: an open diamond, larger than the median's dot drawn over
