@@ -95,8 +95,10 @@ LOG_LIKELIHOOD_TOTAL = "log_likelihood_total"
 # The causes that ``Diagnostics.causes`` can name, in the order the advice lists them.
 # The cause of a sound posterior whose some sds and correlations lean on their priors.
 PRIORS_SHAPE = "priors shape summaries"
+SPARSE_COLUMN = "column barely observed"
 CAUSES = ("poor start", "stuck chain", "collapsed component", "outliers", "K too large",
-          "too many parameters", "mixed components", "divergences", "label switching",
+          "too many parameters", "mixed components", SPARSE_COLUMN, "divergences",
+          "label switching",
           "slow mixing", "too few draws", PRIORS_SHAPE,
           "K_max too small")  # the last: a sparse mixture's (every component in use)
 # The causes that say some components are not clusters the data locate (a nearly empty one
@@ -307,6 +309,7 @@ def diagnose(
     prior_note: str = "",
     label_invariant_checks: bool = True,
     draws_capped: str | None = None,
+    gap_note: str = "",
 ) -> Diagnostics:
     """Check a mixture posterior for convergence and sampling problems.
 
@@ -370,6 +373,12 @@ def diagnose(
         draws do not carry; ``BayesResult.diagnostics`` gives it): a cause, "priors shape
         summaries", where every check passes and no component is named as one the data do
         not locate (their summaries are not to be reported anyway).
+    gap_note : str, optional
+        The components with almost no observed value in a column where they hold rows
+        (:mod:`bayesgmm.column_support`; ``BayesResult.diagnostics`` gives it): a cause,
+        "column barely observed", where divergences or mixing fail (the sd there is the
+        prior's, a wide posterior NUTS follows badly), named before the remedies that would
+        not cure it.
     label_invariant_checks : bool, default True
         Also check R-hat and ESS of the label-invariant quantities (the total log-likelihood,
         sorted weights and 1-D means). False where ``var_names`` are label-invariant already
@@ -386,13 +395,13 @@ def diagnose(
                          ebfmi_min, max_divergences, max_treedepth_fraction, mode_shift_max,
                          label_report, rank_alpha, rank_var_names, empty_weight,
                          target_accept, auto_draws, prior_note, label_invariant_checks,
-                         draws_capped)
+                         draws_capped, gap_note)
 
 
 def _diagnose(idata, posterior, var_names, rhat_max, ess_min, ebfmi_min, max_divergences,
               max_treedepth_fraction, mode_shift_max, label_report, rank_alpha,
               rank_var_names, empty_weight, target_accept, auto_draws, prior_note,
-              label_invariant_checks, draws_capped) -> Diagnostics:
+              label_invariant_checks, draws_capped, gap_note="") -> Diagnostics:
     """:func:`diagnose`'s body."""
     post, stats, loglik = _groups(idata, posterior)
     present = [v for v in var_names if v in post.data_vars]
@@ -451,13 +460,13 @@ def _diagnose(idata, posterior, var_names, rhat_max, ess_min, ebfmi_min, max_div
     observed = (_group(idata, "observed_data") if isinstance(idata, xr.DataTree) else None)
     causes, advice, unreported = _advice(
         checks, post, density, chains, flagged, divergences, stats, ess_min, empty_weight,
-        label_report, target_accept, auto_draws, observed, draws_capped)
+        label_report, target_accept, auto_draws, observed, draws_capped, gap_note)
     # the same advice for a run whose draws stay fixed: only the slow-mixing remedy differs
     # (none when a collapsed component is the cause: no number of draws cures that)
     fixed_draws_advice = tuple(
         f"slow mixing: {_more_draws_evidence(checks, post, ess_min, auto_draws=False)}"
         if a.startswith("slow mixing: ")
-        and not {"collapsed component", *OVERFIT_CAUSES} & set(causes) else
+        and not {"collapsed component", SPARSE_COLUMN, *OVERFIT_CAUSES} & set(causes) else
         f"too few draws: {_too_few_draws(checks, post, ess_min)}"
         f"{_more_draws_evidence(checks, post, ess_min, auto_draws=False)}"
         if a.startswith("too few draws: ") else a
@@ -1248,7 +1257,7 @@ _INVARIANT_CHECKS = (
 # --------------------------------------------------------------------------------------------
 def _advice(checks, post, density, chains, flagged, divergences, stats, ess_min,
             empty_weight, label_report=None, target_accept=None, auto_draws=True,
-            observed=None, draws_capped=None
+            observed=None, draws_capped=None, gap_note=""
             ) -> tuple[tuple[str, ...], tuple[str, ...], tuple[int, ...]]:
     """(causes, advice, unreported components): one sentence of evidence and remedy per
     cause, in CAUSES order; the components whose summaries the advice says not to report.
@@ -1304,10 +1313,18 @@ def _advice(checks, post, density, chains, flagged, divergences, stats, ess_min,
                 f"the components apart: compare {what}{simpler} by BIC (bayesgmm select) or "
                 "LOO (bayesgmm select --bayes, or select_bayes), and refit with a smaller K"
                 + (" or a simpler covariance type." if simpler else ".") + outliers)
+    mixing = {"max R-hat", "min bulk ESS", "min tail ESS", "min rank p-value"} & failed
+    if gap_note and ("divergences" in failed or mixing):
+        found[SPARSE_COLUMN] = (
+            f"{gap_note} (the rest have a gap there): its sd and mean along such a column "
+            "are mostly its prior's, a wide, funnel-shaped posterior that NUTS follows badly "
+            "(divergences, slow mixing) and no number of draws narrows. Leave the column "
+            "out, or fit the rows that have it separately; a higher target_accept or more "
+            "draws will not help.")
     if "divergences" in failed and divergences is not None:
         found["divergences"] = _divergence_evidence(post, stats, chains, divergences,
-                                                    target_accept, collapsed=bool(collapsed))
-    mixing = {"max R-hat", "min bulk ESS", "min tail ESS", "min rank p-value"} & failed
+                                                    target_accept, collapsed=bool(collapsed),
+                                                    sparse=SPARSE_COLUMN in found)
     invariant_failed = {"max R-hat (label-invariant)", "min bulk ESS (label-invariant)"} & failed
     if (mixing or invariant_failed) and not {"poor start", "stuck chain"} & set(found):
         no_swaps = label_report is not None and label_report.fraction_permuted == 0
@@ -1327,6 +1344,11 @@ def _advice(checks, post, density, chains, flagged, divergences, stats, ess_min,
                 "the chains mix slowly because a component collapses (see collapsed "
                 "component): more draws, or draws='auto' drawing on, will not cure that; "
                 "fix the collapse first.")
+        elif SPARSE_COLUMN in found:
+            found["slow mixing"] = (
+                "the chains mix slowly along the column a component barely observes (see "
+                f"{SPARSE_COLUMN}): more draws, or draws='auto' drawing on, will not cure "
+                "that; leave the column out first.")
         elif _too_few_draws(checks, post, ess_min):
             found["too few draws"] = _too_few_draws(checks, post, ess_min) + (
                 _more_draws_evidence(checks, post, ess_min, auto_draws, draws_capped))
@@ -2071,7 +2093,7 @@ def _chance_difference(n_diverging: int, n_draws: int, n_scalars: int) -> float:
 
 
 def _divergence_evidence(post, stats, chains, divergences, target_accept=None,
-                         collapsed=False) -> str:
+                         collapsed=False, sparse=False) -> str:
     per_chain = ", ".join(f"{c}: {int(n)}" for c, n in zip(chains, divergences, strict=True))
     diverging = _stat(stats, (DIVERGING,)).astype(bool).transpose(*SAMPLE_DIMS).values.ravel()
     where = ""
@@ -2109,6 +2131,10 @@ def _divergence_evidence(post, stats, chains, divergences, target_accept=None,
         remedy = ("They come from the collapsed component (see collapsed component): its "
                   "variance shrinks towards zero, where no step size follows the density; "
                   "raising target_accept will not remove them, fixing the collapse will.")
+    elif sparse:
+        remedy = (f"They likely come from the column a component barely observes (see "
+                  f"{SPARSE_COLUMN}): raising target_accept will not remove them, leaving "
+                  "the column out will.")
     elif target_accept is not None and target_accept >= 0.95:
         remedy = (f"They persist at target_accept={target_accept:g} (already raised): a "
                   "component near a small weight or variance is nearly empty or degenerate, "

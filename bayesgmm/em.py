@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 from scipy.cluster.vq import kmeans2
 
-from . import covariance, kernels
+from . import column_support, covariance, kernels
 from ._validation import (
     MIN_RELATIVE_SPREAD,
     MIN_SPREAD,
@@ -1453,7 +1453,8 @@ def _floor_messages(params, nk, covariance_type, reg_covar, Xc, names, weights=N
         f"{where(weight)} (variance {variance:.3g})" for k, weight, variance in found)
     its = "Its" if len(found) == 1 else "Their"
     if observed is not None and all(
-            k is not None and (observed[k, named(weight)] < _FEW_OBSERVED).all()
+            k is not None
+            and (observed[k, named(weight)] < column_support.FEW_OBSERVED).all()
             for k, weight, _ in found):  # not ties: the component's values there are missing
         cause = (f"{its} rows have (almost) no observed value there (see the warning on "
                  "observed values): EM shrinks the variance onto the few it has")
@@ -1471,50 +1472,34 @@ def _floor_messages(params, nk, covariance_type, reg_covar, Xc, names, weights=N
     ]
 
 
-# A component's mean and variance along a column rest on its observed values there: below
-# this many (effective) values they, and the values imputed for its rows, are its other
-# columns' regression, reg_covar's or the prior's, not data (gaps QA: a component of 150 rows
-# with 1 observed value of 'z' had mean 8.1 and variance 98 there, between that value and
-# the other cluster's, and no warning).
-_FEW_OBSERVED = 3.0
-
-
 def _observed_counts(obs: Observations, params, covariance_type) -> np.ndarray | None:
-    """(K, D): each component's effective number of observed values per column (its
-    responsibilities times the rows' weights, over the rows observed there); None when the
-    data have no gaps."""
-    missing = np.isnan(obs.X)
-    if not missing.any():
+    """(K, D): each component's effective number of observed values per column, at
+    ``params``' responsibilities (:func:`bayesgmm.column_support.observed_counts`); None when
+    the data have no gaps."""
+    if not np.isnan(obs.X).any():
         return None
     K = params[1].shape[0]
     resp = _evaluate(obs, params, covariance_type, return_resp=True).resp[:, :K]
-    g = np.ones(len(obs.X)) if obs.sample_weight is None else obs.sample_weight
-    return resp.T @ (~missing * g[:, None])
+    return column_support.observed_counts(resp, obs.X, obs.sample_weight)
 
 
 def _few_observed_messages(observed, nk, covariance_type, names, prior) -> list[str]:
     """A message naming the components (not too small anyway) with fewer than
-    :data:`_FEW_OBSERVED` observed values in a column where they hold more rows."""
+    :data:`bayesgmm.column_support.FEW_OBSERVED` observed values in a column where they
+    hold more rows."""
     if observed is None:
         return []
-    live = _collapsed_live(nk, len(names), covariance_type) & (nk >= _FEW_OBSERVED)
-    few = (observed < _FEW_OBSERVED) & live[:, None] & (observed < nk[:, None] - 0.5)
-    if not few.any():
+    pairs = column_support.few_observed(observed, nk,
+                                        _collapsed_live(nk, len(names), covariance_type))
+    if not pairs:
         return []
-
-    def values(n):
-        n = round(float(n), 1)
-        return ("no observed value" if n == 0 else "1 observed value" if n == 1
-                else f"{n:g} observed values")
-
-    parts = [f"component {k} has {values(observed[k, j])} of {names[j]!r} among its "
-             f"{nk[k]:.4g} rows" for k, j in zip(*np.nonzero(few), strict=True)]
     rest = "the prior and its other columns" if prior is not None else "its other columns"
     return [
-        f"{'; '.join(parts)} (the rest have a gap there): the estimates along such a "
-        f"column, and the values imputed there, rest on those few values (if any) and on "
-        f"{rest}, not on data of their own. Leave the column out, fit the rows that have it "
-        "separately, or read the posterior (fit_bayes), which shows how little is known there."
+        f"{column_support.few_observed_words(observed, nk, pairs, names)} (the rest have a "
+        "gap there): the estimates along such a column, and the values imputed there, rest "
+        f"on those few values (if any) and on {rest}, not on data of their own. Leave the "
+        "column out, fit the rows that have it separately, or read the posterior "
+        "(fit_bayes), which shows how little is known there."
     ]
 
 

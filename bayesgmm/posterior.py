@@ -22,7 +22,7 @@ import xarray as xr
 from numpy.lib.mixins import NDArrayOperatorsMixin
 from scipy.special import logsumexp
 
-from . import kernels, progress
+from . import column_support, kernels, progress
 from ._validation import (
     aligned_to_rows,
     check_bool,
@@ -495,7 +495,26 @@ class BayesResult:
             raise ValueError(f"{exc}; and the options {list(_DIAGNOSE_OPTIONS)}") from None
         return diagnose(self.idata, var_names=self.parameter_names,
                         label_report=self.label_switching, prior_note=weakly_informed_note(self),
-                        **options, **limits.to_dict())
+                        gap_note=self._few_observed_words(), **options, **limits.to_dict())
+
+    def _few_observed_words(self) -> str:
+        """The components with almost no observed value in a column where they hold rows
+        (:mod:`bayesgmm.column_support`), at the start's memberships (the EM estimate names
+        the components the draws were relabelled to), in words; "" when none or no gap."""
+        if "observed_data" not in self.idata.children:
+            return ""
+        observed = self.idata["observed_data"].to_dataset()
+        X = observed["x"].values
+        if not np.isnan(X).any():
+            return ""
+        g = observed["sample_weight"].values if "sample_weight" in observed else None
+        labels = observed["labels"].values if "labels" in observed else None
+        K = self.n_components
+        resp = self.em.predict_proba(X, labels=labels)[:, :K]
+        counts = column_support.observed_counts(resp, X, g)
+        nk = resp.T @ (np.ones(len(X)) if g is None else g)
+        pairs = column_support.few_observed(counts, nk)
+        return column_support.few_observed_words(counts, nk, pairs, self.feature_names)
 
     def compare_em(self, interval: float = 0.94) -> pd.DataFrame:
         """EM estimate beside the posterior mean, sd and equal-tailed interval, per parameter.
