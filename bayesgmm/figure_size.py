@@ -89,24 +89,33 @@ def wrap_titles(fig: Figure) -> None:
     from matplotlib.backends.backend_agg import RendererAgg
 
     renderer = RendererAgg(10, 10, fig.dpi)
-    if any(ax.title.get_text() for ax in fig.axes) and fig.get_layout_engine() is not None:
-        fig.get_layout_engine().execute(fig)  # the panels where they will be drawn
-    for ax in fig.axes:
-        title = ax.title
-        text = title.get_text()
-        if not text:
-            continue
+
+    def room(ax) -> float:  # pixels either side of the panel's centre
         position = ax.get_position()
         centre = (position.x0 + position.x1) / 2
-        room = 0.97 * 2 * min(centre, 1 - centre) * fig.get_figwidth() * fig.dpi  # pixels
+        return 0.97 * 2 * min(centre, 1 - centre) * fig.get_figwidth() * fig.dpi
+
+    def width(line: str, title) -> float:
         prop = title.get_fontproperties()
+        return renderer.get_text_width_height_descent(line, prop, ismath=False)[0]
+
+    titled = [ax for ax in fig.axes if ax.title.get_text()]
+    # the panels where they will be drawn, unless every line fits with room to spare where
+    # they are now (laying a figure out costs 40 ms)
+    if fig.get_layout_engine() is not None and any(
+            width(line, ax.title) > 0.8 * room(ax)
+            for ax in titled for line in ax.title.get_text().split("\n")):
+        fig.get_layout_engine().execute(fig)
+    for ax in titled:
+        title = ax.title
+        text, limit = title.get_text(), room(ax)
         out, changed = [], False
         for line in text.split("\n"):
-            width = renderer.get_text_width_height_descent(line, prop, ismath=False)[0]
-            if width <= room or " " not in line:
+            wide = width(line, title)
+            if wide <= limit or " " not in line:
                 out.append(line)
                 continue
-            chars = max(20, int(len(line) * room / width))
+            chars = max(20, int(len(line) * limit / wide))
             out += textwrap.wrap(line, chars)
             changed = True
         if changed:
