@@ -1314,7 +1314,8 @@ def _advice(checks, post, density, chains, flagged, divergences, stats, ess_min,
                 "LOO (bayesgmm select --bayes, or select_bayes), and refit with a smaller K"
                 + (" or a simpler covariance type." if simpler else ".") + outliers)
     mixing = {"max R-hat", "min bulk ESS", "min tail ESS", "min rank p-value"} & failed
-    if gap_note and ("divergences" in failed or mixing):
+    # not beside a component the data do not locate at all: that cause covers its columns
+    if gap_note and ("divergences" in failed or mixing) and not set(OVERFIT_CAUSES) & set(found):
         found[SPARSE_COLUMN] = (
             f"{gap_note} (the rest have a gap there): its sd and mean along such a column "
             "are mostly its prior's, a wide, funnel-shaped posterior that NUTS follows badly "

@@ -1067,6 +1067,13 @@ def test_a_component_the_data_neither_fill_nor_locate_is_k_too_large(rng):
     assert "K too large" in result.causes
     advice = next(a for a in result.advice if a.startswith("K too large"))
     assert "component 2 is neither filled nor located by the data" in advice
+    # a component the data do not locate has few observed values anywhere: K too large
+    # covers it, not "column barely observed" beside it (its remedy would mislead)
+    stats = sample_stats(rng)
+    stats["diverging"][0, :3] = True
+    gaps = diagnose(make_tree(post, stats), gap_note="component 2 has 1 observed value of "
+                    "'x1' among its 4 rows")
+    assert "K too large" in gaps.causes and "column barely observed" not in gaps.causes
     assert result.unreported_components == (2,)
     # not only a wrong K: data that cannot tell components apart, and simpler covariances
     # (small-sample QA: the true K=2 of 60 rows, identified under spherical covariances)
