@@ -294,6 +294,17 @@ def default_names(n_features: int) -> tuple[str, ...]:
     return tuple(f"x{i}" for i in range(n_features))
 
 
+def in_input_column_order(values: np.ndarray, X: Any,
+                          fitted: Sequence[str]) -> np.ndarray:
+    """``values`` whose last axis runs over the fitted features, put in the order of X's own
+    columns: a DataFrame that names the features in another order gets its values back in its
+    own order (QA: ``pd.DataFrame(em.impute(df), columns=df.columns)`` swapped two columns).
+    Unnamed data are taken in the fitted order, so come back as they stand."""
+    names = _column_names(_series_as_column(X, fitted))
+    order = None if names is None else fitted_column_order(names, tuple(fitted))
+    return values if order is None else values[..., np.argsort(order)]
+
+
 def _column_names(X: Any) -> tuple[str, ...] | None:
     if hasattr(X, "columns"):  # DataFrame
         names = tuple(str(c) for c in X.columns)

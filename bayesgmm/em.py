@@ -37,6 +37,7 @@ from ._validation import (
     check_random_state,
     check_sample_weight,
     draw_seed,
+    in_input_column_order,
     singular_columns,
     transposed_hint,
 )
@@ -335,7 +336,9 @@ class EMResult(NoiseFlag):
 
     def impute(self, X: Any, *, labels: Any = None) -> np.ndarray:
         """``X`` with each missing value (NaN) replaced by its conditional expectation given
-        the row's observed values under the fitted mixture, shape (N, D); with ``labels``
+        the row's observed values under the fitted mixture, shape (N, D), its columns in
+        ``X``'s order (a DataFrame's own, whatever order it names the features in); with
+        ``labels``
         (known components, -1 or NaN unknown, as the fit took them) a labelled row from its
         own component.
 
@@ -349,8 +352,9 @@ class EMResult(NoiseFlag):
         codes = check_labels(aligned_to_rows(labels, X, "labels"), Xv.shape[0],
                              self.n_components, fitting=False)
         e = self._estep(Xv, codes, return_resp=True)
-        return conditional_means(Xv, e.resp, self.means, self.full_covariances,
-                                 noise_bounds=self.noise_bounds)
+        filled = conditional_means(Xv, e.resp, self.means, self.full_covariances,
+                                   noise_bounds=self.noise_bounds)
+        return in_input_column_order(filled, X, self.feature_names)
 
     def predict(self, X: Any, *, labels: Any = None) -> np.ndarray:
         """Most probable component of each point, shape (N,); -1 for noise; ``labels`` as

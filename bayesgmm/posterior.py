@@ -28,6 +28,7 @@ from ._validation import (
     check_bool,
     check_data,
     check_number,
+    in_input_column_order,
     is_int,
     transposed_hint,
 )
@@ -666,7 +667,8 @@ class BayesResult:
         Returns
         -------
         ndarray (N, D) or (n_imputations, N, D)
-            Observed values unchanged.
+            Observed values unchanged; the columns in ``X``'s order (a DataFrame's own,
+            whatever order it names the features in).
         """
         if X is None:
             observed = self.idata["observed_data"]
@@ -702,7 +704,7 @@ class BayesResult:
                                 for s in range(w.shape[0])], axis=0)
                 # the gaps only: an average of equal observed values can move their last bit
                 out[incomplete] = np.where(np.isnan(Xi), mean, Xi)
-            return out
+            return in_input_column_order(out, X, self.feature_names)
         rng = np.random.default_rng(random_state)
         out = np.repeat(Xv[None], int(n_imputations), axis=0)
         for i in range(out.shape[0]):
@@ -713,7 +715,7 @@ class BayesResult:
                 component = categorical(r, rng.random(Xi.shape[0]))  # noise: K
                 out[i, incomplete] = conditional_draws(Xi, component, m[s], cov[s], rng,
                                                        noise_bounds=bounds)
-        return out
+        return in_input_column_order(out, X, self.feature_names)
 
     def score_samples(self, X: Any, max_draws: int | None = None) -> np.ndarray:
         """Posterior predictive log-density log( mean_s p(x | theta_s) ), shape (N,)."""

@@ -674,6 +674,21 @@ def test_impute_without_data_warns_when_the_fit_left_rows_out(tiny_fit):
         tiny_fit.impute()  # nothing left out: no warning
 
 
+def test_impute_gives_the_columns_back_in_the_frames_order(tiny_fit, old_faithful):
+    """QA (wrong numbers): a DataFrame naming the features in another order was imputed in
+    the fit's order, so `pd.DataFrame(post.impute(df), columns=df.columns)` swapped them."""
+    holed = old_faithful.head(6).copy()
+    holed.iloc[0, 0] = holed.iloc[1, 1] = np.nan
+    swapped = holed[holed.columns[::-1]]
+    filled = tiny_fit.impute(swapped, max_draws=20)
+    np.testing.assert_array_equal(filled, tiny_fit.impute(holed, max_draws=20)[:, ::-1])
+    assert filled[0, 0] == swapped.iloc[0, 0] and filled[1, 1] == swapped.iloc[1, 1]
+    several = tiny_fit.impute(swapped, 3, max_draws=20, random_state=2)
+    np.testing.assert_array_equal(
+        several, tiny_fit.impute(holed, 3, max_draws=20, random_state=2)[..., ::-1])
+    assert (several[:, 0, 0] == swapped.iloc[0, 0]).all()
+
+
 def test_predict_proba_matches_a_labels_series_to_rows_by_index(old_faithful):
     """As EM's predict_proba, the fits and impute do (QA: the posterior's paired a Series
     with rows by position, so a reversed X gave the label to the wrong row), and whole-number
