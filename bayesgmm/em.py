@@ -1652,8 +1652,30 @@ def _explicit_params(init, K, D, covariance_type):
         return weights, means, None
     covariances = covariance.check_shape(np.array(init["covariances"], dtype=np.float64),
                                          covariance_type, K, D, "init covariances")
-    kernels.precisions_cholesky(covariances, covariance_type)  # raises if not PD
+    _check_start_covariances(covariances, covariance_type, K, D)
     return weights, means, covariances
+
+
+def _check_start_covariances(covariances, covariance_type, K, D) -> None:
+    """A given start's covariances must be symmetric positive definite; the error names the
+    start (QA: the kernel's own words, "increase reg_covar", do not cure a start given
+    wrong)."""
+    full = covariance.to_full(covariances, covariance_type, K, D)
+    for k, matrix in enumerate(full):
+        which = "init covariances" if covariance_type == "tied" else f"init covariances[{k}]"
+        if not np.all(np.isfinite(matrix)):
+            raise ValueError(f"{which} has non-finite values; give finite, symmetric "
+                             "positive-definite covariances (or leave them out: they are then "
+                             "estimated around the given means)")
+        if not np.allclose(matrix, matrix.T, rtol=1e-10, atol=0.0):
+            raise ValueError(f"{which} is not symmetric; give symmetric positive-definite "
+                             "covariances")
+        smallest = float(np.linalg.eigvalsh(matrix)[0])
+        if smallest <= 0:
+            raise ValueError(f"{which} is not positive definite (smallest eigenvalue "
+                             f"{smallest:.3g}); give symmetric positive-definite covariances "
+                             "(or leave them out: they are then estimated around the given "
+                             "means)")
 
 
 def _initialise(obs: Observations, Xc, K, covariance_type, init, reg_covar, rng):

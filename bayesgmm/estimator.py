@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._validation import aligned_to_rows, check_data, check_int, default_names
+from ._validation import aligned_to_rows, check_bool, check_data, check_int, default_names
 from ._warn import IN_PACKAGE
 from .draw_arrays import categorical
 from .observation_record import name_labels, observations_record
@@ -491,7 +491,7 @@ def _observation_arguments(missing: str, sample_weight: Any, labels: Any, noise:
         out["sample_weight"] = sample_weight
     if labels is not None:
         out["labels"] = labels
-    if noise:
+    if check_bool(noise, "noise"):  # QA: noise="no" (truthy) fitted a noise component
         out["noise"] = True
     if noise_volume is not None:
         if not noise:

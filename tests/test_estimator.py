@@ -362,3 +362,10 @@ def test_fit_predict_and_predict_keep_known_labels_given_by_name(old_faithful):
     assert est.predict_proba(old_faithful, labels=kind).mean[long_row, short] == 1.0
     with pytest.raises(ValueError, match="label 'medium' is not one the fit was given"):
         est.predict(old_faithful.iloc[:2], labels=["medium", ""])
+
+
+@pytest.mark.parametrize("value", ["no", "False", 0, 1])
+def test_noise_must_be_a_boolean_as_fit_bayes_takes_it(old_faithful, value):
+    """QA: noise="no" (truthy) silently fitted a noise component; fit_bayes refused it."""
+    with pytest.raises(ValueError, match=rf"^noise must be True or False; got {value!r}"):
+        BayesianGMM(2, noise=value, draws=20, tune=20, chains=1).fit(old_faithful)
