@@ -1213,6 +1213,52 @@ def test_k_too_large_leaves_the_elpd_sound_and_a_far_worse_model_is_not_offered(
     assert "not trustworthy" not in clean.verdict and "K is too large" in clean.verdict
 
 
+def test_a_simplest_model_with_high_pareto_k_is_not_the_one_to_prefer():
+    """QA (one t3 cluster): K=4 was set aside for a Pareto k of 0.74, yet K=2, within noise
+    with a Pareto k of 0.72, was "the simplest ... (prefer it ...)" and "says as much with
+    fewer components"; the simplest within noise whose elpd_loo is sound is K=3."""
+    rng = np.random.default_rng(6)
+    base = rng.normal(-2.0, 0.5, size=150)
+
+    def mild(base):  # one point of high Pareto k
+        draws = loglik_draws(rng, base, n=base.size)
+        draws[..., 0] = -2 + rng.standard_t(3, size=draws.shape[:2])
+        return draws
+
+    sel = compare({
+        "K=1": _with_diagnostics(fake_fit(loglik_draws(rng, base - 0.4), 1), True),
+        "K=2": _with_diagnostics(fake_fit(mild(base - 0.012), 2), True),
+        "K=3": _with_diagnostics(fake_fit(loglik_draws(rng, base - 0.006), 3), True),
+        "K=4": _with_diagnostics(fake_fit(mild(base + 0.02), 4), True, ("K too large",))})
+    assert sel.best == "K=4" and sel.simplest_within_noise == "K=2", sel.comparison
+    assert (sel.pareto_k.loc[["K=2", "K=4"], "n_high"] >= 1).all()
+    assert sel.pareto_k.loc["K=3", "n_high"] == 0
+    assert "prefer it" not in sel.verdict
+    assert re.search(r"The simplest model within noise of the best is K=2 \(1 of its 150 "
+                     r"observations has Pareto k > \d\.\d\d \(max \d\.\d\d\), so its elpd_loo is "
+                     r"unreliable \(likely optimistic\)\)\. The simplest within noise whose "
+                     r"elpd_loo passed every check is K=3\.", sel.verdict), sel.verdict
+    assert "K=3, within noise of it, says as much with fewer components" in sel.verdict
+    assert "K=2, within noise of it" not in sel.verdict
+
+
+@pytest.mark.parametrize("band, message", [
+    ({"min_elpd_diff": -1.0}, r"^min_elpd_diff must be .*>= 0"),
+    ({"n_se": 0}, r"^n_se must be .*> 0"),
+    ({"n_se": float("nan")}, r"^n_se must be"),
+])
+def test_the_noise_band_is_checked_before_anything_is_sampled(band, message):
+    """QA: select_bayes(min_elpd_diff=-1) and n_se=0 were taken: no model within noise."""
+    from bayesgmm.selection import select_bayes
+
+    with pytest.raises(ValueError, match=message):
+        select_bayes(np.zeros((30, 1)) + np.arange(30)[:, None], [1, 2], **band)
+    rng = np.random.default_rng(0)
+    fits = {f"K={k}": fake_fit(loglik_draws(rng, np.full(150, -2.0)), k) for k in (1, 2)}
+    with pytest.raises(ValueError, match=message):
+        compare(fits, **band)
+
+
 def test_only_a_posterior_that_failed_is_sent_to_pass_its_checks():
     """Review: a converged best with high Pareto k only, or a converged simplest model within
     noise, were told to "make ... posterior pass its checks"."""
@@ -1445,13 +1491,13 @@ def test_posterior_fits_run_at_once_only_where_the_cores_hold_their_chains(monke
     as long as one after another, silent meanwhile."""
     import joblib
 
-    from bayesgmm.selection.loo import _workers
+    from bayesgmm.selection.sweep import posterior_workers as workers
 
     for cores, expected in ((2, 1), (8, 2), (16, 3)):
         monkeypatch.setattr(joblib, "effective_n_jobs",
                             lambda n, cores=cores: cores if n == -1 else n)
-        assert _workers(-1, 3, 4) == expected
-    assert _workers(2, 5, 4) == 2 and _workers(1, 5, 4) == 1 and _workers(8, 3, 4) == 3
+        assert workers(-1, 3, 4) == expected
+    assert workers(2, 5, 4) == 2 and workers(1, 5, 4) == 1 and workers(8, 3, 4) == 3
 
 
 def test_parallel_posterior_fits_get_cores_the_sampler_honours():

@@ -41,6 +41,7 @@ from .sweep import (
     describe_group,
     frequency_counts,
     group_warnings,
+    posterior_workers,
     root_entropy,
     run_cells,
     sampler_settings,
@@ -248,6 +249,7 @@ def select_bayes(
     from ..observations import prepare_observations
 
     ks = check_grid(n_components)
+    loo_verdict.check_noise_band(min_elpd_diff, n_se)
     if len(ks) < 2:  # before any sampling (QA: it sampled K=3 for a minute, then refused)
         raise ValueError(f"select_bayes compares at least two numbers of components; got "
                          f"n_components={list(ks)}: for one K, fit_bayes")
@@ -268,7 +270,7 @@ def select_bayes(
                            sampler=sampler, progressbar=progressbar)
     check_loo_draws(ss)
     show = ss.progressbar or verbose > 0
-    workers = _workers(n_jobs, len(ks), ss.chains)
+    workers = posterior_workers(n_jobs, len(ks), ss.chains)
     ss = worker_settings(ss, workers, n_jobs)
     options = {"covariance_type": covariance_type, "priors": priors, "settings": ss,
                **fit_kwargs}
@@ -298,19 +300,6 @@ def check_loo_draws(settings: SamplerSettings) -> None:
         raise ValueError(f"PSIS-LOO needs at least {_PSIS_MIN_DRAWS} draws in all (chains x "
                          f"draws); got {settings.chains} x {settings.draws}: ask for more "
                          "draws")
-
-
-def _workers(n_jobs: int | None, n_fits: int, chains: int) -> int:
-    """How many posterior fits run at once. ``n_jobs=-1`` (the default): as many as the
-    cores (or a Dask cluster's threads) hold at ``chains`` each, at least one: each fit
-    samples its chains in parallel already, and on 2 cores two fits at once, each with
-    its chains one after another, took 2.5x as long as one after another (QA). Another
-    ``n_jobs``: that many (joblib's reading of it), each fit's chains then one after another."""
-    from joblib import effective_n_jobs
-
-    if n_jobs == -1:
-        return max(1, min(n_fits, effective_n_jobs(-1) // max(chains, 1)))
-    return min(n_fits, effective_n_jobs(n_jobs))
 
 
 def _sampled(cell: tuple[BayesResult, Any]) -> str:
@@ -383,6 +372,7 @@ def compare(
 
     if len(models) < 2:
         raise ValueError(f"compare needs at least two models; got {len(models)}")
+    loo_verdict.check_noise_band(min_elpd_diff, n_se)
     names = [str(name) for name in models]
     if len(set(names)) != len(names):
         raise ValueError(f"model names must be distinct as strings; got {names}")
@@ -402,7 +392,6 @@ def compare(
     table["indistinguishable"] = loo_verdict.indistinguishable(table, min_elpd_diff, n_se)
     best = str(table.index[0])
     within = tuple(str(n) for n in table.index if table.loc[n, "indistinguishable"])
-    simplest = loo_verdict.simplest((best, *within), results)
     pareto = loo_verdict.pareto_table(loos)
     # No thresholds: each model's own defaults (duck-typed models need not take any).
     limits = {} if thresholds is None else thresholds.to_dict()
@@ -411,6 +400,8 @@ def compare(
     diagnostics = {name: line for name, (line, _) in diagnosed.items()}
     failed = {name: loo_verdict.posterior_problems(diagnosed.get(name, ("", None))[1])
               for name in names}
+    simplest, doubt, trusted = loo_verdict.simplest_standing((best, *within), results, failed,
+                                                             pareto)
     too_large = loo_verdict.says_too_large(diagnosed.get(best, ("", None))[1])
     # "a larger K may predict better still" is no advice when the largest K's own posterior
     # failed its checks (referee: said beside K=4's R-hat 1.147)
@@ -423,8 +414,8 @@ def compare(
                                                      simplest, too_large,
                                                      loo_verdict.among_passed(
                                                          loos, failed, pareto, min_elpd_diff,
-                                                         n_se)),
-                                  simplest_failed=bool(simplest and failed.get(simplest)),
+                                                         n_se), trusted),
+                                  simplest_doubt=doubt, simplest_trusted=trusted,
                                   best_unreliable=bool(failed.get(best))
                                   or bool(pareto.loc[best, "n_high"]))
     return BayesSelection(

@@ -8,8 +8,9 @@ instead (unless it predicts worse beyond noise), a best model whose diagnostics 
 is said to be one, and single outliers given components of their own are named with the noise
 suggestion.
 
-Where it sits: the selection layer, under :mod:`bayesgmm.selection.loo` (imports nothing
-from bayesgmm; ArviZ only to compare the models that passed with each other).
+Where it sits: the selection layer, under :mod:`bayesgmm.selection.loo` (imports only
+:mod:`bayesgmm._validation` from bayesgmm; ArviZ only to compare the models that passed with
+each other).
 """
 
 from __future__ import annotations
@@ -21,10 +22,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["SMALL_N", "among_passed", "caveat", "convergence_warning", "diagnose",
-           "indistinguishable", "pareto_table", "pareto_warnings", "posterior_problems",
-           "says_too_large", "simplest", "small_n_warning", "too_large", "unreliable",
-           "verdict"]
+from .._validation import check_positive
+
+__all__ = ["SMALL_N", "among_passed", "caveat", "check_noise_band", "convergence_warning",
+           "diagnose", "indistinguishable", "pareto_table", "pareto_warnings",
+           "posterior_problems", "says_too_large", "simplest", "simplest_standing",
+           "small_n_warning", "too_large", "unreliable", "verdict"]
 
 # Below this many observations the normal approximation of elpd differences is rough
 # (Sivula et al. 2025; az.compare flags it as "N < 100").
@@ -41,6 +44,25 @@ def simplest(candidates: Sequence[str], results: Mapping[str, Any]) -> str | Non
     params = {name: getattr(getattr(results[name], "em", None), "n_parameters", 0) or 0
               for name in candidates}
     return min(candidates, key=lambda name: (ks[name], params[name], candidates.index(name)))
+
+
+def simplest_standing(candidates: Sequence[str], results: Mapping[str, Any],
+                      failed: Mapping[str, list[str]], pareto: pd.DataFrame
+                      ) -> tuple[str | None, str, str | None]:
+    """The simplest of ``candidates`` (the best and the models within noise of it), why its
+    elpd_loo is not to be trusted ("" when it is), and the simplest of them whose elpd_loo is
+    (None: none). QA: the verdict told the reader to prefer a K=2 whose Pareto k failed the
+    very check that set the best model aside."""
+    first = simplest(candidates, results)
+    if first is None:
+        return None, "", None
+    doubt = ("its own posterior failed its checks: see below" if failed.get(first) else
+             _high_k(pareto.loc[first]) if pareto.loc[first, "n_high"] else "")
+    if not doubt:
+        return first, doubt, first
+    reasons = unreliable({n: failed.get(n, []) for n in candidates}, pareto)
+    sound = [n for n in candidates if not reasons[n]]
+    return first, doubt, simplest(sound, results) if sound else None
 
 
 def pareto_table(loos: Mapping[str, Any]) -> pd.DataFrame:
@@ -108,12 +130,14 @@ def _fmt_diff(table: pd.DataFrame, name: str) -> str:
 
 
 def verdict(table: pd.DataFrame, best: str, within: Sequence[str], simplest: str | None,
-             notes: Sequence[str], caveat: str = "", simplest_failed: bool = False,
-             best_unreliable: bool = False) -> str:
+             notes: Sequence[str], caveat: str = "", simplest_doubt: str = "",
+             best_unreliable: bool = False, simplest_trusted: str | None = None) -> str:
     """The verdict's text. ``best_unreliable``: the top model's elpd_loo is not to be trusted
     (its posterior failed its checks, or Pareto k is high): the head says so at once, not only
     the caveat after it (QA: "K=4 is best" opened a verdict whose K=4 had R-hat 1.036 and 18
-    divergences)."""
+    divergences). ``simplest_doubt``: why the simplest model within noise is not to be
+    trusted either ("" when it is), and ``simplest_trusted`` the simplest one that is
+    (:func:`simplest_standing`)."""
     elpd = f"elpd_loo {table.loc[best, 'elpd']:,.1f} ± {table.loc[best, 'se']:,.1f}"
     head = (f"{best} has the highest {elpd}, but its checks failed, so it is no trustworthy "
             "best (see below); the others are measured against it" if best_unreliable
@@ -133,8 +157,11 @@ def verdict(table: pd.DataFrame, best: str, within: Sequence[str], simplest: str
     if within and simplest is not None:
         text += (f" The simplest model within noise of the best is {simplest}"
                  + (" itself." if simplest == best else
-                    " (its own posterior failed its checks: see below)." if simplest_failed
+                    f" ({simplest_doubt})." if simplest_doubt
                     else " (prefer it unless the extra components are wanted for a reason)."))
+        if simplest_doubt and simplest_trusted not in (None, simplest, best):
+            text += (f" The simplest within noise whose elpd_loo passed every check is "
+                     f"{simplest_trusted}.")
     # three paragraphs (the answer, why it may not hold, the warnings): one block of ~150
     # words was unreadable; the report shows the line breaks
     if caveat:
@@ -163,6 +190,14 @@ def among_passed(loos: Mapping[str, Any], failed: Mapping[str, list[str]],
                            round_to="none")
     table["indistinguishable"] = indistinguishable(table, min_elpd_diff, n_se)
     return table
+
+
+def check_noise_band(min_elpd_diff: Any, n_se: Any) -> None:
+    """The band within which two models' elpd counts as noise: ``min_elpd_diff`` >= 0 and
+    ``n_se`` > 0, finite numbers (QA: -1 and 0 were taken, and no model was then ever
+    within noise of the best); a one-line ValueError otherwise."""
+    check_positive(min_elpd_diff, "min_elpd_diff", allow_zero=True)
+    check_positive(n_se, "n_se")
 
 
 def indistinguishable(table: pd.DataFrame, min_elpd_diff: float, n_se: float) -> np.ndarray:
@@ -232,13 +267,13 @@ def says_too_large(diagnosed: Any) -> str:
                 "")
 
 
-def too_large(best: str, simplest: str | None, simplest_failed: bool = False,
-              cause: str = "K too large") -> str:
+def too_large(best: str, simplest: str | None, cause: str = "K too large") -> str:
     """The sentence for a best model whose own diagnostics say its K is too large, or that it
-    has too many parameters (``cause``; a simpler model within noise is named only when its
-    own posterior passed: paper QA)."""
+    has too many parameters (``cause``). ``simplest``: the simplest model within noise of it
+    whose elpd_loo is to be trusted (paper QA: not one whose posterior failed; QA: nor one
+    with high Pareto k), named as saying as much with fewer components."""
     fewer = (f"; {simplest}, within noise of it, says as much with fewer components"
-             if simplest and simplest != best and not simplest_failed else "")
+             if simplest and simplest != best else "")
     said = {"K too large": "K is too large (a component with almost no weight, or two "
                            "components describing one cluster)",
             "outliers": "a nearly empty component holds a few far rows (outliers: a noise "
@@ -262,13 +297,16 @@ def unreliable(failed: Mapping[str, list[str]], pareto: pd.DataFrame) -> dict[st
 def caveat(table: pd.DataFrame, failed: Mapping[str, list[str]], pareto: pd.DataFrame,
             best_model: Any, simplest: str | None = None,
             too_large_best: bool | str = False,
-            among_passed: pd.DataFrame | None = None) -> str:
+            among_passed: pd.DataFrame | None = None,
+            simplest_trusted: str | None = None) -> str:
     """What the verdict must add when the best model by elpd_loo cannot be trusted: why, the
     best model that passed its checks, and single outliers given components of their own;
     and when the best model's own diagnostics say its K is too large (``too_large_best``: the
     cause :func:`says_too_large` names, or True for "K too large"). ``among_passed``: the
     comparison of the models that passed every check with each other (``az.compare``'s
     table with ``indistinguishable``), when two or more did: the ranking to act on.
+    ``simplest_trusted``: the simplest model within noise whose elpd_loo is to be trusted
+    (:func:`simplest_standing`), the one a too-large best is measured against.
 
     A model's elpd_loo is not trustworthy when its posterior failed its checks or when
     observations have Pareto k above ArviZ's threshold.
@@ -281,7 +319,7 @@ def caveat(table: pd.DataFrame, failed: Mapping[str, list[str]], pareto: pd.Data
                      + "; ".join(reasons[best]) + ".")
         parts.append(_passed_instead(table, failed, reasons, simplest, among_passed))
     if too_large_best:
-        parts.append(too_large(best, simplest, bool(simplest and failed.get(simplest)),
+        parts.append(too_large(best, simplest_trusted,
                                cause=too_large_best if isinstance(too_large_best, str)
                                else "K too large"))
     rows = _singleton_rows(best_model)

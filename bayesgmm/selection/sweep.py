@@ -355,3 +355,16 @@ def quiet_workers():
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="A worker stopped while some jobs")
         yield
+
+
+def posterior_workers(n_jobs: int | None, n_fits: int, chains: int) -> int:
+    """How many posterior fits run at once. ``n_jobs=-1`` (the default): as many as the
+    cores (or a Dask cluster's threads) hold at ``chains`` each, at least one: each fit
+    samples its chains in parallel already, and on 2 cores two fits at once, each with
+    its chains one after another, took 2.5x as long as one after another (QA). Another
+    ``n_jobs``: that many (joblib's reading of it), each fit's chains then one after another."""
+    from joblib import effective_n_jobs
+
+    if n_jobs == -1:
+        return max(1, min(n_fits, effective_n_jobs(-1) // max(chains, 1)))
+    return min(n_fits, effective_n_jobs(n_jobs))
