@@ -100,7 +100,9 @@ CAUSES = ("poor start", "stuck chain", "collapsed component", "outliers", "K too
           "too many parameters", "mixed components", SPARSE_COLUMN, "divergences",
           "label switching",
           "slow mixing", "too few draws", PRIORS_SHAPE,
-          "K_max too small")  # the last: a sparse mixture's (every component in use)
+          # a sparse mixture's: every component in use; tree depth or E-BFMI failing there
+          # without divergences (near-empty components are hard for NUTS)
+          "K_max too small", "inefficient sampling")
 # The causes that say some components are not clusters the data locate (a nearly empty one
 # holding far rows, more components or parameters than the data locate): their
 # per-component summaries are not to be reported.
@@ -833,21 +835,33 @@ def _treedepth_fraction(stats) -> float:
 
 def _treedepth_check(fraction, max_fraction) -> Check:
     passed = fraction <= max_fraction
+    shown = _fmt(100 * fraction, 100 * max_fraction, 1)
     return Check(
         name="max tree depth fraction",
         value=fraction,
         threshold=float(max_fraction),
         passed=passed,
-        summary=f"max tree depth hit in {100 * fraction:.1f}% of draws "
+        # enough decimals not to read as its threshold (QA: "1.0% of draws > 1%" at 1.03%)
+        summary=f"max tree depth hit in {shown}% of draws "
         f"{'<=' if passed else '>'} {100 * max_fraction:g}%",
         problem=None
         if passed
         else (
-            f"Tree depth check failed: {100 * fraction:.1f}% of draws hit the maximum tree "
+            f"Tree depth check failed: {shown}% of draws hit the maximum tree "
             f"depth, above the threshold {100 * max_fraction:g}%; trajectories were cut short, "
             "so sampling is inefficient (reparametrise or raise the maximum tree depth)."
         ),
     )
+
+
+def _significant(value: float, threshold: float) -> str:
+    """A p-value to 2 significant digits, or more where those would print as the threshold
+    it is compared with (as :func:`_fmt` does for decimals)."""
+    for digits in range(2, 6):
+        text = format_number(value, digits)
+        if text != format_number(threshold, digits) or value == threshold:
+            return text
+    return format_number(value, 6)
 
 
 # --------------------------------------------------------------------------------------------
@@ -910,7 +924,8 @@ def _mode_check(shifts, worst, chains, density, mode_shift_max, maybe_unlabelled
     flagged = [i for i, s in enumerate(shifts) if s > mode_shift_max]
     passed = not flagged
     names = ", ".join(chains[i] for i in flagged)
-    shown = f"{value:.2f}" if value < 1e4 else "more than 10,000"  # chains that barely move
+    shown = (_fmt(value, mode_shift_max, 2) if value < 1e4  # chains that barely move:
+             else "more than 10,000")
     summary = (
         f"chains agree (max mode shift {shown} sd <= {mode_shift_max:g})"
         if passed
@@ -1181,10 +1196,10 @@ def _rank_check(pvalues: dict[str, float], family: float,
         value=float(value),
         threshold=alpha,
         passed=passed,
-        summary=(f"min rank p {format_number(value, 2)} >= {format_number(alpha, 2)}"
+        summary=(f"min rank p {_significant(value, alpha)} >= {format_number(alpha, 2)}"
                  + (f" (weak: 2 chains of {draws} roughly independent draws; 4 chains test "
                     "more)" if weak else "") if passed
-                 else f"rank test p {format_number(value, 2)} < {format_number(alpha, 2)} "
+                 else f"rank test p {_significant(value, alpha)} < {format_number(alpha, 2)} "
                  f"({failing[0][1]})" if failing
                  else "rank tests not computable"),
         problem=None if passed else (

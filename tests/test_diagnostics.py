@@ -1314,3 +1314,14 @@ def test_a_run_of_one_draw_says_what_cannot_be_computed(rng):
     assert notes["max R-hat"] == "R-hat not computable"
     assert notes["min rank p-value"].startswith("rank test not testable (1 roughly")
     assert notes["divergences"] == ""
+
+
+def test_a_failing_value_never_prints_as_its_threshold():
+    """QA: "max tree depth hit in 1.0% of draws > 1%" (1.03%); the same rule for the rank
+    tests' p-values and the mode shift: enough digits for the value to differ visibly."""
+    from bayesgmm.diagnostics import _significant, _treedepth_check
+
+    assert _treedepth_check(0.0103, 0.01).summary == "max tree depth hit in 1.03% of draws > 1%"
+    assert _treedepth_check(0.002, 0.01).summary == "max tree depth hit in 0.2% of draws <= 1%"
+    assert _significant(0.000499, 0.0005) == "0.000499"
+    assert _significant(0.3, 0.0005) == "0.3"

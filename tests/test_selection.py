@@ -1096,6 +1096,18 @@ def test_sparse_k_plus_at_k_max_is_cut_off_and_says_so(three_clusters, monkeypat
     assert cause == "K_max too small" and cause in CAUSES
     assert "refit with a larger K_max" in advice and "--sparse 10" in advice
     assert _sparse_advice(ok, 0.01, 5, 0.01, 60) == {}
+    # QA: "likely cause: divergences" beside "passed: 0 divergences": named by what failed
+    from bayesgmm.diagnostics import _divergence_check, _treedepth_check
+
+    deep = dataclasses.replace(ok, checks=ok.checks + (
+        _treedepth_check(0.0103, 0.01), _divergence_check(np.array([0, 0]), ["0", "1"], 0)))
+    found = _sparse_advice(deep, 0.01, 5, 0.01, 60)
+    assert list(found) == ["inefficient sampling"] and set(found) <= set(CAUSES)
+    assert "max tree depth hit in 1.03% of draws > 1%" == deep.checks[-2].summary  # not 1.0%
+    assert "divergences" not in found["inefficient sampling"].split(":")[0]
+    diverged = dataclasses.replace(deep, checks=ok.checks + (
+        _treedepth_check(0.0103, 0.01), _divergence_check(np.array([3, 0]), ["0", "1"], 0)))
+    assert list(_sparse_advice(diverged, 0.01, 5, 0.01, 60)) == ["divergences"]
     # every check passed but K+ is cut off: CAUTION, as diagnose says it, not OK (code review)
     from bayesgmm.settings import DiagnosticThresholds
 

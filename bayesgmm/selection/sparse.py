@@ -280,8 +280,10 @@ def _sparse_advice(diagnostics: Diagnostics, at_max: float, K: int, e0: float,
             "could empty, so the posterior of K+ is cut off at K_max; refit with a larger K_max "
             f"(2-3 times the clusters expected: max_components={2 * K}, --sparse {2 * K}).")
     sampler = sorted(failed & {"divergences", "min E-BFMI", "max tree depth fraction"})
+    # named by what failed (QA: "likely cause: divergences" beside "passed: 0 divergences")
+    sampler_cause = "divergences" if "divergences" in failed else "inefficient sampling"
     if sampler:
-        advice["divergences"] = (
+        advice[sampler_cause] = (
             f"the sampler struggled ({', '.join(sampler)} failed; "
             f"{diagnostics.n_divergences or 0:,} divergent transition(s)): NUTS finds "
             f"near-empty components hard at a small e0 ({e0:g}), and a larger target_accept "
@@ -296,7 +298,7 @@ def _sparse_advice(diagnostics: Diagnostics, at_max: float, K: int, e0: float,
         advice["slow mixing"] = (
             f"K+ and the log-likelihood have not converged ({', '.join(mixing)} failed): "
             f"{what}; sample longer (e.g. draws={4 * n_draws}, --draws {4 * n_draws})"
-            + (", and for the divergences a larger e0 as above." if sampler else "."))
+            + (f", and for the {sampler_cause} a larger e0 as above." if sampler else "."))
     return advice
 
 
