@@ -77,6 +77,7 @@ __all__ = [
     "label_invariant_quantities",
     "rank_uniformity_check",
     "rank_uniformity_pvalues",
+    "with_correlations",
 ]
 
 # A check's summary that says it could not judge its value (failed whatever the value).
@@ -588,6 +589,13 @@ def _distinct_covariances(ds: xr.Dataset) -> xr.Dataset:
                     feature_bis=xr.DataArray(cols, dims="pair"))
     upper = upper.drop_vars(["feature", "feature_bis"], errors="ignore")
     return ds.assign(covariances=upper.assign_coords(pair=names))
+
+
+def with_correlations(ds: xr.Dataset) -> xr.Dataset:
+    """``ds`` (a posterior) with ``corr``, the correlations the R-hat and ESS checks judge
+    (:func:`_correlations`; unchanged without a full or tied matrix of 2+ features): what
+    :meth:`bayesgmm.BayesResult.summary` shows, so that a verdict's scalar can be looked up."""
+    return _correlations(ds, ds.get("covariances"))
 
 
 def _correlations(ds: xr.Dataset, covariances: xr.DataArray | None) -> xr.Dataset:
