@@ -176,11 +176,13 @@ class MembershipProbabilities(NDArrayOperatorsMixin):
         self.__post_init__()
 
     def __eq__(self, other: Any) -> Any:
-        """Against another MembershipProbabilities (or None): identity, as for the result
-        objects; against numbers and arrays: element-wise, as ``<`` and ``>`` are (review:
-        ``p == 1`` was silently False while ``p > 0.5`` was an array)."""
-        if isinstance(other, MembershipProbabilities) or other is None:
-            return self is other
+        """Element-wise on ``mean``, as ``<`` and ``>`` are and as scikit-learn's arrays
+        compare, against numbers, arrays and another MembershipProbabilities alike (review:
+        ``p == 1`` was silently False while ``p > 0.5`` was an array; API QA: ``p1 == p2``
+        was an identity test, so ``(p1 == p2).all()`` raised); ``None`` and what numbers
+        cannot be compared with give False."""
+        if other is None:
+            return False
         try:
             return np.equal(self.mean, _as_means([other])[0])
         except (TypeError, ValueError):  # not comparable with numbers (a string, say)
@@ -190,7 +192,8 @@ class MembershipProbabilities(NDArrayOperatorsMixin):
         equal = self.__eq__(other)
         return not equal if isinstance(equal, bool) else np.logical_not(equal)
 
-    # hashable by identity (NumPy's mixin would leave it unhashable), as the results are
+    # hashable by identity (NumPy's mixin would leave it unhashable), as the results are;
+    # == is element-wise, as for arrays, so two equal ones are not one key
     __hash__ = object.__hash__
 
     def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:

@@ -280,7 +280,9 @@ def test_dataframe_feature_names_flow_to_posterior(quick_fit):
 
 
 def test_posterior_results_compare_by_identity(old_faithful):
-    """BayesResult and MembershipProbabilities hold arrays: == is identity, never an error."""
+    """A BayesResult holds arrays: == is identity, never an error. MembershipProbabilities
+    stands for its mean array: == is element-wise, as the array's (API QA), hashed by
+    identity."""
     import xarray as xr
 
     from bayesgmm.posterior import BayesResult, MembershipProbabilities
@@ -306,7 +308,11 @@ def test_posterior_results_compare_by_identity(old_faithful):
     assert len({a, b, a}) == 2
     p = MembershipProbabilities(np.full((3, 2), 0.5), np.zeros((3, 2)), np.ones((3, 2)), 0.94)
     q = MembershipProbabilities(np.full((3, 2), 0.5), np.zeros((3, 2)), np.ones((3, 2)), 0.94)
-    assert p == p and p != q and len({p, q}) == 2
+    assert len({p, q}) == 2
+    # API QA: p1 == p2 was an identity test: False for the same numbers, and .all() raised
+    assert (p == q).all() and not (p != q).any()
+    assert type(p == q) is np.ndarray and (p == q).shape == (3, 2)
+    np.testing.assert_array_equal(p == q.mean * 0 + [0.5, 0.4], [[True, False]] * 3)
 
 
 def test_membership_probabilities_compute_as_their_mean_and_stay_unchanged():
@@ -339,10 +345,10 @@ def test_membership_probabilities_compute_as_their_mean_and_stay_unchanged():
             np.asarray(other)[:] = 0
     np.testing.assert_array_equal(p.mean, mean)
     assert p.mean.base is not None and mean.flags.writeable
-    # == against numbers is element-wise, as < and > are; against a result, identity
+    # == is element-wise, as < and > are; None and text are not numbers: False
     np.testing.assert_array_equal(p == 0.2, mean == 0.2)
     np.testing.assert_array_equal(p != 0.2, mean != 0.2)
-    assert p == p and not p == None and not p == "text"  # noqa: E711
+    assert (p == p).all() and not p == None and not p == "text"  # noqa: E711
 
 
 def test_default_route_is_native_parallel_and_reproducible(old_faithful):
