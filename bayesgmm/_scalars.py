@@ -101,15 +101,20 @@ def check_seed(seed: Any, name: str = "random_state") -> int | None:
 
 
 def check_random_state(random_state: Any, name: str = "random_state") -> Any:
-    """None, a non-negative integer, or a NumPy SeedSequence / BitGenerator / Generator."""
+    """None, a non-negative integer, or a NumPy SeedSequence / BitGenerator / Generator; a
+    legacy ``numpy.random.RandomState`` (what scikit-learn's ``check_random_state`` makes)
+    becomes a Generator seeded by one draw from it, so it advances as scikit-learn's
+    estimators advance it (API QA: it was refused)."""
     if isinstance(random_state, np.random.SeedSequence | np.random.BitGenerator
                   | np.random.Generator):
         return random_state
+    if isinstance(random_state, np.random.RandomState):
+        return np.random.default_rng(int(random_state.randint(2**31)))
     try:
         return check_seed(random_state, name)
     except ValueError:
         raise ValueError(f"{name} must be None, a non-negative integer or a NumPy Generator / "
-                         f"SeedSequence; got {shown(random_state)}") from None
+                         f"SeedSequence / RandomState; got {shown(random_state)}") from None
 
 
 def seed_from(random_state: Any, name: str = "random_state") -> int | None:

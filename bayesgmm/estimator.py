@@ -5,6 +5,10 @@ It follows scikit-learn's API contract (constructor arguments stored as given, `
 scikit-learn, so ``sklearn.base.clone`` and parameter searches work on it while scikit-learn
 stays a test-only dependency.
 
+Over 500 lines because it is one class, scikit-learn's whole surface for a posterior
+(parameters, fit, the fitted attributes, prediction, imputation, sampling, criteria),
+as ``sklearn/mixture/_base.py`` is one; split, one contract would be read across files.
+
 Where it sits: the surface layer; imports :mod:`bayesgmm.sampling`, the result object and
 the data layer; nothing in the package imports it.
 """
@@ -19,6 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from . import kernels
 from ._validation import aligned_to_rows, check_bool, check_data, check_int, default_names
 from ._warn import IN_PACKAGE
 from .draw_arrays import categorical
@@ -86,8 +91,13 @@ class BayesianGMM:
     means_ : ndarray (K, D)
     covariances_ : ndarray
         Posterior means, in scikit-learn's shapes for ``covariance_type``.
+    precisions_, precisions_cholesky_ : ndarray
+        The inverses of ``covariances_`` and their Cholesky factors, in scikit-learn's
+        shapes.
+    converged_ : bool
+        Whether the posterior passed every diagnostic check (``diagnostics().ok``).
     feature_names_in_ : ndarray (D,) of str
-        DataFrame column names, or ``x0, x1, ...`` for arrays.
+        DataFrame column names; not set for arrays (as in scikit-learn).
     n_features_in_ : int
     label_names_ : tuple of str
         With ``fit(..., labels=names)``: component k's label name is ``label_names_[k]``
@@ -307,8 +317,26 @@ class BayesianGMM:
         self.weights_, self.means_, self.covariances_ = result.posterior_mean()
         self.noise_weight_ = (float(result.posterior["noise_weight"].mean())
                               if result.noise else 0.0)
-        self.feature_names_in_ = np.array(result.feature_names, dtype=object)
+        # as scikit-learn sets it: only for named columns (API QA: x0, x1, ... for arrays)
+        if tuple(result.feature_names) != default_names(len(result.feature_names)):
+            self.feature_names_in_ = np.array(result.feature_names, dtype=object)
         self.n_features_in_ = len(result.feature_names)
+        # GaussianMixture's names, of the posterior means (as means_ and covariances_ are)
+        self.precisions_cholesky_ = kernels.precisions_cholesky(self.covariances_,
+                                                               result.covariance_type)
+        self.precisions_ = _precisions(self.precisions_cholesky_, result.covariance_type)
+
+    @property
+    def converged_(self) -> bool:
+        """Whether the posterior passed every diagnostic check (``diagnostics().ok``): what
+        ``GaussianMixture.converged_`` tells its user, that the fit can be used (API QA:
+        ``if not gmm.converged_`` raised). The EM start's own convergence is
+        ``em_.converged``."""
+        result = self._fitted()
+        if self.__dict__.get("_converged_of") is not result:  # diagnosed once per fit
+            self.__dict__["_converged"] = bool(result.diagnostics().ok)
+            self.__dict__["_converged_of"] = result
+        return self.__dict__["_converged"]
 
     def _fitted(self) -> BayesResult:
         if not hasattr(self, "result_"):
@@ -320,7 +348,7 @@ class BayesianGMM:
     def _named_as_fitted(self, X: Any) -> Any:
         """X for the result's checks (named columns matched to the fitted names in any order);
         fitted on an array (names x0, x1, ...), named input is taken in order with a warning."""
-        fitted = list(self.feature_names_in_)
+        fitted = list(self._fitted().feature_names)
         names = ([str(c) for c in X.columns] if isinstance(X, pd.DataFrame) else
                  [str(X.name)] if isinstance(X, pd.Series) and X.name is not None else None)
         if (names is not None and names != fitted and len(names) == len(fitted)
@@ -373,6 +401,15 @@ class BayesianGMM:
         codes, _ = component_labels(aligned_to_rows(labels, X, "labels"),
                                     self._fitted().n_components, fitted_names=self.label_names_)
         return np.asarray(codes)
+
+    def impute(self, X: Any, n_imputations: int | None = None, *, labels: Any = None,
+               **kwargs: Any) -> np.ndarray:
+        """``X`` with its missing values (NaN) filled in under the posterior, X's columns in
+        X's order: :meth:`bayesgmm.BayesResult.impute` (its ``max_draws`` and
+        ``random_state`` as keywords), ``labels`` as :meth:`predict_proba` takes them. One
+        completed data set (N, D), or ``n_imputations`` multiple imputations (m, N, D)."""
+        return self._fitted().impute(self._named_as_fitted(X), n_imputations,
+                                     labels=self._label_codes(labels, X), **kwargs)
 
     def score_samples(self, X: Any) -> np.ndarray:
         """Posterior predictive log-density of each point, shape (N,)."""
@@ -476,6 +513,14 @@ def _refuse_missing(Xv: np.ndarray, policy: str) -> None:
                          f"{int(rows[0])}; a fit with missing={policy!r} takes complete rows "
                          "only: drop those rows (X.dropna()), or fit with "
                          "missing='marginalise' to marginalise them")
+
+
+def _precisions(precisions_cholesky: np.ndarray, covariance_type: str) -> np.ndarray:
+    """The precision matrices (inverse covariances) from their Cholesky factors, in
+    scikit-learn's shapes: P P^T for full and tied, the squares for diag and spherical."""
+    if covariance_type in ("full", "tied"):
+        return precisions_cholesky @ np.swapaxes(precisions_cholesky, -1, -2)
+    return precisions_cholesky ** 2
 
 
 def _observation_arguments(missing: str, sample_weight: Any, labels: Any, noise: bool,

@@ -369,3 +369,51 @@ def test_noise_must_be_a_boolean_as_fit_bayes_takes_it(old_faithful, value):
     """QA: noise="no" (truthy) silently fitted a noise component; fit_bayes refused it."""
     with pytest.raises(ValueError, match=rf"^noise must be True or False; got {value!r}"):
         BayesianGMM(2, noise=value, draws=20, tune=20, chains=1).fit(old_faithful)
+
+
+def test_gaussian_mixture_attributes_a_user_reads(tiny_fit):
+    """API QA: converged_, precisions_ and precisions_cholesky_ were missing (code written
+    for GaussianMixture raised); feature_names_in_ was x0, x1 for arrays, where scikit-learn
+    leaves it unset. converged_ is the verdict's ok."""
+    from conftest import posterior_stand_in
+
+    rng = np.random.default_rng(1)
+    X = np.vstack([rng.normal(0, 1, (60, 2)), rng.normal(5, 1, (60, 2))])
+    est = BayesianGMM.from_result(posterior_stand_in(X, 2))
+    assert not hasattr(est, "feature_names_in_") and est.n_features_in_ == 2
+    np.testing.assert_allclose(est.precisions_, np.linalg.inv(est.covariances_), rtol=1e-10)
+    assert est.converged_ is est.result_.diagnostics().ok
+    named = BayesianGMM.from_result(tiny_fit)
+    assert list(named.feature_names_in_) == ["eruptions", "waiting"]
+    assert not hasattr(BayesianGMM(2), "converged_")  # unfitted: NotFittedError, an AttributeError
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "tied", "diag", "spherical"])
+def test_precisions_invert_the_covariances_in_scikit_learns_shapes(covariance_type):
+    from bayesgmm import kernels
+    from bayesgmm.estimator import _precisions
+
+    full = np.array([[[2.0, 0.3], [0.3, 1.0]], [[0.5, -0.1], [-0.1, 0.8]]])
+    cov = {"full": full, "tied": full[0], "diag": np.array([[2.0, 1.0], [0.5, 0.8]]),
+           "spherical": np.array([2.0, 0.5])}[covariance_type]
+    chol = kernels.precisions_cholesky(cov, covariance_type)
+    prec = _precisions(chol, covariance_type)
+    assert prec.shape == cov.shape == chol.shape
+    expected = np.linalg.inv(cov) if covariance_type in ("full", "tied") else 1.0 / cov
+    np.testing.assert_allclose(prec, expected, rtol=1e-12)
+
+
+def test_impute_and_a_random_state_as_scikit_learn_makes_it(tiny_fit, old_faithful):
+    """API QA: no BayesianGMM.impute (only result_.impute); RandomState (what sklearn's
+    check_random_state gives) was refused."""
+    est = BayesianGMM.from_result(tiny_fit)
+    holed = old_faithful.head(5).copy()
+    holed.iloc[0, 1] = np.nan
+    swapped = holed[["waiting", "eruptions"]]
+    np.testing.assert_array_equal(est.impute(swapped, max_draws=20),
+                                  tiny_fit.impute(swapped, max_draws=20))
+    assert est.impute(holed, 2, max_draws=20).shape == (2, 5, 2)
+    from bayesgmm._scalars import seed_from
+
+    assert seed_from(np.random.RandomState(0)) == seed_from(np.random.RandomState(0))
+    assert est.sample(3, random_state=np.random.RandomState(0))[0].shape == (3, 2)

@@ -28,6 +28,7 @@ from .._validation import (
     COVARIANCE_TYPES,
     check_covariance_type,
     check_n_components,
+    check_random_state,
     check_seed,
 )
 from ..settings import SamplerSettings
@@ -52,6 +53,8 @@ def single_threaded() -> Iterator[None]:
 
 def root_entropy(random_state: Any) -> int:
     """One integer that seeds the whole sweep (recorded so a sweep can be repeated)."""
+    if isinstance(random_state, np.random.RandomState):  # scikit-learn's kind: a Generator
+        random_state = check_random_state(random_state)
     if isinstance(random_state, np.random.SeedSequence):  # its spawn key counts too
         return int(random_state.generate_state(1, np.uint64)[0])
     if isinstance(random_state, np.random.BitGenerator):  # as fit_em and fit_bayes take it
