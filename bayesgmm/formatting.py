@@ -62,6 +62,17 @@ def format_number(value: Any, digits: int = 4, scale: Any = None,
     return "0" if text in ("-0", "") else text
 
 
+def format_apart(value: float, other: float, decimals: int = 1) -> tuple[str, str]:
+    """Two numbers compared in one sentence, with thousands separators and ``decimals``
+    decimals, or more until they print differently (at most 6 more): "-1,310.13, above the
+    -1,310.14", not "-1,310.1, above the -1,310.1" (QA)."""
+    for d in range(decimals, decimals + 7):
+        a, b = f"{value:,.{d}f}", f"{other:,.{d}f}"
+        if a != b:
+            break
+    return a, b
+
+
 def format_count(value: Any) -> str:
     """A count that may be a sum of frequency weights: whole numbers in full with thousands
     separators (4,050,405, where ``:.6g`` printed "4.0504e+06" and lost the last digit), other

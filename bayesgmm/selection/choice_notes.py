@@ -3,16 +3,22 @@ top of the grid, a choice with more parameters than rows, and cells that EM left
 optimum; and the cells that could not be fitted, each reason once. Notes for
 :class:`bayesgmm.selection.criteria.EMSelection`, read off its table.
 
+Also the chosen cells whose components make one mode between them (a K that counts
+components, not clusters: :mod:`bayesgmm.modality`).
+
 Where it sits: the selection layer, below :mod:`bayesgmm.selection.criteria` (which calls it);
-imports only NumPy and pandas.
+imports NumPy, pandas and :mod:`bayesgmm.modality`.
 """
 
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from ..modality import one_mode_groups, shape_note
 
 __all__ = ["WEAK_EVIDENCE", "failed_groups", "same_model_as_another"]
 
@@ -45,10 +51,12 @@ def same_model_as_another(table: pd.DataFrame) -> pd.Series:
 
 
 def _choice_notes(table: pd.DataFrame, best: dict[str, tuple[int, str]], ks: list[int],
-                  exclude_degenerate: bool, n_rows: float = np.inf) -> tuple[str, ...]:
+                  exclude_degenerate: bool, n_rows: float = np.inf,
+                  fits: dict[tuple[int, str], Any] | None = None) -> tuple[str, ...]:
     """What a single "best" hides: other cells within ``WEAK_EVIDENCE`` of it (per criterion,
-    each said in that criterion's terms: :data:`_NEAR_TIE_MEANING`), and a best K at the top
-    of the grid (a larger K might be better still)."""
+    each said in that criterion's terms: :data:`_NEAR_TIE_MEANING`), a best K at the top
+    of the grid (a larger K might be better still), and (with the cells' ``fits``) a choice
+    whose components make one mode between them (:func:`_shape_notes`)."""
     fitted = table[table["error"] == ""]
     eligible = (fitted[~fitted["degenerate"]]  # as _best chooses
                 if exclude_degenerate and not fitted["degenerate"].all() else fitted)
@@ -74,7 +82,26 @@ def _choice_notes(table: pd.DataFrame, best: dict[str, tuple[int, str]], ks: lis
         notes.append(f"{', '.join(tops)} pick{'s' if len(tops) == 1 else ''} K={max(ks)}, the "
                      "largest K fitted: a larger K may be better still (widen n_components, "
                      "-k)")
-    return tuple(notes)
+    return tuple(notes) + _shape_notes(best, fits or {})
+
+
+def _shape_notes(best: dict[str, tuple[int, str]], fits: dict[tuple[int, str], Any]
+                 ) -> tuple[str, ...]:
+    """Per chosen cell, its components that make one mode between them (QA: one heavy-tailed
+    cluster chosen as K=2-4, two skewed ones as K=4, with no word that components are not
+    clusters; ``fit`` printed such a hint, ``select`` none)."""
+    chosen: dict[tuple[int, str], list[str]] = {}
+    for criterion, cell in best.items():
+        chosen.setdefault(cell, []).append(criterion.upper())
+    found = []
+    for (k, ct), criteria in chosen.items():
+        fit = fits.get((k, ct))
+        if fit is not None and k > 1:
+            whose = " and ".join(f"{c}'s" for c in criteria)
+            found.append((f"K={k} {ct} ({whose} choice)",
+                          one_mode_groups(fit.weights, fit.means, fit.covariances, ct)))
+    note = shape_note(found)
+    return (note,) if note else ()
 
 
 def _too_few_rows_notes(eligible: pd.DataFrame, best: dict[str, tuple[int, str]],

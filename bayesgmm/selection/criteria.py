@@ -1,10 +1,9 @@
 """Choosing K by EM information criteria: :func:`select_em` and its :class:`EMSelection`.
 
-Every criterion is on the -2 log L scale of scikit-learn (lower is better); see
-:mod:`bayesgmm.selection` for the definitions of BIC, AIC and ICL.
+Every criterion is on scikit-learn's -2 log L scale (lower is better); BIC, AIC, ICL: see
+:mod:`bayesgmm.selection`.
 
-Where it sits: the selection layer; imports EM, the sweep engine and (inside functions)
-:mod:`bayesgmm.observations`; no PyMC or ArviZ.
+Where it sits: the selection layer; imports EM, the sweep engine, observations (lazily).
 """
 
 from __future__ import annotations
@@ -28,6 +27,7 @@ from .._validation import (
 )
 from .._warn import IN_PACKAGE
 from ..em import BOTH_INITS, EMResult, fit_em, is_degenerate
+from ..formatting import format_apart
 from .choice_notes import _choice_notes, _local_optimum_notes, failed_groups
 from .neighbours import objective, restart_from_neighbours
 from .sweep import (
@@ -309,7 +309,7 @@ def select_em(
         notes += _local_optimum_notes(table, n_init)
     best = _best(table, exclude_degenerate)
     notes += _choice_notes(table, best, ks, exclude_degenerate,
-                           float(weights.sum()) if weights is not None else Xv.shape[0])
+                           float(weights.sum()) if weights is not None else Xv.shape[0], fits)
     if 1 in ks and {"full", "tied"} <= set(cts):
         notes += ("at K=1, full and tied are one model (one covariance matrix): their "
                   "criteria agree to EM's convergence, and a criterion that picks it names "
@@ -349,9 +349,9 @@ def _neighbour_restarts(frame: pd.DataFrame, rows: list[dict], fits: dict,
         cell_warnings.pop((k, ct), None)
         cell_warnings.update({(k, ct): messages} if messages else {})
         what = "log posterior" if fit.prior is not None else "log-likelihood"
+        now, then = format_apart(objective(fit), before)
         notes.append(f"K={k} {ct}: restarted from K={source}'s fit with {how}, EM reached a "
-                     f"{what} of {objective(fit):,.1f}, above the {before:,.1f} of its own "
-                     "restarts (kept)")
+                     f"{what} of {now}, above the {then} of its own restarts (kept)")
     return list(by_cell.values()), tuple(notes)
 
 

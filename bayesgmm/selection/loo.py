@@ -130,8 +130,7 @@ class BayesSelection:
             if self.within_noise else ""
         simplest = (f"; simplest within noise {self.simplest_within_noise}"
                     if self.simplest_within_noise not in (None, self.best) else "")
-        # a best model whose checks failed said nothing here (notebook QA: only print()
-        # told that K=3's R-hat was 1.215); said as SparseMixture's repr says it
+        # a failed best said nothing here (notebook QA); said as SparseMixture's repr says it
         failed = [name for name, line in self.diagnostics.items()
                   if line.startswith("PROBLEMS")]
         trust = (f"; convergence checks failed for {', '.join(failed)}: unreliable"
@@ -408,7 +407,8 @@ def compare(
     notes = (loo_verdict.grid_edge_warning(best, results, too_large or bool(failed.get(best)))
              + loo_verdict.pareto_warnings(pareto)
              + loo_verdict.small_n_warning(pareto) + loo_warnings
-             + loo_verdict.convergence_warning(diagnostics))
+             + loo_verdict.convergence_warning(diagnostics)
+             + loo_verdict.shape_warning(results, best, simplest))
     verdict = loo_verdict.verdict(table, best, within, simplest, notes,
                                   loo_verdict.caveat(table, failed, pareto, results[best],
                                                      simplest, too_large,

@@ -9,8 +9,8 @@ is said to be one, and single outliers given components of their own are named w
 suggestion.
 
 Where it sits: the selection layer, under :mod:`bayesgmm.selection.loo` (imports only
-:mod:`bayesgmm._validation` from bayesgmm; ArviZ only to compare the models that passed with
-each other).
+:mod:`bayesgmm._validation` and :mod:`bayesgmm.modality` from bayesgmm; ArviZ only to compare
+the models that passed with each other).
 """
 
 from __future__ import annotations
@@ -23,10 +23,11 @@ import numpy as np
 import pandas as pd
 
 from .._validation import check_positive
+from ..modality import one_mode_groups, shape_note
 
 __all__ = ["SMALL_N", "among_passed", "caveat", "check_noise_band", "convergence_warning",
            "diagnose", "indistinguishable", "pareto_table", "pareto_warnings",
-           "posterior_problems", "says_too_large", "simplest", "simplest_standing",
+           "posterior_problems", "says_too_large", "shape_warning", "simplest", "simplest_standing",
            "small_n_warning", "too_large", "unreliable", "verdict"]
 
 # Below this many observations the normal approximation of elpd differences is rough
@@ -190,6 +191,26 @@ def among_passed(loos: Mapping[str, Any], failed: Mapping[str, list[str]],
                            round_to="none")
     table["indistinguishable"] = indistinguishable(table, min_elpd_diff, n_se)
     return table
+
+
+def shape_warning(results: Mapping[str, Any], best: str, simplest: str | None
+                  ) -> list[str]:
+    """The best model's and the simplest within noise's components that make one mode
+    between them, at their posterior means (:mod:`bayesgmm.modality`): elpd_loo chooses
+    how many Gaussian components predict best, which for a skewed or heavy-tailed cluster is
+    more than one (QA: one t3 cluster, LOO best K=4 with no word of it). [] when none do, or
+    the models are not posterior fits."""
+    found = []
+    for name, role in ((best, "best by elpd_loo"), (simplest, "simplest within noise")):
+        model = results.get(name) if name else None
+        if model is None or not hasattr(model, "posterior_mean") or any(
+                name == seen for seen, _, _ in found):
+            continue
+        weights, means, covariances = model.posterior_mean()
+        found.append((name, f"{name} ({role})", one_mode_groups(
+            weights, means, covariances, model.covariance_type)))
+    note = shape_note([(what, groups) for _, what, groups in found])
+    return [note] if note else []
 
 
 def check_noise_band(min_elpd_diff: Any, n_se: Any) -> None:

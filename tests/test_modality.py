@@ -1,0 +1,114 @@
+"""Which components make one mode: ridgeline ratios against closed forms and brute force."""
+
+import numpy as np
+import pytest
+from scipy.stats import norm
+
+from bayesgmm.modality import RIDGELINE_CUTOFF, one_mode_groups, ridgeline_ratios, shape_note
+
+
+def _brute_ratio_1d(w, mu, sd, n=200_001):
+    """The ridgeline ratio of a 1-D pair by a fine grid between (and beyond) the means: in
+    1-D the ridgeline runs from one mean to the other."""
+    x = np.linspace(min(mu), max(mu), n)
+    f = w[0] * norm.pdf(x, mu[0], sd[0]) + w[1] * norm.pdf(x, mu[1], sd[1])
+    inner = (f[1:-1] > f[:-2]) & (f[1:-1] >= f[2:])
+    peaks = np.flatnonzero(np.concatenate([[f[0] > f[1]], inner, [f[-1] > f[-2]]]))
+    if len(peaks) < 2:
+        return 1.0
+    a, b = peaks[0], peaks[-1]
+    return f[a:b + 1].min() / min(f[a], f[b])
+
+
+def _ratio(w, mu, sd):
+    mu = np.asarray(mu, float)[:, None]
+    cov = (np.asarray(sd, float) ** 2)[:, None, None]
+    return ridgeline_ratios(np.asarray(w, float), mu, cov)[0, 1]
+
+
+@pytest.mark.parametrize("separation, one_mode", [(1.9, True), (1.99, True), (2.02, False),
+                                                  (3.0, False)])
+def test_equal_halves_have_one_mode_up_to_two_sds_apart(separation, one_mode):
+    """Closed form: two equal-weight normals of sd 1 are unimodal iff |mu_1 - mu_2| <= 2."""
+    ratio = _ratio([0.5, 0.5], [0.0, separation], [1.0, 1.0])
+    assert bool(ratio == 1.0) is one_mode
+
+
+def test_ratios_match_a_brute_force_grid():
+    rng = np.random.default_rng(3)
+    for _ in range(40):
+        w = rng.dirichlet([2.0, 2.0])
+        mu = [0.0, rng.uniform(0.5, 6.0)]
+        sd = rng.uniform(0.3, 2.0, 2)
+        assert _ratio(w, mu, sd) == pytest.approx(_brute_ratio_1d(w, mu, sd), abs=2e-3)
+
+
+def test_equal_covariances_in_two_dimensions_follow_the_mahalanobis_distance():
+    """Equal weights and one covariance: one mode iff the Mahalanobis distance is <= 2,
+    whatever the direction (the ridgeline is then the segment between the means)."""
+    cov = np.array([[2.0, 0.9], [0.9, 1.0]])
+    direction = np.array([1.0, -0.4])
+    unit = direction / np.sqrt(direction @ np.linalg.solve(cov, direction))
+    for distance, one_mode in ((1.95, True), (2.05, False)):
+        means = np.array([[0.0, 0.0], distance * unit])
+        ratio = ridgeline_ratios(np.array([0.5, 0.5]), means, np.array([cov, cov]))[0, 1]
+        assert bool(ratio == 1.0) is one_mode
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "tied", "diag", "spherical"])
+def test_groups_join_the_components_the_data_do_not_show_apart(covariance_type):
+    """Components 0 and 1 overlap into one mode, 2 sits far off, 3 overlaps 2 by a shallow
+    dip only when the cutoff allows it."""
+    means = np.array([[0.0, 0.0], [1.0, 0.5], [10.0, 10.0], [14.0, 10.0]])
+    var = np.ones(4)
+    covariances = {"full": np.array([np.diag([v, v]) for v in var]), "tied": np.eye(2),
+                   "diag": np.ones((4, 2)), "spherical": var}[covariance_type]
+    weights = np.full(4, 0.25)
+    assert one_mode_groups(weights, means, covariances, covariance_type) == [[0, 1]]
+    assert one_mode_groups(weights, means, covariances, covariance_type, cutoff=0.0) == \
+        [[0, 1, 2, 3]]
+    assert 0 < RIDGELINE_CUTOFF <= 1
+
+
+def test_the_note_says_its_explanation_once():
+    note = shape_note([("K=2 full (BIC's choice)", [[0, 1]]),
+                       ("K=4 tied (ICL's choice)", [[0, 2, 3], [1, 4]]),
+                       ("K=3 full (AIC's choice)", [])])
+    assert "K=2 full (BIC's choice): components 0 and 1; K=4 tied (ICL's choice): " \
+           "components 0, 2 and 3, and components 1 and 4. Such components" in note
+    assert note.count("K counts Gaussian components") == 1 and "AIC" not in note
+    assert shape_note([("K=3 full", [])]) == ""
+
+
+def test_select_em_says_when_its_choice_counts_components_not_clusters():
+    """QA: one heavy-tailed cluster was chosen as K=2-4 with no word that components are not
+    clusters; three clusters far apart get no such note."""
+    from bayesgmm.selection import select_em
+
+    rng = np.random.default_rng(1)
+    heavy = rng.standard_t(3, size=(500, 1))
+    notes = select_em(heavy, [1, 2, 3], ["full"], random_state=0, n_jobs=1).notes
+    (note,) = [n for n in notes if "K counts Gaussian components" in n]
+    assert "(BIC's" in note and "components 0 and 1" in note
+    apart = np.concatenate([rng.normal(m, 1.0, 200) for m in (-8.0, 0.0, 8.0)])[:, None]
+    notes = select_em(apart, [2, 3, 4], ["full"], random_state=0, n_jobs=1).notes
+    assert not any("K counts Gaussian components" in n for n in notes)
+
+
+def test_the_loo_verdict_says_it_of_the_best_and_the_simplest_model():
+    """QA: LOO's best K=4 for one heavy-tailed cluster, with no word that components are not
+    clusters; read at each model's posterior means."""
+    from conftest import posterior_stand_in
+
+    from bayesgmm.selection.loo_verdict import shape_warning
+
+    rng = np.random.default_rng(1)  # one heavy-tailed cluster: a narrow and a wide normal
+    heavy = np.concatenate([rng.normal(0, 1, 280), rng.normal(0, 3, 120)])[:, None]
+    results = {f"K={k}": posterior_stand_in(heavy, k) for k in (2, 3)}
+    (note,) = shape_warning(results, "K=3", "K=2")
+    assert "K=3 (best by elpd_loo): components" in note
+    assert "K=2 (simplest within noise): components 0 and 1" in note
+    (once,) = shape_warning(results, "K=2", "K=2")
+    assert once.count("K=2") == 1
+    apart = np.concatenate([rng.normal(m, 1.0, 150) for m in (-8.0, 8.0)])[:, None]
+    assert shape_warning({"K=2": posterior_stand_in(apart, 2)}, "K=2", None) == []
