@@ -225,8 +225,11 @@ def build_report(result: BayesResult, *, data_source: str | None = None,
     hint = _noise_hint(result.em, X, _observed_labels(result), result.row_names,
                        _observed_weights(result))
     too_many = _prior_dominated(result, X)
+    progress.detail("posterior predictive check", own=True)
+    check = plots.predictive_check(result, random_state=random_state)
     sections = [
         _verdict_box(diag, (result.settings or {}).get("retried"), outliers=bool(hint),
+                     misfit=bool(check.misfits()),
                      other_thresholds=bool(_thresholds_note(result, thresholds)),
                      prior_dominated=too_many, n_components=result.n_components,
                      adaptive=(result.settings or {}).get("adaptive")),
@@ -238,7 +241,7 @@ def build_report(result: BayesResult, *, data_source: str | None = None,
         _section_membership(result, X, proba, figure, labelled=_result_labels(result, len(X)),
                             diag=diag),
         _section_diagnostics(result, diag, figure, thresholds),
-        _section_ppc(result, figure, random_state),
+        _section_ppc(result, figure, random_state, check),
         _section_reproducibility(result, random_state),
         _section_methods(result, diag),
     ]
@@ -627,7 +630,7 @@ def _prior_dominated(result, X: np.ndarray) -> str:
 
 
 def _verdict_box(diag, retried: Mapping[str, Any] | None = None, outliers: bool = False,
-                 other_thresholds: bool = False, prior_dominated: str = "",
+                 misfit: bool = False, other_thresholds: bool = False, prior_dominated: str = "",
                  n_components: int | None = None,
                  adaptive: Mapping[str, Any] | None = None) -> str:
     """The verdict at the top: whether to rely on the numbers and the likely causes; the
@@ -636,7 +639,9 @@ def _verdict_box(diag, retried: Mapping[str, Any] | None = None, outliers: bool 
     too (the verdict is the kept run's); ``adaptive``: the draws="auto" record, whose
     stop without converging (:func:`stop_sentence`) is said here too. ``outliers``: the EM
     section's outlier evidence fired; the verdict judges the sampling, so it says that the
-    model is in question too.
+    model is in question too; ``misfit``: so does the posterior predictive check's (a
+    statistic of the data beyond nearly every replicate's: QA, a K=1 fit's skewness and
+    kurtosis at p = 0.00 under "can be used as they are").
     ``other_thresholds``: the report judges by other thresholds than the fit sampled against
     (said here too, as the Diagnostics section says which). ``prior_dominated``: the fit's
     warning that the rows are fewer than the free parameters, said first and in bold (QA: a
@@ -651,7 +656,7 @@ def _verdict_box(diag, retried: Mapping[str, Any] | None = None, outliers: bool 
     if diag.ok and (prior_dominated or {*OVERFIT_CAUSES, "mixed components"} & set(causes)
                     or getattr(diag, "status", "") == "CAUTION"):
         cls = "caution"
-    if (outliers or prior_dominated) and diag.ok and not causes:  # the model is the question
+    if (outliers or misfit or prior_dominated) and diag.ok and not causes:  # the model is
         text = html.escape("The chains agree with each other, mixed well and sampled without "
                            "divergences: this model's posterior is well sampled.")
     elif not causes:
@@ -672,6 +677,12 @@ def _verdict_box(diag, retried: Mapping[str, Any] | None = None, outliers: bool 
                                    "uniform noise component far better than any Gaussian (see")
                  + ' <a href="#em">EM fit</a>); the components that hold them describe the '
                  "outliers, not clusters.")
+    if misfit:  # well sampled, but the model misses part of the data's shape
+        text += (" " + html.escape(("It also misses" if outliers else "But the model misses")
+                                   + " part of the data's shape: the posterior predictive "
+                                   "check finds the data beyond nearly every replicated data "
+                                   "set (see")
+                 + ' <a href="#ppc">Predictive check</a>).')
     if other_thresholds:
         text += (" " + html.escape("This verdict uses other thresholds than the fit was "
                                    "sampled against (see") + ' <a href="#diagnostics">'
@@ -1791,7 +1802,7 @@ def _advice_html(diag, n_components: int | None = None) -> str:
     return f"<p>{html.escape(lead)}</p><ul>{items}</ul>"
 
 
-def _section_ppc(result, figure, random_state) -> str:
+def _section_ppc(result, figure, random_state, check) -> str:
     fig = figure("ppc", "Posterior predictive density check, feature by feature, over the bulk "
                  "of the data (gross outliers left out, as in the other figures; a note counts "
                  "the points beyond): both densities are estimated from the values in that "
@@ -1807,7 +1818,7 @@ def _section_ppc(result, figure, random_state) -> str:
                            "farthest from 0.5 (the title gives the other pairs' range)")
                    + " in replicated data sets against the data's; p-values near 0 or 1 "
                      "flag what the model does not reproduce",
-                   lambda: plots.plot_ppc_statistics(result, random_state=random_state))
+                   lambda: plots.plot_ppc_statistics(result, check=check))
     return _section("ppc", "6. Posterior predictive check",
                     "<p>Data sets simulated from the posterior (one per random draw) against the "
                     "observed data: the observed density should look like one more replicate."
@@ -1821,7 +1832,23 @@ def _section_ppc(result, figure, random_state) -> str:
                           if result.em.n_features > 5 else "")
                        + "; agreement there does not make the joint shapes (clusters, their "
                        "orientation) reproduced, which the figures of section 3 show.</p>"),
-                    fig, joint)
+                    _misfit_text(check, one_d), fig, joint)
+
+
+def _misfit_text(check, one_d: bool) -> str:
+    """What the predictive check says the model does not reproduce, and what that means
+    ("" when every statistic is within the replicates' range)."""
+    words = check.misfit_words()
+    if not words:
+        return ""
+    shape = ("asymmetry or tails that its Gaussian components do not give (a transform such "
+             "as a log, more components, or a noise component for outliers may)" if one_d else
+             "a joint structure that its components do not give (another covariance type or "
+             "more components may)")
+    return ('<p class="warn">' + html.escape(
+        f"The model does not reproduce the data: {words}. The convergence checks say whether "
+        "this model's posterior was computed correctly; this check says the model itself "
+        f"misses part of the data: {shape}.") + "</p>")
 
 
 def _priors_in_data_units(result) -> str:

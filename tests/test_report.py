@@ -1068,13 +1068,16 @@ def test_joint_predictive_check_catches_what_the_marginals_miss():
 def test_the_predictive_check_says_what_its_joint_figure_checks(old_faithful):
     """Referee: with two features the section said the second figure "checks statistics of
     the data as a whole"; it checks one correlation."""
+    import types
+
     from bayesgmm.report import _section_ppc
 
-    section = _section_ppc(_fake_result(old_faithful, 2), lambda *args: "", 0)
+    fits = types.SimpleNamespace(misfit_words=lambda: "")  # the predictive check: no misfit
+    section = _section_ppc(_fake_result(old_faithful, 2), lambda *args: "", 0, fits)
     assert "statistics of the data as a whole" not in section
     assert "one joint statistic, the correlation of each pair of features;" in section
     assert "does not make the joint shapes" in section
-    one = _section_ppc(_fake_result(bayesgmm.load_galaxies(), 3), lambda *args: "", 0)
+    one = _section_ppc(_fake_result(bayesgmm.load_galaxies(), 3), lambda *args: "", 0, fits)
     assert "spread, asymmetry and tails" in one and "correlation" not in one
 
 
@@ -1792,3 +1795,44 @@ def test_uncertain_rows_with_the_same_values_share_a_line():
                             for n in repeated)
     text = _uncertain_html(table, n_unsure, len(X), "probability")
     assert "They are (rows with the same values share a line):" in text
+
+
+def test_a_model_that_misses_the_datas_shape_is_said_to_under_its_verdict():
+    """QA: a K=1 fit of one heavy-tailed cluster showed skewness and kurtosis p = 0.00 in its
+    predictive check under a green "can be used as they are", with no word of it. The text
+    reads the figure's own numbers (one computation)."""
+    import pandas as pd
+    from conftest import posterior_stand_in
+    from scipy import stats
+
+    from bayesgmm.plots import predictive_check
+
+    rng = np.random.default_rng(2)
+    heavy = pd.DataFrame({"x": rng.standard_t(3, size=400)})
+    post = posterior_stand_in(heavy, 1)
+    check = predictive_check(post, random_state=0)
+    assert check.labels == ("sd", "skewness", "excess kurtosis")
+    assert "excess kurtosis" in [check.labels[k] for k in check.misfits()]
+    kurtosis = check.labels.index("excess kurtosis")
+    assert check.observed[kurtosis] == pytest.approx(stats.kurtosis(heavy["x"]), rel=1e-12)
+    assert check.p[kurtosis] == np.mean(check.replicated[:, kurtosis] >= check.observed[kurtosis])
+    page, _ = build_report(post, random_state=0)
+    text = html.unescape(re.sub(r"<[^>]+>", "", page))
+    assert "The model does not reproduce the data: the data's " in text
+    assert re.search(r"the data's excess kurtosis \([\d.]+\) is above every one of the "
+                     r"\d+ replicated data sets' \(p = 0\.00\)", text)
+    assert "misses part of the data's shape" in text
+    assert "can be used as they are" not in text
+    import types
+
+    from bayesgmm.report import _verdict_box
+
+    ok = types.SimpleNamespace(ok=True, checks=(), causes=(), advice=(), verdict="OK: all")
+    assert "can be used as they are" in html.unescape(_verdict_box(ok))
+    green = html.unescape(_verdict_box(ok, misfit=True))
+    assert "can be used as they are" not in green and "this model's posterior is well " \
+        "sampled. But the model misses part of the data's shape" in green
+    # clusters a mixture of Gaussians describes: no such text
+    X, _, _ = simulate_mixture(n=400, seed=1)
+    page, _ = build_report(posterior_stand_in(X, 3), random_state=0)
+    assert "does not reproduce the data" not in page

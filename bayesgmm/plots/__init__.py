@@ -23,12 +23,14 @@ Where it sits: the surface layer; imports its three modules; imported by the rep
 
 from ._common import ELLIPSE_LEVEL, INTERVAL, MAX_PAIR_FEATURES, RANK_MAX_SCALARS, TRACE_MAX_SCALARS
 from .diagnostics import (
+    PredictiveCheck,
     plot_energy,
     plot_forest,
     plot_ppc_density,
     plot_ppc_statistics,
     plot_rank,
     plot_trace,
+    predictive_check,
 )
 from .fit import (
     animate_em,
@@ -43,6 +45,7 @@ from .fit import (
 
 __all__ = [
     "ELLIPSE_LEVEL",
+    "PredictiveCheck",
     "animate_em",
     "em_path",
     "MAX_PAIR_FEATURES",
@@ -56,6 +59,7 @@ __all__ = [
     "plot_overlay",
     "plot_ppc_density",
     "plot_ppc_statistics",
+    "predictive_check",
     "plot_rank",
     "plot_trace",
     "INTERVAL",

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import warnings
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -1220,6 +1221,9 @@ def _ppc_statistics(X: np.ndarray, names) -> tuple[list[str], Any]:
     return [label(i, j) for i, j in zip(*upper, strict=True)], correlations
 
 
+# A predictive p-value this close to 0 or 1 says the model does not reproduce the statistic:
+# fewer than 1% of the replicated data sets are as extreme as the data.
+PPC_MISFIT = 0.01
 # Panels of the joint check at most (four rows of three): all pairs up to D=5; beyond, the
 # pairs whose p-values are farthest from 0.5, and the title gives the other p-values' range.
 PPC_MAX_PANELS = 12
@@ -1234,9 +1238,72 @@ def _ppc_shown(p: np.ndarray) -> np.ndarray:
     return np.sort(extreme)
 
 
+@dataclass(frozen=True)
+class PredictiveCheck:
+    """Statistics of replicated data sets against the data's (:func:`predictive_check`).
+
+    Attributes
+    ----------
+    labels : tuple of str
+        The statistics (1-D: sd, skewness, excess kurtosis; else each pair's correlation).
+    observed : ndarray (S,)
+        The data's values (on its complete rows).
+    replicated : ndarray (R, S)
+        Each replicated data set's.
+    p : ndarray (S,)
+        One-sided posterior predictive p-values, P(T(rep) >= T(obs)).
+    """
+
+    labels: tuple[str, ...]
+    observed: np.ndarray
+    replicated: np.ndarray
+    p: np.ndarray
+
+    def misfits(self, level: float = PPC_MISFIT) -> list[int]:
+        """The statistics the model does not reproduce: p at most ``level`` or at least
+        1 - ``level`` (the data's value beyond nearly every replicate's)."""
+        return [int(k) for k in np.flatnonzero((self.p <= level) | (self.p >= 1 - level))]
+
+    def misfit_words(self, level: float = PPC_MISFIT) -> str:
+        """The misfits in a sentence ("" when none), largest departure first: "the data's
+        skewness (0.53) is above every one of the 200 replicated data sets' (p = 0.00)"."""
+        bad = sorted(self.misfits(level), key=lambda k: -abs(self.p[k] - 0.5))
+        n = len(self.replicated)
+        parts = []
+        for k in bad:
+            above = self.p[k] < 0.5  # few replicates reach the data's value
+            beyond = (self.replicated[:, k] < self.observed[k]) if above else \
+                (self.replicated[:, k] > self.observed[k])
+            share = float(np.mean(beyond))
+            label = self.labels[k].replace("\n", " ")  # a long pair: two lines in its panel
+            parts.append(f"the data's {label} ({format_number(self.observed[k], 3)}) is "
+                         f"{'above' if above else 'below'} "
+                         + (f"every one of the {format_number(n)} replicated data sets'"
+                            if share == 1 else f"{share:.0%} of the {format_number(n)} "
+                                               "replicated data sets'")
+                         + f" (p = {self.p[k]:.2f})")
+        return "; ".join(parts)
+
+
+def predictive_check(result: BayesResult, n_replicates: int = 200, random_state: Any = 0
+                     ) -> PredictiveCheck:
+    """The statistics :func:`plot_ppc_statistics` draws, computed once: the report's text
+    and its figure read the same numbers (QA: a K=1 fit's p = 0.00 for skewness and
+    kurtosis stood under a green verdict with no word of it)."""
+    result = _posterior_result(result, "predictive_check")
+    _check_replicates(n_replicates, least=2)  # one replicate: no distribution to compare
+    X, _ = _ppc_data(result)
+    labels, statistic = _ppc_statistics(X, result.feature_names)
+    values = _replicate_statistics(result, X, statistic, n_replicates, random_state)
+    observed = statistic(X[~np.isnan(X).any(axis=1)])  # as the replicates': the complete rows
+    return PredictiveCheck(tuple(labels), observed, values,
+                           np.mean(values >= observed, axis=0))
+
+
 @sizable
 def plot_ppc_statistics(result: BayesResult, n_replicates: int = 200, axes: Any = None,
-                        random_state: Any = 0) -> Figure:
+                        random_state: Any = 0, check: PredictiveCheck | None = None
+                        ) -> Figure:
     """A joint posterior predictive check: statistics of replicated data against the data's.
 
     Marginal densities can match while the joint structure does not; the correlation between
@@ -1262,18 +1329,20 @@ def plot_ppc_statistics(result: BayesResult, n_replicates: int = 200, axes: Any 
         (no title).
     random_state : int, optional
         Which posterior draws are replicated.
+    check : PredictiveCheck, optional
+        The statistics already computed (:func:`predictive_check`; ``n_replicates`` and
+        ``random_state`` are then its own): the report's text and figure share them.
     """
     result = _posterior_result(result, "plot_ppc_statistics")
     _check_replicates(n_replicates, least=2)  # one replicate: no distribution to compare
     X, _ = _ppc_data(result)
-    labels, statistic = _ppc_statistics(X, result.feature_names)
-    n = min(len(labels), PPC_MAX_PANELS)
+    n = min(len(_ppc_statistics(X, result.feature_names)[0]), PPC_MAX_PANELS)
     given = axes is not None
     if given:  # before the simulation: a wrong call fails at once
         axes = _given_axes(axes, n, "plot_ppc_statistics", f"one axes per panel ({n})")
-    values = _replicate_statistics(result, X, statistic, n_replicates, random_state)
-    observed = statistic(X[~np.isnan(X).any(axis=1)])  # as the replicates': the complete rows
-    p = np.mean(values >= observed, axis=0)
+    if check is None:
+        check = predictive_check(result, n_replicates, random_state)
+    labels, values, observed, p = check.labels, check.replicated, check.observed, check.p
     shown = _ppc_shown(p)
     if not given:
         cols = min(n, 3)
