@@ -107,11 +107,20 @@ TERMS: tuple[tuple[str, str, str], ...] = (
 )
 
 
-def terms_section(page_html: str, anchor: str = "terms") -> str:
+# A component's number under ordered_means (1-D): the fit constrains the means to increase,
+# so the number is an order there (QA: the glossary said "a name, not an order" of such a fit).
+_UNORDERED = "is a name, not an order."
+_ORDERED = ("orders the components by their means: the fit constrained them to increase "
+            "(ordered_means), so component 0 has the smallest mean.")
+
+
+def terms_section(page_html: str, anchor: str = "terms", ordered_means: bool = False) -> str:
     """The section that defines the terms ``page_html`` (the report's sections so far) uses,
-    in :data:`TERMS`' order; "" when it uses none."""
+    in :data:`TERMS`' order; "" when it uses none. ``ordered_means``: the fit's components
+    are numbered by their means (a 1-D fit with ``ordered_means=True``)."""
     text = html.unescape(re.sub(r"<[^>]+>", " ", page_html))
-    used = [(term, meaning) for term, pattern, meaning in TERMS if re.search(pattern, text)]
+    used = [(term, meaning.replace(_UNORDERED, _ORDERED) if ordered_means else meaning)
+            for term, pattern, meaning in TERMS if re.search(pattern, text)]
     if not used:
         return ""
     items = "".join(f"<dt>{html.escape(term)}</dt><dd>{html.escape(meaning)}</dd>"

@@ -245,7 +245,8 @@ def build_report(result: BayesResult, *, data_source: str | None = None,
         _section_reproducibility(result, random_state),
         _section_methods(result, diag),
     ]
-    sections.append(terms_section("\n".join(sections)))
+    sections.append(terms_section("\n".join(sections), ordered_means=bool(
+        (result.settings or {}).get("ordered_means"))))
     name = _data_name(data_source)
     title = f"{name}: Gaussian mixture, K = {result.n_components}" if name else \
         f"Gaussian mixture, K = {result.n_components}"

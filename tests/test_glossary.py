@@ -50,3 +50,13 @@ def test_the_whitened_metric_a_settings_table_names_is_defined():
     for whitened in (True, False):
         row = _readable_setting("laplace_metric", whitened)
         assert "whitened (Laplace) metric" in _defined(terms_section(f"<td>{row}</td>"))
+
+
+def test_a_component_number_is_an_order_under_ordered_means():
+    """QA: with ordered_means=True the glossary said a component number "is a name, not an
+    order", while the fit numbers them by their means."""
+    page = "<p>component 0 and component 1</p>"
+    assert "is a name, not an order" in terms_section(page)
+    ordered = terms_section(page, ordered_means=True)
+    assert "is a name, not an order" not in ordered
+    assert "component 0 has the smallest mean" in ordered
