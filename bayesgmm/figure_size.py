@@ -122,6 +122,35 @@ def wrap_titles(fig: Figure) -> None:
             title.set_text("\n".join(out))
 
 
+def wrap_to_width(text: str, width_inches: float, fontsize: float, max_lines: int = 4
+                  ) -> str:
+    """``text``'s lines wrapped at spaces so that each, drawn at ``fontsize`` points, is at
+    most ``width_inches`` wide (measured as matplotlib draws it); at most ``max_lines`` lines
+    per paragraph, an ellipsis where cut (QA: the K+ figure's "Sampler checks FAILED" box,
+    wrapped at 70 characters, ran past its panel's right edge)."""
+    import textwrap
+
+    from matplotlib.backends.backend_agg import RendererAgg
+    from matplotlib.font_manager import FontProperties
+
+    renderer = RendererAgg(10, 10, 72)  # 72 dpi: a pixel is a point
+    prop = FontProperties(size=fontsize)
+    limit = width_inches * 72
+
+    def wide(line: str) -> float:
+        return renderer.get_text_width_height_descent(line, prop, ismath=False)[0]
+
+    out = []
+    for line in text.split("\n"):
+        chars = len(line)
+        # between words only: "label-invariant" is one word
+        wrap = functools.partial(textwrap.wrap, break_on_hyphens=False)
+        while chars > 10 and any(wide(part) > limit for part in wrap(line, chars)):
+            chars -= 2
+        out += wrap(line, chars, max_lines=max_lines, placeholder=" \u2026") or [""]
+    return "\n".join(out)
+
+
 def check_figsize(figsize: Any) -> tuple[float, float] | None:
     """``figsize`` as two positive finite inches, or None; a one-line error otherwise."""
     if figsize is None:

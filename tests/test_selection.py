@@ -871,6 +871,20 @@ def test_plots_return_figures(sweep, three_clusters):
     assert len(lines) == 3 and lines[-1].endswith(" \u2026")
     assert all(len(line) <= 70 and line.split()[-1] in words.split() + ["\u2026"]
                for line in lines)
+    # QA: the box ran past the panel's right edge; drawn, it stays within the panel
+    qa = dataclasses.replace(failing, diagnostics=dataclasses.replace(
+        failing.diagnostics, verdict="PROBLEMS: R-hat 1.141 > 1.01; min bulk ESS 20 < 400; "
+        "min tail ESS 20 < 400; max tree depth hit in 1.2% of draws > 1%; chain(s) 2 in a "
+        "different mode (shift 1.19 sd > 1) | passed: 0 divergences <= 0"))
+    for size, shown in [(None, wordy), (None, qa), ((4.0, 3.0), qa), ((9.0, 4.0), qa)]:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+        fig = plot_n_components(shown, figsize=size)
+        canvas = FigureCanvasAgg(fig)
+        canvas.draw()
+        box = fig.axes[0].texts[0].get_bbox_patch().get_window_extent(canvas.get_renderer())
+        panel = fig.axes[0].get_window_extent()
+        assert panel.x0 <= box.x0 and box.x1 <= panel.x1 and box.y1 <= panel.y1, size
     assert plot_n_components(np.array([3, 3, 4, 2])).axes[0].patches[2].get_height() == 0.5
     plt.close("all")
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from ..figure_size import sizable
+from ..figure_size import sizable, wrap_to_width
 from .criteria import CRITERIA, EMSelection
 from .loo import BayesSelection, with_current_names
 from .sparse import SparseMixture
@@ -323,13 +323,21 @@ def plot_n_components(posterior_counts: SparseMixture | pd.Series | np.ndarray,
     if failed is not None:
         # the figure an author pastes must carry the fit's failure with it (QA: 929
         # divergences, PROBLEMS in the report, nothing on the figure)
-        checks = _clipped(failed.removeprefix("PROBLEMS: "), 70)
-        axis.text(0.5, 0.95, "Sampler checks FAILED: do not report these probabilities\n"
-                  + checks, transform=axis.transAxes, ha="center", va="top",
-                  fontsize="small", color="#b00020",
+        # wrapped to the panel's width as drawn, less the box's padding (QA: 70 characters
+        # ran past the panel's right edge)
+        from matplotlib.font_manager import FontProperties  # not at import: EM workers
+
+        size = FontProperties(size="small").get_size_in_points()
+        room = axis.get_position().width * axis.figure.get_figwidth() - 0.45
+        checks = wrap_to_width(_clipped(failed.removeprefix("PROBLEMS: "), 400, lines=1),
+                               room, size, max_lines=3)
+        head = wrap_to_width("Sampler checks FAILED: do not report these probabilities",
+                             room, size)
+        axis.text(0.5, 0.96, f"{head}\n{checks}", transform=axis.transAxes, ha="center",
+                  va="top", fontsize=size, color="#b00020",
                   bbox={"facecolor": "white", "edgecolor": "#b00020", "alpha": 0.9})
         # room for the box; ticks stop at 1, a probability
-        axis.set_ylim(0, 1.4 + 0.09 * checks.count("\n"))
+        axis.set_ylim(0, 1.3 + 0.09 * f"{head}\n{checks}".count("\n"))
         axis.set_yticks(np.linspace(0.0, 1.0, 6))
     return axis.figure
 
