@@ -2772,7 +2772,9 @@ def _posterior_settings_html(sampled: Sequence[tuple[str, Any]]) -> list[str]:
             "scale (see a fit's own report for their distributions); sampler settings as asked "
             "for, and in brackets what the kept draws had where it differs (draws per chain "
             "with draws=\"auto\", warm-up and target_accept after a retry, the back end and "
-            "cores chosen).</p>",
+            "cores chosen: chains sampled at once, one thread each, so a fit that draws until "
+            "converged runs one per chain, and more threads than the machine's cores take "
+            "turns).</p>",
             _table(frame, text=True)]
 
 
