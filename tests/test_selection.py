@@ -1211,6 +1211,14 @@ def test_the_model_to_fix_is_the_simplest_one_within_noise_of_the_best():
     assert "prefer it" not in sel.verdict and "says as much" not in sel.verdict
 
 
+def _one_high_k(rng, base):
+    """Pointwise log-likelihood draws around ``base`` with one point of high Pareto k
+    (~0.8-1.6, as the QA's outliers gave): its draws heavy-tailed."""
+    draws = loglik_draws(rng, base, n=base.size)
+    draws[..., 0] = -2 + rng.standard_t(3, size=draws.shape[:2])
+    return draws
+
+
 def test_k_too_large_leaves_the_elpd_sound_and_a_far_worse_model_is_not_offered():
     """QA (Bayesian workflow): K=2 (converged; a broad second component holding two
     outliers, so "K too large"; one point of Pareto k 0.77) was set aside for K=1, 60 elpd
@@ -1218,13 +1226,9 @@ def test_k_too_large_leaves_the_elpd_sound_and_a_far_worse_model_is_not_offered(
     better still". elpd_loo does not depend on the labels; a far worse model is no answer."""
     rng = np.random.default_rng(4)
     base = rng.normal(-2.0, 0.5, size=150)
-    def mild(base):  # one point of Pareto k ~0.8-1.6, as the QA's outliers gave
-        draws = loglik_draws(rng, base, n=base.size)
-        draws[..., 0] = -2 + rng.standard_t(3, size=draws.shape[:2])
-        return draws
-
-    sel = compare({"K=1": _with_diagnostics(fake_fit(mild(base - 0.4), 1), True),
-                   "K=2": _with_diagnostics(fake_fit(mild(base), 2), True, ("K too large",))})
+    sel = compare({"K=1": _with_diagnostics(fake_fit(_one_high_k(rng, base - 0.4), 1), True),
+                   "K=2": _with_diagnostics(fake_fit(_one_high_k(rng, base), 2), True,
+                                            ("K too large",))})
     assert sel.best == "K=2" and sel.pareto_k["n_high"].min() >= 1
     assert "its posterior did not pass" not in sel.verdict
     assert "K=2: its diagnostics say K is too large" in sel.verdict
@@ -1246,16 +1250,12 @@ def test_a_simplest_model_with_high_pareto_k_is_not_the_one_to_prefer():
     rng = np.random.default_rng(6)
     base = rng.normal(-2.0, 0.5, size=150)
 
-    def mild(base):  # one point of high Pareto k
-        draws = loglik_draws(rng, base, n=base.size)
-        draws[..., 0] = -2 + rng.standard_t(3, size=draws.shape[:2])
-        return draws
-
     sel = compare({
         "K=1": _with_diagnostics(fake_fit(loglik_draws(rng, base - 0.4), 1), True),
-        "K=2": _with_diagnostics(fake_fit(mild(base - 0.012), 2), True),
+        "K=2": _with_diagnostics(fake_fit(_one_high_k(rng, base - 0.012), 2), True),
         "K=3": _with_diagnostics(fake_fit(loglik_draws(rng, base - 0.006), 3), True),
-        "K=4": _with_diagnostics(fake_fit(mild(base + 0.02), 4), True, ("K too large",))})
+        "K=4": _with_diagnostics(fake_fit(_one_high_k(rng, base + 0.02), 4), True,
+                                 ("K too large",))})
     assert sel.best == "K=4" and sel.simplest_within_noise == "K=2", sel.comparison
     assert (sel.pareto_k.loc[["K=2", "K=4"], "n_high"] >= 1).all()
     assert sel.pareto_k.loc["K=3", "n_high"] == 0
@@ -1291,21 +1291,16 @@ def test_only_a_posterior_that_failed_is_sent_to_pass_its_checks():
     rng = np.random.default_rng(6)
     base = rng.normal(-2.0, 0.5, size=150)
 
-    def mild(base):  # one point of high Pareto k
-        draws = loglik_draws(rng, base, n=base.size)
-        draws[..., 0] = -2 + rng.standard_t(3, size=draws.shape[:2])
-        return draws
-
     pareto_best = compare({
         "K=2": _with_diagnostics(fake_fit(loglik_draws(rng, base - 0.4), 2), True),
-        "K=4": _with_diagnostics(fake_fit(mild(base), 4), True)})
+        "K=4": _with_diagnostics(fake_fit(_one_high_k(rng, base), 4), True)})
     assert pareto_best.best == "K=4" and pareto_best.pareto_k.loc["K=4", "n_high"] >= 1
     assert "But it predicts worse than K=4 beyond noise: K=4 remains the better model (the " \
            "Pareto-k warning below says how to firm up its elpd_loo)." in pareto_best.verdict
     assert "pass its checks" not in pareto_best.verdict
     within = compare({
         "K=2": _with_diagnostics(fake_fit(loglik_draws(rng, base - 0.4), 2), True),
-        "K=3": _with_diagnostics(fake_fit(mild(base - 0.002), 3), True),
+        "K=3": _with_diagnostics(fake_fit(_one_high_k(rng, base - 0.002), 3), True),
         "K=4": _with_diagnostics(fake_fit(loglik_draws(rng, base), 4), False)})
     assert within.best == "K=4" and within.simplest_within_noise == "K=3", within.comparison
     assert "K=3, within noise of K=4 and converged, is the better answer once its elpd_loo " \
