@@ -654,7 +654,10 @@ def _verdict_box(diag, retried: Mapping[str, Any] | None = None, outliers: bool 
     causes = getattr(diag, "causes", ())
     # amber, not green, when the checks pass but some components' summaries cannot be used
     # (the diagnostics' own status, CAUTION, says so too)
-    if diag.ok and (prior_dominated or {*OVERFIT_CAUSES, "mixed components"} & set(causes)
+    # and when the model itself is in question (outliers, a predictive misfit): its
+    # summaries are well computed, of a model the data argue against
+    if diag.ok and (prior_dominated or outliers or misfit
+                    or {*OVERFIT_CAUSES, "mixed components"} & set(causes)
                     or getattr(diag, "status", "") == "CAUTION"):
         cls = "caution"
     if (outliers or misfit or prior_dominated) and diag.ok and not causes:  # the model is
@@ -676,8 +679,9 @@ def _verdict_box(diag, retried: Mapping[str, Any] | None = None, outliers: bool 
     if outliers:  # a converged posterior of a model the data argue against
         text += (" " + html.escape("But the model itself is in question: some rows fit a "
                                    "uniform noise component far better than any Gaussian (see")
-                 + ' <a href="#em">EM fit</a>); the components that hold them describe the '
-                 "outliers, not clusters.")
+                 + ' <a href="#em">EM fit</a>); '
+                 + ("the one component is stretched over them." if n_components == 1 else
+                    "the components that hold them describe the outliers, not clusters."))
     if misfit:  # well sampled, but the model misses part of the data's shape
         text += (" " + html.escape(("It also misses" if outliers else "But the model misses")
                                    + " part of the data's shape: the posterior predictive "

@@ -1832,6 +1832,10 @@ def test_a_model_that_misses_the_datas_shape_is_said_to_under_its_verdict():
     green = html.unescape(_verdict_box(ok, misfit=True))
     assert "can be used as they are" not in green and "this model's posterior is well " \
         "sampled. But the model misses part of the data's shape" in green
+    assert 'class="verdict caution"' in green
+    # outliers too: amber, not green; a K=1 fit's one component is stretched over them
+    outliers = html.unescape(_verdict_box(ok, outliers=True, n_components=1))
+    assert 'class="verdict caution"' in outliers and "stretched over them" in outliers
     # clusters a mixture of Gaussians describes: no such text
     X, _, _ = simulate_mixture(n=400, seed=1)
     page, _ = build_report(posterior_stand_in(X, 3), random_state=0)
