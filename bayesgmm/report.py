@@ -2346,7 +2346,8 @@ def _section_criteria(selection: EMSelection, figure, X: Any = None,
                      "component rests on too few effective points (EM's warnings, under 'Every "
                      "fit'); read their criteria with care.")
     notes += [f"Not fitted: {cells}: {reason}" for cells, reason in failed_groups(table)]
-    notes += [note[0].upper() + note[1:] + "." for note in getattr(selection, "notes", ())]
+    notes += [note[0].upper() + note[1:] + ("" if note.endswith(".") else ".")
+              for note in getattr(selection, "notes", ())]
     fig = figure("criteria", "BIC, AIC and ICL against K as differences from the best cell "
                  "(lower is better; one line per covariance type, the best cell circled, "
                  "degenerate cells crossed). The scale is linear up to 10 and logarithmic "

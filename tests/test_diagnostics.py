@@ -631,6 +631,11 @@ def test_a_broad_background_component_is_not_a_duplicate(rng):
     post["covariances"] = np.concatenate([post["covariances"], broad], axis=2)
     result = diagnose(make_tree(post, sample_stats(rng)))
     assert not any("counted twice" in a for a in result.advice)
+    # QA: a heavy-tailed cluster's core and tails, concentric, sds 2.5x apart: no duplicate
+    post["covariances"][:, :, 3] = post["covariances"][:, :, 0] * 2.5 ** 2
+    post["means"][:, :, 3] = post["means"][:, :, 0] + MEAN_SD * rng.normal(size=(*lead, 2))
+    tails = diagnose(make_tree(post, sample_stats(rng)))
+    assert not any("counted twice" in a for a in tails.advice)
     # the same component at component 0's size is one cluster counted twice
     post["covariances"][:, :, 3] = post["covariances"][:, :, 0]
     post["means"][:, :, 3] = post["means"][:, :, 0] + MEAN_SD * rng.normal(size=(*lead, 2))

@@ -87,9 +87,13 @@ def test_select_em_says_when_its_choice_counts_components_not_clusters():
 
     rng = np.random.default_rng(1)
     heavy = rng.standard_t(3, size=(500, 1))
-    notes = select_em(heavy, [1, 2, 3], ["full"], random_state=0, n_jobs=1).notes
-    (note,) = [n for n in notes if "K counts Gaussian components" in n]
+    sel = select_em(heavy, [1, 2, 3], ["full"], random_state=0, n_jobs=1)
+    (note,) = [n for n in sel.notes if "K counts Gaussian components" in n]
     assert "(BIC's" in note and "components 0 and 1" in note
+    from bayesgmm.report import build_selection_report
+
+    page, _ = build_selection_report(sel, X=heavy)
+    assert "choose K again.</p>" in page  # one full stop (review: "again..")
     apart = np.concatenate([rng.normal(m, 1.0, 200) for m in (-8.0, 0.0, 8.0)])[:, None]
     notes = select_em(apart, [2, 3, 4], ["full"], random_state=0, n_jobs=1).notes
     assert not any("K counts Gaussian components" in n for n in notes)
