@@ -112,7 +112,9 @@ def test_the_loo_verdict_says_it_of_the_best_and_the_simplest_model():
     (note,) = shape_warning(results, "K=3", "K=2")
     assert "K=3 (best by elpd_loo): components" in note
     assert "K=2 (simplest within noise): components 0 and 1" in note
-    (once,) = shape_warning(results, "K=2", "K=2")
+    (once,) = shape_warning(results, "K=2", "K=2", "K=2")
     assert once.count("K=2") == 1
+    (trusted,) = shape_warning(results, "K=3", None, "K=2")
+    assert "K=2 (simplest within noise that passed every check): components 0 and 1" in trusted
     apart = np.concatenate([rng.normal(m, 1.0, 150) for m in (-8.0, 8.0)])[:, None]
     assert shape_warning({"K=2": posterior_stand_in(apart, 2)}, "K=2", None) == []

@@ -408,7 +408,7 @@ def compare(
              + loo_verdict.pareto_warnings(pareto)
              + loo_verdict.small_n_warning(pareto) + loo_warnings
              + loo_verdict.convergence_warning(diagnostics)
-             + loo_verdict.shape_warning(results, best, simplest))
+             + loo_verdict.shape_warning(results, best, simplest, trusted))
     verdict = loo_verdict.verdict(table, best, within, simplest, notes,
                                   loo_verdict.caveat(table, failed, pareto, results[best],
                                                      simplest, too_large,

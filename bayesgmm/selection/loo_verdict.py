@@ -193,15 +193,17 @@ def among_passed(loos: Mapping[str, Any], failed: Mapping[str, list[str]],
     return table
 
 
-def shape_warning(results: Mapping[str, Any], best: str, simplest: str | None
-                  ) -> list[str]:
+def shape_warning(results: Mapping[str, Any], best: str, simplest: str | None,
+                  trusted: str | None = None) -> list[str]:
     """The best model's and the simplest within noise's components that make one mode
-    between them, at their posterior means (:mod:`bayesgmm.modality`): elpd_loo chooses
+    between them, and the simplest within noise whose elpd_loo is sound (``trusted``), at
+    their posterior means (:mod:`bayesgmm.modality`): elpd_loo chooses
     how many Gaussian components predict best, which for a skewed or heavy-tailed cluster is
     more than one (QA: one t3 cluster, LOO best K=4 with no word of it). [] when none do, or
     the models are not posterior fits."""
     found = []
-    for name, role in ((best, "best by elpd_loo"), (simplest, "simplest within noise")):
+    for name, role in ((best, "best by elpd_loo"), (simplest, "simplest within noise"),
+                       (trusted, "simplest within noise that passed every check")):
         model = results.get(name) if name else None
         if model is None or not hasattr(model, "posterior_mean") or any(
                 name == seen for seen, _, _ in found):
