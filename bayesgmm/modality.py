@@ -77,8 +77,69 @@ def _ridgeline_ratio(w: np.ndarray, mu: np.ndarray, prec: np.ndarray, logdet: np
         d = x - mu[i]
         log_density.append(np.log(w[i]) - 0.5 * (logdet[i] + np.einsum("pi,ij,pj->p", d,
                                                                          prec[i], d)))
-    f = np.logaddexp(*log_density)
-    # maxima: above the left neighbour (or the start) and not below the right one (or the end)
+    return _dip_ratio(np.logaddexp(*log_density))
+
+
+def one_mode_groups(weights: np.ndarray, means: np.ndarray, covariances: np.ndarray,
+                    covariance_type: str, cutoff: float = RIDGELINE_CUTOFF
+                    ) -> list[list[int]]:
+    """The components the data do not show apart, in groups of two or more, each sorted.
+
+    Pairs whose ridgeline ratio (:func:`ridgeline_ratios`) reaches ``cutoff`` (default 0.9:
+    one mode between them, or a dip of under 10%; 0.2 is Hennig's ratio rule) are joined,
+    most alike first, as Hennig's (2010) merging does, but a group grows only while its own
+    mixture (its members, weighted as fitted) shows no dip deeper than ``cutoff`` allows on
+    the segment between any two of its means (QA: two clusters 8 sd apart, each one mode
+    with a broad component between them, were chained into "one group"). A pair that cannot
+    join its partners' group stays a group of its own, so a broad component may be named
+    with two groups. [] when every pair shows two modes. ``covariances`` in
+    ``covariance_type``'s shape; a noise component's weight, if any, is not among
+    ``weights``.
+    """
+    K, D = np.shape(means)
+    weights, means = np.asarray(weights, float), np.asarray(means, float)
+    full = to_full(np.asarray(covariances, float), covariance_type, K, D)
+    ratios = ridgeline_ratios(weights, means, full)
+    pairs = sorted(((ratios[j, k], j, k) for j in range(K) for k in range(j + 1, K)
+                    if ratios[j, k] >= cutoff), reverse=True)
+    groups: list[set[int]] = []
+    for _, j, k in pairs:
+        if any({j, k} <= g for g in groups):
+            continue
+        touched = [g for g in groups if g & {j, k}]
+        merged = set().union({j, k}, *touched)
+        if _shows_one_group(sorted(merged), weights, means, full, cutoff):
+            groups = [g for g in groups if not g & {j, k}] + [merged]
+        else:
+            groups.append({j, k})
+    return sorted((sorted(g) for g in groups), key=lambda g: (g[0], len(g)))
+
+
+def _shows_one_group(members: list[int], weights: np.ndarray, means: np.ndarray,
+                     full: np.ndarray, cutoff: float) -> bool:
+    """Whether the members' own mixture dips by no more than ``cutoff`` allows on the segment
+    between any two of their means (for two members with one covariance, the segment is the
+    ridgeline; otherwise a probe where a second mode shows)."""
+    if len(members) < 3:
+        return True  # a pair: its ridgeline ratio decided
+    w = weights[members] / weights[members].sum()
+    precisions = np.linalg.inv(full[members])
+    logdets = np.linalg.slogdet(full[members])[1]
+    t = np.linspace(0.0, 1.0, _RIDGE_POINTS // 4)[:, None]
+    for a in range(len(members)):
+        for b in range(a + 1, len(members)):
+            x = (1 - t) * means[members[a]] + t * means[members[b]]  # (P, D)
+            d = x[None] - means[members][:, None]  # (G, P, D)
+            log_density = (np.log(w)[:, None] - 0.5 * (
+                logdets[:, None] + np.einsum("gpi,gij,gpj->gp", d, precisions, d)))
+            if _dip_ratio(np.logaddexp.reduce(log_density, axis=0)) < cutoff:
+                return False
+    return True
+
+
+def _dip_ratio(f: np.ndarray) -> float:
+    """A log-density curve's lowest point between its first and last maximum over the lower
+    of the two (1: one maximum)."""
     left = np.concatenate([[-np.inf], f[:-1]])
     right = np.concatenate([f[1:], [-np.inf]])
     peaks = np.flatnonzero((f > left) & (f >= right))
@@ -88,40 +149,12 @@ def _ridgeline_ratio(w: np.ndarray, mu: np.ndarray, prec: np.ndarray, logdet: np
     return float(np.exp(f[first:last + 1].min() - min(f[first], f[last])))
 
 
-def one_mode_groups(weights: np.ndarray, means: np.ndarray, covariances: np.ndarray,
-                    covariance_type: str, cutoff: float = RIDGELINE_CUTOFF
-                    ) -> list[list[int]]:
-    """The components the data do not show apart: pairs whose ridgeline ratio
-    (:func:`ridgeline_ratios`) reaches ``cutoff`` (default 0.9: one mode between them, or a
-    dip of under 10%; 0.2 is Hennig's ratio rule), joined into groups of two or
-    more (connected components of the pairs' graph, as Hennig's merging does), each sorted;
-    [] when every pair shows two. ``covariances`` in ``covariance_type``'s shape; a noise
-    component's weight, if any, is not among ``weights``."""
-    K, D = np.shape(means)
-    full = to_full(np.asarray(covariances, float), covariance_type, K, D)
-    parent = list(range(K))
-
-    def root(i: int) -> int:
-        while parent[i] != i:
-            i = parent[i]
-        return i
-
-    ratios = ridgeline_ratios(weights, means, full)
-    for j, k in zip(*np.nonzero(np.triu(ratios >= cutoff, 1)), strict=True):
-        parent[root(int(k))] = root(int(j))
-    groups: dict[int, list[int]] = {}
-    for i in range(K):
-        groups.setdefault(root(i), []).append(i)
-    return sorted((g for g in groups.values() if len(g) > 1), key=lambda g: g[0])
-
-
 def shape_note(fits: Sequence[tuple[str, list[list[int]]]]) -> str:
     """One note for fits whose components make one mode between them: ``fits`` lists
     (what, groups), e.g. ("K=4 full (BIC's choice)", [[0, 2, 3]]); fits without groups are
     left out; "" when none has any. The explanation is said once, whatever the number of
     fits (QA: three notes that repeated it word for word)."""
-    listed = ["{}: {}".format(what, ", and ".join(_group_words(g) for g in groups))
-              for what, groups in fits if groups]
+    listed = [f"{what}: components {_groups_words(groups)}" for what, groups in fits if groups]
     if not listed:
         return ""
     return ("Components the data show as one group, each joined to another by a single mode "
@@ -133,6 +166,11 @@ def shape_note(fits: Sequence[tuple[str, list[list[int]]]]) -> str:
             "component, transform the data (a log, say) and choose K again.")
 
 
-def _group_words(group: list[int]) -> str:
-    return "components " + (" and ".join(map(str, group)) if len(group) == 2 else
-                            ", ".join(map(str, group[:-1])) + f" and {group[-1]}")
+def _groups_words(groups: list[list[int]]) -> str:
+    """"0 and 1"; "{0, 1, 4}, {1, 3} and {2, 3}" (a component may be in two groups)."""
+    if len(groups) == 1:
+        g = groups[0]
+        return " and ".join(map(str, g)) if len(g) == 2 else \
+            ", ".join(map(str, g[:-1])) + f" and {g[-1]}"
+    sets = ["{" + ", ".join(map(str, g)) + "}" for g in groups]
+    return ", ".join(sets[:-1]) + f" and {sets[-1]}"
