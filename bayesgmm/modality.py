@@ -90,9 +90,10 @@ def one_mode_groups(weights: np.ndarray, means: np.ndarray, covariances: np.ndar
     most alike first, as Hennig's (2010) merging does, but a group grows only while its own
     mixture (its members, weighted as fitted) shows no dip deeper than ``cutoff`` allows on
     the segment between any two of its means (QA: two clusters 8 sd apart, each one mode
-    with a broad component between them, were chained into "one group"). A pair that cannot
-    join its partners' group stays a group of its own, so a broad component may be named
-    with two groups. [] when every pair shows two modes. ``covariances`` in
+    with a broad component between them, were chained into "one group"). The groups are a
+    partition, as a count of clusters needs: a component joins one group at most (the broad
+    one above joins the cluster it is most alike, and the other cluster stays apart).
+    [] when every pair shows two modes. ``covariances`` in
     ``covariance_type``'s shape; a noise component's weight, if any, is not among
     ``weights``.
     """
@@ -102,17 +103,13 @@ def one_mode_groups(weights: np.ndarray, means: np.ndarray, covariances: np.ndar
     ratios = ridgeline_ratios(weights, means, full)
     pairs = sorted(((ratios[j, k], j, k) for j in range(K) for k in range(j + 1, K)
                     if ratios[j, k] >= cutoff), reverse=True)
-    groups: list[set[int]] = []
+    groups: list[set[int]] = []  # a partition: each component in one group at most
     for _, j, k in pairs:
-        if any({j, k} <= g for g in groups):
-            continue
         touched = [g for g in groups if g & {j, k}]
         merged = set().union({j, k}, *touched)
         if _shows_one_group(sorted(merged), weights, means, full, cutoff):
             groups = [g for g in groups if not g & {j, k}] + [merged]
-        else:
-            groups.append({j, k})
-    return sorted((sorted(g) for g in groups), key=lambda g: (g[0], len(g)))
+    return sorted(sorted(g) for g in groups)
 
 
 def _shows_one_group(members: list[int], weights: np.ndarray, means: np.ndarray,
@@ -157,13 +154,15 @@ def shape_note(fits: Sequence[tuple[str, list[list[int]]]]) -> str:
     listed = [f"{what}: components {_groups_words(groups)}" for what, groups in fits if groups]
     if not listed:
         return ""
-    return ("Components the data show as one group, each joined to another by a single mode "
-            "between them (the pair's mixture has one peak along its ridgeline, or a dip of "
-            f"under 10%: Ray & Lindsay 2005): {'; '.join(listed)}. Such components describe "
-            "one skewed or heavy-tailed cluster that one Gaussian cannot, or clusters too "
-            "close to show apart: K counts Gaussian components, not clusters. To count "
-            "clusters, merge them (Hennig 2010); to describe a skewed cluster with one "
-            "component, transform the data (a log, say) and choose K again.")
+    return ("K counts Gaussian components, not clusters. Components the data show as one "
+            "group (each joined to another with one mode, or nearly, between them: their "
+            "mixture has one peak along its ridgeline, or a dip of under 10%; Ray & Lindsay "
+            f"2005): {'; '.join(listed)}. Such a group is one cluster whose shape Gaussians of "
+            "this covariance type cannot take alone (skewed, heavy-tailed, or tilted where "
+            "the type has no correlations: diag, spherical), or clusters too close to show "
+            "apart. To count clusters, merge each group (Hennig 2010); to describe such a "
+            "cluster with one component, try full covariances or a transform of the data (a "
+            "log for a skewed positive variable) and choose K again.")
 
 
 def _groups_words(groups: list[list[int]]) -> str:
