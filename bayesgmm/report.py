@@ -229,7 +229,7 @@ def build_report(result: BayesResult, *, data_source: str | None = None,
     check = plots.predictive_check(result, random_state=random_state)
     sections = [
         _verdict_box(diag, (result.settings or {}).get("retried"), outliers=bool(hint),
-                     misfit=bool(check.misfits()),
+                     misfit=check.misfit_labels(),
                      other_thresholds=bool(_thresholds_note(result, thresholds)),
                      prior_dominated=too_many, n_components=result.n_components,
                      adaptive=(result.settings or {}).get("adaptive")),
@@ -631,7 +631,8 @@ def _prior_dominated(result, X: np.ndarray) -> str:
 
 
 def _verdict_box(diag, retried: Mapping[str, Any] | None = None, outliers: bool = False,
-                 misfit: bool = False, other_thresholds: bool = False, prior_dominated: str = "",
+                 misfit: Sequence[str] = (), other_thresholds: bool = False,
+                 prior_dominated: str = "",
                  n_components: int | None = None,
                  adaptive: Mapping[str, Any] | None = None) -> str:
     """The verdict at the top: whether to rely on the numbers and the likely causes; the
@@ -640,9 +641,9 @@ def _verdict_box(diag, retried: Mapping[str, Any] | None = None, outliers: bool 
     too (the verdict is the kept run's); ``adaptive``: the draws="auto" record, whose
     stop without converging (:func:`stop_sentence`) is said here too. ``outliers``: the EM
     section's outlier evidence fired; the verdict judges the sampling, so it says that the
-    model is in question too; ``misfit``: so does the posterior predictive check's (a
-    statistic of the data beyond nearly every replicate's: QA, a K=1 fit's skewness and
-    kurtosis at p = 0.00 under "can be used as they are").
+    model is in question too; ``misfit``: so do the statistics the posterior predictive
+    check finds beyond nearly every replicate's, named (QA: a K=1 fit's skewness and kurtosis
+    at p = 0.00 under "can be used as they are").
     ``other_thresholds``: the report judges by other thresholds than the fit sampled against
     (said here too, as the Diagnostics section says which). ``prior_dominated``: the fit's
     warning that the rows are fewer than the free parameters, said first and in bold (QA: a
@@ -683,10 +684,12 @@ def _verdict_box(diag, retried: Mapping[str, Any] | None = None, outliers: bool 
                  + ("the one component is stretched over them." if n_components == 1 else
                     "the components that hold them describe the outliers, not clusters."))
     if misfit:  # well sampled, but the model misses part of the data's shape
+        named = " and ".join([", ".join(misfit[:-1]), misfit[-1]] if len(misfit) > 1
+                             else misfit)
         text += (" " + html.escape(("It also misses" if outliers else "But the model misses")
-                                   + " part of the data's shape: the posterior predictive "
-                                   "check finds the data beyond nearly every replicated data "
-                                   "set (see")
+                                   + f" part of the data's shape: the data's {named} "
+                                   + ("lies" if len(misfit) == 1 else "lie")
+                                   + " beyond nearly every replicated data set's (see")
                  + ' <a href="#ppc">Predictive check</a>).')
     if other_thresholds:
         text += (" " + html.escape("This verdict uses other thresholds than the fit was "

@@ -1264,6 +1264,10 @@ class PredictiveCheck:
         1 - ``level`` (the data's value beyond nearly every replicate's)."""
         return [int(k) for k in np.flatnonzero((self.p <= level) | (self.p >= 1 - level))]
 
+    def misfit_labels(self, level: float = PPC_MISFIT) -> list[str]:
+        """The statistics not reproduced (:meth:`misfits`), by name, on one line each."""
+        return [self.labels[k].replace("\n", " ") for k in self.misfits(level)]
+
     def misfit_words(self, level: float = PPC_MISFIT) -> str:
         """The misfits in a sentence ("" when none), largest departure first: "the data's
         skewness (0.53) is above every one of the 200 replicated data sets' (p = 0.00)"."""
@@ -1281,8 +1285,18 @@ class PredictiveCheck:
                          + (f"every one of the {format_number(n)} replicated data sets'"
                             if share == 1 else f"{share:.0%} of the {format_number(n)} "
                                                "replicated data sets'")
-                         + f" (p = {self.p[k]:.2f})")
+                         + f" (p {_p_words(self.p[k], n)})")
         return "; ".join(parts)
+
+
+def _p_words(p: float, n: int) -> str:
+    """"= 0.37"; "< 0.005" where no replicate of ``n`` reached the data (p = 0 is no
+    estimate: QA), "> 0.995" where every one did."""
+    if p == 0:
+        return f"< {format_number(1 / n, 2)}"
+    if p == 1:
+        return f"> {format_number(1 - 1 / n, 3)}"
+    return f"= {p:.2f}"
 
 
 def predictive_check(result: BayesResult, n_replicates: int = 200, random_state: Any = 0
