@@ -1821,9 +1821,11 @@ def _section_ppc(result, figure, random_state, check) -> str:
     joint = figure("ppc_statistics", ("Posterior predictive check of summary statistics: "
                                       if one_d else "Joint posterior predictive check: ")
                    + ("the sd, skewness and excess kurtosis" if one_d else
-                      "the correlation of each pair of features" if result.em.n_features <= 5
-                      else "the correlation of the 12 pairs of features whose p-values lie "
-                           "farthest from 0.5 (the title gives the other pairs' range)")
+                      "the correlation of each pair of features and each feature's skewness "
+                      "and excess kurtosis" if result.em.n_features <= 3
+                      else "the 12 of the correlations of each pair of features and each "
+                           "feature's skewness and excess kurtosis whose p-values lie farthest "
+                           "from 0.5 (the title gives the others' range)")
                    + " in replicated data sets against the data's; p-values near 0 or 1 "
                      "flag what the model does not reproduce",
                    lambda: plots.plot_ppc_statistics(result, check=check))
@@ -1833,11 +1835,13 @@ def _section_ppc(result, figure, random_state, check) -> str:
                     + (" A density can look alike while its shape is not reproduced, so the "
                        "second figure checks the spread, asymmetry and tails of the data as a "
                        "whole.</p>" if one_d else
-                       " Marginal densities can agree while the joint structure does not, so "
-                       "the second figure checks one joint statistic, the correlation of each "
-                       "pair of features"
+                       " Marginal densities can agree while the joint structure does not, and "
+                       "a density can look alike while its asymmetry and tails are not "
+                       "reproduced, so the second figure checks one joint statistic, the "
+                       "correlation of each pair of features, and each feature's skewness and "
+                       "excess kurtosis"
                        + (" (12 of them shown: those whose p-values lie farthest from 0.5)"
-                          if result.em.n_features > 5 else "")
+                          if result.em.n_features > 3 else "")
                        + "; agreement there does not make the joint shapes (clusters, their "
                        "orientation) reproduced, which the figures of section 3 show.</p>"),
                     _misfit_text(check, one_d), fig, joint)

@@ -432,8 +432,12 @@ def test_predictive_statistics_are_scipy_s_correlations_and_moments():
     Z = np.random.default_rng(0).standard_normal((3, 40, 7)) @ np.triu(np.ones((7, 7)))
     labels, statistic = _ppc_statistics(Z[0], [f"f{i}" for i in range(7)])
     pairs = [(i, j) for i in range(7) for j in range(i + 1, 7)]
-    assert labels == [f"corr(f{i}, f{j})" for i, j in pairs]
-    expected = [[np.corrcoef(z[:, i], z[:, j])[0, 1] for i, j in pairs] for z in Z]
+    assert labels == ([f"corr(f{i}, f{j})" for i, j in pairs]
+                      + [f"skewness(f{i})" for i in range(7)]
+                      + [f"excess kurtosis(f{i})" for i in range(7)])
+    expected = [[np.corrcoef(z[:, i], z[:, j])[0, 1] for i, j in pairs]
+                + [stats.skew(z[:, i]) for i in range(7)]
+                + [stats.kurtosis(z[:, i]) for i in range(7)] for z in Z]
     np.testing.assert_allclose(statistic(Z), expected, rtol=1e-12)
     np.testing.assert_allclose(statistic(Z[1]), expected[1], rtol=1e-12)
     _, moments = _ppc_statistics(Z[0][:, :1], ["x"])
@@ -442,11 +446,12 @@ def test_predictive_statistics_are_scipy_s_correlations_and_moments():
                                [z.std(), stats.skew(z), stats.kurtosis(z)], rtol=1e-12)
 
 
-@pytest.mark.parametrize("D, panels", [(5, 10), (7, 12)])
+@pytest.mark.parametrize("D, panels", [(3, 9), (7, 12)])
 def test_joint_check_shows_every_pair_or_says_which_it_left_out(D, panels):
     """QA (D=5): the check drew the first six of ten pairs, and nothing said the other four
-    were left out. Up to 12 pairs every pair has a panel; beyond, the 12 with p farthest
-    from 0.5, and the title gives how many were left out and their p-values' range."""
+    were left out. Up to 12 statistics (each pair's correlation, each feature's skewness and
+    excess kurtosis) every one has a panel; beyond, the 12 with p farthest from 0.5, and the
+    title gives how many were left out and their p-values' range."""
     rng = np.random.default_rng(1)
     X = np.concatenate([rng.standard_normal((60, D)), rng.standard_normal((60, D)) + 4])
     # 100 replicates: p in steps of 0.01, exact in the title's two decimals
@@ -455,10 +460,11 @@ def test_joint_check_shows_every_pair_or_says_which_it_left_out(D, panels):
     assert len(drawn) == panels
     shown = {a.get_xlabel(): float(a.get_title()[4:]) for a in drawn}
     title = fig._suptitle.get_text()
-    if panels == D * (D - 1) // 2:
+    statistics = D * (D - 1) // 2 + 2 * D
+    if panels == statistics:
         assert "left" not in title and "shown" not in title
         return
-    assert f"{panels} of {D * (D - 1) // 2} feature pairs shown" in title
+    assert f"{panels} of {statistics} statistics shown" in title
     low, high = (float(t) for t in title.split("have p from ")[1].split(" to "))
     # every pair left out is no more extreme than any pair shown
     assert min(abs(p - 0.5) for p in shown.values()) >= max(abs(low - 0.5), abs(high - 0.5))
