@@ -1849,14 +1849,21 @@ def _section_ppc(result, figure, random_state, check) -> str:
 
 def _misfit_text(check, one_d: bool) -> str:
     """What the predictive check says the model does not reproduce, and what that means
-    ("" when every statistic is within the replicates' range)."""
+    ("" when every statistic is within the replicates' range): asymmetry or tails (a
+    skewness, a kurtosis), a joint structure (a correlation), or both."""
     words = check.misfit_words()
     if not words:
         return ""
-    shape = ("asymmetry or tails that its Gaussian components do not give (a transform such "
-             "as a log, more components, or a noise component for outliers may)" if one_d else
-             "a joint structure that its components do not give (another covariance type or "
-             "more components may)")
+    labels = check.misfit_labels()
+    causes = []
+    if one_d or any(not label.startswith("corr(") for label in labels):
+        causes.append("asymmetry or tails that its Gaussian components do not give (a "
+                      "transform such as a log, more components, or a noise component for "
+                      "outliers may)")
+    if any(label.startswith("corr(") for label in labels):
+        causes.append("a joint structure that its components do not give (another "
+                      "covariance type or more components may)")
+    shape = "; and ".join(causes)
     return ('<p class="warn">' + html.escape(
         f"The model does not reproduce the data: {words}. The convergence checks say whether "
         "this model's posterior was computed correctly; this check says the model itself "

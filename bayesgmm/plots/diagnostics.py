@@ -1279,23 +1279,30 @@ class PredictiveCheck:
         return [self.labels[k].replace("\n", " ") for k in self.misfits(level)]
 
     def misfit_words(self, level: float = PPC_MISFIT) -> str:
-        """The misfits in a sentence ("" when none), largest departure first: "the data's
-        skewness (0.53) is above every one of the 200 replicated data sets' (p = 0.00)"."""
+        """The misfits in a sentence ("" when none), largest departure first, those beyond
+        the same share of replicates said together: "the data's skewness (0.53) and excess
+        kurtosis (8.26) are above every one of the 200 replicated data sets' (p < 0.005)"."""
         bad = sorted(self.misfits(level), key=lambda k: -abs(self.p[k] - 0.5))
         n = len(self.replicated)
-        parts = []
+        said: dict[str, list[str]] = {}  # "above every one of ... (p < 0.005)" -> values
         for k in bad:
             above = self.p[k] < 0.5  # few replicates reach the data's value
             beyond = (self.replicated[:, k] < self.observed[k]) if above else \
                 (self.replicated[:, k] > self.observed[k])
             share = float(np.mean(beyond))
+            where = (f"{'above' if above else 'below'} "
+                     + (f"every one of the {format_number(n)} replicated data sets'"
+                        if share == 1 else f"{share:.0%} of the {format_number(n)} "
+                                           "replicated data sets'")
+                     + f" (p {_p_words(self.p[k], n)})")
             label = self.labels[k].replace("\n", " ")  # a long pair: two lines in its panel
-            parts.append(f"the data's {label} ({format_number(self.observed[k], 3)}) is "
-                         f"{'above' if above else 'below'} "
-                         + (f"every one of the {format_number(n)} replicated data sets'"
-                            if share == 1 else f"{share:.0%} of the {format_number(n)} "
-                                               "replicated data sets'")
-                         + f" (p {_p_words(self.p[k], n)})")
+            said.setdefault(where, []).append(
+                f"{label} ({format_number(self.observed[k], 3)})")
+        parts = []
+        for where, values in said.items():
+            listed = values[0] if len(values) == 1 else \
+                ", ".join(values[:-1]) + f" and {values[-1]}"
+            parts.append(f"the data's {listed} {'is' if len(values) == 1 else 'are'} {where}")
         return "; ".join(parts)
 
 
