@@ -271,7 +271,8 @@ def _noise_evidence(em: EMResult, X: Any, *, sample_weight: Any, labels: Any, mi
         return _lone_evidence(em, X, lone, data, fitted)
     # A degenerate refit without noise (the best there was) has an inflated likelihood: it
     # can only understate the evidence, so a clear difference still counts.
-    if without - with_noise >= min_delta_bic:
+    if without - with_noise >= min_delta_bic and not _shape_explains(
+            X, K, ct, data, sample_weight, criteria, with_noise):
         own = em.bic(X, **criteria) if em.prior is None else None  # MAP: another objective
         return NoiseEvidence(
             rows=rows, bic_without=float(without), bic_with=float(with_noise),
@@ -412,6 +413,22 @@ def _reseeded(fit: EMResult, bad: tuple[int, ...]) -> dict[str, np.ndarray] | No
             covariances[k] = covariances[j]
         good.append(k)
     return {"weights": weights / weights.sum(), "means": means, "covariances": covariances}
+
+
+def _shape_explains(X: Any, K: int, covariance_type: str, data: dict[str, Any],
+                    sample_weight: Any, criteria: dict[str, Any], with_noise: float) -> bool:
+    """Whether full covariances, without a noise component, fit at least as well (BIC) as
+    this covariance type with one: then the rows the noise took lie along a correlation, or
+    a spread, that diag or spherical Gaussians cannot take, and they are no outliers (QA: a
+    bivariate normal with correlation 0.8, fitted diag, had 65 "outliers" along its axis).
+    Only for diag and spherical with two or more features, the types that lack that shape."""
+    if covariance_type not in ("diag", "spherical") or np.ndim(X) < 2 or np.shape(X)[1] < 2:
+        return False
+    progress.detail("refitting with full covariances")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        full = _best(X, sample_weight, _fresh(X, K, "full", data))
+    return full is not None and full.bic(X, **criteria) <= with_noise
 
 
 def _refit(X: Any, K: int, covariance_type: str, **options: Any) -> EMResult | None:

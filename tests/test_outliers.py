@@ -336,3 +336,18 @@ def test_a_tight_far_group_of_d_plus_one_rows_is_not_called_outliers():
     for covariance_type in ("tied", "full"):
         em = fit_em(X, 3, covariance_type=covariance_type, n_init=3, random_state=0)
         assert _lone_components(em, X) == ()
+
+
+@pytest.mark.parametrize("covariance_type", ["diag", "spherical"])
+def test_rows_along_a_correlation_the_type_cannot_take_are_no_outliers(covariance_type):
+    """QA: one bivariate normal (correlation 0.8) fitted diag had 65 "outliers": the rows
+    along its axis, which full covariances fit better than any noise component. Real far
+    rows beside the correlation are still named."""
+    rng = np.random.default_rng(0)
+    X = rng.multivariate_normal([0, 0], [[1, 0.8], [0.8, 1]], size=400)
+    assert noise_evidence(fit_em(X, 1, covariance_type=covariance_type, random_state=0),
+                          X) is None
+    far = np.vstack([X, [[12.0, -12.0], [15.0, 14.0], [-13.0, 10.0]]])
+    evidence = noise_evidence(fit_em(far, 1, covariance_type=covariance_type,
+                                     random_state=0), far)
+    assert evidence is not None and {400, 401, 402} <= set(evidence.rows)
