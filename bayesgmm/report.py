@@ -700,8 +700,11 @@ def _verdict_box(diag, retried: Mapping[str, Any] | None = None, outliers: bool 
     # the status in a word, not by the box's colour alone (accessibility QA: an amber box's
     # only text status was its code line's "OK:")
     word = {"ok": "OK", "caution": "CAUTION", "bad": "PROBLEMS"}[cls]
+    code = _as_in_tables(diag.verdict)
+    if not code.startswith(word):  # QA: "CAUTION" over a code line "OK: ..." read as a clash
+        code = f"sampling checks {code}"
     return f'<div class="verdict {cls}"><strong>Verdict: {word}.</strong> {text}' \
-           f'<br><code>{html.escape(_as_in_tables(diag.verdict))}</code></div>'
+           f'<br><code>{html.escape(code)}</code></div>'
 
 
 def _usable_summaries(named: tuple[int, ...], n_components: int | None) -> str:

@@ -1838,6 +1838,7 @@ def test_a_model_that_misses_the_datas_shape_is_said_to_under_its_verdict():
         "sampled. But the model misses part of the data's shape: the data's skewness and " \
         "excess kurtosis lie beyond nearly every replicated data set's" in green
     assert 'class="verdict caution"' in green
+    assert "<code>sampling checks OK: all</code>" in green  # not a bare "OK:" under CAUTION
     # outliers too: amber, not green; a K=1 fit's one component is stretched over them
     outliers = html.unescape(_verdict_box(ok, outliers=True, n_components=1))
     assert 'class="verdict caution"' in outliers and "stretched over them" in outliers
