@@ -12,7 +12,8 @@ merging the components whose pairs are (Hennig 2010, "ridgeline unimodal") is th
 way to count clusters from a mixture fitted by BIC. The selection routes and reports use it
 to say that a chosen K may count components, not clusters.
 
-Where it sits: the math layer; imports :mod:`bayesgmm.covariance` only.
+Where it sits: the math layer; imports :mod:`bayesgmm.covariance` and the E-step kernel
+(:mod:`bayesgmm.kernels`: the mixture's log-density, one implementation).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from . import kernels
 from .covariance import to_full
 
 __all__ = ["RIDGELINE_CUTOFF", "one_mode_groups", "ridgeline_ratios", "shape_note"]
@@ -54,30 +56,33 @@ def ridgeline_ratios(weights: np.ndarray, means: np.ndarray, covariances: np.nda
     weights, means = np.asarray(weights, float), np.asarray(means, float)
     covariances = np.asarray(covariances, float)
     precisions = np.linalg.inv(covariances)
-    logdets = np.linalg.slogdet(covariances)[1]
     K = len(weights)
     ratios = np.eye(K)
     for j in range(K):
         for k in range(j + 1, K):
             if weights[j] > 0 and weights[k] > 0:
-                ratios[j, k] = ratios[k, j] = _ridgeline_ratio(
-                    weights[[j, k]], means[[j, k]], precisions[[j, k]], logdets[[j, k]])
+                pair = [j, k]
+                ratios[j, k] = ratios[k, j] = _dip_ratio(_log_mixture(
+                    _ridgeline(means[pair], precisions[pair]), weights[pair], means[pair],
+                    covariances[pair]))
     return ratios
 
 
-def _ridgeline_ratio(w: np.ndarray, mu: np.ndarray, prec: np.ndarray, logdet: np.ndarray
-                     ) -> float:
-    """A two-component mixture's ridgeline ratio (:func:`ridgeline_ratios`)."""
+def _ridgeline(mu: np.ndarray, prec: np.ndarray) -> np.ndarray:
+    """Ray & Lindsay's ridgeline of two components, (P, D): x*(a) for a in [0, 1]."""
     a = np.linspace(0.0, 1.0, _RIDGE_POINTS)[:, None, None]
     blend = (1.0 - a) * prec[0] + a * prec[1]  # (P, D, D)
     target = (1.0 - a[..., 0]) * (prec[0] @ mu[0]) + a[..., 0] * (prec[1] @ mu[1])
-    x = np.linalg.solve(blend, target[..., None])[..., 0]  # (P, D)
-    log_density = []
-    for i in range(2):
-        d = x - mu[i]
-        log_density.append(np.log(w[i]) - 0.5 * (logdet[i] + np.einsum("pi,ij,pj->p", d,
-                                                                         prec[i], d)))
-    return _dip_ratio(np.logaddexp(*log_density))
+    return np.linalg.solve(blend, target[..., None])[..., 0]
+
+
+def _log_mixture(x: np.ndarray, weights: np.ndarray, means: np.ndarray,
+                 full: np.ndarray) -> np.ndarray:
+    """The log-density at ``x`` (P, D) of the mixture of ``weights`` (need not sum to 1),
+    ``means`` and ``full`` covariances: the package's one E-step kernel."""
+    return kernels.estep(np.ascontiguousarray(x), weights, means,
+                         kernels.precisions_cholesky(full, "full"), "full",
+                         return_pointwise=True).pointwise
 
 
 def one_mode_groups(weights: np.ndarray, means: np.ndarray, covariances: np.ndarray,
@@ -119,17 +124,12 @@ def _shows_one_group(members: list[int], weights: np.ndarray, means: np.ndarray,
     ridgeline; otherwise a probe where a second mode shows)."""
     if len(members) < 3:
         return True  # a pair: its ridgeline ratio decided
-    w = weights[members] / weights[members].sum()
-    precisions = np.linalg.inv(full[members])
-    logdets = np.linalg.slogdet(full[members])[1]
     t = np.linspace(0.0, 1.0, _RIDGE_POINTS // 4)[:, None]
     for a in range(len(members)):
         for b in range(a + 1, len(members)):
             x = (1 - t) * means[members[a]] + t * means[members[b]]  # (P, D)
-            d = x[None] - means[members][:, None]  # (G, P, D)
-            log_density = (np.log(w)[:, None] - 0.5 * (
-                logdets[:, None] + np.einsum("gpi,gij,gpj->gp", d, precisions, d)))
-            if _dip_ratio(np.logaddexp.reduce(log_density, axis=0)) < cutoff:
+            if _dip_ratio(_log_mixture(x, weights[members], means[members],
+                                       full[members])) < cutoff:
                 return False
     return True
 
