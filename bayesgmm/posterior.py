@@ -432,11 +432,14 @@ class BayesResult:
         mean), and its interval kind follows ``arviz.rcParams["stats.ci_kind"]``, where the
         report, ``compare_em`` and ``estimates.csv`` are equal-tailed."""
         _check_probability("ci_prob", ci_prob)
-        draws = with_correlations(self.posterior)
-        derived = ("corr",) if "corr" in draws.data_vars else ()
+        derived = ("corr",) if self.covariance_type in ("full", "tied") \
+            and len(self.feature_names) > 1 else ()
         var_names = self.parameter_names + derived if var_names is None else var_names
         var_names = [var_names] if isinstance(var_names, str) else list(var_names)
-        present = list(draws.data_vars)
+        present = list(self.posterior.data_vars) + list(derived)
+        # the correlations from every draw only when asked for (estimates.csv asks for the
+        # parameters alone, at every fit)
+        asked = derived and "corr" in var_names
         unknown = [v for v in var_names if isinstance(v, str) and v.lstrip("~") not in present]
         if unknown and kwargs.get("filter_vars") is None:  # ArviZ's own error is a KeyError
             raise ValueError(f"no variable(s) {unknown} in the posterior; it has {present}")
@@ -445,8 +448,8 @@ class BayesResult:
         # gives it, without NumPy's "invalid value encountered in scalar divide" (QA: printed
         # twice, as a bayesgmm warning, by `fit -k 1`)
         with np.errstate(invalid="ignore", divide="ignore"):
-            table = az.summary(draws if derived else self.idata, var_names=var_names,
-                               ci_prob=ci_prob, **kwargs)
+            table = az.summary(with_correlations(self.posterior) if asked else self.idata,
+                               var_names=var_names, ci_prob=ci_prob, **kwargs)
         # only ArviZ's wide table, and only when its labels name each entry once (feature
         # names with ", " can make two one: then every row stays, as ArviZ gives them)
         if (not isinstance(table, pd.DataFrame) or kwargs.get("fmt", "wide") != "wide"
