@@ -11,8 +11,10 @@ method it names comes with its reference. The paragraph states facts, not a reco
 where the diagnostics failed, it says so, in the same words as the verdict's status.
 
 Where it sits: the surface layer, beside the report; imports :mod:`bayesgmm.formatting`,
-:mod:`bayesgmm.observation_record` and :mod:`bayesgmm.references` only (the result and its
-diagnostics are passed in), so it loads nothing heavy: ``bayesgmm em`` never loads PyMC for it.
+:mod:`bayesgmm.observation_record` and :mod:`bayesgmm.references` (the result and its
+diagnostics are passed in), and for a posterior whose predictive check is not passed in,
+:mod:`bayesgmm.plots.diagnostics` on first use; so it loads nothing heavy for an EM fit:
+``bayesgmm em`` never loads PyMC or matplotlib for it.
 """
 
 from __future__ import annotations
@@ -56,7 +58,8 @@ class MethodsText:
         return self.paragraph + "\n\nReferences\n" + "\n".join(self.references)
 
 
-def methods_text(result: Any, diagnostics: Any = None) -> MethodsText:
+def methods_text(result: Any, diagnostics: Any = None, *,
+                 predictive_check: Any = None) -> MethodsText:
     """A Methods paragraph for ``result``, written from its own record.
 
     Parameters
@@ -65,6 +68,10 @@ def methods_text(result: Any, diagnostics: Any = None) -> MethodsText:
     diagnostics : Diagnostics, optional
         For a posterior: ``result.diagnostics()`` where the caller has it already (the
         report); computed here otherwise.
+    predictive_check : PredictiveCheck, optional
+        For a posterior: :func:`bayesgmm.plots.predictive_check` of it where the caller has
+        it already (the report); computed here otherwise, with the report's seed (0), so
+        that the paragraph and the report give the same p-values.
 
     Returns
     -------
@@ -85,9 +92,14 @@ def methods_text(result: Any, diagnostics: Any = None) -> MethodsText:
     if hasattr(result, "posterior"):
         if diagnostics is None:
             diagnostics = result.diagnostics()
+        if predictive_check is None:  # the figures' module: loaded for a posterior only
+            from .plots.diagnostics import predictive_check as check_of
+
+            predictive_check = check_of(result, random_state=0)
         sentences = [_model(result, cite), _priors(result, cite), _start(result, cite),
                      _sampler(result, cite), _relabelling(result, cite),
-                     _convergence(result, diagnostics, cite), _software(result, cite)]
+                     _convergence(result, diagnostics, cite),
+                     _model_check(predictive_check, cite), _software(result, cite)]
     elif hasattr(result, "log_likelihood") and hasattr(result, "weights"):
         sentences = [_model(result, cite), _em(result, cite), _software(result, cite)]
     else:
@@ -404,6 +416,20 @@ def _convergence(result: Any, d: Any, cite: Any) -> str:
                "PROBLEMS": "not every check passed"}[d.status]
     return (f"{text}. In sum, {verdict}. Summaries are posterior means with 94% equal-tailed "
             "intervals.")
+
+
+def _model_check(check: Any, cite: Any) -> str:
+    """The posterior predictive check: what it compared and what it found (referee: a
+    Methods section that checks only the sampler says nothing of whether the model fits)."""
+    n = len(check.replicated)
+    misfit = check.misfit_words()
+    found = (f"the check found that the model misses part of the data: {misfit}" if misfit else
+             "every statistic lay within the replicates' range (predictive p-values between "
+             f"{check.misfit_level:g} and {1 - check.misfit_level:g})")
+    return (f"The model's fit was checked by a posterior predictive check "
+            f"{cite('ppc', '(Gelman et al. 1996)')}: {_count(n)} data sets replicated "
+            f"from as many posterior draws were compared with the data on "
+            f"{check.statistics_words}; {found}.")
 
 
 def _software(result: Any, cite: Any) -> str:

@@ -47,6 +47,8 @@ REFERENCES = {
     "rank": "Säilynoja, T., Bürkner, P.-C. and Vehtari, A. (2022). Graphical test for discrete "
             "uniformity and its applications in goodness-of-fit evaluation and multiple "
             "sample comparison. Statistics and Computing 32, 32.",
+    "ppc": "Gelman, A., Meng, X.-L. and Stern, H. (1996). Posterior predictive assessment of "
+           "model fitness via realized discrepancies. Statistica Sinica 6, 733-807.",
     "noise": "Banfield, J. D. and Raftery, A. E. (1993). Model-based Gaussian and non-Gaussian "
              "clustering. Biometrics 49, 803-821.",
     "pymc": "Abril-Pla, O. et al. (2023). PyMC: a modern, and comprehensive probabilistic "

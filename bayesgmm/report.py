@@ -243,7 +243,7 @@ def build_report(result: BayesResult, *, data_source: str | None = None,
         _section_diagnostics(result, diag, figure, thresholds),
         _section_ppc(result, figure, random_state, check),
         _section_reproducibility(result, random_state),
-        _section_methods(result, diag),
+        _section_methods(result, diag, check=check),
     ]
     sections.append(terms_section("\n".join(sections), ordered_means=bool(
         (result.settings or {}).get("ordered_means"))))
@@ -1847,30 +1847,14 @@ def _section_ppc(result, figure, random_state, check) -> str:
                           if result.em.n_features > 3 else "")
                        + "; agreement there does not make the joint shapes (clusters, their "
                        "orientation) reproduced, which the figures of section 3 show.</p>"),
-                    _misfit_text(check, one_d), fig, joint)
+                    _misfit_text(check), fig, joint)
 
 
-def _misfit_text(check, one_d: bool) -> str:
-    """What the predictive check says the model does not reproduce, and what that means
-    ("" when every statistic is within the replicates' range): asymmetry or tails (a
-    skewness, a kurtosis), a joint structure (a correlation), or both."""
-    words = check.misfit_words()
-    if not words:
-        return ""
-    labels = check.misfit_labels()
-    causes = []
-    if one_d or any(not label.startswith("corr(") for label in labels):
-        causes.append("asymmetry or tails that its Gaussian components do not give (a "
-                      "transform such as a log, more components, or a noise component for "
-                      "outliers may)")
-    if any(label.startswith("corr(") for label in labels):
-        causes.append("a joint structure that its components do not give (another "
-                      "covariance type or more components may)")
-    shape = "; and ".join(causes)
-    return ('<p class="warn">' + html.escape(
-        f"The model does not reproduce the data: {words}. The convergence checks say whether "
-        "this model's posterior was computed correctly; this check says the model itself "
-        f"misses part of the data: {shape}.") + "</p>")
+def _misfit_text(check) -> str:
+    """The predictive check's finding (:meth:`~bayesgmm.plots.PredictiveCheck.finding`) as a
+    warning paragraph; "" when every statistic is within the replicates' range."""
+    finding = check.finding()
+    return f'<p class="warn">{html.escape(finding)}</p>' if finding else ""
 
 
 def _priors_in_data_units(result) -> str:
@@ -1896,15 +1880,16 @@ def _priors_in_data_units(result) -> str:
             + _table(table, text=True))
 
 
-def _section_methods(result, diag, number: int = 8) -> str:
+def _section_methods(result, diag, number: int = 8, check=None) -> str:
     """The Methods paragraph (:func:`bayesgmm.paper_methods.methods_text`) and its
     references, for a paper (paper-author QA: nothing said what to write or cite); ``diag``
-    a posterior's diagnostics (None for an EM fit)."""
+    a posterior's diagnostics and ``check`` its predictive check (None for an EM fit)."""
     from .paper_methods import methods_text
 
-    text = methods_text(result, diag)
+    text = methods_text(result, diag, predictive_check=check)
     references = "".join(f"<li>{html.escape(r)}</li>" for r in text.references)
-    what = ("model, priors, start, sampler, relabelling, the diagnostics' findings, software"
+    what = ("model, priors, start, sampler, relabelling, the diagnostics' findings, the "
+            "predictive check, software"
             if diag is not None else "model, estimation, restarts, stopping rule, software")
     return _section(
         "methods", f"{number}. Methods paragraph",

@@ -1463,3 +1463,25 @@ def test_a_column_with_a_comma_in_its_name_can_be_chosen(tmp_path, monkeypatch, 
     assert cli.main(["em", "three.csv", "-k", "2", "--columns", *shlex.split(suggestion),
                      "--seed", "1"]) == 0
     assert "['Length (mm)', 'wt, g']" in capsys.readouterr().out
+
+
+def test_the_console_says_what_the_predictive_check_finds_under_the_verdict(capsys):
+    """QA: `bayesgmm fit` of one heavy-tailed cluster with K=1 printed a green "OK" and no
+    word of the skewness and kurtosis that no replicated data set reached, which the
+    report's box calls CAUTION; the console now prints the report's words (same seed)."""
+    import pandas as pd
+    from conftest import posterior_stand_in, simulate_mixture
+
+    from bayesgmm.cli import _print_model_check
+    from bayesgmm.plots import predictive_check
+
+    rng = np.random.default_rng(2)
+    heavy = posterior_stand_in(pd.DataFrame({"x": rng.standard_t(3, size=400)}), 1)
+    _print_model_check(heavy)
+    out = capsys.readouterr().out
+    finding = predictive_check(heavy, random_state=0).finding()
+    assert finding.startswith("The model does not reproduce the data: the data's ")
+    assert out == f"\nModel check: CAUTION: {finding}\n"
+    X, _, _ = simulate_mixture(n=400, seed=1)  # clusters a mixture of Gaussians describes
+    _print_model_check(posterior_stand_in(X, 3))
+    assert capsys.readouterr().out == ""

@@ -18,6 +18,13 @@ def tiny_text(tiny_fit):
     return methods_text(tiny_fit, diagnostics), diagnostics
 
 
+@pytest.fixture(scope="module")
+def tiny_check(tiny_fit):
+    from bayesgmm.plots import predictive_check
+
+    return predictive_check(tiny_fit, random_state=0)
+
+
 def _citations(paragraph):
     """The (Author Year) citations of a paragraph, as surname and year."""
     found = re.findall(r"([A-Z][\w-]+)(?: et al\.| and [A-Z]\w+)?'?s? \(?(\d{4})\)?",
@@ -68,10 +75,11 @@ def test_every_citation_has_its_reference_and_no_more(tiny_text):
 
 
 @pytest.mark.parametrize("covariance_type", ["diag", "spherical", "tied"])
-def test_only_the_priors_the_model_uses(tiny_fit, tiny_text, covariance_type):
+def test_only_the_priors_the_model_uses(tiny_fit, tiny_text, tiny_check, covariance_type):
     """No LKJ (and no LKJ reference) where the model has no correlations."""
     result = dataclasses.replace(tiny_fit, covariance_type=covariance_type)
-    text = methods_text(result, tiny_text[1])
+    # the full fit's draws under another type's name: its check, not one of those draws
+    text = methods_text(result, tiny_text[1], predictive_check=tiny_check)
     correlations = covariance_type == "tied"
     assert ("LKJ with shape" in text.paragraph) == correlations
     assert any(r.startswith("Lewandowski") for r in text.references) == correlations
@@ -235,3 +243,37 @@ def test_the_label_invariant_quantities_are_the_ones_checked(tiny_fit, tiny_text
     paragraph = methods_text(one_d, one_d.diagnostics()).paragraph
     assert ("label-invariant quantities (the total log-likelihood, the sorted weights and "
             "the sorted means)") in paragraph
+
+
+def test_the_paragraph_states_the_predictive_check_and_what_it_found(tiny_fit, tiny_text,
+                                                                      tiny_check):
+    """Referee: a Methods paragraph that checks only the sampler says nothing of whether the
+    model fits the data; the report's predictive check (same seed: the same p-values) is
+    stated with what it compared and found, and cited."""
+    import pandas as pd
+    from conftest import posterior_stand_in
+
+    from bayesgmm.plots import predictive_check
+
+    text, d = tiny_text
+    n = len(tiny_check.replicated)
+    assert (f"checked by a posterior predictive check (Gelman et al. 1996): {n} data sets "
+            "replicated from as many posterior draws were compared with the data on each "
+            "feature's skewness and excess kurtosis and the correlation of each pair of "
+            "features; ") in text.paragraph
+    misfit = tiny_check.misfit_words()
+    assert (f"the check found that the model misses part of the data: {misfit}" if misfit else
+            "every statistic lay within the replicates' range (predictive p-values between "
+            "0.01 and 0.99)") in text.paragraph
+    assert any(r.startswith("Gelman, A., Meng, X.-L. and Stern, H. (1996)")
+               for r in text.references)
+    # passed in, the same paragraph (the report passes its own)
+    assert methods_text(tiny_fit, d, predictive_check=tiny_check) == text
+    # a heavy-tailed cluster under one component: its misfit said in the check's own words
+    rng = np.random.default_rng(2)
+    heavy = predictive_check(posterior_stand_in(
+        pd.DataFrame({"x": rng.standard_t(3, size=400)}), 1), random_state=0)
+    p = methods_text(tiny_fit, d, predictive_check=heavy).paragraph
+    assert "on the standard deviation, skewness and excess kurtosis; the check found" in p
+    assert f"misses part of the data: {heavy.misfit_words()}." in p
+    assert "excess kurtosis (" in heavy.misfit_words()

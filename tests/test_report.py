@@ -1072,7 +1072,7 @@ def test_the_predictive_check_says_what_its_joint_figure_checks(old_faithful):
 
     from bayesgmm.report import _section_ppc
 
-    fits = types.SimpleNamespace(misfit_words=lambda: "")  # the predictive check: no misfit
+    fits = types.SimpleNamespace(finding=lambda: "")  # the predictive check: no misfit
     section = _section_ppc(_fake_result(old_faithful, 2), lambda *args: "", 0, fits)
     assert "statistics of the data as a whole" not in section
     assert "one joint statistic, the correlation of each pair of features, and each " \

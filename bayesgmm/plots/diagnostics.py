@@ -1305,6 +1305,41 @@ class PredictiveCheck:
             parts.append(f"the data's {listed} {'is' if len(values) == 1 else 'are'} {where}")
         return "; ".join(parts)
 
+    def finding(self, level: float = PPC_MISFIT) -> str:
+        """What the check says the model does not reproduce, and what that means, as plain
+        sentences ("" when every statistic is within the replicates' range): asymmetry or
+        tails (a skewness, a kurtosis, a 1-D sd), a joint structure (a correlation), or both.
+        The report's section on the check and the command line print the same words."""
+        words = self.misfit_words(level)
+        if not words:
+            return ""
+        labels = self.misfit_labels(level)
+        causes = []
+        if any(not label.startswith("corr(") for label in labels):
+            causes.append("asymmetry or tails that its Gaussian components do not give (a "
+                          "transform such as a log, more components, or a noise component for "
+                          "outliers may)")
+        if any(label.startswith("corr(") for label in labels):
+            causes.append("a joint structure that its components do not give (another "
+                          "covariance type or more components may)")
+        return (f"The model does not reproduce the data: {words}. The convergence checks say "
+                "whether this model's posterior was computed correctly; this check says the "
+                f"model itself misses part of the data: {'; and '.join(causes)}.")
+
+    @property
+    def misfit_level(self) -> float:
+        """How close to 0 or 1 a p-value must be to count as a misfit (``PPC_MISFIT``)."""
+        return PPC_MISFIT
+
+    @property
+    def statistics_words(self) -> str:
+        """The statistics compared, in words (the Methods paragraph's)."""
+        if self.labels == ("sd", "skewness", "excess kurtosis"):
+            return "the standard deviation, skewness and excess kurtosis"
+        joint = any(label.startswith("corr(") for label in self.labels)
+        return ("each feature's skewness and excess kurtosis"
+                + (" and the correlation of each pair of features" if joint else ""))
+
 
 def _p_words(p: float, n: int) -> str:
     """"= 0.37"; "< 0.005" where no replicate of ``n`` reached the data (p = 0 is no
