@@ -1883,9 +1883,7 @@ def collapsed_evidence(post, observed=None) -> str:
         return ""
     features = list(dict.fromkeys(features))
     parts += [why for why in (_ties(data, names.index(f), f) for f in features) if why]
-    named = ", ".join(repr(f) for f in features)
-    remedy = (f"Leave {named} out of the fit (or fit each of its values separately), or add "
-              "a little noise (jitter) to its tied values" if features else
+    remedy = (_collapse_remedy(data, names, features) if features else
               "Leave one of the related columns out (a derived or duplicated column?)")
     return ("; ".join(parts) + ". A collapsed component sits on rows that share one value (or one "
             "linear relation), where the likelihood grows without bound as its variance "
@@ -1893,6 +1891,35 @@ def collapsed_evidence(post, observed=None) -> str:
             "divergences, the tree-depth hits and chains that disagree follow from it. "
             + remedy + "; fewer components may also avoid it. More draws or a higher "
             "target_accept will not help.")
+
+
+def _collapse_remedy(data, names, features) -> str:
+    """What to do about the columns a component collapsed onto: a code (few distinct
+    values) is left out, or its groups fitted apart; a rounded measurement (many distinct
+    values on a grid, tied) has its rounding undone by jitter within half the grid's step.
+    QA: integer data (27 distinct values in 600 rows, one column) were told to leave their
+    only column out, or to fit each of its 27 values separately."""
+    coded, rounded = [], {}
+    for f in features:
+        column = None if data is None else data[:, names.index(f)]
+        values = None if column is None else np.unique(column[np.isfinite(column)])
+        if values is None or len(values) <= _FEW_VALUES:
+            coded.append(f)
+        else:
+            rounded[f] = float(np.min(np.diff(values)))
+    said = []
+    if coded:
+        named = ", ".join(repr(f) for f in coded)
+        said.append(f"Leave {named} out of the fit (or fit each of its values separately), or "
+                    "add a little noise (jitter) to its tied values" if len(coded) < len(names)
+                    else f"Fit the rows of each value of {named} separately, or add a little "
+                         "noise (jitter) to its tied values")
+    for f, step in rounded.items():
+        said.append(f"{f!r} looks rounded (its distinct values are at least {step:.3g} "
+                    f"apart): undo the rounding by adding uniform noise between -{step / 2:.3g} "
+                    f"and +{step / 2:.3g} to its values (jitter), which a continuous mixture "
+                    "can describe")
+    return "; ".join(said)
 
 
 def _feature_names(post, cov) -> list[str] | None:

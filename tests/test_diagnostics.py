@@ -995,6 +995,22 @@ def test_a_component_collapsed_onto_a_discrete_column_is_named_as_the_cause(rng)
     assert "component 1 collapses onto feature 'sex'" in alone.advice[0]
     assert "few distinct values, or many tied ones" in alone.advice[0]
 
+    # QA: a rounded measurement (integers: 27 distinct values in 600 rows, the only column)
+    # was told to leave its column out or fit each of its values apart; it is told to undo
+    # the rounding, by jitter within half its step
+    x[:, 0] = np.round(rng.normal(25, 6, 300))
+    rounded = diagnose(_collapsed_tree(rng, post, x, stats), target_accept=0.8).advice[0]
+    assert "'sex' has tied values (" in rounded and "Leave 'sex' out" not in rounded
+    assert ("'sex' looks rounded (its distinct values are at least 1 apart): undo the "
+            "rounding by adding uniform noise between -0.5 and +0.5 to its values") in rounded
+    from bayesgmm.diagnostics import _collapse_remedy
+
+    only = _collapse_remedy(np.array([[0.0], [1.0], [1.0]]), ["flag"], ["flag"])
+    assert only.startswith("Fit the rows of each value of 'flag' separately")  # nothing to
+    assert "Leave" not in only  # leave out when it is the only column
+    tenths = _collapse_remedy(np.round(rng.normal(size=(200, 1)), 1), ["x"], ["x"])
+    assert "at least 0.1 apart" in tenths and "between -0.05 and +0.05" in tenths
+
     # A tight but real component (sd 1% of the data's) is no collapse
     post["covariances"][:, :, 1, 0] = 1e-4 * np.exp(0.1 * rng.normal(size=(N_CHAINS, N_DRAWS)))
     assert "collapsed component" not in diagnose(_collapsed_tree(rng, post, x)).causes

@@ -1122,6 +1122,14 @@ def test_sparse_k_plus_at_k_max_is_cut_off_and_says_so(three_clusters, monkeypat
     diverged = dataclasses.replace(deep, checks=ok.checks + (
         _treedepth_check(0.0103, 0.01), _divergence_check(np.array([3, 0]), ["0", "1"], 0)))
     assert list(_sparse_advice(diverged, 0.01, 5, 0.01, 60)) == ["divergences"]
+    # QA: e0 = 0.1, as advised, still diverged on most data sets: the fixed-K route is named
+    # too, and alone where e0 is that large already (not "a larger e0" at e0 = 0.1)
+    (small,) = _sparse_advice(diverged, 0.01, 5, 0.01, 60).values()
+    assert "refit with a larger e0 (e.g. concentration=0.1" in small
+    assert "choose K by comparing fixed-K posteriors by PSIS-LOO (select_bayes" in small
+    (large,) = _sparse_advice(diverged, 0.01, 5, 0.1, 60).values()
+    assert "larger e0" not in large and "at e0 = 0.1" in large
+    assert "choose K by comparing fixed-K posteriors by PSIS-LOO" in large
     # every check passed but K+ is cut off: CAUTION, as diagnose says it, not OK (code review)
     from bayesgmm.settings import DiagnosticThresholds
 
@@ -1416,10 +1424,10 @@ def test_selection_reprs_are_short_and_name_the_answer(three_clusters):
     fields = dict(result=None, max_components=4, concentration=0.01, n_nonempty=None,
                   posterior_counts=counts, mode=3, identified=None, label_switching=None,
                   per_chain=pd.DataFrame([[0.0, 0.1, 0.9, 0.0]] * 2, columns=[1, 2, 3, 4]))
-    ok = SparseMixture(**fields, diagnostics=types.SimpleNamespace(ok=True))
+    ok = SparseMixture(**fields, diagnostics=types.SimpleNamespace(ok=True, causes=()))
     assert repr(ok) == ("SparseMixture(K_max=4, e0=0.01: posterior mode K+=3, P(K+=3)=0.900; "
                         "convergence checks passed; print() for P(K+=k) and the verdict)")
-    failed = SparseMixture(**fields, diagnostics=types.SimpleNamespace(ok=False))
+    failed = SparseMixture(**fields, diagnostics=types.SimpleNamespace(ok=False, causes=()))
     assert "checks failed; unreliable (see .caveat)" in repr(failed)
 
 
@@ -1702,3 +1710,23 @@ def test_summarise_sparse_counts_the_rows_as_the_fit_saw_them(three_clusters, mo
     monkeypatch.setattr(sparse_module, "_draw_assignments", spy)
     summarise_sparse(overfitted_posterior(three_clusters), random_state=0)
     assert seen == [None]
+
+
+def test_a_sparse_fit_with_a_collapsed_component_says_so_not_k_max_too_small(three_clusters):
+    """QA: integer data (27 distinct values in 600 rows) gave K+ = K_max in every draw, and
+    the advice "refit with a larger K_max", which only fills more spikes on tied values. The
+    collapse is the cause named, alone (divergences and slow mixing are its symptoms)."""
+    X = three_clusters.copy()
+    X[:, 0] = np.round(X[:, 0])  # a rounded column: tied values
+    fit = overfitted_posterior(X)
+    cov = fit.idata["posterior"]["covariances"].values
+    cov[:, :, 0] = np.diag([1e-12, 1.0])  # one component's sd on 'a' ~1e-6 of the data's
+    sparse = summarise_sparse(fit, random_state=0)
+    assert sparse.diagnostics.causes == ("collapsed component",)
+    (advice,) = sparse.diagnostics.advice
+    assert advice.startswith("collapsed component: component 0 collapses onto feature 'a'")
+    assert "'a' looks rounded" in advice and "K+ counts the tied values" in advice
+    assert "refit with a larger K_max" not in advice
+    assert "components collapsed onto tied values, each counted in K+" in sparse.caveat
+    assert "K_max" not in sparse.caveat
+    assert "likely cause: collapsed component" in sparse.diagnostics.verdict

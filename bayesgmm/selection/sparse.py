@@ -34,9 +34,11 @@ if TYPE_CHECKING:  # heavy imports (arviz, pymc, matplotlib) stay out of the EM 
     from ..priors import Priors
     from ..relabel import LabelSwitchingReport
 
-# P(K+ = K_max) above which the sparse fit's answer is cut off by K_max (every component in
-# use in more than a twentieth of the draws: the posterior would put mass above K_max).
+# P(K+ = K_max) above which K+'s posterior is cut off by K_max (it would put mass above).
 _AT_K_MAX = 0.05
+
+# The e0 the sampler advice suggests (10x Malsiner-Walli et al.'s), not repeated above it.
+_LARGER_E0 = 0.1
 
 # Draws per block when sampling allocations: bounds the (draws, N, K) responsibilities in memory.
 _DRAW_BLOCK_VALUES = 4_000_000
@@ -112,7 +114,9 @@ class SparseMixture:
         differ, or the convergence checks failed; ``diagnostics.advice`` says what to do."""
         reasons = []
         at_max = float(self.posterior_counts.get(self.max_components, 0.0))
-        if at_max > _AT_K_MAX:
+        if "collapsed component" in self.diagnostics.causes:  # spikes fill any K_max
+            reasons.append("components collapsed onto tied values, each counted in K+")
+        elif at_max > _AT_K_MAX:
             reasons.append(f"K+ reached K_max = {self.max_components} in {at_max:.0%} of the "
                            "draws, so its posterior is cut off there")
         modes = [int(m) for m in self.per_chain.idxmax(axis=1)]
@@ -179,15 +183,12 @@ def fit_sparse(
 
     Notes
     -----
-    NUTS finds small e0 hard, unlike the Gibbs sampler of Malsiner-Walli et al.: on the
-    sampler's unconstrained scale an empty component's log-weight has a long, flat tail
-    (density ~ w^e0), and moving a component between empty and filled crosses steep ridges.
-    On the galaxies data (K_max = 10, 4 x 2000 draws) e0 = 0.01 gave about 14% divergent
-    transitions and 19% of draws at the maximum tree depth (raising ``target_accept`` to 0.95
-    made it worse: two chains stuck at different K+), whereas e0 = 0.1 sampled cleanly (4
-    divergences in 8000) but, being less sparse, put its mode at K+ = 5 instead of 3. Read
-    ``diagnostics`` and ``per_chain`` before trusting ``posterior_counts``, and report e0 with
-    the answer: the posterior of K+ depends on it.
+    NUTS finds small e0 hard, unlike the Gibbs sampler of Malsiner-Walli et al.: an empty
+    component's log-weight has a long, flat tail (density ~ w^e0), and moving a component
+    between empty and filled crosses steep ridges (a larger ``target_accept`` made galaxies
+    worse). On six data sets every fit at e0 = 0.01 diverged, and at 0.1 too, less, with K+'s
+    mode moved up on four (``benchmarks/README.md``). Read ``diagnostics`` before trusting
+    ``posterior_counts``, and report e0 with the answer: the posterior of K+ depends on it.
     """
     from ..priors import Priors
     from ..sampling import fit_bayes
@@ -222,7 +223,7 @@ def summarise_sparse(result: BayesResult, *, random_state: Any = None,
 
     ``thresholds`` (default ones) are what the label-invariant diagnostics hold it to.
     """
-    from ..diagnostics import diagnose
+    from ..diagnostics import collapsed_evidence, diagnose
 
     X = result.idata["observed_data"]["x"].to_numpy()
     # X None: the fitted rows as the fit saw them (their weights and known labels too)
@@ -239,8 +240,11 @@ def summarise_sparse(result: BayesResult, *, random_state: Any = None,
                            auto_draws=settings is not None and settings.adaptive,
                            label_invariant_checks=False,  # K+ and the log-likelihood are
                            **(thresholds or DiagnosticThresholds()).to_dict())
+    # a spike on tied values is "filled" (QA: integers, K+ = K_max, "a larger K_max": more)
+    collapsed = collapsed_evidence(result.idata["posterior"], result.idata["observed_data"])
     found = _sparse_advice(diagnostics, float(table.loc["all"].get(K, 0.0)), K,
-                           float(result.priors.weights_concentration), counts.shape[1])
+                           float(result.priors.weights_concentration), counts.shape[1],
+                           collapsed=collapsed)
     if found:  # one advice per cause, as every Diagnostics has them, and the verdict's clause
         causes = tuple(found)
         verdict = diagnostics.verdict.partition(" | likely cause: ")[0].partition(
@@ -267,11 +271,17 @@ def summarise_sparse(result: BayesResult, *, random_state: Any = None,
 
 
 def _sparse_advice(diagnostics: Diagnostics, at_max: float, K: int, e0: float,
-                   n_draws: int) -> dict[str, str]:
+                   n_draws: int, collapsed: str = "") -> dict[str, str]:
     """Cause -> what to do, for a sparse fit, in its own terms, in place of the generic
     advice, which says "consider fewer components" (a sparse fit has extra ones by design)
     and "raise target_accept" (which made galaxies worse: fit_sparse's Notes; QA); empty
-    when all is well."""
+    when all is well. ``collapsed``: :func:`~bayesgmm.diagnostics.collapsed_evidence` of
+    the fit, which comes first and stands for K_max too (its spikes fill any K_max)."""
+    if collapsed:  # the divergences and slow mixing are its symptoms, as diagnose says
+        return {"collapsed component": (
+            f"{collapsed} In a sparse mixture every spike counts as a filled component, so "
+            "K+ counts the tied values the components sit on, not clusters; a larger K_max "
+            "fills more of them.")}
     failed = {c.name for c in diagnostics.checks if not c.passed}
     advice = {}
     if at_max > _AT_K_MAX:
@@ -283,13 +293,17 @@ def _sparse_advice(diagnostics: Diagnostics, at_max: float, K: int, e0: float,
     # named by what failed (QA: "likely cause: divergences" beside "passed: 0 divergences")
     sampler_cause = "divergences" if "divergences" in failed else "inefficient sampling"
     if sampler:
+        # e0 = 0.1 left divergences on six of six data sets (benchmarks/README.md)
+        larger = ("refit with a larger e0 (e.g. concentration=0.1, --concentration 0.1), "
+                  "which samples more easily but empties fewer components (report e0 with K+) "
+                  "and may still diverge; or " if e0 < _LARGER_E0 else "")
         advice[sampler_cause] = (
             f"the sampler struggled ({', '.join(sampler)} failed; "
             f"{diagnostics.n_divergences or 0:,} divergent transition(s)): NUTS finds "
-            f"near-empty components hard at a small e0 ({e0:g}), and a larger target_accept "
-            "does not help there; refit with a larger e0 (e.g. concentration=0.1, "
-            "--concentration 0.1), which samples more easily but empties fewer components, "
-            "and report e0 with K+.")
+            f"near-empty components hard at e0 = {e0:g}, and a larger target_accept "
+            f"does not help there; {larger}choose K by comparing fixed-K posteriors by "
+            "PSIS-LOO (select_bayes, bayesgmm select --bayes), which have no empty components "
+            "to sample.")
     mixing = sorted(failed - set(sampler))
     if mixing:
         where = {c.where for c in diagnostics.checks if c.name in mixing}
@@ -298,7 +312,7 @@ def _sparse_advice(diagnostics: Diagnostics, at_max: float, K: int, e0: float,
         advice["slow mixing"] = (
             f"K+ and the log-likelihood have not converged ({', '.join(mixing)} failed): "
             f"{what}; sample longer (e.g. draws={4 * n_draws}, --draws {4 * n_draws})"
-            + (f", and for the {sampler_cause} a larger e0 as above." if sampler else "."))
+            + (f", and for the {sampler_cause} see above." if sampler else "."))
     return advice
 
 
@@ -408,9 +422,7 @@ def _count_table(counts: np.ndarray, K: int) -> pd.DataFrame:
     rows = {str(c): [np.mean(counts[c] == k) for k in ks] for c in range(counts.shape[0])}
     rows["all"] = [np.mean(counts == k) for k in ks]
     table = pd.DataFrame.from_dict(rows, orient="index", columns=ks)
-    table.columns.name = "n_nonempty"
-    table.index.name = "chain"
-    return table
+    return table.rename_axis(index="chain", columns="n_nonempty")
 
 
 def _identify(result: BayesResult, X: np.ndarray, counts: np.ndarray, occupied: np.ndarray,
