@@ -51,9 +51,9 @@ def main() -> None:
     bayesgmm.progress.set_enabled(False)
     sets = {**simulated(), "galaxies": bayesgmm.load_galaxies(),
             "faithful": bayesgmm.load_old_faithful()}
-    if args.jitter:
-        rng = np.random.default_rng(0)
-        sets = {name: X + rng.uniform(-args.jitter / 2, args.jitter / 2, X.shape)
+    if args.jitter:  # each set its own noise (seed 0), whichever sets are run
+        sets = {name: X + np.random.default_rng(0).uniform(-args.jitter / 2, args.jitter / 2,
+                                                           X.shape)
                 for name, X in sets.items()}
     print(f"fit_sparse, K_max = {args.k_max}, 4 x (1000 + 1000), seed {args.seed}"
           + (f", values jittered within +-{args.jitter / 2:g}" if args.jitter else ""))
