@@ -764,11 +764,12 @@ def _cmd_fit(args: argparse.Namespace) -> int:
                        random_state=seed, settings=settings, thresholds=thresholds, **observed)
     result = _record_seed_drawn(result, args.seed is None)
     _name_components(result, names)
-    diag = _print_result(result, thresholds)
+    diag, check = _print_result(result, thresholds)
     _print_observations(result, names)
     _print_noise_hint(result.em, frame, observed, index=args.index)
     _save(result, out, force=args.force, report=args.report,
           data_source=_shown(args.data), thresholds=thresholds, diagnostics=diag,
+          predictive_check=check,
           rows=_rows_setting(args.index), figure_files=figure_files, data_file=args.data,
           index=args.index, weights=args.weights, labels=args.labels)
     return EXIT_PROBLEMS if args.strict and not diag.ok else 0
@@ -1024,7 +1025,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     )
     result = _record_seed_drawn(result, spec.seed is None)
     _name_components(result, names)
-    diag = _print_result(result, thresholds)
+    diag, check = _print_result(result, thresholds)
     _print_observations(result, names)
     _print_noise_hint(result.em, frame, observed,
                       option="noise = true in the specification's [data] table",
@@ -1032,7 +1033,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     # The page is titled by the data, as fit's is; the spec is named in its settings.
     _save(result, out, force=args.force, report=spec.report,
           data_source=f"{spec.raw['data']['path']} (specification {spec.path.name})",
-          thresholds=thresholds, diagnostics=diag,
+          thresholds=thresholds, diagnostics=diag, predictive_check=check,
           rows=_rows_setting(spec.index, 'index = "COLUMN" in [data]'), figure_files=figure_files,
           data_file=spec.data_path, index=spec.index,
           index_option='index = "COLUMN" in [data]', weights=spec.weights, labels=spec.labels)
@@ -1062,10 +1063,12 @@ def _cmd_report(args: argparse.Namespace) -> int:
     # The report is rebuilt beside the result and swapped in: check that before rendering.
     check_writable(directory, overwrite=True, writes="posterior report", by="bayesgmm report")
     diag = _diagnose(result, thresholds)
+    check = _model_check(result)
     html = write_report(result, directory, thresholds=thresholds, diagnostics=diag,
-                        dpi=figure_files.dpi, vector_formats=figure_files.vector_formats)
+                        predictive_check=check, dpi=figure_files.dpi,
+                        vector_formats=figure_files.vector_formats)
     _print_verdict(diag)  # the page's verdict: a changed threshold can change it
-    _print_model_check(result)
+    _print_model_check(check)
     print(f"\nreport: {html}")
     _say_missing_tables(directory)
     return EXIT_PROBLEMS if args.strict and not diag.ok else 0
@@ -1680,7 +1683,8 @@ def _data_record(data_source: str, data_file: Any, index: str | None, weights: s
 
 def _save(result: BayesResult, out: Path, *, force: bool, report: bool,
           data_source: str, thresholds: DiagnosticThresholds | None = None,
-          diagnostics: Diagnostics | None = None, rows: str | None = None,
+          diagnostics: Diagnostics | None = None, predictive_check: Any = None,
+          rows: str | None = None,
           figure_files: FigureFiles | None = None, data_file: str | None = None,
           index: str | None = None, index_option: str = "--index COLUMN",
           weights: str | None = None, labels: str | None = None) -> None:
@@ -1707,7 +1711,8 @@ def _save(result: BayesResult, out: Path, *, force: bool, report: bool,
         def extra(directory: Path) -> None:
             files = figure_files or FigureFiles()
             write_report(result, directory, data_source=data_source, thresholds=thresholds,
-                         diagnostics=diagnostics, dpi=files.dpi,
+                         diagnostics=diagnostics, predictive_check=predictive_check,
+                         dpi=files.dpi,
                          vector_formats=files.vector_formats)
 
     # estimates.csv with the result's own files: in its manifest, written atomically with it
@@ -1767,7 +1772,9 @@ def _result_tables(result: Any, index: str | None = None, diagnostics: Any = Non
 
 
 def _print_result(result: BayesResult, thresholds: DiagnosticThresholds | None = None):
-    """Print the estimates, the label switching and the verdict; return the Diagnostics."""
+    """Print the estimates, the label switching, the verdict and the predictive check's
+    finding; return the Diagnostics and the PredictiveCheck (for the report: not computed
+    twice)."""
     em = result.em
     # MAP-EM (mclust's conjugate prior) from the candidate the model's own density prefers:
     # near the posterior's mode, not exactly it (the sampled model's priors differ).
@@ -1806,7 +1813,8 @@ def _print_result(result: BayesResult, thresholds: DiagnosticThresholds | None =
         _print_parameter_table(result, shown, left_out, unidentified)
     print(f"\n{result.label_switching}")
     _print_verdict(diag)
-    _print_model_check(result)
+    check = _model_check(result)
+    _print_model_check(check)
     restarted = restart_sentence(result.settings.get("retried"))
     if restarted:  # QA: said by the report's verdict only
         print(f"  note: {restarted}")
@@ -1817,7 +1825,7 @@ def _print_result(result: BayesResult, thresholds: DiagnosticThresholds | None =
     if timing:
         print("time: " + ", ".join(f"{step} {seconds}" for step, seconds in
                                    timing_parts(timing)))
-    return diag
+    return diag, check
 
 
 # Fewer draws per chain than this summarise nothing: the console leaves the table out (the
@@ -1876,17 +1884,22 @@ def _print_verdict(diag) -> None:
         print(f"  advice: {advice}")
 
 
-def _print_model_check(result: BayesResult) -> None:
-    """The posterior predictive check's finding under the sampling verdict, in the words of
-    the report's section on it and from the same replicates (the report's default seed, 0);
-    nothing when the model reproduces every statistic. QA: a K=1 fit of one heavy-tailed
-    cluster printed "OK" with no word of the skewness and kurtosis that no replicate reached,
-    while the report's box said CAUTION."""
+def _model_check(result: BayesResult):
+    """The posterior predictive check, with the report's default seed (0): the console and
+    the report read the same replicates."""
     _use_agg()
     from .plots import predictive_check
 
     progress.say("posterior predictive check (200 replicated data sets)")
-    finding = predictive_check(result, random_state=0).finding()
+    return predictive_check(result, random_state=0)
+
+
+def _print_model_check(check) -> None:
+    """The predictive check's finding under the sampling verdict, in the words of the
+    report's section on it; nothing when the model reproduces every statistic. QA: a K=1 fit
+    of one heavy-tailed cluster printed "OK" with no word of the skewness and kurtosis that
+    no replicate reached, while the report's box said CAUTION."""
+    finding = check.finding()
     if finding:
         print(f"\nModel check: CAUTION: {finding}")
 

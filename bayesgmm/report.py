@@ -93,6 +93,7 @@ from .versions import RESULT_PACKAGES, software_versions
 if TYPE_CHECKING:  # imported where used: an EM-only report must not load ArviZ or PyMC
     from .diagnostics import Diagnostics
     from .em import EMResult
+    from .plots import PredictiveCheck
     from .posterior import BayesResult
 
 __all__ = ["Figure", "build_em_report", "build_report", "build_selection_report",
@@ -134,7 +135,8 @@ def write_report(result: BayesResult, directory: str | os.PathLike, *,
                  data_source: str | None = None, random_state: Any = 0,
                  thresholds: DiagnosticThresholds | None = None,
                  diagnostics: Diagnostics | None = None, progressbar: bool = True,
-                 dpi: int = 100, vector_formats: str | Sequence[str] = ()) -> Path:
+                 dpi: int = 100, vector_formats: str | Sequence[str] = (),
+                 predictive_check: PredictiveCheck | None = None) -> Path:
     """Write ``report.html`` and ``figures/*.png`` into ``directory``.
 
     The files are rendered into a temporary directory first and moved into place at the end,
@@ -164,6 +166,9 @@ def write_report(result: BayesResult, directory: str | os.PathLike, *,
     vector_formats : str or sequence of {"svg", "pdf"}, default ()
         Also write every figure as ``figures/<name>.svg`` / ``.pdf`` (see
         :class:`~bayesgmm.settings.FigureFiles`).
+    predictive_check : PredictiveCheck, optional
+        ``plots.predictive_check(result, random_state=random_state)``, where the caller has
+        computed it already (the command line prints its finding); computed here otherwise.
 
     Returns
     -------
@@ -180,14 +185,17 @@ def write_report(result: BayesResult, directory: str | os.PathLike, *,
         page, figures = build_report(result, data_source=data_source,
                                      random_state=random_state, thresholds=thresholds,
                                      diagnostics=diagnostics, dpi=files.dpi,
-                                     vector_formats=files.vector_formats)
+                                     vector_formats=files.vector_formats,
+                                     predictive_check=predictive_check)
     return _write_files(Path(directory), REPORT_NAME, page, figures, writes="posterior report")
 
 
 def build_report(result: BayesResult, *, data_source: str | None = None,
                  random_state: Any = 0, thresholds: DiagnosticThresholds | None = None,
                  diagnostics: Diagnostics | None = None, dpi: int = 100,
-                 vector_formats: str | Sequence[str] = ()) -> tuple[str, list[Figure]]:
+                 vector_formats: str | Sequence[str] = (),
+                 predictive_check: PredictiveCheck | None = None
+                 ) -> tuple[str, list[Figure]]:
     """The report as an HTML string and its figures as PNG bytes (the parameters are
     :func:`write_report`'s).
 
@@ -225,8 +233,10 @@ def build_report(result: BayesResult, *, data_source: str | None = None,
     hint = _noise_hint(result.em, X, _observed_labels(result), result.row_names,
                        _observed_weights(result))
     too_many = _prior_dominated(result, X)
-    progress.detail("posterior predictive check", own=True)
-    check = plots.predictive_check(result, random_state=random_state)
+    check = predictive_check
+    if check is None:
+        progress.detail("posterior predictive check", own=True)
+        check = plots.predictive_check(result, random_state=random_state)
     sections = [
         _verdict_box(diag, (result.settings or {}).get("retried"), outliers=bool(hint),
                      misfit=check.misfit_labels(),

@@ -1472,16 +1472,18 @@ def test_the_console_says_what_the_predictive_check_finds_under_the_verdict(caps
     import pandas as pd
     from conftest import posterior_stand_in, simulate_mixture
 
-    from bayesgmm.cli import _print_model_check
+    from bayesgmm.cli import _model_check, _print_model_check
     from bayesgmm.plots import predictive_check
 
     rng = np.random.default_rng(2)
     heavy = posterior_stand_in(pd.DataFrame({"x": rng.standard_t(3, size=400)}), 1)
-    _print_model_check(heavy)
+    check = _model_check(heavy)  # the report's seed: the same replicates as its page
+    assert np.array_equal(check.replicated, predictive_check(heavy, random_state=0).replicated)
+    _print_model_check(check)
     out = capsys.readouterr().out
-    finding = predictive_check(heavy, random_state=0).finding()
+    finding = check.finding()
     assert finding.startswith("The model does not reproduce the data: the data's ")
     assert out == f"\nModel check: CAUTION: {finding}\n"
     X, _, _ = simulate_mixture(n=400, seed=1)  # clusters a mixture of Gaussians describes
-    _print_model_check(posterior_stand_in(X, 3))
+    _print_model_check(_model_check(posterior_stand_in(X, 3)))
     assert capsys.readouterr().out == ""

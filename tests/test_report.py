@@ -1846,6 +1846,9 @@ def test_a_model_that_misses_the_datas_shape_is_said_to_under_its_verdict():
     X, _, _ = simulate_mixture(n=400, seed=1)
     page, _ = build_report(posterior_stand_in(X, 3), random_state=0)
     assert "does not reproduce the data" not in page
+    # the command line's check, passed in, is the one the page reads (not computed again)
+    page, _ = build_report(posterior_stand_in(X, 3), random_state=0, predictive_check=check)
+    assert "The model does not reproduce the data: the data's " in html.unescape(page)
 
 
 def test_the_predictive_check_sees_a_skewed_cluster_in_two_dimensions():

