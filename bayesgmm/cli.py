@@ -1797,6 +1797,7 @@ def _print_result(result: BayesResult, thresholds: DiagnosticThresholds | None =
     # judged first: the table marks the components the verdict says describe no single
     # cluster, as the report's does (QA: printed unmarked on the console)
     diag = _diagnose(result, thresholds)
+    check = _model_check(result)  # its status line beside the diagnostics'
     columns = ["EM", "mean", "sd", "lower", "upper"]
     table, left_out = _console_rows(parameter_table(result))
     # Numbers as the report prints them: by magnitude (33,004, not 3.3e+04 beside 514.8), the
@@ -1813,14 +1814,13 @@ def _print_result(result: BayesResult, thresholds: DiagnosticThresholds | None =
         _print_parameter_table(result, shown, left_out, unidentified)
     print(f"\n{result.label_switching}")
     _print_verdict(diag)
-    check = _model_check(result)
-    _print_model_check(check)
     restarted = restart_sentence(result.settings.get("retried"))
     if restarted:  # QA: said by the report's verdict only
         print(f"  note: {restarted}")
     stopped = stop_sentence(result.settings.get("adaptive"))
     if stopped:
         print(f"  note: {stopped}")
+    _print_model_check(check)  # after the verdict's own notes (review)
     timing = result.settings.get("timing", {})
     if timing:
         print("time: " + ", ".join(f"{step} {seconds}" for step, seconds in
@@ -1890,7 +1890,7 @@ def _model_check(result: BayesResult):
     _use_agg()
     from .plots import predictive_check
 
-    progress.say("posterior predictive check (200 replicated data sets)")
+    progress.say("posterior predictive check (data sets replicated from the posterior)")
     return predictive_check(result, random_state=0)
 
 
@@ -1902,6 +1902,8 @@ def _print_model_check(check) -> None:
     finding = check.finding()
     if finding:
         print(f"\nModel check: CAUTION: {finding}")
+    elif check.not_judged:  # said, so that no word is not read as a pass
+        print(f"\nModel check: not judged: {check.not_judged}.")
 
 
 __all__ = ["main"]

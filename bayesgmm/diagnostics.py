@@ -1896,29 +1896,34 @@ def collapsed_evidence(post, observed=None) -> str:
 def _collapse_remedy(data, names, features) -> str:
     """What to do about the columns a component collapsed onto: a code (few distinct
     values) is left out, or its groups fitted apart; a rounded measurement (many distinct
-    values on a grid, tied) has its rounding undone by jitter within half the grid's step.
-    QA: integer data (27 distinct values in 600 rows, one column) were told to leave their
-    only column out, or to fit each of its 27 values separately."""
+    values, every gap a whole multiple of the smallest) has its rounding undone by jitter
+    within half that step; other tied values (a spike, as in zero-inflated data) are left
+    out, fitted apart or jittered. QA: integer data (27 distinct values in 600 rows, one
+    column) were told to leave their only column out, or to fit each of its 27 values
+    separately; review: a zero-inflated column was "rounded" to 0.0001."""
     coded, rounded = [], {}
     for f in features:
         column = None if data is None else data[:, names.index(f)]
         values = None if column is None else np.unique(column[np.isfinite(column)])
-        if values is None or len(values) <= _FEW_VALUES:
-            coded.append(f)
+        gaps = None if values is None or len(values) <= _FEW_VALUES else np.diff(values)
+        step = None if gaps is None else float(gaps.min())
+        if step is not None and np.allclose(gaps / step, np.round(gaps / step), atol=1e-6):
+            rounded[f] = step
         else:
-            rounded[f] = float(np.min(np.diff(values)))
+            coded.append(f)
     said = []
     if coded:
         named = ", ".join(repr(f) for f in coded)
-        said.append(f"Leave {named} out of the fit (or fit each of its values separately), or "
-                    "add a little noise (jitter) to its tied values" if len(coded) < len(names)
-                    else f"Fit the rows of each value of {named} separately, or add a little "
-                         "noise (jitter) to its tied values")
+        said.append(f"Leave {named} out of the fit (or fit the rows of each of its tied values "
+                    "separately), or add a little noise (jitter) to its tied values"
+                    if len(coded) < len(names) else
+                    f"Fit the rows of each tied value of {named} separately, or add a little "
+                    "noise (jitter) to its tied values")
     for f, step in rounded.items():
-        said.append(f"{f!r} looks rounded (its distinct values are at least {step:.3g} "
-                    f"apart): undo the rounding by adding uniform noise between -{step / 2:.3g} "
-                    f"and +{step / 2:.3g} to its values (jitter), which a continuous mixture "
-                    "can describe")
+        said.append(f"{f!r} looks rounded (its distinct values lie on a grid of step "
+                    f"{step:.3g}): undo the rounding by adding uniform noise between "
+                    f"-{step / 2:.3g} and +{step / 2:.3g} to its values (jitter), which a "
+                    "continuous mixture can describe")
     return "; ".join(said)
 
 

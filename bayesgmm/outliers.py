@@ -13,7 +13,10 @@ Kass & Raftery's scale) and takes some rows (membership > 1/2), those rows are n
 command line and the reports suggest ``noise=True`` (``--noise``). So they do when the fit gave
 a few far rows a degenerate component of their own (its unbounded likelihood outweighs any
 noise density in the BIC) that the noise takes in a refit. With as many free parameters as rows
-or more, BIC cannot judge it, and nothing is said.
+or more, BIC cannot judge it, and nothing is said. Where one more Gaussian component beats the
+noise component clearly, the hint says K looks too small instead. Over 500 lines: each case
+of the evidence (a BIC difference, a degenerate or lone component, K too small) needs its
+refits and its sentence, and they share the refits.
 
 Where it sits: the selection layer, beside the reports; uses :func:`bayesgmm.em.fit_em` only
 (no PyMC), and :mod:`bayesgmm.progress` to say where a long check has got to.
@@ -75,6 +78,10 @@ class NoiseEvidence:
         component, not a BIC difference (a degenerate fit's likelihood is unbounded, and a
         lone component's rows are the ones a noise component would take at one component
         fewer). Empty otherwise.
+    bic_larger_k : float or None
+        BIC of a fit with one component more (no noise) where it beats the noise fit's by
+        ``min_delta_bic``: K too small, not outliers (QA: three clean clusters at K=1, 30% of
+        the rows named outliers where K=2 beat K=1 with noise by 300). None otherwise.
     degenerate : bool
         With ``components``: whether one of them is degenerate; else they are lone, and
         ``bic_without`` is the fit's own BIC, ``bic_with`` that of the refit with a noise
@@ -88,6 +95,7 @@ class NoiseEvidence:
     retry: str | None = None
     components: tuple[int, ...] = ()
     degenerate: bool = True
+    bic_larger_k: float | None = None
 
     @property
     def delta_bic(self) -> float:
@@ -131,6 +139,15 @@ class NoiseEvidence:
         refit = (f"; the refit without it beats this fit's own {self.bic_fit:,.1f}, so EM "
                  f"stopped at a poorer optimum here: {retry} would help"
                  if self.bic_fit is not None else "")
+        if self.bic_larger_k is not None:
+            return (f"{len(self.rows)} row(s) ({shown}) fit no Gaussian of this fit well: a "
+                    f"uniform noise component lowers the BIC by {self.delta_bic:,.1f} "
+                    f"({self.bic_with:,.1f} against {self.bic_without:,.1f}, both refitted by "
+                    f"maximum likelihood{refit}), but one more Gaussian component instead "
+                    f"lowers it further, to {self.bic_larger_k:,.1f}: K looks too small for "
+                    "the data's groups, rather than these rows being outliers. Consider a "
+                    f"larger K (bayesgmm select compares them); {option} if they are "
+                    "scattered outliers all the same")
         return (f"{len(self.rows)} row(s) ({shown}) fit a uniform noise component better than "
                 f"any Gaussian: the BIC is {self.delta_bic:,.1f} lower with one "
                 f"({self.bic_with:,.1f} against {self.bic_without:,.1f}, both refitted by "
@@ -277,7 +294,9 @@ def _noise_evidence(em: EMResult, X: Any, *, sample_weight: Any, labels: Any, mi
         return NoiseEvidence(
             rows=rows, bic_without=float(without), bic_with=float(with_noise),
             bic_fit=float(own) if own is not None and own > without + 1.0 else None,
-            retry=_retry_advice(em.settings))
+            retry=_retry_advice(em.settings),
+            bic_larger_k=_larger_k_bic(X, K, ct, data, sample_weight, criteria,
+                                       with_noise - min_delta_bic))
     # Too small a difference, but the fit has a degenerate component that holds only rows the
     # noise takes: the collapse's unbounded likelihood is what the BIC weighed, so the
     # component is the evidence (two far rows almost alike outweigh any noise density).
@@ -441,6 +460,18 @@ def _refit(X: Any, K: int, covariance_type: str, **options: Any) -> EMResult | N
         if "EM failed numerically" not in str(exc):
             raise
         return None
+
+
+def _larger_k_bic(X: Any, K: int, covariance_type: str, data: dict[str, Any],
+                  sample_weight: Any, criteria: dict[str, Any], below: float) -> float | None:
+    """BIC of a proper fit with K + 1 components, no noise, where below ``below``; else None."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        progress.detail("refitting with one component more")
+        larger = _best(X, sample_weight, _fresh(X, K + 1, covariance_type, data))
+    bic = None if larger is None or _degenerate_components(larger, X, sample_weight) else \
+        float(larger.bic(X, **criteria))
+    return bic if bic is not None and bic < below else None
 
 
 def _fresh(X: Any, K: int, covariance_type: str, data: dict[str, Any]) -> EMResult | None:

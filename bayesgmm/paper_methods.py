@@ -2,19 +2,18 @@
 
 A reader of a statistical report is usually on the way to a paper, whose Methods section must
 say what was fitted and how: the model and its priors, the sampler and its settings, how label
-switching was handled, how convergence was checked and what the checks found, and the software
-versions. :func:`methods_text` writes that paragraph from the result itself (its settings,
-priors, label-switching report, observations record and diagnostics), so it cannot drift from
-what ran; the reports print it in their last numbered section. An EM fit gets its own
-paragraph (maximum likelihood or MAP, the restarts, the stopping rule, where it ended). Each
-method it names comes with its reference. The paragraph states facts, not a recommendation:
-where the diagnostics failed, it says so, in the same words as the verdict's status.
+switching was handled, how convergence and the model's fit were checked and what the checks
+found, and the software versions. :func:`methods_text` writes that paragraph from the result
+(its settings, priors, label-switching report, observations record and diagnostics), so it
+cannot drift from what ran; the reports print it in their last numbered section. An EM fit
+gets its own (maximum likelihood or MAP, the restarts, the stopping rule, where it ended).
+Each method it names comes with its reference. It states facts, not a recommendation: where
+the diagnostics failed, it says so, in the same words as the verdict's status.
 
 Where it sits: the surface layer, beside the report; imports :mod:`bayesgmm.formatting`,
-:mod:`bayesgmm.observation_record` and :mod:`bayesgmm.references` (the result and its
-diagnostics are passed in), and for a posterior whose predictive check is not passed in,
-:mod:`bayesgmm.plots.diagnostics` on first use; so it loads nothing heavy for an EM fit:
-``bayesgmm em`` never loads PyMC or matplotlib for it.
+:mod:`bayesgmm.observation_record`, :mod:`bayesgmm.references` and, for a posterior's
+predictive check when none is passed in, :mod:`bayesgmm.plots.diagnostics`: ``bayesgmm em``
+never loads PyMC or matplotlib for it.
 """
 
 from __future__ import annotations
@@ -159,8 +158,8 @@ def _model(result: Any, cite: Any) -> str:
         volume = record.get("noise_volume")
         region = ("the data's bounding box rescaled to volume "
                   f"{format_number(volume)}" if volume else "the data's bounding box")
-        parts.append(cite("noise", "a uniform noise component (Banfield and Raftery 1993) "
-                                   f"with constant density over {region}"))
+        parts.append(cite("noise", "a uniform noise component (Banfield and Raftery 1993), "
+                                   f"of constant density over {region}, was added for outliers"))
     return text + ("; " + "; ".join(parts) if parts else "") + "."
 
 
@@ -410,10 +409,11 @@ def _convergence(result: Any, d: Any, cite: Any) -> str:
             f"gave: {outcome}")
     if d.not_checked:
         text += f"; not checked: {'; '.join(d.not_checked)}"
-    verdict = {"OK": "every check passed",
-               "CAUTION": "every check passed, but the diagnostics named a cause for caution ("
+    verdict = {"OK": "every convergence check passed",
+               "CAUTION": "every convergence check passed, but the diagnostics named a cause "
+                          "for caution ("
                           + ", ".join(d.causes) + "; see the report's advice)",
-               "PROBLEMS": "not every check passed"}[d.status]
+               "PROBLEMS": "not every convergence check passed"}[d.status]
     return (f"{text}. In sum, {verdict}. Summaries are posterior means with 94% equal-tailed "
             "intervals.")
 
@@ -421,15 +421,19 @@ def _convergence(result: Any, d: Any, cite: Any) -> str:
 def _model_check(check: Any, cite: Any) -> str:
     """The posterior predictive check: what it compared and what it found (referee: a
     Methods section that checks only the sampler says nothing of whether the model fits)."""
-    n = len(check.replicated)
+    n, S = len(check.replicated), len(check.labels)
     misfit = check.misfit_words()
-    found = (f"the check found that the model misses part of the data: {misfit}" if misfit else
-             "every statistic lay within the replicates' range (predictive p-values between "
-             f"{check.misfit_level:g} and {1 - check.misfit_level:g})")
+    level = check.misfit_level
+    found = (f"No statistic was judged, as {check.not_judged}" if check.not_judged else
+             f"The check found that the model misses part of the data: {misfit}" if misfit else
+             "None was")
     return (f"The model's fit was checked by a posterior predictive check "
             f"{cite('ppc', '(Gelman et al. 1996)')}: {_count(n)} data sets replicated "
-            f"from as many posterior draws were compared with the data on "
-            f"{check.statistics_words}; {found}.")
+            f"from posterior draws were compared with the data on {check.statistics_words}; "
+            f"a statistic counted as not reproduced when its one-sided predictive p-value "
+            f"was at most {level:g} or at least {1 - level:g} and the data's value lay "
+            f"{check.bound():.2f} or more of the replicates' sds from their mean (the "
+            f"Bonferroni bound over the {S} statistics). {found}.")
 
 
 def _software(result: Any, cite: Any) -> str:

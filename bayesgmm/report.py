@@ -238,7 +238,8 @@ def build_report(result: BayesResult, *, data_source: str | None = None,
         progress.detail("posterior predictive check", own=True)
         check = plots.predictive_check(result, random_state=random_state)
     sections = [
-        _verdict_box(diag, (result.settings or {}).get("retried"), outliers=bool(hint),
+        _verdict_box(diag, (result.settings or {}).get("retried"),
+                     outliers=("K too small" if _K_TOO_SMALL in hint else bool(hint)),
                      misfit=check.misfit_labels(),
                      other_thresholds=bool(_thresholds_note(result, thresholds)),
                      prior_dominated=too_many, n_components=result.n_components,
@@ -640,7 +641,7 @@ def _prior_dominated(result, X: np.ndarray) -> str:
     return f"Too many parameters for the data: {too_many}" if too_many else ""
 
 
-def _verdict_box(diag, retried: Mapping[str, Any] | None = None, outliers: bool = False,
+def _verdict_box(diag, retried: Mapping[str, Any] | None = None, outliers: bool | str = False,
                  misfit: Sequence[str] = (), other_thresholds: bool = False,
                  prior_dominated: str = "",
                  n_components: int | None = None,
@@ -650,8 +651,9 @@ def _verdict_box(diag, retried: Mapping[str, Any] | None = None, outliers: bool 
     the record of a first run that diverged and was restarted with smaller steps, said here
     too (the verdict is the kept run's); ``adaptive``: the draws="auto" record, whose
     stop without converging (:func:`stop_sentence`) is said here too. ``outliers``: the EM
-    section's outlier evidence fired; the verdict judges the sampling, so it says that the
-    model is in question too; ``misfit``: so do the statistics the posterior predictive
+    section's outlier evidence fired (``"K too small"``: its rows fit one more component
+    better); the verdict judges the sampling, so it says that the model is in question
+    too; ``misfit``: so do the statistics the posterior predictive
     check finds beyond nearly every replicate's, named (QA: a K=1 fit's skewness and kurtosis
     at p = 0.00 under "can be used as they are").
     ``other_thresholds``: the report judges by other thresholds than the fit sampled against
@@ -687,7 +689,12 @@ def _verdict_box(diag, retried: Mapping[str, Any] | None = None, outliers: bool 
         text += html.escape(f" {restart_sentence(retried)}")
     if stop_sentence(adaptive):
         text += html.escape(f" {stop_sentence(adaptive)}")
-    if outliers:  # a converged posterior of a model the data argue against
+    if outliers == "K too small":  # the noise hint's rows are a group K cannot hold
+        text += (" " + html.escape("But the model itself is in question: some rows fit no "
+                                   "Gaussian of this fit well, and one more component fits "
+                                   "them far better than a noise component (see")
+                 + ' <a href="#em">EM fit</a>); K looks too small.')
+    elif outliers:  # a converged posterior of a model the data argue against
         text += (" " + html.escape("But the model itself is in question: some rows fit a "
                                    "uniform noise component far better than any Gaussian (see")
                  + ' <a href="#em">EM fit</a>); '
@@ -929,6 +936,11 @@ def _observations_line(em: Any) -> str:
             if sentence else "")
 
 
+# The heading of the noise hint when one more component beats the noise (QA: three clean
+# clusters at K=1 had 30% of their rows called outliers); the verdict box reads it.
+_K_TOO_SMALL = "K too small?: "
+
+
 def _noise_hint(em, X, labels=None, rows=None, sample_weight=None) -> str:
     """A warning paragraph when rows of a fit without a noise component fit a uniform noise
     component clearly better (:func:`bayesgmm.outliers.noise_evidence`); a weighted fit
@@ -943,7 +955,8 @@ def _noise_hint(em, X, labels=None, rows=None, sample_weight=None) -> str:
     if evidence is None:
         return ""
     text = evidence.describe(rows, option="a noise component (noise=True, --noise)")
-    return f'<p class="warn">Outliers: {html.escape(text)}.</p>'
+    heading = _K_TOO_SMALL if evidence.bic_larger_k is not None else "Outliers: "
+    return f'<p class="warn">{heading}{html.escape(text)}.</p>'
 
 
 def _section_em(em, X, figure, posterior: bool = False, hint: str = "") -> str:
@@ -1839,8 +1852,10 @@ def _section_ppc(result, figure, random_state, check) -> str:
                       else "the 12 of the correlations of each pair of features and each "
                            "feature's skewness and excess kurtosis whose p-values lie farthest "
                            "from 0.5 (the title gives the others' range)")
-                   + " in replicated data sets against the data's; p-values near 0 or 1 "
-                     "flag what the model does not reproduce",
+                   + " in replicated data sets against the data's; a red title marks what the "
+                     "model does not reproduce: p at most 0.01 or at least 0.99, with the "
+                     "data's value beyond the Bonferroni bound over the statistics (in the "
+                     "replicates' sds, given in the figure's title)",
                    lambda: plots.plot_ppc_statistics(result, check=check))
     return _section("ppc", "6. Posterior predictive check",
                     "<p>Data sets simulated from the posterior (one per random draw) against the "
@@ -1864,6 +1879,9 @@ def _misfit_text(check) -> str:
     """The predictive check's finding (:meth:`~bayesgmm.plots.PredictiveCheck.finding`) as a
     warning paragraph; "" when every statistic is within the replicates' range."""
     finding = check.finding()
+    if check.not_judged:
+        return (f"<p>No statistic is judged a misfit here: {html.escape(check.not_judged)}"
+                ".</p>")
     return f'<p class="warn">{html.escape(finding)}</p>' if finding else ""
 
 

@@ -1,11 +1,11 @@
-"""fit_sparse at several Dirichlet concentrations e0: verdict, divergences, K+ (stop 50).
+"""fit_sparse at several Dirichlet concentrations e0: verdict, divergences, K+.
 
 The sparse mixture is the hardest posterior the package samples with NUTS (an empty
 component's log-weight has a long, flat tail); this prints, for each data set and e0, the
 time, the number of divergent transitions, the posterior mode of K+ and its probability, the
 causes the summary names and whether every check passed.
 
-    .venv/bin/python benchmarks/bench_sparse.py                      # six data sets, ~12 min
+    .venv/bin/python benchmarks/bench_sparse.py                      # six data sets, 10-12 min
     .venv/bin/python benchmarks/bench_sparse.py --data galaxies --e0 0.01 0.05 0.1
     .venv/bin/python benchmarks/bench_sparse.py --data rounded2 --e0 0.01 --jitter 1
 
@@ -44,6 +44,8 @@ def main() -> None:
     parser.add_argument("--e0", nargs="+", type=float, default=[0.01, 0.1])
     parser.add_argument("--k-max", type=int, default=10)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--tune", type=int, default=1000)
+    parser.add_argument("--target-accept", type=float, default=0.8)
     parser.add_argument("--jitter", type=float, default=0.0, metavar="STEP",
                         help="add uniform noise on (-STEP/2, STEP/2) to every value first "
                              "(undoes a rounding to STEP)")
@@ -55,7 +57,8 @@ def main() -> None:
         sets = {name: X + np.random.default_rng(0).uniform(-args.jitter / 2, args.jitter / 2,
                                                            X.shape)
                 for name, X in sets.items()}
-    print(f"fit_sparse, K_max = {args.k_max}, 4 x (1000 + 1000), seed {args.seed}"
+    print(f"fit_sparse, K_max = {args.k_max}, 4 x ({args.tune} + 1000), target_accept "
+          f"{args.target_accept:g}, seed {args.seed}"
           + (f", values jittered within +-{args.jitter / 2:g}" if args.jitter else ""))
     print(f"{'data':9s} {'e0':>5s} {'time s':>7s} {'div.':>5s} {'mode':>4s} {'P(mode)':>7s}  "
           "checks    causes")
@@ -65,7 +68,9 @@ def main() -> None:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 sparse = bayesgmm.fit_sparse(sets[name], args.k_max, concentration=e0,
-                                             random_state=args.seed, progressbar=False)
+                                             random_state=args.seed, progressbar=False,
+                                             tune=args.tune,
+                                             target_accept=args.target_accept)
             d = sparse.diagnostics
             print(f"{name:9s} {e0:5g} {time.perf_counter() - start:7.1f} "
                   f"{d.n_divergences or 0:5d} {sparse.mode:4d} "

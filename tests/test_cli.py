@@ -1476,7 +1476,7 @@ def test_the_console_says_what_the_predictive_check_finds_under_the_verdict(caps
     from bayesgmm.plots import predictive_check
 
     rng = np.random.default_rng(2)
-    heavy = posterior_stand_in(pd.DataFrame({"x": rng.standard_t(3, size=400)}), 1)
+    heavy = posterior_stand_in(pd.DataFrame({"x": rng.standard_t(3, size=400)}), 1, draws=100)
     check = _model_check(heavy)  # the report's seed: the same replicates as its page
     assert np.array_equal(check.replicated, predictive_check(heavy, random_state=0).replicated)
     _print_model_check(check)
@@ -1485,5 +1485,10 @@ def test_the_console_says_what_the_predictive_check_finds_under_the_verdict(caps
     assert finding.startswith("The model does not reproduce the data: the data's ")
     assert out == f"\nModel check: CAUTION: {finding}\n"
     X, _, _ = simulate_mixture(n=400, seed=1)  # clusters a mixture of Gaussians describes
-    _print_model_check(_model_check(posterior_stand_in(X, 3)))
+    _print_model_check(_model_check(posterior_stand_in(X, 3, draws=100)))
     assert capsys.readouterr().out == ""
+    # too few draws to judge: said (not silence, which would read as a pass)
+    _print_model_check(_model_check(posterior_stand_in(X, 3)))
+    assert capsys.readouterr().out == (
+        "\nModel check: not judged: only 60 replicated data sets (one per posterior draw), "
+        "too few to tell a p-value of 0.01 from chance.\n")

@@ -1001,15 +1001,21 @@ def test_a_component_collapsed_onto_a_discrete_column_is_named_as_the_cause(rng)
     x[:, 0] = np.round(rng.normal(25, 6, 300))
     rounded = diagnose(_collapsed_tree(rng, post, x, stats), target_accept=0.8).advice[0]
     assert "'sex' has tied values (" in rounded and "Leave 'sex' out" not in rounded
-    assert ("'sex' looks rounded (its distinct values are at least 1 apart): undo the "
+    assert ("'sex' looks rounded (its distinct values lie on a grid of step 1): undo the "
             "rounding by adding uniform noise between -0.5 and +0.5 to its values") in rounded
     from bayesgmm.diagnostics import _collapse_remedy
 
     only = _collapse_remedy(np.array([[0.0], [1.0], [1.0]]), ["flag"], ["flag"])
-    assert only.startswith("Fit the rows of each value of 'flag' separately")  # nothing to
-    assert "Leave" not in only  # leave out when it is the only column
+    assert only.startswith("Fit the rows of each tied value of 'flag' separately")  # nothing
+    assert "Leave" not in only  # to leave out when it is the only column
     tenths = _collapse_remedy(np.round(rng.normal(size=(200, 1)), 1), ["x"], ["x"])
-    assert "at least 0.1 apart" in tenths and "between -0.05 and +0.05" in tenths
+    assert "a grid of step 0.1" in tenths and "between -0.05 and +0.05" in tenths
+    # review: a spike of zeros in a continuous column is no grid (integers with one 25.5 are
+    # one of step 0.5: jitter of +-0.25 still keeps a component off a single value)
+    spike = np.concatenate([np.zeros(200), np.exp(rng.normal(size=300))])[:, None]
+    assert "rounded" not in _collapse_remedy(spike, ["income"], ["income"])
+    odd = np.append(np.round(rng.normal(25, 6, 300)), 25.5)[:, None]
+    assert "step 0.5" in _collapse_remedy(odd, ["x"], ["x"])  # 25.5 makes the grid 0.5
 
     # A tight but real component (sd 1% of the data's) is no collapse
     post["covariances"][:, :, 1, 0] = 1e-4 * np.exp(0.1 * rng.normal(size=(N_CHAINS, N_DRAWS)))

@@ -351,3 +351,40 @@ def test_rows_along_a_correlation_the_type_cannot_take_are_no_outliers(covarianc
     evidence = noise_evidence(fit_em(far, 1, covariance_type=covariance_type,
                                      random_state=0), far)
     assert evidence is not None and {400, 401, 402} <= set(evidence.rows)
+
+
+def test_rows_that_one_more_component_fits_are_k_too_small_not_outliers():
+    """QA: three clean Gaussian clusters fitted with K=1 had 120 of their 400 rows (30%)
+    called outliers, "consider --noise", where K=2 beat K=1 with a noise component by 300
+    BIC units. When one more component beats the noise fit clearly, the hint says K looks
+    too small; true outliers keep the noise hint."""
+    import html as html_lib
+
+    from bayesgmm.report import _noise_hint, _verdict_box
+
+    rng = np.random.default_rng(0)  # the QA's clusters: a triangle, 40/35/25%
+    means, z = np.array([[0.0, 0.0], [6.0, 1.0], [2.0, 7.0]]), rng.choice(3, 400,
+                                                                      p=[0.4, 0.35, 0.25])
+    X = means[z] + rng.normal(size=(400, 2))
+    em = fit_em(X, 1, random_state=0)
+    evidence = noise_evidence(em, X)
+    assert evidence is not None and evidence.bic_larger_k is not None
+    assert evidence.bic_larger_k < evidence.bic_with - 10  # K=2 beats K=1 + noise clearly
+    assert fit_em(X, 2, random_state=0, n_init=5).bic(X) == pytest.approx(
+        evidence.bic_larger_k, abs=1e-6)  # the K + 1 optimum, as fit_em finds it
+    text = evidence.describe()
+    assert "K looks too small for the data's groups, rather than these rows being outliers" \
+        in text and text.index("a larger K") < text.index("noise=True")
+    hint = _noise_hint(em, X)
+    assert hint.startswith('<p class="warn">K too small?: ')
+    import types
+
+    ok = types.SimpleNamespace(ok=True, checks=(), causes=(), advice=(), verdict="OK: all")
+    box = html_lib.unescape(_verdict_box(ok, outliers="K too small", n_components=1))
+    assert "K looks too small" in box and "noise component far better" not in box
+    # gross outliers beside three clusters at the right K: the noise hint, as before
+    far = np.concatenate([X, rng.uniform(-40, 50, size=(8, 2))])
+    out = noise_evidence(fit_em(far, 3, random_state=0, n_init=10), far)
+    assert out is not None and out.bic_larger_k is None
+    assert out.describe().startswith("8 row(s)") or "fit a uniform noise component better" \
+        in out.describe()

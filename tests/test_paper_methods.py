@@ -56,8 +56,8 @@ def test_the_paragraph_states_the_fits_own_numbers(tiny_fit, tiny_text):
     assert f"of {len(start)} candidates ({start[0]['source']};" in p
     assert "the highest log posterior density of the sampled model was taken" in p
     assert "a chain found a better mode" not in p  # not re-anchored
-    assert {"OK": "In sum, every check passed", "CAUTION": "a cause for caution",
-            "PROBLEMS": "In sum, not every check passed"}[d.status] in p
+    assert {"OK": "In sum, every convergence check passed", "CAUTION": "a cause for caution",
+            "PROBLEMS": "In sum, not every convergence check passed"}[d.status] in p
     assert f"bayesgmm {tiny_fit.versions['bayesgmm']}" in p
 
 
@@ -172,9 +172,11 @@ def test_a_failed_check_is_said_not_hidden(tiny_fit, tiny_text):
     failed = dataclasses.replace(d, ok=False, checks=(bad, *d.checks[1:]),
                                  not_checked=("rank uniformity: needs at least 2 chains",))
     p = methods_text(tiny_fit, failed).paragraph
-    assert "the run gave: R-hat 1.08 > 1.01;" in p and "In sum, not every check passed." in p
+    assert ("the run gave: R-hat 1.08 > 1.01;" in p
+            and "In sum, not every convergence check passed." in p)
     assert "not checked: rank uniformity: needs at least 2 chains" in p
-    assert "every check passed." not in p.replace("not every check passed.", "")
+    assert "every convergence check passed." not in p.replace(
+        "not every convergence check passed.", "")
     caution = dataclasses.replace(d, ok=True, causes=("K too large",))
     assert "a cause for caution (K too large;" in methods_text(tiny_fit, caution).paragraph
 
@@ -249,7 +251,7 @@ def test_the_paragraph_states_the_predictive_check_and_what_it_found(tiny_fit, t
                                                                       tiny_check):
     """Referee: a Methods paragraph that checks only the sampler says nothing of whether the
     model fits the data; the report's predictive check (same seed: the same p-values) is
-    stated with what it compared and found, and cited."""
+    stated with what it compared, its rule and what it found, and cited."""
     import pandas as pd
     from conftest import posterior_stand_in
 
@@ -257,14 +259,20 @@ def test_the_paragraph_states_the_predictive_check_and_what_it_found(tiny_fit, t
 
     text, d = tiny_text
     n = len(tiny_check.replicated)
+    assert n == 200 and not tiny_check.not_judged
     assert (f"checked by a posterior predictive check (Gelman et al. 1996): {n} data sets "
-            "replicated from as many posterior draws were compared with the data on each "
-            "feature's skewness and excess kurtosis and the correlation of each pair of "
-            "features; ") in text.paragraph
-    misfit = tiny_check.misfit_words()
-    assert (f"the check found that the model misses part of the data: {misfit}" if misfit else
-            "every statistic lay within the replicates' range (predictive p-values between "
-            "0.01 and 0.99)") in text.paragraph
+            "replicated from posterior draws were compared with the data on each feature's "
+            "skewness and excess kurtosis and the correlation of each pair of features; a "
+            "statistic counted as not reproduced when its one-sided predictive p-value was at "
+            "most 0.01 or at least 0.99 and the data's value lay 3.09 or more of the "
+            "replicates' sds from their mean (the Bonferroni bound over the 5 statistics). "
+            ) in text.paragraph
+    from scipy.stats import norm
+
+    assert tiny_check.bound() == pytest.approx(norm.isf(0.01 / 10))  # 3.09
+    assert tiny_check.misfits() == []  # Old Faithful, K=2 full: nothing it misses here
+    assert "over the 5 statistics). None was. " in text.paragraph
+    assert "every convergence check passed" in text.paragraph  # not "every check passed"
     assert any(r.startswith("Gelman, A., Meng, X.-L. and Stern, H. (1996)")
                for r in text.references)
     # passed in, the same paragraph (the report passes its own)
@@ -272,8 +280,24 @@ def test_the_paragraph_states_the_predictive_check_and_what_it_found(tiny_fit, t
     # a heavy-tailed cluster under one component: its misfit said in the check's own words
     rng = np.random.default_rng(2)
     heavy = predictive_check(posterior_stand_in(
-        pd.DataFrame({"x": rng.standard_t(3, size=400)}), 1), random_state=0)
+        pd.DataFrame({"x": rng.standard_t(3, size=400)}), 1, draws=100), random_state=0)
     p = methods_text(tiny_fit, d, predictive_check=heavy).paragraph
-    assert "on the standard deviation, skewness and excess kurtosis; the check found" in p
-    assert f"misses part of the data: {heavy.misfit_words()}." in p
+    assert "on the standard deviation, skewness and excess kurtosis; a statistic" in p
+    assert (f"(the Bonferroni bound over the 3 statistics). The check found that the model "
+            f"misses part of the data: {heavy.misfit_words()}.") in p
     assert "excess kurtosis (" in heavy.misfit_words()
+    # too few draws to judge: said, not a pass and not a misfit
+    few = predictive_check(posterior_stand_in(
+        pd.DataFrame({"x": rng.standard_t(3, size=400)}), 1), random_state=0)
+    p = methods_text(tiny_fit, d, predictive_check=few).paragraph
+    assert ("No statistic was judged, as only 60 replicated data sets (one per posterior "
+            "draw), too few to tell a p-value of 0.01 from chance.") in p
+
+
+def test_the_noise_component_clause_is_a_sentence_part_with_its_verb():
+    """QA: "...; a uniform noise component (Banfield and Raftery 1993) with constant density
+    over the data's bounding box." had no verb."""
+    X = bayesgmm.load_old_faithful()
+    p = methods_text(bayesgmm.fit_em(X, 2, noise=True, random_state=0)).paragraph
+    assert ("; a uniform noise component (Banfield and Raftery 1993), of constant density "
+            "over the data's bounding box, was added for outliers.") in p

@@ -1072,7 +1072,7 @@ def test_the_predictive_check_says_what_its_joint_figure_checks(old_faithful):
 
     from bayesgmm.report import _section_ppc
 
-    fits = types.SimpleNamespace(finding=lambda: "")  # the predictive check: no misfit
+    fits = types.SimpleNamespace(finding=lambda: "", not_judged="")  # no misfit
     section = _section_ppc(_fake_result(old_faithful, 2), lambda *args: "", 0, fits)
     assert "statistics of the data as a whole" not in section
     assert "one joint statistic, the correlation of each pair of features, and each " \
@@ -1810,13 +1810,24 @@ def test_a_model_that_misses_the_datas_shape_is_said_to_under_its_verdict():
 
     rng = np.random.default_rng(2)
     heavy = pd.DataFrame({"x": rng.standard_t(3, size=400)})
-    post = posterior_stand_in(heavy, 1)
+    post = posterior_stand_in(heavy, 1, draws=100)  # 200 replicates: enough to judge
     check = predictive_check(post, random_state=0)
     assert check.labels == ("sd", "skewness", "excess kurtosis")
     assert "excess kurtosis" in [check.labels[k] for k in check.misfits()]
     kurtosis = check.labels.index("excess kurtosis")
     assert check.observed[kurtosis] == pytest.approx(stats.kurtosis(heavy["x"]), rel=1e-12)
     assert check.p[kurtosis] == np.mean(check.replicated[:, kurtosis] >= check.observed[kurtosis])
+    # the figure marks (red titles) exactly what the text names (review: p = 1.00 drawn for
+    # a statistic within the Bonferroni bound, beside a caption saying p near 1 flags a misfit)
+    from matplotlib.colors import to_hex
+
+    from bayesgmm import plots
+
+    fig = plots.plot_ppc_statistics(post, check=check)
+    red = [a.get_xlabel() for a in fig.axes if a.get_title()
+           and to_hex(a.title.get_color()) == "#b2182b"]
+    assert red == check.misfit_labels() and red
+    assert "Bonferroni over 3" in fig._suptitle.get_text()
     page, _ = build_report(post, random_state=0)
     text = html.unescape(re.sub(r"<[^>]+>", "", page))
     assert "The model does not reproduce the data: the data's " in text
@@ -1824,7 +1835,9 @@ def test_a_model_that_misses_the_datas_shape_is_said_to_under_its_verdict():
     assert re.search(r"the data's (skewness|excess kurtosis) \([\d.]+\) and (skewness|excess "
                      r"kurtosis) \([\d.]+\) are above every one of the \d+ replicated data "
                      r"sets' \(p < 0\.0\d+\)", text), text
-    assert "asymmetry or tails" in text and "joint structure" not in text
+    assert "heavier tails than its Gaussian components give" in text  # the kurtosis above
+    assert "an asymmetry that its Gaussian components do not give" in text  # the skewness
+    assert "joint structure" not in text
     assert "misses part of the data's shape" in text
     assert "can be used as they are" not in text
     import types
@@ -1861,8 +1874,91 @@ def test_the_predictive_check_sees_a_skewed_cluster_in_two_dimensions():
 
     rng = np.random.default_rng(4)
     X = np.exp(rng.multivariate_normal([0, 0], [[0.5, 0.2], [0.2, 0.5]], size=400))
-    check = predictive_check(posterior_stand_in(X, 1), random_state=0)
+    check = predictive_check(posterior_stand_in(X, 1, draws=100), random_state=0)
     flagged = [check.labels[k] for k in check.misfits()]
     assert {"skewness(x0)", "skewness(x1)"} <= set(flagged)
     assert check.observed[check.labels.index("skewness(x0)")] == pytest.approx(
         skew(X[:, 0]), rel=1e-12)
+
+
+def test_the_predictive_check_judges_only_what_it_can_and_corrects_for_many_statistics():
+    """Review: with no complete rows every statistic was NaN, p = 0 and all "not reproduced";
+    60 replicates flagged a statistic no replicate reached by chance (2 / 61 per statistic);
+    and a fixed 1% over 27 statistics flagged 1 of 8 correctly specified 6-D fits. Now a
+    check that cannot judge says why, and a misfit needs the data's value beyond the
+    Bonferroni bound over the statistics (in the replicates' sds) as well as p <= 0.01."""
+    from conftest import posterior_stand_in
+    from scipy.stats import norm
+
+    from bayesgmm.plots import PredictiveCheck, predictive_check
+
+    X, _, _ = simulate_mixture(n=200, seed=1)
+    X[::2, 0] = np.nan  # every row misses one value
+    X[1::2, 1] = np.nan
+    post = posterior_stand_in(X, 3, draws=100)
+    with warnings.catch_warnings():  # QA: NumPy's "Mean of empty slice" reached the console
+        warnings.simplefilter("error", RuntimeWarning)
+        gaps = predictive_check(post, random_state=0)
+    assert gaps.not_judged == "only 0 rows are complete (no missing value)"
+    assert np.isnan(gaps.p).all() and gaps.misfits() == [] and gaps.finding() == ""
+    from bayesgmm import plots
+
+    figure = plots.plot_ppc_statistics(post, check=gaps)  # QA: "autodetected range of [nan,
+    assert [t.get_text() for t in figure.axes[0].texts] == ["no complete rows"]  # nan]"
+    page, _ = build_report(posterior_stand_in(X, 3, draws=100), random_state=0,
+                           predictive_check=gaps)
+    assert "No statistic is judged a misfit here: only 0 rows are complete" in page
+    assert "does not reproduce the data" not in page
+    # 27 statistics (D = 6): p = 0 alone is no misfit; beyond the Bonferroni bound it is
+    rng = np.random.default_rng(0)
+    S = 27
+    replicated = rng.standard_normal((200, S))
+    observed = np.zeros(S)
+    observed[0], observed[1] = 3.0, 6.0  # both beyond every replicate here
+    check = PredictiveCheck(tuple(f"skewness(f{k})" for k in range(S)), observed, replicated,
+                            np.mean(replicated >= observed, axis=0))
+    assert check.p[0] == 0 and check.p[1] == 0
+    assert check.bound() == pytest.approx(norm.isf(0.01 / (2 * S)))  # 3.56
+    assert check.misfits() == [1]
+    # fractional weights: the data's statistics are unweighted, the replicates' not
+    frac = posterior_stand_in(simulate_mixture(n=200, seed=1)[0], 3, draws=100)
+    obs = frac.idata["observed_data"].to_dataset()
+    obs["sample_weight"] = ("observation", np.full(200, 1.5))
+    frac.idata["observed_data"] = xr.DataTree(obs)
+    weighted = predictive_check(frac, random_state=0)
+    assert weighted.not_judged.startswith("the rows carry fractional weights")
+    assert weighted.misfits() == []
+
+
+def test_the_predictive_checks_cause_follows_the_statistic_and_its_direction():
+    """Review: Old Faithful under one component (excess kurtosis -1.5, below every
+    replicate's: two peaks) was told to add a noise component for outliers."""
+    from bayesgmm.plots import PredictiveCheck
+
+    rng = np.random.default_rng(1)
+    replicated = rng.standard_normal((200, 3))
+    labels = ("sd", "skewness", "excess kurtosis")
+
+    def cause(observed, noise=False):
+        check = PredictiveCheck(labels, np.asarray(observed, float), replicated,
+                                np.mean(replicated >= observed, axis=0), noise=noise)
+        return check.finding().partition("misses part of the data: ")[2]
+
+    flat = cause([0.0, 0.0, -8.0])
+    assert flat == "a flatter or several-peaked shape than its components give (more " \
+                   "components may)."
+    heavy = cause([0.0, 0.0, 8.0])
+    assert heavy.startswith("heavier tails than its Gaussian components give") \
+        and "a noise component for outliers" in heavy
+    assert "noise component" not in cause([0.0, 0.0, 8.0], noise=True)  # it has one
+    assert cause([0.0, -8.0, 0.0]).startswith("an asymmetry that its Gaussian components")
+    assert cause([8.0, 0.0, 0.0]).startswith("a spread that its components do not give")
+    both = cause([0.0, 8.0, 8.0])  # two causes, each once
+    assert both.count("an asymmetry") == 1 and both.count("heavier tails") == 1
+    # one replicate of 200 beyond the data: "above 199 of the 200", not "above 100%" (review)
+    spike = np.zeros((200, 3))
+    spike[0, 0] = 10.0
+    check = PredictiveCheck(labels, np.array([5.0, 0.0, 0.0]), spike,
+                            np.mean(spike >= [5.0, 0.0, 0.0], axis=0))
+    assert check.misfits() == [0]
+    assert "is above 199 of the 200 replicated data sets' (p = " in check.misfit_words()

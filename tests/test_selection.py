@@ -1725,8 +1725,8 @@ def test_a_sparse_fit_with_a_collapsed_component_says_so_not_k_max_too_small(thr
     assert sparse.diagnostics.causes == ("collapsed component",)
     (advice,) = sparse.diagnostics.advice
     assert advice.startswith("collapsed component: component 0 collapses onto feature 'a'")
-    assert "'a' looks rounded" in advice and "K+ counts the tied values" in advice
+    assert "'a' looks rounded" in advice and "K+ counts such spikes as well as" in advice
     assert "refit with a larger K_max" not in advice
-    assert "components collapsed onto tied values, each counted in K+" in sparse.caveat
+    assert "a component collapsed (onto tied values or a linear relation)" in sparse.caveat
     assert "K_max" not in sparse.caveat
     assert "likely cause: collapsed component" in sparse.diagnostics.verdict

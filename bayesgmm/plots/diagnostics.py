@@ -1245,6 +1245,11 @@ def _skew_kurtosis(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 # A predictive p-value this close to 0 or 1 says the model does not reproduce the statistic:
 # fewer than 1% of the replicated data sets are as extreme as the data.
 PPC_MISFIT = 0.01
+# Fewer replicated data sets than this cannot tell a misfit at PPC_MISFIT from chance: with n
+# of them the data's value lies beyond every one by chance with probability 2 / (n + 1).
+PPC_MIN_REPLICATES = 100
+# Fewer complete rows than this give no statistic worth comparing.
+PPC_MIN_ROWS = 10
 # Panels of the joint check at most (four rows of three): every statistic up to D=3; beyond,
 # those whose p-values are farthest from 0.5, and the title gives the other p-values' range.
 PPC_MAX_PANELS = 12
@@ -1272,18 +1277,41 @@ class PredictiveCheck:
     replicated : ndarray (R, S)
         Each replicated data set's.
     p : ndarray (S,)
-        One-sided posterior predictive p-values, P(T(rep) >= T(obs)).
+        One-sided posterior predictive p-values, P(T(rep) >= T(obs)); NaN where the data's
+        value is not finite (no complete rows, no spread).
+    noise : bool
+        The fit has a uniform noise component (its remedy is then not suggested again).
+    not_judged : str
+        Why no statistic is judged a misfit ("" when they are): too few replicates (too few
+        posterior draws), too few complete rows, or fractional weights (which the data's
+        statistics do not use and the replicates' do).
     """
 
     labels: tuple[str, ...]
     observed: np.ndarray
     replicated: np.ndarray
     p: np.ndarray
+    noise: bool = False
+    not_judged: str = ""
 
     def misfits(self, level: float = PPC_MISFIT) -> list[int]:
         """The statistics the model does not reproduce: p at most ``level`` or at least
-        1 - ``level`` (the data's value beyond nearly every replicate's)."""
-        return [int(k) for k in np.flatnonzero((self.p <= level) | (self.p >= 1 - level))]
+        1 - ``level`` (the data's value beyond nearly every replicate's), and the data's value
+        beyond the replicates' mean by the Bonferroni bound over the S statistics,
+        Phi^-1(1 - level / (2 S)) of their sd (review: p alone flagged 1 of 8 correctly
+        specified 6-D fits, 27 statistics at 1% each). None when the check is not judged."""
+        if self.not_judged:
+            return []
+        spread = self.replicated.std(axis=0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            z = np.abs(self.observed - self.replicated.mean(axis=0)) / spread
+        extreme = (self.p <= level) | (self.p >= 1 - level)
+        return [int(k) for k in np.flatnonzero(extreme & (z >= self.bound(level)))]
+
+    def bound(self, level: float = PPC_MISFIT) -> float:
+        """How many of the replicates' sds from their mean the data's value must lie to be a
+        misfit: the Bonferroni bound over the statistics, Phi^-1(1 - level / (2 S))."""
+        return float(stats.norm.isf(level / (2 * len(self.p))))
 
     def misfit_labels(self, level: float = PPC_MISFIT) -> list[str]:
         """The statistics not reproduced (:meth:`misfits`), by name, on one line each."""
@@ -1300,10 +1328,10 @@ class PredictiveCheck:
             above = self.p[k] < 0.5  # few replicates reach the data's value
             beyond = (self.replicated[:, k] < self.observed[k]) if above else \
                 (self.replicated[:, k] > self.observed[k])
-            share = float(np.mean(beyond))
+            count = int(np.sum(beyond))  # a count, not a share: 199 of 200 read "100%"
             where = (f"{'above' if above else 'below'} "
                      + (f"every one of the {format_number(n)} replicated data sets'"
-                        if share == 1 else f"{share:.0%} of the {format_number(n)} "
+                        if count == n else f"{format_number(count)} of the {format_number(n)} "
                                            "replicated data sets'")
                      + f" (p {_p_words(self.p[k], n)})")
             label = self.labels[k].replace("\n", " ")  # a long pair: two lines in its panel
@@ -1318,24 +1346,38 @@ class PredictiveCheck:
 
     def finding(self, level: float = PPC_MISFIT) -> str:
         """What the check says the model does not reproduce, and what that means, as plain
-        sentences ("" when every statistic is within the replicates' range): asymmetry or
-        tails (a skewness, a kurtosis, a 1-D sd), a joint structure (a correlation), or both.
-        The report's section on the check and the command line print the same words."""
+        sentences ("" when every statistic is within the replicates' range, or none is
+        judged): by statistic and direction, heavier tails or an asymmetry (a transform, more
+        components, a noise component), a flatter or several-peaked shape (more components),
+        a spread, or a joint structure (a correlation). The report's section on the check,
+        the command line and the Methods paragraph print the same words."""
         words = self.misfit_words(level)
         if not words:
             return ""
-        labels = self.misfit_labels(level)
-        causes = []
-        if any(not label.startswith("corr(") for label in labels):
-            causes.append("asymmetry or tails that its Gaussian components do not give (a "
-                          "transform such as a log, more components, or a noise component for "
-                          "outliers may)")
-        if any(label.startswith("corr(") for label in labels):
-            causes.append("a joint structure that its components do not give (another "
-                          "covariance type or more components may)")
+        causes = list(dict.fromkeys(self._cause(k) for k in self.misfits(level)))
         return (f"The model does not reproduce the data: {words}. The convergence checks say "
                 "whether this model's posterior was computed correctly; this check says the "
                 f"model itself misses part of the data: {'; and '.join(causes)}.")
+
+    def _cause(self, k: int) -> str:
+        """What a misfit of statistic ``k`` says the model lacks, and what may give it
+        (review: a kurtosis below every replicate's, a flat or two-peaked shape, was told to
+        add a noise component for outliers)."""
+        label, above = self.labels[k], self.p[k] < 0.5  # the data's value above the replicates'
+        noise = "" if self.noise else ", or a noise component for outliers"
+        if label.startswith("corr("):
+            return ("a joint structure that its components do not give (another covariance "
+                    "type or more components may)")
+        if label.startswith("excess kurtosis") and not above:
+            return ("a flatter or several-peaked shape than its components give (more "
+                    "components may)")
+        if label.startswith("excess kurtosis"):
+            return (f"heavier tails than its Gaussian components give (a transform such as a "
+                    f"log, more components{noise} may)")
+        if label.startswith("skewness"):
+            return ("an asymmetry that its Gaussian components do not give (a transform such "
+                    "as a log, or more components, may)")
+        return (f"a spread that its components do not give (more components{noise} may)")
 
     @property
     def misfit_level(self) -> float:
@@ -1369,12 +1411,32 @@ def predictive_check(result: BayesResult, n_replicates: int = 200, random_state:
     kurtosis stood under a green verdict with no word of it)."""
     result = _posterior_result(result, "predictive_check")
     _check_replicates(n_replicates, least=2)  # one replicate: no distribution to compare
-    X, _ = _ppc_data(result)
+    X, weights = _ppc_data(result)
     labels, statistic = _ppc_statistics(X, result.feature_names)
-    values = _replicate_statistics(result, X, statistic, n_replicates, random_state)
-    observed = statistic(X[~np.isnan(X).any(axis=1)])  # as the replicates': the complete rows
-    return PredictiveCheck(tuple(labels), observed, values,
-                           np.mean(values >= observed, axis=0))
+    complete = ~np.isnan(X).any(axis=1)
+    with warnings.catch_warnings():  # too few complete rows: NaN statistics, said below
+        if complete.sum() < PPC_MIN_ROWS:  # (QA: NumPy's "Mean of empty slice" on the console)
+            warnings.simplefilter("ignore", RuntimeWarning)
+        values = _replicate_statistics(result, X, statistic, n_replicates, random_state)
+        observed = statistic(X[complete])  # as the replicates': the complete rows
+    # review: no complete rows gave NaN here, p = 0 and every statistic "not reproduced"
+    p = np.where(np.isfinite(observed), np.mean(values >= observed, axis=0), np.nan)
+    return PredictiveCheck(tuple(labels), observed, values, p, noise=bool(result.noise),
+                           not_judged=_not_judged(len(values), int(complete.sum()),
+                                                  weights is not None))
+
+
+def _not_judged(n_replicates: int, n_complete: int, fractional: bool) -> str:
+    """Why a predictive check cannot judge misfits ("" when it can)."""
+    if fractional:
+        return ("the rows carry fractional weights, which the data's statistics do not use "
+                "and the replicated data sets' do")
+    if n_complete < PPC_MIN_ROWS:
+        return f"only {n_complete} rows are complete (no missing value)"
+    if n_replicates < PPC_MIN_REPLICATES:
+        return (f"only {n_replicates} replicated data sets (one per posterior draw), too few "
+                f"to tell a p-value of {PPC_MISFIT:g} from chance")
+    return ""
 
 
 @sizable
@@ -1432,17 +1494,27 @@ def plot_ppc_statistics(result: BayesResult, n_replicates: int = 200, axes: Any 
             a.set_axis_off()
     else:
         fig = axes[0].figure
+    misfit = set(check.misfits())  # as the text judges (review: p = 1.00 beside no word)
     for a, k in zip(axes, shown, strict=False):
+        if not np.isfinite(values[:, k]).any():  # no complete rows: nothing to histogram
+            a.text(0.5, 0.5, "no complete rows", ha="center", va="center",
+                   transform=a.transAxes)
+            a.set(xlabel=labels[k], xticks=[], yticks=[])
+            continue
         a.hist(values[:, k], bins=30, color="C0", alpha=0.6)
         a.axvline(observed[k], color="black", lw=2)
-        a.set(xlabel=labels[k], yticks=[], title=f"p = {p[k]:.2f}")  # one-sided: the title says
+        a.set(xlabel=labels[k], yticks=[])  # p one-sided: the figure's title says so
+        a.set_title(f"p = {p[k]:.2f}", color="#b2182b" if k in misfit else "black",
+                    fontweight="bold" if k in misfit else "normal")
         # at most 5 ticks: 0.025 apart (D=5), their labels ran together
         a.xaxis.set_major_locator(MaxNLocator(nbins=5))
     if given:  # the caller's figure: nothing drawn outside its axes
         return fig
     kind = "Predictive check" if X.shape[1] == 1 else "Joint predictive check"
     title = (f"{kind}: {format_number(len(values))} replicated data sets (histogram) vs the "
-             "data (line)\np: one-sided, P(T(rep) \u2265 T(obs)); near 0 or 1 flags a misfit")
+             "data (line)\np: one-sided, P(T(rep) \u2265 T(obs)); misfit (red): p \u2264 "
+             f"{PPC_MISFIT:g} or \u2265 {1 - PPC_MISFIT:g} and the data "
+             f"{check.bound():.2f}+ replicate sds off (Bonferroni over {len(p)})")
     left = np.setdiff1d(np.arange(len(p)), shown)
     if len(left):
         title += (f"\n{n} of {len(p)} statistics shown, those with p farthest from 0.5; "

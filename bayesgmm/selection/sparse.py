@@ -115,7 +115,8 @@ class SparseMixture:
         reasons = []
         at_max = float(self.posterior_counts.get(self.max_components, 0.0))
         if "collapsed component" in self.diagnostics.causes:  # spikes fill any K_max
-            reasons.append("components collapsed onto tied values, each counted in K+")
+            reasons.append("a component collapsed (onto tied values or a linear relation), "
+                           "and K+ counts such spikes")
         elif at_max > _AT_K_MAX:
             reasons.append(f"K+ reached K_max = {self.max_components} in {at_max:.0%} of the "
                            "draws, so its posterior is cut off there")
@@ -279,9 +280,9 @@ def _sparse_advice(diagnostics: Diagnostics, at_max: float, K: int, e0: float,
     the fit, which comes first and stands for K_max too (its spikes fill any K_max)."""
     if collapsed:  # the divergences and slow mixing are its symptoms, as diagnose says
         return {"collapsed component": (
-            f"{collapsed} In a sparse mixture every spike counts as a filled component, so "
-            "K+ counts the tied values the components sit on, not clusters; a larger K_max "
-            "fills more of them.")}
+            f"{collapsed} In a sparse mixture a collapsed component counts as a filled one, "
+            "so K+ counts such spikes as well as clusters; a larger K_max fills more of "
+            "them.")}
     failed = {c.name for c in diagnostics.checks if not c.passed}
     advice = {}
     if at_max > _AT_K_MAX:
@@ -302,8 +303,8 @@ def _sparse_advice(diagnostics: Diagnostics, at_max: float, K: int, e0: float,
             f"{diagnostics.n_divergences or 0:,} divergent transition(s)): NUTS finds "
             f"near-empty components hard at e0 = {e0:g}, and a larger target_accept "
             f"does not help there; {larger}choose K by comparing fixed-K posteriors by "
-            "PSIS-LOO (select_bayes, bayesgmm select --bayes), which have no empty components "
-            "to sample.")
+            "PSIS-LOO (select_bayes, bayesgmm select --bayes), which have no sparse prior "
+            "pushing components to empty.")
     mixing = sorted(failed - set(sampler))
     if mixing:
         where = {c.where for c in diagnostics.checks if c.name in mixing}
