@@ -733,6 +733,7 @@ def fit_em(
         captured += _floor_messages(params, nk, covariance_type, reg_covar, Xc, names,
                                     obs.start_weights, observed)
     captured += _few_observed_messages(observed, nk, covariance_type, names, prior)
+    captured += _unpaired_messages(obs, covariance_type, names, prior)
     captured += _coincidence_messages(params, nk, covariance_type, init)
     for msg in captured:
         warnings.warn(msg, DegenerateComponentWarning, skip_file_prefixes=IN_PACKAGE)
@@ -1505,6 +1506,22 @@ def _few_observed_messages(observed, nk, covariance_type, names, prior) -> list[
         "column out, fit the rows that have it separately, or read the posterior "
         "(fit_bayes), which shows how little is known there."
     ]
+
+
+def _unpaired_messages(obs: Observations, covariance_type, names, prior) -> list[str]:
+    """A message naming the pairs of columns no row observes together, where the model has
+    their correlation (full and tied covariances)."""
+    pairs = (column_support.unpaired_columns(obs.X, obs.sample_weight)
+             if covariance_type in ("full", "tied") else [])
+    if not pairs:
+        return []
+    named = ", ".join(f"{names[i]!r} and {names[j]!r}" for i, j in pairs[:5])
+    more = f" (and {len(pairs) - 5} more pairs)" if len(pairs) > 5 else ""
+    rest = "the prior" if prior is not None else "where the start put it"
+    return [f"no row has both {named}{more} observed: the correlation between them, in every "
+            f"component, rests on no data (the likelihood is flat in it; its estimate is {rest}, "
+            "and BIC counts it as free). Read it as unknown, or fit diag covariances (no "
+            "correlations)."]
 
 
 def _coincidence_messages(params, nk, covariance_type, init) -> list[str]:

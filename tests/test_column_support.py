@@ -76,3 +76,56 @@ def test_a_sampled_posterior_names_the_column_and_passes_without_it():
     diag = fit.diagnostics()
     assert not diag.ok and "column barely observed" in diag.causes, diag.verdict
     assert without.diagnostics().ok, without.diagnostics().verdict
+
+
+def test_pairs_no_row_observes_together_are_named_and_em_says_so():
+    """Gaps QA: every row had x or y, never both; EM printed corr[x, y] of 0.0003 or 0.59
+    by its start, with no word that no row observes the two together (the likelihood is
+    flat in it: -80.260590 at correlations -0.9, 0 and 0.9)."""
+    import warnings
+
+    from bayesgmm import fit_em
+    from bayesgmm.column_support import unpaired_columns
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 3))
+    X[:100, 0] = np.nan  # rows 0-99 miss x, rows 100-199 miss y: x and y never together
+    X[100:, 1] = np.nan
+    assert unpaired_columns(X) == [(0, 1)]
+    assert unpaired_columns(X[:, [0, 2]]) == []  # x and z: rows 100-199
+    weights = np.r_[np.zeros(100), np.ones(100)]
+    assert unpaired_columns(X[:, [1, 2]], weights) == [(0, 1)]  # y's rows weigh nothing
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        em = fit_em(X, 1, random_state=0)
+    said = [str(w.message) for w in caught if "no row has both" in str(w.message)]
+    assert said == ["no row has both 'x0' and 'x1' observed: the correlation between them, in "
+                    "every component, rests on no data (the likelihood is flat in it; its "
+                    "estimate is where the start put it, and BIC counts it as free). Read it as "
+                    "unknown, or fit diag covariances (no correlations)."]
+    # flat indeed: the same log-likelihood whatever the correlation (and not on complete rows)
+    def scores(rows):
+        out = []
+        for rho in (-0.9, 0.0, 0.9):
+            c = em.covariances[0].copy()
+            c[0, 1] = c[1, 0] = rho * np.sqrt(c[0, 0] * c[1, 1])
+            out.append(with_covariance(em, c).score_samples(rows).sum())
+        return out
+
+    np.testing.assert_allclose(scores(X), scores(X)[0], rtol=1e-12)
+    assert np.ptp(scores(rng.normal(size=(50, 3)))) > 1.0  # the replacement does change it
+    with warnings.catch_warnings(record=True) as caught:  # no correlations: nothing to say
+        warnings.simplefilter("always")
+        fit_em(X, 1, covariance_type="diag", random_state=0)
+    assert not [w for w in caught if "no row has both" in str(w.message)]
+
+
+def with_covariance(em, covariance):
+    """``em`` with its one component's covariance replaced, and its precision factors."""
+    import dataclasses
+
+    from bayesgmm import kernels
+
+    return dataclasses.replace(em, covariances=covariance[None],
+                               precisions_cholesky=kernels.precisions_cholesky(
+                                   covariance[None], em.covariance_type))
