@@ -1068,7 +1068,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
                         predictive_check=check, dpi=figure_files.dpi,
                         vector_formats=figure_files.vector_formats)
     _print_verdict(diag)  # the page's verdict: a changed threshold can change it
-    _print_model_check(check)
+    _print_model_check(check, not diag.ok)
     print(f"\nreport: {html}")
     _say_missing_tables(directory)
     return EXIT_PROBLEMS if args.strict and not diag.ok else 0
@@ -1820,7 +1820,7 @@ def _print_result(result: BayesResult, thresholds: DiagnosticThresholds | None =
     stopped = stop_sentence(result.settings.get("adaptive"))
     if stopped:
         print(f"  note: {stopped}")
-    _print_model_check(check)  # after the verdict's own notes (review)
+    _print_model_check(check, not diag.ok)  # after the verdict's own notes (review)
     timing = result.settings.get("timing", {})
     if timing:
         print("time: " + ", ".join(f"{step} {seconds}" for step, seconds in
@@ -1894,12 +1894,12 @@ def _model_check(result: BayesResult):
     return predictive_check(result, random_state=0)
 
 
-def _print_model_check(check) -> None:
+def _print_model_check(check, provisional: bool = False) -> None:
     """The predictive check's finding under the sampling verdict, in the words of the
     report's section on it; nothing when the model reproduces every statistic. QA: a K=1 fit
     of one heavy-tailed cluster printed "OK" with no word of the skewness and kurtosis that
     no replicate reached, while the report's box said CAUTION."""
-    finding = check.finding()
+    finding = check.finding(provisional=provisional)
     if finding:
         print(f"\nModel check: CAUTION: {finding}")
     elif check.not_judged:  # said, so that no word is not read as a pass

@@ -10,10 +10,9 @@ gets its own (maximum likelihood or MAP, the restarts, the stopping rule, where 
 Each method it names comes with its reference. It states facts, not a recommendation: where
 the diagnostics failed, it says so, in the same words as the verdict's status.
 
-Where it sits: the surface layer, beside the report; imports :mod:`bayesgmm.formatting`,
-:mod:`bayesgmm.observation_record`, :mod:`bayesgmm.references` and, for a posterior's
-predictive check when none is passed in, :mod:`bayesgmm.plots.diagnostics`: ``bayesgmm em``
-never loads PyMC or matplotlib for it.
+Where it sits: the surface layer, beside the report; imports ``formatting``,
+``observation_record``, ``references`` and, for a posterior's predictive check,
+``plots.diagnostics``: ``bayesgmm em`` never loads PyMC or matplotlib for it.
 """
 
 from __future__ import annotations
@@ -97,8 +96,8 @@ def methods_text(result: Any, diagnostics: Any = None, *,
             predictive_check = check_of(result, random_state=0)
         sentences = [_model(result, cite), _priors(result, cite), _start(result, cite),
                      _sampler(result, cite), _relabelling(result, cite),
-                     _convergence(result, diagnostics, cite),
-                     _model_check(predictive_check, cite), _software(result, cite)]
+                     _convergence(result, diagnostics, cite), _model_check(
+                         predictive_check, not diagnostics.ok, cite), _software(result, cite)]
     elif hasattr(result, "log_likelihood") and hasattr(result, "weights"):
         sentences = [_model(result, cite), _em(result, cite), _software(result, cite)]
     else:
@@ -418,15 +417,16 @@ def _convergence(result: Any, d: Any, cite: Any) -> str:
             "intervals.")
 
 
-def _model_check(check: Any, cite: Any) -> str:
-    """The posterior predictive check: what it compared and what it found (referee: a
-    Methods section that checks only the sampler says nothing of whether the model fits)."""
-    n, S = len(check.replicated), len(check.labels)
-    misfit = check.misfit_words()
-    level = check.misfit_level
-    found = (f"No statistic was judged, as {check.not_judged}" if check.not_judged else
-             f"The check found that the model misses part of the data: {misfit}" if misfit else
-             "None was")
+def _model_check(check: Any, provisional: bool, cite: Any) -> str:
+    """The predictive check: what it compared, its rule, what it found (referee: not only the
+    sampler's checks); ``provisional``: the posterior failed its convergence checks."""
+    n, S, level, misfit = (len(check.replicated), len(check.labels), check.misfit_level,
+                           check.misfit_words())
+    found = ("None was" if not misfit else
+             f"Provisionally (the convergence checks failed), the replicates missed: {misfit}"
+             if provisional else f"The check found that the model misses part of the data: "
+                                 f"{misfit}")
+    found = f"No statistic was judged, as {check.not_judged}" if check.not_judged else found
     return (f"The model's fit was checked by a posterior predictive check "
             f"{cite('ppc', '(Gelman et al. 1996)')}: {_count(n)} data sets replicated "
             f"from posterior draws were compared with the data on {check.statistics_words}; "

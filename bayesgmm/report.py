@@ -252,7 +252,7 @@ def build_report(result: BayesResult, *, data_source: str | None = None,
         _section_membership(result, X, proba, figure, labelled=_result_labels(result, len(X)),
                             diag=diag),
         _section_diagnostics(result, diag, figure, thresholds),
-        _section_ppc(result, figure, random_state, check),
+        _section_ppc(result, figure, random_state, check, provisional=not diag.ok),
         _section_reproducibility(result, random_state),
         _section_methods(result, diag, check=check),
     ]
@@ -1836,7 +1836,7 @@ def _advice_html(diag, n_components: int | None = None) -> str:
     return f"<p>{html.escape(lead)}</p><ul>{items}</ul>"
 
 
-def _section_ppc(result, figure, random_state, check) -> str:
+def _section_ppc(result, figure, random_state, check, provisional: bool = False) -> str:
     fig = figure("ppc", "Posterior predictive density check, feature by feature, over the bulk "
                  "of the data (gross outliers left out, as in the other figures; a note counts "
                  "the points beyond): both densities are estimated from the values in that "
@@ -1872,13 +1872,13 @@ def _section_ppc(result, figure, random_state, check) -> str:
                           if result.em.n_features > 3 else "")
                        + "; agreement there does not make the joint shapes (clusters, their "
                        "orientation) reproduced, which the figures of section 3 show.</p>"),
-                    _misfit_text(check), fig, joint)
+                    _misfit_text(check, provisional), fig, joint)
 
 
-def _misfit_text(check) -> str:
+def _misfit_text(check, provisional: bool = False) -> str:
     """The predictive check's finding (:meth:`~bayesgmm.plots.PredictiveCheck.finding`) as a
     warning paragraph; "" when every statistic is within the replicates' range."""
-    finding = check.finding()
+    finding = check.finding(provisional=provisional)
     if check.not_judged:
         return (f"<p>No statistic is judged a misfit here: {html.escape(check.not_judged)}"
                 ".</p>")

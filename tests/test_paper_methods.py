@@ -281,11 +281,17 @@ def test_the_paragraph_states_the_predictive_check_and_what_it_found(tiny_fit, t
     rng = np.random.default_rng(2)
     heavy = predictive_check(posterior_stand_in(
         pd.DataFrame({"x": rng.standard_t(3, size=400)}), 1, draws=100), random_state=0)
-    p = methods_text(tiny_fit, d, predictive_check=heavy).paragraph
+    passed = dataclasses.replace(d, ok=True)  # the tiny fit's 100 draws may fail its checks
+    p = methods_text(tiny_fit, passed, predictive_check=heavy).paragraph
     assert "on the standard deviation, skewness and excess kurtosis; a statistic" in p
     assert (f"(the Bonferroni bound over the 3 statistics). The check found that the model "
             f"misses part of the data: {heavy.misfit_words()}.") in p
     assert "excess kurtosis (" in heavy.misfit_words()
+    # under failed convergence checks the finding is provisional (review)
+    failed = dataclasses.replace(d, ok=False)
+    p = methods_text(tiny_fit, failed, predictive_check=heavy).paragraph
+    assert ("statistics). Provisionally (the convergence checks failed), the replicates "
+            f"missed: {heavy.misfit_words()}.") in p
     # too few draws to judge: said, not a pass and not a misfit
     few = predictive_check(posterior_stand_in(
         pd.DataFrame({"x": rng.standard_t(3, size=400)}), 1), random_state=0)

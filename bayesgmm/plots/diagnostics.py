@@ -1344,17 +1344,24 @@ class PredictiveCheck:
             parts.append(f"the data's {listed} {'is' if len(values) == 1 else 'are'} {where}")
         return "; ".join(parts)
 
-    def finding(self, level: float = PPC_MISFIT) -> str:
+    def finding(self, level: float = PPC_MISFIT, provisional: bool = False) -> str:
         """What the check says the model does not reproduce, and what that means, as plain
         sentences ("" when every statistic is within the replicates' range, or none is
         judged): by statistic and direction, heavier tails or an asymmetry (a transform, more
         components, a noise component), a flatter or several-peaked shape (more components),
         a spread, or a joint structure (a correlation). The report's section on the check,
-        the command line and the Methods paragraph print the same words."""
+        the command line and the Methods paragraph print the same words. ``provisional``: the
+        posterior failed its convergence checks, so its replicates may be wrong too (review:
+        "the model itself misses part of the data" stood under a PROBLEMS verdict)."""
         words = self.misfit_words(level)
         if not words:
             return ""
         causes = list(dict.fromkeys(self._cause(k) for k in self.misfits(level)))
+        if provisional:
+            return (f"The replicated data sets do not reproduce the data: {words}. The "
+                    "posterior failed its convergence checks, so this is provisional: it may "
+                    "be the sampling, or the model itself missing part of the data: "
+                    f"{'; and '.join(causes)}.")
         return (f"The model does not reproduce the data: {words}. The convergence checks say "
                 "whether this model's posterior was computed correctly; this check says the "
                 f"model itself misses part of the data: {'; and '.join(causes)}.")
