@@ -460,6 +460,9 @@ def _fixed_components(ls: dict, K: int) -> tuple[int, ...]:
 def _read_sampler_settings(meta: dict[str, Any]) -> SamplerSettings | None:
     """Typed settings; results saved before they were typed have only the ``settings`` record."""
     if "sampler_settings" in meta:
+        if not isinstance(meta["sampler_settings"], dict | None):  # fuzz: [1, 2, 3] there
+            raise ValueError("result.json: 'sampler_settings' is not a table (null or an "
+                             "object of the sampler's settings)")
         typed = dict(meta["sampler_settings"] or {}) or None
         if typed is not None:  # saved before the metric was a setting: sampled with "diag"
             typed.setdefault("metric", "diag")

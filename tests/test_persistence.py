@@ -469,6 +469,9 @@ TAMPERING = [
     ("idata.nc", _other_idata, "idata.nc is damaged: its EM estimate .* different fits"),
     ("idata.nc", _truncate, "idata.nc is damaged"),
     ("result.json", lambda p, n: (p / n).write_text("{"), "result.json is damaged"),
+    # fuzz (slow test): a TypeError from dict([1, 2, 3])
+    ("result.json", lambda p, n: _edit_json(p, n, lambda m: m.update(sampler_settings=[1, 2])),
+     "result.json: 'sampler_settings' is not a table"),
     ("idata.nc", lambda p, n: (p / n).unlink(), "idata.nc is missing"),
 ]
 
