@@ -118,8 +118,9 @@ def _isolated_among(Z: np.ndarray, g: np.ndarray, judged: np.ndarray,
         return far
     log_d = np.log(np.maximum(distance, np.min(distance[positive])))
     typical = _quantile(log_d[positive], g[positive], 0.5)
-    sd = 1.4826 * _quantile(np.abs(log_d[positive] - typical), g[positive], 0.5)
-    isolated = (distance > 0) & (log_d > typical + _ISOLATION_SDS * sd + np.log(_MIN_RATIO))
+    with np.errstate(invalid="ignore"):  # typical distance beyond float64: nothing isolated
+        sd = 1.4826 * _quantile(np.abs(log_d[positive] - typical), g[positive], 0.5)
+        isolated = (distance > 0) & (log_d > typical + _ISOLATION_SDS * sd + np.log(_MIN_RATIO))
     return isolated & judged
 
 
@@ -131,6 +132,10 @@ def _kth_distance(tree, Z: np.ndarray, g: np.ndarray, k: float,
     weights, the plain k-th neighbour's."""
     N = tree.n
     result = np.full(len(Z), np.inf)
+    finished = np.zeros(len(Z), dtype=bool)  # not by a finite result: it may be inf
+    # A neighbour the tree cannot reach (a distance beyond float64: values ~1e200) comes back
+    # as index N (fuzz: an IndexError); it weighs nothing.
+    weight = np.append(g, 0.0)
     todo = np.arange(len(Z))
     m = min(int(np.ceil(k)) + 1, N)
     # Rows of small weights need many neighbours (k / weight): at most _MAX_NEIGHBOURS, the
@@ -144,14 +149,15 @@ def _kth_distance(tree, Z: np.ndarray, g: np.ndarray, k: float,
             d, j = d.reshape(len(rows), m), j.reshape(len(rows), m)
             own = j == index[rows][:, None]
             copies = g[index[rows]] - 1.0
-            reach = copies[:, None] + np.cumsum(np.where(own, 0.0, g[j]), axis=1)
+            reach = copies[:, None] + np.cumsum(np.where(own, 0.0, weight[j]), axis=1)
             found = reach >= k - 1e-9
             done = found.any(axis=1) | (m >= cap)
             first = np.argmax(found, axis=1)
             # a row whose own copies reach k is at distance 0 (tied), whatever the tree gave
             at = np.where(copies >= k - 1e-9, 0.0, d[np.arange(len(rows)), first])
             result[rows[done]] = np.where(found.any(axis=1), at, d[:, -1])[done]
-        todo = todo[~np.isfinite(result[todo])]
+            finished[rows[done]] = True
+        todo = todo[~finished[todo]]
         m = min(2 * m, cap)
     return result
 

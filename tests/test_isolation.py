@@ -127,3 +127,19 @@ def test_a_row_with_a_gap_is_judged_on_the_columns_it_has():
     assert np.flatnonzero(isolated_observations(big)).tolist() == [6003, 6004]
     # a row with every value missing has nothing to be judged by
     assert not isolated_observations(np.r_[X, [[np.nan, np.nan]]])[-1]
+
+
+def test_a_value_whose_distances_overflow_is_isolated_without_an_error():
+    """Fuzz (slow test): a value of 4e200 among values of order 1 made the neighbour tree
+    return index N (a neighbour at an infinite distance) and an IndexError followed; the
+    rows whose every distance overflowed would also have been looked up again forever."""
+    import warnings
+
+    from bayesgmm.isolation import isolated_observations
+
+    X = np.r_[np.random.default_rng(0).normal(size=(50, 2)), [[1e200, 1e200]]]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no RuntimeWarning reaches the user either
+        assert np.flatnonzero(isolated_observations(X, None, None)).tolist() == [50]
+        tiny = np.array([[-0.67], [-0.67], [4.0e200], [0.67]])  # the fuzz case: 4 rows
+        assert isolated_observations(tiny, None, None).tolist() == [False] * 4
