@@ -766,6 +766,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     _name_components(result, names)
     diag, check = _print_result(result, thresholds)
     _print_observations(result, names)
+    _print_noise_rows(result, frame, observed, index=args.index)
     _print_noise_hint(result.em, frame, observed, index=args.index)
     _save(result, out, force=args.force, report=args.report,
           data_source=_shown(args.data), thresholds=thresholds, diagnostics=diag,
@@ -870,6 +871,7 @@ def _cmd_em(args: argparse.Namespace) -> int:
     _name_components(em, names)
     _print_em(em, frame, observed.get("sample_weight"))
     _print_observations(em, names)
+    _print_noise_rows(em, frame, observed, index=args.index)
     _print_noise_hint(em, frame, observed, index=args.index)
     # the rows fitted (a row with no observed value, or with any missing under "drop", has
     # no place in the figures or memberships.csv)
@@ -1027,6 +1029,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     _name_components(result, names)
     diag, check = _print_result(result, thresholds)
     _print_observations(result, names)
+    _print_noise_rows(result, frame, observed, index=spec.index,
+                      index_option='index = "COLUMN" in [data]')
     _print_noise_hint(result.em, frame, observed,
                       option="noise = true in the specification's [data] table",
                       index=spec.index, index_option='index = "COLUMN" in [data]')
@@ -1625,6 +1629,38 @@ def _print_notes(notes: list[str]) -> None:
 
 # Below this many rows the noise check takes a second or less: no status line for it.
 _QUIET_ROWS = 5_000
+
+
+def _print_noise_rows(fit: Any, frame: pd.DataFrame, observed: dict[str, Any], *,
+                      index: str | None = None, index_option: str = "--index COLUMN") -> None:
+    """A fit with a noise component: which rows it takes (P(noise | x) above 0.5), counted and
+    named as the report's noise section counts them (QA: the console printed the noise weight
+    only, where the no-noise hint names its rows). ``fit``: an EMResult, or a BayesResult
+    (its posterior memberships, over the draws the report and memberships.csv use)."""
+    if not observed.get("noise"):
+        return
+    import numpy as np
+
+    if hasattr(fit, "memberships"):  # a posterior: its own fitted rows
+        from .draw_arrays import membership_draws
+
+        p_noise = np.asarray(fit.memberships(
+            max_draws=membership_draws(len(fit.row_names), fit.n_components + 1)))[:, -1]
+        names = fit.row_names
+    else:  # EM: the rows it fitted (nothing observed, or any missing under "drop": not)
+        nan = frame.isna().to_numpy()
+        kept = ~(nan.any(axis=1) if observed.get("missing") == "drop" else nan.all(axis=1))
+        labels = observed.get("labels")
+        p_noise = fit.predict_proba(frame[kept], labels=None if labels is None
+                                    else np.asarray(labels)[kept])[:, -1]
+        names = frame.index.to_numpy()[kept]
+    taken = np.flatnonzero(p_noise > 0.5)
+    order = taken[np.argsort(-p_noise[taken], kind="stable")]
+    shown = ", ".join(str(n) for n in names[order][:10]) + (", ..." if len(order) > 10 else "")
+    print(f"noise: {len(taken):,} of the {len(p_noise):,} fitted rows have P(noise | x) above "
+          "0.5" + (f"; most probably noise first: {shown}" if len(taken) else "")
+          + ("" if index or not len(taken) else
+             ". " + _ROW_NUMBERS.format(option=index_option)))
 
 
 def _print_noise_hint(em, frame: pd.DataFrame, observed: dict[str, Any],

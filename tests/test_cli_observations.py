@@ -282,6 +282,9 @@ def test_fit_with_every_capability_saves_and_reports(rows_dir, capsys):
     np.testing.assert_array_equal(table["id"], saved["id"])
     assert bayesgmm.membership_table(em, frame[["eruptions", "waiting"]]).columns[0] == "row"
     assert "noise weight" in out and "observations: 60 row(s) fitted; 3 missing value(s)" in out
+    # which rows the noise takes, counted as memberships.csv (the posterior's) counts them
+    taken = int((saved["p_noise"] > 0.5).sum())
+    assert f"noise: {taken} of the 60 fitted rows have P(noise | x) above 0.5" in out
     result = fitted
     record = result.observations_summary
     assert record["label_names"] == ["long", "short"]  # kept with the saved result
@@ -290,6 +293,35 @@ def test_fit_with_every_capability_saves_and_reports(rows_dir, capsys):
     page = (rows_dir / "fitted" / "report.html").read_text()
     assert "The noise component" in page and "squares: the 15 points" in page
     assert 'Figure "' not in page  # no figure failed
+
+
+def test_em_names_the_rows_its_noise_component_takes(tmp_path, monkeypatch, capsys):
+    """QA: a noise fit printed its noise weight only, where the no-noise hint names its rows;
+    the console names the rows P(noise | x) > 0.5 picks, by their IDs with --index, most
+    probably noise first, and leaves out a row with nothing observed."""
+    rng = np.random.default_rng(3)
+    X = np.vstack([rng.normal(0, 1, (80, 2)), rng.normal(6, 1, (80, 2)),
+                   [[60.0, -50.0], [-45.0, 70.0], [np.nan, np.nan]]])
+    frame = pd.DataFrame(X, columns=["x", "y"])
+    frame.insert(0, "id", [f"r{i}" for i in range(len(frame))])
+    frame.to_csv(tmp_path / "far.csv", index=False)
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["em", "far.csv", "-k", "2", "--noise", "--seed", "0", "--columns", "x,y",
+                     "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "noise: 2 of the 162 fitted rows have P(noise | x) above 0.5; most probably " \
+        "noise first: 16" in out and "Rows are numbered from 0" in out
+    line = next(ln for ln in out.splitlines() if "P(noise | x)" in ln)
+    assert sorted(line.split("first: ")[1].split(".")[0].split(", ")) == ["160", "161"]
+    assert cli.main(["em", "far.csv", "-k", "2", "--noise", "--seed", "0", "--index", "id",
+                     "--no-progress"]) == 0
+    line = next(ln for ln in capsys.readouterr().out.splitlines() if "P(noise | x)" in ln)
+    assert sorted(line.split("first: ")[1].split(", ")) == ["r160", "r161"]
+    frame.iloc[:160].to_csv(tmp_path / "clean.csv", index=False)
+    assert cli.main(["em", "clean.csv", "-k", "2", "--noise", "--seed", "0", "--index", "id",
+                     "--no-progress"]) == 0
+    assert "noise: 0 of the 160 fitted rows have P(noise | x) above 0.5\n" in \
+        capsys.readouterr().out
 
 
 def test_run_the_missing_values_spec(tmp_path, capsys):
