@@ -116,6 +116,12 @@ def test_noise_points_far_away_do_not_shrink_the_clusters(old_faithful, figure):
     ax = fig.axes[0]
     assert ax.get_xlim()[1] < 10 and ax.get_ylim()[1] < 200  # the clusters, not the outliers
     notes = [t.get_text() for t in ax.texts]
-    assert "2 noise point(s) beyond the axes" in notes
+    assert "2 noise point(s) beyond the axes (triangles at the edge)" in notes
+    # QA: the noise points were drawn nowhere (the legend's "x noise" marked nothing): each
+    # is a triangle inside the frame, on the edge it is beyond (both far above: pointing up)
+    edge = [line for line in ax.lines if line.get_transform() == ax.transAxes]
+    assert [line.get_marker() for line in edge] == ["^"]
+    fx, fy = edge[0].get_xdata(), edge[0].get_ydata()
+    assert len(fx) == 2 and np.all((fx > 0) & (fx < 1)) and np.allclose(fy, 0.985)
     plain = getattr(plots, figure)(fit_em(old_faithful, 2, random_state=1), old_faithful)
     assert not any("beyond the axes" in t.get_text() for t in plain.axes[0].texts)

@@ -176,7 +176,8 @@ def test_overlay_with_noise_is_set_around_the_claimed_points(old_faithful):
     em = fit_em(X, 2, noise=True, n_init=10, random_state=1)
     ax = plots.plot_overlay(em, X=X).axes[0]
     assert ax.get_xlim()[1] < 10 and ax.get_ylim()[1] < 200  # the clusters, not the outliers
-    assert "2 noise point(s) beyond the axes" in [t.get_text() for t in ax.texts]
+    assert "2 noise point(s) beyond the axes (triangles at the edge)" in \
+        [t.get_text() for t in ax.texts]
     ellipses = [line for line in ax.lines if len(line.get_xdata()) > 2]
     assert all(_inside(ax, line.get_xdata(), line.get_ydata()) for line in ellipses)
     # the pair grid too
@@ -308,7 +309,7 @@ def test_bulk_keeps_a_small_far_group_joined_by_its_points_and_drops_isolated_on
     grid = plots.plot_density(em, X=three[:-1])
     panels = [a for a in grid.axes if a.axison]
     assert all(np.abs([*a.get_xlim()]).max() < 20 for a in panels)
-    assert all(any("2 point(s) beyond the axes" == t.get_text() for t in a.texts)
+    assert all(any(t.get_text().startswith("2 point(s) beyond the axes") for t in a.texts)
                for a in panels)
 
 
@@ -685,7 +686,7 @@ def test_rows_missing_a_coordinate_are_counted(figure):
     ax = getattr(plots, f"plot_{figure}")(em, X=X).axes[0]
     # QA (referee): the incomplete rows appeared nowhere; now as ticks on the edge of the
     # axis of the coordinate they have (10 along x, 10 along y)
-    assert ("20 missing a coordinate: ticks at the edge where only the other is known"
+    assert ("20 missing a coordinate (ticks at the edge)"
             in [t.get_text() for t in ax.texts])
     ticks = {line.get_marker(): line for line in ax.lines if line.get_marker() in ("|", "_")}
     np.testing.assert_array_equal(np.sort(ticks["|"].get_xdata()),
@@ -703,7 +704,7 @@ def test_rows_missing_a_coordinate_are_counted(figure):
     # a row missing both coordinates is not drawn at all
     X[200] = np.nan
     ax = getattr(plots, f"plot_{figure}")(em, X=X).axes[0]
-    assert ("21 missing a coordinate: 20 as ticks at the edge (the other known)"
+    assert ("21 missing a coordinate (20 as ticks at the edge)"
             in [t.get_text() for t in ax.texts])
 
 
@@ -732,7 +733,7 @@ def test_a_tick_beyond_the_axes_is_not_drawn_and_the_grid_keeps_its_layout():
     panel = fig.axes[3]  # row 1 (feature 1), column 0 (feature 0)
     ticks = [line for line in panel.lines if line.get_marker() == "|"]
     assert 50.0 not in np.concatenate([t.get_xdata() for t in ticks])
-    assert any("9 missing a coordinate: 8 as ticks at the edge" in t.get_text().replace("\n", " ")
+    assert any("9 missing a coordinate (8 as ticks at the edge)" in t.get_text().replace("\n", " ")
                for t in panel.texts)
 
 
@@ -1486,3 +1487,30 @@ def test_a_key_that_would_cover_points_goes_beside_the_axes(figure):
         _assert_nothing_overlaps_or_is_cut(fig)
     finally:
         plt.close(fig)
+
+
+def test_density_without_a_complete_row_sets_its_levels_by_the_mixture():
+    """QA: with no row holding both coordinates the density figure failed (IndexError in
+    np.quantile over no points) and the EM report lost it; the levels are the mixture's own
+    mass then, said in the note and the key."""
+    rng = np.random.default_rng(2)
+    X = np.r_[rng.normal([0, 0], 1, (150, 2)), rng.normal([6, 7], 1, (150, 2))]
+    X[::2, 0] = np.nan
+    X[1::2, 1] = np.nan
+    with pytest.warns(UserWarning, match="no row has both"):
+        em = fit_em(X, 2, random_state=1)
+    ax = plots.plot_density(em, X=X).axes[0]
+    notes = [_one_line(t) for t in ax.texts]
+    assert any("no point has both coordinates: the contours enclose that share of the "
+               "mixture's probability" in n for n in notes), notes
+    assert [t.get_text() for t in ax.get_legend().get_texts()][0] == "95% of the mixture"
+    # the levels: the densities exceeded by 5/10/25/50/75% of the mixture's own draws
+    from bayesgmm.plots.fit import _CONTOUR_QUANTILES, _density_2d, _mixture_sample
+
+    w, m = em.weights[None], em.means[None]
+    c = em.full_covariances[None]
+    sample = _mixture_sample(w, m, c)
+    assert sample.shape == (4000, 2) and abs(np.mean(sample[:, 1] > 3.5) - w[0, 1]) < 0.03
+    levels = np.quantile(_density_2d(sample, w, m, c), _CONTOUR_QUANTILES)
+    drawn = [c for c in ax.collections if hasattr(c, "levels")][0].levels
+    np.testing.assert_allclose(drawn, levels)

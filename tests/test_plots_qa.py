@@ -341,10 +341,12 @@ def test_membership_title_says_rows_named_not_labelled():
                             "these)"),
     ((3, 3, True, 5, False), "circled: 3 of the 5 uncertain points (P < 0.9)"),
     ((5, 5, True, 5, False), "circled: the 5 uncertain points (P < 0.9)"),
-    ((1, 1, True, 1, False, 121), "circled: the 1 uncertain point shown (P < 0.9)"),
+    ((1, 1, True, 1, False, 121), "circled: the 1 uncertain point shown (P < 0.9)\n121 more "
+                                  "with P < 0.9 lack a coordinate: not shown"),
     ((10, 10, False, 40, True), "circled: 10 most uncertain, spaced out"),
     ((10, 10, False, 40, False), "circled: the 10 most uncertain points"),
-    ((0, 0, True, 0, False, 3), "no point shown has P < 0.9: none circled"),
+    ((0, 0, True, 0, False, 3), "no point shown has P < 0.9: none circled\n3 with "
+                                "P < 0.9 lack a coordinate: not shown"),
 ])
 def test_membership_title_counts_agree_with_the_caption(args, line):
     """QA (referee): the title's count of uncertain points disagreed with the caption's and

@@ -750,8 +750,8 @@ def _contours(ax, X2, w, m, c, n_grid: int | None = None, keep: np.ndarray | Non
     the contours whole, up to a span beyond it each way (a quarter of one on an axis where
     gross outliers lie: :func:`_free_axis`); the grid covers that much.
 
-    Returns the key of the levels drawn: (line handles, labels such as "95%"), outermost
-    first, for a legend (the colours alone did not say which line is which level). With
+    Returns the key of the levels drawn: (line handles, labels such as "95% of the points"),
+    outermost first, for a legend (the colours alone did not say which line is which level). With
     frequency ``weights`` the levels enclose those shares of the weighted points, and a
     marker's area grows with its row's weight."""
     xlim, ylim = _limits(X2[:, 0], keep), _limits(X2[:, 1], keep)
@@ -774,14 +774,19 @@ def _contours(ax, X2, w, m, c, n_grid: int | None = None, keep: np.ndarray | Non
     drawn = rows[complete]
     if len(levelled) < 2:  # the subset missed the claimed points: set the levels by all
         levelled = np.flatnonzero(~np.isnan(X2).any(axis=1) & (True if keep is None else keep))
-    at_points = _density_2d(X2[levelled], w, m, c)
     g = None if weights is None else weights[levelled]
+    if len(levelled) < 2:  # no row has both: the levels enclose the model's own mass (QA:
+        at_points, g = _density_2d(_mixture_sample(w, m, c), w, m, c), None  # IndexError)
+        more, of = ("no point has both coordinates: the contours enclose that share of the "
+                    "mixture's probability",), "of the mixture"
+    else:
+        at_points, more, of = _density_2d(X2[levelled], w, m, c), (), "of the points"
     if g is not None and not g.sum() > 0:  # rows of weight 0 only: no weights to go by
         g = None
     quantiles = (np.quantile(at_points, _CONTOUR_QUANTILES) if g is None else
                  np.quantile(at_points, _CONTOUR_QUANTILES, weights=g, method="inverted_cdf"))
     levels, first = np.unique(quantiles, return_index=True)
-    enclosed = [f"{1 - _CONTOUR_QUANTILES[i]:.0%}" for i in first]
+    enclosed = [f"{1 - _CONTOUR_QUANTILES[i]:.0%} {of}" for i in first]
     key: tuple[list, list[str]] = ([], [])
     size, alpha = _crowding(len(drawn))
     ax.scatter(X2[drawn, 0], X2[drawn, 1], s=6 * size * _weight_sizes(weights, drawn),
@@ -804,8 +809,20 @@ def _contours(ax, X2, w, m, c, n_grid: int | None = None, keep: np.ndarray | Non
             xlim = (min(xlim[0], lo[0] - pad[0]), max(xlim[1], hi[0] + pad[0]))
             ylim = (min(ylim[0], lo[1] - pad[1]), max(ylim[1], hi[1] + pad[1]))
     ax.set(xlim=xlim, ylim=ylim)
-    _note_outside(ax, X2[:, 0], X2[:, 1], keep)
+    _note_outside(ax, X2[:, 0], X2[:, 1], keep, more=more)
     return key
+
+
+def _mixture_sample(w, m, c, n: int = 4000) -> np.ndarray:
+    """``n`` points drawn from the 2-D mixtures (S, K, 2[, 2]) averaged over their parameter
+    sets, seeded: where no data point can set the contour levels, the density's own
+    quantiles set them."""
+    rng = np.random.default_rng(0)
+    s = rng.integers(w.shape[0], size=n)
+    p = w / w.sum(axis=1, keepdims=True)  # the Gaussians' shares (a noise weight aside)
+    k = (rng.random(n)[:, None] > np.cumsum(p[s], axis=1)).sum(axis=1).clip(0, w.shape[1] - 1)
+    chol = np.linalg.cholesky(c[s, k])
+    return m[s, k] + np.einsum("nij,nj->ni", chol, rng.standard_normal((n, 2)))
 
 
 @sizable
@@ -923,7 +940,7 @@ def _level_handles(key: list) -> list:
 
     handles, labels = key[0]
     return [Line2D([], [], color=h.get_color(), ls=h.get_linestyle(), lw=1.5,
-                   label=f"{label} of the points")
+                   label=label)
             for h, label in zip(handles, labels, strict=True)]
 
 
@@ -1356,6 +1373,12 @@ def _membership_title(ax: Axes, heading: str, n_circled: int, n_labelled: int,
     named = "" if n_labelled == n_circled else f" ({n_labelled} named)"
     level = f"P < {UNCERTAIN_BELOW:g}"
     shown = " shown" if unplaced else ""
+    # QA: "the 1 uncertain point shown" beside a text of 45 uncertain rows, 44 of them with a
+    # gap: where the title counts every uncertain point shown, those this panel cannot place
+    # are counted on a line of their own (beside "the 15 most uncertain" two lines suffice)
+    more = " more" if (n_uncertain or n_circled) else ""
+    unplaced_line = (f"\n{unplaced:,}{more} with {level} lack a coordinate: not shown"
+                     if unplaced and (few or not n_circled) else "")
     if not n_circled:
         line = f"no point{shown} has {level}: none circled"
     elif few:
@@ -1370,7 +1393,7 @@ def _membership_title(ax: Axes, heading: str, n_circled: int, n_labelled: int,
         line = f"circled: {n_circled} most uncertain{shown}, spaced out{named}"
     else:
         line = f"circled: the {n_circled} most uncertain points{shown}{named}"
-    ax.set_title(f"{heading}\n{line}")
+    ax.set_title(f"{heading}\n{line}{unplaced_line}")
 
 
 def _fitting_line(ax: Axes, lines: tuple[str, ...]) -> str:
