@@ -865,3 +865,21 @@ def test_a_collapse_from_missing_values_is_not_blamed_on_ties():
     assert "covariance collapsed" in messages and "along 'x2'" in messages
     assert "(almost) no observed value there" in messages and "tied" not in messages
     assert "component 0 has no observed value of 'x2' among its 149 rows" in messages
+
+
+def test_a_column_observed_in_two_rows_sets_the_floor_and_names_no_other_column():
+    """QA: with 'y' observed in 2 of 60 rows, the start rows (mean-filled) made y look 27
+    times narrower than its two values: reg_covar fell to 1e-6 of that, and a collapse
+    warning blamed 'x' (here x0; 53 distinct values) and tied values, where the few observed values
+    of 'y' are the cause (which the other warning says)."""
+    rng = np.random.default_rng(4)
+    X = np.c_[rng.normal(0, 1, 60), np.full(60, np.nan)]
+    X[[2, 3], 1] = [1.0, 2.0]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fit = fit_em(X, 2, n_init=10, init=("kmeans++", "random_from_data"), random_state=1)
+    # the documented rule: 1e-6 of the smallest column variance, over the observed values
+    assert fit.reg_covar == pytest.approx(1e-6 * np.var([1.0, 2.0]))
+    messages = [str(w.message) for w in caught]
+    assert any("observed value" in m and "'x1'" in m for m in messages), messages
+    assert not any("along 'x0'" in m for m in messages), messages
