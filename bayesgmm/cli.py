@@ -1507,10 +1507,14 @@ def _read_observations(data: str, columns: list[str] | None, args: Any, n_compon
     frame = table.features
     missing = frame.isna().to_numpy()
     left = ~missing.any(axis=1) if policy == "drop" else ~missing.all(axis=1)
-    if not left.any():
-        raise ValueError(f"every row of {data} has missing values; nothing is left to fit")
+    if not left.any():  # (QA: no fix was named where marginalising would fit them)
+        option = getattr(args, "missing_option", "--missing {}").format("marginalise")
+        raise ValueError(f"every row of {data} has a missing value, and dropping them leaves "
+                         f"nothing to fit; {option} (the default) fits each row by the values "
+                         "it has")
     _check_k(n_components, frame.loc[left], data,
-             selecting=getattr(args, "command", None) == "select")
+             selecting=getattr(args, "command", None) == "select",
+             left_out=int((~left).sum()), drop=policy == "drop")
     observed: dict[str, Any] = {}
     if args.missing not in (None, "marginalise"):  # recorded as asked even with no gap (QA:
         observed["missing"] = policy                # "refuse" was saved as the default)
@@ -1693,14 +1697,21 @@ def _print_noise_hint(em, frame: pd.DataFrame, observed: dict[str, Any],
 
 
 def _check_k(n_components: int, frame: pd.DataFrame | None, source: str,
-             option: str = "-k", selecting: bool = False) -> None:
-    """K against the rows of ``frame`` (None: before the data are read, K alone);
+             option: str = "-k", selecting: bool = False, *, left_out: int = 0,
+             drop: bool = False) -> None:
+    """K against the rows of ``frame`` (None: before the data are read, K alone), the rows
+    the fit keeps; ``left_out``: the file's other rows (nothing observed; with ``drop``,
+    any value missing), said (QA: "the 2 row(s)" of a file of 6, 4 of them empty);
     ``selecting``: K is the largest of a range ``select`` compares."""
     if n_components < 1:
         raise ValueError(f"the number of components must be >= 1; got {n_components}")
     if frame is not None and n_components > len(frame):
+        rows = (f"{len(frame)} row(s) of {source}" if not left_out else
+                f"{len(frame)} row(s) of {source} with "
+                + (f"no value missing ({left_out} have gaps and are dropped)" if drop else
+                   f"an observed value ({left_out} have none)"))
         raise ValueError(
-            f"K={n_components} components is more than the {len(frame)} row(s) of {source}: "
+            f"K={n_components} components is more than the {rows}: "
             f"give {option} at most {len(frame)} (each component needs rows of its own"
             + ("" if selecting else "; 'bayesgmm select' compares a range of K") + ")")
 

@@ -273,8 +273,11 @@ def read_data(path: str | Path, columns: list[str] | None = None, *,
     sample_weight = _weights(weight_column, path, row) if weights else None
     empty = [c for c in frame.columns if frame[c].isna().all()]
     if empty:
+        kept = shlex.quote(columns_option([c for c in frame.columns if c not in empty])
+                           or "A,B")
         raise ValueError(f"column(s) {empty} of {path} have no values at all; leave them out "
-                         "of the feature columns")
+                         f"of the feature columns (--columns {kept}; columns = [...] in a "
+                         "spec's [data])")
     incomplete = frame.isna().any(axis=1)
     if incomplete.any() and missing == "refuse":
         raise ValueError(
