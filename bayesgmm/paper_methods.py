@@ -429,7 +429,7 @@ def _model_check(check: Any, provisional: bool, cite: Any) -> str:
     found = f"No statistic was judged, as {check.not_judged}" if check.not_judged else found
     return (f"The model's fit was checked by a posterior predictive check "
             f"{cite('ppc', '(Gelman et al. 1996)')}: {_count(n)} data sets replicated "
-            f"from posterior draws were compared with the data on {check.statistics_words}; "
+            f"from posterior draws were compared with the data on {check.statistics_text(cite)}; "
             f"a statistic counted as not reproduced when its one-sided predictive p-value "
             f"was at most {level:g} or at least {1 - level:g} and the data's value lay "
             f"{check.bound():.2f} or more of the replicates' sds from their mean (the "

@@ -49,6 +49,10 @@ REFERENCES = {
             "sample comparison. Statistics and Computing 32, 32.",
     "ppc": "Gelman, A., Meng, X.-L. and Stern, H. (1996). Posterior predictive assessment of "
            "model fitness via realized discrepancies. Statistica Sinica 6, 733-807.",
+    "bowley": "Bowley, A. L. (1920). Elements of Statistics, 4th edition. London: P. S. King "
+              "and Son.",
+    "moors": "Moors, J. J. A. (1988). A quantile alternative for kurtosis. Journal of the "
+             "Royal Statistical Society, Series D (The Statistician) 37, 25-32.",
     "noise": "Banfield, J. D. and Raftery, A. E. (1993). Model-based Gaussian and non-Gaussian "
              "clustering. Biometrics 49, 803-821.",
     "pymc": "Abril-Pla, O. et al. (2023). PyMC: a modern, and comprehensive probabilistic "

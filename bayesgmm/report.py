@@ -69,7 +69,7 @@ from .plots._common import (  # "uncertain": below this probability; the figures
     UNCERTAIN_BELOW,
     fit_of,
 )
-from .plots.diagnostics import forest_means_centred
+from .plots.diagnostics import PPC_MAX_PANELS, forest_means_centred
 from .references import references_cited
 from .result_files import write_directory, write_manifest
 from .selection import (  # EM sweeps and their plots: no PyMC, no ArviZ at import
@@ -1844,34 +1844,41 @@ def _section_ppc(result, figure, random_state, check, provisional: bool = False)
                  "improved Sheather-Jones, which keeps small modes)",
                  lambda: plots.plot_ppc_density(result, random_state=random_state))
     one_d = result.em.n_features == 1  # referee: "joint" structure of a single feature
+    # the quantile statistics: of the features with many distinct values (_ppc_statistics)
+    robust = any(label.startswith("octile") for label in check.labels)
+    shapes = ("skewness, excess kurtosis, quartile skewness and octile kurtosis" if robust
+              else "skewness and excess kurtosis")
+    many = len(check.labels) > PPC_MAX_PANELS  # the 12 farthest from 0.5 shown
+    what = (f"the sd, {shapes}" if one_d else
+            f"the correlation of each pair of features and each feature's {shapes}")
     joint = figure("ppc_statistics", ("Posterior predictive check of summary statistics: "
                                       if one_d else "Joint posterior predictive check: ")
-                   + ("the sd, skewness and excess kurtosis" if one_d else
-                      "the correlation of each pair of features and each feature's skewness "
-                      "and excess kurtosis" if result.em.n_features <= 3
-                      else "the 12 of the correlations of each pair of features and each "
-                           "feature's skewness and excess kurtosis whose p-values lie farthest "
-                           "from 0.5 (the title gives the others' range)")
+                   + (f"the 12 of {what} whose p-values lie farthest from 0.5 (the title "
+                      "gives the others' range)" if many else what)
                    + " in replicated data sets against the data's; a red title marks what the "
                      "model does not reproduce: p at most 0.01 or at least 0.99, with the "
                      "data's value beyond the Bonferroni bound over the statistics (in the "
                      "replicates' sds, given in the figure's title)",
                    lambda: plots.plot_ppc_statistics(result, check=check))
+    quantiles = (" The quartile skewness and octile kurtosis (Bowley's and Moors', from the "
+                 "quartiles and octiles) are the shape statistics that a few gross outliers, "
+                 "which swamp the moments, do not move." if robust else "")
     return _section("ppc", "6. Posterior predictive check",
                     "<p>Data sets simulated from the posterior (one per random draw) against the "
                     "observed data: the observed density should look like one more replicate."
                     + (" A density can look alike while its shape is not reproduced, so the "
                        "second figure checks the spread, asymmetry and tails of the data as a "
-                       "whole.</p>" if one_d else
+                       f"whole.{quantiles}</p>" if one_d else
                        " Marginal densities can agree while the joint structure does not, and "
                        "a density can look alike while its asymmetry and tails are not "
                        "reproduced, so the second figure checks one joint statistic, the "
                        "correlation of each pair of features, and each feature's skewness and "
                        "excess kurtosis"
                        + (" (12 of them shown: those whose p-values lie farthest from 0.5)"
-                          if result.em.n_features > 3 else "")
+                          if many else "")
                        + "; agreement there does not make the joint shapes (clusters, their "
-                       "orientation) reproduced, which the figures of section 3 show.</p>"),
+                       f"orientation) reproduced, which the figures of section 3 show."
+                       f"{quantiles}</p>"),
                     _misfit_text(check, provisional), fig, joint)
 
 

@@ -261,17 +261,20 @@ def test_the_paragraph_states_the_predictive_check_and_what_it_found(tiny_fit, t
     n = len(tiny_check.replicated)
     assert n == 200 and not tiny_check.not_judged
     assert (f"checked by a posterior predictive check (Gelman et al. 1996): {n} data sets "
-            "replicated from posterior draws were compared with the data on each feature's "
-            "skewness and excess kurtosis and the correlation of each pair of features; a "
+            "replicated from posterior draws were compared with the data on the correlation "
+            "of each pair of features and each feature's skewness and excess kurtosis, with "
+            "Bowley's quartile skewness (Bowley 1920) and Moors' octile kurtosis (Moors 1988), "
+            "which gross outliers do not move; a "
             "statistic counted as not reproduced when its one-sided predictive p-value was at "
-            "most 0.01 or at least 0.99 and the data's value lay 3.09 or more of the "
-            "replicates' sds from their mean (the Bonferroni bound over the 5 statistics). "
+            "most 0.01 or at least 0.99 and the data's value lay 3.26 or more of the "
+            "replicates' sds from their mean (the Bonferroni bound over the 9 statistics). "
             ) in text.paragraph
     from scipy.stats import norm
 
-    assert tiny_check.bound() == pytest.approx(norm.isf(0.01 / 10))  # 3.09
+    assert tiny_check.bound() == pytest.approx(norm.isf(0.01 / 18))  # 3.26
     assert tiny_check.misfits() == []  # Old Faithful, K=2 full: nothing it misses here
-    assert "over the 5 statistics). None was. " in text.paragraph
+    assert "over the 9 statistics). None was. " in text.paragraph
+    assert any(r.startswith("Moors, J. J. A. (1988)") for r in text.references)
     assert "every convergence check passed" in text.paragraph  # not "every check passed"
     assert any(r.startswith("Gelman, A., Meng, X.-L. and Stern, H. (1996)")
                for r in text.references)
@@ -283,8 +286,10 @@ def test_the_paragraph_states_the_predictive_check_and_what_it_found(tiny_fit, t
         pd.DataFrame({"x": rng.standard_t(3, size=400)}), 1, draws=100), random_state=0)
     passed = dataclasses.replace(d, ok=True)  # the tiny fit's 100 draws may fail its checks
     p = methods_text(tiny_fit, passed, predictive_check=heavy).paragraph
-    assert "on the standard deviation, skewness and excess kurtosis; a statistic" in p
-    assert (f"(the Bonferroni bound over the 3 statistics). The check found that the model "
+    assert ("on the standard deviation, skewness and excess kurtosis, with Bowley's quartile "
+            "skewness (Bowley 1920) and Moors' octile kurtosis (Moors 1988), which gross "
+            "outliers do not move; a statistic") in p
+    assert (f"(the Bonferroni bound over the 5 statistics). The check found that the model "
             f"misses part of the data: {heavy.misfit_words()}.") in p
     assert "excess kurtosis (" in heavy.misfit_words()
     # under failed convergence checks the finding is provisional (review)

@@ -436,23 +436,50 @@ def test_predictive_statistics_are_scipy_s_correlations_and_moments():
     pairs = [(i, j) for i in range(7) for j in range(i + 1, 7)]
     assert labels == ([f"corr(f{i}, f{j})" for i, j in pairs]
                       + [f"skewness(f{i})" for i in range(7)]
-                      + [f"excess kurtosis(f{i})" for i in range(7)])
+                      + [f"excess kurtosis(f{i})" for i in range(7)]
+                      + [f"quartile skewness(f{i})" for i in range(7)]
+                      + [f"octile kurtosis(f{i})" for i in range(7)])
+
+    def octiles(x):  # E1 ... E7, NumPy's default (linear) quantiles, one at a time
+        return [np.quantile(x, i / 8) for i in range(1, 8)]
+
+    def bowley(x):
+        e = octiles(x)
+        return (e[5] + e[1] - 2 * e[3]) / (e[5] - e[1])
+
+    def moors(x):
+        e = octiles(x)
+        return ((e[6] - e[4]) + (e[2] - e[0])) / (e[5] - e[1])
+
     expected = [[np.corrcoef(z[:, i], z[:, j])[0, 1] for i, j in pairs]
                 + [stats.skew(z[:, i]) for i in range(7)]
-                + [stats.kurtosis(z[:, i]) for i in range(7)] for z in Z]
+                + [stats.kurtosis(z[:, i]) for i in range(7)]
+                + [bowley(z[:, i]) for i in range(7)]
+                + [moors(z[:, i]) for i in range(7)] for z in Z]
     np.testing.assert_allclose(statistic(Z), expected, rtol=1e-12)
     np.testing.assert_allclose(statistic(Z[1]), expected[1], rtol=1e-12)
     _, moments = _ppc_statistics(Z[0][:, :1], ["x"])
     z = Z[2, :, 0]
     np.testing.assert_allclose(moments(Z[2][:, :1]),
-                               [z.std(), stats.skew(z), stats.kurtosis(z)], rtol=1e-12)
+                               [z.std(), stats.skew(z), stats.kurtosis(z), bowley(z),
+                                moors(z)], rtol=1e-12)
+    # a normal sample's octile kurtosis is Moors' 1.233
+    assert moors(np.random.default_rng(1).standard_normal(200_000)) == pytest.approx(1.233,
+                                                                                     abs=0.01)
     # far from 0 (galaxies' velocities, ~20,000 km/s), as SciPy's two passes give them
     far = 2e4 + 300 * Z[:, :, :1] ** 2
-    np.testing.assert_allclose(moments(far)[:, 1:], [[stats.skew(x), stats.kurtosis(x)]
-                                                     for x in far[:, :, 0]], rtol=1e-10)
+    np.testing.assert_allclose(moments(far)[:, 1:3], [[stats.skew(x), stats.kurtosis(x)]
+                                                      for x in far[:, :, 0]], rtol=1e-10)
+    # a column of few distinct values (codes) has no quantile statistics: the continuous
+    # replicates' quantiles could not match its steps
+    coded = np.c_[Z[0][:, 0], np.arange(40) % 5]
+    labels, statistic = _ppc_statistics(coded, ["a", "code"])
+    assert labels == ["corr(a, code)", "skewness(a)", "skewness(code)", "excess kurtosis(a)",
+                      "excess kurtosis(code)", "quartile skewness(a)", "octile kurtosis(a)"]
+    assert statistic(coded[None]).shape == (1, 7)
 
 
-@pytest.mark.parametrize("D, panels", [(3, 9), (7, 12)])
+@pytest.mark.parametrize("D, panels", [(2, 9), (3, 12), (7, 12)])
 def test_joint_check_shows_every_pair_or_says_which_it_left_out(D, panels):
     """QA (D=5): the check drew the first six of ten pairs, and nothing said the other four
     were left out. Up to 12 statistics (each pair's correlation, each feature's skewness and
@@ -466,7 +493,7 @@ def test_joint_check_shows_every_pair_or_says_which_it_left_out(D, panels):
     assert len(drawn) == panels
     shown = {a.get_xlabel(): float(a.get_title()[4:]) for a in drawn}
     title = fig._suptitle.get_text()
-    statistics = D * (D - 1) // 2 + 2 * D
+    statistics = D * (D - 1) // 2 + 4 * D  # with each feature's two quantile statistics
     if panels == statistics:
         assert "left" not in title and "shown" not in title
         return

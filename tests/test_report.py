@@ -1072,14 +1072,32 @@ def test_the_predictive_check_says_what_its_joint_figure_checks(old_faithful):
 
     from bayesgmm.report import _section_ppc
 
-    fits = types.SimpleNamespace(finding=lambda provisional=False: "", not_judged="")
-    section = _section_ppc(_fake_result(old_faithful, 2), lambda *args: "", 0, fits)
+    labels = ("corr(a, b)", "skewness(a)", "skewness(b)", "excess kurtosis(a)",
+              "excess kurtosis(b)", "quartile skewness(a)", "quartile skewness(b)",
+              "octile kurtosis(a)", "octile kurtosis(b)")
+    fits = types.SimpleNamespace(finding=lambda provisional=False: "", not_judged="",
+                                 labels=labels)
+    captions = []
+
+    def figure(name, caption, draw):
+        captions.append(caption)
+        return ""
+
+    section = _section_ppc(_fake_result(old_faithful, 2), figure, 0, fits)
     assert "statistics of the data as a whole" not in section
     assert "one joint statistic, the correlation of each pair of features, and each " \
            "feature's skewness and excess kurtosis;" in section
     assert "does not make the joint shapes" in section
-    one = _section_ppc(_fake_result(bayesgmm.load_galaxies(), 3), lambda *args: "", 0, fits)
+    # the quantile statistics: named, and why they are there
+    assert "that a few gross outliers, which swamp the moments, do not move" in section
+    assert captions[1].startswith("Joint posterior predictive check: the correlation of each "
+                                  "pair of features and each feature's skewness, excess "
+                                  "kurtosis, quartile skewness and octile kurtosis in")
+    one_d = types.SimpleNamespace(finding=lambda provisional=False: "", not_judged="",
+                                  labels=("sd", "skewness", "excess kurtosis"))
+    one = _section_ppc(_fake_result(bayesgmm.load_galaxies(), 3), figure, 0, one_d)
     assert "spread, asymmetry and tails" in one and "correlation" not in one
+    assert "gross outliers" not in one  # no quantile statistic (few distinct values)
 
 
 def test_adaptive_record_reads_as_sentences():

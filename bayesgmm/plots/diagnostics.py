@@ -1198,13 +1198,33 @@ def _ppc_statistics(X: np.ndarray, names) -> tuple[list[str], Any]:
     (..., N, D) to their values (..., len(labels)). 1-D: sd, skewness and excess kurtosis;
     else the correlation of each pair of features (i < j, in that order), then each
     feature's skewness and excess kurtosis (QA: a K=1 fit of a skewed 2-D cluster, skewness
-    2.4 per feature, drew no finding: only correlations were checked)."""
+    2.4 per feature, drew no finding: only correlations were checked). Then, for each
+    feature with at least :data:`PPC_QUANTILE_MIN_VALUES` distinct values in ``X`` (the
+    data's complete rows), Bowley's quartile skewness and Moors' octile kurtosis
+    (:func:`_quantile_shape`): the moments are swamped by a few gross outliers, these are not
+    (QA: one component spanning two clusters passed every moment beside 12 outliers; its
+    octile kurtosis lay 4.4 replicate sds below theirs). A column of few distinct values
+    (codes, coarse rounding) has quantiles the continuous replicates cannot match: left out."""
     D = X.shape[1]
+    complete = X[~np.isnan(X).any(axis=1)]  # the rows the statistics are computed on
+    many = [j for j in range(D)
+            if np.unique(complete[:, j]).size >= PPC_QUANTILE_MIN_VALUES]  # distinct values
+
+    def shapes(Z):  # (..., N, D) -> (..., 2 len(many)): all skewnesses, then kurtoses
+        if not many or not Z.shape[-2]:  # none, or no rows: NaN, as the moments give
+            return np.full(Z.shape[:-2] + (2 * len(many),), np.nan)
+        return np.concatenate(_quantile_shape(np.moveaxis(Z[..., many], -1, -2)), axis=-1)
+
+    short = [_ellipsize(n, 36) for n in names]
+    quantile_labels = ([f"quartile skewness({short[j]})" for j in many]
+                       + [f"octile kurtosis({short[j]})" for j in many])
     if D == 1:
         def moments(Z):
             z = Z[..., 0]
-            return np.stack([z.std(axis=-1), *_skew_kurtosis(z)], axis=-1)
-        return ["sd", "skewness", "excess kurtosis"], moments
+            return np.concatenate([np.stack([z.std(axis=-1), *_skew_kurtosis(z)], axis=-1),
+                                   shapes(Z)], axis=-1)
+        return (["sd", "skewness", "excess kurtosis"]
+                + [label.split("(")[0] for label in quantile_labels]), moments
 
     upper = np.triu_indices(D, 1)
 
@@ -1220,12 +1240,28 @@ def _ppc_statistics(X: np.ndarray, names) -> tuple[list[str], Any]:
 
     def statistics(Z):
         z = np.moveaxis(Z, -1, -2)  # (..., D, N): each feature's moments along N
-        return np.concatenate([correlations(Z), *_skew_kurtosis(z)], axis=-1)
+        return np.concatenate([correlations(Z), *_skew_kurtosis(z), shapes(Z)], axis=-1)
 
-    short = [_ellipsize(n, 36) for n in names]
     return ([label(i, j) for i, j in zip(*upper, strict=True)]
-            + [f"skewness({n})" for n in short] + [f"excess kurtosis({n})" for n in short],
-            statistics)
+            + [f"skewness({n})" for n in short] + [f"excess kurtosis({n})" for n in short]
+            + quantile_labels, statistics)
+
+
+# A feature needs this many distinct values for its quantile statistics in the check.
+PPC_QUANTILE_MIN_VALUES = 20
+_OCTILES = np.arange(1, 8) / 8
+
+
+def _quantile_shape(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Bowley's quartile skewness (Q3 + Q1 - 2 Q2) / (Q3 - Q1) and Moors' (1988) octile
+    kurtosis ((E7 - E5) + (E3 - E1)) / (E6 - E2) along the last axis (E_i: the i-th octile;
+    1.233 for a normal distribution, lower for a flat or two-peaked one, higher for heavy
+    tails): shape statistics that no more than an eighth of the values, however far, can
+    move. NaN where the quartiles coincide."""
+    e = np.quantile(z, _OCTILES, axis=-1)  # (7, ...)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        iqr = e[5] - e[1]
+        return (e[5] + e[1] - 2 * e[3]) / iqr, ((e[6] - e[4]) + (e[2] - e[0])) / iqr
 
 
 def _skew_kurtosis(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -1271,7 +1307,9 @@ class PredictiveCheck:
     Attributes
     ----------
     labels : tuple of str
-        The statistics (1-D: sd, skewness, excess kurtosis; else each pair's correlation).
+        The statistics (1-D: sd, skewness, excess kurtosis; else each pair's correlation,
+        each feature's skewness and excess kurtosis; then, for each feature with many
+        distinct values, its quartile skewness and octile kurtosis).
     observed : ndarray (S,)
         The data's values (on its complete rows).
     replicated : ndarray (R, S)
@@ -1375,13 +1413,13 @@ class PredictiveCheck:
         if label.startswith("corr("):
             return ("a joint structure that its components do not give (another covariance "
                     "type or more components may)")
-        if label.startswith("excess kurtosis") and not above:
+        if "kurtosis" in label and not above:  # excess or octile
             return ("a flatter or several-peaked shape than its components give (more "
                     "components may)")
-        if label.startswith("excess kurtosis"):
+        if "kurtosis" in label:
             return (f"heavier tails than its Gaussian components give (a transform such as a "
                     f"log, more components{noise} may)")
-        if label.startswith("skewness"):
+        if "skewness" in label:  # moment or quartile
             return ("an asymmetry that its Gaussian components do not give (a transform such "
                     "as a log, or more components, may)")
         return (f"a spread that its components do not give (more components{noise} may)")
@@ -1393,12 +1431,33 @@ class PredictiveCheck:
 
     @property
     def statistics_words(self) -> str:
-        """The statistics compared, in words (the Methods paragraph's)."""
-        if self.labels == ("sd", "skewness", "excess kurtosis"):
-            return "the standard deviation, skewness and excess kurtosis"
+        """The statistics compared, in words (the Methods paragraph's, less its citations)."""
+        return self.statistics_text()
+
+    def statistics_text(self, cite: Any = None) -> str:
+        """:attr:`statistics_words`, ``cite(key, text)`` citing the quantile statistics'
+        sources where given (:mod:`bayesgmm.paper_methods`' citation, keys of
+        :data:`bayesgmm.references.REFERENCES`)."""
+        def cited(key: str, text: str) -> str:
+            return "" if cite is None else f" {cite(key, text)}"
+
+        quantiles = [label for label in self.labels if label.startswith("octile kurtosis")]
+        robust = ("" if not quantiles else
+                  f", with Bowley's quartile skewness{cited('bowley', '(Bowley 1920)')} and "
+                  f"Moors' octile kurtosis{cited('moors', '(Moors 1988)')}, which gross "
+                  "outliers do not move" + ("" if len(quantiles) == self.n_features else
+                                            f" (of the {len(quantiles)} features with many "
+                                            "distinct values)"))
+        if self.labels[:3] == ("sd", "skewness", "excess kurtosis"):
+            return f"the standard deviation, skewness and excess kurtosis{robust}"
         joint = any(label.startswith("corr(") for label in self.labels)
-        return ("each feature's skewness and excess kurtosis"
-                + (" and the correlation of each pair of features" if joint else ""))
+        return (("the correlation of each pair of features and " if joint else "")
+                + f"each feature's skewness and excess kurtosis{robust}")
+
+    @property
+    def n_features(self) -> int:
+        """The features checked (each has a moment skewness)."""
+        return sum(1 for label in self.labels if label.startswith("skewness"))
 
 
 def _p_words(p: float, n: int) -> str:
@@ -1455,9 +1514,12 @@ def plot_ppc_statistics(result: BayesResult, n_replicates: int = 200, axes: Any 
     Marginal densities can match while the joint structure does not; the correlation between
     each pair of features catches that, and each feature's skewness and excess kurtosis
     (SciPy's kurtosis - 3) the asymmetry and tails a density plot hides (1-D data: sd,
-    skewness and excess kurtosis). Up to :data:`PPC_MAX_PANELS` (12) statistics, each has a
-    panel (D <= 3); with more, the 12 whose p-values lie farthest from 0.5, and a new
-    figure's title says how many were left out and the range of their p-values.
+    skewness and excess kurtosis); Bowley's quartile skewness and Moors' octile kurtosis
+    (of each feature with at least ``PPC_QUANTILE_MIN_VALUES`` distinct values) the shape of
+    the bulk, which a few gross outliers swamp in the moments. Up to
+    :data:`PPC_MAX_PANELS` (12) statistics, each has a panel (D <= 2); with more, the 12
+    whose p-values lie farthest from 0.5, and a new figure's title says how many were left
+    out and the range of their p-values.
     Each panel: the statistic over ``n_replicates`` replicated data sets (histogram), the
     observed value (black line) and the one-sided posterior predictive p-value
     ``p`` = P(T(rep) >= T(obs)) (a new figure's title says it is one-sided, and which side):
