@@ -317,9 +317,12 @@ class BayesianGMM:
         self.weights_, self.means_, self.covariances_ = result.posterior_mean()
         self.noise_weight_ = (float(result.posterior["noise_weight"].mean())
                               if result.noise else 0.0)
-        # as scikit-learn sets it: only for named columns (API QA: x0, x1, ... for arrays)
+        # as scikit-learn sets it: only for named columns (API QA: x0, x1, ... for arrays);
+        # a refit on an array removes an earlier fit's (QA: names of 2 beside 3 features)
         if tuple(result.feature_names) != default_names(len(result.feature_names)):
             self.feature_names_in_ = np.array(result.feature_names, dtype=object)
+        else:
+            self.__dict__.pop("feature_names_in_", None)
         self.n_features_in_ = len(result.feature_names)
         # GaussianMixture's names, of the posterior means (as means_ and covariances_ are)
         self.precisions_cholesky_ = kernels.precisions_cholesky(self.covariances_,
@@ -357,6 +360,12 @@ class BayesianGMM:
                           "feature names: its columns are taken in order",
                           skip_file_prefixes=IN_PACKAGE)
             return np.asarray(X, dtype=np.float64)
+        if names is None and hasattr(self, "feature_names_in_"):
+            # as scikit-learn warns: a column order the names cannot check (QA: silent in the
+            # one direction scikit-learn protects)
+            warnings.warn(f"X does not have feature names, but this BayesianGMM was fitted with "
+                          f"feature names {fitted}: its columns are taken in that order",
+                          UserWarning, skip_file_prefixes=IN_PACKAGE)
         return X
 
     def _missing_policy(self) -> str:

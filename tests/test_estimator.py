@@ -417,3 +417,26 @@ def test_impute_and_a_random_state_as_scikit_learn_makes_it(tiny_fit, old_faithf
 
     assert seed_from(np.random.RandomState(0)) == seed_from(np.random.RandomState(0))
     assert est.sample(3, random_state=np.random.RandomState(0))[0].shape == (3, 2)
+
+
+def test_a_refit_on_an_array_drops_the_names_and_arrays_are_warned_about(tiny_fit, old_faithful):
+    """QA (scikit-learn conventions): a refit on an array kept the DataFrame fit's
+    feature_names_in_ (2 names beside n_features_in_ = 3); and an array given to a model
+    fitted on named columns was taken in order without a word, where scikit-learn warns."""
+    from conftest import posterior_stand_in
+
+    est = BayesianGMM.from_result(tiny_fit)
+    assert list(est.feature_names_in_) == ["eruptions", "waiting"]
+    with pytest.warns(UserWarning, match=r"X does not have feature names, but this "
+                                         r"BayesianGMM was fitted with feature names "
+                                         r"\['eruptions', 'waiting'\]"):
+        est.predict(old_faithful.to_numpy()[:5])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        est.predict(old_faithful.head())  # named: no warning
+    rng = np.random.default_rng(0)
+    est._set_fitted(posterior_stand_in(rng.normal(size=(60, 3)), 2))  # as fit() sets it
+    assert est.n_features_in_ == 3 and not hasattr(est, "feature_names_in_")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        est.predict(rng.normal(size=(4, 3)))  # fitted on an array: nothing to warn of
