@@ -82,6 +82,24 @@ def prior_dominated_note(n_rows: int, n_components: int, n_features: int,
             "determine them, so the posterior mostly restates the priors; fit fewer "
             f"components or a simpler covariance type for an answer from the data{transposed}")
 
+
+class _MeanArray(np.ndarray):
+    """:attr:`MembershipProbabilities.mean`: the array, which can also be called as the
+    ndarray method of that name (QA: ``p.mean(axis=0)``, the most common thing done with
+    ``predict_proba``, raised "'numpy.ndarray' object is not callable"). What NumPy computes
+    from it is a plain array."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.view(np.ndarray).mean(*args, **kwargs)
+
+    def __array_wrap__(self, obj: Any, context: Any = None, return_scalar: bool = False) -> Any:
+        out = np.asarray(obj).view(np.ndarray)
+        return out[()] if return_scalar else out
+
+    def __repr__(self) -> str:
+        return repr(self.view(np.ndarray))
+
+
 @dataclass(frozen=True, eq=False)
 class MembershipProbabilities(NDArrayOperatorsMixin):
     """Posterior membership probabilities of each point.
@@ -92,10 +110,10 @@ class MembershipProbabilities(NDArrayOperatorsMixin):
     (``log_loss(y, p)``) and the ndarray methods and attributes (``p.max(axis=1)``,
     ``p.argmax(axis=1)``, ``p.sum(axis=1)``, ``p.round(2)``, ``p.T``) all read ``mean``, so
     code written for EM's ``predict_proba`` runs on it unchanged; the intervals are in
-    ``lower`` and ``upper``. One exception: ``p.mean`` is the array attribute, not the
-    method: write ``np.mean(p, axis=0)`` (or ``p.mean.mean(axis=0)``) for the average.
-    The methods see ``mean`` read-only (``p.sort()`` raises): a result's numbers stay as
-    they were fitted.
+    ``lower`` and ``upper``. ``p.mean`` is that array (``p.mean[:, 1]``), and called it is
+    the ndarray method too: ``p.mean(axis=0)`` is the average membership, as
+    ``np.mean(p, axis=0)``. The methods see ``mean`` read-only (``p.sort()`` raises): a
+    result's numbers stay as they were fitted.
 
     Attributes
     ----------
@@ -166,7 +184,8 @@ class MembershipProbabilities(NDArrayOperatorsMixin):
         # Read-only views: no route writes into a result's numbers (np.add.at(p, ...),
         # np.asarray(p)[:] = 0, out=p.mean), and the caller's own arrays keep their flags.
         for name in ("mean", "lower", "upper"):
-            view = np.asarray(getattr(self, name)).view()
+            view = np.asarray(getattr(self, name)).view(_MeanArray if name == "mean"
+                                                        else np.ndarray)
             view.flags.writeable = False
             object.__setattr__(self, name, view)
 

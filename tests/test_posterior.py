@@ -12,7 +12,15 @@ def proba(tiny_fit, old_faithful):
 def test_membership_probabilities_behave_as_their_mean(proba):
     """QA: p[:, 1], np.asarray(p) (shape ()) and log_loss(y, p) failed on the object."""
     np.testing.assert_array_equal(proba[:, 1], proba.mean[:, 1])
-    assert np.asarray(proba) is proba.mean  # no copy unless asked for
+    assert np.shares_memory(np.asarray(proba), proba.mean)  # no copy unless asked for
+    assert type(np.asarray(proba)) is np.ndarray
+    # QA: p.mean(axis=0), the average membership, raised "'numpy.ndarray' object is not
+    # callable"; p.mean is still the array, and what NumPy makes of it a plain array
+    np.testing.assert_array_equal(proba.mean(axis=0), np.mean(proba.mean.view(np.ndarray),
+                                                             axis=0))
+    assert proba.mean() == pytest.approx(0.5) and proba.mean[:, 1].shape == (10,)
+    assert type(proba.mean(axis=0)) is np.ndarray and type(proba.mean + 1) is np.ndarray
+    assert repr(proba.mean).startswith("array(")
     assert (proba.shape, proba.ndim, len(proba), proba.dtype) == ((10, 2), 2, 10, np.float64)
     np.testing.assert_array_equal(np.stack(list(proba)), proba.mean)
     assert np.allclose(np.sum(proba, axis=1), 1)
@@ -24,7 +32,7 @@ def test_membership_probabilities_behave_as_their_mean(proba):
 ])
 def test_membership_probabilities_follow_numpys_array_protocol(proba, dtype, copy, same):
     out = np.array(proba, dtype=dtype, copy=copy)
-    assert (out is proba.mean) == same
+    assert np.shares_memory(out, proba.mean) == same  # a copy only where one is needed
     assert out.dtype == (dtype or np.float64)
     np.testing.assert_allclose(out, proba.mean, rtol=1e-7)
 
