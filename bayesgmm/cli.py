@@ -45,7 +45,7 @@ from typing import TYPE_CHECKING, Any
 from . import progress
 from ._validation import COVARIANCE_TYPES, check_seed, singular_columns
 from ._warn import IN_PACKAGE
-from .covariance import covariance_words
+from .covariance import covariance_words, mclust_hint
 from .formatting import format_count, format_number, per_chain, timing_parts
 from .settings import (  # NumPy only
     MAX_RESTARTS,
@@ -640,8 +640,18 @@ def _strict_flag(parser: argparse.ArgumentParser, kept: str = "the result is sti
                              f"PROBLEMS ({kept}); default: exit 0 and print the verdict")
 
 
+def _covariance_type(text: str) -> str:
+    """--covariance of fit and em: one type (QA: an mclust name was refused without a hint;
+    argparse's own message for the others)."""
+    hint = mclust_hint(text) if text not in COVARIANCE_TYPES else ""
+    if hint:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a covariance type{hint}")
+    return text
+
+
 def _covariance_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--covariance", choices=COVARIANCE_TYPES, default="full",
+                        type=_covariance_type,
                         help="covariance structure: full (each component its own), tied (one "
                              "shared), diag (axis-aligned), spherical (one variance per "
                              "component) (default: full)")
@@ -1301,7 +1311,8 @@ def _covariance_types(text: str) -> tuple[str, ...]:
     unknown = [c for c in names if c not in COVARIANCE_TYPES]
     if unknown:
         raise ValueError(f"--covariance {text!r}: unknown covariance type(s) {unknown}; use "
-                         f"'all' or a comma-separated list of {', '.join(COVARIANCE_TYPES)}")
+                         f"'all' or a comma-separated list of {', '.join(COVARIANCE_TYPES)}"
+                         + mclust_hint(unknown[0]))
     twice = [c for c in COVARIANCE_TYPES if names.count(c) > 1]
     if twice:
         raise ValueError(f"--covariance {text!r} names {', '.join(twice)} more than once; "

@@ -52,12 +52,25 @@ COVARIANCE_DIMS = {"full": ("component", "feature", "feature_bis"),
 
 
 def check_covariance_type(covariance_type: Any) -> str:
-    """``covariance_type`` if it is one of :data:`COVARIANCE_TYPES`, else a ValueError."""
+    """``covariance_type`` if it is one of :data:`COVARIANCE_TYPES`, else a ValueError (naming
+    ours for an mclust model name: QA, an mclust user's 'VVV' was refused without a hint)."""
     if covariance_type not in COVARIANCE_TYPES:
-        raise ValueError(
-            f"covariance_type must be one of {COVARIANCE_TYPES}; got {covariance_type!r}"
-        )
+        raise ValueError(f"covariance_type must be one of {COVARIANCE_TYPES}; got "
+                         f"{covariance_type!r}{mclust_hint(covariance_type)}")
     return covariance_type
+
+
+def mclust_hint(name: Any) -> str:
+    """" (mclust's VVV is 'full' here: ...)" for an mclust model name of one of the four
+    types, else "": for the messages that refuse it."""
+    ours = _MCLUST_NAMES.get(str(name).upper())
+    return (f" (mclust's {str(name).upper()} is {ours!r} here: VVV = 'full', EEE = 'tied', "
+            "VVI = 'diag', VII = 'spherical')" if ours else "")
+
+
+# mclust's model names of the four types (Scrucca et al. 2016): volume, shape, orientation
+# each Variable or Equal; I: axis-aligned (diagonal) or spherical.
+_MCLUST_NAMES = {"VVV": "full", "EEE": "tied", "VVI": "diag", "VII": "spherical"}
 
 
 def shape(covariance_type: str, K: int, D: int) -> tuple[int, ...]:

@@ -1,6 +1,7 @@
 """The command line: bad input ends in one line and exit status 2, before any fitting."""
 
 import base64
+import contextlib
 import hashlib
 import json
 import re
@@ -129,6 +130,16 @@ def test_bad_fit_input_is_one_line_and_status_2(argv, message, data_dir, no_samp
     assert re.search(message, lines[0]), lines[0]
     assert "Traceback" not in err
     assert sorted(p.name for p in data_dir.iterdir()) == before  # nothing written
+
+
+@pytest.mark.parametrize("argv", [["fit", "good.csv", "-k", "2", "--covariance", "VVV"],
+                                  ["select", "good.csv", "--covariance", "full,VVV"]])
+def test_an_mclust_model_name_is_refused_with_ours(argv, data_dir, capsys):
+    """QA (an mclust user): 'VVV' was refused without a word of what it is here."""
+    with pytest.raises(SystemExit) if argv[0] == "fit" else contextlib.nullcontext():
+        rc = cli.main(argv)
+        assert rc == 2
+    assert "mclust's VVV is 'full' here" in capsys.readouterr().err
 
 
 def test_an_empty_out_is_a_usage_error(data_dir, capsys):

@@ -56,8 +56,12 @@ def test_draw_axes_are_kept(covariance_type):
 
 
 def test_bad_type_and_shape_are_one_clear_error():
-    with pytest.raises(ValueError, match="covariance_type must be one of"):
+    with pytest.raises(ValueError, match="covariance_type must be one of") as info:
         covariance.shape("banana", K, D)
+    assert "mclust" not in str(info.value)
+    for name, ours in (("VVV", "full"), ("eee", "tied"), ("VVI", "diag"), ("VII", "spherical")):
+        with pytest.raises(ValueError, match=f"mclust's {name.upper()} is '{ours}' here"):
+            covariance.check_covariance_type(name)
     with pytest.raises(ValueError, match=r"covariances for 'diag' must have shape \(3, 2\)"):
         covariance.check_shape(np.ones((3, 3)), "diag", K, D)
 

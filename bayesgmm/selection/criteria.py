@@ -94,8 +94,9 @@ class EMSelection:
 
     def pivot(self, criterion: str = "bic") -> pd.DataFrame:
         """mclust-style wide table: K (rows) x covariance type (columns) of one criterion."""
-        if criterion not in (*CRITERIA, "log_likelihood", "n_parameters", "entropy"):
-            raise ValueError(f"unknown criterion {criterion!r}; choose from {CRITERIA}")
+        columns = (*CRITERIA, "log_likelihood", "n_parameters", "entropy")  # all (QA)
+        if criterion not in columns:
+            raise ValueError(f"unknown criterion {criterion!r}; choose from {columns}")
         wide = self.table.pivot(index="n_components", columns="covariance_type", values=criterion)
         return wide[[ct for ct in COVARIANCE_TYPES if ct in wide.columns]]
 
