@@ -154,15 +154,19 @@ def shape_note(fits: Sequence[tuple[str, list[list[int]]]]) -> str:
     listed = [f"{what}: components {_groups_words(groups)}" for what, groups in fits if groups]
     if not listed:
         return ""
+    # both readings, neither prescribed (QA: three clusters 2.5 sds apart, rightly chosen as
+    # K=3, were told "to count clusters, merge each group")
     return ("K counts Gaussian components, not clusters. Components the data show as one "
             "group (each joined to another with one mode, or nearly, between them: their "
             "mixture has one peak along its ridgeline, or a dip of under 10%; Ray & Lindsay "
-            f"2005): {'; '.join(listed)}. Such a group is one cluster whose shape Gaussians of "
-            "this covariance type cannot take alone (skewed, heavy-tailed, or tilted where "
-            "the type has no correlations: diag, spherical), or clusters too close to show "
-            "apart. To count clusters, merge each group (Hennig 2010); to describe such a "
-            "cluster with one component, try full covariances or a transform of the data (a "
-            "log for a skewed positive variable) and choose K again.")
+            f"2005): {'; '.join(listed)}. Such a group is either one cluster whose shape "
+            "Gaussians of this covariance type cannot take alone (skewed, heavy-tailed, or "
+            "tilted where the type has no correlations: diag, spherical) or clusters too "
+            "close to show apart, and the data alone cannot tell which. If it is one cluster, "
+            "merge the group to count clusters (Hennig 2010), or describe it with one "
+            "component: try full covariances or a transform of the data (a log for a skewed "
+            "positive variable) and choose K again; if what you know of the data says its "
+            "components are distinct groups, keep them.")
 
 
 def _groups_words(groups: list[list[int]]) -> str:

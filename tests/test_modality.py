@@ -95,7 +95,7 @@ def test_the_note_says_its_explanation_once():
                        ("K=4 tied (ICL's choice)", [[0, 2, 3], [1, 4]]),
                        ("K=3 full (AIC's choice)", [])])
     assert "K=2 full (BIC's choice): components 0 and 1; K=4 tied (ICL's choice): " \
-           "components {0, 2, 3} and {1, 4}. Such a group is one cluster" in note
+           "components {0, 2, 3} and {1, 4}. Such a group is either one cluster" in note
     assert note.count("K counts Gaussian components") == 1 and "AIC" not in note
     assert shape_note([("K=3 full", [])]) == ""
 
@@ -113,7 +113,7 @@ def test_select_em_says_when_its_choice_counts_components_not_clusters():
     from bayesgmm.report import build_selection_report
 
     page, _ = build_selection_report(sel, X=heavy)
-    assert "choose K again.</p>" in page  # one full stop (review: "again..")
+    assert "distinct groups, keep them.</p>" in page  # one full stop (review: "again..")
     apart = np.concatenate([rng.normal(m, 1.0, 200) for m in (-8.0, 0.0, 8.0)])[:, None]
     notes = select_em(apart, [2, 3, 4], ["full"], random_state=0, n_jobs=1).notes
     assert not any("K counts Gaussian components" in n for n in notes)

@@ -1402,6 +1402,12 @@ def test_a_choice_with_more_parameters_than_rows_is_noted():
                            "smallest component 1.0 points)")
     assert not [n for n in _choice_notes(table, best, [2, 7], True, n_rows=300)
                 if "free parameters" in n]
+    # QA: "prefer the smallest K" then "a larger K may be better still (widen -k)": the top
+    # of the grid is not said of a choice that rests on too few rows; with rows enough it is
+    assert not [n for n in _choice_notes(table, best, [2, 7], True, n_rows=15)
+                if "largest K fitted" in n]
+    assert [n for n in _choice_notes(table, best, [2, 7], True, n_rows=300)
+            if "largest K fitted" in n]
 
 
 # --------------------------------------------------------------------------------------------

@@ -76,8 +76,13 @@ def _choice_notes(table: pd.DataFrame, best: dict[str, tuple[int, str]], ks: lis
                               for r in close.sort_values(criterion).itertuples())
             notes.append(f"{criterion.upper()}: {cells} within {WEAK_EVIDENCE:g} of K={k} "
                          f"{ct}: {_NEAR_TIE_MEANING.get(criterion, 'a near tie')}")
-    notes += _too_few_rows_notes(eligible, best, n_rows)
-    tops = sorted({c.upper() for c, (k, _) in best.items() if k == max(ks) and len(ks) > 1})
+    too_few = _too_few_rows_notes(eligible, best, n_rows)
+    notes += too_few
+    # not "widen -k" beside "prefer the smallest K" (QA: 12 rows, K=4 of 1-4 chosen: the two
+    # notes pointed opposite ways): the criteria's choice there rests on too few rows
+    overfitted = {c.upper() for c in best if any(c.upper() in n.split(":")[0] for n in too_few)}
+    tops = sorted({c.upper() for c, (k, _) in best.items() if k == max(ks) and len(ks) > 1}
+                  - overfitted)
     if tops:
         notes.append(f"{', '.join(tops)} pick{'s' if len(tops) == 1 else ''} K={max(ks)}, the "
                      "largest K fitted: a larger K may be better still (widen n_components, "
