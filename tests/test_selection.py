@@ -383,6 +383,27 @@ def test_the_best_model_is_not_indistinguishable_from_itself():
     assert other_row.split()[-1] == "True" and sel.within_noise == (other_row.split()[0],)
 
 
+def test_the_printed_comparison_says_each_posteriors_checks():
+    """QA: select --bayes printed no word of K=3's CAUTION ("K too large ... do not report
+    them"), which loo.csv and the report had: a checks column, and the verdicts that are not
+    OK in full under the comparison's verdict."""
+    from dataclasses import replace
+
+    rng = np.random.default_rng(0)
+    base = rng.normal(-2.0, 0.5, size=150)
+    sel = compare({"K=2": fake_fit(loglik_draws(rng, base), 2),
+                   "K=3": fake_fit(loglik_draws(rng, base + 0.001), 3)})
+    assert "checks" not in str(sel).splitlines()[0]  # nothing diagnosed: no column
+    caution = "CAUTION: R-hat 1.004 <= 1.01 | note: K too large (advice: do not report them)"
+    sel = replace(sel, diagnostics={"K=2": "OK: every check passed", "K=3": caution})
+    header, *rows = str(sel).splitlines()[:3]
+    assert header.split()[-2:] == ["indistinguishable", "checks"]
+    assert {row.split()[0]: row.split()[-1] for row in rows} == {"K=2": "OK", "K=3": "CAUTION"}
+    text = str(sel)
+    assert text.endswith(f"Posteriors not passing every check:\nK=3: {caution}")
+    assert "K=2: OK" not in text
+
+
 def test_a_comparison_saved_with_within_noise_reads_as_indistinguishable(tmp_path):
     """Tables written before the column's rename (loo.csv of ``bayesgmm select``) still show
     and plot, with the best no longer marked indistinguishable from itself."""

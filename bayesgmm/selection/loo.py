@@ -119,8 +119,20 @@ class BayesSelection:
         return table[[c for c in _SHOWN if c in table.columns]]
 
     def __str__(self) -> str:
-        table = self.shown_table().to_string(float_format=lambda v: f"{v:,.2f}")
-        return "\n".join([table, _COLUMNS_SAID, "", self.verdict])
+        # each model's convergence status beside its elpd, and the verdicts that are not OK
+        # in full below (QA: K=3's CAUTION, "K too large ... do not report them", was in
+        # loo.csv and the report only)
+        shown = self.shown_table()
+        if self.diagnostics:  # none for ArviZ trees compared without their results
+            shown = shown.assign(checks=[self.diagnostics.get(name, "").split(":", 1)[0]
+                                         .replace(" ", "_") or "-"
+                                         for name in self.comparison.index])
+        table = shown.to_string(float_format=lambda v: f"{v:,.2f}")
+        flagged = [f"{name}: {line}" for name, line in self.diagnostics.items()
+                   if not line.startswith("OK")]
+        return "\n".join([table, _COLUMNS_SAID, "", self.verdict]
+                          + (["", "Posteriors not passing every check:", *flagged]
+                             if flagged else []))
 
     def __repr__(self) -> str:
         # the dataclass repr embedded the comparison and Pareto-k tables (QA); str() prints
@@ -147,7 +159,8 @@ _SHOWN = ("elpd", "se", "elpd_diff", "dse", "p", "weight", "indistinguishable")
 _COLUMNS_SAID = ("(elpd: expected log pointwise predictive density by PSIS-LOO, higher is "
                  "better, se its standard error; elpd_diff: below the best, dse its standard "
                  "error; p: effective number of parameters (p_loo); weight: stacking weight; "
-                 "indistinguishable: within noise of the best)")
+                 "indistinguishable: within noise of the best, which is the first row; "
+                 "checks, where shown: the posterior's own convergence verdict)")
 
 
 def with_current_names(comparison: pd.DataFrame) -> pd.DataFrame:
