@@ -111,3 +111,17 @@ def test_only_cells_whose_gain_grows_with_k_are_restarted():
         "error": [""] * 7})
     # full: gains 100, 10, 5 shrink: nothing; diag: K=2 gains 5, K=3 gains 195: K=2
     assert restart_candidates(table) == [(2, "diag")]
+
+
+def test_a_restart_that_gains_a_rounding_error_is_kept_without_a_note():
+    """QA: "K=2 diag: restarted from K=3's fit ..., EM reached a log-likelihood of -1,012.585,
+    above the -1,012.586 of its own restarts (kept)": a gain of 0.001 said as news. Kept
+    (the better fit), noted only from NOTED_GAIN on."""
+    from bayesgmm.selection.neighbours import NOTED_GAIN
+
+    rng = np.random.default_rng(51)
+    X = np.vstack([rng.multivariate_normal([0, 0], [[1, .5], [.5, 1]], 180),
+                   rng.multivariate_normal([4, 3], [[.6, 0], [0, .6]], 120)])
+    sel = select_em(X, [2, 3], "all", random_state=5, n_jobs=1)
+    assert not any("restarted from" in note for note in sel.notes), sel.notes
+    assert NOTED_GAIN == 0.1

@@ -19,17 +19,12 @@ import pandas as pd
 from joblib import delayed
 from scipy.special import xlogy
 
-from .._validation import (
-    COVARIANCE_TYPES,
-    FewValuesWarning,
-    check_data,
-    few_values_warning,
-)
+from .._validation import COVARIANCE_TYPES, FewValuesWarning, check_data, few_values_warning
 from .._warn import IN_PACKAGE
 from ..em import BOTH_INITS, EMResult, fit_em, is_degenerate
 from ..formatting import format_apart
 from .choice_notes import _choice_notes, _local_optimum_notes, failed_groups
-from .neighbours import objective, restart_from_neighbours
+from .neighbours import NOTED_GAIN, objective, restart_from_neighbours
 from .sweep import (
     caught_warnings,
     cell_seed,
@@ -349,10 +344,11 @@ def _neighbour_restarts(frame: pd.DataFrame, rows: list[dict], fits: dict,
         by_cell[(k, ct)] = row
         cell_warnings.pop((k, ct), None)
         cell_warnings.update({(k, ct): messages} if messages else {})
-        what = "log posterior" if fit.prior is not None else "log-likelihood"
-        now, then = format_apart(objective(fit), before)
-        notes.append(f"K={k} {ct}: restarted from K={source}'s fit with {how}, EM reached a "
-                     f"{what} of {now}, above the {then} of its own restarts (kept)")
+        what, (now, then) = ("log posterior" if fit.prior is not None else "log-likelihood",
+                             format_apart(objective(fit), before))
+        if objective(fit) - before >= NOTED_GAIN:  # QA: "-1,012.585 above -1,012.586"
+            notes.append(f"K={k} {ct}: restarted from K={source}'s fit with {how}, EM reached "
+                         f"a {what} of {now}, above the {then} of its own restarts (kept)")
     return list(by_cell.values()), tuple(notes)
 
 

@@ -34,8 +34,8 @@ import numpy as np
 
 from ..em import EMResult
 
-__all__ = ["merged_starts", "objective", "restart_candidates", "restart_from_neighbours",
-           "split_starts"]
+__all__ = ["NOTED_GAIN", "merged_starts", "objective", "restart_candidates",
+           "restart_from_neighbours", "split_starts"]
 
 # Merges tried per restarted cell at most (the closest pairs first): each is one EM run from a
 # start near an optimum, a few iterations.
@@ -45,6 +45,9 @@ MAX_SPLITS = 3
 # Log-likelihood units by which K + 1's gain must exceed K's before K is restarted (EM's
 # own precision; below it the gains are the same).
 _GAIN_SLACK = 1.0
+# A restart that improved its cell by less than this (EM's own convergence is ~1e-3 a point)
+# is kept without a note: it changes no criterion's choice and reads as noise.
+NOTED_GAIN = 0.1
 
 
 def merged_starts(fit: EMResult) -> list[tuple[str, dict[str, np.ndarray]]]:
