@@ -1218,6 +1218,10 @@ def test_one_model_under_two_names_is_chosen_by_one_name():
     assert any(n.startswith("at K=1, full and tied are one model") for n in notes)
     assert not any("one model" in n for n in select_em(X, [2], ["full", "tied"],
                                                        random_state=0, n_jobs=1).notes)
+    # QA: said on every run; only where a criterion chose K=1 (and so named it full)
+    apart = np.r_[X, X + 12.0]
+    assert not any("one model" in n for n in select_em(apart, [1, 2], ["full", "tied"],
+                                                       random_state=0, n_jobs=1).notes)
 
 
 def test_the_model_to_fix_is_the_simplest_one_within_noise_of_the_best():
