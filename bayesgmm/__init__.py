@@ -55,6 +55,7 @@ _LAZY = {
     "BayesResult": "posterior",
     "MembershipProbabilities": "posterior",
     "BayesianGMM": "estimator",
+    "EMGaussianMixture": "em_estimator",
     "NotFittedError": "estimator",
     "fit_bayes": "sampling",
     "membership_table": "memberships_file",
@@ -70,6 +71,7 @@ _LAZY = {
 if TYPE_CHECKING:  # type checkers see the lazily loaded names (packager QA: all Any)
     from .datasets import load_galaxies, load_old_faithful
     from .em import ConvergenceWarning, DegenerateComponentWarning, EMResult, fit_em, n_parameters
+    from .em_estimator import EMGaussianMixture
     from .estimator import BayesianGMM, NotFittedError
     from .kernels import EStep, SufficientStatistics, estep
     from .memberships_file import membership_table
@@ -133,6 +135,7 @@ __all__ = [
     "ConvergenceWarning",
     "DegenerateComponentWarning",
     "DiagnosticThresholds",
+    "EMGaussianMixture",
     "EMResult",
     "EStep",
     "FigureFiles",

@@ -15,20 +15,19 @@ the data layer; nothing in the package imports it.
 
 from __future__ import annotations
 
-import inspect
 import os
-import warnings
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from . import kernels
-from ._validation import aligned_to_rows, check_bool, check_data, check_int, default_names
-from ._warn import IN_PACKAGE
+from ._validation import check_int
 from .draw_arrays import categorical
+from .estimator_base import (
+    EstimatorBase,
+    NotFittedError,
+)
 from .observation_record import name_labels, observations_record
-from .observations import component_labels
 from .posterior import BayesResult, MembershipProbabilities
 from .priors import Priors
 from .sampling import fit_bayes
@@ -41,11 +40,7 @@ __all__ = ["BayesianGMM", "NotFittedError"]
 _CONSTRUCTOR_SETTINGS = ("draws", "tune", "chains", "sampler", "progressbar", "nutpie_backend")
 
 
-class NotFittedError(ValueError, AttributeError):
-    """A method that needs a fitted model was called before ``fit`` (as in scikit-learn)."""
-
-
-class BayesianGMM:
+class BayesianGMM(EstimatorBase):
     """Gaussian mixture with a full posterior: EM start, marginalised PyMC model, NUTS.
 
     Parameters
@@ -132,67 +127,7 @@ class BayesianGMM:
         noise: bool = False,
         noise_volume: float | None = None,
     ) -> None:
-        # Stored as given, validated in fit (scikit-learn's rule: clone must round-trip). The
-        # signature is the one list of parameters: get_params and set_params read it too.
-        given = locals()
-        for name in self._get_param_names():
-            setattr(self, name, given[name])
-
-    # -- parameters ---------------------------------------------------------------------------
-    @classmethod
-    def _get_param_names(cls) -> list[str]:
-        params = inspect.signature(cls.__init__).parameters.values()
-        return sorted(p.name for p in params if p.name != "self")
-
-    def get_params(self, deep: bool = True) -> dict[str, Any]:
-        """Constructor parameters by name (``deep`` adds ``name__sub`` of nested estimators)."""
-        out = {}
-        for name in self._get_param_names():
-            value = getattr(self, name)
-            if deep and hasattr(value, "get_params") and not isinstance(value, type):
-                out.update({f"{name}__{k}": v for k, v in value.get_params().items()})
-            out[name] = value
-        return out
-
-    def set_params(self, **params: Any) -> BayesianGMM:
-        """Set constructor parameters; returns ``self``. Unknown names raise ``ValueError``."""
-        valid = self._get_param_names()
-        for key, value in params.items():
-            name, _, sub = key.partition("__")
-            if name not in valid:
-                raise ValueError(
-                    f"invalid parameter {name!r} for BayesianGMM; valid parameters: {valid}"
-                )
-            if sub:  # nested parameters: only of objects that take them (Priors do not)
-                inner = getattr(self, name)
-                if not hasattr(inner, "set_params"):
-                    raise ValueError(
-                        f"invalid parameter {key!r}: {name!r} has no parameters of its own to "
-                        f"set; give a whole new value, e.g. {name}=Priors({sub}=...)")
-                inner.set_params(**{sub: value})
-            else:
-                setattr(self, name, value)
-        return self
-
-    def __repr__(self) -> str:
-        defaults = {name: p.default
-                    for name, p in inspect.signature(type(self).__init__).parameters.items()}
-        changed = [f"{k}={v!r}" for k, v in self.get_params(deep=False).items()
-                   if not (v is defaults[k] or (type(v) is type(defaults[k]) and v == defaults[k]))]
-        return f"BayesianGMM({', '.join(changed)})"
-
-    def __sklearn_tags__(self) -> Any:
-        """scikit-learn's description of the estimator (a density estimator, as
-        ``GaussianMixture``; NaN allowed when ``missing="marginalise"``, the only policy under
-        which prediction takes rows with NaN), for ``Pipeline``, ``clone``
-        and the searches, which ask for it. Only scikit-learn calls it, so it imports
-        scikit-learn here, never at import time (it is not a dependency)."""
-        from sklearn.utils import InputTags, Tags, TargetTags
-
-        return Tags(estimator_type="density_estimator",
-                    target_tags=TargetTags(required=False),
-                    input_tags=InputTags(allow_nan=self.missing == "marginalise"),
-                    non_deterministic=self.random_state is None)
+        self._store_params(locals())
 
     # -- fitting ------------------------------------------------------------------------------
     def fit(self, X: Any, y: Any = None, sample_weight: Any = None, labels: Any = None
@@ -220,11 +155,7 @@ class BayesianGMM:
         -------
         self
         """
-        label_names: tuple[str, ...] = ()
-        if labels is not None:
-            labels, label_names = component_labels(labels, self.n_components)
-        observed = _observation_arguments(self.missing, sample_weight, labels, self.noise,
-                                          self.noise_volume)
+        observed, label_names = self._fit_arguments(sample_weight, labels)
         result = fit_bayes(
             X, self.n_components, covariance_type=self.covariance_type, priors=self.priors,
             random_state=self.random_state, settings=self.sampler_settings(), **observed,
@@ -233,19 +164,6 @@ class BayesianGMM:
         self._set_fitted(result)
         self.label_names_ = label_names
         return self
-
-    def fit_predict(self, X: Any, y: Any = None, **fit_params: Any) -> np.ndarray:
-        """``fit(X, y, **fit_params)`` then ``predict(X)``: the component of each row of X.
-
-        Under ``missing="drop"`` X must have no NaN (checked before sampling): the fit drops
-        such rows, and ``predict`` cannot classify them.
-        """
-        if self.missing == "drop":
-            Xv, _ = check_data(X, allow_nan=True)
-            _refuse_missing(Xv, "drop")
-        # a labelled row is its label's, as in the fit (QA: fit_predict gave a row known to
-        # be "short" the other component, which the fit's own memberships did not)
-        return self.fit(X, y, **fit_params).predict(X, labels=fit_params.get("labels"))
 
     def sampler_settings(self) -> SamplerSettings:
         """The constructor's sampling parameters as validated :class:`SamplerSettings`.
@@ -311,23 +229,13 @@ class BayesianGMM:
         return est
 
     def _set_fitted(self, result: BayesResult) -> None:
-        self.result_ = result
         self.em_ = result.em
         self.idata_ = result.idata
         self.weights_, self.means_, self.covariances_ = result.posterior_mean()
         self.noise_weight_ = (float(result.posterior["noise_weight"].mean())
                               if result.noise else 0.0)
-        # as scikit-learn sets it: only for named columns (API QA: x0, x1, ... for arrays);
-        # a refit on an array removes an earlier fit's (QA: names of 2 beside 3 features)
-        if tuple(result.feature_names) != default_names(len(result.feature_names)):
-            self.feature_names_in_ = np.array(result.feature_names, dtype=object)
-        else:
-            self.__dict__.pop("feature_names_in_", None)
-        self.n_features_in_ = len(result.feature_names)
         # GaussianMixture's names, of the posterior means (as means_ and covariances_ are)
-        self.precisions_cholesky_ = kernels.precisions_cholesky(self.covariances_,
-                                                               result.covariance_type)
-        self.precisions_ = _precisions(self.precisions_cholesky_, result.covariance_type)
+        self._set_common_fitted(result, self.covariances_)
 
     @property
     def converged_(self) -> bool:
@@ -341,46 +249,9 @@ class BayesianGMM:
             self.__dict__["_converged_of"] = result
         return self.__dict__["_converged"]
 
-    def _fitted(self) -> BayesResult:
-        if not hasattr(self, "result_"):
-            raise NotFittedError(
-                "this BayesianGMM is not fitted yet; call fit(X) before using this method"
-            )
-        return self.result_
-
-    def _named_as_fitted(self, X: Any) -> Any:
-        """X for the result's checks (named columns matched to the fitted names in any order);
-        fitted on an array (names x0, x1, ...), named input is taken in order with a warning."""
-        fitted = list(self._fitted().feature_names)
-        names = ([str(c) for c in X.columns] if isinstance(X, pd.DataFrame) else
-                 [str(X.name)] if isinstance(X, pd.Series) and X.name is not None else None)
-        if (names is not None and names != fitted and len(names) == len(fitted)
-                and fitted == list(default_names(len(fitted)))):
-            warnings.warn(f"X has feature names {names}, but this BayesianGMM was fitted without "
-                          "feature names: its columns are taken in order",
-                          skip_file_prefixes=IN_PACKAGE)
-            return np.asarray(X, dtype=np.float64)
-        if names is None and hasattr(self, "feature_names_in_"):
-            # as scikit-learn warns: a column order the names cannot check (QA: silent in the
-            # one direction scikit-learn protects)
-            warnings.warn(f"X does not have feature names, but this BayesianGMM was fitted with "
-                          f"feature names {fitted}: its columns are taken in that order",
-                          UserWarning, skip_file_prefixes=IN_PACKAGE)
-        return X
-
     def _missing_policy(self) -> str:
         """The fit's own ``missing`` (a later set_params does not change what was fitted)."""
         return (self._fitted().observations_summary or {}).get("missing", "marginalise")
-
-    def _rows(self, X: Any) -> np.ndarray:
-        """X as the fitted features (N, D), validated once for both layers by the result; a
-        row with NaN refused unless the fit marginalised (the docstring's and the tags'
-        rule: under "drop"/"refuse" no prediction is made from part of a row)."""
-        Xv = self._fitted()._check(self._named_as_fitted(X))
-        policy = self._missing_policy()
-        if policy != "marginalise":
-            _refuse_missing(Xv, policy)
-        return Xv
 
     # -- prediction ---------------------------------------------------------------------------
     def predict(self, X: Any, labels: Any = None) -> np.ndarray:
@@ -403,14 +274,6 @@ class BayesianGMM:
         return self._fitted().predict_proba(self._rows(X), interval=interval,
                                             labels=self._label_codes(labels, X))
 
-    def _label_codes(self, labels: Any, X: Any) -> np.ndarray | None:
-        """Known labels as component indices (names by ``label_names_``) in X's row order."""
-        if labels is None:
-            return None
-        codes, _ = component_labels(aligned_to_rows(labels, X, "labels"),
-                                    self._fitted().n_components, fitted_names=self.label_names_)
-        return np.asarray(codes)
-
     def impute(self, X: Any, n_imputations: int | None = None, *, labels: Any = None,
                **kwargs: Any) -> np.ndarray:
         """``X`` with its missing values (NaN) filled in under the posterior, X's columns in
@@ -429,19 +292,7 @@ class BayesianGMM:
         the fit would have kept (as :meth:`bayesgmm.EMResult.score`: under
         ``missing="drop"`` the complete rows, so that cross-validation works; under
         ``"refuse"`` a row with NaN is refused)."""
-        result = self._fitted()
-        policy = self._missing_policy()
-        Xv = result._check(self._named_as_fitted(X))
-        if policy == "refuse":
-            _refuse_missing(Xv, policy)
-        nan = np.isnan(Xv)  # the rows the fit would have kept, as it would have kept them
-        seen = ~(nan.any(axis=1) if policy == "drop" else nan.all(axis=1))
-        if not seen.any():
-            raise ValueError("X has no complete row (missing='drop' leaves out every row with "
-                             "a NaN): there is nothing to score; give complete rows"
-                             if policy == "drop" else
-                             "X has no row with an observed value: there is nothing to score")
-        return float(np.mean(result.score_samples(Xv[seen])))
+        return float(np.mean(self._fitted().score_samples(self._scored_rows(X))))
 
     def sample(self, n_samples: int = 1, random_state: Any = None
                ) -> tuple[np.ndarray, np.ndarray]:
@@ -512,43 +363,3 @@ class BayesianGMM:
         """Save the fitted result (see :meth:`BayesResult.save`); reload with
         ``BayesianGMM.from_result(bayesgmm.load(path))``."""
         return self._fitted().save(path, overwrite=overwrite)
-
-
-def _refuse_missing(Xv: np.ndarray, policy: str) -> None:
-    """Refuse rows with NaN in new data when the fit did not marginalise (``policy``)."""
-    rows = np.flatnonzero(np.isnan(Xv).any(axis=1))
-    if rows.size:
-        raise ValueError(f"X has missing values (NaN) in {rows.size} row(s), the first row "
-                         f"{int(rows[0])}; a fit with missing={policy!r} takes complete rows "
-                         "only: drop those rows (X.dropna()), or fit with "
-                         "missing='marginalise' to marginalise them")
-
-
-def _precisions(precisions_cholesky: np.ndarray, covariance_type: str) -> np.ndarray:
-    """The precision matrices (inverse covariances) from their Cholesky factors, in
-    scikit-learn's shapes: P P^T for full and tied, the squares for diag and spherical."""
-    if covariance_type in ("full", "tied"):
-        return precisions_cholesky @ np.swapaxes(precisions_cholesky, -1, -2)
-    return precisions_cholesky ** 2
-
-
-def _observation_arguments(missing: str, sample_weight: Any, labels: Any, noise: bool,
-                           noise_volume: float | None) -> dict[str, Any]:
-    """``fit_bayes``'s observation keywords that differ from its defaults.
-
-    Only those are passed: a plain fit calls exactly what it called before they existed.
-    """
-    out: dict[str, Any] = {}
-    if missing != "marginalise":
-        out["missing"] = missing
-    if sample_weight is not None:
-        out["sample_weight"] = sample_weight
-    if labels is not None:
-        out["labels"] = labels
-    if check_bool(noise, "noise"):  # QA: noise="no" (truthy) fitted a noise component
-        out["noise"] = True
-    if noise_volume is not None:
-        if not noise:
-            raise ValueError("noise_volume needs noise=True")
-        out["noise_volume"] = noise_volume
-    return out

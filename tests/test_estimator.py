@@ -391,7 +391,7 @@ def test_gaussian_mixture_attributes_a_user_reads(tiny_fit):
 @pytest.mark.parametrize("covariance_type", ["full", "tied", "diag", "spherical"])
 def test_precisions_invert_the_covariances_in_scikit_learns_shapes(covariance_type):
     from bayesgmm import kernels
-    from bayesgmm.estimator import _precisions
+    from bayesgmm.estimator_base import precisions as _precisions
 
     full = np.array([[[2.0, 0.3], [0.3, 1.0]], [[0.5, -0.1], [-0.1, 0.8]]])
     cov = {"full": full, "tied": full[0], "diag": np.array([[2.0, 1.0], [0.5, 0.8]]),

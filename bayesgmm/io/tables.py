@@ -100,12 +100,7 @@ def read_table(path: str | Path, columns: list[str] | None = None, *,
 
     Returns
     -------
-    (DataFrame, number of rows dropped)
-
-    Raises
-    ------
-    ValueError
-        As :func:`read_data`.
+    (DataFrame, number of rows dropped); ValueError as :func:`read_data` raises it.
     """
     table = read_data(path, columns, missing=_missing_policy(missing, dropna))
     return table.features, table.n_dropped
@@ -260,24 +255,19 @@ def read_data(path: str | Path, columns: list[str] | None = None, *,
     problems = {c: _column_problem(frame[c], row) for c in frame.columns}
     non_numeric = {c: why for c, why in problems.items() if why}
     if non_numeric:
-        kept = shlex.quote(columns_option([c for c in frame.columns if c not in non_numeric])
-                           or "A,B")
         raise ValueError(
             f"column(s) {list(non_numeric)} in {path} are not numeric: "
             + "; ".join(f"{c!r} {why}" for c, why in non_numeric.items())
             + ". Nothing is converted implicitly: fix the file, or leave the column(s) out "
-            f"(--columns {kept}; columns = [...] in a spec's [data])"
+            f"({_leaving_out(frame, non_numeric)})"
             + (_index_hint(frame, non_numeric) or _labels_hint(frame, non_numeric))
         )
     frame = frame.astype(np.float64)
     sample_weight = _weights(weight_column, path, row) if weights else None
     empty = [c for c in frame.columns if frame[c].isna().all()]
     if empty:
-        kept = shlex.quote(columns_option([c for c in frame.columns if c not in empty])
-                           or "A,B")
         raise ValueError(f"column(s) {empty} of {path} have no values at all; leave them out "
-                         f"of the feature columns (--columns {kept}; columns = [...] in a "
-                         "spec's [data])")
+                         f"of the feature columns ({_leaving_out(frame, empty)})")
     incomplete = frame.isna().any(axis=1)
     if incomplete.any() and missing == "refuse":
         raise ValueError(
@@ -360,6 +350,12 @@ def _missing_policy(missing: str | None, dropna: bool) -> str:
                              f"missing={missing!r}: give one of them")
         return "drop"
     return "marginalise" if missing is None else missing
+
+
+def _leaving_out(frame: pd.DataFrame, left_out) -> str:
+    """How to read only the other columns: the flag, and the spec's key."""
+    kept = columns_option([c for c in frame.columns if c not in left_out]) or "A,B"
+    return f"--columns {shlex.quote(kept)}; columns = [...] in a spec's [data]"
 
 
 def _index_hint(frame: pd.DataFrame, non_numeric: dict[str, str]) -> str:

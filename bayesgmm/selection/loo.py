@@ -119,20 +119,16 @@ class BayesSelection:
         return table[[c for c in _SHOWN if c in table.columns]]
 
     def __str__(self) -> str:
-        # each model's convergence status beside its elpd, and the verdicts that are not OK
-        # in full below (QA: K=3's CAUTION, "K too large ... do not report them", was in
-        # loo.csv and the report only)
+        # each model's own verdict beside its elpd, those not OK in full below (QA: K=3's
+        # CAUTION, "K too large ... do not report them", was in loo.csv and the report only)
         shown = self.shown_table()
         if self.diagnostics:  # none for ArviZ trees compared without their results
-            shown = shown.assign(checks=[self.diagnostics.get(name, "").split(":", 1)[0]
-                                         .replace(" ", "_") or "-"
-                                         for name in self.comparison.index])
-        table = shown.to_string(float_format=lambda v: f"{v:,.2f}")
-        flagged = [f"{name}: {line}" for name, line in self.diagnostics.items()
-                   if not line.startswith("OK")]
-        return "\n".join([table, _COLUMNS_SAID, "", self.verdict]
-                          + (["", "Posteriors not passing every check:", *flagged]
-                             if flagged else []))
+            shown = shown.assign(checks=[self.diagnostics.get(n, "").split(":", 1)[0]
+                                         .replace(" ", "_") or "-" for n in shown.index])
+        flagged = [f"{n}: {line}" for n, line in self.diagnostics.items() if line[:2] != "OK"]
+        return "\n".join([shown.to_string(float_format=lambda v: f"{v:,.2f}"), _COLUMNS_SAID,
+                          "", self.verdict]
+                         + ["", "Posteriors not passing every check:", *flagged] * bool(flagged))
 
     def __repr__(self) -> str:
         # the dataclass repr embedded the comparison and Pareto-k tables (QA); str() prints

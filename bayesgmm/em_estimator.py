@@ -1,0 +1,164 @@
+"""``EMGaussianMixture``: the EM fit behind scikit-learn's estimator conventions.
+
+:func:`bayesgmm.fit_em` returns a result object, which has scikit-learn's prediction methods
+but no ``fit``, ``get_params`` or fitted attributes, so the fast EM could not go into a
+``Pipeline`` or a parameter search (QA: a scikit-learn user had to keep ``GaussianMixture``
+there, or pay for a NUTS run per fit with :class:`bayesgmm.BayesianGMM`). This estimator is
+``fit_em`` with its arguments as constructor parameters and its result's numbers under
+``GaussianMixture``'s attribute names; missing values, frequency weights, known labels and a
+noise component work as in ``fit_em``.
+
+Where it sits: the surface layer, beside :mod:`bayesgmm.estimator`; imports
+:mod:`bayesgmm.em` and :mod:`bayesgmm.estimator_base`; nothing in the package imports it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from .em import ATOL, EMResult, fit_em
+from .estimator_base import EstimatorBase, NotFittedError
+from .observation_record import name_labels
+from .priors import ConjugatePrior
+
+__all__ = ["EMGaussianMixture", "NotFittedError"]
+
+
+class EMGaussianMixture(EstimatorBase):
+    """Gaussian mixture fitted by EM (maximum likelihood, or MAP under a conjugate prior).
+
+    Parameters
+    ----------
+    n_components : int, default 1
+    covariance_type : {"full", "tied", "diag", "spherical"}, default "full"
+    tol, atol : float, default 1e-3, ``bayesgmm.em.ATOL``
+        EM's stopping rule (see :func:`bayesgmm.fit_em`; ``atol=np.inf`` and ``tol`` give
+        scikit-learn's).
+    reg_covar : float, optional
+        Added to every variance (default: :func:`bayesgmm.fit_em`'s, scaled to the data).
+    max_iter : int, default 1000
+    n_init : int, default 1
+        Restarts per initialisation method; the best is kept.
+    init : str, tuple of str or mapping, default "kmeans++"
+        How restarts begin (``"kmeans++"``, ``"kmeans"``, ``"random"``,
+        ``"random_from_data"``, a tuple of them, or a mapping of starting ``weights`` and
+        ``means``), as in :func:`bayesgmm.fit_em`.
+    prior : ConjugatePrior or "default", optional
+        MAP-EM under mclust's conjugate prior (``"default"``: data-scaled).
+    random_state : int, numpy.random.Generator or SeedSequence, optional
+    missing : {"marginalise", "drop", "refuse"}, default "marginalise"
+        NaN in ``X``: integrated out, rows with any dropped, or refused; prediction follows
+        the same policy (as :class:`bayesgmm.BayesianGMM`'s).
+    noise, noise_volume : bool (default False), float (optional)
+        A uniform noise component (Banfield & Raftery 1993), over the data's bounding box
+        or, given ``noise_volume``, a region of that volume.
+
+    Attributes
+    ----------
+    result_ : EMResult
+        The fit (:func:`bayesgmm.fit_em`'s result: its report, save, impute, ...).
+    weights_, means_, covariances_ : ndarray
+        In scikit-learn's shapes; with a noise component the weights sum to
+        1 - ``noise_weight_``.
+    noise_weight_ : float
+    precisions_, precisions_cholesky_ : ndarray
+    converged_ : bool
+    n_iter_ : int
+    lower_bound_ : float
+        The fit's log-likelihood per row (its log posterior per row under a prior), as
+        ``GaussianMixture.lower_bound_``.
+    n_features_in_ : int
+    feature_names_in_ : ndarray (D,) of str
+        DataFrame column names; not set for arrays.
+    label_names_ : tuple of str
+
+    Examples
+    --------
+    >>> from sklearn.pipeline import make_pipeline  # doctest: +SKIP
+    >>> from sklearn.preprocessing import StandardScaler  # doctest: +SKIP
+    >>> make_pipeline(StandardScaler(), EMGaussianMixture(2, n_init=10)).fit(X)  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        n_components: int = 1,
+        covariance_type: str = "full",
+        tol: float = 1e-3,
+        atol: float = ATOL,
+        reg_covar: float | None = None,
+        max_iter: int = 1000,
+        n_init: int = 1,
+        init: str | tuple[str, ...] | Mapping[str, Any] = "kmeans++",
+        prior: ConjugatePrior | str | None = None,
+        random_state: Any = None,
+        missing: str = "marginalise",
+        noise: bool = False,
+        noise_volume: float | None = None,
+    ) -> None:
+        self._store_params(locals())
+
+    def fit(self, X: Any, y: Any = None, sample_weight: Any = None, labels: Any = None
+            ) -> EMGaussianMixture:
+        """Fit by EM; ``y`` is ignored (known components go in ``labels``, by the rule of
+        :func:`bayesgmm.fit_em`: indices, or names kept in ``label_names_``). Returns self."""
+        observed, label_names = self._fit_arguments(sample_weight, labels)
+        result = fit_em(X, self.n_components, covariance_type=self.covariance_type,
+                        init=self.init, n_init=self.n_init, max_iter=self.max_iter,
+                        tol=self.tol, atol=self.atol, reg_covar=self.reg_covar,
+                        prior=self.prior, random_state=self.random_state, **observed)
+        name_labels(result, label_names)
+        self._set_fitted(result)
+        self.label_names_ = label_names
+        return self
+
+    def _set_fitted(self, result: EMResult) -> None:
+        self.weights_, self.means_ = result.weights, result.means
+        self.covariances_ = result.covariances
+        self.noise_weight_ = float(result.noise_weight)
+        self.converged_, self.n_iter_ = bool(result.converged), int(result.n_iter)
+        objective = result.log_posterior if result.prior is not None else result.log_likelihood
+        self.lower_bound_ = float(objective) / float(result.n_samples)
+        self._set_common_fitted(result, result.covariances)
+
+    def _missing_policy(self) -> str:
+        return (self._fitted().observations or {}).get("missing", "marginalise")
+
+    # -- prediction ---------------------------------------------------------------------------
+    def predict(self, X: Any, labels: Any = None) -> np.ndarray:
+        """Most probable component of each row, shape (N,); -1 for noise."""
+        return self._fitted().predict(self._rows(X), labels=self._label_codes(labels, X))
+
+    def predict_proba(self, X: Any, labels: Any = None) -> np.ndarray:
+        """Membership probabilities, (N, K) (with a noise component (N, K + 1), its last)."""
+        return self._fitted().predict_proba(self._rows(X), labels=self._label_codes(labels, X))
+
+    def score_samples(self, X: Any) -> np.ndarray:
+        """Log-density of the mixture at each row, shape (N,)."""
+        return self._fitted().score_samples(self._rows(X))
+
+    def score(self, X: Any, y: Any = None) -> float:
+        """Mean log-likelihood per row (higher is better), over the rows the fit would have
+        kept (under ``missing="drop"`` the complete ones)."""
+        return float(np.mean(self._fitted().score_samples(self._scored_rows(X))))
+
+    def sample(self, n_samples: int = 1) -> tuple[np.ndarray, np.ndarray]:
+        """Draw from the fitted mixture (seeded by ``random_state``, as scikit-learn's):
+        (X (n_samples, D), the component of each, -1 for noise)."""
+        return self._fitted().sample(n_samples, random_state=self.random_state)
+
+    def impute(self, X: Any, labels: Any = None) -> np.ndarray:
+        """X with each missing value replaced by its conditional expectation at the fit
+        (:meth:`bayesgmm.EMResult.impute`)."""
+        return self._fitted().impute(self._named_as_fitted(X),
+                                     labels=self._label_codes(labels, X))
+
+    def bic(self, X: Any, sample_weight: Any = None) -> float:
+        """BIC on X (lower is better); ``sample_weight`` as ``fit`` got it."""
+        return self._fitted().bic(self._named_as_fitted(X), sample_weight=sample_weight)
+
+    def aic(self, X: Any, sample_weight: Any = None) -> float:
+        """AIC on X (lower is better); ``sample_weight`` as ``fit`` got it."""
+        return self._fitted().aic(self._named_as_fitted(X), sample_weight=sample_weight)

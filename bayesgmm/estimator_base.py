@@ -1,0 +1,260 @@
+"""What the package's scikit-learn-style estimators share: constructor parameters read from
+the signature (``get_params`` / ``set_params``, ``repr``, ``clone``), scikit-learn's tags,
+the not-fitted error, new data matched to the fitted features (and the warnings scikit-learn
+gives), the missing-value policy applied to new rows, and the fitted attributes in
+scikit-learn's names and shapes.
+
+None of it imports scikit-learn (a test-only dependency) except ``__sklearn_tags__``, which
+only scikit-learn calls.
+
+Where it sits: the surface layer, below :mod:`bayesgmm.estimator` and
+:mod:`bayesgmm.em_estimator` (which subclass :class:`EstimatorBase`); imports the data layer
+(:mod:`bayesgmm._validation`, :mod:`bayesgmm.observations`) and :mod:`bayesgmm.kernels`.
+"""
+
+from __future__ import annotations
+
+import inspect
+import warnings
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from . import kernels
+from ._validation import aligned_to_rows, check_bool, check_data, default_names
+from ._warn import IN_PACKAGE
+from .observations import component_labels
+
+__all__ = ["EstimatorBase", "NotFittedError"]
+
+
+class NotFittedError(ValueError, AttributeError):
+    """A method that needs a fitted model was called before ``fit`` (as in scikit-learn)."""
+
+
+class EstimatorBase:
+    """Constructor parameters as scikit-learn's contract has them, and the fitted result's
+    checks of new data. A subclass defines ``__init__`` (the one list of parameters: stored
+    as given, validated in ``fit``), sets ``result_`` in ``fit`` through
+    :meth:`_set_common_fitted`, and says how its result records the missing-value policy
+    (:meth:`_missing_policy`)."""
+
+    n_components: int
+    missing: str
+    noise: bool
+    noise_volume: float | None
+    random_state: Any
+
+    # -- parameters ---------------------------------------------------------------------------
+    def _store_params(self, given: dict[str, Any]) -> None:
+        """``__init__``'s arguments (its ``locals()``), stored as given and validated in
+        ``fit`` (scikit-learn's rule: clone must round-trip). The signature is the one list
+        of parameters: get_params and set_params read it too."""
+        for name in self._get_param_names():
+            setattr(self, name, given[name])
+
+    @classmethod
+    def _get_param_names(cls) -> list[str]:
+        params = inspect.signature(cls.__init__).parameters.values()
+        return sorted(p.name for p in params if p.name != "self")
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """Constructor parameters by name (``deep`` adds ``name__sub`` of nested estimators)."""
+        out = {}
+        for name in self._get_param_names():
+            value = getattr(self, name)
+            if deep and hasattr(value, "get_params") and not isinstance(value, type):
+                out.update({f"{name}__{k}": v for k, v in value.get_params().items()})
+            out[name] = value
+        return out
+
+    def set_params(self, **params: Any) -> Any:
+        """Set constructor parameters; returns ``self``. Unknown names raise ``ValueError``."""
+        valid = self._get_param_names()
+        for key, value in params.items():
+            name, _, sub = key.partition("__")
+            if name not in valid:
+                raise ValueError(f"invalid parameter {name!r} for {type(self).__name__}; "
+                                 f"valid parameters: {valid}")
+            if sub:  # nested parameters: only of objects that take them (Priors do not)
+                inner = getattr(self, name)
+                if not hasattr(inner, "set_params"):
+                    raise ValueError(
+                        f"invalid parameter {key!r}: {name!r} has no parameters of its own to "
+                        f"set; give a whole new value, e.g. {name}=Priors({sub}=...)")
+                inner.set_params(**{sub: value})
+            else:
+                setattr(self, name, value)
+        return self
+
+    def __repr__(self) -> str:
+        defaults = {name: p.default
+                    for name, p in inspect.signature(type(self).__init__).parameters.items()}
+        changed = [f"{k}={v!r}" for k, v in self.get_params(deep=False).items()
+                   if not (v is defaults[k] or (type(v) is type(defaults[k]) and v == defaults[k]))]
+        return f"{type(self).__name__}({', '.join(changed)})"
+
+    def __sklearn_tags__(self) -> Any:
+        """scikit-learn's description of the estimator (a density estimator, as
+        ``GaussianMixture``; NaN allowed when ``missing="marginalise"``, the only policy under
+        which prediction takes rows with NaN), for ``Pipeline``, ``clone`` and the searches,
+        which ask for it. Only scikit-learn calls it, so it imports scikit-learn here, never
+        at import time (it is not a dependency)."""
+        from sklearn.utils import InputTags, Tags, TargetTags
+
+        return Tags(estimator_type="density_estimator",
+                    target_tags=TargetTags(required=False),
+                    input_tags=InputTags(allow_nan=self.missing == "marginalise"),
+                    non_deterministic=self.random_state is None)
+
+    # -- the fitted state ---------------------------------------------------------------------
+    def _fitted(self) -> Any:
+        if not hasattr(self, "result_"):
+            raise NotFittedError(f"this {type(self).__name__} is not fitted yet; call fit(X) "
+                                 "before using this method")
+        return self.result_
+
+    def _set_common_fitted(self, result: Any, covariances: np.ndarray) -> None:
+        """The attributes both estimators have: ``result_``, the feature names as
+        scikit-learn sets them, and the precisions of ``covariances`` in its shapes."""
+        self.result_ = result
+        names = tuple(result.feature_names)
+        # as scikit-learn sets it: only for named columns (API QA: x0, x1, ... for arrays);
+        # a refit on an array removes an earlier fit's (QA: names of 2 beside 3 features)
+        if names != default_names(len(names)):
+            self.feature_names_in_ = np.array(names, dtype=object)
+        else:
+            self.__dict__.pop("feature_names_in_", None)
+        self.n_features_in_ = len(names)
+        self.precisions_cholesky_ = kernels.precisions_cholesky(covariances,
+                                                               result.covariance_type)
+        self.precisions_ = precisions(self.precisions_cholesky_, result.covariance_type)
+
+    def _fit_arguments(self, sample_weight: Any, labels: Any
+                       ) -> tuple[dict[str, Any], tuple[str, ...]]:
+        """The fit's observation keywords (:func:`observation_arguments`) and the label
+        names (``labels`` by the rule of ``fit_em``/``fit_bayes``: indices, or names sorted
+        and given to components 0, 1, ...), for ``label_names_``."""
+        names: tuple[str, ...] = ()
+        if labels is not None:
+            labels, names = component_labels(labels, self.n_components)
+        return observation_arguments(self.missing, sample_weight, labels, self.noise,
+                                     self.noise_volume), names
+
+    def _missing_policy(self) -> str:
+        """The fit's own ``missing`` (a later set_params does not change what was fitted)."""
+        raise NotImplementedError
+
+    def fit_predict(self, X: Any, y: Any = None, **fit_params: Any) -> np.ndarray:
+        """``fit(X, y, **fit_params)`` then ``predict(X)``: the component of each row of X.
+
+        Under ``missing="drop"`` X must have no NaN (checked before fitting): the fit drops
+        such rows, and ``predict`` cannot classify them.
+        """
+        if self.missing == "drop":
+            refuse_missing(check_data(X, allow_nan=True)[0], "drop")
+        # a labelled row is its label's, as in the fit (QA: fit_predict gave a row known to
+        # be "short" the other component, which the fit's own memberships did not)
+        return self.fit(X, y, **fit_params).predict(X, labels=fit_params.get("labels"))
+
+    # -- new data -----------------------------------------------------------------------------
+    def _named_as_fitted(self, X: Any) -> Any:
+        """X for the result's checks (named columns matched to the fitted names in any order);
+        fitted on an array (names x0, x1, ...), named input is taken in order with a warning;
+        fitted on named columns, an array is taken in their order with a warning, as
+        scikit-learn warns (QA: silent in the one direction scikit-learn protects)."""
+        fitted = list(self._fitted().feature_names)
+        names = ([str(c) for c in X.columns] if isinstance(X, pd.DataFrame) else
+                 [str(X.name)] if isinstance(X, pd.Series) and X.name is not None else None)
+        kind = type(self).__name__
+        if (names is not None and names != fitted and len(names) == len(fitted)
+                and fitted == list(default_names(len(fitted)))):
+            warnings.warn(f"X has feature names {names}, but this {kind} was fitted without "
+                          "feature names: its columns are taken in order",
+                          skip_file_prefixes=IN_PACKAGE)
+            return np.asarray(X, dtype=np.float64)
+        if names is None and hasattr(self, "feature_names_in_"):
+            warnings.warn(f"X does not have feature names, but this {kind} was fitted with "
+                          f"feature names {fitted}: its columns are taken in that order",
+                          UserWarning, skip_file_prefixes=IN_PACKAGE)
+        return X
+
+    def _rows(self, X: Any) -> np.ndarray:
+        """X as the fitted features (N, D), validated once; a row with NaN refused unless the
+        fit marginalised (under "drop"/"refuse" no prediction is made from part of a row)."""
+        result = self._fitted()
+        Xv, _ = check_data(self._named_as_fitted(X), n_features=len(result.feature_names),
+                           feature_names=result.feature_names, allow_nan=True)
+        policy = self._missing_policy()
+        if policy != "marginalise":
+            refuse_missing(Xv, policy)
+        return Xv
+
+    def _label_codes(self, labels: Any, X: Any) -> np.ndarray | None:
+        """Known labels as component indices (names by ``label_names_``) in X's row order."""
+        if labels is None:
+            return None
+        codes, _ = component_labels(aligned_to_rows(labels, X, "labels"),
+                                    self._fitted().n_components,
+                                    fitted_names=getattr(self, "label_names_", ()))
+        return np.asarray(codes)
+
+    def _scored_rows(self, X: Any) -> np.ndarray:
+        """The rows of X the fit would have kept, for ``score`` (under ``missing="drop"`` the
+        complete rows, so that cross-validation works; under ``"refuse"`` a row with NaN is
+        refused)."""
+        result = self._fitted()
+        policy = self._missing_policy()
+        Xv, _ = check_data(self._named_as_fitted(X), n_features=len(result.feature_names),
+                           feature_names=result.feature_names, allow_nan=True)
+        if policy == "refuse":
+            refuse_missing(Xv, policy)
+        nan = np.isnan(Xv)  # the rows the fit would have kept, as it would have kept them
+        seen = ~(nan.any(axis=1) if policy == "drop" else nan.all(axis=1))
+        if not seen.any():
+            raise ValueError("X has no complete row (missing='drop' leaves out every row with "
+                             "a NaN): there is nothing to score; give complete rows"
+                             if policy == "drop" else
+                             "X has no row with an observed value: there is nothing to score")
+        return Xv[seen]
+
+
+def refuse_missing(Xv: np.ndarray, policy: str) -> None:
+    """Refuse rows with NaN in new data when the fit did not marginalise (``policy``)."""
+    rows = np.flatnonzero(np.isnan(Xv).any(axis=1))
+    if rows.size:
+        raise ValueError(f"X has missing values (NaN) in {rows.size} row(s), the first row "
+                         f"{int(rows[0])}; a fit with missing={policy!r} takes complete rows "
+                         "only: drop those rows (X.dropna()), or fit with "
+                         "missing='marginalise' to marginalise them")
+
+
+def precisions(precisions_cholesky: np.ndarray, covariance_type: str) -> np.ndarray:
+    """The precision matrices (inverse covariances) from their Cholesky factors, in
+    scikit-learn's shapes: P P^T for full and tied, the squares for diag and spherical."""
+    if covariance_type in ("full", "tied"):
+        return precisions_cholesky @ np.swapaxes(precisions_cholesky, -1, -2)
+    return precisions_cholesky ** 2
+
+
+def observation_arguments(missing: str, sample_weight: Any, labels: Any, noise: bool,
+                          noise_volume: float | None) -> dict[str, Any]:
+    """The fit's observation keywords that differ from their defaults.
+
+    Only those are passed: a plain fit calls exactly what it called before they existed.
+    """
+    out: dict[str, Any] = {}
+    if missing != "marginalise":
+        out["missing"] = missing
+    if sample_weight is not None:
+        out["sample_weight"] = sample_weight
+    if labels is not None:
+        out["labels"] = labels
+    if check_bool(noise, "noise"):  # QA: noise="no" (truthy) fitted a noise component
+        out["noise"] = True
+    if noise_volume is not None:
+        if not noise:
+            raise ValueError("noise_volume needs noise=True")
+        out["noise_volume"] = noise_volume
+    return out

@@ -1,0 +1,130 @@
+"""EMGaussianMixture: fit_em behind scikit-learn's estimator contract (bayesgmm.em_estimator)."""
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import COVARIANCE_TYPES, simulate_mixture
+from sklearn.base import clone
+from sklearn.mixture import GaussianMixture
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from bayesgmm import EMGaussianMixture, NotFittedError, fit_em
+
+
+@pytest.fixture(scope="module")
+def three():
+    X, _, _ = simulate_mixture(n=600, seed=3)
+    return X
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_the_estimator_is_fit_em_under_scikit_learns_names(three, covariance_type):
+    """Oracle: the fitted attributes are fit_em's result with the same arguments, and on
+    well-separated clusters scikit-learn's GaussianMixture (the same stopping rule) reaches
+    the same optimum: the same weights, means, covariances, lower_bound_ and scores."""
+    est = EMGaussianMixture(3, covariance_type=covariance_type, n_init=3, tol=1e-10,
+                            atol=np.inf, reg_covar=1e-6, random_state=0).fit(three)
+    em = fit_em(three, 3, covariance_type=covariance_type, n_init=3, tol=1e-10, atol=np.inf,
+                reg_covar=1e-6, random_state=0)
+    np.testing.assert_array_equal(est.means_, em.means)
+    np.testing.assert_array_equal(est.covariances_, em.covariances)
+    assert est.result_.log_likelihood == em.log_likelihood
+    sk = GaussianMixture(3, covariance_type=covariance_type, n_init=3, tol=1e-10,
+                         max_iter=1000, random_state=0).fit(three)
+    order, sk_order = np.argsort(est.means_[:, 0]), np.argsort(sk.means_[:, 0])
+    np.testing.assert_allclose(est.weights_[order], sk.weights_[sk_order], atol=1e-6)
+    np.testing.assert_allclose(est.means_[order], sk.means_[sk_order], atol=1e-5)
+    covs = est.covariances_ if covariance_type == "tied" else est.covariances_[order]
+    sk_covs = sk.covariances_ if covariance_type == "tied" else sk.covariances_[sk_order]
+    np.testing.assert_allclose(covs, sk_covs, atol=1e-5)
+    precisions = est.precisions_ if covariance_type == "tied" else est.precisions_[order]
+    sk_precisions = sk.precisions_ if covariance_type == "tied" else sk.precisions_[sk_order]
+    np.testing.assert_allclose(precisions, sk_precisions, rtol=1e-4)
+    assert est.precisions_.shape == sk.precisions_.shape
+    assert est.precisions_cholesky_.shape == sk.precisions_cholesky_.shape
+    assert est.lower_bound_ == pytest.approx(sk.lower_bound_, abs=1e-7)
+    assert est.score(three) == pytest.approx(sk.score(three), abs=1e-7)
+    np.testing.assert_allclose(est.score_samples(three), sk.score_samples(three), atol=1e-6)
+    assert est.bic(three) == pytest.approx(sk.bic(three), abs=1e-4)
+    assert est.aic(three) == pytest.approx(sk.aic(three), abs=1e-4)
+    assert est.converged_ and est.n_iter_ == em.n_iter and est.n_features_in_ == 2
+    assert not hasattr(est, "feature_names_in_")
+
+
+def test_precisions_invert_the_covariances(three):
+    est = EMGaussianMixture(3, n_init=2, random_state=0).fit(three)
+    np.testing.assert_allclose(est.precisions_ @ est.covariances_,
+                               np.broadcast_to(np.eye(2), (3, 2, 2)), atol=1e-10)
+
+
+def test_parameters_clone_and_repr_follow_scikit_learn():
+    est = EMGaussianMixture(2, n_init=5, init=("kmeans++", "random_from_data"), random_state=1)
+    assert repr(est) == ("EMGaussianMixture(init=('kmeans++', 'random_from_data'), "
+                         "n_components=2, n_init=5, random_state=1)")
+    twin = clone(est)
+    assert twin is not est and twin.get_params() == est.get_params()
+    assert est.set_params(n_components=4) is est and est.n_components == 4
+    with pytest.raises(ValueError, match="invalid parameter 'n_component' for "
+                                         "EMGaussianMixture"):
+        est.set_params(n_component=3)
+    with pytest.raises(NotFittedError, match="this EMGaussianMixture is not fitted yet"):
+        est.predict(np.zeros((2, 2)))
+
+
+def test_in_a_pipeline_and_a_grid_search(three):
+    """QA: the fast EM could not go into a Pipeline or GridSearchCV (no fit, no params); a
+    search by held-out log-likelihood picks the simulated K among 1..5 here."""
+    pipe = make_pipeline(StandardScaler(), EMGaussianMixture(n_init=3, random_state=0))
+    search = GridSearchCV(pipe, {"emgaussianmixture__n_components": [1, 2, 3, 4, 5]}, cv=3)
+    search.fit(three)
+    assert search.best_params_["emgaussianmixture__n_components"] in (3, 4)
+    labels = search.best_estimator_.predict(three)
+    assert labels.shape == (600,) and set(labels) <= set(range(5))
+
+
+def test_missing_values_weights_labels_and_noise_as_fit_em_takes_them(old_faithful):
+    frame = old_faithful.copy()
+    frame.iloc[::7, 1] = np.nan
+    est = EMGaussianMixture(2, n_init=2, random_state=0).fit(frame)
+    assert np.isfinite(est.predict_proba(frame)).all()  # marginalised, as fitted
+    filled = est.impute(frame)
+    assert not np.isnan(filled).any() and list(est.feature_names_in_) == list(frame.columns)
+    dropped = EMGaussianMixture(2, missing="drop", random_state=0).fit(frame)
+    with pytest.raises(ValueError, match="a fit with missing='drop' takes complete rows"):
+        dropped.predict(frame)
+    with pytest.raises(ValueError, match="a fit with missing='drop' takes complete rows"):
+        EMGaussianMixture(2, missing="drop").fit_predict(frame)
+    assert dropped.score(frame) == pytest.approx(
+        dropped.result_.score(frame.dropna()), rel=1e-12)
+    names = np.where(old_faithful["eruptions"] > 3, "long", "short").astype(object)
+    names[1::3] = None
+    fitted = EMGaussianMixture(2, random_state=0).fit(old_faithful, labels=names)
+    assert fitted.label_names_ == ("long", "short")
+    known = fitted.predict(old_faithful, labels=names)
+    given = names != None  # noqa: E711 (element-wise)
+    assert (known[given] == np.where(names[given] == "long", 0, 1)).all()
+    far = pd.concat([old_faithful, pd.DataFrame({"eruptions": [40.0], "waiting": [900.0]})],
+                    ignore_index=True)
+    noisy = EMGaussianMixture(2, noise=True, n_init=3, random_state=0).fit(far)
+    assert noisy.noise_weight_ > 0 and noisy.predict(far)[-1] == -1
+    assert noisy.weights_.sum() + noisy.noise_weight_ == pytest.approx(1.0)
+    X, comp = noisy.sample(50)
+    assert X.shape == (50, 2) and np.array_equal(noisy.sample(50)[0], X)  # seeded
+    with pytest.raises(ValueError, match="noise_volume needs noise=True"):
+        EMGaussianMixture(2, noise_volume=3.0).fit(old_faithful)
+
+
+def test_an_array_after_named_columns_is_warned_about(old_faithful):
+    est = EMGaussianMixture(2, random_state=0).fit(old_faithful)
+    with pytest.warns(UserWarning, match="X does not have feature names, but this "
+                                         "EMGaussianMixture was fitted with feature names"):
+        est.predict(old_faithful.to_numpy())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        est.predict(old_faithful[["waiting", "eruptions"]])  # by name, in any order
+    est.fit(old_faithful.to_numpy())  # a refit on an array: no names left over
+    assert not hasattr(est, "feature_names_in_")
