@@ -1132,10 +1132,15 @@ def _cmd_select(args: argparse.Namespace) -> int:
     seed = args.seed if args.seed is not None else secrets.randbelow(2**31)
     _use_agg()
     from .report import SELECTION_REPORT_NAME, k_plus_table, write_selection_report
+    from .selection.criteria import one_feature_types
 
+    # the types fitted (QA: "full, tied, diag, spherical" for one feature, where diag and
+    # spherical are full and fitted once, as the notes say)
+    fitted = one_feature_types(covariance_types)[0] if frame.shape[1] == 1 else \
+        covariance_types
     print(f"{_data_header(args.data, frame)}"
           f"{_named_by(args.index)}; K = {', '.join(map(str, ks))}; "
-          f"{', '.join(covariance_types)} covariances; {args.n_init} EM restarts per cell from "
+          f"{', '.join(fitted)} covariances; {args.n_init} EM restarts per cell from "
           f"each of k-means++ and random data points; seed {seed}")
     _print_notes(notes)  # after the header, which names the data
     print()

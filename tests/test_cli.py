@@ -1543,3 +1543,13 @@ def test_a_finding_under_failed_checks_is_provisional():
     assert provisional.startswith("The replicated data sets do not reproduce the data: ")
     assert "failed its convergence checks, so this is provisional: it may be the sampling, " \
            "or the model itself missing part of the data: heavier tails" in provisional
+
+
+def test_select_on_one_feature_names_the_types_it_fits(data_dir, capsys):
+    """QA: the header said "full, tied, diag, spherical covariances" for one feature, where
+    diag and spherical are full and fitted once (as a note then said)."""
+    assert cli.main(["select", "good.csv", "--columns", "waiting", "-k", "1-2",
+                     "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "; full, tied covariances; " in out.splitlines()[0]
+    assert "the same model as full" in out

@@ -274,7 +274,7 @@ def select_em(
     cts = check_covariance_types(covariance_types)
     notes: tuple[str, ...] = ()
     if Xv.shape[1] == 1:
-        cts, notes = _one_feature_types(cts)
+        cts, notes = one_feature_types(cts)
     entropy = root_entropy(random_state)
     if prior not in (None, "default"):
         raise ValueError(f"prior must be None or 'default'; got {prior!r}")
@@ -353,7 +353,7 @@ def _neighbour_restarts(frame: pd.DataFrame, rows: list[dict], fits: dict,
     return list(by_cell.values()), tuple(notes)
 
 
-def _one_feature_types(cts: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+def one_feature_types(cts: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """With one feature, full, diag and spherical are one model (a variance per component;
     tied, one variance for all, stays distinct): keep the first of them asked for, so that the
     tables and the choice do not list the same fit three times. Returns (types, notes)."""
