@@ -53,6 +53,9 @@ REFERENCES = {
               "and Son.",
     "moors": "Moors, J. J. A. (1988). A quantile alternative for kurtosis. Journal of the "
              "Royal Statistical Society, Series D (The Statistician) 37, 25-32.",
+    "completed": "Gelman, A., Van Mechelen, I., Verbeke, G., Heitjan, D. F. and Meulders, M. "
+                 "(2005). Multiple imputation for model checking: completed-data plots with "
+                 "missing and latent data. Biometrics 61, 74-85.",
     "noise": "Banfield, J. D. and Raftery, A. E. (1993). Model-based Gaussian and non-Gaussian "
              "clustering. Biometrics 49, 803-821.",
     "pymc": "Abril-Pla, O. et al. (2023). PyMC: a modern, and comprehensive probabilistic "

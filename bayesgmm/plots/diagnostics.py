@@ -1323,6 +1323,11 @@ class PredictiveCheck:
         Why no statistic is judged a misfit ("" when they are): too few replicates (too few
         posterior draws), too few complete rows, or fractional weights (which the data's
         statistics do not use and the replicates' do).
+    completed : bool
+        The data have missing values: each posterior draw's replicate was compared with the
+        data completed under that draw (:meth:`BayesResult.completed_pairs`); ``observed``
+        is the completed data sets' mean statistic, ``p`` the share of draws whose replicate
+        reaches its completed data's.
     """
 
     labels: tuple[str, ...]
@@ -1331,6 +1336,7 @@ class PredictiveCheck:
     p: np.ndarray
     noise: bool = False
     not_judged: str = ""
+    completed: bool = False
 
     def misfits(self, level: float = PPC_MISFIT) -> list[int]:
         """The statistics the model does not reproduce: p at most ``level`` or at least
@@ -1448,11 +1454,16 @@ class PredictiveCheck:
                   "outliers do not move" + ("" if len(quantiles) == self.n_features else
                                             f" (of the {len(quantiles)} features with many "
                                             "distinct values)"))
-        if self.labels[:3] == ("sd", "skewness", "excess kurtosis"):
-            return f"the standard deviation, skewness and excess kurtosis{robust}"
         joint = any(label.startswith("corr(") for label in self.labels)
+        completed = ("" if not self.completed else
+                     ", each replicate against the data completed under the same posterior "
+                     "draw (each missing value drawn given its row's observed values"
+                     + ("" if cite is None else f"; {cite('completed', 'Gelman et al. 2005')}")
+                     + ")")
+        if self.labels[:3] == ("sd", "skewness", "excess kurtosis"):
+            return f"the standard deviation, skewness and excess kurtosis{robust}{completed}"
         return (("the correlation of each pair of features and " if joint else "")
-                + f"each feature's skewness and excess kurtosis{robust}")
+                + f"each feature's skewness and excess kurtosis{robust}{completed}")
 
     @property
     def n_features(self) -> int:
@@ -1480,6 +1491,13 @@ def predictive_check(result: BayesResult, n_replicates: int = 200, random_state:
     X, weights = _ppc_data(result)
     labels, statistic = _ppc_statistics(X, result.feature_names)
     complete = ~np.isnan(X).any(axis=1)
+    not_judged = _not_judged(min(n_replicates, _n_draws(result)), int(complete.sum()),
+                             weights is not None)
+    if not complete.all() and not not_judged:  # each draw's completed data vs its replicate
+        observed, values, p = _completed_statistics(result, X, statistic, n_replicates,
+                                                    random_state)
+        return PredictiveCheck(tuple(labels), observed, values, p, noise=bool(result.noise),
+                               completed=True)
     with warnings.catch_warnings():  # too few complete rows: NaN statistics, said below
         if complete.sum() < PPC_MIN_ROWS:  # (QA: NumPy's "Mean of empty slice" on the console)
             warnings.simplefilter("ignore", RuntimeWarning)
@@ -1488,8 +1506,38 @@ def predictive_check(result: BayesResult, n_replicates: int = 200, random_state:
     # review: no complete rows gave NaN here, p = 0 and every statistic "not reproduced"
     p = np.where(np.isfinite(observed), np.mean(values >= observed, axis=0), np.nan)
     return PredictiveCheck(tuple(labels), observed, values, p, noise=bool(result.noise),
-                           not_judged=_not_judged(len(values), int(complete.sum()),
-                                                  weights is not None))
+                           not_judged=not_judged)
+
+
+def _n_draws(result: BayesResult) -> int:
+    post = result.idata["posterior"]
+    return int(post.sizes["chain"] * post.sizes["draw"])
+
+
+def _completed_statistics(result: BayesResult, X: np.ndarray, statistic: Any,
+                          n_replicates: int, random_state: Any
+                          ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The check of data with missing values (:meth:`BayesResult.completed_pairs`): each
+    posterior draw's completed data set against its replicate, statistic by statistic.
+    Returns (the completed data sets' mean statistics, the replicates' (S, statistics),
+    p = P(T(rep_s) >= T(completed_s)) over the draws). On the complete rows alone the data
+    were a subset the missingness chose, which replicates cannot be: with values missing
+    where another was high (missing at random), every correct model failed (QA)."""
+    obs = result.idata["observed_data"]
+    labels = np.asarray(obs["labels"].values) if "labels" in obs.data_vars else None
+    if labels is not None and "sample_weight" in obs:  # the rows repeated, as _ppc_data does
+        labels = np.repeat(labels, np.asarray(obs["sample_weight"].values).astype(np.int64))
+    D = X.shape[1]
+    per_pass = max(1, _MAX_VALUES // max(2 * len(X) * D * D, 1))
+    completed, replicated = [], []
+    for data, rep in result.completed_pairs(X, labels, n_draws=n_replicates,
+                                            random_state=random_state, per_pass=per_pass):
+        completed.append(statistic(data))
+        replicated.append(statistic(rep))
+        del data, rep  # one pass's data sets at a time
+    completed_values, values = np.concatenate(completed), np.concatenate(replicated)
+    p = np.mean(values >= completed_values, axis=0)
+    return completed_values.mean(axis=0), values, p
 
 
 def _not_judged(n_replicates: int, n_complete: int, fractional: bool) -> str:
@@ -1580,8 +1628,10 @@ def plot_ppc_statistics(result: BayesResult, n_replicates: int = 200, axes: Any 
     if given:  # the caller's figure: nothing drawn outside its axes
         return fig
     kind = "Predictive check" if X.shape[1] == 1 else "Joint predictive check"
-    title = (f"{kind}: {format_number(len(values))} replicated data sets (histogram) vs the "
-             "data (line)\np: one-sided, P(T(rep) \u2265 T(obs)); misfit (red): p \u2264 "
+    data = ("the data completed under each draw (line: their mean)" if check.completed
+            else "the data (line)")
+    title = (f"{kind}: {format_number(len(values))} replicated data sets (histogram) vs "
+             f"{data}\np: one-sided, P(T(rep) \u2265 T(obs)); misfit (red): p \u2264 "
              f"{PPC_MISFIT:g} or \u2265 {1 - PPC_MISFIT:g} and the data "
              f"{check.bound():.2f}+ replicate sds off (Bonferroni over {len(p)})")
     left = np.setdiff1d(np.arange(len(p)), shown)
