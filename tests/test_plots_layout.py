@@ -1514,3 +1514,18 @@ def test_density_without_a_complete_row_sets_its_levels_by_the_mixture():
     levels = np.quantile(_density_2d(sample, w, m, c), _CONTOUR_QUANTILES)
     drawn = [c for c in ax.collections if hasattr(c, "levels")][0].levels
     np.testing.assert_allclose(drawn, levels)
+
+
+def test_a_row_missing_a_coordinate_is_not_also_beyond_the_axes():
+    """QA: a row whose one observed value was far off and whose other was missing was counted
+    in "N point(s) beyond the axes" and in "M missing a coordinate" (and drew no triangle)."""
+    rng = np.random.default_rng(3)
+    X = np.r_[rng.normal([0, 0], 1, (150, 2)), rng.normal([6, 6], 1, (150, 2)),
+              [[80.0, np.nan], [np.nan, -90.0], [70.0, 75.0]]]
+    em = fit_em(X, 2, noise=True, n_init=3, random_state=0)
+    ax = plots.plot_classification(em, X=X).axes[0]
+    notes = " ".join(_one_line(t) for t in ax.texts)
+    assert "1 noise point(s) beyond the axes (triangles at the edge)" in notes, notes
+    assert "2 missing a coordinate" in notes, notes
+    triangles = [line for line in ax.lines if line.get_transform() == ax.transAxes]
+    assert sum(len(line.get_xdata()) for line in triangles) == 1

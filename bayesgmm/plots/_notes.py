@@ -36,12 +36,13 @@ def _note_outside(ax: Axes, x: np.ndarray, y: np.ndarray | None = None,
     if y is not None:
         beyond |= (y < y0) | (y > y1)
         missing |= np.isnan(y)
+        beyond &= ~missing  # counted once, as missing a coordinate (QA: in both lines)
     outside, absent = int(np.sum(beyond)), int(np.sum(missing))
     lines, edge = [], np.empty((0, 2))
     if outside:
         noise = keep is not None and not np.any(beyond & keep)
         if y is not None:
-            edge = _edge_markers(ax, x, y, beyond & ~missing)
+            edge = _edge_markers(ax, x, y, beyond)
         lines.append(f"{format_number(outside)} {'noise ' if noise else ''}point(s) beyond "
                      "the axes" + (" (triangles at the edge)" if len(edge) else ""))
     if absent and y is not None:
