@@ -777,10 +777,10 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     diag, check = _print_result(result, thresholds)
     _print_observations(result, names)
     _print_noise_rows(result, frame, observed, index=args.index)
-    _print_noise_hint(result.em, frame, observed, index=args.index)
+    hint = _print_noise_hint(result.em, frame, observed, index=args.index)
     _save(result, out, force=args.force, report=args.report,
           data_source=_shown(args.data), thresholds=thresholds, diagnostics=diag,
-          predictive_check=check,
+          predictive_check=check, outliers=hint,
           rows=_rows_setting(args.index), figure_files=figure_files, data_file=args.data,
           index=args.index, weights=args.weights, labels=args.labels)
     return EXIT_PROBLEMS if args.strict and not diag.ok else 0
@@ -1041,13 +1041,13 @@ def _cmd_run(args: argparse.Namespace) -> int:
     _print_observations(result, names)
     _print_noise_rows(result, frame, observed, index=spec.index,
                       index_option='index = "COLUMN" in [data]')
-    _print_noise_hint(result.em, frame, observed,
-                      option="noise = true in the specification's [data] table",
-                      index=spec.index, index_option='index = "COLUMN" in [data]')
+    hint = _print_noise_hint(result.em, frame, observed,
+                             option="noise = true in the specification's [data] table",
+                             index=spec.index, index_option='index = "COLUMN" in [data]')
     # The page is titled by the data, as fit's is; the spec is named in its settings.
     _save(result, out, force=args.force, report=spec.report,
           data_source=f"{spec.raw['data']['path']} (specification {spec.path.name})",
-          thresholds=thresholds, diagnostics=diag, predictive_check=check,
+          thresholds=thresholds, diagnostics=diag, predictive_check=check, outliers=hint,
           rows=_rows_setting(spec.index, 'index = "COLUMN" in [data]'), figure_files=figure_files,
           data_file=spec.data_path, index=spec.index,
           index_option='index = "COLUMN" in [data]', weights=spec.weights, labels=spec.labels)
@@ -1685,15 +1685,16 @@ def _print_noise_rows(fit: Any, frame: pd.DataFrame, observed: dict[str, Any], *
 
 def _print_noise_hint(em, frame: pd.DataFrame, observed: dict[str, Any],
                       option: str = "--noise", *, index: str | None = None,
-                      index_option: str = "--index COLUMN", about: str = "") -> None:
+                      index_option: str = "--index COLUMN", about: str = "") -> str:
     """Without --noise: say so when some rows fit a uniform noise component clearly better
     (a BIC comparison of two EM refits, :func:`bayesgmm.outliers.noise_evidence`);
     ``option`` is how this command turns the noise component on; ``about`` names the fit when
     the command has several (select). The rows are named by the
     ``index`` column's IDs (the frame's index), else by their numbers, which the hint explains
-    (``index_option``: how this command names rows)."""
+    (``index_option``: how this command names rows). Returns the hint ("" when none), which
+    a saved fit records beside its verdict."""
     if observed.get("noise"):
-        return
+        return ""
     from .outliers import noise_evidence
 
     # EM refits with and without a noise component: on many rows a while (QA: two minutes of
@@ -1703,13 +1704,13 @@ def _print_noise_hint(em, frame: pd.DataFrame, observed: dict[str, Any],
         evidence = noise_evidence(em, frame, sample_weight=observed.get("sample_weight"),
                                   labels=observed.get("labels"),
                                   missing=observed.get("missing", "marginalise"))
-    if evidence is not None:
-        head = f"\nhint ({about}): " if about else "\nhint: "
-        if index:
-            print(f"{head}{evidence.describe(frame.index.to_numpy(), option=option)}")
-        else:
-            print(f"{head}{evidence.describe(option=option)}. "
-                  + _ROW_NUMBERS.format(option=index_option))
+    if evidence is None:
+        return ""
+    head = f"\nhint ({about}): " if about else "\nhint: "
+    text = (evidence.describe(frame.index.to_numpy(), option=option) if index else
+            f"{evidence.describe(option=option)}. " + _ROW_NUMBERS.format(option=index_option))
+    print(f"{head}{text}")
+    return text
 
 
 def _check_k(n_components: int, frame: pd.DataFrame | None, source: str,
@@ -1744,10 +1745,28 @@ def _data_record(data_source: str, data_file: Any, index: str | None, weights: s
             "labels_column": labels or None}
 
 
+def _verdict_record(diagnostics: Diagnostics, check: Any, outliers: str) -> dict[str, Any]:
+    """The verdict as result.json keeps it, for a pipeline that reads it instead of the
+    printout: ``status`` as the report's box gives it (QA: "OK" in result.json under the
+    report's CAUTION for a model check's misfit), the sampling checks' own
+    (``sampling_status``, the ``verdict`` line's first word), the model check's misfits and
+    finding, and the outlier hint."""
+    sampling = getattr(diagnostics, "status", "OK" if diagnostics.ok else "PROBLEMS")
+    misfits = check.misfit_labels() if check is not None else []
+    return {"ok": bool(diagnostics.ok), "verdict": diagnostics.verdict,
+            "status": "CAUTION" if sampling == "OK" and (misfits or outliers) else sampling,
+            "sampling_status": sampling,
+            "causes": list(getattr(diagnostics, "causes", None) or ()),
+            "model_check": None if check is None else {
+                "misfits": misfits, "not_judged": check.not_judged or None,
+                "finding": check.finding(provisional=not diagnostics.ok) or None},
+            "outliers": outliers or None}
+
+
 def _save(result: BayesResult, out: Path, *, force: bool, report: bool,
           data_source: str, thresholds: DiagnosticThresholds | None = None,
           diagnostics: Diagnostics | None = None, predictive_check: Any = None,
-          rows: str | None = None,
+          outliers: str = "", rows: str | None = None,
           figure_files: FigureFiles | None = None, data_file: str | None = None,
           index: str | None = None, index_option: str = "--index COLUMN",
           weights: str | None = None, labels: str | None = None) -> None:
@@ -1758,10 +1777,8 @@ def _save(result: BayesResult, out: Path, *, force: bool, report: bool,
     # ``data_file``'s fingerprint, to check a copy of the data against (QA: none recorded).
     # The verdict too, for a pipeline that reads result.json instead of parsing the printout
     # (QA); the report judges again, by the thresholds it is given.
-    verdict = None if diagnostics is None else {
-        "ok": bool(diagnostics.ok), "verdict": diagnostics.verdict,
-        "status": getattr(diagnostics, "status", "OK" if diagnostics.ok else "PROBLEMS"),
-        "causes": list(getattr(diagnostics, "causes", None) or ())}
+    verdict = None if diagnostics is None else _verdict_record(diagnostics, predictive_check,
+                                                               outliers)
     result = dataclasses.replace(result, settings={
         **result.settings, **_data_record(data_source, data_file, index, weights, labels),
         **({"verdict": verdict} if verdict else {}),

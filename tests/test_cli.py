@@ -240,7 +240,8 @@ def test_run_saves_to_the_spec_directory_with_report(tmp_path, tiny_fit, monkeyp
     # the data file's fingerprint is recorded and shown (QA: no way to check the data)
     saved = bayesgmm.load(result_dir).settings
     assert saved["verdict"]["ok"] in (True, False) and saved["verdict"]["verdict"]
-    assert saved["verdict"]["verdict"].startswith(saved["verdict"]["status"] + ":")
+    assert saved["verdict"]["verdict"].startswith(saved["verdict"]["sampling_status"] + ":")
+    assert saved["verdict"]["status"] in ("OK", "CAUTION", "PROBLEMS")
     digest = saved["data_file_sha256"]
     assert digest == bayesgmm.io.file_sha256(bayesgmm.io.load_spec(spec).data_path)
     assert digest in (result_dir / "report.html").read_text()
@@ -1525,10 +1526,41 @@ def test_fit_and_report_print_the_model_check_and_its_provisional_form(data_dir,
     assert rc == 0, err
     provisional = not tiny_fit.diagnostics().ok  # 2 chains x 100 draws: the verdict decides
     assert f"\nModel check: CAUTION: FINDING (provisional: {provisional})\n" in out
+    # kept in result.json beside the verdict, for a pipeline (QA: only the page said it)
+    saved = bayesgmm.load(data_dir / "f").settings["verdict"]
+    assert saved["model_check"]["finding"] == f"FINDING (provisional: {provisional})"
     rc, out, err = _run_main(["report", "f", "--no-progress"], capsys)
     assert rc == 0, err
     assert f"\nModel check: CAUTION: FINDING (provisional: {provisional})\n" in out
     assert said and set(said) == {provisional}
+
+
+def test_result_json_s_status_is_the_report_s():
+    """QA: a model-check misfit made the report's box CAUTION while result.json's
+    settings.verdict.status, which the README tells pipelines to read, stayed OK."""
+    import pandas as pd
+    from conftest import posterior_stand_in
+
+    from bayesgmm.cli import _model_check, _verdict_record
+
+    rng = np.random.default_rng(2)
+    heavy = _model_check(posterior_stand_in(pd.DataFrame({"x": rng.standard_t(3, size=400)}),
+                                            1, draws=100))
+    assert heavy.misfit_labels()
+    passed = types.SimpleNamespace(ok=True, verdict="OK: every check passed", status="OK",
+                                   causes=())
+    record = _verdict_record(passed, heavy, "")
+    assert (record["status"], record["sampling_status"]) == ("CAUTION", "OK")
+    assert record["model_check"]["misfits"] == heavy.misfit_labels()
+    assert record["model_check"]["finding"] == heavy.finding()
+    clean = replace(heavy, observed=heavy.replicated.mean(axis=0))  # nothing missed
+    assert _verdict_record(passed, clean, "")["status"] == "OK"
+    assert _verdict_record(passed, clean, "rows 3, 9 fit a noise component")["status"] == \
+        "CAUTION"
+    failed = types.SimpleNamespace(ok=False, verdict="PROBLEMS: R-hat", status="PROBLEMS",
+                                   causes=("slow mixing",))
+    record = _verdict_record(failed, heavy, "")
+    assert record["status"] == "PROBLEMS" and "provisional" in record["model_check"]["finding"]
 
 
 def test_a_finding_under_failed_checks_is_provisional():
