@@ -1676,7 +1676,9 @@ def _print_noise_rows(fit: Any, frame: pd.DataFrame, observed: dict[str, Any], *
         names = frame.index.to_numpy()[kept]
     taken = np.flatnonzero(p_noise > 0.5)
     order = taken[np.argsort(-p_noise[taken], kind="stable")]
-    shown = ", ".join(str(n) for n in names[order][:10]) + (", ..." if len(order) > 10 else "")
+    shown = ", ".join(str(n) for n in names[order][:10]) + (
+        f" and {len(order) - 10:,} more (memberships.csv lists each row's P(noise))"
+        if len(order) > 10 else "")
     print(f"noise: {len(taken):,} of the {len(p_noise):,} fitted rows have P(noise | x) above "
           "0.5" + (f"; most probably noise first: {shown}" if len(taken) else "")
           + ("" if index or not len(taken) else

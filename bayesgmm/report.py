@@ -1862,7 +1862,7 @@ def _section_ppc(result, figure, random_state, check, provisional: bool = False)
                    lambda: plots.plot_ppc_statistics(result, check=check))
     quantiles = (" The quartile skewness and octile kurtosis (Bowley's and Moors', from the "
                  "quartiles and octiles) are the shape statistics that a few gross outliers, "
-                 "which swamp the moments, do not move." if robust else "")
+                 "which swamp the moments, barely move." if robust else "")
     return _section("ppc", "6. Posterior predictive check",
                     "<p>Data sets simulated from the posterior (one per random draw) against the "
                     "observed data: the observed density should look like one more replicate."

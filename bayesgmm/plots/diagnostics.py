@@ -1422,9 +1422,8 @@ class PredictiveCheck:
         if "kurtosis" in label and not above:  # excess or octile
             return ("a flatter or several-peaked shape than its components give (more "
                     "components may)")
-        if "kurtosis" in label:
-            return (f"heavier tails than its Gaussian components give (a transform such as a "
-                    f"log, more components{noise} may)")
+        if "kurtosis" in label:  # not a log: heavy tails may be symmetric, or below 0 (QA)
+            return f"heavier tails than its Gaussian components give (more components{noise} may)"
         if "skewness" in label:  # moment or quartile
             return ("an asymmetry that its Gaussian components do not give (a transform such "
                     "as a log, or more components, may)")
@@ -1450,10 +1449,11 @@ class PredictiveCheck:
         quantiles = [label for label in self.labels if label.startswith("octile kurtosis")]
         robust = ("" if not quantiles else
                   f", with Bowley's quartile skewness{cited('bowley', '(Bowley 1920)')} and "
-                  f"Moors' octile kurtosis{cited('moors', '(Moors 1988)')}, which gross "
-                  "outliers do not move" + ("" if len(quantiles) == self.n_features else
-                                            f" (of the {len(quantiles)} features with many "
-                                            "distinct values)"))
+                  f"Moors' octile kurtosis{cited('moors', '(Moors 1988)')}, which a few "
+                  "gross outliers barely move" + (
+                      "" if len(quantiles) == self.n_features else
+                      f" (of {', '.join(q[len('octile kurtosis('):-1] for q in quantiles)}: "
+                      f"the features with at least {PPC_QUANTILE_MIN_VALUES} distinct values)"))
         joint = any(label.startswith("corr(") for label in self.labels)
         completed = ("" if not self.completed else
                      ", each replicate against the data completed under the same posterior "
@@ -1621,7 +1621,10 @@ def plot_ppc_statistics(result: BayesResult, n_replicates: int = 200, axes: Any 
         a.hist(values[:, k], bins=30, color="C0", alpha=0.6)
         a.axvline(observed[k], color="black", lw=2)
         a.set(xlabel=labels[k], yticks=[])  # p one-sided: the figure's title says so
-        a.set_title(f"p = {p[k]:.2f}", color="#b2182b" if k in misfit else "black",
+        # as the text says it: "p < 0.005" where no replicate reached the data (QA: "p = 0.00"
+        # in the panel beside "p < 0.005" in the text)
+        a.set_title(f"p {_p_words(p[k], len(values))}", color="#b2182b" if k in misfit
+                    else "black",
                     fontweight="bold" if k in misfit else "normal")
         # at most 5 ticks: 0.025 apart (D=5), their labels ran together
         a.xaxis.set_major_locator(MaxNLocator(nbins=5))
