@@ -86,18 +86,37 @@ def prior_dominated_note(n_rows: int, n_components: int, n_features: int,
 class _MeanArray(np.ndarray):
     """:attr:`MembershipProbabilities.mean`: the array, which can also be called as the
     ndarray method of that name (QA: ``p.mean(axis=0)``, the most common thing done with
-    ``predict_proba``, raised "'numpy.ndarray' object is not callable"). What NumPy computes
-    from it is a plain array."""
+    ``predict_proba``, raised "'numpy.ndarray' object is not callable").
+
+    Only this object is callable: what is derived from it (items, slices, rows, ``.T``,
+    ``.copy()``, ``argmax``, ufuncs) is a plain array, since pandas calls a callable it is
+    given (review: ``df.assign(c=p.argmax(axis=1))`` raised once these were callable)."""
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return self.view(np.ndarray).mean(*args, **kwargs)
+        return self._plain().mean(*args, **kwargs)
+
+    def _plain(self) -> np.ndarray:
+        return np.ndarray.view(self, np.ndarray)
+
+    def __getattribute__(self, name: str) -> Any:
+        # the ndarray's attributes and methods, of a plain view (their results plain too);
+        # its own flags (read-only: a result's numbers stay as fitted)
+        if name.startswith("__") or name in ("_plain", "view", "flags", "setflags"):
+            return super().__getattribute__(name)
+        return getattr(np.ndarray.view(self, np.ndarray), name)
+
+    def __getitem__(self, key: Any) -> Any:
+        return self._plain()[key]
+
+    def __iter__(self):
+        return iter(self._plain())
 
     def __array_wrap__(self, obj: Any, context: Any = None, return_scalar: bool = False) -> Any:
         out = np.asarray(obj).view(np.ndarray)
         return out[()] if return_scalar else out
 
     def __repr__(self) -> str:
-        return repr(self.view(np.ndarray))
+        return repr(self._plain())
 
 
 @dataclass(frozen=True, eq=False)

@@ -21,6 +21,17 @@ def test_membership_probabilities_behave_as_their_mean(proba):
     assert proba.mean() == pytest.approx(0.5) and proba.mean[:, 1].shape == (10,)
     assert type(proba.mean(axis=0)) is np.ndarray and type(proba.mean + 1) is np.ndarray
     assert repr(proba.mean).startswith("array(")
+    # only p.mean is callable: what comes from it is plain, as pandas needs (review:
+    # df.assign(c=p.argmax(axis=1)) raised, pandas calling the "array")
+    derived = (proba[:, 1], proba.mean[:, 1], proba.mean.T, proba.mean.copy(),
+               proba.argmax(axis=1), proba.mean.argsort(axis=1), next(iter(proba)),
+               next(iter(proba.mean)), proba.mean + 1, np.log(proba.mean))
+    assert all(type(v) is np.ndarray and not callable(v) for v in derived)
+    import pandas as pd
+
+    frame = pd.DataFrame({"a": np.arange(10)}).assign(c=proba.argmax(axis=1), p1=proba[:, 1])
+    np.testing.assert_array_equal(frame["p1"], proba.mean[:, 1])
+    assert not proba.mean.flags.writeable and not proba.mean.T.flags.writeable
     assert (proba.shape, proba.ndim, len(proba), proba.dtype) == ((10, 2), 2, 10, np.float64)
     np.testing.assert_array_equal(np.stack(list(proba)), proba.mean)
     assert np.allclose(np.sum(proba, axis=1), 1)
