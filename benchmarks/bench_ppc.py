@@ -60,6 +60,8 @@ CASES = {  # name: (data from a Generator, K, whether the model fits)
         lambda rng: simulate_mixture(n=3000, seed=int(rng.integers(1e6)))[0], 3, True),
     "rounded to 0.1, K=3": (rounded, 3, True),
     "1-D Gaussian, K=1": (lambda rng: pd.DataFrame({"x": rng.normal(0, 1, 500)}), 1, True),
+    "integers, N=3000, K=1": (  # a Gaussian recorded to whole units: 25-30 distinct values
+        lambda rng: pd.DataFrame({"x": np.round(rng.normal(50.3, 4.0, 3000))}), 1, True),
     "3 clusters + outliers": (with_outliers, 3, False),
     "1-D t3, K=1": (lambda rng: pd.DataFrame({"x": rng.standard_t(3, 500)}), 1, False),
     "1-D lognormal, K=1": (lambda rng: pd.DataFrame({"x": rng.lognormal(0, 0.6, 500)}), 1,

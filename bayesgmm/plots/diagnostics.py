@@ -1208,12 +1208,20 @@ def _ppc_statistics(X: np.ndarray, names) -> tuple[list[str], Any]:
     D = X.shape[1]
     complete = X[~np.isnan(X).any(axis=1)]  # the rows the statistics are computed on
     many = [j for j in range(D)
-            if np.unique(complete[:, j]).size >= PPC_QUANTILE_MIN_VALUES]  # distinct values
+            if np.unique(complete[:, j]).size >= PPC_QUANTILE_MIN_VALUES  # distinct values
+            and np.subtract(*np.quantile(complete[:, j], [0.75, 0.25])) > 0]  # a spread
+    # Recorded on a grid (integers, 0.1 units), the data's octiles sit on it and continuous
+    # replicates' do not: an offset that stays while the replicates' spread shrinks with N
+    # (review: rounded Gaussians flagged 8-22 replicate sds off at N = 3,000-20,000). The
+    # replicates are rounded to the data's grid for these statistics: like with like.
+    grids = [_grid(complete[:, j]) for j in many]
 
     def shapes(Z):  # (..., N, D) -> (..., 2 len(many)): all skewnesses, then kurtoses
         if not many or not Z.shape[-2]:  # none, or no rows: NaN, as the moments give
             return np.full(Z.shape[:-2] + (2 * len(many),), np.nan)
-        return np.concatenate(_quantile_shape(np.moveaxis(Z[..., many], -1, -2)), axis=-1)
+        columns = [Z[..., j] if grid is None else grid[0] + grid[1] * np.round(
+            (Z[..., j] - grid[0]) / grid[1]) for j, grid in zip(many, grids, strict=True)]
+        return np.concatenate(_quantile_shape(np.stack(columns, axis=-2)), axis=-1)
 
     short = [_ellipsize(n, 36) for n in names]
     quantile_labels = ([f"quartile skewness({short[j]})" for j in many]
@@ -1249,6 +1257,20 @@ def _ppc_statistics(X: np.ndarray, names) -> tuple[list[str], Any]:
 
 # A feature needs this many distinct values for its quantile statistics in the check.
 PPC_QUANTILE_MIN_VALUES = 20
+
+
+def _grid(values: np.ndarray) -> tuple[float, float] | None:
+    """(origin, step) where ``values`` lie on a grid: every gap between distinct values a
+    whole multiple of the smallest (to rounding error); None for continuous values."""
+    distinct = np.unique(values)
+    gaps = np.diff(distinct)
+    step = float(gaps.min()) if gaps.size else 0.0
+    if not step > 0:
+        return None
+    multiples = gaps / step
+    if not np.allclose(multiples, np.round(multiples), rtol=0, atol=1e-6):
+        return None
+    return float(distinct[0]), step
 _OCTILES = np.arange(1, 8) / 8
 
 
