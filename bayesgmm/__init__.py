@@ -56,7 +56,7 @@ _LAZY = {
     "MembershipProbabilities": "posterior",
     "BayesianGMM": "estimator",
     "EMGaussianMixture": "em_estimator",
-    "NotFittedError": "estimator",
+    "NotFittedError": "estimator_base",  # without PyMC: an EM-only user catches it too
     "fit_bayes": "sampling",
     "membership_table": "memberships_file",
     "MethodsText": "paper_methods",
@@ -72,7 +72,8 @@ if TYPE_CHECKING:  # type checkers see the lazily loaded names (packager QA: all
     from .datasets import load_galaxies, load_old_faithful
     from .em import ConvergenceWarning, DegenerateComponentWarning, EMResult, fit_em, n_parameters
     from .em_estimator import EMGaussianMixture
-    from .estimator import BayesianGMM, NotFittedError
+    from .estimator import BayesianGMM
+    from .estimator_base import NotFittedError
     from .kernels import EStep, SufficientStatistics, estep
     from .memberships_file import membership_table
     from .observations import Observations, encode_labels, prepare_observations

@@ -1667,6 +1667,9 @@ def _print_noise_rows(fit: Any, frame: pd.DataFrame, observed: dict[str, Any], *
         p_noise = np.asarray(fit.memberships(
             max_draws=membership_draws(len(fit.row_names), fit.n_components + 1)))[:, -1]
         names = fit.row_names
+        data = fit.idata["observed_data"]
+        g = (np.asarray(data["sample_weight"].values) if "sample_weight" in data.data_vars
+             else None)
     else:  # EM: the rows it fitted (nothing observed, or any missing under "drop": not)
         nan = frame.isna().to_numpy()
         kept = ~(nan.any(axis=1) if observed.get("missing") == "drop" else nan.all(axis=1))
@@ -1674,13 +1677,21 @@ def _print_noise_rows(fit: Any, frame: pd.DataFrame, observed: dict[str, Any], *
         p_noise = fit.predict_proba(frame[kept], labels=None if labels is None
                                     else np.asarray(labels)[kept])[:, -1]
         names = frame.index.to_numpy()[kept]
+        g = observed.get("sample_weight")
+        g = None if g is None else np.asarray(g, dtype=float)[kept]
     taken = np.flatnonzero(p_noise > 0.5)
+    # with frequency weights, the points too, as the report's noise section counts them
+    # (review: rows here, points there)
+    points = ("" if g is None else
+              f" ({format_number(float(g[taken].sum()))} of the "
+              f"{format_number(float(g.sum()))} points counted by their weights)")
     order = taken[np.argsort(-p_noise[taken], kind="stable")]
     shown = ", ".join(str(n) for n in names[order][:10]) + (
         f" and {len(order) - 10:,} more (memberships.csv lists each row's P(noise))"
         if len(order) > 10 else "")
-    print(f"noise: {len(taken):,} of the {len(p_noise):,} fitted rows have P(noise | x) above "
-          "0.5" + (f"; most probably noise first: {shown}" if len(taken) else "")
+    print(f"noise: {len(taken):,} of the {len(p_noise):,} fitted rows{points} have "
+          "P(noise | x) above 0.5" + (f"; most probably noise first: {shown}" if len(taken)
+                                       else "")
           + ("" if index or not len(taken) else
              ". " + _ROW_NUMBERS.format(option=index_option)))
 

@@ -640,9 +640,10 @@ def fit_em(
             warnings.warn(f"{problem}; the covariances are singular and the fit rests on "
                           "reg_covar / the prior (drop the column(s) named)", UserWarning,
                           skip_file_prefixes=IN_PACKAGE)
-    _warn_if_reg_covar_dominates(Xc, names, reg_covar, obs.start_weights)
+    # the columns' variances over their observed values, as the floor's default (review)
+    _warn_if_reg_covar_dominates(obs.X, names, reg_covar, obs.sample_weight)
     if covariance_type == "spherical":
-        _warn_if_one_variance_cannot_fit(Xc, names, obs.start_weights)
+        _warn_if_one_variance_cannot_fit(obs.X, names, obs.sample_weight)
     if isinstance(prior, str) and _few_rows_beyond_float64(obs.prior_rows):
         # the data-scaled default would be scaled by them: see _few_rows_beyond_float64
         raise ValueError(_numerical_failure(np.linalg.LinAlgError(
@@ -1594,8 +1595,9 @@ def _far_group_messages(obs: Observations, params, covariance_type,
         "component, spread wider than the whole data: outliers (or a heavy tail's rows) given "
         f"components of their own, while the clusters share the other {K - len(flagged)}; EM "
         f"often stops there from few starts (this fit took {restarts}). Compare the BIC of a "
-        "fit with more restarts (n_init=10, init=('kmeans++', 'random_from_data')); for "
-        "outliers, a uniform noise component (noise=True) takes such rows."
+        "fit with more restarts (n_init=10, init=('kmeans++', 'random_from_data')); where "
+        "more restarts keep such a component, the rows are outliers all the same: a uniform "
+        "noise component (noise=True) takes them, so that K counts the clusters."
     ]
 
 

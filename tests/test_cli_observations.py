@@ -303,8 +303,11 @@ def test_fit_with_every_capability_saves_and_reports(rows_dir, capsys):
     assert bayesgmm.membership_table(em, frame[["eruptions", "waiting"]]).columns[0] == "row"
     assert "noise weight" in out and "observations: 60 row(s) fitted; 3 missing value(s)" in out
     # which rows the noise takes, counted as memberships.csv (the posterior's) counts them
-    taken = int((saved["p_noise"] > 0.5).sum())
-    assert f"noise: {taken} of the 60 fitted rows have P(noise | x) above 0.5" in out
+    taken = saved["p_noise"] > 0.5
+    weights = frame["w"].to_numpy()  # and the points, counted by their weights (review)
+    assert (f"noise: {int(taken.sum())} of the 60 fitted rows ({weights[taken].sum():g} of the "
+            f"{weights.sum():g} points counted by their weights) have P(noise | x) above "
+            "0.5") in out
     result = fitted
     record = result.observations_summary
     assert record["label_names"] == ["long", "short"]  # kept with the saved result

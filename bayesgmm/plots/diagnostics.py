@@ -1441,12 +1441,13 @@ class PredictiveCheck:
         if label.startswith("corr("):
             return ("a joint structure that its components do not give (another covariance "
                     "type or more components may)")
-        if "kurtosis" in label and not above:  # excess or octile
+        kurtosis = label.startswith(("excess kurtosis", "octile kurtosis"))  # not a name's
+        if kurtosis and not above:
             return ("a flatter or several-peaked shape than its components give (more "
                     "components may)")
-        if "kurtosis" in label:  # not a log: heavy tails may be symmetric, or below 0 (QA)
+        if kurtosis:  # not a log: heavy tails may be symmetric, or below 0 (QA)
             return f"heavier tails than its Gaussian components give (more components{noise} may)"
-        if "skewness" in label:  # moment or quartile
+        if label.startswith(("skewness", "quartile skewness")):
             return ("an asymmetry that its Gaussian components do not give (a transform such "
                     "as a log, or more components, may)")
         return (f"a spread that its components do not give (more components{noise} may)")
