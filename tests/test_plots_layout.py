@@ -903,7 +903,7 @@ def test_too_few_axes_raise_and_given_axes_keep_the_callers_figure_bare(tiny_fit
             (lambda ax: plots.plot_ppc_density(tiny_fit, axes=[ax], n_replicates=3),
              r"one axes per feature \(2\); got 1"),
             (lambda ax: plots.plot_ppc_statistics(tiny_fit, axes=[], n_replicates=3),
-             r"one axes per panel \(5\); got 0")):
+             r"one axes per panel \(9\); got 0")):  # with the quantile statistics
         with pytest.raises(ValueError, match=match) as error:
             call(Figure().add_subplot())
         assert "\n" not in str(error.value)
@@ -911,7 +911,7 @@ def test_too_few_axes_raise_and_given_axes_keep_the_callers_figure_bare(tiny_fit
                     (lambda axes: plots.plot_ppc_density(tiny_fit, axes=axes,
                                                          n_replicates=3), 2),
                     (lambda axes: plots.plot_ppc_statistics(tiny_fit, axes=axes,
-                                                            n_replicates=3), 5)):
+                                                            n_replicates=3), 9)):
         fig = Figure(figsize=(4 * n, 3), layout="constrained")
         axes = fig.subplots(1, n, squeeze=False)[0]
         assert draw(axes) is fig
