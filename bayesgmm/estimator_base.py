@@ -180,12 +180,17 @@ class EstimatorBase:
                           UserWarning, skip_file_prefixes=IN_PACKAGE)
         return X
 
+    def _checked(self, X: Any) -> np.ndarray:
+        """X as the fitted features (N, D), validated once (NaN let through)."""
+        names = self._fitted().feature_names
+        Xv, _ = check_data(self._named_as_fitted(X), n_features=len(names),
+                           feature_names=names, allow_nan=True)
+        return Xv
+
     def _rows(self, X: Any) -> np.ndarray:
-        """X as the fitted features (N, D), validated once; a row with NaN refused unless the
-        fit marginalised (under "drop"/"refuse" no prediction is made from part of a row)."""
-        result = self._fitted()
-        Xv, _ = check_data(self._named_as_fitted(X), n_features=len(result.feature_names),
-                           feature_names=result.feature_names, allow_nan=True)
+        """:meth:`_checked`, a row with NaN refused unless the fit marginalised (under
+        "drop"/"refuse" no prediction is made from part of a row)."""
+        Xv = self._checked(X)
         policy = self._missing_policy()
         if policy != "marginalise":
             refuse_missing(Xv, policy)
@@ -204,10 +209,8 @@ class EstimatorBase:
         """The rows of X the fit would have kept, for ``score`` (under ``missing="drop"`` the
         complete rows, so that cross-validation works; under ``"refuse"`` a row with NaN is
         refused)."""
-        result = self._fitted()
         policy = self._missing_policy()
-        Xv, _ = check_data(self._named_as_fitted(X), n_features=len(result.feature_names),
-                           feature_names=result.feature_names, allow_nan=True)
+        Xv = self._checked(X)
         if policy == "refuse":
             refuse_missing(Xv, policy)
         nan = np.isnan(Xv)  # the rows the fit would have kept, as it would have kept them

@@ -76,11 +76,10 @@ def _choice_notes(table: pd.DataFrame, best: dict[str, tuple[int, str]], ks: lis
                               for r in close.sort_values(criterion).itertuples())
             notes.append(f"{criterion.upper()}: {cells} within {WEAK_EVIDENCE:g} of K={k} "
                          f"{ct}: {_NEAR_TIE_MEANING.get(criterion, 'a near tie')}")
-    too_few = _too_few_rows_notes(eligible, best, n_rows)
+    too_few, overfitted = _too_few_rows_notes(eligible, best, n_rows)
     notes += too_few
     # not "widen -k" beside "prefer the smallest K" (QA: 12 rows, K=4 of 1-4 chosen: the two
     # notes pointed opposite ways): the criteria's choice there rests on too few rows
-    overfitted = {c.upper() for c in best if any(c.upper() in n.split(":")[0] for n in too_few)}
     tops = sorted({c.upper() for c, (k, _) in best.items() if k == max(ks) and len(ks) > 1}
                   - overfitted)
     if tops:
@@ -110,28 +109,29 @@ def _shape_notes(best: dict[str, tuple[int, str]], fits: dict[tuple[int, str], A
 
 
 def _too_few_rows_notes(eligible: pd.DataFrame, best: dict[str, tuple[int, str]],
-                        n_rows: float) -> list[str]:
+                        n_rows: float) -> tuple[list[str], set[str]]:
     """A chosen cell with more free parameters than rows: the criteria's large-N reasoning
     does not hold, and components of a point or two describe points, not groups (QA: 15 rows
     in two clusters, all three criteria chose K=7 tied, 33 parameters, components of 1-3
-    points)."""
+    points). Returns the notes and the criteria (upper case) whose choice they are about."""
     if not np.isfinite(n_rows) or not {"n_parameters", "min_component_size"} <= set(eligible):
-        return []
+        return [], set()
     picked: dict[tuple[int, str], list[str]] = {}
     for criterion, cell in best.items():
         picked.setdefault(cell, []).append(criterion.upper())
-    notes = []
+    notes, criteria = [], set()
     for (k, ct), names in picked.items():
         row = eligible[(eligible["n_components"] == k) & (eligible["covariance_type"] == ct)]
         if row.empty or not row["n_parameters"].iloc[0] > n_rows:
             continue
+        criteria.update(names)
         notes.append(f"{', '.join(names)}: K={k} {ct} has {int(row['n_parameters'].iloc[0])} "
                      f"free parameters for {n_rows:g} rows (its smallest component "
                      f"{row['min_component_size'].iloc[0]:.1f} points): the criteria assume "
                      "far more rows than parameters, so this choice describes points rather "
                      "than groups; prefer the smallest K whose components hold several points "
                      "each, or more data")
-    return notes
+    return notes, criteria
 
 
 # A larger K's log-likelihood this far below a smaller K's is a local optimum worth a note.
