@@ -123,5 +123,7 @@ def test_noise_points_far_away_do_not_shrink_the_clusters(old_faithful, figure):
     assert [line.get_marker() for line in edge] == ["^"]
     fx, fy = edge[0].get_xdata(), edge[0].get_ydata()
     assert len(fx) == 2 and np.all((fx > 0) & (fx < 1)) and np.allclose(fy, 0.985)
+    if ax.get_legend() is not None and figure != "plot_density":  # the key says what they are
+        assert "beyond the axes" in [t.get_text() for t in ax.get_legend().get_texts()]
     plain = getattr(plots, figure)(fit_em(old_faithful, 2, random_state=1), old_faithful)
     assert not any("beyond the axes" in t.get_text() for t in plain.axes[0].texts)

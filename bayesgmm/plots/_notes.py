@@ -106,9 +106,22 @@ def _edge_markers(ax: Axes, x: np.ndarray, y: np.ndarray, beyond: np.ndarray) ->
     for s, marker in enumerate("<>v^"):
         on = side == s
         if on.any():
-            ax.plot(edge[on, 0], edge[on, 1], marker, color=_EDGE_COLOR, markersize=6,
-                    alpha=alpha, linestyle="none", transform=ax.transAxes, zorder=4)
+            (line,) = ax.plot(edge[on, 0], edge[on, 1], marker, color=_EDGE_COLOR,
+                              markersize=6, alpha=alpha, linestyle="none",
+                              transform=ax.transAxes, zorder=4)
+            line._bayesgmm_edge = True
     return edge
+
+
+def _edge_handles(ax: Axes) -> list:
+    """A key entry for the triangles of :func:`_edge_markers` where ``ax`` has any (QA: the
+    key listed "x noise" and components whose points were all beyond the axes, and nothing
+    for the grey triangles that stood for them)."""
+    if not any(getattr(line, "_bayesgmm_edge", False) for line in ax.lines):
+        return []
+    from matplotlib.lines import Line2D
+
+    return [Line2D([], [], marker="^", ls="", color=_EDGE_COLOR, label="beyond the axes")]
 
 
 _EDGE_COLOR = "0.3"

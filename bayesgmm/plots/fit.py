@@ -74,7 +74,7 @@ from ._common import (
     _weighted_rows,
     fit_of,
 )
-from ._notes import _clear_of_legend, _legend_off_points, _note_outside
+from ._notes import _clear_of_legend, _edge_handles, _legend_off_points, _note_outside
 from ._styles import _component_color, _component_linestyle, _component_marker, _scatter_components
 
 
@@ -780,7 +780,9 @@ def _contours(ax, X2, w, m, c, n_grid: int | None = None, keep: np.ndarray | Non
         more, of = ("no point has both coordinates: the contours enclose that share of the "
                     "mixture's probability",), "of the mixture"
     else:
-        at_points, more, of = _density_2d(X2[levelled], w, m, c), (), "of the points"
+        at_points, more = _density_2d(X2[levelled], w, m, c), ()
+        # as the title says it: with a noise component, of the points the Gaussians claim
+        of = "of the points" if keep is None else "of the Gaussians' points"
     if g is not None and not g.sum() > 0:  # rows of weight 0 only: no weights to go by
         g = None
     quantiles = (np.quantile(at_points, _CONTOUR_QUANTILES) if g is None else
@@ -1071,6 +1073,7 @@ def plot_classification(result: Any, X: Any = None, ax: Axes | None = None, *,
                        markersize=np.sqrt(_uncertainty_size(np.array([u]), K)[0] * crowd),
                        label=f"uncertainty {format_number(u, 2)}")
                 for u in _key_uncertainties(uncertainty[drawn])] if K > 1 else []
+    handles += _edge_handles(ax)
     if (K > G or K > _INSIDE_KEY_MAX) and X.shape[1] == 2:
         # With noise points scattered everywhere, "best" still put the key over some of
         # them (QA: bottom centre), as a key of many components over the clusters: beside
@@ -1324,7 +1327,7 @@ def plot_membership(result: Any, X: Any = None, ax: Axes | None = None, *,
                for k in range(K) if present[k]]
     handles += [h for h, t in zip(*ax.get_legend_handles_labels(), strict=True)
                 if t not in titles]  # "known label"
-    ax.legend(handles=handles, fontsize="small")
+    ax.legend(handles=handles + _edge_handles(ax), fontsize="small")
     _legend_off_points(ax, X[drawn, i], X[drawn, j])
     _clear_of_legend(ax)
     # Last: the labels are placed on the finished layout (title, legend, limits).
