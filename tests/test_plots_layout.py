@@ -1529,3 +1529,14 @@ def test_a_row_missing_a_coordinate_is_not_also_beyond_the_axes():
     assert "2 missing a coordinate" in notes, notes
     triangles = [line for line in ax.lines if line.get_transform() == ax.transAxes]
     assert sum(len(line.get_xdata()) for line in triangles) == 1
+
+
+def test_triangles_piled_on_one_spot_are_counted():
+    """QA: 12 outliers beyond both axes piled into the corners and read as 4 marks; each
+    spot holding several is counted beside it."""
+    rng = np.random.default_rng(1)
+    X = np.vstack([rng.normal([0, 0], 1, (150, 2)), rng.normal([6, 6], 1, (150, 2)),
+                   rng.uniform(60, 90, (6, 2)), -rng.uniform(60, 90, (6, 2))])
+    em = fit_em(X, 2, noise=True, n_init=3, random_state=0)
+    ax = plots.plot_classification(em, X=X).axes[0]
+    assert sorted(t.get_text() for t in ax.texts if t.get_text().isdigit()) == ["6", "6"]
