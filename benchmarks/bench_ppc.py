@@ -47,6 +47,17 @@ def with_outliers(rng, n=400):
     return pd.DataFrame(np.vstack([X, far]), columns=[f"x{j}" for j in range(X.shape[1])])
 
 
+def missing_at_random(rng, n=600):
+    """Two correlated clusters; x2 missing with probability 0.6 where x1 > 2, else 0.05 (MAR:
+    it depends on the observed x1 only). The check completes the data draw by draw."""
+    means = np.array([[0.0, 0.0], [4.0, 3.0]])
+    chol = np.linalg.cholesky(np.array([[[1, .6], [.6, 1]], [[1, -.4], [-.4, 1.]]]))
+    z = rng.choice(2, size=n)
+    X = means[z] + np.einsum("nij,nj->ni", chol[z], rng.standard_normal((n, 2)))
+    X[rng.random(n) < np.where(X[:, 0] > 2, 0.6, 0.05), 1] = np.nan
+    return pd.DataFrame(X, columns=["x1", "x2"])
+
+
 def rounded(rng):
     """Three clusters measured to 0.1 (sds ~1): many tied values."""
     return simulate_mixture(n=400, seed=int(rng.integers(1e6)))[0].round(1)
@@ -63,6 +74,8 @@ CASES = {  # name: (data from a Generator, K, whether the model fits)
     "integers, N=3000, K=1": (  # a Gaussian recorded to whole units: 25-30 distinct values
         lambda rng: pd.DataFrame({"x": np.round(rng.normal(50.3, 4.0, 3000))}), 1, True),
     "3 clusters + outliers": (with_outliers, 3, False),
+    "missing at random, K=2": (missing_at_random, 2, True),
+    "missing at random, K=1": (missing_at_random, 1, False),
     "1-D t3, K=1": (lambda rng: pd.DataFrame({"x": rng.standard_t(3, 500)}), 1, False),
     "1-D lognormal, K=1": (lambda rng: pd.DataFrame({"x": rng.lognormal(0, 0.6, 500)}), 1,
                            False),
