@@ -26,7 +26,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
-from conftest import posterior_stand_in, simulate_mixture  # noqa: E402
+from conftest import missing_at_random, posterior_stand_in, simulate_mixture  # noqa: E402
 
 import bayesgmm  # noqa: E402
 from bayesgmm.plots import predictive_check  # noqa: E402
@@ -45,17 +45,6 @@ def with_outliers(rng, n=400):
     lo, hi = X.min(axis=0), X.max(axis=0)
     far = rng.uniform(lo - 4 * (hi - lo), hi + 4 * (hi - lo), (n * 3 // 100, X.shape[1]))
     return pd.DataFrame(np.vstack([X, far]), columns=[f"x{j}" for j in range(X.shape[1])])
-
-
-def missing_at_random(rng, n=600):
-    """Two correlated clusters; x2 missing with probability 0.6 where x1 > 2, else 0.05 (MAR:
-    it depends on the observed x1 only). The check completes the data draw by draw."""
-    means = np.array([[0.0, 0.0], [4.0, 3.0]])
-    chol = np.linalg.cholesky(np.array([[[1, .6], [.6, 1]], [[1, -.4], [-.4, 1.]]]))
-    z = rng.choice(2, size=n)
-    X = means[z] + np.einsum("nij,nj->ni", chol[z], rng.standard_normal((n, 2)))
-    X[rng.random(n) < np.where(X[:, 0] > 2, 0.6, 0.05), 1] = np.nan
-    return pd.DataFrame(X, columns=["x1", "x2"])
 
 
 def rounded(rng):

@@ -3,6 +3,7 @@
 import types
 
 import numpy as np
+import pandas as pd
 import pytest
 import xarray as xr
 
@@ -48,6 +49,18 @@ def old_faithful():
 @pytest.fixture(scope="session")
 def galaxies():
     return load_galaxies()
+
+
+def missing_at_random(rng, n=600):
+    """Two correlated Gaussian clusters; x2 missing with probability 0.6 where x1 > 2, else
+    0.05: missing at random (it depends on the observed x1 only). For the predictive check of
+    incomplete data (the tests and benchmarks/bench_ppc.py)."""
+    means = np.array([[0.0, 0.0], [4.0, 3.0]])
+    chol = np.linalg.cholesky(np.array([[[1, .6], [.6, 1]], [[1, -.4], [-.4, 1.]]]))
+    z = rng.choice(2, size=n)
+    X = means[z] + np.einsum("nij,nj->ni", chol[z], rng.standard_normal((n, 2)))
+    X[rng.random(n) < np.where(X[:, 0] > 2, 0.6, 0.05), 1] = np.nan
+    return pd.DataFrame(X, columns=["x1", "x2"])
 
 
 def simulate_mixture(n=600, seed=0):

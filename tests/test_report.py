@@ -1903,18 +1903,10 @@ def test_the_predictive_check_sees_a_skewed_cluster_in_two_dimensions():
         skew(X[:, 0]), rel=1e-12)
 
 
-def _missing_at_random(seed: int, n: int = 600):
-    """Two correlated Gaussian clusters; x2 missing with probability 0.6 where x1 > 2, else
-    0.05: missing at random (it depends on the observed x1 only)."""
-    import pandas as pd
+def _missing_at_random(seed: int):
+    from conftest import missing_at_random
 
-    rng = np.random.default_rng(seed)
-    means = np.array([[0.0, 0.0], [4.0, 3.0]])
-    chol = np.linalg.cholesky(np.array([[[1, .6], [.6, 1]], [[1, -.4], [-.4, 1.]]]))
-    z = rng.choice(2, size=n)
-    X = means[z] + np.einsum("nij,nj->ni", chol[z], rng.standard_normal((n, 2)))
-    X[rng.random(n) < np.where(X[:, 0] > 2, 0.6, 0.05), 1] = np.nan
-    return pd.DataFrame(X, columns=["x1", "x2"])
+    return missing_at_random(np.random.default_rng(seed))
 
 
 def test_the_predictive_check_of_data_missing_at_random_completes_them():
