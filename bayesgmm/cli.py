@@ -1758,22 +1758,25 @@ def _data_record(data_source: str, data_file: Any, index: str | None, weights: s
             "labels_column": labels or None}
 
 
-def _verdict_record(diagnostics: Diagnostics, check: Any, outliers: str) -> dict[str, Any]:
+def _verdict_record(diagnostics: Diagnostics, check: Any, outliers: str,
+                    prior_dominated: str = "") -> dict[str, Any]:
     """The verdict as result.json keeps it, for a pipeline that reads it instead of the
     printout: ``status`` as the report's box gives it (QA: "OK" in result.json under the
     report's CAUTION for a model check's misfit), the sampling checks' own
     (``sampling_status``, the ``verdict`` line's first word), the model check's misfits and
-    finding, and the outlier hint."""
+    finding, the outlier hint, and the warning that the rows are fewer than the free
+    parameters (``prior_dominated``: the posterior mostly restates its priors)."""
     sampling = getattr(diagnostics, "status", "OK" if diagnostics.ok else "PROBLEMS")
     misfits = check.misfit_labels() if check is not None else []
+    caution = bool(misfits or outliers or prior_dominated)
     return {"ok": bool(diagnostics.ok), "verdict": diagnostics.verdict,
-            "status": "CAUTION" if sampling == "OK" and (misfits or outliers) else sampling,
+            "status": "CAUTION" if sampling == "OK" and caution else sampling,
             "sampling_status": sampling,
             "causes": list(getattr(diagnostics, "causes", None) or ()),
             "model_check": None if check is None else {
                 "misfits": misfits, "not_judged": check.not_judged or None,
                 "finding": check.finding(provisional=not diagnostics.ok) or None},
-            "outliers": outliers or None}
+            "outliers": outliers or None, "prior_dominated": prior_dominated or None}
 
 
 def _save(result: BayesResult, out: Path, *, force: bool, report: bool,
@@ -1790,8 +1793,12 @@ def _save(result: BayesResult, out: Path, *, force: bool, report: bool,
     # ``data_file``'s fingerprint, to check a copy of the data against (QA: none recorded).
     # The verdict too, for a pipeline that reads result.json instead of parsing the printout
     # (QA); the report judges again, by the thresholds it is given.
-    verdict = None if diagnostics is None else _verdict_record(diagnostics, predictive_check,
-                                                               outliers)
+    from .posterior import prior_dominated_note
+
+    n_rows, D = result.idata["observed_data"]["x"].shape  # as the report's box judges it
+    verdict = None if diagnostics is None else _verdict_record(
+        diagnostics, predictive_check, outliers,
+        prior_dominated_note(n_rows, result.n_components, D, result.covariance_type))
     result = dataclasses.replace(result, settings={
         **result.settings, **_data_record(data_source, data_file, index, weights, labels),
         **({"verdict": verdict} if verdict else {}),

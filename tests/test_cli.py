@@ -1557,6 +1557,9 @@ def test_result_json_s_status_is_the_report_s():
     assert _verdict_record(passed, clean, "")["status"] == "OK"
     assert _verdict_record(passed, clean, "rows 3, 9 fit a noise component")["status"] == \
         "CAUTION"
+    # fewer rows than free parameters: the report's box is amber, so is the status
+    record = _verdict_record(passed, clean, "", "8 row(s) x 2 feature(s) = 16 values for 17")
+    assert record["status"] == "CAUTION" and record["prior_dominated"].startswith("8 row(s)")
     failed = types.SimpleNamespace(ok=False, verdict="PROBLEMS: R-hat", status="PROBLEMS",
                                    causes=("slow mixing",))
     record = _verdict_record(failed, heavy, "")
