@@ -1866,6 +1866,11 @@ def _section_ppc(result, figure, random_state, check, provisional: bool = False)
     return _section("ppc", "6. Posterior predictive check",
                     "<p>Data sets simulated from the posterior (one per random draw) against the "
                     "observed data: the observed density should look like one more replicate."
+                    + (" Where a feature has missing values, its observed values alone are a "
+                       "subset the missingness may have chosen, so that panel draws the data "
+                       "completed under each replicate's posterior draw, each missing value "
+                       "drawn given the row's observed ones (thin black curves, Gelman et al. "
+                       "2005); they should look like the replicates." if check.completed else "")
                     + (" A density can look alike while its shape is not reproduced, so the "
                        "second figure checks the spread, asymmetry and tails of the data as a "
                        f"whole.{quantiles}</p>" if one_d else

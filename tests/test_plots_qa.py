@@ -595,6 +595,30 @@ def test_the_predictive_check_keeps_a_small_mode_of_the_data():
     assert np.trapezoid(ours, grid) == pytest.approx(1.0, abs=0.01)
 
 
+def test_the_density_check_curve_is_scipys_kernel_estimate_with_arvizs_bandwidth():
+    """The density figure sums the Gaussian kernels itself (SciPy's gaussian_kde took 12 ms
+    a curve at 600 rows, 6 s for a figure of 100): the same estimate as SciPy's with ArviZ's
+    bandwidth, weighted or not, scaled by the share of the values within the grid."""
+    from arviz_stats.base import array_stats
+    from scipy import stats
+
+    from bayesgmm.plots.diagnostics import _density_within
+
+    rng = np.random.default_rng(1)
+    x = np.r_[rng.normal(0, 1, 300), rng.normal(5, 0.5, 100), [40.0, 55.0]]
+    g = rng.uniform(0.2, 3.0, x.size)
+    grid = np.linspace(-4, 8, 201)
+    inside = x <= 8
+    for weights in (None, g):
+        w = None if weights is None else weights[inside]
+        kde = stats.gaussian_kde(x[inside], weights=w)
+        bandwidth = float(array_stats.get_bw(x[inside], bw="experimental"))
+        kde.set_bandwidth(bandwidth / np.sqrt(kde.covariance[0, 0]) * kde.factor)
+        share = inside.mean() if weights is None else g[inside].sum() / g.sum()
+        np.testing.assert_allclose(_density_within(x, grid, weights), share * kde(grid),
+                                   rtol=1e-10, atol=1e-14)
+
+
 def test_a_density_check_panel_says_when_the_replicates_lie_elsewhere():
     """QA (a spherical fit of columns on scales 1e-3 and 1e4): the model gave the small
     column an sd of 5,900, and its panel drew the data's curve alone, as if no replicate had

@@ -1077,7 +1077,7 @@ def test_the_predictive_check_says_what_its_joint_figure_checks(old_faithful):
               "excess kurtosis(b)", "quartile skewness(a)", "quartile skewness(b)",
               "octile kurtosis(a)", "octile kurtosis(b)")
     fits = types.SimpleNamespace(finding=lambda provisional=False: "", not_judged="",
-                                 labels=labels)
+                                 labels=labels, completed=False)
     captions = []
 
     def figure(name, caption, draw):
@@ -1094,8 +1094,13 @@ def test_the_predictive_check_says_what_its_joint_figure_checks(old_faithful):
     assert captions[1].startswith("Joint posterior predictive check: the correlation of each "
                                   "pair of features and each feature's skewness, excess "
                                   "kurtosis, quartile skewness and octile kurtosis in")
+    assert "completed" not in section
+    gaps = types.SimpleNamespace(**{**vars(fits), "completed": True})
+    completed = _section_ppc(_fake_result(old_faithful, 2), figure, 0, gaps)
+    assert "panel draws the data completed under each replicate's posterior draw" in completed
+    assert "(thin black curves, Gelman et al. 2005)" in completed
     one_d = types.SimpleNamespace(finding=lambda provisional=False: "", not_judged="",
-                                  labels=("sd", "skewness", "excess kurtosis"))
+                                  labels=("sd", "skewness", "excess kurtosis"), completed=False)
     one = _section_ppc(_fake_result(bayesgmm.load_galaxies(), 3), figure, 0, one_d)
     assert "spread, asymmetry and tails" in one and "correlation" not in one
     assert "gross outliers" not in one  # no quantile statistic (few distinct values)
@@ -1934,6 +1939,35 @@ def test_the_predictive_check_of_data_missing_at_random_completes_them():
     again = predictive_check(posterior_stand_in(_missing_at_random(0), 1, draws=100),
                              random_state=0)
     np.testing.assert_array_equal(again.p, wrong.p)  # seeded
+
+
+def test_the_predictive_density_figure_completes_data_missing_at_random():
+    """The density figure drew the observed values of x2 alone against replicates of the
+    whole mixture: under the missingness above the right model's panel showed a gross misfit
+    (peaks 0.25 against 0.17) while the check passed. A feature with missing values is now
+    drawn as the data completed under each replicate's draw; the wrong model still stands
+    apart, and a feature without gaps keeps its one observed curve."""
+    from conftest import posterior_stand_in
+
+    from bayesgmm import plots
+
+    def gap(k):  # the largest distance between the mean curves of x2: data against replicates
+        figure = plots.plot_ppc_density(posterior_stand_in(_missing_at_random(0), k, seed=0,
+                                                           draws=100), random_state=0)
+        first, second = figure.axes[:2]
+        curves = [line for line in second.get_lines() if line.get_color() == "black"]
+        replicated = [line.get_ydata() for line in second.get_lines() if line.get_color() == "C0"]
+        assert len(curves) == len(replicated) == 50  # one completed data set per replicate
+        assert len([line for line in first.get_lines() if line.get_color() == "black"]) == 1
+        assert "600 missing: drawn per posterior draw" in " ".join(
+            t.get_text().replace("\n", " ") for t in second.texts)
+        labels = [t.get_text() for t in figure.legends[0].get_texts()]
+        assert labels == ["replicated", "observed", "observed, missing values drawn"]
+        return np.max(np.abs(np.mean([line.get_ydata() for line in curves], axis=0)
+                             - np.mean(replicated, axis=0)))
+
+    assert gap(2) < 0.03
+    assert gap(1) > 0.06
 
 
 def test_the_predictive_check_judges_only_what_it_can_and_corrects_for_many_statistics():

@@ -965,6 +965,11 @@ def plot_ppc_density(result: BayesResult, n_replicates: int = 50, axes: Any = No
     estimated from the values within it (scaled by their share), and a note counts the points
     beyond.
 
+    A feature with missing values is drawn as the data completed under each replicate's
+    posterior draw (:meth:`~bayesgmm.BayesResult.completed_pairs`, thin black): its observed
+    values alone are a subset that the missingness may have chosen (values missing where
+    another was high), which no replicate of the whole mixture resembles.
+
     Parameters
     ----------
     result : BayesResult
@@ -988,7 +993,13 @@ def plot_ppc_density(result: BayesResult, n_replicates: int = 50, axes: Any = No
     # independent draws: simulating only that many is the same check (at N = 100,000 it was
     # 50 x 100,000 rows simulated for 5,000 used).
     n_simulated = min(len(X), _KDE_POINTS)
-    xrep = _replicates(result, n_simulated, n_replicates, random_state)
+    gaps = np.isnan(X).any(axis=0)
+    if gaps.any():  # the same random rows for the data completed and every replicate
+        sampled = _sample_rows(len(X), _KDE_POINTS, np.random.default_rng(0))
+        completed, xrep = _completed_sets(result, X[sampled], sampled, n_replicates,
+                                          random_state)
+    else:
+        xrep = _replicates(result, n_simulated, n_replicates, random_state)
     # At most _PPC_COLUMNS panels a row: 13 in one row (1 inch each) overprinted their tick
     # labels and cut their names; beyond that, rows of (about) equal length.
     columns = D if D <= _PPC_COLUMNS + 1 else -(-D // -(-D // _PPC_COLUMNS))
@@ -1016,19 +1027,32 @@ def plot_ppc_density(result: BayesResult, n_replicates: int = 50, axes: Any = No
         # A KDE costs N x grid per curve: at N = 100,000 the panel took 31 s. The same
         # random rows (at most _KDE_POINTS) for the data and every replicate keep the
         # comparison like with like.
-        rows = np.flatnonzero(seen)
-        rows = rows[_sample_rows(rows.size, _KDE_POINTS, rng)]
-        simulated = rows if n_simulated == len(X) else np.arange(rows.size)
+        if gaps.any():
+            rows, simulated = sampled, slice(None)
+        else:
+            rows = np.flatnonzero(seen)
+            rows = rows[_sample_rows(rows.size, _KDE_POINTS, rng)]
+            simulated = rows if n_simulated == len(X) else np.arange(rows.size)
         for s in range(xrep.shape[0]):
             a.plot(grid, _density_within(xrep[s, simulated, i], grid), color="C0",
                    alpha=0.15, lw=0.8, label="replicated" if s == 0 else None)
-        a.plot(grid, _density_within(X[rows, i], grid, None if g is None else g[rows]),
-               color="black", lw=2, label="observed")
+        weights = None if g is None else g[rows]
+        more = ()
+        if gaps[i]:  # one curve per draw: the observed values and that draw's fill-ins
+            for s in range(completed.shape[0]):
+                a.plot(grid, _density_within(completed[s, :, i], grid, weights),
+                       color="black", alpha=0.3, lw=0.8)
+            missing = int(np.count_nonzero(~seen))
+            more = (f"{format_number(missing)} of {format_number(len(X))} missing: drawn "
+                    "per posterior draw",)
+        else:
+            a.plot(grid, _density_within(X[rows, i], grid, weights), color="black", lw=2,
+                   label="observed")
         a.set_xlim(lo, hi)
         # the observed points beyond [lo, hi] ("n point(s) beyond"), and replicates that
         # leave the panel nearly empty
-        _note_outside(a, x, more=_replicates_elsewhere(xrep[:, simulated, i], x, lo, hi,
-                                                       result.em.covariance_type))
+        _note_outside(a, x, more=more + _replicates_elsewhere(
+            xrep[:, simulated, i], x, lo, hi, result.em.covariance_type))
         # A long feature name on two lines at most (three in a narrow panel), as wide as its
         # panel: in one line the names of neighbouring panels ran into each other.
         width = _axes_characters(a)
@@ -1040,16 +1064,22 @@ def plot_ppc_density(result: BayesResult, n_replicates: int = 50, axes: Any = No
         a.xaxis.set_major_locator(MaxNLocator(nbins=5 if columns < 5 else 4 if columns < 7
                                               else 3))
         a.tick_params(axis="x", labelsize="small" if columns >= 5 else "medium")
+    from matplotlib.lines import Line2D  # the key's replicate: visible, unlike one curve's
+
+    replicated = f"replicated ({xrep.shape[0]})" if given else "replicated"
+    handles = [Line2D([], [], color="C0", alpha=0.6, lw=1.2, label=replicated)]
+    if not gaps.all():
+        handles.append(Line2D([], [], color="black", lw=2, label="observed"))
+    if gaps.any():
+        handles.append(Line2D([], [], color="black", alpha=0.5, lw=1,
+                              label="observed, missing values drawn"))
     if given:  # the caller's figure: nothing outside its axes; the count in the key
-        axes[0].legend(fontsize="small", labels=[f"replicated ({xrep.shape[0]})", "observed"])
+        axes[0].legend(handles=handles, fontsize="small")
         return fig
     # Below the panels: in the first panel's top right the key covered its note of the
     # points beyond the axes (noise data: "2 point(s) beyond the axes").
-    from matplotlib.lines import Line2D  # the key's replicate: visible, unlike one curve's
-
-    fig.legend(handles=[Line2D([], [], color="C0", alpha=0.6, lw=1.2, label="replicated"),
-                        Line2D([], [], color="black", lw=2, label="observed")],
-               loc="outside lower center", ncols=2, fontsize="small", frameon=False)
+    fig.legend(handles=handles, loc="outside lower center", ncols=len(handles),
+               fontsize="small", frameon=False)
     # One panel (4.2 inches) is too narrow for the title on one line.
     fig.suptitle(f"Posterior predictive check:{' ' if D > 1 else chr(10)}"
                  f"{xrep.shape[0]} replicated data sets")
@@ -1108,17 +1138,19 @@ def _density_within(values: np.ndarray, grid: np.ndarray,
     from arviz_stats.base import array_stats
 
     inside = (values >= grid[0]) & (values <= grid[-1])
-    if np.unique(values[inside]).size < 2:
+    v = values[inside]
+    if np.unique(v).size < 2:
         return np.full(grid.shape, np.nan)
-    w = None if weights is None else weights[inside]
+    w = np.ones(v.size) if weights is None else weights[inside]
     share = (inside.mean() if weights is None
              else float(weights[inside].sum() / weights.sum()))
-    kde = stats.gaussian_kde(values[inside], weights=w)
-    bandwidth = float(array_stats.get_bw(values[inside], bw="experimental"))
-    sd = float(np.sqrt(kde.covariance[0, 0])) / kde.factor  # the values' (weighted) sd
-    if np.isfinite(bandwidth) and bandwidth > 0 and sd > 0:
-        kde.set_bandwidth(bandwidth / sd)
-    return share * kde(grid)
+    bandwidth = float(array_stats.get_bw(v, bw="experimental"))
+    if not (np.isfinite(bandwidth) and bandwidth > 0):  # SciPy's rule (Scott's)
+        bandwidth = float(np.sqrt(stats.gaussian_kde(v, weights=w).covariance[0, 0]))
+    # The sum of Gaussian kernels itself: SciPy's gaussian_kde evaluates through a
+    # triangular solve (12 ms a curve at 600 rows, most of a 6 s figure of 100 curves).
+    kernels = np.exp(-0.5 * np.square((grid[:, None] - v[None, :]) / bandwidth))
+    return share * (kernels @ (w / w.sum())) / (bandwidth * np.sqrt(2 * np.pi))
 
 
 def _check_replicates(n_replicates: Any, least: int = 1) -> None:
@@ -1160,6 +1192,30 @@ def _replicates(result: BayesResult, n_rows: int, n_replicates: int,
     rep = result.sample_posterior_predictive(n_rows, max_draws=n_replicates,
                                              random_state=random_state)
     return rep["x"].values
+
+
+def _completed_sets(result: BayesResult, X: np.ndarray, rows: np.ndarray, n_replicates: int,
+                    random_state: Any) -> tuple[np.ndarray, np.ndarray]:
+    """The data ``X`` (the ``rows`` of :func:`_ppc_data`'s) completed under each of up to
+    ``n_replicates`` posterior draws, and that draw's replicate: (S, len(rows), D) each."""
+    labels = _ppc_labels(result)
+    pairs = list(result.completed_pairs(X, None if labels is None else labels[rows],
+                                        n_draws=n_replicates, random_state=random_state))
+    return (np.concatenate([c for c, _ in pairs]), np.concatenate([r for _, r in pairs]))
+
+
+def _ppc_labels(result: BayesResult) -> np.ndarray | None:
+    """Known components of :func:`_ppc_data`'s rows (-1 unknown), or None: repeated by
+    whole-number weights as the rows are."""
+    obs = result.idata["observed_data"]
+    if "labels" not in obs.data_vars:
+        return None
+    labels = np.asarray(obs["labels"].values)
+    if "sample_weight" in obs:
+        g = np.asarray(obs["sample_weight"].values, dtype=np.float64)
+        if np.all(g == np.round(g)):
+            labels = np.repeat(labels, g.astype(np.int64))
+    return labels
 
 
 def _replicate_statistics(result: BayesResult, X: np.ndarray, statistic: Any,
@@ -1546,10 +1602,7 @@ def _completed_statistics(result: BayesResult, X: np.ndarray, statistic: Any,
     p = P(T(rep_s) >= T(completed_s)) over the draws). On the complete rows alone the data
     were a subset the missingness chose, which replicates cannot be: with values missing
     where another was high (missing at random), every correct model failed (QA)."""
-    obs = result.idata["observed_data"]
-    labels = np.asarray(obs["labels"].values) if "labels" in obs.data_vars else None
-    if labels is not None and "sample_weight" in obs:  # the rows repeated, as _ppc_data does
-        labels = np.repeat(labels, np.asarray(obs["sample_weight"].values).astype(np.int64))
+    labels = _ppc_labels(result)
     D = X.shape[1]
     per_pass = max(1, _MAX_VALUES // max(2 * len(X) * D * D, 1))
     completed, replicated = [], []
