@@ -837,9 +837,11 @@ class BayesResult:
         as_tree : bool, default False
             Return ArviZ's groups instead, as :meth:`sample_prior_predictive` does:
             ``posterior_predictive`` with ``x`` (chain, draw, observation, feature) and
-            ``component`` (one chain of the draws used) beside ``observed_data``, so that
-            ``arviz.plot_ppc_dist(tree)`` reads it (for a weighted fit, each observed row
-            repeated by its frequency weight, as the fit counted it).
+            ``component`` (one chain of the draws used) beside ``observed_data`` (for a
+            weighted fit, each observed row repeated by its frequency weight, as the fit
+            counted it), so that ``arviz.plot_ppc_dist(tree, var_names="x",
+            cols=["feature"])`` draws one panel per feature (without ``cols`` it pools the
+            features into one density, and without ``var_names`` it adds ``component``).
 
         Returns
         -------
@@ -938,7 +940,7 @@ class BayesResult:
         """Replicated data sets (sample, ...) in ArviZ's dims: one chain of draws."""
         draws = replicated.sizes["sample"]
         return replicated.rename(sample="draw").expand_dims(chain=[0]).assign_coords(
-            draw=np.arange(draws))
+            draw=np.arange(draws), observation=np.arange(replicated.sizes["observation"]))
 
     def sample_prior_predictive(self, n_samples: int | None = None, *, draws: int = 500,
                                 random_state: Any = None) -> xr.DataTree:
@@ -1003,7 +1005,8 @@ class BayesResult:
                                    "feature_bis": list(self.feature_names)})
         replicated = self._replicate(*flatten_draws(prior, self.covariance_type), n, rng)
         # ArviZ's groups and dims (one chain), so that its prior predictive checks read them
-        # (az.plot_ppc_dist(tree, group="prior_predictive")) beside the observed data
+        # (az.plot_ppc_dist(tree, group="prior_predictive", var_names="x",
+        # cols=["feature"])) beside the observed data
         return xr.DataTree.from_dict({
             "prior": prior.assign_coords(chain=[0], draw=np.arange(int(draws))),
             "prior_predictive": self._as_one_chain(replicated),

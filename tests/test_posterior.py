@@ -1,5 +1,7 @@
 """BayesResult's user-facing objects: the membership probabilities as an array."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -130,6 +132,16 @@ def test_posterior_predictive_in_arviz_groups(tiny_fit):
     np.testing.assert_array_equal(tree["observed_data"]["x"].values,
                                   tiny_fit.idata["observed_data"]["x"].values)
     az.plot_ppc_dist(tree, var_names=["x"], num_samples=30)  # reads it (it raised KeyError before)
+    # QA: the documented call pooled the features into one density (0 to 100 on Old
+    # Faithful) and drew `component` too; the call the docs give now draws one per feature
+    assert "observation" in predictive.coords
+    for group, data in (("posterior_predictive", tree),
+                        ("prior_predictive", tiny_fit.sample_prior_predictive(draws=5))):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            pc = az.plot_ppc_dist(data, group=group, var_names="x", cols=["feature"],
+                                  num_samples=5)
+        assert len(pc.viz["plot"].values.ravel()) == len(tiny_fit.feature_names)
     with pytest.raises(ValueError, match="as_tree must be"):
         tiny_fit.sample_posterior_predictive(as_tree="yes")
 
