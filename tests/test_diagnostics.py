@@ -851,6 +851,38 @@ def test_a_component_on_another_in_a_tenth_of_the_draws_is_a_note(rng):
     assert "mixed components" not in split(0.03).causes
 
 
+def test_components_that_swap_labels_within_the_chains_are_a_note(rng):
+    """QA (statistician): K=2 on 300 rows that BIC fits with one Gaussian; 22-66% of the
+    draws relabelled, a weight whose interval ran from 0.03 to 0.60, and OK without a note
+    from the default start (CAUTION from another: the same posterior). Components whose
+    labels swap within a chain in 1% of its draws or more are "mixed components"; a chain
+    wholly in the other labelling (one move), or a few swapped draws, is not."""
+    from bayesgmm.diagnostics import _swapping_components
+    from bayesgmm.relabel import LabelSwitchingReport
+
+    def report(swapped):  # (chain, draw) bool: components 0 and 1 exchanged
+        perms = np.broadcast_to(np.arange(3), (N_CHAINS, N_DRAWS, 3)).copy()
+        perms[swapped] = [1, 0, 2]
+        return LabelSwitchingReport.from_permutations(perms, method="stephens")
+
+    tree = make_tree(posterior(rng), sample_stats(rng))
+    assert "mixed components" not in diagnose(tree).causes  # the premise: clean draws
+    swaps = np.zeros((N_CHAINS, N_DRAWS), dtype=bool)
+    swaps[1, ::4] = True  # 25% of chain 1's draws
+    result = diagnose(tree, label_report=report(swaps))
+    assert "mixed components" in result.causes and set(result.unreported_components) == {0, 1}
+    text = next(a for a in result.advice if a.startswith("mixed components"))
+    assert "components 0, 1 swap labels as the chains run (in 25% of chain 1's draws)" in text
+    whole = np.zeros((N_CHAINS, N_DRAWS), dtype=bool)
+    whole[2] = True  # one chain in the other labelling throughout
+    few = np.zeros((N_CHAINS, N_DRAWS), dtype=bool)
+    few[0, :max(1, N_DRAWS // 200)] = True  # 0.5% of one chain
+    for quiet in (whole, few):
+        assert _swapping_components(report(quiet)) == {}
+        assert "mixed components" not in diagnose(tree, label_report=report(quiet)).causes
+    assert _swapping_components(None) == {}
+
+
 def test_one_mode_near_another_is_no_mixed_component():
     """Review: two single-mode components whose posterior means are 1-4 posterior sd apart
     put 1 - Phi(d / 2) of the draws nearer the other's mean (above 5% up to d = 3.3) without
