@@ -62,19 +62,11 @@ _WRITER = {"BayesResult": "saving a posterior fit (BayesResult.save)",
            "SelectionReport": "a model selection's report", "Report": "a report",
            "posterior report": "a posterior's report (write_report)",
            "EM report": "an EM fit's report (write_em_report)"}
-# Files bayesgmm adds to a directory besides those its manifest lists (the report of a result,
-# the tables of ``bayesgmm select``): a directory holding anything else is not replaced.
+# A result's reports and a selection's tables are listed in the directory's manifest by
+# whatever wrote them (result_files.list_further_files): a directory holding anything its
+# manifest does not list is not replaced. QA: a report.html and figures/*.png of the user's
+# in a result that had no report were deleted by --force, their names being a report's.
 _FIGURES = "figures"
-_EXTRA_FILES = ("report.html", "select.html", _FIGURES, "criteria.csv", "loo.csv",
-                "n_nonempty.csv")
-# The figures a report writes into figures/ (report.py's figure names; a test reads them from
-# its source), as PNG and, on request, as vector graphics (settings.VECTOR_FORMATS): any other
-# file there is the user's, and a rewrite must not delete it.
-REPORT_FIGURES = frozenset({
-    "data", "density", "classification", "membership", "em_convergence", "forest", "overlay",
-    "trace", "rank", "energy", "ppc", "ppc_statistics", "criteria", "chosen", "loo",
-    "n_components"})
-_FIGURE_SUFFIXES = (".png", ".svg", ".pdf")
 # Temporary siblings: ``.NAME.tmp-PID-XXXX`` while writing, ``.NAME.old-PID-XXXX`` while
 # replacing. One whose process is gone, or older than this, is a killed run's leftover.
 _TMP, _OLD = ".tmp-", ".old-"
@@ -385,18 +377,18 @@ def _check_replaceable(target: Path) -> str:
             from None
     if kind not in KINDS:
         raise ValueError(refuse.format(f"(its {MANIFEST} says kind {kind!r})"))
-    known = {MANIFEST, *_EXTRA_FILES, *(n.split("/", 1)[0] for n in listed)}
+    known = {MANIFEST, _FIGURES, *(n.split("/", 1)[0] for n in listed)}  # figures/: below
     foreign = [e for e in entries if e.rstrip("/") not in known]
-    # figures/ holds the reports' figures, by their fixed names: anything else there (a
-    # script, or a PNG or PDF of the user's under another name) is the user's, which replacing
-    # the directory would delete. Hidden files (a file manager's .DS_Store) are not the user's
-    # work and do not block.
+    # figures/ holds the reports' figures, each listed: anything else there (a script, or a
+    # PNG or PDF of the user's, even under a report figure's name) is the user's, which
+    # replacing the directory would delete. Hidden files (a file manager's .DS_Store) are not
+    # the user's work and do not block.
     figures = target / _FIGURES
     if figures.is_dir() and not figures.is_symlink():
         foreign += [f"{_FIGURES}/{p.name}" for p in sorted(figures.iterdir())
                     if not p.name.startswith(".")
-                    and (p.suffix not in _FIGURE_SUFFIXES or p.stem not in REPORT_FIGURES
-                         or p.is_symlink() or not p.is_file())]
+                    and (f"{_FIGURES}/{p.name}" not in listed or p.is_symlink()
+                         or not p.is_file())]
     if foreign:
         raise ValueError(
             f"refusing to replace {target}: it is a bayesgmm {kind} but also holds "

@@ -34,6 +34,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+import json
 import math
 import os
 import re
@@ -71,7 +72,7 @@ from .plots._common import (  # "uncertain": below this probability; the figures
 )
 from .plots.diagnostics import PPC_MAX_PANELS, forest_means_centred
 from .references import references_cited
-from .result_files import write_directory, write_manifest
+from .result_files import list_further_files, write_directory, write_manifest
 from .selection import (  # EM sweeps and their plots: no PyMC, no ArviZ at import
     CRITERIA,
     BayesSelection,
@@ -494,13 +495,17 @@ def _write_files(directory: Path, page_name: str, page: str, figures: list[Figur
     elif directory.is_dir() and not directory.is_symlink() and any(directory.iterdir()):
         def rebuild(tmp: Path) -> None:
             # A report's own manifest lists (and checksums) the report: write it anew. A
-            # result's manifest covers the result's files only and is carried over as it is.
-            own = _manifest_kind(directory) in ("Report", "SelectionReport")
-            _carry_over(directory, tmp, skip={page_name, FIGURES_DIR} | ({MANIFEST} if own
-                                                                          else set()))
+            # result's lists its files and its report: the old report's entries give way to
+            # the new one's (listed, so that a later rewrite or --force may replace them).
+            kind = _manifest_kind(directory)
+            _carry_over(directory, tmp, skip={page_name, FIGURES_DIR, MANIFEST})
             fill(tmp)
-            if own:
-                write_manifest(tmp, _manifest_kind(directory))
+            if kind in ("Report", "SelectionReport"):
+                write_manifest(tmp, kind)
+            else:
+                list_further_files(tmp, json.loads((directory / MANIFEST).read_text("utf-8")),
+                                   drop=lambda name: name == page_name
+                                   or name.startswith(f"{FIGURES_DIR}/"))
 
         write_directory(directory, rebuild, overwrite=True, writes=writes)
     else:

@@ -56,8 +56,8 @@ from .versions import software_versions
 if TYPE_CHECKING:
     import xarray as xr
 
-__all__ = ["FORMAT_VERSION", "RESULT_FILES", "read_manifest", "save_files", "write_directory",
-           "write_manifest"]
+__all__ = ["FORMAT_VERSION", "RESULT_FILES", "list_further_files", "read_manifest", "save_files",
+           "write_directory", "write_manifest"]
 
 FORMAT_VERSION = 1
 # The files of each saved kind (besides the manifest).
@@ -93,6 +93,7 @@ def save_files(result: Any, path: str | os.PathLike, kind: str, *,
         _write(result, kind, directory, files)
         if extra is not None:
             extra(directory)
+            list_further_files(directory)  # the report: bayesgmm's to replace later
 
     return write_directory(path, write, overwrite=overwrite, writes=kind)
 
@@ -185,6 +186,26 @@ def write_manifest(directory: str | os.PathLike, kind: str) -> None:
     files = sorted(p.relative_to(directory).as_posix() for p in directory.rglob("*")
                    if p.is_file() and not p.is_symlink() and p.name != MANIFEST)
     _write_manifest(directory, kind, files)
+
+
+def list_further_files(directory: Path, earlier: Mapping[str, Any] | None = None,
+                       drop: Callable[[str], bool] = lambda name: False) -> None:
+    """Rewrite ``directory``'s manifest to list (with its SHA-256) every file under it: the
+    ``earlier`` manifest's entries (default: the directory's own), less those ``drop`` names,
+    and every file not listed yet (a report written beside a result). What the manifest lists
+    is what a later replacement may delete (:func:`bayesgmm.paths.check_writable`); the
+    result's software versions and creation time are kept."""
+    if earlier is None:
+        earlier = _read_json(directory / MANIFEST)
+    listed = [n for n in earlier.get("files", []) if n != MANIFEST and not drop(n)]
+    sums = {n: v for n, v in earlier.get("sha256", {}).items() if n in listed}
+    for path in sorted(directory.rglob("*")):
+        name = path.relative_to(directory).as_posix()
+        if path.is_file() and not path.is_symlink() and name != MANIFEST and name not in sums:
+            listed.append(name)
+            sums[name] = _sha256(path)
+    _write_json(directory / MANIFEST, {**earlier, "files": sorted({*listed, MANIFEST}),
+                                       "sha256": dict(sorted(sums.items()))})
 
 
 # --------------------------------------------------------------------------------------------

@@ -483,7 +483,8 @@ def test_select_refuses_an_existing_output_without_force(data_dir, no_selection,
     out = data_dir / "results" / "good_select"  # the default output of `select good.csv`
     out.mkdir(parents=True)
     (out / "select.html").write_text("old")
-    (out / "manifest.json").write_text('{"kind": "SelectionReport", "format_version": 1}')
+    (out / "manifest.json").write_text('{"kind": "SelectionReport", "format_version": 1, '
+                                       '"files": ["manifest.json", "select.html"]}')
     rc, _, err = _run_main(["select", "good.csv"], capsys)
     assert rc == 2 and "results/good_select already exists" in err and "--force" in err
     assert (out / "select.html").read_text() == "old"

@@ -143,8 +143,11 @@ def test_refuses_to_overwrite(tiny_fit, tmp_path):
         tiny_fit.save(path)
     assert (path / "manifest.json").read_text() == before
     # overwrite=True replaces the result (by one of its kind) and leaves nothing else.
-    (path / "figures").mkdir()
-    (path / "figures" / "trace.png").write_bytes(b"the old report's")
+    def old_report(directory):  # written with the result, as fit --report does: listed
+        (directory / "figures").mkdir()
+        (directory / "figures" / "trace.png").write_bytes(b"the old report's")
+
+    persistence.save(tiny_fit, path, overwrite=True, extra=old_report)
     tiny_fit.save(path, overwrite=True)
     assert isinstance(bayesgmm.load(path), BayesResult)
     assert not (path / "figures").exists()
@@ -324,46 +327,54 @@ def test_overwrite_refuses_a_result_holding_foreign_files(tiny_fit, tmp_path):
 
 
 def test_overwrite_refuses_a_user_file_among_the_figures(tiny_fit, tmp_path):
-    """QA: a figure the user put in figures/ was deleted by the next report or --force."""
+    """QA: a figure the user put in figures/ was deleted by the next report or --force, and
+    later (messy files) one under a report figure's name too (figures/data.png, and a
+    report.html of the user's notes, in a result that had no report). Only what the manifest
+    lists is bayesgmm's to replace."""
     path = tiny_fit.em.save(tmp_path / "r")
-    (path / "figures").mkdir()
-    (path / "figures" / "density.png").write_bytes(b"a report's figure")
-    tiny_fit.em.save(path, overwrite=True)  # the reports' PNGs: bayesgmm's to replace
     (path / "figures").mkdir()
     (path / "figures" / ".DS_Store").write_bytes(b"a file manager's")  # not the user's work
     tiny_fit.em.save(path, overwrite=True)
-    (path / "figures").mkdir()
-    (path / "figures" / "my_paper_fig.pdf").write_text("mine")
-    with pytest.raises(ValueError, match="also holds figures/my_paper_fig.pdf"):
-        tiny_fit.em.save(path, overwrite=True)
-    assert (path / "figures" / "my_paper_fig.pdf").read_text() == "mine"
-    # QA (messy files): a PNG of the user's was replaced too; the report's have fixed names
-    (path / "figures" / "my_paper_fig.pdf").unlink()
-    (path / "figures" / "my_plot.png").write_bytes(b"mine")
-    with pytest.raises(ValueError, match="also holds figures/my_plot.png"):
-        tiny_fit.em.save(path, overwrite=True)
-    assert (path / "figures" / "my_plot.png").read_bytes() == b"mine"
+    for mine in ("figures/my_paper_fig.pdf", "figures/my_plot.png", "figures/data.png",
+                 "report.html"):
+        (path / "figures").mkdir(exist_ok=True)
+        (path / mine).write_bytes(b"mine")
+        with pytest.raises(ValueError, match=f"also holds {mine}"):
+            tiny_fit.em.save(path, overwrite=True)
+        assert (path / mine).read_bytes() == b"mine"
+        (path / mine).unlink()
 
 
-def test_every_report_figure_name_is_known_to_the_overwrite_check():
-    """The names report.py gives its figures (the first argument of each ``figure(...)``
-    call) are the ones paths.REPORT_FIGURES lets a rewrite replace: a new figure missing from
-    the list would block every later rewrite of its report as "the user's"."""
-    import ast
-    import inspect
+def test_a_report_bayesgmm_wrote_is_listed_and_replaced(tiny_fit, old_faithful, tmp_path):
+    """A report written with its fit (save's ``extra``, as fit --report does) or later into
+    the fit's directory (bayesgmm report) is listed, with its SHA-256, in the manifest: a
+    later rewrite or overwrite replaces it, and the fit still loads."""
+    import json
 
-    from bayesgmm import paths, report
+    from bayesgmm.report import write_em_report
 
-    tree = ast.parse(inspect.getsource(report))
-    names = {call.args[0].value for call in ast.walk(tree)
-             if isinstance(call, ast.Call) and isinstance(call.func, ast.Name)
-             and call.func.id == "figure" and call.args
-             and isinstance(call.args[0], ast.Constant)}
-    assert names and names == set(paths.REPORT_FIGURES)
-    # ... and the files it writes of each: a PNG and the vector formats it may be asked for
-    from bayesgmm.settings import VECTOR_FORMATS
+    def listed(path):
+        manifest = json.loads((path / "manifest.json").read_text())
+        assert set(manifest["sha256"]) == set(manifest["files"]) - {"manifest.json"}
+        return set(manifest["files"])
 
-    assert paths._FIGURE_SUFFIXES == (".png", *(f".{f}" for f in VECTOR_FORMATS))
+    def report(directory):
+        write_em_report(tiny_fit.em, old_faithful, directory)
+
+    path = persistence.save(tiny_fit.em, tmp_path / "r", extra=report)
+    files = listed(path)
+    assert {"em.json", "report.html", "figures/data.png"} <= files
+    assert {f"figures/{p.name}" for p in (path / "figures").iterdir()} <= files
+    persistence.save(tiny_fit.em, path, overwrite=True, extra=report)  # its own: replaced
+    (path / "figures" / "density.png").write_bytes(b"changed")
+    report(path)  # rewritten beside the fit: the new report's entries replace the old ones
+    after = listed(path)
+    assert after >= {"em.json", "report.html", "figures/data.png"}
+    assert (path / "figures" / "density.png").read_bytes() != b"changed"
+    assert bayesgmm.load(path).log_likelihood == tiny_fit.em.log_likelihood
+    tiny_fit.em.save(path, overwrite=True)  # no report this time: the old one goes
+    assert not (path / "report.html").exists() and listed(path) == {
+        n for n in after if n != "report.html" and not n.startswith("figures/")}
 
 
 @pytest.mark.parametrize("where", ["cwd", "cwd_parent", "home", "root"])

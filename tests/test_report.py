@@ -203,6 +203,7 @@ def test_write_report_files_match_and_replace_cleanly(tiny_fit, tmp_path, capsys
         assert base64.b64encode(p.read_bytes()).decode() in page
     # a figure an earlier report had and this one has not (the selection report's "chosen")
     (tmp_path / "figures" / "chosen.png").write_bytes(b"old")
+    bayesgmm.persistence.write_manifest(tmp_path, "Report")  # as that report listed it
     # QA (docs): progressbar=False silences it, as it does the fit's (the example printed it)
     write_report(tiny_fit, tmp_path, progressbar=False)
     assert capsys.readouterr().err == ""
