@@ -6,7 +6,11 @@ select``), the manifest with every file's SHA-256 (:func:`write_manifest`, check
 :func:`read_manifest`), and the writer of each file of a saved
 :class:`~bayesgmm.em.EMResult` or :class:`~bayesgmm.posterior.BayesResult` (the layout is in
 :mod:`bayesgmm.persistence`, whose readers check exactly what these write), and further files a
-caller adds to a result, listed in its manifest (the command line's ``estimates.csv``).
+caller adds to a result, listed in its manifest (the command line's ``estimates.csv``, a
+report written beside it: :func:`list_further_files`).
+
+(Over 500 lines: the atomic write, the manifest that says what a later write may replace, and
+the files they write are one contract, kept in one place.)
 
 Where it sits: the files layer. It writes the result types from their attributes and never
 imports them (not even for annotations: a result is typed ``Any`` here), so their ``save()``

@@ -509,7 +509,8 @@ def fit_bayes(
     else:  # said, not silently left out: LOO needs it (the verdict, its total: kept)
         progress.say(f"relabelling the draws; the pointwise log-likelihood is not stored "
                      f"({chains} x {draws} x {N} values > {_MAX_LOGLIK_VALUES:,}: "
-                     "log_likelihood=True stores it; each draw's total is kept)",
+                     "log_likelihood=True stores it; each draw's total is kept, and "
+                     "select_bayes computes LOO from the draws in blocks of rows)",
                      ss.progressbar)
     extra = ["noise_weight"] if obs.noise else []  # not a component's: never permuted
     raw = idata["posterior"].to_dataset()[list(PARAMETERS) + extra]

@@ -34,6 +34,7 @@ from .._warn import IN_PACKAGE
 from ..settings import SamplerSettings, default
 from . import loo_verdict
 from .loo_verdict import SMALL_N  # noqa: F401 (its old import path)
+from .psis import fit_loo
 from .sweep import (
     caught_warnings,
     cell_seed,
@@ -388,10 +389,10 @@ def compare(
     trees = {name: _tree(name, model) for name, model in results.items()}
     _check_same_data(trees)
     loos, loo_warnings = {}, []
-    for name, tree in trees.items():
+    for name in trees:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            loos[name] = _frequency_weighted(az.loo(tree, pointwise=True, var_name="x"), tree)
+            loos[name] = fit_loo(name, results[name])
         loo_warnings += [f"{name}: {w.message}" for w in caught
                          if "pareto" not in str(w.message).lower()]  # ours are clearer
     with warnings.catch_warnings():
@@ -443,38 +444,9 @@ def compare(
 
 def _tree(name: str, model: Any) -> xr.DataTree:
     tree = getattr(model, "idata", model)
-    if "log_likelihood" not in getattr(tree, "children", {}):
-        raise ValueError(
-            f"model {name!r} has no log_likelihood group; refit with log_likelihood=True "
-            "(PSIS-LOO needs the pointwise log-likelihood)"
-        )
+    if not isinstance(tree, xr.DataTree):
+        raise ValueError(f"model {name!r} is neither a posterior fit nor an ArviZ DataTree")
     return tree
-
-
-def _frequency_weighted(loo: Any, tree: xr.DataTree) -> Any:
-    """PSIS-LOO of the rows a weighted fit's frequency weights stand for: row n's pointwise
-    elpd and Pareto k repeated ``w_n`` times, and elpd, se, p_loo summed over the repeats
-    (ArviZ's own summary), without repeating the (chain, draw, observation) log-likelihood.
-    Unweighted fits are returned as they are."""
-    import dataclasses
-
-    from scipy.special import logsumexp
-
-    observed = tree.children.get("observed_data")
-    if observed is None or "sample_weight" not in observed.data_vars:
-        return loo
-    counts = frequency_counts(observed["sample_weight"].to_numpy(),
-                              "PSIS-LOO with frequency weights")
-    rows = np.repeat(np.arange(counts.size), counts)
-    ll = tree["log_likelihood"]["x"].transpose("chain", "draw", "observation").to_numpy()
-    ll = ll.reshape(-1, ll.shape[-1])
-    lppd_i = logsumexp(ll, axis=0) - np.log(ll.shape[0])
-    elpd_i = loo.elpd_i.isel(observation=rows)
-    p_loo_i = lppd_i[rows] - elpd_i.to_numpy()
-    elpd, se, p, _ = elpd_i.azstats.loo_summary(elpd_i.copy(data=p_loo_i))
-    return dataclasses.replace(
-        loo, elpd=float(elpd), se=float(se), p=float(p), n_data_points=int(rows.size),
-        elpd_i=elpd_i, pareto_k=loo.pareto_k.isel(observation=rows), log_weights=None)
 
 
 def _check_same_data(trees: Mapping[str, xr.DataTree]) -> None:
