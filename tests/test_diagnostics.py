@@ -562,6 +562,26 @@ def _with_data(post, rng, n=300, far_row=False):
                      dims={**DIMS, "x": ["observation", "feature"]}, coords={"chain": CHAINS})
 
 
+def test_the_outlier_remedy_leaves_rows_out_only_when_they_are_a_few():
+    """QA (50,000 rows): a small far component of 1,140 rows, 983 of them a real 2% cluster
+    widened by 150 outliers, was "a few far rows ... correct or leave out those rows". Above
+    20 rows the advice names the count and a group that may be among them, and asks for the
+    noise component before any row is left out."""
+    import xarray as xr
+
+    from bayesgmm.diagnostics import _outlier_remedy, _rows_held
+
+    few, many = _outlier_remedy(12.0), _outlier_remedy(1140.4)
+    assert "holds a few far rows" in few and "correct or leave out those rows" in few
+    assert "about 1,140 rows" in many and "small group of its own" in many
+    assert "leave out those rows" not in many and "refit with it before leaving" in many
+    assert "noise=True" in few and "noise=True" in many
+    observed = xr.Dataset({"x": (("observation", "feature"), np.zeros((50_000, 2)))})
+    assert _rows_held(observed, 0.0228) == pytest.approx(1140.0)
+    weighted = observed.assign(sample_weight=("observation", np.full(50_000, 2.0)))
+    assert _rows_held(weighted, 0.0228) == pytest.approx(2280.0)
+
+
 @pytest.mark.parametrize("kind", ["far", "broad", "empty", "duplicated"])
 def test_advice_k_too_large_shows_the_evidence(rng, kind):
     """A nearly empty component far from the data holds outliers (QA: one mistyped mass took
