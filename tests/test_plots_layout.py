@@ -166,6 +166,23 @@ def test_overlay_limits_hold_the_posterior_draws(tiny_fit):
     assert all(_inside(ax, line.get_xdata(), line.get_ydata()) for line in ellipses)
 
 
+def test_overlay_pair_grid_diagonal_spans_its_feature_as_its_neighbours_do():
+    """QA (50,000 rows): the overlay's CD8 diagonal spanned the bulk of the data alone and
+    left out a 2% cluster 10 sds away, which the CD8 axes of the panels beside it showed
+    (their limits hold the components' ellipses). Now each diagonal spans its feature as the
+    2-D panels do."""
+    rng = np.random.default_rng(2)
+    X = np.r_[rng.normal(0, 1, (1960, 3)), rng.normal([0, 0, 10], 0.3, (40, 3))]
+    em = fit_em(X, 2, n_init=3, random_state=0)
+    fig = plots.plot_overlay(em, X=X)
+    last = [a for a in fig.axes if a.axison]
+    row = [a for a in last if a.get_ylabel() == "x2"]  # the x2 row's first 2-D panel
+    diagonal = [a for a in last if a.get_xlabel() == "x2"]  # the bottom right
+    assert len(row) == 1 and len(diagonal) == 1
+    assert diagonal[0].get_xlim()[1] > 10.5  # the small cluster is on the panel
+    np.testing.assert_allclose(diagonal[0].get_xlim(), row[0].get_ylim(), atol=0.05)
+
+
 def _one_line(text) -> str:
     """A note's text with its wrapping undone (notes wrap to their panel's width)."""
     return " ".join(text.get_text().split())

@@ -525,15 +525,20 @@ def _ellipse_limits(limits: tuple[float, float], em_means: np.ndarray,
     stretched an ellipse: :func:`_free_axis`): the ellipses of the components with
     ``weights`` of at least ``_NEGLIGIBLE_WEIGHT`` are held up to ``_FULL_REACH`` spans
     beyond it (whole, in practice: a spherical component over features of unequal scales is
-    a circle much wider than the data, drawn as such, not as two flat arcs).
+    a circle much wider than the data, drawn as such, not as two flat arcs); so are such
+    components' ellipses at most half the data's span wide on any axis (a small group beyond
+    the bulk, which no outlier widened).
     """
     radius = np.sqrt(stats.chi2.ppf(ELLIPSE_LEVEL, df=2))  # as _ellipse draws them
     span = limits[1] - limits[0]
     held = np.full(em_means.shape, 0.25 * span)
-    if free and weights is not None:
-        heavy = np.asarray(weights)[:em_means.shape[0]] >= _NEGLIGIBLE_WEIGHT
-        held[heavy] = _FULL_REACH * span
     em_half = radius * np.sqrt(em_variances)
+    if weights is not None:
+        heavy = np.asarray(weights)[:em_means.shape[0]] >= _NEGLIGIBLE_WEIGHT
+        # a compact component (its ellipse at most half the data's span) is a group, not a
+        # few outliers that stretched one: held whole (QA: a 2% cluster 10 sds away, beyond
+        # the bulk, ran off the axes of every panel of its feature)
+        held[heavy & (free | (em_half <= 0.5 * span))] = _FULL_REACH * span
     lows = [np.maximum(em_means - em_half, limits[0] - held)]
     highs = [np.minimum(em_means + em_half, limits[1] + held)]
     if draw_means.shape[0]:
@@ -582,18 +587,20 @@ def _axis_limits(x: np.ndarray, keep, weights, means, variances, draw_means=None
 
 
 def _histogram(ax: Axes, x: np.ndarray, keep: np.ndarray | None, pad: float,
-               alpha: float, outline: bool = False, weights: np.ndarray | None = None
-               ) -> tuple[float, float]:
+               alpha: float, outline: bool = False, weights: np.ndarray | None = None,
+               within: tuple[float, float] | None = None) -> tuple[float, float]:
     """A density histogram of ``x``'s observed values; the x-range it spans (padded).
 
     Only the bulk of the points (:func:`_bulk`; with ``keep``, :func:`_claimed`, of the
-    points the Gaussians claim) is drawn, but per unit of all the points: the Gaussians'
-    densities leave the noise's share out too, so the heights still compare; the far points
-    are noted, not drawn. With frequency ``weights`` each row counts as often as its weight
-    (the fitted density is the weighted rows')."""
+    points the Gaussians claim), or those ``within`` the range given (which is then the
+    range), is drawn, but per unit of all the points: the Gaussians' densities leave the
+    noise's share out too, so the heights still compare; the far points are noted, not
+    drawn. With frequency ``weights`` each row counts as often as its weight (the fitted
+    density is the weighted rows')."""
     g = np.ones(x.shape[0]) if weights is None else weights
     observed = ~np.isnan(x)
-    shown = _bulk(x, keep)
+    shown = (_bulk(x, keep) if within is None else
+             observed & (x >= within[0]) & (x <= within[1]) & (True if keep is None else keep))
     if np.count_nonzero(shown) < 2:  # the claimed points miss this feature: all of it, then
         shown = observed
     edges = _bin_edges(x[shown])
@@ -602,7 +609,7 @@ def _histogram(ax: Axes, x: np.ndarray, keep: np.ndarray | None, pad: float,
              if outline else {"color": _DATA_COLOR})  # outline: the data apart from a band
     ax.hist(x[shown], bins=edges, weights=g[shown] * per_point, alpha=alpha, label="data",
             **style)
-    return _robust_limits(x[shown], pad)
+    return _robust_limits(x[shown], pad) if within is None else within
 
 
 def _bin_edges(values: np.ndarray) -> np.ndarray:
@@ -644,10 +651,14 @@ def _overlay_1d(ax, x, em_w, em_m, em_v, draw_w, draw_m, draw_v, keep=None,
     """The 1-D overlay in ``ax``: histogram (rows counted by ``row_weights``), EM's density
     and the draws' band; with ``keep`` (:func:`_claimed`) over the points the Gaussians
     claim, far noise points noted."""
+    # The axis as a 2-D panel's (the bulk of the data widened to hold the components): a
+    # pair grid's diagonal spans its feature as the panels beside it do. QA: the bulk alone
+    # left out a 2% cluster 10 sds away that the CD8 column's other panels showed.
+    limits = _axis_limits(x, keep, em_w, em_m, em_v, draw_m, draw_v)
     # The data in outline (grey steps on a faint fill), unlike the posterior band's solid
     # grey: both filled grey, the band and the bars could not be told apart.
     grid = np.linspace(*_histogram(ax, x, keep, pad=0.1, alpha=1.0, outline=True,
-                                   weights=row_weights), 400)
+                                   weights=row_weights, within=limits), 400)
     if len(draw_w):
         draws = _mixture_density(grid, draw_w, draw_m, draw_v)
         tail = (1 - INTERVAL) / 2
