@@ -106,6 +106,7 @@ read_data = _Lazy(".io", "read_data")
 file_sha256 = _Lazy(".io", "file_sha256")
 check_writable = _Lazy(".paths", "check_writable")  # standard library only: answers at once
 missing_hint = _Lazy(".paths", "missing_hint")
+expand_home = _Lazy(".paths", "expand_home")
 load = _Lazy(".persistence", "load", "ArviZ", before_checks=True)
 write_directory = _Lazy(".result_files", "write_directory")
 save_files = _Lazy(".result_files", "save_files")
@@ -756,7 +757,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     settings = _sampler_settings(args)
     thresholds = _thresholds(args)
     figure_files = _figure_files(args, report=args.report)
-    out = Path(args.out).expanduser() if args.out else default_output(args.data, args.n_components)
+    out = expand_home(args.out) if args.out else default_output(args.data, args.n_components)
     # before reading or fitting anything: a bad output path fails in seconds, not minutes
     check_writable(out, overwrite=args.force, protect=_inputs(args.data),
                    writes="BayesResult", by="bayesgmm fit", other="--out")
@@ -850,7 +851,7 @@ def _cmd_em(args: argparse.Namespace) -> int:
     _check_n_init(args.n_init)
     check_seed(args.seed, "--seed")
     figure_files = _figure_files(args, report=args.report)
-    out = Path(args.out).expanduser() if args.out else default_output(
+    out = expand_home(args.out) if args.out else default_output(
         args.data, suffix=f"em_k{args.n_components}")
     if writes:  # the whole check the write will make, before any fitting
         check_writable(out, overwrite=args.force, protect=_inputs(args.data),
@@ -1055,7 +1056,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    directory = Path(args.directory).expanduser()
+    directory = expand_home(args.directory)
     _thresholds(args)  # bad threshold flags fail before the result loads
     figure_files = _figure_files(args)
     if directory.name in ("", ".", ".."):  # name it, so that the message says what it is
@@ -1106,7 +1107,7 @@ def _cmd_select(args: argparse.Namespace) -> int:
     covariance_types = _covariance_types(args.covariance)
     _check_select_flags(args, ranges)
     figure_files = _figure_files(args)
-    out = Path(args.out).expanduser() if args.out else default_output(args.data, suffix="select")
+    out = expand_home(args.out) if args.out else default_output(args.data, suffix="select")
     # before reading or fitting anything: a bad output path fails in seconds, not minutes
     check_writable(out, overwrite=args.force, protect=_inputs(args.data),
                    writes="SelectionReport", by="bayesgmm select", other="--out")

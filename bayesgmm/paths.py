@@ -32,8 +32,8 @@ from typing import Any
 from .tempdirs import private_directory
 
 __all__ = ["KINDS", "MANIFEST", "ORPHAN_AGE_S", "REPLACES", "check_writable", "clean_orphans",
-           "directory_identity", "in_progress", "missing_hint", "pytensor_cache_fallback",
-           "read_consistently"]
+           "directory_identity", "expand_home", "in_progress", "missing_hint",
+           "pytensor_cache_fallback", "read_consistently"]
 
 MANIFEST = "manifest.json"
 # What a manifest may say a directory is: the kinds bayesgmm writes, and so may replace.
@@ -71,6 +71,14 @@ _FIGURES = "figures"
 # replacing. One whose process is gone, or older than this, is a killed run's leftover.
 _TMP, _OLD = ".tmp-", ".old-"
 ORPHAN_AGE_S = 6 * 3600.0
+
+
+def expand_home(path: str | os.PathLike) -> Path:
+    """``path`` with a leading ``~`` or ``~user`` made that home, as pandas reads a data file;
+    a ``~name`` of no known user is left as it is (a directory of that name). QA: pathlib's
+    ``expanduser`` raised "Could not determine home directory" on ``-o '~draft'`` (a
+    traceback from every command), where the data path next to it was taken literally."""
+    return Path(os.path.expanduser(os.fspath(path)))
 
 
 def directory_identity(directory: Path) -> tuple[int, ...] | None:
@@ -163,7 +171,7 @@ def check_writable(path: str | os.PathLike, *, overwrite: bool = False,
         did not write or one holding another kind of output than ``writes``, or a nearest
         existing ancestor that is not a writable directory.
     """
-    target = Path(path).expanduser()
+    target = expand_home(path)
     if str(path) == "" or target.name in ("", ".", ".."):
         raise ValueError(f"output path {str(path)!r} does not name a new directory; give one "
                          "such as results/fit")
@@ -209,7 +217,7 @@ def missing_hint(path: str | os.PathLike) -> str:
     """For a result directory that is not there: where its earlier version is, when a
     replacement was interrupted between its two renames (a killed ``--force`` or report), else
     "". The next write to ``path`` puts that backup back (:func:`clean_orphans`)."""
-    target = Path(path).expanduser()
+    target = expand_home(path)
     try:
         backups = sorted((p for p in target.parent.iterdir()
                           if p.name.startswith(f".{target.name}{_OLD}") and p.is_dir()),
@@ -237,7 +245,7 @@ def clean_orphans(path: str | os.PathLike, *, max_age_s: float = ORPHAN_AGE_S) -
     list of Path
         The stale siblings removed or restored.
     """
-    target = Path(path).expanduser()
+    target = expand_home(path)
     parent = target.parent
     if not parent.is_dir():
         return []

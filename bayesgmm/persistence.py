@@ -58,6 +58,7 @@ from .paths import (
     ORPHAN_AGE_S,
     check_writable,
     clean_orphans,
+    expand_home,
     in_progress,
     missing_hint,
     read_consistently,
@@ -154,7 +155,7 @@ def load(path: str | os.PathLike) -> BayesResult | EMResult:
         result, was written by a newer format version, or a file is missing, damaged, altered
         since it was saved, a symbolic link, or inconsistent with the others.
     """
-    directory = Path(path).expanduser()  # "~/fit" as save wrote it
+    directory = expand_home(path)  # "~/fit" as save wrote it
     # Another process may save over the result while this one reads it (QA: 19 of 5,650
     # loads failed): read again, from the new one
     return read_consistently(directory, _load)

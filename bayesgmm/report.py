@@ -63,7 +63,7 @@ from .observation_record import (
     observations_record,
     observations_sentence,
 )
-from .paths import MANIFEST, _manifest_kind, in_progress
+from .paths import MANIFEST, _manifest_kind, expand_home, in_progress
 from .plots._common import (  # "uncertain": below this probability; the figures' bounds
     _RUG_POINTS,
     SCATTER_POINTS,
@@ -478,7 +478,7 @@ def _write_files(directory: Path, page_name: str, page: str, figures: list[Figur
     (a key of :data:`bayesgmm.paths.REPLACES`) says what may be there already: a report goes
     beside the fit it describes, never beside another kind.
     """
-    directory = directory.expanduser()  # "~/report": the home's, never ./~
+    directory = expand_home(directory)  # "~/report": the home's, never ./~
 
     def fill(tmp: Path) -> None:
         (tmp / FIGURES_DIR).mkdir()

@@ -54,6 +54,7 @@ from .paths import (
     check_same_kind,
     check_writable,
     clean_orphans,
+    expand_home,
 )
 from .versions import software_versions
 
@@ -146,7 +147,7 @@ def write_directory(path: str | os.PathLike, write: Callable[[Path], None], *,
         replace (see :func:`check_writable`), holds another kind of output than ``writes``,
         or it cannot be written. Nothing is left behind on failure, whatever ``write`` raises.
     """
-    target = Path(path).expanduser()  # "~/fit": the home's, as pandas reads it, never ./~
+    target = expand_home(path)  # "~/fit": the home's, as pandas reads it, never ./~
     clean_orphans(target)  # first: an interrupted replacement's backup may be put back
     writes = writes or kind
     check_writable(target, overwrite=overwrite, writes=writes)
@@ -178,7 +179,7 @@ def write_directory(path: str | os.PathLike, write: Callable[[Path], None], *,
 
 def read_manifest(path: str | os.PathLike) -> dict[str, Any]:
     """The manifest of a saved result (kind, format version, software versions, files)."""
-    return _check_manifest(Path(path).expanduser())
+    return _check_manifest(expand_home(path))
 
 
 def write_manifest(directory: str | os.PathLike, kind: str) -> None:

@@ -214,6 +214,19 @@ def test_a_report_is_not_written_beside_a_fit_of_another_kind(tiny_fit, old_fait
     assert not (posterior / "report.html").exists() and not (em / "report.html").exists()
 
 
+def test_a_path_under_an_unknown_users_home_is_taken_literally(tiny_fit, tmp_path,
+                                                                monkeypatch):
+    """QA: "~draft/x" (no user "draft") raised pathlib's "Could not determine home directory"
+    from save and every command, where the data path beside it was taken literally (as
+    pandas takes it). Both are now: a directory named "~draft"."""
+    monkeypatch.chdir(tmp_path)
+    path = tiny_fit.em.save("~bayesgmm_no_such_user/fit")
+    assert path == Path("~bayesgmm_no_such_user/fit")
+    assert (tmp_path / "~bayesgmm_no_such_user" / "fit" / "em.json").is_file()
+    assert bayesgmm.load("~bayesgmm_no_such_user/fit").log_likelihood == \
+        tiny_fit.em.log_likelihood
+
+
 def test_empty_existing_directory_is_used(tiny_fit, tmp_path):
     (tmp_path / "empty").mkdir()
     tiny_fit.em.save(tmp_path / "empty")

@@ -124,7 +124,7 @@ def load_spec(path: str | Path) -> RunSpec:
     Relative data and output paths are relative to the specification file's directory.
     Unknown sections or keys, wrong types and bad values raise ``ValueError`` naming them.
     """
-    p = Path(path).expanduser()
+    p = Path(os.path.expanduser(path))  # as paths.expand_home: ~nouser stays
     if p.is_dir():  # "not found" misled (specs QA: `bayesgmm run out`)
         raise ValueError(_directory_given(p, path))
     if not p.is_file():
