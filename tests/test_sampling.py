@@ -1011,3 +1011,23 @@ def test_whitened_fits_repeat_with_the_seed(old_faithful):
     assert a.settings["laplace_metric"] is True
     for name in ("weights", "means", "covariances"):
         np.testing.assert_array_equal(a.posterior[name].values, b.posterior[name].values)
+
+
+def test_a_convergence_check_on_large_data_says_when_it_starts(old_faithful, monkeypatch,
+                                                                capsys):
+    """QA (50,000 rows): 21-36 s of silence between the last sampling line and the
+    checkpoint's, while the draws were relabelled and checked. From _ANNOUNCED_CHECK_ROWS
+    rows (lowered here) each check says when it starts; below it, nothing more is said."""
+    from bayesgmm import progress, sampling
+
+    def lines():
+        return [line for line in capsys.readouterr().err.splitlines()
+                if "checking convergence at" in line]
+
+    assert progress.enabled()
+    sampling.fit_bayes(old_faithful, 2, random_state=1, tune=200, chains=2)
+    assert lines() == []
+    monkeypatch.setattr(sampling, "_ANNOUNCED_CHECK_ROWS", len(old_faithful))
+    sampling.fit_bayes(old_faithful, 2, random_state=1, tune=200, chains=2)
+    assert lines()[0].endswith("checking convergence at 1,000 draws per chain (relabelling "
+                               "the draws, R-hat, ESS, rank test)")
