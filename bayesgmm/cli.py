@@ -264,6 +264,7 @@ class _Interrupts:
         self.seen = True
         self.terminated = self.terminated or signum == signal.SIGTERM
         STOP_REQUESTED.set()  # should the KeyboardInterrupt be swallowed, no write publishes
+        progress.request_stop()  # ... and the run stops at its next status line
         raise KeyboardInterrupt
 
     def __exit__(self, *exc: Any) -> None:
@@ -275,6 +276,7 @@ class _Interrupts:
             from .result_files import STOP_REQUESTED
 
             STOP_REQUESTED.clear()
+            progress.clear_stop()
 
 
 @contextlib.contextmanager

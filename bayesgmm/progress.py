@@ -78,9 +78,35 @@ def silenced() -> Iterator[None]:
         _state["enabled"] = before
 
 
+# Set by the command line's signal handler: a stop was asked for (see :func:`stop_point`).
+_stop = threading.Event()
+
+
+def request_stop() -> None:
+    """Ask the run to stop at its next status line (:func:`stop_point`); the command line's
+    Ctrl-C / SIGTERM handler calls it besides raising KeyboardInterrupt."""
+    _stop.set()
+
+
+def clear_stop() -> None:
+    """Forget a stop asked for (the next run in this process starts afresh)."""
+    _stop.clear()
+
+
+def stop_point() -> None:
+    """Raise KeyboardInterrupt in the main thread if a stop was asked for. Every status line
+    passes here, shown or not: a signal whose KeyboardInterrupt Python swallowed (it landed
+    in a garbage collector's callback, JAX's: "Exception ignored") still stops the run at
+    its next step. QA: such a Ctrl-C went on through sampling and the report, printed the
+    results, then discarded them."""
+    if _stop.is_set() and threading.current_thread() is threading.main_thread():
+        raise KeyboardInterrupt("a stop was asked for")
+
+
 def say(message: str, show: bool = True) -> None:
     """Print one status line (``bayesgmm: message``) on stderr, unless silenced or ``show`` is
-    false."""
+    false (a stop asked for is raised here first: :func:`stop_point`)."""
+    stop_point()
     if show and _state["enabled"]:
         _line(message)
 
@@ -101,6 +127,7 @@ def step(message: str, show: bool = True, *, inner_details: bool = True) -> Iter
     ``inner_details=False``: only the step's own :func:`detail` calls (``own=True``) say where
     it is, not those of the code it runs (an EM sweep's cells, not each cell's restarts).
     """
+    stop_point()
     # Inside a step that keeps to its own details, an inner step is one of those inner
     # details: silent too (a report's memberships, say; review).
     outer = _innermost()
@@ -246,6 +273,7 @@ def detail(text: str, *, own: bool = False) -> None:
     text on a terminal; elsewhere a line, at most every :data:`DETAIL_EVERY_S` seconds. Nothing
     outside a step, or when the step is not shown; ``own``: the step's own call (see its
     ``inner_details``)."""
+    stop_point()
     innermost = _innermost()
     if innermost is not None and (own or not innermost[1]):
         innermost[0](text)

@@ -996,9 +996,13 @@ def test_a_sigterm_whose_interrupt_python_swallowed_still_stops_the_run(
         signal.signal(signal.SIGTERM, previous)
     assert rc == 143 and "Traceback" not in err
     assert not (data_dir / "r" / "swallowed").exists()
+    # QA: it went on to print the results (and write the report) before discarding them;
+    # it stops at its next status line now (shown or not: --no-progress here)
+    assert "Diagnostics:" not in out
     from bayesgmm.result_files import STOP_REQUESTED
 
     assert not STOP_REQUESTED.is_set()  # cleared for the next run in this process
+    bayesgmm.progress.stop_point()  # cleared too: no KeyboardInterrupt
     monkeypatch.setattr(cli, "fit_bayes", lambda *a, **k: tiny_fit)
     rc, out, err = _run_main(["fit", "good.csv", "-k", "2", "--out", "r/after", "--seed", "1",
                               "--no-progress"], capsys)

@@ -380,3 +380,33 @@ def test_the_readme_switch_works_after_a_bare_import():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=120)
     assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr
+
+
+def test_a_stop_asked_for_is_raised_at_the_next_status_line_of_the_main_thread():
+    """The command line's signal handler asks for a stop besides raising KeyboardInterrupt,
+    which Python can swallow (in a garbage collector's callback): the next status line,
+    shown or silenced, raises it in the main thread; another thread's lines (nutpie's
+    progress callback) never do."""
+    import threading
+
+    progress.request_stop()
+    try:
+        raised = []
+
+        def worker():
+            try:
+                progress.say("from a worker")
+            except KeyboardInterrupt:
+                raised.append(True)
+
+        thread = threading.Thread(target=worker)
+        thread.start()
+        thread.join()
+        assert raised == []
+        with progress.silenced(), pytest.raises(KeyboardInterrupt):
+            progress.say("silenced, still a stop point")
+        with pytest.raises(KeyboardInterrupt), progress.step("a step"):
+            pass
+    finally:
+        progress.clear_stop()
+    progress.say("after", show=False)  # cleared: no interrupt
