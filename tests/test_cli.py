@@ -44,6 +44,9 @@ def data_dir(tmp_path, old_faithful, monkeypatch):
     old_faithful.iloc[:20].to_csv(tmp_path / "semi.csv", index=False, sep=";")
     old_faithful.iloc[:60].to_csv(tmp_path / "good.tsv", index=False, sep="\t")
     old_faithful.iloc[:60].to_csv(tmp_path / "indexed.csv")  # pandas' index as a column
+    # R's write.csv: an empty quoted header over quoted row names 1..N
+    (tmp_path / "r_export.csv").write_text('"","eruptions","waiting"\n' + "".join(
+        f'"{n + 1}",{e},{w}\n' for n, (e, w) in enumerate(old_faithful.iloc[:60].to_numpy())))
     labelled = old_faithful.iloc[:20].copy()
     labelled["site"] = np.where(labelled["eruptions"] > 3, "long", "short")
     labelled.to_csv(tmp_path / "labelled.csv", index=False)
@@ -905,6 +908,12 @@ def test_tab_separated_and_a_saved_index(data_dir, capsys):
     assert rc == 0 and "['eruptions', 'waiting']" in out
     with pytest.warns(UserWarning, match="'Unnamed: 0' .* left out"):
         rc, out, _ = _run_main(["em", "indexed.csv", "-k", "2", "--seed", "1",
+                                "--no-progress"], capsys)
+    assert rc == 0 and "2 column(s) ['eruptions', 'waiting']" in out
+    # QA: R's row names (1, 2, ...) were fitted as a feature, with a warning about row IDs
+    with pytest.warns(UserWarning, match=r"'Unnamed: 0' .*row numbers 1, 2, \.\.\. \(R row "
+                                         r"names\), not data: it is left out"):
+        rc, out, _ = _run_main(["em", "r_export.csv", "-k", "2", "--seed", "1",
                                 "--no-progress"], capsys)
     assert rc == 0 and "2 column(s) ['eruptions', 'waiting']" in out
 

@@ -107,17 +107,16 @@ def read_table(path: str | Path, columns: list[str] | None = None, *,
 
 
 def _is_saved_index(column: pd.Series, name: str) -> bool:
-    """A leading unnamed column holding 0, 1, ..., N-1: what ``DataFrame.to_csv`` writes
-    for the index unless told ``index=False``."""
+    """A leading unnamed column holding 0, 1, ..., N-1 (``DataFrame.to_csv``'s index unless
+    told ``index=False``) or 1, ..., N (R's ``write.csv`` row names; QA: fitted)."""
     values = column.to_numpy()
-    return (name.startswith("Unnamed: ") and values.dtype.kind in "iu"
-            and np.array_equal(values, np.arange(len(values))))
+    return (name.startswith("Unnamed: ") and values.dtype.kind in "iu" and len(values) > 0
+            and values[0] in (0, 1) and np.array_equal(values, values[0] + np.arange(len(values))))
 
 
 def _looks_like_row_ids(column: pd.Series) -> bool:
     """Whole numbers rising by exactly 1 from row to row (1000, 1001, ...): a patient or
-    sample number, which a mixture would take as a feature spread evenly over its range (QA:
-    fitted without a word). Not the 0, 1, ... of a saved index, which is left out already."""
+    sample number, which a mixture would fit as an even spread (QA: fitted without a word)."""
     values = column.to_numpy()
     return (values.dtype.kind in "iu" and len(values) >= 10
             and bool(np.all(np.diff(values) == 1)))
@@ -222,9 +221,11 @@ def read_data(path: str | Path, columns: list[str] | None = None, *,
     if not columns:
         columns = [c for c in frame.columns if c not in special.values()]
         if columns and _is_saved_index(frame[columns[0]], columns[0]):
-            warnings.warn(f"column {columns[0]!r} of {path} holds the row numbers 0, 1, ... "
-                          "(a saved pandas index), not data: it is left out (name it in the "
-                          "feature columns to fit it)", UserWarning, skip_file_prefixes=IN_PACKAGE)
+            what = "1, 2, ... (R row names" if frame[columns[0]].iloc[0] else \
+                "0, 1, ... (a saved pandas index"
+            warnings.warn(f"column {columns[0]!r} of {path} holds the row numbers {what}), not "
+                          "data: it is left out (name it in the feature columns to fit it)",
+                          UserWarning, skip_file_prefixes=IN_PACKAGE)
             columns = columns[1:]
         ids = [c for c in columns if _looks_like_row_ids(frame[c])]
         if ids:
