@@ -606,3 +606,35 @@ def test_data_and_spec_paths_expand_the_home(tmp_path, monkeypatch):
                                     '[output]\ndirectory = "~/out"\n')
     spec = load_spec("~/specs/run.toml")
     assert spec.data_path == str(tmp_path / "x.csv") and spec.output == str(tmp_path / "out")
+
+
+def test_files_that_are_no_text_table_are_named_and_compressed_tsv_is_read(tmp_path):
+    """QA (messy files): a workbook, a UTF-16 export, gzip or Parquet under a .csv name all
+    got "not UTF-8 ... iconv -f latin1", which would turn them into garbage; each is named now,
+    with what to do. A .tsv.gz was told to "name it .tsv": it is read with tabs."""
+    import gzip
+
+    frame = pd.DataFrame({"x": np.arange(12.0), "y": np.arange(12.0) ** 2})
+    text = frame.to_csv(index=False)
+    cases = {
+        "book.xlsx": (b"PK\x03\x04" + b"\x00" * 40, "a ZIP archive (an Excel .xlsx workbook"),
+        "old.xls": (b"\xd0\xcf\x11\xe0" + b"\x00" * 40, "an Excel 97-2003 workbook"),
+        "utf16.tsv": (frame.to_csv(index=False, sep="\t").encode("utf-16"),
+                      "UTF-16 text (Excel's \"Unicode Text\"): save it as UTF-8 (iconv -f "
+                      "utf-16"),
+        "packed.csv": (gzip.compress(text.encode()), "gzip-compressed: name it .csv.gz"),
+    }
+    frame.to_parquet(tmp_path / "table.parquet")
+    cases["table.csv"] = ((tmp_path / "table.parquet").read_bytes(),
+                          "a Parquet file: name it .parquet")
+    for name, (content, said) in cases.items():
+        (tmp_path / name).write_bytes(content)
+        with pytest.raises(ValueError, match=re.escape(said)) as info:
+            read_data(tmp_path / name)
+        assert "\n" not in str(info.value) and "latin1" not in str(info.value), name
+    (tmp_path / "tab.tsv.gz").write_bytes(gzip.compress(frame.to_csv(index=False, sep="\t")
+                                                         .encode()))
+    (tmp_path / "comma.csv.gz").write_bytes(gzip.compress(text.encode()))
+    for name in ("tab.tsv.gz", "comma.csv.gz"):
+        table = read_data(tmp_path / name)
+        pd.testing.assert_frame_equal(table.features, frame, check_dtype=False)

@@ -1,28 +1,42 @@
 """Reading data files (CSV, TSV, Parquet, the bundled data sets) into checked feature
 columns, with their weights and labels columns and the missing-value policy.
 
-Where it sits: the files layer; imports the input checks and :mod:`bayesgmm.datasets`;
-imported by :mod:`bayesgmm.io.specs` and the command line.
+Where it sits: the files layer; imports the input checks, :mod:`bayesgmm.datasets`,
+:mod:`bayesgmm.io.columns` and :mod:`bayesgmm.io.text_files`; imported by
+:mod:`bayesgmm.io.specs` and the command line.
 """
 
 from __future__ import annotations
 
 import functools
 import os
-import re
 import shlex
 import warnings
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from .._validation import check_data, check_sample_weight
+from .._validation import check_data
 from .._warn import IN_PACKAGE
 from ..datasets import data_path
-from .text_files import check_header, check_separator, columns_option, file_line, read_text_table
+from .columns import (
+    column_problem,
+    index_hint,
+    is_saved_index,
+    labels_hint,
+    looks_like_row_ids,
+    read_weights,
+)
+from .text_files import (
+    check_header,
+    check_separator,
+    columns_option,
+    file_line,
+    read_text_table,
+    separator,
+)
 
 __all__ = ["BUNDLED", "MISSING_POLICIES", "STDIN", "DataTable", "file_sha256", "read_data",
            "read_table"]
@@ -106,22 +120,6 @@ def read_table(path: str | Path, columns: list[str] | None = None, *,
     return table.features, table.n_dropped
 
 
-def _is_saved_index(column: pd.Series, name: str) -> bool:
-    """A leading unnamed column holding 0, 1, ..., N-1 (``DataFrame.to_csv``'s index unless
-    told ``index=False``) or 1, ..., N (R's ``write.csv`` row names; QA: fitted)."""
-    values = column.to_numpy()
-    return (name.startswith("Unnamed: ") and values.dtype.kind in "iu" and len(values) > 0
-            and values[0] in (0, 1) and np.array_equal(values, values[0] + np.arange(len(values))))
-
-
-def _looks_like_row_ids(column: pd.Series) -> bool:
-    """Whole numbers rising by exactly 1 from row to row (1000, 1001, ...): a patient or
-    sample number, which a mixture would fit as an even spread (QA: fitted without a word)."""
-    values = column.to_numpy()
-    return (values.dtype.kind in "iu" and len(values) >= 10
-            and bool(np.all(np.diff(values) == 1)))
-
-
 def read_data(path: str | Path, columns: list[str] | None = None, *,
               missing: str = "marginalise", weights: str | None = None,
               labels: str | None = None, index: str | None = None) -> DataTable:
@@ -173,7 +171,7 @@ def read_data(path: str | Path, columns: list[str] | None = None, *,
     if not p.is_file():
         raise ValueError(f"data file not found: {path}")
     parquet = p.suffix.lower() in (".parquet", ".pq")
-    sep = "\t" if p.suffix.lower() in (".tsv", ".tab") else ","
+    sep = separator(p)
     try:
         if not parquet:
             check_header(p, sep, path,
@@ -220,14 +218,14 @@ def read_data(path: str | Path, columns: list[str] | None = None, *,
                              "out of the feature columns")
     if not columns:
         columns = [c for c in frame.columns if c not in special.values()]
-        if columns and _is_saved_index(frame[columns[0]], columns[0]):
+        if columns and is_saved_index(frame[columns[0]], columns[0]):
             what = "1, 2, ... (R row names" if frame[columns[0]].iloc[0] else \
                 "0, 1, ... (a saved pandas index"
             warnings.warn(f"column {columns[0]!r} of {path} holds the row numbers {what}), not "
                           "data: it is left out (name it in the feature columns to fit it)",
                           UserWarning, skip_file_prefixes=IN_PACKAGE)
             columns = columns[1:]
-        ids = [c for c in columns if _looks_like_row_ids(frame[c])]
+        ids = [c for c in columns if looks_like_row_ids(frame[c])]
         if ids:
             first = frame[ids[0]]
             warnings.warn(f"column {ids[0]!r} of {path} holds consecutive whole numbers "
@@ -253,7 +251,7 @@ def read_data(path: str | Path, columns: list[str] | None = None, *,
     frame = frame[list(columns)]
     if len(frame) == 0:
         raise ValueError(f"{path} has no data rows")
-    problems = {c: _column_problem(frame[c], row) for c in frame.columns}
+    problems = {c: column_problem(frame[c], row) for c in frame.columns}
     non_numeric = {c: why for c, why in problems.items() if why}
     if non_numeric:
         raise ValueError(
@@ -261,10 +259,10 @@ def read_data(path: str | Path, columns: list[str] | None = None, *,
             + "; ".join(f"{c!r} {why}" for c, why in non_numeric.items())
             + ". Nothing is converted implicitly: fix the file, or leave the column(s) out "
             f"({_leaving_out(frame, non_numeric)})"
-            + (_index_hint(frame, non_numeric) or _labels_hint(frame, non_numeric))
+            + (index_hint(frame, non_numeric) or labels_hint(frame, non_numeric))
         )
     frame = frame.astype(np.float64)
-    sample_weight = _weights(weight_column, path, row) if weights else None
+    sample_weight = read_weights(weight_column, path, row) if weights else None
     empty = [c for c in frame.columns if frame[c].isna().all()]
     if empty:
         raise ValueError(f"column(s) {empty} of {path} have no values at all; leave them out "
@@ -357,94 +355,6 @@ def _leaving_out(frame: pd.DataFrame, left_out) -> str:
     """How to read only the other columns: the flag, and the spec's key."""
     kept = columns_option([c for c in frame.columns if c not in left_out]) or "A,B"
     return f"--columns {shlex.quote(kept)}; columns = [...] in a spec's [data]"
-
-
-def _index_hint(frame: pd.DataFrame, non_numeric: dict[str, str]) -> str:
-    """A hint when a refused text column looks like row IDs (one distinct value per row and
-    mostly text: not numbers with a stray cell, nor numbers written with thousands separators,
-    which have a hint of their own)."""
-    ids = [c for c in non_numeric
-           if frame[c].notna().all() and frame[c].nunique() == len(frame) > 1
-           and not _thousands_separated(frame[c]).any()
-           and pd.to_numeric(frame[c], errors="coerce").notna().mean() < 0.5]
-    if not ids:
-        return ""
-    return (f"; if {ids[0]!r} names the rows, make it the index column (--index "
-            f"{shlex.quote(str(ids[0]))}; index = \"{ids[0]}\" in a spec's [data])")
-
-
-def _labels_hint(frame: pd.DataFrame, non_numeric: dict[str, str]) -> str:
-    """A hint when a refused text column looks like group names (a few distinct text values,
-    each on several rows): known labels are a column of their own, not a feature."""
-    groups = [c for c in non_numeric
-              if 1 < frame[c].nunique() <= min(20, len(frame) // 2)
-              and pd.to_numeric(frame[c], errors="coerce").notna().mean() < 0.5]
-    if not groups:
-        return ""
-    return (f"; if {groups[0]!r} holds known groups, give it as the labels column (--labels "
-            f"{shlex.quote(str(groups[0]))}; labels = \"{groups[0]}\" in a spec's [data])")
-
-
-def _weights(column: pd.Series, path: str, row: Callable[[int], str]) -> np.ndarray:
-    """A weights column as float64, or a ValueError naming the column, the value and its row."""
-    name = column.name
-    why = _column_problem(column, row)
-    if why:
-        raise ValueError(f"the weights column {name!r} of {path} is not numeric: it {why}")
-    w = column.to_numpy(dtype=np.float64, na_value=np.nan)
-    check_sample_weight(w, len(w), name=f"the weights column {name!r} of {path}", row=row)
-    return w
-
-
-def _column_problem(column: pd.Series, row: Callable[[int], str] = "row {}".format
-                    ) -> str | None:
-    """Why a column read from a file is not usable as a numeric feature, or None.
-
-    Integer and floating-point columns are numeric. pandas already parses numeric text as
-    numbers, so a text column holds something that is not a number: name the first such value
-    and its row (``row(position)``: by default ``row 3``, 0-based, not counting the header;
-    with an index column the row's ID). Booleans (true/false columns) are refused
-    as well: a Gaussian mixture over 0/1 flags is rarely what was meant, and converting them
-    silently would hide that.
-    """
-    kind = column.dtype.kind
-    if kind in "iuf":
-        return None
-    if kind == "b":
-        return "is boolean (true/false values)"
-    present = column.notna()
-    if kind == "O":  # object columns from Parquet or mixed CSV columns may hold booleans
-        flags = present & column.map(lambda v: isinstance(v, bool | np.bool_))
-        if flags.any():
-            at = int(flags.to_numpy().argmax())
-            return f"has the boolean {column.iloc[at]!r} in {row(at)}"
-    try:
-        numeric = pd.to_numeric(column, errors="coerce")
-    except (TypeError, ValueError):  # e.g. datetime columns from Parquet
-        return f"has dtype {column.dtype}"
-    bad = present & numeric.isna()
-    if bad.any():
-        at = int(bad.to_numpy().argmax())
-        if _thousands_separated(column).iloc[at]:
-            return (f"has {column.iloc[at]!r} in {row(at)}, a number written with thousands "
-                    f"separators: remove them (write {column.iloc[at].replace(',', '')})")
-        return f"has {column.iloc[at]!r} in {row(at)}"
-    if kind == "O" and present.any():  # a typed text column (Parquet) whose text is numbers
-        at = int(present.to_numpy().argmax())
-        return (f"holds numbers stored as text (dtype {column.dtype}), e.g. "
-                f"{column.iloc[at]!r} in {row(at)}")
-    return f"has dtype {column.dtype}"
-
-
-# A number with comma thousands separators: 1,125 or -12,345,678.9
-_THOUSANDS = r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$"
-
-
-def _thousands_separated(column: pd.Series) -> pd.Series:
-    """Per cell: text that is a number written with comma thousands separators."""
-    if column.dtype.kind != "O":
-        return pd.Series(False, index=column.index)
-    return column.map(lambda v: isinstance(v, str) and bool(re.match(_THOUSANDS, v.strip())))
 
 
 def file_sha256(path: str | Path) -> str:

@@ -15,15 +15,54 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["check_header", "check_separator", "columns_option", "file_line", "read_text_table"]
+__all__ = ["check_header", "check_separator", "columns_option", "file_line", "read_text_table",
+           "separator"]
+
+# Suffixes of compressed files, which pandas opens by their name.
+_COMPRESSED = (".gz", ".bz2", ".xz", ".zst", ".zip")
+# The first bytes of files that are not text tables, and what to do instead. QA: each got
+# "not UTF-8 ... iconv -f latin1", which would turn a workbook or a gzip stream into garbage.
+_SIGNATURES = (
+    (b"PK\x03\x04", "a ZIP archive (an Excel .xlsx workbook, say), not a text table: save the "
+                    "sheet as CSV (UTF-8)"),
+    (b"\xd0\xcf\x11\xe0", "an Excel 97-2003 workbook, not a text table: save the sheet as CSV "
+                          "(UTF-8)"),
+    (b"PAR1", "a Parquet file: name it .parquet"),
+    (b"\xff\xfe", "UTF-16 text (Excel's \"Unicode Text\"): save it as UTF-8 (iconv -f utf-16 "
+                  "-t utf-8)"),
+    (b"\xfe\xff", "UTF-16 text: save it as UTF-8 (iconv -f utf-16 -t utf-8)"),
+    (b"\x1f\x8b", "gzip-compressed: name it .csv.gz (or .tsv.gz), or decompress it (gunzip)"),
+)
+
+
+def separator(p: Path) -> str:
+    """The separator a file's name implies: tabs for .tsv and .tab (compressed too:
+    ``x.tsv.gz``; QA: told to "name it .tsv"), else commas."""
+    suffix = Path(p.stem).suffix if p.suffix.lower() in _COMPRESSED else p.suffix
+    return "\t" if suffix.lower() in (".tsv", ".tab") else ","
+
+
+def _refuse_binary(p: Path, path: Any) -> None:
+    """One line naming what a file that is no text table is (:data:`_SIGNATURES`), and what
+    to do, instead of a decoding error; a compressed file's name lets pandas open it."""
+    if p.suffix.lower() in _COMPRESSED:
+        return
+    with open(p, "rb") as f:
+        head = f.read(4)
+    for magic, what in _SIGNATURES:
+        if head.startswith(magic):
+            raise ValueError(f"{path} is {what}")
 
 
 def check_header(p: Path, sep: str, path: Any, named: list[str]) -> None:
     """The first line must name the columns, each once. pandas takes it as the header
     whatever it holds: a file without one would lose its first data row to the column names,
     and a name given twice would silently become 'a' and 'a.1'. A line of numbers is a header
-    when the caller names some of them as columns (wavelengths, years); otherwise refused."""
+    when the caller names some of them as columns (wavelengths, years); otherwise refused.
+    A file that is no text table at all (a workbook, say) is refused first, named."""
     import csv
+
+    _refuse_binary(p, path)
 
     with open(p, newline="", encoding="utf-8", errors="replace") as f:
         first = next(csv.reader(f, delimiter=sep), [])

@@ -1,0 +1,124 @@
+"""One column of a data table judged: numeric or why not (with a hint: thousands separators,
+row IDs, group names), a weights column, a saved index or row IDs among the features.
+
+Where it sits: the files layer, below :mod:`bayesgmm.io.tables` (its only user); imports
+:mod:`bayesgmm._validation`.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+
+from .._validation import check_sample_weight
+
+__all__ = ["column_problem", "index_hint", "is_saved_index", "labels_hint",
+           "looks_like_row_ids", "read_weights"]
+
+
+def is_saved_index(column: pd.Series, name: str) -> bool:
+    """A leading unnamed column holding 0, 1, ..., N-1 (``DataFrame.to_csv``'s index unless
+    told ``index=False``) or 1, ..., N (R's ``write.csv`` row names; QA: fitted)."""
+    values = column.to_numpy()
+    return (name.startswith("Unnamed: ") and values.dtype.kind in "iu" and len(values) > 0
+            and values[0] in (0, 1) and np.array_equal(values, values[0] + np.arange(len(values))))
+
+
+def looks_like_row_ids(column: pd.Series) -> bool:
+    """Whole numbers rising by exactly 1 from row to row (1000, 1001, ...): a patient or
+    sample number, which a mixture would fit as an even spread (QA: fitted without a word)."""
+    values = column.to_numpy()
+    return (values.dtype.kind in "iu" and len(values) >= 10
+            and bool(np.all(np.diff(values) == 1)))
+
+
+def index_hint(frame: pd.DataFrame, non_numeric: dict[str, str]) -> str:
+    """A hint when a refused text column looks like row IDs (one distinct value per row and
+    mostly text: not numbers with a stray cell, nor numbers written with thousands separators,
+    which have a hint of their own)."""
+    ids = [c for c in non_numeric
+           if frame[c].notna().all() and frame[c].nunique() == len(frame) > 1
+           and not _thousands_separated(frame[c]).any()
+           and pd.to_numeric(frame[c], errors="coerce").notna().mean() < 0.5]
+    if not ids:
+        return ""
+    return (f"; if {ids[0]!r} names the rows, make it the index column (--index "
+            f"{shlex.quote(str(ids[0]))}; index = \"{ids[0]}\" in a spec's [data])")
+
+
+def labels_hint(frame: pd.DataFrame, non_numeric: dict[str, str]) -> str:
+    """A hint when a refused text column looks like group names (a few distinct text values,
+    each on several rows): known labels are a column of their own, not a feature."""
+    groups = [c for c in non_numeric
+              if 1 < frame[c].nunique() <= min(20, len(frame) // 2)
+              and pd.to_numeric(frame[c], errors="coerce").notna().mean() < 0.5]
+    if not groups:
+        return ""
+    return (f"; if {groups[0]!r} holds known groups, give it as the labels column (--labels "
+            f"{shlex.quote(str(groups[0]))}; labels = \"{groups[0]}\" in a spec's [data])")
+
+
+def read_weights(column: pd.Series, path: str, row: Callable[[int], str]) -> np.ndarray:
+    """A weights column as float64, or a ValueError naming the column, the value and its row."""
+    name = column.name
+    why = column_problem(column, row)
+    if why:
+        raise ValueError(f"the weights column {name!r} of {path} is not numeric: it {why}")
+    w = column.to_numpy(dtype=np.float64, na_value=np.nan)
+    check_sample_weight(w, len(w), name=f"the weights column {name!r} of {path}", row=row)
+    return w
+
+
+def column_problem(column: pd.Series, row: Callable[[int], str] = "row {}".format
+                    ) -> str | None:
+    """Why a column read from a file is not usable as a numeric feature, or None.
+
+    Integer and floating-point columns are numeric. pandas already parses numeric text as
+    numbers, so a text column holds something that is not a number: name the first such value
+    and its row (``row(position)``: by default ``row 3``, 0-based, not counting the header;
+    with an index column the row's ID). Booleans (true/false columns) are refused
+    as well: a Gaussian mixture over 0/1 flags is rarely what was meant, and converting them
+    silently would hide that.
+    """
+    kind = column.dtype.kind
+    if kind in "iuf":
+        return None
+    if kind == "b":
+        return "is boolean (true/false values)"
+    present = column.notna()
+    if kind == "O":  # object columns from Parquet or mixed CSV columns may hold booleans
+        flags = present & column.map(lambda v: isinstance(v, bool | np.bool_))
+        if flags.any():
+            at = int(flags.to_numpy().argmax())
+            return f"has the boolean {column.iloc[at]!r} in {row(at)}"
+    try:
+        numeric = pd.to_numeric(column, errors="coerce")
+    except (TypeError, ValueError):  # e.g. datetime columns from Parquet
+        return f"has dtype {column.dtype}"
+    bad = present & numeric.isna()
+    if bad.any():
+        at = int(bad.to_numpy().argmax())
+        if _thousands_separated(column).iloc[at]:
+            return (f"has {column.iloc[at]!r} in {row(at)}, a number written with thousands "
+                    f"separators: remove them (write {column.iloc[at].replace(',', '')})")
+        return f"has {column.iloc[at]!r} in {row(at)}"
+    if kind == "O" and present.any():  # a typed text column (Parquet) whose text is numbers
+        at = int(present.to_numpy().argmax())
+        return (f"holds numbers stored as text (dtype {column.dtype}), e.g. "
+                f"{column.iloc[at]!r} in {row(at)}")
+    return f"has dtype {column.dtype}"
+
+
+# A number with comma thousands separators: 1,125 or -12,345,678.9
+_THOUSANDS = r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$"
+
+
+def _thousands_separated(column: pd.Series) -> pd.Series:
+    """Per cell: text that is a number written with comma thousands separators."""
+    if column.dtype.kind != "O":
+        return pd.Series(False, index=column.index)
+    return column.map(lambda v: isinstance(v, str) and bool(re.match(_THOUSANDS, v.strip())))
