@@ -335,6 +335,10 @@ def _cell_name(X: Any, names: Sequence[str] | None, row: int, col: int) -> str:
     return f"{at_row}, column {col}"
 
 
+# Frequency weights may total at most this: beyond 2^53 (~9e15) float64 cannot add one row.
+MAX_TOTAL_WEIGHT = 1e15
+
+
 def check_sample_weight(sample_weight: Any, n_samples: int, name: str = "sample_weight",
                         row: Callable[[int], str] | None = None) -> np.ndarray | None:
     """Per-point frequency weights: finite, non-negative, not all zero; ``None`` means 1.
@@ -381,6 +385,14 @@ def check_sample_weight(sample_weight: Any, n_samples: int, name: str = "sample_
                          "a row out)")
     if not np.any(w > 0):
         raise ValueError(f"{name} must not be all zero: give some rows a positive weight")
+    with np.errstate(over="ignore"):
+        total = float(w.sum())
+    if not total <= MAX_TOTAL_WEIGHT:  # QA: 1e308 overflowed EM into "increase reg_covar"
+        n = int(np.argmax(w))
+        where = row(n) if row is not None else f"row {n}"
+        raise ValueError(f"{name} sum to {total:g} (the largest, {float(w[n]):g}, at {where}), "
+                         f"beyond {MAX_TOTAL_WEIGHT:g}, where float64 can no longer count one "
+                         "row more: rescale them (they count rows)")
     return w
 
 

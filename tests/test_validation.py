@@ -1,6 +1,7 @@
 """Every bad input is refused with a ValueError that names the problem."""
 
 import re
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -304,6 +305,26 @@ def test_non_finite_sample_weight(X):
     g[0] = np.nan
     with pytest.raises(ValueError, match="sample_weight must be finite"):
         fit_em(X, 2, sample_weight=g)
+
+
+def test_sample_weights_whose_total_float64_cannot_count_are_refused(X, tmp_path):
+    """QA: two weights of 1e308 overflowed EM (35 NumPy warnings, then "increase reg_covar");
+    a total beyond 1e15 (float64 no longer adds one row to it) is refused in one line, in the
+    API and for a file's weights column; 1e14 in all is fitted."""
+    from bayesgmm.io import read_data
+
+    g = np.ones(X.shape[0])
+    g[3] = 1e308
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no NumPy overflow warning on the way
+        with pytest.raises(ValueError, match=r"sample_weight sum to 1e\+308 \(the largest, "
+                                             r"1e\+308, at row 3\), beyond 1e\+15.*rescale"):
+            fit_em(X, 2, sample_weight=g)
+    (tmp_path / "w.csv").write_text("x,y,w\n" + "".join(f"{a},{b},{w:g}\n" for (a, b), w in
+                                                        zip(X[:, :2], g, strict=True)))
+    with pytest.raises(ValueError, match=r"the weights column 'w' of .*w\.csv sum to 1e\+308"):
+        read_data(tmp_path / "w.csv", ["x", "y"], weights="w")
+    fit_em(X, 2, sample_weight=np.full(X.shape[0], 1e14 / X.shape[0]), random_state=0)
 
 
 # --------------------------------------------------------------------------------------------
