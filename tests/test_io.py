@@ -638,3 +638,16 @@ def test_files_that_are_no_text_table_are_named_and_compressed_tsv_is_read(tmp_p
     for name in ("tab.tsv.gz", "comma.csv.gz"):
         table = read_data(tmp_path / name)
         pd.testing.assert_frame_equal(table.features, frame, check_dtype=False)
+
+
+def test_excels_trailing_empty_columns_are_no_name_given_twice(tmp_path):
+    """QA: Excel writes "x,y,," when empty columns trail the data; the two unnamed columns
+    were refused as "[''] named more than once", even with --columns x,y. Unnamed columns
+    are not named twice; empty, they are left out (as one such column always was)."""
+    rows = "".join(f"{i},{i * i % 7},,\n" for i in range(12))
+    (tmp_path / "excel.csv").write_text("x,y,,\n" + rows + ",,,\n")
+    for columns in (None, ["x", "y"]):
+        assert list(read_data(tmp_path / "excel.csv", columns).features.columns) == ["x", "y"]
+    (tmp_path / "twice.csv").write_text("x,x,y\n1,2,3\n")
+    with pytest.raises(ValueError, match=r"names column\(s\) \['x'\] more than once"):
+        read_data(tmp_path / "twice.csv")

@@ -78,7 +78,9 @@ def check_header(p: Path, sep: str, path: Any, named: list[str]) -> None:
                          f"add a header line naming the columns (e.g. {example}); if those "
                          "numbers are the names, name the columns you want (columns=, "
                          "--columns)")
-    repeated = sorted({n for n in names if names.count(n) > 1})
+    # unnamed columns are not named twice: Excel's trailing empty columns ("x,y,,"; QA:
+    # refused as "[''] named more than once", even with --columns x,y)
+    repeated = sorted({n for n in names if n and names.count(n) > 1})
     if repeated:
         raise ValueError(f"the header of {path} names column(s) {repeated} more than once: "
                          "give every column its own name")
