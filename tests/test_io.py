@@ -651,3 +651,16 @@ def test_excels_trailing_empty_columns_are_no_name_given_twice(tmp_path):
     (tmp_path / "twice.csv").write_text("x,x,y\n1,2,3\n")
     with pytest.raises(ValueError, match=r"names column\(s\) \['x'\] more than once"):
         read_data(tmp_path / "twice.csv")
+
+
+def test_column_names_match_whatever_their_unicode_normal_form(tmp_path):
+    """QA: a header saved on macOS spells "längd" decomposed (NFD); the name typed
+    (composed) was "unknown column(s) ['längd'] ...; available: ['längd', 'y']"."""
+    import unicodedata
+
+    decomposed = unicodedata.normalize("NFD", "längd")
+    rows = "".join(f"{i},{i * i % 7},{1 + i % 2}\n" for i in range(12))
+    (tmp_path / "nfd.csv").write_text(f"{decomposed},y,vikt\n" + rows, encoding="utf-8")
+    table = read_data(tmp_path / "nfd.csv", ["längd", "y"], weights="vikt")
+    assert list(table.features.columns) == ["längd", "y"] and table.sample_weight.sum() == 18
+    assert list(read_data(tmp_path / "nfd.csv", [decomposed]).features.columns) == ["längd"]

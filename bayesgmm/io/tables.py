@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import os
 import shlex
+import unicodedata
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -164,6 +165,10 @@ def read_data(path: str | Path, columns: list[str] | None = None, *,
     if missing not in MISSING_POLICIES:
         raise ValueError(f"missing must be one of {', '.join(MISSING_POLICIES)}; got "
                          f"{missing!r}")
+    # names compared composed (NFC): a header saved on macOS spells "längd" decomposed, and
+    # the name typed was "unknown ... available: ['längd']" (QA)
+    columns = None if columns is None else [_nfc(c) for c in columns]
+    weights, labels, index = (None if c is None else _nfc(c) for c in (weights, labels, index))
     p = Path(_local_path(str(path)))
     path = "standard input" if str(path) == STDIN else str(p)  # as messages name it
     if p.is_dir():  # "not found" misled (QA: `bayesgmm em /tmp`, a spec's path = ".")
@@ -191,7 +196,7 @@ def read_data(path: str | Path, columns: list[str] | None = None, *,
         raise ValueError(f"cannot read {path}: {type(exc).__name__}: {exc}") from None
     if parquet and index and index not in frame.columns and index in frame.index.names:
         frame = frame.reset_index()  # a pandas index saved in the file: a column again
-    frame.columns = [str(c) for c in frame.columns]
+    frame.columns = [_nfc(c) for c in frame.columns]
     check_separator(frame, path)
     if index is not None and index not in frame.columns:
         raise ValueError(f"the index column {index!r} is not in {path}; its columns are "
@@ -355,6 +360,11 @@ def _leaving_out(frame: pd.DataFrame, left_out) -> str:
     """How to read only the other columns: the flag, and the spec's key."""
     kept = columns_option([c for c in frame.columns if c not in left_out]) or "A,B"
     return f"--columns {shlex.quote(kept)}; columns = [...] in a spec's [data]"
+
+
+def _nfc(name: object) -> str:
+    """A column name as text in Unicode's composed form (NFC)."""
+    return unicodedata.normalize("NFC", str(name))
 
 
 def file_sha256(path: str | Path) -> str:
