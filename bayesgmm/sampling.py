@@ -136,7 +136,9 @@ def fit_bayes(
         points, 10 restarts each, and ML-EM polished by MAP-EM), of which the one with the
         highest log density under the sampled model itself starts the chains (nutpie's
         native backend; otherwise the best by EM's objective). ``settings["start"]`` lists
-        the candidates' objectives and the choice.
+        the candidates' objectives and the choice. The posterior's components are numbered as
+        the start's: another EM fit of yours (``fit_em``) may number the same clusters
+        otherwise, so pass it as ``em`` to compare them component by component.
     priors : Priors, optional
         Default: ``Priors()`` (see its docstring for the distributions and their scales).
     draws : int or "auto", default "auto"

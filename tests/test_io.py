@@ -664,3 +664,10 @@ def test_column_names_match_whatever_their_unicode_normal_form(tmp_path):
     table = read_data(tmp_path / "nfd.csv", ["längd", "y"], weights="vikt")
     assert list(table.features.columns) == ["längd", "y"] and table.sample_weight.sum() == 18
     assert list(read_data(tmp_path / "nfd.csv", [decomposed]).features.columns) == ["längd"]
+
+
+def test_a_device_is_no_data_file_and_not_missing_either():
+    """QA: `bayesgmm em /dev/null` said "data file not found: /dev/null"; it exists."""
+    with pytest.raises(ValueError, match=r"/dev/null is not a regular file \(a device or a "
+                                         r"pipe\).*standard input \('-'"):
+        read_data("/dev/null")

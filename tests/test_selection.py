@@ -630,8 +630,13 @@ def test_select_bayes_says_what_it_samples_by_default(monkeypatch, capfd):
     select_bayes(X, [1, 2], n_jobs=1, draws=20, tune=20)
     err = capfd.readouterr().err
     assert ("bayesgmm: sampling the posterior for K = 1, 2 (full; one after another, each on "
-            "every core)") in err
+            "every core; 20 draws per chain each)") in err
     assert err.count("bayesgmm: sampled K=") == 2
+    # QA (20,000 rows): draws="auto" said nothing of how long an overfitted K may draw
+    select_bayes(X, [1, 2], n_jobs=1, tune=20)
+    assert ("every core; each until converged, at most 10,000 draws per chain: an overfitted K "
+            "mixes slowest and takes longest (draws=N, --draws N: a fixed number))"
+            ) in capfd.readouterr().err
     select_bayes(X, [1, 2], n_jobs=1, draws=20, tune=20, progressbar=False)
     assert capfd.readouterr().err == ""
     select_bayes(X, [1, 2], n_jobs=1, draws=20, tune=20, progressbar=False, verbose=1)

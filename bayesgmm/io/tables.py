@@ -173,6 +173,9 @@ def read_data(path: str | Path, columns: list[str] | None = None, *,
     path = "standard input" if str(path) == STDIN else str(p)  # as messages name it
     if p.is_dir():  # "not found" misled (QA: `bayesgmm em /tmp`, a spec's path = ".")
         raise ValueError(f"{path} is a directory, not a data file: give a CSV/TSV/Parquet file")
+    if p.exists() and not p.is_file():  # QA: /dev/null was "not found"
+        raise ValueError(f"{path} is not a regular file (a device or a pipe): save the data to "
+                         "a file, or pipe them to standard input ('-' as the data file)")
     if not p.is_file():
         raise ValueError(f"data file not found: {path}")
     parquet = p.suffix.lower() in (".parquet", ".pq")

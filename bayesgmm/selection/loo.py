@@ -287,8 +287,12 @@ def select_bayes(
     seeds = {k: seed_from(cell_seed(entropy, k, covariance_type, stream=1)) for k in ks}
     at_once = (f"{workers} at a time" if workers > 1 else "one after another"
                + (", each on every core" if ss.cores is None else ""))
+    # QA (20,000 rows): an overfitted K drew for 12 minutes with nothing said beforehand
+    length = (f"each until converged, at most {ss.max_draws:,} draws per chain: an overfitted "
+              "K mixes slowest and takes longest (draws=N, --draws N: a fixed number)"
+              if ss.adaptive else f"{ss.draws:,} draws per chain each")
     progress.say(f"sampling the posterior for K = {', '.join(map(str, sorted(ks)))} "
-                 f"({covariance_type}; {at_once})", show=show)
+                 f"({covariance_type}; {at_once}; {length})", show=show)
     out = run_cells([delayed(_fit_bayes_cell)(frame, k, seeds[k], options)
                      for k in sorted(ks, reverse=True)], workers,
                     max(verbose, 1) if show else 0, _sampled)
