@@ -659,3 +659,21 @@ def test_a_small_density_reads_as_a_power_of_ten_over_its_axis(galaxies, old_fai
     fig = plots.plot_data(eruptions)
     fig.draw_without_rendering()
     assert fig.axes[0].yaxis.get_offset_text().get_text() == ""
+
+
+def test_classification_ellipses_stand_out_over_points_of_their_own_colour():
+    """QA (20,000 points): a dense component's ellipse, in its points' colour and under
+    nothing but them, could not be seen. It is drawn above the points on a white halo."""
+    from matplotlib.collections import PathCollection
+
+    rng = np.random.default_rng(0)
+    X = np.r_[rng.normal(0, 1, (600, 2)), rng.normal(6, 1, (300, 2))]
+    em = bayesgmm.fit_em(X, 2, random_state=0)
+    ax = plots.plot_classification(em, X).axes[0]
+    ellipses = [line for line in ax.lines if len(line.get_xdata()) > 2]
+    points = [c for c in ax.collections if isinstance(c, PathCollection)]
+    assert len(ellipses) == 2 and points
+    for line in ellipses:
+        halo = line.get_path_effects()[0]
+        assert halo._gc["foreground"] == "white" and line.get_zorder() > max(
+            c.get_zorder() for c in points)
