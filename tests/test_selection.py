@@ -385,8 +385,9 @@ def test_the_best_model_is_not_indistinguishable_from_itself():
 
 def test_the_printed_comparison_says_each_posteriors_checks():
     """QA: select --bayes printed no word of K=3's CAUTION ("K too large ... do not report
-    them"), which loo.csv and the report had: a checks column, and the verdicts that are not
-    OK in full under the comparison's verdict."""
+    them"), which loo.csv and the report had: a checks column, and the models that are not
+    OK under the comparison's verdict, each with its causes on one line (notebook QA: their
+    verdicts and advice in full were ~600 words), where to find the rest said."""
     from dataclasses import replace
 
     rng = np.random.default_rng(0)
@@ -395,12 +396,16 @@ def test_the_printed_comparison_says_each_posteriors_checks():
                    "K=3": fake_fit(loglik_draws(rng, base + 0.001), 3)})
     assert "checks" not in str(sel).splitlines()[0]  # nothing diagnosed: no column
     caution = "CAUTION: R-hat 1.004 <= 1.01 | note: K too large (advice: do not report them)"
-    sel = replace(sel, diagnostics={"K=2": "OK: every check passed", "K=3": caution})
+    sel = replace(sel, diagnostics={"K=2": "OK: every check passed", "K=3": caution},
+                  causes={"K=2": (), "K=3": ("K too large",)})
     header, *rows = str(sel).splitlines()[:3]
     assert header.split()[-2:] == ["indistinguishable", "checks"]
     assert {row.split()[0]: row.split()[-1] for row in rows} == {"K=2": "OK", "K=3": "CAUTION"}
     text = str(sel)
-    assert text.endswith(f"Posteriors not passing every check:\nK=3: {caution}")
+    assert text.endswith("Posteriors not passing every check:\nK=3: CAUTION (K too large)\n"
+                         "(each one's checks and advice: print(selection.diagnostics['K=3']), "
+                         "or the report)")
+    assert sel.diagnostics["K=3"] == caution
     assert "K=2: OK" not in text
 
 

@@ -97,6 +97,9 @@ class BayesSelection:
         models given as BayesResult.
     results : dict
         Model name -> the fitted model (BayesResult or DataTree) that was compared.
+    causes : dict
+        Model name -> the causes its diagnostics name (e.g. ``("K too large",)``), for models
+        given as BayesResult.
     """
 
     comparison: pd.DataFrame
@@ -109,6 +112,7 @@ class BayesSelection:
     warnings: tuple[str, ...]
     diagnostics: dict[str, str] = field(repr=False)
     results: dict[str, Any] = field(repr=False)
+    causes: dict[str, tuple[str, ...]] = field(default_factory=dict, repr=False)
 
     def shown_table(self) -> pd.DataFrame:
         """The comparison as the console and the report show it: elpd, se, elpd_diff, dse,
@@ -126,10 +130,17 @@ class BayesSelection:
         if self.diagnostics:  # none for ArviZ trees compared without their results
             shown = shown.assign(checks=[self.diagnostics.get(n, "").split(":", 1)[0]
                                          .replace(" ", "_") or "-" for n in shown.index])
-        flagged = [f"{n}: {line}" for n, line in self.diagnostics.items() if line[:2] != "OK"]
+        # one line each, status and causes (notebook QA: the full verdicts and their advice
+        # were ~600 words after the table); the whole of each is in .diagnostics
+        flagged = [f"{n}: {line.split(':', 1)[0]}"
+                   + (f" ({', '.join(self.causes[n])})" if self.causes.get(n) else "")
+                   for n, line in self.diagnostics.items() if line[:2] != "OK"]
+        more = (f"(each one's checks and advice: print(selection.diagnostics['{flagged[0]
+                .split(':', 1)[0]}']), or the report)" if flagged else "")
         return "\n".join([shown.to_string(float_format=lambda v: f"{v:,.2f}"), _COLUMNS_SAID,
                           "", self.verdict]
-                         + ["", "Posteriors not passing every check:", *flagged] * bool(flagged))
+                         + ["", "Posteriors not passing every check:", *flagged, more]
+                         * bool(flagged))
 
     def __repr__(self) -> str:
         # the dataclass repr embedded the comparison and Pareto-k tables (QA); str() prints
@@ -443,6 +454,8 @@ def compare(
         warnings=tuple(notes),
         diagnostics=diagnostics,
         results=results,
+        causes={name: tuple(d.causes or ()) for name, (_, d) in diagnosed.items()
+                if d is not None},
     )
 
 
