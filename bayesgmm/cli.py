@@ -1948,8 +1948,10 @@ def _print_parameter_table(result, shown, left_out: int, unidentified) -> None:
               "posterior (94% equal-tailed interval):")
         print(shown.to_string())
         if left_out:
+            # QA: "in the report's table" after a fit without --report
             print(f"({left_out} more rows, sds and correlations with the EM value inside its "
-                  "interval, are in the report's table and in result.compare_em())")
+                  "interval, are in estimates.csv, in the report's table when there is one, "
+                  "and in result.compare_em())")
         if unidentified:
             titles = component_titles(result, em.n_components)
             named = components_phrase([titles[k] for k in unidentified])

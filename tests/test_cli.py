@@ -1602,3 +1602,13 @@ def test_select_on_one_feature_names_the_types_it_fits(data_dir, capsys):
     out = capsys.readouterr().out
     assert "; full, tied covariances; " in out.splitlines()[0]
     assert "the same model as full" in out
+
+
+def test_the_console_table_says_where_its_left_out_rows_are(tiny_fit, capsys):
+    """QA: `fit` without --report said the rows left out of its table "are in the report's
+    table"; they are in estimates.csv, which fit and run always write."""
+    cli._print_parameter_table(tiny_fit, tiny_fit.compare_em().head(2), 5, ())
+    out = capsys.readouterr().out
+    assert "(5 more rows, sds and correlations with the EM value inside its interval, are in " \
+           "estimates.csv, in the report's table when there is one, and in " \
+           "result.compare_em())" in out
