@@ -31,6 +31,7 @@ import argparse
 import contextlib
 import csv
 import importlib
+import json
 import os
 import re
 import secrets
@@ -413,7 +414,9 @@ def _parser() -> argparse.ArgumentParser:
         description="Fit every K in the grid with every covariance type by EM and tabulate BIC, "
                     "AIC and ICL (lower is better); optionally compare posterior fits by "
                     "PSIS-LOO (--bayes) and fit a sparse overfitted mixture (--sparse). Writes "
-                    "select.html and figures/*.png to the output directory.")
+                    "select.html, figures/*.png, criteria.csv (loo.csv, n_nonempty.csv with "
+                    "--bayes, --sparse) and settings.json (the data, the grid, the root seed) "
+                    "to the output directory.")
     select.add_argument("data", help=_DATA_HELP)
     select.add_argument("-k", "--components", default="1-6", metavar="GRID",
                         help="numbers of components: a range (1-6), a list (2,3,5), one K, or a "
@@ -1207,6 +1210,9 @@ def _cmd_select(args: argparse.Namespace) -> int:
     def write(directory: Path) -> None:
         # the tables first: the report's manifest then lists (and checksums) them too
         em.table.to_csv(directory / "criteria.csv", index=False)
+        # the seed drawn, machine-readable as fit's result.json has it (QA: the page only)
+        (directory / "settings.json").write_text(json.dumps(
+            {"root seed": em.random_state, **settings}, indent=2, default=str) + "\n")
         if bayes is not None:
             _loo_table(bayes).to_csv(directory / "loo.csv", index_label="model")
         if sparse is not None:

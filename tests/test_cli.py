@@ -519,7 +519,11 @@ def test_select_em_prints_the_table_and_writes_the_report(three_csv, capsys):
     assert "seed 0" in out and "report: results/three_select/select.html" in out
     result = three_csv / "results" / "three_select"
     assert sorted(p.name for p in result.iterdir()) == ["criteria.csv", "figures",
-                                                         "manifest.json", "select.html"]
+                                                         "manifest.json", "select.html",
+                                                         "settings.json"]
+    # the seed, machine-readable (QA: a drawn one was in select.html only)
+    recorded = json.loads((result / "settings.json").read_text())
+    assert recorded["root seed"] == 0 and recorded["data"] == "three.csv"
     # every file is in the manifest, with its checksum (QA: the tables were written after it)
     manifest = json.loads((result / "manifest.json").read_text())
     assert "criteria.csv" in manifest["files"] and "criteria.csv" in manifest["sha256"]
