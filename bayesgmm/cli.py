@@ -764,6 +764,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     figure_files = _figure_files(args, report=args.report)
     out = expand_home(args.out) if args.out else default_output(args.data, args.n_components)
     # before reading or fitting anything: a bad output path fails in seconds, not minutes
+    _checked_observation_flags(args)
     check_writable(out, overwrite=args.force, protect=_inputs(args.data),
                    writes="BayesResult", by="bayesgmm fit", other="--out")
     _check_index_name(args.index)
@@ -856,6 +857,7 @@ def _cmd_em(args: argparse.Namespace) -> int:
     _check_n_init(args.n_init)
     check_seed(args.seed, "--seed")
     figure_files = _figure_files(args, report=args.report)
+    _checked_observation_flags(args)
     out = expand_home(args.out) if args.out else default_output(
         args.data, suffix=f"em_k{args.n_components}")
     if writes:  # the whole check the write will make, before any fitting
@@ -1113,6 +1115,7 @@ def _cmd_select(args: argparse.Namespace) -> int:
     _check_select_flags(args, ranges)
     figure_files = _figure_files(args)
     out = expand_home(args.out) if args.out else default_output(args.data, suffix="select")
+    _checked_observation_flags(args)
     # before reading or fitting anything: a bad output path fails in seconds, not minutes
     check_writable(out, overwrite=args.force, protect=_inputs(args.data),
                    writes="SelectionReport", by="bayesgmm select", other="--out")
@@ -1504,6 +1507,20 @@ def _missing_policy(args: Any) -> str:
     return args.missing or "marginalise"
 
 
+def _checked_observation_flags(args: Any) -> str:
+    """The checks of --missing/--dropna and --noise-volume that need no data (before the
+    output directory's: QA, "already exists" came first, then the flag's error next run);
+    returns the missing-value policy."""
+    policy = _missing_policy(args)
+    if args.noise_volume is not None:
+        if not args.noise:
+            raise ValueError("--noise-volume needs --noise")
+        if not (args.noise_volume > 0 and args.noise_volume < float("inf")):
+            raise ValueError(f"--noise-volume must be a finite number > 0; got "
+                             f"{args.noise_volume}")
+    return policy
+
+
 def _read_observations(data: str, columns: list[str] | None, args: Any, n_components: int,
                        *, notes: list[str] | None = None
                        ) -> tuple[pd.DataFrame, dict[str, Any], tuple[str, ...]]:
@@ -1518,13 +1535,7 @@ def _read_observations(data: str, columns: list[str] | None, args: Any, n_compon
     labels).
     """
     say = print if notes is None else notes.append
-    policy = _missing_policy(args)
-    if args.noise_volume is not None:
-        if not args.noise:
-            raise ValueError("--noise-volume needs --noise")
-        if not (args.noise_volume > 0 and args.noise_volume < float("inf")):
-            raise ValueError(f"--noise-volume must be a finite number > 0; got "
-                             f"{args.noise_volume}")
+    policy = _checked_observation_flags(args)
     # "drop" reads the rows with missing values too: the fit drops them and records how many
     table = read_data(data, columns, missing="refuse" if policy == "refuse" else "marginalise",
                       weights=args.weights, labels=args.labels,

@@ -124,6 +124,19 @@ def test_bad_observation_input_is_one_line_and_nothing_is_fitted(command, argv, 
     assert sorted(p.name for p in rows_dir.iterdir()) == before
 
 
+@pytest.mark.parametrize("command", ["fit", "em", "select"])
+def test_flag_errors_come_before_the_output_directorys(command, rows_dir, captured, capsys):
+    """QA: with an earlier output in the way, "already exists" came first, and the flag's own
+    error only on the next run; the README says every flag is checked first."""
+    (rows_dir / "taken").mkdir()
+    (rows_dir / "taken" / "notes.txt").write_text("an earlier output")
+    for flags, message in ((["--noise-volume", "3"], "--noise-volume needs --noise"),
+                           (["--dropna", "--missing", "refuse"], "--dropna means --missing")):
+        rc = cli.main([command, "rows.csv", "-k", "2", "--out", "taken", *flags])
+        err = capsys.readouterr().err
+        assert rc == 2 and message in err and "taken" not in err, err
+
+
 class _no_raise:
     value = None
 
