@@ -1170,9 +1170,14 @@ class _WaitingLine:
                     rest = _duration(then * (tune - finished) / done)
                     left = f"; the warm-up ends in about {rest} at the current pace"
         else:
-            where = f"{finished - tune} draws"
-            left = (f"; next convergence check at {next_check:,} draws per chain, at most "
-                    f"{self.max_draws:,}")
+            where, soon = f"{finished - tune} draws", ""
+            if self.last is not None and self.last[0] >= tune:  # the pace of the draws
+                done, then = finished - self.last[0], elapsed - self.last[1]
+                if done > 0 and then > 0:  # large-N QA: an end for the warm-up, none here
+                    soon = (f" (in about {_duration(then * (next_check + tune - finished) / done)}"
+                            " at the current pace)")
+            left = (f"; next convergence check at {next_check:,} draws per chain{soon}, at "
+                    f"most {self.max_draws:,}")
         self.last = (finished, elapsed)
         progress.say(f"sampling: {where} per chain (the slowest), {elapsed:.0f} s{left}")
 

@@ -219,6 +219,7 @@ def test_the_warm_up_says_when_it_will_end(capsys):
     line(250, 160.0, 1000)  # 200 in 40 s: 750 more in about 150 s
     line(500, 185.0, 1000)  # 250 in 25 s: 500 more in about 50 s
     line(1200, 210.0, 1000)  # past the warm-up: the draws, the next check, the most
+    line(1400, 220.0, 1000)  # 200 draws in 10 s: 600 to the check in about 30 s (QA: none)
     lines = capsys.readouterr().err.splitlines()
     assert lines[0] == "bayesgmm: sampling: warm-up 50 of 1000 per chain (the slowest), 120 s"
     assert lines[1] == ("bayesgmm: sampling: warm-up 250 of 1000 per chain (the slowest), 160 s; "
@@ -226,6 +227,9 @@ def test_the_warm_up_says_when_it_will_end(capsys):
     assert lines[2].endswith("185 s; the warm-up ends in about 50 s at the current pace")
     assert lines[3] == ("bayesgmm: sampling: 200 draws per chain (the slowest), 210 s; next "
                         "convergence check at 1,000 draws per chain, at most 5,000")
+    assert lines[4] == ("bayesgmm: sampling: 400 draws per chain (the slowest), 220 s; next "
+                        "convergence check at 1,000 draws per chain (in about 30 s at the "
+                        "current pace), at most 5,000")
 
 
 def test_inner_steps_of_a_report_are_silent(tiny_fit, tmp_path, monkeypatch, capsys):
