@@ -836,6 +836,15 @@ def test_warnings_are_one_line_like_the_errors():
                                       "/x/sampling.py", 12, "warnings.warn(...)")
     assert text == "bayesgmm: warning: 2 row(s) for 5 free parameters\n"
     assert warnings.formatwarning("m", UserWarning, "f.py", 1, "x").count("\n") == 2
+    # QA (--draws 1): ArviZ's guess that the dims are misnamed, when draws < chains, is not
+    # the user's to read; other warnings still are
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with cli._one_line_warnings():
+            warnings.warn("Found chain dimension to be longer than draw dimension, check "
+                          "dimensions are correctly named.", UserWarning, stacklevel=1)
+            warnings.warn("a warning of ours", UserWarning, stacklevel=1)
+    assert [str(w.message) for w in caught] == ["a warning of ours"]
 
 
 def test_every_row_labelled_leaves_no_empty_component(data_dir, capsys):
