@@ -67,6 +67,18 @@ _WRITER = {"BayesResult": "saving a posterior fit (BayesResult.save)",
 # manifest does not list is not replaced. QA: a report.html and figures/*.png of the user's
 # in a result that had no report were deleted by --force, their names being a report's.
 _FIGURES = "figures"
+# A manifest that lists its reports says so with this key. One without it was written before
+# (review: those results could no longer be rewritten): its reports' files are known by name.
+LISTS_REPORTS = "lists_reports"
+_LEGACY_FILES = ("report.html", "select.html", "criteria.csv", "loo.csv", "n_nonempty.csv")
+# The figures a report writes into figures/ (report.py's figure names; a test reads them from
+# its source), as PNG and, on request, as vector graphics (settings.VECTOR_FORMATS): known by
+# name in a directory of a manifest without LISTS_REPORTS.
+REPORT_FIGURES = frozenset({
+    "data", "density", "classification", "membership", "em_convergence", "forest", "overlay",
+    "trace", "rank", "energy", "ppc", "ppc_statistics", "criteria", "chosen", "loo",
+    "n_components"})
+_FIGURE_SUFFIXES = (".png", ".svg", ".pdf")
 # Temporary siblings: ``.NAME.tmp-PID-XXXX`` while writing, ``.NAME.old-PID-XXXX`` while
 # replacing. One whose process is gone, or older than this, is a killed run's leftover.
 _TMP, _OLD = ".tmp-", ".old-"
@@ -385,18 +397,22 @@ def _check_replaceable(target: Path) -> str:
             from None
     if kind not in KINDS:
         raise ValueError(refuse.format(f"(its {MANIFEST} says kind {kind!r})"))
-    known = {MANIFEST, _FIGURES, *(n.split("/", 1)[0] for n in listed)}  # figures/: below
+    legacy = not manifest.get(LISTS_REPORTS, False)
+    known = {MANIFEST, _FIGURES, *(n.split("/", 1)[0] for n in listed),
+             *(_LEGACY_FILES if legacy else ())}  # figures/: below
     foreign = [e for e in entries if e.rstrip("/") not in known]
-    # figures/ holds the reports' figures, each listed: anything else there (a script, or a
-    # PNG or PDF of the user's, even under a report figure's name) is the user's, which
-    # replacing the directory would delete. Hidden files (a file manager's .DS_Store) are not
-    # the user's work and do not block.
+    # figures/ holds the reports' figures, each listed (or, from before they were, by their
+    # fixed names): anything else there (a script, or a PNG or PDF of the user's, even under a
+    # report figure's name) is the user's, which replacing the directory would delete. Hidden
+    # files (a file manager's .DS_Store) are not the user's work and do not block.
     figures = target / _FIGURES
     if figures.is_dir() and not figures.is_symlink():
         foreign += [f"{_FIGURES}/{p.name}" for p in sorted(figures.iterdir())
                     if not p.name.startswith(".")
-                    and (f"{_FIGURES}/{p.name}" not in listed or p.is_symlink()
-                         or not p.is_file())]
+                    and (p.is_symlink() or not p.is_file()
+                         or not (f"{_FIGURES}/{p.name}" in listed
+                                 or legacy and p.suffix in _FIGURE_SUFFIXES
+                                 and p.stem in REPORT_FIGURES))]
     if foreign:
         raise ValueError(
             f"refusing to replace {target}: it is a bayesgmm {kind} but also holds "

@@ -44,6 +44,7 @@ from .paths import (
     _OLD,
     _TMP,
     KINDS,
+    LISTS_REPORTS,
     MANIFEST,
     _check_replaceable,
     _make_parents,
@@ -210,7 +211,8 @@ def list_further_files(directory: Path, earlier: Mapping[str, Any] | None = None
             listed.append(name)
             sums[name] = _sha256(path)
     _write_json(directory / MANIFEST, {**earlier, "files": sorted({*listed, MANIFEST}),
-                                       "sha256": dict(sorted(sums.items()))})
+                                       "sha256": dict(sorted(sums.items())),
+                                       LISTS_REPORTS: True})
 
 
 # --------------------------------------------------------------------------------------------
@@ -241,6 +243,7 @@ def _write_manifest(directory: Path, kind: str, files: list[str],
         "versions": dict(versions) if versions else software_versions(),
         "files": sorted(set(files) | {MANIFEST}),
         "sha256": {name: _sha256(directory / name) for name in sorted(files)},
+        LISTS_REPORTS: True,  # a report written into it later is listed too
     }
     _write_json(directory / MANIFEST, manifest)
 

@@ -901,6 +901,16 @@ def test_components_that_swap_labels_within_the_chains_are_a_note(rng):
         assert _swapping_components(report(quiet)) == {}
         assert "mixed components" not in diagnose(tree, label_report=report(quiet)).causes
     assert _swapping_components(None) == {}
+    # review: K = 3, a chain in (1, 2, 0) throughout, 1 and 2 swapped in a third of its draws;
+    # and a rotation in 40%: judged against the chain's own labelling, not the identity
+    base = np.broadcast_to([1, 2, 0], (N_CHAINS, N_DRAWS, 3)).copy()
+    base[0, ::3] = [2, 1, 0]
+    base[1, : int(0.4 * N_DRAWS)] = [2, 0, 1]
+    found = _swapping_components(LabelSwitchingReport.from_permutations(base))
+    assert set(found) == {0, 1, 2} and found[0][0] == "1" and found[1][1] == pytest.approx(0.4)
+    short = np.broadcast_to(np.arange(3), (N_CHAINS, 100, 3)).copy()
+    short[0, 5] = [1, 0, 2]  # one draw of 100: 1%, but one draw
+    assert _swapping_components(LabelSwitchingReport.from_permutations(short)) == {}
 
 
 def test_one_mode_near_another_is_no_mixed_component():

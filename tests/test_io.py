@@ -635,6 +635,9 @@ def test_files_that_are_no_text_table_are_named_and_compressed_tsv_is_read(tmp_p
     (tmp_path / "tab.tsv.gz").write_bytes(gzip.compress(frame.to_csv(index=False, sep="\t")
                                                          .encode()))
     (tmp_path / "comma.csv.gz").write_bytes(gzip.compress(text.encode()))
+    # review: a CSV whose first column is named PAR1... (a gene) is a CSV
+    (tmp_path / "genes.csv").write_text("PAR1A,y\n" + "".join(f"{i},{i % 5}\n" for i in range(12)))
+    assert list(read_data(tmp_path / "genes.csv").features.columns) == ["PAR1A", "y"]
     for name in ("tab.tsv.gz", "comma.csv.gz"):
         table = read_data(tmp_path / name)
         pd.testing.assert_frame_equal(table.features, frame, check_dtype=False)
@@ -664,6 +667,11 @@ def test_column_names_match_whatever_their_unicode_normal_form(tmp_path):
     table = read_data(tmp_path / "nfd.csv", ["längd", "y"], weights="vikt")
     assert list(table.features.columns) == ["längd", "y"] and table.sample_weight.sum() == 18
     assert list(read_data(tmp_path / "nfd.csv", [decomposed]).features.columns) == ["längd"]
+    (tmp_path / "both.csv").write_text(f"{decomposed},längd\n" + "".join(
+        f"{i},{i % 5}\n" for i in range(12)), encoding="utf-8")
+    with pytest.raises(ValueError, match=r"names column\(s\) \['längd'\] more than once \(in "
+                                         r"composed and decomposed Unicode\)"):
+        read_data(tmp_path / "both.csv")
 
 
 def test_a_device_is_no_data_file_and_not_missing_either():

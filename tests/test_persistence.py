@@ -390,6 +390,57 @@ def test_a_report_bayesgmm_wrote_is_listed_and_replaced(tiny_fit, old_faithful, 
         n for n in after if n != "report.html" and not n.startswith("figures/")}
 
 
+def test_every_report_figure_name_is_known_to_the_overwrite_check():
+    """The names report.py gives its figures (the first argument of each ``figure(...)``
+    call) are the ones paths.REPORT_FIGURES lets a rewrite of a directory saved before
+    manifests listed their reports replace: a new figure missing from the list would block
+    every later rewrite of such a report as "the user's"."""
+    import ast
+    import inspect
+
+    from bayesgmm import paths, report
+
+    tree = ast.parse(inspect.getsource(report))
+    names = {call.args[0].value for call in ast.walk(tree)
+             if isinstance(call, ast.Call) and isinstance(call.func, ast.Name)
+             and call.func.id == "figure" and call.args
+             and isinstance(call.args[0], ast.Constant)}
+    assert names and names == set(paths.REPORT_FIGURES)
+    # ... and the files it writes of each: a PNG and the vector formats it may be asked for
+    from bayesgmm.settings import VECTOR_FORMATS
+
+    assert paths._FIGURE_SUFFIXES == (".png", *(f".{f}" for f in VECTOR_FORMATS))
+
+
+def test_a_result_saved_before_manifests_listed_reports_is_still_replaced(tiny_fit,
+                                                                           old_faithful,
+                                                                           tmp_path):
+    """Review: a result saved with its report by an earlier version (its manifest lists the
+    result's files only) was refused by --force and by a report rewrite, "which bayesgmm did
+    not write". Such a manifest (no ``lists_reports``) has its reports known by name, as
+    then; a file of the user's beside them is still refused."""
+    from bayesgmm.report import write_em_report
+
+    path = persistence.save(tiny_fit.em, tmp_path / "r",
+                            extra=lambda d: write_em_report(tiny_fit.em, old_faithful, d))
+    manifest = json.loads((path / "manifest.json").read_text())
+    older = {k: v for k, v in manifest.items() if k != "lists_reports"}
+    older["files"] = [n for n in manifest["files"]
+                      if n != "report.html" and not n.startswith("figures/")]
+    older["sha256"] = {n: v for n, v in manifest["sha256"].items() if n in older["files"]}
+    (path / "manifest.json").write_text(json.dumps(older))
+    (path / "figures" / "my_plot.png").write_bytes(b"mine")
+    with pytest.raises(ValueError, match="also holds figures/my_plot.png"):
+        tiny_fit.em.save(path, overwrite=True)
+    (path / "figures" / "my_plot.png").unlink()
+    write_em_report(tiny_fit.em, old_faithful, path)  # rewritten beside it: now listed
+    rewritten = json.loads((path / "manifest.json").read_text())
+    assert rewritten["lists_reports"] and "report.html" in rewritten["files"]
+    (path / "manifest.json").write_text(json.dumps(older))
+    tiny_fit.em.save(path, overwrite=True)  # --force over the older directory
+    assert not (path / "report.html").exists()
+
+
 @pytest.mark.parametrize("where", ["cwd", "cwd_parent", "home", "root"])
 def test_never_replaces_cwd_home_root_or_their_ancestors(tiny_fit, tmp_path, monkeypatch,
                                                          where):

@@ -2018,6 +2018,13 @@ def test_the_predictive_check_judges_only_what_it_can_and_corrects_for_many_stat
     weighted = predictive_check(frac, random_state=0)
     assert weighted.not_judged.startswith("the rows carry fractional weights")
     assert weighted.misfits() == []
+    # review: whole weights standing for 2e7 rows were repeated into them (720 MB at 1e7)
+    obs["sample_weight"] = ("observation", np.full(200, 1e5))
+    frac.idata["observed_data"] = xr.DataTree(obs)
+    large = predictive_check(frac, random_state=0)
+    assert large.not_judged.startswith("the rows carry weights standing for more than "
+                                       "1,000,000 rows")
+    assert len(plots.plot_ppc_density(frac, n_replicates=3).axes) == 2
 
 
 def test_the_predictive_checks_cause_follows_the_statistic_and_its_direction():

@@ -107,6 +107,16 @@ def test_fractional_weights_are_refused_in_one_line(two_models):
         compare({f"K={k}": _tree(ll, x, g) for k, ll in enumerate(lls)})
 
 
+def test_weights_standing_for_too_many_rows_are_refused_in_one_line(two_models):
+    """Review: PSIS-LOO repeats each row's pointwise elpd by its weight; weights of 1e5 on
+    100 rows took 720 MB and then died. Beyond 10 million rows it is refused, named."""
+    lls, x, g = two_models
+    with pytest.raises(ValueError, match=r"stand for 40,000,000 rows, more than 10,000,000: "
+                                         r"rescale the weights") as info:
+        compare({f"K={k}": _tree(ll, x, np.full(len(g), 1e6)) for k, ll in enumerate(lls)})
+    assert "\n" not in str(info.value)
+
+
 def test_models_with_different_weights_or_gaps_are_different_data(two_models):
     lls, x, g = two_models
     with pytest.raises(ValueError, match="different data"):

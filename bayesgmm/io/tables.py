@@ -200,6 +200,10 @@ def read_data(path: str | Path, columns: list[str] | None = None, *,
     if parquet and index and index not in frame.columns and index in frame.index.names:
         frame = frame.reset_index()  # a pandas index saved in the file: a column again
     frame.columns = [_nfc(c) for c in frame.columns]
+    twice = sorted({c for c in frame.columns if list(frame.columns).count(c) > 1})
+    if twice:  # review: the same name composed and decomposed was a traceback
+        raise ValueError(f"the header of {path} names column(s) {twice} more than once (in "
+                         "composed and decomposed Unicode): give every column its own name")
     check_separator(frame, path)
     if index is not None and index not in frame.columns:
         raise ValueError(f"the index column {index!r} is not in {path}; its columns are "

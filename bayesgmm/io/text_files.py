@@ -49,8 +49,11 @@ def _refuse_binary(p: Path, path: Any) -> None:
         return
     with open(p, "rb") as f:
         head = f.read(4)
+        f.seek(max(p.stat().st_size - 4, 0))
+        tail = f.read(4)
     for magic, what in _SIGNATURES:
-        if head.startswith(magic):
+        # Parquet ends as it starts: a CSV whose first column is named PAR1... is a CSV
+        if head.startswith(magic) and (magic != b"PAR1" or tail == magic):
             raise ValueError(f"{path} is {what}")
 
 

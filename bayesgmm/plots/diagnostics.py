@@ -1168,6 +1168,10 @@ def _axes_characters(a: Axes, points_per_character: float = 6.2) -> int:
     return max(int(width / points_per_character), 12)
 
 
+# Rows a predictive check repeats frequency weights into, at most.
+_MAX_REPEATED = 1_000_000
+
+
 def _ppc_data(result: BayesResult) -> tuple[np.ndarray, np.ndarray | None]:
     """The data a predictive check compares replicates with, and row weights if any.
 
@@ -1180,7 +1184,9 @@ def _ppc_data(result: BayesResult) -> tuple[np.ndarray, np.ndarray | None]:
     if "sample_weight" not in obs:
         return X, None
     g = np.asarray(obs["sample_weight"].values, dtype=np.float64)
-    if np.all(g == np.round(g)):
+    # repeated up to _MAX_REPEATED rows (review: weights of 1e5 on 100 rows took 720 MB);
+    # beyond, weighted as fractional weights are
+    if np.all(g == np.round(g)) and g.sum() <= _MAX_REPEATED:
         return np.repeat(X, g.astype(np.int64), axis=0), None
     return X, g
 
@@ -1213,7 +1219,7 @@ def _ppc_labels(result: BayesResult) -> np.ndarray | None:
     labels = np.asarray(obs["labels"].values)
     if "sample_weight" in obs:
         g = np.asarray(obs["sample_weight"].values, dtype=np.float64)
-        if np.all(g == np.round(g)):
+        if np.all(g == np.round(g)) and g.sum() <= _MAX_REPEATED:
             labels = np.repeat(labels, g.astype(np.int64))
     return labels
 
@@ -1571,7 +1577,7 @@ def predictive_check(result: BayesResult, n_replicates: int = 200, random_state:
     labels, statistic = _ppc_statistics(X, result.feature_names)
     complete = ~np.isnan(X).any(axis=1)
     not_judged = _not_judged(min(n_replicates, _n_draws(result)), int(complete.sum()),
-                             weights is not None)
+                             weights)
     if not complete.all() and not not_judged:  # each draw's completed data vs its replicate
         observed, values, p = _completed_statistics(result, X, statistic, n_replicates,
                                                     random_state)
@@ -1616,11 +1622,14 @@ def _completed_statistics(result: BayesResult, X: np.ndarray, statistic: Any,
     return completed_values.mean(axis=0), values, p
 
 
-def _not_judged(n_replicates: int, n_complete: int, fractional: bool) -> str:
-    """Why a predictive check cannot judge misfits ("" when it can)."""
-    if fractional:
-        return ("the rows carry fractional weights, which the data's statistics do not use "
-                "and the replicated data sets' do")
+def _not_judged(n_replicates: int, n_complete: int, weights: np.ndarray | None) -> str:
+    """Why a predictive check cannot judge misfits ("" when it can); ``weights``: those
+    :func:`_ppc_data` could not repeat into rows."""
+    if weights is not None:
+        what = ("fractional weights" if np.any(weights != np.round(weights)) else
+                f"weights standing for more than {_MAX_REPEATED:,} rows")
+        return (f"the rows carry {what}, which the data's statistics do not use and the "
+                "replicated data sets' do")
     if n_complete < PPC_MIN_ROWS:
         return f"only {n_complete} rows are complete (no missing value)"
     if n_replicates < PPC_MIN_REPLICATES:

@@ -540,10 +540,14 @@ def _ellipse_limits(limits: tuple[float, float], em_means: np.ndarray,
     em_half = radius * np.sqrt(em_variances)
     if weights is not None:
         heavy = np.asarray(weights)[:em_means.shape[0]] >= _NEGLIGIBLE_WEIGHT
-        # a compact component (its ellipse at most half the data's span) is a group, not a
-        # few outliers that stretched one: held whole (QA: a 2% cluster 10 sds away, beyond
-        # the bulk, ran off the axes of every panel of its feature)
-        held[heavy & (free | (em_half <= 0.5 * span))] = _FULL_REACH * span
+        held[heavy & free] = _FULL_REACH * span
+        # a compact component (its ellipse at most half the data's span) within a span of
+        # the bulk is a group, not a few outliers that stretched one: held whole (QA: a 2%
+        # cluster 10 sds away ran off every panel of its feature). Farther (a sentinel value
+        # such as -999), it runs off: widening toward it only shrank the clusters (review)
+        beyond = np.maximum(limits[0] - (em_means - em_half), em_means + em_half - limits[1])
+        group = heavy & (em_half <= 0.5 * span) & (beyond <= _GROUP_REACH * span)
+        held[group] = np.maximum(held[group], _GROUP_REACH * span)
     lows = [np.maximum(em_means - em_half, limits[0] - held)]
     highs = [np.minimum(em_means + em_half, limits[1] + held)]
     if draw_means.shape[0]:
@@ -567,6 +571,8 @@ def _ellipse_limits(limits: tuple[float, float], em_means: np.ndarray,
 # one that took a gross outlier or two. Heavier ones may widen them up to _FULL_REACH spans.
 _NEGLIGIBLE_WEIGHT = 0.01
 _FULL_REACH = 4.0
+# A compact component wholly within this many spans of the bulk is held whole.
+_GROUP_REACH = 1.0
 # The posterior draws' ellipses widen the axes at most this many data spans beyond the data's
 # and EM's ellipses' reach; further out they run off the axes (the diagnostics name a
 # component the data do not locate).

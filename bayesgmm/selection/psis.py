@@ -16,6 +16,7 @@ functions, ArviZ and SciPy.
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from typing import Any
 
 import numpy as np
@@ -71,9 +72,18 @@ def _blockwise_loo(result: Any) -> Any:
         ll = xr.Dataset({"x": (("chain", "draw", "observation"),
                                pointwise.reshape(chains, draws, -1))},
                         coords={"observation": index[block]})
-        parts.append(az.loo(xr.DataTree.from_dict({"posterior": tree["posterior"].to_dataset(),
-                                                   "log_likelihood": ll}),
-                            pointwise=True, var_name="x", reff=reff))
+        with warnings.catch_warnings():
+            # per block: a one-row block's "point-wise LOO is the same with the sum LOO" is
+            # no news, and the Pareto k are reported from the whole (review)
+            warnings.simplefilter("ignore")
+            loo = az.loo(xr.DataTree.from_dict({"posterior": tree["posterior"].to_dataset(),
+                                                "log_likelihood": ll}),
+                         pointwise=True, var_name="x", reff=reff)
+        # only what the summary needs: a block's smoothed log weights are as large as its
+        # log-likelihood, and kept they added up to the whole matrix (review: 3.2 GB a K at
+        # 100,000 rows)
+        parts.append(dataclasses.replace(loo, log_weights=None))
+        del ll, pointwise
     elpd_i = xr.concat([p.elpd_i for p in parts], dim="observation")
     pareto_k = xr.concat([p.pareto_k for p in parts], dim="observation")
     loo = _summarised(parts[0], elpd_i, pareto_k, np.concatenate(lppd),
@@ -103,11 +113,17 @@ def _summarised(template: Any, elpd_i: xr.DataArray, pareto_k: xr.DataArray,
     """``template`` (an ELPDData of the same draws) with the rows' ``elpd_i`` and
     ``pareto_k``, and elpd, its standard error and p_loo by ArviZ's summary of them
     (``warning``: ArviZ's Pareto-k flag; None keeps the template's)."""
-    elpd, se, p, _ = elpd_i.azstats.loo_summary(elpd_i.copy(data=lppd_i - elpd_i.to_numpy()))
+    p_loo_i = elpd_i.copy(data=lppd_i - elpd_i.to_numpy())
+    elpd, se, p, _ = elpd_i.azstats.loo_summary(p_loo_i)
+    # the other per-row fields are the template's rows' (a block's): the rows' p_loo, or none
+    rows = {name: None for name in ("n_eff_i", "influence_pareto_k")
+            if hasattr(template, name)}
+    if hasattr(template, "p_loo_i"):
+        rows["p_loo_i"] = p_loo_i
     return dataclasses.replace(
         template, elpd=float(elpd), se=float(se), p=float(p), n_data_points=int(elpd_i.size),
         elpd_i=elpd_i, pareto_k=pareto_k, log_weights=None,
-        warning=template.warning if warning is None else bool(warning))
+        warning=template.warning if warning is None else bool(warning), **rows)
 
 
 def _frequency_weighted(loo: Any, tree: xr.DataTree, lppd_i: np.ndarray) -> Any:

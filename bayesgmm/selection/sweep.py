@@ -140,6 +140,11 @@ def worker_settings(settings: SamplerSettings, workers: int, n_jobs: int | None
                             cores=settings.cores or (1 if serial else settings.chains))
 
 
+# Rows that frequency weights may stand for where a computation repeats them (each one's
+# pointwise elpd, say): beyond it the repeated arrays alone take gigabytes.
+MAX_COUNTED_ROWS = 10_000_000
+
+
 def frequency_counts(sample_weight: Any, what: str) -> np.ndarray | None:
     """Frequency weights as whole counts (row n stands for ``counts[n]`` identical rows), or
     None without weights; ``what`` names the computation that needs them whole.
@@ -159,6 +164,11 @@ def frequency_counts(sample_weight: Any, what: str) -> np.ndarray | None:
             f"whole numbers; row {n} has weight {w[n]:g} (round the weights, or choose K by "
             "BIC with select_em / bayesgmm select without --bayes/--sparse, which take any "
             "weights)")
+    if w.sum() > MAX_COUNTED_ROWS:  # review: 100 rows of weight 1e5 took 720 MB, then died
+        raise ValueError(
+            f"{what} counts a row with weight w as w identical rows, and these weights stand "
+            f"for {w.sum():,.0f} rows, more than {MAX_COUNTED_ROWS:,}: rescale the weights, "
+            "or choose K by BIC with select_em / bayesgmm select without --bayes/--sparse")
     return w.astype(np.int64)
 
 
