@@ -2106,8 +2106,8 @@ def _mixed_evidence(post, label_report=None) -> tuple[str, tuple[int, ...]]:
     if swapping:
         named, (chain, share) = sorted(swapping), max(swapping.values(), key=lambda v: v[1])
         parts.append(f"components {', '.join(map(str, named))} swap labels as the chains run "
-                     f"(in {format_number(100 * share, 2)}% of chain {chain}'s draws), so the "
-                     "posterior holds draws where they coincide")
+                     f"(in {format_number(100 * share, 2)}% of chain {chain}'s draws), so "
+                     "each one's draws mix the places the others hold")
     return "; ".join(parts), tuple(sorted({*bimodal, *straying, *swapping}))
 
 

@@ -37,7 +37,8 @@ def read_listed_table(directory, name, **read_csv):
     manifest = json.loads((directory / "manifest.json").read_text())
     assert name in manifest["files"]
     assert manifest["sha256"][name] == hashlib.sha256(path.read_bytes()).hexdigest()
-    assert {p.name for p in directory.iterdir()} == {n.split("/")[0] for n in manifest["files"]}
+    assert {p.relative_to(directory).as_posix() for p in directory.rglob("*") if p.is_file()} \
+        == set(manifest["files"])
     return pd.read_csv(path, **read_csv)
 
 

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from .._validation import COVARIANCE_TYPES, check_seed, is_number
+from ..paths import expand_home
 from ..priors import Priors
 from ..settings import (
     NUTPIE_BACKENDS,
@@ -124,7 +125,7 @@ def load_spec(path: str | Path) -> RunSpec:
     Relative data and output paths are relative to the specification file's directory.
     Unknown sections or keys, wrong types and bad values raise ``ValueError`` naming them.
     """
-    p = Path(os.path.expanduser(path))  # as paths.expand_home: ~nouser stays
+    p = expand_home(path)  # ~nouser stays: a directory of that name
     if p.is_dir():  # "not found" misled (specs QA: `bayesgmm run out`)
         raise ValueError(_directory_given(p, path))
     if not p.is_file():
