@@ -181,6 +181,16 @@ def test_overlay_pair_grid_diagonal_spans_its_feature_as_its_neighbours_do():
     assert len(row) == 1 and len(diagonal) == 1
     assert diagonal[0].get_xlim()[1] > 10.5  # the small cluster is on the panel
     np.testing.assert_allclose(diagonal[0].get_xlim(), row[0].get_ylim(), atol=0.05)
+    # the density and membership figures of the same report hold it too (they set their
+    # axes by the bulk alone, counting its 40 points "beyond the axes")
+    density = plots.plot_density(em, X=X)
+    held = [a for a in density.axes if a.axison and "x2" in (a.get_xlabel(), a.get_ylabel())]
+    assert held and all(max(a.get_xlim()[1] if a.get_xlabel() == "x2" else -np.inf,
+                            a.get_ylim()[1] if a.get_ylabel() == "x2" else -np.inf) > 10.5
+                        for a in held)
+    membership = plots.plot_membership(em, X=X).axes[0]
+    assert "x2" in (membership.get_xlabel(), membership.get_ylabel())
+    assert max(membership.get_xlim()[1], membership.get_ylim()[1]) > 10.5
     # review: a compact component far beyond (a sentinel -999 in 2% of rows) does not pull
     # the axis toward it, shrinking the clusters, while still off it
     X[-40:, 2] = -999.0 + rng.normal(0, 0.3, 40)

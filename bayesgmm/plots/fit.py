@@ -587,6 +587,27 @@ def _free_axis(x: np.ndarray, keep: np.ndarray | None = None) -> bool:
     return not np.any(ok & ~_bulk(x, keep))
 
 
+def _group_limits(x: np.ndarray, keep, weights, means, variances) -> tuple[float, float]:
+    """The bulk of ``x`` (:func:`_limits`), widened only to hold whole each compact component
+    (weight at least ``_NEGLIGIBLE_WEIGHT``, its ``ELLIPSE_LEVEL`` ellipse at most half the
+    bulk's span wide) lying within ``_GROUP_REACH`` spans of it: a small group beyond the
+    bulk, as :func:`_ellipse_limits` holds it for the figures with ellipses (QA: the density
+    and membership figures counted a 2% cluster 10 sds away "beyond the axes", which the
+    classification drew). Other components' extent leaves these figures' axes alone."""
+    lo, hi = _limits(x, keep)
+    span = hi - lo
+    half = np.sqrt(stats.chi2.ppf(ELLIPSE_LEVEL, df=2)) * np.sqrt(np.asarray(variances))
+    low, high = np.asarray(means) - half, np.asarray(means) + half
+    beyond = np.maximum(lo - low, high - hi)
+    group = ((np.asarray(weights)[:len(half)] >= _NEGLIGIBLE_WEIGHT) & (half <= 0.5 * span)
+             & (beyond > 0) & (beyond <= _GROUP_REACH * span))
+    if not group.any():
+        return lo, hi
+    new_lo, new_hi = min(lo, float(low[group].min())), max(hi, float(high[group].max()))
+    pad = 0.03 * (new_hi - new_lo)
+    return (new_lo - pad if new_lo < lo else lo), (new_hi + pad if new_hi > hi else hi)
+
+
 def _axis_limits(x: np.ndarray, keep, weights, means, variances, draw_means=None,
                  draw_variances=None) -> tuple[float, float]:
     """One axis of a 2-D panel with ellipses: the bulk of the data (:func:`_limits`) widened
@@ -776,7 +797,10 @@ def _contours(ax, X2, w, m, c, n_grid: int | None = None, keep: np.ndarray | Non
     outermost first, for a legend (the colours alone did not say which line is which level). With
     frequency ``weights`` the levels enclose those shares of the weighted points, and a
     marker's area grows with its row's weight."""
-    xlim, ylim = _limits(X2[:, 0], keep), _limits(X2[:, 1], keep)
+    # the bulk of the data, widened to hold a compact small group beyond it (QA: a 2%
+    # cluster 10 sds away counted "beyond the axes" here, drawn in the classification)
+    xlim, ylim = (_group_limits(X2[:, d], keep, np.mean(w, axis=0), np.mean(m, axis=0)[:, d],
+                                np.mean(c, axis=0)[:, d, d]) for d in (0, 1))
     wide = [(lo - r * (hi - lo), hi + r * (hi - lo))
             for (lo, hi), r in (((xlim), 1.0 if _free_axis(X2[:, 0], keep) else 0.25),
                                 ((ylim), 1.0 if _free_axis(X2[:, 1], keep) else 0.25))]
@@ -899,8 +923,11 @@ def plot_density(result: Any, X: Any = None, ax: Axes | None = None, *, n_draws:
                             keep=keep, weights=g)]
 
     def diag(a, i, legend=False):
-        grid = np.linspace(*_histogram(a, X[:, i], keep, pad=0.08, alpha=0.5, weights=g),
-                           400)
+        # the axis as the 2-D panels' (a compact small group beyond the bulk held whole)
+        within = _group_limits(X[:, i], keep, w.mean(0), m.mean(0)[:, i], c.mean(0)[:, i, i])
+        within = None if within == _limits(X[:, i], keep) else within  # no group: as before
+        grid = np.linspace(*_histogram(a, X[:, i], keep, pad=0.08, alpha=0.5, weights=g,
+                                       within=within), 400)
         # Each component's weighted density as a shaded area, the mixture as a line on top:
         # where one component carries the mixture, a dashed component curve drawn over the
         # line hid it (QA, galaxies); under it, both stay visible.
@@ -1310,7 +1337,9 @@ def plot_membership(result: Any, X: Any = None, ax: Axes | None = None, *,
     _mark_labelled(ax, X, labelled, i, j, drawn)
     rows = _row_numbers(result, len(X)) if rows is None else rows
     keep = _claimed(mean_p, G)
-    ax.set(xlim=_limits(X[:, i], keep), ylim=_limits(X[:, j], keep))
+    w_, m_, c_ = _point_estimate(result)  # as the classification's axes: a far group held
+    ax.set(xlim=_group_limits(X[:, i], keep, w_, m_[:, i], c_[:, i, i]),
+           ylim=_group_limits(X[:, j], keep, w_, m_[:, j], c_[:, j, j]))
     _note_outside(ax, X[:, i], X[:, j], keep)
     shown = np.flatnonzero(np.isfinite(X[:, i]) & np.isfinite(X[:, j]))  # both coordinates
     # Only uncertain points: spacing walked down the list to near-certain ones (QA: rows with
