@@ -541,12 +541,7 @@ def _ellipse_limits(limits: tuple[float, float], em_means: np.ndarray,
     if weights is not None:
         heavy = np.asarray(weights)[:em_means.shape[0]] >= _NEGLIGIBLE_WEIGHT
         held[heavy & free] = _FULL_REACH * span
-        # a compact component (its ellipse at most half the data's span) within a span of
-        # the bulk is a group, not a few outliers that stretched one: held whole (QA: a 2%
-        # cluster 10 sds away ran off every panel of its feature). Farther (a sentinel value
-        # such as -999), it runs off: widening toward it only shrank the clusters (review)
-        beyond = np.maximum(limits[0] - (em_means - em_half), em_means + em_half - limits[1])
-        group = heavy & (em_half <= 0.5 * span) & (beyond <= _GROUP_REACH * span)
+        group = _compact_groups(limits, weights, em_means, em_half)
         held[group] = np.maximum(held[group], _GROUP_REACH * span)
     lows = [np.maximum(em_means - em_half, limits[0] - held)]
     highs = [np.minimum(em_means + em_half, limits[1] + held)]
@@ -587,6 +582,19 @@ def _free_axis(x: np.ndarray, keep: np.ndarray | None = None) -> bool:
     return not np.any(ok & ~_bulk(x, keep))
 
 
+def _compact_groups(limits: tuple[float, float], weights, means: np.ndarray,
+                    half: np.ndarray) -> np.ndarray:
+    """bool (K,): the components along one axis that are a small group, not a few outliers
+    that stretched one: weight at least ``_NEGLIGIBLE_WEIGHT``, ellipse (half-width ``half``)
+    at most half the bulk's span (``limits``) wide, and wholly within ``_GROUP_REACH`` spans
+    of it. QA: a 2% cluster 10 sds away ran off every panel of its feature; review: farther
+    (a sentinel such as -999), widening toward it only shrank the clusters."""
+    span = limits[1] - limits[0]
+    beyond = np.maximum(limits[0] - (means - half), means + half - limits[1])
+    return ((np.asarray(weights)[:len(half)] >= _NEGLIGIBLE_WEIGHT) & (half <= 0.5 * span)
+            & (beyond <= _GROUP_REACH * span))
+
+
 def _group_limits(x: np.ndarray, keep, weights, means, variances) -> tuple[float, float]:
     """The bulk of ``x`` (:func:`_limits`), widened only to hold whole each compact component
     (weight at least ``_NEGLIGIBLE_WEIGHT``, its ``ELLIPSE_LEVEL`` ellipse at most half the
@@ -595,12 +603,10 @@ def _group_limits(x: np.ndarray, keep, weights, means, variances) -> tuple[float
     and membership figures counted a 2% cluster 10 sds away "beyond the axes", which the
     classification drew). Other components' extent leaves these figures' axes alone."""
     lo, hi = _limits(x, keep)
-    span = hi - lo
     half = np.sqrt(stats.chi2.ppf(ELLIPSE_LEVEL, df=2)) * np.sqrt(np.asarray(variances))
     low, high = np.asarray(means) - half, np.asarray(means) + half
-    beyond = np.maximum(lo - low, high - hi)
-    group = ((np.asarray(weights)[:len(half)] >= _NEGLIGIBLE_WEIGHT) & (half <= 0.5 * span)
-             & (beyond > 0) & (beyond <= _GROUP_REACH * span))
+    group = _compact_groups((lo, hi), weights, np.asarray(means), half) \
+        & (np.maximum(lo - low, high - hi) > 0)
     if not group.any():
         return lo, hi
     new_lo, new_hi = min(lo, float(low[group].min())), max(hi, float(high[group].max()))
