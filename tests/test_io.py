@@ -261,6 +261,23 @@ def test_a_header_line_is_required_and_names_each_column_once(tmp_path, text, ma
     assert list(frame.columns) == ["400", "600"] and len(frame) == 2
 
 
+@pytest.mark.parametrize(("text", "match"), [
+    ("# measured 2024\n# units: mm\nx,y\n1,2\n3,4\n", r"starts with '#' \('# measured 2024'\)"
+     r": comment lines are not read; remove the lines above the header"),
+    ("sep=,\nx,y\n1,2\n3,4\n", r"Excel's separator hint \('sep=,'\)"),
+    ("sep=;\nx;y\n1;2\n3;4\n", r"Excel's separator hint \('sep=;'\)"),
+])
+def test_lines_above_the_header_are_named(tmp_path, text, match):
+    """Comment lines and Excel's "sep=" hint used to be read as the header, and the file then
+    refused for a reason it does not have ("line 3 has 2 values but the lines before it have
+    1"; "column 'sep=' is not numeric")."""
+    with pytest.raises(ValueError, match=match):
+        read_table(write(tmp_path, text))
+    # a header whose first name starts with '#' is a header
+    frame, _ = read_table(write(tmp_path, "#id,x\n1,2\n3,4\n"))
+    assert list(frame.columns) == ["#id", "x"] and len(frame) == 2
+
+
 def test_missing_values_and_empty_files(tmp_path):
     with pytest.raises(ValueError, match=r"1 row\(s\) .* have missing values \(first: row 1, "
                                          r"line 3 of the file\)"

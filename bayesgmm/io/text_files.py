@@ -68,8 +68,12 @@ def check_header(p: Path, sep: str, path: Any, named: list[str]) -> None:
     _refuse_binary(p, path)
 
     with open(p, newline="", encoding="utf-8", errors="replace") as f:
-        first = next(csv.reader(f, delimiter=sep), [])
+        reader = csv.reader(f, delimiter=sep)
+        first = next(reader, [])
+        # the first line below it that is no comment (a header under comment lines)
+        after = next((row for row in reader if not (row and row[0].startswith("#"))), [])
     names = [n.strip() for n in first]
+    _refuse_preamble(names, after, sep, path)
     # a data row: numbers, perhaps with missing cells (empty, NA, inf), at least one number
     looks_like_data = (all(_is_number(n) or _is_missing_cell(n) for n in names)
                        and any(_is_number(n) for n in names))
@@ -87,6 +91,23 @@ def check_header(p: Path, sep: str, path: Any, named: list[str]) -> None:
     if repeated:
         raise ValueError(f"the header of {path} names column(s) {repeated} more than once: "
                          "give every column its own name")
+
+
+def _refuse_preamble(first: list[str], second: list[str], sep: str, path: Any) -> None:
+    """Lines above the header: Excel's separator hint ("sep=,") and comment lines ("# units:
+    mm", read.table's comment.char) would be taken as the column names, and the file then
+    refused for a reason it does not have (QA: "line 3 has 2 values but the lines before it
+    have 1"). A header whose first name starts with '#' ("#id,x,y") and spans the data's
+    columns is a header."""
+    joined = sep.join(first)
+    if re.fullmatch(r"sep=.?", joined.strip(), flags=re.IGNORECASE):
+        raise ValueError(f"the first line of {path} is Excel's separator hint ({joined!r}), "
+                         "not column names: remove that line, so that the first line names "
+                         "the columns")
+    if first and first[0].startswith("#") and len(first) != len(second):
+        raise ValueError(f"the first line of {path} starts with '#' ({joined[:40]!r}): "
+                         "comment lines are not read; remove the lines above the header, so "
+                         "that the first line names the columns")
 
 
 def read_text_table(p: Path, sep: str, path: Any, text_columns: Any = ()) -> pd.DataFrame:
