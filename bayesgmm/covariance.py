@@ -31,6 +31,7 @@ __all__ = [
     "COVARIANCE_TYPES",
     "check_covariance_type",
     "check_shape",
+    "permuted",
     "covariance_words",
     "cholesky_draws",
     "column_moments",
@@ -241,6 +242,21 @@ def to_full(params: np.ndarray, covariance_type: str, K: int, D: int) -> np.ndar
     if covariance_type == "diag":
         return params[..., :, :, None] * eye
     return params[..., :, None, None] * eye
+
+
+def permuted(params: np.ndarray, covariance_type: str, order: Any) -> np.ndarray:
+    """Covariances in ``covariance_type``'s form with the features reordered (``order``: the
+    new position's old index, or a slice): rows and columns of full and tied matrices, the
+    columns of diag; spherical variances have no feature axis. A new array."""
+    params = np.asarray(params, dtype=np.float64)
+    check_covariance_type(covariance_type)
+    if covariance_type == "full":
+        return params[:, order][:, :, order].copy()
+    if covariance_type == "tied":
+        return params[order][:, order].copy()
+    if covariance_type == "diag":
+        return params[:, order].copy()
+    return params.copy()
 
 
 def from_full(cov: np.ndarray, covariance_type: str, K: int | None = None) -> np.ndarray:

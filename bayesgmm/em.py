@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from scipy.cluster.vq import kmeans2
 
 from . import column_support, covariance, kernels
@@ -560,7 +561,7 @@ def fit_em(
         where mclust's VVI takes their mean). ``history`` then tracks the log posterior.
     sample_weight : array-like (N,), optional
         Frequency weights g_n >= 0.
-    random_state : int, numpy Generator, SeedSequence or BitGenerator, or None
+    random_state : int, numpy Generator, SeedSequence, BitGenerator or RandomState, or None
         Seeds the restarts: an integer and ``np.random.default_rng`` of it give the same fit.
         Without one a seed is drawn and recorded (``settings["random_state"]``, with
         ``settings["seed_drawn"]``), so that the fit can be repeated; a generator is used as
@@ -614,6 +615,8 @@ def fit_em(
     """
     K = check_n_components(n_components)
     covariance_type = check_covariance_type(covariance_type)
+    if isinstance(init, list) and init and all(isinstance(i, str) for i in init):
+        init = tuple(init)  # init families as a list, as a parameter grid gives them (QA)
     obs = prepare_observations(X, K, missing=missing, sample_weight=sample_weight,
                                labels=labels, noise=noise, noise_volume=noise_volume)
     Xv, names = obs.X, obs.feature_names
@@ -657,7 +660,7 @@ def fit_em(
             "shrink onto single points, held only by reg_covar); fit fewer components, a "
             "simpler covariance type, or with a conjugate prior (prior='default')"
             + transposed_hint(N, D), UserWarning, skip_file_prefixes=IN_PACKAGE)
-    starts = _check_init(init, K, D, covariance_type, n_init)
+    starts = _check_init(init, K, D, covariance_type, n_init, names)
     if starts[0] is not None and starts[0][2] is None:
         starts = [_covariances_around(obs, obs.prior_rows, obs.prior_weights, *starts[0][:2],
                                       covariance_type, reg_covar)]
@@ -856,7 +859,7 @@ def fit_map_start(
         EM's default rule as it would be on those rows unweighted (``atol = 0.01 N / n``,
         their objective being scaled by N / n); the polish on every row meets the default
         rule itself.
-    random_state : int, numpy Generator, SeedSequence or BitGenerator, or None
+    random_state : int, numpy Generator, SeedSequence, BitGenerator or RandomState, or None
         The k-means++ MAP family uses it as ``fit_em`` would, so without a subsample its
         candidate is exactly ``fit_em(X, K, n_init=n_init, prior=prior, random_state=...)``.
     **data
@@ -1700,11 +1703,14 @@ def _resolve_prior(prior, X, K, covariance_type, sample_weight=None) -> Conjugat
     return prior
 
 
-def _check_init(init, K, D, covariance_type, n_init) -> list:
-    """Return [params] for explicit initial parameters, else [None] * n_init."""
+def _check_init(init, K, D, covariance_type, n_init, names=None) -> list:
+    """Return [params] for explicit initial parameters, else [None] * n_init. ``names``: the
+    data's features, to which a start given with its own (a DataFrame's columns, an
+    EMResult's features) is matched by name."""
     if isinstance(init, str):
         if init not in INITS:
-            raise ValueError(f"init must be one of {INITS}, a mapping or an EMResult; got {init!r}")
+            raise ValueError(f"init must be one of {INITS}, a list of them, a mapping or "
+                             f"an EMResult; got {init!r}")
         return [None] * int(n_init)
     if isinstance(init, tuple) and init and all(isinstance(i, str) for i in init):
         bad = [i for i in init if i not in INITS]
@@ -1718,10 +1724,12 @@ def _check_init(init, K, D, covariance_type, n_init) -> list:
                 f"{covariance_type!r}"
             )
         # the Gaussians' share (a noise component's weight is the caller's)
-        init = {"weights": init.weights / init.weights.sum(), "means": init.means,
-                "covariances": init.covariances}
+        order = _feature_order(init.feature_names, names)
+        init = {"weights": init.weights / init.weights.sum(), "means": init.means[:, order],
+                "covariances": covariance.permuted(init.covariances, covariance_type, order)}
     if not isinstance(init, Mapping):
-        raise ValueError(f"init must be one of {INITS}, a mapping or an EMResult; got {init!r}")
+        raise ValueError(f"init must be one of {INITS}, a list of them, a mapping or an "
+                         f"EMResult; got {init!r}")
     unknown = set(init) - {"weights", "means", "covariances"}
     if unknown or "means" not in init:
         raise ValueError(
@@ -1731,11 +1739,38 @@ def _check_init(init, K, D, covariance_type, n_init) -> list:
     if n_init > 1:
         warnings.warn("n_init > 1 is ignored with explicit initial parameters", UserWarning,
                       skip_file_prefixes=IN_PACKAGE)
-    return [_explicit_params(init, K, D, covariance_type)]
+    return [_explicit_params(init, K, D, covariance_type, names)]
 
 
-def _explicit_params(init, K, D, covariance_type):
-    means = np.array(init["means"], dtype=np.float64)
+def _feature_order(given, names) -> list[int] | slice:
+    """Where each of the data's features ``names`` stands among ``given`` (a start's own
+    names), when those are the same names in another order; else everything, by position."""
+    given = [str(n) for n in given]
+    if names is None or given == list(names) or sorted(given) != sorted(names) \
+            or len(set(given)) < len(given):
+        return slice(None)
+    return [given.index(n) for n in names]
+
+
+def _by_feature_name(value, names, what: str):
+    """A start given as a DataFrame, matched to the data's features by column name as X's
+    columns are (QA: read by position, means for (waiting, eruptions) started a component at
+    (80, 4.3) on (eruptions, waiting) data, where it never moved). Columns 0..D-1 are
+    positions."""
+    columns = getattr(value, "columns", None)
+    if columns is None or names is None or isinstance(columns, pd.RangeIndex):
+        return value
+    order = _feature_order(columns, names)
+    if order == slice(None) and [str(c) for c in columns] != list(names):
+        raise ValueError(f"init {what} is a DataFrame with columns "
+                         f"{[str(c) for c in columns]}, not the data's features {list(names)}: "
+                         f"name its columns as X's (or pass {what}.to_numpy() to match them "
+                         "by position)")
+    return value.iloc[:, order]
+
+
+def _explicit_params(init, K, D, covariance_type, names=None):
+    means = np.array(_by_feature_name(init["means"], names, "means"), dtype=np.float64)
     if means.shape != (K, D):
         raise ValueError(f"init means must have shape ({K}, {D}); got {means.shape}")
     weights = np.full(K, 1.0 / K) if init.get("weights") is None else \
@@ -1744,7 +1779,10 @@ def _explicit_params(init, K, D, covariance_type):
         raise ValueError(f"init weights must be {K} non-negative numbers summing to 1")
     if init.get("covariances") is None:  # from the data, by _covariances_around(means)
         return weights, means, None
-    covariances = covariance.check_shape(np.array(init["covariances"], dtype=np.float64),
+    given = init["covariances"]
+    if covariance_type == "diag":  # (K, D): columns are features
+        given = _by_feature_name(given, names, "covariances")
+    covariances = covariance.check_shape(np.array(given, dtype=np.float64),
                                          covariance_type, K, D, "init covariances")
     _check_start_covariances(covariances, covariance_type, K, D)
     return weights, means, covariances

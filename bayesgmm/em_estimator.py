@@ -48,7 +48,7 @@ class EMGaussianMixture(EstimatorBase):
         ``means``), as in :func:`bayesgmm.fit_em`.
     prior : ConjugatePrior or "default", optional
         MAP-EM under mclust's conjugate prior (``"default"``: data-scaled).
-    random_state : int, numpy.random.Generator or SeedSequence, optional
+    random_state : int, numpy.random.Generator, SeedSequence or RandomState, optional
     missing : {"marginalise", "drop", "refuse"}, default "marginalise"
         NaN in ``X``: integrated out, rows with any dropped, or refused; prediction follows
         the same policy (as :class:`bayesgmm.BayesianGMM`'s).
@@ -77,9 +77,13 @@ class EMGaussianMixture(EstimatorBase):
 
     Examples
     --------
-    >>> from sklearn.pipeline import make_pipeline  # doctest: +SKIP
-    >>> from sklearn.preprocessing import StandardScaler  # doctest: +SKIP
-    >>> make_pipeline(StandardScaler(), EMGaussianMixture(2, n_init=10)).fit(X)  # doctest: +SKIP
+    >>> from bayesgmm import EMGaussianMixture, load_old_faithful
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> X = load_old_faithful()
+    >>> pipe = make_pipeline(StandardScaler(), EMGaussianMixture(2, n_init=10, random_state=0))
+    >>> pipe.fit(X).predict(X).shape
+    (272,)
     """
 
     def __init__(
@@ -139,10 +143,12 @@ class EMGaussianMixture(EstimatorBase):
         """Log-density of the mixture at each row, shape (N,)."""
         return self._fitted().score_samples(self._rows(X))
 
-    def score(self, X: Any, y: Any = None) -> float:
+    def score(self, X: Any, y: Any = None, sample_weight: Any = None) -> float:
         """Mean log-likelihood per row (higher is better), over the rows the fit would have
-        kept (under ``missing="drop"`` the complete ones)."""
-        return float(np.mean(self._fitted().score_samples(self._scored_rows(X))))
+        kept (under ``missing="drop"`` the complete ones), weighted by ``sample_weight``
+        (frequency weights, one per row of X) when given: a search fitted with weights scores
+        the held-out rows with theirs."""
+        return self._mean_score(X, sample_weight)
 
     def sample(self, n_samples: int = 1) -> tuple[np.ndarray, np.ndarray]:
         """Draw from the fitted mixture (seeded by ``random_state``, as scikit-learn's):

@@ -53,8 +53,9 @@ class BayesianGMM(EstimatorBase):
         Draws per chain; "auto" samples until converged (see :func:`bayesgmm.fit_bayes`).
     tune, chains : int, default 1000, 4
     sampler : {"nutpie", "pymc"}, default "nutpie"
-    random_state : int, numpy.random.Generator or SeedSequence, optional
-        Seeds EM and the sampler (a Generator: each fit draws its seed from it).
+    random_state : int, numpy.random.Generator, SeedSequence or RandomState, optional
+        Seeds EM and the sampler (a Generator or RandomState: each fit draws its seed from
+        it).
     progressbar : bool, default True
     nutpie_backend : {"auto", "native", "numba", "pyfunc", "jax"}, default "auto"
         How nutpie evaluates the model (see :func:`bayesgmm.fit_bayes`).
@@ -107,7 +108,9 @@ class BayesianGMM(EstimatorBase):
 
     Examples
     --------
-    >>> gmm = BayesianGMM(2, random_state=0).fit(bayesgmm.load_old_faithful())  # doctest: +SKIP
+    >>> from bayesgmm import BayesianGMM, load_old_faithful
+    >>> X = load_old_faithful()
+    >>> gmm = BayesianGMM(2, random_state=0).fit(X)  # doctest: +SKIP
     >>> gmm.predict_proba(X)[:, 1]  # posterior mean P(component 1)  # doctest: +SKIP
     """
 
@@ -120,7 +123,7 @@ class BayesianGMM(EstimatorBase):
         tune: int = 1000,
         chains: int = 4,
         sampler: str = "nutpie",
-        random_state: int | None = None,
+        random_state: Any = None,
         progressbar: bool = True,
         nutpie_backend: str = "auto",
         missing: str = "marginalise",
@@ -287,12 +290,14 @@ class BayesianGMM(EstimatorBase):
         """Posterior predictive log-density of each point, shape (N,)."""
         return self._fitted().score_samples(self._rows(X))
 
-    def score(self, X: Any, y: Any = None) -> float:
+    def score(self, X: Any, y: Any = None, sample_weight: Any = None) -> float:
         """Mean posterior predictive log-density per point (higher is better), over the rows
         the fit would have kept (as :meth:`bayesgmm.EMResult.score`: under
         ``missing="drop"`` the complete rows, so that cross-validation works; under
-        ``"refuse"`` a row with NaN is refused)."""
-        return float(np.mean(self._fitted().score_samples(self._scored_rows(X))))
+        ``"refuse"`` a row with NaN is refused), weighted by ``sample_weight`` (frequency
+        weights, one per row of X) when given: a search fitted with weights scores the
+        held-out rows with theirs."""
+        return self._mean_score(X, sample_weight)
 
     def sample(self, n_samples: int = 1, random_state: Any = None
                ) -> tuple[np.ndarray, np.ndarray]:

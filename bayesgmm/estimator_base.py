@@ -22,7 +22,13 @@ import numpy as np
 import pandas as pd
 
 from . import kernels
-from ._validation import aligned_to_rows, check_bool, check_data, default_names
+from ._validation import (
+    aligned_to_rows,
+    check_bool,
+    check_data,
+    check_sample_weight,
+    default_names,
+)
 from ._warn import IN_PACKAGE
 from .observations import component_labels
 
@@ -205,12 +211,28 @@ class EstimatorBase:
                                     fitted_names=getattr(self, "label_names_", ()))
         return np.asarray(codes)
 
-    def _scored_rows(self, X: Any) -> np.ndarray:
-        """The rows of X the fit would have kept, for ``score`` (under ``missing="drop"`` the
-        complete rows, so that cross-validation works; under ``"refuse"`` a row with NaN is
-        refused)."""
-        policy = self._missing_policy()
+    def _mean_score(self, X: Any, sample_weight: Any) -> float:
+        """``score``: the mean of ``score_samples`` over the rows :meth:`_scored_rows` keeps,
+        weighted by ``sample_weight`` when given (frequency weights, as the fit takes them:
+        a search fitted with weights scores the held-out rows with theirs; QA: scikit-learn
+        warned "does not support sample_weight" and scored every row once)."""
         Xv = self._checked(X)
+        weights = check_sample_weight(aligned_to_rows(sample_weight, X, "sample_weight"),
+                                      Xv.shape[0])
+        kept = self._scored_rows(Xv)
+        pointwise = self._fitted().score_samples(Xv[kept])
+        if weights is None:
+            return float(np.mean(pointwise))
+        if not weights[kept].any():
+            raise ValueError("sample_weight is zero on every row the fit would keep: there "
+                             "is nothing to score")
+        return float(np.average(pointwise, weights=weights[kept]))
+
+    def _scored_rows(self, Xv: np.ndarray) -> np.ndarray:
+        """Which rows of X (checked) the fit would have kept, for ``score`` (under
+        ``missing="drop"`` the complete rows, so that cross-validation works; under
+        ``"refuse"`` a row with NaN is refused)."""
+        policy = self._missing_policy()
         if policy == "refuse":
             refuse_missing(Xv, policy)
         nan = np.isnan(Xv)  # the rows the fit would have kept, as it would have kept them
@@ -220,7 +242,7 @@ class EstimatorBase:
                              "a NaN): there is nothing to score; give complete rows"
                              if policy == "drop" else
                              "X has no row with an observed value: there is nothing to score")
-        return Xv[seen]
+        return seen
 
 
 def refuse_missing(Xv: np.ndarray, policy: str) -> None:

@@ -67,9 +67,8 @@ def methods_text(result: Any, diagnostics: Any = None, *,
         For a posterior: ``result.diagnostics()`` where the caller has it already (the
         report); computed here otherwise.
     predictive_check : PredictiveCheck, optional
-        For a posterior: :func:`bayesgmm.plots.predictive_check` of it where the caller has
-        it already (the report); computed here otherwise, with the report's seed (0), so
-        that the paragraph and the report give the same p-values.
+        For a posterior: :func:`bayesgmm.plots.predictive_check` of it, if the caller has it
+        (the report); else computed with the report's seed (0): the same p-values as it.
 
     Returns
     -------
@@ -78,6 +77,7 @@ def methods_text(result: Any, diagnostics: Any = None, *,
 
     Examples
     --------
+    >>> result = bayesgmm.fit_bayes(bayesgmm.load_old_faithful(), 2)  # doctest: +SKIP
     >>> print(bayesgmm.methods_text(result))  # doctest: +SKIP
     """
     cited: list[str] = []

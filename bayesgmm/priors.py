@@ -262,6 +262,8 @@ class Priors:
             check_positive(getattr(self, f.name), f.name)
 
     def to_dict(self) -> dict[str, float]:
+        """The hyperparameters by name, as floats (as a result's settings and a spec's
+        ``[priors]`` table state them; ``Priors(**p.to_dict()) == p``)."""
         return {f.name: float(getattr(self, f.name)) for f in fields(self)}
 
     def conjugate_for_em(self, X: np.ndarray, n_components: int, covariance_type: str,

@@ -84,7 +84,7 @@ def fit_bayes(
     tune: int = default("tune"),
     chains: int = default("chains"),
     sampler: str = default("sampler"),
-    random_state: int | None = None,
+    random_state: Any = None,
     progressbar: bool = default("progressbar"),
     ordered_means: bool = False,
     target_accept: float = default("target_accept"),
@@ -156,11 +156,12 @@ def fit_bayes(
     tune, chains : int
     sampler : {"nutpie", "pymc"}
         nutpie (Rust NUTS, the model compiled with numba) or PyMC's own NUTS.
-    random_state : int, numpy.random.Generator or SeedSequence, optional
+    random_state : int, numpy.random.Generator, SeedSequence or RandomState, optional
         Seeds EM and the sampler: the same value gives the same draws. Any non-negative
-        integer; a Generator or SeedSequence gives one drawn from it; without one a seed is
-        drawn and recorded (``settings["random_state"]``, with ``settings["seed_drawn"]``) so
-        that the run can be repeated (the integer recorded repeats it in every case).
+        integer; a Generator, SeedSequence or RandomState gives one drawn from it; without one
+        a seed is drawn and recorded (``settings["random_state"]``, with
+        ``settings["seed_drawn"]``) so that the run can be repeated (the integer recorded
+        repeats it in every case).
     progressbar : bool
     ordered_means : bool
         1-D only: constrain the means to increase. Removes label switching by construction but

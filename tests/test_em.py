@@ -368,6 +368,40 @@ def test_explicit_init_means_alone(simulated, covariance_type):
     assert fit.log_likelihood == pytest.approx(oracle.score(X) * X.shape[0], abs=1e-4)
 
 
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_a_named_start_is_matched_to_the_features_by_name(simulated, covariance_type):
+    """QA: a start given as a DataFrame (or an EMResult fitted on the columns in another
+    order) was read by position: a component began at the wrong place and never moved."""
+    X, _, (weights, means, covs) = simulated
+    frame = pd.DataFrame(X, columns=["a", "b"])
+    start = {"weights": weights, "means": means + 0.3,
+             "covariances": type_covariances(covs, covariance_type)}
+    by_position = fit_em(frame, 3, covariance_type=covariance_type, init=start, max_iter=3)
+    swapped = pd.DataFrame(start["means"], columns=["a", "b"])[["b", "a"]]
+    named = fit_em(frame, 3, covariance_type=covariance_type, max_iter=3,
+                   init={**start, "means": swapped})
+    np.testing.assert_array_equal(named.history, by_position.history)
+    # an EMResult of the columns in the other order starts where it ended
+    other = fit_em(frame[["b", "a"]], 3, covariance_type=covariance_type, init=by_position,
+                   max_iter=1)
+    np.testing.assert_allclose(other.history[0], by_position.history[-1], rtol=1e-12)
+    with pytest.raises(ValueError, match=r"init means is a DataFrame with columns \['b', 'c'\]"
+                                         r", not the data's features \['a', 'b'\]: .*"
+                                         r"means\.to_numpy\(\)"):
+        fit_em(frame, 3, init={"means": pd.DataFrame(means, columns=["b", "c"])})
+
+
+def test_init_families_may_be_a_list(simulated):
+    """QA: a list (as a parameter grid holds it) was refused; a tuple was taken."""
+    X = simulated[0]
+    families = ["kmeans++", "random_from_data"]
+    listed = fit_em(X, 3, init=families, n_init=2, random_state=0)
+    assert listed.log_likelihood == fit_em(X, 3, init=tuple(families), n_init=2,
+                                           random_state=0).log_likelihood
+    with pytest.raises(ValueError, match=r"init must be one of .*, a list of them, a mapping"):
+        fit_em(X, 3, init="kmeans+")
+
+
 def test_explicit_init_with_n_init_warns(simulated):
     X, _, (weights, means, covs) = simulated
     with pytest.warns(UserWarning, match="n_init"):

@@ -86,6 +86,22 @@ def test_in_a_pipeline_and_a_grid_search(three):
     assert labels.shape == (600,) and set(labels) <= set(range(5))
 
 
+def test_a_weighted_search_scores_held_out_rows_with_their_weights(three):
+    """QA: score took no sample_weight; scikit-learn then warned that the search "may lead
+    to statistically incorrect results" and scored each held-out row once."""
+    import warnings
+
+    est = EMGaussianMixture(2, random_state=0).fit(three)
+    weights = np.arange(len(three)) % 3 + 1.0
+    repeated = np.repeat(np.asarray(three), weights.astype(int), axis=0)
+    assert est.score(three, sample_weight=weights) == pytest.approx(est.score(repeated),
+                                                                    rel=1e-12)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # "does not support sample_weight"
+        GridSearchCV(EMGaussianMixture(random_state=0), {"n_components": [1, 2]},
+                     cv=2).fit(three, sample_weight=weights)
+
+
 def test_missing_values_weights_labels_and_noise_as_fit_em_takes_them(old_faithful):
     frame = old_faithful.copy()
     frame.iloc[::7, 1] = np.nan

@@ -253,6 +253,26 @@ def test_score_takes_the_rows_the_fit_would_keep(tiny_fit, policy, rows, error):
     assert est.score(rows) == pytest.approx(tiny_fit.score_samples(kept).mean(), rel=1e-12)
 
 
+@pytest.mark.parametrize("policy", ["marginalise", "drop"])
+def test_score_weighs_rows_by_their_frequency_weights(tiny_fit, policy):
+    """QA: score took no sample_weight, so a search fitted with weights scored the held-out
+    rows once each (scikit-learn warned "does not support sample_weight")."""
+    est = fitted_with(tiny_fit, missing=policy)
+    weights = np.array([2.0, 1.0, 3.0])
+    repeated = HOLED.iloc[np.repeat(np.arange(3), weights.astype(int))]
+    assert est.score(HOLED, sample_weight=weights) == pytest.approx(est.score(repeated),
+                                                                    rel=1e-12)
+    aligned = pd.Series(weights, index=HOLED.index)[::-1]  # by index, as fit takes them
+    assert est.score(HOLED, sample_weight=aligned) == est.score(HOLED, sample_weight=weights)
+    with pytest.raises(ValueError, match="sample_weight has 2 entries for 3 points"):
+        est.score(HOLED, sample_weight=[1.0, 2.0])
+    with pytest.raises(ValueError, match="sample_weight must not be all zero"):
+        est.score(HOLED, sample_weight=[0.0, 0.0, 0.0])
+    if policy == "drop":  # rows 0 and 1 have a NaN: the one row kept weighs nothing
+        with pytest.raises(ValueError, match="zero on every row the fit would keep"):
+            est.score(HOLED, sample_weight=[1.0, 1.0, 0.0])
+
+
 def test_columns_are_matched_by_name_as_the_result_does(tiny_fit, old_faithful):
     """One rule for both layers: the same names in another order are the same features."""
     est = BayesianGMM.from_result(tiny_fit)

@@ -142,7 +142,7 @@ def fit_sparse(
     tune: int = default("tune"),
     chains: int = default("chains"),
     sampler: str = default("sampler"),
-    random_state: int | None = None,
+    random_state: Any = None,
     progressbar: bool = default("progressbar"),
     settings: SamplerSettings | None = None,
     thresholds: DiagnosticThresholds | None = None,
