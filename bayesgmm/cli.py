@@ -1971,9 +1971,10 @@ def _print_parameter_table(result, shown, left_out: int, unidentified) -> None:
         print(shown.to_string())
         if left_out:
             # QA: "in the report's table" after a fit without --report
+            # QA: compare_em has the covariances, not the sds and correlations
             print(f"({left_out} more rows, sds and correlations with the EM value inside its "
                   "interval, are in estimates.csv, in the report's table when there is one, "
-                  "and in result.compare_em())")
+                  "and in result.summary(var_names=['sd', 'corr']))")
         if unidentified:
             titles = component_titles(result, em.n_components)
             named = components_phrase([titles[k] for k in unidentified])

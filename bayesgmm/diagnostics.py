@@ -78,6 +78,7 @@ __all__ = [
     "rank_uniformity_check",
     "rank_uniformity_pvalues",
     "with_correlations",
+    "with_sds",
 ]
 
 # A check's summary that says it could not judge its value (failed whatever the value).
@@ -471,7 +472,7 @@ def _diagnose(idata, posterior, var_names, rhat_max, ess_min, ebfmi_min, max_div
         if a.startswith("slow mixing: ")
         and not {"collapsed component", SPARSE_COLUMN, *OVERFIT_CAUSES} & set(causes) else
         f"too few draws: {_too_few_draws(checks, post, ess_min)}"
-        f"{_more_draws_evidence(checks, post, ess_min, auto_draws=False)}"
+        f"{_more_draws_evidence(checks, post, ess_min, auto_draws=False, rate_said=True)}"
         if a.startswith("too few draws: ") else a
         for a in advice)
     ok = all(c.passed for c in checks)
@@ -598,6 +599,25 @@ def with_correlations(ds: xr.Dataset) -> xr.Dataset:
     return _correlations(ds, ds.get("covariances"))
 
 
+def with_sds(ds: xr.Dataset) -> xr.Dataset:
+    """``ds`` (a posterior) with ``sd``: the standard deviations as the covariance type has
+    them (full and diag: per component and feature; tied: per feature; spherical: per
+    component), named as the parameter tables name them (``sd[0, waiting]``), draw by draw
+    (so that an sd's interval is the interval of the sd, not the root of a variance's)."""
+    covariances = ds.get("covariances")
+    if covariances is None:
+        return ds
+    if "feature_bis" in covariances.dims:  # full, tied: the diagonal
+        variances = xr.apply_ufunc(np.diagonal, covariances,
+                                   input_core_dims=[["feature", "feature_bis"]],
+                                   output_core_dims=[["feature"]],
+                                   kwargs={"axis1": -2, "axis2": -1})
+        variances = variances.assign_coords(feature=covariances["feature"].values)
+    else:  # diag, spherical: the variances themselves
+        variances = covariances
+    return ds.assign(sd=np.sqrt(variances))
+
+
 def _correlations(ds: xr.Dataset, covariances: xr.DataArray | None) -> xr.Dataset:
     """``ds`` with ``corr``: the correlations of each full (or tied) covariance matrix, each
     pair once, named as the parameter tables name them (``corr[0, x0, x1]``). The tables
@@ -640,13 +660,13 @@ _CONVERGENCE_CHECKS = (
     ("rhat", "max R-hat", "R-hat {value} {op} {threshold:g}",
      "R-hat check failed: the largest rank-normalised split R-hat is {value} ({where}), above "
      "the threshold {threshold:g}; the chains have not converged to the same distribution."),
-    ("bulk", "min bulk ESS", "min bulk ESS {value} {op} {threshold:g}",
+    ("bulk", "min bulk ESS", "min bulk ESS {value} {op} {threshold:,g}",
      "Bulk ESS check failed: the smallest bulk effective sample size is {value} ({where}), "
-     "below the threshold {threshold:g}; posterior means are too imprecise (the advice names "
+     "below the threshold {threshold:,g}; posterior means are too imprecise (the advice names "
      "the likely cause and its remedy: more draws only where the chains mix slowly)."),
-    ("tail", "min tail ESS", "min tail ESS {value} {op} {threshold:g}",
+    ("tail", "min tail ESS", "min tail ESS {value} {op} {threshold:,g}",
      "Tail ESS check failed: the smallest tail effective sample size is {value} ({where}), "
-     "below the threshold {threshold:g}; posterior intervals are too imprecise (the advice "
+     "below the threshold {threshold:,g}; posterior intervals are too imprecise (the advice "
      "names the likely cause and its remedy: more draws only where the chains mix slowly)."),
 )
 
@@ -1269,8 +1289,8 @@ _INVARIANT_CHECKS = (
      "quantities that relabelling cannot change disagree between chains, so the sampler "
      "itself has not converged (not only the labelling)."),
     ("bulk", "min bulk ESS (label-invariant)",
-     "label-invariant bulk ESS {value} {op} {threshold:g}",
-     "Label-invariant ESS check failed: {value} ({where}) is below {threshold:g}; the sampler "
+     "label-invariant bulk ESS {value} {op} {threshold:,g}",
+     "Label-invariant ESS check failed: {value} ({where}) is below {threshold:,g}; the sampler "
      "mixes slowly over the posterior itself."),
 )
 
@@ -1375,7 +1395,8 @@ def _advice(checks, post, density, chains, flagged, divergences, stats, ess_min,
                 "that; leave the column out first.")
         elif _too_few_draws(checks, post, ess_min):
             found["too few draws"] = _too_few_draws(checks, post, ess_min) + (
-                _more_draws_evidence(checks, post, ess_min, auto_draws, draws_capped))
+                _more_draws_evidence(checks, post, ess_min, auto_draws, draws_capped,
+                                     rate_said=True))
         elif overfit_cause := next((c for c in OVERFIT_CAUSES if c in found), ""):
             # QA (ecologist): "ask for about 58686 draws" beside "K too large"
             worst = _worst_ess(checks)
@@ -2323,11 +2344,13 @@ def _worst_ess(checks) -> float | None:
     return min(ess) if ess else None
 
 
-def _more_draws_evidence(checks, post, ess_min, auto_draws=True, draws_capped=None) -> str:
-    """The slow-mixing remedy: how many draws the measured ESS rate asks for, and how to ask
-    for them; ``draws_capped`` ("max_draws", "max_time"): this run already drew with
-    draws="auto" to that cap, so the remedy is a larger cap, not draws="auto" (QA: "or leave
-    draws='auto' (the default), which draws until every check holds" after such a run)."""
+def _more_draws_evidence(checks, post, ess_min, auto_draws=True, draws_capped=None,
+                         rate_said=False) -> str:
+    """The slow-mixing remedy: how many draws the measured ESS rate asks for, and how to ask for
+    them (``rate_said``: the sentence before gave the ESS per draw); ``draws_capped``
+    ("max_draws", "max_time"): this run already drew with draws="auto" to that cap, so the
+    remedy is a larger cap, not draws="auto" (QA: "or leave draws='auto' (the default), which
+    draws until every check holds" after such a run)."""
     n_draws = post.sizes["draw"]
     worst = _worst_ess(checks)
     if n_draws < _JUDGED_DRAWS:  # an ESS of a handful of draws sizes no run
@@ -2361,9 +2384,12 @@ def _more_draws_evidence(checks, post, ess_min, auto_draws=True, draws_capped=No
     n_chains = post.sizes.get("chain", 1)
     margin = ("half as much again" if suggested == int(np.ceil(1.5 * needed)) else
               f"twice the {n_draws} drawn, as R-hat failed too")
-    return (f"the smallest ESS is {worst:,.0f} from {n_draws:,} draws in each of {n_chains} "
-            f"chain(s), all chains together (an ESS of {1000 * rate:,.0f} for every 1,000 "
-            f"draws per chain); at that rate ESS {ess_min:,.0f} needs about {needed:,} draws per "
+    # the rate once (QA: "too few draws" stated the same ESS three times in one sentence)
+    measured = "" if rate_said else (
+        f"the smallest ESS is {worst:,.0f} from {n_draws:,} draws in each of {n_chains} "
+        f"chain(s), all chains together (an ESS of {1000 * rate:,.0f} for every 1,000 draws "
+        "per chain); ")
+    return (f"{measured}at that rate ESS {ess_min:,.0f} needs about {needed:,} draws per "
             f"chain, and an ESS measured on few draws is rough, so ask for {margin}: about "
             f"{suggested:,} ({_draws_option(suggested, auto_draws)}){auto}.")
 

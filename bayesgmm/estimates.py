@@ -1,4 +1,5 @@
-"""A fit's estimates as one table, one row per scalar parameter: ``estimates.csv``.
+"""A fit's estimates as one table, one row per scalar parameter and per sd and correlation:
+``estimates.csv``.
 
 What ``bayesgmm fit``, ``run`` and ``em --out`` write beside the result, so that a shell user
 gets the numbers without opening ``idata.nc`` or ``em.npz`` in Python. The rows, in the
@@ -9,23 +10,30 @@ covariances as the covariance type has them, then ``noise_weight`` with a noise 
   before ``feature_bis`` in column order; the matrix is symmetric);
 - ``tied``: the one shared matrix, the same entries, ``component`` empty;
 - ``diag``: each component's variances, ``feature`` = ``feature_bis``;
-- ``spherical``: one variance per component, ``feature`` and ``feature_bis`` empty.
+- ``spherical``: one variance per component, ``feature`` and ``feature_bis`` empty;
+
+then, as the report's parameter table and the console show them, the standard deviations
+(``sd``: per component and feature; tied: per feature, ``component`` empty; spherical: per
+component, ``feature`` empty) and the correlations (``corr``, full and tied with two or more
+features: per component and pair of features, ``feature`` before ``feature_bis``). For a
+posterior they are summarised draw by draw (an sd's interval is the interval of the sd, not
+the root of a variance's interval; ``BayesResult.summary(var_names=["sd", "corr"])``).
 
 Columns: the key ``parameter`` (``weights``, ``means``, ``covariances``, ``noise_weight``: the
-posterior's variable names and the EMResult's attributes), ``component`` (its index),
-``label`` (its known label's name, with ``--labels``), ``feature`` and ``feature_bis`` (the
-data's column names), ``name`` (ArviZ's label of the entry, e.g. ``means[0, waiting]``: the
-index of :meth:`BayesResult.summary`); cells that do not apply are empty. Then the numbers: for a
-posterior, the columns of :meth:`BayesResult.summary` as they are (``mean``, ``sd``, the
-equal-tailed interval's bounds ``eti94_lb``/``eti94_ub``, ``ess_bulk``, ``ess_tail``, ``r_hat``,
-``mcse_mean``, ``mcse_sd``), and ``identified``: False on the rows of a component whose draws
-describe no single cluster (the components the diagnostics' verdict names, which the report's
-and the console's tables mark with a dagger: nearly empty, not located by the data, counted
-twice or moving between two places), so that a script reading the table does not report them
-as one estimate; True on the other components' rows; empty where no component applies (a tied
-matrix, the noise weight). For an EM fit, one column ``estimate`` (a point estimate has no sd,
-interval or sampling diagnostics, so there are no such columns). Numbers are written in full
-(the shortest text that reads back as the same float64).
+posterior's variable names and the EMResult's attributes; ``sd``, ``corr``), ``component`` (its
+index), ``label`` (its known label's name, with ``--labels``), ``feature`` and ``feature_bis`` (the
+data's column names), ``name`` (ArviZ's label of the entry, e.g. ``means[0, waiting]``: the index of
+:meth:`BayesResult.summary`); cells that do not apply are empty. Then the numbers: for a posterior,
+the columns of :meth:`BayesResult.summary` as they are (``mean``, ``sd``, the equal-tailed
+interval's bounds ``eti94_lb``/``eti94_ub``, ``ess_bulk``, ``ess_tail``, ``r_hat``, ``mcse_mean``,
+``mcse_sd``), and ``identified``: False on the rows of a component whose draws describe no single
+cluster (the components the diagnostics' verdict names, which the report's and the console's tables
+mark with a dagger: nearly empty, not located by the data, counted twice or moving between two
+places), so that a script reading the table does not report them as one estimate; True on the other
+components' rows; empty where no component applies (a tied matrix, the noise weight). For an EM fit,
+one column ``estimate`` (a point estimate has no sd, interval or sampling diagnostics, so there are
+no such columns). Numbers are written in full (the shortest text that reads back as the same
+float64).
 
 Where it sits: the surface layer: the command line writes the table (through
 :func:`bayesgmm.result_files.save_files`, which lists it in the manifest). Imports
@@ -134,6 +142,19 @@ def _posterior_table(result: Any, unidentified: tuple[int, ...]) -> pd.DataFrame
         numbers = values[summary.index.get_indexer(table["name"])]
     table = pd.concat([table, pd.DataFrame(numbers, columns=[str(c) for c in summary.columns])],
                       axis=1)
+    derived = _derived_keys(result.covariance_type, len(result.posterior["component"]),
+                            [str(f) for f in result.feature_names], labels)
+    if derived:
+        names = list(dict.fromkeys(row["parameter"] for row in derived))
+        extra = result.summary(var_names=names)
+        if len(extra) != len(derived) or (extra.index.is_unique and list(extra.index) != [
+                row["name"] for row in derived]):
+            raise RuntimeError(f"the summary of {names} is not their {len(derived)} entries "
+                               f"in order: {list(extra.index)[:3]}")
+        extra = pd.concat([_keys(derived),
+                           pd.DataFrame(extra.to_numpy(dtype=float),
+                                        columns=[str(c) for c in extra.columns])], axis=1)
+        table = pd.concat([table, extra], ignore_index=True)
     component = table["component"]
     table["identified"] = pd.array([pd.NA if pd.isna(k) else int(k) not in unidentified
                                     for k in component], dtype="boolean")
@@ -158,9 +179,47 @@ def _em_table(em: Any) -> pd.DataFrame:
         for position, label, cells in _entries(name, dims, coords, covariance_type):
             rows.append(_key(name, cells, labels, label))
             numbers.append(flat[position])
-    table = _keys(rows)
+    derived = _derived_keys(covariance_type, len(components), features, labels)
+    full = np.asarray(em.full_covariances, dtype=float)
+    sd = np.sqrt(np.diagonal(full, axis1=-2, axis2=-1))  # (K, D)
+    position = {f: i for i, f in enumerate(features)}
+    for row in derived:
+        k = 0 if row["component"] is None else row["component"]
+        i = position.get(row["feature"], 0)
+        if row["parameter"] == "sd":
+            numbers.append(sd[k, i])
+        else:
+            j = position[row["feature_bis"]]
+            numbers.append(full[k, i, j] / (sd[k, i] * sd[k, j]))
+    table = _keys(rows + derived)
     table["estimate"] = np.array(numbers, dtype=float)
     return table
+
+
+def _derived_keys(covariance_type: str, K: int, features: list[str],
+                  labels: list[str]) -> list[dict[str, Any]]:
+    """The rows of the standard deviations and correlations, as the report's table has them
+    and in the order of :meth:`BayesResult.summary`'s ``"sd"`` and ``"corr"`` (C order):
+    ``sd`` per component and feature (tied: per feature; spherical: per component), then
+    ``corr`` per component and pair of features, each pair once (full and tied, two or more
+    features). QA: the console pointed to this file for the sds and correlations it left
+    out, and the file had only the covariances."""
+    components: list[int | None] = [None] if covariance_type == "tied" else list(range(K))
+    per_feature = covariance_type != "spherical"
+    rows = []
+    for k in components:
+        for f in features if per_feature else [None]:
+            cells = {"component": k, "feature": f}
+            index = [v for v in (k, f) if v is not None]
+            rows.append(_key("sd", cells, labels, entry_label("sd", index)))
+    if covariance_type in ("full", "tied") and len(features) > 1:
+        upper = np.triu_indices(len(features), 1)
+        for k in components:
+            for a, b in zip(*upper, strict=True):
+                cells = {"component": k, "feature": features[a], "feature_bis": features[b]}
+                index = [v for v in (k, features[a], features[b]) if v is not None]
+                rows.append(_key("corr", cells, labels, entry_label("corr", index)))
+    return rows
 
 
 def _keys(rows: list[dict[str, Any]]) -> pd.DataFrame:

@@ -34,7 +34,7 @@ from ._validation import (
 )
 from ._warn import IN_PACKAGE
 from .covariance import COVARIANCE_DIMS, distinct_entries, entry_label
-from .diagnostics import Diagnostics, diagnose, with_correlations
+from .diagnostics import Diagnostics, diagnose, with_correlations, with_sds
 from .draw_arrays import categorical, flat_noise_weight, flatten_draws
 from .em import EMResult, n_parameters
 from .imputation import conditional_draws, conditional_means, memberships
@@ -457,7 +457,8 @@ class BayesResult:
         """ArviZ summary (mean, sd, equal-tailed interval, R-hat, bulk/tail ESS, MCSE) of
         ``var_names`` (default: :attr:`parameter_names` and, with full or tied covariances
         of two or more features, ``"corr"``), a full or tied covariance matrix's entries each
-        once (on and above the diagonal, as in ``estimates.csv``).
+        once (on and above the diagonal, as in ``estimates.csv``). ``"sd"`` (asked for by
+        name) is the standard deviations, draw by draw, as the report's table has them.
 
         ``"corr"`` is each matrix's correlations (``corr[0, x0, x1]``), derived from the
         covariance draws: :meth:`diagnostics` judges their R-hat and ESS too (a correlation
@@ -470,14 +471,17 @@ class BayesResult:
         mean), and its interval kind follows ``arviz.rcParams["stats.ci_kind"]``, where the
         report, ``compare_em`` and ``estimates.csv`` are equal-tailed."""
         _check_probability("ci_prob", ci_prob)
-        derived = ("corr",) if self.covariance_type in ("full", "tied") \
+        corr = ("corr",) if self.covariance_type in ("full", "tied") \
             and len(self.feature_names) > 1 else ()
-        var_names = self.parameter_names + derived if var_names is None else var_names
+        var_names = self.parameter_names + corr if var_names is None else var_names
         var_names = [var_names] if isinstance(var_names, str) else list(var_names)
-        present = list(self.posterior.data_vars) + list(derived)
-        # the correlations from every draw only when asked for (estimates.csv asks for the
-        # parameters alone, at every fit)
-        asked = derived and "corr" in var_names
+        present = list(self.posterior.data_vars) + list(corr) + ["sd"]
+        # the sds and correlations from every draw only when asked for
+        source = self.idata
+        if "corr" in corr and "corr" in var_names:
+            source = with_correlations(self.posterior)
+        if "sd" in var_names:
+            source = with_sds(self.posterior if source is self.idata else source)
         unknown = [v for v in var_names if isinstance(v, str) and v.lstrip("~") not in present]
         if unknown and kwargs.get("filter_vars") is None:  # ArviZ's own error is a KeyError
             raise ValueError(f"no variable(s) {unknown} in the posterior; it has {present}")
@@ -486,7 +490,7 @@ class BayesResult:
         # gives it, without NumPy's "invalid value encountered in scalar divide" (QA: printed
         # twice, as a bayesgmm warning, by `fit -k 1`)
         with np.errstate(invalid="ignore", divide="ignore"):
-            table = az.summary(with_correlations(self.posterior) if asked else self.idata,
+            table = az.summary(source,
                                var_names=var_names, ci_prob=ci_prob, **kwargs)
         # only ArviZ's wide table, and only when its labels name each entry once (feature
         # names with ", " can make two one: then every row stays, as ArviZ gives them)
@@ -540,6 +544,8 @@ class BayesResult:
         stopped = (self.settings.get("adaptive") or {}).get("stopped_by")
         if stopped in ("max_draws", "max_time"):  # the advice asks for a larger cap
             options["draws_capped"] = stopped
+        if self.settings.get("sampler") == "pymc":  # PyMC cannot extend a run: no "auto"
+            options["auto_draws"] = False  # (QA: "or leave draws='auto'" after a pymc run)
         base = (self.thresholds or DiagnosticThresholds()).to_dict()
         try:
             limits = DiagnosticThresholds.from_dict({**base, **thresholds})

@@ -373,7 +373,7 @@ def fit_bayes(
                                     stop_on_divergence=stop_on_divergence,
                                     announce=reanchor if announce is None else announce)
         else:
-            run = _sample_pymc
+            run = functools.partial(_sample_pymc, auto=ss.adaptive)
         try:
             return run(pm_model, start, draws=_FIRST_CHECK if ss.adaptive else ss.draws,
                        tune=warmup, chains=chains, cores=cores, seed=_sampler_seed(seed),
@@ -1251,12 +1251,17 @@ def _logger_level(name: str, level: int):
 
 
 def _sample_pymc(pm_model, start, *, draws, tune, chains, cores, seed, progressbar,
-                 target_accept):
+                 target_accept, auto=False):
     import logging
 
     import pymc as pm
 
     t0 = time.perf_counter()
+    # said before PyMC's own lines (QA: draws="auto" became 1,000 in silence, and PyMC's
+    # progress table shows only on a terminal, at the end elsewhere)
+    progress.say(f"sampling with PyMC: {chains} chains x ({tune:,} warm-up + {draws:,} draws)"
+                 + (f" (PyMC cannot extend a run: draws='auto' is a fixed {draws:,} here; "
+                    "draws=N, --draws N for more)" if auto else ""), show=progressbar)
     # PyMC logs its own status lines ("Initializing NUTS ...", "Sampling 4 chains ..."):
     # progressbar=False silences them, as it silences ours.
     quiet = contextlib.nullcontext() if progressbar else _logger_level("pymc", logging.WARNING)

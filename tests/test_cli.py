@@ -1624,4 +1624,4 @@ def test_the_console_table_says_where_its_left_out_rows_are(tiny_fit, capsys):
     out = capsys.readouterr().out
     assert "(5 more rows, sds and correlations with the EM value inside its interval, are in " \
            "estimates.csv, in the report's table when there is one, and in " \
-           "result.compare_em())" in out
+           "result.summary(var_names=['sd', 'corr']))" in out

@@ -53,6 +53,18 @@ def _expected_keys(covariance_type, K=2, D=FEATURES, noise=False):
     }[covariance_type]
     if noise:
         rows.append(("noise_weight", "", "", "", "noise_weight"))
+    # the sds and correlations, as the report's table has them (QA: the console pointed here
+    # for them, and the file had only the covariances)
+    comps = [""] if covariance_type == "tied" else list(range(K))
+    for k in comps:
+        for f in D if covariance_type != "spherical" else [""]:
+            rows.append(("sd", k, f, "", f"sd[{', '.join(str(v) for v in (k, f) if v != '')}]"))
+    if covariance_type in ("full", "tied"):
+        for k in comps:
+            for i, a in enumerate(D):
+                for b in D[i + 1:]:
+                    where = ", ".join(str(v) for v in (k, a, b) if v != "")
+                    rows.append(("corr", k, a, b, f"corr[{where}]"))
     return rows
 
 
@@ -78,10 +90,24 @@ def test_fit_writes_the_posterior_summary_for_every_covariance_type(covariance_t
     result = bayesgmm.load(data_dir / "fit")
     summary = result.summary(result.parameter_names)  # the default adds the correlations
     assert list(summary.columns) == SUMMARY_COLUMNS
-    expected = summary.loc[table["name"], SUMMARY_COLUMNS].to_numpy(dtype=float)
-    np.testing.assert_array_equal(table[SUMMARY_COLUMNS].to_numpy(dtype=float), expected)
+    derived = table["parameter"].isin(["sd", "corr"]).to_numpy()
+    expected = summary.loc[table["name"][~derived], SUMMARY_COLUMNS].to_numpy(dtype=float)
+    np.testing.assert_array_equal(table[SUMMARY_COLUMNS][~derived].to_numpy(dtype=float),
+                                  expected)
     # the table's rows are the summary's, which lists a symmetric matrix's (j, i) as its (i, j)
-    assert list(summary.index) == list(table["name"])
+    assert list(summary.index) == list(table["name"][~derived])
+    # the sds and correlations: their draws' summary, and the report's table's numbers
+    sd_corr = result.summary(var_names=["sd", "corr"] if covariance_type in ("full", "tied")
+                             else ["sd"])
+    assert list(sd_corr.index) == list(table["name"][derived])
+    np.testing.assert_array_equal(table[SUMMARY_COLUMNS][derived].to_numpy(dtype=float),
+                                  sd_corr[SUMMARY_COLUMNS].to_numpy(dtype=float))
+    from bayesgmm.report import parameter_table
+
+    shown = parameter_table(result)
+    for parameter, row in table[derived].set_index("name").iterrows():
+        assert row["mean"] == pytest.approx(shown.loc[parameter, "mean"], rel=1e-12)
+        assert row["eti94_lb"] == pytest.approx(shown.loc[parameter, "lower"], rel=1e-12)
     for name in summary.index:
         if name.startswith("covariances") and covariance_type in ("full", "tied"):
             head, tail = name[:-1].split("[")
@@ -99,14 +125,16 @@ def test_run_writes_estimates_and_force_replaces_them(data_dir, tiny_fit, tiny_f
                     'seed = 0\n[output]\ndirectory = "out"\nreport = false\n')
     cli_ok(["run", str(spec), "--no-progress"], capsys)
     first = _read(data_dir / "out")
+    every = pd.concat([tiny_fit.summary(), tiny_fit.summary(var_names=["sd"])])
     np.testing.assert_array_equal(
-        first["mean"].to_numpy(), tiny_fit.summary().loc[first["name"], "mean"].to_numpy())
+        first["mean"].to_numpy(), every.loc[first["name"], "mean"].to_numpy())
     monkeypatch.setattr(cli, "fit_bayes", lambda *a, **k: tiny_fit_diag)
     cli_ok(["fit", "good.csv", "-k", "2", "--out", "out", "--force", "--no-progress"], capsys)
     second = _read(data_dir / "out")
     np.testing.assert_array_equal(  # the diag fit's rows: one variance per feature
         second["mean"].to_numpy(),
-        tiny_fit_diag.summary().loc[second["name"], "mean"].to_numpy())
+        pd.concat([tiny_fit_diag.summary(), tiny_fit_diag.summary(var_names=["sd"])]
+                  ).loc[second["name"], "mean"].to_numpy())
     assert len(second) < len(first)
     manifest = json.loads((data_dir / "out" / "manifest.json").read_text())
     listed = manifest["sha256"]["estimates.csv"]
@@ -139,7 +167,14 @@ def test_em_report_writes_the_estimate_for_every_covariance_type(covariance_type
     values = table["estimate"].to_numpy()
     np.testing.assert_array_equal(values[:K], em.weights)
     np.testing.assert_array_equal(values[K:K + K * D], em.means.reshape(-1))
-    cov = values[K + K * D:]
+    cov = table["estimate"][table["parameter"] == "covariances"].to_numpy()
+    # the sds and correlations as the EM report's table shows them
+    from bayesgmm.report import parameter_table
+
+    shown = parameter_table(em)["EM"]
+    for parameter, value in table.set_index("name")["estimate"].items():
+        if parameter.startswith(("sd[", "corr[")):
+            assert value == pytest.approx(shown[parameter], rel=1e-12)
     if covariance_type == "full":
         upper = np.triu_indices(D)
         np.testing.assert_array_equal(cov, np.concatenate([c[upper] for c in em.covariances]))
@@ -160,12 +195,14 @@ def test_em_estimates_name_known_labels_and_the_noise_weight(data_dir, capsys):
     labels = table.set_index("name")["label"]
     assert labels["weights[0]"] == "long" and pd.isna(labels["weights[1]"])
     assert (table.loc[table["component"] == 0, "label"] == "long").all()
-    assert table["estimate"].iloc[-1] == em.noise_weight > 0
+    noise_row = table.set_index("parameter").loc["noise_weight"]
+    assert noise_row["estimate"] == em.noise_weight > 0
 
 
 def test_posterior_estimates_name_known_labels_and_the_noise_weight(data_dir, capsys):
     """The posterior's table with --labels and --noise (review: only EM's was tested): the
-    label on component 0's rows, and a last row for the scalar noise weight."""
+    label on component 0's rows, and a row for the scalar noise weight after the
+    parameters."""
     cli_ok(["fit", "labelled.csv", "-k", "2", "--labels", "site", "--noise", "--seed", "0",
            "--draws", "60", "--tune", "60", "--chains", "2", "--out", "fit", "--no-progress"],
           capsys)
@@ -174,7 +211,7 @@ def test_posterior_estimates_name_known_labels_and_the_noise_weight(data_dir, ca
     assert _keys(table) == _expected_keys("full", noise=True)
     assert (table.loc[table["component"] == 0, "label"] == "long").all()
     assert table.loc[table["component"] == 1, "label"].isna().all()
-    last = table.iloc[-1]
+    last = table[~table["parameter"].isin(["sd", "corr"])].iloc[-1]
     assert last["parameter"] == "noise_weight" and pd.isna(last["component"])
     assert last["mean"] == result.summary().loc["noise_weight", "mean"]
 

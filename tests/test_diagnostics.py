@@ -194,7 +194,7 @@ def test_changed_thresholds_flip_the_verdict(rng):
     strict_ess = diagnose(tree, ess_min=base.min_ess_bulk + 1)
     assert not strict_ess.ok and strict_ess.verdict.startswith("PROBLEMS")
     problem = next(p for p in strict_ess.problems if p.startswith("Bulk ESS check failed"))
-    assert f"below the threshold {base.min_ess_bulk + 1:g}" in problem
+    assert f"below the threshold {base.min_ess_bulk + 1:,g}" in problem
 
     strict_rhat = diagnose(tree, rhat_max=base.max_rhat - 1e-4)
     assert [p.split(":")[0] for p in strict_rhat.problems] == ["R-hat check failed"]
@@ -691,6 +691,11 @@ def test_well_mixed_but_too_few_draws_is_not_slow_mixing(rng):
     assert "draws='auto'" in short.advice[0]
     assert "auto" not in short.fixed_draws_advice[0]
     assert short.fixed_draws_advice[0].startswith("too few draws: 4 chains x 500 draws")
+    # the ESS rate said once (QA: the same ESS three times in one sentence); and "5,000"
+    assert short.advice[0].count("smallest ESS") == 1
+    assert "; at that rate ESS 5,000 needs about" in short.advice[0]
+    assert short.fixed_draws_advice[0].count("smallest ESS") == 1
+    assert "min bulk ESS" in short.verdict and "< 5,000" in short.verdict
     # Large-N QA: 5 draws per chain (a time budget spent on the warm-up) "mix well" beside
     # R-hat 2.6: a handful of draws judges nothing, and failing R-hat is no good mixing
     def first(tree_parts, n):

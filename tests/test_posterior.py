@@ -237,3 +237,16 @@ def test_a_constant_scalar_has_no_r_hat_and_no_numpy_warning(old_faithful):
         summary = result.summary()
     assert np.isnan(summary.loc["weights[0]", "r_hat"])
     assert summary.loc["weights[0]", "mean"] == pytest.approx(1.0)
+
+
+def test_the_advice_of_a_pymc_run_asks_for_a_fixed_number_of_draws(tiny_fit):
+    """QA: after ``--sampler pymc`` (which cannot extend a run: draws="auto" is a fixed
+    1,000) the advice said "or leave draws='auto' (the default), which draws until every
+    check holds"."""
+    from dataclasses import replace
+
+    nutpie = tiny_fit.diagnostics(ess_min=20_000)
+    pymc = replace(tiny_fit, settings={**tiny_fit.settings, "sampler": "pymc"})
+    advice = " ".join(pymc.diagnostics(ess_min=20_000).advice)
+    assert "draws='auto'" in " ".join(nutpie.advice) and "draws='auto'" not in advice
+    assert "this run samples a fixed number of draws" in advice

@@ -414,3 +414,22 @@ def test_a_stop_asked_for_is_raised_at_the_next_status_line_of_the_main_thread()
     finally:
         progress.clear_stop()
     progress.say("after", show=False)  # cleared: no interrupt
+
+
+def test_a_pymc_run_says_what_it_samples_before_pymc_does(capsys, monkeypatch):
+    """QA: with --sampler pymc, draws="auto" became a fixed 1,000 in silence, and PyMC's own
+    progress shows only at the end off a terminal."""
+    import pymc as pm
+
+    from bayesgmm import sampling
+
+    monkeypatch.setattr(pm, "sample", lambda **kwargs: kwargs)  # what would be sampled
+    with pm.Model() as model:
+        pm.Normal("x")
+    monkeypatch.setattr(progress, "_state", {**progress._state, "enabled": True})
+    ran = sampling._sample_pymc(model, {"x": 0.0}, draws=1000, tune=500, chains=2, cores=1,
+                                seed=1, progressbar=True, target_accept=0.8, auto=True)
+    assert ran[0]["draws"] == 1000
+    assert ("bayesgmm: sampling with PyMC: 2 chains x (500 warm-up + 1,000 draws) (PyMC "
+            "cannot extend a run: draws='auto' is a fixed 1,000 here; draws=N, --draws N for "
+            "more)") in capsys.readouterr().err
