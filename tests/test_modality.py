@@ -138,3 +138,38 @@ def test_the_loo_verdict_says_it_of_the_best_and_the_simplest_model():
     assert "K=2 (simplest within noise that passed every check): components 0 and 1" in trusted
     apart = np.concatenate([rng.normal(m, 1.0, 150) for m in (-8.0, 8.0)])[:, None]
     assert shape_warning({"K=2": posterior_stand_in(apart, 2)}, "K=2", None) == []
+
+
+def test_components_of_mixed_draws_are_judged_at_the_start_not_at_their_means():
+    """QA (galaxies K=3): the posterior mean of a component whose draws move between two
+    places lies between them and made one mode with a distinct cluster; the verdict said
+    "merge components 0 and 2" beside advice not to report that component's summaries."""
+    from dataclasses import replace
+
+    from conftest import posterior_stand_in
+
+    from bayesgmm.selection.loo_verdict import shape_warning
+
+    rng = np.random.default_rng(2)
+    apart = np.concatenate([rng.normal(m, 1.0, 150) for m in (-8.0, 8.0)])[:, None]
+    model = posterior_stand_in(apart, 2)
+    em = model.em
+    averaged = em.means.copy()
+    averaged[1] = em.means[0] + 1.0  # drawn towards the other cluster by its wandering
+
+    class Averaged:  # the posterior means of a mixed component; the start where it was
+        covariance_type, n_components = model.covariance_type, 2
+        em = model.em
+
+        def posterior_mean(self):
+            return em.weights, averaged, em.covariances
+
+    stand_in = Averaged()
+    assert shape_warning({"K=2": stand_in}, "K=2", None) != []  # at the averaged means
+    assert shape_warning({"K=2": stand_in}, "K=2", None, unreported={"K=2": (1,)}) == []
+    # a group at the start is still said, and said to be read there
+    joined = replace(em, means=np.array([[-0.5], [0.5]]))
+    stand_in.em = joined
+    (note,) = shape_warning({"K=2": stand_in}, "K=2", None, unreported={"K=2": (1,)})
+    assert ("K=2 (best by elpd_loo, at its MAP-EM start: the posterior means of component(s) "
+            "1 average over modes): components 0 and 1") in note

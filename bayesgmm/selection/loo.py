@@ -433,7 +433,9 @@ def compare(
              + loo_verdict.pareto_warnings(pareto)
              + loo_verdict.small_n_warning(pareto) + loo_warnings
              + loo_verdict.convergence_warning(diagnostics)
-             + loo_verdict.shape_warning(results, best, simplest, trusted))
+             + loo_verdict.shape_warning(results, best, simplest, trusted, {
+                 name: tuple(getattr(d, "unreported_components", ()) or ())
+                 for name, (_, d) in diagnosed.items()}))
     verdict = loo_verdict.verdict(table, best, within, simplest, notes,
                                   loo_verdict.caveat(table, failed, pareto, results[best],
                                                      simplest, too_large,
