@@ -1078,14 +1078,23 @@ def _cmd_report(args: argparse.Namespace) -> int:
                          f"{missing_hint(directory)}")
     if not (directory / "manifest.json").is_file():  # at once, before ArviZ loads
         raise ValueError(f"{directory} is not a saved bayesgmm result (no manifest.json)")
+    from .result_files import read_manifest
+
+    # its kind from the manifest, at once (QA: an EM result was refused after 7-30 s of
+    # loading ArviZ and the report's modules, in silence)
+    kind = read_manifest(directory).get("kind")
+    if kind == "EMResult":
+        raise ValueError(f"{directory} holds an EM result; this report needs a Bayesian fit "
+                         "(an EM fit's report is rebuilt with the data: bayesgmm em DATA -k K "
+                         f"--report --out {directory} --force)")
+    if kind != "BayesResult":
+        raise ValueError(f"{directory} holds a bayesgmm {kind}, not a saved fit: give the "
+                         "directory that fit or run saved")
+    progress.say("loading ArviZ and the saved result...")
     _use_agg()
     from .report import write_report
 
     result = load(directory)
-    if not isinstance(result, BayesResult):
-        raise ValueError(f"{directory} holds an EM result; this report needs a Bayesian fit "
-                         "(an EM fit's report is rebuilt with the data: bayesgmm em DATA -k K "
-                         f"--report --out {directory} --force)")
     thresholds = _thresholds(args, result.thresholds)  # the flags over the fit's own
     # The report is rebuilt beside the result and swapped in: check that before rendering.
     check_writable(directory, overwrite=True, writes="posterior report", by="bayesgmm report")

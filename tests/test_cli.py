@@ -1461,6 +1461,14 @@ def test_a_home_relative_out_is_checked_where_it_is_written(tmp_path, monkeypatc
     rc, _, err = _run_main(["report", "~/emfit", "--no-progress"], capsys)
     assert f"{home / 'emfit'} holds an EM result" in err
     assert list(elsewhere.iterdir()) == []
+    # from its manifest, before anything loads (QA: 7-30 s of loading ArviZ to refuse it)
+    monkeypatch.setattr(cli, "load", lambda *a: pytest.fail("loaded before refusing"))
+    rc, _, err = _run_main(["report", "~/emfit"], capsys)
+    assert rc == 2 and err.startswith(f"bayesgmm: error: {home / 'emfit'} holds an EM result")
+    manifest = home / "emfit" / "manifest.json"
+    manifest.write_text(manifest.read_text().replace('"EMResult"', '"SelectionReport"'))
+    rc, _, err = _run_main(["report", "~/emfit"], capsys)
+    assert rc == 2 and "holds a bayesgmm SelectionReport, not a saved fit" in err
 
 
 def test_the_console_leaves_out_a_table_from_too_few_draws(tiny_fit, capsys):
