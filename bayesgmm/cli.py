@@ -1252,6 +1252,8 @@ def _loo_table(bayes) -> pd.DataFrame:
     OK, CAUTION or PROBLEMS, the head of its verdict), so that the table alone does not rank
     a fit that failed its checks as if it had passed (referee QA)."""
     table = bayes.comparison.copy()
+    if "rank" in table.columns:  # 1 = best, as select.html and the criteria tables rank
+        table["rank"] = table["rank"] + 1  # (ArviZ ranks from 0; QA: two ranks for one K)
     table["checks"] = [bayes.diagnostics.get(name, "").split(":", 1)[0] or None
                        for name in table.index]
     return table

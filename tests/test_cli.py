@@ -1436,12 +1436,13 @@ def test_select_samples_the_bic_best_type_of_k_2_or_more_when_bic_picks_k_1():
 def test_loo_csv_carries_each_fits_checks():
     import types
 
-    comparison = pd.DataFrame({"elpd_diff": [0.0, -3.0]}, index=["K=5", "K=3"])
+    comparison = pd.DataFrame({"rank": [0, 1], "elpd_diff": [0.0, -3.0]}, index=["K=5", "K=3"])
     bayes = types.SimpleNamespace(comparison=comparison, diagnostics={
         "K=5": "PROBLEMS: R-hat 1.2 > 1.01 (see advice)", "K=3": "OK: R-hat 1.003 <= 1.01"})
     table = cli._loo_table(bayes)
     assert table["checks"].tolist() == ["PROBLEMS", "OK"]
-    assert "checks" not in comparison  # the selection's own table is left as it was
+    assert table["rank"].tolist() == [1, 2]  # as select.html ranks (QA: 0 here, 1 there)
+    assert "checks" not in comparison and comparison["rank"].tolist() == [0, 1]  # untouched
 
 
 def test_a_home_relative_out_is_checked_where_it_is_written(tmp_path, monkeypatch, capsys):
