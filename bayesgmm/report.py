@@ -1433,7 +1433,8 @@ def _noise_html(p_noise: np.ndarray, X: np.ndarray, names: Any, noise_weight: fl
     rows = np.arange(len(X)) if rows is None else np.asarray(rows)
     table = pd.DataFrame({str(f): X[order, i] for i, f in enumerate(names)},
                          index=pd.Index(rows[order], name="row"))
-    table["P(noise)"] = p_noise[order]
+    # as membership probabilities print (QA: "1" here, "> 0.999" in the next table)
+    table["P(noise)"] = [_probability(p) for p in p_noise[order]]
     g = np.ones(len(p_noise)) if sample_weight is None else np.asarray(sample_weight, float)
     n_noise, n_points = float(g[p_noise > 0.5].sum()), float(g.sum())
     counted = ("" if sample_weight is None else
@@ -1447,7 +1448,7 @@ def _noise_html(p_noise: np.ndarray, X: np.ndarray, names: Any, noise_weight: fl
             "have P(noise | x) above 0.5, and "
             "the sum of P(noise | x) over the points, the expected number of noise points "
             f"among them, is {format_number(float(g @ p_noise))}. The points most probably "
-            "noise:</p>" + _table(table))
+            "noise:</p>" + _table(table, formatted=("P(noise)",)))
 
 
 def _uncertain_rows(fit, X, row_names, mean, lower=None, upper=None,

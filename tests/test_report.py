@@ -935,6 +935,12 @@ def test_em_report_counts_noise_points_by_their_frequency_weights():
     expected = format_number(float(g @ p))
     assert f"is {expected}. The points most probably noise" in page
     assert f"of {format_number(g.sum())} points (the {len(X)} rows counted by" in page
+    # P(noise) printed as the membership tables print probabilities (QA: "1", not "> 0.999")
+    from bayesgmm.report import _noise_html
+
+    shown = _noise_html(np.array([1.0, 0.25, 1e-9]), X[:3], ["a", "b"], 0.1)
+    cells = [c.split("</td>")[0] for c in shown.split("<td>")[1:]]
+    assert [cells[2], cells[5], cells[8]] == ["&gt; 0.999", "0.250", "&lt; 0.001"]
     assert abs(float(g @ p) - em.noise_weight * g.sum()) < 1e-3 * g.sum()  # EM's fixed point
 
 
