@@ -202,7 +202,7 @@ def _start(result: Any, cite: Any) -> str:
     text = _start_point(result, cite)
     if (result.settings or {}).get("laplace_metric") is True:  # the chains start off it
         text = text.replace("Every chain started at the same point,",
-                            "Every chain started near the same point (see below),", 1)
+                            "Every chain started an approximate posterior sd off one point,", 1)
     return text
 
 

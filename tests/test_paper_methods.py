@@ -162,7 +162,8 @@ def test_a_laplace_metric_is_said_with_where_the_chains_started(tiny_fit, tiny_t
     p = paragraph(True)
     assert "whitened by the inverse negative Hessian at the posterior mode" in p
     assert "one approximate posterior standard deviation from that mode" in p
-    assert "Every chain started near the same point (see below)" in p
+    # no "(see below)": a paper's Methods has no report below it (QA)
+    assert "Every chain started an approximate posterior sd off one point, a" in p
     assert "Every chain started at the same point" not in p
 
 
