@@ -996,6 +996,13 @@ def test_energy_plot_says_what_it_shows(tiny_fit):
         assert {"marginal energy", "energy transition"} <= key
         assert any(k.startswith("E-BFMI 0.3") for k in key)
         _assert_nothing_overlaps_or_is_cut(fig)
+        # every chain's marker inside the panel (QA: E-BFMI 1.16 cut by the right spine)
+        from bayesgmm.plots.diagnostics import _ebfmi
+
+        (panel,) = [a for a in fig.axes if a.get_title() == "E-BFMI per chain"]
+        left, right = panel.get_xlim()
+        assert _ebfmi(tiny_fit.idata["sample_stats"].to_dataset()).max() \
+            <= right - 0.04 * (right - left)
     finally:
         plt.close(fig)
 
