@@ -29,12 +29,16 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-__all__ = ["COLD_COMPILE_S", "detail", "enabled", "first_run_notice", "in_notebook",
-           "live_bar", "sampler_cache_is_cold", "say", "set_enabled", "silenced", "step",
-           "within"]
+__all__ = ["COLD_COMPILE_S", "COLD_EM_S", "COLD_PLAN_S", "detail", "enabled",
+           "first_run_notice", "in_notebook", "live_bar", "sampler_cache_is_cold", "say",
+           "set_enabled", "silenced", "step", "within"]
 
 # Measured on 2 shared cores (issue 15): 66-70 s of numba compilation on a fresh clone.
 COLD_COMPILE_S = 70
+# ... and `bayesgmm warm`'s other two stages there: the EM kernels (every covariance type) and
+# the row plan's kernels (missing values, weights, noise); twice as long under heavy load
+COLD_EM_S = 10
+COLD_PLAN_S = 25
 
 _state = {"enabled": os.environ.get("BAYESGMM_QUIET", "") in ("", "0")}
 # Off a terminal, :func:`detail` prints a line at most this often (seconds): often enough that

@@ -42,7 +42,9 @@ def warm(show: bool = True) -> dict[str, float]:
     X = np.vstack([rng.normal(-2.0, 1.0, (30, 2)), rng.normal(2.0, 1.0, (30, 2))])
     out = {}
     cold = progress.sampler_cache_is_cold()
-    with progress.step("compiling the EM kernels" if cold else "loading the EM kernels", show):
+    # each stage with its time on a cold cache (QA: the first had none, 20 s of silence)
+    with progress.step(f"compiling the EM kernels (about {progress.COLD_EM_S} s, once)" if cold
+                       else "loading the EM kernels", show):
         t0 = time.perf_counter()
         from .em import fit_em
 
@@ -64,7 +66,8 @@ def warm(show: bool = True) -> dict[str, float]:
     gappy[::7, 0] = np.nan  # missing values and a noise component: the row plan's kernels
     # (a cold cache at the start is cold for these too; the check looks at two of them only)
     cold_plan = cold or progress.sampler_cache_is_cold(plan=True)
-    what = ("compiling the kernels for missing values, weights and noise" if cold_plan
+    what = ("compiling the kernels for missing values, weights and noise (about "
+            f"{progress.COLD_PLAN_S} s, once)" if cold_plan
             else "loading the kernels for missing values, weights and noise")
     with progress.step(what, show), progress.silenced():
         t0 = time.perf_counter()

@@ -433,3 +433,17 @@ def test_a_pymc_run_says_what_it_samples_before_pymc_does(capsys, monkeypatch):
     assert ("bayesgmm: sampling with PyMC: 2 chains x (500 warm-up + 1,000 draws) (PyMC "
             "cannot extend a run: draws='auto' is a fixed 1,000 here; draws=N, --draws N for "
             "more)") in capsys.readouterr().err
+
+
+def test_every_stage_of_a_cold_warm_up_says_how_long_it_takes(capsys, monkeypatch):
+    """QA: `bayesgmm warm`'s first stage ran 20 s with no time said, where the sampler's
+    said "about 70 s" (the README: "three stages, each announced with the time it takes")."""
+    from bayesgmm import warm
+
+    monkeypatch.setattr(progress, "_state", {**progress._state, "enabled": True})
+    monkeypatch.setattr(progress, "sampler_cache_is_cold", lambda plan=False: True)
+    warm.warm(show=True)
+    started = [line for line in capsys.readouterr().err.splitlines()
+               if line.startswith("bayesgmm: compiling") and line.endswith("...")]
+    assert len(started) == 3 and all(", once)..." in line for line in started), started
+    assert f"(about {progress.COLD_EM_S} s, once)" in started[0]
