@@ -1683,10 +1683,6 @@ def _print_notes(notes: list[str]) -> None:
         print(note)
 
 
-# Below this many rows the noise check takes a second or less: no status line for it.
-_QUIET_ROWS = 5_000
-
-
 def _print_noise_rows(fit: Any, frame: pd.DataFrame, observed: dict[str, Any], *,
                       index: str | None = None, index_option: str = "--index COLUMN") -> None:
     """A fit with a noise component: which rows it takes (P(noise | x) above 0.5), counted and
@@ -1747,9 +1743,9 @@ def _print_noise_hint(em, frame: pd.DataFrame, observed: dict[str, Any],
     from .outliers import noise_evidence
 
     # EM refits with and without a noise component: on many rows a while (QA: two minutes of
-    # silence after the estimate at 1,000,000 rows), so a step the terminal can see
-    with progress.step("checking whether a noise component fits some rows better (EM refits)",
-                       len(frame) > _QUIET_ROWS):
+    # silence after the estimate at 1,000,000 rows), and seconds even on a few hundred (the
+    # row plan's kernels load; QA: it doubled `em`'s time in silence), so a step said always
+    with progress.step("checking whether a noise component fits some rows better (EM refits)"):
         evidence = noise_evidence(em, frame, sample_weight=observed.get("sample_weight"),
                                   labels=observed.get("labels"),
                                   missing=observed.get("missing", "marginalise"))
