@@ -1581,3 +1581,13 @@ def test_triangles_piled_on_one_spot_are_counted():
     em = fit_em(X, 2, noise=True, n_init=3, random_state=0)
     ax = plots.plot_classification(em, X=X).axes[0]
     assert sorted(t.get_text() for t in ax.texts if t.get_text().isdigit()) == ["6", "6"]
+
+
+@pytest.mark.parametrize(("p", "words"), [
+    (0.37, "= 0.37"), (0.01, "= 0.010"), (0.014, "= 0.014"), (0.985, "= 0.985"),
+    (0.0, "< 0.005"), (1.0, "> 0.995")])
+def test_a_predictive_p_near_the_misfit_rule_has_three_decimals(p, words):
+    """QA: "p = 0.01" beside the rule "misfit: p <= 0.01" could be 0.006 or 0.014."""
+    from bayesgmm.plots.diagnostics import _p_words
+
+    assert _p_words(p, 200) == words

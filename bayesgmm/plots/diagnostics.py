@@ -1568,13 +1568,15 @@ class PredictiveCheck:
 
 
 def _p_words(p: float, n: int) -> str:
-    """"= 0.37"; "< 0.005" where no replicate of ``n`` reached the data (p = 0 is no
-    estimate: QA), "> 0.995" where every one did."""
+    """"= 0.37" ("= 0.014" within 0.05 of 0 or 1); "< 0.005" where no replicate of ``n``
+    reached the data (p = 0 is no estimate: QA), "> 0.995" where every one did."""
     if p == 0:
         return f"< {format_number(1 / n, 2)}"
     if p == 1:
         return f"> {format_number(1 - 1 / n, 3)}"
-    return f"= {p:.2f}"
+    # near the misfit rule's 0.01 and 0.99 a third decimal tells 0.006 from 0.014 (QA: "p =
+    # 0.01" beside a rule of p <= 0.01, unmarked, could not be read)
+    return f"= {p:.3f}" if min(p, 1 - p) < 0.05 else f"= {p:.2f}"
 
 
 def predictive_check(result: BayesResult, n_replicates: int = 200, random_state: Any = 0
