@@ -722,6 +722,23 @@ def test_rows_missing_a_coordinate_are_counted(figure):
     # axis of the coordinate they have (10 along x, 10 along y)
     assert ("20 missing a coordinate (ticks at the edge)"
             in [t.get_text() for t in ax.texts])
+    if figure == "classification":  # its subject: each row's component (QA: grey ticks)
+        from matplotlib.colors import to_rgba
+
+        from bayesgmm.plots._styles import _component_color
+
+        assigned = np.argmax(em.predict_proba(X), axis=1)
+        drawn = [c for c in ax.collections if len(c.get_offsets()) == 10]
+        along_x = next(c for c in drawn if np.allclose(c.get_offsets()[:, 1], 0.012))
+        along_y = next(c for c in drawn if np.allclose(c.get_offsets()[:, 0], 0.012))
+        for ticks, rows, axis in ((along_x, np.arange(1, 30, 3), 0),
+                                  (along_y, np.arange(0, 30, 3), 1)):
+            order = np.argsort(ticks.get_offsets()[:, axis])
+            expected = np.array([to_rgba(_component_color(k)) for k in
+                                 assigned[rows][np.argsort(X[rows, axis])]])
+            np.testing.assert_allclose(ticks.get_facecolors()[order][:, :3],
+                                       expected[:, :3])
+        return
     ticks = {line.get_marker(): line for line in ax.lines if line.get_marker() in ("|", "_")}
     np.testing.assert_array_equal(np.sort(ticks["|"].get_xdata()),
                                   np.sort(X[1:30:3, 0]))

@@ -18,7 +18,8 @@ from ._common import _RUG_POINTS, _sample_rows
 
 def _note_outside(ax: Axes, x: np.ndarray, y: np.ndarray | None = None,
                   keep: np.ndarray | None = None, centres: np.ndarray | None = None,
-                  names: list[str] | None = None, more: tuple[str, ...] = ()) -> None:
+                  names: list[str] | None = None, more: tuple[str, ...] = (),
+                  tick_colors: np.ndarray | None = None) -> None:
     """Say how many points lie beyond the axes (set around the bulk of the data,
     :func:`_limits`): "noise point(s)" when ``keep`` (:func:`_claimed`) is given and every
     one of them is a noise point; and, on a line of its own, how many are not drawn for a
@@ -29,7 +30,8 @@ def _note_outside(ax: Axes, x: np.ndarray, y: np.ndarray | None = None,
     the components' means on the panel's axes, and their ``names``: those beyond the axes
     are named too (QA: a component of weight 0.011 out at the outliers was in the legend
     and nowhere in the panel, which read as a one-component fit). ``more``: the caller's own
-    lines, after these (one note a panel)."""
+    lines, after these (one note a panel). ``tick_colors`` (N, 4): each row's colour for its
+    margin tick (its component's, in a classification), else grey."""
     (x0, x1), (y0, y1) = sorted(ax.get_xlim()), sorted(ax.get_ylim())
     beyond = (x < x0) | (x > x1)
     missing = np.isnan(x)
@@ -46,7 +48,7 @@ def _note_outside(ax: Axes, x: np.ndarray, y: np.ndarray | None = None,
         lines.append(f"{format_number(outside)} {'noise ' if noise else ''}point(s) beyond "
                      "the axes" + (" (triangles at the edge)" if len(edge) else ""))
     if absent and y is not None:
-        ticked = _margin_ticks(ax, x, y)
+        ticked = _margin_ticks(ax, x, y, tick_colors)
         # short: in a pair grid's small panels a long note covered the points (QA); the
         # figure's caption says what the ticks are
         lines.append(f"{format_number(absent)} missing a coordinate"
@@ -190,14 +192,18 @@ def _wrapped_to_panel(ax: Axes, lines: list[str], fontsize: float) -> list[str]:
 _TICK_COLOR = "0.2"
 
 
-def _margin_ticks(ax: Axes, x: np.ndarray, y: np.ndarray) -> int:
+def _margin_ticks(ax: Axes, x: np.ndarray, y: np.ndarray,
+                  colors: np.ndarray | None = None) -> int:
     """Points of a 2-D panel that miss one coordinate, as ticks on the edge of the axis of the
     one they have (x known: along the bottom; y known: along the left), so that a reader sees
     where the incomplete rows lie (QA: 203 of 579 rows appeared nowhere but in a footnote).
     At most :data:`_RUG_POINTS` a side (a random subset beyond). Only where the known
     coordinate lies within the axes: a tick beyond them (drawn unclipped) stretched the
     panel's extent 1,600 pixels to the right and the grid's layout collapsed (QA: a mistyped
-    hba1c of 52 in a row missing its glucose). Returns how many rows the ticks stand for."""
+    hba1c of 52 in a row missing its glucose). ``colors`` (N, 4): each row's tick colour (a
+    classification's: the rows' components, where grey ticks left the figure's subject
+    unshown for a quarter of the rows, QA); grey without. Returns how many rows the ticks
+    stand for."""
     from matplotlib.transforms import blended_transform_factory
 
     (x0, x1), (y0, y1) = sorted(ax.get_xlim()), sorted(ax.get_ylim())
@@ -208,16 +214,17 @@ def _margin_ticks(ax: Axes, x: np.ndarray, y: np.ndarray) -> int:
             continue
         rows = rows[_sample_rows(rows.size, _RUG_POINTS)]
         alpha = 0.6 * min(1.0, float(np.sqrt(200 / rows.size)))
-        if along_x:
-            ax.plot(x[rows], np.full(rows.size, 0.012), "|", color=_TICK_COLOR, markersize=7,
-                    alpha=alpha, transform=blended_transform_factory(ax.transData,
-                                                                     ax.transAxes),
-                    clip_on=False, zorder=4)
-        else:
-            ax.plot(np.full(rows.size, 0.012), y[rows], "_", color=_TICK_COLOR, markersize=7,
-                    alpha=alpha, transform=blended_transform_factory(ax.transAxes,
-                                                                     ax.transData),
-                    clip_on=False, zorder=4)
+        xy = (x[rows], np.full(rows.size, 0.012)) if along_x else \
+            (np.full(rows.size, 0.012), y[rows])
+        transform = (blended_transform_factory(ax.transData, ax.transAxes) if along_x else
+                     blended_transform_factory(ax.transAxes, ax.transData))
+        marker = "|" if along_x else "_"
+        if colors is None:
+            ax.plot(*xy, marker, color=_TICK_COLOR, markersize=7, alpha=alpha,
+                    transform=transform, clip_on=False, zorder=4)
+        else:  # one colour a row: a scatter (markersize 7 is s=49)
+            ax.scatter(*xy, marker=marker, c=np.asarray(colors)[rows], s=49, alpha=alpha,
+                       transform=transform, clip_on=False, zorder=4)
     return int(only_x.size + only_y.size)
 
 

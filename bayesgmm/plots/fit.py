@@ -1067,7 +1067,8 @@ def plot_classification(result: Any, X: Any = None, ax: Axes | None = None, *,
         _mark_labelled(a, X, labelled, j, i, drawn)
         a.set(xlim=_axis_limits(X[:, j], keep, w, m[:, j], c[:, j, j]),
               ylim=_axis_limits(X[:, i], keep, w, m[:, i], c[:, i, i]))
-        _note_outside(a, X[:, j], X[:, i], keep, centres=m[:, [j, i]], names=titles[:G])
+        _note_outside(a, X[:, j], X[:, i], keep, centres=m[:, [j, i]], names=titles[:G],
+                      tick_colors=_colours(assigned, G))
 
     def diag(a, i):
         x = X[:, i]
