@@ -1088,7 +1088,9 @@ def _cmd_report(args: argparse.Namespace) -> int:
                          "(an EM fit's report is rebuilt with the data: bayesgmm em DATA -k K "
                          f"--report --out {directory} --force)")
     if kind != "BayesResult":
-        raise ValueError(f"{directory} holds a bayesgmm {kind}, not a saved fit: give the "
+        what = {"Report": "report only (no fit beside it)",
+                "SelectionReport": "model-selection output (bayesgmm select)"}.get(kind, kind)
+        raise ValueError(f"{directory} holds a bayesgmm {what}, not a saved fit: give the "
                          "directory that fit or run saved")
     progress.say("loading ArviZ and the saved result...")
     _use_agg()
@@ -1251,9 +1253,11 @@ def _loo_table(bayes) -> pd.DataFrame:
     """The LOO comparison as loo.csv holds it: with each fit's convergence status (``checks``:
     OK, CAUTION or PROBLEMS, the head of its verdict), so that the table alone does not rank
     a fit that failed its checks as if it had passed (referee QA)."""
+    from .report import loo_ranks
+
     table = bayes.comparison.copy()
-    if "rank" in table.columns:  # 1 = best, as select.html and the criteria tables rank
-        table["rank"] = table["rank"] + 1  # (ArviZ ranks from 0; QA: two ranks for one K)
+    if "rank" in table.columns:  # as select.html ranks (QA: two ranks for one K)
+        table["rank"] = loo_ranks(table)
     table["checks"] = [bayes.diagnostics.get(name, "").split(":", 1)[0] or None
                        for name in table.index]
     return table

@@ -32,6 +32,7 @@ __all__ = [
     "check_covariance_type",
     "check_shape",
     "permuted",
+    "sd_and_correlation",
     "covariance_words",
     "cholesky_draws",
     "column_moments",
@@ -257,6 +258,17 @@ def permuted(params: np.ndarray, covariance_type: str, order: Any) -> np.ndarray
     if covariance_type == "diag":
         return params[:, order].copy()
     return params.copy()
+
+
+def sd_and_correlation(full: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Standard deviations (..., D) and correlation matrices (..., D, D) of covariance
+    matrices in full form (..., D, D), any leading axes kept (components, draws): the one
+    computation behind the tables' sds and correlations. A zero variance gives NaN
+    correlations, without NumPy's warning."""
+    full = np.asarray(full, dtype=np.float64)
+    sd = np.sqrt(np.diagonal(full, axis1=-2, axis2=-1))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return sd, full / (sd[..., :, None] * sd[..., None, :])
 
 
 def from_full(cov: np.ndarray, covariance_type: str, K: int | None = None) -> np.ndarray:

@@ -64,6 +64,7 @@ from bayesgmm.covariance import (
     covariance_words,
     n_covariance_parameters,
     nearest_distance2,
+    sd_and_correlation,
 )
 from bayesgmm.formatting import format_count, format_number, per_chain
 from bayesgmm.relabel import SAMPLE_DIMS, LabelSwitchingReport
@@ -628,10 +629,7 @@ def _correlations(ds: xr.Dataset, covariances: xr.DataArray | None) -> xr.Datase
             or covariances.sizes["feature"] < 2:
         return ds
     rows, cols = np.triu_indices(covariances.sizes["feature"], 1)
-    values = covariances.values
-    sd = np.sqrt(np.diagonal(values, axis1=-2, axis2=-1))
-    with np.errstate(all="ignore"):
-        corr = values[..., rows, cols] / (sd[..., rows] * sd[..., cols])
+    corr = sd_and_correlation(covariances.values)[1][..., rows, cols]
     names = [f"{a}, {b}" for a, b in zip(covariances["feature"].values[rows],
                                           covariances["feature_bis"].values[cols], strict=True)]
     dims = [d for d in covariances.dims if d not in ("feature", "feature_bis")]

@@ -38,6 +38,7 @@ from ._validation import (
     check_positive,
     check_random_state,
     check_sample_weight,
+    default_names,
     draw_seed,
     in_input_column_order,
     singular_columns,
@@ -1273,19 +1274,19 @@ def _collapse_messages(nk, D, covariance_type, restarts: int | None = None) -> l
 
 
 def _spike_messages(params, nk, covariance_type, data_cov) -> list[str]:
-    """Components of an ML fit with their own covariance on barely the points it needs (at
-    least :func:`bayesgmm.covariance.points_needed` less half a point, fewer than twice it)
-    and narrow beside the data (an sd under ``_SPIKE_SD_RATIO`` of the data's along some
-    direction): a spike on a few close values, most often a spurious local maximum whose
-    likelihood gain is not a cluster's (McLachlan & Peel 2000, section 3.10). QA: galaxies
-    K=6, two components on 2 rows each (sd 43 and 153 km/s against the data's 4,564), said
-    nowhere, and BIC within 0.2 of the best; the 3 galaxies near 33,000 km/s (sd 922) are a
-    group, not a spike."""
+    """Components of an ML fit with their own covariance on barely the points it needs (at least
+    :func:`bayesgmm.covariance.points_needed` less half a point, under one point more: a real
+    group of a few more rows is a group, review) and narrow beside the data (an sd under
+    ``_SPIKE_SD_RATIO`` of the data's along some direction): a spike on a few close values, most
+    often a spurious local maximum whose likelihood gain is not a cluster's (McLachlan & Peel
+    2000, section 3.10). QA: galaxies K=6, two components on 2 rows each (sd 43 and 153 km/s
+    against the data's 4,564), said nowhere, and BIC within 0.2 of the best; the 3 galaxies near
+    33,000 km/s (sd 922) are a group, not a spike."""
     if covariance_type == "tied":  # the shared covariance rests on every row
         return []
     K, D = len(nk), data_cov.shape[0]
     needed = covariance.points_needed(covariance_type, D)
-    few = (nk >= needed - 0.5) & (nk < 2 * needed)
+    few = (nk >= needed - 0.5) & (nk < needed + 1)
     if not few.any():
         return []
     full = covariance.to_full(params[2], covariance_type, K, D)
@@ -1302,8 +1303,8 @@ def _spike_messages(params, nk, covariance_type, data_cov) -> list[str]:
         f"{_SPIKE_SD_RATIO:.0%} of the data's: a component like that is often a spurious "
         "local maximum (a spike on a few close values; McLachlan & Peel 2000), which raises "
         "the log-likelihood, BIC and AIC without being a cluster. Compare with fewer "
-        "components, or with fit_em(..., prior='default') (MAP-EM, as bayesgmm fit starts "
-        "from), which keeps such spikes out."
+        "components (-k), or with MAP-EM, which keeps such spikes out (bayesgmm fit starts "
+        "from it; in Python fit_em(..., prior='default'))."
     ]
 
 
@@ -1796,13 +1797,15 @@ def _feature_order(given, names) -> list[int] | slice:
     return [given.index(n) for n in names]
 
 
-def _by_feature_name(value, names, what: str):
+def _by_feature_name(value, names, what: str, square: bool = False):
     """A start given as a DataFrame, matched to the data's features by column name as X's
     columns are (QA: read by position, means for (waiting, eruptions) started a component at
-    (80, 4.3) on (eruptions, waiting) data, where it never moved). Columns 0..D-1 are
-    positions."""
+    (80, 4.3) on (eruptions, waiting) data, where it never moved); ``square``: its rows too
+    (a tied covariance, ``df.cov()``). By position, as before: columns 0..D-1 in order, and
+    any DataFrame when the data name no features (an array: x0, x1, ...; review)."""
     columns = getattr(value, "columns", None)
-    if columns is None or names is None or isinstance(columns, pd.RangeIndex):
+    if columns is None or names is None or tuple(names) == default_names(len(names)) or (
+            isinstance(columns, pd.RangeIndex) and list(columns) == list(range(len(names)))):
         return value
     order = _feature_order(columns, names)
     if order == slice(None) and [str(c) for c in columns] != list(names):
@@ -1810,7 +1813,15 @@ def _by_feature_name(value, names, what: str):
                          f"{[str(c) for c in columns]}, not the data's features {list(names)}: "
                          f"name its columns as X's (or pass {what}.to_numpy() to match them "
                          "by position)")
-    return value.iloc[:, order]
+    value = value.iloc[:, order]
+    if square:  # rows named as the columns: the same order, else refused as above
+        rows = _feature_order(value.index, names)
+        if rows == slice(None) and [str(r) for r in value.index] != list(names):
+            raise ValueError(f"init {what} is a DataFrame whose rows "
+                             f"{[str(r) for r in value.index]} are not the data's features "
+                             f"{list(names)}: name its rows and columns as X's columns")
+        value = value.iloc[rows]
+    return value
 
 
 def _explicit_params(init, K, D, covariance_type, names=None):
@@ -1824,8 +1835,8 @@ def _explicit_params(init, K, D, covariance_type, names=None):
     if init.get("covariances") is None:  # from the data, by _covariances_around(means)
         return weights, means, None
     given = init["covariances"]
-    if covariance_type == "diag":  # (K, D): columns are features
-        given = _by_feature_name(given, names, "covariances")
+    if covariance_type in ("diag", "tied"):  # (K, D): columns are features; (D, D): both
+        given = _by_feature_name(given, names, "covariances", square=covariance_type == "tied")
     covariances = covariance.check_shape(np.array(given, dtype=np.float64),
                                          covariance_type, K, D, "init covariances")
     _check_start_covariances(covariances, covariance_type, K, D)

@@ -50,7 +50,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .covariance import COVARIANCE_DIMS, distinct_entries, entry_label
+from .covariance import COVARIANCE_DIMS, distinct_entries, entry_label, sd_and_correlation
 from .observation_record import observations_record
 
 __all__ = ["ESTIMATES_FILE", "KEY_COLUMNS", "estimates_table", "write_estimates"]
@@ -180,8 +180,7 @@ def _em_table(em: Any) -> pd.DataFrame:
             rows.append(_key(name, cells, labels, label))
             numbers.append(flat[position])
     derived = _derived_keys(covariance_type, len(components), features, labels)
-    full = np.asarray(em.full_covariances, dtype=float)
-    sd = np.sqrt(np.diagonal(full, axis1=-2, axis2=-1))  # (K, D)
+    sd, corr = sd_and_correlation(em.full_covariances)  # (K, D), (K, D, D)
     position = {f: i for i, f in enumerate(features)}
     for row in derived:
         k = 0 if row["component"] is None else row["component"]
@@ -189,8 +188,7 @@ def _em_table(em: Any) -> pd.DataFrame:
         if row["parameter"] == "sd":
             numbers.append(sd[k, i])
         else:
-            j = position[row["feature_bis"]]
-            numbers.append(full[k, i, j] / (sd[k, i] * sd[k, j]))
+            numbers.append(corr[k, i, position[row["feature_bis"]]])
     table = _keys(rows + derived)
     table["estimate"] = np.array(numbers, dtype=float)
     return table

@@ -52,7 +52,7 @@ import pandas as pd
 
 from . import plots, progress
 from ._warn import IN_PACKAGE
-from .covariance import covariance_words
+from .covariance import covariance_words, sd_and_correlation
 from .draw_arrays import membership_draws
 from .draws import Checkpoint
 from .formatting import format_count, format_number, per_chain, timing_parts
@@ -1081,7 +1081,7 @@ def _derived(w, m, cov, covariance_type, names, components=None
     ``components``: the components' titles (default 0..K-1)."""
     K, D = m.shape[-2:]
     comps = list(range(K)) if components is None else list(components)
-    sd = np.sqrt(np.diagonal(cov, axis1=-2, axis2=-1))  # (C, S, K, D)
+    sd, correlation = sd_and_correlation(cov)  # (C, S, K, D), (C, S, K, D, D)
     out = {"weight": (w, [comps]), "mean": (m, [comps, names])}
     if covariance_type == "tied":
         out["sd"] = (sd[:, :, 0], [names])
@@ -1091,7 +1091,7 @@ def _derived(w, m, cov, covariance_type, names, components=None
         out["sd"] = (sd, [comps, names])
     if covariance_type in ("full", "tied") and D > 1:
         i, j = np.triu_indices(D, 1)
-        corr = cov[..., i, j] / (sd[..., i] * sd[..., j])
+        corr = correlation[..., i, j]
         pairs = [f"{names[a]}, {names[b]}" for a, b in zip(i, j, strict=True)]
         out["corr"] = (corr[:, :, 0], [pairs]) if covariance_type == "tied" else \
             (corr, [comps, pairs])
@@ -2647,6 +2647,12 @@ def _agreement(best: Mapping[str, tuple[int, str]]) -> str:
               "(it tends to choose more components).")
 
 
+def loo_ranks(comparison: pd.DataFrame) -> pd.Series:
+    """The LOO comparison's ranks from 1 (the best), as the page and ``loo.csv`` show them and
+    the criteria tables rank; ArviZ's ``rank`` counts from 0."""
+    return comparison["rank"] + 1
+
+
 def _section_loo(bayes: BayesSelection, figure) -> tuple[str, str, list[str]]:
     covariance = {getattr(r, "covariance_type", None) for r in bayes.results.values()} - {None}
     what = f" with {covariance.pop()} covariances" if len(covariance) == 1 else ""
@@ -2654,7 +2660,7 @@ def _section_loo(bayes: BayesSelection, figure) -> tuple[str, str, list[str]]:
     # (BayesSelection.shown_table); ArviZ ranks from 0, the criteria table above from 1.
     table = bayes.shown_table()
     if "rank" in bayes.comparison.columns:
-        table.insert(0, "rank", bayes.comparison["rank"] + 1)
+        table.insert(0, "rank", loo_ranks(bayes.comparison))
     cls = _loo_box(bayes)
     diagnostics = pd.DataFrame({"convergence": list(bayes.diagnostics.values())},
                                index=pd.Index(list(bayes.diagnostics), name="model"))

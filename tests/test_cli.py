@@ -1469,7 +1469,8 @@ def test_a_home_relative_out_is_checked_where_it_is_written(tmp_path, monkeypatc
     manifest = home / "emfit" / "manifest.json"
     manifest.write_text(manifest.read_text().replace('"EMResult"', '"SelectionReport"'))
     rc, _, err = _run_main(["report", "~/emfit"], capsys)
-    assert rc == 2 and "holds a bayesgmm SelectionReport, not a saved fit" in err
+    assert rc == 2 and "holds a bayesgmm model-selection output (bayesgmm select), not a " \
+        "saved fit" in err
 
 
 def test_the_console_leaves_out_a_table_from_too_few_draws(tiny_fit, capsys):

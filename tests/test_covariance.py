@@ -116,3 +116,18 @@ def test_cholesky_draws_repair_rounding_and_refuse_what_is_no_covariance():
     for no_covariance in ([[1.0, 2.0], [2.0, 1.0]], [[-1.0, 0.0], [0.0, -1.0]]):
         with pytest.raises(np.linalg.LinAlgError):
             covariance.cholesky_draws(np.array(no_covariance)[None, None], "full", 1, 2)
+
+
+def test_sd_and_correlation_are_numpys_for_any_leading_axes():
+    """One computation behind every table's sds and correlations (review: written three
+    times)."""
+    from bayesgmm.covariance import sd_and_correlation
+
+    rng = np.random.default_rng(0)
+    data = rng.normal(size=(2, 3, 50, 4)) @ rng.normal(size=(4, 4))
+    full = np.stack([[np.cov(d, rowvar=False) for d in row] for row in data])
+    sd, corr = sd_and_correlation(full)
+    for index in np.ndindex(2, 3):
+        np.testing.assert_allclose(sd[index], np.std(data[index], axis=0, ddof=1), rtol=1e-12)
+        np.testing.assert_allclose(corr[index], np.corrcoef(data[index], rowvar=False),
+                                   rtol=1e-12, atol=1e-15)

@@ -96,10 +96,19 @@ def test_a_weighted_search_scores_held_out_rows_with_their_weights(three):
     repeated = np.repeat(np.asarray(three), weights.astype(int), axis=0)
     assert est.score(three, sample_weight=weights) == pytest.approx(est.score(repeated),
                                                                     rel=1e-12)
+    from sklearn.model_selection import KFold
+
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # "does not support sample_weight"
-        GridSearchCV(EMGaussianMixture(random_state=0), {"n_components": [1, 2]},
-                     cv=2).fit(three, sample_weight=weights)
+        search = GridSearchCV(EMGaussianMixture(random_state=0), {"n_components": [2]},
+                              cv=KFold(2)).fit(three, sample_weight=weights)
+    # the held-out rows scored with their weights (review: only the warning was checked)
+    train, test = next(KFold(2).split(three))
+    X = np.asarray(three)
+    fold = EMGaussianMixture(2, random_state=0).fit(X[train], sample_weight=weights[train])
+    assert search.cv_results_["split0_test_score"][0] == pytest.approx(
+        fold.score(X[test], sample_weight=weights[test]), rel=1e-12)
+    assert fold.score(X[test], sample_weight=weights[test]) != fold.score(X[test])
 
 
 def test_missing_values_weights_labels_and_noise_as_fit_em_takes_them(old_faithful):

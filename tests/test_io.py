@@ -266,6 +266,9 @@ def test_a_header_line_is_required_and_names_each_column_once(tmp_path, text, ma
      r": comment lines are not read; remove the lines above the header"),
     ("sep=,\nx,y\n1,2\n3,4\n", r"Excel's separator hint \('sep=,'\)"),
     ("sep=;\nx;y\n1;2\n3;4\n", r"Excel's separator hint \('sep=;'\)"),
+    ("# units mm\nx\n1\n2\n", r"starts with '#' \('# units mm'\)"),  # one column (review)
+    ("\ufeffsep=,\nx,y\n1,2\n", r"Excel's separator hint"),  # Excel's byte-order mark
+    ("\ufeff# a comment\nx,y\n1,2\n", r"starts with '#'"),
 ])
 def test_lines_above_the_header_are_named(tmp_path, text, match):
     """Comment lines and Excel's "sep=" hint used to be read as the header, and the file then

@@ -172,4 +172,4 @@ def test_components_of_mixed_draws_are_judged_at_the_start_not_at_their_means():
     stand_in.em = joined
     (note,) = shape_warning({"K=2": stand_in}, "K=2", None, unreported={"K=2": (1,)})
     assert ("K=2 (best by elpd_loo, at its MAP-EM start: the posterior means of component(s) "
-            "1 average over modes): components 0 and 1") in note
+            "1 describe no single cluster): components 0 and 1") in note

@@ -74,7 +74,7 @@ def test_docstring_examples_run():
     examples = 0
     for name in bayesgmm.__all__:
         for test in finder.find(getattr(bayesgmm, name), name):
-            examples += len(test.examples)
+            examples += sum(not e.options.get(doctest.SKIP) for e in test.examples)
             runner.run(test)
-    assert examples >= 10
+    assert examples >= 8  # the examples run, not those skipped (review)
     assert runner.summarize(verbose=False).failed == 0

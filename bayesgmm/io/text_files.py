@@ -67,7 +67,8 @@ def check_header(p: Path, sep: str, path: Any, named: list[str]) -> None:
 
     _refuse_binary(p, path)
 
-    with open(p, newline="", encoding="utf-8", errors="replace") as f:
+    # utf-8-sig: Excel's "CSV UTF-8" starts with a byte-order mark, which hid "sep=" and "#"
+    with open(p, newline="", encoding="utf-8-sig", errors="replace") as f:
         reader = csv.reader(f, delimiter=sep)
         first = next(reader, [])
         # the first line below it that is no comment (a header under comment lines)
@@ -98,13 +99,17 @@ def _refuse_preamble(first: list[str], second: list[str], sep: str, path: Any) -
     mm", read.table's comment.char) would be taken as the column names, and the file then
     refused for a reason it does not have (QA: "line 3 has 2 values but the lines before it
     have 1"). A header whose first name starts with '#' ("#id,x,y") and spans the data's
-    columns is a header."""
+    columns, with numbers below it, is a header."""
     joined = sep.join(first)
     if re.fullmatch(r"sep=.?", joined.strip(), flags=re.IGNORECASE):
         raise ValueError(f"the first line of {path} is Excel's separator hint ({joined!r}), "
                          "not column names: remove that line, so that the first line names "
                          "the columns")
-    if first and first[0].startswith("#") and len(first) != len(second):
+    # a header names columns; below it, numbers (QA review: a one-column file's comment has
+    # as many fields as its header, "# units mm" above "x")
+    header_like = second and not all(_is_number(v.strip()) or _is_missing_cell(v.strip())
+                                     for v in second)
+    if first and first[0].startswith("#") and (len(first) != len(second) or header_like):
         raise ValueError(f"the first line of {path} starts with '#' ({joined[:40]!r}): "
                          "comment lines are not read; remove the lines above the header, so "
                          "that the first line names the columns")

@@ -676,13 +676,12 @@ _SIMILAR_WIDTHS = 0.8
 
 
 def _ebfmi(sample_stats: Any) -> np.ndarray:
-    """Each chain's E-BFMI (ArviZ's ``bfmi``), as the panel draws it."""
-    import arviz as az
+    """Each chain's E-BFMI as the diagnostics measure it (ArviZ's warnings left out)."""
+    from ..diagnostics import _ebfmi as measured
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return np.asarray(az.bfmi(sample_stats[["energy"]])["energy"].values,
-                          dtype=float).ravel()
+        return measured(sample_stats)
 
 
 def _energy_reading(result: BayesResult) -> str:

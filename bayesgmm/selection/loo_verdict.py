@@ -220,8 +220,9 @@ def shape_warning(results: Mapping[str, Any], best: str, simplest: str | None,
             em = model.em
             weights, means, covariances = em.weights / em.weights.sum(), em.means, \
                 em.covariances
+            # their cause varies (bimodal, nearly empty, unlocated: review), the reading not
             role += (", at its MAP-EM start: the posterior means of component(s) "
-                     f"{', '.join(map(str, mixed))} average over modes")
+                     f"{', '.join(map(str, mixed))} describe no single cluster")
         else:
             weights, means, covariances = model.posterior_mean()
         found.append((name, f"{name} ({role})", one_mode_groups(
