@@ -1608,3 +1608,22 @@ def test_a_predictive_p_near_the_misfit_rule_has_three_decimals(p, words):
     from bayesgmm.plots.diagnostics import _p_words
 
     assert _p_words(p, 200) == words
+
+
+def test_a_one_feature_classification_has_a_density_scale():
+    """QA: its y axis ("weighted component density") had no tick labels, beside the density
+    figure's scaled axis; the ticks start at 0 (the points are jittered below it)."""
+    import matplotlib.pyplot as plt
+
+    from bayesgmm import load_galaxies
+
+    X = load_galaxies()
+    fig = plots.plot_classification(fit_em(X, 3, random_state=0), X)
+    try:
+        ax = fig.axes[0]
+        ticks = ax.get_yticks()
+        assert len(ticks) >= 3 and ticks.min() == 0.0 and ticks.max() <= ax.get_ylim()[1]
+        fig.canvas.draw()
+        assert "10^{\u22124}" in ax.yaxis.get_offset_text().get_text()  # 1.5, not 0.00015
+    finally:
+        plt.close(fig)

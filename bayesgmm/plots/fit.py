@@ -1113,6 +1113,11 @@ def plot_classification(result: Any, X: Any = None, ax: Axes | None = None, *,
     fig, ax = _new_axes(ax)
     if X.shape[1] == 1:
         diag(ax, 0)
+        # the density's scale, as the density figure beside it has one (QA: no tick labels,
+        # heights not comparable); none below 0, where the points are jittered
+        top = ax.get_ylim()[1]
+        ax.set_yticks([t for t in MaxNLocator(4).tick_values(0.0, top) if 0.0 <= t <= top])
+        _density_ticks(ax)
         ax.set(xlabel=names[0], ylabel="weighted component density")
     else:
         pair(ax, 1, 0)
