@@ -1417,7 +1417,8 @@ def _marks_caption(fit: Any, labelled: np.ndarray | None) -> str:
     if getattr(fit, "noise", False) or getattr(getattr(fit, "em", None), "noise", False):
         parts.append("black: most probably noise")
     if labelled is not None:
-        parts.append(f"squares: the {int(labelled.sum())} points whose component was known")
+        parts.append(f"black crosses: the {int(labelled.sum())} points whose component was "
+                     "known")
     return f" ({'; '.join(parts)})" if parts else ""
 
 

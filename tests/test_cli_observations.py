@@ -273,7 +273,7 @@ def test_em_report_with_every_capability(rows_dir, capsys):
             "known component: 0 = 'long', 1 = 'short'; a uniform noise component") in out
     page = (rows_dir / "rep" / "report.html").read_text()
     assert "3 missing value(s) in 3 row(s)" in page and "The noise component" in page
-    assert "squares: the 15 points whose component was known" in page
+    assert "black crosses: the 15 points whose component was known" in page
     assert "15 row(s) with a known component: 0 = &#x27;long&#x27;, 1 = &#x27;short&#x27;" in page
     # the columns in the settings table; the label names once, in the observations line
     assert "labels column" in page and "weights column" in page
@@ -327,7 +327,7 @@ def test_fit_with_every_capability_saves_and_reports(rows_dir, capsys):
     assert record["weighted"] and record["n_labelled"] == 15 and record["noise"]
     assert record["n_missing_values"] == 3
     page = (rows_dir / "fitted" / "report.html").read_text()
-    assert "The noise component" in page and "squares: the 15 points" in page
+    assert "The noise component" in page and "black crosses: the 15 points" in page
     assert 'Figure "' not in page  # no figure failed
 
 

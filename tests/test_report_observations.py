@@ -90,7 +90,7 @@ def test_bayes_report_on_data_with_missing_values_and_known_labels(tiny_fit):
     # QA (referee): the table of uncertain points named components by bare numbers
     table = page[page.index("most probable component. "):]
     assert re.search(r"<td>[01] \((short|long)\)</td>", table)
-    assert "squares: the 3 points whose component was known" in page
+    assert "black crosses: the 3 points whose component was known" in page
     assert "Figure &quot;" not in page and 'Figure "' not in page  # no figure failed
     assert {f.name for f in figures} >= {"data", "classification", "membership"}
 

@@ -150,8 +150,9 @@ def _mark_labelled(ax, X: np.ndarray, labelled: Any, i: int, j: int | None,
         return
     sel = _labelled_drawn(labelled, len(X) if drawn is None else drawn)
     y = X[sel, j] if j is not None else np.zeros(sel.size)
-    ax.scatter(X[sel, i], y, s=46, facecolors="none", edgecolors="black", lw=0.6,
-               marker="s", label="known label")
+    # a black cross over the point: an open square was lost on a component's filled squares
+    # (QA); every filled marker is some component's
+    ax.scatter(X[sel, i], y, s=60, color="black", lw=1.0, marker="+", label="known label")
 
 
 def _labelled_drawn(labelled: Any, drawn: Any) -> np.ndarray:

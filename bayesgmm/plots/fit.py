@@ -1019,7 +1019,7 @@ def plot_classification(result: Any, X: Any = None, ax: Axes | None = None, *,
     {ax}
     {proba}
     labelled : bool array (N,), optional
-        Points whose component was known (known labels): drawn with a black square.
+        Points whose component was known (known labels): drawn with a black cross (+).
     marked : sequence of int
         Components whose key entry gets a dagger (†) after its name: those whose summaries
         describe no single cluster (:attr:`~bayesgmm.Diagnostics.unreported_components`), as
@@ -1087,8 +1087,8 @@ def plot_classification(result: Any, X: Any = None, ax: Axes | None = None, *,
                       color=_component_color(G, G), alpha=0.8 * opacity, marker="x", lw=0.9)
         if labelled is not None and np.any(labelled):
             sel = _labelled_drawn(labelled, drawn)  # rings on drawn points only (review)
-            a.scatter(x[sel], -0.08 * top + 0.04 * top * jitter[sel], s=46, marker="s",
-                      facecolors="none", edgecolors="black", lw=0.6)
+            a.scatter(x[sel], -0.08 * top + 0.04 * top * jitter[sel], s=60, marker="+",
+                      color="black", lw=1.0)
         a.set_xlim(grid[0], grid[-1])
         _note_outside(a, x, keep=keep)
         a.set_yticks([])
@@ -1105,8 +1105,8 @@ def plot_classification(result: Any, X: Any = None, ax: Axes | None = None, *,
                      + (f"\n{shown}" if shown else ""))
         from matplotlib.lines import Line2D
 
-        known = ([Line2D([], [], marker="s", ls="", markerfacecolor="none",
-                         markeredgecolor="black", label="known label")]
+        known = ([Line2D([], [], marker="+", ls="", color="black", markersize=8,
+                         label="known label")]
                  if labelled is not None and np.any(labelled) else [])
         _legend_below(fig, titles[:K], G, known)
         return fig
@@ -1129,8 +1129,8 @@ def plot_classification(result: Any, X: Any = None, ax: Axes | None = None, *,
                       ls=_component_linestyle(k) if one_d and k < G else "",
                       color=_component_color(k, G), label=titles[k]) for k in range(K)]
     if labelled is not None and np.any(labelled):
-        handles.append(Line2D([], [], marker="s", ls="", markerfacecolor="none",
-                              markeredgecolor="black", label="known label"))
+        handles.append(Line2D([], [], marker="+", ls="", color="black", markersize=8,
+                              label="known label"))
     # the key's sizes are the points' own: from certain to the most uncertain point drawn
     # (QA: it showed 0.67, which no point had, beside points of 1-2 px)
     handles += [Line2D([], [], marker="o", ls="", color="0.4",
@@ -1234,8 +1234,8 @@ def _membership_1d(result, x, ax, bayes, K, G, titles, name, labelled) -> Figure
         if k == K - 1 or panels[0] is not panels[-1]:  # the rug once per panel
             rug = _rug(panel, x, -0.03, markersize=10, alpha=0.5, label="data")
             if sel is not None and sel.any():
-                panel.plot(x[sel], np.full(int(sel.sum()), -0.03), "s", markerfacecolor="none",
-                           markeredgecolor="black", markersize=5, label="known label")
+                panel.plot(x[sel], np.full(int(sel.sum()), -0.03), "+", color="black",
+                           markersize=7, label="known label")
         panel.set(ylim=(-0.06, 1.03), xlim=(grid[0], grid[-1]))
     band = f" with its {on_grid.interval:.0%} interval" if bayes else ""
     title = f"Membership: P(k | x){' posterior mean' if bayes else ' (EM)'}{band}"
@@ -1294,7 +1294,7 @@ def plot_membership(result: Any, X: Any = None, ax: Axes | None = None, *,
     {proba}
     n_uncertain : int
     labelled : bool array (N,), optional
-        Points whose component was known: drawn with a black square.
+        Points whose component was known: drawn with a black cross (+).
     rows : int array (N,), optional
         The row number of each point in the caller's data (default: the fitted result's
         own, which skip the rows the fit dropped; else 0, 1, ...).
