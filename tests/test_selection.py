@@ -1771,3 +1771,18 @@ def test_a_sparse_fit_with_a_collapsed_component_says_so_not_k_max_too_small(thr
     assert "a component collapsed (onto tied values or a linear relation)" in sparse.caveat
     assert "K_max" not in sparse.caveat
     assert "likely cause: collapsed component" in sparse.diagnostics.verdict
+
+
+def test_a_chosen_or_near_tied_cell_with_a_spike_is_named():
+    """QA: galaxies' K=5 full, within 0.22 of BIC's best, rested on two 2-row components;
+    only the report's table said so, not the console's notes."""
+    from bayesgmm import load_galaxies
+
+    sel = select_em(load_galaxies(), range(1, 7), ["full"], random_state=1, n_jobs=1)
+    (note,) = [n for n in sel.notes if "spurious spike" in n]
+    spiky = [(k, ct) for (k, ct), fit in sel.fits.items()
+             if any("spurious local maximum" in w for w in fit.warnings)]
+    listed = note.split(": ")[0].split(", ")
+    assert listed and set(listed) <= {f"K={k} {ct}" for k, ct in spiky}
+    assert "K=5 full" in listed  # within 0.22 of BIC's best
+    assert "K=3 full" not in listed and "criteria with care" in note

@@ -62,6 +62,7 @@ def _choice_notes(table: pd.DataFrame, best: dict[str, tuple[int, str]], ks: lis
                 if exclude_degenerate and not fitted["degenerate"].all() else fitted)
     eligible = eligible[~same_model_as_another(eligible)]
     notes = []
+    mentioned = set(best.values())  # the cells the notes name: their spikes said (QA)
     for criterion, (k, ct) in best.items():
         chosen = eligible.loc[(eligible["n_components"] == k)
                               & (eligible["covariance_type"] == ct), criterion]
@@ -70,6 +71,7 @@ def _choice_notes(table: pd.DataFrame, best: dict[str, tuple[int, str]], ks: lis
         value = float(chosen.iloc[0])
         close = eligible[(eligible[criterion] - value < WEAK_EVIDENCE)
                          & ~((eligible["n_components"] == k) & (eligible["covariance_type"] == ct))]
+        mentioned |= {(r.n_components, r.covariance_type) for r in close.itertuples()}
         if len(close):
             cells = ", ".join(f"K={r.n_components} {r.covariance_type} "
                               f"(+{getattr(r, criterion) - value:.2f})"
@@ -86,7 +88,24 @@ def _choice_notes(table: pd.DataFrame, best: dict[str, tuple[int, str]], ks: lis
         notes.append(f"{', '.join(tops)} pick{'s' if len(tops) == 1 else ''} K={max(ks)}, the "
                      "largest K fitted: a larger K may be better still (widen n_components, "
                      "-k)")
-    return tuple(notes) + _shape_notes(best, fits or {})
+    return tuple(notes) + _spike_notes(mentioned, fits or {}) + _shape_notes(best, fits or {})
+
+
+def _spike_notes(cells: set[tuple[int, str]], fits: dict[tuple[int, str], Any]
+                 ) -> tuple[str, ...]:
+    """The chosen and near-tied cells whose fit has a likely spurious spike (a component on
+    barely the rows its covariance needs, narrow beside the data: fit_em's warning), whose
+    criteria that spike may inflate (QA: galaxies' K=5, within 0.22 of BIC's best, rested on
+    two 2-row components; only the report's table said so)."""
+    spiky = sorted(cell for cell in cells if any(
+        "spurious local maximum" in w for w in getattr(fits.get(cell), "warnings", ())))
+    if not spiky:
+        return ()
+    listed = ", ".join(f"K={k} {ct}" for k, ct in spiky)
+    return (f"{listed}: a component on barely the rows its covariance needs, narrow beside "
+            "the data (a likely spurious spike; see the fit's warning), which raises the "
+            "log-likelihood and so lowers BIC, AIC and ICL: weigh "
+            f"{'that cell' if len(spiky) == 1 else 'those cells'}' criteria with care",)
 
 
 def _shape_notes(best: dict[str, tuple[int, str]], fits: dict[tuple[int, str], Any]
