@@ -1078,11 +1078,12 @@ def _cmd_report(args: argparse.Namespace) -> int:
                          f"{missing_hint(directory)}")
     if not (directory / "manifest.json").is_file():  # at once, before ArviZ loads
         raise ValueError(f"{directory} is not a saved bayesgmm result (no manifest.json)")
-    from .result_files import read_manifest
+    from .result_files import check_saved
 
-    # its kind from the manifest, at once (QA: an EM result was refused after 7-30 s of
-    # loading ArviZ and the report's modules, in silence)
-    kind = read_manifest(directory).get("kind")
+    # its kind from the manifest and its files' checksums, at once (QA: an EM result was
+    # refused after 7-30 s of loading ArviZ and the report's modules, in silence), so that
+    # no status line comes before an input error
+    kind = check_saved(directory).get("kind")
     if kind == "EMResult":
         raise ValueError(f"{directory} holds an EM result; this report needs a Bayesian fit "
                          "(an EM fit's report is rebuilt with the data: bayesgmm em DATA -k K "
@@ -1092,7 +1093,10 @@ def _cmd_report(args: argparse.Namespace) -> int:
                 "SelectionReport": "model-selection output (bayesgmm select)"}.get(kind, kind)
         raise ValueError(f"{directory} holds a bayesgmm {what}, not a saved fit: give the "
                          "directory that fit or run saved")
-    progress.say("loading ArviZ and the saved result...")
+    # on a terminal: off one, a status line never comes before an input error, and reading
+    # the files can still find one (a damaged em.json)
+    if sys.stderr.isatty():
+        progress.say("loading ArviZ and the saved result...")
     _use_agg()
     from .report import write_report
 

@@ -62,8 +62,8 @@ from .versions import software_versions
 if TYPE_CHECKING:
     import xarray as xr
 
-__all__ = ["FORMAT_VERSION", "RESULT_FILES", "list_further_files", "read_manifest", "save_files",
-           "write_directory", "write_manifest"]
+__all__ = ["FORMAT_VERSION", "RESULT_FILES", "check_saved", "list_further_files",
+           "read_manifest", "save_files", "write_directory", "write_manifest"]
 
 FORMAT_VERSION = 1
 # The files of each saved kind (besides the manifest).
@@ -181,6 +181,17 @@ def write_directory(path: str | os.PathLike, write: Callable[[Path], None], *,
 def read_manifest(path: str | os.PathLike) -> dict[str, Any]:
     """The manifest of a saved result (kind, format version, software versions, files)."""
     return _check_manifest(expand_home(path))
+
+
+def check_saved(path: str | os.PathLike) -> dict[str, Any]:
+    """The manifest of a saved directory, with a result's files checked as :func:`bayesgmm.load`
+    checks them (there, regular files, unchanged since saved), without loading anything: a
+    caller can refuse a changed or wrong directory before it says it is loading (QA)."""
+    directory = expand_home(path)
+    manifest = _check_manifest(directory)
+    if manifest["kind"] in RESULT_FILES:
+        _check_files(directory, manifest, RESULT_FILES[manifest["kind"]])
+    return manifest
 
 
 def write_manifest(directory: str | os.PathLike, kind: str) -> None:

@@ -622,7 +622,7 @@ def test_max_draws_none_takes_every_draw(quick_fit, old_faithful):
 def test_summary_takes_one_name_and_refuses_unknown_names(quick_fit):
     assert list(quick_fit.summary("weights").index) == ["weights[0]", "weights[1]"]
     with pytest.raises(ValueError, match=r"no variable\(s\) \['foo'\] in the posterior; it has "
-                                         r"\['weights', 'means', 'covariances', 'corr'\]"):
+                                         r"\['weights', 'means', 'covariances', 'corr', 'sd'\]"):
         quick_fit.summary(["weights", "foo"])
     assert "weights[0]" not in quick_fit.summary(["~weights"]).index
 
@@ -687,7 +687,12 @@ def test_feature_names_that_make_labels_ambiguous_keep_every_row_and_the_estimat
     summary = result.summary()
     assert not summary.index.is_unique and len(summary) == 2 + 4 + 8 + 2  # + correlations
     table = estimates_table(result)
-    assert len(table) == 2 + 4 + 6  # each matrix's three distinct entries
+    # each matrix's three distinct entries; then 2 x 2 sds and one correlation a component
+    assert len(table) == 2 + 4 + 6 + 4 + 2
+    sd = table[table["parameter"] == "sd"]
+    draws = np.sqrt(np.diagonal(result.posterior["covariances"].to_numpy(), axis1=-2,
+                                axis2=-1)).mean(axis=(0, 1))
+    np.testing.assert_allclose(sd["mean"].to_numpy(), draws.reshape(-1), rtol=1e-12)
     cov = table[table["parameter"] == "covariances"]
     means = result.posterior["covariances"].mean(("chain", "draw")).to_numpy()
     expected = [means[k, i, j] for k in range(2) for i, j in ((0, 0), (0, 1), (1, 1))]
