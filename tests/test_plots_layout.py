@@ -722,7 +722,7 @@ def test_rows_missing_a_coordinate_are_counted(figure):
     # axis of the coordinate they have (10 along x, 10 along y)
     assert ("20 missing a coordinate (ticks at the edge)"
             in [t.get_text() for t in ax.texts])
-    if figure == "classification":  # its subject: each row's component (QA: grey ticks)
+    if figure in ("classification", "membership"):  # each row's component (QA: grey ticks)
         from matplotlib.colors import to_rgba
 
         from bayesgmm.plots._styles import _component_color

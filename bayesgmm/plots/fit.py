@@ -1352,7 +1352,7 @@ def plot_membership(result: Any, X: Any = None, ax: Axes | None = None, *,
     w_, m_, c_ = _point_estimate(result)  # as the classification's axes: a far group held
     ax.set(xlim=_group_limits(X[:, i], keep, w_, m_[:, i], c_[:, i, i]),
            ylim=_group_limits(X[:, j], keep, w_, m_[:, j], c_[:, j, j]))
-    _note_outside(ax, X[:, i], X[:, j], keep)
+    _note_outside(ax, X[:, i], X[:, j], keep, tick_colors=_colours(assigned, G))
     shown = np.flatnonzero(np.isfinite(X[:, i]) & np.isfinite(X[:, j]))  # both coordinates
     # Only uncertain points: spacing walked down the list to near-certain ones (QA: rows with
     # uncertainty 0.000 circled as "most uncertain" beside a table of 0.30-0.45).
