@@ -738,8 +738,7 @@ def fit_em(
     if prior is None:  # a prior keeps few-point covariances proper (a lone point may be one)
         restarts = len(starts) if starts[0] is None else None
         captured += _collapse_messages(nk, D, covariance_type, restarts)
-        captured += _spike_messages(params, nk, covariance_type,
-                                    _reference_covariance(Xc, obs.start_weights))
+        captured += _spike_messages(params, nk, covariance_type, Xc, obs.start_weights)
         captured += _floor_messages(params, nk, covariance_type, reg_covar, Xc, names,
                                     obs.start_weights, observed)
     captured += _few_observed_messages(observed, nk, covariance_type, names, prior)
@@ -1273,7 +1272,7 @@ def _collapse_messages(nk, D, covariance_type, restarts: int | None = None) -> l
     ]
 
 
-def _spike_messages(params, nk, covariance_type, data_cov) -> list[str]:
+def _spike_messages(params, nk, covariance_type, Xc, start_weights) -> list[str]:
     """Components of an ML fit with their own covariance on barely the points it needs (at least
     :func:`bayesgmm.covariance.points_needed` less half a point, under one point more: a real
     group of a few more rows is a group, review) and narrow beside the data (an sd under
@@ -1284,11 +1283,12 @@ def _spike_messages(params, nk, covariance_type, data_cov) -> list[str]:
     33,000 km/s (sd 922) are a group, not a spike."""
     if covariance_type == "tied":  # the shared covariance rests on every row
         return []
-    K, D = len(nk), data_cov.shape[0]
+    K, D = len(nk), Xc.shape[1]
     needed = covariance.points_needed(covariance_type, D)
     few = (nk >= needed - 0.5) & (nk < needed + 1)
     if not few.any():
         return []
+    data_cov = _reference_covariance(Xc, start_weights)  # only then: a pass over the rows
     full = covariance.to_full(params[2], covariance_type, K, D)
     try:
         narrow = [int(k) for k in np.flatnonzero(few) if scipy.linalg.eigh(
