@@ -72,7 +72,7 @@ class EMGaussianMixture(EstimatorBase):
         ``GaussianMixture.lower_bound_``.
     n_features_in_ : int
     feature_names_in_ : ndarray (D,) of str
-        DataFrame column names; not set for arrays.
+        DataFrame column names when all are strings; not set for arrays (as in scikit-learn).
     label_names_ : tuple of str
 
     Examples
@@ -116,6 +116,7 @@ class EMGaussianMixture(EstimatorBase):
         name_labels(result, label_names)
         self._set_fitted(result)
         self.label_names_ = label_names
+        self._keep_string_names_only(X)
         return self
 
     def _set_fitted(self, result: EMResult) -> None:

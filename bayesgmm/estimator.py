@@ -93,7 +93,8 @@ class BayesianGMM(EstimatorBase):
     converged_ : bool
         Whether the posterior passed every diagnostic check (``diagnostics().ok``).
     feature_names_in_ : ndarray (D,) of str
-        DataFrame column names; not set for arrays (as in scikit-learn).
+        DataFrame column names when all are strings; not set for arrays (as in
+        scikit-learn).
     n_features_in_ : int
     label_names_ : tuple of str
         With ``fit(..., labels=names)``: component k's label name is ``label_names_[k]``
@@ -166,6 +167,7 @@ class BayesianGMM(EstimatorBase):
         name_labels(result, label_names)
         self._set_fitted(result)
         self.label_names_ = label_names
+        self._keep_string_names_only(X)
         return self
 
     def sampler_settings(self) -> SamplerSettings:

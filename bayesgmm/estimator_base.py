@@ -137,6 +137,13 @@ class EstimatorBase:
                                                                result.covariance_type)
         self.precisions_ = precisions(self.precisions_cholesky_, result.covariance_type)
 
+    def _keep_string_names_only(self, X: Any) -> None:
+        """Remove ``feature_names_in_`` when X's column names are not all strings, as
+        scikit-learn sets it (QA: integer column names 10, 20 gave ['10', '20'], which a
+        tool comparing it with ``X.columns`` finds unequal)."""
+        if isinstance(X, pd.DataFrame) and not all(isinstance(c, str) for c in X.columns):
+            self.__dict__.pop("feature_names_in_", None)
+
     def _fit_arguments(self, sample_weight: Any, labels: Any
                        ) -> tuple[dict[str, Any], tuple[str, ...]]:
         """The fit's observation keywords (:func:`observation_arguments`) and the label

@@ -460,3 +460,25 @@ def test_a_refit_on_an_array_drops_the_names_and_arrays_are_warned_about(tiny_fi
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         est.predict(rng.normal(size=(4, 3)))  # fitted on an array: nothing to warn of
+
+
+@pytest.mark.parametrize("columns, named", [(["a", "b"], True), ([10, 20], False),
+                                            (["a", 1], False)], ids=["text", "int", "mixed"])
+@pytest.mark.parametrize("kind", ["em", "bayes"])
+def test_feature_names_in_only_for_string_column_names(monkeypatch, columns, named, kind):
+    """As scikit-learn sets it (QA60 F4: integer column names 10, 20 gave ['10', '20'])."""
+    from conftest import posterior_stand_in
+
+    from bayesgmm import EMGaussianMixture, estimator
+
+    rng = np.random.default_rng(2)
+    X = pd.DataFrame(np.vstack([rng.normal(0, 1, (40, 2)), rng.normal(6, 1, (40, 2))]),
+                     columns=columns)
+    if kind == "bayes":
+        monkeypatch.setattr(estimator, "fit_bayes", lambda X, K, **_: posterior_stand_in(X, K))
+    est = (EMGaussianMixture(2, random_state=0) if kind == "em" else BayesianGMM(2)).fit(X)
+    assert hasattr(est, "feature_names_in_") is named and est.n_features_in_ == 2
+    if named:
+        assert list(est.feature_names_in_) == columns
+    shuffled = X[X.columns[::-1]]  # predicting by name still works without the attribute
+    np.testing.assert_array_equal(est.predict(shuffled), est.predict(X))
