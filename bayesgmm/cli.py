@@ -510,9 +510,10 @@ def _observation_flags(parser: argparse.ArgumentParser, which: str = "") -> None
                              f"weight 3 counts as three identical rows; not a feature{which}")
     parser.add_argument("--labels", metavar="COLUMN",
                         help="a column of known labels (names or numbers; empty or -1 = "
-                             "unknown): a labelled row belongs to its label's component, "
-                             "and the names (sorted) are given to components 0, 1, ...; at "
-                             f"most K names; not a feature{which}")
+                             "unknown; NA too where the column has no empty cell, as R "
+                             "writes it; else NA is a name): a labelled row belongs to its "
+                             "label's component, and the names (sorted) are given to "
+                             f"components 0, 1, ...; at most K names; not a feature{which}")
     parser.add_argument("--noise", action="store_true",
                         help="add a uniform noise component over the data's bounding box "
                              f"(outliers and background points go there; P(noise) per "

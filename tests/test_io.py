@@ -538,6 +538,30 @@ def test_an_index_column_names_the_rows_and_is_not_a_feature(tmp_path):
         ["a", "b"]
 
 
+def test_ids_and_label_names_spelled_like_missing_values_are_kept(tmp_path):
+    """QA62: pandas reads "NA", "None", "nan" as missing. The IDs "NA" and "None" were
+    refused as empty cells; the label "NA" (North America) became unknown in silence."""
+    from bayesgmm.io import read_data
+
+    ids = read_data(write(tmp_path, "id,a\nNA,1\nNone,2\nnan,4\nS4,5\n"), index="id")
+    assert list(ids.features.index) == ["NA", "None", "nan", "S4"]
+    names = "id,a,g\nS1,1,NA\nS2,2,EU\nS3,4,\nS4,5,NA\nS5,6,\n"  # unknown: empty
+    with pytest.warns(UserWarning, match=r"2 cell\(s\) of the labels column 'g' .* read 'NA': "
+                      r"taken as label name\(s\), since the column marks its unknown rows "
+                      r"with empty cells"):
+        table = read_data(write(tmp_path, names, "n.csv"), index="id", labels="g")
+    assert list(table.labels.fillna("?")) == ["NA", "EU", "?", "NA", "?"]
+    r_names = "id,a,g\nS1,1,NA\nS2,2,EU\nS3,4,AS\n"  # R's write.csv: NA is its unknown
+    with pytest.warns(UserWarning, match=r"read 'NA': taken as unknown .* rename it in the "
+                      r"file"):
+        table = read_data(write(tmp_path, r_names, "r.csv"), index="id", labels="g")
+    assert table.labels.isna().tolist() == [True, False, False]
+    with warnings.catch_warnings():  # component indices with R's NA: unknown, in silence
+        warnings.simplefilter("error")
+        table = read_data(write(tmp_path, "a,g\n1,0\n2,NA\n3,1\n4,\n", "i.csv"), labels="g")
+    assert table.labels.isna().tolist() == [False, True, False, True]
+
+
 @pytest.mark.parametrize(("text", "kwargs", "match"), [
     ("sample_id,a\nS1,1\nS2,2\nS1,3\nS3,4\nS3,5\nS4,6\n", {},
      r"the index column 'sample_id' of .* names 2 ID\(s\) more than once: 'S1' \(rows 0, 2\); "

@@ -1,5 +1,6 @@
 """One column of a data table judged: numeric or why not (with a hint: thousands separators,
-row IDs, group names), a weights column, a saved index or row IDs among the features.
+row IDs, group names), a weights column, a saved index or row IDs among the features, and
+label cells that pandas read as missing.
 
 Where it sits: the files layer, below :mod:`bayesgmm.io.tables` (its only user); imports
 :mod:`bayesgmm._validation`.
@@ -9,14 +10,16 @@ from __future__ import annotations
 
 import re
 import shlex
+import warnings
 from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
 
 from .._validation import check_sample_weight
+from .._warn import IN_PACKAGE
 
-__all__ = ["column_problem", "index_hint", "is_saved_index", "labels_hint",
+__all__ = ["column_problem", "index_hint", "is_saved_index", "labels_as_written", "labels_hint",
            "looks_like_row_ids", "read_weights"]
 
 
@@ -26,6 +29,41 @@ def is_saved_index(column: pd.Series, name: str) -> bool:
     values = column.to_numpy()
     return (name.startswith("Unnamed: ") and values.dtype.kind in "iu" and len(values) > 0
             and values[0] in (0, 1) and np.array_equal(values, values[0] + np.arange(len(values))))
+
+
+def labels_as_written(parsed: pd.Series, written: pd.Series | None, path: str) -> pd.Series:
+    """A labels column with its cells that pandas read as missing ("NA", "None", "null", ...)
+    decided by the column's own convention for an unknown label, and said (QA: five rows
+    labelled "NA", North America, became unknown in silence).
+
+    In a column of names that marks its unknown rows with empty cells, such a cell is a
+    name, kept as written. Where no cell is empty, "NA" is the column's unknown (R's
+    ``write.csv`` writes a missing name so) and stays unknown. A column of numbers
+    (component indices) with "NA" cells is R's too, and is read as before, in silence.
+    ``written``: the cells as the file writes them (None: parsed values only, Parquet).
+    """
+    if written is None:
+        return parsed
+    text = written.astype(str).str.strip()
+    read_missing = (text != "").to_numpy() & parsed.isna().to_numpy()
+    names = parsed.dropna()
+    if not read_missing.any() or pd.to_numeric(names, errors="coerce").notna().all():
+        return parsed
+    spelled = ", ".join(repr(v) for v in sorted(set(text[read_missing])))
+    count, column = int(read_missing.sum()), parsed.name
+    if (text == "").any():
+        warnings.warn(f"{count} cell(s) of the labels column {column!r} of {path} read "
+                      f"{spelled}: taken as label name(s), since the column marks its unknown "
+                      "rows with empty cells; leave those cells empty if they mean unknown",
+                      UserWarning, skip_file_prefixes=IN_PACKAGE)
+        kept = parsed.astype(object).copy()
+        kept[read_missing] = text[read_missing].to_numpy()
+        return kept
+    warnings.warn(f"{count} cell(s) of the labels column {column!r} of {path} read {spelled}: "
+                  "taken as unknown (the column has no empty cells, and R writes a missing "
+                  "name so); if it is a name (North America, sodium), rename it in the file "
+                  "and leave unknown rows empty", UserWarning, skip_file_prefixes=IN_PACKAGE)
+    return parsed
 
 
 def looks_like_row_ids(column: pd.Series) -> bool:

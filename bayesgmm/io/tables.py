@@ -26,11 +26,13 @@ from .columns import (
     column_problem,
     index_hint,
     is_saved_index,
+    labels_as_written,
     labels_hint,
     looks_like_row_ids,
     read_weights,
 )
 from .text_files import (
+    cells_as_written,
     check_header,
     check_separator,
     columns_option,
@@ -249,7 +251,10 @@ def read_data(path: str | Path, columns: list[str] | None = None, *,
         if not columns:
             raise ValueError(f"{path} has no feature columns besides the weights, labels and "
                              "index columns")
-    label_values = frame[labels].copy() if labels else None
+    label_values = None
+    if labels:
+        written = None if parquet else cells_as_written(p, sep, [labels], len(frame)).get(labels)
+        label_values = labels_as_written(frame[labels].copy(), written, path)
     weight_column = frame[weights] if weights else None
     row_ids = _row_ids(frame[index], path) if index else None
 

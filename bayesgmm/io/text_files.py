@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["check_header", "check_separator", "columns_option", "file_line", "read_text_table",
-           "separator"]
+__all__ = ["cells_as_written", "check_header", "check_separator", "columns_option", "file_line",
+           "read_text_table", "separator"]
 
 # Suffixes of compressed files, which pandas opens by their name.
 _COMPRESSED = (".gz", ".bz2", ".xz", ".zst", ".zip")
@@ -138,15 +138,10 @@ def read_text_table(p: Path, sep: str, path: Any, text_columns: Any = ()) -> pd.
     if _blank(p):  # QA: pandas' "No columns to parse from file", the file unnamed
         raise ValueError(f"{path} is empty: give a file whose first line names the columns "
                          "and each further line holds one row of values")
-    dtype = None
-    if text:  # keyed by the header as pandas reads it (trailing spaces kept)
-        header = pd.read_csv(p, sep=sep, index_col=False, skipinitialspace=True, nrows=0)
-        dtype = {c: str for c in header.columns if str(c).strip() in text}
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", pd.errors.ParserWarning)
         try:
-            frame = pd.read_csv(p, sep=sep, index_col=False, skipinitialspace=True,
-                                dtype=dtype)
+            frame = pd.read_csv(p, sep=sep, index_col=False, skipinitialspace=True)
         except pd.errors.ParserError as exc:
             _check_header_separator(p, sep, path)  # a ';' file's decimal commas split rows
             found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
@@ -168,7 +163,25 @@ def read_text_table(p: Path, sep: str, path: Any, text_columns: Any = ()) -> pd.
         frame = frame.iloc[:, :-1]
     if frame.shape[1] > 1 and frame.iloc[:, -1].isna().any():  # where a short row shows
         _refuse_ragged_rows(p, sep, path, frame.shape[1])
+    raw = cells_as_written(p, sep, text, len(frame))
+    for column in raw.columns:
+        frame[column] = raw[column]
     return frame
+
+
+def cells_as_written(p: Path, sep: str, columns: Any, n_rows: int) -> pd.DataFrame:
+    """The named columns' cells as the file writes them: text, with no cell read as missing
+    (an empty cell is ""). pandas reads "NA", "None", "nan" or "null" as missing, which hid
+    row IDs and label names so spelled (QA: the label "NA", North America, became unknown;
+    the IDs "NA" and "None" were called empty). An empty frame when there are no such
+    columns, or where the file's rows did not come out as ``n_rows``."""
+    wanted = {str(c).strip() for c in columns if c}
+    if not wanted:
+        return pd.DataFrame()
+    raw = pd.read_csv(p, sep=sep, index_col=False, skipinitialspace=True, dtype=str,
+                      keep_default_na=False, usecols=lambda c: str(c).strip() in wanted)
+    raw.columns = [str(c).strip() for c in raw.columns]
+    return raw if len(raw) == n_rows else pd.DataFrame()
 
 
 def _blank(p: Path, head: int = 1 << 16) -> bool:
