@@ -1869,8 +1869,9 @@ def _print_tables(out: Path, index: str | None, index_option: str = "--index COL
     """Where the tables are; how memberships.csv names the rows (QA: a spreadsheet user
     joined by row numbers counted from 1, and every row got its neighbour's component)."""
     rows = (f"rows by their {index!r} column" if index else
-            "rows numbered from 0 in file order, header excluded: a spreadsheet's or R's "
-            f"row n is row n - 1; {index_option} names them by a column of IDs")
+            "rows numbered from 0 in file order, header and blank lines excluded: R's row n "
+            "is row n - 1, a spreadsheet's row n (header on row 1) is row n - 2; "
+            f"{index_option} names them by a column of IDs")
     # only the tables written (QA: a table whose writing failed, and said so, was listed)
     if (out / "estimates.csv").is_file():
         print(f"estimates: {out / 'estimates.csv'}")

@@ -8,8 +8,8 @@ fit's order; rows the fit left out (nothing observed, or any value missing under
 
 - ``row`` (or, with ``--index COLUMN``, that column's name, so that a join by it needs no
   renaming): the row's name, as the reports give it: its ID with ``--index``, else its row
-  number in the data (header excluded, counted from 0: a spreadsheet's or R's row n is
-  row n - 1);
+  number in the data (header and blank lines excluded, counted from 0: R's row n is row
+  n - 1, a spreadsheet's row n, with the header on row 1, is row n - 2);
 - ``component``: the most probable component (its index; -1 for the noise component, as
   :meth:`~bayesgmm.BayesResult.predict`);
 - ``component_label``: that component's known-label name with ``--labels``, ``noise`` for

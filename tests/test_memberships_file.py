@@ -222,3 +222,23 @@ def test_a_failure_to_write_memberships_keeps_the_fit_and_the_estimates(gappy_di
     assert "memberships.csv" not in manifest["files"] and "estimates.csv" in manifest["files"]
     assert not (gappy_dir / "em" / "memberships.csv").exists()
     assert isinstance(bayesgmm.load(gappy_dir / "em"), bayesgmm.EMResult)
+
+
+def test_the_printed_row_rule_finds_the_row_in_a_spreadsheet_and_in_r(gappy_dir, capsys):
+    """QA62: "a spreadsheet's row n is row n - 1" sent the user to the row above (the
+    header is a spreadsheet's row 1). The rule printed is checked against the file."""
+    import re
+
+    out = cli_ok(["em", "gappy.csv", "-k", "2", "--columns", "eruptions,waiting", "--seed", "0",
+                  "--n-init", "1", "--out", "em", "--no-progress"], capsys)
+    r_offset, sheet_offset = map(int, re.search(
+        r"R's row n is row n - (\d), a spreadsheet's row n \(header on row 1\) is row n - (\d)",
+        out).groups())
+    lines = (gappy_dir / "gappy.csv").read_text().splitlines()  # a spreadsheet's rows
+    frame = pd.read_csv(gappy_dir / "gappy.csv")  # R's read.csv rows, from 1
+    table = _read(gappy_dir / "em")
+    for row in table["row"].iloc[[0, 10, -1]]:
+        row = int(row)
+        sheet_row, r_row = row + sheet_offset, row + r_offset  # from 1, as their users count
+        assert lines[sheet_row - 1].startswith(frame["sample"].iloc[r_row - 1] + ",")
+        assert frame["sample"].iloc[r_row - 1] == f"geyser-{row}"
