@@ -723,3 +723,18 @@ def test_a_device_is_no_data_file_and_not_missing_either():
     with pytest.raises(ValueError, match=r"/dev/null is not a regular file \(a device or a "
                                          r"pipe\).*standard input \('-'"):
         read_data("/dev/null")
+
+
+def test_a_column_without_a_header_name_is_not_a_default_feature(tmp_path):
+    """QA62: R's write.csv of a filtered data frame writes row names 1, 3, 4, ... under an
+    empty name, and they were fitted as a feature (only 1, 2, ..., N were seen as row
+    names); so was any column left unnamed. Named in the feature columns, it is fitted."""
+    rows = "".join(f'"{i}",{i % 5}.5,{i % 3}.25\n' for i in (1, 3, 4, 7, 8, 9, 12, 15, 20, 21))
+    path = write(tmp_path, '"","mass","length"\n' + rows)
+    with pytest.warns(UserWarning, match=r"column\(s\) \['Unnamed: 0'\] of .* have no name in "
+                      r"the header \(R's row names, say\): left out"):
+        assert list(read_data(path).features.columns) == ["mass", "length"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        named = read_data(path, ["Unnamed: 0", "mass"])
+    assert list(named.features.columns) == ["Unnamed: 0", "mass"]

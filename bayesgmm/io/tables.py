@@ -239,6 +239,15 @@ def read_data(path: str | Path, columns: list[str] | None = None, *,
                           "data: it is left out (name it in the feature columns to fit it)",
                           UserWarning, skip_file_prefixes=IN_PACKAGE)
             columns = columns[1:]
+        unnamed = [c for c in columns if not parquet and c.startswith("Unnamed: ")]
+        if unnamed and len(unnamed) < len(columns):
+            # QA62: R's row names of a filtered data frame (1, 3, 4, ...) have no header name
+            # and were fitted as a feature; a measured column has a name
+            warnings.warn(f"column(s) {unnamed} of {path} have no name in the header (R's "
+                          "row names, say): left out; give them a name and list them in the "
+                          "feature columns to fit them", UserWarning,
+                          skip_file_prefixes=IN_PACKAGE)
+            columns = [c for c in columns if c not in unnamed]
         ids = [c for c in columns if looks_like_row_ids(frame[c])]
         if ids:
             first = frame[ids[0]]
