@@ -576,7 +576,8 @@ class BayesResult:
         pairs = column_support.few_observed(counts, nk)
         return column_support.few_observed_words(counts, nk, pairs, self.feature_names)
 
-    def compare_em(self, interval: float = 0.94) -> pd.DataFrame:
+    def compare_em(self, interval: float = 0.94, diagnostics: Diagnostics | None = None
+                   ) -> pd.DataFrame:
         """EM estimate beside the posterior mean, sd and equal-tailed interval, per parameter.
 
         The ``em`` column is :attr:`em`: the (MAP-)EM estimate that started the chains and
@@ -584,12 +585,19 @@ class BayesResult:
         not an ML fit of yours, whose components may come in another order).
 
         Returns a DataFrame indexed by parameter name (e.g. ``means[1, waiting]``) with columns
-        ``em``, ``mean``, ``sd``, ``lower``, ``upper``, ``em_in_interval``. A covariance
-        matrix's entries appear once each: the diagonal and the entries above it.
+        ``em``, ``mean``, ``sd``, ``lower``, ``upper``, ``em_in_interval`` and
+        ``identified``: False on the rows of a component whose draws describe no single
+        cluster (``diagnostics``' ``unreported_components``; default :meth:`diagnostics`),
+        whose mean, sd and interval average over modes and are not to be reported, nor
+        compared with EM's number (as in ``estimates.csv``; QA: ``em_in_interval`` True on
+        such rows read as "EM and MCMC agree"). A covariance matrix's entries appear once
+        each: the diagonal and the entries above it.
         """
         _check_probability("interval", interval)
         q = (1 - interval) / 2
         em_values = self._em_values()
+        diagnostics = self.diagnostics() if diagnostics is None else diagnostics
+        unidentified = set(diagnostics.unreported_components or ())
         rows = []
         post = self.posterior
         for name in self.parameter_names:
@@ -613,6 +621,7 @@ class BayesResult:
                     "lower": lo_v,
                     "upper": hi_v,
                     "em_in_interval": bool(lo_v <= em_val <= hi_v),
+                    "identified": int(sel.get("component", -1)) not in unidentified,
                 })
         return pd.DataFrame(rows).set_index("parameter")
 

@@ -88,6 +88,19 @@ def test_compare_em_table(quick_fit):
     assert table.loc[[i for i in table.index if i.startswith("means")], "em_in_interval"].all()
 
 
+def test_compare_em_marks_the_components_not_to_report(tiny_fit):
+    """QA63: em_in_interval True on the rows of a component whose draws describe no single
+    cluster read as "EM and MCMC agree"; estimates.csv marked them, compare_em did not."""
+    from types import SimpleNamespace
+
+    assert tiny_fit.compare_em()["identified"].all()  # its own diagnostics: every one
+    table = tiny_fit.compare_em(diagnostics=SimpleNamespace(unreported_components=(1,)))
+    component_1 = table.index.str.match(r"\w+\[1[,\]]")
+    assert component_1.sum() == 1 + 2 + 3
+    assert not table.loc[component_1, "identified"].any()
+    assert table.loc[~component_1, "identified"].all()
+
+
 def test_compare_em_lists_every_variance_of_a_diag_fit(tiny_fit_diag):
     """QA: the (i, j)/(j, i) filter for covariance matrices dropped a diag fit's variances,
     whose (component, feature) layout is not a matrix."""
