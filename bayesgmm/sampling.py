@@ -169,8 +169,11 @@ def fit_bayes(
         posterior); relabelling is usually the better choice.
     target_accept : float
     cores : int, optional
-        Chains run in parallel on this many cores (default: all available). With nutpie's
-        "pyfunc" backend they run one after another (each evaluation holds the GIL).
+        Chains run in parallel on this many cores (default: all available, at most
+        ``chains``). With nutpie and ``draws="auto"`` every chain has its own thread whatever
+        this says (the checkpoints need the chains to advance together; the fit warns when it
+        is smaller, and the draws are the same either way). With nutpie's "pyfunc" backend
+        they run one after another (each evaluation holds the GIL).
     log_likelihood : bool, optional
         Store the pointwise log-likelihood group (needed for LOO; its total is one of the
         verdict's label-invariant quantities). Default: yes unless it would exceed 50 million
