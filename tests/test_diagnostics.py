@@ -890,7 +890,9 @@ def test_components_that_swap_labels_within_the_chains_are_a_note(rng):
         perms[swapped] = [1, 0, 2]
         return LabelSwitchingReport.from_permutations(perms, method="stephens")
 
-    tree = make_tree(posterior(rng), sample_stats(rng))
+    draws = posterior(rng)
+    draws["means"][..., 1, :] += [[-5.0, 0.0]]  # component 1 five posterior sds from 0
+    tree = make_tree(draws, sample_stats(rng))
     assert "mixed components" not in diagnose(tree).causes  # the premise: clean draws
     swaps = np.zeros((N_CHAINS, N_DRAWS), dtype=bool)
     swaps[1, ::4] = True  # 25% of chain 1's draws
@@ -898,6 +900,14 @@ def test_components_that_swap_labels_within_the_chains_are_a_note(rng):
     assert "mixed components" in result.causes and set(result.unreported_components) == {0, 1}
     text = next(a for a in result.advice if a.startswith("mixed components"))
     assert "components 0, 1 swap labels as the chains run (in 25% of chain 1's draws)" in text
+    # QA63: swapped with component 2, far from both, component 1 is named, 2 not: 2's draws
+    # all sit on its own place, relabelled cleanly however its raw label moved
+    perms = np.broadcast_to(np.arange(3), (N_CHAINS, N_DRAWS, 3)).copy()
+    perms[swaps] = [0, 2, 1]
+    result = diagnose(tree, label_report=LabelSwitchingReport.from_permutations(
+        perms, method="stephens"))
+    assert set(result.unreported_components) == {1}
+    assert "component 1 swaps labels with another as the chains run" in " ".join(result.advice)
     whole = np.zeros((N_CHAINS, N_DRAWS), dtype=bool)
     whole[2] = True  # one chain in the other labelling throughout
     few = np.zeros((N_CHAINS, N_DRAWS), dtype=bool)
