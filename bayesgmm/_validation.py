@@ -44,6 +44,7 @@ __all__ = [
     "check_not_constant",
     "check_positive",
     "check_sample_weight",
+    "check_weight_total",
     "few_values_warning",
     "fitted_column_order",
     "row_names",
@@ -337,6 +338,23 @@ def _cell_name(X: Any, names: Sequence[str] | None, row: int, col: int) -> str:
 
 # Frequency weights may total at most this: beyond 2^53 (~9e15) float64 cannot add one row.
 MAX_TOTAL_WEIGHT = 1e15
+# ... and at least this: fewer than two rows' worth estimate no variance (QA: weights of 1e-15
+# moved EM's means, 1e-20 left them at 0, each "converged"; weights summing to 1, as
+# probabilities, were taken for one row and warned of components on half a point).
+MIN_TOTAL_WEIGHT = 2.0
+
+
+def check_weight_total(weights: np.ndarray | None, name: str = "sample_weight") -> None:
+    """Frequency weights of a fit (rows it keeps) that count at least two rows: a one-line
+    error that says they count rows, and how to rescale probabilities or importance weights."""
+    if weights is None:
+        return
+    total = float(np.sum(weights))
+    if total < MIN_TOTAL_WEIGHT:
+        raise ValueError(f"{name} sum to {total:.4g}: frequency weights count rows (weight 3 "
+                         f"is three identical rows), so the fit would rest on fewer than "
+                         f"{MIN_TOTAL_WEIGHT:g} rows; if they are probabilities or importance "
+                         "weights, rescale them to sum to the number of rows (w * N / w.sum())")
 
 
 def check_sample_weight(sample_weight: Any, n_samples: int, name: str = "sample_weight",

@@ -53,6 +53,7 @@ from ._validation import (
     check_int,
     check_number,
     check_sample_weight,
+    check_weight_total,
     few_values_warning,
     is_number,
     pd_na,
@@ -376,6 +377,7 @@ def prepare_observations(
         Xv, nan = Xv[kept], nan[kept]
         g = None if g is None else g[kept]
         codes = None if codes is None else codes[kept]
+    check_weight_total(g)
     if not Xv.shape[0]:  # QA: "... give n_components at most 0"
         raise ValueError(f"no row of X has a value to fit (every one of its {n_input} row(s) "
                          + ("has a missing value, and missing='drop'" if missing == "drop"

@@ -3,6 +3,7 @@
 import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
 from conftest import COVARIANCE_TYPES
 
@@ -363,6 +364,27 @@ def test_a_masked_entry_is_a_missing_value(simulated):
 def test_sample_weight_must_be_numbers_in_one_column(simulated, weights, match):
     with pytest.raises(ValueError, match=match):
         fit_em(simulated[0][:100], 2, sample_weight=weights)
+
+
+@pytest.mark.parametrize("scale", [1e-15, 1e-300, 1 / 100])
+def test_weights_counting_fewer_than_two_rows_are_refused(simulated, scale, tmp_path):
+    """QA64: weights of 1e-15 moved EM's means and 1e-20 left them at 0, each "converged";
+    weights summing to 1 (probabilities) were taken for one row. Frequency weights count
+    rows: fewer than two rows' worth is refused, naming the rescaling; from two rows up the
+    estimate does not depend on the weights' scale."""
+    from bayesgmm.io import read_data
+
+    X = simulated[0][:100]
+    message = r"sample_weight sum to .*: frequency weights count rows .*\(w \* N / w\.sum\(\)\)"
+    with pytest.raises(ValueError, match=message):
+        fit_em(X, 2, sample_weight=np.full(100, scale))
+    frame = pd.DataFrame(X, columns=["a", "b"]).assign(w=scale)
+    frame.to_csv(tmp_path / "w.csv", index=False)
+    with pytest.raises(ValueError, match=r"the weights column 'w' of .* sum to"):
+        read_data(tmp_path / "w.csv", weights="w")
+    ones = fit_em(X, 2, random_state=0, n_init=2)
+    scaled = fit_em(X, 2, random_state=0, n_init=2, sample_weight=np.full(100, 0.2))
+    np.testing.assert_allclose(scaled.means, ones.means, rtol=1e-6)
 
 
 def test_criteria_need_a_weighted_row_with_data(simulated):
