@@ -506,8 +506,9 @@ def _observation_flags(parser: argparse.ArgumentParser, which: str = "") -> None
                              "excluded (the numbers read errors use too)")
     _missing_flags(parser)
     parser.add_argument("--weights", metavar="COLUMN",
-                        help="a column of frequency weights (>= 0, not all zero): a row with "
-                             f"weight 3 counts as three identical rows; not a feature{which}")
+                        help="a column of frequency weights (>= 0, summing to 2 or more): "
+                             "a row with weight 3 counts as three identical rows; not a "
+                             f"feature{which}")
     parser.add_argument("--labels", metavar="COLUMN",
                         help="a column of known labels (names or numbers; empty or -1 = "
                              "unknown; NA too where the column has no empty cell, as R "

@@ -147,7 +147,7 @@ class BayesianGMM(EstimatorBase):
             Present for scikit-learn pipeline compatibility (known labels go in ``labels``,
             so that a pipeline's ``y`` is never taken for them).
         sample_weight : array-like (N,), optional
-            Frequency weights (>= 0, not all zero): weight 3 counts as three identical rows.
+            Frequency weights (>= 0, summing to 2 or more): weight 3 counts as three identical rows.
         labels : array-like (N,), optional
             Known components, by the rule of :func:`bayesgmm.fit_bayes`: numbers are
             component indices (-1 or NaN = unknown; integers, or whole-number floats as a

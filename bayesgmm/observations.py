@@ -335,7 +335,7 @@ def prepare_observations(
     n_components : int
     missing : {"marginalise", "drop", "refuse"}
     sample_weight : array-like (N,), optional
-        Frequency weights: finite, >= 0, not all zero.
+        Frequency weights: finite, >= 0, summing to 2 or more (they count rows).
     labels : array-like (N,) of int, optional
         Known component indices 0..K-1, -1 for unknown.
     noise : bool
