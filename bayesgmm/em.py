@@ -1488,8 +1488,9 @@ def _degenerate(params, obs, Xc, names, covariance_type, reg_covar) -> bool:
 def _too_few_points(nk: np.ndarray, covariance_type: str, D: int) -> bool:
     """Whether a component holds fewer effective points than its covariance needs (to within
     half a point), an empty one included: the size rule of :func:`is_degenerate`, by which
-    a restart is passed over and a sweep's cell excluded (one rule for both: review)."""
-    return bool(np.min(nk) < covariance.points_needed(covariance_type, D) - 0.5)
+    a restart is passed over and a sweep's cell excluded (one rule for both: review;
+    :func:`bayesgmm.covariance.points_to_describe_a_group`)."""
+    return bool(np.min(nk) < covariance.points_to_describe_a_group(covariance_type, D) - 0.5)
 
 
 def _floor_messages(params, nk, covariance_type, reg_covar, Xc, names, weights=None,

@@ -232,6 +232,17 @@ def test_degeneracy_depends_on_what_the_covariance_needs():
     assert not flags["spherical"]  # but they do give one variance
 
 
+def test_a_tied_component_on_one_point_is_degenerate():
+    """QA64: K=58 tied on 60 rows of two clusters was BIC's best (components on one row
+    each, the shared covariance from the two rows left over), not marked degenerate."""
+    rng = np.random.default_rng(0)
+    X = np.vstack([rng.normal(size=(12, 2)), rng.normal(size=(12, 2)) + 5])
+    sel = select_em(X, [2, 22, 23], ["tied"], n_init=1, random_state=0, n_jobs=1)
+    table = sel.table.set_index("n_components")
+    assert table.loc[23, "min_component_size"] < 1.5 and table.loc[23, "degenerate"]
+    assert not table.loc[2, "degenerate"] and sel.best["bic"] == (2, "tied")
+
+
 def test_a_cell_collapsed_onto_reg_covar_is_degenerate_and_not_chosen():
     """Before: iris petal length/width, K=4 full won every criterion (BIC 165 against 353 at
     K=3) with a component on the 29 flowers of petal width exactly 0.2, its variance there
