@@ -26,6 +26,7 @@ import xarray as xr
 from . import kernels, layout, model, progress
 from ._validation import (
     _column_names,
+    check_bool,
     check_covariance_type,
     check_n_components,
     check_not_singular,
@@ -260,6 +261,10 @@ def fit_bayes(
         seed = draw_seed()
     N, D = Xv.shape
     _warn_if_prior_dominated(N, K, D, covariance_type)
+    # strings such as "no" are truthy: refused, not read as True (QA64)
+    ordered_means = check_bool(ordered_means, "ordered_means")
+    if log_likelihood is not None:
+        log_likelihood = check_bool(log_likelihood, "log_likelihood")
     if ordered_means and D != 1:
         raise ValueError(f"ordered_means is for 1-D data only; X has {D} features: leave "
                          "ordered_means out, or fit one feature")

@@ -125,6 +125,9 @@ def test_posterior_predictive_shapes(quick_fit):
         (dict(ordered_means=True), "1-D"),
         (dict(priors={"means_sd": 1}), "Priors"),
         (dict(target_accept=1.5), "target_accept"),
+        # QA64: truthy strings were taken as True
+        (dict(log_likelihood="no"), r"^log_likelihood must be True or False; got 'no'$"),
+        (dict(ordered_means="yes"), r"^ordered_means must be True or False; got 'yes'$"),
     ],
 )
 def test_bad_arguments(old_faithful, kwargs, match):

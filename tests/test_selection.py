@@ -344,6 +344,16 @@ def test_bad_arguments():
         select_em(X, [1], random_state=-3, n_jobs=1)
     with pytest.raises(ValueError, match="prior"):
         select_em(X, [1], prior="flat", n_jobs=1)
+    # QA64: a raw TypeError, joblib's words without a fix, a truthy string taken as True, and
+    # an AttributeError
+    with pytest.raises(ValueError, match=r"^n_components must be an integer; got 2.5$"):
+        select_em(X, 2.5, n_jobs=1)
+    with pytest.raises(ValueError, match=r"^n_jobs must be a positive number of workers, -1"):
+        select_em(X, [1], n_jobs=0)
+    with pytest.raises(ValueError, match=r"^exclude_degenerate must be True or False"):
+        select_em(X, [1], exclude_degenerate="no", n_jobs=1)
+    with pytest.raises(ValueError, match=r"^compare takes a mapping of names to fits"):
+        compare([1, 2])
 
 
 # --------------------------------------------------------------------------------------------

@@ -19,7 +19,13 @@ import pandas as pd
 from joblib import delayed
 from scipy.special import xlogy
 
-from .._validation import COVARIANCE_TYPES, FewValuesWarning, check_data, few_values_warning
+from .._validation import (
+    COVARIANCE_TYPES,
+    FewValuesWarning,
+    check_bool,
+    check_data,
+    few_values_warning,
+)
 from .._warn import IN_PACKAGE
 from ..em import BOTH_INITS, EMResult, fit_em, is_degenerate
 from ..formatting import format_apart
@@ -30,6 +36,7 @@ from .sweep import (
     cell_seed,
     check_covariance_types,
     check_grid,
+    check_n_jobs,
     root_entropy,
     run_sweep,
     single_threaded,
@@ -271,6 +278,8 @@ def select_em(
         if few:
             warnings.warn(few, FewValuesWarning, skip_file_prefixes=IN_PACKAGE)
     ks = check_grid(n_components)
+    check_n_jobs(n_jobs)
+    exclude_degenerate = check_bool(exclude_degenerate, "exclude_degenerate")
     cts = check_covariance_types(covariance_types)
     notes: tuple[str, ...] = ()
     if Xv.shape[1] == 1:

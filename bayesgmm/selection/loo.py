@@ -39,6 +39,7 @@ from .sweep import (
     caught_warnings,
     cell_seed,
     check_grid,
+    check_n_jobs,
     describe_group,
     frequency_counts,
     group_warnings,
@@ -269,6 +270,7 @@ def select_bayes(
     from ..observations import prepare_observations
 
     ks = check_grid(n_components)
+    check_n_jobs(n_jobs)
     loo_verdict.check_noise_band(min_elpd_diff, n_se)
     if len(ks) < 2:  # before any sampling (QA: it sampled K=3 for a minute, then refused)
         raise ValueError(f"select_bayes compares at least two numbers of components; got "
@@ -394,6 +396,9 @@ def compare(
     """
     import arviz as az
 
+    if not hasattr(models, "values"):  # QA64: a list was "'list' has no attribute 'values'"
+        raise ValueError("compare takes a mapping of names to fits, e.g. {'K=2': fit2, "
+                         f"'K=3': fit3}}; got a {type(models).__name__}")
     if len(models) < 2:
         raise ValueError(f"compare needs at least two models; got {len(models)}")
     loo_verdict.check_noise_band(min_elpd_diff, n_se)

@@ -86,12 +86,25 @@ def check_grid(n_components: int | Iterable[int]) -> tuple[int, ...]:
     if isinstance(n_components, str | bytes):
         raise ValueError(f"n_components must be an integer or integers, e.g. range(1, 4) or "
                          f"[1, 2, 3]; got the string {n_components!r}")
-    ks = [n_components] if isinstance(n_components, int | np.integer) else list(n_components)
+    try:  # a single number: one K (a float is refused by check_n_components, by name)
+        ks = list(n_components) if not np.ndim(n_components) == 0 else [n_components]
+    except TypeError:  # QA64: 2.5 was "'float' object is not iterable"
+        ks = [n_components]
     if not ks:
         raise ValueError("n_components must name at least one number of components")
     checked = [check_n_components(k) for k in ks]
     _once(checked, "n_components", "K")
     return tuple(sorted(checked))
+
+
+def check_n_jobs(n_jobs: Any) -> None:
+    """joblib's ``n_jobs``: None, or a whole number other than 0 (-1: every core); one line
+    with the fix (QA: joblib's "n_jobs == 0 in Parallel has no meaning" named none)."""
+    if n_jobs is None:
+        return
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, int | np.integer) or n_jobs == 0:
+        raise ValueError(f"n_jobs must be a positive number of workers, -1 for every core, or "
+                         f"None; got {n_jobs!r}")
 
 
 def check_covariance_types(covariance_types: str | Iterable[str]) -> tuple[str, ...]:
