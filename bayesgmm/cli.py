@@ -144,10 +144,23 @@ def main(argv: Sequence[str] | None = None) -> int:
                   "written whole or not at all, so an output directory holds what it held "
                   "before the run or this run's complete result", file=sys.stderr)
             return EXIT_TERMINATED if terminated else EXIT_INTERRUPTED
-        if not isinstance(exc, ValueError):
+        message = _path_error(exc) if not isinstance(exc, ValueError) else str(exc)
+        if message is None:
             raise
-        print(f"bayesgmm: error: {exc}", file=sys.stderr)
+        print(f"bayesgmm: error: {message}", file=sys.stderr)
         return EXIT_BAD_INPUT
+
+
+def _path_error(exc: BaseException) -> str | None:
+    """One line for an error of the file system about a path the user gave (a name too long,
+    a symbolic link loop, no permission, a full disk), None for anything else (QA: a
+    300-character path was a 30-line traceback in every command)."""
+    if isinstance(exc, RuntimeError) and str(exc).startswith("Symlink loop"):
+        return f"{exc}: give a path that does not loop through symbolic links"
+    if not isinstance(exc, OSError) or exc.strerror is None:
+        return None
+    where = f" ({exc.filename})" if exc.filename else ""
+    return f"{exc.strerror.lower()}{where}: give another path or fix the one given"
 
 
 class _StreamWithoutReader:

@@ -1635,3 +1635,20 @@ def test_the_console_table_says_where_its_left_out_rows_are(tiny_fit, capsys):
     assert "(5 more rows, sds and correlations with the EM value inside its interval, are in " \
            "estimates.csv, in the report's table when there is one, and in " \
            "result.summary(var_names=['sd', 'corr']))" in out
+
+
+@pytest.mark.parametrize("command", [
+    ["em", "good.csv", "-k", "2", "--no-progress", "-o", "LONG"],
+    ["em", "LONG.csv", "-k", "2", "--no-progress"],
+    ["report", "LONG"],
+    ["em", "good.csv", "-k", "2", "--no-progress", "-o", "loopA/sub"],
+], ids=["long-out", "long-data", "long-report", "symlink-loop"])
+def test_a_path_the_file_system_refuses_is_one_line(data_dir, capsys, command):
+    """QA64: a 300-character path or a symbolic link loop was a 30-line traceback."""
+    (data_dir / "loopA").symlink_to(data_dir / "loopB")
+    (data_dir / "loopB").symlink_to(data_dir / "loopA")
+    argv = [a.replace("LONG", "a" * 300) for a in command]
+    rc, out, err = _run_main(argv, capsys)
+    assert rc == 2 and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert re.match(r"bayesgmm: error: (file name too long|Symlink loop|too many levels of "
+                    r"symbolic links)", err), err
