@@ -243,6 +243,17 @@ def test_a_tied_component_on_one_point_is_degenerate():
     assert not table.loc[2, "degenerate"] and sel.best["bic"] == (2, "tied")
 
 
+def test_a_grid_of_degenerate_cells_says_none_is_a_proper_fit():
+    """QA64: "Best: K=40" stood right above "not eligible as best" when every cell was
+    degenerate."""
+    X = np.random.default_rng(0).normal(size=(12, 2))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        text = str(select_em(X, [5, 6], "full", n_jobs=1, random_state=0))
+    assert "Best (every cell is degenerate: none is a proper fit; fit smaller K" in text
+    assert "not eligible as best" not in text
+
+
 def test_a_cell_collapsed_onto_reg_covar_is_degenerate_and_not_chosen():
     """Before: iris petal length/width, K=4 full won every criterion (BIC 165 against 353 at
     K=3) with a component on the 29 flowers of petal width exactly 0.2, its variance there

@@ -150,15 +150,20 @@ class EMSelection:
             text = text.where(~flagged.reindex_like(wide).fillna(False).astype(bool),
                               text + "\u2020")
             lines += [f"{criterion.upper()} (lower is better)", text.to_string(), ""]
-        lines.append("Best: " + (", ".join(
-            f"{c.upper()} -> K={k} {ct}" for c, (k, ct) in self.best.items())
+        fitted = self.table[self.table["error"] == ""]
+        # QA: "Best: K=40" above "not eligible as best" when every cell was degenerate
+        all_degenerate = len(fitted) > 0 and bool(fitted["degenerate"].all())
+        lines.append(("Best (every cell is degenerate: none is a proper fit; fit smaller K or "
+                      "a simpler covariance type): " if all_degenerate else "Best: ") + (
+            ", ".join(f"{c.upper()} -> K={k} {ct}" for c, (k, ct) in self.best.items())
             or "none: no cell could be fitted"))
         degenerate = self.table[self.table["degenerate"]]
         if len(degenerate):
             cells = ", ".join(f"K={r.n_components} {r.covariance_type}"
                               for r in degenerate.itertuples())
+            eligible = "" if all_degenerate else "; not eligible as best"
             lines.append(f"  \u2020 degenerate (a component too small for its covariance, or "
-                         f"collapsed onto the reg_covar floor; not eligible as best): {cells}")
+                         f"collapsed onto the reg_covar floor{eligible}): {cells}")
         lines += [f"  not fitted: {cells}: {error}"
                   for cells, error in failed_groups(self.table)]
         lines += [f"  note: {note}" for note in self.notes]
