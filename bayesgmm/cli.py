@@ -1110,6 +1110,10 @@ def _cmd_report(args: argparse.Namespace) -> int:
                 "SelectionReport": "model-selection output (bayesgmm select)"}.get(kind, kind)
         raise ValueError(f"{directory} holds a bayesgmm {what}, not a saved fit: give the "
                          "directory that fit or run saved")
+    # The report is rebuilt beside the result and swapped in: checked before anything is
+    # loaded (QA: refused after 4-8 s of diagnostics when the directory held a folder of
+    # the user's)
+    check_writable(directory, overwrite=True, writes="posterior report", by="bayesgmm report")
     # on a terminal: off one, a status line never comes before an input error, and reading
     # the files can still find one (a damaged em.json)
     if sys.stderr.isatty():
@@ -1119,8 +1123,6 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
     result = load(directory)
     thresholds = _thresholds(args, result.thresholds)  # the flags over the fit's own
-    # The report is rebuilt beside the result and swapped in: check that before rendering.
-    check_writable(directory, overwrite=True, writes="posterior report", by="bayesgmm report")
     diag = _diagnose(result, thresholds)
     check = _model_check(result)
     html = write_report(result, directory, thresholds=thresholds, diagnostics=diag,
@@ -1134,16 +1136,22 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 
 def _say_missing_tables(directory: Path) -> None:
-    """The shell's tables that the result was saved with and are gone (downstream QA: a
-    deleted memberships.csv went unmentioned while the report pointed to it)."""
-    from .result_files import read_manifest
+    """The shell's tables that the result was saved with and are gone or changed since
+    (downstream QA: a deleted memberships.csv went unmentioned while the report pointed to
+    it; QA64: an edited estimates.csv stood beside a fresh report that contradicted it)."""
+    from .result_files import changed_since_saved, read_manifest
 
-    listed = read_manifest(directory).get("files", [])
+    manifest = read_manifest(directory)
+    listed = manifest.get("files", [])
     for name, how in (("estimates.csv", "bayesgmm.load(DIR).summary()"),
                       ("memberships.csv", "bayesgmm.membership_table(bayesgmm.load(DIR))")):
         if name in listed and not (directory / name).is_file():
             print(f"note: {name}, saved with the result, is missing from {directory} (not "
                   f"rebuilt; in Python, {how} gives its numbers)")
+        elif name in listed and changed_since_saved(directory, manifest, name):
+            print(f"note: {name} in {directory} was changed after it was saved (its SHA-256 "
+                  "differs from the manifest's): the report's numbers come from the saved "
+                  f"posterior, not from it (in Python, {how} gives them as saved)")
 
 
 def _cmd_select(args: argparse.Namespace) -> int:
@@ -1178,7 +1186,7 @@ def _cmd_select(args: argparse.Namespace) -> int:
     seed = args.seed if args.seed is not None else secrets.randbelow(2**31)
     _use_agg()
     from .report import SELECTION_REPORT_NAME, k_plus_table, write_selection_report
-    from .selection.criteria import one_feature_types
+    from .selection.sweep import one_feature_types
 
     # the types fitted (QA: "full, tied, diag, spherical" for one feature, where diag and
     # spherical are full and fitted once, as the notes say)

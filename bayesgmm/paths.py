@@ -198,6 +198,11 @@ def check_writable(path: str | os.PathLike, *, overwrite: bool = False,
             label = why if resolved == place else "a directory"
             raise ValueError(f"refusing to write to {target}: it is {label}{inside}; choose a "
                              "new directory for the output")
+    for parent in resolved.parents:  # QA64: the outer result could then not be replaced
+        if _holds_output(parent):
+            raise ValueError(f"refusing to write to {target}: it is inside the bayesgmm output "
+                             f"{parent}, which holds only its own files; choose a directory "
+                             "outside it")
     if target.is_dir() and any(target.iterdir()):
         # what is not bayesgmm's is refused first, whatever overwrite says: suggesting --force
         # for a directory --force then refuses sent users round in a circle (QA)
@@ -372,6 +377,15 @@ def _details(target: Path, kind: str) -> str:
     except (OSError, ValueError, KeyError, TypeError):
         pass
     return ""
+
+
+def _holds_output(directory: Path) -> bool:
+    """Whether ``directory`` is a bayesgmm output: its manifest names a known kind."""
+    manifest = directory / MANIFEST
+    try:
+        return manifest.is_file() and json.loads(manifest.read_text()).get("kind") in KINDS
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 def _check_replaceable(target: Path) -> str:

@@ -62,7 +62,8 @@ from .versions import software_versions
 if TYPE_CHECKING:
     import xarray as xr
 
-__all__ = ["FORMAT_VERSION", "RESULT_FILES", "check_saved", "list_further_files",
+__all__ = ["FORMAT_VERSION", "RESULT_FILES", "changed_since_saved", "check_saved",
+           "list_further_files",
            "read_manifest", "save_files", "write_directory", "write_manifest"]
 
 FORMAT_VERSION = 1
@@ -192,6 +193,14 @@ def check_saved(path: str | os.PathLike) -> dict[str, Any]:
     if manifest["kind"] in RESULT_FILES:
         _check_files(directory, manifest, RESULT_FILES[manifest["kind"]])
     return manifest
+
+
+def changed_since_saved(directory: Path, manifest: Mapping[str, Any], name: str) -> bool:
+    """Whether the file ``name`` of ``directory`` differs from the SHA-256 its ``manifest``
+    holds (False where the manifest holds none, or the file is gone)."""
+    expected = manifest.get("sha256", {}).get(name)
+    path = directory / name
+    return expected is not None and path.is_file() and _sha256(path) != expected
 
 
 def write_manifest(directory: str | os.PathLike, kind: str) -> None:

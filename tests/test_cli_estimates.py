@@ -150,6 +150,12 @@ def test_run_writes_estimates_and_force_replaces_them(data_dir, tiny_fit, tiny_f
     assert ("note: memberships.csv, saved with the result, is missing from out (not rebuilt; "
             "in Python, bayesgmm.membership_table(bayesgmm.load(DIR)) gives its numbers)"
             ) in out and "estimates.csv, saved" not in out
+    # one edited since: said too (QA64: it stood, unsaid, beside a report contradicting it)
+    estimates = data_dir / "out" / "estimates.csv"
+    estimates.write_text(estimates.read_text().replace("weights", "weightz", 1))
+    out = cli_ok(["report", "out", "--no-progress"], capsys)
+    assert ("note: estimates.csv in out was changed after it was saved (its SHA-256 differs "
+            "from the manifest's): the report's numbers come from the saved posterior") in out
 
 
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)

@@ -473,6 +473,18 @@ def test_never_replaces_the_inputs_or_their_folders(tmp_path):
     persistence.check_writable(data.parent / "out", overwrite=True, protect=[data])
 
 
+def test_a_result_is_not_written_inside_another(tiny_fit, tmp_path):
+    """QA64: a result saved inside another was accepted, and the outer one could then be
+    neither replaced nor re-reported ("holds nested/, which bayesgmm did not write")."""
+    tiny_fit.save(tmp_path / "outer")
+    for inner in (tmp_path / "outer" / "inner", tmp_path / "outer" / "a" / "b"):
+        with pytest.raises(ValueError, match=r"it is inside the bayesgmm output .*outer, which "
+                                             r"holds only its own files"):
+            tiny_fit.save(inner)
+        assert not inner.exists()
+    tiny_fit.save(tmp_path / "outer", overwrite=True)  # still replaceable
+
+
 @pytest.mark.parametrize("name", [".", "..", "a/..", ""])
 def test_dot_paths_are_refused_before_anything(name):
     with pytest.raises(ValueError, match="does not name a new directory"):

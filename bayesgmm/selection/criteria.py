@@ -37,6 +37,7 @@ from .sweep import (
     check_covariance_types,
     check_grid,
     check_n_jobs,
+    one_feature_types,
     root_entropy,
     run_sweep,
     single_threaded,
@@ -365,20 +366,6 @@ def _neighbour_restarts(frame: pd.DataFrame, rows: list[dict], fits: dict,
             notes.append(f"K={k} {ct}: restarted from K={source}'s fit with {how}, EM reached "
                          f"a {what} of {now}, above the {then} of its own restarts (kept)")
     return list(by_cell.values()), tuple(notes)
-
-
-def one_feature_types(cts: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """With one feature, full, diag and spherical are one model (a variance per component;
-    tied, one variance for all, stays distinct): keep the first of them asked for, so that the
-    tables and the choice do not list the same fit three times. Returns (types, notes)."""
-    per_component = [ct for ct in cts if ct in ("full", "diag", "spherical")]
-    if len(per_component) < 2:
-        return cts, ()
-    keep, dropped = per_component[0], per_component[1:]
-    kept = tuple(ct for ct in cts if ct not in dropped)
-    return kept, (f"with one feature, {' and '.join(dropped)} {'is' if len(dropped) == 1 else
-                  'are'} the same model as {keep} (a variance per component): fitted once, "
-                  f"as {keep}",)
 
 
 def _cost(k: int, d: int, covariance_type: str) -> float:

@@ -107,6 +107,20 @@ def check_n_jobs(n_jobs: Any) -> None:
                          f"None; got {n_jobs!r}")
 
 
+def one_feature_types(cts: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """With one feature, full, diag and spherical are one model (a variance per component;
+    tied, one variance for all, stays distinct): keep the first of them asked for, so that the
+    tables and the choice do not list the same fit three times. Returns (types, notes)."""
+    per_component = [ct for ct in cts if ct in ("full", "diag", "spherical")]
+    if len(per_component) < 2:
+        return cts, ()
+    keep, dropped = per_component[0], per_component[1:]
+    kept = tuple(ct for ct in cts if ct not in dropped)
+    return kept, (f"with one feature, {' and '.join(dropped)} {'is' if len(dropped) == 1 else
+                  'are'} the same model as {keep} (a variance per component): fitted once, "
+                  f"as {keep}",)
+
+
 def check_covariance_types(covariance_types: str | Iterable[str]) -> tuple[str, ...]:
     if isinstance(covariance_types, str):
         covariance_types = COVARIANCE_TYPES if covariance_types == "all" else (covariance_types,)
