@@ -1829,9 +1829,13 @@ def _explicit_params(init, K, D, covariance_type, names=None):
     means = np.array(_by_feature_name(init["means"], names, "means"), dtype=np.float64)
     if means.shape != (K, D):
         raise ValueError(f"init means must have shape ({K}, {D}); got {means.shape}")
+    if not np.all(np.isfinite(means)):  # QA64: "increase reg_covar" named no cause
+        raise ValueError("init means have non-finite values (NaN or infinite); give a finite "
+                         "mean for every component and feature")
     weights = np.full(K, 1.0 / K) if init.get("weights") is None else \
         np.array(init["weights"], dtype=np.float64)
-    if weights.shape != (K,) or np.any(weights < 0) or not np.isclose(weights.sum(), 1.0):
+    if weights.shape != (K,) or not np.all(np.isfinite(weights)) or np.any(weights < 0) \
+            or not np.isclose(weights.sum(), 1.0):
         raise ValueError(f"init weights must be {K} non-negative numbers summing to 1")
     if init.get("covariances") is None:  # from the data, by _covariances_around(means)
         return weights, means, None

@@ -430,6 +430,9 @@ def test_emresult_init_of_other_covariance_type_is_rejected(simulated):
     [
         ({"means": np.zeros((2, 2))}, r"init means must have shape \(3, 2\)"),
         ({"means": np.zeros((3, 3))}, r"init means must have shape \(3, 2\)"),
+        # QA64: "EM failed numerically ... increase reg_covar" for a NaN start
+        ({"means": np.full((3, 2), np.nan)}, r"^init means have non-finite values"),
+        ({"weights": np.array([np.nan, 0.5, 0.5])}, "init weights"),
         ({"weights": np.array([0.5, 0.5])}, "init weights"),
         ({"weights": np.array([0.5, 0.4, 0.3])}, "summing to 1"),
         ({"weights": np.array([1.2, -0.1, -0.1])}, "non-negative"),
