@@ -28,7 +28,6 @@ __all__ = [
     "COVARIANCE_DIMS",
     "FAR_TAIL",
     "points_needed",
-    "points_to_describe_a_group",
     "COVARIANCE_TYPES",
     "check_covariance_type",
     "check_shape",
@@ -173,15 +172,6 @@ def points_needed(covariance_type: str, D: int) -> int:
     (full), 2 (diag, spherical: a variance needs two points), 1 (tied: the shared covariance
     is estimated from every component's points; a component needs its mean's point)."""
     return {"full": D + 1, "diag": 2, "spherical": 2, "tied": 1}[covariance_type]
-
-
-def points_to_describe_a_group(covariance_type: str, D: int) -> int:
-    """Effective points a component needs to describe a group, not a point: those its
-    covariance needs (:func:`points_needed`), and at least two. A tied fit's component on one
-    point has that point as its mean and adds nothing to the shared covariance, which shrinks
-    to the few rows left over (QA: K=58 tied on 60 rows was BIC's best). The rule by which
-    restarts are passed over and selection cells marked degenerate."""
-    return max(points_needed(covariance_type, D), 2)
 
 
 # A row (or a nearly empty component's mean) is far from a component when its squared

@@ -15,6 +15,7 @@ imported by the posterior layer and every layer above it.
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -714,8 +715,9 @@ def fit_em(
         keys.append(key)
         if best is None or key > best_key:
             best, best_key = run, key
-            captured = [str(w.message) for w in caught
-                        if issubclass(w.category, DegenerateComponentWarning)]
+            captured = _iterations_merged([str(w.message) for w in caught
+                                           if issubclass(w.category,
+                                                         DegenerateComponentWarning)])
     for message in others.values():
         warnings.warn(message, skip_file_prefixes=IN_PACKAGE)
     if best is None:  # every start failed: the data or reg_covar, not a start
@@ -746,6 +748,11 @@ def fit_em(
     captured += _coincidence_messages(params, nk, covariance_type, init)
     captured += _far_group_messages(obs, params, covariance_type,
                                     len(starts) if starts[0] is None else None)
+    if obs.noise and params[0][K] > 1 - 1e-3:  # QA64: only "consider fewer components"
+        captured.append(f"the noise component takes nearly every row (its weight "
+                        f"{params[0][K]:.4f}): its density 1/V is above the Gaussians' nearly "
+                        "everywhere; give a larger noise_volume (at least the data's bounding "
+                        "box) or leave it out to use the box")
     for msg in captured:
         warnings.warn(msg, DegenerateComponentWarning, skip_file_prefixes=IN_PACKAGE)
     if not converged:
@@ -1441,6 +1448,28 @@ def _collapsed_live(nk, D, covariance_type):
     return (nk >= _EMPTY_NK) & (nk >= covariance.points_needed(covariance_type, D) - 0.5)
 
 
+def _iterations_merged(messages: list[str]) -> list[str]:
+    """One message for a component that became empty at several iterations, naming the
+    first and how often (QA: the same line once per iteration, seven in a row)."""
+    pattern = re.compile(r"^(.*) at iteration (\d+)(;.*)$", re.DOTALL)
+    merged: dict[tuple[str, str], list[str]] = {}
+    out: list[Any] = []
+    for message in messages:
+        found = pattern.match(message)
+        if not found:
+            out.append(message)
+            continue
+        key = (found[1], found[3])
+        if key not in merged:
+            merged[key] = []
+            out.append(key)
+        merged[key].append(found[2])
+    return [m if isinstance(m, str) else
+            f"{m[0]} at iteration {merged[m][0]}"
+            + (f" (and at {len(merged[m]) - 1} later one(s))" if len(merged[m]) > 1 else "")
+            + m[1] for m in out]
+
+
 def is_degenerate(fit: EMResult, X: Any, sample_weight: Any = None) -> bool:
     """Whether ``fit`` (fitted to ``X``) is degenerate: a component on fewer effective points
     than its covariance needs (:func:`bayesgmm.covariance.points_needed`, to within half a
@@ -1488,9 +1517,17 @@ def _degenerate(params, obs, Xc, names, covariance_type, reg_covar) -> bool:
 def _too_few_points(nk: np.ndarray, covariance_type: str, D: int) -> bool:
     """Whether a component holds fewer effective points than its covariance needs (to within
     half a point), an empty one included: the size rule of :func:`is_degenerate`, by which
-    a restart is passed over and a sweep's cell excluded (one rule for both: review;
-    :func:`bayesgmm.covariance.points_to_describe_a_group`)."""
-    return bool(np.min(nk) < covariance.points_to_describe_a_group(covariance_type, D) - 0.5)
+    a restart is passed over and a sweep's cell excluded (one rule for both: review).
+
+    A tied fit of more components than half its rows is degenerate too, whatever its
+    components hold: the shared covariance has N - K degrees of freedom, so its ML estimate
+    shrinks by (N - K) / N, below a half, and the likelihood grows without the data's say
+    (QA: K=58 tied on 60 rows, components on single rows, was BIC's best). A lone component
+    on one far row among proper ones is no such fit: it marks an outlier
+    (:mod:`bayesgmm.outliers`)."""
+    if covariance_type == "tied" and len(nk) > np.sum(nk) / 2:
+        return True
+    return bool(np.min(nk) < covariance.points_needed(covariance_type, D) - 0.5)
 
 
 def _floor_messages(params, nk, covariance_type, reg_covar, Xc, names, weights=None,

@@ -377,7 +377,6 @@ def prepare_observations(
         Xv, nan = Xv[kept], nan[kept]
         g = None if g is None else g[kept]
         codes = None if codes is None else codes[kept]
-    check_weight_total(g)
     if not Xv.shape[0]:  # QA: "... give n_components at most 0"
         raise ValueError(f"no row of X has a value to fit (every one of its {n_input} row(s) "
                          + ("has a missing value, and missing='drop'" if missing == "drop"
@@ -403,6 +402,7 @@ def prepare_observations(
         raise ValueError(f"only {counted} row(s) have a positive sample_weight, fewer than "
                          f"{'n_components=' + str(K) if K >= 2 else 'the 2 a fit needs'}; "
                          "each component needs at least one point: give more rows a weight")
+    check_weight_total(g)
     if codes is not None and g is not None and np.any((codes >= 0) & (g == 0)):
         # a row of weight 0 is no row: its label would name a component from nothing (QA:
         # "component 0 = 'left'" on the right-hand cluster, and relabelling skipped)
@@ -579,7 +579,9 @@ def _box_of_volume(lower: np.ndarray, upper: np.ndarray, volume: float) -> np.nd
         return None
     stretch = np.exp((math.log(volume) - log_box) / len(sides))
     middle = (lower + upper) / 2.0
-    return np.stack([middle - sides * stretch / 2.0, middle + sides * stretch / 2.0])
+    box = np.stack([middle - sides * stretch / 2.0, middle + sides * stretch / 2.0])
+    # a box too small to tell its sides apart in float64 (QA: 1e-300): the cube's, as flat
+    return box if np.all(box[1] > box[0]) else None
 
 
 def _warn_if_smaller_than_box(volume: float, X: np.ndarray) -> None:

@@ -34,7 +34,7 @@ import numpy as np
 
 from . import progress
 from ._validation import aligned_to_rows, check_data, check_sample_weight, few_values_warning
-from .covariance import FAR_TAIL, nearest_distance2, points_to_describe_a_group
+from .covariance import FAR_TAIL, nearest_distance2, points_needed
 from .em import BOTH_INITS, EMResult, collapsed_components, fit_em
 from .observations import check_labels
 
@@ -497,10 +497,10 @@ def _best(X: Any, sample_weight: Any, *fits: EMResult | None) -> EMResult | None
 
 def _degenerate_components(fit: EMResult, X: Any, sample_weight: Any = None
                            ) -> tuple[int, ...]:
-    """The selection tables' rule: components below
-    :func:`bayesgmm.covariance.points_to_describe_a_group` (half a point of slack), or
-    collapsed onto the reg_covar floor (:func:`bayesgmm.em.collapsed_components`)."""
+    """The selection tables' rule: components below :func:`bayesgmm.covariance.points_needed`
+    (half a point of slack), or collapsed onto the reg_covar floor
+    (:func:`bayesgmm.em.collapsed_components`)."""
     sizes = np.asarray(fit.weights[:fit.n_components]) * fit.n_samples
-    needed = points_to_describe_a_group(fit.covariance_type, fit.n_features)
+    needed = points_needed(fit.covariance_type, fit.n_features)
     small = {int(k) for k in np.flatnonzero(sizes < needed - 0.5)}
     return tuple(sorted(small | set(collapsed_components(fit, X, sample_weight))))

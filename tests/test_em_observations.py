@@ -458,6 +458,21 @@ def test_noise_must_be_a_bool_and_a_small_volume_is_warned(simulated):
         fit_em(X, 2, noise=True, noise_volume=box / 10, random_state=0)
 
 
+def test_a_noise_volume_that_takes_every_row_says_so_once(simulated):
+    """QA64: noise_volume 1e-300 printed NumPy's "divide by zero encountered in log" and one
+    "became empty" line per iteration, whose advice (fewer components) missed the cause."""
+    X = simulated[0][:200]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fit = fit_em(X, 2, noise=True, noise_volume=1e-300, random_state=0, n_init=1)
+    messages = [str(w.message) for w in caught]
+    assert fit.noise_weight > 0.999
+    assert not any(issubclass(w.category, RuntimeWarning) for w in caught), messages
+    assert sum("became empty" in m for m in messages) <= 1
+    assert any(m.startswith("the noise component takes nearly every row (its weight 1.0000): "
+                            "its density 1/V is above the Gaussians'") for m in messages)
+
+
 def test_weight_errors_name_the_row(simulated):
     X, _, _ = simulated
     g = np.ones(len(X))
@@ -659,7 +674,8 @@ def test_a_column_observed_only_in_rows_of_weight_zero_is_refused(simulated):
 
 def test_normalised_weights_and_weighted_rows_with_gaps_still_fit(simulated):
     """Review: weights summing to 1 (normalised) made the data-scaled covariance's divisor
-    G - 1 = 0 (1e308, every random_from_data start and prior='default' failed); complete
+    G - 1 = 0 (1e308, every random_from_data start and prior='default' failed; now they are
+    refused as one row, and a total of 2 fits); complete
     rows that all have weight 0 gave the priors no rows at all (NaN). Both fit now, and the
     starts fall back to the imputed rows."""
     from bayesgmm import covariance
@@ -669,9 +685,12 @@ def test_normalised_weights_and_weighted_rows_with_gaps_still_fit(simulated):
     # the data's covariance does not depend on a common factor of weights that are no counts
     np.testing.assert_allclose(covariance.data_covariance(X, g / g.sum())[1],
                                covariance.data_covariance(X, 0.5 * g / g.sum())[1], rtol=1e-12)
-    for prior in (None, "default"):
-        fit = fit_em(X, 3, sample_weight=g / g.sum(), prior=prior, init="random_from_data",
-                     random_state=0)
+    for prior in (None, "default"):  # QA64: normalised weights count one row: refused
+        with pytest.raises(ValueError, match="sample_weight sum to 1: frequency weights"):
+            fit_em(X, 3, sample_weight=g / g.sum(), prior=prior, init="random_from_data",
+                   random_state=0)
+        fit = fit_em(X, 3, sample_weight=2 * g / g.sum(), prior=prior, init="random_from_data",
+                     random_state=0)  # G - 1 = 1: the divisor that was 0 at G = 1
         assert np.all(np.isfinite(fit.means)) and np.isfinite(fit.log_likelihood)
     Xm = X.copy()
     rows = np.arange(20, len(X))
