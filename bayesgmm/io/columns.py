@@ -16,7 +16,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from .._validation import check_sample_weight, check_weight_total
+from .._validation import check_sample_weight
 from .._warn import IN_PACKAGE
 
 __all__ = ["column_problem", "index_hint", "is_saved_index", "labels_as_written", "labels_hint",
@@ -107,9 +107,7 @@ def read_weights(column: pd.Series, path: str, row: Callable[[int], str]) -> np.
     if why:
         raise ValueError(f"the weights column {name!r} of {path} is not numeric: it {why}")
     w = column.to_numpy(dtype=np.float64, na_value=np.nan)
-    what = f"the weights column {name!r} of {path}"
-    check_sample_weight(w, len(w), name=what, row=row)
-    check_weight_total(w, what)
+    check_sample_weight(w, len(w), name=f"the weights column {name!r} of {path}", row=row)
     return w
 
 

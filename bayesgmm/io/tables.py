@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .._validation import check_data
+from .._validation import check_data, check_weight_total
 from .._warn import IN_PACKAGE
 from ..datasets import data_path
 from .columns import (
@@ -316,6 +316,8 @@ def read_data(path: str | Path, columns: list[str] | None = None, *,
         if sample_weight is not None and not np.any(sample_weight > 0):
             raise ValueError(f"every weight in column {weights!r} of {path} is zero once the "
                              f"{dropped} row(s) with missing values are dropped")
+    if sample_weight is not None:
+        check_weight_total(sample_weight, f"the weights column {weights!r} of {path}")
     infinite = np.isinf(frame.to_numpy())
     if infinite.any():
         at, col = np.argwhere(infinite)[0]
