@@ -376,9 +376,10 @@ def build_em_report(em: EMResult, X: Any, *, data_source: str | None = None,
         data,
         em_section,
         _section("parameters", "3. Parameters",
-                 "<p>The EM estimate, one row per component. " + _covariance_display(
-                     em.n_features) + " This is a point estimate: for uncertainty, fit the "
-                 "posterior (<code>bayesgmm fit</code>).</p>", _em_parameter_html(em)),
+                 "<p>The EM estimate, one row per component. "
+                 + _covariance_display(em.n_features, em.covariance_type) + " This is a "
+                 "point estimate: for uncertainty, fit the posterior (<code>bayesgmm "
+                 "fit</code>).</p>", _em_parameter_html(em)),
         _section("figures", "4. The fit", *fit_figures),
         _section("reproducibility", "5. Settings and software",
                  _em_settings_html(em.settings, settings),
@@ -1164,7 +1165,8 @@ def _section_parameters(result, figure, random_state, diag=None) -> str:
                     "printed to the leading digit of the posterior mean's Monte Carlo standard "
                     "error (MCSE), at most four significant digits (the interval's ends vary "
                     "more, as tail ESS below bulk ESS says). "
-                    f"{_covariance_display(result.em.n_features)} {note}</p>",
+                    + _covariance_display(result.em.n_features, result.covariance_type)
+                    + f" {note}</p>",
                     _parameter_html(table, result.em.n_features), unidentified, forest,
                     density, overlay)
 
@@ -1223,10 +1225,13 @@ def _sd_rows_name(names) -> str:
     return "Standard deviations and correlations" if has_corr else "Standard deviations"
 
 
-def _covariance_display(n_features: int) -> str:
-    """How the parameter tables show covariances: with one feature there is no correlation."""
-    if n_features == 1:
-        return "Variances are shown as standard deviations."
+def _covariance_display(n_features: int, covariance_type: str) -> str:
+    """How the parameter tables show covariances: with one feature, or diagonal or spherical
+    ones, there is no correlation (QA: a diag report promised correlations it had none of)."""
+    if n_features == 1 or covariance_type in ("diag", "spherical"):
+        what = "Variances are" if n_features == 1 or covariance_type == "spherical" else \
+            "The variances of a diagonal covariance are"
+        return f"{what} shown as standard deviations."
     return "Covariances are shown as standard deviations and correlations (each pair once)."
 
 
@@ -1356,7 +1361,8 @@ def _em_parameter_html(em: EMResult) -> str:
     rest = [c for c in columns if c not in opened]
     what = _sd_rows_name(str(c[0]) for c in rest)
     return (_grouped_table(cells, opened) + f"<details><summary>{what} "
-            f"({len(rest)} columns)</summary>{_grouped_table(cells, rest)}"
+            f"({len(rest)} column{'s' if len(rest) != 1 else ''})</summary>"
+            f"{_grouped_table(cells, rest)}"
             "</details>")
 
 

@@ -19,6 +19,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import xarray as xr  # noqa: E402
 from conftest import (  # noqa: E402
+    COVARIANCE_TYPES,
     fake_fit,
     loglik_draws,
     overfitted_posterior,
@@ -2065,3 +2066,14 @@ def test_the_predictive_checks_cause_follows_the_statistic_and_its_direction():
                             np.mean(spike >= [5.0, 0.0, 0.0], axis=0))
     assert check.misfits() == [0]
     assert "is above 199 of the 200 replicated data sets' (p = " in check.misfit_words()
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_the_covariance_sentence_promises_correlations_only_where_there_are_some(
+        covariance_type):
+    """QA65: diag and spherical reports said "standard deviations and correlations"."""
+    from bayesgmm.report import _covariance_display
+
+    text = _covariance_display(3, covariance_type)
+    assert ("correlations" in text) is (covariance_type in ("full", "tied"))
+    assert "correlations" not in _covariance_display(1, covariance_type)
