@@ -901,7 +901,8 @@ def _section_data(em, X, figure, sample_weight=None) -> str:
                                             if X.shape[1] > 2 else ")"))
     fig = figure("data", f"The data, {kind}" + (missing_note if n_missing else "")
                  + _shown(len(X), scatter=X.shape[1] > 1),
-                 lambda: plots.plot_data(X, em.feature_names, sample_weight=sample_weight))
+                 lambda: plots.plot_data(X, em.feature_names, sample_weight=sample_weight,
+                                         fit=em))
     summary = observations_record(em)
     counted = _counted_rows(X.shape[0], sample_weight)
     if n_missing:

@@ -691,6 +691,33 @@ def test_plot_data_names_checks_and_says_which_features():
     assert bottom > max(p.get_height() for p in first.patches)
 
 
+@pytest.fixture(scope="module")
+def posterior_8d():
+    """A posterior stand-in on 8 features whose components differ in the last ones."""
+    from conftest import posterior_stand_in
+
+    rng = np.random.default_rng(3)
+    means = np.eye(8)[[4, 6, 7]] * 5
+    X = pd.DataFrame(np.concatenate([rng.normal(m, 1, (100, 8)) for m in means]),
+                     columns=[f"g{i}" for i in range(8)])
+    return posterior_stand_in(X, 3), X
+
+
+def test_a_fits_figures_show_one_subset_of_features(posterior_8d):
+    """QA65: at D=8 one report's data figure left out G and H, its density and
+    classification A and H, its overlay C and E: no panel compared with another. One
+    choice, at the EM start, for every figure; the data figure takes it given the fit."""
+    result, X = posterior_8d
+    titles = {name: getattr(plots, f"plot_{name}")(result, X=X)._suptitle.get_text()
+              for name in ("classification", "density", "overlay")}
+    titles["data"] = plots.plot_data(X, fit=result)._suptitle.get_text()
+    left = {name: re.search(r"6 of 8 features \(the most separating\); not shown: (.*)",
+                            text)[1] for name, text in titles.items()}
+    assert len(set(left.values())) == 1, left
+    one = fit_em(X, 1)  # nothing to separate: the first features, said so
+    assert "6 of 8 features (the first)" in plots.plot_density(one, X=X)._suptitle.get_text()
+
+
 @pytest.mark.parametrize("figure", ["classification", "density", "overlay"])
 def test_pair_grids_say_which_features_are_left_out(figure):
     """And are drawn at the page's width at most, with the text at its size (big-data QA:

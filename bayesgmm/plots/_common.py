@@ -315,12 +315,23 @@ def _membership(result: Any, X: np.ndarray) -> np.ndarray:
     return result.predict_proba(X, max_draws=membership_draws(len(X), columns)).mean
 
 
-def _pair_features(weights, means, covariances) -> list[int]:
+def _pair_choice(result: Any) -> str:
+    """How :func:`_pair_features` chose: by separation, or (one component: nothing to
+    separate; QA: "the most separating" of K=1) the first features."""
+    return "the most separating" if result.n_components > 1 else "the first"
+
+
+def _pair_features(result: Any) -> list[int]:
     """All features up to MAX_PAIR_FEATURES; beyond, the ones whose component means differ
-    most relative to the within-component spread (in their original order)."""
+    most relative to the within-component spread (in their original order), at the EM
+    estimate (a posterior's start): one choice for every figure of a fit (QA: the overlay
+    ranked by EM and the others by the posterior median, and left out other features)."""
+    em = result.em if _is_bayes(result) else result
+    weights, means = em.weights, em.means
+    covariances = em.full_covariances
     D = means.shape[1]
-    if D <= MAX_PAIR_FEATURES:
-        return list(range(D))
+    if D <= MAX_PAIR_FEATURES or len(weights) == 1:
+        return list(range(min(D, MAX_PAIR_FEATURES)))
     centre = weights @ means
     between = weights @ (means - centre) ** 2
     within = weights @ np.diagonal(covariances, axis1=1, axis2=2)

@@ -60,6 +60,7 @@ from ._common import (
     _membership,
     _new_axes,
     _new_grid,
+    _pair_choice,
     _pair_features,
     _parameter_sets,
     _point_estimate,
@@ -84,11 +85,14 @@ from ._styles import _component_color, _component_linestyle, _component_marker, 
 # --------------------------------------------------------------------------------------------
 @sizable
 def plot_data(X: Any, feature_names: tuple[str, ...] | None = None,
-              ax: Axes | None = None, *, sample_weight: Any = None) -> Figure:
+              ax: Axes | None = None, *, sample_weight: Any = None,
+              fit: Any = None) -> Figure:
     """Histogram (1-D), scatter plot (2-D) or pair plot (D > 2) of the data.
 
     A pair plot shows the first :data:`MAX_PAIR_FEATURES` features (the title says which
-    are left out); the fitted figures' pair grids show the most separating ones instead.
+    are left out), or given ``fit`` (an EMResult or BayesResult of these data) the ones its
+    figures' pair grids show, the most separating (QA: one report's figures each left out
+    other features).
     Points missing a coordinate, and far points beyond the axes, are counted in a note.
     With frequency weights, each row counts as often as its weight in the histograms and a
     marker's area grows with it.
@@ -103,6 +107,8 @@ def plot_data(X: Any, feature_names: tuple[str, ...] | None = None,
         Only for D <= 2 (a pair plot needs its own grid).
     sample_weight : array-like (N,), optional
         Frequency weights of the rows (as a weighted fit takes them).
+    fit : EMResult or BayesResult, optional
+        Chooses the features a pair plot of more than :data:`MAX_PAIR_FEATURES` shows.
     """
     raw = X
     X, names = check_data(X, feature_names=feature_names, allow_nan=True)
@@ -134,9 +140,11 @@ def plot_data(X: Any, feature_names: tuple[str, ...] | None = None,
         shown = "; ".join(line for line in (shown, "marker area by weight") if line)
 
     if D > 2:
-        features = list(range(min(D, MAX_PAIR_FEATURES)))
+        features = (_pair_features(fit) if fit is not None else
+                    list(range(min(D, MAX_PAIR_FEATURES))))
         fig = _pair_grid(X, names, ax, pair, diag, features)
-        left = _features_line(names, features, "the first")
+        left = _features_line(names, features, "the first" if fit is None else
+                              _pair_choice(fit))
         fig.suptitle(heading + "".join(f"\n{line}" for line in (shown, left) if line))
         return fig
     fig, ax = _new_axes(ax)
@@ -439,9 +447,9 @@ def plot_overlay(result: Any, X: Any = None, ax: Axes | None = None, *, n_draws:
         from matplotlib.lines import Line2D
         from matplotlib.patches import Patch
 
-        features = _pair_features(em.weights, em.means, em_cov)
+        features = _pair_features(result)
         fig = _pair_grid(X, names, ax, pair, diag, features)
-        left = _features_line(names, features, "the most separating")
+        left = _features_line(names, features, _pair_choice(result))
         fig.suptitle(title + "".join(f"\n{line}" for line in (shown, left) if line))
         mixture = [Line2D([], [], color=_MIXTURE_COLOR, lw=1.5,
                           label="posterior mixture density (diagonal)"),
@@ -956,11 +964,11 @@ def plot_density(result: Any, X: Any = None, ax: Axes | None = None, *, n_draws:
     if D > 2:
         from matplotlib.lines import Line2D
 
-        features = _pair_features(*_point_estimate(result))
+        features = _pair_features(result)
         fig = _pair_grid(X, names, ax, pair, diag, features)
         # Two lines: on one, a 3-feature grid clipped both ends of the title. A grid of more
         # than MAX_PAIR_FEATURES features is wide enough for the first two on one line.
-        left = _features_line(names, features, "the most separating")
+        left = _features_line(names, features, _pair_choice(result))
         fig.suptitle((f"{what}; contours enclose about 25/50/75/90/95% of the {points}\n{left}"
                       if left else
                       f"{what};\ncontours enclose about 25/50/75/90/95% of the {points}")
@@ -1096,9 +1104,9 @@ def plot_classification(result: Any, X: Any = None, ax: Axes | None = None, *,
     title = "Classification: colour and marker = most probable component, size = uncertainty"
     ellipses = f"{ELLIPSE_LEVEL:.0%} ellipses of {source}"
     if X.shape[1] > 2:
-        features = _pair_features(w, m, c)
+        features = _pair_features(result)
         fig = _pair_grid(X, names, ax, pair, diag, features)
-        left = _features_line(names, features, "the most separating")
+        left = _features_line(names, features, _pair_choice(result))
         # two lines: a grid of more than MAX_PAIR_FEATURES features is wide enough for the
         # title and the ellipses on one
         fig.suptitle((f"{title}; {ellipses}\n{left}" if left else f"{title}\n{ellipses}")
