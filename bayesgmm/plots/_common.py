@@ -356,8 +356,11 @@ def _claimed(proba: np.ndarray, n_components: int) -> np.ndarray | None:
 
 
 # The bulk of a feature (:func:`_bulk`): from its central 95% (the 2.5% and 97.5% quantiles)
-# outwards through the sorted values until a gap wider than this share of that range.
-_BULK_GAP = 0.25
+# outwards through the sorted values until a gap wider than this share of that range (about
+# 2 sd of a Gaussian). QA: at a quarter, 47% of 8-feature figures of 600 Gaussian rows cut an
+# ordinary tail (3.3 sd) and said so in every panel of its row and column; at a half, 0.5%,
+# and a point 10 sd out is still left out.
+_BULK_GAP = 0.5
 
 
 def _bulk(x: np.ndarray, keep: np.ndarray | None = None) -> np.ndarray:
@@ -366,7 +369,7 @@ def _bulk(x: np.ndarray, keep: np.ndarray | None = None) -> np.ndarray:
     shrink the clusters to a dot (with or without a noise component).
 
     From the central 95% of the values the bulk extends outwards through the sorted values
-    until a gap wider than ``_BULK_GAP`` (a quarter) of that central range: a long tail or a
+    until a gap wider than ``_BULK_GAP`` (a half) of that central range: a long tail or a
     small far group joined by its points stays; isolated far points are left out (a figure
     counts them in a note, :func:`bayesgmm.plots._notes._note_outside`)."""
     ok = ~np.isnan(x) if keep is None else ~np.isnan(x) & keep
