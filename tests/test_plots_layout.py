@@ -1666,3 +1666,17 @@ def test_the_axes_leave_out_far_points_not_a_gaussians_tail():
     assert cut <= 4  # of 400 features: a figure of 8 has one in 12 at most
     far = np.r_[rng.normal(size=600), 10.0]
     assert np.flatnonzero(~_bulk(far)).tolist() == [600]
+
+
+def test_uncertain_markers_grow_less_in_a_grid_of_small_panels(posterior_8d):
+    """QA65: at D=8, 200 uncertain rows drawn at the single panel's 130 pt^2 covered every
+    130-pixel panel of the classification grid."""
+    from bayesgmm.plots.fit import _uncertainty_size
+
+    assert _uncertainty_size(np.array([0.0, 0.5]), 2, panels=3).tolist() == [14.0, 130.0]
+    assert _uncertainty_size(np.array([0.0, 0.5]), 2, panels=6).tolist() == [14.0, 43.0]
+    result, X = posterior_8d
+    fig = plots.plot_classification(result, X=X)
+    largest = max(float(np.max(c.get_sizes())) for a in fig.axes for c in a.collections
+                  if len(c.get_sizes()))
+    assert largest <= 43.0 + 1e-9

@@ -1044,7 +1044,8 @@ def plot_classification(result: Any, X: Any = None, ax: Axes | None = None, *,
     G = em.n_components
     assigned = np.argmax(proba, axis=1)
     uncertainty = 1.0 - proba.max(axis=1)
-    size = _uncertainty_size(uncertainty, K)
+    panels = min(X.shape[1], MAX_PAIR_FEATURES) if X.shape[1] > 2 else 1
+    size = _uncertainty_size(uncertainty, K, panels)
     labelled = _per_point(labelled, "labelled", len(X))
     w, m, c = _point_estimate(result)
     # referee: the tables daggered a component whose ellipse this figure drew unmarked
@@ -1142,7 +1143,8 @@ def plot_classification(result: Any, X: Any = None, ax: Axes | None = None, *,
     # the key's sizes are the points' own: from certain to the most uncertain point drawn
     # (QA: it showed 0.67, which no point had, beside points of 1-2 px)
     handles += [Line2D([], [], marker="o", ls="", color="0.4",
-                       markersize=np.sqrt(_uncertainty_size(np.array([u]), K)[0] * crowd),
+                       markersize=np.sqrt(_uncertainty_size(np.array([u]), K, panels)[0]
+                                          * crowd),
                        label=f"uncertainty {format_number(u, 2)}")
                 for u in _key_uncertainties(uncertainty[drawn])] if K > 1 else []
     handles += _edge_handles(ax)
@@ -1171,13 +1173,16 @@ def plot_classification(result: Any, X: Any = None, ax: Axes | None = None, *,
 _CERTAIN_SIZE, _UNCERTAIN_SIZE = 14.0, 130.0
 
 
-def _uncertainty_size(uncertainty: np.ndarray, K: int) -> np.ndarray:
+def _uncertainty_size(uncertainty: np.ndarray, K: int, panels: int = 1) -> np.ndarray:
     """Marker areas for points of ``uncertainty`` (1 - max membership) among ``K`` columns:
-    from ``_CERTAIN_SIZE`` at 0 to ``_UNCERTAIN_SIZE`` at the largest possible, 1 - 1/K."""
+    from ``_CERTAIN_SIZE`` at 0 to ``_UNCERTAIN_SIZE`` at the largest possible, 1 - 1/K. In
+    a pair grid of ``panels`` features a side, the growth shrinks with the panels' area
+    beyond three a side (QA: at 6 a side, 200 uncertain rows covered every panel)."""
     if K < 2:
         return np.full(np.shape(uncertainty), _CERTAIN_SIZE)
     share = np.clip(np.asarray(uncertainty) / (1 - 1 / K), 0, 1)
-    return _CERTAIN_SIZE + (_UNCERTAIN_SIZE - _CERTAIN_SIZE) * share
+    growth = (_UNCERTAIN_SIZE - _CERTAIN_SIZE) * min(1.0, (3.0 / panels) ** 2)
+    return _CERTAIN_SIZE + growth * share
 
 
 def _key_uncertainties(uncertainty: np.ndarray) -> list[float]:
