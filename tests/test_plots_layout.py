@@ -711,8 +711,8 @@ def test_a_fits_figures_show_one_subset_of_features(posterior_8d):
     titles = {name: getattr(plots, f"plot_{name}")(result, X=X)._suptitle.get_text()
               for name in ("classification", "density", "overlay")}
     titles["data"] = plots.plot_data(X, fit=result)._suptitle.get_text()
-    left = {name: re.search(r"6 of 8 features \(the most separating\); not shown: (.*)",
-                            text)[1] for name, text in titles.items()}
+    left = {name: re.search(r"6 of 8 features \(the (?:fit's )?most separating\); not shown: "
+                            r"(.*)", text)[1] for name, text in titles.items()}
     assert len(set(left.values())) == 1, left
     one = fit_em(X, 1)  # nothing to separate: the first features, said so
     assert "6 of 8 features (the first)" in plots.plot_density(one, X=X)._suptitle.get_text()

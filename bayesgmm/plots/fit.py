@@ -144,7 +144,7 @@ def plot_data(X: Any, feature_names: tuple[str, ...] | None = None,
                     list(range(min(D, MAX_PAIR_FEATURES))))
         fig = _pair_grid(X, names, ax, pair, diag, features)
         left = _features_line(names, features, "the first" if fit is None else
-                              _pair_choice(fit))
+                              _pair_choice(fit).replace("the most", "the fit's most"))
         fig.suptitle(heading + "".join(f"\n{line}" for line in (shown, left) if line))
         return fig
     fig, ax = _new_axes(ax)
