@@ -108,6 +108,25 @@ def test_thousands_separators_and_stray_text_get_their_own_hints(tmp_path):
         read_table(write(tmp_path, "id,y\nS1,2\nS2,4\nS3,5\n"))
 
 
+def test_decimal_commas_and_missing_value_codes_get_their_own_hints(tmp_path):
+    """QA62: "8,252" (8.252 g) was called a thousands separator, with advice that scaled it
+    1000x; "3,5" got no word of decimal commas; '?', '-' and '.' came one per rerun; and
+    "--index mass_g" was suggested where --index id was given."""
+    with pytest.raises(ValueError, match=r"'3,5' in row id='A', a number written with a "
+                                         r"decimal comma: write '\.' as the decimal mark "
+                                         r"\(3\.5\).*no column would be left: check the file's "
+                                         r"separator and decimal mark\)$") as info:
+        read_data(write(tmp_path, "id\tm\nA\t3,5\nB\t4,25\n", "d.tsv"), index="id")
+    assert "--index" not in str(info.value)
+    with pytest.raises(ValueError, match=r"'8,252' in row 0, line 2 of the file: 8252 with a "
+                                         r"thousands separator, or 8\.252 with a decimal comma"):
+        read_table(write(tmp_path, 'm,b\n"8,252",1\n"7,996",2\n'))
+    with pytest.raises(ValueError, match=r"'\?' in row 1, line 3 of the file \(and '-', '\.'\); "
+                                         r"if these mark missing values, leave those cells "
+                                         r"empty \(an empty cell or NA is read as missing\)"):
+        read_table(write(tmp_path, "m,b\n1,1\n?,2\n-,3\n.,4\n?,5\n6,6\n7,7\n8,8\n"))
+
+
 def test_bundled_data_is_read(old_faithful):
     frame, dropped = read_table("bundled:old_faithful")
     assert dropped == 0

@@ -140,15 +140,63 @@ def column_problem(column: pd.Series, row: Callable[[int], str] = "row {}".forma
     bad = present & numeric.isna()
     if bad.any():
         at = int(bad.to_numpy().argmax())
+        value = column.iloc[at]
+        decimal = _decimal_commas(column[bad])
+        if decimal is not None:  # QA62: "3,5" got no word of decimal commas
+            return (f"has {decimal!r} in {row(int(np.flatnonzero(column == decimal)[0]))}, a "
+                    "number written with a decimal comma: write '.' as the decimal mark ("
+                    f"{decimal.strip().replace(',', '.')})")
         if _thousands_separated(column).iloc[at]:
-            return (f"has {column.iloc[at]!r} in {row(at)}, a number written with thousands "
-                    f"separators: remove them (write {column.iloc[at].replace(',', '')})")
-        return f"has {column.iloc[at]!r} in {row(at)}"
+            plain = value.strip().replace(",", "")
+            if re.match(r"^[+-]?\d{1,3},\d{3}$", value.strip()):
+                # QA62: "8,252" (8.252 g) was called thousands, and the advice scaled it 1000x
+                return (f"has {value!r} in {row(at)}: {plain} with a thousands separator, or "
+                        f"{value.strip().replace(',', '.')} with a decimal comma; write it "
+                        "without the comma, with '.' as the decimal mark")
+            return (f"has {value!r} in {row(at)}, a number written with thousands "
+                    f"separators: remove them (write {plain})")
+        # the other texts of a column of numbers with a few (not of a text column)
+        stray = numeric.notna().sum() >= bad.sum()
+        return f"has {value!r} in {row(at)}" + (_other_texts(column[bad], value) if stray
+                                                 else "")
     if kind == "O" and present.any():  # a typed text column (Parquet) whose text is numbers
         at = int(present.to_numpy().argmax())
         return (f"holds numbers stored as text (dtype {column.dtype}), e.g. "
                 f"{column.iloc[at]!r} in {row(at)}")
     return f"has dtype {column.dtype}"
+
+
+def _decimal_commas(cells: pd.Series) -> str | None:
+    """The first cell that can only be a number with a decimal comma ("3,5", "1234,56"; not
+    "1,234", which may be either), or None."""
+    for value in cells:
+        text = str(value).strip()
+        if re.match(r"^[+-]?\d+,\d+$", text) and not re.match(_THOUSANDS, text):
+            return str(value)
+    return None
+
+
+# Texts in a column of numbers that commonly mark a missing value.
+_MISSING_CODES = {"?", "-", "--", ".", "..", "*", "n.a.", "n.d.", "nd", "missing", "#n/a",
+                  "#na", "#value!", "#div/0!", "na", "n/a", "nan", "null", "none"}
+
+
+def _other_texts(cells: pd.Series, first: object) -> str:
+    """The other texts in a column's non-numbers, a few (QA62: '?', '-' and '.' came one per
+    rerun), and, when they look like missing-value codes, that an empty cell is read as
+    missing."""
+    written = list(dict.fromkeys(str(v) for v in cells))  # "NA  ": its spaces shown
+    texts = [t.strip() for t in written]
+    others = [t for t in written if t != str(first)]
+    listed = (f" (and {', '.join(map(repr, others[:5]))}"
+              + (f" and {len(others) - 5} more" if len(others) > 5 else "") + ")"
+              if others else "")
+    codes = all(t.lower() in _MISSING_CODES for t in texts)
+    spaced = any(t != t.strip() and t.strip().lower() in ("na", "nan", "null", "none")
+                 for t in written)
+    return listed + ("; if these mark missing values, leave those cells empty (an empty cell "
+                     "or NA is read as missing" + (", without spaces after it" if spaced else "")
+                     + ")" if codes else "")
 
 
 # A number with comma thousands separators: 1,125 or -12,345,678.9

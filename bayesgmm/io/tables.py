@@ -285,7 +285,9 @@ def read_data(path: str | Path, columns: list[str] | None = None, *,
             + "; ".join(f"{c!r} {why}" for c, why in non_numeric.items())
             + ". Nothing is converted implicitly: fix the file, or leave the column(s) out "
             f"({_leaving_out(frame, non_numeric)})"
-            + (index_hint(frame, non_numeric) or labels_hint(frame, non_numeric))
+            # QA62: "--index mass_g" suggested where --index id was given
+            + ((index_hint(frame, non_numeric) if index is None else "")
+               or labels_hint(frame, non_numeric))
         )
     frame = frame.astype(np.float64)
     sample_weight = read_weights(weight_column, path, row) if weights else None
@@ -381,7 +383,9 @@ def _missing_policy(missing: str | None, dropna: bool) -> str:
 
 def _leaving_out(frame: pd.DataFrame, left_out) -> str:
     """How to read only the other columns: the flag, and the spec's key."""
-    kept = columns_option([c for c in frame.columns if c not in left_out]) or "A,B"
+    kept = columns_option([c for c in frame.columns if c not in left_out])
+    if not kept:  # QA62: "--columns A,B", a placeholder, when no column was left
+        return "no column would be left: check the file's separator and decimal mark"
     return f"--columns {shlex.quote(kept)}; columns = [...] in a spec's [data]"
 
 
