@@ -77,12 +77,16 @@ CITATIONS = {
     "Burnham & Anderson 2002": "Burnham, K. P. and Anderson, D. R. (2002). Model Selection "
                                "and Multimodel Inference: A Practical Information-Theoretic "
                                "Approach, 2nd edn. Springer, New York.",
+    "Hennig 2010": "Hennig, C. (2010). Methods for merging Gaussian mixture components. "
+                   "Advances in Data Analysis and Classification 4, 3-34.",
     "Kass & Raftery 1995": "Kass, R. E. and Raftery, A. E. (1995). Bayes factors. Journal of "
                            "the American Statistical Association 90, 773-795.",
     "Malsiner-Walli, Frühwirth-Schnatter & Grün 2016": (
         "Malsiner-Walli, G., Frühwirth-Schnatter, S. and Grün, B. (2016). Model-based "
         "clustering based on sparse finite Gaussian mixtures. Statistics and Computing 26, "
         "303-324."),
+    "Ray & Lindsay 2005": "Ray, S. and Lindsay, B. G. (2005). The topography of multivariate "
+                          "normal mixtures. The Annals of Statistics 33, 2042-2065.",
     "Schwarz 1978": "Schwarz, G. (1978). Estimating the dimension of a model. The Annals of "
                     "Statistics 6, 461-464.",
     "Scrucca et al. 2016": "Scrucca, L., Fop, M., Murphy, T. B. and Raftery, A. E. (2016). "

@@ -57,6 +57,7 @@ from .draw_arrays import membership_draws
 from .draws import Checkpoint
 from .formatting import format_count, format_number, per_chain, timing_parts
 from .glossary import terms_section
+from .modality import one_mode_groups, shape_note
 from .observation_record import (
     component_titles,
     fitted_criteria,
@@ -369,6 +370,7 @@ def build_em_report(em: EMResult, X: Any, *, data_source: str | None = None,
                                           proba)
         fit_figures.append(
             _uncertain_html(table, n_unsure, len(Xv), "probability (at the estimate)")
+            + _one_group_html(em)
             + "<p>Every row's component and membership probabilities: "
             "<code>memberships.csv</code> in the directory <code>bayesgmm em --out</code> "
             "writes, or <code>bayesgmm.membership_table(em, X)</code> in Python.</p>")
@@ -1591,7 +1593,25 @@ def _section_membership(result, X, proba, figure, n_uncertain: int = 10,
                  "<code>bayesgmm.membership_table(result)</code> in Python.</p>")
     return _section("membership", "4. Classification and membership uncertainty",
                     _uncertain_html(table, n_unsure, len(X), "posterior mean probability"),
-                    every_row, classification, fig, noise)
+                    _one_group_html(result.em, posterior=True), every_row, classification,
+                    fig, noise)
+
+
+def _one_group_html(em: Any, posterior: bool = False) -> str:
+    """Which components the data show as one group (:func:`bayesgmm.modality.one_mode_groups`,
+    at the EM estimate: a posterior's start, which names its components), as ``select``
+    says it; "" for none (QA: only select named two overlapping components; the fit's own
+    report said no more than "149 points below 0.9")."""
+    groups = one_mode_groups(em.weights, em.means, em.covariances, em.covariance_type)
+    what = (f"K={em.n_components} {em.covariance_type}"
+            + (" (at the MAP-EM start, whose components name the posterior's)" if posterior
+               else ""))
+    note = shape_note([(what, groups)])
+    if not note:
+        return ""
+    cited = "; ".join(references_cited(note))  # this page's References are the Methods'
+    return (f'<p class="note">{html.escape(note)}</p>'
+            + (f'<p class="note"><small>{html.escape(cited)}</small></p>' if cited else ""))
 
 
 def _observed_labels(result: Any) -> np.ndarray | None:

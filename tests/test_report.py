@@ -2077,3 +2077,23 @@ def test_the_covariance_sentence_promises_correlations_only_where_there_are_some
     text = _covariance_display(3, covariance_type)
     assert ("correlations" in text) is (covariance_type in ("full", "tied"))
     assert "correlations" not in _covariance_display(1, covariance_type)
+
+
+def test_the_fit_reports_name_components_the_data_show_as_one_group():
+    """QA65: only select said that two overlapping components form one group; the fit's own
+    EM and posterior reports said no more than how many points were uncertain."""
+    from bayesgmm.report import _one_group_html
+
+    rng = np.random.default_rng(0)
+    skewed = rng.gamma(2.0, 1.0, (400, 1))  # one skewed cluster, which K=3 splits
+    X = np.r_[skewed, rng.normal(20, 1, (200, 1))]
+    em = bayesgmm.fit_em(X, 3, random_state=0, n_init=3)
+    page, _ = build_em_report(em, X)
+    text = " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page)).split())
+    assert "Components the data show as one group" in text
+    assert "(at the MAP-EM start" in _one_group_html(em, posterior=True)
+    # what the note cites, in full: the page's References are the Methods paragraph's
+    assert "Ray, S. and Lindsay, B. G. (2005)" in text and "Hennig, C. (2010)" in text
+    clean = bayesgmm.fit_em(np.r_[rng.normal(0, 1, (200, 1)), rng.normal(20, 1, (200, 1))],
+                            2, random_state=0)
+    assert _one_group_html(clean) == ""
