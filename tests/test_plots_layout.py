@@ -1680,3 +1680,25 @@ def test_uncertain_markers_grow_less_in_a_grid_of_small_panels(posterior_8d):
     largest = max(float(np.max(c.get_sizes())) for a in fig.axes for c in a.collections
                   if len(c.get_sizes()))
     assert largest <= 43.0 + 1e-9
+
+
+def test_the_key_leaves_the_triangles_of_far_points_in_view():
+    """QA62: the membership figure's key, where "best" put it (lower right), hid the corner
+    triangle of 4 outliers beyond both axes and its count."""
+    import matplotlib.pyplot as plt
+
+    from bayesgmm.plots._notes import _edge_markers, _legend_off_points
+
+    x, y = np.r_[np.linspace(0, 1, 20), 5.0], np.r_[np.linspace(0, 1, 20), -5.0]
+    fig, ax = plt.subplots()
+    ax.scatter(x[:20], y[:20], label="points")
+    ax.set(xlim=(-0.1, 1.1), ylim=(-0.1, 1.1))
+    _edge_markers(ax, x, y, np.arange(21) == 20)  # a triangle in the lower right corner
+    ax.legend(loc="lower right")  # where "best" put it in the QA's figure
+    _legend_off_points(ax, x[:20] * 0.3, y[:20] * 0.3 + 0.7)  # points clear of the key
+    fig.draw_without_rendering()
+    box = ax.get_legend().get_window_extent()
+    (mark,) = [line.get_transform().transform(line.get_xydata())[0] for line in ax.lines
+               if getattr(line, "_bayesgmm_edge", False)]
+    assert not box.padded(4).contains(*mark)  # nor half of its triangle
+    plt.close(fig)

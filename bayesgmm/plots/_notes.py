@@ -242,19 +242,24 @@ _NOTE_PLACES = (((1 - _NOTE_INSET, _NOTE_INSET), "right", "bottom"),
 def _legend_off_points(ax: Axes, x: np.ndarray, y: np.ndarray) -> None:
     """Move ``ax``'s legend beside the axes (top right, outside) when, where matplotlib's
     "best" put it, it covers any of the points (``x``, ``y``, data coordinates) drawn
-    within the axes: with clusters in every corner "best" is only the least bad place (QA:
-    a 5-D membership plot's key over a cluster's edge). Call it after the limits are set
-    and before :func:`_clear_of_legend`."""
+    within the axes, or a triangle of those beyond them: with clusters in every corner
+    "best" is only the least bad place (QA: a 5-D membership plot's key over a cluster's
+    edge). Call it after the limits are set and before :func:`_clear_of_legend`."""
     legend = ax.get_legend()
     if legend is None:
         return
     (x0, x1), (y0, y1) = sorted(ax.get_xlim()), sorted(ax.get_ylim())
     inside = np.isfinite(x) & np.isfinite(y) & (x >= x0) & (x <= x1) & (y >= y0) & (y <= y1)
-    if not inside.any():
+    # the triangles of the points beyond the axes too (QA: the key hid 4 outliers' corner
+    # triangle and its count)
+    edges = [line.get_transform().transform(line.get_xydata()) for line in ax.lines
+             if getattr(line, "_bayesgmm_edge", False)]
+    if not inside.any() and not edges:
         return
     ax.get_figure(root=True).draw_without_rendering()
-    box = legend.get_window_extent()
-    points = ax.transData.transform(np.column_stack([x[inside], y[inside]]))
+    box = legend.get_window_extent().padded(4)  # a marker half-covered counts too
+    points = np.concatenate([ax.transData.transform(np.column_stack([x[inside], y[inside]])),
+                             *edges])
     covered = ((points[:, 0] >= box.x0) & (points[:, 0] <= box.x1)
                & (points[:, 1] >= box.y0) & (points[:, 1] <= box.y1))
     if not covered.any():
