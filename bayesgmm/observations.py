@@ -373,6 +373,10 @@ def prepare_observations(
     if codes is not None and np.any(codes[~kept] >= 0):
         warnings.warn(_labels_left_out(X, ~kept & (codes >= 0), missing), UserWarning,
                       skip_file_prefixes=IN_PACKAGE)
+    if missing == "drop" and not kept.all() and kept.any():
+        shifted = _dropped_rows_differ(Xv, kept, names, g)
+        if shifted:
+            warnings.warn(shifted, UserWarning, skip_file_prefixes=IN_PACKAGE)
     if not kept.all():
         Xv, nan = Xv[kept], nan[kept]
         g = None if g is None else g[kept]
@@ -539,6 +543,43 @@ def _unknown_as_nan(arr: np.ndarray) -> np.ndarray:
     if not all(is_number(v) for v in values):
         return arr
     return np.array(values, dtype=np.float64).reshape(arr.shape)
+
+
+# Dropped rows whose observed values sit this many of the kept rows' sds from theirs (in a
+# column where at least _SHIFT_ROWS of them are observed), and _SHIFT_Z standard errors, are
+# no random subset (MCAR: 0 false alarms in 200 sets of 300 rows, 15% dropped).
+_SHIFT_SD, _SHIFT_ROWS, _SHIFT_Z = 0.5, 5, 4.0
+
+
+def _dropped_rows_differ(X: np.ndarray, kept: np.ndarray, names, weights) -> str:
+    """A warning when the rows ``missing="drop"`` leaves out differ from those it keeps where
+    they are observed (the column that differs most), else "". QA: length was missing where
+    mass was high; dropping those rows gave weight 0.22 [0.17, 0.27] against 0.35, with an
+    OK verdict and no word of bias."""
+    g = np.ones(len(X)) if weights is None else weights
+    worst = (0.0, "", 0.0, 0.0)
+    for j, name in enumerate(names):
+        seen = ~np.isnan(X[:, j])
+        out, inside = seen & ~kept & (g > 0), seen & kept & (g > 0)
+        if out.sum() < _SHIFT_ROWS or inside.sum() < 2:
+            continue
+        mean_in = np.average(X[inside, j], weights=g[inside])
+        mean_out = np.average(X[out, j], weights=g[out])
+        sd = np.sqrt(np.average((X[inside, j] - mean_in) ** 2, weights=g[inside]))
+        shift = abs(mean_out - mean_in) / sd if sd > 0 else 0.0
+        # and beyond chance: _SHIFT_Z standard errors of the difference of the two means
+        if shift < _SHIFT_Z * np.sqrt(1 / out.sum() + 1 / inside.sum()):
+            continue
+        if shift > worst[0]:
+            worst = (shift, str(name), mean_out, mean_in)
+    shift, name, mean_out, mean_in = worst
+    if shift < _SHIFT_SD:
+        return ""
+    return (f"the {int((~kept).sum())} row(s) dropped for missing values differ from those "
+            f"kept where they are observed: mean {name!r} {mean_out:.4g} against {mean_in:.4g} "
+            f"({shift:.1f} sd of the kept rows). Values missing because of what the data are "
+            "bias a fit that drops their rows; missing='marginalise' (--missing marginalise) "
+            "uses every observed value")
 
 
 def _noise(X: np.ndarray, names, noise: bool, volume: float | None
