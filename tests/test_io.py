@@ -757,3 +757,17 @@ def test_a_column_without_a_header_name_is_not_a_default_feature(tmp_path):
         warnings.simplefilter("error")
         named = read_data(path, ["Unnamed: 0", "mass"])
     assert list(named.features.columns) == ["Unnamed: 0", "mass"]
+
+
+def test_binary_files_and_a_tsv_of_commas_are_named(tmp_path):
+    """QA64: a binary file was "tab-separated (its header is '\\x00\\x01...')"; a .tsv of
+    commas got "unknown column(s) ['x', 'y']; available: ['x,y']"."""
+    (tmp_path / "bin.csv").write_bytes(b"x\x00\x01y\n1,2\n")
+    with pytest.raises(ValueError, match=r"bin\.csv holds binary data \(NUL bytes\), not a "
+                                         r"text table"):
+        read_table(tmp_path / "bin.csv")
+    with pytest.raises(ValueError, match=r"c\.tsv looks comma-separated \(its header is "
+                                         r"'x,y'\), but its name says tabs: name it \.csv"):
+        read_table(write(tmp_path, "x,y\n1,2\n3,4\n", "c.tsv"), ["x", "y"])
+    frame, _ = read_table(write(tmp_path, '"mass, g"\n1\n2\n', "one.csv"))  # a name's comma
+    assert list(frame.columns) == ["mass, g"]

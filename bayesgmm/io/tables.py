@@ -206,7 +206,7 @@ def read_data(path: str | Path, columns: list[str] | None = None, *,
     if twice:  # review: the same name composed and decomposed was a traceback
         raise ValueError(f"the header of {path} names column(s) {twice} more than once (in "
                          "composed and decomposed Unicode): give every column its own name")
-    check_separator(frame, path)
+    check_separator(frame, path, sep)
     if index is not None and index not in frame.columns:
         raise ValueError(f"the index column {index!r} is not in {path}; its columns are "
                          f"{list(frame.columns)}")

@@ -48,13 +48,17 @@ def _refuse_binary(p: Path, path: Any) -> None:
     if p.suffix.lower() in _COMPRESSED:
         return
     with open(p, "rb") as f:
-        head = f.read(4)
+        start = f.read(1 << 12)
         f.seek(max(p.stat().st_size - 4, 0))
         tail = f.read(4)
+    head = start[:4]
     for magic, what in _SIGNATURES:
         # Parquet ends as it starts: a CSV whose first column is named PAR1... is a CSV
         if head.startswith(magic) and (magic != b"PAR1" or tail == magic):
             raise ValueError(f"{path} is {what}")
+    if b"\x00" in start:  # QA: a binary file was "tab-separated (its header is '\x00...')"
+        raise ValueError(f"{path} holds binary data (NUL bytes), not a text table: give a "
+                         "CSV/TSV file (UTF-8) or a Parquet file")
 
 
 def check_header(p: Path, sep: str, path: Any, named: list[str]) -> None:
@@ -200,7 +204,7 @@ def _check_header_separator(p: Path, sep: str, path: Any) -> None:
     with open(p, newline="", encoding="utf-8", errors="replace") as f:
         first = next(csv.reader(f, delimiter=sep), [])
     if len(first) == 1:
-        check_separator(pd.DataFrame(columns=first), path)
+        check_separator(pd.DataFrame(columns=first), path, sep)
 
 
 def _refuse_ragged_rows(p: Path, sep: str, path: Any, width: int | None = None) -> None:
@@ -279,14 +283,19 @@ def _is_missing_cell(text: str) -> bool:
     return text.lower() in _MISSING_CELLS
 
 
-def check_separator(frame: pd.DataFrame, path: Any) -> None:
+def check_separator(frame: pd.DataFrame, path: Any, sep: str = ",") -> None:
     """A file read as one column whose header holds semicolons or tabs was written with
     another separator: say so, instead of calling the whole rows text."""
     if frame.shape[1] != 1:
         return
     header = str(frame.columns[0])
-    for mark, name in ((";", "semicolon"), ("\t", "tab")):
+    for mark, name in ((";", "semicolon"), ("\t", "tab"), (",", "comma")):
         if mark in header:
+            if mark == "," and sep != "\t":  # a name with a comma, of a CSV's one column
+                continue
+            if mark == ",":  # a .tsv of commas (QA: "unknown column(s) ['x', 'y']")
+                raise ValueError(f"{path} looks comma-separated (its header is {header!r}), "
+                                 "but its name says tabs: name it .csv")
             raise ValueError(
                 f"{path} looks {name}-separated (its header is {header!r}): save it as CSV "
                 "with commas between values and '.' as the decimal mark"
