@@ -365,6 +365,10 @@ def test_bad_arguments():
         select_em(X, [1], exclude_degenerate="no", n_jobs=1)
     with pytest.raises(ValueError, match=r"^compare takes a mapping of names to fits"):
         compare([1, 2])
+    # QA64: refused after the first posterior fit, as fit_bayes's raw TypeError
+    with pytest.raises(ValueError, match=r"^select_bayes takes no argument\(s\) 'bogus': "
+                                         r"see help\(bayesgmm\.fit_bayes\)"):
+        bayesgmm.select_bayes(X, [1, 2], bogus=1)
 
 
 # --------------------------------------------------------------------------------------------

@@ -39,6 +39,7 @@ from .sweep import (
     caught_warnings,
     cell_seed,
     check_grid,
+    check_keywords,
     check_n_jobs,
     describe_group,
     frequency_counts,
@@ -268,9 +269,11 @@ def select_bayes(
     """
 
     from ..observations import prepare_observations
+    from ..sampling import fit_bayes
 
     ks = check_grid(n_components)
     check_n_jobs(n_jobs)
+    check_keywords(fit_kwargs, fit_bayes, "select_bayes")
     loo_verdict.check_noise_band(min_elpd_diff, n_se)
     if len(ks) < 2:  # before any sampling (QA: it sampled K=3 for a minute, then refused)
         raise ValueError(f"select_bayes compares at least two numbers of components; got "
