@@ -27,7 +27,7 @@ from __future__ import annotations
 import hashlib
 import warnings
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -78,6 +78,9 @@ class NoiseEvidence:
         component, not a BIC difference (a degenerate fit's likelihood is unbounded, and a
         lone component's rows are the ones a noise component would take at one component
         fewer). Empty otherwise.
+    shared_value : str
+        Where several of ``rows`` hold one identical value in a column (-999, say): a clause
+        that asks whether it is a missing-value code (:meth:`describe` ends with it); "".
     bic_larger_k : float or None
         BIC of a fit with one component more (no noise) where it beats the noise fit's by
         ``min_delta_bic``: K too small, not outliers (QA: three clean clusters at K=1, 30% of
@@ -96,6 +99,7 @@ class NoiseEvidence:
     components: tuple[int, ...] = ()
     degenerate: bool = True
     bic_larger_k: float | None = None
+    shared_value: str = ""
 
     @property
     def delta_bic(self) -> float:
@@ -103,7 +107,12 @@ class NoiseEvidence:
         return self.bic_without - self.bic_with
 
     def describe(self, row_names: Any = None, option: str = "noise=True") -> str:
-        """One sentence: which rows, the BIC evidence, and what to do (``option``)."""
+        """One sentence: which rows, the BIC evidence, and what to do (``option``); then
+        whether their shared value is a missing-value code."""
+        text = self._describe(row_names, option)
+        return f"{text}. {self.shared_value}" if self.shared_value else text
+
+    def _describe(self, row_names: Any, option: str) -> str:
         names = self.rows if row_names is None else [row_names[r] for r in self.rows]
         shown = ", ".join(str(n) for n in names[:8]) + (", ..." if len(names) > 8 else "")
         if self.components and not self.degenerate:
@@ -198,9 +207,27 @@ def noise_evidence(em: EMResult, X: Any, *, sample_weight: Any = None, labels: A
         return cached[1]
     evidence = _noise_evidence(em, X, sample_weight=sample_weight, labels=labels,
                                missing=missing, min_delta_bic=min_delta_bic)
+    if evidence is not None:
+        evidence = replace(evidence, shared_value=_shared_value(Xv, evidence.rows,
+                                                                em.feature_names))
     _CACHE.clear()  # one entry: the last fit's
     _CACHE[key] = (weakref.ref(em), evidence)
     return evidence
+
+
+def _shared_value(X: np.ndarray, rows: tuple[int, ...], names) -> str:
+    """A clause when at least three of the far ``rows``, and half of them, hold one identical
+    value in a column (QA: twelve rows of -999, a missing-value code, were named outliers
+    and --noise advised, with no word that they were one value)."""
+    picked = X[list(rows)]
+    for j, name in enumerate(names):
+        values, counts = np.unique(picked[~np.isnan(picked[:, j]), j], return_counts=True)
+        if counts.size and counts.max() >= max(3, len(rows) / 2):
+            value = values[np.argmax(counts)]
+            return (f"{counts.max()} of them hold the same value, {value:g}, in {name!r}: if "
+                    "that is a code for a missing value, leave those cells empty (read as "
+                    "missing) instead")
+    return ""
 
 
 # The last evidence computed: (fit, data digest, options) -> (a weak reference to the fit, it).

@@ -388,3 +388,22 @@ def test_rows_that_one_more_component_fits_are_k_too_small_not_outliers():
     assert out is not None and out.bic_larger_k is None
     assert out.describe().startswith("8 row(s)") or "fit a uniform noise component better" \
         in out.describe()
+
+
+def test_far_rows_that_share_one_value_are_asked_about_as_a_missing_value_code():
+    """QA62: twelve rows of length -999 were named outliers and --noise advised, with no
+    word that they hold one value, as a missing-value code does."""
+    rng = np.random.default_rng(0)
+    X = np.r_[rng.normal([10, 50], [2, 5], (150, 2)), rng.normal([20, 80], [2, 5], (150, 2))]
+    coded = X.copy()
+    coded[::25, 1] = -999.0
+    em = fit_em(coded, 2, random_state=0, n_init=3)
+    evidence = noise_evidence(em, coded)
+    assert evidence is not None and len(evidence.rows) == 12
+    assert evidence.describe().endswith(
+        "12 of them hold the same value, -999, in 'x1': if that is a code for a missing "
+        "value, leave those cells empty (read as missing) instead")
+    far = X.copy()
+    far[::25, 1] = rng.uniform(-1500, -500, 12)  # far, each its own value: no such clause
+    evidence = noise_evidence(fit_em(far, 2, random_state=0, n_init=3), far)
+    assert evidence is not None and evidence.shared_value == ""
