@@ -1702,3 +1702,15 @@ def test_the_key_leaves_the_triangles_of_far_points_in_view():
                if getattr(line, "_bayesgmm_edge", False)]
     assert not box.padded(4).contains(*mark)  # nor half of its triangle
     plt.close(fig)
+
+
+def test_the_first_four_components_take_four_distinct_colours():
+    """QA65: components 1 (orange) and 3 (vermillion) of a K=4 fit read as one cluster
+    (0.26 apart in RGB; the colour-blind simulation is test_plots_qa's)."""
+    from matplotlib.colors import to_rgb
+
+    from bayesgmm.plots._styles import _component_color
+
+    colours = [np.array(to_rgb(_component_color(k))) for k in range(4)]
+    closest = min(np.linalg.norm(a - b) for i, a in enumerate(colours) for b in colours[i + 1:])
+    assert closest > 0.28

@@ -21,8 +21,10 @@ _NOISE_COLOR = "black"  # apart from the grey of the size legend and of C7
 # unlike their neighbours' and with light blue last (K=8 drew components 0, 5 and 7 in three
 # blues: big-data QA); no grey (tab10's and tab20's greys are the data's and the size key's).
 # A component keeps its colour (and marker) whatever K, so figures of fits with different K
-# agree; in scatter plots its marker tells it apart too.
-_OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442")
+# agree; in scatter plots its marker tells it apart too. Sky blue comes fourth, vermillion
+# fifth: as component 3 beside component 1's orange, two clusters read as one (QA, K=4), and
+# reddish purple fourth sat too near blue under protanopia.
+_OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#56B4E9", "#D55E00", "#CC79A7", "#F0E442")
 # after Okabe-Ito: "C<n>" tab10's, an int tab20's (odd: its light shades)
 _MORE = ("C4", "C5", "C8", 7, 5, 9, 3, "C9", 13, 17, 11, 19, 1)
 _PALETTE_SIZE = len(_OKABE_ITO) + len(_MORE)
