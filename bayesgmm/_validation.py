@@ -350,7 +350,7 @@ def check_weight_total(weights: np.ndarray | None, name: str = "sample_weight") 
     if weights is None:
         return
     total = float(np.sum(weights))
-    if total < MIN_TOTAL_WEIGHT:
+    if total < MIN_TOTAL_WEIGHT * (1 - 1e-9):  # 100 x 0.02 sums to 1.9999999999999998
         raise ValueError(f"{name} sum to {total:.4g}: frequency weights count rows (weight 3 "
                          f"is three identical rows), so the fit would rest on fewer than "
                          f"{MIN_TOTAL_WEIGHT:g} rows; if they are probabilities or importance "

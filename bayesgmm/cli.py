@@ -157,7 +157,12 @@ def _path_error(exc: BaseException) -> str | None:
     300-character path was a 30-line traceback in every command)."""
     if isinstance(exc, RuntimeError) and str(exc).startswith("Symlink loop"):
         return f"{exc}: give a path that does not loop through symbolic links"
-    if not isinstance(exc, OSError) or exc.strerror is None:
+    import errno
+
+    paths = {errno.ENAMETOOLONG, errno.ELOOP, errno.EACCES, errno.EPERM, errno.ENOSPC,
+             errno.EROFS, errno.ENOENT, errno.ENOTDIR, errno.EISDIR, errno.EEXIST}
+    if not isinstance(exc, OSError) or exc.strerror is None or not exc.filename \
+            or exc.errno not in paths:  # (review: not "too many open files")
         return None
     where = f" ({exc.filename})" if exc.filename else ""
     return f"{exc.strerror.lower()}{where}: give another path or fix the one given"

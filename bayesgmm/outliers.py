@@ -220,14 +220,19 @@ def _shared_value(X: np.ndarray, rows: tuple[int, ...], names) -> str:
     value in a column (QA: twelve rows of -999, a missing-value code, were named outliers
     and --noise advised, with no word that they were one value)."""
     picked = X[list(rows)]
-    for j, name in enumerate(names):
-        values, counts = np.unique(picked[~np.isnan(picked[:, j]), j], return_counts=True)
-        if counts.size and counts.max() >= max(3, len(rows) / 2):
-            value = values[np.argmax(counts)]
-            return (f"{counts.max()} of them hold the same value, {value:g}, in {name!r}: if "
-                    "that is a code for a missing value, leave those cells empty (read as "
-                    "missing) instead")
-    return ""
+    values = np.unique(picked[~np.isnan(picked)])
+    # a row counted once, in whichever column it holds the value (review: a code spread over
+    # three columns, four rows each, was missed)
+    held = [(int(np.any(picked == v, axis=1).sum()), v) for v in values]
+    if not held:
+        return ""
+    count, value = max(held)
+    if count < max(3, len(rows) / 2):
+        return ""
+    where = [repr(str(n)) for j, n in enumerate(names) if np.any(picked[:, j] == value)]
+    return (f"{count} of them hold the same value, {value:g}, in {', '.join(where)}: if that "
+            "is a code for a missing value, leave those cells empty (read as missing) "
+            "instead")
 
 
 # The last evidence computed: (fit, data digest, options) -> (a weak reference to the fit, it).

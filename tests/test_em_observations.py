@@ -382,6 +382,7 @@ def test_weights_counting_fewer_than_two_rows_are_refused(simulated, scale, tmp_
     frame.to_csv(tmp_path / "w.csv", index=False)
     with pytest.raises(ValueError, match=r"the weights column 'w' of .* sum to"):
         read_data(tmp_path / "w.csv", weights="w")
+    fit_em(X, 2, sample_weight=np.full(100, 0.02), n_init=1)  # sums to 1.9999999999999998
     ones = fit_em(X, 2, random_state=0, n_init=2)
     scaled = fit_em(X, 2, random_state=0, n_init=2, sample_weight=np.full(100, 0.2))
     np.testing.assert_allclose(scaled.means, ones.means, rtol=1e-6)

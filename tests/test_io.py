@@ -771,3 +771,23 @@ def test_binary_files_and_a_tsv_of_commas_are_named(tmp_path):
         read_table(write(tmp_path, "x,y\n1,2\n3,4\n", "c.tsv"), ["x", "y"])
     frame, _ = read_table(write(tmp_path, '"mass, g"\n1\n2\n', "one.csv"))  # a name's comma
     assert list(frame.columns) == ["mass, g"]
+
+
+def test_review_of_the_messy_file_fixes(tmp_path):
+    """Review (qa66): "N/A" among blanks became a label group; a one-column .tsv named
+    "mass, g" was called comma-separated; UTF-16 without a byte-order mark was "binary";
+    a decimal-comma column got an --index hint."""
+    blanks = "a,g\n1,x\n2,N/A\n3,\n4,y\n5,#N/A\n"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        table = read_data(write(tmp_path, blanks, "l.csv"), labels="g")
+    assert table.labels.isna().tolist() == [False, True, True, False, True]
+    frame, _ = read_table(write(tmp_path, "mass, g\n1.5\n2.5\n", "one.tsv"))
+    assert list(frame.columns) == ["mass, g"]
+    (tmp_path / "u16.csv").write_bytes("x,y\n1,2\n3,4\n".encode("utf-16-le"))
+    with pytest.raises(ValueError, match=r"looks like UTF-16 text \(without a byte-order "
+                                         r"mark\)"):
+        read_table(tmp_path / "u16.csv")
+    with pytest.raises(ValueError, match="decimal comma") as info:
+        read_table(write(tmp_path, "x\tb\n1,5\t1\n2,25\t2\n3,75\t3\n", "d.tsv"))
+    assert "--index" not in str(info.value)

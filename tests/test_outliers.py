@@ -403,6 +403,13 @@ def test_far_rows_that_share_one_value_are_asked_about_as_a_missing_value_code()
     assert evidence.describe().endswith(
         "12 of them hold the same value, -999, in 'x1': if that is a code for a missing "
         "value, leave those cells empty (read as missing) instead")
+    spread = np.c_[X, rng.normal(30, 3, 300), rng.normal(0, 1, 300)]  # the code in 3 columns
+    for j, rows in enumerate((np.arange(0, 300, 75), np.arange(25, 300, 75),
+                              np.arange(50, 300, 75))):
+        spread[rows, j + 1] = -999.0
+    evidence = noise_evidence(fit_em(spread, 2, random_state=0, n_init=3), spread)
+    assert evidence is not None and "12 of them hold the same value, -999" in \
+        evidence.shared_value
     far = X.copy()
     far[::25, 1] = rng.uniform(-1500, -500, 12)  # far, each its own value: no such clause
     evidence = noise_evidence(fit_em(far, 2, random_state=0, n_init=3), far)

@@ -359,6 +359,7 @@ def test_bad_arguments():
     # an AttributeError
     with pytest.raises(ValueError, match=r"^n_components must be an integer; got 2.5$"):
         select_em(X, 2.5, n_jobs=1)
+    assert select_em(X, {1, 2}, ["full"], n_jobs=1).table["n_components"].tolist() == [1, 2]
     with pytest.raises(ValueError, match=r"^n_jobs must be a positive number of workers, -1"):
         select_em(X, [1], n_jobs=0)
     with pytest.raises(ValueError, match=r"^exclude_degenerate must be True or False"):

@@ -31,6 +31,10 @@ def is_saved_index(column: pd.Series, name: str) -> bool:
             and values[0] in (0, 1) and np.array_equal(values, values[0] + np.arange(len(values))))
 
 
+# Cells pandas reads as missing that can be a label's name.
+_NAME_LIKE_MISSING = ("NA", "None")
+
+
 def labels_as_written(parsed: pd.Series, written: pd.Series | None, path: str) -> pd.Series:
     """A labels column with its cells that pandas read as missing ("NA", "None", "null", ...)
     decided by the column's own convention for an unknown label, and said (QA: five rows
@@ -45,7 +49,9 @@ def labels_as_written(parsed: pd.Series, written: pd.Series | None, path: str) -
     if written is None:
         return parsed
     text = written.astype(str).str.strip()
-    read_missing = (text != "").to_numpy() & parsed.isna().to_numpy()
+    # only the spellings a name can have (North America, a "None" group); "N/A", "null",
+    # "#N/A" stay unknown, as marks of no value (review: "N/A" became a third group)
+    read_missing = text.isin(_NAME_LIKE_MISSING).to_numpy() & parsed.isna().to_numpy()
     names = parsed.dropna()
     if not read_missing.any() or pd.to_numeric(names, errors="coerce").notna().all():
         return parsed
@@ -81,6 +87,7 @@ def index_hint(frame: pd.DataFrame, non_numeric: dict[str, str]) -> str:
     ids = [c for c in non_numeric
            if frame[c].notna().all() and frame[c].nunique() == len(frame) > 1
            and not _thousands_separated(frame[c]).any()
+           and _decimal_commas(frame[c].dropna()) is None  # numbers, written otherwise
            and pd.to_numeric(frame[c], errors="coerce").notna().mean() < 0.5]
     if not ids:
         return ""

@@ -56,6 +56,11 @@ def _refuse_binary(p: Path, path: Any) -> None:
         # Parquet ends as it starts: a CSV whose first column is named PAR1... is a CSV
         if head.startswith(magic) and (magic != b"PAR1" or tail == magic):
             raise ValueError(f"{path} is {what}")
+    odd, even = start[1::2], start[0::2]
+    if len(start) >= 8 and max(odd.count(0), even.count(0)) > 0.9 * len(odd):
+        # ASCII text in UTF-16 without a byte-order mark: every other byte 0 (review)
+        raise ValueError(f"{path} looks like UTF-16 text (without a byte-order mark): save it "
+                         "as UTF-8 (iconv -f utf-16le -t utf-8)")
     if b"\x00" in start:  # QA: a binary file was "tab-separated (its header is '\x00...')"
         raise ValueError(f"{path} holds binary data (NUL bytes), not a text table: give a "
                          "CSV/TSV file (UTF-8) or a Parquet file")
@@ -291,7 +296,11 @@ def check_separator(frame: pd.DataFrame, path: Any, sep: str = ",") -> None:
     header = str(frame.columns[0])
     for mark, name in ((";", "semicolon"), ("\t", "tab"), (",", "comma")):
         if mark in header:
-            if mark == "," and sep != "\t":  # a name with a comma, of a CSV's one column
+            # a name with a comma, of a CSV's (or a TSV's) one column, unless the rows split
+            # on commas as the header does (review: "mass, g" over one column of numbers)
+            rows = frame.iloc[:20, 0].dropna().astype(str)
+            if mark == "," and (sep != "\t" or rows.empty or not all(
+                    v.count(",") == header.count(",") for v in rows)):
                 continue
             if mark == ",":  # a .tsv of commas (QA: "unknown column(s) ['x', 'y']")
                 raise ValueError(f"{path} looks comma-separated (its header is {header!r}), "

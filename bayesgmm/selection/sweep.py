@@ -86,10 +86,9 @@ def check_grid(n_components: int | Iterable[int]) -> tuple[int, ...]:
     if isinstance(n_components, str | bytes):
         raise ValueError(f"n_components must be an integer or integers, e.g. range(1, 4) or "
                          f"[1, 2, 3]; got the string {n_components!r}")
-    try:  # a single number: one K (a float is refused by check_n_components, by name)
-        ks = list(n_components) if not np.ndim(n_components) == 0 else [n_components]
-    except TypeError:  # QA64: 2.5 was "'float' object is not iterable"
-        ks = [n_components]
+    # one number is one K (2.5 refused by check_n_components, by name; QA64: "'float'
+    # object is not iterable"); any iterable (a set, a generator) is a grid
+    ks = list(n_components) if isinstance(n_components, Iterable) else [n_components]
     if not ks:
         raise ValueError("n_components must name at least one number of components")
     checked = [check_n_components(k) for k in ks]
