@@ -385,7 +385,7 @@ def _parser() -> argparse.ArgumentParser:
                     "EM-only report (density "
                     "contours, ellipses, classification, convergence). PyMC is never loaded.")
     _data_flags(em)
-    em.add_argument("--n-init", type=int, default=10, metavar="N",
+    em.add_argument("--n-init", type=_whole_number, default=10, metavar="N",
                     help="EM restarts from each of two seedings (k-means++, random data "
                          "points); the best is kept (default: 10)")
     _reg_covar_flag(em)
@@ -453,22 +453,22 @@ def _parser() -> argparse.ArgumentParser:
                         help="comma-separated columns to use (default: all); a name with a "
                              "comma in double quotes: --columns '\"wt, g\",z'")
     _observation_flags(select, " (every fit of the sweep)")
-    select.add_argument("--n-init", type=int, default=5, metavar="N",
+    select.add_argument("--n-init", type=_whole_number, default=5, metavar="N",
                         help="EM restarts per cell from each of two seedings (k-means++, "
                              "random data points; default: 5)")
     _reg_covar_flag(select, " (every EM fit of the sweep)")
-    select.add_argument("--jobs", type=int, default=-1, metavar="N",
+    select.add_argument("--jobs", type=_whole_number, default=-1, metavar="N",
                         help="parallel workers over the grid (joblib; -1: all cores, the "
                              "default)")
     select.add_argument("--bayes", action="store_true",
                         help="also fit the posterior for every K and compare the fits by "
                              "PSIS-LOO, with the covariance type of the BIC-best EM fit among "
                              "--covariance (so the given type when only one is given)")
-    select.add_argument("--sparse", type=int, metavar="K_MAX",
+    select.add_argument("--sparse", type=_whole_number, metavar="K_MAX",
                         help="also fit one sparse overfitted mixture with K_MAX components "
                              "(covariance type chosen as for --bayes) and report the posterior "
                              "of the number of non-empty components")
-    select.add_argument("--concentration", type=float, default=None, metavar="E0",
+    select.add_argument("--concentration", type=_number, default=None, metavar="E0",
                         help="Dirichlet concentration e0 of the sparse mixture's weights "
                              "(default: 0.01)")
     _sampling_flags(select, " (--bayes, --sparse)", draws=None)
@@ -537,7 +537,7 @@ def _observation_flags(parser: argparse.ArgumentParser, which: str = "") -> None
                         help="add a uniform noise component over the data's bounding box "
                              f"(outliers and background points go there; P(noise) per "
                              f"point){which}")
-    parser.add_argument("--noise-volume", type=float, metavar="V",
+    parser.add_argument("--noise-volume", type=_number, metavar="V",
                         help="with --noise: the volume of the noise density's region instead "
                              "of the bounding box's (in data units, product over the "
                              f"features){which}")
@@ -551,9 +551,9 @@ def _sampling_flags(parser: argparse.ArgumentParser, which: str = "",
     parser.add_argument("--draws", type=_draws, default=draws,
                         help=f"draws per chain, or 'auto': sample until R-hat and ESS pass the "
                              f"thresholds{which} (default: {default})")
-    parser.add_argument("--max-draws", type=int, default=None, metavar="N",
+    parser.add_argument("--max-draws", type=_whole_number, default=None, metavar="N",
                         help="with --draws auto: draws per chain at most (default: 10000)")
-    parser.add_argument("--max-time", type=float, default=None, metavar="SECONDS",
+    parser.add_argument("--max-time", type=_number, default=None, metavar="SECONDS",
                         help="with --draws auto: stop sampling after this many seconds "
                              "(warm-up included), converged or not; how far the chains get "
                              "then depends on the machine (default: no limit)")
@@ -563,11 +563,12 @@ def _sampling_flags(parser: argparse.ArgumentParser, which: str = "",
                              "at its mode), or 'auto': laplace where the whitening is "
                              "cheap beside the density (parameters^2 <= 2 x rows x K x D) "
                              f"and the posterior close to Gaussian{which} (default: auto)")
-    parser.add_argument("--tune", type=int, default=1000,
+    parser.add_argument("--tune", type=_whole_number, default=1000,
                         help=f"tuning steps per chain{which} (default: 1000)")
-    parser.add_argument("--chains", type=int, default=4, help=f"chains{which} (default: 4)")
+    parser.add_argument("--chains", type=_whole_number, default=4,
+                        help=f"chains{which} (default: 4)")
     # QA: the divergence advice says "raise target_accept (e.g. 0.95)", which fit could not
-    parser.add_argument("--target-accept", type=float, default=0.8, metavar="P",
+    parser.add_argument("--target-accept", type=_number, default=0.8, metavar="P",
                         help="the step size's target acceptance rate, in (0, 1): higher means "
                              f"smaller steps, fewer divergences{which} (default: 0.8)")
     parser.add_argument("--sampler", choices=SAMPLERS, default="nutpie",
@@ -580,16 +581,16 @@ def _threshold_flags(parser: argparse.ArgumentParser, which: str = "",
     (e.g. "the spec's, else "), before the built-in default."""
     defaults = DiagnosticThresholds()
     group = parser.add_argument_group("diagnostic thresholds")
-    group.add_argument("--rhat-max", type=float, metavar="R",
+    group.add_argument("--rhat-max", type=_number, metavar="R",
                        help=f"largest acceptable R-hat{which} (default: {source}"
                             f"{defaults.rhat_max:g})")
-    group.add_argument("--ess-min", type=float, metavar="N",
+    group.add_argument("--ess-min", type=_number, metavar="N",
                        help=f"smallest acceptable bulk and tail ESS{which} (default: {source}"
                             f"{defaults.ess_min:g})")
-    group.add_argument("--ebfmi-min", type=float, metavar="E",
+    group.add_argument("--ebfmi-min", type=_number, metavar="E",
                        help=f"smallest acceptable E-BFMI per chain{which} (default: {source}"
                             f"{defaults.ebfmi_min:g})")
-    group.add_argument("--max-divergences", type=int, metavar="N",
+    group.add_argument("--max-divergences", type=_whole_number, metavar="N",
                        help=f"divergent transitions tolerated{which} (default: {source}"
                             f"{defaults.max_divergences})")
 
@@ -598,7 +599,7 @@ def _figure_flags(parser: argparse.ArgumentParser, which: str = "", source: str 
     """--dpi and --vector: how the report's figures are written (``FigureFiles``)."""
     defaults = FigureFiles()
     group = parser.add_argument_group("report figures")
-    group.add_argument("--dpi", type=int, metavar="N",
+    group.add_argument("--dpi", type=_whole_number, metavar="N",
                        help=f"resolution of the figures' PNGs, e.g. 300 for print; the page "
                             f"shows them at the same size{which} (default: {source}"
                             f"{defaults.dpi})")
@@ -763,7 +764,7 @@ def _shared_flags(parser: argparse.ArgumentParser, *, seed: str | None = None,
     """The flags several commands share, each with its command's help (None: not a flag of
     this command); every command has --no-progress."""
     if seed is not None:
-        parser.add_argument("--seed", type=int, default=None, metavar="S", help=seed)
+        parser.add_argument("--seed", type=_whole_number, default=None, metavar="S", help=seed)
     parser.add_argument("--no-progress", action="store_true", help=progress)
     if out is not None:
         parser.add_argument("-o", "--out", metavar="DIR", type=_directory, help=out)
@@ -838,6 +839,23 @@ def _one_k(text: str) -> int:
             f"{text!r}: this command fits one number of components" + (
                 f"; to compare several, run 'bayesgmm select -k {text.strip()}'" if several
                 else " (a whole number such as 2)")) from None
+
+
+def _whole_number(text: str) -> int:
+    """A count or seed flag (QA: argparse's bare "invalid int value: '1e3'")."""
+    try:
+        return int(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a whole number such as 4; got {text!r}") from None
+
+
+def _number(text: str) -> float:
+    """A numeric flag; the API checks its range (QA: argparse's bare "invalid float value")."""
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number such as 0.9; got {text!r}") from None
 
 
 def _reg_covar_flag(parser: argparse.ArgumentParser, which: str = "") -> None:

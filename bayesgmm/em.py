@@ -1263,6 +1263,13 @@ def _collapse_messages(nk, D, covariance_type, restarts: int | None = None) -> l
     took (None: the caller's start), for the advice."""
     needed = covariance.points_needed(covariance_type, D)
     small = np.flatnonzero((nk >= _EMPTY_NK) & (nk < needed - 0.5))
+    if covariance_type == "tied" and len(nk) > np.sum(nk) / 2:  # _too_few_points' tied rule
+        n = np.sum(nk)
+        return [f"{len(nk)} tied components on {n:.4g} effective rows: the shared covariance "
+                f"rests on N - K = {n - len(nk):.4g} degrees of freedom and its ML estimate "
+                f"shrinks by (N - K) / N = {(n - len(nk)) / n:.2f}, so the likelihood grows "
+                "with K without the data's say (model selection excludes such a fit). Fit "
+                "at most N/2 components."]
     if small.size == 0:
         return []
     # From few random starts a component on a handful of points is most often a local

@@ -1354,6 +1354,21 @@ def test_fit_takes_one_k_and_points_to_select_for_several(command, k, message, d
     assert info.value.code == 2 and message in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(("flags", "message"), [
+    (["em", "good.csv", "-k", "2", "--n-init", "x"],
+     "argument --n-init: expected a whole number such as 4; got 'x'"),
+    (["fit", "good.csv", "-k", "2", "--chains", "4.0"],
+     "argument --chains: expected a whole number such as 4; got '4.0'"),
+    (["fit", "good.csv", "-k", "2", "--target-accept", "high"],
+     "argument --target-accept: expected a number such as 0.9; got 'high'"),
+])
+def test_a_number_flag_names_what_it_expected(flags, message, data_dir, no_sampling, capsys):
+    """QA64: a count or number flag got argparse's bare "invalid int value: 'x'"."""
+    with pytest.raises(SystemExit) as info:
+        cli.main(flags)
+    assert info.value.code == 2 and message in capsys.readouterr().err
+
+
 def test_em_says_a_degenerate_fits_criteria_are_not_comparable(tmp_path, monkeypatch, capsys):
     """Small-sample QA: a K=3 fit with a 2-point component printed "BIC 208.03 (lower is
     better)", below the true K=2's 221.64, as if comparable; select excludes such a fit."""

@@ -1448,3 +1448,16 @@ def test_a_narrow_component_on_barely_enough_rows_is_called_a_likely_spike():
     blobs = np.r_[rng.normal(0, 1, (100, 5)), rng.normal(10, 1, (100, 5)),
                   rng.normal(-10, 1, (10, 5))]
     assert not any("spurious" in w for w in fit_em(blobs, 3, random_state=0).warnings)
+
+
+def test_a_tied_fit_of_more_components_than_half_its_rows_warns():
+    """Review: fit_em's K=13 tied on 24 rows said nothing, though selection marks it
+    degenerate (its shared covariance shrinks by (N - K) / N)."""
+    rng = np.random.default_rng(0)
+    X = np.vstack([rng.normal(size=(12, 2)), rng.normal(size=(12, 2)) + 5])
+    with pytest.warns(DegenerateComponentWarning, match=r"13 tied components on 24 effective "
+                      r"rows: .* shrinks by \(N - K\) / N = 0\.46"):
+        fit_em(X, 13, covariance_type="tied", n_init=1, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DegenerateComponentWarning)
+        fit_em(X, 12, covariance_type="tied", n_init=1, random_state=0)

@@ -123,6 +123,18 @@ def test_trace_shows_the_worst_mixing_scalars_and_says_what_it_shows(tiny_fit):
         _close(fig)
 
 
+def test_every_chains_trace_shows_through_the_others(tiny_fit):
+    """QA65: opaque traces, the last chain's painted over the other chains'."""
+    fig = plots.plot_trace(tiny_fit, var_names=("weights",))
+    try:
+        traces = [line for a in fig.axes if a.get_xlabel() == "Draw" for line in a.get_lines()
+                  if len(line.get_xdata()) == tiny_fit.idata["posterior"].sizes["draw"]]
+        assert len(traces) >= 2 * tiny_fit.idata["posterior"].sizes["chain"]
+        assert all(line.get_alpha() is not None and line.get_alpha() <= 0.6 for line in traces)
+    finally:
+        _close(fig)
+
+
 def test_a_variance_is_traced_as_its_sd_in_data_units(tiny_fit, tiny_fit_diag):
     """QA (galaxies): the worst-mixing scalar, a variance, was traced in velocity\u00b2 (to 4e8);
     the tables show it as an sd. A covariance off the diagonal stays as it is."""

@@ -52,10 +52,14 @@ from ._common import (
 from ._notes import _note_outside
 from ._styles import _component_color
 
+# Four chains' traces overlap; see-through lines show each (at 1.0 the last hid the rest).
+_TRACE_ALPHA = 0.5
+
 
 # --------------------------------------------------------------------------------------------
 # diagnostics (ArviZ) and posterior predictive check
 # --------------------------------------------------------------------------------------------
+
 @sizable
 def plot_trace(result: BayesResult, var_names=None, ax: Axes | None = None,
                max_scalars: int | None = TRACE_MAX_SCALARS, *,
@@ -128,7 +132,9 @@ def plot_trace(result: BayesResult, var_names=None, ax: Axes | None = None,
                                 stats={"dist": dist} if constant else None,
                                 aes=_CHAIN_AES,  # the densities' line styles; not the traces'
                                 aes_by_visuals={"trace": {"color"},
-                                                "dist": {"color", "linestyle"}})
+                                                "dist": {"color", "linestyle"}},
+                                # QA65: opaque, the last chain's trace painted over the others
+                                visuals={"trace": {"alpha": _TRACE_ALPHA, "linewidth": 0.6}})
         _chain_legend(pc)
     own = pc.viz["figure"].item()
     _constant_notes(pc, constant, windows)
