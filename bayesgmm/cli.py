@@ -1003,7 +1003,7 @@ def _print_em(em, frame, sample_weight=None) -> None:
     # weighted, labelled, incomplete or noisy rows: the criteria of the fitted objective
     bic, aic = fitted_criteria(em.log_likelihood, em.n_parameters, em.observations,
                                len(frame)) or (em.bic(frame), em.aic(frame))
-    from .em import is_degenerate
+    from .em import is_degenerate, restarts_reached
 
     # as select_em excludes such a fit (small-sample QA: a K=3 fit with a 2-point component
     # printed "BIC 208.03 (lower is better)" below the true K=2's 221.64)
@@ -1015,6 +1015,9 @@ def _print_em(em, frame, sample_weight=None) -> None:
           + ("; not comparable: a component is empty, too small for its covariance or "
              "collapsed (see the warning), so bayesgmm select would exclude this fit)"
              if degenerate else ")"))
+    at_best = (em.settings or {}).get("restarts_at_best")
+    if at_best:
+        print(restarts_reached(at_best))
     passed_over = (em.settings or {}).get("degenerate_restarts_passed_over")
     if passed_over:
         print(f"{passed_over} restart(s) reached a higher log-likelihood only by collapsing a "

@@ -444,6 +444,11 @@ def _em_settings_html(record: Mapping[str, Any] | None,
         rows["converged when"] = (f"the objective changes by less than tol = "
                                   f"{record.get('tol'):g} per point and atol = "
                                   f"{record.get('atol'):g} in total")
+        at_best = record.get("restarts_at_best")
+        if at_best:
+            from .em import restarts_reached
+
+            rows["restarts at the optimum"] = restarts_reached(at_best)
         passed_over = record.get("degenerate_restarts_passed_over")
         if passed_over:
             rows["restarts passed over"] = (
@@ -453,7 +458,7 @@ def _em_settings_html(record: Mapping[str, Any] | None,
         rows.update({_EM_RECORD_NAMES.get(k, k): str(v) for k, v in record.items()
                      if v is not None and k not in (
                          "random_state", "seed_drawn", "init", "n_init", "max_iter", "tol",
-                         "atol", "degenerate_restarts_passed_over")
+                         "atol", "degenerate_restarts_passed_over", "restarts_at_best")
                      and not (named and k == "index_column")})
         raw = {"seed": seed, "EM restarts (per seeding)": record.get("n_init")}
     for name, value in (settings or {}).items():

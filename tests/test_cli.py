@@ -1384,6 +1384,15 @@ def test_em_says_a_degenerate_fits_criteria_are_not_comparable(tmp_path, monkeyp
     assert rc == 0 and "(lower is better)\n" in out
 
 
+def test_em_says_how_many_restarts_reached_its_optimum(tmp_path, monkeypatch, capsys):
+    """QA65: em and select gave the same D=8 cell log-likelihoods 8 units apart, and em said
+    nothing of restarts that stopped at different optima."""
+    monkeypatch.chdir(tmp_path)
+    rc, out, _ = _run_main(["em", "bundled:old_faithful", "-k", "2", "--n-init", "3",
+                            "--seed", "0", "--no-progress"], capsys)
+    assert rc == 0 and "\n6 of 6 EM restarts reached this optimum (to within 0.1)\n" in out
+
+
 def test_fit_takes_a_time_limit(data_dir, tiny_fit, monkeypatch, capsys):
     """Small-sample QA: the README named max_time, which neither fit_bayes's keywords nor a
     flag of fit took; --max-time is the SamplerSettings field."""

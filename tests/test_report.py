@@ -1373,6 +1373,9 @@ def test_em_report_shows_the_fit_versions_and_how_em_was_run(old_faithful):
     assert section.count("<th>EM restarts (per seeding)</th>") == 1
     assert "<th>starts from</th>" in section and "<td>kmeans++</td>" in section
     assert "less than tol = 0.001 per point and atol = 0.01 in total" in section
+    assert ("<th>restarts at the optimum</th>\n      <td>3 of 3 EM restarts reached this "
+            "optimum (to within 0.1)</td>") in section  # QA65, once: not again as a raw dict
+    assert "restarts_at_best" not in section
     assert "<th>missing values</th>" in section
     assert re.search(r"<th>numpy</th>\s*<td>1\.0\.0</td>\s*<td>[^<]+</td>\s*<td>yes</td>",
                      section)
