@@ -108,6 +108,7 @@ _SUBMODULES = {
     "progress": "progress",
     "report": "report",
     "sampling": "sampling",
+    "shape_evidence": "shape_evidence",
     "selection": "selection",
     "settings": "settings",
 }

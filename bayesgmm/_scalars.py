@@ -104,9 +104,15 @@ def check_random_state(random_state: Any, name: str = "random_state") -> Any:
     """None, a non-negative integer, or a NumPy SeedSequence / BitGenerator / Generator; a
     legacy ``numpy.random.RandomState`` (what scikit-learn's ``check_random_state`` makes)
     becomes a Generator seeded by one draw from it, so it advances as scikit-learn's
-    estimators advance it (API QA: it was refused)."""
-    if isinstance(random_state, np.random.SeedSequence | np.random.BitGenerator
-                  | np.random.Generator):
+    estimators advance it (API QA: it was refused). A SeedSequence is copied: spawning
+    children from it counts them in it, so that a second fit given the same one spawned
+    others and differed (review: fit_em(seq) twice, two fits); a SeedSequence, as an
+    integer, names one stream, while a Generator is meant to advance."""
+    if isinstance(random_state, np.random.SeedSequence):
+        return np.random.SeedSequence(random_state.entropy, spawn_key=random_state.spawn_key,
+                                      pool_size=random_state.pool_size,
+                                      n_children_spawned=random_state.n_children_spawned)
+    if isinstance(random_state, np.random.BitGenerator | np.random.Generator):
         return random_state
     if isinstance(random_state, np.random.RandomState):
         return np.random.default_rng(int(random_state.randint(2**31)))

@@ -437,11 +437,13 @@ def _parser() -> argparse.ArgumentParser:
     select = _command(sub, "select", _cmd_select, _SELECT_EXAMPLES,
         help="choose the number of components (EM criteria, PSIS-LOO, sparse mixture)",
         description="Fit every K in the grid with every covariance type by EM and tabulate BIC, "
-                    "AIC and ICL (lower is better); optionally compare posterior fits by "
+                    "AIC and ICL (lower is better; mclust prints them with the opposite "
+                    "sign, and of its 14 models fits VVV = full, EEE = tied, VVI = diag and "
+                    "VII = spherical); optionally compare posterior fits by "
                     "PSIS-LOO (--bayes) and fit a sparse overfitted mixture (--sparse). Writes "
                     "select.html, figures/*.png, criteria.csv (loo.csv, n_nonempty.csv with "
-                    "--bayes, --sparse) and settings.json (the data, the grid, the root seed) "
-                    "to the output directory.")
+                    "--bayes, --sparse) and settings.json (the data, the grid, the root seed, "
+                    "the EM floor and stopping rule) to the output directory.")
     select.add_argument("data", help=_DATA_HELP)
     select.add_argument("-k", "--components", default="1-6", metavar="GRID",
                         help="numbers of components: a range (1-6), a list (2,3,5), one K, or a "
@@ -813,9 +815,10 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     _print_observations(result, names)
     _print_noise_rows(result, frame, observed, index=args.index)
     hint = _print_noise_hint(result.em, frame, observed, index=args.index)
+    shape = _print_shape_hint(result.em, frame, observed)
     _save(result, out, force=args.force, report=args.report,
           data_source=_shown(args.data), thresholds=thresholds, diagnostics=diag,
-          predictive_check=check, outliers=hint,
+          predictive_check=check, outliers=hint, shape=shape,
           rows=_rows_setting(args.index), figure_files=figure_files, data_file=args.data,
           index=args.index, weights=args.weights, labels=args.labels)
     return EXIT_PROBLEMS if args.strict and not diag.ok else 0
@@ -936,6 +939,7 @@ def _cmd_em(args: argparse.Namespace) -> int:
     _print_observations(em, names)
     _print_noise_rows(em, frame, observed, index=args.index)
     _print_noise_hint(em, frame, observed, index=args.index)
+    _print_shape_hint(em, frame, observed)
     # the rows fitted (a row with no observed value, or with any missing under "drop", has
     # no place in the figures or memberships.csv)
     nan = frame.isna().to_numpy()
@@ -1100,10 +1104,13 @@ def _cmd_run(args: argparse.Namespace) -> int:
     hint = _print_noise_hint(result.em, frame, observed,
                              option="noise = true in the specification's [data] table",
                              index=spec.index, index_option='index = "COLUMN" in [data]')
+    shape = _print_shape_hint(result.em, frame, observed,
+                              option='covariance_type = "{}" in the specification\'s [model]')
     # The page is titled by the data, as fit's is; the spec is named in its settings.
     _save(result, out, force=args.force, report=spec.report,
           data_source=f"{spec.raw['data']['path']} (specification {spec.path.name})",
           thresholds=thresholds, diagnostics=diag, predictive_check=check, outliers=hint,
+          shape=shape,
           rows=_rows_setting(spec.index, 'index = "COLUMN" in [data]'), figure_files=figure_files,
           data_file=spec.data_path, index=spec.index,
           index_option='index = "COLUMN" in [data]', weights=spec.weights, labels=spec.labels)
@@ -1240,7 +1247,7 @@ def _cmd_select(args: argparse.Namespace) -> int:
     # what ran: with one feature some types are one model and fitted once (the notes say);
     # quick cells run in this process whatever --jobs says (QA: "2 workers" that never ran)
     settings.update({"covariance types": ", ".join(em.table["covariance_type"].unique()),
-                     "jobs": _jobs_setting(args.jobs, em)})
+                     "jobs": _jobs_setting(args.jobs, em), **_em_rules(em, args.reg_covar)})
     with pd.option_context("display.width", 120):
         print(em)
     if "bic" in em.best:  # outliers would bend every cell alike: once, for the BIC-best fit
@@ -1326,6 +1333,8 @@ def _sampled_covariance(em) -> tuple[str, str]:
     from .selection.criteria import best_cells
 
     k, covariance = em.best["bic"]
+    if em.table["covariance_type"].nunique() == 1:  # QA67: "BIC-best" of one type given
+        return covariance, "the one covariance type given"
     larger = best_cells(em.table, min_components=2).get("bic")
     if k >= 2 or larger is None:  # no K >= 2 in the grid, or none of them fitted
         return covariance, "the BIC-best EM covariance type"
@@ -1817,6 +1826,46 @@ def _print_noise_hint(em, frame: pd.DataFrame, observed: dict[str, Any],
     return text
 
 
+def _em_rules(selection: Any, given_floor: float | None) -> dict[str, str]:
+    """How a sweep's EM fits were run, for select's settings (QA67: --reg-covar 0.5 moved a
+    BIC by 231 and neither settings.json nor the report said it): the covariance floor and
+    the stopping rule, as the fits recorded them."""
+    fits = list(selection.fits.values())
+    if not fits:
+        return {}
+    floors = sorted({float(f.reg_covar) for f in fits})
+    floor = ", ".join(f"{r:g}" for r in floors)
+    record = fits[0].settings or {}
+    return {"reg_covar (covariance floor)": floor + (" (given)" if given_floor is not None
+                                                     else " (default)"),
+            "EM converged when": f"the objective changes by less than tol = "
+                                 f"{record.get('tol'):g} per point and atol = "
+                                 f"{record.get('atol'):g} in total, within max_iter = "
+                                 f"{record.get('max_iter')} iterations"}
+
+
+def _print_shape_hint(em, frame: pd.DataFrame, observed: dict[str, Any],
+                      option: str = "--covariance {}") -> str:
+    """Say so when a richer covariance type fits the same K clearly better (a BIC comparison
+    of EM refits, :func:`bayesgmm.shape_evidence.shape_evidence`; QA: spherical components
+    fitted to elongated clusters got verdict OK); ``option``: how this command sets the type,
+    ``{}`` standing for it. Returns the hint ("" when none; nothing is refitted for full)."""
+    from .shape_evidence import shape_evidence
+
+    if em.covariance_type == "full":
+        return ""
+    with progress.step("checking whether a richer covariance type fits clearly better "
+                       "(EM refits)"):
+        evidence = shape_evidence(em, frame, sample_weight=observed.get("sample_weight"),
+                                  labels=observed.get("labels"),
+                                  missing=observed.get("missing", "marginalise"))
+    if evidence is None:
+        return ""
+    text = evidence.describe(option.format(evidence.better), select="bayesgmm select")
+    print(f"\nhint: {text}")
+    return text
+
+
 def _check_k(n_components: int, frame: pd.DataFrame | None, source: str,
              option: str = "-k", selecting: bool = False, *, left_out: int = 0,
              drop: bool = False) -> None:
@@ -1850,16 +1899,17 @@ def _data_record(data_source: str, data_file: Any, index: str | None, weights: s
 
 
 def _verdict_record(diagnostics: Diagnostics, check: Any, outliers: str,
-                    prior_dominated: str = "") -> dict[str, Any]:
+                    prior_dominated: str = "", shape: str = "") -> dict[str, Any]:
     """The verdict as result.json keeps it, for a pipeline that reads it instead of the
     printout: ``status`` as the report's box gives it (QA: "OK" in result.json under the
     report's CAUTION for a model check's misfit), the sampling checks' own
     (``sampling_status``, the ``verdict`` line's first word), the model check's misfits and
-    finding, the outlier hint, and the warning that the rows are fewer than the free
-    parameters (``prior_dominated``: the posterior mostly restates its priors)."""
+    finding, the outlier hint, the richer covariance type's (``shape``), and the warning that
+    the rows are fewer than the free parameters (``prior_dominated``: the posterior mostly
+    restates its priors)."""
     sampling = getattr(diagnostics, "status", "OK" if diagnostics.ok else "PROBLEMS")
     misfits = check.misfit_labels() if check is not None else []
-    caution = bool(misfits or outliers or prior_dominated)
+    caution = bool(misfits or outliers or prior_dominated or shape)
     return {"ok": bool(diagnostics.ok), "verdict": diagnostics.verdict,
             "status": "CAUTION" if sampling == "OK" and caution else sampling,
             "sampling_status": sampling,
@@ -1867,13 +1917,14 @@ def _verdict_record(diagnostics: Diagnostics, check: Any, outliers: str,
             "model_check": None if check is None else {
                 "misfits": misfits, "not_judged": check.not_judged or None,
                 "finding": check.finding(provisional=not diagnostics.ok) or None},
-            "outliers": outliers or None, "prior_dominated": prior_dominated or None}
+            "outliers": outliers or None, "covariance_type": shape or None,
+            "prior_dominated": prior_dominated or None}
 
 
 def _save(result: BayesResult, out: Path, *, force: bool, report: bool,
           data_source: str, thresholds: DiagnosticThresholds | None = None,
           diagnostics: Diagnostics | None = None, predictive_check: Any = None,
-          outliers: str = "", rows: str | None = None,
+          outliers: str = "", shape: str = "", rows: str | None = None,
           figure_files: FigureFiles | None = None, data_file: str | None = None,
           index: str | None = None, index_option: str = "--index COLUMN",
           weights: str | None = None, labels: str | None = None) -> None:
@@ -1889,7 +1940,7 @@ def _save(result: BayesResult, out: Path, *, force: bool, report: bool,
     n_rows, D = result.idata["observed_data"]["x"].shape  # as the report's box judges it
     verdict = None if diagnostics is None else _verdict_record(
         diagnostics, predictive_check, outliers,
-        prior_dominated_note(n_rows, result.n_components, D, result.covariance_type))
+        prior_dominated_note(n_rows, result.n_components, D, result.covariance_type), shape)
     result = dataclasses.replace(result, settings={
         **result.settings, **_data_record(data_source, data_file, index, weights, labels),
         **({"verdict": verdict} if verdict else {}),

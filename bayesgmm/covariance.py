@@ -64,15 +64,26 @@ def check_covariance_type(covariance_type: Any) -> str:
 
 def mclust_hint(name: Any) -> str:
     """" (mclust's VVV is 'full' here: ...)" for an mclust model name of one of the four
-    types, else "": for the messages that refuse it."""
-    ours = _MCLUST_NAMES.get(str(name).upper())
-    return (f" (mclust's {str(name).upper()} is {ours!r} here: VVV = 'full', EEE = 'tied', "
-            "VVI = 'diag', VII = 'spherical')" if ours else "")
+    types; for mclust's other models, that they have no counterpart here (QA: 'VEV', iris's
+    mclust choice, was refused without a word); else "": for the messages that refuse it."""
+    upper = str(name).upper()
+    if upper in ("V", "E"):
+        return (" (mclust's one-dimensional V is 'full' here, as are 'diag' and 'spherical' "
+                "in one dimension; its E is 'tied')")
+    ours = _MCLUST_NAMES.get(upper)
+    if ours:
+        return f" (mclust's {upper} is {ours!r} here: {_MCLUST_MAP})"
+    if upper in _MCLUST_OTHERS:
+        return (f" (mclust's {upper} has no counterpart here: bayesgmm fits 4 of mclust's 14 "
+                f"models, {_MCLUST_MAP})")
+    return ""
 
 
 # mclust's model names of the four types (Scrucca et al. 2016): volume, shape, orientation
 # each Variable or Equal; I: axis-aligned (diagonal) or spherical.
 _MCLUST_NAMES = {"VVV": "full", "EEE": "tied", "VVI": "diag", "VII": "spherical"}
+_MCLUST_MAP = "VVV = 'full', EEE = 'tied', VVI = 'diag', VII = 'spherical'"
+_MCLUST_OTHERS = {"EII", "EEI", "VEI", "EVI", "VEE", "EVE", "VVE", "EEV", "VEV", "EVV"}
 
 
 def shape(covariance_type: str, K: int, D: int) -> tuple[int, ...]:

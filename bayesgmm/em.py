@@ -27,6 +27,7 @@ import scipy.linalg
 from scipy.cluster.vq import kmeans2
 
 from . import column_support, covariance, kernels
+from ._keywords import keyword_hints
 from ._validation import (
     MIN_RELATIVE_SPREAD,
     MIN_SPREAD,
@@ -480,6 +481,7 @@ def n_parameters(n_components: int, n_features: int, covariance_type: str) -> in
 # --------------------------------------------------------------------------------------------
 # public entry point
 # --------------------------------------------------------------------------------------------
+@keyword_hints
 def fit_em(
     X: Any,
     n_components: int,

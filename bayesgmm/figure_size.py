@@ -1,18 +1,27 @@
 """A figure's size on request: the ``figsize`` keyword every figure function takes.
 
-Where it sits: the vocabulary layer (standard library and NumPy only; matplotlib's text class is
-imported inside the function that scales text, so that :mod:`bayesgmm.selection.plots` can be
-imported by the EM sweep's workers without loading matplotlib). Used by :mod:`bayesgmm.plots`
-and :mod:`bayesgmm.selection.plots`.
+A keyword a figure function does not take is refused with the nearest it does
+(:mod:`bayesgmm._keywords`), and in a Jupyter kernel the inline backend is loaded so that the
+figures show (:func:`show_in_notebooks`).
+
+Where it sits: the vocabulary layer (the standard library, NumPy and :mod:`bayesgmm._keywords`;
+matplotlib's text class is imported inside the function that scales text, its inline backend
+only inside a Jupyter kernel, so that :mod:`bayesgmm.selection.plots` can be imported by the EM
+sweep's workers without loading matplotlib). Used by :mod:`bayesgmm.plots` and
+:mod:`bayesgmm.selection.plots`.
 """
 
 from __future__ import annotations
 
 import functools
+import importlib
 import inspect
+import sys
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from ._keywords import unknown_keyword
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -34,8 +43,14 @@ def sizable(func):
         inspect.Parameter("figsize", inspect.Parameter.KEYWORD_ONLY, default=None,
                           annotation="tuple[float, float] | None")])
 
+    taken = [*signature.parameters, "figsize"]
+    open_ended = any(p.kind is p.VAR_KEYWORD for p in signature.parameters.values())
+
     @functools.wraps(func)
     def wrapper(*args, figsize=None, **kwargs):
+        for given in () if open_ended else kwargs:  # QA69: ax here, axes there
+            if given not in taken:
+                raise TypeError(unknown_keyword(func.__name__, given, taken))
         size = check_figsize(figsize)
         if size is not None:
             bound = signature.bind_partial(*args, **kwargs).arguments
@@ -43,6 +58,7 @@ def sizable(func):
                 raise ValueError(f"{func.__name__}: figsize sizes a new figure; with ax/axes "
                                  "given, size their figure (fig.set_size_inches)")
         fig = func(*args, **kwargs)
+        show_in_notebooks()
         if size is not None:
             before = fig.get_size_inches()
             fig.set_size_inches(size)
@@ -59,6 +75,30 @@ def sizable(func):
         "\n\n    ``figsize`` (keyword): (width, height) in inches of the new figure (default: "
         "sized\n    to its panels); not with ``ax``/``axes``, whose figure is the caller's.\n")
     return wrapper
+
+
+# matplotlib's names for the inline backend a Jupyter kernel sets (ipykernel's MPLBACKEND)
+_INLINE = ("inline", "module://matplotlib_inline.backend_inline")
+
+
+def show_in_notebooks() -> None:
+    """In a Jupyter kernel on matplotlib's inline backend, set up its display of figures.
+
+    The figures here are bare ``Figure`` objects, made without pyplot; the inline backend
+    registers its formatter (PNG, or what ``%config InlineBackend`` asks) only when it is
+    loaded, which pyplot does on its first figure. Until then a figure showed as the text
+    "<Figure size 640x480 with 1 Axes>", with ``display(fig)`` too (QA69: the EM half of a
+    class notebook, before any sampling, had no pictures). Loading the backend module is
+    what ``%matplotlib inline`` does; outside a kernel, or on another backend, nothing.
+    """
+    ipython = sys.modules.get("IPython")
+    if ipython is None or ipython.get_ipython() is None \
+            or "matplotlib_inline.backend_inline" in sys.modules:
+        return
+    import matplotlib
+
+    if matplotlib.get_backend(auto_select=False) in _INLINE:
+        importlib.import_module("matplotlib_inline.backend_inline")  # registers on import
 
 
 def scale_text(fig: Figure, factor: float) -> None:

@@ -154,19 +154,31 @@ def shape_note(fits: Sequence[tuple[str, list[list[int]]]]) -> str:
     listed = [f"{what}: components {_groups_words(groups)}" for what, groups in fits if groups]
     if not listed:
         return ""
-    # both readings, neither prescribed (QA: three clusters 2.5 sds apart, rightly chosen as
-    # K=3, were told "to count clusters, merge each group")
-    return ("K counts Gaussian components, not clusters. Components the data show as one "
-            "group (each joined to another with one mode, or nearly, between them: their "
-            "mixture has one peak along its ridgeline, or a dip of under 10%; Ray & Lindsay "
-            f"2005): {'; '.join(listed)}. Such a group is either one cluster whose shape "
-            "Gaussians of this covariance type cannot take alone (skewed, heavy-tailed, or "
-            "tilted where the type has no correlations: diag, spherical) or clusters too "
-            "close to show apart, and the data alone cannot tell which. If it is one cluster, "
-            "merge the group to count clusters (Hennig 2010), or describe it with one "
-            "component: try full covariances or a transform of the data (a log for a skewed "
-            "positive variable) and choose K again; if what you know of the data says its "
-            "components are distinct groups, keep them.")
+    return f"{_SHAPE_HEAD} {'; '.join(listed)}. {_SHAPE_READING}"
+
+
+def shape_note_again(text: str) -> str:
+    """``text`` with a :func:`shape_note`'s explanation, said earlier on the same page,
+    replaced by a pointer to it (QA67: the select report's EM and LOO sections each gave
+    the whole paragraph)."""
+    return text.replace(_SHAPE_HEAD, "Components the data show as one group (as explained "
+                                     "above):").replace(f" {_SHAPE_READING}", "")
+
+
+_SHAPE_HEAD = ("K counts Gaussian components, not clusters. Components the data show as one "
+               "group (each joined to another with one mode, or nearly, between them: their "
+               "mixture has one peak along its ridgeline, or a dip of under 10%; Ray & Lindsay "
+               "2005):")
+# both readings, neither prescribed (QA: three clusters 2.5 sds apart, rightly chosen as
+# K=3, were told "to count clusters, merge each group")
+_SHAPE_READING = (
+    "Such a group is either one cluster whose shape Gaussians of this covariance type cannot "
+    "take alone (skewed, heavy-tailed, or tilted where the type has no correlations: diag, "
+    "spherical) or clusters too close to show apart, and the data alone cannot tell which. "
+    "If it is one cluster, merge the group to count clusters (Hennig 2010), or describe it "
+    "with one component: try full covariances or a transform of the data (a log for a skewed "
+    "positive variable) and choose K again; if what you know of the data says its components "
+    "are distinct groups, keep them.")
 
 
 def _groups_words(groups: list[list[int]]) -> str:

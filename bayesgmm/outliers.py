@@ -200,7 +200,7 @@ def noise_evidence(em: EMResult, X: Any, *, sample_weight: Any = None, labels: A
     # by the values as fitted (a DataFrame of integers and the report's float64 copy of it are
     # one data set) and the options aligned to the rows (a Series by its index)
     Xv, _ = check_data(X, n_features=em.n_features, allow_nan=True)
-    key = _cache_key(em, Xv, aligned_to_rows(sample_weight, X, "sample_weight"),
+    key = cache_key(em, Xv, aligned_to_rows(sample_weight, X, "sample_weight"),
                      aligned_to_rows(labels, X, "labels"), missing, min_delta_bic)
     cached = _CACHE.get(key)
     if cached is not None and cached[0]() is em:
@@ -239,7 +239,7 @@ def _shared_value(X: np.ndarray, rows: tuple[int, ...], names) -> str:
 _CACHE: dict[tuple, tuple[Any, NoiseEvidence | None]] = {}
 
 
-def _cache_key(em: EMResult, X: Any, *options: Any) -> tuple:
+def cache_key(em: EMResult, X: Any, *options: Any) -> tuple:
     """The fit's identity, a digest of the data and the options (arrays by their digest)."""
     def digest(value: Any) -> Any:
         if value is None or isinstance(value, str | int | float):
@@ -280,29 +280,29 @@ def _noise_evidence(em: EMResult, X: Any, *, sample_weight: Any, labels: Any, mi
         # start (fit_em's default n_init=1) may be a poor optimum, which would inflate the
         # evidence for the noise.
         progress.detail("refitting without a noise component")
-        plain = _best(X, sample_weight, _refit(X, K, ct, init=em, **data),
-                      _fresh(X, K, ct, data))
+        plain = best_proper_fit(X, sample_weight, refit(X, K, ct, init=em, **data),
+                      fresh_fit(X, K, ct, data))
         if plain is None:
             return None  # EM broke down numerically on every refit: no comparison to make
         # From the fit's parameters, and from fresh starts: a fit that gave a component to an
         # outlier keeps it when the noise is added to it (a local optimum); so, when the fit
         # has degenerate components, also from its parameters with those re-seeded (the
         # largest other component split in two), their rows left to the noise.
-        bad = _degenerate_components(em, X, sample_weight)
+        bad = degenerate_components(em, X, sample_weight)
         # and components with a proper covariance (tied, say) that hold only a few far rows
         lone = _lone_components(em, X, sample_weight, exclude=bad, labels=labels,
                                 missing=missing)
         progress.detail("refitting with a noise component")
-        starts = [_refit(X, K, ct, init=plain, noise=True, **data),
-                  _fresh(X, K, ct, {**data, "noise": True})]
+        starts = [refit(X, K, ct, init=plain, noise=True, **data),
+                  fresh_fit(X, K, ct, {**data, "noise": True})]
         if bad or lone:
             split = _reseeded(em, tuple(sorted(bad + lone)))
             if split is not None:
-                starts.append(_refit(X, K, ct, init=split, noise=True, **data))
-        noisy = _best(X, sample_weight, *starts)
+                starts.append(refit(X, K, ct, init=split, noise=True, **data))
+        noisy = best_proper_fit(X, sample_weight, *starts)
     if noisy is None:
         return None  # EM broke down numerically on every refit with the noise
-    if _degenerate_components(noisy, X, sample_weight):
+    if degenerate_components(noisy, X, sample_weight):
         return None  # its likelihood is unbounded: no evidence either way
     criteria = {"sample_weight": sample_weight, "labels": labels}
     without, with_noise = plain.bic(X, **criteria), noisy.bic(X, **criteria)
@@ -370,11 +370,11 @@ def _lone_evidence(em: EMResult, X: Any, lone: tuple[int, ...], data: dict[str, 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            fewer = _refit(X, len(keep), em.covariance_type, init=start, noise=True, **data)
+            fewer = refit(X, len(keep), em.covariance_type, init=start, noise=True, **data)
         except ValueError:  # a hint must never fail the command it serves (review)
             return None
     sample_weight = data.get("sample_weight")
-    if fewer is None or _degenerate_components(fewer, X, sample_weight):
+    if fewer is None or degenerate_components(fewer, X, sample_weight):
         return None
     held = np.isin(em.predict(X), lone) & fitted
     if not held.any() or not np.all(fewer.predict(X)[held] == -1):
@@ -478,11 +478,11 @@ def _shape_explains(X: Any, K: int, covariance_type: str, data: dict[str, Any],
     progress.detail("refitting with full covariances")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        full = _best(X, sample_weight, _fresh(X, K, "full", data))
+        full = best_proper_fit(X, sample_weight, fresh_fit(X, K, "full", data))
     return full is not None and full.bic(X, **criteria) <= with_noise
 
 
-def _refit(X: Any, K: int, covariance_type: str, **options: Any) -> EMResult | None:
+def refit(X: Any, K: int, covariance_type: str, **options: Any) -> EMResult | None:
     """``fit_em``, or None where EM breaks down numerically (QA: a tied noise refit on
     columns 1e13 apart, which ended ``bayesgmm em`` and ``select`` after their tables): a
     hint must not fail the command it serves."""
@@ -500,21 +500,21 @@ def _larger_k_bic(X: Any, K: int, covariance_type: str, data: dict[str, Any],
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         progress.detail("refitting with one component more")
-        larger = _best(X, sample_weight, _fresh(X, K + 1, covariance_type, data))
-    bic = None if larger is None or _degenerate_components(larger, X, sample_weight) else \
+        larger = best_proper_fit(X, sample_weight, fresh_fit(X, K + 1, covariance_type, data))
+    bic = None if larger is None or degenerate_components(larger, X, sample_weight) else \
         float(larger.bic(X, **criteria))
     return bic if bic is not None and bic < below else None
 
 
-def _fresh(X: Any, K: int, covariance_type: str, data: dict[str, Any]) -> EMResult | None:
+def fresh_fit(X: Any, K: int, covariance_type: str, data: dict[str, Any]) -> EMResult | None:
     """The best fit from fresh starts of two init families: k-means++ seeds tend to land on
     gross outliers, random data points rarely do (fewer starts on many rows: ``_LARGE_N``)."""
     restarts = _RESTARTS if len(X) <= _LARGE_N else _RESTARTS_LARGE_N
-    return _refit(X, K, covariance_type, n_init=restarts, init=BOTH_INITS, random_state=0,
+    return refit(X, K, covariance_type, n_init=restarts, init=BOTH_INITS, random_state=0,
                   **data)
 
 
-def _best(X: Any, sample_weight: Any, *fits: EMResult | None) -> EMResult | None:
+def best_proper_fit(X: Any, sample_weight: Any, *fits: EMResult | None) -> EMResult | None:
     """The highest likelihood among the fits whose components all hold enough points for
     their covariances and none collapsed: a component collapsed on one or two points (or on
     tied values) has an unbounded likelihood, which would pass for a better optimum (and hide
@@ -523,11 +523,11 @@ def _best(X: Any, sample_weight: Any, *fits: EMResult | None) -> EMResult | None
     fits = tuple(fit for fit in fits if fit is not None)
     if not fits:
         return None
-    proper = [fit for fit in fits if not _degenerate_components(fit, X, sample_weight)]
+    proper = [fit for fit in fits if not degenerate_components(fit, X, sample_weight)]
     return max(proper or fits, key=lambda fit: fit.log_likelihood)
 
 
-def _degenerate_components(fit: EMResult, X: Any, sample_weight: Any = None
+def degenerate_components(fit: EMResult, X: Any, sample_weight: Any = None
                            ) -> tuple[int, ...]:
     """The selection tables' rule: components below :func:`bayesgmm.covariance.points_needed`
     (half a point of slack), or collapsed onto the reg_covar floor

@@ -57,7 +57,7 @@ from .draw_arrays import membership_draws
 from .draws import Checkpoint
 from .formatting import format_count, format_number, per_chain, timing_parts
 from .glossary import terms_section
-from .modality import one_mode_groups, shape_note
+from .modality import one_mode_groups, shape_note, shape_note_again
 from .observation_record import (
     component_titles,
     fitted_criteria,
@@ -234,6 +234,8 @@ def build_report(result: BayesResult, *, data_source: str | None = None,
     progress.detail("checking for outliers (noise evidence)", own=True)
     hint = _noise_hint(result.em, X, _observed_labels(result), result.row_names,
                        _observed_weights(result))
+    progress.detail("checking the covariance type (EM refits)", own=True)
+    shape = _shape_hint(result.em, X, _observed_labels(result), _observed_weights(result))
     too_many = _prior_dominated(result, X)
     check = predictive_check
     if check is None:
@@ -242,14 +244,14 @@ def build_report(result: BayesResult, *, data_source: str | None = None,
     sections = [
         _verdict_box(diag, (result.settings or {}).get("retried"),
                      outliers=("K too small" if _K_TOO_SMALL in hint else bool(hint)),
-                     misfit=check.misfit_labels(),
+                     shape=bool(shape), misfit=check.misfit_labels(),
                      other_thresholds=bool(_thresholds_note(result, thresholds)),
                      prior_dominated=too_many, n_components=result.n_components,
                      adaptive=(result.settings or {}).get("adaptive")),
         _section_data(result.em, X, figure, _observed_weights(result)),
         _section_em(result.em, X, figure, posterior=True,
-                    hint=hint + (f'<p class="warn">{html.escape(too_many)}.</p>'
-                                 if too_many else "")),
+                    hint=hint + shape + (f'<p class="warn">{html.escape(too_many)}.</p>'
+                                         if too_many else "")),
         _section_parameters(result, figure, random_state, diag),
         _section_membership(result, X, proba, figure, labelled=_result_labels(result, len(X)),
                             diag=diag),
@@ -336,6 +338,8 @@ def build_em_report(em: EMResult, X: Any, *, data_source: str | None = None,
     # at large N the slowest part
     progress.detail("checking for outliers (noise evidence)", own=True)
     hint = _noise_hint(em, Xv, labels, rows, weights)
+    progress.detail("checking the covariance type (EM refits)", own=True)
+    hint += _shape_hint(em, Xv, labels, weights)
     em_section = _section_em(em, Xv, figure, hint=hint)
     fit_figures = [
         figure("density", "The fitted mixture density over the data"
@@ -656,6 +660,7 @@ def _prior_dominated(result, X: np.ndarray) -> str:
 
 def _verdict_box(diag, retried: Mapping[str, Any] | None = None, outliers: bool | str = False,
                  misfit: Sequence[str] = (), other_thresholds: bool = False,
+                 shape: bool = False,
                  prior_dominated: str = "",
                  n_components: int | None = None,
                  adaptive: Mapping[str, Any] | None = None) -> str:
@@ -666,7 +671,9 @@ def _verdict_box(diag, retried: Mapping[str, Any] | None = None, outliers: bool 
     stop without converging (:func:`stop_sentence`) is said here too. ``outliers``: the EM
     section's outlier evidence fired (``"K too small"``: its rows fit one more component
     better); the verdict judges the sampling, so it says that the model is in question
-    too; ``misfit``: so do the statistics the posterior predictive
+    too; so it does when a richer covariance type fits clearly better (``shape``, the EM
+    section's hint; QA: spherical components of elongated clusters, verdict OK);
+    ``misfit``: so do the statistics the posterior predictive
     check finds beyond nearly every replicate's, named (QA: a K=1 fit's skewness and kurtosis
     at p = 0.00 under "can be used as they are").
     ``other_thresholds``: the report judges by other thresholds than the fit sampled against
@@ -682,11 +689,11 @@ def _verdict_box(diag, retried: Mapping[str, Any] | None = None, outliers: bool 
     # (the diagnostics' own status, CAUTION, says so too)
     # and when the model itself is in question (outliers, a predictive misfit): its
     # summaries are well computed, of a model the data argue against
-    if diag.ok and (prior_dominated or outliers or misfit
+    if diag.ok and (prior_dominated or outliers or misfit or shape
                     or {*OVERFIT_CAUSES, "mixed components"} & set(causes)
                     or getattr(diag, "status", "") == "CAUTION"):
         cls = "caution"
-    if (outliers or misfit or prior_dominated) and diag.ok and not causes:  # the model is
+    if (outliers or misfit or prior_dominated or shape) and diag.ok and not causes:
         text = html.escape("The chains agree with each other, mixed well and sampled without "
                            "divergences: this model's posterior is well sampled.")
     elif not causes:
@@ -713,6 +720,12 @@ def _verdict_box(diag, retried: Mapping[str, Any] | None = None, outliers: bool 
                  + ' <a href="#em">EM fit</a>); '
                  + ("the one component is stretched over them." if n_components == 1 else
                     "the components that hold them describe the outliers, not clusters."))
+    if shape:  # components of a shape the clusters do not have
+        text += (" " + html.escape(("Its covariance type is in question too" if outliers else
+                                    "But the model itself is in question") + ": a richer "
+                                   "covariance type fits the same K clearly better (see")
+                 + ' <a href="#em">EM fit</a>); its components may be pieces of the '
+                 "clusters, not the clusters.")
     if misfit:  # well sampled, but the model misses part of the data's shape
         named = " and ".join([", ".join(misfit[:-1]), misfit[-1]] if len(misfit) > 1
                              else misfit)
@@ -971,6 +984,28 @@ def _noise_hint(em, X, labels=None, rows=None, sample_weight=None) -> str:
     text = evidence.describe(rows, option="a noise component (noise=True, --noise)")
     heading = _K_TOO_SMALL if evidence.bic_larger_k is not None else "Outliers: "
     return f'<p class="warn">{heading}{html.escape(text)}.</p>'
+
+
+# The heading of the covariance-type hint; the verdict box reads it.
+_SHAPE = "Covariance type: "
+
+
+def _shape_hint(em, X, labels=None, sample_weight=None) -> str:
+    """A warning paragraph when a richer covariance type fits the same K clearly better
+    (:func:`bayesgmm.shape_evidence.shape_evidence`); a weighted fit needs its weights."""
+    observed = em.observations or {}
+    if em.covariance_type == "full" or (observed.get("weighted") and sample_weight is None):
+        return ""
+    from .shape_evidence import shape_evidence
+
+    evidence = shape_evidence(em, X, labels=labels, sample_weight=sample_weight,
+                              missing=observed.get("missing", "marginalise"))
+    if evidence is None:
+        return ""
+    text = evidence.describe(f"covariance_type={evidence.better!r} "
+                             f"(--covariance {evidence.better})",
+                             select="select_em (bayesgmm select)")
+    return f'<p class="warn">{_SHAPE}{html.escape(text)}.</p>'
 
 
 def _section_em(em, X, figure, posterior: bool = False, hint: str = "") -> str:
@@ -2369,7 +2404,9 @@ def build_selection_report(selection: EMSelection, *, bayes: BayesSelection | No
     figure = _embedder(figures, files)
     parts = [_section_criteria(selection, figure, X, sample_weight)]
     if bayes is not None:
-        parts.append(_section_loo(bayes, figure))
+        # the one-group explanation once a page (QA67: both sections gave it in full)
+        explained = any(shape_note_again(n) != n for n in getattr(selection, "notes", ()))
+        parts.append(_section_loo(bayes, figure, explained))
     if sparse is not None:
         parts.append(_section_sparse(sparse, figure))
     sampled = [*(bayes.results.items() if bayes is not None else ()),
@@ -2423,9 +2460,10 @@ def _section_criteria(selection: EMSelection, figure, X: Any = None,
     if len(borderline):
         cells = ", ".join(f"K={r.n_components} {r.covariance_type}"
                           for r in borderline.itertuples())
-        notes.append(f"Borderline: {cells}: eligible by the rule above, but EM warns that a "
-                     "component rests on too few effective points (EM's warnings, under 'Every "
-                     "fit'); read their criteria with care.")
+        notes.append(f"Borderline: {cells}: eligible as best (no component below the points "
+                     "its covariance needs, none collapsed onto the reg_covar floor), but EM "
+                     "warns that a component rests on barely enough effective points (EM's "
+                     "warnings, under 'Every fit'); read their criteria with care.")
     notes += [f"Not fitted: {cells}: {reason}" for cells, reason in failed_groups(table)]
     notes += [note[0].upper() + note[1:] + ("" if note.endswith(".") else ".")
               for note in getattr(selection, "notes", ())]
@@ -2470,7 +2508,9 @@ def _section_criteria(selection: EMSelection, figure, X: Any = None,
         "probability of its most probable component: zero when every row is classified with "
         "certainty; Biernacki et al. 2000, as mclust computes it: Scrucca et al. 2016), so "
         "ICL also penalises "
-        "overlapping components (mclust prints the same numbers with the opposite sign). "
+        "overlapping components (mclust prints the same numbers with the opposite sign; "
+        "the four types are 4 of its 14 models: full = VVV, tied = EEE, diag = VVI, "
+        "spherical = VII, and its other ten, such as VEV, are not fitted here). "
         "\u0394 is a cell's criterion minus the best cell's: what matters is how far the "
         "alternatives are from the best, not the criteria themselves.</p>",
         _observations_line(next(iter(selection.fits.values()), None)),
@@ -2686,7 +2726,10 @@ def loo_ranks(comparison: pd.DataFrame) -> pd.Series:
     return comparison["rank"] + 1
 
 
-def _section_loo(bayes: BayesSelection, figure) -> tuple[str, str, list[str]]:
+def _section_loo(bayes: BayesSelection, figure, explained: bool = False
+                 ) -> tuple[str, str, list[str]]:
+    """The PSIS-LOO section; ``explained``: the page has given the one-group note's
+    explanation already (:func:`bayesgmm.modality.shape_note_again`)."""
     covariance = {getattr(r, "covariance_type", None) for r in bayes.results.values()} - {None}
     what = f" with {covariance.pop()} covariances" if len(covariance) == 1 else ""
     # diag_elpd left to the Pareto-k table
@@ -2695,6 +2738,7 @@ def _section_loo(bayes: BayesSelection, figure) -> tuple[str, str, list[str]]:
     if "rank" in bayes.comparison.columns:
         table.insert(0, "rank", loo_ranks(bayes.comparison))
     cls = _loo_box(bayes)
+    verdict = shape_note_again(bayes.verdict) if explained else bayes.verdict
     diagnostics = pd.DataFrame({"convergence": list(bayes.diagnostics.values())},
                                index=pd.Index(list(bayes.diagnostics), name="model"))
     fig = figure("loo", "elpd_loo per model with its standard error, and the difference from "
@@ -2716,7 +2760,7 @@ def _section_loo(bayes: BayesSelection, figure) -> tuple[str, str, list[str]]:
         "influential points) and weight the stacking weight of each model in the best "
         "predictive average of them (Yao et al. 2018).</p>",
         f'<div class="verdict {cls}"><strong>Verdict.</strong> '
-        f"{html.escape(bayes.verdict).replace(chr(10), '<br><br>')}</div>",
+        f"{html.escape(verdict).replace(chr(10), '<br><br>')}</div>",
         _table(table, decimals={c: 2 for c in ("elpd", "se", "elpd_diff", "dse", "p",
                                                "weight")}), fig,
         *_pareto_section(bayes),

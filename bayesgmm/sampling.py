@@ -24,6 +24,7 @@ import numpy as np
 import xarray as xr
 
 from . import kernels, layout, model, progress
+from ._keywords import keyword_hints
 from ._validation import (
     _column_names,
     check_bool,
@@ -74,6 +75,7 @@ _MAX_LOGLIK_VALUES = 50_000_000
 _ANNOUNCED_CHECK_ROWS = 10_000
 
 
+@keyword_hints
 def fit_bayes(
     X: Any,
     n_components: int,

@@ -524,6 +524,10 @@ def test_select_em_prints_the_table_and_writes_the_report(three_csv, capsys):
     # the seed, machine-readable (QA: a drawn one was in select.html only)
     recorded = json.loads((result / "settings.json").read_text())
     assert recorded["root seed"] == 0 and recorded["data"] == "three.csv"
+    # how EM ran, which moves every criterion (QA67: --reg-covar 0.5 was recorded nowhere)
+    assert recorded["reg_covar (covariance floor)"] == "1e-06 (default)"
+    assert recorded["EM converged when"].startswith("the objective changes by less than "
+                                                    "tol = 0.001 per point and atol = 0.01")
     # every file is in the manifest, with its checksum (QA: the tables were written after it)
     manifest = json.loads((result / "manifest.json").read_text())
     assert "criteria.csv" in manifest["files"] and "criteria.csv" in manifest["sha256"]
@@ -535,6 +539,9 @@ def test_select_em_prints_the_table_and_writes_the_report(three_csv, capsys):
     assert png.read_bytes().startswith(b"\x89PNG")
     assert base64.b64encode(png.read_bytes()).decode() in page
     assert "EM information criteria" in page and "Settings and software" in page
+    assert "<th>reg_covar (covariance floor)</th>" in page
+    # QA67: mclust's choice on iris, VEV, read as a disagreement: the model set is said
+    assert "the four types are 4 of its 14 models: full = VVV, tied = EEE" in page
     assert "PSIS-LOO" not in page  # no --bayes
     # the data file's fingerprint, as fit's and em's reports give it (QA: select had none)
     assert bayesgmm.io.file_sha256(three_csv / "three.csv") in page
@@ -1455,6 +1462,9 @@ def test_select_samples_the_bic_best_type_of_k_2_or_more_when_bic_picks_k_1():
     # every K >= 2 cell failed (BIC NaN): the K=1 type, not a crash (code review)
     em.table = table.assign(bic=[100.0, 100.0] + [np.nan] * 4, aic=np.nan, icl=np.nan)
     assert cli._sampled_covariance(em) == ("full", "the BIC-best EM covariance type")
+    # one type given: BIC chose none (QA67: "the BIC-best EM covariance type" of one)
+    em.best, em.table = {"bic": (2, "full")}, table[table["covariance_type"] == "full"]
+    assert cli._sampled_covariance(em) == ("full", "the one covariance type given")
 
 
 def test_loo_csv_carries_each_fits_checks():

@@ -131,3 +131,25 @@ def test_sd_and_correlation_are_numpys_for_any_leading_axes():
         np.testing.assert_allclose(sd[index], np.std(data[index], axis=0, ddof=1), rtol=1e-12)
         np.testing.assert_allclose(corr[index], np.corrcoef(data[index], rowvar=False),
                                    rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize(("name", "said"), [
+    ("vvv", "mclust's VVV is 'full' here: VVV = 'full', EEE = 'tied', VVI = 'diag', "
+            "VII = 'spherical'"),
+    ("VEV", "mclust's VEV has no counterpart here: bayesgmm fits 4 of mclust's 14 models, "
+            "VVV = 'full'"),
+    ("E", "its E is 'tied'"),
+    ("round", None),
+])
+def test_mclust_model_names_are_answered(name, said):
+    """QA67: 'VEV', mclust's choice on iris, was refused without a word that it has no
+    counterpart here."""
+    from bayesgmm.covariance import check_covariance_type
+
+    with pytest.raises(ValueError) as info:
+        check_covariance_type(name)
+    message = str(info.value)
+    if said is None:
+        assert "mclust" not in message
+    else:
+        assert said in message

@@ -1483,3 +1483,19 @@ def test_the_fit_records_how_many_restarts_reached_its_optimum(galaxies):
         "may find a higher one")
     assert "more restarts" not in restarts_reached({**lone, "reached": 2})
     assert restarts_reached({**lone, "next_best_gap": None}).endswith("(to within 0.1)")
+
+
+def test_one_seed_sequence_given_twice_gives_one_fit():
+    """Review: fit_em spawned its restarts' streams from the SeedSequence given, which counts
+    them in it, so the same object given again gave another fit."""
+    from bayesgmm.em import fit_map_start
+
+    X, _, _ = simulate_mixture(n=300, seed=2)
+    seq = np.random.SeedSequence(7)
+    first, again = (fit_em(X, 3, random_state=seq, n_init=2) for _ in range(2))
+    np.testing.assert_array_equal(first.means, again.means)
+    assert seq.n_children_spawned == 0  # the caller's object as given
+    np.testing.assert_array_equal(first.means, fit_em(X, 3, n_init=2, random_state=
+                                                      np.random.SeedSequence(7)).means)
+    a, b = (fit_map_start(X, 3, random_state=seq, prior="default", n_init=1) for _ in range(2))
+    assert [c.log_posterior for c in a.candidates] == [c.log_posterior for c in b.candidates]

@@ -133,6 +133,15 @@ def test_bundled_data_is_read(old_faithful):
     np.testing.assert_array_equal(frame.to_numpy(), old_faithful.to_numpy(dtype=float))
 
 
+def test_bundled_galaxies_are_r_s_with_the_typo_the_docs_name(galaxies):
+    """QA67: the bundled file keeps MASS's typo at R's 78th value; the docs say so and how to
+    correct it, as mclust's analyses do."""
+    import bayesgmm
+
+    assert galaxies.shape == (82, 1) and galaxies.loc[77, "velocity"] == 26690
+    assert 'X.loc[77, "velocity"] = 26960' in bayesgmm.load_galaxies.__doc__
+
+
 # --------------------------------------------------------------------------------------------
 # non-numeric columns: named, with an example value and its row
 # --------------------------------------------------------------------------------------------

@@ -4,7 +4,13 @@ import numpy as np
 import pytest
 from scipy.stats import norm
 
-from bayesgmm.modality import RIDGELINE_CUTOFF, one_mode_groups, ridgeline_ratios, shape_note
+from bayesgmm.modality import (
+    RIDGELINE_CUTOFF,
+    one_mode_groups,
+    ridgeline_ratios,
+    shape_note,
+    shape_note_again,
+)
 
 
 def _brute_ratio_1d(w, mu, sd, n=200_001):
@@ -173,3 +179,12 @@ def test_components_of_mixed_draws_are_judged_at_the_start_not_at_their_means():
     (note,) = shape_warning({"K=2": stand_in}, "K=2", None, unreported={"K=2": (1,)})
     assert ("K=2 (best by elpd_loo, at its MAP-EM start: the posterior means of component(s) "
             "1 describe no single cluster): components 0 and 1") in note
+
+
+def test_a_page_gives_the_explanation_once():
+    """QA67: the select report's EM and LOO sections each gave the whole paragraph."""
+    note = shape_note([("K=3 (best by elpd_loo)", [[0, 2]])])
+    again = shape_note_again(f"Warnings: fits failed. {note}")
+    assert again == ("Warnings: fits failed. Components the data show as one group (as "
+                     "explained above): K=3 (best by elpd_loo): components 0 and 2.")
+    assert shape_note_again("no such note") == "no such note"

@@ -1823,3 +1823,11 @@ def test_a_chosen_or_near_tied_cell_with_a_spike_is_named():
     assert listed and set(listed) <= {f"K={k} {ct}" for k, ct in spiky}
     assert "K=5 full" in listed  # within 0.22 of BIC's best
     assert "K=3 full" not in listed and "criteria with care" in note
+    assert ("weigh that cell's criteria" if len(listed) == 1 else
+            "weigh those cells' criteria") in note  # QA67: "that cell' criteria"
+    # a choice on a spike is marked on the Best line itself (QA67: iris's AIC choice)
+    best = str(sel).split("\nBest: ")[1].split("\n")[0]
+    for criterion, (k, ct) in sel.best.items():
+        marked = f"{criterion.upper()} -> K={k} {ct} (a likely spurious spike: see the note)"
+        assert (marked in best) == ((k, ct) in spiky)
+    assert any((k, ct) in spiky for k, ct in sel.best.values())  # the case is exercised

@@ -362,3 +362,27 @@ def test_the_selection_report_writes_counts_with_thousands_separators():
     page, _ = build_selection_report(bayesgmm.select_em(X, [1, 2], ["full"], n_init=1,
                                                         random_state=0, n_jobs=1))
     assert "1,200 points" in page and "the 1,200 observations" in page
+
+
+def test_the_one_group_explanation_is_given_once_a_page(em):
+    """QA67: the select report gave the long one-group paragraph in the EM section and again
+    in the LOO verdict; the second now points to the first."""
+    from conftest import fake_fit, loglik_draws
+
+    from bayesgmm.modality import shape_note
+    from bayesgmm.selection import compare
+
+    rng = np.random.default_rng(0)
+    base = rng.normal(-2.0, 0.5, size=150)
+    bayes = compare({"K=2": fake_fit(loglik_draws(rng, base - 0.4), 2),
+                     "K=3": fake_fit(loglik_draws(rng, base), 3)})
+    loo_note = shape_note([("K=3 (best by elpd_loo)", [[0, 2]])])
+    bayes = dataclasses.replace(bayes, verdict=f"{bayes.verdict}\nWarnings: {loo_note}")
+    em_note = shape_note([("K=3 full (BIC's choice)", [[0, 2]])])
+    for notes, count in (((), 1), ((em_note,), 1)):
+        page, _ = build_selection_report(dataclasses.replace(em, notes=notes), bayes=bayes)
+        text = html.unescape(page)
+        assert text.count("K counts Gaussian components, not clusters") == count
+        assert text.count("Such a group is either one cluster") == count
+    assert "Components the data show as one group (as explained above): K=3 (best by " \
+        "elpd_loo): components 0 and 2" in text

@@ -91,21 +91,34 @@ def _choice_notes(table: pd.DataFrame, best: dict[str, tuple[int, str]], ks: lis
     return tuple(notes) + _spike_notes(mentioned, fits or {}) + _shape_notes(best, fits or {})
 
 
+def is_spiky(fit: Any) -> bool:
+    """Whether ``fit`` (an EMResult, or None) warned of a likely spurious spike."""
+    return any("spurious local maximum" in w for w in getattr(fit, "warnings", ()))
+
+
+def best_line(best: dict[str, tuple[int, str]], fits: dict[tuple[int, str], Any]) -> str:
+    """"BIC -> K=3 full, ...", a choice on a likely spurious spike marked where it is named
+    (QA67: AIC's K=6 full on iris rested on a 5-point component, said only in a note)."""
+    return ", ".join(f"{c.upper()} -> K={k} {ct}"
+                     + (" (a likely spurious spike: see the note)"
+                        if is_spiky(fits.get((k, ct))) else "")
+                     for c, (k, ct) in best.items())
+
+
 def _spike_notes(cells: set[tuple[int, str]], fits: dict[tuple[int, str], Any]
                  ) -> tuple[str, ...]:
     """The chosen and near-tied cells whose fit has a likely spurious spike (a component on
     barely the rows its covariance needs, narrow beside the data: fit_em's warning), whose
     criteria that spike may inflate (QA: galaxies' K=5, within 0.22 of BIC's best, rested on
     two 2-row components; only the report's table said so)."""
-    spiky = sorted(cell for cell in cells if any(
-        "spurious local maximum" in w for w in getattr(fits.get(cell), "warnings", ())))
+    spiky = sorted(cell for cell in cells if is_spiky(fits.get(cell)))
     if not spiky:
         return ()
     listed = ", ".join(f"K={k} {ct}" for k, ct in spiky)
+    whose = "that cell's" if len(spiky) == 1 else "those cells'"
     return (f"{listed}: a component on barely the rows its covariance needs, narrow beside "
             "the data (a likely spurious spike; see the fit's warning), which raises the "
-            "log-likelihood and so lowers BIC, AIC and ICL: weigh "
-            f"{'that cell' if len(spiky) == 1 else 'those cells'}' criteria with care",)
+            f"log-likelihood and so lowers BIC, AIC and ICL: weigh {whose} criteria with care",)
 
 
 def _shape_notes(best: dict[str, tuple[int, str]], fits: dict[tuple[int, str], Any]

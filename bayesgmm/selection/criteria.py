@@ -19,6 +19,7 @@ import pandas as pd
 from joblib import delayed
 from scipy.special import xlogy
 
+from .._keywords import keyword_hints
 from .._validation import (
     COVARIANCE_TYPES,
     FewValuesWarning,
@@ -29,7 +30,7 @@ from .._validation import (
 from .._warn import IN_PACKAGE
 from ..em import BOTH_INITS, EMResult, fit_em, is_degenerate
 from ..formatting import format_apart
-from .choice_notes import _choice_notes, _local_optimum_notes, failed_groups
+from .choice_notes import _choice_notes, _local_optimum_notes, best_line, failed_groups
 from .neighbours import NOTED_GAIN, objective, restart_from_neighbours
 from .sweep import (
     caught_warnings,
@@ -156,8 +157,7 @@ class EMSelection:
         all_degenerate = len(fitted) > 0 and bool(fitted["degenerate"].all())
         lines.append(("Best (every cell is degenerate: none is a proper fit; fit smaller K or "
                       "a simpler covariance type): " if all_degenerate else "Best: ") + (
-            ", ".join(f"{c.upper()} -> K={k} {ct}" for c, (k, ct) in self.best.items())
-            or "none: no cell could be fitted"))
+            best_line(self.best, self.fits) or "none: no cell could be fitted"))
         degenerate = self.table[self.table["degenerate"]]
         if len(degenerate):
             cells = ", ".join(f"K={r.n_components} {r.covariance_type}"
@@ -171,6 +171,7 @@ class EMSelection:
         return "\n".join(lines)
 
 
+@keyword_hints
 def select_em(
     X: Any,
     n_components: int | Iterable[int] = range(1, 9),

@@ -29,6 +29,7 @@ import xarray as xr
 from joblib import delayed
 
 from .. import progress
+from .._keywords import check_keywords, keyword_hints
 from .._validation import check_covariance_type, seed_from
 from .._warn import IN_PACKAGE
 from ..settings import SamplerSettings, default
@@ -39,7 +40,6 @@ from .sweep import (
     caught_warnings,
     cell_seed,
     check_grid,
-    check_keywords,
     check_n_jobs,
     describe_group,
     frequency_counts,
@@ -273,7 +273,7 @@ def select_bayes(
 
     ks = check_grid(n_components)
     check_n_jobs(n_jobs)
-    check_keywords(fit_kwargs, fit_bayes, "select_bayes")
+    check_keywords(fit_kwargs, fit_bayes, "select_bayes", ("covariance_types",))
     loo_verdict.check_noise_band(min_elpd_diff, n_se)
     if len(ks) < 2:  # before any sampling (QA: it sampled K=3 for a minute, then refused)
         raise ValueError(f"select_bayes compares at least two numbers of components; got "
@@ -363,6 +363,7 @@ def _warn_once(by_fit: Mapping[str, Sequence[tuple[type[Warning], str]]]) -> Non
             warnings.warn(describe_group(text, fits), category, skip_file_prefixes=IN_PACKAGE)
 
 
+@keyword_hints
 def compare(
     models: Mapping[Any, Any],
     *,

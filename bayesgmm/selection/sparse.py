@@ -20,6 +20,7 @@ import pandas as pd
 import xarray as xr
 
 from .. import kernels
+from .._keywords import check_keywords
 from .._validation import check_data, check_int, seed_from
 from ..draw_arrays import categorical, flat_noise_weight, flatten_draws
 from ..em import fit_em
@@ -167,12 +168,11 @@ def fit_sparse(
     priors : Priors, optional
         The other priors (default ``Priors()``).
     draws, tune, chains, sampler, random_state, progressbar, **fit_kwargs
-        Passed to :func:`bayesgmm.sampling.fit_bayes`, with its ``sample_weight``,
-        ``labels``, ``missing``, ``noise`` and ``noise_volume``: K+ then counts the Gaussian
-        components that the rows occupy with their missing values marginalised, labelled rows
-        in their own components, rows drawn to the noise component occupying none, and a row
-        of frequency weight w counting as w rows (whole numbers; each draws its own
-        component).
+        Passed to :func:`bayesgmm.sampling.fit_bayes`, with its ``sample_weight``, ``labels``,
+        ``missing``, ``noise`` and ``noise_volume``: K+ then counts the Gaussian components that
+        the rows occupy with their missing values marginalised, labelled rows in their own
+        components, rows drawn to the noise component occupying none, and a row of frequency
+        weight w counting as w rows (whole numbers; each draws its own component).
     settings : SamplerSettings, optional
         All sampler settings in one object, instead of the sampling keywords (not both).
     thresholds : DiagnosticThresholds, optional
@@ -198,7 +198,8 @@ def fit_sparse(
     if K < 2:  # one component is always the one non-empty one: K+ = 1 whatever the data
         raise ValueError(f"fit_sparse needs max_components >= 2 (an overfitted K, e.g. 2-3x "
                          f"the clusters you expect); got {K}")
-    # before sampling: K+ needs the rows the weights stand for
+    # before sampling: fit_bayes's keywords (QA69: fit_bayes's TypeError), K+'s weights
+    check_keywords(fit_kwargs, fit_bayes, "fit_sparse", ("max_components", "concentration"))
     frequency_counts(fit_kwargs.get("sample_weight"), "the number of non-empty components")
     try:
         priors = dataclasses.replace(priors or Priors(), weights_concentration=concentration)

@@ -96,17 +96,6 @@ def check_grid(n_components: int | Iterable[int]) -> tuple[int, ...]:
     return tuple(sorted(checked))
 
 
-def check_keywords(given: Mapping[str, Any], function: Callable, what: str) -> None:
-    """Keywords ``function`` does not take, refused before any fit (QA: select_bayes(bogus=1)
-    failed after its first fit, with fit_bayes's raw TypeError)."""
-    import inspect
-
-    unknown = sorted(set(given) - set(inspect.signature(function).parameters))
-    if unknown:
-        raise ValueError(f"{what} takes no argument(s) {', '.join(map(repr, unknown))}: see "
-                         f"help({function.__module__.split('.')[0]}.{function.__name__})")
-
-
 def check_n_jobs(n_jobs: Any) -> None:
     """joblib's ``n_jobs``: None, or a whole number other than 0 (-1: every core); one line
     with the fix (QA: joblib's "n_jobs == 0 in Parallel has no meaning" named none)."""

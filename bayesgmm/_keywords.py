@@ -1,0 +1,65 @@
+"""Keyword arguments a public function does not take: refused with the nearest it does.
+
+The public functions name one idea differently where it differs (``covariance_types``, several,
+in the selections; ``covariance_type``, one, in a fit), and Python's own TypeError names only
+the keyword given (QA69: ``select_em(X, [2], covariance_type="full")``, a bare "unexpected
+keyword argument"). :func:`keyword_hints` wraps a public function so that it says which of its
+own parameters was probably meant; :func:`check_keywords` does the same for keywords a function
+passes on to another (``select_bayes``' and ``fit_sparse``'s to ``fit_bayes``).
+
+Where it sits: the vocabulary layer; imports nothing of bayesgmm (the standard library only).
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import inspect
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+__all__ = ["check_keywords", "keyword_hints", "unknown_keyword"]
+
+
+def unknown_keyword(function: str, given: str, taken: Iterable[str]) -> str:
+    """"f() got an unexpected keyword argument 'x'; did you mean 'y'?" (the hint where one
+    of ``taken`` is close: a plural, a synonym's spelling), else Python's own sentence with
+    where to look."""
+    taken = [t for t in taken if not t.startswith("_")]
+    close = difflib.get_close_matches(given, taken, n=1, cutoff=0.6)
+    hint = f"; did you mean {close[0]!r}?" if close else f"; see help({function})"
+    return f"{function}() got an unexpected keyword argument {given!r}{hint}"
+
+
+def keyword_hints(func: Callable) -> Callable:
+    """``func``, refusing a keyword it does not take with :func:`unknown_keyword`'s hint (a
+    TypeError, as Python's own); a function with ``**kwargs`` is left as it is."""
+    parameters = inspect.signature(func).parameters
+    if any(p.kind is p.VAR_KEYWORD for p in parameters.values()):
+        return func
+    names = [n for n, p in parameters.items() if p.kind is not p.POSITIONAL_ONLY]
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        for given in kwargs:
+            if given not in parameters:
+                raise TypeError(unknown_keyword(func.__name__, given, names))
+        return func(*args, **kwargs)
+
+    return wrapper
+
+
+def check_keywords(given: Mapping[str, Any], function: Callable, what: str,
+                   own: Iterable[str] = ()) -> None:
+    """Keywords that ``what`` passes on to ``function`` and that it does not take, refused
+    with a one-line ValueError before any fit (QA: select_bayes(bogus=1) failed after its
+    first fit, with fit_bayes's raw TypeError; QA69: fit_sparse's blamed fit_bayes), with the
+    nearest name among ``function``'s parameters and ``what``'s ``own``."""
+    taken = set(inspect.signature(function).parameters)
+    unknown = sorted(set(given) - taken)
+    if not unknown:
+        return
+    close = difflib.get_close_matches(unknown[0], sorted({*own, *taken}), n=1, cutoff=0.6)
+    raise ValueError(f"{what} takes no argument(s) {', '.join(map(repr, unknown))}: see "
+                     f"help({function.__module__.split('.')[0]}.{function.__name__})"
+                     + (f"; did you mean {close[0]!r}?" if close else ""))

@@ -1,0 +1,43 @@
+"""The figure functions' shared wrapper: a figure's size, and its display in a notebook."""
+
+import sys
+import types
+
+import matplotlib
+import numpy as np
+
+from bayesgmm import figure_size, fit_em, plots
+
+
+def test_a_figure_in_a_jupyter_kernel_loads_the_inline_backend(monkeypatch):
+    """QA69: in a fresh notebook the bare figures showed as "<Figure size 640x480 with 1
+    Axes>" (display(fig) too) until something drew through pyplot: the inline backend
+    registers its image formatter only when it is loaded."""
+    loaded = []
+    real = figure_size.importlib.import_module
+
+    def recorded(name, *args):
+        if name.startswith("matplotlib_inline"):
+            return loaded.append(name)
+        return real(name, *args)
+
+    monkeypatch.setattr(figure_size.importlib, "import_module", recorded)
+    monkeypatch.delitem(sys.modules, "matplotlib_inline.backend_inline", raising=False)
+    X = np.random.default_rng(0).normal(size=(40, 2))
+    em = fit_em(X, 1, random_state=0)
+    kernel = types.SimpleNamespace(get_ipython=lambda: object(), version_info=(9, 0))
+    outside = types.SimpleNamespace(get_ipython=lambda: None, version_info=(9, 0))
+    for ipython, backend, expected in [(kernel, "module://matplotlib_inline.backend_inline",
+                                        ["matplotlib_inline.backend_inline"]),
+                                       (kernel, "inline", ["matplotlib_inline.backend_inline"]),
+                                       (kernel, "agg", []),  # a script's backend: its own
+                                       (outside, "inline", [])]:
+        loaded.clear()
+        monkeypatch.setitem(sys.modules, "IPython", ipython)
+        monkeypatch.setattr(matplotlib, "get_backend", lambda auto_select=True, b=backend: b)
+        plots.plot_classification(em, X)
+        assert loaded == expected, backend
+    monkeypatch.delitem(sys.modules, "IPython")
+    loaded.clear()
+    plots.plot_classification(em, X)
+    assert loaded == []  # no IPython at all: nothing

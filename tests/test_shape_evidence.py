@@ -1,0 +1,140 @@
+"""Evidence for a richer covariance type: named on clusters of other shapes, silence on
+clusters of the fitted shape and for full fits."""
+
+import html
+import json
+import types
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from bayesgmm import cli, fit_em, outliers
+from bayesgmm.shape_evidence import shape_evidence
+
+
+def _elongated(seed=1):
+    """Two tilted, elongated clusters beside a round one (QA65's case in two dimensions)."""
+    rng = np.random.default_rng(seed)
+
+    def cluster(n, mean, angle, sds):
+        c, s = np.cos(angle), np.sin(angle)
+        return rng.normal(size=(n, 2)) * sds @ np.array([[c, -s], [s, c]]).T + mean
+
+    return np.vstack([cluster(200, [0, 0], 0.6, [3, 0.4]), cluster(200, [4, 3], -0.7, [2.5, 0.5]),
+                      cluster(150, [8, -2], 0.0, [1, 1])])
+
+
+@pytest.mark.parametrize("covariance_type", ["spherical", "diag", "tied"])
+def test_tilted_clusters_ask_for_full_covariances_with_the_bic_evidence(covariance_type):
+    X = _elongated()
+    em = fit_em(X, 3, covariance_type=covariance_type, n_init=5, random_state=0)
+    evidence = shape_evidence(em, X)
+    assert evidence is not None and evidence.better == "full"
+    assert evidence.covariance_type == covariance_type and evidence.n_components == 3
+    assert evidence.bic_fit == pytest.approx(em.bic(X))  # the fit's own (ML) BIC
+    best_full = fit_em(X, 3, covariance_type="full", n_init=10, random_state=0)
+    assert evidence.bic_better == pytest.approx(best_full.bic(X), abs=0.5)  # that optimum
+    assert evidence.delta_bic > 500
+    text = evidence.describe()
+    assert text.startswith("BIC prefers full covariances at K=3 clearly (")
+    assert f"for this fit's {covariance_type} ones" in text
+    assert "Consider covariance_type='full', or compare types and K together with select_em" \
+        in text
+
+
+def test_a_full_fit_is_not_refitted_and_a_fit_of_the_right_shape_gets_no_hint(monkeypatch):
+    calls = []
+    real = outliers.fit_em
+    monkeypatch.setattr(outliers, "fit_em", lambda *a, **k: calls.append(1) or real(*a, **k))
+    X = _elongated()
+    assert shape_evidence(fit_em(X, 3, n_init=3, random_state=0), X) is None
+    assert not calls  # full is the richest type: nothing to compare
+    rng = np.random.default_rng(0)
+    for seed in range(3):  # round clusters of unequal spreads, fitted spherical
+        Y = np.vstack([rng.normal([0, 0], 1, (200, 2)), rng.normal([6, 0], 2, (200, 2)),
+                       rng.normal([0, 7], 0.5, (150, 2))])
+        em = fit_em(Y, 3, covariance_type="spherical", n_init=3, random_state=seed)
+        assert shape_evidence(em, Y) is None
+        # a MAP fit: compared by its ML refit
+        assert shape_evidence(fit_em(Y, 3, covariance_type="spherical", prior="default",
+                                     random_state=seed), Y) is None
+
+
+def test_one_feature_has_only_tied_to_question():
+    """In one dimension spherical, diag and full are one model; tied (one variance) is not."""
+    rng = np.random.default_rng(2)
+    x = np.r_[rng.normal(0, 0.3, 300), rng.normal(5, 3, 300)]
+    for covariance_type in ("spherical", "diag"):
+        assert shape_evidence(fit_em(x, 2, covariance_type=covariance_type, random_state=0),
+                              x) is None
+    evidence = shape_evidence(fit_em(x, 2, covariance_type="tied", random_state=0), x)
+    assert evidence is not None and evidence.better == "full"
+    assert "not alike (one shared covariance)" in evidence.describe()
+
+
+def test_the_evidence_is_computed_once_per_fit_and_data(monkeypatch):
+    X = _elongated()
+    em = fit_em(X, 3, covariance_type="diag", random_state=0)
+    first = shape_evidence(em, X)
+    calls = []
+    real = outliers.fit_em
+    monkeypatch.setattr(outliers, "fit_em", lambda *a, **k: calls.append(1) or real(*a, **k))
+    assert shape_evidence(em, pd.DataFrame(X.copy())) is first and not calls
+    moved = X.copy()
+    moved[0, 0] += 1.0
+    shape_evidence(em, moved)
+    assert calls  # other data: computed again
+
+
+def test_weights_count_as_repeated_rows():
+    """Frequency weights: the evidence of a fit to the weighted rows is that of the rows
+    repeated."""
+    X = _elongated()
+    rows, counts = X[::2], np.where(np.arange(len(X[::2])) % 3 == 0, 2.0, 1.0)
+    repeated = np.repeat(rows, counts.astype(int), axis=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        weighted = shape_evidence(fit_em(rows, 3, covariance_type="diag", random_state=0,
+                                         sample_weight=counts), rows, sample_weight=counts)
+        plain = shape_evidence(fit_em(repeated, 3, covariance_type="diag", random_state=0),
+                               repeated)
+    assert weighted is not None and plain is not None
+    assert weighted.bic_fit == pytest.approx(plain.bic_fit, abs=0.5)
+    assert weighted.bic_better == pytest.approx(plain.bic_better, abs=0.5)
+
+
+def test_the_verdict_box_questions_the_model_and_is_amber():
+    from bayesgmm.report import _verdict_box
+
+    ok = types.SimpleNamespace(ok=True, checks=(), causes=(), advice=(), verdict="OK: all")
+    box = html.unescape(_verdict_box(ok, shape=True))
+    assert 'class="verdict caution"' in box and "can be used as they are" not in box
+    assert ("But the model itself is in question: a richer covariance type fits the same K "
+            "clearly better (see") in box
+    both = html.unescape(_verdict_box(ok, shape=True, outliers=True, n_components=2))
+    assert "Its covariance type is in question too" in both
+
+
+def test_em_and_its_report_give_the_hint(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    pd.DataFrame(_elongated(), columns=["x", "y"]).to_csv("tilted.csv", index=False)
+    rc = cli.main(["em", "tilted.csv", "-k", "3", "--covariance", "spherical", "--seed", "0",
+                   "--n-init", "3", "--no-progress", "--report", "-o", "out"])
+    out = capsys.readouterr().out
+    assert rc == 0 and "\nhint: BIC prefers full covariances at K=3 clearly (" in out
+    assert "Consider --covariance full, or compare types and K together with bayesgmm " \
+        "select" in out
+    page = html.unescape((tmp_path / "out" / "report.html").read_text())
+    assert "Covariance type: BIC prefers full covariances at K=3 clearly" in page
+
+
+def test_the_saved_verdict_records_the_hint():
+    from bayesgmm.cli import _verdict_record
+
+    ok = types.SimpleNamespace(ok=True, verdict="OK: all", status="OK", causes=())
+    record = _verdict_record(ok, None, "", shape="BIC prefers full covariances ...")
+    assert record["status"] == "CAUTION" and record["sampling_status"] == "OK"
+    assert record["covariance_type"] == "BIC prefers full covariances ..."
+    assert json.loads(json.dumps(_verdict_record(ok, None, "")))["status"] == "OK"
