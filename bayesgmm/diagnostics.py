@@ -37,7 +37,7 @@ Sampler statistics are read under both samplers' names: PyMC's ``pm.sample`` wri
 ``diverging``, ``depth``, ``maxdepth_reached``, ``energy`` and ``logp``.
 
 Where it sits: the posterior layer; imports :mod:`bayesgmm.relabel` (and the covariance
-vocabulary); imported by the result
+vocabulary, and :mod:`bayesgmm.settings` for the thresholds' defaults); imported by the result
 object, the fit, sparse mixtures, the plots and the report.
 """
 
@@ -68,6 +68,10 @@ from bayesgmm.covariance import (
 )
 from bayesgmm.formatting import format_count, format_number, per_chain
 from bayesgmm.relabel import SAMPLE_DIMS, LabelSwitchingReport
+from bayesgmm.settings import DiagnosticThresholds
+
+# the thresholds' defaults, stated once (in settings)
+_THRESHOLDS = DiagnosticThresholds()
 
 __all__ = [
     "CAUSES",
@@ -99,10 +103,11 @@ LOG_LIKELIHOOD_TOTAL = "log_likelihood_total"
 # The cause of a sound posterior whose some sds and correlations lean on their priors.
 PRIORS_SHAPE = "priors shape summaries"
 SPARSE_COLUMN = "column barely observed"
-CAUSES = ("poor start", "stuck chain", "collapsed component", "outliers", "K too large",
+CAUSES = ("poor start", "stuck chain", "separate modes", "collapsed component", "outliers",
+          "K too large",
           "too many parameters", "mixed components", SPARSE_COLUMN, "divergences",
           "label switching",
-          "slow mixing", "too few draws", PRIORS_SHAPE,
+          "slow mixing", "uneven ranks", "too few draws", PRIORS_SHAPE,
           # a sparse mixture's: every component in use; tree depth or E-BFMI failing there
           # without divergences (near-empty components are hard for NUTS)
           "K_max too small", "inefficient sampling")
@@ -298,12 +303,12 @@ def diagnose(
     idata: xr.DataTree | xr.Dataset,
     *,
     var_names: Sequence[str] = ("weights", "means", "covariances"),
-    rhat_max: float = 1.01,
-    ess_min: float = 400,
-    ebfmi_min: float = 0.3,
-    max_divergences: int = 0,
-    max_treedepth_fraction: float = 0.01,
-    mode_shift_max: float = 1.0,
+    rhat_max: float = _THRESHOLDS.rhat_max,
+    ess_min: float = _THRESHOLDS.ess_min,
+    ebfmi_min: float = _THRESHOLDS.ebfmi_min,
+    max_divergences: int = _THRESHOLDS.max_divergences,
+    max_treedepth_fraction: float = _THRESHOLDS.max_treedepth_fraction,
+    mode_shift_max: float = _THRESHOLDS.mode_shift_max,
     label_report: LabelSwitchingReport | None = None,
     posterior: xr.Dataset | None = None,
     rank_alpha: float | None = None,
@@ -465,7 +470,8 @@ def _diagnose(idata, posterior, var_names, rhat_max, ess_min, ebfmi_min, max_div
     observed = (_group(idata, "observed_data") if isinstance(idata, xr.DataTree) else None)
     causes, advice, unreported = _advice(
         checks, post, density, chains, flagged, divergences, stats, ess_min, empty_weight,
-        label_report, target_accept, auto_draws, observed, draws_capped, gap_note)
+        label_report, target_accept, auto_draws, observed, draws_capped, gap_note,
+        apart=tuple(c for c, s in zip(chains, shifts, strict=True) if s > _SEPARATE_MODES_SD))
     # the same advice for a run whose draws stay fixed: only the slow-mixing remedy differs
     # (none when a collapsed component is the cause: no number of draws cures that)
     fixed_draws_advice = tuple(
@@ -682,15 +688,6 @@ def _statistic_checks(ds: xr.Dataset, table, rhat_max: float, ess_min: float) ->
             name, value, rhat_max if upper else ess_min, where, upper=upper, summary=summary,
             digits=3 if upper else 0, problem=problem))
     return checks
-
-
-def convergence_extremes(posterior: xr.Dataset) -> tuple[float, float, float]:
-    """(max R-hat, min bulk ESS, min tail ESS) over every scalar of ``posterior``.
-
-    Measured as :func:`diagnose`'s R-hat and ESS checks measure them (rank-normalised split
-    R-hat; ArviZ's bulk and tail ESS); ``draws="auto"`` stops on these.
-    """
-    return tuple(value for value, _ in _rhat_ess(posterior))
 
 
 def _extreme(ds: xr.Dataset, arg) -> tuple[float, str]:
@@ -1296,9 +1293,15 @@ _INVARIANT_CHECKS = (
 # --------------------------------------------------------------------------------------------
 # Advice: the cause the evidence points to
 # --------------------------------------------------------------------------------------------
+# A chain this many within-chain sds from the others sits in another mode, not a slow
+# wander: an autocorrelated chain's mean strays by a few sds (QA68's two equally good modes of
+# K=2 on three clusters: 21 sd apart).
+_SEPARATE_MODES_SD = 4.0
+
+
 def _advice(checks, post, density, chains, flagged, divergences, stats, ess_min,
             empty_weight, label_report=None, target_accept=None, auto_draws=True,
-            observed=None, draws_capped=None, gap_note=""
+            observed=None, draws_capped=None, gap_note="", apart=()
             ) -> tuple[tuple[str, ...], tuple[str, ...], tuple[int, ...]]:
     """(causes, advice, unreported components): one sentence of evidence and remedy per
     cause, in CAUSES order; the components whose summaries the advice says not to report.
@@ -1324,13 +1327,15 @@ def _advice(checks, post, density, chains, flagged, divergences, stats, ess_min,
         return ("stuck chain",), (f"stuck chain: {frozen}",), ()  # modes, K or mixing
     if frozen:  # stuck where it diverges, or on a collapse (QA: a chain frozen in a spike
         found["stuck chain"] = frozen  # was told to warm up longer): the other evidence counts
-    better, worse = _mode_evidence(density, chains, flagged)
+    better, worse, level = _mode_evidence(density, chains, flagged)
     # A chain "higher" than the start beside a collapsing component has gone further into
     # the collapse's spike, no better mode to restart from (QA: a 3-valued column)
     if better and not collapsed:
         found["poor start"] = better
     elif worse and "stuck chain" not in found:
         found["stuck chain"] = worse
+    elif level and apart and not collapsed and not _relabelled_alike(post, chains, apart):
+        found["separate modes"] = level
     if collapsed:
         found["collapsed component"] = collapsed
     overfit = _k_too_large_evidence(post, empty_weight, observed, label_report)
@@ -1368,7 +1373,8 @@ def _advice(checks, post, density, chains, flagged, divergences, stats, ess_min,
                                                     target_accept, collapsed=bool(collapsed),
                                                     sparse=SPARSE_COLUMN in found)
     invariant_failed = {"max R-hat (label-invariant)", "min bulk ESS (label-invariant)"} & failed
-    if (mixing or invariant_failed) and not {"poor start", "stuck chain"} & set(found):
+    if (mixing or invariant_failed) and not {"poor start", "stuck chain",
+                                             "separate modes"} & set(found):
         no_swaps = label_report is not None and label_report.fraction_permuted == 0
         if (mixing - {"min rank p-value"} and not invariant_failed and not no_swaps
                 and any(c.name.endswith("(label-invariant)") for c in checks)):
@@ -1404,6 +1410,8 @@ def _advice(checks, post, density, chains, flagged, divergences, stats, ess_min,
                 "which would only average over those components' wandering"
                 + (f" (the smallest ESS is {worst:,.0f} from {post.sizes['draw']:,} draws in "
                    f"each of {post.sizes.get('chain', 1)} chain(s))." if worst else "."))
+        elif mixing == {"min rank p-value"} and not invariant_failed:
+            found["uneven ranks"] = _uneven_ranks_evidence(checks, auto_draws)
         else:
             found["slow mixing"] = _more_draws_evidence(checks, post, ess_min, auto_draws,
                                                         draws_capped)
@@ -1415,7 +1423,7 @@ def _advice(checks, post, density, chains, flagged, divergences, stats, ess_min,
                        "allow" if auto_draws else "") + "; then, " + found["slow mixing"])
     # Bimodal relabelled components, when nothing else explains them (a chain in another
     # mode, swaps or slow mixing make pooled draws bimodal too: those causes come first).
-    if not {*OVERFIT_CAUSES, "poor start", "stuck chain", "label switching",
+    if not {*OVERFIT_CAUSES, "poor start", "stuck chain", "separate modes", "label switching",
             "slow mixing", "too few draws"} & set(found):
         mixed, unreported = _mixed_evidence(post, label_report)
         if mixed:
@@ -1526,19 +1534,58 @@ def settled_log_density(values: np.ndarray) -> tuple[np.ndarray, float] | None:
     return tail.mean(axis=1), float(np.sqrt(tail.var(axis=1, ddof=1).mean()))
 
 
-def _mode_evidence(density, chains, flagged) -> tuple[str, str]:
-    """(better, worse): chains in another mode whose mean log density (where each settled:
-    :func:`settled_log_density`) is clearly above / below the other chains'. Empty strings
+def _relabelled_alike(post, chains, apart) -> bool:
+    """Whether each chain in ``apart`` holds the other chains' components in another order
+    (its mean per component and feature within :data:`_SEPARATE_MODES_SD` within-chain sds of
+    theirs under some matching): label switching that relabelling missed, one mode, not two
+    (QA68 review: the chains' log density alone cannot tell them apart)."""
+    from scipy.optimize import linear_sum_assignment
+
+    if "means" not in post.data_vars or post["means"].ndim != 4:
+        return False
+    means = post["means"].transpose("chain", "draw", ...).values  # (chain, draw, K, D)
+    per_chain = means.mean(axis=1)
+    sd = np.sqrt(means.var(axis=1, ddof=1).mean(axis=0))  # (K, D), pooled within chains
+    sd = np.where(sd > 0, sd, np.inf)
+    for c in apart:
+        i = list(chains).index(c)
+        centre = np.median(np.delete(per_chain, i, axis=0), axis=0)  # (K, D)
+        # cost[j, k]: chain i's component j against the others' component k, in sds
+        cost = (np.abs(per_chain[i][:, None, :] - centre[None, :, :]) / sd[None]).max(axis=-1)
+        rows, cols = linear_sum_assignment(cost)
+        if cost[rows, cols].max() > _SEPARATE_MODES_SD:
+            return False
+    return True
+
+
+def _uneven_ranks_evidence(checks, auto_draws: bool) -> str:
+    """The rank test failed alone, R-hat and every ESS within their limits (QA68: "slow
+    mixing, draw 4,000" beside a bulk ESS of 5,649 and R-hat 1.000 on easy data)."""
+    rank = next(c for c in checks if c.name == "min rank p-value")
+    return (f"only the rank test failed ({rank.summary}), while R-hat and every ESS hold: the "
+            "chains mix, but one chain's draws sit unevenly in part of the range of "
+            f"{rank.where}. The test flags about one fit in a hundred by chance; a real "
+            "difference between chains persists with more draws. Draw more to tell them "
+            "apart" + (" (draws='auto', the default, tests again at each checkpoint)"
+                       if auto_draws else " (e.g. twice as many, or draws='auto')") + ".")
+
+
+def _mode_evidence(density, chains, flagged) -> tuple[str, str, str]:
+    """(better, worse, level): chains in another mode whose mean log density (where each
+    settled: :func:`settled_log_density`) is clearly above / below the other chains', or
+    about as high (a second mode of the posterior as probable as the first: QA68, K=2 on
+    three clusters, two ways to pair them, called "slow mixing: draw 60,494"). Empty strings
     when there are none."""
     if not density or not flagged:
-        return "", ""
+        return "", "", ""
     name, da = next(iter(density.items()))
     da = da.transpose("chain", ...)
     settled = settled_log_density(da.values.reshape(da.sizes["chain"], -1))
     if settled is None:
-        return "", ""
+        return "", "", ""
     per_chain, spread = settled
     index = {c: i for i, c in enumerate(chains)}
+    apart = list(flagged)  # the chains the mode-shift check put in another mode
     # "Clearly": more than one within-chain sd of the log density (and more than 1 nat).
     margin = max(spread, 1.0)
     others = [i for i, c in enumerate(chains) if c not in flagged]
@@ -1554,7 +1601,7 @@ def _mode_evidence(density, chains, flagged) -> tuple[str, str]:
                 f"{base:.1f} for the other chains (within-chain sd {spread:.1f}). The start "
                 "(the EM estimate) was a poorer mode: restart EM from the better chain's "
                 "draws (fit_em(X, K, init=<that chain's best draw>)) and sample again, rather "
-                "than drawing more or changing K."), ""
+                "than drawing more or changing K."), "", ""
     if worse:
         listed = ", ".join(f"chain {c} {per_chain[index[c]]:.1f}" for c in worse)
         return "", (
@@ -1562,8 +1609,18 @@ def _mode_evidence(density, chains, flagged) -> tuple[str, str]:
             f"{base:.1f} for the other chains (within-chain sd {spread:.1f}). All chains start "
             "at the same point, so either the start was a poorer mode the other chains left "
             "(restart EM from their best draw and sample again), or these chains wandered "
-            "into it (drop them, or sample again with more tuning).")
-    return "", ""
+            "into it (drop them, or sample again with more tuning)."), ""
+    listed = ", ".join(f"chain {c} {per_chain[index[c]]:.1f}" for c in chains)
+    who = ("the chains sit in different modes, about equally high" if len(apart) == len(chains)
+           else f"chain(s) {', '.join(map(str, apart))} sit in another mode about as high as "
+                "the others'")
+    return "", "", (
+        f"{who} (mean {name} {listed}; within-chain sd {spread:.1f}): "
+        "the posterior has separate modes of about equal weight, such as two ways to share "
+        "the data's groups among K components, and the chains do not cross between them, so "
+        "more draws will not join them. Check K (bayesgmm select; a group without a "
+        "component of its own makes such modes); if K is right, summarise each mode apart "
+        "(refit from each chain's draws: fit_em(X, K, init=<its best draw>)).")
 
 
 # A component whose mean's posterior sd is at least this fraction of the data's sd (in some

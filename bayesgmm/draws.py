@@ -30,7 +30,8 @@ values) is an optional-stopping rule of a benign kind; ``benchmarks/sbc.py --dra
 that it leaves the posterior calibrated.
 
 Where it sits: the estimation layer, with the samplers (it imports nothing from the model or
-the results): the caller gives the convergence check as a function of the posterior draws.
+the results; :mod:`bayesgmm.settings` for the defaults): the caller gives the convergence check as
+a function of the posterior draws.
 (Over 500 lines: the rules that decide where to look next and when to stop, beside the nutpie
 driver they steer, whose waits, pauses and divergence stops are most of it.)
 """
@@ -49,6 +50,9 @@ import numpy as np
 import xarray as xr
 
 from ._validation import check_int
+from .settings import DiagnosticThresholds, SamplerSettings
+
+_THRESHOLDS, _SAMPLER = DiagnosticThresholds(), SamplerSettings()
 
 __all__ = ["HEARTBEAT_S", "AdaptiveDraws", "Checkpoint", "DrawsRun", "futile",
            "next_checkpoint", "sample_nutpie_until"]
@@ -83,10 +87,12 @@ class AdaptiveDraws:
         retry) once they exceed this number, or at the first one when it is None.
     """
 
-    rhat_max: float = 1.01
-    ess_min: float = 400.0
+    # the defaults stated once, where the settings are (review: max_draws was 20,000 here,
+    # 10,000 there)
+    rhat_max: float = _THRESHOLDS.rhat_max
+    ess_min: float = _THRESHOLDS.ess_min
     min_draws: int = 1000
-    max_draws: int = 20_000
+    max_draws: int = _SAMPLER.max_draws
     max_time: float | None = None
     growth: float = 1.5
     max_divergences: int | None = None

@@ -37,6 +37,7 @@ from ._validation import (
     check_int,
     check_n_components,
     check_not_singular,
+    check_number,
     check_positive,
     check_random_state,
     check_sample_weight,
@@ -1098,15 +1099,10 @@ def _warn_if_reg_covar_dominates(Xc: np.ndarray, names, reg_covar: float,
 
 
 def _check_atol(atol: Any) -> float:
-    """``atol`` >= 0; ``np.inf`` is allowed (it switches the total-change rule off)."""
-    try:
-        value = float(atol)
-    except (TypeError, ValueError):
-        value = np.nan
-    if np.isnan(value) or value < 0:
-        raise ValueError(f"atol must be a number >= 0 (np.inf for scikit-learn's rule alone); "
-                         f"got {atol!r}")
-    return value
+    """``atol`` >= 0; ``np.inf`` is allowed (it switches the total-change rule off); a string
+    or a bool is refused, not converted, as ``tol`` is (review: "0.5" and True were taken)."""
+    return check_number(atol, "atol", lambda v: v >= 0,  # NaN fails
+                        "a number >= 0 (np.inf for scikit-learn's rule alone)")
 
 
 def _robust_spread(X: np.ndarray) -> np.ndarray:

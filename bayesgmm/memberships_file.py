@@ -121,7 +121,7 @@ def membership_table(result: Any, X: Any = None, *, rows: Any = None, labels: An
         if rows.shape != (len(mean),):
             raise ValueError(f"rows must name each of the {len(mean)} rows; got shape "
                              f"{rows.shape}")
-        fitted = _fitted_rows(result, X)  # not the rows the fit left out (QA: all-NaN rows)
+        fitted = fitted_rows(result, X)  # not the rows the fit left out (QA: all-NaN rows)
         mean, rows = mean[fitted], rows[fitted]
         if labels is not None:
             labels = np.asarray(labels).reshape(-1)[fitted]
@@ -153,7 +153,7 @@ def _names_its_rows(X: Any) -> bool:
     return not index.equals(pd.RangeIndex(len(index)))
 
 
-def _fitted_rows(result: Any, X: Any) -> np.ndarray:
+def fitted_rows(result: Any, X: Any) -> np.ndarray:
     """Which rows of ``X`` an EM fit used: those with a value observed, and with every value
     under ``missing="drop"`` (the policy its observations record)."""
     from ._validation import check_data  # as predict_proba reads X (pd.NA is missing)

@@ -366,9 +366,14 @@ def build_em_report(em: EMResult, X: Any, *, data_source: str | None = None,
                lambda: plots.plot_membership(em, Xv, labelled=labelled, rows=rows)),
     ]
     proba = em.predict_proba(Xv, labels=labels)  # a known row's is its label
-    if em.noise:
-        fit_figures.insert(0, _noise_html(proba[:, -1], Xv, em.feature_names,
-                                          em.noise_weight, rows=rows, sample_weight=weights))
+    if em.noise:  # of the rows fitted (review: 5 of 305 where the fit kept 302 rows)
+        from .memberships_file import fitted_rows
+
+        kept = fitted_rows(em, Xv)
+        fit_figures.insert(0, _noise_html(
+            proba[kept, -1], Xv[kept], em.feature_names, em.noise_weight,
+            rows=(np.arange(len(Xv)) if rows is None else rows)[kept],
+            sample_weight=None if weights is None else weights[kept]))
     if proba.shape[1] > 1:  # QA: the EM report named no uncertain row, the posterior's did
         table, n_unsure = _uncertain_rows(em, Xv, np.arange(len(Xv)) if rows is None else rows,
                                           proba)

@@ -283,7 +283,7 @@ def fit_bayes(
     given = em is not None  # the caller's start (em=), said in the record and the report
     with progress.step(f"fitting MAP-EM, K={K} (3 families of 10 restarts)",
                        ss.progressbar and em is None):
-        em = _check_or_fit_em(em, obs, Xc, names, K, covariance_type, priors, seed)
+        em = _check_or_fit_em(em, obs, K, covariance_type, priors, seed)
     if em.feature_names != names:  # a start fitted without names: the data's, everywhere
         em = dataclasses.replace(em, feature_names=names)
     if not given and random_state is None:  # the start's record says whose seed (QA: "given")
@@ -675,10 +675,10 @@ def _in_em_columns(X: Any, em: EMResult) -> Any:
     return X if order is None else X.iloc[:, order]
 
 
-def _check_or_fit_em(em, obs: Observations, Xc, names, K, covariance_type, priors,
+def _check_or_fit_em(em, obs: Observations, K, covariance_type, priors,
                      random_state) -> EMResult:
     """EM's start: ``em`` checked against the data, or :func:`fit_map_start` on ``obs`` (its
-    conjugate prior from the complete rows ``Xc``)."""
+    conjugate prior from the rows and weights ``obs`` gives priors, ``prior_rows``)."""
     Xv = obs.X
     if em is None:
         return fit_map_start(obs, K, covariance_type=covariance_type, n_init=10,
@@ -1019,7 +1019,7 @@ def _sample_nutpie(pm_model, start, *, draws, tune, chains, cores, seed, progres
         cores = 1
     record = {}
     if target is not None:
-        progress.say(f"sampling until converged (R-hat < {target.rhat_max:g}, bulk and tail ESS "
+        progress.say(f"sampling until converged (R-hat <= {target.rhat_max:g}, bulk and tail ESS "
                      f">= {target.ess_min:g}): first check at {target.min_draws:,} draws per "
                      f"chain, at most {target.max_draws:,}"
                      + (f" or {target.max_time:g} s" if target.max_time is not None else ""),

@@ -377,6 +377,30 @@ def test_worse_mode_chain_is_not_called_a_poor_start(rng):
     assert "chain(s) b stayed in a worse mode" in result.advice[0]
 
 
+def test_a_chain_in_a_mode_as_high_as_the_others_is_separate_modes_not_slow_mixing(rng):
+    """QA68: K=2 on three clusters, a chain in each of two equally good pairings, was told
+    "slow mixing: draw 60,494 per chain", which cannot join the modes."""
+    post = posterior(rng)
+    post["means"][1] += 2.0  # chain b: another mode (10 sd away) of the same height
+    result = diagnose(make_tree(post, sample_stats(rng)))
+    assert not result.ok and result.causes[0] == "separate modes"
+    assert "slow mixing" not in result.causes and "mixed components" not in result.causes
+    assert "chain(s) b sit in another mode about as high as the others'" in result.advice[0]
+    assert "more draws will not join them. Check K" in result.advice[0]
+    assert "draws per chain" not in " ".join(result.advice)
+
+
+def test_a_rank_test_failing_alone_is_uneven_ranks_not_slow_mixing(rng):
+    """QA68: on easy data the rank test alone failed (p 8e-5) beside bulk ESS 5,649 and R-hat
+    1.000, and the cause was "slow mixing, draw 4,000 per chain"."""
+    post = posterior(rng)
+    post["means"][0, :, 1, 0] += 0.35 * MEAN_SD  # as in the rank test's own test
+    result = diagnose(make_tree(post, sample_stats(rng)))
+    assert result.causes == ("uneven ranks",)
+    assert result.advice[0].startswith("uneven ranks: only the rank test failed (")
+    assert "The test flags about one fit in a hundred by chance" in result.advice[0]
+
+
 def test_advice_label_switching_when_only_relabelled_parameters_disagree(rng):
     post = posterior(rng)
     # Chain a holds components 0 and 1 in swapped order (relabelling failed there); the

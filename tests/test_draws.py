@@ -565,3 +565,19 @@ def test_looking_at_a_sampler_with_fewer_draws_than_chains_does_not_warn():
                                 "check dimensions are correctly named.")) == "draws"
         with pytest.raises(UserWarning, match="something else"):
             _inspect(Sampler("something else"))
+
+
+def test_the_defaults_are_the_settings_ones():
+    """Review: AdaptiveDraws' max_draws was 20,000 where SamplerSettings' is 10,000, and the
+    thresholds were written out in three places."""
+    import inspect
+
+    from bayesgmm import DiagnosticThresholds, SamplerSettings
+    from bayesgmm.diagnostics import diagnose
+    from bayesgmm.draws import AdaptiveDraws
+
+    target, thresholds = AdaptiveDraws(), DiagnosticThresholds()
+    assert target.max_draws == SamplerSettings().max_draws
+    assert (target.rhat_max, target.ess_min) == (thresholds.rhat_max, thresholds.ess_min)
+    defaults = inspect.signature(diagnose).parameters
+    assert {k: defaults[k].default for k in thresholds.to_dict()} == thresholds.to_dict()

@@ -735,7 +735,7 @@ def test_atol_inf_is_sklearn_rule_where_the_default_iterates_further(overlapping
     assert default.log_likelihood > sklearn_rule.log_likelihood
 
 
-@pytest.mark.parametrize("atol", [-1.0, np.nan, "tight", None])
+@pytest.mark.parametrize("atol", [-1.0, np.nan, "tight", None, "0.5", True])  # review: "0.5"
 def test_bad_atol_raises(simulated, atol):
     with pytest.raises(ValueError, match="atol must be a number >= 0"):
         fit_em(simulated[0], 3, atol=atol)

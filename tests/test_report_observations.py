@@ -245,3 +245,23 @@ def test_the_folded_table_is_named_for_what_it_holds(covariance_type, title):
     assert f"<summary>{title}</summary>" in page
     assert _sd_rows_name(["sd[0, a]", "sd[1, a]"]) == "Standard deviations"
     assert _sd_rows_name(["sd[0, a]", "corr[0, a, b]"]).endswith("and correlations")
+
+
+def test_the_em_reports_noise_count_is_of_the_rows_fitted():
+    """Review: with missing="drop" the EM report said "5 of 305 points" were noise where the
+    fit kept 302 rows (and the console said 2 of 302): rows the fit never saw were counted."""
+    from bayesgmm.report import build_em_report
+
+    rng = np.random.default_rng(0)
+    X = np.r_[rng.normal(0, 1, (150, 2)), rng.normal(5, 1, (150, 2)),
+              [[40, 40], [-40, 35], [45, -30], [-38, -41], [41, 2]]]
+    X[-3:, 1] = np.nan  # three far rows the fit drops
+    frame = pd.DataFrame(X, columns=["a", "b"])
+    from bayesgmm import fit_em
+
+    em = fit_em(frame, 2, noise=True, missing="drop", random_state=0)
+    page, _ = build_em_report(em, frame)
+    section = page[page.index("<h3>The noise component</h3>"):]
+    section = section[:section.index("</table>")]
+    assert "2 of 302 points have P(noise | x) above 0.5" in section
+    assert "<th>302</th>" not in section and "<th>300</th>" in section  # named as in the file

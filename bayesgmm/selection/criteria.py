@@ -205,8 +205,8 @@ def select_em(
         fitted (``notes`` says so).
     n_init, init, max_iter, tol, reg_covar
         Passed to :func:`bayesgmm.fit_em` for every cell (the best of the restarts is kept);
-        ``max_iter``, ``tol`` and ``reg_covar`` have ``fit_em``'s defaults, so a cell is the
-        fit ``fit_em`` gives with the same seeding.
+        ``max_iter``, ``tol`` and ``reg_covar`` have ``fit_em``'s defaults: a cell is the fit
+        ``fit_em`` gives with its seeding, unless a neighbour's start beats it (below).
         The default ``init``, ``("kmeans++", "random_from_data")``, runs ``n_init`` restarts
         from each seeding, as ``bayesgmm select`` does: k-means++ seeds tend to land on gross
         outliers, and a cell stuck at a poor optimum would distort the comparison.
@@ -215,19 +215,18 @@ def select_em(
         keeps components from collapsing; the criteria then use the log-likelihood at the MAP
         estimate, as mclust does with ``priorControl()``.
     exclude_degenerate : bool, default True
-        Leave degenerate cells out of ``best``: the maximum likelihood is unbounded as a
-        component shrinks onto too few points to span its covariance, so their criteria reward a
-        spurious singularity. They stay in the table, flagged. A cell is degenerate when a
-        component's effective size N w_k is below D + 1 (full), 2 (diag, spherical) or 1
-        (tied: the pooled covariance cannot collapse, but an empty component is spurious), less
-        0.5 so that soft memberships just under a whole point are not flagged; or when a
-        component's covariance collapsed onto the reg_covar floor in some direction (its rows
-        share one value there: tied or discrete values; the rule of
-        :func:`bayesgmm.em.collapsed_components`, which EM's
-        :class:`~bayesgmm.em.DegenerateComponentWarning` names).
+        Leave degenerate cells out of ``best`` (they stay in the table, flagged): the maximum
+        likelihood is unbounded as a component shrinks onto too few points to span its
+        covariance, so their criteria reward a spurious singularity. The rule is
+        :func:`bayesgmm.em.is_degenerate`'s: a component's N w_k below D + 1 (full), 2 (diag,
+        spherical) or 1 (tied), less 0.5; a tied K above N/2; or a covariance collapsed onto
+        the reg_covar floor in some direction (:func:`bayesgmm.em.collapsed_components`).
     random_state : int, SeedSequence, Generator or None
         Root seed. Cell (K, covariance type) is seeded from it and the cell alone, so the table
-        does not depend on ``n_jobs``, the joblib backend or the rest of the grid.
+        does not depend on ``n_jobs`` or the joblib backend. It can depend on the grid: a cell
+        is refitted from K + 1's fit with two components merged, or K - 1's with one split,
+        where that finds a higher likelihood (``notes`` say which), so that ``[6]`` alone and
+        ``[5, 6, 7]`` can give K=6 different optima (the second the better one).
     sample_weight, missing, noise, noise_volume
         As in :func:`bayesgmm.fit_em`, for every cell: frequency weights (the criteria use
         the weighted log-likelihood and N = the sum of the weights, as for the expanded

@@ -4,7 +4,8 @@ Sweeps are embarrassingly parallel and run through joblib: local processes (loky
 a Dask cluster inside ``with joblib.parallel_backend("dask"):`` (see ``examples/dask_sweep.py``).
 Each worker is limited to one numba/BLAS thread so that n_jobs workers do not oversubscribe the
 cores, and every grid cell is seeded from ``random_state``, (K, covariance type) alone, so results
-do not depend on ``n_jobs``, the backend, or which other cells are in the grid.
+do not depend on ``n_jobs`` or the backend. (A route may improve a cell from its neighbours in the
+grid afterwards, as :func:`bayesgmm.select_em` does; it then says so.)
 
 Where it sits: the selection layer's base; imports the input checks, the sampler settings
 and (inside a function) :mod:`bayesgmm.progress`; imported by every route.
