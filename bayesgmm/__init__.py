@@ -67,6 +67,8 @@ _LAZY = {
     "select_bayes": "selection",
     "compare": "selection",
     "fit_sparse": "selection",
+    "Verdict": "verdict",
+    "overall_verdict": "verdict",
 }
 if TYPE_CHECKING:  # type checkers see the lazily loaded names (packager QA: all Any)
     from .datasets import load_galaxies, load_old_faithful
@@ -83,6 +85,7 @@ if TYPE_CHECKING:  # type checkers see the lazily loaded names (packager QA: all
     from .priors import ConjugatePrior, Priors
     from .sampling import fit_bayes
     from .selection import compare, fit_sparse, select_bayes, select_em
+    from .verdict import Verdict, overall_verdict
 
 # The public submodules (those the README and docstrings name as ``bayesgmm.<module>``), by
 # attribute name. Without this, ``bayesgmm.plots`` existed only once something had imported
@@ -109,6 +112,7 @@ _SUBMODULES = {
     "report": "report",
     "sampling": "sampling",
     "shape_evidence": "shape_evidence",
+    "verdict": "verdict",
     "selection": "selection",
     "settings": "settings",
 }
@@ -148,6 +152,7 @@ __all__ = [
     "Priors",
     "SamplerSettings",
     "SufficientStatistics",
+    "Verdict",
     "compare",
     "encode_labels",
     "estep",
@@ -160,6 +165,7 @@ __all__ = [
     "membership_table",
     "methods_text",
     "n_parameters",
+    "overall_verdict",
     "prepare_observations",
     "save",
     "select_bayes",

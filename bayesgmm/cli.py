@@ -1901,24 +1901,13 @@ def _data_record(data_source: str, data_file: Any, index: str | None, weights: s
 def _verdict_record(diagnostics: Diagnostics, check: Any, outliers: str,
                     prior_dominated: str = "", shape: str = "") -> dict[str, Any]:
     """The verdict as result.json keeps it, for a pipeline that reads it instead of the
-    printout: ``status`` as the report's box gives it (QA: "OK" in result.json under the
-    report's CAUTION for a model check's misfit), the sampling checks' own
-    (``sampling_status``, the ``verdict`` line's first word), the model check's misfits and
-    finding, the outlier hint, the richer covariance type's (``shape``), and the warning that
-    the rows are fewer than the free parameters (``prior_dominated``: the posterior mostly
-    restates its priors)."""
-    sampling = getattr(diagnostics, "status", "OK" if diagnostics.ok else "PROBLEMS")
-    misfits = check.misfit_labels() if check is not None else []
-    caution = bool(misfits or outliers or prior_dominated or shape)
-    return {"ok": bool(diagnostics.ok), "verdict": diagnostics.verdict,
-            "status": "CAUTION" if sampling == "OK" and caution else sampling,
-            "sampling_status": sampling,
-            "causes": list(getattr(diagnostics, "causes", None) or ()),
-            "model_check": None if check is None else {
-                "misfits": misfits, "not_judged": check.not_judged or None,
-                "finding": check.finding(provisional=not diagnostics.ok) or None},
-            "outliers": outliers or None, "covariance_type": shape or None,
-            "prior_dominated": prior_dominated or None}
+    printout (:meth:`bayesgmm.verdict.Verdict.to_dict`: the status as the report's box gives
+    it, the sampling checks' own, the model check's misfits and finding, the outlier hint, the
+    richer covariance type's, and the warning that the rows are fewer than the free
+    parameters)."""
+    from .verdict import Verdict
+
+    return Verdict.from_parts(diagnostics, check, outliers, prior_dominated, shape).to_dict()
 
 
 def _save(result: BayesResult, out: Path, *, force: bool, report: bool,

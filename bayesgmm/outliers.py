@@ -153,10 +153,12 @@ class NoiseEvidence:
                     f"uniform noise component lowers the BIC by {self.delta_bic:,.1f} "
                     f"({self.bic_with:,.1f} against {self.bic_without:,.1f}, both refitted by "
                     f"maximum likelihood{refit}), but one more Gaussian component instead "
-                    f"lowers it further, to {self.bic_larger_k:,.1f}: K looks too small for "
-                    "the data's groups, rather than these rows being outliers. Consider a "
-                    f"larger K (bayesgmm select compares them); {option} if they are "
-                    "scattered outliers all the same")
+                    f"lowers it further, to {self.bic_larger_k:,.1f}: rather than these rows "
+                    "being outliers, K looks too small for the data's groups, or the groups "
+                    "have heavier tails (or another shape) than a Gaussian's, which one more "
+                    "Gaussian follows. Consider a larger K (bayesgmm select compares them), "
+                    "or for heavy or skewed tails a transform of the data (a log, say); "
+                    f"{option} if they are scattered outliers all the same")
         return (f"{len(self.rows)} row(s) ({shown}) fit a uniform noise component better than "
                 f"any Gaussian: the BIC is {self.delta_bic:,.1f} lower with one "
                 f"({self.bic_with:,.1f} against {self.bic_without:,.1f}, both refitted by "

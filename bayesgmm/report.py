@@ -718,7 +718,8 @@ def _verdict_box(diag, retried: Mapping[str, Any] | None = None, outliers: bool 
         text += (" " + html.escape("But the model itself is in question: some rows fit no "
                                    "Gaussian of this fit well, and one more component fits "
                                    "them far better than a noise component (see")
-                 + ' <a href="#em">EM fit</a>); K looks too small.')
+                 + ' <a href="#em">EM fit</a>); K looks too small, or the groups have '
+                 "heavier tails than a Gaussian's.")
     elif outliers:  # a converged posterior of a model the data argue against
         text += (" " + html.escape("But the model itself is in question: some rows fit a "
                                    "uniform noise component far better than any Gaussian (see")

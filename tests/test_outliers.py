@@ -373,15 +373,18 @@ def test_rows_that_one_more_component_fits_are_k_too_small_not_outliers():
     assert fit_em(X, 2, random_state=0, n_init=5).bic(X) == pytest.approx(
         evidence.bic_larger_k, abs=1e-6)  # the K + 1 optimum, as fit_em finds it
     text = evidence.describe()
-    assert "K looks too small for the data's groups, rather than these rows being outliers" \
+    assert "rather than these rows being outliers, K looks too small for the data's groups" \
         in text and text.index("a larger K") < text.index("noise=True")
+    # QA68: two groups of heavy-tailed (t, 2 df) rows were told only that K looks too small
+    assert "or the groups have heavier tails (or another shape) than a Gaussian's" in text
     hint = _noise_hint(em, X)
     assert hint.startswith('<p class="warn">K too small?: ')
     import types
 
     ok = types.SimpleNamespace(ok=True, checks=(), causes=(), advice=(), verdict="OK: all")
     box = html_lib.unescape(_verdict_box(ok, outliers="K too small", n_components=1))
-    assert "K looks too small" in box and "noise component far better" not in box
+    assert "K looks too small, or the groups have heavier tails than a Gaussian's" in box
+    assert "noise component far better" not in box
     # gross outliers beside three clusters at the right K: the noise hint, as before
     far = np.concatenate([X, rng.uniform(-40, 50, size=(8, 2))])
     out = noise_evidence(fit_em(far, 3, random_state=0, n_init=10), far)

@@ -1,0 +1,157 @@
+"""The overall verdict of a posterior fit: its sampling checks and its model checks in one status.
+
+``BayesResult.diagnostics()`` judges the sampling: whether the draws represent the posterior
+(R-hat, ESS, rank tests, divergences, label switching, modes). A well-sampled posterior can be
+the posterior of a model the data argue against, which the report's verdict box says in amber:
+statistics of the data that nearly no replicate reaches (the posterior predictive check), rows
+a uniform noise component fits far better (:mod:`bayesgmm.outliers`), a richer covariance type
+that fits the same K clearly better (:mod:`bayesgmm.shape_evidence`), or fewer rows than free
+parameters (the posterior then mostly restates the priors). :class:`Verdict` is that box's
+status with its reasons, for a script to gate on (QA68: ``diagnostics().status`` said OK of
+Student-t clusters, a wrong covariance type and background noise where the report and
+result.json said CAUTION); the command line's result.json keeps :meth:`Verdict.to_dict`. (A
+function, not a method of the result: the model checks sit above the result types.)
+
+Where it sits: the surface layer, beside the reports; imports :mod:`bayesgmm.posterior`'s note
+on priors, and the model checks (:mod:`bayesgmm.outliers`, :mod:`bayesgmm.shape_evidence`,
+:func:`bayesgmm.plots.predictive_check`) inside :func:`overall_verdict` only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["Verdict", "overall_verdict"]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A posterior fit's overall status, as the report's verdict box gives it.
+
+    Attributes
+    ----------
+    status : str
+        "OK", "CAUTION" or "PROBLEMS": the sampling checks' status, CAUTION instead of OK
+        where a model check questions the model (any of the four below).
+    sampling_status : str
+        The sampling checks' own (``Diagnostics.status``).
+    diagnostics : Diagnostics
+        The sampling checks, their causes and advice.
+    misfits : tuple of str
+        Statistics of the data beyond nearly every replicated data set's (the predictive
+        check); () where none, or where the check was not run.
+    outliers : str
+        The noise evidence: rows a uniform noise component fits far better ("" where none).
+    covariance_type : str
+        The evidence for a richer covariance type ("" where none).
+    prior_dominated : str
+        The note that the rows are fewer than the free parameters ("" where not).
+    model_check : dict or None
+        The predictive check's misfits, what it could not judge and its finding in words;
+        None where it was not run.
+    """
+
+    status: str
+    sampling_status: str
+    diagnostics: Any
+    misfits: tuple[str, ...] = ()
+    outliers: str = ""
+    covariance_type: str = ""
+    prior_dominated: str = ""
+    model_check: dict[str, Any] | None = None
+
+    @classmethod
+    def from_parts(cls, diagnostics: Any, check: Any = None, outliers: str = "",
+                   prior_dominated: str = "", covariance_type: str = "") -> Verdict:
+        """The verdict of sampling checks and model checks computed elsewhere (``check``: a
+        :class:`~bayesgmm.plots.PredictiveCheck`, or None where not run): the one rule by
+        which the report, result.json and :func:`overall_verdict` combine them."""
+        sampling = getattr(diagnostics, "status", "OK" if diagnostics.ok else "PROBLEMS")
+        misfits = tuple(check.misfit_labels()) if check is not None else ()
+        questioned = bool(misfits or outliers or prior_dominated or covariance_type)
+        return cls(status="CAUTION" if sampling == "OK" and questioned else sampling,
+                   sampling_status=sampling, diagnostics=diagnostics, misfits=misfits,
+                   outliers=outliers, covariance_type=covariance_type,
+                   prior_dominated=prior_dominated,
+                   model_check=None if check is None else {
+                       "misfits": list(misfits), "not_judged": check.not_judged or None,
+                       "finding": check.finding(provisional=not diagnostics.ok) or None})
+
+    @property
+    def ok(self) -> bool:
+        """Whether the status is OK: every check passed and no model check questions the
+        model (a CAUTION is not OK here, unlike ``Diagnostics.ok``)."""
+        return self.status == "OK"
+
+    def reasons(self) -> list[str]:
+        """Why the status is what it is, a sentence each: the sampling verdict, then each
+        model check that questions the model."""
+        lines = [f"sampling: {self.diagnostics.verdict}"]
+        if self.prior_dominated:
+            lines.append(f"priors: {self.prior_dominated}")
+        if self.misfits:
+            lines.append("predictive check: the data's " + ", ".join(self.misfits)
+                         + " beyond nearly every replicated data set's")
+        if self.outliers:
+            lines.append(f"outliers: {self.outliers}")
+        if self.covariance_type:
+            lines.append(f"covariance type: {self.covariance_type}")
+        return lines
+
+    def __str__(self) -> str:
+        return f"{self.status}\n" + "\n".join(f"  - {line}" for line in self.reasons())
+
+    def to_dict(self) -> dict[str, Any]:
+        """The record result.json keeps (``verdict``): the status, the sampling checks' own,
+        their causes, the model check's misfits and finding, and each model check's text."""
+        return {"ok": bool(self.diagnostics.ok), "verdict": self.diagnostics.verdict,
+                "status": self.status, "sampling_status": self.sampling_status,
+                "causes": list(getattr(self.diagnostics, "causes", None) or ()),
+                "model_check": self.model_check,
+                "outliers": self.outliers or None,
+                "covariance_type": self.covariance_type or None,
+                "prior_dominated": self.prior_dominated or None}
+
+
+def overall_verdict(result: Any, *, predictive_check: bool = True, random_state: Any = 0,
+                    **thresholds: Any) -> Verdict:
+    """The overall verdict of ``result`` (a :class:`~bayesgmm.BayesResult`), as its report's
+    verdict box and the command line's result.json give it.
+
+    Parameters
+    ----------
+    result : BayesResult
+    predictive_check : bool, default True
+        Run the posterior predictive check (200 replicated data sets: seconds at N = 1,000,
+        longer at large N); False leaves it out (``misfits`` then ()).
+    random_state : int
+        Seeds the predictive check's replicates (the report's default, 0).
+    **thresholds
+        Fields of :class:`~bayesgmm.DiagnosticThresholds` for the sampling checks (default:
+        the fit's).
+    """
+    import numpy as np
+
+    from . import plots
+    from .outliers import noise_evidence
+    from .posterior import prior_dominated_note
+    from .shape_evidence import shape_evidence
+
+    diagnostics = result.diagnostics(**thresholds)
+    observed = result.idata["observed_data"]
+    X = np.asarray(observed["x"].values, dtype=np.float64)
+    labels = observed["labels"].values if "labels" in observed else None
+    weights = observed["sample_weight"].values if "sample_weight" in observed else None
+    missing = (result.em.observations or {}).get("missing", "marginalise")
+    options = {"sample_weight": weights, "labels": labels, "missing": missing}
+    noise = None if result.em.noise else noise_evidence(result.em, X, **options)
+    shape = shape_evidence(result.em, X, **options)
+    check = plots.predictive_check(result, random_state=random_state) if predictive_check \
+        else None
+    note = prior_dominated_note(X.shape[0], result.n_components, X.shape[1],
+                                result.covariance_type)
+    return Verdict.from_parts(diagnostics, check,
+                              outliers="" if noise is None else noise.describe(),
+                              prior_dominated=note or "",
+                              covariance_type="" if shape is None else shape.describe())

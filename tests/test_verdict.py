@@ -1,0 +1,55 @@
+"""The overall verdict: the sampling checks and the model checks in one status."""
+
+import types
+
+from bayesgmm import Verdict, overall_verdict
+
+OK = types.SimpleNamespace(ok=True, status="OK", verdict="OK: all", causes=())
+BAD = types.SimpleNamespace(ok=False, status="PROBLEMS", verdict="PROBLEMS: R-hat",
+                            causes=("slow mixing",))
+
+
+class _Check:
+    not_judged = ""
+
+    def __init__(self, misfits):
+        self._misfits = misfits
+
+    def misfit_labels(self):
+        return list(self._misfits)
+
+    def finding(self, provisional=False):
+        return "the data's skewness lies beyond ..." if self._misfits else ""
+
+
+def test_any_model_check_turns_ok_into_caution_and_problems_stay():
+    """QA68: diagnostics().status said OK of fits the report and result.json called
+    CAUTION; the verdict is the box's status, with its reasons."""
+    assert Verdict.from_parts(OK).status == "OK" and Verdict.from_parts(OK).ok
+    for parts in ({"check": _Check(["skewness"])}, {"outliers": "2 row(s) ..."},
+                  {"prior_dominated": "20 rows for 31 parameters"},
+                  {"covariance_type": "BIC prefers full covariances ..."}):
+        verdict = Verdict.from_parts(OK, **parts)
+        assert verdict.status == "CAUTION" and verdict.sampling_status == "OK"
+        assert not verdict.ok
+        assert len(verdict.reasons()) == 2 and str(verdict).startswith("CAUTION\n  - sampling")
+    worst = Verdict.from_parts(BAD, outliers="2 row(s) ...")
+    assert worst.status == "PROBLEMS" and worst.reasons()[1] == "outliers: 2 row(s) ..."
+    record = Verdict.from_parts(OK, _Check(["skewness"])).to_dict()
+    assert record["status"] == "CAUTION" and record["model_check"] == {
+        "misfits": ["skewness"], "not_judged": None,
+        "finding": "the data's skewness lies beyond ..."}
+    assert Verdict.from_parts(OK).to_dict()["model_check"] is None  # not run
+
+
+def test_a_fits_verdict_has_its_model_checks(tiny_fit_diag, tiny_fit):
+    """Old Faithful fitted with diagonal covariances: BIC prefers full ones clearly, which the
+    verdict names beside the sampling checks'; the full fit's has no such reason."""
+    diag = overall_verdict(tiny_fit_diag, predictive_check=False)
+    assert diag.sampling_status == tiny_fit_diag.diagnostics().status
+    assert diag.covariance_type.startswith("BIC prefers full covariances at K=2 clearly")
+    assert diag.status == ("CAUTION" if diag.sampling_status == "OK" else diag.sampling_status)
+    assert diag.model_check is None
+    full = overall_verdict(tiny_fit, predictive_check=False)
+    assert full.covariance_type == "" and full.outliers == ""
+    assert full.status == tiny_fit.diagnostics().status
