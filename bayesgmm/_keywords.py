@@ -55,7 +55,10 @@ def check_keywords(given: Mapping[str, Any], function: Callable, what: str,
     with a one-line ValueError before any fit (QA: select_bayes(bogus=1) failed after its
     first fit, with fit_bayes's raw TypeError; QA69: fit_sparse's blamed fit_bayes), with the
     nearest name among ``function``'s parameters and ``what``'s ``own``."""
-    taken = set(inspect.signature(function).parameters)
+    parameters = inspect.signature(function).parameters
+    if any(p.kind is p.VAR_KEYWORD for p in parameters.values()):
+        return  # it takes any keyword
+    taken = set(parameters)
     unknown = sorted(set(given) - taken)
     if not unknown:
         return

@@ -234,7 +234,8 @@ def build_report(result: BayesResult, *, data_source: str | None = None,
     progress.detail("checking for outliers (noise evidence)", own=True)
     hint = _noise_hint(result.em, X, _observed_labels(result), result.row_names,
                        _observed_weights(result))
-    progress.detail("checking the covariance type (EM refits)", own=True)
+    if result.em.covariance_type != "full":  # the richest type: nothing to refit
+        progress.detail("checking the covariance type (EM refits)", own=True)
     shape = _shape_hint(result.em, X, _observed_labels(result), _observed_weights(result))
     too_many = _prior_dominated(result, X)
     check = predictive_check
@@ -338,7 +339,8 @@ def build_em_report(em: EMResult, X: Any, *, data_source: str | None = None,
     # at large N the slowest part
     progress.detail("checking for outliers (noise evidence)", own=True)
     hint = _noise_hint(em, Xv, labels, rows, weights)
-    progress.detail("checking the covariance type (EM refits)", own=True)
+    if em.covariance_type != "full":  # the richest type: nothing to refit
+        progress.detail("checking the covariance type (EM refits)", own=True)
     hint += _shape_hint(em, Xv, labels, weights)
     em_section = _section_em(em, Xv, figure, hint=hint)
     fit_figures = [
