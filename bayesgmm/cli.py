@@ -1105,7 +1105,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
                              option="noise = true in the specification's [data] table",
                              index=spec.index, index_option='index = "COLUMN" in [data]')
     shape = _print_shape_hint(result.em, frame, observed,
-                              option='covariance_type = "{}" in the specification\'s [model]')
+                              option='covariance_type = "{}" in the specification\'s [model]',
+                              k_option="n_components = {} in the specification's [model]")
     # The page is titled by the data, as fit's is; the spec is named in its settings.
     _save(result, out, force=args.force, report=spec.report,
           data_source=f"{spec.raw['data']['path']} (specification {spec.path.name})",
@@ -1845,23 +1846,25 @@ def _em_rules(selection: Any, given_floor: float | None) -> dict[str, str]:
 
 
 def _print_shape_hint(em, frame: pd.DataFrame, observed: dict[str, Any],
-                      option: str = "--covariance {}") -> str:
-    """Say so when a richer covariance type fits the same K clearly better (a BIC comparison
-    of EM refits, :func:`bayesgmm.shape_evidence.shape_evidence`; QA: spherical components
-    fitted to elongated clusters got verdict OK); ``option``: how this command sets the type,
-    ``{}`` standing for it. Returns the hint ("" when none; nothing is refitted for full)."""
+                      option: str = "--covariance {}", k_option: str = "-k {}") -> str:
+    """Say so when a richer covariance type at the same K, or one component more, fits
+    clearly better (a BIC comparison of EM refits,
+    :func:`bayesgmm.shape_evidence.shape_evidence`; QA: spherical components fitted to
+    elongated clusters, and K=2 on three clusters, got verdict OK); ``option``: how this
+    command sets the type, ``{}`` standing for it (and ``k_option`` K). Returns the hint ("" when
+    none)."""
     from .shape_evidence import shape_evidence
 
-    if em.covariance_type == "full":
-        return ""
-    with progress.step("checking whether a richer covariance type fits clearly better "
-                       "(EM refits)"):
+    with progress.step("checking whether a richer model (covariance type, or one component "
+                       "more) fits clearly better (EM refits)"):
         evidence = shape_evidence(em, frame, sample_weight=observed.get("sample_weight"),
                                   labels=observed.get("labels"),
                                   missing=observed.get("missing", "marginalise"))
     if evidence is None:
         return ""
-    text = evidence.describe(option.format(evidence.better), select="bayesgmm select")
+    text = evidence.describe(
+        k_option.format(evidence.better_components) if evidence.more_components else
+        option.format(evidence.better), select="bayesgmm select")
     print(f"\nhint: {text}")
     return text
 

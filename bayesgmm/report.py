@@ -234,8 +234,7 @@ def build_report(result: BayesResult, *, data_source: str | None = None,
     progress.detail("checking for outliers (noise evidence)", own=True)
     hint = _noise_hint(result.em, X, _observed_labels(result), result.row_names,
                        _observed_weights(result))
-    if result.em.covariance_type != "full":  # the richest type: nothing to refit
-        progress.detail("checking the covariance type (EM refits)", own=True)
+    progress.detail("checking for a richer model (EM refits)", own=True)
     shape = _shape_hint(result.em, X, _observed_labels(result), _observed_weights(result))
     too_many = _prior_dominated(result, X)
     check = predictive_check
@@ -245,7 +244,8 @@ def build_report(result: BayesResult, *, data_source: str | None = None,
     sections = [
         _verdict_box(diag, (result.settings or {}).get("retried"),
                      outliers=("K too small" if _K_TOO_SMALL in hint else bool(hint)),
-                     shape=bool(shape), misfit=check.misfit_labels(),
+                     shape="K" if _MORE in shape else "type" if shape else "",
+                     misfit=check.misfit_labels(),
                      other_thresholds=bool(_thresholds_note(result, thresholds)),
                      prior_dominated=too_many, n_components=result.n_components,
                      adaptive=(result.settings or {}).get("adaptive")),
@@ -339,8 +339,7 @@ def build_em_report(em: EMResult, X: Any, *, data_source: str | None = None,
     # at large N the slowest part
     progress.detail("checking for outliers (noise evidence)", own=True)
     hint = _noise_hint(em, Xv, labels, rows, weights)
-    if em.covariance_type != "full":  # the richest type: nothing to refit
-        progress.detail("checking the covariance type (EM refits)", own=True)
+    progress.detail("checking for a richer model (EM refits)", own=True)
     hint += _shape_hint(em, Xv, labels, weights)
     em_section = _section_em(em, Xv, figure, hint=hint)
     fit_figures = [
@@ -667,7 +666,7 @@ def _prior_dominated(result, X: np.ndarray) -> str:
 
 def _verdict_box(diag, retried: Mapping[str, Any] | None = None, outliers: bool | str = False,
                  misfit: Sequence[str] = (), other_thresholds: bool = False,
-                 shape: bool = False,
+                 shape: str = "",
                  prior_dominated: str = "",
                  n_components: int | None = None,
                  adaptive: Mapping[str, Any] | None = None) -> str:
@@ -678,8 +677,9 @@ def _verdict_box(diag, retried: Mapping[str, Any] | None = None, outliers: bool 
     stop without converging (:func:`stop_sentence`) is said here too. ``outliers``: the EM
     section's outlier evidence fired (``"K too small"``: its rows fit one more component
     better); the verdict judges the sampling, so it says that the model is in question
-    too; so it does when a richer covariance type fits clearly better (``shape``, the EM
-    section's hint; QA: spherical components of elongated clusters, verdict OK);
+    too; so it does when a richer covariance type (``shape`` "type") or one component more
+    ("K") fits clearly better (the EM section's hint; QA: spherical components of elongated
+    clusters, and K=2 on three clusters, verdict OK);
     ``misfit``: so do the statistics the posterior predictive
     check finds beyond nearly every replicate's, named (QA: a K=1 fit's skewness and kurtosis
     at p = 0.00 under "can be used as they are").
@@ -728,12 +728,13 @@ def _verdict_box(diag, retried: Mapping[str, Any] | None = None, outliers: bool 
                  + ' <a href="#em">EM fit</a>); '
                  + ("the one component is stretched over them." if n_components == 1 else
                     "the components that hold them describe the outliers, not clusters."))
-    if shape:  # components of a shape the clusters do not have
-        text += (" " + html.escape(("Its covariance type is in question too" if outliers else
-                                    "But the model itself is in question") + ": a richer "
-                                   "covariance type fits the same K clearly better (see")
-                 + ' <a href="#em">EM fit</a>); its components may be pieces of the '
-                 "clusters, not the clusters.")
+    if shape:  # components of a shape the clusters do not have, or fewer than the groups
+        what = ("one component more fits clearly better by BIC" if shape == "K" else
+                "a richer covariance type fits the same K clearly better")
+        text += (" " + html.escape(("Its " + ("K" if shape == "K" else "covariance type")
+                                    + " is in question too" if outliers else
+                                    "But the model itself is in question") + f": {what} (see")
+                 + ' <a href="#em">EM fit</a>); its components may not be the data\'s groups.')
     if misfit:  # well sampled, but the model misses part of the data's shape
         named = " and ".join([", ".join(misfit[:-1]), misfit[-1]] if len(misfit) > 1
                              else misfit)
@@ -994,15 +995,16 @@ def _noise_hint(em, X, labels=None, rows=None, sample_weight=None) -> str:
     return f'<p class="warn">{heading}{html.escape(text)}.</p>'
 
 
-# The heading of the covariance-type hint; the verdict box reads it.
-_SHAPE = "Covariance type: "
+# The headings of the richer model's hint; the verdict box reads them.
+_SHAPE, _MORE = "Covariance type: ", "One component more?: "
 
 
 def _shape_hint(em, X, labels=None, sample_weight=None) -> str:
-    """A warning paragraph when a richer covariance type fits the same K clearly better
-    (:func:`bayesgmm.shape_evidence.shape_evidence`); a weighted fit needs its weights."""
+    """A warning paragraph when a richer covariance type, or one component more, fits
+    clearly better (:func:`bayesgmm.shape_evidence.shape_evidence`); a weighted fit needs its
+    weights."""
     observed = em.observations or {}
-    if em.covariance_type == "full" or (observed.get("weighted") and sample_weight is None):
+    if observed.get("weighted") and sample_weight is None:
         return ""
     from .shape_evidence import shape_evidence
 
@@ -1010,10 +1012,13 @@ def _shape_hint(em, X, labels=None, sample_weight=None) -> str:
                               missing=observed.get("missing", "marginalise"))
     if evidence is None:
         return ""
-    text = evidence.describe(f"covariance_type={evidence.better!r} "
+    k = evidence.better_components
+    text = evidence.describe(f"n_components={k} (-k {k})" if evidence.more_components else
+                             f"covariance_type={evidence.better!r} "
                              f"(--covariance {evidence.better})",
                              select="select_em (bayesgmm select)")
-    return f'<p class="warn">{_SHAPE}{html.escape(text)}.</p>'
+    heading = _MORE if evidence.more_components else _SHAPE
+    return f'<p class="warn">{heading}{html.escape(text)}.</p>'
 
 
 def _section_em(em, X, figure, posterior: bool = False, hint: str = "") -> str:

@@ -1,17 +1,18 @@
-"""Evidence that the covariance type is too simple for the clusters' shapes.
+"""Evidence that the fitted model is too simple: a richer covariance type, or one component more.
 
 A diag, spherical or tied mixture fitted to clusters of another shape (elongated, tilted or of
 unequal spreads) still converges, and its posterior may sample perfectly; but its components
 then follow the shapes they can take, not the clusters: one elongated cluster split in two
-round components, two tilted ones merged into one wide one. Neither the sampling checks nor
-the predictive check's marginal statistics need see it (QA: five 3-D clusters, two of them
-overlapping and elongated, fitted spherical at K=5, verdict OK, with BIC 7,099 against full's
-6,840). :func:`shape_evidence` asks the data as :mod:`bayesgmm.outliers` does: it refits the
-same K by EM with each richer covariance type that nests the fitted one (diag and full for
-spherical, full for diag and tied), from the fit's own parameters and from fresh starts, and
-compares BIC. When a richer type lowers it clearly (by ``min_delta_bic``, 10 by default:
-"very strong" on Kass & Raftery's scale), the command line and the reports say so and name
-the type. A full fit is the richest, so checking it costs nothing.
+round components, two tilted ones merged into one wide one (QA65: five 3-D clusters fitted
+spherical at K=5, verdict OK, with BIC 7,099 against full's 6,840). So do K components fitted
+to more groups than K: two of them share a component (QA68: K=2 on three separated 1-D
+clusters, verdict OK, BIC 67 lower at K=3). Neither the sampling checks nor the predictive
+check's moment statistics need see it. :func:`shape_evidence` asks the data as
+:mod:`bayesgmm.outliers` does: it refits by EM each richer covariance type that nests the fitted
+one at the same K (diag and full for spherical, full for diag and tied), from the fit's own
+parameters and from fresh starts, and the fitted type with one component more, and compares
+BIC. When one lowers it clearly (by ``min_delta_bic``, 10 by default: "very strong" on Kass &
+Raftery's scale), the command line and the reports say so and name it.
 
 Where it sits: the selection layer, beside the reports; uses :func:`bayesgmm.em.fit_em` only
 (no PyMC), through :mod:`bayesgmm.outliers`' refits, and :mod:`bayesgmm.progress`.
@@ -29,7 +30,7 @@ import numpy as np
 from . import progress
 from ._validation import check_data, few_values_warning
 from .covariance import from_full, n_covariance_parameters, to_full
-from .em import EMResult
+from .em import EMResult, n_parameters
 from .outliers import (
     MIN_DELTA_BIC,
     best_proper_fit,
@@ -55,20 +56,24 @@ _CANNOT = {
 
 @dataclass(frozen=True)
 class ShapeEvidence:
-    """The case for a richer covariance type, from :func:`shape_evidence`.
+    """The case for a richer model (a covariance type, or one component more), from
+    :func:`shape_evidence`.
 
     Attributes
     ----------
     covariance_type : str
         The fit's type.
     better : str
-        The richer type with the lowest BIC.
+        The better model's covariance type (the fit's own with one component more).
     bic_fit, bic_better : float
         BIC (lower is better) of the fit's type (a maximum-likelihood fit: the fit itself,
         or, for a MAP fit, its refit without the prior) and of the better type, refitted by
         EM at the same K.
     n_components : int
-        K, the same for both.
+        The fit's K.
+    better_components : int or None
+        The better model's K where it has one component more (the same type); None where
+        it is a richer type at the same K.
     """
 
     covariance_type: str
@@ -76,6 +81,12 @@ class ShapeEvidence:
     bic_fit: float
     bic_better: float
     n_components: int
+    better_components: int | None = None
+
+    @property
+    def more_components(self) -> bool:
+        """Whether the better model is the fit's type with one component more."""
+        return self.better_components is not None
 
     @property
     def delta_bic(self) -> float:
@@ -86,6 +97,15 @@ class ShapeEvidence:
         """One sentence: the evidence, what it means for the components, what to do
         (``option``: how the caller's interface sets the type, default the API's;
         ``select``: its model selection)."""
+        if self.more_components:
+            K = self.better_components
+            option = option or f"n_components={K}"
+            return (f"BIC prefers K={K} {self.covariance_type} components clearly "
+                    f"({self.bic_better:,.1f} against {self.bic_fit:,.1f} for this fit's "
+                    f"K={self.n_components}; EM refits, lower is better): the data have a group "
+                    "that this fit's components share (two groups under one component), or "
+                    "groups whose shape (skewed, heavy-tailed) one more Gaussian follows. "
+                    f"Consider {option}, or compare K and types together with {select}")
         option = option or f"covariance_type={self.better!r}"
         return (f"BIC prefers {self.better} covariances at K={self.n_components} clearly "
                 f"({self.bic_better:,.1f} against {self.bic_fit:,.1f} for this fit's "
@@ -98,7 +118,8 @@ class ShapeEvidence:
 def shape_evidence(em: EMResult, X: Any, *, sample_weight: Any = None, labels: Any = None,
                    missing: str = "marginalise", min_delta_bic: float = MIN_DELTA_BIC
                    ) -> ShapeEvidence | None:
-    """Whether a richer covariance type fits ``X`` clearly better at the fit's K.
+    """Whether a richer covariance type at the fit's K, or the fit's type with one component
+    more, fits ``X`` clearly better (the one with the lower BIC where both do).
 
     Parameters
     ----------
@@ -113,11 +134,11 @@ def shape_evidence(em: EMResult, X: Any, *, sample_weight: Any = None, labels: A
     Returns
     -------
     ShapeEvidence or None
-        None for a full fit (the richest type), where no richer type has more free
-        parameters (spherical, diag and full are one model in one dimension), where a
-        richer type would have as many free parameters as rows or more (BIC cannot judge
-        it), where the data have a column of 2-3 distinct values (the comparison then
-        weighs that column), or where no richer refit is proper or clearly better.
+        None where no richer model has fewer free parameters than rows (BIC cannot judge
+        one with as many; spherical, diag and full are one model in one dimension, and full
+        is the richest type), where the data have a column of 2-3 distinct values (the
+        comparison then weighs that column), or where no richer refit is proper or clearly
+        better.
     """
     Xv, _ = check_data(X, n_features=em.n_features, allow_nan=True)
     key = cache_key(em, Xv, sample_weight, labels, missing, min_delta_bic)
@@ -148,37 +169,50 @@ def _richer_types(em: EMResult) -> list[str]:
 def _shape_evidence(em: EMResult, X: Any, Xv: np.ndarray, *, sample_weight: Any,
                     labels: Any, missing: str, min_delta_bic: float) -> ShapeEvidence | None:
     """:func:`shape_evidence`, computed."""
-    richer = _richer_types(em)
     _, names = check_data(X, n_features=em.n_features, allow_nan=True)
-    if not richer or few_values_warning(Xv, names) is not None:
+    if few_values_warning(Xv, names) is not None:
         return None
-    K = em.n_components
+    K, ct = em.n_components, em.covariance_type
     data = {"sample_weight": sample_weight, "labels": labels, "missing": missing,
             "reg_covar": em.reg_covar, "noise": em.noise,
             "noise_volume": float(np.exp(-em.noise_log_density))
             if em.noise and em.noise_volume_given else None}
     criteria = {"sample_weight": sample_weight, "labels": labels}
-    full = to_full(em.covariances, em.covariance_type, K, em.n_features)
+    full = to_full(em.covariances, ct, K, em.n_features)
     weights = em.weights / em.weights.sum()
+    bics: dict[tuple[str, int], float] = {}
     with warnings.catch_warnings():  # a refit's warnings are not the user's fit's
         warnings.simplefilter("ignore")
-        own = em if em.prior is None else refit(X, K, em.covariance_type, init=em, **data)
+        own = em if em.prior is None else refit(X, K, ct, init=em, **data)
         if own is None:
             return None
-        bics = {}
-        for kind in richer:
+        for kind in _richer_types(em):
             progress.detail(f"refitting with {kind} covariances")
             start = {"weights": weights, "means": em.means,
                      "covariances": np.stack([from_full(c, kind) for c in full])}
             fit = best_proper_fit(X, sample_weight, refit(X, K, kind, init=start, **data),
                                   fresh_fit(X, K, kind, data))
             if fit is not None and not degenerate_components(fit, X, sample_weight):
-                bics[kind] = float(fit.bic(X, **criteria))
+                bics[kind, K] = float(fit.bic(X, **criteria))
+        if _one_more_fits(em):
+            progress.detail(f"refitting with {K + 1} components")
+            fit = best_proper_fit(X, sample_weight, fresh_fit(X, K + 1, ct, data))
+            if fit is not None and not degenerate_components(fit, X, sample_weight):
+                bics[ct, K + 1] = float(fit.bic(X, **criteria))
     if not bics:
         return None
-    better = min(bics, key=bics.get)
+    (better, k), bic_better = min(bics.items(), key=lambda item: item[1])
     bic_fit = float(own.bic(X, **criteria))
-    if bic_fit - bics[better] < min_delta_bic:
+    if bic_fit - bic_better < min_delta_bic:
         return None
-    return ShapeEvidence(covariance_type=em.covariance_type, better=better, bic_fit=bic_fit,
-                         bic_better=bics[better], n_components=K)
+    return ShapeEvidence(covariance_type=ct, better=better, bic_fit=bic_fit,
+                         bic_better=bic_better, n_components=K,
+                         better_components=k if k > K else None)
+
+
+def _one_more_fits(em: EMResult) -> bool:
+    """Whether K + 1 components of the fit's type have fewer free parameters than rows, a
+    determined maximum for BIC to judge."""
+    K, D, ct = em.n_components, em.n_features, em.covariance_type
+    extra = n_parameters(K + 1, D, ct) - n_parameters(K, D, ct)
+    return em.n_parameters + extra + 1 < em.n_samples

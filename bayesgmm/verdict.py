@@ -5,8 +5,8 @@
 the posterior of a model the data argue against, which the report's verdict box says in amber:
 statistics of the data that nearly no replicate reaches (the posterior predictive check), rows
 a uniform noise component fits far better (:mod:`bayesgmm.outliers`), a richer covariance type
-that fits the same K clearly better (:mod:`bayesgmm.shape_evidence`), or fewer rows than free
-parameters (the posterior then mostly restates the priors). :class:`Verdict` is that box's
+or one component more that fits clearly better (:mod:`bayesgmm.shape_evidence`), or fewer rows
+than free parameters (the posterior then mostly restates the priors). :class:`Verdict` is that box's
 status with its reasons, for a script to gate on (QA68: ``diagnostics().status`` said OK of
 Student-t clusters, a wrong covariance type and background noise where the report and
 result.json said CAUTION); the command line's result.json keeps :meth:`Verdict.to_dict`. (A
@@ -43,8 +43,9 @@ class Verdict:
         check); () where none, or where the check was not run.
     outliers : str
         The noise evidence: rows a uniform noise component fits far better ("" where none).
-    covariance_type : str
-        The evidence for a richer covariance type ("" where none).
+    richer_model : str
+        The evidence for a richer model: another covariance type, or one component more
+        ("" where none).
     prior_dominated : str
         The note that the rows are fewer than the free parameters ("" where not).
     model_check : dict or None
@@ -57,22 +58,22 @@ class Verdict:
     diagnostics: Any
     misfits: tuple[str, ...] = ()
     outliers: str = ""
-    covariance_type: str = ""
+    richer_model: str = ""
     prior_dominated: str = ""
     model_check: dict[str, Any] | None = None
 
     @classmethod
     def from_parts(cls, diagnostics: Any, check: Any = None, outliers: str = "",
-                   prior_dominated: str = "", covariance_type: str = "") -> Verdict:
+                   prior_dominated: str = "", richer_model: str = "") -> Verdict:
         """The verdict of sampling checks and model checks computed elsewhere (``check``: a
         :class:`~bayesgmm.plots.PredictiveCheck`, or None where not run): the one rule by
         which the report, result.json and :func:`overall_verdict` combine them."""
         sampling = getattr(diagnostics, "status", "OK" if diagnostics.ok else "PROBLEMS")
         misfits = tuple(check.misfit_labels()) if check is not None else ()
-        questioned = bool(misfits or outliers or prior_dominated or covariance_type)
+        questioned = bool(misfits or outliers or prior_dominated or richer_model)
         return cls(status="CAUTION" if sampling == "OK" and questioned else sampling,
                    sampling_status=sampling, diagnostics=diagnostics, misfits=misfits,
-                   outliers=outliers, covariance_type=covariance_type,
+                   outliers=outliers, richer_model=richer_model,
                    prior_dominated=prior_dominated,
                    model_check=None if check is None else {
                        "misfits": list(misfits), "not_judged": check.not_judged or None,
@@ -95,8 +96,8 @@ class Verdict:
                          + " beyond nearly every replicated data set's")
         if self.outliers:
             lines.append(f"outliers: {self.outliers}")
-        if self.covariance_type:
-            lines.append(f"covariance type: {self.covariance_type}")
+        if self.richer_model:
+            lines.append(f"richer model: {self.richer_model}")
         return lines
 
     def __str__(self) -> str:
@@ -110,7 +111,7 @@ class Verdict:
                 "causes": list(getattr(self.diagnostics, "causes", None) or ()),
                 "model_check": self.model_check,
                 "outliers": self.outliers or None,
-                "covariance_type": self.covariance_type or None,
+                "richer_model": self.richer_model or None,
                 "prior_dominated": self.prior_dominated or None}
 
 
@@ -154,4 +155,4 @@ def overall_verdict(result: Any, *, predictive_check: bool = True, random_state:
     return Verdict.from_parts(diagnostics, check,
                               outliers="" if noise is None else noise.describe(),
                               prior_dominated=note or "",
-                              covariance_type="" if shape is None else shape.describe())
+                              richer_model="" if shape is None else shape.describe())

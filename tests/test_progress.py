@@ -177,9 +177,9 @@ def test_a_report_tells_its_figures_as_it_draws_them(tiny_fit, tmp_path, monkeyp
     said = [re.fullmatch(r"bayesgmm: writing the report \(figures and tables\): (.*) \(\d+ s\)",
                          line)[1] for line in lines[1:-1]]
     said = [text for text in said if " took " not in text]  # a slow figure's second line
-    assert said[:3] == ["membership probabilities", "checking for outliers (noise evidence)",
-                        "posterior predictive check"]
-    assert said[3:5] == ["figure 1 (data)", "figure 2 (em_convergence)"] and len(said) > 8
+    assert said[:4] == ["membership probabilities", "checking for outliers (noise evidence)",
+                        "checking for a richer model (EM refits)", "posterior predictive check"]
+    assert said[4:6] == ["figure 1 (data)", "figure 2 (em_convergence)"] and len(said) > 9
     assert not any(text.startswith(("EM restart", "rows ", "refitting")) for text in said)
 
 

@@ -44,13 +44,15 @@ def test_tilted_clusters_ask_for_full_covariances_with_the_bic_evidence(covarian
         in text
 
 
-def test_a_full_fit_is_not_refitted_and_a_fit_of_the_right_shape_gets_no_hint(monkeypatch):
+def test_a_full_fit_is_refitted_with_one_component_more_only(monkeypatch):
     calls = []
     real = outliers.fit_em
-    monkeypatch.setattr(outliers, "fit_em", lambda *a, **k: calls.append(1) or real(*a, **k))
+    monkeypatch.setattr(outliers, "fit_em",
+                        lambda *a, **k: calls.append((a[1], k["covariance_type"]))
+                        or real(*a, **k))
     X = _elongated()
     assert shape_evidence(fit_em(X, 3, n_init=3, random_state=0), X) is None
-    assert not calls  # full is the richest type: nothing to compare
+    assert set(calls) == {(4, "full")}  # full is the richest type: K + 1 alone
     rng = np.random.default_rng(0)
     for seed in range(3):  # round clusters of unequal spreads, fitted spherical
         Y = np.vstack([rng.normal([0, 0], 1, (200, 2)), rng.normal([6, 0], 2, (200, 2)),
@@ -60,6 +62,25 @@ def test_a_full_fit_is_not_refitted_and_a_fit_of_the_right_shape_gets_no_hint(mo
         # a MAP fit: compared by its ML refit
         assert shape_evidence(fit_em(Y, 3, covariance_type="spherical", prior="default",
                                      random_state=seed), Y) is None
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "spherical"])
+def test_k_below_the_groups_asks_for_one_component_more(covariance_type):
+    """QA68: K=2 on three separated 1-D clusters, verdict OK and no hint, BIC 67 lower at
+    K=3."""
+    rng = np.random.default_rng(0)
+    x = np.r_[rng.normal(-3.5, 1, 150), rng.normal(0, 1, 150), rng.normal(3.5, 1, 150)]
+    em = fit_em(x, 2, covariance_type=covariance_type, n_init=5, random_state=0)
+    evidence = shape_evidence(em, x)
+    assert evidence is not None and evidence.more_components
+    assert evidence.better_components == 3 and evidence.better == covariance_type
+    three = fit_em(x, 3, covariance_type=covariance_type, n_init=10, random_state=0)
+    assert evidence.bic_better == pytest.approx(three.bic(x), abs=0.5)
+    text = evidence.describe()
+    assert text.startswith(f"BIC prefers K=3 {covariance_type} components clearly (")
+    assert "Consider n_components=3, or compare K and types together with select_em" in text
+    # at the data's K, no hint
+    assert shape_evidence(three, x) is None
 
 
 def test_one_feature_has_only_tied_to_question():
@@ -109,12 +130,15 @@ def test_the_verdict_box_questions_the_model_and_is_amber():
     from bayesgmm.report import _verdict_box
 
     ok = types.SimpleNamespace(ok=True, checks=(), causes=(), advice=(), verdict="OK: all")
-    box = html.unescape(_verdict_box(ok, shape=True))
+    box = html.unescape(_verdict_box(ok, shape="type"))
     assert 'class="verdict caution"' in box and "can be used as they are" not in box
     assert ("But the model itself is in question: a richer covariance type fits the same K "
             "clearly better (see") in box
-    both = html.unescape(_verdict_box(ok, shape=True, outliers=True, n_components=2))
+    both = html.unescape(_verdict_box(ok, shape="type", outliers=True, n_components=2))
     assert "Its covariance type is in question too" in both
+    more = html.unescape(_verdict_box(ok, shape="K"))
+    assert "But the model itself is in question: one component more fits clearly better by " \
+        "BIC (see" in more and 'class="verdict caution"' in more
 
 
 def test_em_and_its_report_give_the_hint(tmp_path, monkeypatch, capsys):
@@ -136,5 +160,5 @@ def test_the_saved_verdict_records_the_hint():
     ok = types.SimpleNamespace(ok=True, verdict="OK: all", status="OK", causes=())
     record = _verdict_record(ok, None, "", shape="BIC prefers full covariances ...")
     assert record["status"] == "CAUTION" and record["sampling_status"] == "OK"
-    assert record["covariance_type"] == "BIC prefers full covariances ..."
+    assert record["richer_model"] == "BIC prefers full covariances ..."
     assert json.loads(json.dumps(_verdict_record(ok, None, "")))["status"] == "OK"

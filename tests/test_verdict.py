@@ -28,7 +28,7 @@ def test_any_model_check_turns_ok_into_caution_and_problems_stay():
     assert Verdict.from_parts(OK).status == "OK" and Verdict.from_parts(OK).ok
     for parts in ({"check": _Check(["skewness"])}, {"outliers": "2 row(s) ..."},
                   {"prior_dominated": "20 rows for 31 parameters"},
-                  {"covariance_type": "BIC prefers full covariances ..."}):
+                  {"richer_model": "BIC prefers full covariances ..."}):
         verdict = Verdict.from_parts(OK, **parts)
         assert verdict.status == "CAUTION" and verdict.sampling_status == "OK"
         assert not verdict.ok
@@ -47,9 +47,9 @@ def test_a_fits_verdict_has_its_model_checks(tiny_fit_diag, tiny_fit):
     verdict names beside the sampling checks'; the full fit's has no such reason."""
     diag = overall_verdict(tiny_fit_diag, predictive_check=False)
     assert diag.sampling_status == tiny_fit_diag.diagnostics().status
-    assert diag.covariance_type.startswith("BIC prefers full covariances at K=2 clearly")
+    assert diag.richer_model.startswith("BIC prefers full covariances at K=2 clearly")
     assert diag.status == ("CAUTION" if diag.sampling_status == "OK" else diag.sampling_status)
     assert diag.model_check is None
     full = overall_verdict(tiny_fit, predictive_check=False)
-    assert full.covariance_type == "" and full.outliers == ""
+    assert full.richer_model == "" and full.outliers == ""
     assert full.status == tiny_fit.diagnostics().status
