@@ -1164,6 +1164,17 @@ def _cmd_report(args: argparse.Namespace) -> int:
                         vector_formats=figure_files.vector_formats)
     _print_verdict(diag)  # the page's verdict: a changed threshold can change it
     _print_model_check(check, not diag.ok)
+    from .verdict import Verdict, model_evidence
+
+    # the page's box: the model checks' refits are the report's, cached (QA68: the console
+    # said "Diagnostics: OK" of a fit whose box said CAUTION, naming 45 rows for a noise
+    # component)
+    verdict = Verdict.from_parts(diag, check, **model_evidence(result))
+    if verdict.status != verdict.sampling_status:
+        print(f"\nVerdict: {verdict.status}, as the report's box says: the sampling checks "
+              "pass, but the model is in question:")
+        for reason in verdict.reasons()[1:]:
+            print(f"  - {reason}")
     print(f"\nreport: {html}")
     _say_missing_tables(directory)
     return EXIT_PROBLEMS if args.strict and not diag.ok else 0

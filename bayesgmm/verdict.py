@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Verdict", "overall_verdict"]
+__all__ = ["Verdict", "model_evidence", "overall_verdict"]
 
 
 @dataclass(frozen=True)
@@ -132,14 +132,26 @@ def overall_verdict(result: Any, *, predictive_check: bool = True, random_state:
         Fields of :class:`~bayesgmm.DiagnosticThresholds` for the sampling checks (default:
         the fit's).
     """
+    from . import plots
+
+    diagnostics = result.diagnostics(**thresholds)
+    check = plots.predictive_check(result, random_state=random_state) if predictive_check \
+        else None
+    return Verdict.from_parts(diagnostics, check, **model_evidence(result))
+
+
+def model_evidence(result: Any) -> dict[str, str]:
+    """The model checks of ``result`` but the predictive check, as :meth:`Verdict.from_parts`
+    takes them: ``outliers`` (:func:`bayesgmm.outliers.noise_evidence`), ``richer_model``
+    (:func:`bayesgmm.shape_evidence.shape_evidence`), ``prior_dominated``; "" each where it
+    finds nothing. Both refits are cached per fit and data, so a report built from the same
+    result reuses them."""
     import numpy as np
 
-    from . import plots
     from .outliers import noise_evidence
     from .posterior import prior_dominated_note
     from .shape_evidence import shape_evidence
 
-    diagnostics = result.diagnostics(**thresholds)
     observed = result.idata["observed_data"]
     X = np.asarray(observed["x"].values, dtype=np.float64)
     labels = observed["labels"].values if "labels" in observed else None
@@ -148,11 +160,8 @@ def overall_verdict(result: Any, *, predictive_check: bool = True, random_state:
     options = {"sample_weight": weights, "labels": labels, "missing": missing}
     noise = None if result.em.noise else noise_evidence(result.em, X, **options)
     shape = shape_evidence(result.em, X, **options)
-    check = plots.predictive_check(result, random_state=random_state) if predictive_check \
-        else None
     note = prior_dominated_note(X.shape[0], result.n_components, X.shape[1],
                                 result.covariance_type)
-    return Verdict.from_parts(diagnostics, check,
-                              outliers="" if noise is None else noise.describe(),
-                              prior_dominated=note or "",
-                              richer_model="" if shape is None else shape.describe())
+    return {"outliers": "" if noise is None else noise.describe(),
+            "richer_model": "" if shape is None else shape.describe(),
+            "prior_dominated": note or ""}

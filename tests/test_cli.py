@@ -1686,3 +1686,20 @@ def test_a_path_the_file_system_refuses_is_one_line(data_dir, capsys, command):
     assert rc == 2 and "Traceback" not in err and len(err.strip().splitlines()) == 1
     assert re.match(r"bayesgmm: error: (file name too long|Symlink loop|too many levels of "
                     r"symbolic links)", err), err
+
+
+def test_report_says_the_boxs_verdict_where_a_model_check_questions_the_model(
+        tiny_fit_diag, tmp_path, monkeypatch, capsys):
+    """QA68: `bayesgmm report` printed "Diagnostics: OK" of a fit whose page said CAUTION
+    (45 rows for a noise component); Old Faithful fitted diag: full covariances fit far
+    better, which the console now says with the box's status."""
+    import bayesgmm.report
+
+    monkeypatch.setattr(bayesgmm.report, "write_report",
+                        lambda result, directory, **kw: Path(directory) / "report.html")
+    path = tiny_fit_diag.save(tmp_path / "r")
+    rc, out, _ = _run_main(["report", str(path), "--ess-min", "10", "--rhat-max", "1.5",
+                            "--no-progress"], capsys)
+    assert rc == 0 and "\nDiagnostics: OK" in out
+    assert ("\nVerdict: CAUTION, as the report's box says: the sampling checks pass, but the "
+            "model is in question:\n  - richer model: BIC prefers full covariances at K=2") in out
