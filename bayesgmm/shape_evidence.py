@@ -100,9 +100,9 @@ class ShapeEvidence:
         if self.more_components:
             K = self.better_components
             option = option or f"n_components={K}"
-            return (f"BIC prefers K={K} {self.covariance_type} components clearly "
-                    f"({self.bic_better:,.1f} against {self.bic_fit:,.1f} for this fit's "
-                    f"K={self.n_components}; EM refits, lower is better): the data have a group "
+            return (f"BIC prefers K={K} components clearly ({self.bic_better:,.1f} against "
+                    f"{self.bic_fit:,.1f} for this fit's K={self.n_components}, of the same "
+                    "covariance type; EM refits, lower is better): the data have a group "
                     "that this fit's components share (two groups under one component), or "
                     "groups whose shape (skewed, heavy-tailed) one more Gaussian follows. "
                     f"Consider {option}, or compare K and types together with {select}")

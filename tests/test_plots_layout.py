@@ -1442,8 +1442,27 @@ def test_whole_numbers_get_bins_a_whole_number_of_units_wide():
     assert np.allclose((edges - 0.5) % 1, 0)  # edges between whole numbers
     wide = np.random.default_rng(0).integers(0, 10_000, 500).astype(float)
     assert np.diff(_bin_edges(wide))[0] > 1  # many values: wider bins, still whole units
-    x = np.random.default_rng(0).normal(size=300)  # not whole numbers: NumPy's rule
-    np.testing.assert_array_equal(_bin_edges(x), np.histogram_bin_edges(x, bins="auto"))
+    x = np.random.default_rng(0).normal(size=300)  # not whole numbers: NumPy's rules
+    np.testing.assert_array_equal(_bin_edges(x), np.histogram_bin_edges(x, bins=18))
+    large = np.random.default_rng(0).normal(size=100_000)  # "auto" gives more there
+    np.testing.assert_array_equal(_bin_edges(large), np.histogram_bin_edges(large, "auto"))
+
+
+def test_a_mixtures_histogram_has_bins_enough_to_show_its_dips():
+    """Three clusters 3.5 sds apart, 450 rows: NumPy's "auto" rule gave 10 bins a sd wide,
+    which showed no dip between them; the square-root rule's 22 show both."""
+    from bayesgmm.plots.fit import _bin_edges
+
+    rng = np.random.default_rng(0)
+    x = np.r_[rng.normal(-3.5, 1, 150), rng.normal(0, 1, 150), rng.normal(3.5, 1, 150)]
+    assert len(np.histogram_bin_edges(x, "auto")) - 1 == 10
+    edges = _bin_edges(x)
+    assert len(edges) - 1 == 22
+    counts, _ = np.histogram(x, edges)
+    centres = (edges[:-1] + edges[1:]) / 2
+    for dip in (-1.75, 1.75):  # between the clusters: fewer rows than at either centre
+        at = lambda c: counts[np.argmin(np.abs(centres - c))]  # noqa: E731
+        assert at(dip) < min(at(dip - 1.75), at(dip + 1.75))
 
 
 def test_the_rank_plot_leaves_out_a_constant_scalar():

@@ -658,12 +658,23 @@ def _histogram(ax: Axes, x: np.ndarray, keep: np.ndarray | None, pad: float,
     return _robust_limits(x[shown], pad) if within is None else within
 
 
+# The most bins the square-root rule may ask for (N = 10,000): beyond it NumPy's rule decides.
+_MAX_SQRT_BINS = 100
+
+
 def _bin_edges(values: np.ndarray) -> np.ndarray:
-    """Equal-width bins (NumPy's "auto" rule); for whole numbers (counts, scores), a whole
-    number of units wide, each value in the middle of its bin (QA: bins 2.1 wide on counts
-    held three values, then two, and the bars alternated in height for no reason in the
-    data)."""
+    """Equal-width bins: NumPy's "auto" rule, or the square-root rule where that gives more
+    (up to ``_MAX_SQRT_BINS``); for whole numbers (counts, scores), a whole number of units
+    wide, each value in the middle of its bin (QA: bins 2.1 wide on counts held three values,
+    then two, and the bars alternated in height for no reason in the data).
+
+    "auto" (the larger of Sturges' and Freedman-Diaconis') is tuned to a smooth, unimodal
+    density and smooths a mixture's dips away: three clusters 3.5 sds apart, 450 rows, in 10
+    bins a sd wide showed no dip between them; the square root of N, 21 bins, shows them."""
     edges = np.histogram_bin_edges(values, bins="auto")
+    if values.size > 1 and edges.size - 1 < min(np.sqrt(values.size), _MAX_SQRT_BINS):
+        edges = np.histogram_bin_edges(values, bins=int(min(np.ceil(np.sqrt(values.size)),
+                                                            _MAX_SQRT_BINS)))
     if values.size == 0 or not np.all(values == np.round(values)):
         return edges
     width = max(1.0, float(np.round(edges[1] - edges[0]))) if edges.size > 1 else 1.0
