@@ -73,7 +73,9 @@ def sizable(func):
     wrapper.__signature__ = sized
     wrapper.__doc__ = (func.__doc__ or "").rstrip() + (
         "\n\n    ``figsize`` (keyword): (width, height) in inches of the new figure (default: "
-        "sized\n    to its panels); not with ``ax``/``axes``, whose figure is the caller's.\n")
+        "sized\n    to its panels); not with ``ax``/``axes``, whose figure is the caller's."
+        "\n\n    Returns a matplotlib ``Figure``: save it with ``fig.savefig(path)``; in a "
+        "notebook\n    it shows as the cell's last expression.\n")  # QA69: none said so
     return wrapper
 
 

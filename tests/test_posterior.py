@@ -250,3 +250,13 @@ def test_the_advice_of_a_pymc_run_asks_for_a_fixed_number_of_draws(tiny_fit):
     advice = " ".join(pymc.diagnostics(ess_min=20_000).advice)
     assert "draws='auto'" in " ".join(nutpie.advice) and "draws='auto'" not in advice
     assert "this run samples a fixed number of draws" in advice
+
+
+def test_the_posterior_mean_names_its_parts(tiny_fit):
+    """QA69: an unlabelled 3-tuple was the only way to the posterior estimates."""
+    mean = tiny_fit.posterior_mean()
+    weights, means, covariances = mean  # unpacks as before
+    assert mean.weights is weights and mean.means is means and mean.covariances is covariances
+    np.testing.assert_allclose(mean.means,
+                               tiny_fit.posterior["means"].mean(("chain", "draw")).values)
+    assert mean.means.shape == (2, 2) and mean.covariances.shape == (2, 2, 2)

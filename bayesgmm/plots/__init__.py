@@ -4,8 +4,9 @@ Every function takes an optional ``ax`` (or ``axes``) to draw into and returns t
 ``Figure``; none calls ``show()``. Without ``ax`` the figure is a bare
 :class:`matplotlib.figure.Figure` (not registered with pyplot, rendered by the Agg canvas when
 saved), so building a report never opens a window or leaks pyplot state. The trace, rank and
-energy plots come from ArviZ (arviz-plots, matplotlib backend), which creates its figures
-through pyplot; close them with ``matplotlib.pyplot.close(fig)`` when done.
+energy plots come from ArviZ (arviz-plots, matplotlib backend), which draws through pyplot; the
+figure is taken off pyplot's list before it is returned, so those are bare too. In a Jupyter
+notebook a figure shows as the cell's last expression, or with ``display(fig)``.
 
 The figures of a fit itself (:func:`plot_density`, :func:`plot_classification`,
 :func:`plot_membership`, :func:`plot_overlay`, :func:`plot_em_convergence`) accept an
