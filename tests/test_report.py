@@ -750,6 +750,22 @@ def test_arviz_grids_take_the_place_of_ax(tiny_fit, make):
         make(tiny_fit, ax=fig)
 
 
+def test_an_unchecked_arviz_plots_release_draws_in_a_new_figure(tiny_fit, monkeypatch):
+    """Review: ax= replaced an arviz-plots internal with no version check; on a release it
+    was not checked against, the panels go to a new figure, with a warning."""
+    import arviz_plots
+    from arviz_plots.backend import matplotlib as arviz_matplotlib
+
+    monkeypatch.setattr(arviz_plots, "__version__", "9.0.0")
+    make_grid = arviz_matplotlib.create_plotting_grid
+    fig = Figure()
+    (ax,) = [fig.subplots()]
+    with pytest.warns(UserWarning, match=r"ax= needs arviz-plots 1\.3-1\.3 \(found 9\.0\.0\)"):
+        drawn = plots.plot_rank(tiny_fit, ax=ax)
+    assert drawn is not fig and ax in fig.axes  # the caller's figure untouched
+    assert arviz_matplotlib.create_plotting_grid is make_grid
+
+
 def test_em_report(old_faithful, tmp_path):
     em = bayesgmm.fit_em(old_faithful, 2, random_state=0)
     page, figures = build_em_report(em, old_faithful, data_source="bundled:old_faithful",
