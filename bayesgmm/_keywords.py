@@ -21,12 +21,22 @@ from typing import Any
 __all__ = ["check_keywords", "keyword_hints", "unknown_keyword"]
 
 
+# Other libraries' names for the parameters here, which no spelling makes close (review:
+# seed= was answered "see help(fit_em)").
+_SYNONYMS = {"seed": "random_state", "random_seed": "random_state", "rng": "random_state",
+             "k": "n_components", "n_clusters": "n_components", "G": "n_components",
+             "modelNames": "covariance_type", "weights": "sample_weight",
+             "n_samples": "draws", "num_samples": "draws", "num_warmup": "tune",
+             "n_chains": "chains", "num_chains": "chains"}
+
+
 def unknown_keyword(function: str, given: str, taken: Iterable[str]) -> str:
     """"f() got an unexpected keyword argument 'x'; did you mean 'y'?" (the hint where one
-    of ``taken`` is close: a plural, a synonym's spelling), else Python's own sentence with
-    where to look."""
+    of ``taken`` is close: a plural, a synonym's spelling, another library's name for it),
+    else Python's own sentence with where to look."""
     taken = [t for t in taken if not t.startswith("_")]
-    close = difflib.get_close_matches(given, taken, n=1, cutoff=0.6)
+    close = [_SYNONYMS[given]] if _SYNONYMS.get(given) in taken else \
+        difflib.get_close_matches(given, taken, n=1, cutoff=0.6)
     hint = f"; did you mean {close[0]!r}?" if close else f"; see help({function})"
     return f"{function}() got an unexpected keyword argument {given!r}{hint}"
 
@@ -62,7 +72,9 @@ def check_keywords(given: Mapping[str, Any], function: Callable, what: str,
     unknown = sorted(set(given) - taken)
     if not unknown:
         return
-    close = difflib.get_close_matches(unknown[0], sorted({*own, *taken}), n=1, cutoff=0.6)
+    names = sorted({*own, *taken})
+    close = [_SYNONYMS[unknown[0]]] if _SYNONYMS.get(unknown[0]) in names else \
+        difflib.get_close_matches(unknown[0], names, n=1, cutoff=0.6)
     raise ValueError(f"{what} takes no argument(s) {', '.join(map(repr, unknown))}: see "
                      f"help({function.__module__.split('.')[0]}.{function.__name__})"
                      + (f"; did you mean {close[0]!r}?" if close else ""))

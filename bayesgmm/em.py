@@ -737,8 +737,9 @@ def fit_em(
     passed_over = sum(1 for proper, objective in keys if not proper and objective > best_key[1])
     if passed_over:
         record["degenerate_restarts_passed_over"] = passed_over
-    if len(keys) > 1:
-        record["restarts_at_best"] = _restarts_at_best(keys, best_key)
+    if len(keys) > 1:  # the stopping rule's slack: restarts it ended apart reached one optimum
+        within = max(_SAME_OPTIMUM, 2.0 * min(atol, tol * float(obs.n_effective)))
+        record["restarts_at_best"] = _restarts_at_best(keys, best_key, within)
     n_eff = obs.n_effective
     nk = params[0][:K] * n_eff
     observed = _observed_counts(obs, params, covariance_type)
@@ -1261,17 +1262,17 @@ def _add_reg(covariances, covariance_type, reg_covar):
 _SAME_OPTIMUM = 0.1
 
 
-def _restarts_at_best(keys: list[tuple[bool, float]], best_key: tuple[bool, float]
-                      ) -> dict[str, Any]:
+def _restarts_at_best(keys: list[tuple[bool, float]], best_key: tuple[bool, float],
+                      within: float = _SAME_OPTIMUM) -> dict[str, Any]:
     """How many restarts reached the kept optimum, of how many, and how far below it the next
     best stopped (None: none did): one restart of 20 reaching it, the others 8 units below,
     says a better optimum may exist that none reached (QA65: the D=8 log-likelihood was
     -6,801.3 from 20 restarts, -6,793.2 from 10, with nothing said)."""
     proper, objective = best_key
     same = [o for p, o in keys if p == proper]
-    at_best = sum(1 for o in same if objective - o <= _SAME_OPTIMUM)
-    below = [objective - o for o in same if objective - o > _SAME_OPTIMUM]
-    return {"reached": at_best, "of": len(keys),
+    at_best = sum(1 for o in same if objective - o <= within)
+    below = [objective - o for o in same if objective - o > within]
+    return {"reached": at_best, "of": len(keys), "within": float(within),
             "next_best_gap": float(min(below)) if below else None}
 
 
@@ -1280,7 +1281,8 @@ def restarts_reached(at_best: Mapping[str, Any]) -> str:
     command line and the report; more restarts are asked for where a single one reached the
     kept optimum and the next best stopped over one unit below (two BIC units)."""
     n, of, gap = at_best["reached"], at_best["of"], at_best.get("next_best_gap")
-    text = f"{n} of {of} EM restarts reached this optimum (to within {_SAME_OPTIMUM:g})"
+    within = at_best.get("within", _SAME_OPTIMUM)
+    text = f"{n} of {of} EM restarts reached this optimum (to within {within:,.3g})"
     if gap is None:
         return text
     text += f"; the next best stopped {gap:,.2f} below"
@@ -1297,7 +1299,7 @@ def _collapse_messages(nk, D, covariance_type, restarts: int | None = None) -> l
     took (None: the caller's start), for the advice."""
     needed = covariance.points_needed(covariance_type, D)
     small = np.flatnonzero((nk >= _EMPTY_NK) & (nk < needed - 0.5))
-    if covariance_type == "tied" and len(nk) > np.sum(nk) / 2:  # _too_few_points' tied rule
+    if _tied_beyond_half(nk, covariance_type):  # _too_few_points' tied rule
         n = np.sum(nk)
         return [f"{len(nk)} tied components on {n:.4g} effective rows: the shared covariance "
                 f"rests on N - K = {n - len(nk):.4g} degrees of freedom and its ML estimate "
@@ -1566,9 +1568,14 @@ def _too_few_points(nk: np.ndarray, covariance_type: str, D: int) -> bool:
     (QA: K=58 tied on 60 rows, components on single rows, was BIC's best). A lone component
     on one far row among proper ones is no such fit: it marks an outlier
     (:mod:`bayesgmm.outliers`)."""
-    if covariance_type == "tied" and len(nk) > np.sum(nk) / 2:
+    if _tied_beyond_half(nk, covariance_type):
         return True
     return bool(np.min(nk) < covariance.points_needed(covariance_type, D) - 0.5)
+
+
+def _tied_beyond_half(nk: np.ndarray, covariance_type: str) -> bool:
+    """A tied fit of more components than half its (effective) rows (:func:`_too_few_points`)."""
+    return covariance_type == "tied" and len(nk) > np.sum(nk) / 2
 
 
 def _floor_messages(params, nk, covariance_type, reg_covar, Xc, names, weights=None,

@@ -472,10 +472,13 @@ def _shape_explains(X: Any, K: int, covariance_type: str, data: dict[str, Any],
                     sample_weight: Any, criteria: dict[str, Any], with_noise: float) -> bool:
     """Whether full covariances, without a noise component, fit at least as well (BIC) as
     this covariance type with one: then the rows the noise took lie along a correlation, or
-    a spread, that diag or spherical Gaussians cannot take, and they are no outliers (QA: a
-    bivariate normal with correlation 0.8, fitted diag, had 65 "outliers" along its axis).
-    Only for diag and spherical with two or more features, the types that lack that shape."""
-    if covariance_type not in ("diag", "spherical") or np.ndim(X) < 2 or np.shape(X)[1] < 2:
+    a spread, that the type's Gaussians cannot take, and they are no outliers (QA: a
+    bivariate normal with correlation 0.8, fitted diag, had 65 "outliers" along its axis;
+    QA72: a tied fit of clusters of unequal spreads called 45% of the rows outliers, the
+    wide cluster's). For diag and spherical with two or more features, and tied (one shared
+    spread) with any, the types that lack that shape."""
+    one_column = np.ndim(X) < 2 or np.shape(X)[1] < 2
+    if covariance_type == "full" or (one_column and covariance_type != "tied"):
         return False
     progress.detail("refitting with full covariances")
     with warnings.catch_warnings():
@@ -508,10 +511,12 @@ def _larger_k_bic(X: Any, K: int, covariance_type: str, data: dict[str, Any],
     return bic if bic is not None and bic < below else None
 
 
-def fresh_fit(X: Any, K: int, covariance_type: str, data: dict[str, Any]) -> EMResult | None:
-    """The best fit from fresh starts of two init families: k-means++ seeds tend to land on
-    gross outliers, random data points rarely do (fewer starts on many rows: ``_LARGE_N``)."""
-    restarts = _RESTARTS if len(X) <= _LARGE_N else _RESTARTS_LARGE_N
+def fresh_fit(X: Any, K: int, covariance_type: str, data: dict[str, Any],
+              restarts: int = _RESTARTS) -> EMResult | None:
+    """The best fit from fresh starts of two init families, ``restarts`` each: k-means++
+    seeds tend to land on gross outliers, random data points rarely do (fewer starts on many
+    rows: ``_LARGE_N``)."""
+    restarts = restarts if len(X) <= _LARGE_N else min(restarts, _RESTARTS_LARGE_N)
     return refit(X, K, covariance_type, n_init=restarts, init=BOTH_INITS, random_state=0,
                   **data)
 

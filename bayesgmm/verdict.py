@@ -66,8 +66,9 @@ class Verdict:
     def from_parts(cls, diagnostics: Any, check: Any = None, outliers: str = "",
                    prior_dominated: str = "", richer_model: str = "") -> Verdict:
         """The verdict of sampling checks and model checks computed elsewhere (``check``: a
-        :class:`~bayesgmm.plots.PredictiveCheck`, or None where not run): the one rule by
-        which the report, result.json and :func:`overall_verdict` combine them."""
+        :class:`~bayesgmm.plots.PredictiveCheck`, or None where not run): the rule by which
+        result.json and :func:`overall_verdict` combine them, as the report's verdict box
+        colours itself (the box words each reason in HTML too)."""
         sampling = getattr(diagnostics, "status", "OK" if diagnostics.ok else "PROBLEMS")
         misfits = tuple(check.misfit_labels()) if check is not None else ()
         questioned = bool(misfits or outliers or prior_dominated or richer_model)

@@ -1499,3 +1499,16 @@ def test_one_seed_sequence_given_twice_gives_one_fit():
                                                       np.random.SeedSequence(7)).means)
     a, b = (fit_map_start(X, 3, random_state=seq, prior="default", n_init=1) for _ in range(2))
     assert [c.log_posterior for c in a.candidates] == [c.log_posterior for c in b.candidates]
+
+
+def test_restarts_at_the_optimum_allow_the_stopping_rules_slack(old_faithful):
+    """Review: under scikit-learn's rule alone (atol=inf) restarts stop up to tol x N apart
+    at one optimum, and "1 of 20 reached it" asked for restarts that could find nothing."""
+    from bayesgmm.em import restarts_reached
+
+    loose = fit_em(old_faithful, 2, n_init=5, atol=np.inf, random_state=0)
+    at_best = loose.settings["restarts_at_best"]
+    assert at_best["within"] == pytest.approx(2 * 1e-3 * 272)
+    assert "(to within 0.544)" in restarts_reached(at_best)
+    assert fit_em(old_faithful, 2, n_init=5, random_state=0).settings[
+        "restarts_at_best"]["within"] == 0.1  # the default rule ends within 0.02

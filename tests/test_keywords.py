@@ -20,6 +20,10 @@ from bayesgmm._keywords import keyword_hints, unknown_keyword
      "fit_bayes() got an unexpected keyword argument 'n_draws'; did you mean 'draws'?"),
     (lambda X: bayesgmm.plots.plot_data(X, axes=None),
      "plot_data() got an unexpected keyword argument 'axes'; did you mean 'ax'?"),
+    (lambda X: bayesgmm.fit_em(X, 2, seed=1),  # another library's name (review)
+     "fit_em() got an unexpected keyword argument 'seed'; did you mean 'random_state'?"),
+    (lambda X: bayesgmm.fit_bayes(X, 2, num_warmup=10),
+     "fit_bayes() got an unexpected keyword argument 'num_warmup'; did you mean 'tune'?"),
     (lambda X: bayesgmm.fit_em(X, 2, bogus=1),
      "fit_em() got an unexpected keyword argument 'bogus'; see help(fit_em)"),
 ])
