@@ -181,7 +181,7 @@ def test_the_posterior_start_with_noise_finds_the_clusters_past_gross_outliers()
 
     X = _gross_outliers()
     obs = prepare_observations(X, 2, noise=True)
-    start = _check_or_fit_em(None, obs, obs.start_rows, ("x", "y"), 2, "full", Priors(), 1)
+    start = _check_or_fit_em(None, obs, 2, "full", Priors(), 1)
     assert all(c.log_likelihood > -260 for c in start.candidates)  # -450 when merged
     np.testing.assert_allclose(np.sort(start.means[:, 0]), [0.0, 5.3], atol=0.6)
 
