@@ -385,6 +385,7 @@ def build_em_report(em: EMResult, X: Any, *, data_source: str | None = None,
             "<code>memberships.csv</code> in the directory <code>bayesgmm em --out</code> "
             "writes, or <code>bayesgmm.membership_table(em, X)</code> in Python.</p>")
     sections = [
+        _em_check_box(hint),
         data,
         em_section,
         _section("parameters", "3. Parameters",
@@ -415,6 +416,23 @@ def build_em_report(em: EMResult, X: Any, *, data_source: str | None = None,
     page = _PAGE.format(title=html.escape(title), subtitle=html.escape(subtitle),
                         css=_CSS, nav=nav, body="\n".join(sections))
     return page, figures
+
+
+def _em_check_box(hint: str) -> str:
+    """The EM report's box at the top, where a model check of the EM section questions the
+    model (QA72: the hints stood only inside section 2, nothing at the top said so); "" where
+    none does."""
+    found = [what for heading, what in (("Outliers: ", "rows that fit a noise component "
+                                         "far better"),
+                                        (_K_TOO_SMALL, "K looks too small"),
+                                        (_SHAPE, "a richer covariance type fits clearly better"),
+                                        (_MORE, "one component more fits clearly better"))
+             if heading in hint]
+    if not found:
+        return ""
+    return ('<div class="verdict caution"><strong>Model check: CAUTION.</strong> '
+            + html.escape(f"The data argue against this model: "
+                          f"{'; '.join(found)} (see") + ' <a href="#em">EM fit</a>).</div>')
 
 
 def _data_name(source: str | None) -> str | None:

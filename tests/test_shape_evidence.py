@@ -185,6 +185,10 @@ def test_em_and_its_report_give_the_hint(tmp_path, monkeypatch, capsys):
         "select" in out
     page = html.unescape((tmp_path / "out" / "report.html").read_text())
     assert "Covariance type: BIC prefers full covariances at K=3 clearly" in page
+    # said at the top too (QA72: only inside section 2)
+    assert ("<strong>Model check: CAUTION.</strong> The data argue against this model: a "
+            "richer covariance type fits clearly better (see") in page
+    assert page.index("Model check: CAUTION") < page.index("1. Data overview")
 
 
 def test_the_saved_verdict_records_the_hint():
