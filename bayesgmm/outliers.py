@@ -27,6 +27,7 @@ from __future__ import annotations
 import hashlib
 import warnings
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -197,23 +198,33 @@ def noise_evidence(em: EMResult, X: Any, *, sample_weight: Any = None, labels: A
     """
     if em.noise:
         return None
-    # The command line prints the hint and the report states it: the same refits once, not
-    # twice (a minute at 1,000,000 rows), for the same fit and data.
-    # by the values as fitted (a DataFrame of integers and the report's float64 copy of it are
-    # one data set) and the options aligned to the rows (a Series by its index)
+    def compute(Xv: np.ndarray) -> NoiseEvidence | None:
+        evidence = _noise_evidence(em, X, sample_weight=sample_weight, labels=labels,
+                                   missing=missing, min_delta_bic=min_delta_bic)
+        return evidence if evidence is None else replace(
+            evidence, shared_value=_shared_value(Xv, evidence.rows, em.feature_names))
+
+    return last_evidence(_CACHE, em, X, sample_weight, labels, (missing, min_delta_bic),
+                         compute)
+
+
+def last_evidence(cache: dict, em: EMResult, X: Any, sample_weight: Any, labels: Any,
+                  options: tuple, compute: Callable[[np.ndarray], Any]) -> Any:
+    """``compute(Xv)`` for ``em`` and the data, or what it gave last time for the same fit,
+    data and options (``cache``: one entry, the last fit's). The command line prints a hint
+    and the report states it: the same refits once, not twice (a minute at 1,000,000 rows).
+    The data by their values as fitted (a DataFrame of integers and the report's float64
+    copy of it are one data set), the weights and labels aligned to the rows (a Series by
+    its index)."""
     Xv, _ = check_data(X, n_features=em.n_features, allow_nan=True)
     key = cache_key(em, Xv, aligned_to_rows(sample_weight, X, "sample_weight"),
-                     aligned_to_rows(labels, X, "labels"), missing, min_delta_bic)
-    cached = _CACHE.get(key)
+                    aligned_to_rows(labels, X, "labels"), *options)
+    cached = cache.get(key)
     if cached is not None and cached[0]() is em:
         return cached[1]
-    evidence = _noise_evidence(em, X, sample_weight=sample_weight, labels=labels,
-                               missing=missing, min_delta_bic=min_delta_bic)
-    if evidence is not None:
-        evidence = replace(evidence, shared_value=_shared_value(Xv, evidence.rows,
-                                                                em.feature_names))
-    _CACHE.clear()  # one entry: the last fit's
-    _CACHE[key] = (weakref.ref(em), evidence)
+    evidence = compute(Xv)
+    cache.clear()
+    cache[key] = (weakref.ref(em), evidence)
     return evidence
 
 

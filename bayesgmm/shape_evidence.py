@@ -21,7 +21,6 @@ Where it sits: the selection layer, beside the reports; uses :func:`bayesgmm.em.
 from __future__ import annotations
 
 import warnings
-import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,9 +33,9 @@ from .em import EMResult, n_parameters
 from .outliers import (
     MIN_DELTA_BIC,
     best_proper_fit,
-    cache_key,
     degenerate_components,
     fresh_fit,
+    last_evidence,
     noise_evidence,
     refit,
 )
@@ -145,13 +144,12 @@ def shape_evidence(em: EMResult, X: Any, *, sample_weight: Any = None, labels: A
 
     Parameters
     ----------
-    em : EMResult
-        The fit (ML or MAP; its parameters are one of the refits' starts).
-    X : array-like (N, D) or DataFrame
-        The data it was fitted to, with ``sample_weight``, ``labels`` and ``missing`` as the
-        fit took them.
+    em, X, sample_weight, labels, missing
+        The fit (ML or MAP, with or without a noise component; its parameters start one of
+        the refits) and its data as it took them, as for
+        :func:`bayesgmm.outliers.noise_evidence`.
     min_delta_bic : float
-        How much lower the BIC must be with the richer type.
+        How much lower the BIC must be with the richer model.
 
     Returns
     -------
@@ -162,16 +160,10 @@ def shape_evidence(em: EMResult, X: Any, *, sample_weight: Any = None, labels: A
         comparison then weighs that column), or where no richer refit is proper or clearly
         better.
     """
-    Xv, _ = check_data(X, n_features=em.n_features, allow_nan=True)
-    key = cache_key(em, Xv, sample_weight, labels, missing, min_delta_bic)
-    cached = _CACHE.get(key)
-    if cached is not None and cached[0]() is em:
-        return cached[1]
-    evidence = _shape_evidence(em, X, Xv, sample_weight=sample_weight, labels=labels,
-                               missing=missing, min_delta_bic=min_delta_bic)
-    _CACHE.clear()  # one entry: the last fit's (the command line's hint, then the report)
-    _CACHE[key] = (weakref.ref(em), evidence)
-    return evidence
+    return last_evidence(_CACHE, em, X, sample_weight, labels, (missing, min_delta_bic),
+                         lambda Xv: _shape_evidence(em, X, Xv, sample_weight=sample_weight,
+                                                    labels=labels, missing=missing,
+                                                    min_delta_bic=min_delta_bic))
 
 
 # The last evidence computed: (fit, data digest, options) -> (a weak reference to the fit, it).
