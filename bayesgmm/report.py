@@ -706,18 +706,16 @@ def _verdict_box(diag, retried: Mapping[str, Any] | None = None, outliers: bool 
     warning that the rows are fewer than the free parameters, said first and in bold (QA: a
     green verdict said the summaries "can be used as they are" of a posterior that mostly
     restated its priors); the box is then amber, not green."""
-    from .diagnostics import OVERFIT_CAUSES
+    from .verdict import Verdict
 
-    cls = "ok" if diag.ok else "bad"
     causes = getattr(diag, "causes", ())
     # amber, not green, when the checks pass but some components' summaries cannot be used
-    # (the diagnostics' own status, CAUTION, says so too)
-    # and when the model itself is in question (outliers, a predictive misfit): its
-    # summaries are well computed, of a model the data argue against
-    if diag.ok and (prior_dominated or outliers or misfit or shape
-                    or {*OVERFIT_CAUSES, "mixed components"} & set(causes)
-                    or getattr(diag, "status", "") == "CAUTION"):
-        cls = "caution"
+    # (the diagnostics' own status, CAUTION) and when the model itself is in question
+    # (outliers, a predictive misfit, a richer model): its summaries are well computed, of a
+    # model the data argue against; the rule is result.json's and overall_verdict's
+    status = Verdict.from_parts(diag, outliers=str(outliers or ""), misfits=misfit,
+                                prior_dominated=prior_dominated, richer_model=shape).status
+    cls = {"OK": "ok", "CAUTION": "caution", "PROBLEMS": "bad"}[status]
     if (outliers or misfit or prior_dominated or shape) and diag.ok and not causes:
         text = html.escape("The chains agree with each other, mixed well and sampled without "
                            "divergences: this model's posterior is well sampled.")

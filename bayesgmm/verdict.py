@@ -19,6 +19,7 @@ on priors, and the model checks (:mod:`bayesgmm.outliers`, :mod:`bayesgmm.shape_
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,13 +65,16 @@ class Verdict:
 
     @classmethod
     def from_parts(cls, diagnostics: Any, check: Any = None, outliers: str = "",
-                   prior_dominated: str = "", richer_model: str = "") -> Verdict:
+                   prior_dominated: str = "", richer_model: str = "",
+                   misfits: Sequence[str] = ()) -> Verdict:
         """The verdict of sampling checks and model checks computed elsewhere (``check``: a
-        :class:`~bayesgmm.plots.PredictiveCheck`, or None where not run): the rule by which
-        result.json and :func:`overall_verdict` combine them, as the report's verdict box
-        colours itself (the box words each reason in HTML too)."""
-        sampling = getattr(diagnostics, "status", "OK" if diagnostics.ok else "PROBLEMS")
-        misfits = tuple(check.misfit_labels()) if check is not None else ()
+        :class:`~bayesgmm.plots.PredictiveCheck`, or None where not run, its misfits then
+        ``misfits`` as given): the one rule by which result.json, :func:`overall_verdict` and
+        the report's verdict box combine them."""
+        causes = getattr(diagnostics, "causes", None) or ()
+        sampling = getattr(diagnostics, "status", None) or (
+            "PROBLEMS" if not diagnostics.ok else "CAUTION" if causes else "OK")
+        misfits = tuple(check.misfit_labels()) if check is not None else tuple(misfits)
         questioned = bool(misfits or outliers or prior_dominated or richer_model)
         return cls(status="CAUTION" if sampling == "OK" and questioned else sampling,
                    sampling_status=sampling, diagnostics=diagnostics, misfits=misfits,

@@ -53,3 +53,23 @@ def test_a_fits_verdict_has_its_model_checks(tiny_fit_diag, tiny_fit):
     full = overall_verdict(tiny_fit, predictive_check=False)
     assert full.richer_model == "" and full.outliers == ""
     assert full.status == tiny_fit.diagnostics().status
+
+
+def test_the_report_box_takes_its_colour_from_the_same_rule():
+    """Review: the box kept its own copy of the rule that result.json and overall_verdict
+    use; every combination now gives the box the verdict's status."""
+    import itertools
+
+    from bayesgmm.report import _verdict_box
+
+    caution = types.SimpleNamespace(ok=True, verdict="OK: all", causes=("K too large",),
+                                    checks=(), advice=())
+    for diag, outliers, misfit, prior, shape in itertools.product(
+            (OK, BAD, caution), (False, True), ((), ("skewness",)), ("", "few rows"),
+            ("", "type")):
+        box = _verdict_box(diag, outliers=outliers, misfit=misfit, prior_dominated=prior,
+                           shape=shape, n_components=2)
+        status = Verdict.from_parts(diag, outliers="x" if outliers else "", misfits=misfit,
+                                    prior_dominated=prior, richer_model=shape).status
+        cls = {"OK": "ok", "CAUTION": "caution", "PROBLEMS": "bad"}[status]
+        assert f'<div class="verdict {cls}">' in box
