@@ -21,7 +21,6 @@ import numpy as np
 
 from .em import ATOL, EMResult, fit_em
 from .estimator_base import EstimatorBase, NotFittedError
-from .observation_record import name_labels
 from .priors import ConjugatePrior
 
 __all__ = ["EMGaussianMixture", "NotFittedError"]
@@ -104,20 +103,11 @@ class EMGaussianMixture(EstimatorBase):
     ) -> None:
         self._store_params(locals())
 
-    def fit(self, X: Any, y: Any = None, sample_weight: Any = None, labels: Any = None
-            ) -> EMGaussianMixture:
-        """Fit by EM; ``y`` is ignored (known components go in ``labels``, by the rule of
-        :func:`bayesgmm.fit_em`: indices, or names kept in ``label_names_``). Returns self."""
-        observed, label_names = self._fit_arguments(sample_weight, labels)
-        result = fit_em(X, self.n_components, covariance_type=self.covariance_type,
-                        init=self.init, n_init=self.n_init, max_iter=self.max_iter,
-                        tol=self.tol, atol=self.atol, reg_covar=self.reg_covar,
-                        prior=self.prior, random_state=self.random_state, **observed)
-        name_labels(result, label_names)
-        self._set_fitted(result)
-        self.label_names_ = label_names
-        self._keep_string_names_only(X)
-        return self
+    def _fit_result(self, X: Any, observed: dict[str, Any]) -> EMResult:
+        return fit_em(X, self.n_components, covariance_type=self.covariance_type,
+                      init=self.init, n_init=self.n_init, max_iter=self.max_iter,
+                      tol=self.tol, atol=self.atol, reg_covar=self.reg_covar,
+                      prior=self.prior, random_state=self.random_state, **observed)
 
     def _set_fitted(self, result: EMResult) -> None:
         self.weights_, self.means_ = result.weights, result.means

@@ -27,7 +27,7 @@ from .estimator_base import (
     EstimatorBase,
     NotFittedError,
 )
-from .observation_record import name_labels, observations_record
+from .observation_record import observations_record
 from .posterior import BayesResult, MembershipProbabilities
 from .priors import Priors
 from .sampling import fit_bayes
@@ -134,41 +134,11 @@ class BayesianGMM(EstimatorBase):
         self._store_params(locals())
 
     # -- fitting ------------------------------------------------------------------------------
-    def fit(self, X: Any, y: Any = None, sample_weight: Any = None, labels: Any = None
-            ) -> BayesianGMM:
-        """Fit EM, then sample the posterior.
-
-        Parameters
-        ----------
-        X : array-like (N, D) or (N,), or pandas DataFrame
-            DataFrame column names become the ``feature`` coordinate of the posterior. NaN
-            marks a missing value (see ``missing``).
-        y : ignored
-            Present for scikit-learn pipeline compatibility (known labels go in ``labels``,
-            so that a pipeline's ``y`` is never taken for them).
-        sample_weight : array-like (N,), optional
-            Frequency weights (>= 0, summing to 2 or more): weight 3 counts as three identical rows.
-        labels : array-like (N,), optional
-            Known components, by the rule of :func:`bayesgmm.fit_bayes`: numbers are
-            component indices (-1 or NaN = unknown; integers, or whole-number floats as a
-            CSV column of integers with blanks reads); names (text, categories of text) are
-            sorted and given to components 0, 1, ... (empty, None or NaN = unknown), and kept
-            in ``label_names_``.
-
-        Returns
-        -------
-        self
-        """
-        observed, label_names = self._fit_arguments(sample_weight, labels)
-        result = fit_bayes(
+    def _fit_result(self, X: Any, observed: dict[str, Any]) -> BayesResult:
+        return fit_bayes(
             X, self.n_components, covariance_type=self.covariance_type, priors=self.priors,
             random_state=self.random_state, settings=self.sampler_settings(), **observed,
         )
-        name_labels(result, label_names)
-        self._set_fitted(result)
-        self.label_names_ = label_names
-        self._keep_string_names_only(X)
-        return self
 
     def sampler_settings(self) -> SamplerSettings:
         """The constructor's sampling parameters as validated :class:`SamplerSettings`.

@@ -2,7 +2,7 @@
 the signature (``get_params`` / ``set_params``, ``repr``, ``clone``), scikit-learn's tags,
 the not-fitted error, new data matched to the fitted features (and the warnings scikit-learn
 gives), the missing-value policy applied to new rows, and the fitted attributes in
-scikit-learn's names and shapes.
+scikit-learn's names and shapes, and ``fit`` itself (each subclass gives its ``_fit_result``).
 
 None of it imports scikit-learn (a test-only dependency) except ``__sklearn_tags__``, which
 only scikit-learn calls.
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import inspect
 import warnings
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 import pandas as pd
@@ -30,6 +30,7 @@ from ._validation import (
     default_names,
 )
 from ._warn import IN_PACKAGE
+from .observation_record import name_labels
 from .observations import component_labels
 
 __all__ = ["EstimatorBase", "NotFittedError"]
@@ -144,16 +145,52 @@ class EstimatorBase:
         if isinstance(X, pd.DataFrame) and not all(isinstance(c, str) for c in X.columns):
             self.__dict__.pop("feature_names_in_", None)
 
-    def _fit_arguments(self, sample_weight: Any, labels: Any
-                       ) -> tuple[dict[str, Any], tuple[str, ...]]:
-        """The fit's observation keywords (:func:`observation_arguments`) and the label
-        names (``labels`` by the rule of ``fit_em``/``fit_bayes``: indices, or names sorted
-        and given to components 0, 1, ...), for ``label_names_``."""
+    def fit(self, X: Any, y: Any = None, sample_weight: Any = None, labels: Any = None
+            ) -> Self:
+        """Fit the estimator to ``X``: by EM (:class:`~bayesgmm.EMGaussianMixture`), or by
+        EM and then the posterior (:class:`~bayesgmm.BayesianGMM`).
+
+        Parameters
+        ----------
+        X : array-like (N, D) or (N,), or pandas DataFrame
+            DataFrame column names become the feature names (``feature_names_in_`` when all
+            are strings). NaN marks a missing value (see ``missing``).
+        y : ignored
+            Present for scikit-learn pipeline compatibility (known labels go in ``labels``,
+            so that a pipeline's ``y`` is never taken for them).
+        sample_weight : array-like (N,), optional
+            Frequency weights (>= 0, summing to 2 or more): weight 3 counts as three identical rows.
+        labels : array-like (N,), optional
+            Known components, by the rule of :func:`bayesgmm.fit_em` /
+            :func:`bayesgmm.fit_bayes`: numbers are component indices (-1 or NaN = unknown;
+            integers, or whole-number floats as a CSV column of integers with blanks reads);
+            names (text, categories of text) are sorted and given to components 0, 1, ...
+            (empty, None or NaN = unknown), and kept in ``label_names_``.
+
+        Returns
+        -------
+        self
+        """
         names: tuple[str, ...] = ()
         if labels is not None:
             labels, names = component_labels(labels, self.n_components)
-        return observation_arguments(self.missing, sample_weight, labels, self.noise,
-                                     self.noise_volume), names
+        observed = observation_arguments(self.missing, sample_weight, labels, self.noise,
+                                         self.noise_volume)
+        result = self._fit_result(X, observed)
+        name_labels(result, names)
+        self._set_fitted(result)
+        self.label_names_ = names
+        self._keep_string_names_only(X)
+        return self
+
+    def _fit_result(self, X: Any, observed: dict[str, Any]) -> Any:
+        """The fit of ``X`` under the constructor's parameters and the observation keywords
+        ``observed`` (an :class:`~bayesgmm.EMResult` or :class:`~bayesgmm.BayesResult`)."""
+        raise NotImplementedError
+
+    def _set_fitted(self, result: Any) -> None:
+        """Set the fitted attributes from ``result``."""
+        raise NotImplementedError
 
     def _missing_policy(self) -> str:
         """The fit's own ``missing`` (a later set_params does not change what was fitted)."""
