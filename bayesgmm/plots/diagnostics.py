@@ -269,12 +269,18 @@ def _trace_densities(shown: Any, constant: dict[str, float]) -> tuple[Any, dict]
     512 points): ArviZ's KDE for the other scalars; for those in ``constant``, each chain on a
     common grid, a chain whose draws span less than two of its steps as a spike at its value
     (a Gaussian KDE of the others); and those scalars' grids' ends."""
+    import arviz_stats
     import xarray as xr
-    from arviz_plots.plots.utils import compute_dist
 
     grid_len = 512
-    others = [v for v in shown.data_vars if v not in constant]
-    parts = [compute_dist(shown[others], ["draw"], ["chain"], kind="kde")] if others else []
+    # ArviZ's KDE by chain through its public arviz_stats.kde, as plot_trace_dist computes
+    # it (a review: arviz-plots' internal compute_dist had been called with no version check)
+    parts = []
+    for name in (v for v in shown.data_vars if v not in constant):
+        density = arviz_stats.kde(shown[name], dim=["draw"])
+        density.name = name
+        density.attrs["kind"] = "kde"
+        parts.append(density)
     windows = {}
     for name in constant:
         draws = np.asarray(shown[name].transpose("chain", "draw").values, dtype=np.float64)
