@@ -1831,3 +1831,14 @@ def test_a_chosen_or_near_tied_cell_with_a_spike_is_named():
         marked = f"{criterion.upper()} -> K={k} {ct} (a likely spurious spike: see the note)"
         assert (marked in best) == ((k, ct) in spiky)
     assert any((k, ct) in spiky for k, ct in sel.best.values())  # the case is exercised
+
+
+@pytest.mark.parametrize("kind", ["map", "soft"])
+def test_weighted_classification_entropy_is_the_entropy_of_the_expanded_rows(kind):
+    """A weight of 3 counts a row three times in ICL's entropy, as in the criteria of the
+    expanded data (select_em's weighted rows use this one routine)."""
+    resp = np.random.default_rng(5).dirichlet(np.ones(3), size=7)
+    weights = np.array([1, 3, 0, 2, 1, 1, 4])
+    expanded = np.repeat(resp, weights, axis=0)
+    assert classification_entropy(resp, kind, sample_weight=weights) == pytest.approx(
+        classification_entropy(expanded, kind), rel=1e-12)

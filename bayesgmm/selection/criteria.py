@@ -410,7 +410,7 @@ def _criteria_row(fit: EMResult, X: np.ndarray, sample_weight: np.ndarray | None
         g = np.ones(X.shape[0]) if sample_weight is None else sample_weight
         e = fit._estep(X, labels=labels, return_resp=True)
         loglik = float(np.sum(g * e.pointwise))
-        entropy = _nonnegative(-np.sum(g * np.log(e.resp.max(axis=1))))
+        entropy = classification_entropy(e.resp, "map", sample_weight=g)
         bic = -2.0 * loglik + fit.n_parameters * math.log(g.sum())
         aic = -2.0 * loglik + 2.0 * fit.n_parameters
     sizes = fit.weights * fit.n_samples
@@ -479,18 +479,19 @@ def _best(table: pd.DataFrame, exclude_degenerate: bool) -> dict[str, tuple[int,
     return best
 
 
-def classification_entropy(resp: np.ndarray, kind: str = "map") -> float:
-    """Entropy term of ICL from responsibilities (N, K).
+def classification_entropy(resp: np.ndarray, kind: str = "map",
+                           sample_weight: np.ndarray | None = None) -> float:
+    """ICL's entropy term from responsibilities (N, K), row n counted ``sample_weight[n]`` times.
 
     ``"map"`` (used by :func:`select_em`, mclust's ``icl``): -sum_n log max_k r_nk.
     ``"soft"`` (McLachlan & Peel 2000): -sum_n sum_k r_nk log r_nk; never smaller than "map".
     """
+    if kind not in ("map", "soft"):
+        raise ValueError(f"kind must be 'map' or 'soft'; got {kind!r}")
     resp = np.asarray(resp, dtype=np.float64)
-    if kind == "map":
-        return _nonnegative(-np.sum(np.log(resp.max(axis=1))))
-    if kind == "soft":
-        return _nonnegative(-np.sum(xlogy(resp, resp)))
-    raise ValueError(f"kind must be 'map' or 'soft'; got {kind!r}")
+    per_row = -np.log(resp.max(axis=1)) if kind == "map" else -np.sum(xlogy(resp, resp), axis=1)
+    g = np.ones(len(resp)) if sample_weight is None else np.asarray(sample_weight, np.float64)
+    return _nonnegative(g @ per_row)
 
 
 def _nonnegative(value: float) -> float:
