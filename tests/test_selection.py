@@ -101,7 +101,7 @@ def test_entropy_of_a_certain_classification_is_zero_not_minus_zero(sweep, three
     one = sweep.table[sweep.table.n_components == 1]
     assert (one["entropy"] == 0).all() and not np.signbit(one["entropy"]).any()
     assert "-0" not in sweep.pivot("entropy").loc[[1]].to_string()
-    # the weighted path computes its own entropy
+    # the weighted path (classification_entropy with sample_weight)
     weighted = select_em(three_clusters, [1], ["full"], n_jobs=1, random_state=0,
                          sample_weight=np.ones(len(three_clusters)))
     assert not np.signbit(weighted.table["entropy"]).any()
