@@ -29,7 +29,7 @@ import numpy as np
 from . import progress
 from ._validation import check_data, few_values_warning
 from .covariance import covariance_words, from_full, n_covariance_parameters, to_full
-from .em import EMResult, n_parameters
+from .em import EMResult
 from .outliers import (
     MIN_DELTA_BIC,
     best_proper_fit,
@@ -37,6 +37,7 @@ from .outliers import (
     fresh_fit,
     last_evidence,
     noise_evidence,
+    one_more_fits,
     refit,
 )
 
@@ -213,7 +214,7 @@ def _shape_evidence(em: EMResult, X: Any, Xv: np.ndarray, *, sample_weight: Any,
                                   fresh_fit(X, K, kind, data, _RESTARTS))
             if fit is not None and not degenerate_components(fit, X, sample_weight):
                 bics[kind, K] = float(fit.bic(X, **criteria))
-        if _one_more_fits(em):
+        if one_more_fits(em):
             progress.detail(f"refitting with {K + 1} components")
             fit = best_proper_fit(X, sample_weight, fresh_fit(X, K + 1, ct, data, _RESTARTS))
             if fit is not None and not degenerate_components(fit, X, sample_weight):
@@ -238,11 +239,3 @@ def _shape_evidence(em: EMResult, X: Any, Xv: np.ndarray, *, sample_weight: Any,
                          better_components=k if k > K else None,
                          n_features=em.n_features,
                          bic_restarted=bic_same if bic_same < bic_fit - 1.0 else None)
-
-
-def _one_more_fits(em: EMResult) -> bool:
-    """Whether K + 1 components of the fit's type have fewer free parameters than rows, a
-    determined maximum for BIC to judge."""
-    K, D, ct = em.n_components, em.n_features, em.covariance_type
-    extra = n_parameters(K + 1, D, ct) - n_parameters(K, D, ct)
-    return em.n_parameters + extra + 1 < em.n_samples

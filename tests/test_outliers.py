@@ -111,6 +111,32 @@ def test_no_hint_with_as_many_parameters_as_rows():
     assert noise_evidence(fit_em(Xs, 2, n_init=10, init=BOTH_INITS, random_state=1), Xs) is None
 
 
+def test_k_too_small_only_where_k_plus_one_has_fewer_parameters_than_rows():
+    """QA72: wine (standardised) at K=1 full was told "K looks too small" from a K=2 full fit
+    of 209 free parameters to 178 rows, a fit the richer-model check refuses to judge by BIC;
+    both checks now share one rule (outliers.one_more_fits)."""
+    import warnings
+
+    from sklearn.datasets import load_wine
+
+    from bayesgmm.outliers import one_more_fits
+    from bayesgmm.shape_evidence import shape_evidence
+
+    X = load_wine().data
+    X = (X - X.mean(axis=0)) / X.std(axis=0)
+    em = fit_em(X, 1, n_init=5, random_state=0)
+    assert not one_more_fits(em)  # 209 parameters at K = 2, 178 rows
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        evidence = noise_evidence(em, X)
+        assert shape_evidence(em, X) is None
+    if evidence is not None:
+        assert evidence.bic_larger_k is None
+        assert "K looks too small" not in evidence.describe()
+    # where K + 1 has fewer parameters than rows, K + 1 is still weighed (the triangle test)
+    assert one_more_fits(fit_em(X[:, :4], 1, random_state=0))
+
+
 def test_no_hint_where_a_column_has_two_or_three_values():
     """QA (verification): with a 3-valued column, 62 of 300 rows were named as outliers; the
     uniform density outweighed Gaussians split along the column, not outliers. The far rows
