@@ -1842,3 +1842,25 @@ def test_weighted_classification_entropy_is_the_entropy_of_the_expanded_rows(kin
     expanded = np.repeat(resp, weights, axis=0)
     assert classification_entropy(resp, kind, sample_weight=weights) == pytest.approx(
         classification_entropy(expanded, kind), rel=1e-12)
+
+
+@pytest.mark.parametrize("n_models", [2, 3, 6])
+def test_plot_loo_legend_stays_clear_of_the_x_label(n_models):
+    """QA69: the legend under the axes touched the x label of a two-model figure (its offset
+    was a fraction of the axes' height); in a figure of its own or in a given subplot."""
+    import matplotlib.pyplot as plt
+
+    rng = np.random.default_rng(1)
+    base = rng.normal(-2.0, 0.5, size=150)
+    sel = compare({f"K={k}": fake_fit(loglik_draws(rng, base - 0.01 * k), k)
+                   for k in range(2, 2 + n_models)})
+    _, given = plt.subplots(2, 1, figsize=(6, 9), layout="constrained")
+    for fig in (plot_loo(sel), plot_loo(sel, ax=given[0])):
+        axis = fig.axes[0]
+        fig.draw_without_rendering()  # the constrained layout done, as when saved
+        label = axis.xaxis.label.get_window_extent()
+        legend = axis.get_legend().get_window_extent()
+        assert legend.y1 < label.y0  # wholly below the label (display y grows upwards)
+        ticks = [t.get_window_extent() for t in axis.get_xticklabels() if t.get_text()]
+        assert all(legend.y1 < t.y0 for t in ticks)
+    plt.close("all")
