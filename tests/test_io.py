@@ -564,6 +564,16 @@ def test_an_index_column_names_the_rows_and_is_not_a_feature(tmp_path):
     parquet = read_data(tmp_path / "d.parquet", index="sample_id")
     assert list(parquet.features.index) == ["p", "q"] and list(parquet.features.columns) == \
         ["a", "b"]
+    # without index=: numbered in file order, as the docstring says and memberships.csv
+    # numbers them (QA64: hints named rows "p", "q" while memberships.csv had 0, 1), and said
+    with pytest.warns(UserWarning, match=r"row index \('sample_id'\) that is not used.*"
+                      r"--index sample_id"):
+        unnamed = read_data(tmp_path / "d.parquet")
+    assert list(unnamed.features.index) == [0, 1]
+    frame.reset_index(drop=True).to_parquet(tmp_path / "plain.parquet")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a plain RangeIndex: nothing to say
+        assert list(read_data(tmp_path / "plain.parquet").features.index) == [0, 1]
 
 
 def test_ids_and_label_names_spelled_like_missing_values_are_kept(tmp_path):

@@ -147,7 +147,9 @@ def read_data(path: str | Path, columns: list[str] | None = None, *,
     index : str, optional
         A column of row IDs (sample names, say; not a feature): the features' index, so that
         the fits, hints and reports name each row by it. Every row needs one, each its own.
-        Without it the rows are numbered 0, 1, ... in file order, header excluded.
+        Without it the rows are numbered 0, 1, ... in file order, header excluded. A Parquet
+        file's saved pandas index is a column by its name here (unused without ``index``:
+        a warning says so).
 
     Returns
     -------
@@ -201,6 +203,9 @@ def read_data(path: str | Path, columns: list[str] | None = None, *,
         raise ValueError(f"cannot read {path}: {type(exc).__name__}: {exc}") from None
     if parquet and index and index not in frame.columns and index in frame.index.names:
         frame = frame.reset_index()  # a pandas index saved in the file: a column again
+    elif parquet and not index:  # rows numbered in file order, as the docstring says
+        _unused_index_note(frame, path)
+        frame = frame.reset_index(drop=True)
     frame.columns = [_nfc(c) for c in frame.columns]
     twice = sorted({c for c in frame.columns if list(frame.columns).count(c) > 1})
     if twice:  # review: the same name composed and decomposed was a traceback
@@ -340,6 +345,18 @@ def read_data(path: str | Path, columns: list[str] | None = None, *,
     return DataTable(features=frame, sample_weight=sample_weight, labels=label_values,
                      missing=missing, n_dropped=dropped, weights_column=weights,
                      labels_column=labels, index_column=index)
+
+
+def _unused_index_note(frame: pd.DataFrame, path: str) -> None:
+    """Say where a Parquet file's own named row index goes unused (QA64: memberships.csv
+    numbered the rows 0, 1, ... while hints named them by the file's pandas index, silently)."""
+    names = [n for n in frame.index.names if n is not None]
+    if names and not isinstance(frame.index, pd.RangeIndex):
+        option = " ".join(f"--index {shlex.quote(str(n))}" for n in names[:1])
+        warnings.warn(f"{path} has a row index ({', '.join(map(repr, names))}) that is not "
+                      f"used: rows are numbered 0, 1, ... in file order; to name them by it, give "
+                      f"{option} (index = {str(names[0])!r} in a spec)", UserWarning,
+                      skip_file_prefixes=IN_PACKAGE)
 
 
 def _row_ids(column: pd.Series, path: str) -> pd.Index:
