@@ -1944,10 +1944,13 @@ def _save(result: BayesResult, out: Path, *, force: bool, report: bool,
     verdict = None if diagnostics is None else _verdict_record(
         diagnostics, predictive_check, outliers,
         prior_dominated_note(n_rows, result.n_components, D, result.covariance_type), shape)
+    data = _data_record(data_source, data_file, index, weights, labels)
     result = dataclasses.replace(result, settings={
-        **result.settings, **_data_record(data_source, data_file, index, weights, labels),
-        **({"verdict": verdict} if verdict else {}),
-        **({"row names": rows} if rows else {})})
+        **result.settings, **data, **({"verdict": verdict} if verdict else {}),
+        **({"row names": rows} if rows else {})},
+        # em.json records its data as em --out's does (QA74: the README said so; only
+        # result.json had them)
+        em=dataclasses.replace(result.em, settings={**(result.em.settings or {}), **data}))
     extra = None
     if report:
         _use_agg()

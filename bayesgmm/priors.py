@@ -93,7 +93,8 @@ class ConjugatePrior:
 
         m0 = column means, kappa = 0.01, nu = D + 2, and Lambda = var(X) / K^(2/D) (the data
         covariance, divisor N - 1 as R's ``var``, shared out over K components; its diagonal
-        for diag, the mean variance for spherical). As in mclust, full/tied use diag(var(X)) when N <= D (var(X) is singular).
+        for diag, the mean variance for spherical). As in mclust, full/tied use diag(var(X))
+        when N <= D (var(X) is singular).
         One difference: for diag, mclust's VVI prior takes one scale for every column (the
         mean variance / K^(2/D)); here each column has its own, so the prior does not pull a
         column of small spread to the others' scale, nor depend on the columns' units (QA

@@ -308,6 +308,7 @@ def test_fit_with_every_capability_saves_and_reports(rows_dir, capsys):
     fitted, em = bayesgmm.load(rows_dir / "fitted"), bayesgmm.load(rows_dir / "em")
     assert {k: fitted.settings[k] for k in data} == data
     assert {k: em.settings[k] for k in data} == data
+    assert {k: fitted.em.settings[k] for k in data} == data  # fit's em.json too (QA74)
     # a saved fit's membership_table is its memberships.csv, the IDs' column by its name
     saved = pd.read_csv(rows_dir / "fitted" / "memberships.csv")
     table = bayesgmm.membership_table(fitted)
