@@ -65,7 +65,7 @@ def estimates_table(result: Any, diagnostics: Any = None) -> pd.DataFrame:
 
     ``result`` is a BayesResult (the rows of its :meth:`summary`) or an EMResult (its
     ``weights``, ``means``, ``covariances`` and ``noise_weight``). ``diagnostics``: a
-    posterior's :class:`~bayesgmm.Diagnostics`, whose ``unreported_components`` set the
+    posterior's :class:`~bayesgmm.diagnostics.Diagnostics`, whose ``unreported_components`` set the
     ``identified`` column (None: ``result.diagnostics()``, the fit's own thresholds).
     """
     if hasattr(result, "posterior"):

@@ -907,7 +907,9 @@ class BayesResult:
             The data as fitted (NaN: missing; every row with an observed value).
         labels : ndarray (N,) of int, optional
             Known components (-1 unknown).
-        n_draws, random_state : which posterior draws (as :meth:`predictive_check`'s).
+        n_draws, random_state
+            Which posterior draws (as
+            :func:`bayesgmm.plots.diagnostics.predictive_check`'s).
         per_pass : int
             Draws per yielded pair: bounds the memory (2 x per_pass x N x D values).
 

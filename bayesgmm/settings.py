@@ -105,6 +105,16 @@ class SamplerSettings:
         How nutpie evaluates the model (:func:`bayesgmm.backends.nutpie.compile_nutpie`); with
         ``sampler="pymc"`` only "auto" (a fit refuses the others: they would not run).
     progressbar : bool, default True
+    max_draws : int >= 1, default 10000
+        With ``draws="auto"``: draws per chain at most.
+    max_time : float > 0, optional
+        With ``draws="auto"``: seconds of sampling (warm-up included) after which the run stops
+        at the draws every chain has made, converged or not (recorded in
+        ``result.settings["adaptive"]``; the stopping point then depends on the machine). It
+        bounds each run: a divergence retry or a re-anchoring rerun starts its own clock (a rerun
+        given only what is left would often end inside its warm-up with a draw or two), so
+        a fit can take up to about three times it; once it has passed, a run stops by time
+        with the draws it has, divergences included, rather than end for a retry.
     metric : {"auto", "diag", "laplace"}, default "auto"
         nutpie's metric. "diag": its diagonal mass-matrix adaptation in the model's
         unconstrained coordinates. "laplace": the same adaptation in coordinates whitened by
@@ -124,16 +134,6 @@ class SamplerSettings:
         (``settings["laplace_metric"]`` says which ran).
         "laplace" needs the native or jax backend, and nutpie: with ``sampler="pymc"`` a fit
         refuses it (PyMC's NUTS adapts a diagonal mass matrix: "auto" and "diag" are that).
-    max_draws : int >= 1, default 10000
-        With ``draws="auto"``: draws per chain at most.
-    max_time : float > 0, optional
-        With ``draws="auto"``: seconds of sampling (warm-up included) after which the run stops
-        at the draws every chain has made, converged or not (recorded in
-        ``result.settings["adaptive"]``; the stopping point then depends on the machine). It
-        bounds each run: a divergence retry or a re-anchoring rerun starts its own clock (a rerun
-        given only what is left would often end inside its warm-up with a draw or two), so
-        a fit can take up to about three times it; once it has passed, a run stops by time
-        with the draws it has, divergences included, rather than end for a retry.
 
     Raises
     ------

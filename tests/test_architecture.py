@@ -416,3 +416,27 @@ def test_type_checkers_see_every_lazily_exported_name():
                 typed.update({alias.name: stmt.module for alias in stmt.names})
     assert typed == bayesgmm._LAZY
     assert (path.parent / "py.typed").is_file()
+
+
+def test_settings_document_their_fields_in_the_order_they_take_them():
+    """QA74: SamplerSettings documented ``metric`` before ``max_draws`` and ``max_time``; its
+    fields are positional, so following the documented order misassigned them. Every public
+    dataclass a user constructs (a ``Parameters`` section) documents its fields in field
+    order."""
+    import dataclasses
+    import re
+
+    import bayesgmm
+
+    checked = 0
+    for name in bayesgmm.__all__:
+        cls = getattr(bayesgmm, name)
+        if not (isinstance(cls, type) and dataclasses.is_dataclass(cls)
+                and "Parameters\n" in (cls.__doc__ or "")):
+            continue
+        fields = [f.name for f in dataclasses.fields(cls) if f.init]
+        documented = [n for line in re.findall(r"^    (\w+(?:, \w+)*) : ", cls.__doc__, re.M)
+                      for n in line.split(", ") if n in fields]
+        assert documented == [f for f in fields if f in documented], name
+        checked += 1
+    assert checked >= 4  # SamplerSettings, DiagnosticThresholds, Priors, ConjugatePrior, ...

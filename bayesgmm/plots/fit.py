@@ -1041,8 +1041,9 @@ def plot_classification(result: Any, X: Any = None, ax: Axes | None = None, *,
         Points whose component was known (known labels): drawn with a black cross (+).
     marked : sequence of int
         Components whose key entry gets a dagger (†) after its name: those whose summaries
-        describe no single cluster (:attr:`~bayesgmm.Diagnostics.unreported_components`), as
-        the report's tables and forest plot mark them.
+        describe no single cluster
+        (:attr:`~bayesgmm.diagnostics.Diagnostics.unreported_components`), as the report's
+        tables and forest plot mark them.
 
     With a noise component the points most probably noise are black (``"noise"``).
     """
