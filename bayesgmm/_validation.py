@@ -447,21 +447,27 @@ def check_not_constant(X: np.ndarray, names: Sequence[str],
 # on (rating scales, counts) a Gaussian is a common, deliberate approximation, and EM's collapse
 # check (DegenerateComponentWarning) still names a component sitting on one value.
 FEW_VALUES = 3
+# The model checks' BIC comparisons (a noise component, a richer model) weigh a column of up
+# to this many values (a count, a clipped score) by its discreteness, not by outliers or
+# shape: a uniform density or one more Gaussian "explains" rows off its grid (QA75: 44 rows
+# of a 4-valued count called outliers; QA71: a 4-7-level clipped column, "BIC prefers K+1").
+FEW_VALUES_FOR_BIC = 7
 
 
 class FewValuesWarning(UserWarning):
     """A feature column has only a few distinct values (a flag or a code)."""
 
 
-def few_values_warning(X: np.ndarray, names: Sequence[str]) -> str | None:
-    """The one-line warning naming the columns with 2..``FEW_VALUES`` distinct observed values
+def few_values_warning(X: np.ndarray, names: Sequence[str], most: int = FEW_VALUES
+                       ) -> str | None:
+    """The one-line warning naming the columns with 2..``most`` distinct observed values
     (NaN is missing, not a value) and each held by 2 rows or more on average (fewer rows cannot
     tell a code from a measurement); None when there is none."""
     found = []
     for j in range(X.shape[1]):
         col = X[~np.isnan(X[:, j]), j]
         values = np.unique(col)
-        if 2 <= values.size <= FEW_VALUES and col.size >= 2 * values.size:
+        if 2 <= values.size <= most and col.size >= 2 * values.size:
             found.append(f"{str(names[j])!r} has only {values.size} distinct values "
                          f"({', '.join(f'{v:g}' for v in values)})")
     if not found:

@@ -34,7 +34,13 @@ from typing import Any
 import numpy as np
 
 from . import progress
-from ._validation import aligned_to_rows, check_data, check_sample_weight, few_values_warning
+from ._validation import (
+    FEW_VALUES_FOR_BIC,
+    aligned_to_rows,
+    check_data,
+    check_sample_weight,
+    few_values_warning,
+)
 from .covariance import FAR_TAIL, nearest_distance2, points_needed
 from .em import BOTH_INITS, EMResult, collapsed_components, fit_em, n_parameters
 from .observations import check_labels
@@ -277,12 +283,12 @@ def _noise_evidence(em: EMResult, X: Any, *, sample_weight: Any, labels: Any, mi
     # not by outliers: the comparison cannot be judged, so no hint is given.
     if em.n_samples <= em.n_parameters + 1:
         return None
-    # A column of 2-3 values (a flag, a code) makes the Gaussians split or collapse along it,
-    # and a uniform density then "explains" rows that are off its grid or between its groups
-    # better (QA: 21% of the rows named as outliers on data with a 3-valued column): the
+    # A column of 2-7 values (a flag, a code, a count) makes the Gaussians split or collapse
+    # along it, and a uniform density then "explains" rows that are off its grid or between its
+    # groups better (QA: 21% of the rows named as outliers on data with a 3-valued column): the
     # comparison tells nothing about outliers, and fit_em has named the column already.
     Xv, names = check_data(X, n_features=em.n_features, allow_nan=True)
-    if few_values_warning(Xv, names) is not None:
+    if few_values_warning(Xv, names, most=FEW_VALUES_FOR_BIC) is not None:
         return None
     # the user's fit's floor: the refits are that model with and without the noise
     data = {"sample_weight": sample_weight, "labels": labels, "missing": missing,

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from . import progress
-from ._validation import check_data, few_values_warning
+from ._validation import FEW_VALUES_FOR_BIC, check_data, few_values_warning
 from .covariance import covariance_words, from_full, n_covariance_parameters, to_full
 from .em import EMResult
 from .outliers import (
@@ -185,7 +185,7 @@ def _shape_evidence(em: EMResult, X: Any, Xv: np.ndarray, *, sample_weight: Any,
                     labels: Any, missing: str, min_delta_bic: float) -> ShapeEvidence | None:
     """:func:`shape_evidence`, computed."""
     _, names = check_data(X, n_features=em.n_features, allow_nan=True)
-    if few_values_warning(Xv, names) is not None:
+    if few_values_warning(Xv, names, most=FEW_VALUES_FOR_BIC) is not None:
         return None
     K, ct = em.n_components, em.covariance_type
     data = {"sample_weight": sample_weight, "labels": labels, "missing": missing,

@@ -137,6 +137,33 @@ def test_k_too_small_only_where_k_plus_one_has_fewer_parameters_than_rows():
     assert one_more_fits(fit_em(X[:, :4], 1, random_state=0))
 
 
+@pytest.mark.parametrize("seed", [0, 1])
+def test_no_hint_where_a_count_column_has_four_values(seed):
+    """QA75: a count of 0-3 children beside an income, two groups, no outliers: 44 ordinary
+    rows (each count's income tails) were named outliers, "consider --noise", and the verdict
+    box said the components holding them describe outliers. Up to 7 values a column's grid,
+    not outliers, decides the noise comparison (100-200 rows named here before)."""
+    import warnings
+
+    rng = np.random.default_rng(seed)
+    group = rng.random(300) < 0.5
+    kids = np.where(group, rng.choice(4, 300, p=[0.4, 0.3, 0.2, 0.1]),
+                    rng.choice(4, 300, p=[0.1, 0.2, 0.3, 0.4]))
+    X = np.c_[kids, np.where(group, rng.normal(10, 2, 300), rng.normal(15, 3, 300))]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        em = fit_em(X, 2, n_init=10, random_state=1)
+        assert noise_evidence(em, X) is None
+        from bayesgmm.shape_evidence import shape_evidence
+
+        assert shape_evidence(em, X) is None
+    # the same rows with the count jittered off its grid: a continuous column, checked
+    X[:, 0] += rng.uniform(-0.5, 0.5, 300)
+    from bayesgmm._validation import FEW_VALUES_FOR_BIC, few_values_warning
+
+    assert few_values_warning(X, ["kids", "income"], most=FEW_VALUES_FOR_BIC) is None
+
+
 def test_no_hint_where_a_column_has_two_or_three_values():
     """QA (verification): with a 3-valued column, 62 of 300 rows were named as outliers; the
     uniform density outweighed Gaussians split along the column, not outliers. The far rows
