@@ -1964,7 +1964,7 @@ def collapsed_evidence(post, observed=None) -> str:
     means = post.get("means")
     mu = (np.asarray(means.transpose(*SAMPLE_DIMS, ...).values[:, ::step], dtype=np.float64)
           if means is not None and means.ndim == 4 else None)
-    parts, features = [], []
+    parts, features, remedies = [], [], []
     K = ratio.shape[1]
     for k in range(K):
         hit = [j for j in range(D) if np.any(ratio[:, k, j] < _COLLAPSED_RATIO)]
@@ -1981,16 +1981,19 @@ def collapsed_evidence(post, observed=None) -> str:
                 f"{format_number(ratio[worst, k, j], 1)} of it")
             features.append(names[j])
         if not hit and c.ndim == 5:
-            direction = _collapsed_direction(c[:, :, k], scale, names, chains)
+            direction, remedy = _collapsed_direction(
+                c[:, :, k], scale, names, chains, data,
+                None if mu is None else mu[:, :, k])
             if direction:
                 parts.append(f"component {k} collapses onto a lower-dimensional subspace: "
                              + direction)
+                remedies.append(remedy)
     if not parts:
         return ""
     features = list(dict.fromkeys(features))
     parts += [why for why in (_ties(data, names.index(f), f) for f in features) if why]
     remedy = (_collapse_remedy(data, names, features) if features else
-              "Leave one of the related columns out (a derived or duplicated column?)")
+              "; ".join(dict.fromkeys(remedies)))
     return ("; ".join(parts) + ". A collapsed component sits on rows that share one value (or one "
             "linear relation), where the likelihood grows without bound as its variance "
             "shrinks: a continuous mixture cannot describe such a column, and the "
@@ -2094,24 +2097,53 @@ def _ties(data, j, name) -> str:
     return ""
 
 
-def _collapsed_direction(c, scale, names, chains) -> str:
-    """For one component's full covariance draws ``c`` (C, S, D, D): the direction (in the
+def _collapsed_direction(c, scale, names, chains, data=None, mean=None) -> tuple[str, str]:
+    """For one component's full covariance draws ``c`` (C, S, D, D): the directions (in the
     features scaled by the data's sds ``scale``) whose sd is negligible in some chain, as
-    evidence; empty if there is none."""
+    evidence, and the remedy; empty strings if there is none. With the data (N, D) and the
+    component's mean (C, S, D): how many rows lie on the subspace, and whether the relation
+    holds for those rows only (QA75: a cluster of 150 rows on a line in 3-D was told to
+    leave "one of the related columns out (a derived or duplicated column?)": it satisfies
+    two relations, the other rows none, and dropping a column moved the collapse to the
+    next pair)."""
     z = c / np.outer(scale, scale)
     with np.errstate(invalid="ignore"):
         lam, vec = np.linalg.eigh(np.nan_to_num(z))  # ascending eigenvalues per draw
-    low = np.sqrt(np.maximum(lam[..., 0], 0.0))  # (C, S)
-    per_chain = np.median(low, axis=1)
+    sds = np.sqrt(np.maximum(lam, 0.0))  # (C, S, D)
+    per_chain = np.median(sds[..., 0], axis=1)
     worst = int(np.argmin(per_chain))
     if not per_chain[worst] < _COLLAPSED_RATIO:
-        return ""
-    draw = int(np.argsort(low[worst])[low.shape[1] // 2])  # the chain's median draw
+        return "", ""
+    draw = int(np.argsort(sds[worst, :, 0])[sds.shape[1] // 2])  # the chain's median draw
+    flat = int(np.sum(np.median(sds[worst], axis=0) < _COLLAPSED_RATIO))  # relations
     v = vec[worst, draw, :, 0]
     loaded = [names[j] for j in np.flatnonzero(np.abs(v) >= 0.3 * np.abs(v).max())]
-    return (f"along a combination of {', '.join(repr(n) for n in loaded)} its sd is "
-            f"{per_chain[worst]:.1g} of the data's (median in chain "
-            f"{chains[worst]}): its rows satisfy an exact linear relation among those features")
+    kept = len(names) - flat
+    shape = {0: "a single point", 1: "a line", 2: "a plane"}.get(
+        kept, f"a {kept}-dimensional subspace")
+    ratio = (f"{format_number(per_chain[worst], 1)} of the data's" if per_chain[worst] > 0
+             else "zero to rounding")  # QA75: "its sd is 0 of the data's"
+    text = (f"along a combination of {', '.join(repr(n) for n in loaded)} its sd is "
+            f"{ratio} (median in chain {chains[worst]}): its rows satisfy "
+            + ("an exact linear relation among those features" if flat == 1 else
+               f"{flat} exact linear relations, lying on {shape} of the {len(names)}-D space"))
+    if data is None or mean is None:
+        return text, _RELATED_COLUMNS
+    low = vec[worst, draw, :, :flat]  # (D, flat): the flat directions
+    rows = np.all(np.isfinite(data), axis=1)
+    off = np.abs(((data[rows] - np.median(mean[worst], axis=0)) / scale) @ low).max(axis=1)
+    on = int(np.sum(off < 10 * _COLLAPSED_RATIO))
+    if on == 0 or on > 0.9 * rows.sum():  # the relation is the data's own: a derived column
+        return text, _RELATED_COLUMNS
+    text += (f"; {on} of the {int(rows.sum())} rows lie on it, the others do not (a relation "
+             "of this component's rows only)")
+    return text, ("Those rows carry no measurement noise along the relation (a copied or "
+                  "computed block, a calibration line?): leaving a column out will not help, "
+                  "as the other rows do not share it; add the noise they lack (jitter them "
+                  "by their measurement precision), or fit them apart from the rest")
+
+
+_RELATED_COLUMNS = "Leave one of the related columns out (a derived or duplicated column?)"
 
 
 # Sarle's bimodality coefficient above this (its value for a uniform distribution) suggests

@@ -1181,6 +1181,41 @@ def test_a_full_covariance_collapsed_onto_a_line_is_named(rng):
     assert collapsed_evidence(post.assign(covariances=(post["covariances"].dims, cov))) == ""
 
 
+def test_a_cluster_on_a_line_in_3d_is_named_as_its_rows_relation_not_a_derived_column(rng):
+    """QA75: 150 rows on a line in 3-D beside a round blob of 150: the advice named one
+    relation and "leave one of the related columns out (a derived or duplicated column?)";
+    dropping a column moved the collapse to the next pair. The rows satisfy two relations,
+    the other rows none: said so, with a remedy that fits (jitter, or fit them apart)."""
+    import xarray as xr
+
+    from bayesgmm.diagnostics import collapsed_evidence
+
+    t = rng.normal(size=150)
+    line = np.array([5.0, 5.0, 5.0]) + t[:, None] * np.array([1.0, 2.0, -1.0])
+    x = np.r_[line, rng.normal(size=(150, 3))]
+    lead, features = (N_CHAINS, N_DRAWS), ["p", "q", "r"]
+    direction = np.array([1.0, 2.0, -1.0]) / np.sqrt(6.0)
+    cov = np.broadcast_to(np.eye(3), (*lead, 2, 3, 3)).copy()
+    cov[:, :, 0] = 6.0 * np.outer(direction, direction) + 1e-14 * np.eye(3)  # rank 1
+    means = np.broadcast_to([[5.0, 5.0, 5.0], [0.0, 0.0, 0.0]], (*lead, 2, 3)) \
+        + 0.01 * rng.normal(size=(*lead, 2, 3))
+    post = xr.Dataset(
+        {"weights": (("chain", "draw", "component"), rng.dirichlet([50, 50], size=lead)),
+         "means": (("chain", "draw", "component", "feature"), means),
+         "covariances": (("chain", "draw", "component", "feature", "feature_bis"), cov)},
+        coords={"chain": CHAINS, "feature": features, "feature_bis": features})
+    observed = xr.Dataset({"x": (("observation", "feature"), x)},
+                          coords={"feature": features})
+    text = collapsed_evidence(post, observed)
+    assert "component 0 collapses onto a lower-dimensional subspace" in text
+    assert "2 exact linear relations, lying on a line of the 3-D space" in text
+    assert "150 of the 300 rows lie on it" in text
+    assert "derived or duplicated" not in text and "jitter them" in text
+    assert "sd is 0 of" not in text  # QA75: a tiny ratio printed as 0
+    # without the data: the relation named, the general remedy
+    assert "derived or duplicated" in collapsed_evidence(post)
+
+
 def test_a_component_the_data_neither_fill_nor_locate_is_k_too_large(rng):
     """QA (stress): K=3 on two clusters gave OK with no note; its third component had median
     weight 0.03 (interval down to 0.0003) and a mean wandering over the whole data. A real
