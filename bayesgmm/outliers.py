@@ -164,7 +164,8 @@ class NoiseEvidence:
                     "being outliers, K looks too small for the data's groups, or the groups "
                     "have heavier tails (or another shape) than a Gaussian's, which one more "
                     "Gaussian follows. Consider a larger K (bayesgmm select compares them), "
-                    "or for heavy or skewed tails a transform of the data (a log, say); "
+                    "or for heavy or skewed tails a transform of the data (a log of a positive, "
+                    "right-skewed column, say); "
                     f"{option} if they are scattered outliers all the same")
         return (f"{len(self.rows)} row(s) ({shown}) fit a uniform noise component better than "
                 f"any Gaussian: the BIC is {self.delta_bic:,.1f} lower with one "
@@ -173,7 +174,7 @@ class NoiseEvidence:
                 f"must hold them (stretched over them, or given to them alone). Consider "
                 f"{option}; or, if they are a group of their own, a larger K, and if they "
                 "are the tails of skewed or heavy-tailed clusters rather than outliers, a "
-                "transform of the data (a log, say)")
+                "transform of the data (a log of a positive, right-skewed column, say)")
 
 
 def noise_evidence(em: EMResult, X: Any, *, sample_weight: Any = None, labels: Any = None,

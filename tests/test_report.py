@@ -2088,6 +2088,30 @@ def test_the_predictive_checks_cause_follows_the_statistic_and_its_direction():
     assert "is above 199 of the 200 replicated data sets' (p = " in check.misfit_words()
 
 
+@pytest.mark.parametrize(("skew", "bounds", "advised", "not_advised"), [
+    (8.0, (0.5, 40.0), "a transform such as a log,", "shifted"),  # positive, right-skewed
+    (8.0, (0.0, 0.9), "a logit or a log (its values lie in [0, 1])", "shifted"),
+    (8.0, (-3.0, 5.0), "a log of the values shifted above 0 (x - min + c)", "logit"),
+    # QA75: a log-transformed proportion (all negative, left-skewed) was told "a log" again
+    (-8.0, (-13.0, -0.1), "a log of (max + c - x) or a power above 1", "a transform such as a log"),
+    (-8.0, (0.2, 1.0), "a logit, or a log of 1 - x", "shifted"),
+])
+def test_a_skewness_misfit_suggests_a_transform_for_its_direction_and_bounds(
+        skew, bounds, advised, not_advised):
+    from bayesgmm.plots import PredictiveCheck
+
+    replicated = np.random.default_rng(2).standard_normal((200, 2))
+    labels = ("skewness(prop)", "skewness(score)")
+    observed = np.array([skew, 0.0])
+    check = PredictiveCheck(labels, observed, replicated,
+                            np.mean(replicated >= observed, axis=0),
+                            ranges=(("prop", *bounds), ("score", -2.0, 2.0)))
+    cause = check.finding().partition("misses part of the data: ")[2]
+    assert cause.startswith("an asymmetry that its Gaussian components do not give (")
+    assert advised in cause and not_advised not in cause
+    assert cause.endswith(", or more components, may).")
+
+
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
 def test_the_covariance_sentence_promises_correlations_only_where_there_are_some(
         covariance_type):

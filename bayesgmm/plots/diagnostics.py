@@ -1457,6 +1457,9 @@ class PredictiveCheck:
         data completed under that draw (:meth:`BayesResult.completed_pairs`); ``observed``
         is the completed data sets' mean statistic, ``p`` the share of draws whose replicate
         reaches its completed data's.
+    ranges : tuple of (str, float, float)
+        Each feature's name as the labels write it, and its smallest and largest observed
+        value: a skewness misfit's transform fits the column's sign and bounds.
     """
 
     labels: tuple[str, ...]
@@ -1466,6 +1469,7 @@ class PredictiveCheck:
     noise: bool = False
     not_judged: str = ""
     completed: bool = False
+    ranges: tuple[tuple[str, float, float], ...] = ()
 
     def misfits(self, level: float = PPC_MISFIT) -> list[int]:
         """The statistics the model does not reproduce: p at most ``level`` or at least
@@ -1555,9 +1559,15 @@ class PredictiveCheck:
         if kurtosis:  # not a log: heavy tails may be symmetric, or below 0 (QA)
             return f"heavier tails than its Gaussian components give (more components{noise} may)"
         if label.startswith(("skewness", "quartile skewness")):
-            return ("an asymmetry that its Gaussian components do not give (a transform such "
-                    "as a log, or more components, may)")
+            return ("an asymmetry that its Gaussian components do not give ("
+                    + _skew_transform(above, self._range(label)) + ", or more components, may)")
         return (f"a spread that its components do not give (more components{noise} may)")
+
+    def _range(self, label: str) -> tuple[float, float] | None:
+        """The observed (smallest, largest) value of the feature a statistic's label names."""
+        name = label[label.find("(") + 1:label.rfind(")")] if "(" in label else None
+        found = [(lo, hi) for n, lo, hi in self.ranges if name is None or n == name]
+        return found[0] if len(found) == 1 else None
 
     @property
     def misfit_level(self) -> float:
@@ -1601,6 +1611,24 @@ class PredictiveCheck:
         return sum(1 for label in self.labels if label.startswith("skewness"))
 
 
+def _skew_transform(right: bool, bounds: tuple[float, float] | None) -> str:
+    """A transform that removes a skew beyond the model's: ``right`` (the data's skewness above
+    the replicates') or left, fitted to the column's ``bounds`` (QA75: "a log" was advised for
+    a log-transformed column, all negative and left-skewed)."""
+    lo, hi = bounds if bounds is not None else (np.nan, np.nan)
+    proportion = 0 <= lo and hi <= 1
+    if right and proportion:
+        return "a transform such as a logit or a log (its values lie in [0, 1])"
+    if right:
+        return ("a transform such as a log" if lo > 0 else
+                "a transform such as a log of the values shifted above 0 (x - min + c)"
+                if np.isfinite(lo) else "a transform such as a log")
+    if proportion:
+        return "a transform such as a logit, or a log of 1 - x (its values lie in [0, 1])"
+    return ("a transform of the left skew, such as a log of (max + c - x) or a power above 1 "
+            "(a square)")
+
+
 def _p_words(p: float, n: int) -> str:
     """"= 0.37" ("= 0.014" within 0.05 of 0 or 1); "< 0.005" where no replicate of ``n``
     reached the data (p = 0 is no estimate: QA), "> 0.995" where every one did."""
@@ -1622,6 +1650,10 @@ def predictive_check(result: BayesResult, n_replicates: int = 200, random_state:
     _check_replicates(n_replicates, least=2)  # one replicate: no distribution to compare
     X, weights = _ppc_data(result)
     labels, statistic = _ppc_statistics(X, result.feature_names)
+    with warnings.catch_warnings():  # an all-NaN column: NaN bounds, said by no transform
+        warnings.simplefilter("ignore", RuntimeWarning)
+        ranges = tuple((_ellipsize(n, 36), float(np.nanmin(X[:, j])), float(np.nanmax(X[:, j])))
+                       for j, n in enumerate(result.feature_names))
     complete = ~np.isnan(X).any(axis=1)
     not_judged = _not_judged(min(n_replicates, _n_draws(result)), int(complete.sum()),
                              weights)
@@ -1629,7 +1661,7 @@ def predictive_check(result: BayesResult, n_replicates: int = 200, random_state:
         observed, values, p = _completed_statistics(result, X, statistic, n_replicates,
                                                     random_state)
         return PredictiveCheck(tuple(labels), observed, values, p, noise=bool(result.noise),
-                               completed=True)
+                               completed=True, ranges=ranges)
     with warnings.catch_warnings():  # too few complete rows: NaN statistics, said below
         if complete.sum() < PPC_MIN_ROWS:  # (QA: NumPy's "Mean of empty slice" on the console)
             warnings.simplefilter("ignore", RuntimeWarning)
@@ -1638,7 +1670,7 @@ def predictive_check(result: BayesResult, n_replicates: int = 200, random_state:
     # review: no complete rows gave NaN here, p = 0 and every statistic "not reproduced"
     p = np.where(np.isfinite(observed), np.mean(values >= observed, axis=0), np.nan)
     return PredictiveCheck(tuple(labels), observed, values, p, noise=bool(result.noise),
-                           not_judged=not_judged)
+                           not_judged=not_judged, ranges=ranges)
 
 
 def _n_draws(result: BayesResult) -> int:
