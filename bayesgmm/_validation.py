@@ -479,6 +479,45 @@ def few_values_warning(X: np.ndarray, names: Sequence[str], most: int = FEW_VALU
             f"or use {it} as known labels (labels, --labels) or analyse {its} groups separately")
 
 
+class CopiedRowsWarning(UserWarning):
+    """Every distinct row of continuous data appears two or more times (copies?)."""
+
+
+def copied_rows_warning(X: np.ndarray) -> str | None:
+    """The one-line warning where every distinct row appears the same number of times, 2 or
+    more, and some column's values tell the rows apart (as many distinct values as distinct
+    rows, to 10%: not a grid of codes): a merge or an export that repeated the rows, which a
+    fit would count as independent evidence (QA75: every row written 3 times, posterior sds
+    sqrt(3) too narrow, not a word). Ties of rounded values come in uneven numbers (a tail
+    value once, the mode's many times), so they do not trip it. None under 10 distinct rows."""
+    rows, counts = np.unique(np.where(np.isnan(X), np.inf, X), axis=0, return_counts=True)
+    if rows.shape[0] < 10 or counts.min() < 2 or counts.min() != counts.max():
+        return None
+    widest = max(np.unique(rows[:, j]).size for j in range(X.shape[1]))
+    if widest < 0.9 * rows.shape[0]:  # a balanced grid of codes: ties by design
+        return None
+    times = f"{counts.min()} times"
+    return (f"every one of the {rows.shape[0]} distinct rows appears {times} ({X.shape[0]} "
+            "rows): if they are copies (a merge or an export that repeated them), fit one of "
+            "each; each copy counts as another observation, so intervals come out about "
+            f"{np.sqrt(X.shape[0] / rows.shape[0]):.1f}x too narrow")
+
+
+def warn_about_columns(X: np.ndarray, names: Sequence[str]) -> None:
+    """Warn, once where every fit's data are validated, of a flag or a code among the
+    features (EM would split the rows by it) and of rows that look copied."""
+    import warnings
+
+    from ._warn import IN_PACKAGE
+
+    few = few_values_warning(X, names)
+    if few:
+        warnings.warn(few, FewValuesWarning, skip_file_prefixes=IN_PACKAGE)
+    copied = copied_rows_warning(X)
+    if copied:
+        warnings.warn(copied, CopiedRowsWarning, skip_file_prefixes=IN_PACKAGE)
+
+
 # A column whose standard deviation is below this is numerically zero: its variance (sd^2)
 # would be subnormal, so covariances and standardised values lose all their digits. It mirrors
 # MAX_ABS_VALUE (squares must stay inside float64's normal range at both ends).

@@ -46,7 +46,6 @@ import numpy as np
 
 from . import kernels
 from ._validation import (
-    FewValuesWarning,
     aligned_to_rows,
     check_bool,
     check_data,
@@ -54,10 +53,10 @@ from ._validation import (
     check_number,
     check_sample_weight,
     check_weight_total,
-    few_values_warning,
     is_number,
     pd_na,
     row_names,
+    warn_about_columns,
 )
 from ._warn import IN_PACKAGE
 from .covariance import column_moments
@@ -417,11 +416,8 @@ def prepare_observations(
                          "name a component; give those rows a positive weight or no label")
     if codes is not None and not np.any(codes >= 0):
         codes = None
-    # here, where every fit's data are validated once (the API's and the command line's):
-    # a flag or a code among the features, which EM would split the rows by
-    few = few_values_warning(Xv, names)
-    if few:
-        warnings.warn(few, FewValuesWarning, skip_file_prefixes=IN_PACKAGE)
+    # here, where every fit's data are validated once (the API's and the command line's)
+    warn_about_columns(Xv, names)
     counted = Xv if g is None else Xv[g > 0]  # a row of weight 0 is no row
     unweighted = [names[j] for j in np.flatnonzero(np.isnan(counted).all(axis=0))]
     if unweighted:

@@ -25,9 +25,8 @@ from .._validation import (
     FewValuesWarning,
     check_bool,
     check_data,
-    few_values_warning,
+    warn_about_columns,
 )
-from .._warn import IN_PACKAGE
 from ..em import BOTH_INITS, EMResult, fit_em, is_degenerate
 from ..formatting import format_apart
 from .choice_notes import _choice_notes, _local_optimum_notes, best_line, failed_groups
@@ -280,9 +279,7 @@ def select_em(
     else:
         Xv, names = check_data(X)
         weights = None
-        few = few_values_warning(Xv, names)  # as prepare_observations says it, once
-        if few:
-            warnings.warn(few, FewValuesWarning, skip_file_prefixes=IN_PACKAGE)
+        warn_about_columns(Xv, names)  # as prepare_observations says it, once
     ks = check_grid(n_components)
     check_n_jobs(n_jobs)
     exclude_degenerate = check_bool(exclude_degenerate, "exclude_degenerate")
