@@ -12,6 +12,7 @@ checks of single values, re-exported here).
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -31,6 +32,7 @@ from ._scalars import (  # noqa: F401 (re-exported: the import path most callers
     seed_from,
     transposed_hint,
 )
+from ._warn import IN_PACKAGE
 from .covariance import COVARIANCE_TYPES, check_covariance_type
 
 __all__ = [
@@ -506,10 +508,6 @@ def copied_rows_warning(X: np.ndarray) -> str | None:
 def warn_about_columns(X: np.ndarray, names: Sequence[str]) -> None:
     """Warn, once where every fit's data are validated, of a flag or a code among the
     features (EM would split the rows by it) and of rows that look copied."""
-    import warnings
-
-    from ._warn import IN_PACKAGE
-
     few = few_values_warning(X, names)
     if few:
         warnings.warn(few, FewValuesWarning, skip_file_prefixes=IN_PACKAGE)
