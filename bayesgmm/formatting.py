@@ -54,12 +54,17 @@ def format_number(value: Any, digits: int = 4, scale: Any = None,
         mantissa = f"{x / 10 ** exponent:.{digits - 1}f}".rstrip("0").rstrip(".")
         if mantissa in ("10", "-10"):  # rounding carried into the next power
             mantissa, exponent = mantissa[:-1], exponent + 1
-        return f"{mantissa} × 10{str(exponent).translate(_SUPERSCRIPT)}"
+        return f"{mantissa} × {power_of_ten(exponent)}"
     decimals = max(0, digits - 1 - exponent)
     text = f"{x:,.{decimals}f}"
     if "." in text and not keep_zeros:
         text = text.rstrip("0").rstrip(".")
     return "0" if text in ("-0", "") else text
+
+
+def power_of_ten(exponent: int) -> str:
+    """10 to ``exponent`` as the report writes it: "10⁻⁶"."""
+    return f"10{str(int(exponent)).translate(_SUPERSCRIPT)}"
 
 
 def format_apart(value: float, other: float, decimals: int = 1) -> tuple[str, str]:

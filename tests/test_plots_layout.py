@@ -1,6 +1,7 @@
 """Figure layout: the pair a membership figure shows, limits that hold what is drawn, labels
 and legends that cover nothing, an EM convergence panel that draws a negligible change flat."""
 
+import dataclasses
 import io
 import itertools
 import re
@@ -1350,6 +1351,34 @@ def test_forest_ticks_of_a_collapsed_mean_are_readable():
                         if lo <= x <= hi and t.get_text()), key=lambda b: b.x0)
         gaps = [b.x0 - a.x1 for a, b in itertools.pairwise(boxes)]
         assert len(boxes) >= 2 and min(gaps) >= 4, gaps  # a space between labels, in pixels
+        _assert_nothing_overlaps_or_is_cut(fig)
+    finally:
+        plt.close(fig)
+
+
+def test_forest_ticks_of_a_column_in_tiny_units_are_short_and_scaled_in_the_label():
+    """QA75: a column in 1e-4 units (intervals of +-4e-6 about the median) ran its tick
+    labels together ("-0.0000040.000000 0.000004"): now "-4 0 4" with "(× 10⁻⁶)" in the axis
+    label."""
+    import matplotlib.pyplot as plt
+
+    result = _posterior_stand_in(4, 2, ["age", "sex", "bmi", "bp"])
+    means = result.idata["posterior"]["means"]
+    tiny = means.values.copy()
+    tiny[..., :, 1] = 1e-4 + 2e-6 * np.random.default_rng(2).standard_normal((2, 100, 2))
+    result.idata["posterior"]["means"] = means.copy(data=tiny)
+    em_means = result.em.means.copy()
+    em_means[:, 1] = 1e-4
+    result = dataclasses.replace(result, em=dataclasses.replace(result.em, means=em_means))
+    fig = plots.plot_forest(result)
+    try:
+        panel = next(a for a in fig.axes if a.get_title().startswith("mean of sex"))
+        fig.draw_without_rendering()
+        assert panel.get_xlabel().endswith("\n(\u00d7 10\u207b\u2076)"), panel.get_xlabel()
+        shown = [t.get_text() for t in panel.get_xticklabels() if t.get_text()]
+        assert shown and max(len(t) for t in shown) <= 4, shown
+        other = next(a for a in fig.axes if a.get_title().startswith("mean of age"))
+        assert "\u00d7" not in other.get_xlabel()  # ordinary scales: plain numbers
         _assert_nothing_overlaps_or_is_cut(fig)
     finally:
         plt.close(fig)

@@ -780,6 +780,26 @@ def _energy_key(own: Any, threshold: list) -> None:
         own.legend(handles, labels, loc="outside right lower", fontsize="small")
 
 
+def _axis_in_powers_of_ten(a: Axes) -> None:
+    """Tiny or huge x values in a unit of a power of ten named in the axis label ("(× 10⁻⁶)"),
+    the ticks then short plain numbers: in fixed decimals a column in 1e-4 units ran its tick
+    labels together ("−0.0000040.000000 0.000004", QA75)."""
+    from matplotlib.ticker import FuncFormatter
+
+    from ..formatting import power_of_ten
+
+    span = max(abs(v) for v in a.get_xlim())
+    if not (np.isfinite(span) and span > 0):
+        return
+    exponent = int(np.floor(np.log10(span)))
+    if -3 < exponent < 6:  # 0.001-999,999 read well in plain numbers
+        return
+    unit = 10.0 ** exponent
+    a.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x / unit:g}".replace("-", "−")))
+    a.set_xlabel(f"{a.get_xlabel()}\n(\u00d7 {power_of_ten(exponent)})",
+                 fontsize=a.xaxis.label.get_fontsize())
+
+
 @sizable
 def plot_forest(result: BayesResult, interval: float = INTERVAL, axes: Any = None, *,
                 marked: Sequence[int] = ()) -> Figure:
@@ -899,6 +919,7 @@ def plot_forest(result: BayesResult, interval: float = INTERVAL, axes: Any = Non
         # numbers (a "x10^-2" offset text floated apart from the axis it scales).
         a.xaxis.set_major_locator(MaxNLocator(nbins=4))
         a.ticklabel_format(axis="x", style="plain", useOffset=False)
+        _axis_in_powers_of_ten(a)
         a.tick_params(axis="x", labelsize="small")
     _forest_legend(None if given else fig, axes[0], interval)
     if not given:  # the caller's figure: nothing outside its axes (the key says it all)
