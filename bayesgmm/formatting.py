@@ -25,7 +25,7 @@ NEGLIGIBLE = 1e-10
 
 
 def format_number(value: Any, digits: int = 4, scale: Any = None,
-                  keep_zeros: bool = False) -> str:
+                  keep_zeros: bool = False, power: bool = False) -> str:
     """How the report prints a number: by its magnitude, to ``digits`` significant digits.
 
     Integers in full with thousands separators (``4,475,110``); other numbers in fixed
@@ -36,6 +36,7 @@ def format_number(value: Any, digits: int = 4, scale: Any = None,
     standardised column, zero up to rounding, printed "7.864 × 10⁻¹⁵"). ``keep_zeros``: keep
     the trailing zeros of fixed notation (``0.1440``): a column of point estimates printed to
     ``digits`` significant digits each, where "0.144" beside "0.2123" reads as less precise.
+    ``power``: as a power of ten whatever the magnitude (a row whose other numbers are).
     """
     if isinstance(value, bool | np.bool_):
         return "yes" if value else "no"
@@ -50,7 +51,7 @@ def format_number(value: Any, digits: int = 4, scale: Any = None,
     if x == 0 or (scale is not None and abs(x) < NEGLIGIBLE * abs(float(scale))):
         return "0"
     exponent = math.floor(math.log10(abs(x)))
-    if exponent < -4 or exponent >= 15:
+    if power or exponent < -4 or exponent >= 15:
         mantissa = f"{x / 10 ** exponent:.{digits - 1}f}".rstrip("0").rstrip(".")
         if mantissa in ("10", "-10"):  # rounding carried into the next power
             mantissa, exponent = mantissa[:-1], exponent + 1

@@ -1365,8 +1365,14 @@ def estimate_digits(table: pd.DataFrame, estimates: Sequence[str]) -> pd.DataFra
     shown = table.assign(EM=[_estimate(v) for v in table["EM"]])
     if "MCSE" not in table.columns:
         return shown
-    shown = shown.assign(**{col: [_mcse_digits(v, e) for v, e in zip(
-        table[col], table["MCSE"], strict=True)] for col in estimates})
+    # one notation a row: "9.576 × 10⁻⁵" beside "0.0001040" read as two scales (QA75); a
+    # power of ten for all where one number needs it
+    values = table[list(estimates)].abs().to_numpy(dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        tiny = (values > 0) & (np.floor(np.log10(values)) < -4)
+    fixed = ~tiny.any(axis=1)
+    shown = shown.assign(**{col: [_mcse_digits(v, e, f) for v, e, f in zip(
+        table[col], table["MCSE"], fixed, strict=True)] for col in estimates})
     return shown.assign(MCSE=[format_number(v, 2) for v in table["MCSE"]])
 
 
@@ -1376,11 +1382,12 @@ def _estimate(value: float) -> str:
     return format_number(value, keep_zeros=True)
 
 
-def _mcse_digits(value: float, mcse: float) -> str:
+def _mcse_digits(value: float, mcse: float, fixed: bool | None = None) -> str:
     """``value`` printed to the decimal place of its Monte Carlo error's leading digit (at
     most 4 significant digits; a value below that digit is zero to that place, "0.000" for
     0.0004 +- 0.0011), trailing zeros kept: they say the precision
-    (QA: a weight of 0.100 +- 0.003 printed "0.1", a mean of 72.0 +- 0.26 "72")."""
+    (QA: a weight of 0.100 +- 0.003 printed "0.1", a mean of 72.0 +- 0.26 "72"). ``fixed``:
+    fixed notation (or not) as the rest of its row has it, whatever its own magnitude."""
     if not (np.isfinite(value) and np.isfinite(mcse)) or mcse <= 0 or value == 0:
         return format_number(value)
     magnitude = math.floor(math.log10(abs(value)))
@@ -1390,10 +1397,10 @@ def _mcse_digits(value: float, mcse: float) -> str:
         return f"{0.0:.{-error_place}f}" if error_place < 0 else "0"
     digits = min(4, max(1, magnitude - error_place + 1))
     decimals = digits - 1 - magnitude
-    if decimals > 0 and magnitude >= -4:  # fixed notation, as format_number has it there
+    if decimals > 0 and (magnitude >= -4 if fixed is None else bool(fixed)):  # as format_number
         return f"{round(value, decimals):,.{decimals}f}"
     # round to those significant digits (format_number drops decimals, not integer digits)
-    return format_number(round(value, decimals), digits)
+    return format_number(round(value, decimals), digits, power=fixed is not None and not fixed)
 
 
 def _em_parameter_html(em: EMResult) -> str:

@@ -2141,3 +2141,19 @@ def test_the_fit_reports_name_components_the_data_show_as_one_group():
     clean = bayesgmm.fit_em(np.r_[rng.normal(0, 1, (200, 1)), rng.normal(20, 1, (200, 1))],
                             2, random_state=0)
     assert _one_group_html(clean) == ""
+
+
+def test_a_row_of_estimates_is_printed_in_one_notation():
+    """QA75: a column in 1e-4 units printed its interval as "9.576 × 10⁻⁵" to "0.0001040":
+    one number of a row as a power of ten, the next in fixed decimals."""
+    import pandas as pd
+
+    from bayesgmm.report import estimate_digits
+
+    table = pd.DataFrame({"EM": [9.98e-5, 0.5], "mean": [9.984e-5, 0.5012],
+                          "sd": [2.2e-6, 0.01], "lower": [9.576e-5, 0.48],
+                          "upper": [1.040e-4, 0.52], "MCSE": [5e-8, 3e-4]}, index=["a", "b"])
+    shown = estimate_digits(table, ["mean", "sd", "lower", "upper"])
+    assert all("\u00d7 10" in shown.loc["a", c] for c in ("mean", "sd", "lower", "upper"))
+    assert shown.loc["a", "upper"].startswith("1.04 \u00d7 10\u207b\u2074")
+    assert shown.loc["b"].tolist()[1:5] == ["0.5012", "0.0100", "0.4800", "0.5200"]
