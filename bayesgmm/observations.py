@@ -417,7 +417,7 @@ def prepare_observations(
     if codes is not None and not np.any(codes >= 0):
         codes = None
     # here, where every fit's data are validated once (the API's and the command line's)
-    warn_about_columns(Xv, names)
+    warn_about_columns(Xv, names, g)
     counted = Xv if g is None else Xv[g > 0]  # a row of weight 0 is no row
     unweighted = [names[j] for j in np.flatnonzero(np.isnan(counted).all(axis=0))]
     if unweighted:

@@ -35,11 +35,13 @@ import numpy as np
 
 from . import progress
 from ._validation import (
-    FEW_VALUES_FOR_BIC,
     aligned_to_rows,
     check_data,
     check_sample_weight,
+    dequantised,
     few_values_warning,
+    grid_caveat,
+    grid_columns,
 )
 from .covariance import FAR_TAIL, nearest_distance2, points_needed
 from .em import BOTH_INITS, EMResult, collapsed_components, fit_em, n_parameters
@@ -96,6 +98,10 @@ class NoiseEvidence:
         With ``components``: whether one of them is degenerate; else they are lone, and
         ``bic_without`` is the fit's own BIC, ``bic_with`` that of the refit with a noise
         component in their place (one component fewer each).
+    grid_columns : tuple of str
+        Columns of 4-7 values (a count, a rating) spread over their grids for the comparison
+        (:func:`bayesgmm._validation.dequantised`); :meth:`describe` then says that their own
+        shape may be the evidence.
     """
 
     rows: tuple[int, ...]
@@ -107,6 +113,7 @@ class NoiseEvidence:
     degenerate: bool = True
     bic_larger_k: float | None = None
     shared_value: str = ""
+    grid_columns: tuple[str, ...] = ()
 
     @property
     def delta_bic(self) -> float:
@@ -116,7 +123,7 @@ class NoiseEvidence:
     def describe(self, row_names: Any = None, option: str = "noise=True") -> str:
         """One sentence: which rows, the BIC evidence, and what to do (``option``); then
         whether their shared value is a missing-value code."""
-        text = self._describe(row_names, option)
+        text = self._describe(row_names, option) + grid_caveat(self.grid_columns)
         return f"{text}. {self.shared_value}" if self.shared_value else text
 
     def _describe(self, row_names: Any, option: str) -> str:
@@ -199,7 +206,8 @@ def noise_evidence(em: EMResult, X: Any, *, sample_weight: Any = None, labels: A
         rows or more, the data have a column of 2-3 distinct values (the comparison then
         weighs that column, not outliers), the evidence is below ``min_delta_bic``, the
         noise component would take no row, or no refit with it is proper (every one has a
-        degenerate component).
+        degenerate component). A column of 4-7 values is spread over its grid for the
+        comparison (``grid_columns``).
         A fit with a degenerate component (too few points for its covariance, or collapsed)
         that holds only rows the noise takes is evidence by itself (``components``).
     """
@@ -209,7 +217,8 @@ def noise_evidence(em: EMResult, X: Any, *, sample_weight: Any = None, labels: A
         evidence = _noise_evidence(em, X, sample_weight=sample_weight, labels=labels,
                                    missing=missing, min_delta_bic=min_delta_bic)
         return evidence if evidence is None else replace(
-            evidence, shared_value=_shared_value(Xv, evidence.rows, em.feature_names))
+            evidence, shared_value=_shared_value(Xv, evidence.rows, em.feature_names),
+            grid_columns=tuple(em.feature_names[j] for j in grid_columns(Xv)))
 
     return last_evidence(_CACHE, em, X, sample_weight, labels, (missing, min_delta_bic),
                          compute)
@@ -284,13 +293,16 @@ def _noise_evidence(em: EMResult, X: Any, *, sample_weight: Any, labels: Any, mi
     # not by outliers: the comparison cannot be judged, so no hint is given.
     if em.n_samples <= em.n_parameters + 1:
         return None
-    # A column of 2-7 values (a flag, a code, a count) makes the Gaussians split or collapse
-    # along it, and a uniform density then "explains" rows that are off its grid or between its
-    # groups better (QA: 21% of the rows named as outliers on data with a 3-valued column): the
-    # comparison tells nothing about outliers, and fit_em has named the column already.
+    # A column of 2-3 values (a flag, a code) makes the Gaussians split or collapse along it,
+    # and a uniform density then "explains" rows that are off its grid or between its groups
+    # better (QA: 21% of the rows named as outliers on data with a 3-valued column): the
+    # comparison tells nothing about outliers, and fit_em has named the column already. One
+    # of 4-7 values (a count, a rating) is dequantised for the comparison (QA75: 44 ordinary
+    # rows of a 4-valued count named as outliers).
     Xv, names = check_data(X, n_features=em.n_features, allow_nan=True)
-    if few_values_warning(Xv, names, most=FEW_VALUES_FOR_BIC) is not None:
+    if few_values_warning(Xv, names) is not None:
         return None
+    X = dequantised(Xv)
     # the user's fit's floor: the refits are that model with and without the noise
     data = {"sample_weight": sample_weight, "labels": labels, "missing": missing,
             "reg_covar": em.reg_covar}

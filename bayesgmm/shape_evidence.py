@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from . import progress
-from ._validation import FEW_VALUES_FOR_BIC, check_data, few_values_warning
+from ._validation import check_data, dequantised, few_values_warning, grid_caveat, grid_columns
 from .covariance import covariance_words, from_full, n_covariance_parameters, to_full
 from .em import EMResult
 from .outliers import (
@@ -85,6 +85,10 @@ class ShapeEvidence:
         BIC of the fit's own model refitted from fresh starts, where that beats the fit by
         more than a unit (the fit stopped at a poorer optimum); the better model beats it
         too, by ``min_delta_bic`` at least. None otherwise.
+    grid_columns : tuple of str
+        Columns of 4-7 values (a count, a rating) spread over their grids for the comparison
+        (:func:`bayesgmm._validation.dequantised`); :meth:`describe` then says that their own
+        shape may be the evidence.
     """
 
     covariance_type: str
@@ -95,6 +99,7 @@ class ShapeEvidence:
     better_components: int | None = None
     n_features: int = 2
     bic_restarted: float | None = None
+    grid_columns: tuple[str, ...] = ()
 
     @property
     def more_components(self) -> bool:
@@ -114,7 +119,7 @@ class ShapeEvidence:
                      f" (refitted from fresh starts, this fit's model reaches "
                      f"{self.bic_restarted:,.1f}: more restarts, n_init, find its better "
                      "optimum, still clearly above the richer model's)")
-        return self._describe(option, select) + restarted
+        return self._describe(option, select) + restarted + grid_caveat(self.grid_columns)
 
     def _describe(self, option: str | None, select: str) -> str:
         if self.more_components:
@@ -159,7 +164,8 @@ def shape_evidence(em: EMResult, X: Any, *, sample_weight: Any = None, labels: A
         one with as many; spherical, diag and full are one model in one dimension, and full
         is the richest type), where the data have a column of 2-3 distinct values (the
         comparison then weighs that column), or where no richer refit is proper or clearly
-        better.
+        better. A column of 4-7 values is spread over its grid for the comparison
+        (``grid_columns``).
     """
     return last_evidence(_CACHE, em, X, sample_weight, labels, (missing, min_delta_bic),
                          lambda Xv: _shape_evidence(em, X, Xv, sample_weight=sample_weight,
@@ -185,8 +191,9 @@ def _shape_evidence(em: EMResult, X: Any, Xv: np.ndarray, *, sample_weight: Any,
                     labels: Any, missing: str, min_delta_bic: float) -> ShapeEvidence | None:
     """:func:`shape_evidence`, computed."""
     _, names = check_data(X, n_features=em.n_features, allow_nan=True)
-    if few_values_warning(Xv, names, most=FEW_VALUES_FOR_BIC) is not None:
+    if few_values_warning(Xv, names) is not None:  # a flag or a code: as the noise check
         return None
+    given, X = X, dequantised(Xv)  # a count or a rating: its grid is not a shape
     K, ct = em.n_components, em.covariance_type
     data = {"sample_weight": sample_weight, "labels": labels, "missing": missing,
             "reg_covar": em.reg_covar, "noise": em.noise,
@@ -229,7 +236,7 @@ def _shape_evidence(em: EMResult, X: Any, Xv: np.ndarray, *, sample_weight: Any,
     # Outliers make one component more look better too (review: "consider -k 3" beside
     # "consider --noise", the noise fit 45 BIC units better still): the noise hint covers
     # it, as it does when it finds one component more better than the noise (K too small)
-    noise = None if em.noise else noise_evidence(em, X, sample_weight=sample_weight,
+    noise = None if em.noise else noise_evidence(em, given, sample_weight=sample_weight,
                                                  labels=labels, missing=missing)
     if noise is not None and not noise.components and (
             noise.bic_with < bic_better if noise.bic_larger_k is None else k > K):
@@ -238,4 +245,5 @@ def _shape_evidence(em: EMResult, X: Any, Xv: np.ndarray, *, sample_weight: Any,
                          bic_better=bic_better, n_components=K,
                          better_components=k if k > K else None,
                          n_features=em.n_features,
+                         grid_columns=tuple(names[j] for j in grid_columns(Xv)),
                          bic_restarted=bic_same if bic_same < bic_fit - 1.0 else None)

@@ -137,31 +137,39 @@ def test_k_too_small_only_where_k_plus_one_has_fewer_parameters_than_rows():
     assert one_more_fits(fit_em(X[:, :4], 1, random_state=0))
 
 
-@pytest.mark.parametrize("seed", [0, 1])
-def test_no_hint_where_a_count_column_has_four_values(seed):
-    """QA75: a count of 0-3 children beside an income, two groups, no outliers: 44 ordinary
-    rows (each count's income tails) were named outliers, "consider --noise", and the verdict
-    box said the components holding them describe outliers. Up to 7 values a column's grid,
-    not outliers, decides the noise comparison (100-200 rows named here before)."""
+def test_a_rating_column_is_spread_over_its_grid_and_named_in_the_hint():
+    """QA76: skipping the model checks wherever a column had 4-7 values hid 15 gross outliers
+    beside a 1-5 rating (and a wrong covariance type). QA75: run on the grid itself, a
+    4-valued count had 44 ordinary rows called outliers. The checks now compare the data with
+    such a column spread over its grid cells, and a hint says that column's own shape may be
+    the evidence."""
     import warnings
 
-    rng = np.random.default_rng(seed)
-    group = rng.random(300) < 0.5
-    kids = np.where(group, rng.choice(4, 300, p=[0.4, 0.3, 0.2, 0.1]),
-                    rng.choice(4, 300, p=[0.1, 0.2, 0.3, 0.4]))
-    X = np.c_[kids, np.where(group, rng.normal(10, 2, 300), rng.normal(15, 3, 300))]
+    from bayesgmm._validation import dequantised, grid_columns
+    from bayesgmm.shape_evidence import shape_evidence
+
+    rng = np.random.default_rng(3)
+    g = rng.integers(0, 2, 300)
+    X = np.c_[rng.normal(size=(300, 2)) + 5 * g[:, None],
+              np.clip(np.round(2 + 2 * g + rng.normal(0, 0.7, 300)), 1, 5)]
+    X = np.r_[X, np.c_[rng.uniform(-25, 30, size=(15, 2)), rng.integers(1, 6, 15)]]
+    assert grid_columns(X) == [2]
+    spread = dequantised(X)
+    assert np.array_equal(spread[:, :2], X[:, :2]) and np.all(np.abs(spread[:, 2] - X[:, 2]) <= 0.5)
+    assert np.array_equal(dequantised(X), spread)  # seeded: the same copy every time
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        em = fit_em(X, 2, n_init=10, random_state=1)
-        assert noise_evidence(em, X) is None
-        from bayesgmm.shape_evidence import shape_evidence
-
-        assert shape_evidence(em, X) is None
-    # the same rows with the count jittered off its grid: a continuous column, checked
-    X[:, 0] += rng.uniform(-0.5, 0.5, 300)
-    from bayesgmm._validation import FEW_VALUES_FOR_BIC, few_values_warning
-
-    assert few_values_warning(X, ["kids", "income"], most=FEW_VALUES_FOR_BIC) is None
+        em = fit_em(X, 2, random_state=0)
+        evidence = noise_evidence(em, X)
+        assert evidence is not None and set(range(300, 315)) <= set(evidence.rows)
+        assert evidence.grid_columns == ("x2",)
+        assert "spread over their grid for this comparison" in evidence.describe()
+        diag = fit_em(X[:300] @ np.array([[1.0, 0.9, 0], [0, 0.5, 0], [0, 0, 1]]), 2,
+                      covariance_type="diag", random_state=0)
+        richer = shape_evidence(diag, X[:300] @ np.array([[1.0, 0.9, 0], [0, 0.5, 0],
+                                                          [0, 0, 1]]))
+        assert richer is not None and richer.better == "full"
+        assert "check it without it" in richer.describe()
 
 
 def test_no_hint_where_a_column_has_two_or_three_values():

@@ -705,10 +705,11 @@ def test_data_that_look_transposed_are_said_to():
     assert "X.T" not in prior_dominated_note(4, 5, 3, "full")
 
 
-def test_rows_all_written_the_same_number_of_times_are_named_as_likely_copies(old_faithful):
+def test_rows_with_identical_twins_are_named_as_likely_copies(old_faithful):
     """QA75: every row of 200 written 3 times (a merge or export accident) gave an OK
-    posterior with sds sqrt(3) too narrow and no word of it. Ties of rounded values come in
-    uneven numbers, and a balanced grid of codes is ties by design: neither is named."""
+    posterior with sds sqrt(3) too narrow and no word of it. QA78: real data copied (rounded
+    values, natural ties) must be caught too, a balanced design of codes and one column not;
+    QA76: rows the user weighs are the user's (copies too)."""
     import warnings
 
     from bayesgmm._validation import CopiedRowsWarning
@@ -718,14 +719,19 @@ def test_rows_all_written_the_same_number_of_times_are_named_as_likely_copies(ol
     with pytest.warns(CopiedRowsWarning) as caught:
         fit_em(np.repeat(X, 3, axis=0), 2, random_state=0)
     message = str(caught[0].message)
-    assert message.startswith("every one of the 200 distinct rows appears 3 times (600 rows)")
-    assert "fit one of each" in message and "about 1.7x too narrow" in message
+    assert message.startswith("600 of the 600 rows have an identical twin (200 distinct rows)")
+    assert "fit one of each" in message and "about 1.7x here" in message
     assert "\n" not in message
+    faithful = old_faithful.to_numpy()
+    assert validation.copied_rows_warning(np.r_[faithful, faithful]) is not None  # ties too
+    assert validation.copied_rows_warning(np.r_[X, X + 1e-12]) is not None  # a round trip
     with warnings.catch_warnings():
         warnings.simplefilter("error", CopiedRowsWarning)
-        fit_em(old_faithful, 2, random_state=0)  # real ties (whole minutes), uneven
-        fit_em(np.r_[X, X, X[:20]], 2, random_state=0)  # not every row repeated alike
+        fit_em(old_faithful, 2, random_state=0)  # its own ties
+        fit_em(np.r_[X, X[:20]], 2, random_state=0)  # a few repeated rows
+        fit_em(np.repeat(X, 3, axis=0), 2, random_state=0,
+               sample_weight=np.ones(600))  # the user weighs the rows
         grid = np.repeat(np.array([[a, b] for a in range(5) for b in range(4)], float), 3,
                          axis=0)
         assert validation.copied_rows_warning(grid) is None  # a balanced design of codes
-        assert validation.copied_rows_warning(np.round(rng.normal(size=(999, 1)) * 3)) is None
+        assert validation.copied_rows_warning(np.repeat(X[:, :1], 2, axis=0)) is None  # 1-D
