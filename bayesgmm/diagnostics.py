@@ -2132,14 +2132,15 @@ def _collapsed_direction(c, scale, names, chains, data=None, mean=None) -> tuple
     low = vec[worst, draw, :, :flat]  # (D, flat): the flat directions
     rows = np.all(np.isfinite(data), axis=1)
     off = np.abs(((data[rows] - np.median(mean[worst], axis=0)) / scale) @ low).max(axis=1)
-    on = int(np.sum(off < 10 * _COLLAPSED_RATIO))
-    if on == 0 or on > 0.9 * rows.sum():  # the relation is the data's own: a derived column
+    on, complete = int(np.sum(off < 10 * _COLLAPSED_RATIO)), int(rows.sum())
+    if on == 0 or on == complete:  # every row: the data's own relation, a derived column
         return text, _RELATED_COLUMNS
-    text += (f"; {on} of the {int(rows.sum())} rows lie on it, the others do not (a relation "
-             "of this component's rows only)")
-    return text, ("Those rows carry no measurement noise along the relation (a copied or "
-                  "computed block, a calibration line?): leaving a column out will not help, "
-                  "as the other rows do not share it; add the noise they lack (jitter them "
+    # QA76/QA78: at 370 of 400 rows it had been called a derived column, the 30 unsaid
+    text += (f"; {on} of the {complete} rows with every value observed lie on it, the "
+             f"other {complete - on} do not")
+    return text, ("The rows on it carry no measurement noise along the relation (a copied or "
+                  "computed block, a calibration line?): leaving a column out helps only "
+                  "where every row shares the relation; add the noise they lack (jitter them "
                   "by their measurement precision), or fit them apart from the rest")
 
 

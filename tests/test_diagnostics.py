@@ -1209,11 +1209,22 @@ def test_a_cluster_on_a_line_in_3d_is_named_as_its_rows_relation_not_a_derived_c
     text = collapsed_evidence(post, observed)
     assert "component 0 collapses onto a lower-dimensional subspace" in text
     assert "2 exact linear relations, lying on a line of the 3-D space" in text
-    assert "150 of the 300 rows lie on it" in text
+    assert "150 of the 300 rows with every value observed lie on it, the other 150 do not" \
+        in text
     assert "derived or duplicated" not in text and "jitter them" in text
     assert "sd is 0 of" not in text  # QA75: a tiny ratio printed as 0
     # without the data: the relation named, the general remedy
     assert "derived or duplicated" in collapsed_evidence(post)
+    # QA78: 370 of 400 rows on the line were "a derived column", the 30 off it unsaid
+    most = np.r_[np.array([5.0, 5.0, 5.0]) + rng.normal(size=(370, 1)) * [1.0, 2.0, -1.0],
+                 rng.normal(size=(30, 3))]
+    text = collapsed_evidence(post, observed.assign(x=(("observation", "feature"), most)))
+    assert "370 of the 400 rows with every value observed lie on it, the other 30 do not" \
+        in text and "derived or duplicated" not in text
+    # every row on it: the data's own relation
+    every = most[:370]
+    assert "derived or duplicated" in collapsed_evidence(
+        post, observed.assign(x=(("observation", "feature"), every)))
 
 
 def test_a_component_the_data_neither_fill_nor_locate_is_k_too_large(rng):

@@ -2089,12 +2089,16 @@ def test_the_predictive_checks_cause_follows_the_statistic_and_its_direction():
 
 
 @pytest.mark.parametrize(("skew", "bounds", "advised", "not_advised"), [
-    (8.0, (0.5, 40.0), "a transform such as a log,", "shifted"),  # positive, right-skewed
-    (8.0, (0.0, 0.9), "a logit or a log (its values lie in [0, 1])", "shifted"),
-    (8.0, (-3.0, 5.0), "a log of the values shifted above 0 (x - min + c)", "logit"),
-    # QA75: a log-transformed proportion (all negative, left-skewed) was told "a log" again
-    (-8.0, (-13.0, -0.1), "a log of (max + c - x) or a power above 1", "a transform such as a log"),
-    (-8.0, (0.2, 1.0), "a logit, or a log of 1 - x", "shifted"),
+    (8.0, (0.5, 40.0), "a log of the values shifted to just above 0 (x - min + c", "logit"),
+    (8.0, (0.01, 0.9), "a square root or a log of x, or a logit (its values", "nudged"),
+    (8.0, (0.0, 0.9), "a logit (exact 0s and 1s nudged inside first)", "square)"),
+    (8.0, (-3.0, 5.0), "a log of the values shifted to just above 0", "logit"),
+    # QA75: a log-transformed proportion (all negative, left-skewed) was told "a log" again;
+    # QA76/QA78: "a square" of negative values made the skew worse
+    (-8.0, (-13.0, -0.1), "a log of (max + c - x)", "square"),
+    (-8.0, (2.0, 30.0), "a log of (max + c - x) or, its values being >= 0, a power above 1",
+     "logit"),
+    (-8.0, (0.2, 1.0), "a log of 1 - x, or a logit (exact 0s and 1s", "x - min"),
 ])
 def test_a_skewness_misfit_suggests_a_transform_for_its_direction_and_bounds(
         skew, bounds, advised, not_advised):
@@ -2110,6 +2114,15 @@ def test_a_skewness_misfit_suggests_a_transform_for_its_direction_and_bounds(
     assert cause.startswith("an asymmetry that its Gaussian components do not give (")
     assert advised in cause and not_advised not in cause
     assert cause.endswith(", or more components, may).")
+    # QA76: the data skewed less than the model (the same side): no transform of the data
+    observed = np.array([np.sign(skew) * 0.5, 0.0])
+    replicated = replicated + np.array([skew, 0.0])
+    check = PredictiveCheck(labels, observed, replicated,
+                            np.mean(replicated >= observed, axis=0),
+                            ranges=(("prop", *bounds), ("score", -2.0, 2.0)))
+    cause = check.finding().partition("misses part of the data: ")[2]
+    assert cause.startswith("an asymmetry that its components give more strongly than the data")
+    assert "transform" not in cause
 
 
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)

@@ -1580,6 +1580,9 @@ class PredictiveCheck:
         if kurtosis:  # not a log: heavy tails may be symmetric, or below 0 (QA)
             return f"heavier tails than its Gaussian components give (more components{noise} may)"
         if label.startswith(("skewness", "quartile skewness")):
+            if above != (self.observed[k] > 0):  # the data less skewed than the model
+                return ("an asymmetry that its components give more strongly than the data "
+                        "(another covariance type or more components may)")
             return ("an asymmetry that its Gaussian components do not give ("
                     + _skew_transform(above, self._range(label)) + ", or more components, may)")
         return (f"a spread that its components do not give (more components{noise} may)")
@@ -1634,20 +1637,21 @@ class PredictiveCheck:
 
 def _skew_transform(right: bool, bounds: tuple[float, float] | None) -> str:
     """A transform that removes a skew beyond the model's: ``right`` (the data's skewness above
-    the replicates') or left, fitted to the column's ``bounds`` (QA75: "a log" was advised for
-    a log-transformed column, all negative and left-skewed)."""
+    the replicates' and above 0) or left, fitted to the column's ``bounds`` (QA75: "a log" was
+    advised for a log-transformed column, all negative and left-skewed; QA76/QA78: "a square"
+    of negative values turned a left skew into a worse right one, a log of values far from 0
+    does little, a logit of exact 0s and 1s is infinite)."""
     lo, hi = bounds if bounds is not None else (np.nan, np.nan)
-    proportion = 0 <= lo and hi <= 1
-    if right and proportion:
-        return "a transform such as a logit or a log (its values lie in [0, 1])"
+    if 0 <= lo and hi <= 1:
+        edge = (" (exact 0s and 1s nudged inside first)" if lo == 0 or hi == 1 else "")
+        side = "x" if right else "1 - x"
+        return (f"a transform such as a square root or a log of {side}, or a logit{edge} "
+                "(its values lie in [0, 1])")
     if right:
-        return ("a transform such as a log" if lo > 0 else
-                "a transform such as a log of the values shifted above 0 (x - min + c)"
-                if np.isfinite(lo) else "a transform such as a log")
-    if proportion:
-        return "a transform such as a logit, or a log of 1 - x (its values lie in [0, 1])"
-    return ("a transform of the left skew, such as a log of (max + c - x) or a power above 1 "
-            "(a square)")
+        return ("a transform such as a log of the values shifted to just above 0 (x - min + c, "
+                "c small beside their spread)")
+    square = " or, its values being >= 0, a power above 1 (a square)" if lo >= 0 else ""
+    return f"a transform of the left skew, such as a log of (max + c - x){square}"
 
 
 def _p_words(p: float, n: int) -> str:
