@@ -1382,6 +1382,15 @@ def test_forest_ticks_of_a_column_in_tiny_units_are_short_and_scaled_in_the_labe
         _assert_nothing_overlaps_or_is_cut(fig)
     finally:
         plt.close(fig)
+    # QA76: far from 0 (a K=1 panel about 1e6) the ticks keep their leading digits
+    from bayesgmm.plots.diagnostics import _axis_in_powers_of_ten
+
+    fig = Figure()
+    axis = fig.add_subplot()
+    axis.set_xlim(999_997, 1_000_002)
+    axis.set_xlabel("mean")
+    _axis_in_powers_of_ten(axis)
+    assert axis.get_xlabel() == "mean"
 
 
 @pytest.mark.parametrize("name", ["plot_density", "plot_overlay", "plot_classification",
