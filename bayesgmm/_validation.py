@@ -577,6 +577,12 @@ MIN_RELATIVE_SPREAD = 1e-13
 # Singular values of the standardised data below this (relative to the largest) mean the
 # columns are linearly dependent up to rounding.
 COLLINEAR_TOL = 1e-10
+# ... and below this, dependent to within a covariance's rounding: its smallest eigenvalue,
+# the square (1e-14 relative), is then a hundred times float64's ~1e-16, where a
+# covariance stops being positive definite in floating point (QA78: x2 = x0 + x1 + noise of
+# 3e-9 to 1e-7 was accepted, then failed inside the prior with "scale must be a symmetric
+# positive-definite matrix", an argument the user never gave).
+DEPENDENT_TOL = 1e-7
 
 
 def singular_columns(X: np.ndarray, names: Sequence[str], covariance_type: str = "full"
@@ -625,11 +631,12 @@ def singular_columns(X: np.ndarray, names: Sequence[str], covariance_type: str =
                 return (f"columns {names[a]!r} and {names[b]!r} are collinear (one is a linear "
                         f"function of the other: correlation {r:+.12g})")
     _, s, vt = np.linalg.svd(Z / np.sqrt(N), full_matrices=False)
-    if s[-1] < COLLINEAR_TOL * s[0]:
+    if s[-1] < DEPENDENT_TOL * s[0]:
         loadings = np.abs(vt[-1])
         involved = [names[j] for j in np.flatnonzero(loadings > 1e-6 * loadings.max())]
+        exact = "" if s[-1] < COLLINEAR_TOL * s[0] else " to 7 digits or more"
         return (f"columns {', '.join(map(repr, involved))} are linearly dependent (one is a "
-                "linear combination of the others)")
+                f"linear combination of the others{exact})")
     return None
 
 

@@ -735,3 +735,17 @@ def test_rows_with_identical_twins_are_named_as_likely_copies(old_faithful):
                          axis=0)
         assert validation.copied_rows_warning(grid) is None  # a balanced design of codes
         assert validation.copied_rows_warning(np.repeat(X[:, :1], 2, axis=0)) is None  # 1-D
+
+
+@pytest.mark.parametrize("eps", [3e-9, 3e-8, 3e-7])
+def test_a_column_derived_to_seven_digits_is_refused_by_name(eps):
+    """QA78: x2 = x0 + x1 + noise of 3e-9 to 1e-7 passed the input checks, then fit_bayes
+    failed inside the prior ("scale must be a symmetric positive-definite matrix")."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(400, 2))
+    X = np.c_[X, X[:, 0] + X[:, 1] + rng.normal(0, eps, 400)]
+    problem = validation.singular_columns(X, ["a", "b", "c"])
+    assert problem == ("columns 'a', 'b', 'c' are linearly dependent (one is a linear "
+                       "combination of the others to 7 digits or more)")
+    X[:, 2] += rng.normal(0, 1e-4, 400)  # a relation to 4 digits: a column of its own
+    assert validation.singular_columns(X, ["a", "b", "c"]) is None
