@@ -582,11 +582,13 @@ def _embedder(figures: list[Figure], files: FigureFiles | None = None
             fig = make()
         except Exception as exc:  # one failed figure must not cost the whole report
             # ... but it is said where the user looks while waiting, not only in the page
-            warnings.warn(f'the report\'s figure "{name}" failed ({type(exc).__name__}: '
-                          f"{exc}); the report has a note in its place", UserWarning,
-                          skip_file_prefixes=IN_PACKAGE)
-            return f'<p class="warn">Figure "{html.escape(name)}" failed: ' \
-                   f"{html.escape(type(exc).__name__)}: {html.escape(str(exc))}</p>"
+            why = f"{type(exc).__name__}: {exc}"
+            if isinstance(exc, np.linalg.LinAlgError):  # QA75: the error alone, unexplained
+                why += (" (a covariance of the fit is singular, as a component collapsed onto "
+                        "a value or a linear relation makes it: see the verdict)")
+            warnings.warn(f'the report\'s figure "{name}" failed ({why}); the report has a '
+                          "note in its place", UserWarning, skip_file_prefixes=IN_PACKAGE)
+            return f'<p class="warn">Figure "{html.escape(name)}" failed: {html.escape(why)}</p>'
         # shown at the page's scale whatever its dpi: a 300-dpi PNG is sharper, not larger
         width = round(fig.get_figwidth() * _PAGE_DPI)
         png, vectors = _rendered(fig, files)

@@ -2170,3 +2170,18 @@ def test_a_row_of_estimates_is_printed_in_one_notation():
     assert all("\u00d7 10" in shown.loc["a", c] for c in ("mean", "sd", "lower", "upper"))
     assert shown.loc["a", "upper"].startswith("1.04 \u00d7 10\u207b\u2074")
     assert shown.loc["b"].tolist()[1:5] == ["0.5012", "0.0100", "0.4800", "0.5200"]
+
+
+def test_a_figure_failing_on_a_singular_covariance_says_why():
+    """QA75: 'Figure "density" failed: LinAlgError: Singular matrix', no word of the cause
+    (a collapsed component) in the page or on the console."""
+    from bayesgmm.report import _embedder
+
+    def singular():
+        raise np.linalg.LinAlgError("Singular matrix")
+
+    with pytest.warns(UserWarning, match="a covariance of the fit is singular"):
+        html = _embedder([])("density", "caption", singular)
+    assert html.startswith('<p class="warn">Figure "density" failed: LinAlgError: Singular '
+                           "matrix (a covariance of the fit is singular")
+    assert "see the verdict" in html
