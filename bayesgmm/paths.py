@@ -33,7 +33,8 @@ from .tempdirs import private_directory
 
 __all__ = ["KINDS", "MANIFEST", "ORPHAN_AGE_S", "REPLACES", "check_writable", "clean_orphans",
            "directory_identity", "expand_home", "in_progress", "missing_hint",
-           "pytensor_cache_fallback", "read_consistently"]
+           "pytensor_cache_fallback", "read_consistently", "remember_source",
+           "replaced_since_read"]
 
 MANIFEST = "manifest.json"
 # What a manifest may say a directory is: the kinds bayesgmm writes, and so may replace.
@@ -101,6 +102,28 @@ def directory_identity(directory: Path) -> tuple[int, ...] | None:
     except OSError:
         return None
     return info.st_dev, info.st_ino, info.st_ctime_ns, info.st_mtime_ns
+
+
+# id(result) -> (a weak reference to it, the directory load() read it from, its identity):
+# a report beside it checks it is still that one (QA77: a race with `fit --force`)
+_SOURCES: dict[int, tuple[Any, Path, tuple[int, ...]]] = {}
+
+
+def remember_source(result: Any, directory: Path, identity: tuple[int, ...]) -> None:
+    """Record that ``result`` was read from ``directory`` as it was at ``identity``."""
+    import weakref
+
+    for key in [k for k, (ref, *_) in _SOURCES.items() if ref() is None]:  # collected
+        del _SOURCES[key]
+    _SOURCES[id(result)] = (weakref.ref(result), directory.resolve(), identity)
+
+
+def replaced_since_read(result: Any, directory: Path) -> bool:
+    """Whether another directory was swapped in at ``directory``, where ``result`` was read."""
+    entry = _SOURCES.get(id(result))
+    if entry is None or entry[0]() is not result or entry[1] != directory.resolve():
+        return False
+    return directory_identity(directory) != entry[2]
 
 
 def read_consistently(directory: Path, read: Callable[[Path], Any], reads: int = 5) -> Any:

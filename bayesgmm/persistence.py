@@ -58,10 +58,12 @@ from .paths import (
     ORPHAN_AGE_S,
     check_writable,
     clean_orphans,
+    directory_identity,
     expand_home,
     in_progress,
     missing_hint,
     read_consistently,
+    remember_source,
 )
 from .posterior import BayesResult
 from .priors import ConjugatePrior, Priors, Standardisation
@@ -157,8 +159,12 @@ def load(path: str | os.PathLike) -> BayesResult | EMResult:
     """
     directory = expand_home(path)  # "~/fit" as save wrote it
     # Another process may save over the result while this one reads it (QA: 19 of 5,650
-    # loads failed): read again, from the new one
-    return read_consistently(directory, _load)
+    # loads failed): read again, from the new one; a report beside it checks it (QA77)
+    before = directory_identity(directory)
+    result = read_consistently(directory, _load)
+    if before is not None and directory_identity(directory) == before:
+        remember_source(result, directory, before)
+    return result
 
 
 def _load(directory: Path) -> BayesResult | EMResult:

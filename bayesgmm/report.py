@@ -64,7 +64,7 @@ from .observation_record import (
     observations_record,
     observations_sentence,
 )
-from .paths import MANIFEST, _manifest_kind, expand_home, in_progress
+from .paths import MANIFEST, _manifest_kind, expand_home, in_progress, replaced_since_read
 from .plots._common import (  # "uncertain": below this probability; the figures' bounds
     _RUG_POINTS,
     SCATTER_POINTS,
@@ -189,7 +189,8 @@ def write_report(result: BayesResult, directory: str | os.PathLike, *,
                                      diagnostics=diagnostics, dpi=files.dpi,
                                      vector_formats=files.vector_formats,
                                      predictive_check=predictive_check)
-    return _write_files(Path(directory), REPORT_NAME, page, figures, writes="posterior report")
+    return _write_files(Path(directory), REPORT_NAME, page, figures, writes="posterior report",
+                        source=result)
 
 
 def build_report(result: BayesResult, *, data_source: str | None = None,
@@ -297,7 +298,8 @@ def write_em_report(em: EMResult, X: Any, directory: str | os.PathLike, *,
     page, figures = build_em_report(em, X, data_source=data_source, settings=settings,
                                     labels=labels, rows=rows, sample_weight=sample_weight,
                                     dpi=dpi, vector_formats=vector_formats)
-    return _write_files(Path(directory), REPORT_NAME, page, figures, writes="EM report")
+    return _write_files(Path(directory), REPORT_NAME, page, figures, writes="EM report",
+                        source=em)
 
 
 def build_em_report(em: EMResult, X: Any, *, data_source: str | None = None,
@@ -502,7 +504,7 @@ def _em_settings_html(record: Mapping[str, Any] | None,
 
 
 def _write_files(directory: Path, page_name: str, page: str, figures: list[Figure], *,
-                 kind: str = "Report", writes: str | None = None) -> Path:
+                 kind: str = "Report", writes: str | None = None, source: Any = None) -> Path:
     """Write ``page_name`` and ``figures/*.png`` into ``directory``, replacing both whole.
 
     Through :func:`bayesgmm.result_files.write_directory`: a new (or empty) ``directory`` is
@@ -512,7 +514,8 @@ def _write_files(directory: Path, page_name: str, page: str, figures: list[Figur
     all. Symbolic links in it are never followed; anything else is refused. A directory that
     this process is building (``save(..., extra=...)``) is written into directly. ``writes``
     (a key of :data:`bayesgmm.paths.REPLACES`) says what may be there already: a report goes
-    beside the fit it describes, never beside another kind.
+    beside the fit it describes, never beside another kind. ``source``: the fit described,
+    which, if :func:`bayesgmm.load` read it from ``directory``, must still be the one there.
     """
     directory = expand_home(directory)  # "~/report": the home's, never ./~
 
@@ -530,6 +533,10 @@ def _write_files(directory: Path, page_name: str, page: str, figures: list[Figur
             write_manifest(directory, kind)
     elif directory.is_dir() and not directory.is_symlink() and any(directory.iterdir()):
         def rebuild(tmp: Path) -> None:
+            if replaced_since_read(source, directory):
+                raise ValueError(f"{directory} was replaced while its report was being written "
+                                 "(another bayesgmm run saved over it): the report, of the "
+                                 "result read before, was not written; run report again")
             # A report's own manifest lists (and checksums) the report: write it anew. A
             # result's lists its files and its report: the old report's entries give way to
             # the new one's (listed, so that a later rewrite or --force may replace them).

@@ -2185,3 +2185,19 @@ def test_a_figure_failing_on_a_singular_covariance_says_why():
     assert html.startswith('<p class="warn">Figure "density" failed: LinAlgError: Singular '
                            "matrix (a covariance of the fit is singular")
     assert "see the verdict" in html
+
+
+def test_a_report_is_not_written_beside_a_result_saved_over_the_one_it_read(tiny_fit, tmp_path):
+    """QA77: `bayesgmm report D` while `fit -o D --force` replaced D put the old fit's
+    report beside the new fit (its manifest checksumming the mismatch). The report of a
+    result read from D is written only while D is still the directory it was read from."""
+    import bayesgmm
+
+    directory = tmp_path / "fit"
+    tiny_fit.save(directory)
+    read = bayesgmm.load(directory)
+    tiny_fit.save(directory, overwrite=True)  # another run saves over it meanwhile
+    with pytest.raises(ValueError, match=r"was replaced while its report was being written"):
+        write_report(read, directory, progressbar=False)
+    assert not (directory / "report.html").exists()
+    assert write_report(bayesgmm.load(directory), directory, progressbar=False).is_file()
