@@ -571,16 +571,18 @@ def _copied_rows(X: np.ndarray) -> str | None:
 
 
 def warn_about_columns(X: np.ndarray, names: Sequence[str], sample_weight: Any = None
-                       ) -> None:
+                       ) -> tuple[str, ...]:
     """Warn, once where every fit's data are validated, of a flag or a code among the
     features (EM would split the rows by it) and of rows that look copied (not with
-    ``sample_weight``: the user weighs the rows, copies too)."""
+    ``sample_weight``: the user weighs the rows, copies too); returns the messages, which
+    the fit's record keeps (QA77: on stderr only, a pipeline had no file saying them)."""
     few = few_values_warning(X, names)
     if few:
         warnings.warn(few, FewValuesWarning, skip_file_prefixes=IN_PACKAGE)
     copied = None if sample_weight is not None else copied_rows_warning(X)
     if copied:
         warnings.warn(copied, CopiedRowsWarning, skip_file_prefixes=IN_PACKAGE)
+    return tuple(m for m in (few, copied) if m)
 
 
 # A column whose standard deviation is below this is numerically zero: its variance (sd^2)

@@ -116,6 +116,9 @@ class Observations(NoiseFlag):
     noise_volume : float or None
         The noise component's volume as given (``noise_volume``); None for the bounding box
         or without noise. Kept as given: ``exp(-noise_log_density)`` is off in the last bit.
+    data_warnings : tuple of str
+        The warnings about the columns given when the data were validated (a flag or a code,
+        copied rows), kept in the fit's record.
     """
 
     X: np.ndarray
@@ -131,6 +134,7 @@ class Observations(NoiseFlag):
     n_rows_dropped: int
     row_names: tuple[str, ...] | None = None
     noise_volume: float | None = None
+    data_warnings: tuple[str, ...] = ()
 
     @property
     def n_samples(self) -> int:
@@ -288,6 +292,7 @@ class Observations(NoiseFlag):
             "noise": self.noise,
             "noise_log_density": float(self.noise_log_density) if self.noise else None,
             "noise_volume": self.noise_volume,
+            "data_warnings": list(self.data_warnings),
         }
 
     def describe(self) -> list[str]:
@@ -417,7 +422,7 @@ def prepare_observations(
     if codes is not None and not np.any(codes >= 0):
         codes = None
     # here, where every fit's data are validated once (the API's and the command line's)
-    warn_about_columns(Xv, names, g)
+    said = warn_about_columns(Xv, names, g)
     counted = Xv if g is None else Xv[g > 0]  # a row of weight 0 is no row
     unweighted = [names[j] for j in np.flatnonzero(np.isnan(counted).all(axis=0))]
     if unweighted:
@@ -430,6 +435,7 @@ def prepare_observations(
         n_missing_values=int(nan.sum()), n_rows_with_missing=int(nan.any(axis=1).sum()),
         n_rows_dropped=int(n_input - Xv.shape[0]), row_names=row_names(X, kept),
         noise_volume=None if noise_volume is None else float(noise_volume),
+        data_warnings=said,
     )
 
 

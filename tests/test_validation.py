@@ -749,3 +749,23 @@ def test_a_column_derived_to_seven_digits_is_refused_by_name(eps):
                        "combination of the others to 7 digits or more)")
     X[:, 2] += rng.normal(0, 1e-4, 400)  # a relation to 4 digits: a column of its own
     assert validation.singular_columns(X, ["a", "b", "c"]) is None
+
+
+def test_the_data_warnings_are_kept_in_the_fits_record(tmp_path):
+    """QA77: the warnings about the data (a 0/1 column, copied rows) were on stderr only;
+    em.json said "warnings": [] and no file named them. The fit's observations record keeps
+    them, and a saved fit carries them."""
+    import warnings
+
+    import bayesgmm
+
+    X = np.random.default_rng(0).normal(size=(100, 2))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        em = fit_em(np.repeat(X, 2, axis=0), 2, random_state=0)
+    said = em.observations["data_warnings"]
+    assert len(said) == 1 and said[0].startswith("200 of the 200 rows have an identical twin")
+    em.save(tmp_path / "em")
+    assert bayesgmm.load(tmp_path / "em").observations["data_warnings"] == said
+    clean = fit_em(X, 2, random_state=0)
+    assert clean.observations["data_warnings"] == []
