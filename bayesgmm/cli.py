@@ -934,6 +934,10 @@ def _cmd_em(args: argparse.Namespace) -> int:
                                                   else {}),
                                **_data_record(_shown(args.data), args.data, args.index,
                                               args.weights, args.labels)})
+    bic, aic = _em_criteria(em, frame)  # in em.json as printed (QA77: the console only)
+    em = replace(em, settings={**em.settings, "criteria": {
+        "log_likelihood": em.log_likelihood, "n_parameters": em.n_parameters, "bic": bic,
+        "aic": aic}})
     _name_components(em, names)
     _print_em(em, frame, observed.get("sample_weight"))
     _print_observations(em, names)
@@ -1000,13 +1004,11 @@ def _print_em(em, frame, sample_weight=None) -> None:
             rows[f"corr[{names[i]}, {names[j]}]"] = (
                 full[:, i, j] / np.sqrt(full[:, i, i] * full[:, j, j]))
     table = pd.DataFrame(rows).T
-    from .observation_record import component_titles, fitted_criteria
+    from .observation_record import component_titles
 
     table.columns = [f"component {k}" for k in component_titles(em, em.n_components)]
 
-    # weighted, labelled, incomplete or noisy rows: the criteria of the fitted objective
-    bic, aic = fitted_criteria(em.log_likelihood, em.n_parameters, em.observations,
-                               len(frame)) or (em.bic(frame), em.aic(frame))
+    bic, aic = _em_criteria(em, frame)
     from .em import is_degenerate, restarts_reached
 
     # as select_em excludes such a fit (small-sample QA: a K=3 fit with a 2-point component
@@ -1898,6 +1900,15 @@ def _check_k(n_components: int, frame: pd.DataFrame | None, source: str,
             f"K={n_components} components is more than the {rows}: "
             f"give {option} at most {len(frame)} (each component needs rows of its own"
             + ("" if selecting else "; 'bayesgmm select' compares a range of K") + ")")
+
+
+def _em_criteria(em: Any, frame: Any) -> tuple[float, float]:
+    """BIC and AIC of an EM fit on its data: with weighted, labelled, incomplete or noisy
+    rows, those of the fitted objective."""
+    from .observation_record import fitted_criteria
+
+    return fitted_criteria(em.log_likelihood, em.n_parameters, em.observations,
+                           len(frame)) or (em.bic(frame), em.aic(frame))
 
 
 def _data_record(data_source: str, data_file: Any, index: str | None, weights: str | None,

@@ -488,7 +488,8 @@ def _em_settings_html(record: Mapping[str, Any] | None,
         rows.update({_EM_RECORD_NAMES.get(k, k): str(v) for k, v in record.items()
                      if v is not None and k not in (
                          "random_state", "seed_drawn", "init", "n_init", "max_iter", "tol",
-                         "atol", "degenerate_restarts_passed_over", "restarts_at_best")
+                         "atol", "degenerate_restarts_passed_over", "restarts_at_best",
+                         "criteria")  # em --out's BIC and AIC: the fit's section gives them
                      and not (named and k == "index_column")})
         raw = {"seed": seed, "EM restarts (per seeding)": record.get("n_init")}
     for name, value in (settings or {}).items():

@@ -870,6 +870,11 @@ def test_em_out_without_report_saves_the_fit_and_its_estimates(data_dir, capsys)
     em = bayesgmm.load(saved)
     table = pd.read_csv(saved / "estimates.csv")
     assert table.loc[table["parameter"] == "weights", "estimate"].tolist() == list(em.weights)
+    # the criteria printed, in em.json too (QA77: the console only)
+    criteria = em.settings["criteria"]
+    assert f"BIC {criteria['bic']:,.2f}, AIC {criteria['aic']:,.2f}" in out
+    assert criteria["n_parameters"] == em.n_parameters
+    assert criteria["bic"] == pytest.approx(em.bic(pd.read_csv(data_dir / "good.csv")))
     rc, _, err = _run_main(["em", "good.csv", "-k", "2", "--out", "somewhere"], capsys)
     assert rc == 2 and "--force" in err  # the earlier output is kept
     rc, _, err = _run_main(["em", "good.csv", "-k", "2", "--force"], capsys)
