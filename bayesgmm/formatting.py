@@ -63,6 +63,16 @@ def format_number(value: Any, digits: int = 4, scale: Any = None,
     return "0" if text in ("-0", "") else text
 
 
+def needs_power(values: Any, scale: Any = None) -> bool:
+    """Whether :func:`format_number` prints one of ``values`` as a power of ten (a row of
+    them then reads best all so: "2.023 × 10⁻⁵" beside "0.0002028" read as two scales)."""
+    x = np.abs(np.asarray(values, dtype=np.float64).ravel())
+    floor = 0.0 if scale is None else NEGLIGIBLE * abs(float(scale))
+    x = x[np.isfinite(x) & (x > 0) & (x >= floor)]
+    exponent = np.floor(np.log10(x))
+    return bool(np.any((exponent < -4) | (exponent >= 15)))
+
+
 def power_of_ten(exponent: int) -> str:
     """10 to ``exponent`` as the report writes it: "10⁻⁶"."""
     return f"10{str(int(exponent)).translate(_SUPERSCRIPT)}"

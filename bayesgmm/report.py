@@ -55,7 +55,7 @@ from ._warn import IN_PACKAGE
 from .covariance import covariance_words, sd_and_correlation
 from .draw_arrays import membership_draws
 from .draws import Checkpoint
-from .formatting import format_count, format_number, per_chain, timing_parts
+from .formatting import format_count, format_number, needs_power, per_chain, timing_parts
 from .glossary import terms_section
 from .modality import one_mode_groups, shape_note, shape_note_again
 from .observation_record import (
@@ -945,7 +945,9 @@ def _section_data(em, X, figure, sample_weight=None) -> str:
     # each feature's statistics against its size: a standardised column's mean, zero up to
     # rounding, printed "7.864 × 10⁻¹⁵"
     size = frame.abs().max()
-    desc = pd.DataFrame({c: [format_number(v, scale=size[f]) for f, v in desc[c].items()]
+    power = {f: needs_power(desc.loc[f], size[f]) for f in desc.index}  # a row, one notation
+    desc = pd.DataFrame({c: [format_number(v, scale=size[f], power=power[f] and c != "observed")
+                             for f, v in desc[c].items()]
                          for c in desc.columns}, index=desc.index)
     # (referee: the 2-D caption promised each feature's histogram beside a bare scatter plot)
     kind = ("a histogram" if X.shape[1] == 1 else "a scatter plot" if X.shape[1] == 2 else
@@ -1372,15 +1374,13 @@ def estimate_digits(table: pd.DataFrame, estimates: Sequence[str]) -> pd.DataFra
     (the columns ``estimates``) to its leading digit (QA: "30,417" beside an MCSE of 220) and
     the error itself to two significant digits ("0.00037", not 0.0003711). The report's
     table and the console's print the same text."""
-    shown = table.assign(EM=[_estimate(v) for v in table["EM"]])
     if "MCSE" not in table.columns:
-        return shown
+        return table.assign(EM=[_estimate(v) for v in table["EM"]])
     # one notation a row: "9.576 × 10⁻⁵" beside "0.0001040" read as two scales (QA75); a
     # power of ten for all where one number needs it
-    values = table[list(estimates)].abs().to_numpy(dtype=float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        tiny = (values > 0) & (np.floor(np.log10(values)) < -4)
-    fixed = ~tiny.any(axis=1)
+    fixed = [not needs_power(row) for row in table[["EM", *estimates]].to_numpy(dtype=float)]
+    shown = table.assign(EM=[format_number(v, keep_zeros=True, power=not f)
+                             for v, f in zip(table["EM"], fixed, strict=True)])
     shown = shown.assign(**{col: [_mcse_digits(v, e, f) for v, e, f in zip(
         table[col], table["MCSE"], fixed, strict=True)] for col in estimates})
     return shown.assign(MCSE=[format_number(v, 2) for v in table["MCSE"]])

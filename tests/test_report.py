@@ -2163,11 +2163,12 @@ def test_a_row_of_estimates_is_printed_in_one_notation():
 
     from bayesgmm.report import estimate_digits
 
-    table = pd.DataFrame({"EM": [9.98e-5, 0.5], "mean": [9.984e-5, 0.5012],
+    table = pd.DataFrame({"EM": [1.001e-4, 0.5], "mean": [9.984e-5, 0.5012],
                           "sd": [2.2e-6, 0.01], "lower": [9.576e-5, 0.48],
                           "upper": [1.040e-4, 0.52], "MCSE": [5e-8, 3e-4]}, index=["a", "b"])
     shown = estimate_digits(table, ["mean", "sd", "lower", "upper"])
-    assert all("\u00d7 10" in shown.loc["a", c] for c in ("mean", "sd", "lower", "upper"))
+    assert all("\u00d7 10" in shown.loc["a", c]
+               for c in ("EM", "mean", "sd", "lower", "upper"))
     assert shown.loc["a", "upper"].startswith("1.04 \u00d7 10\u207b\u2074")
     assert shown.loc["b"].tolist()[1:5] == ["0.5012", "0.0100", "0.4800", "0.5200"]
 
@@ -2201,3 +2202,24 @@ def test_a_report_is_not_written_beside_a_result_saved_over_the_one_it_read(tiny
         write_report(read, directory, progressbar=False)
     assert not (directory / "report.html").exists()
     assert write_report(bayesgmm.load(directory), directory, progressbar=False).is_file()
+
+
+def test_the_data_overview_prints_a_feature_in_one_notation():
+    """The report's data table printed conc's min as "2.023 × 10⁻⁵" beside its mean
+    "0.0002028" (as QA75 found in the parameter table): one notation a row."""
+    import warnings
+
+    from bayesgmm import fit_em
+    from bayesgmm.report import _embedder, _section_data
+
+    rng = np.random.default_rng(0)
+    X = np.c_[np.abs(rng.normal(2e-4, 1e-4, 200)) + 1e-6, rng.normal(5e4, 1e4, 200)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        em = fit_em(X, 1, random_state=0)
+        html = _section_data(em, X, _embedder([]))
+    row = html[html.index("<th>x0</th>"):].split("</tr>")[0]
+    cells = [c.split("<")[0] for c in row.split("<td>")[1:]]
+    assert len(cells) == 5 and all("\u00d7 10" in c for c in cells), cells
+    other = html[html.index("<th>x1</th>"):].split("</tr>")[0]
+    assert "\u00d7 10" not in other
