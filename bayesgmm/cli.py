@@ -821,7 +821,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
           predictive_check=check, outliers=hint, shape=shape,
           rows=_rows_setting(args.index), figure_files=figure_files, data_file=args.data,
           index=args.index, weights=args.weights, labels=args.labels)
-    return EXIT_PROBLEMS if args.strict and not diag.ok else 0
+    return _strict_status(args, diag)
 
 
 def _directory(text: str) -> str:
@@ -1117,7 +1117,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
           rows=_rows_setting(spec.index, 'index = "COLUMN" in [data]'), figure_files=figure_files,
           data_file=spec.data_path, index=spec.index,
           index_option='index = "COLUMN" in [data]', weights=spec.weights, labels=spec.labels)
-    return EXIT_PROBLEMS if args.strict and not diag.ok else 0
+    return _strict_status(args, diag)
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
@@ -1179,7 +1179,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
             print(f"  - {reason}")
     print(f"\nreport: {html}")
     _say_missing_tables(directory)
-    return EXIT_PROBLEMS if args.strict and not diag.ok else 0
+    return _strict_status(args, diag)
 
 
 def _say_missing_tables(directory: Path) -> None:
@@ -1909,6 +1909,17 @@ def _em_criteria(em: Any, frame: Any) -> tuple[float, float]:
 
     return fitted_criteria(em.log_likelihood, em.n_parameters, em.observations,
                            len(frame)) or (em.bic(frame), em.aic(frame))
+
+
+def _strict_status(args: argparse.Namespace, diag: Diagnostics) -> int:
+    """The exit status: ``EXIT_PROBLEMS`` under --strict with a PROBLEMS verdict, said on
+    standard error too (QA77: exit 3 with an empty stderr, a scheduler's log gave no reason)."""
+    if not (args.strict and not diag.ok):
+        return 0
+    causes = ", ".join(getattr(diag, "causes", ()) or ()) or "see the diagnostics above"
+    print(f"bayesgmm: --strict: the verdict is PROBLEMS ({causes}); exit status "
+          f"{EXIT_PROBLEMS}", file=sys.stderr)
+    return EXIT_PROBLEMS
 
 
 def _data_record(data_source: str, data_file: Any, index: str | None, weights: str | None,

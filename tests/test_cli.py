@@ -343,6 +343,8 @@ def test_fit_then_report_end_to_end(data_dir):
     done = _bayesgmm("report", str(out), "--ess-min", "100000", "--strict", cwd=data_dir)
     assert done.returncode == 3, done.stderr[-2000:]
     assert "Diagnostics: PROBLEMS" in done.stdout and "report: " in done.stdout
+    # the reason on standard error too (QA77: a scheduler's log showed exit 3 and nothing)
+    assert "bayesgmm: --strict: the verdict is PROBLEMS (" in done.stderr
     assert (out / "report.html").is_file()
     assert len(list((out / "figures").glob("*.png"))) >= 7
     assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no temporary leftovers
