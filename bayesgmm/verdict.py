@@ -110,14 +110,29 @@ class Verdict:
 
     def to_dict(self) -> dict[str, Any]:
         """The record result.json keeps (``verdict``): the status, the sampling checks' own,
-        their causes, the model check's misfits and finding, and each model check's text."""
+        their causes, each sampling check's numbers (``checks``: name, value, threshold,
+        passed, and the scalar attaining the value where there is one; QA77: prose only,
+        inside the verdict line), the model check's misfits and finding, and each model
+        check's text."""
         return {"ok": bool(self.diagnostics.ok), "verdict": self.diagnostics.verdict,
                 "status": self.status, "sampling_status": self.sampling_status,
                 "causes": list(getattr(self.diagnostics, "causes", None) or ()),
+                "checks": [_check_record(c) for c in getattr(self.diagnostics, "checks", ())],
                 "model_check": self.model_check,
                 "outliers": self.outliers or None,
                 "richer_model": self.richer_model or None,
                 "prior_dominated": self.prior_dominated or None}
+
+
+def _check_record(check: Any) -> dict[str, Any]:
+    """One sampling check as numbers (NaN, an untestable check's, as null: JSON has no NaN)."""
+    def number(x: Any) -> float | None:
+        x = float(x)
+        return x if x == x and abs(x) != float("inf") else None
+
+    return {"name": check.name, "value": number(check.value),
+            "threshold": number(check.threshold), "passed": bool(check.passed),
+            "where": check.where or None}
 
 
 def overall_verdict(result: Any, *, predictive_check: bool = True, random_state: Any = 0,

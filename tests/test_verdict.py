@@ -53,6 +53,15 @@ def test_a_fits_verdict_has_its_model_checks(tiny_fit_diag, tiny_fit):
     full = overall_verdict(tiny_fit, predictive_check=False)
     assert full.richer_model == "" and full.outliers == ""
     assert full.status == tiny_fit.diagnostics().status
+    # each sampling check's numbers, not only the verdict line's prose (QA77)
+    import json
+
+    checks = json.loads(json.dumps(full.to_dict()))["checks"]
+    expected = tiny_fit.diagnostics().checks
+    assert [c["name"] for c in checks] == [c.name for c in expected]
+    rhat = next(c for c in checks if c["name"] == "max R-hat")
+    assert rhat["threshold"] == 1.01 and isinstance(rhat["passed"], bool)
+    assert rhat["value"] == next(c.value for c in expected if c.name == "max R-hat")
 
 
 def test_the_report_box_takes_its_colour_from_the_same_rule():
