@@ -22,18 +22,19 @@ the root of a variance's interval; ``BayesResult.summary(var_names=["sd", "corr"
 Columns: the key ``parameter`` (``weights``, ``means``, ``covariances``, ``noise_weight``: the
 posterior's variable names and the EMResult's attributes; ``sd``, ``corr``), ``component`` (its
 index), ``label`` (its known label's name, with ``--labels``), ``feature`` and ``feature_bis`` (the
-data's column names), ``name`` (ArviZ's label of the entry, e.g. ``means[0, waiting]``: the index of
-:meth:`BayesResult.summary`); cells that do not apply are empty. Then the numbers: for a posterior,
-the columns of :meth:`BayesResult.summary` as they are (``mean``, ``sd``, the equal-tailed
-interval's bounds ``eti94_lb``/``eti94_ub``, ``ess_bulk``, ``ess_tail``, ``r_hat``, ``mcse_mean``,
-``mcse_sd``), and ``identified``: False on the rows of a component whose draws describe no single
-cluster (the components the diagnostics' verdict names, which the report's and the console's tables
-mark with a dagger: nearly empty, not located by the data, counted twice or moving between two
-places), so that a script reading the table does not report them as one estimate; True on the other
-components' rows; empty where no component applies (a tied matrix, the noise weight). For an EM fit,
-one column ``estimate`` (a point estimate has no sd, interval or sampling diagnostics, so there are
-no such columns). Numbers are written in full (the shortest text that reads back as the same
-float64).
+data's column names), ``name`` (ArviZ's label of the entry, e.g. ``means[0, waiting]``: the index
+of :meth:`BayesResult.summary`); cells that do not apply are empty. Then the numbers: for a
+posterior, the columns of :meth:`BayesResult.summary` as they are (``mean``, ``sd``, the
+equal-tailed interval's bounds ``eti94_lb``/``eti94_ub``, ``ess_bulk``, ``ess_tail``, ``r_hat``,
+``mcse_mean``, ``mcse_sd``), after ``em``, the (MAP-)EM estimate that started the chains and names
+the components (:meth:`BayesResult.compare_em`'s ``em`` column), and last ``identified``: False on
+the rows of a component whose draws describe no single cluster (the components the diagnostics'
+verdict names, which the report's and the console's tables mark with a dagger: nearly empty, not
+located by the data, counted twice or moving between two places), so that a script reading the
+table does not report them as one estimate; True on the other components' rows; empty where no
+component applies (a tied matrix, the noise weight). For an EM fit, one column ``estimate`` (a
+point estimate has no sd, interval or sampling diagnostics, so there are no such columns). Numbers
+are written in full (the shortest text that reads back as the same float64).
 
 Where it sits: the surface layer: the command line writes the table (through
 :func:`bayesgmm.result_files.save_files`, which lists it in the manifest). Imports
@@ -155,10 +156,33 @@ def _posterior_table(result: Any, unidentified: tuple[int, ...]) -> pd.DataFrame
                            pd.DataFrame(extra.to_numpy(dtype=float),
                                         columns=[str(c) for c in extra.columns])], axis=1)
         table = pd.concat([table, extra], ignore_index=True)
+    table.insert(len(KEY_COLUMNS), "em", _em_column(result.em, table))
     component = table["component"]
     table["identified"] = pd.array([pd.NA if pd.isna(k) else int(k) not in unidentified
                                     for k in component], dtype="boolean")
     return table
+
+
+def _em_column(em: Any, table: pd.DataFrame) -> np.ndarray:
+    """The EM estimate that started the chains and names the components (``result.em``,
+    :meth:`BayesResult.compare_em`'s ``em`` column) on each of ``table``'s rows, matched by
+    the key cells (QA77: a script comparing EM with MCMC found it only on the console)."""
+    keys = ["parameter", "component", "feature", "feature_bis"]
+    em_rows = _em_table(em)
+    found = {tuple(row[keys].map(_missing_as_none)): row["estimate"]
+             for _, row in em_rows.iterrows()}
+    wanted = [tuple(row[keys].map(_missing_as_none)) for _, row in table.iterrows()]
+    unmatched = [key for key in wanted if key not in found]
+    if unmatched:
+        raise RuntimeError(f"the EM start has no entry for {unmatched[:3]}")
+    return np.array([found[key] for key in wanted], dtype=float)
+
+
+def _missing_as_none(value: Any) -> Any:
+    """A key cell as one comparable value: empty cells (None, NaN, pd.NA) as None."""
+    if pd.isna(value):
+        return None
+    return int(value) if isinstance(value, int | np.integer) else str(value)
 
 
 def _em_table(em: Any) -> pd.DataFrame:

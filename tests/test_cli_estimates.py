@@ -83,7 +83,7 @@ def test_fit_writes_the_posterior_summary_for_every_covariance_type(covariance_t
                  "--out", "fit"], capsys)
     assert "estimates: fit/estimates.csv" in out
     table = _read(data_dir / "fit")
-    assert list(table.columns) == KEYS + SUMMARY_COLUMNS + ["identified"]
+    assert list(table.columns) == KEYS + ["em"] + SUMMARY_COLUMNS + ["identified"]
     assert _keys(table) == _expected_keys(covariance_type)
     assert table["label"].isna().all()  # no --labels
     # the oracle: the saved posterior's own summary, entry by entry, bit for bit
@@ -94,6 +94,16 @@ def test_fit_writes_the_posterior_summary_for_every_covariance_type(covariance_t
     expected = summary.loc[table["name"][~derived], SUMMARY_COLUMNS].to_numpy(dtype=float)
     np.testing.assert_array_equal(table[SUMMARY_COLUMNS][~derived].to_numpy(dtype=float),
                                   expected)
+    # the EM start beside each posterior summary: compare_em's em column, and the start's
+    # own EM table (bayesgmm em --out's estimates.csv) row for row
+    shown_em = result.compare_em()["em"]
+    np.testing.assert_array_equal(table["em"][~derived].to_numpy(),
+                                  shown_em.loc[table["name"][~derived]].to_numpy())
+    from bayesgmm.estimates import estimates_table
+
+    start = estimates_table(result.em)
+    assert _keys(start) == _keys(table)
+    np.testing.assert_array_equal(table["em"].to_numpy(), start["estimate"].to_numpy())
     # the table's rows are the summary's, which lists a symmetric matrix's (j, i) as its (i, j)
     assert list(summary.index) == list(table["name"][~derived])
     # the sds and correlations: their draws' summary, and the report's table's numbers
@@ -220,6 +230,7 @@ def test_posterior_estimates_name_known_labels_and_the_noise_weight(data_dir, ca
     last = table[~table["parameter"].isin(["sd", "corr"])].iloc[-1]
     assert last["parameter"] == "noise_weight" and pd.isna(last["component"])
     assert last["mean"] == result.summary().loc["noise_weight", "mean"]
+    assert last["em"] == result.em.noise_weight > 0  # the start's noise weight beside it
 
 
 def test_components_without_one_identity_are_marked_in_the_table_and_on_the_console(
