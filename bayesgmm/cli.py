@@ -814,11 +814,11 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     diag, check = _print_result(result, thresholds)
     _print_observations(result, names)
     _print_noise_rows(result, frame, observed, index=args.index)
-    hint = _print_noise_hint(result.em, frame, observed, index=args.index)
+    hint, hint_rows = _print_noise_hint(result.em, frame, observed, index=args.index)
     shape = _print_shape_hint(result.em, frame, observed)
     _save(result, out, force=args.force, report=args.report,
           data_source=_shown(args.data), thresholds=thresholds, diagnostics=diag,
-          predictive_check=check, outliers=hint, shape=shape,
+          predictive_check=check, outliers=hint, outlier_rows=hint_rows, shape=shape,
           rows=_rows_setting(args.index), figure_files=figure_files, data_file=args.data,
           index=args.index, weights=args.weights, labels=args.labels)
     return _strict_status(args, diag)
@@ -1103,9 +1103,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
     _print_observations(result, names)
     _print_noise_rows(result, frame, observed, index=spec.index,
                       index_option='index = "COLUMN" in [data]')
-    hint = _print_noise_hint(result.em, frame, observed,
-                             option="noise = true in the specification's [data] table",
-                             index=spec.index, index_option='index = "COLUMN" in [data]')
+    hint, hint_rows = _print_noise_hint(result.em, frame, observed,
+                                        option="noise = true in the specification's [data] table",
+                                        index=spec.index,
+                                        index_option='index = "COLUMN" in [data]')
     shape = _print_shape_hint(result.em, frame, observed,
                               option='covariance_type = "{}" in the specification\'s [model]',
                               k_option="n_components = {} in the specification's [model]")
@@ -1113,7 +1114,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     _save(result, out, force=args.force, report=spec.report,
           data_source=f"{spec.raw['data']['path']} (specification {spec.path.name})",
           thresholds=thresholds, diagnostics=diag, predictive_check=check, outliers=hint,
-          shape=shape,
+          outlier_rows=hint_rows, shape=shape,
           rows=_rows_setting(spec.index, 'index = "COLUMN" in [data]'), figure_files=figure_files,
           data_file=spec.data_path, index=spec.index,
           index_option='index = "COLUMN" in [data]', weights=spec.weights, labels=spec.labels)
@@ -1812,16 +1813,17 @@ def _print_noise_rows(fit: Any, frame: pd.DataFrame, observed: dict[str, Any], *
 
 def _print_noise_hint(em, frame: pd.DataFrame, observed: dict[str, Any],
                       option: str = "--noise", *, index: str | None = None,
-                      index_option: str = "--index COLUMN", about: str = "") -> str:
+                      index_option: str = "--index COLUMN", about: str = ""
+                      ) -> tuple[str, list[Any]]:
     """Without --noise: say so when some rows fit a uniform noise component clearly better
     (a BIC comparison of two EM refits, :func:`bayesgmm.outliers.noise_evidence`);
     ``option`` is how this command turns the noise component on; ``about`` names the fit when
     the command has several (select). The rows are named by the
     ``index`` column's IDs (the frame's index), else by their numbers, which the hint explains
     (``index_option``: how this command names rows). Returns the hint ("" when none), which
-    a saved fit records beside its verdict."""
+    a saved fit records beside its verdict, and every row it names (the text lists 8)."""
     if observed.get("noise"):
-        return ""
+        return "", []
     from .outliers import noise_evidence
 
     # EM refits with and without a noise component: on many rows a while (QA: two minutes of
@@ -1832,12 +1834,13 @@ def _print_noise_hint(em, frame: pd.DataFrame, observed: dict[str, Any],
                                   labels=observed.get("labels"),
                                   missing=observed.get("missing", "marginalise"))
     if evidence is None:
-        return ""
+        return "", []
     head = f"\nhint ({about}): " if about else "\nhint: "
     text = (evidence.describe(frame.index.to_numpy(), option=option) if index else
             f"{evidence.describe(option=option)}. " + _ROW_NUMBERS.format(option=index_option))
     print(f"{head}{text}")
-    return text
+    rows = [frame.index[r] for r in evidence.rows] if index else list(evidence.rows)
+    return text, rows
 
 
 def _em_rules(selection: Any, given_floor: float | None) -> dict[str, str]:
@@ -1935,7 +1938,8 @@ def _data_record(data_source: str, data_file: Any, index: str | None, weights: s
 
 
 def _verdict_record(diagnostics: Diagnostics, check: Any, outliers: str,
-                    prior_dominated: str = "", shape: str = "") -> dict[str, Any]:
+                    prior_dominated: str = "", shape: str = "",
+                    outlier_rows: Sequence[Any] = ()) -> dict[str, Any]:
     """The verdict as result.json keeps it, for a pipeline that reads it instead of the
     printout (:meth:`bayesgmm.verdict.Verdict.to_dict`: the status as the report's box gives
     it, the sampling checks' own, the model check's misfits and finding, the outlier hint, the
@@ -1943,13 +1947,15 @@ def _verdict_record(diagnostics: Diagnostics, check: Any, outliers: str,
     parameters)."""
     from .verdict import Verdict
 
-    return Verdict.from_parts(diagnostics, check, outliers, prior_dominated, shape).to_dict()
+    return Verdict.from_parts(diagnostics, check, outliers, prior_dominated, shape,
+                              outlier_rows=outlier_rows).to_dict()
 
 
 def _save(result: BayesResult, out: Path, *, force: bool, report: bool,
           data_source: str, thresholds: DiagnosticThresholds | None = None,
           diagnostics: Diagnostics | None = None, predictive_check: Any = None,
-          outliers: str = "", shape: str = "", rows: str | None = None,
+          outliers: str = "", outlier_rows: Sequence[Any] = (), shape: str = "",
+          rows: str | None = None,
           figure_files: FigureFiles | None = None, data_file: str | None = None,
           index: str | None = None, index_option: str = "--index COLUMN",
           weights: str | None = None, labels: str | None = None) -> None:
@@ -1965,7 +1971,8 @@ def _save(result: BayesResult, out: Path, *, force: bool, report: bool,
     n_rows, D = result.idata["observed_data"]["x"].shape  # as the report's box judges it
     verdict = None if diagnostics is None else _verdict_record(
         diagnostics, predictive_check, outliers,
-        prior_dominated_note(n_rows, result.n_components, D, result.covariance_type), shape)
+        prior_dominated_note(n_rows, result.n_components, D, result.covariance_type), shape,
+        outlier_rows)
     data = _data_record(data_source, data_file, index, weights, labels)
     result = dataclasses.replace(result, settings={
         **result.settings, **data, **({"verdict": verdict} if verdict else {}),

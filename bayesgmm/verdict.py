@@ -44,6 +44,10 @@ class Verdict:
         check); () where none, or where the check was not run.
     outliers : str
         The noise evidence: rows a uniform noise component fits far better ("" where none).
+    outlier_rows : tuple
+        Every row that evidence names (its text lists the first 8; QA77: a pipeline could not
+        learn the rest): the rows' positions in the fitted data, from 0 (the command line:
+        the ``--index`` column's IDs where given). () where there is no such evidence.
     richer_model : str
         The evidence for a richer model: another covariance type, or one component more
         ("" where none).
@@ -59,6 +63,7 @@ class Verdict:
     diagnostics: Any
     misfits: tuple[str, ...] = ()
     outliers: str = ""
+    outlier_rows: tuple[Any, ...] = ()
     richer_model: str = ""
     prior_dominated: str = ""
     model_check: dict[str, Any] | None = None
@@ -66,7 +71,7 @@ class Verdict:
     @classmethod
     def from_parts(cls, diagnostics: Any, check: Any = None, outliers: str = "",
                    prior_dominated: str = "", richer_model: str = "",
-                   misfits: Sequence[str] = ()) -> Verdict:
+                   misfits: Sequence[str] = (), outlier_rows: Sequence[Any] = ()) -> Verdict:
         """The verdict of sampling checks and model checks computed elsewhere (``check``: a
         :class:`~bayesgmm.plots.PredictiveCheck`, or None where not run, its misfits then
         ``misfits`` as given): the one rule by which result.json, :func:`overall_verdict` and
@@ -78,7 +83,8 @@ class Verdict:
         questioned = bool(misfits or outliers or prior_dominated or richer_model)
         return cls(status="CAUTION" if sampling == "OK" and questioned else sampling,
                    sampling_status=sampling, diagnostics=diagnostics, misfits=misfits,
-                   outliers=outliers, richer_model=richer_model,
+                   outliers=outliers, outlier_rows=tuple(outlier_rows),
+                   richer_model=richer_model,
                    prior_dominated=prior_dominated,
                    model_check=None if check is None else {
                        "misfits": list(misfits), "not_judged": check.not_judged or None,
@@ -120,8 +126,18 @@ class Verdict:
                 "checks": [_check_record(c) for c in getattr(self.diagnostics, "checks", ())],
                 "model_check": self.model_check,
                 "outliers": self.outliers or None,
+                "outlier_rows": [_plain(r) for r in self.outlier_rows] or None,
                 "richer_model": self.richer_model or None,
                 "prior_dominated": self.prior_dominated or None}
+
+
+def _plain(value: Any) -> Any:
+    """A row's name as JSON writes it: a whole number as one, anything else as its text."""
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int) or (hasattr(value, "dtype") and value.dtype.kind in "iu"):
+        return int(value)
+    return str(value)
 
 
 def _check_record(check: Any) -> dict[str, Any]:
@@ -160,9 +176,10 @@ def overall_verdict(result: Any, *, predictive_check: bool = True, random_state:
     return Verdict.from_parts(diagnostics, check, **model_evidence(result))
 
 
-def model_evidence(result: Any) -> dict[str, str]:
+def model_evidence(result: Any) -> dict[str, Any]:
     """The model checks of ``result`` but the predictive check, as :meth:`Verdict.from_parts`
-    takes them: ``outliers`` (:func:`bayesgmm.outliers.noise_evidence`), ``richer_model``
+    takes them: ``outliers`` (:func:`bayesgmm.outliers.noise_evidence`; its rows, by their
+    positions in the fitted data, ``outlier_rows``), ``richer_model``
     (:func:`bayesgmm.shape_evidence.shape_evidence`), ``prior_dominated``; "" each where it
     finds nothing. Both refits are cached per fit and data, so a report built from the same
     result reuses them."""
@@ -183,5 +200,6 @@ def model_evidence(result: Any) -> dict[str, str]:
     note = prior_dominated_note(X.shape[0], result.n_components, X.shape[1],
                                 result.covariance_type)
     return {"outliers": "" if noise is None else noise.describe(),
+            "outlier_rows": () if noise is None else noise.rows,
             "richer_model": "" if shape is None else shape.describe(),
             "prior_dominated": note or ""}

@@ -1194,6 +1194,33 @@ def test_index_names_the_rows_in_the_hint_and_the_report(data_dir, old_faithful,
     assert re.search("by the IDs in column (&#x27;|')sample_id", page)
 
 
+def test_result_json_lists_every_outlier_row_the_hint_cuts_to_eight(old_faithful, capsys):
+    """QA77: the hint's text names 8 rows and "..."; a pipeline reading result.json could not
+    learn the others. The verdict record lists them all, by their IDs under --index."""
+    import json
+    import types
+
+    from bayesgmm.cli import _print_noise_hint, _verdict_record
+
+    rng = np.random.default_rng(3)
+    far = pd.DataFrame({"eruptions": rng.uniform(-60, 60, 12),
+                        "waiting": rng.uniform(300, 900, 12)})
+    frame = pd.concat([old_faithful.iloc[:150], far], ignore_index=True)
+    frame.index = pd.Index([f"S{i:04d}" for i in range(len(frame))], name="sample_id")
+    em = bayesgmm.fit_em(frame, 2, n_init=3, random_state=0)
+    text, rows = _print_noise_hint(em, frame, {}, index="sample_id")
+    assert "hint: 12 row(s) (S0150, S0151, S0152" in capsys.readouterr().out
+    assert ", ...)" in text and "S0161" not in text
+    assert rows == [f"S{i:04d}" for i in range(150, 162)]
+    passed = types.SimpleNamespace(ok=True, verdict="OK: every check passed", status="OK",
+                                   causes=(), checks=())
+    record = json.loads(json.dumps(_verdict_record(passed, None, text, outlier_rows=rows)))
+    assert record["outlier_rows"] == rows and record["status"] == "CAUTION"
+    _, numbered = _print_noise_hint(em, frame.reset_index(drop=True), {})
+    assert numbered == list(range(150, 162))
+    assert _verdict_record(passed, None, "")["outlier_rows"] is None
+
+
 def test_index_reaches_every_fit_as_the_frame_index(data_dir, tiny_fit, monkeypatch, capsys):
     """fit, run and select hand the fits a DataFrame indexed by the IDs (the API names rows
     by it: BayesResult.row_names, the reports), and fit records how rows are named."""

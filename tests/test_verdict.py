@@ -40,6 +40,12 @@ def test_any_model_check_turns_ok_into_caution_and_problems_stay():
         "misfits": ["skewness"], "not_judged": None,
         "finding": "the data's skewness lies beyond ..."}
     assert Verdict.from_parts(OK).to_dict()["model_check"] is None  # not run
+    # every row the outlier evidence names, not only the 8 its text lists (QA77)
+    import numpy as np
+
+    rows = Verdict.from_parts(OK, outliers="9 row(s) ...",
+                              outlier_rows=np.arange(3, 12)).to_dict()["outlier_rows"]
+    assert rows == list(range(3, 12)) and all(type(r) is int for r in rows)
 
 
 def test_a_fits_verdict_has_its_model_checks(tiny_fit_diag, tiny_fit):
