@@ -61,6 +61,7 @@ from bayesgmm.covariance import (
     COVARIANCE_DIMS,
     COVARIANCE_TYPES,
     FAR_TAIL,
+    column_moments,
     covariance_words,
     n_covariance_parameters,
     nearest_distance2,
@@ -320,6 +321,7 @@ def diagnose(
     label_invariant_checks: bool = True,
     draws_capped: str | None = None,
     gap_note: str = "",
+    data_scale: Sequence[float] | None = None,
 ) -> Diagnostics:
     """Check a mixture posterior for convergence and sampling problems.
 
@@ -394,6 +396,12 @@ def diagnose(
         sorted weights and 1-D means). False where ``var_names`` are label-invariant already
         (a sparse mixture's K+ and log-likelihood): the checks would repeat them, and a
         failure of the others but not of these would be read as label switching.
+    data_scale : array-like (D,), optional
+        The data's sd per feature, which a collapsed or unlocated component is measured
+        against: the scale the model standardised by (``BayesResult.diagnostics`` and
+        ``fit_bayes`` give it: frequency-weighted, without the isolated rows a noise
+        component is for). Default: from ``idata``'s observed_data, weighted by its
+        ``sample_weight`` (every row), else the sd the posterior's mixture implies.
 
     Returns
     -------
@@ -405,13 +413,14 @@ def diagnose(
                          ebfmi_min, max_divergences, max_treedepth_fraction, mode_shift_max,
                          label_report, rank_alpha, rank_var_names, empty_weight,
                          target_accept, auto_draws, prior_note, label_invariant_checks,
-                         draws_capped, gap_note)
+                         draws_capped, gap_note, data_scale)
 
 
 def _diagnose(idata, posterior, var_names, rhat_max, ess_min, ebfmi_min, max_divergences,
               max_treedepth_fraction, mode_shift_max, label_report, rank_alpha,
               rank_var_names, empty_weight, target_accept, auto_draws, prior_note,
-              label_invariant_checks, draws_capped, gap_note="") -> Diagnostics:
+              label_invariant_checks, draws_capped, gap_note="", data_scale=None
+              ) -> Diagnostics:
     """:func:`diagnose`'s body."""
     post, stats, loglik = _groups(idata, posterior)
     present = [v for v in var_names if v in post.data_vars]
@@ -471,7 +480,8 @@ def _diagnose(idata, posterior, var_names, rhat_max, ess_min, ebfmi_min, max_div
     causes, advice, unreported = _advice(
         checks, post, density, chains, flagged, divergences, stats, ess_min, empty_weight,
         label_report, target_accept, auto_draws, observed, draws_capped, gap_note,
-        apart=tuple(c for c, s in zip(chains, shifts, strict=True) if s > _SEPARATE_MODES_SD))
+        apart=tuple(c for c, s in zip(chains, shifts, strict=True) if s > _SEPARATE_MODES_SD),
+        scale=data_scale)
     # the same advice for a run whose draws stay fixed: only the slow-mixing remedy differs
     # (none when a collapsed component is the cause: no number of draws cures that)
     fixed_draws_advice = tuple(
@@ -1301,16 +1311,17 @@ _SEPARATE_MODES_SD = 4.0
 
 def _advice(checks, post, density, chains, flagged, divergences, stats, ess_min,
             empty_weight, label_report=None, target_accept=None, auto_draws=True,
-            observed=None, draws_capped=None, gap_note="", apart=()
+            observed=None, draws_capped=None, gap_note="", apart=(), scale=None
             ) -> tuple[tuple[str, ...], tuple[str, ...], tuple[int, ...]]:
     """(causes, advice, unreported components): one sentence of evidence and remedy per
     cause, in CAUSES order; the components whose summaries the advice says not to report.
 
     A collapsed component (a posterior sd, or the smallest sd of any direction, negligible
     next to the data's: :func:`collapsed_evidence`; ``observed``: the observed_data group,
-    for the data's sds and distinct values) comes before the generic remedies: its
-    divergences and slow mixing are its symptoms, which smaller steps or more draws do not
-    cure, and their advice says so instead of asking for them.
+    for the data's distinct values; ``scale``: :func:`diagnose`'s ``data_scale``) comes
+    before the generic remedies: its divergences and slow mixing are its symptoms, which
+    smaller steps or more draws do not cure, and their advice says so instead of asking for
+    them.
 
     Label switching needs evidence of switching: when relabelling ran and permuted no draw at
     all (e.g. known labels pin the components), relabelled parameters that lag behind the
@@ -1320,7 +1331,7 @@ def _advice(checks, post, density, chains, flagged, divergences, stats, ess_min,
     if len(chains) < 2:  # R-hat cannot be computed from one chain: no draws would cure that
         failed -= {"max R-hat", "max R-hat (label-invariant)"}
     found: dict[str, str] = {}
-    collapsed = collapsed_evidence(post, observed)
+    collapsed = collapsed_evidence(post, observed, scale)
     frozen, diverging = _frozen_chains(post, chains, divergences, target_accept,
                                        collapsed=bool(collapsed), tune=_warmup_length(stats))
     if frozen and not (diverging or collapsed):  # draws that barely move say nothing about
@@ -1338,7 +1349,7 @@ def _advice(checks, post, density, chains, flagged, divergences, stats, ess_min,
         found["separate modes"] = level
     if collapsed:
         found["collapsed component"] = collapsed
-    overfit = _k_too_large_evidence(post, empty_weight, observed, label_report)
+    overfit = _k_too_large_evidence(post, empty_weight, observed, label_report, scale)
     unreported: tuple[int, ...] = ()
     if overfit:  # names bimodal components itself
         evidence, outliers, only_far, unreported = overfit
@@ -1628,7 +1639,7 @@ def _mode_evidence(density, chains, flagged) -> tuple[str, str, str]:
 _UNLOCATED_SD = 0.5
 
 
-def _k_too_large_evidence(post, empty_weight, observed=None, label_report=None
+def _k_too_large_evidence(post, empty_weight, observed=None, label_report=None, scale=None
                           ) -> tuple[str, str, bool, tuple[int, ...]] | None:
     """(evidence, outlier note, only far, components named) that K is too large: nearly
     empty, unlocated or duplicated components, then which summaries not to report (the
@@ -1656,7 +1667,7 @@ def _k_too_large_evidence(post, empty_weight, observed=None, label_report=None
         # distinct components look alike.
         sd = np.sqrt(m.var(axis=1, ddof=1).mean(axis=0))  # (K, D)
         for k, part in _unlocated_components(post, flat_w, median, sd, empty_weight,
-                                             observed):
+                                             observed, scale):
             if k not in far:  # said above, with its far rows
                 named.append(k)
                 parts.append(part)
@@ -1933,11 +1944,12 @@ _COLLAPSE_DRAWS = 500
 _FEW_VALUES = 10
 
 
-def collapsed_evidence(post, observed=None) -> str:
+def collapsed_evidence(post, observed=None, scale=None) -> str:
     """Evidence that a component collapsed (see :data:`_COLLAPSED_RATIO`): which component,
     on which feature (or direction), in which chains, and why the data allow it. The scale is
-    the data's sd per feature (``observed``: the observed_data group), else the sd the
-    posterior's own mixture implies. Empty when no component collapsed."""
+    the data's sd per feature (:func:`_data_scale`: ``scale`` as given, else from
+    ``observed``, the observed_data group), else the sd the posterior's own mixture implies.
+    Empty when no component collapsed."""
     cov = post.get("covariances")
     if cov is None or "component" not in cov.dims or cov.ndim < 3:
         return ""
@@ -1953,9 +1965,8 @@ def collapsed_evidence(post, observed=None) -> str:
     if var.shape[-1] != D:
         return ""
     data = _data_columns(observed, names)
-    scale = (np.nanstd(data, axis=0) if data is not None
-             else _mixture_sd(post, step, D))
-    if scale is None or not np.all(np.isfinite(scale) & (scale > 0)):
+    scale = _data_scale(post, observed, names, step, scale)
+    if scale is None:
         return ""
     chains = [str(x) for x in post["chain"].values]
     with np.errstate(invalid="ignore"):
@@ -2055,6 +2066,26 @@ def _data_columns(observed, names) -> np.ndarray | None:
     if sorted(labels) == sorted(names):  # the features' order: the posterior's
         return values[:, [labels.index(n) for n in names]]
     return values if values.shape[1] == len(names) else None
+
+
+def _data_scale(post, observed, names, step, given=None) -> np.ndarray | None:
+    """The data's sd per feature that the collapse and location checks measure components
+    against: ``given`` (the model's standardisation scale), else the observed rows' counted
+    as often as their frequency weights say (:func:`bayesgmm.covariance.column_moments`;
+    QA80: an unweighted sd over every row let one weight-0 row at 1e5 call two clusters of
+    sd 1 collapsed), else the posterior mixture's (:func:`_mixture_sd`). None where it is
+    not a positive finite number in every feature."""
+    if given is not None and np.shape(given) == (len(names),):
+        scale = np.asarray(given, dtype=np.float64)
+    else:
+        data = _data_columns(observed, names)
+        weights = None if observed is None else observed.get("sample_weight")
+        scale = (np.sqrt(column_moments(data, None if weights is None
+                                        else np.asarray(weights.values, dtype=np.float64))[1])
+                 if data is not None else _mixture_sd(post, step, len(names)))
+    if scale is None or not np.all(np.isfinite(scale) & (scale > 0)):
+        return None
+    return scale
 
 
 def _mixture_sd(post, step, D) -> np.ndarray | None:
@@ -2172,7 +2203,7 @@ _SWAP_DRAWS = 10
 _APART_SHARE = 0.001
 
 
-def _unlocated_components(post, flat_w, median, sd, empty_weight, observed
+def _unlocated_components(post, flat_w, median, sd, empty_weight, observed, scale=None
                           ) -> list[tuple[int, str]]:
     """Components the data neither fill nor locate: the weight's 3% quantile below
     ``empty_weight`` (it may be empty) and the mean's posterior sd at least
@@ -2183,10 +2214,9 @@ def _unlocated_components(post, flat_w, median, sd, empty_weight, observed
     names = _feature_names(post, post["means"])
     if names is None or sd.shape[-1] != len(names):
         return []
-    data = _data_columns(observed, names)
-    scale = (np.nanstd(data, axis=0) if data is not None
-             else _mixture_sd(post, max(1, post.sizes["draw"] // _COLLAPSE_DRAWS), len(names)))
-    if scale is None or not np.all(np.isfinite(scale) & (scale > 0)):
+    scale = _data_scale(post, observed, names,
+                        max(1, post.sizes["draw"] // _COLLAPSE_DRAWS), scale)
+    if scale is None:
         return []
     low = np.quantile(flat_w, 0.03, axis=0)
     parts = []

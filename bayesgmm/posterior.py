@@ -567,7 +567,8 @@ class BayesResult:
             raise ValueError(f"{exc}; and the options {list(_DIAGNOSE_OPTIONS)}") from None
         return diagnose(self.idata, var_names=self.parameter_names,
                         label_report=self.label_switching, prior_note=weakly_informed_note(self),
-                        gap_note=self._few_observed_words(), **options, **limits.to_dict())
+                        gap_note=self._few_observed_words(),
+                        data_scale=self.standardisation.scale, **options, **limits.to_dict())
 
     def _few_observed_words(self) -> str:
         """The components with almost no observed value in a column where they hold rows

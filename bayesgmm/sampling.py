@@ -413,7 +413,8 @@ def fit_bayes(
         warm-up would cost minutes (a QA fit with a two-valued column: ~4 min at tree depth
         10) for the same verdict. The run then ends there (``stopped_by="futile"``, the
         evidence in its reason) and the diagnostics name the cause."""
-        collapsed = collapsed_evidence(idata["posterior"], _observed_dataset(obs))
+        collapsed = collapsed_evidence(idata["posterior"], _observed_dataset(obs),
+                                       standardisation.scale)
         if collapsed:
             run = timing["adaptive"]
             run["stopped_by"] = "futile"

@@ -1227,6 +1227,46 @@ def test_a_cluster_on_a_line_in_3d_is_named_as_its_rows_relation_not_a_derived_c
         post, observed.assign(x=(("observation", "feature"), every)))
 
 
+def test_collapse_is_judged_against_the_scale_the_model_standardised_by(rng):
+    """QA80: the collapse check took an unweighted sd over every row, so one weight-0 row at
+    1e5 (no row at all) or three gross outliers a noise component was fitted for made two
+    clusters of sd 1 "collapsed" (against an sd of 4,987). The scale is the rows' counted as
+    their weights say, or the model's own standardisation where the caller gives it."""
+    from bayesgmm.diagnostics import collapsed_evidence
+    from bayesgmm.observations import prepare_observations
+    from bayesgmm.priors import Standardisation
+    from bayesgmm.sampling import _observed_dataset
+
+    X = np.r_[rng.normal(0, 1, 200), rng.normal(6, 1, 200), [1e5]][:, None]
+    weights = np.r_[np.ones(400), 0.0]
+    lead = (N_CHAINS, N_DRAWS)
+    post = xr.Dataset(
+        {"weights": (("chain", "draw", "component"), rng.dirichlet([200, 200], size=lead)),
+         "means": (("chain", "draw", "component", "feature"),
+                   [[0.0], [6.0]] + 0.05 * rng.normal(size=(*lead, 2, 1))),
+         "covariances": (("chain", "draw", "component", "feature"),
+                         np.exp(0.05 * rng.normal(size=(*lead, 2, 1))))},
+        coords={"chain": CHAINS, "feature": ["x"]})
+    weighted = _observed_dataset(prepare_observations(X, 2, sample_weight=weights))
+    assert collapsed_evidence(post, weighted) == ""
+    # the same posterior is collapsed against data whose sd is truly that large
+    assert "component 0 collapses onto feature 'x'" in collapsed_evidence(
+        post, weighted.drop_vars("sample_weight"))
+    # a noise component's outliers: the model's scale leaves them out, and so does the check
+    far = np.r_[X[:400, 0], [1e5, -1e5, 2e5]][:, None]
+    obs = prepare_observations(far, 2, noise=True)
+    scale = Standardisation.from_data(far[~obs.isolated], "diag").scale
+    assert obs.isolated[-3:].all() and scale[0] < 4
+    assert collapsed_evidence(post, _observed_dataset(obs), scale) == ""
+    assert "collapses" in collapsed_evidence(post, _observed_dataset(obs))
+    # and diagnose() takes it as data_scale (a strict R-hat: a failed check, so causes)
+    tree = make_tree(post, sample_stats(rng))
+    tree["observed_data"] = xr.DataTree(_observed_dataset(obs))
+    judged = diagnose(tree, data_scale=scale, rhat_max=1.0001)
+    assert judged.causes and "collapsed component" not in judged.causes
+    assert "collapsed component" in diagnose(tree, rhat_max=1.0001).causes
+
+
 def test_a_component_the_data_neither_fill_nor_locate_is_k_too_large(rng):
     """QA (stress): K=3 on two clusters gave OK with no note; its third component had median
     weight 0.03 (interval down to 0.0003) and a mean wandering over the whole data. A real
