@@ -1269,6 +1269,11 @@ def test_one_model_under_two_names_is_chosen_by_one_name():
     apart = np.r_[X, X + 12.0]
     assert not any("one model" in n for n in select_em(apart, [1, 2], ["full", "tied"],
                                                        random_state=0, n_jobs=1).notes)
+    # QA81: nor where K=1 of another type is chosen (diag: one row of each column's spread)
+    axes = X * [1.0, 3.0]
+    chosen = select_em(axes, [1, 2], ["full", "tied", "diag"], random_state=0, n_jobs=1)
+    assert chosen.best["bic"] == (1, "diag")
+    assert not any("one model" in n for n in chosen.notes)
 
 
 def test_the_model_to_fix_is_the_simplest_one_within_noise_of_the_best():

@@ -318,8 +318,8 @@ def select_em(
     best = _best(table, exclude_degenerate)
     notes += _choice_notes(table, best, ks, exclude_degenerate,
                            float(weights.sum()) if weights is not None else Xv.shape[0], fits)
-    # only where K=1 is chosen, which it then names full (QA: said on every run)
-    if 1 in ks and {"full", "tied"} <= set(cts) and any(k == 1 for k, _ in best.values()):
+    # only where K=1 full is chosen (QA: said on every run; QA81: of a K=1 diag choice)
+    if 1 in ks and {"full", "tied"} <= set(cts) and (1, "full") in best.values():
         notes += ("at K=1, full and tied are one model (one covariance matrix): their "
                   "criteria agree to EM's convergence, and a criterion that picks it names "
                   "full",)
