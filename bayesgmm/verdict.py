@@ -46,8 +46,10 @@ class Verdict:
         The noise evidence: rows a uniform noise component fits far better ("" where none).
     outlier_rows : tuple
         Every row that evidence names (its text lists the first 8; QA77: a pipeline could not
-        learn the rest): the rows' positions in the fitted data, from 0 (the command line:
-        the ``--index`` column's IDs where given). () where there is no such evidence.
+        learn the rest), named as the report names them (``BayesResult.row_names``: the
+        data's index labels, else the row numbers from 0 in the data given to the fit; the
+        command line: the ``--index`` column's IDs, else row numbers). () where there is no
+        such evidence.
     richer_model : str
         The evidence for a richer model: another covariance type, or one component more
         ("" where none).
@@ -178,8 +180,10 @@ def overall_verdict(result: Any, *, predictive_check: bool = True, random_state:
 
 def model_evidence(result: Any) -> dict[str, Any]:
     """The model checks of ``result`` but the predictive check, as :meth:`Verdict.from_parts`
-    takes them: ``outliers`` (:func:`bayesgmm.outliers.noise_evidence`; its rows, by their
-    positions in the fitted data, ``outlier_rows``), ``richer_model``
+    takes them: ``outliers`` (:func:`bayesgmm.outliers.noise_evidence`; its rows named as
+    the report names them, ``result.row_names``, and listed in ``outlier_rows``; QA79: by
+    their positions in the fitted rows, which a DataFrame's labels or dropped rows make
+    other rows), ``richer_model``
     (:func:`bayesgmm.shape_evidence.shape_evidence`), ``prior_dominated``; "" each where it
     finds nothing. Both refits are cached per fit and data, so a report built from the same
     result reuses them."""
@@ -199,7 +203,8 @@ def model_evidence(result: Any) -> dict[str, Any]:
     shape = shape_evidence(result.em, X, **options)
     note = prior_dominated_note(X.shape[0], result.n_components, X.shape[1],
                                 result.covariance_type)
-    return {"outliers": "" if noise is None else noise.describe(),
-            "outlier_rows": () if noise is None else noise.rows,
+    names = result.row_names
+    return {"outliers": "" if noise is None else noise.describe(names),
+            "outlier_rows": () if noise is None else tuple(names[r] for r in noise.rows),
             "richer_model": "" if shape is None else shape.describe(),
             "prior_dominated": note or ""}

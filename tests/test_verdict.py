@@ -2,6 +2,8 @@
 
 import types
 
+import pytest
+
 from bayesgmm import Verdict, overall_verdict
 
 OK = types.SimpleNamespace(ok=True, status="OK", verdict="OK: all", causes=())
@@ -88,3 +90,33 @@ def test_the_report_box_takes_its_colour_from_the_same_rule():
                                     prior_dominated=prior, richer_model=shape).status
         cls = {"OK": "ok", "CAUTION": "caution", "PROBLEMS": "bad"}[status]
         assert f'<div class="verdict {cls}">' in box
+
+
+def test_model_evidence_names_outlier_rows_as_the_report_does(old_faithful):
+    """QA79: overall_verdict named the outliers of a fit to a DataFrame indexed pt000...
+    by their positions (300, 301, 302) while the report and the advice said pt300...; a
+    df.loc on those numbers picks other rows. Rows are named by result.row_names."""
+    import numpy as np
+    import pandas as pd
+    import xarray as xr
+
+    import bayesgmm
+    from bayesgmm.observations import prepare_observations
+    from bayesgmm.sampling import _observed_dataset
+    from bayesgmm.verdict import model_evidence
+
+    far = pd.DataFrame({"eruptions": [40.0, -30.0, 60.0], "waiting": [5.0, 300.0, -200.0]})
+    frame = pd.concat([old_faithful, far], ignore_index=True)
+    frame.index = [f"pt{i:03d}" for i in range(len(frame))]
+    with pytest.warns(bayesgmm.DegenerateComponentWarning):  # one outlier, one component
+        em = bayesgmm.fit_em(frame, 2, n_init=3, random_state=0)
+    obs = prepare_observations(frame, 2)
+    result = types.SimpleNamespace(
+        em=em, n_components=2, covariance_type="full",
+        idata=xr.DataTree.from_dict({"observed_data": _observed_dataset(obs)}),
+        row_names=np.asarray(obs.row_names, dtype=str))
+    found = model_evidence(result)
+    assert found["outlier_rows"] == ("pt272", "pt273", "pt274")
+    assert "3 row(s) (pt272, pt273, pt274)" in found["outliers"]
+    record = Verdict.from_parts(OK, **found).to_dict()
+    assert record["outlier_rows"] == ["pt272", "pt273", "pt274"]
