@@ -785,10 +785,23 @@ def _verdict_box(diag, retried: Mapping[str, Any] | None = None, outliers: bool 
            f'<br><code>{html.escape(code)}</code></div>'
 
 
-def _usable_summaries(named: tuple[int, ...], n_components: int | None) -> str:
+def _spent_on_outliers(diag: Any) -> tuple[int, ...]:
+    """The components a verdict names as holding only far rows (its cause "outliers"): ()
+    where it names none, or names them for another cause too (K too large)."""
+    causes = set(getattr(diag, "causes", ()) or ())
+    if "outliers" not in causes or causes & {"K too large", "too many parameters"}:
+        return ()
+    return tuple(getattr(diag, "unreported_components", ()) or ())
+
+
+def _usable_summaries(named: tuple[int, ...], n_components: int | None,
+                      outliers: bool = False) -> str:
     """Which summaries a verdict with unidentified components leaves usable: the
     label-invariant ones, and those of the components it does not name, named in turn
-    (referee: "those of any component the note does not name" when it named them all)."""
+    (referee: "those of any component the note does not name" when it named them all).
+    ``outliers``: the named components hold only far rows, so the others describe the rest
+    of the data with that many Gaussians fewer than K, which may merge its groups (QA79:
+    "those of component 1 can be used" of one component spread over two clusters)."""
     invariant = "the label-invariant summaries (log-likelihood, predictive density)"
     if not named:  # no component singled out: the note says which
         return (f"{invariant} and those of any component the note does not name can be used; "
@@ -798,6 +811,13 @@ def _usable_summaries(named: tuple[int, ...], n_components: int | None) -> str:
               "tables) cannot")
     if n_components is not None and not rest:
         return f"only {invariant} can be used; {cannot}."
+    if outliers and rest:
+        n_rest = len(rest)
+        return (f"only {invariant} can be used as they are; {cannot}, and "
+                f"{components_phrase(tuple(rest))} describe{'s' if n_rest == 1 else ''} the "
+                f"other rows with K \u2212 {len(named)} = {n_rest} "
+                f"Gaussian{'' if n_rest == 1 else 's'}, which may merge their groups: refit "
+                "with a noise component (noise=True, --noise) before reporting any component.")
     usable = f" and those of {components_phrase(tuple(rest))}" if rest else \
         " and those of the components not marked †"
     return f"{invariant}{usable} can be used; {cannot}."
@@ -861,7 +881,7 @@ def _plain(diag, n_components: int | None = None) -> str:
         return ("The chains agree with each other, mixed well and sampled without divergences, "
                 "but some components are not identified (see the note): "
                 + _usable_summaries(tuple(getattr(diag, "unreported_components", ())),
-                                    n_components))
+                                    n_components, outliers=bool(_spent_on_outliers(diag))))
     if diag.ok and getattr(diag, "causes", ()):  # CAUTION for another cause (review)
         return ("The chains agree with each other, mixed well and sampled without divergences, "
                 "but the evidence names a cause (see the note): read it before relying on the "
@@ -1679,16 +1699,27 @@ def _section_membership(result, X, proba, figure, n_uncertain: int = 10,
                  "<code>bayesgmm.membership_table(result)</code> in Python.</p>")
     return _section("membership", "4. Classification and membership uncertainty",
                     _uncertain_html(table, n_unsure, len(X), "posterior mean probability"),
-                    _one_group_html(result.em, posterior=True), every_row, classification,
+                    _one_group_html(result.em, posterior=True,
+                                    spent_on_outliers=_spent_on_outliers(diag)),
+                    every_row, classification,
                     fig, noise)
 
 
-def _one_group_html(em: Any, posterior: bool = False) -> str:
+def _one_group_html(em: Any, posterior: bool = False,
+                    spent_on_outliers: tuple[int, ...] = ()) -> str:
     """Which components the data show as one group (:func:`bayesgmm.modality.one_mode_groups`,
     at the EM estimate: a posterior's start, which names its components), as ``select``
     says it; "" for none (QA: only select named two overlapping components; the fit's own
-    report said no more than "149 points below 0.9")."""
-    groups = one_mode_groups(em.weights, em.means, em.covariances, em.covariance_type)
+    report said no more than "149 points below 0.9"). Not the components ``spent_on_outliers``
+    (QA79: a broad component of six gross outliers makes no second mode with anything, and
+    "components 0 and 1 are one group, merge them" counted one cluster in data of two)."""
+    keep = [k for k in range(em.n_components) if k not in spent_on_outliers]
+    if len(keep) < 2:
+        return ""
+    covariances = em.covariances if em.covariance_type == "tied" else em.covariances[keep]
+    groups = [[keep[i] for i in group] for group in one_mode_groups(
+        em.weights[keep] / em.weights[keep].sum(), em.means[keep], covariances,
+        em.covariance_type)]
     what = (f"K={em.n_components} {em.covariance_type}"
             + (" (at the MAP-EM start, whose components name the posterior's)" if posterior
                else ""))

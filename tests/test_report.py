@@ -1729,6 +1729,16 @@ def test_rows_of_mixed_components_are_marked_and_the_verdict_is_amber(tiny_fit):
     assert "only the label-invariant summaries (log-likelihood, predictive density) can be " \
         "used; the per-component summaries of components 0 and 1" in everything
     assert "does not name" not in everything
+    # QA79: a component spent on six outliers left one Gaussian for two clusters, and the box
+    # said "those of component 1 can be used"; the other components are K - 1 Gaussians
+    far = types.SimpleNamespace(ok=True, checks=(), causes=("outliers",), advice=(),
+                                verdict="OK", unreported_components=(0,))
+    box = html.unescape(_verdict_box(far, n_components=2))
+    assert "component 1 can be used" not in box
+    assert "only the label-invariant summaries (log-likelihood, predictive density) can be " \
+        "used as they are; the per-component summaries of component 0 (marked \u2020 in the " \
+        "tables) cannot, and component 1 describes the other rows with K \u2212 1 = 1 " \
+        "Gaussian, which may merge their groups: refit with a noise component" in box
 
 
 def test_no_draw_relabelled_beside_unidentified_components_is_explained():
@@ -2154,6 +2164,15 @@ def test_the_fit_reports_name_components_the_data_show_as_one_group():
     clean = bayesgmm.fit_em(np.r_[rng.normal(0, 1, (200, 1)), rng.normal(20, 1, (200, 1))],
                             2, random_state=0)
     assert _one_group_html(clean) == ""
+    # QA79: not the components a verdict names as holding only outliers (a broad one joins
+    # any group); the others are still judged, by their own numbers
+    apart = int(np.argmax(em.means[:, 0]))  # the normal cluster at 20; the gamma's pair
+    pair = sorted(k for k in range(3) if k != apart)
+    assert f"components {pair[0]} and {pair[1]}" in _one_group_html(em)
+    assert f"components {pair[0]} and {pair[1]}" in _one_group_html(
+        em, spent_on_outliers=(apart,))
+    assert _one_group_html(em, spent_on_outliers=(pair[0],)) == ""
+    assert _one_group_html(em, spent_on_outliers=tuple(pair)) == ""  # one left: no group
 
 
 def test_a_row_of_estimates_is_printed_in_one_notation():
