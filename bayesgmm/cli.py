@@ -443,7 +443,8 @@ def _parser() -> argparse.ArgumentParser:
                     "PSIS-LOO (--bayes) and fit a sparse overfitted mixture (--sparse). Writes "
                     "select.html, figures/*.png, criteria.csv (loo.csv, n_nonempty.csv with "
                     "--bayes, --sparse) and settings.json (the data, the grid, the root seed, "
-                    "the EM floor and stopping rule) to the output directory.")
+                    "the EM floor and stopping rule, the choice and its status) to the output "
+                    "directory.")
     select.add_argument("data", help=_DATA_HELP)
     select.add_argument("-k", "--components", default="1-6", metavar="GRID",
                         help="numbers of components: a range (1-6), a list (2,3,5), one K, or a "
@@ -481,6 +482,7 @@ def _parser() -> argparse.ArgumentParser:
                   out="report directory (default: results/<data stem>_select)",
                   force="replace an earlier output of select in --out (never another kind "
                         "of bayesgmm output)")
+    _strict_flag(select, "the tables and the report are still written", select=True)
     return parser
 
 
@@ -669,11 +671,14 @@ def _flag_words(message: str) -> str:
     return re.sub(rf"^({names})\b", lambda m: f"--{m[1].replace('_', '-')}", message)
 
 
-def _strict_flag(parser: argparse.ArgumentParser, kept: str = "the result is still saved"
-                 ) -> None:
+def _strict_flag(parser: argparse.ArgumentParser, kept: str = "the result is still saved",
+                 select: bool = False) -> None:
+    what = ("no candidate is fit to choose from: every EM cell degenerate or unfitted, or with "
+            "--bayes every posterior's verdict PROBLEMS" if select
+            else "the diagnostics verdict is PROBLEMS")
     parser.add_argument("--strict", action="store_true",
-                        help=f"exit with status {EXIT_PROBLEMS} when the diagnostics verdict is "
-                             f"PROBLEMS ({kept}); default: exit 0 and print the verdict")
+                        help=f"exit with status {EXIT_PROBLEMS} when {what} ({kept}); default: "
+                             "exit 0 and print the verdict")
 
 
 def _covariance_type(text: str) -> str:
@@ -990,24 +995,6 @@ def _cmd_warm(args: argparse.Namespace) -> int:
 
 
 def _print_em(em, frame, sample_weight=None) -> None:
-    import numpy as np
-
-    names = list(em.feature_names)
-    rows = {"weight": em.weights}
-    for i, f in enumerate(names):
-        rows[f"mean[{f}]"] = em.means[:, i]
-    full = em.full_covariances
-    for i, f in enumerate(names):
-        rows[f"sd[{f}]"] = np.sqrt(full[:, i, i])
-    for i in range(len(names)):
-        for j in range(i + 1, len(names)):
-            rows[f"corr[{names[i]}, {names[j]}]"] = (
-                full[:, i, j] / np.sqrt(full[:, i, i] * full[:, j, j]))
-    table = pd.DataFrame(rows).T
-    from .observation_record import component_titles
-
-    table.columns = [f"component {k}" for k in component_titles(em, em.n_components)]
-
     bic, aic = _em_criteria(em, frame)
     from .em import is_degenerate, restarts_reached
 
@@ -1033,6 +1020,28 @@ def _print_em(em, frame, sample_weight=None) -> None:
         print(f"noise weight {format_number(em.noise_weight)} (the Gaussians' weights sum to "
               f"{format_number(em.weights.sum())})")
     # em.warnings were shown on stderr as the fit raised them ("bayesgmm: warning: ...").
+    _print_estimate(em)
+
+
+def _print_estimate(em) -> None:
+    """An EM fit's weights, means, sds and correlations, a column per component."""
+    import numpy as np
+
+    names = list(em.feature_names)
+    rows = {"weight": em.weights}
+    for i, f in enumerate(names):
+        rows[f"mean[{f}]"] = em.means[:, i]
+    full = em.full_covariances
+    for i, f in enumerate(names):
+        rows[f"sd[{f}]"] = np.sqrt(full[:, i, i])
+    for i in range(len(names)):
+        for j in range(i + 1, len(names)):
+            rows[f"corr[{names[i]}, {names[j]}]"] = (
+                full[:, i, j] / np.sqrt(full[:, i, i] * full[:, j, j]))
+    table = pd.DataFrame(rows).T
+    from .observation_record import component_titles
+
+    table.columns = [f"component {k}" for k in component_titles(em, em.n_components)]
     # Numbers as the reports print them (33,004, not 3.3e+04 beside 514.8).
     with pd.option_context("display.width", 120, "display.max_rows", 200):
         # point estimates to 4 significant digits, zeros kept ("0.1440" beside "0.2123")
@@ -1265,6 +1274,10 @@ def _cmd_select(args: argparse.Namespace) -> int:
                      "jobs": _jobs_setting(args.jobs, em), **_em_rules(em, args.reg_covar)})
     with pd.option_context("display.width", 120):
         print(em)
+    if "bic" in em.best:  # QA81: the notes name its components; mclust prints them too
+        k, covariance_type = em.best["bic"]
+        print(f"\nBIC's choice, K={k} {covariance_type}, the components the notes number:")
+        _print_estimate(em.fits[em.best["bic"]])
     if "bic" in em.best:  # outliers would bend every cell alike: once, for the BIC-best fit
         _print_noise_hint(em.fits[em.best["bic"]], frame, observed, index=args.index,
                           about=f"BIC's best, K={em.best['bic'][0]} {em.best['bic'][1]}")
@@ -1303,12 +1316,16 @@ def _cmd_select(args: argparse.Namespace) -> int:
         print("P(K+ = k), by chain:")
         print(k_plus_table(sparse).drop(index="all").round(3).to_string())
 
+    problems = _select_problems(em, bayes)
+    record = _select_record(args, frame, em, bayes, sparse, problems,
+                            sampling if bayes is not None or sparse is not None else None)
+
     def write(directory: Path) -> None:
         # the tables first: the report's manifest then lists (and checksums) them too
-        em.table.to_csv(directory / "criteria.csv", index=False)
-        # the seed drawn, machine-readable as fit's result.json has it (QA: the page only)
-        (directory / "settings.json").write_text(json.dumps(
-            {"root seed": em.random_state, **settings}, indent=2, default=str) + "\n")
+        _criteria_table(em).to_csv(directory / "criteria.csv", index=False)
+        # the run and its choice for a pipeline, with the keys and types of em.json's and
+        # result.json's settings (QA81: display strings, other names, the choice absent)
+        (directory / "settings.json").write_text(json.dumps(record, indent=2) + "\n")
         if bayes is not None:
             _loo_table(bayes).to_csv(directory / "loo.csv", index_label="model")
         if sparse is not None:
@@ -1323,7 +1340,97 @@ def _cmd_select(args: argparse.Namespace) -> int:
     with progress.step("writing the report", inner_details=False):
         write_directory(out, write, overwrite=args.force, writes="SelectionReport")
     print(f"\nreport: {out / SELECTION_REPORT_NAME}")
+    if args.strict and problems:
+        print(f"bayesgmm: --strict: {'; '.join(problems)}; exit status {EXIT_PROBLEMS}",
+              file=sys.stderr)
+        return EXIT_PROBLEMS
     return 0
+
+
+def _select_problems(em, bayes) -> list[str]:
+    """Why no candidate of a ``select`` run is fit to choose from ([] when one is): the
+    status settings.json records and --strict exits on (QA81: exit 0 with every EM cell
+    degenerate, and with every posterior of --bayes at PROBLEMS)."""
+    problems = []
+    fitted = em.table[em.table["error"] == ""]
+    if not len(fitted):
+        problems.append("no cell of the EM grid could be fitted")
+    elif bool(fitted["degenerate"].all()):
+        problems.append("every cell of the EM grid is degenerate (none is a proper fit)")
+    if bayes is not None:
+        statuses = {name: _status_word(verdict) for name, verdict in bayes.diagnostics.items()}
+        if statuses and all(status == "PROBLEMS" for status in statuses.values()):
+            problems.append(f"every posterior fit ({', '.join(statuses)}) failed its "
+                            "checks (PROBLEMS)")
+    return problems
+
+
+def _status_word(verdict: str) -> str:
+    """OK, CAUTION or PROBLEMS: the head of a one-line verdict."""
+    return verdict.split(":", 1)[0].strip()
+
+
+def _cell(cell: tuple[int, str]) -> dict[str, Any]:
+    return {"n_components": int(cell[0]), "covariance_type": str(cell[1])}
+
+
+def _select_record(args: argparse.Namespace, frame: pd.DataFrame, em, bayes, sparse,
+                   problems: list[str], sampling: dict[str, Any] | None) -> dict[str, Any]:
+    """settings.json of ``select``: the data, the grid, how EM ran and what was chosen, in
+    the keys and JSON types of em.json's and result.json's settings (``random_state``,
+    ``data_source``, ``n_init``, ``tol``, numbers as numbers); ``status`` OK or PROBLEMS with
+    ``problems`` (:func:`_select_problems`); ``bayes`` and ``sparse`` with their sampler
+    settings, thresholds and each fit's status."""
+    rules = next(iter(em.fits.values())).settings if em.fits else {}
+    floors = sorted({float(fit.reg_covar) for fit in em.fits.values()})
+    record: dict[str, Any] = {
+        "random_state": int(em.random_state), "seed_drawn": args.seed is None,
+        **_data_record(_shown(args.data), args.data, args.index, args.weights, args.labels),
+        "columns": [str(c) for c in frame.columns], "n_rows": int(len(frame)),
+        "missing": _missing_policy(args), "noise": bool(args.noise),
+        "noise_volume": args.noise_volume,
+        "n_components": sorted({int(k) for k in em.table["n_components"]}),
+        "covariance_types": [str(t) for t in em.table["covariance_type"].unique()],
+        "init": list(rules.get("init") or ()), "n_init": args.n_init,
+        **{key: rules.get(key) for key in ("tol", "atol", "max_iter")},
+        "reg_covar": floors[0] if len(floors) == 1 else floors,
+        "reg_covar_given": args.reg_covar is not None,
+        "best": {criterion: _cell(cell) for criterion, cell in em.best.items()},
+        "notes": list(em.notes),
+        "status": "PROBLEMS" if problems else "OK", "problems": problems,
+        "bayes": None, "sparse": None}
+    if sampling is not None:
+        common = {"covariance_type": sampling["covariance_type"],
+                  "sampler_settings": sampling["settings"].to_dict(),
+                  "thresholds": (sampling["thresholds"] or DiagnosticThresholds()).to_dict()}
+        if bayes is not None:
+            record["bayes"] = {**common, "best": _loo_cell(bayes, bayes.best),
+                               "fits": [{**_loo_cell(bayes, name),
+                                         "status": _status_word(verdict),
+                                         "causes": list(bayes.causes.get(name, ()))}
+                                        for name, verdict in bayes.diagnostics.items()]}
+        if sparse is not None:
+            record["sparse"] = {**common, "k_max": args.sparse,
+                                "concentration": args.concentration,
+                                "status": sparse.result.diagnostics().status}
+    return record
+
+
+def _loo_cell(bayes, name: str) -> dict[str, Any]:
+    """A --bayes fit by its K and covariance type, as criteria.csv keys its cells."""
+    fit = bayes.results[name]
+    return {"model": str(name), "n_components": int(fit.n_components),
+            "covariance_type": str(fit.covariance_type)}
+
+
+def _criteria_table(em) -> pd.DataFrame:
+    """criteria.csv: ``select_em(...).table`` and ``chosen_by``, the criteria that chose each
+    cell (e.g. "bic;icl", empty for none; QA81: the choice was on the console only)."""
+    table = em.table.copy()
+    table["chosen_by"] = [";".join(c for c, cell in em.best.items()
+                                   if cell == (row.n_components, row.covariance_type))
+                          for row in table.itertuples()]
+    return table
 
 
 def _loo_table(bayes) -> pd.DataFrame:
@@ -1337,6 +1444,10 @@ def _loo_table(bayes) -> pd.DataFrame:
         table["rank"] = loo_ranks(table)
     table["checks"] = [bayes.diagnostics.get(name, "").split(":", 1)[0] or None
                        for name in table.index]
+    # the keys criteria.csv has (QA81: "K=1" joined it only by parsing)
+    cells = [_loo_cell(bayes, name) for name in table.index]
+    table.insert(0, "covariance_type", [c["covariance_type"] for c in cells])
+    table.insert(0, "n_components", [c["n_components"] for c in cells])
     return table
 
 

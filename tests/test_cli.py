@@ -497,6 +497,41 @@ def test_select_refuses_an_existing_output_without_force(data_dir, no_selection,
         cli.main(["select", "good.csv", "--force"])
 
 
+def test_select_strict_exits_3_when_no_candidate_is_fit_to_choose(tmp_path, monkeypatch,
+                                                                  capsys):
+    """QA81: with every EM cell degenerate (two 0/1 columns, K=5-6) select printed a "Best"
+    and exited 0, and had no --strict. Under --strict: exit 3 with the reason on stderr;
+    always: settings.json's status PROBLEMS and the reason, and the tables still written."""
+    rng = np.random.default_rng(0)
+    pd.DataFrame(rng.integers(0, 2, (60, 2)), columns=["a", "b"]).to_csv(
+        tmp_path / "binary.csv", index=False)
+    monkeypatch.chdir(tmp_path)
+    argv = ["select", "binary.csv", "-k", "5-6", "--covariance", "full,diag", "--n-init", "1",
+            "--seed", "0", "--jobs", "1", "--no-progress"]
+    rc, _, err = _run_main([*argv, "--out", "plain"], capsys)
+    assert rc == 0, err
+    recorded = json.loads((tmp_path / "plain" / "settings.json").read_text())
+    assert recorded["status"] == "PROBLEMS"
+    assert recorded["problems"] == ["every cell of the EM grid is degenerate (none is a proper "
+                                    "fit)"]
+    rc, _, err = _run_main([*argv, "--out", "strict", "--strict"], capsys)
+    assert rc == cli.EXIT_PROBLEMS
+    assert err.strip().splitlines()[-1] == (
+        "bayesgmm: --strict: every cell of the EM grid is degenerate (none is a proper fit); "
+        "exit status 3")
+    assert (tmp_path / "strict" / "criteria.csv").is_file()
+    # a --bayes run whose every posterior fails: the same, from its fits' verdicts
+    from bayesgmm.cli import _select_problems
+
+    table = pd.DataFrame({"error": ["", ""], "degenerate": [False, False]})
+    fits = types.SimpleNamespace(table=table)
+    failed = types.SimpleNamespace(diagnostics={"K=1": "PROBLEMS: R-hat", "K=2": "PROBLEMS: x"})
+    assert _select_problems(fits, failed) == [
+        "every posterior fit (K=1, K=2) failed its checks (PROBLEMS)"]
+    one_passed = types.SimpleNamespace(diagnostics={"K=1": "PROBLEMS: R-hat", "K=2": "OK: all"})
+    assert _select_problems(fits, one_passed) == []
+
+
 def test_default_select_output_directory():
     assert cli.default_output("data/blobs.csv", suffix="select") == Path("results/blobs_select")
     assert cli.default_output("bundled:galaxies", suffix="select") == \
@@ -523,13 +558,29 @@ def test_select_em_prints_the_table_and_writes_the_report(three_csv, capsys):
     assert sorted(p.name for p in result.iterdir()) == ["criteria.csv", "figures",
                                                          "manifest.json", "select.html",
                                                          "settings.json"]
-    # the seed, machine-readable (QA: a drawn one was in select.html only)
+    # the seed, machine-readable (QA: a drawn one was in select.html only), with em.json's
+    # keys and JSON types (QA81: "root seed", "rows": "1,000", prose for tol)
     recorded = json.loads((result / "settings.json").read_text())
-    assert recorded["root seed"] == 0 and recorded["data"] == "three.csv"
+    assert recorded["random_state"] == 0 and recorded["seed_drawn"] is False
+    assert recorded["data_source"] == "three.csv" and recorded["n_rows"] == 300
+    assert recorded["data_file_sha256"] == bayesgmm.io.file_sha256(three_csv / "three.csv")
+    assert recorded["n_components"] == [1, 2, 3, 4]
+    assert recorded["covariance_types"] == ["full", "diag"]
     # how EM ran, which moves every criterion (QA67: --reg-covar 0.5 was recorded nowhere)
-    assert recorded["reg_covar (covariance floor)"] == "1e-06 (default)"
-    assert recorded["EM converged when"].startswith("the objective changes by less than "
-                                                    "tol = 0.001 per point and atol = 0.01")
+    assert recorded["reg_covar"] == 1e-6 and recorded["reg_covar_given"] is False
+    assert (recorded["tol"], recorded["atol"], recorded["n_init"]) == (0.001, 0.01, 2)
+    assert recorded["init"] == ["kmeans++", "random_from_data"]
+    # the choice itself, as the console says it (QA81: on the console and the page only)
+    assert recorded["best"]["bic"]["n_components"] == 3
+    assert recorded["status"] == "OK" and recorded["problems"] == []
+    assert recorded["bayes"] is None and recorded["sparse"] is None
+    criteria = pd.read_csv(result / "criteria.csv", keep_default_na=False)
+    chosen = criteria[criteria["chosen_by"].str.contains("bic")]
+    assert len(chosen) == 1 and chosen.iloc[0]["n_components"] == 3
+    assert chosen.iloc[0]["covariance_type"] == recorded["best"]["bic"]["covariance_type"]
+    # its components printed, as the notes number them (QA81: nowhere to be seen)
+    assert f"BIC's choice, K=3 {recorded['best']['bic']['covariance_type']}, the " \
+        "components the notes number:" in out and "mean[x]" in out
     # every file is in the manifest, with its checksum (QA: the tables were written after it)
     manifest = json.loads((result / "manifest.json").read_text())
     assert "criteria.csv" in manifest["files"] and "criteria.csv" in manifest["sha256"]
@@ -591,6 +642,19 @@ def test_select_bayes_and_sparse(tmp_path, monkeypatch, capsys):
     assert loo.index[0] == "K=3"
     # each fit's status beside its rank (referee QA: a failed fit ranked first, unmarked)
     assert loo["checks"].notna().all() and set(loo["checks"]) <= {"OK", "CAUTION", "PROBLEMS"}
+    # joins criteria.csv by its keys; settings.json records the sampling and each fit's status
+    criteria = pd.read_csv(result / "criteria.csv")
+    joined = loo.merge(criteria, on=["n_components", "covariance_type"])
+    assert len(joined) == 2 and joined["bic"].notna().all()
+    recorded = json.loads((result / "settings.json").read_text())
+    assert recorded["bayes"]["sampler_settings"]["draws"] == 150
+    assert recorded["bayes"]["sampler_settings"]["chains"] == 2
+    assert recorded["bayes"]["thresholds"]["rhat_max"] == 1.01
+    assert [f["model"] for f in recorded["bayes"]["fits"]] == ["K=2", "K=3"]
+    assert [f["status"] for f in recorded["bayes"]["fits"]] == [
+        loo.loc[name, "checks"] for name in ("K=2", "K=3")]
+    assert recorded["sparse"]["k_max"] == 4 and recorded["sparse"]["status"] in (
+        "OK", "CAUTION", "PROBLEMS")
     assert pd.read_csv(result / "n_nonempty.csv", index_col=0).loc["all"].sum() == \
         pytest.approx(1.0)
 
@@ -1506,9 +1570,15 @@ def test_loo_csv_carries_each_fits_checks():
 
     comparison = pd.DataFrame({"rank": [0, 1], "elpd_diff": [0.0, -3.0]}, index=["K=5", "K=3"])
     bayes = types.SimpleNamespace(comparison=comparison, diagnostics={
-        "K=5": "PROBLEMS: R-hat 1.2 > 1.01 (see advice)", "K=3": "OK: R-hat 1.003 <= 1.01"})
+        "K=5": "PROBLEMS: R-hat 1.2 > 1.01 (see advice)", "K=3": "OK: R-hat 1.003 <= 1.01"},
+        results={f"K={k}": types.SimpleNamespace(n_components=k, covariance_type="diag")
+                 for k in (3, 5)})
     table = cli._loo_table(bayes)
     assert table["checks"].tolist() == ["PROBLEMS", "OK"]
+    # criteria.csv's keys, to join on (QA81: "K=5" only, parsed to join)
+    assert table["n_components"].tolist() == [5, 3]
+    assert table["covariance_type"].tolist() == ["diag", "diag"]
+    assert list(table.columns[:2]) == ["n_components", "covariance_type"]
     assert table["rank"].tolist() == [1, 2]  # as select.html ranks (QA: 0 here, 1 there)
     assert "checks" not in comparison and comparison["rank"].tolist() == [0, 1]  # untouched
 
