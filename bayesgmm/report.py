@@ -1101,8 +1101,16 @@ def _section_em(em, X, figure, posterior: bool = False, hint: str = "") -> str:
         else "maximum likelihood"
     run = ("the polish of the chosen start candidate" if em.candidates
            else "the best restart")
-    fig = figure("em_convergence", f"EM objective: the start and each of the {em.n_iter} "
-                 f"iterations of {run}", lambda: plots.plot_em_convergence(em))
+    change = plots.negligible_change(em.history) if em.candidates else None
+    if change is not None:  # QA79: a figure of a flat line says less than the sentence
+        fig = (f"<p>{html.escape(run.capitalize())} took {em.n_iter} iteration"
+               f"{'' if em.n_iter == 1 else 's'} and changed its objective by "
+               f"{change:.2g} in all (negligible): the candidates' own restarts did the "
+               "climbing (their objectives are under <a href=\"#reproducibility\">Start</a>, "
+               "in section 7).</p>")
+    else:
+        fig = figure("em_convergence", f"EM objective: the start and each of the {em.n_iter} "
+                     f"iterations of {run}", lambda: plots.plot_em_convergence(em))
     warn = "".join(f'<p class="warn">{html.escape(w)}</p>' for w in em.warnings) + hint
     if em.log_posterior is not None:
         warn += ("<p>The log-likelihood, BIC and AIC are at this MAP estimate; the "
@@ -2632,6 +2640,9 @@ def _section_criteria(selection: EMSelection, figure, X: Any = None,
                               "EM mixture density",
                               f"EM mixture density of BIC's choice, K={chosen[0]} "
                               f"{chosen[1]}")))
+        # the components the notes number (QA81: "components 0 and 2" named, none shown)
+        body += [f"<p>BIC's choice, K={chosen[0]} {chosen[1]}, component by component (the "
+                 "numbers the notes above use):</p>", _em_parameter_html(fit)]
     body += ["<h3>Every fit</h3>",
              _table(fits, digits=6, index=False,
                     decimals={"log L": 2, "BIC": 2, "AIC": 2, "ICL": 2, "smallest N w_k": 1}),

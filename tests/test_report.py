@@ -1,6 +1,7 @@
 """The HTML reports and their figures: self-contained, valid PNGs, the fitted numbers in tables."""
 
 import base64
+import dataclasses
 import html
 import io
 import re
@@ -197,9 +198,22 @@ def test_write_report_files_match_and_replace_cleanly(tiny_fit, tmp_path, capsys
     assert html_path == tmp_path / "report.html"
     pngs = sorted((tmp_path / "figures").glob("*.png"))
     assert {p.stem for p in pngs} >= {"overlay", "membership", "trace", "rank", "ppc",
-                                       "em_convergence", "data", "density", "classification",
+                                       "data", "density", "classification",
                                        "forest", "energy", "ppc_statistics"}
     page = html_path.read_text()
+    # QA79: the polish of the chosen start moved the objective by next to nothing; a figure
+    # of a flat line said less than a sentence does
+    from bayesgmm.plots import negligible_change
+
+    change = negligible_change(tiny_fit.em.history)
+    assert change is not None and "em_convergence" not in {p.stem for p in pngs}
+    assert (f"The polish of the chosen start candidate took {tiny_fit.em.n_iter} iteration"
+            in page and f"changed its objective by {change:.2g} in all (negligible)" in page)
+    climbing = dataclasses.replace(
+        tiny_fit, em=dataclasses.replace(tiny_fit.em, history=tiny_fit.em.history - np.r_[
+            50.0, np.zeros(len(tiny_fit.em.history) - 1)]))
+    page, _ = build_report(climbing)
+    assert "EM objective: the start and each of the" in page
     for p in pngs:
         assert base64.b64encode(p.read_bytes()).decode() in page
     # a figure an earlier report had and this one has not (the selection report's "chosen")

@@ -248,6 +248,20 @@ def test_the_chosen_fits_figure_counts_rows_by_the_selections_weights(monkeypatc
     assert f"standing for {int(g.sum())} observations" in fig.axes[0].get_title()
 
 
+def test_the_chosen_fits_components_are_shown_by_the_numbers_the_notes_use():
+    """QA81: the one-group note named "components 0 and 2" of BIC's choice, and neither the
+    page nor the console showed which those were (contours only)."""
+    from bayesgmm.report import _em_parameter_html
+
+    rng = np.random.default_rng(0)
+    X = np.r_[rng.normal(0, 1, (80, 2)), rng.normal([6, 3], 1, (80, 2))]
+    sel = select_em(X, [1, 2, 3], ["full"], n_init=2, random_state=0, n_jobs=1)
+    page, _ = build_selection_report(sel, X=X)
+    k, kind = sel.best["bic"]
+    assert f"BIC's choice, K={k} {kind}, component by component" in page
+    assert _em_parameter_html(sel.fits[sel.best["bic"]]) in page
+
+
 def test_pareto_table_names_the_observations_and_says_shared_columns_once(monkeypatch):
     """QA: n_observations and good_k repeated in every row, and the bad observations unnamed."""
     import types

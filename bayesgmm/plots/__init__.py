@@ -36,6 +36,7 @@ from .diagnostics import (
 from .fit import (
     animate_em,
     em_path,
+    negligible_change,
     plot_classification,
     plot_data,
     plot_density,
@@ -54,6 +55,7 @@ __all__ = [
     "plot_data",
     "plot_density",
     "plot_em_convergence",
+    "negligible_change",
     "plot_energy",
     "plot_forest",
     "plot_membership",

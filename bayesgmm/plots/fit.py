@@ -226,18 +226,28 @@ _NEGLIGIBLE_NATS = 1e-3
 _NEGLIGIBLE_RELATIVE = 1e-6
 
 
-def _negligible_change(ax: Axes, history: np.ndarray) -> None:
-    """When the whole run changed the objective negligibly (the polish of a start that had
-    already converged), fix the y-range to a readable width around the final value and say
-    by how much it changed. Autoscaled, a 2.5e-10 change filled the panel as a steep climb,
-    with ticks reading -378.67988953095 ... -378.67988953120."""
-    finite = history[np.isfinite(history)]
+def negligible_change(history: Any) -> float | None:
+    """How much an EM run changed its objective in all (``history``: ``em.history``), where
+    that is negligible (below :data:`_NEGLIGIBLE_NATS`, or :data:`_NEGLIGIBLE_RELATIVE` of
+    the final value: the polish of a start that had already converged); else None."""
+    finite = np.asarray(history, dtype=np.float64)
+    finite = finite[np.isfinite(finite)]
     if finite.size == 0:
-        return
-    final = float(finite[-1])
+        return None
     change = float(np.ptp(finite))
-    if change >= max(_NEGLIGIBLE_NATS, _NEGLIGIBLE_RELATIVE * abs(final)):
+    return change if change < max(_NEGLIGIBLE_NATS, _NEGLIGIBLE_RELATIVE * abs(finite[-1])) \
+        else None
+
+
+def _negligible_change(ax: Axes, history: np.ndarray) -> None:
+    """When the whole run changed the objective negligibly (:func:`negligible_change`), fix
+    the y-range to a readable width around the final value and say by how much it changed.
+    Autoscaled, a 2.5e-10 change filled the panel as a steep climb, with ticks reading
+    -378.67988953095 ... -378.67988953120."""
+    change = negligible_change(history)
+    if change is None:
         return
+    final = float(history[np.isfinite(history)][-1])
     # Half a nat each way at least (a log-likelihood difference that small decides nothing),
     # and the change at most a twentieth of the panel.
     half = max(0.5, 10 * change)
