@@ -1032,9 +1032,14 @@ def _print_estimate(em) -> None:
     for i, f in enumerate(names):
         rows[f"mean[{f}]"] = em.means[:, i]
     full = em.full_covariances
-    for i, f in enumerate(names):
-        rows[f"sd[{f}]"] = np.sqrt(full[:, i, i])
-    for i in range(len(names)):
+    # as the reports' tables: one sd of every feature for spherical, and no correlations
+    # where the type has none (QA: "corr 0 0 0" rows, and sd[p] = sd[q] twice)
+    if em.covariance_type == "spherical":
+        rows["sd (every feature)"] = np.sqrt(full[:, 0, 0])
+    else:
+        for i, f in enumerate(names):
+            rows[f"sd[{f}]"] = np.sqrt(full[:, i, i])
+    for i in range(len(names) if em.covariance_type in ("full", "tied") else 0):
         for j in range(i + 1, len(names)):
             rows[f"corr[{names[i]}, {names[j]}]"] = (
                 full[:, i, j] / np.sqrt(full[:, i, i] * full[:, j, j]))

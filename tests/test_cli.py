@@ -817,6 +817,13 @@ def test_em_prints_the_estimate_without_loading_pymc(data_dir):
     assert "EM: log-likelihood" in done.stdout and "BIC" in done.stdout
     assert "corr[eruptions, waiting]" in done.stdout and "seed 3" in done.stdout
     assert "fitting EM (20 restarts)" in done.stderr
+    # no correlations where the type has none, one sd where it has one (QA: rows of 0s)
+    one_sd = subprocess.run([sys.executable, "-m", "bayesgmm", "em", "good.csv", "-k", "2",
+                             "--seed", "3", "--covariance", "spherical", "--no-progress"],
+                            cwd=data_dir, capture_output=True, text=True, timeout=600)
+    assert one_sd.returncode == 0, one_sd.stderr[-2000:]
+    assert "sd (every feature)" in one_sd.stdout and "corr[" not in one_sd.stdout
+    assert "sd[eruptions]" not in one_sd.stdout
     em = bayesgmm.fit_em(pd.read_csv(data_dir / "good.csv"), 2, n_init=10, random_state=3)
     assert f"{em.log_likelihood:,.2f}" in done.stdout
     # with --report the fit is saved beside the report, still without PyMC or ArviZ
