@@ -478,6 +478,19 @@ def grid_caveat(names: Sequence[str]) -> str:
             f"{'them' if len(names) > 1 else 'it'})")
 
 
+def left_out_caveat(names: Sequence[str]) -> str:
+    """What a model check's hint adds where it judged the other columns only: ``names`` take
+    2 or 3 values (flags, codes), on which neither a noise density nor a covariance type can
+    be weighed (QA78: such a column had switched both checks off, hiding gross outliers)."""
+    if not names:
+        return ""
+    listed = ", ".join(repr(str(n)) for n in names)
+    one = len(names) == 1
+    return (f" (judged on the other columns: {listed} take{'s' if one else ''} 2 or 3 values "
+            f"only, a flag or a code, and {'was' if one else 'were'} left out of this "
+            "comparison)")
+
+
 def dequantised(X: np.ndarray) -> np.ndarray:
     """``X`` with each column of ``FEW_VALUES`` + 1 to ``FEW_VALUES_FOR_BIC`` distinct values
     spread uniformly over its grid cells (each value +- half the smallest gap between its
@@ -502,18 +515,28 @@ class FewValuesWarning(UserWarning):
     """A feature column has only a few distinct values (a flag or a code)."""
 
 
-def few_values_warning(X: np.ndarray, names: Sequence[str], most: int = FEW_VALUES
-                       ) -> str | None:
-    """The one-line warning naming the columns with 2..``most`` distinct observed values
-    (NaN is missing, not a value) and each held by 2 rows or more on average (fewer rows cannot
-    tell a code from a measurement); None when there is none."""
+def code_columns(X: np.ndarray, most: int = FEW_VALUES) -> list[int]:
+    """The columns with 2..``most`` distinct observed values (NaN is missing, not a value),
+    each held by 2 rows or more on average (fewer rows cannot tell a code from a
+    measurement): flags and codes (:func:`few_values_warning`)."""
     found = []
     for j in range(X.shape[1]):
         col = X[~np.isnan(X[:, j]), j]
         values = np.unique(col)
         if 2 <= values.size <= most and col.size >= 2 * values.size:
-            found.append(f"{str(names[j])!r} has only {values.size} distinct values "
-                         f"({', '.join(f'{v:g}' for v in values)})")
+            found.append(j)
+    return found
+
+
+def few_values_warning(X: np.ndarray, names: Sequence[str], most: int = FEW_VALUES
+                       ) -> str | None:
+    """The one-line warning naming the columns of :func:`code_columns`; None when there is
+    none."""
+    found = []
+    for j in code_columns(X, most):
+        values = np.unique(X[~np.isnan(X[:, j]), j])
+        found.append(f"{str(names[j])!r} has only {values.size} distinct values "
+                     f"({', '.join(f'{v:g}' for v in values)})")
     if not found:
         return None
     it, its = ("it", "its") if len(found) == 1 else ("them", "their")

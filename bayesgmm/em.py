@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -255,6 +255,28 @@ class EMResult(NoiseFlag):
         """Covariances in full form (K, D, D) whatever the covariance type."""
         return covariance.to_full(self.covariances, self.covariance_type,
                                   self.n_components, self.n_features)
+
+    def marginal(self, columns: Sequence[int]) -> EMResult:
+        """The fit's mixture over the features ``columns`` alone (indices, in the fit's
+        order): a Gaussian mixture's marginal, the same weights with the means' and the
+        covariances' entries of those features. The model checks judge the measured columns
+        with it where the data also hold a flag or a code (:mod:`bayesgmm.outliers`). Its
+        ``log_likelihood`` and ``history`` are the whole fit's; not for a fit with a noise
+        component (its box's marginal density is another uniform's: ValueError)."""
+        if self.noise:
+            raise ValueError("marginal() of a fit with a noise component is not defined here")
+        keep = [int(j) for j in columns]
+        if not keep or len(set(keep)) != len(keep) or not all(
+                0 <= j < self.n_features for j in keep):
+            raise ValueError(f"columns must be distinct feature indices 0..{self.n_features - 1}"
+                             f"; got {list(columns)}")
+        ct = self.covariance_type
+        cov = np.asarray(self.covariances, dtype=np.float64)
+        covariances = (cov[..., keep][..., keep, :] if ct in ("full", "tied")
+                       else cov[:, keep] if ct == "diag" else cov)
+        return replace(self, means=np.asarray(self.means)[:, keep], covariances=covariances,
+                       precisions_cholesky=kernels.precisions_cholesky(covariances, ct),
+                       feature_names=tuple(self.feature_names[j] for j in keep))
 
     def save(self, path: Any, overwrite: bool = False) -> Any:
         """Save to the directory ``path`` (npz + JSON); reload with ``bayesgmm.load``.

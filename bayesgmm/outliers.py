@@ -32,16 +32,18 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from . import progress
 from ._validation import (
     aligned_to_rows,
     check_data,
     check_sample_weight,
+    code_columns,
     dequantised,
-    few_values_warning,
     grid_caveat,
     grid_columns,
+    left_out_caveat,
 )
 from .covariance import FAR_TAIL, nearest_distance2, points_needed
 from .em import BOTH_INITS, EMResult, collapsed_components, fit_em, n_parameters
@@ -102,6 +104,10 @@ class NoiseEvidence:
         Columns of 4-7 values (a count, a rating) spread over their grids for the comparison
         (:func:`bayesgmm._validation.dequantised`); :meth:`describe` then says that their own
         shape may be the evidence.
+    left_out : tuple of str
+        Columns of 2-3 values (flags, codes) left out of the comparison, which judged the
+        fit's marginal over the other columns (:func:`measured_part`); :meth:`describe` says
+        so.
     """
 
     rows: tuple[int, ...]
@@ -114,6 +120,7 @@ class NoiseEvidence:
     bic_larger_k: float | None = None
     shared_value: str = ""
     grid_columns: tuple[str, ...] = ()
+    left_out: tuple[str, ...] = ()
 
     @property
     def delta_bic(self) -> float:
@@ -123,7 +130,8 @@ class NoiseEvidence:
     def describe(self, row_names: Any = None, option: str = "noise=True") -> str:
         """One sentence: which rows, the BIC evidence, and what to do (``option``); then
         whether their shared value is a missing-value code."""
-        text = self._describe(row_names, option) + grid_caveat(self.grid_columns)
+        text = (self._describe(row_names, option) + grid_caveat(self.grid_columns)
+                + left_out_caveat(self.left_out))
         return f"{text}. {self.shared_value}" if self.shared_value else text
 
     def _describe(self, row_names: Any, option: str) -> str:
@@ -203,25 +211,55 @@ def noise_evidence(em: EMResult, X: Any, *, sample_weight: Any = None, labels: A
     -------
     NoiseEvidence or None
         None when the fit already has a noise component, has as many free parameters as
-        rows or more, the data have a column of 2-3 distinct values (the comparison then
-        weighs that column, not outliers), the evidence is below ``min_delta_bic``, the
+        rows or more (on the columns judged), the data are only columns of 2-3 distinct
+        values, the evidence is below ``min_delta_bic``, the
         noise component would take no row, or no refit with it is proper (every one has a
         degenerate component). A column of 4-7 values is spread over its grid for the
-        comparison (``grid_columns``).
+        comparison (``grid_columns``); one of 2-3 values (a flag, a code) is left out and
+        the fit's marginal over the other columns is judged (``left_out``).
         A fit with a degenerate component (too few points for its covariance, or collapsed)
         that holds only rows the noise takes is evidence by itself (``components``).
     """
     if em.noise:
         return None
     def compute(Xv: np.ndarray) -> NoiseEvidence | None:
-        evidence = _noise_evidence(em, X, sample_weight=sample_weight, labels=labels,
+        part = measured_part(em, X, Xv)
+        if part is None:
+            return None
+        fit, data, values, left_out = part
+        evidence = _noise_evidence(fit, data, sample_weight=sample_weight, labels=labels,
                                    missing=missing, min_delta_bic=min_delta_bic)
+        # a marginal's BIC is no optimum of the columns judged: no "EM stopped at a poorer
+        # optimum" from it
         return evidence if evidence is None else replace(
-            evidence, shared_value=_shared_value(Xv, evidence.rows, em.feature_names),
-            grid_columns=tuple(em.feature_names[j] for j in grid_columns(Xv)))
+            evidence, shared_value=_shared_value(values, evidence.rows, fit.feature_names),
+            grid_columns=tuple(fit.feature_names[j] for j in grid_columns(values)),
+            left_out=left_out, bic_fit=None if left_out else evidence.bic_fit)
 
     return last_evidence(_CACHE, em, X, sample_weight, labels, (missing, min_delta_bic),
                          compute)
+
+
+def measured_part(em: EMResult, X: Any, Xv: np.ndarray
+                  ) -> tuple[EMResult, Any, np.ndarray, tuple[str, ...]] | None:
+    """What the model checks judge: (the fit, the data as given, their values, the columns
+    left out). Where the data hold columns of 2-3 values (flags, codes:
+    :func:`bayesgmm._validation.code_columns`), the fit's marginal over the other columns
+    (:meth:`EMResult.marginal`) and those columns alone: on a flag the Gaussians split or
+    collapse and a uniform density "explains" the rows between its values, so the flag would
+    be what a comparison weighs (QA: 21% of the rows named outliers); left out, the measured
+    columns are still checked (QA78: switching the checks off hid gross outliers and a wrong
+    covariance type). Else all as they are. None where no other column is left, or the fit
+    has a noise component (whose box's marginal is another model)."""
+    codes = code_columns(Xv)
+    if not codes:
+        return em, X, Xv, ()
+    keep = [j for j in range(Xv.shape[1]) if j not in codes]
+    if not keep or em.noise:
+        return None
+    given = X.iloc[:, keep] if isinstance(X, pd.DataFrame) else Xv[:, keep]
+    return (em.marginal(keep), given, Xv[:, keep],
+            tuple(str(em.feature_names[j]) for j in codes))
 
 
 def last_evidence(cache: dict, em: EMResult, X: Any, sample_weight: Any, labels: Any,
@@ -293,15 +331,10 @@ def _noise_evidence(em: EMResult, X: Any, *, sample_weight: Any, labels: Any, mi
     # not by outliers: the comparison cannot be judged, so no hint is given.
     if em.n_samples <= em.n_parameters + 1:
         return None
-    # A column of 2-3 values (a flag, a code) makes the Gaussians split or collapse along it,
-    # and a uniform density then "explains" rows that are off its grid or between its groups
-    # better (QA: 21% of the rows named as outliers on data with a 3-valued column): the
-    # comparison tells nothing about outliers, and fit_em has named the column already. One
+    # A column of 2-3 values (a flag, a code) is left out by the caller (measured_part). One
     # of 4-7 values (a count, a rating) is dequantised for the comparison (QA75: 44 ordinary
     # rows of a 4-valued count named as outliers).
-    Xv, names = check_data(X, n_features=em.n_features, allow_nan=True)
-    if few_values_warning(Xv, names) is not None:
-        return None
+    Xv, _ = check_data(X, n_features=em.n_features, allow_nan=True)
     X = dequantised(Xv)
     # the user's fit's floor: the refits are that model with and without the noise
     data = {"sample_weight": sample_weight, "labels": labels, "missing": missing,

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from . import progress
-from ._validation import check_data, dequantised, few_values_warning, grid_caveat, grid_columns
+from ._validation import dequantised, grid_caveat, grid_columns, left_out_caveat
 from .covariance import covariance_words, from_full, n_covariance_parameters, to_full
 from .em import EMResult
 from .outliers import (
@@ -36,6 +36,7 @@ from .outliers import (
     degenerate_components,
     fresh_fit,
     last_evidence,
+    measured_part,
     noise_evidence,
     one_more_fits,
     refit,
@@ -89,6 +90,9 @@ class ShapeEvidence:
         Columns of 4-7 values (a count, a rating) spread over their grids for the comparison
         (:func:`bayesgmm._validation.dequantised`); :meth:`describe` then says that their own
         shape may be the evidence.
+    left_out : tuple of str
+        Columns of 2-3 values (flags, codes) left out of the comparison, which judged the
+        fit's marginal over the other columns (:func:`bayesgmm.outliers.measured_part`).
     """
 
     covariance_type: str
@@ -100,6 +104,7 @@ class ShapeEvidence:
     n_features: int = 2
     bic_restarted: float | None = None
     grid_columns: tuple[str, ...] = ()
+    left_out: tuple[str, ...] = ()
 
     @property
     def more_components(self) -> bool:
@@ -119,7 +124,8 @@ class ShapeEvidence:
                      f" (refitted from fresh starts, this fit's model reaches "
                      f"{self.bic_restarted:,.1f}: more restarts, n_init, find its better "
                      "optimum, still clearly above the richer model's)")
-        return self._describe(option, select) + restarted + grid_caveat(self.grid_columns)
+        return (self._describe(option, select) + restarted + grid_caveat(self.grid_columns)
+                + left_out_caveat(self.left_out))
 
     def _describe(self, option: str | None, select: str) -> str:
         if self.more_components:
@@ -162,10 +168,11 @@ def shape_evidence(em: EMResult, X: Any, *, sample_weight: Any = None, labels: A
     ShapeEvidence or None
         None where no richer model has fewer free parameters than rows (BIC cannot judge
         one with as many; spherical, diag and full are one model in one dimension, and full
-        is the richest type), where the data have a column of 2-3 distinct values (the
-        comparison then weighs that column), or where no richer refit is proper or clearly
-        better. A column of 4-7 values is spread over its grid for the comparison
-        (``grid_columns``).
+        is the richest type), where the data are only columns of 2-3 distinct values, or
+        where no richer refit is proper or clearly better. A column of 4-7 values is spread
+        over its grid for the comparison (``grid_columns``); one of 2-3 values (a flag, a
+        code) is left out and the fit's marginal over the other columns judged
+        (``left_out``).
     """
     return last_evidence(_CACHE, em, X, sample_weight, labels, (missing, min_delta_bic),
                          lambda Xv: _shape_evidence(em, X, Xv, sample_weight=sample_weight,
@@ -190,10 +197,13 @@ def _richer_types(em: EMResult) -> list[str]:
 def _shape_evidence(em: EMResult, X: Any, Xv: np.ndarray, *, sample_weight: Any,
                     labels: Any, missing: str, min_delta_bic: float) -> ShapeEvidence | None:
     """:func:`shape_evidence`, computed."""
-    _, names = check_data(X, n_features=em.n_features, allow_nan=True)
-    if few_values_warning(Xv, names) is not None:  # a flag or a code: as the noise check
+    fitted, given = em, X  # the noise check below: on the fit as given, which it caches
+    part = measured_part(em, X, Xv)  # a flag or a code left out, as the noise check does
+    if part is None:
         return None
-    given, X = X, dequantised(Xv)  # a count or a rating: its grid is not a shape
+    em, _, Xv, left_out = part
+    names = em.feature_names
+    X = dequantised(Xv)  # a count or a rating: its grid is not a shape
     K, ct = em.n_components, em.covariance_type
     data = {"sample_weight": sample_weight, "labels": labels, "missing": missing,
             "reg_covar": em.reg_covar, "noise": em.noise,
@@ -205,7 +215,8 @@ def _shape_evidence(em: EMResult, X: Any, Xv: np.ndarray, *, sample_weight: Any,
     bics: dict[tuple[str, int], float] = {}
     with warnings.catch_warnings():  # a refit's warnings are not the user's fit's
         warnings.simplefilter("ignore")
-        own = em if em.prior is None else refit(X, K, ct, init=em, **data)
+        # a MAP fit, or a marginal (no optimum of the columns judged): refitted from it
+        own = em if em.prior is None and not left_out else refit(X, K, ct, init=em, **data)
         if own is None:
             return None
         # the same model from fresh starts too: a fit stuck at a poorer optimum is beaten by
@@ -236,7 +247,7 @@ def _shape_evidence(em: EMResult, X: Any, Xv: np.ndarray, *, sample_weight: Any,
     # Outliers make one component more look better too (review: "consider -k 3" beside
     # "consider --noise", the noise fit 45 BIC units better still): the noise hint covers
     # it, as it does when it finds one component more better than the noise (K too small)
-    noise = None if em.noise else noise_evidence(em, given, sample_weight=sample_weight,
+    noise = None if em.noise else noise_evidence(fitted, given, sample_weight=sample_weight,
                                                  labels=labels, missing=missing)
     if noise is not None and not noise.components and (
             noise.bic_with < bic_better if noise.bic_larger_k is None else k > K):
@@ -246,4 +257,5 @@ def _shape_evidence(em: EMResult, X: Any, Xv: np.ndarray, *, sample_weight: Any,
                          better_components=k if k > K else None,
                          n_features=em.n_features,
                          grid_columns=tuple(names[j] for j in grid_columns(Xv)),
+                         left_out=left_out,
                          bic_restarted=bic_same if bic_same < bic_fit - 1.0 else None)

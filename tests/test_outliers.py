@@ -172,21 +172,55 @@ def test_a_rating_column_is_spread_over_its_grid_and_named_in_the_hint():
         assert "check it without it" in richer.describe()
 
 
-def test_no_hint_where_a_column_has_two_or_three_values():
+def test_a_column_of_two_or_three_values_is_left_out_and_the_rest_judged():
     """QA (verification): with a 3-valued column, 62 of 300 rows were named as outliers; the
-    uniform density outweighed Gaussians split along the column, not outliers. The far rows
-    themselves would be named without that column."""
+    uniform density outweighed Gaussians split along the column, not outliers. Switching
+    the check off then hid the three gross outliers (QA78). The check now judges the fit's
+    marginal over the measured columns: the far rows, and no others, with the column named;
+    nothing on clean data; nothing where every column is a code."""
     import warnings
+
+    from bayesgmm.shape_evidence import shape_evidence
 
     rng = np.random.default_rng(3)
     X = np.c_[rng.normal(0, 1, (300, 2)), rng.integers(1, 4, 300).astype(float)]
+    clean = X.copy()
     X[:3, :2] = [[40.0, -35.0], [-45.0, 50.0], [38.0, 44.0]]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         em = fit_em(X, 3, n_init=5, random_state=1)
-        assert noise_evidence(em, X) is None
+        evidence = noise_evidence(em, X)
+        assert evidence.rows == (0, 1, 2) and evidence.left_out == ("x2",)
+        assert "(judged on the other columns: 'x2' takes 2 or 3 values only, a flag or a " \
+            "code, and was left out of this comparison)" in evidence.describe()
+        assert "poorer optimum" not in evidence.describe()  # a marginal is no optimum
         plain = fit_em(X[:, :2], 3, n_init=5, random_state=1)
         assert set(noise_evidence(plain, X[:, :2]).rows) >= {0, 1, 2}
+        assert noise_evidence(fit_em(clean, 3, n_init=5, random_state=1), clean) is None
+        assert shape_evidence(fit_em(clean, 1, n_init=5, random_state=1), clean) is None
+        codes = np.c_[rng.integers(0, 2, 300), rng.integers(1, 4, 300)].astype(float)
+        assert noise_evidence(fit_em(codes, 2, n_init=2, random_state=0), codes) is None
+
+
+def test_a_wrong_covariance_type_is_found_beside_a_flag_column():
+    """QA78: a two-valued column switched the richer-model check off, and spherical
+    components fitted to elongated clusters went unremarked."""
+    import warnings
+
+    from bayesgmm.shape_evidence import shape_evidence
+
+    rng = np.random.default_rng(1)
+    tilted = np.array([[3.0, 2.7], [2.7, 3.0]])
+    Y = np.r_[rng.multivariate_normal([0, 0], tilted, 150),
+              rng.multivariate_normal([8, 0], tilted, 150)]
+    X = np.c_[Y, rng.integers(0, 2, 300).astype(float)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        em = fit_em(X, 2, covariance_type="spherical", n_init=5, random_state=0)
+        evidence = shape_evidence(em, X)
+    assert evidence is not None and evidence.better == "full"
+    assert evidence.left_out == ("x2",) and "judged on the other columns" in \
+        evidence.describe()
 
 
 def _far_pair(seed=0, nan=True):
