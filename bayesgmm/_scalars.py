@@ -138,5 +138,7 @@ def seed_from(random_state: Any, name: str = "random_state") -> int | None:
 
 
 def draw_seed() -> int:
-    """A fresh random seed for a run that was given none (recorded so it can be repeated)."""
-    return int(np.random.SeedSequence().entropy % 2**63)
+    """A fresh random seed for a run that was given none (recorded so it can be repeated):
+    below 2**31, short enough to retype from a printout, for the library and the command line
+    alike (QA80: the command line drew 31 bits, the library 63)."""
+    return int(np.random.SeedSequence().entropy % 2**31)

@@ -34,7 +34,6 @@ import importlib
 import json
 import os
 import re
-import secrets
 import sys
 import time
 import warnings
@@ -44,6 +43,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import progress
+from ._scalars import draw_seed
 from ._validation import COVARIANCE_TYPES, check_seed, singular_columns
 from ._warn import IN_PACKAGE
 from .covariance import covariance_words, mclust_hint
@@ -807,7 +807,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     frame, observed, names = _read_observations(args.data, columns, args, args.n_components,
                                                 notes=notes)
     _check_columns(frame, args.covariance, "--columns")
-    seed = seed if seed is not None else secrets.randbelow(2**31)  # printed, so repeatable
+    seed = seed if seed is not None else draw_seed()  # printed, so repeatable
     print(f"{_data_header(args.data, frame)}"
           f"{_named_by(args.index)}; K={args.n_components}, "
           f"{covariance_words(args.covariance, frame.shape[1])}; seed {seed}")
@@ -921,7 +921,7 @@ def _cmd_em(args: argparse.Namespace) -> int:
     frame, observed, names = _read_observations(args.data, columns, args, args.n_components,
                                                 notes=notes)
     _check_columns(frame, args.covariance, "--columns")
-    seed = args.seed if args.seed is not None else secrets.randbelow(2**31)
+    seed = args.seed if args.seed is not None else draw_seed()
     print(f"{_data_header(args.data, frame)}"
           f"{_named_by(args.index)}; K={args.n_components}, "
           f"{covariance_words(args.covariance, frame.shape[1])}; {args.n_init} EM restarts "
@@ -1097,7 +1097,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
                          f"{spec.raw['data']['path']} has {frame.shape[1]} columns: set "
                          "ordered_means = false, or name one column in [data] columns")
     # drawn here when the spec has none, and printed: the run can be repeated with it
-    seed = spec.seed if spec.seed is not None else secrets.randbelow(2**31)
+    seed = spec.seed if spec.seed is not None else draw_seed()
     print(f"{spec.path.name}: {spec.data_path}: {len(frame)} rows x {frame.shape[1]} column(s) "
           f"{list(frame.columns)}{_named_by(spec.index)}; K={spec.n_components}, "
           f"{covariance_words(spec.covariance_type, frame.shape[1])}; seed {seed}; output: "
@@ -1245,7 +1245,7 @@ def _cmd_select(args: argparse.Namespace) -> int:
         _check_k(args.sparse, frame, args.data, "--sparse", selecting=True)
     _check_columns(frame, "full" if {"full", "tied"} & set(covariance_types) else "diag",
                    "--columns", select=True)
-    seed = args.seed if args.seed is not None else secrets.randbelow(2**31)
+    seed = args.seed if args.seed is not None else draw_seed()
     _use_agg()
     from .report import SELECTION_REPORT_NAME, k_plus_table, write_selection_report
     from .selection.sweep import one_feature_types

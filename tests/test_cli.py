@@ -1814,3 +1814,15 @@ def test_report_says_the_boxs_verdict_where_a_model_check_questions_the_model(
     assert rc == 0 and "\nDiagnostics: OK" in out
     assert ("\nVerdict: CAUTION, as the report's box says: the sampling checks pass, but the "
             "model is in question:\n  - richer model: BIC prefers full covariances at K=2") in out
+
+
+def test_a_seed_drawn_by_the_command_line_is_the_librarys_draw(data_dir, monkeypatch, capsys):
+    """QA80: four copies of secrets.randbelow(2**31) in the command line, 63 bits in the
+    library's draw_seed: one routine now, below 2**31 (short enough to retype)."""
+    from bayesgmm._scalars import draw_seed
+
+    assert all(0 <= draw_seed() < 2**31 for _ in range(20))
+    monkeypatch.setattr(cli, "draw_seed", lambda: 4242)
+    rc, out, err = _run_main(["em", "good.csv", "-k", "2", "--no-progress"], capsys)
+    assert rc == 0, err
+    assert "seed 4242" in out
