@@ -257,6 +257,7 @@ class _Interrupts:
     def __init__(self) -> None:
         self.seen = self.terminated = False
         self._previous: dict[int, Any] = {}
+        self._unraisable: Any = None
 
     def __enter__(self) -> _Interrupts:
         import signal
@@ -264,6 +265,12 @@ class _Interrupts:
 
         if threading.current_thread() is not threading.main_thread():
             return self
+        # The KeyboardInterrupt raised in a gc or ctypes callback (JAX's, numba's, while
+        # they load or compile) cannot propagate: Python prints it with a traceback through
+        # sys.unraisablehook (QA82: 5 of 11 early Ctrl-Cs). The stop is noted all the same
+        # (STOP_REQUESTED), and the run ends at its next status line: drop that report.
+        self._unraisable = sys.unraisablehook
+        sys.unraisablehook = self._quiet_unraisable
         for signum in (signal.SIGINT, signal.SIGTERM):
             # never where the signal is ignored (Ctrl-C in a background job, nohup):
             # installing a handler would undo that
@@ -286,9 +293,16 @@ class _Interrupts:
         progress.request_stop()  # ... and the run stops at its next status line
         raise KeyboardInterrupt
 
+    def _quiet_unraisable(self, report: Any) -> None:
+        if self.seen and report.exc_type is KeyboardInterrupt:
+            return
+        (self._unraisable or sys.__unraisablehook__)(report)
+
     def __exit__(self, *exc: Any) -> None:
         import signal
 
+        if self._unraisable is not None:
+            sys.unraisablehook = self._unraisable
         for signum, previous in self._previous.items():
             signal.signal(signum, previous)
         if self.seen:  # this run's stop, not the next one's (main() runs again in-process)

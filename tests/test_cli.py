@@ -1826,3 +1826,36 @@ def test_a_seed_drawn_by_the_command_line_is_the_librarys_draw(data_dir, monkeyp
     rc, out, err = _run_main(["em", "good.csv", "-k", "2", "--no-progress"], capsys)
     assert rc == 0, err
     assert "seed 4242" in out
+
+
+def test_an_interrupt_inside_a_callback_prints_no_traceback():
+    """QA82: Ctrl-C while JAX or numba loaded raised KeyboardInterrupt in a gc or ctypes
+    callback, which Python printed with a traceback (exit 130 after it). The stop is noted
+    and the run ends at its next status line; that report is dropped, others are not."""
+    import gc
+
+    class RaisesOnDelete:
+        def __init__(self, exc):
+            self.exc = exc
+
+        def __del__(self):
+            raise self.exc
+
+    reported = []
+    original = sys.unraisablehook
+    sys.unraisablehook = before = lambda report: reported.append(report.exc_type)
+    try:
+        with cli._Interrupts() as guard:
+            guard.seen = True  # as _note sets it before it raises
+            RaisesOnDelete(KeyboardInterrupt())
+            gc.collect()
+            assert reported == []
+            RaisesOnDelete(ValueError("a real fault"))
+            gc.collect()
+            assert reported == [ValueError]  # other reports still go to the hook
+        assert sys.unraisablehook is before
+        RaisesOnDelete(KeyboardInterrupt())  # outside a command: Python's way again
+        gc.collect()
+        assert reported == [ValueError, KeyboardInterrupt]
+    finally:
+        sys.unraisablehook = original
