@@ -456,7 +456,10 @@ class EMResult(NoiseFlag):
         labels : ndarray (n_samples,)
             The component each draw came from (-1: the noise component).
         """
-        check_int(n_samples, "n_samples")
+        if check_int(n_samples, "n_samples") > MAX_SAMPLE:  # QA82: NumPy's OverflowError
+            raise ValueError(f"n_samples must be at most {MAX_SAMPLE:,} (the draws are held in "
+                             f"memory); got {n_samples:,}: draw in batches")
+        random_state = check_random_state(random_state)  # QA82: NumPy's words, no name
         if self.noise and self.noise_bounds is None:
             raise ValueError("this mixture's noise component has a volume but no box (the data's "
                              "box is flat, or the fit was saved by a version before 2 Dec "
@@ -476,6 +479,10 @@ class EMResult(NoiseFlag):
             lower, upper = self.noise_bounds
             X[~gauss] = rng.uniform(lower, upper, size=(int((~gauss).sum()), self.n_features))
         return X, np.where(gauss, labels, -1)
+
+
+# EMResult.sample's most draws at once: 10**9 rows of D floats are 8 GB a column.
+MAX_SAMPLE = 10**9
 
 
 def n_parameters(n_components: int, n_features: int, covariance_type: str) -> int:

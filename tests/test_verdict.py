@@ -120,3 +120,21 @@ def test_model_evidence_names_outlier_rows_as_the_report_does(old_faithful):
     assert "3 row(s) (pt272, pt273, pt274)" in found["outliers"]
     record = Verdict.from_parts(OK, **found).to_dict()
     assert record["outlier_rows"] == ["pt272", "pt273", "pt274"]
+
+
+def test_bad_arguments_are_named(old_faithful):
+    """QA82: overall_verdict(an EM fit) raised AttributeError ('no attribute diagnostics');
+    a negative seed, and EMResult.sample's, NumPy's words with no parameter named; sample
+    of 10**20 rows an OverflowError."""
+    import bayesgmm
+
+    em = bayesgmm.fit_em(old_faithful, 2, random_state=0)
+    with pytest.raises(TypeError, match="overall_verdict needs a posterior fit.*got EMResult"):
+        overall_verdict(em)
+    with pytest.raises(ValueError, match="random_state must be"):
+        em.sample(10, random_state=-1)
+    with pytest.raises(ValueError, match="n_samples must be at most 1,000,000,000"):
+        em.sample(10**20)
+    fake = types.SimpleNamespace(posterior=None)
+    with pytest.raises(ValueError, match="random_state must be"):
+        overall_verdict(fake, random_state=-1)
