@@ -395,7 +395,8 @@ def check_sample_weight(sample_weight: Any, n_samples: int, name: str = "sample_
         raise ValueError(f"sample_weight must hold real numbers (frequency weights); could "
                          f"not read {raw.dtype} values as numbers ({exc})") from None
     if w.shape[0] != n_samples:
-        raise ValueError(f"sample_weight has {w.shape[0]} entries for {n_samples} points")
+        raise ValueError(f"sample_weight has {w.shape[0]} entries for {n_samples} points; give "
+                         "one frequency weight per row of X, in its order")
     bad = ~np.isfinite(w) | (w < 0)
     if bad.any():
         n = int(np.flatnonzero(bad)[0])

@@ -291,7 +291,8 @@ def test_negative_sample_weight(X):
 
 
 def test_sample_weight_of_wrong_length(X):
-    with pytest.raises(ValueError, match="sample_weight has 29 entries for 30 points"):
+    with pytest.raises(ValueError, match="sample_weight has 29 entries for 30 points; give "
+                                         "one frequency weight per row of X"):
         fit_em(X, 2, sample_weight=np.ones(29))
 
 

@@ -281,7 +281,8 @@ def read_data(path: str | Path, columns: list[str] | None = None, *,
 
     frame = frame[list(columns)]
     if len(frame) == 0:
-        raise ValueError(f"{path} has no data rows")
+        raise ValueError(f"{path} has no data rows (a header only?); give a file with a row "
+                         "of numbers per observation under its header")
     problems = {c: column_problem(frame[c], row) for c in frame.columns}
     non_numeric = {c: why for c, why in problems.items() if why}
     if non_numeric:
