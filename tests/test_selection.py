@@ -1869,3 +1869,30 @@ def test_plot_loo_legend_stays_clear_of_the_x_label(n_models):
         ticks = [t.get_window_extent() for t in axis.get_xticklabels() if t.get_text()]
         assert all(legend.y1 < t.y0 for t in ticks)
     plt.close("all")
+
+
+def test_summarise_sparse_judges_collapse_by_the_models_scale(three_clusters, monkeypatch):
+    """QA84: summarise_sparse (fit_sparse, select --sparse) judged collapse against the
+    data's raw sd, not the model's standardisation (the false "collapsed" of 6cbd4bb)."""
+    import types
+
+    from bayesgmm import diagnostics
+
+    fake = overfitted_posterior(three_clusters)
+    fake.standardisation = types.SimpleNamespace(scale=np.array([2.5, 3.5]))
+    seen = {}
+    real_diagnose, real_collapsed = diagnostics.diagnose, diagnostics.collapsed_evidence
+
+    def diagnose(*args, **kwargs):
+        seen["diagnose"] = kwargs.get("data_scale")
+        return real_diagnose(*args, **kwargs)
+
+    def collapsed(post, observed=None, scale=None):
+        seen["collapsed"] = scale
+        return real_collapsed(post, observed, scale)
+
+    monkeypatch.setattr(diagnostics, "diagnose", diagnose)
+    monkeypatch.setattr(diagnostics, "collapsed_evidence", collapsed)
+    summarise_sparse(fake, random_state=0)
+    for name in ("diagnose", "collapsed"):
+        np.testing.assert_array_equal(seen[name], fake.standardisation.scale)

@@ -237,20 +237,20 @@ def summarise_sparse(result: BayesResult, *, random_state: Any = None,
     invariant = _invariant_posterior(result, counts, total_log_likelihood)
     # a fixed number of draws (fit_sparse's): the advice asks for more, not draws="auto"
     settings = getattr(result, "sampler_settings", None)
+    scale = getattr(getattr(result, "standardisation", None), "scale", None)  # QA84: model's
     diagnostics = diagnose(result.idata, var_names=tuple(invariant.data_vars),
-                           posterior=invariant,
+                           posterior=invariant, data_scale=scale,
                            auto_draws=settings is not None and settings.adaptive,
                            label_invariant_checks=False,  # K+ and the log-likelihood are
                            **(thresholds or DiagnosticThresholds()).to_dict())
     # a spike on tied values is "filled" (QA: integers, K+ = K_max, "a larger K_max": more)
-    collapsed = collapsed_evidence(result.idata["posterior"], result.idata["observed_data"])
+    collapsed = collapsed_evidence(result.idata["posterior"], result.idata["observed_data"], scale)
     found = _sparse_advice(diagnostics, float(table.loc["all"].get(K, 0.0)), K,
                            float(result.priors.weights_concentration), counts.shape[1],
                            collapsed=collapsed)
     if found:  # one advice per cause, as every Diagnostics has them, and the verdict's clause
         causes = tuple(found)
-        verdict = diagnostics.verdict.partition(" | likely cause: ")[0].partition(
-            " | note: ")[0]
+        verdict = diagnostics.verdict.partition(" | likely cause: ")[0].partition(" | note: ")[0]
         if diagnostics.ok:  # checks passed, the evidence says something: as diagnose says it
             verdict = "CAUTION: " + verdict.removeprefix("OK: ").removeprefix("CAUTION: ")
         verdict += (f" | {'note' if diagnostics.ok else 'likely cause'}: {', '.join(causes)} "
@@ -405,8 +405,7 @@ def _draw_assignments(result: BayesResult, X: Any, random_state: Any):
         if counts is not None:  # row n stands for counts[n] rows, each with its own z
             resp = np.repeat(resp, counts, axis=1)
         occupied[sl] = _sample_occupied(resp, rng)[:, :K]  # the noise is no component
-    return (occupied.sum(axis=1).reshape(C, S), occupied.reshape(C, S, -1),
-            total.reshape(C, S))
+    return (occupied.sum(axis=1).reshape(C, S), occupied.reshape(C, S, -1), total.reshape(C, S))
 
 
 def _sample_occupied(resp: np.ndarray, rng: np.random.Generator) -> np.ndarray:
