@@ -261,8 +261,10 @@ class EMResult(NoiseFlag):
         order): a Gaussian mixture's marginal, the same weights with the means' and the
         covariances' entries of those features. The model checks judge the measured columns
         with it where the data also hold a flag or a code (:mod:`bayesgmm.outliers`). Its
-        ``log_likelihood`` and ``history`` are the whole fit's; not for a fit with a noise
-        component (its box's marginal density is another uniform's: ValueError)."""
+        ``log_likelihood`` and ``history`` are the whole fit's (score it on those columns for
+        its own); a MAP fit's prior, over every feature, is not kept (``prior`` and
+        ``log_posterior`` None; QA84: its saved form did not load). Not for a fit with a
+        noise component (its box's marginal density is another uniform's: ValueError)."""
         if self.noise:
             raise ValueError("marginal() of a fit with a noise component is not defined here")
         keep = [int(j) for j in columns]
@@ -276,7 +278,8 @@ class EMResult(NoiseFlag):
                        else cov[:, keep] if ct == "diag" else cov)
         return replace(self, means=np.asarray(self.means)[:, keep], covariances=covariances,
                        precisions_cholesky=kernels.precisions_cholesky(covariances, ct),
-                       feature_names=tuple(self.feature_names[j] for j in keep))
+                       feature_names=tuple(self.feature_names[j] for j in keep),
+                       prior=None, log_posterior=None, candidates=())
 
     def save(self, path: Any, overwrite: bool = False) -> Any:
         """Save to the directory ``path`` (npz + JSON); reload with ``bayesgmm.load``.

@@ -1532,5 +1532,16 @@ def test_a_fits_marginal_is_the_mixture_of_its_components_marginals(covariance_t
     np.testing.assert_array_equal(part.weights, em.weights)
     with pytest.raises(ValueError, match="distinct feature indices"):
         em.marginal([0, 0])
+    # a MAP fit's prior is over every feature: not kept (QA84: the saved marginal did not load)
+    import tempfile
+
+    import bayesgmm
+
+    mapped = fit_em(X, 2, covariance_type=covariance_type, prior="default",
+                    random_state=0).marginal(keep)
+    assert mapped.prior is None and mapped.log_posterior is None
+    with tempfile.TemporaryDirectory() as directory:
+        mapped.save(f"{directory}/m")
+        np.testing.assert_array_equal(bayesgmm.load(f"{directory}/m").means, mapped.means)
     with pytest.raises(ValueError, match="noise component"):
         fit_em(X, 2, noise=True, random_state=0).marginal([0])

@@ -526,3 +526,18 @@ def test_a_tied_fit_of_unequal_spreads_names_no_outliers():
     x = np.r_[rng.normal(0, 0.3, 400), rng.normal(6, 3, 400)]  # one column: tied too
     assert noise_evidence(fit_em(x, 2, covariance_type="tied", n_init=5, random_state=0),
                           x) is None
+
+
+def test_a_lone_components_bic_beside_a_flag_is_named_the_marginals():
+    """QA84 L1: judged beside a flag column, "against this fit's 2,648.8" was the BIC of the
+    fit's marginal over the other columns, not the fit's own (-915.4)."""
+    from bayesgmm.outliers import NoiseEvidence
+
+    lone = NoiseEvidence(rows=(7,), bic_without=2648.8, bic_with=2600.1, components=(2,),
+                         degenerate=False, left_out=("sex",))
+    text = lone.describe()
+    assert "against this fit's marginal over those columns, 2,648.8" in text
+    assert "(judged on the other columns: 'sex'" in text
+    plain = NoiseEvidence(rows=(7,), bic_without=2648.8, bic_with=2600.1, components=(2,),
+                          degenerate=False)
+    assert "against this fit's 2,648.8" in plain.describe()
