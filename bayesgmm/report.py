@@ -878,10 +878,12 @@ def _plain(diag, n_components: int | None = None) -> str:
     from .diagnostics import OVERFIT_CAUSES
 
     if diag.ok and set(getattr(diag, "causes", ())) & {*OVERFIT_CAUSES, "mixed components"}:
+        spent = bool(_spent_on_outliers(diag))  # identified, but holding far rows (QA84)
         return ("The chains agree with each other, mixed well and sampled without divergences, "
-                "but some components are not identified (see the note): "
+                "but " + ("some components hold only far rows, outliers" if spent else
+                          "some components are not identified") + " (see the note): "
                 + _usable_summaries(tuple(getattr(diag, "unreported_components", ())),
-                                    n_components, outliers=bool(_spent_on_outliers(diag))))
+                                    n_components, outliers=spent))
     if diag.ok and getattr(diag, "causes", ()):  # CAUTION for another cause (review)
         return ("The chains agree with each other, mixed well and sampled without divergences, "
                 "but the evidence names a cause (see the note): read it before relying on the "

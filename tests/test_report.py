@@ -1749,6 +1749,9 @@ def test_rows_of_mixed_components_are_marked_and_the_verdict_is_amber(tiny_fit):
                                 verdict="OK", unreported_components=(0,))
     box = html.unescape(_verdict_box(far, n_components=2))
     assert "component 1 can be used" not in box
+    # QA84: the outliers' component is identified (it holds them): not "not identified"
+    assert "but some components hold only far rows, outliers (see the note)" in box
+    assert "not identified" not in box
     assert "only the label-invariant summaries (log-likelihood, predictive density) can be " \
         "used as they are; the per-component summaries of component 0 (marked \u2020 in the " \
         "tables) cannot, and component 1 describes the other rows with K \u2212 1 = 1 " \
