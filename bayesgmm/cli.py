@@ -46,7 +46,7 @@ from . import progress
 from ._scalars import draw_seed
 from ._validation import COVARIANCE_TYPES, check_seed, singular_columns
 from ._warn import IN_PACKAGE
-from .covariance import covariance_words, mclust_hint
+from .covariance import covariance_words, mclust_hint, sd_and_correlation
 from .formatting import format_count, format_number, per_chain, timing_parts
 from .settings import (  # NumPy only
     MAX_RESTARTS,
@@ -692,7 +692,8 @@ def _strict_flag(parser: argparse.ArgumentParser, kept: str = "the result is sti
             else "the diagnostics verdict is PROBLEMS")
     parser.add_argument("--strict", action="store_true",
                         help=f"exit with status {EXIT_PROBLEMS} when {what} ({kept}); default: "
-                             "exit 0 and print the verdict")
+                             + ("exit 0 (settings.json's status says it)" if select else
+                                "exit 0 and print the verdict"))
 
 
 def _covariance_type(text: str) -> str:
@@ -1039,24 +1040,22 @@ def _print_em(em, frame, sample_weight=None) -> None:
 
 def _print_estimate(em) -> None:
     """An EM fit's weights, means, sds and correlations, a column per component."""
-    import numpy as np
 
     names = list(em.feature_names)
     rows = {"weight": em.weights}
     for i, f in enumerate(names):
         rows[f"mean[{f}]"] = em.means[:, i]
-    full = em.full_covariances
+    sd, corr = sd_and_correlation(em.full_covariances)  # (K, D), (K, D, D)
     # as the reports' tables: one sd of every feature for spherical, and no correlations
     # where the type has none (QA: "corr 0 0 0" rows, and sd[p] = sd[q] twice)
     if em.covariance_type == "spherical":
-        rows["sd (every feature)"] = np.sqrt(full[:, 0, 0])
+        rows["sd (every feature)"] = sd[:, 0]
     else:
         for i, f in enumerate(names):
-            rows[f"sd[{f}]"] = np.sqrt(full[:, i, i])
+            rows[f"sd[{f}]"] = sd[:, i]
     for i in range(len(names) if em.covariance_type in ("full", "tied") else 0):
         for j in range(i + 1, len(names)):
-            rows[f"corr[{names[i]}, {names[j]}]"] = (
-                full[:, i, j] / np.sqrt(full[:, i, i] * full[:, j, j]))
+            rows[f"corr[{names[i]}, {names[j]}]"] = corr[:, i, j]
     table = pd.DataFrame(rows).T
     from .observation_record import component_titles
 
