@@ -1667,6 +1667,9 @@ def _check_columns(frame: pd.DataFrame, covariance_type: str, columns_flag: str,
     With missing values: a column is constant when its observed values are; collinearity is
     judged on the complete rows, when there are more of them than columns.
     """
+    if len(frame) < 2:  # QA82: one row read as "constant columns, leave them out"
+        raise ValueError(f"the data have {len(frame)} row(s): a fit needs at least 2 (one "
+                         "point has no spread to estimate); give more rows")
     complete = frame.dropna()
     if len(complete) < len(frame):
         constant = [str(c) for c in frame.columns if frame[c].nunique(dropna=True) <= 1]
