@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import os
 import re
+import warnings
 from typing import Any
 
 import numpy as np
@@ -107,6 +108,8 @@ def membership_table(result: Any, X: Any = None, *, rows: Any = None, labels: An
         proba = result.memberships(max_draws=membership_draws(n, columns))
         mean, bounds, rows = np.asarray(proba.mean), (proba.lower, proba.upper), \
             result.row_names
+        if not _unique(rows):
+            rows, named = result.row_numbers, False
         interval = proba.interval
         observed = result.idata["observed_data"]
         labels = observed["labels"].values if "labels" in observed.data_vars else None
@@ -121,6 +124,8 @@ def membership_table(result: Any, X: Any = None, *, rows: Any = None, labels: An
         if rows.shape != (len(mean),):
             raise ValueError(f"rows must name each of the {len(mean)} rows; got shape "
                              f"{rows.shape}")
+        if named and not _unique(rows):
+            rows, named, index_name = np.arange(len(mean)), False, None
         fitted = fitted_rows(result, X)  # not the rows the fit left out (QA: all-NaN rows)
         mean, rows = mean[fitted], rows[fitted]
         if labels is not None:
@@ -143,6 +148,20 @@ def write_memberships(result: Any, path: str | os.PathLike, X: Any = None, *,
     """Write :func:`membership_table` to the CSV file ``path``."""
     membership_table(result, X, rows=rows, labels=labels,
                      row_column=row_column).to_csv(path, index=False)
+
+
+def _unique(rows: np.ndarray) -> bool:
+    """Whether ``rows`` name one row each; else a warning that the table numbers them from 0
+    in the data's order instead (QA82: a table whose every row was "s1"; the command line
+    refuses such IDs)."""
+    distinct = len(pd.unique(pd.Series(rows)))
+    if distinct == len(rows):
+        return True
+    warnings.warn(f"the rows' names are not unique ({distinct} distinct for {len(rows)} "
+                  "rows), so they cannot name the rows: the table numbers them from 0, in "
+                  "the data's order, instead (give each row its own name)", UserWarning,
+                  stacklevel=3)
+    return False
 
 
 def _names_its_rows(X: Any) -> bool:

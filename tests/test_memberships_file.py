@@ -242,3 +242,19 @@ def test_the_printed_row_rule_finds_the_row_in_a_spreadsheet_and_in_r(gappy_dir,
         sheet_row, r_row = row + sheet_offset, row + r_offset  # from 1, as their users count
         assert lines[sheet_row - 1].startswith(frame["sample"].iloc[r_row - 1] + ",")
         assert frame["sample"].iloc[r_row - 1] == f"geyser-{row}"
+
+
+def test_rows_named_twice_are_numbered_instead_with_a_warning(old_faithful):
+    """QA82: X indexed by one repeated ID gave a table whose every row was "s1" (the command
+    line refuses such IDs): the rows are numbered from 0 instead, and a warning says why."""
+    import bayesgmm
+    from bayesgmm.memberships_file import membership_table
+
+    X = old_faithful.iloc[:120].copy()
+    X.index = pd.Index(["s1"] * 120, name="sample")
+    em = bayesgmm.fit_em(X, 2, random_state=0)
+    with pytest.warns(UserWarning, match="not unique .1 distinct for 120 rows"):
+        table = membership_table(em, X)
+    assert table["row"].tolist() == list(range(120)) and "sample" not in table.columns
+    unique = X.set_axis([f"s{i}" for i in range(120)]).rename_axis("sample")
+    assert membership_table(em, unique)["sample"].tolist()[:2] == ["s0", "s1"]
