@@ -897,8 +897,9 @@ def _reg_covar(text: str) -> float:
         value = float(text)
     except ValueError:
         value = float("nan")
-    if not (value >= 0 and value != float("inf")):
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, e.g. 1e-4; got {text!r}")
+    if not (0 <= value <= 1e150):  # fit_em's MAX_REG_COVAR (QA82: 1e300 overflowed)
+        raise argparse.ArgumentTypeError(f"expected a number >= 0 and at most 1e150, e.g. "
+                                         f"1e-4; got {text!r}")
     return value
 
 

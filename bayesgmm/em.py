@@ -484,6 +484,9 @@ class EMResult(NoiseFlag):
         return X, np.where(gauss, labels, -1)
 
 
+# The largest reg_covar: a variance whose products with the data's (|x| < 1e150) and with
+# itself stay far from float64's overflow.
+MAX_REG_COVAR = 1e150
 # EMResult.sample's most draws at once: 10**9 rows of D floats are 8 GB a column.
 MAX_SAMPLE = 10**9
 
@@ -669,6 +672,10 @@ def fit_em(
     # column observed in 2 of 60 rows looked 27 times narrower, and so did the floor)
     reg_covar = default_reg_covar(obs.X, obs.sample_weight) if reg_covar is None else \
         check_positive(reg_covar, "reg_covar", allow_zero=True)
+    if reg_covar > MAX_REG_COVAR:  # QA82: 1e300 overflowed in the M-step ("in multiply")
+        raise ValueError(f"reg_covar must be at most {MAX_REG_COVAR:g} (a variance added to "
+                         f"each covariance's diagonal, in the data's units squared); got "
+                         f"{reg_covar:g}")
     random_state, record = _seed_record(check_random_state(random_state))
     record = {"init": _init_record(init), "n_init": n_init, "max_iter": max_iter, "tol": tol,
               "atol": atol, **record}

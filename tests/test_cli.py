@@ -1216,12 +1216,13 @@ BAD_EM_INPUTS = [
 def test_reg_covar_reaches_the_fits_it_names(data_dir, capsys, monkeypatch):
     """QA: a fit failing numerically said "increase reg_covar", and no option did."""
     for command in (["em", "good.csv", "-k", "2"], ["select", "good.csv"]):
-        for bad in ("-1", "inf", "nan", "small"):
+        for bad in ("-1", "inf", "nan", "small", "1e300"):  # QA82: 1e300 overflowed
             with pytest.raises(SystemExit) as stop:
                 cli.main([*command, "--reg-covar", bad])
             err = capsys.readouterr().err.strip().splitlines()
             assert stop.value.code == 2 and len(err) == 1, err
-            assert f"--reg-covar: expected a number >= 0, e.g. 1e-4; got '{bad}'" in err[0]
+            assert f"--reg-covar: expected a number >= 0 and at most 1e150, e.g. 1e-4; got " \
+                f"'{bad}'" in err[0]
     assert not (data_dir / "results").exists()
     rc, _, err = _run_main(["em", "good.csv", "-k", "2", "--seed", "0", "--reg-covar", "0.01",
                             "--out", "regularised", "--no-progress"], capsys)

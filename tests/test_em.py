@@ -1545,3 +1545,14 @@ def test_a_fits_marginal_is_the_mixture_of_its_components_marginals(covariance_t
         np.testing.assert_array_equal(bayesgmm.load(f"{directory}/m").means, mapped.means)
     with pytest.raises(ValueError, match="noise component"):
         fit_em(X, 2, noise=True, random_state=0).marginal([0])
+
+
+def test_a_reg_covar_that_would_overflow_is_refused():
+    """QA82: reg_covar=1e300 ran on to NumPy's "overflow encountered in multiply"."""
+    X = np.random.default_rng(0).normal(size=(50, 2))
+    with pytest.raises(ValueError, match=r"reg_covar must be at most 1e\+150 .a variance"):
+        fit_em(X, 2, reg_covar=1e300)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # no overflow at the largest allowed
+        warnings.simplefilter("ignore", UserWarning)  # it floors the sds at 1e75: said
+        assert fit_em(X, 2, reg_covar=1e150, random_state=0).reg_covar == 1e150
