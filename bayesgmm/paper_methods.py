@@ -118,7 +118,7 @@ def _model(result: Any, cite: Any) -> str:
         else result.n_samples)
     features = list(result.feature_names)
     D, K = len(features), result.n_components
-    names = ", ".join(str(f) for f in features)
+    names, unit = ", ".join(map(str, features)), "row" if record.get("weighted") else "observation"
     if K == 1:  # one component: its own matrix, whatever the type's name (review)
         covariance = {"full": "an unrestricted covariance matrix",
                       "tied": "an unrestricted covariance matrix",
@@ -133,7 +133,7 @@ def _model(result: Any, cite: Any) -> str:
     posterior = hasattr(result, "posterior")
     text = (f"We fitted a {'Bayesian mixture' if posterior else 'mixture'} of K = {K} "
             f"Gaussian component{'s' if K != 1 else ''} with {covariance} to "
-            f"{_count(n)} observation{'s' if n != 1 else ''} of {D} "
+            f"{_count(n)} {unit}{'s' if n != 1 else ''} of {D} "
             f"variable{'s' if D != 1 else ''} ({names})"
             + (", with the component assignments summed out of the likelihood"
                if posterior else ""))
@@ -148,8 +148,8 @@ def _model(result: Any, cite: Any) -> str:
                      + ("a complete-case analysis: rows with any value missing"
                         if record.get("missing") == "drop" else "no observed value") + ")")
     if record.get("weighted"):
-        parts.append("each observation counted as often as its frequency weight (total "
-                     f"{format_number(record.get('sum_of_weights', float('nan')))})")
+        parts.append("each row counted as often as its frequency weight (so "
+                     f"{format_number(record.get('sum_of_weights', float('nan')))} observations)")
     if record.get("n_labelled"):
         parts.append(f"{_count(record['n_labelled'])} observations of known component entered "
                      "with their component fixed")

@@ -99,10 +99,11 @@ def test_the_data_record_and_the_runs_record_are_told(tiny_fit, tiny_text):
                             "tune": [1000, 3000]}}
     result = dataclasses.replace(tiny_fit, observations_summary=record, settings=settings)
     p = methods_text(result, tiny_text[1]).paragraph
-    assert "to 290 observations" in p
     assert "25 observations with missing values contributed the marginal density" in p
     assert "10 rows were excluded (no observed value)" in p
-    assert "frequency weight (total 512.5)" in p
+    # QA79: "to 290 observations ... (total 512.5)" used one word for two numbers
+    assert "to 290 rows of" in p and "to 290 observations" not in p
+    assert "each row counted as often as its frequency weight (so 512.5 observations)" in p
     assert "12 observations of known component" in p
     assert "chosen adaptively" in p and "stopped at the time limit WITHOUT meeting them" in p
     assert "sampled again with target acceptance 0.95 and a longer warm-up" in p
