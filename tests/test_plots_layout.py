@@ -1133,6 +1133,12 @@ def test_a_panels_note_goes_where_it_hides_fewest_points():
                       np.where(empty & ~np.isnan(x), y, 0.5))  # their ticks mid-edge
         note = next(t for t in ax.texts if "missing a coordinate" in t.get_text())
         assert (note.xyann, note.get_ha(), note.get_va()) == place
+        # QA79: where every corner holds points, the text on a translucent white ground,
+        # over the points (they still show through)
+        ground = note.get_bbox_patch()
+        assert ground is not None and ground.get_facecolor()[:3] == (1.0, 1.0, 1.0)
+        assert 0.5 <= ground.get_alpha() < 1
+        assert note.get_zorder() > 4  # above points (1), lines (2) and margin ticks (4)
         plt.close(fig)
 
 
