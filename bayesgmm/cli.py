@@ -2104,7 +2104,8 @@ def _save(result: BayesResult, out: Path, *, force: bool, report: bool,
     n_rows, D = result.idata["observed_data"]["x"].shape  # as the report's box judges it
     verdict = None if diagnostics is None else _verdict_record(
         diagnostics, predictive_check, outliers,
-        prior_dominated_note(n_rows, result.n_components, D, result.covariance_type), shape,
+        prior_dominated_note(n_rows, result.n_components, D, result.covariance_type,
+                             result.noise), shape,
         outlier_rows)
     data = _data_record(data_source, data_file, index, weights, labels)
     result = dataclasses.replace(result, settings={

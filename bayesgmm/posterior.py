@@ -66,13 +66,14 @@ def _check_max_draws(max_draws: Any) -> None:
 
 
 def prior_dominated_note(n_rows: int, n_components: int, n_features: int,
-                         covariance_type: str) -> str:
+                         covariance_type: str, noise: bool = False) -> str:
     """Fewer values in the data (rows x features) than free parameters: a proper posterior
     still exists (the priors are proper), but it mostly restates the priors. The sentence
     that says so ("" when the data suffice): warned by :func:`~bayesgmm.sampling.fit_bayes`,
     stated by the report. (Rows alone undercount: 178 wine rows of 13 features hold 2,314
-    values for K=3 full's 314 parameters, and that posterior is far from its priors.)"""
-    n_params = n_parameters(n_components, n_features, covariance_type)
+    values for K=3 full's 314 parameters, and that posterior is far from its priors.)
+    ``noise``: the model has a noise component, whose weight is one parameter more (QA80)."""
+    n_params = n_parameters(n_components, n_features, covariance_type) + int(bool(noise))
     n_values = n_rows * n_features
     if n_values >= n_params:
         return ""

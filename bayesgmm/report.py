@@ -688,7 +688,7 @@ def _prior_dominated(result, X: np.ndarray) -> str:
     from .posterior import prior_dominated_note
 
     too_many = prior_dominated_note(X.shape[0], result.n_components, X.shape[1],
-                                    result.covariance_type)
+                                    result.covariance_type, result.noise)
     return f"Too many parameters for the data: {too_many}" if too_many else ""
 
 

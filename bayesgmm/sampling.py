@@ -262,7 +262,7 @@ def fit_bayes(
     if seed is None:  # drawn here and recorded in settings, so the run can be repeated
         seed = draw_seed()
     N, D = Xv.shape
-    _warn_if_prior_dominated(N, K, D, covariance_type)
+    _warn_if_prior_dominated(N, K, D, covariance_type, obs.noise)
     # strings such as "no" are truthy: refused, not read as True (QA64)
     ordered_means = check_bool(ordered_means, "ordered_means")
     if log_likelihood is not None:
@@ -649,9 +649,10 @@ def _unlabelled_complete(obs) -> np.ndarray:
     return unlabelled[~np.isnan(obs.X).any(axis=1)] if obs.n_missing_values else unlabelled
 
 
-def _warn_if_prior_dominated(N: int, K: int, D: int, covariance_type: str) -> None:
+def _warn_if_prior_dominated(N: int, K: int, D: int, covariance_type: str,
+                             noise: Any = False) -> None:
     """Say so rather than let a posterior that restates its priors pass for an estimate."""
-    note = prior_dominated_note(N, K, D, covariance_type)
+    note = prior_dominated_note(N, K, D, covariance_type, bool(noise))
     if note:
         warnings.warn(note, UserWarning, skip_file_prefixes=IN_PACKAGE)
 

@@ -209,7 +209,7 @@ def model_evidence(result: Any) -> dict[str, Any]:
     noise = None if result.em.noise else noise_evidence(result.em, X, **options)
     shape = shape_evidence(result.em, X, **options)
     note = prior_dominated_note(X.shape[0], result.n_components, X.shape[1],
-                                result.covariance_type)
+                                result.covariance_type, result.noise)
     names = result.row_names
     return {"outliers": "" if noise is None else noise.describe(names),
             "outlier_rows": () if noise is None else tuple(names[r] for r in noise.rows),

@@ -260,3 +260,13 @@ def test_the_posterior_mean_names_its_parts(tiny_fit):
     np.testing.assert_allclose(mean.means,
                                tiny_fit.posterior["means"].mean(("chain", "draw")).values)
     assert mean.means.shape == (2, 2) and mean.covariances.shape == (2, 2, 2)
+
+
+def test_a_noise_components_weight_counts_among_the_free_parameters():
+    """QA80: "fewer values than free parameters" left a noise component's weight out."""
+    from bayesgmm.posterior import prior_dominated_note
+
+    # 1-D, K=2: 5 parameters (2 weights - 1, 2 means, 2 variances); with noise 6
+    assert prior_dominated_note(5, 2, 1, "full") == ""
+    note = prior_dominated_note(5, 2, 1, "full", noise=True)
+    assert "5 row(s) x 1 feature(s) = 5 values for 6 free parameters" in note
