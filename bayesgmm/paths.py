@@ -213,8 +213,7 @@ def check_writable(path: str | os.PathLike, *, overwrite: bool = False,
     if target.is_symlink():
         raise ValueError(f"output path {target} is a symbolic link; give the directory itself")
     if target.exists() and not target.is_dir():
-        raise ValueError(f"output path {target} exists and is not a directory; give another "
-                         "path, a directory to be written (e.g. results/fit)")
+        raise ValueError(f"output path {target} exists and is not a directory; give a new one")
     resolved = target.resolve()
     for place, why in _protected(protect):
         if resolved == place or resolved in place.parents:

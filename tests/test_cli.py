@@ -92,8 +92,8 @@ BAD_FIT_INPUTS = [
     (["good.csv", "-k", "0"], "must be >= 1"),
     (["good.csv", "-k", "2", "--draws", "0"], "--draws must be >= 1"),
     (["good.csv", "-k", "2", "--out", "a_file/result"], "cannot write a_file/result"),
-    (["good.csv", "-k", "2", "--out", "a_file"], "exists and is not a directory; give another "
-                                                  "path"),
+    (["good.csv", "-k", "2", "--out", "a_file"], "exists and is not a directory; give a new "
+                                                  "one"),
     (["good.csv", "-k", "2", "--columns", "waiting,waiting"], "listed more than once"),
     (["good.csv", "-k", "2", "--columns", ""], "--columns is empty"),
     (["good.csv", "-k", "2", "--draws", "100", "--max-draws", "50"],
