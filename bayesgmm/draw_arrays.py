@@ -13,6 +13,7 @@ import numpy as np
 import xarray as xr
 
 from .covariance import cholesky_draws
+from .mixture_draws import categorical  # its home; here too, for the posterior layer
 
 __all__ = ["categorical", "flat_noise_weight", "flatten_draws", "membership_draws",
            "subsample_index"]
@@ -90,21 +91,3 @@ def flat_noise_weight(posterior: xr.Dataset, *, max_draws: int | None = None,
     return np.ascontiguousarray(nw)
 
 
-def categorical(probabilities: np.ndarray, u: np.ndarray) -> np.ndarray:
-    """Category of each uniform ``u`` under ``probabilities``, by inverse CDF (vectorised).
-
-    Parameters
-    ----------
-    probabilities : ndarray (..., K)
-        Non-negative; each row is scaled by its own total, so rows that sum to 1 only up to
-        rounding never let a ``u`` fall past the last category.
-    u : ndarray (...)
-        Uniform draws in [0, 1); broadcast against ``probabilities[..., 0]``.
-
-    Returns
-    -------
-    ndarray of int, the broadcast shape of ``u`` and ``probabilities[..., 0]``
-        z with P(z = k) = probabilities[..., k] / sum(probabilities[...]).
-    """
-    cdf = np.cumsum(probabilities, axis=-1)
-    return (u[..., None] * cdf[..., -1:] > cdf[..., :-1]).sum(axis=-1)

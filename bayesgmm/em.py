@@ -49,6 +49,7 @@ from ._validation import (
 )
 from ._warn import IN_PACKAGE
 from .imputation import conditional_means
+from .mixture_draws import mixture_points
 from .observations import (
     NoiseFlag,
     Observations,
@@ -467,21 +468,11 @@ class EMResult(NoiseFlag):
             raise ValueError("this mixture's noise component has a volume but no box (the data's "
                              "box is flat, or the fit was saved by a version before 2 Dec "
                              "2026), so its points cannot be drawn; refit it")
-        rng = np.random.default_rng(random_state)
-        K = self.n_components
-        p = self._all_weights
-        labels = rng.choice(p.shape[0], size=n_samples, p=p / p.sum())
-        gauss = labels < K
-        # x = mu + L z with Sigma = L L^T
+        # x = mu + L z with Sigma = L L^T: the one draw from a mixture (the posterior's too)
         chol = np.linalg.cholesky(self.full_covariances)
-        z = rng.standard_normal((n_samples, self.n_features))
-        X = np.empty((n_samples, self.n_features))
-        X[gauss] = self.means[labels[gauss]] + np.einsum("nij,nj->ni", chol[labels[gauss]],
-                                                         z[gauss])
-        if self.noise:
-            lower, upper = self.noise_bounds
-            X[~gauss] = rng.uniform(lower, upper, size=(int((~gauss).sum()), self.n_features))
-        return X, np.where(gauss, labels, -1)
+        return mixture_points(np.random.default_rng(random_state), self._all_weights[None],
+                              self.means[None], chol[None], np.zeros(n_samples, dtype=int),
+                              self.noise_bounds if self.noise else None)
 
 
 # The largest reg_covar: a variance whose products with the data's (|x| < 1e150) and with

@@ -22,11 +22,11 @@ import numpy as np
 import pandas as pd
 
 from ._validation import check_int
-from .draw_arrays import categorical
 from .estimator_base import (
     EstimatorBase,
     NotFittedError,
 )
+from .mixture_draws import mixture_points
 from .observation_record import observations_record
 from .posterior import BayesResult, MembershipProbabilities
 from .priors import Priors
@@ -292,14 +292,9 @@ class BayesianGMM(EstimatorBase):
                                     else random_state)
         result._check_noise_box()
         w, m, L = result._draws()
-        K = w.shape[1]
-        w = result._with_noise_weight(w)
         s = rng.integers(w.shape[0], size=n_samples)
-        labels = categorical(w[s], rng.random(n_samples))
-        z = rng.standard_normal((n_samples, m.shape[2]))
-        gauss = np.minimum(labels, K - 1)
-        X = m[s, gauss] + np.einsum("nij,nj->ni", L[s, gauss], z)
-        return X, result._place_noise_points(X, labels, K, rng)
+        return mixture_points(rng, result._with_noise_weight(w), m, L, s,
+                              result.em.noise_bounds if result.noise else None)
 
     def bic(self, X: Any, sample_weight: Any = None) -> float:
         """BIC on X (lower is better) at ``em_``, the MAP-EM estimate that started the chains.

@@ -38,6 +38,7 @@ from .diagnostics import Diagnostics, diagnose, with_correlations, with_sds
 from .draw_arrays import categorical, flat_noise_weight, flatten_draws
 from .em import EMResult, n_parameters
 from .imputation import conditional_draws, conditional_means, memberships
+from .mixture_draws import mixture_points
 from .observations import check_labels, noise_log_ranges
 from .priors import Priors, Standardisation
 from .relabel import LabelSwitchingReport
@@ -838,17 +839,6 @@ class BayesResult:
         rest = np.clip(1.0 - weights.sum(axis=1), 0.0, 1.0)[:, None]
         return np.concatenate([weights, rest], axis=1)
 
-    def _place_noise_points(self, x: np.ndarray, labels: np.ndarray, K: int,
-                            rng: np.random.Generator) -> np.ndarray:
-        """Points labelled K (the noise component) drawn uniformly in its box, in place in
-        ``x``; returns the labels with noise as -1 (as EM's)."""
-        if not self.noise:
-            return labels
-        noise = labels == K
-        lower, upper = self.em.noise_bounds
-        x[noise] = rng.uniform(lower, upper, size=(int(noise.sum()), x.shape[-1]))
-        return np.where(noise, -1, labels)
-
     def sample_posterior_predictive(self, n_samples: int | None = None, *,
                                     max_draws: int | None = 500, random_state: Any = None,
                                     as_tree: bool = False) -> xr.Dataset | xr.DataTree:
@@ -1053,15 +1043,10 @@ class BayesResult:
                    rng: np.random.Generator) -> xr.Dataset:
         """``n`` points from each draw's mixture (weights (S, K), means (S, K, D), Cholesky
         factors (S, K, D, D); a noise component's weight is the rest of each simplex)."""
-        S, K = w.shape
-        D = m.shape[2]
-        w = self._with_noise_weight(w)
-        labels = categorical(w[:, None, :], rng.random((S, n)))  # (S, n)
-        z = rng.standard_normal((S, n, D))
-        s_idx = np.arange(S)[:, None]
-        gauss = np.minimum(labels, K - 1)
-        x = m[s_idx, gauss] + np.einsum("snij,snj->sni", L[s_idx, gauss], z)
-        labels = self._place_noise_points(x, labels, K, rng)
+        S = w.shape[0]
+        draw = np.broadcast_to(np.arange(S)[:, None], (S, n))
+        x, labels = mixture_points(rng, self._with_noise_weight(w), m, L, draw,
+                                   self.em.noise_bounds if self.noise else None)
         coords = {"feature": list(self.feature_names)}
         return xr.Dataset(
             {"x": (("sample", "observation", "feature"), x),

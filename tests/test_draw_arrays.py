@@ -83,3 +83,34 @@ def test_subsample_index_is_sorted_distinct_and_seeded(n, k, seed):
         np.testing.assert_array_equal(idx, subsample_index(n, k, seed))
         np.testing.assert_array_equal(
             idx, np.sort(np.random.default_rng(seed).choice(n, k, replace=False)))
+
+
+def test_one_draw_from_a_mixture_serves_em_the_posterior_and_the_estimator(old_faithful):
+    """QA80: four copies drew from a mixture (noise handled three ways). mixture_points is
+    the one: EMResult.sample matches its moments (a closed form: the mixture's mean and
+    covariance), and a posterior of one draw equal to the EM estimate samples the same
+    points as EM's sample does from the same seed."""
+    import bayesgmm
+    from bayesgmm.mixture_draws import mixture_points
+
+    em = bayesgmm.fit_em(old_faithful, 2, random_state=0)
+    X, labels = em.sample(200_000, random_state=1)
+    mean = em.weights @ em.means
+    centred = em.means - mean
+    cov = np.einsum("k,kij->ij", em.weights, em.full_covariances
+                    + np.einsum("ki,kj->kij", centred, centred))
+    np.testing.assert_allclose(X.mean(axis=0), mean, rtol=0.01)
+    np.testing.assert_allclose(np.cov(X.T), cov, rtol=0.02)
+    np.testing.assert_allclose(np.bincount(labels) / len(labels), em.weights, atol=0.005)
+    chol = np.linalg.cholesky(em.full_covariances)
+    again, same = mixture_points(np.random.default_rng(1), em.weights[None], em.means[None],
+                                 chol[None], np.zeros(200_000, dtype=int))
+    np.testing.assert_array_equal(again, X)
+    np.testing.assert_array_equal(same, labels)
+    # a noise component: its points uniform in its box, labelled -1
+    noisy = bayesgmm.fit_em(old_faithful, 2, noise=True, random_state=0)
+    Xn, ln = noisy.sample(50_000, random_state=2)
+    lower, upper = noisy.noise_bounds
+    inside = Xn[ln == -1]
+    assert len(inside) and np.all((inside >= lower) & (inside <= upper))
+    assert abs(np.mean(ln == -1) - noisy.noise_weight) < 0.01

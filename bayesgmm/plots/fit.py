@@ -32,6 +32,7 @@ if TYPE_CHECKING:  # the posterior module imports ArviZ: an EM-only figure must 
 
 from ..figure_size import sizable
 from ..formatting import format_number
+from ..mixture_draws import mixture_points
 from ._common import (
     _DATA_COLOR,
     _EM_STYLE,
@@ -902,10 +903,8 @@ def _mixture_sample(w, m, c, n: int = 4000) -> np.ndarray:
     quantiles set them."""
     rng = np.random.default_rng(0)
     s = rng.integers(w.shape[0], size=n)
-    p = w / w.sum(axis=1, keepdims=True)  # the Gaussians' shares (a noise weight aside)
-    k = (rng.random(n)[:, None] > np.cumsum(p[s], axis=1)).sum(axis=1).clip(0, w.shape[1] - 1)
-    chol = np.linalg.cholesky(c[s, k])
-    return m[s, k] + np.einsum("nij,nj->ni", chol, rng.standard_normal((n, 2)))
+    # the Gaussians' shares (a noise weight aside: w holds the Gaussians' only)
+    return mixture_points(rng, w, m, np.linalg.cholesky(c), s)[0]
 
 
 @sizable
