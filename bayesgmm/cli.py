@@ -1012,7 +1012,7 @@ def _cmd_warm(args: argparse.Namespace) -> int:
 
 def _print_em(em, frame, sample_weight=None) -> None:
     bic, aic = _em_criteria(em, frame)
-    from .em import is_degenerate, restarts_reached
+    from .em import gain_left_words, is_degenerate, restarts_reached
 
     # as select_em excludes such a fit (small-sample QA: a K=3 fit with a 2-point component
     # printed "BIC 208.03 (lower is better)" below the true K=2's 221.64)
@@ -1024,6 +1024,8 @@ def _print_em(em, frame, sample_weight=None) -> None:
           + ("; not comparable: a component is empty, too small for its covariance or "
              "collapsed (see the warning), so bayesgmm select would exclude this fit)"
              if degenerate else ")"))
+    if gain_left_words(em.gain_left):  # QA83: 1.15+ units short at N=1e6, K=6, unsaid
+        print(gain_left_words(em.gain_left))
     at_best = (em.settings or {}).get("restarts_at_best")
     if at_best:
         print(restarts_reached(at_best))

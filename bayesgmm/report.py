@@ -55,6 +55,7 @@ from ._warn import IN_PACKAGE
 from .covariance import covariance_words, sd_and_correlation
 from .draw_arrays import membership_draws
 from .draws import Checkpoint
+from .em import gain_left_words
 from .formatting import format_count, format_number, needs_power, per_chain, timing_parts
 from .glossary import terms_section
 from .modality import one_mode_groups, shape_note, shape_note_again
@@ -1113,7 +1114,8 @@ def _section_em(em, X, figure, posterior: bool = False, hint: str = "") -> str:
     else:
         fig = figure("em_convergence", f"EM objective: the start and each of the {em.n_iter} "
                      f"iterations of {run}", lambda: plots.plot_em_convergence(em))
-    warn = "".join(f'<p class="warn">{html.escape(w)}</p>' for w in em.warnings) + hint
+    warn = "".join(f'<p class="warn">{html.escape(w)}</p>'
+                   for w in (*em.warnings, gain_left_words(em.gain_left)) if w) + hint
     if em.log_posterior is not None:
         warn += ("<p>The log-likelihood, BIC and AIC are at this MAP estimate; the "
                  "maximum-likelihood fit's (bayesgmm em, bayesgmm select, fit_em without a "

@@ -1864,3 +1864,22 @@ def test_an_interrupt_inside_a_callback_prints_no_traceback():
         assert reported == [ValueError, KeyboardInterrupt]
     finally:
         sys.unraisablehook = original
+
+
+def test_em_says_when_it_stopped_while_still_climbing(old_faithful, capsys):
+    """QA83: the default rule stopped EM at N=1e6, K=6 while it still climbed (1.15+ units
+    short), and neither the console nor the report said so."""
+    from dataclasses import replace
+
+    from bayesgmm.report import build_em_report
+
+    em = bayesgmm.fit_em(old_faithful, 2, random_state=0)
+    climbing = replace(em, history=np.r_[em.history[:-3], em.history[-1] + [-3.0, -1.0, 0.0]])
+    assert climbing.gain_left == pytest.approx(1.0)
+    cli._print_em(climbing, old_faithful)
+    assert "EM stopped while its objective still climbed: at least about 1 log-likelihood" \
+        in capsys.readouterr().out
+    cli._print_em(em, old_faithful)
+    assert "still climbed" not in capsys.readouterr().out
+    page, _ = build_em_report(climbing, old_faithful)
+    assert "EM stopped while its objective still climbed" in page
