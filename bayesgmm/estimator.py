@@ -35,6 +35,10 @@ from .settings import SamplerSettings
 
 __all__ = ["BayesianGMM", "NotFittedError"]
 
+# The constructor's sampling defaults are SamplerSettings' (plain values, as scikit-learn's
+# get_params wants them; QA80: restated by hand, they could drift from fit_bayes')
+_SAMPLER = SamplerSettings()
+
 # The sampler settings that are constructor parameters (scikit-learn wants flat parameters, so
 # the estimator keeps them loose and builds a SamplerSettings in fit).
 _CONSTRUCTOR_SETTINGS = ("draws", "tune", "chains", "sampler", "progressbar", "nutpie_backend")
@@ -120,13 +124,13 @@ class BayesianGMM(EstimatorBase):
         n_components: int = 1,
         covariance_type: str = "full",
         priors: Priors | None = None,
-        draws: int | str = "auto",
-        tune: int = 1000,
-        chains: int = 4,
-        sampler: str = "nutpie",
+        draws: int | str = _SAMPLER.draws,
+        tune: int = _SAMPLER.tune,
+        chains: int = _SAMPLER.chains,
+        sampler: str = _SAMPLER.sampler,
         random_state: Any = None,
-        progressbar: bool = True,
-        nutpie_backend: str = "auto",
+        progressbar: bool = _SAMPLER.progressbar,
+        nutpie_backend: str = _SAMPLER.nutpie_backend,
         missing: str = "marginalise",
         noise: bool = False,
         noise_volume: float | None = None,

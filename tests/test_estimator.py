@@ -482,3 +482,13 @@ def test_feature_names_in_only_for_string_column_names(monkeypatch, columns, nam
         assert list(est.feature_names_in_) == columns
     shuffled = X[X.columns[::-1]]  # predicting by name still works without the attribute
     np.testing.assert_array_equal(est.predict(shuffled), est.predict(X))
+
+
+def test_the_estimators_sampling_defaults_are_sampler_settings():
+    """QA80: BayesianGMM restated fit_bayes' defaults by hand; they are SamplerSettings'."""
+    from bayesgmm.settings import SamplerSettings
+
+    params, defaults = bayesgmm.BayesianGMM().get_params(), SamplerSettings()
+    for name in ("draws", "tune", "chains", "sampler", "progressbar", "nutpie_backend"):
+        assert params[name] == getattr(defaults, name) and type(params[name]) is type(
+            getattr(defaults, name)), name
