@@ -53,6 +53,14 @@ COVARIANCE_DIMS = {"full": ("component", "feature", "feature_bis"),
                    "spherical": ("component",)}
 
 
+def type_of_dims(dims: Any) -> str | None:
+    """The covariance type whose :data:`COVARIANCE_DIMS` are ``dims`` (in any order; other
+    dims, such as a posterior's chain and draw, ignored), or None. By the dims' names, not
+    the array's shape: tied (D, D) and diag (K, D) have one shape where K == D."""
+    named = frozenset(dims) - {"chain", "draw", "sample"}
+    return next((t for t, d in COVARIANCE_DIMS.items() if frozenset(d) == named), None)
+
+
 def check_covariance_type(covariance_type: Any) -> str:
     """``covariance_type`` if it is one of :data:`COVARIANCE_TYPES`, else a ValueError (naming
     ours for an mclust model name: QA, an mclust user's 'VVV' was refused without a hint)."""

@@ -58,7 +58,6 @@ import xarray as xr
 
 from bayesgmm.covariance import (
     COLLAPSED_SD_RATIO,
-    COVARIANCE_DIMS,
     COVARIANCE_TYPES,
     FAR_TAIL,
     column_moments,
@@ -66,6 +65,7 @@ from bayesgmm.covariance import (
     n_covariance_parameters,
     nearest_distance2,
     sd_and_correlation,
+    type_of_dims,
 )
 from bayesgmm.formatting import format_count, format_number, per_chain
 from bayesgmm.relabel import SAMPLE_DIMS, LabelSwitchingReport
@@ -1811,13 +1811,7 @@ def _far_components(post, median, empty_weight, observed) -> dict[int, str]:
 def _covariance_kind(cov) -> str | None:
     """The covariance type of a posterior's ``covariances`` variable, read from its dims (not
     its shape: tied (D, D) and diag (K, D) have the same shape when K == D; review)."""
-    if cov is None:
-        return None
-    dims = set(cov.dims) - set(SAMPLE_DIMS)
-    return {frozenset({"component", "feature", "feature_bis"}): "full",
-            frozenset({"feature", "feature_bis"}): "tied",
-            frozenset({"component", "feature"}): "diag",
-            frozenset({"component"}): "spherical"}.get(frozenset(dims))
+    return None if cov is None else type_of_dims(cov.dims)
 
 
 def _median_covariances(post, K: int, D: int) -> np.ndarray | None:
@@ -1846,9 +1840,6 @@ def _far_rows_named(observed, rows, d2, most: int = 5) -> str:
 
 
 # The covariance type of a posterior, by the dims of its covariance draws beyond (chain, draw).
-_TYPE_OF_DIMS = {dims: name for name, dims in COVARIANCE_DIMS.items()}
-
-
 def _simpler_covariances(post) -> str:
     """The covariance types with fewer parameters than the posterior's own, as a clause
     (" (simpler: tied (3 covariance parameters in all), against 6 for full)"); "" when none
@@ -1858,7 +1849,7 @@ def _simpler_covariances(post) -> str:
     cov, means = post.get("covariances"), post.get("means")
     if cov is None or means is None or means.ndim != 4:
         return ""
-    fitted = _TYPE_OF_DIMS.get(tuple(d for d in cov.dims if d not in SAMPLE_DIMS))
+    fitted = _covariance_kind(cov)  # QA80: a second reader of the dims, by their order
     if fitted is None:
         return ""
     K, D = means.shape[-2], means.shape[-1]

@@ -153,3 +153,15 @@ def test_mclust_model_names_are_answered(name, said):
         assert "mclust" not in message
     else:
         assert said in message
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_the_type_is_read_from_its_dims_in_any_order(covariance_type):
+    """QA80: two readers of a posterior's covariance dims in one module (a set, an ordered
+    tuple); one now, by names, whatever the order and the sample dims."""
+    from bayesgmm.covariance import COVARIANCE_DIMS, type_of_dims
+
+    dims = COVARIANCE_DIMS[covariance_type]
+    assert type_of_dims(dims) == covariance_type
+    assert type_of_dims(("chain", "draw", *reversed(dims))) == covariance_type
+    assert type_of_dims(("chain", "draw", "feature", "other")) is None
