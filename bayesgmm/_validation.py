@@ -461,9 +461,16 @@ FEW_VALUES_FOR_BIC = 7
 
 def grid_columns(X: np.ndarray) -> list[int]:
     """The columns of ``FEW_VALUES`` + 1 to ``FEW_VALUES_FOR_BIC`` distinct observed values
-    (a count, a rating), which :func:`dequantised` spreads over their grids."""
-    return [j for j in range(X.shape[1])
-            if FEW_VALUES < np.unique(X[~np.isnan(X[:, j]), j]).size <= FEW_VALUES_FOR_BIC]
+    (a count, a rating), each held by 2 rows or more on average as :func:`code_columns`
+    asks (fewer rows cannot tell a grid from a measurement), which :func:`dequantised`
+    spreads over their grids."""
+    found = []
+    for j in range(X.shape[1]):
+        col = X[~np.isnan(X[:, j]), j]
+        values = np.unique(col).size
+        if FEW_VALUES < values <= FEW_VALUES_FOR_BIC and col.size >= 2 * values:
+            found.append(j)
+    return found
 
 
 def grid_caveat(names: Sequence[str]) -> str:

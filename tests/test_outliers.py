@@ -154,6 +154,9 @@ def test_a_rating_column_is_spread_over_its_grid_and_named_in_the_hint():
               np.clip(np.round(2 + 2 * g + rng.normal(0, 0.7, 300)), 1, 5)]
     X = np.r_[X, np.c_[rng.uniform(-25, 30, size=(15, 2)), rng.integers(1, 6, 15)]]
     assert grid_columns(X) == [2]
+    # QA78: as for a code, 2 rows a value at least (5 values in 8 rows are no grid)
+    few = np.c_[np.arange(10.0), [1, 2, 3, 4, 5, 1, 2, 3, 4, 5]]
+    assert grid_columns(few[:8]) == [] and grid_columns(few) == [1]
     spread = dequantised(X)
     assert np.array_equal(spread[:, :2], X[:, :2]) and np.all(np.abs(spread[:, 2] - X[:, 2]) <= 0.5)
     assert np.array_equal(dequantised(X), spread)  # seeded: the same copy every time
