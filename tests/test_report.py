@@ -1491,7 +1491,7 @@ def test_verdict_says_the_rows_are_fewer_than_the_free_parameters():
 
     from bayesgmm.report import _prior_dominated, _verdict_box
 
-    wine = types.SimpleNamespace(n_components=3, covariance_type="full")
+    wine = types.SimpleNamespace(n_components=3, covariance_type="full", noise=False)
     assert _prior_dominated(wine, np.zeros((178, 13))) == ""
     message = _prior_dominated(wine, np.zeros((20, 13)))
     assert message.startswith("Too many parameters for the data: 20 row(s) x 13 feature(s) "

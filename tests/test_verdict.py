@@ -112,7 +112,7 @@ def test_model_evidence_names_outlier_rows_as_the_report_does(old_faithful):
         em = bayesgmm.fit_em(frame, 2, n_init=3, random_state=0)
     obs = prepare_observations(frame, 2)
     result = types.SimpleNamespace(
-        em=em, n_components=2, covariance_type="full",
+        em=em, n_components=2, covariance_type="full", noise=False,
         idata=xr.DataTree.from_dict({"observed_data": _observed_dataset(obs)}),
         row_names=np.asarray(obs.row_names, dtype=str))
     found = model_evidence(result)
