@@ -37,9 +37,9 @@ def categorical(probabilities: np.ndarray, u: np.ndarray) -> np.ndarray:
 
 
 def mixture_points(rng: np.random.Generator, weights: np.ndarray, means: np.ndarray,
-                   chol: np.ndarray, draw: np.ndarray, noise_bounds: np.ndarray | None = None
-                   ) -> tuple[np.ndarray, np.ndarray]:
-    """One point from a mixture per entry of ``draw``.
+                   chol: np.ndarray, draw: np.ndarray, noise_bounds: np.ndarray | None = None,
+                   size: tuple[int, ...] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """One point from a mixture per entry of ``draw`` (broadcast to ``size``).
 
     Parameters
     ----------
@@ -55,18 +55,29 @@ def mixture_points(rng: np.random.Generator, weights: np.ndarray, means: np.ndar
     draw : ndarray of int, any shape
         Which parameter set each point comes from (indices into the first axis).
     noise_bounds : ndarray (2, D), optional
-        The noise component's box (lower, upper): its points are uniform in it.
+        The noise component's box (lower, upper): its points are uniform in it; required
+        where ``weights`` has a column more than ``means`` has components.
+    size : tuple of int, optional
+        The points' shape, ``draw`` broadcast to it (``draw`` (S, 1), size (S, n): n points
+        from each of S parameter sets; the weights' cumulative sums are then taken once a
+        set, not once a point: QA85, 60% more memory for the predictive check).
 
     Returns
     -------
-    X : ndarray (draw.shape + (D,))
-    labels : ndarray of int (draw.shape)
+    X : ndarray (size + (D,))
+    labels : ndarray of int (size)
         Each point's component; -1 for the noise component.
     """
     K, D = means.shape[1], means.shape[2]
-    labels = categorical(weights[draw], rng.random(draw.shape))
-    z = rng.standard_normal((*draw.shape, D))
+    if weights.shape[-1] != K + (noise_bounds is not None):
+        raise ValueError(f"{weights.shape[-1]} weights for {K} components"
+                         + (" and a noise component" if noise_bounds is not None else
+                            " and no noise box (noise_bounds)"))
+    shape = draw.shape if size is None else tuple(size)
+    labels = categorical(weights[draw], rng.random(shape))
+    z = rng.standard_normal((*shape, D))
     gauss = np.minimum(labels, K - 1)
+    draw = np.broadcast_to(draw, shape)
     X = means[draw, gauss] + np.einsum("...ij,...j->...i", chol[draw, gauss], z)
     if noise_bounds is None:
         return X, labels

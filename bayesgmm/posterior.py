@@ -1044,9 +1044,9 @@ class BayesResult:
         """``n`` points from each draw's mixture (weights (S, K), means (S, K, D), Cholesky
         factors (S, K, D, D); a noise component's weight is the rest of each simplex)."""
         S = w.shape[0]
-        draw = np.broadcast_to(np.arange(S)[:, None], (S, n))
-        x, labels = mixture_points(rng, self._with_noise_weight(w), m, L, draw,
-                                   self.em.noise_bounds if self.noise else None)
+        x, labels = mixture_points(rng, self._with_noise_weight(w), m, L,
+                                   np.arange(S)[:, None],
+                                   self.em.noise_bounds if self.noise else None, size=(S, n))
         coords = {"feature": list(self.feature_names)}
         return xr.Dataset(
             {"x": (("sample", "observation", "feature"), x),
