@@ -1572,11 +1572,12 @@ def test_the_gain_left_when_em_stops_is_estimated_and_said():
     assert replace(em, history=np.array([0.0, 1.0, 3.0, 6.0])).gain_left is None  # speeding
     assert gain_left_words(0.05) == "" and gain_left_words(None) == ""
     text = gain_left_words(1.39)
-    assert text.startswith("EM stopped while its objective still climbed: at least about "
-                           "1.4 log-likelihood units more were left (Aitken's estimate, a "
-                           "lower bound")
-    assert "a BIC within 2.8 of this fit's, or more, is not decided by it" in text
-    # a real slow climb (K=3 on two clusters): a lower bound of the gap a tight run closes
+    assert text.startswith("EM stopped while its objective still climbed: by Aitken's "
+                           "estimate about 1.4 more (log-likelihood, or log posterior for a "
+                           "MAP fit) was left, a rough guide")
+    assert "a BIC within about 2.8 of this fit's is not decided by it" in text
+    assert "about 150 more" in gain_left_words(150.3)  # QA85: "1.5e+02"
+    # a real slow climb (K=3 on two clusters): the estimate below the gap a tight run closes
     rng = np.random.default_rng(7)
     X = np.r_[rng.normal([0, 0], 1, (3000, 2)), rng.normal([5, 5], 1, (1000, 2))]
     with warnings.catch_warnings():
