@@ -482,9 +482,7 @@ class EMResult(NoiseFlag):
         labels : ndarray (n_samples,)
             The component each draw came from (-1: the noise component).
         """
-        if check_int(n_samples, "n_samples") > MAX_SAMPLE:  # QA82: NumPy's OverflowError
-            raise ValueError(f"n_samples must be at most {MAX_SAMPLE:,} (the draws are held in "
-                             f"memory); got {n_samples:,}: draw in batches")
+        check_sample_size(n_samples)
         random_state = check_random_state(random_state)  # QA82: NumPy's words, no name
         if self.noise and self.noise_bounds is None:
             raise ValueError("this mixture's noise component has a volume but no box (the data's "
@@ -684,11 +682,7 @@ def fit_em(
     # the columns' variances over their observed values (QA: over mean-filled start rows a
     # column observed in 2 of 60 rows looked 27 times narrower, and so did the floor)
     reg_covar = default_reg_covar(obs.X, obs.sample_weight) if reg_covar is None else \
-        check_positive(reg_covar, "reg_covar", allow_zero=True)
-    if reg_covar > MAX_REG_COVAR:  # QA82: 1e300 overflowed in the M-step ("in multiply")
-        raise ValueError(f"reg_covar must be at most {MAX_REG_COVAR:g} (a variance added to "
-                         f"each covariance's diagonal, in the data's units squared); got "
-                         f"{reg_covar:g}")
+        check_reg_covar(reg_covar)
     random_state, record = _seed_record(check_random_state(random_state))
     record = {"init": _init_record(init), "n_init": n_init, "max_iter": max_iter, "tol": tol,
               "atol": atol, **record}
@@ -1331,6 +1325,30 @@ def _restarts_at_best(keys: list[tuple[bool, float]], best_key: tuple[bool, floa
 # The objective EM may leave unclimbed before a hint says so (issue: the default fit within
 # 0.1 log-likelihood units of the optimum).
 GAIN_LEFT_SAID = 0.1
+
+
+def check_sample_size(n_samples: Any, name: str = "n_samples") -> int:
+    """``n_samples`` as an int from 1 to :data:`MAX_SAMPLE`, else a ValueError naming it (QA82:
+    NumPy's OverflowError, or "Maximum allowed dimension exceeded", named nothing)."""
+    n = check_int(n_samples, name)
+    if n > MAX_SAMPLE:
+        raise ValueError(f"{name} must be at most {MAX_SAMPLE:,} (the draws are held in "
+                         f"memory); got {n:,}: draw in batches")
+    return n
+
+
+def check_reg_covar(reg_covar: Any) -> Any:
+    """``reg_covar`` as given where it is None (the data's default) or a number from 0 to
+    :data:`MAX_REG_COVAR`; else a ValueError naming it (QA82: 1e300 overflowed in the
+    M-step; QA85: select_em then fitted no cell, and said nothing)."""
+    if reg_covar is None:
+        return None
+    reg_covar = check_positive(reg_covar, "reg_covar", allow_zero=True)
+    if reg_covar > MAX_REG_COVAR:
+        raise ValueError(f"reg_covar must be at most {MAX_REG_COVAR:g} (a variance added to "
+                         f"each covariance's diagonal, in the data's units squared); got "
+                         f"{reg_covar:g}")
+    return reg_covar
 
 
 def gain_left_words(gain: float | None) -> str:

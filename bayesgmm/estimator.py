@@ -21,7 +21,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._validation import check_int
+from ._validation import check_random_state
+from .em import check_sample_size
 from .estimator_base import (
     EstimatorBase,
     NotFittedError,
@@ -291,9 +292,9 @@ class BayesianGMM(EstimatorBase):
             The component each point came from (-1: the noise component, uniform in its box).
         """
         result = self._fitted()
-        check_int(n_samples, "n_samples")
-        rng = np.random.default_rng(self.random_state if random_state is None
-                                    else random_state)
+        check_sample_size(n_samples)  # QA85: NumPy's words for a bad size or seed
+        rng = np.random.default_rng(check_random_state(self.random_state if random_state is None
+                                                       else random_state))
         result._check_noise_box()
         w, m, L = result._draws()
         s = rng.integers(w.shape[0], size=n_samples)

@@ -28,6 +28,7 @@ from ._validation import (
     check_bool,
     check_data,
     check_number,
+    check_random_state,
     in_input_column_order,
     is_int,
     transposed_hint,
@@ -36,7 +37,7 @@ from ._warn import IN_PACKAGE
 from .covariance import COVARIANCE_DIMS, distinct_entries, entry_label
 from .diagnostics import Diagnostics, diagnose, with_correlations, with_sds
 from .draw_arrays import categorical, flat_noise_weight, flatten_draws
-from .em import EMResult, n_parameters
+from .em import EMResult, check_sample_size, n_parameters
 from .imputation import conditional_draws, conditional_means, memberships
 from .mixture_draws import mixture_points
 from .observations import check_labels, noise_log_ranges
@@ -870,7 +871,7 @@ class BayesResult:
         """
         check_bool(as_tree, "as_tree")
         n = self._n_replicated(n_samples)
-        rng = np.random.default_rng(random_state)
+        rng = np.random.default_rng(check_random_state(random_state))  # QA85: named
         self._check_noise_box()
         replicated = self._replicate(*self._draws(max_draws, random_state=rng), n, rng)
         if not as_tree:
@@ -1034,10 +1035,7 @@ class BayesResult:
             "observed_data": self._observed_as_fitted()})
 
     def _n_replicated(self, n_samples: int | None) -> int:
-        n = int(self.em.n_samples) if n_samples is None else int(n_samples)
-        if n < 1:
-            raise ValueError(f"n_samples must be >= 1; got {n}")
-        return n
+        return int(self.em.n_samples) if n_samples is None else check_sample_size(n_samples)
 
     def _replicate(self, w: np.ndarray, m: np.ndarray, L: np.ndarray, n: int,
                    rng: np.random.Generator) -> xr.Dataset:

@@ -172,12 +172,14 @@ def overall_verdict(result: Any, *, predictive_check: bool = True, random_state:
     """
     from . import plots
     from ._scalars import check_random_state
+    from .posterior import BayesResult
 
-    if not hasattr(result, "posterior"):  # QA82: an EM fit gave "no attribute diagnostics"
-        raise TypeError(f"overall_verdict needs a posterior fit (fit_bayes, or "
-                        f"BayesianGMM(...).fit(X).result_); got {type(result).__name__}: an EM "
-                        "fit has no sampling to check (its model checks: "
-                        "bayesgmm.outliers.noise_evidence, bayesgmm.shape_evidence)")
+    if not isinstance(result, BayesResult):  # QA82: "no attribute diagnostics"
+        raise TypeError(f"overall_verdict needs a BayesResult (from fit_bayes, bayesgmm.load, "
+                        f"or a fitted BayesianGMM's result_); got {type(result).__name__}"
+                        + (": an EM fit has no sampling to check (its model checks: "
+                           "bayesgmm.outliers.noise_evidence, bayesgmm.shape_evidence)"
+                           if type(result).__name__ == "EMResult" else ""))
     check_random_state(random_state)  # QA82: NumPy's words, no parameter named
     diagnostics = result.diagnostics(**thresholds)
     check = plots.predictive_check(result, random_state=random_state) if predictive_check \

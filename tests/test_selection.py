@@ -1896,3 +1896,12 @@ def test_summarise_sparse_judges_collapse_by_the_models_scale(three_clusters, mo
     summarise_sparse(fake, random_state=0)
     for name in ("diagnose", "collapsed"):
         np.testing.assert_array_equal(seen[name], fake.standardisation.scale)
+
+
+def test_select_em_refuses_a_reg_covar_fit_em_refuses():
+    """QA85: reg_covar=1e300, refused by fit_em, made select_em fit no cell, silently."""
+    X = np.random.default_rng(0).normal(size=(60, 2))
+    with pytest.raises(ValueError, match=r"reg_covar must be at most 1e\+150"):
+        select_em(X, [1, 2], ["full"], reg_covar=1e300, n_jobs=1)
+    with pytest.raises(ValueError, match="reg_covar must be"):
+        select_em(X, [1, 2], ["full"], reg_covar=-1.0, n_jobs=1)

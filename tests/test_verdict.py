@@ -129,12 +129,32 @@ def test_bad_arguments_are_named(old_faithful):
     import bayesgmm
 
     em = bayesgmm.fit_em(old_faithful, 2, random_state=0)
-    with pytest.raises(TypeError, match="overall_verdict needs a posterior fit.*got EMResult"):
+    with pytest.raises(TypeError, match="overall_verdict needs a BayesResult.*got EMResult: "
+                                        "an EM fit has no sampling"):
         overall_verdict(em)
+    for other in (bayesgmm.BayesianGMM(), types.SimpleNamespace(posterior=None)):  # QA85
+        with pytest.raises(TypeError, match=f"got {type(other).__name__}$"):
+            overall_verdict(other)
     with pytest.raises(ValueError, match="random_state must be"):
         em.sample(10, random_state=-1)
     with pytest.raises(ValueError, match="n_samples must be at most 1,000,000,000"):
         em.sample(10**20)
-    fake = types.SimpleNamespace(posterior=None)
+
+
+def test_a_posteriors_bad_sizes_and_seeds_are_named(tiny_fit):
+    """QA85: the QA82 checks had reached EMResult.sample only; overall_verdict, the
+    estimator's sample and sample_posterior_predictive gave NumPy's words."""
+    import bayesgmm
+
     with pytest.raises(ValueError, match="random_state must be"):
-        overall_verdict(fake, random_state=-1)
+        overall_verdict(tiny_fit, random_state=-1)
+    with pytest.raises(ValueError, match="random_state must be"):
+        tiny_fit.sample_posterior_predictive(10, random_state=-1)
+    with pytest.raises(ValueError, match="n_samples must be at most 1,000,000,000"):
+        tiny_fit.sample_posterior_predictive(10**20)
+    gmm = bayesgmm.BayesianGMM.from_result(tiny_fit)
+    with pytest.raises(ValueError, match="n_samples must be at most"):
+        gmm.sample(10**20)
+    with pytest.raises(ValueError, match="random_state must be"):
+        gmm.sample(5, random_state=-1)
+    assert gmm.sample(5, random_state=0)[0].shape == (5, 2)

@@ -27,7 +27,7 @@ from .._validation import (
     check_data,
     warn_about_columns,
 )
-from ..em import BOTH_INITS, EMResult, fit_em, is_degenerate
+from ..em import BOTH_INITS, EMResult, check_reg_covar, fit_em, is_degenerate
 from ..formatting import format_apart
 from .choice_notes import _choice_notes, _local_optimum_notes, best_line, failed_groups
 from .neighbours import NOTED_GAIN, objective, restart_from_neighbours
@@ -291,7 +291,7 @@ def select_em(
     if prior not in (None, "default"):
         raise ValueError(f"prior must be None or 'default'; got {prior!r}")
     options = {"n_init": n_init, "init": init, "max_iter": max_iter, "tol": tol,
-               "reg_covar": reg_covar, "prior": prior}
+               "reg_covar": check_reg_covar(reg_covar), "prior": prior}
     if (weights is not None or observed.get("noise") or observed.get("labels") is not None
             or np.isnan(Xv).any()):
         options.update({k: v for k, v in observed.items() if v is not None and v is not False})
