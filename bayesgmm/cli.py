@@ -301,8 +301,8 @@ class _Interrupts:
     def __exit__(self, *exc: Any) -> None:
         import signal
 
-        if self._unraisable is not None:
-            sys.unraisablehook = self._unraisable
+        if sys.unraisablehook == self._quiet_unraisable:  # ours, whatever it replaced (QA85)
+            sys.unraisablehook = self._unraisable or sys.__unraisablehook__
         for signum, previous in self._previous.items():
             signal.signal(signum, previous)
         if self.seen:  # this run's stop, not the next one's (main() runs again in-process)
@@ -1670,9 +1670,6 @@ def _check_columns(frame: pd.DataFrame, covariance_type: str, columns_flag: str,
     With missing values: a column is constant when its observed values are; collinearity is
     judged on the complete rows, when there are more of them than columns.
     """
-    if len(frame) < 2:  # QA82: one row read as "constant columns, leave them out"
-        raise ValueError(f"the data have {len(frame)} row(s): a fit needs at least 2 (one "
-                         "point has no spread to estimate); give more rows")
     complete = frame.dropna()
     if len(complete) < len(frame):
         constant = [str(c) for c in frame.columns if frame[c].nunique(dropna=True) <= 1]
@@ -2029,6 +2026,12 @@ def _check_k(n_components: int, frame: pd.DataFrame | None, source: str,
     ``selecting``: K is the largest of a range ``select`` compares."""
     if n_components < 1:
         raise ValueError(f"the number of components must be >= 1; got {n_components}")
+    if frame is not None and len(frame) < 2:  # QA82/QA85: "constant columns", "-k at most 1"
+        raise ValueError(f"{source} has {len(frame)} row(s)"
+                         + (" with an observed value" if left_out and not drop else
+                            " with no value missing" if left_out else "")
+                         + ": a fit needs at least 2 (one point has no spread to estimate); "
+                         "give more rows")
     if frame is not None and n_components > len(frame):
         rows = (f"{len(frame)} row(s) of {source}" if not left_out else
                 f"{len(frame)} row(s) of {source} with "

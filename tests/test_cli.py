@@ -42,6 +42,7 @@ def data_dir(tmp_path, old_faithful, monkeypatch):
     flags["long"] = flags["eruptions"] > 3
     flags.to_csv(tmp_path / "flags.csv", index=False)
     old_faithful.iloc[:1].to_csv(tmp_path / "one.csv", index=False)
+    (tmp_path / "one_empty.csv").write_text((tmp_path / "one.csv").read_text() + ",\n")
     old_faithful.iloc[:20].to_csv(tmp_path / "semi.csv", index=False, sep=";")
     old_faithful.iloc[:60].to_csv(tmp_path / "good.tsv", index=False, sep="\t")
     old_faithful.iloc[:60].to_csv(tmp_path / "indexed.csv")  # pandas' index as a column
@@ -1200,7 +1201,9 @@ def test_em_names_far_outliers_and_suggests_noise(data_dir, old_faithful, capsys
 # --------------------------------------------------------------------------------------------
 BAD_EM_INPUTS = [
     # QA82: one row was "constant columns, leave them out", which would leave no column
-    (["one.csv", "-k", "1"], r"the data have 1 row\(s\): a fit needs at least 2"),
+    (["one.csv", "-k", "1"], r"one.csv has 1 row\(s\): a fit needs at least 2"),
+    (["one_empty.csv", "-k", "1"], r"one_empty.csv has 1 row\(s\) with an observed value: "
+                                   "a fit needs at least 2"),
     # QA: em read the data (and refused them) before looking at its own flags
     (["text.csv", "-k", "2", "--seed", "-1"], "--seed must be a non-negative integer"),
     (["missing.csv", "-k", "2", "--n-init", "0"], "--n-init must be between 1 and"),
