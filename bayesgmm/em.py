@@ -1360,7 +1360,7 @@ def gain_left_words(gain: float | None) -> str:
             "was left, a rough guide (measured gaps ranged from half of it to 50 times it, the "
             "larger at a K above the data's groups), so a BIC within about "
             f"{format_number(2 * gain, 2)} of this fit's is not decided by it; a smaller atol "
-            "with more iterations (fit_em's atol, max_iter) climbs further")
+            "with more iterations (fit_em's atol, max_iter) climbs further.")
 
 
 def restarts_reached(at_best: Mapping[str, Any]) -> str:
