@@ -35,8 +35,9 @@ Rewrites (registered in ``canonicalize``, which every compiled mode and nutpie's
     Total nodes that PyTensor's merge pass fuses: again one pass.
 
 All three Ops have a Python ``perform`` (calling the njit kernels through their CPython
-wrappers) and a numba implementation registered with
-:func:`pytensor.link.numba.dispatch.basic.register_funcify_default_op_cache_key`, so the NUMBA
+wrappers) and a numba implementation, registered through
+:func:`bayesgmm.pytensor_numba.numba_implementation` (PyTensor's numba dispatch is internal, so
+only on a checked PyTensor release; on another one the NUMBA mode runs ``perform``), so the NUMBA
 mode and nutpie's numba backend run them with no Python in the loop and PyTensor can cache the
 compiled graph on disk (``config.numba__cache``, default on, under
 ``config.base_compiledir / "numba"``). The cache key is salted with a hash of this file and
@@ -45,7 +46,8 @@ invalidate it. PyTensor keys a whole compiled graph by the values of its constan
 the model passes the data as shared variables (see :func:`bayesgmm.model.build_model`).
 
 Where it sits: the math layer, between the kernel and the model; imports only
-:mod:`bayesgmm.kernels` (and PyTensor); imported by :mod:`bayesgmm.model`.
+:mod:`bayesgmm.kernels`, :mod:`bayesgmm.pytensor_numba` (and PyTensor's public API); imported by
+:mod:`bayesgmm.model`.
 """
 
 from __future__ import annotations
@@ -59,8 +61,6 @@ from pytensor.gradient import DisconnectedType, grad_not_implemented
 from pytensor.graph.basic import Apply, Variable
 from pytensor.graph.op import Op
 from pytensor.graph.rewriting.basic import node_rewriter
-from pytensor.link.numba.dispatch import basic as numba_basic
-from pytensor.link.numba.dispatch.basic import register_funcify_default_op_cache_key
 from pytensor.scalar.basic import Second
 from pytensor.tensor.basic import Alloc
 from pytensor.tensor.elemwise import DimShuffle, Elemwise
@@ -75,6 +75,7 @@ from bayesgmm.kernels import (
     loglik_value_and_grad,
     precision_from_covariance_cholesky,
 )
+from bayesgmm.pytensor_numba import numba_implementation
 
 __all__ = [
     "MixtureLogLikPointwise",
@@ -371,18 +372,16 @@ def local_uniform_vjp_to_total(fgraph, node):
 # --------------------------------------------------------------------------------------------
 # numba backend (PyTensor's NUMBA mode and nutpie's numba backend)
 # --------------------------------------------------------------------------------------------
-@register_funcify_default_op_cache_key(MixtureLogLikPointwise)
-def _numba_funcify_pointwise(op, node=None, **kwargs):
-    @numba_basic.numba_njit
+@numba_implementation(MixtureLogLikPointwise, _CACHE_SALT)
+def _numba_funcify_pointwise():
     def mixture_loglik_pointwise_numba(X, weights, means, chol, offset):
         return loglik_pointwise(X, weights, means, chol) + offset.item()
 
-    return mixture_loglik_pointwise_numba, _CACHE_SALT
+    return mixture_loglik_pointwise_numba
 
 
-@register_funcify_default_op_cache_key(MixtureLogLikVJP)
-def _numba_funcify_vjp(op, node=None, **kwargs):
-    @numba_basic.numba_njit
+@numba_implementation(MixtureLogLikVJP, _CACHE_SALT)
+def _numba_funcify_vjp():
     def mixture_loglik_vjp_numba(X, g, weights, means, chol):
         U, log_det = precision_from_covariance_cholesky(chol)
         empty_pw = np.empty(0)
@@ -391,14 +390,13 @@ def _numba_funcify_vjp(op, node=None, **kwargs):
                                      log_det, empty_pw, empty_resp)
         return gradient_from_statistics(weights, chol, U, nk, s1c, c)
 
-    return mixture_loglik_vjp_numba, _CACHE_SALT
+    return mixture_loglik_vjp_numba
 
 
-@register_funcify_default_op_cache_key(MixtureLogLikTotal)
-def _numba_funcify_total(op, node=None, **kwargs):
-    @numba_basic.numba_njit
+@numba_implementation(MixtureLogLikTotal, _CACHE_SALT)
+def _numba_funcify_total():
     def mixture_loglik_total_numba(X, weights, means, chol):
         total, d_weights, d_means, d_chol = loglik_value_and_grad(X, weights, means, chol)
         return np.asarray(total), d_weights, d_means, d_chol
 
-    return mixture_loglik_total_numba, _CACHE_SALT
+    return mixture_loglik_total_numba

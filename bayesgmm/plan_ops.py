@@ -3,7 +3,8 @@ known labels, a noise component).
 
 Where it sits: the math layer, beside :mod:`bayesgmm.ops` (whose input checks and call
 counters it shares); imports :mod:`bayesgmm.kernels` (the row plan's E-step and its
-value-and-gradient) and PyTensor; imported by :mod:`bayesgmm.model`, whose likelihood it is
+value-and-gradient), :mod:`bayesgmm.pytensor_numba` (the numba registration) and PyTensor;
+imported by :mod:`bayesgmm.model`, whose likelihood it is
 when the data need a plan.
 
 :class:`MixturePlanLogLik` ``(plan..., weights, noise_weight, means, chol) -> ll (N,)``
@@ -25,11 +26,10 @@ import pytensor.tensor as pt
 from pytensor.gradient import grad_not_implemented
 from pytensor.graph.basic import Apply, Variable
 from pytensor.graph.op import Op
-from pytensor.link.numba.dispatch import basic as numba_basic
-from pytensor.link.numba.dispatch.basic import register_funcify_default_op_cache_key
 
 from bayesgmm.kernels import plan_estep, plan_value_and_grad
 from bayesgmm.ops import _as_data, _as_params, _source_salt, _VJPOp, kernel_call_counts
+from bayesgmm.pytensor_numba import numba_implementation
 
 __all__ = ["MixturePlanLogLik", "MixturePlanVJP", "mixture_plan_loglik"]
 
@@ -143,9 +143,8 @@ def mixture_plan_loglik(X, bounds, columns, n_obs, label, log_noise, weights, no
                     chol)
 
 
-@register_funcify_default_op_cache_key(MixturePlanLogLik)
-def _numba_funcify_plan(op, node=None, **kwargs):
-    @numba_basic.numba_njit
+@numba_implementation(MixturePlanLogLik, _CACHE_SALT)
+def _numba_funcify_plan():
     def mixture_plan_loglik_numba(X, bounds, columns, n_obs, label, log_noise, weights,
                                   noise_weight, means, chol):
         K = means.shape[0]
@@ -159,12 +158,11 @@ def _numba_funcify_plan(op, node=None, **kwargs):
                    np.empty((0, K)))
         return pointwise
 
-    return mixture_plan_loglik_numba, _CACHE_SALT
+    return mixture_plan_loglik_numba
 
 
-@register_funcify_default_op_cache_key(MixturePlanVJP)
-def _numba_funcify_plan_vjp(op, node=None, **kwargs):
-    @numba_basic.numba_njit
+@numba_implementation(MixturePlanVJP, _CACHE_SALT)
+def _numba_funcify_plan_vjp():
     def mixture_plan_vjp_numba(X, g, bounds, columns, n_obs, label, log_noise, weights,
                                noise_weight, means, chol):
         _, d_w, d_nw, d_mu, d_chol = plan_value_and_grad(
@@ -174,4 +172,4 @@ def _numba_funcify_plan_vjp(op, node=None, **kwargs):
             np.ascontiguousarray(chol))
         return d_w, np.asarray(d_nw), d_mu, d_chol
 
-    return mixture_plan_vjp_numba, _CACHE_SALT
+    return mixture_plan_vjp_numba

@@ -348,6 +348,29 @@ def test_no_module_over_500_lines_without_a_reason():
     assert not too_long, f"modules over {MAX_LINES} lines without a reason: {too_long}"
 
 
+# Other packages' internals, each used by one module only, behind its version check.
+INTERNALS = {
+    "pytensor.link": "bayesgmm.pytensor_numba",
+    "nutpie.compile_pymc": "bayesgmm.backends.nutpie_model",
+    "nutpie.compiled_pyfunc": "bayesgmm.backends.nutpie_model",
+    "arviz_plots.backend": "bayesgmm.plots.diagnostics",
+}
+
+
+def test_other_packages_internals_are_imported_by_one_module_each():
+    wrong = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        name = _module_name(path, PACKAGE)
+        for node in ast.walk(ast.parse(path.read_text())):
+            imported = ([a.name for a in node.names] if isinstance(node, ast.Import) else
+                        [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            wrong += [f"{name} imports {module}" for module in imported
+                      for internal, owner in INTERNALS.items()
+                      if (module == internal or module.startswith(internal + "."))
+                      and name != owner]
+    assert not wrong, f"internals outside the module that checks their version: {wrong}"
+
+
 def test_public_names_are_exported_and_importable():
     for name in bayesgmm.__all__:
         assert getattr(bayesgmm, name) is not None, name

@@ -5,7 +5,8 @@ Where it sits: estimation layer, in :mod:`bayesgmm.backends`. Imports the layout
 whitening (:mod:`bayesgmm.backends.laplace`); imported by :mod:`bayesgmm.backends.nutpie`.
 
 Every use of nutpie's private API is here, behind one version check (:data:`NUTPIE_CHECKED`;
-:data:`PYTENSOR_CHECKED` too for PyTensor's compiled functions), which raises
+PyTensor's own, :data:`bayesgmm.pytensor_numba.PYTENSOR_CHECKED`, too for the pyfunc route's
+compiled functions), which raises
 :class:`NutpieVersionError` on another release: :class:`NativeMixtureModel` fills in nutpie's
 ``CompiledPyMCModel`` with :func:`callbacks` (numba cfuncs that nutpie's Rust sampler calls from
 every chain's thread, no Python and no GIL in the loop); :func:`with_start` and
@@ -23,7 +24,6 @@ import functools
 import itertools
 import math
 from collections.abc import Callable, Mapping, Sequence
-from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 import numba
@@ -40,6 +40,8 @@ from ..layout import (
     correlation_positions,
     n_dim,
 )
+from ..pytensor_numba import PYTENSOR_PROBLEM, jitted_core
+from ..versions import release_problem
 from .laplace import laplace_whitening
 from .native import (
     COVARIANCE_CODES,
@@ -51,7 +53,6 @@ from .native import (
 
 __all__ = [
     "NUTPIE_CHECKED",
-    "PYTENSOR_CHECKED",
     "NativeMixtureModel",
     "NutpieVersionError",
     "backend_of",
@@ -73,8 +74,6 @@ __all__ = [
 # _make_functions, compiled_pyfunc.from_pyfunc) the native and pyfunc routes were checked
 # against: [first, last] as (major, minor).
 NUTPIE_CHECKED = ((0, 16), (0, 16))
-# PyTensor releases whose NUMBA-mode functions (``fn.vm.jit_fn``) the pyfunc route calls.
-PYTENSOR_CHECKED = ((3, 3), (3, 3))
 
 
 class NutpieVersionError(ImportError):
@@ -82,25 +81,7 @@ class NutpieVersionError(ImportError):
     internals bayesgmm was checked against: only nutpie's public API may be used."""
 
 
-def _release_problem(package: str, checked) -> str:
-    """Why ``package``'s internals cannot be used ('' if they can): the version check."""
-    try:
-        release = version(package)
-    except PackageNotFoundError:
-        return f"{package} is not installed"
-    try:
-        major_minor = tuple(int(part) for part in release.split(".")[:2])
-    except ValueError:
-        major_minor = None
-    if major_minor is None or not checked[0] <= major_minor <= checked[1]:
-        first, last = (".".join(map(str, v)) for v in checked)
-        return (f"{package} {release} is not a release bayesgmm's native and pyfunc routes "
-                f"were checked against ({first} to {last})")
-    return ""
-
-
-_NUTPIE_PROBLEM = _release_problem("nutpie", NUTPIE_CHECKED)
-_PYTENSOR_PROBLEM = _release_problem("pytensor", PYTENSOR_CHECKED)
+_NUTPIE_PROBLEM = release_problem("nutpie", NUTPIE_CHECKED, "native and pyfunc routes")
 if _NUTPIE_PROBLEM:  # pragma: no cover - another nutpie: only its public numba route is used
     CompiledPyMCModel = object
 else:
@@ -166,7 +147,7 @@ def compile_pyfunc(model: Any, shared_data: Mapping[str, np.ndarray], dims_and_c
     coords) as nutpie builds them. Raises :class:`NutpieVersionError` on another nutpie or
     PyTensor.
     """
-    _check(_NUTPIE_PROBLEM, _PYTENSOR_PROBLEM)
+    _check(_NUTPIE_PROBLEM, PYTENSOR_PROBLEM)
     import pymc as pm
     from nutpie.compile_pymc import _make_functions
 
@@ -176,7 +157,7 @@ def compile_pyfunc(model: Any, shared_data: Mapping[str, np.ndarray], dims_and_c
         _make_functions(model, mode="NUMBA", compute_grad=True, join_expanded=False,
                         pymc_initial_point_fn=initial))
     names, _, shapes = shape_info
-    logp_jit, expand_jit = logp_fn.vm.jit_fn, expand_fn.vm.jit_fn
+    logp_jit, expand_jit = jitted_core(logp_fn), jitted_core(expand_fn)
     logp_data = [var.name for var in logp_fn.get_shared()]
     expand_data = [var.name for var in expand_fn.get_shared()]
 
