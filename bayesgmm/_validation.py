@@ -746,11 +746,16 @@ def aligned_to_rows(values: Any, X: Any, name: str) -> Any:
 
 def row_names(X: Any, kept: np.ndarray) -> tuple[str, ...] | None:
     """The kept rows' index labels, when the input has an index that names its rows (a
-    pandas object whose index is not the positions 0..N-1)."""
+    pandas object whose index is not the positions 0..N-1, and names each row once: where
+    names repeat, a report's outlier rows, its uncertain rows and a verdict's ``outlier_rows``
+    could not say which row they mean, so the rows go by their numbers, as
+    :func:`bayesgmm.membership_table` says when it numbers them)."""
     index = getattr(X, "index", None)
     if index is None or not hasattr(index, "equals") or len(index) != kept.shape[0]:
         return None
     labels = np.asarray(index)
     if labels.dtype.kind in "iu" and np.array_equal(labels, np.arange(len(labels))):
         return None  # the positions: nothing to add to the row numbers
+    if not index.is_unique:
+        return None
     return tuple(str(v) for v in labels[kept])

@@ -49,6 +49,7 @@ from ._warn import IN_PACKAGE
 from .covariance import covariance_words, mclust_hint, sd_and_correlation
 from .formatting import format_count, format_number, per_chain, timing_parts
 from .settings import (  # NumPy only
+    MAX_REG_COVAR,
     MAX_RESTARTS,
     METRICS,
     SAMPLERS,
@@ -897,8 +898,9 @@ def _reg_covar(text: str) -> float:
         value = float(text)
     except ValueError:
         value = float("nan")
-    if not (0 <= value <= 1e150):  # fit_em's MAX_REG_COVAR (QA82: 1e300 overflowed)
-        raise argparse.ArgumentTypeError(f"expected a number >= 0 and at most 1e150, e.g. "
+    if not (0 <= value <= MAX_REG_COVAR):  # fit_em's limit
+        limit = f"{MAX_REG_COVAR:.0e}".replace("e+", "e")  # 1e150, as a user types it
+        raise argparse.ArgumentTypeError(f"expected a number >= 0 and at most {limit}, e.g. "
                                          f"1e-4; got {text!r}")
     return value
 

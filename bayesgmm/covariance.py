@@ -15,6 +15,15 @@ The same shapes hold for precision Cholesky factors, and :func:`to_full` expands
 full form (K, D, D); :func:`from_full` puts one full (D, D) matrix into a type's shape. Arrays
 of posterior draws carry extra leading axes; :func:`to_full` and :func:`cholesky_draws` keep
 them.
+
+Factoring a covariance has one policy, stated here. :func:`cholesky` factors a matrix exactly
+as it is and refuses one that is not positive definite, naming its component
+(:class:`NotPositiveDefiniteError`): EM, its E-step over a row plan, a start, drawing from a
+fit and a figure's ellipse all use it. :func:`cholesky_draws` is the one repair: posterior
+draws that rounding left a hair from positive definite get the smallest ridge that factors
+them. Eigen-analyses (EM's collapse checks) and a positive semi-definite square root used
+only to draw imputed values (:mod:`bayesgmm.imputation`) are not factorisations of a density's
+covariance, and say so where they are.
 """
 
 from __future__ import annotations
@@ -34,6 +43,8 @@ __all__ = [
     "permuted",
     "sd_and_correlation",
     "covariance_words",
+    "NotPositiveDefiniteError",
+    "cholesky",
     "cholesky_draws",
     "column_moments",
     "data_covariance",
@@ -221,8 +232,8 @@ def nearest_distance2(X: np.ndarray, means: np.ndarray, covariances: np.ndarray)
             continue
         for mean, c in zip(means, covariances, strict=True):
             try:
-                chol = np.linalg.cholesky(c[np.ix_(idx, idx)])
-            except np.linalg.LinAlgError:
+                chol = cholesky(c[np.ix_(idx, idx)])
+            except NotPositiveDefiniteError:
                 continue
             diff = (X[np.ix_(rows, idx)] - mean[idx]).T
             z = np.linalg.solve(chol, diff) if idx.size > 1 else diff / chol[0, 0]
@@ -309,6 +320,55 @@ def from_full(cov: np.ndarray, covariance_type: str, K: int | None = None) -> np
     if K is None or covariance_type == "tied":
         return one
     return np.broadcast_to(one, (K, *one.shape)).copy()
+
+
+class NotPositiveDefiniteError(ValueError):
+    """A covariance matrix is not (numerically) positive definite."""
+
+
+def cholesky(full: np.ndarray, *, advice: str = "increase reg_covar") -> np.ndarray:
+    """Lower Cholesky factors of covariances in full form, exactly as they are (no repair).
+
+    Parameters
+    ----------
+    full : ndarray (..., D, D)
+        One covariance (D, D), or one per component (K, D, D), with any leading axes.
+    advice : str, default "increase reg_covar"
+        What the error message tells the user to do.
+
+    Returns
+    -------
+    ndarray (..., D, D)
+        The lower factors L with L L^T = ``full``.
+
+    Raises
+    ------
+    NotPositiveDefiniteError
+        Naming the first matrix (its component: its index on the axis before the matrix's)
+        that holds a non-finite value or is not positive definite.
+    """
+    full = np.asarray(full, dtype=np.float64)
+    if np.all(np.isfinite(full)):
+        try:
+            return np.linalg.cholesky(full)
+        except np.linalg.LinAlgError:
+            pass
+    K = full.shape[-3] if full.ndim > 2 else 1
+    for index, matrix in enumerate(full.reshape(-1, *full.shape[-2:])):
+        problem = ("is not finite" if not np.all(np.isfinite(matrix)) else
+                   "" if _factors(matrix) else "is not positive definite")
+        if problem:
+            name = f"covariance of component {index % K}" if full.ndim > 2 else "a covariance"
+            raise NotPositiveDefiniteError(f"{name} {problem}; {advice}")
+    raise NotPositiveDefiniteError(f"a covariance is not positive definite; {advice}")
+
+
+def _factors(matrix: np.ndarray) -> bool:
+    try:
+        np.linalg.cholesky(matrix)
+    except np.linalg.LinAlgError:
+        return False
+    return True
 
 
 def cholesky_draws(covariances: np.ndarray, covariance_type: str, K: int,

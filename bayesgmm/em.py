@@ -50,7 +50,7 @@ from ._validation import (
 from ._warn import IN_PACKAGE
 from .formatting import format_number
 from .imputation import conditional_means
-from .mixture_draws import mixture_points
+from .mixture_draws import check_noise_box, mixture_points
 from .observations import (
     NoiseFlag,
     Observations,
@@ -60,7 +60,7 @@ from .observations import (
 )
 from .priors import ConjugatePrior
 from .result_files import save_files
-from .settings import MAX_RESTARTS, START_SUBSAMPLE_ROWS
+from .settings import MAX_REG_COVAR, MAX_RESTARTS, START_SUBSAMPLE_ROWS
 from .versions import software_versions
 
 __all__ = [
@@ -484,20 +484,14 @@ class EMResult(NoiseFlag):
         """
         check_sample_size(n_samples)
         random_state = check_random_state(random_state)  # QA82: NumPy's words, no name
-        if self.noise and self.noise_bounds is None:
-            raise ValueError("this mixture's noise component has a volume but no box (the data's "
-                             "box is flat, or the fit was saved by a version before 2 Dec "
-                             "2026), so its points cannot be drawn; refit it")
+        check_noise_box(self.noise, self.noise_bounds)
         # x = mu + L z with Sigma = L L^T: the one draw from a mixture (the posterior's too)
-        chol = np.linalg.cholesky(self.full_covariances)
+        chol = covariance.cholesky(self.full_covariances)
         return mixture_points(np.random.default_rng(random_state), self._all_weights[None],
                               self.means[None], chol[None], np.zeros(n_samples, dtype=int),
                               self.noise_bounds if self.noise else None)
 
 
-# The largest reg_covar: a variance whose products with the data's (|x| < 1e150) and with
-# itself stay far from float64's overflow.
-MAX_REG_COVAR = 1e150
 # EMResult.sample's most draws at once: 10**9 rows of D floats are 8 GB a column.
 MAX_SAMPLE = 10**9
 
@@ -1339,8 +1333,8 @@ def check_sample_size(n_samples: Any, name: str = "n_samples") -> int:
 
 def check_reg_covar(reg_covar: Any) -> Any:
     """``reg_covar`` as given where it is None (the data's default) or a number from 0 to
-    :data:`MAX_REG_COVAR`; else a ValueError naming it (QA82: 1e300 overflowed in the
-    M-step; QA85: select_em then fitted no cell, and said nothing)."""
+    :data:`bayesgmm.settings.MAX_REG_COVAR`; else a ValueError naming it (QA82: 1e300
+    overflowed in the M-step; QA85: select_em then fitted no cell, and said nothing)."""
     if reg_covar is None:
         return None
     reg_covar = check_positive(reg_covar, "reg_covar", allow_zero=True)

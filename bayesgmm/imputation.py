@@ -84,7 +84,7 @@ def conditional_draws(X: np.ndarray, component: np.ndarray, means: np.ndarray,
         mine = component[rows] == k
         if mine.any():
             z = rng.standard_normal((int(mine.sum()), mean.shape[1]))
-            out[np.ix_(rows[mine], np.flatnonzero(gaps))] = mean[mine] + z @ _cholesky(cov).T
+            out[np.ix_(rows[mine], np.flatnonzero(gaps))] = mean[mine] + z @ _psd_factor(cov).T
     noise = np.flatnonzero((component == K) & np.isnan(out).any(axis=1))
     if noise.size:
         lower, upper = np.asarray(noise_bounds, dtype=np.float64)
@@ -135,10 +135,12 @@ def _conditionals(X: np.ndarray, means: np.ndarray, covariances: np.ndarray,
             yield rows, gaps, k, mean, cov
 
 
-def _cholesky(cov: np.ndarray) -> np.ndarray:
-    """A factor of a conditional covariance (symmetrised: the Schur complement's rounding
-    can leave it a hair from symmetric, or from positive definite when a correlation is
-    near 1)."""
+def _psd_factor(cov: np.ndarray) -> np.ndarray:
+    """A factor F of a conditional covariance with F F^T = it, used only to draw imputed
+    values (never for a density, so not :func:`bayesgmm.covariance.cholesky`'s policy):
+    symmetrised, as the Schur complement's rounding can leave it a hair from symmetric, and
+    where it is then a hair from positive definite (a correlation near 1), its eigenvalues
+    clipped at 0, a positive semi-definite square root."""
     sym = 0.5 * (cov + cov.T)
     try:
         return np.linalg.cholesky(sym)

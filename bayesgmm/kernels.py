@@ -49,7 +49,6 @@ import numpy as np
 from llvmlite import ir as llvm_ir
 from numba import types
 from numba.extending import intrinsic
-from scipy import linalg
 
 # _numba_cache: numba's cache keys then cover the imported sources too (before any njit).
 from . import _numba_cache, covariance  # noqa: F401
@@ -756,8 +755,8 @@ def full_precision_cholesky(prec_chol: np.ndarray, covariance_type: str, K: int,
     return covariance.to_full(prec_chol, covariance_type, K, D)
 
 
-class NotPositiveDefiniteError(ValueError):
-    """A covariance matrix is not (numerically) positive definite."""
+# The covariance policy's error (raised by covariance.cholesky), here too under its old home.
+NotPositiveDefiniteError = covariance.NotPositiveDefiniteError
 
 
 def precisions_cholesky(covariances: np.ndarray, covariance_type: str) -> np.ndarray:
@@ -769,17 +768,8 @@ def precisions_cholesky(covariances: np.ndarray, covariance_type: str) -> np.nda
     covariances = np.asarray(covariances, dtype=np.float64)
     if covariance_type in ("full", "tied"):
         covs = covariances[None] if covariance_type == "tied" else covariances
-        chol = np.empty_like(covs)
-        for k, cov in enumerate(covs):
-            if not np.all(np.isfinite(cov)):  # an M-step over a component that lost every point
-                raise NotPositiveDefiniteError(
-                    f"covariance of component {k} is not finite; increase reg_covar")
-            try:
-                chol[k] = linalg.cholesky(cov, lower=True, check_finite=False)
-            except linalg.LinAlgError:
-                raise NotPositiveDefiniteError(
-                    f"covariance of component {k} is not positive definite; increase reg_covar"
-                ) from None
+        # not finite: an M-step over a component that lost every point
+        chol = np.ascontiguousarray(covariance.cholesky(covs))
         # L^-T by numba's substitution, not scipy's solve_triangular: LAPACK's trtrs wakes
         # OpenBLAS's threads even for a 2x2 solve, which costs milliseconds per call on a busy
         # machine (EM calls this every iteration).
@@ -1194,11 +1184,7 @@ def estep_plan(
     """
     K, D = means.shape
     full = covariance.to_full(np.asarray(covariances, np.float64), covariance_type, K, D)
-    try:
-        L = np.linalg.cholesky(full)
-    except np.linalg.LinAlgError:
-        raise NotPositiveDefiniteError(
-            "a covariance is not positive definite; increase reg_covar") from None
+    L = covariance.cholesky(full)
     N = plan.X.shape[0]
     has_noise = plan.noise
     with np.errstate(divide="ignore"):

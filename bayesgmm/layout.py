@@ -284,10 +284,8 @@ def start_estimate(spec: MixtureModelSpec, weights: np.ndarray, means: np.ndarra
     s, corr = spec.scale, None
     if ct in ("full", "tied"):
         cov_z = cov / (s[:, None] * s[None, :])  # S^-1 Sigma S^-1
-        try:
-            chol = np.linalg.cholesky(cov_z)
-        except np.linalg.LinAlgError:
-            raise ValueError("covariances must be positive definite") from None
+        chol = covariance.cholesky(cov_z, advice="give a start whose covariances are "
+                                   "positive definite")
         sd = np.sqrt(np.sum(chol**2, axis=-1))  # row norms of L = sqrt(diag(Sigma_z))
         corr = chol / sd[..., :, None] if D > 1 else None
     else:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["categorical", "mixture_points"]
+__all__ = ["categorical", "check_noise_box", "mixture_points"]
 
 
 def categorical(probabilities: np.ndarray, u: np.ndarray) -> np.ndarray:
@@ -85,3 +85,12 @@ def mixture_points(rng: np.random.Generator, weights: np.ndarray, means: np.ndar
     lower, upper = noise_bounds
     X[noise] = rng.uniform(lower, upper, size=(int(noise.sum()), D))
     return X, np.where(noise, -1, labels)
+
+
+def check_noise_box(noise: bool, bounds: np.ndarray | None) -> None:
+    """Refuse to draw from a mixture whose noise component has a volume but no box (its
+    points have nowhere to fall): a ValueError saying why and to refit."""
+    if noise and bounds is None:
+        raise ValueError("this mixture's noise component has a volume but no box (the data's "
+                         "box is flat, or the fit was saved by a version before 2 Dec 2026), "
+                         "so its points cannot be drawn; refit it")

@@ -39,7 +39,7 @@ from .diagnostics import Diagnostics, diagnose, with_correlations, with_sds
 from .draw_arrays import categorical, flat_noise_weight, flatten_draws
 from .em import EMResult, check_sample_size, n_parameters
 from .imputation import conditional_draws, conditional_means, memberships
-from .mixture_draws import mixture_points
+from .mixture_draws import check_noise_box, mixture_points
 from .observations import check_labels, noise_log_ranges
 from .priors import Priors, Standardisation
 from .relabel import LabelSwitchingReport
@@ -827,10 +827,7 @@ class BayesResult:
     # -- drawing points: the noise component's part, shared by the posterior predictive and
     #    BayesianGMM.sample --------------------------------------------------------------------
     def _check_noise_box(self) -> None:
-        if self.noise and self.em.noise_bounds is None:
-            raise ValueError("this mixture's noise component has a volume but no box (the data's "
-                             "box is flat, or the fit was saved by a version before 2 Dec "
-                             "2026), so its points cannot be drawn; refit it")
+        check_noise_box(self.noise, self.em.noise_bounds)
 
     def _with_noise_weight(self, weights: np.ndarray) -> np.ndarray:
         """(S, K) draws' weights, with the noise weight (the rest of each draw's simplex) as

@@ -22,8 +22,8 @@ import numpy as np
 
 from ._validation import check_bool, check_int, check_number
 
-__all__ = ["AUTO", "LAPLACE_COST_RATIO", "LAPLACE_MAX_PARAMETERS", "METRICS",
-           "NUTPIE_BACKENDS", "SAMPLERS", "START_SUBSAMPLE_ROWS", "VECTOR_FORMATS",
+__all__ = ["AUTO", "LAPLACE_COST_RATIO", "LAPLACE_MAX_PARAMETERS", "MAX_REG_COVAR",
+           "METRICS", "NUTPIE_BACKENDS", "SAMPLERS", "START_SUBSAMPLE_ROWS", "VECTOR_FORMATS",
            "DiagnosticThresholds", "FigureFiles", "SamplerSettings", "laplace_affordable"]
 
 AUTO = "auto"  # draws="auto": sample until converged (bayesgmm.draws)
@@ -55,6 +55,10 @@ _MAX_CHAINS = 1024
 START_SUBSAMPLE_ROWS = 100_000
 # EM restarts at most (fit_em's n_init, the command line's --n-init), for the same reason.
 MAX_RESTARTS = 1_000_000
+# The largest reg_covar (fit_em's, the command line's --reg-covar): a variance whose products
+# with the data's (|x| < 1e150) and with itself stay far from float64's overflow (QA82: 1e300
+# overflowed).
+MAX_REG_COVAR = 1e150
 
 
 def laplace_affordable(n_parameters: int, work: float) -> bool:

@@ -165,3 +165,69 @@ def test_the_type_is_read_from_its_dims_in_any_order(covariance_type):
     assert type_of_dims(dims) == covariance_type
     assert type_of_dims(("chain", "draw", *reversed(dims))) == covariance_type
     assert type_of_dims(("chain", "draw", "feature", "other")) is None
+
+
+# One covariance-factoring policy: the same matrix that is not positive definite (here exactly
+# singular, eigenvalues 0 and 2) gets the same refusal, naming its component, from every
+# caller that factors a covariance as it is.
+SINGULAR = np.array([np.eye(2), [[1.0, 1.0], [1.0, 1.0]]])  # component 1 singular
+
+
+def _through_precisions(covs):
+    from bayesgmm import kernels
+
+    return kernels.precisions_cholesky(covs, "full")
+
+
+def _through_the_row_plan(covs):
+    from bayesgmm import kernels
+
+    X = np.random.default_rng(0).normal(size=(10, 2))
+    return kernels.estep_plan(kernels.RowPlan.build(X), np.array([0.5, 0.5]), np.zeros((2, 2)),
+                              covs, "full")
+
+
+def _through_a_start(covs):
+    from bayesgmm.model import build_model, initial_point
+
+    X = np.random.default_rng(0).normal(size=(20, 2))
+    return initial_point(build_model(X, 2, "full"), np.array([0.5, 0.5]), np.zeros((2, 2)), covs)
+
+
+def _through_em_sample(covs):
+    from bayesgmm.em import fit_em
+
+    X = np.random.default_rng(0).normal(size=(40, 2))
+    em = fit_em(X, 2, covariance_type="full", random_state=0, n_init=1)
+    return em.__class__(**{**vars(em), "covariances": covs}).sample(5, random_state=0)
+
+
+def _through_an_ellipse(covs):  # one matrix at a time: no component to name
+    from bayesgmm.plots.fit import _ellipse
+
+    return [_ellipse(np.zeros(2), c) for c in covs]
+
+
+@pytest.mark.parametrize("factor", [covariance.cholesky, _through_precisions,
+                                    _through_the_row_plan, _through_a_start,
+                                    _through_em_sample, _through_an_ellipse])
+@pytest.mark.parametrize("problem", ["not positive definite", "not finite"])
+def test_every_factoring_refuses_the_same_matrix_in_the_same_words(factor, problem):
+    bad = (SINGULAR if problem == "not positive definite" else
+           np.array([np.eye(2), [[1.0, np.nan], [np.nan, 1.0]]]))
+    name = "a covariance" if factor is _through_an_ellipse else "covariance of component 1"
+    with pytest.raises(covariance.NotPositiveDefiniteError, match=f"^{name} is {problem}; "):
+        factor(bad)
+
+
+def test_the_one_repair_is_for_draws_and_a_distance_skips_what_does_not_factor():
+    # cholesky_draws repairs rounding (a few eps); the nearest-component distance leaves out a
+    # component whose covariance does not factor, and is NaN where none does
+    ok = covariance.cholesky(np.eye(2) * 4.0)
+    assert np.array_equal(ok, np.eye(2) * 2.0)
+    X = np.array([[0.0, 0.0], [3.0, 0.0]])
+    d2 = covariance.nearest_distance2(X, np.zeros((2, 2)), SINGULAR)
+    assert np.allclose(d2, [0.0, 9.0])
+    assert np.isnan(covariance.nearest_distance2(X, np.zeros((1, 2)), SINGULAR[1:])).all()
+    from bayesgmm import kernels
+    assert kernels.NotPositiveDefiniteError is covariance.NotPositiveDefiniteError

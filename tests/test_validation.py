@@ -770,3 +770,23 @@ def test_the_data_warnings_are_kept_in_the_fits_record(tmp_path):
     assert bayesgmm.load(tmp_path / "em").observations["data_warnings"] == said
     clean = fit_em(X, 2, random_state=0)
     assert clean.observations["data_warnings"] == []
+
+
+def test_rows_named_twice_go_by_their_numbers_everywhere():
+    """QA85 L6: an index that repeats "s1" reached the report's outlier rows, its uncertain
+    rows and Verdict.outlier_rows (through the result's row_names), where no one could tell
+    which "s1" was meant; the membership table already numbered such rows. Now the fit keeps
+    no names for them, so every table and hint numbers them alike."""
+    import pandas as pd
+
+    from bayesgmm._validation import row_names
+    from bayesgmm.observations import prepare_observations
+
+    X = pd.DataFrame({"a": np.arange(6.0), "b": np.arange(6.0) ** 2},
+                     index=["s1", "s1", "s2", "s3", "s4", "s5"])
+    kept = np.ones(6, dtype=bool)
+    assert row_names(X, kept) is None
+    assert prepare_observations(X, 2).row_names is None
+    named = X.set_axis([f"s{i}" for i in range(6)])
+    assert row_names(named, kept) == tuple(f"s{i}" for i in range(6))
+    assert prepare_observations(named, 2).row_names == tuple(f"s{i}" for i in range(6))

@@ -26,6 +26,7 @@ from matplotlib.ticker import MaxNLocator
 from scipy import stats
 
 from .._validation import check_data
+from ..covariance import cholesky
 
 if TYPE_CHECKING:  # the posterior module imports ArviZ: an EM-only figure must not need it
     from ..em import EMResult
@@ -497,7 +498,7 @@ def _ellipse(mean: np.ndarray, cov: np.ndarray, n: int = 80) -> np.ndarray:
     radius = np.sqrt(stats.chi2.ppf(ELLIPSE_LEVEL, df=2))
     t = np.linspace(0, 2 * np.pi, n)
     circle = np.stack([np.cos(t), np.sin(t)], axis=1)
-    return mean + radius * circle @ np.linalg.cholesky(cov).T
+    return mean + radius * circle @ cholesky(cov).T
 
 
 def _overlay_2d(ax, X, em_means, em_covs, draw_means, draw_covs, titles, keep=None,
@@ -904,7 +905,7 @@ def _mixture_sample(w, m, c, n: int = 4000) -> np.ndarray:
     rng = np.random.default_rng(0)
     s = rng.integers(w.shape[0], size=n)
     # the Gaussians' shares (a noise weight aside: w holds the Gaussians' only)
-    return mixture_points(rng, w, m, np.linalg.cholesky(c), s)[0]
+    return mixture_points(rng, w, m, cholesky(c), s)[0]
 
 
 @sizable
