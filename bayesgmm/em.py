@@ -677,7 +677,7 @@ def fit_em(
     # column observed in 2 of 60 rows looked 27 times narrower, and so did the floor)
     reg_covar = default_reg_covar(obs.X, obs.sample_weight) if reg_covar is None else \
         check_reg_covar(reg_covar)
-    random_state, record = _seed_record(check_random_state(random_state))
+    random_state, record = _seed_record(random_state)
     record = {"init": _init_record(init), "n_init": n_init, "max_iter": max_iter, "tol": tol,
               "atol": atol, **record}
     if reg_covar == 0 and prior is None:
@@ -837,15 +837,23 @@ def fit_em(
     )
 
 
-def _seed_record(random_state: Any) -> tuple[Any, dict[str, Any]]:
-    """The seed to run with, and how the result records it: a seed is drawn (and recorded)
-    when none was given, so that every fit can be repeated; a NumPy generator cannot be."""
+def _seed_record(given: Any) -> tuple[Any, dict[str, Any]]:
+    """The seed to run with (``given`` checked), and how the result records it: a seed is
+    drawn (and recorded) when none was given, so that every fit can be repeated; a plain
+    SeedSequence is recorded as its entropy, the integer that names the same stream (QA86);
+    a NumPy generator, which has advanced, cannot be, and the record names its type as given
+    (QA86: a RandomState was called a Generator)."""
+    random_state = check_random_state(given)
     if random_state is None:
         seed = draw_seed()
         return seed, {"random_state": seed, "seed_drawn": True}
     if isinstance(random_state, int):
         return random_state, {"random_state": random_state, "seed_drawn": False}
-    return random_state, {"random_state": f"a NumPy {type(random_state).__name__} (not "
+    if (isinstance(given, np.random.SeedSequence) and isinstance(given.entropy, int)
+            and not given.spawn_key and not given.n_children_spawned
+            and given.pool_size == np.random.SeedSequence().pool_size):
+        return random_state, {"random_state": int(given.entropy), "seed_drawn": False}
+    return random_state, {"random_state": f"a NumPy {type(given).__name__} (not "
                                           "recordable: pass an integer seed to repeat the fit)",
                           "seed_drawn": False}
 
@@ -940,7 +948,7 @@ def fit_map_start(
     check_int(max_iter, "max_iter")
     obs = prepare_observations(X, K, **data)
     n_search = _search_rows(subsample, obs, K)
-    random_state, seed_record = _seed_record(check_random_state(random_state))
+    random_state, seed_record = _seed_record(random_state)
     # spawn(3)[:2] are spawn(2)'s children: a fit without a subsample is as it always was
     child = np.random.default_rng(random_state).spawn(3) if not isinstance(
         random_state, np.random.Generator) else random_state.spawn(3)

@@ -1586,3 +1586,18 @@ def test_the_gain_left_when_em_stops_is_estimated_and_said():
         tight = fit_em(X, 3, init=slow, tol=0, atol=1e-9, max_iter=3000)
     gap = tight.log_likelihood - slow.log_likelihood
     assert 0.1 < slow.gain_left <= gap
+
+
+def test_the_seed_record_names_what_was_given(old_faithful):
+    """QA86 L4: a RandomState was recorded as "a NumPy Generator" (the record named the
+    Generator it was turned into), and a plain SeedSequence as "not recordable" though its
+    entropy names the same stream as that integer does."""
+    seq = fit_em(old_faithful, 3, n_init=3, init="random",
+                 random_state=np.random.SeedSequence(5))
+    as_int = fit_em(old_faithful, 3, n_init=3, init="random", random_state=5)
+    assert seq.settings["random_state"] == 5 and np.array_equal(seq.means, as_int.means)
+    legacy = fit_em(old_faithful, 2, n_init=1, random_state=np.random.RandomState(1))
+    assert legacy.settings["random_state"].startswith("a NumPy RandomState (not recordable")
+    child = np.random.SeedSequence(5).spawn(1)[0]  # its spawn key is no integer's stream
+    assert "not recordable" in fit_em(old_faithful, 2, n_init=1,
+                                      random_state=child).settings["random_state"]

@@ -654,6 +654,33 @@ def test_select_bayes_reports_the_fits_warnings_once_each(monkeypatch):
         "K=2, K=3, K=4: the same in every fit"]
 
 
+def test_select_bayes_records_the_root_seed_it_drew(monkeypatch):
+    """QA86 M1: select_bayes without a seed drew a root seed and kept it nowhere, so the
+    comparison could not be repeated; it is on the result (short enough to retype, QA86 L3),
+    and passing it again seeds every K alike. select_em's drawn root seed is as short."""
+    from bayesgmm import sampling
+    from bayesgmm.selection import select_bayes, select_em
+
+    rng = np.random.default_rng(2)
+    seeds = []
+
+    def fit_bayes(frame, k, random_state=None, **options):
+        seeds.append((k, random_state))
+        n = len(frame)
+        return fake_fit(loglik_draws(rng, np.full(n, -2.0 - 0.1 / k), n=n), k)
+
+    monkeypatch.setattr(sampling, "fit_bayes", fit_bayes)
+    X = rng.normal(size=(60, 2))
+    drawn = select_bayes(X, [1, 2], n_jobs=1, draws=20, tune=20, progressbar=False)
+    assert isinstance(drawn.random_state, int) and 0 <= drawn.random_state < 2**31
+    assert f"root seed {drawn.random_state}" in repr(drawn)
+    first, seeds[:] = list(seeds), []
+    again = select_bayes(X, [1, 2], n_jobs=1, draws=20, tune=20, progressbar=False,
+                         random_state=drawn.random_state)
+    assert seeds == first and again.random_state == drawn.random_state
+    assert 0 <= select_em(X, [1], n_init=1, n_jobs=1).random_state < 2**31
+
+
 def test_select_bayes_says_what_it_samples_by_default(monkeypatch, capfd):
     """QA: select_bayes sat silent for minutes by default; it now says what it starts and each
     K as it finishes, and ``progressbar=False`` silences it (as the README says)."""

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -102,6 +102,9 @@ class BayesSelection:
     causes : dict
         Model name -> the causes its diagnostics name (e.g. ``("K too large",)``), for models
         given as BayesResult.
+    random_state : int or None
+        :func:`select_bayes`' root seed, drawn when none was given: passing it again refits
+        every K alike. None from :func:`compare`.
     """
 
     comparison: pd.DataFrame
@@ -115,6 +118,7 @@ class BayesSelection:
     diagnostics: dict[str, str] = field(repr=False)
     results: dict[str, Any] = field(repr=False)
     causes: dict[str, tuple[str, ...]] = field(default_factory=dict, repr=False)
+    random_state: int | None = None
 
     def shown_table(self) -> pd.DataFrame:
         """The comparison as the console and the report show it: elpd, se, elpd_diff, dse,
@@ -158,9 +162,10 @@ class BayesSelection:
         trust = (f"; convergence checks failed for {', '.join(failed)}: unreliable"
                  if failed else "")
         flags = f"; {len(self.warnings)} warning(s)" if self.warnings else ""
+        seed = "" if self.random_state is None else f"; root seed {self.random_state}"
         return (f"BayesSelection({len(models)} models: {', '.join(map(str, models))}; "
-                f"best by elpd_loo {self.best}{others}{simplest}{trust}{flags}; print() for "
-                "the table and the verdict)")
+                f"best by elpd_loo {self.best}{others}{simplest}{trust}{flags}{seed}; print() "
+                "for the table and the verdict)")
 
 
 # comparison columns shown (BayesSelection.shown_table), in order
@@ -315,7 +320,8 @@ def select_bayes(
     out.sort(key=lambda cell: cell[0].n_components)  # they come as they finish
     results = {f"K={fit.n_components}": fit for fit, _ in out}
     _warn_once({f"K={fit.n_components}": caught for fit, caught in out})
-    return compare(results, min_elpd_diff=min_elpd_diff, n_se=n_se, thresholds=thresholds)
+    return replace(compare(results, min_elpd_diff=min_elpd_diff, n_se=n_se,
+                           thresholds=thresholds), random_state=entropy)
 
 
 # ArviZ's PSIS smooths the largest min(S / 5, 3 sqrt(S)) ratios and needs 5 of them: S >= 25.
@@ -455,19 +461,11 @@ def compare(
                                   best_unreliable=bool(failed.get(best))
                                   or bool(pareto.loc[best, "n_high"]))
     return BayesSelection(
-        comparison=table,
-        loo=loos,
-        pareto_k=pareto,
-        best=best,
-        within_noise=within,
-        simplest_within_noise=simplest,
-        verdict=verdict,
-        warnings=tuple(notes),
-        diagnostics=diagnostics,
-        results=results,
+        comparison=table, loo=loos, pareto_k=pareto, best=best, within_noise=within,
+        simplest_within_noise=simplest, verdict=verdict, warnings=tuple(notes),
+        diagnostics=diagnostics, results=results,
         causes={name: tuple(d.causes or ()) for name, (_, d) in diagnosed.items()
-                if d is not None},
-    )
+                if d is not None})
 
 
 def _tree(name: str, model: Any) -> xr.DataTree:

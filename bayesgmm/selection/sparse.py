@@ -26,7 +26,7 @@ from ..draw_arrays import categorical, flat_noise_weight, flatten_draws
 from ..em import fit_em
 from ..observations import noise_log_ranges
 from ..settings import Default, DiagnosticThresholds, SamplerSettings, default
-from .sweep import frequency_counts, root_entropy, sampler_settings
+from .sweep import frequency_counts, root_entropy, sampler_settings, seed_or_recorded
 
 if TYPE_CHECKING:  # heavy imports (arviz, pymc, matplotlib) stay out of the EM workers
 
@@ -215,18 +215,18 @@ def fit_sparse(
     seed = seed_from(random_state)
     result = fit_bayes(X, K, covariance_type=covariance_type, priors=priors,
                        random_state=seed, settings=ss, **fit_kwargs)
-    return summarise_sparse(result, random_state=result.settings["random_state"],
-                            thresholds=thresholds)
+    return summarise_sparse(result, thresholds=thresholds)  # seeded as the fit was
 
 
 def summarise_sparse(result: BayesResult, *, random_state: Any = None,
                      thresholds: DiagnosticThresholds | None = None) -> SparseMixture:
     """K+ posterior, identified posterior and diagnostics of an (overfitted) BayesResult.
 
-    ``thresholds`` (default ones) are what the label-invariant diagnostics hold it to.
-    """
+    ``random_state`` (default: the fit's own seed, so a saved fit re-summarises to its numbers,
+    QA86) seeds the draws of assignments; ``thresholds`` (default ones) hold the diagnostics."""
     from ..diagnostics import collapsed_evidence, diagnose
 
+    random_state = seed_or_recorded(result, random_state)
     X = result.idata["observed_data"]["x"].to_numpy()
     # X None: the fitted rows as the fit saw them (their weights and known labels too)
     counts, occupied, total_log_likelihood = _draw_assignments(result, None, random_state)
@@ -345,7 +345,8 @@ def count_nonempty(
     X : array-like (N, D), optional
         Default: the observed data stored in ``result``.
     random_state : int, Generator or None
-        Seeds the assignment draws (K+ is itself random given the parameters).
+        Seeds the assignment draws (K+ is itself random given the parameters); None: the
+        fit's own recorded seed, so that repeated calls agree.
     return_occupied : bool
         Also return which components are non-empty.
 
@@ -355,7 +356,7 @@ def count_nonempty(
     occupied : ndarray (chain, draw, K), bool
         Only with ``return_occupied``.
     """
-    counts, occupied, _ = _draw_assignments(result, X, random_state)
+    counts, occupied, _ = _draw_assignments(result, X, seed_or_recorded(result, random_state))
     if return_occupied:
         return counts, occupied
     return counts

@@ -31,6 +31,7 @@ from .._validation import (
     check_n_components,
     check_random_state,
     check_seed,
+    draw_seed,
 )
 from ..settings import SamplerSettings
 
@@ -70,7 +71,16 @@ def root_entropy(random_state: Any) -> int:
             f"Generator; "
             f"got {random_state!r}"
         ) from None
-    return int(np.random.SeedSequence().entropy) if seed is None else seed
+    return draw_seed() if seed is None else seed  # drawn: short enough to retype (QA86)
+
+
+def seed_or_recorded(result: Any, random_state: Any) -> Any:
+    """``random_state``, or where it is None the integer seed ``result`` (a fit) recorded,
+    else 0: a summary of a saved fit that draws anew gives the same numbers every time."""
+    if random_state is not None:
+        return random_state
+    recorded = (getattr(result, "settings", None) or {}).get("random_state")
+    return recorded if isinstance(recorded, int) and not isinstance(recorded, bool) else 0
 
 
 def cell_seed(entropy: int, n_components: int, covariance_type: str,
