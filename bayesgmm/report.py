@@ -354,7 +354,7 @@ def build_em_report(em: EMResult, X: Any, *, data_source: str | None = None,
                lambda: plots.plot_density(em, Xv, sample_weight=weights)),
         figure("classification", "Classification: each point in its most probable "
                "component's colour, larger when less certain (uncertainty = 1 - max P(k | x))"
-               + _shown(len(Xv)),
+               + _diagonal_caption(em.n_features) + _shown(len(Xv)),
                lambda: plots.plot_classification(em, Xv, labelled=labelled)),
         figure("membership", "Membership probabilities P(k | x) (EM responsibilities)"
                + ("" if em.n_features == 1 else
@@ -969,7 +969,11 @@ def _section_data(em, X, figure, sample_weight=None) -> str:
     # rounding, printed "7.864 × 10⁻¹⁵"
     size = frame.abs().max()
     power = {f: needs_power(desc.loc[f], size[f]) for f in desc.index}  # a row, one notation
-    desc = pd.DataFrame({c: [format_number(v, scale=size[f], power=power[f] and c != "observed")
+    # four significant digits each, zeros kept (QA87: a mean of 113.0035 read "113" beside
+    # "19.26"), but a whole-number column's values as the whole numbers they are
+    whole = {f: bool(np.all(np.mod(frame[f].dropna(), 1) == 0)) for f in desc.index}
+    desc = pd.DataFrame({c: [format_number(v, scale=size[f], power=power[f] and c != "observed",
+                                           keep_zeros=c in ("mean", "sd") or not whole[f])
                              for f, v in desc[c].items()]
                          for c in desc.columns}, index=desc.index)
     # (referee: the 2-D caption promised each feature's histogram beside a bare scatter plot)
@@ -1659,6 +1663,14 @@ def _probability(p: float) -> str:
     return f"{p:.3f}"
 
 
+def _diagonal_caption(n_features: int) -> str:
+    """What a classification grid's diagonal panels draw (QA87: their curves, solid and
+    dashed, were in neither the caption nor the key)."""
+    return ("" if n_features < 3 else "; on the diagonal, each component's density along that "
+            "feature times its weight, one line style per component (as in the key), over "
+            "the points jittered below")
+
+
 def _section_membership(result, X, proba, figure, n_uncertain: int = 10,
                         labelled: np.ndarray | None = None, diag=None) -> str:
     K = result.n_components  # proba has K + 1 columns with a noise component (its last)
@@ -1670,7 +1682,7 @@ def _section_membership(result, X, proba, figure, n_uncertain: int = 10,
         "colour, larger when less certain (uncertainty = 1 - max posterior mean P(k | x)); "
         + ("the posterior median components' weighted densities" if X.shape[1] == 1 else
            f"{plots.ELLIPSE_LEVEL:.0%} ellipses of the posterior median components")
-        + _marks_caption(result, labelled)
+        + _diagonal_caption(X.shape[1]) + _marks_caption(result, labelled)
         + ("; \u2020: a component whose summaries describe no single cluster, as in the "
            "tables" if marked else "") + _shown(len(X)),
         lambda: plots.plot_classification(result, X, proba=proba, labelled=labelled,

@@ -79,8 +79,10 @@ def test_pair_grid_legend_names_components_and_noise_in_black():
         entries = {t.get_text(): h for t, h in zip(legend.get_texts(), legend.legend_handles,
                                                      strict=True)}
         assert {"component 0 (low)", "component 1 (high)"} <= set(entries)
-        if draw is plots.plot_classification:  # the noise patch is the noise's colour
-            assert matplotlib.colors.to_hex(entries["noise"].get_facecolor()) == "#000000"
+        if draw is plots.plot_classification:  # the noise entry is the noise's colour (its
+            # marker since QA87's line-style key: a Line2D, not a patch)
+            assert matplotlib.colors.to_hex(entries["noise"].get_color()) == "#000000"
+            assert entries["noise"].get_marker() == "x"
             assert "known label" in entries
 
 
@@ -123,7 +125,37 @@ def test_noise_points_far_away_do_not_shrink_the_clusters(old_faithful, figure):
     assert [line.get_marker() for line in edge] == ["^"]
     fx, fy = edge[0].get_xdata(), edge[0].get_ydata()
     assert len(fx) == 2 and np.all((fx > 0) & (fx < 1)) and np.allclose(fy, 0.985)
+    assert edge[0].get_markerfacecolor() == "none"  # hollow: no component's filled marker
     if ax.get_legend() is not None and figure != "plot_density":  # the key says what they are
         assert "beyond the axes" in [t.get_text() for t in ax.get_legend().get_texts()]
     plain = getattr(plots, figure)(fit_em(old_faithful, 2, random_state=1), old_faithful)
     assert not any("beyond the axes" in t.get_text() for t in plain.axes[0].texts)
+
+
+def test_the_key_gives_each_symbol_one_meaning(old_faithful):
+    """QA87: with K=3 component 2's filled triangle and the key's "beyond the axes" triangle
+    were one symbol; the edge's triangles are hollow, in the key too."""
+    X = np.vstack([old_faithful.to_numpy(), [[50.0, 2000.0]]])
+    em = fit_em(X, 3, noise=True, n_init=5, random_state=1)
+    ax = plots.plot_classification(em, X).axes[0]
+    symbols = [(h.get_marker(), h.get_markerfacecolor() == "none")
+               for h in ax.get_legend().legend_handles if hasattr(h, "get_marker")
+               and h.get_marker() not in ("o", "None", None, "")]
+    assert len(symbols) == len(set(symbols)) and ("^", False) in symbols, symbols
+
+
+def test_a_grid_key_shows_the_diagonal_curves_line_styles():
+    """QA87: the diagonal panels drew component 1's curve dashed, and neither the key (colour
+    patches) nor the caption said so; the key shows each component's marker and line style,
+    and the report's caption says what the diagonal draws."""
+    from bayesgmm.report import _diagonal_caption
+
+    rng = np.random.default_rng(0)
+    X = np.vstack([rng.normal(0, 1, (60, 3)), rng.normal(4, 1, (60, 3))])
+    fig = plots.plot_classification(fit_em(X, 2, random_state=0), X)
+    (legend,) = fig.legends
+    styles = {h.get_label(): h.get_linestyle() for h in legend.legend_handles
+              if hasattr(h, "get_linestyle")}
+    diagonal = [line.get_linestyle() for line in fig.axes[0].lines]
+    assert list(styles.values())[:2] == ["-", "--"] and "--" in diagonal
+    assert "on the diagonal" in _diagonal_caption(3) and _diagonal_caption(2) == ""

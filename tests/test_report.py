@@ -1568,6 +1568,24 @@ def test_rounding_zeros_print_as_zero():
     assert "0" in parser.cells
 
 
+def test_the_data_table_prints_each_statistic_to_four_digits_zeros_kept():
+    """QA87: a mean of 113.0035 read "113" beside "19.26" and a median of 4.000 read "4"; a
+    whole-number column's minimum stays the whole number it is."""
+    from bayesgmm.report import _section_data
+
+    rng = np.random.default_rng(3)
+    first = rng.normal(113, 1, 120)
+    first[:3] = 4.0  # the minimum, a round number
+    first[3:] += (113.0035 * 120 - first.sum()) / 117  # the mean, 113.0035
+    X = np.column_stack([first, np.round(rng.normal(70, 10, 120))])
+    em = bayesgmm.fit_em(X, 2, random_state=0)
+    parser = _Page()
+    parser.feed(html.unescape(_section_data(em, X, lambda *args: "")))
+    assert "113.0" in parser.cells and "113" not in parser.cells
+    assert "4.000" in parser.cells
+    assert format_number(X[:, 1].min()) in parser.cells  # a whole number, as it is
+
+
 def test_membership_table_lists_only_uncertain_points():
     """QA: circles and table of "the most uncertain points" ran on to near-certain ones."""
     from bayesgmm.report import _section_membership

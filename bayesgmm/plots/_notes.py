@@ -112,8 +112,11 @@ def _edge_markers(ax: Axes, x: np.ndarray, y: np.ndarray, beyond: np.ndarray) ->
     for s, marker in enumerate("<>v^"):
         on = side == s
         if on.any():
+            # hollow: a component's marker may be a filled triangle (QA87: component 2's
+            # "^" and the key's "beyond the axes" were one symbol)
             (line,) = ax.plot(edge[on, 0], edge[on, 1], marker, color=_EDGE_COLOR,
                               markersize=6, alpha=alpha, linestyle="none",
+                              markerfacecolor="none", markeredgewidth=1.2,
                               transform=ax.transAxes, zorder=4)
             line._bayesgmm_edge = True
     # triangles on one spot (points beyond a corner pile up there) are counted beside it
@@ -137,7 +140,8 @@ def _edge_handles(ax: Axes) -> list:
         return []
     from matplotlib.lines import Line2D
 
-    return [Line2D([], [], marker="^", ls="", color=_EDGE_COLOR, label="beyond the axes")]
+    return [Line2D([], [], marker=">", ls="", color=_EDGE_COLOR, markerfacecolor="none",
+                   markeredgewidth=1.2, label="beyond the axes")]
 
 
 _EDGE_COLOR = "0.3"

@@ -775,12 +775,19 @@ def _pair_grid(X, names, ax, pair, diag, features=None) -> Figure:
     return fig
 
 
-def _legend_below(fig: Figure, titles: list[str], n_gaussians: int, extra=()) -> None:
+def _legend_below(fig: Figure, titles: list[str], n_gaussians: int, extra=(), *,
+                  curves: bool = False) -> None:
     """One legend for a whole grid: a patch per entry of ``titles`` (the components, and the
-    noise at index ``n_gaussians`` when given), then ``extra`` handles."""
+    noise at index ``n_gaussians`` when given), then ``extra`` handles. ``curves``: the
+    grid's diagonal draws each component's curve in its own line style, so each entry shows
+    its marker and line style instead (QA87: a dashed curve the key did not explain)."""
+    from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
-    handles = [*(Patch(color=_component_color(k, n_gaussians), label=title)
+    handles = [*(Line2D([], [], marker=_component_marker(k, n_gaussians),
+                        ls=_component_linestyle(k) if k < n_gaussians else "",
+                        color=_component_color(k, n_gaussians), label=title)
+                 if curves else Patch(color=_component_color(k, n_gaussians), label=title)
                  for k, title in enumerate(titles)), *extra]
     # As many columns as fit the figure's width (at most 6): with long entries six columns
     # ran past both edges of the figure, the cut-off ends unreadable.
@@ -1139,7 +1146,7 @@ def plot_classification(result: Any, X: Any = None, ax: Axes | None = None, *,
         known = ([Line2D([], [], marker="+", ls="", color="black", markersize=8,
                          label="known label")]
                  if labelled is not None and np.any(labelled) else [])
-        _legend_below(fig, titles[:K], G, known)
+        _legend_below(fig, titles[:K], G, known, curves=True)
         return fig
     fig, ax = _new_axes(ax)
     if X.shape[1] == 1:
