@@ -46,14 +46,9 @@ KINDS = ("BayesResult", "EMResult", "Report", "SelectionReport")
 # directory); value: the manifest kinds it may replace. A report goes beside the fit it
 # describes or over an earlier report; fit/run write a BayesResult, em --out an EMResult,
 # select a SelectionReport.
-REPLACES = {
-    "BayesResult": ("BayesResult",),
-    "EMResult": ("EMResult",),
-    "SelectionReport": ("SelectionReport",),
-    "Report": ("Report",),
-    "posterior report": ("BayesResult", "Report"),
-    "EM report": ("EMResult", "Report"),
-}
+REPLACES = {"BayesResult": ("BayesResult",), "EMResult": ("EMResult",),
+            "SelectionReport": ("SelectionReport",), "Report": ("Report",),
+            "posterior report": ("BayesResult", "Report"), "EM report": ("EMResult", "Report")}
 # How messages name what a directory holds, and each write (the API's words; the command line
 # names its command instead).
 _HELD = {"BayesResult": "a posterior fit", "EMResult": "an EM fit",
@@ -202,9 +197,9 @@ def check_writable(path: str | os.PathLike, *, overwrite: bool = False,
     ------
     ValueError
         Naming the problem: ``.``/``..``/empty name, a symbolic link, a file in the way, a
-        protected directory, an existing directory without ``overwrite``, one that bayesgmm
-        did not write or one holding another kind of output than ``writes``, or a nearest
-        existing ancestor that is not a writable directory.
+        mount point, a protected directory, an existing directory without ``overwrite``, one
+        that bayesgmm did not write or one holding another kind of output than ``writes``, or
+        a nearest existing ancestor that is not a writable directory.
     """
     target = expand_home(path)
     if str(path) == "" or target.name in ("", ".", ".."):
@@ -214,6 +209,10 @@ def check_writable(path: str | os.PathLike, *, overwrite: bool = False,
         raise ValueError(f"output path {target} is a symbolic link; give the directory itself")
     if target.exists() and not target.is_dir():
         raise ValueError(f"output path {target} exists and is not a directory; give a new one")
+    if target.is_dir() and os.path.ismount(target):  # QA82: EBUSY after the fit was printed
+        raise ValueError(f"cannot write {target}: it is a mount point, which cannot be replaced "
+                         "by a new directory (bayesgmm writes one beside it, then renames it "
+                         f"into place); give a directory inside it, e.g. {target / 'result'}")
     resolved = target.resolve()
     for place, why in _protected(protect):
         if resolved == place or resolved in place.parents:

@@ -498,6 +498,23 @@ def test_symlinked_output_is_refused(tmp_path):
         persistence.check_writable(tmp_path / "link", overwrite=True)
 
 
+def test_a_mount_point_is_refused_before_the_fit(tmp_path, monkeypatch, tiny_fit):
+    """QA82 L6: --out at a mount point (a Docker volume, say) passed the checks, and renaming
+    the new directory onto it failed with EBUSY after the fit was printed; it is refused up
+    front, with a directory inside it to give instead."""
+    mount = tmp_path / "volume"
+    mount.mkdir()
+    real = os.path.ismount
+    monkeypatch.setattr(os.path, "ismount", lambda p: Path(p) == mount or real(p))
+    with pytest.raises(ValueError, match=r"it is a mount point.*give a directory inside it, "
+                                         r"e\.g\. .*volume/result"):
+        persistence.check_writable(mount, overwrite=True)
+    persistence.check_writable(mount / "result")  # inside it: fine
+    with pytest.raises(ValueError, match="mount point"):
+        tiny_fit.save(mount)
+    assert not any(mount.iterdir())
+
+
 # --------------------------------------------------------------------------------------------
 # loading is total: every damaged or inconsistent file is one ValueError naming it
 # --------------------------------------------------------------------------------------------
