@@ -785,7 +785,8 @@ def fit_em(
     observed = _observed_counts(obs, params, covariance_type)
     if prior is None:  # a prior keeps few-point covariances proper (a lone point may be one)
         restarts = len(starts) if starts[0] is None else None
-        captured += _collapse_messages(nk, D, covariance_type, restarts)
+        collapse = _collapse_messages(nk, D, covariance_type, restarts)
+        captured += collapse or _parameter_messages(nk, D, covariance_type)
         captured += _spike_messages(params, nk, covariance_type, Xc, obs.start_weights)
         captured += _floor_messages(params, nk, covariance_type, reg_covar, Xc, names,
                                     obs.start_weights, observed)
@@ -1411,6 +1412,22 @@ def _collapse_messages(nk, D, covariance_type, restarts: int | None = None) -> l
     ]
 
 
+def _parameter_messages(nk, D, covariance_type) -> list[str]:
+    """More free parameters than effective rows, though each component holds the points its
+    covariance needs: model selection's note on a choice (it describes points rather than
+    groups) and the posterior's "too many parameters" (QA89: K=3 full on 25 rows in 4-D, 44
+    parameters, said nothing in `bayesgmm em`, while both of those said so)."""
+    K, n = len(nk), float(np.sum(nk))
+    p = n_parameters(K, D, covariance_type)
+    if K < 2 or p <= n:
+        return []
+    return [f"K={K} {covariance_type} has {p} free parameters for {n:.4g} effective rows: "
+            f"about {n / K:.1f} rows per component for {p / K:.1f} parameters each (the "
+            f"smallest holds {float(np.min(nk)):.1f}), too few for the estimates, or BIC's "
+            "large-sample reasoning, to be trusted. Consider fewer components or a simpler "
+            "covariance type (or, in fit_em, a prior: prior='default')."]
+
+
 def _spike_messages(params, nk, covariance_type, Xc, start_weights) -> list[str]:
     """Components of an ML fit with their own covariance on barely the points it needs (at least
     :func:`bayesgmm.covariance.points_needed` less half a point, under one point more: a real
@@ -2019,13 +2036,18 @@ def _explicit_params(init, K, D, covariance_type, names=None):
     covariances = covariance.check_shape(np.array(given, dtype=np.float64),
                                          covariance_type, K, D, "init covariances")
     _check_start_covariances(covariances, covariance_type, K, D)
+    if covariance_type in ("full", "tied"):  # symmetric to the last digit, as EM keeps them
+        covariances = 0.5 * (covariances + np.swapaxes(covariances, -1, -2))
     return weights, means, covariances
 
 
 def _check_start_covariances(covariances, covariance_type, K, D) -> None:
     """A given start's covariances must be symmetric positive definite; the error names the
     start (QA: the kernel's own words, "increase reg_covar", do not cure a start given
-    wrong)."""
+    wrong). Symmetric up to rounding against the matrix's own scale: an EM fit's covariance
+    (of a component collapsed onto a row: variances ~1e-7, covariances ~0) is symmetric only
+    to its last digits, and it was refused as a start (QA89: the outlier hint's refit from a
+    fit ended ``bayesgmm em`` after the fit was printed, and nothing was saved)."""
     full = covariance.to_full(covariances, covariance_type, K, D)
     for k, matrix in enumerate(full):
         which = "init covariances" if covariance_type == "tied" else f"init covariances[{k}]"
@@ -2033,7 +2055,7 @@ def _check_start_covariances(covariances, covariance_type, K, D) -> None:
             raise ValueError(f"{which} has non-finite values; give finite, symmetric "
                              "positive-definite covariances (or leave them out: they are then "
                              "estimated around the given means)")
-        if not np.allclose(matrix, matrix.T, rtol=1e-10, atol=0.0):
+        if np.max(np.abs(matrix - matrix.T)) > 1e-10 * np.max(np.abs(matrix)):
             raise ValueError(f"{which} is not symmetric; give symmetric positive-definite "
                              "covariances")
         smallest = float(np.linalg.eigvalsh(matrix)[0])

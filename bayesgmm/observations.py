@@ -641,6 +641,27 @@ def _warn_if_smaller_than_box(volume: float, X: np.ndarray) -> None:
 
 
 # --- label names (front end) ---
+def _spelling_variants(texts: list[str | None], names: tuple[str, ...], index: Any) -> str:
+    """Labels that differ only by case or spacing ('Araneus' on one row among 'araneus'):
+    the advice to fix their spelling, naming the rarer one's rows (QA89: the error advised a
+    larger K and named no row); '' when there are none."""
+    groups: dict[str, list[str]] = {}
+    for name in names:
+        groups.setdefault(" ".join(name.casefold().split()), []).append(name)
+    variants = [sorted(group, key=texts.count) for group in groups.values() if len(group) > 1]
+    if not variants:
+        return ""
+    rows = list(index) if index is not None and len(index) == len(texts) else range(len(texts))
+    said = []
+    for group in variants:
+        rare, usual = group[0], group[-1]
+        on = [str(rows[i]) for i, text in enumerate(texts) if text == rare]
+        where = ", ".join(on[:5]) + (f" and {len(on) - 5} more" if len(on) > 5 else "")
+        said.append(f"{rare!r} (row(s) {where}) differs from {usual!r} ({texts.count(usual)} "
+                    "rows) only by case or spacing")
+    return "; ".join(said) + ": fix the spelling, or mark those labels as unknown (empty)"
+
+
 def encode_labels(values: Any, n_components: int) -> tuple[np.ndarray, tuple[str, ...]]:
     """User label values (names or numbers, some unknown) as component indices and names.
 
@@ -682,6 +703,11 @@ def encode_labels(values: Any, n_components: int) -> tuple[np.ndarray, tuple[str
         names = tuple(sorted(distinct, key=int))
     else:
         names = tuple(sorted(distinct))
+    index = values.index if hasattr(values, "to_numpy") else None  # pandas: its rows
+    misspelt = _spelling_variants(texts, names, index) if len(names) <= 50 else ""
+    if misspelt and len(names) <= n_components:  # each its own group: not what was meant
+        warnings.warn(f"label {misspelt}; as they are, each is a group of its own",
+                      UserWarning, skip_file_prefixes=IN_PACKAGE)
     if len(names) > n_components:
         # a few names, not hundreds (QA: a numeric column given as labels printed 360 floats
         # in an 8,000-character line); nearly one per row is no labelling at all
@@ -694,8 +720,8 @@ def encode_labels(values: Any, n_components: int) -> tuple[np.ndarray, tuple[str
             f"{n_components} component(s); "
             + ("nearly every row has a label of its own, so this looks like a column of "
                "measurements, not of known components: check the labels column" if unique
-               else f"raise the number of components to at least {len(names)} or mark the "
-               "extra labels as unknown (empty or -1)"))
+               else misspelt or f"raise the number of components to at least {len(names)} or "
+               "mark the extra labels as unknown (empty or -1)"))
     index = {name: k for k, name in enumerate(names)}
     codes = np.array([-1 if t is None else index[t] for t in texts], dtype=np.int64)
     return codes, names

@@ -388,7 +388,11 @@ def _noise_evidence(em: EMResult, X: Any, *, sample_weight: Any, labels: Any, mi
     # can only understate the evidence, so a clear difference still counts.
     if without - with_noise >= min_delta_bic and not _shape_explains(
             X, K, ct, data, sample_weight, criteria, with_noise):
-        own = em.bic(X, **criteria) if em.prior is None else None  # MAP: another objective
+        # the fit's own BIC beside the refits' on the same data only: MAP is another
+        # objective, and where columns were dequantised the fit was fitted to other values
+        # (QA89: a fit collapsed on ties scored 436,513 on the spread copy, and the hint
+        # said EM had stopped at a poorer optimum)
+        own = em.bic(X, **criteria) if em.prior is None and X is Xv else None
         return NoiseEvidence(
             rows=rows, bic_without=float(without), bic_with=float(with_noise),
             bic_fit=float(own) if own is not None and own > without + 1.0 else None,
@@ -559,7 +563,9 @@ def refit(X: Any, K: int, covariance_type: str, **options: Any) -> EMResult | No
     try:
         return fit_em(X, K, covariance_type=covariance_type, **options)
     except ValueError as exc:
-        if "EM failed numerically" not in str(exc):
+        # or a start (a fit's own parameters) that fit_em refuses (QA89: a fit's covariance
+        # symmetric only to rounding ended `bayesgmm em` after the fit, nothing saved)
+        if "EM failed numerically" not in str(exc) and not str(exc).startswith("init "):
             raise
         return None
 

@@ -1458,9 +1458,11 @@ def test_a_tied_fit_of_more_components_than_half_its_rows_warns():
     with pytest.warns(DegenerateComponentWarning, match=r"13 tied components on 24 effective "
                       r"rows: .* shrinks by \(N - K\) / N = 0\.46"):
         fit_em(X, 13, covariance_type="tied", n_init=1, random_state=0)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", DegenerateComponentWarning)
+    with warnings.catch_warnings(record=True) as caught:  # at N/2: not the shrinkage, but
+        warnings.simplefilter("always")  # 38 parameters for 24 rows (QA89's note)
         fit_em(X, 12, covariance_type="tied", n_init=1, random_state=0)
+    said = [str(w.message) for w in caught if w.category is DegenerateComponentWarning]
+    assert len(said) == 1 and said[0].startswith("K=12 tied has 38 free parameters"), said
 
 
 def test_the_fit_records_how_many_restarts_reached_its_optimum(galaxies):
@@ -1601,3 +1603,36 @@ def test_the_seed_record_names_what_was_given(old_faithful):
     child = np.random.SeedSequence(5).spawn(1)[0]  # its spawn key is no integer's stream
     assert "not recordable" in fit_em(old_faithful, 2, n_init=1,
                                       random_state=child).settings["random_state"]
+
+
+def test_a_fits_own_covariance_is_a_start_though_symmetric_only_to_rounding(old_faithful):
+    """QA89 HIGH: a component collapsed onto one row (variances ~1e-7, covariances ~1e-22)
+    is symmetric only to its last digits; as a start (the outlier hint refits from the fit)
+    it was refused, "init covariances[1] is not symmetric", which ended `bayesgmm em` after
+    the fit was printed and saved nothing. Symmetry is judged against the matrix's scale, and
+    the start is made exactly symmetric."""
+    em = fit_em(old_faithful, 2, random_state=0)
+    covs = em.covariances.copy()
+    covs[1] = [[2.5e-7, 1.0e-22], [1.1e-22, 3.0e-7]]
+    start = {"weights": em.weights, "means": em.means, "covariances": covs}
+    refit = fit_em(old_faithful, 2, init=start, max_iter=1, reg_covar=1e-8)
+    assert np.isfinite(refit.log_likelihood)
+    asymmetric = covs.copy()
+    asymmetric[0, 0, 1] *= 1.5  # not rounding: still refused
+    with pytest.raises(ValueError, match=r"init covariances\[0\] is not symmetric"):
+        fit_em(old_faithful, 2, init={**start, "covariances": asymmetric})
+
+
+def test_more_parameters_than_rows_is_said():
+    """QA89 M2: K=3 full on 25 rows in 4-D (44 parameters, components of 6-11 rows) said
+    nothing in `bayesgmm em`, while the posterior's verdict and select's note both said too
+    many parameters; fit_em says so, with the rows per component against the parameters."""
+    rng = np.random.default_rng(4)
+    X = np.r_[rng.normal(0, 1, (13, 4)), rng.normal(4, 1, (12, 4))]
+    with pytest.warns(DegenerateComponentWarning,
+                      match=r"K=3 full has 44 free parameters for 25 effective rows: about "
+                            r"8.3 rows per component for 14.7 parameters each"):
+        fit_em(X, 3, n_init=5, random_state=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DegenerateComponentWarning)
+        fit_em(X, 2, covariance_type="diag", random_state=1)  # 17 parameters: nothing to say

@@ -149,3 +149,31 @@ def test_label_names_at_prediction_are_one_per_row():
     assert codes.tolist() == [1, -1, 0] and names == ("a", "b")
     with pytest.raises(ValueError, match=r"labels must be one-dimensional .* got shape \(3, 1\)"):
         component_labels(np.array([["b"], [""], ["a"]]), 2, fitted_names=("a", "b"))
+
+
+def test_labels_that_differ_only_by_case_are_named_with_their_rows():
+    """QA89 M3: one 'Araneus' among seven 'araneus' gave "raise the number of components to
+    at least 3", naming no row; the message says which label differs only by case, on which
+    rows (the data's own row names where it has them), and to fix the spelling. Where K
+    leaves room for the extra group, a warning says the same."""
+    import warnings
+
+    import pandas as pd
+
+    from bayesgmm.observations import encode_labels
+
+    values = ["araneus"] * 7 + ["Araneus"] + ["minutus"] * 5 + [None]
+    with pytest.raises(ValueError, match=r"'Araneus' \(row\(s\) 7\) differs from 'araneus' "
+                                         r"\(7 rows\) only by case or spacing: fix the "
+                                         r"spelling"):
+        encode_labels(values, 2)
+    named = pd.Series(values, index=[f"sh{i:02d}" for i in range(len(values))])
+    with pytest.raises(ValueError, match=r"row\(s\) sh07\)"):
+        encode_labels(named, 2)
+    with pytest.warns(UserWarning, match="label 'Araneus' .* each is a group of its own"):
+        encode_labels(values, 3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        encode_labels(["a", "b", None], 2)  # distinct names: nothing to say
+    with pytest.raises(ValueError, match="raise the number of components to at least 3"):
+        encode_labels(["a", "b", "c"], 2)

@@ -314,7 +314,12 @@ def test_the_same_check_is_computed_once_and_fewer_starts_on_many_rows(monkeypat
     assert max(calls) == outliers._RESTARTS_LARGE_N < outliers._RESTARTS
 
 
-def test_a_refit_that_breaks_down_gives_no_hint_instead_of_an_error(monkeypatch):
+@pytest.mark.parametrize("failure", [
+    "EM failed numerically (covariance of component 0 is not finite; increase reg_covar); "
+    "try a larger reg_covar",
+    # QA89: a start from a fit's own parameters refused (a covariance symmetric to rounding)
+    "init covariances[1] is not symmetric; give symmetric positive-definite covariances"])
+def test_a_refit_that_breaks_down_gives_no_hint_instead_of_an_error(monkeypatch, failure):
     """QA: a tied refit with the noise component broke down numerically (columns 1e13 apart,
     reg_covar 1e-6), and its error ended `bayesgmm em` and `select` after their tables. A hint
     must not fail the command it serves: no evidence is given instead."""
@@ -327,8 +332,7 @@ def test_a_refit_that_breaks_down_gives_no_hint_instead_of_an_error(monkeypatch)
 
     def breaks_with_noise(*args, **kwargs):
         if kwargs.get("noise"):
-            raise ValueError("EM failed numerically (covariance of component 0 is not "
-                             "finite; increase reg_covar); try a larger reg_covar")
+            raise ValueError(failure)
         return real(*args, **kwargs)
 
     monkeypatch.setattr(outliers, "fit_em", breaks_with_noise)
@@ -544,3 +548,23 @@ def test_a_lone_components_bic_beside_a_flag_is_named_the_marginals():
     plain = NoiseEvidence(rows=(7,), bic_without=2648.8, bic_with=2600.1, components=(2,),
                           degenerate=False)
     assert "against this fit's 2,648.8" in plain.describe()
+
+
+def test_the_fits_own_bic_is_quoted_only_on_the_data_it_was_fitted_to(monkeypatch):
+    """QA89 M4: where columns of a few values were spread over their grids for the comparison,
+    the hint scored the user's fit on the spread copy (436,513.0 for a fit collapsed on ties,
+    beside its own 2,026.64) and said EM had stopped at a poorer optimum; the fit's own BIC is
+    compared only where the refits' data are the fit's."""
+    from bayesgmm import outliers
+
+    rng = np.random.default_rng(0)
+    X = np.r_[rng.normal(0, 1, (100, 2)), rng.normal(5, 1, (100, 2)), [[40.0, 40.0]]]
+    em = fit_em(X, 2, random_state=0)
+    plain = noise_evidence(em, X)
+    assert plain is not None and plain.rows == (200,)
+    # a spread copy that the fit does not describe (as a tie-collapsed fit does not)
+    monkeypatch.setattr(outliers, "dequantised", lambda values: values * [1.0, 1.3])
+    spread = outliers._noise_evidence(em, X, sample_weight=None, labels=None,
+                                      missing="marginalise", min_delta_bic=10.0)
+    assert spread is not None and spread.bic_fit is None
+    assert "poorer optimum" not in spread.describe()
