@@ -19,11 +19,13 @@ them.
 Factoring a covariance has one policy, stated here. :func:`cholesky` factors a matrix exactly
 as it is and refuses one that is not positive definite, naming its component
 (:class:`NotPositiveDefiniteError`): EM, its E-step over a row plan, a start, drawing from a
-fit and a figure's ellipse all use it. :func:`cholesky_draws` is the one repair: posterior
-draws that rounding left a hair from positive definite get the smallest ridge that factors
-them. Eigen-analyses (EM's collapse checks) and a positive semi-definite square root used
-only to draw imputed values (:mod:`bayesgmm.imputation`) are not factorisations of a density's
-covariance, and say so where they are.
+fit and a figure's ellipses and contour density all use it. :func:`cholesky_draws` is the one
+repair: posterior draws that rounding left a hair from positive definite get the smallest
+ridge that factors them. Eigen-analyses (EM's collapse checks) and a positive semi-definite
+square root used only to draw imputed values (:mod:`bayesgmm.imputation`) are not
+factorisations of a density's covariance, and say so where they are; the MAP prior's density
+(:func:`bayesgmm.priors._normal_logpdfs`) factors by NumPy too but adds its own test, a
+feature that is (numerically) a combination of the others, judged in each feature's units.
 """
 
 from __future__ import annotations

@@ -52,9 +52,12 @@ def format_number(value: Any, digits: int = 4, scale: Any = None,
         return "0"
     exponent = math.floor(math.log10(abs(x)))
     if power or exponent < -4 or exponent >= 15:
-        mantissa = f"{x / 10 ** exponent:.{digits - 1}f}".rstrip("0").rstrip(".")
-        if mantissa in ("10", "-10"):  # rounding carried into the next power
-            mantissa, exponent = mantissa[:-1], exponent + 1
+        mantissa = f"{x / 10 ** exponent:.{digits - 1}f}"
+        if abs(float(mantissa)) >= 10:  # rounding carried into the next power
+            exponent += 1
+            mantissa = f"{x / 10 ** exponent:.{digits - 1}f}"
+        if not keep_zeros:  # QA88: "1.2 × 10⁻⁶" beside "3.384 × 10⁻⁷" in a kept-zeros table
+            mantissa = mantissa.rstrip("0").rstrip(".")
         return f"{mantissa} × {power_of_ten(exponent)}"
     decimals = max(0, digits - 1 - exponent)
     text = f"{x:,.{decimals}f}"

@@ -40,10 +40,11 @@ wrappers) and a numba implementation, registered through
 only on a checked PyTensor release; on another one the NUMBA mode runs ``perform``), so the NUMBA
 mode and nutpie's numba backend run them with no Python in the loop and PyTensor can cache the
 compiled graph on disk (``config.numba__cache``, default on, under
-``config.base_compiledir / "numba"``). The cache key is salted with a hash of this file and
-``kernels.py`` because a cached caller embeds the kernel's machine code: editing the kernel must
-invalidate it. PyTensor keys a whole compiled graph by the values of its constants, which is why
-the model passes the data as shared variables (see :func:`bayesgmm.model.build_model`).
+``config.base_compiledir / "numba"``). The cache key is salted with a hash of this file,
+``pytensor_numba.py`` and ``kernels.py`` because a cached caller embeds the kernel's machine
+code: editing the kernel, or how it is compiled, must invalidate it. PyTensor keys a whole
+compiled graph by the values of its constants, which is why the model passes the data as
+shared variables (see :func:`bayesgmm.model.build_model`).
 
 Where it sits: the math layer, between the kernel and the model; imports only
 :mod:`bayesgmm.kernels`, :mod:`bayesgmm.pytensor_numba` (and PyTensor's public API); imported by
@@ -98,7 +99,7 @@ def _source_salt(*names: str) -> int:
     return int(digest.hexdigest()[:15], 16)
 
 
-_CACHE_SALT = _source_salt("kernels.py", "ops.py")
+_CACHE_SALT = _source_salt("kernels.py", "ops.py", "pytensor_numba.py")
 
 # Number of kernel passes made by the Python ``perform`` methods, per Op kind. Only the Python
 # path can count (numba code cannot touch Python state); tests use it to check the one-pass
@@ -106,10 +107,18 @@ _CACHE_SALT = _source_salt("kernels.py", "ops.py")
 kernel_call_counts: dict[str, int] = {"pointwise": 0, "total": 0, "vjp": 0}
 
 
+def _float64(value) -> Variable:
+    """``value`` as a float64 tensor. ``as_tensor_variable(..., dtype=)`` leaves a variable's
+    own dtype alone: a ``pt.constant(0.0)`` (float32 under PyTensor's floatX rules) gave the
+    plan Ops a float32 output they filled with float64, which the Python ``perform`` route
+    (another PyTensor release's NUMBA mode) refused to unbox (QA88)."""
+    return pt.cast(pt.as_tensor_variable(value), "float64")
+
+
 def _as_params(weights, means, chol) -> tuple[Variable, Variable, Variable]:
-    weights = pt.as_tensor_variable(weights, dtype="float64")
-    means = pt.as_tensor_variable(means, dtype="float64")
-    chol = pt.as_tensor_variable(chol, dtype="float64")
+    weights = _float64(weights)
+    means = _float64(means)
+    chol = _float64(chol)
     if (weights.ndim, means.ndim, chol.ndim) != (1, 2, 3):
         raise TypeError(
             "expected weights (K,), means (K, D) and chol (K, D, D); got ndims "
@@ -119,7 +128,7 @@ def _as_params(weights, means, chol) -> tuple[Variable, Variable, Variable]:
 
 
 def _as_data(X) -> Variable:
-    X = pt.as_tensor_variable(X, dtype="float64")
+    X = _float64(X)
     if X.ndim != 2:
         raise TypeError(f"X must be a matrix (N, D); got ndim {X.ndim}")
     return X
@@ -175,7 +184,7 @@ class MixtureLogLikPointwise(Op):
     def make_node(self, X, weights, means, chol, offset) -> Apply:
         X = _as_data(X)
         weights, means, chol = _as_params(weights, means, chol)
-        offset = pt.as_tensor_variable(offset, dtype="float64")
+        offset = _float64(offset)
         if offset.ndim != 0:
             raise TypeError("offset must be a scalar")
         out = pt.tensor(dtype="float64", shape=(X.type.shape[0],))
@@ -216,7 +225,7 @@ class MixtureLogLikVJP(_VJPOp):
 
     def make_node(self, X, g, weights, means, chol) -> Apply:
         X = _as_data(X)
-        g = pt.as_tensor_variable(g, dtype="float64")
+        g = _float64(g)
         if g.ndim != 1:
             raise TypeError("g must be a vector (N,)")
         weights, means, chol = _as_params(weights, means, chol)

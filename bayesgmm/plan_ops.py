@@ -28,12 +28,12 @@ from pytensor.graph.basic import Apply, Variable
 from pytensor.graph.op import Op
 
 from bayesgmm.kernels import plan_estep, plan_value_and_grad
-from bayesgmm.ops import _as_data, _as_params, _source_salt, _VJPOp, kernel_call_counts
+from bayesgmm.ops import _as_data, _as_params, _float64, _source_salt, _VJPOp, kernel_call_counts
 from bayesgmm.pytensor_numba import numba_implementation
 
 __all__ = ["MixturePlanLogLik", "MixturePlanVJP", "mixture_plan_loglik"]
 
-_CACHE_SALT = _source_salt("kernels.py", "plan_ops.py")
+_CACHE_SALT = _source_salt("kernels.py", "plan_ops.py", "pytensor_numba.py")
 
 
 def _plan_loglik_numpy(X, bounds, columns, n_obs, label, log_noise, weights, noise_weight,
@@ -58,7 +58,7 @@ def _as_plan(X, bounds, columns, n_obs, label, log_noise):
     for v, ndim in zip(ints, (1, 2, 1, 1), strict=True):
         if v.ndim != ndim or not v.dtype.startswith("int"):
             raise TypeError("the plan's bounds, columns, n_obs and label are integer arrays")
-    log_noise = pt.as_tensor_variable(log_noise, dtype="float64")
+    log_noise = _float64(log_noise)
     if log_noise.ndim != 1:
         raise TypeError("log_noise must be a vector (one noise log-density per group)")
     return [X, *ints, log_noise]
@@ -81,7 +81,7 @@ class MixturePlanLogLik(Op):
                   means, chol) -> Apply:
         plan = _as_plan(X, bounds, columns, n_obs, label, log_noise)
         weights, means, chol = _as_params(weights, means, chol)
-        noise_weight = pt.as_tensor_variable(noise_weight, dtype="float64")
+        noise_weight = _float64(noise_weight)
         out = pt.tensor(dtype="float64", shape=(plan[0].type.shape[0],))
         return Apply(self, [*plan, weights, noise_weight, means, chol], [out])
 
@@ -112,9 +112,9 @@ class MixturePlanVJP(_VJPOp):
     def make_node(self, X, g, bounds, columns, n_obs, label, log_noise, weights, noise_weight,
                   means, chol) -> Apply:
         plan = _as_plan(X, bounds, columns, n_obs, label, log_noise)
-        g = pt.as_tensor_variable(g, dtype="float64")
+        g = _float64(g)
         weights, means, chol = _as_params(weights, means, chol)
-        noise_weight = pt.as_tensor_variable(noise_weight, dtype="float64")
+        noise_weight = _float64(noise_weight)
         outs = [weights.type(), noise_weight.type(), means.type(), chol.type()]
         return Apply(self, [plan[0], g, *plan[1:], weights, noise_weight, means, chol], outs)
 

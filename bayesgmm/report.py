@@ -52,7 +52,7 @@ import pandas as pd
 
 from . import plots, progress
 from ._warn import IN_PACKAGE
-from .covariance import covariance_words, sd_and_correlation
+from .covariance import NotPositiveDefiniteError, covariance_words, sd_and_correlation
 from .draw_arrays import membership_draws
 from .draws import Checkpoint
 from .em import gain_left_words
@@ -592,7 +592,8 @@ def _embedder(figures: list[Figure], files: FigureFiles | None = None
         except Exception as exc:  # one failed figure must not cost the whole report
             # ... but it is said where the user looks while waiting, not only in the page
             why = f"{type(exc).__name__}: {exc}"
-            if isinstance(exc, np.linalg.LinAlgError):  # QA75: the error alone, unexplained
+            # QA75: the error alone, unexplained (QA88: the covariance policy's error too)
+            if isinstance(exc, np.linalg.LinAlgError | NotPositiveDefiniteError):
                 why += (" (a covariance of the fit is singular, as a component collapsed onto "
                         "a value or a linear relation makes it: see the verdict)")
             warnings.warn(f'the report\'s figure "{name}" failed ({why}); the report has a '
@@ -970,10 +971,15 @@ def _section_data(em, X, figure, sample_weight=None) -> str:
     size = frame.abs().max()
     power = {f: needs_power(desc.loc[f], size[f]) for f in desc.index}  # a row, one notation
     # four significant digits each, zeros kept (QA87: a mean of 113.0035 read "113" beside
-    # "19.26"), but a whole-number column's values as the whole numbers they are
-    whole = {f: bool(np.all(np.mod(frame[f].dropna(), 1) == 0)) for f in desc.index}
+    # "19.26"); the values (min, median, max) to the decimals the column was recorded to
+    # (QA88: iris's 4.3 read "4.300"; a count's 76 stays 76)
+    places = {f: _recorded_places(frame[f].dropna().to_numpy()) for f in desc.index}
     desc = pd.DataFrame({c: [format_number(v, scale=size[f], power=power[f] and c != "observed",
-                                           keep_zeros=c in ("mean", "sd") or not whole[f])
+                                           keep_zeros=True)
+                             if c in ("mean", "sd") else
+                             _to_places(format_number(v, scale=size[f], keep_zeros=True,
+                                                      power=power[f] and c != "observed"),
+                                        places[f])
                              for f, v in desc[c].items()]
                          for c in desc.columns}, index=desc.index)
     # (referee: the 2-D caption promised each feature's histogram beside a bare scatter plot)
@@ -1006,6 +1012,26 @@ def _section_data(em, X, figure, sample_weight=None) -> str:
                  "row as many times as its frequency weight.</p>")
     return _section("data", "1. Data overview", intro, line,
                     _table(desc, formatted=list(desc.columns)), fig)
+
+
+def _recorded_places(values: np.ndarray, most: int = 6) -> int:
+    """The decimals a column was recorded to: the fewest whose multiples hold every value
+    (to rounding), at most ``most``."""
+    for places in range(most):
+        scaled = values * 10.0 ** places
+        if np.allclose(scaled, np.round(scaled), rtol=0.0, atol=1e-6):
+            return places
+    return most
+
+
+def _to_places(text: str, places: int) -> str:
+    """A number printed in fixed notation, its trailing zeros past ``places`` decimals
+    dropped (a power of ten is left as it is)."""
+    if "." not in text or "\u00d7" in text:
+        return text
+    whole, decimals = text.split(".")
+    kept = decimals[:places] + decimals[places:].rstrip("0")
+    return f"{whole}.{kept}" if kept else whole
 
 
 def _counted_rows(n_rows: int, sample_weight: Any) -> str:

@@ -208,9 +208,16 @@ def _through_an_ellipse(covs):  # one matrix at a time: no component to name
     return [_ellipse(np.zeros(2), c) for c in covs]
 
 
+def _through_the_contour_density(covs):  # a figure's 2-D density, draws (S, K, 2, 2)
+    from bayesgmm.plots.fit import _density_2d
+
+    return _density_2d(np.zeros((3, 2)), np.full((1, 2), 0.5), np.zeros((1, 2, 2)), covs[None])
+
+
 @pytest.mark.parametrize("factor", [covariance.cholesky, _through_precisions,
                                     _through_the_row_plan, _through_a_start,
-                                    _through_em_sample, _through_an_ellipse])
+                                    _through_em_sample, _through_an_ellipse,
+                                    _through_the_contour_density])
 @pytest.mark.parametrize("problem", ["not positive definite", "not finite"])
 def test_every_factoring_refuses_the_same_matrix_in_the_same_words(factor, problem):
     bad = (SINGULAR if problem == "not positive definite" else
@@ -218,6 +225,21 @@ def test_every_factoring_refuses_the_same_matrix_in_the_same_words(factor, probl
     name = "a covariance" if factor is _through_an_ellipse else "covariance of component 1"
     with pytest.raises(covariance.NotPositiveDefiniteError, match=f"^{name} is {problem}; "):
         factor(bad)
+
+
+def test_the_contour_density_by_the_policys_factor_is_scipys():
+    from scipy import stats
+
+    from bayesgmm.plots.fit import _density_2d
+
+    rng = np.random.default_rng(0)
+    A = rng.normal(size=(3, 2, 2, 2))
+    c = A @ np.swapaxes(A, -1, -2) + 0.3 * np.eye(2)
+    m, w = rng.normal(size=(3, 2, 2)), rng.dirichlet([1, 1], size=3)
+    points = rng.normal(size=(50, 2))
+    expected = np.mean([sum(w[s, k] * stats.multivariate_normal(m[s, k], c[s, k]).pdf(points)
+                            for k in range(2)) for s in range(3)], axis=0)
+    assert np.allclose(_density_2d(points, w, m, c), expected, rtol=1e-12, atol=0)
 
 
 def test_the_one_repair_is_for_draws_and_a_distance_skips_what_does_not_factor():

@@ -69,3 +69,55 @@ def test_an_unchecked_release_registers_nothing_and_the_ops_give_the_same_number
     assert checked[:2] == ["True", "False"]  # registered: compiled by numba, no fallback
     assert unchecked[:2] == ["False", "True"]  # nothing registered: PyTensor runs perform
     assert float(unchecked[2]) == pytest.approx(float(checked[2]), rel=1e-12)
+
+
+def test_the_plan_ops_declare_float64_whatever_dtype_a_constant_has():
+    """QA88: a model without noise passes its noise weight as pt.constant(0.0), float32 by
+    PyTensor's floatX rules, and as_tensor_variable(..., dtype="float64") left it so: the plan
+    VJP declared a float32 gradient it filled with float64, which the perform route (another
+    PyTensor release's NUMBA mode) refused to unbox ("can't unbox array")."""
+    import numpy as np
+    import pytensor.tensor as pt
+
+    from bayesgmm.kernels import RowPlan
+    from bayesgmm.plan_ops import MixturePlanVJP, mixture_plan_loglik
+
+    X = np.random.default_rng(0).normal(size=(6, 2))
+    X[0, 1] = np.nan
+    plan = RowPlan.build(X)
+    w, m, c = pt.dvector("w"), pt.dmatrix("m"), pt.dtensor3("c")
+    noise_weight = pt.constant(0.0)
+    assert noise_weight.dtype == "float32"  # the premise
+    X_, _, *rest = plan.arrays  # (X, g, bounds, columns, n_obs, label, log_noise)
+    node = mixture_plan_loglik(X_, *rest, w, noise_weight, m, c).owner
+    assert all(v.dtype == "float64" for v in node.inputs if v.dtype.startswith("float"))
+    vjp = MixturePlanVJP()(X_, np.ones(6), *rest, w, noise_weight, m, c)
+    assert [v.dtype for v in vjp] == ["float64"] * 4
+
+
+@pytest.mark.slow
+def test_an_unchecked_release_samples_a_plan_model_with_the_same_gradient():
+    """QA88 M1, end to end: a model with missing values (the plan Ops), its value and
+    gradient compiled in NUMBA mode, equal on a checked and an unchecked release."""
+    script = textwrap.dedent("""
+        import warnings
+        import bayesgmm.versions as versions
+        if {unchecked}:
+            versions.release_problem = lambda package, checked, used_by: "pytensor 9.9"
+        import numpy as np
+        from bayesgmm.model import build_model
+        warnings.simplefilter("ignore")
+        X = np.random.default_rng(0).normal(size=(40, 2))
+        X[::5, 1] = np.nan
+        model = build_model(X, 2, "full")
+        point = model.initial_point()
+        print(repr(float(model.compile_logp(mode="NUMBA")(point))),
+              repr(float(np.sum(model.compile_dlogp(mode="NUMBA")(point)))))
+    """)
+    values = []
+    for unchecked in (False, True):
+        done = subprocess.run([sys.executable, "-c", script.format(unchecked=unchecked)],
+                              capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, done.stderr[-2000:]
+        values.append([float(v) for v in done.stdout.split()])
+    assert values[1] == pytest.approx(values[0], rel=1e-12)

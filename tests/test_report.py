@@ -565,7 +565,7 @@ def test_numbers_are_printed_by_magnitude(value, digits, text):
 
 @pytest.mark.parametrize(("value", "text"), [
     (0.144, "0.1440"), (0.21234, "0.2123"), (80.0, "80.00"), (1234.0, "1,234"),
-    (12345.6, "12,346"), (-0.5, "-0.5000"), (0.0, "0"), (2.5e-7, "2.5 × 10⁻⁷"),
+    (12345.6, "12,346"), (-0.5, "-0.5000"), (0.0, "0"), (2.5e-7, "2.500 × 10⁻⁷"),  # QA88
 ])
 def test_point_estimates_keep_their_trailing_zeros(value, text):
     """QA: the EM column printed "0.144" beside "0.2123", as if known to fewer digits."""
@@ -1577,12 +1577,17 @@ def test_the_data_table_prints_each_statistic_to_four_digits_zeros_kept():
     first = rng.normal(113, 1, 120)
     first[:3] = 4.0  # the minimum, a round number
     first[3:] += (113.0035 * 120 - first.sum()) / 117  # the mean, 113.0035
-    X = np.column_stack([first, np.round(rng.normal(70, 10, 120))])
+    tenths = np.round(rng.normal(5, 1, 120), 1)  # recorded to one decimal
+    tenths[0] = 4.3 - 2.0  # its minimum, 2.3
+    X = np.column_stack([first, np.round(rng.normal(70, 10, 120)), tenths])
     em = bayesgmm.fit_em(X, 2, random_state=0)
     parser = _Page()
     parser.feed(html.unescape(_section_data(em, X, lambda *args: "")))
     assert "113.0" in parser.cells and "113" not in parser.cells
     assert "4.000" in parser.cells
+    # QA88: a column recorded to tenths shows its values to tenths, not "2.300"
+    assert "2.3" in parser.cells and "2.300" not in parser.cells
+    assert format_number(1.2e-6, keep_zeros=True) == "1.200 \u00d7 10\u207b\u2076"
     assert format_number(X[:, 1].min()) in parser.cells  # a whole number, as it is
 
 
@@ -2240,6 +2245,15 @@ def test_a_figure_failing_on_a_singular_covariance_says_why():
     assert html.startswith('<p class="warn">Figure "density" failed: LinAlgError: Singular '
                            "matrix (a covariance of the fit is singular")
     assert "see the verdict" in html
+    # QA88: the ellipses now factor by the covariance policy, whose error is no LinAlgError;
+    # a real figure's failure is explained as well, without EM's "increase reg_covar"
+    from bayesgmm.plots.fit import _ellipse
+
+    with pytest.warns(UserWarning, match="a covariance of the fit is singular"):
+        html = _embedder([])("classification", "caption",
+                             lambda: _ellipse(np.zeros(2), np.ones((2, 2))))
+    assert "NotPositiveDefiniteError" in html and "see the verdict" in html
+    assert "reg_covar" not in html
 
 
 def test_a_report_is_not_written_beside_a_result_saved_over_the_one_it_read(tiny_fit, tmp_path):

@@ -785,8 +785,11 @@ def test_rows_named_twice_go_by_their_numbers_everywhere():
     X = pd.DataFrame({"a": np.arange(6.0), "b": np.arange(6.0) ** 2},
                      index=["s1", "s1", "s2", "s3", "s4", "s5"])
     kept = np.ones(6, dtype=bool)
-    assert row_names(X, kept) is None
-    assert prepare_observations(X, 2).row_names is None
+    with pytest.warns(UserWarning, match=r"names some rows more than once \(5 distinct for 6 "
+                                         r"rows\), so the reports and tables number the rows"):
+        assert row_names(X, kept) is None
+    with pytest.warns(UserWarning, match="more than once"):  # QA88: said where it is fitted
+        assert prepare_observations(X, 2).row_names is None
     named = X.set_axis([f"s{i}" for i in range(6)])
     assert row_names(named, kept) == tuple(f"s{i}" for i in range(6))
     assert prepare_observations(named, 2).row_names == tuple(f"s{i}" for i in range(6))

@@ -40,7 +40,7 @@ from ..layout import (
     correlation_positions,
     n_dim,
 )
-from ..pytensor_numba import PYTENSOR_PROBLEM, jitted_core
+from ..pytensor_numba import PYTENSOR_CHECKED, PYTENSOR_PROBLEM, jitted_core
 from ..versions import release_problem
 from .laplace import laplace_whitening
 from .native import (
@@ -53,6 +53,7 @@ from .native import (
 
 __all__ = [
     "NUTPIE_CHECKED",
+    "PYTENSOR_CHECKED",  # its home is pytensor_numba; here too, where it was
     "NativeMixtureModel",
     "NutpieVersionError",
     "backend_of",

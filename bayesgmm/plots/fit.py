@@ -493,12 +493,17 @@ def plot_overlay(result: Any, X: Any = None, ax: Axes | None = None, *, n_draws:
 _HALO = (patheffects.Stroke(linewidth=3.2, foreground="white", alpha=0.9), patheffects.Normal())
 
 
+# What a figure says of a covariance it cannot factor (no reg_covar advice: a posterior's
+# draws have none, and the fit's verdict names the collapse that makes one).
+_UNDRAWABLE = "the figure cannot draw its component"
+
+
 def _ellipse(mean: np.ndarray, cov: np.ndarray, n: int = 80) -> np.ndarray:
     """(n, 2) points on the ``ELLIPSE_LEVEL`` contour of N(mean, cov)."""
     radius = np.sqrt(stats.chi2.ppf(ELLIPSE_LEVEL, df=2))
     t = np.linspace(0, 2 * np.pi, n)
     circle = np.stack([np.cos(t), np.sin(t)], axis=1)
-    return mean + radius * circle @ cholesky(cov).T
+    return mean + radius * circle @ cholesky(cov, advice=_UNDRAWABLE).T
 
 
 def _overlay_2d(ax, X, em_means, em_covs, draw_means, draw_covs, titles, keep=None,
@@ -811,13 +816,18 @@ def _density_2d(points, w, m, c) -> np.ndarray:
     """Mixture density at ``points`` (P, 2) averaged over parameter sets (S, K, 2[, 2]), in
     passes of points of at most ``_MAX_VALUES`` values: all at once, 100 draws at 200,000
     points held 3 GB."""
-    inv = np.linalg.inv(c)
-    scale = w / (2 * np.pi * np.sqrt(np.linalg.det(c)))  # (S, K)
+    # by the covariance policy's factor L (c = L L^T): q = |L^-1 d|^2, sqrt(det c) = L00 L11
+    L = cholesky(c, advice=_UNDRAWABLE)
+    a, b, e = L[..., 0, 0], L[..., 1, 0], L[..., 1, 1]
+    inverse = np.zeros_like(L)  # L^-1 of a 2x2 lower factor
+    inverse[..., 0, 0], inverse[..., 1, 0], inverse[..., 1, 1] = 1 / a, -b / (a * e), 1 / e
+    scale = w / (2 * np.pi * a * e)  # (S, K)
     step = max(1, _MAX_VALUES // (2 * w.size))  # d holds S x K x P x 2 values
     out = np.empty(len(points))
     for start in range(0, len(points), step):
         d = points[None, None, start:start + step, :] - m[:, :, None, :]
-        q = np.einsum("skpi,skij,skpj->skp", d, inv, d)
+        z = np.einsum("skij,skpj->skpi", inverse, d)
+        q = np.sum(z * z, axis=-1)
         out[start:start + step] = (scale[..., None] * np.exp(-0.5 * q)).sum(axis=1).mean(axis=0)
     return out
 
@@ -912,7 +922,7 @@ def _mixture_sample(w, m, c, n: int = 4000) -> np.ndarray:
     rng = np.random.default_rng(0)
     s = rng.integers(w.shape[0], size=n)
     # the Gaussians' shares (a noise weight aside: w holds the Gaussians' only)
-    return mixture_points(rng, w, m, cholesky(c), s)[0]
+    return mixture_points(rng, w, m, cholesky(c, advice=_UNDRAWABLE), s)[0]
 
 
 @sizable
