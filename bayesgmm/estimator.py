@@ -16,13 +16,15 @@ the data layer; nothing in the package imports it.
 from __future__ import annotations
 
 import os
+import warnings
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ._validation import check_random_state
-from .em import check_sample_size
+from ._warn import IN_PACKAGE
+from .em import ConvergenceWarning, check_sample_size
 from .estimator_base import (
     EstimatorBase,
     NotFittedError,
@@ -140,10 +142,17 @@ class BayesianGMM(EstimatorBase):
 
     # -- fitting ------------------------------------------------------------------------------
     def _fit_result(self, X: Any, observed: dict[str, Any]) -> BayesResult:
-        return fit_bayes(
+        result = fit_bayes(
             X, self.n_components, covariance_type=self.covariance_type, priors=self.priors,
             random_state=self.random_state, settings=self.sampler_settings(), **observed,
         )
+        checked = result.diagnostics()
+        if not checked.ok:  # converged_ False warns, as GaussianMixture's does (QA90: a grid
+            # search of failed posteriors said nothing)
+            warnings.warn(f"the posterior failed its checks, so converged_ is False: "
+                          f"{checked.verdict_with_advice(self.sampler_settings().adaptive)}",
+                          ConvergenceWarning, skip_file_prefixes=IN_PACKAGE)
+        return result
 
     def sampler_settings(self) -> SamplerSettings:
         """The constructor's sampling parameters as validated :class:`SamplerSettings`.

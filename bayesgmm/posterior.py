@@ -193,6 +193,12 @@ class MembershipProbabilities(NDArrayOperatorsMixin):
     def __getitem__(self, key: Any) -> Any:
         return self.mean[key]
 
+    def __setitem__(self, key: Any, value: Any) -> None:
+        # read-only, said as for p += 1 (QA90: p[p < 0.5] = 0 gave NumPy's "only integer
+        # scalar arrays can be converted to a scalar index")
+        raise TypeError("MembershipProbabilities are read-only: np.array(p) is a copy to "
+                        "change (q = np.array(p); q[q < 0.5] = 0)")
+
     def __iter__(self):
         return iter(self.mean)
 

@@ -492,3 +492,34 @@ def test_the_estimators_sampling_defaults_are_sampler_settings():
     for name in ("draws", "tune", "chains", "sampler", "progressbar", "nutpie_backend"):
         assert params[name] == getattr(defaults, name) and type(params[name]) is type(
             getattr(defaults, name)), name
+
+
+def test_a_posterior_that_fails_its_checks_warns_at_fit(monkeypatch):
+    """QA90 M2: a fit whose posterior failed its checks (converged_ False, PROBLEMS) raised no
+    warning, where GaussianMixture and EMGaussianMixture warn whenever converged_ is False: a
+    grid search of failed posteriors said nothing. It warns with the verdict and its advice."""
+    import types
+    import warnings
+
+    from conftest import posterior_stand_in
+
+    from bayesgmm import estimator
+
+    rng = np.random.default_rng(1)
+    X = np.vstack([rng.normal(0, 1, (60, 2)), rng.normal(5, 1, (60, 2))])
+    result = posterior_stand_in(X, 2)
+    monkeypatch.setattr(estimator, "fit_bayes", lambda *args, **kwargs: result)
+    for ok in (False, True):
+        verdict = types.SimpleNamespace(
+            ok=ok, verdict_with_advice=lambda adaptive: "PROBLEMS: max R-hat 1.05 > 1.01; "
+                                                        f"draw more (adaptive={adaptive})")
+        monkeypatch.setattr(type(result), "diagnostics", lambda self, *a, v=verdict, **k: v)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            est = BayesianGMM(2, draws=300).fit(X)
+        said = [str(w.message) for w in caught
+                if issubclass(w.category, bayesgmm.ConvergenceWarning)]
+        assert est.converged_ is ok
+        assert said == ([] if ok else ["the posterior failed its checks, so converged_ is "
+                                       "False: PROBLEMS: max R-hat 1.05 > 1.01; draw more "
+                                       "(adaptive=False)"])

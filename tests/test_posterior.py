@@ -83,6 +83,10 @@ def test_membership_probabilities_have_the_ndarray_methods(proba):
     assert isinstance(proba.mean, np.ndarray)  # the attribute, not ndarray.mean
     with pytest.raises(ValueError, match="read-only"):  # in place: never into the result
         proba.sort(axis=1)
+    # QA90: a scikit-learn user's idiom, NumPy's "only integer scalar arrays ..." before
+    for key in (proba < 0.5, (0, 0)):
+        with pytest.raises(TypeError, match=r"read-only: np\.array\(p\) is a copy"):
+            proba[key] = 0
     np.testing.assert_array_equal(proba.mean, mean)
     with pytest.raises(AttributeError, match="no attribute 'iloc'"):
         _ = proba.iloc
