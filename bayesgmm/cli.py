@@ -836,6 +836,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     _print_observations(result, names)
     _print_noise_rows(result, frame, observed, index=args.index)
     hint, hint_rows = _print_noise_hint(result.em, frame, observed, index=args.index)
+    _print_outliers_first(hint, diag)
     shape = _print_shape_hint(result.em, frame, observed)
     _save(result, out, force=args.force, report=args.report,
           data_source=_shown(args.data), thresholds=thresholds, diagnostics=diag,
@@ -1139,6 +1140,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
                                         option="noise = true in the specification's [data] table",
                                         index=spec.index,
                                         index_option='index = "COLUMN" in [data]')
+    _print_outliers_first(hint, diag)
     shape = _print_shape_hint(result.em, frame, observed,
                               option='covariance_type = "{}" in the specification\'s [model]',
                               k_option="n_components = {} in the specification's [model]")
@@ -2298,6 +2300,15 @@ def _diagnose(result: BayesResult, thresholds: DiagnosticThresholds | None):
         warnings.simplefilter("ignore")
         progress.say("checking convergence (R-hat, ESS, rank tests, divergences)")
         return result.diagnostics(**(thresholds.to_dict() if thresholds else {}))
+
+
+def _print_outliers_first(hint: str, diag: Any) -> None:
+    """Where sampling failed and the noise hint names rows, that the rows are the likelier
+    cause, before the sampler's advice is followed (QA89)."""
+    if hint and not diag.ok:
+        from .verdict import OUTLIERS_FIRST
+
+        print(f"  {OUTLIERS_FIRST}.")
 
 
 def _print_verdict(diag) -> None:

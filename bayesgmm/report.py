@@ -718,7 +718,7 @@ def _verdict_box(diag, retried: Mapping[str, Any] | None = None, outliers: bool 
     warning that the rows are fewer than the free parameters, said first and in bold (QA: a
     green verdict said the summaries "can be used as they are" of a posterior that mostly
     restated its priors); the box is then amber, not green."""
-    from .verdict import Verdict
+    from .verdict import OUTLIERS_FIRST, Verdict
 
     causes = getattr(diag, "causes", ())
     # amber, not green, when the checks pass but some components' summaries cannot be used
@@ -755,7 +755,8 @@ def _verdict_box(diag, retried: Mapping[str, Any] | None = None, outliers: bool 
                                    "uniform noise component far better than any Gaussian (see")
                  + ' <a href="#em">EM fit</a>); '
                  + ("the one component is stretched over them." if n_components == 1 else
-                    "the components that hold them describe the outliers, not clusters."))
+                    "the components that hold them describe the outliers, not clusters.")
+                 + ("" if diag.ok else " " + html.escape(f"{OUTLIERS_FIRST}.")))
     if shape:  # components of a shape the clusters do not have, or fewer than the groups
         what = ("one component more fits clearly better by BIC" if shape == "K" else
                 "a richer covariance type fits the same K clearly better")

@@ -36,7 +36,8 @@ def test_any_model_check_turns_ok_into_caution_and_problems_stay():
         assert not verdict.ok
         assert len(verdict.reasons()) == 2 and str(verdict).startswith("CAUTION\n  - sampling")
     worst = Verdict.from_parts(BAD, outliers="2 row(s) ...")
-    assert worst.status == "PROBLEMS" and worst.reasons()[1] == "outliers: 2 row(s) ..."
+    # the rows first where sampling failed (QA89 M5: they are the likelier cause)
+    assert worst.status == "PROBLEMS" and worst.reasons()[0].startswith("outliers: 2 row(s) ...")
     record = Verdict.from_parts(OK, _Check(["skewness"])).to_dict()
     assert record["status"] == "CAUTION" and record["model_check"] == {
         "misfits": ["skewness"], "not_judged": None,
@@ -158,3 +159,27 @@ def test_a_posteriors_bad_sizes_and_seeds_are_named(tiny_fit):
     with pytest.raises(ValueError, match="random_state must be"):
         gmm.sample(5, random_state=-1)
     assert gmm.sample(5, random_state=0)[0].shape == (5, 2)
+
+
+def test_outliers_come_before_the_samplers_advice_where_sampling_failed(capsys):
+    """QA89 M5: a 10x typo held by a labelled species' component failed the sampling checks;
+    the verdict blamed divergences and asked for 4,149 more draws, and the outlier hint came
+    after it. Where sampling failed and rows fit a noise component far better, the verdict's
+    reasons, the report's box and the console say the rows first."""
+    from bayesgmm.cli import _print_outliers_first
+    from bayesgmm.report import _verdict_box
+    from bayesgmm.verdict import OUTLIERS_FIRST
+
+    failed = Verdict.from_parts(BAD, outliers="1 row(s) (LI009) fit a uniform noise component")
+    reasons = failed.reasons()
+    assert reasons[0].startswith("outliers: 1 row(s) (LI009)") and OUTLIERS_FIRST in reasons[0]
+    assert reasons[1].startswith("sampling: ")
+    passed = Verdict.from_parts(OK, outliers="1 row(s) (LI009) fit a uniform noise component")
+    assert passed.reasons()[0].startswith("sampling: ")
+    assert OUTLIERS_FIRST not in " ".join(passed.reasons())
+    assert OUTLIERS_FIRST.split(":")[0] in _verdict_box(BAD, outliers=True, n_components=2)
+    assert OUTLIERS_FIRST.split(":")[0] not in _verdict_box(OK, outliers=True, n_components=2)
+    _print_outliers_first("1 row(s) (LI009) ...", BAD)
+    _print_outliers_first("", BAD)
+    _print_outliers_first("1 row(s) (LI009) ...", OK)
+    assert capsys.readouterr().out == f"  {OUTLIERS_FIRST}.\n"
