@@ -1727,6 +1727,7 @@ class _SpecObservations:
     def __init__(self, spec: Any) -> None:
         self.missing, self.dropna = spec.missing, False
         self.missing_option = '[data] missing = "{}"'  # what a message names it by
+        self.k_option = "n_components in the specification's [model]"  # (QA89: "-k")
         self.weights, self.labels = spec.weights, spec.labels
         self.noise, self.noise_volume = spec.noise, spec.noise_volume
         self.index = spec.index
@@ -1783,7 +1784,7 @@ def _read_observations(data: str, columns: list[str] | None, args: Any, n_compon
         raise ValueError(f"every row of {data} has a missing value, and dropping them leaves "
                          f"nothing to fit; {option} (the default) fits each row by the values "
                          "it has")
-    _check_k(n_components, frame.loc[left], data,
+    _check_k(n_components, frame.loc[left], data, getattr(args, "k_option", "-k"),
              selecting=getattr(args, "command", None) == "select",
              left_out=int((~left).sum()), drop=policy == "drop")
     observed: dict[str, Any] = {}

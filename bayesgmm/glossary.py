@@ -91,6 +91,18 @@ TERMS: tuple[tuple[str, str, str], ...] = (
     ("posterior predictive check", r"predictive check",
      "data simulated from the fitted model, compared with the observed data: where they "
      "differ, the model misses something."),
+    ("quartile skewness, octile kurtosis", r"quartile skewness|octile kurtosis",
+     "skewness and tail weight read from quantiles instead of moments (Bowley's and "
+     "Moors' measures), so that a few far rows do not decide them: how lopsided the middle "
+     "half of the values is, and how much of the spread lies in the tails."),
+    ("Bonferroni bound", r"Bonferroni",
+     "a stricter level for each of several tests run together (the overall level divided "
+     "by their number), so that one of many statistics falling outside its range by chance "
+     "is not read as a misfit."),
+    ("bandwidth (Silverman, Sheather-Jones)", r"Sheather|Silverman",
+     "how much a smoothed curve of the data (a kernel density) averages over neighbouring "
+     "values; Silverman's rule and the Sheather-Jones method are two standard ways to choose "
+     "it from the data, the latter keeping small modes that the former smooths away."),
     ("elpd, LOO", r"\belpd|\bLOO\b",
      "expected log predictive density by leave-one-out cross-validation (PSIS-LOO): how well "
      "a model predicts a row it was not fitted to; higher is better, and a difference "

@@ -168,6 +168,15 @@ def test_run_refuses_bad_data_before_sampling(data_dir, no_sampling, capsys):
         assert message in lines[0] and data in lines[0]
 
 
+def test_run_names_the_specs_key_for_a_k_larger_than_the_rows(data_dir, no_sampling, capsys):
+    """QA89 L7: a spec's n_components = 70 for 60 rows was told to "give -k at most 60"."""
+    spec = data_dir / "spec.toml"
+    spec.write_text('[data]\npath = "good.csv"\n[model]\nn_components = 5000\n')
+    rc, _, err = _run_main(["run", str(spec)], capsys)
+    assert rc == 2 and "give n_components in the specification's [model] at most" in err
+    assert "-k" not in err
+
+
 def test_existing_output_needs_force(data_dir, no_sampling, capsys):
     out = data_dir / "results" / "good_k2"  # the default output of `fit good.csv -k 2`
     out.mkdir(parents=True)

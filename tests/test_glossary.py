@@ -60,3 +60,13 @@ def test_a_component_number_is_an_order_under_ordered_means():
     ordered = terms_section(page, ordered_means=True)
     assert "is a name, not an order" not in ordered
     assert "component 0 has the smallest mean" in ordered
+
+
+def test_the_predictive_checks_terms_are_defined():
+    """QA89 L10: the predictive-check paragraph's quartile skewness and octile kurtosis, its
+    Bonferroni bound and its Sheather-Jones bandwidth were in no definition."""
+    page = ("<p>quartile skewness and octile kurtosis (Bowley's and Moors'); beyond the "
+            "Bonferroni bound; Silverman's rule averaged with the improved Sheather-Jones</p>")
+    assert _defined(terms_section(page)) == ["quartile skewness, octile kurtosis",
+                                             "Bonferroni bound",
+                                             "bandwidth (Silverman, Sheather-Jones)"]
