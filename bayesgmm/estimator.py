@@ -149,8 +149,11 @@ class BayesianGMM(EstimatorBase):
         checked = result.diagnostics()
         if not checked.ok:  # converged_ False warns, as GaussianMixture's does (QA90: a grid
             # search of failed posteriors said nothing)
-            warnings.warn(f"the posterior failed its checks, so converged_ is False: "
-                          f"{checked.verdict_with_advice(self.sampler_settings().adaptive)}",
+            failed = str(checked.verdict).split(" | ")[0]  # the failed checks, not all
+            causes = ", ".join(getattr(checked, "causes", None) or ())
+            warnings.warn(f"the posterior failed its checks, so converged_ is False ({failed}"
+                          + (f"; likely cause: {causes}" if causes else "") + "): "
+                          "print(estimator.diagnostics()) for every check and what to do",
                           ConvergenceWarning, skip_file_prefixes=IN_PACKAGE)
         return result
 

@@ -511,8 +511,8 @@ def test_a_posterior_that_fails_its_checks_warns_at_fit(monkeypatch):
     monkeypatch.setattr(estimator, "fit_bayes", lambda *args, **kwargs: result)
     for ok in (False, True):
         verdict = types.SimpleNamespace(
-            ok=ok, verdict_with_advice=lambda adaptive: "PROBLEMS: max R-hat 1.05 > 1.01; "
-                                                        f"draw more (adaptive={adaptive})")
+            ok=ok, causes=("slow mixing",),
+            verdict="PROBLEMS: max R-hat 1.05 > 1.01 | passed: 0 divergences <= 0")
         monkeypatch.setattr(type(result), "diagnostics", lambda self, *a, v=verdict, **k: v)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -521,5 +521,6 @@ def test_a_posterior_that_fails_its_checks_warns_at_fit(monkeypatch):
                 if issubclass(w.category, bayesgmm.ConvergenceWarning)]
         assert est.converged_ is ok
         assert said == ([] if ok else ["the posterior failed its checks, so converged_ is "
-                                       "False: PROBLEMS: max R-hat 1.05 > 1.01; draw more "
-                                       "(adaptive=False)"])
+                                       "False (PROBLEMS: max R-hat 1.05 > 1.01; likely cause: "
+                                       "slow mixing): print(estimator.diagnostics()) for every "
+                                       "check and what to do"])
