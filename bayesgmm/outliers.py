@@ -47,6 +47,7 @@ from ._validation import (
 )
 from .covariance import FAR_TAIL, nearest_distance2, points_needed
 from .em import BOTH_INITS, EMResult, collapsed_components, fit_em, n_parameters
+from .formatting import format_number
 from .observations import check_labels
 
 __all__ = ["MIN_DELTA_BIC", "NoiseEvidence", "noise_evidence"]
@@ -108,6 +109,10 @@ class NoiseEvidence:
         Columns of 2-3 values (flags, codes) left out of the comparison, which judged the
         fit's marginal over the other columns (:func:`measured_part`); :meth:`describe` says
         so.
+    far_values : tuple of (int, str, float, float, float)
+        For one to three ``rows``, each one's value far outside the other rows' in some
+        column: (row position, column, value, the others' smallest, largest), which
+        :meth:`describe` names as worth checking for a recording error; () otherwise.
     """
 
     rows: tuple[int, ...]
@@ -121,6 +126,7 @@ class NoiseEvidence:
     shared_value: str = ""
     grid_columns: tuple[str, ...] = ()
     left_out: tuple[str, ...] = ()
+    far_values: tuple[tuple[int, str, float, float, float], ...] = ()
 
     @property
     def delta_bic(self) -> float:
@@ -132,7 +138,16 @@ class NoiseEvidence:
         whether their shared value is a missing-value code."""
         text = (self._describe(row_names, option) + grid_caveat(self.grid_columns)
                 + left_out_caveat(self.left_out))
-        return f"{text}. {self.shared_value}" if self.shared_value else text
+        text = f"{text}. {self.shared_value}" if self.shared_value else text
+        if not self.far_values:
+            return text
+        # QA89: a 10x typo was named by its row only, and a log transform suggested
+        name = (lambda r: str(r)) if row_names is None else (lambda r: str(row_names[r]))
+        far = "; ".join(f"row {name(r)}'s {column!r} is {format_number(value)}, the other "
+                        f"rows' {format_number(low)} to {format_number(high)}"
+                        for r, column, value, low, high in self.far_values)
+        return (f"{text}. {far[0].upper()}{far[1:]}: a recording error (a slipped decimal "
+                "point, say) is worth checking before anything else")
 
     def _describe(self, row_names: Any, option: str) -> str:
         names = self.rows if row_names is None else [row_names[r] for r in self.rows]
@@ -234,6 +249,7 @@ def noise_evidence(em: EMResult, X: Any, *, sample_weight: Any = None, labels: A
         # optimum" from it
         return evidence if evidence is None else replace(
             evidence, shared_value=_shared_value(values, evidence.rows, fit.feature_names),
+            far_values=_far_values(values, evidence.rows, fit.feature_names),
             grid_columns=tuple(fit.feature_names[j] for j in grid_columns(values)),
             left_out=left_out, bic_fit=None if left_out else evidence.bic_fit)
 
@@ -301,6 +317,39 @@ def _shared_value(X: np.ndarray, rows: tuple[int, ...], names) -> str:
     return (f"{count} of them hold the same value, {value:g}, in {', '.join(where)}: if that "
             "is a code for a missing value, leave those cells empty (read as missing) "
             "instead")
+
+
+# A value this many robust sds (1.4826 MAD) from the other rows' median, beyond their range,
+# is far enough to name as a possible recording error.
+_FAR_VALUE_SDS = 10.0
+
+
+def _far_values(X: np.ndarray, rows: tuple[int, ...], names) -> tuple:
+    """For one to three far ``rows``: each one's column farthest from the other rows (in
+    robust sds), where it is beyond :data:`_FAR_VALUE_SDS` and outside their range."""
+    if not 1 <= len(rows) <= 3:
+        return ()
+    others = np.delete(X, list(rows), axis=0)
+    found = []
+    for r in rows:
+        best = None
+        for j, name in enumerate(names):
+            column = others[~np.isnan(others[:, j]), j]
+            value = X[r, j]
+            if np.isnan(value) or column.size < 3:
+                continue
+            median = float(np.median(column))
+            sd = 1.4826 * float(np.median(np.abs(column - median)))
+            if not sd > 0:
+                continue
+            far = abs(value - median) / sd
+            outside = value < column.min() or value > column.max()
+            if outside and far > _FAR_VALUE_SDS and (best is None or far > best[0]):
+                best = (far, (int(r), str(name), float(value), float(column.min()),
+                              float(column.max())))
+        if best is not None:
+            found.append(best[1])
+    return tuple(found)
 
 
 # The last evidence computed: (fit, data digest, options) -> (a weak reference to the fit, it).

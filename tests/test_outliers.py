@@ -568,3 +568,28 @@ def test_the_fits_own_bic_is_quoted_only_on_the_data_it_was_fitted_to(monkeypatc
                                       missing="marginalise", min_delta_bic=10.0)
     assert spread is not None and spread.bic_fit is None
     assert "poorer optimum" not in spread.describe()
+
+
+def test_a_far_value_is_named_with_its_column_as_a_possible_recording_error():
+    """QA89 L6: a 10x typo (mass 7,629 g among 741-1,211) was named by its row only, and a
+    log transform suggested; the hint names the column, the value and the other rows' range,
+    and asks for the recording to be checked first. Many far rows (scattered noise) are not
+    each a typo: nothing is added for them."""
+    import warnings
+
+    X = _typo()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        em = fit_em(X, 2, random_state=0)
+    evidence = noise_evidence(em, X)
+    assert evidence.rows == (37,)
+    (row, column, value, low, high), = evidence.far_values
+    assert (row, column, value) == (37, "x2", 112.0) and 10 < low < high < 20
+    names = np.array([f"b{i:03d}" for i in range(len(X))])
+    assert evidence.describe(names).endswith(
+        f"Row b037's 'x2' is 112, the other rows' {low:.2f} to {high:.2f}: a recording error "
+        "(a slipped decimal point, say) is worth checking before anything else")
+    from bayesgmm.outliers import _far_values
+
+    assert _far_values(X, (1, 2, 3, 37), ("x0", "x1", "x2")) == ()  # four rows: no typo hunt
+    assert _far_values(X, (5,), ("x0", "x1", "x2")) == ()  # an ordinary row: nothing far
