@@ -18,7 +18,7 @@ import inspect
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-__all__ = ["check_keywords", "keyword_hints", "unknown_keyword"]
+__all__ = ["check_keywords", "keyword_hints", "nearest_hint", "unknown_keyword"]
 
 
 # Other libraries' names for the parameters here, which no spelling makes close (review:
@@ -27,17 +27,32 @@ _SYNONYMS = {"seed": "random_state", "random_seed": "random_state", "rng": "rand
              "k": "n_components", "n_clusters": "n_components", "G": "n_components",
              "modelNames": "covariance_type", "weights": "sample_weight",
              "n_samples": "draws", "num_samples": "draws", "num_warmup": "tune",
-             "n_chains": "chains", "num_chains": "chains"}
+             "n_chains": "chains", "num_chains": "chains", "init_params": "init"}
+# scikit-learn's starting values, which are one mapping here (QA90: means_init= was answered
+# "did you mean 'n_init'?").
+_SKLEARN_STARTS = ("weights_init", "means_init", "precisions_init")
+_START_HINT = ("; scikit-learn's weights_init, means_init and precisions_init are one "
+               "init={'weights': w, 'means': m, 'covariances': c} here (covariances, not "
+               "precisions: np.linalg.inv of a full precision matrix)")
+
+
+def nearest_hint(given: str, taken: Iterable[str]) -> str:
+    """"; did you mean 'y'?" where one of ``taken`` is close to ``given`` (a plural, a
+    synonym's spelling, another library's name for it), what scikit-learn's start arguments
+    are here where ``init`` is taken; "" where none is."""
+    taken = [t for t in taken if not t.startswith("_")]
+    if given in _SKLEARN_STARTS and "init" in taken:
+        return _START_HINT
+    close = [_SYNONYMS[given]] if _SYNONYMS.get(given) in taken else \
+        difflib.get_close_matches(given, taken, n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
 
 
 def unknown_keyword(function: str, given: str, taken: Iterable[str]) -> str:
     """"f() got an unexpected keyword argument 'x'; did you mean 'y'?" (the hint where one
     of ``taken`` is close: a plural, a synonym's spelling, another library's name for it),
     else Python's own sentence with where to look."""
-    taken = [t for t in taken if not t.startswith("_")]
-    close = [_SYNONYMS[given]] if _SYNONYMS.get(given) in taken else \
-        difflib.get_close_matches(given, taken, n=1, cutoff=0.6)
-    hint = f"; did you mean {close[0]!r}?" if close else f"; see help({function})"
+    hint = nearest_hint(given, taken) or f"; see help({function})"
     return f"{function}() got an unexpected keyword argument {given!r}{hint}"
 
 
@@ -48,12 +63,14 @@ def keyword_hints(func: Callable) -> Callable:
     if any(p.kind is p.VAR_KEYWORD for p in parameters.values()):
         return func
     names = [n for n, p in parameters.items() if p.kind is not p.POSITIONAL_ONLY]
+    # a class's constructor is named by its class, as help() takes it
+    name = func.__qualname__.removesuffix(".__init__")
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         for given in kwargs:
             if given not in parameters:
-                raise TypeError(unknown_keyword(func.__name__, given, names))
+                raise TypeError(unknown_keyword(name, given, names))
         return func(*args, **kwargs)
 
     return wrapper
@@ -72,9 +89,6 @@ def check_keywords(given: Mapping[str, Any], function: Callable, what: str,
     unknown = sorted(set(given) - taken)
     if not unknown:
         return
-    names = sorted({*own, *taken})
-    close = [_SYNONYMS[unknown[0]]] if _SYNONYMS.get(unknown[0]) in names else \
-        difflib.get_close_matches(unknown[0], names, n=1, cutoff=0.6)
     raise ValueError(f"{what} takes no argument(s) {', '.join(map(repr, unknown))}: see "
                      f"help({function.__module__.split('.')[0]}.{function.__name__})"
-                     + (f"; did you mean {close[0]!r}?" if close else ""))
+                     + nearest_hint(unknown[0], sorted({*own, *taken})))

@@ -27,7 +27,7 @@ import scipy.linalg
 from scipy.cluster.vq import kmeans2
 
 from . import column_support, covariance, kernels
-from ._keywords import keyword_hints
+from ._keywords import keyword_hints, nearest_hint
 from ._validation import (
     MIN_RELATIVE_SPREAD,
     MIN_SPREAD,
@@ -1945,9 +1945,9 @@ def _check_init(init, K, D, covariance_type, n_init, names=None) -> list:
     data's features, to which a start given with its own (a DataFrame's columns, an
     EMResult's features) is matched by name."""
     if isinstance(init, str):
-        if init not in INITS:
+        if init not in INITS:  # "k-means++", scikit-learn's spelling, gets ours (QA90)
             raise ValueError(f"init must be one of {INITS}, a list of them, a mapping or "
-                             f"an EMResult; got {init!r}")
+                             f"an EMResult; got {init!r}" + nearest_hint(init, INITS))
         return [None] * int(n_init)
     if isinstance(init, tuple) and init and all(isinstance(i, str) for i in init):
         bad = [i for i in init if i not in INITS]

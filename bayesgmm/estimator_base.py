@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from . import kernels
+from ._keywords import keyword_hints, nearest_hint
 from ._validation import (
     aligned_to_rows,
     check_bool,
@@ -53,6 +54,13 @@ class EstimatorBase:
     noise_volume: float | None
     random_state: Any
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # A constructor keyword it does not take is refused with the nearest it does, or what
+        # scikit-learn's start arguments are here (QA90: init_params=, means_init=).
+        super().__init_subclass__(**kwargs)
+        if "__init__" in vars(cls):
+            cls.__init__ = keyword_hints(cls.__init__)
+
     # -- parameters ---------------------------------------------------------------------------
     def _store_params(self, given: dict[str, Any]) -> None:
         """``__init__``'s arguments (its ``locals()``), stored as given and validated in
@@ -82,8 +90,8 @@ class EstimatorBase:
         for key, value in params.items():
             name, _, sub = key.partition("__")
             if name not in valid:
-                raise ValueError(f"invalid parameter {name!r} for {type(self).__name__}; "
-                                 f"valid parameters: {valid}")
+                raise ValueError(f"invalid parameter {name!r} for {type(self).__name__}"
+                                 + (nearest_hint(name, valid) or f"; valid parameters: {valid}"))
             if sub:  # nested parameters: only of objects that take them (Priors do not)
                 inner = getattr(self, name)
                 if not hasattr(inner, "set_params"):

@@ -61,3 +61,46 @@ def test_the_wrapped_functions_keep_their_signatures_and_behaviour():
     assert keyword_hints(lambda **kw: kw)(x=1) == {"x": 1}  # open-ended: as it is
     assert "did you mean" not in unknown_keyword("f", "zzz", ["alpha"])
     assert inspect.signature(bayesgmm.fit_em).parameters["covariance_type"].default == "full"
+
+
+_START = ("scikit-learn's weights_init, means_init and precisions_init are one "
+          "init={'weights': w, 'means': m, 'covariances': c} here (covariances, not precisions: "
+          "np.linalg.inv of a full precision matrix)")
+
+
+@pytest.mark.parametrize(("call", "error", "message"), [
+    (lambda X: bayesgmm.fit_em(X, 2, means_init=X[:2]), TypeError,
+     f"fit_em() got an unexpected keyword argument 'means_init'; {_START}"),
+    (lambda X: bayesgmm.EMGaussianMixture(2, precisions_init=None), TypeError,
+     f"EMGaussianMixture() got an unexpected keyword argument 'precisions_init'; {_START}"),
+    (lambda X: bayesgmm.EMGaussianMixture(2, init_params="kmeans"), TypeError,
+     "EMGaussianMixture() got an unexpected keyword argument 'init_params'; did you mean "
+     "'init'?"),
+    (lambda X: bayesgmm.BayesianGMM(2, draw=10), TypeError,
+     "BayesianGMM() got an unexpected keyword argument 'draw'; did you mean 'draws'?"),
+    (lambda X: bayesgmm.EMGaussianMixture(2).set_params(init_params="kmeans"), ValueError,
+     "invalid parameter 'init_params' for EMGaussianMixture; did you mean 'init'?"),
+    (lambda X: bayesgmm.fit_em(X, 2, init="k-means++"), ValueError,
+     "init must be one of ('kmeans++', 'kmeans', 'random', 'random_from_data'), a list of "
+     "them, a mapping or an EMResult; got 'k-means++'; did you mean 'kmeans++'?"),
+])
+def test_scikit_learns_names_are_answered_with_ours(call, error, message):
+    """QA90 L5: EMGaussianMixture(init_params=...) and (means_init=...) were Python's bare
+    TypeError, fit_em(means_init=...) was asked "did you mean 'n_init'?", and init="k-means++"
+    (scikit-learn's spelling) was refused without ours."""
+    X = np.random.default_rng(0).normal(size=(30, 2))
+    with pytest.raises(error) as info:
+        call(X)
+    assert str(info.value) == message
+
+
+def test_the_estimators_keep_their_signatures_and_parameters():
+    """The constructors' keyword check leaves scikit-learn's contract as it was: the
+    signature, get_params and clone's round trip."""
+    for cls in (bayesgmm.EMGaussianMixture, bayesgmm.BayesianGMM):
+        wrapped = inspect.signature(cls.__init__)
+        assert wrapped == inspect.signature(cls.__init__.__wrapped__)
+        est = cls(3, random_state=1)
+        params = est.get_params()
+        assert params["n_components"] == 3 and params["random_state"] == 1
+        assert type(est)(**params).get_params() == params

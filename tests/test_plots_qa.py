@@ -689,3 +689,49 @@ def test_classification_ellipses_stand_out_over_points_of_their_own_colour():
         halo = line.get_path_effects()[0]
         assert halo._gc["foreground"] == "white" and line.get_zorder() > max(
             c.get_zorder() for c in points)
+
+
+def _dots(ax):
+    """The offsets and areas of a panel's grey data dots (its first scatter)."""
+    from matplotlib.collections import PathCollection
+
+    dots = [c for c in ax.collections if isinstance(c, PathCollection)][0]
+    return dots.get_offsets(), np.broadcast_to(dots.get_sizes(), (len(dots.get_offsets()),))
+
+
+@pytest.mark.parametrize("figure", ["data", "overlay", "density"])
+def test_rows_at_one_place_are_one_dot_of_their_summed_area(figure):
+    """QA89: data recorded to 0.5 mm put 80 rows at 42 places, drawn one on another with
+    nothing to show it. Rows at one place are one dot whose area is their count times a lone
+    row's, and the title says so; where no two rows coincide, nothing is merged or said."""
+    from bayesgmm.plots.fit import STACKED_LINE
+
+    rng = np.random.default_rng(3)
+    exact = np.r_[rng.normal([10, 9], 0.8, (40, 2)), rng.normal([13, 12], 0.8, (40, 2))]
+    for X, rounded in ((np.round(exact * 2) / 2, True), (exact, False)):
+        em = fit_em(X, 2, random_state=0)
+        fig = (plots.plot_data(X) if figure == "data" else
+               getattr(plots, f"plot_{figure}")(em, X))
+        ax = fig.axes[0]
+        offsets, areas = _dots(ax)
+        places, counts = np.unique(X, axis=0, return_counts=True)
+        assert len(offsets) == len(places)
+        drawn = np.array([areas[(offsets == place).all(axis=1)][0] for place in places])
+        lone = drawn[counts == 1]
+        assert lone.size and np.ptp(lone) == 0  # every lone row drawn alike
+        np.testing.assert_allclose(drawn, counts * lone[0], rtol=1e-12)
+        assert (STACKED_LINE in ax.get_title().replace("\n", " ")) is rounded
+        _close(fig)
+
+
+def test_data_dots_grow_as_the_rows_get_fewer():
+    """QA89: 25 rows drew 2-px dots. Below a thousand points the dots grow (up to four times
+    their area); from a thousand on they keep the size they had."""
+    rng = np.random.default_rng(0)
+    area = {}
+    for n in (25, 250, 1000, 1500):
+        fig = plots.plot_data(rng.normal(size=(n, 2)))
+        area[n] = _dots(fig.axes[0])[1][0]
+        _close(fig)
+    assert area[25] == pytest.approx(4 * area[1000])
+    assert area[25] > area[250] > area[1000] == area[1500]

@@ -122,13 +122,11 @@ def plot_data(X: Any, feature_names: tuple[str, ...] | None = None,
                              "feature(s)")
         names = tuple(str(name) for name in feature_names)
     drawn = _drawing_order(X.shape[0])  # at most SCATTER_POINTS, said in the title
-    size, alpha = _crowding(drawn.size)
     shown = _shown_line(drawn.size, X.shape[0])
-    areas = (5 if D > 2 else 10) * size * _weight_sizes(g, drawn)
+    stacked = []
 
     def pair(a, i, j):  # axes around the bulk of all the data (_limits), far points noted
-        a.scatter(X[drawn, j], X[drawn, i], s=areas, color=_DATA_COLOR,
-                  alpha=alpha, edgecolors="none")
+        stacked.append(_data_dots(a, X[:, j], X[:, i], drawn, 5 if D > 2 else 10, g))
         a.set(xlim=_limits(X[:, j]), ylim=_limits(X[:, i]))
         _note_outside(a, X[:, j], X[:, i])
 
@@ -147,7 +145,8 @@ def plot_data(X: Any, feature_names: tuple[str, ...] | None = None,
         fig = _pair_grid(X, names, ax, pair, diag, features)
         left = _features_line(names, features, "the first" if fit is None else
                               _pair_choice(fit).replace("the most", "the fit's most"))
-        fig.suptitle(heading + "".join(f"\n{line}" for line in (shown, left) if line))
+        fig.suptitle(heading + "".join(f"\n{line}" for line in
+                                       (_with_stacked(shown, stacked), left) if line))
         return fig
     fig, ax = _new_axes(ax)
     if D == 1:  # a histogram: every point counts
@@ -158,6 +157,7 @@ def plot_data(X: Any, feature_names: tuple[str, ...] | None = None,
     else:
         pair(ax, 1, 0)
         ax.set(xlabel=names[0], ylabel=names[1])
+        shown = _with_stacked(shown, stacked)
     ax.set_title(heading + (f"\n{shown}" if shown else ""))
     return fig
 
@@ -175,6 +175,49 @@ def _crowding(n: int) -> tuple[float, float]:
         return 1.0, 1.0
     factor = max(float(np.sqrt(_CROWD / n)), 0.3)
     return factor, factor
+
+
+# Below this many points the grey data dots grow, up to four times their area at 62 points
+# and fewer (QA89: 25 rows in a pair plot were 2-px dots).
+_SPARSE = 1000
+# A dot standing for several rows at one place grows with their count up to this many times
+# a lone row's area, so that it cannot cover its panel.
+_MAX_STACK_AREA = 25.0
+# What a figure's title says when some of its dots stand for several rows.
+STACKED_LINE = "a larger dot: rows at one place (area by count)"
+
+
+def _data_dots(ax: Axes, x: np.ndarray, y: np.ndarray, drawn: np.ndarray, area: float,
+               weights: np.ndarray | None = None, **style: Any) -> bool:
+    """The grey data dots of rows ``drawn`` of (``x``, ``y``), of marker ``area`` (scaled by
+    :func:`_crowding`, and grown below ``_SPARSE`` points), each in proportion to its row's
+    frequency weight (:func:`_weight_sizes`). Rows at one place (rounded data: QA89's 25 rows
+    stood at 23 places, 80 at 42) are one dot whose area sums theirs, up to
+    ``_MAX_STACK_AREA`` lone ones; faded crowds (beyond ``_CROWD`` points) show stacking by
+    their opacity instead. Returns whether a dot stands for several rows (the caller's title
+    then says so: :data:`STACKED_LINE`)."""
+    size, alpha = _crowding(drawn.size)
+    if drawn.size < _SPARSE:
+        size = min(float(np.sqrt(_SPARSE / max(drawn.size, 1))), 4.0)
+    areas = np.broadcast_to(area * size * _weight_sizes(weights, drawn), drawn.shape)
+    xs, ys, stacked = x[drawn], y[drawn], False
+    placed = np.isfinite(xs) & np.isfinite(ys)
+    if alpha == 1.0 and placed.any():
+        places, where = np.unique(np.column_stack([xs[placed], ys[placed]]), axis=0,
+                                  return_inverse=True)
+        stacked = len(places) < np.count_nonzero(placed)
+        if stacked:
+            summed = np.bincount(where.ravel(), weights=areas[placed], minlength=len(places))
+            xs, ys = places[:, 0], places[:, 1]
+            areas = np.minimum(summed, _MAX_STACK_AREA * area * size)
+    ax.scatter(xs, ys, s=areas, color=_DATA_COLOR, alpha=alpha, edgecolors="none", **style)
+    return bool(stacked)
+
+
+def _with_stacked(shown: str, stacked: list[bool]) -> str:
+    """A title's line of what it draws, with :data:`STACKED_LINE` when a panel's dot stands
+    for several rows (``stacked``: one flag a panel, from :func:`_data_dots`)."""
+    return "; ".join(line for line in (shown, STACKED_LINE if any(stacked) else "") if line)
 
 
 def _features_line(names, shown: list[int], which: str) -> str:
@@ -442,10 +485,12 @@ def plot_overlay(result: Any, X: Any = None, ax: Axes | None = None, *, n_draws:
     titles = _component_names(result, em.n_components)
     keep = _claimed(_membership(result, X), em.n_components) if em.noise else None
 
+    stacked = []
+
     def pair(a, i, j):  # row feature i on the y axis, column feature j on the x axis
-        _overlay_2d(a, X[:, [j, i]], em.means[:, [j, i]], em_cov[:, [j, i]][:, :, [j, i]],
-                    m[:, :, [j, i]], cov[:, :, [j, i]][:, :, :, [j, i]], titles, keep,
-                    em.weights, g)
+        stacked.append(_overlay_2d(
+            a, X[:, [j, i]], em.means[:, [j, i]], em_cov[:, [j, i]][:, :, [j, i]],
+            m[:, :, [j, i]], cov[:, :, [j, i]][:, :, :, [j, i]], titles, keep, em.weights, g))
 
     def diag(a, i):
         _overlay_1d(a, X[:, i], em.weights, em.means[:, i], em_cov[:, i, i],
@@ -462,7 +507,8 @@ def plot_overlay(result: Any, X: Any = None, ax: Axes | None = None, *, n_draws:
         features = _pair_features(result)
         fig = _pair_grid(X, names, ax, pair, diag, features)
         left = _features_line(names, features, _pair_choice(result))
-        fig.suptitle(title + "".join(f"\n{line}" for line in (shown, left) if line))
+        fig.suptitle(title + "".join(f"\n{line}" for line in
+                                     (_with_stacked(shown, stacked), left) if line))
         mixture = [Line2D([], [], color=_MIXTURE_COLOR, lw=1.5,
                           label="posterior mixture density (diagonal)"),
                    Patch(color=_MIXTURE_COLOR, alpha=0.25, label=f"its {INTERVAL:.0%} band")]
@@ -480,6 +526,7 @@ def plot_overlay(result: Any, X: Any = None, ax: Axes | None = None, *, n_draws:
         _density_ticks(ax)
     else:
         pair(ax, 1, 0)
+        shown = _with_stacked(shown, stacked)
         ax.set(xlabel=names[0], ylabel=names[1], title=title + (f"\n{shown}" if shown else ""))
     legend = ax.legend(loc="best", fontsize="small")
     if D == 2:  # the draws' lines are faint on purpose; their legend entries must not be
@@ -507,15 +554,14 @@ def _ellipse(mean: np.ndarray, cov: np.ndarray, n: int = 80) -> np.ndarray:
 
 
 def _overlay_2d(ax, X, em_means, em_covs, draw_means, draw_covs, titles, keep=None,
-                em_weights=None, row_weights=None) -> None:
+                em_weights=None, row_weights=None) -> bool:
     """The 2-D overlay in ``ax``: the data, each draw's and EM's ellipses, and limits that
     hold them (:func:`_axis_limits`, whole for components of ``em_weights`` that are not
     negligible); ``keep`` as in :func:`_claimed`; ``row_weights``: frequency weights (a
-    marker's area grows with its row's)."""
+    marker's area grows with its row's). Returns whether a dot stands for several rows
+    (:func:`_data_dots`)."""
     drawn = _drawing_order(X.shape[0])  # at most SCATTER_POINTS: the title says so
-    size, alpha = _crowding(drawn.size)
-    ax.scatter(X[drawn, 0], X[drawn, 1], s=8 * size * _weight_sizes(row_weights, drawn),
-               color=_DATA_COLOR, alpha=alpha, edgecolors="none", zorder=1)
+    stacked = _data_dots(ax, X[:, 0], X[:, 1], drawn, 8, row_weights, zorder=1)
     S = draw_means.shape[0]
     K = em_means.shape[0]
     for k in range(K):
@@ -534,6 +580,7 @@ def _overlay_2d(ax, X, em_means, em_covs, draw_means, draw_covs, titles, keep=No
            ylim=_axis_limits(X[:, 1], keep, em_weights, em_means[:, 1], em_covs[:, 1, 1],
                              draw_means[..., 1], draw_covs[..., 1, 1]))
     _note_outside(ax, X[:, 0], X[:, 1], keep, centres=em_means[:, :2], names=titles[:K])
+    return stacked
 
 
 def _ellipse_limits(limits: tuple[float, float], em_means: np.ndarray,
@@ -838,7 +885,8 @@ _CONTOUR_QUANTILES = (0.05, 0.10, 0.25, 0.50, 0.75)
 
 
 def _contours(ax, X2, w, m, c, n_grid: int | None = None, keep: np.ndarray | None = None,
-              weights: np.ndarray | None = None) -> tuple[list, list[str]]:
+              weights: np.ndarray | None = None,
+              stacked: list[bool] | None = None) -> tuple[list, list[str]]:
     """Density contours of a 2-D mixture over the data: the levels enclose about 25, 50, 75,
     90 and 95% of the data points (quantiles of the density at the points); with ``keep``
     (:func:`_claimed`), of the points the Gaussians claim, and the grid and the axes around
@@ -850,7 +898,8 @@ def _contours(ax, X2, w, m, c, n_grid: int | None = None, keep: np.ndarray | Non
     Returns the key of the levels drawn: (line handles, labels such as "95% of the points"),
     outermost first, for a legend (the colours alone did not say which line is which level). With
     frequency ``weights`` the levels enclose those shares of the weighted points, and a
-    marker's area grows with its row's weight."""
+    marker's area grows with its row's weight. ``stacked``: a list to append to whether a dot
+    stands for several rows (:func:`_data_dots`)."""
     # the bulk of the data, widened to hold a compact small group beyond it (QA: a 2%
     # cluster 10 sds away counted "beyond the axes" here, drawn in the classification)
     xlim, ylim = (_group_limits(X2[:, d], keep, np.mean(w, axis=0), np.mean(m, axis=0)[:, d],
@@ -890,9 +939,9 @@ def _contours(ax, X2, w, m, c, n_grid: int | None = None, keep: np.ndarray | Non
     levels, first = np.unique(quantiles, return_index=True)
     enclosed = [f"{1 - _CONTOUR_QUANTILES[i]:.0%} {of}" for i in first]
     key: tuple[list, list[str]] = ([], [])
-    size, alpha = _crowding(len(drawn))
-    ax.scatter(X2[drawn, 0], X2[drawn, 1], s=6 * size * _weight_sizes(weights, drawn),
-               color=_DATA_COLOR, alpha=alpha, edgecolors="none", zorder=1)
+    several = _data_dots(ax, X2[:, 0], X2[:, 1], drawn, 6, weights, zorder=1)
+    if stacked is not None:
+        stacked.append(several)
     if len(levels) > 1:
         # a line style per level too: the outer levels' viridis purples were one colour in
         # print and to colour-blind readers (accessibility QA); outermost dotted
@@ -968,11 +1017,12 @@ def plot_density(result: Any, X: Any = None, ax: Axes | None = None, *, n_draws:
     shown = _with_weights_line(shown, result, g, len(X), D)
 
     key: list = []  # the contour levels' key, as the last pair drew them
+    stacked: list[bool] = []
 
     def pair(a, i, j):
         idx = [j, i]
         key[:] = [_contours(a, X[:, idx], w, m[:, :, idx], c[:, :, idx][:, :, :, idx],
-                            keep=keep, weights=g)]
+                            keep=keep, weights=g, stacked=stacked)]
 
     def diag(a, i, legend=False):
         # the axis as the 2-D panels' (a compact small group beyond the bulk held whole)
@@ -1007,6 +1057,7 @@ def plot_density(result: Any, X: Any = None, ax: Axes | None = None, *, n_draws:
         # Two lines: on one, a 3-feature grid clipped both ends of the title. A grid of more
         # than MAX_PAIR_FEATURES features is wide enough for the first two on one line.
         left = _features_line(names, features, _pair_choice(result))
+        shown = _with_stacked(shown, stacked)
         fig.suptitle((f"{what}; contours enclose about 25/50/75/90/95% of the {points}\n{left}"
                       if left else
                       f"{what};\ncontours enclose about 25/50/75/90/95% of the {points}")
@@ -1023,6 +1074,7 @@ def plot_density(result: Any, X: Any = None, ax: Axes | None = None, *, n_draws:
         _density_ticks(ax)
     else:
         pair(ax, 1, 0)
+        shown = _with_stacked(shown, stacked)
         ax.set(xlabel=names[0], ylabel=names[1],
                title=f"{what}\ncontours enclose about 25/50/75/90/95% of the {points}"
                      + (f"\n{shown}" if shown else ""))
