@@ -50,6 +50,8 @@ _LAZY = {
     "Observations": "observations",
     "encode_labels": "observations",
     "prepare_observations": "observations",
+    "dequantise": "rounding",
+    "rounding_steps": "rounding",
     "ConjugatePrior": "priors",
     "Priors": "priors",
     "BayesResult": "posterior",
@@ -83,6 +85,7 @@ if TYPE_CHECKING:  # type checkers see the lazily loaded names (packager QA: all
     from .persistence import load, save
     from .posterior import BayesResult, MembershipProbabilities
     from .priors import ConjugatePrior, Priors
+    from .rounding import dequantise, rounding_steps
     from .sampling import fit_bayes
     from .selection import compare, fit_sparse, select_bayes, select_em
     from .verdict import Verdict, overall_verdict
@@ -110,6 +113,7 @@ _SUBMODULES = {
     "priors": "priors",
     "progress": "progress",
     "report": "report",
+    "rounding": "rounding",
     "sampling": "sampling",
     "shape_evidence": "shape_evidence",
     "verdict": "verdict",
@@ -154,6 +158,7 @@ __all__ = [
     "SufficientStatistics",
     "Verdict",
     "compare",
+    "dequantise",
     "encode_labels",
     "estep",
     "fit_bayes",
@@ -167,6 +172,7 @@ __all__ = [
     "n_parameters",
     "overall_verdict",
     "prepare_observations",
+    "rounding_steps",
     "save",
     "select_bayes",
     "select_em",

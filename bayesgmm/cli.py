@@ -560,6 +560,24 @@ def _observation_flags(parser: argparse.ArgumentParser, which: str = "") -> None
                         help="with --noise: the volume of the noise density's region instead "
                              "of the bounding box's (in data units, product over the "
                              f"features){which}")
+    parser.add_argument("--dequantise", type=_dequantise_steps, metavar="STEPS",
+                        help="undo the rounding of measured values before fitting: add "
+                             "uniform noise within half a step to each value (seeded by "
+                             "--seed; the output says so). STEPS: auto (every column whose "
+                             "values lie on a grid with ties), COLUMN=STEP pairs "
+                             "(length=0.5,width=0.1), or one step for every column. For data "
+                             "recorded to a unit (0.5 mm, whole minutes), where a component "
+                             f"can collapse onto tied values{which}")
+
+
+def _dequantise_steps(text: str) -> Any:
+    """--dequantise: auto, a step, or COLUMN=STEP pairs (:func:`bayesgmm.rounding.parse_steps`)."""
+    from .rounding import parse_steps
+
+    try:
+        return parse_steps(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("--dequantise: ")) from None
 
 
 def _sampling_flags(parser: argparse.ArgumentParser, which: str = "",
@@ -820,10 +838,10 @@ def _cmd_fit(args: argparse.Namespace) -> int:
                    writes="BayesResult", by="bayesgmm fit", other="--out")
     _check_index_name(args.index)
     notes: list[str] = []  # printed once the data have passed every check
-    frame, observed, names = _read_observations(args.data, columns, args, args.n_components,
-                                                notes=notes)
-    _check_columns(frame, args.covariance, "--columns")
     seed = seed if seed is not None else draw_seed()  # printed, so repeatable
+    frame, observed, names = _read_observations(args.data, columns, args, args.n_components,
+                                                seed=seed, notes=notes)
+    _check_columns(frame, args.covariance, "--columns")
     print(f"{_data_header(args.data, frame)}"
           f"{_named_by(args.index)}; K={args.n_components}, "
           f"{covariance_words(args.covariance, frame.shape[1])}; seed {seed}")
@@ -937,10 +955,10 @@ def _cmd_em(args: argparse.Namespace) -> int:
                        writes="EMResult", by="bayesgmm em", other="--out")
         _check_index_name(args.index)
     notes: list[str] = []  # printed once the data have passed every check
-    frame, observed, names = _read_observations(args.data, columns, args, args.n_components,
-                                                notes=notes)
-    _check_columns(frame, args.covariance, "--columns")
     seed = args.seed if args.seed is not None else draw_seed()
+    frame, observed, names = _read_observations(args.data, columns, args, args.n_components,
+                                                seed=seed, notes=notes)
+    _check_columns(frame, args.covariance, "--columns")
     print(f"{_data_header(args.data, frame)}"
           f"{_named_by(args.index)}; K={args.n_components}, "
           f"{covariance_words(args.covariance, frame.shape[1])}; {args.n_init} EM restarts "
@@ -1108,15 +1126,16 @@ def _cmd_run(args: argparse.Namespace) -> int:
                    writes="BayesResult", by="bayesgmm run", other="[output] directory")
     _check_index_name(spec.index, "[data] index")
     notes: list[str] = []  # printed once the data have passed every check
+    # drawn here when the spec has none, and printed: the run can be repeated with it
+    seed = spec.seed if spec.seed is not None else draw_seed()
     frame, observed, names = _read_observations(
-        spec.data_path, spec.columns, _SpecObservations(spec), spec.n_components, notes=notes)
+        spec.data_path, spec.columns, _SpecObservations(spec), spec.n_components, seed=seed,
+        notes=notes)
     _check_columns(frame, spec.covariance_type, "[data] columns")
     if spec.ordered_means and frame.shape[1] != 1:  # before PyMC loads (QA: named "X")
         raise ValueError(f"[model] ordered_means = true is for 1-D data only; "
                          f"{spec.raw['data']['path']} has {frame.shape[1]} columns: set "
                          "ordered_means = false, or name one column in [data] columns")
-    # drawn here when the spec has none, and printed: the run can be repeated with it
-    seed = spec.seed if spec.seed is not None else draw_seed()
     print(f"{spec.path.name}: {spec.data_path}: {len(frame)} rows x {frame.shape[1]} column(s) "
           f"{list(frame.columns)}{_named_by(spec.index)}; K={spec.n_components}, "
           f"{covariance_words(spec.covariance_type, frame.shape[1])}; seed {seed}; output: "
@@ -1247,8 +1266,10 @@ def _cmd_select(args: argparse.Namespace) -> int:
     check_writable(out, overwrite=args.force, protect=_inputs(args.data),
                    writes="SelectionReport", by="bayesgmm select", other="--out")
     notes: list[str] = []  # printed once the data have passed every check
+    seed = args.seed if args.seed is not None else draw_seed()
     frame, observed, names = _read_observations(args.data, _columns(args.columns), args,
-                                                max(r[-1] for r in ranges), notes=notes)
+                                                max(r[-1] for r in ranges), seed=seed,
+                                                notes=notes)
     if names and min(r[0] for r in ranges) < len(names):
         raise ValueError(f"--labels {args.labels!r} names {len(names)} components "
                          f"({', '.join(names)}): every K in -k must be at least {len(names)}")
@@ -1265,7 +1286,6 @@ def _cmd_select(args: argparse.Namespace) -> int:
         _check_k(args.sparse, frame, args.data, "--sparse", selecting=True)
     _check_columns(frame, "full" if {"full", "tied"} & set(covariance_types) else "diag",
                    "--columns", select=True)
-    seed = args.seed if args.seed is not None else draw_seed()
     _use_agg()
     from .report import SELECTION_REPORT_NAME, k_plus_table, write_selection_report
     from .selection.sweep import one_feature_types
@@ -1731,6 +1751,8 @@ class _SpecObservations:
         self.weights, self.labels = spec.weights, spec.labels
         self.noise, self.noise_volume = spec.noise, spec.noise_volume
         self.index = spec.index
+        self.dequantise = spec.dequantise
+        self.dequantise_option = "[data] dequantise"
 
 
 def _missing_policy(args: Any) -> str:
@@ -1758,11 +1780,12 @@ def _checked_observation_flags(args: Any) -> str:
 
 
 def _read_observations(data: str, columns: list[str] | None, args: Any, n_components: int,
-                       *, notes: list[str] | None = None
+                       *, seed: int | None = None, notes: list[str] | None = None
                        ) -> tuple[pd.DataFrame, dict[str, Any], tuple[str, ...]]:
     """Read the data file with its index, weights and labels columns, check them, say what is
     used (printed, or appended to ``notes`` for the caller to print once its own checks of the
-    data have passed: an input error is then the only output).
+    data have passed: an input error is then the only output). ``--dequantise`` adds its
+    noise with the run's ``seed``.
 
     Returns the feature frame (indexed by the ``--index`` column's IDs when given; NaN =
     missing unless refused; under "drop" the rows with missing values are still there: the fit
@@ -1777,6 +1800,8 @@ def _read_observations(data: str, columns: list[str] | None, args: Any, n_compon
                       weights=args.weights, labels=args.labels,
                       index=getattr(args, "index", None))
     frame = table.features
+    if getattr(args, "dequantise", None) is not None:
+        frame = _dequantised(frame, args, seed, say)
     missing = frame.isna().to_numpy()
     left = ~missing.any(axis=1) if policy == "drop" else ~missing.all(axis=1)
     if not left.any():  # (QA: no fix was named where marginalising would fit them)
@@ -1837,6 +1862,21 @@ def _read_observations(data: str, columns: list[str] | None, args: Any, n_compon
             + (f"a region of volume {args.noise_volume:g}" if args.noise_volume is not None
                else "the data's bounding box"))
     return frame, observed, names
+
+
+def _dequantised(frame: pd.DataFrame, args: Any, seed: int | None, say: Any) -> pd.DataFrame:
+    """The features with --dequantise's noise added (its record on the frame, which the fit
+    keeps), said in a status line."""
+    from .observation_record import dequantised_phrase
+    from .rounding import dequantise, recorded
+
+    option = getattr(args, "dequantise_option", "--dequantise")
+    try:
+        frame = dequantise(frame, args.dequantise, random_state=seed)
+    except ValueError as exc:
+        raise ValueError(f"{option}: {exc}") from None
+    say(dequantised_phrase(recorded(frame)))
+    return frame
 
 
 def _observation_settings(args: Any, names: tuple[str, ...], *,

@@ -37,7 +37,8 @@ Sampler statistics are read under both samplers' names: PyMC's ``pm.sample`` wri
 ``diverging``, ``depth``, ``maxdepth_reached``, ``energy`` and ``logp``.
 
 Where it sits: the posterior layer; imports :mod:`bayesgmm.relabel` (and the covariance
-vocabulary, and :mod:`bayesgmm.settings` for the thresholds' defaults); imported by the result
+vocabulary, :mod:`bayesgmm.settings` for the thresholds' defaults and
+:mod:`bayesgmm.rounding` for what a rounded column is); imported by the result
 object, the fit, sparse mixtures, the plots and the report.
 """
 
@@ -69,6 +70,7 @@ from bayesgmm.covariance import (
 )
 from bayesgmm.formatting import format_count, format_number, per_chain
 from bayesgmm.relabel import SAMPLE_DIMS, LabelSwitchingReport
+from bayesgmm.rounding import MIN_ROUNDED_VALUES, rounding_step
 from bayesgmm.settings import DiagnosticThresholds
 
 # the thresholds' defaults, stated once (in settings)
@@ -1931,8 +1933,9 @@ def _component_spreads(post, K: int, D: int) -> np.ndarray | None:
 _COLLAPSED_RATIO = COLLAPSED_SD_RATIO  # EM's degenerate fits use the same rule
 # Draws per chain the collapse check reads (evenly spaced): medians need few.
 _COLLAPSE_DRAWS = 500
-# A column with at most this many distinct values is named as such in the advice.
-_FEW_VALUES = 10
+# A column with at most this many distinct values is named as such in the advice (more, on a
+# grid, is a rounded measurement: the same count as :func:`bayesgmm.rounding.rounding_step`'s).
+_FEW_VALUES = MIN_ROUNDED_VALUES
 
 
 def collapsed_evidence(post, observed=None, scale=None) -> str:
@@ -2014,11 +2017,8 @@ def _collapse_remedy(data, names, features) -> str:
     separately; review: a zero-inflated column was "rounded" to 0.0001."""
     coded, rounded = [], {}
     for f in features:
-        column = None if data is None else data[:, names.index(f)]
-        values = None if column is None else np.unique(column[np.isfinite(column)])
-        gaps = None if values is None or len(values) <= _FEW_VALUES else np.diff(values)
-        step = None if gaps is None else float(gaps.min())
-        if step is not None and np.allclose(gaps / step, np.round(gaps / step), atol=1e-6):
+        step = None if data is None else rounding_step(data[:, names.index(f)])
+        if step is not None:
             rounded[f] = step
         else:
             coded.append(f)
@@ -2035,6 +2035,11 @@ def _collapse_remedy(data, names, features) -> str:
                     f"{step:.3g}): undo the rounding by adding uniform noise between "
                     f"-{step / 2:.3g} and +{step / 2:.3g} to its values (jitter), which a "
                     "continuous mixture can describe")
+    if rounded:  # the cure, by name (QA89: every user had to write the jitter by hand)
+        pairs = ",".join(f"{f}={step:g}" for f, step in rounded.items())
+        steps = ", ".join(f"{f!r}: {step:g}" for f, step in rounded.items())
+        said.append(f"--dequantise {pairs} does that on the command line, "
+                    f"bayesgmm.dequantise(X, {{{steps}}}) in Python")
     return "; ".join(said)
 
 

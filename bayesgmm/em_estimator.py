@@ -43,8 +43,11 @@ class EMGaussianMixture(EstimatorBase):
         Restarts per initialisation method; the best is kept.
     init : str, tuple of str or mapping, default "kmeans++"
         How restarts begin (``"kmeans++"``, ``"kmeans"``, ``"random"``,
-        ``"random_from_data"``, a tuple of them, or a mapping of starting ``weights`` and
-        ``means``), as in :func:`bayesgmm.fit_em`.
+        ``"random_from_data"``, a tuple of them, or a mapping of starting ``weights``,
+        ``means`` and optionally ``covariances``), as in :func:`bayesgmm.fit_em`.
+        scikit-learn's ``weights_init``, ``means_init`` and ``precisions_init`` are
+        ``init={"weights": w, "means": m, "covariances": c}`` with ``c`` the inverse
+        precisions; given all three, the fit equals ``GaussianMixture``'s.
     prior : ConjugatePrior or "default", optional
         MAP-EM under mclust's conjugate prior (``"default"``: data-scaled).
     random_state : int, numpy.random.Generator, SeedSequence or RandomState, optional
@@ -68,10 +71,14 @@ class EMGaussianMixture(EstimatorBase):
     n_iter_ : int
     lower_bound_ : float
         The fit's log-likelihood per row (its log posterior per row under a prior), as
-        ``GaussianMixture.lower_bound_``.
+        ``GaussianMixture.lower_bound_``, but at the final parameters (scikit-learn's is
+        taken one M-step before them).
     n_features_in_ : int
     feature_names_in_ : ndarray (D,) of str
         DataFrame column names when all are strings; not set for arrays (as in scikit-learn).
+        A DataFrame given to ``predict`` and the other methods is matched to them by name,
+        in whatever order it has its columns (scikit-learn refuses another order); an array
+        is taken in their order, with a warning.
     label_names_ : tuple of str
 
     Examples

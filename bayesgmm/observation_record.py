@@ -18,7 +18,8 @@ from typing import Any
 
 from .formatting import format_count, format_number
 
-__all__ = ["fitted_criteria", "name_labels", "observations_record", "observations_sentence"]
+__all__ = ["dequantised_phrase", "fitted_criteria", "name_labels", "observations_record",
+           "observations_sentence"]
 
 
 def observations_record(fit: Any) -> dict[str, Any] | None:
@@ -71,7 +72,8 @@ def observations_sentence(summary: dict[str, Any] | None,
         ``Observations.summary()`` as a fit records it (``EMResult.observations``):
         ``n_rows_fitted`` (or ``n_rows``), ``n_rows_dropped``,  ``n_missing_values``,
         ``n_rows_with_missing``, ``missing`` (the policy), ``weighted``, ``n_labelled``,
-        ``noise``, ``noise_log_density``; missing keys are taken as absent features.
+        ``noise``, ``noise_log_density``, ``dequantised``; missing keys are taken as absent
+        features.
     label_names : tuple of str
         The names of the labelled components (component k is ``label_names[k]``).
 
@@ -110,25 +112,41 @@ def observations_sentence(summary: dict[str, Any] | None,
         volume = (f" (volume {format_number(math.exp(-density))})" if density is not None
                   and math.isfinite(density) else "")
         parts.append(f"a uniform noise component{volume}")
+    dequantised = summary.get("dequantised")
+    if dequantised:
+        parts.append(dequantised_phrase(dequantised))
     if not parts:
         return ""
     rows = f"{n_rows} row(s) fitted; " if n_rows is not None else ""
     return rows + "; ".join(parts)
 
 
+def dequantised_phrase(record: dict[str, Any]) -> str:
+    """"'beak' (step 0.5) and 'depth' (step 0.5) dequantised: uniform noise within half a
+    step added to their values (seed 0)": what :func:`bayesgmm.dequantise` did, from its
+    record."""
+    named = [f"{name!r} (step {format_number(step)})" for name, step in record["steps"].items()]
+    listed = named[0] if len(named) == 1 else ", ".join(named[:-1]) + " and " + named[-1]
+    seed = record.get("random_state")
+    return (f"{listed} dequantised: uniform noise within half a step added to "
+            f"{'its' if len(named) == 1 else 'their'} rounded values"
+            + (f" (seed {seed})" if seed is not None else ""))
+
+
 def fitted_criteria(log_likelihood: float, n_parameters: int, record: dict[str, Any] | None,
                     n_rows: int) -> tuple[float, float] | None:
     """(BIC, AIC) of a fit's own objective when its observations are not plain rows, or None.
 
-    With weights, known labels, missing values or a noise component, the log-likelihood the
-    fit maximised (weighted; labelled rows by their own component; observed coordinates only;
-    the noise term included) is not what ``EMResult.bic(X)`` recomputes on plain rows, so the
+    With weights, known labels, missing values, a noise component or dequantised columns, the
+    log-likelihood the fit maximised (weighted; labelled rows by their own component; observed
+    coordinates only; the noise term included; at the values with their noise) is not what
+    ``EMResult.bic(X)`` recomputes on the plain rows read, so the
     criteria are taken from it: BIC = -2 log L + p log n, with n the sum of the weights (the
     number of rows fitted without weights), and AIC = -2 log L + 2 p.
     """
     if not record or not (record.get("n_rows_dropped") or record.get("n_missing_values")
                           or record.get("weighted") or record.get("n_labelled")
-                          or record.get("noise")):
+                          or record.get("noise") or record.get("dequantised")):
         return None
     n = record.get("sum_of_weights") or record.get("n_rows_fitted") or n_rows
     return (-2.0 * log_likelihood + n_parameters * math.log(n),

@@ -31,7 +31,8 @@ summary; split, the checks that must see each other (labels against dropped rows
 against missing values) would reach across modules.)
 
 Where it sits: the data layer, above the math layer; imports :mod:`bayesgmm._validation`,
-:mod:`bayesgmm.imputation`, :mod:`bayesgmm.isolation` and :mod:`bayesgmm.kernels`.
+:mod:`bayesgmm.rounding` (a dequantised frame's record), :mod:`bayesgmm.imputation`,
+:mod:`bayesgmm.isolation` and :mod:`bayesgmm.kernels`.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ from typing import Any
 
 import numpy as np
 
-from . import kernels
+from . import kernels, rounding
 from ._validation import (
     aligned_to_rows,
     check_bool,
@@ -119,6 +120,10 @@ class Observations(NoiseFlag):
     data_warnings : tuple of str
         The warnings about the columns given when the data were validated (a flag or a code,
         copied rows), kept in the fit's record.
+    dequantised : dict or None
+        What :func:`bayesgmm.dequantise` did to a DataFrame or Series given (its record:
+        ``steps``, column to step, and ``random_state``), kept in the fit's record; None
+        otherwise.
     """
 
     X: np.ndarray
@@ -135,6 +140,7 @@ class Observations(NoiseFlag):
     row_names: tuple[str, ...] | None = None
     noise_volume: float | None = None
     data_warnings: tuple[str, ...] = ()
+    dequantised: dict[str, Any] | None = None
 
     @property
     def n_samples(self) -> int:
@@ -293,6 +299,7 @@ class Observations(NoiseFlag):
             "noise_log_density": float(self.noise_log_density) if self.noise else None,
             "noise_volume": self.noise_volume,
             "data_warnings": list(self.data_warnings),
+            "dequantised": self.dequantised,
         }
 
     def describe(self) -> list[str]:
@@ -435,7 +442,7 @@ def prepare_observations(
         n_missing_values=int(nan.sum()), n_rows_with_missing=int(nan.any(axis=1).sum()),
         n_rows_dropped=int(n_input - Xv.shape[0]), row_names=row_names(X, kept),
         noise_volume=None if noise_volume is None else float(noise_volume),
-        data_warnings=said,
+        data_warnings=said, dequantised=rounding.recorded(X),
     )
 
 

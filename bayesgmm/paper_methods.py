@@ -1,14 +1,14 @@
 """A Methods paragraph for a paper, written from a fit's own record, and its references.
 
-A reader of a statistical report is usually on the way to a paper, whose Methods section must
-say what was fitted and how: the model and its priors, the sampler and its settings, how label
-switching was handled, how convergence and the model's fit were checked and what the checks
-found, and the software versions. :func:`methods_text` writes that paragraph from the result
-(its settings, priors, label-switching report, observations record and diagnostics), so it
-cannot drift from what ran; the reports print it in their last numbered section. An EM fit
-gets its own (maximum likelihood or MAP, the restarts, the stopping rule, where it ended).
-Each method it names comes with its reference. It states facts, not a recommendation: where
-the diagnostics failed, it says so, in the same words as the verdict's status.
+A reader of a statistical report is usually on the way to a paper, whose Methods section must say
+what was fitted and how: the model and its priors, the sampler and its settings, how label switching
+was handled, how convergence and the model's fit were checked and what the checks found, and the
+software versions. :func:`methods_text` writes that paragraph from the result (its settings,
+priors, label-switching report, observations record and diagnostics), so it cannot drift from
+what ran; the reports print it in their last numbered section. An EM fit gets its own (maximum
+likelihood or MAP, the restarts, the stopping rule, where it ended). Each method it names comes
+with its reference. It states facts, not a recommendation: where the diagnostics failed, it says
+so, in the same words as the verdict's status.
 
 Where it sits: the surface layer, beside the report; imports ``formatting``,
 ``observation_record``, ``references`` and, for a posterior's predictive check,
@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from .formatting import format_number
-from .observation_record import observations_record
+from .observation_record import dequantised_phrase, observations_record
 from .references import REFERENCES, alphabetical
 
 __all__ = ["MethodsText", "methods_text"]
@@ -153,6 +153,8 @@ def _model(result: Any, cite: Any) -> str:
     if record.get("n_labelled"):
         parts.append(f"{_count(record['n_labelled'])} observations of known component entered "
                      "with their component fixed")
+    if record.get("dequantised"):  # in the fit's own words (the report's data section's)
+        parts.append(dequantised_phrase(record["dequantised"]))
     if result.noise:
         volume = record.get("noise_volume")
         region = ("the data's bounding box rescaled to volume "
@@ -182,10 +184,8 @@ def _priors(result: Any, cite: Any) -> str:
     if (result.settings or {}).get("ordered_means"):
         pieces.append("the component means of the first variable constrained to increase "
                       "(which pushes overlapping components apart)")
-    if result.covariance_type == "spherical":
-        scale = "divided by one common scale, the root mean square of the variables' sds"
-    else:
-        scale = "divided by its standard deviation"
+    scale = ("divided by one common scale, the root mean square of the variables' sds"
+             if result.covariance_type == "spherical" else "divided by its standard deviation")
     how = ["divisor N", "over its observed values"]
     if (observations_record(result) or {}).get("weighted"):
         how.append("rows counted by their frequency weights")

@@ -2,6 +2,7 @@
 settings, the diagnostic thresholds and the output, read and checked in one place.
 
 Where it sits: the files layer; imports :mod:`bayesgmm.io.tables`, :mod:`bayesgmm.priors`,
+:mod:`bayesgmm.rounding` (its steps' parser),
 :mod:`bayesgmm.settings` and the input checks (no PyMC); imported by the command line.
 """
 
@@ -19,6 +20,7 @@ import numpy as np
 from .._validation import COVARIANCE_TYPES, check_seed, is_number
 from ..paths import expand_home
 from ..priors import Priors
+from ..rounding import parse_steps
 from ..settings import (
     NUTPIE_BACKENDS,
     SAMPLERS,
@@ -33,7 +35,8 @@ __all__ = ["ModelSpec", "RunSpec", "load_spec"]
 
 _SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
     "data": {"path": str, "columns": list, "dropna": bool, "missing": str, "weights": str,
-             "labels": str, "index": str, "noise": bool, "noise_volume": (int, float)},
+             "labels": str, "index": str, "noise": bool, "noise_volume": (int, float),
+             "dequantise": (str, dict, int, float)},
     "model": {"n_components": int, "covariance_type": str, "ordered_means": bool},
     "priors": {name: (int, float) for name in Priors().to_dict()},
     "sampler": {"name": str, "draws": (int, str), "tune": int, "chains": int, "seed": int,
@@ -67,8 +70,6 @@ class RunSpec:
         ``target_accept`` are also readable as attributes of the spec.
     thresholds : DiagnosticThresholds
         From the ``[diagnostics]`` table (defaults when it is absent).
-    figure_files : FigureFiles
-        ``[output] dpi`` and ``vector_formats``: how the report's figures are written.
     missing : {"marginalise", "drop", "refuse"}
         ``[data] missing`` (``dropna = true`` is ``"drop"``); ``dropna`` says whether it is
         ``"drop"``.
@@ -83,6 +84,12 @@ class RunSpec:
         ``[data] noise``: add a uniform noise component.
     noise_volume : float or None
         ``[data] noise_volume``: the noise density's volume (default: the data's bounding box).
+    figure_files : FigureFiles
+        ``[output] dpi`` and ``vector_formats``: how the report's figures are written.
+    dequantise : str, float, dict or None
+        ``[data] dequantise``: ``"auto"``, one step, or a table of column = step; the
+        features get uniform noise within half a step (:func:`bayesgmm.dequantise`), seeded
+        by the run's seed. None: the values as read.
     """
 
     path: Path
@@ -106,6 +113,7 @@ class RunSpec:
     noise_volume: float | None = None
     index: str | None = None
     figure_files: FigureFiles = field(default_factory=FigureFiles)
+    dequantise: str | float | dict[str, float] | None = None
 
     # Attributes of the spec before SamplerSettings held them: still readable there.
     sampler = _sampler_setting("sampler")
@@ -204,6 +212,7 @@ def load_spec(path: str | Path) -> RunSpec:
         report=out.get("report", True), thresholds=thresholds, raw=raw, missing=missing,
         weights=data.get("weights"), labels=data.get("labels"), noise=data.get("noise", False),
         noise_volume=noise_volume, index=data.get("index"), figure_files=figure_files,
+        dequantise=_spec_dequantise(data.get("dequantise"), p),
     )
 
 
@@ -276,6 +285,29 @@ def _spec_observations(data: dict[str, Any], path: Path) -> tuple[str, float | N
                              f"{volume!r}")
         volume = float(volume)
     return missing, volume
+
+
+def _spec_dequantise(value: Any, path: Path) -> str | float | dict[str, float] | None:
+    """``[data] dequantise``: "auto", one step, or a table of column = step, checked (the
+    columns against the data when they are read)."""
+    if value is None:
+        return None
+    if isinstance(value, dict):
+        if not value:
+            raise ValueError(f"{path}: [data] dequantise is an empty table: name the rounded "
+                             "columns with their steps, e.g. {{ length = 0.5 }}, or give "
+                             '"auto"')
+        for column, step in value.items():
+            if isinstance(step, bool) or not (isinstance(step, int | float)
+                                              and 0 < step < float("inf")):
+                raise ValueError(f"{path}: [data] dequantise: the step of column {column!r} "
+                                 f"must be a finite number > 0 (e.g. 0.5); got {step!r}")
+        return {str(k): float(v) for k, v in value.items()}
+    try:
+        return parse_steps(str(value), "[data] dequantise")
+    except ValueError:
+        raise ValueError(f'{path}: [data] dequantise must be "auto", a step (e.g. 0.5) or a '
+                         f"table of column = step; got {value!r}") from None
 
 
 def _check_schema(raw: dict[str, Any], path: Path) -> None:

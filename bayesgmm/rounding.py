@@ -1,0 +1,208 @@
+"""Undoing the rounding of measured values: uniform noise within half a recording step.
+
+A measurement recorded to a step (lengths to 0.5 mm, waiting times to whole minutes) puts the
+rows on a grid, and where several rows share a value a component's variance can shrink onto
+them: the mixture's likelihood grows without bound there (QA89: one chain collapsed a
+component onto the 13 rows at beak 12.5 mm, sd 2e-5, and the run failed its checks). Adding
+uniform noise on (-step/2, +step/2) to each value (dequantisation) gives every value a place
+inside the interval it was rounded from; a continuous mixture describes these data, and the
+fit is that of one draw of the unrounded values. The verdict's advice names this cure where a
+component collapses onto a rounded column; :func:`dequantise` applies it, seeded, and leaves
+its record on the DataFrame it returns (``attrs``), which a fit keeps in its record of the
+observations (:func:`recorded`) so that the report and the command line say so.
+
+Where it sits: the data-in layer, beside :mod:`bayesgmm._validation` (which checks the data);
+NumPy and pandas.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ._scalars import check_random_state, draw_seed, is_int
+from ._validation import check_data
+
+__all__ = ["ATTRS_KEY", "dequantise", "parse_steps", "recorded", "rounding_step",
+           "rounding_steps"]
+
+# A column needs more distinct values than this to be called rounded (fewer are a code or a
+# rating: the advice names those as such).
+MIN_ROUNDED_VALUES = 10
+# Where a dequantised DataFrame keeps its record ({"steps": {column: step}, "random_state":
+# seed}), which fits read (:func:`recorded`).
+ATTRS_KEY = "bayesgmm.dequantised"
+
+
+def rounding_step(values: np.ndarray) -> float | None:
+    """The step a column's observed values were rounded to: the smallest gap between its
+    distinct values, where every gap is a whole multiple of it, the column has more than
+    :data:`MIN_ROUNDED_VALUES` distinct values and some of them are shared by several rows
+    (without ties, rounding does no harm); None otherwise. NaN is ignored."""
+    column = np.asarray(values, dtype=np.float64)
+    column = column[np.isfinite(column)]
+    distinct = np.unique(column)
+    if distinct.size <= MIN_ROUNDED_VALUES or distinct.size == column.size:
+        return None
+    gaps = np.diff(distinct)
+    step = float(gaps.min())
+    multiples = gaps / step
+    if not np.allclose(multiples, np.round(multiples), atol=1e-6):
+        return None
+    return float(f"{step:.10g}")  # 0.1, not the 0.0999999999999659 subtraction leaves
+
+
+def rounding_steps(X: Any, feature_names: Any = None) -> dict[str, float]:
+    """The columns of ``X`` that look rounded, with their steps (:func:`rounding_step`).
+
+    Parameters
+    ----------
+    X : array-like (N, D) or (N,), or pandas DataFrame
+        NaN marks a missing value.
+    feature_names : sequence of str, optional
+        One per column (default: a DataFrame's column names, else x0, x1, ...).
+
+    Returns
+    -------
+    dict of str to float
+        Column name to step, in column order; empty when no column looks rounded.
+    """
+    Xv, names = check_data(X, feature_names=feature_names, allow_nan=True)
+    steps = {name: rounding_step(Xv[:, j]) for j, name in enumerate(names)}
+    return {name: step for name, step in steps.items() if step is not None}
+
+
+def dequantise(X: Any, steps: str | float | Mapping[Any, float] = "auto", *,
+               random_state: Any = 0) -> Any:
+    """``X`` with uniform noise on (-step/2, +step/2) added to each value of its rounded
+    columns, so that tied values no longer let a component collapse onto them.
+
+    Parameters
+    ----------
+    X : array-like (N, D) or (N,), or pandas DataFrame
+        NaN (missing) stays NaN. Not changed: the result is a copy.
+    steps : "auto", float or mapping of column to float, default "auto"
+        ``"auto"``: the columns :func:`rounding_steps` finds, each with its own step; a
+        float: every column, with that step; a mapping: the columns named (DataFrame names,
+        or positions for an array) with their steps.
+    random_state : int, numpy.random.Generator or SeedSequence, default 0
+        Seeds the noise: the same data and seed give the same copy (None: a seed is drawn
+        and recorded). A fit's conclusions should not hang on one copy; refit with another
+        seed to see that they do not.
+
+    Returns
+    -------
+    DataFrame, Series or ndarray
+        A DataFrame (or Series) with ``X``'s index and names for one, else a float64 array
+        of ``X``'s shape. A DataFrame or Series keeps what was done in ``attrs[ATTRS_KEY]``
+        (the steps, and the seed when it is an integer), which a fit records and its report
+        states.
+
+    Raises
+    ------
+    ValueError
+        A step that is not a finite number > 0, a column named that ``X`` does not have, or
+        ``"auto"`` on data with no rounded column (nothing to undo: fit ``X`` as it is).
+    """
+    Xv, names = check_data(X, allow_nan=True)
+    chosen = _chosen_steps(Xv, names, steps)
+    if random_state is None:  # drawn, and recorded: the copy can be made again
+        random_state = draw_seed()
+    rng = np.random.default_rng(check_random_state(random_state))
+    out = Xv.copy()
+    for j, step in chosen.items():
+        out[:, j] += rng.uniform(-step / 2, step / 2, out.shape[0])
+    if not isinstance(X, pd.DataFrame | pd.Series):
+        return out.reshape(np.shape(X)) if np.ndim(X) == 1 else out
+    if isinstance(X, pd.Series):
+        result = pd.Series(out[:, 0], index=X.index, name=X.name)
+    else:
+        result = X.copy()
+        result[list(X.columns)] = out
+    result.attrs[ATTRS_KEY] = {
+        "steps": {names[j]: step for j, step in chosen.items()},
+        "random_state": int(random_state) if is_int(random_state, 0) else None,
+    }
+    return result
+
+
+def parse_steps(text: str, option: str = "--dequantise") -> str | float | dict[str, float]:
+    """A command line's steps: ``auto``, one number (every column), or ``COLUMN=STEP`` pairs
+    separated by commas (``beak=0.5,depth=0.5``), as :func:`dequantise` takes them; a
+    ValueError naming ``option`` otherwise."""
+    text = text.strip()
+    if text == "auto":
+        return "auto"
+    if "=" not in text:
+        try:
+            return _check_step(text, "every column")
+        except ValueError:
+            raise ValueError(f"{option} takes auto, a step (e.g. 0.5) or COLUMN=STEP pairs "
+                             f"(e.g. length=0.5,width=0.1); got {text!r}") from None
+    steps = {}
+    for pair in text.split(","):
+        column, _, step = pair.rpartition("=")
+        if not column.strip():
+            raise ValueError(f"{option}: {pair!r} names no column; give COLUMN=STEP pairs "
+                             "(e.g. length=0.5,width=0.1)")
+        try:
+            steps[column.strip()] = _check_step(step.strip(), column.strip())
+        except ValueError as exc:
+            raise ValueError(f"{option}: {exc}") from None
+    return steps
+
+
+def _chosen_steps(Xv: np.ndarray, names: tuple[str, ...], steps: Any) -> dict[int, float]:
+    """Column position to step, from ``steps`` as :func:`dequantise` takes it."""
+    if isinstance(steps, str):
+        if steps != "auto":
+            raise ValueError(f"steps must be 'auto', a number or a mapping of column to "
+                             f"number; got {steps!r}")
+        found = {j: rounding_step(Xv[:, j]) for j in range(Xv.shape[1])}
+        chosen = {j: step for j, step in found.items() if step is not None}
+        if not chosen:
+            raise ValueError("no column looks rounded (more than "
+                             f"{MIN_ROUNDED_VALUES} distinct values on a grid, some shared): "
+                             "nothing to undo; fit the data as they are, or name the columns "
+                             "and their steps, e.g. steps={'length': 0.5}")
+        return chosen
+    if isinstance(steps, Mapping):
+        if not steps:
+            raise ValueError("steps names no column: name the rounded columns with their "
+                             "steps, e.g. {'length': 0.5}, or give 'auto'")
+        chosen = {}
+        for column, step in steps.items():
+            if str(column) in names:
+                j = names.index(str(column))
+            elif isinstance(column, int | np.integer) and 0 <= column < len(names):
+                j = int(column)
+            else:
+                raise ValueError(f"no column {column!r} to dequantise in the data; its "
+                                 f"columns: {list(names)}")
+            chosen[j] = _check_step(step, names[j])
+        return chosen
+    return {j: _check_step(steps, name) for j, name in enumerate(names)}
+
+
+def _check_step(step: Any, name: str) -> float:
+    try:
+        value = float(step)
+    except (TypeError, ValueError):
+        value = float("nan")
+    if isinstance(step, bool) or not (0 < value < float("inf")):
+        raise ValueError(f"the step of column {name!r} must be a finite number > 0 (the unit "
+                         f"its values were recorded to, e.g. 0.5); got {step!r}")
+    return value
+
+
+def recorded(X: Any) -> dict[str, Any] | None:
+    """What :func:`dequantise` did to a DataFrame or Series ``X`` (its ``attrs`` record: the
+    steps by column and the seed), for a fit's record of its observations; None otherwise."""
+    record = X.attrs.get(ATTRS_KEY) if isinstance(X, pd.DataFrame | pd.Series) else None
+    if not isinstance(record, dict) or not record.get("steps"):
+        return None
+    return {"steps": {str(k): float(v) for k, v in record["steps"].items()},
+            "random_state": record.get("random_state")}
