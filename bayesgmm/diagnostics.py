@@ -1435,10 +1435,18 @@ def _advice(checks, post, density, chains, flagged, divergences, stats, ess_min,
                     + (", and draws='auto' ends a run once they exceed what the thresholds "
                        "allow" if auto_draws else "") + "; then, " + found["slow mixing"])
     # Bimodal relabelled components, when nothing else explains them (a chain in another
-    # mode, swaps or slow mixing make pooled draws bimodal too: those causes come first).
-    if not {*OVERFIT_CAUSES, "poor start", "stuck chain", "separate modes", "label switching",
-            "slow mixing", "too few draws"} & set(found):
-        mixed, unreported = _mixed_evidence(post, label_report)
+    # mode or swaps make pooled draws bimodal too: those causes come first). Beside slow
+    # mixing, only a bimodality the chains show on their own too: QA91, galaxies K=3 at 500
+    # draws, a component hopping within the chains between the 33,000 km/s group and the main
+    # body, its mean in the empty gap between them, was "identified", with the advice to draw
+    # more.
+    if not {*OVERFIT_CAUSES, "poor start", "stuck chain", "separate modes",
+            "label switching"} & set(found):
+        if {"slow mixing", "too few draws"} & set(found):
+            bimodal = _bimodal_components(post, within_chains=True)
+            mixed, unreported = _bimodal_clause(bimodal), tuple(bimodal)
+        else:
+            mixed, unreported = _mixed_evidence(post, label_report)
         if mixed:
             found["mixed components"] = (
                 f"{mixed}: such a "
@@ -2242,8 +2250,7 @@ def _mixed_evidence(post, label_report=None) -> tuple[str, tuple[int, ...]]:
     # that visited it)
     apart = _apart_components(post)
     swapping = {k: v for k, v in _swapping_components(label_report).items() if k not in apart}
-    parts = [f"the relabelled draws of component(s) {', '.join(map(str, bimodal))} are "
-             "bimodal (Sarle's bimodality coefficient above 5/9 for a mean)"] if bimodal else []
+    parts = [_bimodal_clause(bimodal)] if bimodal else []
     parts += [f"{share:.0%} of component {k}'s relabelled draws lie nearer component {j}'s "
               f"posterior mean than its own, outside component {k}'s central 95%"
               for k, (j, share) in straying.items() if k not in bimodal]
@@ -2254,6 +2261,14 @@ def _mixed_evidence(post, label_report=None) -> tuple[str, tuple[int, ...]]:
         parts.append(f"{who} as the chains run (in {format_number(100 * share, 2)}% of chain "
                      f"{chain}'s draws), so each one's draws mix the places the others hold")
     return "; ".join(parts), tuple(sorted({*bimodal, *straying, *swapping}))
+
+
+def _bimodal_clause(bimodal: list[int]) -> str:
+    """The evidence of :func:`_bimodal_components`, as a clause ("" for none)."""
+    if not bimodal:
+        return ""
+    return (f"the relabelled draws of component(s) {', '.join(map(str, bimodal))} are "
+            "bimodal (Sarle's bimodality coefficient above 5/9 for a mean)")
 
 
 def _swapping_components(label_report) -> dict[int, tuple[str, float]]:
@@ -2337,7 +2352,7 @@ def _straying_components(post) -> dict[int, tuple[int, float]]:
     return found
 
 
-def _bimodal_components(post) -> list[int]:
+def _bimodal_components(post, within_chains: bool = False) -> list[int]:
     """Components whose relabelled mean, in some feature, has a bimodal marginal over the
     draws (Sarle's coefficient (skew^2 + 1) / (excess kurtosis + 3(n-1)^2/((n-2)(n-3)))):
     relabelling could not give them one identity, so their summaries mix clusters.
@@ -2346,7 +2361,11 @@ def _bimodal_components(post) -> list[int]:
     large in heavy tails: a component is flagged only when the pooled coefficient exceeds
     5/9 by twice its Monte Carlo standard error, estimated from the chains' own coefficients
     (independent runs; sd / sqrt(chains)). QA: one posterior of 35 points was "mixed
-    components" on 3 sampler seeds of 8 and OK on 5, its chains' coefficients 0.16-0.89."""
+    components" on 3 sampler seeds of 8 and OK on 5, its chains' coefficients 0.16-0.89.
+
+    ``within_chains``: only where at least half the chains are bimodal on their own too (a
+    component that hops between places within them), not where chains that each sit in one
+    place make the pooled draws bimodal (a chain in another labelling: slow mixing)."""
     if "means" not in post.data_vars or post["means"].ndim != 4:
         return []
     m = post["means"].transpose(*SAMPLE_DIMS, ...).values  # (C, S, K, D)
@@ -2354,11 +2373,14 @@ def _bimodal_components(post) -> list[int]:
     if n < 4:
         return []
     bc = _bimodality(m.reshape(-1, *m.shape[2:]))
-    mcse = 0.0
+    mcse, per_chain = 0.0, None
     if n_chains > 1 and m.shape[1] >= 4:
         per_chain = np.stack([_bimodality(chain) for chain in m])
         mcse = np.nan_to_num(per_chain.std(axis=0, ddof=1)) / np.sqrt(n_chains)
     clear = np.nan_to_num(bc) - 2 * mcse > _BIMODAL
+    if within_chains:
+        clear &= (per_chain is not None
+                  and (np.nan_to_num(per_chain) > _BIMODAL).mean(axis=0) >= 0.5)
     return [int(k) for k in np.flatnonzero(clear.any(axis=-1))]
 
 

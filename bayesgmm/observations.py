@@ -57,10 +57,12 @@ from ._validation import (
     is_number,
     pd_na,
     row_names,
+    transposed_hint,
     warn_about_columns,
 )
 from ._warn import IN_PACKAGE
 from .covariance import column_moments
+from .formatting import format_number
 from .imputation import conditional_means  # its home before imputation.py
 from .isolation import isolated_observations
 
@@ -325,6 +327,21 @@ class Observations(NoiseFlag):
         return lines
 
 
+def _check_some_spread(X: np.ndarray, names) -> None:
+    """Refuse data whose every column holds one value over its observed values: nothing to
+    cluster, whatever the fit (QA91: a constant 1-D column was fitted by EM with a warning to
+    drop the column, the only one, and refused by fit_bayes with the same advice)."""
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN column: refused later
+        low, high = np.nanmin(X, axis=0), np.nanmax(X, axis=0)
+    if X.shape[0] > 1 and np.all(low == high):
+        values = ", ".join(f"{name!r} = {format_number(v)}" for name, v in zip(names, low,
+                                                                                strict=True))
+        raise ValueError(f"every row of X has the same value{'s' if len(names) > 1 else ''} "
+                         f"({values}): there is nothing to cluster; check how the data were "
+                         "read")
+
+
 def prepare_observations(
     X: Any,
     n_components: int,
@@ -402,13 +419,16 @@ def prepare_observations(
                          "drop them")
     left_out = n_input - Xv.shape[0]
     why = f" ({left_out} row(s) left out for missing values)" if left_out else ""
+    # QA91: 82 velocities given as one row were told "give n_components at most 1"
+    transposed = transposed_hint(Xv.shape[0], Xv.shape[1]) if Xv.shape[0] < K else ""
     if Xv.shape[0] == 1 and K == 1:  # with K > 1 the next message says it all
         raise ValueError(f"X has 1 point{why}: a fit needs at least 2 (one point has no "
-                         "spread to estimate)")
+                         "spread to estimate)" + transposed_hint(1, Xv.shape[1]))
     if Xv.shape[0] < K:
         raise ValueError(f"X has {Xv.shape[0]} point(s){why}, fewer than n_components={K}; "
                          f"each component needs at least one point: give n_components at "
-                         f"most {Xv.shape[0]}")
+                         f"most {Xv.shape[0]}" + transposed)
+    _check_some_spread(Xv, names)
     if g is not None and not np.any(g > 0):
         raise ValueError("sample_weight is zero on every row that is fitted (rows with missing "
                          "values were left out); give some of them a positive weight")

@@ -735,3 +735,23 @@ def test_data_dots_grow_as_the_rows_get_fewer():
         _close(fig)
     assert area[25] == pytest.approx(4 * area[1000])
     assert area[25] > area[250] > area[1000] == area[1500]
+
+
+def test_a_one_feature_overlay_spans_the_data_as_the_data_figure_does(galaxies):
+    """QA91: galaxies' overlay ran from -1,000 to 45,000 km/s for data on 9,172-34,279 (the
+    2-D ellipses' radius, stretched by wide draws of a wandering component), while the data
+    figure spanned the data. Alone, one feature's overlay spans the data as that figure does
+    (wide draws widen the band, not the axis)."""
+    from conftest import posterior_stand_in
+
+    post = posterior_stand_in(galaxies, 3, draws=50)
+    cov = post.idata["posterior"]["covariances"]
+    wide = cov.values.copy()
+    wide[:, ::2, 2] *= 25.0  # half the draws of component 2 five times as wide
+    post.idata["posterior"]["covariances"] = cov.copy(data=wide)
+    x = galaxies.to_numpy(float)[:, 0]
+    span = np.ptp(x)
+    for fig in (plots.plot_overlay(post, galaxies), plots.plot_data(galaxies)):
+        lo, hi = fig.axes[0].get_xlim()
+        assert x.min() - 0.2 * span < lo and hi < x.max() + 0.2 * span, (lo, hi)
+        _close(fig)

@@ -1932,3 +1932,28 @@ def test_select_em_refuses_a_reg_covar_fit_em_refuses():
         select_em(X, [1, 2], ["full"], reg_covar=1e300, n_jobs=1)
     with pytest.raises(ValueError, match="reg_covar must be"):
         select_em(X, [1, 2], ["full"], reg_covar=-1.0, n_jobs=1)
+
+
+def test_rounded_data_are_named_as_the_cause_of_collapsed_cells():
+    """QA91: 2,000 rows of two clusters on a 0.5 grid chose K=5 tied by every criterion, with
+    no word of the rounding, and K=2 full (two coinciding components, K=1's log-likelihood)
+    said so only in its table cell. The notes name the rounded column with its step and the
+    cure, and the coinciding cell. The dequantised data collapse nowhere, and ICL chooses
+    the two clusters (BIC, from 2 to 4 over jitter seeds: the narrow cluster, sd 0.1, is a
+    box of width 0.5 once jittered, which no dequantisation can undo)."""
+    rng = np.random.default_rng(5)
+    z = rng.random(2000) < 0.3
+    x = np.round(np.where(z, rng.normal(1.5, 0.1, 2000), rng.normal(0, 1, 2000)) / 0.5) * 0.5
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sel = select_em(x, range(1, 6), "all", random_state=0, n_jobs=1)
+        notes = " ".join(sel.notes)
+        assert ("'x0' (step 0.5) looks rounded (tied values on a grid), and components "
+                "collapse onto tied values" in notes)
+        assert "--dequantise x0=0.5" in notes
+        assert ("K=2 full: components that nearly coincide (see the table's warnings), so "
+                "that cell is a smaller K's fit under another name") in notes
+        smooth = select_em(bayesgmm.dequantise(x, random_state=0), range(1, 6), "all",
+                           random_state=0, n_jobs=1)
+    assert smooth.best["icl"] == (2, "full") and not smooth.table["degenerate"].any()
+    assert not any("rounded" in n for n in smooth.notes)

@@ -85,6 +85,16 @@ def test_fewer_points_than_components(X):
         fit_em(X[:3], 4)
 
 
+@pytest.mark.parametrize("K", [1, 3])
+def test_one_row_of_many_values_is_asked_whether_it_is_transposed(K):
+    """QA91: 82 velocities passed as one row were told "give n_components at most 1"."""
+    row = np.random.default_rng(0).normal(size=(1, 82))
+    with pytest.raises(ValueError) as info:
+        fit_em(row, K)
+    assert str(info.value).endswith("check that each row is an observation (data given "
+                                    "transposed: pass X.T)")
+
+
 @pytest.mark.parametrize(
     ("data", "match"),
     [
@@ -793,3 +803,21 @@ def test_rows_named_twice_go_by_their_numbers_everywhere():
     named = X.set_axis([f"s{i}" for i in range(6)])
     assert row_names(named, kept) == tuple(f"s{i}" for i in range(6))
     assert prepare_observations(named, 2).row_names == tuple(f"s{i}" for i in range(6))
+
+
+@pytest.mark.parametrize("fit", ["fit_em", "fit_bayes"])
+@pytest.mark.parametrize("columns", [1, 2])
+def test_data_with_one_value_per_column_are_refused_alike(fit, columns):
+    """QA91: a constant 1-D column was fitted by fit_em (with a warning to drop the column,
+    the only one) and refused by fit_bayes; both now refuse it, saying there is nothing to
+    cluster, before any fitting."""
+    import bayesgmm
+
+    X = np.tile([3.0, 2.5][:columns], (40, 1))
+    X[5, 0] = np.nan  # missing values are no values
+    with pytest.raises(ValueError) as info:
+        getattr(bayesgmm, fit)(X, 2)
+    said = "('x0' = 3)" if columns == 1 else "('x0' = 3, 'x1' = 2.5)"
+    assert str(info.value) == (f"every row of X has the same value{'s' if columns > 1 else ''} "
+                               f"{said}: there is nothing to cluster; check how the data were "
+                               "read")

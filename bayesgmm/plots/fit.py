@@ -396,7 +396,7 @@ def animate_em(X: Any, n_components: int, path: Any = None, *, covariance_type: 
         cov = fit.full_covariances
         if D == 1:
             _overlay_1d(ax, Xv[:, 0], fit.weights, fit.means[:, 0], cov[:, 0, 0],
-                        np.empty((0, fit.n_components)), None, None)
+                        np.empty((0, fit.n_components)), None, None, alone=True)
             ax.set(xlabel=names[0], ylabel="density")
             _density_ticks(ax)
         else:
@@ -494,7 +494,7 @@ def plot_overlay(result: Any, X: Any = None, ax: Axes | None = None, *, n_draws:
 
     def diag(a, i):
         _overlay_1d(a, X[:, i], em.weights, em.means[:, i], em_cov[:, i, i],
-                    wb, mb[:, :, i], cb[:, :, i, i], keep, g)
+                    wb, mb[:, :, i], cb[:, :, i, i], keep, g, alone=D == 1)
 
     drawn = f" and {w.shape[0]} posterior draws" if len(w) else ""
     title = f"EM (dashed){drawn}; {int(ELLIPSE_LEVEL * 100)}% ellipses"
@@ -768,14 +768,18 @@ BAND_DRAWS = 400
 
 
 def _overlay_1d(ax, x, em_w, em_m, em_v, draw_w, draw_m, draw_v, keep=None,
-                row_weights=None) -> None:
+                row_weights=None, alone: bool = False) -> None:
     """The 1-D overlay in ``ax``: histogram (rows counted by ``row_weights``), EM's density
     and the draws' band; with ``keep`` (:func:`_claimed`) over the points the Gaussians
-    claim, far noise points noted."""
-    # The axis as a 2-D panel's (the bulk of the data widened to hold the components): a
-    # pair grid's diagonal spans its feature as the panels beside it do. QA: the bulk alone
-    # left out a 2% cluster 10 sds away that the CD8 column's other panels showed.
-    limits = _axis_limits(x, keep, em_w, em_m, em_v, draw_m, draw_v)
+    claim, far noise points noted. ``alone``: one feature's own figure, not a pair grid's
+    diagonal."""
+    # In a pair grid, the axis as a 2-D panel's (the bulk of the data widened to hold the
+    # components): a diagonal spans its feature as the panels beside it do. QA: the bulk alone
+    # left out a 2% cluster 10 sds away that the CD8 column's other panels showed. Alone, as
+    # the density and the data figures span it (QA91: galaxies' overlay ran from -1,000 to
+    # 45,000 km/s, stretched by 2-D ellipses of wide draws, for data on 9,172-34,279).
+    limits = (_group_limits(x, keep, em_w, em_m, em_v) if alone else
+              _axis_limits(x, keep, em_w, em_m, em_v, draw_m, draw_v))
     # The data in outline (grey steps on a faint fill), unlike the posterior band's solid
     # grey: both filled grey, the band and the bars could not be told apart.
     grid = np.linspace(*_histogram(ax, x, keep, pad=0.1, alpha=1.0, outline=True,

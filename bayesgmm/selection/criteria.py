@@ -29,6 +29,7 @@ from .._validation import (
 )
 from ..em import BOTH_INITS, EMResult, check_reg_covar, fit_em, is_degenerate
 from ..formatting import format_apart
+from . import choice_notes
 from .choice_notes import _choice_notes, _local_optimum_notes, best_line, failed_groups
 from .neighbours import NOTED_GAIN, objective, restart_from_neighbours
 from .sweep import (
@@ -318,6 +319,7 @@ def select_em(
     best = _best(table, exclude_degenerate)
     notes += _choice_notes(table, best, ks, exclude_degenerate,
                            float(weights.sum()) if weights is not None else Xv.shape[0], fits)
+    notes += choice_notes.rounding_notes(Xv, names, table, cell_warnings)
     # only where K=1 full is chosen (QA: said on every run; QA81: of a K=1 diag choice)
     if 1 in ks and {"full", "tied"} <= set(cts) and (1, "full") in best.values():
         notes += ("at K=1, full and tied are one model (one covariance matrix): their "
