@@ -18,7 +18,8 @@ import inspect
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-__all__ = ["check_keywords", "keyword_hints", "nearest_hint", "unknown_keyword"]
+__all__ = ["check_keywords", "constructor_hints", "keyword_hints", "nearest_hint",
+           "unknown_keyword"]
 
 
 # Other libraries' names for the parameters here, which no spelling makes close (review:
@@ -74,6 +75,14 @@ def keyword_hints(func: Callable) -> Callable:
         return func(*args, **kwargs)
 
     return wrapper
+
+
+def constructor_hints(cls: type) -> type:
+    """A class decorator: ``cls``'s constructor refuses a keyword it does not take with
+    :func:`keyword_hints`' hint (QA92: SamplerSettings(chain=2) and Priors(mean_sd=1) got
+    Python's bare TypeError, where fit_em names the nearest). Put it above ``@dataclass``."""
+    cls.__init__ = keyword_hints(cls.__init__)  # type: ignore[method-assign]
+    return cls
 
 
 def check_keywords(given: Mapping[str, Any], function: Callable, what: str,

@@ -875,13 +875,16 @@ def _directory(text: str) -> str:
 def _one_k(text: str) -> int:
     """-k of fit and em: one whole number (QA: "-k 2-3" got argparse's "invalid int value")."""
     try:
-        return int(text.strip())
+        k = int(text.strip())
     except ValueError:
         several = re.fullmatch(r"\s*\d+\s*([-,]\s*\d+\s*)+", text) is not None
         raise argparse.ArgumentTypeError(
             f"{text!r}: this command fits one number of components" + (
                 f"; to compare several, run 'bayesgmm select -k {text.strip()}'" if several
                 else " (a whole number such as 2)")) from None
+    if k < 1:  # in the flag's words (QA92: the API's "number of components must be >= 1")
+        raise argparse.ArgumentTypeError(f"{text!r}: give 1 component or more")
+    return k
 
 
 def _whole_number(text: str) -> int:

@@ -20,6 +20,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
+from ._keywords import constructor_hints
 from ._validation import check_covariance_type, check_positive
 from .covariance import column_moments, component_shape, data_covariance, from_full
 
@@ -217,6 +218,7 @@ class Standardisation:
         return float(-np.sum(np.log(self.scale)))
 
 
+@constructor_hints
 @dataclass(frozen=True)
 class Priors:
     """Priors of the Bayesian mixture, on the standardised scale z = (x - mean(x)) / sd(x).

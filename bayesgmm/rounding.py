@@ -104,11 +104,13 @@ def dequantise(X: Any, steps: str | float | Mapping[Any, float] = "auto", *,
     Raises
     ------
     ValueError
-        A step that is not a finite number > 0, a column named that ``X`` does not have, or
+        A step that is not a finite number > 0, a column named that ``X`` does not have, a
+        column whose values do not lie on a grid of its step (it was recorded to another), or
         ``"auto"`` on data with no rounded column (nothing to undo: fit ``X`` as it is).
     """
     Xv, names = check_data(X, allow_nan=True)
     chosen = _chosen_steps(Xv, names, steps)
+    _check_on_grid(Xv, names, chosen)
     if random_state is None:  # drawn, and recorded: the copy can be made again
         random_state = draw_seed()
     rng = np.random.default_rng(check_random_state(random_state))
@@ -185,6 +187,28 @@ def _chosen_steps(Xv: np.ndarray, names: tuple[str, ...], steps: Any) -> dict[in
             chosen[j] = _check_step(step, names[j])
         return chosen
     return {j: _check_step(steps, name) for j, name in enumerate(names)}
+
+
+def _on_grid(values: np.ndarray, step: float) -> bool:
+    """Whether a column's observed values lie on a grid of ``step`` (every gap between its
+    distinct values a whole multiple of it, to 1e-6 of a step)."""
+    gaps = np.diff(np.unique(values[np.isfinite(values)])) / step
+    return bool(np.allclose(gaps, np.round(gaps), atol=1e-6))
+
+
+def _check_on_grid(Xv: np.ndarray, names: tuple[str, ...], chosen: dict[int, float]) -> None:
+    """Refuse a step a column was not recorded to: noise of half that step would move its
+    values out of the intervals they were rounded from (QA92: eruptions, recorded to 0.001,
+    moved by up to 0.25 with a step of 0.5 for every column)."""
+    for j, step in chosen.items():
+        if not _on_grid(Xv[:, j], step):
+            own = rounding_step(Xv[:, j])
+            raise ValueError(f"column {names[j]!r} is not recorded to {step:g} (its values do "
+                             "not lie on a grid of that step"
+                             + (f"; they lie on one of {own:g}" if own is not None else "")
+                             + "): give each column its own step, e.g. {"
+                             + f"{names[j]!r}: {own if own is not None else step / 10:g}"
+                             + "}, or leave it out")
 
 
 def _check_step(step: Any, name: str) -> float:

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from ._keywords import constructor_hints
 from ._validation import check_bool, check_int, check_number
 
 __all__ = ["AUTO", "LAPLACE_COST_RATIO", "LAPLACE_MAX_PARAMETERS", "MAX_REG_COVAR",
@@ -69,6 +70,7 @@ def laplace_affordable(n_parameters: int, work: float) -> bool:
             and n_parameters ** 2 <= LAPLACE_COST_RATIO * work)
 
 
+@constructor_hints
 @dataclass(frozen=True)
 class SamplerSettings:
     """How NUTS is run: validated once, on construction.
@@ -343,6 +345,7 @@ def _limit(default: float, ok: Callable[[float], bool], rule: str) -> Any:
     return dataclasses.field(default=default, metadata={"rule": (ok, rule)})
 
 
+@constructor_hints
 @dataclass(frozen=True)
 class DiagnosticThresholds:
     """The limits the convergence verdict holds a posterior to (see ``diagnose``).
@@ -405,6 +408,7 @@ VECTOR_FORMATS = ("svg", "pdf")  # what matplotlib writes as vector graphics wit
 _DPI_RANGE = (50, 1200)
 
 
+@constructor_hints
 @dataclass(frozen=True)
 class FigureFiles:
     """How a report's figures are written: the PNGs' resolution and vector copies.

@@ -59,7 +59,7 @@ print(pd.DataFrame(rows).round(3).to_string(index=False), "\n")
 
 # 2. Frequency weights: a table of counts is the data set it summarises ------------------------
 counts = make_data.counts()
-expanded = counts.loc[counts.index.repeat(counts["count"]), ["velocity"]]
+expanded = counts.loc[counts.index.repeat(counts["count"]), ["velocity"]].reset_index(drop=True)
 fits = {"weights = count": fit(counts[["velocity"]], 3, sample_weight=counts["count"]),
         "counts ignored": fit(counts[["velocity"]], 3),
         "expanded rows (reference)": fit(expanded, 3)}

@@ -1473,6 +1473,7 @@ def test_out_has_the_short_flag_o(command):
     ("2-3", "'2-3': this command fits one number of components; to compare several, run "
             "'bayesgmm select -k 2-3'"),
     ("two", "'two': this command fits one number of components (a whole number such as 2)"),
+    ("0", "argument -k/--components: '0': give 1 component or more"),  # QA92: no flag named
 ])
 @pytest.mark.parametrize("command", ["fit", "em"])
 def test_fit_takes_one_k_and_points_to_select_for_several(command, k, message, data_dir,

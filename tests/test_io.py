@@ -367,6 +367,11 @@ def test_spec_figure_files(tmp_path):
         _spec(tmp_path, "[output]\ndpi = 3\n")
     with pytest.raises(ValueError, match=r"\[output\] unknown vector format\(s\) \['png'\]"):
         _spec(tmp_path, '[output]\nvector_formats = "png"\n')
+    # QA92: ignored beside report = false, where the flags are refused
+    with pytest.raises(ValueError, match=r"\[output\] dpi and vector_formats shape the "
+                                         r"report's figures, and report = false writes no "
+                                         r"report: set report = true, or remove them$"):
+        _spec(tmp_path, '[output]\nreport = false\ndpi = 300\nvector_formats = ["pdf"]\n')
 
 
 @pytest.mark.parametrize("seed", [-1, -(2**63)])

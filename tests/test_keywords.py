@@ -104,3 +104,32 @@ def test_the_estimators_keep_their_signatures_and_parameters():
         params = est.get_params()
         assert params["n_components"] == 3 and params["random_state"] == 1
         assert type(est)(**params).get_params() == params
+
+
+@pytest.mark.parametrize(("call", "message"), [
+    (lambda: bayesgmm.SamplerSettings(chain=2),
+     "SamplerSettings() got an unexpected keyword argument 'chain'; did you mean 'chains'?"),
+    (lambda: bayesgmm.Priors(mean_sd=1),
+     "Priors() got an unexpected keyword argument 'mean_sd'; did you mean 'means_sd'?"),
+    (lambda: bayesgmm.DiagnosticThresholds(rhat=1.1),
+     "DiagnosticThresholds() got an unexpected keyword argument 'rhat'; did you mean "
+     "'rhat_max'?"),
+    (lambda: bayesgmm.FigureFiles(dpi=100, vector="pdf"),
+     "FigureFiles() got an unexpected keyword argument 'vector'; did you mean "
+     "'vector_formats'?"),
+])
+def test_the_settings_classes_name_the_nearest_keyword(call, message):
+    """QA92: the settings classes and Priors gave Python's bare TypeError for a typo."""
+    with pytest.raises(TypeError) as info:
+        call()
+    assert str(info.value) == message
+
+
+def test_the_settings_classes_keep_their_behaviour():
+    import dataclasses
+
+    settings = bayesgmm.SamplerSettings(chains=2, draws=300)
+    assert dataclasses.replace(settings, tune=500).tune == 500
+    assert bayesgmm.Priors(means_sd=1.0).means_sd == 1.0
+    assert inspect.signature(bayesgmm.DiagnosticThresholds).parameters["rhat_max"].default \
+        == 1.01

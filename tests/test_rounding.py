@@ -83,7 +83,7 @@ def test_steps_given_by_name_position_or_for_every_column(rounded):
     assert not (only_beak["beak_mm"] == rounded["beak_mm"]).any()
     array = dequantise(rounded.to_numpy(), {1: 0.1})
     assert isinstance(array, np.ndarray) and (array[:, 0] == rounded["beak_mm"]).all()
-    every = dequantise(rounded, 0.5)
+    every = dequantise(rounded.assign(mass_g=np.round(rounded["mass_g"])), 0.5)  # on 0.5 too
     assert every.attrs[ATTRS_KEY]["steps"] == {"beak_mm": 0.5, "mass_g": 0.5}
     series = dequantise(rounded["beak_mm"])
     assert isinstance(series, pd.Series) and series.name == "beak_mm"
@@ -236,3 +236,18 @@ def test_the_methods_paragraph_says_the_values_were_dequantised(rounded):
             "rounded values (seed 2)") in text
     assert "dequantised" not in str(bayesgmm.methods_text(bayesgmm.fit_em(rounded, 2,
                                                                           random_state=0)))
+
+
+def test_a_step_a_column_was_not_recorded_to_is_refused(old_faithful):
+    """QA92: one step of 0.5 for every column moved Old Faithful's eruptions (recorded to
+    0.001) by up to 0.25, out of the intervals its values were rounded from."""
+    with pytest.raises(ValueError) as info:
+        dequantise(old_faithful, 0.5)
+    assert str(info.value) == ("column 'eruptions' is not recorded to 0.5 (its values do not "
+                               "lie on a grid of that step; they lie on one of 0.001): give "
+                               "each column its own step, e.g. {'eruptions': 0.001}, or leave "
+                               "it out")
+    moved = dequantise(old_faithful, {"waiting": 1})["waiting"] - old_faithful["waiting"]
+    assert np.abs(moved).max() <= 0.5
+    offset = pd.DataFrame({"x": np.arange(40) % 12 * 0.5 + 0.25})  # 0.25, 0.75, ...: on 0.5
+    assert np.abs(dequantise(offset, 0.5)["x"] - offset["x"]).max() <= 0.25

@@ -1957,3 +1957,14 @@ def test_rounded_data_are_named_as_the_cause_of_collapsed_cells():
                            random_state=0, n_jobs=1)
     assert smooth.best["icl"] == (2, "full") and not smooth.table["degenerate"].any()
     assert not any("rounded" in n for n in smooth.notes)
+
+
+@pytest.mark.parametrize(("given", "unknown"), [("al", "['al']"), (["full", "Diag"], "['Diag']")])
+def test_an_unknown_covariance_type_is_named_in_covariance_types_words(given, unknown):
+    """QA92: select_em(X, [1, 2], "al") was told "covariance_type must be one of ...",
+    the fit's parameter, with no word of 'all'."""
+    X = np.random.default_rng(0).normal(size=(40, 2))
+    with pytest.raises(ValueError) as info:
+        select_em(X, [1, 2], given)
+    assert str(info.value) == (f"covariance_types: unknown type(s) {unknown}; give 'all' or "
+                               "any of full, tied, diag, spherical")

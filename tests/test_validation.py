@@ -821,3 +821,21 @@ def test_data_with_one_value_per_column_are_refused_alike(fit, columns):
     assert str(info.value) == (f"every row of X has the same value{'s' if columns > 1 else ''} "
                                f"{said}: there is nothing to cluster; check how the data were "
                                "read")
+
+
+def test_rows_sharing_their_one_observed_value_are_no_copies(old_faithful):
+    """QA92: half of Old Faithful's cells removed (each row keeping one value) made 157 of
+    272 rows "identical twins", (NaN, 79) beside (NaN, 79): a missing cell matched every
+    other. Only rows with two values or more observed are compared; copies still warn."""
+    from bayesgmm._validation import copied_rows_warning
+
+    X = old_faithful.to_numpy(float).copy()
+    hole = np.random.default_rng(0).random(len(X)) < 0.5
+    X[hole, 0] = np.nan
+    X[~hole, 1] = np.nan
+    assert copied_rows_warning(X) is None
+    copies = np.repeat(old_faithful.to_numpy(float), 3, axis=0)
+    copies[:30, 0] = np.nan  # a few rows with a gap: left out of the comparison, and said
+    said = copied_rows_warning(copies)
+    assert said is not None and " rows with two or more values observed have an identical " \
+        "twin" in said

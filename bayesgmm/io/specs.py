@@ -189,6 +189,11 @@ def load_spec(path: str | Path) -> RunSpec:
     except ValueError as exc:
         raise ValueError(f"{p}: [priors] {exc}") from None
     missing, noise_volume = _spec_observations(data, p)
+    shaping = [key for key in ("dpi", "vector_formats") if key in out]
+    if shaping and out.get("report", True) is False:  # as the flags are (QA92: ignored here)
+        raise ValueError(f"{p}: [output] {' and '.join(shaping)} shape the report's figures, "
+                         "and report = false writes no report: set report = true, or remove "
+                         f"{'them' if len(shaping) > 1 else 'it'}")
     try:
         figure_files = FigureFiles(out.get("dpi", 100), out.get("vector_formats", ()))
     except ValueError as exc:
