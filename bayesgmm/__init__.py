@@ -24,9 +24,11 @@ from typing import TYPE_CHECKING
 
 from .paths import pytensor_cache_fallback
 from .settings import DiagnosticThresholds, FigureFiles, SamplerSettings  # NumPy only
+from .tempdirs import matplotlib_config_fallback
 
 # before any module imports PyTensor, which creates its cache under the home directory
 pytensor_cache_fallback()
+matplotlib_config_fallback()  # likewise, before matplotlib is imported
 
 try:
     __version__ = version("bayesgmm")

@@ -46,7 +46,7 @@ import warnings
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from numba.core import caching
+from numba.core import caching, config
 
 from ._warn import IN_PACKAGE
 from .tempdirs import private_directory
@@ -177,6 +177,22 @@ class _UserProvided(_DependencyStamp, caching.UserProvidedCacheLocator):
     """``NUMBA_CACHE_DIR`` (numba's first choice)."""
 
 
+def _writable(path: str | os.PathLike) -> bool:
+    return os.access(path, os.W_OK | os.X_OK)
+
+
+class _ReadOnlyProvided(_UserProvided):
+    """``NUMBA_CACHE_DIR`` where it can be read but not written: a cache warmed once and shared
+    read-only with an installation (QA93: numba's write probe passed it over without a word,
+    and every batch job compiled for ~70 s into its own ``$TMPDIR``). Its entries are loaded;
+    a function it lacks is compiled for the run and not stored (:func:`_save_or_skip`)."""
+
+    def ensure_cache_path(self):
+        path = self.get_cache_path()
+        if not os.path.isdir(path) or _writable(path) or not os.access(path, os.R_OK | os.X_OK):
+            raise OSError(f"{path}: not a read-only cache")  # the next locator's case
+
+
 class _InTree(_DependencyStamp, caching.InTreeCacheLocator):
     """``__pycache__`` beside the source, when it is writable."""
 
@@ -214,7 +230,7 @@ def _private_root() -> str:
     return str(private_directory(f"bayesgmm-numba-{user}"))
 
 
-_LOCATORS = (_UserProvided, _InTree, _UserWide, _PrivateTemporary)
+_LOCATORS = (_ReadOnlyProvided, _UserProvided, _InTree, _UserWide, _PrivateTemporary)
 
 
 def install() -> None:
@@ -223,10 +239,13 @@ def install() -> None:
     Other libraries' locators (PyTensor puts one at the front for its generated functions) may
     stand before them: each claims only its own functions.
     """
-    if not CHECKED:  # pragma: no cover - another numba: its own caching, unchanged
+    if not CHECKED:  # another numba: its own caching, with a place it can write
+        _unchecked_cache_dir()
         return
     if not getattr(caching.Cache.load_overload, "_bayesgmm", False):
         caching.Cache.load_overload = _load_or_miss
+    if not getattr(caching.Cache.save_overload, "_bayesgmm", False):
+        caching.Cache.save_overload = _save_or_skip
     classes = caching.CacheImpl._locator_classes
     if _in_front(classes):
         return
@@ -263,6 +282,45 @@ def _load_or_miss(self, sig, target_context):
 
 
 _load_or_miss._bayesgmm = True
+
+
+_numba_save_overload = caching.Cache.save_overload
+
+
+def _save_or_skip(self, sig, data):
+    """numba's ``Cache.save_overload``, but a read-only ``NUMBA_CACHE_DIR``'s missing entry is
+    not stored (:class:`_ReadOnlyProvided`), said once a run; other failures are numba's."""
+    try:
+        return _numba_save_overload(self, sig, data)
+    except OSError:
+        if not isinstance(getattr(self._impl, "locator", None), _ReadOnlyProvided):
+            raise
+        _say_read_only(config.CACHE_DIR)
+        return None
+
+
+_save_or_skip._bayesgmm = True
+
+
+@functools.cache
+def _say_read_only(directory: str) -> None:
+    warnings.warn(f"NUMBA_CACHE_DIR ({directory}) is read-only and lacks some of these kernels "
+                  "(another bayesgmm or numba release, or another CPU): they are compiled for "
+                  "this run and not stored; run 'bayesgmm warm' once with it writable to add "
+                  "them", RuntimeWarning, skip_file_prefixes=IN_PACKAGE)
+
+
+def _unchecked_cache_dir() -> None:
+    """With a numba release this module was not checked against, numba's own locators only,
+    and none of them can write in a read-only installation without a writable home: point
+    numba's public ``CACHE_DIR`` at this user's private temporary directory then (QA93: with
+    numba 0.69, importing the kernels failed: "no locator available")."""
+    if config.CACHE_DIR or _writable(PACKAGE) or _writable(os.path.expanduser("~")):
+        return
+    try:
+        config.CACHE_DIR = _private_root()
+    except OSError:  # no temporary directory either: numba's own error follows
+        pass
 
 
 def _in_front(classes: list) -> bool:

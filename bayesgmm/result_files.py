@@ -400,8 +400,10 @@ def _move_into_place(tmp: Path, target: Path, overwrite: bool, writes: str | Non
     if target.is_dir() and any(target.iterdir()):
         # again: it may have appeared or changed while we were writing
         check_same_kind(target, _check_replaceable(target), writes)
-        if not overwrite:
-            raise ValueError(f"output directory {target} already exists and is not empty")
+        if not overwrite:  # written by another run while this one ran (QA93: said bare)
+            raise ValueError(f"output directory {target} was written by another run while "
+                             "this one ran; this result was not saved there: choose another "
+                             "output directory")
         if _exchange(tmp, target):
             # one step: a reader finds the old result or the new one at target, never no
             # directory (QA: 19 of 5,650 loads during overwrites failed between two renames)

@@ -1,10 +1,11 @@
 """A directory of this user's alone under the temporary directory: where a cache of compiled
 code goes when the usual places cannot be written (PyTensor's without a home directory,
-numba's from a read-only installation). Compiled code is loaded from it, so a directory
-another user made first, or could write to, must never be it.
+numba's from a read-only installation; matplotlib's configuration and font cache too).
+Compiled code is loaded from it, so a directory another user made first, or could write to,
+must never be it.
 
-Where it sits: the vocabulary layer (standard library only); imported by :mod:`bayesgmm.paths`
-and :mod:`bayesgmm._numba_cache`.
+Where it sits: the vocabulary layer (standard library only); imported by :mod:`bayesgmm.paths`,
+:mod:`bayesgmm._numba_cache` and the package's ``__init__``.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import stat
 import tempfile
 from pathlib import Path
 
-__all__ = ["private_directory"]
+__all__ = ["matplotlib_config_fallback", "private_directory"]
 
 
 def private_directory(name: str) -> Path:
@@ -33,3 +34,22 @@ def private_directory(name: str) -> Path:
             and not info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
         return path
     return Path(tempfile.mkdtemp(prefix=f"{name}-"))
+
+
+def matplotlib_config_fallback() -> str | None:
+    """Point matplotlib at a private temporary directory (``MPLCONFIGDIR``) when it could not
+    write its configuration and font cache under the home directory, before it is imported;
+    returns that directory, or None when nothing had to change. QA93: with a read-only home
+    every run printed matplotlib's two-line warning about it between bayesgmm's status lines.
+    A directory the user chose is left alone."""
+    if os.environ.get("MPLCONFIGDIR"):
+        return None
+    config = Path(os.environ.get("XDG_CONFIG_HOME") or Path(os.path.expanduser("~")) / ".config")
+    target = config / "matplotlib"
+    existing = next((p for p in (target, config, config.parent) if p.exists()), None)
+    if existing is not None and existing.is_dir() and os.access(existing, os.W_OK | os.X_OK):
+        return None
+    uid = os.getuid() if hasattr(os, "getuid") else "user"
+    fallback = private_directory(f"bayesgmm-matplotlib-{uid}")
+    os.environ["MPLCONFIGDIR"] = str(fallback)
+    return str(fallback)

@@ -131,6 +131,10 @@ def test_bundled_data_is_read(old_faithful):
     frame, dropped = read_table("bundled:old_faithful")
     assert dropped == 0
     np.testing.assert_array_equal(frame.to_numpy(), old_faithful.to_numpy(dtype=float))
+    # named as the user named it (QA93: by its file under site-packages)
+    with pytest.raises(ValueError, match=r"^unknown column\(s\) \['nope'\] in "
+                                         r"bundled:old_faithful; available"):
+        read_table("bundled:old_faithful", ["nope"])
 
 
 def test_bundled_galaxies_are_r_s_with_the_typo_the_docs_name(galaxies):

@@ -84,7 +84,7 @@ def test_locators_are_in_front_of_numbas():
     assert _numba_cache._in_front(classes)
     _numba_cache.install()  # idempotent
     assert _numba_cache._in_front(classes)
-    assert sum(c in _numba_cache._LOCATORS for c in classes) == 4
+    assert sum(c in _numba_cache._LOCATORS for c in classes) == len(_numba_cache._LOCATORS)
     # numba's own first choice behind them: it would take the package's functions otherwise
     moved = [caching.UserProvidedCacheLocator] + [c for c in classes
                                                   if c is not caching.UserProvidedCacheLocator]
@@ -161,6 +161,62 @@ def test_without_a_writable_place_the_cache_is_a_private_temporary_one(fake_pack
         assert stat.S_IMODE(root.stat().st_mode) == 0o700
         assert list(root.rglob("caller.g-*.nbc"))
         assert _numba_cache.has_cached_code(fresh_caller().g)
+    finally:
+        _numba_cache._private_root.cache_clear()
+
+
+def test_a_read_only_numba_cache_dir_is_loaded_and_not_written(fake_package, tmp_path,
+                                                               monkeypatch):
+    """QA93: a cache warmed once (bayesgmm warm with NUMBA_CACHE_DIR set) and then shared
+    read-only was passed over by numba's write probe without a word: every batch job compiled
+    for ~70 s into its own $TMPDIR. Its entries are loaded; a function it lacks is compiled,
+    not stored, and said once. (Run as root here: read-only is simulated.)"""
+    from numba.core import caching, config
+
+    write_kernel, fresh_caller = fake_package
+    write_kernel("1.0")
+    shared = tmp_path / "shared-cache"
+    shared.mkdir()
+    monkeypatch.setattr(config, "CACHE_DIR", str(shared))
+    caller = fresh_caller()
+    assert caller.g(1.0) == 4.0 and list(shared.rglob("caller.g-*.nbc"))  # warmed, writable
+    monkeypatch.setattr(_numba_cache, "_writable",
+                        lambda path: not str(path).startswith(str(shared)))
+    caller = fresh_caller()
+    assert caller.g(1.0) == 4.0 and _hits(caller.g) == 1  # loaded from the read-only cache
+    assert isinstance(caller.g._cache._impl.locator, _numba_cache._ReadOnlyProvided)
+
+    def refuse(self, sig, data):
+        raise PermissionError(13, "Permission denied", str(shared))
+
+    monkeypatch.setattr(caching.Cache, "_save_overload", refuse)
+    _numba_cache._say_read_only.cache_clear()
+    write_kernel("2.0")  # a release the cache lacks
+    caller = fresh_caller()
+    with pytest.warns(RuntimeWarning, match=r"NUMBA_CACHE_DIR \(.*shared-cache\) is read-only "
+                                            r"and lacks some of these kernels"):
+        assert caller.g(1.0) == 6.0
+    _numba_cache._say_read_only.cache_clear()
+
+
+def test_another_numba_release_caches_somewhere_it_can_write(tmp_path, monkeypatch):
+    """QA93: with a numba release the locators were not checked against, a read-only
+    installation without a writable home failed at import ("no locator available"); numba's
+    public CACHE_DIR then points at this user's private temporary directory."""
+    import tempfile
+
+    from numba.core import config
+
+    monkeypatch.setattr(config, "CACHE_DIR", "")
+    monkeypatch.setattr(_numba_cache, "_writable", lambda path: False)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    _numba_cache._private_root.cache_clear()
+    try:
+        _numba_cache._unchecked_cache_dir()
+        assert config.CACHE_DIR == str(tmp_path / f"bayesgmm-numba-{os.getuid()}")
+        monkeypatch.setattr(config, "CACHE_DIR", "/given")
+        _numba_cache._unchecked_cache_dir()  # the user's own choice stays
+        assert config.CACHE_DIR == "/given"
     finally:
         _numba_cache._private_root.cache_clear()
 

@@ -780,3 +780,54 @@ def test_a_home_relative_path_is_the_homes(old_faithful, tmp_path, monkeypatch):
     write_em_report(em, old_faithful, "~/report")
     assert (home / "report" / "report.html").is_file()
     assert list(elsewhere.iterdir()) == []
+
+
+def test_matplotlib_config_falls_back_when_the_home_directory_is_read_only(monkeypatch,
+                                                                            tmp_path):
+    """QA93: with a read-only home every run printed matplotlib's two-line MPLCONFIGDIR
+    warning between the status lines; bayesgmm points it at a private temporary directory
+    (the user's own MPLCONFIGDIR stays)."""
+    import os
+    import subprocess
+    import sys
+
+    from bayesgmm.tempdirs import matplotlib_config_fallback
+
+    monkeypatch.delenv("MPLCONFIGDIR", raising=False)
+    monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert matplotlib_config_fallback() is None  # a usable home: nothing changes
+    monkeypatch.setenv("HOME", "/dev/null")
+    fallback = matplotlib_config_fallback()
+    assert fallback and os.environ["MPLCONFIGDIR"] == fallback
+    assert (Path(fallback).stat().st_mode & 0o777) == 0o700
+    monkeypatch.setenv("MPLCONFIGDIR", "/mine")
+    assert matplotlib_config_fallback() is None
+    done = subprocess.run([sys.executable, "-c", "import bayesgmm, matplotlib.pyplot"],
+                          capture_output=True, text=True, timeout=300,
+                          env={"PATH": "/usr/bin:/bin", "HOME": "/dev/null",
+                               "TMPDIR": str(tmp_path)})
+    assert done.returncode == 0 and "MPLCONFIGDIR" not in done.stderr, done.stderr[-2000:]
+
+
+def test_a_result_written_there_meanwhile_is_named_as_another_runs(tmp_path):
+    """QA93: two batch fits racing for one --out: the loser sampled, printed its table and
+    ended "already exists and is not empty", without the hint the early check gives. It
+    says another run wrote there while this one ran, and nothing of either is lost."""
+    from bayesgmm.result_files import write_directory
+
+    target = tmp_path / "out"
+
+    def meanwhile(tmp):
+        (tmp / "mine.txt").write_text("this run")
+        write_directory(target, lambda d: (d / "theirs.txt").write_text("the other run"),
+                        kind="EMResult")
+
+    with pytest.raises(ValueError) as info:
+        write_directory(target, meanwhile, kind="EMResult")
+    assert str(info.value) == (f"output directory {target} was written by another run while "
+                               "this one ran; this result was not saved there: choose another "
+                               "output directory")
+    assert sorted(p.name for p in target.iterdir()) == ["manifest.json", "theirs.txt"]
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]  # no temporary directory left

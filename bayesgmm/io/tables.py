@@ -174,7 +174,9 @@ def read_data(path: str | Path, columns: list[str] | None = None, *,
     columns = None if columns is None else [_nfc(c) for c in columns]
     weights, labels, index = (None if c is None else _nfc(c) for c in (weights, labels, index))
     p = Path(_local_path(str(path)))
-    path = "standard input" if str(path) == STDIN else str(p)  # as messages name it
+    # as messages name it (QA93: a bundled set was named by its site-packages file)
+    path = ("standard input" if str(path) == STDIN else
+            str(path) if str(path).startswith("bundled:") else str(p))
     if p.is_dir():  # "not found" misled (QA: `bayesgmm em /tmp`, a spec's path = ".")
         raise ValueError(f"{path} is a directory, not a data file: give a CSV/TSV/Parquet file")
     if p.exists() and not p.is_file():  # QA: /dev/null was "not found"
