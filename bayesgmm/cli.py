@@ -882,8 +882,6 @@ def _one_k(text: str) -> int:
             f"{text!r}: this command fits one number of components" + (
                 f"; to compare several, run 'bayesgmm select -k {text.strip()}'" if several
                 else " (a whole number such as 2)")) from None
-    if k < 1:  # in the flag's words (QA92: the API's "number of components must be >= 1")
-        raise argparse.ArgumentTypeError(f"{text!r}: give 1 component or more")
     return k
 
 
@@ -2072,8 +2070,8 @@ def _check_k(n_components: int, frame: pd.DataFrame | None, source: str,
     the fit keeps; ``left_out``: the file's other rows (nothing observed; with ``drop``,
     any value missing), said (QA: "the 2 row(s)" of a file of 6, 4 of them empty);
     ``selecting``: K is the largest of a range ``select`` compares."""
-    if n_components < 1:
-        raise ValueError(f"the number of components must be >= 1; got {n_components}")
+    if n_components < 1:  # in the option's words (QA92: "the number of components ...")
+        raise ValueError(f"{option} {n_components}: give 1 component or more")
     if frame is not None and len(frame) < 2:  # QA82/QA85: "constant columns", "-k at most 1"
         raise ValueError(f"{source} has {len(frame)} row(s)"
                          + (" with an observed value" if left_out and not drop else

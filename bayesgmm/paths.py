@@ -9,7 +9,7 @@ result and report (``write_directory``), re-exports these names.
 The rules: only a directory whose manifest names a bayesgmm kind (:data:`KINDS`) is ever
 replaced, only by an output of the same kind (:data:`REPLACES`), and never the current
 directory, a home directory, the filesystem root or a directory containing an input
-(:func:`check_writable`); temporary siblings ``.NAME.tmp-PID-XXXX`` and ``.NAME.old-PID-XXXX``
+(:func:`check_writable`); temporary siblings ``.NAME.tmp-PID@MACHINE-X`` and ``.NAME.old-...``
 that a killed write left behind are removed (or an interrupted replacement's backup put back)
 by the next write to the same place (:func:`clean_orphans`). Readers: :func:`read_consistently`
 reads a directory again when another process replaced it meanwhile. And one fallback for
@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from .tempdirs import private_directory
+from .tempdirs import local_pid, private_directory, writer_tag
 
 __all__ = ["KINDS", "MANIFEST", "ORPHAN_AGE_S", "REPLACES", "check_writable", "clean_orphans",
            "directory_identity", "expand_home", "in_progress", "missing_hint",
@@ -75,7 +75,7 @@ REPORT_FIGURES = frozenset({
     "trace", "rank", "energy", "ppc", "ppc_statistics", "criteria", "chosen", "loo",
     "n_components"})
 _FIGURE_SUFFIXES = (".png", ".svg", ".pdf")
-# Temporary siblings: ``.NAME.tmp-PID-XXXX`` while writing, ``.NAME.old-PID-XXXX`` while
+# Temporary siblings: ``.NAME.tmp-PID@MACHINE-X`` while writing, ``.NAME.old-...`` while
 # replacing. One whose process is gone, or older than this, is a killed run's leftover.
 _TMP, _OLD = ".tmp-", ".old-"
 ORPHAN_AGE_S = 6 * 3600.0
@@ -272,9 +272,9 @@ def missing_hint(path: str | os.PathLike) -> str:
 def clean_orphans(path: str | os.PathLike, *, max_age_s: float = ORPHAN_AGE_S) -> list[Path]:
     """Remove the temporary siblings of ``path`` that a killed write left behind.
 
-    Writes name their temporary directory ``.NAME.tmp-PID-XXXX`` and the backup of a replaced
-    directory ``.NAME.old-PID-XXXX``. One is stale when its process no longer runs, or (a name
-    without a PID, or a PID that a new process may have reused) when it is older than
+    Writes name their temporary directory ``.NAME.tmp-PID@MACHINE-X``, a replaced directory's
+    backup ``.NAME.old-PID@MACHINE-X``. One is stale when its process no longer runs, or (a name
+    without a PID or of another machine, or a PID a new process may reuse) when older than
     ``max_age_s``; a concurrent writer's live directory is left alone. A stale backup while
     ``path`` itself is missing means the replacement was interrupted between its two renames:
     the backup is then renamed back to ``path`` (nothing the user had is lost).
@@ -316,7 +316,7 @@ def in_progress(path: str | os.PathLike) -> bool:
     """Whether ``path`` is a temporary directory that this process is filling right now (the
     ``write`` of a :func:`write_directory` call): private to it, so written into directly."""
     name = Path(path).name
-    return name.startswith(".") and f"{_TMP}{os.getpid()}-" in name
+    return name.startswith(".") and f"{_TMP}{writer_tag()}-" in name
 
 
 # --------------------------------------------------------------------------------------------
@@ -458,12 +458,12 @@ def _check_replaceable(target: Path) -> str:
 
 
 def _is_stale(tag: str, entry: Path, max_age_s: float) -> bool:
-    """Whether a temporary sibling (name tag ``PID-XXXX`` or ``XXXX``) belongs to no writer."""
+    """Whether a temporary sibling (name tag ``PID@MACHINE-XXXX``, ``PID-XXXX`` or ``XXXX``)
+    belongs to no writer: by its PID on this host (:func:`local_pid`), else by age."""
     age = time.time() - _mtime(entry)
-    pid_text = tag.split("-", 1)[0]
-    if "-" not in tag or not pid_text.isdigit():
-        return age > max_age_s  # written before names carried a PID
-    pid = int(pid_text)
+    pid = local_pid(tag.split("-", 1)[0]) if "-" in tag else None
+    if pid is None:
+        return age > max_age_s  # another host's or container's, or written before PIDs
     if pid == os.getpid():
         return age > max_age_s  # perhaps another thread of this process is writing
     try:

@@ -23,7 +23,7 @@ they were recorded load without that check) and validates every file's types and
 their agreement with each other, failing with one ``ValueError`` naming the file.
 
 Writes are atomic (:func:`write_directory`, also used for the reports): everything is written to
-a temporary sibling directory ``.NAME.tmp-PID-XXXX`` which is then renamed into place, so a
+a temporary sibling directory ``.NAME.tmp-PID@MACHINE-XXXX`` which is then renamed into place, so a
 reader never sees half a result and a failed write leaves nothing; siblings left by a killed
 process are removed by the next write to the same place. Only a directory whose manifest names
 a bayesgmm kind (:data:`KINDS`) is ever replaced, only by an output of the same kind (a result

@@ -57,6 +57,7 @@ from .paths import (
     clean_orphans,
     expand_home,
 )
+from .tempdirs import writer_tag
 from .versions import software_versions
 
 if TYPE_CHECKING:
@@ -116,7 +117,7 @@ def write_directory(path: str | os.PathLike, write: Callable[[Path], None], *,
     does not exist (:func:`bayesgmm.load` reads again when a replacement overtook its read).
     :func:`save`, the reports and ``bayesgmm select`` write
     through it: it is the package's one atomic-write routine. Temporary siblings that a killed
-    earlier write left behind (``.NAME.tmp-PID-*``, ``.NAME.old-PID-*`` of a process that no
+    earlier write left behind (``.NAME.tmp-PID@MACHINE-*``, ``.NAME.old-...`` of a process that no
     longer runs) are cleaned up first; a backup of an earlier result whose replacement was
     interrupted is put back in place rather than deleted.
 
@@ -156,7 +157,7 @@ def write_directory(path: str | os.PathLike, write: Callable[[Path], None], *,
     created = _make_parents(target.parent)
     tmp = None
     try:
-        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}{_TMP}{os.getpid()}-",
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}{_TMP}{writer_tag()}-",
                                     dir=target.parent))
         tmp.chmod(0o777 & ~_umask())  # mkdtemp makes it private; a result dir should not be
         write(tmp)
@@ -409,7 +410,7 @@ def _move_into_place(tmp: Path, target: Path, overwrite: bool, writes: str | Non
             # directory (QA: 19 of 5,650 loads during overwrites failed between two renames)
             shutil.rmtree(tmp, ignore_errors=True)  # the old result, now at tmp's name
             return
-        backup = target.with_name(f".{target.name}{_OLD}{os.getpid()}-{uuid.uuid4().hex[:8]}")
+        backup = target.with_name(f".{target.name}{_OLD}{writer_tag()}-{uuid.uuid4().hex[:8]}")
         try:
             os.rename(target, backup)
         except FileNotFoundError:  # another writer moved it away meanwhile: ours goes in

@@ -11,12 +11,15 @@ Where it sits: the vocabulary layer (standard library only); imported by :mod:`b
 from __future__ import annotations
 
 import contextlib
+import functools
+import hashlib
 import os
+import socket
 import stat
 import tempfile
 from pathlib import Path
 
-__all__ = ["matplotlib_config_fallback", "private_directory"]
+__all__ = ["local_pid", "matplotlib_config_fallback", "private_directory", "writer_tag"]
 
 
 def private_directory(name: str) -> Path:
@@ -53,3 +56,30 @@ def matplotlib_config_fallback() -> str | None:
     fallback = private_directory(f"bayesgmm-matplotlib-{uid}")
     os.environ["MPLCONFIGDIR"] = str(fallback)
     return str(fallback)
+
+
+@functools.cache
+def _machine() -> str:
+    """This host and PID namespace, in 8 hex digits: a PID names a process only there."""
+    try:
+        namespace = os.stat("/proc/self/ns/pid").st_ino
+    except OSError:
+        namespace = 0
+    return hashlib.sha256(f"{socket.gethostname()}:{namespace}".encode()).hexdigest()[:8]
+
+
+def writer_tag() -> str:
+    """``PID@MACHINE``: what a temporary directory's name says of the process writing it, so
+    that another host or container sharing the disk does not judge it by a PID of its own
+    (QA93: a writer in another PID namespace found no such process and deleted a live fit's
+    temporary directory)."""
+    return f"{os.getpid()}@{_machine()}"
+
+
+def local_pid(tag: str) -> int | None:
+    """The PID of a :func:`writer_tag` written on this host and PID namespace (or a bare
+    PID, as names had it before), else None: a process elsewhere, to be judged by age."""
+    pid, _, machine = tag.partition("@")
+    if not pid.isdigit() or (machine and machine != _machine()):
+        return None
+    return int(pid)

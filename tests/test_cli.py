@@ -90,7 +90,7 @@ BAD_FIT_INPUTS = [
     (["na.csv", "-k", "2", "--missing", "refuse"],
      "have missing values .*--missing marginalise or drop"),
     (["good.csv", "-k", "61"], "K=61 components is more than the 60 row.*give -k at most 60"),
-    (["good.csv", "-k", "0"], "must be >= 1"),
+    (["good.csv", "-k", "0"], "-k 0: give 1 component or more"),
     (["good.csv", "-k", "2", "--draws", "0"], "--draws must be >= 1"),
     (["good.csv", "-k", "2", "--out", "a_file/result"], "cannot write a_file/result"),
     (["good.csv", "-k", "2", "--out", "a_file"], "exists and is not a directory; give a new "
@@ -111,7 +111,7 @@ BAD_FIT_INPUTS = [
      r"--target-accept must be a number in \(0, 1\); got 1"),
     (["text.csv", "-k", "2", "--seed", "-1"], "--seed must be a non-negative integer"),
     (["missing.csv", "-k", "2", "--tune", "0"], "--tune must be >= 1"),  # flags before data
-    (["missing.csv", "-k", "0"], "number of components must be >= 1; got 0"),
+    (["missing.csv", "-k", "0"], "-k 0: give 1 component or more"),  # flags before data
     (["missing.csv", "-k", "2", "--draws", "1" + "0" * 23], "--draws must be at most 10,000,000"),
     (["missing.csv", "-k", "2", "--chains", "1" + "0" * 11], "--chains must be at most 1,024"),
     (["dup_ids.csv", "-k", "2", "--index", "sample_id"],
@@ -1217,7 +1217,7 @@ BAD_EM_INPUTS = [
     (["text.csv", "-k", "2", "--seed", "-1"], "--seed must be a non-negative integer"),
     (["missing.csv", "-k", "2", "--n-init", "0"], "--n-init must be between 1 and"),
     (["missing.csv", "-k", "2", "--n-init", "1" + "0" * 23], "--n-init must be between 1 and"),
-    (["missing.csv", "-k", "0"], "number of components must be >= 1; got 0"),
+    (["missing.csv", "-k", "0"], "-k 0: give 1 component or more"),  # flags before data
     (["text.csv", "-k", "2", "--report", "--out", "a_file"], "exists and is not a directory"),
     (["dup_ids.csv", "-k", "2", "--index", "sample_id"], "names 1 ID.* more than once: "
                                                           r"'S0003' \(rows 3, 7, 9\)"),
@@ -1473,7 +1473,6 @@ def test_out_has_the_short_flag_o(command):
     ("2-3", "'2-3': this command fits one number of components; to compare several, run "
             "'bayesgmm select -k 2-3'"),
     ("two", "'two': this command fits one number of components (a whole number such as 2)"),
-    ("0", "argument -k/--components: '0': give 1 component or more"),  # QA92: no flag named
 ])
 @pytest.mark.parametrize("command", ["fit", "em"])
 def test_fit_takes_one_k_and_points_to_select_for_several(command, k, message, data_dir,
@@ -1482,6 +1481,13 @@ def test_fit_takes_one_k_and_points_to_select_for_several(command, k, message, d
     with pytest.raises(SystemExit) as info:
         cli.main([command, "good.csv", "-k", k])
     assert info.value.code == 2 and message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["fit", "em"])
+def test_k_below_one_is_named_by_its_flag(command, data_dir, no_sampling, capsys):
+    """QA92: "-k 0" was told the API's "the number of components must be >= 1"."""
+    assert cli.main([command, "good.csv", "-k", "0"]) == 2
+    assert capsys.readouterr().err.strip() == "bayesgmm: error: -k 0: give 1 component or more"
 
 
 @pytest.mark.parametrize(("flags", "message"), [

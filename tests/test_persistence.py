@@ -685,7 +685,28 @@ def test_temporary_names_carry_the_pid(tiny_fit, tmp_path, monkeypatch):
     monkeypatch.setattr(result_files, "_write_em", spy)
     with pytest.raises(ValueError):
         tiny_fit.em.save(tmp_path / "r")
-    assert seen[0].startswith(f".r.tmp-{os.getpid()}-")
+    assert seen[0].startswith(f".r.tmp-{os.getpid()}@")
+
+
+def test_another_machines_writer_is_judged_by_age_not_by_a_pid_of_ours(tiny_fit, tmp_path):
+    """QA93: a writer in another PID namespace (a second container or node on a shared disk)
+    found no process of the live writer's PID and deleted its temporary directory: the fit
+    was lost. A temporary name says its host and namespace; another's is judged by age."""
+    from bayesgmm.tempdirs import local_pid, writer_tag
+
+    tiny_fit.em.save(tmp_path / "r")
+    dead = _dead_pid()
+    elsewhere = tmp_path / f".r.tmp-{dead}@00000000-abc"  # that PID runs on another machine
+    here = tmp_path / f".r.tmp-{dead}@{writer_tag().split('@')[1]}-def"
+    for d in (elsewhere, here):
+        d.mkdir()
+    tiny_fit.em.save(tmp_path / "r", overwrite=True)
+    assert elsewhere.exists() and not here.exists()
+    os.utime(elsewhere, (0, 0))  # hours old: a writer killed there long ago
+    tiny_fit.em.save(tmp_path / "r", overwrite=True)
+    assert not elsewhere.exists()
+    assert local_pid(writer_tag()) == os.getpid() and local_pid("12") == 12
+    assert local_pid("12@00000000") is None and local_pid("k3j2h1") is None
 
 
 def test_pytensor_cache_falls_back_when_the_home_directory_is_unusable(monkeypatch, tmp_path):
