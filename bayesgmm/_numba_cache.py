@@ -188,9 +188,13 @@ class _ReadOnlyProvided(_UserProvided):
     a function it lacks is compiled for the run and not stored (:func:`_save_or_skip`)."""
 
     def ensure_cache_path(self):
-        path = self.get_cache_path()
-        if not os.path.isdir(path) or _writable(path) or not os.access(path, os.R_OK | os.X_OK):
-            raise OSError(f"{path}: not a read-only cache")  # the next locator's case
+        # the directory given, not this installation's subdirectory of it: one warmed from
+        # another path has none, and its functions are then compiled with a warning, not
+        # stored elsewhere without a word (QA94)
+        root = config.CACHE_DIR
+        if not root or not os.path.isdir(root) or _writable(root) \
+                or not os.access(root, os.R_OK | os.X_OK):
+            raise OSError(f"{root}: not a read-only cache")  # the next locator's case
 
 
 class _InTree(_DependencyStamp, caching.InTreeCacheLocator):
@@ -295,7 +299,8 @@ def _save_or_skip(self, sig, data):
     except OSError:
         if not isinstance(getattr(self._impl, "locator", None), _ReadOnlyProvided):
             raise
-        _say_read_only(config.CACHE_DIR)
+        locator = self._impl.locator
+        _say_read_only(config.CACHE_DIR, os.path.isdir(locator.get_cache_path()))
         return None
 
 
@@ -303,11 +308,14 @@ _save_or_skip._bayesgmm = True
 
 
 @functools.cache
-def _say_read_only(directory: str) -> None:
+def _say_read_only(directory: str, has_this_path: bool = True) -> None:
+    why = ("another bayesgmm or numba release, or another CPU" if has_this_path else
+           "it holds none for bayesgmm installed at this path: warm it from the path the "
+           "users run")
     warnings.warn(f"NUMBA_CACHE_DIR ({directory}) is read-only and lacks some of these kernels "
-                  "(another bayesgmm or numba release, or another CPU): they are compiled for "
-                  "this run and not stored; run 'bayesgmm warm' once with it writable to add "
-                  "them", RuntimeWarning, skip_file_prefixes=IN_PACKAGE)
+                  f"({why}): they are compiled for this run and not stored; run 'bayesgmm "
+                  "warm' once with it writable to add them", RuntimeWarning,
+                  skip_file_prefixes=IN_PACKAGE)
 
 
 def _unchecked_cache_dir() -> None:

@@ -1894,6 +1894,10 @@ def _observation_settings(args: Any, names: tuple[str, ...], *,
     if args.noise:
         out["noise"] = ("volume " + f"{args.noise_volume:g}" if args.noise_volume is not None
                         else "bounding box")
+    steps = getattr(args, "dequantise", None)
+    if steps is not None:  # QA94: select's report and settings.json did not say it
+        out["dequantise"] = (", ".join(f"{k}={v:g}" for k, v in steps.items())
+                             if isinstance(steps, dict) else str(steps))
     return out
 
 

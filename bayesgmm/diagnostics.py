@@ -48,6 +48,7 @@ import dataclasses
 import json
 import math
 import re
+import shlex
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -2044,7 +2045,7 @@ def _collapse_remedy(data, names, features) -> str:
                     f"-{step / 2:.3g} and +{step / 2:.3g} to its values (jitter), which a "
                     "continuous mixture can describe")
     if rounded:  # the cure, by name (QA89: every user had to write the jitter by hand)
-        pairs = ",".join(f"{f}={step:g}" for f, step in rounded.items())
+        pairs = shlex.quote(",".join(f"{f}={step:g}" for f, step in rounded.items()))
         steps = ", ".join(f"{f!r}: {step:g}" for f, step in rounded.items())
         said.append(f"--dequantise {pairs} does that on the command line, "
                     f"bayesgmm.dequantise(X, {{{steps}}}) in Python")
@@ -2378,7 +2379,7 @@ def _bimodal_components(post, within_chains: bool = False) -> list[int]:
         per_chain = np.stack([_bimodality(chain) for chain in m])
         mcse = np.nan_to_num(per_chain.std(axis=0, ddof=1)) / np.sqrt(n_chains)
     clear = np.nan_to_num(bc) - 2 * mcse > _BIMODAL
-    if within_chains:
+    if within_chains and n_chains > 1:  # one chain: its own coefficient is the pooled one
         clear &= (per_chain is not None
                   and (np.nan_to_num(per_chain) > _BIMODAL).mean(axis=0) >= 0.5)
     return [int(k) for k in np.flatnonzero(clear.any(axis=-1))]

@@ -17,6 +17,8 @@ NumPy and pandas.
 
 from __future__ import annotations
 
+import hashlib
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -35,24 +37,56 @@ MIN_ROUNDED_VALUES = 10
 # Where a dequantised DataFrame keeps its record ({"steps": {column: step}, "random_state":
 # seed}), which fits read (:func:`recorded`).
 ATTRS_KEY = "bayesgmm.dequantised"
+# Values this close, relative to their column's magnitude, are one value: float arithmetic's
+# noise (64 units in the last place), not a recording step.
+_FLOAT_NOISE = 64 * np.finfo(np.float64).eps
 
 
 def rounding_step(values: np.ndarray) -> float | None:
-    """The step a column's observed values were rounded to: the smallest gap between its
-    distinct values, where every gap is a whole multiple of it, the column has more than
+    """The step a column's observed values were rounded to: the largest step of which every
+    gap between its distinct values is a whole multiple (the smallest gap, or a tenth of it
+    at most: sparse values rarely sit one step apart), where the column has more than
     :data:`MIN_ROUNDED_VALUES` distinct values and some of them are shared by several rows
-    (without ties, rounding does no harm); None otherwise. NaN is ignored."""
+    (without ties, rounding does no harm); None otherwise. NaN is ignored, and values that
+    agree to float arithmetic's noise (:data:`_FLOAT_NOISE` of the column's magnitude) are
+    one value (QA94: ``5.3 - 2.1`` and ``4.2 - 1.0`` differ by 4e-16, taken for the step)."""
     column = np.asarray(values, dtype=np.float64)
     column = column[np.isfinite(column)]
-    distinct = np.unique(column)
+    distinct = _distinct(column)
     if distinct.size <= MIN_ROUNDED_VALUES or distinct.size == column.size:
         return None
+    smallest = float(np.diff(distinct).min())
+    for parts in range(1, 11):
+        step = float(f"{smallest / parts:.10g}")  # 0.1, not 0.0999999999999659
+        if _on_grid(column, step, distinct):
+            return step
+    return None
+
+
+def _distinct(column: np.ndarray) -> np.ndarray:
+    """The distinct finite values of ``column``, those within :data:`_FLOAT_NOISE` of its
+    magnitude merged (float arithmetic's noise is no value of its own)."""
+    distinct = np.unique(column[np.isfinite(column)])
+    if distinct.size < 2:
+        return distinct
+    apart = np.diff(distinct) > _FLOAT_NOISE * float(np.max(np.abs(distinct)))
+    return distinct[np.r_[True, apart]]  # the first of each run of near-equal values
+
+
+def _on_grid(values: np.ndarray, step: float, distinct: np.ndarray | None = None) -> bool:
+    """Whether a column's observed values lie on a grid of ``step``: every gap between its
+    distinct values (:func:`_distinct`) a whole multiple of it, to 1e-6 of a step and
+    :data:`_FLOAT_NOISE` of the column's magnitude (no tolerance relative to the multiple:
+    QA94, ``np.allclose``'s let float noise pass for a grid)."""
+    distinct = _distinct(np.asarray(values, dtype=np.float64)) if distinct is None else distinct
+    if distinct.size < 2:
+        return True
+    scale = float(np.max(np.abs(distinct)))
+    if step <= _FLOAT_NOISE * scale:
+        return False
     gaps = np.diff(distinct)
-    step = float(gaps.min())
-    multiples = gaps / step
-    if not np.allclose(multiples, np.round(multiples), atol=1e-6):
-        return None
-    return float(f"{step:.10g}")  # 0.1, not the 0.0999999999999659 subtraction leaves
+    return bool(np.all(np.abs(gaps - np.round(gaps / step) * step) <= 1e-6 * step
+                       + _FLOAT_NOISE * scale))
 
 
 def rounding_steps(X: Any, feature_names: Any = None) -> dict[str, float]:
@@ -127,8 +161,14 @@ def dequantise(X: Any, steps: str | float | Mapping[Any, float] = "auto", *,
     result.attrs[ATTRS_KEY] = {
         "steps": {names[j]: step for j, step in chosen.items()},
         "random_state": int(random_state) if is_int(random_state, 0) else None,
+        "digests": {names[j]: _digest(out[:, j]) for j in chosen},
     }
     return result
+
+
+def _digest(column: np.ndarray) -> str:
+    """A column's values, fingerprinted: its record holds only while they are unchanged."""
+    return hashlib.sha256(np.ascontiguousarray(column, dtype=np.float64).tobytes()).hexdigest()
 
 
 def parse_steps(text: str, option: str = "--dequantise") -> str | float | dict[str, float]:
@@ -145,8 +185,10 @@ def parse_steps(text: str, option: str = "--dequantise") -> str | float | dict[s
             raise ValueError(f"{option} takes auto, a step (e.g. 0.5) or COLUMN=STEP pairs "
                              f"(e.g. length=0.5,width=0.1); got {text!r}") from None
     steps = {}
-    for pair in text.split(","):
-        column, _, step = pair.rpartition("=")
+    # a comma ends a pair only after its step: a column's name may hold commas (QA94:
+    # "mass, g=1" was split into "mass" and " g=1")
+    for pair in re.findall(r"[^=]*=[^,]*(?:,|$)", text):
+        column, _, step = pair.rstrip(",").rpartition("=")
         if not column.strip():
             raise ValueError(f"{option}: {pair!r} names no column; give COLUMN=STEP pairs "
                              "(e.g. length=0.5,width=0.1)")
@@ -189,26 +231,19 @@ def _chosen_steps(Xv: np.ndarray, names: tuple[str, ...], steps: Any) -> dict[in
     return {j: _check_step(steps, name) for j, name in enumerate(names)}
 
 
-def _on_grid(values: np.ndarray, step: float) -> bool:
-    """Whether a column's observed values lie on a grid of ``step`` (every gap between its
-    distinct values a whole multiple of it, to 1e-6 of a step)."""
-    gaps = np.diff(np.unique(values[np.isfinite(values)])) / step
-    return bool(np.allclose(gaps, np.round(gaps), atol=1e-6))
-
-
 def _check_on_grid(Xv: np.ndarray, names: tuple[str, ...], chosen: dict[int, float]) -> None:
     """Refuse a step a column was not recorded to: noise of half that step would move its
     values out of the intervals they were rounded from (QA92: eruptions, recorded to 0.001,
     moved by up to 0.25 with a step of 0.5 for every column)."""
     for j, step in chosen.items():
         if not _on_grid(Xv[:, j], step):
-            own = rounding_step(Xv[:, j])
+            own = rounding_step(Xv[:, j])  # no guess where none is found (QA94: step / 10)
             raise ValueError(f"column {names[j]!r} is not recorded to {step:g} (its values do "
                              "not lie on a grid of that step"
-                             + (f"; they lie on one of {own:g}" if own is not None else "")
-                             + "): give each column its own step, e.g. {"
-                             + f"{names[j]!r}: {own if own is not None else step / 10:g}"
-                             + "}, or leave it out")
+                             + (f"; they lie on one of {own:g}): give each column its own "
+                                f"step, e.g. {{{names[j]!r}: {own:g}}}, or leave it out"
+                                if own is not None else
+                                ", nor on any grid with tied values): leave it out"))
 
 
 def _check_step(step: Any, name: str) -> float:
@@ -224,9 +259,19 @@ def _check_step(step: Any, name: str) -> float:
 
 def recorded(X: Any) -> dict[str, Any] | None:
     """What :func:`dequantise` did to a DataFrame or Series ``X`` (its ``attrs`` record: the
-    steps by column and the seed), for a fit's record of its observations; None otherwise."""
+    steps by column and the seed), for a fit's record of its observations: the columns of
+    ``X`` whose values are still those it left (a subset of the rows, a rescaled or a rounded
+    column is another data set, said no more); None when none is."""
     record = X.attrs.get(ATTRS_KEY) if isinstance(X, pd.DataFrame | pd.Series) else None
     if not isinstance(record, dict) or not record.get("steps"):
         return None
-    return {"steps": {str(k): float(v) for k, v in record["steps"].items()},
-            "random_state": record.get("random_state")}
+    # pandas hands attrs on through subsets, arithmetic, renames and rounding (QA94: a fit of
+    # an untouched column, or of the values rounded back, "dequantised"): only the columns
+    # there, with the values dequantise left, are said
+    frame = X.to_frame() if isinstance(X, pd.Series) else X
+    digests = record.get("digests") or {}
+    steps = {str(name): float(step) for name, step in record["steps"].items()
+             if name in frame.columns and digests.get(name) == _digest(
+                 pd.to_numeric(frame[name], errors="coerce").to_numpy(np.float64,
+                                                                        na_value=np.nan))}
+    return {"steps": steps, "random_state": record.get("random_state")} if steps else None

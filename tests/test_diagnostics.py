@@ -1567,3 +1567,26 @@ def test_a_bimodal_component_is_named_beside_slow_mixing(rng):
     assert "mixed components" in result.causes and 2 in result.unreported_components
     text = next(a for a in result.advice if a.startswith("mixed components"))
     assert "component(s) 2 are bimodal" in text and "do not report them" in text
+
+
+def test_chains_each_in_one_place_are_not_a_bimodal_component_beside_slow_mixing(rng):
+    """The other side of the rule above (QA94: not pinned): chains that each sit in one of
+    two places make the pooled draws bimodal, but no chain is: slow mixing, not a component
+    that hops. One chain hopping between two places is bimodal on its own."""
+    from bayesgmm.diagnostics import _bimodal_components
+
+    post = posterior(rng)
+    far = np.array([[12.0, 12.0], [16.0, 16.0]])
+    apart = (np.arange(N_CHAINS) % 2 == 0)[:, None] & np.ones((1, N_DRAWS), dtype=bool)
+    post["means"][..., 2, :] = np.where(apart[..., None], far[0], far[1]) + \
+        MEAN_SD * rng.normal(size=(N_CHAINS, N_DRAWS, 2))
+    data = make_tree(post, sample_stats(rng))["posterior"].to_dataset()
+    assert _bimodal_components(data) == [2]  # the premise: pooled, it is bimodal
+    assert _bimodal_components(data, within_chains=True) == []
+    one = data.isel(chain=[0])
+    hop = rng.random(N_DRAWS) < 0.4
+    means = one["means"].values.copy()
+    means[0, :, 2, :] = np.where(hop[:, None], far[0], far[1])
+    one["means"] = one["means"].copy(data=means)
+    assert _bimodal_components(one, within_chains=True) == [2]
+

@@ -266,3 +266,42 @@ def test_the_numba_release_is_a_checked_one():
     # makes this fail so that the check (and NUMBA_CHECKED) is renewed, not silently skipped
     assert _numba_cache.CHECKED, (
         f"numba is not one of {_numba_cache.NUMBA_CHECKED}: recheck bayesgmm/_numba_cache.py")
+
+
+def test_a_read_only_cache_dir_warmed_elsewhere_is_said(fake_package, tmp_path, monkeypatch):
+    """QA94: a read-only NUMBA_CACHE_DIR warmed from another installation path holds no
+    subdirectory for this one, and was passed over without a word (the kernels compiled and
+    stored elsewhere). It is claimed, its misses compiled for the run, and the warning says
+    why."""
+    from numba.core import caching, config
+
+    write_kernel, fresh_caller = fake_package
+    write_kernel("1.0")
+    shared = tmp_path / "warmed-elsewhere"
+    shared.mkdir()
+    monkeypatch.setattr(config, "CACHE_DIR", str(shared))
+    monkeypatch.setattr(_numba_cache, "_writable",
+                        lambda path: not str(path).startswith(str(shared)))
+    real_save = caching.Cache._save_overload
+
+    def refuse(self, sig, data):
+        if isinstance(self._impl.locator, _numba_cache._ReadOnlyProvided):
+            raise PermissionError(13, "Permission denied", str(shared))
+        return real_save(self, sig, data)
+
+    monkeypatch.setattr(caching.Cache, "_save_overload", refuse)
+    _numba_cache._say_read_only.cache_clear()
+    caller = fresh_caller()
+    with pytest.warns(RuntimeWarning, match="holds none for bayesgmm installed at this path"):
+        assert caller.g(1.0) == 4.0
+    assert not any(shared.iterdir())
+    _numba_cache._say_read_only.cache_clear()
+
+
+def test_install_with_an_unchecked_numba_points_the_cache_somewhere_writable(monkeypatch):
+    """QA94: the unchecked route's fallback was tested on its own, not through install()."""
+    seen = []
+    monkeypatch.setattr(_numba_cache, "CHECKED", False)
+    monkeypatch.setattr(_numba_cache, "_unchecked_cache_dir", lambda: seen.append(True))
+    _numba_cache.install()
+    assert seen == [True]

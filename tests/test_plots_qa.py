@@ -755,3 +755,28 @@ def test_a_one_feature_overlay_spans_the_data_as_the_data_figure_does(galaxies):
         lo, hi = fig.axes[0].get_xlim()
         assert x.min() - 0.2 * span < lo and hi < x.max() + 0.2 * span, (lo, hi)
         _close(fig)
+
+
+def test_rounded_crowds_are_merged_and_weightless_rows_are_no_dots():
+    """QA94: beyond 2,000 points the faded dots of 2,500 rounded rows looked alike at 2 rows
+    and at 100, untitled; and rows of weight 0 at one place made the title claim larger
+    dots. Rows at half as many places or fewer are merged at any size of crowd; a row of
+    weight 0 is no dot."""
+    from bayesgmm.plots.fit import STACKED_LINE
+
+    rng = np.random.default_rng(2)
+    rounded = np.round(rng.normal(size=(2500, 2)) * 2) / 2  # about 130 places
+    fig = plots.plot_data(rounded)
+    offsets, _ = _dots(fig.axes[0])
+    assert len(offsets) == len(np.unique(rounded, axis=0)) < 200
+    assert STACKED_LINE in fig.axes[0].get_title().replace("\n", " ")
+    _close(fig)
+    fig = plots.plot_data(rng.normal(size=(2500, 2)))  # no two rows at one place
+    assert len(_dots(fig.axes[0])[0]) == 2500
+    _close(fig)
+    X = rng.normal(size=(40, 2))
+    X[:5] = X[5]  # six rows at one place, five of them weightless
+    g = np.r_[np.zeros(5), np.ones(35)]
+    fig = plots.plot_data(X, sample_weight=g)
+    assert STACKED_LINE not in fig.axes[0].get_title().replace("\n", " ")
+    _close(fig)

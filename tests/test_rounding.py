@@ -13,7 +13,14 @@ from scipy import stats
 import bayesgmm
 from bayesgmm import cli
 from bayesgmm.observation_record import fitted_criteria, observations_sentence
-from bayesgmm.rounding import ATTRS_KEY, dequantise, parse_steps, rounding_step, rounding_steps
+from bayesgmm.rounding import (
+    ATTRS_KEY,
+    dequantise,
+    parse_steps,
+    recorded,
+    rounding_step,
+    rounding_steps,
+)
 
 
 @pytest.fixture
@@ -70,7 +77,7 @@ def test_the_same_seed_gives_the_same_copy_and_the_input_is_untouched(rounded):
     assert not np.allclose(first, dequantise(rounded, random_state=4))
     pd.testing.assert_frame_equal(rounded, before)
     assert rounded.attrs == {}
-    assert first.attrs[ATTRS_KEY] == {"steps": {"beak_mm": 0.5, "mass_g": 0.1},
+    assert recorded(first) == {"steps": {"beak_mm": 0.5, "mass_g": 0.1},
                                       "random_state": 3}
     drawn = dequantise(rounded, random_state=None)  # a seed is drawn, and recorded
     seed = drawn.attrs[ATTRS_KEY]["random_state"]
@@ -196,7 +203,7 @@ def test_a_spec_dequantises_and_checks_its_key(rounded_csv, monkeypatch, capsys)
             'n_components = 2\n[sampler]\nseed = 4\n[output]\ndirectory = "o"\n')
     spec.write_text(body.format("{ beak_mm = 0.5 }"))
     assert cli.main(["run", str(spec)]) == 2
-    assert seen["frame"].attrs[ATTRS_KEY] == {"steps": {"beak_mm": 0.5}, "random_state": 4}
+    assert recorded(seen["frame"]) == {"steps": {"beak_mm": 0.5}, "random_state": 4}
     assert "'beak_mm' (step 0.5) dequantised" in capsys.readouterr().out
     for value, message in (('"maybe"', '[data] dequantise must be "auto", a step'),
                            ("{ beak_mm = -1 }", "[data] dequantise: the step of column "
@@ -242,3 +249,82 @@ def test_a_step_a_column_was_not_recorded_to_is_refused(old_faithful):
     assert np.abs(moved).max() <= 0.5
     offset = pd.DataFrame({"x": np.arange(40) % 12 * 0.5 + 0.25})  # 0.25, 0.75, ...: on 0.5
     assert np.abs(dequantise(offset, 0.5)["x"] - offset["x"]).max() <= 0.25
+
+
+def test_without_a_seed_the_noise_is_seeded_by_the_seed_printed(rounded_csv, capsys):
+    """QA94: every command-line test gave --seed; without one, the seed drawn and printed in
+    the header is the one the noise was drawn with (and recorded)."""
+    import re
+
+    assert cli.main(["em", "birds.csv", "-k", "2", "--index", "bird", "--dequantise", "auto",
+                     "--out", "drawn", "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    printed = int(re.search(r"; seed (\d+)", out.splitlines()[0]).group(1))
+    assert f"rounded values (seed {printed})" in out
+    saved = bayesgmm.load(rounded_csv / "drawn")
+    assert saved.observations["dequantised"]["random_state"] == printed
+
+
+def test_the_advised_flag_survives_the_shell_and_the_parser_for_any_column_name():
+    """QA94: for columns "beak length (mm)" and "mass, g" the advice wrote
+    --dequantise beak length (mm)=0.5,mass, g=1, which the shell splits and the parser
+    refused. It is quoted for the shell, and the parser takes commas inside names."""
+    import shlex
+
+    from bayesgmm.diagnostics import _collapse_remedy
+
+    rng = np.random.default_rng(0)
+    x = np.c_[np.round(rng.normal(25, 6, 300) * 2) / 2, np.round(rng.normal(60, 9, 300))]
+    names = ["beak length (mm)", "mass, g"]
+    advice = _collapse_remedy(x, names, names)
+    flag = advice[advice.index("--dequantise "):advice.index(" does that")]
+    words = shlex.split(flag)
+    assert words[0] == "--dequantise" and len(words) == 2
+    assert parse_steps(words[1]) == {"beak length (mm)": 0.5, "mass, g": 1.0}
+
+
+def test_float_noise_is_no_grid_and_a_sparse_grid_is_found():
+    """QA94: a difference of two columns recorded to 0.1 was "rounded to 4.4e-16" (5.3 - 2.1
+    and 4.2 - 1.0 differ by float noise, and np.allclose's relative tolerance passed every
+    gap), and dequantise then added 1e-16 of noise under a record saying it had cured the
+    ties; a continuous column with one near-duplicate was a grid of 1e-12; incomes recorded
+    to the cent, their smallest gap several cents, were no grid."""
+    rng = np.random.default_rng(0)
+    a, b = np.round(rng.normal(5, 1, 300), 1), np.round(rng.normal(2, 1, 300), 1)
+    assert rounding_step(a - b) == 0.1
+    copy = dequantise(pd.DataFrame({"d": a - b}))["d"].to_numpy()
+    assert 0.02 < np.abs(copy - (a - b)).max() <= 0.05 and np.unique(copy).size == 300
+    x = rng.normal(50, 10, 300)
+    x[:5] = x[5]
+    x[6] = x[7] + 1e-12
+    assert rounding_step(x) is None
+    cents = np.round(rng.lognormal(10, 1, 300), 2)
+    cents[:20] = cents[20]
+    assert rounding_step(cents) == 0.01
+    assert rounding_step(np.round(rng.normal(-5, 2, 300), 1)) == 0.1  # below zero too
+
+
+def test_the_record_holds_only_for_the_values_dequantise_left(rounded):
+    """QA94: pandas hands attrs on through subsets, rounding and arithmetic, and a fit of
+    mass alone, or of the values rounded back, said beak was dequantised. Only the columns
+    there with the values dequantise left are said."""
+    D = dequantise(rounded, {"beak_mm": 0.5}, random_state=3)
+    assert recorded(D) == {"steps": {"beak_mm": 0.5}, "random_state": 3}
+    assert recorded(D["beak_mm"]) == recorded(D)
+    for changed in (D[["mass_g"]], D["mass_g"], D.round(0), D.assign(beak_mm=rounded.beak_mm),
+                    (D - D.mean()) / D.std(), D.rename(columns={"beak_mm": "b"}), D.iloc[:40]):
+        assert recorded(changed) is None
+    em = bayesgmm.fit_em(D[["mass_g"]], 2, random_state=0)
+    assert em.observations["dequantised"] is None
+
+
+
+def test_a_selection_of_dequantised_data_says_so(rounded):
+    """QA94: select_em on a dequantised frame (and select --dequantise) said it nowhere but
+    on the console: its notes say it, and each cell's fit keeps the record."""
+    D = dequantise(rounded, random_state=1)
+    sel = bayesgmm.select_em(D, [1, 2], ["full", "diag"], n_jobs=1, random_state=0)
+    assert ("'beak_mm' (step 0.5) and 'mass_g' (step 0.1) dequantised: uniform noise within "
+            "half a step added to their rounded values (seed 1): the criteria are those of "
+            "this copy") in sel.notes
+    assert sel.fits[(2, "full")].observations["dequantised"]["random_state"] == 1

@@ -184,7 +184,7 @@ _SPARSE = 1000
 # a lone row's area, so that it cannot cover its panel.
 _MAX_STACK_AREA = 25.0
 # What a figure's title says when some of its dots stand for several rows.
-STACKED_LINE = "a larger dot: rows at one place (area by count)"
+STACKED_LINE = "a larger dot: rows at one place (their areas add up, to 25 rows' at most)"
 
 
 def _data_dots(ax: Axes, x: np.ndarray, y: np.ndarray, drawn: np.ndarray, area: float,
@@ -193,21 +193,23 @@ def _data_dots(ax: Axes, x: np.ndarray, y: np.ndarray, drawn: np.ndarray, area: 
     :func:`_crowding`, and grown below ``_SPARSE`` points), each in proportion to its row's
     frequency weight (:func:`_weight_sizes`). Rows at one place (rounded data: QA89's 25 rows
     stood at 23 places, 80 at 42) are one dot whose area sums theirs, up to
-    ``_MAX_STACK_AREA`` lone ones; faded crowds (beyond ``_CROWD`` points) show stacking by
-    their opacity instead. Returns whether a dot stands for several rows (the caller's title
-    then says so: :data:`STACKED_LINE`)."""
+    ``_MAX_STACK_AREA`` lone ones: up to ``_CROWD`` points, and beyond where the rows stand at
+    half as many places or fewer (QA94: faded dots of 2,500 rounded rows looked alike at 2
+    rows and at 100). Rows of weight 0 are no dots. Returns whether a dot stands for several
+    rows (the caller's title then says so: :data:`STACKED_LINE`)."""
     size, alpha = _crowding(drawn.size)
     if drawn.size < _SPARSE:
         size = min(float(np.sqrt(_SPARSE / max(drawn.size, 1))), 4.0)
     areas = np.broadcast_to(area * size * _weight_sizes(weights, drawn), drawn.shape)
     xs, ys, stacked = x[drawn], y[drawn], False
-    placed = np.isfinite(xs) & np.isfinite(ys)
-    if alpha == 1.0 and placed.any():
-        places, where = np.unique(np.column_stack([xs[placed], ys[placed]]), axis=0,
+    shown = np.isfinite(xs) & np.isfinite(ys) & (areas > 0)
+    if shown.any():
+        places, where = np.unique(np.column_stack([xs[shown], ys[shown]]), axis=0,
                                   return_inverse=True)
-        stacked = len(places) < np.count_nonzero(placed)
+        rows = np.count_nonzero(shown)
+        stacked = len(places) < rows and (alpha == 1.0 or len(places) <= rows / 2)
         if stacked:
-            summed = np.bincount(where.ravel(), weights=areas[placed], minlength=len(places))
+            summed = np.bincount(where.ravel(), weights=areas[shown], minlength=len(places))
             xs, ys = places[:, 0], places[:, 1]
             areas = np.minimum(summed, _MAX_STACK_AREA * area * size)
     ax.scatter(xs, ys, s=areas, color=_DATA_COLOR, alpha=alpha, edgecolors="none", **style)

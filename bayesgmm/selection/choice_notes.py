@@ -8,19 +8,22 @@ components, not clusters: :mod:`bayesgmm.modality`), and rounded data whose ties
 collapse onto.
 
 Where it sits: the selection layer, below :mod:`bayesgmm.selection.criteria` (which calls it);
-imports NumPy, pandas, :mod:`bayesgmm.modality` and :mod:`bayesgmm.rounding`.
+imports NumPy, pandas, :mod:`bayesgmm.modality`, :mod:`bayesgmm.observation_record` and
+:mod:`bayesgmm.rounding`.
 """
 
 from __future__ import annotations
 
 import re
+import shlex
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ..modality import one_mode_groups, shape_note
-from ..rounding import rounding_step
+from ..observation_record import dequantised_phrase
+from ..rounding import recorded, rounding_step
 
 __all__ = ["WEAK_EVIDENCE", "failed_groups", "rounding_notes", "same_model_as_another"]
 
@@ -94,22 +97,27 @@ def _choice_notes(table: pd.DataFrame, best: dict[str, tuple[int, str]], ks: lis
 
 
 def rounding_notes(X: np.ndarray, names: Any, table: pd.DataFrame,
-                   cell_warnings: dict[tuple[int, str], list[str]]) -> tuple[str, ...]:
+                   cell_warnings: dict[tuple[int, str], list[str]],
+                   given: Any = None) -> tuple[str, ...]:
     """Where the data are rounded (:func:`bayesgmm.rounding.rounding_step`) and cells collapsed
     or fitted coinciding components, the rounding as their cause and its cure; and the cells
     whose components coincide, which are a smaller K's fit under another name (QA91: 2,000
     rows on a 0.5 grid chose K=5 tied by every criterion, for two clusters that the
     dequantised data recovered; K=2 full's log-likelihood was K=1's, said in its table cell
-    only)."""
+    only). ``given``: the data as given, whose dequantisation is said first (QA94: only the
+    console said it)."""
     said = {cell: " ".join(messages) for cell, messages in cell_warnings.items()}
     coinciding = sorted(cell for cell, text in said.items() if "nearly coincide" in text)
     collapsed = sorted(cell for cell, text in said.items() if "covariance collapsed" in text)
     notes = []
+    record = recorded(given)
+    if record:
+        notes.append(f"{dequantised_phrase(record)}: the criteria are those of this copy")
     steps = {str(names[j]): step for j in range(X.shape[1])
              if (step := rounding_step(X[:, j])) is not None}
     if steps and (collapsed or coinciding or table["degenerate"].astype(bool).any()):
         listed = ", ".join(f"{name!r} (step {step:g})" for name, step in steps.items())
-        pairs = ",".join(f"{name}={step:g}" for name, step in steps.items())
+        pairs = shlex.quote(",".join(f"{name}={step:g}" for name, step in steps.items()))
         notes.append(f"{listed} look{'s' if len(steps) == 1 else ''} rounded (tied values on "
                      "a grid), and components collapse onto tied values, which the criteria "
                      "reward, not the data: undo the rounding and select again "

@@ -297,6 +297,7 @@ def select_em(
             or np.isnan(Xv).any()):
         options.update({k: v for k, v in observed.items() if v is not None and v is not False})
     frame = pd.DataFrame(Xv, columns=list(names))
+    frame.attrs = dict(getattr(X, "attrs", {}))  # a dequantised frame's record, to each cell
     # Most expensive cells first, so that the last cells to run are short ones.
     cells = sorted(((k, ct) for ct in cts for k in ks),
                    key=lambda cell: -_cost(cell[0], Xv.shape[1], cell[1]))
@@ -319,7 +320,7 @@ def select_em(
     best = _best(table, exclude_degenerate)
     notes += _choice_notes(table, best, ks, exclude_degenerate,
                            float(weights.sum()) if weights is not None else Xv.shape[0], fits)
-    notes += choice_notes.rounding_notes(Xv, names, table, cell_warnings)
+    notes += choice_notes.rounding_notes(Xv, names, table, cell_warnings, X)
     # only where K=1 full is chosen (QA: said on every run; QA81: of a K=1 diag choice)
     if 1 in ks and {"full", "tied"} <= set(cts) and (1, "full") in best.values():
         notes += ("at K=1, full and tied are one model (one covariance matrix): their "
