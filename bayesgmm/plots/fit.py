@@ -184,7 +184,7 @@ _SPARSE = 1000
 # a lone row's area, so that it cannot cover its panel.
 _MAX_STACK_AREA = 25.0
 # What a figure's title says when some of its dots stand for several rows.
-STACKED_LINE = "a larger dot: rows at one place (their areas add up, to 25 rows' at most)"
+STACKED_LINE = "larger dots: several rows at one place (areas add up)"
 
 
 def _data_dots(ax: Axes, x: np.ndarray, y: np.ndarray, drawn: np.ndarray, area: float,
