@@ -132,8 +132,9 @@ def dequantise(X: Any, steps: str | float | Mapping[Any, float] = "auto", *,
     DataFrame, Series or ndarray
         A DataFrame (or Series) with ``X``'s index and names for one, else a float64 array
         of ``X``'s shape. A DataFrame or Series keeps what was done in ``attrs[ATTRS_KEY]``
-        (the steps, and the seed when it is an integer), which a fit records and its report
-        states.
+        (the steps, the seed when it is an integer, and a digest of each column's values),
+        which a fit records and its report states while those values are unchanged
+        (:func:`recorded`).
 
     Raises
     ------
