@@ -34,6 +34,7 @@ import importlib
 import json
 import os
 import re
+import shlex
 import sys
 import time
 import warnings
@@ -132,6 +133,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with (progress.silenced() if quiet else contextlib.nullcontext(),
               _one_line_warnings(), interrupted, _reader_may_leave()):
+            if getattr(args, "cores", None) is not None:
+                _limit_threads(args.cores)
             status = args.func(args)
             if interrupted.seen:  # its KeyboardInterrupt was swallowed (see STOP_REQUESTED)
                 raise KeyboardInterrupt
@@ -404,6 +407,7 @@ def _parser() -> argparse.ArgumentParser:
                     help="EM restarts from each of two seedings (k-means++, random data "
                          "points); the best is kept (default: 10)")
     _reg_covar_flag(em)
+    _cores_flag(em, chains=False)
     _shared_flags(em, seed="seed of the restarts (default: a random one, printed)",
                   progress="no status lines",
                   out="save the fit (em.json, em.npz), estimates.csv and memberships.csv "
@@ -423,10 +427,11 @@ def _parser() -> argparse.ArgumentParser:
     _shared_flags(warm, progress="no status lines")
 
     run = _command(sub, "run", _cmd_run, _RUN_EXAMPLES,
-        help="run a declarative model specification (models/*.toml)",
+        help="run a declarative model specification (a TOML file; `bayesgmm spec` writes one)",
         description="Fit the model a TOML specification declares (data, columns, K, "
                     "covariance type, priors, sampler settings, thresholds, output directory; "
-                    "models/README.md lists the keys) and save the result with estimates.csv "
+                    "`bayesgmm spec` writes one with every key explained) and save the "
+                    "result with estimates.csv "
                     "(the posterior summary, one row per parameter), memberships.csv (one row "
                     "per fitted row: its component and membership probabilities), and its "
                     "report when the "
@@ -435,8 +440,21 @@ def _parser() -> argparse.ArgumentParser:
     _shared_flags(run, force="replace an earlier result of fit or run in the spec's output "
                              "directory (never another kind of bayesgmm output)")
     _threshold_flags(run, " (overrides the spec's [diagnostics])", "the spec's, else ")
+    _cores_flag(run, "the spec's [sampler] cores, else all the process may use")
     _figure_flags(run, " (overrides the spec's [output])", "the spec's, else ")
     _strict_flag(run)
+
+    spec = _command(sub, "spec", _cmd_spec, _SPEC_EXAMPLES,
+        help="write a model specification to edit, every key explained",
+        description="Print a TOML specification for `bayesgmm run` with every key, its "
+                    "default and what it means (or write it to FILE). As written it fits the "
+                    "bundled Old Faithful data; with --data its [data] names that file and "
+                    "lists its numeric columns.")
+    spec.add_argument("file", nargs="?", metavar="FILE",
+                      help="write the specification here (default: print it)")
+    spec.add_argument("--data", metavar="FILE", help="a CSV/TSV/Parquet file or bundled:NAME "
+                      "to fit (written relative to FILE's directory, as run reads it)")
+    spec.add_argument("--force", action="store_true", help="replace an existing FILE")
 
     report = _command(sub, "report", _cmd_report, _REPORT_EXAMPLES,
         help="(re)generate the HTML report of a saved result",
@@ -610,6 +628,36 @@ def _sampling_flags(parser: argparse.ArgumentParser, which: str = "",
                              f"smaller steps, fewer divergences{which} (default: 0.8)")
     parser.add_argument("--sampler", choices=SAMPLERS, default="nutpie",
                         help=f"NUTS implementation{which} (default: nutpie)")
+    _cores_flag(parser)
+
+
+def _cores_flag(parser: argparse.ArgumentParser, default: str = "all the process may use", *,
+                chains: bool = True) -> None:
+    sampler = ("N chains run at once (with --draws auto every chain still gets a thread, and "
+               "the fit says so), and the kernels, the BLAS and the sampler's runtime get N "
+               "threads each") if chains else "the EM kernels and the BLAS get N threads each"
+    parser.add_argument("--cores", type=_whole_number, default=None, metavar="N",
+                        help=f"use N cores at most: {sampler}; for jobs side by side on one "
+                             f"node (default: {default})")
+
+
+# The thread pools a fit may start (numba's kernels, OpenMP, the BLAS, nutpie's runtime), each
+# sized by its variable when it starts: --cores sets them before any of them is loaded.
+_THREAD_VARIABLES = ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                     "MKL_NUM_THREADS", "TOKIO_WORKER_THREADS", "RAYON_NUM_THREADS")
+
+
+def _limit_threads(cores: int) -> None:
+    """Size every thread pool of this process at ``cores`` (QA93: a 64-core node started 72
+    threads per fit). A pool already running (numba's, where the command line runs inside a
+    process that has used it) is narrowed through numba's own setter."""
+    if cores < 1:
+        raise ValueError(f"--cores {cores}: give 1 core or more")
+    for name in _THREAD_VARIABLES:
+        os.environ[name] = str(cores)
+    numba = sys.modules.get("numba")
+    if numba is not None:
+        numba.set_num_threads(min(cores, numba.config.NUMBA_NUM_THREADS))
 
 
 def _threshold_flags(parser: argparse.ArgumentParser, which: str = "",
@@ -684,7 +732,7 @@ def _sampler_settings(args: argparse.Namespace) -> SamplerSettings:
     try:
         settings = SamplerSettings(sampler=args.sampler, draws=args.draws, tune=args.tune,
                                    chains=args.chains, target_accept=args.target_accept,
-                                   progressbar=not args.no_progress,
+                                   progressbar=not args.no_progress, cores=args.cores,
                                    max_draws=10_000 if args.max_draws is None
                                    else args.max_draws,
                                    max_time=getattr(args, "max_time", None),
@@ -755,10 +803,19 @@ _FIT_EXAMPLES = """examples:
 """
 
 _RUN_EXAMPLES = """examples:
+  bayesgmm spec model.toml --data data.csv && bayesgmm run model.toml
+      a specification with every key explained, for data.csv; results/model beside it
   bayesgmm run models/old_faithful.toml
-      the bundled Old Faithful, K=2; its [output] directory, with report.html
-  bayesgmm run models/galaxies_k4.toml --strict --force
+      (in the source tree) the bundled Old Faithful, K=2, with report.html
+  bayesgmm run model.toml --strict --force
       exit status 3 when the verdict is PROBLEMS; replace an earlier result
+"""
+
+_SPEC_EXAMPLES = """examples:
+  bayesgmm spec model.toml && bayesgmm run model.toml
+      every key with its default; as written it fits the bundled Old Faithful, K=2
+  bayesgmm spec model.toml --data measurements.csv
+      [data] names measurements.csv and lists its numeric columns: edit K and run
 """
 
 _REPORT_EXAMPLES = """examples:
@@ -1024,6 +1081,19 @@ def _cmd_em(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_spec(args: argparse.Namespace) -> int:
+    from .io.specs import spec_template, write_spec_template
+
+    if args.file is None:
+        if args.force:
+            raise ValueError("--force replaces an existing FILE: give the FILE to write")
+        print(spec_template(args.data), end="")
+        return 0
+    written = write_spec_template(args.file, args.data, overwrite=args.force)
+    print(f"wrote {written}: edit it, then `bayesgmm run {shlex.quote(str(written))}`")
+    return 0
+
+
 def _cmd_warm(args: argparse.Namespace) -> int:
     from .warm import warm
 
@@ -1145,6 +1215,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     settings = spec.sampler_settings
     if args.no_progress:
         settings = settings.replace(progressbar=False)
+    if args.cores is not None:
+        settings = settings.replace(cores=args.cores)
     result = fit_bayes(
         frame, spec.n_components, covariance_type=spec.covariance_type, priors=spec.priors,
         random_state=seed, ordered_means=spec.ordered_means, settings=settings,

@@ -38,8 +38,12 @@ MIN_ROUNDED_VALUES = 10
 # seed}), which fits read (:func:`recorded`).
 ATTRS_KEY = "bayesgmm.dequantised"
 # Values this close, relative to their column's magnitude, are one value: float arithmetic's
-# noise (64 units in the last place), not a recording step.
-_FLOAT_NOISE = 64 * np.finfo(np.float64).eps
+# noise (16 units in the last place), not a recording step.
+_FLOAT_NOISE = 16 * np.finfo(np.float64).eps
+# A grid's step is this many times that noise at least: with a tolerance of a quarter of the
+# step a gap is "a multiple" by chance one time in four, and ~300 gaps of a continuous column
+# far from zero (1e12: float spacing 1e-4) were a grid of 0.0143.
+_GRID_OVER_NOISE = 8
 
 
 def rounding_step(values: np.ndarray) -> float | None:
@@ -55,11 +59,16 @@ def rounding_step(values: np.ndarray) -> float | None:
     distinct = _distinct(column)
     if distinct.size <= MIN_ROUNDED_VALUES or distinct.size == column.size:
         return None
-    smallest = float(np.diff(distinct).min())
+    gaps, scale = np.diff(distinct), float(np.max(np.abs(distinct)))
+    smallest = float(gaps.min())
     for parts in range(1, 11):
-        step = float(f"{smallest / parts:.10g}")  # 0.1, not 0.0999999999999659
-        if _on_grid(column, step, distinct):
-            return step
+        # the shortest decimal first: 0.1, not 0.0999999999999659, nor at 1e12 the
+        # 0.09997558594 that float spacing makes of a 0.1 gap there (QA94)
+        for step in dict.fromkeys(float(f"{smallest / parts:.{digits}g}")
+                                  for digits in range(1, 11)):
+            # a thousand gaps first: most candidates fail there, cheaply
+            if _gaps_on_grid(gaps[:1000], step, scale) and _gaps_on_grid(gaps, step, scale):
+                return step
     return None
 
 
@@ -81,10 +90,14 @@ def _on_grid(values: np.ndarray, step: float, distinct: np.ndarray | None = None
     distinct = _distinct(np.asarray(values, dtype=np.float64)) if distinct is None else distinct
     if distinct.size < 2:
         return True
-    scale = float(np.max(np.abs(distinct)))
-    if step <= _FLOAT_NOISE * scale:
+    return _gaps_on_grid(np.diff(distinct), step, float(np.max(np.abs(distinct))))
+
+
+def _gaps_on_grid(gaps: np.ndarray, step: float, scale: float) -> bool:
+    """Whether every gap is a whole multiple of ``step``, as :func:`_on_grid` says, for a
+    column of magnitude ``scale``."""
+    if step <= _GRID_OVER_NOISE * _FLOAT_NOISE * scale:
         return False
-    gaps = np.diff(distinct)
     return bool(np.all(np.abs(gaps - np.round(gaps / step) * step) <= 1e-6 * step
                        + _FLOAT_NOISE * scale))
 

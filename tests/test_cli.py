@@ -4,6 +4,7 @@ import base64
 import contextlib
 import hashlib
 import json
+import os
 import re
 import subprocess
 import sys
@@ -760,7 +761,8 @@ def _modules_loaded_by(argv, cwd, heavy=HEAVY):
                                   ["fit", "good.csv", "-k", "61"],
                                   ["em", "text.csv", "-k", "2"],
                                   ["select", "good.csv", "-k", "three"],
-                                  ["run", "missing.toml"], ["report", "nowhere"]],
+                                  ["run", "missing.toml"], ["report", "nowhere"],
+                                  ["spec"], ["spec", "--data", "good.csv"]],
                          ids=" ".join)
 def test_help_version_and_input_errors_load_no_heavy_library(argv, data_dir):
     # pandas is allowed where the data are read: the errors about the data need it.
@@ -785,6 +787,87 @@ def test_every_option_has_help_and_fit_shows_examples(capsys):
     out = capsys.readouterr().out
     assert "examples:" in out and "bayesgmm fit bundled:old_faithful -k 2" in out
     assert "number of mixture components" in out and "seed of EM and the sampler" in out
+
+
+def test_spec_prints_or_writes_a_specification_that_run_reads(data_dir, capsys, monkeypatch):
+    """QA93 M3: `run --help` sent a pip user to models/README.md, which no install has;
+    `bayesgmm spec` writes every key, and for a data file its columns."""
+    from bayesgmm.io import load_spec
+    from bayesgmm.io.specs import spec_template
+
+    monkeypatch.chdir(data_dir)
+    rc, out, _ = _run_main(["spec"], capsys)
+    assert (rc, out) == (0, spec_template())
+    rc, out, err = _run_main(["spec", "out/text.toml", "--data", "text.csv"], capsys)
+    assert rc == 2 and err.startswith("bayesgmm: error: no directory out")
+    rc, out, err = _run_main(["spec", "text.toml", "--data", "text.csv"], capsys)
+    assert rc == 0 and out == "wrote text.toml: edit it, then `bayesgmm run text.toml`\n"
+    spec = load_spec("text.toml")
+    assert Path(spec.data_path) == data_dir / "text.csv" and "site" not in spec.columns
+    assert '# not numeric, so not listed: "site"' in Path("text.toml").read_text()
+    rc, _, err = _run_main(["spec", "text.toml"], capsys)
+    assert rc == 2 and err == ("bayesgmm: error: text.toml exists: give another file name, or "
+                               "--force to replace it\n")
+    assert load_spec("text.toml").data_path == spec.data_path  # untouched
+    rc, _, err = _run_main(["spec", "--force"], capsys)
+    assert rc == 2 and "give the FILE to write" in err
+    assert _run_main(["spec", "text.toml", "--force"], capsys)[0] == 0
+    assert load_spec("text.toml").data_path == "bundled:old_faithful"
+
+
+@pytest.fixture
+def thread_variables(monkeypatch):
+    """The thread variables unset for the test, and numba's pool restored after it."""
+    import numba
+
+    for name in cli._THREAD_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    threads = numba.get_num_threads()
+    yield
+    numba.set_num_threads(threads)
+
+
+@pytest.mark.parametrize("command", ["fit", "run", "select"])
+def test_cores_sizes_the_chains_and_every_thread_pool(data_dir, capsys, monkeypatch,
+                                                      thread_variables, command):
+    """QA93 L1: batch jobs had no flag to keep a fit to its share of a node (a simulated
+    64-core node started 72 threads per fit)."""
+    import numba
+
+    seen = {}
+
+    def fake_fit(*args, **kwargs):
+        seen["settings"] = kwargs.get("settings")
+        raise KeyboardInterrupt  # far enough: the settings are the point
+
+    monkeypatch.setattr(cli, "fit_bayes", fake_fit)
+    monkeypatch.setattr(cli, "select_bayes", fake_fit, raising=False)
+    spec = data_dir / "spec.toml"
+    spec.write_text('[data]\npath = "good.csv"\n[model]\nn_components = 2\n'
+                    '[sampler]\ncores = 2\ndraws = 100\n')
+    argv = {"fit": ["fit", "good.csv", "-k", "2", "--draws", "100"],
+            "run": ["run", str(spec)],
+            "select": ["select", "good.csv", "-k", "1-2", "--bayes", "--covariance", "full",
+                       "--draws", "100"]}[command]
+    rc, _, _ = _run_main([*argv, "--cores", "1"], capsys)
+    assert rc == cli.EXIT_INTERRUPTED
+    assert {os.environ[name] for name in cli._THREAD_VARIABLES} == {"1"}
+    assert numba.get_num_threads() == 1
+    assert seen["settings"].cores == 1
+
+
+def test_em_takes_cores_and_zero_is_refused(data_dir, capsys, thread_variables):
+    rc, out, _ = _run_main(["em", "good.csv", "-k", "2", "--cores", "1", "--seed", "1"], capsys)
+    assert rc == 0 and os.environ["NUMBA_NUM_THREADS"] == "1" and "log-likelihood" in out
+    rc, _, err = _run_main(["em", "good.csv", "-k", "2", "--cores", "0"], capsys)
+    assert rc == 2 and err == "bayesgmm: error: --cores 0: give 1 core or more\n"
+
+
+def test_run_help_names_what_an_installed_package_has(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["run", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "models/README.md" not in out and "`bayesgmm spec` writes one" in out
 
 
 def test_every_command_help_has_examples(capsys):

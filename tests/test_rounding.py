@@ -328,3 +328,14 @@ def test_a_selection_of_dequantised_data_says_so(rounded):
             "half a step added to their rounded values (seed 1): the criteria are those of "
             "this copy") in sel.notes
     assert sel.fits[(2, "full")].observations["dequantised"]["random_state"] == 1
+
+
+@pytest.mark.parametrize("offset", [0.0, 1e6, 1e9, 1e12, -1e12])
+@pytest.mark.parametrize("step", [0.1, 0.25, 0.37, 5.0])
+def test_the_step_is_the_decimal_written_far_from_zero(offset, step):
+    """Far from zero float spacing bends a 0.1 gap (to 0.09997558594 at 1e12): the step found
+    is still the short decimal the values were written to."""
+    rng = np.random.default_rng(1)
+    x = offset + np.round(rng.normal(0, 40 * step, 300) / step) * step
+    assert rounding_step(x) == step
+    assert rounding_step(offset + rng.normal(0, 40 * step, 300)) is None  # no ties: none

@@ -8,10 +8,13 @@ Where it sits: the files layer; imports :mod:`bayesgmm.io.tables`, :mod:`bayesgm
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import tempfile
 import tomllib
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -28,9 +31,9 @@ from ..settings import (
     FigureFiles,
     SamplerSettings,
 )
-from .tables import MISSING_POLICIES, _missing_policy
+from .tables import MISSING_POLICIES, _missing_policy, numeric_columns
 
-__all__ = ["ModelSpec", "RunSpec", "load_spec"]
+__all__ = ["ModelSpec", "RunSpec", "load_spec", "spec_template", "write_spec_template"]
 
 
 _SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
@@ -60,7 +63,8 @@ def _sampler_setting(name: str) -> property:
 class RunSpec:
     """A validated run specification: a TOML file that ``bayesgmm run`` executes.
 
-    See ``models/README.md`` for the format. (Not to be confused with
+    :func:`spec_template` (``bayesgmm spec``) writes one with every key, annotated; the
+    repository's ``models/`` holds examples. (Not to be confused with
     :class:`bayesgmm.model.MixtureModelSpec`, the structure of one PyMC mixture model.)
 
     Attributes
@@ -347,3 +351,100 @@ def _check_schema(raw: dict[str, Any], path: Path) -> None:
         if section == "data" and values.get("columns") == []:
             raise ValueError(f"{path}: [data] columns is empty: name the feature columns, or "
                              "leave the key out to use every column")
+
+
+_TEMPLATE = "spec_template.toml"
+_EXAMPLE_PATH = 'path = "bundled:old_faithful"     '
+_EXAMPLE_COLUMNS = 'columns = ["eruptions", "waiting"] '
+
+
+def spec_template(data: str | os.PathLike | None = None, *,
+                  relative_to: str | os.PathLike | None = None) -> str:
+    """A specification with every key, its default and what it means: a start to edit.
+
+    As shipped it fits the bundled Old Faithful data (``bayesgmm run`` runs it unchanged).
+
+    Parameters
+    ----------
+    data : str or path-like, optional
+        A data file (or ``bundled:NAME``): ``[data] path`` names it and ``columns`` lists its
+        numeric columns; a comment names the others (row IDs or labels, say).
+    relative_to : str or path-like, optional
+        The directory the specification will be saved in: a relative ``path`` is written
+        relative to it, as :func:`load_spec` reads it (default: the current directory).
+
+    Returns
+    -------
+    str
+        TOML text that :func:`load_spec` accepts.
+
+    Raises
+    ------
+    ValueError
+        An unreadable data file, or one without a numeric column (as :func:`read_data` says).
+    """
+    text = resources.files(__package__).joinpath(_TEMPLATE).read_text(encoding="utf-8")
+    if data is None:
+        return text
+    data = os.fspath(data)
+    if data == "-":
+        raise ValueError("a specification names a data file, and standard input ('-') is "
+                         "none: save the data to a file and give its path")
+    numeric, other = numeric_columns(data)
+    if not numeric:
+        raise ValueError(f"{data} has no numeric column ({', '.join(map(repr, other))} hold "
+                         "text): a mixture is fitted to numbers")
+    named = data
+    if not data.startswith("bundled:") and not Path(data).expanduser().is_absolute():
+        named = os.path.relpath(Path(data).resolve(), Path(relative_to or ".").resolve())
+    path_line = f"path = {_toml_string(Path(named).as_posix() if named != data else data)}"
+    columns_line = f"columns = [{', '.join(map(_toml_string, numeric))}]"
+    # said where the user edits the columns: one of the others may be the rows' IDs or labels
+    others = ("# not numeric, so not listed: " + ", ".join(map(_toml_string, other))
+              + " (one may be the index or the labels column below)") if other else None
+    text = _replace_line(text, _EXAMPLE_PATH, path_line.ljust(len(_EXAMPLE_PATH)))
+    return _replace_line(text, _EXAMPLE_COLUMNS, columns_line.ljust(len(_EXAMPLE_COLUMNS)),
+                         after=others)
+
+
+def write_spec_template(path: str | os.PathLike, data: str | os.PathLike | None = None, *,
+                        overwrite: bool = False) -> Path:
+    """Write :func:`spec_template` to the file ``path`` (all at once: a reader sees the old
+    file or the new one) and return its path; an existing file is replaced only with
+    ``overwrite``, and never the data file itself."""
+    target = Path(os.path.expanduser(os.fspath(path)))
+    if target.is_dir():
+        raise ValueError(f"{path} is a directory: give the specification's file name, e.g. "
+                         f"{target / 'model.toml'}")
+    if data is not None and target.exists() and not os.fspath(data).startswith("bundled:") \
+            and target.resolve() == Path(os.path.expanduser(os.fspath(data))).resolve():
+        raise ValueError(f"{path} is the data file: give the specification another name")
+    if target.exists() and not overwrite:
+        raise ValueError(f"{path} exists: give another file name, or --force to replace it")
+    if not target.parent.is_dir():
+        raise ValueError(f"no directory {target.parent}: create it first, or give another path")
+    text = spec_template(data, relative_to=target.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return target
+
+
+def _toml_string(value: str) -> str:
+    """``value`` as a TOML basic string (JSON's escapes are TOML's)."""
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _replace_line(text: str, start: str, line: str, after: str | None = None) -> str:
+    """``text`` with its line that begins with ``start`` begun with ``line`` instead (its
+    comment kept), and the line ``after`` below it."""
+    head, found, rest = text.partition("\n" + start)
+    if not found:
+        raise RuntimeError(f"the shipped {_TEMPLATE} has no line {start.strip()!r}")
+    end, newline, tail = rest.partition("\n")
+    return head + "\n" + line + end + newline + (f"{after}\n" if after else "") + tail

@@ -173,47 +173,9 @@ def read_data(path: str | Path, columns: list[str] | None = None, *,
     # the name typed was "unknown ... available: ['längd']" (QA)
     columns = None if columns is None else [_nfc(c) for c in columns]
     weights, labels, index = (None if c is None else _nfc(c) for c in (weights, labels, index))
-    p = Path(_local_path(str(path)))
-    # as messages name it (QA93: a bundled set was named by its site-packages file)
-    path = ("standard input" if str(path) == STDIN else
-            str(path) if str(path).startswith("bundled:") else str(p))
-    if p.is_dir():  # "not found" misled (QA: `bayesgmm em /tmp`, a spec's path = ".")
-        raise ValueError(f"{path} is a directory, not a data file: give a CSV/TSV/Parquet file")
-    if p.exists() and not p.is_file():  # QA: /dev/null was "not found"
-        raise ValueError(f"{path} is not a regular file (a device or a pipe): save the data to "
-                         "a file, or pipe them to standard input ('-' as the data file)")
-    if not p.is_file():
-        raise ValueError(f"data file not found: {path}")
-    parquet = p.suffix.lower() in (".parquet", ".pq")
-    sep = separator(p)
-    try:
-        if not parquet:
-            check_header(p, sep, path,
-                         [*(columns or []), *(c for c in (weights, labels, index) if c)])
-        frame = pd.read_parquet(p) if parquet else read_text_table(p, sep, path, [index])
-    except ImportError as exc:
-        raise ValueError(f"cannot read {path}: {exc}") from None
-    except UnicodeDecodeError as exc:  # the codec's words named neither the file nor a fix
-        byte = exc.object[exc.start]
-        raise ValueError(f"{path} is not UTF-8 text ({exc.reason}: byte 0x{byte:02x} at "
-                         f"position {exc.start}); save it as UTF-8 (for a Latin-1 file: "
-                         f"iconv -f latin1 -t utf-8 {p.name} > {p.stem}-utf8{p.suffix})"
-                         ) from None
-    except ValueError:
-        raise
-    except Exception as exc:  # pandas raises many parser errors; name the file, keep it short
-        raise ValueError(f"cannot read {path}: {type(exc).__name__}: {exc}") from None
-    if parquet and index and index not in frame.columns and index in frame.index.names:
-        frame = frame.reset_index()  # a pandas index saved in the file: a column again
-    elif parquet and not index:  # rows numbered in file order, as the docstring says
-        _unused_index_note(frame, path)
-        frame = frame.reset_index(drop=True)
-    frame.columns = [_nfc(c) for c in frame.columns]
-    twice = sorted({c for c in frame.columns if list(frame.columns).count(c) > 1})
-    if twice:  # review: the same name composed and decomposed was a traceback
-        raise ValueError(f"the header of {path} names column(s) {twice} more than once (in "
-                         "composed and decomposed Unicode): give every column its own name")
-    check_separator(frame, path, sep)
+    frame, p, path, sep = _read_frame(
+        path, [*(columns or []), *(c for c in (weights, labels, index) if c)], index)
+    parquet = sep is None
     if index is not None and index not in frame.columns:
         raise ValueError(f"the index column {index!r} is not in {path}; its columns are "
                          f"{list(frame.columns)}")
@@ -360,6 +322,63 @@ def _unused_index_note(frame: pd.DataFrame, path: str) -> None:
                       f"used: rows are numbered 0, 1, ... in file order; to name them by it, give "
                       f"{option} (index = {str(names[0])!r} in a spec)", UserWarning,
                       skip_file_prefixes=IN_PACKAGE)
+
+
+def _read_frame(path: str | Path, wanted: list[str], index: str | None
+                ) -> tuple[pd.DataFrame, Path, str, str | None]:
+    """The file's table as pandas reads it (nothing checked but the reading and the header),
+    the local file, the file as messages name it, and the text separator (None: Parquet)."""
+    p = Path(_local_path(str(path)))
+    # as messages name it (QA93: a bundled set was named by its site-packages file)
+    path = ("standard input" if str(path) == STDIN else
+            str(path) if str(path).startswith("bundled:") else str(p))
+    if p.is_dir():  # "not found" misled (QA: `bayesgmm em /tmp`, a spec's path = ".")
+        raise ValueError(f"{path} is a directory, not a data file: give a CSV/TSV/Parquet file")
+    if p.exists() and not p.is_file():  # QA: /dev/null was "not found"
+        raise ValueError(f"{path} is not a regular file (a device or a pipe): save the data to "
+                         "a file, or pipe them to standard input ('-' as the data file)")
+    if not p.is_file():
+        raise ValueError(f"data file not found: {path}")
+    parquet = p.suffix.lower() in (".parquet", ".pq")
+    sep = None if parquet else separator(p)
+    try:
+        if not parquet:
+            check_header(p, sep, path, wanted)
+        frame = pd.read_parquet(p) if parquet else read_text_table(p, sep, path, [index])
+    except ImportError as exc:
+        raise ValueError(f"cannot read {path}: {exc}") from None
+    except UnicodeDecodeError as exc:  # the codec's words named neither the file nor a fix
+        byte = exc.object[exc.start]
+        raise ValueError(f"{path} is not UTF-8 text ({exc.reason}: byte 0x{byte:02x} at "
+                         f"position {exc.start}); save it as UTF-8 (for a Latin-1 file: "
+                         f"iconv -f latin1 -t utf-8 {p.name} > {p.stem}-utf8{p.suffix})"
+                         ) from None
+    except ValueError:
+        raise
+    except Exception as exc:  # pandas raises many parser errors; name the file, keep it short
+        raise ValueError(f"cannot read {path}: {type(exc).__name__}: {exc}") from None
+    if parquet and index and index not in frame.columns and index in frame.index.names:
+        frame = frame.reset_index()  # a pandas index saved in the file: a column again
+    elif parquet and not index:  # rows numbered in file order, as the docstring says
+        _unused_index_note(frame, path)
+        frame = frame.reset_index(drop=True)
+    frame.columns = [_nfc(c) for c in frame.columns]
+    twice = sorted({c for c in frame.columns if list(frame.columns).count(c) > 1})
+    if twice:  # review: the same name composed and decomposed was a traceback
+        raise ValueError(f"the header of {path} names column(s) {twice} more than once (in "
+                         "composed and decomposed Unicode): give every column its own name")
+    check_separator(frame, path, sep or ",")
+    return frame, p, path, sep
+
+
+def numeric_columns(path: str | Path) -> tuple[list[str], list[str]]:
+    """The columns of a data file that hold numbers (with empty cells), and those that do not
+    (names, codes, row IDs): what a specification written for the file may list as features.
+    ValueError as :func:`read_data` raises it for an unreadable file."""
+    frame = _read_frame(path, [], None)[0]
+    problems = {c: column_problem(frame[c]) for c in frame.columns}
+    return ([c for c, why in problems.items() if not why],
+            [c for c, why in problems.items() if why])
 
 
 def _row_ids(column: pd.Series, path: str) -> pd.Index:

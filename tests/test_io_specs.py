@@ -1,0 +1,134 @@
+"""The specification template (`bayesgmm spec`): every key the reader accepts, with its
+default, shipped with the package; written for a data file, it runs as written."""
+
+import re
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from bayesgmm import DiagnosticThresholds, Priors, SamplerSettings
+from bayesgmm.io import load_spec, read_data, specs
+from bayesgmm.io.specs import spec_template, write_spec_template
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _keys_written(text: str) -> dict[str, set[str]]:
+    """Each section's keys, set or commented out (``# key = value``)."""
+    keys: dict[str, set[str]] = {}
+    section = None
+    for line in text.splitlines():
+        if m := re.match(r"\[(\w+)\]", line):
+            section = keys.setdefault(m[1], set())
+        elif (m := re.match(r"#? ?(\w+) = ", line)) and section is not None:
+            section.add(m[1])
+    return keys
+
+
+def test_the_template_names_every_key_the_reader_accepts():
+    """A key added to the reader and not to the template fails here (QA93: a pip user could
+    not find out what a specification may hold)."""
+    written = _keys_written(spec_template())
+    assert set(written) == set(specs._SCHEMA)
+    for section, allowed in specs._SCHEMA.items():
+        assert written[section] == set(allowed), section
+
+
+def test_the_template_runs_as_written_with_every_default(tmp_path):
+    path = write_spec_template(tmp_path / "model.toml")
+    spec = load_spec(path)
+    assert spec.data_path == "bundled:old_faithful"
+    assert (spec.n_components, spec.covariance_type) == (2, "full")
+    assert spec.priors == Priors()
+    assert spec.sampler_settings == SamplerSettings()
+    assert spec.thresholds == DiagnosticThresholds()
+    assert spec.output is None and spec.report  # results/model beside it
+    assert spec.missing == "marginalise" and spec.dequantise is None
+
+
+def test_models_readme_shows_the_template_itself():
+    readme = (ROOT / "models" / "README.md").read_text()
+    block = re.search(r"```toml\n(.*?)```", readme, flags=re.S)[1]
+    assert block == spec_template()
+
+
+def test_a_template_for_a_data_file_lists_its_numeric_columns_and_runs(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # a relative data path, as typed, is made the spec's
+    data = Path("data") / "iris.csv"
+    data.parent.mkdir()
+    data.write_text("id,length,width,species\na1,1.0,2.0,setosa\na2,1.5,2.5,virginica\n"
+                    "a3,1.2,,setosa\n")
+    (tmp_path / "specs").mkdir()
+    path = write_spec_template(Path("specs") / "iris.toml", data)
+    text = path.read_text()
+    assert 'path = "../data/iris.csv"' in text  # relative to the spec, as load_spec reads it
+    assert 'columns = ["length", "width"]' in text
+    assert '# not numeric, so not listed: "id", "species"' in text
+    spec = load_spec(path)
+    assert Path(spec.data_path) == (tmp_path / data)
+    table = read_data(spec.data_path, spec.columns, missing=spec.missing)
+    assert list(table.features.columns) == ["length", "width"]
+    assert _keys_written(text) == _keys_written(spec_template())  # every key still there
+
+
+def test_a_template_names_odd_column_names_as_toml_strings(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    data = Path('odd "names".csv')
+    data.write_text('"mass, g","say ""x""",länge\n1,2,3\n2,3,4\n')
+    spec = tomllib.loads(spec_template(data, relative_to=tmp_path))
+    assert spec["data"]["path"] == 'odd "names".csv'
+    assert spec["data"]["columns"] == ["mass, g", 'say "x"', "länge"]
+
+
+def test_a_bundled_or_absolute_data_path_is_kept(tmp_path):
+    assert 'path = "bundled:galaxies"' in spec_template("bundled:galaxies")
+    assert 'columns = ["velocity"]' in spec_template("bundled:galaxies")
+    data = tmp_path / "x.csv"
+    data.write_text("a,b\n1,2\n3,4\n")
+    assert f'path = "{data}"' in spec_template(data, relative_to="/")
+
+
+@pytest.mark.parametrize("make, match", [
+    (lambda d: d / "x.csv", "data file not found"),
+    (lambda d: (d / "t.csv").write_text("a,b\nx,y\n") and d / "t.csv", "no numeric column"),
+    (lambda d: "-", "standard input"),
+])
+def test_a_template_for_bad_data_is_refused_in_one_line(tmp_path, make, match):
+    with pytest.raises(ValueError, match=match) as exc:
+        spec_template(make(tmp_path))
+    assert "\n" not in str(exc.value)
+
+
+def test_writing_a_template_replaces_nothing_unasked(tmp_path):
+    target = tmp_path / "model.toml"
+    target.write_text("mine")
+    with pytest.raises(ValueError, match="exists: give another file name, or --force"):
+        write_spec_template(target)
+    assert target.read_text() == "mine"
+    with pytest.raises(ValueError, match="is a directory"):
+        write_spec_template(tmp_path)
+    with pytest.raises(ValueError, match="no directory"):
+        write_spec_template(tmp_path / "no" / "model.toml")
+    data = tmp_path / "d.csv"
+    data.write_text("a,b\n1,2\n3,4\n")
+    with pytest.raises(ValueError, match="is the data file"):
+        write_spec_template(data, data, overwrite=True)
+    assert data.read_text() == "a,b\n1,2\n3,4\n"
+    write_spec_template(target, overwrite=True)
+    assert target.read_text() == spec_template()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d.csv", "model.toml"]
+
+
+def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path, monkeypatch):
+    target = tmp_path / "model.toml"
+    target.write_text("mine")
+
+    def fail(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(specs.os, "replace", fail)
+    with pytest.raises(OSError):
+        write_spec_template(target, overwrite=True)
+    assert target.read_text() == "mine"
+    assert [p.name for p in tmp_path.iterdir()] == ["model.toml"]
