@@ -4,8 +4,9 @@ the not-fitted error, new data matched to the fitted features (and the warnings 
 gives), the missing-value policy applied to new rows, and the fitted attributes in
 scikit-learn's names and shapes, and ``fit`` itself (each subclass gives its ``_fit_result``).
 
-None of it imports scikit-learn (a test-only dependency) except ``__sklearn_tags__``, which
-only scikit-learn calls.
+None of it imports scikit-learn (a test-only dependency) except ``__sklearn_tags__`` and
+the metadata-routing methods (``set_fit_request`` and the like, ``get_metadata_routing``),
+which only a user of scikit-learn calls.
 
 Where it sits: the surface layer, below :mod:`bayesgmm.estimator` and
 :mod:`bayesgmm.em_estimator` (which subclass :class:`EstimatorBase`); imports the data layer
@@ -35,6 +36,13 @@ from .observation_record import name_labels
 from .observations import component_labels
 
 __all__ = ["EstimatorBase", "NotFittedError"]
+
+# What scikit-learn's metadata routing may pass to each method (their own keyword arguments):
+# with routing on, a search or a pipeline passes them only where they are requested (QA90 M1).
+_METADATA = {"fit": ("sample_weight", "labels"), "predict": ("labels",),
+             "predict_proba": ("labels",), "score": ("sample_weight",)}
+# scikit-learn's UNCHANGED (sklearn.utils.metadata_routing.UNCHANGED): leave a request as it is
+_UNCHANGED = "$UNCHANGED$"
 
 
 class NotFittedError(ValueError, AttributeError):
@@ -122,6 +130,47 @@ class EstimatorBase:
                     target_tags=TargetTags(required=False),
                     input_tags=InputTags(allow_nan=self.missing == "marginalise"),
                     non_deterministic=self.random_state is None)
+
+    # -- scikit-learn's metadata routing ------------------------------------------------------
+    def set_fit_request(self, *, sample_weight: bool | str | None = _UNCHANGED,
+                        labels: bool | str | None = _UNCHANGED) -> Self:
+        """Request ``sample_weight`` and ``labels`` for ``fit`` when scikit-learn's metadata
+        routing is on (``sklearn.set_config(enable_metadata_routing=True)``): True passes the
+        search's or pipeline's own, a string passes the one of that name, False none, None
+        refuses one given (the default). As scikit-learn's estimators have it."""
+        return self._set_request("fit", sample_weight=sample_weight, labels=labels)
+
+    def set_predict_request(self, *, labels: bool | str | None = _UNCHANGED) -> Self:
+        """Request ``labels`` for ``predict`` (see :meth:`set_fit_request`)."""
+        return self._set_request("predict", labels=labels)
+
+    def set_predict_proba_request(self, *, labels: bool | str | None = _UNCHANGED) -> Self:
+        """Request ``labels`` for ``predict_proba`` (see :meth:`set_fit_request`)."""
+        return self._set_request("predict_proba", labels=labels)
+
+    def set_score_request(self, *, sample_weight: bool | str | None = _UNCHANGED) -> Self:
+        """Request ``sample_weight`` for ``score`` (see :meth:`set_fit_request`)."""
+        return self._set_request("score", sample_weight=sample_weight)
+
+    def get_metadata_routing(self) -> Any:
+        """The requests set, as scikit-learn's routers read them (a ``MetadataRequest``)."""
+        from sklearn.utils.metadata_routing import MetadataRequest, get_routing_for_object
+
+        if hasattr(self, "_metadata_request"):  # the name scikit-learn's clone copies
+            return get_routing_for_object(self._metadata_request)
+        request = MetadataRequest(owner=self)
+        for method, params in _METADATA.items():
+            for param in params:
+                getattr(request, method).add_request(param=param, alias=None)
+        return request
+
+    def _set_request(self, method: str, **aliases: Any) -> Self:
+        requests = self.get_metadata_routing()
+        for param, alias in aliases.items():
+            if not (isinstance(alias, str) and alias == _UNCHANGED):
+                getattr(requests, method).add_request(param=param, alias=alias)
+        self._metadata_request = requests
+        return self
 
     # -- the fitted state ---------------------------------------------------------------------
     def _fitted(self) -> Any:

@@ -86,6 +86,43 @@ def test_in_a_pipeline_and_a_grid_search(three):
     assert labels.shape == (600,) and set(labels) <= set(range(5))
 
 
+def test_metadata_routing_passes_weights_and_labels_where_requested(three):
+    """QA90 M1: with scikit-learn's metadata routing on, weights and labels could reach the
+    estimator by no route (no set_fit_request): a weighted search was a TypeError."""
+    import sklearn
+    from sklearn.model_selection import KFold, cross_validate
+    from sklearn.utils.metadata_routing import UNCHANGED
+
+    X = np.asarray(three)
+    weights = np.arange(len(X)) % 3 + 1.0
+
+    def search(est):
+        return GridSearchCV(est, {"n_components": [1, 2, 3]}, cv=KFold(3)).fit(
+            X, sample_weight=weights).cv_results_["mean_test_score"]
+
+    off = search(EMGaussianMixture(random_state=0))
+    requested = (EMGaussianMixture(random_state=0).set_fit_request(sample_weight=True)
+                 .set_score_request(sample_weight=True))
+    with sklearn.config_context(enable_metadata_routing=True):
+        np.testing.assert_allclose(search(requested), off, rtol=1e-12)
+        np.testing.assert_allclose(search(clone(requested)), off, rtol=1e-12)  # kept by clone
+        with pytest.raises(ValueError, match="set_fit_request"):  # given, never requested
+            search(EMGaussianMixture(random_state=0))
+        labels = np.full(len(X), -1)
+        labels[300:305] = 1  # in the first fold's training half
+        routed = cross_validate(
+            make_pipeline(EMGaussianMixture(2, random_state=0).set_fit_request(labels=True)),
+            X, params={"labels": labels}, cv=KFold(2), return_estimator=True)
+    fitted = routed["estimator"][0][-1]
+    assert fitted.result_.observations["n_labelled"] == 5
+    direct = EMGaussianMixture(2, random_state=0).fit(X[300:], labels=labels[300:])
+    np.testing.assert_allclose(fitted.means_, direct.means_, rtol=1e-10)
+    est = EMGaussianMixture(2).set_fit_request(labels="known")
+    request = est.set_fit_request(sample_weight=False, labels=UNCHANGED).get_metadata_routing()
+    assert request.fit.requests == {"sample_weight": False, "labels": "known"}
+    assert set(est.get_params()) == set(EMGaussianMixture().get_params())  # no parameter
+
+
 def test_a_weighted_search_scores_held_out_rows_with_their_weights(three):
     """QA: score took no sample_weight; scikit-learn then warned that the search "may lead
     to statistically incorrect results" and scored each held-out row once."""

@@ -29,6 +29,21 @@ def test_clone_and_params_round_trip():
     assert repr(BayesianGMM(2, draws=10)) == "BayesianGMM(draws=10, n_components=2)"
 
 
+def test_metadata_requests_are_scikit_learns_and_survive_clone_and_pickle():
+    """QA90 M1 (BayesianGMM shares the routing of EMGaussianMixture, tested with a search
+    there): requests set, cloned and pickled as scikit-learn's estimators keep them."""
+    import pickle
+
+    est = (BayesianGMM(2, draws=50).set_fit_request(sample_weight=True, labels="known")
+           .set_predict_proba_request(labels=True))
+    for copy in (sklearn_base.clone(est), pickle.loads(pickle.dumps(est))):
+        routing = copy.get_metadata_routing()
+        assert routing.fit.requests == {"sample_weight": True, "labels": "known"}
+        assert routing.predict_proba.requests == {"labels": True}
+        assert routing.score.requests == {"sample_weight": None}
+    assert repr(est) == "BayesianGMM(draws=50, n_components=2)"
+
+
 def test_clone_drops_fitted_state(tiny_fit):
     est = BayesianGMM.from_result(tiny_fit)
     assert hasattr(est, "result_")
