@@ -18,6 +18,8 @@ Where it sits: the data layer (NumPy and SciPy only); used by :mod:`bayesgmm.em`
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 
 __all__ = ["isolated_observations", "isolated_rows"]
@@ -204,6 +206,36 @@ def isolated_observations(X: np.ndarray, labels: np.ndarray | None = None,
     """
     X = np.asarray(X, dtype=np.float64)
     g = np.ones(len(X)) if sample_weight is None else np.asarray(sample_weight, np.float64)
+    key = _digest(X, labels, g)
+    if key in _ANSWERS:
+        return _ANSWERS[key].copy()
+    far = _isolated_observations(X, labels, g)
+    _ANSWERS[key] = far.copy()
+    while len(_ANSWERS) > _ANSWERS_KEPT:  # the oldest first (dicts keep insertion order)
+        del _ANSWERS[next(iter(_ANSWERS))]
+    return far
+
+
+# The last few answers of isolated_observations, by a digest of its data: every EM fit with a
+# noise component asks for them, and the noise check refits the same rows four times or more
+# (QA83: at 400,000 rows each asking took 4 s, the whole check's time).
+_ANSWERS: dict[bytes, np.ndarray] = {}
+_ANSWERS_KEPT = 4
+
+
+def _digest(X: np.ndarray, labels: np.ndarray | None, g: np.ndarray) -> bytes:
+    """A digest of the data :func:`isolated_observations` judges (its shape included)."""
+    h = hashlib.blake2b(digest_size=16)
+    h.update(np.asarray(X.shape, dtype=np.int64).tobytes())
+    for array in (X, g, np.empty(0) if labels is None else np.asarray(labels, np.int64)):
+        h.update(np.ascontiguousarray(array).tobytes())
+        h.update(b"|")
+    return h.digest()
+
+
+def _isolated_observations(X: np.ndarray, labels: np.ndarray | None, g: np.ndarray
+                           ) -> np.ndarray:
+    """:func:`isolated_observations`, computed."""
     observed = ~np.isnan(X)
     Z = _in_robust_units(X, g)  # each column's units from all its values
     far = np.zeros(len(X), dtype=bool)

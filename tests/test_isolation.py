@@ -143,3 +143,33 @@ def test_a_value_whose_distances_overflow_is_isolated_without_an_error():
         assert np.flatnonzero(isolated_observations(X, None, None)).tolist() == [50]
         tiny = np.array([[-0.67], [-0.67], [4.0e200], [0.67]])  # the fuzz case: 4 rows
         assert isolated_observations(tiny, None, None).tolist() == [False] * 4
+
+
+def test_the_answer_is_computed_once_per_data_set(monkeypatch):
+    """QA83: every EM fit with a noise component asked for the isolated rows again, 4 s each
+    at 400,000 rows, and the noise check refits the same rows four times or more."""
+    from bayesgmm import isolation
+
+    calls = []
+    compute = isolation._isolated_observations
+    monkeypatch.setattr(isolation, "_isolated_observations",
+                        lambda *a: calls.append(1) or compute(*a))
+    monkeypatch.setattr(isolation, "_ANSWERS", {})
+    rng = np.random.default_rng(0)
+    X = np.r_[rng.normal(size=(300, 2)), [[40.0, 40.0]]]
+    first = isolation.isolated_observations(X)
+    assert first[-1] and first.sum() == 1 and len(calls) == 1
+    first[:] = True  # the caller's copy: the kept answer is not changed through it
+    again = isolation.isolated_observations(X.copy())
+    assert again.sum() == 1 and len(calls) == 1
+    labels = np.full(301, -1)
+    labels[-1] = 0
+    assert not isolation.isolated_observations(X, labels).any() and len(calls) == 2
+    moved = X.copy()
+    moved[-1] = 0.0
+    assert not isolation.isolated_observations(moved).any() and len(calls) == 3
+    weighted = isolation.isolated_observations(X, sample_weight=np.r_[np.ones(300), 0.0])
+    assert not weighted.any() and len(calls) == 4  # a weight-0 row is no row
+    for i in range(10):  # a few answers are kept, not every one
+        isolation.isolated_observations(X + i)
+    assert len(isolation._ANSWERS) == isolation._ANSWERS_KEPT
