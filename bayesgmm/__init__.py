@@ -63,6 +63,7 @@ _LAZY = {
     "NotFittedError": "estimator_base",  # without PyMC: an EM-only user catches it too
     "fit_bayes": "sampling",
     "membership_table": "memberships_file",
+    "estimates_table": "estimates",
     "MethodsText": "paper_methods",
     "methods_text": "paper_methods",
     "load": "persistence",
@@ -78,6 +79,7 @@ if TYPE_CHECKING:  # type checkers see the lazily loaded names (packager QA: all
     from .datasets import load_galaxies, load_old_faithful
     from .em import ConvergenceWarning, DegenerateComponentWarning, EMResult, fit_em, n_parameters
     from .em_estimator import EMGaussianMixture
+    from .estimates import estimates_table
     from .estimator import BayesianGMM
     from .estimator_base import NotFittedError
     from .kernels import EStep, SufficientStatistics, estep
@@ -163,6 +165,7 @@ __all__ = [
     "dequantise",
     "encode_labels",
     "estep",
+    "estimates_table",
     "fit_bayes",
     "fit_em",
     "fit_sparse",

@@ -1130,11 +1130,13 @@ def _print_em(em, frame, sample_weight=None) -> None:
         print(f"noise weight {format_number(em.noise_weight)} (the Gaussians' weights sum to "
               f"{format_number(em.weights.sum())})")
     # em.warnings were shown on stderr as the fit raised them ("bayesgmm: warning: ...").
-    _print_estimate(em)
+    _print_estimate(em, "in estimates.csv (with --out or --report) and the report's table")
 
 
-def _print_estimate(em) -> None:
-    """An EM fit's weights, means, sds and correlations, a column per component."""
+def _print_estimate(em, where: str) -> None:
+    """An EM fit's weights, means, sds and correlations, a column per component; beyond
+    :data:`_CONSOLE_ROWS` rows only the weights and means, and ``where`` the others are (QA97:
+    518 lines for D=30, the criteria tables scrolled away)."""
 
     names = list(em.feature_names)
     rows = {"weight": em.weights}
@@ -1155,11 +1157,18 @@ def _print_estimate(em) -> None:
     from .observation_record import component_titles
 
     table.columns = [f"component {k}" for k in component_titles(em, em.n_components)]
+    left_out = 0
+    if len(table) > _CONSOLE_ROWS:
+        kept = table.index.str.startswith(("weight", "mean"))
+        table, left_out = table[kept], int((~kept).sum())
     # Numbers as the reports print them (33,004, not 3.3e+04 beside 514.8).
     with pd.option_context("display.width", 120, "display.max_rows", 200):
         # point estimates to 4 significant digits, zeros kept ("0.1440" beside "0.2123")
         print(table.astype(object).map(lambda v: format_number(v, keep_zeros=True))
               .to_string())
+    if left_out:
+        print(f"({left_out} more rows, the sds and correlations: {where}; in Python "
+              "bayesgmm.estimates_table(em))")
 
 
 def _check_sampling(args: argparse.Namespace) -> None:
@@ -1395,7 +1404,9 @@ def _cmd_select(args: argparse.Namespace) -> int:
     if "bic" in em.best:  # QA81: the notes name its components; mclust prints them too
         k, covariance_type = em.best["bic"]
         print(f"\nBIC's choice, K={k} {covariance_type}, the components the notes number:")
-        _print_estimate(em.fits[em.best["bic"]])
+        _print_estimate(em.fits[em.best["bic"]], f"`bayesgmm em {shlex.quote(str(args.data))} "
+                        f"-k {k} --covariance {covariance_type} --out DIR` writes them to "
+                        "DIR/estimates.csv")
     if "bic" in em.best:  # outliers would bend every cell alike: once, for the BIC-best fit
         _print_noise_hint(em.fits[em.best["bic"]], frame, observed, index=args.index,
                           about=f"BIC's best, K={em.best['bic'][0]} {em.best['bic'][1]}")

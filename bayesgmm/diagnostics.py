@@ -235,6 +235,15 @@ class Diagnostics:
         covered 73% at 90%); else ``"OK"``. The verdict line starts with it."""
         return "PROBLEMS" if not self.ok else "CAUTION" if self.causes else "OK"
 
+    @property
+    def brief(self) -> str:
+        """The status, the checks that failed and the likely cause, in one line: "PROBLEMS:
+        R-hat 1.011 > 1.01; min bulk ESS 256 < 400; likely cause: too few draws", "CAUTION:
+        every check passed; note: K too large", "OK: every check passed"."""
+        head = f"{self.status}: every check passed" if self.ok else self.verdict.split(" | ")[0]
+        cause = "note" if self.ok else "likely cause"
+        return head + (f"; {cause}: {', '.join(self.causes)}" if self.causes else "")
+
     def to_frame(self) -> pd.DataFrame:
         """One row per check that was run: ``check``, ``value``, ``threshold``, ``passed``,
         ``where`` (the scalar that attains an R-hat, ESS or rank p-value; empty for the
@@ -283,8 +292,11 @@ class Diagnostics:
                     + "".join(f"<li>{html.escape(str(line))}</li>" for line in lines)
                     + "</ul>") if lines else ""
 
+        table = self.to_frame()  # numbers as the verdict writes them (QA96: "0.000000")
+        for column in ("value", "threshold"):
+            table[column] = [format_number(v) for v in table[column]]
         return (f"<p><strong>{html.escape(self.verdict)}</strong></p>"
-                + self.to_frame().to_html(index=False, border=0)
+                + table.to_html(index=False, border=0)
                 + items("Problems", self.problems) + items("Advice", self.advice)
                 + items("Not checked", self.not_checked)
                 + (f"<pre>{html.escape(str(self.label_report))}</pre>"

@@ -124,6 +124,17 @@ class StartCandidate:
     covariances: np.ndarray = field(repr=False, compare=False)
 
 
+# What a posterior has and an EM fit has not, and what to use instead.
+_POSTERIOR_ONLY = {
+    "summary": "an EM fit is a point estimate; bayesgmm.estimates_table(em) lists "
+               "it, one row per parameter, and fit_bayes(X, K).summary() gives intervals",
+    "diagnostics": "sampling diagnostics are a posterior's (fit_bayes); an EM fit's own check "
+                   "is em.converged, with em.history, its objective per iteration",
+    "compare_em": "it sets a posterior beside its EM start: post = fit_bayes(X, K); "
+                  "post.compare_em()",
+}
+
+
 @dataclass(frozen=True, eq=False)
 class EMResult(NoiseFlag):
     """A fitted Gaussian mixture (maximum likelihood, or MAP under ``prior``).
@@ -218,6 +229,12 @@ class EMResult(NoiseFlag):
                 f"D={self.n_features}, log-likelihood {self.log_likelihood:.6g}{objective}, "
                 f"{'converged' if self.converged else 'NOT converged'} after {self.n_iter} "
                 f"iterations, weights {np.array2string(self.weights, precision=3)}{noise})")
+
+    def __getattr__(self, name: str) -> Any:
+        # a posterior's methods called on an EM fit (QA96: students copy post.summary())
+        if name in _POSTERIOR_ONLY:
+            raise AttributeError(f"EMResult has no {name}(): {_POSTERIOR_ONLY[name]}")
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     @property
     def _all_weights(self) -> np.ndarray:
@@ -658,6 +675,16 @@ def fit_em(
         99%, Bhattacharyya coefficient). The messages are also in ``EMResult.warnings``.
     ConvergenceWarning
         ``max_iter`` was reached.
+
+    Examples
+    --------
+    >>> from bayesgmm import fit_em, load_old_faithful
+    >>> em = fit_em(load_old_faithful(), 2, n_init=10, random_state=0)
+    >>> em.weights.round(3), em.converged
+    (array([0.356, 0.644]), True)
+    >>> em.means.round(1)  # (K, D): eruption length and waiting time, minutes
+    array([[ 2. , 54.5],
+           [ 4.3, 80. ]])
     """
     K = check_n_components(n_components)
     covariance_type = check_covariance_type(covariance_type)
@@ -785,8 +812,11 @@ def fit_em(
     observed = _observed_counts(obs, params, covariance_type)
     if prior is None:  # a prior keeps few-point covariances proper (a lone point may be one)
         restarts = len(starts) if starts[0] is None else None
-        collapse = _collapse_messages(nk, D, covariance_type, restarts)
-        captured += collapse or _parameter_messages(nk, D, covariance_type)
+        # with more parameters than rows, restarts cannot help: that comes first (QA97: 2,105
+        # parameters for 500 rows, told only "try more restarts first")
+        too_many = _parameter_messages(nk, D, covariance_type)
+        captured += too_many + _collapse_messages(nk, D, covariance_type,
+                                                  None if too_many else restarts)
         captured += _spike_messages(params, nk, covariance_type, Xc, obs.start_weights)
         captured += _floor_messages(params, nk, covariance_type, reg_covar, Xc, names,
                                     obs.start_weights, observed)
@@ -803,12 +833,19 @@ def fit_em(
     for msg in captured:
         warnings.warn(msg, DegenerateComponentWarning, skip_file_prefixes=IN_PACKAGE)
     if not converged:
-        change = history[-1] - history[-2]
+        # the last change the rule tested (history ends with the parameters' evaluation after
+        # the loop, which no rule tested; QA97: "did not converge ... last change 0")
+        tested = history[-2] - history[-3] if len(history) >= 3 else None
+        after = abs(history[-1] - history[-2])
+        last = ("no change tested in one iteration" if tested is None else
+                f"last change {tested:.3g} in total, {tested / n_eff:.3g} per sample")
         warnings.warn(
-            f"EM did not converge in max_iter={max_iter} iterations (last change "
-            f"{change:.3g} in total, {change / n_eff:.3g} per sample; tol={tol} per "
-            f"sample, atol={atol} in total); increase max_iter, tol or atol, or check the "
-            "initialisation",
+            f"EM did not converge in max_iter={max_iter} iterations ({last}; tol={tol} per "
+            f"sample, atol={atol} in total); "
+            + ("the parameters it ended at meet the rule (one more iteration would have "
+               "stopped): increase max_iter by one or more" if after / n_eff < tol
+               and after <= atol else
+               "increase max_iter, tol or atol, or check the initialisation"),
             ConvergenceWarning,
             skip_file_prefixes=IN_PACKAGE,
         )
@@ -1413,8 +1450,9 @@ def _collapse_messages(nk, D, covariance_type, restarts: int | None = None) -> l
 
 
 def _parameter_messages(nk, D, covariance_type) -> list[str]:
-    """More free parameters than effective rows, though each component holds the points its
-    covariance needs: model selection's note on a choice (it describes points rather than
+    """More free parameters than effective rows (first, before any component short of the
+    points its covariance needs, whose advice then names no restarts): model selection's
+    note on a choice (it describes points rather than
     groups) and the posterior's "too many parameters" (QA89: K=3 full on 25 rows in 4-D, 44
     parameters, said nothing in `bayesgmm em`, while both of those said so)."""
     K, n = len(nk), float(np.sum(nk))
@@ -1459,8 +1497,8 @@ def _spike_messages(params, nk, covariance_type, Xc, start_weights) -> list[str]
         f"{_SPIKE_SD_RATIO:.0%} of the data's: a component like that is often a spurious "
         "local maximum (a spike on a few close values; McLachlan & Peel 2000), which raises "
         "the log-likelihood, BIC and AIC without being a cluster. Compare with fewer "
-        "components (-k), or with MAP-EM, which keeps such spikes out (bayesgmm fit starts "
-        "from it; in Python fit_em(..., prior='default'))."
+        "components (n_components; -k on the command line), or with MAP-EM, which keeps such "
+        "spikes out (fit_em(..., prior='default'); bayesgmm fit starts from it)."
     ]
 
 

@@ -114,7 +114,7 @@ def _key(name: str, cells: dict[str, Any], labels: list[str], label: str) -> dic
 
 def _posterior_table(result: Any, unidentified: tuple[int, ...]) -> pd.DataFrame:
     names = list(result.parameter_names)
-    summary = result.summary(var_names=names)
+    summary = result._summary(var_names=names)
     labels = _label_names(result)
     rows, positions, start = [], [], 0
     for name in names:
@@ -147,7 +147,7 @@ def _posterior_table(result: Any, unidentified: tuple[int, ...]) -> pd.DataFrame
                             [str(f) for f in result.feature_names], labels)
     if derived:
         names = list(dict.fromkeys(row["parameter"] for row in derived))
-        extra = result.summary(var_names=names)
+        extra = result._summary(var_names=names)
         if len(extra) != len(derived) or (extra.index.is_unique and list(extra.index) != [
                 row["name"] for row in derived]):
             raise RuntimeError(f"the summary of {names} is not their {len(derived)} entries "

@@ -149,12 +149,9 @@ class BayesianGMM(EstimatorBase):
         checked = result.diagnostics()
         if not checked.ok:  # converged_ False warns, as GaussianMixture's does (QA90: a grid
             # search of failed posteriors said nothing)
-            failed = str(checked.verdict).split(" | ")[0]  # the failed checks, not all
-            causes = ", ".join(getattr(checked, "causes", None) or ())
-            warnings.warn(f"the posterior failed its checks, so converged_ is False ({failed}"
-                          + (f"; likely cause: {causes}" if causes else "") + "): "
-                          "print(estimator.diagnostics()) for every check and what to do",
-                          ConvergenceWarning, skip_file_prefixes=IN_PACKAGE)
+            warnings.warn(f"the posterior failed its checks, so converged_ is False "
+                          f"({checked.brief}): print(estimator.diagnostics()) for every check "
+                          "and what to do", ConvergenceWarning, skip_file_prefixes=IN_PACKAGE)
         return result
 
     def sampler_settings(self) -> SamplerSettings:
@@ -223,7 +220,7 @@ class BayesianGMM(EstimatorBase):
     def _set_fitted(self, result: BayesResult) -> None:
         self.em_ = result.em
         self.idata_ = result.idata
-        self.weights_, self.means_, self.covariances_ = result.posterior_mean()
+        self.weights_, self.means_, self.covariances_ = result._posterior_mean()
         self.noise_weight_ = (float(result.posterior["noise_weight"].mean())
                               if result.noise else 0.0)
         # GaussianMixture's names, of the posterior means (as means_ and covariances_ are)

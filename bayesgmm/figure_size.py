@@ -75,7 +75,9 @@ def sizable(func):
         "\n\n    ``figsize`` (keyword): (width, height) in inches of the new figure (default: "
         "sized\n    to its panels); not with ``ax``/``axes``, whose figure is the caller's."
         "\n\n    Returns a matplotlib ``Figure``: save it with ``fig.savefig(path)``; in a "
-        "notebook\n    it shows as the cell's last expression.\n")  # QA69: none said so
+        "notebook\n    it shows as the cell's last expression. Given ``ax``/``axes`` it is "
+        "your pyplot\n    figure, which the notebook shows by itself: end the call with ``;``"
+        " or it\n    shows twice.\n")  # QA69: none said so; QA96: twice
     return wrapper
 
 
@@ -135,7 +137,18 @@ def wrap_titles(fig: Figure) -> None:
     def room(ax) -> float:  # pixels either side of the panel's centre
         position = ax.get_position()
         centre = (position.x0 + position.x1) / 2
-        return 0.97 * 2 * min(centre, 1 - centre) * fig.get_figwidth() * fig.dpi
+        half = min(centre, 1 - centre)
+        for other in fig.axes:  # a panel beside it: up to the middle of the gap (QA96: two
+            # titles side by side overlapped by 64 px); a colorbar's thin axes do not count
+            o = other.get_position()
+            if (other is ax or not other.get_visible() or o.width < 0.3 * position.width
+                    or o.y0 >= position.y1 or o.y1 <= position.y0):
+                continue
+            if o.x0 >= position.x1:
+                half = min(half, (position.x1 + o.x0) / 2 - centre)
+            elif o.x1 <= position.x0:
+                half = min(half, centre - (o.x1 + position.x0) / 2)
+        return 0.97 * 2 * half * fig.get_figwidth() * fig.dpi
 
     def width(line: str, title) -> float:
         prop = title.get_fontproperties()
@@ -157,8 +170,14 @@ def wrap_titles(fig: Figure) -> None:
             if wide <= limit or " " not in line:
                 out.append(line)
                 continue
+            # the widest wrap whose every line fits as drawn (an estimate from the average
+            # character left a line too wide, wrapped again later: "95%" / "of" / "the points")
             chars = max(20, int(len(line) * limit / wide))
-            out += textwrap.wrap(line, chars)
+            pieces = textwrap.wrap(line, chars)
+            while chars > 20 and max(width(piece, title) for piece in pieces) > limit:
+                chars -= 2
+                pieces = textwrap.wrap(line, chars)
+            out += pieces
             changed = True
         if changed:
             title.set_text("\n".join(out))

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from .formatting import format_number
+from .formatting import format_count, format_number, shown_as_str
 from .observation_record import dequantised_phrase, observations_record
 from .references import REFERENCES, alphabetical
 
@@ -54,6 +54,12 @@ class MethodsText:
 
     def __str__(self) -> str:
         return self.paragraph + "\n\nReferences\n" + "\n".join(self.references)
+
+    def __repr__(self) -> str:  # QA96: 6,649 characters on one line as a cell's value
+        return (f"MethodsText({len(self.paragraph.split())} words, {len(self.references)} "
+                "references; print() for the text)")
+
+    _repr_pretty_ = shown_as_str
 
 
 def methods_text(result: Any, diagnostics: Any = None, *,
@@ -107,10 +113,6 @@ def methods_text(result: Any, diagnostics: Any = None, *,
                        tuple(sorted((REFERENCES[k] for k in cited), key=alphabetical)))
 
 
-def _count(n: float) -> str:
-    return format_number(n) if n != int(n) else f"{int(n):,}"
-
-
 def _model(result: Any, cite: Any) -> str:
     record = observations_record(result) or {}
     n = record.get("n_rows_fitted") or (
@@ -120,10 +122,8 @@ def _model(result: Any, cite: Any) -> str:
     D, K = len(features), result.n_components
     names, unit = ", ".join(map(str, features)), "row" if record.get("weighted") else "observation"
     if K == 1:  # one component: its own matrix, whatever the type's name (review)
-        covariance = {"full": "an unrestricted covariance matrix",
-                      "tied": "an unrestricted covariance matrix",
-                      "diag": "a diagonal covariance matrix",
-                      "spherical": "a single variance"}[result.covariance_type]
+        covariance = {"diag": "a diagonal covariance matrix", "spherical": "a single variance"
+                      }.get(result.covariance_type, "an unrestricted covariance matrix")
         covariance = "a variance" if D == 1 else covariance
     elif D > 1:
         covariance = _COVARIANCES[result.covariance_type]
@@ -133,26 +133,27 @@ def _model(result: Any, cite: Any) -> str:
     posterior = hasattr(result, "posterior")
     text = (f"We fitted a {'Bayesian mixture' if posterior else 'mixture'} of K = {K} "
             f"Gaussian component{'s' if K != 1 else ''} with {covariance} to "
-            f"{_count(n)} {unit}{'s' if n != 1 else ''} of {D} "
+            f"{format_count(n)} {unit}{'s' if n != 1 else ''} of {D} "
             f"variable{'s' if D != 1 else ''} ({names})"
             + (", with the component assignments summed out of the likelihood"
                if posterior else ""))
     parts = []
     if record.get("n_rows_with_missing") and record.get("missing") == "marginalise":
-        parts.append(f"{_count(record['n_rows_with_missing'])} observations with missing "
+        parts.append(f"{format_count(record['n_rows_with_missing'])} observations with missing "
                      "values contributed the marginal density of their observed variables "
                      "(values assumed missing at random)")
     if record.get("n_rows_dropped"):
         dropped = record["n_rows_dropped"]
-        parts.append(f"{_count(dropped)} {'row was' if dropped == 1 else 'rows were'} excluded ("
+        were = "row was" if dropped == 1 else "rows were"
+        parts.append(f"{format_count(dropped)} {were} excluded ("
                      + ("a complete-case analysis: rows with any value missing"
                         if record.get("missing") == "drop" else "no observed value") + ")")
     if record.get("weighted"):
         parts.append("each row counted as often as its frequency weight (so "
                      f"{format_number(record.get('sum_of_weights', float('nan')))} observations)")
     if record.get("n_labelled"):
-        parts.append(f"{_count(record['n_labelled'])} observations of known component entered "
-                     "with their component fixed")
+        parts.append(f"{format_count(record['n_labelled'])} observations of known component "
+                     "entered with their component fixed")
     if record.get("dequantised"):  # in the fit's own words (the report's data section's)
         parts.append(dequantised_phrase(record["dequantised"]))
     if result.noise:
@@ -409,10 +410,9 @@ def _convergence(result: Any, d: Any, cite: Any) -> str:
     if d.not_checked:
         text += f"; not checked: {'; '.join(d.not_checked)}"
     verdict = {"OK": "every convergence check passed",
+               "PROBLEMS": "not every convergence check passed",
                "CAUTION": "every convergence check passed, but the diagnostics named a cause "
-                          "for caution ("
-                          + ", ".join(d.causes) + "; see the report's advice)",
-               "PROBLEMS": "not every convergence check passed"}[d.status]
+                          f"for caution ({', '.join(d.causes)}; see the report's advice)"}[d.status]
     return (f"{text}. In sum, {verdict}. Summaries are posterior means with 94% equal-tailed "
             "intervals.")
 
@@ -428,7 +428,7 @@ def _model_check(check: Any, provisional: bool, cite: Any) -> str:
                                  f"{misfit}")
     found = f"No statistic was judged, as {check.not_judged}" if check.not_judged else found
     return (f"The model's fit was checked by a posterior predictive check "
-            f"{cite('ppc', '(Gelman et al. 1996)')}: {_count(n)} data sets replicated "
+            f"{cite('ppc', '(Gelman et al. 1996)')}: {format_count(n)} data sets replicated "
             f"from posterior draws were compared with the data on {check.statistics_text(cite)}; "
             f"a statistic counted as not reproduced when its one-sided predictive p-value "
             f"was at most {level:g} or at least {1 - level:g} and the data's value lay "

@@ -396,9 +396,28 @@ class BayesResult:
         """Posterior means of (weights, means, covariances) in sklearn shapes, as a named
         tuple: ``post.posterior_mean().means`` (QA69: an unlabelled 3-tuple was the only way
         to the estimates a student looks for first); it unpacks as before."""
+        self._warn_unidentified("posterior_mean()")
+        return self._posterior_mean()
+
+    def _posterior_mean(self) -> PosteriorMean:
+        """:meth:`posterior_mean`, for the package's own uses (which say it their way)."""
         post = self.posterior
         return PosteriorMean(*(post[name].mean(("chain", "draw")).to_numpy()
                                for name in PARAMETERS))
+
+    def _warn_unidentified(self, what: str) -> None:
+        """Warn where :meth:`diagnostics` leaves components unreported: ``what`` averages their
+        draws over several clusters (QA95: summary() printed an interval of 0.51-0.995 for a
+        weight of 0.6, without a word, where compare_em and estimates.csv said so)."""
+        checked = self.diagnostics()
+        unreported = tuple(checked.unreported_components or ())
+        if unreported:
+            named = ", ".join(map(str, unreported))
+            warnings.warn(f"component(s) {named} are not identified ({', '.join(checked.causes)}"
+                          f"): {what}'s numbers for them average over several clusters, not "
+                          "one: do not report them as estimates (compare_em() and "
+                          "estimates.csv mark them identified=False; print(diagnostics()) says "
+                          "why)", UserWarning, skip_file_prefixes=IN_PACKAGE)
 
     def _draws(self, max_draws: int | None = None, random_state: Any = 0):
         """Flattened draws (S, ...) in full form, thinned to at most ``max_draws``."""
@@ -492,6 +511,13 @@ class BayesResult:
         mean), and its interval kind follows ``arviz.rcParams["stats.ci_kind"]``, where the
         report, ``compare_em`` and ``estimates.csv`` are equal-tailed."""
         _check_probability("ci_prob", ci_prob)
+        self._warn_unidentified("summary()")
+        return self._summary(var_names, ci_prob, **kwargs)
+
+    def _summary(self, var_names: Any = None, ci_prob: float = 0.94, **kwargs
+                 ) -> pd.DataFrame:
+        """:meth:`summary`, for the package's own tables (estimates.csv marks the
+        components that are not identified itself)."""
         corr = ("corr",) if self.covariance_type in ("full", "tied") \
             and len(self.feature_names) > 1 else ()
         var_names = self.parameter_names + corr if var_names is None else var_names

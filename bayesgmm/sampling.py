@@ -224,6 +224,15 @@ def fit_bayes(
     Returns
     -------
     BayesResult
+        Start with ``diagnostics()`` (may its numbers be read?), then ``summary()``
+        (posterior means and intervals) and ``compare_em()`` (beside the EM start).
+
+    Examples
+    --------
+    >>> from bayesgmm import fit_bayes, load_old_faithful
+    >>> post = fit_bayes(load_old_faithful(), 2, random_state=0)  # doctest: +SKIP
+    >>> print(post.diagnostics())  # doctest: +SKIP
+    >>> post.summary()  # doctest: +SKIP
     """
     ss = SamplerSettings.resolve(
         settings, sampler=sampler, draws=draws, tune=tune, chains=chains,
@@ -600,7 +609,7 @@ def fit_bayes(
                          f"to repeat this result exactly, fit with draws={draws} (--draws "
                          f"{draws}) and random_state={seed} (--seed {seed})"),
                 UserWarning, skip_file_prefixes=IN_PACKAGE)
-    return BayesResult(
+    result = BayesResult(
         idata=xr.DataTree.from_dict(groups),
         em=em,
         priors=priors,
@@ -613,6 +622,16 @@ def fit_bayes(
         thresholds=thresholds,
         versions=software_versions(),
     )
+    if ss.progressbar:
+        # a fixed number of draws that failed its checks said nothing until asked (QA96:
+        # galaxies K=3, 500 draws, PROBLEMS); a run of draws="auto" says R-hat and ESS at each
+        # check, and the rest here where it is not OK (QA95: "converged", where components
+        # were not identified)
+        checked = result.diagnostics()
+        if checked.status != "OK" or not (record.get("adaptive") or {}).get("checkpoints"):
+            progress.say(f"checks of the {draws:,} draws per chain: {checked.brief}: "
+                         "print(result.diagnostics()) for every check and what to do")
+    return result
 
 
 def _in_mean_order(em: EMResult) -> EMResult:

@@ -12,8 +12,9 @@ Student-t clusters, a wrong covariance type and background noise where the repor
 result.json said CAUTION); the command line's result.json keeps :meth:`Verdict.to_dict`. (A
 function, not a method of the result: the model checks sit above the result types.)
 
-Where it sits: the surface layer, beside the reports; imports :mod:`bayesgmm.posterior`'s note
-on priors, and the model checks (:mod:`bayesgmm.outliers`, :mod:`bayesgmm.shape_evidence`,
+Where it sits: the surface layer, beside the reports; imports :mod:`bayesgmm.formatting` (its
+notebook display), and :mod:`bayesgmm.posterior`'s note on priors and the model checks
+(:mod:`bayesgmm.outliers`, :mod:`bayesgmm.shape_evidence`,
 :func:`bayesgmm.plots.predictive_check`) inside :func:`overall_verdict` only.
 """
 
@@ -22,6 +23,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from .formatting import shown_as_str
 
 __all__ = ["OUTLIERS_FIRST", "Verdict", "model_evidence", "overall_verdict"]
 
@@ -125,6 +128,14 @@ class Verdict:
 
     def __str__(self) -> str:
         return f"{self.status}\n" + "\n".join(f"  - {line}" for line in self.reasons())
+
+    def __repr__(self) -> str:
+        # the dataclass repr nested the whole Diagnostics repr and the model check's dict:
+        # 627 characters on one line as a notebook cell's value (QA96)
+        return (f"Verdict({self.status!r}, {len(self.reasons())} reason(s); print() for them, "
+                ".diagnostics for the sampling checks)")
+
+    _repr_pretty_ = shown_as_str
 
     def to_dict(self) -> dict[str, Any]:
         """The record result.json keeps (``verdict``): the status, the sampling checks' own,

@@ -1985,3 +1985,28 @@ def test_em_says_when_it_stopped_while_still_climbing(old_faithful, capsys):
     assert "still climbed" not in capsys.readouterr().out
     page, _ = build_em_report(climbing, old_faithful)
     assert "EM stopped while its objective still climbed" in page
+
+
+def test_em_and_select_print_the_weights_and_means_of_a_wide_fit(tmp_path, capsys,
+                                                                 monkeypatch):
+    """QA97: at D=30 `bayesgmm em` printed 518 lines of estimates (select 375), the criteria
+    scrolled away; the sds and correlations are said to be elsewhere."""
+    monkeypatch.chdir(tmp_path)
+    rng = np.random.default_rng(0)
+    D = 12
+    X = np.r_[rng.normal(0, 1, (150, D)), rng.normal(3, 1, (150, D))]
+    pd.DataFrame(X, columns=[f"PC{i + 1}" for i in range(D)]).to_csv("wide.csv", index=False)
+    rc, out, _ = _run_main(["em", "wide.csv", "-k", "2", "--seed", "1", "--no-progress"],
+                           capsys)
+    rows = 1 + D + D + D * (D - 1) // 2
+    assert rc == 0 and f"mean[PC{D}]" in out and "sd[PC1]" not in out and "corr[" not in out
+    assert (f"({rows - 1 - D} more rows, the sds and correlations: in estimates.csv (with "
+            "--out or --report)") in out
+    rc, out, _ = _run_main(["select", "wide.csv", "-k", "1-2", "--covariance", "full",
+                            "--seed", "1", "--no-progress", "--out", "sel"], capsys)
+    assert rc == 0 and "corr[" not in out
+    assert ("`bayesgmm em wide.csv -k 2 --covariance full --out DIR` writes them to "
+            "DIR/estimates.csv") in out
+    rc, out, _ = _run_main(["em", "wide.csv", "-k", "2", "--seed", "1",
+                            "--no-progress", "--columns", "PC1,PC2,PC3"], capsys)
+    assert "corr[PC1, PC2]" in out and "more rows" not in out  # a narrow fit in full

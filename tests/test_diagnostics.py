@@ -1355,6 +1355,22 @@ def test_a_notebook_shows_the_checks_problems_and_advice(rng):
     assert page.count("<tr") == len(result.to_frame()) + 1
     for line in (*result.problems, *result.advice, *result.not_checked):
         assert f"<li>{html.escape(line)}</li>" in page
+    # numbers as the verdict writes them (QA96: "divergences 0.000000", "400.000000")
+    assert not re.search(r"\.0{6}<", page)
+    value, threshold = re.search(r"<td>min bulk ESS</td>\s*<td>([^<]*)</td>\s*<td>([^<]*)</td>",
+                                 page).groups()
+    assert threshold == "400" and re.fullmatch(r"[\d,]+", value)
+
+
+def test_brief_says_the_status_the_failed_checks_and_the_cause(rng):
+    result = diagnose(make_tree(posterior(rng)))
+    brief = result.brief
+    if result.ok:
+        assert brief.startswith(f"{result.status}: every check passed")
+    else:
+        assert brief == result.verdict.split(" | ")[0] + (
+            f"; likely cause: {', '.join(result.causes)}" if result.causes else "")
+    assert " | " not in brief
 
 
 @pytest.mark.parametrize("n_rows, weighted, cause", [

@@ -1636,3 +1636,48 @@ def test_more_parameters_than_rows_is_said():
     with warnings.catch_warnings():
         warnings.simplefilter("error", DegenerateComponentWarning)
         fit_em(X, 2, covariance_type="diag", random_state=1)  # 17 parameters: nothing to say
+
+
+@pytest.mark.parametrize("name, instead", [
+    ("summary", "estimates_table(em)"), ("diagnostics", "em.converged"),
+    ("compare_em", "post.compare_em()")])
+def test_a_posteriors_method_on_an_em_fit_says_what_to_use(old_faithful, name, instead):
+    """QA96 L5: students copy post.summary() onto the EM fit and got a bare AttributeError."""
+    em = fit_em(old_faithful, 2, random_state=0)
+    with pytest.raises(AttributeError, match=rf"EMResult has no {name}\(\): .*") as exc:
+        getattr(em, name)()
+    assert instead in str(exc.value)
+    assert not hasattr(em, name) and not hasattr(em, "no_such_thing")
+
+
+def test_a_fit_stopped_by_max_iter_quotes_the_change_its_rule_tested(old_faithful):
+    """QA97: the warning quoted the change to the evaluation after the loop, which no rule
+    tested ("did not converge ... last change 0"); where that change meets the rule, one more
+    iteration would have stopped, and the warning says so."""
+    full = fit_em(old_faithful, 2, init="random_from_data", random_state=3, tol=1e-6)
+    n = full.n_iter
+    assert full.converged and n >= 6
+    h = full.history
+    for m, met in ((n - 1, True), (n - 3, False)):
+        with pytest.warns(ConvergenceWarning) as caught:
+            fit_em(old_faithful, 2, init="random_from_data", random_state=3, tol=1e-6,
+                   max_iter=m)
+        text = str(caught[0].message)
+        assert f"last change {h[m - 1] - h[m - 2]:.3g} in total" in text
+        assert ("one more iteration would have stopped" in text) is met
+    with pytest.warns(ConvergenceWarning, match="no change tested in one iteration"):
+        fit_em(old_faithful, 2, init="random_from_data", random_state=3, max_iter=1)
+
+
+def test_more_parameters_than_rows_is_said_first_and_no_restarts_are_advised():
+    """QA97: 2,105 parameters for 500 rows (K=6 full in 25-D) said only that a thin
+    component should get more restarts, which cannot help."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(500, 25))
+    with pytest.warns(DegenerateComponentWarning) as caught:
+        fit_em(X, 6, random_state=0)
+    messages = [str(w.message) for w in caught
+                if issubclass(w.category, DegenerateComponentWarning)]
+    assert messages[0].startswith("K=6 full has 2105 free parameters for 500 effective rows")
+    assert not any("more restarts" in m for m in messages)
+    assert any("hold fewer than D+1=26 effective points" in m for m in messages)

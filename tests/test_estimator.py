@@ -519,6 +519,7 @@ def test_a_posterior_that_fails_its_checks_warns_at_fit(monkeypatch):
     from conftest import posterior_stand_in
 
     from bayesgmm import estimator
+    from bayesgmm.diagnostics import Diagnostics
 
     rng = np.random.default_rng(1)
     X = np.vstack([rng.normal(0, 1, (60, 2)), rng.normal(5, 1, (60, 2))])
@@ -526,8 +527,9 @@ def test_a_posterior_that_fails_its_checks_warns_at_fit(monkeypatch):
     monkeypatch.setattr(estimator, "fit_bayes", lambda *args, **kwargs: result)
     for ok in (False, True):
         verdict = types.SimpleNamespace(
-            ok=ok, causes=("slow mixing",),
+            ok=ok, causes=("slow mixing",), status="PROBLEMS" if not ok else "CAUTION",
             verdict="PROBLEMS: max R-hat 1.05 > 1.01 | passed: 0 divergences <= 0")
+        verdict.brief = Diagnostics.brief.fget(verdict)  # as the real one says it
         monkeypatch.setattr(type(result), "diagnostics", lambda self, *a, v=verdict, **k: v)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")

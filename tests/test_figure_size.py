@@ -49,3 +49,24 @@ def test_every_figure_function_says_it_returns_a_figure():
     assert len(public) >= 10
     for function in public:
         assert "Returns a matplotlib ``Figure``" in function.__doc__, function.__name__
+
+
+def test_titles_of_panels_side_by_side_keep_to_their_panels(old_faithful):
+    """QA96 L3: plot_density's title in the left panel of a user's 1 x 2 figure ran 64 px
+    into plot_classification's; and a line wrapped by an estimated character width was too
+    wide still and wrapped again, leaving "of" on a line of its own."""
+    from matplotlib.figure import Figure
+
+    em = fit_em(old_faithful, 2, random_state=0)
+    fig = Figure(figsize=(9, 3.5))
+    left, right = fig.subplots(1, 2)
+    plots.plot_density(em, old_faithful, ax=left)
+    plots.plot_classification(em, old_faithful, ax=right)
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    a, b = (ax.title.get_window_extent(renderer) for ax in (left, right))
+    assert a.x1 < b.x0
+    for ax in (left, right):
+        lines = ax.get_title().split("\n")
+        assert all(len(line.split()) > 1 for line in lines if len(line) < 10), lines

@@ -1,5 +1,6 @@
 """BayesResult's user-facing objects: the membership probabilities as an array."""
 
+import re
 import warnings
 
 import numpy as np
@@ -274,3 +275,30 @@ def test_a_noise_components_weight_counts_among_the_free_parameters():
     assert prior_dominated_note(5, 2, 1, "full") == ""
     note = prior_dominated_note(5, 2, 1, "full", noise=True)
     assert "5 row(s) x 1 feature(s) = 5 values for 6 free parameters" in note
+
+
+def test_summaries_warn_where_components_are_not_identified(tiny_fit, monkeypatch):
+    """QA95: summary() printed an interval of 0.51-0.995 for a weight of 0.6 without a word,
+    where compare_em and estimates.csv marked the components identified=False."""
+    import types
+    import warnings
+
+    import bayesgmm
+    from bayesgmm.posterior import BayesResult
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # identified: nothing to say
+        assert not tiny_fit.diagnostics().unreported_components
+        tiny_fit.summary()
+        tiny_fit.posterior_mean()
+    checked = types.SimpleNamespace(unreported_components=(1,), causes=("mixed components",))
+    monkeypatch.setattr(BayesResult, "diagnostics", lambda self, **k: checked)
+    for call, what in ((tiny_fit.summary, "summary()"),
+                       (tiny_fit.posterior_mean, "posterior_mean()")):
+        with pytest.warns(UserWarning, match=rf"component\(s\) 1 are not identified \(mixed "
+                                              rf"components\): {re.escape(what)}'s numbers"):
+            call()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the table marks them itself
+        table = bayesgmm.estimates_table(tiny_fit)
+    assert not table.loc[table["component"] == 1, "identified"].any()

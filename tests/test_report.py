@@ -2291,3 +2291,27 @@ def test_the_data_overview_prints_a_feature_in_one_notation():
     assert len(cells) == 5 and all("\u00d7 10" in c for c in cells), cells
     other = html[html.index("<th>x1</th>"):].split("</tr>")[0]
     assert "\u00d7 10" not in other
+
+
+@pytest.mark.parametrize("fit", ["two_clusters_full", "tiny_fit_diag"])
+def test_the_tables_sds_have_the_r_hat_and_ess_of_summary_and_the_verdict(fit, request):
+    """QA95: the table rebuilt the covariances from their Cholesky factors, and an sd's
+    R-hat differed from summary()'s (and the verdict's) by up to 4e-5 (6e-5 here, full)."""
+    from bayesgmm.report import parameter_table
+    from bayesgmm.sampling import fit_bayes
+
+    if fit == "two_clusters_full":
+        rng = np.random.default_rng(3)
+        X = np.r_[rng.normal([0, 0], 1, (150, 2)), rng.normal([3, 1], 1, (150, 2))]
+        result = fit_bayes(X, 2, draws=300, chains=2, random_state=3, progressbar=False)
+    else:
+        result = request.getfixturevalue(fit)
+    table = parameter_table(result)
+    derived = ["sd"] + (["corr"] if result.covariance_type in ("full", "tied") else [])
+    summary = result.summary(var_names=derived)
+    rows = [name for name in table.index if name.startswith(("sd", "corr"))]
+    assert len(rows) == len(summary)
+    for ours, theirs in (("R-hat", "r_hat"), ("bulk ESS", "ess_bulk"), ("tail ESS", "ess_tail"),
+                         ("mean", "mean")):
+        np.testing.assert_array_equal(table.loc[rows, ours].to_numpy(),
+                                      summary[theirs].to_numpy())

@@ -1052,3 +1052,20 @@ def test_a_convergence_check_on_large_data_says_when_it_starts(old_faithful, mon
     sampling.fit_bayes(old_faithful, 2, random_state=1, tune=200, chains=2)
     assert lines()[0].endswith("checking convergence at 1,000 draws per chain (relabelling "
                                "the draws, R-hat, ESS, rank test)")
+
+
+def test_a_fixed_number_of_draws_says_how_its_checks_went(old_faithful, capsys):
+    """QA96 M3: a fixed-draws fit that failed its checks said nothing until asked (a
+    notebook showed only its repr, "0 divergences"); a draws="auto" run says it at each
+    check, and progressbar=False silences both."""
+    from bayesgmm import fit_bayes
+
+    post = fit_bayes(old_faithful, 2, draws=30, tune=30, chains=2, random_state=0)
+    lines = [line for line in capsys.readouterr().err.splitlines()
+             if line.startswith("bayesgmm: checks of the 30 draws per chain: ")]
+    checks = post.diagnostics()
+    assert lines == [f"bayesgmm: checks of the 30 draws per chain: {checks.brief}: "
+                     "print(result.diagnostics()) for every check and what to do"]
+    assert checks.status == "PROBLEMS" and "PROBLEMS: " in lines[0]
+    fit_bayes(old_faithful, 2, draws=30, tune=30, chains=2, random_state=0, progressbar=False)
+    assert "checks of the" not in capsys.readouterr().err

@@ -183,3 +183,34 @@ def test_outliers_come_before_the_samplers_advice_where_sampling_failed(capsys):
     _print_outliers_first("", BAD)
     _print_outliers_first("1 row(s) (LI009) ...", OK)
     assert capsys.readouterr().out == f"  {OUTLIERS_FIRST}.\n"
+
+
+class _Printer:
+    """IPython's pretty printer, as far as ``_repr_pretty_`` uses it."""
+
+    def __init__(self):
+        self.text_shown = ""
+
+    def text(self, value):
+        self.text_shown += value
+
+
+def test_a_notebook_cell_ending_in_a_verdict_shows_its_reasons(tiny_fit):
+    """QA96 M2: a cell ending in overall_verdict(post) showed a 627-character dataclass repr
+    nesting the whole Diagnostics."""
+    verdict = overall_verdict(tiny_fit)
+    assert len(repr(verdict)) < 120 and repr(verdict).startswith(f"Verdict({verdict.status!r}")
+    printer = _Printer()
+    verdict._repr_pretty_(printer, cycle=False)
+    assert printer.text_shown == str(verdict)
+    assert all(reason in printer.text_shown for reason in verdict.reasons())
+
+
+def test_a_methods_paragraph_shows_as_text_in_a_notebook(tiny_fit):
+    from bayesgmm import methods_text
+
+    text = methods_text(tiny_fit)
+    assert len(repr(text)) < 100 and f"{len(text.references)} references" in repr(text)
+    printer = _Printer()
+    text._repr_pretty_(printer, cycle=False)
+    assert printer.text_shown == str(text) and "\nReferences\n" in printer.text_shown

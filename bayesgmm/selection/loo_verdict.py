@@ -224,7 +224,7 @@ def shape_warning(results: Mapping[str, Any], best: str, simplest: str | None,
             role += (", at its MAP-EM start: the posterior means of component(s) "
                      f"{', '.join(map(str, mixed))} describe no single cluster")
         else:
-            weights, means, covariances = model.posterior_mean()
+            weights, means, covariances = model._posterior_mean()
         found.append((name, f"{name} ({role})", one_mode_groups(
             weights, means, covariances, model.covariance_type)))
     note = shape_note([(what, groups) for _, what, groups in found])
