@@ -504,6 +504,11 @@ def _parser() -> argparse.ArgumentParser:
                         help="also fit one sparse overfitted mixture with K_MAX components "
                              "(covariance type chosen as for --bayes) and report the posterior "
                              "of the number of non-empty components")
+    select.add_argument("--save-fits", action="store_true",
+                        help="with --bayes or --sparse: also save each posterior sampled "
+                             "under fits/<model>/ in --out (bayesgmm.load reads each; its "
+                             "pointwise log-likelihood recomputes loo.csv), about chains x "
+                             "draws x rows x 8 bytes each")
     select.add_argument("--concentration", type=_number, default=None, metavar="E0",
                         help="Dirichlet concentration e0 of the sparse mixture's weights "
                              "(default: 0.01)")
@@ -1421,6 +1426,8 @@ def _cmd_select(args: argparse.Namespace) -> int:
                     **observed}  # missing values, weights, noise: as for EM
         # the sampler's settings are the report's per-fit table's, with what ran (QA: twice)
         settings["covariance type (--bayes, --sparse)"] = f"{covariance} ({chosen})"
+        if args.save_fits:
+            settings["posteriors saved (--save-fits)"] = "fits/<model>/, bayesgmm.load"
     if args.bayes:
         print(f"\nPSIS-LOO over K = {', '.join(map(str, ks))} with "
               f"{covariance_words(covariance, frame.shape[1])} ({chosen})")
@@ -1459,6 +1466,13 @@ def _cmd_select(args: argparse.Namespace) -> int:
             _loo_table(bayes).to_csv(directory / "loo.csv", index_label="model")
         if sparse is not None:
             k_plus_table(sparse).to_csv(directory / "n_nonempty.csv")
+        if args.save_fits:  # QA87: nothing in the output let a referee check loo.csv
+            from .persistence import save
+
+            fits = {**(bayes.results if bayes is not None else {}),
+                    **({"sparse": sparse.result} if sparse is not None else {})}
+            for name, fit in fits.items():
+                save(fit, directory / "fits" / name)
         write_selection_report(em, directory, bayes=bayes, sparse=sparse,
                                data_source=_shown(args.data), settings=settings, X=frame,
                                sample_weight=observed.get("sample_weight"),
@@ -1469,6 +1483,9 @@ def _cmd_select(args: argparse.Namespace) -> int:
     with progress.step("writing the report", inner_details=False):
         write_directory(out, write, overwrite=args.force, writes="SelectionReport")
     print(f"\nreport: {out / SELECTION_REPORT_NAME}")
+    if record["saved_fits"]:
+        print(f"posteriors: {out / 'fits'}/{{{','.join(record['saved_fits'])}}} "
+              "(bayesgmm.load reads each)")
     if args.strict and problems:
         print(f"bayesgmm: --strict: {'; '.join(problems)}; exit status {EXIT_PROBLEMS}",
               file=sys.stderr)
@@ -1527,7 +1544,11 @@ def _select_record(args: argparse.Namespace, frame: pd.DataFrame, em, bayes, spa
         "best": {criterion: _cell(cell) for criterion, cell in em.best.items()},
         "notes": list(em.notes),
         "status": "PROBLEMS" if problems else "OK", "problems": problems,
-        "bayes": None, "sparse": None}
+        "bayes": None, "sparse": None,
+        # the posteriors saved below fits/ (--save-fits), by the models' names in loo.csv
+        "saved_fits": sorted([*(bayes.results if bayes is not None else ()),
+                              *(["sparse"] if sparse is not None else [])])
+        if args.save_fits else []}
     if sampling is not None:
         common = {"covariance_type": sampling["covariance_type"],
                   "sampler_settings": sampling["settings"].to_dict(),
@@ -1695,6 +1716,9 @@ def _check_select_flags(args: argparse.Namespace, ranges: list[range]) -> None:
         raise ValueError("--bayes compares at least two numbers of components; -k names one")
     if args.sparse is not None and args.sparse < 2:
         raise ValueError(f"--sparse K_MAX must be >= 2; got {args.sparse}")
+    if args.save_fits and not (args.bayes or args.sparse is not None):
+        raise ValueError("--save-fits saves the posteriors of --bayes and --sparse: give one "
+                         "of them with it (an EM fit: bayesgmm em DATA -k K --out DIR)")
     if args.concentration is not None:
         if args.sparse is None:
             raise ValueError("--concentration is the sparse mixture's e0: give --sparse K_MAX "

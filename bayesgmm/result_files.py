@@ -210,8 +210,9 @@ def write_manifest(directory: str | os.PathLike, kind: str) -> None:
     if kind not in KINDS:
         raise ValueError(f"unknown kind {kind!r}; one of {KINDS}")
     directory = Path(directory)
-    files = sorted(p.relative_to(directory).as_posix() for p in directory.rglob("*")
-                   if p.is_file() and not p.is_symlink() and p.name != MANIFEST)
+    files = sorted(name for name in (p.relative_to(directory).as_posix() for p in
+                                     directory.rglob("*") if p.is_file() and not p.is_symlink())
+                   if name != MANIFEST)  # a saved fit's own below it is listed (select)
     _write_manifest(directory, kind, files)
 
 

@@ -2010,3 +2010,29 @@ def test_em_and_select_print_the_weights_and_means_of_a_wide_fit(tmp_path, capsy
     rc, out, _ = _run_main(["em", "wide.csv", "-k", "2", "--seed", "1",
                             "--no-progress", "--columns", "PC1,PC2,PC3"], capsys)
     assert "corr[PC1, PC2]" in out and "more rows" not in out  # a narrow fit in full
+
+
+def test_select_saves_the_posteriors_its_loo_table_compared(data_dir, capsys):
+    """QA87 L4: select --bayes left only loo.csv, which a referee could not check; with
+    --save-fits each posterior is saved, and arviz's LOO of its log-likelihood is the table's."""
+    import arviz as az
+
+    import bayesgmm
+
+    argv = ["select", "good.csv", "-k", "1-2", "--covariance", "full", "--bayes",
+            "--save-fits", "--draws", "60", "--tune", "60", "--chains", "2", "--seed", "1",
+            "--no-progress", "--out", "sel"]
+    rc, out, _ = _run_main(argv, capsys)
+    assert rc == 0 and "posteriors: sel/fits/{K=1,K=2} (bayesgmm.load reads each)" in out
+    table = pd.read_csv("sel/loo.csv", index_col="model")
+    for name in ("K=1", "K=2"):
+        saved = az.loo(bayesgmm.load(f"sel/fits/{name}").idata)
+        assert saved.elpd == table.loc[name, "elpd"] and saved.p == table.loc[name, "p"]
+    settings = json.loads(Path("sel/settings.json").read_text())
+    assert settings["saved_fits"] == ["K=1", "K=2"]
+    manifest = json.loads(Path("sel/manifest.json").read_text())
+    assert "fits/K=2/idata.nc" in manifest["files"] and "fits/K=2/manifest.json" in manifest[
+        "files"]
+    assert _run_main([*argv, "--force"], capsys)[0] == 0  # replaced as a whole
+    rc, _, err = _run_main(["select", "good.csv", "-k", "1-2", "--save-fits"], capsys)
+    assert rc == 2 and "--save-fits saves the posteriors of --bayes and --sparse" in err
