@@ -707,6 +707,34 @@ def check_not_singular(X: np.ndarray, names: Sequence[str], covariance_type: str
                          f"({advice})")
 
 
+def check_columns_fit(X: np.ndarray, names: Sequence[str], covariance_type: str, *,
+                      leave_out: str, diagonal: str) -> None:
+    """Refuse singular columns before any fit (:func:`singular_columns`): constant and
+    negligible ones for every covariance type, dependent ones where ``covariance_type`` has
+    one covariance matrix ("full", "tied"). With missing values a column is constant when its
+    observed values are, and dependence is judged on the complete rows, when there are more
+    of them than columns. ``leave_out`` and ``diagonal``: how the caller's interface leaves
+    a column out and asks for diagonal covariances (a flag, an argument)."""
+    missing = np.isnan(X)
+    if missing.any():
+        constant = [str(n) for j, n in enumerate(names)
+                    if np.unique(X[~missing[:, j], j]).size <= 1]
+        if constant:
+            raise ValueError(f"column(s) {', '.join(map(repr, constant))} are constant (over "
+                             "their observed values); a Gaussian mixture's covariances would "
+                             f"be singular ({leave_out})")
+        X = X[~missing.any(axis=1)]
+        if len(X) <= X.shape[1]:
+            return
+    problem = singular_columns(X, names, "diag")  # singular whatever the covariance type
+    if problem is None and covariance_type in ("full", "tied"):
+        problem = singular_columns(X, names, covariance_type)
+        leave_out += f", or use diagonal covariances ({diagonal})"
+    if problem is not None:
+        raise ValueError(f"{problem}; a Gaussian mixture's covariances would be singular "
+                         f"({leave_out})")
+
+
 def _series_as_column(X: Any, fitted: Sequence[str]) -> Any:
     """A pandas Series given to a fitted model, as ``check_data`` should read it: one column,
     named by its name. Two kinds are not a column, and would be named by a column that is not

@@ -45,7 +45,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import progress
 from ._scalars import draw_seed
-from ._validation import COVARIANCE_TYPES, check_seed, singular_columns
+from ._validation import COVARIANCE_TYPES, check_columns_fit, check_seed
 from ._warn import IN_PACKAGE
 from .covariance import covariance_words, mclust_hint, sd_and_correlation
 from .formatting import format_count, format_number, per_chain, timing_parts
@@ -642,8 +642,8 @@ def _cores_flag(parser: argparse.ArgumentParser, default: str = "all the process
                "the fit says so), and the kernels, the BLAS and the sampler's runtime get N "
                "threads each") if chains else "the EM kernels and the BLAS get N threads each"
     parser.add_argument("--cores", type=_whole_number, default=None, metavar="N",
-                        help=f"use N cores at most: {sampler}; for jobs side by side on one "
-                             f"node (default: {default})")
+                        help=f"use N cores at most: {sampler} (select: at most N --jobs "
+                             f"workers); for jobs side by side on one node (default: {default})")
 
 
 # The thread pools a fit may start (numba's kernels, OpenMP, the BLAS, nutpie's runtime), each
@@ -663,6 +663,11 @@ def _limit_threads(cores: int) -> None:
     numba = sys.modules.get("numba")
     if numba is not None:
         numba.set_num_threads(min(cores, numba.config.NUMBA_NUM_THREADS))
+    # NumPy's BLAS is loaded already (this module imports pandas), its pool sized: narrowed
+    # here (QA98: --cores 1 left OpenBLAS at 2 threads)
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=cores, user_api="blas")  # numba's OpenMP pool: set above
 
 
 def _threshold_flags(parser: argparse.ArgumentParser, which: str = "",
@@ -1135,7 +1140,8 @@ def _print_em(em, frame, sample_weight=None) -> None:
         print(f"noise weight {format_number(em.noise_weight)} (the Gaussians' weights sum to "
               f"{format_number(em.weights.sum())})")
     # em.warnings were shown on stderr as the fit raised them ("bayesgmm: warning: ...").
-    _print_estimate(em, "in estimates.csv (with --out or --report) and the report's table")
+    _print_estimate(em, "in estimates.csv (with --out or --report) and the report's table; "
+                        "in Python bayesgmm.estimates_table(em)")
 
 
 def _print_estimate(em, where: str) -> None:
@@ -1172,8 +1178,7 @@ def _print_estimate(em, where: str) -> None:
         print(table.astype(object).map(lambda v: format_number(v, keep_zeros=True))
               .to_string())
     if left_out:
-        print(f"({left_out} more rows, the sds and correlations: {where}; in Python "
-              "bayesgmm.estimates_table(em))")
+        print(f"({left_out} more rows, the sds and correlations: {where})")
 
 
 def _check_sampling(args: argparse.Namespace) -> None:
@@ -1409,9 +1414,11 @@ def _cmd_select(args: argparse.Namespace) -> int:
     if "bic" in em.best:  # QA81: the notes name its components; mclust prints them too
         k, covariance_type = em.best["bic"]
         print(f"\nBIC's choice, K={k} {covariance_type}, the components the notes number:")
-        _print_estimate(em.fits[em.best["bic"]], f"`bayesgmm em {shlex.quote(str(args.data))} "
-                        f"-k {k} --covariance {covariance_type} --out DIR` writes them to "
-                        "DIR/estimates.csv")
+        # (QA98: a command line spelled out here left out this run's data flags)
+        _print_estimate(em.fits[em.best["bic"]], f"bayesgmm em with this run's data flags and "
+                        f"-k {k} --covariance {covariance_type} --out DIR writes them to "
+                        f"DIR/estimates.csv; in Python bayesgmm.estimates_table(selection.fits"
+                        f"[({k}, {covariance_type!r})])")
     if "bic" in em.best:  # outliers would bend every cell alike: once, for the BIC-best fit
         _print_noise_hint(em.fits[em.best["bic"]], frame, observed, index=args.index,
                           about=f"BIC's best, K={em.best['bic'][0]} {em.best['bic'][1]}")
@@ -1731,6 +1738,12 @@ def _check_select_flags(args: argparse.Namespace, ranges: list[range]) -> None:
     if abs(args.jobs) > _MAX_JOBS:
         raise ValueError(f"--jobs must be at most {_MAX_JOBS} workers (or -1: all cores); "
                          f"got {args.jobs}")
+    if args.cores is not None:  # a cap on the workers too (QA98: --jobs -1 used every core)
+        if args.jobs > args.cores:
+            raise ValueError(f"--jobs {args.jobs} runs {args.jobs} workers, more than --cores "
+                             f"{args.cores}: give --jobs {args.cores} or fewer")
+        if args.jobs < 0:
+            args.jobs = args.cores
     # every check the sampler makes, before the data are read; without --bayes or --sparse
     # nothing samples, and sampler flags given anyway would be silently ignored: refused
     sampler_flags = ("draws", "max_draws", "tune", "chains", "sampler", "metric")
@@ -1797,32 +1810,13 @@ def _data_header(data: str, frame: pd.DataFrame) -> str:
 
 def _check_columns(frame: pd.DataFrame, covariance_type: str, columns_flag: str, *,
                    select: bool = False) -> None:
-    """Singular columns (constant, negligible, collinear), named before any fitting.
-
-    With missing values: a column is constant when its observed values are; collinearity is
-    judged on the complete rows, when there are more of them than columns.
-    """
-    complete = frame.dropna()
-    if len(complete) < len(frame):
-        constant = [str(c) for c in frame.columns if frame[c].nunique(dropna=True) <= 1]
-        if constant:
-            raise ValueError(f"column(s) {', '.join(map(repr, constant))} are constant (over "
-                             "their observed values); a Gaussian mixture's covariances would "
-                             f"be singular (leave them out with {columns_flag})")
-        if len(complete) <= frame.shape[1]:
-            return
-        frame = complete
-    X, names = frame.to_numpy(dtype=float), [str(c) for c in frame.columns]
-    advice = f"leave the column(s) named out with {columns_flag}"
-    problem = singular_columns(X, names, "diag")  # singular whatever the covariance type
-    if problem is None and covariance_type in ("full", "tied"):
-        problem = singular_columns(X, names, covariance_type)
-        diag = ("--covariance diag,spherical" if select else "--covariance diag"
+    """Singular columns (constant, negligible, collinear), named before any fitting
+    (:func:`bayesgmm._validation.check_columns_fit`, in the flags' words)."""
+    diagonal = ("--covariance diag,spherical" if select else "--covariance diag"
                 if columns_flag == "--columns" else '[model] covariance_type = "diag"')
-        advice += f", or use diagonal covariances ({diag})"
-    if problem is not None:
-        raise ValueError(f"{problem}; a Gaussian mixture's covariances would be singular "
-                         f"({advice})")
+    check_columns_fit(frame.to_numpy(dtype=float), [str(c) for c in frame.columns],
+                      covariance_type, diagonal=diagonal,
+                      leave_out=f"leave the column(s) named out with {columns_flag}")
 
 
 def _jobs_setting(jobs: int, em: Any) -> Any:

@@ -292,9 +292,11 @@ class Diagnostics:
                     + "".join(f"<li>{html.escape(str(line))}</li>" for line in lines)
                     + "</ul>") if lines else ""
 
-        table = self.to_frame()  # numbers as the verdict writes them (QA96: "0.000000")
-        for column in ("value", "threshold"):
-            table[column] = [format_number(v) for v in table[column]]
+        table = self.to_frame()  # numbers as the verdict writes them (QA96: "0.000000"),
+        # with the digits that tell a value from its threshold (QA98: "1.01" beside "1.01")
+        shown = [_told_apart(v, t) for v, t in zip(table["value"], table["threshold"],
+                                                   strict=True)]
+        table["value"], table["threshold"] = [v for v, _ in shown], [t for _, t in shown]
         return (f"<p><strong>{html.escape(self.verdict)}</strong></p>"
                 + table.to_html(index=False, border=0)
                 + items("Problems", self.problems) + items("Advice", self.advice)
@@ -2395,6 +2397,16 @@ def _bimodal_components(post, within_chains: bool = False) -> list[int]:
         clear &= (per_chain is not None
                   and (np.nan_to_num(per_chain) > _BIMODAL).mean(axis=0) >= 0.5)
     return [int(k) for k in np.flatnonzero(clear.any(axis=-1))]
+
+
+def _told_apart(value: float, threshold: float) -> tuple[str, str]:
+    """A value and its threshold to 4 significant digits, or more until they print apart
+    where they differ (1.0104 against 1.01)."""
+    for digits in range(4, 10):
+        a, b = format_number(value, digits), format_number(threshold, digits)
+        if a != b or value == threshold:
+            break
+    return a, b
 
 
 def _bimodality(draws: np.ndarray) -> np.ndarray:

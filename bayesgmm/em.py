@@ -124,6 +124,21 @@ class StartCandidate:
     covariances: np.ndarray = field(repr=False, compare=False)
 
 
+class _PosteriorOnly:
+    """A method a posterior has and an EM fit has not: reading it raises AttributeError with
+    what to use instead. A descriptor, not ``__getattr__``, which answered for any property
+    that failed inside with its own missing name (QA98)."""
+
+    def __init__(self, instead: str) -> None:
+        self.instead = instead
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, obj: Any, owner: type | None = None) -> Any:
+        raise AttributeError(f"EMResult has no {self.name}(): {self.instead}")
+
+
 # What a posterior has and an EM fit has not, and what to use instead.
 _POSTERIOR_ONLY = {
     "summary": "an EM fit is a point estimate; bayesgmm.estimates_table(em) lists "
@@ -230,11 +245,10 @@ class EMResult(NoiseFlag):
                 f"{'converged' if self.converged else 'NOT converged'} after {self.n_iter} "
                 f"iterations, weights {np.array2string(self.weights, precision=3)}{noise})")
 
-    def __getattr__(self, name: str) -> Any:
-        # a posterior's methods called on an EM fit (QA96: students copy post.summary())
-        if name in _POSTERIOR_ONLY:
-            raise AttributeError(f"EMResult has no {name}(): {_POSTERIOR_ONLY[name]}")
-        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+    # a posterior's methods called on an EM fit (QA96: students copy post.summary())
+    summary = _PosteriorOnly(_POSTERIOR_ONLY["summary"])
+    diagnostics = _PosteriorOnly(_POSTERIOR_ONLY["diagnostics"])
+    compare_em = _PosteriorOnly(_POSTERIOR_ONLY["compare_em"])
 
     @property
     def _all_weights(self) -> np.ndarray:

@@ -165,6 +165,12 @@ class EstimatorBase:
         return request
 
     def _set_request(self, method: str, **aliases: Any) -> Self:
+        from sklearn import get_config
+
+        if not get_config().get("enable_metadata_routing", False):  # as scikit-learn's do
+            raise RuntimeError(f"set_{method}_request is for scikit-learn's metadata routing, "
+                               "which is off: sklearn.set_config(enable_metadata_routing=True)"
+                               " first")
         requests = self.get_metadata_routing()
         for param, alias in aliases.items():
             if not (isinstance(alias, str) and alias == _UNCHANGED):

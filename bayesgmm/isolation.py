@@ -19,6 +19,7 @@ Where it sits: the data layer (NumPy and SciPy only); used by :mod:`bayesgmm.em`
 from __future__ import annotations
 
 import hashlib
+import threading
 
 import numpy as np
 
@@ -207,12 +208,15 @@ def isolated_observations(X: np.ndarray, labels: np.ndarray | None = None,
     X = np.asarray(X, dtype=np.float64)
     g = np.ones(len(X)) if sample_weight is None else np.asarray(sample_weight, np.float64)
     key = _digest(X, labels, g)
-    if key in _ANSWERS:
-        return _ANSWERS[key].copy()
+    with _ANSWERS_LOCK:  # fits in threads share it (QA98: KeyError, "changed size")
+        kept = _ANSWERS.get(key)
+    if kept is not None:
+        return kept.copy()
     far = _isolated_observations(X, labels, g)
-    _ANSWERS[key] = far.copy()
-    while len(_ANSWERS) > _ANSWERS_KEPT:  # the oldest first (dicts keep insertion order)
-        del _ANSWERS[next(iter(_ANSWERS))]
+    with _ANSWERS_LOCK:
+        _ANSWERS[key] = far.copy()
+        while len(_ANSWERS) > _ANSWERS_KEPT:  # the oldest first (dicts keep insertion order)
+            del _ANSWERS[next(iter(_ANSWERS))]
     return far
 
 
@@ -221,6 +225,7 @@ def isolated_observations(X: np.ndarray, labels: np.ndarray | None = None,
 # (QA83: at 400,000 rows each asking took 4 s, the whole check's time).
 _ANSWERS: dict[bytes, np.ndarray] = {}
 _ANSWERS_KEPT = 4
+_ANSWERS_LOCK = threading.Lock()
 
 
 def _digest(X: np.ndarray, labels: np.ndarray | None, g: np.ndarray) -> bytes:

@@ -584,6 +584,17 @@ class BayesResult:
         cause for caution, "priors shape summaries", so that the verdict says it wherever it
         is shown (the terminal, result.json, the report).
         """
+        if not thresholds:  # the fit's own: computed once (QA98: summary(), posterior_mean()
+            # and the estimator asked for them again on every call)
+            kept = self.__dict__.get("_own_diagnostics")
+            if kept is None:
+                kept = self._diagnostics()
+                object.__setattr__(self, "_own_diagnostics", kept)
+            return kept
+        return self._diagnostics(**thresholds)
+
+    def _diagnostics(self, **thresholds: Any) -> Diagnostics:
+        """:meth:`diagnostics`, computed."""
         from .prior_contraction import weakly_informed_note
 
         options = {k: thresholds.pop(k) for k in _DIAGNOSE_OPTIONS if k in thresholds}

@@ -51,8 +51,15 @@ _active: list[tuple[Any, bool]] = []
 
 
 def set_enabled(on: bool) -> None:
-    """Switch the status lines on or off for the whole process."""
+    """Switch the status lines on or off for the whole process, and for the worker processes
+    it starts afterwards (joblib's, Dask's): off sets ``BAYESGMM_QUIET=1`` in its environment,
+    which they inherit, and on removes it (QA99: a sweep's workers printed 90 lines after
+    ``set_enabled(False)``)."""
     _state["enabled"] = bool(on)
+    if on:
+        os.environ.pop("BAYESGMM_QUIET", None)
+    else:
+        os.environ["BAYESGMM_QUIET"] = "1"
 
 
 def enabled() -> bool:

@@ -630,7 +630,8 @@ def fit_bayes(
         checked = result.diagnostics()
         if checked.status != "OK" or not (record.get("adaptive") or {}).get("checkpoints"):
             progress.say(f"checks of the {draws:,} draws per chain: {checked.brief}: "
-                         "print(result.diagnostics()) for every check and what to do")
+                         "diagnostics() of the result (or estimator) says every check and "
+                         "what to do")
     return result
 
 

@@ -804,7 +804,7 @@ def test_spec_prints_or_writes_a_specification_that_run_reads(data_dir, capsys, 
     assert rc == 0 and out == "wrote text.toml: edit it, then `bayesgmm run text.toml`\n"
     spec = load_spec("text.toml")
     assert Path(spec.data_path) == data_dir / "text.csv" and "site" not in spec.columns
-    assert '# not numeric, so not listed: "site"' in Path("text.toml").read_text()
+    assert '# not listed: "site" (text)' in Path("text.toml").read_text()
     rc, _, err = _run_main(["spec", "text.toml"], capsys)
     assert rc == 2 and err == ("bayesgmm: error: text.toml exists: give another file name, or "
                                "--force to replace it\n")
@@ -817,14 +817,21 @@ def test_spec_prints_or_writes_a_specification_that_run_reads(data_dir, capsys, 
 
 @pytest.fixture
 def thread_variables(monkeypatch):
-    """The thread variables unset for the test, and numba's pool restored after it."""
+    """The thread variables unset for the test (and as they were after it: setenv records
+    them), and numba's and the BLAS's pools restored after it."""
     import numba
+    from threadpoolctl import threadpool_info, threadpool_limits
 
     for name in cli._THREAD_VARIABLES:
-        monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv(name, "1")
+        monkeypatch.delenv(name)
     threads = numba.get_num_threads()
+    blas = {info["filepath"]: info["num_threads"] for info in threadpool_info()
+            if info["user_api"] == "blas"}
     yield
     numba.set_num_threads(threads)
+    for limit in set(blas.values()):
+        threadpool_limits(limits=limit, user_api="blas")
 
 
 @pytest.mark.parametrize("command", ["fit", "run", "select"])
@@ -853,6 +860,9 @@ def test_cores_sizes_the_chains_and_every_thread_pool(data_dir, capsys, monkeypa
     assert rc == cli.EXIT_INTERRUPTED
     assert {os.environ[name] for name in cli._THREAD_VARIABLES} == {"1"}
     assert numba.get_num_threads() == 1
+    from threadpoolctl import threadpool_info  # the BLAS loaded before the flag (QA98)
+
+    assert {i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"} == {1}
     assert seen["settings"].cores == 1
 
 
@@ -2005,8 +2015,9 @@ def test_em_and_select_print_the_weights_and_means_of_a_wide_fit(tmp_path, capsy
     rc, out, _ = _run_main(["select", "wide.csv", "-k", "1-2", "--covariance", "full",
                             "--seed", "1", "--no-progress", "--out", "sel"], capsys)
     assert rc == 0 and "corr[" not in out
-    assert ("`bayesgmm em wide.csv -k 2 --covariance full --out DIR` writes them to "
-            "DIR/estimates.csv") in out
+    assert ("bayesgmm em with this run's data flags and -k 2 --covariance full --out DIR "
+            "writes them to DIR/estimates.csv; in Python bayesgmm.estimates_table("
+            "selection.fits[(2, 'full')])") in out
     rc, out, _ = _run_main(["em", "wide.csv", "-k", "2", "--seed", "1",
                             "--no-progress", "--columns", "PC1,PC2,PC3"], capsys)
     assert "corr[PC1, PC2]" in out and "more rows" not in out  # a narrow fit in full

@@ -1606,3 +1606,13 @@ def test_chains_each_in_one_place_are_not_a_bimodal_component_beside_slow_mixing
     one["means"] = one["means"].copy(data=means)
     assert _bimodal_components(one, within_chains=True) == [2]
 
+
+
+def test_a_value_and_its_threshold_print_apart_where_they_differ():
+    """QA98 L1: the notebook table showed a failed R-hat of 1.0104 as "1.01" beside its
+    threshold 1.01."""
+    from bayesgmm.diagnostics import _told_apart
+
+    assert _told_apart(1.0104, 1.01) == ("1.0104", "1.01")
+    assert _told_apart(2270.858, 400.0) == ("2,271", "400")
+    assert _told_apart(0.0, 0.0) == ("0", "0")

@@ -101,9 +101,11 @@ def test_metadata_routing_passes_weights_and_labels_where_requested(three):
             X, sample_weight=weights).cv_results_["mean_test_score"]
 
     off = search(EMGaussianMixture(random_state=0))
-    requested = (EMGaussianMixture(random_state=0).set_fit_request(sample_weight=True)
-                 .set_score_request(sample_weight=True))
+    with pytest.raises(RuntimeError, match="metadata routing, which is off"):
+        EMGaussianMixture().set_fit_request(sample_weight=True)  # as scikit-learn's raise
     with sklearn.config_context(enable_metadata_routing=True):
+        requested = (EMGaussianMixture(random_state=0).set_fit_request(sample_weight=True)
+                     .set_score_request(sample_weight=True))
         np.testing.assert_allclose(search(requested), off, rtol=1e-12)
         np.testing.assert_allclose(search(clone(requested)), off, rtol=1e-12)  # kept by clone
         with pytest.raises(ValueError, match="set_fit_request"):  # given, never requested
@@ -117,8 +119,10 @@ def test_metadata_routing_passes_weights_and_labels_where_requested(three):
     assert fitted.result_.observations["n_labelled"] == 5
     direct = EMGaussianMixture(2, random_state=0).fit(X[300:], labels=labels[300:])
     np.testing.assert_allclose(fitted.means_, direct.means_, rtol=1e-10)
-    est = EMGaussianMixture(2).set_fit_request(labels="known")
-    request = est.set_fit_request(sample_weight=False, labels=UNCHANGED).get_metadata_routing()
+    with sklearn.config_context(enable_metadata_routing=True):
+        est = EMGaussianMixture(2).set_fit_request(labels="known")
+        request = est.set_fit_request(sample_weight=False,
+                                      labels=UNCHANGED).get_metadata_routing()
     assert request.fit.requests == {"sample_weight": False, "labels": "known"}
     assert set(est.get_params()) == set(EMGaussianMixture().get_params())  # no parameter
 

@@ -34,8 +34,11 @@ def test_metadata_requests_are_scikit_learns_and_survive_clone_and_pickle():
     there): requests set, cloned and pickled as scikit-learn's estimators keep them."""
     import pickle
 
-    est = (BayesianGMM(2, draws=50).set_fit_request(sample_weight=True, labels="known")
-           .set_predict_proba_request(labels=True))
+    import sklearn
+
+    with sklearn.config_context(enable_metadata_routing=True):
+        est = (BayesianGMM(2, draws=50).set_fit_request(sample_weight=True, labels="known")
+               .set_predict_proba_request(labels=True))
     for copy in (sklearn_base.clone(est), pickle.loads(pickle.dumps(est))):
         routing = copy.get_metadata_routing()
         assert routing.fit.requests == {"sample_weight": True, "labels": "known"}

@@ -5,6 +5,7 @@ import re
 import tomllib
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from bayesgmm import DiagnosticThresholds, Priors, SamplerSettings
@@ -64,7 +65,7 @@ def test_a_template_for_a_data_file_lists_its_numeric_columns_and_runs(tmp_path,
     text = path.read_text()
     assert 'path = "../data/iris.csv"' in text  # relative to the spec, as load_spec reads it
     assert 'columns = ["length", "width"]' in text
-    assert '# not numeric, so not listed: "id", "species"' in text
+    assert '# not listed: "id" (text), "species" (text)' in text
     spec = load_spec(path)
     assert Path(spec.data_path) == (tmp_path / data)
     table = read_data(spec.data_path, spec.columns, missing=spec.missing)
@@ -132,3 +133,35 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path, monkeypat
         write_spec_template(target, overwrite=True)
     assert target.read_text() == "mine"
     assert [p.name for p in tmp_path.iterdir()] == ["model.toml"]
+
+
+def test_a_saved_index_is_not_listed_as_a_feature(tmp_path, monkeypatch):
+    """QA98 M4: a file written by pandas' to_csv (its index as a first, unnamed column) got
+    columns = ["Unnamed: 0", "x", "y"], and run then fitted the row numbers."""
+    import pandas as pd
+
+    monkeypatch.chdir(tmp_path)
+    rng = np.random.default_rng(0)
+    pd.DataFrame(rng.normal(size=(30, 2)), columns=["x", "y"]).to_csv("saved.csv")
+    text = spec_template("saved.csv")
+    assert 'columns = ["x", "y"]' in text and '"Unnamed: 0" (row numbers)' in text
+    spec = load_spec(write_spec_template("saved.toml", "saved.csv"))
+    assert spec.columns == ["x", "y"]
+
+
+def test_the_spec_file_is_an_ordinary_file_and_names_any_column(tmp_path, monkeypatch):
+    """QA98 L3, L4: the file was private (mode 0600), --force replaced a symbolic link with
+    a file, and a column name with DEL made TOML that run refused."""
+    import os
+
+    monkeypatch.chdir(tmp_path)
+    Path("odd.csv").write_text('"a\x7fb",c\n1,2\n3,4\n')
+    path = write_spec_template("odd.toml", "odd.csv")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask
+    assert load_spec(path).columns == ["a\x7fb", "c"]
+    Path("link.toml").symlink_to(path)
+    with pytest.raises(ValueError, match="is a symbolic link"):
+        write_spec_template("link.toml", overwrite=True)
+    assert Path("link.toml").is_symlink()

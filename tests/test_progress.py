@@ -447,3 +447,23 @@ def test_every_stage_of_a_cold_warm_up_says_how_long_it_takes(capsys, monkeypatc
                if line.startswith("bayesgmm: compiling") and line.endswith("...")]
     assert len(started) == 3 and all(", once)..." in line for line in started), started
     assert f"(about {progress.COLD_EM_S} s, once)" in started[0]
+
+
+def test_set_enabled_reaches_the_worker_processes_started_after_it(monkeypatch):
+    """QA99: set_enabled(False), which the README says does what BAYESGMM_QUIET=1 does, did
+    not reach a sweep's joblib workers (90 status lines); they inherit the variable."""
+    import os
+    import subprocess
+    import sys
+
+    monkeypatch.delenv("BAYESGMM_QUIET", raising=False)
+    try:
+        progress.set_enabled(False)
+        assert os.environ["BAYESGMM_QUIET"] == "1"
+        child = subprocess.run([sys.executable, "-c", "from bayesgmm import progress; "
+                                "print(progress.enabled())"], capture_output=True, text=True,
+                               check=True)
+        assert child.stdout.strip() == "False"
+    finally:
+        progress.set_enabled(True)
+    assert "BAYESGMM_QUIET" not in os.environ and progress.enabled()

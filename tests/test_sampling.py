@@ -1065,7 +1065,8 @@ def test_a_fixed_number_of_draws_says_how_its_checks_went(old_faithful, capsys):
              if line.startswith("bayesgmm: checks of the 30 draws per chain: ")]
     checks = post.diagnostics()
     assert lines == [f"bayesgmm: checks of the 30 draws per chain: {checks.brief}: "
-                     "print(result.diagnostics()) for every check and what to do"]
+                     "diagnostics() of the result (or estimator) says every check and what "
+                     "to do"]
     assert checks.status == "PROBLEMS" and "PROBLEMS: " in lines[0]
     fit_bayes(old_faithful, 2, draws=30, tune=30, chains=2, random_state=0, progressbar=False)
     assert "checks of the" not in capsys.readouterr().err

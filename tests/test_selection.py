@@ -1968,3 +1968,24 @@ def test_an_unknown_covariance_type_is_named_in_covariance_types_words(given, un
         select_em(X, [1, 2], given)
     assert str(info.value) == (f"covariance_types: unknown type(s) {unknown}; give 'all' or "
                                "any of full, tied, diag, spherical")
+
+
+def test_select_em_refuses_singular_columns_and_reads_pandas_na():
+    """QA99: a constant or duplicated column was fitted silently (BIC -567, where the data
+    without it gave about +1000), which fit_bayes and `bayesgmm select` refuse; a Float64
+    column holding pd.NA was refused with "missing='marginalise'" (already the default)."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(100, 3))
+    X[:, 2] = 5.0
+    with pytest.raises(ValueError, match=r"'x2' are constant; .*leave the column\(s\) named "
+                                         r"out of X\)$"):
+        select_em(X, [1, 2])
+    X[:, 2] = X[:, 1]
+    with pytest.raises(ValueError, match=r"'x1' and 'x2' are identical; .*covariance_types="
+                                         r"\['diag', 'spherical'\]"):
+        select_em(X, [1, 2])
+    assert select_em(X, [1, 2], covariance_types=["diag"]).best["bic"][1] == "diag"
+    frame = pd.DataFrame(rng.normal(size=(100, 2)), columns=["a", "b"]).astype("Float64")
+    frame.iloc[3, 0] = pd.NA
+    chosen = select_em(frame, [1, 2], random_state=0)
+    assert chosen.fits[(1, "full")].observations["n_missing_values"] == 1

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from .._validation import COVARIANCE_TYPES, check_seed, is_number
-from ..paths import expand_home
+from ..paths import _umask, expand_home
 from ..priors import Priors
 from ..rounding import parse_steps
 from ..settings import (
@@ -393,14 +393,18 @@ def spec_template(data: str | os.PathLike | None = None, *,
     numeric, other = numeric_columns(data)
     if not numeric:
         raise ValueError(f"{data} has no numeric column ({', '.join(map(repr, other))} hold "
-                         "text): a mixture is fitted to numbers")
+                         "text or row numbers): a mixture is fitted to numbers")
     named = data
     if not data.startswith("bundled:") and not Path(data).expanduser().is_absolute():
-        named = os.path.relpath(Path(data).resolve(), Path(relative_to or ".").resolve())
+        try:
+            named = os.path.relpath(Path(data).resolve(), Path(relative_to or ".").resolve())
+        except ValueError:  # another drive (Windows): no relative path, the absolute one
+            named = str(Path(data).resolve())
     path_line = f"path = {_toml_string(Path(named).as_posix() if named != data else data)}"
     columns_line = f"columns = [{', '.join(map(_toml_string, numeric))}]"
     # said where the user edits the columns: one of the others may be the rows' IDs or labels
-    others = ("# not numeric, so not listed: " + ", ".join(map(_toml_string, other))
+    others = ("# not listed: " + ", ".join(f"{_toml_string(c)} ({why})" for c, why
+                                           in other.items())
               + " (one may be the index or the labels column below)") if other else None
     text = _replace_line(text, _EXAMPLE_PATH, path_line.ljust(len(_EXAMPLE_PATH)))
     return _replace_line(text, _EXAMPLE_COLUMNS, columns_line.ljust(len(_EXAMPLE_COLUMNS)),
@@ -419,6 +423,9 @@ def write_spec_template(path: str | os.PathLike, data: str | os.PathLike | None 
     if data is not None and target.exists() and not os.fspath(data).startswith("bundled:") \
             and target.resolve() == Path(os.path.expanduser(os.fspath(data))).resolve():
         raise ValueError(f"{path} is the data file: give the specification another name")
+    if target.is_symlink():  # replacing it would put a file where the user's link was
+        raise ValueError(f"{path} is a symbolic link: give the file it points to, or another "
+                         "name")
     if target.exists() and not overwrite:
         raise ValueError(f"{path} exists: give another file name, or --force to replace it")
     if not target.parent.is_dir():
@@ -428,6 +435,7 @@ def write_spec_template(path: str | os.PathLike, data: str | os.PathLike | None 
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp's is private (QA98: 0600): a file's own
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -436,8 +444,9 @@ def write_spec_template(path: str | os.PathLike, data: str | os.PathLike | None 
 
 
 def _toml_string(value: str) -> str:
-    """``value`` as a TOML basic string (JSON's escapes are TOML's)."""
-    return json.dumps(value, ensure_ascii=False)
+    """``value`` as a TOML basic string (JSON's escapes are TOML's; TOML escapes DEL too,
+    QA98)."""
+    return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
 
 
 def _replace_line(text: str, start: str, line: str, after: str | None = None) -> str:

@@ -371,14 +371,22 @@ def _read_frame(path: str | Path, wanted: list[str], index: str | None
     return frame, p, path, sep
 
 
-def numeric_columns(path: str | Path) -> tuple[list[str], list[str]]:
-    """The columns of a data file that hold numbers (with empty cells), and those that do not
-    (names, codes, row IDs): what a specification written for the file may list as features.
-    ValueError as :func:`read_data` raises it for an unreadable file."""
-    frame = _read_frame(path, [], None)[0]
-    problems = {c: column_problem(frame[c]) for c in frame.columns}
-    return ([c for c, why in problems.items() if not why],
-            [c for c, why in problems.items() if why])
+def numeric_columns(path: str | Path) -> tuple[list[str], dict[str, str]]:
+    """The columns of a data file that :func:`read_data` would fit by default (numbers, with
+    empty cells), and the others with why not: ``"text"`` (names, codes, row IDs), ``"row
+    numbers"`` (a saved pandas or R index, QA98: listed as a feature, it was fitted) or ``"no
+    name"``. What a specification written for the file may list as features. ValueError as
+    :func:`read_data` raises it for an unreadable file."""
+    frame, _, _, sep = _read_frame(path, [], None)
+    left: dict[str, str] = {}
+    if len(frame.columns) and is_saved_index(frame.iloc[:, 0], frame.columns[0]):
+        left[frame.columns[0]] = "row numbers"
+    for c in frame.columns:
+        if c not in left and column_problem(frame[c]):
+            left[c] = "text"
+        elif c not in left and sep is not None and str(c).startswith("Unnamed: "):
+            left[c] = "no name"
+    return [c for c in frame.columns if c not in left], left
 
 
 def _row_ids(column: pd.Series, path: str) -> pd.Index:

@@ -24,6 +24,7 @@ from .._validation import (
     COVARIANCE_TYPES,
     FewValuesWarning,
     check_bool,
+    check_columns_fit,
     check_data,
     warn_about_columns,
 )
@@ -268,7 +269,8 @@ def select_em(
                                   ("labels", labels))
                 if v is not None and v is not False and not (k == "missing"
                                                              and v == "marginalise")}
-    if observed or (np.asarray(X).dtype.kind == "f" and np.isnan(np.asarray(X)).any()):
+    Xv, names = check_data(X, allow_nan=True)  # pandas' NA is missing too (QA99: refused)
+    if observed or np.isnan(Xv).any():
         # weights, missing values or noise: validated once, the same rows for every cell
         from ..observations import prepare_observations
 
@@ -278,13 +280,16 @@ def select_em(
         observed = {"sample_weight": weights, "noise": obs.noise,
                     "noise_volume": noise_volume if obs.noise else None, "labels": obs.labels}
     else:
-        Xv, names = check_data(X)
         weights = None
         warn_about_columns(Xv, names)  # as prepare_observations says it, once
     ks = check_grid(n_components)
     check_n_jobs(n_jobs)
     exclude_degenerate = check_bool(exclude_degenerate, "exclude_degenerate")
     cts = check_covariance_types(covariance_types)
+    # as fit_bayes and `bayesgmm select` refuse them (QA99: fitted silently, BIC -567)
+    check_columns_fit(Xv, names, "full" if {"full", "tied"} & set(cts) else "diag",
+                      leave_out="leave the column(s) named out of X",
+                      diagonal="covariance_types=['diag', 'spherical']")
     notes: tuple[str, ...] = ()
     if Xv.shape[1] == 1:
         cts, notes = one_feature_types(cts)
@@ -414,24 +419,14 @@ def _criteria_row(fit: EMResult, X: np.ndarray, sample_weight: np.ndarray | None
         bic = -2.0 * loglik + fit.n_parameters * math.log(g.sum())
         aic = -2.0 * loglik + 2.0 * fit.n_parameters
     sizes = fit.weights * fit.n_samples
-    return {
-        "n_components": fit.n_components,
-        "covariance_type": fit.covariance_type,
-        "log_likelihood": fit.log_likelihood,
-        "n_parameters": fit.n_parameters,
-        "bic": bic,
-        "aic": aic,
-        "icl": bic + 2.0 * entropy,
-        "entropy": entropy,
-        "min_component_size": float(sizes.min()),
-        # too few points for a covariance, or a covariance collapsed onto the reg_covar floor
-        # (tied or discrete values): either way an unbounded likelihood, not the data's
-        "degenerate": is_degenerate(fit, X, sample_weight),
-        "converged": fit.converged,
-        "n_iter": fit.n_iter,
-        "warnings": "",
-        "error": "",
-    }
+    return {"n_components": fit.n_components, "covariance_type": fit.covariance_type,
+            "log_likelihood": fit.log_likelihood, "n_parameters": fit.n_parameters,
+            "bic": bic, "aic": aic, "icl": bic + 2.0 * entropy, "entropy": entropy,
+            "min_component_size": float(sizes.min()),
+            # too few points for a covariance, or a covariance collapsed onto the reg_covar
+            # floor (tied or discrete values): an unbounded likelihood, not the data's
+            "degenerate": is_degenerate(fit, X, sample_weight), "converged": fit.converged,
+            "n_iter": fit.n_iter, "warnings": "", "error": ""}
 
 
 def _failed_row(n_components: int, covariance_type: str, error: str) -> dict:
