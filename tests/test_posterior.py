@@ -302,3 +302,18 @@ def test_summaries_warn_where_components_are_not_identified(tiny_fit, monkeypatc
         warnings.simplefilter("error")  # the table marks them itself
         table = bayesgmm.estimates_table(tiny_fit)
     assert not table.loc[table["component"] == 1, "identified"].any()
+
+
+def test_the_fits_own_diagnostics_are_computed_once(old_faithful):
+    """QA98 M6: summary() and posterior_mean() asked for the diagnostics on every call (0.59 s
+    each on a moderate fit); the fit's own are kept, others are computed as asked."""
+    import dataclasses
+
+    from conftest import posterior_stand_in
+
+    post = posterior_stand_in(np.asarray(old_faithful), 2)
+    first = post.diagnostics()
+    assert post.diagnostics() is first
+    assert post.diagnostics(rhat_max=1.5) is not first
+    assert post.diagnostics(rhat_max=1.5).checks[0].threshold == 1.5
+    assert dataclasses.replace(post).diagnostics() is not first  # a new result: its own
