@@ -224,7 +224,7 @@ def fit_bayes(
     Returns
     -------
     BayesResult
-        Start with ``diagnostics()`` (may its numbers be read?), then ``summary()``
+        Start with ``diagnostics()`` (whether its numbers may be read), then ``summary()``
         (posterior means and intervals) and ``compare_em()`` (beside the EM start).
 
     Examples
@@ -622,7 +622,7 @@ def fit_bayes(
         thresholds=thresholds,
         versions=software_versions(),
     )
-    if ss.progressbar:
+    if ss.progressbar and progress.enabled():
         # a fixed number of draws that failed its checks said nothing until asked (QA96:
         # galaxies K=3, 500 draws, PROBLEMS); a run of draws="auto" says R-hat and ESS at each
         # check, and the rest here where it is not OK (QA95: "converged", where components
