@@ -658,6 +658,10 @@ def _limit_threads(cores: int) -> None:
     process that has used it) is narrowed through numba's own setter."""
     if cores < 1:
         raise ValueError(f"--cores {cores}: give 1 core or more")
+    # a cap, never more threads than the process may use (QA100: --cores 8 on 2 cores
+    # raised OpenBLAS from 2 threads to 8)
+    cores = min(cores, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+                else os.cpu_count() or cores)
     for name in _THREAD_VARIABLES:
         os.environ[name] = str(cores)
     numba = sys.modules.get("numba")
@@ -665,9 +669,10 @@ def _limit_threads(cores: int) -> None:
         numba.set_num_threads(min(cores, numba.config.NUMBA_NUM_THREADS))
     # NumPy's BLAS is loaded already (this module imports pandas), its pool sized: narrowed
     # here (QA98: --cores 1 left OpenBLAS at 2 threads)
-    from threadpoolctl import threadpool_limits
+    from threadpoolctl import threadpool_info, threadpool_limits
 
-    threadpool_limits(limits=cores, user_api="blas")  # numba's OpenMP pool: set above
+    running = [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+    threadpool_limits(limits=min([cores, *running]), user_api="blas")  # numba's: set above
 
 
 def _threshold_flags(parser: argparse.ArgumentParser, which: str = "",

@@ -2402,7 +2402,7 @@ def _bimodal_components(post, within_chains: bool = False) -> list[int]:
 def _told_apart(value: float, threshold: float) -> tuple[str, str]:
     """A value and its threshold to 4 significant digits, or more until they print apart
     where they differ (1.0104 against 1.01)."""
-    for digits in range(4, 10):
+    for digits in range(4, 18):
         a, b = format_number(value, digits), format_number(threshold, digits)
         if a != b or value == threshold:
             break

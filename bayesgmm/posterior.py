@@ -11,6 +11,7 @@ they call lives in the kernel, :mod:`bayesgmm.imputation` and :mod:`bayesgmm.dra
 
 from __future__ import annotations
 
+import hashlib
 import warnings
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
@@ -409,15 +410,30 @@ class BayesResult:
         """Warn where :meth:`diagnostics` leaves components unreported: ``what`` averages their
         draws over several clusters (QA95: summary() printed an interval of 0.51-0.995 for a
         weight of 0.6, without a word, where compare_em and estimates.csv said so)."""
-        checked = self.diagnostics()
-        unreported = tuple(checked.unreported_components or ())
+        unreported, causes = self._unreported()
         if unreported:
             named = ", ".join(map(str, unreported))
-            warnings.warn(f"component(s) {named} are not identified ({', '.join(checked.causes)}"
+            warnings.warn(f"component(s) {named} are not identified ({', '.join(causes)}"
                           f"): {what}'s numbers for them average over several clusters, not "
                           "one: do not report them as estimates (compare_em() and "
                           "estimates.csv mark them identified=False; print(diagnostics()) says "
                           "why)", UserWarning, skip_file_prefixes=IN_PACKAGE)
+
+    def _unreported(self) -> tuple[tuple[int, ...], tuple[str, ...]]:
+        """The components :meth:`diagnostics` leaves unreported, and its causes, kept for the
+        draws they were computed from (QA98: summary() and posterior_mean() ran the whole
+        diagnostics on every call, 0.59 s on a moderate fit; QA100: a kept verdict must not
+        outlive the draws it judged, so the key is the draws' own bytes)."""
+        digest = hashlib.blake2b(digest_size=16)
+        for name in PARAMETERS:
+            digest.update(np.ascontiguousarray(self.posterior[name].to_numpy()).tobytes())
+        key = digest.digest()
+        kept = self.__dict__.get("_unreported_kept")
+        if kept is None or kept[0] != key:
+            checked = self.diagnostics()
+            kept = (key, tuple(checked.unreported_components or ()), tuple(checked.causes))
+            object.__setattr__(self, "_unreported_kept", kept)
+        return kept[1], kept[2]
 
     def _draws(self, max_draws: int | None = None, random_state: Any = 0):
         """Flattened draws (S, ...) in full form, thinned to at most ``max_draws``."""
@@ -584,17 +600,6 @@ class BayesResult:
         cause for caution, "priors shape summaries", so that the verdict says it wherever it
         is shown (the terminal, result.json, the report).
         """
-        if not thresholds:  # the fit's own: computed once (QA98: summary(), posterior_mean()
-            # and the estimator asked for them again on every call)
-            kept = self.__dict__.get("_own_diagnostics")
-            if kept is None:
-                kept = self._diagnostics()
-                object.__setattr__(self, "_own_diagnostics", kept)
-            return kept
-        return self._diagnostics(**thresholds)
-
-    def _diagnostics(self, **thresholds: Any) -> Diagnostics:
-        """:meth:`diagnostics`, computed."""
         from .prior_contraction import weakly_informed_note
 
         options = {k: thresholds.pop(k) for k in _DIAGNOSE_OPTIONS if k in thresholds}

@@ -165,3 +165,12 @@ def test_the_spec_file_is_an_ordinary_file_and_names_any_column(tmp_path, monkey
     with pytest.raises(ValueError, match="is a symbolic link"):
         write_spec_template("link.toml", overwrite=True)
     assert Path("link.toml").is_symlink()
+
+
+def test_a_replaced_spec_keeps_its_mode(tmp_path):
+    """QA100 L2: --force made a file the user kept private (0600) readable by all."""
+    target = tmp_path / "model.toml"
+    target.write_text("mine")
+    target.chmod(0o600)
+    write_spec_template(target, overwrite=True)
+    assert target.stat().st_mode & 0o777 == 0o600 and target.read_text() == spec_template()

@@ -280,6 +280,7 @@ def test_a_noise_components_weight_counts_among_the_free_parameters():
 def test_summaries_warn_where_components_are_not_identified(tiny_fit, monkeypatch):
     """QA95: summary() printed an interval of 0.51-0.995 for a weight of 0.6 without a word,
     where compare_em and estimates.csv marked the components identified=False."""
+    import dataclasses
     import types
     import warnings
 
@@ -293,6 +294,7 @@ def test_summaries_warn_where_components_are_not_identified(tiny_fit, monkeypatc
         tiny_fit.posterior_mean()
     checked = types.SimpleNamespace(unreported_components=(1,), causes=("mixed components",))
     monkeypatch.setattr(BayesResult, "diagnostics", lambda self, **k: checked)
+    tiny_fit = dataclasses.replace(tiny_fit)  # a result not judged yet (its answer is kept)
     for call, what in ((tiny_fit.summary, "summary()"),
                        (tiny_fit.posterior_mean, "posterior_mean()")):
         with pytest.warns(UserWarning, match=rf"component\(s\) 1 are not identified \(mixed "
@@ -304,16 +306,26 @@ def test_summaries_warn_where_components_are_not_identified(tiny_fit, monkeypatc
     assert not table.loc[table["component"] == 1, "identified"].any()
 
 
-def test_the_fits_own_diagnostics_are_computed_once(old_faithful):
-    """QA98 M6: summary() and posterior_mean() asked for the diagnostics on every call (0.59 s
-    each on a moderate fit); the fit's own are kept, others are computed as asked."""
-    import dataclasses
-
+def test_the_unidentified_components_are_kept_for_the_draws_they_judged(old_faithful,
+                                                                        monkeypatch):
+    """QA98 M6: summary() and posterior_mean() ran the diagnostics on every call; QA100 M1: a
+    verdict kept must not outlive the draws it judged (an edited posterior kept the old)."""
     from conftest import posterior_stand_in
 
+    from bayesgmm.posterior import BayesResult
+
     post = posterior_stand_in(np.asarray(old_faithful), 2)
-    first = post.diagnostics()
-    assert post.diagnostics() is first
-    assert post.diagnostics(rhat_max=1.5) is not first
-    assert post.diagnostics(rhat_max=1.5).checks[0].threshold == 1.5
-    assert dataclasses.replace(post).diagnostics() is not first  # a new result: its own
+    calls = []
+    judge = BayesResult.diagnostics
+    monkeypatch.setattr(BayesResult, "diagnostics",
+                        lambda self, **k: calls.append(1) or judge(self, **k))
+    post.posterior_mean()
+    post.summary()
+    assert len(calls) == 1  # once for both
+    assert post.diagnostics() is not post.diagnostics()  # the verdict itself: always computed
+    edited = post.idata["posterior"].to_dataset().copy(deep=True)
+    edited["means"] = edited["means"] + 0.5
+    post.idata["posterior"] = edited
+    calls.clear()
+    post.posterior_mean()
+    assert len(calls) == 1  # other draws: judged again

@@ -1989,3 +1989,15 @@ def test_select_em_refuses_singular_columns_and_reads_pandas_na():
     frame.iloc[3, 0] = pd.NA
     chosen = select_em(frame, [1, 2], random_state=0)
     assert chosen.fits[(1, "full")].observations["n_missing_values"] == 1
+
+
+def test_select_em_judges_the_columns_on_the_rows_that_weigh():
+    """QA100 M2: a column constant over the rows of positive weight (the others weigh 0) was
+    fitted without a word (BIC -531)."""
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(100, 2))
+    X[:50, 1] = 3.0
+    weights = np.r_[np.ones(50), np.zeros(50)]
+    with pytest.raises(ValueError, match="'x1' are constant"):
+        select_em(X, [1, 2], sample_weight=weights)
+    select_em(X, [1, 2], sample_weight=np.ones(100))  # every row weighs: not constant

@@ -435,7 +435,8 @@ def write_spec_template(path: str | os.PathLike, data: str | os.PathLike | None 
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp's is private (QA98: 0600): a file's own
+        # mkstemp's is private (QA98: 0600): a new file's mode, or the one it replaces
+        os.chmod(tmp, target.stat().st_mode & 0o777 if target.exists() else 0o666 & ~_umask())
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

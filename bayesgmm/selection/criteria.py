@@ -247,14 +247,19 @@ def select_em(
         runs in this process; None defers to an enclosing ``joblib.parallel_config``. Each
         worker runs with one numba/BLAS thread. The results do not depend on it.
     verbose : int
-        Above 0, a status line on stderr as each cell is fitted; above 10, joblib's own
-        messages too.
+        Above 0, a status line as each cell is fitted; above 10, joblib's messages too.
 
     Returns
     -------
     EMSelection
         ``.table`` (tidy, one row per cell), ``.best`` (criterion -> (K, covariance type)),
         ``.fits`` and ``.pivot(criterion)`` for the mclust-style K x covariance-type view.
+
+    Raises
+    ------
+    ValueError
+        Bad data or parameters; a constant column, or dependent ones with full or tied in the
+        grid (QA99: fitted silently), as ``bayesgmm select`` (``fit_em`` only warns).
 
     Notes
     -----
@@ -286,8 +291,8 @@ def select_em(
     check_n_jobs(n_jobs)
     exclude_degenerate = check_bool(exclude_degenerate, "exclude_degenerate")
     cts = check_covariance_types(covariance_types)
-    # as fit_bayes and `bayesgmm select` refuse them (QA99: fitted silently, BIC -567)
-    check_columns_fit(Xv, names, "full" if {"full", "tied"} & set(cts) else "diag",
+    check_columns_fit(Xv if weights is None else Xv[weights > 0], names,  # QA100: weights
+                      "full" if {"full", "tied"} & set(cts) else "diag",
                       leave_out="leave the column(s) named out of X",
                       diagonal="covariance_types=['diag', 'spherical']")
     notes: tuple[str, ...] = ()
