@@ -11,7 +11,8 @@ saves the EM fit and its two tables (``--report`` adds its report); ``select`` w
 report directory.
 
 Exit status: 0 success, 2 bad input (one-line message naming the problem, no traceback), 3 a
-PROBLEMS verdict under ``--strict``, 130 interrupted (Ctrl-C), 143 terminated (SIGTERM). Every
+PROBLEMS verdict under ``--strict``, 130 interrupted (Ctrl-C), 143 terminated (SIGTERM), 129
+hung up (SIGHUP: the terminal closed). Every
 flag, and the output directory, is checked before the data are read (a bad flag is then the
 only output), the data before sampling starts, and the result is written atomically, so a
 failure leaves no partial output. Rows of a data file are named by the ``--index`` column's
@@ -123,6 +124,7 @@ EXIT_BAD_INPUT = 2
 EXIT_PROBLEMS = 3  # --strict: the diagnostics verdict is PROBLEMS
 EXIT_INTERRUPTED = 130  # Ctrl-C, as shells report a SIGINT
 EXIT_TERMINATED = 143  # SIGTERM (a cancelled CI job, `timeout`), as shells report it
+EXIT_HUNG_UP = 129  # SIGHUP (a closed terminal), likewise
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -143,11 +145,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         # nutpie turns a Ctrl-C during sampling into its own error ("Sampler has no results
         # to take"): an interrupt seen anywhere is reported as one.
         if interrupted.seen or isinstance(exc, KeyboardInterrupt):
-            terminated = interrupted.terminated
-            print(f"\nbayesgmm: {'terminated' if terminated else 'interrupted'}; results are "
+            signum = interrupted.signum or EXIT_INTERRUPTED - 128  # a KeyboardInterrupt: Ctrl-C
+            how = {EXIT_TERMINATED - 128: "terminated",
+                   EXIT_HUNG_UP - 128: "hung up (the terminal closed)"}.get(signum, "interrupted")
+            print(f"\nbayesgmm: {how}; results are "
                   "written whole or not at all, so an output directory holds what it held "
                   "before the run or this run's complete result", file=sys.stderr)
-            return EXIT_TERMINATED if terminated else EXIT_INTERRUPTED
+            return 128 + signum  # as shells report a run a signal stopped
         message = _path_error(exc) if not isinstance(exc, ValueError) else str(exc)
         if message is None:
             raise
@@ -259,7 +263,8 @@ class _Interrupts:
     the same process). Main thread only (signal handlers cannot be set elsewhere)."""
 
     def __init__(self) -> None:
-        self.seen = self.terminated = False
+        self.seen = False
+        self.signum: int | None = None  # the signal that stopped the run
         self._previous: dict[int, Any] = {}
         self._unraisable: Any = None
 
@@ -275,7 +280,10 @@ class _Interrupts:
         # (STOP_REQUESTED), and the run ends at its next status line: drop that report.
         self._unraisable = sys.unraisablehook
         sys.unraisablehook = self._quiet_unraisable
-        for signum in (signal.SIGINT, signal.SIGTERM):
+        # SIGHUP too (a closed terminal, a dropped SSH session; QA103: the run died silently,
+        # leaving its 48 MB temporary directory), where the platform has it
+        hangup = (signal.SIGHUP,) if hasattr(signal, "SIGHUP") else ()  # not on Windows
+        for signum in (signal.SIGINT, signal.SIGTERM, *hangup):
             # never where the signal is ignored (Ctrl-C in a background job, nohup):
             # installing a handler would undo that
             if signal.getsignal(signum) is signal.SIG_IGN:
@@ -292,7 +300,8 @@ class _Interrupts:
         from .result_files import STOP_REQUESTED
 
         self.seen = True
-        self.terminated = self.terminated or signum == signal.SIGTERM
+        if self.signum in (None, signal.SIGINT):  # the first stop that is not Ctrl-C's
+            self.signum = signum
         STOP_REQUESTED.set()  # should the KeyboardInterrupt be swallowed, no write publishes
         progress.request_stop()  # ... and the run stops at its next status line
         raise KeyboardInterrupt
@@ -328,6 +337,8 @@ def _one_line_warnings() -> Iterator[None]:
             # (QA: --draws 1 printed it twice); the names are right, and the diagnostics say
             # what so few draws are worth
             warnings.filterwarnings("ignore", "Found chain dimension to be longer than draw")
+            # the data's status line names those rows, by the file's row names
+            warnings.filterwarnings("ignore", r"\d+ row\(s\) of X have no observed value")
             yield
     finally:
         warnings.formatwarning = previous
@@ -357,7 +368,8 @@ def _parser() -> argparse.ArgumentParser:
         epilog="Run 'bayesgmm COMMAND --help' for a command's options and examples. Exit "
                "status: 0 done; 2 bad input, or an output that may not be replaced (one "
                "line on stderr); 3 the verdict is PROBLEMS with --strict; 130 interrupted "
-               "(Ctrl-C); 143 terminated (SIGTERM); 1 an unexpected error (a traceback: "
+               "(Ctrl-C); 143 terminated (SIGTERM); 129 hung up (SIGHUP: the terminal "
+               "closed); 1 an unexpected error (a traceback: "
                "please report it).",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
@@ -453,7 +465,8 @@ def _parser() -> argparse.ArgumentParser:
     spec.add_argument("file", nargs="?", metavar="FILE",
                       help="write the specification here (default: print it)")
     spec.add_argument("--data", metavar="FILE", help="a CSV/TSV/Parquet file or bundled:NAME "
-                      "to fit (written relative to FILE's directory, as run reads it)")
+                      "to fit (a relative path is written relative to FILE's directory, as run "
+                      "reads it; an absolute one as given)")
     spec.add_argument("--force", action="store_true", help="replace an existing FILE")
 
     report = _command(sub, "report", _cmd_report, _REPORT_EXAMPLES,
@@ -1606,11 +1619,7 @@ def _loo_table(bayes) -> pd.DataFrame:
         table["rank"] = loo_ranks(table)
     table["checks"] = [bayes.diagnostics.get(name, "").split(":", 1)[0] or None
                        for name in table.index]
-    # the keys criteria.csv has (QA81: "K=1" joined it only by parsing)
-    cells = [_loo_cell(bayes, name) for name in table.index]
-    table.insert(0, "covariance_type", [c["covariance_type"] for c in cells])
-    table.insert(0, "n_components", [c["n_components"] for c in cells])
-    return table
+    return table  # keyed as criteria.csv is: n_components, covariance_type (the comparison's)
 
 
 def _sampled_covariance(em) -> tuple[str, str]:
@@ -1933,10 +1942,13 @@ def _read_observations(data: str, columns: list[str] | None, args: Any, n_compon
             # said 5 values in 4 rows, the fit's "observations:" 3 in 3, one row being empty)
             kept = missing[left]
             empty = frame.index[~left]
-            say(f"missing values: {int(kept.sum())} value(s) in {int(kept.any(axis=1).sum())} "
-                "row(s), integrated out (missing at random assumed)"
-                + (f"; {len(empty)} row(s) with no value at all dropped "
-                   f"({_row_list(empty, getattr(args, 'index', None))})" if len(empty) else ""))
+            gaps = (f"{int(kept.sum())} value(s) in {int(kept.any(axis=1).sum())} row(s), "
+                    "integrated out (missing at random assumed)" if kept.any() else "")
+            dropped = (f"{len(empty)} row(s) with no value at all dropped "
+                       f"({_row_list(empty, getattr(args, 'index', None))})" if len(empty)
+                       else "")
+            # QA101: "0 value(s) in 0 row(s), integrated out" where one row was empty
+            say("missing values: " + "; ".join(p for p in (gaps, dropped) if p))
     names: tuple[str, ...] = ()
     if table.sample_weight is not None:
         weights = table.sample_weight[left]
@@ -2288,10 +2300,31 @@ def _save(result: BayesResult, out: Path, *, force: bool, report: bool,
                          vector_formats=files.vector_formats)
 
     # estimates.csv with the result's own files: in its manifest, written atomically with it
-    save_files(result, out, "BayesResult", overwrite=force, extra=extra,
-               files=_result_tables(result, index, diagnostics))
+    tables = _result_tables(result, index, diagnostics)
+    try:
+        save_files(result, out, "BayesResult", overwrite=force, extra=extra, files=tables)
+    except ValueError as exc:
+        _save_beside(result, out, exc, extra=extra, files=tables)
     print(f"\nsaved to {out}" + (f" (report: {out / 'report.html'})" if report else ""))
     _print_tables(out, index, index_option)
+
+
+def _save_beside(result: BayesResult, out: Path, exc: ValueError, **files: Any) -> None:
+    """After ``out`` refused a finished posterior (``exc``: another run wrote it meanwhile,
+    or it could not be written), the result saved in a new sibling ``OUT.unsaved-TIME``
+    and an error saying where; ``exc`` itself when that fails too. QA103: a fit's minutes of
+    sampling were thrown away, with the API's words ("BayesResult.save")."""
+    from datetime import datetime
+
+    kept = out.with_name(f"{out.name}.unsaved-{datetime.now():%Y%m%dT%H%M%S}")
+    try:
+        save_files(result, kept, "BayesResult", **files)
+    except (ValueError, OSError):
+        raise exc from None
+    why = (f"--out {out} was written by another run while this one ran, and is left as it is"
+           if out.is_dir() and any(out.iterdir()) else f"--out {out} could not be written: {exc}")
+    raise ValueError(f"{why}; this run's result was saved to {kept} instead (rename it, or "
+                     f"give it to bayesgmm report)") from None
 
 
 def _print_tables(out: Path, index: str | None, index_option: str = "--index COLUMN") -> None:

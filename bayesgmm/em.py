@@ -50,6 +50,7 @@ from ._validation import (
 from ._warn import IN_PACKAGE
 from .formatting import format_number
 from .imputation import conditional_means
+from .isolation import isolated_observations
 from .mixture_draws import check_noise_box, mixture_points
 from .observations import (
     NoiseFlag,
@@ -793,7 +794,7 @@ def fit_em(
         # onto the reg_covar floor): the likelihood of such a spurious singularity is
         # unbounded, not the data's (mclust: no BIC); select_em's cell would be excluded for
         # a restart that other, proper restarts did not need (QA: seed-dependent choices).
-        proper = prior is not None or not _degenerate(run[0], obs, Xc, names, covariance_type,
+        proper = prior is not None or not _degenerate(run[0], obs, names, covariance_type,
                                                       reg_covar)
         key = (proper, float(run[1][-1]))
         keys.append(key)
@@ -831,9 +832,12 @@ def fit_em(
         too_many = _parameter_messages(nk, D, covariance_type)
         captured += too_many + _collapse_messages(nk, D, covariance_type,
                                                   None if too_many else restarts)
-        captured += _spike_messages(params, nk, covariance_type, Xc, obs.start_weights)
-        captured += _floor_messages(params, nk, covariance_type, reg_covar, Xc, names,
-                                    obs.start_weights, observed)
+        # beside the spread of the rows the components hold: a noise component's isolated
+        # rows left out (QA101: one row 1e4 sds out made both real clusters "collapsed")
+        captured += _spike_messages(params, nk, covariance_type, obs.prior_rows,
+                                    obs.prior_weights)
+        captured += _floor_messages(params, nk, covariance_type, reg_covar, obs.prior_rows,
+                                    names, obs.prior_weights, observed)
     captured += _few_observed_messages(observed, nk, covariance_type, names, prior)
     captured += _unpaired_messages(obs, covariance_type, names, prior)
     captured += _coincidence_messages(params, nk, covariance_type, init)
@@ -1689,12 +1693,17 @@ def collapsed_components(fit: EMResult, X: Any, sample_weight: Any = None
     ``_FLOOR_FACTOR``), given the data ``X`` it was fitted to and, for a weighted fit, its
     frequency weights (rows of weight 0 far out must not make the data's spread look
     larger); every component when the shared (tied) covariance collapsed; () for a MAP fit
-    (its prior keeps covariances proper)."""
+    (its prior keeps covariances proper). With a noise component, beside the spread of the
+    rows not isolated from the others (as :func:`fit_em` judges it, known labels aside: the
+    rows the components hold; QA101: one row 1e4 sds out made both clusters "collapsed")."""
     if fit.prior is not None:
         return ()
     Xv, _ = check_data(X, n_features=fit.n_features, feature_names=fit.feature_names,
                        allow_nan=True)
     g = check_sample_weight(aligned_to_rows(sample_weight, X, "sample_weight"), Xv.shape[0])
+    if fit.noise:
+        held = ~isolated_observations(Xv, None, g)
+        Xv, g = Xv[held], None if g is None else g[held]
     nk = np.asarray(fit.weights) * fit.n_samples
     found = _collapsed(fit.covariances, fit.covariance_type, fit.reg_covar,
                        _reference_covariance(Xv, g), _collapsed_live(nk, fit.n_features,
@@ -1704,15 +1713,16 @@ def collapsed_components(fit: EMResult, X: Any, sample_weight: Any = None
     return tuple(k for k, _, _ in found)
 
 
-def _degenerate(params, obs, Xc, names, covariance_type, reg_covar) -> bool:
+def _degenerate(params, obs, names, covariance_type, reg_covar) -> bool:
     """Whether an ML fit's ``params`` are degenerate: a component on fewer points than its
     covariance needs (an empty one too), or collapsed onto the reg_covar floor (the rules by
-    which model selection excludes a fit, :func:`is_degenerate`)."""
+    which model selection excludes a fit, :func:`is_degenerate`), judged beside the spread
+    of the rows the components hold (:attr:`Observations.prior_rows`)."""
     K = len(params[1])
     nk = params[0][:K] * obs.n_effective
     return bool(_too_few_points(nk, covariance_type, len(names))
-                or _floor_messages(params, nk, covariance_type, reg_covar, Xc, names,
-                                   obs.start_weights))
+                or _floor_messages(params, nk, covariance_type, reg_covar, obs.prior_rows,
+                                   names, obs.prior_weights))
 
 
 def _too_few_points(nk: np.ndarray, covariance_type: str, D: int) -> bool:

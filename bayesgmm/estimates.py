@@ -32,8 +32,10 @@ the rows of a component whose draws describe no single cluster (the components t
 verdict names, which the report's and the console's tables mark with a dagger: nearly empty, not
 located by the data, counted twice or moving between two places), so that a script reading the
 table does not report them as one estimate; True on the other components' rows; empty where no
-component applies (a tied matrix, the noise weight). For an EM fit, one column ``estimate`` (a
-point estimate has no sd, interval or sampling diagnostics, so there are no such columns). Numbers
+component applies (a tied matrix, the noise weight). For an EM fit, one column ``em`` (a
+point estimate has no sd, interval or sampling diagnostics, so there are no such columns; named
+as a posterior's table names its EM start, so that an EM fit's table and a posterior's
+concatenate into one column of EM values, QA99). Numbers
 are written in full (the shortest text that reads back as the same float64).
 
 Where it sits: the surface layer: the command line writes the table (through
@@ -169,7 +171,7 @@ def _em_column(em: Any, table: pd.DataFrame) -> np.ndarray:
     the key cells (QA77: a script comparing EM with MCMC found it only on the console)."""
     keys = ["parameter", "component", "feature", "feature_bis"]
     em_rows = _em_table(em)
-    found = {tuple(row[keys].map(_missing_as_none)): row["estimate"]
+    found = {tuple(row[keys].map(_missing_as_none)): row["em"]
              for _, row in em_rows.iterrows()}
     wanted = [tuple(row[keys].map(_missing_as_none)) for _, row in table.iterrows()]
     unmatched = [key for key in wanted if key not in found]
@@ -214,7 +216,7 @@ def _em_table(em: Any) -> pd.DataFrame:
         else:
             numbers.append(corr[k, i, position[row["feature_bis"]]])
     table = _keys(rows + derived)
-    table["estimate"] = np.array(numbers, dtype=float)
+    table["em"] = np.array(numbers, dtype=float)
     return table
 
 

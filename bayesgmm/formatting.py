@@ -15,7 +15,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["NEGLIGIBLE", "format_count", "format_number", "shown_as_str", "timing_parts"]
+__all__ = ["NEGLIGIBLE", "format_count", "format_number", "interval_columns", "shown_as_str",
+           "timing_parts"]
 
 _SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
@@ -98,6 +99,15 @@ def format_count(value: Any) -> str:
     values to six significant digits."""
     x = float(value)
     return format_number(int(x) if x.is_integer() else x, 6)
+
+
+def interval_columns(interval: float) -> tuple[str, str]:
+    """The names of an equal-tailed ``interval``'s bounds, as ArviZ's summary (and so
+    ``summary()`` and ``estimates.csv``) names them: ``("eti94_lb", "eti94_ub")`` for 0.94
+    (ArviZ truncates the percentage: 0.945 is ``eti94``). QA: ``compare_em`` called them
+    ``lower``/``upper``, so a script joining its table to ``summary()`` matched no column."""
+    percent = int(interval * 100)
+    return f"eti{percent}_lb", f"eti{percent}_ub"
 
 
 def per_chain(draws: int) -> str:

@@ -45,6 +45,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .formatting import interval_columns
 from .observation_record import observations_record
 
 __all__ = ["MEMBERSHIPS_FILE", "check_row_column", "membership_table", "write_memberships"]
@@ -214,8 +215,8 @@ def _table(result: Any, mean: np.ndarray, bounds: tuple[np.ndarray, np.ndarray] 
     for j, name in enumerate(names):
         table[f"p_{name}"] = mean[:, j]
     if bounds is not None:
-        mass = f"eti{round(100 * interval)}"
+        lower, upper = interval_columns(interval)
         for j, name in enumerate(names):
-            table[f"p_{name}_{mass}_lb"] = bounds[0][:, j]
-            table[f"p_{name}_{mass}_ub"] = bounds[1][:, j]
+            table[f"p_{name}_{lower}"] = bounds[0][:, j]
+            table[f"p_{name}_{upper}"] = bounds[1][:, j]
     return table

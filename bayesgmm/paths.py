@@ -246,8 +246,9 @@ def check_writable(path: str | os.PathLike, *, overwrite: bool = False,
         ancestor = ancestor.parent
     if not ancestor.is_dir():
         raise ValueError(f"cannot write {target}: {ancestor} is a file, not a directory")
-    try:  # the only reliable test (ACLs, read-only mounts, root): try it
-        Path(tempfile.mkdtemp(prefix=".bayesgmm-write-test-", dir=ancestor)).rmdir()
+    try:  # the only reliable test (ACLs, read-only mounts, root), with the write's own name
+        # length (QA103: a 240-character name passed, then its temporary sibling's failed)
+        Path(tempfile.mkdtemp(prefix=f".{target.name}{_TMP}{writer_tag()}-", dir=ancestor)).rmdir()
     except OSError as exc:
         raise ValueError(f"cannot write {target}: {_reason(exc)} ({ancestor})") from None
 

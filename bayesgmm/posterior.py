@@ -39,6 +39,7 @@ from .covariance import COVARIANCE_DIMS, distinct_entries, entry_label
 from .diagnostics import Diagnostics, diagnose, with_correlations, with_sds
 from .draw_arrays import categorical, flat_noise_weight, flatten_draws
 from .em import EMResult, check_sample_size, n_parameters
+from .formatting import interval_columns
 from .imputation import conditional_draws, conditional_means, memberships
 from .mixture_draws import check_noise_box, mixture_points
 from .observations import check_labels, noise_log_ranges
@@ -514,7 +515,8 @@ class BayesResult:
         ``var_names`` (default: :attr:`parameter_names` and, with full or tied covariances
         of two or more features, ``"corr"``), a full or tied covariance matrix's entries each
         once (on and above the diagonal, as in ``estimates.csv``). ``"sd"`` (asked for by
-        name) is the standard deviations, draw by draw, as the report's table has them.
+        name) is the standard deviations, draw by draw, as the report's table has them. The
+        index is named ``name``: :meth:`compare_em`'s index and ``estimates.csv``'s column.
 
         ``"corr"`` is each matrix's correlations (``corr[0, x0, x1]``), derived from the
         covariance draws: :meth:`diagnostics` judges their R-hat and ESS too (a correlation
@@ -561,8 +563,10 @@ class BayesResult:
                 or not table.index.is_unique):
             return table
         present = set(table.index)
-        return table.drop(index=[lower for lower, upper in self._mirrored_pairs()
-                                 if lower in present and upper in present])
+        table = table.drop(index=[lower for lower, upper in self._mirrored_pairs()
+                                  if lower in present and upper in present])
+        table.index.name = "name"  # as compare_em's index and estimates.csv's column (QA99)
+        return table
 
     def _mirrored_pairs(self) -> list[tuple[str, str]]:
         """(label below the diagonal, its twin's above) of a symmetric covariance matrix's
@@ -648,8 +652,10 @@ class BayesResult:
         names the components (by default :func:`~bayesgmm.sampling.fit_bayes`'s own start,
         not an ML fit of yours, whose components may come in another order).
 
-        Returns a DataFrame indexed by parameter name (e.g. ``means[1, waiting]``) with columns
-        ``em``, ``mean``, ``sd``, ``lower``, ``upper``, ``em_in_interval`` and
+        Returns a DataFrame indexed by ``name``, the parameter's name as :meth:`summary`'s
+        index and ``estimates.csv``'s ``name`` column give it (e.g. ``means[1, waiting]``), with
+        columns ``em``, ``mean``, ``sd``, the interval's bounds named as :meth:`summary` names
+        them (``eti94_lb``, ``eti94_ub`` for the default 0.94), ``em_in_interval`` and
         ``identified``: False on the rows of a component whose draws describe no single
         cluster (``diagnostics``' ``unreported_components``; default :meth:`diagnostics`),
         whose mean, sd and interval average over modes and are not to be reported, nor
@@ -659,6 +665,7 @@ class BayesResult:
         """
         _check_probability("interval", interval)
         q = (1 - interval) / 2
+        lower, upper = interval_columns(interval)
         em_values = self._em_values()
         diagnostics = self.diagnostics() if diagnostics is None else diagnostics
         unidentified = set(diagnostics.unreported_components or ())
@@ -678,16 +685,16 @@ class BayesResult:
                 em_val = float(em_values[name][idx])
                 lo_v, hi_v = float(lo.isel(sel)), float(hi.isel(sel))
                 rows.append({
-                    "parameter": f"{name}[{', '.join(labels)}]" if labels else name,
+                    "name": f"{name}[{', '.join(labels)}]" if labels else name,
                     "em": em_val,
                     "mean": float(mean.isel(sel)),
                     "sd": float(sd.isel(sel)),
-                    "lower": lo_v,
-                    "upper": hi_v,
+                    lower: lo_v,
+                    upper: hi_v,
                     "em_in_interval": bool(lo_v <= em_val <= hi_v),
                     "identified": int(sel.get("component", -1)) not in unidentified,
                 })
-        return pd.DataFrame(rows).set_index("parameter")
+        return pd.DataFrame(rows).set_index("name")
 
     def predict_proba(self, X: Any, interval: float = 0.94, max_draws: int | None = 1000, *,
                       labels: Any = None) -> MembershipProbabilities:

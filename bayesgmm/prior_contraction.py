@@ -9,9 +9,9 @@ look (small-sample QA: N = 25, D = 5, a component of ~9 rows: its correlations' 
 
 The parameters, each on the scale where its prior is stated, so that the prior sd is exact:
 
-- ``weight[k]``: the Dirichlet's marginal sd, sqrt(a (a0 - a) / (a0^2 (a0 + 1))), a0 the
+- ``weights[k]``: the Dirichlet's marginal sd, sqrt(a (a0 - a) / (a0^2 (a0 + 1))), a0 the
   concentrations' sum (K + 1 entries with a noise component);
-- ``mean[k, f]``: ``means_sd`` times the feature's scale (the prior is Normal on the
+- ``means[k, f]``: ``means_sd`` times the feature's scale (the prior is Normal on the
   standardised scale);
 - ``log sd[k, f]``: ``sd_log_sd`` (LogNormal sds: their logs are Normal, whatever the scale);
 - ``corr[k, a, b]`` (full and tied, D >= 2): the LKJ(eta) marginal of one correlation, a
@@ -56,11 +56,11 @@ def prior_contraction(result: Any) -> pd.DataFrame:
     w_prior = float(np.sqrt(a * (a0 - a) / (a0 ** 2 * (a0 + 1))))
     w = draws("weights")
     for k in range(K):
-        rows[f"weight[{k}]"] = (w_prior, float(w[:, k].std(ddof=1)))
+        rows[f"weights[{k}]"] = (w_prior, float(w[:, k].std(ddof=1)))
     m = draws("means")
     for k in range(K):
         for j, f in enumerate(names):
-            rows[f"mean[{k}, {f}]"] = (p.means_sd * scale[j], float(m[:, k, j].std(ddof=1)))
+            rows[f"means[{k}, {f}]"] = (p.means_sd * scale[j], float(m[:, k, j].std(ddof=1)))
     cov = draws("covariances")
     ct = result.covariance_type
     var = {"full": lambda c: np.diagonal(c, axis1=-2, axis2=-1),

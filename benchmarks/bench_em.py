@@ -7,6 +7,7 @@ Usage::
     python benchmarks/bench_em.py --stopping # the default stopping rule vs the optimum
     python benchmarks/bench_em.py --seeding  # restarts from k-means++ alone vs two seedings
     python benchmarks/bench_em.py --start 400000  # fit_map_start on a subsample vs every row
+    python benchmarks/bench_em.py --features 10 25  # wider data: every covariance type, N=3,000
 
 Both fits use full covariances, the same explicit initial parameters (perturbed truth), the same
 ``tol`` (change of the mean log-likelihood per point, the same semantics in both; bayesgmm's
@@ -32,6 +33,12 @@ rules from the same start: scikit-learn's alone (``tol=1e-3`` per sample, ``atol
 scikit-learn's default, same iterations), the default (``tol=1e-3`` and ``atol=0.01``), and a
 tight reference (``tol=1e-10``, ``atol=np.inf``). It prints iterations, final log-likelihood,
 its gap to the tight run and the wall time (median of 3 fits, numba warmed up).
+
+``--features D [D ...]`` times wider data instead (:func:`features_table`): N = 3,000 (``--n``),
+K = 3 (centres' coordinates of sd sqrt(2 / D): overlapping components, so that EM iterates),
+each of the four covariance types, the same explicit start for both libraries (the
+truth's covariances doubled, reduced to the type: tied averages them, diag keeps the diagonals,
+spherical their mean) and ``tol=1e-8``; each row is the median of 5 alternating fits.
 """
 
 from __future__ import annotations
@@ -75,11 +82,11 @@ class SklearnFromParameters(GaussianMixture):
         self._initialize(X, None)
 
 
-def simulate_truth(N: int, D: int, K: int, rng: np.random.Generator):
+def simulate_truth(N: int, D: int, K: int, rng: np.random.Generator, mean_scale: float = 4.0):
     """N points from a random K-component D-dimensional mixture, and its (weights, means,
     covariances, Cholesky factors)."""
     weights = rng.dirichlet(np.full(K, 5.0))
-    means = rng.normal(scale=4.0, size=(K, D))
+    means = rng.normal(scale=mean_scale, size=(K, D))
     A = rng.normal(size=(K, D, D))
     covs = A @ A.transpose(0, 2, 1) / D + 0.3 * np.eye(D)
     labels = rng.choice(K, size=N, p=weights)
@@ -88,10 +95,10 @@ def simulate_truth(N: int, D: int, K: int, rng: np.random.Generator):
     return np.ascontiguousarray(X), weights, means, covs, np.ascontiguousarray(chol)
 
 
-def simulate(N: int, D: int, K: int, seed: int = 0):
+def simulate(N: int, D: int, K: int, seed: int = 0, mean_scale: float = 4.0):
     """N points from a K-component D-dimensional mixture, and a perturbed-truth start."""
     rng = np.random.default_rng(seed)
-    X, _, means, covs, _ = simulate_truth(N, D, K, rng)
+    X, _, means, covs, _ = simulate_truth(N, D, K, rng, mean_scale)
     start = {
         "weights": np.full(K, 1.0 / K),
         "means": means + rng.normal(scale=1.0, size=(K, D)),
@@ -100,7 +107,7 @@ def simulate(N: int, D: int, K: int, seed: int = 0):
     return X, start
 
 
-def time_bayesgmm(X, K, start, threads=None):
+def time_bayesgmm(X, K, start, threads=None, covariance_type="full", tol=TOL):
     """Fit with numba's ``threads`` (None: the current setting); 1 forces the serial E-step."""
     previous = numba.get_num_threads()
     if threads is not None:
@@ -108,7 +115,7 @@ def time_bayesgmm(X, K, start, threads=None):
     try:
         t0 = time.perf_counter()
         # atol=np.inf: scikit-learn's stopping rule alone, so both run the same iterations
-        result = fit_em(X, K, covariance_type="full", init=start, tol=TOL, atol=np.inf,
+        result = fit_em(X, K, covariance_type=covariance_type, init=start, tol=tol, atol=np.inf,
                         max_iter=MAX_ITER, reg_covar=REG_COVAR)
         elapsed = time.perf_counter() - t0
     finally:
@@ -116,11 +123,13 @@ def time_bayesgmm(X, K, start, threads=None):
     return elapsed, result.n_iter, result.log_likelihood
 
 
-def time_sklearn(X, K, start):
+def time_sklearn(X, K, start, covariance_type="full", tol=TOL):
+    covariances = start["covariances"]
+    precisions = (np.linalg.inv(covariances) if covariance_type in ("full", "tied")
+                  else 1.0 / covariances)
     gm = SklearnFromParameters(
-        K, covariance_type="full", tol=TOL, max_iter=MAX_ITER, reg_covar=REG_COVAR,
-        weights_init=start["weights"], means_init=start["means"],
-        precisions_init=np.linalg.inv(start["covariances"]),
+        K, covariance_type=covariance_type, tol=tol, max_iter=MAX_ITER, reg_covar=REG_COVAR,
+        weights_init=start["weights"], means_init=start["means"], precisions_init=precisions,
     )
     t0 = time.perf_counter()
     gm.fit(X)
@@ -304,6 +313,56 @@ def start_table(n: int, cases=START_CASES, n_init: int = 10) -> None:
         print(f"| {seed}, {K} | " + " | ".join(out) + " |", flush=True)
 
 
+COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
+
+
+def typed_start(start: dict, covariance_type: str) -> dict:
+    """``simulate``'s full-covariance start reduced to ``covariance_type``'s shape."""
+    covs = start["covariances"]
+    reduced = {"full": covs, "tied": covs.mean(axis=0),
+               "diag": np.diagonal(covs, axis1=1, axis2=2).copy(),
+               "spherical": np.diagonal(covs, axis1=1, axis2=2).mean(axis=1)}
+    return {**start, "covariances": reduced[covariance_type]}
+
+
+def features_table(widths, n: int = 3_000, K: int = 3, repeats: int = 5) -> list[dict]:
+    """Rows of bayesgmm vs scikit-learn at D in ``widths``, every covariance type."""
+    rows = []
+    for D in widths:
+        # centres' coordinates of sd sqrt(2 / D): expected squared distance 4 whatever D, so
+        # the components overlap and EM iterates (at sd 4 it converged in 3 iterations and
+        # the table timed the fixed costs alone)
+        X, full_start = simulate(n, D, K, seed=D, mean_scale=np.sqrt(2.0 / D))
+        for covariance_type in COVARIANCE_TYPES:
+            start = typed_start(full_start, covariance_type)
+            kw = {"covariance_type": covariance_type, "tol": 1e-8}
+            time_bayesgmm(X, K, start, **kw)  # compile this type's kernels outside the timing
+            ours, theirs = [], []
+            for _ in range(repeats):
+                ours.append(time_bayesgmm(X, K, start, **kw))
+                theirs.append(time_sklearn(X, K, start, **kw))
+            t_ours = float(np.median([r[0] for r in ours]))
+            t_theirs = float(np.median([r[0] for r in theirs]))
+            rows.append({"D": D, "type": covariance_type, "it_ours": ours[0][1],
+                         "it_theirs": theirs[0][1], "t_ours": t_ours, "t_theirs": t_theirs,
+                         "ratio": t_theirs / t_ours,
+                         "rel_diff": abs(ours[0][2] - theirs[0][2]) / abs(theirs[0][2])})
+    return rows
+
+
+def print_features(rows, n: int) -> None:
+    print(f"Wider data: N={n:,}, K=3, same explicit start, tol=1e-8; seconds: median of 5 "
+          "alternating fits, numba warm\n")
+    head = (f"{'D':>3} {'type':<9} {'iter ours/skl':>13} {'bayesgmm s':>11} {'sklearn s':>10} "
+            f"{'skl/ours':>8} {'|dLL|/|LL|':>10}")
+    print(head)
+    print("-" * len(head))
+    for r in rows:
+        print(f"{r['D']:>3d} {r['type']:<9} {r['it_ours']:>6d}/{r['it_theirs']:<6d} "
+              f"{r['t_ours']:>11.4f} {r['t_theirs']:>10.4f} {r['ratio']:>8.1f} "
+              f"{r['rel_diff']:>10.1e}")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="skip N = 1e6")
@@ -318,9 +377,19 @@ def main(argv=None):
     parser.add_argument("--start", type=int, metavar="N", default=None,
                         help="time fit_map_start's subsample search against every row at N "
                              "rows instead (400000 in benchmarks/README.md)")
+    parser.add_argument("--features", type=int, nargs="+", metavar="D", default=None,
+                        help="time wider data (every covariance type) at these D instead")
+    parser.add_argument("--n", type=int, default=3_000,
+                        help="rows for --features (default 3000)")
     args = parser.parse_args(argv)
     if args.numba_threads is not None:
         numba.set_num_threads(args.numba_threads)
+    if args.features is not None:
+        warm_up()
+        with warnings.catch_warnings(), threadpool_limits(args.blas_threads):
+            warnings.simplefilter("ignore")
+            print_features(features_table(args.features, n=args.n), args.n)
+        return
     if args.start is not None:
         warm_up()
         with warnings.catch_warnings():

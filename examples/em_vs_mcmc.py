@@ -39,7 +39,7 @@ print(diagnostics.verdict, "\n")
 if diagnostics.status == "PROBLEMS":
     print("The posterior did not pass its checks: read the numbers below as indicative.\n")
 table = post.compare_em(diagnostics=diagnostics)
-table["94% width"] = table["upper"] - table["lower"]  # what the single EM number leaves out
+table["94% width"] = table["eti94_ub"] - table["eti94_lb"]  # what the single EM number leaves out
 unidentified = diagnostics.unreported_components
 if unidentified:
     print(f"Component(s) {', '.join(map(str, unidentified))} are not identified (their draws "

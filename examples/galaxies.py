@@ -32,5 +32,5 @@ for K in (3, 4):
     for advice in diagnostics.advice:
         print("  advice:", advice)
     print(post.label_switching)  # how many draws had their components reordered, per chain
-    table = post.compare_em()[["em", "mean", "sd", "lower", "upper"]]
+    table = post.compare_em()[["em", "mean", "sd", "eti94_lb", "eti94_ub"]]
     print(table.loc[[i for i in table.index if not i.startswith("covariances")]].round(3), "\n")

@@ -478,7 +478,7 @@ def test_noise_weight_is_summarised_compared_and_diagnosed(fitted_all):
     assert result.parameter_names[-1] == "noise_weight"
     row = result.compare_em().loc["noise_weight"]
     assert row["em"] == result.em.noise_weight
-    assert row["lower"] <= row["mean"] <= row["upper"]
+    assert row["eti94_lb"] <= row["mean"] <= row["eti94_ub"]
     assert "noise_weight" in result.summary().index
     nw = result.posterior["noise_weight"]
     # Each chain stuck at its own value: only the noise weight shows it.
@@ -506,7 +506,7 @@ def test_row_numbers_skip_the_dropped_rows(fitted_all):
     # every point made uncertain, so that the table (uncertain points only) lists them all
     proba = dataclasses.replace(proba, mean=np.full_like(proba.mean, 1 / proba.mean.shape[1]))
     page = _section_membership(result, X, proba, lambda *a, **k: "", n_uncertain=len(X))
-    assert f"<th>{len(labels) - 1}</th>" in page  # the last row keeps its number
+    assert f"<th scope=\"row\">{len(labels) - 1}</th>" in page  # the last row keeps its number
 
 
 def test_known_labels_on_every_component_fix_the_labelling(fitted_all):
@@ -619,7 +619,7 @@ def test_a_dataframe_index_names_the_rows(tmp_path):
     assert result.row_names[3] == "id004" and result.row_numbers[3] == 4
     assert list(load(result.save(tmp_path / "r")).row_names) == list(result.row_names)
     page, _ = build_report(result)
-    assert "<th>id0" in page
+    assert "<th scope=\"row\">id0" in page
     build_em_report(result.em, frame)  # names its figures' points by the index too
     plain = fit_bayes(X, 2, draws=100, tune=150, chains=2, random_state=0, progressbar=False)
     np.testing.assert_array_equal(plain.row_names, np.arange(80))

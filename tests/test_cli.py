@@ -605,7 +605,7 @@ def test_select_em_prints_the_table_and_writes_the_report(three_csv, capsys):
     assert png.read_bytes().startswith(b"\x89PNG")
     assert base64.b64encode(png.read_bytes()).decode() in page
     assert "EM information criteria" in page and "Settings and software" in page
-    assert "<th>reg_covar (covariance floor)</th>" in page
+    assert "<th scope=\"row\">reg_covar (covariance floor)</th>" in page
     # QA67: mclust's choice on iris, VEV, read as a disagreement: the model set is said
     assert "the four types are 4 of its 14 models: full = VVV, tied = EEE" in page
     assert "PSIS-LOO" not in page  # no --bayes
@@ -650,7 +650,8 @@ def test_select_bayes_and_sparse(tmp_path, monkeypatch, capsys):
     assert page.count("data:image/png;base64,") == 4
     assert "Bayesian comparison (PSIS-LOO)" in page and "non-empty components" in page
     # the sampler's settings once, in the posterior fits' table (QA: in two tables)
-    assert page.count("<th>sampler: tune</th>") == 1 and "<th>tune</th>" not in page
+    assert page.count("<th scope=\"row\">sampler: tune</th>") == 1
+    assert "<th scope=\"row\">tune</th>" not in page
     loo = pd.read_csv(result / "loo.csv", index_col="model")
     assert loo.index[0] == "K=3"
     # each fit's status beside its rank (referee QA: a failed fit ranked first, unmarked)
@@ -1047,7 +1048,7 @@ def test_em_out_without_report_saves_the_fit_and_its_estimates(data_dir, capsys)
     assert (saved / "estimates.csv").exists() and not (saved / "report.html").exists()
     em = bayesgmm.load(saved)
     table = pd.read_csv(saved / "estimates.csv")
-    assert table.loc[table["parameter"] == "weights", "estimate"].tolist() == list(em.weights)
+    assert table.loc[table["parameter"] == "weights", "em"].tolist() == list(em.weights)
     # the criteria printed, in em.json too (QA77: the console only)
     criteria = em.settings["criteria"]
     assert f"BIC {criteria['bic']:,.2f}, AIC {criteria['aic']:,.2f}" in out
@@ -1130,14 +1131,19 @@ def test_ctrl_c_is_one_line_and_status_130(data_dir, monkeypatch, capsys):
     assert rc == 130 and "bayesgmm: interrupted" in err and "Traceback" not in err
 
 
-def test_sigterm_is_one_line_status_143_and_leaves_no_temporary_directory(data_dir, tiny_fit,
-                                                                         monkeypatch, capsys):
+@pytest.mark.parametrize(("name", "status", "words"), [
+    ("SIGTERM", 143, "terminated"), ("SIGHUP", 129, "hung up (the terminal closed)")])
+def test_sigterm_is_one_line_status_143_and_leaves_no_temporary_directory(
+        data_dir, tiny_fit, monkeypatch, capsys, name, status, words):
     """QA: a cancelled CI job (SIGTERM, plain `timeout`) printed nothing and left a 13 MB
     r/.NAME.tmp-* behind. The command line handles it as it does Ctrl-C, and puts the previous
-    handler back when main returns (the library installs none)."""
+    handler back when main returns (the library installs none). QA103: a closed terminal
+    (SIGHUP) likewise, status 129."""
     import os
     import signal
     import time
+
+    signum = getattr(signal, name)
 
     from bayesgmm import result_files
 
@@ -1149,20 +1155,20 @@ def test_sigterm_is_one_line_status_143_and_leaves_no_temporary_directory(data_d
 
     def killed_while_saving(result, directory):
         (directory / "idata.nc").write_bytes(b"half written")
-        os.kill(os.getpid(), signal.SIGTERM)
+        os.kill(os.getpid(), signum)
         time.sleep(5)  # the handler runs at the next bytecode
 
     monkeypatch.setattr(cli, "fit_bayes", lambda *a, **k: tiny_fit)
     monkeypatch.setattr(result_files, "_write_bayes", killed_while_saving)
-    previous = signal.signal(signal.SIGTERM, kill)
+    previous = signal.signal(signum, kill)
     try:
         rc, out, err = _run_main(["fit", "good.csv", "-k", "2", "--out", "r/b20", "--seed", "1",
                                   "--no-progress"], capsys)
-        assert signal.getsignal(signal.SIGTERM) is kill  # put back
+        assert signal.getsignal(signum) is kill  # put back
     finally:
-        signal.signal(signal.SIGTERM, previous)
-    assert rc == 143 and "Traceback" not in err
-    assert err.strip().splitlines()[-1].startswith("bayesgmm: terminated; results are written "
+        signal.signal(signum, previous)
+    assert rc == status and "Traceback" not in err
+    assert err.strip().splitlines()[-1].startswith(f"bayesgmm: {words}; results are written "
                                                    "whole or not at all")
     assert not (data_dir / "r").exists() or list((data_dir / "r").iterdir()) == []
 
@@ -1538,8 +1544,8 @@ def test_force_replaces_only_an_earlier_output_of_the_same_kind(tmp_path, tiny_f
 def test_the_console_table_of_a_large_fit_keeps_what_a_reader_needs():
     """QA (13-D wine, full): `fit` printed all 315 parameter rows; now weights, means and the
     rows whose EM value is outside its interval, with a count of the rest."""
-    index = ([f"weight[{k}]" for k in range(3)] + [f"mean[{k}, x{d}]" for k in range(3)
-                                                    for d in range(13)]
+    index = ([f"weights[{k}]" for k in range(3)] + [f"means[{k}, x{d}]" for k in range(3)
+                                                     for d in range(13)]
              + [f"sd[{k}, x{d}]" for k in range(3) for d in range(13)]
              + [f"corr[{k}, x{i}, x{j}]" for k in range(3) for i in range(13)
                 for j in range(i + 1, 13)])
@@ -1692,11 +1698,15 @@ def test_select_samples_the_bic_best_type_of_k_2_or_more_when_bic_picks_k_1():
 def test_loo_csv_carries_each_fits_checks():
     import types
 
-    comparison = pd.DataFrame({"rank": [0, 1], "elpd_diff": [0.0, -3.0]}, index=["K=5", "K=3"])
+    from bayesgmm.selection.loo_verdict import with_model_keys
+
+    results = {f"K={k}": types.SimpleNamespace(n_components=k, covariance_type="diag")
+               for k in (3, 5)}
+    comparison = with_model_keys(pd.DataFrame({"rank": [0, 1], "elpd_diff": [0.0, -3.0]},
+                                              index=["K=5", "K=3"]), results)
     bayes = types.SimpleNamespace(comparison=comparison, diagnostics={
         "K=5": "PROBLEMS: R-hat 1.2 > 1.01 (see advice)", "K=3": "OK: R-hat 1.003 <= 1.01"},
-        results={f"K={k}": types.SimpleNamespace(n_components=k, covariance_type="diag")
-                 for k in (3, 5)})
+        results=results)
     table = cli._loo_table(bayes)
     assert table["checks"].tolist() == ["PROBLEMS", "OK"]
     # criteria.csv's keys, to join on (QA81: "K=5" only, parsed to join)

@@ -103,7 +103,7 @@ def test_fit_writes_the_posterior_summary_for_every_covariance_type(covariance_t
 
     start = estimates_table(result.em)
     assert _keys(start) == _keys(table)
-    np.testing.assert_array_equal(table["em"].to_numpy(), start["estimate"].to_numpy())
+    np.testing.assert_array_equal(table["em"].to_numpy(), start["em"].to_numpy())
     # the table's rows are the summary's, which lists a symmetric matrix's (j, i) as its (i, j)
     assert list(summary.index) == list(table["name"][~derived])
     # the sds and correlations: their draws' summary, and the report's table's numbers
@@ -118,6 +118,16 @@ def test_fit_writes_the_posterior_summary_for_every_covariance_type(covariance_t
     for parameter, row in table[derived].set_index("name").iterrows():
         assert row["mean"] == pytest.approx(shown.loc[parameter, "mean"], rel=1e-12)
         assert row["eti94_lb"] == pytest.approx(shown.loc[parameter, "lower"], rel=1e-12)
+    # QA95/QA99: one name per number in every table, so that a script's joins match rows
+    assert set(shown.index) == set(table["name"][table["parameter"] != "covariances"])
+    ninety = result.compare_em(interval=0.9)
+    assert ninety.index.name == summary.index.name == "name"
+    bounds = ["eti90_lb", "eti90_ub"]
+    np.testing.assert_allclose(
+        ninety[bounds].to_numpy(),
+        result.summary(result.parameter_names, ci_prob=0.9).loc[ninety.index, bounds],
+        rtol=1e-10)
+    assert pd.concat([start, table])["em"].notna().all()  # EM's values in one column
     for name in summary.index:
         if name.startswith("covariances") and covariance_type in ("full", "tied"):
             head, tail = name[:-1].split("[")
@@ -175,20 +185,20 @@ def test_em_report_writes_the_estimate_for_every_covariance_type(covariance_type
                  "--n-init", "2", "--report", "--out", "emr", "--no-progress"], capsys)
     assert "estimates: emr/estimates.csv" in out
     table = _read(data_dir / "emr")
-    assert list(table.columns) == KEYS + ["estimate"]  # a point estimate: no sd, no interval
+    assert list(table.columns) == KEYS + ["em"]  # a point estimate: no sd, no interval
     assert _keys(table) == _expected_keys(covariance_type)
     em = bayesgmm.load(data_dir / "emr")
     assert em.covariance_type == covariance_type
     K, D = 2, len(FEATURES)
-    values = table["estimate"].to_numpy()
+    values = table["em"].to_numpy()
     np.testing.assert_array_equal(values[:K], em.weights)
     np.testing.assert_array_equal(values[K:K + K * D], em.means.reshape(-1))
-    cov = table["estimate"][table["parameter"] == "covariances"].to_numpy()
+    cov = table["em"][table["parameter"] == "covariances"].to_numpy()
     # the sds and correlations as the EM report's table shows them
     from bayesgmm.report import parameter_table
 
     shown = parameter_table(em)["EM"]
-    for parameter, value in table.set_index("name")["estimate"].items():
+    for parameter, value in table.set_index("name")["em"].items():
         if parameter.startswith(("sd[", "corr[")):
             assert value == pytest.approx(shown[parameter], rel=1e-12)
     if covariance_type == "full":
@@ -212,7 +222,7 @@ def test_em_estimates_name_known_labels_and_the_noise_weight(data_dir, capsys):
     assert labels["weights[0]"] == "long" and pd.isna(labels["weights[1]"])
     assert (table.loc[table["component"] == 0, "label"] == "long").all()
     noise_row = table.set_index("parameter").loc["noise_weight"]
-    assert noise_row["estimate"] == em.noise_weight > 0
+    assert noise_row["em"] == em.noise_weight > 0
 
 
 def test_posterior_estimates_name_known_labels_and_the_noise_weight(data_dir, capsys):
@@ -248,7 +258,7 @@ def test_components_without_one_identity_are_marked_in_the_table_and_on_the_cons
     monkeypatch.setattr(type(tiny_fit), "diagnostics", lambda self, **k: mixed)
     out = cli_ok(["fit", "good.csv", "-k", "2", "--out", "fit", "--no-progress"], capsys)
     rows = dict(re.split(r"\s{2,}", line.strip(), maxsplit=1) for line in out.splitlines()
-                if line.startswith(("weight[", "mean[", "sd[", "corr[")))
+                if line.startswith(("weights[", "means[", "sd[", "corr[")))
     marked = {name.removesuffix(" \u2020") for name in rows if name.endswith(" \u2020")}
     assert marked == {name for name in parameter_table(tiny_fit).index if "[1" in name}
     assert ("\u2020 Component 1: these rows' draws describe no single cluster (the "
@@ -259,8 +269,8 @@ def test_components_without_one_identity_are_marked_in_the_table_and_on_the_cons
     assert (identified[table["component"].to_numpy() == 0] == True).all()  # noqa: E712
     # the console's posterior numbers are the report's: to the digits the MCSE supports
     params = parameter_table(tiny_fit)
-    mean, mcse = params.loc["mean[0, waiting]", ["mean", "MCSE"]]
-    assert rows["mean[0, waiting]"].split()[1] == _mcse_digits(mean, mcse)
+    mean, mcse = params.loc["means[0, waiting]", ["mean", "MCSE"]]
+    assert rows["means[0, waiting]"].split()[1] == _mcse_digits(mean, mcse)
     # without a verdict naming one, every component's rows are identified; the tied matrix
     # (no component) is empty
     monkeypatch.setattr(type(tiny_fit), "diagnostics", lambda self, **k: judged)
@@ -314,3 +324,27 @@ def test_further_files_are_listed_and_may_not_replace_the_results_own(tmp_path):
     save_files(em, tmp_path / "b", "EMResult", files={"x.txt": lambda p: p.write_text("x")})
     assert "x.txt" in read_manifest(tmp_path / "b")["files"]
     assert isinstance(bayesgmm.load(tmp_path / "b"), bayesgmm.EMResult)
+
+
+def test_a_fit_whose_out_another_run_took_meanwhile_is_saved_beside_it(data_dir, tiny_fit,
+                                                                       monkeypatch, capsys):
+    """QA103: an EM run wrote --out while a fit sampled; the finished posterior was thrown
+    away, in the API's words ("BayesResult.save"). The other run's output is left as it is,
+    the posterior saved beside it, and the error says where."""
+    from bayesgmm import EMResult
+    from bayesgmm.posterior import BayesResult
+
+    def fit_while_another_run_writes(*args, **kwargs):
+        bayesgmm.fit_em(bayesgmm.load_old_faithful(), 2, n_init=1, random_state=0).save("taken")
+        return tiny_fit
+
+    monkeypatch.setattr(cli, "fit_bayes", fit_while_another_run_writes)
+    rc = cli.main(["fit", "good.csv", "-k", "2", "--out", "taken", "--no-progress"])
+    err = capsys.readouterr().err
+    (kept,) = data_dir.glob("taken.unsaved-*")
+    assert rc == 2 and err.count("\n") == 1 and "BayesResult.save" not in err
+    assert err.startswith("bayesgmm: error: --out taken was written by another run while this "
+                          "one ran, and is left as it is; this run's result was saved to "
+                          f"{kept.name} instead")
+    assert isinstance(bayesgmm.load("taken"), EMResult)
+    assert isinstance(bayesgmm.load(kept), BayesResult)

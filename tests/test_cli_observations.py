@@ -315,7 +315,7 @@ def test_fit_with_every_capability_saves_and_reports(rows_dir, capsys):
     assert list(table.columns) == list(saved.columns) and saved.columns[0] == "id"
     np.testing.assert_array_equal(table["id"], saved["id"])
     assert bayesgmm.membership_table(em, frame[["eruptions", "waiting"]]).columns[0] == "row"
-    assert "noise weight" in out and "observations: 60 row(s) fitted; 3 missing value(s)" in out
+    assert "noise_weight" in out and "observations: 60 row(s) fitted; 3 missing value(s)" in out
     # which rows the noise takes, counted as memberships.csv (the posterior's) counts them
     taken = saved["p_noise"] > 0.5
     weights = frame["w"].to_numpy()  # and the points, counted by their weights (review)
@@ -417,8 +417,16 @@ def test_the_missing_values_line_counts_as_the_fit_does(tmp_path, old_faithful, 
     frame.to_csv(tmp_path / "holes.csv", index=False)
     monkeypatch.chdir(tmp_path)
     rc = cli.main(["em", "holes.csv", "-k", "2", "--seed", "1", "--no-progress"])
-    out = capsys.readouterr().out
+    out, err = capsys.readouterr()
     assert rc == 0
     assert ("missing values: 3 value(s) in 3 row(s), integrated out (missing at random "
             "assumed); 1 row(s) with no value at all dropped (row 25)") in out
     assert "observations: 39 row(s) fitted; 3 missing value(s) in 3 row(s)" in out
+    assert "no observed value" not in err  # the API's warning, said above already (QA101)
+    # an empty row and no other gap: no "0 value(s) in 0 row(s), integrated out" (QA101)
+    old_faithful.iloc[:40].assign(waiting=lambda f: f["waiting"].where(f.index != 25)).assign(
+        eruptions=lambda f: f["eruptions"].where(f.index != 25)).to_csv("empty.csv",
+                                                                          index=False)
+    assert cli.main(["em", "empty.csv", "-k", "2", "--seed", "1", "--no-progress"]) == 0
+    assert ("missing values: 1 row(s) with no value at all dropped (row 25)\n"
+            in capsys.readouterr().out)

@@ -9,6 +9,7 @@ from conftest import COVARIANCE_TYPES
 
 from bayesgmm import covariance, fit_em
 from bayesgmm.em import DegenerateComponentWarning
+from bayesgmm.formatting import format_number
 from bayesgmm.observations import prepare_observations
 
 
@@ -457,6 +458,43 @@ def test_noise_must_be_a_bool_and_a_small_volume_is_warned(simulated):
     box = float(np.prod(X.max(axis=0) - X.min(axis=0)))
     with pytest.warns(UserWarning, match="smaller than the data's bounding box"):
         fit_em(X, 2, noise=True, noise_volume=box / 10, random_state=0)
+
+
+def test_rows_with_nothing_observed_are_named_as_they_are_left_out(simulated):
+    """QA101: the command line said so, the API did not, and predict() still gave such a row
+    a component (the weights' argmax)."""
+    frame = pd.DataFrame(simulated[0][:100], columns=["a", "b"],
+                         index=[f"P{i}" for i in range(100)])
+    frame.iloc[[3, 50]] = np.nan
+    with pytest.warns(UserWarning, match=r"^2 row\(s\) of X have no observed value \(index "
+                                         r"P3, P50\) and are left out of the fit; predict"):
+        fit = fit_em(frame, 2, random_state=0, n_init=1)
+    assert fit.observations["n_rows_dropped"] == 2
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)  # nothing to say without an empty row
+        fit_em(frame.dropna(), 2, random_state=0, n_init=1)
+
+
+def test_one_value_that_alone_sets_a_side_of_the_noise_box_is_named(simulated):
+    """QA101: one assay failure 1e4 sds out stretched its column's side of the box 2,000
+    times (the noise density as much lower for every other row), said nowhere."""
+    X = simulated[0].copy()
+
+    def said(data):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            fit_em(data, 2, noise=True, random_state=0, n_init=1)
+        return [str(w.message) for w in caught if "alone sets" in str(w.message)]
+
+    assert said(X) == []
+    X[3, 1] = X[:, 1].max() + 1e4 * X[:, 1].std()
+    rest = np.delete(X[:, 1], 3)
+    times = (X[3, 1] - rest.min()) / (rest.max() - rest.min())
+    assert said(X) == [
+        f"one value alone sets the noise component's box along 'x1' (the value "
+        f"{format_number(X[3, 1])}: {times:,.0f} times the other rows' range): the noise "
+        "density 1/V is as many times lower for every other row, so fewer of them are called "
+        "noise; check the value, or give noise_volume (--noise-volume) to set the box"]
 
 
 def test_a_noise_volume_that_takes_every_row_says_so_once(simulated):

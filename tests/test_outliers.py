@@ -1,5 +1,7 @@
 """Evidence for a noise component: named outliers on data with them, silence without."""
 
+import warnings
+
 import numpy as np
 import pytest
 from conftest import COVARIANCE_TYPES
@@ -593,3 +595,24 @@ def test_a_far_value_is_named_with_its_column_as_a_possible_recording_error():
 
     assert _far_values(X, (1, 2, 3, 37), ("x0", "x1", "x2")) == ()  # four rows: no typo hunt
     assert _far_values(X, (5,), ("x0", "x1", "x2")) == ()  # an ordinary row: nothing far
+
+
+@pytest.mark.parametrize("factor", [1e4, 1e6])
+def test_one_very_far_row_neither_collapses_the_clusters_nor_hides_the_hint(factor):
+    """QA101: one value 1e4 sds out inflated the data's spread the collapse test compares
+    with by 1e8 / N, so a noise fit's healthy clusters were "collapsed" (BIC "not
+    comparable"), and the noise check, whose refit was that fit, named no row."""
+    from bayesgmm.em import DegenerateComponentWarning, is_degenerate
+
+    rng = np.random.default_rng(0)
+    X = np.vstack([rng.normal(0, 1, (150, 2)), rng.normal(4, 1, (150, 2))])
+    X[0, 0] = factor * X[:, 0].std()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DegenerateComponentWarning)
+        noisy = fit_em(X, 2, noise=True, random_state=0)
+    assert noisy.predict_proba(X[:1])[0, -1] > 0.99 and not is_degenerate(noisy, X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        plain = fit_em(X, 2, random_state=0, n_init=5)
+        evidence = noise_evidence(plain, X)
+    assert evidence is not None and 0 in evidence.rows

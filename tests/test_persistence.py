@@ -473,6 +473,18 @@ def test_never_replaces_the_inputs_or_their_folders(tmp_path):
     persistence.check_writable(data.parent / "out", overwrite=True, protect=[data])
 
 
+def test_a_name_too_long_for_the_write_is_refused_before_the_fit(tmp_path):
+    """QA103: a 240-character name passed the early check, which tried a short name, and the
+    write's temporary sibling (.NAME.tmp-PID@MACHINE-XXXXXXXX) failed after the fit."""
+    import os
+
+    limit = os.pathconf(tmp_path, "PC_NAME_MAX")
+    with pytest.raises(ValueError, match=r"^cannot write .*too long"):
+        persistence.check_writable(tmp_path / ("r" * (limit - 15)))
+    assert list(tmp_path.iterdir()) == []
+    persistence.check_writable(tmp_path / ("r" * 100))
+
+
 def test_a_result_is_not_written_inside_another(tiny_fit, tmp_path):
     """QA64: a result saved inside another was accepted, and the outer one could then be
     neither replaced nor re-reported ("holds nested/, which bayesgmm did not write")."""

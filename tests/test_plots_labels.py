@@ -159,3 +159,20 @@ def test_a_grid_key_shows_the_diagonal_curves_line_styles():
     diagonal = [line.get_linestyle() for line in fig.axes[0].lines]
     assert list(styles.values())[:2] == ["-", "--"] and "--" in diagonal
     assert "on the diagonal" in _diagonal_caption(3) and _diagonal_caption(2) == ""
+
+
+def test_every_density_contour_shows_on_white_and_in_print(old_faithful):
+    """QA102: the innermost contour was viridis yellow, 1.3:1 against white (WCAG asks 3:1
+    of a graphic), and drawn as the next one, solid and as thin."""
+    from matplotlib.colors import to_rgb
+
+    def contrast(colour):
+        c = np.array(to_rgb(colour))
+        c = np.where(c <= 0.03928, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+        return 1.05 / (c @ [0.2126, 0.7152, 0.0722] + 0.05)
+
+    ax = plots.plot_density(fit_em(old_faithful, 2, random_state=0), old_faithful).axes[0]
+    keys = [h for h in ax.get_legend().legend_handles if "%" in h.get_label()]
+    assert len(keys) == 5
+    assert min(contrast(h.get_color()) for h in keys) >= 3.0
+    assert len({(h.get_linestyle(), h.get_linewidth()) for h in keys}) == 5

@@ -93,6 +93,17 @@ def test_delta_criteria_axes_hold_cells_below_the_best():
     assert plot_criteria(table, criteria="bic", delta=True).axes[0].get_ylim()[0] == -0.5
 
 
+def test_the_covariance_types_differ_in_shape_as_well_as_colour():
+    """QA102: four colours, one marker and one solid line: full and spherical printed as one
+    grey, diag and spherical a deuteranope's confusion pair."""
+    types = ["full", "tied", "diag", "spherical"]
+    table = pd.DataFrame({"n_components": [1, 2] * 4, "covariance_type": np.repeat(types, 2),
+                          "bic": np.arange(8.0)})
+    lines = {line.get_label(): line for line in plot_criteria(table, criteria="bic").axes[0].lines}
+    looks = [(lines[t].get_marker(), lines[t].get_linestyle()) for t in types]
+    assert len(set(looks)) == 4 and len({lines[t].get_color() for t in types}) == 4
+
+
 def test_a_lone_cell_keeps_the_delta_scale_and_its_guides():
     """QA (select -k 3): one cell at 0 got an axis from -0.5 to 0.055 with colliding tick
     labels, no guide in view, and a layout warning on stderr."""
@@ -578,6 +589,42 @@ def test_trace_of_many_scalars_draws_the_lowest_ess_ones(tiny_fit):
         assert "scalars with the lowest bulk ESS" not in fig._suptitle.get_text()
     finally:
         plt.close(fig)
+
+
+def test_a_long_trace_is_drawn_in_page_sized_parts(tiny_fit, monkeypatch):
+    """QA102: a trace of 19 rows printed at a third of the page's width, its text at 2.3 pt;
+    the report draws it in parts of at most _TRACE_ROWS rows, which together draw the rows of
+    the whole figure, in its order."""
+    import matplotlib.pyplot as plt
+
+    from bayesgmm import report
+
+    def names(fig):
+        try:
+            return [a.get_xlabel() for a in fig.axes if a.get_xlabel() not in ("", "Draw")]
+        finally:
+            plt.close(fig)
+
+    whole = names(plots.plot_trace(tiny_fit))
+    assert plots.trace_rows(tiny_fit) == len(whole) >= 6
+    monkeypatch.setattr(report, "_TRACE_ROWS", 4)
+    drawn, titles = {}, {}
+
+    def figure(name, caption, make):
+        if name.startswith("trace"):
+            fig = make()
+            titles[name] = fig._suptitle.get_text()
+            drawn[name] = names(fig)
+        return ""
+
+    report._section_diagnostics(tiny_fit, tiny_fit.diagnostics(), figure)
+    parts = -(-len(whole) // 4)
+    assert list(drawn) == ["trace"] + [f"trace_{i}" for i in range(2, parts + 1)]
+    assert sum(drawn.values(), []) == whole
+    assert all(len(rows) <= 4 for rows in drawn.values())
+    assert titles["trace"].endswith(f"\nRows 1-{len(drawn['trace'])} of the {len(whole)} rows")
+    with pytest.raises(ValueError, match=r"part must be \(i, n\) with 1 <= i <= n"):
+        plots.plot_trace(tiny_fit, part=(3, 2))
 
 
 # --------------------------------------------------------------------------------------------

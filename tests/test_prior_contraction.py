@@ -14,10 +14,10 @@ def test_prior_sds_are_the_priors_marginals_and_posterior_sds_the_draws(tiny_fit
     p, st = tiny_fit.priors, tiny_fit.standardisation
     K, D = tiny_fit.em.means.shape
     alpha = np.full(K, p.weights_concentration)
-    assert table.loc["weight[0]", "prior_sd"] == pytest.approx(
+    assert table.loc["weights[0]", "prior_sd"] == pytest.approx(
         np.sqrt(stats.dirichlet(alpha).var()[0]))
     j = list(tiny_fit.feature_names).index("waiting")
-    assert table.loc["mean[1, waiting]", "prior_sd"] == pytest.approx(p.means_sd * st.scale[j])
+    assert table.loc["means[1, waiting]", "prior_sd"] == pytest.approx(p.means_sd * st.scale[j])
     assert table.loc["log sd[0, waiting]", "prior_sd"] == p.sd_log_sd
     b = p.lkj_eta - 1 + D / 2  # one correlation of an LKJ(eta) matrix: Beta(b, b) on (-1, 1)
     assert table.loc["corr[1, eruptions, waiting]", "prior_sd"] == pytest.approx(
@@ -47,7 +47,7 @@ def test_the_note_names_the_sds_and_correlations_the_data_barely_narrowed(tiny_f
                            "data removed less than half of the prior's variance (posterior sd "
                            f"over prior sd: {worst.index[0]} ({worst.iloc[0]:.2f}), "
                            f"{worst.index[1]} ({worst.iloc[1]:.2f}) and {len(shape) - 2} more)")
-    assert "weight[" not in note and "mean[" not in note
+    assert "weights[" not in note and "means[" not in note
 
 
 def test_priors_that_shape_summaries_are_a_cause_of_the_verdict(tiny_fit, monkeypatch):

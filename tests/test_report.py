@@ -108,14 +108,24 @@ def test_report_reads_without_colour_on_paper_and_in_a_screen_reader(report):
     assert "<main>" in page and "<th></th>" not in page
     assert re.search(r'<div class="verdict \w+"><strong>Verdict: (OK|CAUTION|PROBLEMS)\.', page)
     alts = re.findall(r'<figure><img [^>]*alt="([^"]*)"', page)
-    for number, (alt, fig) in enumerate(zip(alts, figures, strict=True), start=1):
-        assert alt.startswith(f"Figure {number}: ")
+    captions = re.findall(r"<figcaption>(.*?)</figcaption>", page, re.S)
+    for number, (alt, fig, caption) in enumerate(zip(alts, figures, captions, strict=True),
+                                                 start=1):
+        assert alt.startswith(f"Figure {number}")
         assert len(alt) < max(len(html.escape(fig.caption)) / 2, 130), alt
+        # QA102: numbered where a referee sees it; the alt never the caption again
+        assert caption == f"<strong>Figure {number}.</strong> {html.escape(fig.caption)}"
+        assert alt.removeprefix(f"Figure {number}: ") != html.escape(fig.caption).rstrip(".")
     css = page[page.index("@media print"):]
     assert "details::details-content" in css and "overflow: visible" in css
     # the software that drew the report's tables and figures is listed too (paper QA)
     software = page[page.index("<h3>Software</h3>"):]
-    assert "<th>pandas</th>" in software and "<th>matplotlib</th>" in software
+    assert '<th scope="row">pandas</th>' in software
+    assert '<th scope="row">matplotlib</th>' in software
+    # QA102: every header cell says what it heads, for a screen reader's cell-by-cell reading
+    headers = re.findall(r"<th\b[^>]*>", page)
+    assert len(headers) > 50 and all('scope="' in th for th in headers), headers[:3]
+    assert 'style="text-align: right;"' not in page
 
 
 def test_every_image_is_an_embedded_png(report):
@@ -143,7 +153,7 @@ def test_tables_carry_the_fitted_numbers(report, tiny_fit):
     mcse = summary.loc["means[0, waiting]", "mcse_mean"]
     assert _mcse_digits(summary.loc["means[0, waiting]", "mean"], mcse) in cells
     assert f'{summary.loc["weights[1]", "r_hat"]:.3f}' in cells  # R-hat to 3 decimals
-    assert "mean[1, eruptions]" in cells  # feature names label the parameters
+    assert "means[1, eruptions]" in cells  # feature names label the parameters
     comp = tiny_fit.compare_em()
     assert _mcse_digits(comp.loc["means[1, waiting]", "sd"],
                        summary.loc["means[1, waiting]", "mcse_mean"]) in cells
@@ -341,7 +351,7 @@ def test_selection_report_sections_figures_and_numbers(selection):
     assert f"K+ = {sparse.mode}" in page
     assert "three.csv" in page and bayesgmm.__version__ in cells
     software = page[page.index("<h3>Software</h3>"):]
-    assert "<th>pymc</th>" in software and "<th>nutpie</th>" in software
+    assert "<th scope=\"row\">pymc</th>" in software and "<th scope=\"row\">nutpie</th>" in software
 
 
 def test_selection_report_states_the_posterior_fits_priors_and_sampler(tiny_fit):
@@ -353,7 +363,7 @@ def test_selection_report_states_the_posterior_fits_priors_and_sampler(tiny_fit)
 
     same = "".join(_posterior_settings_html([("K=2", tiny_fit), ("K=3", tiny_fit)]))
     assert "every fit" in same and "prior: means_sd" in same and "sampler: target_accept" in same
-    assert "<th>sampler</th>" in same  # not "sampler: sampler"
+    assert "<th scope=\"row\">sampler</th>" in same  # not "sampler: sampler"
     assert ("sampler: max_draws" in same) == tiny_fit.sampler_settings.adaptive
     # what ran beside what was asked where they differ: the back end and the cores resolved
     # (QA: "auto" and "default" where native ran on 2 cores), the draws as asked
@@ -364,7 +374,7 @@ def test_selection_report_states_the_posterior_fits_priors_and_sampler(tiny_fit)
     retried = dataclasses.replace(tiny_fit, settings={**tiny_fit.settings, "tune": 3000,
                                                       "target_accept": 0.95})
     both = "".join(_posterior_settings_html([("K=2", tiny_fit), ("K=3", retried)]))
-    assert "<th>K=2</th>" in both and "<th>K=3</th>" in both
+    assert "<th scope=\"col\">K=2</th>" in both and "<th scope=\"col\">K=3</th>" in both
     assert "<td>0.8 (ran: 0.95)</td>" in both and \
         f"<td>{tiny_fit.sampler_settings.tune:,} (ran: 3,000)</td>" in both
     assert _posterior_settings_html([("K=2", object())]) == []  # a duck-typed fit: nothing
@@ -375,9 +385,10 @@ def test_an_em_only_selection_lists_only_the_software_it_uses(selection):
     em, _, _ = selection
     software = build_selection_report(em)[0]
     software = software[software.index("<h3>Software</h3>"):]
-    assert "<th>numba</th>" in software and "<th>matplotlib</th>" in software
+    assert "<th scope=\"row\">numba</th>" in software
+    assert "<th scope=\"row\">matplotlib</th>" in software
     for package in ("pymc", "nutpie", "arviz", "pytensor"):
-        assert f"<th>{package}</th>" not in software, package
+        assert f"<th scope=\"row\">{package}</th>" not in software, package
 
 
 def test_sparse_diagnostics_are_html_not_console_text(selection):
@@ -402,8 +413,9 @@ def test_sparse_diagnostics_are_html_not_console_text(selection):
     assert "<li><strong>divergences</strong>: 12 divergent transition(s); raise " \
            "target_accept</li>" in section
     for check in diag.checks:  # every check a row: name, value, threshold, passed
-        assert f"<th>{html.escape(check.name)}</th>" in section, check.name
-    assert re.search(r"<th>divergences</th>\s*<td>12</td>\s*<td>0</td>\s*<td>no</td>", section)
+        assert f"<th scope=\"row\">{html.escape(check.name)}</th>" in section, check.name
+    assert re.search(r"<th scope=\"row\">divergences</th>\s*<td>12</td>\s*<td>0</td>\s*"
+                     r"<td>no</td>", section)
     # the sparse fit's own causes, one item each, as summarise_sparse pairs them (QA: its
     # advice once outnumbered its causes, and the page failed to build)
     own, _ = build_selection_report(em, sparse=sparse)
@@ -598,13 +610,13 @@ def test_parameter_table_reports_sds_and_correlations_once(tiny_fit):
         np.quantile(d_corr[..., 1, 0, 1], 0.97))
     # R-hat and ESS are ArviZ's for the same draws
     summary = tiny_fit.summary()
-    assert table.loc["mean[0, waiting]", "R-hat"] == pytest.approx(
+    assert table.loc["means[0, waiting]", "R-hat"] == pytest.approx(
         summary.loc["means[0, waiting]", "r_hat"], rel=0.02)
-    assert table.loc["weight[1]", "bulk ESS"] == pytest.approx(
+    assert table.loc["weights[1]", "bulk ESS"] == pytest.approx(
         summary.loc["weights[1]", "ess_bulk"], rel=0.02)
     assert table["EM inside"].dtype == bool
     # the mean's Monte Carlo error, ArviZ's, for derived rows too (QA: no MCSE anywhere)
-    assert table.loc["mean[0, waiting]", "MCSE"] == pytest.approx(
+    assert table.loc["means[0, waiting]", "MCSE"] == pytest.approx(
         summary.loc["means[0, waiting]", "mcse_mean"], rel=0.02)
     import arviz as az
     import xarray as xr
@@ -633,7 +645,7 @@ def test_em_parameter_table_per_covariance_type(old_faithful, covariance_type, s
     assert set(sd_rows) <= set(sds) and corrs == corr_rows
     sd, _ = _sd_corr(em.full_covariances)
     assert table.loc[sd_rows[-1], "EM"] == pytest.approx(sd[1, -1])
-    assert table.loc["weight[0]", "EM"] == em.weights[0]
+    assert table.loc["weights[0]", "EM"] == em.weights[0]
 
 
 def test_one_dimensional_report_has_no_correlations_or_lkj(one_d):
@@ -791,7 +803,7 @@ def test_em_report(old_faithful, tmp_path):
     # numbered in the page's order (referee: the data figure was Figure 4)
     assert [f.name for f in figures] == ["data", "em_convergence", "density", "classification",
                                          "membership"]
-    alts = re.findall(r'alt="Figure (\d+):', page)
+    alts = re.findall(r'alt="Figure (\d+)[:,]', page)
     assert alts == [str(n) for n in range(1, len(figures) + 1)]
     assert f"{em.log_likelihood:,.2f}" in parser.cells
     assert format_number(em.means[1, 1]) in parser.cells
@@ -900,9 +912,25 @@ def _parameter_rows(page: str) -> tuple[list[str], dict[str, list[str]]]:
                                                   "".join(re.findall(r"<thead>.*?</thead>",
                                                                      section)))]
     rows: dict[str, list[str]] = {}
-    for label, cells in re.findall(r"<tr><th>([^<]*)</th>(.*?)</tr>", section):
+    for label, cells in re.findall(r"<tr><th scope=\"row\">([^<]*)</th>(.*?)</tr>", section):
         rows.setdefault(html.unescape(label), []).extend(re.findall(r"<td>([^<]*)</td>", cells))
     return heads, rows
+
+
+def test_a_page_names_the_data_file_without_its_directories(old_faithful, tiny_fit):
+    """QA102: an author's directories in the title, subtitle and settings of a report sent
+    to a blinded review; the file's name is enough there (result.json keeps the path)."""
+    source = "/home/jsmith/secret_dir/faithful.csv"
+    em = bayesgmm.fit_em(old_faithful, 2, random_state=0, n_init=1)
+    em = dataclasses.replace(em, settings={**em.settings, "data_source": source})  # em --out's
+    pages = [build_em_report(em, old_faithful, data_source=source)[0],
+             build_report(tiny_fit, data_source=f"{source} (specification m.toml)")[0],
+             build_selection_report(bayesgmm.select_em(old_faithful, [1, 2], n_init=1,
+                                                       random_state=0),
+                                    data_source=source)[0]]
+    for page in pages:
+        assert "secret_dir" not in page and "jsmith" not in page
+        assert "faithful.csv" in page
 
 
 @pytest.mark.parametrize("covariance_type", ["full", "tied", "spherical"])
@@ -913,7 +941,7 @@ def test_em_report_parameters_one_row_per_component(old_faithful, covariance_typ
     em = bayesgmm.fit_em(old_faithful, 2, covariance_type=covariance_type, random_state=0)
     page, _ = build_em_report(em, old_faithful)
     heads, rows = _parameter_rows(page)
-    assert "weight[0]" not in page and "mean[1, waiting]" not in page
+    assert "weights[0]" not in page and "means[1, waiting]" not in page
     sd = np.sqrt(np.diagonal(em.full_covariances, axis1=1, axis2=2))
     corr = em.full_covariances[:, 0, 1] / (sd[:, 0] * sd[:, 1])
     if covariance_type == "full":
@@ -947,10 +975,11 @@ def test_em_report_parameters_with_noise_and_more_features():
     # the noise component: its weight alone; D > 2: the sds and correlations folded away
     assert rows["noise"] == [_estimate(em.noise_weight)] + [""] * 3
     opened, folded = page[page.index('<section id="parameters">'):].split("<details>", 1)
-    assert "<th>x0, x1</th>" not in opened and "<th>x0, x1</th>" in folded
+    assert "<th scope=\"col\">x0, x1</th>" not in opened
+    assert "<th scope=\"col\">x0, x1</th>" in folded
     assert len(rows["0"]) == 1 + 3 + 3 + 3  # weight, means; then sds, correlations
     p = em.predict_proba(X)[:, -1]
-    assert (f"is {format_number(float(p.sum()))}. The points most probably noise" in page
+    assert (f"is {format_number(float(p.sum()))}. Its density is uniform over the box" in page
             and f" of {format_number(len(X))} points have" in page)
 
 
@@ -965,7 +994,7 @@ def test_em_report_counts_noise_points_by_their_frequency_weights():
     page, _ = build_em_report(em, X, sample_weight=g)
     p = em.predict_proba(X)[:, -1]
     expected = format_number(float(g @ p))
-    assert f"is {expected}. The points most probably noise" in page
+    assert f"is {expected}. Its density is uniform over the box" in page
     assert f"of {format_number(g.sum())} points (the {len(X)} rows counted by" in page
     # P(noise) printed as the membership tables print probabilities (QA: "1", not "> 0.999")
     from bayesgmm.report import _noise_html
@@ -1100,7 +1129,8 @@ def test_joint_predictive_check_catches_what_the_marginals_miss():
     wrong = dataclasses.replace(wrong, idata=tree)
     # no replicate reached the data's correlation: said as the text says it (QA: "p = 0.00")
     title = plots.plot_ppc_statistics(wrong, n_replicates=100).axes[0].get_title()
-    assert re.fullmatch(r"p < 0\.0\d+", title), title
+    # a misfit in words as well as red (QA102: greyscale prints)
+    assert re.fullmatch(r"p < 0\.0\d+", title), title  # no misfit: within the bound
     one = plots.plot_ppc_statistics(_fake_result(bayesgmm.load_galaxies(), 3), n_replicates=20)
     assert [a.get_xlabel() for a in one.axes[:3]] == ["sd", "skewness", "excess kurtosis"]
 
@@ -1375,12 +1405,13 @@ def test_software_table_shows_the_versions_that_made_the_fit(one_d):
     old = {**now, "numpy": "1.0.0", "xarray": "2025.10"}  # a version is no number: not 2,025
     page = _reproducibility(dataclasses.replace(one_d, versions=old))
     assert "2 of 13 versions differ (numpy, xarray; marked below)" in page
-    rows = dict(re.findall(r"<th>([\w-]+)</th>\s*<td>([^<]*)</td>\s*<td>[^<]*</td>\s*"
+    rows = dict(re.findall(r"<th scope=\"row\">([\w-]+)</th>\s*<td>([^<]*)</td>\s*<td>[^<]*</td>\s*"
                            r"<td>[^<]*</td>", page))  # package: the fit's version
     assert rows["numpy"] == "1.0.0" and rows["xarray"] == "2025.10"
-    assert "<th>fit</th>" in page and "<th>this report</th>" in page
-    assert re.search(r"<th>numpy</th>\s*<td>1\.0\.0</td>\s*<td>[^<]+</td>\s*<td>yes</td>", page)
-    assert re.search(r"<th>scipy</th>\s*(<td>[^<]+</td>\s*){2}<td></td>", page)
+    assert "<th scope=\"col\">fit</th>" in page and "<th scope=\"col\">this report</th>" in page
+    assert re.search(r"<th scope=\"row\">numpy</th>\s*<td>1\.0\.0</td>\s*<td>[^<]+</td>\s*"
+                     r"<td>yes</td>", page)
+    assert re.search(r"<th scope=\"row\">scipy</th>\s*(<td>[^<]+</td>\s*){2}<td></td>", page)
     unknown = _reproducibility(dataclasses.replace(one_d, versions=None))
     assert "the software that made this fit are unknown" in unknown
     assert "this report (the fit's: unknown)" in html.unescape(unknown)
@@ -1399,17 +1430,18 @@ def test_em_report_shows_the_fit_versions_and_how_em_was_run(old_faithful):
                               settings={"seed": seed, "EM restarts (per seeding)": 3,
                                         "missing values": "marginalise"})
     section = page[page.index('<section id="reproducibility">'):]
-    assert section.count("<th>seed</th>") == 1
+    assert section.count("<th scope=\"row\">seed</th>") == 1
     assert f"{seed} (none was given: drawn at random and recorded)" in section
-    assert section.count("<th>EM restarts (per seeding)</th>") == 1
-    assert "<th>starts from</th>" in section and "<td>kmeans++</td>" in section
+    assert section.count("<th scope=\"row\">EM restarts (per seeding)</th>") == 1
+    assert "<th scope=\"row\">starts from</th>" in section and "<td>kmeans++</td>" in section
     assert "less than tol = 0.001 per point and atol = 0.01 in total" in section
-    assert ("<th>restarts at the optimum</th>\n      <td>3 of 3 EM restarts reached this "
+    assert ("<th scope=\"row\">restarts at the optimum</th>\n      <td>3 of 3 EM restarts "
+            "reached this "
             "optimum (to within 0.1)</td>") in section  # QA65, once: not again as a raw dict
     assert "restarts_at_best" not in section
-    assert "<th>missing values</th>" in section
-    assert re.search(r"<th>numpy</th>\s*<td>1\.0\.0</td>\s*<td>[^<]+</td>\s*<td>yes</td>",
-                     section)
+    assert "<th scope=\"row\">missing values</th>" in section
+    assert re.search(r"<th scope=\"row\">numpy</th>\s*<td>1\.0\.0</td>\s*<td>[^<]+</td>\s*"
+                     r"<td>yes</td>", section)
     assert "pandas, matplotlib: this report's" in html.unescape(section)
     old, _ = build_em_report(dataclasses.replace(em, settings=None), old_faithful,
                              settings={"seed": 5})
@@ -1429,7 +1461,7 @@ def test_sampler_settings_show_the_draws_limits_and_the_retry(one_d):
     auto = dataclasses.replace(one_d, settings=settings, sampler_settings=SamplerSettings(
         chains=2, max_draws=5000, max_time=600, retry_target_accept=0.9))
     page = _reproducibility(auto)
-    names = re.findall(r"<th>(\w+)</th>", page)
+    names = re.findall(r"<th scope=\"row\">(\w+)</th>", page)
     assert names.index("draws") < names.index("max_draws") < names.index("max_time") \
         < names.index("tune") < names.index("target_accept") \
         < names.index("retry_target_accept")
@@ -1444,7 +1476,7 @@ def test_sampler_settings_show_the_draws_limits_and_the_retry(one_d):
     assert "max_draws" not in _reproducibility(dataclasses.replace(auto, sampler_settings=None))
     # a row the record has already is not repeated
     again = _reproducibility(dataclasses.replace(auto, settings={**settings, "max_draws": 7}))
-    assert re.findall(r"<th>(\w+)</th>", again).count("max_draws") == 1
+    assert re.findall(r"<th scope=\"row\">(\w+)</th>", again).count("max_draws") == 1
 
 
 def test_diagnostics_say_when_the_report_judges_by_other_thresholds(one_d):
@@ -1658,7 +1690,7 @@ def test_an_untestable_rank_test_reads_as_not_testable(galaxies):
     check = next(c for c in diag.checks if c.name == "min rank p-value")
     assert "not testable" in check.summary
     section = report._section_diagnostics(result, diag, lambda name, caption, make: caption)
-    row = re.search(r"<th>min rank p-value</th>(.*?)</tr>", section, re.S)[1]
+    row = re.search(r"<th scope=\"row\">min rank p-value</th>(.*?)</tr>", section, re.S)[1]
     cells = re.findall(r"<td>(.*?)</td>", row, re.S)
     assert cells[0].startswith("not testable (") and "&lt; 20)" in cells[0]
     assert cells[2] == "not testable"
@@ -1739,7 +1771,7 @@ def test_rows_of_mixed_components_are_marked_and_the_verdict_is_amber(tiny_fit):
     flagged = [label for label in marked.index if label.endswith("\u2020")]
     assert flagged and all("[1" in label for label in flagged)
     assert {label.removesuffix(" \u2020") for label in flagged} == {
-        label for label in table.index if label.startswith(("weight[1]", "mean[1,", "sd[1,",
+        label for label in table.index if label.startswith(("weights[1]", "means[1,", "sd[1,",
                                                              "corr[1,"))}
     assert "Component(s) 1:" in note and "do not report them as one estimate" in note
     assert "move between two places" in note
@@ -1750,7 +1782,7 @@ def test_rows_of_mixed_components_are_marked_and_the_verdict_is_amber(tiny_fit):
                                     verdict="OK", unreported_components=(0, 1))
     marked, note = _mark_unidentified(table, tiny_fit, overfit)
     assert all(label.endswith("\u2020") for label in marked.index
-               if label.startswith(("weight[", "mean[")))
+               if label.startswith(("weights[", "means[")))
     assert "Component(s) 0, 1:" in note and "\u201cK too large\u201d names them" in note
     # nothing named: nothing marked
     ok = types.SimpleNamespace(ok=True, checks=(), causes=(), advice=(), verdict="OK")
@@ -1930,6 +1962,8 @@ def test_a_model_that_misses_the_datas_shape_is_said_to_under_its_verdict():
     red = [a.get_xlabel() for a in fig.axes if a.get_title()
            and to_hex(a.title.get_color()) == "#b2182b"]
     assert red == check.misfit_labels() and red
+    # and in words (QA102: "red" cannot be looked up on a greyscale print)
+    assert all(a.get_title().endswith(" (misfit)") for a in fig.axes if a.get_xlabel() in red)
     assert "Bonferroni over 5" in fig._suptitle.get_text()
     page, _ = build_report(post, random_state=0)
     text = html.unescape(re.sub(r"<[^>]+>", "", page))
@@ -2286,10 +2320,10 @@ def test_the_data_overview_prints_a_feature_in_one_notation():
         warnings.simplefilter("ignore")
         em = fit_em(X, 1, random_state=0)
         html = _section_data(em, X, _embedder([]))
-    row = html[html.index("<th>x0</th>"):].split("</tr>")[0]
+    row = html[html.index("<th scope=\"row\">x0</th>"):].split("</tr>")[0]
     cells = [c.split("<")[0] for c in row.split("<td>")[1:]]
     assert len(cells) == 5 and all("\u00d7 10" in c for c in cells), cells
-    other = html[html.index("<th>x1</th>"):].split("</tr>")[0]
+    other = html[html.index("<th scope=\"row\">x1</th>"):].split("</tr>")[0]
     assert "\u00d7 10" not in other
 
 

@@ -39,7 +39,9 @@ def test_data_section_counts_missing_values_and_states_the_summary():
             "out") in text
     assert "6 row(s) with a known component: 0 = &#x27;x&#x27;, 1 = &#x27;y&#x27;" in text
     assert "a uniform noise component (volume 12)" in text
-    assert "<th>observed</th>" in text and "<td>39</td>" in text and "<td>37</td>" in text
+    assert "<th scope=\"col\">observed</th>" in text
+    assert "<td>39</td>" in text
+    assert "<td>37</td>" in text
     assert len(figures) == 1 and figures[0].png.startswith(b"\x89PNG")  # NaN-safe figure
 
 
@@ -47,7 +49,7 @@ def test_plain_data_section_has_no_observations_line():
     X = np.random.default_rng(1).normal(size=(30, 2))
     text, _ = _data_section(X, None)
     assert "no missing values" in text and "Observations:" not in text
-    assert "<th>observed</th>" not in text
+    assert "<th scope=\"col\">observed</th>" not in text
 
 
 def test_summary_is_found_on_the_em_start_or_in_saved_settings():
@@ -117,15 +119,15 @@ def test_noise_weight_is_a_row_of_the_parameter_table(tiny_fit):
                                      noise_weight=(("chain", "draw"), nw))
     em = dataclasses.replace(tiny_fit.em, noise_log_density=-np.log(300.0), noise_weight=0.03)
     table = report.parameter_table(dataclasses.replace(tiny_fit, idata=idata, em=em))
-    assert list(table.index[:3]) == ["weight[0]", "weight[1]", "noise weight"]
-    row = table.loc["noise weight"]
+    assert list(table.index[:3]) == ["weights[0]", "weights[1]", "noise_weight"]
+    row = table.loc["noise_weight"]
     assert row["EM"] == 0.03 and row["mean"] == pytest.approx(nw.mean())
     assert row["lower"] == pytest.approx(np.quantile(nw, 0.03))
-    assert "noise weight" not in report.parameter_table(tiny_fit).index
+    assert "noise_weight" not in report.parameter_table(tiny_fit).index
     # QA: with D > 2 the noise weight sat in the folded sds-and-correlations table
     wide = pd.concat([table, pd.DataFrame(index=["sd[0, c]", "corr[0, a, c]"])])
     opened, folded = report._parameter_html(wide, n_features=3).split("<details>")
-    assert "noise weight" in opened and "noise weight" not in folded and "sd[0, c]" in folded
+    assert "noise_weight" in opened and "noise_weight" not in folded and "sd[0, c]" in folded
 
 
 def test_predictive_check_compares_with_the_rows_the_weights_stand_for(tiny_fit):
@@ -152,11 +154,11 @@ def test_parameter_table_names_components_by_their_known_labels(old_faithful):
     X = old_faithful.to_numpy(dtype=float)
     labels = np.where(np.arange(len(X)) % 10 == 0, (X[:, 0] < 3).astype(int), -1)
     em = fit_em(X, 2, labels=labels, random_state=0)
-    assert parameter_table(em).index[0] == "weight[0]"
+    assert parameter_table(em).index[0] == "weights[0]"
     name_labels(em, ("long", "short"))
     index = list(parameter_table(em).index)
-    assert index[:2] == ["weight[0 (long)]", "weight[1 (short)]"]
-    assert "mean[1 (short), x1]" in index
+    assert index[:2] == ["weights[0 (long)]", "weights[1 (short)]"]
+    assert "means[1 (short), x1]" in index
 
 
 def test_verdict_box_says_the_model_is_in_question_when_rows_are_outliers(tiny_fit):
@@ -264,4 +266,12 @@ def test_the_em_reports_noise_count_is_of_the_rows_fitted():
     section = page[page.index("<h3>The noise component</h3>"):]
     section = section[:section.index("</table>")]
     assert "2 of 302 points have P(noise | x) above 0.5" in section
-    assert "<th>302</th>" not in section and "<th>300</th>" in section  # named as in the file
+    # QA101: the box itself, not only its volume, as the fit has it and result.json keeps it
+    from bayesgmm.formatting import format_number
+
+    lo, hi = em.noise_bounds
+    assert (f"uniform over the box a {format_number(lo[0])} to {format_number(hi[0])} \u00d7 b "
+            f"{format_number(lo[1])} to {format_number(hi[1])}") in section
+    assert em.observations["noise_bounds"] == em.noise_bounds.tolist()
+    assert "<th scope=\"row\">302</th>" not in section
+    assert "<th scope=\"row\">300</th>" in section  # named as in the file

@@ -391,6 +391,12 @@ def test_compare_verdict_best_within_noise_and_worse():
     # each model against the best: the best is not "indistinguishable from itself"
     assert sel.comparison["indistinguishable"].tolist() == [False, True, False]
     assert "within_noise" not in sel.comparison.columns
+    # QA99: keyed as select_em's table, so the two join without parsing "K=2"
+    for table in (sel.comparison, sel.pareto_k):
+        assert table.index.name == "model" and list(table.columns[:2]) == [
+            "n_components", "covariance_type"]
+        assert table.loc[["K=4", "K=3", "K=2"], "n_components"].tolist() == [4, 3, 2]
+    assert "n_components" not in sel.shown_table()
     assert sel.verdict.startswith("K=4 is best")
     assert "K=3 (elpd_diff -" in sel.verdict and "is within noise" in sel.verdict
     assert "worse beyond noise: K=2" in sel.verdict

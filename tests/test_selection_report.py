@@ -182,8 +182,10 @@ def test_loo_table_shows_indistinguishable_and_no_empty_diag_elpd(em):
     page, _ = build_selection_report(em, bayes=bayes)
     loo = page[page.index('<section id="loo">'):]
     loo = loo[:loo.index("</section>")]
-    assert "<th>diag_elpd</th>" not in loo and "<th>within_noise</th>" not in loo
-    assert "<th>indistinguishable</th>" in loo and "<th>rank</th>" in loo
+    assert "<th scope=\"col\">diag_elpd</th>" not in loo
+    assert "<th scope=\"col\">within_noise</th>" not in loo
+    assert "<th scope=\"col\">indistinguishable</th>" in loo
+    assert "<th scope=\"col\">rank</th>" in loo
     assert "<em>indistinguishable</em> from the best" in loo
     # QA: p and weight were shown unexplained
     assert "p the effective number of parameters (p_loo" in loo and "stacking weight" in loo
@@ -281,7 +283,8 @@ def test_pareto_table_names_the_observations_and_says_shared_columns_once(monkey
         "K=2": types.SimpleNamespace(row_names=names)})
     heading, table = report._pareto_section(bayes)
     assert "(n observations 5; good k 0.7, every model)" in heading
-    assert "<th>good_k</th>" not in table and "<th>n_observations</th>" not in table
+    assert "<th scope=\"col\">good_k</th>" not in table
+    assert "<th scope=\"col\">n_observations</th>" not in table
     assert "<td>b, d</td>" in table
 
 
@@ -300,7 +303,7 @@ def test_k_plus_table_has_one_header_row_and_three_decimals():
         [0.0175, 0.9375, 0.045], index=[1, 2, 3]))
     html = report._k_plus_html(sparse)
     assert html.count("<tr") == 4  # header, two chains, all
-    assert "<th>K+ = 2</th>" in html and "n_nonempty" not in html
+    assert "<th scope=\"col\">K+ = 2</th>" in html and "n_nonempty" not in html
     assert "0.938" in html and "0.9375" not in html and "0.018" in html
 
 

@@ -32,6 +32,7 @@ from .diagnostics import (
     plot_rank,
     plot_trace,
     predictive_check,
+    trace_rows,
 )
 from .fit import (
     animate_em,
@@ -65,6 +66,7 @@ __all__ = [
     "predictive_check",
     "plot_rank",
     "plot_trace",
+    "trace_rows",
     "INTERVAL",
     "TRACE_MAX_SCALARS",
     "RANK_MAX_SCALARS",

@@ -65,7 +65,7 @@ _TRACE_ALPHA = 0.5
 @sizable
 def plot_trace(result: BayesResult, var_names=None, ax: Axes | None = None,
                max_scalars: int | None = TRACE_MAX_SCALARS, *,
-               relabelled: bool = True) -> Figure:
+               relabelled: bool = True, part: tuple[int, int] | None = None) -> Figure:
     """Trace and per-chain densities (``arviz.plot_trace_dist``), one colour per chain with a
     chain legend; of the ``var_names`` the posterior has (the noise weight with a noise
     component).
@@ -89,6 +89,12 @@ def plot_trace(result: BayesResult, var_names=None, ax: Axes | None = None,
     shows repaired; the two side by side show the problem and its repair. The figure's
     title says which draws are shown.
 
+    ``part`` ``(i, n)``: the i-th (from 1) of ``n`` nearly equal runs of the rows, in order,
+    so that a long trace prints as ``n`` page-sized figures (the report's: a trace of 19
+    rows printed at a third of the page's width, its text at 2.3 pt, QA102); the title says
+    which rows, and names a worst-mixing scalar in the part that draws it.
+    :func:`trace_rows` is how many rows there are.
+
     ArviZ lays out its own grid of panels: in a new figure, or, with ``ax`` (a subplot, e.g.
     one of ``plt.subplots``), in that subplot's place in its figure (``ax`` itself is removed).
     Returns the figure (the root figure when ``ax`` is given).
@@ -110,12 +116,17 @@ def plot_trace(result: BayesResult, var_names=None, ax: Axes | None = None,
     worst = _worst_mixing(post, var_names) if default else {}
     if worst:  # after the others: the rows a reader looks for last, named in the title
         shown = shown.assign(worst)
+    rows = len(shown.data_vars)
+    if part is not None:
+        shown, worst, part_line = _trace_part(shown, worst, part)
     groups = {"posterior": shown}
     if "sample_stats" in result.idata.children:  # ArviZ marks the divergent draws
         groups["sample_stats"] = result.idata["sample_stats"].to_dataset()
     tree, names = xr.DataTree.from_dict(groups), list(shown.data_vars)
     title = _trace_title(relabelled, keep, total, worst)
-    keep += len(worst)
+    keep = len(names)  # the rows drawn
+    if part is not None:
+        title += f"\n{part_line} of the {rows} rows"
     # Two panels per scalar; ArviZ refuses more than rcParams["plot.max_subplots"] (40),
     # which K + K D > 20 scalars exceed (K = 8 in 2-D, D = 8 with K = 3).
     panels = 2 * keep
@@ -143,6 +154,35 @@ def plot_trace(result: BayesResult, var_names=None, ax: Axes | None = None,
     _trace_labels(own, names, keep)
     own.suptitle(title, fontsize="medium")
     return own.get_figure(root=True)
+
+
+def trace_rows(result: Any, var_names=None, max_scalars: int | None = TRACE_MAX_SCALARS) -> int:
+    """How many rows :func:`plot_trace` draws for these arguments: the scalars kept and,
+    by default, the worst-mixing ones added."""
+    result = _posterior_result(result, "trace_rows")
+    post = _trace_posterior(result, True)
+    names = _diagnosed_variables(post, _DIAGNOSED if var_names is None else var_names)
+    limit = _scalar_limit(max_scalars)
+    total = sum(int(np.prod(post[v].shape[2:])) for v in names)
+    kept = total if limit is None else min(total, limit)
+    return kept + (len(_worst_mixing(post, names)) if var_names is None else 0)
+
+
+def _trace_part(shown: Any, worst: dict[str, Any], part: Any) -> tuple[Any, dict, str]:
+    """``shown``'s rows of ``part`` (i, n), the worst-mixing ones among them, and the words
+    for the title ("Rows 10-19")."""
+    if (not isinstance(part, tuple) or len(part) != 2
+            or not all(isinstance(v, int) and not isinstance(v, bool) for v in part)
+            or not 1 <= part[0] <= part[1]):
+        raise ValueError(f"part must be (i, n) with 1 <= i <= n; got {part!r}")
+    names = list(shown.data_vars)
+    runs = np.array_split(np.arange(len(names)), part[1])
+    run = runs[part[0] - 1]
+    if not run.size:
+        raise ValueError(f"part {part}: there are only {len(names)} rows to draw")
+    kept = [names[i] for i in run]
+    words = (f"Rows {run[0] + 1}-{run[-1] + 1}" if run.size > 1 else f"Row {run[0] + 1}")
+    return shown[kept], {k: v for k, v in worst.items() if k in kept}, words
 
 
 def _trace_posterior(result: Any, relabelled: bool) -> Any:
@@ -1815,8 +1855,9 @@ def plot_ppc_statistics(result: BayesResult, n_replicates: int = 200, axes: Any 
         a.set(xlabel=labels[k], yticks=[])  # p one-sided: the figure's title says so
         # as the text says it: "p < 0.005" where no replicate reached the data (QA: "p = 0.00"
         # in the panel beside "p < 0.005" in the text)
-        a.set_title(f"p {_p_words(p[k], len(values))}", color="#b2182b" if k in misfit
-                    else "black",
+        # in words as well as red (QA102: "red" cannot be looked up on a greyscale print)
+        a.set_title(f"p {_p_words(p[k], len(values))}" + (" (misfit)" if k in misfit else ""),
+                    color="#b2182b" if k in misfit else "black",
                     fontweight="bold" if k in misfit else "normal")
         # at most 5 ticks: 0.025 apart (D=5), their labels ran together
         a.xaxis.set_major_locator(MaxNLocator(nbins=5))
@@ -1826,7 +1867,7 @@ def plot_ppc_statistics(result: BayesResult, n_replicates: int = 200, axes: Any 
     data = ("the data completed under each draw (line: their mean)" if check.completed
             else "the data (line)")
     title = (f"{kind}: {format_number(len(values))} replicated data sets (histogram) vs "
-             f"{data}\np: one-sided, P(T(rep) \u2265 T(obs)); misfit (red): p \u2264 "
+             f"{data}\np: one-sided, P(T(rep) \u2265 T(obs)); misfit (red, marked): p \u2264 "
              f"{PPC_MISFIT:g} or \u2265 {1 - PPC_MISFIT:g} and the data "
              f"{check.bound():.2f}+ replicate sds off (Bonferroni over {len(p)})")
     left = np.setdiff1d(np.arange(len(p)), shown)

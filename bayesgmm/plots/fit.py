@@ -890,6 +890,15 @@ def _density_2d(points, w, m, c) -> np.ndarray:
 _CONTOUR_QUANTILES = (0.05, 0.10, 0.25, 0.50, 0.75)
 
 
+def _contour_colours(t: np.ndarray) -> np.ndarray:
+    """The density contours' colours at ``t`` in [0, 1]: viridis from its purple to 0.6 of
+    the way (teal, 3:1 against white): its light greens and yellow are nearly invisible on
+    white and in print (QA102)."""
+    from matplotlib import colormaps
+
+    return colormaps["viridis"](0.6 * np.asarray(t, dtype=float))
+
+
 def _contours(ax, X2, w, m, c, n_grid: int | None = None, keep: np.ndarray | None = None,
               weights: np.ndarray | None = None,
               stacked: list[bool] | None = None) -> tuple[list, list[str]]:
@@ -950,13 +959,18 @@ def _contours(ax, X2, w, m, c, n_grid: int | None = None, keep: np.ndarray | Non
         stacked.append(several)
     if len(levels) > 1:
         # a line style per level too: the outer levels' viridis purples were one colour in
-        # print and to colour-blind readers (accessibility QA); outermost dotted
+        # print and to colour-blind readers (accessibility QA); outermost dotted, the two
+        # innermost told apart by width (QA102: both solid); viridis short of its yellow
+        # end, 1.3:1 against white (WCAG asks 3:1 of a graphic), lost in print
         styles = [":", "--", "-.", "-", "-"][:len(levels)]
-        lines = ax.contour(gx, gy, z, levels=levels, cmap="viridis", linewidths=1.1, zorder=2,
-                           linestyles=styles)
+        widths = [1.1, 1.1, 1.1, 1.1, 2.0][:len(levels)]
+        lines = ax.contour(gx, gy, z, levels=levels, colors=_contour_colours(
+            np.linspace(0.0, 1.0, len(levels))), linewidths=widths, zorder=2,
+            linestyles=styles)
         handles = list(lines.legend_elements()[0])
-        for handle, style in zip(handles, styles, strict=True):  # its key drew them all dashed
-            handle.set_linestyle(style)
+        for handle, style, width in zip(handles, styles, widths, strict=True):
+            handle.set_linestyle(style)  # its key drew them all dashed
+            handle.set_linewidth(width)
         key = (handles, enclosed)
         segments = [seg for level in lines.allsegs for seg in level if len(seg)]
         if segments:
@@ -1100,8 +1114,9 @@ def _level_handles(key: list) -> list:
     from matplotlib.lines import Line2D
 
     handles, labels = key[0]
-    return [Line2D([], [], color=h.get_color(), ls=h.get_linestyle(), lw=1.5,
-                   label=label)
+    # a little wider than drawn, to read in the key; the innermost wider still, as drawn
+    return [Line2D([], [], color=h.get_color(), ls=h.get_linestyle(),
+                   lw=max(1.5, h.get_linewidth() + 0.4), label=label)
             for h, label in zip(handles, labels, strict=True)]
 
 

@@ -68,20 +68,22 @@ class BayesSelection:
     Attributes
     ----------
     comparison : pandas.DataFrame
-        ``az.compare``'s table (unrounded), best model first: ``rank``, ``elpd_diff``
+        By ``model``, best first: ``n_components`` and ``covariance_type`` (as
+        :func:`select_em` keys its cells; empty where a model does not say), then
+        ``az.compare``'s table (unrounded): ``rank``, ``elpd_diff``
         (model minus best, so <= 0), ``dse`` (its standard error), ``p_worse``, ``diag_diff``,
         ``diag_elpd``, ``p`` (effective number of parameters), ``elpd`` (elpd_loo), ``se``,
         ``weight`` (stacking), plus ``indistinguishable`` (bool): whether the model is within
         the noise of the elpd estimate of the best one (see :func:`compare`); each model is
-        compared with the best, so the best's own entry is False. Comparisons saved before
-        this column was renamed call it ``within_noise``; :func:`plot_loo` reads both.
-        :meth:`shown_table` is the part of it the console and the report show.
+        compared with the best, so the best's own entry is False (``within_noise`` in older
+        saved ones; :func:`plot_loo` reads both). :meth:`shown_table`: what is shown.
     loo : dict
         Model name -> ArviZ ELPDData from ``az.loo(..., pointwise=True)``.
     pareto_k : pandas.DataFrame
-        Per model: ``n_observations``, ``good_k`` (ArviZ's threshold for this many draws),
-        ``n_high`` (k > good_k, or undefined: that point's LOO estimate is unreliable),
-        ``n_very_high`` (k > 1), ``n_undefined`` (k NaN) and ``max_k``.
+        Per model (indexed and keyed as ``comparison``): ``n_observations``, ``good_k``
+        (ArviZ's threshold for this many draws), ``n_high`` (k > good_k, or undefined: that
+        point's LOO estimate is unreliable), ``n_very_high`` (k > 1), ``n_undefined`` (k NaN)
+        and ``max_k``.
     best : str
         Highest elpd_loo.
     within_noise : tuple of str
@@ -126,7 +128,7 @@ class BayesSelection:
         ``az.compare``'s ``diag_elpd`` (the number of Pareto k above good_k, empty when there
         are none) is left out: the Pareto-k table and the warnings say it for every model; it
         stays in :attr:`comparison`."""
-        table = with_current_names(self.comparison)
+        table = with_current_names(self.comparison).rename_axis(None)  # no "model" line
         return table[[c for c in _SHOWN if c in table.columns]]
 
     def __str__(self) -> str:
@@ -428,10 +430,11 @@ def compare(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # the verdict carries the diagnostics
         table = az.compare(loos, method=method, round_to="none")
-    table["indistinguishable"] = loo_verdict.indistinguishable(table, min_elpd_diff, n_se)
+    table = loo_verdict.with_model_keys(table.assign(
+        indistinguishable=loo_verdict.indistinguishable(table, min_elpd_diff, n_se)), results)
     best = str(table.index[0])
     within = tuple(str(n) for n in table.index if table.loc[n, "indistinguishable"])
-    pareto = loo_verdict.pareto_table(loos)
+    pareto = loo_verdict.with_model_keys(loo_verdict.pareto_table(loos), results)
     # No thresholds: each model's own defaults (duck-typed models need not take any).
     limits = {} if thresholds is None else thresholds.to_dict()
     diagnosed = {name: loo_verdict.diagnose(model, limits) for name, model in results.items()

@@ -82,6 +82,20 @@ def pareto_table(loos: Mapping[str, Any]) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("model")
 
 
+def with_model_keys(table: pd.DataFrame, results: Mapping[str, Any]) -> pd.DataFrame:
+    """``table`` (a row per model) with each model's ``n_components`` and ``covariance_type``
+    first, as ``select_em``'s table keys its cells (empty for a model that does not say,
+    such as a DataTree), and its index named ``model``. QA99: joining the LOO tables with
+    the criteria meant parsing "K=2"."""
+    table = table.copy()
+    table.index.name = "model"
+    models = [results[str(name)] for name in table.index]
+    table.insert(0, "covariance_type", [getattr(m, "covariance_type", None) for m in models])
+    table.insert(0, "n_components", pd.array([getattr(m, "n_components", None) for m in models],
+                                             dtype="Int64"))
+    return table
+
+
 def pareto_warnings(pareto: pd.DataFrame) -> list[str]:
     """One warning naming every model with high Pareto k: the advice is the same for all."""
     high = pareto[pareto["n_high"] > 0]

@@ -25,6 +25,13 @@ if TYPE_CHECKING:  # heavy imports (arviz, pymc, matplotlib) stay out of the EM 
     from matplotlib.figure import Figure
 
 
+# One look per covariance type, told apart by marker and line as well as colour (QA102: four
+# tab10 colours, one marker, one solid line: full and spherical one grey on paper, diag and
+# spherical the deuteranope's confusion pair); Okabe & Ito's colours, as the components' are.
+_TYPE_STYLES = {"full": ("#0072B2", "o", "-"), "tied": ("#E69F00", "s", "--"),
+                "diag": ("#009E73", "^", "-."), "spherical": ("#D55E00", "D", ":")}
+
+
 def _axes(ax: Any, n: int, width: float = 5.0, height: float = 3.6) -> list:
     """``n`` axes: new ones in one row when ``ax`` is None, else the given one(s)."""
     if ax is None:
@@ -106,7 +113,9 @@ def plot_criteria(table: EMSelection | pd.DataFrame, ax: Any = None, *,
         values = frame[criterion] - offset
         for ct, group in frame.groupby("covariance_type", sort=False):
             order = group["n_components"].sort_values().index
-            axis.plot(group.loc[order, "n_components"], values[order], marker="o", label=ct)
+            colour, marker, line = _TYPE_STYLES.get(ct, (None, "o", "-"))
+            axis.plot(group.loc[order, "n_components"], values[order], color=colour,
+                      marker=marker, ls=line, label=ct)
         if degenerate.any():
             axis.plot(frame.loc[degenerate, "n_components"], values[degenerate],
                       marker="x", color="black", ls="none", label="degenerate")
