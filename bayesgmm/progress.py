@@ -183,7 +183,14 @@ def _shown(message: str, own_only: bool) -> Iterator[None]:
             console.print(f"bayesgmm: {message}: {time.perf_counter() - t0:.1f} s",
                           highlight=False)
             return
-    say(f"{message}...")
+    # In a notebook a step's start is said only once it has taken NOTEBOOK_START_S (QA96:
+    # each quick step's two lines, "X..." then "X: done", made 8-9 pink lines a fit)
+    late = threading.Timer(NOTEBOOK_START_S, say, [f"{message}..."]) if in_notebook() else None
+    if late is None:
+        say(f"{message}...")
+    else:
+        late.daemon = True
+        late.start()
     last = [t0]
 
     def line(text: str) -> None:
@@ -191,9 +198,17 @@ def _shown(message: str, own_only: bool) -> Iterator[None]:
             last[0] = time.perf_counter()
             say(f"{message}: {text} ({last[0] - t0:.0f} s)")
 
-    with _pushed((line, own_only)), _heartbeat(message, t0, last):
-        yield
+    try:
+        with _pushed((line, own_only)), _heartbeat(message, t0, last):
+            yield
+    finally:
+        if late is not None:
+            late.cancel()
     say(f"{message}: done in {time.perf_counter() - t0:.1f} s")
+
+
+# How long a step runs in a notebook before its start is said (its end always is).
+NOTEBOOK_START_S = 3.0
 
 
 # Off a terminal, a step that says nothing else (a cold compile: minutes under load, QA) gets

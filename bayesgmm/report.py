@@ -252,7 +252,7 @@ def build_report(result: BayesResult, *, data_source: str | None = None,
         _verdict_box(diag, (result.settings or {}).get("retried"),
                      outliers=("K too small" if _K_TOO_SMALL in hint else bool(hint)),
                      shape="K" if _MORE in shape else "type" if shape else "",
-                     misfit=check.misfit_labels(),
+                     misfit=check.misfit_labels(), far=check.far_values_only(),
                      other_thresholds=bool(_thresholds_note(result, thresholds)),
                      prior_dominated=too_many, n_components=result.n_components,
                      adaptive=(result.settings or {}).get("adaptive")),
@@ -630,13 +630,24 @@ def _embedder(figures: list[Figure], files: FigureFiles | None = None
             progress.detail(f"figure {number} ({name}) took {took:.0f} s", own=True)
         figures.append(Figure(name, caption, png, vectors))
         data = base64.b64encode(png).decode("ascii")
-        return (f'<figure><img src="data:image/png;base64,{data}" width="{width}" '
+        # a wide, short figure prints on a landscape page (the print style's "wide" pages)
+        wide = (' class="wide"' if fig.get_figwidth() > _PORTRAIT_WIDTH_IN
+                and fig.get_figheight() <= _LANDSCAPE_ASPECT * fig.get_figwidth() else "")
+        return (f'<figure{wide}><img src="data:image/png;base64,{data}" width="{width}" '
                 f'alt="{html.escape(_alt_text(number, caption))}">'
                 # numbered where a reader sees it (QA102: a referee had no "Figure 7" to cite)
                 f"<figcaption><strong>Figure {number}.</strong> {html.escape(caption)}"
                 "</figcaption></figure>")
 
     return figure
+
+
+# A figure wider than a portrait page's text (7.7 in, Letter or A4) and at most this tall for
+# its width prints on a landscape page of its own: the trace, rank and energy figures (10.6
+# to 12.8 in) printed at 60% on portrait pages, their text at 4-5 pt (QA102); at ~10 in of a
+# landscape page's width, 6.5 pt and more. Taller ones (a trace's parts) stay portrait.
+_PORTRAIT_WIDTH_IN = 9.0
+_LANDSCAPE_ASPECT = 0.72
 
 
 def _alt_text(number: int, caption: str) -> str:
@@ -721,7 +732,7 @@ def _prior_dominated(result, X: np.ndarray) -> str:
 
 def _verdict_box(diag, retried: Mapping[str, Any] | None = None, outliers: bool | str = False,
                  misfit: Sequence[str] = (), other_thresholds: bool = False,
-                 shape: str = "",
+                 shape: str = "", far: bool = False,
                  prior_dominated: str = "",
                  n_components: int | None = None,
                  adaptive: Mapping[str, Any] | None = None) -> str:
@@ -737,7 +748,8 @@ def _verdict_box(diag, retried: Mapping[str, Any] | None = None, outliers: bool 
     clusters, and K=2 on three clusters, verdict OK);
     ``misfit``: so do the statistics the posterior predictive
     check finds beyond nearly every replicate's, named (QA: a K=1 fit's skewness and kurtosis
-    at p = 0.00 under "can be used as they are").
+    at p = 0.00 under "can be used as they are"); ``far``: only moments miss, from a few
+    values far out, not the bulk's shape (:meth:`PredictiveCheck.far_values_only`).
     ``other_thresholds``: the report judges by other thresholds than the fit sampled against
     (said here too, as the Diagnostics section says which). ``prior_dominated``: the fit's
     warning that the rows are fewer than the free parameters, said first and in bold (QA: a
@@ -792,8 +804,9 @@ def _verdict_box(diag, retried: Mapping[str, Any] | None = None, outliers: bool 
     if misfit:  # well sampled, but the model misses part of the data's shape
         named = " and ".join([", ".join(misfit[:-1]), misfit[-1]] if len(misfit) > 1
                              else misfit)
+        what = "a few values far out" if far else "part of the data's shape"
         text += (" " + html.escape(("It also misses" if outliers else "But the model misses")
-                                   + f" part of the data's shape: the data's {named} "
+                                   + f" {what}: the data's {named} "
                                    + ("lies" if len(misfit) == 1 else "lie")
                                    + " beyond nearly every replicated data set's (see")
                  + ' <a href="#ppc">Predictive check</a>).')
@@ -3188,6 +3201,9 @@ code { overflow-wrap: anywhere; } h1 { overflow-wrap: anywhere; }
   figure, tr, .verdict, pre { break-inside: avoid; }
   h2, h3, summary { break-after: avoid; }
   figure img { max-height: 23cm; width: auto; max-width: 100%; }
+  @page wide { size: landscape; }
+  figure.wide { page: wide; }
+  figure.wide img { max-height: 16cm; }
   details::details-content { content-visibility: visible; display: contents; }
   .top, .verdict { print-color-adjust: exact; -webkit-print-color-adjust: exact; }
 }

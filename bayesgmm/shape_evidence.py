@@ -86,13 +86,9 @@ class ShapeEvidence:
         BIC of the fit's own model refitted from fresh starts, where that beats the fit by
         more than a unit (the fit stopped at a poorer optimum); the better model beats it
         too, by ``min_delta_bic`` at least. None otherwise.
-    grid_columns : tuple of str
-        Columns of 4-7 values (a count, a rating) spread over their grids for the comparison
-        (:func:`bayesgmm._validation.dequantised`); :meth:`describe` then says that their own
-        shape may be the evidence.
-    left_out : tuple of str
-        Columns of 2-3 values (flags, codes) left out of the comparison, which judged the
-        fit's marginal over the other columns (:func:`bayesgmm.outliers.measured_part`).
+    grid_columns, left_out : tuple of str
+        As :class:`bayesgmm.outliers.NoiseEvidence` has them: the count or rating columns
+        spread over their grids, and the flag or code columns left out of the comparison.
     """
 
     covariance_type: str

@@ -214,13 +214,10 @@ def stopping_table(sizes=(100_000, 1_000_000), repeats: int = 3):
 def print_stopping(rows):
     print("EM stopping rules: fit_em(X, 3) (full, init='kmeans++', random_state=0), D=2, K=3; "
           "gap = tight log-likelihood - this one; seconds: median of 3 fits, numba warm\n")
-    head = (f"{'data':<12} {'N':>9} {'rule':<34} {'iter':>5} {'log-likelihood':>17} "
-            f"{'gap':>10} {'seconds':>8}")
-    print(head)
-    print("-" * len(head))
-    for data, N, label, n_iter, ll, gap, seconds in rows:
-        print(f"{data:<12} {N:>9,d} {label:<34} {n_iter:>5d} {ll:>17,.3f} {gap:>10.2e} "
-              f"{seconds:>8.3f}")
+    _print_rows(f"{'data':<12} {'N':>9} {'rule':<34} {'iter':>5} {'log-likelihood':>17} "
+                f"{'gap':>10} {'seconds':>8}",
+                [f"{data:<12} {N:>9,d} {label:<34} {n_iter:>5d} {ll:>17,.3f} {gap:>10.2e} "
+                 f"{seconds:>8.3f}" for data, N, label, n_iter, ll, gap, seconds in rows])
 
 
 def print_header(blas_threads):
@@ -236,17 +233,23 @@ def print_header(blas_threads):
 
 
 def print_table(rows):
-    head = (f"{'N':>9} {'D':>2} {'K':>2} {'runs':>4} {'iter ours/skl':>13} "
-            f"{'bayesgmm s':>11} {'(1 thread)':>10} {'sklearn s':>10} {'skl/ours':>8} "
-            f"{'|dLL|/|LL|':>10} {'ns/pc-it ours':>13} {'ns/pc-it skl':>12}")
+    _print_rows(f"{'N':>9} {'D':>2} {'K':>2} {'runs':>4} {'iter ours/skl':>13} "
+                f"{'bayesgmm s':>11} {'(1 thread)':>10} {'sklearn s':>10} {'skl/ours':>8} "
+                f"{'|dLL|/|LL|':>10} {'ns/pc-it ours':>13} {'ns/pc-it skl':>12}",
+                [f"{r['N']:>9,d} {r['D']:>2d} {r['K']:>2d} {r['runs']:>4d} "
+                 f"{r['it_ours']:>6d}/{r['it_theirs']:<6d} "
+                 f"{r['t_ours']:>11.4f} {r['t_serial']:>10.4f} {r['t_theirs']:>10.4f} "
+                 f"{r['ratio']:>8.1f} "
+                 f"{r['rel_diff']:>10.1e} {r['ns_ours']:>13.2f} {r['ns_theirs']:>12.2f}"
+                 for r in rows])
+
+
+def _print_rows(head: str, lines) -> None:
+    """A table's head, a rule as wide, then its lines."""
     print(head)
     print("-" * len(head))
-    for r in rows:
-        print(f"{r['N']:>9,d} {r['D']:>2d} {r['K']:>2d} {r['runs']:>4d} "
-              f"{r['it_ours']:>6d}/{r['it_theirs']:<6d} "
-              f"{r['t_ours']:>11.4f} {r['t_serial']:>10.4f} {r['t_theirs']:>10.4f} "
-              f"{r['ratio']:>8.1f} "
-              f"{r['rel_diff']:>10.1e} {r['ns_ours']:>13.2f} {r['ns_theirs']:>12.2f}")
+    for line in lines:
+        print(line)
 
 
 def simulate_outliers(seed: int = 0) -> np.ndarray:
@@ -353,14 +356,11 @@ def features_table(widths, n: int = 3_000, K: int = 3, repeats: int = 5) -> list
 def print_features(rows, n: int) -> None:
     print(f"Wider data: N={n:,}, K=3, same explicit start, tol=1e-8; seconds: median of 5 "
           "alternating fits, numba warm\n")
-    head = (f"{'D':>3} {'type':<9} {'iter ours/skl':>13} {'bayesgmm s':>11} {'sklearn s':>10} "
-            f"{'skl/ours':>8} {'|dLL|/|LL|':>10}")
-    print(head)
-    print("-" * len(head))
-    for r in rows:
-        print(f"{r['D']:>3d} {r['type']:<9} {r['it_ours']:>6d}/{r['it_theirs']:<6d} "
-              f"{r['t_ours']:>11.4f} {r['t_theirs']:>10.4f} {r['ratio']:>8.1f} "
-              f"{r['rel_diff']:>10.1e}")
+    _print_rows(f"{'D':>3} {'type':<9} {'iter ours/skl':>13} {'bayesgmm s':>11} "
+                f"{'sklearn s':>10} {'skl/ours':>8} {'|dLL|/|LL|':>10}",
+                [f"{r['D']:>3d} {r['type']:<9} {r['it_ours']:>6d}/{r['it_theirs']:<6d} "
+                 f"{r['t_ours']:>11.4f} {r['t_theirs']:>10.4f} {r['ratio']:>8.1f} "
+                 f"{r['rel_diff']:>10.1e}" for r in rows])
 
 
 def main(argv=None):

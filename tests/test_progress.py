@@ -23,6 +23,25 @@ def test_say_and_step_write_status_lines_to_stderr(capsys):
     assert lines[2].startswith("bayesgmm: writing the report: done in ")
 
 
+def test_in_a_notebook_a_quick_step_is_one_line(capsys, monkeypatch):
+    """QA96: each step's "X..." and "X: done" made 8-9 pink lines per fit in a notebook; a
+    step quicker than NOTEBOOK_START_S is said once, when done, a longer one as before."""
+    import time
+
+    monkeypatch.setattr(progress, "in_notebook", lambda: True)
+    monkeypatch.setattr(progress, "NOTEBOOK_START_S", 0.3)
+    with progress.step("quick"):
+        pass
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("bayesgmm: quick: done in ")
+    with progress.step("slow"):
+        time.sleep(0.6)
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0] == "bayesgmm: slow..." and lines[-1].startswith("bayesgmm: slow: done in")
+    time.sleep(0.5)  # the quick step's timer was cancelled: nothing said late
+    assert capsys.readouterr().err == ""
+
+
 def test_a_long_silent_step_keeps_a_log_alive(capsys, monkeypatch):
     """QA (a pipeline): off a terminal, "choosing the start ... (compiling the sampler first)"
     was followed by nothing for 6.5 minutes: a step with no lines of its own says it is still

@@ -107,7 +107,7 @@ def test_report_reads_without_colour_on_paper_and_in_a_screen_reader(report):
     assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in page
     assert "<main>" in page and "<th></th>" not in page
     assert re.search(r'<div class="verdict \w+"><strong>Verdict: (OK|CAUTION|PROBLEMS)\.', page)
-    alts = re.findall(r'<figure><img [^>]*alt="([^"]*)"', page)
+    alts = re.findall(r'<figure[^>]*><img [^>]*alt="([^"]*)"', page)
     captions = re.findall(r"<figcaption>(.*?)</figcaption>", page, re.S)
     for number, (alt, fig, caption) in enumerate(zip(alts, figures, captions, strict=True),
                                                  start=1):
@@ -126,6 +126,21 @@ def test_report_reads_without_colour_on_paper_and_in_a_screen_reader(report):
     headers = re.findall(r"<th\b[^>]*>", page)
     assert len(headers) > 50 and all('scope="' in th for th in headers), headers[:3]
     assert 'style="text-align: right;"' not in page
+
+
+def test_wide_short_figures_print_on_landscape_pages(report):
+    """QA102: the trace, rank and energy figures (10.6-12.8 in wide) printed at 60% of their
+    size on portrait pages, their text at 4-5 pt; a wide, short one now prints on a
+    landscape page of its own ("wide" pages of the print style), a tall one stays portrait."""
+    page, figures, _ = report
+    classes = re.findall(r"<figure( class=\"wide\")?><img", page)
+    assert len(classes) == len(figures)
+    for marked, fig in zip(classes, figures, strict=True):
+        width, height = (n / 100 for n in Image.open(io.BytesIO(fig.png)).size)  # 100 dpi
+        assert bool(marked) == (width > 9.0 and height <= 0.72 * width), fig.name
+    assert any(classes) and not all(classes)
+    css = page[page.index("@media print"):]
+    assert "@page wide { size: landscape; }" in css and "figure.wide { page: wide; }" in css
 
 
 def test_every_image_is_an_embedded_png(report):
@@ -2349,3 +2364,27 @@ def test_the_tables_sds_have_the_r_hat_and_ess_of_summary_and_the_verdict(fit, r
                          ("mean", "mean")):
         np.testing.assert_array_equal(table.loc[rows, ours].to_numpy(),
                                       summary[theirs].to_numpy())
+
+
+def test_moments_alone_missing_point_to_far_values_not_the_bulks_shape():
+    """QA101: one assay failure 1e4 sds out, held by the noise component, made skewness and
+    kurtosis miss while the quartile and octile statistics passed; the finding blamed the
+    clusters' shape and advised a log transform."""
+    rng = np.random.default_rng(0)
+    labels = ("sd(x)", "skewness(x)", "excess kurtosis(x)", "quartile skewness(x)",
+              "octile kurtosis(x)")
+    replicated = rng.normal(size=(200, 5))
+
+    def check(observed):
+        p = (replicated >= observed).mean(axis=0)
+        return plots.PredictiveCheck(labels, observed, replicated, p, noise=True)
+
+    far = check(np.array([0.0, 8.0, 9.0, 0.1, -0.1]))
+    text = far.finding()
+    assert "a few values far out along x rather than the shape of the bulk" in text
+    assert "transform" not in text and "the noise component holds such rows" in text
+    assert far.far_values_only()  # the verdict box: "misses a few values far out"
+    # the quartile skewness misses too: the bulk's shape, as before
+    shape = check(np.array([0.0, 8.0, 9.0, 8.0, -0.1]))
+    assert "far out" not in shape.finding() and "asymmetry" in shape.finding()
+    assert not shape.far_values_only()

@@ -20,7 +20,7 @@ from .._validation import check_sample_weight
 from .._warn import IN_PACKAGE
 
 __all__ = ["column_problem", "index_hint", "is_saved_index", "labels_as_written", "labels_hint",
-           "looks_like_row_ids", "read_weights"]
+           "looks_like_row_ids", "number_format_problem", "read_weights"]
 
 
 def is_saved_index(column: pd.Series, name: str) -> bool:
@@ -148,20 +148,9 @@ def column_problem(column: pd.Series, row: Callable[[int], str] = "row {}".forma
     if bad.any():
         at = int(bad.to_numpy().argmax())
         value = column.iloc[at]
-        decimal = _decimal_commas(column[bad])
-        if decimal is not None:  # QA62: "3,5" got no word of decimal commas
-            return (f"has {decimal!r} in {row(int(np.flatnonzero(column == decimal)[0]))}, a "
-                    "number written with a decimal comma: write '.' as the decimal mark ("
-                    f"{decimal.strip().replace(',', '.')})")
-        if _thousands_separated(column).iloc[at]:
-            plain = value.strip().replace(",", "")
-            if re.match(r"^[+-]?\d{1,3},\d{3}$", value.strip()):
-                # QA62: "8,252" (8.252 g) was called thousands, and the advice scaled it 1000x
-                return (f"has {value!r} in {row(at)}: {plain} with a thousands separator, or "
-                        f"{value.strip().replace(',', '.')} with a decimal comma; write it "
-                        "without the comma, with '.' as the decimal mark")
-            return (f"has {value!r} in {row(at)}, a number written with thousands "
-                    f"separators: remove them (write {plain})")
+        written = _number_format(column, bad, at, row)
+        if written:
+            return written
         # the other texts of a column of numbers with a few (not of a text column)
         stray = numeric.notna().sum() >= bad.sum()
         return f"has {value!r} in {row(at)}" + (_other_texts(column[bad], value) if stray
@@ -171,6 +160,41 @@ def column_problem(column: pd.Series, row: Callable[[int], str] = "row {}".forma
         return (f"holds numbers stored as text (dtype {column.dtype}), e.g. "
                 f"{column.iloc[at]!r} in {row(at)}")
     return f"has dtype {column.dtype}"
+
+
+def number_format_problem(column: pd.Series, row: Callable[[int], str] = "row {}".format
+                          ) -> str | None:
+    """Why a column of text is numbers written another way (decimal commas, thousands
+    separators), as :func:`column_problem` says it; None when it is not (a text column, or
+    numbers). A specification written for the file must not leave such a column out as
+    text without a word (QA106: ``bayesgmm spec`` listed only the count column of a file
+    of decimal commas, and ``run`` fitted it alone)."""
+    if column.dtype.kind in "iufb":
+        return None
+    bad = column.notna() & pd.to_numeric(column, errors="coerce").isna()
+    return _number_format(column, bad, int(bad.to_numpy().argmax()), row) if bad.any() else None
+
+
+def _number_format(column: pd.Series, bad: pd.Series, at: int,
+                   row: Callable[[int], str]) -> str | None:
+    """:func:`number_format_problem`'s words, given the cells that are not numbers (``bad``)
+    and the first of them (``at``)."""
+    value = column.iloc[at]
+    decimal = _decimal_commas(column[bad])
+    if decimal is not None:  # QA62: "3,5" got no word of decimal commas
+        return (f"has {decimal!r} in {row(int(np.flatnonzero(column == decimal)[0]))}, a "
+                "number written with a decimal comma: write '.' as the decimal mark ("
+                f"{decimal.strip().replace(',', '.')})")
+    if _thousands_separated(column).iloc[at]:
+        plain = value.strip().replace(",", "")
+        if re.match(r"^[+-]?\d{1,3},\d{3}$", value.strip()):
+            # QA62: "8,252" (8.252 g) was called thousands, and the advice scaled it 1000x
+            return (f"has {value!r} in {row(at)}: {plain} with a thousands separator, or "
+                    f"{value.strip().replace(',', '.')} with a decimal comma; write it "
+                    "without the comma, with '.' as the decimal mark")
+        return (f"has {value!r} in {row(at)}, a number written with thousands "
+                f"separators: remove them (write {plain})")
+    return None
 
 
 def _decimal_commas(cells: pd.Series) -> str | None:
