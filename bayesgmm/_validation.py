@@ -195,7 +195,7 @@ def _to_float_array(X: Any, name: str) -> np.ndarray:
         bad = [(str(c), dt) for c, dt in zip(X.columns, dtypes, strict=True)
                if dt.kind not in _NUMERIC_KINDS]
         if bad:
-            _refuse_columns(bad, name)
+            _refuse_columns(bad, name, _comma_numbers(X, [c for c, _ in bad]))
         return _pandas_to_float(X)
     if hasattr(X, "index") and hasattr(X, "to_numpy") and hasattr(getattr(X, "dtype", None),
                                                                   "kind") \
@@ -251,17 +251,42 @@ def _pandas_to_float(X: Any) -> np.ndarray:
     return np.array(X.to_numpy(dtype=np.float64, na_value=np.nan), dtype=np.float64, copy=True)
 
 
-def _refuse_columns(bad: list[tuple[str, Any]], name: str) -> None:
-    """Name every column that is not integer or floating point (booleans included)."""
+def _comma_numbers(X: Any, columns: list[str]) -> str | None:
+    """The first cell of ``columns`` written as a number with a comma ("0,777", "1.234,5"),
+    or None: numbers a reader took as text for want of ``decimal=','``."""
+    import re
+
+    # "1,234" may be a thousand written the English way: only a cell no such number can be
+    # ("0,777", "2,5", "1.234,5", "1 234,56") counts
+    number = re.compile(r"^[+-]?(\d+|\d{1,3}([.\s\u00a0]\d{3})+),(\d+)$")
+    for column in X.columns:
+        if str(column) not in columns:
+            continue
+        for value in X[column].dropna().head(50):
+            found = number.match(value.strip()) if isinstance(value, str) else None
+            if found and (len(found.group(3)) != 3 or found.group(2) or value.strip()
+                          .lstrip("+-").startswith("0")):
+                return value
+    return None
+
+
+def _refuse_columns(bad: list[tuple[str, Any]], name: str, comma: str | None = None) -> None:
+    """Name every column that is not integer or floating point (booleans included); where
+    one holds numbers written with a decimal comma (``comma``, a cell), how to read them
+    (QA106: pd.to_numeric, advised, raised on "0,777", or made every value NaN)."""
     def what(column: str, dtype: Any) -> str:
         kind = "boolean" if getattr(dtype, "kind", "") == "b" else "not numeric"
         return f"column {column!r} is {kind} (dtype {dtype})"
 
     it = "it" if len(bad) == 1 else "them"
+    how = (f"{comma.strip()!r} is a number written with a decimal comma: read the file with "
+           "pd.read_csv(..., decimal=',') (and thousands='.' where 1.234,5 is written)"
+           if comma is not None else
+           "pd.to_numeric for numbers stored as text, .astype(float) for 0/1 flags")
     raise ValueError(
         f"{name}: {'; '.join(what(c, dt) for c, dt in bad)}. A Gaussian mixture needs integer "
         f"or floating-point columns and nothing is converted implicitly: drop {it} or convert "
-        f"{it} yourself (pd.to_numeric for numbers stored as text, .astype(float) for 0/1 flags)."
+        f"{it} yourself ({how})."
     )
 
 

@@ -148,9 +148,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             signum = interrupted.signum or EXIT_INTERRUPTED - 128  # a KeyboardInterrupt: Ctrl-C
             how = {EXIT_TERMINATED - 128: "terminated",
                    EXIT_HUNG_UP - 128: "hung up (the terminal closed)"}.get(signum, "interrupted")
-            print(f"\nbayesgmm: {how}; results are "
-                  "written whole or not at all, so an output directory holds what it held "
-                  "before the run or this run's complete result", file=sys.stderr)
+            # a closed terminal cannot take the line (QA104: OSError, a traceback, status 1)
+            with contextlib.suppress(OSError, ValueError):
+                print(f"\nbayesgmm: {how}; results are "
+                      "written whole or not at all, so an output directory holds what it held "
+                      "before the run or this run's complete result", file=sys.stderr)
             return 128 + signum  # as shells report a run a signal stopped
         message = _path_error(exc) if not isinstance(exc, ValueError) else str(exc)
         if message is None:
@@ -2316,13 +2318,16 @@ def _save_beside(result: BayesResult, out: Path, exc: ValueError, **files: Any) 
     sampling were thrown away, with the API's words ("BayesResult.save")."""
     from datetime import datetime
 
-    kept = out.with_name(f"{out.name}.unsaved-{datetime.now():%Y%m%dT%H%M%S}")
+    # the process too: two refused runs in one second each keep their own (QA104)
+    kept = out.with_name(f"{out.name}.unsaved-{datetime.now():%Y%m%dT%H%M%S}-{os.getpid()}")
     try:
         save_files(result, kept, "BayesResult", **files)
     except (ValueError, OSError):
         raise exc from None
-    why = (f"--out {out} was written by another run while this one ran, and is left as it is"
-           if out.is_dir() and any(out.iterdir()) else f"--out {out} could not be written: {exc}")
+    # "the output directory": run's comes from its spec, not --out (QA104)
+    why = (f"the output directory {out} was written by another run while this one ran, and "
+           "is left as it is" if out.is_dir() and any(out.iterdir()) else
+           f"the output directory {out} could not be written: {exc}")
     raise ValueError(f"{why}; this run's result was saved to {kept} instead (rename it, or "
                      f"give it to bayesgmm report)") from None
 
@@ -2404,11 +2409,12 @@ def _print_result(result: BayesResult, thresholds: DiagnosticThresholds | None =
     # cluster, as the report's does (QA: printed unmarked on the console)
     diag = _diagnose(result, thresholds)
     check = _model_check(result)  # its status line beside the diagnostics'
-    columns = ["EM", "mean", "sd", "lower", "upper"]
+    columns = ["EM", "mean", "sd", "eti94_lb", "eti94_ub"]
     table, left_out = _console_rows(parameter_table(result))
     # Numbers as the report prints them: by magnitude (33,004, not 3.3e+04 beside 514.8), the
     # posterior's to the digits its Monte Carlo error supports (QA: "30,417" for 30,400 +- 220)
-    shown = estimate_digits(table, columns[1:])[columns].assign(
+    shown = estimate_digits(table, columns[1:])[columns].rename(
+        columns={"eti94_lb": "lower", "eti94_ub": "upper"}).assign(
         **{"EM inside": table["EM inside"].map(format_number)})
     unidentified = tuple(getattr(diag, "unreported_components", ()) or ())
     shown = mark_components(shown, result, unidentified)

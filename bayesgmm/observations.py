@@ -475,24 +475,28 @@ def prepare_observations(
 def _empty_rows_left_out(X: Any, empty: np.ndarray) -> str:
     """The warning for rows with no observed value, which a fit leaves out (QA101: said by
     the command line only, while predict() still gave such a row a component)."""
-    index = getattr(X, "index", None)
-    named = index is not None and len(index) == empty.shape[0]
-    rows = np.asarray(index)[empty] if named else np.flatnonzero(empty)
-    shown = ", ".join(map(str, rows[:5])) + (", ..." if rows.size > 5 else "")
-    return (f"{rows.size} row(s) of X have no observed value ({'index' if named else 'row'} "
-            f"{shown}) and are left out of the fit; predict() gives such a row the weights as "
-            "its memberships, which say nothing of it")
+    count, shown = _rows_named(X, empty)
+    return (f"{count} row(s) of X have no observed value (row(s) {shown}) and are left out "
+            "of the fit; predict_proba() gives such a row the weights as its memberships "
+            "(and predict() the heaviest component), which say nothing of it")
+
+
+def _rows_named(X: Any, rows: np.ndarray) -> tuple[int, str]:
+    """How many of ``rows`` (a mask) there are and the first five named as the data name
+    them (their index labels, else their positions): "s4, s9 and 3 more"."""
+    names = row_names(X, rows)
+    named = [str(n) for n in (names if names is not None else np.flatnonzero(rows))]
+    return len(named), ", ".join(named[:5]) + (f" and {len(named) - 5} more"
+                                               if len(named) > 5 else "")
 
 
 def _labels_left_out(X: Any, rows: np.ndarray, missing: str) -> str:
     """The warning for known labels on rows the fit leaves out (QA: a labelled row with no
     observed value vanished without a word; its label says something about the weights)."""
-    names = row_names(X, rows)
-    named = [str(n) for n in (names if names is not None else np.flatnonzero(rows))]
-    shown = ", ".join(named[:5]) + (f" and {len(named) - 5} more" if len(named) > 5 else "")
+    count, shown = _rows_named(X, rows)
     why = ("no observed value" if missing == "marginalise" else
            "a missing value (missing='drop')")
-    return (f"{len(named)} row(s) with a known label have {why} and are left out, their "
+    return (f"{count} row(s) with a known label have {why} and are left out, their "
             f"labels unused: row(s) {shown}"
             + ("; with missing='marginalise' their observed values would be fitted"
                if missing == "drop" else ""))

@@ -61,7 +61,14 @@ from .covariance import (
 from .draw_arrays import membership_draws
 from .draws import Checkpoint
 from .em import gain_left_words
-from .formatting import format_count, format_number, needs_power, per_chain, timing_parts
+from .formatting import (
+    format_count,
+    format_number,
+    interval_columns,
+    needs_power,
+    per_chain,
+    timing_parts,
+)
 from .glossary import terms_section
 from .modality import one_mode_groups, shape_note, shape_note_again
 from .observation_record import (
@@ -1221,8 +1228,9 @@ def parameter_table(result: Any, interval: float = 0.94) -> pd.DataFrame:
     ``corr[0, eruptions, waiting]``; tied: ``sd[waiting]``; ``noise_weight``: as
     ``estimates.csv``'s ``name`` column has them, with the components' known-label titles),
     with column ``EM`` and, for a
-    posterior, ``mean``, ``MCSE`` (the Monte Carlo standard error of the mean), ``sd``,
-    ``lower``, ``upper``, ``EM inside``, ``R-hat``, ``bulk ESS``, ``tail ESS``.
+    posterior, ``mean``, ``MCSE`` (the Monte Carlo standard error of the mean), ``sd``, the
+    interval's bounds named as ``summary()`` and ``compare_em`` name them (``eti94_lb``,
+    ``eti94_ub``), ``EM inside``, ``R-hat``, ``bulk ESS``, ``tail ESS``.
     """
     bayes = hasattr(result, "idata")
     em = result.em if bayes else result
@@ -1263,11 +1271,12 @@ def parameter_table(result: Any, interval: float = 0.94) -> pd.DataFrame:
         lo, hi = np.quantile(v, [q, 1 - q], axis=0)
         for i in range(v.shape[1]):
             rows.append((v[:, i].mean(), v[:, i].std(ddof=1), lo[i], hi[i]))
-    table["mean"], table["sd"], table["lower"], table["upper"] = np.array(rows).T
+    lower, upper = interval_columns(interval)  # as summary() and compare_em (QA104)
+    table["mean"], table["sd"], table[lower], table[upper] = np.array(rows).T
     # the Monte Carlo error of the mean: what of its digits the draws support (QA: nowhere)
     table.insert(table.columns.get_loc("mean") + 1, "MCSE",
                  summary["mcse_mean"].to_numpy() if "mcse_mean" in summary else np.nan)
-    table["EM inside"] = (table["lower"] <= table["EM"]) & (table["EM"] <= table["upper"])
+    table["EM inside"] = (table[lower] <= table["EM"]) & (table["EM"] <= table[upper])
     for col, new in (("r_hat", "R-hat"), ("ess_bulk", "bulk ESS"), ("ess_tail", "tail ESS")):
         table[new] = summary[col].to_numpy() if col in summary else np.nan
     return table
@@ -1461,11 +1470,18 @@ def _outside_causes(result, diag=None) -> str:
             "(a component of few points).")
 
 
+def _bound_titles(table: pd.DataFrame) -> dict[str, str]:
+    """The interval bounds' columns of :func:`parameter_table` as a reader's titles:
+    ``eti94_lb`` -> "94% lower", ``eti94_ub`` -> "94% upper"."""
+    return {c: f"{c[3:-3]}% {'lower' if c.endswith('_lb') else 'upper'}"
+            for c in table.columns if re.fullmatch(r"eti\d+_(lb|ub)", str(c))}
+
+
 def _parameter_html(table: pd.DataFrame, n_features: int) -> str:
     """Weights (the noise weight too) and means in the open; sds and correlations folded away
     when D > 2."""
-    shown = table.rename(columns={"mean": "posterior mean", "lower": "94% lower",
-                                  "upper": "94% upper"}).rename_axis("parameter")
+    shown = table.rename(columns={"mean": "posterior mean", **_bound_titles(table)}
+                         ).rename_axis("parameter")
     shown = estimate_digits(shown, ["posterior mean", "sd", "94% lower", "94% upper"])
     formatted = [c for c in ("EM", "MCSE", "posterior mean", "sd", "94% lower", "94% upper")
                  if c in shown.columns]

@@ -117,7 +117,7 @@ def test_fit_writes_the_posterior_summary_for_every_covariance_type(covariance_t
     shown = parameter_table(result)
     for parameter, row in table[derived].set_index("name").iterrows():
         assert row["mean"] == pytest.approx(shown.loc[parameter, "mean"], rel=1e-12)
-        assert row["eti94_lb"] == pytest.approx(shown.loc[parameter, "lower"], rel=1e-12)
+        assert row["eti94_lb"] == pytest.approx(shown.loc[parameter, "eti94_lb"], rel=1e-12)
     # QA95/QA99: one name per number in every table, so that a script's joins match rows
     assert set(shown.index) == set(table["name"][table["parameter"] != "covariances"])
     ninety = result.compare_em(interval=0.9)
@@ -343,8 +343,8 @@ def test_a_fit_whose_out_another_run_took_meanwhile_is_saved_beside_it(data_dir,
     err = capsys.readouterr().err
     (kept,) = data_dir.glob("taken.unsaved-*")
     assert rc == 2 and err.count("\n") == 1 and "BayesResult.save" not in err
-    assert err.startswith("bayesgmm: error: --out taken was written by another run while this "
-                          "one ran, and is left as it is; this run's result was saved to "
-                          f"{kept.name} instead")
+    assert err.startswith("bayesgmm: error: the output directory taken was written by another "
+                          "run while this one ran, and is left as it is; this run's result was "
+                          f"saved to {kept.name} instead")
     assert isinstance(bayesgmm.load("taken"), EMResult)
     assert isinstance(bayesgmm.load(kept), BayesResult)

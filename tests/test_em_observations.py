@@ -466,8 +466,8 @@ def test_rows_with_nothing_observed_are_named_as_they_are_left_out(simulated):
     frame = pd.DataFrame(simulated[0][:100], columns=["a", "b"],
                          index=[f"P{i}" for i in range(100)])
     frame.iloc[[3, 50]] = np.nan
-    with pytest.warns(UserWarning, match=r"^2 row\(s\) of X have no observed value \(index "
-                                         r"P3, P50\) and are left out of the fit; predict"):
+    with pytest.warns(UserWarning, match=r"^2 row\(s\) of X have no observed value \(row\(s\) "
+                                         r"P3, P50\) and are left out of the fit; predict_proba"):
         fit = fit_em(frame, 2, random_state=0, n_init=1)
     assert fit.observations["n_rows_dropped"] == 2
     with warnings.catch_warnings():

@@ -71,6 +71,18 @@ def test_a_header_ending_in_a_separator_and_a_semicolon_file_are_read_or_named(t
         read_table(write(tmp_path, "x;y\n0,126;-0,436\n-0,132;-1,170\n"))
     with pytest.raises(ValueError, match="looks semicolon-separated"):  # ragged as well
         read_table(write(tmp_path, "x;y\n0,126;-0,436\n-1;-1,170\n"))
+    # QA106: names with commas split every line into as many comma fields: it was fitted on
+    # the numbers' integer parts and decimals, without a word
+    with pytest.raises(ValueError, match=r"looks semicolon-separated \(its header 'Größe, µm;"
+                                         r"Temp, °C' and every row have 1 ';'\)"):
+        read_table(write(tmp_path, "Größe, µm;Temp, °C\n1,02;10,04\n4,98;19,91\n"
+                                   "1,10;10,2\n"))
+    # QA106: one column of decimal commas was told to "name every column in the header"
+    for text, first in (("size\n0,777\n1,540\n", "0,777"), ("a,b\n0,8,10,3\n1,2,9,5\n", "0,8")):
+        with pytest.raises(ValueError, match=rf"look written with decimal commas \('{first}'\)"):
+            read_table(write(tmp_path, text))
+    frame, _ = read_table(write(tmp_path, "x;unit,y\n1,2\n3,4\n"))  # a ';' in a name only
+    assert frame.columns.tolist() == ["x;unit", "y"]
 
 
 def test_a_column_of_consecutive_ids_is_named_as_such(tmp_path):
@@ -820,3 +832,15 @@ def test_review_of_the_messy_file_fixes(tmp_path):
     with pytest.raises(ValueError, match="decimal comma") as info:
         read_table(write(tmp_path, "x\tb\n1,5\t1\n2,25\t2\n3,75\t3\n", "d.tsv"))
     assert "--index" not in str(info.value)
+
+
+def test_a_units_row_and_spaced_thousands_are_named(tmp_path):
+    """QA106: a units row under the header was told to check the separator or leave every
+    column out; "1 540.5" (space thousands) was offered as the rows' IDs."""
+    with pytest.raises(ValueError, match=r"its first row \('µm', '°C'\) looks like a second "
+                                         r"header line \(units\?\): remove it"):
+        read_table(write(tmp_path, "size,temp\nµm,°C\n0.777,10.3\n1.5,8.9\n"))
+    with pytest.raises(ValueError, match=r"'1 540\.5' in row 1, line 3 of the file, a number "
+                                         r"written with thousands separators: remove them "
+                                         r"\(write 1540\.5\)"):
+        read_table(write(tmp_path, "size,temp\n777.0,10.3\n1 540.5,8.9\n"))

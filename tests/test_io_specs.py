@@ -73,6 +73,17 @@ def test_a_template_for_a_data_file_lists_its_numeric_columns_and_runs(tmp_path,
     assert _keys_written(text) == _keys_written(spec_template())  # every key still there
 
 
+def test_a_template_refuses_numbers_written_with_decimal_commas(tmp_path, monkeypatch):
+    """QA106: a TSV of decimal commas got `columns = ["count"]` without a word (the others
+    left out as "text"), and `run` fitted the count alone; `em` and `fit` refuse the file."""
+    monkeypatch.chdir(tmp_path)
+    Path("m.tsv").write_text("size\tcount\n1,25\t3\n0,777\t4\n2,5\t5\n")
+    with pytest.raises(ValueError, match=r"^column 'size' of m\.tsv has '1,25' in row 0, a "
+                                         r"number written with a decimal comma: .*\. Fix "
+                                         "the file first"):
+        spec_template(Path("m.tsv"))
+
+
 def test_a_template_names_odd_column_names_as_toml_strings(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     data = Path('odd "names".csv')

@@ -138,7 +138,7 @@ def test_a_labelled_row_left_out_is_named(old_faithful, missing, cells, why):
     unlabelled = np.where(labels == 0, -1, labels)
     if missing == "marginalise":  # QA101: rows with nothing observed are named, each once
         with pytest.warns(UserWarning, match=r"^2 row\(s\) of X have no observed value "
-                                             r"\(index s4, s9\) and are left out"):
+                                             r"\(row\(s\) s4, s9\) and are left out"):
             prepare_observations(X, 2, missing=missing, labels=unlabelled)
         return
     with warnings.catch_warnings():

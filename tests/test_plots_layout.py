@@ -623,8 +623,10 @@ def test_a_long_trace_is_drawn_in_page_sized_parts(tiny_fit, monkeypatch):
     assert sum(drawn.values(), []) == whole
     assert all(len(rows) <= 4 for rows in drawn.values())
     assert titles["trace"].endswith(f"\nRows 1-{len(drawn['trace'])} of the {len(whole)} rows")
-    with pytest.raises(ValueError, match=r"part must be \(i, n\) with 1 <= i <= n"):
+    with pytest.raises(ValueError, match=r"part must be \(i, n\) of whole numbers"):
         plots.plot_trace(tiny_fit, part=(3, 2))
+    assert names(plots.plot_trace(tiny_fit, part=(np.int64(2), np.int64(parts)))) == \
+        drawn["trace_2"]  # NumPy's integers too (QA104)
 
 
 # --------------------------------------------------------------------------------------------

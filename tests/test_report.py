@@ -621,7 +621,7 @@ def test_parameter_table_reports_sds_and_correlations_once(tiny_fit):
     cov = tiny_fit.posterior["covariances"].values
     d_sd, d_corr = _sd_corr(cov)
     assert table.loc["sd[0, eruptions]", "mean"] == pytest.approx(d_sd[..., 0, 0].mean())
-    assert table.loc["corr[1, eruptions, waiting]", "upper"] == pytest.approx(
+    assert table.loc["corr[1, eruptions, waiting]", "eti94_ub"] == pytest.approx(
         np.quantile(d_corr[..., 1, 0, 1], 0.97))
     # R-hat and ESS are ArviZ's for the same draws
     summary = tiny_fit.summary()

@@ -122,7 +122,7 @@ def test_noise_weight_is_a_row_of_the_parameter_table(tiny_fit):
     assert list(table.index[:3]) == ["weights[0]", "weights[1]", "noise_weight"]
     row = table.loc["noise_weight"]
     assert row["EM"] == 0.03 and row["mean"] == pytest.approx(nw.mean())
-    assert row["lower"] == pytest.approx(np.quantile(nw, 0.03))
+    assert row["eti94_lb"] == pytest.approx(np.quantile(nw, 0.03))
     assert "noise_weight" not in report.parameter_table(tiny_fit).index
     # QA: with D > 2 the noise weight sat in the folded sds-and-correlations table
     wide = pd.concat([table, pd.DataFrame(index=["sd[0, c]", "corr[0, a, c]"])])

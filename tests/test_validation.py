@@ -839,3 +839,20 @@ def test_rows_sharing_their_one_observed_value_are_no_copies(old_faithful):
     said = copied_rows_warning(copies)
     assert said is not None and " rows with two or more values observed have an identical " \
         "twin" in said
+
+
+def test_numbers_with_decimal_commas_get_advice_that_reads_them():
+    """QA106: a frame read without decimal=',' was told to use pd.to_numeric, which raises on
+    "0,777" (or, with errors="coerce", makes every value NaN)."""
+    import io
+
+    import pandas as pd
+
+    frame = pd.read_csv(io.StringIO("a;b\n0,777;1,5\n1,2;2,5\n2,2;3,5\n"), sep=";")
+    with pytest.raises(ValueError, match=r"\('0,777' is a number written with a decimal "
+                                         r"comma: read the file with pd\.read_csv\(\.\.\., "
+                                         r"decimal=','\)"):
+        check_data(frame)
+    # "1,234" may be a thousand written the English way: no claim of a decimal comma
+    with pytest.raises(ValueError, match=r"pd\.to_numeric for numbers stored as text"):
+        check_data(pd.DataFrame({"a": ["1,234", "2,345"], "b": [1.0, 2.0]}))

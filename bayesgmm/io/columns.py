@@ -20,7 +20,8 @@ from .._validation import check_sample_weight
 from .._warn import IN_PACKAGE
 
 __all__ = ["column_problem", "index_hint", "is_saved_index", "labels_as_written", "labels_hint",
-           "looks_like_row_ids", "number_format_problem", "read_weights"]
+           "looks_like_row_ids", "number_format_problem", "read_weights",
+           "second_header_hint"]
 
 
 def is_saved_index(column: pd.Series, name: str) -> bool:
@@ -93,6 +94,22 @@ def index_hint(frame: pd.DataFrame, non_numeric: dict[str, str]) -> str:
         return ""
     return (f"; if {ids[0]!r} names the rows, make it the index column (--index "
             f"{shlex.quote(str(ids[0]))}; index = \"{ids[0]}\" in a spec's [data])")
+
+
+def second_header_hint(frame: pd.DataFrame, non_numeric: dict[str, str]) -> str:
+    """A hint when every refused column's only text is its first row, the rest numbers: a
+    second header line (units) under the names. QA106: told to check the separator and the
+    decimal mark, or to leave the columns out."""
+    if len(frame) < 2 or not non_numeric:
+        return ""
+    for c in non_numeric:
+        column = frame[c].reset_index(drop=True)
+        text = column.notna() & pd.to_numeric(column, errors="coerce").isna()
+        if not text.iloc[0] or text.iloc[1:].any():
+            return ""
+    first = ", ".join(repr(str(frame[c].iloc[0])) for c in list(non_numeric)[:4])
+    return (f"; its first row ({first}) looks like a second header line (units?): remove it, "
+            "so that the header line alone names the columns")
 
 
 def labels_hint(frame: pd.DataFrame, non_numeric: dict[str, str]) -> str:
@@ -186,7 +203,7 @@ def _number_format(column: pd.Series, bad: pd.Series, at: int,
                 "number written with a decimal comma: write '.' as the decimal mark ("
                 f"{decimal.strip().replace(',', '.')})")
     if _thousands_separated(column).iloc[at]:
-        plain = value.strip().replace(",", "")
+        plain = re.sub(r"[,\s\u00a0\u202f]", "", value.strip())
         if re.match(r"^[+-]?\d{1,3},\d{3}$", value.strip()):
             # QA62: "8,252" (8.252 g) was called thousands, and the advice scaled it 1000x
             return (f"has {value!r} in {row(at)}: {plain} with a thousands separator, or "
@@ -202,7 +219,9 @@ def _decimal_commas(cells: pd.Series) -> str | None:
     "1,234", which may be either), or None."""
     for value in cells:
         text = str(value).strip()
-        if re.match(r"^[+-]?\d+,\d+$", text) and not re.match(_THOUSANDS, text):
+        # "0,777" is no thousands (QA106: offered as 0777 with a thousands separator)
+        if re.match(r"^[+-]?\d+,\d+$", text) and (not re.match(_THOUSANDS, text)
+                                                  or re.match(r"^[+-]?0,", text)):
             return str(value)
     return None
 
@@ -232,10 +251,13 @@ def _other_texts(cells: pd.Series, first: object) -> str:
 
 # A number with comma thousands separators: 1,125 or -12,345,678.9
 _THOUSANDS = r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$"
+# ... or with spaces (thin, non-breaking: "1 540.5", QA106: advised to make it the row IDs)
+_SPACED_THOUSANDS = r"^[+-]?\d{1,3}([ \u00a0\u202f]\d{3})+(\.\d*)?$"
 
 
 def _thousands_separated(column: pd.Series) -> pd.Series:
-    """Per cell: text that is a number written with comma thousands separators."""
+    """Per cell: text that is a number written with comma or space thousands separators."""
     if column.dtype.kind != "O":
         return pd.Series(False, index=column.index)
-    return column.map(lambda v: isinstance(v, str) and bool(re.match(_THOUSANDS, v.strip())))
+    return column.map(lambda v: isinstance(v, str) and bool(
+        re.match(_THOUSANDS, v.strip()) or re.match(_SPACED_THOUSANDS, v.strip())))

@@ -29,7 +29,9 @@ from .columns import (
     labels_as_written,
     labels_hint,
     looks_like_row_ids,
+    number_format_problem,
     read_weights,
+    second_header_hint,
 )
 from .text_files import (
     cells_as_written,
@@ -256,7 +258,8 @@ def read_data(path: str | Path, columns: list[str] | None = None, *,
             + ". Nothing is converted implicitly: fix the file, or leave the column(s) out "
             f"({_leaving_out(frame, non_numeric)})"
             # QA62: "--index mass_g" suggested where --index id was given
-            + ((index_hint(frame, non_numeric) if index is None else "")
+            + (second_header_hint(frame, non_numeric)
+               or (index_hint(frame, non_numeric) if index is None else "")
                or labels_hint(frame, non_numeric))
         )
     frame = frame.astype(np.float64)
@@ -382,6 +385,9 @@ def numeric_columns(path: str | Path) -> tuple[list[str], dict[str, str]]:
     if len(frame.columns) and is_saved_index(frame.iloc[:, 0], frame.columns[0]):
         left[frame.columns[0]] = "row numbers"
     for c in frame.columns:
+        written = number_format_problem(frame[c]) if c not in left else None
+        if written:  # numbers the file writes otherwise: not text to leave out (QA106)
+            raise ValueError(f"column {c!r} of {path} {written}. Fix the file first")
         if c not in left and column_problem(frame[c]):
             left[c] = "text"
         elif c not in left and sep is not None and str(c).startswith("Unnamed: "):

@@ -164,6 +164,8 @@ def read_text_table(p: Path, sep: str, path: Any, text_columns: Any = ()) -> pd.
     if any(issubclass(w.category, pd.errors.ParserWarning) for w in caught):
         _check_header_separator(p, sep, path)
         _refuse_ragged_rows(p, sep, path)
+    if sep != ";":
+        _refuse_semicolon_rows(p, path)
     frame.columns = [str(c).strip() for c in frame.columns]
     # a header ending in a separator ("x,y,") names a last column pandas calls "Unnamed: 2";
     # empty, it is the separator's, not a column of the file's
@@ -212,6 +214,21 @@ def _check_header_separator(p: Path, sep: str, path: Any) -> None:
         check_separator(pd.DataFrame(columns=first), path, sep)
 
 
+def _refuse_semicolon_rows(p: Path, path: Any, lines: int = 20) -> None:
+    """A file whose header and first rows all hold the same number (>= 1) of semicolons was
+    written with semicolons between values, whatever else splits it. QA106: a ';' file of
+    decimal commas whose names held commas ("Größe, µm;Temp, °C") split on commas into as
+    many fields on every line, and was fitted on the numbers' integer parts and decimals."""
+    with open(p, encoding="utf-8-sig", errors="replace") as f:
+        head = [line for _, line in zip(range(lines + 1), f, strict=False) if line.strip()]
+    marks = head[0].count(";") if head else 0
+    if marks and len(head) > 1 and all(line.count(";") == marks for line in head[1:]):
+        raise ValueError(
+            f"{path} looks semicolon-separated (its header {head[0].strip()!r} and every row "
+            f"have {marks} ';'): save it as CSV with commas between values and '.' as the "
+            "decimal mark")
+
+
 def _refuse_ragged_rows(p: Path, sep: str, path: Any, width: int | None = None) -> None:
     """A data row with more values than the header names columns (pandas would drop the
     extra values; empty extra fields, a trailing separator, pass) or, given ``width``, with
@@ -226,6 +243,12 @@ def _refuse_ragged_rows(p: Path, sep: str, path: Any, width: int | None = None) 
         line = rows.line_num + 1
         for fields in rows:
             extra = [v for v in fields[header:] if v.strip()]
+            if extra and sep == "," and _comma_halves(fields, header):
+                raise ValueError(  # QA106: "name every column" for "0,777" under one name
+                    f"line {line} of {path} has {len(fields)} values where the header names "
+                    f"{header}: its numbers look written with decimal commas "
+                    f"({','.join(fields[:2])!r}); write '.' as the decimal mark, or quote "
+                    "each value")
             if extra:
                 raise ValueError(f"line {line} of {path} has {len(fields)} values but the "
                                  f"header names {header} columns (extra: {extra[0]!r}): name "
@@ -237,6 +260,14 @@ def _refuse_ragged_rows(p: Path, sep: str, path: Any, width: int | None = None) 
                     "every row one value per column, with an empty cell for a missing value "
                     f"(e.g. {sep.join(['1', '', '3'][:width] + [''] * (width - 3))!r})")
             line = rows.line_num + 1
+
+
+def _comma_halves(fields: list[str], header: int) -> bool:
+    """Whether a row's ``fields`` are its ``header`` numbers each split at a decimal comma:
+    twice as many, each pair whole digits then digits ("0", "777")."""
+    return len(fields) == 2 * header and all(
+        re.fullmatch(r"[+-]?\d+", a.strip()) and re.fullmatch(r"\d+", b.strip())
+        for a, b in zip(fields[::2], fields[1::2], strict=True))
 
 
 def _record_line(p: Path, sep: str, record: int) -> int:

@@ -172,9 +172,11 @@ def _trace_part(shown: Any, worst: dict[str, Any], part: Any) -> tuple[Any, dict
     """``shown``'s rows of ``part`` (i, n), the worst-mixing ones among them, and the words
     for the title ("Rows 10-19")."""
     if (not isinstance(part, tuple) or len(part) != 2
-            or not all(isinstance(v, int) and not isinstance(v, bool) for v in part)
+            or not all(isinstance(v, int | np.integer) and not isinstance(v, bool | np.bool_)
+                       for v in part)
             or not 1 <= part[0] <= part[1]):
-        raise ValueError(f"part must be (i, n) with 1 <= i <= n; got {part!r}")
+        raise ValueError(f"part must be (i, n) of whole numbers, 1 <= i <= n; got {part!r}")
+    part = (int(part[0]), int(part[1]))
     names = list(shown.data_vars)
     runs = np.array_split(np.arange(len(names)), part[1])
     run = runs[part[0] - 1]

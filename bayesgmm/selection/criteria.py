@@ -12,6 +12,7 @@ import math
 import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -311,15 +312,14 @@ def select_em(
     # Most expensive cells first, so that the last cells to run are short ones.
     cells = sorted(((k, ct) for ct in cts for k in ks),
                    key=lambda cell: -_cost(cell[0], Xv.shape[1], cell[1]))
-    out, workers = run_sweep([delayed(_fit_cell)(frame, k, ct, cell_seed(entropy, k, ct), options)
+    seed = partial(cell_seed, entropy, n_features=Xv.shape[1])  # (K, type) -> its seed
+    out, workers = run_sweep([delayed(_fit_cell)(frame, k, ct, seed(k, ct), options)
                               for k, ct in cells], [_cost(k, Xv.shape[1], ct) for k, ct in cells],
                              n_jobs, verbose, lambda out: f"K={out[0]['n_components']} "
                                                           f"{out[0]['covariance_type']} fitted")
     rows = [row for row, _, _ in out]
-    fits = {(row["n_components"], row["covariance_type"]): fit for row, fit, _ in out
-            if fit is not None}
-    cell_warnings = {(row["n_components"], row["covariance_type"]): messages
-                     for row, _, messages in out if messages}
+    fits = {(r["n_components"], r["covariance_type"]): f for r, f, _ in out if f is not None}
+    cell_warnings = {(r["n_components"], r["covariance_type"]): m for r, _, m in out if m}
     if options.get("labels") is None and not options.get("noise"):
         rows, restarted = _neighbour_restarts(frame, rows, fits, cell_warnings, options,
                                               entropy, verbose)
@@ -355,8 +355,8 @@ def _neighbour_restarts(frame: pd.DataFrame, rows: list[dict], fits: dict,
         progress.say(f"K={k} {ct}: restarting EM from K={source}'s fit",
                      show=verbose > 0 and (k, source, ct) not in said)
         said.add((k, source, ct))
-        row, fit, messages = _fit_cell(frame, k, ct, cell_seed(entropy, k, ct),
-                                       {**options, "init": start, "n_init": 1})
+        row, fit, messages = _fit_cell(frame, k, ct, cell_seed(
+            entropy, k, ct, n_features=frame.shape[1]), {**options, "init": start, "n_init": 1})
         # a proper restart before a degenerate one, as fit_em keeps (a needle's is spurious)
         if fit is None or (row["degenerate"] and not by_cell[(k, ct)]["degenerate"]):
             return None

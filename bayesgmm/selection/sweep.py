@@ -84,8 +84,12 @@ def seed_or_recorded(result: Any, random_state: Any) -> Any:
 
 
 def cell_seed(entropy: int, n_components: int, covariance_type: str,
-               stream: int = 0) -> np.random.SeedSequence:
-    """The seed of one grid cell: a function of the root seed and the cell only."""
+               stream: int = 0, n_features: int | None = None) -> np.random.SeedSequence:
+    """The seed of one grid cell: a function of the root seed and the cell only. With one
+    feature (``n_features`` 1) diag and spherical are full's model, and take its seed: the
+    same fit, not three (QA105: BIC 446.59, 443.39 and 443.41 for one model)."""
+    if n_features == 1 and covariance_type in ("diag", "spherical"):
+        covariance_type = "full"
     key = (int(stream), int(n_components), COVARIANCE_TYPES.index(covariance_type))
     return np.random.SeedSequence(entropy, spawn_key=key)
 
