@@ -122,11 +122,24 @@ def say(message: str, show: bool = True) -> None:
         _line(message)
 
 
-def _line(message: str) -> None:
+def _line(message: str | None) -> None:
+    """``message`` on stderr (None: nothing of its own), after the start lines a notebook's
+    steps have not said yet (:data:`_PENDING`), so that no inner step's line comes before
+    its outer step's start (QA107)."""
+    with _PENDING_LOCK:
+        lines = [*_PENDING, *([message] if message is not None else [])]
+        _PENDING.clear()
     try:
-        print(f"bayesgmm: {message}", file=sys.stderr, flush=True)
+        for text in lines:
+            print(f"bayesgmm: {text}", file=sys.stderr, flush=True)
     except (OSError, ValueError):  # stderr's reader left (`2>&1 | head`) or it was closed:
         _state["enabled"] = False  # a status line is never worth the fit; no more of them
+
+
+# In a notebook, the start lines of the steps running that have not been said yet, outer
+# first: said when the step has taken NOTEBOOK_START_S, or before any other line.
+_PENDING: list[str] = []
+_PENDING_LOCK = threading.Lock()
 
 
 @contextlib.contextmanager
@@ -134,7 +147,8 @@ def step(message: str, show: bool = True, *, inner_details: bool = True) -> Iter
     """Announce a long step and, when it ends, how long it took.
 
     On a terminal rich's spinner runs beside ``message`` while the step works; elsewhere (a
-    pipe, a log file, a test) one line when it starts and one when it ends.
+    pipe, a log file, a test) one line when it starts and one when it ends; in a notebook
+    the start only once the step has taken :data:`NOTEBOOK_START_S` (or before another line).
     ``inner_details=False``: only the step's own :func:`detail` calls (``own=True``) say where
     it is, not those of the code it runs (an EM sweep's cells, not each cell's restarts).
     """
@@ -183,12 +197,17 @@ def _shown(message: str, own_only: bool) -> Iterator[None]:
             console.print(f"bayesgmm: {message}: {time.perf_counter() - t0:.1f} s",
                           highlight=False)
             return
-    # In a notebook a step's start is said only once it has taken NOTEBOOK_START_S (QA96:
-    # each quick step's two lines, "X..." then "X: done", made 8-9 pink lines a fit)
-    late = threading.Timer(NOTEBOOK_START_S, say, [f"{message}..."]) if in_notebook() else None
-    if late is None:
-        say(f"{message}...")
+    # In a notebook a step's start is said only once it has taken NOTEBOOK_START_S, or
+    # before any other line (QA96: each quick step's two lines, "X..." then "X: done", made
+    # 8-9 pink lines a fit); said whatever silences the step's inside (QA107: warm's
+    # compile, its slowest, lost its start line), as the step itself was shown
+    start, late = f"{message}...", None
+    if not in_notebook():
+        say(start)
     else:
+        with _PENDING_LOCK:
+            _PENDING.append(start)
+        late = threading.Timer(NOTEBOOK_START_S, _line, [None])
         late.daemon = True
         late.start()
     last = [t0]
@@ -204,6 +223,8 @@ def _shown(message: str, own_only: bool) -> Iterator[None]:
     finally:
         if late is not None:
             late.cancel()
+            with _PENDING_LOCK, contextlib.suppress(ValueError):
+                _PENDING.remove(start)  # not said: the "done" line alone
     say(f"{message}: done in {time.perf_counter() - t0:.1f} s")
 
 

@@ -368,8 +368,8 @@ def test_a_file_that_is_not_utf8_is_named_with_the_fix(tmp_path):
     path.write_bytes("sch\xf6n,b\n1,2\n3,4\n".encode("latin-1"))
     with pytest.raises(ValueError, match=re.escape(
             f"{path} is not UTF-8 text (invalid start byte: byte 0xf6 at position 3); save it "
-            "as UTF-8 (for a Latin-1 file: iconv -f latin1 -t utf-8 latin1.csv > "
-            "latin1-utf8.csv)")):
+            "as UTF-8 (for Excel's Windows-1252 or Latin-1: iconv -f cp1252 -t utf-8 latin1.csv "
+            "> latin1-utf8.csv)")):
         read_data(path)
 
 
@@ -844,3 +844,36 @@ def test_a_units_row_and_spaced_thousands_are_named(tmp_path):
                                          r"written with thousands separators: remove them "
                                          r"\(write 1540\.5\)"):
         read_table(write(tmp_path, "size,temp\n777.0,10.3\n1 540.5,8.9\n"))
+
+
+def test_more_ways_of_writing_numbers_are_named(tmp_path):
+    """QA106: "7,77E-01" and a Unicode minus ("−2.223") got no word of what they are; a
+    byte-order mark showed in a message; Excel's Windows-1252 was advised as Latin-1."""
+    with pytest.raises(ValueError, match=r"'7,77E-01' in row 0, .*a number written with a "
+                                         r"decimal comma: write '\.' as the decimal mark "
+                                         r"\(7\.77E-01\)"):
+        read_table(write(tmp_path, 'x,y\n"7,77E-01",1\n"8,1E-01",2\n'))
+    with pytest.raises(ValueError, match=r"'\u22122\.223' in row 0, .*written with a Unicode "
+                                         r"minus sign .*: write '-' \(-2\.223\)"):
+        read_table(write(tmp_path, "x,y\n\u22122.223,1\n1.5,2\n"))
+    with pytest.raises(ValueError, match=r"its header 'a;b' ") as caught:
+        read_table(write(tmp_path, "\ufeffa;b\n1;2\n3;4\n"))
+    assert "\ufeff" not in str(caught.value)
+    path = tmp_path / "w.csv"
+    path.write_bytes("x,y\u2030\n1,2\n".encode("cp1252"))
+    with pytest.raises(ValueError, match=r"iconv -f cp1252 -t utf-8"):
+        read_table(path)
+
+
+def test_a_name_with_a_comma_over_decimal_commas_is_refused_and_quoted_semicolons_read(
+        tmp_path):
+    """QA107: "Größe, µm" over "0,777" split into two columns, the numbers' integer parts
+    and decimals, and was fitted; a comma CSV with a quoted ';' in every row was refused."""
+    with pytest.raises(ValueError, match=r"looks like 1 column\(s\) named \['Größe, µm'\] "
+                                         r"\(a comma in each name\) of numbers written with "
+                                         r"decimal commas \('0,777'\)"):
+        read_table(write(tmp_path, "Größe, µm\n0,777\n1,25\n2,5\n10,5\n"))
+    frame, _ = read_table(write(tmp_path, 'x,"y;z"\n1,"2"\n3,"4"\n5,"6"\n'))
+    assert frame.columns.tolist() == ["x", "y;z"]
+    frame, _ = read_table(write(tmp_path, "a,b\n1,2\n3,5\n"))  # whole numbers: as they are
+    assert frame["b"].tolist() == [2, 5]

@@ -185,3 +185,20 @@ def test_a_replaced_spec_keeps_its_mode(tmp_path):
     target.chmod(0o600)
     write_spec_template(target, overwrite=True)
     assert target.stat().st_mode & 0o777 == 0o600 and target.read_text() == spec_template()
+
+
+def test_a_long_data_path_keeps_a_space_before_its_comment(tmp_path):
+    """QA106: `path = "data/..._ß.csv"# a CSV/Parquet path`: the comment ran into the value."""
+    data = tmp_path / ("messdaten_" * 6 + "ß.csv")
+    data.write_text("a,b\n1,2\n3,4\n")
+    line = next(x for x in spec_template(data, relative_to=tmp_path).splitlines()
+                if x.startswith("path = "))
+    assert line.startswith("path = ") and 'ß.csv" # a CSV' in line
+
+
+def test_a_text_column_with_one_number_like_answer_is_still_text(tmp_path, monkeypatch):
+    """QA107: a survey's text column with one answer "1,3" refused the whole file."""
+    monkeypatch.chdir(tmp_path)
+    Path("s.csv").write_text('x,answer\n1.5,yes\n2.5,"1,3"\n3.5,no\n4.5,maybe\n')
+    text = spec_template(Path("s.csv"))
+    assert 'columns = ["x"]' in text and '"answer" (text)' in text

@@ -40,6 +40,16 @@ def test_in_a_notebook_a_quick_step_is_one_line(capsys, monkeypatch):
     assert lines[0] == "bayesgmm: slow..." and lines[-1].startswith("bayesgmm: slow: done in")
     time.sleep(0.5)  # the quick step's timer was cancelled: nothing said late
     assert capsys.readouterr().err == ""
+    # QA107: a step that silences its inside still says it started (warm's compile) ...
+    with progress.step("compiling"), progress.silenced():
+        time.sleep(0.6)
+    assert capsys.readouterr().err.splitlines()[0] == "bayesgmm: compiling..."
+    # ... and an inner step's line never comes before its outer step's start
+    with progress.step("outer"):
+        with progress.step("inner"):
+            pass
+    assert [line.split(":")[1].strip() for line in capsys.readouterr().err.splitlines()] == [
+        "outer...", "inner", "outer"]
 
 
 def test_a_long_silent_step_keeps_a_log_alive(capsys, monkeypatch):

@@ -188,8 +188,17 @@ def number_format_problem(column: pd.Series, row: Callable[[int], str] = "row {}
     of decimal commas, and ``run`` fitted it alone)."""
     if column.dtype.kind in "iufb":
         return None
+    # a column mostly of numbers, however written (QA107: a survey's text column with one
+    # answer "1,3" refused the whole file)
+    cells = column.dropna().astype(str).str.strip()
+    if cells.empty or cells.str.fullmatch(_NUMBER_LIKE).mean() < 0.5:
+        return None
     bad = column.notna() & pd.to_numeric(column, errors="coerce").isna()
     return _number_format(column, bad, int(bad.to_numpy().argmax()), row) if bad.any() else None
+
+
+# A number, however written: signs (a Unicode minus too), digits, separators, an exponent.
+_NUMBER_LIKE = r"[+\-\u2212]?[\d.,\s\u00a0\u202f]*\d([eE][+-]?\d+)?"
 
 
 def _number_format(column: pd.Series, bad: pd.Series, at: int,
@@ -197,6 +206,10 @@ def _number_format(column: pd.Series, bad: pd.Series, at: int,
     """:func:`number_format_problem`'s words, given the cells that are not numbers (``bad``)
     and the first of them (``at``)."""
     value = column.iloc[at]
+    plain = value.strip().replace("\u2212", "-") if isinstance(value, str) else ""
+    if "\u2212" in str(value) and _is_float(plain):  # QA106: no word of it
+        return (f"has {value!r} in {row(at)}, written with a Unicode minus sign ('\u2212', "
+                f"as some instruments write it): write '-' ({plain})")
     decimal = _decimal_commas(column[bad])
     if decimal is not None:  # QA62: "3,5" got no word of decimal commas
         return (f"has {decimal!r} in {row(int(np.flatnonzero(column == decimal)[0]))}, a "
@@ -214,15 +227,23 @@ def _number_format(column: pd.Series, bad: pd.Series, at: int,
     return None
 
 
+def _is_float(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 def _decimal_commas(cells: pd.Series) -> str | None:
     """The first cell that can only be a number with a decimal comma ("3,5", "1234,56"; not
     "1,234", which may be either), or None."""
     for value in cells:
         text = str(value).strip()
         # "0,777" is no thousands (QA106: offered as 0777 with a thousands separator)
-        if re.match(r"^[+-]?\d+,\d+$", text) and (not re.match(_THOUSANDS, text)
-                                                  or re.match(r"^[+-]?0,", text)):
-            return str(value)
+        if re.match(r"^[+-]?\d+,\d+([eE][+-]?\d+)?$", text) and (
+                not re.match(_THOUSANDS, text) or re.match(r"^[+-]?0,", text)):
+            return str(value)  # an exponent too: "7,77E-01" (QA106)
     return None
 
 

@@ -457,4 +457,6 @@ def _replace_line(text: str, start: str, line: str, after: str | None = None) ->
     if not found:
         raise RuntimeError(f"the shipped {_TEMPLATE} has no line {start.strip()!r}")
     end, newline, tail = rest.partition("\n")
-    return head + "\n" + line + end + newline + (f"{after}\n" if after else "") + tail
+    # a line longer than the example's runs into its comment: a space between (QA106)
+    gap = "" if not end or line.endswith(" ") or end.startswith(" ") else " "
+    return head + "\n" + line + gap + end + newline + (f"{after}\n" if after else "") + tail

@@ -353,8 +353,8 @@ def _read_frame(path: str | Path, wanted: list[str], index: str | None
     except UnicodeDecodeError as exc:  # the codec's words named neither the file nor a fix
         byte = exc.object[exc.start]
         raise ValueError(f"{path} is not UTF-8 text ({exc.reason}: byte 0x{byte:02x} at "
-                         f"position {exc.start}); save it as UTF-8 (for a Latin-1 file: "
-                         f"iconv -f latin1 -t utf-8 {p.name} > {p.stem}-utf8{p.suffix})"
+                         f"position {exc.start}); save it as UTF-8 (for Excel's Windows-1252 or "
+                         f"Latin-1: iconv -f cp1252 -t utf-8 {p.name} > {p.stem}-utf8{p.suffix})"
                          ) from None
     except ValueError:
         raise

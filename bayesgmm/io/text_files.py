@@ -166,6 +166,8 @@ def read_text_table(p: Path, sep: str, path: Any, text_columns: Any = ()) -> pd.
         _refuse_ragged_rows(p, sep, path)
     if sep != ";":
         _refuse_semicolon_rows(p, path)
+    if sep == ",":
+        _refuse_split_names(p, path)
     frame.columns = [str(c).strip() for c in frame.columns]
     # a header ending in a separator ("x,y,") names a last column pandas calls "Unnamed: 2";
     # empty, it is the separator's, not a column of the file's
@@ -208,7 +210,7 @@ def _check_header_separator(p: Path, sep: str, path: Any) -> None:
     not ``sep`` (see :func:`check_separator`)."""
     import csv
 
-    with open(p, newline="", encoding="utf-8", errors="replace") as f:
+    with open(p, newline="", encoding="utf-8-sig", errors="replace") as f:
         first = next(csv.reader(f, delimiter=sep), [])
     if len(first) == 1:
         check_separator(pd.DataFrame(columns=first), path, sep)
@@ -220,13 +222,34 @@ def _refuse_semicolon_rows(p: Path, path: Any, lines: int = 20) -> None:
     decimal commas whose names held commas ("Größe, µm;Temp, °C") split on commas into as
     many fields on every line, and was fitted on the numbers' integer parts and decimals."""
     with open(p, encoding="utf-8-sig", errors="replace") as f:
-        head = [line for _, line in zip(range(lines + 1), f, strict=False) if line.strip()]
+        head = [re.sub(r'"[^"]*"', "", line)  # a quoted ';' is text (QA107)
+                for _, line in zip(range(lines + 1), f, strict=False) if line.strip()]
     marks = head[0].count(";") if head else 0
     if marks and len(head) > 1 and all(line.count(";") == marks for line in head[1:]):
         raise ValueError(
             f"{path} looks semicolon-separated (its header {head[0].strip()!r} and every row "
             f"have {marks} ';'): save it as CSV with commas between values and '.' as the "
             "decimal mark")
+
+
+def _refuse_split_names(p: Path, path: Any, lines: int = 20) -> None:
+    """A header whose commas are followed by a space ("Größe, µm": a name and its unit) over
+    rows of as many fields, each pair whole digits then digits ("0,777"): one column per
+    pair, of numbers written with decimal commas, each split in two. QA107: read as two
+    columns, the numbers' integer parts and decimals, and fitted."""
+    import csv
+
+    with open(p, newline="", encoding="utf-8-sig", errors="replace") as f:
+        rows = [r for _, r in zip(range(lines + 1), csv.reader(f), strict=False) if r]
+    if len(rows) < 2 or len(rows[0]) % 2 or not all(
+            name.startswith(" ") for name in rows[0][1::2]):
+        return
+    if all(_comma_halves(r, len(r) // 2) and len(r) == len(rows[0]) for r in rows[1:]):
+        names = [f"{a},{b}" for a, b in zip(rows[0][::2], rows[0][1::2], strict=True)]
+        raise ValueError(f"{path} looks like {len(names)} column(s) named {names} (a comma in "
+                         f"each name) of numbers written with decimal commas "
+                         f"({','.join(rows[1][:2])!r}): save it as CSV with '.' as the "
+                         "decimal mark, and quote a name that holds a comma")
 
 
 def _refuse_ragged_rows(p: Path, sep: str, path: Any, width: int | None = None) -> None:
@@ -237,7 +260,7 @@ def _refuse_ragged_rows(p: Path, sep: str, path: Any, width: int | None = None) 
     lines, so rows and lines are counted apart)."""
     import csv
 
-    with open(p, newline="", encoding="utf-8", errors="replace") as f:
+    with open(p, newline="", encoding="utf-8-sig", errors="replace") as f:
         rows = csv.reader(f, delimiter=sep)
         header = len(next(rows, []))
         line = rows.line_num + 1
@@ -247,8 +270,7 @@ def _refuse_ragged_rows(p: Path, sep: str, path: Any, width: int | None = None) 
                 raise ValueError(  # QA106: "name every column" for "0,777" under one name
                     f"line {line} of {path} has {len(fields)} values where the header names "
                     f"{header}: its numbers look written with decimal commas "
-                    f"({','.join(fields[:2])!r}); write '.' as the decimal mark, or quote "
-                    "each value")
+                    f"({','.join(fields[:2])!r}); write '.' as the decimal mark")
             if extra:
                 raise ValueError(f"line {line} of {path} has {len(fields)} values but the "
                                  f"header names {header} columns (extra: {extra[0]!r}): name "
@@ -275,7 +297,7 @@ def _record_line(p: Path, sep: str, record: int) -> int:
     count records) starts: a quoted field may span lines."""
     import csv
 
-    with open(p, newline="", encoding="utf-8", errors="replace") as f:
+    with open(p, newline="", encoding="utf-8-sig", errors="replace") as f:
         reader = csv.reader(f, delimiter=sep)
         line = 1
         for _ in range(record - 1):
@@ -291,7 +313,7 @@ def file_line(p: Path, sep: str, position: int) -> int | None:
     message names a row."""
     import csv
 
-    with open(p, newline="", encoding="utf-8", errors="replace") as f:
+    with open(p, newline="", encoding="utf-8-sig", errors="replace") as f:
         reader = csv.reader(f, delimiter=sep)
         next(reader, None)
         seen = -1

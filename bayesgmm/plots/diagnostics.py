@@ -1645,24 +1645,28 @@ class PredictiveCheck:
         reproduced: a few values far out, not the bulk's shape ("" otherwise). QA101: one
         assay failure 1e4 sds out, held by the noise component, was blamed on the clusters'
         shape, with a log transform advised."""
-        names = []
+        names, kinds = [], set()  # one feature: labels without "(name)" (QA107), named ""
         for k in misfits:
-            label = self.labels[k]
-            if not label.startswith(("skewness(", "excess kurtosis(")):
+            kind, _, rest = self.labels[k].partition("(")
+            if kind not in ("skewness", "excess kurtosis"):
                 return ""
-            names.append(label[label.find("(") + 1:label.rfind(")")])
-        robust = [self.labels.index(f"{kind}({name})") for name in names
+            names.append(rest[:-1])
+            kinds.add(kind)
+        robust = [self.labels.index(label) for name in names
                   for kind in ("quartile skewness", "octile kurtosis")
-                  if f"{kind}({name})" in self.labels]
+                  for label in [f"{kind}({name})" if name else kind] if label in self.labels]
         if not robust or set(robust) & set(misfits):
             return ""
-        columns = ", ".join(dict.fromkeys(names))
+        columns = ", ".join(dict.fromkeys(names)) or "the feature"
         held = ("the noise component holds such rows, but its replicates, drawn evenly over "
                 "its box, seldom put one where the data have it" if self.noise else
                 "a noise component (noise=True) may take them")
-        return (f"a few values far out along {columns} rather than the shape of the bulk "
-                "(the same columns' quartile skewness and octile kurtosis, which a few gross "
-                f"outliers barely move, are reproduced): look at the rows farthest out; {held}")
+        what = " and ".join(["an asymmetry"] * ("skewness" in kinds) + [
+            "heavier tails than its Gaussian components give"] * ("excess kurtosis" in kinds))
+        return (f"{what}, from a few values far out along {columns} rather than the shape of "
+                "the bulk (the same columns' quartile skewness and octile kurtosis, which a few "
+                f"gross outliers barely move, are reproduced): look at the rows farthest out; "
+                f"{held}")
 
     def _range(self, label: str) -> tuple[float, float] | None:
         """The observed (smallest, largest) value of the feature a statistic's label names."""
