@@ -126,14 +126,14 @@ def _line(message: str | None) -> None:
     """``message`` on stderr (None: nothing of its own), after the start lines a notebook's
     steps have not said yet (:data:`_PENDING`), so that no inner step's line comes before
     its outer step's start (QA107)."""
-    with _PENDING_LOCK:
+    with _PENDING_LOCK:  # written under the lock too: a start never after its "done" (QA108)
         lines = [*_PENDING, *([message] if message is not None else [])]
         _PENDING.clear()
-    try:
-        for text in lines:
-            print(f"bayesgmm: {text}", file=sys.stderr, flush=True)
-    except (OSError, ValueError):  # stderr's reader left (`2>&1 | head`) or it was closed:
-        _state["enabled"] = False  # a status line is never worth the fit; no more of them
+        try:
+            for text in lines:
+                print(f"bayesgmm: {text}", file=sys.stderr, flush=True)
+        except (OSError, ValueError):  # stderr's reader left (`2>&1 | head`) or closed:
+            _state["enabled"] = False  # a status line is never worth the fit; no more
 
 
 # In a notebook, the start lines of the steps running that have not been said yet, outer

@@ -532,6 +532,15 @@ def _em_settings_html(record: Mapping[str, Any] | None,
                                 formatted=("value",), text=True) if rows else "")
 
 
+def _linked_figures(page: str) -> str:
+    """``page`` with each figure's image a link to its file in ``figures/``, for a page
+    written beside them: a phone shows a wide figure at a third of its size, and a tap opens
+    it whole (QA102: its text at 3.7 px, no way in). Not in a page built alone, whose links
+    would lead nowhere (QA108)."""
+    return re.sub(r'(<img src="data:image/png;base64,[^"]*"[^>]*data-figure="([^"]+)">)',
+                  lambda m: f'<a href="{FIGURES_DIR}/{m.group(2)}.png">{m.group(1)}</a>', page)
+
+
 def _write_files(directory: Path, page_name: str, page: str, figures: list[Figure], *,
                  kind: str = "Report", writes: str | None = None, source: Any = None) -> Path:
     """Write ``page_name`` and ``figures/*.png`` into ``directory``, replacing both whole.
@@ -547,6 +556,7 @@ def _write_files(directory: Path, page_name: str, page: str, figures: list[Figur
     which, if :func:`bayesgmm.load` read it from ``directory``, must still be the one there.
     """
     directory = expand_home(directory)  # "~/report": the home's, never ./~
+    page = _linked_figures(page)
 
     def fill(tmp: Path) -> None:
         (tmp / FIGURES_DIR).mkdir()
@@ -640,11 +650,11 @@ def _embedder(figures: list[Figure], files: FigureFiles | None = None
         # a wide, short figure prints on a landscape page (the print style's "wide" pages)
         wide = (' class="wide"' if fig.get_figwidth() > _PORTRAIT_WIDTH_IN
                 and fig.get_figheight() <= _LANDSCAPE_ASPECT * fig.get_figwidth() else "")
-        # a link to the figure's own file beside the page: a phone shows a wide figure at a
-        # third of its size, and a tap opens it whole (QA102: the text at 3.7 px, no way in)
-        return (f'<figure{wide}><a href="{FIGURES_DIR}/{html.escape(name)}.png">'
-                f'<img src="data:image/png;base64,{data}" width="{width}" '
-                f'alt="{html.escape(_alt_text(number, caption))}"></a>'
+        # named, so that a page written beside its figures links each to its file
+        # (_linked_figures)
+        return (f'<figure{wide}><img src="data:image/png;base64,{data}" width="{width}" '
+                f'alt="{html.escape(_alt_text(number, caption))}" '
+                f'data-figure="{html.escape(name)}">'
                 # numbered where a reader sees it (QA102: a referee had no "Figure 7" to cite)
                 f"<figcaption><strong>Figure {number}.</strong> {html.escape(caption)}"
                 "</figcaption></figure>")

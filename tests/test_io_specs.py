@@ -202,3 +202,12 @@ def test_a_text_column_with_one_number_like_answer_is_still_text(tmp_path, monke
     Path("s.csv").write_text('x,answer\n1.5,yes\n2.5,"1,3"\n3.5,no\n4.5,maybe\n')
     text = spec_template(Path("s.csv"))
     assert 'columns = ["x"]' in text and '"answer" (text)' in text
+
+
+def test_a_decimal_comma_column_of_many_non_detects_is_still_refused(tmp_path, monkeypatch):
+    """QA108: a column of decimal commas half "n.d." (or "<LOD") was left out as text."""
+    monkeypatch.chdir(tmp_path)
+    Path("nd.csv").write_text('x,crp\n1.5,"1,25"\n2.5,n.d.\n3.5,<LOD\n4.5,n.d.\n5.5,"0,8"\n')
+    with pytest.raises(ValueError, match=r"^column 'crp' of nd\.csv has '1,25' in row 0, a "
+                                         r"number written with a decimal comma"):
+        spec_template(Path("nd.csv"))

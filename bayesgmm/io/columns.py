@@ -191,6 +191,9 @@ def number_format_problem(column: pd.Series, row: Callable[[int], str] = "row {}
     # a column mostly of numbers, however written (QA107: a survey's text column with one
     # answer "1,3" refused the whole file)
     cells = column.dropna().astype(str).str.strip()
+    # missing-value codes and limits of detection ("n.d.", "<LOD", "<0,1") are no answers
+    # (QA108: a column half "n.d." was left out as text again)
+    cells = cells[~cells.str.lower().isin(_MISSING_CODES) & ~cells.str.startswith(("<", ">"))]
     if cells.empty or cells.str.fullmatch(_NUMBER_LIKE).mean() < 0.5:
         return None
     bad = column.notna() & pd.to_numeric(column, errors="coerce").isna()

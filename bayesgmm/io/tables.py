@@ -52,8 +52,7 @@ BUNDLED = {"old_faithful": "old_faithful.csv", "galaxies": "galaxies.csv"}
 STDIN = "-"
 
 
-# The policies for missing feature values (the same names as bayesgmm.observations'):
-# integrate them out (missing at random), drop the rows that have any, or refuse the file.
+# Missing values (bayesgmm.observations' names): integrate out, drop the rows, or refuse.
 MISSING_POLICIES = ("marginalise", "drop", "refuse")
 
 
@@ -437,8 +436,9 @@ def _missing_policy(missing: str | None, dropna: bool) -> str:
 def _leaving_out(frame: pd.DataFrame, left_out) -> str:
     """How to read only the other columns: the flag, and the spec's key."""
     kept = columns_option([c for c in frame.columns if c not in left_out])
-    if not kept:  # QA62: "--columns A,B", a placeholder, when no column was left
-        return "no column would be left: check the file's separator and decimal mark"
+    if not kept:  # QA62: "--columns A,B", a placeholder; QA107: beside a units row's hint
+        return ("no column would be left: check the file's separator and decimal mark"
+                if not second_header_hint(frame, left_out) else "no column would be left")
     return f"--columns {shlex.quote(kept)}; columns = [...] in a spec's [data]"
 
 

@@ -233,23 +233,35 @@ def _refuse_semicolon_rows(p: Path, path: Any, lines: int = 20) -> None:
 
 
 def _refuse_split_names(p: Path, path: Any, lines: int = 20) -> None:
-    """A header whose commas are followed by a space ("Größe, µm": a name and its unit) over
-    rows of as many fields, each pair whole digits then digits ("0,777"): one column per
+    """A header of names and units ("Größe, µm": after each other comma a space and a unit)
+    over rows of as many fields, each pair whole digits then digits ("0,777"): one column per
     pair, of numbers written with decimal commas, each split in two. QA107: read as two
-    columns, the numbers' integer parts and decimals, and fitted."""
+    columns, the numbers' integer parts and decimals, and fitted. A header such as "x, y"
+    over whole numbers is left as it is: its second names are no units."""
     import csv
 
     with open(p, newline="", encoding="utf-8-sig", errors="replace") as f:
         rows = [r for _, r in zip(range(lines + 1), csv.reader(f), strict=False) if r]
     if len(rows) < 2 or len(rows[0]) % 2 or not all(
-            name.startswith(" ") for name in rows[0][1::2]):
+            name.startswith(" ") and _is_unit(name) for name in rows[0][1::2]):
         return
     if all(_comma_halves(r, len(r) // 2) and len(r) == len(rows[0]) for r in rows[1:]):
-        names = [f"{a},{b}" for a, b in zip(rows[0][::2], rows[0][1::2], strict=True)]
+        names = [f"{a.strip()},{b}" for a, b in zip(rows[0][::2], rows[0][1::2], strict=True)]
         raise ValueError(f"{path} looks like {len(names)} column(s) named {names} (a comma in "
                          f"each name) of numbers written with decimal commas "
                          f"({','.join(rows[1][:2])!r}): save it as CSV with '.' as the "
                          "decimal mark, and quote a name that holds a comma")
+
+
+# Units written after a name and a comma ("mass, g"); or any with a sign such as µ, ° or %.
+_UNITS = {"mm", "cm", "m", "km", "nm", "g", "kg", "mg", "s", "ms", "min", "h", "ml", "l",
+          "mol", "mmol", "k", "pa", "kpa", "hz", "v", "mv", "w", "j", "ppm", "ppb"}
+
+
+def _is_unit(name: str) -> bool:
+    unit = name.strip()
+    return (unit.lower() in _UNITS or any(c in unit for c in "µμ°%‰/")
+            or (0 < len(unit) <= 6 and not unit.isascii()))
 
 
 def _refuse_ragged_rows(p: Path, sep: str, path: Any, width: int | None = None) -> None:
