@@ -210,7 +210,7 @@ def _number_format(column: pd.Series, bad: pd.Series, at: int,
     and the first of them (``at``)."""
     value = column.iloc[at]
     plain = value.strip().replace("\u2212", "-") if isinstance(value, str) else ""
-    if "\u2212" in str(value) and _is_float(plain):  # QA106: no word of it
+    if "\u2212" in str(value) and pd.notna(pd.to_numeric(plain, errors="coerce")):  # QA106
         return (f"has {value!r} in {row(at)}, written with a Unicode minus sign ('\u2212', "
                 f"as some instruments write it): write '-' ({plain})")
     decimal = _decimal_commas(column[bad])
@@ -228,14 +228,6 @@ def _number_format(column: pd.Series, bad: pd.Series, at: int,
         return (f"has {value!r} in {row(at)}, a number written with thousands "
                 f"separators: remove them (write {plain})")
     return None
-
-
-def _is_float(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
 
 
 def _decimal_commas(cells: pd.Series) -> str | None:
