@@ -857,6 +857,9 @@ def test_more_ways_of_writing_numbers_are_named(tmp_path):
     with pytest.raises(ValueError, match=r"'\u22122\.223' in row 0, .*written with a Unicode "
                                          r"minus sign .*: write '-' \(-2\.223\)"):
         read_table(write(tmp_path, "x,y\n\u22122.223,1\n1.5,2\n"))
+    with pytest.raises(ValueError, match=r"written with a Unicode minus sign \('\u2212'\) and a "
+                                         r"decimal comma: write '-' and '\.' \(-2\.5\)"):
+        read_table(write(tmp_path, 'x,y\n"\u22122,5",1\n"1,5",2\n'))  # both (QA108)
     with pytest.raises(ValueError, match=r"its header 'a;b' ") as caught:
         read_table(write(tmp_path, "\ufeffa;b\n1;2\n3;4\n"))
     assert "\ufeff" not in str(caught.value)

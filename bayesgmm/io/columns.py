@@ -213,6 +213,9 @@ def _number_format(column: pd.Series, bad: pd.Series, at: int,
     if "\u2212" in str(value) and pd.notna(pd.to_numeric(plain, errors="coerce")):  # QA106
         return (f"has {value!r} in {row(at)}, written with a Unicode minus sign ('\u2212', "
                 f"as some instruments write it): write '-' ({plain})")
+    if "\u2212" in str(value) and _decimal_commas(pd.Series([plain])) is not None:  # QA108
+        return (f"has {value!r} in {row(at)}, written with a Unicode minus sign ('\u2212') "
+                f"and a decimal comma: write '-' and '.' ({plain.replace(',', '.')})")
     decimal = _decimal_commas(column[bad])
     if decimal is not None:  # QA62: "3,5" got no word of decimal commas
         return (f"has {decimal!r} in {row(int(np.flatnonzero(column == decimal)[0]))}, a "
