@@ -44,22 +44,28 @@ def nearest_hint(given: str, taken: Iterable[str]) -> str:
     taken = [t for t in taken if not t.startswith("_")]
     if given in _SKLEARN_STARTS and "init" in taken:
         return _START_HINT
-    close = [_SYNONYMS[given]] if _SYNONYMS.get(given) in taken else \
+    # any case: "K=2", as the messages write K (QA110: k= got its hint, K= none)
+    synonym = _SYNONYMS.get(given, _SYNONYMS.get(given.lower()))
+    close = [synonym] if synonym in taken else \
         difflib.get_close_matches(given, taken, n=1, cutoff=0.6)
     return f"; did you mean {close[0]!r}?" if close else ""
 
 
-def unknown_keyword(function: str, given: str, taken: Iterable[str]) -> str:
-    """"f() got an unexpected keyword argument 'x'; did you mean 'y'?" (the hint where one
-    of ``taken`` is close: a plural, a synonym's spelling, another library's name for it),
-    else Python's own sentence with where to look."""
-    hint = nearest_hint(given, taken) or f"; see help({function})"
+def unknown_keyword(function: str, given: str, taken: Iterable[str],
+                    advice: Mapping[str, str] | None = None) -> str:
+    """"f() got an unexpected keyword argument 'x'; did you mean 'y'?" (``advice``'s word
+    for ``given`` where it has one; else the hint where one of ``taken`` is close: a plural,
+    a synonym's spelling, another library's name for it), else Python's own sentence with
+    where to look."""
+    hint = (f"; {advice[given]}" if advice and given in advice
+            else nearest_hint(given, taken) or f"; see help({function})")
     return f"{function}() got an unexpected keyword argument {given!r}{hint}"
 
 
-def keyword_hints(func: Callable) -> Callable:
+def keyword_hints(func: Callable, advice: Mapping[str, str] | None = None) -> Callable:
     """``func``, refusing a keyword it does not take with :func:`unknown_keyword`'s hint (a
-    TypeError, as Python's own); a function with ``**kwargs`` is left as it is."""
+    TypeError, as Python's own; ``advice``: keyword -> where it goes instead); a function
+    with ``**kwargs`` is left as it is."""
     parameters = inspect.signature(func).parameters
     if any(p.kind is p.VAR_KEYWORD for p in parameters.values()):
         return func
@@ -71,7 +77,7 @@ def keyword_hints(func: Callable) -> Callable:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         for given in kwargs:
             if given not in parameters:
-                raise TypeError(unknown_keyword(name, given, names))
+                raise TypeError(unknown_keyword(name, given, names, advice))
         return func(*args, **kwargs)
 
     return wrapper

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -39,6 +39,7 @@ from .covariance import COVARIANCE_TYPES, check_covariance_type
 __all__ = [
     "COVARIANCE_TYPES",
     "aligned_to_rows",
+    "as_em_fit",
     "check_bool",
     "check_covariance_type",
     "check_data",
@@ -102,6 +103,10 @@ def check_data(
     if feature_names is not None and n_features is not None:  # new data for a fitted model
         X = _series_as_column(X, feature_names)
     names = _column_names(X)
+    if names is not None and feature_names is not None and n_features is not None:
+        # the names first: a column the model does not use is left out, not converted
+        # (QA110: an extra text column was told to be made numeric)
+        fitted_column_order(tuple(names), tuple(feature_names), name)
     arr = _to_float_array(X, name)
     if arr.ndim == 1:
         arr = arr[:, None]
@@ -206,6 +211,7 @@ def _to_float_array(X: Any, name: str) -> np.ndarray:
     if hasattr(X, "toarray") and hasattr(X, "nnz"):  # scipy.sparse: np.asarray boxes it
         raise ValueError(f"{name} is a sparse matrix, which a Gaussian mixture cannot use (its "
                          f"zeros are values): pass a dense array, {name}.toarray()")
+    _refuse_non_data(X, name)
     values = X.to_numpy() if hasattr(X, "to_numpy") else X
     if np.ma.isMaskedArray(values):  # a masked entry is a missing value (NaN), not data
         if values.dtype.kind not in "iuf":
@@ -225,6 +231,45 @@ def _to_float_array(X: Any, name: str) -> np.ndarray:
             "if it holds numbers."
         )
     return np.array(values, dtype=np.float64, copy=True)
+
+
+def as_em_fit(model: Any) -> Any:
+    """The EM fit that ``model`` stands for: a fitted EMGaussianMixture's ``result_``, a
+    BayesResult's (or a fitted BayesianGMM's) EM start; anything else as given, for the
+    caller's own check (QA110: noise_evidence and shape_evidence took the figures' word that
+    a fitted estimator would do, and failed with an AttributeError). An estimator not fitted
+    yet is a one-line error."""
+    if hasattr(model, "get_params") and hasattr(model, "fit"):  # an estimator of ours
+        if getattr(model, "result_", None) is None:
+            raise ValueError(f"this {type(model).__name__} is not fitted yet: call fit(X) "
+                             "first")
+        model = model.result_
+    return model.em if hasattr(model, "idata") and hasattr(model, "em") else model
+
+
+def _refuse_non_data(X: Any, name: str) -> None:
+    """A one-line error naming what ``X`` is when it is no table of values at all: a file
+    path, a fitted model, a mapping, records, None (QA110: each was "an array of dtype object
+    ... X.astype(float)", advice that fits none of them)."""
+    import os
+
+    what = type(X).__name__
+    if X is None:
+        fix = "give an array or a DataFrame of numbers, one row per observation"
+    elif isinstance(X, str | bytes | os.PathLike):
+        what, fix = f"the text {os.fsdecode(X)[:60]!r} (a file name?)", (
+            "read the file first (bayesgmm.io.read_data(path).features, or pd.read_csv(path))")
+    elif hasattr(X, "n_components") and not hasattr(X, "shape"):  # a fit or an estimator
+        what, fix = f"a fitted {what}", ("pass the data (the rows to fit, or to predict), "
+                                         "not a model")
+    elif isinstance(X, Mapping):
+        what, fix = f"a {what} (a mapping)", ("a mapping of columns makes a DataFrame: pass "
+                                              "pd.DataFrame(X)")
+    elif isinstance(X, list | tuple) and X and all(isinstance(v, Mapping) for v in X):
+        what, fix = "a list of records (dicts)", "pass pd.DataFrame.from_records(X)"
+    else:
+        return
+    raise ValueError(f"{name} is {'None' if X is None else what}, not data: {fix}")
 
 
 def _check_frame_shape(X: Any, name: str) -> None:

@@ -127,9 +127,16 @@ EXIT_TERMINATED = 143  # SIGTERM (a cancelled CI job, `timeout`), as shells repo
 EXIT_HUNG_UP = 129  # SIGHUP (a closed terminal), likewise
 
 
+# The command line of the running ``main``, as a shell would retype it: in every result's
+# record (QA112: an auditor found the settings, never the command that made them).
+_command_line = ""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    global _command_line
     parser = _parser()
     args = parser.parse_args(argv)
+    _command_line = shlex.join(["bayesgmm", *(sys.argv[1:] if argv is None else argv)])
     quiet = getattr(args, "no_progress", False)
     interrupted = _Interrupts()
     try:
@@ -469,6 +476,7 @@ def _parser() -> argparse.ArgumentParser:
     spec.add_argument("--data", metavar="FILE", help="a CSV/TSV/Parquet file or bundled:NAME "
                       "to fit (a relative path is written relative to FILE's directory, as run "
                       "reads it; an absolute one as given)")
+    _text_format_flags(spec)
     spec.add_argument("--force", action="store_true", help="replace an existing FILE")
 
     report = _command(sub, "report", _cmd_report, _REPORT_EXAMPLES,
@@ -503,6 +511,7 @@ def _parser() -> argparse.ArgumentParser:
     select.add_argument("--columns", metavar="A,B",
                         help="comma-separated columns to use (default: all); a name with a "
                              "comma in double quotes: --columns '\"wt, g\",z'")
+    _text_format_flags(select)
     _observation_flags(select, " (every fit of the sweep)")
     select.add_argument("--n-init", type=_whole_number, default=5, metavar="N",
                         help="EM restarts per cell from each of two seedings (k-means++, "
@@ -553,7 +562,20 @@ def _data_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--columns", metavar="A,B",
                         help="comma-separated columns to use (default: all); a name with a "
                              "comma in double quotes: --columns '\"wt, g\",z'")
+    _text_format_flags(parser)
     _observation_flags(parser)
+
+
+def _text_format_flags(parser: argparse.ArgumentParser) -> None:
+    """How a text data file writes its table, where its name does not say (QA106: a German
+    Excel export, semicolons and decimal commas, could only be refused)."""
+    parser.add_argument("--sep", metavar="CHAR",
+                        help="the text file's separator: ',' ';' '|' or tab (default: tabs "
+                             "for .tsv and .tab files, else commas)")
+    parser.add_argument("--decimal", metavar="MARK",
+                        help="the text file's decimal mark: '.' or ',' (default: '.'); "
+                             "--sep ';' --decimal ',' reads a CSV as Excel writes it in "
+                             "locales of decimal commas")
 
 
 _MISSING = ("marginalise", "drop", "refuse")  # bayesgmm.io.MISSING_POLICIES (io loads pandas)
@@ -947,7 +969,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
           data_source=_shown(args.data), thresholds=thresholds, diagnostics=diag,
           predictive_check=check, outliers=hint, outlier_rows=hint_rows, shape=shape,
           rows=_rows_setting(args.index), figure_files=figure_files, data_file=args.data,
-          index=args.index, weights=args.weights, labels=args.labels)
+          index=args.index, weights=args.weights, labels=args.labels, reading=args)
     return _strict_status(args, diag)
 
 
@@ -1063,7 +1085,7 @@ def _cmd_em(args: argparse.Namespace) -> int:
     em = replace(em, settings={**em.settings, **({"seed_drawn": True} if args.seed is None
                                                   else {}),
                                **_data_record(_shown(args.data), args.data, args.index,
-                                              args.weights, args.labels)})
+                                              args.weights, args.labels, args)})
     bic, aic = _em_criteria(em, frame)  # in em.json as printed (QA77: the console only)
     em = replace(em, settings={**em.settings, "criteria": {
         "log_likelihood": em.log_likelihood, "n_parameters": em.n_parameters, "bic": bic,
@@ -1117,9 +1139,10 @@ def _cmd_spec(args: argparse.Namespace) -> int:
     if args.file is None:
         if args.force:
             raise ValueError("--force replaces an existing FILE: give the FILE to write")
-        print(spec_template(args.data), end="")
+        print(spec_template(args.data, sep=args.sep, decimal=args.decimal), end="")
         return 0
-    written = write_spec_template(args.file, args.data, overwrite=args.force)
+    written = write_spec_template(args.file, args.data, overwrite=args.force, sep=args.sep,
+                                  decimal=args.decimal)
     print(f"wrote {written}: edit it, then `bayesgmm run {shlex.quote(str(written))}`")
     return 0
 
@@ -1282,7 +1305,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
           outlier_rows=hint_rows, shape=shape,
           rows=_rows_setting(spec.index, 'index = "COLUMN" in [data]'), figure_files=figure_files,
           data_file=spec.data_path, index=spec.index,
-          index_option='index = "COLUMN" in [data]', weights=spec.weights, labels=spec.labels)
+          index_option='index = "COLUMN" in [data]', weights=spec.weights, labels=spec.labels,
+          reading=spec)
     return _strict_status(args, diag)
 
 
@@ -1415,6 +1439,9 @@ def _cmd_select(args: argparse.Namespace) -> int:
     settings = {"data": _shown(args.data), "data file SHA-256": file_sha256(args.data),
                 "columns": ", ".join(map(str, frame.columns)), "rows": format_count(len(frame)),
                 "row names": _rows_setting(args.index),
+                **{name: value for name, value in (("separator", args.sep),
+                                                    ("decimal mark", args.decimal)) if value},
+                "command line": _command_line,
                 **_observation_settings(args, names), "K": args.components,
                 "covariance types": ", ".join(covariance_types),
                 "EM restarts (per seeding)": args.n_init, "jobs": args.jobs}
@@ -1558,7 +1585,8 @@ def _select_record(args: argparse.Namespace, frame: pd.DataFrame, em, bayes, spa
     floors = sorted({float(fit.reg_covar) for fit in em.fits.values()})
     record: dict[str, Any] = {
         "random_state": int(em.random_state), "seed_drawn": args.seed is None,
-        **_data_record(_shown(args.data), args.data, args.index, args.weights, args.labels),
+        **_data_record(_shown(args.data), args.data, args.index, args.weights, args.labels,
+                       args),
         "columns": [str(c) for c in frame.columns], "n_rows": int(len(frame)),
         "missing": _missing_policy(args), "noise": bool(args.noise),
         "noise_volume": args.noise_volume,
@@ -1869,6 +1897,7 @@ class _SpecObservations:
         self.weights, self.labels = spec.weights, spec.labels
         self.noise, self.noise_volume = spec.noise, spec.noise_volume
         self.index = spec.index
+        self.sep, self.decimal = spec.sep, spec.decimal
         self.dequantise = spec.dequantise
         self.dequantise_option = "[data] dequantise"
 
@@ -1916,7 +1945,7 @@ def _read_observations(data: str, columns: list[str] | None, args: Any, n_compon
     # "drop" reads the rows with missing values too: the fit drops them and records how many
     table = read_data(data, columns, missing="refuse" if policy == "refuse" else "marginalise",
                       weights=args.weights, labels=args.labels,
-                      index=getattr(args, "index", None))
+                      index=getattr(args, "index", None), sep=args.sep, decimal=args.decimal)
     frame = table.features
     if getattr(args, "dequantise", None) is not None:
         frame = _dequantised(frame, args, seed, say)
@@ -2234,15 +2263,31 @@ def _strict_status(args: argparse.Namespace, diag: Diagnostics) -> int:
 
 
 def _data_record(data_source: str, data_file: Any, index: str | None, weights: str | None,
-                 labels: str | None) -> dict[str, Any]:
+                 labels: str | None, reading: Any = None) -> dict[str, Any]:
     """Which data a fit read and how, for its saved settings: the same keys in em.json and
     result.json (downstream QA: the two files recorded them differently, and result.json not
     the weights and labels columns). ``data_file``: the path read (``-``: standard input),
-    fingerprinted; the columns None where not given."""
+    fingerprinted; the columns None where not given; ``reading``: the flags (or a spec's
+    keys) with the separator and decimal mark, recorded where given. The command line too,
+    and a ``run``'s specification: its SHA-256 and its text, as it was when it ran."""
+    sep = getattr(reading, "sep", None)
+    text = {key: value for key, value in (("data_separator",  # a tab by its word
+                                           "tab" if sep in ("\t", "\\t") else sep),
+                                          ("data_decimal_mark",
+                                           getattr(reading, "decimal", None)))
+            if value is not None}
+    spec_path = getattr(reading, "path", None)  # a RunSpec's file
+    if spec_path is not None:
+        import hashlib
+
+        raw = Path(spec_path).read_bytes()
+        text.update(specification_sha256=hashlib.sha256(raw).hexdigest(),
+                    specification=raw.decode("utf-8-sig", errors="replace"))
     return {"data_source": data_source,
             "data_file_sha256": file_sha256(data_file) if data_file else None,
             "index_column": index or None, "weights_column": weights or None,
-            "labels_column": labels or None}
+            "labels_column": labels or None, **text,
+            **({"command_line": _command_line} if _command_line else {})}
 
 
 def _verdict_record(diagnostics: Diagnostics, check: Any, outliers: str,
@@ -2266,7 +2311,7 @@ def _save(result: BayesResult, out: Path, *, force: bool, report: bool,
           rows: str | None = None,
           figure_files: FigureFiles | None = None, data_file: str | None = None,
           index: str | None = None, index_option: str = "--index COLUMN",
-          weights: str | None = None, labels: str | None = None) -> None:
+          weights: str | None = None, labels: str | None = None, reading: Any = None) -> None:
     import dataclasses
 
     # Kept with the result, so that `bayesgmm report DIR` later titles its page the same;
@@ -2282,7 +2327,7 @@ def _save(result: BayesResult, out: Path, *, force: bool, report: bool,
         prior_dominated_note(n_rows, result.n_components, D, result.covariance_type,
                              result.noise), shape,
         outlier_rows)
-    data = _data_record(data_source, data_file, index, weights, labels)
+    data = _data_record(data_source, data_file, index, weights, labels, reading)
     result = dataclasses.replace(result, settings={
         **result.settings, **data, **({"verdict": verdict} if verdict else {}),
         **({"row names": rows} if rows else {})},

@@ -244,7 +244,7 @@ class EMResult(NoiseFlag):
         return (f"EMResult(K={self.n_components}, {self.covariance_type!r}, "
                 f"D={self.n_features}, log-likelihood {self.log_likelihood:.6g}{objective}, "
                 f"{'converged' if self.converged else 'NOT converged'} after {self.n_iter} "
-                f"iterations, weights {np.array2string(self.weights, precision=3)}{noise})")
+                f"iterations, weights [{', '.join(f'{w:.3g}' for w in self.weights)}]{noise})")
 
     # a posterior's methods called on an EM fit (QA96: students copy post.summary())
     summary = _PosteriorOnly(_POSTERIOR_ONLY["summary"])
@@ -896,8 +896,9 @@ def fit_em(
 def _seed_record(given: Any) -> tuple[Any, dict[str, Any]]:
     """The seed to run with (``given`` checked), and how the result records it: a seed is
     drawn (and recorded) when none was given, so that every fit can be repeated; a plain
-    SeedSequence is recorded as its entropy, the integer that names the same stream (QA86);
-    a NumPy generator, which has advanced, cannot be, and the record names its type as given
+    SeedSequence is recorded as its entropy, the integer that names the same stream (QA86),
+    a spawned one (a sweep's cell) as the expression that makes it again; a NumPy
+    generator, which has advanced, cannot be, and the record names its type as given
     (QA86: a RandomState was called a Generator)."""
     random_state = check_random_state(given)
     if random_state is None:
@@ -909,6 +910,14 @@ def _seed_record(given: Any) -> tuple[Any, dict[str, Any]]:
             and not given.spawn_key and not given.n_children_spawned
             and given.pool_size == np.random.SeedSequence().pool_size):
         return random_state, {"random_state": int(given.entropy), "seed_drawn": False}
+    if (isinstance(given, np.random.SeedSequence) and isinstance(given.entropy, int)
+            and not given.n_children_spawned
+            and given.pool_size == np.random.SeedSequence().pool_size):
+        # a sweep's cell (QA112: "not recordable", its fit could not be repeated alone): the
+        # expression that repeats it, fit_em(..., random_state=<it>)
+        key = tuple(int(k) for k in given.spawn_key)
+        return random_state, {"random_state": f"np.random.SeedSequence({given.entropy}, "
+                                              f"spawn_key={key})", "seed_drawn": False}
     return random_state, {"random_state": f"a NumPy {type(given).__name__} (not "
                                           "recordable: pass an integer seed to repeat the fit)",
                           "seed_drawn": False}
@@ -1869,7 +1878,7 @@ def _far_group_messages(obs: Observations, params, covariance_type,
     # the whole data's spread: its total variance (a trace, not a determinant: three far
     # rows nearly on a line have a small determinant and a wide spread)
     spread = float(np.sum(covariance.column_moments(obs.X, obs.sample_weight)[1]))
-    from scipy import stats
+    from scipy.special import chdtri  # chi2.isf, without scipy.stats' ~1 s of imports (QA111)
 
     flagged = []
     for k in range(K):
@@ -1884,7 +1893,7 @@ def _far_group_messages(obs: Observations, params, covariance_type,
             continue
         others = [j for j in range(K) if j != k]
         d2 = covariance.nearest_distance2(obs.X[rows], params[1][others], full[others])
-        limit = stats.chi2.isf(_FAR_GROUP_TAIL, np.sum(~np.isnan(obs.X[rows]), axis=1))
+        limit = chdtri(np.sum(~np.isnan(obs.X[rows]), axis=1), _FAR_GROUP_TAIL)
         # most, not all: a component stretched over a cluster and some of the outliers
         # (another of these optima) lies within reach of a few of them
         if np.mean(d2 > limit) > 0.5:  # NaN (unknown) is not far

@@ -134,7 +134,9 @@ class EMGaussianMixture(EstimatorBase):
         return self._fitted().predict(self._rows(X), labels=self._label_codes(labels, X))
 
     def predict_proba(self, X: Any, labels: Any = None) -> np.ndarray:
-        """Membership probabilities, (N, K) (with a noise component (N, K + 1), its last)."""
+        """Membership probabilities, (N, K) (with a noise component (N, K + 1), its last): a
+        plain array, as scikit-learn's (``BayesianGMM``'s has ``.mean``, ``.lower``,
+        ``.upper``; here use the array itself)."""
         return self._fitted().predict_proba(self._rows(X), labels=self._label_codes(labels, X))
 
     def score_samples(self, X: Any) -> np.ndarray:

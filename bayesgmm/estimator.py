@@ -45,9 +45,18 @@ _SAMPLER = SamplerSettings()
 # The sampler settings that are constructor parameters (scikit-learn wants flat parameters, so
 # the estimator keeps them loose and builds a SamplerSettings in fit).
 _CONSTRUCTOR_SETTINGS = ("draws", "tune", "chains", "sampler", "progressbar", "nutpie_backend")
+# What a keyword the constructor does not take is here (QA110: BayesianGMM(2,
+# target_accept=0.95), the diagnostics' own advice, was "see help(BayesianGMM)").
+_KEYWORD_ADVICE = {
+    **{name: f"pass it in settings=bayesgmm.SamplerSettings({name}=...)"
+       for name in SamplerSettings.names() if name not in _CONSTRUCTOR_SETTINGS},
+    "n_init": "the EM start is MAP-EM's best of its own restarts; to choose them, run "
+              "bayesgmm.fit_bayes(X, K, em=bayesgmm.fit_em(X, K, n_init=...)) and wrap the "
+              "result: BayesianGMM.from_result(...)",
+}
 
 
-class BayesianGMM(EstimatorBase):
+class BayesianGMM(EstimatorBase, keyword_advice=_KEYWORD_ADVICE):
     """Gaussian mixture with a full posterior: EM start, marginalised PyMC model, NUTS.
 
     Parameters
@@ -76,6 +85,12 @@ class BayesianGMM(EstimatorBase):
         Add a uniform noise component (Banfield & Raftery 1993) over the data's bounding box.
     noise_volume : float, optional
         With ``noise``: the volume of the noise region instead of the bounding box's.
+    settings : SamplerSettings, optional
+        The sampler options that are no parameters of their own here (``target_accept``,
+        ``retry_target_accept``, ``cores``, ``max_draws``, ``max_time``, ``metric``), e.g.
+        ``BayesianGMM(2, settings=SamplerSettings(target_accept=0.95))`` where the
+        diagnostics advise a larger target_accept; its draws, tune, chains, sampler,
+        progressbar and nutpie_backend are the constructor's.
 
     Attributes
     ----------
@@ -137,6 +152,7 @@ class BayesianGMM(EstimatorBase):
         missing: str = "marginalise",
         noise: bool = False,
         noise_volume: float | None = None,
+        settings: SamplerSettings | None = None,
     ) -> None:
         self._store_params(locals())
 
@@ -155,16 +171,20 @@ class BayesianGMM(EstimatorBase):
         return result
 
     def sampler_settings(self) -> SamplerSettings:
-        """The constructor's sampling parameters as validated :class:`SamplerSettings`.
+        """The constructor's sampling parameters as validated :class:`SamplerSettings`
+        (``settings``' other options kept).
 
         Raises
         ------
         ValueError
-            A sampling parameter is out of range (named).
+            A sampling parameter is out of range (named), or ``settings`` is no
+            :class:`SamplerSettings`.
         """
-        return SamplerSettings(sampler=self.sampler, draws=self.draws, tune=self.tune,
-                               chains=self.chains, progressbar=self.progressbar,
-                               nutpie_backend=self.nutpie_backend)
+        base = SamplerSettings() if self.settings is None else self.settings
+        if not isinstance(base, SamplerSettings):
+            raise ValueError(f"settings must be a bayesgmm.SamplerSettings (or None); got "
+                             f"{type(base).__name__}")
+        return base.replace(**{name: getattr(self, name) for name in _CONSTRUCTOR_SETTINGS})
 
     @classmethod
     def from_result(cls, result: BayesResult) -> BayesianGMM:
@@ -173,10 +193,10 @@ class BayesianGMM(EstimatorBase):
         Its parameters are read back from the result (K, covariance type, priors, draws, tune,
         chains, sampler, back end and seed, the missing-value policy, the noise component and
         its volume), so ``get_params`` describes the fit as far as the constructor's parameters
-        reach. What the constructor does not take (``target_accept``, ``retry_target_accept``,
-        ``cores``, ``max_draws``, ``max_time``, ``metric``, ``ordered_means``, the
-        diagnostic thresholds) stays in ``result_.sampler_settings`` and
-        ``result_.thresholds``; a ``clone`` refits with their defaults. To repeat the fit
+        reach: the other sampler options (``target_accept``, ``max_draws``, ...) as
+        ``settings``. What the constructor does not take (``ordered_means``, the diagnostic
+        thresholds) stays in ``result_.settings`` and ``result_.thresholds``; a ``clone``
+        refits with their defaults. To repeat the fit
         exactly: ``fit_bayes(X, K, settings=result.sampler_settings,
         thresholds=result.thresholds, random_state=result.settings["random_state"], ...)``.
 
@@ -210,9 +230,13 @@ class BayesianGMM(EstimatorBase):
                 np.exp(-result.em.noise_log_density))
         # the default priors as the default (None), so that get_params equals the original's
         priors = None if result.priors == Priors() else result.priors
+        # the other options as settings, None where they are the defaults (get_params as the
+        # original's)
+        rest = s.replace(**{name: getattr(_SAMPLER, name) for name in _CONSTRUCTOR_SETTINGS})
         est = cls(n_components=result.n_components, covariance_type=result.covariance_type,
                   priors=priors, random_state=result.settings.get("random_state"),
-                  **{name: getattr(s, name) for name in _CONSTRUCTOR_SETTINGS}, **observed)
+                  **{name: getattr(s, name) for name in _CONSTRUCTOR_SETTINGS}, **observed,
+                  settings=None if rest == _SAMPLER else rest)
         est._set_fitted(result)
         est.label_names_ = tuple(summary.get("label_names", ()))
         return est

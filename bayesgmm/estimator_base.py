@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import inspect
 import warnings
+from collections.abc import Mapping
 from typing import Any, Self
 
 import numpy as np
@@ -62,12 +63,14 @@ class EstimatorBase:
     noise_volume: float | None
     random_state: Any
 
-    def __init_subclass__(cls, **kwargs: Any) -> None:
+    def __init_subclass__(cls, keyword_advice: Mapping[str, str] | None = None,
+                          **kwargs: Any) -> None:
         # A constructor keyword it does not take is refused with the nearest it does, or what
-        # scikit-learn's start arguments are here (QA90: init_params=, means_init=).
+        # scikit-learn's start arguments are here (QA90: init_params=, means_init=), or
+        # ``keyword_advice``'s word on where it goes instead.
         super().__init_subclass__(**kwargs)
         if "__init__" in vars(cls):
-            cls.__init__ = keyword_hints(cls.__init__)
+            cls.__init__ = keyword_hints(cls.__init__, keyword_advice)
 
     # -- parameters ---------------------------------------------------------------------------
     def _store_params(self, given: dict[str, Any]) -> None:

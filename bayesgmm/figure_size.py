@@ -71,14 +71,43 @@ def sizable(func):
         return fig
 
     wrapper.__signature__ = sized
-    wrapper.__doc__ = (func.__doc__ or "").rstrip() + (
-        "\n\n    ``figsize`` (keyword): (width, height) in inches of the new figure (default: "
-        "sized\n    to its panels); not with ``ax``/``axes``, whose figure is the caller's."
-        "\n\n    Returns a matplotlib ``Figure``: save it with ``fig.savefig(path)``; in a "
-        "notebook\n    it shows as the cell's last expression. Given ``ax``/``axes`` it is "
-        "your pyplot\n    figure, which the notebook shows by itself: end the call with ``;``"
-        " or it\n    shows twice.\n")  # QA69: none said so; QA96: twice
+    wrapper.__doc__ = _with_figsize(func.__doc__ or "")
     return wrapper
+
+
+# The keyword the wrapper adds, as a numpydoc parameter; and what a figure is to do with.
+_FIGSIZE_PARAMETER = (
+    "    figsize : (float, float), optional\n        Width and height in inches of the new "
+    "figure (default: sized to its panels);\n        not with ``ax``/``axes``, whose figure "
+    "is the caller's.\n")
+_FIGURE_NOTE = (
+    "    The figure is a matplotlib ``Figure``: save it with ``fig.savefig(path)``; in a "
+    "notebook\n    it shows as the cell's last expression. Given ``ax``/``axes`` it is your "
+    "pyplot\n    figure, which the notebook shows by itself: end the call with ``;`` or it\n"
+    "    shows twice.\n")  # QA69: none said so; QA96: twice
+
+
+def _with_figsize(doc: str) -> str:
+    """``doc`` with ``figsize`` last among its numpydoc Parameters (before Returns) and the
+    figure's note in its Notes (QA110: appended after Returns, numpydoc read the two
+    paragraphs as returned values and ``figsize`` as undocumented)."""
+    import re
+
+    doc = doc.rstrip() + "\n"
+    parameters = "\n    Parameters\n    ----------\n"
+    if parameters in doc:  # last among them: before the next section, or at the end
+        head, _, tail = doc.partition(parameters)
+        after = re.search(r"\n    \w[\w ]*\n    -{3,}\n", tail)
+        at = after.start() if after else len(tail)
+        doc = (head + parameters + tail[:at].rstrip("\n") + "\n" + _FIGSIZE_PARAMETER
+               + tail[at:])
+    else:
+        doc += parameters + _FIGSIZE_PARAMETER
+    notes = "\n    Notes\n    -----\n"
+    if notes in doc:
+        head, _, tail = doc.partition(notes)
+        return head + notes + tail.rstrip("\n") + "\n\n" + _FIGURE_NOTE
+    return doc + notes + _FIGURE_NOTE
 
 
 # matplotlib's names for the inline backend a Jupyter kernel sets (ipykernel's MPLBACKEND)

@@ -116,7 +116,8 @@ def per_chain(draws: int) -> str:
 
 
 # A fit's timing record (``result.settings["timing"]``) in words, in the order the steps ran.
-_TIMING_WORDS = {"em_s": "EM", "compile_s": "compiling", "sample_s": "sampling",
+_TIMING_WORDS = {"em_s": "EM", "start_s": "choosing the start", "compile_s": "compiling",
+                 "sample_s": "sampling",
                  "postprocess_s": "relabelling and summaries", "total_s": "total"}
 
 

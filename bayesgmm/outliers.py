@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import hashlib
 import warnings
-import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -37,6 +36,7 @@ import pandas as pd
 from . import progress
 from ._validation import (
     aligned_to_rows,
+    as_em_fit,
     check_data,
     check_sample_weight,
     code_columns,
@@ -216,7 +216,8 @@ def noise_evidence(em: EMResult, X: Any, *, sample_weight: Any = None, labels: A
     Parameters
     ----------
     em : EMResult
-        A fit without a noise component (ML or MAP; its parameters are the start).
+        A fit without a noise component (ML or MAP; its parameters are the start); a fitted
+        EMGaussianMixture, or a posterior (its EM start), stands for its fit.
     X : array-like (N, D) or DataFrame
         The data it was fitted to, with ``sample_weight``, ``labels`` and ``missing`` as the
         fit took them.
@@ -236,6 +237,7 @@ def noise_evidence(em: EMResult, X: Any, *, sample_weight: Any = None, labels: A
         A fit with a degenerate component (too few points for its covariance, or collapsed)
         that holds only rows the noise takes is evidence by itself (``components``).
     """
+    em = as_em_fit(em)
     if em.noise:
         return None
     def compute(Xv: np.ndarray) -> NoiseEvidence | None:
@@ -290,12 +292,11 @@ def last_evidence(cache: dict, em: EMResult, X: Any, sample_weight: Any, labels:
     Xv, _ = check_data(X, n_features=em.n_features, allow_nan=True)
     key = cache_key(em, Xv, aligned_to_rows(sample_weight, X, "sample_weight"),
                     aligned_to_rows(labels, X, "labels"), *options)
-    cached = cache.get(key)
-    if cached is not None and cached[0]() is em:
-        return cached[1]
+    if key in cache:
+        return cache[key]
     evidence = compute(Xv)
     cache.clear()
-    cache[key] = (weakref.ref(em), evidence)
+    cache[key] = evidence
     return evidence
 
 
@@ -357,7 +358,11 @@ _CACHE: dict[tuple, tuple[Any, NoiseEvidence | None]] = {}
 
 
 def cache_key(em: EMResult, X: Any, *options: Any) -> tuple:
-    """The fit's identity, a digest of the data and the options (arrays by their digest)."""
+    """The fit by what the evidence depends on (its model, estimate, floor, prior and
+    restarts: the refits are seeded, so an equal fit gives equal evidence), a digest of the
+    data and the options (arrays by their digest). Not by identity: the command line saves a
+    copy of the fit with its record added, and the report's refits ran again (QA111: 10 s
+    at D = 12)."""
     def digest(value: Any) -> Any:
         if value is None or isinstance(value, str | int | float):
             return value
@@ -367,7 +372,14 @@ def cache_key(em: EMResult, X: Any, *options: Any) -> tuple:
         elif array.dtype.kind == "f":
             array = array + 0.0  # -0.0 and 0.0 are one value (np.round gives -0.0)
         return (array.shape, str(array.dtype), hashlib.blake2b(array.tobytes()).hexdigest())
-    return (id(em), digest(X), *(digest(v) for v in options))
+    prior = em.prior
+    restarts = {k: (em.settings or {}).get(k) for k in ("init", "n_init")}  # retry advice
+    fit = (em.covariance_type, digest(em.weights), digest(em.means), digest(em.covariances),
+           float(em.reg_covar), bool(em.noise), em.noise_log_density, em.n_samples,
+           repr(sorted(restarts.items())),
+           None if prior is None else (digest(prior.mean), digest(prior.scale), prior.dof,
+                                       prior.shrinkage, prior.weight_concentration))
+    return (fit, digest(X), *(digest(v) for v in options))
 
 
 def _noise_evidence(em: EMResult, X: Any, *, sample_weight: Any, labels: Any, missing: str,
@@ -520,7 +532,7 @@ def _lone_components(fit: EMResult, X: Any, sample_weight: Any = None,
     K, D = fit.n_components, fit.n_features
     if K < 2:
         return ()
-    from scipy import stats
+    from scipy.special import chdtri  # chi2.isf, without scipy.stats' ~1 s of imports
 
     Xv, _ = check_data(X, n_features=D, allow_nan=True)
     g = check_sample_weight(aligned_to_rows(sample_weight, X, "sample_weight"), len(Xv))
@@ -538,7 +550,7 @@ def _lone_components(fit: EMResult, X: Any, sample_weight: Any = None,
             continue
         others = np.array([j for j in range(K) if j != k])
         d2 = nearest_distance2(Xv[rows], fit.means[others], full[others])
-        limit = stats.chi2.isf(FAR_TAIL, np.sum(~np.isnan(Xv[rows]), axis=1).clip(1))
+        limit = chdtri(np.sum(~np.isnan(Xv[rows]), axis=1).clip(1), FAR_TAIL)
         if np.all(d2 > limit):  # NaN (unknown) is not far
             lone.append(k)
     return tuple(lone)

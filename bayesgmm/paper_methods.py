@@ -307,8 +307,7 @@ def _sampler(result: Any, cite: Any) -> str:
                                  if settings.get("laplace_metric") is True else "") + ")",
         "pymc": f"PyMC {versions.get('pymc', '')}".strip() + " (maximum tree depth 10, "
                 "diagonal mass matrix adapted during warm-up)"}.get(sampler)
-    # what the draws themselves say where the record does not (a result built by hand)
-    sizes = result.posterior.sizes
+    sizes = result.posterior.sizes  # the draws say it where the record does not (by hand)
     chains, draws = settings.get("chains", sizes["chain"]), settings.get("draws", sizes["draw"])
     tune, accept = settings.get("tune"), settings.get("target_accept")
     each = (f"each with {tune:,} warm-up iterations and {draws:,} retained draws"
@@ -348,8 +347,9 @@ def _relabelling(result: Any, cite: Any) -> str:
     share = (f"{100 * report.fraction_permuted:.1f}% of draws were relabelled"
              if report.fraction_permuted else "no draw needed relabelling")
     fixed = getattr(report, "fixed_components", ())
-    held = (f"; components {', '.join(map(str, fixed))}, named by known labels, were held "
-            "fixed" if fixed else "")
+    one = len(fixed) == 1  # singular for one (QA112: "components 0 ... were held fixed")
+    held = (f"; component{'' if one else 's'} {', '.join(map(str, fixed))}, named by known "
+            f"labels, {'was' if one else 'were'} held fixed" if fixed else "")
     if method == "stephens":
         return (cite("stephens", "Label switching was undone by Stephens' (2000) algorithm")
                 + " on the draws' classification probabilities of the observations (the "

@@ -88,19 +88,17 @@ from .settings import DiagnosticThresholds, SamplerSettings
 from .versions import software_versions  # recorded in every saved result
 
 __all__ = ["FORMAT_VERSION", "KINDS", "MANIFEST", "ORPHAN_AGE_S", "check_writable",
-           "clean_orphans", "in_progress", "load",
-           "read_manifest", "save", "software_versions", "write_directory", "write_manifest"]
+           "clean_orphans", "in_progress", "load", "read_manifest", "save", "software_versions",
+           "write_directory", "write_manifest"]
 
-# --------------------------------------------------------------------------------------------
-# public API
-# --------------------------------------------------------------------------------------------
+# -- public API ------------------------------------------------------------------------------
 def save(result: BayesResult | EMResult, path: str | os.PathLike, *,
          overwrite: bool = False, extra: Callable[[Path], None] | None = None) -> Path:
     """Save a fitted result to the directory ``path``.
 
     Parameters
     ----------
-    result : BayesResult or EMResult
+    result : BayesResult or EMResult (or a fitted estimator: its ``result_``)
     path : str or path-like
         The directory to create. Missing parent directories are created.
     overwrite : bool, default False
@@ -126,8 +124,10 @@ def save(result: BayesResult | EMResult, path: str | os.PathLike, *,
         a home directory, the root), or it cannot be written (the message names it). Nothing
         is left behind on failure.
     """
+    result = getattr(result, "result_", result)  # a fitted estimator: its result (QA110)
     if not isinstance(result, BayesResult | EMResult):
-        raise ValueError(f"can only save a BayesResult or EMResult; got {type(result).__name__}")
+        raise ValueError(f"can only save a BayesResult or EMResult (or a fitted estimator); "
+                         f"got {type(result).__name__}")
     kind = "EMResult" if isinstance(result, EMResult) else "BayesResult"
     return save_files(result, path, kind, overwrite=overwrite, extra=extra)
 

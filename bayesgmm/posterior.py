@@ -330,7 +330,7 @@ class BayesResult:
                 f"D={len(self.feature_names)}, {post.sizes['chain']} chains x "
                 f"{post.sizes['draw']} draws ({self.settings.get('sampler', 'nutpie')})"
                 f"{diverging}, posterior mean weights "
-                f"{np.array2string(weights, precision=3)}; diagnostics(): the verdict)")
+                f"[{', '.join(f'{w:.3g}' for w in weights)}]; diagnostics(): the verdict)")
 
     # -- basic accessors --------------------------------------------------------------------
     @property
@@ -602,9 +602,11 @@ class BayesResult:
         Where every check passes, the sds and correlations that the data barely narrowed
         from their priors (:func:`~bayesgmm.prior_contraction.weakly_informed_note`) are a
         cause for caution, "priors shape summaries", so that the verdict says it wherever it
-        is shown (the terminal, result.json, the report).
+        is shown (the terminal, result.json, the report); so are the parameters the priors
+        pulled away from the data (:func:`~bayesgmm.prior_contraction.prior_conflict_note`),
+        "prior-data conflict".
         """
-        from .prior_contraction import weakly_informed_note
+        from .prior_contraction import prior_conflict_note, weakly_informed_note
 
         options = {k: thresholds.pop(k) for k in _DIAGNOSE_OPTIONS if k in thresholds}
         options.setdefault("target_accept", self.settings.get("target_accept"))
@@ -622,6 +624,7 @@ class BayesResult:
             raise ValueError(f"{exc}; and the options {list(_DIAGNOSE_OPTIONS)}") from None
         return diagnose(self.idata, var_names=self.parameter_names,
                         label_report=self.label_switching, prior_note=weakly_informed_note(self),
+                        conflict_note=prior_conflict_note(self),
                         gap_note=self._few_observed_words(),
                         data_scale=self.standardisation.scale, **options, **limits.to_dict())
 

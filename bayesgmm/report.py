@@ -86,7 +86,7 @@ from .plots._common import (  # "uncertain": below this probability; the figures
 )
 from .plots.diagnostics import PPC_MAX_PANELS, forest_means_centred
 from .references import references_cited
-from .result_files import list_further_files, write_directory, write_manifest
+from .result_files import draws_sha256, list_further_files, write_directory, write_manifest
 from .selection import (  # EM sweeps and their plots: no PyMC, no ArviZ at import
     CRITERIA,
     BayesSelection,
@@ -98,6 +98,7 @@ from .selection import (  # EM sweeps and their plots: no PyMC, no ArviZ at impo
 )
 from .selection.choice_notes import (  # "within this of the best"; K=1 tied is K=1 full
     WEAK_EVIDENCE,
+    eligible_cells,
     failed_groups,
     same_model_as_another,
 )
@@ -328,9 +329,10 @@ def build_em_report(em: EMResult, X: Any, *, data_source: str | None = None,
     membership figures (with P(noise) and the known-label points when the fit has them);
     settings and software.
     """
-    from ._validation import aligned_to_rows, check_data, check_sample_weight, row_names
+    from ._validation import aligned_to_rows, as_em_fit, check_data, check_sample_weight, row_names
     from .em import EMResult
 
+    em = as_em_fit(em)  # a fitted EMGaussianMixture, a posterior's EM start (QA110)
     if not isinstance(em, EMResult):
         raise ValueError(f"the EM report needs an EMResult; got {type(em).__name__}")
     files = FigureFiles(dpi, vector_formats)
@@ -477,7 +479,9 @@ def _data_name(source: str | None) -> str | None:
 # them
 _EM_RECORD_NAMES = {"data_source": "data", "data_file_sha256": "data file SHA-256",
                     "index_column": "row IDs column", "weights_column": "weights column",
-                    "labels_column": "labels column"}
+                    "labels_column": "labels column", "data_separator": "separator",
+                    "data_decimal_mark": "decimal mark", "command_line": "command line",
+                    "specification_sha256": "specification SHA-256"}
 
 
 def _em_settings_html(record: Mapping[str, Any] | None,
@@ -517,7 +521,8 @@ def _em_settings_html(record: Mapping[str, Any] | None,
                      if v is not None and k not in (
                          "random_state", "seed_drawn", "init", "n_init", "max_iter", "tol",
                          "atol", "degenerate_restarts_passed_over", "restarts_at_best",
-                         "criteria")  # em --out's BIC and AIC: the fit's section gives them
+                         "criteria",  # em --out's BIC and AIC: the fit's section gives them
+                         "specification")  # its text: result.json's, too long for a row
                      and not (named and k == "index_column")})
         raw = {"seed": seed, "EM restarts (per seeding)": record.get("n_init")}
     for name, value in (settings or {}).items():
@@ -2257,6 +2262,8 @@ def _section_reproducibility(result, random_state: Any = 0) -> str:
     used = dict(result.priors.to_dict())
     if len(result.feature_names) == 1 or result.covariance_type in ("diag", "spherical"):
         used.pop("lkj_eta", None)  # no correlations in this model: the LKJ prior is not used
+    if result.n_components == 1 and not result.noise:
+        used.pop("weights_concentration", None)  # one weight, 1: no Dirichlet (QA109)
     priors = pd.DataFrame({"value": list(used.values())}, index=list(used))
     priors["distribution"] = [_PRIOR_TEXT.get(k, "") for k in priors.index]
     if result.noise:  # one Dirichlet over the K weights and the noise weight
@@ -2265,7 +2272,8 @@ def _section_reproducibility(result, random_state: Any = 0) -> str:
     # the data file's fingerprint is in the provenance line, the ID column in "row names"
     settings = {k: _readable_setting(k, v) for k, v in result.settings.items()
                 if k not in ("timing", "start", "machine", "data_file_sha256", "verdict",
-                             "index_column") and (v is not None or not k.endswith("_column"))}
+                             "index_column", "specification")
+                and (v is not None or not k.endswith("_column"))}
     settings.pop("random_state", None)  # shown above the table, as the seed it is
     settings = _with_sampler_limits(settings, result.sampler_settings)
     settings.update({f"time: {step}": seconds
@@ -2321,6 +2329,9 @@ def _provenance_html(result, random_state: Any) -> str:
                  if data_file else "")
     return (f"<p>{when}{where}. The fitted values' SHA-256 (float64, rows in order, with their "
             f"weights and labels if any): <code>{digest.hexdigest()}</code>{file_line}. The "
+            f"posterior draws' SHA-256: <code>{draws_sha256(result.idata)}</code> (result.json's "
+            "<code>draws_sha256</code>: two runs with the same seed share it, their files "
+            "differing in creation times and timings). The "
             f"figures' posterior draws use seed <code>{html.escape(str(random_state))}</code> "
             "(<code>write_report(..., random_state=)</code>).</p>")
 
@@ -2456,9 +2467,16 @@ def _start_tie(candidates: pd.DataFrame) -> str:
     return ""
 
 
+# The separators and decimal marks a data file may be read with, by name.
+_MARK_NAMES = {",": "comma", ";": "semicolon", "|": "pipe", "tab": "tab", ".": "point"}
+
+
 def _readable_setting(name: str, value):
     """A setting as a reader wants it: the adaptive-draws record and the re-anchoring as
-    sentences, not as the raw dictionaries result.json keeps."""
+    sentences, not as the raw dictionaries result.json keeps; a separator or decimal mark
+    named (a bare ";" or "," is easily misread)."""
+    if name in ("data_separator", "data_decimal_mark"):
+        return f"{value} ({_MARK_NAMES.get(value, 'as given')})"
     if name == "adaptive" and isinstance(value, dict):
         checks = "; ".join(
             f"{c['draws']:,} draws: R-hat {c['max_rhat']:.3f}, ESS {c['min_ess_bulk']:,.0f} / "
@@ -2535,7 +2553,7 @@ def _readable_setting(name: str, value):
 _EM_REPORT_PACKAGES = ("bayesgmm", "numpy", "scipy", "numba", "pandas", "matplotlib")
 # a posterior's report: the fit's packages, and pandas and matplotlib, which draw the report's
 # tables and figures (paper QA: they were not listed)
-_REPORT_PACKAGES = (*RESULT_PACKAGES, "pandas", "matplotlib")
+_REPORT_PACKAGES = (*RESULT_PACKAGES, "matplotlib")
 
 
 def _fit_versions_html(fit: Mapping[str, str] | None,
@@ -2835,8 +2853,7 @@ def _retitled(fig: Any, old: str, new: str) -> Any:
 
 def _eligible(table: pd.DataFrame) -> pd.DataFrame:
     """The cells that may be chosen (as :func:`bayesgmm.selection.select_em` rules)."""
-    fitted = table[table["bic"].notna()]
-    return fitted if fitted["degenerate"].all() else fitted[~fitted["degenerate"]]
+    return eligible_cells(table)
 
 
 def _borderline(table: pd.DataFrame) -> pd.Series:

@@ -18,6 +18,7 @@ import os
 import sys
 import time
 import warnings
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -55,7 +56,7 @@ from .posterior import BayesResult, prior_dominated_note
 from .priors import Priors, Standardisation
 from .relabel import LABELLED, ORDERED, LabelSwitchingReport, relabel_posterior
 from .settings import SAMPLERS, DiagnosticThresholds, SamplerSettings, default
-from .versions import software_versions
+from .versions import machine_record, software_versions
 
 __all__ = ["SAMPLERS", "SamplerSettings", "fit_bayes"]
 
@@ -116,7 +117,8 @@ def fit_bayes(
     found no better start); at most twice, each time to a mode at least 1 nat better. With
     ``draws="auto"`` this is looked for at every checkpoint, so a better mode found in the
     first 1,000 draws ends that run there instead of after a whole run from the poor start;
-    so do divergent transitions, after which the chains start again once with
+    so do divergent transitions (nutpie; PyMC's sampler runs its draws whole, no retry),
+    after which the chains start again once with
     ``target_accept`` raised to ``settings.retry_target_accept`` and a warm-up three times as
     long (``settings["retried"]``), unless a component has already collapsed in the draws
     (smaller steps cannot cure that: the run then ends there, ``stopped_by="futile"``).
@@ -284,7 +286,8 @@ def fit_bayes(
                          "one of them (known labels alone identify the components)")
     priors = Priors() if priors is None else priors
     if not isinstance(priors, Priors):
-        raise ValueError(f"priors must be a bayesgmm.Priors; got {type(priors).__name__}")
+        raise ValueError(f"priors must be a bayesgmm.Priors; got {type(priors).__name__}"
+                         + _priors_hint(priors))
     t_em = time.perf_counter()
     progress.first_run_notice(ss.progressbar, plan=obs.needs_plan)
     # A step, not a line: on a cold cache EM compiles its kernels first (a minute on 2 cores),
@@ -568,6 +571,8 @@ def fit_bayes(
     timing.update(em_s=em_s, postprocess_s=time.perf_counter() - t_post,
                   total_s=time.perf_counter() - t_em,
                   compile_s=timing["compile_s"] + start_compile_s)
+    if "select_s" in start_info:  # timed with the other steps (QA112: inside "start")
+        timing["start_s"] = start_info.pop("select_s")
     # The record of what ran (resolved back end, cores used, timing): ``result.settings``;
     # what was asked for is ``result.sampler_settings``.
     record = {
@@ -576,7 +581,7 @@ def fit_bayes(
         "draws": draws, "tune": warmed[0], "chains": chains,
         "cores": timing.pop("cores", cores),
         "random_state": seed, "seed_drawn": random_state is None,
-        "machine": _machine(),
+        "machine": machine_record(),
         "ordered_means": ordered_means,
         "target_accept": target_accept, "covariance_type": covariance_type,
         "n_components": K, "timing": timing, "start": start_info,
@@ -669,10 +674,27 @@ def _unlabelled_complete(obs) -> np.ndarray:
     return unlabelled[~np.isnan(obs.X).any(axis=1)] if obs.n_missing_values else unlabelled
 
 
+def _priors_hint(priors: Any) -> str:
+    """How to say what a wrong ``priors`` meant (QA110: a dict, and fit_em's "default")."""
+    if isinstance(priors, Mapping):
+        return ": pass bayesgmm.Priors(**your_dict)"
+    if priors == "default":
+        return (" ('default' is fit_em's prior=, mclust's conjugate prior for MAP-EM; here "
+                "leave priors out for the default Priors())")
+    return ""
+
+
 def _warn_if_prior_dominated(N: int, K: int, D: int, covariance_type: str,
                              noise: Any = False) -> None:
-    """Say so rather than let a posterior that restates its priors pass for an estimate."""
+    """Say so rather than let a posterior that restates its priors pass for an estimate; and
+    refuse data that look transposed (fewer rows than features, and fewer values than
+    parameters): QA110, Old Faithful's ``X.T`` (2 rows x 272 features, 74,801 parameters)
+    warned, then sampled for many minutes a posterior that was the priors'."""
     note = prior_dominated_note(N, K, D, covariance_type, bool(noise))
+    if note and N < D:
+        raise ValueError(f"X has {N} row(s) and {D} columns: {note.split(': ', 1)[0]}, with "
+                         "fewer rows than features; if each column is an observation, pass "
+                         "X.T (each row one observation); else fit fewer features")
     if note:
         warnings.warn(note, UserWarning, skip_file_prefixes=IN_PACKAGE)
 
@@ -732,16 +754,6 @@ _BETTER_START_NATS = 1.0
 # Re-anchor at most this many times in one fit: a chain may find a better mode only in the run
 # from the first better one (a poor start climbs in steps); each must gain the nats above.
 _MAX_REANCHORS = 2
-
-
-def _machine() -> str:
-    """Where the fit ran, for the record (the same seed's draws can differ across platforms:
-    floating-point libraries, thread counts)."""
-    import os
-    import platform
-
-    return (f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs, Python "
-            f"{platform.python_version()}")
 
 
 def _start_summary(em: EMResult) -> dict[str, Any]:

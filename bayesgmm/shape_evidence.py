@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from . import progress
-from ._validation import dequantised, grid_caveat, grid_columns, left_out_caveat
+from ._validation import as_em_fit, dequantised, grid_caveat, grid_columns, left_out_caveat
 from .covariance import covariance_words, from_full, n_covariance_parameters, to_full
 from .em import EMResult
 from .outliers import (
@@ -170,6 +170,7 @@ def shape_evidence(em: EMResult, X: Any, *, sample_weight: Any = None, labels: A
         code) is left out and the fit's marginal over the other columns judged
         (``left_out``).
     """
+    em = as_em_fit(em)
     return last_evidence(_CACHE, em, X, sample_weight, labels, (missing, min_delta_bic),
                          lambda Xv: _shape_evidence(em, X, Xv, sample_weight=sample_weight,
                                                     labels=labels, missing=missing,

@@ -527,7 +527,7 @@ def test_known_labels_on_every_component_fix_the_labelling(fitted_all):
 def test_known_labels_on_some_components_keep_them_in_place(tmp_path):
     """Labels naming only component 1: its draws are never permuted (the labelled rows tie it
     down), components 0 and 2 are relabelled among themselves; saved and loaded alike."""
-    from bayesgmm import fit_bayes, load
+    from bayesgmm import fit_bayes, load, methods_text
 
     rng = np.random.default_rng(4)
     z = rng.integers(0, 3, 150)
@@ -542,6 +542,9 @@ def test_known_labels_on_some_components_keep_them_in_place(tmp_path):
     means = result.posterior["means"].mean(("chain", "draw")).values[:, 0]
     np.testing.assert_allclose(means, [-4.0, 0.0, 4.0], atol=0.6)
     assert load(result.save(tmp_path / "r")).label_switching.fixed_components == (1,)
+    # one component held: said in the singular (QA112: "components 1, ... were held fixed")
+    assert "; component 1, named by known labels, was held fixed" in \
+        methods_text(result).paragraph
 
 
 def test_posterior_predictions_with_unobserved_rows_and_noise(fitted_all):

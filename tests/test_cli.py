@@ -1066,16 +1066,16 @@ def test_em_reads_standard_input_named_dash(data_dir, monkeypatch, capsys, separ
     the file would give, records its fingerprint and names it "standard input"."""
     import io
 
-    from bayesgmm.io import tables
+    from bayesgmm.io import sources
 
     text = pd.read_csv(data_dir / "good.csv").to_csv(index=False, sep=separator)
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(text.encode())))
-    tables._stdin_file.cache_clear()
+    sources.stdin_file.cache_clear()
     try:
         rc, out, err = _run_main(["em", "-", "-k", "2", "--seed", "1", "--no-progress",
                                   "--out", "piped"], capsys)
     finally:
-        tables._stdin_file.cache_clear()
+        sources.stdin_file.cache_clear()
     assert rc == 0, err
     assert out.startswith("standard input: ")
     rc, _, err = _run_main(["em", "good.csv", "-k", "2", "--seed", "1", "--no-progress",
@@ -1085,6 +1085,74 @@ def test_em_reads_standard_input_named_dash(data_dir, monkeypatch, capsys, separ
     assert piped.settings["data_source"] == "standard input"
     assert piped.settings["data_file_sha256"] == hashlib.sha256(text.encode()).hexdigest()
     assert cli.default_output("-", 2) == Path("results/stdin_k2")
+
+
+def test_a_german_export_is_fitted_with_sep_and_decimal_and_they_are_recorded(
+        data_dir, old_faithful, tiny_fit, monkeypatch, capsys):
+    """QA106 L7: `em`, `select`, `spec` and `run` read a file of semicolons and decimal
+    commas when told so, fit what the plain file gives, and record how they read it."""
+    german = old_faithful.iloc[:60].to_csv(index=False, sep=";", decimal=",")
+    (data_dir / "de.csv").write_text(german)
+    old_faithful.iloc[:60].to_csv(data_dir / "plain.csv", index=False)
+    rc, _, err = _run_main(["em", "de.csv", "-k", "2", "--sep", ";", "--decimal", ",",
+                            "--seed", "1", "--no-progress", "--out", "de"], capsys)
+    assert rc == 0, err
+    rc, _, err = _run_main(["em", "plain.csv", "-k", "2", "--seed", "1", "--no-progress",
+                            "--out", "plain"], capsys)
+    german_fit, plain_fit = bayesgmm.load(data_dir / "de"), bayesgmm.load(data_dir / "plain")
+    np.testing.assert_array_equal(german_fit.means, plain_fit.means)
+    assert (german_fit.settings["data_separator"], german_fit.settings["data_decimal_mark"]) \
+        == (";", ",")
+    assert "data_separator" not in plain_fit.settings  # recorded where given
+    rc, out, err = _run_main(["select", "de.csv", "-k", "1-2", "--covariance", "full",
+                              "--sep", ";", "--decimal", ",", "--seed", "1", "--no-progress",
+                              "--out", "sel", "--jobs", "1"], capsys)
+    assert rc == 0, err
+    record = json.loads((data_dir / "sel" / "settings.json").read_text())
+    assert record["data_separator"] == ";" and "decimal mark" in \
+        (data_dir / "sel" / "select.html").read_text()
+    rc, out, err = _run_main(["spec", "de.toml", "--data", "de.csv", "--sep", ";",
+                              "--decimal", ","], capsys)
+    assert rc == 0, err
+    seen = {}
+
+    def fit(X, *args, **kwargs):
+        seen["X"] = X
+        return tiny_fit
+
+    monkeypatch.setattr(cli, "fit_bayes", fit)
+    rc, out, err = _run_main(["run", "de.toml", "--no-progress"], capsys)
+    assert rc == 0, err
+    np.testing.assert_array_equal(seen["X"].to_numpy(), old_faithful.iloc[:60].to_numpy())
+    saved = bayesgmm.load(data_dir / "results" / "de").settings
+    assert (saved["data_separator"], saved["data_decimal_mark"]) == (";", ",")
+    page = (data_dir / "results" / "de" / "report.html").read_text()
+    assert "; (semicolon)" in page and ", (comma)" in page  # a bare ";" is easily misread
+
+
+def test_the_command_line_and_a_runs_specification_are_recorded(data_dir, tiny_fit,
+                                                                 monkeypatch, capsys):
+    """QA112: neither the command line nor a run's specification was recorded anywhere (the
+    spec was named by its file name, which a later edit leaves unchanged)."""
+    rc, _, err = _run_main(["em", "good.csv", "-k", "2", "--seed", "1", "--no-progress",
+                            "--out", "e", "--report"], capsys)
+    assert rc == 0, err
+    em = bayesgmm.load(data_dir / "e")
+    line = "bayesgmm em good.csv -k 2 --seed 1 --no-progress --out e --report"
+    assert em.settings["command_line"] == line
+    assert line in (data_dir / "e" / "report.html").read_text()
+    spec = data_dir / "model.toml"
+    spec.write_text('[data]\npath = "good.csv"\n[model]\nn_components = 2\n[sampler]\n'
+                    'seed = 0\n')
+    monkeypatch.setattr(cli, "fit_bayes", lambda *a, **k: tiny_fit)
+    rc, _, err = _run_main(["run", "model.toml", "--no-progress"], capsys)
+    assert rc == 0, err
+    saved = bayesgmm.load(data_dir / "results" / "model").settings
+    assert saved["command_line"] == "bayesgmm run model.toml --no-progress"
+    assert saved["specification"] == spec.read_text()
+    assert saved["specification_sha256"] == hashlib.sha256(spec.read_bytes()).hexdigest()
+    page = (data_dir / "results" / "model" / "report.html").read_text()
+    assert saved["specification_sha256"] in page and "[sampler]" not in page
 
 
 @pytest.mark.parametrize("stdin, message", [
@@ -1463,8 +1531,8 @@ def test_the_main_job_runs_for_real(tmp_path, capsys):
     assert rc == 0, err[-2000:]
     # the time in words, the steps in the order they ran (QA: "compile_s 0.1s")
     assert "Diagnostics: OK" in out and re.search(
-        r"\ntime: EM [\d.]+ s, compiling [\d.]+ s, sampling [\d.]+ s, relabelling and "
-        r"summaries [\d.]+ s, total [\d.]+ s\n", out)
+        r"\ntime: EM [\d.]+ s, choosing the start [\d.]+ s, compiling [\d.]+ s, sampling "
+        r"[\d.]+ s, relabelling and summaries [\d.]+ s, total [\d.]+ s\n", out)
     assert (tmp_path / "out" / "report.html").is_file()
     assert isinstance(bayesgmm.load(tmp_path / "out"), bayesgmm.BayesResult)
 

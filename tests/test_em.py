@@ -1600,9 +1600,16 @@ def test_the_seed_record_names_what_was_given(old_faithful):
     assert seq.settings["random_state"] == 5 and np.array_equal(seq.means, as_int.means)
     legacy = fit_em(old_faithful, 2, n_init=1, random_state=np.random.RandomState(1))
     assert legacy.settings["random_state"].startswith("a NumPy RandomState (not recordable")
-    child = np.random.SeedSequence(5).spawn(1)[0]  # its spawn key is no integer's stream
+    child = np.random.SeedSequence(5).spawn(1)[0]  # its spawn key is no integer's stream:
+    recorded = fit_em(old_faithful, 2, n_init=1, random_state=child).settings["random_state"]
+    assert recorded == "np.random.SeedSequence(5, spawn_key=(0,))"  # the expression (QA112)
+    again = fit_em(old_faithful, 2, n_init=1, random_state=eval(recorded, {"np": np}))
+    np.testing.assert_array_equal(again.means, fit_em(old_faithful, 2, n_init=1,
+                                                      random_state=child).means)
+    spent = np.random.SeedSequence(5)
+    spent.spawn(1)  # a SeedSequence that has spawned children: its state is not the record's
     assert "not recordable" in fit_em(old_faithful, 2, n_init=1,
-                                      random_state=child).settings["random_state"]
+                                      random_state=spent).settings["random_state"]
 
 
 def test_a_fits_own_covariance_is_a_start_though_symmetric_only_to_rounding(old_faithful):

@@ -29,6 +29,35 @@ def test_clone_and_params_round_trip():
     assert repr(BayesianGMM(2, draws=10)) == "BayesianGMM(draws=10, n_components=2)"
 
 
+def test_the_other_sampler_options_go_in_settings_and_a_wrong_keyword_says_so(tiny_fit):
+    """QA110: the diagnostics advise target_accept=0.95, and BayesianGMM(2,
+    target_accept=0.95) was "see help(BayesianGMM)", which did not mention it; n_init, which
+    every GaussianMixture user types, likewise. They go in settings (a SamplerSettings), which
+    clones, and from_result reads them back."""
+    import dataclasses
+
+    from bayesgmm import SamplerSettings
+
+    est = BayesianGMM(2, draws=300, settings=SamplerSettings(target_accept=0.95, draws=50))
+    used = est.sampler_settings()
+    assert (used.target_accept, used.draws) == (0.95, 300)  # the constructor's draws
+    assert sklearn_base.clone(est).sampler_settings() == used
+    with pytest.raises(TypeError, match=r"unexpected keyword argument 'target_accept'; pass "
+                                        r"it in settings=bayesgmm\.SamplerSettings\("
+                                        r"target_accept=\.\.\.\)$"):
+        BayesianGMM(2, target_accept=0.95)
+    with pytest.raises(TypeError, match=r"'n_init'; the EM start is MAP-EM's best of its own "
+                                        r"restarts; .*BayesianGMM\.from_result"):
+        BayesianGMM(2, n_init=10)
+    with pytest.raises(ValueError, match="settings must be a bayesgmm.SamplerSettings"):
+        BayesianGMM(2, settings={"target_accept": 0.95}).sampler_settings()
+    assert BayesianGMM.from_result(tiny_fit).get_params()["settings"] is None  # defaults
+    tuned = dataclasses.replace(
+        tiny_fit, sampler_settings=tiny_fit.sampler_settings.replace(target_accept=0.9))
+    back = BayesianGMM.from_result(tuned)
+    assert back.sampler_settings() == tuned.sampler_settings
+
+
 def test_metadata_requests_are_scikit_learns_and_survive_clone_and_pickle():
     """QA90 M1 (BayesianGMM shares the routing of EMGaussianMixture, tested with a search
     there): requests set, cloned and pickled as scikit-learn's estimators keep them."""

@@ -883,3 +883,72 @@ def test_a_name_with_a_comma_over_decimal_commas_is_refused_and_quoted_semicolon
     assert frame["b"].tolist() == [2, 5]
     frame, _ = read_table(write(tmp_path, "a, b\n1,2\n3,5\n"))  # names, not units, after ", "
     assert frame.columns.tolist() == ["a", "b"] and frame["b"].tolist() == [2, 5]
+
+
+# --------------------------------------------------------------------------------------------
+# a separator and a decimal mark named by the user (QA106 L7)
+# --------------------------------------------------------------------------------------------
+_GERMAN = "Größe (µm);Temp (°C);id\n1,5;20,1;a\n-1,75;2,1e3;b\n5;;c\n"
+
+
+def test_a_german_excel_export_is_read_with_the_separator_and_decimal_mark_named(tmp_path):
+    """QA106: a CSV as Excel writes it in a locale of decimal commas (semicolons between
+    values) could only be refused, with advice Excel cannot follow. Named, it reads as the
+    same table written with commas and points does (missing cells and exponents too)."""
+    german = read_data(write(tmp_path, _GERMAN), sep=";", decimal=",", index="id")
+    plain = read_data(write(tmp_path, "Größe (µm),Temp (°C),id\n1.5,20.1,a\n-1.75,2.1e3,b\n"
+                                      "5,,c\n", "plain.csv"), index="id")
+    pd.testing.assert_frame_equal(german.features, plain.features)
+    # the tab by its word, a pipe, and quoted decimal commas in a comma file
+    tabbed = read_data(write(tmp_path, "a\tb\n1,5\t2\n3\t4,25\n", "t.txt"), sep="tab",
+                       decimal=",")
+    assert tabbed.features.to_numpy().tolist() == [[1.5, 2.0], [3.0, 4.25]]
+    piped = read_data(write(tmp_path, "a|b\n1.5|2\n3|4\n", "p.csv"), sep="|")
+    assert piped.features.to_numpy().tolist() == [[1.5, 2.0], [3.0, 4.0]]
+    quoted = read_data(write(tmp_path, 'a,b\n"1,5",2\n"3,25",4\n', "q.csv"), decimal=",")
+    assert quoted.features.to_numpy().tolist() == [[1.5, 2.0], [3.25, 4.0]]
+    # the columns a specification would list, read the same way
+    from bayesgmm.io.tables import numeric_columns
+
+    assert numeric_columns(tmp_path / "data.csv", ";", ",") == (
+        ["Größe (µm)", "Temp (°C)"], {"id": "text"})
+
+
+def test_a_separator_or_decimal_mark_that_cannot_be_used_is_one_line(tmp_path):
+    path = write(tmp_path, _GERMAN)
+    with pytest.raises(ValueError, match=r"^unknown separator 'x': give one of ',', ';', '\|' "
+                                         r"or tab"):
+        read_data(path, sep="x")
+    with pytest.raises(ValueError, match=r"^unknown decimal mark ';': give '\.' or ','$"):
+        read_data(path, sep=";", decimal=";")
+    frame = pd.DataFrame({"a": [1.0, 2.0]})
+    frame.to_parquet(tmp_path / "d.parquet")
+    with pytest.raises(ValueError, match=r"is a Parquet file, whose numbers are stored as "
+                                         r"numbers: the separator and the decimal mark are a "
+                                         r"text file's; leave them out"):
+        read_data(tmp_path / "d.parquet", decimal=",")
+
+
+def test_refusals_name_the_options_that_read_the_file_as_written(tmp_path):
+    """A semicolon or tab file read with commas, and decimal commas read with points: each
+    refusal names the options (and the spec's keys) that read it, the decimal mark only where
+    the rows show decimal commas."""
+    path = write(tmp_path, _GERMAN)
+    with pytest.raises(ValueError, match=r"looks semicolon-separated .*: read it as written "
+                                         r"with --sep ';' --decimal ',' \(a spec's \[data\]: "
+                                         r"sep = \";\", decimal = \",\"\)$"):
+        read_data(path)
+    with pytest.raises(ValueError, match=r"read it as written with --sep ';' \(a spec's "
+                                         r"\[data\]: sep = \";\"\)$"):
+        read_data(write(tmp_path, "a;b;c\n1.5;2;3\n4;5;6\n", "points.csv"))
+    with pytest.raises(ValueError, match=r"looks tab-separated .*: read it as written with "
+                                         r"--sep tab \(a spec's \[data\]: sep = \"tab\"\), or "
+                                         r"name it \.tsv$"):
+        read_data(write(tmp_path, "a\tb\n1,5\t2\n", "tabs.csv"))
+    with pytest.raises(ValueError, match=r"Nothing is converted implicitly: read the numbers "
+                                         r"as written with --decimal ',' \(a spec's \[data\]: "
+                                         r"decimal = \",\"\), fix the file"):
+        read_data(path, sep=";")
+    with pytest.raises(ValueError) as caught:  # a column of text is no decimal-comma column
+        read_data(path, sep=";", decimal=",", columns=["id"])
+    assert "--decimal" not in str(caught.value)

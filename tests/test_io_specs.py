@@ -79,9 +79,38 @@ def test_a_template_refuses_numbers_written_with_decimal_commas(tmp_path, monkey
     monkeypatch.chdir(tmp_path)
     Path("m.tsv").write_text("size\tcount\n1,25\t3\n0,777\t4\n2,5\t5\n")
     with pytest.raises(ValueError, match=r"^column 'size' of m\.tsv has '1,25' in row 0, a "
-                                         r"number written with a decimal comma: .*\. Fix "
-                                         "the file first"):
+                                         r"number written with a decimal comma: .*\. Read "
+                                         r"the numbers as written with --decimal ',' \(a "
+                                         r"spec's \[data\]: decimal = \",\"\), or fix the "
+                                         r"file$"):
         spec_template(Path("m.tsv"))
+
+
+def test_a_template_for_a_german_export_states_its_separator_and_decimal_mark(tmp_path,
+                                                                              monkeypatch):
+    """QA106 L7: `bayesgmm spec --data FILE --sep ';' --decimal ','` lists the columns read so
+    and states both keys, which `run` reads the file with; the keys are checked by name."""
+    monkeypatch.chdir(tmp_path)
+    Path("de.csv").write_text("Größe;Temp;id\n1,5;20,1;a\n1,7;21,3;b\n5,2;;c\n")
+    path = write_spec_template("de.toml", "de.csv", sep=";", decimal=",")
+    text = path.read_text()
+    assert 'columns = ["Größe", "Temp"]' in text
+    assert re.search(r'^sep = ";" +# optional', text, flags=re.M)
+    assert re.search(r'^decimal = "," +# optional', text, flags=re.M)
+    assert _keys_written(text) == _keys_written(spec_template())
+    spec = load_spec(path)
+    assert (spec.sep, spec.decimal) == (";", ",")
+    table = read_data(spec.data_path, spec.columns, sep=spec.sep, decimal=spec.decimal)
+    assert table.features.to_numpy()[:2].tolist() == [[1.5, 20.1], [1.7, 21.3]]
+    assert "sep" not in tomllib.loads(spec_template())["data"]  # no data: examples only
+    Path("t.txt").write_text("a\tb\n1\t2\n3\t5\n")
+    tabbed = tomllib.loads(spec_template(Path("t.txt"), sep="\t"))["data"]
+    assert (tabbed["sep"], tabbed["columns"]) == ("tab", ["a", "b"])
+    Path("bad.toml").write_text(text.replace('sep = ";"', 'sep = "semi"'))
+    with pytest.raises(ValueError, match=r"bad\.toml: \[data\] unknown separator 'semi'"):
+        load_spec("bad.toml")
+    with pytest.raises(ValueError, match=r"give the file \(--data FILE\) they are for"):
+        spec_template(sep=";")
 
 
 def test_a_template_names_odd_column_names_as_toml_strings(tmp_path, monkeypatch):

@@ -26,6 +26,8 @@ from bayesgmm._keywords import keyword_hints, unknown_keyword
      "fit_bayes() got an unexpected keyword argument 'num_warmup'; did you mean 'tune'?"),
     (lambda X: bayesgmm.fit_em(X, 2, bogus=1),
      "fit_em() got an unexpected keyword argument 'bogus'; see help(fit_em)"),
+    (lambda X: bayesgmm.fit_em(X=X, K=2),  # as the messages write K (QA110)
+     "fit_em() got an unexpected keyword argument 'K'; did you mean 'n_components'?"),
 ])
 def test_a_keyword_not_taken_names_the_nearest(call, message):
     """QA69: select_em(covariance_type=...) got Python's bare TypeError, with no word of

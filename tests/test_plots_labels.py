@@ -176,3 +176,7 @@ def test_every_density_contour_shows_on_white_and_in_print(old_faithful):
     assert len(keys) == 5
     assert min(contrast(h.get_color()) for h in keys) >= 3.0
     assert len({(h.get_linestyle(), h.get_linewidth()) for h in keys}) == 5
+    # no hue: never a component's colour (QA111: the 25% contour read as component 2's green)
+    from matplotlib.colors import rgb_to_hsv
+
+    assert all(rgb_to_hsv(to_rgb(h.get_color()))[1] < 0.05 for h in keys)

@@ -734,6 +734,13 @@ def test_plot_data_names_checks_and_says_which_features():
     assert len(fig.axes) == plots.MAX_PAIR_FEATURES ** 2
     assert fig._suptitle.get_text().split("\n")[1] == ("6 of 8 features (the first); "
                                                        "not shown: f6, f7")
+    from bayesgmm.plots.fit import _features_line
+
+    names = [f"PC{i}" for i in range(1, 21)]  # up to 8 left out named (QA111: 3 were)
+    assert _features_line(names[:12], list(range(6)), "x").endswith(
+        "not shown: PC7, PC8, PC9, PC10, PC11, PC12")
+    assert _features_line(names, list(range(6)), "x").endswith(
+        "not shown: PC7, PC8, PC9, PC10, PC11, PC12, PC13, PC14 and 6 more")
     first = fig.axes[0]
     (note,) = [t for t in first.texts if "beyond the axes" in t.get_text().replace("\n", " ")]
     fig.draw_without_rendering()

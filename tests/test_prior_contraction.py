@@ -73,3 +73,72 @@ def test_priors_that_shape_summaries_are_a_cause_of_the_verdict(tiny_fit, monkey
     # a failed check: the summaries are not to be used at all, priors or not
     failing = tiny_fit.diagnostics(ess_min=1e9)
     assert not failing.ok and PRIORS_SHAPE not in failing.causes
+
+
+def _normal_posterior(m0, s0, centre, s_lik, S=4000):
+    """Draws of a Normal prior (m0, s0) times a Normal likelihood (centre, s_lik): the exact
+    posterior mean and sd (the draws standardised to them)."""
+    prec = 1 / s0 ** 2 + 1 / s_lik ** 2
+    m, s = (m0 / s0 ** 2 + centre / s_lik ** 2) / prec, prec ** -0.5
+    z = np.random.default_rng(0).normal(size=S)
+    return m + s * (z - z.mean()) / z.std(ddof=1), m, s
+
+
+def test_the_pull_is_the_normal_normal_shift_from_the_likelihoods_centre():
+    """The oracle: a Normal prior times a Normal likelihood. ``pull`` recovers how many
+    posterior sds the posterior mean sits from the likelihood's centre, for a mean (on its
+    data scale) and a log sd alike; a parameter the data barely narrowed gets none."""
+    import types
+
+    import xarray as xr
+
+    from bayesgmm import Priors
+    from bayesgmm.priors import Standardisation
+
+    priors = Priors(means_sd=0.5, sd_median=0.5, sd_log_sd=0.3)
+    centre, scale = 10.0, 4.0
+    mean_draws, m, s = _normal_posterior(centre, 0.5 * scale, centre + 5.0, 1.2)
+    log_sd_draws, lm, ls = _normal_posterior(np.log(0.5 * scale), 0.3, np.log(6.0), 0.1)
+    S = mean_draws.size
+    post = xr.Dataset({
+        "weights": (("chain", "draw", "component"), np.ones((1, S, 1))),
+        "means": (("chain", "draw", "component", "feature"), mean_draws.reshape(1, S, 1, 1)),
+        "covariances": (("chain", "draw", "component", "f1", "f2"),
+                        np.exp(2 * log_sd_draws).reshape(1, S, 1, 1, 1))})
+    result = types.SimpleNamespace(
+        posterior=post, priors=priors, feature_names=["x"], n_components=1,
+        covariance_type="full",
+        standardisation=Standardisation(center=np.array([centre]), scale=np.array([scale])))
+    table = contraction(result)
+    assert "weights[0]" not in table.index  # K = 1: no weight to estimate (QA109)
+    assert table.loc["means[0, x]", "pull"] == pytest.approx(abs(centre + 5.0 - m) / s)
+    assert table.loc["log sd[0, x]", "pull"] == pytest.approx(abs(np.log(6.0) - lm) / ls)
+    assert table.loc["means[0, x]", "prior_mean"] == centre
+    note = prior_contraction.prior_conflict_note(result)
+    assert note.startswith("the priors pulled 2 parameter(s) more than 1 posterior sd from "
+                           "where the data alone would put them (normal approximation): ")
+    assert "log sd[0, x]: " in note and "posterior sd about " in note
+    # a likelihood as wide as the prior: barely narrowed, no pull said
+    wide, _, _ = _normal_posterior(centre, 0.5 * scale, centre + 5.0, 50.0)
+    result.posterior = post.assign(means=(post["means"].dims, wide.reshape(1, S, 1, 1)))
+    assert np.isnan(contraction(result).loc["means[0, x]", "pull"])
+
+
+def test_a_prior_the_data_contradict_is_a_cause_of_the_verdict(tiny_fit):
+    """QA109: a user's sd prior (median 0.2, log-sd 0.3 on the z scale) put a component's
+    sd far from where the data put it, and the verdict said OK. Old Faithful under the
+    default priors: no pull above one posterior sd."""
+    import dataclasses
+
+    from bayesgmm import Priors
+    from bayesgmm.diagnostics import PRIOR_CONFLICT
+
+    loose = dict(rhat_max=1.1, ess_min=50)  # 2 x 100 draws: short, not the point here
+    assert contraction(tiny_fit)["pull"].max() < 1
+    assert prior_contraction.prior_conflict_note(tiny_fit) == ""
+    assert PRIOR_CONFLICT not in tiny_fit.diagnostics(**loose).causes
+    tight = dataclasses.replace(tiny_fit, priors=Priors(sd_median=0.05, sd_log_sd=0.2))
+    diag = tight.diagnostics(**loose)
+    assert diag.ok and diag.status == "CAUTION" and PRIOR_CONFLICT in diag.causes
+    (advice,) = [a for a in diag.advice if a.startswith(PRIOR_CONFLICT)]
+    assert "log sd[" in advice and "refit with wider ones" in advice

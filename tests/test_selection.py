@@ -19,7 +19,7 @@ from conftest import (
 )
 
 import bayesgmm
-from bayesgmm import n_parameters
+from bayesgmm import fit_em, n_parameters
 from bayesgmm.selection import (
     BayesSelection,
     EMSelection,
@@ -491,7 +491,7 @@ def test_compare_reports_unconverged_models():
                                "K=3": "PROBLEMS: R-hat 1.2 > 1.01 | likely cause: slow "
                                       "mixing. Advice: slow mixing: draw more."}
     assert "Convergence problems in K=3" in sel.verdict
-    assert sel.verdict.startswith("K=2 is best") and "every other model is worse beyond noise" in \
+    assert sel.verdict.startswith("K=2 is best") and "; K=3 is worse beyond noise (-" in \
         sel.verdict
 
 
@@ -832,7 +832,7 @@ def test_a_message_that_names_its_cell_is_named_once():
 
 def test_em_cell_warnings_are_the_table_rows_messages():
     X = np.vstack([simulate_mixture(n=150, seed=3)[0], [[40.0, -40.0]]])  # one lone point
-    em = select_em(X, range(1, 5), ("full",), n_init=2, random_state=0, n_jobs=1)
+    em = select_em(X, range(1, 5), ("full",), n_init=2, random_state=2, n_jobs=1)
     warned = em.table[em.table["warnings"] != ""]
     assert len(warned)
     for r in warned.itertuples():
@@ -1755,6 +1755,85 @@ def test_models_that_passed_are_ranked_against_the_best_of_them():
     assert _ranked_against(table, "K=3") == "" and _ranked_against(None, "K=2") == ""
 
 
+def test_the_verdict_gives_every_difference_its_size_in_standard_errors():
+    """QA113: a gap 2.2 SE past noise was said in the same words as a 4-SE one, with no
+    number ("every other model is worse beyond noise"); -3.0 ± 0.5, 6 SE from 0, was "within
+    noise" (|elpd_diff| < 4 is small, not noise)."""
+    from bayesgmm.selection.loo_verdict import indistinguishable, verdict
+
+    def said(diffs, dses, n_se=2.0, min_diff=4.0):
+        table = pd.DataFrame({"elpd": [-900.0 + d for d in (0.0, *diffs)],
+                              "se": [9.0] * (len(diffs) + 1), "elpd_diff": [0.0, *diffs],
+                              "dse": [0.0, *dses]},
+                             index=[f"K={k}" for k in range(2, len(diffs) + 3)])
+        within = [n for n, w in zip(table.index, indistinguishable(table, min_diff, n_se),
+                                    strict=True) if w]
+        return verdict(table, "K=2", within, None, [], noise_band=(min_diff, n_se))
+
+    assert said([-8.93], [4.0]) == ("K=2 is best (elpd_loo -900.0 ± 9.0); K=3 is worse beyond "
+                                    "noise (-8.9 ± 4.0; modest: 2.2 SE).")
+    assert said([-12.0], [3.0]).endswith("K=3 is worse beyond noise (-12.0 ± 3.0).")  # 4 SE
+    assert said([-8.93, -40.0], [4.0, 5.0]).endswith(
+        "the others are worse beyond noise: K=3 (-8.9 ± 4.0; modest: 2.2 SE), K=4 (-40.0 ± "
+        "5.0).")
+    assert said([-3.0], [0.5]).endswith(
+        "K=3 (elpd_diff -3.0 ± 0.5, 6.0 SE) is within noise of it by the |elpd_diff| < 4 rule "
+        "(a small difference, though beyond its standard error).")
+    mixed = said([-1.0, -3.0, -20.0], [1.0, 0.5, 4.0])
+    assert "K=3 (elpd_diff -1.0 ± 1.0) is within noise of it; K=4 (elpd_diff -3.0 ± 0.5, 6.0 " \
+           "SE) is within noise of it by the |elpd_diff| < 4 rule" in mixed
+    assert mixed.endswith("; worse beyond noise: K=5 (-20.0 ± 4.0).")
+    # the band the caller chose: with n_se = 3, -8.93 ± 4.0 is within noise
+    assert "K=3 (elpd_diff -8.9 ± 4.0) is within noise of it" in said([-8.93], [4.0], 3.0)
+
+
+def test_undefined_pareto_k_is_named_by_its_causes_not_too_few_draws():
+    """QA113: every high k undefined (a stuck chain's repeated draws) read "Pareto k > 0.67
+    (max 0.66, 54 of them undefined (too few draws for PSIS))", with more draws as the fix."""
+    from bayesgmm.selection.pareto_k import high_k, pareto_warnings
+
+    table = pd.DataFrame({"n_observations": [250, 250], "good_k": [0.67, 0.67],
+                          "n_high": [54, 5], "n_very_high": [0, 1], "n_undefined": [54, 2],
+                          "max_k": [0.66, 1.2]},
+                         index=pd.Index(["K=3", "K=2"], name="model"))
+    assert high_k(table.loc["K=3"]).startswith(
+        "54 of its 250 observations have an undefined Pareto k (PSIS could not fit the tail "
+        "of the importance ratios: too few distinct draws in it (a short run, or repeated "
+        "draws, as a chain that stuck gives")
+    assert "max 0.66" not in high_k(table.loc["K=3"])
+    assert high_k(table.loc["K=2"]) == (
+        "5 of its 250 observations have Pareto k > 0.67 (2 of them undefined, max 1.20), so its "
+        "elpd_loo is unreliable (likely optimistic)")
+    (warning,) = pareto_warnings(table)
+    assert warning.startswith("Pareto k above 0.67 or undefined in K=3 (54 of 250 observations, "
+                              "all undefined), K=2 (5 of 250 observations, 2 of them "
+                              "undefined, max 1.20)")
+    assert "too few draws for PSIS" not in warning
+    assert "An undefined k: PSIS could not fit" in warning
+    (plain,) = pareto_warnings(table.assign(n_undefined=[0, 0]))
+    assert plain.startswith("Pareto k above 0.67 in K=3 (54 of 250 observations, max 0.66)")
+    assert "undefined" not in plain
+
+
+def test_sparse_advice_says_the_chains_disagree_only_when_r_hat_says_so():
+    """QA113: "the chains disagree on how many components are filled" where only K+'s tail
+    ESS failed and the chains' P(K+=2) were 0.97-0.99."""
+    import types
+
+    from bayesgmm.diagnostics import Check
+    from bayesgmm.selection.sparse import _sparse_advice
+
+    def advice(*failed):
+        checks = [Check(name, 1.0, 1.0, False, name, "failed", where="n_nonempty")
+                  for name in failed]
+        diagnostics = types.SimpleNamespace(checks=checks, n_divergences=0)
+        return _sparse_advice(diagnostics, 0.0, 6, 0.01, 500)["slow mixing"]
+
+    assert "K+ has too few effective draws" in advice("min tail ESS")
+    assert "disagree" not in advice("min tail ESS", "min bulk ESS")
+    assert "the chains disagree on how many components are filled" in advice("max R-hat")
+
+
 def test_the_loo_table_prints_thousands_separators():
     """QA: select's LOO table printed -1137.10 where the verdict below says -1,137.1."""
     rng = np.random.default_rng(4)
@@ -1770,7 +1849,8 @@ def test_an_undefined_pareto_k_counts_as_unreliable():
     and the warning said "max nan"."""
     import types
 
-    from bayesgmm.selection.loo_verdict import _high_k, pareto_table, pareto_warnings
+    from bayesgmm.selection.pareto_k import high_k as _high_k
+    from bayesgmm.selection.pareto_k import pareto_table, pareto_warnings
 
     k = np.array([0.2, np.nan, 0.9, np.nan, 0.1])
     table = pareto_table({"K=2": types.SimpleNamespace(pareto_k=k, good_k=0.7),
@@ -1778,8 +1858,8 @@ def test_an_undefined_pareto_k_counts_as_unreliable():
                                                        good_k=0.7)})
     assert table.loc["K=2", ["n_high", "n_undefined", "max_k"]].tolist() == [3, 2, 0.9]
     (warning,) = pareto_warnings(table)
-    assert ("K=2 (3 of 5 observations, 2 of them undefined (too few draws for PSIS), max "
-            "0.90), K=3 (5 of 5 observations, 5 of them undefined") in warning
+    assert ("K=2 (3 of 5 observations, 2 of them undefined, max 0.90), K=3 (5 of 5 "
+            "observations, all undefined)") in warning
     assert "nan" not in warning and "nan" not in _high_k(table.loc["K=3"])
 
 
@@ -1849,25 +1929,26 @@ def test_a_sparse_fit_with_a_collapsed_component_says_so_not_k_max_too_small(thr
 
 def test_a_chosen_or_near_tied_cell_with_a_spike_is_named():
     """QA: galaxies' K=5 full, within 0.22 of BIC's best, rested on two 2-row components;
-    only the report's table said so, not the console's notes."""
+    only the report's table said so, not the console's notes. QA109: a spike is no choice
+    now: AIC's lowest, a spike, is passed over, and a note says so and by how much."""
     from bayesgmm import load_galaxies
+    from bayesgmm.selection.choice_notes import _spike_notes, best_line
 
     sel = select_em(load_galaxies(), range(1, 7), ["full"], random_state=1, n_jobs=1)
-    (note,) = [n for n in sel.notes if "spurious spike" in n]
     spiky = [(k, ct) for (k, ct), fit in sel.fits.items()
              if any("spurious local maximum" in w for w in fit.warnings)]
-    listed = note.split(": ")[0].split(", ")
-    assert listed and set(listed) <= {f"K={k} {ct}" for k, ct in spiky}
-    assert "K=5 full" in listed  # within 0.22 of BIC's best
-    assert "K=3 full" not in listed and "criteria with care" in note
-    assert ("weigh that cell's criteria" if len(listed) == 1 else
-            "weigh those cells' criteria") in note  # QA67: "that cell' criteria"
-    # a choice on a spike is marked on the Best line itself (QA67: iris's AIC choice)
-    best = str(sel).split("\nBest: ")[1].split("\n")[0]
-    for criterion, (k, ct) in sel.best.items():
-        marked = f"{criterion.upper()} -> K={k} {ct} (a likely spurious spike: see the note)"
-        assert (marked in best) == ((k, ct) in spiky)
-    assert any((k, ct) in spiky for k, ct in sel.best.values())  # the case is exercised
+    assert (5, "full") in spiky and not set(spiky) & set(sel.best.values())
+    assert sel.table.set_index(["n_components", "covariance_type"]).loc[(5, "full"), "spike"]
+    (passed,) = [n for n in sel.notes if "not eligible as best" in n]
+    assert re.match(r"AIC: K=[56] full is \d+\.\d\d lower than K=4 full, but rests on a "
+                    r"likely spurious spike", passed)
+    # the note on chosen and near-tied spikes, and the mark on the Best line, where every
+    # cell is one or the rule is waived (exclude_degenerate=False)
+    (note,) = _spike_notes({(5, "full"), (3, "full")}, sel.fits)
+    assert note.startswith("K=5 full: a component on barely the rows") and "K=3 full" not in note
+    assert "weigh that cell's criteria" in note  # QA67: "that cell' criteria"
+    assert best_line({"aic": (5, "full"), "bic": (3, "full")}, sel.fits) == (
+        "AIC -> K=5 full (a likely spurious spike: see the note), BIC -> K=3 full")
 
 
 @pytest.mark.parametrize("kind", ["map", "soft"])
@@ -2015,3 +2096,44 @@ def test_one_feature_types_of_one_model_give_one_fit(galaxies):
                           n_init=2).table["bic"].item()
             for ct in ("full", "diag", "spherical")}
     assert bics["diag"] == bics["full"] and bics["spherical"] == bics["full"]
+
+
+def test_a_likely_spurious_spike_is_not_eligible_as_best_and_the_note_says_so():
+    """QA109: two clusters, N = 15: BIC, AIC and ICL named K=3 diag best, a cell the sweep
+    itself called a likely spurious spike (a component on 2 rows); ``best`` and
+    ``best_fit`` returned it. It is now passed over, as a degenerate cell is, and a note says
+    by how much and how to allow it."""
+    rng = np.random.default_rng(7)
+    z = rng.random(15) < 0.4
+    X = np.column_stack([np.where(z, rng.normal(2, .5, 15), rng.normal(5, .6, 15)),
+                         np.where(z, rng.normal(20, 3, 15), rng.normal(32, 4, 15))])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sel = select_em(X, range(1, 5), n_jobs=1, random_state=1)
+        allowed = select_em(X, range(1, 5), n_jobs=1, random_state=1,
+                            exclude_degenerate=False)
+    table = sel.table.set_index(["n_components", "covariance_type"])
+    spiky = set(table.index[table["spike"]])
+    assert spiky and not spiky & set(sel.best.values())
+    assert all(table.loc[cell, "warnings"].count("spurious local maximum") for cell in spiky)
+    passed_over = {c for c, cell in allowed.best.items() if cell in spiky}
+    assert passed_over  # without the rule a spike is chosen (the QA's case)
+    for criterion in passed_over:
+        k, ct = allowed.best[criterion]
+        (note,) = [n for n in sel.notes if n.startswith(f"{criterion.upper()}: K={k} {ct} is ")]
+        assert "lower than K=" in note and "likely spurious spike" in note
+        assert "exclude_degenerate=False lets it be" in note
+    assert sel.best_fit() is sel.fits[sel.best["bic"]]
+    assert "likely spurious spike(s)" in repr(sel)
+
+
+def test_a_cells_fit_records_the_seed_that_repeats_it_alone(old_faithful):
+    """QA112: a saved select_em cell recorded "a NumPy SeedSequence (not recordable)", and
+    neither the root seed nor the cell: it could not be repeated from its own record."""
+    sel = select_em(old_faithful, [2, 3], ["full"], random_state=5, n_jobs=1)
+    fit = sel.fits[(3, "full")]
+    recorded = fit.settings["random_state"]
+    assert recorded == "np.random.SeedSequence(5, spawn_key=(0, 3, 0))"
+    again = fit_em(old_faithful, 3, random_state=eval(recorded, {"np": np}),
+                   n_init=fit.settings["n_init"], init=tuple(fit.settings["init"]))
+    np.testing.assert_array_equal(again.means, fit.means)

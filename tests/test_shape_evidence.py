@@ -136,10 +136,20 @@ def test_the_evidence_is_computed_once_per_fit_and_data(monkeypatch):
     real = outliers.fit_em
     monkeypatch.setattr(outliers, "fit_em", lambda *a, **k: calls.append(1) or real(*a, **k))
     assert shape_evidence(em, pd.DataFrame(X.copy())) is first and not calls
+    # the fit saved with its record added (the command line's copy for its report): the
+    # same fit, not computed again (QA111: the report's refits ran twice)
+    import dataclasses
+
+    recorded = dataclasses.replace(em, settings={**em.settings, "data_source": "x.csv"})
+    assert shape_evidence(recorded, X) is first and not calls
     moved = X.copy()
     moved[0, 0] += 1.0
     shape_evidence(em, moved)
     assert calls  # other data: computed again
+    calls.clear()
+    other = dataclasses.replace(em, means=em.means + 1e-9)
+    shape_evidence(other, X)
+    assert calls  # another estimate: computed again
 
 
 def test_weights_count_as_repeated_rows():

@@ -856,3 +856,38 @@ def test_numbers_with_decimal_commas_get_advice_that_reads_them():
     # "1,234" may be a thousand written the English way: no claim of a decimal comma
     with pytest.raises(ValueError, match=r"pd\.to_numeric for numbers stored as text"):
         check_data(pd.DataFrame({"a": ["1,234", "2,345"], "b": [1.0, 2.0]}))
+
+
+@pytest.mark.parametrize("X, said", [
+    (None, r"^X is None, not data: give an array or a DataFrame of numbers"),
+    ("data.csv", r"^X is the text 'data\.csv' \(a file name\?\), not data: read the file first"),
+    ({"a": [1.0, 2.0]}, r"^X is a dict \(a mapping\), not data: .*pd\.DataFrame\(X\)"),
+    ([{"a": 1.0}, {"a": 2.0}], r"^X is a list of records \(dicts\), not data: pass "
+                               r"pd\.DataFrame\.from_records\(X\)"),
+])
+def test_what_is_no_data_at_all_is_named(X, said):
+    """QA110: a fit result, None, a file name or records as X were "an array of dtype
+    object ... convert it yourself (e.g. X.astype(float))", advice that fits none."""
+    with pytest.raises(ValueError, match=said):
+        check_data(X)
+
+
+def test_a_fitted_model_given_as_data_is_named(old_faithful):
+    from bayesgmm import fit_em
+
+    em = fit_em(old_faithful, 2, random_state=0)
+    with pytest.raises(ValueError, match=r"^X is a fitted EMResult, not data: pass the data"):
+        fit_em(em, 2)
+    with pytest.raises(ValueError, match=r"^X is a fitted EMResult, not data"):
+        em.predict(em)
+
+
+def test_a_column_the_model_does_not_use_is_named_before_its_type(old_faithful):
+    """QA110: an extra text column was told to be converted (pd.to_numeric), where the fix
+    is to leave it out."""
+    from bayesgmm import fit_em
+
+    em = fit_em(old_faithful, 2, random_state=0)
+    with pytest.raises(ValueError, match=r"\(not fitted \['site'\]\): give those columns, in "
+                                         r"any order \(X\[\['eruptions', 'waiting'\]\]\)$"):
+        em.predict(old_faithful.assign(site="north"))

@@ -1,7 +1,8 @@
 """Declarative model specifications (TOML): the data, the model, its priors, the sampler
 settings, the diagnostic thresholds and the output, read and checked in one place.
 
-Where it sits: the files layer; imports :mod:`bayesgmm.io.tables`, :mod:`bayesgmm.priors`,
+Where it sits: the files layer; imports :mod:`bayesgmm.io.tables` (and its text format
+check from :mod:`bayesgmm.io.text_files`), :mod:`bayesgmm.priors`,
 :mod:`bayesgmm.rounding` (its steps' parser),
 :mod:`bayesgmm.settings` and the input checks (no PyMC); imported by the command line.
 """
@@ -32,6 +33,7 @@ from ..settings import (
     SamplerSettings,
 )
 from .tables import MISSING_POLICIES, _missing_policy, numeric_columns
+from .text_files import text_format
 
 __all__ = ["ModelSpec", "RunSpec", "load_spec", "spec_template", "write_spec_template"]
 
@@ -39,7 +41,7 @@ __all__ = ["ModelSpec", "RunSpec", "load_spec", "spec_template", "write_spec_tem
 _SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
     "data": {"path": str, "columns": list, "dropna": bool, "missing": str, "weights": str,
              "labels": str, "index": str, "noise": bool, "noise_volume": (int, float),
-             "dequantise": (str, dict, int, float)},
+             "dequantise": (str, dict, int, float), "sep": str, "decimal": str},
     "model": {"n_components": int, "covariance_type": str, "ordered_means": bool},
     "priors": {name: (int, float) for name in Priors().to_dict()},
     "sampler": {"name": str, "draws": (int, str), "tune": int, "chains": int, "seed": int,
@@ -94,6 +96,10 @@ class RunSpec:
         ``[data] dequantise``: ``"auto"``, one step, or a table of column = step; the
         features get uniform noise within half a step (:func:`bayesgmm.dequantise`), seeded
         by the run's seed. None: the values as read.
+    sep, decimal : str or None
+        ``[data] sep`` / ``decimal``: the text file's separator (``","``, ``";"``, ``"|"``,
+        ``"tab"``) and decimal mark (``"."``, ``","``); None: as
+        :func:`bayesgmm.io.read_data` defaults them.
     """
 
     path: Path
@@ -118,6 +124,8 @@ class RunSpec:
     index: str | None = None
     figure_files: FigureFiles = field(default_factory=FigureFiles)
     dequantise: str | float | dict[str, float] | None = None
+    sep: str | None = None
+    decimal: str | None = None
 
     # Attributes of the spec before SamplerSettings held them: still readable there.
     sampler = _sampler_setting("sampler")
@@ -193,6 +201,10 @@ def load_spec(path: str | Path) -> RunSpec:
     except ValueError as exc:
         raise ValueError(f"{p}: [priors] {exc}") from None
     missing, noise_volume = _spec_observations(data, p)
+    try:
+        text_format(data.get("sep"), data.get("decimal"))
+    except ValueError as exc:
+        raise ValueError(f"{p}: [data] {exc}") from None
     shaping = [key for key in ("dpi", "vector_formats") if key in out]
     if shaping and out.get("report", True) is False:  # as the flags are (QA92: ignored here)
         raise ValueError(f"{p}: [output] {' and '.join(shaping)} shape the report's figures, "
@@ -221,7 +233,8 @@ def load_spec(path: str | Path) -> RunSpec:
         report=out.get("report", True), thresholds=thresholds, raw=raw, missing=missing,
         weights=data.get("weights"), labels=data.get("labels"), noise=data.get("noise", False),
         noise_volume=noise_volume, index=data.get("index"), figure_files=figure_files,
-        dequantise=_spec_dequantise(data.get("dequantise"), p),
+        dequantise=_spec_dequantise(data.get("dequantise"), p), sep=data.get("sep"),
+        decimal=data.get("decimal"),
     )
 
 
@@ -356,10 +369,13 @@ def _check_schema(raw: dict[str, Any], path: Path) -> None:
 _TEMPLATE = "spec_template.toml"
 _EXAMPLE_PATH = 'path = "bundled:old_faithful"     '
 _EXAMPLE_COLUMNS = 'columns = ["eruptions", "waiting"] '
+_EXAMPLE_SEP = '# sep = ";"                       '
+_EXAMPLE_DECIMAL = '# decimal = ","                   '
 
 
 def spec_template(data: str | os.PathLike | None = None, *,
-                  relative_to: str | os.PathLike | None = None) -> str:
+                  relative_to: str | os.PathLike | None = None, sep: str | None = None,
+                  decimal: str | None = None) -> str:
     """A specification with every key, its default and what it means: a start to edit.
 
     As shipped it fits the bundled Old Faithful data (``bayesgmm run`` runs it unchanged).
@@ -372,6 +388,9 @@ def spec_template(data: str | os.PathLike | None = None, *,
     relative_to : str or path-like, optional
         The directory the specification will be saved in: a relative ``path`` is written
         relative to it, as :func:`load_spec` reads it (default: the current directory).
+    sep, decimal : str, optional
+        The data file's separator and decimal mark (as :func:`bayesgmm.io.read_data` takes
+        them): the file is read with them, and ``[data]`` states them.
 
     Returns
     -------
@@ -385,12 +404,15 @@ def spec_template(data: str | os.PathLike | None = None, *,
     """
     text = resources.files(__package__).joinpath(_TEMPLATE).read_text(encoding="utf-8")
     if data is None:
+        if sep is not None or decimal is not None:
+            raise ValueError("a separator and a decimal mark are a data file's: give the file "
+                             "(--data FILE) they are for")
         return text
     data = os.fspath(data)
     if data == "-":
         raise ValueError("a specification names a data file, and standard input ('-') is "
                          "none: save the data to a file and give its path")
-    numeric, other = numeric_columns(data)
+    numeric, other = numeric_columns(data, sep, decimal)
     if not numeric:
         raise ValueError(f"{data} has no numeric column ({', '.join(map(repr, other))} hold "
                          "text or row numbers): a mixture is fitted to numbers")
@@ -407,12 +429,18 @@ def spec_template(data: str | os.PathLike | None = None, *,
                                            in other.items())
               + " (one may be the index or the labels column below)") if other else None
     text = _replace_line(text, _EXAMPLE_PATH, path_line.ljust(len(_EXAMPLE_PATH)))
+    for key, value, example in (("sep", sep, _EXAMPLE_SEP), ("decimal", decimal,
+                                                               _EXAMPLE_DECIMAL)):
+        if value is not None:  # the file is read so: stated, no longer an example
+            line = f"{key} = {_toml_string('tab' if value == chr(9) else value)}"
+            text = _replace_line(text, example, line.ljust(len(example)))
     return _replace_line(text, _EXAMPLE_COLUMNS, columns_line.ljust(len(_EXAMPLE_COLUMNS)),
                          after=others)
 
 
 def write_spec_template(path: str | os.PathLike, data: str | os.PathLike | None = None, *,
-                        overwrite: bool = False) -> Path:
+                        overwrite: bool = False, sep: str | None = None,
+                        decimal: str | None = None) -> Path:
     """Write :func:`spec_template` to the file ``path`` (all at once: a reader sees the old
     file or the new one) and return its path; an existing file is replaced only with
     ``overwrite``, and never the data file itself."""
@@ -430,7 +458,7 @@ def write_spec_template(path: str | os.PathLike, data: str | os.PathLike | None 
         raise ValueError(f"{path} exists: give another file name, or --force to replace it")
     if not target.parent.is_dir():
         raise ValueError(f"no directory {target.parent}: create it first, or give another path")
-    text = spec_template(data, relative_to=target.parent)
+    text = spec_template(data, relative_to=target.parent, sep=sep, decimal=decimal)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:

@@ -1,15 +1,13 @@
 """Reading data files (CSV, TSV, Parquet, the bundled data sets) into checked feature
 columns, with their weights and labels columns and the missing-value policy.
 
-Where it sits: the files layer; imports the input checks, :mod:`bayesgmm.datasets`,
+Where it sits: the files layer; imports the input checks, :mod:`bayesgmm.io.sources`,
 :mod:`bayesgmm.io.columns` and :mod:`bayesgmm.io.text_files`; imported by
 :mod:`bayesgmm.io.specs` and the command line.
 """
 
 from __future__ import annotations
 
-import functools
-import os
 import shlex
 import unicodedata
 import warnings
@@ -21,7 +19,6 @@ import pandas as pd
 
 from .._validation import check_data, check_weight_total
 from .._warn import IN_PACKAGE
-from ..datasets import data_path
 from .columns import (
     column_problem,
     index_hint,
@@ -33,6 +30,7 @@ from .columns import (
     read_weights,
     second_header_hint,
 )
+from .sources import BUNDLED, STDIN, file_sha256, local_path
 from .text_files import (
     cells_as_written,
     check_header,
@@ -41,16 +39,11 @@ from .text_files import (
     file_line,
     read_text_table,
     separator,
+    text_format,
 )
 
 __all__ = ["BUNDLED", "MISSING_POLICIES", "STDIN", "DataTable", "file_sha256", "read_data",
            "read_table"]
-
-BUNDLED = {"old_faithful": "old_faithful.csv", "galaxies": "galaxies.csv"}
-
-# The data file named "-" is standard input (a pipeline: `cut ... | bayesgmm em - -k 3`).
-STDIN = "-"
-
 
 # Missing values (bayesgmm.observations' names): integrate out, drop the rows, or refuse.
 MISSING_POLICIES = ("marginalise", "drop", "refuse")
@@ -101,7 +94,8 @@ class DataTable:
 
 
 def read_table(path: str | Path, columns: list[str] | None = None, *,
-               dropna: bool = False, missing: str | None = None) -> tuple[pd.DataFrame, int]:
+               dropna: bool = False, missing: str | None = None, sep: str | None = None,
+               decimal: str | None = None) -> tuple[pd.DataFrame, int]:
     """Read a CSV (or Parquet) file into a numeric DataFrame.
 
     Parameters
@@ -115,18 +109,22 @@ def read_table(path: str | Path, columns: list[str] | None = None, *,
     missing : {"marginalise", "drop", "refuse"}, optional
         Missing cells (empty, ``NA``, ``NaN``): kept as NaN for the fit to integrate out
         (the default), rows with any dropped, or refused.
+    sep, decimal : str, optional
+        As in :func:`read_data`.
 
     Returns
     -------
     (DataFrame, number of rows dropped); ValueError as :func:`read_data` raises it.
     """
-    table = read_data(path, columns, missing=_missing_policy(missing, dropna))
+    table = read_data(path, columns, missing=_missing_policy(missing, dropna), sep=sep,
+                      decimal=decimal)
     return table.features, table.n_dropped
 
 
 def read_data(path: str | Path, columns: list[str] | None = None, *,
               missing: str = "marginalise", weights: str | None = None,
-              labels: str | None = None, index: str | None = None) -> DataTable:
+              labels: str | None = None, index: str | None = None, sep: str | None = None,
+              decimal: str | None = None) -> DataTable:
     """Read a CSV (or Parquet) file: numeric features, and optional weights and labels columns.
 
     Parameters
@@ -151,6 +149,12 @@ def read_data(path: str | Path, columns: list[str] | None = None, *,
         Without it the rows are numbered 0, 1, ... in file order, header excluded. A Parquet
         file's saved pandas index is a column by its name here (unused without ``index``:
         a warning says so).
+    sep : str, optional
+        A text file's separator: ``","``, ``";"``, ``"|"`` or a tab (``"\t"`` or ``"tab"``);
+        default: tabs for ``.tsv``/``.tab`` files, commas for others.
+    decimal : {".", ","}, optional
+        A text file's decimal mark (default ``"."``): ``","`` reads an export of a locale
+        that writes 3,5 (with ``sep=";"``, or quoted values).
 
     Returns
     -------
@@ -175,7 +179,8 @@ def read_data(path: str | Path, columns: list[str] | None = None, *,
     columns = None if columns is None else [_nfc(c) for c in columns]
     weights, labels, index = (None if c is None else _nfc(c) for c in (weights, labels, index))
     frame, p, path, sep = _read_frame(
-        path, [*(columns or []), *(c for c in (weights, labels, index) if c)], index)
+        path, [*(columns or []), *(c for c in (weights, labels, index) if c)], index, sep,
+        decimal)
     parquet = sep is None
     if index is not None and index not in frame.columns:
         raise ValueError(f"the index column {index!r} is not in {path}; its columns are "
@@ -254,8 +259,9 @@ def read_data(path: str | Path, columns: list[str] | None = None, *,
         raise ValueError(
             f"column(s) {list(non_numeric)} in {path} are not numeric: "
             + "; ".join(f"{c!r} {why}" for c, why in non_numeric.items())
-            + ". Nothing is converted implicitly: fix the file, or leave the column(s) out "
-            f"({_leaving_out(frame, non_numeric)})"
+            + ". Nothing is converted implicitly: "
+            + "".join(f"{hint}, " for hint in [_decimal_hint(non_numeric, sep, decimal)] if hint)
+            + f"fix the file, or leave the column(s) out ({_leaving_out(frame, non_numeric)})"
             # QA62: "--index mass_g" suggested where --index id was given
             + (second_header_hint(frame, non_numeric)
                or (index_hint(frame, non_numeric) if index is None else "")
@@ -326,11 +332,14 @@ def _unused_index_note(frame: pd.DataFrame, path: str) -> None:
                       skip_file_prefixes=IN_PACKAGE)
 
 
-def _read_frame(path: str | Path, wanted: list[str], index: str | None
+def _read_frame(path: str | Path, wanted: list[str], index: str | None,
+                sep: str | None = None, decimal: str | None = None
                 ) -> tuple[pd.DataFrame, Path, str, str | None]:
     """The file's table as pandas reads it (nothing checked but the reading and the header),
-    the local file, the file as messages name it, and the text separator (None: Parquet)."""
-    p = Path(_local_path(str(path)))
+    the local file, the file as messages name it, and the text separator (None: Parquet);
+    ``sep`` and ``decimal`` as :func:`read_data` takes them."""
+    sep, decimal = text_format(sep, decimal)
+    p = Path(local_path(str(path)))
     # as messages name it (QA93: a bundled set was named by its site-packages file)
     path = ("standard input" if str(path) == STDIN else
             str(path) if str(path).startswith("bundled:") else str(p))
@@ -342,11 +351,15 @@ def _read_frame(path: str | Path, wanted: list[str], index: str | None
     if not p.is_file():
         raise ValueError(f"data file not found: {path}")
     parquet = p.suffix.lower() in (".parquet", ".pq")
-    sep = None if parquet else separator(p)
+    if parquet and (sep is not None or decimal != "."):
+        raise ValueError(f"{path} is a Parquet file, whose numbers are stored as numbers: the "
+                         "separator and the decimal mark are a text file's; leave them out")
+    sep = None if parquet else separator(p, sep)
     try:
         if not parquet:
             check_header(p, sep, path, wanted)
-        frame = pd.read_parquet(p) if parquet else read_text_table(p, sep, path, [index])
+        frame = (pd.read_parquet(p) if parquet
+                 else read_text_table(p, sep, path, [index], decimal))
     except ImportError as exc:
         raise ValueError(f"cannot read {path}: {exc}") from None
     except UnicodeDecodeError as exc:  # the codec's words named neither the file nor a fix
@@ -373,25 +386,39 @@ def _read_frame(path: str | Path, wanted: list[str], index: str | None
     return frame, p, path, sep
 
 
-def numeric_columns(path: str | Path) -> tuple[list[str], dict[str, str]]:
+def numeric_columns(path: str | Path, sep: str | None = None, decimal: str | None = None
+                    ) -> tuple[list[str], dict[str, str]]:
     """The columns of a data file that :func:`read_data` would fit by default (numbers, with
     empty cells), and the others with why not: ``"text"`` (names, codes, row IDs), ``"row
     numbers"`` (a saved pandas or R index, QA98: listed as a feature, it was fitted) or ``"no
     name"``. What a specification written for the file may list as features. ValueError as
     :func:`read_data` raises it for an unreadable file."""
-    frame, _, _, sep = _read_frame(path, [], None)
+    frame, _, _, read_sep = _read_frame(path, [], None, sep, decimal)
     left: dict[str, str] = {}
     if len(frame.columns) and is_saved_index(frame.iloc[:, 0], frame.columns[0]):
         left[frame.columns[0]] = "row numbers"
     for c in frame.columns:
         written = number_format_problem(frame[c]) if c not in left else None
         if written:  # numbers the file writes otherwise: not text to leave out (QA106)
-            raise ValueError(f"column {c!r} of {path} {written}. Fix the file first")
+            hint = _decimal_hint({c: written}, read_sep, decimal)
+            raise ValueError(f"column {c!r} of {path} {written}. "
+                             + (f"{hint[0].upper()}{hint[1:]}, or fix the file" if hint
+                                else "Fix the file first"))
         if c not in left and column_problem(frame[c]):
             left[c] = "text"
-        elif c not in left and sep is not None and str(c).startswith("Unnamed: "):
+        elif c not in left and read_sep is not None and str(c).startswith("Unnamed: "):
             left[c] = "no name"
     return [c for c in frame.columns if c not in left], left
+
+
+def _decimal_hint(problems: dict[str, str], sep: str | None, decimal: str | None) -> str:
+    """How to read a text file's decimal commas as written, when a column's problem is
+    numbers written with them (``problems``: column -> why) and the file was read with
+    decimal points."""
+    if sep is None or decimal == "," or not any("decimal comma" in why
+                                                 for why in problems.values()):
+        return ""
+    return "read the numbers as written with --decimal ',' (a spec's [data]: decimal = \",\")"
 
 
 def _row_ids(column: pd.Series, path: str) -> pd.Index:
@@ -445,56 +472,3 @@ def _leaving_out(frame: pd.DataFrame, left_out) -> str:
 def _nfc(name: object) -> str:
     """A column name as text in Unicode's composed form (NFC)."""
     return unicodedata.normalize("NFC", str(name))
-
-
-def file_sha256(path: str | Path) -> str:
-    """SHA-256 of a data file's bytes (``bundled:NAME`` too): its fingerprint in a result's
-    record, to check a copy of the data against."""
-    import hashlib
-
-    digest = hashlib.sha256()
-    with open(_local_path(str(path)), "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _local_path(path: str) -> str:
-    """The file to read: a bundled data set's, standard input's copy, or ``path`` itself."""
-    if path == STDIN:
-        return _stdin_file()
-    if path.startswith("bundled:"):
-        name = path.split(":", 1)[1]
-        if name not in BUNDLED:
-            raise ValueError(f"unknown bundled data set {name!r}; choose from {list(BUNDLED)}")
-        return data_path(BUNDLED[name])
-    return os.path.expanduser(path)  # "~/data.csv" as pandas reads it
-
-
-@functools.cache
-def _stdin_file() -> str:
-    """Standard input, read once into a private temporary file (removed at exit): the readers
-    and the fingerprint read a data file by its path, some more than once. Once per process:
-    a later ``read_data("-")`` reads the same table (standard input is spent by then). Its
-    suffix says its format as a file's would: ``.parquet`` by Parquet's magic bytes, ``.tsv``
-    when the first line has tabs and no commas, else ``.csv``."""
-    import atexit
-    import shutil
-    import sys
-    import tempfile
-
-    stream = sys.stdin
-    if stream is None or stream.isatty():  # reading would wait for typing, in silence
-        raise ValueError("the data file '-' means standard input, but nothing is piped in: "
-                         "pipe the table in (cat data.csv | bayesgmm ... -) or name a file")
-    data = stream.buffer.read()
-    if not data.strip():
-        raise ValueError("standard input ('-') is empty: pipe a CSV, TSV or Parquet table in")
-    first = data.split(b"\n", 1)[0]
-    suffix = (".parquet" if data[:4] == b"PAR1" else
-              ".tsv" if b"\t" in first and b"," not in first else ".csv")
-    folder = tempfile.mkdtemp(prefix="bayesgmm-stdin-")
-    atexit.register(shutil.rmtree, folder, ignore_errors=True)
-    target = Path(folder) / f"stdin{suffix}"
-    target.write_bytes(data)
-    return str(target)

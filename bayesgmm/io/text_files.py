@@ -1,9 +1,10 @@
 """A delimited text file (CSV, TSV) read as it was written: a header line that names the columns,
 the separator the file uses, rows as wide as the header, and messages that name file lines;
-and a list of column names as ``--columns`` reads them.
+and a list of column names as ``--columns`` reads them; the separator and decimal mark a user
+names.
 
-Where it sits: the files layer, below :mod:`bayesgmm.io.tables` (its only user); imports
-nothing of bayesgmm.
+Where it sits: the files layer, below :mod:`bayesgmm.io.tables` and :mod:`bayesgmm.io.specs`
+(its users); imports nothing of bayesgmm.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["cells_as_written", "check_header", "check_separator", "columns_option", "file_line",
-           "read_text_table", "separator"]
+__all__ = ["DECIMAL_MARKS", "SEPARATORS", "cells_as_written", "check_header", "check_separator",
+           "columns_option", "file_line", "read_text_table", "separator", "text_format"]
 
 # Suffixes of compressed files, which pandas opens by their name.
 _COMPRESSED = (".gz", ".bz2", ".xz", ".zst", ".zip")
@@ -35,9 +36,39 @@ _SIGNATURES = (
 )
 
 
-def separator(p: Path) -> str:
-    """The separator a file's name implies: tabs for .tsv and .tab (compressed too:
-    ``x.tsv.gz``; QA: told to "name it .tsv"), else commas."""
+# The separators a user may name (--sep, a spec's [data] sep), by character and by word (a
+# tab is hard to type in a shell or a TOML file), and the decimal marks.
+SEPARATORS = {",": ",", ";": ";", "\t": "\t", "|": "|", "comma": ",", "semicolon": ";",
+              "tab": "\t", "\\t": "\t", "pipe": "|"}
+DECIMAL_MARKS = (".", ",")
+
+
+def text_format(sep: str | None, decimal: str | None) -> tuple[str | None, str]:
+    """A text file's separator and decimal mark as a user names them (``sep``: None for the
+    one the file's name implies, a character or ``"tab"``; ``decimal``: None or ``"."`` for
+    the point, ``","`` for the comma), checked: QA106, an Excel export of a German locale
+    (semicolons, decimal commas) could only be refused, with advice Excel cannot follow."""
+    if sep is not None and sep not in SEPARATORS:
+        raise ValueError(f"unknown separator {sep!r}: give one of ',', ';', '|' or tab (the "
+                         "word 'tab', or '\\t')")
+    if decimal is not None and decimal not in DECIMAL_MARKS:
+        raise ValueError(f"unknown decimal mark {decimal!r}: give '.' or ','")
+    return (None if sep is None else SEPARATORS[sep]), decimal or "."
+
+
+def read_as_written(rows: str) -> str:
+    """The options that read a semicolon-separated file as it is written, with decimal
+    commas where its ``rows`` (some lines of it) show any."""
+    comma = re.search(r"\d,\d", rows) is not None
+    return ("--sep ';'" + (" --decimal ','" if comma else "")
+            + " (a spec's [data]: sep = \";\"" + (", decimal = \",\"" if comma else "") + ")")
+
+
+def separator(p: Path, sep: str | None = None) -> str:
+    """The separator ``sep`` a user named, else the one a file's name implies: tabs for .tsv
+    and .tab (compressed too: ``x.tsv.gz``; QA: told to "name it .tsv"), else commas."""
+    if sep is not None:
+        return sep
     suffix = Path(p.stem).suffix if p.suffix.lower() in _COMPRESSED else p.suffix
     return "\t" if suffix.lower() in (".tsv", ".tab") else ","
 
@@ -124,7 +155,8 @@ def _refuse_preamble(first: list[str], second: list[str], sep: str, path: Any) -
                          "that the first line names the columns")
 
 
-def read_text_table(p: Path, sep: str, path: Any, text_columns: Any = ()) -> pd.DataFrame:
+def read_text_table(p: Path, sep: str, path: Any, text_columns: Any = (),
+                    decimal: str = ".") -> pd.DataFrame:
     """A CSV/TSV file as pandas reads it, with three guards.
 
     - ``index_col=False``: pandas takes a first column as the row index when the data rows
@@ -139,7 +171,8 @@ def read_text_table(p: Path, sep: str, path: Any, text_columns: Any = ()) -> pd.
       "1,,3") has moved the rest one column left, which no later check can tell.
 
     ``text_columns``: columns read as text, as written (row IDs: "007" stays "007", where
-    pandas' number would give 7 and break a join on the IDs, downstream QA).
+    pandas' number would give 7 and break a join on the IDs, downstream QA). ``decimal``:
+    the decimal mark of the file's numbers.
     """
     import warnings
 
@@ -150,7 +183,8 @@ def read_text_table(p: Path, sep: str, path: Any, text_columns: Any = ()) -> pd.
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", pd.errors.ParserWarning)
         try:
-            frame = pd.read_csv(p, sep=sep, index_col=False, skipinitialspace=True)
+            frame = pd.read_csv(p, sep=sep, index_col=False, skipinitialspace=True,
+                                decimal=decimal)
         except pd.errors.ParserError as exc:
             _check_header_separator(p, sep, path)  # a ';' file's decimal commas split rows
             found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
@@ -166,7 +200,7 @@ def read_text_table(p: Path, sep: str, path: Any, text_columns: Any = ()) -> pd.
         _refuse_ragged_rows(p, sep, path)
     if sep != ";":
         _refuse_semicolon_rows(p, path)
-    if sep == ",":
+    if sep == "," and decimal == ".":
         _refuse_split_names(p, path)
     frame.columns = [str(c).strip() for c in frame.columns]
     # a header ending in a separator ("x,y,") names a last column pandas calls "Unnamed: 2";
@@ -212,8 +246,9 @@ def _check_header_separator(p: Path, sep: str, path: Any) -> None:
 
     with open(p, newline="", encoding="utf-8-sig", errors="replace") as f:
         first = next(csv.reader(f, delimiter=sep), [])
-    if len(first) == 1:
-        check_separator(pd.DataFrame(columns=first), path, sep)
+        rows = [line.rstrip("\r\n") for _, line in zip(range(20), f, strict=False)]
+    if len(first) == 1:  # the rows, whole, as the one column (their decimal commas shown)
+        check_separator(pd.DataFrame({first[0]: rows}), path, sep)
 
 
 def _refuse_semicolon_rows(p: Path, path: Any, lines: int = 20) -> None:
@@ -228,8 +263,7 @@ def _refuse_semicolon_rows(p: Path, path: Any, lines: int = 20) -> None:
     if marks and len(head) > 1 and all(line.count(";") == marks for line in head[1:]):
         raise ValueError(
             f"{path} looks semicolon-separated (its header {head[0].strip()!r} and every row "
-            f"have {marks} ';'): save it as CSV with commas between values and '.' as the "
-            "decimal mark")
+            f"have {marks} ';'): read it as written with {read_as_written(''.join(head[1:]))}")
 
 
 def _refuse_split_names(p: Path, path: Any, lines: int = 20) -> None:
@@ -370,10 +404,11 @@ def check_separator(frame: pd.DataFrame, path: Any, sep: str = ",") -> None:
             if mark == ",":  # a .tsv of commas (QA: "unknown column(s) ['x', 'y']")
                 raise ValueError(f"{path} looks comma-separated (its header is {header!r}), "
                                  "but its name says tabs: name it .csv")
-            raise ValueError(
-                f"{path} looks {name}-separated (its header is {header!r}): save it as CSV "
-                "with commas between values and '.' as the decimal mark"
-                + (" (or name it .tsv)" if mark == "\t" else ""))
+            how = (read_as_written(" ".join(frame.iloc[:20, 0].dropna().astype(str)))
+                   if mark == ";" else "--sep tab (a spec's [data]: sep = \"tab\"), or name "
+                   "it .tsv")
+            raise ValueError(f"{path} looks {name}-separated (its header is {header!r}): read "
+                             f"it as written with {how}")
 
 
 def columns_option(names: list[str]) -> str:

@@ -228,7 +228,8 @@ def _features_line(names, shown: list[int], which: str) -> str:
     left = [str(names[f]) for f in range(len(names)) if f not in shown]
     if not left:
         return ""
-    listed = ", ".join(left[:3]) + (f" and {len(left) - 3} more" if len(left) > 3 else "")
+    # up to 8 named (QA111: "PC1, PC7, PC9 and 3 more", six left out at D = 12)
+    listed = ", ".join(left[:8]) + (f" and {len(left) - 8} more" if len(left) > 8 else "")
     return f"{len(shown)} of {len(names)} features ({which}); not shown: {listed}"
 
 
@@ -871,17 +872,18 @@ def _density_2d(points, w, m, c) -> np.ndarray:
     points held 3 GB."""
     # by the covariance policy's factor L (c = L L^T): q = |L^-1 d|^2, sqrt(det c) = L00 L11
     L = cholesky(c, advice=_UNDRAWABLE)
-    a, b, e = L[..., 0, 0], L[..., 1, 0], L[..., 1, 1]
-    inverse = np.zeros_like(L)  # L^-1 of a 2x2 lower factor
-    inverse[..., 0, 0], inverse[..., 1, 0], inverse[..., 1, 1] = 1 / a, -b / (a * e), 1 / e
-    scale = w / (2 * np.pi * a * e)  # (S, K)
+    a, b, e = (v[..., None] for v in (L[..., 0, 0], L[..., 1, 0], L[..., 1, 1]))  # (S, K, 1)
+    scale = w[..., None] / (2 * np.pi * a * e)  # (S, K, 1)
     step = max(1, _MAX_VALUES // (2 * w.size))  # d holds S x K x P x 2 values
     out = np.empty(len(points))
     for start in range(0, len(points), step):
         d = points[None, None, start:start + step, :] - m[:, :, None, :]
-        z = np.einsum("skij,skpj->skpi", inverse, d)
-        q = np.sum(z * z, axis=-1)
-        out[start:start + step] = (scale[..., None] * np.exp(-0.5 * q)).sum(axis=1).mean(axis=0)
+        # L^-1 d of a 2x2 lower factor in closed form (QA111: an einsum took 6.5 s of a
+        # D = 10 report's 11 s density figure)
+        z0 = d[..., 0] / a
+        z1 = (d[..., 1] - b * z0) / e
+        out[start:start + step] = (scale * np.exp(-0.5 * (z0 * z0 + z1 * z1))).sum(
+            axis=1).mean(axis=0)
     return out
 
 
@@ -891,12 +893,14 @@ _CONTOUR_QUANTILES = (0.05, 0.10, 0.25, 0.50, 0.75)
 
 
 def _contour_colours(t: np.ndarray) -> np.ndarray:
-    """The density contours' colours at ``t`` in [0, 1]: viridis from its purple to 0.6 of
-    the way (teal, 3:1 against white): its light greens and yellow are nearly invisible on
-    white and in print (QA102)."""
+    """The density contours' colours at ``t`` in [0, 1] (0 the outermost level): greys from
+    a mid grey still 3:1 against white (QA102: viridis' light greens and yellow vanished on
+    white and in print) to near black at the innermost, where the grey points are densest.
+    No hue: the components' colours are all hues, and viridis' teal read as component 2's
+    green (QA111)."""
     from matplotlib import colormaps
 
-    return colormaps["viridis"](0.6 * np.asarray(t, dtype=float))
+    return colormaps["Greys"](0.55 + 0.4 * np.asarray(t, dtype=float))
 
 
 def _contours(ax, X2, w, m, c, n_grid: int | None = None, keep: np.ndarray | None = None,
@@ -960,8 +964,8 @@ def _contours(ax, X2, w, m, c, n_grid: int | None = None, keep: np.ndarray | Non
     if len(levels) > 1:
         # a line style per level too: the outer levels' viridis purples were one colour in
         # print and to colour-blind readers (accessibility QA); outermost dotted, the two
-        # innermost told apart by width (QA102: both solid); viridis short of its yellow
-        # end, 1.3:1 against white (WCAG asks 3:1 of a graphic), lost in print
+        # innermost told apart by width (QA102: both solid); greys of 3:1 or more against
+        # white (WCAG asks 3:1 of a graphic; viridis' yellow end was lost in print)
         styles = [":", "--", "-.", "-", "-"][:len(levels)]
         widths = [1.1, 1.1, 1.1, 1.1, 2.0][:len(levels)]
         lines = ax.contour(gx, gy, z, levels=levels, colors=_contour_colours(

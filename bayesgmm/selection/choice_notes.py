@@ -1,4 +1,6 @@
-"""What a single "best" cell of an EM model-selection sweep hides: near ties, a choice at the
+"""Which cells of an EM model-selection sweep may be its best (:func:`eligible_cells`: not
+degenerate, not a likely spurious spike), and what a single "best" cell hides: a spike passed
+over for it, near ties, a choice at the
 top of the grid, a choice with more parameters than rows, and cells that EM left at a local
 optimum; and the cells that could not be fitted, each reason once. Notes for
 :class:`bayesgmm.selection.criteria.EMSelection`, read off its table.
@@ -55,18 +57,54 @@ def same_model_as_another(table: pd.DataFrame) -> pd.Series:
     return (table["n_components"] == 1) & (table["covariance_type"] == "tied") & fitted_full
 
 
+def eligible_cells(table: pd.DataFrame, exclude_degenerate: bool = True) -> pd.DataFrame:
+    """The fitted cells a criterion's best may be: not degenerate, then not a likely
+    spurious spike (QA109: N = 15, BIC's best K=3 diag rested on a 2-point component), each
+    rule waived where every cell breaks it (a table saved before the ``spike`` column: the
+    first rule only); every fitted cell without ``exclude_degenerate``."""
+    fitted = table[table["bic"].notna()]
+    for flag in ("degenerate", "spike") if exclude_degenerate else ():
+        if flag in fitted and not fitted[flag].astype(bool).all():
+            fitted = fitted[~fitted[flag].astype(bool)]
+    return fitted
+
+
+def passed_over_spikes(table: pd.DataFrame, best: dict[str, tuple[int, str]]
+                       ) -> tuple[str, ...]:
+    """A note per criterion whose lowest value, among the cells not degenerate, is a likely
+    spurious spike passed over for ``best``: what was passed over, and how to allow it."""
+    plain = eligible_cells(table[~table["spike"].astype(bool)] if "spike" in table else table,
+                           exclude_degenerate=False)
+    fitted = table[table["bic"].notna()]
+    kept = fitted if fitted["degenerate"].all() else fitted[~fitted["degenerate"]]
+    notes = []
+    for criterion, (k, ct) in best.items():
+        if plain.empty or kept[criterion].isna().all():
+            continue
+        lowest = kept.loc[kept[criterion].idxmin()]
+        if bool(lowest.get("spike", False)) and (lowest.n_components, lowest.covariance_type) \
+                != (k, ct):
+            chosen = float(kept.loc[(kept["n_components"] == k)
+                                    & (kept["covariance_type"] == ct), criterion].iloc[0])
+            notes.append(
+                f"{criterion.upper()}: K={lowest.n_components} {lowest.covariance_type} is "
+                f"{chosen - lowest[criterion]:.2f} lower than K={k} {ct}, but rests on a likely "
+                "spurious spike (see its warning) and is not eligible as best "
+                "(exclude_degenerate=False lets it be)")
+    return tuple(notes)
+
+
 def _choice_notes(table: pd.DataFrame, best: dict[str, tuple[int, str]], ks: list[int],
                   exclude_degenerate: bool, n_rows: float = np.inf,
                   fits: dict[tuple[int, str], Any] | None = None) -> tuple[str, ...]:
-    """What a single "best" hides: other cells within ``WEAK_EVIDENCE`` of it (per criterion,
+    """What a single "best" hides: a likely spurious spike passed over for it
+    (:func:`passed_over_spikes`), other cells within ``WEAK_EVIDENCE`` of it (per criterion,
     each said in that criterion's terms: :data:`_NEAR_TIE_MEANING`), a best K at the top
     of the grid (a larger K might be better still), and (with the cells' ``fits``) a choice
     whose components make one mode between them (:func:`_shape_notes`)."""
-    fitted = table[table["error"] == ""]
-    eligible = (fitted[~fitted["degenerate"]]  # as _best chooses
-                if exclude_degenerate and not fitted["degenerate"].all() else fitted)
+    eligible = eligible_cells(table[table["error"] == ""], exclude_degenerate)  # as _best
     eligible = eligible[~same_model_as_another(eligible)]
-    notes = []
+    notes = list(passed_over_spikes(table, best)) if exclude_degenerate else []
     mentioned = set(best.values())  # the cells the notes name: their spikes said (QA)
     for criterion, (k, ct) in best.items():
         chosen = eligible.loc[(eligible["n_components"] == k)

@@ -49,7 +49,8 @@ from .sweep import (
 CRITERIA = ("bic", "aic", "icl")
 TABLE_COLUMNS = (
     "n_components", "covariance_type", "log_likelihood", "n_parameters", "bic", "aic", "icl",
-    "entropy", "min_component_size", "degenerate", "converged", "n_iter", "warnings", "error",
+    "entropy", "min_component_size", "degenerate", "spike", "converged", "n_iter", "warnings",
+    "error",
 )
 
 
@@ -67,11 +68,14 @@ class EMSelection:
         ``degenerate`` (a component holds too few points to estimate its covariance, or its
         covariance collapsed onto the reg_covar floor in some direction, see
         :func:`select_em`: its likelihood, hence every criterion, is inflated by a spurious
-        near-singularity), ``converged``, ``n_iter``, ``warnings`` (EM's warnings, "; "-joined,
+        near-singularity), ``spike`` (a component on barely the rows its covariance needs,
+        narrow beside the data: EM's warning of a likely spurious spike, whose criteria it
+        inflates too), ``converged``, ``n_iter``, ``warnings`` (EM's warnings, "; "-joined,
         "" when none) and ``error`` (why a cell could not be fitted; its numbers are then NaN).
     best : dict
-        criterion -> (K, covariance_type) minimising it, over the non-degenerate cells unless
-        ``exclude_degenerate=False`` (or every cell is degenerate).
+        criterion -> (K, covariance_type) minimising it, over the cells neither degenerate nor
+        a spike unless ``exclude_degenerate=False`` (each rule waived where every cell breaks
+        it; a note names a spike passed over).
     fits : dict
         (K, covariance_type) -> EMResult (failed cells are absent).
     n_samples : int
@@ -116,8 +120,7 @@ class EMSelection:
         return self.fits[self.best[criterion]]
 
     def __repr__(self) -> str:
-        # the dataclass repr embedded the whole table (2.4 KB for 24 cells, QA); str() prints
-        # the tables, this says what the object is and what it chose
+        # not the whole table (2.4 KB for 24 cells, QA): what the object is and what it chose
         table = self.table
         types = [ct for ct in COVARIANCE_TYPES if ct in set(table["covariance_type"])]
         ks = sorted({int(k) for k in table["n_components"]})
@@ -126,9 +129,9 @@ class EMSelection:
         best = ", ".join(f"{c.upper()} K={k} {ct}" for c, (k, ct) in self.best.items())
         flags = [f"{n} {what}" for n, what in (
             (int(table["degenerate"].sum()), "degenerate"),
+            (int(table["spike"].sum()), "likely spurious spike(s)"),
             (int((table["error"] != "").sum()), "not fitted")) if n]
-        # weighted: the criteria's N is the sum of the weights (QA: "N=272" beside
-        # criteria computed with N=562)
+        # weighted: N is the weights' sum (QA: "N=272" beside criteria with N=562)
         fit = next(iter(self.fits.values()), None)
         weighted = fit is not None and (fit.observations or {}).get("weighted")
         n = (f"N={self.n_samples:g} rows, weights summing to {fit.n_samples:,.6g}" if weighted
@@ -144,8 +147,7 @@ class EMSelection:
         if priors:  # QA: a MAP sweep printed as a maximum-likelihood one
             lines += ["Criteria at MAP-EM estimates (fitted under a prior, not maximum "
                       "likelihood): log-likelihood, BIC, AIC and ICL at the MAP fit", ""]
-        # a degenerate cell marked where its number is (QA: K=7 full had the table's lowest
-        # BIC, "Best" said K=3, and only a line further down said why)
+        # a degenerate cell marked at its number (QA: K=7 full's lowest BIC, said further down)
         flagged = self.table.pivot(index="n_components", columns="covariance_type",
                                    values="degenerate")
         for criterion in CRITERIA:
@@ -217,12 +219,11 @@ def select_em(
         keeps components from collapsing; the criteria then use the log-likelihood at the MAP
         estimate, as mclust does with ``priorControl()``.
     exclude_degenerate : bool, default True
-        Leave degenerate cells out of ``best`` (they stay in the table, flagged): the maximum
-        likelihood is unbounded as a component shrinks onto too few points to span its
-        covariance, so their criteria reward a spurious singularity. The rule is
-        :func:`bayesgmm.em.is_degenerate`'s: a component's N w_k below D + 1 (full), 2 (diag,
-        spherical) or 1 (tied), less 0.5; a tied K above N/2; or a covariance collapsed onto
-        the reg_covar floor in some direction (:func:`bayesgmm.em.collapsed_components`).
+        Leave degenerate cells (:func:`bayesgmm.em.is_degenerate`: a component on too few
+        points to span its covariance, or collapsed onto the reg_covar floor) out of
+        ``best``, then likely spurious spikes (``spike``), each unless every cell left is
+        one: they stay in the table, flagged, their criteria rewarding a spurious
+        singularity of an unbounded likelihood.
     random_state : int, SeedSequence, Generator or None
         Root seed. Cell (K, covariance type) is seeded from it and the cell alone, so the table
         does not depend on ``n_jobs`` or the joblib backend. It can depend on the grid: a cell
@@ -239,14 +240,12 @@ def select_em(
     labels : array-like (N,) of int, optional
         Known labels (component indices, -1 unknown) as in :func:`bayesgmm.fit_em`: the
         criteria use the log-likelihood the fits maximise (a labelled row by its own
-        component's density) and a labelled row adds no classification entropy to ICL. Cells
-        with fewer components than the labels name fail (``error``), as unfittable cells do.
+        component's density), with no classification entropy for it in ICL. Cells with fewer
+        components than the labels name fail (``error``).
     n_jobs : int or None, default -1
-        joblib workers; -1 uses all cores (or all Dask workers inside
-        ``joblib.parallel_backend("dask")``), unless the sweep is so quick that starting
-        workers would cost more than they save (judged from the first cell's time): then it
-        runs in this process; None defers to an enclosing ``joblib.parallel_config``. Each
-        worker runs with one numba/BLAS thread. The results do not depend on it.
+        joblib workers; -1 all cores (or Dask workers in ``joblib.parallel_backend("dask")``),
+        unless the sweep is too quick to gain from workers (judged from the first cell); None
+        defers to ``joblib.parallel_config``. One numba/BLAS thread each; results unchanged.
     verbose : int
         Above 0, a status line as each cell is fitted; above 10, joblib's messages too.
 
@@ -430,14 +429,15 @@ def _criteria_row(fit: EMResult, X: np.ndarray, sample_weight: np.ndarray | None
             "min_component_size": float(sizes.min()),
             # too few points for a covariance, or a covariance collapsed onto the reg_covar
             # floor (tied or discrete values): an unbounded likelihood, not the data's
-            "degenerate": is_degenerate(fit, X, sample_weight), "converged": fit.converged,
+            "degenerate": is_degenerate(fit, X, sample_weight), "spike": choice_notes.is_spiky(fit),
+            "converged": fit.converged,
             "n_iter": fit.n_iter, "warnings": "", "error": ""}
 
 
 def _failed_row(n_components: int, covariance_type: str, error: str) -> dict:
     row = dict.fromkeys(TABLE_COLUMNS, math.nan)
     row.update(n_components=n_components, covariance_type=covariance_type, converged=False,
-               degenerate=False, n_iter=0, warnings="", error=error)
+               degenerate=False, spike=False, n_iter=0, warnings="", error=error)
     return row
 
 
@@ -447,7 +447,8 @@ def _tidy(rows: list[dict]) -> pd.DataFrame:
     table = table.sort_values(["covariance_type", "n_components"],
                               key=lambda s: s.map(order) if s.name == "covariance_type" else s)
     table = table.reset_index(drop=True).astype({"n_components": int, "n_iter": int,
-                                                 "converged": bool, "degenerate": bool})
+                                                 "converged": bool, "degenerate": bool,
+                                                 "spike": bool})
     table.attrs["criteria"] = ("lower is better: bic = -2 logL + p log N, aic = -2 logL + 2p, "
                                "icl = bic + 2 * entropy (MAP classification entropy)")
     return table
@@ -455,14 +456,13 @@ def _tidy(rows: list[dict]) -> pd.DataFrame:
 
 def best_cells(table: pd.DataFrame, min_components: int = 1) -> dict[str, tuple[int, str]]:
     """Criterion -> (K, covariance type) of the best cell with at least ``min_components``,
-    as :func:`select_em` chooses (degenerate cells left out unless every cell is one, failed
-    cells never, ties to the fewest components); a criterion no such cell has is absent."""
+    as :func:`select_em` chooses (``choice_notes.eligible_cells``, ties to the fewest K); a
+    criterion no such cell has is absent."""
     return _best(table[table["n_components"] >= min_components], exclude_degenerate=True)
 
 
 def _best(table: pd.DataFrame, exclude_degenerate: bool) -> dict[str, tuple[int, str]]:
-    if exclude_degenerate and not table["degenerate"].all():
-        table = table[~table["degenerate"]]
+    table = choice_notes.eligible_cells(table, exclude_degenerate)
     best = {}
     order = {ct: i for i, ct in enumerate(COVARIANCE_TYPES)}
     for criterion in CRITERIA:
@@ -495,6 +495,6 @@ def classification_entropy(resp: np.ndarray, kind: str = "map",
 
 
 def _nonnegative(value: float) -> float:
-    """An entropy, which is >= 0: a certain classification (r = 1) gives -0.0, and rounding
-    (r a hair above 1) a tiny negative value, both printed as "-0.000000"; they are 0."""
+    """An entropy, >= 0: r = 1 gives -0.0, and r a hair above 1 a tiny negative (both printed
+    "-0.000000"): 0."""
     return max(float(value), 0.0) + 0.0  # + 0.0 turns -0.0 into 0.0

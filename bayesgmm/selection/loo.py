@@ -34,7 +34,7 @@ from .._validation import check_covariance_type, seed_from
 from .._warn import IN_PACKAGE
 from ..settings import SamplerSettings, default
 from . import loo_verdict
-from .loo_verdict import SMALL_N  # noqa: F401 (its old import path)
+from .loo_verdict import MIN_ELPD_DIFF, SMALL_N  # noqa: F401 (SMALL_N: its old import path)
 from .psis import fit_loo
 from .sweep import (
     caught_warnings,
@@ -56,9 +56,6 @@ if TYPE_CHECKING:  # heavy imports (arviz, pymc, matplotlib) stay out of the EM 
     from ..posterior import BayesResult
     from ..priors import Priors
     from ..settings import DiagnosticThresholds
-
-# Vehtari et al.'s rule of thumb: |elpd_diff| < 4 is small whatever its standard error.
-MIN_ELPD_DIFF = 4.0
 
 
 @dataclass(frozen=True, eq=False)
@@ -459,8 +456,10 @@ def compare(
                                                      simplest, too_large,
                                                      loo_verdict.among_passed(
                                                          loos, failed, pareto, min_elpd_diff,
-                                                         n_se), trusted),
+                                                         n_se), trusted,
+                                                     noise_band=(min_elpd_diff, n_se)),
                                   simplest_doubt=doubt, simplest_trusted=trusted,
+                                  noise_band=(min_elpd_diff, n_se),
                                   best_unreliable=bool(failed.get(best))
                                   or bool(pareto.loc[best, "n_high"]))
     return BayesSelection(

@@ -1,7 +1,7 @@
 """The plain-language verdict of a PSIS-LOO comparison (:func:`bayesgmm.selection.loo.compare`).
 
 Which model is best and which are within noise of it (elpd differences against their standard
-errors and :data:`~bayesgmm.selection.loo.MIN_ELPD_DIFF`); the Pareto-k and small-N warnings,
+errors and :data:`MIN_ELPD_DIFF`), and how far the others are; the Pareto-k and small-N warnings,
 each said once; and the caveats that keep the verdict honest: a best model whose own posterior
 failed its checks is not recommended without saying so, the best model that passed is named
 instead (unless it predicts worse beyond noise), a best model whose diagnostics say K is too large
@@ -9,8 +9,8 @@ is said to be one, and single outliers given components of their own are named w
 suggestion.
 
 Where it sits: the selection layer, under :mod:`bayesgmm.selection.loo` (imports only
-:mod:`bayesgmm._validation` and :mod:`bayesgmm.modality` from bayesgmm; ArviZ only to compare
-the models that passed with each other).
+:mod:`bayesgmm._validation`, :mod:`bayesgmm.modality` and :mod:`bayesgmm.selection.pareto_k`
+from bayesgmm; ArviZ only to compare the models that passed with each other).
 """
 
 from __future__ import annotations
@@ -24,15 +24,25 @@ import pandas as pd
 
 from .._validation import check_positive
 from ..modality import one_mode_groups, shape_note
+from .pareto_k import high_k as _high_k
+from .pareto_k import pareto_table, pareto_warnings
 
-__all__ = ["SMALL_N", "among_passed", "caveat", "check_noise_band", "convergence_warning",
-           "diagnose", "indistinguishable", "pareto_table", "pareto_warnings",
+__all__ = ["MIN_ELPD_DIFF", "SMALL_N", "among_passed", "caveat", "check_noise_band",
+           "convergence_warning", "diagnose", "indistinguishable", "pareto_table",
+           "pareto_warnings",
            "posterior_problems", "says_too_large", "shape_warning", "simplest", "simplest_standing",
            "small_n_warning", "too_large", "unreliable", "verdict"]
 
 # Below this many observations the normal approximation of elpd differences is rough
 # (Sivula et al. 2025; az.compare flags it as "N < 100").
 SMALL_N = 100
+
+# Vehtari et al.'s rule of thumb: |elpd_diff| < 4 is small whatever its standard error.
+MIN_ELPD_DIFF = 4.0
+# The noise band's default (min_elpd_diff, n_se): a difference within either is no evidence.
+NOISE_BAND = (MIN_ELPD_DIFF, 2.0)
+# A difference beyond the band by fewer standard errors than this is modest, not decisive.
+DECISIVE_SE = 4.0
 
 
 def simplest(candidates: Sequence[str], results: Mapping[str, Any]) -> str | None:
@@ -66,22 +76,6 @@ def simplest_standing(candidates: Sequence[str], results: Mapping[str, Any],
     return first, doubt, simplest(sound, results) if sound else None
 
 
-def pareto_table(loos: Mapping[str, Any]) -> pd.DataFrame:
-    """Per model: how many Pareto k exceed ArviZ's threshold. A k that PSIS could not
-    estimate (NaN: too few distinct draws in the tail) counts as unreliable too, in
-    ``n_high`` and ``n_undefined``, and ``max_k`` is over the others (referee QA: NaN k were
-    not counted, and "max nan" was printed)."""
-    rows = []
-    for name, loo in loos.items():
-        k = np.asarray(loo.pareto_k, dtype=float).ravel()
-        good, undefined = float(loo.good_k), np.isnan(k)
-        rows.append({"model": name, "n_observations": k.size, "good_k": good,
-                     "n_high": int(np.sum(k > good) + undefined.sum()),
-                     "n_very_high": int(np.sum(k > 1)), "n_undefined": int(undefined.sum()),
-                     "max_k": float(np.max(k[~undefined])) if (~undefined).any() else np.nan})
-    return pd.DataFrame(rows).set_index("model")
-
-
 def with_model_keys(table: pd.DataFrame, results: Mapping[str, Any]) -> pd.DataFrame:
     """``table`` (a row per model) with each model's ``n_components`` and ``covariance_type``
     first, as ``select_em``'s table keys its cells (empty for a model that does not say,
@@ -94,42 +88,6 @@ def with_model_keys(table: pd.DataFrame, results: Mapping[str, Any]) -> pd.DataF
     table.insert(0, "n_components", pd.array([getattr(m, "n_components", None) for m in models],
                                              dtype="Int64"))
     return table
-
-
-def pareto_warnings(pareto: pd.DataFrame) -> list[str]:
-    """One warning naming every model with high Pareto k: the advice is the same for all."""
-    high = pareto[pareto["n_high"] > 0]
-    if high.empty:
-        return []
-    # ArviZ's threshold depends on the number of draws: usually one for all the models
-    same = high["good_k"].nunique() == 1
-    listed = ", ".join(
-        f"{name} ({int(row['n_high'])} of {int(row['n_observations'])} observations"
-        f"{'' if same else f' above {row.good_k:.2f}'}{_undefined_k(row)}"
-        + (f", max {row['max_k']:.2f})" if np.isfinite(row["max_k"]) else ")")
-        for name, row in high.iterrows())
-    one = len(high) == 1
-    head = f"above {high['good_k'].iloc[0]:.2f}" if same else "too high"
-    return [f"Pareto k {head} in {listed}: those observations' PSIS-LOO terms are unreliable and "
-            f"{'this model' + chr(39) + 's' if one else 'these models' + chr(39)} elpd_loo is "
-            "likely optimistic. Use "
-            "more draws, moment matching or K-fold cross-validation for "
-            f"{'it' if one else 'them'}."]
-
-
-def _undefined_k(row: pd.Series) -> str:
-    """", 3 of them undefined (too few draws)" where PSIS could not estimate some k."""
-    n = int(row.get("n_undefined", 0) or 0)
-    return f", {n} of them undefined (too few draws for PSIS)" if n else ""
-
-
-def _high_k(row: pd.Series) -> str:
-    """A model's high Pareto k as a clause of the verdict."""
-    n = int(row["n_high"])
-    largest = f"max {row['max_k']:.2f}" if np.isfinite(row["max_k"]) else "none estimated"
-    return (f"{n} of its {int(row['n_observations'])} observations {'has' if n == 1 else 'have'} "
-            f"Pareto k > {row['good_k']:.2f} ({largest}{_undefined_k(row)}), so its elpd_loo is "
-            "unreliable (likely optimistic)")
 
 
 def small_n_warning(pareto: pd.DataFrame) -> list[str]:
@@ -146,29 +104,21 @@ def _fmt_diff(table: pd.DataFrame, name: str) -> str:
 
 def verdict(table: pd.DataFrame, best: str, within: Sequence[str], simplest: str | None,
              notes: Sequence[str], caveat: str = "", simplest_doubt: str = "",
-             best_unreliable: bool = False, simplest_trusted: str | None = None) -> str:
+             best_unreliable: bool = False, simplest_trusted: str | None = None,
+             noise_band: tuple[float, float] = NOISE_BAND) -> str:
     """The verdict's text. ``best_unreliable``: the top model's elpd_loo is not to be trusted
     (its posterior failed its checks, or Pareto k is high): the head says so at once, not only
     the caveat after it (QA: "K=4 is best" opened a verdict whose K=4 had R-hat 1.036 and 18
     divergences). ``simplest_doubt``: why the simplest model within noise is not to be
     trusted either ("" when it is), and ``simplest_trusted`` the simplest one that is
-    (:func:`simplest_standing`)."""
+    (:func:`simplest_standing`). ``noise_band``: ``(min_elpd_diff, n_se)``, as
+    :func:`indistinguishable` drew it (:func:`_against` words the differences by it)."""
     elpd = f"elpd_loo {table.loc[best, 'elpd']:,.1f} ± {table.loc[best, 'se']:,.1f}"
     head = (f"{best} has the highest {elpd}, but its checks failed, so it is no trustworthy "
             "best (see below); the others are measured against it" if best_unreliable
             else f"{best} is best ({elpd})")
-    worse = [n for n in table.index[1:] if n not in within]
-    parts = [head]
-    if within:
-        listed = ", ".join(f"{n} (elpd_diff {_fmt_diff(table, n)})" for n in within)
-        verb = "is" if len(within) == 1 else "are"
-        parts.append(f"{listed} {verb} within noise of it")
-    else:
-        parts.append("every other model is worse beyond noise")
-    if within and worse:
-        parts.append("worse beyond noise: "
-                     + ", ".join(f"{n} ({_fmt_diff(table, n)})" for n in worse))
-    text = "; ".join(parts) + "."
+    worse = [str(n) for n in table.index[1:] if n not in within]
+    text = "; ".join([head, *_against(table, list(within), worse, noise_band)]) + "."
     if within and simplest is not None:
         text += (f" The simplest model within noise of the best is {simplest}"
                  + (" itself." if simplest == best else
@@ -351,7 +301,8 @@ def caveat(table: pd.DataFrame, failed: Mapping[str, list[str]], pareto: pd.Data
             best_model: Any, simplest: str | None = None,
             too_large_best: bool | str = False,
             among_passed: pd.DataFrame | None = None,
-            simplest_trusted: str | None = None) -> str:
+            simplest_trusted: str | None = None,
+            noise_band: tuple[float, float] = NOISE_BAND) -> str:
     """What the verdict must add when the best model by elpd_loo cannot be trusted: why, the
     best model that passed its checks, and single outliers given components of their own;
     and when the best model's own diagnostics say its K is too large (``too_large_best``: the
@@ -360,6 +311,7 @@ def caveat(table: pd.DataFrame, failed: Mapping[str, list[str]], pareto: pd.Data
     table with ``indistinguishable``), when two or more did: the ranking to act on.
     ``simplest_trusted``: the simplest model within noise whose elpd_loo is to be trusted
     (:func:`simplest_standing`), the one a too-large best is measured against.
+    ``noise_band``: as :func:`verdict` takes it.
 
     A model's elpd_loo is not trustworthy when its posterior failed its checks or when
     observations have Pareto k above ArviZ's threshold.
@@ -370,7 +322,8 @@ def caveat(table: pd.DataFrame, failed: Mapping[str, list[str]], pareto: pd.Data
     if reasons[best]:
         parts.append(f"But the comparison is not trustworthy for {best}: "
                      + "; ".join(reasons[best]) + ".")
-        parts.append(_passed_instead(table, failed, reasons, simplest, among_passed))
+        parts.append(_passed_instead(table, failed, reasons, simplest, among_passed,
+                                     noise_band))
     if too_large_best:
         parts.append(too_large(best, simplest_trusted,
                                cause=too_large_best if isinstance(too_large_best, str)
@@ -386,7 +339,8 @@ def caveat(table: pd.DataFrame, failed: Mapping[str, list[str]], pareto: pd.Data
 
 def _passed_instead(table: pd.DataFrame, failed: Mapping[str, list[str]],
                     reasons: Mapping[str, list[str]], simplest: str | None = None,
-                    among_passed: pd.DataFrame | None = None) -> str:
+                    among_passed: pd.DataFrame | None = None,
+                    noise_band: tuple[float, float] = NOISE_BAND) -> str:
     """The best model that passed every check, else the best whose posterior passed its own.
     When that model predicts worse beyond noise, what to do instead (:func:`_clearly_worse`).
     With ``among_passed``, the other models that passed are measured against it, not against
@@ -399,7 +353,7 @@ def _passed_instead(table: pd.DataFrame, failed: Mapping[str, list[str]],
                 if len(clean) > 1 else f"{clean[0]} is the only other model that passed its "
                 "checks")
         return (f"{head} (elpd_diff {_fmt_diff(table, clean[0])} from {table.index[0]})"
-                + _ranked_against(among_passed, clean[0]) + "."
+                + _ranked_against(among_passed, clean[0], noise_band) + "."
                 + _clearly_worse(table, clean[0], failed, simplest, other_reliable=True))
     converged = [name for name in others if not failed[name]]
     if converged:
@@ -410,7 +364,8 @@ def _passed_instead(table: pd.DataFrame, failed: Mapping[str, list[str]],
     return "No other model passed its checks either: fix the fits before choosing K."
 
 
-def _ranked_against(among_passed: pd.DataFrame | None, best: str) -> str:
+def _ranked_against(among_passed: pd.DataFrame | None, best: str,
+                    noise_band: tuple[float, float] = NOISE_BAND) -> str:
     """"; against it, K=3 is within noise (elpd_diff -0.8 ± 1.1); worse beyond noise: K=1
     (-60.2 ± 9.0)": the other models that passed, measured against the best of them ("" when
     none, or when their comparison, led by ``best``, is not given)."""
@@ -419,19 +374,50 @@ def _ranked_against(among_passed: pd.DataFrame | None, best: str) -> str:
     rest = [str(n) for n in among_passed.index[1:]]
     within = [n for n in rest if among_passed.loc[n, "indistinguishable"]]
     worse = [n for n in rest if n not in within]
+    return "; against it, " + "; ".join(_against(among_passed, within, worse, noise_band))
+
+
+def _against(table: pd.DataFrame, within: Sequence[str], worse: Sequence[str],
+             noise_band: tuple[float, float]) -> list[str]:
+    """The other models measured against the first, each with its elpd_diff ± dse: within
+    noise (fewer than ``n_se`` standard errors from 0), within it by size alone (more standard
+    errors, but under ``min_elpd_diff``: small; QA113: -3.0 ± 0.5 was "within noise" with no
+    word of its 6 SE), and worse
+    beyond noise, "modest" where fewer than :data:`DECISIVE_SE` standard errors (QA113: a
+    2.2-SE gap was said in the same words as a 4-SE one, with no number)."""
+    min_elpd_diff, n_se = noise_band
+
+    def z(name: str) -> float:
+        dse = float(table.loc[name, "dse"])
+        return abs(float(table.loc[name, "elpd_diff"])) / dse if dse > 0 else np.inf
+
+    def listed(names: Sequence[str], diff: str = "elpd_diff ", tag=lambda name: "") -> str:
+        return ", ".join(f"{n} ({diff}{_fmt_diff(table, n)}{tag(n)})" for n in names)
+
+    def verb(names: Sequence[str]) -> str:
+        return "is" if len(names) == 1 else "are"
+
+    noise = [n for n in within if z(n) < n_se]
+    close = [n for n in within if n not in noise]
     parts = []
-    if within:
-        verb = "is" if len(within) == 1 else "are"
-        parts.append(", ".join(f"{n} (elpd_diff {_fmt_diff(among_passed, n)})" for n in within)
-                     + f" {verb} within noise of it")
-    listed = ", ".join(f"{n} ({_fmt_diff(among_passed, n)})" for n in worse)
+    if noise:
+        parts.append(f"{listed(noise)} {verb(noise)} within noise of it")
+    if close:
+        parts.append(f"{listed(close, tag=lambda n: f', {z(n):.1f} SE')} {verb(close)} within "
+                     f"noise of it by the |elpd_diff| < {min_elpd_diff:g} rule (a small "
+                     "difference, though beyond its standard error)")
+
+    def modest(name: str) -> str:
+        return f"; modest: {z(name):.1f} SE" if z(name) < DECISIVE_SE else ""
+
+    shown = listed(worse, diff="", tag=modest)
     if worse and within:
-        parts.append(f"worse beyond noise: {listed}")
+        parts.append(f"worse beyond noise: {shown}")
     elif len(worse) == 1:
-        parts.append(f"{worse[0]} is worse beyond noise ({_fmt_diff(among_passed, worse[0])})")
+        parts.append(f"{shown.removesuffix(')').replace(' (', ' is worse beyond noise (', 1)})")
     elif worse:
-        parts.append(f"the others are worse beyond noise: {listed}")
-    return "; against it, " + "; ".join(parts)
+        parts.append(f"the others are worse beyond noise: {shown}")
+    return parts
 
 
 def _clearly_worse(table: pd.DataFrame, other: str, failed: Mapping[str, list[str]],

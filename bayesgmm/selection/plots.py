@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ..figure_size import sizable, wrap_to_width
+from .choice_notes import eligible_cells
 from .criteria import CRITERIA, EMSelection
 from .loo import BayesSelection, with_current_names
 from .sparse import SparseMixture
@@ -104,9 +105,9 @@ def plot_criteria(table: EMSelection | pd.DataFrame, ax: Any = None, *,
         if criterion not in CRITERIA:
             raise ValueError(f"unknown criterion {criterion!r}; choose from {CRITERIA}")
     axes = _axes(ax, len(criteria), width=4.2 if delta else 5.0)
-    degenerate = frame["degenerate"] if "degenerate" in frame else \
+    degenerate = frame["degenerate"].astype(bool) if "degenerate" in frame else \
         pd.Series(False, index=frame.index)
-    eligible = frame[~degenerate] if not degenerate.all() else frame
+    eligible = eligible_cells(frame) if "degenerate" in frame else frame
     for axis, criterion in zip(axes, criteria, strict=True):
         offset = float(eligible[criterion].min()) if delta and \
             eligible[criterion].notna().any() else 0.0

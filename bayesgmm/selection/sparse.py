@@ -37,10 +37,8 @@ if TYPE_CHECKING:  # heavy imports (arviz, pymc, matplotlib) stay out of the EM 
 
 # P(K+ = K_max) above which K+'s posterior is cut off by K_max (it would put mass above).
 _AT_K_MAX = 0.05
-
 # The e0 the sampler advice suggests (10x Malsiner-Walli et al.'s), not repeated above it.
 _LARGER_E0 = 0.1
-
 # Draws per block when sampling allocations: bounds the (draws, N, K) responsibilities in memory.
 _DRAW_BLOCK_VALUES = 4_000_000
 
@@ -209,9 +207,8 @@ def fit_sparse(
                            sampler=sampler, progressbar=progressbar)
     if ss.metric == "auto":  # empty components' skewed posteriors: no Gaussian to whiten by
         ss = ss.replace(metric="diag")
-    # one integer for the fit and the K+ count (code review: a Generator seeded the fit with
-    # one draw and the count with the next, so the recorded seed did not repeat P(K+), and a
-    # BitGenerator was refused after sampling); without a seed, the one fit_bayes drew
+    # one integer for the fit and the K+ count (code review: a Generator's two draws did not
+    # repeat P(K+) from the recorded seed); without a seed, the one fit_bayes drew
     seed = seed_from(random_state)
     result = fit_bayes(X, K, covariance_type=covariance_type, priors=priors,
                        random_state=seed, settings=ss, **fit_kwargs)
@@ -228,7 +225,7 @@ def summarise_sparse(result: BayesResult, *, random_state: Any = None,
 
     random_state = seed_or_recorded(result, random_state)
     X = result.idata["observed_data"]["x"].to_numpy()
-    # X None: the fitted rows as the fit saw them (their weights and known labels too)
+    # None: the rows as the fit saw them (with their weights and labels)
     counts, occupied, total_log_likelihood = _draw_assignments(result, None, random_state)
     K = result.n_components
     table = _count_table(counts, K)
@@ -308,9 +305,12 @@ def _sparse_advice(diagnostics: Diagnostics, at_max: float, K: int, e0: float,
             "pushing components to empty.")
     mixing = sorted(failed - set(sampler))
     if mixing:
-        where = {c.where for c in diagnostics.checks if c.name in mixing}
-        what = ("the chains disagree on how many components are filled" if "n_nonempty" in where
-                else "the chains agree on K+ but not yet on the fit (its log-likelihood)")
+        on_k = [c.name for c in diagnostics.checks if c.name in mixing and c.where == "n_nonempty"]
+        # R-hat or ranks say the chains disagree; ESS alone, autocorrelation (QA113)
+        what = ("the chains disagree on how many components are filled" if any(
+            "R-hat" in name or "rank" in name for name in on_k) else "K+ has too few effective "
+            "draws (a value of K+ visited rarely has a small tail ESS)" if on_k
+            else "the chains agree on K+ but not yet on the fit (its log-likelihood)")
         advice["slow mixing"] = (
             f"K+ and the log-likelihood have not converged ({', '.join(mixing)} failed): "
             f"{what}; sample longer (e.g. draws={4 * n_draws}, --draws {4 * n_draws})"
