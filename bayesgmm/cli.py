@@ -2276,11 +2276,10 @@ def _data_record(data_source: str, data_file: Any, index: str | None, weights: s
                                           ("data_decimal_mark",
                                            getattr(reading, "decimal", None)))
             if value is not None}
-    spec_path = getattr(reading, "path", None)  # a RunSpec's file
-    if spec_path is not None:
+    raw = getattr(reading, "source", None)  # a RunSpec's file, as read when the run began
+    if raw:
         import hashlib
 
-        raw = Path(spec_path).read_bytes()
         text.update(specification_sha256=hashlib.sha256(raw).hexdigest(),
                     specification=raw.decode("utf-8-sig", errors="replace"))
     return {"data_source": data_source,

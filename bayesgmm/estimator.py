@@ -89,8 +89,9 @@ class BayesianGMM(EstimatorBase, keyword_advice=_KEYWORD_ADVICE):
         The sampler options that are no parameters of their own here (``target_accept``,
         ``retry_target_accept``, ``cores``, ``max_draws``, ``max_time``, ``metric``), e.g.
         ``BayesianGMM(2, settings=SamplerSettings(target_accept=0.95))`` where the
-        diagnostics advise a larger target_accept; its draws, tune, chains, sampler,
-        progressbar and nutpie_backend are the constructor's.
+        diagnostics advise a larger target_accept; draws, tune, chains, sampler,
+        progressbar and nutpie_backend are the constructor's own (given in ``settings``
+        with another value, they are refused, not dropped).
 
     Attributes
     ----------
@@ -184,6 +185,14 @@ class BayesianGMM(EstimatorBase, keyword_advice=_KEYWORD_ADVICE):
         if not isinstance(base, SamplerSettings):
             raise ValueError(f"settings must be a bayesgmm.SamplerSettings (or None); got "
                              f"{type(base).__name__}")
+        # a value settings gives for one of the constructor's own parameters: never dropped
+        # silently (QA114: settings=SamplerSettings(draws=2000) ran "auto")
+        clash = [name for name in _CONSTRUCTOR_SETTINGS
+                 if getattr(base, name) not in (getattr(_SAMPLER, name), getattr(self, name))]
+        if clash:
+            given = ", ".join(f"{name}={getattr(base, name)!r}" for name in clash)
+            raise ValueError(f"settings gives {given}, which BayesianGMM takes as its own "
+                             f"parameter(s): pass {given} to BayesianGMM instead")
         return base.replace(**{name: getattr(self, name) for name in _CONSTRUCTOR_SETTINGS})
 
     @classmethod

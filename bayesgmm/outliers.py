@@ -376,7 +376,7 @@ def cache_key(em: EMResult, X: Any, *options: Any) -> tuple:
     restarts = {k: (em.settings or {}).get(k) for k in ("init", "n_init")}  # retry advice
     fit = (em.covariance_type, digest(em.weights), digest(em.means), digest(em.covariances),
            float(em.reg_covar), bool(em.noise), em.noise_log_density, em.n_samples,
-           repr(sorted(restarts.items())),
+           repr(sorted(restarts.items())), tuple(map(str, em.feature_names)),  # named in it
            None if prior is None else (digest(prior.mean), digest(prior.scale), prior.dof,
                                        prior.shrinkage, prior.weight_concentration))
     return (fit, digest(X), *(digest(v) for v in options))

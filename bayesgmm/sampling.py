@@ -273,7 +273,12 @@ def fit_bayes(
     if seed is None:  # drawn here and recorded in settings, so the run can be repeated
         seed = draw_seed()
     N, D = Xv.shape
-    _warn_if_prior_dominated(N, K, D, covariance_type, obs.noise)
+    # frequency weights count as the rows they stand for (QA114: 4 rows of weight 250 each
+    # were refused as transposed data); weighted data are never transposed
+    weighted = obs.sample_weight is not None
+    _warn_if_prior_dominated(int(round(obs.sample_weight.sum())) if weighted else N, K, D,
+                             covariance_type, obs.noise, transposable=not weighted,
+                             distinct=int(np.sum(obs.sample_weight > 0)) if weighted else None)
     # strings such as "no" are truthy: refused, not read as True (QA64)
     ordered_means = check_bool(ordered_means, "ordered_means")
     if log_likelihood is not None:
@@ -685,13 +690,20 @@ def _priors_hint(priors: Any) -> str:
 
 
 def _warn_if_prior_dominated(N: int, K: int, D: int, covariance_type: str,
-                             noise: Any = False) -> None:
+                             noise: Any = False, transposable: bool = True,
+                             distinct: int | None = None) -> None:
     """Say so rather than let a posterior that restates its priors pass for an estimate; and
     refuse data that look transposed (fewer rows than features, and fewer values than
     parameters): QA110, Old Faithful's ``X.T`` (2 rows x 272 features, 74,801 parameters)
     warned, then sampled for many minutes a posterior that was the priors'."""
     note = prior_dominated_note(N, K, D, covariance_type, bool(noise))
-    if note and N < D:
+    if not transposable and distinct is not None and distinct <= D \
+            and covariance_type in ("full", "tied"):  # weights repeat rows, add no points
+        raise ValueError(f"X has {distinct} distinct row(s) for {D} features (frequency "
+                         "weights repeat rows, they add no new points): no covariance matrix "
+                         "can be estimated from them; fit fewer features, or "
+                         "covariance_type='diag'")
+    if note and N < D and transposable:
         raise ValueError(f"X has {N} row(s) and {D} columns: {note.split(': ', 1)[0]}, with "
                          "fewer rows than features; if each column is an observation, pass "
                          "X.T (each row one observation); else fit fewer features")

@@ -1144,12 +1144,19 @@ def test_the_command_line_and_a_runs_specification_are_recorded(data_dir, tiny_f
     spec = data_dir / "model.toml"
     spec.write_text('[data]\npath = "good.csv"\n[model]\nn_components = 2\n[sampler]\n'
                     'seed = 0\n')
-    monkeypatch.setattr(cli, "fit_bayes", lambda *a, **k: tiny_fit)
+    written = spec.read_text()
+
+    def fit_and_edit(*args, **kwargs):  # the spec edited while the run samples (QA114)
+        spec.write_text(written.replace("seed = 0", "seed = 1"))
+        return tiny_fit
+
+    monkeypatch.setattr(cli, "fit_bayes", fit_and_edit)
     rc, _, err = _run_main(["run", "model.toml", "--no-progress"], capsys)
     assert rc == 0, err
     saved = bayesgmm.load(data_dir / "results" / "model").settings
     assert saved["command_line"] == "bayesgmm run model.toml --no-progress"
-    assert saved["specification"] == spec.read_text()
+    assert saved["specification"] == written  # as it was when the run began
+    spec.write_text(written)
     assert saved["specification_sha256"] == hashlib.sha256(spec.read_bytes()).hexdigest()
     page = (data_dir / "results" / "model" / "report.html").read_text()
     assert saved["specification_sha256"] in page and "[sampler]" not in page

@@ -38,9 +38,13 @@ def test_the_other_sampler_options_go_in_settings_and_a_wrong_keyword_says_so(ti
 
     from bayesgmm import SamplerSettings
 
-    est = BayesianGMM(2, draws=300, settings=SamplerSettings(target_accept=0.95, draws=50))
+    est = BayesianGMM(2, draws=300, settings=SamplerSettings(target_accept=0.95, draws=300))
     used = est.sampler_settings()
-    assert (used.target_accept, used.draws) == (0.95, 300)  # the constructor's draws
+    assert (used.target_accept, used.draws) == (0.95, 300)
+    with pytest.raises(ValueError, match=r"^settings gives draws=2000, chains=2, which "
+                                         r"BayesianGMM takes as its own parameter\(s\): pass "
+                                         r"draws=2000, chains=2 to BayesianGMM instead$"):
+        BayesianGMM(2, settings=SamplerSettings(draws=2000, chains=2)).sampler_settings()
     assert sklearn_base.clone(est).sampler_settings() == used
     with pytest.raises(TypeError, match=r"unexpected keyword argument 'target_accept'; pass "
                                         r"it in settings=bayesgmm\.SamplerSettings\("

@@ -952,3 +952,41 @@ def test_refusals_name_the_options_that_read_the_file_as_written(tmp_path):
     with pytest.raises(ValueError) as caught:  # a column of text is no decimal-comma column
         read_data(path, sep=";", decimal=",", columns=["id"])
     assert "--decimal" not in str(caught.value)
+    # the advice for a separator named wrongly fits the file's name (QA114 M4)
+    with pytest.raises(ValueError, match=r"looks comma-separated .*: leave --sep out"):
+        read_data(write(tmp_path, "x,y\n1,2\n3,4\n", "plain.csv"), sep="tab")
+    with pytest.raises(ValueError) as caught:
+        read_data(write(tmp_path, "x\ty\n1\t2\n3\t4\n", "named.tsv"), sep=",")
+    assert "--sep tab" in str(caught.value) and "name it .tsv" not in str(caught.value)
+
+
+def test_a_file_read_with_decimal_commas_names_its_bad_cells_in_its_own_terms(tmp_path):
+    """QA115/QA114: read with --decimal ',', a column with one bad cell ('#NV', a stray
+    '8.5') was said to hold '1,5' (a good cell), "write '.' as the decimal mark"; thousands
+    separators ('2.939,250') left a spec's column out as text; a file of points read with
+    decimal commas was "numbers stored as text"."""
+    from bayesgmm.io.tables import numeric_columns
+
+    bad = write(tmp_path, "a;b;id\n1,5;2,3;x\n#NV;2,4;y\n2,5;8.5;z\n", "bad.csv")
+    with pytest.raises(ValueError) as caught:
+        read_data(bad, sep=";", decimal=",", index="id")
+    said = str(caught.value)
+    assert "'a' has '#NV' in row id='y'" in said and "'1,5'" not in said
+    assert "'b' has '8.5' in row id='z', a number written with a decimal point, where " \
+           "--decimal ',' reads commas: write 8,5, or, if the file writes points, leave " \
+           "--decimal out" in said
+    points = write(tmp_path, "a;b\n1.5;2\n2.5;3\n", "points.csv")
+    with pytest.raises(ValueError, match=r"'1\.5' in row 0, line 2 of the file, a number "
+                                         r"written with a decimal point"):
+        read_data(points, sep=";", decimal=",")
+    thousands = write(tmp_path, "a;b\n1,5;2.939,25\n2,5;3.001,5\n", "thousands.csv")
+    with pytest.raises(ValueError, match=r"^column 'b' of .* has '2\.939,25' in row 0, a "
+                                         r"number written with thousands separators: remove "
+                                         r"them \(write 2939,25\)"):
+        numeric_columns(thousands, ";", ",")  # what a spec lists: refused, not left out
+    with pytest.raises(ValueError, match=r"has '1\.234' in row 0, line 2 of the file: 1234 "
+                                         r"with a thousands separator, or 1\.234 with a "
+                                         r"decimal point") as caught:
+        read_data(write(tmp_path, "a;b\n1.234;2\n1,5;3\n", "ambiguous.csv"), sep=";",
+                  decimal=",")
+    assert "second header" not in str(caught.value)  # a number, however written: no units

@@ -142,3 +142,33 @@ def test_a_prior_the_data_contradict_is_a_cause_of_the_verdict(tiny_fit):
     assert diag.ok and diag.status == "CAUTION" and PRIOR_CONFLICT in diag.causes
     (advice,) = [a for a in diag.advice if a.startswith(PRIOR_CONFLICT)]
     assert "log sd[" in advice and "refit with wider ones" in advice
+
+
+def test_the_default_priors_are_never_called_in_conflict():
+    """QA114: tight clusters far apart with 10-18 rows each are pulled a little over one
+    posterior sd by the default sd prior, and fits whose every check passed turned CAUTION,
+    advised to "refit with wider ones (or the defaults)". The conflict is said of chosen
+    priors only; the pull stays in the table."""
+    import types
+
+    import xarray as xr
+
+    from bayesgmm import Priors
+    from bayesgmm.priors import Standardisation
+
+    centre, scale = 10.0, 4.0
+    draws, _, _ = _normal_posterior(np.log(0.5 * scale), 1.0, np.log(0.02), 0.25)
+    S = draws.size
+    post = xr.Dataset({
+        "weights": (("chain", "draw", "component"), np.ones((1, S, 1))),
+        "means": (("chain", "draw", "component", "feature"), np.full((1, S, 1, 1), centre)),
+        "covariances": (("chain", "draw", "component", "f1", "f2"),
+                        np.exp(2 * draws).reshape(1, S, 1, 1, 1))})
+    result = types.SimpleNamespace(
+        posterior=post, priors=Priors(), feature_names=["x"], n_components=1,
+        covariance_type="full",
+        standardisation=Standardisation(center=np.array([centre]), scale=np.array([scale])))
+    assert contraction(result).loc["log sd[0, x]", "pull"] > 1  # pulled, and shown
+    assert prior_contraction.prior_conflict_note(result) == ""
+    result.priors = Priors(sd_log_sd=0.99)  # chosen: said
+    assert prior_contraction.prior_conflict_note(result).startswith("the priors pulled 1 ")

@@ -442,6 +442,20 @@ def test_data_that_look_transposed_are_refused_before_any_fit(old_faithful, monk
                                          r"feature\(s\) = 544 values for 74801 free "
                                          r"parameters .*pass X\.T"):
         fit_bayes(old_faithful.to_numpy().T, 2, progressbar=False)
+    # frequency weights stand for their rows: 4 distinct rows of weight 250 are no
+    # transposed data, nor too few values (QA114: refused, where 4a87c65 warned)
+    X = np.random.default_rng(0).normal(size=(4, 5))
+    with pytest.raises(ValueError, match=r"^X has 4 distinct row\(s\) for 5 features "
+                                         r"\(frequency weights repeat rows, they add no new "
+                                         r"points\): .*covariance_type='diag'$"):
+        fit_bayes(X, 2, sample_weight=np.full(4, 250.0), progressbar=False)
+    monkeypatch.setattr(sampling, "fit_map_start",
+                        lambda *a, **k: (_ for _ in ()).throw(AssertionError("fitted")))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # weighted: no prior-dominated warning either
+        with pytest.raises(AssertionError, match="^fitted$"):  # past the checks, to the fit
+            fit_bayes(X, 2, covariance_type="diag", sample_weight=np.full(4, 250.0),
+                      progressbar=False)
 
 
 def test_a_start_with_no_finite_density_is_one_value_error():

@@ -150,6 +150,10 @@ def test_the_evidence_is_computed_once_per_fit_and_data(monkeypatch):
     other = dataclasses.replace(em, means=em.means + 1e-9)
     shape_evidence(other, X)
     assert calls  # another estimate: computed again
+    calls.clear()
+    renamed = dataclasses.replace(em, feature_names=("a", "b"))  # the evidence names columns
+    shape_evidence(renamed, X)
+    assert calls  # other names: computed again (QA114)
 
 
 def test_weights_count_as_repeated_rows():

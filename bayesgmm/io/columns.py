@@ -96,7 +96,25 @@ def index_hint(frame: pd.DataFrame, non_numeric: dict[str, str]) -> str:
             f"{shlex.quote(str(ids[0]))}; index = \"{ids[0]}\" in a spec's [data])")
 
 
-def second_header_hint(frame: pd.DataFrame, non_numeric: dict[str, str]) -> str:
+def as_numbers(column: pd.Series, decimal: str = ".") -> pd.Series:
+    """The column's cells as numbers (NaN where a cell is none), read with ``decimal`` as the
+    decimal mark: with ",", a text cell holding a point is no number, as ``read_csv(...,
+    decimal=",")`` left it text (QA115: pandas' own reading, with points, named the good cells
+    "1,5" and never the bad one, "#NV")."""
+    if decimal != ",":
+        return pd.to_numeric(column, errors="coerce")
+
+    def one(value: object) -> object:
+        if isinstance(value, str):
+            text = value.strip()
+            return np.nan if "." in text else text.replace(",", ".")
+        return value
+
+    return pd.to_numeric(column.map(one), errors="coerce")
+
+
+def second_header_hint(frame: pd.DataFrame, non_numeric: dict[str, str],
+                       decimal: str = ".") -> str:
     """A hint when every refused column's only text is its first row, the rest numbers: a
     second header line (units) under the names. QA106: told to check the separator and the
     decimal mark, or to leave the columns out."""
@@ -104,9 +122,10 @@ def second_header_hint(frame: pd.DataFrame, non_numeric: dict[str, str]) -> str:
         return ""
     for c in non_numeric:
         column = frame[c].reset_index(drop=True)
-        text = column.notna() & pd.to_numeric(column, errors="coerce").isna()
-        if not text.iloc[0] or text.iloc[1:].any():
-            return ""
+        text = column.notna() & as_numbers(column, decimal).isna()
+        if not text.iloc[0] or text.iloc[1:].any() \
+                or re.fullmatch(_NUMBER_LIKE, str(column.iloc[0]).strip()):  # a number, however
+            return ""                                                       # written: no units
     first = ", ".join(repr(str(frame[c].iloc[0])) for c in list(non_numeric)[:4])
     return (f"; its first row ({first}) looks like a second header line (units?): remove it, "
             "so that the header line alone names the columns")
@@ -124,10 +143,11 @@ def labels_hint(frame: pd.DataFrame, non_numeric: dict[str, str]) -> str:
             f"{shlex.quote(str(groups[0]))}; labels = \"{groups[0]}\" in a spec's [data])")
 
 
-def read_weights(column: pd.Series, path: str, row: Callable[[int], str]) -> np.ndarray:
+def read_weights(column: pd.Series, path: str, row: Callable[[int], str],
+                 decimal: str = ".") -> np.ndarray:
     """A weights column as float64, or a ValueError naming the column, the value and its row."""
     name = column.name
-    why = column_problem(column, row)
+    why = column_problem(column, row, decimal)
     if why:
         raise ValueError(f"the weights column {name!r} of {path} is not numeric: it {why}")
     w = column.to_numpy(dtype=np.float64, na_value=np.nan)
@@ -135,8 +155,8 @@ def read_weights(column: pd.Series, path: str, row: Callable[[int], str]) -> np.
     return w
 
 
-def column_problem(column: pd.Series, row: Callable[[int], str] = "row {}".format
-                    ) -> str | None:
+def column_problem(column: pd.Series, row: Callable[[int], str] = "row {}".format,
+                   decimal: str = ".") -> str | None:
     """Why a column read from a file is not usable as a numeric feature, or None.
 
     Integer and floating-point columns are numeric. pandas already parses numeric text as
@@ -144,7 +164,7 @@ def column_problem(column: pd.Series, row: Callable[[int], str] = "row {}".forma
     and its row (``row(position)``: by default ``row 3``, 0-based, not counting the header;
     with an index column the row's ID). Booleans (true/false columns) are refused
     as well: a Gaussian mixture over 0/1 flags is rarely what was meant, and converting them
-    silently would hide that.
+    silently would hide that. ``decimal``: the file's decimal mark (:func:`as_numbers`).
     """
     kind = column.dtype.kind
     if kind in "iuf":
@@ -158,14 +178,14 @@ def column_problem(column: pd.Series, row: Callable[[int], str] = "row {}".forma
             at = int(flags.to_numpy().argmax())
             return f"has the boolean {column.iloc[at]!r} in {row(at)}"
     try:
-        numeric = pd.to_numeric(column, errors="coerce")
+        numeric = as_numbers(column, decimal)
     except (TypeError, ValueError):  # e.g. datetime columns from Parquet
         return f"has dtype {column.dtype}"
     bad = present & numeric.isna()
     if bad.any():
         at = int(bad.to_numpy().argmax())
         value = column.iloc[at]
-        written = _number_format(column, bad, at, row)
+        written = _number_format(column, bad, at, row, decimal)
         if written:
             return written
         # the other texts of a column of numbers with a few (not of a text column)
@@ -179,8 +199,8 @@ def column_problem(column: pd.Series, row: Callable[[int], str] = "row {}".forma
     return f"has dtype {column.dtype}"
 
 
-def number_format_problem(column: pd.Series, row: Callable[[int], str] = "row {}".format
-                          ) -> str | None:
+def number_format_problem(column: pd.Series, row: Callable[[int], str] = "row {}".format,
+                          decimal: str = ".") -> str | None:
     """Why a column of text is numbers written another way (decimal commas, thousands
     separators), as :func:`column_problem` says it; None when it is not (a text column, or
     numbers). A specification written for the file must not leave such a column out as
@@ -196,8 +216,9 @@ def number_format_problem(column: pd.Series, row: Callable[[int], str] = "row {}
     cells = cells[~cells.str.lower().isin(_MISSING_CODES) & ~cells.str.startswith(("<", ">"))]
     if cells.empty or cells.str.fullmatch(_NUMBER_LIKE).mean() < 0.5:
         return None
-    bad = column.notna() & pd.to_numeric(column, errors="coerce").isna()
-    return _number_format(column, bad, int(bad.to_numpy().argmax()), row) if bad.any() else None
+    bad = column.notna() & as_numbers(column, decimal).isna()
+    return (_number_format(column, bad, int(bad.to_numpy().argmax()), row, decimal)
+            if bad.any() else None)
 
 
 # A number, however written: signs (a Unicode minus too), digits, separators, an exponent.
@@ -205,9 +226,11 @@ _NUMBER_LIKE = r"[+\-\u2212]?[\d.,\s\u00a0\u202f]*\d([eE][+-]?\d+)?"
 
 
 def _number_format(column: pd.Series, bad: pd.Series, at: int,
-                   row: Callable[[int], str]) -> str | None:
+                   row: Callable[[int], str], decimal: str = ".") -> str | None:
     """:func:`number_format_problem`'s words, given the cells that are not numbers (``bad``)
-    and the first of them (``at``)."""
+    and the first of them (``at``), read with ``decimal`` as the decimal mark."""
+    if decimal == ",":
+        return _comma_file_format(column, at, row)
     value = column.iloc[at]
     plain = value.strip().replace("\u2212", "-") if isinstance(value, str) else ""
     if "\u2212" in str(value) and pd.notna(pd.to_numeric(plain, errors="coerce")):  # QA106
@@ -216,11 +239,11 @@ def _number_format(column: pd.Series, bad: pd.Series, at: int,
     if "\u2212" in str(value) and _decimal_commas(pd.Series([plain])) is not None:  # QA108
         return (f"has {value!r} in {row(at)}, written with a Unicode minus sign ('\u2212') "
                 f"and a decimal comma: write '-' and '.' ({plain.replace(',', '.')})")
-    decimal = _decimal_commas(column[bad])
-    if decimal is not None:  # QA62: "3,5" got no word of decimal commas
-        return (f"has {decimal!r} in {row(int(np.flatnonzero(column == decimal)[0]))}, a "
+    comma = _decimal_commas(column[bad])
+    if comma is not None:  # QA62: "3,5" got no word of decimal commas
+        return (f"has {comma!r} in {row(int(np.flatnonzero(column == comma)[0]))}, a "
                 "number written with a decimal comma: write '.' as the decimal mark ("
-                f"{decimal.strip().replace(',', '.')})")
+                f"{comma.strip().replace(',', '.')})")
     if _thousands_separated(column).iloc[at]:
         plain = re.sub(r"[,\s\u00a0\u202f]", "", value.strip())
         if re.match(r"^[+-]?\d{1,3},\d{3}$", value.strip()):
@@ -230,6 +253,33 @@ def _number_format(column: pd.Series, bad: pd.Series, at: int,
                     "without the comma, with '.' as the decimal mark")
         return (f"has {value!r} in {row(at)}, a number written with thousands "
                 f"separators: remove them (write {plain})")
+    return None
+
+
+# Numbers of a file of decimal commas written otherwise: with '.' or space thousands
+# separators ("2.939,250", "2 939,250"), and with a decimal point ("8.5").
+_COMMA_THOUSANDS = r"^[+-]?\d{1,3}([.\s\u00a0\u202f]\d{3})+(,\d*)?$"
+_POINT_DECIMAL = r"^[+-]?\d*\.\d+([eE][+-]?\d+)?$"
+
+
+def _comma_file_format(column: pd.Series, at: int, row: Callable[[int], str]) -> str | None:
+    """The words for a cell of a file read with decimal commas that is a number written
+    otherwise (QA115: "2.939,250" left a column out of a spec as text; "8.5" and "1.5" were
+    "numbers stored as text"; a decimal comma was asked to be a point), or None."""
+    value = column.iloc[at]
+    text = value.strip() if isinstance(value, str) else ""
+    plain = re.sub(r"[.\s\u00a0\u202f]", "", text)
+    if re.match(_COMMA_THOUSANDS, text) and re.match(_POINT_DECIMAL, text):  # "1.234"
+        return (f"has {value!r} in {row(at)}: {plain} with a thousands separator, or "
+                f"{text} with a decimal point, where --decimal ',' reads commas; write it "
+                "without the separator, or, if the file writes points, leave --decimal out")
+    if re.match(_COMMA_THOUSANDS, text):
+        return (f"has {value!r} in {row(at)}, a number written with thousands separators: "
+                f"remove them (write {plain})")
+    if re.match(_POINT_DECIMAL, text):
+        return (f"has {value!r} in {row(at)}, a number written with a decimal point, where "
+                f"--decimal ',' reads commas: write {text.replace('.', ',')}, or, if the file "
+                "writes points, leave --decimal out")
     return None
 
 
@@ -247,7 +297,9 @@ def _decimal_commas(cells: pd.Series) -> str | None:
 
 # Texts in a column of numbers that commonly mark a missing value.
 _MISSING_CODES = {"?", "-", "--", ".", "..", "*", "n.a.", "n.d.", "nd", "missing", "#n/a",
-                  "#na", "#value!", "#div/0!", "na", "n/a", "nan", "null", "none"}
+                  "#na", "#value!", "#div/0!", "na", "n/a", "nan", "null", "none",
+                  # German Excel's #NV and lab codes (QA115)
+                  "#nv", "n.b.", "k.a.", "#wert!"}
 
 
 def _other_texts(cells: pd.Series, first: object) -> str:

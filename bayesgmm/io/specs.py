@@ -100,6 +100,9 @@ class RunSpec:
         ``[data] sep`` / ``decimal``: the text file's separator (``","``, ``";"``, ``"|"``,
         ``"tab"``) and decimal mark (``"."``, ``","``); None: as
         :func:`bayesgmm.io.read_data` defaults them.
+    source : bytes
+        The specification's file as read: a result records it (and its SHA-256) as it was
+        when the run began.
     """
 
     path: Path
@@ -126,6 +129,7 @@ class RunSpec:
     dequantise: str | float | dict[str, float] | None = None
     sep: str | None = None
     decimal: str | None = None
+    source: bytes = field(default=b"", repr=False)
 
     # Attributes of the spec before SamplerSettings held them: still readable there.
     sampler = _sampler_setting("sampler")
@@ -152,7 +156,8 @@ def load_spec(path: str | Path) -> RunSpec:
         raise ValueError(f"model specification not found: {path}")
     try:
         # utf-8-sig: a byte-order mark (Windows Notepad's default) is not TOML's business
-        raw = tomllib.loads(p.read_text(encoding="utf-8-sig"))
+        source = p.read_bytes()  # kept as read: what ran, whatever the file becomes (QA114)
+        raw = tomllib.loads(source.decode("utf-8-sig"))
     except UnicodeDecodeError as exc:
         raise ValueError(f"{path} is not UTF-8 text ({exc.reason} at byte {exc.start}): "
                          "save the specification as UTF-8") from None
@@ -234,7 +239,7 @@ def load_spec(path: str | Path) -> RunSpec:
         weights=data.get("weights"), labels=data.get("labels"), noise=data.get("noise", False),
         noise_volume=noise_volume, index=data.get("index"), figure_files=figure_files,
         dequantise=_spec_dequantise(data.get("dequantise"), p), sep=data.get("sep"),
-        decimal=data.get("decimal"),
+        decimal=data.get("decimal"), source=source,
     )
 
 

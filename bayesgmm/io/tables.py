@@ -181,7 +181,7 @@ def read_data(path: str | Path, columns: list[str] | None = None, *,
     frame, p, path, sep = _read_frame(
         path, [*(columns or []), *(c for c in (weights, labels, index) if c)], index, sep,
         decimal)
-    parquet = sep is None
+    parquet, mark = sep is None, decimal or "."  # the mark the cells were read with
     if index is not None and index not in frame.columns:
         raise ValueError(f"the index column {index!r} is not in {path}; its columns are "
                          f"{list(frame.columns)}")
@@ -253,7 +253,7 @@ def read_data(path: str | Path, columns: list[str] | None = None, *,
     if len(frame) == 0:
         raise ValueError(f"{path} has no data rows (a header only?); give a file with a row "
                          "of numbers per observation under its header")
-    problems = {c: column_problem(frame[c], row) for c in frame.columns}
+    problems = {c: column_problem(frame[c], row, mark) for c in frame.columns}
     non_numeric = {c: why for c, why in problems.items() if why}
     if non_numeric:
         raise ValueError(
@@ -263,12 +263,12 @@ def read_data(path: str | Path, columns: list[str] | None = None, *,
             + "".join(f"{hint}, " for hint in [_decimal_hint(non_numeric, sep, decimal)] if hint)
             + f"fix the file, or leave the column(s) out ({_leaving_out(frame, non_numeric)})"
             # QA62: "--index mass_g" suggested where --index id was given
-            + (second_header_hint(frame, non_numeric)
+            + (second_header_hint(frame, non_numeric, mark)
                or (index_hint(frame, non_numeric) if index is None else "")
                or labels_hint(frame, non_numeric))
         )
     frame = frame.astype(np.float64)
-    sample_weight = read_weights(weight_column, path, row) if weights else None
+    sample_weight = read_weights(weight_column, path, row, mark) if weights else None
     empty = [c for c in frame.columns if frame[c].isna().all()]
     if empty:
         raise ValueError(f"column(s) {empty} of {path} have no values at all; leave them out "
@@ -398,13 +398,14 @@ def numeric_columns(path: str | Path, sep: str | None = None, decimal: str | Non
     if len(frame.columns) and is_saved_index(frame.iloc[:, 0], frame.columns[0]):
         left[frame.columns[0]] = "row numbers"
     for c in frame.columns:
-        written = number_format_problem(frame[c]) if c not in left else None
+        written = number_format_problem(frame[c], decimal=decimal or ".") if c not in left \
+            else None
         if written:  # numbers the file writes otherwise: not text to leave out (QA106)
             hint = _decimal_hint({c: written}, read_sep, decimal)
             raise ValueError(f"column {c!r} of {path} {written}. "
                              + (f"{hint[0].upper()}{hint[1:]}, or fix the file" if hint
                                 else "Fix the file first"))
-        if c not in left and column_problem(frame[c]):
+        if c not in left and column_problem(frame[c], decimal=decimal or "."):
             left[c] = "text"
         elif c not in left and read_sep is not None and str(c).startswith("Unnamed: "):
             left[c] = "no name"

@@ -401,12 +401,14 @@ def check_separator(frame: pd.DataFrame, path: Any, sep: str = ",") -> None:
             if mark == "," and (sep != "\t" or rows.empty or not all(
                     v.count(",") == header.count(",") for v in rows)):
                 continue
+            tsv = str(path).lower().endswith((".tsv", ".tab", ".tsv.gz", ".tab.gz"))
             if mark == ",":  # a .tsv of commas (QA: "unknown column(s) ['x', 'y']")
                 raise ValueError(f"{path} looks comma-separated (its header is {header!r}), "
-                                 "but its name says tabs: name it .csv")
+                                 + ("but its name says tabs: name it .csv" if tsv else
+                                    "not tab-separated: leave --sep out (or give --sep ',')"))
             how = (read_as_written(" ".join(frame.iloc[:20, 0].dropna().astype(str)))
-                   if mark == ";" else "--sep tab (a spec's [data]: sep = \"tab\"), or name "
-                   "it .tsv")
+                   if mark == ";" else "--sep tab (a spec's [data]: sep = \"tab\")"
+                   + ("" if tsv else ", or name it .tsv"))
             raise ValueError(f"{path} looks {name}-separated (its header is {header!r}): read "
                              f"it as written with {how}")
 
