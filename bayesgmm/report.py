@@ -2727,7 +2727,8 @@ def _section_criteria(selection: EMSelection, figure, X: Any = None,
               for note in getattr(selection, "notes", ())]
     fig = figure("criteria", "BIC, AIC and ICL against K as differences from the best cell "
                  "(lower is better; one line per covariance type, the best cell circled, "
-                 "degenerate cells crossed). The scale is linear up to 10 and logarithmic "
+                 "cells excluded from it crossed: degenerate, or a likely spurious spike). The "
+                 "scale is linear up to 10 and logarithmic "
                  "beyond, so that differences of a few units stay visible next to fits "
                  "thousands worse. Dotted guides: for BIC at 2, 6 and 10 (positive, strong and "
                  "very strong evidence: Kass & Raftery 1995); for AIC and ICL at 2 only "
@@ -2747,7 +2748,9 @@ def _section_criteria(selection: EMSelection, figure, X: Any = None,
                   else "")
          + f" ({reasons.get((r.n_components, r.covariance_type), '')})").removesuffix(" ()")
         for r in table.itertuples()],
-        np.where(_borderline(table), "borderline", "no"))
+        np.where(table["spike"].astype(bool) if "spike" in table else False,
+                 f"no: a likely spurious spike {_EXCLUDED_MARK}",
+                 np.where(_borderline(table), "borderline", "no")))
     # EM's warnings are sentences: a list under the table, not a column squeezed to a few
     # characters a line at the table's right edge.
     warned = table[table["warnings"] != ""]
@@ -2785,7 +2788,8 @@ def _section_criteria(selection: EMSelection, figure, X: Any = None,
         "so such a "
         "cell is about as good as the best. Cells further from the best are not marked, "
         "whatever their rank"
-        + (f"; cells excluded from the best (degenerate fits) are greyed and marked "
+        + (f"; cells excluded from the best (degenerate fits, likely spurious spikes) are "
+           "greyed and marked "
            f"{_EXCLUDED_MARK}" if _excluded(table, eligible) else "") + ".</p>", *pivots,
         _excluded_note(table, eligible, delta=True, reasons=reasons),
     ]
@@ -2857,10 +2861,11 @@ def _eligible(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def _borderline(table: pd.DataFrame) -> pd.Series:
-    """Cells not degenerate by the selection's rule, yet with an EM warning that a component
-    has too few effective points."""
-    return ~table["degenerate"] & table["warnings"].str.contains("effective points",
-                                                                 regex=False)
+    """Cells neither degenerate nor a likely spurious spike by the selection's rules, yet
+    with an EM warning that a component has too few effective points."""
+    spike = table["spike"].astype(bool) if "spike" in table else False  # excluded already
+    return ~table["degenerate"] & ~spike & table["warnings"].str.contains("effective points",
+                                                                          regex=False)
 
 
 def _top_cells(eligible: pd.DataFrame) -> pd.DataFrame:
@@ -2928,10 +2933,17 @@ def _excluded_note(table: pd.DataFrame, eligible: pd.DataFrame, delta: bool,
         return ""
     which = [f"K={k} {ct}: {why}" for (k, ct), why in (reasons or {}).items()
              if (k, ct) in excluded]
-    text = (f"{_EXCLUDED_MARK} excluded: degenerate fit"
-            + (f" ({'; '.join(which)})" if which else "")
-            + f". {_DEGENERATE_WHY[0].upper()}{_DEGENERATE_WHY[1:]}. Either inflates the "
-            "likelihood, so the cell is not eligible as best")
+    spikes = [f"K={r.n_components} {r.covariance_type}" for r in table.itertuples()
+              if (r.n_components, r.covariance_type) in excluded and getattr(r, "spike", False)
+              and not r.degenerate]
+    text = (f"{_EXCLUDED_MARK} excluded: " + "; ".join(
+        part for part in (
+            "degenerate fit" + (f" ({'; '.join(which)})" if which else "") if which else "",
+            f"a likely spurious spike ({', '.join(spikes)}: a component on barely the rows its "
+            "covariance needs, narrow beside the data; EM's warnings)" if spikes else "")
+        if part)
+        + (f". {_DEGENERATE_WHY[0].upper()}{_DEGENERATE_WHY[1:]}" if which else "")
+        + ". Either inflates the likelihood, so the cell is not eligible as best")
     if delta:
         negative = [f"K={r.n_components} {r.covariance_type}" for r in table.itertuples()
                     if (r.n_components, r.covariance_type) in excluded

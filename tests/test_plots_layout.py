@@ -81,7 +81,7 @@ def test_delta_criteria_axes_hold_cells_below_the_best():
     for axis in fig.axes:
         low, high = axis.get_ylim()
         drawn = np.concatenate([line.get_ydata() for line in axis.lines
-                                if line.get_label() in ("full", "diag", "degenerate")])
+                                if line.get_label() in ("full", "diag", "excluded from best")])
         assert drawn.min() < 0 and low < drawn.min() and high > drawn.max()
         # room below the lowest cross, on the panel's own scale
         scale = axis.yaxis.get_transform()

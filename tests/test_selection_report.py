@@ -101,6 +101,27 @@ def test_em_selection_without_warnings_lists_none(em):
 # --------------------------------------------------------------------------------------------
 # the tables of differences from the best mark the cells excluded from it
 # --------------------------------------------------------------------------------------------
+def test_a_spike_passed_over_is_marked_as_excluded_not_borderline():
+    """Galaxies, K = 1-6 full: K=5 and K=6 rest on 2-row components (likely spurious
+    spikes), which select_em no longer chooses (QA109); the page called them "Borderline:
+    ... eligible as best" and marked them nowhere (QA114 L1)."""
+    sel = select_em(bayesgmm.load_galaxies(), range(1, 7), ["full"], random_state=1, n_jobs=1)
+    spikes = sel.table[sel.table["spike"]]
+    assert {(5, "full"), (6, "full")} <= set(zip(spikes["n_components"],
+                                                 spikes["covariance_type"], strict=True))
+    page, _ = build_selection_report(sel)
+    assert "Borderline: K=5 full" not in html.unescape(page)
+    assert "no: a likely spurious spike \u2020" in page
+    assert "excluded: a likely spurious spike (K=5 full, K=6 full: a component on barely" in \
+        html.unescape(page)
+    assert "not eligible as best" in html.unescape(page)  # the passed-over note
+    from bayesgmm.selection import plot_criteria
+
+    crossed = [line for ax in plot_criteria(sel).axes for line in ax.lines
+               if line.get_label() == "excluded from best"]
+    assert crossed and all(len(line.get_xdata()) == 2 for line in crossed)
+
+
 def test_degenerate_cells_below_the_best_are_marked_where_delta_is_shown(em):
     """QA: "ΔBIC -9.14 for K=6 spherical", unmarked: a degenerate cell (excluded from best)
     read as better than the best."""
@@ -115,7 +136,7 @@ def test_degenerate_cells_below_the_best_are_marked_where_delta_is_shown(em):
     # (every component big enough, no warning: degenerate by the other rule, the collapse)
     assert "\u2020 excluded: degenerate fit (K=3 diag: collapsed). Too few points: a " in pivots
     assert "negative \u0394: K=3 diag" in pivots
-    assert "degenerate fits) are greyed and marked \u2020" in pivots
+    assert "(degenerate fits, likely spurious spikes) are greyed and marked \u2020" in pivots
     every_fit = page[page.index("<h3>Every fit</h3>"):]
     assert every_fit.count(">yes \u2020 (collapsed)</td>") == 1
     assert "\u2020 excluded:" in every_fit

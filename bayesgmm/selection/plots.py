@@ -96,8 +96,8 @@ def plot_criteria(table: EMSelection | pd.DataFrame, ax: Any = None, *,
     Returns
     -------
     matplotlib.figure.Figure
-        Lower is better on every panel; the best non-degenerate cell is circled and
-        degenerate cells are crossed.
+        Lower is better on every panel; the best eligible cell is circled and the cells
+        excluded from best (degenerate, or a likely spurious spike) are crossed.
     """
     frame = table.table if isinstance(table, EMSelection) else table
     criteria = [criteria] if isinstance(criteria, str) else list(criteria)
@@ -105,9 +105,9 @@ def plot_criteria(table: EMSelection | pd.DataFrame, ax: Any = None, *,
         if criterion not in CRITERIA:
             raise ValueError(f"unknown criterion {criterion!r}; choose from {CRITERIA}")
     axes = _axes(ax, len(criteria), width=4.2 if delta else 5.0)
-    degenerate = frame["degenerate"].astype(bool) if "degenerate" in frame else \
-        pd.Series(False, index=frame.index)
     eligible = eligible_cells(frame) if "degenerate" in frame else frame
+    # crossed: the cells left out of "best" (degenerate, or a likely spurious spike)
+    degenerate = frame["bic"].notna() & ~frame.index.isin(eligible.index)
     for axis, criterion in zip(axes, criteria, strict=True):
         offset = float(eligible[criterion].min()) if delta and \
             eligible[criterion].notna().any() else 0.0
@@ -119,7 +119,7 @@ def plot_criteria(table: EMSelection | pd.DataFrame, ax: Any = None, *,
                       marker=marker, ls=line, label=ct)
         if degenerate.any():
             axis.plot(frame.loc[degenerate, "n_components"], values[degenerate],
-                      marker="x", color="black", ls="none", label="degenerate")
+                      marker="x", color="black", ls="none", label="excluded from best")
         if eligible[criterion].notna().any():
             best = eligible[criterion].idxmin()
             axis.plot(frame.loc[best, "n_components"], values[best], marker="o", ms=14,
