@@ -2125,6 +2125,8 @@ def test_a_likely_spurious_spike_is_not_eligible_as_best_and_the_note_says_so():
         assert "exclude_degenerate=False lets it be" in note
     assert sel.best_fit() is sel.fits[sel.best["bic"]]
     assert "likely spurious spike(s)" in repr(sel)
+    # a table made before the spike column still prints (its cells judged degenerate only)
+    assert "spike" not in repr(dataclasses.replace(sel, table=sel.table.drop(columns="spike")))
 
 
 def test_a_cells_fit_records_the_seed_that_repeats_it_alone(old_faithful):

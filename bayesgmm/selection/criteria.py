@@ -129,7 +129,7 @@ class EMSelection:
         best = ", ".join(f"{c.upper()} K={k} {ct}" for c, (k, ct) in self.best.items())
         flags = [f"{n} {what}" for n, what in (
             (int(table["degenerate"].sum()), "degenerate"),
-            (int(table["spike"].sum()), "likely spurious spike(s)"),
+            (int(table.get("spike", pd.Series(dtype=bool)).sum()), "likely spurious spike(s)"),
             (int((table["error"] != "").sum()), "not fitted")) if n]
         # weighted: N is the weights' sum (QA: "N=272" beside criteria with N=562)
         fit = next(iter(self.fits.values()), None)
