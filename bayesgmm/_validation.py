@@ -51,6 +51,7 @@ __all__ = [
     "check_weight_total",
     "few_values_warning",
     "fitted_column_order",
+    "refuse_non_data",
     "row_names",
 ]
 
@@ -211,7 +212,7 @@ def _to_float_array(X: Any, name: str) -> np.ndarray:
     if hasattr(X, "toarray") and hasattr(X, "nnz"):  # scipy.sparse: np.asarray boxes it
         raise ValueError(f"{name} is a sparse matrix, which a Gaussian mixture cannot use (its "
                          f"zeros are values): pass a dense array, {name}.toarray()")
-    _refuse_non_data(X, name)
+    refuse_non_data(X, name)
     values = X.to_numpy() if hasattr(X, "to_numpy") else X
     if np.ma.isMaskedArray(values):  # a masked entry is a missing value (NaN), not data
         if values.dtype.kind not in "iuf":
@@ -247,7 +248,7 @@ def as_em_fit(model: Any) -> Any:
     return model.em if hasattr(model, "idata") and hasattr(model, "em") else model
 
 
-def _refuse_non_data(X: Any, name: str) -> None:
+def refuse_non_data(X: Any, name: str) -> None:
     """A one-line error naming what ``X`` is when it is no table of values at all: a file
     path, a fitted model, a mapping, records, None (QA110: each was "an array of dtype object
     ... X.astype(float)", advice that fits none of them)."""
@@ -262,6 +263,10 @@ def _refuse_non_data(X: Any, name: str) -> None:
     elif hasattr(X, "n_components") and not hasattr(X, "shape"):  # a fit or an estimator
         what, fix = f"a fitted {what}", ("pass the data (the rows to fit, or to predict), "
                                          "not a model")
+    elif isinstance(X, Mapping) and X and all(np.ndim(v) == 0 for v in X.values()):
+        # one row by name (QA116 L1: pd.DataFrame(X) of scalars is pandas' own error)
+        what, fix = f"a {what} (a mapping) of single values", (
+            "one row named by column makes a one-row DataFrame: pass pd.DataFrame([X])")
     elif isinstance(X, Mapping):
         what, fix = f"a {what} (a mapping)", ("a mapping of columns makes a DataFrame: pass "
                                               "pd.DataFrame(X)")

@@ -11,8 +11,9 @@ saves the EM fit and its two tables (``--report`` adds its report); ``select`` w
 report directory.
 
 Exit status: 0 success, 2 bad input (one-line message naming the problem, no traceback), 3 a
-PROBLEMS verdict under ``--strict``, 130 interrupted (Ctrl-C), 143 terminated (SIGTERM), 129
-hung up (SIGHUP: the terminal closed). Every
+PROBLEMS verdict under ``--strict``, 4 standard output could not be written (its printout
+lost; a result directory is still written whole), 130 interrupted (Ctrl-C), 143 terminated
+(SIGTERM), 129 hung up (SIGHUP: the terminal closed). Every
 flag, and the output directory, is checked before the data are read (a bad flag is then the
 only output), the data before sampling starts, and the result is written atomically, so a
 failure leaves no partial output. Rows of a data file are named by the ``--index`` column's
@@ -125,6 +126,9 @@ EXIT_PROBLEMS = 3  # --strict: the diagnostics verdict is PROBLEMS
 EXIT_INTERRUPTED = 130  # Ctrl-C, as shells report a SIGINT
 EXIT_TERMINATED = 143  # SIGTERM (a cancelled CI job, `timeout`), as shells report it
 EXIT_HUNG_UP = 129  # SIGHUP (a closed terminal), likewise
+# standard output failed (a full disk, an I/O error; not a reader that left, `| head`): its
+# printout is lost, which for `spec` and `em` without --out is the whole product (QA117 H2)
+EXIT_OUTPUT_LOST = 4
 
 
 # The command line of the running ``main``, as a shell would retype it: in every result's
@@ -135,19 +139,23 @@ _command_line = ""
 def main(argv: Sequence[str] | None = None) -> int:
     global _command_line
     parser = _parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # said by the subcommand's parser, which names its own help (QA117 L4)
+        getattr(args, "subparser", parser).error(
+            f"unrecognized arguments: {' '.join(extra)}")
     _command_line = shlex.join(["bayesgmm", *(sys.argv[1:] if argv is None else argv)])
     quiet = getattr(args, "no_progress", False)
     interrupted = _Interrupts()
     try:
         with (progress.silenced() if quiet else contextlib.nullcontext(),
-              _one_line_warnings(), interrupted, _reader_may_leave()):
+              _one_line_warnings(), interrupted, _reader_may_leave() as out):
             if getattr(args, "cores", None) is not None:
                 _limit_threads(args.cores)
             status = args.func(args)
             if interrupted.seen:  # its KeyboardInterrupt was swallowed (see STOP_REQUESTED)
                 raise KeyboardInterrupt
-            return status
+            out.flush()  # a write error still in its buffer shows now
+            return EXIT_OUTPUT_LOST if out.lost and not status else status
     except (KeyboardInterrupt, Exception) as exc:
         # nutpie turns a Ctrl-C during sampling into its own error ("Sampler has no results
         # to take"): an interrupt seen anywhere is reported as one.
@@ -164,7 +172,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         message = _path_error(exc) if not isinstance(exc, ValueError) else str(exc)
         if message is None:
             raise
-        print(f"bayesgmm: error: {message}", file=sys.stderr)
+        with contextlib.suppress(OSError, ValueError):  # stderr unwritable too (QA117 L2)
+            print(f"bayesgmm: error: {message}", file=sys.stderr)
         return EXIT_BAD_INPUT
 
 
@@ -198,6 +207,7 @@ class _StreamWithoutReader:
     def __init__(self, stream: Any, *, is_stderr: bool = False) -> None:
         self._stream, self._is_stderr = stream, is_stderr
         self.reader_gone = stream is None
+        self.lost = False  # stdout failed (not a reader that left): main's exit status says so
 
     # A non-blocking stdout whose pipe is briefly full (some CI runners) raises
     # BlockingIOError: a wait, not a reader gone (review). The text is in the stream's buffer
@@ -229,10 +239,11 @@ class _StreamWithoutReader:
         if self._is_stderr:  # nowhere left to tell it; the status lines stop too
             progress.set_enabled(False)
         elif not isinstance(exc, BrokenPipeError):  # a reader that left is no news; this is
+            self.lost = True
             try:
-                print(f"bayesgmm: standard output cannot be written ({exc.strerror or exc}); "
-                      "what it would show is dropped, results are still written",
-                      file=sys.stderr)
+                print(f"bayesgmm: standard output cannot be written ({exc.strerror or exc}): "
+                      "what it would show is lost (a result directory the command writes is "
+                      f"still written whole); exit status {EXIT_OUTPUT_LOST}", file=sys.stderr)
             except (OSError, ValueError, AttributeError):
                 pass
         try:  # so that Python's own flush at exit does not report the closed pipe either
@@ -256,7 +267,7 @@ def _reader_may_leave():
     guarded_out = sys.stdout = _StreamWithoutReader(original_out)
     guarded_err = sys.stderr = _StreamWithoutReader(original_err, is_stderr=True)
     try:
-        yield
+        yield guarded_out
     finally:
         guarded_out.flush()
         guarded_err.flush()
@@ -366,7 +377,7 @@ def _command(sub: Any, name: str, func: Callable[[argparse.Namespace], int], exa
     ``examples`` after its options as they are written."""
     parser = sub.add_parser(name, epilog=examples,
                             formatter_class=argparse.RawDescriptionHelpFormatter, **texts)
-    parser.set_defaults(func=func)
+    parser.set_defaults(func=func, subparser=parser)
     return parser
 
 
@@ -376,7 +387,9 @@ def _parser() -> argparse.ArgumentParser:
         description="Gaussian mixtures: EM estimate and NUTS posterior, with diagnostics.",
         epilog="Run 'bayesgmm COMMAND --help' for a command's options and examples. Exit "
                "status: 0 done; 2 bad input, or an output that may not be replaced (one "
-               "line on stderr); 3 the verdict is PROBLEMS with --strict; 130 interrupted "
+               "line on stderr); 3 the verdict is PROBLEMS with --strict; 4 standard output "
+               "could not be written (a full disk: the printout is lost; a result directory "
+               "is still written whole); 130 interrupted "
                "(Ctrl-C); 143 terminated (SIGTERM); 129 hung up (SIGHUP: the terminal "
                "closed); 1 an unexpected error (a traceback: "
                "please report it).",
@@ -955,6 +968,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
           f"{_named_by(args.index)}; K={args.n_components}, "
           f"{covariance_words(args.covariance, frame.shape[1])}; seed {seed}")
     _print_notes(notes)  # after the header, which names the data
+    _check_room(out, settings, frame.shape, args.n_components)
     result = fit_bayes(frame, args.n_components, covariance_type=args.covariance,
                        random_state=seed, settings=settings, thresholds=thresholds, **observed)
     result = _record_seed_drawn(result, args.seed is None)
@@ -971,6 +985,22 @@ def _cmd_fit(args: argparse.Namespace) -> int:
           rows=_rows_setting(args.index), figure_files=figure_files, data_file=args.data,
           index=args.index, weights=args.weights, labels=args.labels, reading=args)
     return _strict_status(args, diag)
+
+
+def _check_room(out: Path, settings: Any, shape: tuple[int, int], K: int) -> None:
+    """Room for the result before sampling (QA117 M1: a full disk was found after the run):
+    the least it will need, its draws (raw and relabelled, full covariances), the sampler's
+    statistics and the pointwise log-likelihood where it is stored, at the draws asked for
+    (``draws="auto"``: its first checkpoint, 1,000 per chain)."""
+    from .result_files import check_room
+    from .sampling import _MAX_LOGLIK_VALUES
+
+    N, D = shape
+    draws = settings.draws if isinstance(settings.draws, int) else min(1000, settings.max_draws)
+    values = settings.chains * draws * (2 * (K + K * D + K * D * D) + 10)
+    if settings.chains * draws * N <= _MAX_LOGLIK_VALUES:
+        values += settings.chains * draws * N
+    check_room(out, 8.0 * values)
 
 
 def _directory(text: str) -> str:
@@ -1261,9 +1291,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
     notes: list[str] = []  # printed once the data have passed every check
     # drawn here when the spec has none, and printed: the run can be repeated with it
     seed = spec.seed if spec.seed is not None else draw_seed()
+    reading = _SpecObservations(spec)  # and, once read, the data's fingerprint (QA117 H1)
     frame, observed, names = _read_observations(
-        spec.data_path, spec.columns, _SpecObservations(spec), spec.n_components, seed=seed,
-        notes=notes)
+        spec.data_path, spec.columns, reading, spec.n_components, seed=seed, notes=notes)
     _check_columns(frame, spec.covariance_type, "[data] columns")
     if spec.ordered_means and frame.shape[1] != 1:  # before PyMC loads (QA: named "X")
         raise ValueError(f"[model] ordered_means = true is for 1-D data only; "
@@ -1279,6 +1309,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         settings = settings.replace(progressbar=False)
     if args.cores is not None:
         settings = settings.replace(cores=args.cores)
+    _check_room(out, settings, frame.shape, spec.n_components)
     result = fit_bayes(
         frame, spec.n_components, covariance_type=spec.covariance_type, priors=spec.priors,
         random_state=seed, ordered_means=spec.ordered_means, settings=settings,
@@ -1306,7 +1337,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
           rows=_rows_setting(spec.index, 'index = "COLUMN" in [data]'), figure_files=figure_files,
           data_file=spec.data_path, index=spec.index,
           index_option='index = "COLUMN" in [data]', weights=spec.weights, labels=spec.labels,
-          reading=spec)
+          reading=reading)
     return _strict_status(args, diag)
 
 
@@ -1436,7 +1467,7 @@ def _cmd_select(args: argparse.Namespace) -> int:
           f"each of k-means++ and random data points; seed {seed}")
     _print_notes(notes)  # after the header, which names the data
     print()
-    settings = {"data": _shown(args.data), "data file SHA-256": file_sha256(args.data),
+    settings = {"data": _shown(args.data), "data file SHA-256": _data_digest(args, args.data),
                 "columns": ", ".join(map(str, frame.columns)), "rows": format_count(len(frame)),
                 "row names": _rows_setting(args.index),
                 **{name: value for name, value in (("separator", args.sep),
@@ -1504,7 +1535,8 @@ def _cmd_select(args: argparse.Namespace) -> int:
         print(sparse)
         # over all chains: the P(K+=k) of the line above; the table adds the chains alone
         print("P(K+ = k), by chain:")
-        print(k_plus_table(sparse).drop(index="all").round(3).to_string())
+        print(k_plus_table(sparse).drop(index=["all", "prior"], errors="ignore").round(3)
+              .to_string())  # the line above has both
 
     problems = _select_problems(em, bayes)
     record = _select_record(args, frame, em, bayes, sparse, problems,
@@ -1581,6 +1613,8 @@ def _select_record(args: argparse.Namespace, frame: pd.DataFrame, em, bayes, spa
     ``data_source``, ``n_init``, ``tol``, numbers as numbers); ``status`` OK or PROBLEMS with
     ``problems`` (:func:`_select_problems`); ``bayes`` and ``sparse`` with their sampler
     settings, thresholds and each fit's status."""
+    from .em import BOTH_INITS
+
     rules = next(iter(em.fits.values())).settings if em.fits else {}
     floors = sorted({float(fit.reg_covar) for fit in em.fits.values()})
     record: dict[str, Any] = {
@@ -1592,7 +1626,9 @@ def _select_record(args: argparse.Namespace, frame: pd.DataFrame, em, bayes, spa
         "noise_volume": args.noise_volume,
         "n_components": sorted({int(k) for k in em.table["n_components"]}),
         "covariance_types": [str(t) for t in em.table["covariance_type"].unique()],
-        "init": list(rules.get("init") or ()), "n_init": args.n_init,
+        # the sweep's seedings (a cell restarted from a neighbour's fit records "given": its
+        # first cell's record was spelled out letter by letter)
+        "init": list(BOTH_INITS), "n_init": args.n_init,
         **{key: rules.get(key) for key in ("tol", "atol", "max_iter")},
         "reg_covar": floors[0] if len(floors) == 1 else floors,
         "reg_covar_given": args.reg_covar is not None,
@@ -1900,6 +1936,7 @@ class _SpecObservations:
         self.sep, self.decimal = spec.sep, spec.decimal
         self.dequantise = spec.dequantise
         self.dequantise_option = "[data] dequantise"
+        self.source = spec.source  # the spec as read, for the record (with data_sha256)
 
 
 def _missing_policy(args: Any) -> str:
@@ -1946,6 +1983,7 @@ def _read_observations(data: str, columns: list[str] | None, args: Any, n_compon
     table = read_data(data, columns, missing="refuse" if policy == "refuse" else "marginalise",
                       weights=args.weights, labels=args.labels,
                       index=getattr(args, "index", None), sep=args.sep, decimal=args.decimal)
+    args.data_sha256 = table.sha256  # the record's fingerprint: of the bytes fitted (QA117)
     frame = table.features
     if getattr(args, "dequantise", None) is not None:
         frame = _dequantised(frame, args, seed, say)
@@ -2223,6 +2261,7 @@ def _check_k(n_components: int, frame: pd.DataFrame | None, source: str,
     the fit keeps; ``left_out``: the file's other rows (nothing observed; with ``drop``,
     any value missing), said (QA: "the 2 row(s)" of a file of 6, 4 of them empty);
     ``selecting``: K is the largest of a range ``select`` compares."""
+    source = _shown(source)  # QA117 L5: "- has 1 row(s)" where others say standard input
     if n_components < 1:  # in the option's words (QA92: "the number of components ...")
         raise ValueError(f"{option} {n_components}: give 1 component or more")
     if frame is not None and len(frame) < 2:  # QA82/QA85: "constant columns", "-k at most 1"
@@ -2283,10 +2322,17 @@ def _data_record(data_source: str, data_file: Any, index: str | None, weights: s
         text.update(specification_sha256=hashlib.sha256(raw).hexdigest(),
                     specification=raw.decode("utf-8-sig", errors="replace"))
     return {"data_source": data_source,
-            "data_file_sha256": file_sha256(data_file) if data_file else None,
+            "data_file_sha256": _data_digest(reading, data_file),
             "index_column": index or None, "weights_column": weights or None,
             "labels_column": labels or None, **text,
             **({"command_line": _command_line} if _command_line else {})}
+
+
+def _data_digest(args: Any, data_file: Any) -> str | None:
+    """The data file's SHA-256 as it was read for the fit (QA117 H1: hashed when the result
+    was saved, it named a file an upstream job had replaced meanwhile); a file not read by
+    this run (``report``) hashed now."""
+    return getattr(args, "data_sha256", None) or (file_sha256(data_file) if data_file else None)
 
 
 def _verdict_record(diagnostics: Diagnostics, check: Any, outliers: str,

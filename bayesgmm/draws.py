@@ -50,6 +50,7 @@ import numpy as np
 import xarray as xr
 
 from ._validation import check_int
+from .formatting import duration_words
 from .settings import DiagnosticThresholds, SamplerSettings
 
 _THRESHOLDS, _SAMPLER = DiagnosticThresholds(), SamplerSettings()
@@ -377,11 +378,6 @@ class _Progress:
 _SLOW_TUNING_DRAW_S = 0.1
 
 
-def _duration(seconds: float) -> str:
-    return f"{seconds:.0f} s" if seconds < 120 else (
-        f"{seconds / 60:.0f} min" if seconds < 7200 else f"{seconds / 3600:.0f} h")
-
-
 def _check_warmup_grace(finished: int, tune: int, t0: float, max_time: float) -> None:
     """Raise once the warm-up has outlived ``max_time`` by its grace (:data:`WARMUP_GRACE_S`):
     there is no posterior draw to keep."""
@@ -391,7 +387,7 @@ def _check_warmup_grace(finished: int, tune: int, t0: float, max_time: float) ->
     pace = ""
     if finished:
         per_draw = elapsed / finished
-        pace = f" (it needs ~{_duration((tune - finished) * per_draw)} more at this pace"
+        pace = f" (it needs ~{duration_words((tune - finished) * per_draw)} more at this pace"
         if per_draw > _SLOW_TUNING_DRAW_S:  # a hard posterior, not just a long warm-up
             pace += (f"; {per_draw:.1f} s a tuning draw, which often means more components "
                      "than the data support")

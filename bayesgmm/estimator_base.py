@@ -31,6 +31,7 @@ from ._validation import (
     check_data,
     check_sample_weight,
     default_names,
+    refuse_non_data,
 )
 from ._warn import IN_PACKAGE
 from .observation_record import name_labels
@@ -281,6 +282,7 @@ class EstimatorBase:
         fitted on named columns, an array is taken in their order with a warning, as
         scikit-learn warns (QA: silent in the one direction scikit-learn protects)."""
         fitted = list(self._fitted().feature_names)
+        refuse_non_data(X, "X")  # before a warning of names it does not have (QA116 L1)
         names = ([str(c) for c in X.columns] if isinstance(X, pd.DataFrame) else
                  [str(X.name)] if isinstance(X, pd.Series) and X.name is not None else None)
         kind = type(self).__name__

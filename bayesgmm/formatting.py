@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["NEGLIGIBLE", "format_count", "format_number", "interval_columns", "shown_as_str",
-           "timing_parts"]
+__all__ = ["NEGLIGIBLE", "duration_words", "format_count", "format_number", "interval_columns",
+           "shown_as_str", "timing_parts"]
 
 _SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
@@ -119,6 +119,14 @@ def per_chain(draws: int) -> str:
 _TIMING_WORDS = {"em_s": "EM", "start_s": "choosing the start", "compile_s": "compiling",
                  "sample_s": "sampling",
                  "postprocess_s": "relabelling and summaries", "total_s": "total"}
+
+
+def duration_words(seconds: float) -> str:
+    """A rough duration as a reader takes it in: "40 s", "3 min", "1.5 h" (one rule for the
+    sampler's progress lines and its messages: QA119 L1, two rules said 100 s two ways)."""
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    return f"{seconds / 60:.0f} min" if seconds < 5400 else f"{seconds / 3600:.1f} h"
 
 
 def timing_parts(timing: Mapping[str, Any]) -> list[tuple[str, str]]:

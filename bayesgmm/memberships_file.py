@@ -99,6 +99,7 @@ def membership_table(result: Any, X: Any = None, *, rows: Any = None, labels: An
         ``p_k_eti94_lb`` and ``p_k_eti94_ub``.
     """
     named = hasattr(result, "posterior") or rows is not None  # not positions 0, 1, ...
+    index_name = None
     if hasattr(result, "posterior"):
         if X is not None or rows is not None or labels is not None:
             raise ValueError("a posterior's memberships are of its own fitted rows: give "
@@ -111,13 +112,13 @@ def membership_table(result: Any, X: Any = None, *, rows: Any = None, labels: An
             result.row_names
         if not _unique(rows):
             rows, named = result.row_numbers, False
+        index_name = getattr(result, "index_name", None) if named else None
         interval = proba.interval
         observed = result.idata["observed_data"]
         labels = observed["labels"].values if "labels" in observed.data_vars else None
     else:
         if X is None:
             raise ValueError("an EM fit's memberships need the rows it was fitted to: X")
-        index_name = None
         if rows is None and _names_its_rows(X):  # a DataFrame indexed by IDs (QA)
             rows, named, index_name = X.index.to_numpy(), True, X.index.name
         mean, bounds, interval = result.predict_proba(X, labels=labels), None, None
@@ -131,9 +132,9 @@ def membership_table(result: Any, X: Any = None, *, rows: Any = None, labels: An
         mean, rows = mean[fitted], rows[fitted]
         if labels is not None:
             labels = np.asarray(labels).reshape(-1)[fitted]
-        if row_column is None and index_name is not None and not _OWN_COLUMNS.fullmatch(
-                str(index_name)):
-            row_column = str(index_name)
+    if row_column is None and index_name is not None and not _OWN_COLUMNS.fullmatch(
+            str(index_name)):
+        row_column = str(index_name)
     table = _table(result, mean, bounds, interval, rows, labels)
     if row_column is None:  # the recorded ID column names the rows where they are IDs
         recorded = (getattr(result, "settings", None) or {}).get("index_column")

@@ -146,15 +146,17 @@ def _dip_ratio(f: np.ndarray) -> float:
     return float(np.exp(f[first:last + 1].min() - min(f[first], f[last])))
 
 
-def shape_note(fits: Sequence[tuple[str, list[list[int]]]]) -> str:
+def shape_note(fits: Sequence[tuple[str, list[list[int]]]], one_feature: bool = False) -> str:
     """One note for fits whose components make one mode between them: ``fits`` lists
     (what, groups), e.g. ("K=4 full (BIC's choice)", [[0, 2, 3]]); fits without groups are
     left out; "" when none has any. The explanation is said once, whatever the number of
-    fits (QA: three notes that repeated it word for word)."""
+    fits (QA: three notes that repeated it word for word); of 1-D data (``one_feature``)
+    without the covariance types' tilt and correlations, which 1-D data have none of."""
     listed = [f"{what}: components {_groups_words(groups)}" for what, groups in fits if groups]
     if not listed:
         return ""
-    return f"{_SHAPE_HEAD} {'; '.join(listed)}. {_SHAPE_READING}"
+    reading = _SHAPE_READING_1D if one_feature else _SHAPE_READING
+    return f"{_SHAPE_HEAD} {'; '.join(listed)}. {reading}"
 
 
 def shape_note_again(text: str) -> str:
@@ -162,7 +164,8 @@ def shape_note_again(text: str) -> str:
     replaced by a pointer to it (QA67: the select report's EM and LOO sections each gave
     the whole paragraph)."""
     return text.replace(_SHAPE_HEAD, "Components the data show as one group (as explained "
-                                     "above):").replace(f" {_SHAPE_READING}", "")
+                                     "above):").replace(f" {_SHAPE_READING}", "").replace(
+                                         f" {_SHAPE_READING_1D}", "")
 
 
 _SHAPE_HEAD = ("K counts Gaussian components, not clusters. Components the data show as one "
@@ -179,6 +182,13 @@ _SHAPE_READING = (
     "with one component: try full covariances or a transform of the data (a log for a skewed "
     "positive variable) and choose K again; if what you know of the data says its components "
     "are distinct groups, keep them.")
+_SHAPE_READING_1D = (
+    "Such a group is either one cluster whose shape a Gaussian cannot take alone (skewed or "
+    "heavy-tailed) or clusters too close to show apart, and the data alone cannot tell which. "
+    "If it is one cluster, merge the group to count clusters (Hennig 2010), or describe it "
+    "with one component: try a transform of the data (a log for a skewed positive variable) "
+    "and choose K again; if what you know of the data says its components are distinct "
+    "groups, keep them.")
 
 
 def _groups_words(groups: list[list[int]]) -> str:

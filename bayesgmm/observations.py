@@ -116,6 +116,9 @@ class Observations(NoiseFlag):
     row_names : tuple of str or None
         The rows of ``X`` named by the input's index (a pandas DataFrame or Series whose index
         is not 0, 1, ..., N-1); None otherwise (rows are then named by their position).
+    index_name : str or None
+        That index's name (``"patient_id"``), where ``row_names`` are given and it has one:
+        the ID column's name in a posterior's membership table and reports.
     noise_volume : float or None
         The noise component's volume as given (``noise_volume``); None for the bounding box
         or without noise. Kept as given: ``exp(-noise_log_density)`` is off in the last bit.
@@ -141,6 +144,7 @@ class Observations(NoiseFlag):
     n_rows_dropped: int
     row_names: tuple[str, ...] | None = None
     noise_volume: float | None = None
+    index_name: str | None = None
     data_warnings: tuple[str, ...] = ()
     dequantised: dict[str, Any] | None = None
 
@@ -462,11 +466,14 @@ def prepare_observations(
         raise ValueError(f"column(s) {', '.join(map(repr, unweighted))} have no observed value "
                          "in a row of positive weight; drop them, or weight those rows")
     log_noise, bounds = _noise(counted, names, noise, noise_volume)
+    named = row_names(X, kept)
+    index_name = getattr(getattr(X, "index", None), "name", None) if named else None
     return Observations(
         X=np.ascontiguousarray(Xv), feature_names=tuple(names), sample_weight=g, labels=codes,
         noise_log_density=log_noise, noise_bounds=bounds, missing=missing, kept_rows=kept,
         n_missing_values=int(nan.sum()), n_rows_with_missing=int(nan.any(axis=1).sum()),
-        n_rows_dropped=int(n_input - Xv.shape[0]), row_names=row_names(X, kept),
+        n_rows_dropped=int(n_input - Xv.shape[0]), row_names=named,
+        index_name=None if index_name is None else str(index_name),
         noise_volume=None if noise_volume is None else float(noise_volume),
         data_warnings=said, dequantised=rounding.recorded(X),
     )

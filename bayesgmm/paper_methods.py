@@ -6,9 +6,8 @@ was handled, how convergence and the model's fit were checked and what the check
 software versions. :func:`methods_text` writes that paragraph from the result (its settings,
 priors, label-switching report, observations record and diagnostics), so it cannot drift from
 what ran; the reports print it in their last numbered section. An EM fit gets its own (maximum
-likelihood or MAP, the restarts, the stopping rule, where it ended). Each method it names comes
-with its reference. It states facts, not a recommendation: where the diagnostics failed, it says
-so, in the same words as the verdict's status.
+likelihood or MAP, the restarts, the stopping rule, where it ended). Each method named comes with
+its reference. It states facts: where the diagnostics failed, it says so, as the verdict does.
 
 Where it sits: the surface layer, beside the report; imports ``formatting``,
 ``observation_record``, ``references`` and, for a posterior's predictive check,
@@ -182,9 +181,9 @@ def _priors(result: Any, cite: Any) -> str:
     if D > 1 and result.covariance_type in ("full", "tied"):
         pieces.append(cite("lkj", f"each correlation matrix LKJ with shape "
                                   f"{format_number(p.lkj_eta)} (Lewandowski et al. 2009)"))
-    if (result.settings or {}).get("ordered_means"):
-        pieces.append("the component means of the first variable constrained to increase "
-                      "(which pushes overlapping components apart)")
+    if ordered := bool((result.settings or {}).get("ordered_means")):  # QA118: dependent
+        pieces.append("the component means restricted to increasing order (their joint prior "
+                      "that of the K Normals' order statistics; it pushes components apart)")
     scale = ("divided by one common scale, the root mean square of the variables' sds"
              if result.covariance_type == "spherical" else "divided by its standard deviation")
     how = ["divisor N", "over its observed values"]
@@ -193,8 +192,9 @@ def _priors(result: Any, cite: Any) -> str:
     if result.noise:
         how.append("without the rows isolated from all others, as the noise screen found "
                    "them")
-    return (f"Independent priors were placed on the parameters of the model for the "
-            f"standardised data (each variable centred at its mean and {scale}; "
+    return (f"{'Priors' if ordered else 'Independent priors'} were placed on the parameters "
+            f"of the model for the standardised data (each variable centred at its mean and "
+            f"{scale}; "
             f"{', '.join(how)}; the priors so depend on the data's location and scale): "
             f"{'; '.join(pieces)}.")
 

@@ -326,11 +326,16 @@ class BayesResult:
         diverging = (f", {int(stats['diverging'].sum())} divergences"
                      if stats is not None and "diverging" in stats.data_vars else "")
         weights = post["weights"].mean(("chain", "draw")).to_numpy()
+        checks = self.settings.get("checks")  # the fit's own, where it said them (QA116 L3)
+        said = "" if not checks else (
+            f"; checks at the fit: {checks['status']}"
+            + (f" ({', '.join(checks['causes'])})" if checks.get("causes") else ""))
         return (f"BayesResult(K={self.n_components}, {self.covariance_type!r}, "
                 f"D={len(self.feature_names)}, {post.sizes['chain']} chains x "
                 f"{post.sizes['draw']} draws ({self.settings.get('sampler', 'nutpie')})"
                 f"{diverging}, posterior mean weights "
-                f"[{', '.join(f'{w:.3g}' for w in weights)}]; diagnostics(): the verdict)")
+                f"[{', '.join(f'{w:.3g}' for w in weights)}]{said}; diagnostics(): the "
+                "verdict)")
 
     # -- basic accessors --------------------------------------------------------------------
     @property
@@ -371,6 +376,15 @@ class BayesResult:
         if "row_name" in observed.data_vars:
             return np.asarray(observed["row_name"].values).astype(str)
         return self.row_numbers
+
+    @property
+    def index_name(self) -> str | None:
+        """The name of the index that named the fitted rows (``"patient_id"``), else None
+        (QA116: the membership table called the IDs "row" where the EM one kept the name)."""
+        observed = self.idata["observed_data"]
+        if "row_name" not in observed.data_vars:
+            return None
+        return observed["row_name"].attrs.get("index_name")
 
     @property
     def row_numbers(self) -> np.ndarray:

@@ -29,8 +29,8 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-__all__ = ["COLD_COMPILE_S", "COLD_EM_S", "COLD_PLAN_S", "detail", "enabled",
-           "first_run_notice", "in_notebook", "live_bar", "sampler_cache_is_cold", "say",
+__all__ = ["COLD_COMPILE_S", "COLD_EM_S", "COLD_PLAN_S", "detail", "em_first_run_notice",
+           "enabled", "first_run_notice", "in_notebook", "live_bar", "sampler_cache_is_cold", "say",
            "set_enabled", "silenced", "step", "within"]
 
 # Measured on 2 shared cores (issue 15): 66-70 s of numba compilation on a fresh clone.
@@ -340,14 +340,35 @@ def within(label: str) -> Iterator[None]:
         yield
 
 
+# The EM kernels' cold-cache notice is said (or found needless) once a process: fit_em runs
+# hundreds of times in a sweep, and within fit_bayes, whose own notice covers it.
+_EM_CACHE_CHECKED: set[bool] = set()
+
+
 def first_run_notice(show: bool = True, plan: bool = False) -> None:
     """Say that this run compiles the kernels (about :data:`COLD_COMPILE_S` s, once) when
     numba's disk cache does not hold them yet (``plan``: those of the row plan too, for data
     with missing values, weights, labels or a noise component)."""
+    _EM_CACHE_CHECKED.update({False, plan})  # the EM fits within are covered by this notice
     if show and _state["enabled"] and sampler_cache_is_cold(plan):
         say(f"first run on this machine: compiling the sampler and EM kernels (numba), about "
             f"{COLD_COMPILE_S} s, once; later runs load them from the cache ('bayesgmm warm' "
             "does this ahead)")
+
+
+def em_first_run_notice(plan: bool = False) -> None:
+    """The EM kernels' notice, for ``fit_em`` called on its own (QA116: a notebook's first
+    ``fit_em`` sat silent for 16-30 s compiling, where a fit said so): once a process."""
+    if plan in _EM_CACHE_CHECKED or not _state["enabled"]:
+        return
+    _EM_CACHE_CHECKED.add(plan)
+    from . import _numba_cache, kernels
+
+    used = (kernels.estep_serial,) + ((kernels.plan_estep,) if plan else ())
+    if not all(_numba_cache.has_cached_code(kernel) for kernel in used):
+        seconds = COLD_EM_S + (COLD_PLAN_S if plan else 0)
+        say(f"first run on this machine: compiling the EM kernels (numba), about {seconds} s, "
+            "once; later runs load them from the cache ('bayesgmm warm' does this ahead)")
 
 
 def sampler_cache_is_cold(plan: bool = False) -> bool:

@@ -103,7 +103,7 @@ from .selection.choice_notes import (  # "within this of the best"; K=1 tied is 
     same_model_as_another,
 )
 from .selection.sweep import describe_group, group_warnings
-from .settings import DiagnosticThresholds, FigureFiles
+from .settings import DiagnosticThresholds, FigureFiles, check_thresholds
 from .versions import RESULT_PACKAGES, software_versions
 
 if TYPE_CHECKING:  # imported where used: an EM-only report must not load ArviZ or PyMC
@@ -168,7 +168,7 @@ def write_report(result: BayesResult, directory: str | os.PathLike, *,
         command line recorded in ``result.settings["data_source"]``, if any).
     random_state : int, optional
         Seeds the posterior draws shown in the figures.
-    thresholds : DiagnosticThresholds, optional
+    thresholds : DiagnosticThresholds or dict of its fields, optional
         What the diagnostics section and verdict hold the posterior to (default: the fit's
         own, ``result.thresholds``, else the defaults).
     diagnostics : Diagnostics, optional
@@ -191,6 +191,7 @@ def write_report(result: BayesResult, directory: str | os.PathLike, *,
     Path of ``report.html``.
     """
     result = fit_of(result)  # a fitted BayesianGMM reports its posterior
+    thresholds = check_thresholds(thresholds)
     files = FigureFiles(dpi, vector_formats)  # before the minutes of figures, not after
     if data_source is None:
         data_source = (getattr(result, "settings", None) or {}).get("data_source")
@@ -228,6 +229,7 @@ def build_report(result: BayesResult, *, data_source: str | None = None,
     if not isinstance(result, BayesResult):
         raise ValueError(f"the report needs a BayesResult; got {type(result).__name__} "
                          "(an EM fit has its own: write_em_report)")
+    thresholds = check_thresholds(thresholds)
     files = FigureFiles(dpi, vector_formats)
     X = np.asarray(result.idata["observed_data"]["x"].values, dtype=np.float64)
     diag = diagnostics
@@ -343,8 +345,11 @@ def build_em_report(em: EMResult, X: Any, *, data_source: str | None = None,
     labels = aligned_to_rows(labels, X, "labels")
     labelled = _labelled(labels, len(Xv))
     weights = check_sample_weight(aligned_to_rows(sample_weight, X, "sample_weight"), len(Xv))
+    index_name = None
     if rows is None:  # a DataFrame's own index (sample IDs, say) names its rows
         rows = row_names(X, np.ones(len(Xv), dtype=bool))
+        index_name = getattr(X.index, "name", None) if rows is not None else None
+        index_name = None if index_name is None else str(index_name)
     rows = None if rows is None else np.asarray(rows)
     if rows is not None and rows.shape != (len(Xv),):
         raise ValueError(f"rows must be one row number per point ({len(Xv)}); got shape "
@@ -395,7 +400,7 @@ def build_em_report(em: EMResult, X: Any, *, data_source: str | None = None,
             sample_weight=None if weights is None else weights[kept], bounds=em.noise_bounds))
     if proba.shape[1] > 1:  # QA: the EM report named no uncertain row, the posterior's did
         table, n_unsure = _uncertain_rows(em, Xv, np.arange(len(Xv)) if rows is None else rows,
-                                          proba)
+                                          proba, index_name=index_name)
         fit_figures.append(
             _uncertain_html(table, n_unsure, len(Xv), "probability (at the estimate)")
             + _one_group_html(em)
@@ -1712,11 +1717,14 @@ def _noise_box(bounds: np.ndarray | None, names: Any) -> str:
 
 
 def _uncertain_rows(fit, X, row_names, mean, lower=None, upper=None,
-                    n_uncertain: int = 10) -> tuple[pd.DataFrame, int]:
+                    n_uncertain: int = 10, index_name: str | None = None
+                    ) -> tuple[pd.DataFrame, int]:
     """The ``n_uncertain`` least certain rows (of those whose most probable component has a
     probability below ``UNCERTAIN_BELOW``, as the membership figure circles) as a table: the
     row's values, component, probability (and its interval, with ``lower``/``upper``), and how
-    many rows are that uncertain. ``mean`` (N, K or K + 1, noise last): P(k | x)."""
+    many rows are that uncertain. ``mean`` (N, K or K + 1, noise last): P(k | x);
+    ``index_name``: the name of the index that names the rows (QA116: "patient_id" headed
+    "row"), else "row"."""
     K = fit.n_components
     assigned = np.argmax(mean, axis=1)
     certainty = mean[np.arange(len(X)), assigned]
@@ -1727,7 +1735,7 @@ def _uncertain_rows(fit, X, row_names, mean, lower=None, upper=None,
     order, names, shown = _distinct_rows(X, assigned, order, np.asarray(row_names),
                                          n_uncertain)
     table = pd.DataFrame({f: X[order, i] for i, f in enumerate(fit.feature_names)},
-                         index=pd.Index(names, name="row"))
+                         index=pd.Index(names, name=index_name or "row"))
     table.attrs["rows"] = shown  # the rows the lines stand for
     titles = component_titles(fit, K)  # "2 (C)" with known labels' names, as elsewhere
     table["component"] = [("noise" if k == K else str(titles[k])) for k in assigned[order]]
@@ -1803,7 +1811,8 @@ def _section_membership(result, X, proba, figure, n_uncertain: int = 10,
                         labelled: np.ndarray | None = None, diag=None) -> str:
     K = result.n_components  # proba has K + 1 columns with a noise component (its last)
     table, n_unsure = _uncertain_rows(result, X, result.row_names, proba.mean, proba.lower,
-                                      proba.upper, n_uncertain)
+                                      proba.upper, n_uncertain,
+                                      getattr(result, "index_name", None))
     marked = tuple(getattr(diag, "unreported_components", ()) or ())
     classification = figure(
         "classification", "Classification: each point in its most probable component's "
@@ -1876,7 +1885,7 @@ def _one_group_html(em: Any, posterior: bool = False,
     what = (f"K={em.n_components} {em.covariance_type}"
             + (" (at the MAP-EM start, whose components name the posterior's)" if posterior
                else ""))
-    note = shape_note([(what, groups)])
+    note = shape_note([(what, groups)], one_feature=em.n_features == 1)
     if not note:
         return ""
     cited = "; ".join(references_cited(note))  # this page's References are the Methods'
@@ -2220,22 +2229,34 @@ def _priors_in_data_units(result) -> str:
     """The priors on the means and sds, feature by feature in the data's units (small-sample
     QA: stated on the z scale only, a reader had to work out what they allow; at small N they
     shape the posterior, and a paper quotes them in data units)."""
+    from .prior_contraction import normal_order_statistics
+
     p, st = result.priors, result.standardisation
     q = 1.959964  # the standard normal's 97.5% point
+    K = result.n_components
+    # ordered means: component k's is the k-th order statistic's interval (QA118: one
+    # interval, the unordered Normal's, for every component)
+    ordered = (result.settings or {}).get("ordered_means") and K > 1
+    bounds = np.stack([normal_order_statistics(K, 0.025), normal_order_statistics(K, 0.975)],
+                      axis=1) if ordered else np.array([[-q, q]])
     rows = {}
     for name, centre, scale in zip(result.feature_names, st.center, st.scale, strict=True):
-        lo, hi = centre - q * p.means_sd * scale, centre + q * p.means_sd * scale
+        means = [f"{format_number(centre + lo * p.means_sd * scale, scale=scale)} to "
+                 f"{format_number(centre + hi * p.means_sd * scale, scale=scale)}"
+                 for lo, hi in bounds]
         sd = p.sd_median * scale
         sd_lo, sd_hi = sd * np.exp(-q * p.sd_log_sd), sd * np.exp(q * p.sd_log_sd)
         rows[str(name)] = {
-            "component mean: 95% prior interval": f"{format_number(lo, scale=scale)} to "
-                                                  f"{format_number(hi, scale=scale)}",
+            "component mean: 95% prior interval": "; ".join(
+                f"{k}: {text}" for k, text in enumerate(means)) if ordered else means[0],
             "component sd: prior median": format_number(sd),
             "component sd: 95% prior interval": f"{format_number(sd_lo)} to "
                                                 f"{format_number(sd_hi)}"}
     table = pd.DataFrame(rows).T
     return ("<p>The same priors in each feature's units (its centre and scale applied): "
-            "where a component's mean and sd may lie before the data are seen.</p>"
+            "where a component's mean and sd may lie before the data are seen"
+            + (" (the means ordered: component k's is the k-th smallest of K draws)"
+               if ordered else "") + ".</p>"
             + _table(table, text=True))
 
 
@@ -3087,12 +3108,25 @@ def _section_sparse(sparse: SparseMixture, figure) -> tuple[str, str, list[str]]
         f"estimates the number of clusters. Posterior mode: "
         + (f'K+ = {sparse.mode}, <span class="warn">{html.escape(sparse.caveat)}</span>'
            if sparse.caveat else f"<strong>K+ = {sparse.mode}</strong>")
-        + ". The answer depends on e0; report it with the result.</p>",
+        + ". The answer depends on e0; report it with the result" + _k_plus_prior_text(sparse)
+        + ".</p>",
         _sparse_diagnostics_html(diag),
-        "<h3>P(K+ = k), chain by chain</h3><p>Chains that disagree have not mixed over K+.</p>",
+        "<h3>P(K+ = k), chain by chain</h3><p>Chains that disagree have not mixed over K+; "
+        "the last row is the prior, before the data.</p>",
         # one header row: "K+ = k" columns, chains as rows (the frame's axis names made two)
         _k_plus_html(sparse), fig,
     ]
+
+
+def _k_plus_prior_text(sparse: SparseMixture) -> str:
+    """What e0 and K_max imply on K+ before the data (QA118: at the defaults, P(K+ = 1) ~ 0.6
+    a priori, which a referee asks for beside the posterior)."""
+    prior = getattr(sparse, "prior_counts", None)
+    if prior is None:
+        return ""
+    mean = float(np.dot(prior.index, prior.to_numpy()))
+    return (f", and the prior it implies: before the data, P(K+ = 1) = {prior.iloc[0]:.2f} "
+            f"and the mean K+ is {mean:.2f} (the figure's hatched bars, the table's last row)")
 
 
 def _k_plus_html(sparse: SparseMixture) -> str:
@@ -3121,9 +3155,13 @@ def _sparse_diagnostics_html(diag: Diagnostics) -> str:
 
 
 def k_plus_table(sparse: SparseMixture) -> pd.DataFrame:
-    """P(K+ = k) chain by chain (rows ``0``, ``1``, ...) and over all chains (row ``all``)."""
+    """P(K+ = k) chain by chain (rows ``0``, ``1``, ...), over all chains (row ``all``) and
+    before the data (row ``prior``: what e0, K_max and N alone imply)."""
     table = sparse.per_chain.copy()
     table.loc["all"] = sparse.posterior_counts.to_numpy()
+    prior = getattr(sparse, "prior_counts", None)  # a SparseMixture made before it: None
+    if prior is not None:  # before the data, to read the rows above against
+        table.loc["prior"] = prior.to_numpy()
     return table
 
 

@@ -63,8 +63,8 @@ from .versions import software_versions
 if TYPE_CHECKING:
     import xarray as xr
 
-__all__ = ["FORMAT_VERSION", "RESULT_FILES", "changed_since_saved", "check_saved",
-           "draws_sha256", "list_further_files", "read_manifest", "save_files",
+__all__ = ["FORMAT_VERSION", "RESULT_FILES", "changed_since_saved", "check_room",
+           "check_saved", "draws_sha256", "list_further_files", "read_manifest", "save_files",
            "write_directory", "write_manifest"]
 
 FORMAT_VERSION = 1
@@ -451,16 +451,27 @@ def _move_into_place(tmp: Path, target: Path, overwrite: bool, writes: str | Non
             _move_into_place(tmp, target, overwrite, writes)
 
 
-def _check_space(directory: Path, needed: float) -> None:
+def _check_space(directory: Path, needed: float, where: Path | None = None) -> None:
     """Refuse, before writing, a NetCDF file the filesystem has no room for: HDF5 writing
     into a full filesystem crashed the whole process (a segmentation fault, QA: a pipeline's
     full volume), where a full disk should be an error the caller can catch."""
     free = shutil.disk_usage(directory).free
     needed = 1.05 * needed + (1 << 20)  # the arrays, HDF5's overhead and the small files
     if free < needed:
-        raise ValueError(f"not enough free space to save the result in {directory.parent}: "
-                         f"it needs about {needed / 1e6:,.1f} MB, {free / 1e6:,.1f} MB are "
-                         "free; free some space or save it elsewhere")
+        raise ValueError(f"not enough free space to save the result in "
+                         f"{where or directory.parent}: it needs about {needed / 1e6:,.1f} MB, "
+                         f"{free / 1e6:,.1f} MB are free; free some space or save it elsewhere")
+
+
+def check_room(target: str | os.PathLike, needed: float) -> None:
+    """:func:`_check_space` before a fit, for a result of at least ``needed`` bytes to be
+    written at ``target`` (which may not exist yet: its nearest existing folder is asked;
+    QA117 M1: a full disk was found after an hour of sampling)."""
+    where = Path(target)
+    existing = where
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    _check_space(existing, needed, where=where)
 
 
 def _exchange(a: Path, b: Path) -> bool:

@@ -25,7 +25,8 @@ from ._validation import check_bool, check_int, check_number
 
 __all__ = ["AUTO", "LAPLACE_COST_RATIO", "LAPLACE_MAX_PARAMETERS", "MAX_REG_COVAR",
            "METRICS", "NUTPIE_BACKENDS", "SAMPLERS", "START_SUBSAMPLE_ROWS", "VECTOR_FORMATS",
-           "DiagnosticThresholds", "FigureFiles", "SamplerSettings", "laplace_affordable"]
+           "DiagnosticThresholds", "FigureFiles", "SamplerSettings", "check_thresholds",
+           "laplace_affordable"]
 
 AUTO = "auto"  # draws="auto": sample until converged (bayesgmm.draws)
 
@@ -402,6 +403,20 @@ class DiagnosticThresholds:
         if unknown:
             raise ValueError(f"unknown diagnostic threshold(s) {unknown}; known: {list(known)}")
         return cls(**values)
+
+
+def check_thresholds(thresholds: DiagnosticThresholds | Mapping[str, Any] | None
+                     ) -> DiagnosticThresholds | None:
+    """``thresholds`` as a public function takes them, checked before any work (QA119:
+    ``fit_sparse(..., thresholds={...})`` sampled for minutes, then failed on the dict):
+    a :class:`DiagnosticThresholds`, a mapping of its fields (checked as it checks them), or
+    None (the function's own defaults)."""
+    if thresholds is None or isinstance(thresholds, DiagnosticThresholds):
+        return thresholds
+    if isinstance(thresholds, Mapping):
+        return DiagnosticThresholds.from_dict(thresholds)
+    raise ValueError(f"thresholds must be a bayesgmm.DiagnosticThresholds (or a dict of its "
+                     f"fields, e.g. {{'rhat_max': 1.05}}); got {type(thresholds).__name__}")
 
 
 VECTOR_FORMATS = ("svg", "pdf")  # what matplotlib writes as vector graphics without extras

@@ -1,9 +1,9 @@
 """How often a bare ``fit_em(X, K)`` (one restart, the default seeding) stops at a poorer
 optimum than the best of 20 restarts, beside scikit-learn's bare ``GaussianMixture(K)``, on
 simulated clusters at D = 10 and 20 (K = 4, N = 3000; two covariance structures, full and diag,
-10 seeds each: 80 fits a side). QA111: the default (plain k-means++ seeds, one Lloyd step)
-stopped short 19 times in 80, scikit-learn 6; a default of k-means from greedy k-means++ seeds
-(scikit-learn's start) was measured at 7 and is not landed yet (benchmarks/README.md).
+10 seeds each: 80 fits a side). QA111: the old default (plain k-means++ seeds, one Lloyd step)
+stopped short 19 times in 80, scikit-learn 6; the default since 6 Dec 2026 (greedy k-means++
+seeds, scikit-learn's, one Lloyd step) 8 (benchmarks/README.md).
 
     .venv/bin/python benchmarks/bench_em_start.py        # about 2 minutes on 2 cores
 """

@@ -158,6 +158,16 @@ def test_an_empty_out_is_a_usage_error(data_dir, capsys):
     assert "--out: expected a directory; got an empty path" in err[0]
 
 
+def test_an_unknown_option_points_at_its_commands_help(capsys):
+    """QA117 L4: "unrecognized arguments: --frob (see bayesgmm --help)", the top level's help,
+    where a missing -k points at "bayesgmm fit --help"."""
+    with pytest.raises(SystemExit) as stop:
+        cli.main(["em", "good.csv", "-k", "2", "--frob"])
+    assert stop.value.code == 2
+    assert capsys.readouterr().err == ("bayesgmm em: error: unrecognized arguments: --frob "
+                                       "(see bayesgmm em --help)\n")
+
+
 def test_run_refuses_bad_data_before_sampling(data_dir, no_sampling, capsys):
     for data, message in [("huge.csv", "too large to square in float64"),
                           ("typo.csv", "'waiting' has '7O' in row 4")]:
@@ -1179,6 +1189,15 @@ def test_standard_input_that_holds_no_table_is_one_line(stdin, message, monkeypa
     assert cli.STDIN == tables.STDIN and cli._MISSING == tables.MISSING_POLICIES
 
 
+def test_one_row_on_standard_input_is_named_as_standard_input(monkeypatch, capsys):
+    """QA117 L5: "- has 1 row(s)" where every other message says standard input."""
+    import io
+
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"eruptions,waiting\n1,2\n")))
+    rc, _, err = _run_main(["em", "-", "-k", "1", "--no-progress"], capsys)
+    assert rc == 2 and err.startswith("bayesgmm: error: standard input has 1 row(s)"), err
+
+
 def test_tab_separated_and_a_saved_index(data_dir, capsys):
     """A .tsv file is read with tabs; pandas' saved index (an 'Unnamed: 0' column of 0, 1, ...)
     is left out of the features, with a warning that says so."""
@@ -1336,19 +1355,34 @@ def test_a_status_reader_that_leaves_costs_neither_the_run_nor_its_result(data_d
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
 def test_an_unwritable_or_closed_stdout_costs_neither_a_traceback_nor_the_result(data_dir):
     """QA (a pipeline): stdout on a full volume (ENOSPC) ended the run in an OSError
-    traceback before anything was saved; a closed stdout (fd 1) in an AttributeError."""
+    traceback before anything was saved; a closed stdout (fd 1) in an AttributeError. QA117
+    H2: the run then exited 0, though for ``spec`` and ``em`` without --out the printout is
+    the whole product (``bayesgmm spec > model.toml`` on a full disk: an empty file, status
+    0): status 4 now, the result directory still written whole."""
     script = Path(sys.executable).with_name("bayesgmm")
     cmd = str(script) if script.exists() else f"{sys.executable} -m bayesgmm"
     for out, redirect in (("full", "> /dev/full"), ("closed", ">&-")):
         done = subprocess.run(f"{cmd} em good.csv -k 2 --seed 0 --out {out} {redirect}",
                               shell=True, cwd=data_dir, capture_output=True, text=True,
                               timeout=600)
-        assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr[-2000:]
+        assert done.returncode == (4 if out == "full" else 0), done.stderr[-2000:]
+        assert "Traceback" not in done.stderr, done.stderr[-2000:]
         assert (data_dir / out / "estimates.csv").is_file()
     # said once where it matters (a reader that left with a pipe is no news)
-    done = subprocess.run(f"{cmd} em good.csv -k 2 --seed 0 > /dev/full", shell=True,
+    for command in ("em good.csv -k 2 --seed 0", "spec"):
+        done = subprocess.run(f"{cmd} {command} > /dev/full", shell=True, cwd=data_dir,
+                              capture_output=True, text=True, timeout=600)
+        assert done.returncode == 4, done.stderr[-2000:]
+        assert done.stderr.count("standard output cannot be written (No space left on "
+                                 "device): what it would show is lost") == 1
+    done = subprocess.run(f"{cmd} em good.csv -k 2 --seed 0 --no-progress | head -1; "
+                          "exit ${PIPESTATUS[0]}", shell=True, executable="/bin/bash",
                           cwd=data_dir, capture_output=True, text=True, timeout=600)
-    assert done.stderr.count("standard output cannot be written (No space left on device)") == 1
+    assert done.returncode == 0 and done.stderr == "", done.stderr  # a reader that left
+    # bad input with stderr unwritable too: still status 2, not 1 "unexpected" (QA117 L2)
+    done = subprocess.run(f"{cmd} em nope.csv -k 2 2>/dev/full", shell=True, cwd=data_dir,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 2
 
 
 def test_em_names_far_outliers_and_suggests_noise(data_dir, old_faithful, capsys):
@@ -2132,3 +2166,63 @@ def test_select_saves_the_posteriors_its_loo_table_compared(data_dir, capsys):
     assert _run_main([*argv, "--force"], capsys)[0] == 0  # replaced as a whole
     rc, _, err = _run_main(["select", "good.csv", "-k", "1-2", "--save-fits"], capsys)
     assert rc == 2 and "--save-fits saves the posteriors of --bayes and --sparse" in err
+
+
+def test_the_record_fingerprints_the_bytes_fitted_not_the_file_at_saving(data_dir, capsys,
+                                                                         monkeypatch):
+    """QA117 H1: an upstream job replaced the data file while a fit ran; the record's
+    data_file_sha256, hashed when the result was saved, named the new file, though the fit
+    (and memberships.csv) came from the old one. Now the bytes read are hashed as read; and
+    a file that changes while it is being read is refused."""
+    import bayesgmm.io.tables
+
+    fitted = bayesgmm.io.file_sha256(data_dir / "good.csv")
+    real = bayesgmm.io.tables.read_data
+
+    def read_then_replaced(path, *args, **kwargs):
+        table = real(path, *args, **kwargs)
+        Path(path).write_text("eruptions,waiting\n1.0,50\n2.0,60\n3.0,70\n")  # upstream
+        return table
+
+    monkeypatch.setattr(bayesgmm.io.tables, "read_data", read_then_replaced)
+    monkeypatch.setattr(bayesgmm.io, "read_data", read_then_replaced)
+    rc, _, err = _run_main(["em", "good.csv", "-k", "2", "--seed", "0", "--out", "em",
+                            "--no-progress"], capsys)
+    assert rc == 0, err
+    assert bayesgmm.load(data_dir / "em").settings["data_file_sha256"] == fitted
+    # changed between the reading's start and its end: refused, not recorded as read
+    calls = []
+
+    def changing(p):
+        calls.append(p)
+        return "one" if len(calls) == 1 else "other"
+
+    monkeypatch.setattr(bayesgmm.io.tables, "file_sha256", changing)
+    with pytest.raises(ValueError, match=r"good\.csv changed while it was read \(is another "
+                                         r"job writing it\?\): run again once the file is"):
+        real(data_dir / "good.csv")
+
+
+def test_a_full_disk_is_found_before_sampling(data_dir, capsys, monkeypatch):
+    """QA117 M1: ``fit --out`` onto a full disk ran EM, compiled and sampled, printed its
+    results, then said "not enough free space": the run's hour was lost to a check that
+    could have come first. The least the result needs is checked before sampling."""
+    import collections
+
+    import bayesgmm.result_files
+    import bayesgmm.sampling
+
+    def no_sampling(*args, **kwargs):
+        raise AssertionError("sampled onto a full disk")
+
+    usage = collections.namedtuple("usage", "total used free")
+    monkeypatch.setattr(bayesgmm.result_files.shutil, "disk_usage",
+                        lambda _: usage(10**6, 10**6, 300_000))
+    monkeypatch.setattr(bayesgmm.sampling, "fit_bayes", no_sampling)
+    rc, _, err = _run_main(["fit", "good.csv", "-k", "2", "--seed", "0", "--draws", "300",
+                            "--out", "nested/fit", "--no-progress"], capsys)
+    assert rc == 2, err
+    assert re.fullmatch(r"bayesgmm: error: not enough free space to save the result in "
+                        r"nested/fit: it needs about [\d.]+ MB, 0\.3 MB are free; free some "
+                        r"space or save it elsewhere\n", err)
+    assert not (data_dir / "nested").exists()

@@ -120,13 +120,17 @@ def test_divergences_past_a_checkpoint_end_the_run_before_the_next(compiled_fait
     def check(post):
         return 1.0, 10.0, 10.0, ("min bulk ESS", "min tail ESS")
 
-    kw = {"tune": 30, "chains": 2, "seed": 1, "progressbar": False, "target_accept": 0.2}
-    plain = nutpie.sample(compiled_faithful, draws=400, cores=2, progress_bar=False,
-                          **{k: v for k, v in kw.items() if k != "progressbar"})
-    counts = np.cumsum(plain.sample_stats["diverging"].to_numpy().sum(axis=0))
-    t = int(np.flatnonzero(counts > allowed)[0])
-    end = 100 * int(np.ceil((t + 1) / 100))
-    assert 100 < end < 400  # this seed's divergences fall between the checkpoints
+    for seed in range(1, 30):  # a seed whose divergences fall between the checkpoints
+        kw = {"tune": 30, "chains": 2, "seed": seed, "progressbar": False,
+              "target_accept": 0.2}
+        plain = nutpie.sample(compiled_faithful, draws=400, cores=2, progress_bar=False,
+                              **{k: v for k, v in kw.items() if k != "progressbar"})
+        counts = np.cumsum(plain.sample_stats["diverging"].to_numpy().sum(axis=0))
+        past = np.flatnonzero(counts > allowed)
+        end = 100 * int(np.ceil((past[0] + 1) / 100)) if len(past) else 0
+        if 100 < end < 400:
+            break
+    assert 100 < end < 400
     target = AdaptiveDraws(min_draws=100, max_draws=1000, max_divergences=allowed)
     idata, run = sample_nutpie_until(compiled_faithful, check, target, **kw)
     assert [c.draws for c in run.checkpoints] == [100, end] and run.draws == end
@@ -312,9 +316,10 @@ def test_stop_on_divergence_ends_the_run_just_after_the_first_divergent_draw(
     assert kept[:, -1].any() and not kept[:, :-1].any()
     np.testing.assert_array_equal(idata["posterior"]["means"].to_numpy(),
                                   fixed["posterior"]["means"].to_numpy()[:, :first + 1])
-    # Without the option the same run draws on (to its cap: the ESS target is out of reach).
+    # Without the option the same run draws on, past the divergent draw, to a checkpoint
+    # (where the ESS target, out of reach, ends it: at the cap, or as futile)
     _, on = sample_nutpie_until(compiled_faithful, _ess_check, target, **kw)
-    assert on.stopped_by == "max_draws"
+    assert on.stopped_by in ("max_draws", "futile") and on.draws >= 1500
 
 
 def test_stop_on_divergence_respects_the_divergences_the_verdict_allows(compiled_faithful):
@@ -581,3 +586,13 @@ def test_the_defaults_are_the_settings_ones():
     assert (target.rhat_max, target.ess_min) == (thresholds.rhat_max, thresholds.ess_min)
     defaults = inspect.signature(diagnose).parameters
     assert {k: defaults[k].default for k in thresholds.to_dict()} == thresholds.to_dict()
+
+
+@pytest.mark.parametrize(("seconds", "words"), [
+    (40, "40 s"), (100, "2 min"), (6000, "1.7 h"), (9000, "2.5 h")])
+def test_one_rule_says_how_long(seconds, words):
+    """QA119 L1: the warm-up's message and the progress line each had a rule of their own
+    (100 s was "100 s" in one and "2 min" in the other)."""
+    from bayesgmm.formatting import duration_words
+
+    assert duration_words(seconds) == words

@@ -184,6 +184,18 @@ def test_n_parameters_matches_sklearn(K, D, covariance_type):
     assert n_parameters(K, D, covariance_type) == gm._n_parameters()
 
 
+@pytest.mark.parametrize(("arguments", "match"), [
+    ((0, 2, "full"), "n_components must be >= 1; got 0"),
+    ((2.5, 2, "full"), "n_components must be an integer; got 2.5"),
+    ((2, 0, "diag"), "n_features must be an integer >= 1; got 0"),
+    ((2, 2, "fulll"), "covariance_type"),
+])
+def test_n_parameters_refuses_what_is_no_mixture(arguments, match):
+    """QA119 M5: the public count took K = 0 (-1 parameters) and K = 2.5 (13)."""
+    with pytest.raises(ValueError, match=match):
+        n_parameters(*arguments)
+
+
 # --------------------------------------------------------------------------------------------
 # invariants on random data (hypothesis)
 # --------------------------------------------------------------------------------------------
@@ -399,6 +411,37 @@ def test_a_named_start_is_matched_to_the_features_by_name(simulated, covariance_
                       init={**start, "means": swapped, "covariances": cov.loc[["b", "a"],
                                                                               ["b", "a"]]})
         np.testing.assert_array_equal(both.history, by_position.history)
+
+
+def test_kmeans_seeds_are_greedy_and_leave_a_smaller_potential():
+    """QA111: bare fits from SciPy's plain k-means++ seeds stopped at a poorer optimum 19
+    times in 80, scikit-learn's 6. The seeds are now greedy k-means++ (scikit-learn's): of
+    2 + log K candidates drawn per seed, the one that leaves the smallest potential (summed
+    squared distance to the nearest seed). Oracle: that potential, against plain k-means++
+    drawn the same way, over 200 seeds of ten clusters."""
+    from bayesgmm.em import _greedy_kmeans_pp
+
+    rng = np.random.default_rng(0)
+    Z = np.vstack([rng.normal(c, 0.3, (60, 2)) for c in rng.uniform(-10, 10, (10, 2))])
+
+    def potential(seeds):
+        return np.min(((Z[:, None, :] - seeds[None]) ** 2).sum(-1), axis=1).sum()
+
+    def plain(rng):  # one row per seed, drawn by squared distance (Arthur & Vassilvitskii)
+        seeds = [Z[rng.integers(len(Z))]]
+        for _ in range(9):
+            d = np.min(((Z[:, None, :] - np.array(seeds)[None]) ** 2).sum(-1), axis=1)
+            seeds.append(Z[rng.choice(len(Z), p=d / d.sum())])
+        return np.array(seeds)
+
+    greedy = [potential(_greedy_kmeans_pp(Z, 10, np.random.default_rng(s))) for s in range(200)]
+    single = [potential(plain(np.random.default_rng(s))) for s in range(200)]
+    assert np.median(greedy) < 0.8 * np.median(single)
+    assert np.mean(np.array(greedy) < 2 * min(greedy)) > np.mean(np.array(single) < 2 * min(greedy))
+    same = _greedy_kmeans_pp(Z, 10, np.random.default_rng(5))
+    np.testing.assert_array_equal(same, _greedy_kmeans_pp(Z, 10, np.random.default_rng(5)))
+    # every row on a seed already (K rows alike): seeds are still drawn, none fails
+    assert _greedy_kmeans_pp(np.zeros((5, 2)), 3, np.random.default_rng(0)).shape == (3, 2)
 
 
 def test_init_families_may_be_a_list(simulated):

@@ -240,3 +240,22 @@ def test_a_decimal_comma_column_of_many_non_detects_is_still_refused(tmp_path, m
     with pytest.raises(ValueError, match=r"^column 'crp' of nd\.csv has '1,25' in row 0, a "
                                          r"number written with a decimal comma"):
         spec_template(Path("nd.csv"))
+
+
+def test_a_spec_that_cannot_be_written_is_named_as_asked(tmp_path, monkeypatch, capsys):
+    """QA117 L3: ``spec FILE`` into a read-only directory named its hidden temporary file
+    ("read-only file system (ro/.m.toml.j9j3r02_.tmp)"), not the path the user gave."""
+    import errno
+    import tempfile
+
+    from bayesgmm.cli import main
+
+    def read_only(prefix, suffix, dir):
+        raise OSError(errno.EROFS, "Read-only file system", f"{dir}/{prefix}x1y2.tmp")
+
+    monkeypatch.setattr(tempfile, "mkstemp", read_only)
+    monkeypatch.chdir(tmp_path)
+    assert main(["spec", "model.toml"]) == 2
+    err = capsys.readouterr().err
+    assert err == ("bayesgmm: error: read-only file system (model.toml): give another path or "
+                   "fix the one given\n")

@@ -258,3 +258,27 @@ def test_rows_named_twice_are_numbered_instead_with_a_warning(old_faithful):
     assert table["row"].tolist() == list(range(120)) and "sample" not in table.columns
     unique = X.set_axis([f"s{i}" for i in range(120)]).rename_axis("sample")
     assert membership_table(em, unique)["sample"].tolist()[:2] == ["s0", "s1"]
+
+
+def test_a_posterior_keeps_the_name_of_the_index_that_named_its_rows(old_faithful, tmp_path):
+    """QA116 M1: fitted on a frame indexed by ``patient_id``, ``membership_table(em, X)``
+    headed the IDs ``patient_id`` but ``membership_table(post)`` and both reports' table of
+    uncertain points ``row``: a join on ``patient_id`` failed. Kept through save and load."""
+    from bayesgmm.report import build_em_report
+
+    X = np.asarray(old_faithful)
+    frame = pd.DataFrame(X, columns=["eruptions", "waiting"],
+                         index=pd.Index([f"P{i:04d}" for i in range(len(X))], name="patient_id"))
+    post = bayesgmm.fit_bayes(frame, 2, draws=40, tune=60, chains=2, random_state=0,
+                              progressbar=False)
+    assert post.index_name == "patient_id"
+    em_table = membership_table(post.em, frame)
+    for result in (post, bayesgmm.load(post.save(tmp_path / "fit"))):
+        table = membership_table(result)
+        assert table.columns[0] == em_table.columns[0] == "patient_id"
+        assert list(table["patient_id"]) == list(frame.index)
+    page, _ = build_em_report(post.em, frame)  # its table of uncertain points
+    assert '<th scope="col">patient_id</th>' in page
+    # no index name: the rows are "row", as before
+    plain = frame.rename_axis(None)
+    assert membership_table(post.em, plain).columns[0] == "row"

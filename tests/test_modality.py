@@ -190,3 +190,15 @@ def test_a_page_gives_the_explanation_once():
     assert again == ("Warnings: fits failed. Components the data show as one group (as "
                      "explained above): K=3 (best by elpd_loo): components 0 and 2.")
     assert shape_note_again("no such note") == "no such note"
+
+
+def test_the_shape_note_of_one_feature_speaks_of_no_tilt_or_correlations():
+    """1-D galaxies' report read "skewed, heavy-tailed, or tilted where the type has no
+    correlations: diag, spherical" of a fit of one feature, which has neither."""
+    from bayesgmm.modality import shape_note, shape_note_again
+
+    fits = [("K=3 full", [[0, 2]])]
+    one, two = shape_note(fits, one_feature=True), shape_note(fits)
+    assert "correlations" not in one and "tilted" not in one and "skewed or heavy-tailed" in one
+    assert "tilted where the type has no correlations" in two
+    assert shape_note_again(one) == shape_note_again(two)  # the pointer, either way

@@ -95,11 +95,22 @@ def test_overlay_takes_the_data_second(old_faithful):
 def test_trace_shows_the_worst_mixing_scalars_and_says_what_it_shows(tiny_fit):
     """QA: the lowest bulk and tail ESS were at a covariance entry, which the default trace
     (weights and means) never showed."""
+    import dataclasses
+
+    import xarray as xr
+
     from bayesgmm.diagnostics import _rhat_ess
 
-    post = tiny_fit.idata["posterior"].to_dataset()
+    # one variance's second chain off by half: the worst-mixing scalar is a covariance entry,
+    # outside the default trace (weights and means), whatever the seed's draws
+    post = tiny_fit.idata["posterior"].to_dataset().copy(deep=True)
+    post["covariances"].values[1, :, 0, 0, 0] *= 1.5
+    tree = tiny_fit.idata.copy()
+    tree["posterior"] = xr.DataTree(post)
+    fit = dataclasses.replace(tiny_fit, idata=tree)
     (_, highest_rhat), (_, lowest_bulk), (_, lowest_tail) = _rhat_ess(post)
-    fig = plots.plot_trace(tiny_fit)
+    assert highest_rhat.startswith("covariances[0")  # the premise
+    fig = plots.plot_trace(fit)
     try:
         drawn = {a.get_xlabel() for a in fig.axes}
         title = fig._suptitle.get_text()

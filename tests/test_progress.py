@@ -6,6 +6,7 @@ import re
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from bayesgmm import progress
@@ -140,6 +141,31 @@ def test_cold_cache_is_detected_where_numba_would_look(tmp_path):
 
 
 
+def test_a_first_fit_em_on_a_cold_cache_says_it_compiles_once(old_faithful, capsys,
+                                                             monkeypatch):
+    """QA116 M2: in a notebook (no ``bayesgmm warm``), the first ``fit_em`` sat silent for
+    16-30 s while numba compiled; fit_bayes said so, fit_em did not. Said once a process, and
+    not again inside a fit whose own notice covers EM."""
+    from bayesgmm import _numba_cache, fit_em
+
+    monkeypatch.setattr(_numba_cache, "has_cached_code", lambda kernel: False)
+    monkeypatch.setattr(progress, "_EM_CACHE_CHECKED", set())
+    progress.set_enabled(True)
+    fit_em(old_faithful, 2, random_state=0)
+    fit_em(old_faithful, 3, random_state=0)
+    err = capsys.readouterr().err
+    assert err.count("first run on this machine: compiling the EM kernels (numba), about "
+                     f"{progress.COLD_EM_S} s, once") == 1
+    with_gaps = np.asarray(old_faithful, dtype=float).copy()
+    with_gaps[0, 0] = np.nan  # the row plan's kernels: a notice of their own, longer
+    fit_em(with_gaps, 2, random_state=0)
+    assert f"about {progress.COLD_EM_S + progress.COLD_PLAN_S} s" in capsys.readouterr().err
+    monkeypatch.setattr(progress, "_EM_CACHE_CHECKED", set())
+    progress.first_run_notice(show=False)  # a fit_bayes told not to talk: nor does its EM
+    fit_em(old_faithful, 2, random_state=0)
+    assert "compiling" not in capsys.readouterr().err
+
+
 @pytest.mark.slow
 def test_cold_check_turns_warm_after_warm_up_in_numba_cache_dir(tmp_path):
     """After ``warm`` in a fresh ``NUMBA_CACHE_DIR`` a new process reads the cache as warm (the
@@ -250,8 +276,9 @@ def test_the_warm_up_says_when_it_will_end(capsys):
     line(1200, 210.0, 1000)  # past the warm-up: the draws, the next check, the most
     line(1400, 220.0, 1000)  # 200 draws in 10 s: 600 to the check in about 30 s (QA: none)
     lines = capsys.readouterr().err.splitlines()
-    assert lines[0] == "bayesgmm: sampling: warm-up 50 of 1000 per chain (the slowest), 120 s"
-    assert lines[1] == ("bayesgmm: sampling: warm-up 250 of 1000 per chain (the slowest), 160 s; "
+    # counts with their separators, as every other line (QA116 L2: "1013 draws" beside "1,000")
+    assert lines[0] == "bayesgmm: sampling: warm-up 50 of 1,000 per chain (the slowest), 120 s"
+    assert lines[1] == ("bayesgmm: sampling: warm-up 250 of 1,000 per chain (the slowest), 160 s; "
                         "the warm-up ends in about 2 min at the current pace")
     assert lines[2].endswith("185 s; the warm-up ends in about 50 s at the current pace")
     assert lines[3] == ("bayesgmm: sampling: 200 draws per chain (the slowest), 210 s; next "
@@ -259,6 +286,8 @@ def test_the_warm_up_says_when_it_will_end(capsys):
     assert lines[4] == ("bayesgmm: sampling: 400 draws per chain (the slowest), 220 s; next "
                         "convergence check at 1,000 draws per chain (in about 30 s at the "
                         "current pace), at most 5,000")
+    line(2213, 300.0, 4000)
+    assert "sampling: 1,213 draws per chain" in capsys.readouterr().err
 
 
 def test_inner_steps_of_a_report_are_silent(tiny_fit, tmp_path, monkeypatch, capsys):

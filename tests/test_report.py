@@ -2439,3 +2439,17 @@ def test_moments_alone_missing_point_to_far_values_not_the_bulks_shape():
         shape = check([8.0, 9.0, 8.0, -0.1])
         assert "far out" not in shape.finding() and "asymmetry" in shape.finding()
         assert not shape.far_values_only()
+
+
+def test_the_sparse_section_states_the_prior_of_k_plus(selection):
+    """QA118: the page gave P(K+ | data) and e0, not what e0 and K_max imply before the data
+    (at the defaults, P(K+ = 1) ~ 0.6 a priori): said in the text and the table's last row."""
+    em, _, sparse = selection
+    page, _ = build_selection_report(em, sparse=sparse)
+    section = page[page.index('<section id="sparse">'):]
+    section = section[:section.index("</section>")]
+    prior = sparse.prior_counts
+    assert f"before the data, P(K+ = 1) = {prior.iloc[0]:.2f} and the mean K+ is " \
+           f"{float(np.dot(prior.index, prior)):.2f}" in section
+    assert re.search(r"<th scope=\"row\">prior</th>" + "".join(
+        rf"\s*<td>{p:.3f}</td>" for p in prior), section)

@@ -759,6 +759,14 @@ def test_repr_is_a_short_summary(quick_fit):
     weights = quick_fit.posterior["weights"].mean(("chain", "draw")).to_numpy()
     # not NumPy's padded "[0.523 0.117 0.36 ]" (QA110)
     assert f"[{', '.join(f'{w:.3g}' for w in weights)}]" in text
+    # the checks the fit said on stderr, where it said them (QA116 L3: a notebook cell ending
+    # in the result showed no verdict); not recomputed (the rank test takes a while)
+    import dataclasses
+
+    said = dataclasses.replace(quick_fit, settings={
+        **quick_fit.settings, "checks": {"status": "CAUTION", "causes": ["K too large"]}})
+    assert "; checks at the fit: CAUTION (K too large); diagnostics(): the verdict)" in repr(said)
+    assert "checks at the fit" not in text  # a fit told not to talk said none
     em = repr(quick_fit.em)
     assert len(em) < 300 and em.startswith("EMResult(K=2, 'full', D=2, log-likelihood ")
     assert f"weights [{', '.join(f'{w:.3g}' for w in quick_fit.em.weights)}]" in em
@@ -969,6 +977,35 @@ def test_ctrl_c_during_fixed_draws_stops_at_once(old_faithful, monkeypatch):
         signal.signal(signal.SIGINT, before)
 
 
+def test_ctrl_c_after_one_chain_finished_is_an_interrupt_not_bad_data(old_faithful,
+                                                                       monkeypatch):
+    """QA116 H1: stopped once one chain had made all its draws, nutpie returned the full draw
+    axis with the other chains' missing draws NaN; the size check passed and relabelling
+    failed with "weights contains NaN or infinite values" (read as a problem with the
+    data). The shortest chain's finite draws count."""
+    import nutpie
+
+    from bayesgmm import sampling
+
+    real = nutpie.sample
+
+    def one_chain_unfinished(*args, **kwargs):
+        idata = real(*args, **kwargs)
+        posterior = idata["posterior"].to_dataset()
+        cut = posterior.where((posterior["chain"] == 0) | (posterior["draw"] < 30))
+        idata["posterior"] = type(idata["posterior"])(cut)
+        return idata
+
+    def relabel(*args, **kwargs):
+        raise AssertionError("the partial trace was post-processed")
+
+    monkeypatch.setattr(nutpie, "sample", one_chain_unfinished)
+    monkeypatch.setattr(sampling, "_relabel", relabel)
+    with pytest.raises(KeyboardInterrupt, match=r"sampling interrupted after 30 of 50 draws"):
+        fit_bayes(old_faithful, 2, random_state=1, progressbar=False, draws=50, tune=50,
+                  chains=2)
+
+
 def test_a_fixed_run_announces_its_draws_with_thousands_separators(monkeypatch, capfd):
     """QA: "sampling 4 chains x (1000 tuning + 1000 draws)" where every other count on the
     console has its separators."""
@@ -1107,5 +1144,8 @@ def test_a_fixed_number_of_draws_says_how_its_checks_went(old_faithful, capsys):
                      "diagnostics() of the result (or estimator) says every check and what "
                      "to do"]
     assert checks.status == "PROBLEMS" and "PROBLEMS: " in lines[0]
+    # and kept for the result's display (QA116 L3), saved with it
+    assert post.settings["checks"] == {"status": "PROBLEMS", "causes": list(checks.causes)}
+    assert f"; checks at the fit: PROBLEMS ({', '.join(checks.causes)})" in repr(post)
     fit_bayes(old_faithful, 2, draws=30, tune=30, chains=2, random_state=0, progressbar=False)
     assert "checks of the" not in capsys.readouterr().err

@@ -181,6 +181,54 @@ def test_thresholds_change_the_verdict(tiny_fit):
     assert strict.problems and not loose.problems
 
 
+class _Sampled(Exception):
+    """Raised by a stand-in for the sampler: the call got past its checks."""
+
+
+def _no_sampling(*args, **kwargs):
+    raise _Sampled
+
+
+@pytest.mark.parametrize("route", ["fit_bayes", "fit_sparse", "select_bayes", "compare",
+                                   "write_report"])
+def test_every_route_checks_its_thresholds_before_any_work(route, tiny_fit, monkeypatch,
+                                                           old_faithful, tmp_path):
+    """QA119 H1: ``fit_sparse(..., thresholds={...})`` sampled for four minutes, then failed
+    on the dict (``compare`` and ``write_report`` likewise after their work): every route
+    now takes a DiagnosticThresholds or a dict of its fields, checked before it samples."""
+    import bayesgmm.sampling
+    import bayesgmm.selection.loo
+    from bayesgmm.report import write_report
+
+    monkeypatch.setattr(bayesgmm.selection.loo, "fit_loo", _no_sampling)
+
+    def call(thresholds):
+        if route == "fit_bayes":  # the first step after the checks of its arguments
+            monkeypatch.setattr(bayesgmm.sampling, "prepare_observations", _no_sampling)
+            return bayesgmm.fit_bayes(old_faithful, 2, thresholds=thresholds)
+        if route == "fit_sparse":
+            monkeypatch.setattr(bayesgmm.sampling, "fit_bayes", _no_sampling)
+            return bayesgmm.fit_sparse(old_faithful, 3, thresholds=thresholds)
+        if route == "select_bayes":
+            monkeypatch.setattr(bayesgmm.sampling, "fit_bayes", _no_sampling)
+            return bayesgmm.select_bayes(old_faithful, [1, 2], n_jobs=1,
+                                         thresholds=thresholds)
+        if route == "compare":
+            return bayesgmm.compare({"a": tiny_fit, "b": tiny_fit}, thresholds=thresholds)
+        monkeypatch.setattr("bayesgmm.report.build_report", _no_sampling)
+        return write_report(tiny_fit, tmp_path / "report", thresholds=thresholds)
+
+    with pytest.raises(ValueError, match=r"thresholds must be a bayesgmm\.DiagnosticThresholds "
+                                         r"\(or a dict of its fields"):
+        call("strict")
+    with pytest.raises(ValueError, match="unknown diagnostic threshold"):
+        call({"rhat": 1.05})
+    with pytest.raises(ValueError, match="rhat_max must be a number > 1"):
+        call({"rhat_max": 0.5})
+    with pytest.raises(_Sampled):  # a dict of its fields is taken
+        call({"rhat_max": 1.05})
+
+
 # --------------------------------------------------------------------------------------------
 # specifications and the command line
 # --------------------------------------------------------------------------------------------

@@ -120,7 +120,7 @@ def test_a_fit_at_a_poorer_optimum_is_not_told_k_is_too_small():
     X = np.empty((1000, 2))
     for k in range(5):
         X[z == k] = rng.multivariate_normal(means[k], covs[k], size=int((z == k).sum()))
-    poor = fit_em(X, 5, random_state=521)  # one start
+    poor = fit_em(X, 5, random_state=8)  # one start (one of 27 seeds in 600 that stop short)
     best = fit_em(X, 5, n_init=10, random_state=0)
     assert poor.bic(X) > best.bic(X) + 50  # the case is exercised: a poorer optimum
     assert fit_em(X, 6, n_init=10, random_state=0).bic(X) < poor.bic(X) - 10  # K+1 beats it

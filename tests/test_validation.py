@@ -872,6 +872,24 @@ def test_what_is_no_data_at_all_is_named(X, said):
         check_data(X)
 
 
+def test_one_row_as_a_dict_is_told_the_fix_that_works(old_faithful):
+    """QA116 L1: a dict of single values (one row by name) was told "pass pd.DataFrame(X)",
+    which pandas refuses for scalars; and an estimator first warned that X "does not have
+    feature names", though the dict names every one."""
+    from bayesgmm import EMGaussianMixture
+
+    row = {"eruptions": 3.0, "waiting": 70.0}
+    with pytest.raises(ValueError, match=r"^X is a dict \(a mapping\) of single values, not "
+                                         r"data: .*pass pd\.DataFrame\(\[X\]\)$"):
+        check_data(row)
+    model = EMGaussianMixture(2, random_state=0).fit(old_faithful)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no feature-name warning before the refusal
+        with pytest.raises(ValueError, match=r"pd\.DataFrame\(\[X\]\)"):
+            model.predict_proba(row)
+    assert model.predict_proba(pd.DataFrame([row])).shape == (1, 2)  # the fix works
+
+
 def test_a_fitted_model_given_as_data_is_named(old_faithful):
     from bayesgmm import fit_em
 

@@ -464,7 +464,11 @@ def write_spec_template(path: str | os.PathLike, data: str | os.PathLike | None 
     if not target.parent.is_dir():
         raise ValueError(f"no directory {target.parent}: create it first, or give another path")
     text = spec_template(data, relative_to=target.parent, sep=sep, decimal=decimal)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    except OSError as exc:  # named by the file asked for, not the hidden temporary (QA117 L3)
+        exc.filename = os.fspath(path)
+        raise
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)

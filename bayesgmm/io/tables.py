@@ -72,6 +72,9 @@ class DataTable:
         The column whose values name the rows (``features.index``, also the index of
         ``labels``), or None: the rows are then numbered 0, 1, ... in file order, the header
         line excluded (after ``missing="drop"``, among the rows kept).
+    sha256 : str or None
+        SHA-256 of the file's bytes as read (the record's fingerprint of the data: hashed
+        when read, not when a result is saved, by which time the file may have changed).
     """
 
     features: pd.DataFrame
@@ -82,6 +85,7 @@ class DataTable:
     weights_column: str | None = None
     labels_column: str | None = None
     index_column: str | None = None
+    sha256: str | None = None
 
     @property
     def n_missing_values(self) -> int:
@@ -178,7 +182,7 @@ def read_data(path: str | Path, columns: list[str] | None = None, *,
     # the name typed was "unknown ... available: ['längd']" (QA)
     columns = None if columns is None else [_nfc(c) for c in columns]
     weights, labels, index = (None if c is None else _nfc(c) for c in (weights, labels, index))
-    frame, p, path, sep = _read_frame(
+    frame, p, path, sep, digest = _read_frame(
         path, [*(columns or []), *(c for c in (weights, labels, index) if c)], index, sep,
         decimal)
     parquet, mark = sep is None, decimal or "."  # the mark the cells were read with
@@ -317,7 +321,7 @@ def read_data(path: str | Path, columns: list[str] | None = None, *,
             label_values.index = row_ids
     return DataTable(features=frame, sample_weight=sample_weight, labels=label_values,
                      missing=missing, n_dropped=dropped, weights_column=weights,
-                     labels_column=labels, index_column=index)
+                     labels_column=labels, index_column=index, sha256=digest)
 
 
 def _unused_index_note(frame: pd.DataFrame, path: str) -> None:
@@ -334,10 +338,10 @@ def _unused_index_note(frame: pd.DataFrame, path: str) -> None:
 
 def _read_frame(path: str | Path, wanted: list[str], index: str | None,
                 sep: str | None = None, decimal: str | None = None
-                ) -> tuple[pd.DataFrame, Path, str, str | None]:
+                ) -> tuple[pd.DataFrame, Path, str, str | None, str]:
     """The file's table as pandas reads it (nothing checked but the reading and the header),
-    the local file, the file as messages name it, and the text separator (None: Parquet);
-    ``sep`` and ``decimal`` as :func:`read_data` takes them."""
+    the local file, the file as messages name it, the text separator (None: Parquet) and the
+    SHA-256 of the bytes read; ``sep`` and ``decimal`` as :func:`read_data` takes them."""
     sep, decimal = text_format(sep, decimal)
     p = Path(local_path(str(path)))
     # as messages name it (QA93: a bundled set was named by its site-packages file)
@@ -355,6 +359,7 @@ def _read_frame(path: str | Path, wanted: list[str], index: str | None,
         raise ValueError(f"{path} is a Parquet file, whose numbers are stored as numbers: the "
                          "separator and the decimal mark are a text file's; leave them out")
     sep = None if parquet else separator(p, sep)
+    digest = file_sha256(p)  # of the bytes about to be read, and checked once they are
     try:
         if not parquet:
             check_header(p, sep, path, wanted)
@@ -383,7 +388,10 @@ def _read_frame(path: str | Path, wanted: list[str], index: str | None,
         raise ValueError(f"the header of {path} names column(s) {twice} more than once (in "
                          "composed and decomposed Unicode): give every column its own name")
     check_separator(frame, path, sep or ",")
-    return frame, p, path, sep
+    if file_sha256(p) != digest:  # QA117 H1: a file replaced mid-run was recorded as read
+        raise ValueError(f"{path} changed while it was read (is another job writing it?): "
+                         "run again once the file is complete")
+    return frame, p, path, sep, digest
 
 
 def numeric_columns(path: str | Path, sep: str | None = None, decimal: str | None = None
@@ -393,7 +401,7 @@ def numeric_columns(path: str | Path, sep: str | None = None, decimal: str | Non
     numbers"`` (a saved pandas or R index, QA98: listed as a feature, it was fitted) or ``"no
     name"``. What a specification written for the file may list as features. ValueError as
     :func:`read_data` raises it for an unreadable file."""
-    frame, _, _, read_sep = _read_frame(path, [], None, sep, decimal)
+    frame, _, _, read_sep, _ = _read_frame(path, [], None, sep, decimal)
     left: dict[str, str] = {}
     if len(frame.columns) and is_saved_index(frame.iloc[:, 0], frame.columns[0]):
         left[frame.columns[0]] = "row numbers"

@@ -36,9 +36,10 @@ Importing the package loads neither ArviZ, PyMC nor matplotlib (EM sweep workers
 
 
 from .criteria import CRITERIA, TABLE_COLUMNS, EMSelection, classification_entropy, select_em
+from .k_plus import count_nonempty, prior_counts
 from .loo import MIN_ELPD_DIFF, SMALL_N, BayesSelection, compare, select_bayes
 from .plots import plot_criteria, plot_loo, plot_n_components
-from .sparse import SparseMixture, count_nonempty, fit_sparse, summarise_sparse
+from .sparse import SparseMixture, fit_sparse, summarise_sparse
 
 __all__ = [
     "CRITERIA",
@@ -55,6 +56,7 @@ __all__ = [
     "plot_criteria",
     "plot_loo",
     "plot_n_components",
+    "prior_counts",
     "select_bayes",
     "select_em",
     "summarise_sparse",

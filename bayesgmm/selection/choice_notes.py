@@ -69,6 +69,34 @@ def eligible_cells(table: pd.DataFrame, exclude_degenerate: bool = True) -> pd.D
     return fitted
 
 
+def excluded_cells(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` with a column ``excluded``: the cell is degenerate or a likely spurious spike
+    (a table saved before the ``spike`` column: degenerate only)."""
+    spike = table["spike"].astype(bool) if "spike" in table else False
+    return table.assign(excluded=table["degenerate"].astype(bool) | spike)
+
+
+def excluded_footnotes(table: pd.DataFrame, all_degenerate: bool) -> list[str]:
+    """The lines under the printed criteria tables that explain their \u2020 marks: the
+    degenerate cells, then the likely spurious spikes, each named."""
+    def named(rows: pd.DataFrame) -> str:
+        return ", ".join(f"K={r.n_components} {r.covariance_type}" for r in rows.itertuples())
+
+    lines = []
+    degenerate = table[table["degenerate"].astype(bool)]
+    if len(degenerate):
+        eligible = "" if all_degenerate else "; not eligible as best"
+        lines.append(f"  \u2020 degenerate (a component too small for its covariance, or "
+                     f"collapsed onto the reg_covar floor{eligible}): {named(degenerate)}")
+    spikes = excluded_cells(table)
+    spikes = spikes[spikes["excluded"] & ~spikes["degenerate"].astype(bool)]
+    if len(spikes):
+        lines.append("  \u2020 a likely spurious spike (a component on barely the rows its "
+                     "covariance needs, narrow beside the data; not eligible as best unless "
+                     f"every cell is one): {named(spikes)}")
+    return lines
+
+
 def passed_over_spikes(table: pd.DataFrame, best: dict[str, tuple[int, str]]
                        ) -> tuple[str, ...]:
     """A note per criterion whose lowest value, among the cells not degenerate, is a likely
@@ -213,7 +241,7 @@ def _shape_notes(best: dict[str, tuple[int, str]], fits: dict[tuple[int, str], A
             whose = " and ".join(f"{c}'s" for c in criteria)
             found.append((f"K={k} {ct} ({whose} choice)",
                           one_mode_groups(fit.weights, fit.means, fit.covariances, ct)))
-    note = shape_note(found)
+    note = shape_note(found, one_feature=all(fit.n_features == 1 for fit in fits.values()))
     return (note,) if note else ()
 
 

@@ -147,9 +147,10 @@ class EMSelection:
         if priors:  # QA: a MAP sweep printed as a maximum-likelihood one
             lines += ["Criteria at MAP-EM estimates (fitted under a prior, not maximum "
                       "likelihood): log-likelihood, BIC, AIC and ICL at the MAP fit", ""]
-        # a degenerate cell marked at its number (QA: K=7 full's lowest BIC, said further down)
-        flagged = self.table.pivot(index="n_components", columns="covariance_type",
-                                   values="degenerate")
+        # a degenerate or spiky cell marked at its number (QA: K=7 full's lowest BIC, said
+        # further down; QA114 L1: the report crossed a spike, print did not)
+        flagged = choice_notes.excluded_cells(self.table).pivot(index="n_components",
+                                                   columns="covariance_type", values="excluded")
         for criterion in CRITERIA:
             wide = self.pivot(criterion)
             text = wide.map(lambda v: "" if pd.isna(v) else f"{v:,.2f}")
@@ -162,13 +163,7 @@ class EMSelection:
         lines.append(("Best (every cell is degenerate: none is a proper fit; fit smaller K or "
                       "a simpler covariance type): " if all_degenerate else "Best: ") + (
             best_line(self.best, self.fits) or "none: no cell could be fitted"))
-        degenerate = self.table[self.table["degenerate"]]
-        if len(degenerate):
-            cells = ", ".join(f"K={r.n_components} {r.covariance_type}"
-                              for r in degenerate.itertuples())
-            eligible = "" if all_degenerate else "; not eligible as best"
-            lines.append(f"  \u2020 degenerate (a component too small for its covariance, or "
-                         f"collapsed onto the reg_covar floor{eligible}): {cells}")
+        lines += choice_notes.excluded_footnotes(self.table, all_degenerate)
         lines += [f"  not fitted: {cells}: {error}"
                   for cells, error in failed_groups(self.table)]
         lines += [f"  note: {note}" for note in self.notes]

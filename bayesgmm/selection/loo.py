@@ -32,7 +32,7 @@ from .. import progress
 from .._keywords import check_keywords, keyword_hints
 from .._validation import check_covariance_type, seed_from
 from .._warn import IN_PACKAGE
-from ..settings import SamplerSettings, default
+from ..settings import SamplerSettings, check_thresholds, default
 from . import loo_verdict
 from .loo_verdict import MIN_ELPD_DIFF, SMALL_N  # noqa: F401 (SMALL_N: its old import path)
 from .psis import fit_loo
@@ -250,7 +250,7 @@ def select_bayes(
     settings : SamplerSettings, optional
         All sampler settings in one object, instead of ``draws``, ``tune``, ``chains``,
         ``sampler``, ``progressbar`` and those in ``fit_kwargs`` (not both).
-    thresholds : DiagnosticThresholds, optional
+    thresholds : DiagnosticThresholds or dict of its fields, optional
         Passed to :func:`compare`.
     sample_weight, labels, missing, noise, noise_volume
         As in :func:`bayesgmm.fit_bayes`, for every K, validated once: frequency weights
@@ -271,7 +271,6 @@ def select_bayes(
     The fits' own warnings (e.g. EM's start leaving a component empty), raised again in the
     calling process once each kind, naming the fits that raised it ("K=3, K=4: ...").
     """
-
     from ..observations import prepare_observations
     from ..sampling import fit_bayes
 
@@ -279,6 +278,7 @@ def select_bayes(
     check_n_jobs(n_jobs)
     check_keywords(fit_kwargs, fit_bayes, "select_bayes", ("covariance_types",))
     loo_verdict.check_noise_band(min_elpd_diff, n_se)
+    thresholds = check_thresholds(thresholds)
     if len(ks) < 2:  # before any sampling (QA: it sampled K=3 for a minute, then refused)
         raise ValueError(f"select_bayes compares at least two numbers of components; got "
                          f"n_components={list(ks)}: for one K, fit_bayes")
@@ -396,7 +396,7 @@ def compare(
         entry is False.
     method : str
         ``az.compare``'s weighting method.
-    thresholds : DiagnosticThresholds, optional
+    thresholds : DiagnosticThresholds or dict of its fields, optional
         What each BayesResult's convergence line (``diagnostics``) holds it to (default ones).
 
     Returns
@@ -411,6 +411,7 @@ def compare(
     if len(models) < 2:
         raise ValueError(f"compare needs at least two models; got {len(models)}")
     loo_verdict.check_noise_band(min_elpd_diff, n_se)
+    thresholds = check_thresholds(thresholds)  # before the LOO of every model (QA119 H1)
     names = [str(name) for name in models]
     if len(set(names)) != len(names):
         raise ValueError(f"model names must be distinct as strings; got {names}")

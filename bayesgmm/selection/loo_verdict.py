@@ -191,7 +191,9 @@ def shape_warning(results: Mapping[str, Any], best: str, simplest: str | None,
             weights, means, covariances = model._posterior_mean()
         found.append((name, f"{name} ({role})", one_mode_groups(
             weights, means, covariances, model.covariance_type)))
-    note = shape_note([(what, groups) for _, what, groups in found])
+    note = shape_note([(what, groups) for _, what, groups in found],
+                      one_feature=all(len(getattr(results[name], "feature_names", ())) == 1
+                                      for name, _, _ in found))
     return [note] if note else []
 
 

@@ -312,7 +312,8 @@ def _below_x_label(axis: Any) -> float:
 @sizable
 def plot_n_components(posterior_counts: SparseMixture | pd.Series | np.ndarray,
                       ax: Any = None) -> Figure:
-    """Posterior distribution of the number of non-empty components K+.
+    """Posterior distribution of the number of non-empty components K+ (from a SparseMixture,
+    beside the prior that e0 and K_max imply).
 
     Parameters
     ----------
@@ -325,9 +326,9 @@ def plot_n_components(posterior_counts: SparseMixture | pd.Series | np.ndarray,
     matplotlib.figure.Figure
         Titled with what is shown and the most probable K+.
     """
-    failed, model = None, ""
+    failed, model, prior = None, "", None
     if isinstance(posterior_counts, SparseMixture):
-        probs = posterior_counts.posterior_counts
+        probs, prior = posterior_counts.posterior_counts, posterior_counts.prior_counts
         # what the answer depends on, on the figure (QA: "report e0 with the answer")
         model = (f"; K_max = {posterior_counts.max_components}, "
                  f"e0 = {posterior_counts.concentration:g}")
@@ -340,10 +341,17 @@ def plot_n_components(posterior_counts: SparseMixture | pd.Series | np.ndarray,
         ks = np.arange(1, values.max() + 1)
         probs = pd.Series([np.mean(values == k) for k in ks], index=ks)
     (axis,) = _axes(ax, 1)
-    axis.bar(probs.index.astype(int), probs.to_numpy(), color="C0")
+    # what e0 and K_max say before the data (QA118), side by side to read the posterior by
+    shift, width = (0.2, 0.4) if prior is not None else (0.0, 0.8)
+    axis.bar(probs.index.astype(int) - shift, probs.to_numpy(), width=width, color="C0",
+             label="posterior")
+    if prior is not None:
+        axis.bar(prior.index.astype(int) + shift, prior.to_numpy(), width=width, fill=False,
+                 edgecolor="black", hatch="///", label="prior (e0, K_max and N alone)")
+        axis.legend(loc="center right", fontsize="small")  # the top: the failure box
     axis.set_xticks(probs.index.astype(int))
     axis.set_xlabel("number of non-empty components K+")
-    axis.set_ylabel("posterior probability")
+    axis.set_ylabel("probability" if prior is not None else "posterior probability")
     mode = int(probs.index[int(np.argmax(probs.to_numpy()))]) if len(probs) else None
     axis.set_title("Posterior of the number of non-empty components K+"
                    + (f"\n(most probable: K+ = {mode}, P = {probs.max():.2f}{model})"

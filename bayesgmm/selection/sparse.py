@@ -4,8 +4,9 @@
 (Malsiner-Walli, Frühwirth-Schnatter & Grün 2016) and :func:`summarise_sparse` reports K+
 (:func:`count_nonempty`), the draws identified at its mode, and label-invariant diagnostics.
 
-Where it sits: the selection layer; imports EM, the kernel, the draws' arrays and the sweep
-engine, and inside functions the fit (:mod:`bayesgmm.sampling`), relabelling and diagnostics.
+Where it sits: the selection layer; imports EM, K+ (:mod:`bayesgmm.selection.k_plus`) and the
+sweep engine, and inside functions the fit (:mod:`bayesgmm.sampling`), relabelling and
+diagnostics.
 """
 
 from __future__ import annotations
@@ -19,13 +20,16 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from .. import kernels
 from .._keywords import check_keywords
-from .._validation import check_data, check_int, seed_from
-from ..draw_arrays import categorical, flat_noise_weight, flatten_draws
+from .._validation import check_int, seed_from
 from ..em import fit_em
-from ..observations import noise_log_ranges
-from ..settings import Default, DiagnosticThresholds, SamplerSettings, default
+from ..settings import Default, DiagnosticThresholds, SamplerSettings, check_thresholds, default
+from .k_plus import (
+    count_nonempty,  # noqa: F401 (its import path before k_plus)
+    count_table,
+    draw_assignments,
+    prior_counts,
+)
 from .sweep import frequency_counts, root_entropy, sampler_settings, seed_or_recorded
 
 if TYPE_CHECKING:  # heavy imports (arviz, pymc, matplotlib) stay out of the EM workers
@@ -39,8 +43,6 @@ if TYPE_CHECKING:  # heavy imports (arviz, pymc, matplotlib) stay out of the EM 
 _AT_K_MAX = 0.05
 # The e0 the sampler advice suggests (10x Malsiner-Walli et al.'s), not repeated above it.
 _LARGER_E0 = 0.1
-# Draws per block when sampling allocations: bounds the (draws, N, K) responsibilities in memory.
-_DRAW_BLOCK_VALUES = 4_000_000
 
 
 @dataclass(frozen=True, eq=False)
@@ -72,6 +74,9 @@ class SparseMixture:
     diagnostics : Diagnostics
         Sampler checks plus R-hat/ESS of label-invariant quantities only: K+ and the total
         log-likelihood (per-component R-hat is meaningless when components empty and refill).
+    prior_counts : pandas.Series
+        P(K+ = k) before the data, k = 1..K_max: what e0, K_max and N alone imply
+        (:func:`~bayesgmm.selection.k_plus.prior_counts`), to read the posterior against.
     """
 
     result: BayesResult = field(repr=False)
@@ -84,6 +89,7 @@ class SparseMixture:
     identified: xr.Dataset = field(repr=False)
     label_switching: LabelSwitchingReport = field(repr=False)
     diagnostics: Diagnostics = field(repr=False)
+    prior_counts: pd.Series | None = field(default=None, repr=False)
 
     def __repr__(self) -> str:
         # the dataclass repr embedded posterior_counts, a multi-line Series (QA); the answer,
@@ -104,7 +110,17 @@ class SparseMixture:
         advice = " ".join(a if a.endswith(".") else a + "." for a in self.diagnostics.advice)
         return (f"Sparse mixture, K_max={self.max_components}, Dirichlet e0="
                 f"{self.concentration:g}: posterior mode K+={self.mode}{caveat}; P(K+=k) "
-                f"{{{probs}}}\n{verdict}" + (f"\nAdvice: {advice}" if advice else ""))
+                f"{{{probs}}}{self._prior_line()}\n{verdict}"
+                + (f"\nAdvice: {advice}" if advice else ""))
+
+    def _prior_line(self) -> str:
+        """The prior of K+ that e0 and K_max imply, to read the posterior against (QA118)."""
+        if self.prior_counts is None:
+            return ""
+        shown = ", ".join(f"{k}: {p:.3f}" for k, p in self.prior_counts.items() if p >= 5e-4)
+        mean = float(np.dot(self.prior_counts.index, self.prior_counts.to_numpy()))
+        return f"\nPrior alone (e0 and K_max, before the data): P(K+=k) {{{shown}}}, " \
+               f"mean K+ {mean:.2f}"
 
     @property
     def caveat(self) -> str | None:
@@ -173,7 +189,7 @@ def fit_sparse(
         weight w counting as w rows (whole numbers; each draws its own component).
     settings : SamplerSettings, optional
         All sampler settings in one object, instead of the sampling keywords (not both).
-    thresholds : DiagnosticThresholds, optional
+    thresholds : DiagnosticThresholds or dict of its fields, optional
         Passed to :func:`summarise_sparse`.
 
     Returns
@@ -196,7 +212,8 @@ def fit_sparse(
     if K < 2:  # one component is always the one non-empty one: K+ = 1 whatever the data
         raise ValueError(f"fit_sparse needs max_components >= 2 (an overfitted K, e.g. 2-3x "
                          f"the clusters you expect); got {K}")
-    # before sampling: fit_bayes's keywords (QA69: fit_bayes's TypeError), K+'s weights
+    # before sampling (a dict of thresholds failed after it, QA119 H1; keywords: QA69)
+    thresholds = check_thresholds(thresholds)
     check_keywords(fit_kwargs, fit_bayes, "fit_sparse", ("max_components", "concentration"))
     frequency_counts(fit_kwargs.get("sample_weight"), "the number of non-empty components")
     try:
@@ -207,11 +224,10 @@ def fit_sparse(
                            sampler=sampler, progressbar=progressbar)
     if ss.metric == "auto":  # empty components' skewed posteriors: no Gaussian to whiten by
         ss = ss.replace(metric="diag")
-    # one integer for the fit and the K+ count (code review: a Generator's two draws did not
-    # repeat P(K+) from the recorded seed); without a seed, the one fit_bayes drew
-    seed = seed_from(random_state)
+    # one integer for the fit and K+ (code review: a Generator's two draws did not repeat P(K+)
+    # from the recorded seed); without a seed, the one fit_bayes drew
     result = fit_bayes(X, K, covariance_type=covariance_type, priors=priors,
-                       random_state=seed, settings=ss, **fit_kwargs)
+                       random_state=seed_from(random_state), settings=ss, **fit_kwargs)
     return summarise_sparse(result, thresholds=thresholds)  # seeded as the fit was
 
 
@@ -226,9 +242,9 @@ def summarise_sparse(result: BayesResult, *, random_state: Any = None,
     random_state = seed_or_recorded(result, random_state)
     X = result.idata["observed_data"]["x"].to_numpy()
     # None: the rows as the fit saw them (with their weights and labels)
-    counts, occupied, total_log_likelihood = _draw_assignments(result, None, random_state)
+    counts, occupied, total_log_likelihood = draw_assignments(result, None, random_state)
     K = result.n_components
-    table = _count_table(counts, K)
+    table = count_table(counts, K)
     mode = int(table.loc["all"].idxmax())
     identified, report = _identify(result, X, counts, occupied, mode, random_state)
     invariant = _invariant_posterior(result, counts, total_log_likelihood)
@@ -239,7 +255,7 @@ def summarise_sparse(result: BayesResult, *, random_state: Any = None,
                            posterior=invariant, data_scale=scale,
                            auto_draws=settings is not None and settings.adaptive,
                            label_invariant_checks=False,  # K+ and the log-likelihood are
-                           **(thresholds or DiagnosticThresholds()).to_dict())
+                           **(check_thresholds(thresholds) or DiagnosticThresholds()).to_dict())
     # a spike on tied values is "filled" (QA: integers, K+ = K_max, "a larger K_max": more)
     collapsed = collapsed_evidence(result.idata["posterior"], result.idata["observed_data"], scale)
     found = _sparse_advice(diagnostics, float(table.loc["all"].get(K, 0.0)), K,
@@ -266,7 +282,16 @@ def summarise_sparse(result: BayesResult, *, random_state: Any = None,
         identified=identified,
         label_switching=report,
         diagnostics=diagnostics,
+        prior_counts=prior_counts(K, result.priors.weights_concentration, _n_rows(result)),
     )
+
+
+def _n_rows(result: BayesResult) -> int:
+    """The rows the fit's K+ counts: a row of frequency weight c as c rows."""
+    observed = result.idata["observed_data"]
+    if "sample_weight" in observed.data_vars:
+        return int(frequency_counts(observed["sample_weight"].to_numpy(), "K+").sum())
+    return int(observed["x"].shape[0])
 
 
 def _sparse_advice(diagnostics: Diagnostics, at_max: float, K: int, e0: float,
@@ -316,115 +341,6 @@ def _sparse_advice(diagnostics: Diagnostics, at_max: float, K: int, e0: float,
             f"{what}; sample longer (e.g. draws={4 * n_draws}, --draws {4 * n_draws})"
             + (f", and for the {sampler_cause} see above." if sampler else "."))
     return advice
-
-
-def count_nonempty(
-    result: BayesResult,
-    X: Any = None,
-    *,
-    random_state: Any = None,
-    return_occupied: bool = False,
-) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
-    """Number of non-empty components K+ in every posterior draw.
-
-    NUTS samples the marginal model (assignments summed out), so assignments are drawn after
-    the fact, as a Gibbs sampler would draw them: for draw s, z_n ~ Categorical(r_n^(s)) with
-    r_n^(s) the responsibilities of point n under the draw's parameters (the E-step kernel);
-    K+^(s) is the number of distinct components among z_1..z_N, i.e. those with at least one
-    point assigned (Malsiner-Walli et al. 2016). A component with weight 1e-4 and N = 100 points
-    is therefore usually empty, whereas thresholding the weights would need an arbitrary cut.
-
-    For the fitted data (``X`` None) the fit's observations count as the fit saw them: missing
-    values marginalised (the row plan), a labelled point in its own component, a point drawn
-    to the noise component in no Gaussian one, and a row of frequency weight w as w rows,
-    each drawing its own z (whole numbers; weight 0: no row).
-
-    Parameters
-    ----------
-    result : BayesResult
-    X : array-like (N, D), optional
-        Default: the observed data stored in ``result``.
-    random_state : int, Generator or None
-        Seeds the assignment draws (K+ is itself random given the parameters); None: the
-        fit's own recorded seed, so that repeated calls agree.
-    return_occupied : bool
-        Also return which components are non-empty.
-
-    Returns
-    -------
-    n_nonempty : ndarray (chain, draw), int
-    occupied : ndarray (chain, draw, K), bool
-        Only with ``return_occupied``.
-    """
-    counts, occupied, _ = _draw_assignments(result, X, seed_or_recorded(result, random_state))
-    if return_occupied:
-        return counts, occupied
-    return counts
-
-
-def _draw_assignments(result: BayesResult, X: Any, random_state: Any):
-    """:func:`count_nonempty`'s work: K+ (chain, draw), the occupied components (chain, draw,
-    K) and, from the same E-step pass, each draw's total log-likelihood (chain, draw), the sum
-    of the pointwise values over the rows (a row's frequency weight not applied, as in the
-    stored ``log_likelihood`` group)."""
-    post = result.idata["posterior"].to_dataset()
-    observed = result.idata["observed_data"].to_dataset()
-    labels = counts = None
-    if X is None:
-        Xv = observed["x"].to_numpy()
-        if "labels" in observed.data_vars:
-            labels = observed["labels"].to_numpy()
-        if "sample_weight" in observed.data_vars:
-            counts = frequency_counts(observed["sample_weight"].to_numpy(),
-                                      "the number of non-empty components")
-    else:
-        Xv = check_data(X, n_features=post["means"].shape[-1], allow_nan=True)[0]
-    w, m, L = flatten_draws(post, result.covariance_type)
-    C, S = post["weights"].shape[:2]
-    K = w.shape[1]
-    noise = "noise_weight" in post.data_vars
-    plan = None
-    if noise or labels is not None or np.isnan(Xv).any():
-        noise_weight = flat_noise_weight(post) if noise else np.zeros(w.shape[0])
-        plan = kernels.RowPlan.build(
-            Xv, labels=labels, log_noise=result.noise_log_density,
-            noise_log_ranges=noise_log_ranges(result.noise_log_density, result.em.noise_bounds,
-                                              Xv.shape[1]) if noise else None)
-    rng = np.random.default_rng(random_state)
-    occupied = np.zeros(w.shape, dtype=bool)
-    total = np.empty(w.shape[0])
-    n_rows = Xv.shape[0] if counts is None else max(int(counts.sum()), 1)
-    block = max(1, _DRAW_BLOCK_VALUES // (n_rows * (K + noise)))
-    for start in range(0, w.shape[0], block):
-        sl = slice(start, start + block)
-        if plan is None:
-            pointwise, resp = kernels.pointwise_over_draws(Xv, w[sl], m[sl], L[sl], True)
-        else:  # (S, N, K [+ 1]): the noise column last
-            pointwise, resp = kernels.plan_pointwise_over_draws(plan, w[sl], noise_weight[sl],
-                                                                m[sl], L[sl], True)
-        total[sl] = pointwise.sum(axis=1)
-        if counts is not None:  # row n stands for counts[n] rows, each with its own z
-            resp = np.repeat(resp, counts, axis=1)
-        occupied[sl] = _sample_occupied(resp, rng)[:, :K]  # the noise is no component
-    return (occupied.sum(axis=1).reshape(C, S), occupied.reshape(C, S, -1), total.reshape(C, S))
-
-
-def _sample_occupied(resp: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Draw z_n ~ Cat(resp[s, n]) for every draw s; return which components got a point (S, K)."""
-    S, N, K = resp.shape
-    z = categorical(resp, rng.random((S, N)))
-    occupied = np.zeros((S, K), dtype=bool)
-    occupied[np.repeat(np.arange(S), N), z.ravel()] = True
-    return occupied
-
-
-def _count_table(counts: np.ndarray, K: int) -> pd.DataFrame:
-    """P(K+ = k) per chain and pooled ("all"), columns k = 1..K."""
-    ks = np.arange(1, K + 1)
-    rows = {str(c): [np.mean(counts[c] == k) for k in ks] for c in range(counts.shape[0])}
-    rows["all"] = [np.mean(counts == k) for k in ks]
-    table = pd.DataFrame.from_dict(rows, orient="index", columns=ks)
-    return table.rename_axis(index="chain", columns="n_nonempty")
 
 
 def _identify(result: BayesResult, X: np.ndarray, counts: np.ndarray, occupied: np.ndarray,
