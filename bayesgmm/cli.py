@@ -495,7 +495,9 @@ def _parser() -> argparse.ArgumentParser:
     report = _command(sub, "report", _cmd_report, _REPORT_EXAMPLES,
         help="(re)generate the HTML report of a saved result",
         description="Write report.html and figures/*.png of a result saved by fit or run into "
-                    "its own directory (replacing an earlier report there), judged by the "
+                    "its own directory (replacing an earlier report there, its figures/ "
+                    "too: vector copies an earlier --vector made go unless --vector is given "
+                    "again), judged by the "
                     "thresholds it was fitted with unless the flags below say otherwise.")
     report.add_argument("directory", help="a result directory written by fit or run")
     _shared_flags(report, progress="no status lines")

@@ -43,7 +43,8 @@ class EMGaussianMixture(EstimatorBase):
         Restarts per initialisation method; the best is kept.
     init : str, tuple of str or mapping, default "kmeans++"
         How restarts begin (``"kmeans++"``, ``"kmeans"``, ``"random"``,
-        ``"random_from_data"``, a tuple of them, or a mapping of starting ``weights``,
+        ``"random_from_data"``, ``"plain_kmeans++"``, a tuple of them, or a mapping of
+        starting ``weights``,
         ``means`` and optionally ``covariances``), as in :func:`bayesgmm.fit_em`.
         scikit-learn's ``weights_init``, ``means_init`` and ``precisions_init`` are
         ``init={"weights": w, "means": m, "covariances": c}`` with ``c`` the inverse

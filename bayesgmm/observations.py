@@ -67,7 +67,8 @@ from .imputation import conditional_means  # its home before imputation.py
 from .isolation import isolated_observations
 
 __all__ = ["MISSING_POLICIES", "Observations", "check_labels", "component_labels",
-           "conditional_means", "encode_labels", "noise_log_ranges", "prepare_observations"]
+           "conditional_means", "encode_labels", "noise_log_ranges", "prepare_observations",
+           "with_unobserved_rows"]
 
 MISSING_POLICIES = ("marginalise", "drop", "refuse")
 
@@ -507,6 +508,45 @@ def _labels_left_out(X: Any, rows: np.ndarray, missing: str) -> str:
             f"labels unused: row(s) {shown}"
             + ("; with missing='marginalise' their observed values would be fitted"
                if missing == "drop" else ""))
+
+
+def with_unobserved_rows(seen: np.ndarray, pointwise: np.ndarray, resp: np.ndarray | None,
+                         weights: np.ndarray, labels: np.ndarray | None
+                         ) -> tuple[np.ndarray, np.ndarray | None]:
+    """The rows with no observed value put back among the others (the one rule for EM's and
+    the posterior's predictions, QA119 M2): such a row's marginal density is over no
+    coordinates, 1 (log 0), and its memberships are the weights; a labelled one's log-density
+    is log w_k and its memberships its label.
+
+    Parameters
+    ----------
+    seen : ndarray (N,) bool
+        The rows with a value observed.
+    pointwise : ndarray (S, n_seen)
+        Their log-densities, S parameter draws (1 for an estimate).
+    resp : ndarray (S, n_seen, C) or None
+        Their memberships (C: K, or K + 1 with a noise component, last).
+    weights : ndarray (S, C)
+    labels : ndarray (N,) int or None
+        Known components (-1: unknown).
+
+    Returns
+    -------
+    pointwise : ndarray (S, N)
+    resp : ndarray (S, N, C) or None
+    """
+    S, N = weights.shape[0], seen.shape[0]
+    full = np.zeros((S, N))
+    full[:, seen] = pointwise
+    memberships = None
+    if resp is not None:
+        memberships = np.repeat(weights[:, None, :], N, axis=1)
+        memberships[:, seen] = resp
+    for n in np.flatnonzero(~seen & (labels >= 0)) if labels is not None else ():
+        full[:, n] = np.log(weights[:, labels[n]])
+        if memberships is not None:
+            memberships[:, n] = np.eye(weights.shape[1])[labels[n]]
+    return full, memberships
 
 
 def noise_log_ranges(noise_log_density: float, noise_bounds: np.ndarray | None,

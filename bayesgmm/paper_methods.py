@@ -182,8 +182,8 @@ def _priors(result: Any, cite: Any) -> str:
         pieces.append(cite("lkj", f"each correlation matrix LKJ with shape "
                                   f"{format_number(p.lkj_eta)} (Lewandowski et al. 2009)"))
     if ordered := bool((result.settings or {}).get("ordered_means")):  # QA118: dependent
-        pieces.append("the component means restricted to increasing order (their joint prior "
-                      "that of the K Normals' order statistics; it pushes components apart)")
+        pieces.append("the component means restricted to increasing order (the same Normal "
+                      "prior with the components sorted: their order statistics; QA122)")
     scale = ("divided by one common scale, the root mean square of the variables' sds"
              if result.covariance_type == "spherical" else "divided by its standard deviation")
     how = ["divisor N", "over its observed values"]
@@ -464,13 +464,13 @@ def _em(em: Any, cite: Any) -> str:
             + cite("em", "the EM algorithm (Dempster et al. 1977)"))
     init, n_init = settings.get("init"), settings.get("n_init")
     families = list(init) if isinstance(init, list | tuple) else [init] if init else []
-    words = {"kmeans++": "k-means++ seeds (Arthur and Vassilvitskii 2007)",
-             "random_from_data": "random data points", "kmeans": "k-means",
-             "random": "random responsibilities"}
+    words = {"kmeans++": "k-means++ seeds (Arthur and Vassilvitskii 2007)", "kmeans": "k-means",
+             "plain_kmeans++": "plain k-means++ seeds (Arthur and Vassilvitskii 2007)",
+             "random_from_data": "random data points", "random": "random responsibilities"}
     total = n_init * len(families) if isinstance(n_init, int) and families and all(
         f in words for f in families) else None
     if total:
-        if "kmeans++" in families:
+        if {"kmeans++", "plain_kmeans++"} & set(families):
             cite("kmeans++", "")
         best = "log posterior" if em.prior is not None else "log-likelihood"
         if total == 1:

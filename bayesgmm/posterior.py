@@ -42,7 +42,7 @@ from .em import EMResult, check_sample_size, n_parameters
 from .formatting import interval_columns
 from .imputation import conditional_draws, conditional_means, memberships
 from .mixture_draws import check_noise_box, mixture_points
-from .observations import check_labels, noise_log_ranges
+from .observations import check_labels, noise_log_ranges, with_unobserved_rows
 from .priors import Priors, Standardisation
 from .relabel import LabelSwitchingReport
 from .result_files import save_files
@@ -502,17 +502,7 @@ class BayesResult:
         else:  # nothing observed anywhere: no kernel pass, only the weights
             pw, resp = np.zeros((weights.shape[0], 0)), np.zeros((*weights.shape[:1], 0,
                                                                   weights.shape[1]))
-        pointwise = np.zeros((pw.shape[0], Xv.shape[0]))
-        pointwise[:, seen] = pw
-        full = None
-        if want_resp:
-            full = np.repeat(weights[:, None, :], Xv.shape[0], axis=1)
-            full[:, seen] = resp
-        for n in np.flatnonzero(unobserved & (labels >= 0)) if labels is not None else ():
-            pointwise[:, n] = np.log(weights[:, labels[n]])
-            if full is not None:
-                full[:, n] = np.eye(weights.shape[1])[labels[n]]
-        return pointwise, full
+        return with_unobserved_rows(seen, pw, resp if want_resp else None, weights, labels)
 
     def save(self, path: Any, overwrite: bool = False) -> Any:
         """Save to the directory ``path`` (NetCDF + npz + JSON); reload with ``bayesgmm.load``.

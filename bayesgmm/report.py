@@ -2255,8 +2255,8 @@ def _priors_in_data_units(result) -> str:
     table = pd.DataFrame(rows).T
     return ("<p>The same priors in each feature's units (its centre and scale applied): "
             "where a component's mean and sd may lie before the data are seen"
-            + (" (the means ordered: component k's is the k-th smallest of K draws)"
-               if ordered else "") + ".</p>"
+            + (" (the means ordered: component k's, numbered from 0, is the (k + 1)-th "
+               "smallest of K draws)" if ordered else "") + ".</p>"
             + _table(table, text=True))
 
 
@@ -2290,10 +2290,13 @@ def _section_reproducibility(result, random_state: Any = 0) -> str:
     if result.noise:  # one Dirichlet over the K weights and the noise weight
         priors.loc["weights_concentration", "distribution"] = (
             "(weights, noise weight) ~ Dirichlet(alpha, ..., alpha), K + 1 entries")
+    if (result.settings or {}).get("ordered_means"):  # QA122 L3: the table said Normal alone
+        priors.loc["means_sd", "distribution"] = (
+            "means (z) ~ Normal(0, means_sd), sorted: component k the (k + 1)-th smallest")
     # the data file's fingerprint is in the provenance line, the ID column in "row names"
     settings = {k: _readable_setting(k, v) for k, v in result.settings.items()
                 if k not in ("timing", "start", "machine", "data_file_sha256", "verdict",
-                             "index_column", "specification")
+                             "checks", "index_column", "specification")
                 and (v is not None or not k.endswith("_column"))}
     settings.pop("random_state", None)  # shown above the table, as the seed it is
     settings = _with_sampler_limits(settings, result.sampler_settings)
@@ -3098,7 +3101,8 @@ def _loo_box(bayes: BayesSelection) -> str:
 
 def _section_sparse(sparse: SparseMixture, figure) -> tuple[str, str, list[str]]:
     diag = sparse.diagnostics
-    fig = figure("n_components", "Posterior of the number of non-empty components K+",
+    fig = figure("n_components", "The number of non-empty components K+: its posterior "
+                 "(filled) and its prior (hatched: e0, K_max and N alone)",
                  lambda: plot_n_components(sparse))
     return "sparse", "Sparse mixture: number of non-empty components", [
         f"<p>One overfitted mixture with K_max = {sparse.max_components} components and "
@@ -3125,8 +3129,11 @@ def _k_plus_prior_text(sparse: SparseMixture) -> str:
     if prior is None:
         return ""
     mean = float(np.dot(prior.index, prior.to_numpy()))
-    return (f", and the prior it implies: before the data, P(K+ = 1) = {prior.iloc[0]:.2f} "
-            f"and the mean K+ is {mean:.2f} (the figure's hatched bars, the table's last row)")
+    none = float(prior.get(0, 0.0))  # with a noise component: every row noise
+    return (f", and the prior it implies: before the data, P(K+ = 1) = {prior.get(1, 0.0):.2f}"
+            + (f", P(K+ = 0) = {none:.2f} (every row noise)" if none >= 0.005 else "")
+            + f" and the mean K+ is {mean:.2f} (the figure's hatched bars, the table's last "
+            "row)")
 
 
 def _k_plus_html(sparse: SparseMixture) -> str:
@@ -3160,8 +3167,8 @@ def k_plus_table(sparse: SparseMixture) -> pd.DataFrame:
     table = sparse.per_chain.copy()
     table.loc["all"] = sparse.posterior_counts.to_numpy()
     prior = getattr(sparse, "prior_counts", None)  # a SparseMixture made before it: None
-    if prior is not None:  # before the data, to read the rows above against
-        table.loc["prior"] = prior.to_numpy()
+    if prior is not None:  # before the data, to read the rows above against (K+ >= 1)
+        table.loc["prior"] = prior.reindex(table.columns, fill_value=0.0).to_numpy()
     return table
 
 

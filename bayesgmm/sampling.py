@@ -1126,7 +1126,11 @@ def _raise_if_interrupted(idata, draws: int) -> None:
         for values in posterior.data_vars.values():
             finite &= np.isfinite(values).all(dim=[d for d in values.dims
                                                    if d not in ("chain", "draw")])
-        taken = int(finite.sum(dim="draw").min()) if finite.size else 0
+        # a chain stopped short ends in NaN; a NaN amid finite draws is no interruption
+        # (QA120 L2), and is left to the checks that follow
+        tails = [int(np.argmin(row)) if not row.all() and not row[np.argmin(row):].any()
+                 else row.size for row in finite.transpose("chain", "draw").to_numpy()]
+        taken = min(tails) if tails else 0
     if taken < draws:
         raise KeyboardInterrupt(f"sampling interrupted after {taken} of {draws} draws per chain")
 

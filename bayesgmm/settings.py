@@ -415,6 +415,9 @@ def check_thresholds(thresholds: DiagnosticThresholds | Mapping[str, Any] | None
         return thresholds
     if isinstance(thresholds, Mapping):
         return DiagnosticThresholds.from_dict(thresholds)
+    if thresholds is DiagnosticThresholds:  # the class itself (QA120 L6: "got type")
+        raise ValueError("thresholds is the class DiagnosticThresholds: give an instance, "
+                         "DiagnosticThresholds() or DiagnosticThresholds(rhat_max=1.05)")
     raise ValueError(f"thresholds must be a bayesgmm.DiagnosticThresholds (or a dict of its "
                      f"fields, e.g. {{'rhat_max': 1.05}}); got {type(thresholds).__name__}")
 

@@ -1,13 +1,15 @@
 """Which software made a result or a report: the installed versions of Python and packages;
 whether a package is a release whose internals were checked.
 
-Where it sits: the data-in layer, beside :mod:`bayesgmm.paths` (standard library only, nothing
-imported but package metadata and NumPy's build record, read once a process; git, where bayesgmm
-runs from a checkout), so that every fit can record its software
+Where it sits: the vocabulary layer, below :mod:`bayesgmm._numba_cache` (standard library
+only, nothing imported but package metadata and NumPy's build record, read once a process;
+git, where bayesgmm runs from a checkout), so that every fit can record its software
 (``EMResult.versions``, ``BayesResult.versions``) and an EM-only report list it without loading
 ArviZ. :mod:`bayesgmm.result_files` records these versions in every saved result's manifest.
-:func:`release_problem` is the version check of the two modules that use another package's
-internals (:mod:`bayesgmm.pytensor_numba`, :mod:`bayesgmm.backends.nutpie_model`).
+:func:`release_problem` is the one version check of the modules that use another package's
+internals (:mod:`bayesgmm.pytensor_numba`, :mod:`bayesgmm.backends.nutpie_model`,
+:mod:`bayesgmm._numba_cache` and, for a figure drawn into ``ax=``,
+:mod:`bayesgmm.plots.diagnostics`).
 """
 
 from __future__ import annotations

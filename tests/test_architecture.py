@@ -354,6 +354,8 @@ INTERNALS = {
     "nutpie.compile_pymc": "bayesgmm.backends.nutpie_model",
     "nutpie.compiled_pyfunc": "bayesgmm.backends.nutpie_model",
     "arviz_plots.backend": "bayesgmm.plots.diagnostics",
+    "numba.core": "bayesgmm._numba_cache",  # caching's classes, the config (QA119 M3)
+    "numba.np.ufunc": "bayesgmm._numba_cache",  # whether the threads started
 }
 
 

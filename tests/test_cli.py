@@ -2193,11 +2193,11 @@ def test_the_record_fingerprints_the_bytes_fitted_not_the_file_at_saving(data_di
     # changed between the reading's start and its end: refused, not recorded as read
     calls = []
 
-    def changing(p):
+    def changing(p):  # its size, time and inode: other after the reading
         calls.append(p)
-        return "one" if len(calls) == 1 else "other"
+        return (1, 2, 3) if len(calls) == 1 else (1, 2, 4)
 
-    monkeypatch.setattr(bayesgmm.io.tables, "file_sha256", changing)
+    monkeypatch.setattr(bayesgmm.io.tables, "_stamp", changing)
     with pytest.raises(ValueError, match=r"good\.csv changed while it was read \(is another "
                                          r"job writing it\?\): run again once the file is"):
         real(data_dir / "good.csv")

@@ -210,7 +210,8 @@ def test_ordered_means_are_read_against_their_order_statistics():
         shown = re.search(rf"{k}: (-?[\d.]+) to (-?[\d.]+)", page.replace(",", ""))
         np.testing.assert_allclose([float(v) for v in shown.groups()],
                                    np.quantile(prior[:, k], [0.025, 0.975]), rtol=0.02, atol=0.5)
-    assert "k-th smallest of K draws" in page
+    assert "is the (k + 1)-th smallest of K draws" in page
     text = methods_text(ordered, None).paragraph
     assert "restricted to increasing order" in text and "Independent priors" not in text
+    assert "apart" not in text  # sorting pushes nothing apart (QA122 M4)
     assert "Independent priors" in methods_text(plain, None).paragraph

@@ -206,7 +206,7 @@ def test_the_start_search_names_the_family_its_restarts_belong_to(old_faithful, 
         fit_map_start(old_faithful, 2, n_init=2, random_state=0)
     said = [line.split(": ", 2)[2].rsplit(" (", 1)[0]
             for line in capsys.readouterr().err.splitlines()[1:-1]]
-    families = ["MAP-EM, kmeans++ x2", "MAP-EM, random_from_data x2",
+    families = ["MAP-EM, kmeans++ x2 (plain seeds)", "MAP-EM, random_from_data x2",
                 "ML-EM, kmeans++ x2, polished by MAP-EM"]
     assert [text for text in said if text.endswith("EM restart 1 of 2")] == [
         f"start family {i} of 3 ({name}): EM restart 1 of 2"

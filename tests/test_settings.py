@@ -223,6 +223,8 @@ def test_every_route_checks_its_thresholds_before_any_work(route, tiny_fit, monk
         call("strict")
     with pytest.raises(ValueError, match="unknown diagnostic threshold"):
         call({"rhat": 1.05})
+    with pytest.raises(ValueError, match=r"the class DiagnosticThresholds: give an instance"):
+        call(bayesgmm.DiagnosticThresholds)
     with pytest.raises(ValueError, match="rhat_max must be a number > 1"):
         call({"rhat_max": 0.5})
     with pytest.raises(_Sampled):  # a dict of its fields is taken

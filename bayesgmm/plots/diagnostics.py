@@ -33,6 +33,7 @@ if TYPE_CHECKING:  # the posterior module imports ArviZ: an EM-only figure must 
 from .._warn import IN_PACKAGE
 from ..figure_size import sizable
 from ..formatting import format_number
+from ..versions import release_problem
 from ._common import (
     _DIAGNOSED,
     _KDE_POINTS,
@@ -660,8 +661,7 @@ def _arviz_grid(ax: Axes | None) -> Iterator[dict[str, Any]]:
     import arviz_plots
     from arviz_plots.backend import matplotlib as backend
 
-    version = tuple(int(p) for p in arviz_plots.__version__.split(".")[:2] if p.isdigit())
-    if not ARVIZ_PLOTS_CHECKED[0] <= version <= ARVIZ_PLOTS_CHECKED[1]:
+    if release_problem("arviz-plots", ARVIZ_PLOTS_CHECKED, "figures drawn into ax="):
         # review: an internal replaced with no version check; on another release, public
         # behaviour only (a new figure) and say so
         warnings.warn(f"ax= needs arviz-plots {ARVIZ_PLOTS_CHECKED[0][0]}."

@@ -329,6 +329,7 @@ def plot_n_components(posterior_counts: SparseMixture | pd.Series | np.ndarray,
     failed, model, prior = None, "", None
     if isinstance(posterior_counts, SparseMixture):
         probs, prior = posterior_counts.posterior_counts, posterior_counts.prior_counts
+        prior = None if prior is None else prior[prior.index >= 1]  # K+ = 0: in the text
         # what the answer depends on, on the figure (QA: "report e0 with the answer")
         model = (f"; K_max = {posterior_counts.max_components}, "
                  f"e0 = {posterior_counts.concentration:g}")
@@ -353,7 +354,8 @@ def plot_n_components(posterior_counts: SparseMixture | pd.Series | np.ndarray,
     axis.set_xlabel("number of non-empty components K+")
     axis.set_ylabel("probability" if prior is not None else "posterior probability")
     mode = int(probs.index[int(np.argmax(probs.to_numpy()))]) if len(probs) else None
-    axis.set_title("Posterior of the number of non-empty components K+"
+    axis.set_title(("Number of non-empty components K+: posterior and prior" if prior is not None
+                    else "Posterior of the number of non-empty components K+")
                    + (f"\n(most probable: K+ = {mode}, P = {probs.max():.2f}{model})"
                       if mode is not None else ""), fontsize="medium")
     if failed is not None:

@@ -119,7 +119,7 @@ class SparseMixture:
             return ""
         shown = ", ".join(f"{k}: {p:.3f}" for k, p in self.prior_counts.items() if p >= 5e-4)
         mean = float(np.dot(self.prior_counts.index, self.prior_counts.to_numpy()))
-        return f"\nPrior alone (e0 and K_max, before the data): P(K+=k) {{{shown}}}, " \
+        return f"\nPrior alone (e0, K_max and N, before the data): P(K+=k) {{{shown}}}, " \
                f"mean K+ {mean:.2f}"
 
     @property
@@ -282,16 +282,24 @@ def summarise_sparse(result: BayesResult, *, random_state: Any = None,
         identified=identified,
         label_switching=report,
         diagnostics=diagnostics,
-        prior_counts=prior_counts(K, result.priors.weights_concentration, _n_rows(result)),
+        prior_counts=_prior_counts(result),
     )
 
 
-def _n_rows(result: BayesResult) -> int:
-    """The rows the fit's K+ counts: a row of frequency weight c as c rows."""
+def _prior_counts(result: BayesResult) -> pd.Series:
+    """The prior of K+ for the rows the fit's K+ counts (a row of frequency weight c as c
+    rows), with its noise component and known labels (QA122)."""
     observed = result.idata["observed_data"]
-    if "sample_weight" in observed.data_vars:
-        return int(frequency_counts(observed["sample_weight"].to_numpy(), "K+").sum())
-    return int(observed["x"].shape[0])
+    counts = (frequency_counts(observed["sample_weight"].to_numpy(), "K+")
+              if "sample_weight" in observed.data_vars
+              else np.ones(observed["x"].shape[0], dtype=np.int64))
+    labels = observed["labels"].to_numpy() if "labels" in observed.data_vars else None
+    known = np.zeros(len(counts), bool) if labels is None else (labels >= 0) & (counts > 0)
+    return prior_counts(result.n_components, result.priors.weights_concentration,
+                        int(counts.sum()), noise=bool(getattr(result, "noise", False)),
+                        labelled_rows=int(counts[known].sum()),
+                        labelled_components=0 if labels is None else
+                        len(np.unique(labels[known])))
 
 
 def _sparse_advice(diagnostics: Diagnostics, at_max: float, K: int, e0: float,
