@@ -83,8 +83,9 @@ _START = ("scikit-learn's weights_init, means_init and precisions_init are one "
     (lambda X: bayesgmm.EMGaussianMixture(2).set_params(init_params="kmeans"), ValueError,
      "invalid parameter 'init_params' for EMGaussianMixture; did you mean 'init'?"),
     (lambda X: bayesgmm.fit_em(X, 2, init="k-means++"), ValueError,
-     "init must be one of ('kmeans++', 'kmeans', 'random', 'random_from_data'), a list of "
-     "them, a mapping or an EMResult; got 'k-means++'; did you mean 'kmeans++'?"),
+     "init must be one of ('kmeans++', 'kmeans', 'random', 'random_from_data', "
+     "'plain_kmeans++'), a list of them, a mapping or an EMResult; got 'k-means++'; did you "
+     "mean 'kmeans++'?"),
 ])
 def test_scikit_learns_names_are_answered_with_ours(call, error, message):
     """QA90 L5: EMGaussianMixture(init_params=...) and (means_init=...) were Python's bare
