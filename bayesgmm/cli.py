@@ -995,12 +995,12 @@ def _check_room(out: Path, settings: Any, shape: tuple[int, int], K: int) -> Non
     statistics and the pointwise log-likelihood where it is stored, at the draws asked for
     (``draws="auto"``: its first checkpoint, 1,000 per chain)."""
     from .result_files import check_room
-    from .sampling import _MAX_LOGLIK_VALUES
+    from .sampling import stores_log_likelihood
 
     N, D = shape
     draws = settings.draws if isinstance(settings.draws, int) else min(1000, settings.max_draws)
     values = settings.chains * draws * (2 * (K + K * D + K * D * D) + 10)
-    if settings.chains * draws * N <= _MAX_LOGLIK_VALUES:
+    if stores_log_likelihood(settings.chains, draws, N):
         values += settings.chains * draws * N
     check_room(out, 8.0 * values)
 

@@ -58,7 +58,7 @@ from .relabel import LABELLED, ORDERED, LabelSwitchingReport, relabel_posterior
 from .settings import SAMPLERS, DiagnosticThresholds, SamplerSettings, check_thresholds, default
 from .versions import machine_record, software_versions
 
-__all__ = ["SAMPLERS", "SamplerSettings", "fit_bayes"]
+__all__ = ["SAMPLERS", "SamplerSettings", "fit_bayes", "stores_log_likelihood"]
 
 PARAMETERS = ("weights", "means", "covariances")
 # draws="auto": the first convergence check, in draws per chain.
@@ -348,7 +348,7 @@ def fit_bayes(
         so the verdict checks its total among the label-invariant quantities)."""
         if log_likelihood is not None:
             return bool(log_likelihood)
-        return ss.chains * draws * N <= _MAX_LOGLIK_VALUES
+        return stores_log_likelihood(ss.chains, draws, N)
     # The last checkpoint's relabelling (draws="auto"): when the run kept exactly those draws,
     # the result reuses it instead of relabelling the same draws again.
     last_check: dict[str, Any] = {}
@@ -641,6 +641,13 @@ def fit_bayes(
                          "diagnostics() of the result (or estimator) says every check and "
                          "what to do")
     return result
+
+
+def stores_log_likelihood(chains: int, draws: int, n_rows: int) -> bool:
+    """Whether a result of ``chains`` x ``draws`` on ``n_rows`` stores the pointwise
+    log-likelihood by default (at most ``_MAX_LOGLIK_VALUES`` values): the one rule, for the
+    fit and for the command line's estimate of a result's size."""
+    return chains * draws * n_rows <= _MAX_LOGLIK_VALUES
 
 
 def _in_mean_order(em: EMResult) -> EMResult:
