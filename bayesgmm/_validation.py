@@ -40,6 +40,7 @@ __all__ = [
     "COVARIANCE_TYPES",
     "aligned_to_rows",
     "as_em_fit",
+    "carries_names",
     "check_bool",
     "check_covariance_type",
     "check_data",
@@ -350,13 +351,13 @@ def _by_fitted_names(arr: np.ndarray, names: tuple[str, ...], fitted: tuple[str,
     return (arr, names) if order is None else (arr[:, order], fitted)
 
 
-def fitted_column_order(names: tuple[str, ...], fitted: tuple[str, ...], name: str = "X",
-                        fitted_by: str = "the model") -> list[int] | None:
+def fitted_column_order(names: tuple[str, ...], fitted: tuple[str, ...] | None,
+                        name: str = "X", fitted_by: str = "the model") -> list[int] | None:
     """Where each of a fitted model's named features stands among ``names``, a data set's
     column names (None: use the columns as they stand: the same names in the same order, or
-    a model fitted without names). Other names are refused, naming the difference (see
-    :func:`_by_fitted_names`)."""
-    if names == fitted or fitted == default_names(len(fitted)):
+    a model fitted without names, ``fitted`` None: see ``EMResult.fitted_names``). Other
+    names are refused, naming the difference (see :func:`_by_fitted_names`)."""
+    if fitted is None or names == fitted:
         return None
     if len(set(names)) == len(names) and set(names) == set(fitted):
         return [names.index(f) for f in fitted]
@@ -373,12 +374,25 @@ def default_names(n_features: int) -> tuple[str, ...]:
     return tuple(f"x{i}" for i in range(n_features))
 
 
+def carries_names(X: Any) -> bool:
+    """Whether data name their features (a DataFrame's columns, a named Series), so that a
+    model fitted to them matches new data by name: features really named x0, x1, ... too
+    (QA124: reordered, they were taken by position, as an array's placeholders are)."""
+    if hasattr(X, "columns"):
+        return True
+    return hasattr(X, "name") and hasattr(X, "to_numpy") and getattr(X, "ndim", 0) == 1 \
+        and X.name is not None
+
+
 def in_input_column_order(values: np.ndarray, X: Any,
-                          fitted: Sequence[str]) -> np.ndarray:
+                          fitted: Sequence[str] | None) -> np.ndarray:
     """``values`` whose last axis runs over the fitted features, put in the order of X's own
     columns: a DataFrame that names the features in another order gets its values back in its
     own order (QA: ``pd.DataFrame(em.impute(df), columns=df.columns)`` swapped two columns).
-    Unnamed data are taken in the fitted order, so come back as they stand."""
+    Unnamed data, or a model fitted without names (``fitted`` None), are taken in the fitted
+    order, so come back as they stand."""
+    if fitted is None:
+        return values
     names = _column_names(_series_as_column(X, fitted))
     order = None if names is None else fitted_column_order(names, tuple(fitted))
     return values if order is None else values[..., np.argsort(order)]

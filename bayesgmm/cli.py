@@ -134,6 +134,10 @@ EXIT_OUTPUT_LOST = 4
 # The command line of the running ``main``, as a shell would retype it: in every result's
 # record (QA112: an auditor found the settings, never the command that made them).
 _command_line = ""
+# The directories this command has put in place, for the interrupt's line: a stop that comes
+# after the result is published says so (QA117 L1: status 130 with a complete result, and
+# the line said the directory might hold what it held before).
+_published: list[Path] = []
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -144,6 +148,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         getattr(args, "subparser", parser).error(
             f"unrecognized arguments: {' '.join(extra)}")
     _command_line = shlex.join(["bayesgmm", *(sys.argv[1:] if argv is None else argv)])
+    _published.clear()
     quiet = getattr(args, "no_progress", False)
     interrupted = _Interrupts()
     try:
@@ -164,10 +169,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             how = {EXIT_TERMINATED - 128: "terminated",
                    EXIT_HUNG_UP - 128: "hung up (the terminal closed)"}.get(signum, "interrupted")
             # a closed terminal cannot take the line (QA104: OSError, a traceback, status 1)
+            saved = ", ".join(map(str, _published))
             with contextlib.suppress(OSError, ValueError):
-                print(f"\nbayesgmm: {how}; results are "
+                print(f"\nbayesgmm: {how} after saving {saved}: that result is complete "
+                      "(only the printout after it was cut short)" if saved else
+                      f"\nbayesgmm: {how}; results are "
                       "written whole or not at all, so an output directory holds what it held "
-                      "before the run or this run's complete result", file=sys.stderr)
+                      "before the run", file=sys.stderr)
             return 128 + signum  # as shells report a run a signal stopped
         message = _path_error(exc) if not isinstance(exc, ValueError) else str(exc)
         if message is None:
@@ -591,6 +599,10 @@ def _text_format_flags(parser: argparse.ArgumentParser) -> None:
                         help="the text file's decimal mark: '.' or ',' (default: '.'); "
                              "--sep ';' --decimal ',' reads a CSV as Excel writes it in "
                              "locales of decimal commas")
+    parser.add_argument("--encoding", metavar="NAME",
+                        help="the text file's encoding (default: UTF-8): cp1252 reads Excel's "
+                             "CSV as saved on Windows in Western Europe, utf-16 its Unicode "
+                             "Text")
 
 
 _MISSING = ("marginalise", "drop", "refuse")  # bayesgmm.io.MISSING_POLICIES (io loads pandas)
@@ -1159,6 +1171,7 @@ def _cmd_em(args: argparse.Namespace) -> int:
     elif writes:
         save_files(em, out, "EMResult", overwrite=args.force, files=tables)
     if writes:
+        _published.append(Path(out))
         print(f"{'' if args.report else chr(10)}saved the EM fit to {out} (bayesgmm.load "
               f"reads it back)")
         _print_tables(Path(out), args.index)
@@ -1171,10 +1184,11 @@ def _cmd_spec(args: argparse.Namespace) -> int:
     if args.file is None:
         if args.force:
             raise ValueError("--force replaces an existing FILE: give the FILE to write")
-        print(spec_template(args.data, sep=args.sep, decimal=args.decimal), end="")
+        print(spec_template(args.data, sep=args.sep, decimal=args.decimal,
+                            encoding=args.encoding), end="")
         return 0
     written = write_spec_template(args.file, args.data, overwrite=args.force, sep=args.sep,
-                                  decimal=args.decimal)
+                                  decimal=args.decimal, encoding=args.encoding)
     print(f"wrote {written}: edit it, then `bayesgmm run {shlex.quote(str(written))}`")
     return 0
 
@@ -1387,6 +1401,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     html = write_report(result, directory, thresholds=thresholds, diagnostics=diag,
                         predictive_check=check, dpi=figure_files.dpi,
                         vector_formats=figure_files.vector_formats)
+    _published.append(directory)
     _print_verdict(diag)  # the page's verdict: a changed threshold can change it
     _print_model_check(check, not diag.ok)
     from .verdict import Verdict, model_evidence
@@ -1473,7 +1488,8 @@ def _cmd_select(args: argparse.Namespace) -> int:
                 "columns": ", ".join(map(str, frame.columns)), "rows": format_count(len(frame)),
                 "row names": _rows_setting(args.index),
                 **{name: value for name, value in (("separator", args.sep),
-                                                    ("decimal mark", args.decimal)) if value},
+                                                    ("decimal mark", args.decimal),
+                                                    ("encoding", args.encoding)) if value},
                 "command line": _command_line,
                 **_observation_settings(args, names), "K": args.components,
                 "covariance types": ", ".join(covariance_types),
@@ -1570,6 +1586,7 @@ def _cmd_select(args: argparse.Namespace) -> int:
     # as em and fit say it (QA: 35 s unannounced)
     with progress.step("writing the report", inner_details=False):
         write_directory(out, write, overwrite=args.force, writes="SelectionReport")
+    _published.append(out)
     print(f"\nreport: {out / SELECTION_REPORT_NAME}")
     if record["saved_fits"]:
         print(f"posteriors: {out / 'fits'}/{{{','.join(record['saved_fits'])}}} "
@@ -1935,7 +1952,7 @@ class _SpecObservations:
         self.weights, self.labels = spec.weights, spec.labels
         self.noise, self.noise_volume = spec.noise, spec.noise_volume
         self.index = spec.index
-        self.sep, self.decimal = spec.sep, spec.decimal
+        self.sep, self.decimal, self.encoding = spec.sep, spec.decimal, spec.encoding
         self.dequantise = spec.dequantise
         self.dequantise_option = "[data] dequantise"
         self.source = spec.source  # the spec as read, for the record (with data_sha256)
@@ -1984,7 +2001,8 @@ def _read_observations(data: str, columns: list[str] | None, args: Any, n_compon
     # "drop" reads the rows with missing values too: the fit drops them and records how many
     table = read_data(data, columns, missing="refuse" if policy == "refuse" else "marginalise",
                       weights=args.weights, labels=args.labels,
-                      index=getattr(args, "index", None), sep=args.sep, decimal=args.decimal)
+                      index=getattr(args, "index", None), sep=args.sep, decimal=args.decimal,
+                      encoding=args.encoding)
     args.data_sha256 = table.sha256  # the record's fingerprint: of the bytes fitted (QA117)
     frame = table.features
     if getattr(args, "dequantise", None) is not None:
@@ -2309,13 +2327,14 @@ def _data_record(data_source: str, data_file: Any, index: str | None, weights: s
     result.json (downstream QA: the two files recorded them differently, and result.json not
     the weights and labels columns). ``data_file``: the path read (``-``: standard input),
     fingerprinted; the columns None where not given; ``reading``: the flags (or a spec's
-    keys) with the separator and decimal mark, recorded where given. The command line too,
+    keys) with the separator, decimal mark and encoding, recorded where given. The command line too,
     and a ``run``'s specification: its SHA-256 and its text, as it was when it ran."""
     sep = getattr(reading, "sep", None)
     text = {key: value for key, value in (("data_separator",  # a tab by its word
                                            "tab" if sep in ("\t", "\\t") else sep),
                                           ("data_decimal_mark",
-                                           getattr(reading, "decimal", None)))
+                                           getattr(reading, "decimal", None)),
+                                          ("data_encoding", getattr(reading, "encoding", None)))
             if value is not None}
     raw = getattr(reading, "source", None)  # a RunSpec's file, as read when the run began
     if raw:
@@ -2399,6 +2418,7 @@ def _save(result: BayesResult, out: Path, *, force: bool, report: bool,
         save_files(result, out, "BayesResult", overwrite=force, extra=extra, files=tables)
     except ValueError as exc:
         _save_beside(result, out, exc, extra=extra, files=tables)
+    _published.append(out)
     print(f"\nsaved to {out}" + (f" (report: {out / 'report.html'})" if report else ""))
     _print_tables(out, index, index_option)
 

@@ -212,6 +212,11 @@ class EMResult(NoiseFlag):
     versions : dict or None
         The software that made the fit (:func:`bayesgmm.versions.software_versions` when it
         was fitted; a loaded result: those its directory recorded). None where unknown.
+    features_named : bool or None
+        Whether the data named the features (a DataFrame's columns): new data are then
+        matched to ``feature_names`` by name, in any column order; False where they are the
+        placeholders x0, x1, ... of an array, taken by position. None in results saved before
+        it was recorded (placeholder-like names then count as none).
     """
 
     weights: np.ndarray
@@ -236,6 +241,7 @@ class EMResult(NoiseFlag):
     observations: dict[str, Any] | None = field(default=None, compare=False)
     settings: dict[str, Any] | None = field(default=None, compare=False)
     versions: dict[str, str] | None = field(default=None, compare=False)
+    features_named: bool | None = field(default=None, compare=False)
 
     def __repr__(self) -> str:
         # what a user checks first; every field is an attribute (the arrays run to pages)
@@ -264,6 +270,20 @@ class EMResult(NoiseFlag):
     @property
     def n_features(self) -> int:
         return self.means.shape[1]
+
+    @property
+    def label_names(self) -> tuple[str, ...]:
+        """The known labels' names (component k is ``label_names[k]``), where the fit was
+        given names (the estimators, the command line's ``--labels``); empty otherwise."""
+        return tuple((self.observations or {}).get("label_names") or ())
+
+    @property
+    def fitted_names(self) -> tuple[str, ...] | None:
+        """The names new data's columns are matched to (``feature_names``), or None for a fit
+        to unnamed data, whose columns are taken by position."""
+        named = (self.features_named if self.features_named is not None
+                 else self.feature_names != default_names(self.n_features))
+        return self.feature_names if named else None
 
     @property
     def n_parameters(self) -> int:
@@ -349,7 +369,7 @@ class EMResult(NoiseFlag):
     def _estep(self, X: Any, labels: np.ndarray | None = None, **kw) -> kernels.EStep:
         """The kernel at the estimate; ``labels`` (-1 unknown): each labelled row by its own
         component only, as the fit saw it (the selection criteria of a labelled fit)."""
-        Xv, _ = check_data(X, n_features=self.n_features, feature_names=self.feature_names,
+        Xv, _ = check_data(X, n_features=self.n_features, feature_names=self.fitted_names,
                            allow_nan=True)
         unobserved = np.isnan(Xv).all(axis=1)
         if unobserved.any():
@@ -387,7 +407,11 @@ class EMResult(NoiseFlag):
 
         A row with missing values (NaN) gets the density of its observed values (the
         mixture's marginal); a row with none observed, 0 (the density of nothing observed
-        is 1).
+        is 1): scores of rows with different columns observed are densities in different
+        dimensions, not comparable as anomaly scores. With a noise component the noise
+        term is ``noise_weight / volume`` at every point, inside the box or not (the fit's
+        convention, mclust's), so scores have that floor and do not integrate to 1: rank
+        far points by P(noise | x) (``predict_proba(X)[:, -1]``) instead.
         """
         return self._estep(X).pointwise
 
@@ -407,10 +431,10 @@ class EMResult(NoiseFlag):
         as :meth:`bayesgmm.BayesResult.predict_proba`'s."""
         if labels is None:
             return self._estep(X, return_resp=True).resp
-        Xv, _ = check_data(X, n_features=self.n_features, feature_names=self.feature_names,
+        Xv, _ = check_data(X, n_features=self.n_features, feature_names=self.fitted_names,
                            allow_nan=True)
         codes = check_labels(aligned_to_rows(labels, X, "labels"), Xv.shape[0],
-                             self.n_components, fitting=False)
+                             self.n_components, fitting=False, names=self.label_names)
         return self._estep(Xv, codes, return_resp=True).resp
 
     def impute(self, X: Any, *, labels: Any = None) -> np.ndarray:
@@ -426,14 +450,14 @@ class EMResult(NoiseFlag):
         standard errors). A row with nothing observed gets the mixture's mean. For multiple
         imputations under the posterior, see :meth:`bayesgmm.BayesResult.impute`.
         """
-        Xv, _ = check_data(X, n_features=self.n_features, feature_names=self.feature_names,
+        Xv, _ = check_data(X, n_features=self.n_features, feature_names=self.fitted_names,
                            allow_nan=True)
         codes = check_labels(aligned_to_rows(labels, X, "labels"), Xv.shape[0],
-                             self.n_components, fitting=False)
+                             self.n_components, fitting=False, names=self.label_names)
         e = self._estep(Xv, codes, return_resp=True)
         filled = conditional_means(Xv, e.resp, self.means, self.full_covariances,
                                    noise_bounds=self.noise_bounds)
-        return in_input_column_order(filled, X, self.feature_names)
+        return in_input_column_order(filled, X, self.fitted_names)
 
     def predict(self, X: Any, *, labels: Any = None) -> np.ndarray:
         """Most probable component of each point, shape (N,); -1 for noise; ``labels`` as
@@ -472,7 +496,7 @@ class EMResult(NoiseFlag):
     def _total_log_likelihood(self, X: Any, sample_weight: Any, labels: Any = None
                               ) -> tuple[float, float]:
         """(log L, N) of the criteria: weighted, over the rows the fit would keep."""
-        Xv, _ = check_data(X, n_features=self.n_features, feature_names=self.feature_names,
+        Xv, _ = check_data(X, n_features=self.n_features, feature_names=self.fitted_names,
                            allow_nan=True)
         weights = check_sample_weight(aligned_to_rows(sample_weight, X, "sample_weight"),
                                       Xv.shape[0])
@@ -750,7 +774,9 @@ def fit_em(
             "shrink onto single points, held only by reg_covar); fit fewer components, a "
             "simpler covariance type, or with a conjugate prior (prior='default')"
             + transposed_hint(N, D), UserWarning, skip_file_prefixes=IN_PACKAGE)
-    starts = _check_init(init, K, D, covariance_type, n_init, names)
+    # a start's names are matched to the data's where the data name their features
+    starts = _check_init(init, K, D, covariance_type, n_init,
+                         names if obs.features_named is not False else None)
     if starts[0] is not None and starts[0][2] is None:
         starts = [_covariances_around(obs, obs.prior_rows, obs.prior_weights, *starts[0][:2],
                                       covariance_type, reg_covar)]
@@ -880,6 +906,7 @@ def fit_em(
         n_iter=n_iter,
         converged=converged,
         feature_names=names,
+        features_named=obs.features_named,
         n_samples=n_eff,
         reg_covar=reg_covar,
         prior=prior,
@@ -1711,7 +1738,7 @@ def collapsed_components(fit: EMResult, X: Any, sample_weight: Any = None
     rows the components hold; QA101: one row 1e4 sds out made both clusters "collapsed")."""
     if fit.prior is not None:
         return ()
-    Xv, _ = check_data(X, n_features=fit.n_features, feature_names=fit.feature_names,
+    Xv, _ = check_data(X, n_features=fit.n_features, feature_names=fit.fitted_names,
                        allow_nan=True)
     g = check_sample_weight(aligned_to_rows(sample_weight, X, "sample_weight"), Xv.shape[0])
     if fit.noise:
@@ -2071,7 +2098,7 @@ def _by_feature_name(value, names, what: str, square: bool = False):
     (a tied covariance, ``df.cov()``). By position, as before: columns 0..D-1 in order, and
     any DataFrame when the data name no features (an array: x0, x1, ...; review)."""
     columns = getattr(value, "columns", None)
-    if columns is None or names is None or tuple(names) == default_names(len(names)) or (
+    if columns is None or names is None or (
             isinstance(columns, pd.RangeIndex) and list(columns) == list(range(len(names)))):
         return value
     order = _feature_order(columns, names)

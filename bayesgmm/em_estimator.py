@@ -141,7 +141,8 @@ class EMGaussianMixture(EstimatorBase):
         return self._fitted().predict_proba(self._rows(X), labels=self._label_codes(labels, X))
 
     def score_samples(self, X: Any) -> np.ndarray:
-        """Log-density of the mixture at each row, shape (N,)."""
+        """Log-density of the mixture at each row, shape (N,); missing values and the noise
+        component as :meth:`bayesgmm.EMResult.score_samples` says."""
         return self._fitted().score_samples(self._rows(X))
 
     def score(self, X: Any, y: Any = None, sample_weight: Any = None) -> float:

@@ -306,7 +306,8 @@ class BayesianGMM(EstimatorBase, keyword_advice=_KEYWORD_ADVICE):
                                      labels=self._label_codes(labels, X), **kwargs)
 
     def score_samples(self, X: Any) -> np.ndarray:
-        """Posterior predictive log-density of each point, shape (N,)."""
+        """Posterior predictive log-density of each point, shape (N,); missing values and
+        the noise component as :meth:`bayesgmm.BayesResult.score_samples` says."""
         return self._fitted().score_samples(self._rows(X))
 
     def score(self, X: Any, y: Any = None, sample_weight: Any = None) -> float:

@@ -30,7 +30,6 @@ from ._validation import (
     check_bool,
     check_data,
     check_sample_weight,
-    default_names,
     refuse_non_data,
 )
 from ._warn import IN_PACKAGE
@@ -196,7 +195,7 @@ class EstimatorBase:
         names = tuple(result.feature_names)
         # as scikit-learn sets it: only for named columns (API QA: x0, x1, ... for arrays);
         # a refit on an array removes an earlier fit's (QA: names of 2 beside 3 features)
-        if names != default_names(len(names)):
+        if result.fitted_names is not None:
             self.feature_names_in_ = np.array(names, dtype=object)
         else:
             self.__dict__.pop("feature_names_in_", None)
@@ -287,7 +286,7 @@ class EstimatorBase:
                  [str(X.name)] if isinstance(X, pd.Series) and X.name is not None else None)
         kind = type(self).__name__
         if (names is not None and names != fitted and len(names) == len(fitted)
-                and fitted == list(default_names(len(fitted)))):
+                and self._fitted().fitted_names is None):
             warnings.warn(f"X has feature names {names}, but this {kind} was fitted without "
                           "feature names: its columns are taken in order",
                           skip_file_prefixes=IN_PACKAGE)
@@ -300,9 +299,9 @@ class EstimatorBase:
 
     def _checked(self, X: Any) -> np.ndarray:
         """X as the fitted features (N, D), validated once (NaN let through)."""
-        names = self._fitted().feature_names
-        Xv, _ = check_data(self._named_as_fitted(X), n_features=len(names),
-                           feature_names=names, allow_nan=True)
+        fitted = self._fitted()
+        Xv, _ = check_data(self._named_as_fitted(X), n_features=len(fitted.feature_names),
+                           feature_names=fitted.fitted_names, allow_nan=True)
         return Xv
 
     def _rows(self, X: Any) -> np.ndarray:

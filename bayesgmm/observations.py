@@ -40,6 +40,7 @@ from __future__ import annotations
 import functools
 import math
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -48,6 +49,7 @@ import numpy as np
 from . import kernels, rounding
 from ._validation import (
     aligned_to_rows,
+    carries_names,
     check_bool,
     check_data,
     check_int,
@@ -130,6 +132,10 @@ class Observations(NoiseFlag):
         What :func:`bayesgmm.dequantise` did to a DataFrame or Series given (its record:
         ``steps``, column to step, and ``random_state``), kept in the fit's record; None
         otherwise.
+    features_named : bool or None
+        Whether the input named its features (a DataFrame's columns, a named Series, or
+        ``feature_names``), so that new data are matched to them by name; False where
+        ``feature_names`` are the placeholders x0, x1, ...; None where unknown.
     """
 
     X: np.ndarray
@@ -148,6 +154,7 @@ class Observations(NoiseFlag):
     index_name: str | None = None
     data_warnings: tuple[str, ...] = ()
     dequantised: dict[str, Any] | None = None
+    features_named: bool | None = None
 
     @property
     def n_samples(self) -> int:
@@ -477,6 +484,7 @@ def prepare_observations(
         index_name=None if index_name is None else str(index_name),
         noise_volume=None if noise_volume is None else float(noise_volume),
         data_warnings=said, dequantised=rounding.recorded(X),
+        features_named=feature_names is not None or carries_names(X),
     )
 
 
@@ -565,15 +573,22 @@ def noise_log_ranges(noise_log_density: float, noise_bounds: np.ndarray | None,
     return np.full(n_features, -float(noise_log_density) / n_features)
 
 
-def check_labels(labels: Any, n_rows: int, K: int, *, fitting: bool = True
-                 ) -> np.ndarray | None:
+def check_labels(labels: Any, n_rows: int, K: int, *, fitting: bool = True,
+                 names: Sequence[str] | None = None) -> np.ndarray | None:
     """Known components as int64 (-1 unknown; NaN and pandas' NA also mean unknown), or
     None; one-line errors. ``fitting``: the labels of a fit's data, where rows labelled
     all alike would leave other components without data (refused); for predicting or
-    imputing a few rows, any labels are fine."""
+    imputing a few rows, any labels are fine, and label names are coded by ``names``, the
+    fit's (component k is ``names[k]``; QA123: the advice to encode new rows' names alone
+    sorted them afresh, and a row known to be "short" was put in "long" with probability 1)."""
     if labels is None:
         return None
     arr = _unknown_as_nan(np.asarray(labels))
+    if not fitting and names and arr.dtype.kind not in "iuf":
+        if arr.ndim != 1 or arr.shape[0] != n_rows:
+            raise ValueError(f"labels must be one value per row ({n_rows}); got shape "
+                             f"{arr.shape}")
+        return _codes_of_names(np.asarray(labels, dtype=object), tuple(names))
     if arr.ndim != 1 or arr.shape[0] != n_rows:
         raise ValueError(f"labels must be one value per row ({n_rows}); got shape {arr.shape}")
     if arr.dtype.kind == "f":
@@ -586,8 +601,11 @@ def check_labels(labels: Any, n_rows: int, K: int, *, fitting: bool = True
                              "indices with bayesgmm.observations.encode_labels)")
     elif arr.dtype.kind not in "iu":
         raise ValueError(f"labels must be integers (component indices 0..{K - 1}, -1 for "
-                         f"unknown); got {arr.dtype} (map names with "
-                         "bayesgmm.observations.encode_labels)")
+                         f"unknown); got {arr.dtype} " + (
+                             "(map names with bayesgmm.observations.encode_labels)" if fitting
+                             else "and the fit's components have no names: code them as the "
+                             f"fit's were, encode_labels(labels, {K}, names=<the names "
+                             "encode_labels gave for the fit>)"))
     codes = arr.astype(np.int64)
     bad = (codes < -1) | (codes >= K)
     if bad.any():
@@ -790,7 +808,8 @@ def _spelling_variants(texts: list[str | None], names: tuple[str, ...], index: A
     return "; ".join(said) + ": fix the spelling, or mark those labels as unknown (empty)"
 
 
-def encode_labels(values: Any, n_components: int) -> tuple[np.ndarray, tuple[str, ...]]:
+def encode_labels(values: Any, n_components: int, *, names: Sequence[str] | None = None
+                  ) -> tuple[np.ndarray, tuple[str, ...]]:
     """User label values (names or numbers, some unknown) as component indices and names.
 
     Parameters
@@ -802,6 +821,11 @@ def encode_labels(values: Any, n_components: int) -> tuple[np.ndarray, tuple[str
     n_components : int
         The mixture's number of components K; there may be fewer label names than K (the
         other components have no labelled point), never more.
+    names : sequence of str, optional
+        The names a fit's labels were coded with (what this function returned for them):
+        new rows' labels (to predict or impute with) are coded by them, so that a name means
+        the component it meant in the fit; a name not among them is refused. Without it the
+        names found in ``values`` are sorted afresh.
 
     Returns
     -------
@@ -822,6 +846,9 @@ def encode_labels(values: Any, n_components: int) -> tuple[np.ndarray, tuple[str
     """
     arr = np.asarray(values.to_numpy() if hasattr(values, "to_numpy") else values,
                      dtype=object)
+    if names is not None:
+        names = tuple(str(n) for n in names)
+        return _codes_of_names(arr, names), names
     if arr.ndim != 1:
         raise ValueError(f"labels must be one-dimensional (one label per point); got shape "
                          f"{arr.shape}")

@@ -445,6 +445,13 @@ def _noise_evidence(em: EMResult, X: Any, *, sample_weight: Any, labels: Any, mi
     rows = tuple(int(r) for r in np.flatnonzero(takes))
     if not rows:  # at this K the noise takes nothing; at fewer, a lone component's rows?
         return _lone_evidence(em, X, lone, data, fitted)
+    weight = np.ones(takes.size) if sample_weight is None else np.asarray(
+        aligned_to_rows(sample_weight, X, "sample_weight"), dtype=np.float64)
+    if weight[takes].sum() > 0.5 * weight[fitted].sum():
+        # outliers are the few: a uniform density that takes most of the data says that K
+        # Gaussians miss the data's groups or shape (QA126: 47 of 60 rows of four clean
+        # blobs fitted with K = 2 were called outliers), which the richer-model check judges
+        return None
     # A degenerate refit without noise (the best there was) has an inflated likelihood: it
     # can only understate the evidence, so a clear difference still counts.
     if without - with_noise >= min_delta_bic and not _shape_explains(

@@ -190,9 +190,7 @@ def _load(directory: Path) -> BayesResult | EMResult:
     return _read_bayes(directory, versions)
 
 
-# --------------------------------------------------------------------------------------------
-# reading
-# --------------------------------------------------------------------------------------------
+# -- reading ---------------------------------------------------------------------------------
 def _read_npz(path: Path, names: Iterable[str], optional: Iterable[str] = ()) -> dict:
     """Numeric arrays from an npz archive, refusing anything else (objects, other files)."""
     with open(path, "rb") as f:
@@ -239,6 +237,7 @@ def _read_em(directory: Path, versions: dict | None = None) -> EMResult:
             ("noise_log_density", lambda v: v is None or is_number(v), "a number or null"),
             ("observations", lambda v: v is None or isinstance(v, dict), "null or a table"),
             ("settings", lambda v: v is None or isinstance(v, dict), "null or a table"),
+            ("features_named", lambda v: v is None or isinstance(v, bool), "true or false"),
             ("candidates", _are_candidates, "a list of tables of source, log_posterior, "
              "log_likelihood and weights"),
         ):
@@ -308,6 +307,7 @@ def _read_em(directory: Path, versions: dict | None = None) -> EMResult:
             observations=meta.get("observations"),
             settings=meta.get("settings"),
             versions=versions,
+            features_named=meta.get("features_named"),
             candidates=tuple(
                 StartCandidate(source=c["source"], log_posterior=c["log_posterior"],
                                log_likelihood=c["log_likelihood"], weights=tuple(c["weights"]),

@@ -344,6 +344,11 @@ class BayesResult:
         return self.em.feature_names
 
     @property
+    def fitted_names(self) -> tuple[str, ...] | None:
+        """The names new data's columns are matched to, as EM's (None: unnamed data)."""
+        return self.em.fitted_names
+
+    @property
     def n_components(self) -> int:
         """K: the Gaussian components (a noise component not counted)."""
         return self.em.n_components
@@ -466,7 +471,7 @@ class BayesResult:
         EMResult does; ``BayesianGMM`` applies its policy on top.
         """
         Xv, _ = check_data(X, n_features=len(self.feature_names),
-                           feature_names=self.feature_names, allow_nan=True)
+                           feature_names=self.fitted_names, allow_nan=True)
         return Xv
 
     def _pointwise(self, Xv: np.ndarray, max_draws: int | None, want_resp: bool,
@@ -735,7 +740,7 @@ class BayesResult:
         Xv = self._check(X)
         # as EM's predict_proba and impute take them: a Series matched to X's rows by index
         labels = check_labels(aligned_to_rows(labels, X, "labels"), Xv.shape[0],
-                              self.n_components, fitting=False)
+                              self.n_components, fitting=False, names=self.em.label_names)
         _check_probability("interval", interval)
         q = (1 - interval) / 2
         columns = self.n_components + int(self.noise)
@@ -830,7 +835,7 @@ class BayesResult:
                               UserWarning, skip_file_prefixes=IN_PACKAGE)
         Xv = self._check(X)
         labels = check_labels(aligned_to_rows(labels, X, "labels"), Xv.shape[0],
-                              self.n_components, fitting=False)
+                              self.n_components, fitting=False, names=self.em.label_names)
         _check_max_draws(max_draws)  # also when no row needs the draws
         if n_imputations is not None and not is_int(n_imputations, 1):
             raise ValueError(f"n_imputations must be a positive integer or None; got "
@@ -850,7 +855,7 @@ class BayesResult:
                                 for s in range(w.shape[0])], axis=0)
                 # the gaps only: an average of equal observed values can move their last bit
                 out[incomplete] = np.where(np.isnan(Xi), mean, Xi)
-            return in_input_column_order(out, X, self.feature_names)
+            return in_input_column_order(out, X, self.fitted_names)
         rng = np.random.default_rng(random_state)
         out = np.repeat(Xv[None], int(n_imputations), axis=0)
         for i in range(out.shape[0]):
@@ -861,10 +866,15 @@ class BayesResult:
                 component = categorical(r, rng.random(Xi.shape[0]))  # noise: K
                 out[i, incomplete] = conditional_draws(Xi, component, m[s], cov[s], rng,
                                                        noise_bounds=bounds)
-        return in_input_column_order(out, X, self.feature_names)
+        return in_input_column_order(out, X, self.fitted_names)
 
     def score_samples(self, X: Any, max_draws: int | None = None) -> np.ndarray:
-        """Posterior predictive log-density log( mean_s p(x | theta_s) ), shape (N,)."""
+        """Posterior predictive log-density log( mean_s p(x | theta_s) ), shape (N,).
+
+        Each p(x | theta_s) as :meth:`bayesgmm.EMResult.score_samples` gives it: a row with
+        missing values (NaN) by its observed values (0 with none observed), a noise
+        component's term constant everywhere (a floor; not a normalised density).
+        """
         Xv = self._check(X)
         out = np.empty(Xv.shape[0])
         for rows in self._row_passes(Xv.shape[0], max_draws, 1):

@@ -338,7 +338,7 @@ def build_em_report(em: EMResult, X: Any, *, data_source: str | None = None,
     if not isinstance(em, EMResult):
         raise ValueError(f"the EM report needs an EMResult; got {type(em).__name__}")
     files = FigureFiles(dpi, vector_formats)
-    Xv, _ = check_data(X, n_features=em.n_features, feature_names=em.feature_names,
+    Xv, _ = check_data(X, n_features=em.n_features, feature_names=em.fitted_names,
                        allow_nan=True)
     # per-row vectors matched to X's rows once (a pandas Series by X's index): every use
     # below, the noise hint's refits too, takes them by position against Xv
@@ -485,7 +485,8 @@ def _data_name(source: str | None) -> str | None:
 _EM_RECORD_NAMES = {"data_source": "data", "data_file_sha256": "data file SHA-256",
                     "index_column": "row IDs column", "weights_column": "weights column",
                     "labels_column": "labels column", "data_separator": "separator",
-                    "data_decimal_mark": "decimal mark", "command_line": "command line",
+                    "data_decimal_mark": "decimal mark", "data_encoding": "encoding",
+                    "command_line": "command line",
                     "specification_sha256": "specification SHA-256"}
 
 

@@ -288,6 +288,7 @@ def _write_em(em: Any, directory: Path) -> list[str]:
         "n_iter": em.n_iter,
         "converged": em.converged,
         "feature_names": list(em.feature_names),
+        "features_named": em.features_named,  # matched by name at prediction (QA124)
         "n_samples": em.n_samples,
         "reg_covar": em.reg_covar,
         "warnings": list(em.warnings),

@@ -256,7 +256,8 @@ def fit_bayes(
                                labels=labels, noise=noise, noise_volume=noise_volume)
     if isinstance(em, EMResult) and _column_names(X) is None \
             and len(em.feature_names) == obs.X.shape[1]:  # an array: the start's names
-        obs = dataclasses.replace(obs, feature_names=tuple(em.feature_names))
+        obs = dataclasses.replace(obs, feature_names=tuple(em.feature_names),
+                                  features_named=em.fitted_names is not None)
     Xv, names = obs.X, obs.feature_names
     Xc = obs.start_rows  # checks need complete rows (as fit_em's)
     # diag covariances help with columns that depend on each other, not with a constant one
@@ -298,8 +299,9 @@ def fit_bayes(
     with progress.step(f"fitting MAP-EM, K={K} (3 families of 10 restarts)",
                        ss.progressbar and em is None):
         em = _check_or_fit_em(em, obs, K, covariance_type, priors, seed)
-    if em.feature_names != names:  # a start fitted without names: the data's, everywhere
-        em = dataclasses.replace(em, feature_names=names)
+    if em.feature_names != names or em.features_named != obs.features_named:
+        # a start fitted without names: the data's, everywhere
+        em = dataclasses.replace(em, feature_names=names, features_named=obs.features_named)
     if not given and random_state is None:  # the start's record says whose seed (QA: "given")
         em = dataclasses.replace(em, settings={**(em.settings or {}), "seed_drawn": True})
     # With ordered means the components' order is their labelling: the start and the
@@ -732,7 +734,7 @@ def _in_em_columns(X: Any, em: EMResult) -> Any:
     names = _column_names(X)
     if names is None or len(names) != em.n_features:
         return X
-    order = fitted_column_order(names, tuple(em.feature_names), "X", fitted_by="em")
+    order = fitted_column_order(names, em.fitted_names, "X", fitted_by="em")
     return X if order is None else X.iloc[:, order]
 
 
@@ -826,7 +828,8 @@ def _select_start(pm_model, em: EMResult, X: Observations, backend
                                      f"sampled model's log density then chose {cand.source} "
                                      "instead"}
     return dataclasses.replace(chosen, candidates=em.candidates, settings=record,
-                               feature_names=em.feature_names), info
+                               feature_names=em.feature_names,
+                               features_named=em.features_named), info
 
 
 def _model_density(pm_model, em: EMResult, backend):
@@ -945,7 +948,8 @@ def _reanchor(idata, better, X, em: EMResult, covariance_type, pm_model, backend
     settings = {**base, "init": f"{base.get('init', 'the start')}; then restarted from chain "
                                 f"{better['chain']}'s highest-density draw (re-anchored)"}
     return dataclasses.replace(new, candidates=em.candidates, settings=settings,
-                               feature_names=em.feature_names), record
+                               feature_names=em.feature_names,
+                               features_named=em.features_named), record
 
 
 def _em_dataset(em: EMResult, like: xr.Dataset) -> xr.Dataset:

@@ -1097,6 +1097,44 @@ def test_em_reads_standard_input_named_dash(data_dir, monkeypatch, capsys, separ
     assert cli.default_output("-", 2) == Path("results/stdin_k2")
 
 
+def test_a_windows_1252_export_is_read_with_encoding_and_it_is_recorded(
+        data_dir, old_faithful, tiny_fit, monkeypatch, capsys):
+    """QA115 M1: `em`, `spec` and `run` read German Excel's default CSV (Windows-1252, a
+    header with umlauts) when told its encoding, fit what the UTF-8 file gives, and record
+    how they read it."""
+    frame = old_faithful.iloc[:60].set_axis(["Dauer (min)", "Wartezeit ä"], axis=1)
+    text = frame.to_csv(index=False, sep=";", decimal=",")
+    (data_dir / "win.csv").write_bytes(text.encode("cp1252"))
+    (data_dir / "utf8.csv").write_text(text, encoding="utf-8")
+    flags = ["--sep", ";", "--decimal", ",", "--seed", "1", "--no-progress"]
+    rc, _, err = _run_main(["em", "win.csv", "-k", "2", *flags, "--out", "win"], capsys)
+    assert rc == 2 and "--encoding cp1252" in err  # the fix is named
+    rc, _, err = _run_main(["em", "win.csv", "-k", "2", *flags, "--encoding", "cp1252",
+                            "--out", "win"], capsys)
+    assert rc == 0, err
+    rc, _, err = _run_main(["em", "utf8.csv", "-k", "2", *flags, "--out", "utf8"], capsys)
+    win, utf8 = bayesgmm.load(data_dir / "win"), bayesgmm.load(data_dir / "utf8")
+    np.testing.assert_array_equal(win.means, utf8.means)
+    assert win.settings["data_encoding"] == "cp1252" and "data_encoding" not in utf8.settings
+    assert list(win.feature_names) == ["Dauer (min)", "Wartezeit ä"]
+    rc, out, err = _run_main(["spec", "win.toml", "--data", "win.csv", "--sep", ";",
+                              "--decimal", ",", "--encoding", "cp1252"], capsys)
+    assert rc == 0, err
+    spec_text = (data_dir / "win.toml").read_text()
+    assert 'encoding = "cp1252"' in spec_text and '"Wartezeit ä"' in spec_text
+    seen = {}
+
+    def fit(X, *args, **kwargs):
+        seen["X"] = X
+        return tiny_fit
+
+    monkeypatch.setattr(cli, "fit_bayes", fit)
+    rc, out, err = _run_main(["run", "win.toml", "--no-progress"], capsys)
+    assert rc == 0, err
+    np.testing.assert_array_equal(seen["X"].to_numpy(), frame.to_numpy())
+    assert bayesgmm.load(data_dir / "results" / "win").settings["data_encoding"] == "cp1252"
+
+
 def test_a_german_export_is_fitted_with_sep_and_decimal_and_they_are_recorded(
         data_dir, old_faithful, tiny_fit, monkeypatch, capsys):
     """QA106 L7: `em`, `select`, `spec` and `run` read a file of semicolons and decimal
@@ -1223,6 +1261,24 @@ def test_ctrl_c_is_one_line_and_status_130(data_dir, monkeypatch, capsys):
     monkeypatch.setattr(cli, "fit_bayes", interrupted)
     rc, _, err = _run_main(["fit", "good.csv", "-k", "2", "--seed", "1"], capsys)
     assert rc == 130 and "bayesgmm: interrupted" in err and "Traceback" not in err
+
+
+def test_ctrl_c_after_the_result_is_saved_says_it_is_complete(data_dir, monkeypatch, capsys):
+    """QA117 L1: a stop after the result was in place said the directory might hold what it
+    held before the run; it names the directory and says the result there is complete."""
+    def interrupted_while_printing(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "_print_tables", interrupted_while_printing)
+    rc, _, err = _run_main(["em", "good.csv", "-k", "2", "--seed", "1", "--out", "kept",
+                            "--no-progress"], capsys)
+    assert rc == 130 and "Traceback" not in err
+    assert "bayesgmm: interrupted after saving kept: that result is complete" in err
+    assert bayesgmm.load(data_dir / "kept").n_components == 2
+    monkeypatch.setattr(cli, "_print_tables", lambda *a, **k: None)
+    monkeypatch.setattr(bayesgmm.em, "fit_em", interrupted_while_printing)  # before any save
+    rc, _, err = _run_main(["em", "good.csv", "-k", "2", "--out", "other"], capsys)
+    assert rc == 130 and "holds what it held before the run" in err and "saving" not in err
 
 
 @pytest.mark.parametrize(("name", "status", "words"), [

@@ -1650,3 +1650,32 @@ def test_a_value_and_its_threshold_print_apart_where_they_differ():
     assert _told_apart(1.0104, 1.01) == ("1.0104", "1.01")
     assert _told_apart(2270.858, 400.0) == ("2,271", "400")
     assert _told_apart(0.0, 0.0) == ("0", "0")
+
+
+def test_loosened_thresholds_change_what_fails_not_the_cause_the_draws_show(rng):
+    """QA126 M4: with mode_shift_max=5 (and R-hat, ESS loosened) a chain in another mode
+    became "uneven ranks: ... the chains mix ... one fit in a hundred by chance" at R-hat
+    1.49, ESS 7 and p 1.7e-16; with the default thresholds the same draws were "separate
+    modes". The cause stays separate modes; the words no longer claim mixing or chance."""
+    post = posterior(rng)
+    post["means"][1] += 2.0  # chain b: another mode (10 sd away) of the same height
+    tree = make_tree(post, sample_stats(rng))
+    loose = diagnose(tree, mode_shift_max=50.0, rhat_max=5.0, ess_min=2)
+    assert not loose.ok and loose.causes[0] == "separate modes"
+    assert "the chains mix" not in " ".join(loose.advice)
+    assert "by chance" not in " ".join(loose.advice)
+
+
+def test_uneven_ranks_says_the_chains_mix_by_the_default_limits_under_any_set(rng):
+    post = posterior(rng)
+    post["means"][0, :, 1, 0] += 0.35 * MEAN_SD  # as in the rank test's own test
+    tree = make_tree(post, sample_stats(rng))
+    usual = diagnose(tree)
+    loose = diagnose(tree, ess_min=1e-6, rhat_max=100.0)
+    assert usual.causes == loose.causes == ("uneven ranks",)
+    assert "the chains mix, but" in usual.advice[0]  # R-hat and ESS pass the defaults here
+    rank = next(c for c in usual.checks if c.name == "min rank p-value")
+    if rank.value < rank.threshold / 100:
+        assert "no chance event" in usual.advice[0]
+    else:
+        assert "about one fit in a hundred by chance" in usual.advice[0]

@@ -1746,3 +1746,37 @@ def test_more_parameters_than_rows_is_said_first_and_no_restarts_are_advised():
     assert messages[0].startswith("K=6 full has 2105 free parameters for 500 effective rows")
     assert not any("more restarts" in m for m in messages)
     assert any("hold fewer than D+1=26 effective points" in m for m in messages)
+
+
+def test_features_really_named_x0_x1_are_matched_by_name(tmp_path):
+    """QA124 M1: a DataFrame whose columns are named x0, x1, x2 (as scikit-learn's
+    transformers name them) was taken for unnamed data: the same rows with the columns
+    reversed were scored by position, up to 10 nats off, with no warning; the estimator
+    warned it had been fitted without names. Unnamed data still go by position."""
+    import bayesgmm
+    from bayesgmm import EMGaussianMixture
+
+    rng = np.random.default_rng(4)
+    X = np.r_[rng.normal(0, 1, (150, 3)), rng.normal(0, 1, (150, 3)) + [3.0, 0.0, 12.0]]
+    X[:, 2] *= 5.0  # columns far apart: a swap changes every score
+    frame = pd.DataFrame(X, columns=["x0", "x1", "x2"])
+    reversed_frame = frame[["x2", "x1", "x0"]]
+    em = fit_em(frame, 2, random_state=0)
+    assert em.features_named and em.fitted_names == ("x0", "x1", "x2")
+    np.testing.assert_array_equal(em.score_samples(reversed_frame), em.score_samples(frame))
+    np.testing.assert_array_equal(em.impute(reversed_frame), reversed_frame.to_numpy())
+    loaded = bayesgmm.load(em.save(tmp_path / "em"))
+    assert loaded.features_named is True
+    np.testing.assert_array_equal(loaded.score_samples(reversed_frame), em.score_samples(frame))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "fitted without feature names"
+        model = EMGaussianMixture(2, random_state=0).fit(frame)
+        np.testing.assert_array_equal(model.score_samples(reversed_frame),
+                                      model.score_samples(frame))
+    assert list(model.feature_names_in_) == ["x0", "x1", "x2"]
+    unnamed = fit_em(X, 2, random_state=0)  # an array: placeholders, taken by position
+    assert unnamed.features_named is False and unnamed.fitted_names is None
+    np.testing.assert_array_equal(unnamed.score_samples(reversed_frame),
+                                  unnamed.score_samples(reversed_frame.to_numpy()))
+    old = replace(em, features_named=None)  # saved before the flag: names decide, as before
+    assert old.fitted_names is None and replace(old, feature_names=("a", "b", "c")).fitted_names

@@ -367,10 +367,52 @@ def test_a_file_that_is_not_utf8_is_named_with_the_fix(tmp_path):
     path = tmp_path / "latin1.csv"
     path.write_bytes("sch\xf6n,b\n1,2\n3,4\n".encode("latin-1"))
     with pytest.raises(ValueError, match=re.escape(
-            f"{path} is not UTF-8 text (invalid start byte: byte 0xf6 at position 3); save it "
-            "as UTF-8 (for Excel's Windows-1252 or Latin-1: iconv -f cp1252 -t utf-8 latin1.csv "
-            "> latin1-utf8.csv)")):
+            f"{path} is not UTF-8 text (invalid start byte: byte 0xf6 at position 3): give the "
+            "encoding it was saved in, e.g. --encoding cp1252 for Excel's CSV on Windows (a "
+            "spec's [data]: encoding = \"cp1252\"), or save it as CSV UTF-8")):
         read_data(path)
+
+
+@pytest.mark.parametrize("encoding", ["cp1252", "latin-1", "utf-16", "utf-16-le", "utf-8"])
+def test_a_file_is_read_in_the_encoding_named_and_fingerprinted_as_written(tmp_path,
+                                                                          encoding):
+    """QA115 M1: German Excel's default CSV (Windows-1252) could only be refused, with iconv
+    as the fix, which a lab's Windows PC does not have. Read with ``encoding`` it gives the
+    numbers and names of the same table saved as UTF-8; the fingerprint is of the bytes."""
+    import hashlib
+
+    frame = pd.DataFrame({"Länge [µm]": [1.5, 2.25, 3.0, 4.5], "Temp °C": [20.0, 21.5, 19, 18]})
+    text = frame.to_csv(index=False, sep=";", decimal=",").replace("\n", "\r\n")
+    (tmp_path / "utf8.csv").write_bytes(text.encode("utf-8-sig"))
+    path = tmp_path / f"{encoding}.csv"
+    path.write_bytes(text.encode(encoding))
+    expected = read_data(tmp_path / "utf8.csv", sep=";", decimal=",").features
+    table = read_data(path, sep=";", decimal=",", encoding=encoding)
+    pd.testing.assert_frame_equal(table.features, expected)
+    assert table.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_an_encoding_that_does_not_fit_the_file_is_one_line(tmp_path):
+    path = tmp_path / "x.csv"
+    path.write_bytes(b"a,b\n1,2\n3,4\n")
+    with pytest.raises(ValueError, match=r"unknown encoding 'klingon': give a codec's name"):
+        read_data(path, encoding="klingon")
+    path.write_bytes("a\u20ac,b\n1,2\n3,4\n".encode("utf-8"))  # UTF-8 bytes of the euro sign ...
+    with pytest.raises(ValueError, match=r"x\.csv is not ascii text \(ordinal not in range"):
+        read_data(path, encoding="ascii")  # ... and UTF-8's bytes are no ASCII
+    (tmp_path / "book.csv").write_bytes(b"PK\x03\x04" + b"\x00" * 40)
+    with pytest.raises(ValueError, match=r"is a ZIP archive"):  # never decoded into garbage
+        read_data(tmp_path / "book.csv", encoding="cp1252")
+    frame = pd.DataFrame({"x": [1.0, 2.0]})
+    frame.to_parquet(tmp_path / "t.parquet")
+    with pytest.raises(ValueError, match=r"separator, decimal mark and encoding are a text "
+                                         r"file's; leave them out"):
+        read_data(tmp_path / "t.parquet", encoding="cp1252")
+    import gzip
+
+    (tmp_path / "z.csv.gz").write_bytes(gzip.compress(b"a,b\n1,2\n"))
+    with pytest.raises(ValueError, match=r"z\.csv\.gz is compressed: decompress it"):
+        read_data(tmp_path / "z.csv.gz", encoding="cp1252")
 
 
 def test_spec_figure_files(tmp_path):
@@ -724,7 +766,7 @@ def test_files_that_are_no_text_table_are_named_and_compressed_tsv_is_read(tmp_p
         "book.xlsx": (b"PK\x03\x04" + b"\x00" * 40, "a ZIP archive (an Excel .xlsx workbook"),
         "old.xls": (b"\xd0\xcf\x11\xe0" + b"\x00" * 40, "an Excel 97-2003 workbook"),
         "utf16.tsv": (frame.to_csv(index=False, sep="\t").encode("utf-16"),
-                      "UTF-16 text (Excel's \"Unicode Text\"): save it as UTF-8 (iconv -f "
+                      "UTF-16 text (Excel's \"Unicode Text\"): read it with --encoding "
                       "utf-16"),
         "packed.csv": (gzip.compress(text.encode()), "gzip-compressed: name it .csv.gz"),
     }
@@ -865,7 +907,7 @@ def test_more_ways_of_writing_numbers_are_named(tmp_path):
     assert "\ufeff" not in str(caught.value)
     path = tmp_path / "w.csv"
     path.write_bytes("x,y\u2030\n1,2\n".encode("cp1252"))
-    with pytest.raises(ValueError, match=r"iconv -f cp1252 -t utf-8"):
+    with pytest.raises(ValueError, match=r"--encoding cp1252 for Excel.s CSV on Windows"):
         read_table(path)
 
 
@@ -924,8 +966,8 @@ def test_a_separator_or_decimal_mark_that_cannot_be_used_is_one_line(tmp_path):
     frame = pd.DataFrame({"a": [1.0, 2.0]})
     frame.to_parquet(tmp_path / "d.parquet")
     with pytest.raises(ValueError, match=r"is a Parquet file, whose numbers are stored as "
-                                         r"numbers: the separator and the decimal mark are a "
-                                         r"text file's; leave them out"):
+                                         r"numbers: the separator, decimal mark and encoding "
+                                         r"are a text file's; leave them out"):
         read_data(tmp_path / "d.parquet", decimal=",")
 
 

@@ -109,7 +109,7 @@ def test_a_template_for_a_german_export_states_its_separator_and_decimal_mark(tm
     Path("bad.toml").write_text(text.replace('sep = ";"', 'sep = "semi"'))
     with pytest.raises(ValueError, match=r"bad\.toml: \[data\] unknown separator 'semi'"):
         load_spec("bad.toml")
-    with pytest.raises(ValueError, match=r"give the file \(--data FILE\) they are for"):
+    with pytest.raises(ValueError, match=r"give the file \(--data FILE\) it is for"):
         spec_template(sep=";")
 
 

@@ -183,3 +183,33 @@ def test_labels_that_differ_only_by_case_are_named_with_their_rows():
         encode_labels(["a", "b", None], 2)  # distinct names: nothing to say
     with pytest.raises(ValueError, match="raise the number of components to at least 3"):
         encode_labels(["a", "b", "c"], 2)
+
+
+def test_new_rows_named_labels_mean_the_components_they_meant_in_the_fit():
+    """QA123 H1: predicting with label names was refused with the advice to map them with
+    encode_labels, which sorted the new rows' names afresh: a row known to be "short" became
+    code 0, the fit's "long", and got probability 1 there. Now the advice and encode_labels
+    code them by the fit's names; a fit that keeps its names takes the names themselves."""
+    import bayesgmm
+    from bayesgmm.observation_record import name_labels
+
+    rng = np.random.default_rng(0)
+    X = np.r_[rng.normal(0, 1, 200), rng.normal(6, 1, 200)][:, None]
+    kind = np.repeat(["long", "short"], 200).astype(object)
+    kind[rng.random(400) > 0.1] = ""
+    codes, names = encode_labels(kind, 2)
+    assert names == ("long", "short")
+    em = bayesgmm.fit_em(X, 2, labels=codes, random_state=0)
+    new, new_labels = np.array([[6.1], [0.2]]), np.array(["short", ""], dtype=object)
+    with pytest.raises(ValueError, match=r"code them as the fit's were, encode_labels\(labels, "
+                                         r"2, names=<the names encode_labels gave"):
+        em.predict_proba(new, labels=new_labels)
+    new_codes, same = encode_labels(new_labels, 2, names=names)
+    assert same == names and new_codes.tolist() == [1, -1]
+    np.testing.assert_array_equal(em.predict_proba(new, labels=new_codes)[0], [0.0, 1.0])
+    with pytest.raises(ValueError, match=r"label 'tall' is not one the fit was given"):
+        encode_labels(["tall"], 2, names=names)
+    name_labels(em, names)  # as the estimators and --labels keep them
+    assert em.label_names == names
+    np.testing.assert_array_equal(em.predict_proba(new, labels=new_labels),
+                                  em.predict_proba(new, labels=new_codes))

@@ -618,3 +618,18 @@ def test_one_very_far_row_neither_collapses_the_clusters_nor_hides_the_hint(fact
         plain = fit_em(X, 2, random_state=0, n_init=5)
         evidence = noise_evidence(plain, X)
     assert evidence is not None and 0 in evidence.rows
+
+
+def test_a_noise_component_taking_most_of_the_rows_is_no_outlier_finding():
+    """QA126 M2: four clean blobs fitted with K = 2: the noise refit took 47 of 60 rows and
+    the verdict called them outliers, suppressing the richer-model hint; K = 3 and 4 have the
+    lower BIC. Outliers are the few: the richer-model check speaks instead."""
+    from bayesgmm.shape_evidence import shape_evidence
+
+    rng = np.random.default_rng(0)
+    blob = rng.normal(0, 1, size=(15, 2)) + [3, 3]
+    turn = np.array([[0, -1], [1, 0]])
+    X = np.vstack([blob, blob @ turn.T, blob @ turn.T @ turn.T, blob @ turn.T @ turn.T @ turn.T])
+    em = fit_em(X, 2, random_state=0)
+    assert noise_evidence(em, X) is None
+    assert shape_evidence(em, X).better_components == 3

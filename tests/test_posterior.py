@@ -329,3 +329,20 @@ def test_the_unidentified_components_are_kept_for_the_draws_they_judged(old_fait
     calls.clear()
     post.posterior_mean()
     assert len(calls) == 1  # other draws: judged again
+
+
+def test_a_posterior_matches_features_really_named_x0_x1_by_name():
+    """QA124 M1 (the posterior's side): columns named x0, x1 given in another order were
+    scored by position, up to 9.5 nats off."""
+    import pandas as pd
+    from conftest import posterior_stand_in
+
+    rng = np.random.default_rng(2)
+    X = np.r_[rng.normal(0, 1, (80, 2)), rng.normal(0, 1, (80, 2)) * [1.0, 8.0] + [3.0, 40.0]]
+    frame = pd.DataFrame(X, columns=["x0", "x1"])
+    fit = posterior_stand_in(frame, 2)
+    assert fit.fitted_names == ("x0", "x1")
+    np.testing.assert_array_equal(fit.score_samples(frame[["x1", "x0"]]),
+                                  fit.score_samples(frame))
+    np.testing.assert_array_equal(fit.predict_proba(frame[["x1", "x0"]]).mean,
+                                  fit.predict_proba(frame).mean)

@@ -2162,3 +2162,16 @@ def test_a_cells_fit_records_the_seed_that_repeats_it_alone(old_faithful):
     again = fit_em(old_faithful, 3, random_state=eval(recorded, {"np": np}),
                    n_init=fit.settings["n_init"], init=tuple(fit.settings["init"]))
     np.testing.assert_array_equal(again.means, fit.means)
+
+
+def test_no_grid_edge_warning_when_every_model_has_the_same_k():
+    """QA124 L3: compare() of K=2 full/tied/diag/spherical warned that full "has the largest
+    K compared: a larger K may predict better still": with one K there is no K grid."""
+    from types import SimpleNamespace
+
+    from bayesgmm.selection.loo_verdict import grid_edge_warning
+
+    same = {name: SimpleNamespace(n_components=2) for name in ("full", "tied", "diag")}
+    assert grid_edge_warning("full", same) == []
+    grid = {"K=2": SimpleNamespace(n_components=2), "K=3": SimpleNamespace(n_components=3)}
+    assert "K=3 has the largest K compared" in grid_edge_warning("K=3", grid)[0]

@@ -1,6 +1,6 @@
 """One column of a data table judged: numeric or why not (with a hint: thousands separators,
-row IDs, group names), a weights column, a saved index or row IDs among the features, and
-label cells that pandas read as missing.
+row IDs, group names), a weights column, an index column of row IDs, a saved index or row
+IDs among the features, and label cells that pandas read as missing.
 
 Where it sits: the files layer, below :mod:`bayesgmm.io.tables` (its only user); imports
 :mod:`bayesgmm._validation`.
@@ -21,7 +21,7 @@ from .._warn import IN_PACKAGE
 
 __all__ = ["column_problem", "index_hint", "is_saved_index", "labels_as_written", "labels_hint",
            "looks_like_row_ids", "number_format_problem", "read_weights",
-           "second_header_hint"]
+           "read_row_ids", "second_header_hint"]
 
 
 def is_saved_index(column: pd.Series, name: str) -> bool:
@@ -332,3 +332,32 @@ def _thousands_separated(column: pd.Series) -> pd.Series:
         return pd.Series(False, index=column.index)
     return column.map(lambda v: isinstance(v, str) and bool(
         re.match(_THOUSANDS, v.strip()) or re.match(_SPACED_THOUSANDS, v.strip())))
+
+
+def read_row_ids(column: pd.Series, path: str) -> pd.Index:
+    """An index column as the rows' names: every row one, each its own (named when not)."""
+    name, column = column.name, column.reset_index(drop=True)  # rows by position
+    empty = column.isna().to_numpy().copy()
+    if column.dtype.kind == "O":
+        empty |= column.map(lambda v: isinstance(v, str) and not v.strip()).to_numpy(dtype=bool)
+    if empty.any():
+        raise ValueError(f"the index column {name!r} of {path} has {int(empty.sum())} empty "
+                         f"cell(s) (first: row {int(np.flatnonzero(empty)[0])}; rows count from "
+                         "0, header excluded): every row needs its own ID")
+    repeated = column[column.duplicated(keep=False)]
+    if len(repeated):
+        groups = repeated.groupby(repeated, sort=False).groups
+        shown = "; ".join(f"{value!r} ({_some_rows(rows)})"
+                          for value, rows in list(groups.items())[:5])
+        more = f"; and {len(groups) - 5} more" if len(groups) > 5 else ""
+        raise ValueError(f"the index column {name!r} of {path} names {len(groups)} ID(s) more "
+                         f"than once: {shown}{more} (rows count from 0, header excluded): "
+                         "every row needs its own ID")
+    return pd.Index(column.to_numpy(), name=name)
+
+
+def _some_rows(rows: pd.Index, shown: int = 3) -> str:
+    """"rows 4, 9, 12" or, for many, "rows 4, 9, 12 and 497 more": one ID on every row
+    listed each of them (QA: a 1,500-character line)."""
+    rest = f" and {len(rows) - shown:,} more" if len(rows) > shown else ""
+    return f"rows {', '.join(map(str, rows[:shown]))}{rest}"

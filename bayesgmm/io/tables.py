@@ -27,6 +27,7 @@ from .columns import (
     labels_hint,
     looks_like_row_ids,
     number_format_problem,
+    read_row_ids,
     read_weights,
     second_header_hint,
 )
@@ -39,7 +40,9 @@ from .text_files import (
     file_line,
     read_text_table,
     separator,
+    text_encoding,
     text_format,
+    transcoded,
 )
 
 __all__ = ["BUNDLED", "MISSING_POLICIES", "STDIN", "DataTable", "file_sha256", "read_data",
@@ -99,7 +102,8 @@ class DataTable:
 
 def read_table(path: str | Path, columns: list[str] | None = None, *,
                dropna: bool = False, missing: str | None = None, sep: str | None = None,
-               decimal: str | None = None) -> tuple[pd.DataFrame, int]:
+               decimal: str | None = None, encoding: str | None = None
+               ) -> tuple[pd.DataFrame, int]:
     """Read a CSV (or Parquet) file into a numeric DataFrame.
 
     Parameters
@@ -113,7 +117,7 @@ def read_table(path: str | Path, columns: list[str] | None = None, *,
     missing : {"marginalise", "drop", "refuse"}, optional
         Missing cells (empty, ``NA``, ``NaN``): kept as NaN for the fit to integrate out
         (the default), rows with any dropped, or refused.
-    sep, decimal : str, optional
+    sep, decimal, encoding : str, optional
         As in :func:`read_data`.
 
     Returns
@@ -121,14 +125,14 @@ def read_table(path: str | Path, columns: list[str] | None = None, *,
     (DataFrame, number of rows dropped); ValueError as :func:`read_data` raises it.
     """
     table = read_data(path, columns, missing=_missing_policy(missing, dropna), sep=sep,
-                      decimal=decimal)
+                      decimal=decimal, encoding=encoding)
     return table.features, table.n_dropped
 
 
 def read_data(path: str | Path, columns: list[str] | None = None, *,
               missing: str = "marginalise", weights: str | None = None,
               labels: str | None = None, index: str | None = None, sep: str | None = None,
-              decimal: str | None = None) -> DataTable:
+              decimal: str | None = None, encoding: str | None = None) -> DataTable:
     """Read a CSV (or Parquet) file: numeric features, and optional weights and labels columns.
 
     Parameters
@@ -159,6 +163,10 @@ def read_data(path: str | Path, columns: list[str] | None = None, *,
     decimal : {".", ","}, optional
         A text file's decimal mark (default ``"."``): ``","`` reads an export of a locale
         that writes 3,5 (with ``sep=";"``, or quoted values).
+    encoding : str, optional
+        A text file's encoding, a codec's name (default UTF-8, a byte-order mark allowed):
+        ``"cp1252"`` for Excel's CSV on Windows in Western Europe, ``"utf-16"`` for its
+        "Unicode Text"; the fingerprint ``sha256`` is of the bytes as written.
 
     Returns
     -------
@@ -184,7 +192,7 @@ def read_data(path: str | Path, columns: list[str] | None = None, *,
     weights, labels, index = (None if c is None else _nfc(c) for c in (weights, labels, index))
     frame, p, path, sep, digest = _read_frame(
         path, [*(columns or []), *(c for c in (weights, labels, index) if c)], index, sep,
-        decimal)
+        decimal, encoding)
     parquet, mark = sep is None, decimal or "."  # the mark the cells were read with
     if index is not None and index not in frame.columns:
         raise ValueError(f"the index column {index!r} is not in {path}; its columns are "
@@ -244,7 +252,7 @@ def read_data(path: str | Path, columns: list[str] | None = None, *,
         written = None if parquet else cells_as_written(p, sep, [labels], len(frame)).get(labels)
         label_values = labels_as_written(frame[labels].copy(), written, path)
     weight_column = frame[weights] if weights else None
-    row_ids = _row_ids(frame[index], path) if index else None
+    row_ids = read_row_ids(frame[index], path) if index else None
 
     def row(position: int) -> str:  # a row in a message: by its ID when the rows have IDs
         if row_ids is None:
@@ -344,12 +352,14 @@ def _stamp(p: Path) -> tuple[int, int, int]:
 
 
 def _read_frame(path: str | Path, wanted: list[str], index: str | None,
-                sep: str | None = None, decimal: str | None = None
+                sep: str | None = None, decimal: str | None = None,
+                encoding: str | None = None
                 ) -> tuple[pd.DataFrame, Path, str, str | None, str]:
     """The file's table as pandas reads it (nothing checked but the reading and the header),
-    the local file, the file as messages name it, the text separator (None: Parquet) and the
-    SHA-256 of the bytes read; ``sep`` and ``decimal`` as :func:`read_data` takes them."""
+    the local file (in UTF-8), the file as messages name it, the text separator (None:
+    Parquet) and the SHA-256 of the bytes read; the rest as :func:`read_data` takes them."""
     sep, decimal = text_format(sep, decimal)
+    encoding = text_encoding(encoding)
     p = Path(local_path(str(path)))
     # as messages name it (QA93: a bundled set was named by its site-packages file)
     path = ("standard input" if str(path) == STDIN else
@@ -362,12 +372,16 @@ def _read_frame(path: str | Path, wanted: list[str], index: str | None,
     if not p.is_file():
         raise ValueError(f"data file not found: {path}")
     parquet = p.suffix.lower() in (".parquet", ".pq")
-    if parquet and (sep is not None or decimal != "."):
+    if parquet and (sep is not None or decimal != "." or encoding is not None):
         raise ValueError(f"{path} is a Parquet file, whose numbers are stored as numbers: the "
-                         "separator and the decimal mark are a text file's; leave them out")
+                         "separator, decimal mark and encoding are a text file's; leave them "
+                         "out")
     sep = None if parquet else separator(p, sep)
+    source = p  # the user's file: its bytes fingerprinted, its changes watched
     digest, before = file_sha256(p), _stamp(p)  # the bytes about to be read; unchanged after?
     try:
+        if encoding is not None:
+            p = transcoded(p, encoding, path)
         if not parquet:
             check_header(p, sep, path, wanted)
         frame = (pd.read_parquet(p) if parquet
@@ -377,9 +391,9 @@ def _read_frame(path: str | Path, wanted: list[str], index: str | None,
     except UnicodeDecodeError as exc:  # the codec's words named neither the file nor a fix
         byte = exc.object[exc.start]
         raise ValueError(f"{path} is not UTF-8 text ({exc.reason}: byte 0x{byte:02x} at "
-                         f"position {exc.start}); save it as UTF-8 (for Excel's Windows-1252 or "
-                         f"Latin-1: iconv -f cp1252 -t utf-8 {p.name} > {p.stem}-utf8{p.suffix})"
-                         ) from None
+                         f"position {exc.start}): give the encoding it was saved in, e.g. "
+                         "--encoding cp1252 for Excel's CSV on Windows (a spec's [data]: "
+                         "encoding = \"cp1252\"), or save it as CSV UTF-8") from None
     except ValueError:
         raise
     except Exception as exc:  # pandas raises many parser errors; name the file, keep it short
@@ -395,20 +409,20 @@ def _read_frame(path: str | Path, wanted: list[str], index: str | None,
         raise ValueError(f"the header of {path} names column(s) {twice} more than once (in "
                          "composed and decomposed Unicode): give every column its own name")
     check_separator(frame, path, sep or ",")
-    if _stamp(p) != before:  # QA117 H1: a file replaced mid-run was recorded as read
+    if _stamp(source) != before:  # QA117 H1: a file replaced mid-run was recorded as read
         raise ValueError(f"{path} changed while it was read (is another job writing it?): "
                          "run again once the file is complete")
     return frame, p, path, sep, digest
 
 
-def numeric_columns(path: str | Path, sep: str | None = None, decimal: str | None = None
-                    ) -> tuple[list[str], dict[str, str]]:
+def numeric_columns(path: str | Path, sep: str | None = None, decimal: str | None = None,
+                    encoding: str | None = None) -> tuple[list[str], dict[str, str]]:
     """The columns of a data file that :func:`read_data` would fit by default (numbers, with
     empty cells), and the others with why not: ``"text"`` (names, codes, row IDs), ``"row
     numbers"`` (a saved pandas or R index, QA98: listed as a feature, it was fitted) or ``"no
     name"``. What a specification written for the file may list as features. ValueError as
     :func:`read_data` raises it for an unreadable file."""
-    frame, _, _, read_sep, _ = _read_frame(path, [], None, sep, decimal)
+    frame, _, _, read_sep, _ = _read_frame(path, [], None, sep, decimal, encoding)
     left: dict[str, str] = {}
     if len(frame.columns) and is_saved_index(frame.iloc[:, 0], frame.columns[0]):
         left[frame.columns[0]] = "row numbers"
@@ -435,35 +449,6 @@ def _decimal_hint(problems: dict[str, str], sep: str | None, decimal: str | None
                                                  for why in problems.values()):
         return ""
     return "read the numbers as written with --decimal ',' (a spec's [data]: decimal = \",\")"
-
-
-def _row_ids(column: pd.Series, path: str) -> pd.Index:
-    """An index column as the rows' names: every row one, each its own (named when not)."""
-    name, column = column.name, column.reset_index(drop=True)  # rows by position
-    empty = column.isna().to_numpy().copy()
-    if column.dtype.kind == "O":
-        empty |= column.map(lambda v: isinstance(v, str) and not v.strip()).to_numpy(dtype=bool)
-    if empty.any():
-        raise ValueError(f"the index column {name!r} of {path} has {int(empty.sum())} empty "
-                         f"cell(s) (first: row {int(np.flatnonzero(empty)[0])}; rows count from "
-                         "0, header excluded): every row needs its own ID")
-    repeated = column[column.duplicated(keep=False)]
-    if len(repeated):
-        groups = repeated.groupby(repeated, sort=False).groups
-        shown = "; ".join(f"{value!r} ({_some_rows(rows)})"
-                          for value, rows in list(groups.items())[:5])
-        more = f"; and {len(groups) - 5} more" if len(groups) > 5 else ""
-        raise ValueError(f"the index column {name!r} of {path} names {len(groups)} ID(s) more "
-                         f"than once: {shown}{more} (rows count from 0, header excluded): "
-                         "every row needs its own ID")
-    return pd.Index(column.to_numpy(), name=name)
-
-
-def _some_rows(rows: pd.Index, shown: int = 3) -> str:
-    """"rows 4, 9, 12" or, for many, "rows 4, 9, 12 and 497 more": one ID on every row
-    listed each of them (QA: a 1,500-character line)."""
-    rest = f" and {len(rows) - shown:,} more" if len(rows) > shown else ""
-    return f"rows {', '.join(map(str, rows[:shown]))}{rest}"
 
 
 def _missing_policy(missing: str | None, dropna: bool) -> str:

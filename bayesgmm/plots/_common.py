@@ -219,7 +219,7 @@ def _fit_data(result: Any, X: Any) -> np.ndarray:
                              "(e.g. plot_density(em, X))")
         return _data(result)
     em = _em_of(result)
-    Xv, _ = check_data(X, n_features=em.n_features, feature_names=em.feature_names,
+    Xv, _ = check_data(X, n_features=em.n_features, feature_names=em.fitted_names,
                        allow_nan=True)  # NaN: a missing value, drawn where it can be
     return Xv
 

@@ -385,7 +385,7 @@ def animate_em(X: Any, n_components: int, path: Any = None, *, covariance_type: 
     steps = em_path(X, n_components, covariance_type=covariance_type, init=init,
                     max_iter=max_iter, tol=tol, atol=atol, random_state=random_state)
     final = steps[-1]
-    Xv, _ = check_data(X, n_features=final.n_features, feature_names=final.feature_names)
+    Xv, _ = check_data(X, n_features=final.n_features, feature_names=final.fitted_names)
     names = final.feature_names
     D = Xv.shape[1]
     i, j = (0, 1) if D == 2 else _two_most_separating(

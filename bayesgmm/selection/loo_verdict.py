@@ -217,10 +217,11 @@ def indistinguishable(table: pd.DataFrame, min_elpd_diff: float, n_se: float) ->
 def grid_edge_warning(best: str, results: Mapping[str, Any],
                       too_large: bool | str = False) -> list[str]:
     """The best model has the largest K compared: a larger K might predict better still
-    (not said when the best model's own diagnostics say its K is too large already)."""
+    (not said when the best model's own diagnostics say its K is too large already, nor when
+    every model has the same K: covariance types compared, no K grid; QA124 L3)."""
     ks = {name: getattr(model, "n_components", None) for name, model in results.items()}
     if too_large or len(ks) < 2 or any(k is None for k in ks.values()) \
-            or ks[best] < max(ks.values()):
+            or ks[best] < max(ks.values()) or len(set(ks.values())) < 2:
         return []
     return [f"{best} has the largest K compared: a larger K may predict better still (fit one "
             "and compare again: select_bayes's n_components, the command line's -k)."]
