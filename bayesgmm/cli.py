@@ -2258,7 +2258,7 @@ def _print_shape_hint(em, frame: pd.DataFrame, observed: dict[str, Any],
     elongated clusters, and K=2 on three clusters, got verdict OK); ``option``: how this
     command sets the type, ``{}`` standing for it (and ``k_option`` K). Returns the hint ("" when
     none)."""
-    from .shape_evidence import shape_evidence
+    from .shape_evidence import copies_caveat, shape_evidence
 
     with progress.step("checking whether a richer model (covariance type, or one component "
                        "more) fits clearly better (EM refits)"):
@@ -2269,7 +2269,8 @@ def _print_shape_hint(em, frame: pd.DataFrame, observed: dict[str, Any],
         return ""
     text = evidence.describe(
         k_option.format(evidence.better_components) if evidence.more_components else
-        option.format(evidence.better), select="bayesgmm select")
+        option.format(evidence.better), select="bayesgmm select").rstrip(".") + copies_caveat(
+            frame, observed.get("sample_weight"))
     print(f"\nhint: {text}")
     return text
 

@@ -348,6 +348,8 @@ def diagnose(
     gap_note: str = "",
     data_scale: Sequence[float] | None = None,
     conflict_note: str = "",
+    restart_note: str = "",
+    rival_note: str = "",
 ) -> Diagnostics:
     """Check a mixture posterior for convergence and sampling problems.
 
@@ -426,6 +428,15 @@ def diagnose(
         sorted weights and 1-D means). False where ``var_names`` are label-invariant already
         (a sparse mixture's K+ and log-likelihood): the checks would repeat them, and a
         failure of the others but not of these would be read as label switching.
+    restart_note : str, optional
+        What the run's restart of EM from a higher chain's draw found, where it found no
+        better optimum (``BayesResult.diagnostics`` gives it from the start's record): a
+        chain higher than the start is then a mode as good as the start's, "separate modes",
+        not a poor start to restart from again.
+    rival_note : str, optional
+        Another optimum of EM's objective about as good as the start's, no relabelling of
+        it, that the draws did not visit (:mod:`bayesgmm.optima`; ``BayesResult.diagnostics``
+        gives it): a cause, "separate modes", where no chain found another mode itself.
     data_scale : array-like (D,), optional
         The data's sd per feature, which a collapsed or unlocated component is measured
         against: the scale the model standardised by (``BayesResult.diagnostics`` and
@@ -443,14 +454,15 @@ def diagnose(
                          ebfmi_min, max_divergences, max_treedepth_fraction, mode_shift_max,
                          label_report, rank_alpha, rank_var_names, empty_weight,
                          target_accept, auto_draws, prior_note, label_invariant_checks,
-                         draws_capped, gap_note, data_scale, conflict_note)
+                         draws_capped, gap_note, data_scale, conflict_note, restart_note,
+                         rival_note)
 
 
 def _diagnose(idata, posterior, var_names, rhat_max, ess_min, ebfmi_min, max_divergences,
               max_treedepth_fraction, mode_shift_max, label_report, rank_alpha,
               rank_var_names, empty_weight, target_accept, auto_draws, prior_note,
               label_invariant_checks, draws_capped, gap_note="", data_scale=None,
-              conflict_note=""
+              conflict_note="", restart_note="", rival_note=""
               ) -> Diagnostics:
     """:func:`diagnose`'s body."""
     post, stats, loglik = _groups(idata, posterior)
@@ -512,7 +524,7 @@ def _diagnose(idata, posterior, var_names, rhat_max, ess_min, ebfmi_min, max_div
         checks, post, density, chains, flagged, divergences, stats, ess_min, empty_weight,
         label_report, target_accept, auto_draws, observed, draws_capped, gap_note,
         apart=tuple(c for c, s in zip(chains, shifts, strict=True) if s > _SEPARATE_MODES_SD),
-        scale=data_scale)
+        scale=data_scale, restart_note=restart_note, rival_note=rival_note)
     # the same advice for a run whose draws stay fixed: only the slow-mixing remedy differs
     # (none when a collapsed component is the cause: no number of draws cures that)
     fixed_draws_advice = tuple(
@@ -1346,7 +1358,8 @@ _SEPARATE_MODES_SD = 4.0
 
 def _advice(checks, post, density, chains, flagged, divergences, stats, ess_min,
             empty_weight, label_report=None, target_accept=None, auto_draws=True,
-            observed=None, draws_capped=None, gap_note="", apart=(), scale=None
+            observed=None, draws_capped=None, gap_note="", apart=(), scale=None,
+            restart_note="", rival_note=""
             ) -> tuple[tuple[str, ...], tuple[str, ...], tuple[int, ...]]:
     """(causes, advice, unreported components): one sentence of evidence and remedy per
     cause, in CAUSES order; the components whose summaries the advice says not to report.
@@ -1377,15 +1390,26 @@ def _advice(checks, post, density, chains, flagged, divergences, stats, ess_min,
     # loose changes what fails, not what the draws show (QA126: a chain 4.6 sd off, under
     # mode_shift_max=5, was "uneven ranks ... the chains mix")
     better, worse, level = _mode_evidence(density, chains, [*flagged, *(
-        c for c in apart if c not in flagged)])
+        c for c in apart if c not in flagged)], restart_note)
     # A chain "higher" than the start beside a collapsing component has gone further into
     # the collapse's spike, no better mode to restart from (QA: a 3-valued column)
     if better and not collapsed:
         found["poor start"] = better
     elif worse and "stuck chain" not in found:
         found["stuck chain"] = worse
-    elif level and apart and not collapsed and not _relabelled_alike(post, chains, apart):
+    elif level and (apart or restart_note) and not collapsed \
+            and not _relabelled_alike(post, chains, apart):
         found["separate modes"] = level
+    if rival_note and not collapsed and not {"poor start", "stuck chain", "separate modes"} \
+            & set(found):
+        # every chain in one of two modes about as high (QA126: four symmetric groups, K = 2,
+        # "OK ... chains agree" while the intervals held half of the posterior)
+        found["separate modes"] = (
+            f"{rival_note}. Every chain started at the start, so the draws describe one of two "
+            "modes of about equal height, and their intervals hold that one alone. Check K "
+            "(bayesgmm select: a group without a component of its own makes such modes); if K "
+            "is right, summarise each mode apart (fit_bayes(X, K, em=fit_em(X, K, init=<the "
+            "other optimum's parameters>)))")
     if collapsed:
         found["collapsed component"] = collapsed
     overfit = _k_too_large_evidence(post, empty_weight, observed, label_report, scale)
@@ -1643,12 +1667,14 @@ def _uneven_ranks_evidence(checks, auto_draws: bool) -> str:
                "of that parameter before drawing more."))
 
 
-def _mode_evidence(density, chains, flagged) -> tuple[str, str, str]:
+def _mode_evidence(density, chains, flagged, restart_note="") -> tuple[str, str, str]:
     """(better, worse, level): chains in another mode whose mean log density (where each
     settled: :func:`settled_log_density`) is clearly above / below the other chains', or
     about as high (a second mode of the posterior as probable as the first: QA68, K=2 on
     three clusters, two ways to pair them, called "slow mixing: draw 60,494"). Empty strings
-    when there are none."""
+    when there are none. ``restart_note``: EM restarted from a higher chain's draw found no
+    better optimum (QA126: "poor start: restart EM from the better chain" where the run had
+    done so, 0.22 nats better): the higher chain is then reported as a mode as good."""
     if not density or not flagged:
         return "", "", ""
     name, da = next(iter(density.items()))
@@ -1668,6 +1694,16 @@ def _mode_evidence(density, chains, flagged) -> tuple[str, str, str]:
     base = float(np.median(per_chain[others]))
     better = [c for c in flagged if per_chain[index[c]] - base > margin]
     worse = [c for c in flagged if base - per_chain[index[c]] > margin]
+    if better and restart_note:
+        listed = ", ".join(f"chain {c} {per_chain[index[c]]:.1f}" for c in better)
+        return "", "", (
+            f"chain(s) {', '.join(better)} sit in a mode of higher mean {name} ({listed} vs "
+            f"{base:.1f} for the other chains; within-chain sd {spread:.1f}), but EM "
+            f"restarted from there found no better optimum ({restart_note}): the modes fit "
+            "about as well (the higher one holds more posterior volume, not a better "
+            "estimate), the chains do not cross between them, and restarting or more draws "
+            "will not join them. Check K (bayesgmm select), and copied rows or ties in the "
+            "data; if K is right, summarise each mode apart.")
     if better:
         listed = ", ".join(f"chain {c} {per_chain[index[c]]:.1f}" for c in better)
         return (f"chain(s) {', '.join(better)} found a better mode: mean {name} {listed} vs "

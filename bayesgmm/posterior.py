@@ -635,7 +635,54 @@ class BayesResult:
                         label_report=self.label_switching, prior_note=weakly_informed_note(self),
                         conflict_note=prior_conflict_note(self),
                         gap_note=self._few_observed_words(),
+                        restart_note=self._restart_found_nothing(),
+                        rival_note=self._unvisited_rival(),
                         data_scale=self.standardisation.scale, **options, **limits.to_dict())
+
+    def _unvisited_rival(self) -> str:
+        """The start's record of another EM optimum about as good (:mod:`bayesgmm.optima`)
+        that fewer than 1% of the draws came near, in words for the diagnostics; empty where
+        there is none, or the draws went there."""
+        from .optima import rival_optimum, share_nearer
+
+        em, start = self.em, np.asarray(self.em.means)
+        # the optima the start search found: its families' bests and the best's rival; the
+        # start sampled may be another candidate than EM's best, or re-anchored since
+        found = [(c.log_posterior, c.weights, c.means) for c in em.candidates
+                 if c.means is not None and np.shape(c.means) == start.shape]
+        recorded = (em.settings or {}).get("rival_optimum")
+        if recorded and found:
+            found.append((max(f[0] for f in found) - recorded["objective_gap"],
+                          recorded["weights"], np.asarray(recorded["means"])))
+        objective = em.log_posterior if em.log_posterior is not None else em.log_likelihood
+        scale = np.asarray(self.standardisation.scale, dtype=np.float64)
+        rival = rival_optimum(objective, start, found, scale) if found else None
+        if rival is None or "means" not in self.posterior:
+            return ""
+        means, shift, gap = np.asarray(rival["means"]), rival["shift_sd"], rival["objective_gap"]
+        draws = self.posterior["means"].transpose("chain", "draw", ...).values
+        draws = draws.reshape(-1, *start.shape)
+        draws = draws[np.linspace(0, len(draws) - 1, min(len(draws), 400)).astype(int)]
+        share = share_nearer(draws, start, means, scale)
+        if share >= 0.01:
+            return ""
+        return (f"EM's restarts found another optimum {abs(gap):.2f} nats "
+                f"{'below' if gap >= 0 else 'above'} the start's (weights "
+                f"{', '.join(f'{w:.2f}' for w in rival['weights'])}), "
+                f"its means {shift:.1f} data sds from the start's and no relabelling of them, "
+                f"and {share:.1%} of the draws came nearer it than the start")
+
+    def _restart_found_nothing(self) -> str:
+        """The start's record of a restart of EM from a higher chain that found no better
+        optimum (not rerun), in words for the diagnostics; empty where there was none."""
+        moved = (self.settings.get("start") or {}).get("reanchored") or []
+        tried = [r for r in (moved if isinstance(moved, list) else [moved])
+                 if isinstance(r, dict) and not r.get("rerun") and "new_start" in r]
+        if not tried:
+            return ""
+        r = tried[-1]
+        return (f"its {r.get('measure', 'objective')} {r['old_start']:.2f} at the start, "
+                f"{r['new_start']:.2f} from chain {r.get('chain', '?')}'s draw")
 
     def _few_observed_words(self) -> str:
         """The components with almost no observed value in a column where they hold rows
@@ -666,7 +713,9 @@ class BayesResult:
 
         Returns a DataFrame indexed by ``name``, the parameter's name as :meth:`summary`'s
         index and ``estimates.csv``'s ``name`` column give it (e.g. ``means[1, waiting]``), with
-        columns ``em``, ``mean``, ``sd``, the interval's bounds named as :meth:`summary` names
+        columns ``label`` (with known labels' names: the component's; None on a tied matrix's
+        rows and the noise weight), ``em``, ``mean``, ``sd``, the interval's bounds named as
+        :meth:`summary` names
         them (``eti94_lb``, ``eti94_ub`` for the default 0.94), ``em_in_interval`` and
         ``identified``: False on the rows of a component whose draws describe no single
         cluster (``diagnostics``' ``unreported_components``; default :meth:`diagnostics`),
@@ -705,8 +754,14 @@ class BayesResult:
                     upper: hi_v,
                     "em_in_interval": bool(lo_v <= em_val <= hi_v),
                     "identified": int(sel.get("component", -1)) not in unidentified,
+                    "component": int(sel.get("component", -1)),
                 })
-        return pd.DataFrame(rows).set_index("name")
+        table = pd.DataFrame(rows).set_index("name")
+        component, names = table.pop("component"), self.em.label_names
+        if names:  # the components' known-label names, as estimates.csv has them (QA123 L4)
+            table.insert(0, "label", [names[k] if 0 <= k < len(names) else None
+                                      for k in component])
+        return table
 
     def predict_proba(self, X: Any, interval: float = 0.94, max_draws: int | None = 1000, *,
                       labels: Any = None) -> MembershipProbabilities:

@@ -797,8 +797,11 @@ def _verdict_box(diag, retried: Mapping[str, Any] | None = None, outliers: bool 
                                 prior_dominated=prior_dominated, richer_model=shape).status
     cls = {"OK": "ok", "CAUTION": "caution", "PROBLEMS": "bad"}[status]
     if (outliers or misfit or prior_dominated or shape) and diag.ok and not causes:
-        text = html.escape("The chains agree with each other, mixed well and sampled without "
-                           "divergences: this model's posterior is well sampled.")
+        # as far as they went: every chain starts at the EM estimate (QA126 L5: a posterior
+        # with a second, unvisited mode of equal mass was "well sampled")
+        text = html.escape("The chains, all started at the EM estimate, agree with each other, "
+                           "mixed well around it and sampled without divergences: this "
+                           "model's posterior is well sampled there.")
     elif not causes:
         text = html.escape(_plain(diag, n_components))
     elif diag.ok:  # every check passed, but the evidence says something (e.g. K too large)

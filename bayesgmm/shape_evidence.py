@@ -27,7 +27,14 @@ from typing import Any
 import numpy as np
 
 from . import progress
-from ._validation import as_em_fit, dequantised, grid_caveat, grid_columns, left_out_caveat
+from ._validation import (
+    as_em_fit,
+    copied_rows_warning,
+    dequantised,
+    grid_caveat,
+    grid_columns,
+    left_out_caveat,
+)
 from .covariance import covariance_words, from_full, n_covariance_parameters, to_full
 from .em import EMResult
 from .outliers import (
@@ -42,7 +49,7 @@ from .outliers import (
     refit,
 )
 
-__all__ = ["ShapeEvidence", "shape_evidence"]
+__all__ = ["ShapeEvidence", "copies_caveat", "shape_evidence"]
 
 # The richer types whose models contain the fitted type's (a spherical component is a diag
 # one with equal variances, ...): a refit from the fit's own parameters can only raise the
@@ -256,3 +263,16 @@ def _shape_evidence(em: EMResult, X: Any, Xv: np.ndarray, *, sample_weight: Any,
                          grid_columns=tuple(names[j] for j in grid_columns(Xv)),
                          left_out=left_out,
                          bic_restarted=bic_same if bic_same < bic_fit - 1.0 else None)
+
+
+def copies_caveat(X: Any, sample_weight: Any = None) -> str:
+    """A sentence to end a model check's hint with where half the rows or more look copied
+    (:func:`bayesgmm._validation.copied_rows_warning`; not with weights, which the user
+    chose): copies count as evidence, and extra components or a noise component look better
+    on them (QA126: 30 rows written 10 times each, "consider n_components=3" where the 30
+    rows call for 1). "" otherwise."""
+    if sample_weight is not None:
+        return ""
+    copied = copied_rows_warning(np.asarray(X, dtype=np.float64).reshape(len(X), -1))
+    return (f". Note: {copied[0].lower()}{copied[1:]}; copies also make extra components "
+            "look better, so judge this with one row of each" if copied else "")

@@ -221,7 +221,7 @@ def model_evidence(result: Any) -> dict[str, Any]:
 
     from .outliers import noise_evidence
     from .posterior import prior_dominated_note
-    from .shape_evidence import shape_evidence
+    from .shape_evidence import copies_caveat, shape_evidence
 
     observed = result.idata["observed_data"]
     X = np.asarray(observed["x"].values, dtype=np.float64)
@@ -234,7 +234,8 @@ def model_evidence(result: Any) -> dict[str, Any]:
     note = prior_dominated_note(X.shape[0], result.n_components, X.shape[1],
                                 result.covariance_type, result.noise)
     names = result.row_names
-    return {"outliers": "" if noise is None else noise.describe(names),
+    caveat = copies_caveat(X, weights)  # copies count as evidence for more components
+    return {"outliers": "" if noise is None else noise.describe(names).rstrip(".") + caveat,
             "outlier_rows": () if noise is None else tuple(names[r] for r in noise.rows),
-            "richer_model": "" if shape is None else shape.describe(),
+            "richer_model": "" if shape is None else shape.describe().rstrip(".") + caveat,
             "prior_dominated": note or ""}

@@ -1679,3 +1679,18 @@ def test_uneven_ranks_says_the_chains_mix_by_the_default_limits_under_any_set(rn
         assert "no chance event" in usual.advice[0]
     else:
         assert "about one fit in a hundred by chance" in usual.advice[0]
+
+
+def test_a_higher_chain_after_a_restart_that_found_nothing_is_separate_modes(rng):
+    """QA126 M3: the advice was "poor start: restart EM from the better chain's draws" where
+    the run had done exactly that and EM found no better optimum (0.22 nats); followed by
+    hand, the restart collapsed a component. The record's restart now speaks."""
+    post = posterior(rng)
+    post["means"][1] += 1.0  # chain b: another mode ...
+    stats = sample_stats(rng)
+    stats["lp"][1] += 20.0  # ... with a much higher log density
+    note = "its model log density -709.33 at the start, -709.10 from chain 1's draw"
+    result = diagnose(make_tree(post, stats), restart_note=note)
+    assert result.causes[0] == "separate modes" and "poor start" not in result.causes
+    assert f"EM restarted from there found no better optimum ({note})" in result.advice[0]
+    assert "fit_em(X, K, init=<that chain's best draw>)" not in " ".join(result.advice)

@@ -346,3 +346,40 @@ def test_a_posterior_matches_features_really_named_x0_x1_by_name():
                                   fit.score_samples(frame))
     np.testing.assert_array_equal(fit.predict_proba(frame[["x1", "x0"]]).mean,
                                   fit.predict_proba(frame).mean)
+
+
+def test_the_start_record_of_a_restart_that_found_nothing_reaches_the_diagnostics():
+    """QA126 M3: a restart of EM from a higher chain that found no better optimum (not
+    rerun) is named to the diagnostics, which then call the chains separate modes."""
+    from dataclasses import replace
+
+    from conftest import posterior_stand_in
+
+    rng = np.random.default_rng(3)
+    fit = posterior_stand_in(np.r_[rng.normal(0, 1, 60), rng.normal(6, 1, 60)][:, None], 2)
+    assert fit._restart_found_nothing() == ""
+    record = {"chain": 1, "measure": "model log density", "old_start": -709.331,
+              "new_start": -709.104, "rerun": False}
+    fit = replace(fit, settings={**fit.settings, "start": {"reanchored": record}})
+    assert fit._restart_found_nothing() == ("its model log density -709.33 at the start, "
+                                            "-709.10 from chain 1's draw")
+    rerun = replace(fit, settings={**fit.settings, "start": {"reanchored": [
+        {**record, "rerun": True}]}})
+    assert rerun._restart_found_nothing() == ""
+
+
+def test_compare_em_names_the_components_by_their_known_labels():
+    """QA123 L4: estimates.csv, the console and the report call component 0 "control";
+    compare_em() had no such column."""
+    from conftest import posterior_stand_in
+
+    from bayesgmm.observation_record import name_labels
+
+    rng = np.random.default_rng(3)
+    fit = posterior_stand_in(np.r_[rng.normal(0, 1, 60), rng.normal(6, 1, 60)][:, None], 2)
+    assert "label" not in fit.compare_em().columns  # no names: the table as it was
+    name_labels(fit, ("control", "sepsis"))
+    table = fit.compare_em()
+    assert table.columns[0] == "label"
+    assert table.loc["weights[0]", "label"] == "control"
+    assert table.loc["means[1, x0]", "label"] == "sepsis"

@@ -2,6 +2,7 @@
 
 import types
 
+import numpy as np
 import pytest
 
 from bayesgmm import Verdict, overall_verdict
@@ -214,3 +215,22 @@ def test_a_methods_paragraph_shows_as_text_in_a_notebook(tiny_fit):
     printer = _Printer()
     text._repr_pretty_(printer, cycle=False)
     assert printer.text_shown == str(text) and "\nReferences\n" in printer.text_shown
+
+
+def test_a_richer_model_hint_on_copied_rows_says_the_copies_count():
+    """QA126 M3: 30 points of one Gaussian, each written 10 times: the verdict advised
+    "consider n_components=3" (BIC on the copies) and never named the copies the fit had
+    warned of; on the 30 distinct rows BIC prefers K = 1."""
+    from conftest import posterior_stand_in
+
+    from bayesgmm.verdict import model_evidence
+
+    rng = np.random.default_rng(5)
+    X = np.repeat(rng.normal(0, 1, (30, 2)), 10, axis=0)
+    with pytest.warns(UserWarning, match="identical twin"):
+        fit = posterior_stand_in(X, 2)
+    evidence = model_evidence(fit)
+    said = evidence["richer_model"] or evidence["outliers"]
+    assert said, "the copies make a richer model look better (the case of the report)"
+    assert ". Note: 300 of the 300 rows have an identical twin (30 distinct rows)" in said
+    assert "copies also make extra components look better" in said

@@ -1,0 +1,74 @@
+"""Another optimum of EM's objective about as good as the best one: a second mode of the
+posterior that chains started at the best one may never visit.
+
+Every chain of :func:`bayesgmm.fit_bayes` starts at one EM estimate. Where EM's restarts
+reach two optima of nearly the same objective whose components are not a relabelling of
+each other (four symmetric groups and K = 2: two ways to pair them), the posterior has two
+modes of about equal mass, and chains that stay in one of them pass every convergence check
+while their intervals hold half of the posterior (QA126). The restarts already ran: this
+keeps the best such rival (:func:`rival_optimum`, in the fit's record) so that the
+diagnostics can say whether the draws ever went there (:func:`share_nearer`).
+
+Where it sits: the math layer, beside the kernel; imports nothing of bayesgmm (SciPy's
+assignment solver only).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+__all__ = ["RIVAL_NATS", "SAME_MEANS_SD", "matched_shift", "rival_optimum", "share_nearer"]
+
+# An optimum this far below the best at most (nats of EM's objective, the log-likelihood or
+# log posterior) is "about as good": its mode's height is above e^-1 of the best's.
+RIVAL_NATS = 1.0
+# Restarts that reach one optimum put the means within ~1e-3 data sds of each other (the
+# stopping rule's slack); two optima that differ by this much (in the data's sds) or more,
+# once matched component to component, are two solutions.
+SAME_MEANS_SD = 0.1
+
+
+def matched_shift(means: np.ndarray, other: np.ndarray, scale: np.ndarray) -> float:
+    """How far apart two sets of component means are (K, D), in data sds (``scale``, D),
+    label-free: the largest distance of a matched pair, the components matched to minimise
+    the total (a relabelling of the same means is 0)."""
+    from scipy.optimize import linear_sum_assignment
+
+    a, b = np.asarray(means) / scale, np.asarray(other) / scale
+    cost = np.max(np.abs(a[:, None, :] - b[None, :, :]), axis=-1)
+    rows, cols = linear_sum_assignment(cost)
+    return float(cost[rows, cols].max())
+
+
+def rival_optimum(best_objective: float, best_means: np.ndarray,
+                  others: Iterable[tuple[float, Any, np.ndarray]], scale: np.ndarray
+                  ) -> dict[str, Any] | None:
+    """The nearest in objective of ``others`` ((objective, weights, means) of other EM runs)
+    that is another solution within :data:`RIVAL_NATS` of ``best_objective``, as a record
+    for the fit's settings: ``objective_gap`` (nats below the best; negative where above:
+    the sampled start may be a candidate other than EM's best), ``shift_sd`` (its means'
+    distance from the best's, :func:`matched_shift`), ``weights`` and ``means`` (lists);
+    None where there is none."""
+    found = None
+    for objective, weights, means in others:
+        gap = float(best_objective - objective)
+        if abs(gap) > RIVAL_NATS or (found and abs(gap) >= abs(found["objective_gap"])):
+            continue
+        shift = matched_shift(best_means, means, scale)
+        if shift >= SAME_MEANS_SD:
+            found = {"objective_gap": gap, "shift_sd": shift,
+                     "weights": [float(w) for w in np.ravel(weights)],
+                     "means": np.asarray(means, dtype=np.float64).tolist()}
+    return found
+
+
+def share_nearer(draws: np.ndarray, start: np.ndarray, rival: np.ndarray,
+                 scale: np.ndarray) -> float:
+    """The share of posterior draws of the means (S, K, D) nearer the rival optimum's means
+    than the start's, each by :func:`matched_shift`: how much of the draws visited the other
+    mode."""
+    nearer = [matched_shift(m, rival, scale) < matched_shift(m, start, scale) for m in draws]
+    return float(np.mean(nearer)) if nearer else 0.0

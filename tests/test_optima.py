@@ -1,0 +1,79 @@
+"""Another optimum of EM's objective about as good as the best (bayesgmm.optima), its record
+by EM's restarts and the start search, and the diagnostics' "separate modes" when the draws
+never went there (QA126 M1)."""
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from bayesgmm.em import StartCandidate, fit_em, fit_map_start
+from bayesgmm.optima import RIVAL_NATS, matched_shift, rival_optimum, share_nearer
+
+
+@pytest.fixture(scope="module")
+def four_blobs():
+    """Four groups with exact 4-fold symmetry: at K = 2 two pairings, {left, right} and
+    {top, bottom}, have exactly the same objective (QA126's data)."""
+    rng = np.random.default_rng(0)
+    blob = rng.normal(0, 1, size=(15, 2)) + [3, 3]
+    turn = np.array([[0, -1], [1, 0]])
+    return np.vstack([blob, blob @ turn.T, blob @ turn.T @ turn.T,
+                      blob @ turn.T @ turn.T @ turn.T])
+
+
+def test_matched_shift_is_label_free_and_in_data_sds():
+    means = np.array([[0.0, 0.0], [4.0, 1.0]])
+    scale = np.array([2.0, 1.0])
+    assert matched_shift(means, means[::-1], scale) == 0.0
+    assert matched_shift(means, means[::-1] + [1.0, 0.0], scale) == pytest.approx(0.5)
+
+
+def test_rival_optimum_takes_the_nearest_other_solution_within_the_limit():
+    best = np.array([[0.0], [5.0]])
+    scale = np.ones(1)
+    same = (-10.0, [0.5, 0.5], best[::-1] + 1e-4)  # the best relabelled: no rival
+    far_below = (-10.0 - RIVAL_NATS - 0.1, [0.5, 0.5], np.array([[1.0], [9.0]]))
+    near = (-10.4, [0.3, 0.7], np.array([[2.0], [7.0]]))
+    nearer = (-10.2, [0.4, 0.6], np.array([[1.0], [6.0]]))
+    assert rival_optimum(-10.0, best, [same, far_below], scale) is None
+    found = rival_optimum(-10.0, best, [same, near, nearer, far_below], scale)
+    assert found["objective_gap"] == pytest.approx(0.2) and found["weights"] == [0.4, 0.6]
+    assert found["shift_sd"] == pytest.approx(1.0) and found["means"] == [[1.0], [6.0]]
+
+
+def test_share_nearer_counts_the_draws_in_the_other_mode():
+    start, rival = np.array([[0.0], [5.0]]), np.array([[2.0], [9.0]])
+    draws = np.stack([start[::-1]] * 7 + [rival] * 3)  # relabelled or not: by matched distance
+    assert share_nearer(draws, start, rival, np.ones(1)) == pytest.approx(0.3)
+
+
+def test_the_start_search_records_an_equally_good_other_pairing(four_blobs):
+    record = fit_map_start(four_blobs, 2, random_state=1).settings["rival_optimum"]
+    assert abs(record["objective_gap"]) < 1e-6 and record["shift_sd"] > 0.5
+    one = fit_em(four_blobs, 2, random_state=0)  # one restart: nothing to compare
+    assert "rival_optimum" not in one.settings
+
+
+def test_a_mode_no_draw_visited_is_separate_modes_and_a_visited_one_is_not(four_blobs):
+    """The draws of a stand-in sit at one pairing; EM's other pairing, as good, recorded
+    among the start's candidates: CAUTION, separate modes. A candidate that is the same
+    solution relabelled names nothing."""
+    from conftest import posterior_stand_in
+
+    fit = posterior_stand_in(four_blobs, 2, draws=400)
+    em = fit.em
+    turn = np.array([[0, -1], [1, 0]])
+    other = em.means @ turn.T  # the other pairing: the same objective, by the symmetry
+    ll = em.log_likelihood
+    candidates = (StartCandidate("a", ll, ll, tuple(em.weights), em.means, em.covariances),
+                  StartCandidate("b", ll, ll, tuple(em.weights), other, em.covariances))
+    assert fit.diagnostics().causes == ()
+    lonely = replace(fit, em=replace(em, candidates=candidates))
+    diagnostics = lonely.diagnostics()
+    assert diagnostics.status == "CAUTION" and diagnostics.causes == ("separate modes",)
+    assert "EM's restarts found another optimum 0.00 nats below the start's" \
+        in diagnostics.advice[0]
+    assert "0.0% of the draws came nearer it" in diagnostics.advice[0]
+    relabelled = (candidates[0], replace(candidates[1], means=em.means[::-1]))
+    assert replace(fit, em=replace(em, candidates=relabelled)).diagnostics().causes == ()
