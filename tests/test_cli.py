@@ -2282,3 +2282,26 @@ def test_a_full_disk_is_found_before_sampling(data_dir, capsys, monkeypatch):
                         r"nested/fit: it needs about [\d.]+ MB, 0\.3 MB are free; free some "
                         r"space or save it elsewhere\n", err)
     assert not (data_dir / "nested").exists()
+
+
+# QA125: mutants that survived the tests mirroring their module, killed here
+
+# C2: the command line's sampling defaults are the API's (SamplerSettings), not restated.
+@pytest.mark.parametrize("argv", [["fit", "x.csv", "-k", "2"], ["select", "x.csv", "--bayes"]])
+def test_cli_sampling_defaults_are_sampler_settings_defaults(argv):
+    from bayesgmm.settings import SamplerSettings
+    args = cli._parser().parse_args(argv)
+    defaults = SamplerSettings()
+    assert (args.target_accept, args.tune, args.chains) == (
+        defaults.target_accept, defaults.tune, defaults.chains)
+
+
+# C3: `select -k` defaults to the grid its help text and the README state (1-6).
+def test_select_components_default_is_the_documented_grid():
+    import re
+    parser = cli._parser()
+    args = parser.parse_args(["select", "x.csv"])
+    sub = next(a for a in parser._subparsers._group_actions[0].choices["select"]._actions
+               if "--components" in a.option_strings)
+    stated = re.search(r"\(default: ([^)]*)\)", sub.help).group(1)
+    assert args.components == stated == "1-6"

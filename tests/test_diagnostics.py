@@ -1694,3 +1694,34 @@ def test_a_higher_chain_after_a_restart_that_found_nothing_is_separate_modes(rng
     assert result.causes[0] == "separate modes" and "poor start" not in result.causes
     assert f"EM restarted from there found no better optimum ({note})" in result.advice[0]
     assert "fit_em(X, K, init=<that chain's best draw>)" not in " ".join(result.advice)
+
+
+# QA125: mutants that survived the tests mirroring their module, killed here
+
+# D1: "R-hat 1.003 <= 1.01" passes: a value equal to its threshold passes.
+def test_rhat_equal_to_its_threshold_passes(rng):
+    tree = make_tree(posterior(rng), sample_stats(rng))
+    rhat = diagnose(tree).max_rhat
+    at = diagnose(tree, rhat_max=rhat)
+    assert at.to_frame().set_index("check").loc["max R-hat", "passed"]
+
+
+# D3: an E-BFMI that cannot be computed (constant energy in a chain) fails its check.
+def test_a_constant_energy_fails_the_ebfmi_check(rng):
+    stats = sample_stats(rng)
+    stats["energy"][2] = 1.0
+    result = diagnose(make_tree(posterior(rng), stats))
+    table = result.to_frame().set_index("check")
+    assert not table.loc["min E-BFMI", "passed"]
+    assert not result.ok
+
+
+# D4: different_mode_chains and the mode check use one rule (equal to the threshold: passes).
+def test_mode_shift_equal_to_its_threshold_flags_no_chain(rng):
+    post = posterior(rng)
+    post["means"][1, :, 2, 1] += 2 * 0.2
+    tree = make_tree(post, sample_stats(rng))
+    shift = max(diagnose(tree).mode_shift_per_chain)
+    at = diagnose(tree, mode_shift_max=shift)
+    passed = at.to_frame().set_index("check").loc["max chain mode shift (sd)", "passed"]
+    assert passed and at.different_mode_chains == ()

@@ -1780,3 +1780,13 @@ def test_features_really_named_x0_x1_are_matched_by_name(tmp_path):
                                   unnamed.score_samples(reversed_frame.to_numpy()))
     old = replace(em, features_named=None)  # saved before the flag: names decide, as before
     assert old.fitted_names is None and replace(old, feature_names=("a", "b", "c")).fitted_names
+
+
+# QA125: mutants that survived the tests mirroring their module, killed here
+
+# E4: a restart exactly `within` below the best reached the same optimum (the rule is <=).
+def test_a_restart_exactly_within_the_band_reached_the_best():
+    from bayesgmm.em import _restarts_at_best
+    got = _restarts_at_best([(True, -100.0), (True, -100.5), (True, -102.0)], (True, -100.0),
+                            within=0.5)
+    assert got["reached"] == 2 and got["of"] == 3 and got["next_best_gap"] == 2.0

@@ -213,3 +213,12 @@ def test_new_rows_named_labels_mean_the_components_they_meant_in_the_fit():
     assert em.label_names == names
     np.testing.assert_array_equal(em.predict_proba(new, labels=new_labels),
                                   em.predict_proba(new, labels=new_codes))
+
+
+# QA125: mutants that survived the tests mirroring their module, killed here
+
+# O2: a label equal to n_components is out of range (-1..K-1) and refused with the message.
+def test_a_label_equal_to_n_components_is_refused():
+    from bayesgmm.observations import check_labels
+    with pytest.raises(ValueError, match=r"labels must be in -1\.\.2"):
+        check_labels(np.array([0, 1, 2, 3, -1]), 5, 3)

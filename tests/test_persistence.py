@@ -864,3 +864,51 @@ def test_a_result_written_there_meanwhile_is_named_as_another_runs(tmp_path):
                                "output directory")
     assert sorted(p.name for p in target.iterdir()) == ["manifest.json", "theirs.txt"]
     assert [p.name for p in tmp_path.iterdir()] == ["out"]  # no temporary directory left
+
+
+# QA125: mutants that survived the tests mirroring their module, killed here
+
+# PE1, PE2: loading validates the values of em.npz / em.json, not only their shapes (a result
+# saved before checksums, or a manifest that was rewritten, reaches these checks).
+@pytest.fixture
+def em_dir(tmp_path):
+    X = np.random.default_rng(0).normal(size=(60, 2))
+    X[:30] += 5
+    path = bayesgmm.fit_em(X, 2, random_state=0).save(tmp_path / "em")
+    _forget_checksums(path)
+    return path
+
+
+def test_a_nan_in_em_npz_is_refused_on_load(em_dir):
+    with np.load(em_dir / "em.npz") as npz:
+        arrays = dict(npz)
+    arrays["means"][0, 0] = np.nan
+    np.savez(em_dir / "em.npz", **arrays)
+    with pytest.raises(ValueError, match="'means' has NaN or infinite values"):
+        bayesgmm.load(em_dir)
+
+
+def test_a_noise_weight_of_one_is_refused_on_load(em_dir):
+    import json
+    meta = json.loads((em_dir / "em.json").read_text())
+    meta["noise_weight"] = 1.0
+    (em_dir / "em.json").write_text(json.dumps(meta))
+    with pytest.raises(ValueError, match=r"'noise_weight' must be a number in \[0, 1\)"):
+        bayesgmm.load(em_dir)
+
+
+# PE4: an idata.nc whose feature names differ from em.json's is refused on load.
+def test_idata_feature_names_must_match_em_json(tmp_path):
+    from conftest import posterior_stand_in
+
+    X = np.random.default_rng(1).normal(size=(40, 2))
+    X[:20] += 4
+    path = posterior_stand_in(X, 2, draws=15).save(tmp_path / "r")
+    _forget_checksums(path)
+    tree = xr.load_datatree(path / "idata.nc", engine="h5netcdf")
+    obs = tree["observed_data"].to_dataset().assign_coords(feature=["p", "q"])
+    tree["observed_data"] = xr.DataTree(obs)
+    (path / "idata.nc").unlink()
+    tree.to_netcdf(path / "idata.nc", engine="h5netcdf")
+    with pytest.raises(ValueError, match="feature names"):
+        bayesgmm.load(path)

@@ -383,3 +383,39 @@ def test_compare_em_names_the_components_by_their_known_labels():
     assert table.columns[0] == "label"
     assert table.loc["weights[0]", "label"] == "control"
     assert table.loc["means[1, x0]", "label"] == "sepsis"
+
+
+# QA125: mutants that survived the tests mirroring their module, killed here
+
+# PO1: score_samples is log( mean_s p(x | theta_s) ) (its docstring), checked by hand.
+def test_score_samples_is_the_log_of_the_mean_density_over_draws():
+    from conftest import posterior_stand_in
+    from scipy.special import logsumexp
+    from scipy.stats import multivariate_normal
+    X = np.random.default_rng(1).normal(size=(40, 2))
+    X[:20] += 4
+    result = posterior_stand_in(X, 2, draws=15)
+    post = result.posterior
+    w = post["weights"].values.reshape(-1, 2)
+    m = post["means"].values.reshape(-1, 2, 2)
+    c = post["covariances"].values.reshape(-1, 2, 2, 2)
+    rows = X[:5]
+    per_draw = np.array([np.log(sum(w[s, k] * multivariate_normal(m[s, k], c[s, k]).pdf(rows)
+                                    for k in range(2))) for s in range(len(w))])
+    expected = logsumexp(per_draw, axis=0) - np.log(len(w))
+    np.testing.assert_allclose(result.score_samples(rows), expected, rtol=1e-9)
+
+
+# PO2: em_in_interval is lb <= em <= ub, on rows where EM lies above the interval too.
+def test_em_in_interval_is_false_above_the_interval():
+    import dataclasses
+
+    from conftest import posterior_stand_in
+    X = np.random.default_rng(1).normal(size=(40, 2))
+    X[:20] += 4
+    result = posterior_stand_in(X, 2, draws=15)
+    shifted = dataclasses.replace(result.em, means=result.em.means + 10.0)
+    table = dataclasses.replace(result, em=shifted).compare_em()
+    lb, ub = table["eti94_lb"], table["eti94_ub"]
+    assert (table["em"] > ub).any()  # not vacuous
+    assert (table["em_in_interval"] == ((lb <= table["em"]) & (table["em"] <= ub))).all()

@@ -309,3 +309,12 @@ def test_map_em_takes_features_whose_units_differ_by_1e5(covariance_type):
     X = np.vstack([rng.normal(0, 1, (250, 2)), rng.normal(4, 1, (250, 2))]) * [1.0, 1e5]
     fit = fit_em(X, 2, prior="default", covariance_type=covariance_type, random_state=0)
     np.testing.assert_allclose(np.sort(fit.means[:, 0]), [0.0, 4.0], atol=0.2)
+
+
+# QA125: mutants that survived the tests mirroring their module, killed here
+
+# P3b: "Spherical models use one common scale so they stay spherical" (Standardisation).
+def test_spherical_standardisation_has_one_common_scale():
+    X = np.random.default_rng(0).normal(size=(200, 3)) * [1.0, 5.0, 20.0]
+    z = Standardisation.from_data(X, "spherical")
+    np.testing.assert_allclose(z.scale, np.sqrt(np.mean(X.var(axis=0))), rtol=1e-12)

@@ -489,3 +489,68 @@ def test_the_label_switching_counts_are_written_with_thousands_separators():
     text = str(LabelSwitchingReport.from_permutations(permutations))
     assert text.startswith("Label switching: 3,000 of 5,000 draws (60.0%)")
     assert "  chain 0: 1,500 of 2,500 (60.0%)" in text
+
+
+# QA125: mutants that survived the tests mirroring their module, killed here
+
+# R2, R3: the cost is the symmetrised KL divergence (closed form), for every covariance type.
+def _sym_kl(m1, S1, m2, S2):
+    D = len(m1)
+    P1, P2 = np.linalg.inv(S1), np.linalg.inv(S2)
+    d = m1 - m2
+    return 0.5 * (np.trace(P2 @ S1) + np.trace(P1 @ S2) + d @ (P1 + P2) @ d) - D
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "diag", "spherical"])
+def test_relabel_cost_is_the_symmetrised_kl(covariance_type):
+    from bayesgmm.relabel import _COSTS
+
+    rng = np.random.default_rng(42)
+    K, D = 3, 3
+    m = rng.normal(size=(1, K, D))
+    ref_m = rng.normal(size=(K, D))
+    if covariance_type == "full":
+        A, B = rng.normal(size=(K, D, D)), rng.normal(size=(K, D, D))
+        c = A @ np.swapaxes(A, 1, 2) + np.eye(D)
+        ref_c = B @ np.swapaxes(B, 1, 2) + np.eye(D)
+        full, ref_full = c, ref_c
+        c = c[None]
+    elif covariance_type == "diag":
+        c, ref_c = rng.uniform(0.5, 3, size=(1, K, D)), rng.uniform(0.5, 3, size=(K, D))
+        full = np.array([np.diag(v) for v in c[0]])
+        ref_full = np.array([np.diag(v) for v in ref_c])
+    else:
+        c, ref_c = rng.uniform(0.5, 3, size=(1, K)), rng.uniform(0.5, 3, size=K)
+        full = c[0][:, None, None] * np.eye(D)
+        ref_full = ref_c[:, None, None] * np.eye(D)
+    cost = _COSTS[covariance_type](m, c, ref_m, ref_c)[0]
+    expected = np.array([[_sym_kl(m[0, j], full[j], ref_m[k], ref_full[k]) for k in range(K)]
+                         for j in range(K)])
+    np.testing.assert_allclose(cost, expected, rtol=1e-10)
+
+
+# R1: pass 2 of "distance" matches the draws against the posterior mean of pass 1's relabelled
+# draws (relabel_draws' docstring), which here changes some permutations.
+def test_second_distance_pass_uses_the_relabelled_posterior_mean():
+    rng = np.random.default_rng(3)
+    S, K, D = 400, 2, 2
+    truth = np.array([[-1.0, 0.0], [1.0, 0.0]])
+    m = truth + np.array([0.3, 2.0]) * rng.normal(size=(S, K, D))
+    swap = rng.random(S) < 0.5
+    m[swap] = m[swap][:, ::-1]
+    m = m[None]
+    w = np.full((1, S, K), 0.5)
+    v = np.ones((1, S, K))
+    ang = np.deg2rad(60)
+    ref_m = np.array([[-np.cos(ang), -np.sin(ang)], [np.cos(ang), np.sin(ang)]])
+    ref_v = np.ones(K)
+    from bayesgmm.relabel import relabel_draws
+
+    half = np.full(K, 0.5)
+    one = relabel_draws(w, m, v, "spherical", half, ref_m, ref_v, n_iter=1, method="distance")
+    two = relabel_draws(w, m, v, "spherical", half, ref_m, ref_v, n_iter=2, method="distance")
+    mean_after_one = one[2][0].mean(axis=0)
+    oracle = relabel_draws(w, m, v, "spherical", half, mean_after_one,
+                           one[3][0].mean(axis=0), n_iter=1, method="distance")
+    assert not np.array_equal(one[0], oracle[0])  # the case is not vacuous
+    np.testing.assert_array_equal(two[0], oracle[0])

@@ -2175,3 +2175,28 @@ def test_no_grid_edge_warning_when_every_model_has_the_same_k():
     assert grid_edge_warning("full", same) == []
     grid = {"K=2": SimpleNamespace(n_components=2), "K=3": SimpleNamespace(n_components=3)}
     assert "K=3 has the largest K compared" in grid_edge_warning("K=3", grid)[0]
+
+
+# QA125: mutants that survived the tests mirroring their module, killed here
+
+# S1, S4: select_em's criteria on the weighted path equal EMResult.aic / .bic with the weights
+# (frequency weights: N = the sum of the weights, p counted twice in AIC).
+def test_weighted_selection_criteria_equal_the_fits_own():
+    from bayesgmm.selection.criteria import _criteria_row
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(80, 2))
+    X[:40] += 5
+    w = rng.integers(1, 4, size=80).astype(float)
+    fit = fit_em(X, 2, sample_weight=w, random_state=0)
+    row = _criteria_row(fit, X, w)
+    assert row["aic"] == pytest.approx(fit.aic(X, w), rel=1e-10)
+    assert row["bic"] == pytest.approx(fit.bic(X, w), rel=1e-10)
+
+
+# L2: "indistinguishable when |elpd_diff| < max(min_elpd_diff, n_se * dse)" (compare's
+# docstring): a difference equal to the bound is distinguishable.
+def test_an_elpd_difference_equal_to_the_bound_is_distinguishable():
+    from bayesgmm.selection.loo_verdict import indistinguishable
+    table = pd.DataFrame({"elpd_diff": [0.0, 4.0, 3.9, 6.0, 5.9], "dse": [0.0, 1.0, 1.0, 3.0, 3.0]})
+    np.testing.assert_array_equal(indistinguishable(table, 4.0, 2.0),
+                                  [False, False, True, False, True])
