@@ -672,11 +672,14 @@ def _sampling_flags(parser: argparse.ArgumentParser, which: str = "",
     """The sampler's flags; ``draws=None``: select's, whose default depends on the route
     (:func:`_select_draws`)."""
     default = "auto with --bayes, 1000 with --sparse" if draws is None else draws
+    api = SamplerSettings()  # the API's defaults, stated once (QA125: restated here, a change
+    # of the default target_accept left the command line's)
     parser.add_argument("--draws", type=_draws, default=draws,
                         help=f"draws per chain, or 'auto': sample until R-hat and ESS pass the "
                              f"thresholds{which} (default: {default})")
     parser.add_argument("--max-draws", type=_whole_number, default=None, metavar="N",
-                        help="with --draws auto: draws per chain at most (default: 10000)")
+                        help=f"with --draws auto: draws per chain at most (default: "
+                             f"{api.max_draws})")
     parser.add_argument("--max-time", type=_number, default=None, metavar="SECONDS",
                         help="with --draws auto: stop sampling after this many seconds "
                              "(warm-up included), converged or not; how far the chains get "
@@ -687,16 +690,18 @@ def _sampling_flags(parser: argparse.ArgumentParser, which: str = "",
                              "at its mode), or 'auto': laplace where the whitening is "
                              "cheap beside the density (parameters^2 <= 2 x rows x K x D) "
                              f"and the posterior close to Gaussian{which} (default: auto)")
-    parser.add_argument("--tune", type=_whole_number, default=1000,
-                        help=f"tuning steps per chain{which} (default: 1000)")
-    parser.add_argument("--chains", type=_whole_number, default=4,
-                        help=f"chains{which} (default: 4)")
+    parser.add_argument("--tune", type=_whole_number, default=api.tune,
+                        help=f"tuning steps per chain{which} (default: {api.tune})")
+    parser.add_argument("--chains", type=_whole_number, default=api.chains,
+                        help=f"chains{which} (default: {api.chains})")
     # QA: the divergence advice says "raise target_accept (e.g. 0.95)", which fit could not
-    parser.add_argument("--target-accept", type=_number, default=0.8, metavar="P",
+    parser.add_argument("--target-accept", type=_number, default=api.target_accept,
+                        metavar="P",
                         help="the step size's target acceptance rate, in (0, 1): higher means "
-                             f"smaller steps, fewer divergences{which} (default: 0.8)")
-    parser.add_argument("--sampler", choices=SAMPLERS, default="nutpie",
-                        help=f"NUTS implementation{which} (default: nutpie)")
+                             f"smaller steps, fewer divergences{which} (default: "
+                             f"{api.target_accept})")
+    parser.add_argument("--sampler", choices=SAMPLERS, default=api.sampler,
+                        help=f"NUTS implementation{which} (default: {api.sampler})")
     _cores_flag(parser)
 
 

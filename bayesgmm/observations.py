@@ -609,9 +609,12 @@ def check_labels(labels: Any, n_rows: int, K: int, *, fitting: bool = True,
     codes = arr.astype(np.int64)
     bad = (codes < -1) | (codes >= K)
     if bad.any():
+        # codes such as diagnoses 1..K are names, not indices (QA123 L2: the fix unnamed)
         raise ValueError(f"labels must be in -1..{K - 1} (component indices, -1 for unknown) "
                          f"for n_components={K}; got {int(codes[bad][0])} at row "
-                         f"{int(np.flatnonzero(bad)[0])}")
+                         f"{int(np.flatnonzero(bad)[0])} (codes that name groups are names: "
+                         "give them as text, labels.astype(str), or map them with "
+                         "bayesgmm.observations.encode_labels)")
     empty = np.setdiff1d(np.arange(K), codes)
     if fitting and (codes >= 0).all() and empty.size:
         raise ValueError(f"every row is labelled and none with component(s) {empty.tolist()}: "

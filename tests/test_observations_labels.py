@@ -220,5 +220,7 @@ def test_new_rows_named_labels_mean_the_components_they_meant_in_the_fit():
 # O2: a label equal to n_components is out of range (-1..K-1) and refused with the message.
 def test_a_label_equal_to_n_components_is_refused():
     from bayesgmm.observations import check_labels
-    with pytest.raises(ValueError, match=r"labels must be in -1\.\.2"):
-        check_labels(np.array([0, 1, 2, 3, -1]), 5, 3)
+    with pytest.raises(ValueError, match=r"labels must be in -1\.\.2 .*got 3 at row 3 \(codes "
+                                         r"that name groups are names: give them as text, "
+                                         r"labels\.astype\(str\), or map them with "):
+        check_labels(np.array([0, 1, 2, 3, -1]), 5, 3)  # QA123 L2: diagnoses coded 1..K
