@@ -175,7 +175,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                       "(only the printout after it was cut short)" if saved else
                       f"\nbayesgmm: {how}; results are "
                       "written whole or not at all, so an output directory holds what it held "
-                      "before the run", file=sys.stderr)
+                      "before the run or this run's complete result", file=sys.stderr)
             return 128 + signum  # as shells report a run a signal stopped
         message = _path_error(exc) if not isinstance(exc, ValueError) else str(exc)
         if message is None:
@@ -2230,8 +2230,12 @@ def _print_noise_hint(em, frame: pd.DataFrame, observed: dict[str, Any],
     if evidence is None:
         return "", []
     head = f"\nhint ({about}): " if about else "\nhint: "
-    text = (evidence.describe(frame.index.to_numpy(), option=option) if index else
-            f"{evidence.describe(option=option)}. " + _ROW_NUMBERS.format(option=index_option))
+    from .shape_evidence import copies_caveat  # copies count as evidence (QA127 M2)
+
+    caveat = copies_caveat(frame, observed.get("sample_weight"))
+    text = (evidence.describe(frame.index.to_numpy(), option=option).rstrip(".") + caveat
+            if index else f"{evidence.describe(option=option).rstrip('.')}{caveat}. "
+            + _ROW_NUMBERS.format(option=index_option))
     print(f"{head}{text}")
     rows = [frame.index[r] for r in evidence.rows] if index else list(evidence.rows)
     return text, rows
@@ -2340,7 +2344,7 @@ def _data_record(data_source: str, data_file: Any, index: str | None, weights: s
                                            "tab" if sep in ("\t", "\\t") else sep),
                                           ("data_decimal_mark",
                                            getattr(reading, "decimal", None)),
-                                          ("data_encoding", getattr(reading, "encoding", None)))
+                                          ("data_encoding", _encoding_name(reading)))
             if value is not None}
     raw = getattr(reading, "source", None)  # a RunSpec's file, as read when the run began
     if raw:
@@ -2353,6 +2357,17 @@ def _data_record(data_source: str, data_file: Any, index: str | None, weights: s
             "index_column": index or None, "weights_column": weights or None,
             "labels_column": labels or None, **text,
             **({"command_line": _command_line} if _command_line else {})}
+
+
+def _encoding_name(reading: Any) -> str | None:
+    """The data file's encoding as given, by its codec's name ("cp1252" for "Windows-1252";
+    QA128 L4: the record kept each spelling); None where none was given."""
+    given = getattr(reading, "encoding", None)
+    if given is None:
+        return None
+    from .io.file_bytes import text_encoding
+
+    return text_encoding(given) or "utf-8"
 
 
 def _data_digest(args: Any, data_file: Any) -> str | None:

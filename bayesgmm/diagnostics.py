@@ -1408,8 +1408,8 @@ def _advice(checks, post, density, chains, flagged, divergences, stats, ess_min,
             f"{rival_note}. Every chain started at the start, so the draws describe one of two "
             "modes of about equal height, and their intervals hold that one alone. Check K "
             "(bayesgmm select: a group without a component of its own makes such modes); if K "
-            "is right, summarise each mode apart (fit_bayes(X, K, em=fit_em(X, K, init=<the "
-            "other optimum's parameters>)))")
+            "is right, sample the other mode too and summarise each apart (in Python: "
+            "fit_bayes(X, K, em=fit_em(X, K, init=<its parameters>)))")
     if collapsed:
         found["collapsed component"] = collapsed
     overfit = _k_too_large_evidence(post, empty_weight, observed, label_report, scale)

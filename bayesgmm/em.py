@@ -60,7 +60,7 @@ from .observations import (
     prepare_observations,
     with_unobserved_rows,
 )
-from .optima import rival_optimum
+from .optima import data_scale, rival_optimum
 from .priors import ConjugatePrior
 from .result_files import save_files
 from .settings import MAX_REG_COVAR, MAX_RESTARTS, START_SUBSAMPLE_ROWS
@@ -790,7 +790,7 @@ def fit_em(
     best = None
     best_key: tuple[bool, float] = (False, -np.inf)
     keys: list[tuple[bool, float]] = []  # (proper, objective) of every restart that ran
-    optima: list[tuple[float, np.ndarray, np.ndarray]] = []  # the proper runs' ends
+    optima: list[tuple[float, np.ndarray, np.ndarray, np.ndarray]] = []  # proper runs' ends
     captured: list[str] = []
     failed: list[Exception] = []  # restarts that failed numerically: left out, said below
     others: dict[tuple[type, str], Warning] = {}
@@ -827,7 +827,7 @@ def fit_em(
         key = (proper, float(run[1][-1]))
         keys.append(key)
         if proper:
-            optima.append((key[1], run[0][0][:K], run[0][1]))
+            optima.append((key[1], run[0][0][:K], run[0][1], run[0][2]))
         if best is None or key > best_key:
             best, best_key = run, key
             captured = _iterations_merged([str(w.message) for w in caught
@@ -853,7 +853,8 @@ def fit_em(
         within = max(_SAME_OPTIMUM, 2.0 * min(atol, tol * float(obs.n_effective)))
         record["restarts_at_best"] = _restarts_at_best(keys, best_key, within)
         # another solution about as good: a second mode chains from this one may miss
-        rival = rival_optimum(best_key[1], params[1], optima, _data_scale(obs))
+        rival = rival_optimum(best_key[1], params[1], optima,
+                              data_scale(obs.X, obs.sample_weight))
         if rival is not None:
             record["rival_optimum"] = rival
     n_eff = obs.n_effective
@@ -1120,13 +1121,14 @@ def fit_map_start(
               "atol": best.settings.get("atol"), **seed_record}
     # another solution about as good, among the families' bests and their restarts' (those
     # on a subsample are on its scale: left out)
-    others = [(r.log_posterior, r.weights, r.means) for _, r, _ in fits[1:]]
+    others = [(r.log_posterior, r.weights, r.means, r.covariances) for _, r, _ in fits[1:]]
     for _, r, _ in fits if n_search is None else ():
         found = (r.settings or {}).get("rival_optimum")
         if found:
             others.append((r.log_posterior - found["objective_gap"], found["weights"],
-                           np.asarray(found["means"])))
-    rival = rival_optimum(best.log_posterior, best.means, others, _data_scale(obs))
+                           np.asarray(found["means"]), found["covariances"]))
+    rival = rival_optimum(best.log_posterior, best.means, others,
+                          data_scale(obs.X, obs.sample_weight))
     if rival is not None:
         record["rival_optimum"] = rival
     return replace(best, candidates=candidates, settings=record)
@@ -1201,13 +1203,6 @@ def _polish_on_all_rows(obs: Observations, search: Observations, fits: list, pri
         polished_densities.append(on_sample)
         out.append((f"{source}{where}, polished on all rows", polished, caught_here))
     return out
-
-
-def _data_scale(obs: Observations) -> np.ndarray:
-    """The data's sd per feature (rows by their weights; 1 where a column is constant): the
-    unit in which two optima's means are compared (:mod:`bayesgmm.optima`)."""
-    sd = np.sqrt(covariance.column_moments(obs.X, obs.sample_weight)[1])
-    return np.where(np.isfinite(sd) & (sd > 0), sd, 1.0)
 
 
 def _params_of(fit: EMResult) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -467,7 +467,7 @@ def _noise_evidence(em: EMResult, X: Any, *, sample_weight: Any, labels: Any, mi
             retry=_retry_advice(em.settings),
             bic_larger_k=_larger_k_bic(X, K, ct, data, sample_weight, criteria,
                                        with_noise - min_delta_bic)
-            if one_more_fits(em) else None)
+            if one_more_fits(em, labels) else None)
     # Too small a difference, but the fit has a degenerate component that holds only rows the
     # noise takes: the collapse's unbounded likelihood is what the BIC weighed, so the
     # component is the evidence (two far rows almost alike outweigh any noise density).
@@ -650,12 +650,20 @@ def _larger_k_bic(X: Any, K: int, covariance_type: str, data: dict[str, Any],
     return bic if bic is not None and bic < below else None
 
 
-def one_more_fits(em: EMResult) -> bool:
+def one_more_fits(em: EMResult, labels: Any = None) -> bool:
     """Whether K + 1 components of the fit's type have fewer free parameters than rows, a
     determined maximum for BIC to judge (QA72: wine at K = 1, "K looks too small" from a
-    K = 2 full fit of 209 parameters to 178 rows, which the richer-model check refused)."""
+    K = 2 full fit of 209 parameters to 178 rows, which the richer-model check refused), and
+    some row is not labelled (``labels``, the fit's, -1 or NaN unknown): with every row's
+    component known one more has no row to hold (QA128: the refit refused that, and a fully
+    labelled fit was lost to the check's error)."""
     K, D, ct = em.n_components, em.n_features, em.covariance_type
     extra = n_parameters(K + 1, D, ct) - n_parameters(K, D, ct)
+    if labels is not None:
+        codes = pd.to_numeric(pd.Series(np.asarray(labels, dtype=object).ravel()),
+                              errors="coerce").fillna(-1).to_numpy()
+        if codes.size and np.all(codes >= 0):
+            return False
     return em.n_parameters + extra + 1 < em.n_samples
 
 

@@ -640,37 +640,46 @@ class BayesResult:
                         data_scale=self.standardisation.scale, **options, **limits.to_dict())
 
     def _unvisited_rival(self) -> str:
-        """The start's record of another EM optimum about as good (:mod:`bayesgmm.optima`)
-        that fewer than 1% of the draws came near, in words for the diagnostics; empty where
-        there is none, or the draws went there."""
-        from .optima import rival_optimum, share_nearer
+        """Another optimum about as high as the start (:mod:`bayesgmm.optima`) that fewer than
+        1% of the draws came near, in words for the diagnostics; empty where there is none,
+        or the draws went there. By the sampled model's density where the start's record has
+        it (``settings["start"]["rival"]``), else by EM's objective (a start given as ``em=``,
+        a result saved before the record)."""
+        from .optima import SAME_MEANS_SD, data_scale, matched_shift, rival_optimum, share_nearer
 
         em, start = self.em, np.asarray(self.em.means)
-        # the optima the start search found: its families' bests and the best's rival; the
-        # start sampled may be another candidate than EM's best, or re-anchored since
-        found = [(c.log_posterior, c.weights, c.means) for c in em.candidates
-                 if c.means is not None and np.shape(c.means) == start.shape]
-        recorded = (em.settings or {}).get("rival_optimum")
-        if recorded and found:
-            found.append((max(f[0] for f in found) - recorded["objective_gap"],
-                          recorded["weights"], np.asarray(recorded["means"])))
-        objective = em.log_posterior if em.log_posterior is not None else em.log_likelihood
-        scale = np.asarray(self.standardisation.scale, dtype=np.float64)
-        rival = rival_optimum(objective, start, found, scale) if found else None
-        if rival is None or "means" not in self.posterior:
+        observed = self.idata["observed_data"]
+        weights = observed["sample_weight"].values if "sample_weight" in observed else None
+        scale = data_scale(observed["x"].values, weights)
+        rival = (self.settings.get("start") or {}).get("rival")
+        kept = "result.json's settings.start.rival"
+        if rival is None:
+            kept = "the start's settings.rival_optimum (em.json)"  # by EM objective
+            objective = em.log_posterior if em.log_posterior is not None else em.log_likelihood
+            found = [(c.log_posterior, c.weights, c.means, c.covariances)
+                     for c in em.candidates if np.shape(c.means) == start.shape]
+            recorded = (em.settings or {}).get("rival_optimum")
+            if recorded:  # its gap is from the search's best (QA127: or from em= itself)
+                top = max((f[0] for f in found), default=objective)
+                found.append((top - recorded["objective_gap"], recorded["weights"],
+                              np.asarray(recorded["means"]), recorded.get("covariances")))
+            rival = rival_optimum(objective, start, found, scale) if found else None
+        means = np.asarray((rival or {}).get("means", ()), dtype=np.float64)
+        if means.shape != start.shape or "means" not in self.posterior:
             return ""
-        means, shift, gap = np.asarray(rival["means"]), rival["shift_sd"], rival["objective_gap"]
         draws = self.posterior["means"].transpose("chain", "draw", ...).values
         draws = draws.reshape(-1, *start.shape)
         draws = draws[np.linspace(0, len(draws) - 1, min(len(draws), 400)).astype(int)]
         share = share_nearer(draws, start, means, scale)
-        if share >= 0.01:
-            return ""
-        return (f"EM's restarts found another optimum {abs(gap):.2f} nats "
-                f"{'below' if gap >= 0 else 'above'} the start's (weights "
-                f"{', '.join(f'{w:.2f}' for w in rival['weights'])}), "
-                f"its means {shift:.1f} data sds from the start's and no relabelling of them, "
-                f"and {share:.1%} of the draws came nearer it than the start")
+        if share >= 0.01 or matched_shift(start, means, scale) < SAME_MEANS_SD:
+            return ""  # visited, or the start is that optimum now (re-anchored there)
+        gap, measure = rival["objective_gap"], rival.get("measure", "EM objective")
+        return (f"the start search found another optimum {abs(gap):.2f} nats "
+                f"{'below' if gap >= 0 else 'above'} the start by the {measure} (weights "
+                f"{', '.join(f'{w:.2f}' for w in rival['weights'])}; {kept} keeps its "
+                f"parameters), its means {rival['shift_sd']:.1f} data sds "
+                f"from the start's and no relabelling of them, and {share:.1%} of the draws "
+                "came nearer it than the start")
 
     def _restart_found_nothing(self) -> str:
         """The start's record of a restart of EM from a higher chain that found no better

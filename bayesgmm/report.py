@@ -1152,7 +1152,10 @@ def _noise_hint(em, X, labels=None, rows=None, sample_weight=None) -> str:
                               missing=observed.get("missing", "marginalise"))
     if evidence is None:
         return ""
-    text = evidence.describe(rows, option="a noise component (noise=True, --noise)")
+    from .shape_evidence import copies_caveat
+
+    text = evidence.describe(rows, option="a noise component (noise=True, --noise)").rstrip(
+        ".") + copies_caveat(X, sample_weight)
     heading = _K_TOO_SMALL if evidence.bic_larger_k is not None else "Outliers: "
     return f'<p class="warn">{heading}{html.escape(text)}.</p>'
 
@@ -1168,7 +1171,7 @@ def _shape_hint(em, X, labels=None, sample_weight=None) -> str:
     observed = em.observations or {}
     if observed.get("weighted") and sample_weight is None:
         return ""
-    from .shape_evidence import shape_evidence
+    from .shape_evidence import copies_caveat, shape_evidence
 
     evidence = shape_evidence(em, X, labels=labels, sample_weight=sample_weight,
                               missing=observed.get("missing", "marginalise"))
@@ -1178,7 +1181,8 @@ def _shape_hint(em, X, labels=None, sample_weight=None) -> str:
     text = evidence.describe(f"n_components={k} (-k {k})" if evidence.more_components else
                              f"covariance_type={evidence.better!r} "
                              f"(--covariance {evidence.better})",
-                             select="select_em (bayesgmm select)")
+                             select="select_em (bayesgmm select)").rstrip(".") + copies_caveat(
+                                 X, sample_weight)
     heading = _MORE if evidence.more_components else _SHAPE
     return f'<p class="warn">{heading}{html.escape(text)}.</p>'
 

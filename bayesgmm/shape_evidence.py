@@ -236,7 +236,7 @@ def _shape_evidence(em: EMResult, X: Any, Xv: np.ndarray, *, sample_weight: Any,
                                   fresh_fit(X, K, kind, data, _RESTARTS))
             if fit is not None and not degenerate_components(fit, X, sample_weight):
                 bics[kind, K] = float(fit.bic(X, **criteria))
-        if one_more_fits(em):
+        if one_more_fits(em, labels):
             progress.detail(f"refitting with {K + 1} components")
             fit = best_proper_fit(X, sample_weight, fresh_fit(X, K + 1, ct, data, _RESTARTS))
             if fit is not None and not degenerate_components(fit, X, sample_weight):

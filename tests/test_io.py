@@ -395,11 +395,20 @@ def test_a_file_is_read_in_the_encoding_named_and_fingerprinted_as_written(tmp_p
 def test_an_encoding_that_does_not_fit_the_file_is_one_line(tmp_path):
     path = tmp_path / "x.csv"
     path.write_bytes(b"a,b\n1,2\n3,4\n")
-    with pytest.raises(ValueError, match=r"unknown encoding 'klingon': give a codec's name"):
+    with pytest.raises(ValueError, match=r"unknown text encoding 'klingon': give a codec's "):
         read_data(path, encoding="klingon")
-    path.write_bytes("a\u20ac,b\n1,2\n3,4\n".encode("utf-8"))  # UTF-8 bytes of the euro sign ...
+    for codec in ("rot13", "base64", "undefined"):  # QA128 M2: codecs, but not of text
+        with pytest.raises(ValueError, match=rf"unknown text encoding '{codec}'"):
+            read_data(path, encoding=codec)
+    with pytest.raises(ValueError, match=r"'cp1252' \(what Windows calls ANSI in Western "):
+        read_data(path, encoding="ANSI")
+    path.write_bytes("a\u20ac,b\n1,2\n3,4\n".encode("cp1252"))  # the euro sign, 0x80 ...
     with pytest.raises(ValueError, match=r"x\.csv is not ascii text \(ordinal not in range"):
-        read_data(path, encoding="ascii")  # ... and UTF-8's bytes are no ASCII
+        read_data(path, encoding="ascii")  # ... is no ASCII
+    path.write_bytes("K\u00e4lte,b\n1,2\n3,4\n".encode("utf-8-sig"))  # QA128 H3
+    with pytest.raises(ValueError, match=r"x\.csv is UTF-8 text \(its bytes read as UTF-8, e\.g\. "
+                                         r"'\u00e4'\), not cp1252: leave the encoding out"):
+        read_data(path, encoding="cp1252")
     (tmp_path / "book.csv").write_bytes(b"PK\x03\x04" + b"\x00" * 40)
     with pytest.raises(ValueError, match=r"is a ZIP archive"):  # never decoded into garbage
         read_data(tmp_path / "book.csv", encoding="cp1252")
@@ -408,11 +417,33 @@ def test_an_encoding_that_does_not_fit_the_file_is_one_line(tmp_path):
     with pytest.raises(ValueError, match=r"separator, decimal mark and encoding are a text "
                                          r"file's; leave them out"):
         read_data(tmp_path / "t.parquet", encoding="cp1252")
-    import gzip
 
-    (tmp_path / "z.csv.gz").write_bytes(gzip.compress(b"a,b\n1,2\n"))
-    with pytest.raises(ValueError, match=r"z\.csv\.gz is compressed: decompress it"):
-        read_data(tmp_path / "z.csv.gz", encoding="cp1252")
+
+def test_compressed_files_are_read_as_their_plain_text_in_any_encoding(tmp_path):
+    """QA128 H1, M1: a .csv.gz whose last column had an empty cell was refused, naming
+    binary garbage (the checks read the compressed bytes as text); and a compressed file
+    in Windows-1252 was told to add --encoding, then to decompress it."""
+    import bz2
+    import gzip
+    import lzma
+    import zipfile
+
+    text = "L\u00e4nge,b,c\n1.5,2,\n2.5,3,4\n3.5,4,5\n4.5,5,\n"
+    (tmp_path / "plain.csv").write_text(text, encoding="utf-8")
+    expected = read_data(tmp_path / "plain.csv").features
+    for name, pack in (("t.csv.gz", gzip.compress), ("t.csv.bz2", bz2.compress),
+                       ("t.csv.xz", lzma.compress)):
+        (tmp_path / name).write_bytes(pack(text.encode("utf-8")))
+        pd.testing.assert_frame_equal(read_data(tmp_path / name).features, expected)
+        (tmp_path / f"w{name}").write_bytes(pack(text.encode("cp1252")))
+        pd.testing.assert_frame_equal(
+            read_data(tmp_path / f"w{name}", encoding="cp1252").features, expected)
+    with zipfile.ZipFile(tmp_path / "t.csv.zip", "w") as archive:
+        archive.writestr("t.csv", text)
+    pd.testing.assert_frame_equal(read_data(tmp_path / "t.csv.zip").features, expected)
+    (tmp_path / "broken.csv.gz").write_bytes(b"\x1f\x8b not really gzip")
+    with pytest.raises(ValueError, match=r"broken\.csv\.gz cannot be decompressed"):
+        read_data(tmp_path / "broken.csv.gz")
 
 
 def test_spec_figure_files(tmp_path):

@@ -2458,3 +2458,17 @@ def test_the_sparse_section_states_the_prior_of_k_plus(selection):
            f"{float(np.dot(prior.index, prior)):.2f}" in section
     assert re.search(r"<th scope=\"row\">prior</th>" + "".join(
         rf"\s*<td>{p:.3f}</td>" for p in prior), section)
+
+
+def test_the_reports_model_hints_name_copied_rows():
+    """QA127 M2: the copies caveat reached the verdict and the command line's hint, not the
+    report's own "One component more?" and "Outliers" paragraphs."""
+    from bayesgmm import fit_em
+    from bayesgmm.report import _noise_hint, _shape_hint
+
+    rng = np.random.default_rng(5)
+    X = np.repeat(rng.normal(0, 1, (30, 2)), 10, axis=0)
+    with pytest.warns(UserWarning, match="identical twin"):
+        em = fit_em(X, 2, random_state=0)
+    said = _shape_hint(em, X) + _noise_hint(em, X)
+    assert said and "copies also make extra components look better" in said

@@ -231,3 +231,27 @@ def test_outliers_get_the_noise_hint_not_one_component_more():
     assert noise is not None and noise.bic_larger_k is None  # outliers, by the noise check
     assert fit_em(X, 3, n_init=10, random_state=0).bic(X) < em.bic(X) - 10  # K+1 beats K
     assert shape_evidence(em, X) is None
+
+
+def test_every_row_labelled_gets_no_one_component_more_check():
+    """QA128 H2: with every row's component known, the richer-model check refitted K + 1
+    components with the same labels, which check_labels refuses (component K holds no row):
+    `em` and `fit` died after the fit and saved nothing."""
+    rng = np.random.default_rng(0)
+    X = np.r_[rng.normal(0, 1, (60, 2)), rng.normal(0, 1, (60, 2)) + 4]
+    codes = np.repeat([0, 1], 60)
+    em = fit_em(X, 2, labels=codes, random_state=0)
+    shape_evidence(em, X, labels=codes)  # no error; no K + 1 refit to judge
+    outliers.noise_evidence(em, X, labels=codes)  # nor in the noise check's
+
+
+def test_a_fully_labelled_file_is_fitted_and_saved_by_em(tmp_path, monkeypatch, capsys):
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(np.r_[rng.normal(0, 1, (60, 2)), rng.normal(0, 1, (60, 2)) + 4],
+                         columns=["x", "y"]).assign(lab=np.repeat(["a", "b"], 60))
+    frame.to_csv(tmp_path / "lab.csv", index=False)
+    monkeypatch.chdir(tmp_path)
+    rc = cli.main(["em", "lab.csv", "-k", "2", "--labels", "lab", "--seed", "1",
+                   "--no-progress", "--out", "out"])
+    assert rc == 0, capsys.readouterr().err
+    assert (tmp_path / "out" / "em.json").is_file()

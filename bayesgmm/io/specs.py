@@ -2,7 +2,8 @@
 settings, the diagnostic thresholds and the output, read and checked in one place.
 
 Where it sits: the files layer; imports :mod:`bayesgmm.io.tables` (and its text format
-check from :mod:`bayesgmm.io.text_files`), :mod:`bayesgmm.io.spec_template` (re-exported:
+checks from :mod:`bayesgmm.io.text_files` and :mod:`bayesgmm.io.file_bytes`),
+:mod:`bayesgmm.io.spec_template` (re-exported:
 what ``bayesgmm spec`` writes), :mod:`bayesgmm.priors`,
 :mod:`bayesgmm.rounding` (its steps' parser),
 :mod:`bayesgmm.settings` and the input checks (no PyMC); imported by the command line.
@@ -30,9 +31,10 @@ from ..settings import (
     FigureFiles,
     SamplerSettings,
 )
+from .file_bytes import text_encoding
 from .spec_template import spec_template, write_spec_template
 from .tables import MISSING_POLICIES, _missing_policy
-from .text_files import text_encoding, text_format
+from .text_files import text_format
 
 __all__ = ["ModelSpec", "RunSpec", "load_spec", "spec_template", "write_spec_template"]
 

@@ -2,7 +2,8 @@
 columns, with their weights and labels columns and the missing-value policy.
 
 Where it sits: the files layer; imports the input checks, :mod:`bayesgmm.io.sources`,
-:mod:`bayesgmm.io.columns` and :mod:`bayesgmm.io.text_files`; imported by
+:mod:`bayesgmm.io.columns`, :mod:`bayesgmm.io.file_bytes` and :mod:`bayesgmm.io.text_files`;
+imported by
 :mod:`bayesgmm.io.specs` and the command line.
 """
 
@@ -31,6 +32,7 @@ from .columns import (
     read_weights,
     second_header_hint,
 )
+from .file_bytes import COMPRESSED, plain_copy, text_encoding
 from .sources import BUNDLED, STDIN, file_sha256, local_path
 from .text_files import (
     cells_as_written,
@@ -40,9 +42,7 @@ from .text_files import (
     file_line,
     read_text_table,
     separator,
-    text_encoding,
     text_format,
-    transcoded,
 )
 
 __all__ = ["BUNDLED", "MISSING_POLICIES", "STDIN", "DataTable", "file_sha256", "read_data",
@@ -380,8 +380,8 @@ def _read_frame(path: str | Path, wanted: list[str], index: str | None,
     source = p  # the user's file: its bytes fingerprinted, its changes watched
     digest, before = file_sha256(p), _stamp(p)  # the bytes about to be read; unchanged after?
     try:
-        if encoding is not None:
-            p = transcoded(p, encoding, path)
+        if encoding is not None or p.suffix.lower() in COMPRESSED:
+            p = plain_copy(p, encoding, path, digest)
         if not parquet:
             check_header(p, sep, path, wanted)
         frame = (pd.read_parquet(p) if parquet

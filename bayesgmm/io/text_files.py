@@ -1,15 +1,14 @@
 """A delimited text file (CSV, TSV) read as it was written: a header line that names the columns,
 the separator the file uses, rows as wide as the header, and messages that name file lines;
-and a list of column names as ``--columns`` reads them; the separator, decimal mark and
-encoding a user names.
+and a list of column names as ``--columns`` reads them; the separator and decimal mark a user
+names.
 
 Where it sits: the files layer, below :mod:`bayesgmm.io.tables` and :mod:`bayesgmm.io.specs`
-(its users); imports nothing of bayesgmm.
+(its users); imports :mod:`bayesgmm.io.file_bytes`.
 """
 
 from __future__ import annotations
 
-import functools
 import re
 from pathlib import Path
 from typing import Any
@@ -17,27 +16,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["DECIMAL_MARKS", "SEPARATORS", "cells_as_written", "check_header", "check_separator",
-           "text_encoding", "transcoded",
-           "columns_option", "file_line", "read_text_table", "separator", "text_format"]
+from .file_bytes import COMPRESSED, refuse_binary
 
-# Suffixes of compressed files, which pandas opens by their name.
-_COMPRESSED = (".gz", ".bz2", ".xz", ".zst", ".zip")
-# The first bytes of files that are not text tables, and what to do instead. QA: each got
-# "not UTF-8 ... iconv -f latin1", which would turn a workbook or a gzip stream into garbage.
-_SIGNATURES = (
-    (b"PK\x03\x04", "a ZIP archive (an Excel .xlsx workbook, say), not a text table: save the "
-                    "sheet as CSV (UTF-8)"),
-    (b"\xd0\xcf\x11\xe0", "an Excel 97-2003 workbook, not a text table: save the sheet as CSV "
-                          "(UTF-8)"),
-    (b"PAR1", "a Parquet file: name it .parquet"),
-    (b"\xff\xfe", "UTF-16 text (Excel's \"Unicode Text\"): read it with --encoding utf-16 (a "
-                  "spec's [data]: encoding = \"utf-16\"), or save it as UTF-8"),
-    (b"\xfe\xff", "UTF-16 text: read it with --encoding utf-16 (a spec's [data]: encoding = "
-                  "\"utf-16\"), or save it as UTF-8"),
-    (b"\x1f\x8b", "gzip-compressed: name it .csv.gz (or .tsv.gz), or decompress it (gunzip)"),
-)
-
+__all__ = ["DECIMAL_MARKS", "SEPARATORS", "cells_as_written", "check_header",
+           "check_separator", "columns_option", "file_line", "read_text_table", "separator",
+           "text_format"]
 
 # The separators a user may name (--sep, a spec's [data] sep), by character and by word (a
 # tab is hard to type in a shell or a TOML file), and the decimal marks.
@@ -59,58 +42,6 @@ def text_format(sep: str | None, decimal: str | None) -> tuple[str | None, str]:
     return (None if sep is None else SEPARATORS[sep]), decimal or "."
 
 
-def text_encoding(encoding: str | None) -> str | None:
-    """A text file's encoding as a user names it (``"cp1252"``, ``"latin-1"``,
-    ``"utf-16"``), checked; None where the file is read as UTF-8 (the default, a byte-order
-    mark allowed). QA115: German Excel's default CSV export is Windows-1252, and the only
-    fix named was iconv, which a lab's Windows PC does not have."""
-    if encoding is None:
-        return None
-    import codecs
-
-    try:
-        name = codecs.lookup(encoding).name
-    except (LookupError, TypeError):
-        raise ValueError(f"unknown encoding {encoding!r}: give a codec's name, e.g. 'cp1252' "
-                         "(Excel's on Windows in Western Europe), 'latin-1' or 'utf-16'"
-                         ) from None
-    return None if name in ("utf-8", "utf-8-sig") else name
-
-
-def transcoded(p: Path, encoding: str, path: Any) -> Path:
-    """``p``, a text file written in ``encoding`` (:func:`text_encoding`'s name), as a private
-    UTF-8 copy (removed at exit) that the readers read as any other; ``path``: the file as
-    messages name it. A file that is no text table is refused as such first (a workbook
-    decodes as Windows-1252 too, into garbage), except by the UTF-16/32 codecs it needs."""
-    if p.suffix.lower() in _COMPRESSED:
-        raise ValueError(f"{path} is compressed: decompress it to read it in {encoding}")
-    if not encoding.startswith(("utf-16", "utf-32")):
-        _refuse_binary(p, path)
-    st = p.stat()
-    return Path(_transcoded(str(p), encoding, str(path), st.st_size, st.st_mtime_ns))
-
-
-@functools.cache
-def _transcoded(p: str, encoding: str, path: str, *stamp: int) -> str:
-    """Once per file, encoding and version (``stamp``: its size and time) per process."""
-    import atexit
-    import shutil
-    import tempfile
-
-    data = Path(p).read_bytes()
-    try:
-        text = data.decode(encoding)
-    except UnicodeDecodeError as exc:
-        raise ValueError(f"{path} is not {encoding} text ({exc.reason}: byte "
-                         f"0x{exc.object[exc.start]:02x} at position {exc.start}): give the "
-                         "encoding it was saved in") from None
-    folder = tempfile.mkdtemp(prefix="bayesgmm-text-")
-    atexit.register(shutil.rmtree, folder, ignore_errors=True)
-    target = Path(folder) / Path(p).name  # the suffix says tabs or commas, as the file's does
-    target.write_text(text.removeprefix("\ufeff"), encoding="utf-8", newline="")
-    return str(target)
-
-
 def read_as_written(rows: str) -> str:
     """The options that read a semicolon-separated file as it is written, with decimal
     commas where its ``rows`` (some lines of it) show any."""
@@ -124,33 +55,8 @@ def separator(p: Path, sep: str | None = None) -> str:
     and .tab (compressed too: ``x.tsv.gz``; QA: told to "name it .tsv"), else commas."""
     if sep is not None:
         return sep
-    suffix = Path(p.stem).suffix if p.suffix.lower() in _COMPRESSED else p.suffix
+    suffix = Path(p.stem).suffix if p.suffix.lower() in COMPRESSED else p.suffix
     return "\t" if suffix.lower() in (".tsv", ".tab") else ","
-
-
-def _refuse_binary(p: Path, path: Any) -> None:
-    """One line naming what a file that is no text table is (:data:`_SIGNATURES`), and what
-    to do, instead of a decoding error; a compressed file's name lets pandas open it."""
-    if p.suffix.lower() in _COMPRESSED:
-        return
-    with open(p, "rb") as f:
-        start = f.read(1 << 12)
-        f.seek(max(p.stat().st_size - 4, 0))
-        tail = f.read(4)
-    head = start[:4]
-    for magic, what in _SIGNATURES:
-        # Parquet ends as it starts: a CSV whose first column is named PAR1... is a CSV
-        if head.startswith(magic) and (magic != b"PAR1" or tail == magic):
-            raise ValueError(f"{path} is {what}")
-    odd, even = start[1::2], start[0::2]
-    if len(start) >= 8 and max(odd.count(0), even.count(0)) > 0.9 * len(odd):
-        # ASCII text in UTF-16 without a byte-order mark: every other byte 0 (review)
-        raise ValueError(f"{path} looks like UTF-16 text (without a byte-order mark): read it "
-                         "with --encoding utf-16-le (a spec's [data]: encoding = \"utf-16-le\"), "
-                         "or save it as UTF-8")
-    if b"\x00" in start:  # QA: a binary file was "tab-separated (its header is '\x00...')"
-        raise ValueError(f"{path} holds binary data (NUL bytes), not a text table: give a "
-                         "CSV/TSV file (UTF-8) or a Parquet file")
 
 
 def check_header(p: Path, sep: str, path: Any, named: list[str]) -> None:
@@ -161,7 +67,7 @@ def check_header(p: Path, sep: str, path: Any, named: list[str]) -> None:
     A file that is no text table at all (a workbook, say) is refused first, named."""
     import csv
 
-    _refuse_binary(p, path)
+    refuse_binary(p, path)
 
     # utf-8-sig: Excel's "CSV UTF-8" starts with a byte-order mark, which hid "sep=" and "#"
     with open(p, newline="", encoding="utf-8-sig", errors="replace") as f:
