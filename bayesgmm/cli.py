@@ -1224,7 +1224,7 @@ def _print_em(em, frame, sample_weight=None) -> None:
         print(gain_left_words(em.gain_left))
     at_best = (em.settings or {}).get("restarts_at_best")
     if at_best:
-        print(restarts_reached(at_best))
+        print(restarts_reached(at_best, (em.settings or {}).get("rival_optimum")))
     passed_over = (em.settings or {}).get("degenerate_restarts_passed_over")
     if passed_over:
         print(f"{passed_over} restart(s) reached a higher log-likelihood only by collapsing a "

@@ -1406,7 +1406,7 @@ def _advice(checks, post, density, chains, flagged, divergences, stats, ess_min,
         # "OK ... chains agree" while the intervals held half of the posterior)
         found["separate modes"] = (
             f"{rival_note}. Every chain started at the start, so the draws describe one of two "
-            "modes of about equal height, and their intervals hold that one alone. Check K "
+            "modes of similar height, and their intervals hold that one alone. Check K "
             "(bayesgmm select: a group without a component of its own makes such modes); if K "
             "is right, sample the other mode too and summarise each apart (in Python: "
             "fit_bayes(X, K, em=fit_em(X, K, init=<its parameters>)))")

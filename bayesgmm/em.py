@@ -1482,13 +1482,21 @@ def gain_left_words(gain: float | None) -> str:
             "with more iterations (fit_em's atol, max_iter) climbs further.")
 
 
-def restarts_reached(at_best: Mapping[str, Any]) -> str:
+def restarts_reached(at_best: Mapping[str, Any], rival: Mapping[str, Any] | None = None
+                     ) -> str:
     """A sentence of ``settings["restarts_at_best"]`` (:func:`_restarts_at_best`) for the
     command line and the report; more restarts are asked for where a single one reached the
-    kept optimum and the next best stopped over one unit below (two BIC units)."""
+    kept optimum and the next best stopped over one unit below (two BIC units). ``rival``:
+    ``settings["rival_optimum"]``, another optimum about as good that the count, by the
+    objective alone, may include (QA132: "19 of 20" where 8 split the data another way)."""
     n, of, gap = at_best["reached"], at_best["of"], at_best.get("next_best_gap")
     within = at_best.get("within", _SAME_OPTIMUM)
     text = f"{n} of {of} EM restarts reached this optimum (to within {within:,.3g})"
+    if rival:
+        text += (f", counted by the objective alone: restarts also reached another optimum "
+                 f"{format_number(rival['objective_gap'], 2)} below it that is no relabelling "
+                 f"of it (its means {rival['shift_sd']:.1f} data sds away; settings' "
+                 "rival_optimum), two ways to describe the data about equally well")
     if gap is None:
         return text
     text += f"; the next best stopped {gap:,.2f} below"

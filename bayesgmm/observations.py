@@ -580,15 +580,14 @@ def check_labels(labels: Any, n_rows: int, K: int, *, fitting: bool = True,
     all alike would leave other components without data (refused); for predicting or
     imputing a few rows, any labels are fine, and label names are coded by ``names``, the
     fit's (component k is ``names[k]``; QA123: the advice to encode new rows' names alone
-    sorted them afresh, and a row known to be "short" was put in "long" with probability 1);
-    where those names are whole numbers, numbers given are names too."""
+    sorted them afresh, and a row known to be "short" was put in "long" with probability 1).
+    Numbers are component indices, also where the names are numbers: give those as text."""
     if labels is None:
         return None
     arr = _unknown_as_nan(np.asarray(labels))
-    # names that are numbers (a CLI fit of a column of group codes 1, 2): numbers given
-    # then are those names too, as the column was read (QA127: 1 became component 1, "2")
-    if not fitting and names and (arr.dtype.kind not in "iuf"
-                                  or all(_is_integer_text(str(n)) for n in names)):
+    # numbers stay component indices, whatever the names (the library passes its own codes
+    # through here; QA131: read as names, a fit of group codes 1, 2 lost its memberships)
+    if not fitting and names and arr.dtype.kind not in "iuf":
         if arr.ndim != 1 or arr.shape[0] != n_rows:
             raise ValueError(f"labels must be one value per row ({n_rows}); got shape "
                              f"{arr.shape}")

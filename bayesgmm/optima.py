@@ -1,5 +1,6 @@
-"""Another optimum of EM's objective about as good as the best one: a second mode of the
-posterior that chains started at the best one may never visit.
+"""Another optimum about as good as the start (by the sampled model's log density at start
+selection, else by EM's objective): a second mode of the posterior that chains started at
+the start may never visit.
 
 Every chain of :func:`bayesgmm.fit_bayes` starts at one EM estimate. Where EM's restarts
 reach two optima of nearly the same objective whose components are not a relabelling of

@@ -28,12 +28,10 @@ from .references import REFERENCES, alphabetical
 
 __all__ = ["MethodsText", "methods_text"]
 
-_COVARIANCES = {
-    "full": "an unrestricted covariance matrix for each component",
-    "tied": "one covariance matrix shared by all components",
-    "diag": "a diagonal covariance matrix for each component (no correlations)",
-    "spherical": "a single variance for each component (spherical covariances)",
-}
+_COVARIANCES = {"full": "an unrestricted covariance matrix for each component",
+                "tied": "one covariance matrix shared by all components",
+                "diag": "a diagonal covariance matrix for each component (no correlations)",
+                "spherical": "a single variance for each component (spherical covariances)"}
 
 
 @dataclass(frozen=True)
@@ -260,8 +258,9 @@ def _start_point(result: Any, cite: Any) -> str:
         picked = _searched_on([str(picked)])[0][0]
     densities = np.array([float(c.get("model_log_density", np.nan))
                           for c in start["candidates"]])
-    if len(densities) > 1 and np.all(np.isfinite(densities)) and np.ptp(densities) < 0.01:
-        # referee: "ranked lower" where every candidate had the same density to 0.01
+    # referee: "ranked lower" at densities equal to 0.01; QA132: no tie beside a rival optimum
+    if len(densities) > 1 and np.all(np.isfinite(densities)) and np.ptp(densities) < 0.01 \
+            and not start.get("rival"):
         text += (f" (all {len(densities)} reached the same optimum: the sampled model's log "
                  "density within 0.01)")
     elif start.get("chosen_by") == "model log density" and picked and picked != sources[0]:

@@ -651,10 +651,11 @@ class BayesResult:
         observed = self.idata["observed_data"]
         weights = observed["sample_weight"].values if "sample_weight" in observed else None
         scale = data_scale(observed["x"].values, weights)
-        rival = (self.settings.get("start") or {}).get("rival")
+        start_record = self.settings.get("start") or {}
+        rival = start_record.get("rival")
         kept = "result.json's settings.start.rival"
-        if rival is None:
-            kept = "the start's settings.rival_optimum (em.json)"  # by EM objective
+        if "rival" not in start_record:  # no density check ran: by EM's objective
+            kept = "the start's settings.rival_optimum (em.json)"
             objective = em.log_posterior if em.log_posterior is not None else em.log_likelihood
             found = [(c.log_posterior, c.weights, c.means, c.covariances)
                      for c in em.candidates if np.shape(c.means) == start.shape]
@@ -674,7 +675,8 @@ class BayesResult:
         if share >= 0.01 or matched_shift(start, means, scale) < SAME_MEANS_SD:
             return ""  # visited, or the start is that optimum now (re-anchored there)
         gap, measure = rival["objective_gap"], rival.get("measure", "EM objective")
-        return (f"the start search found another optimum {abs(gap):.2f} nats "
+        who = "the start search" if "rival" in start_record or em.candidates else "EM's restarts"
+        return (f"{who} found another optimum {abs(gap):.2f} nats "
                 f"{'below' if gap >= 0 else 'above'} the start by the {measure} (weights "
                 f"{', '.join(f'{w:.2f}' for w in rival['weights'])}; {kept} keeps its "
                 f"parameters), its means {rival['shift_sd']:.1f} data sds "

@@ -365,6 +365,7 @@ def build_em_report(em: EMResult, X: Any, *, data_source: str | None = None,
     progress.detail("checking for a richer model (EM refits)", own=True)
     hint += _shape_hint(em, Xv, labels, weights)
     em_section = _section_em(em, Xv, figure, hint=hint)
+    proba = em.predict_proba(Xv, labels=labels)  # a known row's is its label
     fit_figures = [
         figure("density", "The fitted mixture density over the data"
                + ("" if em.n_features == 1 else
@@ -375,7 +376,7 @@ def build_em_report(em: EMResult, X: Any, *, data_source: str | None = None,
         figure("classification", "Classification: each point in its most probable "
                "component's colour, larger when less certain (uncertainty = 1 - max P(k | x))"
                + _diagonal_caption(em.n_features) + _shown(len(Xv)),
-               lambda: plots.plot_classification(em, Xv, labelled=labelled)),
+               lambda: plots.plot_classification(em, Xv, proba=proba, labelled=labelled)),
         figure("membership", "Membership probabilities P(k | x) (EM responsibilities)"
                + ("" if em.n_features == 1 else
                   ": each point in its most probable component's colour, its opacity the "
@@ -387,9 +388,9 @@ def build_em_report(em: EMResult, X: Any, *, data_source: str | None = None,
                   "without overlap")
                + _marks_caption(em, labelled)
                + _shown(len(Xv), scatter=em.n_features > 1, rug=em.n_features == 1),
-               lambda: plots.plot_membership(em, Xv, labelled=labelled, rows=rows)),
+               lambda: plots.plot_membership(em, Xv, proba=proba, labelled=labelled,
+                                             rows=rows)),
     ]
-    proba = em.predict_proba(Xv, labels=labels)  # a known row's is its label
     if em.noise:  # of the rows fitted (review: 5 of 305 where the fit kept 302 rows)
         from .memberships_file import fitted_rows
 
@@ -515,7 +516,8 @@ def _em_settings_html(record: Mapping[str, Any] | None,
         if at_best:
             from .em import restarts_reached
 
-            rows["restarts at the optimum"] = restarts_reached(at_best)
+            rows["restarts at the optimum"] = restarts_reached(at_best,
+                                                               record.get("rival_optimum"))
         passed_over = record.get("degenerate_restarts_passed_over")
         if passed_over:
             rows["restarts passed over"] = (
@@ -527,6 +529,7 @@ def _em_settings_html(record: Mapping[str, Any] | None,
                      if v is not None and k not in (
                          "random_state", "seed_drawn", "init", "n_init", "max_iter", "tol",
                          "atol", "degenerate_restarts_passed_over", "restarts_at_best",
+                         "rival_optimum",  # in words in the restarts' row (QA132)
                          "criteria",  # em --out's BIC and AIC: the fit's section gives them
                          "specification")  # its text: result.json's, too long for a row
                      and not (named and k == "index_column")})
@@ -2319,7 +2322,7 @@ def _section_reproducibility(result, random_state: Any = 0) -> str:
         chosen = start.get("chosen", candidates.index[0])
         candidates.insert(0, "chosen", ["yes" if c == chosen else "" for c in candidates.index])
     seed = result.settings.get("random_state")
-    tie = _start_tie(candidates)
+    tie = _start_tie(candidates, start.get("rival"))
     return _section(
         "reproducibility", "7. Priors, settings and software",
         "<p>Priors are stated on the standardised scale z = (x - mean) / sd "
@@ -2485,9 +2488,16 @@ def _with_sampler_limits(settings: dict[str, Any], sampler: Any) -> dict[str, An
     return rows
 
 
-def _start_tie(candidates: pd.DataFrame) -> str:
+def _start_tie(candidates: pd.DataFrame, rival: Any = None) -> str:
     """A sentence when every start candidate reached the same optimum (then which one is
-    marked chosen does not matter), else ""."""
+    marked chosen does not matter), else "": not where another optimum as high, no
+    relabelling of the start (``rival``, the start's record), is among them (QA132: "the
+    choice does not matter" beside a verdict of separate modes)."""
+    if rival:
+        return (" Another optimum about as high that is no relabelling of the start was "
+                f"found ({abs(rival['objective_gap']):.2f} nats from it by the "
+                f"{rival.get('measure', 'EM objective')}): which one the chains started at "
+                "decides which mode they sample (see Diagnostics).")
     for column in ("model_log_density", "log_posterior", "log_likelihood"):
         if column in candidates and len(candidates) > 1:
             values = pd.to_numeric(candidates[column], errors="coerce").to_numpy(dtype=float)

@@ -844,7 +844,8 @@ def _rival_by_density(info: dict[str, Any], density, start, start_density, candi
     """Another optimum about as high as the start under the sampled model's own density
     (QA129: EM's conjugate objective ranked two optima up to 11 nats otherwise), among the
     start search's candidates and the rival EM's restarts recorded, kept in the start's
-    record (``info["rival"]``) for the diagnostics to check the draws against."""
+    record (``info["rival"]``, None where there is none) for the diagnostics to check the
+    draws against."""
     if start_density is None:
         start_density = density(np.asarray(start.weights), start.means, start.covariances)
     scores = [entry.get("model_log_density") for entry in info["candidates"]]
@@ -855,8 +856,9 @@ def _rival_by_density(info: dict[str, Any], density, start, start_density, candi
         optima.append((density(*params), *params))
     rival = rival_optimum(float(start_density), np.asarray(start.means), optima,
                           data_scale(X.X, X.sample_weight))
-    if rival is not None:
-        info["rival"] = {**rival, "measure": "model log density"}
+    # None too: the sampled model's density found none, which EM's objective must not
+    # overrule (QA131)
+    info["rival"] = None if rival is None else {**rival, "measure": "model log density"}
 
 
 def _model_density(pm_model, em: EMResult, backend):

@@ -259,7 +259,10 @@ def run_case(name, seed, args):
         inv_rhat, inv_bulk, _ = _rhat_ess(label_invariant_quantities(relabelled, total))
         tree = result.idata.copy()
         tree["posterior"] = relabelled
-        diag = diagnose(tree, label_report=report)
+        # the result's own notes too (the rival optimum, a restart that found nothing,
+        # priors): the verdict the user reads (QA130 L3)
+        diag = diagnose(tree, label_report=report, rival_note=result._unvisited_rival(),
+                        restart_note=result._restart_found_nothing())
         best = _em_objective_per_draw(em, relabelled, loglik_total)
         start = em.log_posterior if em.log_posterior is not None else em.log_likelihood
         start_lp = _start_model_density(result.settings.get("start", {}))

@@ -60,6 +60,9 @@ def captured(monkeypatch):
         raise ValueError("stop here")
 
     monkeypatch.setattr(cli, "fit_bayes", record)
+    # imported first: a module that first imports fit_em while it is patched keeps the
+    # recorder for good (a later test's fit_bayes then stopped "here")
+    import bayesgmm.sampling  # noqa: F401
     from bayesgmm import em
 
     monkeypatch.setattr(em, "fit_em", record)

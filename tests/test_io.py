@@ -440,7 +440,11 @@ def test_compressed_files_are_read_as_their_plain_text_in_any_encoding(tmp_path)
             read_data(tmp_path / f"w{name}", encoding="cp1252").features, expected)
     with zipfile.ZipFile(tmp_path / "t.csv.zip", "w") as archive:
         archive.writestr("t.csv", text)
+        archive.writestr("__MACOSX/._t.csv", b"\x00\x05\x16\x07")  # Finder's (QA131 L2)
     pd.testing.assert_frame_equal(read_data(tmp_path / "t.csv.zip").features, expected)
+    with zipfile.ZipFile(tmp_path / "tabs.zip", "w") as archive:  # its member says tabs
+        archive.writestr("t.tsv", text.replace(",", "\t"))
+    pd.testing.assert_frame_equal(read_data(tmp_path / "tabs.zip").features, expected)
     (tmp_path / "broken.csv.gz").write_bytes(b"\x1f\x8b not really gzip")
     with pytest.raises(ValueError, match=r"broken\.csv\.gz cannot be decompressed"):
         read_data(tmp_path / "broken.csv.gz")

@@ -2047,8 +2047,8 @@ def test_a_model_that_misses_the_datas_shape_is_said_to_under_its_verdict():
     assert "can be used as they are" in html.unescape(_verdict_box(ok))
     green = html.unescape(_verdict_box(ok, misfit=["skewness", "excess kurtosis"]))
     assert "can be used as they are" not in green and "this model's posterior is well " \
-        "sampled. But the model misses part of the data's shape: the data's skewness and " \
-        "excess kurtosis lie beyond nearly every replicated data set's" in green
+        "sampled there. But the model misses part of the data's shape: the data's skewness " \
+        "and excess kurtosis lie beyond nearly every replicated data set's" in green
     assert 'class="verdict caution"' in green
     assert "<code>sampling checks OK: all</code>" in green  # not a bare "OK:" under CAUTION
     # outliers too: amber, not green; a K=1 fit's one component is stretched over them
@@ -2472,3 +2472,28 @@ def test_the_reports_model_hints_name_copied_rows():
         em = fit_em(X, 2, random_state=0)
     said = _shape_hint(em, X) + _noise_hint(em, X)
     assert said and "copies also make extra components look better" in said
+
+
+def test_the_em_reports_classification_figures_take_the_known_labels(tmp_path, monkeypatch):
+    """QA132 M5: a fully labelled fit's classification and membership figures ignored the
+    labels (four rows circled as uncertain, probability 1 in the table beneath)."""
+    from bayesgmm import fit_em, plots
+    from bayesgmm.report import write_em_report
+
+    rng = np.random.default_rng(0)
+    X = np.r_[rng.normal(0, 1, (40, 2)), rng.normal(0, 1, (40, 2)) + 2.5]
+    labels = np.repeat([0, 1], 40)
+    em = fit_em(X, 2, labels=labels, random_state=0)
+    seen = {}
+    for name in ("plot_classification", "plot_membership"):
+        original = getattr(plots, name)
+
+        def spy(*args, _name=name, _original=original, **kwargs):
+            seen[_name] = kwargs.get("proba")
+            return _original(*args, **kwargs)
+
+        monkeypatch.setattr(plots, name, spy)
+    write_em_report(em, X, tmp_path / "r", labels=labels)
+    expected = np.eye(2)[labels]
+    for name in ("plot_classification", "plot_membership"):
+        np.testing.assert_array_equal(seen[name], expected)

@@ -106,20 +106,24 @@ def _decompressed(p: Path, path: str) -> tuple[bytes, str]:
             import zipfile
 
             with zipfile.ZipFile(p) as archive:
-                members = [m for m in archive.namelist() if not m.endswith("/")]
+                # not macOS Finder's resource entries (__MACOSX/, ._name; QA131)
+                members = [m for m in archive.namelist() if not m.endswith("/")
+                           and not m.startswith("__MACOSX/")
+                           and not Path(m).name.startswith("._")]
                 if len(members) != 1:
                     raise ValueError(f"{path} is a ZIP archive of {len(members)} files: give "
                                      "one file (a ZIP of one CSV, or the CSV itself)")
-                return archive.read(members[0]), p.stem
+                # its own name says tabs or commas (t.zip holding t.tsv)
+                return archive.read(members[0]), Path(members[0]).name
         if suffix == ".zst":
             data = importlib.import_module("zstandard").ZstdDecompressor().stream_reader(
                 p.read_bytes()).read()
             return data, p.stem
         module = {".gz": "gzip", ".bz2": "bz2", ".xz": "lzma"}[suffix]
         return importlib.import_module(module).decompress(p.read_bytes()), p.stem
-    except ImportError:
-        raise ValueError(f"{path} is zstd-compressed and the zstandard package is not "
-                         "installed: decompress it first (zstd -d)") from None
+    except ImportError as exc:  # zstandard (optional), or a Python built without lzma
+        raise ValueError(f"{path} needs the {exc.name} module to be read, which is not "
+                         "installed: decompress it first") from None
     except (OSError, EOFError, ValueError) as exc:
         if isinstance(exc, ValueError) and str(exc).startswith(str(path)):
             raise

@@ -50,8 +50,9 @@ def stdin_file() -> str:
     """Standard input, read once into a private temporary file (removed at exit): the readers
     and the fingerprint read a data file by its path, some more than once. Once per process:
     a later ``read_data("-")`` reads the same table (standard input is spent by then). Its
-    suffix says its format as a file's would: ``.parquet`` by Parquet's magic bytes, ``.tsv``
-    when the first line has tabs and no commas, else ``.csv``."""
+    suffix says its format as a file's would: ``.parquet`` by Parquet's magic bytes,
+    ``.csv.gz`` by gzip's, ``.tsv`` when the first line has tabs and no commas, else
+    ``.csv``."""
     import atexit
     import shutil
     import sys
@@ -66,6 +67,7 @@ def stdin_file() -> str:
         raise ValueError("standard input ('-') is empty: pipe a CSV, TSV or Parquet table in")
     first = data.split(b"\n", 1)[0]
     suffix = (".parquet" if data[:4] == b"PAR1" else
+              ".csv.gz" if data[:2] == b"\x1f\x8b" else  # read through a plain copy (QA131)
               ".tsv" if b"\t" in first and b"," not in first else ".csv")
     folder = tempfile.mkdtemp(prefix="bayesgmm-stdin-")
     atexit.register(shutil.rmtree, folder, ignore_errors=True)

@@ -376,12 +376,13 @@ def _read_frame(path: str | Path, wanted: list[str], index: str | None,
         raise ValueError(f"{path} is a Parquet file, whose numbers are stored as numbers: the "
                          "separator, decimal mark and encoding are a text file's; leave them "
                          "out")
-    sep = None if parquet else separator(p, sep)
     source = p  # the user's file: its bytes fingerprinted, its changes watched
     digest, before = file_sha256(p), _stamp(p)  # the bytes about to be read; unchanged after?
     try:
         if encoding is not None or p.suffix.lower() in COMPRESSED:
             p = plain_copy(p, encoding, path, digest)
+        # by the plain copy's name: a ZIP's member says tabs (t.zip holding t.tsv; QA131)
+        sep = None if parquet else separator(p, sep)
         if not parquet:
             check_header(p, sep, path, wanted)
         frame = (pd.read_parquet(p) if parquet

@@ -75,8 +75,9 @@ _PARAMETER_DOCS = {
                        "        Required for an EMResult; default for a BayesResult: its "
                        "training data.",
     "ax": "ax : Axes, optional\n        Only for D <= 2.",
-    "proba": "proba : MembershipProbabilities, optional\n"
-             "        Reuse ``result.predict_proba(X)`` when already computed (BayesResult).",
+    "proba": "proba : MembershipProbabilities or array (N, K), optional\n"
+             "        Reuse ``result.predict_proba(X)`` when already computed (an EM fit's\n"
+             "        array: with known labels, ``predict_proba(X, labels=)``).",
 }
 
 

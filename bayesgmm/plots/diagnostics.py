@@ -232,7 +232,8 @@ def _worst_mixing(post: Any, shown_vars: list[str]) -> dict[str, Any]:
     # (what, the statistic per scalar, +1: the lowest is the worst, -1: the highest, format)
     measures = (("bulk ESS", az.ess(judged, method="bulk"), 1.0, "{:,.0f}"),
                 ("tail ESS", az.ess(judged, method="tail"), 1.0, "{:,.0f}"),
-                ("R-hat", _rank_rhat(judged), -1.0, "{:.3f}"))
+                # four decimals: 1.0104 failed 1.01 and printed 1.010 (QA132)
+                ("R-hat", _rank_rhat(judged), -1.0, "{:.4f}"))
     for what, statistic, sign, style in measures:
         worst = None  # (sign * value, variable, index)
         for name, da in statistic.data_vars.items():

@@ -1155,7 +1155,9 @@ def plot_classification(result: Any, X: Any = None, ax: Axes | None = None, *,
     X = _fit_data(result, X)
     em = _em_of(result)
     names = em.feature_names
-    proba = _membership(result, X) if proba is None else np.asarray(proba.mean)
+    if proba is not None:  # MembershipProbabilities' mean, or an array (an EM fit's)
+        proba = np.asarray(proba if isinstance(proba, np.ndarray) else proba.mean)
+    proba = _membership(result, X) if proba is None else proba
     K = proba.shape[1]  # K + 1 with a noise component (its column last)
     G = em.n_components
     assigned = np.argmax(proba, axis=1)
@@ -1445,8 +1447,8 @@ def plot_membership(result: Any, X: Any = None, ax: Axes | None = None, *,
     if bayes:
         proba = result.predict_proba(X) if proba is None else proba
         mean_p = proba.mean
-    else:
-        mean_p = result.predict_proba(X)
+    else:  # an EM fit's, or the caller's (with known labels: QA132)
+        mean_p = result.predict_proba(X) if proba is None else np.asarray(proba)
     K = mean_p.shape[1]  # K + 1 with a noise component (its column last)
     G = em.n_components
     titles = _marked_titles(result, G, marked)
