@@ -3,6 +3,7 @@
 import base64
 import contextlib
 import hashlib
+import importlib
 import json
 import os
 import re
@@ -1276,8 +1277,8 @@ def test_ctrl_c_after_the_result_is_saved_says_it_is_complete(data_dir, monkeypa
     assert "bayesgmm: interrupted after saving kept: that result is complete" in err
     assert bayesgmm.load(data_dir / "kept").n_components == 2
     monkeypatch.setattr(cli, "_print_tables", lambda *a, **k: None)
-    import bayesgmm.sampling  # noqa: F401  (first imported under the patch, it would keep it)
-
+    # imported first: a module that first imports fit_em under the patch would keep it
+    importlib.import_module("bayesgmm.sampling")
     monkeypatch.setattr(bayesgmm.em, "fit_em", interrupted_while_printing)  # before any save
     rc, _, err = _run_main(["em", "good.csv", "-k", "2", "--out", "other"], capsys)
     assert rc == 130 and "holds what it held before the run or this run's complete result" \
