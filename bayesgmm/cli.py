@@ -2524,10 +2524,11 @@ def _print_result(result: BayesResult, thresholds: DiagnosticThresholds | None =
     # near the posterior's mode, not exactly it (the sampled model's priors differ).
     kind = ("MAP-EM start (where the chains began, near a posterior mode)"
             if em.prior is not None else "EM start")
-    # With start candidates, n_iter counts the last polish only (of the chosen candidate).
-    steps = (f"{em.n_iter} iterations polishing the chosen one of {len(em.candidates)} start "
-             "candidates"
-             if em.candidates else f"{em.n_iter} iterations")
+    # With start candidates, n_iter counts the chosen one's polish, or its own best restart
+    from .em import iterations_of
+
+    steps = (f"{em.n_iter} iterations ({iterations_of(em)}, of {len(em.candidates)} start "
+             "candidates)" if em.candidates else f"{em.n_iter} iterations")
     print(f"\n{kind}: log-likelihood {em.log_likelihood:,.2f} after {steps} "
           f"(converged: {'yes' if em.converged else 'no'})")
     from .report import (

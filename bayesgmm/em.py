@@ -1118,7 +1118,9 @@ def fit_map_start(
                       f"{'' if n_search is None else ', polished on all rows'} "
                       f"({source} won)", "n_init": n_init, "subsample": n_search,
               "max_iter": best.settings.get("max_iter"), "tol": best.settings.get("tol"),
-              "atol": best.settings.get("atol"), **seed_record}
+              "atol": best.settings.get("atol"), **seed_record,
+              # what its n_iter and history count: a polish, or a MAP family's best restart
+              "iterations_of": "polish" if "polished" in source else "restart"}
     # another solution about as good, among the families' bests and their restarts' (those
     # on a subsample are on its scale: left out)
     others = [(r.log_posterior, r.weights, r.means, r.covariances) for _, r, _ in fits[1:]]
@@ -1480,6 +1482,18 @@ def gain_left_words(gain: float | None) -> str:
             "larger at a K above the data's groups), so a BIC within about "
             f"{format_number(2 * gain, 2)} of this fit's is not decided by it; a smaller atol "
             "with more iterations (fit_em's atol, max_iter) climbs further.")
+
+
+def iterations_of(em: EMResult) -> str:
+    """What ``em.n_iter`` and ``em.history`` count, in words: the polish of the chosen start
+    candidate, the chosen candidate's own best restart (a MAP-EM family's winner, used as it
+    was: QA132, "67 iterations polishing" of a climb from a random start), or the best
+    restart (a fit without start candidates)."""
+    if not em.candidates:
+        return "the best restart"
+    if (em.settings or {}).get("iterations_of") == "restart":
+        return "the chosen start candidate's own best restart"
+    return "the polish of the chosen start candidate"
 
 
 def restarts_reached(at_best: Mapping[str, Any], rival: Mapping[str, Any] | None = None

@@ -60,7 +60,7 @@ from .covariance import (
 )
 from .draw_arrays import membership_draws
 from .draws import Checkpoint
-from .em import gain_left_words
+from .em import gain_left_words, iterations_of
 from .formatting import (
     format_count,
     format_number,
@@ -1199,8 +1199,7 @@ def _section_em(em, X, figure, posterior: bool = False, hint: str = "") -> str:
         "log posterior (MAP-EM)": em.log_posterior if em.log_posterior is not None else np.nan,
         # With start candidates (fit_bayes' MAP start) the last polish, of the one chosen:
         # by the sampled model's density, not always EM's best (referee)
-        ("iterations (polishing the chosen start candidate)" if em.candidates
-         else "iterations"):
+        (f"iterations ({iterations_of(em)})" if em.candidates else "iterations"):
             em.n_iter,
         "converged": em.converged,
         "free parameters": em.n_parameters,
@@ -1220,8 +1219,7 @@ def _section_em(em, X, figure, posterior: bool = False, hint: str = "") -> str:
         index=list(stats))
     prior = "MAP-EM under mclust's conjugate default prior" if em.prior is not None \
         else "maximum likelihood"
-    run = ("the polish of the chosen start candidate" if em.candidates
-           else "the best restart")
+    run = iterations_of(em)
     change = plots.negligible_change(em.history) if em.candidates else None
     if change is not None:  # QA79: a figure of a flat line says less than the sentence
         fig = (f"<p>{html.escape(run.capitalize())} took {em.n_iter} iteration"

@@ -833,7 +833,7 @@ def _select_start(pm_model, em: EMResult, X: Observations, backend
     base = dict(em.settings or {})  # None in results saved before EM kept its record
     record = {**base, "init": f"{base.get('init', 'fit_map_start')}; the "
                                      f"sampled model's log density then chose {cand.source} "
-                                     "instead"}
+                                     "instead", "iterations_of": "polish"}
     return dataclasses.replace(chosen, candidates=em.candidates, settings=record,
                                feature_names=em.feature_names,
                                features_named=em.features_named), info

@@ -1790,3 +1790,18 @@ def test_a_restart_exactly_within_the_band_reached_the_best():
     got = _restarts_at_best([(True, -100.0), (True, -100.5), (True, -102.0)], (True, -100.0),
                             within=0.5)
     assert got["reached"] == 2 and got["of"] == 3 and got["next_best_gap"] == 2.0
+
+
+def test_a_map_start_says_what_its_iterations_count(old_faithful):
+    """QA132 M3: "67 iterations polishing the chosen one of 3 start candidates" where the
+    chosen MAP-EM family's best restart was used as it was (its climb from a random start)."""
+    from bayesgmm.em import fit_map_start, iterations_of
+
+    em = fit_map_start(old_faithful, 2, random_state=0)
+    winner = em.settings["init"]
+    assert em.settings["iterations_of"] == ("polish" if "polished" in winner else "restart")
+    assert iterations_of(replace(em, settings={**em.settings, "iterations_of": "restart"})) \
+        == "the chosen start candidate's own best restart"
+    assert iterations_of(replace(em, settings={**em.settings, "iterations_of": "polish"})) \
+        == "the polish of the chosen start candidate"
+    assert iterations_of(fit_em(old_faithful, 2, random_state=0)) == "the best restart"
