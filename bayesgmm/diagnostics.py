@@ -713,14 +713,17 @@ def _rank_rhat(ds: xr.Dataset) -> xr.Dataset:
         return az.rhat(ds, method="rank")
 
 
+# An R-hat this little above its threshold can be the largest of many by chance: said so.
+_NEAR_RHAT = 0.01
+_NEAR_THRESHOLD = (" (just above the threshold and with few draws, the largest of many R-hats "
+                   "can be there by chance: more draws tell)")
 # The R-hat and ESS checks on the posterior: (statistic, check name, summary, problem).
 _CONVERGENCE_CHECKS = (
     ("rhat", "max R-hat", "R-hat {value} {op} {threshold:g}",
      "R-hat check failed: the largest rank-normalised split R-hat is {value} ({where}), above "
      "the threshold {threshold:g}; the chains are not shown to have converged to one "
      # not "have not converged" as a fact (QA111: 1.012 over 200 scalars at 2 x 500 draws)
-     "distribution (just above the threshold and with few draws, the largest of many "
-     "R-hats can be there by chance: more draws tell)."),
+     "distribution" + "{near}."),
     ("bulk", "min bulk ESS", "min bulk ESS {value} {op} {threshold:,g}",
      "Bulk ESS check failed: the smallest bulk effective sample size is {value} ({where}), "
      "below the threshold {threshold:,g}; posterior means are too imprecise (the advice names "
@@ -741,6 +744,10 @@ def _statistic_checks(ds: xr.Dataset, table, rhat_max: float, ess_min: float) ->
     for statistic, name, summary, problem in table:
         value, where = _MEASURES[statistic](ds)
         upper = statistic == "rhat"
+        # chance only just above the threshold (QA132: said of an R-hat of 1.759 beside the
+        # advice that more draws would not join the chains' modes)
+        problem = problem.replace("{near}", _NEAR_THRESHOLD if upper and np.isfinite(value)
+                                  and value <= rhat_max + _NEAR_RHAT else "")
         checks.append(_threshold_check(
             name, value, rhat_max if upper else ess_min, where, upper=upper, summary=summary,
             digits=3 if upper else 0, problem=problem))

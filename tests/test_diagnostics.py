@@ -1725,3 +1725,17 @@ def test_mode_shift_equal_to_its_threshold_flags_no_chain(rng):
     at = diagnose(tree, mode_shift_max=shift)
     passed = at.to_frame().set_index("check").loc["max chain mode shift (sd)", "passed"]
     assert passed and at.different_mode_chains == ()
+
+
+def test_chance_is_named_only_for_an_r_hat_just_above_its_threshold(rng):
+    """QA132 M4: "just above the threshold ... more draws tell" was said of an R-hat of
+    1.759, beside advice that more draws would not join the chains' modes."""
+    post = posterior(rng)
+    post["means"][1] += 2.0  # chain b far off: a large R-hat
+    far = diagnose(make_tree(post, sample_stats(rng)))
+    check = next(c for c in far.checks if c.name == "max R-hat")
+    assert check.value > 1.1 and "by chance" not in check.problem
+    assert check.problem.endswith("converged to one distribution.")
+    near = diagnose(make_tree(post, sample_stats(rng)), rhat_max=check.value - 0.005)
+    check = next(c for c in near.checks if c.name == "max R-hat")
+    assert "can be there by chance: more draws tell)." in check.problem
