@@ -70,7 +70,8 @@ def rival_optimum(best_objective: float, best_means: np.ndarray,
     found = None
     for objective, weights, means, covariances in others:
         gap = float(best_objective - objective)
-        if abs(gap) > RIVAL_NATS or (found and abs(gap) >= abs(found["objective_gap"])):
+        if not np.isfinite(gap) or abs(gap) > RIVAL_NATS or (
+                found and abs(gap) >= abs(found["objective_gap"])):
             continue
         shift = matched_shift(best_means, means, scale)
         if shift >= SAME_MEANS_SD:

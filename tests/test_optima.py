@@ -44,6 +44,8 @@ def test_rival_optimum_takes_the_nearest_other_solution_within_the_limit():
     assert found["covariances"] == [2.0, 2.0]  # the parameters to start a fit there
     above = (-9.5, [0.5, 0.5], np.array([[3.0], [5.0]]), unit)  # a higher one, too
     assert rival_optimum(-10.0, best, [far_below, above], scale)["objective_gap"] == -0.5
+    broken = (np.nan, [0.5, 0.5], np.array([[2.0], [7.0]]), unit)  # a density that failed
+    assert rival_optimum(-10.0, best, [broken], scale) is None
 
 
 def test_share_nearer_counts_the_draws_in_the_other_mode():
