@@ -996,7 +996,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     _print_observations(result, names)
     _print_noise_rows(result, frame, observed, index=args.index)
     hint, hint_rows = _print_noise_hint(result.em, frame, observed, index=args.index)
-    _print_outliers_first(hint, diag)
+    _print_outliers_first(hint, diag, frame, observed)
     shape = _print_shape_hint(result.em, frame, observed)
     _save(result, out, force=args.force, report=args.report,
           data_source=_shown(args.data), thresholds=thresholds, diagnostics=diag,
@@ -1346,7 +1346,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
                                         option="noise = true in the specification's [data] table",
                                         index=spec.index,
                                         index_option='index = "COLUMN" in [data]')
-    _print_outliers_first(hint, diag)
+    _print_outliers_first(hint, diag, frame, observed)
     shape = _print_shape_hint(result.em, frame, observed,
                               option='covariance_type = "{}" in the specification\'s [model]',
                               k_option="n_components = {} in the specification's [model]")
@@ -2379,16 +2379,16 @@ def _data_digest(args: Any, data_file: Any) -> str | None:
 
 def _verdict_record(diagnostics: Diagnostics, check: Any, outliers: str,
                     prior_dominated: str = "", shape: str = "",
-                    outlier_rows: Sequence[Any] = ()) -> dict[str, Any]:
+                    outlier_rows: Sequence[Any] = (), copies: str = "") -> dict[str, Any]:
     """The verdict as result.json keeps it, for a pipeline that reads it instead of the
     printout (:meth:`bayesgmm.verdict.Verdict.to_dict`: the status as the report's box gives
     it, the sampling checks' own, the model check's misfits and finding, the outlier hint, the
     richer covariance type's, and the warning that the rows are fewer than the free
-    parameters)."""
+    parameters, and how many rows look copied)."""
     from .verdict import Verdict
 
     return Verdict.from_parts(diagnostics, check, outliers, prior_dominated, shape,
-                              outlier_rows=outlier_rows).to_dict()
+                              outlier_rows=outlier_rows, copies=copies).to_dict()
 
 
 def _save(result: BayesResult, out: Path, *, force: bool, report: bool,
@@ -2406,14 +2406,17 @@ def _save(result: BayesResult, out: Path, *, force: bool, report: bool,
     # ``data_file``'s fingerprint, to check a copy of the data against (QA: none recorded).
     # The verdict too, for a pipeline that reads result.json instead of parsing the printout
     # (QA); the report judges again, by the thresholds it is given.
+    from ._validation import copied_rows_fact
     from .posterior import prior_dominated_note
 
-    n_rows, D = result.idata["observed_data"]["x"].shape  # as the report's box judges it
+    observed = result.idata["observed_data"]
+    n_rows, D = observed["x"].shape  # as the report's box judges it
     verdict = None if diagnostics is None else _verdict_record(
         diagnostics, predictive_check, outliers,
         prior_dominated_note(n_rows, result.n_components, D, result.covariance_type,
                              result.noise), shape,
-        outlier_rows)
+        outlier_rows, copied_rows_fact(observed["x"].values,
+                                       True if "sample_weight" in observed else None))
     data = _data_record(data_source, data_file, index, weights, labels, reading)
     result = dataclasses.replace(result, settings={
         **result.settings, **data, **({"verdict": verdict} if verdict else {}),
@@ -2627,13 +2630,16 @@ def _diagnose(result: BayesResult, thresholds: DiagnosticThresholds | None):
         return result.diagnostics(**(thresholds.to_dict() if thresholds else {}))
 
 
-def _print_outliers_first(hint: str, diag: Any) -> None:
+def _print_outliers_first(hint: str, diag: Any, frame: Any, observed: dict[str, Any]) -> None:
     """Where sampling failed and the noise hint names rows, that the rows are the likelier
-    cause, before the sampler's advice is followed (QA89)."""
+    cause, before the sampler's advice is followed (QA89); the copies where the rows look
+    copied (QA132 M2)."""
     if hint and not diag.ok:
-        from .verdict import OUTLIERS_FIRST
+        from ._validation import copied_rows_fact
+        from .verdict import outliers_first
 
-        print(f"  {OUTLIERS_FIRST}.")
+        copies = copied_rows_fact(frame.to_numpy(), observed.get("sample_weight"))
+        print(f"  {outliers_first(copies)}.")
 
 
 def _print_verdict(diag) -> None:

@@ -38,7 +38,8 @@ Sampler statistics are read under both samplers' names: PyMC's ``pm.sample`` wri
 
 Where it sits: the posterior layer; imports :mod:`bayesgmm.relabel` (and the covariance
 vocabulary, :mod:`bayesgmm.settings` for the thresholds' defaults and
-:mod:`bayesgmm.rounding` for what a rounded column is); imported by the result
+:mod:`bayesgmm.rounding` for what a rounded column is, :mod:`bayesgmm._validation` for
+rows that look copied); imported by the result
 object, the fit, sparse mixtures, the plots and the report.
 """
 
@@ -58,6 +59,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from bayesgmm._validation import copied_rows_fact
 from bayesgmm.covariance import (
     COLLAPSED_SD_RATIO,
     COVARIANCE_TYPES,
@@ -1397,7 +1399,7 @@ def _advice(checks, post, density, chains, flagged, divergences, stats, ess_min,
     # loose changes what fails, not what the draws show (QA126: a chain 4.6 sd off, under
     # mode_shift_max=5, was "uneven ranks ... the chains mix")
     better, worse, level = _mode_evidence(density, chains, [*flagged, *(
-        c for c in apart if c not in flagged)], restart_note)
+        c for c in apart if c not in flagged)], restart_note, _copies(observed))
     # A chain "higher" than the start beside a collapsing component has gone further into
     # the collapse's spike, no better mode to restart from (QA: a 3-valued column)
     if better and not collapsed:
@@ -1674,7 +1676,17 @@ def _uneven_ranks_evidence(checks, auto_draws: bool) -> str:
                "of that parameter before drawing more."))
 
 
-def _mode_evidence(density, chains, flagged, restart_note="") -> tuple[str, str, str]:
+def _copies(observed) -> str:
+    """How many of the observed rows look copied (:func:`copied_rows_fact`), "" where they
+    do not, in a weighted fit, or with no observed data."""
+    if observed is None or "x" not in observed:
+        return ""
+    return copied_rows_fact(observed["x"].values,
+                            True if "sample_weight" in observed else None)
+
+
+def _mode_evidence(density, chains, flagged, restart_note="", copies=""
+                   ) -> tuple[str, str, str]:
     """(better, worse, level): chains in another mode whose mean log density (where each
     settled: :func:`settled_log_density`) is clearly above / below the other chains', or
     about as high (a second mode of the posterior as probable as the first: QA68, K=2 on
@@ -1709,8 +1721,10 @@ def _mode_evidence(density, chains, flagged, restart_note="") -> tuple[str, str,
             f"restarted from there found no better optimum ({restart_note}): the modes fit "
             "about as well (the higher one holds more posterior volume, not a better "
             "estimate), the chains do not cross between them, and restarting or more draws "
-            "will not join them. Check K (bayesgmm select), and copied rows or ties in the "
-            "data; if K is right, summarise each mode apart.")
+            "will not join them. Check K (bayesgmm select), and "
+            + (f"the copies ({copies}: every copy makes the modes steeper; fit one row of "
+               "each)" if copies else "copied rows or ties in the data")
+            + "; if K is right, summarise each mode apart.")
     if better:
         listed = ", ".join(f"chain {c} {per_chain[index[c]]:.1f}" for c in better)
         return (f"chain(s) {', '.join(better)} found a better mode: mean {name} {listed} vs "

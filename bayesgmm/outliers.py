@@ -113,6 +113,10 @@ class NoiseEvidence:
         For one to three ``rows``, each one's value far outside the other rows' in some
         column: (row position, column, value, the others' smallest, largest), which
         :meth:`describe` names as worth checking for a recording error; () otherwise.
+    distinct : tuple of int
+        Where some of ``rows`` are copies of each other, the first of each distinct row, which
+        :meth:`describe` lists instead (QA132 L4: one point written ten times was listed as
+        eight outliers); () where every row differs.
     """
 
     rows: tuple[int, ...]
@@ -127,6 +131,7 @@ class NoiseEvidence:
     grid_columns: tuple[str, ...] = ()
     left_out: tuple[str, ...] = ()
     far_values: tuple[tuple[int, str, float, float, float], ...] = ()
+    distinct: tuple[int, ...] = ()
 
     @property
     def delta_bic(self) -> float:
@@ -152,6 +157,13 @@ class NoiseEvidence:
     def _describe(self, row_names: Any, option: str) -> str:
         names = self.rows if row_names is None else [row_names[r] for r in self.rows]
         shown = ", ".join(str(n) for n in names[:8]) + (", ..." if len(names) > 8 else "")
+        counted = f"{len(self.rows)} row(s) ({shown})"
+        if self.distinct:  # copies: the distinct rows, each once
+            firsts = self.distinct if row_names is None else [row_names[r]
+                                                              for r in self.distinct]
+            counted = (f"{len(self.rows)} rows, {len(firsts)} distinct ("
+                       + ", ".join(str(n) for n in firsts[:8])
+                       + (", ..." if len(firsts) > 8 else "") + ", each with its copies),")
         if self.components and not self.degenerate:
             one, n = len(self.rows) == 1, len(self.components)
             return (f"component{'s' if n > 1 else ''} {', '.join(map(str, self.components))} "
@@ -187,7 +199,7 @@ class NoiseEvidence:
                  f"stopped at a poorer optimum here: {retry} would help"
                  if self.bic_fit is not None else "")
         if self.bic_larger_k is not None:
-            return (f"{len(self.rows)} row(s) ({shown}) fit no Gaussian of this fit well: a "
+            return (f"{counted} fit no Gaussian of this fit well: a "
                     f"uniform noise component lowers the BIC by {self.delta_bic:,.1f} "
                     f"({self.bic_with:,.1f} against {self.bic_without:,.1f}, both refitted by "
                     f"maximum likelihood{refit}), but one more Gaussian component instead "
@@ -198,7 +210,7 @@ class NoiseEvidence:
                     "or for heavy or skewed tails a transform of the data (a log of a positive, "
                     "right-skewed column, say); "
                     f"{option} if they are scattered outliers all the same")
-        return (f"{len(self.rows)} row(s) ({shown}) fit a uniform noise component better than "
+        return (f"{counted} fit a uniform noise component better than "
                 f"any Gaussian: the BIC is {self.delta_bic:,.1f} lower with one "
                 f"({self.bic_with:,.1f} against {self.bic_without:,.1f}, both refitted by "
                 f"maximum likelihood for this comparison{refit}); without it, Gaussians "
@@ -467,7 +479,7 @@ def _noise_evidence(em: EMResult, X: Any, *, sample_weight: Any, labels: Any, mi
             retry=_retry_advice(em.settings),
             bic_larger_k=_larger_k_bic(X, K, ct, data, sample_weight, criteria,
                                        with_noise - min_delta_bic)
-            if one_more_fits(em, labels) else None)
+            if one_more_fits(em, labels) else None, distinct=_distinct(X, rows))
     # Too small a difference, but the fit has a degenerate component that holds only rows the
     # noise takes: the collapse's unbounded likelihood is what the BIC weighed, so the
     # component is the evidence (two far rows almost alike outweigh any noise density).
@@ -478,6 +490,15 @@ def _noise_evidence(em: EMResult, X: Any, *, sample_weight: Any, labels: Any, mi
         return NoiseEvidence(rows=rows, bic_without=float(without),
                              bic_with=float(with_noise), components=holding)
     return _lone_evidence(em, X, lone, data, fitted)
+
+
+def _distinct(X: Any, rows: tuple[int, ...]) -> tuple[int, ...]:
+    """The first of each distinct row among ``rows`` (positions in ``X``), where some are
+    copies of each other; () where every one differs."""
+    values = np.asarray(X, dtype=np.float64).reshape(len(X), -1)[list(rows)]
+    _, first = np.unique(np.where(np.isnan(values), np.inf, values), axis=0,
+                         return_index=True)
+    return () if len(first) == len(rows) else tuple(rows[i] for i in sorted(first))
 
 
 def _lone_evidence(em: EMResult, X: Any, lone: tuple[int, ...], data: dict[str, Any],

@@ -679,9 +679,9 @@ class BayesResult:
         return (f"{who} found another optimum {abs(gap):.2f} nats "
                 f"{'below' if gap >= 0 else 'above'} the start by the {measure} (weights "
                 f"{', '.join(f'{w:.2f}' for w in rival['weights'])}; {kept} keeps its "
-                f"parameters), its means {rival['shift_sd']:.1f} data sds "
-                f"from the start's and no relabelling of them, and {share:.1%} of the draws "
-                "came nearer it than the start")
+                f"parameters), a mean of it up to {rival['shift_sd']:.1f} data sds from "
+                f"the start's in one coordinate and no relabelling of them, and "
+                f"{share:.1%} of the draws came nearer it than the start")
 
     def _restart_found_nothing(self) -> str:
         """The start's record of a restart of EM from a higher chain that found no better

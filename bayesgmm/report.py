@@ -223,6 +223,7 @@ def build_report(result: BayesResult, *, data_source: str | None = None,
         A complete, self-contained HTML document.
     figures : list of Figure
     """
+    from ._validation import copied_rows_fact
     from .posterior import BayesResult
 
     result = fit_of(result)
@@ -265,7 +266,8 @@ def build_report(result: BayesResult, *, data_source: str | None = None,
                      misfit=check.misfit_labels(), far=check.far_values_only(),
                      other_thresholds=bool(_thresholds_note(result, thresholds)),
                      prior_dominated=too_many, n_components=result.n_components,
-                     adaptive=(result.settings or {}).get("adaptive")),
+                     adaptive=(result.settings or {}).get("adaptive"),
+                     copies=copied_rows_fact(X, _observed_weights(result))),
         _section_data(result.em, X, figure, _observed_weights(result)),
         _section_em(result.em, X, figure, posterior=True,
                     hint=hint + shape + (f'<p class="warn">{html.escape(too_many)}.</p>'
@@ -331,7 +333,14 @@ def build_em_report(em: EMResult, X: Any, *, data_source: str | None = None,
     membership figures (with P(noise) and the known-label points when the fit has them);
     settings and software.
     """
-    from ._validation import aligned_to_rows, as_em_fit, check_data, check_sample_weight, row_names
+    from ._validation import (
+        aligned_to_rows,
+        as_em_fit,
+        check_data,
+        check_sample_weight,
+        copied_rows_fact,
+        row_names,
+    )
     from .em import EMResult
 
     em = as_em_fit(em)  # a fitted EMGaussianMixture, a posterior's EM start (QA110)
@@ -409,7 +418,7 @@ def build_em_report(em: EMResult, X: Any, *, data_source: str | None = None,
             "<code>memberships.csv</code> in the directory <code>bayesgmm em --out</code> "
             "writes, or <code>bayesgmm.membership_table(em, X)</code> in Python.</p>")
     sections = [
-        _em_check_box(hint),
+        _em_check_box(hint, copied_rows_fact(Xv, weights)),
         data,
         em_section,
         _section("parameters", "3. Parameters",
@@ -443,10 +452,22 @@ def build_em_report(em: EMResult, X: Any, *, data_source: str | None = None,
     return page, figures
 
 
-def _em_check_box(hint: str) -> str:
+def _copies_sentence(copies: str, sampling: bool = False) -> str:
+    """The verdict boxes' sentence on rows that look copied (``copies``: how many), which
+    make extra components, outliers and (``sampling``: where the sampling checks failed)
+    steeper, separate modes look likelier than one row of each does."""
+    from .verdict import outliers_first
+
+    if sampling:
+        return f"{outliers_first(copies)}."
+    return (f"Judge this on one row of each, though: {copies}, and copies make extra "
+            "components and outliers look better than one row of each does.")
+
+
+def _em_check_box(hint: str, copies: str = "") -> str:
     """The EM report's box at the top, where a model check of the EM section questions the
     model (QA72: the hints stood only inside section 2, nothing at the top said so); "" where
-    none does."""
+    none does. ``copies``: how many rows look copied, said too (QA132 M2)."""
     found = [what for heading, what in (("Outliers: ", "rows that fit a noise component "
                                          "far better"),
                                         (_K_TOO_SMALL, "K looks too small"),
@@ -457,7 +478,8 @@ def _em_check_box(hint: str) -> str:
         return ""
     return ('<div class="verdict caution"><strong>Model check: CAUTION.</strong> '
             + html.escape(f"The data argue against this model: "
-                          f"{'; '.join(found)} (see") + ' <a href="#em">EM fit</a>).</div>')
+                          f"{'; '.join(found)} (see") + ' <a href="#em">EM fit</a>).'
+            + (" " + html.escape(_copies_sentence(copies)) if copies else "") + "</div>")
 
 
 def _source_name(source: str | None) -> str | None:
@@ -769,7 +791,7 @@ def _verdict_box(diag, retried: Mapping[str, Any] | None = None, outliers: bool 
                  shape: str = "", far: bool = False,
                  prior_dominated: str = "",
                  n_components: int | None = None,
-                 adaptive: Mapping[str, Any] | None = None) -> str:
+                 adaptive: Mapping[str, Any] | None = None, copies: str = "") -> str:
     """The verdict at the top: whether to rely on the numbers and the likely causes; the
     evidence and the advice are written out once, in the Diagnostics section. ``retried``:
     the record of a first run that diverged and was restarted with smaller steps, said here
@@ -788,8 +810,10 @@ def _verdict_box(diag, retried: Mapping[str, Any] | None = None, outliers: bool 
     (said here too, as the Diagnostics section says which). ``prior_dominated``: the fit's
     warning that the rows are fewer than the free parameters, said first and in bold (QA: a
     green verdict said the summaries "can be used as they are" of a posterior that mostly
-    restated its priors); the box is then amber, not green."""
-    from .verdict import OUTLIERS_FIRST, Verdict
+    restated its priors); the box is then amber, not green. ``copies``: how many rows look
+    copied (:func:`bayesgmm._validation.copied_rows_fact`), said beside the model checks
+    they inflate (QA132 M2: "K looks too small" of 30 rows written 10 times each)."""
+    from .verdict import Verdict, outliers_first
 
     causes = getattr(diag, "causes", ())
     # amber, not green, when the checks pass but some components' summaries cannot be used
@@ -830,7 +854,7 @@ def _verdict_box(diag, retried: Mapping[str, Any] | None = None, outliers: bool 
                  + ' <a href="#em">EM fit</a>); '
                  + ("the one component is stretched over them." if n_components == 1 else
                     "the components that hold them describe the outliers, not clusters.")
-                 + ("" if diag.ok else " " + html.escape(f"{OUTLIERS_FIRST}.")))
+                 + ("" if diag.ok or copies else " " + html.escape(f"{outliers_first()}.")))
     if shape:  # components of a shape the clusters do not have, or fewer than the groups
         what = ("one component more fits clearly better by BIC" if shape == "K" else
                 "a richer covariance type fits the same K clearly better")
@@ -842,11 +866,15 @@ def _verdict_box(diag, retried: Mapping[str, Any] | None = None, outliers: bool 
         named = " and ".join([", ".join(misfit[:-1]), misfit[-1]] if len(misfit) > 1
                              else misfit)
         what = "a few values far out" if far else "part of the data's shape"
-        text += (" " + html.escape(("It also misses" if outliers else "But the model misses")
+        # one "But" a box (QA132 L5: "But the model itself ... But the model misses")
+        text += (" " + html.escape(("It also misses" if outliers or shape else
+                                    "But the model misses")
                                    + f" {what}: the data's {named} "
                                    + ("lies" if len(misfit) == 1 else "lie")
                                    + " beyond nearly every replicated data set's (see")
                  + ' <a href="#ppc">Predictive check</a>).')
+    if copies and (outliers or shape or not diag.ok):
+        text += " " + html.escape(_copies_sentence(copies, sampling=not diag.ok))
     if other_thresholds:
         text += (" " + html.escape("This verdict uses other thresholds than the fit was "
                                    "sampled against (see") + ' <a href="#diagnostics">'
@@ -1139,7 +1167,7 @@ def _observations_line(em: Any) -> str:
 
 # The heading of the noise hint when one more component beats the noise (QA: three clean
 # clusters at K=1 had 30% of their rows called outliers); the verdict box reads it.
-_K_TOO_SMALL = "K too small?: "
+_K_TOO_SMALL = "K too small? "
 
 
 def _noise_hint(em, X, labels=None, rows=None, sample_weight=None) -> str:
@@ -1164,7 +1192,7 @@ def _noise_hint(em, X, labels=None, rows=None, sample_weight=None) -> str:
 
 
 # The headings of the richer model's hint; the verdict box reads them.
-_SHAPE, _MORE = "Covariance type: ", "One component more?: "
+_SHAPE, _MORE = "Covariance type: ", "One component more? "
 
 
 def _shape_hint(em, X, labels=None, sample_weight=None) -> str:

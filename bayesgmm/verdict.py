@@ -26,7 +26,7 @@ from typing import Any
 
 from .formatting import shown_as_str
 
-__all__ = ["OUTLIERS_FIRST", "Verdict", "model_evidence", "overall_verdict"]
+__all__ = ["OUTLIERS_FIRST", "Verdict", "model_evidence", "outliers_first", "overall_verdict"]
 
 # Said where sampling failed and some rows fit a noise component far better (QA89: a 10x typo
 # held by a labelled species' component; the advice asked for 4,149 more draws, and the
@@ -35,6 +35,22 @@ OUTLIERS_FIRST = ("Those rows may be why the sampling checks failed: a component
                   "over a far row, or given to it, mixes slowly, which more draws or smaller "
                   "steps do not cure; check them for recording errors, or refit with the "
                   "noise component, before sampling longer")
+
+
+def outliers_first(copies: str = "") -> str:
+    """:data:`OUTLIERS_FIRST`, or where the rows look copied (``copies``: the fact,
+    :func:`bayesgmm._validation.copied_rows_fact`) the copies as the likelier cause: every
+    copy counts as one more observation, so the modes come out steeper and further apart
+    than one row of each makes them, and the rows the noise hint names are copies too
+    (QA132 M2: 30 rows written 10 times, "check them for recording errors, or refit with
+    the noise component")."""
+    if not copies:
+        return OUTLIERS_FIRST
+    return (f"The copies may be why the sampling checks failed: {copies}, and a fit counts "
+            "each copy as one more observation, which makes the posterior's modes narrower "
+            "and steeper than one row of each makes them, so that chains cross between them "
+            "less; fit one row of each, and judge K and the outliers on it, before sampling "
+            "longer")
 
 
 @dataclass(frozen=True)
@@ -66,6 +82,10 @@ class Verdict:
         ("" where none).
     prior_dominated : str
         The note that the rows are fewer than the free parameters ("" where not).
+    copies : str
+        Where half the rows or more look copied, how many ("" where not, and in a weighted
+        fit): the model checks' and the sampler's evidence is then to be judged on one row
+        of each.
     model_check : dict or None
         The predictive check's misfits, what it could not judge and its finding in words;
         None where it was not run.
@@ -80,11 +100,13 @@ class Verdict:
     richer_model: str = ""
     prior_dominated: str = ""
     model_check: dict[str, Any] | None = None
+    copies: str = ""
 
     @classmethod
     def from_parts(cls, diagnostics: Any, check: Any = None, outliers: str = "",
                    prior_dominated: str = "", richer_model: str = "",
-                   misfits: Sequence[str] = (), outlier_rows: Sequence[Any] = ()) -> Verdict:
+                   misfits: Sequence[str] = (), outlier_rows: Sequence[Any] = (),
+                   copies: str = "") -> Verdict:
         """The verdict of sampling checks and model checks computed elsewhere (``check``: a
         :class:`~bayesgmm.plots.PredictiveCheck`, or None where not run, its misfits then
         ``misfits`` as given): the one rule by which result.json, :func:`overall_verdict` and
@@ -98,7 +120,7 @@ class Verdict:
                    sampling_status=sampling, diagnostics=diagnostics, misfits=misfits,
                    outliers=outliers, outlier_rows=tuple(outlier_rows),
                    richer_model=richer_model,
-                   prior_dominated=prior_dominated,
+                   prior_dominated=prior_dominated, copies=copies,
                    model_check=None if check is None else {
                        "misfits": list(misfits), "not_judged": check.not_judged or None,
                        "finding": check.finding(provisional=not diagnostics.ok) or None})
@@ -114,7 +136,7 @@ class Verdict:
         model check that questions the model."""
         lines = [f"sampling: {self.diagnostics.verdict}"]
         if self.outliers and self.sampling_status == "PROBLEMS":  # the likelier cause first
-            lines.insert(0, f"outliers: {self.outliers}. {OUTLIERS_FIRST}")
+            lines.insert(0, f"outliers: {self.outliers}. {outliers_first(self.copies)}")
         if self.prior_dominated:
             lines.append(f"priors: {self.prior_dominated}")
         if self.misfits:
@@ -151,7 +173,8 @@ class Verdict:
                 "outliers": self.outliers or None,
                 "outlier_rows": [_plain(r) for r in self.outlier_rows] or None,
                 "richer_model": self.richer_model or None,
-                "prior_dominated": self.prior_dominated or None}
+                "prior_dominated": self.prior_dominated or None,
+                "copied_rows": self.copies or None}
 
 
 def _plain(value: Any) -> Any:
@@ -219,6 +242,7 @@ def model_evidence(result: Any) -> dict[str, Any]:
     result reuses them."""
     import numpy as np
 
+    from ._validation import copied_rows_fact
     from .outliers import noise_evidence
     from .posterior import prior_dominated_note
     from .shape_evidence import copies_caveat, shape_evidence
@@ -238,4 +262,4 @@ def model_evidence(result: Any) -> dict[str, Any]:
     return {"outliers": "" if noise is None else noise.describe(names).rstrip(".") + caveat,
             "outlier_rows": () if noise is None else tuple(names[r] for r in noise.rows),
             "richer_model": "" if shape is None else shape.describe().rstrip(".") + caveat,
-            "prior_dominated": note or ""}
+            "prior_dominated": note or "", "copies": copied_rows_fact(X, weights)}

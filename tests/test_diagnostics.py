@@ -1696,6 +1696,30 @@ def test_a_higher_chain_after_a_restart_that_found_nothing_is_separate_modes(rng
     assert "fit_em(X, K, init=<that chain's best draw>)" not in " ".join(result.advice)
 
 
+def test_separate_modes_advice_names_the_copies_it_sees(rng):
+    """QA132 M2: 30 rows written 10 times each were told "check copied rows or ties in the
+    data" where every row had nine twins; the advice names the copies it sees, and only
+    then (a weighted fit's rows are the user's choice)."""
+    post = posterior(rng)
+    post["means"][1] += 1.0
+    stats = sample_stats(rng)
+    stats["lp"][1] += 20.0
+    note = "its model log density -709.33 at the start, -709.10 from chain 1's draw"
+    distinct = np.random.default_rng(1).normal(size=(30, 2))
+    for x, weights, copied in ((np.repeat(distinct, 10, axis=0), None, True),
+                               (np.repeat(distinct, 10, axis=0), np.ones(300), False),
+                               (np.random.default_rng(2).normal(size=(300, 2)), None, False)):
+        observed = {"x": (("row", "feature"), x)}
+        if weights is not None:
+            observed["sample_weight"] = (("row",), weights)
+        tree = make_tree(post, stats)
+        tree["observed_data"] = xr.DataTree(xr.Dataset(observed))
+        advice = diagnose(tree, restart_note=note).advice[0]
+        assert ("the copies (300 of the 300 rows have an identical twin (30 distinct rows)"
+                in advice) is copied
+        assert ("copied rows or ties in the data" in advice) is not copied
+
+
 # QA125: mutants that survived the tests mirroring their module, killed here
 
 # D1: "R-hat 1.003 <= 1.01" passes: a value equal to its threshold passes.

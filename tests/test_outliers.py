@@ -484,13 +484,27 @@ def test_rows_that_one_more_component_fits_are_k_too_small_not_outliers():
     # QA68: two groups of heavy-tailed (t, 2 df) rows were told only that K looks too small
     assert "or the groups have heavier tails (or another shape) than a Gaussian's" in text
     hint = _noise_hint(em, X)
-    assert hint.startswith('<p class="warn">K too small?: ')
+    assert hint.startswith('<p class="warn">K too small? ')
     import types
 
     ok = types.SimpleNamespace(ok=True, checks=(), causes=(), advice=(), verdict="OK: all")
     box = html_lib.unescape(_verdict_box(ok, outliers="K too small", n_components=1))
     assert "K looks too small, or the groups have heavier tails than a Gaussian's" in box
     assert "noise component far better" not in box
+    # QA132 M2: 30 rows written 10 times read "K looks too small" with no word of the copies
+    copies = "300 of the 300 rows have an identical twin (30 distinct rows)"
+    said = html_lib.unescape(_verdict_box(ok, outliers="K too small", n_components=1,
+                                          copies=copies))
+    assert f"heavier tails than a Gaussian's. Judge this on one row of each, though: " \
+        f"{copies}, and copies make extra components and outliers look better" in said
+    bad = types.SimpleNamespace(ok=False, checks=(), causes=("separate modes",), advice=(),
+                                verdict="PROBLEMS: R-hat")
+    failed = html_lib.unescape(_verdict_box(bad, outliers=True, n_components=2, copies=copies))
+    assert f"The copies may be why the sampling checks failed: {copies}" in failed
+    assert "check them for recording errors" not in failed  # the outliers' remedy
+    assert "check them for recording errors" in html_lib.unescape(
+        _verdict_box(bad, outliers=True, n_components=2))
+    assert copies not in html_lib.unescape(_verdict_box(ok, n_components=2, copies=copies))
     # gross outliers beside three clusters at the right K: the noise hint, as before
     far = np.concatenate([X, rng.uniform(-40, 50, size=(8, 2))])
     out = noise_evidence(fit_em(far, 3, random_state=0, n_init=10), far)
@@ -633,3 +647,24 @@ def test_a_noise_component_taking_most_of_the_rows_is_no_outlier_finding():
     em = fit_em(X, 2, random_state=0)
     assert noise_evidence(em, X) is None
     assert shape_evidence(em, X).better_components == 3
+
+
+def test_copied_outlier_rows_are_listed_once_each():
+    """QA132 L4: one far point written ten times was listed as eight separate outlier rows
+    ("80 row(s) (10, 11, ..., 17, ...)"): the distinct rows are listed, each once."""
+    from bayesgmm.outliers import NoiseEvidence, _distinct
+
+    X = np.repeat(np.arange(20.0).reshape(10, 2), 10, axis=0)
+    X[5, 1] = np.nan  # a gap makes its row another value
+    rows = tuple(range(0, 40))
+    assert _distinct(X, rows) == (0, 5, 10, 20, 30)
+    assert _distinct(X, (0, 10, 20)) == ()
+    evidence = NoiseEvidence(rows=rows, bic_without=10.0, bic_with=0.0,
+                             distinct=_distinct(X, rows))
+    text = evidence.describe()
+    assert text.startswith("40 rows, 5 distinct (0, 5, 10, 20, 30, each with its copies), "
+                           "fit a uniform noise component better")
+    named = evidence.describe(row_names=[f"r{i}" for i in range(len(X))])
+    assert named.startswith("40 rows, 5 distinct (r0, r5, r10, r20, r30, each")
+    plain = NoiseEvidence(rows=(3, 4), bic_without=10.0, bic_with=0.0).describe()
+    assert plain.startswith("2 row(s) (3, 4) fit a uniform")

@@ -2051,6 +2051,10 @@ def test_a_model_that_misses_the_datas_shape_is_said_to_under_its_verdict():
         "and excess kurtosis lie beyond nearly every replicated data set's" in green
     assert 'class="verdict caution"' in green
     assert "<code>sampling checks OK: all</code>" in green  # not a bare "OK:" under CAUTION
+    # one "But" a box (QA132 L5: "But the model itself is in question ... But the model
+    # misses part of the data's shape")
+    both = html.unescape(_verdict_box(ok, shape="K", misfit=["skewness"]))
+    assert both.count("But ") == 1 and "It also misses part of the data's shape" in both
     # outliers too: amber, not green; a K=1 fit's one component is stretched over them
     outliers = html.unescape(_verdict_box(ok, outliers=True, n_components=1))
     assert 'class="verdict caution"' in outliers and "stretched over them" in outliers

@@ -841,6 +841,20 @@ def test_rows_sharing_their_one_observed_value_are_no_copies(old_faithful):
         "twin" in said
 
 
+def test_the_copies_fact_is_the_warnings_first_clause_and_none_with_weights(old_faithful):
+    """QA132 M2: advice that names the copies as a cause quotes how many there are; a weighted
+    fit's rows are the user's choice, so there is none to quote."""
+    from bayesgmm._validation import copied_rows_fact, copied_rows_warning
+
+    copies = np.repeat(old_faithful.to_numpy(float), 3, axis=0)
+    fact = copied_rows_fact(copies)
+    assert fact == f"{len(copies)} of the {len(copies)} rows have an identical twin (" \
+        f"{len(old_faithful.drop_duplicates())} distinct rows)"
+    assert copied_rows_warning(copies).startswith(f"{fact}: if they are copies")
+    assert copied_rows_fact(copies, np.ones(len(copies))) == ""
+    assert copied_rows_fact(old_faithful.to_numpy(float)) == ""
+
+
 def test_numbers_with_decimal_commas_get_advice_that_reads_them():
     """QA106: a frame read without decimal=',' was told to use pd.to_numeric, which raises on
     "0,777" (or, with errors="coerce", makes every value NaN)."""

@@ -52,6 +52,24 @@ def test_any_model_check_turns_ok_into_caution_and_problems_stay():
     assert rows == list(range(3, 12)) and all(type(r) is int for r in rows)
 
 
+def test_copied_rows_are_the_likelier_cause_of_failed_sampling_than_outliers():
+    """QA132 M2: every row written 10 times; the verdict said "check [the rows] for
+    recording errors, or refit with the noise component". With copies the copies come first,
+    and result.json records them."""
+    from bayesgmm.verdict import OUTLIERS_FIRST, outliers_first
+
+    copies = "300 of the 300 rows have an identical twin (30 distinct rows)"
+    worst = Verdict.from_parts(BAD, outliers="80 row(s) ...", copies=copies)
+    assert worst.reasons()[0] == f"outliers: 80 row(s) .... {outliers_first(copies)}"
+    assert outliers_first(copies).startswith(f"The copies may be why the sampling checks "
+                                             f"failed: {copies}, and a fit counts each copy")
+    assert outliers_first() == OUTLIERS_FIRST and OUTLIERS_FIRST in Verdict.from_parts(
+        BAD, outliers="80 row(s) ...").reasons()[0]
+    assert worst.to_dict()["copied_rows"] == copies
+    assert Verdict.from_parts(BAD).to_dict()["copied_rows"] is None
+    assert Verdict.from_parts(OK, copies=copies).status == "OK"  # a warning, no model check
+
+
 def test_a_fits_verdict_has_its_model_checks(tiny_fit_diag, tiny_fit):
     """Old Faithful fitted with diagonal covariances: BIC prefers full ones clearly, which the
     verdict names beside the sampling checks'; the full fit's has no such reason."""
@@ -180,9 +198,21 @@ def test_outliers_come_before_the_samplers_advice_where_sampling_failed(capsys):
     assert OUTLIERS_FIRST not in " ".join(passed.reasons())
     assert OUTLIERS_FIRST.split(":")[0] in _verdict_box(BAD, outliers=True, n_components=2)
     assert OUTLIERS_FIRST.split(":")[0] not in _verdict_box(OK, outliers=True, n_components=2)
-    _print_outliers_first("1 row(s) (LI009) ...", BAD)
-    _print_outliers_first("", BAD)
-    _print_outliers_first("1 row(s) (LI009) ...", OK)
+    import numpy as np
+    import pandas as pd
+
+    frame = pd.DataFrame(np.random.default_rng(0).normal(size=(40, 2)))
+    _print_outliers_first("1 row(s) (LI009) ...", BAD, frame, {})
+    _print_outliers_first("", BAD, frame, {})
+    _print_outliers_first("1 row(s) (LI009) ...", OK, frame, {})
+    assert capsys.readouterr().out == f"  {OUTLIERS_FIRST}.\n"
+    # QA132 M2: rows written ten times each: the copies first, not the outliers' remedy
+    copied = pd.DataFrame(np.repeat(frame.to_numpy(), 10, axis=0))
+    _print_outliers_first("1 row(s) (LI009) ...", BAD, copied, {})
+    assert capsys.readouterr().out.startswith(
+        "  The copies may be why the sampling checks failed: 400 of the 400 rows")
+    _print_outliers_first("1 row(s) (LI009) ...", BAD, copied,
+                          {"sample_weight": np.ones(400)})  # weighted: the user's rows
     assert capsys.readouterr().out == f"  {OUTLIERS_FIRST}.\n"
 
 
