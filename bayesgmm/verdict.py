@@ -15,7 +15,8 @@ function, not a method of the result: the model checks sit above the result type
 Where it sits: the surface layer, beside the reports; imports :mod:`bayesgmm.formatting` (its
 notebook display), and :mod:`bayesgmm.posterior`'s note on priors and the model checks
 (:mod:`bayesgmm.outliers`, :mod:`bayesgmm.shape_evidence`,
-:func:`bayesgmm.plots.predictive_check`) inside :func:`overall_verdict` only.
+:func:`bayesgmm.plots.predictive_check`, and :mod:`bayesgmm._validation` for rows that look
+copied) inside :func:`overall_verdict` only.
 """
 
 from __future__ import annotations
