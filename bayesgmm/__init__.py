@@ -39,6 +39,9 @@ except PackageNotFoundError:  # running from a source tree without installation
 # busy machine). Load each on first use, so that EM-only work (and every joblib worker of an EM
 # sweep) starts fast and `bayesgmm --help` answers at once (PEP 562).
 _LAZY = {
+    "CopiedRowsWarning": "_validation",
+    "DesignWeightsWarning": "_validation",
+    "FewValuesWarning": "_validation",
     "load_galaxies": "datasets",
     "load_old_faithful": "datasets",
     "ConvergenceWarning": "em",
@@ -76,6 +79,7 @@ _LAZY = {
     "overall_verdict": "verdict",
 }
 if TYPE_CHECKING:  # type checkers see the lazily loaded names (packager QA: all Any)
+    from ._validation import CopiedRowsWarning, DesignWeightsWarning, FewValuesWarning
     from .datasets import load_galaxies, load_old_faithful
     from .em import ConvergenceWarning, DegenerateComponentWarning, EMResult, fit_em, n_parameters
     from .em_estimator import EMGaussianMixture
@@ -147,11 +151,14 @@ __all__ = [
     "BayesianGMM",
     "ConjugatePrior",
     "ConvergenceWarning",
+    "CopiedRowsWarning",
     "DegenerateComponentWarning",
+    "DesignWeightsWarning",
     "DiagnosticThresholds",
     "EMGaussianMixture",
     "EMResult",
     "EStep",
+    "FewValuesWarning",
     "FigureFiles",
     "MembershipProbabilities",
     "MethodsText",

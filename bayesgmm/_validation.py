@@ -717,19 +717,65 @@ def _copied_rows(X: np.ndarray) -> tuple[str, float] | None:
             "distinct rows)", float(np.sqrt(X.shape[0] / rows.shape[0])))
 
 
+def whole_numbers(weights: np.ndarray) -> np.ndarray:
+    """Which weights are whole numbers up to float64 rounding (a count computed as share x
+    total, 2.000000000004 say, is one: QA134 L1)."""
+    w = np.asarray(weights, dtype=np.float64)
+    return np.abs(w - np.round(w)) <= 1e-9 * np.maximum(1.0, np.abs(w))
+
+
+class DesignWeightsWarning(UserWarning):
+    """Weights that are not whole numbers and sum to several times the rows: survey (design)
+    weights, which a fit would take as counts."""
+
+
+# Fractional weights summing to more than this many times the rows look like design weights
+# (a survey's, summing to the population): frequency weights are counts, importance weights
+# and normalised survey weights average about 1.
+DESIGN_WEIGHTS_RATIO = 2.0
+
+
+def design_weights_warning(sample_weight: np.ndarray | None) -> str | None:
+    """The one-line warning where the weights (validated) are not all whole numbers and sum
+    to more than :data:`DESIGN_WEIGHTS_RATIO` times the rows of positive weight: a survey's
+    design weights, summing to the population, which a fit counts as that many observations
+    (QA134 H1: 100 respondents weighted to 3,049,382, intervals 110x too narrow and BIC's
+    choice the largest K tried, in silence); None otherwise."""
+    if sample_weight is None:
+        return None
+    g = np.asarray(sample_weight, dtype=np.float64)
+    n = int(np.count_nonzero(g > 0))
+    total = float(g.sum())
+    if whole_numbers(g).all() or total <= DESIGN_WEIGHTS_RATIO * n:
+        return None
+    def said(x: float) -> str:  # 3,049,382 and 30,494, not 3.04938e+06 and 3.05e+04
+        return f"{x:,.0f}" if x >= 100 else f"{x:.3g}"
+
+    return (f"the weights are not whole numbers and sum to {said(total)}, {said(total / n)} "
+            f"times the {n:,} rows of positive weight: a fit counts each row as that many "
+            "observations (frequency weights), so its intervals come out as narrow, and BIC "
+            f"as ready to add components, as {said(total)} rows make them; if they are survey "
+            "(design) weights, scale them to sum to the number of rows (w * N / w.sum()), "
+            "which keeps their relative sizes")
+
+
 def warn_about_columns(X: np.ndarray, names: Sequence[str], sample_weight: Any = None
                        ) -> tuple[str, ...]:
     """Warn, once where every fit's data are validated, of a flag or a code among the
-    features (EM would split the rows by it) and of rows that look copied (not with
-    ``sample_weight``: the user weighs the rows, copies too); returns the messages, which
-    the fit's record keeps (QA77: on stderr only, a pipeline had no file saying them)."""
+    features (EM would split the rows by it), of rows that look copied (not with
+    ``sample_weight``: the user weighs the rows, copies too) and of weights that look like a
+    survey's design weights; returns the messages, which the fit's record keeps (QA77: on
+    stderr only, a pipeline had no file saying them)."""
     few = few_values_warning(X, names)
     if few:
         warnings.warn(few, FewValuesWarning, skip_file_prefixes=IN_PACKAGE)
     copied = None if sample_weight is not None else copied_rows_warning(X)
     if copied:
         warnings.warn(copied, CopiedRowsWarning, skip_file_prefixes=IN_PACKAGE)
-    return tuple(m for m in (few, copied) if m)
+    design = design_weights_warning(sample_weight)
+    if design:
+        warnings.warn(design, DesignWeightsWarning, skip_file_prefixes=IN_PACKAGE)
+    return tuple(m for m in (few, copied, design) if m)
 
 
 # A column whose standard deviation is below this is numerically zero: its variance (sd^2)

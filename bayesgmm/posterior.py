@@ -59,6 +59,9 @@ _DIAGNOSE_OPTIONS = ("rank_alpha", "empty_weight", "target_accept")
 # predict_proba says what it computes when draws x rows x columns exceed this (~5 s here).
 _ANNOUNCED_VALUES = 50_000_000
 _PASS_VALUES = 20_000_000
+# The most memory the replicated data sets of a predictive method may take at once: a weighted
+# fit's default size is the sum of its weights, which can be millions for a hundred rows.
+MAX_REPLICATED_BYTES = 4 * 2**30
 
 
 def _check_max_draws(max_draws: Any) -> None:
@@ -981,7 +984,8 @@ class BayesResult:
         """Replicated data sets from the posterior predictive distribution.
 
         For each of (at most ``max_draws``) posterior draws, simulate ``n_samples`` points
-        (default: as many as the observed data) from that draw's mixture.
+        (default: as many as the fit counted, a weighted fit's being the sum of its weights;
+        a one-line error where they would need more than 4 GiB) from that draw's mixture.
 
         Parameters
         ----------
@@ -1005,7 +1009,10 @@ class BayesResult:
         component, uniform in its box); with ``as_tree``, an xarray.DataTree.
         """
         check_bool(as_tree, "as_tree")
-        n = self._n_replicated(n_samples)
+        _check_max_draws(max_draws)
+        total = self.posterior.sizes["chain"] * self.posterior.sizes["draw"]
+        n = self._n_replicated(n_samples, total if max_draws is None
+                               else min(total, int(max_draws)), "max_draws")
         rng = np.random.default_rng(check_random_state(random_state))  # QA85: named
         self._check_noise_box()
         replicated = self._replicate(*self._draws(max_draws, random_state=rng), n, rng)
@@ -1106,8 +1113,9 @@ class BayesResult:
         The prior is this fit's model's (:attr:`priors`, stated on the standardised scale of
         its data, :attr:`standardisation`): parameters are drawn from it by PyMC's own
         samplers of the model (``pymc.draw``), put in data units, and for each draw
-        ``n_samples`` points (default: as many as the observed data) are simulated from its
-        mixture, as :meth:`sample_posterior_predictive` does from the posterior's.
+        ``n_samples`` points (default: as many as the fit counted, a weighted fit's being the sum
+        of its weights) are simulated from its mixture, as :meth:`sample_posterior_predictive`
+        does from the posterior's.
 
         Parameters
         ----------
@@ -1131,9 +1139,9 @@ class BayesResult:
 
         from . import model
 
-        n = self._n_replicated(n_samples)
         draws = check_number(draws, "draws", lambda d: is_int(d) and d >= 1,
                              "a whole number >= 1")
+        n = self._n_replicated(n_samples, int(draws), "draws")
         rng = np.random.default_rng(random_state)
         self._check_noise_box()
         D = len(self.feature_names)
@@ -1169,8 +1177,32 @@ class BayesResult:
             "prior_predictive": self._as_one_chain(replicated),
             "observed_data": self._observed_as_fitted()})
 
-    def _n_replicated(self, n_samples: int | None) -> int:
-        return int(self.em.n_samples) if n_samples is None else check_sample_size(n_samples)
+    def _n_replicated(self, n_samples: int | None, n_draws: int, fewer: str) -> int:
+        """The points per replicated data set: ``n_samples``, or as many as the fit counted
+        (a weighted fit's: the sum of its weights); a one-line error where ``n_draws`` such
+        sets would not fit in :data:`MAX_REPLICATED_BYTES` (QA134 M3: weights summing to
+        3,049,382 made the default a MemoryError of 11.4 GiB). ``fewer``: the argument that
+        sets ``n_draws``."""
+        n = int(self.em.n_samples) if n_samples is None else check_sample_size(n_samples)
+        # x (D floats) and the component (an int) of every point
+        size = float(n) * n_draws * (len(self.feature_names) + 1) * 8
+        if size > MAX_REPLICATED_BYTES:
+            weighted = (self.em.observations or {}).get("weighted")
+            counted = "" if n_samples is not None else (
+                f" (the {'sum of the weights' if weighted else 'rows'} the fit counted)")
+            raise ValueError(
+                f"{n_draws:,} replicated data sets of {n:,} points{counted} need "
+                f"{size / 2**30:,.1f} GiB, more than the {MAX_REPLICATED_BYTES / 2**30:g} GiB "
+                f"allowed: pass a smaller n_samples= (the data's {self._rows_fitted():,} "
+                f"rows, say) or fewer {fewer}=")
+        return n
+
+    def _rows_fitted(self) -> int:
+        """The rows the fit counted (a weighted fit's of positive weight)."""
+        observed = self.idata["observed_data"]
+        if "sample_weight" in observed:
+            return int(np.count_nonzero(observed["sample_weight"].values > 0))
+        return int(observed["x"].shape[0])
 
     def _replicate(self, w: np.ndarray, m: np.ndarray, L: np.ndarray, n: int,
                    rng: np.random.Generator) -> xr.Dataset:

@@ -1052,8 +1052,10 @@ class _TotalLogLikelihood:
         parts = [] if self.totals is None else [self.totals]
         for lo in range(done, S, step):
             part = posterior.isel(draw=slice(lo, min(lo + step, S)))
-            parts.append(_pointwise_log_likelihood(self.obs, part, self.covariance_type)
-                         .reshape(C, part.sizes["draw"], -1).sum(axis=-1))
+            pointwise = _pointwise_log_likelihood(self.obs, part, self.covariance_type)
+            if self.obs.sample_weight is not None:  # the fit's log-likelihood (QA134 M1)
+                pointwise = pointwise * self.obs.sample_weight
+            parts.append(pointwise.reshape(C, part.sizes["draw"], -1).sum(axis=-1))
         self.totals = np.concatenate(parts, axis=1)
         return xr.Dataset({"total": (("chain", "draw"), self.totals[:, :S])},
                           coords={d: posterior[d].values for d in ("chain", "draw")})

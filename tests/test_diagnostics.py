@@ -341,6 +341,15 @@ def test_label_invariant_quantities():
     xr_inv = label_invariant_quantities(post2, loglik)
     for name in inv.data_vars:
         np.testing.assert_allclose(xr_inv[name].values, inv[name].values)
+    # a weighted fit's total is its log-likelihood: each row's value times its weight, and a
+    # row of weight 0 is no row at all (QA134 M1)
+    weights = np.array([2.0, 0.0, 1.0, 3.0, 0.0, 1.0, 5.0])
+    weighted = label_invariant_quantities(post, loglik, weights)["log_likelihood"].values
+    np.testing.assert_allclose(weighted, loglik["x"].values @ weights)
+    kept = weights > 0
+    dropped = from_dict({"l": {"x": loglik["x"].values[..., kept]}})["l"].to_dataset()
+    np.testing.assert_allclose(
+        weighted, label_invariant_quantities(post, dropped, weights[kept])["log_likelihood"])
 
 
 def test_advice_poor_start_when_a_chain_finds_a_better_mode(rng):

@@ -178,6 +178,31 @@ def test_a_weighted_fits_observed_data_is_counted_as_the_fit_counted_it(tiny_fit
     assert "sample_weight" in tree["observed_data"] and tree["observed_data"]["x"].shape[0] == n
 
 
+def test_a_predictive_too_large_for_memory_is_a_one_line_error(tiny_fit):
+    """QA134 M3: weights summing to 3,049,382 (100 rows) made the default replicate size that
+    sum, and sample_posterior_predictive() a MemoryError of 11.4 GiB (or an OOM kill); the
+    same for sample_prior_predictive(). Said in one line, with what to pass instead."""
+    import dataclasses
+
+    em = dataclasses.replace(tiny_fit.em, n_samples=3_049_382.5,
+                             observations={**(tiny_fit.em.observations or {}), "weighted": True})
+    heavy = dataclasses.replace(tiny_fit, em=em)
+    rows = tiny_fit.idata["observed_data"]["x"].shape[0]
+    total = tiny_fit.posterior.sizes["chain"] * tiny_fit.posterior.sizes["draw"]
+    for call, fewer, draws in ((heavy.sample_posterior_predictive, "max_draws", min(500, total)),
+                               (heavy.sample_prior_predictive, "draws", 500)):
+        with pytest.raises(ValueError) as info:
+            call()
+        said = str(info.value)
+        assert said == (f"{draws} replicated data sets of 3,049,382 points (the sum of the "
+                        f"weights the fit counted) need {3_049_382 * draws * 24 / 2**30:,.1f} "
+                        "GiB, more than the 4 GiB allowed: pass a smaller n_samples= (the "
+                        f"data's {rows:,} rows, say) or fewer {fewer}=")
+    assert heavy.sample_posterior_predictive(rows, max_draws=3)["x"].shape == (3, rows, 2)
+    with pytest.raises(ValueError, match=f"need {10**7 * total * 24 / 2**30:,.1f} GiB"):
+        tiny_fit.sample_posterior_predictive(10**7, max_draws=None)  # a size asked for, too
+
+
 def test_prior_predictive_of_ordered_means_draws_their_order_statistics():
     """QA: with ordered_means the prior draws were unordered (16% ordered at K = 3, as iid
     normals): pm.draw ignores the ordered transform. Oracle: the smallest of K iid standard

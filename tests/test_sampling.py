@@ -590,6 +590,25 @@ def test_a_result_says_when_the_pointwise_log_likelihood_is_not_stored(capsys):
     assert "log_likelihood" in label_invariant_quantities(post, loglik)
 
 
+def test_rows_of_weight_zero_leave_the_label_invariant_checks_as_they_are():
+    """QA134 M1: three far rows of weight 0 left the draws bit-identical but moved the
+    label-invariant bulk ESS (the unweighted total over every row); the total is the fit's
+    weighted log-likelihood, with the pointwise group stored or not."""
+    rng = np.random.default_rng(1)
+    X = np.vstack([rng.normal([0, 0], 1, (40, 2)), rng.normal([4, 3], [1, .5], (30, 2))])
+    w = rng.integers(1, 5, len(X)).astype(float)
+    Xz, wz = np.vstack([X, [[40.0, -30.0], [-25.0, 60.0], [80.0, 80.0]]]), np.r_[w, 0, 0, 0]
+    options = {"draws": 60, "tune": 60, "chains": 2, "random_state": 7, "progressbar": False}
+    checks = {}
+    for stored in (True, False):
+        for name, data, weights in (("dropped", X, w), ("zero", Xz, wz)):
+            fit = fit_bayes(data, 2, sample_weight=weights, log_likelihood=stored, **options)
+            checks[name, stored] = {c.name: c.value for c in fit.diagnostics().checks
+                                    if "label-invariant" in c.name}
+    assert checks["dropped", True] == checks["zero", True] == checks["dropped", False] \
+        == checks["zero", False] and len(checks["zero", True]) == 2
+
+
 def test_the_trace_plot_takes_more_than_forty_panels():
     """K + K D > 20 scalars: ArviZ's default cap of 40 subplots would refuse the figure."""
     from bayesgmm import plots

@@ -107,6 +107,18 @@ def test_fractional_weights_are_refused_in_one_line(two_models):
         compare({f"K={k}": _tree(ll, x, g) for k, ll in enumerate(lls)})
 
 
+def test_whole_numbers_up_to_rounding_are_counts():
+    """QA134 L1: weights 2.000000000004 (a count computed as share x total) were refused as
+    "row 0 has weight 2", and 1.999999999996 would have been counted as 1."""
+    from bayesgmm.selection.sweep import frequency_counts
+
+    g = np.array([2.0, 3.0, 1.0]) * (1 + 2e-12)
+    np.testing.assert_array_equal(frequency_counts(g, "LOO"), [2, 3, 1])
+    np.testing.assert_array_equal(frequency_counts(g * (1 - 4e-12), "LOO"), [2, 3, 1])
+    with pytest.raises(ValueError, match=r"row 1 has weight 3\.00001 "):
+        frequency_counts(np.array([2.0, 3.00001]), "LOO")
+
+
 def test_weights_standing_for_too_many_rows_are_refused_in_one_line(two_models):
     """Review: PSIS-LOO repeats each row's pointwise elpd by its weight; weights of 1e5 on
     100 rows took 720 MB and then died. Beyond 10 million rows it is refused, named."""

@@ -923,3 +923,35 @@ def test_a_column_the_model_does_not_use_is_named_before_its_type(old_faithful):
     with pytest.raises(ValueError, match=r"\(not fitted \['site'\]\): give those columns, in "
                                          r"any order \(X\[\['eruptions', 'waiting'\]\]\)$"):
         em.predict(old_faithful.assign(site="north"))
+
+
+@pytest.mark.parametrize("scale, warned", [(1.0, False), (12345.678, True), (0.5, False)])
+def test_fractional_weights_summing_to_a_population_warn_as_design_weights(scale, warned):
+    """QA134 H1: 100 respondents with design weights summing to 3,049,382 were fitted as that
+    many observations (intervals 110x too narrow, BIC's choice the largest K), in silence.
+    Fractional weights summing to several times the rows warn, with the rescaling; counts
+    (whole numbers) and weights averaging about 1 do not."""
+    import warnings
+
+    from bayesgmm import fit_em
+    from bayesgmm._validation import DesignWeightsWarning, design_weights_warning
+
+    rng = np.random.default_rng(1)
+    X = np.vstack([rng.normal([0, 0], 1, (60, 2)), rng.normal([4, 3], [1, .5], (40, 2))])
+    w = rng.integers(1, 5, len(X)) * scale
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        em = fit_em(X, 2, sample_weight=w, random_state=0)
+    said = [str(c.message) for c in caught if c.category is DesignWeightsWarning]
+    assert bool(said) is warned
+    if warned:
+        total = w.sum()
+        assert said[0].startswith(f"the weights are not whole numbers and sum to {total:,.0f}, "
+                                  f"{total / 100:,.0f} times the 100 rows of positive weight")
+        assert said[0].endswith("scale them to sum to the number of rows (w * N / w.sum()), "
+                                "which keeps their relative sizes")
+        assert said[0] in em.observations["data_warnings"]
+    counts = rng.integers(1, 50000, len(X)).astype(float)  # a census's counts: whole numbers
+    assert design_weights_warning(counts) is None
+    assert design_weights_warning(counts * (1 + 1e-13)) is None  # whole up to rounding
+    assert design_weights_warning(np.r_[counts[:10] + 0.5, np.zeros(500)]) is not None

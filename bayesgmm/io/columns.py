@@ -148,8 +148,10 @@ def read_weights(column: pd.Series, path: str, row: Callable[[int], str],
     """A weights column as float64, or a ValueError naming the column, the value and its row."""
     name = column.name
     why = column_problem(column, row, decimal)
-    if why:
-        raise ValueError(f"the weights column {name!r} of {path} is not numeric: it {why}")
+    if why:  # the fix too, where the reason names none (QA134 L2); a decimal comma's does
+        fix = "" if "--" in why else (": give every row a number (0 leaves a row out), or name "
+                                      "another column as the weights")
+        raise ValueError(f"the weights column {name!r} of {path} is not numeric: it {why}{fix}")
     w = column.to_numpy(dtype=np.float64, na_value=np.nan)
     check_sample_weight(w, len(w), name=f"the weights column {name!r} of {path}", row=row)
     return w

@@ -23,6 +23,7 @@ from scipy.special import xlogy
 from .._keywords import keyword_hints
 from .._validation import (
     COVARIANCE_TYPES,
+    DesignWeightsWarning,
     FewValuesWarning,
     check_bool,
     check_columns_fit,
@@ -383,6 +384,7 @@ def _fit_cell(frame: pd.DataFrame, n_components: int, covariance_type: str,
     with single_threaded(), caught_warnings() as caught, warnings.catch_warnings():
         # about the data, not the cell: select_em said it once
         warnings.simplefilter("ignore", FewValuesWarning)
+        warnings.simplefilter("ignore", DesignWeightsWarning)
         try:
             fit = fit_em(frame, n_components, covariance_type=covariance_type,
                          random_state=seed, **options)

@@ -31,6 +31,7 @@ from .._validation import (
     check_random_state,
     check_seed,
     draw_seed,
+    whole_numbers,
 )
 from ..covariance import mclust_hint
 from ..settings import SamplerSettings
@@ -201,12 +202,12 @@ def frequency_counts(sample_weight: Any, what: str) -> np.ndarray | None:
     if sample_weight is None:
         return None
     w = np.asarray(sample_weight, dtype=np.float64)
-    fractional = np.flatnonzero(w != np.round(w))
+    fractional = np.flatnonzero(~whole_numbers(w))
     if fractional.size:
         n = int(fractional[0])
         raise ValueError(
             f"{what} counts a row with weight w as w identical rows, so the weights must be "
-            f"whole numbers; row {n} has weight {w[n]:g} (round the weights, or choose K by "
+            f"whole numbers; row {n} has weight {w[n]:.15g} (round the weights, or choose K by "
             "BIC with select_em / bayesgmm select without --bayes/--sparse, which take any "
             "weights)")
     if w.sum() > MAX_COUNTED_ROWS:  # review: 100 rows of weight 1e5 took 720 MB, then died
@@ -214,7 +215,7 @@ def frequency_counts(sample_weight: Any, what: str) -> np.ndarray | None:
             f"{what} counts a row with weight w as w identical rows, and these weights stand "
             f"for {w.sum():,.0f} rows, more than {MAX_COUNTED_ROWS:,}: rescale the weights, "
             "or choose K by BIC with select_em / bayesgmm select without --bayes/--sparse")
-    return w.astype(np.int64)
+    return np.round(w).astype(np.int64)  # 2.000000000004 is 2, 1.999999999996 too
 
 
 # --------------------------------------------------------------------------------------------
