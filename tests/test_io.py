@@ -555,7 +555,8 @@ def test_dropna_is_an_alias_of_drop_and_contradictions_are_refused(tmp_path):
         ("a,w\n1,1\n2,-1\n", {"weights": "w"}, r"column 'w' .* non-negative; it is -1 at row 1"),
         ("a,w\n1,1\n2,\n", {"weights": "w"}, r"it is missing \(NaN\) at row 1"),
         ("a,w\n1,0\n2,0\n", {"weights": "w"}, "weights column 'w' .* must not be all zero"),
-        ("a,w\n1,1\n2,heavy\n", {"weights": "w"}, "'w' .* not numeric: it has 'heavy' in row 1, line 3 of the file: "
+        ("a,w\n1,1\n2,heavy\n", {"weights": "w"},
+         "'w' .* not numeric: it has 'heavy' in row 1, line 3 of the file: "
          r"give every row a number \(0 leaves a row out\), or name another column as the "
          "weights$"),  # the fix too (QA134 L2)
         ("a,b\n1,1\n2,2\n", {"weights": "nope"}, r"unknown column\(s\) \['nope'\]"),
