@@ -234,8 +234,10 @@ def check_writable(path: str | os.PathLike, *, overwrite: bool = False,
         if not overwrite:
             raise ValueError(
                 f"output directory {target} already exists (an earlier bayesgmm output); "
-                "choose another path or replace it (overwrite=True in the API, --force on the "
-                "command line)"
+                "choose another path or replace it ("
+                # the command line's own option there (QA136: the API's named first)
+                + ("--force" if (by or "").startswith("bayesgmm ") else
+                   "overwrite=True in the API, --force on the command line") + ")"
             )
     ancestor = target.parent
     while not ancestor.exists():

@@ -12,13 +12,14 @@ whose pieces it joins; imported by selection, the estimator, :mod:`bayesgmm.warm
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import dataclasses
 import functools
 import os
 import sys
 import time
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import numpy as np
@@ -639,11 +640,29 @@ def fit_bayes(
         checked = result.diagnostics()
         # kept for the result's display (QA116 L3: a notebook's cell showed no verdict)
         record["checks"] = {"status": checked.status, "causes": list(checked.causes)}
-        if checked.status != "OK" or not (record.get("adaptive") or {}).get("checkpoints"):
+        if (checked.status != "OK" or not (record.get("adaptive") or {}).get("checkpoints")) \
+                and not _CHECKS_SAID_BY_CALLER.get():
             progress.say(f"checks of the {draws:,} draws per chain: {checked.brief}: "
                          "diagnostics() of the result (or estimator) says every check and "
                          "what to do")
     return result
+
+
+# Set by a caller that says its own verdict of the fit (fit_sparse's, of the occupied
+# components: QA136 M4, "R-hat 1.244 ... slow mixing" then "passed: R-hat 1.005" of one fit)
+_CHECKS_SAID_BY_CALLER: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "checks_said_by_caller", default=False)
+
+
+@contextlib.contextmanager
+def checks_said_by_caller() -> Iterator[None]:
+    """Within it, :func:`fit_bayes` does not print its line of checks at the end: the caller
+    prints its own verdict of the fit."""
+    token = _CHECKS_SAID_BY_CALLER.set(True)
+    try:
+        yield
+    finally:
+        _CHECKS_SAID_BY_CALLER.reset(token)
 
 
 def stores_log_likelihood(chains: int, draws: int, n_rows: int) -> bool:

@@ -516,6 +516,7 @@ def test_select_refuses_an_existing_output_without_force(data_dir, no_selection,
                                        '"files": ["manifest.json", "select.html"]}')
     rc, _, err = _run_main(["select", "good.csv"], capsys)
     assert rc == 2 and "results/good_select already exists" in err and "--force" in err
+    assert "overwrite=True" not in err  # the command line's option alone (QA136)
     assert (out / "select.html").read_text() == "old"
     with pytest.raises(AssertionError, match="a fit was started"):  # --force: on to fitting
         cli.main(["select", "good.csv", "--force"])

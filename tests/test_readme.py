@@ -60,6 +60,9 @@ def test_readme_python_snippets_run(tmp_path, monkeypatch):
     em, post = namespace["em"], namespace["post"]
     assert post.em is not em and post.em.prior is not None  # MAP-EM, fit_bayes's own
     assert abs(post.em.means[0, 1] - em.means[1, 1]) < 1  # its component 0 is em's 1
+    # ... "the short eruptions" (QA136 M2: the README said the long ones)
+    assert post.em.means[0, 0] < 3 < post.em.means[1, 0]
+    assert "`post`'s component 0 is `em`'s component 1, the short eruptions" in README.read_text()
 
 
 def test_docstring_examples_run():
@@ -78,3 +81,33 @@ def test_docstring_examples_run():
             runner.run(test)
     assert examples >= 8  # the examples run, not those skipped (review)
     assert runner.summarize(verbose=False).failed == 0
+
+
+def test_the_readmes_shell_commands_do_not_write_over_each_other():
+    """QA136 M3: pasted in order, the README's second `select` line stopped at "output
+    directory results/data_select already exists": both wrote the default. Each command of
+    a block that writes a result writes its own directory (or says --force)."""
+    import re
+    import shlex
+
+    from bayesgmm.cli import _parser, default_output
+
+    parser = _parser()
+    blocks = re.findall(r"```bash\n(.*?)```", README.read_text(), re.S)
+    checked = 0
+    for block in blocks:
+        written: dict[str, str] = {}
+        for line in block.splitlines():
+            for command in line.split("#")[0].split(";"):
+                words = shlex.split(command)
+                if words[:1] != ["bayesgmm"] or len(words) < 3 or words[1] not in (
+                        "fit", "em", "select") or "--help" in words:
+                    continue
+                args, _ = parser.parse_known_args(words[1:])
+                k = getattr(args, "n_components", None)
+                suffix = {"em": f"em_k{k}", "select": "select"}.get(words[1])
+                out = str(args.out or default_output(args.data, k, suffix=suffix))
+                assert out not in written or args.force, (command, written[out])
+                written[out] = command
+                checked += 1
+    assert checked >= 4

@@ -1168,3 +1168,11 @@ def test_a_fixed_number_of_draws_says_how_its_checks_went(old_faithful, capsys):
     assert f"; checks at the fit: PROBLEMS ({', '.join(checks.causes)})" in repr(post)
     fit_bayes(old_faithful, 2, draws=30, tune=30, chains=2, random_state=0, progressbar=False)
     assert "checks of the" not in capsys.readouterr().err
+    # a caller that says its own verdict (fit_sparse) is not preceded by this one (QA136 M4:
+    # "R-hat 1.244 ... slow mixing", then "passed: R-hat 1.005", of one fit)
+    from bayesgmm.sampling import checks_said_by_caller
+
+    with checks_said_by_caller():
+        again = fit_bayes(old_faithful, 2, draws=30, tune=30, chains=2, random_state=0)
+    assert "checks of the" not in capsys.readouterr().err
+    assert again.settings["checks"] == post.settings["checks"]  # still kept

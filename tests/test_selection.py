@@ -877,6 +877,24 @@ def test_fit_sparse_refuses_a_single_component(three_clusters, k_max, monkeypatc
         bayesgmm.fit_sparse(three_clusters, 5, concentration=0)
 
 
+def test_fit_sparse_says_its_own_verdict_alone(three_clusters, monkeypatch):
+    """QA136 M4: fit_sparse printed fit_bayes's line of checks of every component ("R-hat
+    1.244 ... slow mixing") before its own verdict of the occupied ones ("passed: R-hat
+    1.005"): its fit runs with that line off."""
+    import bayesgmm.sampling
+
+    class Sampled(Exception):
+        pass
+
+    def record(*args, **kwargs):
+        raise Sampled(bayesgmm.sampling._CHECKS_SAID_BY_CALLER.get())
+
+    monkeypatch.setattr(bayesgmm.sampling, "fit_bayes", record)
+    with pytest.raises(Sampled) as info:
+        bayesgmm.fit_sparse(three_clusters, 4)
+    assert info.value.args == (True,) and not bayesgmm.sampling._CHECKS_SAID_BY_CALLER.get()
+
+
 def test_summarise_sparse_identifies_the_filled_components(three_clusters):
     fake = overfitted_posterior(three_clusters)
     sparse = summarise_sparse(fake, random_state=0)

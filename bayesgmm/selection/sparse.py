@@ -206,7 +206,7 @@ def fit_sparse(
     ``posterior_counts``, and report e0 with the answer: the posterior of K+ depends on it.
     """
     from ..priors import Priors
-    from ..sampling import fit_bayes
+    from ..sampling import checks_said_by_caller, fit_bayes
 
     K = check_int(max_components, "max_components", None)  # QA: 0 read "n_components >= 1"
     if K < 2:  # one component is always the one non-empty one: K+ = 1 whatever the data
@@ -226,8 +226,9 @@ def fit_sparse(
         ss = ss.replace(metric="diag")
     # one integer for the fit and K+ (code review: a Generator's two draws did not repeat P(K+)
     # from the recorded seed); without a seed, the one fit_bayes drew
-    result = fit_bayes(X, K, covariance_type=covariance_type, priors=priors,
-                       random_state=seed_from(random_state), settings=ss, **fit_kwargs)
+    with checks_said_by_caller():  # the summary's verdict, of the occupied components, alone
+        result = fit_bayes(X, K, covariance_type=covariance_type, priors=priors,
+                           random_state=seed_from(random_state), settings=ss, **fit_kwargs)
     return summarise_sparse(result, thresholds=thresholds)  # seeded as the fit was
 
 
