@@ -1415,16 +1415,20 @@ def _advice(checks, post, density, chains, flagged, divergences, stats, ess_min,
     # the chains beyond the fixed separate-modes distance too: a mode-shift threshold set
     # loose changes what fails, not what the draws show (QA126: a chain 4.6 sd off, under
     # mode_shift_max=5, was "uneven ranks ... the chains mix")
-    better, worse, level = _mode_evidence(density, chains, [*flagged, *(
+    better, worse, level, restarted = _mode_evidence(density, chains, [*flagged, *(
         c for c in apart if c not in flagged)], restart_note, _copies(observed))
+
     # A chain "higher" than the start beside a collapsing component has gone further into
     # the collapse's spike, no better mode to restart from (QA: a 3-valued column)
     if better and not collapsed:
         found["poor start"] = better
     elif worse and "stuck chain" not in found:
         found["stuck chain"] = worse
-    elif level and (apart or restart_note) and not collapsed \
-            and not _relabelled_alike(post, chains, apart):
+    elif level and not collapsed and (
+            # a chain clearly higher, from which EM found nothing better: no relabelling
+            # changes a log density (QA135 M1: read as label switching, the restart unsaid)
+            restarted
+            or (apart and not _relabelled_alike(post, chains, apart))):
         found["separate modes"] = level
     if rival_note and not collapsed and not {"poor start", "stuck chain", "separate modes"} \
             & set(found):
@@ -1703,21 +1707,21 @@ def _copies(observed) -> str:
 
 
 def _mode_evidence(density, chains, flagged, restart_note="", copies=""
-                   ) -> tuple[str, str, str]:
-    """(better, worse, level): chains in another mode whose mean log density (where each
-    settled: :func:`settled_log_density`) is clearly above / below the other chains', or
+                   ) -> tuple[str, str, str, bool]:
+    """(better, worse, level, restarted): chains in another mode whose mean log density
+    (where each settled: :func:`settled_log_density`) is clearly above / below the other chains', or
     about as high (a second mode of the posterior as probable as the first: QA68, K=2 on
     three clusters, two ways to pair them, called "slow mixing: draw 60,494"). Empty strings
     when there are none. ``restart_note``: EM restarted from a higher chain's draw found no
     better optimum (QA126: "poor start: restart EM from the better chain" where the run had
     done so, 0.22 nats better): the higher chain is then reported as a mode as good."""
     if not density or not flagged:
-        return "", "", ""
+        return "", "", "", False
     name, da = next(iter(density.items()))
     da = da.transpose("chain", ...)
     settled = settled_log_density(da.values.reshape(da.sizes["chain"], -1))
     if settled is None:
-        return "", "", ""
+        return "", "", "", False
     per_chain, spread = settled
     index = {c: i for i, c in enumerate(chains)}
     apart = list(flagged)  # the chains the mode-shift check put in another mode
@@ -1741,14 +1745,14 @@ def _mode_evidence(density, chains, flagged, restart_note="", copies=""
             "will not join them. Check K (bayesgmm select), and "
             + (f"the copies ({copies}: every copy makes the modes steeper; fit one row of "
                "each)" if copies else "copied rows or ties in the data")
-            + "; if K is right, summarise each mode apart.")
+            + "; if K is right, summarise each mode apart."), True
     if better:
         listed = ", ".join(f"chain {c} {per_chain[index[c]]:.1f}" for c in better)
         return (f"chain(s) {', '.join(better)} found a better mode: mean {name} {listed} vs "
                 f"{base:.1f} for the other chains (within-chain sd {spread:.1f}). The start "
                 "(the EM estimate) was a poorer mode: restart EM from the better chain's "
                 "draws (fit_em(X, K, init=<that chain's best draw>)) and sample again, rather "
-                "than drawing more or changing K."), "", ""
+                "than drawing more or changing K."), "", "", False
     if worse:
         listed = ", ".join(f"chain {c} {per_chain[index[c]]:.1f}" for c in worse)
         return "", (
@@ -1756,7 +1760,7 @@ def _mode_evidence(density, chains, flagged, restart_note="", copies=""
             f"{base:.1f} for the other chains (within-chain sd {spread:.1f}). All chains start "
             "at the same point, so either the start was a poorer mode the other chains left "
             "(restart EM from their best draw and sample again), or these chains wandered "
-            "into it (drop them, or sample again with more tuning)."), ""
+            "into it (drop them, or sample again with more tuning)."), "", False
     listed = ", ".join(f"chain {c} {per_chain[index[c]]:.1f}" for c in chains)
     who = ("the chains sit in different modes, about equally high" if len(apart) == len(chains)
            else f"chain(s) {', '.join(map(str, apart))} sit in another mode about as high as "
@@ -1767,7 +1771,7 @@ def _mode_evidence(density, chains, flagged, restart_note="", copies=""
         "the data's groups among K components, and the chains do not cross between them, so "
         "more draws will not join them. Check K (bayesgmm select; a group without a "
         "component of its own makes such modes); if K is right, summarise each mode apart "
-        "(refit from each chain's draws: fit_em(X, K, init=<its best draw>)).")
+        "(refit from each chain's draws: fit_em(X, K, init=<its best draw>))."), False
 
 
 # A component whose mean's posterior sd is at least this fraction of the data's sd (in some

@@ -672,12 +672,13 @@ def _larger_k_bic(X: Any, K: int, covariance_type: str, data: dict[str, Any],
 
 
 def one_more_fits(em: EMResult, labels: Any = None) -> bool:
-    """Whether K + 1 components of the fit's type have fewer free parameters than rows, a
-    determined maximum for BIC to judge (QA72: wine at K = 1, "K looks too small" from a
-    K = 2 full fit of 209 parameters to 178 rows, which the richer-model check refused), and
-    some row is not labelled (``labels``, the fit's, -1 or NaN unknown): with every row's
-    component known one more has no row to hold (QA128: the refit refused that, and a fully
-    labelled fit was lost to the check's error)."""
+    """Whether K + 1 components of the fit's type have at least two fewer free parameters
+    than rows (a determined maximum with a degree of freedom left) for BIC to judge (QA72:
+    wine at K = 1, "K looks too small" from a K = 2 full fit of 209 parameters to 178 rows,
+    which the richer-model check refused), and some row is not labelled (``labels``, the
+    fit's, -1 or NaN unknown): with every row's component known one more has no row to hold
+    (QA128: the refit refused that, and a fully labelled fit was lost to the check's
+    error)."""
     K, D, ct = em.n_components, em.n_features, em.covariance_type
     extra = n_parameters(K + 1, D, ct) - n_parameters(K, D, ct)
     if labels is not None:

@@ -1772,3 +1772,45 @@ def test_chance_is_named_only_for_an_r_hat_just_above_its_threshold(rng):
     near = diagnose(make_tree(post, sample_stats(rng)), rhat_max=check.value - 0.005)
     check = next(c for c in near.checks if c.name == "max R-hat")
     assert "can be there by chance: more draws tell)." in check.problem
+
+
+# QA135: mutants that survived the tests mirroring their module, killed here
+
+# D5: an unvisited rival optimum beside a collapsing component is the collapse's, not
+# separate modes (the collapse's spike makes optima of its own)
+def test_a_rival_note_beside_a_collapsed_component_names_the_collapse(rng):
+    post = posterior(rng)
+    post["covariances"][:, :, 1, 0] = 1e-28 * np.exp(rng.normal(size=(N_CHAINS, N_DRAWS)))
+    x = np.column_stack([rng.integers(1, 3, 300), rng.normal(size=300)]).astype(float)
+    note = "the start search found another optimum 0.10 nats below the start"
+    result = diagnose(_collapsed_tree(rng, post, x, sample_stats(rng)), rival_note=note)
+    assert result.causes[0] == "collapsed component" and "separate modes" not in result.causes
+    assert note not in " ".join(result.advice)
+
+
+# D9: "clearly" higher is more than 1 nat as well as more than a within-chain sd: a chain
+# 0.5 nats up where the log density barely moves (sd 0.1) sits in a mode as high
+def test_a_chain_less_than_a_nat_higher_is_a_mode_as_high_not_a_poor_start(rng):
+    post = posterior(rng)
+    post["means"][1] += 2.0
+    stats = sample_stats(rng)
+    stats["lp"] = -100 + 0.1 * rng.normal(size=stats["lp"].shape)
+    stats["lp"][1] += 0.5
+    result = diagnose(make_tree(post, stats))
+    assert result.causes == ("separate modes",)
+    assert "chain(s) b sit in another mode about as high as the others'" in result.advice[0]
+
+
+# QA135 M1: a chain 20 nats higher whose means lie within 4 sds of the others', after a
+# restart of EM from it that found nothing, read "label switching" and the restart went
+# unsaid: no relabelling changes a log density
+@pytest.mark.parametrize("shift", [0.05, 0.5, 1.0])
+def test_a_higher_chain_after_a_fruitless_restart_is_separate_modes_however_near(rng, shift):
+    post = posterior(rng)
+    post["means"][1] += shift
+    stats = sample_stats(rng)
+    stats["lp"][1] += 20.0
+    note = "its model log density -709.33 at the start, -709.10 from chain 1's draw"
+    result = diagnose(make_tree(post, stats), restart_note=note)
+    assert result.causes[0] == "separate modes" and "label switching" not in result.causes
+    assert note in result.advice[0]

@@ -1070,3 +1070,59 @@ def test_a_file_read_with_decimal_commas_names_its_bad_cells_in_its_own_terms(tm
         read_data(write(tmp_path, "a;b\n1.234;2\n1,5;3\n", "ambiguous.csv"), sep=";",
                   decimal=",")
     assert "second header" not in str(caught.value)  # a number, however written: no units
+
+
+# QA135: mutants that survived the tests mirroring their module, killed here
+
+# F4, F5, F11: a ZIP's members, macOS's AppleDouble files (._name) left out wherever they
+# sit; none or two left is one line naming the count, not "cannot be decompressed"
+@pytest.mark.parametrize("members, error", [
+    (("t.csv", "._t.csv"), None),
+    (("t.csv", "__MACOSX/._t.csv"), None),
+    (("__MACOSX/._t.csv",), "is a ZIP archive of 0 files: give one file"),
+    (("t.csv", "u.csv"), "is a ZIP archive of 2 files: give one file"),
+])
+def test_a_zip_archive_is_read_from_its_one_data_file(tmp_path, members, error):
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "t.zip", "w") as archive:
+        for name in members:
+            archive.writestr(name, "x,y\n1,2\n3,4\n" if "._" not in name else b"\x00\x05\x16")
+    if error is None:
+        assert read_data(tmp_path / "t.zip").features.shape == (2, 2)
+        return
+    with pytest.raises(ValueError, match=r"t\.zip " + re.escape(error)) as caught:
+        read_data(tmp_path / "t.zip")
+    assert "cannot be decompressed" not in str(caught.value)
+
+
+# F6: UTF-32 text is read in its encoding, not refused as UTF-16 without a byte-order mark
+@pytest.mark.parametrize("encoding", ["utf-32", "utf-32-le"])
+def test_a_utf32_file_is_read_in_the_encoding_named(tmp_path, encoding):
+    path = tmp_path / "t.csv"
+    path.write_bytes("x,y\n1,2\n3,4\n".encode(encoding))
+    assert read_data(path, encoding=encoding).features.to_numpy().tolist() == [[1, 2], [3, 4]]
+
+
+# F8, F9: UTF-16 without a byte-order mark is named with its byte order; NUL bytes in well
+# under 90% of every other byte are binary data
+@pytest.mark.parametrize("data, said", [
+    ("x,y\n1,2\n3,4\n".encode("utf-16-le"), "--encoding utf-16-le"),
+    ("x,y\n1,2\n3,4\n".encode("utf-16-be"), "--encoding utf-16-be"),
+    (b"\x01\x00\x02\x00\x03\x00\x04\x05\x06\x07", "holds binary data (NUL bytes)"),
+])
+def test_nul_bytes_are_utf16_of_its_byte_order_or_binary(data, said):
+    from bayesgmm.io.file_bytes import refuse_binary_bytes
+
+    with pytest.raises(ValueError, match=re.escape(said)):
+        refuse_binary_bytes(data, data[-4:], "t.csv")
+
+
+# F13: a compressed workbook read in a named encoding is refused as what it is, never
+# decoded into garbage (the raw file's check skips compressed files)
+def test_a_compressed_workbook_in_a_named_encoding_is_named(tmp_path):
+    import gzip
+
+    (tmp_path / "book.csv.gz").write_bytes(gzip.compress(b"\xd0\xcf\x11\xe0" + b"\x00" * 40))
+    with pytest.raises(ValueError, match=r"book\.csv\.gz is an Excel 97-2003 workbook"):
+        read_data(tmp_path / "book.csv.gz", encoding="cp1252")

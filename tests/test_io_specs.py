@@ -259,3 +259,10 @@ def test_a_spec_that_cannot_be_written_is_named_as_asked(tmp_path, monkeypatch, 
     err = capsys.readouterr().err
     assert err == ("bayesgmm: error: read-only file system (model.toml): give another path or "
                    "fix the one given\n")
+
+
+# QA135 T1: an encoding alone is a data file's too: refused without the file
+@pytest.mark.parametrize("option", [{"sep": ";"}, {"decimal": ","}, {"encoding": "cp1252"}])
+def test_a_file_option_without_the_file_is_refused(option):
+    with pytest.raises(ValueError, match=r"give the file \(--data FILE\) it is for"):
+        spec_template(**option)

@@ -247,3 +247,27 @@ def test_numbers_are_component_indices_and_number_names_are_given_as_text():
                                   by_index)
     np.testing.assert_array_equal(bayesgmm.membership_table(em, X, labels=codes)["component"],
                                   codes)  # the library's own codes, as given
+
+
+# QA135: mutants that survived the tests mirroring their module, killed here
+
+# E4, E6: label names at prediction reach impute as they reach predict_proba; float codes
+# (NaN unknown, a CSV column with blanks) stay indices beside a named fit
+@pytest.mark.parametrize("method", ["predict_proba", "impute"])
+def test_label_names_and_float_codes_at_prediction_are_the_fits(method):
+    import bayesgmm
+    from bayesgmm.observation_record import name_labels
+
+    rng = np.random.default_rng(0)
+    X = np.c_[np.r_[rng.normal(0, 1, 100), rng.normal(6, 1, 100)], rng.normal(0, 1, 200)]
+    X[:, 1] += X[:, 0]  # the second column follows the component: imputation tells them
+    codes, names = encode_labels(np.repeat(["long", "short"], 100), 2)
+    em = bayesgmm.fit_em(X, 2, labels=codes, random_state=0)
+    name_labels(em, names)
+    new = np.array([[np.nan, 3.0], [np.nan, 3.0]])
+    by_codes = getattr(em, method)(new, labels=np.array([1, 0]))
+    assert not np.allclose(by_codes[0], by_codes[1])  # the labels matter here
+    np.testing.assert_array_equal(
+        getattr(em, method)(new, labels=np.array(["short", "long"], dtype=object)), by_codes)
+    np.testing.assert_array_equal(getattr(em, method)(new, labels=np.array([1.0, 0.0])),
+                                  by_codes)

@@ -8,7 +8,14 @@ import numpy as np
 import pytest
 
 from bayesgmm.em import StartCandidate, fit_em, fit_map_start
-from bayesgmm.optima import RIVAL_NATS, matched_shift, rival_optimum, share_nearer
+from bayesgmm.optima import (
+    RIVAL_NATS,
+    SAME_MEANS_SD,
+    data_scale,
+    matched_shift,
+    rival_optimum,
+    share_nearer,
+)
 
 
 @pytest.fixture(scope="module")
@@ -104,3 +111,50 @@ def test_fit_bayes_judges_the_rival_by_the_sampled_model_and_names_it(four_blobs
     diagnostics = post.diagnostics()
     assert "separate modes" in diagnostics.causes and not diagnostics.status == "OK"
     assert "by the model log density" in " ".join(diagnostics.advice)
+
+
+# QA135: mutants that survived the tests mirroring their module, killed here
+
+# O1, O4: the limit is 3 nats either side of the best (QA129: unvisited modes 1.2-3 nats lower
+# held 11-25% of the posterior); a far higher optimum is no rival of this start either.
+@pytest.mark.parametrize("gap, found", [(2.5, True), (-2.5, True), (3.5, False), (-3.5, False)])
+def test_rival_optimum_looks_three_nats_either_side(gap, found):
+    best, other = np.array([[0.0], [5.0]]), np.array([[1.0], [6.0]])
+    record = rival_optimum(-10.0, best, [(-10.0 - gap, [0.5, 0.5], other, np.ones(2))],
+                           np.ones(1))
+    assert (record is not None) == found
+    assert record is None or record["objective_gap"] == pytest.approx(gap)
+
+
+# O7: the nearest in objective whatever order the restarts come in
+@pytest.mark.parametrize("order", [(0, 1), (1, 0)])
+def test_rival_optimum_is_the_nearest_in_any_order(order):
+    best, unit = np.array([[0.0], [5.0]]), np.ones(2)
+    runs = [(-10.2, [0.4, 0.6], np.array([[1.0], [6.0]]), unit),
+            (-10.4, [0.3, 0.7], np.array([[2.0], [7.0]]), unit)]
+    found = rival_optimum(-10.0, best, [runs[i] for i in order], np.ones(1))
+    assert found["objective_gap"] == pytest.approx(0.2)
+
+
+# O3: means that differ by SAME_MEANS_SD exactly are two solutions ("this much or more")
+def test_means_apart_by_exactly_the_limit_are_another_solution():
+    best, other = np.array([[0.0], [50.0]]), np.array([[1.0], [50.0]])
+    scale = np.array([10.0])
+    assert matched_shift(best, other, scale) == SAME_MEANS_SD
+    assert rival_optimum(-10.0, best, [(-10.0, [0.5, 0.5], other, np.ones(2))], scale)
+
+
+# O9, O10: the largest matched pair's largest coordinate difference, not a mean or a sum
+def test_matched_shift_is_the_largest_coordinate_of_the_farthest_pair():
+    means = np.array([[0.0, 0.0], [5.0, 5.0]])
+    other = np.array([[5.2, 5.4], [0.0, 0.3]])  # pairs differ by (0, 0.3) and (0.2, 0.4)
+    assert matched_shift(means, other, np.ones(2)) == pytest.approx(0.4)
+
+
+# O13, O14: the unit is the data's sd, 1 for a constant column, rows counted by their weights
+def test_data_scale_counts_weights_and_takes_one_for_a_constant_column():
+    X = np.array([[0.0, 3.0], [1.0, 3.0], [4.0, 3.0]])
+    np.testing.assert_allclose(data_scale(X), [np.std(X[:, 0]), 1.0])
+    repeated = np.repeat(X, [1, 1, 4], axis=0)
+    np.testing.assert_allclose(data_scale(X, np.array([1.0, 1.0, 4.0])),
+                               [np.std(repeated[:, 0]), 1.0])

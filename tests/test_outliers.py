@@ -668,3 +668,32 @@ def test_copied_outlier_rows_are_listed_once_each():
     assert named.startswith("40 rows, 5 distinct (r0, r5, r10, r20, r30, each")
     plain = NoiseEvidence(rows=(3, 4), bic_without=10.0, bic_with=0.0).describe()
     assert plain.startswith("2 row(s) (3, 4) fit a uniform")
+
+
+# QA135: mutants that survived the tests mirroring their module, killed here
+
+# U1-U3: one more component is weighed unless every row's component is known (-1 and NaN
+# unknown; label 0 is known)
+@pytest.mark.parametrize("labels, fits", [
+    (None, True),
+    (np.full(20, -1), True),
+    (np.r_[np.zeros(10), np.full(10, -1)], True),
+    (np.r_[np.zeros(10), np.full(10, np.nan)], True),
+    (np.zeros(20, int), False),
+    (np.r_[np.zeros(10), np.ones(10)], False),
+])
+def test_one_more_fits_unless_every_row_is_labelled(labels, fits):
+    from bayesgmm.outliers import one_more_fits
+
+    X = np.random.default_rng(0).normal(size=(20, 1))
+    assert one_more_fits(fit_em(X, 1, random_state=0), labels) is fits
+
+
+# U4, U5: the rule's edge: K + 1's free parameters at least two fewer than
+# the rows (K = 1 to 2 in one dimension: 5 parameters; 6 rows are too few, 7 enough)
+@pytest.mark.parametrize("rows, fits", [(6, False), (7, True)])
+def test_one_more_fits_at_the_edge_of_the_rows(rows, fits):
+    from bayesgmm.outliers import one_more_fits
+
+    X = np.random.default_rng(0).normal(size=(rows, 1))
+    assert one_more_fits(fit_em(X, 1, random_state=0)) is fits

@@ -255,3 +255,14 @@ def test_a_fully_labelled_file_is_fitted_and_saved_by_em(tmp_path, monkeypatch, 
                    "--no-progress", "--out", "out"])
     assert rc == 0, capsys.readouterr().err
     assert (tmp_path / "out" / "em.json").is_file()
+
+
+# QA135 S1: frequency weights are the user's choice: no copies caveat beside them
+def test_no_copies_caveat_beside_frequency_weights():
+    from bayesgmm.shape_evidence import copies_caveat
+
+    X = np.repeat(np.random.default_rng(5).normal(0, 1, (30, 2)), 10, axis=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert "copies also make extra components look better" in copies_caveat(X)
+        assert copies_caveat(X, np.ones(len(X))) == ""

@@ -264,3 +264,20 @@ def test_a_richer_model_hint_on_copied_rows_says_the_copies_count():
     assert said, "the copies make a richer model look better (the case of the report)"
     assert ". Note: 300 of the 300 rows have an identical twin (30 distinct rows)" in said
     assert "copies also make extra components look better" in said
+
+
+# QA135: V2, the richer-model hint's own copies caveat (the test above is carried by the
+# outliers hint on its data: the richer model says nothing there)
+def test_a_richer_model_hint_itself_names_the_copies():
+    from conftest import posterior_stand_in
+
+    from bayesgmm.verdict import model_evidence
+
+    rng = np.random.default_rng(5)  # two groups of 15 rows, each row written 10 times; K = 1
+    X = np.repeat(np.r_[rng.normal(0, 1, (15, 2)), rng.normal(0, 1, (15, 2)) + 6], 10, axis=0)
+    with pytest.warns(UserWarning, match="identical twin"):
+        fit = posterior_stand_in(X, 1)
+    said = model_evidence(fit)["richer_model"]
+    assert said.startswith("BIC prefers K=2 components")
+    assert said.endswith("copies also make extra components look better, so judge this with "
+                         "one row of each")
