@@ -193,6 +193,7 @@ def relabel_draws(
     method: str | None = None,
     X: np.ndarray | None = None,
     fixed_components: Sequence[int] = (),
+    sample_weight: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Relabel every draw so that its components match the reference components.
 
@@ -227,6 +228,10 @@ def relabel_draws(
     fixed_components : sequence of int, optional
         Components that keep their index in every draw (e.g. those named by known labels, which
         the likelihood identifies); the others are relabelled among themselves.
+    sample_weight : array-like of shape (N,), optional
+        Frequency weights of ``X``'s rows: "stephens" and "ecr" count row n ``sample_weight[n]``
+        times, as they would its copies (QA133: a weighted fit's draws were relabelled
+        unweighted, 7 of 1,000 otherwise than on the repeated rows).
 
     Returns
     -------
@@ -245,7 +250,7 @@ def relabel_draws(
     ref_w = np.asarray(reference_weights, dtype=np.float64)
     method = _default_method(method, X)
     perms, _ = _relabel(w, m, c, ref_w, ref_m, ref_c, covariance_type, n_iter, method, X,
-                        fixed_components)
+                        fixed_components, sample_weight)
     return perms, *_permute_parameters(perms, w, m, c, covariance_type)
 
 
@@ -293,6 +298,7 @@ def relabel_posterior(
     X: np.ndarray | None = None,
     component_dim: str = "component",
     fixed_components: Sequence[int] = (),
+    sample_weight: np.ndarray | None = None,
 ) -> tuple[xr.Dataset, LabelSwitchingReport]:
     """Relabel the mixture components of a posterior stored in xarray.
 
@@ -318,6 +324,8 @@ def relabel_posterior(
         Name of the component dimension.
     fixed_components : sequence of int, optional
         See :func:`relabel_draws`; recorded in the report.
+    sample_weight : array-like of shape (N,), optional
+        ``X``'s rows' frequency weights (see :func:`relabel_draws`).
 
     Returns
     -------
@@ -345,7 +353,7 @@ def relabel_posterior(
         X = posterior["observed_data"]["x"].values
     method = _default_method(method, X)
     perms, n_done = _relabel(w, m, c, ref_w, ref_m, ref_c, covariance_type, n_iter, method, X,
-                             fixed_components)
+                             fixed_components, sample_weight)
 
     out = ds.copy()
     for name, da in ds.data_vars.items():
@@ -404,14 +412,15 @@ def _reference_arrays(reference: Any) -> tuple[np.ndarray, np.ndarray, np.ndarra
 # --------------------------------------------------------------------------------------------
 # Core
 # --------------------------------------------------------------------------------------------
-def _relabel(w, m, c, ref_w, ref_m, ref_c, covariance_type, n_iter, method, X, fixed=()
-             ) -> tuple[np.ndarray, int]:
+def _relabel(w, m, c, ref_w, ref_m, ref_c, covariance_type, n_iter, method, X, fixed=(),
+             sample_weight=None) -> tuple[np.ndarray, int]:
     """Permutations (chain, draw, K) and the number of passes run, for validated arrays;
     the ``fixed`` components stay in place and the others are relabelled among themselves."""
     n_chains, n_draws, K = w.shape
     fixed = _check_fixed(fixed, K)
     if not fixed:
-        return _relabel_all(w, m, c, ref_w, ref_m, ref_c, covariance_type, n_iter, method, X)
+        return _relabel_all(w, m, c, ref_w, ref_m, ref_c, covariance_type, n_iter, method, X,
+                            sample_weight)
     free = np.setdiff1d(np.arange(K), fixed)
     perms = np.broadcast_to(np.arange(K), (n_chains, n_draws, K)).copy()
     if free.size < 2:
@@ -422,7 +431,8 @@ def _relabel(w, m, c, ref_w, ref_m, ref_c, covariance_type, n_iter, method, X, f
     w_free = w[:, :, free] / w[:, :, free].sum(axis=-1, keepdims=True)
     sub, n_done = _relabel_all(
         w_free, m[:, :, free], c if tied else c[:, :, free], ref_w[free] / ref_w[free].sum(),
-        ref_m[free], ref_c if tied else ref_c[free], covariance_type, n_iter, method, X)
+        ref_m[free], ref_c if tied else ref_c[free], covariance_type, n_iter, method, X,
+        sample_weight)
     perms[:, :, free] = free[sub]
     return perms, n_done
 
@@ -434,8 +444,8 @@ def _check_fixed(fixed, K: int) -> tuple[int, ...]:
     return fixed
 
 
-def _relabel_all(w, m, c, ref_w, ref_m, ref_c, covariance_type, n_iter, method, X
-                 ) -> tuple[np.ndarray, int]:
+def _relabel_all(w, m, c, ref_w, ref_m, ref_c, covariance_type, n_iter, method, X,
+                 sample_weight=None) -> tuple[np.ndarray, int]:
     """:func:`_relabel` with every component free."""
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}; got {method!r}")
@@ -445,6 +455,9 @@ def _relabel_all(w, m, c, ref_w, ref_m, ref_c, covariance_type, n_iter, method, 
     if method == "distance":
         return _relabel_distance(m, c, ref_m, ref_c, covariance_type, n_iter)
     X = _check_X(X, m.shape[3], method)
+    g = _check_row_weights(sample_weight, X.shape[0])
+    if g is not None:  # a row of weight 0 counts for nothing: not classified at all
+        X, g = X[g > 0], g[g > 0]
     n_chains, n_draws, K, D = m.shape
     # The reference is classified with the draws (one kernel call, the same points if the
     # data are subsampled) and split off again.
@@ -457,14 +470,25 @@ def _relabel_all(w, m, c, ref_w, ref_m, ref_c, covariance_type, n_iter, method, 
     )
     P, P_ref = P[:-1], P[-1]
     if method == "ecr":
-        perms, n_done = ecr_permutations(P, P_ref.argmax(axis=1)), 1
+        perms, n_done = ecr_permutations(P, P_ref.argmax(axis=1), row_weights=g), 1
     else:
         initial, _ = _relabel_distance(m, c, ref_m, ref_c, covariance_type, 2)
         perms, n_done = stephens_permutations(P, initial.reshape(-1, K), max_iter=n_iter,
-                                              reference=P_ref)
+                                              reference=P_ref, row_weights=g)
     # Contiguous: the permuted draws take the index's memory layout, and a strided layout
     # changes floating-point sums over them (e.g. a saved and reloaded result's means).
     return np.ascontiguousarray(perms).reshape(n_chains, n_draws, K), n_done
+
+
+def _check_row_weights(sample_weight, n_rows: int) -> np.ndarray | None:
+    """Frequency weights of the rows relabelling classifies: finite, >= 0, one per row."""
+    if sample_weight is None:
+        return None
+    g = np.asarray(sample_weight, dtype=np.float64)
+    if g.shape != (n_rows,) or not np.all(np.isfinite(g)) or np.any(g < 0) or not g.any():
+        raise ValueError(f"sample_weight must hold {n_rows} finite weights >= 0, not all "
+                         f"zero, one per row of X; got shape {g.shape}")
+    return g
 
 
 def _default_method(method, X) -> str:

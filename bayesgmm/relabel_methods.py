@@ -138,6 +138,7 @@ def stephens_permutations(
     initial: np.ndarray | None = None,
     max_iter: int = 100,
     reference: np.ndarray | None = None,
+    row_weights: np.ndarray | None = None,
 ) -> tuple[np.ndarray, int]:
     """Stephens' (2000) KL relabelling.
 
@@ -155,6 +156,9 @@ def stephens_permutations(
         up to one permutation common to all draws (Q may end with its columns in another
         order than the start's); with a reference, that common permutation is chosen to
         match Q to it (minimum cross-entropy), so the labels are the reference's.
+    row_weights : ndarray of shape (N,), optional
+        Frequency weights of the points: point n's cross-entropy counts ``row_weights[n]``
+        times, as n's copies would (Q, a per-point mean over draws, is the same either way).
 
     Returns
     -------
@@ -169,8 +173,10 @@ def stephens_permutations(
     # so is the sum of the permuted probabilities.
     Pt = components_first(P)
     total = permuted_sum(Pt, perms).T  # (N, K): S Q
+    # the cost's points, each as often as its weight
+    weighted = Pt if row_weights is None else Pt * np.asarray(row_weights, np.float64)
     for it in range(1, max_iter + 1):  # noqa: B007 (it is reported)
-        cost = -(Pt.reshape(S * K, N) @ np.log(np.maximum(total / S, _TINY))
+        cost = -(weighted.reshape(S * K, N) @ np.log(np.maximum(total / S, _TINY))
                  ).reshape(S, K, K)  # (S, draw, ref)
         new = assign_min_cost(cost)
         changed = np.flatnonzero(np.any(new != perms, axis=1))
@@ -187,13 +193,16 @@ def stephens_permutations(
     if reference is not None:
         Q = permuted_sum(Pt, perms).T / S
         # cost[j, k]: cross-entropy of reference component k against Q column j
-        cost = -(np.asarray(reference).T @ np.log(np.maximum(Q, _TINY)))  # (K_ref, K_Q)
+        ref = np.asarray(reference) if row_weights is None else (
+            np.asarray(reference) * np.asarray(row_weights, np.float64)[:, None])
+        cost = -(ref.T @ np.log(np.maximum(Q, _TINY)))  # (K_ref, K_Q)
         common = assign_min_cost(cost.T[None])[0]  # common[k]: Q column that becomes k
         perms = perms[:, common]
     return perms, it
 
 
-def ecr_permutations(P: np.ndarray, pivot: np.ndarray) -> np.ndarray:
+def ecr_permutations(P: np.ndarray, pivot: np.ndarray, row_weights: np.ndarray | None = None
+                     ) -> np.ndarray:
     """ECR relabelling against a pivot allocation.
 
     Parameters
@@ -201,6 +210,8 @@ def ecr_permutations(P: np.ndarray, pivot: np.ndarray) -> np.ndarray:
     P : ndarray of shape (S, N, K)
     pivot : ndarray of shape (N,), int
         The pivot's component of every point (0 ... K-1).
+    row_weights : ndarray of shape (N,), optional
+        Frequency weights: point n's agreement counts ``row_weights[n]`` times.
 
     Returns
     -------
@@ -210,14 +221,16 @@ def ecr_permutations(P: np.ndarray, pivot: np.ndarray) -> np.ndarray:
     pivot = np.asarray(pivot)
     if pivot.shape != (N,):
         raise ValueError(f"pivot must have shape ({N},); got {pivot.shape}")
+    g = np.ones(N) if row_weights is None else np.asarray(row_weights, np.float64)
     Z = np.zeros((N, K))
-    Z[np.arange(N), pivot] = 1.0
+    Z[np.arange(N), pivot] = g  # each point as often as its weight
     hard = np.zeros_like(P)
     np.put_along_axis(hard, P.argmax(axis=2)[:, :, None], 1.0, axis=2)
     agree = hard.transpose(0, 2, 1) @ Z  # (S, K_draw, K_ref): points both put in (j, k)
     soft = P.transpose(0, 2, 1) @ Z
-    # Counts are integers <= N; the soft term is < 1 after scaling, so it only breaks ties.
-    return assign_min_cost(-(agree + soft / (N + 1.0)))
+    # Counts are at most the total weight; the soft term is < 1 after scaling, so it only
+    # breaks ties.
+    return assign_min_cost(-(agree + soft / (g.sum() + 1.0)))
 
 
 def assign_min_cost(cost: np.ndarray) -> np.ndarray:

@@ -332,10 +332,16 @@ def fit_bayes(
         noise_log_ranges=obs.noise_log_ranges,
     )
     # Relabelling classifies data points: the complete rows (None: match by distance).
-    X_relabel = obs.complete_rows if obs.n_missing_values else Xv
-    if labelled:  # the free components are told apart by the rows no label assigns
-        X_relabel = X_relabel[_unlabelled_complete(obs)]
-    X_relabel = X_relabel if X_relabel.shape[0] else None
+    # The complete rows, without those a known label assigns (the free components are told
+    # apart by the others) or of weight 0 (no row at all), each counted by its weight (QA133).
+    classified = ~np.isnan(Xv).any(axis=1)
+    if labelled:
+        classified &= obs.labels < 0
+    if obs.sample_weight is not None:
+        classified &= obs.sample_weight > 0
+    X_relabel = Xv[classified] if classified.any() else None
+    weight_relabel = (None if obs.sample_weight is None or X_relabel is None
+                      else obs.sample_weight[classified])
     target = None
     if ss.sampler == "nutpie" and ss.adaptive:
         target = AdaptiveDraws(rhat_max=thresholds.rhat_max, ess_min=thresholds.ess_min,
@@ -389,6 +395,7 @@ def fit_bayes(
         if ss.sampler == "nutpie":
             check = functools.partial(_relabelled_convergence, reference=reference,
                                       covariance_type=covariance_type, X=X_relabel,
+                                      sample_weight=weight_relabel,
                                       thresholds=thresholds, keep=last_check,
                                       fixed=fixed, fixed_components=labelled,
                                       log_likelihood=run_totals.start(),
@@ -555,7 +562,7 @@ def fit_bayes(
         else:
             relabelled, report = _relabel(
                 raw[list(PARAMETERS)], (em.weights, em.means, em.covariances), covariance_type,
-                X_relabel, fixed, labelled)
+                X_relabel, fixed, labelled, weight_relabel)
         if extra:
             relabelled = relabelled.assign(noise_weight=raw["noise_weight"])
         groups = {
@@ -674,7 +681,39 @@ def stores_log_likelihood(chains: int, draws: int, n_rows: int) -> bool:
 
 def _in_mean_order(em: EMResult) -> EMResult:
     """``em`` with its components in increasing order of their (1-D) mean."""
-    order = np.argsort(em.means[:, 0], kind="stable")
+    return _reordered(em, np.argsort(em.means[:, 0], kind="stable"))
+
+
+def _in_label_order(em: EMResult, obs: Observations) -> EMResult:
+    """A start given as ``em`` with its components in the order the known labels name them:
+    component k of the result is the one that holds the rows labelled k best, by their
+    weighted joint log density log w_k N(x | k) summed per label, the best matching over
+    all (Hungarian; exact, the total being a sum over labels). QA133 H1: a fit_em without
+    the labels, its components the other way round, started chains that stayed there (the
+    labelled log-likelihood 43 nats below the default start's), verdict OK."""
+    if obs.labels is None:
+        return em
+    K = em.n_components
+    step = em._estep(obs.X, return_resp=True)  # no labels: each row's joint over components
+    joint = np.log(np.maximum(step.resp[:, :K], 1e-300)) + step.pointwise[:, None]
+    g = np.ones(len(obs.X)) if obs.sample_weight is None else obs.sample_weight
+    # cost[l, k]: component k holding label l's rows; a label no row has keeps its place
+    cost = np.where(np.eye(K, dtype=bool), 0.0, 1e-9)
+    for label in np.unique(obs.labels[obs.labels >= 0]):
+        rows = obs.labels == label
+        cost[label] = -(g[rows] @ joint[rows])
+    from scipy.optimize import linear_sum_assignment
+
+    _, order = linear_sum_assignment(cost)
+    if np.array_equal(order, np.arange(K)):
+        return em
+    # said in the start's record: the caller's component k is not the result's
+    return dataclasses.replace(_reordered(em, order), settings={
+        **(em.settings or {}), "components_reordered": [int(k) for k in order]})
+
+
+def _reordered(em: EMResult, order: np.ndarray) -> EMResult:
+    """``em`` with component ``order[k]`` as its k-th (a noise component stays last)."""
     if np.array_equal(order, np.arange(order.size)):
         return em
     tied = em.covariance_type == "tied"  # one covariance shared: nothing to reorder
@@ -685,7 +724,7 @@ def _in_mean_order(em: EMResult) -> EMResult:
 
 
 def _relabel(posterior: xr.Dataset, reference, covariance_type: str, X, fixed: str | None,
-             fixed_components: tuple[int, ...] = ()
+             fixed_components: tuple[int, ...] = (), sample_weight: np.ndarray | None = None
              ) -> tuple[xr.Dataset, LabelSwitchingReport]:
     """The draws relabelled to ``reference`` (:func:`relabel_posterior`; ``fixed_components``,
     those named by known labels, stay in place), or, when the model fixes the labels
@@ -693,17 +732,11 @@ def _relabel(posterior: xr.Dataset, reference, covariance_type: str, X, fixed: s
     report that says why."""
     if fixed is None:
         return relabel_posterior(posterior, reference, covariance_type, X=X,
-                                 fixed_components=fixed_components)
+                                 fixed_components=fixed_components, sample_weight=sample_weight)
     C, S, K = posterior["weights"].shape
     identity = np.broadcast_to(np.arange(K), (C, S, K)).copy()
     return posterior.copy(), LabelSwitchingReport.from_permutations(
         identity, posterior["chain"].values, n_iter=0, method=fixed)
-
-
-def _unlabelled_complete(obs) -> np.ndarray:
-    """Which of the rows relabelling classifies (the complete ones) carry no known label."""
-    unlabelled = obs.labels < 0
-    return unlabelled[~np.isnan(obs.X).any(axis=1)] if obs.n_missing_values else unlabelled
 
 
 def _priors_hint(priors: Any) -> str:
@@ -778,7 +811,7 @@ def _check_or_fit_em(em, obs: Observations, K, covariance_type, priors,
     if em.noise != obs.noise:
         raise ValueError(f"em was fitted {'with' if em.noise else 'without'} a noise component "
                          f"and this fit asks for noise={obs.noise}: fit em with the same noise")
-    return em
+    return _in_label_order(em, obs)
 
 
 # --------------------------------------------------------------------------------------------
@@ -1197,7 +1230,8 @@ def _raise_if_interrupted(idata, draws: int) -> None:
 
 
 def _relabelled_convergence(posterior: xr.Dataset, *, reference, covariance_type, X,
-                            thresholds: DiagnosticThresholds, keep: dict | None = None,
+                            thresholds: DiagnosticThresholds, sample_weight=None,
+                            keep: dict | None = None,
                             fixed: str | None = None, fixed_components: tuple[int, ...] = (),
                             log_likelihood=None, say=None
                             ) -> tuple[float, float, float, tuple[str, ...]]:
@@ -1219,7 +1253,7 @@ def _relabelled_convergence(posterior: xr.Dataset, *, reference, covariance_type
         say(f"checking convergence at {posterior.sizes['draw']:,} draws per chain "
             "(relabelling the draws, R-hat, ESS, rank test)")
     relabelled, report = _relabel(posterior[list(PARAMETERS)], reference, covariance_type, X,
-                                  fixed, fixed_components)
+                                  fixed, fixed_components, sample_weight)
     if keep is not None:
         keep.update(draws=posterior.sizes["draw"], relabelled=relabelled, report=report)
     checked_vars = relabelled

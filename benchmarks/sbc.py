@@ -73,6 +73,17 @@ Variants (``--variant``, issue 14; default ``complete``, the run above):
   the run counts them). Prior draws are the model's own (``mixing``: K + 1 weights); the data
   take noise points uniformly from the box. Functionals gain ``noise_weight``; ``loglik`` and
   ``logprior`` include the noise component.
+- ``labels``: partly labelled data. After simulating z and x, each row's true component is
+  revealed with probability ``--label-rate`` (default 0.3, MCAR, hence ignorable) and the
+  model is ``build_model(..., labels=...)`` (-1: unknown), a labelled row contributing
+  log w_z + log N(x | mu_z, Sigma_z) of its own component only. Same route as ``missing``:
+  the model (its row plan, whose groups are (pattern, label)) is rebuilt per data set and the
+  compiled native model is re-pointed at the plan's arrays with ``with_data``. ``loglik`` is
+  the labelled-data log-likelihood (the plan kernel with the labels). Since labels pin the
+  components, functionals that depend on the labelling are added: ``w[k]``, ``mu[k][d]`` and
+  ``log_sd[k][0]`` for every component k (the SBC identity holds for any function of theta,
+  label-invariant or not, as long as the sampler explores the whole posterior; chains started
+  at the truth that never leave their labelling would show as hump-shaped histograms there).
 
 Usage::
 
@@ -81,6 +92,7 @@ Usage::
     python benchmarks/sbc.py --reps 200 --N 100 --seed 3 --out /tmp/sbc
     python benchmarks/sbc.py --variant missing --reps 100 --out docs/sbc_missing
     python benchmarks/sbc.py --variant noise --reps 100 --out docs/sbc_noise
+    python benchmarks/sbc.py --variant labels --label-rate 0.3 --reps 100 --out /tmp/sbc_labels
 """
 
 from __future__ import annotations
@@ -139,7 +151,7 @@ def check_prior_oracle(draws: dict[str, np.ndarray], priors, K: int, D: int) -> 
 
 
 def simulate(theta: dict[str, np.ndarray], N: int, rng: np.random.Generator,
-             noise_box: float | None = None) -> np.ndarray:
+             noise_box: float | None = None, return_z: bool = False):
     """N points of the mixture; with ``noise_box`` B and a ``noise_weight`` in ``theta``, a
     point of the noise component is uniform on [-B, B]^D."""
     w, mu, L = theta["weights"], theta["means"], theta["chol"]
@@ -152,7 +164,7 @@ def simulate(theta: dict[str, np.ndarray], N: int, rng: np.random.Generator,
     if noise_box is not None:
         noise = z == K
         X[noise] = rng.uniform(-noise_box, noise_box, (int(noise.sum()), D))
-    return X
+    return (X, z) if return_z else X
 
 
 def remove_values(X: np.ndarray, rate: float, rng: np.random.Generator) -> np.ndarray:
@@ -168,6 +180,19 @@ def remove_values(X: np.ndarray, rate: float, rng: np.random.Generator) -> np.nd
 # --------------------------------------------------------------------------------------------
 # label-invariant functionals
 # --------------------------------------------------------------------------------------------
+def label_functional_names(K: int, D: int) -> list[str]:
+    """Functionals that depend on the labelling (``--variant labels``): per component k."""
+    return [name for k in range(K) for name in
+            [f"w[{k}]", *(f"mu[{k}][{d}]" for d in range(D)), f"log_sd[{k}][0]"]]
+
+
+def label_functionals(w, mu, L) -> np.ndarray:
+    """(S, K * (D + 2)) in the order of :func:`label_functional_names`."""
+    sd0 = np.abs(L[:, :, 0, 0])  # row 0 of a lower Cholesky factor is (sd_0, 0, ...)
+    return np.concatenate([np.concatenate([w[:, k:k + 1], mu[:, k], np.log(sd0[:, k:k + 1])],
+                                          axis=1) for k in range(mu.shape[1])], axis=1)
+
+
 def functional_names(K: int, D: int, noise: bool = False) -> list[str]:
     names = [f"mean_mu[{d}]" for d in range(D)] + [f"mix_mean[{d}]" for d in range(D)]
     names += [f"mix_var[{d}]" for d in range(D)] + (["mix_cov01"] if D > 1 else [])
@@ -178,12 +203,14 @@ def functional_names(K: int, D: int, noise: bool = False) -> list[str]:
     return names + (["noise_weight"] if noise else [])
 
 
-def functionals(w, mu, L, X, priors, nw=None, log_noise=-np.inf) -> np.ndarray:
+def functionals(w, mu, L, X, priors, nw=None, log_noise=-np.inf, labels=None) -> np.ndarray:
     """Label-invariant functionals of S parameter sets: w (S, K), mu (S, K, D), L (S, K, D, D).
 
     ``nw`` (S,): noise weights (with ``log_noise`` the noise density); X may hold NaN (the
-    observed-data log-likelihood is then the plan kernel's). Returns an (S, F) array in the
-    order of :func:`functional_names`.
+    observed-data log-likelihood is then the plan kernel's). ``labels`` (N,), -1 unknown: the
+    log-likelihood is the labelled data's (plan kernel) and the per-component functionals of
+    :func:`label_functionals` are appended. Returns an (S, F) array in the order of
+    :func:`functional_names` (then :func:`label_functional_names`).
     """
     S, K, D = mu.shape
     cov = L @ np.swapaxes(L, -1, -2)
@@ -205,24 +232,27 @@ def functionals(w, mu, L, X, priors, nw=None, log_noise=-np.inf) -> np.ndarray:
     if D > 1:
         corr = cov[:, :, 0, 1] / (sd[:, :, 0] * sd[:, :, 1])
         out.append(np.stack([corr[s, lo], corr[s, hi]], axis=1))
-    if nw is None and not np.isnan(X).any():
+    if nw is None and labels is None and not np.isnan(X).any():
         out.append(loglik(w, mu, L, X)[:, None])
     else:
-        out.append(loglik_plan(w, nw, mu, L, X, log_noise)[:, None])
+        out.append(loglik_plan(w, nw, mu, L, X, log_noise, labels)[:, None])
     lp = logprior(w, mu, L, priors)
     if nw is not None:  # the noise weight's share of the Dirichlet over K + 1
         lp = lp + (priors.weights_concentration - 1) * np.log(nw)
     out.append(lp[:, None])
     if nw is not None:
         out.append(np.asarray(nw)[:, None])
+    if labels is not None:
+        out.append(label_functionals(w, mu, L))
     return np.concatenate(out, axis=1)
 
 
-def loglik_plan(w, nw, mu, L, X, log_noise) -> np.ndarray:
-    """Observed-data log-likelihood (missing values marginalised, noise component) per set."""
+def loglik_plan(w, nw, mu, L, X, log_noise, labels=None) -> np.ndarray:
+    """Observed-data log-likelihood (missing values marginalised, noise component, known
+    labels) per set."""
     from bayesgmm import kernels
 
-    plan = kernels.RowPlan.build(X, log_noise=log_noise)
+    plan = kernels.RowPlan.build(X, labels=labels, log_noise=log_noise)
     nw = np.zeros(w.shape[0]) if nw is None else np.asarray(nw, dtype=np.float64)
     pointwise, _ = kernels.plan_pointwise_over_draws(
         plan, np.ascontiguousarray(w), np.ascontiguousarray(nw), np.ascontiguousarray(mu),
@@ -260,7 +290,7 @@ def logprior(w, mu, L, priors) -> np.ndarray:
 # one replication
 # --------------------------------------------------------------------------------------------
 def fit_one(model, X, start, draws, tune, chains, seed, backend, priors=None, log_noise=None,
-            laplace=False):
+            laplace=False, labels=None):
     """Sample the posterior of ``model`` for data X: (w, mu, L) as (chain, draw, ...), stats.
 
     ``draws="auto"``: fit_bayes' default stopping rule (:mod:`bayesgmm.draws`), at least 400
@@ -276,7 +306,7 @@ def fit_one(model, X, start, draws, tune, chains, seed, backend, priors=None, lo
     from bayesgmm.backends.nutpie import is_whitened
     from bayesgmm.model import compile_nutpie
 
-    if log_noise is None and not np.isnan(X).any():  # else the model was built on X
+    if log_noise is None and labels is None and not np.isnan(X).any():  # else built on X
         pm.set_data({"x_std": X}, model=model)
     t0 = time.perf_counter()
     compiled = compile_nutpie(model, start, reuse=True, backend=backend, laplace=laplace)
@@ -295,7 +325,8 @@ def fit_one(model, X, start, draws, tune, chains, seed, backend, priors=None, lo
             f = functionals(w.reshape(C * S, K), mu.reshape(C * S, K, D),
                             np.linalg.cholesky(post["covariances"].values).reshape(
                                 C * S, K, D, D), X, priors, nw,
-                            -np.inf if log_noise is None else log_noise).reshape(C, S, -1)
+                            -np.inf if log_noise is None else log_noise,
+                            labels).reshape(C, S, -1)
             # The verdict's mixing checks (R-hat, ESS, rank test, chains' agreement) on the
             # functionals, as fit_bayes applies them to its relabelled parameters.
             checked = diagnose(xr.Dataset({"f": (("chain", "draw", "functional"), f)}),
@@ -337,11 +368,11 @@ def fit_one(model, X, start, draws, tune, chains, seed, backend, priors=None, lo
     return w, mu, np.linalg.cholesky(cov), info
 
 
-def em_start(X, K, priors, seed):
+def em_start(X, K, priors, seed, labels=None):
     from bayesgmm import fit_em
 
     em = fit_em(X, K, covariance_type="full", n_init=10,
-                prior=priors.conjugate_for_em(X, K, "full"), random_state=seed)
+                prior=priors.conjugate_for_em(X, K, "full"), random_state=seed, labels=labels)
     return em.weights, em.means, em.covariances
 
 
@@ -457,10 +488,14 @@ def main() -> None:
                              "whitened at the mode where settings.laplace_affordable allows and "
                              "the Gaussian check passes, as fit_bayes does; before 4 Dec 2026 "
                              "sbc.py always sampled with diag)")
-    parser.add_argument("--start", choices=("truth", "em"), default="truth")
-    parser.add_argument("--variant", choices=("complete", "missing", "noise"),
+    parser.add_argument("--start", choices=("truth", "em", "permuted"), default="truth",
+                        help="permuted (--variant labels): the truth with its components in a "
+                             "random non-identity order, to see whether the labels pin them")
+    parser.add_argument("--variant", choices=("complete", "missing", "noise", "labels"),
                         default="complete", help="issue 14's variants (see the docstring)")
     parser.add_argument("--missing-rate", type=float, default=0.2)
+    parser.add_argument("--label-rate", type=float, default=0.3,
+                        help="--variant labels: probability that a row's component is known")
     parser.add_argument("--noise-box", type=float, default=10.0)
     parser.add_argument("--seed", type=int, default=20240601)
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out")
@@ -471,8 +506,10 @@ def main() -> None:
         parser.error("L + 1 must be divisible by --bins")
     if args.draws != "auto" and args.chains * args.draws < L:
         parser.error("chains * draws must be at least L")
-    if args.variant != "complete" and args.start == "em":
-        parser.error("--start em is for the complete-data variant")
+    if args.variant not in ("complete", "labels") and args.start == "em":
+        parser.error("--start em is for the complete-data and labels variants")
+    if args.start == "permuted" and (args.variant != "labels" or args.K < 2):
+        parser.error("--start permuted is for --variant labels with K >= 2")
 
     warnings.simplefilter("ignore")
     import logging
@@ -496,16 +533,23 @@ def main() -> None:
     # The model: center 0, scale 1, so model scale == data scale for every data set.
     X0 = np.random.default_rng(0).standard_normal((args.N, D))
     noise = args.variant == "noise"
+    labelled = args.variant == "labels"
     log_noise = -D * np.log(2 * args.noise_box) if noise else None
 
-    def model_for(X):
+    def model_for(X, labels=None):
         """The model on X. A variant's plan arrays are data, so each of its data sets gets its
         own model (the compiled native model is reused through with_data)."""
         return build_model(X, K, "full", priors, center=np.zeros(D), scale=np.ones(D),
-                           noise_log_density=log_noise)
+                           noise_log_density=log_noise, labels=labels)
+
+    def reveal(z, rng):
+        """Each row's component known with probability --label-rate (MCAR), else -1."""
+        return np.where(rng.random(z.shape[0]) < args.label_rate, z, -1).astype(np.int64)
 
     model = model_for(remove_values(X0, args.missing_rate, np.random.default_rng(0))
-                      if args.variant == "missing" else X0)
+                      if args.variant == "missing" else X0,
+                      reveal(np.arange(args.N) % K, np.random.default_rng(0)) if labelled
+                      else None)
 
     # Check PyMC's prior samplers against the analytic marginals (the SBC oracle).
     oracle = prior_draws(model, 4000, int(s_oracle.generate_state(1)[0]), D)
@@ -533,8 +577,9 @@ def main() -> None:
     # as fit_bayes resolves the metric (the Gaussian check is compile_nutpie's, per data set)
     laplace = SamplerSettings(metric=args.metric, nutpie_backend=args.backend).laplace(
         n_dim(model_spec(model)), args.N, K, D)
-    names = functional_names(K, D, noise)
+    names = functional_names(K, D, noise) + (label_functional_names(K, D) if labelled else [])
     n_outside = 0  # Gaussian points outside the noise box (the model's noise density is off)
+    n_labelled = np.zeros((M, K), dtype=int)  # known labels per component and data set
     ranks = np.empty((M, len(names)), dtype=np.int64)
     rep_seeds = s_reps.spawn(M)
     infos, min_ess, first_ess = [], np.empty(M), np.empty(M)
@@ -545,31 +590,40 @@ def main() -> None:
         theta = {"weights": draws_w[m], "means": draws["means_z"][m], "chol": chol[m]}
         if noise:
             theta["noise_weight"] = draws_nw[m]
-        X = simulate(theta, args.N, rng, args.noise_box if noise else None)
+        if labelled:
+            X, z = simulate(theta, args.N, rng, return_z=True)
+            labels = reveal(z, rng)
+            n_labelled[m] = np.bincount(labels[labels >= 0], minlength=K)
+        else:
+            X, labels = simulate(theta, args.N, rng, args.noise_box if noise else None), None
         if noise:
             n_outside += int(np.sum(np.abs(X) > args.noise_box))
         if args.variant == "missing":
             X = remove_values(X, args.missing_rate, rng)
-        model_m = model if args.variant == "complete" else model_for(X)
+        model_m = model if args.variant == "complete" else model_for(X, labels)
         t_rep = time.perf_counter()
         if args.start == "truth":
             start = {name: draws[name][m] for name in draws}
+        elif args.start == "permuted":  # the truth in another labelling: do labels pin it?
+            perm = np.roll(np.arange(K), int(rng.integers(1, K)))
+            start = {name: draws[name][m][perm] for name in draws}
         else:
             from bayesgmm.model import initial_point
 
-            start = initial_point(model, *em_start(X, K, priors, int(rng.integers(2**31))))
+            start = initial_point(model, *em_start(X, K, priors, int(rng.integers(2**31)),
+                                                   labels))
         draws_m, tune_m = args.draws, args.tune
         for attempt in range(1 + (0 if args.draws == "auto" else args.refits)):
             w, mu, Lc, info = fit_one(model_m, X, start, draws_m, tune_m, args.chains,
                                       int(rng.integers(2**31)), args.backend, priors,
                                       log_noise if args.variant != "complete" else None,
-                                      laplace)
+                                      laplace, labels)
             kept_draws.append(info["draws"])
             C, S = w.shape[:2]
             nw_draws = info.pop("noise_weight").reshape(C * S) if noise else None
             f_all = functionals(w.reshape(C * S, K), mu.reshape(C * S, K, D),
                                 Lc.reshape(C * S, K, D, D), X, priors, nw_draws,
-                                log_noise if noise else -np.inf)
+                                log_noise if noise else -np.inf, labels)
             ess = min(float(az.ess(f_all[:, j].reshape(C, S))) for j in range(f_all.shape[1]))
             if attempt == 0:
                 first_ess[m] = ess
@@ -585,7 +639,7 @@ def main() -> None:
         f_draws = f_all[idx]
         f_true = functionals(theta["weights"][None], theta["means"][None], theta["chol"][None],
                              X, priors, None if not noise else np.array([draws_nw[m]]),
-                             log_noise if noise else -np.inf)[0]
+                             log_noise if noise else -np.inf, labels)[0]
         less = np.sum(f_draws < f_true, axis=0)
         ties = np.sum(f_draws == f_true, axis=0)  # none for continuous f; break at random
         ranks[m] = less + rng.integers(0, ties + 1)
@@ -622,6 +676,11 @@ def main() -> None:
               f"{sum(i['retried'] for i in infos)} retried with target_accept 0.95 and a 3x "
               "warm-up after divergences")
 
+    if labelled:
+        per = n_labelled.sum(axis=1)
+        print(f"Known labels per data set (rate {args.label_rate:g}): median {np.median(per):.0f}"
+              f" of N={args.N}; {np.sum((n_labelled == 0).any(axis=1))} of {M} data sets had a "
+              f"component with no known label")
     if noise:
         print(f"Gaussian points outside the noise box [-{args.noise_box:g}, "
               f"{args.noise_box:g}]^{D}: {n_outside} of {M * args.N} points")
@@ -646,7 +705,7 @@ def main() -> None:
     paths = plot(ranks, u, names, L, args.bins, args.out, title)
     np.savez(args.out / "sbc_ranks.npz", ranks=ranks, names=np.array(names), chi_p=chi_p,
              ks_p=ks_p, divergences=divs, min_ess=min_ess, first_ess=first_ess,
-             n_refits=n_refits)
+             n_refits=n_refits, n_labelled=n_labelled)
     print("Figures: " + ", ".join(str(p) for p in paths))
     print(f"Total wall time: {time.perf_counter() - t_start:.0f} s "
           f"(first compile {compile_s:.1f} s)")

@@ -163,6 +163,35 @@ def test_overlapping_components_relabel_to_unimodal_draws_centred_on_truth():
             assert stats.kstest(raw, truth).statistic > 0.15
 
 
+@pytest.mark.parametrize("method", ["stephens", "ecr"])
+def test_weighted_rows_relabel_as_their_copies_and_weight_zero_as_none(method):
+    """QA133: a weighted fit's draws were relabelled with the rows unweighted (and rows of
+    weight 0 counted), 7 of 1,000 otherwise than on the repeated rows. Overlapping
+    components, so that the weighting decides some draws."""
+    rng = np.random.default_rng(3)
+    means = np.array([[0.0, 0.0], [1.2, 0.0], [0.6, 1.0]])
+    original = posterior_draws("spherical", rng, mean_sd=0.6, means=means, n_draws=300,
+                               covariances=np.ones(3))
+    sigmas = np.array([[rng.permutation(3) for _ in range(300)] for _ in range(N_CHAINS)])
+    scrambled = [apply_permutations(a, sigmas) for a in original]
+    ref = (WEIGHTS, means, np.ones(3))
+    X = sample_data("spherical", weights=WEIGHTS, means=means, covs=np.ones(3), n=60)
+    g = rng.integers(1, 6, len(X)).astype(float)
+    repeated = relabel_draws(*scrambled, "spherical", *ref, method=method,
+                             X=np.repeat(X, g.astype(int), axis=0))[0]
+    weighted = relabel_draws(*scrambled, "spherical", *ref, method=method, X=X,
+                             sample_weight=g)[0]
+    np.testing.assert_array_equal(weighted, repeated)
+    unweighted = relabel_draws(*scrambled, "spherical", *ref, method=method, X=X)[0]
+    assert np.any(unweighted != repeated)  # the weights decide some draws here
+    far = np.vstack([X, [[40.0, -30.0], [-25.0, 60.0]]])
+    np.testing.assert_array_equal(relabel_draws(
+        *scrambled, "spherical", *ref, method=method, X=far, sample_weight=np.r_[g, 0, 0])[0],
+        repeated)
+    with pytest.raises(ValueError, match=r"sample_weight must hold 60 finite weights >= 0"):
+        relabel_draws(*scrambled, "spherical", *ref, method=method, X=X, sample_weight=g[:-1])
+
+
 @pytest.mark.parametrize("K", [2, 4, 6, 7])  # 7: past the enumeration, the Hungarian loop
 def test_assign_is_optimal_including_clashes(K):
     rng = np.random.default_rng(4)

@@ -603,10 +603,11 @@ def test_rows_of_weight_zero_leave_the_label_invariant_checks_as_they_are():
     for stored in (True, False):
         for name, data, weights in (("dropped", X, w), ("zero", Xz, wz)):
             fit = fit_bayes(data, 2, sample_weight=weights, log_likelihood=stored, **options)
-            checks[name, stored] = {c.name: c.value for c in fit.diagnostics().checks
-                                    if "label-invariant" in c.name}
+            checks[name, stored] = {c.name: c.value for c in fit.diagnostics().checks}
+    # every check: the draws are the same, and so is their relabelling (QA133: rows of
+    # weight 0 were classified too)
     assert checks["dropped", True] == checks["zero", True] == checks["dropped", False] \
-        == checks["zero", False] and len(checks["zero", True]) == 2
+        == checks["zero", False] and "min bulk ESS (label-invariant)" in checks["zero", True]
 
 
 def test_the_trace_plot_takes_more_than_forty_panels():
@@ -1176,3 +1177,40 @@ def test_a_fixed_number_of_draws_says_how_its_checks_went(old_faithful, capsys):
         again = fit_bayes(old_faithful, 2, draws=30, tune=30, chains=2, random_state=0)
     assert "checks of the" not in capsys.readouterr().err
     assert again.settings["checks"] == post.settings["checks"]  # still kept
+
+
+def test_a_start_given_in_another_order_than_the_labels_is_put_in_theirs():
+    """QA133 H1: a few known labels and em= from fit_em without them, its components the
+    other way round: the chains stayed in that order (the labelled log-likelihood 43 nats
+    below the default start's) and the verdict said OK. The start is put in the labels'
+    order first, and its record says so; a start already in it is kept as it is."""
+    from bayesgmm import fit_em
+    from bayesgmm.observations import prepare_observations
+    from bayesgmm.sampling import _in_label_order
+
+    rng = np.random.default_rng(11)
+    z = (rng.random(150) < 0.4).astype(int)
+    X = np.where(z[:, None] == 0, [[0.0, 0.0]], [[4.0, 3.0]]) + rng.standard_normal((150, 2))
+    labels = np.full(150, -1)
+    for k in (0, 1):  # two known labels per component
+        labels[np.flatnonzero(z == k)[:2]] = k
+    em = fit_em(X, 2, random_state=0)
+    swapped = em if em.means[0, 0] > 2 else fit_em(X, 2, random_state=0, labels=np.where(
+        labels >= 0, 1 - labels, -1))
+    assert swapped.means[0, 0] > 2  # component 0 on the cluster labelled 1
+    obs = prepare_observations(X, 2, labels=labels)
+    put = _in_label_order(swapped, obs)
+    np.testing.assert_array_equal(put.means, swapped.means[::-1])
+    assert put.settings["components_reordered"] == [1, 0]
+    assert _in_label_order(put, obs) is put  # in order already
+    for k in (0, 1):  # a row of weight 0 counts for nothing: only its weight decides
+        weights = np.where(labels == k, 0.0, 1.0)
+        weights[np.flatnonzero(labels == 1 - k)[0]] = 1.0
+        assert _in_label_order(swapped, prepare_observations(
+            X, 2, labels=np.where(weights > 0, labels, -1), sample_weight=weights
+        )).settings["components_reordered"] == [1, 0]
+    post = fit_bayes(X, 2, labels=labels, em=swapped, draws=100, tune=100, chains=2,
+                     random_state=6, progressbar=False)
+    means = post.posterior["means"].mean(("chain", "draw")).values
+    assert means[0, 0] < 1 < 3 < means[1, 0]  # the labels' order: 0 near (0, 0)
+    assert post.em.settings["components_reordered"] == [1, 0]
