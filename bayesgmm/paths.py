@@ -231,14 +231,11 @@ def check_writable(path: str | os.PathLike, *, overwrite: bool = False,
         kind = _check_replaceable(target)
         # another kind of output is refused before --force is suggested, for the same reason
         check_same_kind(target, kind, writes, by=by, other=other)
-        if not overwrite:
-            raise ValueError(
-                f"output directory {target} already exists (an earlier bayesgmm output); "
-                "choose another path or replace it ("
-                # the command line's own option there (QA136: the API's named first)
-                + ("--force" if (by or "").startswith("bayesgmm ") else
-                   "overwrite=True in the API, --force on the command line") + ")"
-            )
+        if not overwrite:  # the command line's own option there (QA136: the API's first)
+            how = ("--force" if (by or "").startswith("bayesgmm ") else
+                   "overwrite=True in the API, --force on the command line")
+            raise ValueError(f"output directory {target} already exists (an earlier bayesgmm "
+                             f"output); choose another path or replace it ({how})")
     ancestor = target.parent
     while not ancestor.exists():
         if ancestor == ancestor.parent:
