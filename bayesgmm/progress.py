@@ -191,9 +191,19 @@ def _shown(message: str, own_only: bool) -> Iterator[None]:
             Console = None
         if Console is not None:
             console = _console()
-            with console.status(f"{message}...") as status, _pushed(
-                    (lambda text: status.update(f"{message}: {text}..."), own_only)):
-                yield
+            with console.status(f"{message}...") as status:
+                shown = [f"{message}..."]
+
+                def show(text: str | None = None) -> None:
+                    # the seconds so far beside the text (QA136 M1: a cold compile's spinner
+                    # stood 128 s under "about 70 s" with nothing that moved but the glyph)
+                    if text is not None:
+                        shown[0] = f"{message}: {text}..."
+                    seconds = time.perf_counter() - t0
+                    status.update(shown[0] + (f" {seconds:.0f} s" if seconds >= 2 else ""))
+
+                with _pushed((show, own_only)), _ticking(show):
+                    yield
             console.print(f"bayesgmm: {message}: {time.perf_counter() - t0:.1f} s",
                           highlight=False)
             return
@@ -252,6 +262,25 @@ def _heartbeat(message: str, t0: float, last: list[float]) -> Iterator[None]:
                 _line(f"{message}: still working ({last[0] - t0:.0f} s)")
 
     thread = threading.Thread(target=beat, name="bayesgmm-heartbeat", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
+
+
+@contextlib.contextmanager
+def _ticking(show: Callable[[], None], every: float = 1.0) -> Iterator[None]:
+    """While the block runs, ``show()`` every ``every`` seconds (a terminal's spinner text,
+    with the seconds so far)."""
+    done = threading.Event()
+
+    def tick() -> None:
+        while not done.wait(every):
+            show()
+
+    thread = threading.Thread(target=tick, name="bayesgmm-ticker", daemon=True)
     thread.start()
     try:
         yield
@@ -322,7 +351,9 @@ def detail(text: str, *, own: bool = False) -> None:
     ``inner_details``)."""
     stop_point()
     innermost = _innermost()
-    if innermost is not None and (own or not innermost[1]):
+    # not from a silenced block (QA136 M1: warm's inner fit's "EM restart 10 of 10" stood
+    # on the spinner of the compile that followed it, for two minutes)
+    if innermost is not None and (own or not innermost[1]) and _state["enabled"]:
         innermost[0](text)
 
 

@@ -525,3 +525,24 @@ def test_set_enabled_reaches_the_worker_processes_started_after_it(monkeypatch):
     finally:
         progress.set_enabled(True)
     assert "BAYESGMM_QUIET" not in os.environ and progress.enabled()
+
+
+def test_a_terminal_spinner_shows_the_seconds_and_no_silenced_detail(monkeypatch):
+    """QA136 M1: on a terminal a cold compile's spinner stood for 128 s under "about 70 s"
+    with nothing that moved but its glyph, its text a detail of warm's own inner fit ("EM
+    restart 10 of 10") from a silenced block. The spinner shows the seconds so far, and a
+    silenced block's details do not reach it."""
+    import time
+
+    monkeypatch.setitem(progress._state, "enabled", True)
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    with progress.step("compiling the sampler"):
+        progress.detail("the start search")
+        with progress.silenced():
+            progress.detail("EM restart 10 of 10")
+        time.sleep(2.6)
+    shown = terminal.getvalue()
+    assert re.search(r"compiling the sampler: the start search\.\.\. 2 s", shown), shown[-400:]
+    assert "EM restart 10 of 10" not in shown
+    assert "bayesgmm: compiling the sampler: 2." in shown
