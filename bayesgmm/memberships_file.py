@@ -16,6 +16,8 @@ fit's order; rows the fit left out (nothing observed, or any value missing under
   the noise component, else empty;
 - ``known``, with ``--labels``: whether the row's label was given (its membership is then
   that label's by construction, probability 1, not an inference from its values);
+- ``weight``, for a posterior fitted with ``--weights``: the row's frequency weight (0: a row
+  the fit did not count, whose memberships are a prediction for it; QA134 L3);
 - ``probability``: that component's membership probability;
 - ``p_0`` ... ``p_{K-1}`` (and ``p_noise`` with a noise component): P(component k | x) for
   each component; rows sum to 1;
@@ -52,7 +54,7 @@ __all__ = ["MEMBERSHIPS_FILE", "check_row_column", "membership_table", "write_me
 
 # The table's own columns, which a column of row IDs must not be named as (it would be
 # renamed "row", and a join on its name would take the component for the ID: downstream QA).
-_OWN_COLUMNS = re.compile(r"component|component_label|known|probability|"
+_OWN_COLUMNS = re.compile(r"component|component_label|known|weight|probability|"
                           r"p_(\d+|noise)(_eti\d+_(lb|ub))?")
 
 
@@ -116,7 +118,10 @@ def membership_table(result: Any, X: Any = None, *, rows: Any = None, labels: An
         interval = proba.interval
         observed = result.idata["observed_data"]
         labels = observed["labels"].values if "labels" in observed.data_vars else None
+        weights = (observed["sample_weight"].values if "sample_weight" in observed.data_vars
+                   else None)
     else:
+        weights = None
         if X is None:
             raise ValueError("an EM fit's memberships need the rows it was fitted to: X")
         if rows is None and _names_its_rows(X):  # a DataFrame indexed by IDs (QA)
@@ -136,6 +141,8 @@ def membership_table(result: Any, X: Any = None, *, rows: Any = None, labels: An
             str(index_name)):
         row_column = str(index_name)
     table = _table(result, mean, bounds, interval, rows, labels)
+    if weights is not None:
+        table.insert(table.columns.get_loc("probability"), "weight", weights)
     if row_column is None:  # the recorded ID column names the rows where they are IDs
         recorded = (getattr(result, "settings", None) or {}).get("index_column")
         row_column = (recorded if named else None) or "row"

@@ -42,7 +42,7 @@ import shutil
 import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -274,7 +274,7 @@ def build_report(result: BayesResult, *, data_source: str | None = None,
                                          if too_many else "")),
         _section_parameters(result, figure, random_state, diag),
         _section_membership(result, X, proba, figure, labelled=_result_labels(result, len(X)),
-                            diag=diag),
+                            diag=diag, counted=_positive_weight(_observed_weights(result))),
         _section_diagnostics(result, diag, figure, thresholds),
         _section_ppc(result, figure, random_state, check, provisional=not diag.ok),
         _section_reproducibility(result, random_state),
@@ -1070,6 +1070,11 @@ def _fixed(value: Any, places: int) -> str:
 
 
 def _section_data(em, X, figure, sample_weight=None) -> str:
+    left_out = 0
+    counted = _positive_weight(None if sample_weight is None else np.asarray(sample_weight))
+    if counted is not None:  # a row of weight 0 is no row (QA134 L3: its far value in max)
+        left_out = int((~counted).sum())
+        X, sample_weight = X[counted], np.asarray(sample_weight)[counted]
     frame = pd.DataFrame(X, columns=list(em.feature_names))
     desc = pd.DataFrame({
         "mean": frame.mean(), "sd": frame.std(), "min": frame.min(),
@@ -1121,7 +1126,10 @@ def _section_data(em, X, figure, sample_weight=None) -> str:
         intro = f"<p>{counted} of {X.shape[1]} feature(s).</p>"
     if (summary or {}).get("weighted"):
         line += ("<p>The table describes the rows as given, each once; the fit counts each "
-                 "row as many times as its frequency weight.</p>")
+                 "row as many times as its frequency weight"
+                 + (f" ({format_number(left_out)} row(s) of weight 0, which it does not "
+                    "count, are left out here and in the figures)" if left_out else "")
+                 + ".</p>")
     return _section("data", "1. Data overview", intro, line,
                     _table(desc, formatted=list(desc.columns)), fig)
 
@@ -1845,12 +1853,25 @@ def _diagonal_caption(n_features: int) -> str:
 
 
 def _section_membership(result, X, proba, figure, n_uncertain: int = 10,
-                        labelled: np.ndarray | None = None, diag=None) -> str:
+                        labelled: np.ndarray | None = None, diag=None,
+                        counted: np.ndarray | None = None) -> str:
+    """Section 4; ``counted``: the rows a weighted fit counted (positive weight), the only
+    ones counted, listed and drawn here (QA134 L3: "1 of 102 points" of a fit of 100, the
+    one uncertain point a row of weight 0 beyond the axes); None: every row."""
     K = result.n_components  # proba has K + 1 columns with a noise component (its last)
-    table, n_unsure = _uncertain_rows(result, X, result.row_names, proba.mean, proba.lower,
+    rows = np.asarray(result.row_names)
+    if counted is not None:
+        X, rows = X[counted], rows[counted]
+        labelled = None if labelled is None else labelled[counted]
+        proba = replace(proba, mean=proba.mean[counted],
+                        lower=proba.lower[counted], upper=proba.upper[counted])
+    table, n_unsure = _uncertain_rows(result, X, rows, proba.mean, proba.lower,
                                       proba.upper, n_uncertain,
                                       getattr(result, "index_name", None))
     marked = tuple(getattr(diag, "unreported_components", ()) or ())
+    # unlike the data figure's marker areas (QA134 L4: not said)
+    once = ("; each row drawn once, whatever its frequency weight"
+            if _observed_weights(result) is not None else "")
     classification = figure(
         "classification", "Classification: each point in its most probable component's "
         "colour, larger when less certain (uncertainty = 1 - max posterior mean P(k | x)); "
@@ -1858,7 +1879,7 @@ def _section_membership(result, X, proba, figure, n_uncertain: int = 10,
            f"{plots.ELLIPSE_LEVEL:.0%} ellipses of the posterior median components")
         + _diagonal_caption(X.shape[1]) + _marks_caption(result, labelled)
         + ("; \u2020: a component whose summaries describe no single cluster, as in the "
-           "tables" if marked else "") + _shown(len(X)),
+           "tables" if marked else "") + once + _shown(len(X)),
         lambda: plots.plot_classification(result, X, proba=proba, labelled=labelled,
                                           marked=marked))
     caption = ("Membership probability P(k | x) along the data, one panel per component "
@@ -1875,17 +1896,19 @@ def _section_membership(result, X, proba, figure, n_uncertain: int = 10,
                   if n_unsure < n_uncertain else ""))
     fig = figure("membership", caption + _marks_caption(result, labelled)
                  + ("; \u2020: a component whose summaries describe no single cluster"
-                    if marked else "")
+                    if marked else "") + once
                  + _shown(len(X), scatter=X.shape[1] > 1, rug=X.shape[1] == 1),
                  lambda: plots.plot_membership(result, X, proba=proba, n_uncertain=n_uncertain,
-                                               labelled=labelled, marked=marked))
+                                               labelled=labelled, marked=marked, rows=rows))
     noise = ""
     if proba.mean.shape[1] == K + 1:
         weight = result.posterior["noise_weight"].values.mean() \
             if "noise_weight" in result.posterior else float("nan")
+        weights = _observed_weights(result)
         noise = _noise_html(proba.mean[:, K], X, result.feature_names, weight,
-                            rows=result.row_names, posterior=True,
-                            sample_weight=_observed_weights(result),
+                            rows=rows, posterior=True,
+                            sample_weight=None if weights is None or counted is None
+                            else weights[counted],
                             bounds=result.em.noise_bounds)
     if proba.mean.shape[1] == 1:  # one component, no noise: every point is certain
         return _section("membership", "4. Classification and membership uncertainty",
@@ -1934,6 +1957,13 @@ def _observed_labels(result: Any) -> np.ndarray | None:
     """The known-label codes (-1 unknown) a posterior was fitted with, if any."""
     observed = result.idata["observed_data"]
     return observed["labels"].values if "labels" in observed else None
+
+
+def _positive_weight(weights: np.ndarray | None) -> np.ndarray | None:
+    """Which rows a weighted fit counted (weight > 0), where some weigh 0; else None."""
+    if weights is None or np.all(weights > 0):
+        return None
+    return np.asarray(weights) > 0
 
 
 def _observed_weights(result: Any) -> np.ndarray | None:

@@ -54,6 +54,22 @@ def test_a_posterior_table_is_its_memberships_over_the_reports_draws(tiny_fit):
         tiny_fit.idata["observed_data"]["x"].values))
 
 
+def test_a_weighted_posterior_table_says_each_rows_weight(tiny_fit):
+    """QA134 L3: memberships.csv of a fit with rows of weight 0 did not say which rows the
+    fit counted; a weighted posterior's table has each row's weight before its probability."""
+    import dataclasses
+
+    n = tiny_fit.idata["observed_data"].sizes["observation"]
+    weights = np.r_[0.0, 0.0, np.full(n - 2, 2.0)]
+    idata = tiny_fit.idata.copy()
+    idata["observed_data"] = idata["observed_data"].to_dataset().assign(
+        sample_weight=(("observation",), weights))
+    table = membership_table(dataclasses.replace(tiny_fit, idata=idata))
+    assert list(table.columns[:5]) == KEYS[:3] + ["weight", "probability"]
+    np.testing.assert_array_equal(table["weight"], weights)
+    assert "weight" not in membership_table(tiny_fit).columns
+
+
 def test_membership_draws_are_all_of_a_default_run_and_fewer_at_large_n():
     assert membership_draws(272, 2) == 1000
     assert membership_draws(200_000, 4) == 100  # at least 100
@@ -169,7 +185,8 @@ def test_em_out_names_the_rows_it_fitted(missing, gappy_dir, capsys):
     np.testing.assert_array_equal(table["known"], long_rows)
 
 
-@pytest.mark.parametrize("name", ["component", "p_0", "p_noise_eti94_lb", "probability"])
+@pytest.mark.parametrize("name", ["component", "p_0", "p_noise_eti94_lb", "probability",
+                                  "weight"])
 def test_an_id_column_named_as_a_table_column_is_refused(name, gappy_dir, capsys):
     """Downstream QA: an ID column named "component" became "row" in memberships.csv while the
     printout said "rows by their 'component' column": a join by it took clusters for IDs."""

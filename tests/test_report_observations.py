@@ -275,3 +275,36 @@ def test_the_em_reports_noise_count_is_of_the_rows_fitted():
     assert em.observations["noise_bounds"] == em.noise_bounds.tolist()
     assert "<th scope=\"row\">302</th>" not in section
     assert "<th scope=\"row\">300</th>" in section  # named as in the file
+
+
+def test_rows_of_weight_zero_are_no_rows_in_the_data_and_membership_sections(tiny_fit):
+    """QA134 L3: two far rows of weight 0 (no rows at all, the README says) set the data
+    table's max and sd, and section 4 said "1 of 102 points" of a fit that counted 100, the
+    one uncertain point being a row of weight 0 beyond the axes."""
+    X = np.random.default_rng(0).normal(size=(40, 2))
+    far = np.vstack([X, [[40.0, -30.0], [-25.0, 60.0]]])
+    g = np.r_[np.ones(40), 0.0, 0.0]
+    summary = {"n_rows": 42, "weighted": True, "sum_of_weights": 40.0}
+    plain, _ = _data_section(X, summary)
+    em = types.SimpleNamespace(feature_names=("a", "b"), observations_summary=summary)
+    weighted = report._section_data(em, far, report._embedder([]), g)
+    first_table = re.compile(r"<table.*?</table>", re.S)
+    assert first_table.search(weighted)[0] == first_table.search(plain)[0]  # the 40 rows'
+    assert first_table.search(weighted)[0] != first_table.search(
+        report._section_data(em, far, report._embedder([])))[0]  # the far rows' own
+    assert "(2 row(s) of weight 0, which it does not count, are left out here and in the " \
+        "figures)" in weighted
+    # section 4 of a posterior fitted with two rows of weight 0
+    n = tiny_fit.idata["observed_data"]["x"].shape[0]
+    weights = np.ones(n)
+    weights[:2] = 0.0
+    result, _ = _with_observed(tiny_fit, sample_weight=weights)
+    Xr = result.idata["observed_data"]["x"].values
+    proba = result.memberships(max_draws=50)
+    section = report._section_membership(result, Xr, proba, report._embedder([]),
+                                         counted=report._positive_weight(weights))
+    said = re.sub(r"<[^>]+>", " ", section)
+    assert re.search(rf"(of the|of) {n - 2:,} points", said) and f"{n:,} points" not in said
+    # the figures draw each row once: said, beside the data figure's areas by weight (L4)
+    assert said.count("each row drawn once, whatever its frequency weight") == 2
+    assert report._positive_weight(np.ones(3)) is None
