@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	@set -e; py=$$(scripts/find-python.sh); echo "using $$py"; \
 	  [ -x $(PY) ] || "$$py" -m venv $(VENV); \
 	  $(PY) -m pip install --quiet --upgrade pip; \
-	  echo "installing bayesgmm and its dependencies into $(VENV) (a minute or so; pip is quiet)"; \
+	  echo "installing bayesgmm and its dependencies into $(VENV) (a minute or so; pip is quiet, and setuptools' \"Editable installation\" notice is expected: nothing to do)"; \
 	  $(PY) -m pip install --quiet -e ".[dev]"
 	@# Compile the numba kernels and the sampler now (about a minute, once), so that the first
 	@# `make run` loads them from the cache instead of compiling in silence.

@@ -1156,9 +1156,10 @@ def _cmd_em(args: argparse.Namespace) -> int:
                             labels=None if labels is None else labels[kept])
     if args.report:
         _use_agg()
-        from .report import write_em_report
-
+        # the step before the import (QA136 L2: matplotlib and ArviZ loading, 10.7 s silent)
         with progress.step("writing the report", inner_details=False):
+            from .report import write_em_report
+
             def write(directory: Path) -> Path:
                 return write_em_report(
                     em, frame.loc[kept], directory, data_source=_shown(args.data), rows=rows,
