@@ -253,34 +253,34 @@ def _heartbeat(message: str, t0: float, last: list[float]) -> Iterator[None]:
     of the step's last line) is :data:`HEARTBEAT_S` old: also while the block silences its
     inner lines (QA: `make run`'s cold "compiling the sampler" step, silenced inside, went
     192 s without a line), as the step itself was shown."""
-    done = threading.Event()
-
-    def beat() -> None:
+    def beat(done: threading.Event) -> None:
         while not done.wait(max(0.0, last[0] + HEARTBEAT_S - time.perf_counter())):
             if time.perf_counter() - last[0] >= HEARTBEAT_S:
                 last[0] = time.perf_counter()
                 _line(f"{message}: still working ({last[0] - t0:.0f} s)")
 
-    thread = threading.Thread(target=beat, name="bayesgmm-heartbeat", daemon=True)
-    thread.start()
-    try:
+    with _in_background(beat, "bayesgmm-heartbeat"):
         yield
-    finally:
-        done.set()
-        thread.join()
 
 
 @contextlib.contextmanager
 def _ticking(show: Callable[[], None], every: float = 1.0) -> Iterator[None]:
     """While the block runs, ``show()`` every ``every`` seconds (a terminal's spinner text,
     with the seconds so far)."""
-    done = threading.Event()
-
-    def tick() -> None:
+    def tick(done: threading.Event) -> None:
         while not done.wait(every):
             show()
 
-    thread = threading.Thread(target=tick, name="bayesgmm-ticker", daemon=True)
+    with _in_background(tick, "bayesgmm-ticker"):
+        yield
+
+
+@contextlib.contextmanager
+def _in_background(loop: Callable[[threading.Event], None], name: str) -> Iterator[None]:
+    """``loop(done)`` in a daemon thread while the block runs; ``done`` is set at its end,
+    and the thread joined."""
+    done = threading.Event()
+    thread = threading.Thread(target=loop, args=(done,), name=name, daemon=True)
     thread.start()
     try:
         yield
