@@ -719,44 +719,55 @@ def _copied_rows(X: np.ndarray) -> tuple[str, float] | None:
 
 def whole_numbers(weights: np.ndarray) -> np.ndarray:
     """Which weights are whole numbers up to float64 rounding (a count computed as share x
-    total, 2.000000000004 say, is one: QA134 L1)."""
+    total, 2.000000000004 say, is one: QA134 L1), relatively, and within 0.001 however large
+    (QA137 L1: 3,000,000,001.4 is none)."""
     w = np.asarray(weights, dtype=np.float64)
-    return np.abs(w - np.round(w)) <= 1e-9 * np.maximum(1.0, np.abs(w))
+    return np.abs(w - np.round(w)) <= np.minimum(1e-9 * np.maximum(1.0, np.abs(w)), 1e-3)
 
 
 class DesignWeightsWarning(UserWarning):
-    """Weights that are not whole numbers and sum to several times the rows: survey (design)
-    weights, which a fit would take as counts."""
+    """Weights mostly not whole numbers that sum to several times the rows, or a small part
+    of them: survey (design) weights or probabilities, which a fit would take as counts."""
 
 
-# Fractional weights summing to more than this many times the rows look like design weights
-# (a survey's, summing to the population): frequency weights are counts, importance weights
-# and normalised survey weights average about 1.
+# Weights mostly not whole numbers that sum to more than this many times the rows (or less
+# than the rows over it) are no counts: a survey's design weights summing to the population,
+# or probabilities and importance weights summing to 1 or so. Frequency weights are counts;
+# normalised survey weights average about 1.
 DESIGN_WEIGHTS_RATIO = 2.0
 
 
 def design_weights_warning(sample_weight: np.ndarray | None) -> str | None:
-    """The one-line warning where the weights (validated) are not all whole numbers and sum
-    to more than :data:`DESIGN_WEIGHTS_RATIO` times the rows of positive weight: a survey's
-    design weights, summing to the population, which a fit counts as that many observations
+    """The one-line warning where most of the (validated) weights of positive weight are not
+    whole numbers and they sum to more than :data:`DESIGN_WEIGHTS_RATIO` times those rows or
+    less than the rows over it: a fit counts them as observations, as many as they sum to
     (QA134 H1: 100 respondents weighted to 3,049,382, intervals 110x too narrow and BIC's
-    choice the largest K tried, in silence); None otherwise."""
+    choice the largest K tried, in silence; QA137 M2: 300 rows weighing 6 in all, and one
+    2.5 among whole counts, which is no sign of either); None otherwise."""
     if sample_weight is None:
         return None
     g = np.asarray(sample_weight, dtype=np.float64)
-    n = int(np.count_nonzero(g > 0))
-    total = float(g.sum())
-    if whole_numbers(g).all() or total <= DESIGN_WEIGHTS_RATIO * n:
+    g = g[g > 0]
+    n, total = g.size, float(g.sum())
+    if not n or whole_numbers(g).mean() >= 0.5 or (
+            total / DESIGN_WEIGHTS_RATIO <= n <= total * DESIGN_WEIGHTS_RATIO):
         return None
+
     def said(x: float) -> str:  # 3,049,382 and 30,494, not 3.04938e+06 and 3.05e+04
         return f"{x:,.0f}" if x >= 100 else f"{x:.3g}"
 
-    return (f"the weights are not whole numbers and sum to {said(total)}, {said(total / n)} "
-            f"times the {n:,} rows of positive weight: a fit counts each row as that many "
-            "observations (frequency weights), so its intervals come out as narrow, and BIC "
-            f"as ready to add components, as {said(total)} rows make them; if they are survey "
-            "(design) weights, scale them to sum to the number of rows (w * N / w.sum()), "
-            "which keeps their relative sizes")
+    if total > n:
+        return (f"the weights are not whole numbers and sum to {said(total)}, "
+                f"{said(total / n)} times the {n:,} rows of positive weight: a fit counts "
+                "each row as that many observations (frequency weights), so its intervals "
+                f"come out as narrow, and BIC as ready to add components, as {said(total)} "
+                "rows make them; if they are survey (design) weights, scale them to sum to "
+                "the number of rows (w * N / w.sum()), which keeps their relative sizes")
+    return (f"the weights are not whole numbers and sum to {said(total)} for {n:,} rows of "
+            f"positive weight: a fit counts each row as its weight (frequency weights), so it "
+            f"rests on {said(total)} observations and its intervals come out as wide as so few "
+            "make them; if they are probabilities or importance weights, scale them to sum to "
+            "the number of rows (w * N / w.sum()), which keeps their relative sizes")
 
 
 def warn_about_columns(X: np.ndarray, names: Sequence[str], sample_weight: Any = None

@@ -1552,9 +1552,13 @@ def _cmd_select(args: argparse.Namespace) -> int:
               f"{covariance_words(covariance, frame.shape[1])}")
         settings.update({"sparse K_max": args.sparse, "sparse e0": args.concentration})
         with _quiet_diagnostics():
-            sparse = fit_sparse(frame, args.sparse, concentration=args.concentration,
-                                **{**sampling, "settings": sampling["settings"] if args.draws_given
-                                   else sampling["settings"].replace(draws=1000)})
+            from .sampling import checks_said_by_caller
+
+            with checks_said_by_caller():  # print(sparse) below says its verdict
+                sparse = fit_sparse(frame, args.sparse, concentration=args.concentration,
+                                    **{**sampling, "settings": sampling["settings"]
+                                       if args.draws_given else
+                                       sampling["settings"].replace(draws=1000)})
         _name_components(sparse.result, names)
         print(sparse)
         # over all chains: the P(K+=k) of the line above; the table adds the chains alone

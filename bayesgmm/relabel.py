@@ -22,7 +22,8 @@ That ``"distance"`` method sees the parameters only. When components overlap, it
 draw by draw (measured on the hard panel, ``benchmarks/README.md``: a third of the points
 changed their most probable component between draws); the ``"stephens"`` (Stephens 2000, the
 default when the data are given) and ``"ecr"`` (Papastamoulis & Iliopoulos 2010) methods
-match draws by how they classify the data instead (:mod:`bayesgmm.relabel_methods`).
+match draws by how they classify the data instead (:mod:`bayesgmm.relabel_methods`), a
+weighted fit's rows counted by their ``sample_weight`` (those of weight 0 not at all).
 
 Conventions (shared with the rest of :mod:`bayesgmm`): ``weights`` (chain, draw, component),
 ``means`` (chain, draw, component, feature) and ``covariances`` in scikit-learn's per-type shapes
@@ -49,6 +50,7 @@ from bayesgmm.relabel_methods import (
     assign_min_cost,
     classification_probabilities,
     ecr_permutations,
+    points_classified,
     stephens_permutations,
 )
 
@@ -459,6 +461,11 @@ def _relabel_all(w, m, c, ref_w, ref_m, ref_c, covariance_type, n_iter, method, 
     if g is not None:  # a row of weight 0 counts for nothing: not classified at all
         X, g = X[g > 0], g[g > 0]
     n_chains, n_draws, K, D = m.shape
+    # the points classified, and their weights with them (QA137 H1: 1,000 weighted rows of
+    # 12,000 draws were subsampled, their weights not)
+    kept = points_classified(X.shape[0], n_chains * n_draws + 1, K)
+    if kept is not None:
+        X, g = X[kept], None if g is None else g[kept]
     # The reference is classified with the draws (one kernel call, the same points if the
     # data are subsampled) and split off again.
     P = classification_probabilities(

@@ -26,6 +26,11 @@ of each draw s (the E-step kernel's responsibilities,
 
 Both follow the R package ``label.switching`` (Papastamoulis 2016, JSS 69) in what they compute;
 the loops over draws are replaced by batched matrix products and a vectorised assignment.
+With frequency weights (``row_weights``) each point counts as its copies would: Stephens'
+cost and ECR's agreement are weighted sums over the points (Q, a per-point mean over the
+draws, is the same either way), and rows of weight 0 are left out by the caller. Above
+:data:`MAX_PROBABILITY_FLOATS` a random subset of the points is classified
+(:func:`points_classified`), the same for every draw and for the weights.
 
 Where it sits: the posterior layer, under :mod:`bayesgmm.relabel`; imports the kernel,
 :mod:`bayesgmm.draw_arrays` and the covariance vocabulary.
@@ -47,6 +52,7 @@ __all__ = [
     "assign_min_cost",
     "classification_probabilities",
     "ecr_permutations",
+    "points_classified",
     "stephens_permutations",
 ]
 
@@ -56,6 +62,19 @@ __all__ = [
 MAX_PROBABILITY_FLOATS = 20_000_000
 # Probabilities are floored here before the log: an exact 0 in Q would make the cost infinite.
 _TINY = 1e-300
+
+
+def points_classified(n_points: int, n_draws: int, K: int, max_floats: int | None = None,
+                      random_state: int = 0) -> np.ndarray | None:
+    """The points :func:`classification_probabilities` classifies where ``n_draws`` draws of
+    all ``n_points`` would exceed ``max_floats`` probabilities: a random subset (the same
+    for every draw), of ``max_floats // (n_draws * K)`` points (at least K); None: all. A
+    caller holding something per point (frequency weights) takes the same subset.
+    ``max_floats`` None: :data:`MAX_PROBABILITY_FLOATS`."""
+    max_floats = MAX_PROBABILITY_FLOATS if max_floats is None else max_floats
+    if n_draws * n_points * K <= max_floats:
+        return None
+    return subsample_index(n_points, max(K, max_floats // (n_draws * K)), random_state)
 
 
 def classification_probabilities(
@@ -92,9 +111,9 @@ def classification_probabilities(
     X = np.asarray(X, dtype=np.float64)
     S, K = weights.shape
     D = X.shape[1]
-    if S * X.shape[0] * K > max_floats:
-        n_keep = max(K, max_floats // (S * K))
-        X = X[subsample_index(X.shape[0], n_keep, random_state)]
+    kept = points_classified(X.shape[0], S, K, max_floats, random_state)
+    if kept is not None:
+        X = X[kept]
     try:
         chol = cholesky_draws(covariances, covariance_type, K, D)
     except np.linalg.LinAlgError:
@@ -222,15 +241,21 @@ def ecr_permutations(P: np.ndarray, pivot: np.ndarray, row_weights: np.ndarray |
     if pivot.shape != (N,):
         raise ValueError(f"pivot must have shape ({N},); got {pivot.shape}")
     g = np.ones(N) if row_weights is None else np.asarray(row_weights, np.float64)
+    # Unweighted, agreement counts are whole and the soft term, scaled below 1, only breaks
+    # ties. Weights (fractional ones too) can make agreement differences as small as their
+    # own: the soft term is then scaled far below any (QA137 M1: weights (1.0, 0.9) chose
+    # against the counts (10, 9) and against their copies).
+    tie = 1.0 / (N + 1.0)
+    if row_weights is not None:
+        g = g / g.max()  # the largest 1, whatever the weights' scale
+        tie = 1e-9 / (g.sum() + 1.0)
     Z = np.zeros((N, K))
     Z[np.arange(N), pivot] = g  # each point as often as its weight
     hard = np.zeros_like(P)
     np.put_along_axis(hard, P.argmax(axis=2)[:, :, None], 1.0, axis=2)
     agree = hard.transpose(0, 2, 1) @ Z  # (S, K_draw, K_ref): points both put in (j, k)
     soft = P.transpose(0, 2, 1) @ Z
-    # Counts are at most the total weight; the soft term is < 1 after scaling, so it only
-    # breaks ties.
-    return assign_min_cost(-(agree + soft / (g.sum() + 1.0)))
+    return assign_min_cost(-(agree + soft * tie))
 
 
 def assign_min_cost(cost: np.ndarray) -> np.ndarray:

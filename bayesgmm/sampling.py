@@ -1,9 +1,11 @@
 """``fit_bayes``: EM -> initial point -> NUTS -> relabelled, diagnosed ArviZ DataTree.
 
-(Over 500 lines: fit_bayes's stages in order -- validation, the EM start and its choice among
-candidates, sampling (fixed or until converged), re-anchoring, relabelling and the record --
+(Over 500 lines: fit_bayes's stages in order -- validation, the EM start (put in the known
+labels' order where some are given) and its choice among candidates, sampling (fixed or until
+converged), re-anchoring, relabelling (the rows counted by their weights) and the record --
 share its local state; the start-selection helpers are the next candidate for a module of
-their own.)
+their own. A caller that says its own verdict of a fit turns fit_bayes's closing line of
+checks off with :func:`checks_said_by_caller`.)
 
 Where it sits: the fit layer, above the model, the back ends, EM and the posterior layer,
 whose pieces it joins; imported by selection, the estimator, :mod:`bayesgmm.warm` and the CLI.
@@ -480,7 +482,9 @@ def fit_bayes(
                            + (" (compiling the sampler first, once per machine)" if cold
                               else ""), ss.progressbar and len(em.candidates) > 1):
             em, start_info = _select_start(pm_model, em, obs, ss.nutpie_backend)
-        em = in_order(em)
+        # a candidate chosen is in its own order: the known labels' again (QA137 H2: a
+        # given em's candidates undid QA133 H1's fix)
+        em = _in_label_order(in_order(em), obs)
         # Includes compiling the native model when it is not cached yet (sampling reuses it).
         start_info["select_s"] = time.perf_counter() - t_start
     else:
@@ -670,6 +674,11 @@ def checks_said_by_caller() -> Iterator[None]:
         yield
     finally:
         _CHECKS_SAID_BY_CALLER.reset(token)
+
+
+def caller_says_checks() -> bool:
+    """Whether the code running now is within :func:`checks_said_by_caller`."""
+    return _CHECKS_SAID_BY_CALLER.get()
 
 
 def stores_log_likelihood(chains: int, draws: int, n_rows: int) -> bool:

@@ -95,8 +95,8 @@ def test_the_readmes_shell_commands_do_not_write_over_each_other():
     parser = _parser()
     blocks = re.findall(r"```bash\n(.*?)```", README.read_text(), re.S)
     checked = 0
+    written: dict[str, str] = {}  # across blocks too: a reader pastes them in order
     for block in blocks:
-        written: dict[str, str] = {}
         for line in block.splitlines():
             for command in line.split("#")[0].split(";"):
                 words = shlex.split(command)

@@ -386,6 +386,19 @@ def test_ecr_follows_the_pivot_and_breaks_ties_by_soft_agreement():
         ecr_permutations(P, np.array([0, 1]))
 
 
+@pytest.mark.parametrize("scale", [1.0, 0.1, 1 / 19, 1e-6])
+def test_weighted_ecr_agrees_with_the_copies_whatever_the_weights_scale(scale):
+    """QA137 M1: ECR's tie-break outweighed the agreement counts when weights were not whole:
+    (10, 9) and (1.0, 0.9) chose opposite permutations; the rows repeated 10 and 9 times
+    agree with the counts."""
+    pivot = np.array([0, 1])  # point A in reference 0, point B in reference 1
+    P = np.array([[[0.51, 0.49], [1.00, 0.00]]])  # this draw puts both in its component 0
+    copies = ecr_permutations(np.repeat(P, [10, 9], axis=1), np.repeat(pivot, [10, 9]))
+    weighted = ecr_permutations(P, pivot, row_weights=np.array([10.0, 9.0]) * scale)
+    np.testing.assert_array_equal(weighted, copies)
+    np.testing.assert_array_equal(copies, [[0, 1]])
+
+
 def test_classification_probabilities_match_the_kernel_and_subsample():
     from bayesgmm import kernels
 
@@ -583,3 +596,27 @@ def test_second_distance_pass_uses_the_relabelled_posterior_mean():
                            one[3][0].mean(axis=0), n_iter=1, method="distance")
     assert not np.array_equal(one[0], oracle[0])  # the case is not vacuous
     np.testing.assert_array_equal(two[0], oracle[0])
+
+
+@pytest.mark.parametrize("method", ["stephens", "ecr"])
+def test_weighted_rows_are_subsampled_with_their_weights(method, monkeypatch):
+    """QA137 H1: above MAX_PROBABILITY_FLOATS the points are subsampled, their weights were
+    not: a weighted fit of 1,000 rows and 12,000 draws failed after sampling with a NumPy
+    broadcasting error. The subset's weights go with it."""
+    import bayesgmm.relabel_methods as methods
+
+    rng = np.random.default_rng(0)
+    X = np.concatenate([rng.normal(-3, 1, (200, 1)), rng.normal(3, 1, (200, 1))])
+    w = np.full((2, 50, 2), 0.5)
+    m = np.broadcast_to(np.array([[-3.0], [3.0]]), (2, 50, 2, 1)).copy()
+    m[:, ::2] = m[:, ::2, ::-1]  # every other draw switched
+    c = np.ones((2, 50, 2, 1, 1))
+    ref = (np.array([0.5, 0.5]), np.array([[-3.0], [3.0]]), np.ones((2, 1, 1)))
+    g = rng.integers(1, 4, 400).astype(float)
+    monkeypatch.setattr(methods, "MAX_PROBABILITY_FLOATS", 20_000)
+    monkeypatch.setitem(methods.classification_probabilities.__kwdefaults__, "max_floats",
+                        20_000)
+    kept = methods.points_classified(400, 101, 2)
+    assert kept is not None and len(kept) == 20_000 // (101 * 2)
+    perms = relabel_draws(w, m, c, "full", *ref, method=method, X=X, sample_weight=g)[0]
+    assert (perms[:, ::2, 0] == 1).all() and (perms[:, 1::2, 0] == 0).all()

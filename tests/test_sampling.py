@@ -1186,7 +1186,7 @@ def test_a_start_given_in_another_order_than_the_labels_is_put_in_theirs():
     order first, and its record says so; a start already in it is kept as it is."""
     from bayesgmm import fit_em
     from bayesgmm.observations import prepare_observations
-    from bayesgmm.sampling import _in_label_order
+    from bayesgmm.sampling import _in_label_order, _reordered
 
     rng = np.random.default_rng(11)
     z = (rng.random(150) < 0.4).astype(int)
@@ -1214,3 +1214,16 @@ def test_a_start_given_in_another_order_than_the_labels_is_put_in_theirs():
     means = post.posterior["means"].mean(("chain", "draw")).values
     assert means[0, 0] < 1 < 3 < means[1, 0]  # the labels' order: 0 near (0, 0)
     assert post.em.settings["components_reordered"] == [1, 0]
+    # a start with candidates (an earlier fit's post.em): the candidate the sampler's density
+    # chooses is put in the labels' order too (QA137 H2: its own order undid the fix)
+    first = fit_bayes(X, 2, draws=50, tune=50, chains=2, random_state=0, progressbar=False)
+    searched = first.em if first.em.means[0, 0] > 2 else _reordered(first.em, np.array([1, 0]))
+    searched = dataclasses.replace(searched, candidates=tuple(
+        c if c.means[0, 0] > 2 else dataclasses.replace(
+            c, weights=tuple(c.weights[::-1]), means=c.means[::-1],
+            covariances=c.covariances[::-1]) for c in searched.candidates))
+    assert len(searched.candidates) > 1 and all(c.means[0, 0] > 2 for c in searched.candidates)
+    again = fit_bayes(X, 2, labels=labels, em=searched, draws=100, tune=100, chains=2,
+                      random_state=6, progressbar=False)
+    means = again.posterior["means"].mean(("chain", "draw")).values
+    assert means[0, 0] < 1 < 3 < means[1, 0] and again.em.means[0, 0] < 1

@@ -895,6 +895,30 @@ def test_fit_sparse_says_its_own_verdict_alone(three_clusters, monkeypatch):
     assert info.value.args == (True,) and not bayesgmm.sampling._CHECKS_SAID_BY_CALLER.get()
 
 
+def test_fit_sparse_says_its_checks_unless_its_caller_does(three_clusters, monkeypatch,
+                                                           capsys):
+    """QA137 M3: with fit_bayes's line off, fit_sparse called from Python said nothing of a
+    PROBLEMS fit's checks; it says its own summary's, unless its caller prints the summary
+    (the command line's select --sparse)."""
+    import types
+
+    import bayesgmm.sampling
+    import bayesgmm.selection.sparse as sparse_module
+    from bayesgmm import progress
+
+    monkeypatch.setattr(bayesgmm.sampling, "fit_bayes", lambda *a, **k: None)
+    monkeypatch.setattr(sparse_module, "summarise_sparse", lambda result, **k: types.
+                        SimpleNamespace(diagnostics=types.SimpleNamespace(brief="PROBLEMS: x")))
+    monkeypatch.setitem(progress._state, "enabled", True)
+    bayesgmm.fit_sparse(three_clusters, 4)
+    assert "bayesgmm: checks of the sparse mixture's draws: PROBLEMS: x: print() the result" \
+        in capsys.readouterr().err
+    with bayesgmm.sampling.checks_said_by_caller():
+        bayesgmm.fit_sparse(three_clusters, 4)
+    bayesgmm.fit_sparse(three_clusters, 4, progressbar=False)
+    assert "checks of the sparse" not in capsys.readouterr().err
+
+
 def test_summarise_sparse_identifies_the_filled_components(three_clusters):
     fake = overfitted_posterior(three_clusters)
     sparse = summarise_sparse(fake, random_state=0)

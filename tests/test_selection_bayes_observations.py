@@ -117,6 +117,8 @@ def test_whole_numbers_up_to_rounding_are_counts():
     np.testing.assert_array_equal(frequency_counts(g * (1 - 4e-12), "LOO"), [2, 3, 1])
     with pytest.raises(ValueError, match=r"row 1 has weight 3\.00001 "):
         frequency_counts(np.array([2.0, 3.00001]), "LOO")
+    with pytest.raises(ValueError, match=r"row 0 has weight 3000000001\.4 "):  # QA137 L1
+        frequency_counts(np.array([3_000_000_001.4]), "LOO")
 
 
 def test_weights_standing_for_too_many_rows_are_refused_in_one_line(two_models):

@@ -955,3 +955,12 @@ def test_fractional_weights_summing_to_a_population_warn_as_design_weights(scale
     assert design_weights_warning(counts) is None
     assert design_weights_warning(counts * (1 + 1e-13)) is None  # whole up to rounding
     assert design_weights_warning(np.r_[counts[:10] + 0.5, np.zeros(500)]) is not None
+    # QA137 M2: one 2.5 among whole counts is no sign; weights summing to a small part of
+    # the rows (probabilities) are, the other way
+    assert design_weights_warning(np.r_[counts, 2.5]) is None
+    small = design_weights_warning(np.full(300, 0.02))
+    assert small.startswith("the weights are not whole numbers and sum to 6 for 300 rows of "
+                            "positive weight: a fit counts each row as its weight")
+    assert small.endswith("probabilities or importance weights, scale them to sum to the "
+                          "number of rows (w * N / w.sum()), which keeps their relative sizes")
+    assert design_weights_warning(np.full(300, 0.8)) is None  # about 1 each: normalised

@@ -5,8 +5,8 @@
 (:func:`count_nonempty`), the draws identified at its mode, and label-invariant diagnostics.
 
 Where it sits: the selection layer; imports EM, K+ (:mod:`bayesgmm.selection.k_plus`) and the
-sweep engine, and inside functions the fit (:mod:`bayesgmm.sampling`), relabelling and
-diagnostics.
+sweep engine, and inside functions the fit (:mod:`bayesgmm.sampling`), relabelling,
+diagnostics and the status lines (:mod:`bayesgmm.progress`).
 """
 
 from __future__ import annotations
@@ -205,8 +205,9 @@ def fit_sparse(
     mode moved up on four (``benchmarks/README.md``). Read ``diagnostics`` before trusting
     ``posterior_counts``, and report e0 with the answer: the posterior of K+ depends on it.
     """
+    from .. import progress
     from ..priors import Priors
-    from ..sampling import checks_said_by_caller, fit_bayes
+    from ..sampling import caller_says_checks, checks_said_by_caller, fit_bayes
 
     K = check_int(max_components, "max_components", None)  # QA: 0 read "n_components >= 1"
     if K < 2:  # one component is always the one non-empty one: K+ = 1 whatever the data
@@ -226,10 +227,15 @@ def fit_sparse(
         ss = ss.replace(metric="diag")
     # one integer for the fit and K+ (code review: a Generator's two draws did not repeat P(K+)
     # from the recorded seed); without a seed, the one fit_bayes drew
+    ours = not caller_says_checks()  # else our caller prints the summary (the command line)
     with checks_said_by_caller():  # the summary's verdict, of the occupied components, alone
         result = fit_bayes(X, K, covariance_type=covariance_type, priors=priors,
                            random_state=seed_from(random_state), settings=ss, **fit_kwargs)
-    return summarise_sparse(result, thresholds=thresholds)  # seeded as the fit was
+    sparse = summarise_sparse(result, thresholds=thresholds)  # seeded as the fit was
+    if ours and ss.progressbar:  # QA137 M3: a PROBLEMS fit said nothing of its checks
+        progress.say(f"checks of the sparse mixture's draws: {sparse.diagnostics.brief}: "
+                     "print() the result (or its .diagnostics) for every check and what to do")
+    return sparse
 
 
 def summarise_sparse(result: BayesResult, *, random_state: Any = None,
