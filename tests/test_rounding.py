@@ -190,6 +190,26 @@ def test_a_bad_dequantise_flag_is_one_line(rounded_csv, capsys, flag, message):
     assert rc == 2 and message in err[-1], err
 
 
+def test_dequantise_beside_counts_is_refused_with_the_expansion(rounded_csv, rounded, capsys):
+    """QA134 M2: a counts table of rounded values: "no column looks rounded" (auto), or with a
+    step "dequantised" while one jitter per row left a row's w tied values tied. Refused, with
+    the rows' expansion; weights of 0 and 1 only mark rows in or out, and pass."""
+    frame = rounded.assign(n=np.arange(len(rounded)) % 3 + 1)
+    frame.to_csv(rounded_csv / "counts.csv", index_label="bird")
+    rc = cli.main(["em", "counts.csv", "-k", "2", "--index", "bird", "--weights", "n",
+                   "--dequantise", "auto"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and err[-1] == (
+        "bayesgmm: error: --dequantise with weights: a row of weight w stands for w tied "
+        "values, which one jitter per row cannot tell apart; expand the rows first (one per "
+        "count: in pandas df.loc[df.index.repeat(df['n'])]) and fit them without weights")
+    frame.assign(n=np.arange(len(rounded)) % 2).to_csv(rounded_csv / "marks.csv",
+                                                       index_label="bird")
+    assert cli.main(["em", "marks.csv", "-k", "2", "--index", "bird", "--weights", "n",
+                     "--dequantise", "auto",
+                     "--no-progress"]) == 0
+
+
 def test_a_spec_dequantises_and_checks_its_key(rounded_csv, monkeypatch, capsys):
     seen = {}
 
