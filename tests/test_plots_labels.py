@@ -83,7 +83,7 @@ def test_pair_grid_legend_names_components_and_noise_in_black():
             # marker since QA87's line-style key: a Line2D, not a patch)
             assert matplotlib.colors.to_hex(entries["noise"].get_color()) == "#000000"
             assert entries["noise"].get_marker() == "x"
-            assert "known label" in entries
+            assert "known label (in its component's colour)" in entries
 
 
 def test_forest_rows_are_named_by_the_labels(tiny_fit):
@@ -180,3 +180,21 @@ def test_every_density_contour_shows_on_white_and_in_print(old_faithful):
     from matplotlib.colors import rgb_to_hsv
 
     assert all(rgb_to_hsv(to_rgb(h.get_color()))[1] < 0.05 for h in keys)
+
+
+def test_known_label_crosses_are_in_their_components_colours(old_faithful):
+    """QA132 L1: a fully labelled fit's classification figure was a black cross over every
+    point (a known row is certain: its dot the smallest), its components' colours lost."""
+    import matplotlib.colors as mcolors
+
+    from bayesgmm.plots._styles import _component_color
+
+    X = old_faithful.to_numpy(dtype=float)
+    labels = (X[:, 0] > 3).astype(int)
+    em = fit_em(X, 2, labels=labels, random_state=0)
+    fig = plots.plot_classification(em, X, labelled=np.ones(len(X), bool))
+    crosses = [c for c in fig.axes[0].collections if c.get_label() == "known label"]
+    assert len(crosses) == 1
+    colours = {mcolors.to_hex(c) for c in crosses[0].get_facecolor()} | {
+        mcolors.to_hex(c) for c in crosses[0].get_edgecolor()}
+    assert {mcolors.to_hex(_component_color(k, 2)) for k in (0, 1)} <= colours

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from matplotlib import patheffects
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
@@ -143,17 +144,20 @@ def _component_names(fit: Any, n_gaussians: int) -> list[str]:
 
 
 def _mark_labelled(ax, X: np.ndarray, labelled: Any, i: int, j: int | None,
-                   drawn: np.ndarray | None = None) -> None:
-    """Ring the points whose component was known (``labelled``: bool (N,) or None) among
+                   drawn: np.ndarray | None = None, colors: Any = None) -> None:
+    """Cross the points whose component was known (``labelled``: bool (N,) or None) among
     the rows the scatter drew (``drawn``, :func:`_drawing_order`; default: the same rows as
-    every scatter), so that every ring holds a drawn point (review)."""
+    every scatter), so that every cross holds a drawn point (review); ``colors`` (N,): each
+    point's colour for its cross (default black)."""
     if labelled is None or not np.any(labelled):
         return
     sel = _labelled_drawn(labelled, len(X) if drawn is None else drawn)
     y = X[sel, j] if j is not None else np.zeros(sel.size)
-    # a black cross over the point: an open square was lost on a component's filled squares
-    # (QA); every filled marker is some component's
-    ax.scatter(X[sel, i], y, s=60, color="black", lw=1.0, marker="+", label="known label")
+    # a cross over the point: an open square was lost on a component's filled squares (QA);
+    # on a white halo, seen over its own component's dots
+    ax.scatter(X[sel, i], y, s=60, color="black" if colors is None else np.asarray(
+        colors)[sel], lw=1.0, marker="+", label="known label", zorder=2.5,
+        path_effects=[patheffects.withStroke(linewidth=2.5, foreground="white")])
 
 
 def _labelled_drawn(labelled: Any, drawn: Any) -> np.ndarray:

@@ -1174,6 +1174,7 @@ def plot_classification(result: Any, X: Any = None, ax: Axes | None = None, *,
     drawn = _drawing_order(len(X))
     gauss, noisy = drawn[assigned[drawn] < G], drawn[assigned[drawn] == G]
     colours = _colours(assigned[gauss], G)
+    point_colours = _colours(assigned, G)
     crowd, opacity = _crowding(drawn.size)
     size = size * crowd
     source = "the posterior median" if _is_bayes(result) else "the EM fit"
@@ -1191,7 +1192,9 @@ def plot_classification(result: Any, X: Any = None, ax: Axes | None = None, *,
             # ellipse could not be seen (QA, 20,000 points)
             a.plot(xy[:, 0], xy[:, 1], color=_component_color(k), lw=1.2, zorder=3,
                    path_effects=_HALO)
-        _mark_labelled(a, X, labelled, j, i, drawn)
+        # in its component's colour: a known row is certain, its dot the smallest, so that a
+        # black cross hid the colour (QA132 L1: a fully labelled fit's figure all black)
+        _mark_labelled(a, X, labelled, j, i, drawn, colors=point_colours)
         a.set(xlim=_axis_limits(X[:, j], keep, w, m[:, j], c[:, j, j]),
               ylim=_axis_limits(X[:, i], keep, w, m[:, i], c[:, i, i]))
         _note_outside(a, X[:, j], X[:, i], keep, centres=m[:, [j, i]], names=titles[:G],
@@ -1233,7 +1236,7 @@ def plot_classification(result: Any, X: Any = None, ax: Axes | None = None, *,
         from matplotlib.lines import Line2D
 
         known = ([Line2D([], [], marker="+", ls="", color="black", markersize=8,
-                         label="known label")]
+                         label="known label (in its component's colour)")]
                  if labelled is not None and np.any(labelled) else [])
         _legend_below(fig, titles[:K], G, known, curves=True)
         return fig
@@ -1257,7 +1260,7 @@ def plot_classification(result: Any, X: Any = None, ax: Axes | None = None, *,
                       color=_component_color(k, G), label=titles[k]) for k in range(K)]
     if labelled is not None and np.any(labelled):
         handles.append(Line2D([], [], marker="+", ls="", color="black", markersize=8,
-                              label="known label"))
+                              label="known label (in its component's colour)"))
     # the key's sizes are the points' own: from certain to the most uncertain point drawn
     # (QA: it showed 0.67, which no point had, beside points of 1-2 px)
     handles += [Line2D([], [], marker="o", ls="", color="0.4",
