@@ -902,12 +902,33 @@ def test_a_column_without_a_header_name_is_not_a_default_feature(tmp_path):
     rows = "".join(f'"{i}",{i % 5}.5,{i % 3}.25\n' for i in (1, 3, 4, 7, 8, 9, 12, 15, 20, 21))
     path = write(tmp_path, '"","mass","length"\n' + rows)
     with pytest.warns(UserWarning, match=r"column\(s\) \['Unnamed: 0'\] of .* have no name in "
-                      r"the header \(R's row names, say\): left out"):
+                      r"the header \(R's row names, say\): left out, and the rows numbered by "
+                      r"position; to name the rows by it, --index 'Unnamed: 0'"):
         assert list(read_data(path).features.columns) == ["mass", "length"]
+    # ... which names them so (QA138 M2: the advice was to fit them as a feature)
+    assert [str(i) for i in read_data(path, index="Unnamed: 0").features.index] == [
+        "1", "3", "4", "7", "8", "9", "12", "15", "20", "21"]
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         named = read_data(path, ["Unnamed: 0", "mass"])
     assert list(named.features.columns) == ["Unnamed: 0", "mass"]
+
+
+@pytest.mark.parametrize("sep, suffix", [("\t", "tsv"), (",", "csv")])
+def test_r_write_table_row_names_without_a_header_cell_are_row_names(tmp_path, sep, suffix):
+    """QA138 H1: R's write.table writes no header cell for the row names (its header one
+    field short): refused, the y value called "extra", with advice to remove it. Read as R's
+    read.table and pandas read it: the first field the row names, left out as write.csv's."""
+    rows = "".join(f'"{i}"{sep}{i % 5}.5{sep}{i % 3}.25\n' for i in range(1, 11))
+    path = write(tmp_path, f'"mass"{sep}"length"\n' + rows, f"r.{suffix}")
+    with pytest.warns(UserWarning, match=r"holds the row numbers 1, 2, \.\.\. \(R row names"):
+        table = read_data(path)
+    assert list(table.features.columns) == ["mass", "length"]
+    np.testing.assert_array_equal(table.features["length"], [i % 3 + 0.25 for i in range(1, 11)])
+    # a trailing separator is no row name: the short header stays refused otherwise
+    with pytest.raises(ValueError, match="has 3 values but the header names 2 columns"):
+        read_data(write(tmp_path, f"mass{sep}length\n1{sep}2{sep}3\n4{sep}5{sep}\n",
+                        f"t.{suffix}"))
 
 
 def test_binary_files_and_a_tsv_of_commas_are_named(tmp_path):

@@ -230,10 +230,12 @@ def read_data(path: str | Path, columns: list[str] | None = None, *,
         if unnamed and len(unnamed) < len(columns):
             # QA62: R's row names of a filtered data frame (1, 3, 4, ...) have no header name
             # and were fitted as a feature; a measured column has a name
+            # QA138 M2: the rows are then numbered by position, not by these names
             warnings.warn(f"column(s) {unnamed} of {path} have no name in the header (R's "
-                          "row names, say): left out; give them a name and list them in the "
-                          "feature columns to fit them", UserWarning,
-                          skip_file_prefixes=IN_PACKAGE)
+                          f"row names, say): left out, and the rows numbered by position; to "
+                          f"name the rows by {'it' if len(unnamed) == 1 else 'the first'}, "
+                          f"--index {shlex.quote(unnamed[0])} (index = \"{unnamed[0]}\" in "
+                          "a spec's [data])", UserWarning, skip_file_prefixes=IN_PACKAGE)
             columns = [c for c in columns if c not in unnamed]
         ids = [c for c in columns if looks_like_row_ids(frame[c])]
         if ids:

@@ -157,9 +157,16 @@ def read_text_table(p: Path, sep: str, path: Any, text_columns: Any = (),
             raise ValueError(f"line {line} of {path} has {saw} values but the lines before it "
                              f"have {expected}: give every row one value per column (an empty "
                              "cell for a missing value)") from None
+    row_names = False
     if any(issubclass(w.category, pd.errors.ParserWarning) for w in caught):
         _check_header_separator(p, sep, path)
-        _refuse_ragged_rows(p, sep, path)
+        row_names = _r_row_names(p, sep)
+        if row_names:  # R's write.table: its first field unnamed, as write.csv's "" column
+            frame = pd.read_csv(p, sep=sep, index_col=0, skipinitialspace=True,
+                                decimal=decimal).rename_axis(None).reset_index(
+                                    names=R_ROW_NAMES)
+        else:
+            _refuse_ragged_rows(p, sep, path)
     if sep != ";":
         _refuse_semicolon_rows(p, path)
     if sep == "," and decimal == ".":
@@ -172,13 +179,39 @@ def read_text_table(p: Path, sep: str, path: Any, text_columns: Any = (),
         frame = frame.iloc[:, :-1]
     if frame.shape[1] > 1 and frame.iloc[:, -1].isna().any():  # where a short row shows
         _refuse_ragged_rows(p, sep, path, frame.shape[1])
-    raw = cells_as_written(p, sep, text, len(frame))
+    raw = cells_as_written(p, sep, text, len(frame), row_names=row_names)
     for column in raw.columns:
         frame[column] = raw[column]
     return frame
 
 
-def cells_as_written(p: Path, sep: str, columns: Any, n_rows: int) -> pd.DataFrame:
+# What a first column without a header cell is called (pandas' name for write.csv's "")
+R_ROW_NAMES = "Unnamed: 0"
+
+
+def _r_row_names(p: Path, sep: str) -> bool:
+    """Whether every data row has one field more than the header, its first and last fields
+    filled: R's ``write.table`` with its defaults, whose header has no cell for the row names
+    (``?read.table``: "the first column in the input is used for the row names"; QA138 H1:
+    refused, the y value named as "extra", and the advice to remove it). A trailing separator
+    ("1,2,") leaves the last field empty: not this."""
+    import csv
+
+    with open(p, newline="", encoding="utf-8-sig", errors="replace") as f:
+        rows = csv.reader(f, delimiter=sep)
+        header = len(next(rows, []))
+        seen = False
+        for fields in rows:
+            if not any(v.strip() for v in fields):
+                continue
+            if len(fields) != header + 1 or not fields[0].strip() or not fields[-1].strip():
+                return False
+            seen = True
+    return seen
+
+
+def cells_as_written(p: Path, sep: str, columns: Any, n_rows: int, row_names: bool = False
+                     ) -> pd.DataFrame:
     """The named columns' cells as the file writes them: text, with no cell read as missing
     (an empty cell is ""). pandas reads "NA", "None", "nan" or "null" as missing, which hid
     row IDs and label names so spelled (QA: the label "NA", North America, became unknown;
@@ -187,8 +220,14 @@ def cells_as_written(p: Path, sep: str, columns: Any, n_rows: int) -> pd.DataFra
     wanted = {str(c).strip() for c in columns if c}
     if not wanted:
         return pd.DataFrame()
-    raw = pd.read_csv(p, sep=sep, index_col=False, skipinitialspace=True, dtype=str,
-                      keep_default_na=False, usecols=lambda c: str(c).strip() in wanted)
+    if row_names:  # R's write.table layout (:func:`_r_row_names`): the first field unnamed
+        raw = pd.read_csv(p, sep=sep, index_col=0, skipinitialspace=True, dtype=str,
+                          keep_default_na=False).rename_axis(None).reset_index(
+                              names=R_ROW_NAMES)
+        raw = raw[[c for c in raw.columns if str(c).strip() in wanted]]
+    else:
+        raw = pd.read_csv(p, sep=sep, index_col=False, skipinitialspace=True, dtype=str,
+                          keep_default_na=False, usecols=lambda c: str(c).strip() in wanted)
     raw.columns = [str(c).strip() for c in raw.columns]
     return raw if len(raw) == n_rows else pd.DataFrame()
 
