@@ -194,20 +194,22 @@ def _r_row_names(p: Path, sep: str) -> bool:
     filled: R's ``write.table`` with its defaults, whose header has no cell for the row names
     (``?read.table``: "the first column in the input is used for the row names"; QA138 H1:
     refused, the y value named as "extra", and the advice to remove it). A trailing separator
-    ("1,2,") leaves the last field empty: not this."""
+    ("1,2,") leaves the last field empty, and numbers written with decimal commas under a
+    comma-separated header ("0,777") split in two: neither is this."""
     import csv
 
     with open(p, newline="", encoding="utf-8-sig", errors="replace") as f:
         rows = csv.reader(f, delimiter=sep)
         header = len(next(rows, []))
-        seen = False
+        seen = halves = 0
         for fields in rows:
             if not any(v.strip() for v in fields):
                 continue
             if len(fields) != header + 1 or not fields[0].strip() or not fields[-1].strip():
                 return False
-            seen = True
-    return seen
+            seen += 1
+            halves += sep == "," and _comma_halves(fields, header)
+    return seen > halves
 
 
 def cells_as_written(p: Path, sep: str, columns: Any, n_rows: int, row_names: bool = False
