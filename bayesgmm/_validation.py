@@ -937,6 +937,17 @@ def aligned_to_rows(values: Any, X: Any, name: str) -> Any:
         return values
     if index.is_unique and values.index.is_unique and len(values) == len(index) and (
             values.index.isin(index).all()):
+        labels = np.asarray(index)
+        if labels.dtype.kind in "iu" and np.array_equal(labels, np.arange(len(labels))):
+            # X's index is its positions (a scaler's output, an array made a frame): it names
+            # no row, so another order of the values is no match (QA140 H1: df.sample()'s
+            # weights paired with other rows, silently)
+            raise ValueError(
+                f"{name} is a pandas Series in another order than X's rows, and X's index is "
+                f"only its positions 0..{len(labels) - 1} (as a scaler's output has), so the "
+                f"order cannot be matched by name: give {name} in X's row order (e.g. "
+                f"{name}.sort_index(), if X's rows are in the original order; or "
+                f"{name}.to_numpy() to match by position)")
         return values.reindex(index)
     extra = values.index.difference(index)
     first = f" (e.g. {extra[0]!r} is not a row of X)" if len(extra) else ""

@@ -237,6 +237,8 @@ class EstimatorBase:
         -------
         self
         """
+        if labels is None:
+            _warn_of_labels_in_y(y)
         names: tuple[str, ...] = ()
         if labels is not None:
             labels, names = component_labels(labels, self.n_components)
@@ -394,3 +396,19 @@ def observation_arguments(missing: str, sample_weight: Any, labels: Any, noise: 
             raise ValueError("noise_volume needs noise=True")
         out["noise_volume"] = noise_volume
     return out
+
+
+def _warn_of_labels_in_y(y: Any) -> None:
+    """A warning where ``y`` looks like scikit-learn's semi-supervised labels (numbers with
+    -1 for an unlabelled row) and ``labels`` is not given: ``y`` is ignored (QA140 M1:
+    fit(X, y) fitted no label, in silence, as a LabelSpreading user would write it)."""
+    if y is None:
+        return
+    try:
+        values = np.asarray(y, dtype=np.float64).ravel()
+    except (TypeError, ValueError):
+        return
+    if values.size and np.any(values == -1) and np.any(values >= 0):
+        warnings.warn("y is ignored (a pipeline's target is never taken for known labels): "
+                      "to fit with known components, pass them as labels (fit(X, labels=y); "
+                      "-1 unknown)", UserWarning, skip_file_prefixes=IN_PACKAGE)

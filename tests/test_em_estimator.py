@@ -243,3 +243,18 @@ def test_scikit_learns_estimator_checks_fail_only_where_expected():
     failed = sorted(r["check_name"] for r in results if r["status"] == "failed")
     assert failed == [], failed
     assert sum(r["status"] == "passed" for r in results) >= 35
+
+
+def test_semi_supervised_labels_given_as_y_are_named_as_ignored():
+    """QA140 M1: fit(X, y) with y = -1 for an unlabelled row (scikit-learn's semi-supervised
+    convention) fitted no label, in silence; labels= is the way, and is said. A pipeline's
+    ordinary target, or labels given, say nothing."""
+    X, z, _ = simulate_mixture(n=600, seed=3)
+    y = np.where(np.arange(len(X)) < 20, z, -1)
+    with pytest.warns(UserWarning, match=r"^y is ignored .*fit\(X, labels=y\)"):
+        EMGaussianMixture(3, random_state=0).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        EMGaussianMixture(3, random_state=0).fit(X, z)  # no -1: a target, ignored
+        EMGaussianMixture(3, random_state=0).fit(X, y, labels=y)
+        EMGaussianMixture(3, random_state=0).fit(X, np.array(["a"] * len(X)))
