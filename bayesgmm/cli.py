@@ -1153,7 +1153,8 @@ def _cmd_em(args: argparse.Namespace) -> int:
     # the kept rows by their file names: IDs (--index), else positions in the file
     rows = frame.index.to_numpy()[kept] if args.index else kept.nonzero()[0]
     tables = _result_tables(em, args.index, X=frame.loc[kept], rows=rows,
-                            labels=None if labels is None else labels[kept])
+                            labels=None if labels is None else labels[kept],
+                            sample_weight=None if weights is None else weights[kept])
     if args.report:
         _use_agg()
         # the step before the import (QA136 L2: matplotlib and ArviZ loading, 10.7 s silent)

@@ -16,7 +16,7 @@ fit's order; rows the fit left out (nothing observed, or any value missing under
   the noise component, else empty;
 - ``known``, with ``--labels``: whether the row's label was given (its membership is then
   that label's by construction, probability 1, not an inference from its values);
-- ``weight``, for a posterior fitted with ``--weights``: the row's frequency weight (0: a row
+- ``weight``, for a fit with ``--weights``: the row's frequency weight (0: a row
   the fit did not count, whose memberships are a prediction for it; QA134 L3);
 - ``probability``: that component's membership probability;
 - ``p_0`` ... ``p_{K-1}`` (and ``p_noise`` with a noise component): P(component k | x) for
@@ -69,7 +69,7 @@ MEMBERSHIPS_FILE = "memberships.csv"
 
 
 def membership_table(result: Any, X: Any = None, *, rows: Any = None, labels: Any = None,
-                     row_column: str | None = None) -> pd.DataFrame:
+                     row_column: str | None = None, sample_weight: Any = None) -> pd.DataFrame:
     """``result``'s membership probabilities of its fitted rows, one row each (see the
     module's docstring).
 
@@ -87,6 +87,9 @@ def membership_table(result: Any, X: Any = None, *, rows: Any = None, labels: An
         rows (not the positions 0, 1, ...), else the positions.
     labels : array-like (N,) of int, optional, for an EMResult
         Known components, -1 unknown, as the fit took them.
+    sample_weight : array-like (N,), optional, for an EMResult
+        The frequency weights it was fitted with: the table's ``weight`` column (a
+        posterior's are its own).
     row_column : str, optional
         The name of the rows' column; "row" where it would be another column's name.
         Default: the ID column the result records it was read with (``--index``), so that
@@ -103,9 +106,9 @@ def membership_table(result: Any, X: Any = None, *, rows: Any = None, labels: An
     named = hasattr(result, "posterior") or rows is not None  # not positions 0, 1, ...
     index_name = None
     if hasattr(result, "posterior"):
-        if X is not None or rows is not None or labels is not None:
+        if X is not None or rows is not None or labels is not None or sample_weight is not None:
             raise ValueError("a posterior's memberships are of its own fitted rows: give "
-                             "no X, rows or labels")
+                             "no X, rows, labels or sample_weight")
         from .draw_arrays import membership_draws  # xarray: not on the EM path (review)
 
         n, columns = result.idata["observed_data"].sizes["observation"], _columns(result)
@@ -121,7 +124,7 @@ def membership_table(result: Any, X: Any = None, *, rows: Any = None, labels: An
         weights = (observed["sample_weight"].values if "sample_weight" in observed.data_vars
                    else None)
     else:
-        weights = None
+        weights = None if sample_weight is None else np.asarray(sample_weight, dtype=float)
         if X is None:
             raise ValueError("an EM fit's memberships need the rows it was fitted to: X")
         if rows is None and _names_its_rows(X):  # a DataFrame indexed by IDs (QA)
@@ -135,6 +138,11 @@ def membership_table(result: Any, X: Any = None, *, rows: Any = None, labels: An
             rows, named, index_name = np.arange(len(mean)), False, None
         fitted = fitted_rows(result, X)  # not the rows the fit left out (QA: all-NaN rows)
         mean, rows = mean[fitted], rows[fitted]
+        if weights is not None:  # QA139 M2: the EM table said no row's weight
+            if weights.shape != (len(fitted),):
+                raise ValueError(f"sample_weight must be one weight per row of X "
+                                 f"({len(fitted)}); got shape {weights.shape}")
+            weights = weights[fitted]
         if labels is not None:
             labels = np.asarray(labels).reshape(-1)[fitted]
     if row_column is None and index_name is not None and not _OWN_COLUMNS.fullmatch(
@@ -153,10 +161,10 @@ def membership_table(result: Any, X: Any = None, *, rows: Any = None, labels: An
 
 def write_memberships(result: Any, path: str | os.PathLike, X: Any = None, *,
                       rows: Any = None, labels: Any = None,
-                      row_column: str | None = None) -> None:
+                      row_column: str | None = None, sample_weight: Any = None) -> None:
     """Write :func:`membership_table` to the CSV file ``path``."""
-    membership_table(result, X, rows=rows, labels=labels,
-                     row_column=row_column).to_csv(path, index=False)
+    membership_table(result, X, rows=rows, labels=labels, row_column=row_column,
+                     sample_weight=sample_weight).to_csv(path, index=False)
 
 
 def _unique(rows: np.ndarray) -> bool:

@@ -285,7 +285,7 @@ def build_report(result: BayesResult, *, data_source: str | None = None,
     name = _data_name(data_source)
     title = f"{name}: Gaussian mixture, K = {result.n_components}" if name else \
         f"Gaussian mixture, K = {result.n_components}"
-    subtitle = (f"{format_number(X.shape[0])} points x {X.shape[1]} feature(s) "
+    subtitle = (f"{_points(X.shape[0], _observed_weights(result))} x {X.shape[1]} feature(s) "
                 f"({', '.join(result.feature_names)})"
                 f"; K = {result.n_components}, "
                 f"{covariance_words(result.covariance_type, X.shape[1])}; "
@@ -375,6 +375,14 @@ def build_em_report(em: EMResult, X: Any, *, data_source: str | None = None,
     hint += _shape_hint(em, Xv, labels, weights)
     em_section = _section_em(em, Xv, figure, hint=hint)
     proba = em.predict_proba(Xv, labels=labels)  # a known row's is its label
+    # the rows the fit counted (a row of weight 0 is none: QA139 M1), each drawn once
+    counted = _positive_weight(weights)
+    every = np.arange(len(Xv)) if rows is None else rows
+    Xc, pc, lc, rc = Xv, proba, labelled, rows
+    if counted is not None:
+        Xc, pc, every = Xv[counted], proba[counted], every[counted]
+        lc, rc = None if labelled is None else labelled[counted], every
+    once = "" if weights is None else "; each row drawn once, whatever its frequency weight"
     fit_figures = [
         figure("density", "The fitted mixture density over the data"
                + ("" if em.n_features == 1 else
@@ -384,8 +392,8 @@ def build_em_report(em: EMResult, X: Any, *, data_source: str | None = None,
                lambda: plots.plot_density(em, Xv, sample_weight=weights)),
         figure("classification", "Classification: each point in its most probable "
                "component's colour, larger when less certain (uncertainty = 1 - max P(k | x))"
-               + _diagonal_caption(em.n_features) + _shown(len(Xv)),
-               lambda: plots.plot_classification(em, Xv, proba=proba, labelled=labelled)),
+               + _diagonal_caption(em.n_features) + once + _shown(len(Xc)),
+               lambda: plots.plot_classification(em, Xc, proba=pc, labelled=lc)),
         figure("membership", "Membership probabilities P(k | x) (EM responsibilities)"
                + ("" if em.n_features == 1 else
                   ": each point in its most probable component's colour, its opacity the "
@@ -395,10 +403,9 @@ def build_em_report(em: EMResult, X: Any, *, data_source: str | None = None,
                   + "; circled: the most uncertain points (of those with both coordinates), "
                   "labelled with their row numbers (or names) as far as the labels fit "
                   "without overlap")
-               + _marks_caption(em, labelled)
-               + _shown(len(Xv), scatter=em.n_features > 1, rug=em.n_features == 1),
-               lambda: plots.plot_membership(em, Xv, proba=proba, labelled=labelled,
-                                             rows=rows)),
+               + _marks_caption(em, labelled) + once
+               + _shown(len(Xc), scatter=em.n_features > 1, rug=em.n_features == 1),
+               lambda: plots.plot_membership(em, Xc, proba=pc, labelled=lc, rows=rc)),
     ]
     if em.noise:  # of the rows fitted (review: 5 of 305 where the fit kept 302 rows)
         from .memberships_file import fitted_rows
@@ -409,10 +416,9 @@ def build_em_report(em: EMResult, X: Any, *, data_source: str | None = None,
             rows=(np.arange(len(Xv)) if rows is None else rows)[kept],
             sample_weight=None if weights is None else weights[kept], bounds=em.noise_bounds))
     if proba.shape[1] > 1:  # QA: the EM report named no uncertain row, the posterior's did
-        table, n_unsure = _uncertain_rows(em, Xv, np.arange(len(Xv)) if rows is None else rows,
-                                          proba, index_name=index_name)
+        table, n_unsure = _uncertain_rows(em, Xc, every, pc, index_name=index_name)
         fit_figures.append(
-            _uncertain_html(table, n_unsure, len(Xv), "probability (at the estimate)")
+            _uncertain_html(table, n_unsure, len(Xc), "probability (at the estimate)")
             + _one_group_html(em)
             + "<p>Every row's component and membership probabilities: "
             "<code>memberships.csv</code> in the directory <code>bayesgmm em --out</code> "
@@ -438,7 +444,7 @@ def build_em_report(em: EMResult, X: Any, *, data_source: str | None = None,
     K = em.n_components
     title = f"{name}: Gaussian mixture by EM, K = {K}" if name else \
         f"Gaussian mixture by EM, K = {K}"
-    subtitle = (f"{format_number(Xv.shape[0])} points x {Xv.shape[1]} feature(s) "
+    subtitle = (f"{_points(Xv.shape[0], weights)} x {Xv.shape[1]} feature(s) "
                 f"({', '.join(em.feature_names)}); K = {K}, "
                 f"{covariance_words(em.covariance_type, Xv.shape[1])}; "
                 f"{'from ' + _source_name(data_source) + '; ' if data_source else ''}"
@@ -1957,6 +1963,16 @@ def _observed_labels(result: Any) -> np.ndarray | None:
     """The known-label codes (-1 unknown) a posterior was fitted with, if any."""
     observed = result.idata["observed_data"]
     return observed["labels"].values if "labels" in observed else None
+
+
+def _points(n_rows: int, weights: np.ndarray | None) -> str:
+    """The page's subtitle's count: "272 points", or with weights the rows counted and what
+    they stand for (QA139 L1: "62 points" of a fit of 60 rows standing for 180)."""
+    if weights is None:
+        return f"{format_number(n_rows)} points"
+    counted = int(np.count_nonzero(np.asarray(weights) > 0))
+    return (f"{format_number(counted)} rows (standing for "
+            f"{format_number(float(np.sum(weights)))} observations)")
 
 
 def _positive_weight(weights: np.ndarray | None) -> np.ndarray | None:

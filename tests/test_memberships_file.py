@@ -299,3 +299,16 @@ def test_a_posterior_keeps_the_name_of_the_index_that_named_its_rows(old_faithfu
     # no index name: the rows are "row", as before
     plain = frame.rename_axis(None)
     assert membership_table(post.em, plain).columns[0] == "row"
+
+
+def test_an_em_table_of_weighted_rows_says_each_rows_weight(old_faithful):
+    """QA139 M2: the EM fit's memberships.csv had no weight column (its rows of weight 0
+    looked fitted, P = 1.0), where the posterior's has one."""
+    X = old_faithful.to_numpy(float)
+    weights = np.r_[0.0, 0.0, np.full(len(X) - 2, 3.0)]
+    em = bayesgmm.fit_em(X, 2, sample_weight=weights, random_state=0)
+    table = membership_table(em, X, sample_weight=weights)
+    assert list(table.columns[:5]) == KEYS[:3] + ["weight", "probability"]
+    np.testing.assert_array_equal(table["weight"], weights)
+    with pytest.raises(ValueError, match=r"sample_weight must be one weight per row of X"):
+        membership_table(em, X, sample_weight=weights[:-1])

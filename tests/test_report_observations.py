@@ -308,3 +308,17 @@ def test_rows_of_weight_zero_are_no_rows_in_the_data_and_membership_sections(tin
     # the figures draw each row once: said, beside the data figure's areas by weight (L4)
     assert said.count("each row drawn once, whatever its frequency weight") == 2
     assert report._positive_weight(np.ones(3)) is None
+
+
+def test_the_em_report_leaves_rows_of_weight_zero_out_of_section_4(old_faithful):
+    """QA139 M1: the EM report said "Every one of the 62 points" of a fit that counted 60,
+    and drew its two rows of weight 0 beyond the axes."""
+    from bayesgmm import fit_em
+
+    X = np.vstack([old_faithful.to_numpy(float), [[40.0, -30.0], [-25.0, 160.0]]])
+    weights = np.r_[np.ones(len(X) - 2), 0.0, 0.0]
+    em = fit_em(X, 2, sample_weight=weights, random_state=0)
+    page, _ = report.build_em_report(em, X, sample_weight=weights)
+    said = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page))
+    assert f"{len(X):,} points" not in said and re.search(rf"{len(X) - 2:,} points", said)
+    assert said.count("each row drawn once, whatever its frequency weight") == 2
