@@ -744,6 +744,34 @@ def design_weights_warning(sample_weight: np.ndarray | None) -> str | None:
     (QA134 H1: 100 respondents weighted to 3,049,382, intervals 110x too narrow and BIC's
     choice the largest K tried, in silence; QA137 M2: 300 rows weighing 6 in all, and one
     2.5 among whole counts, which is no sign of either); None otherwise."""
+    found = _design_weights(sample_weight)
+    if found is None:
+        return None
+    fact, total, many = found
+    if many:
+        return (f"{fact}: a fit counts each row as that many observations (frequency "
+                "weights), so its intervals come out as narrow, and BIC as ready to add "
+                f"components, as {total} rows make them; if they are survey (design) weights, "
+                "scale them to sum to the number of rows (w * N / w.sum()), which keeps their "
+                "relative sizes")
+    return (f"{fact}: a fit counts each row as its weight (frequency weights), so it rests on "
+            f"{total} observations and its intervals come out as wide as so few make them; if "
+            "they are probabilities or importance weights, scale them to sum to the number of "
+            "rows (w * N / w.sum()), which keeps their relative sizes")
+
+
+def design_weights_fact(sample_weight: Any) -> str:
+    """The fact of :func:`design_weights_warning` alone ("the weights are not whole numbers
+    and sum to 2,481,481, 41,358 times the 60 rows of positive weight"), for the verdict
+    boxes (QA139 H1: said on stderr only, while the box blamed the model for what it
+    predicts); "" where the weights look like counts or normalised weights, or are None."""
+    found = _design_weights(sample_weight)
+    return "" if found is None else found[0]
+
+
+def _design_weights(sample_weight: Any) -> tuple[str, str, bool] | None:
+    """(fact, the total in words, whether they sum to more than the rows) of weights that
+    look like no counts (:func:`design_weights_warning`); None otherwise."""
     if sample_weight is None:
         return None
     g = np.asarray(sample_weight, dtype=np.float64)
@@ -758,16 +786,9 @@ def design_weights_warning(sample_weight: np.ndarray | None) -> str | None:
 
     if total > n:
         return (f"the weights are not whole numbers and sum to {said(total)}, "
-                f"{said(total / n)} times the {n:,} rows of positive weight: a fit counts "
-                "each row as that many observations (frequency weights), so its intervals "
-                f"come out as narrow, and BIC as ready to add components, as {said(total)} "
-                "rows make them; if they are survey (design) weights, scale them to sum to "
-                "the number of rows (w * N / w.sum()), which keeps their relative sizes")
+                f"{said(total / n)} times the {n:,} rows of positive weight", said(total), True)
     return (f"the weights are not whole numbers and sum to {said(total)} for {n:,} rows of "
-            f"positive weight: a fit counts each row as its weight (frequency weights), so it "
-            f"rests on {said(total)} observations and its intervals come out as wide as so few "
-            "make them; if they are probabilities or importance weights, scale them to sum to "
-            "the number of rows (w * N / w.sum()), which keeps their relative sizes")
+            "positive weight", said(total), False)
 
 
 def warn_about_columns(X: np.ndarray, names: Sequence[str], sample_weight: Any = None

@@ -2402,16 +2402,31 @@ def _data_digest(args: Any, data_file: Any) -> str | None:
 
 def _verdict_record(diagnostics: Diagnostics, check: Any, outliers: str,
                     prior_dominated: str = "", shape: str = "",
-                    outlier_rows: Sequence[Any] = (), copies: str = "") -> dict[str, Any]:
+                    outlier_rows: Sequence[Any] = (), copies: str = "",
+                    design_weights: str = "") -> dict[str, Any]:
     """The verdict as result.json keeps it, for a pipeline that reads it instead of the
     printout (:meth:`bayesgmm.verdict.Verdict.to_dict`: the status as the report's box gives
     it, the sampling checks' own, the model check's misfits and finding, the outlier hint, the
     richer covariance type's, and the warning that the rows are fewer than the free
-    parameters, and how many rows look copied)."""
+    parameters, and how many rows look copied); the overall status is printed where it is
+    not the sampling checks' own."""
     from .verdict import Verdict
 
-    return Verdict.from_parts(diagnostics, check, outliers, prior_dominated, shape,
-                              outlier_rows=outlier_rows, copies=copies).to_dict()
+    verdict = Verdict.from_parts(diagnostics, check, outliers, prior_dominated, shape,
+                                 outlier_rows=outlier_rows, copies=copies,
+                                 design_weights=design_weights)
+    if verdict.status != verdict.sampling_status:  # QA139 M3: "Diagnostics: OK" alone
+        named = [what for what, found in (
+            ("some rows fit no Gaussian of this fit well (the hint above)", verdict.outliers),
+            ("a richer model fits clearly better (the hint above)", verdict.richer_model),
+            ("the predictive check misses the data's "
+             + ", ".join(verdict.misfits), verdict.misfits),
+            ("fewer rows than free parameters", verdict.prior_dominated),
+            ("the weights look like no counts (the warning above)", verdict.design_weights))
+            if found]
+        print(f"\nVerdict: {verdict.status}, as result.json and the report's box say: the "
+              f"sampling checks pass, but {'; '.join(named)}")
+    return verdict.to_dict()
 
 
 def _save(result: BayesResult, out: Path, *, force: bool, report: bool,
@@ -2429,17 +2444,18 @@ def _save(result: BayesResult, out: Path, *, force: bool, report: bool,
     # ``data_file``'s fingerprint, to check a copy of the data against (QA: none recorded).
     # The verdict too, for a pipeline that reads result.json instead of parsing the printout
     # (QA); the report judges again, by the thresholds it is given.
-    from ._validation import copied_rows_fact
+    from ._validation import copied_rows_fact, design_weights_fact
     from .posterior import prior_dominated_note
 
     observed = result.idata["observed_data"]
+    given = observed["sample_weight"].values if "sample_weight" in observed else None
     n_rows, D = observed["x"].shape  # as the report's box judges it
     verdict = None if diagnostics is None else _verdict_record(
         diagnostics, predictive_check, outliers,
         prior_dominated_note(n_rows, result.n_components, D, result.covariance_type,
                              result.noise), shape,
-        outlier_rows, copied_rows_fact(observed["x"].values,
-                                       True if "sample_weight" in observed else None))
+        outlier_rows, copied_rows_fact(observed["x"].values, given),
+        design_weights_fact(given))
     data = _data_record(data_source, data_file, index, weights, labels, reading)
     result = dataclasses.replace(result, settings={
         **result.settings, **data, **({"verdict": verdict} if verdict else {}),

@@ -453,12 +453,12 @@ def _noise_evidence(em: EMResult, X: Any, *, sample_weight: Any, labels: Any, mi
         takes &= codes < 0
     nan = np.isnan(np.asarray(X, dtype=np.float64).reshape(takes.size, -1))
     fitted = ~(nan.any(axis=1) if missing == "drop" else nan.all(axis=1))  # rows fitted
-    takes &= fitted
+    weight = np.ones(takes.size) if sample_weight is None else np.asarray(
+        aligned_to_rows(sample_weight, X, "sample_weight"), dtype=np.float64)
+    takes &= fitted & (weight > 0)  # a row of weight 0 is no row, no outlier (QA139)
     rows = tuple(int(r) for r in np.flatnonzero(takes))
     if not rows:  # at this K the noise takes nothing; at fewer, a lone component's rows?
         return _lone_evidence(em, X, lone, data, fitted)
-    weight = np.ones(takes.size) if sample_weight is None else np.asarray(
-        aligned_to_rows(sample_weight, X, "sample_weight"), dtype=np.float64)
     if weight[takes].sum() > 0.5 * weight[fitted].sum():
         # outliers are the few: a uniform density that takes most of the data says that K
         # Gaussians miss the data's groups or shape (QA126: 47 of 60 rows of four clean

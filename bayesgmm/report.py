@@ -223,7 +223,7 @@ def build_report(result: BayesResult, *, data_source: str | None = None,
         A complete, self-contained HTML document.
     figures : list of Figure
     """
-    from ._validation import copied_rows_fact
+    from ._validation import copied_rows_fact, design_weights_fact
     from .posterior import BayesResult
 
     result = fit_of(result)
@@ -267,7 +267,8 @@ def build_report(result: BayesResult, *, data_source: str | None = None,
                      other_thresholds=bool(_thresholds_note(result, thresholds)),
                      prior_dominated=too_many, n_components=result.n_components,
                      adaptive=(result.settings or {}).get("adaptive"),
-                     copies=copied_rows_fact(X, _observed_weights(result))),
+                     copies=copied_rows_fact(X, _observed_weights(result)),
+                     weights=design_weights_fact(_observed_weights(result))),
         _section_data(result.em, X, figure, _observed_weights(result)),
         _section_em(result.em, X, figure, posterior=True,
                     hint=hint + shape + (f'<p class="warn">{html.escape(too_many)}.</p>'
@@ -339,6 +340,7 @@ def build_em_report(em: EMResult, X: Any, *, data_source: str | None = None,
         check_data,
         check_sample_weight,
         copied_rows_fact,
+        design_weights_fact,
         row_names,
     )
     from .em import EMResult
@@ -424,7 +426,7 @@ def build_em_report(em: EMResult, X: Any, *, data_source: str | None = None,
             "<code>memberships.csv</code> in the directory <code>bayesgmm em --out</code> "
             "writes, or <code>bayesgmm.membership_table(em, X)</code> in Python.</p>")
     sections = [
-        _em_check_box(hint, copied_rows_fact(Xv, weights)),
+        _em_check_box(hint, copied_rows_fact(Xv, weights), design_weights_fact(weights)),
         data,
         em_section,
         _section("parameters", "3. Parameters",
@@ -470,22 +472,35 @@ def _copies_sentence(copies: str, sampling: bool = False) -> str:
             "components and outliers look better than one row of each does.")
 
 
-def _em_check_box(hint: str, copies: str = "") -> str:
+def _weights_sentence(fact: str) -> str:
+    """The verdict boxes' sentence on weights that look like no counts (``fact``:
+    :func:`bayesgmm._validation.design_weights_fact`; QA139 H1: said on stderr only)."""
+    return (f"Mind the weights: {fact}, and a fit counts each row as its weight in "
+            "observations (frequency weights), so the intervals and BIC's choice of K are "
+            "those of that many rows; survey weights or probabilities scaled to sum to the "
+            "rows (w * N / w.sum()) keep their relative sizes.")
+
+
+def _em_check_box(hint: str, copies: str = "", weights: str = "") -> str:
     """The EM report's box at the top, where a model check of the EM section questions the
     model (QA72: the hints stood only inside section 2, nothing at the top said so); "" where
-    none does. ``copies``: how many rows look copied, said too (QA132 M2)."""
+    none does. ``copies``: how many rows look copied, said too (QA132 M2); ``weights``:
+    weights that look like no counts, said in any case (QA139 H1)."""
     found = [what for heading, what in (("Outliers: ", "rows that fit a noise component "
                                          "far better"),
                                         (_K_TOO_SMALL, "K looks too small"),
                                         (_SHAPE, "a richer covariance type fits clearly better"),
                                         (_MORE, "one component more fits clearly better"))
              if heading in hint]
+    said = " " + html.escape(_weights_sentence(weights)) if weights else ""
     if not found:
-        return ""
+        return ('<div class="verdict caution"><strong>Weights: CAUTION.</strong>'
+                f"{said}</div>") if weights else ""
     return ('<div class="verdict caution"><strong>Model check: CAUTION.</strong> '
             + html.escape(f"The data argue against this model: "
                           f"{'; '.join(found)} (see") + ' <a href="#em">EM fit</a>).'
-            + (" " + html.escape(_copies_sentence(copies)) if copies else "") + "</div>")
+            + (" " + html.escape(_copies_sentence(copies)) if copies else "") + said
+            + "</div>")
 
 
 def _source_name(source: str | None) -> str | None:
@@ -797,7 +812,8 @@ def _verdict_box(diag, retried: Mapping[str, Any] | None = None, outliers: bool 
                  shape: str = "", far: bool = False,
                  prior_dominated: str = "",
                  n_components: int | None = None,
-                 adaptive: Mapping[str, Any] | None = None, copies: str = "") -> str:
+                 adaptive: Mapping[str, Any] | None = None, copies: str = "",
+                 weights: str = "") -> str:
     """The verdict at the top: whether to rely on the numbers and the likely causes; the
     evidence and the advice are written out once, in the Diagnostics section. ``retried``:
     the record of a first run that diverged and was restarted with smaller steps, said here
@@ -818,7 +834,9 @@ def _verdict_box(diag, retried: Mapping[str, Any] | None = None, outliers: bool 
     green verdict said the summaries "can be used as they are" of a posterior that mostly
     restated its priors); the box is then amber, not green. ``copies``: how many rows look
     copied (:func:`bayesgmm._validation.copied_rows_fact`), said beside the model checks
-    they inflate (QA132 M2: "K looks too small" of 30 rows written 10 times each)."""
+    they inflate (QA132 M2: "K looks too small" of 30 rows written 10 times each).
+    ``weights``: weights that look like no counts, said however the checks went (QA139
+    H1)."""
     from .verdict import Verdict, outliers_first
 
     causes = getattr(diag, "causes", ())
@@ -827,9 +845,10 @@ def _verdict_box(diag, retried: Mapping[str, Any] | None = None, outliers: bool 
     # (outliers, a predictive misfit, a richer model): its summaries are well computed, of a
     # model the data argue against; the rule is result.json's and overall_verdict's
     status = Verdict.from_parts(diag, outliers=str(outliers or ""), misfits=misfit,
-                                prior_dominated=prior_dominated, richer_model=shape).status
+                                prior_dominated=prior_dominated, richer_model=shape,
+                                design_weights=weights).status
     cls = {"OK": "ok", "CAUTION": "caution", "PROBLEMS": "bad"}[status]
-    if (outliers or misfit or prior_dominated or shape) and diag.ok and not causes:
+    if (outliers or misfit or prior_dominated or shape or weights) and diag.ok and not causes:
         # as far as they went: every chain starts at the EM estimate (QA126 L5: a posterior
         # with a second, unvisited mode of equal mass was "well sampled")
         text = html.escape("The chains, all started at the EM estimate, agree with each other, "
@@ -881,6 +900,8 @@ def _verdict_box(diag, retried: Mapping[str, Any] | None = None, outliers: bool 
                  + ' <a href="#ppc">Predictive check</a>).')
     if copies and (outliers or shape or not diag.ok):
         text += " " + html.escape(_copies_sentence(copies, sampling=not diag.ok))
+    if weights:  # however the checks went: the intervals are those of the weights' total
+        text += " " + html.escape(_weights_sentence(weights))
     if other_thresholds:
         text += (" " + html.escape("This verdict uses other thresholds than the fit was "
                                    "sampled against (see") + ' <a href="#diagnostics">'

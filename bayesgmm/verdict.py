@@ -87,6 +87,10 @@ class Verdict:
         Where half the rows or more look copied, how many ("" where not, and in a weighted
         fit): the model checks' and the sampler's evidence is then to be judged on one row
         of each.
+    design_weights : str
+        Where the weights look like no counts (survey weights summing to a population,
+        probabilities), what they sum to (:func:`bayesgmm._validation.design_weights_fact`);
+        the intervals are then those of that many observations: CAUTION, not OK.
     model_check : dict or None
         The predictive check's misfits, what it could not judge and its finding in words;
         None where it was not run.
@@ -102,12 +106,13 @@ class Verdict:
     prior_dominated: str = ""
     model_check: dict[str, Any] | None = None
     copies: str = ""
+    design_weights: str = ""
 
     @classmethod
     def from_parts(cls, diagnostics: Any, check: Any = None, outliers: str = "",
                    prior_dominated: str = "", richer_model: str = "",
                    misfits: Sequence[str] = (), outlier_rows: Sequence[Any] = (),
-                   copies: str = "") -> Verdict:
+                   copies: str = "", design_weights: str = "") -> Verdict:
         """The verdict of sampling checks and model checks computed elsewhere (``check``: a
         :class:`~bayesgmm.plots.PredictiveCheck`, or None where not run, its misfits then
         ``misfits`` as given): the one rule by which result.json, :func:`overall_verdict` and
@@ -116,12 +121,14 @@ class Verdict:
         sampling = getattr(diagnostics, "status", None) or (
             "PROBLEMS" if not diagnostics.ok else "CAUTION" if causes else "OK")
         misfits = tuple(check.misfit_labels()) if check is not None else tuple(misfits)
-        questioned = bool(misfits or outliers or prior_dominated or richer_model)
+        questioned = bool(misfits or outliers or prior_dominated or richer_model
+                          or design_weights)
         return cls(status="CAUTION" if sampling == "OK" and questioned else sampling,
                    sampling_status=sampling, diagnostics=diagnostics, misfits=misfits,
                    outliers=outliers, outlier_rows=tuple(outlier_rows),
                    richer_model=richer_model,
                    prior_dominated=prior_dominated, copies=copies,
+                   design_weights=design_weights,
                    model_check=None if check is None else {
                        "misfits": list(misfits), "not_judged": check.not_judged or None,
                        "finding": check.finding(provisional=not diagnostics.ok) or None})
@@ -147,6 +154,9 @@ class Verdict:
             lines.append(f"outliers: {self.outliers}")
         if self.richer_model:
             lines.append(f"richer model: {self.richer_model}")
+        if self.design_weights:
+            lines.append(f"weights: {self.design_weights}; a fit counts each row as its "
+                         "weight in observations, so the intervals are those of that many")
         return lines
 
     def __str__(self) -> str:
@@ -175,7 +185,8 @@ class Verdict:
                 "outlier_rows": [_plain(r) for r in self.outlier_rows] or None,
                 "richer_model": self.richer_model or None,
                 "prior_dominated": self.prior_dominated or None,
-                "copied_rows": self.copies or None}
+                "copied_rows": self.copies or None,
+                "design_weights": self.design_weights or None}
 
 
 def _plain(value: Any) -> Any:
@@ -243,7 +254,7 @@ def model_evidence(result: Any) -> dict[str, Any]:
     result reuses them."""
     import numpy as np
 
-    from ._validation import copied_rows_fact
+    from ._validation import copied_rows_fact, design_weights_fact
     from .outliers import noise_evidence
     from .posterior import prior_dominated_note
     from .shape_evidence import copies_caveat, shape_evidence
@@ -263,4 +274,5 @@ def model_evidence(result: Any) -> dict[str, Any]:
     return {"outliers": "" if noise is None else noise.describe(names).rstrip(".") + caveat,
             "outlier_rows": () if noise is None else tuple(names[r] for r in noise.rows),
             "richer_model": "" if shape is None else shape.describe().rstrip(".") + caveat,
-            "prior_dominated": note or "", "copies": copied_rows_fact(X, weights)}
+            "prior_dominated": note or "", "copies": copied_rows_fact(X, weights),
+            "design_weights": design_weights_fact(weights)}

@@ -697,3 +697,16 @@ def test_one_more_fits_at_the_edge_of_the_rows(rows, fits):
 
     X = np.random.default_rng(0).normal(size=(rows, 1))
     assert one_more_fits(fit_em(X, 1, random_state=0)) is fits
+
+
+
+def test_rows_of_weight_zero_are_never_named_outliers():
+    """QA139: the noise hint named rows 100 and 101, of weight 0 (no rows at all), among its
+    outliers."""
+    rng = np.random.default_rng(1)
+    X = np.vstack([rng.normal([0, 0], 1, (60, 2)), rng.normal([4, 3], [1, .5], (40, 2)),
+                   [[40.0, -30.0], [-25.0, 60.0]], rng.uniform(-15, 20, (4, 2))])
+    g = np.r_[np.ones(100), 0.0, 0.0, np.ones(4)]
+    evidence = noise_evidence(fit_em(X, 2, sample_weight=g, random_state=0), X,
+                              sample_weight=g)
+    assert evidence is not None and not {100, 101} & set(evidence.rows)

@@ -281,3 +281,39 @@ def test_a_richer_model_hint_itself_names_the_copies():
     assert said.startswith("BIC prefers K=2 components")
     assert said.endswith("copies also make extra components look better, so judge this with "
                          "one row of each")
+
+
+def test_weights_that_look_like_no_counts_make_an_ok_a_caution():
+    """QA139 H1: survey weights summing to 2,481,481 over 60 rows were said on stderr only;
+    the intervals were 116x too narrow under a green "can be used as they are". The verdict
+    names them, CAUTION, and result.json keeps them."""
+    import types
+
+    from bayesgmm.report import _verdict_box
+
+    fact = "the weights are not whole numbers and sum to 3,049,382, 30,494 times the 100 rows"
+    verdict = Verdict.from_parts(OK, design_weights=fact)
+    assert verdict.status == "CAUTION" and verdict.sampling_status == "OK"
+    assert verdict.reasons()[-1].startswith(f"weights: {fact}; a fit counts each row")
+    assert verdict.to_dict()["design_weights"] == fact
+    assert Verdict.from_parts(OK).to_dict()["design_weights"] is None
+    ok = types.SimpleNamespace(ok=True, checks=(), causes=(), advice=(), verdict="OK: all")
+    box = _verdict_box(ok, weights=fact)
+    assert 'class="verdict caution"' in box and "can be used as they are" not in box
+    assert f"Mind the weights: {fact}, and a fit counts each row" in box
+
+
+def test_the_command_line_prints_the_overall_status_where_it_differs(capsys):
+    """QA139 M3: the console printed "Diagnostics: OK" and never CAUTION, where result.json's
+    status and the report's box were CAUTION (a richer model, design weights)."""
+    from bayesgmm.cli import _verdict_record
+
+    record = _verdict_record(OK, None, "", shape="BIC prefers K=3 ...",
+                             design_weights="the weights are not whole numbers ...")
+    assert record["status"] == "CAUTION"
+    assert capsys.readouterr().out == (
+        "\nVerdict: CAUTION, as result.json and the report's box say: the sampling checks "
+        "pass, but a richer model fits clearly better (the hint above); the weights look "
+        "like no counts (the warning above)\n")
+    _verdict_record(OK, None, "")
+    assert capsys.readouterr().out == ""
