@@ -34,6 +34,7 @@ from ._validation import (
     grid_caveat,
     grid_columns,
     left_out_caveat,
+    whole_numbers,
 )
 from .covariance import covariance_words, from_full, n_covariance_parameters, to_full
 from .em import EMResult
@@ -267,12 +268,28 @@ def _shape_evidence(em: EMResult, X: Any, Xv: np.ndarray, *, sample_weight: Any,
 
 def copies_caveat(X: Any, sample_weight: Any = None) -> str:
     """A sentence to end a model check's hint with where half the rows or more look copied
-    (:func:`bayesgmm._validation.copied_rows_warning`; not with weights, which the user
-    chose): copies count as evidence, and extra components or a noise component look better
-    on them (QA126: 30 rows written 10 times each, "consider n_components=3" where the 30
-    rows call for 1). "" otherwise."""
+    (:func:`bayesgmm._validation.copied_rows_warning`; with weights, which the user chose,
+    where many rows weigh more than 1: :func:`_ties_caveat`): copies count as evidence, and
+    extra components or a noise component look better on them (QA126: 30 rows written 10
+    times each, "consider n_components=3" where the 30 rows call for 1). "" otherwise."""
     if sample_weight is not None:
-        return ""
+        return _ties_caveat(np.asarray(sample_weight, dtype=np.float64))
     copied = copied_rows_warning(np.asarray(X, dtype=np.float64).reshape(len(X), -1))
     return (f". Note: {copied[0].lower()}{copied[1:]}; copies also make extra components "
             "look better, so judge this with one row of each" if copied else "")
+
+
+def _ties_caveat(g: np.ndarray) -> str:
+    """:func:`copies_caveat`'s sentence for counts: where a tenth of the rows or more weigh
+    more than 1, each is that many tied observations, and ties make extra components look
+    better too (QA139 H2: counts tables of two Gaussians were told "one component more" 7
+    times in 10, the extra one on 4 distinct rows); "" for weights that are no counts (their
+    own sentence says so) or mostly 1."""
+    positive = g > 0
+    heavy = int(np.count_nonzero(g > 1))
+    if not whole_numbers(g).all() or heavy < max(2, 0.1 * positive.sum()):
+        return ""
+    return (f". Note: {heavy:,} of the {int(positive.sum()):,} rows weigh more than 1, each "
+            "as many tied observations (frequency weights), and ties make extra components "
+            "look better, so judge this with the rows' values in mind (a counts table of "
+            "rounded measurements is better expanded, one row per count, and dequantised)")

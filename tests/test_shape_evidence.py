@@ -266,3 +266,22 @@ def test_no_copies_caveat_beside_frequency_weights():
         warnings.simplefilter("ignore")
         assert "copies also make extra components look better" in copies_caveat(X)
         assert copies_caveat(X, np.ones(len(X))) == ""
+
+
+def test_counts_get_a_caveat_of_ties_and_other_weights_none():
+    """QA139 H2: counts tables (weights 1-5) of two Gaussians were told "one component more"
+    7 times in 10, the extra component on 4 distinct rows: a row weighing 5 is 5 tied
+    observations, which the hint now says; weights of 1, a few counts, or design weights
+    (their own sentence) get none."""
+    from bayesgmm.shape_evidence import copies_caveat
+
+    X = np.random.default_rng(5).normal(0, 1, (60, 2))
+    counts = np.random.default_rng(6).integers(1, 6, 60).astype(float)
+    said = copies_caveat(X, counts)
+    heavy = int((counts > 1).sum())
+    assert said.startswith(f". Note: {heavy} of the 60 rows weigh more than 1, each as many "
+                           "tied observations (frequency weights), and ties make extra "
+                           "components look better")
+    assert copies_caveat(X, np.ones(60)) == ""
+    assert copies_caveat(X, np.r_[np.ones(59), 3.0]) == ""  # one count: no pattern
+    assert copies_caveat(X, counts * 12345.678) == ""  # design weights: said elsewhere
