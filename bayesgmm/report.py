@@ -259,6 +259,7 @@ def build_report(result: BayesResult, *, data_source: str | None = None,
     if check is None:
         progress.detail("posterior predictive check", own=True)
         check = plots.predictive_check(result, random_state=random_state)
+    copies = copied_rows_fact(X, _observed_weights(result))  # QA139 M4: named throughout
     sections = [
         _verdict_box(diag, (result.settings or {}).get("retried"),
                      outliers=("K too small" if _K_TOO_SMALL in hint else bool(hint)),
@@ -267,8 +268,7 @@ def build_report(result: BayesResult, *, data_source: str | None = None,
                      other_thresholds=bool(_thresholds_note(result, thresholds)),
                      prior_dominated=too_many, n_components=result.n_components,
                      adaptive=(result.settings or {}).get("adaptive"),
-                     copies=copied_rows_fact(X, _observed_weights(result)),
-                     weights=design_weights_fact(_observed_weights(result))),
+                     copies=copies, weights=design_weights_fact(_observed_weights(result))),
         _section_data(result.em, X, figure, _observed_weights(result)),
         _section_em(result.em, X, figure, posterior=True,
                     hint=hint + shape + (f'<p class="warn">{html.escape(too_many)}.</p>'
@@ -276,8 +276,9 @@ def build_report(result: BayesResult, *, data_source: str | None = None,
         _section_parameters(result, figure, random_state, diag),
         _section_membership(result, X, proba, figure, labelled=_result_labels(result, len(X)),
                             diag=diag, counted=_positive_weight(_observed_weights(result))),
-        _section_diagnostics(result, diag, figure, thresholds),
-        _section_ppc(result, figure, random_state, check, provisional=not diag.ok),
+        _section_diagnostics(result, diag, figure, thresholds, copies=copies),
+        _section_ppc(result, figure, random_state, check, provisional=not diag.ok,
+                     copies=copies),
         _section_reproducibility(result, random_state),
         _section_methods(result, diag, check=check),
     ]
@@ -2040,7 +2041,7 @@ _TRACE_ROWS = 9
 
 
 def _section_diagnostics(result, diag, figure,
-                         thresholds: DiagnosticThresholds | None = None) -> str:
+                         thresholds: DiagnosticThresholds | None = None, copies: str = "") -> str:
     checks = _checks_numbers(diag.to_frame().drop(columns="note").set_index("check"))
     # which scalar limits each check (a covariance entry named as the parameter table shows it)
     checks["where"] = [_as_in_tables(w) for w in checks["where"]]
@@ -2121,7 +2122,11 @@ def _section_diagnostics(result, diag, figure,
         lambda: plots.plot_energy(result))
     return _section(
         "diagnostics", "5. Diagnostics",
-        _advice_html(diag, result.n_components),
+        _advice_html(diag, result.n_components)
+        # the checks judge the draws of the rows as given (QA139 M4: "can be used as they
+        # are" beside intervals the copies narrow)
+        + (f'<p class="warn">{html.escape(_COPIES_DIAGNOSTICS.format(copies))}</p>'
+           if copies else ""),
         _thresholds_note(result, thresholds),
         _table(checks, formatted=("value", "threshold", "where"), text="last"),
         _where_covariance_note(diag),
@@ -2268,7 +2273,8 @@ def _advice_html(diag, n_components: int | None = None) -> str:
     return f"<p>{html.escape(lead)}</p><ul>{items}</ul>"
 
 
-def _section_ppc(result, figure, random_state, check, provisional: bool = False) -> str:
+def _section_ppc(result, figure, random_state, check, provisional: bool = False,
+                 copies: str = "") -> str:
     fig = figure("ppc", "Posterior predictive density check, feature by feature, over the bulk "
                  "of the data (gross outliers left out, as in the other figures; a note counts "
                  "the points beyond): both densities are estimated from the values in that "
@@ -2316,7 +2322,21 @@ def _section_ppc(result, figure, random_state, check, provisional: bool = False)
                        + "; agreement there does not make the joint shapes (clusters, their "
                        f"orientation) reproduced, which the figures of section 3 show."
                        f"{quantiles}</p>"),
-                    _misfit_text(check, provisional), fig, joint)
+                    _misfit_text(check, provisional)
+                    + (f'<p class="warn">{html.escape(_COPIES_PPC.format(copies))}</p>'
+                       if copies and check.misfit_labels() else ""), fig, joint)
+
+
+# Said under the Diagnostics' verdict of a fit of copied rows
+_COPIES_DIAGNOSTICS = ("These checks judge how well the draws describe the posterior of the "
+                       "rows as given: {}, each counted as an observation, so the intervals "
+                       "come out narrower than one row of each gives.")
+# Said beside a predictive misfit of copied rows (QA139 M4: "a transform ... or more
+# components", where one row of each showed no misfit)
+_COPIES_PPC = ("Mind the copies, though: {}, so the data's statistics vary as much as their "
+               "distinct rows do, while each replicate's points are all independent: a misfit "
+               "here can be the copies', so check it with one row of each before changing the "
+               "model.")
 
 
 def _misfit_text(check, provisional: bool = False) -> str:

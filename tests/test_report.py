@@ -2501,3 +2501,23 @@ def test_the_em_reports_classification_figures_take_the_known_labels(tmp_path, m
     expected = np.eye(2)[labels]
     for name in ("plot_classification", "plot_membership"):
         np.testing.assert_array_equal(seen[name], expected)
+
+
+def test_copied_rows_are_named_in_the_diagnostics_and_beside_a_predictive_misfit(
+        tiny_fit, monkeypatch):
+    """QA139 M4: a fit of 30 rows written 10 times: section 5 said the summaries "can be used
+    as they are" and section 6 advised a transform or more components for a misfit that one
+    row of each does not show; both now name the copies."""
+    from bayesgmm import plots, report
+
+    copies = "300 of the 300 rows have an identical twin (30 distinct rows)"
+    section = html.unescape(report._section_diagnostics(
+        tiny_fit, tiny_fit.diagnostics(), report._embedder([]), copies=copies))
+    assert report._COPIES_DIAGNOSTICS.format(copies) in section
+    assert "These checks judge" not in report._section_diagnostics(
+        tiny_fit, tiny_fit.diagnostics(), report._embedder([]))
+    check = plots.predictive_check(tiny_fit, random_state=0)
+    monkeypatch.setattr(type(check), "misfit_labels", lambda self: ["skewness(x0)"])
+    ppc = html.unescape(report._section_ppc(tiny_fit, report._embedder([]), 0, check,
+                                            copies=copies))
+    assert report._COPIES_PPC.format(copies) in ppc
