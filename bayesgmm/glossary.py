@@ -25,6 +25,11 @@ TERMS: tuple[tuple[str, str, str], ...] = (
     ("weight", r"\bweights?\b",
      "the share of the rows a component describes; the weights sum to 1 (with the noise "
      "component's weight, when there is one)."),
+    ("frequency weight", r"frequency weights?",
+     "a row's count: a row of frequency weight 3 counts as three identical rows (a table "
+     "of counts is the data set it summarises), a row of weight 0 as none. Not the "
+     "components' weights above, nor a survey's design weights, which would have to be "
+     "scaled to sum to the number of rows."),
     ("noise component", r"noise component",
      "a flat density over the box the data span, beside the Gaussian components, that takes "
      "outliers and scattered background rows so that they do not bend the clusters."),

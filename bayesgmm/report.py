@@ -389,7 +389,7 @@ def build_em_report(em: EMResult, X: Any, *, data_source: str | None = None,
     fit_figures = [
         figure("density", "The fitted mixture density over the data"
                + ("" if em.n_features == 1 else
-                  " (contours enclose about 25/50/75/90/95% of the points"
+                  " (contours enclose about 25/50/75/90/95% of the " + _what_points(weights)
                   + (" the Gaussian components claim)" if em.noise else ")"))
                + _shown(len(Xv), scatter=em.n_features > 1, rug=em.n_features != 2),
                lambda: plots.plot_density(em, Xv, sample_weight=weights)),
@@ -1152,6 +1152,13 @@ def _section_data(em, X, figure, sample_weight=None) -> str:
     line = _observations_line(em)
     if n_missing and line:  # the observations line says it with the counts: not twice
         intro = f"<p>{counted} of {X.shape[1]} feature(s).</p>"
+    from ._validation import copied_rows_fact
+
+    copies = copied_rows_fact(X, sample_weight)
+    if copies:  # QA139 L5: said in the box only
+        line += (f'<p class="warn">{html.escape(copies[0].upper() + copies[1:])}: if they are '
+                 "copies (a merge or an export that repeated them), fit one of each; a fit "
+                 "counts each copy as another observation.</p>")
     if (summary or {}).get("weighted"):
         line += ("<p>The table describes the rows as given, each once; the fit counts each "
                  "row as many times as its frequency weight"
@@ -1448,7 +1455,8 @@ def _section_parameters(result, figure, random_state, diag=None) -> str:
     density = figure("density", "The fitted mixture: posterior predictive density over the "
                      + ("histogram of the data, with each component's weighted density "
                         "(shaded) and a rug of the data" if one_d else
-                        "data (contours enclose about 25/50/75/90/95% of the points"
+                        "data (contours enclose about 25/50/75/90/95% of the "
+                        + _what_points(_observed_weights(result))
                         + (" the Gaussian components claim)" if result.noise else ")"))
                      + _shown(n_points, scatter=not one_d,
                               rug=result.em.n_features != 2),
@@ -1985,6 +1993,12 @@ def _observed_labels(result: Any) -> np.ndarray | None:
     """The known-label codes (-1 unknown) a posterior was fitted with, if any."""
     observed = result.idata["observed_data"]
     return observed["labels"].values if "labels" in observed else None
+
+
+def _what_points(weights: np.ndarray | None) -> str:
+    """What a weighted fit's density contours enclose a share of (QA139 L3: "of the points",
+    of rows counted by their weights)."""
+    return "points" if weights is None else "observations (rows counted by their weights)"
 
 
 def _points(n_rows: int, weights: np.ndarray | None) -> str:

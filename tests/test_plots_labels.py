@@ -192,9 +192,13 @@ def test_known_label_crosses_are_in_their_components_colours(old_faithful):
     X = old_faithful.to_numpy(dtype=float)
     labels = (X[:, 0] > 3).astype(int)
     em = fit_em(X, 2, labels=labels, random_state=0)
-    fig = plots.plot_classification(em, X, labelled=np.ones(len(X), bool))
+    fig = plots.plot_classification(em, X, labelled=np.ones(len(X), bool),
+                                    proba=em.predict_proba(X, labels=labels))
     crosses = [c for c in fig.axes[0].collections if c.get_label() == "known label"]
     assert len(crosses) == 1
     colours = {mcolors.to_hex(c) for c in crosses[0].get_facecolor()} | {
         mcolors.to_hex(c) for c in crosses[0].get_edgecolor()}
     assert {mcolors.to_hex(_component_color(k, 2)) for k in (0, 1)} <= colours
+    # every point certain: one size, said as such (QA139 L2: a lone "uncertainty 0")
+    texts = _texts(fig)
+    assert "every point certain (uncertainty < 0.005)" in texts and "uncertainty 0" not in texts

@@ -322,3 +322,13 @@ def test_the_em_report_leaves_rows_of_weight_zero_out_of_section_4(old_faithful)
     said = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page))
     assert f"{len(X):,} points" not in said and re.search(rf"{len(X) - 2:,} points", said)
     assert said.count("each row drawn once, whatever its frequency weight") == 2
+
+
+def test_the_data_overview_names_rows_that_look_copied():
+    """QA139 L5: the copies reports' section 1 said "300 observations" and nothing of their
+    30 distinct rows (only the box did)."""
+    X = np.repeat(np.random.default_rng(3).normal(size=(30, 2)), 10, axis=0)
+    text, _ = _data_section(X, {"n_rows": 300})
+    assert "300 of the 300 rows have an identical twin (30 distinct rows): if they are " \
+        "copies" in text
+    assert "identical twin" not in _data_section(X[::10], {"n_rows": 30})[0]

@@ -1263,11 +1263,14 @@ def plot_classification(result: Any, X: Any = None, ax: Axes | None = None, *,
                               label="known label (in its component's colour)"))
     # the key's sizes are the points' own: from certain to the most uncertain point drawn
     # (QA: it showed 0.67, which no point had, beside points of 1-2 px)
+    keys = _key_uncertainties(uncertainty[drawn]) if K > 1 else []
     handles += [Line2D([], [], marker="o", ls="", color="0.4",
                        markersize=np.sqrt(_uncertainty_size(np.array([u]), K, panels)[0]
                                           * crowd),
-                       label=f"uncertainty {format_number(u, 2)}")
-                for u in _key_uncertainties(uncertainty[drawn])] if K > 1 else []
+                       # one size for all: say so (QA139 L2: a lone "uncertainty 0")
+                       label=(f"uncertainty {format_number(u, 2)}" if len(keys) > 1 else
+                              "every point certain (uncertainty < 0.005)"))
+                for u in keys]
     handles += _edge_handles(ax)
     if (K > G or K > _INSIDE_KEY_MAX) and X.shape[1] == 2:
         # With noise points scattered everywhere, "best" still put the key over some of
