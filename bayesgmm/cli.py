@@ -2552,7 +2552,10 @@ def _result_tables(result: Any, index: str | None = None, diagnostics: Any = Non
         memberships_file.MEMBERSHIPS_FILE: writer(
             memberships_file.MEMBERSHIPS_FILE,
             lambda path: memberships_file.write_memberships(
-                result, path, row_column=index or "row", **em_rows),
+                # pandas' name for a header's empty cell is no name to join by in R, whose
+                # read.csv makes it "Unnamed..0" (QA138 L1): "row"
+                result, path, row_column=index if index and not index.startswith(
+                    "Unnamed: ") else "row", **em_rows),
             memberships),
     }
 

@@ -741,12 +741,15 @@ def test_ids_and_label_names_spelled_like_missing_values_are_kept(tmp_path):
      r"names 1 ID\(s\) more than once: 'S' \(rows 0, 1, 2 and 397 more\) \(rows count"),
     (ID_CSV, {"index": "id"},
      r"the index column 'id' is not in .*; its columns are \['sample_id', 'a', 'b', 'g'\]"),
-    ("sample_id,a\nS1,1\n,2\nS3,4\n", {}, r"index column 'sample_id' .* has 1 empty cell\(s\) "
-                                         r"\(first: row 1"),
+    ("sample_id,a\nS1,1\n,2\nS3,4\n", {}, r"index column 'sample_id' .* has 1 empty or missing "
+                                         r"\(NA\) cell\(s\) \(first: row 1"),
+    # R's NA among whole-number IDs is a missing ID, not one named "NA" twice (QA138 L2)
+    ("sample_id,a\n1,1\nNA,2\n3,4\nNA,5\n", {}, r"has 2 empty or missing \(NA\) cell\(s\) "
+                                              r"\(first: row 1"),
     (ID_CSV, {"columns": ["a", "sample_id"]}, "'sample_id' is the index column, not a feature"),
     (ID_CSV, {"labels": "sample_id"}, "cannot be both the labels and the index column"),
-], ids=["duplicates", "one-id-everywhere", "missing-column", "empty-id", "id-as-feature",
-        "id-as-labels"])
+], ids=["duplicates", "one-id-everywhere", "missing-column", "empty-id", "na-id",
+        "id-as-feature", "id-as-labels"])
 def test_bad_index_columns_are_refused_by_name(tmp_path, text, kwargs, match):
     from bayesgmm.io import read_data
 
@@ -908,6 +911,10 @@ def test_a_column_without_a_header_name_is_not_a_default_feature(tmp_path):
     # ... which names them so (QA138 M2: the advice was to fit them as a feature)
     assert [str(i) for i in read_data(path, index="Unnamed: 0").features.index] == [
         "1", "3", "4", "7", "8", "9", "12", "15", "20", "21"]
+    # the header's empty name, typed as it is, points at pandas' name for it (QA138 L1)
+    with pytest.raises(ValueError, match=r"its column with no name is 'Unnamed: 0': --index "
+                                         r"'Unnamed: 0'\)$"):
+        read_data(path, index="")
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         named = read_data(path, ["Unnamed: 0", "mass"])

@@ -342,10 +342,17 @@ def read_row_ids(column: pd.Series, path: str) -> pd.Index:
     empty = column.isna().to_numpy().copy()
     if column.dtype.kind == "O":
         empty |= column.map(lambda v: isinstance(v, str) and not v.strip()).to_numpy(dtype=bool)
+        # "NA" among numbers is R's missing ID, not an ID named "NA" (QA138 L2: two NAs were
+        # one ID named twice, one NA the ID "NA"); among names it may be one (North America)
+        text = column.map(lambda v: str(v).strip() if isinstance(v, str) else "")
+        na = (text == "NA").to_numpy()
+        rest = ~na & ~empty
+        if na.any() and rest.any() and pd.to_numeric(column[rest], errors="coerce").notna().all():
+            empty |= na
     if empty.any():
         raise ValueError(f"the index column {name!r} of {path} has {int(empty.sum())} empty "
-                         f"cell(s) (first: row {int(np.flatnonzero(empty)[0])}; rows count from "
-                         "0, header excluded): every row needs its own ID")
+                         f"or missing (NA) cell(s) (first: row {int(np.flatnonzero(empty)[0])}; "
+                         "rows count from 0, header excluded): every row needs its own ID")
     repeated = column[column.duplicated(keep=False)]
     if len(repeated):
         groups = repeated.groupby(repeated, sort=False).groups

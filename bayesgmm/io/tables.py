@@ -195,8 +195,13 @@ def read_data(path: str | Path, columns: list[str] | None = None, *,
         decimal, encoding)
     parquet, mark = sep is None, decimal or "."  # the mark the cells were read with
     if index is not None and index not in frame.columns:
+        # an empty name is the header's empty cell (R's row names), which pandas names
+        # "Unnamed: 0" (QA138 L1: --index '' refused, naming no such column)
+        blank = [c for c in frame.columns if str(c).startswith("Unnamed: ")]
+        hint = (f" (its column with no name is {blank[0]!r}: --index {shlex.quote(blank[0])})"
+                if not index.strip() and blank else "")
         raise ValueError(f"the index column {index!r} is not in {path}; its columns are "
-                         f"{list(frame.columns)}")
+                         f"{list(frame.columns)}{hint}")
     repeated = sorted({c for c in columns or [] if list(columns).count(c) > 1})
     if repeated:
         raise ValueError(f"column(s) {repeated} listed more than once: name each feature once")
