@@ -37,6 +37,21 @@ _START_HINT = ("; scikit-learn's weights_init, means_init and precisions_init ar
                "precisions: np.linalg.inv of a full precision matrix)")
 
 
+# scikit-learn's and BayesianGaussianMixture's words with no namesake here, said for what
+# they are (QA140 L1: warm_start= was "did you mean 'random_state'?", covariance_prior=
+# "'covariance_type'?")
+_SKLEARN_OWN = {
+    "warm_start": "there is no warm start: start from an earlier fit with init={'weights': "
+                  "w, 'means': m, 'covariances': c} (its fitted parameters)",
+    "verbose_interval": "there is no verbose_interval: the status lines say how a fit goes",
+    **{name: "the priors are bayesgmm.Priors' (the Bayesian fit's; see help(bayesgmm.Priors)) "
+       "and, for EM, prior=ConjugatePrior(...)"
+       for name in ("weight_concentration_prior", "weight_concentration_prior_type",
+                    "mean_precision_prior", "mean_prior", "degrees_of_freedom_prior",
+                    "covariance_prior")},
+}
+
+
 def nearest_hint(given: str, taken: Iterable[str]) -> str:
     """"; did you mean 'y'?" where one of ``taken`` is close to ``given`` (a plural, a
     synonym's spelling, another library's name for it), what scikit-learn's start arguments
@@ -44,6 +59,11 @@ def nearest_hint(given: str, taken: Iterable[str]) -> str:
     taken = [t for t in taken if not t.startswith("_")]
     if given in _SKLEARN_STARTS and "init" in taken:
         return _START_HINT
+    if given == "warm_start" and "init" not in taken:
+        return ("; there is no warm start: the fit starts at its own EM search (fit_bayes "
+                "takes an EM start as em=)")
+    if given in _SKLEARN_OWN:
+        return f"; {_SKLEARN_OWN[given]}"
     # any case: "K=2", as the messages write K (QA110: k= got its hint, K= none)
     synonym = _SYNONYMS.get(given, _SYNONYMS.get(given.lower()))
     close = [synonym] if synonym in taken else \

@@ -80,6 +80,18 @@ _START = ("scikit-learn's weights_init, means_init and precisions_init are one "
      "'init'?"),
     (lambda X: bayesgmm.BayesianGMM(2, draw=10), TypeError,
      "BayesianGMM() got an unexpected keyword argument 'draw'; did you mean 'draws'?"),
+    # no namesake here: said for what they are (QA140 L1: "did you mean 'random_state'?")
+    (lambda X: bayesgmm.EMGaussianMixture(2, warm_start=True), TypeError,
+     "EMGaussianMixture() got an unexpected keyword argument 'warm_start'; there is no warm "
+     "start: start from an earlier fit with init={'weights': w, 'means': m, 'covariances': "
+     "c} (its fitted parameters)"),
+    (lambda X: bayesgmm.BayesianGMM(2, warm_start=True), TypeError,
+     "BayesianGMM() got an unexpected keyword argument 'warm_start'; there is no warm start: "
+     "the fit starts at its own EM search (fit_bayes takes an EM start as em=)"),
+    (lambda X: bayesgmm.BayesianGMM(2, covariance_prior=None), TypeError,
+     "BayesianGMM() got an unexpected keyword argument 'covariance_prior'; the priors are "
+     "bayesgmm.Priors' (the Bayesian fit's; see help(bayesgmm.Priors)) and, for EM, "
+     "prior=ConjugatePrior(...)"),
     (lambda X: bayesgmm.EMGaussianMixture(2).set_params(init_params="kmeans"), ValueError,
      "invalid parameter 'init_params' for EMGaussianMixture; did you mean 'init'?"),
     (lambda X: bayesgmm.fit_em(X, 2, init="k-means++"), ValueError,
