@@ -1184,3 +1184,18 @@ def test_a_compressed_workbook_in_a_named_encoding_is_named(tmp_path):
     (tmp_path / "book.csv.gz").write_bytes(gzip.compress(b"\xd0\xcf\x11\xe0" + b"\x00" * 40))
     with pytest.raises(ValueError, match=r"book\.csv\.gz is an Excel 97-2003 workbook"):
         read_data(tmp_path / "book.csv.gz", encoding="cp1252")
+
+
+def test_the_not_numeric_advice_leaves_out_the_row_ids_it_warned_of(tmp_path):
+    """QA138 M1: R's data frame with an id column and text columns: the error advised
+    "--columns id,x,y", which fitted the IDs, and "--index date"; the IDs are left out and
+    named as the index."""
+    rows = "".join(f"{1000 + i},{i % 7 * 0.3:.1f},{(i * 5) % 11 * 0.2:.1f},a{i % 2},"
+                   f"2020-01-{i % 28 + 1:02d}\n" for i in range(20))
+    path = write(tmp_path, "id,x,y,species,date\n" + rows)
+    with pytest.warns(UserWarning, match="holds consecutive whole numbers"), \
+            pytest.raises(ValueError) as info:
+        read_data(path)
+    said = str(info.value)
+    assert "(--columns x,y; columns = [...] in a spec's [data]); 'id' looks like the rows' " \
+        "IDs: --index id" in said and "--index date" not in said

@@ -222,6 +222,7 @@ def read_data(path: str | Path, columns: list[str] | None = None, *,
         if column and columns and column in columns:
             raise ValueError(f"column {column!r} is the {role} column, not a feature: leave it "
                              "out of the feature columns")
+    ids: list[str] = []  # columns of consecutive whole numbers among the default features
     if not columns:
         columns = [c for c in frame.columns if c not in special.values()]
         if columns and is_saved_index(frame[columns[0]], columns[0]):
@@ -280,9 +281,14 @@ def read_data(path: str | Path, columns: list[str] | None = None, *,
             + "; ".join(f"{c!r} {why}" for c, why in non_numeric.items())
             + ". Nothing is converted implicitly: "
             + "".join(f"{hint}, " for hint in [_decimal_hint(non_numeric, sep, decimal)] if hint)
-            + f"fix the file, or leave the column(s) out ({_leaving_out(frame, non_numeric)})"
+            # the row IDs just warned of left out too (QA138 M1: "--columns id,x,y", run as
+            # given, fitted the IDs)
+            + "fix the file, or leave the column(s) out ("
+            + f"{_leaving_out(frame, [*non_numeric, *ids])})"
             # QA62: "--index mass_g" suggested where --index id was given
             + (second_header_hint(frame, non_numeric, mark)
+               or (f"; {ids[0]!r} looks like the rows' IDs: --index {shlex.quote(ids[0])}"
+                   if ids and index is None else "")
                or (index_hint(frame, non_numeric) if index is None else "")
                or labels_hint(frame, non_numeric))
         )
