@@ -960,15 +960,16 @@ def aligned_to_rows(values: Any, X: Any, name: str) -> Any:
             values.index.isin(index).all()):
         labels = np.asarray(index)
         if labels.dtype.kind in "iu" and np.array_equal(labels, np.arange(len(labels))):
-            # X's index is its positions (a scaler's output, an array made a frame): it names
-            # no row, so another order of the values is no match (QA140 H1: df.sample()'s
-            # weights paired with other rows, silently)
-            raise ValueError(
-                f"{name} is a pandas Series in another order than X's rows, and X's index is "
-                f"only its positions 0..{len(labels) - 1} (as a scaler's output has), so the "
-                f"order cannot be matched by name: give {name} in X's row order (e.g. "
-                f"{name}.sort_index(), if X's rows are in the original order; or "
-                f"{name}.to_numpy() to match by position)")
+            # X's index is its positions: of X's own frame (a sorted Series of it: matched
+            # as pandas would), or of a scaler's output, whose rows are named afresh (QA140
+            # H1: df.sample()'s weights paired with other rows, silently). Said, as both
+            # read alike (QA141 M3: refused, the first was a legitimate reorder)
+            warnings.warn(
+                f"{name} is a pandas Series in another order than X's rows, matched to them by "
+                f"its index (pandas' rule), while X's index is only its positions 0.."
+                f"{len(labels) - 1}: if X's rows were renamed so (a scaler's output, "
+                f"reset_index), the values sit on other rows; pass {name}.to_numpy() in X's "
+                "row order then", UserWarning, skip_file_prefixes=IN_PACKAGE)
         return values.reindex(index)
     extra = values.index.difference(index)
     first = f" (e.g. {extra[0]!r} is not a row of X)" if len(extra) else ""

@@ -2092,8 +2092,14 @@ def _refuse_dequantised_counts(weights: Any, args: Any) -> None:
 
     if weights is None or np.all((weights == 0) | (weights == 1)):
         return
+    from ._validation import whole_numbers
+
     option = getattr(args, "dequantise_option", "--dequantise")
     column = getattr(args, "weights", None) or "count"
+    if not whole_numbers(weights).all():  # no rows to expand them into (QA141 L2: pandas'
+        # repeat drops a row of weight 0.4)
+        raise ValueError(f"{option} with weights that are not whole numbers: a row's weight "
+                         f"is no count of tied values to spread; fit without {option}")
     raise ValueError(f"{option} with weights: a row of weight w stands for w tied values, which "
                      "one jitter per row cannot tell apart; expand the rows first (one per "
                      f"count: in pandas df.loc[df.index.repeat(df[{str(column)!r}])]) and fit "
@@ -2400,21 +2406,25 @@ def _data_digest(args: Any, data_file: Any) -> str | None:
     return getattr(args, "data_sha256", None) or (file_sha256(data_file) if data_file else None)
 
 
-def _verdict_record(diagnostics: Diagnostics, check: Any, outliers: str,
-                    prior_dominated: str = "", shape: str = "",
-                    outlier_rows: Sequence[Any] = (), copies: str = "",
-                    design_weights: str = "") -> dict[str, Any]:
+def _overall_verdict(diagnostics: Diagnostics, check: Any, outliers: str,
+                     prior_dominated: str = "", shape: str = "",
+                     outlier_rows: Sequence[Any] = (), copies: str = "",
+                     design_weights: str = "") -> Any:
     """The verdict as result.json keeps it, for a pipeline that reads it instead of the
     printout (:meth:`bayesgmm.verdict.Verdict.to_dict`: the status as the report's box gives
     it, the sampling checks' own, the model check's misfits and finding, the outlier hint, the
     richer covariance type's, and the warning that the rows are fewer than the free
-    parameters, and how many rows look copied); the overall status is printed where it is
-    not the sampling checks' own."""
+    parameters, and how many rows look copied); a :class:`~bayesgmm.verdict.Verdict`."""
     from .verdict import Verdict
 
-    verdict = Verdict.from_parts(diagnostics, check, outliers, prior_dominated, shape,
-                                 outlier_rows=outlier_rows, copies=copies,
-                                 design_weights=design_weights)
+    return Verdict.from_parts(diagnostics, check, outliers, prior_dominated, shape,
+                              outlier_rows=outlier_rows, copies=copies,
+                              design_weights=design_weights)
+
+
+def _print_overall(verdict: Any, report: bool) -> None:
+    """The overall status where it is not the sampling checks' own (QA139 M3: "Diagnostics:
+    OK" alone, where result.json and the report's box said CAUTION): what questions it."""
     if verdict.status != verdict.sampling_status:  # QA139 M3: "Diagnostics: OK" alone
         named = [what for what, found in (
             ("some rows fit no Gaussian of this fit well (the hint above)", verdict.outliers),
@@ -2424,9 +2434,9 @@ def _verdict_record(diagnostics: Diagnostics, check: Any, outliers: str,
             ("fewer rows than free parameters", verdict.prior_dominated),
             ("the weights look like no counts (the warning above)", verdict.design_weights))
             if found]
-        print(f"\nVerdict: {verdict.status}, as result.json and the report's box say: the "
-              f"sampling checks pass, but {'; '.join(named)}")
-    return verdict.to_dict()
+        where = "result.json and the report's box say" if report else "result.json says"
+        print(f"\nVerdict: {verdict.status}, as {where}: the sampling checks pass, but "
+              f"{'; '.join(named)}")
 
 
 def _save(result: BayesResult, out: Path, *, force: bool, report: bool,
@@ -2450,12 +2460,15 @@ def _save(result: BayesResult, out: Path, *, force: bool, report: bool,
     observed = result.idata["observed_data"]
     given = observed["sample_weight"].values if "sample_weight" in observed else None
     n_rows, D = observed["x"].shape  # as the report's box judges it
-    verdict = None if diagnostics is None else _verdict_record(
+    overall = None if diagnostics is None else _overall_verdict(
         diagnostics, predictive_check, outliers,
         prior_dominated_note(n_rows, result.n_components, D, result.covariance_type,
                              result.noise), shape,
         outlier_rows, copied_rows_fact(observed["x"].values, given),
         design_weights_fact(given))
+    if overall is not None:
+        _print_overall(overall, report)
+    verdict = None if overall is None else overall.to_dict()
     data = _data_record(data_source, data_file, index, weights, labels, reading)
     result = dataclasses.replace(result, settings={
         **result.settings, **data, **({"verdict": verdict} if verdict else {}),

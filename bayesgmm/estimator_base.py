@@ -408,7 +408,8 @@ def _warn_of_labels_in_y(y: Any) -> None:
         values = np.asarray(y, dtype=np.float64).ravel()
     except (TypeError, ValueError):
         return
-    if values.size and np.any(values == -1) and np.any(values >= 0):
+    # -1 beside 0, 1, ...: a class target of -1 and 1 has no 0 (QA141 L4)
+    if values.size and np.any(values == -1) and np.any(values == 0):
         warnings.warn("y is ignored (a pipeline's target is never taken for known labels): "
                       "to fit with known components, pass them as labels (fit(X, labels=y); "
                       "-1 unknown)", UserWarning, skip_file_prefixes=IN_PACKAGE)

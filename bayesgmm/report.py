@@ -276,7 +276,8 @@ def build_report(result: BayesResult, *, data_source: str | None = None,
         _section_parameters(result, figure, random_state, diag),
         _section_membership(result, X, proba, figure, labelled=_result_labels(result, len(X)),
                             diag=diag, counted=_positive_weight(_observed_weights(result))),
-        _section_diagnostics(result, diag, figure, thresholds, copies=copies),
+        _section_diagnostics(result, diag, figure, thresholds, copies=copies,
+                             design_weights=design_weights_fact(_observed_weights(result))),
         _section_ppc(result, figure, random_state, check, provisional=not diag.ok,
                      copies=copies),
         _section_reproducibility(result, random_state),
@@ -395,7 +396,8 @@ def build_em_report(em: EMResult, X: Any, *, data_source: str | None = None,
                lambda: plots.plot_density(em, Xv, sample_weight=weights)),
         figure("classification", "Classification: each point in its most probable "
                "component's colour, larger when less certain (uncertainty = 1 - max P(k | x))"
-               + _diagonal_caption(em.n_features) + once + _shown(len(Xc)),
+               + _diagonal_caption(em.n_features) + _marks_caption(em, lc, coloured=True)
+               + once + _shown(len(Xc)),
                lambda: plots.plot_classification(em, Xc, proba=pc, labelled=lc)),
         figure("membership", "Membership probabilities P(k | x) (EM responsibilities)"
                + ("" if em.n_features == 1 else
@@ -1743,13 +1745,15 @@ def _shown(n_points: int, scatter: bool = True, rug: bool = False) -> str:
     return "; " + "; ".join(parts) if parts else ""
 
 
-def _marks_caption(fit: Any, labelled: np.ndarray | None) -> str:
+def _marks_caption(fit: Any, labelled: np.ndarray | None, coloured: bool = False) -> str:
+    """The caption's key to the noise's and the known labels' marks (``coloured``: the
+    classification figure's crosses, in their components' colours; QA141 L1)."""
     parts = []
     if getattr(fit, "noise", False) or getattr(getattr(fit, "em", None), "noise", False):
         parts.append("black: most probably noise")
     if labelled is not None:
-        parts.append(f"black crosses: the {int(labelled.sum())} points whose component was "
-                     "known")
+        crosses = "crosses in their components' colours" if coloured else "black crosses"
+        parts.append(f"{crosses}: the {int(labelled.sum())} points whose component was known")
     return f" ({'; '.join(parts)})" if parts else ""
 
 
@@ -1913,7 +1917,7 @@ def _section_membership(result, X, proba, figure, n_uncertain: int = 10,
         "colour, larger when less certain (uncertainty = 1 - max posterior mean P(k | x)); "
         + ("the posterior median components' weighted densities" if X.shape[1] == 1 else
            f"{plots.ELLIPSE_LEVEL:.0%} ellipses of the posterior median components")
-        + _diagonal_caption(X.shape[1]) + _marks_caption(result, labelled)
+        + _diagonal_caption(X.shape[1]) + _marks_caption(result, labelled, coloured=True)
         + ("; \u2020: a component whose summaries describe no single cluster, as in the "
            "tables" if marked else "") + once + _shown(len(X)),
         lambda: plots.plot_classification(result, X, proba=proba, labelled=labelled,
@@ -2055,7 +2059,8 @@ _TRACE_ROWS = 9
 
 
 def _section_diagnostics(result, diag, figure,
-                         thresholds: DiagnosticThresholds | None = None, copies: str = "") -> str:
+                         thresholds: DiagnosticThresholds | None = None, copies: str = "",
+                         design_weights: str = "") -> str:
     checks = _checks_numbers(diag.to_frame().drop(columns="note").set_index("check"))
     # which scalar limits each check (a covariance entry named as the parameter table shows it)
     checks["where"] = [_as_in_tables(w) for w in checks["where"]]
@@ -2140,7 +2145,10 @@ def _section_diagnostics(result, diag, figure,
         # the checks judge the draws of the rows as given (QA139 M4: "can be used as they
         # are" beside intervals the copies narrow)
         + (f'<p class="warn">{html.escape(_COPIES_DIAGNOSTICS.format(copies))}</p>'
-           if copies else ""),
+           if copies else "")
+        # nor of weights that look like no counts (QA141 M4: "can be used as they are")
+        + (f'<p class="warn">{html.escape(_WEIGHTS_DIAGNOSTICS.format(design_weights))}</p>'
+           if design_weights else ""),
         _thresholds_note(result, thresholds),
         _table(checks, formatted=("value", "threshold", "where"), text="last"),
         _where_covariance_note(diag),
@@ -2345,6 +2353,11 @@ def _section_ppc(result, figure, random_state, check, provisional: bool = False,
 _COPIES_DIAGNOSTICS = ("These checks judge how well the draws describe the posterior of the "
                        "rows as given: {}, each counted as an observation, so the intervals "
                        "come out narrower than one row of each gives.")
+# ... of a fit whose weights look like no counts
+_WEIGHTS_DIAGNOSTICS = ("These checks judge how well the draws describe the posterior of the "
+                        "weights as given: {}, each row counted as its weight in "
+                        "observations, so the intervals are those of that many rows (see the "
+                        "box at the top).")
 # Said beside a predictive misfit of copied rows (QA139 M4: "a transform ... or more
 # components", where one row of each showed no misfit)
 _COPIES_PPC = ("Mind the copies, though: {}, so the data's statistics vary as much as their "

@@ -258,3 +258,4 @@ def test_semi_supervised_labels_given_as_y_are_named_as_ignored():
         EMGaussianMixture(3, random_state=0).fit(X, z)  # no -1: a target, ignored
         EMGaussianMixture(3, random_state=0).fit(X, y, labels=y)
         EMGaussianMixture(3, random_state=0).fit(X, np.array(["a"] * len(X)))
+        EMGaussianMixture(3, random_state=0).fit(X, np.where(z == 0, -1, 1))  # QA141 L4

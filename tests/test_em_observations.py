@@ -435,18 +435,22 @@ def test_pandas_weights_and_labels_are_matched_by_index(simulated):
     assert in_order.bic(df, sample_weight=w.sample(frac=1, random_state=2),
                         labels=labels) == pytest.approx(
         in_order.bic(df, sample_weight=w.to_numpy(), labels=labels.to_numpy()), rel=1e-12)
-    # X indexed by its positions only (a scaler's output): another order of the values
-    # names no row, and is refused (QA140 H1: df.sample()'s weights paired with other rows)
+    # X indexed by its positions only: of X's own frame (a reorder pandas matches) or of a
+    # scaler's output (renamed rows, QA140 H1): matched by index, and said (QA141 M3: a
+    # refusal stopped the legitimate reorder)
     positions = pd.DataFrame(X, columns=["a", "b"])
     w0 = pd.Series(np.where(z == 0, 3.0, 1.0))
-    fit_em(positions, 3, sample_weight=w0, random_state=0)  # the same order: fine
-    with pytest.raises(ValueError, match=r"^sample_weight is a pandas Series in another order "
-                                         r"than X's rows, and X's index is only its positions "
-                                         rf"0\.\.{len(X) - 1} .*sample_weight\.sort_index\(\)"):
-        fit_em(positions, 3, sample_weight=w0.sample(frac=1, random_state=0))
-    with pytest.raises(ValueError, match=r"^labels is a pandas Series in another order"):
-        fit_em(positions, 3, labels=pd.Series(np.where(np.arange(len(X)) < 20, z, -1)).sample(
-            frac=1, random_state=0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fit_em(positions, 3, sample_weight=w0, random_state=0)  # the same order: silent
+    shuffled = w0.sample(frac=1, random_state=0)
+    with pytest.warns(UserWarning, match=r"^sample_weight is a pandas Series in another order "
+                                         r"than X's rows, matched to them by its index .*"
+                                         rf"positions 0\.\.{len(X) - 1}: .*"
+                                         r"sample_weight\.to_numpy\(\) in X's row order"):
+        matched = fit_em(positions, 3, sample_weight=shuffled, random_state=0)
+    assert matched.log_likelihood == pytest.approx(
+        fit_em(positions, 3, sample_weight=w0, random_state=0).log_likelihood, rel=1e-12)
 
 
 def test_nan_and_pandas_na_labels_mean_unknown(simulated):

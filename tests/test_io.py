@@ -449,6 +449,9 @@ def test_compressed_files_are_read_as_their_plain_text_in_any_encoding(tmp_path)
     (tmp_path / "broken.csv.gz").write_bytes(b"\x1f\x8b not really gzip")
     with pytest.raises(ValueError, match=r"broken\.csv\.gz cannot be decompressed"):
         read_data(tmp_path / "broken.csv.gz")
+    (tmp_path / "broken.csv.zip").write_bytes(b"PK\x03\x04 not really a zip")  # QA141 L5
+    with pytest.raises(ValueError, match=r"broken\.csv\.zip cannot be decompressed"):
+        read_data(tmp_path / "broken.csv.zip")
 
 
 def test_a_compressed_file_is_streamed_and_one_copy_of_it_kept(tmp_path, monkeypatch):
@@ -936,6 +939,14 @@ def test_r_write_table_row_names_without_a_header_cell_are_row_names(tmp_path, s
     with pytest.raises(ValueError, match="has 3 values but the header names 2 columns"):
         read_data(write(tmp_path, f"mass{sep}length\n1{sep}2{sep}3\n4{sep}5{sep}\n",
                         f"t.{suffix}"))
+    # a header that lost a name over rows of measurements: no row names (QA141 M2: the first
+    # column dropped, the others read under the wrong names)
+    with pytest.raises(ValueError, match="has 3 values but the header names 2 columns"):
+        read_data(write(tmp_path, f"x{sep}y\n1.25{sep}2.5{sep}3.5\n4.75{sep}5.5{sep}6.5\n",
+                        f"m.{suffix}"))
+    with pytest.raises(ValueError, match="has 3 values but the header names 2 columns"):
+        read_data(write(tmp_path, f"x{sep}y\n1{sep}2.5{sep}3.5\n1{sep}5.5{sep}6.5\n",
+                        f"d.{suffix}"))  # a row name is its own
 
 
 def test_binary_files_and_a_tsv_of_commas_are_named(tmp_path):

@@ -139,7 +139,7 @@ def test_predict_proba_with_labels_changes_only_the_labelled_rows(old_faithful):
 
 
 def test_a_table_asks_for_what_the_result_does_not_carry(tiny_fit, old_faithful):
-    with pytest.raises(ValueError, match="give no X, rows or labels"):
+    with pytest.raises(ValueError, match="give no X, rows, labels or sample_weight"):
         membership_table(tiny_fit, old_faithful)
     em = bayesgmm.fit_em(old_faithful, 2, random_state=0, n_init=1)
     with pytest.raises(ValueError, match="the rows it was fitted to: X"):

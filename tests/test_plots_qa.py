@@ -329,7 +329,10 @@ def test_classification_sizes_are_visible_and_its_key_shows_sizes_the_points_hav
                             if isinstance(c, PathCollection)])
     assert sizes.min() >= 14  # a certain point is about 5 px wide at 100 dpi
     # every point certain to two digits: the key has the one size they have
-    assert (1 - proba.max(axis=1)).max() < 0.005 and _key_sizes(ax) == [0.0]
+    assert (1 - proba.max(axis=1)).max() < 0.005 and _key_sizes(ax) == []
+    # one size for all, said as such (QA139 L2: a lone "uncertainty 0")
+    assert "every point certain (uncertainty < 0.005)" in [
+        t.get_text() for t in ax.get_legend().get_texts()]
     # every component's curve ends near zero inside the axes, the widest one's too
     lo, hi = ax.get_xlim()
     for k in range(3):

@@ -2514,6 +2514,10 @@ def test_copied_rows_are_named_in_the_diagnostics_and_beside_a_predictive_misfit
     section = html.unescape(report._section_diagnostics(
         tiny_fit, tiny_fit.diagnostics(), report._embedder([]), copies=copies))
     assert report._COPIES_DIAGNOSTICS.format(copies) in section
+    weights = "the weights are not whole numbers and sum to 3,049,382"  # QA141 M4
+    assert report._WEIGHTS_DIAGNOSTICS.format(weights) in html.unescape(
+        report._section_diagnostics(tiny_fit, tiny_fit.diagnostics(), report._embedder([]),
+                                    design_weights=weights))
     assert "These checks judge" not in report._section_diagnostics(
         tiny_fit, tiny_fit.diagnostics(), report._embedder([]))
     check = plots.predictive_check(tiny_fit, random_state=0)

@@ -93,6 +93,8 @@ def test_bayes_report_on_data_with_missing_values_and_known_labels(tiny_fit):
     table = page[page.index("most probable component. "):]
     assert re.search(r"<td>[01] \((short|long)\)</td>", table)
     assert "black crosses: the 3 points whose component was known" in page
+    # the classification figure's crosses are their components' colours (QA141 L1)
+    assert "crosses in their components&#x27; colours: the 3 points whose component" in page
     assert "Figure &quot;" not in page and 'Figure "' not in page  # no figure failed
     assert {f.name for f in figures} >= {"data", "classification", "membership"}
 

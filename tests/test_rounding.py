@@ -203,6 +203,14 @@ def test_dequantise_beside_counts_is_refused_with_the_expansion(rounded_csv, rou
         "bayesgmm: error: --dequantise with weights: a row of weight w stands for w tied "
         "values, which one jitter per row cannot tell apart; expand the rows first (one per "
         "count: in pandas df.loc[df.index.repeat(df['n'])]) and fit them without weights")
+    # fractional weights: no counts to expand (QA141 L2: the recipe dropped rows below 1)
+    frame.assign(n=np.arange(len(rounded)) % 3 + 0.5).to_csv(rounded_csv / "shares.csv",
+                                                             index_label="bird")
+    rc = cli.main(["em", "shares.csv", "-k", "2", "--index", "bird", "--weights", "n",
+                   "--dequantise", "auto"])
+    assert rc == 2 and capsys.readouterr().err.strip().splitlines()[-1] == (
+        "bayesgmm: error: --dequantise with weights that are not whole numbers: a row's "
+        "weight is no count of tied values to spread; fit without --dequantise")
     frame.assign(n=np.arange(len(rounded)) % 2).to_csv(rounded_csv / "marks.csv",
                                                        index_label="bird")
     assert cli.main(["em", "marks.csv", "-k", "2", "--index", "bird", "--weights", "n",

@@ -305,15 +305,19 @@ def test_weights_that_look_like_no_counts_make_an_ok_a_caution():
 
 def test_the_command_line_prints_the_overall_status_where_it_differs(capsys):
     """QA139 M3: the console printed "Diagnostics: OK" and never CAUTION, where result.json's
-    status and the report's box were CAUTION (a richer model, design weights)."""
-    from bayesgmm.cli import _verdict_record
+    status and the report's box were CAUTION (a richer model, design weights); QA141 L3:
+    the box named only where a report is written."""
+    from bayesgmm.cli import _overall_verdict, _print_overall
 
-    record = _verdict_record(OK, None, "", shape="BIC prefers K=3 ...",
-                             design_weights="the weights are not whole numbers ...")
-    assert record["status"] == "CAUTION"
+    overall = _overall_verdict(OK, None, "", shape="BIC prefers K=3 ...",
+                               design_weights="the weights are not whole numbers ...")
+    assert overall.to_dict()["status"] == "CAUTION" and capsys.readouterr().out == ""
+    _print_overall(overall, report=True)
     assert capsys.readouterr().out == (
         "\nVerdict: CAUTION, as result.json and the report's box say: the sampling checks "
         "pass, but a richer model fits clearly better (the hint above); the weights look "
         "like no counts (the warning above)\n")
-    _verdict_record(OK, None, "")
+    _print_overall(overall, report=False)
+    assert capsys.readouterr().out.startswith("\nVerdict: CAUTION, as result.json says: ")
+    _print_overall(_overall_verdict(OK, None, ""), report=True)
     assert capsys.readouterr().out == ""

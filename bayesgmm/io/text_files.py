@@ -202,11 +202,17 @@ def _r_row_names(p: Path, sep: str) -> bool:
         rows = csv.reader(f, delimiter=sep)
         header = len(next(rows, []))
         seen = halves = 0
+        names: set[str] = set()
         for fields in rows:
             if not any(v.strip() for v in fields):
                 continue
             if len(fields) != header + 1 or not fields[0].strip() or not fields[-1].strip():
                 return False
+            name = fields[0].strip()
+            if name in names or _is_number(name) and not re.fullmatch(r"[+-]?\d+", name):
+                return False  # a row name is its own and no fraction (QA141 M2: a header
+                # that lost a name over rows of three decimals read as row names)
+            names.add(name)
             seen += 1
             halves += sep == "," and _comma_halves(fields, header)
     return seen > halves

@@ -1142,7 +1142,8 @@ def plot_classification(result: Any, X: Any = None, ax: Axes | None = None, *,
     {ax}
     {proba}
     labelled : bool array (N,), optional
-        Points whose component was known (known labels): drawn with a black cross (+).
+        Points whose component was known (known labels): drawn with a cross (+) in their
+        component's colour.
     marked : sequence of int
         Components whose key entry gets a dagger (†) after its name: those whose summaries
         describe no single cluster
