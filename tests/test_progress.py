@@ -400,6 +400,11 @@ def test_the_terminal_bar_tells_the_warm_up_then_the_next_check():
     text(3200, 9.0, 4000)
     assert seen == [(250, 1000, "warm-up 250/1,000 (slowest chain)"),
                     (2200, 4000, "2,200/4,000 draws to the next check (max 10,000)")]
+    # at a checkpoint the bar is full before its line prints (QA136 L7: left at 829/1,000)
+    import types
+
+    text.reached(types.SimpleNamespace(draws=4000), 8000)
+    assert seen[-1] == (4000, 4000, "4,000/4,000 draws to the next check (max 10,000)")
 
 
 def test_on_a_terminal_checkpoint_lines_are_not_drawn_over(old_faithful, monkeypatch):
