@@ -206,8 +206,6 @@ def test_em_and_its_report_give_the_hint(tmp_path, monkeypatch, capsys):
 
 
 def test_the_saved_verdict_records_the_hint():
-    from bayesgmm.cli import _verdict_record
-
     ok = types.SimpleNamespace(ok=True, verdict="OK: all", status="OK", causes=())
     record = _verdict_record(ok, None, "", shape="BIC prefers full covariances ...")
     assert record["status"] == "CAUTION" and record["sampling_status"] == "OK"
@@ -285,3 +283,10 @@ def test_counts_get_a_caveat_of_ties_and_other_weights_none():
     assert copies_caveat(X, np.ones(60)) == ""
     assert copies_caveat(X, np.r_[np.ones(59), 3.0]) == ""  # one count: no pattern
     assert copies_caveat(X, counts * 12345.678) == ""  # design weights: said elsewhere
+
+
+def _verdict_record(*args, **kwargs):
+    """The verdict as result.json keeps it (the command line's record)."""
+    from bayesgmm.cli import _overall_verdict
+
+    return _overall_verdict(*args, **kwargs).to_dict()
