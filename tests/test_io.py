@@ -1210,3 +1210,6 @@ def test_the_not_numeric_advice_leaves_out_the_row_ids_it_warned_of(tmp_path):
     said = str(info.value)
     assert "(--columns x,y; columns = [...] in a spec's [data]); 'id' looks like the rows' " \
         "IDs: --index id" in said and "--index date" not in said
+    # and the factor column's hint beside it (QA138 L3: one hint of the two)
+    assert said.endswith("; if 'species' holds known groups, give it as the labels column "
+                         "(--labels species; labels = \"species\" in a spec's [data])")

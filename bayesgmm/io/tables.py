@@ -287,10 +287,11 @@ def read_data(path: str | Path, columns: list[str] | None = None, *,
             + f"{_leaving_out(frame, [*non_numeric, *ids])})"
             # QA62: "--index mass_g" suggested where --index id was given
             + (second_header_hint(frame, non_numeric, mark)
-               or (f"; {ids[0]!r} looks like the rows' IDs: --index {shlex.quote(ids[0])}"
-                   if ids and index is None else "")
-               or (index_hint(frame, non_numeric) if index is None else "")
-               or labels_hint(frame, non_numeric))
+               or ((f"; {ids[0]!r} looks like the rows' IDs: --index {shlex.quote(ids[0])}"
+                    if ids and index is None else "")
+                   or (index_hint(frame, non_numeric) if index is None else ""))
+               # both where both apply (QA138 L3: a factor column's hint lost to a date's)
+               + labels_hint(frame, non_numeric))
         )
     frame = frame.astype(np.float64)
     sample_weight = read_weights(weight_column, path, row, mark) if weights else None
