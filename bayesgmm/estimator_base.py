@@ -15,7 +15,9 @@ Where it sits: the surface layer, below :mod:`bayesgmm.estimator` and
 
 from __future__ import annotations
 
+import functools
 import inspect
+import sys
 import warnings
 from collections.abc import Mapping
 from typing import Any, Self
@@ -48,6 +50,21 @@ _UNCHANGED = "$UNCHANGED$"
 
 class NotFittedError(ValueError, AttributeError):
     """A method that needs a fitted model was called before ``fit`` (as in scikit-learn)."""
+
+
+def _not_fitted_error() -> type[NotFittedError]:
+    """:class:`NotFittedError`, and where scikit-learn is loaded already (it is no
+    dependency, so never imported here) scikit-learn's too, so that ``except
+    sklearn.exceptions.NotFittedError`` catches it (QA140 L3)."""
+    sklearn = sys.modules.get("sklearn.exceptions")
+    theirs = getattr(sklearn, "NotFittedError", None)
+    return NotFittedError if theirs is None else _with_sklearns(theirs)
+
+
+@functools.cache
+def _with_sklearns(theirs: type) -> type[NotFittedError]:
+    return type("NotFittedError", (NotFittedError, theirs),
+                {"__module__": __name__, "__doc__": NotFittedError.__doc__})
 
 
 class EstimatorBase:
@@ -184,8 +201,8 @@ class EstimatorBase:
     # -- the fitted state ---------------------------------------------------------------------
     def _fitted(self) -> Any:
         if not hasattr(self, "result_"):
-            raise NotFittedError(f"this {type(self).__name__} is not fitted yet; call fit(X) "
-                                 "before using this method")
+            raise _not_fitted_error()(f"this {type(self).__name__} is not fitted yet; call "
+                                      "fit(X) before using this method")
         return self.result_
 
     def _set_common_fitted(self, result: Any, covariances: np.ndarray) -> None:

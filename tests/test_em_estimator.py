@@ -259,3 +259,14 @@ def test_semi_supervised_labels_given_as_y_are_named_as_ignored():
         EMGaussianMixture(3, random_state=0).fit(X, y, labels=y)
         EMGaussianMixture(3, random_state=0).fit(X, np.array(["a"] * len(X)))
         EMGaussianMixture(3, random_state=0).fit(X, np.where(z == 0, -1, 1))  # QA141 L4
+
+
+def test_not_fitted_is_scikit_learns_not_fitted_too_where_it_is_loaded():
+    """QA140 L3: `except sklearn.exceptions.NotFittedError` did not catch ours (scikit-learn
+    is no dependency, so it is never imported for it; where loaded, the error is its too)."""
+    import sklearn.exceptions
+
+    with pytest.raises(sklearn.exceptions.NotFittedError) as info:
+        EMGaussianMixture(2).predict([[1.0, 2.0]])
+    assert isinstance(info.value, NotFittedError) and isinstance(info.value, ValueError)
+    assert str(info.value).startswith("this EMGaussianMixture is not fitted yet")
