@@ -152,6 +152,7 @@ class EstimatorBase:
                     non_deterministic=self.random_state is None)
 
     # -- scikit-learn's metadata routing ------------------------------------------------------
+    @keyword_hints  # a misspelt key named with the nearest (QA140 L2)
     def set_fit_request(self, *, sample_weight: bool | str | None = _UNCHANGED,
                         labels: bool | str | None = _UNCHANGED) -> Self:
         """Request ``sample_weight`` and ``labels`` for ``fit`` when scikit-learn's metadata
@@ -160,14 +161,17 @@ class EstimatorBase:
         refuses one given (the default). As scikit-learn's estimators have it."""
         return self._set_request("fit", sample_weight=sample_weight, labels=labels)
 
+    @keyword_hints  # a misspelt key named with the nearest (QA140 L2)
     def set_predict_request(self, *, labels: bool | str | None = _UNCHANGED) -> Self:
         """Request ``labels`` for ``predict`` (see :meth:`set_fit_request`)."""
         return self._set_request("predict", labels=labels)
 
+    @keyword_hints  # a misspelt key named with the nearest (QA140 L2)
     def set_predict_proba_request(self, *, labels: bool | str | None = _UNCHANGED) -> Self:
         """Request ``labels`` for ``predict_proba`` (see :meth:`set_fit_request`)."""
         return self._set_request("predict_proba", labels=labels)
 
+    @keyword_hints  # a misspelt key named with the nearest (QA140 L2)
     def set_score_request(self, *, sample_weight: bool | str | None = _UNCHANGED) -> Self:
         """Request ``sample_weight`` for ``score`` (see :meth:`set_fit_request`)."""
         return self._set_request("score", sample_weight=sample_weight)

@@ -88,6 +88,9 @@ _START = ("scikit-learn's weights_init, means_init and precisions_init are one "
     (lambda X: bayesgmm.BayesianGMM(2, warm_start=True), TypeError,
      "BayesianGMM() got an unexpected keyword argument 'warm_start'; there is no warm start: "
      "the fit starts at its own EM search (fit_bayes takes an EM start as em=)"),
+    (lambda X: bayesgmm.EMGaussianMixture(2).set_fit_request(sample_weights=True), TypeError,
+     "set_fit_request() got an unexpected keyword argument 'sample_weights'; did you mean "
+     "'sample_weight'?"),  # QA140 L2: Python's bare TypeError, naming EstimatorBase
     (lambda X: bayesgmm.BayesianGMM(2, covariance_prior=None), TypeError,
      "BayesianGMM() got an unexpected keyword argument 'covariance_prior'; the priors are "
      "bayesgmm.Priors' (the Bayesian fit's; see help(bayesgmm.Priors)) and, for EM, "
