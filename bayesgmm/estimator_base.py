@@ -63,8 +63,12 @@ def _not_fitted_error() -> type[NotFittedError]:
 
 @functools.cache
 def _with_sklearns(theirs: type) -> type[NotFittedError]:
+    def __reduce__(self: NotFittedError) -> tuple[type, tuple[Any, ...]]:
+        return NotFittedError, self.args  # pickled as ours: this class has no importable name
+
     return type("NotFittedError", (NotFittedError, theirs),
-                {"__module__": __name__, "__doc__": NotFittedError.__doc__})
+                {"__module__": __name__, "__doc__": NotFittedError.__doc__,
+                 "__reduce__": __reduce__})
 
 
 class EstimatorBase:

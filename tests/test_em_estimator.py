@@ -270,3 +270,7 @@ def test_not_fitted_is_scikit_learns_not_fitted_too_where_it_is_loaded():
         EMGaussianMixture(2).predict([[1.0, 2.0]])
     assert isinstance(info.value, NotFittedError) and isinstance(info.value, ValueError)
     assert str(info.value).startswith("this EMGaussianMixture is not fitted yet")
+    import pickle  # a joblib worker's error travels pickled: as ours, the same message
+
+    back = pickle.loads(pickle.dumps(info.value))
+    assert type(back) is NotFittedError and str(back) == str(info.value)
