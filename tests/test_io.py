@@ -733,10 +733,6 @@ def test_ids_and_label_names_spelled_like_missing_values_are_kept(tmp_path):
         warnings.simplefilter("error")
         table = read_data(write(tmp_path, "a,g\n1,0\n2,NA\n3,1\n4,\n", "i.csv"), labels="g")
     assert table.labels.isna().tolist() == [False, True, False, True]
-    # R's logicals as labels: named as the file spells them, NA unknown (QA138 L4: 'True')
-    table = read_data(write(tmp_path, "a,g\n1,TRUE\n2,FALSE\n3,NA\n4,TRUE\n", "b.csv"),
-                      labels="g")
-    assert table.labels.tolist() == ["TRUE", "FALSE", None, "TRUE"]
 
 
 @pytest.mark.parametrize(("text", "kwargs", "match"), [

@@ -50,9 +50,6 @@ def labels_as_written(parsed: pd.Series, written: pd.Series | None, path: str) -
     if written is None:
         return parsed
     text = written.astype(str).str.strip()
-    if parsed.map(lambda v: isinstance(v, bool | np.bool_)).any():
-        # true/false as the file spells them (QA138 L4: R's TRUE/FALSE named 'True'/'False')
-        return text.astype(object).where(parsed.notna().to_numpy(), None).rename(parsed.name)
     # only the spellings a name can have (North America, a "None" group); "N/A", "null",
     # "#N/A" stay unknown, as marks of no value (review: "N/A" became a third group)
     read_missing = text.isin(_NAME_LIKE_MISSING).to_numpy() & parsed.isna().to_numpy()
