@@ -90,16 +90,20 @@ def keyword_hints(func: Callable, advice: Mapping[str, str] | None = None) -> Ca
     if any(p.kind is p.VAR_KEYWORD for p in parameters.values()):
         return func
     names = [n for n, p in parameters.items() if p.kind is not p.POSITIONAL_ONLY]
-    # a class's constructor is named by its class, as help() takes it; a method by its own
-    # name (QA140 L2: "EstimatorBase.set_fit_request()", a class the user never named)
-    name = (func.__qualname__.removesuffix(".__init__") if func.__name__ == "__init__"
-            else func.__name__)
+    # a class's constructor is named by its class, as help() takes it; a method by the class
+    # of the object it is called on (QA140 L2: "EstimatorBase.set_fit_request()", a base
+    # class the user never named; QA142 L1: "help(set_score_request)", no such name)
+    name = func.__qualname__.removesuffix(".__init__")
+    method = func.__name__ != "__init__" and "." in func.__qualname__ and next(
+        iter(parameters), None) == "self"
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         for given in kwargs:
             if given not in parameters:
-                raise TypeError(unknown_keyword(name, given, names, advice))
+                called = f"{type(args[0]).__name__}.{func.__name__}" if method and args \
+                    else name
+                raise TypeError(unknown_keyword(called, given, names, advice))
         return func(*args, **kwargs)
 
     return wrapper

@@ -52,7 +52,7 @@ class NotFittedError(ValueError, AttributeError):
     """A method that needs a fitted model was called before ``fit`` (as in scikit-learn)."""
 
 
-def _not_fitted_error() -> type[NotFittedError]:
+def not_fitted_error() -> type[NotFittedError]:
     """:class:`NotFittedError`, and where scikit-learn is loaded already (it is no
     dependency, so never imported here) scikit-learn's too, so that ``except
     sklearn.exceptions.NotFittedError`` catches it (QA140 L3)."""
@@ -209,7 +209,7 @@ class EstimatorBase:
     # -- the fitted state ---------------------------------------------------------------------
     def _fitted(self) -> Any:
         if not hasattr(self, "result_"):
-            raise _not_fitted_error()(f"this {type(self).__name__} is not fitted yet; call "
+            raise not_fitted_error()(f"this {type(self).__name__} is not fitted yet; call "
                                       "fit(X) before using this method")
         return self.result_
 

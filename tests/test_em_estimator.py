@@ -274,3 +274,7 @@ def test_not_fitted_is_scikit_learns_not_fitted_too_where_it_is_loaded():
 
     back = pickle.loads(pickle.dumps(info.value))
     assert type(back) is NotFittedError and str(back) == str(info.value)
+    from bayesgmm import plots  # the figures' own check too (QA142 M3)
+
+    with pytest.raises(sklearn.exceptions.NotFittedError, match="before drawing it"):
+        plots.plot_classification(EMGaussianMixture(2), np.zeros((3, 2)))

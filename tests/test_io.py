@@ -1213,3 +1213,6 @@ def test_the_not_numeric_advice_leaves_out_the_row_ids_it_warned_of(tmp_path):
     # and the factor column's hint beside it (QA138 L3: one hint of the two)
     assert said.endswith("; if 'species' holds known groups, give it as the labels column "
                          "(--labels species; labels = \"species\" in a spec's [data])")
+    with pytest.raises(ValueError) as info:  # labels given: no second labels column offered
+        read_data(path, labels="id")
+    assert "holds known groups" not in str(info.value)

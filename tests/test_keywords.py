@@ -89,8 +89,11 @@ _START = ("scikit-learn's weights_init, means_init and precisions_init are one "
      "BayesianGMM() got an unexpected keyword argument 'warm_start'; there is no warm start: "
      "the fit starts at its own EM search (fit_bayes takes an EM start as em=)"),
     (lambda X: bayesgmm.EMGaussianMixture(2).set_fit_request(sample_weights=True), TypeError,
-     "set_fit_request() got an unexpected keyword argument 'sample_weights'; did you mean "
-     "'sample_weight'?"),  # QA140 L2: Python's bare TypeError, naming EstimatorBase
+     "EMGaussianMixture.set_fit_request() got an unexpected keyword argument "
+     "'sample_weights'; did you mean 'sample_weight'?"),  # QA140 L2: naming EstimatorBase
+    (lambda X: bayesgmm.EMGaussianMixture(2).set_score_request(zzz=True), TypeError,
+     "EMGaussianMixture.set_score_request() got an unexpected keyword argument 'zzz'; see "
+     "help(EMGaussianMixture.set_score_request)"),  # QA142 L1: help(set_score_request)
     (lambda X: bayesgmm.BayesianGMM(2, covariance_prior=None), TypeError,
      "BayesianGMM() got an unexpected keyword argument 'covariance_prior'; the priors are "
      "bayesgmm.Priors' (the Bayesian fit's; see help(bayesgmm.Priors)) and, for EM, "

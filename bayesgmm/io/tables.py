@@ -291,7 +291,7 @@ def read_data(path: str | Path, columns: list[str] | None = None, *,
                     if ids and index is None else "")
                    or (index_hint(frame, non_numeric) if index is None else ""))
                # both where both apply (QA138 L3: a factor column's hint lost to a date's)
-               + labels_hint(frame, non_numeric))
+               + (labels_hint(frame, non_numeric) if not labels else ""))
         )
     frame = frame.astype(np.float64)
     sample_weight = read_weights(weight_column, path, row, mark) if weights else None

@@ -205,10 +205,11 @@ def fit_of(result: Any) -> Any:
     if _is_bayes(result) or not hasattr(result, "get_params"):
         return result
     if getattr(result, "result_", None) is None:
-        from ..estimator import NotFittedError  # loaded already: ``result`` is one
+        # loaded already (``result`` is an estimator); scikit-learn's too where it is loaded
+        from ..estimator_base import not_fitted_error
 
-        raise NotFittedError(f"this {type(result).__name__} is not fitted yet: call fit(X) "
-                             "before drawing it")
+        raise not_fitted_error()(f"this {type(result).__name__} is not fitted yet: call fit(X) "
+                                 "before drawing it")
     return result.result_
 
 
