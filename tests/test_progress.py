@@ -551,3 +551,43 @@ def test_a_terminal_spinner_shows_the_seconds_and_no_silenced_detail(monkeypatch
     assert re.search(r"compiling the sampler: the start search\.\.\. 2 s", shown), shown[-400:]
     assert "EM restart 10 of 10" not in shown
     assert "bayesgmm: compiling the sampler: 2." in shown
+
+
+def test_a_checkpoint_fills_the_terminal_bar_before_its_line_prints(old_faithful, monkeypatch):
+    """QA142 L3: the wiring of ``_LiveBarText.reached`` into the checkpoint report (QA136 L7:
+    the bar stood at 829/1,000 beside "1,000 draws per chain: ... converged") had a test of
+    the bar alone; putting back ``report=_print_checkpoint`` left the suite green."""
+    import contextlib
+    from types import SimpleNamespace
+
+    from bayesgmm import fit_bayes, fit_em, sampling
+
+    shown = []
+
+    @contextlib.contextmanager
+    def live_bar(description, show=True):
+        yield lambda done, total, text: shown.append(("bar", done, total))
+
+    class Stop(Exception):
+        pass
+
+    def until(*args, report, waiting, **kwargs):
+        waiting(130, 3.0, 1000)  # 80 of the first 1,000 draws
+        point = SimpleNamespace(draws=1000, converged=True, failed=(), other_failed=(),
+                                max_rhat=1.002, min_ess_bulk=900.0, min_ess_tail=800.0,
+                                divergences=0)
+        report(point, None)
+        raise Stop
+
+    em = fit_em(old_faithful, 2, random_state=0)
+    monkeypatch.setattr(sampling, "sample_nutpie_until", until)
+    monkeypatch.setattr(progress, "live_bar", live_bar)
+    monkeypatch.setattr(progress, "say", lambda text, *a, **k: shown.append(("line", text)))
+    monkeypatch.setitem(progress._state, "enabled", True)
+    monkeypatch.setattr(sys, "stderr", _Terminal())
+    with pytest.raises(Stop):
+        fit_bayes(old_faithful, 2, draws="auto", tune=50, random_state=0, em=em)
+    line = next(i for i, s in enumerate(shown) if s[0] == "line"
+                and s[1].startswith("1,000 draws per chain"))
+    assert shown[line - 1] == ("bar", 1000, 1000), shown
+    assert ("bar", 80, 1000) in shown[:line - 1]
