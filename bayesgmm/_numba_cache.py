@@ -52,6 +52,7 @@ from .tempdirs import private_directory
 from .versions import release_problem
 
 __all__ = ["NUMBA_CHECKED", "dependency_files", "has_cached_code", "install", "source_digest",
+           "source_salt",
            "threads_started"]
 
 # numba releases whose private caching classes this module was checked against:
@@ -144,6 +145,14 @@ def source_digest(py_file: str | os.PathLike) -> str:
         digest.update(str(path.relative_to(PACKAGE)).encode() + b"\0")
         digest.update(path.read_bytes() + b"\0")
     return digest.hexdigest()
+
+
+def source_salt(py_file: str | os.PathLike) -> int:
+    """:func:`source_digest` as a 60-bit integer: the PyTensor numba cache salt of the Ops
+    defined in ``py_file``, so that an edit to any module their compiled code reaches (the
+    kernel, :mod:`bayesgmm.covariance` through it) recompiles them, as :func:`install` does for
+    numba's own cache (QA119 M4: a hand-kept list of files had left ``covariance.py`` out)."""
+    return int(source_digest(py_file)[:15], 16)
 
 
 def _in_package(py_file: str) -> bool:

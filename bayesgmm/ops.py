@@ -53,9 +53,6 @@ Where it sits: the math layer, between the kernel and the model; imports only
 
 from __future__ import annotations
 
-import hashlib
-from pathlib import Path
-
 import numpy as np
 import pytensor.tensor as pt
 from pytensor.gradient import DisconnectedType, grad_not_implemented
@@ -69,6 +66,7 @@ from pytensor.tensor.math import Sum
 from pytensor.tensor.rewriting.basic import register_canonicalize, register_specialize
 from pytensor.tensor.variable import TensorConstant
 
+from bayesgmm._numba_cache import source_salt
 from bayesgmm.kernels import (
     estep_serial,
     gradient_from_statistics,
@@ -89,17 +87,7 @@ __all__ = [
 ]
 
 
-def _source_salt(*names: str) -> int:
-    """A 60-bit integer identifying the source of the package modules ``names`` (the kernel
-    and the Ops defined in them): the PyTensor numba cache salt of those Ops."""
-    here = Path(__file__).resolve().parent
-    digest = hashlib.sha256()
-    for name in names:
-        digest.update((here / name).read_bytes())
-    return int(digest.hexdigest()[:15], 16)
-
-
-_CACHE_SALT = _source_salt("kernels.py", "ops.py", "pytensor_numba.py")
+_CACHE_SALT = source_salt(__file__)
 
 # Number of kernel passes made by the Python ``perform`` methods, per Op kind. Only the Python
 # path can count (numba code cannot touch Python state); tests use it to check the one-pass

@@ -27,13 +27,14 @@ from pytensor.gradient import grad_not_implemented
 from pytensor.graph.basic import Apply, Variable
 from pytensor.graph.op import Op
 
+from bayesgmm._numba_cache import source_salt
 from bayesgmm.kernels import plan_estep, plan_value_and_grad
-from bayesgmm.ops import _as_data, _as_params, _float64, _source_salt, _VJPOp, kernel_call_counts
+from bayesgmm.ops import _as_data, _as_params, _float64, _VJPOp, kernel_call_counts
 from bayesgmm.pytensor_numba import numba_implementation
 
 __all__ = ["MixturePlanLogLik", "MixturePlanVJP", "mixture_plan_loglik"]
 
-_CACHE_SALT = _source_salt("kernels.py", "plan_ops.py", "pytensor_numba.py")
+_CACHE_SALT = source_salt(__file__)
 
 
 def _plan_loglik_numpy(X, bounds, columns, n_obs, label, log_noise, weights, noise_weight,

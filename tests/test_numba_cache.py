@@ -305,3 +305,26 @@ def test_install_with_an_unchecked_numba_points_the_cache_somewhere_writable(mon
     monkeypatch.setattr(_numba_cache, "_unchecked_cache_dir", lambda: seen.append(True))
     _numba_cache.install()
     assert seen == [True]
+
+
+@pytest.mark.parametrize("module", ["ops", "plan_ops"])
+def test_the_pytensor_ops_salt_follows_every_module_their_compiled_code_reaches(
+        module, monkeypatch):
+    """QA119 M4: the Ops' PyTensor cache salt hashed a hand-kept list of files (the kernel, the
+    Ops, pytensor_numba), which had left out ``covariance.py``, imported by the kernel: an
+    edit there would have left PyTensor's compiled Ops stale. The salt is now the digest of
+    every package module the Ops' module imports, transitively."""
+    import importlib
+    from pathlib import Path
+
+    ops = importlib.import_module(f"bayesgmm.{module}")
+    assert ops._CACHE_SALT == _numba_cache.source_salt(ops.__file__)
+    reached = {path.name for path in _numba_cache.dependency_files(ops.__file__)}
+    assert {"kernels.py", "covariance.py", "pytensor_numba.py", f"{module}.py"} <= reached
+    read = Path.read_bytes
+
+    def edited(path):
+        return read(path) + (b"# edited\n" if path.name == "covariance.py" else b"")
+
+    monkeypatch.setattr(Path, "read_bytes", edited)
+    assert _numba_cache.source_salt(ops.__file__) != ops._CACHE_SALT
