@@ -34,7 +34,7 @@ from ._scalars import (  # noqa: F401 (re-exported: the import path most callers
     transposed_hint,
 )
 from ._warn import IN_PACKAGE
-from .covariance import COVARIANCE_TYPES, check_covariance_type
+from .covariance import COVARIANCE_TYPES, check_covariance_type, has_correlations
 
 __all__ = [
     "COVARIANCE_TYPES",
@@ -862,7 +862,7 @@ def singular_columns(X: np.ndarray, names: Sequence[str], covariance_type: str =
                 else f"column(s) {what} are numerically constant (their spread is rounding "
                 "noise)")
     N, D = X.shape
-    if covariance_type not in ("full", "tied") or D < 2 or N <= D:
+    if not has_correlations(covariance_type) or D < 2 or N <= D:
         return None
     Z = (X - X.mean(axis=0)) / sd
     for a in range(D):  # pairs first: the common case, and the clearest message
@@ -913,7 +913,7 @@ def check_columns_fit(X: np.ndarray, names: Sequence[str], covariance_type: str,
         if len(X) <= X.shape[1]:
             return
     problem = singular_columns(X, names, "diag")  # singular whatever the covariance type
-    if problem is None and covariance_type in ("full", "tied"):
+    if problem is None and has_correlations(covariance_type):
         problem = singular_columns(X, names, covariance_type)
         leave_out += f", or use diagonal covariances ({diagonal})"
     if problem is not None:

@@ -49,7 +49,7 @@ from . import progress
 from ._scalars import draw_seed
 from ._validation import COVARIANCE_TYPES, check_columns_fit, check_seed
 from ._warn import IN_PACKAGE
-from .covariance import covariance_words, mclust_hint, sd_and_correlation
+from .covariance import covariance_words, has_correlations, mclust_hint, sd_and_correlation
 from .formatting import format_count, format_number, per_chain, timing_parts
 from .settings import (  # NumPy only
     MAX_REG_COVAR,
@@ -1257,7 +1257,7 @@ def _print_estimate(em, where: str) -> None:
     else:
         for i, f in enumerate(names):
             rows[f"sd[{f}]"] = sd[:, i]
-    for i in range(len(names) if em.covariance_type in ("full", "tied") else 0):
+    for i in range(len(names) if has_correlations(em.covariance_type) else 0):
         for j in range(i + 1, len(names)):
             rows[f"corr[{names[i]}, {names[j]}]"] = corr[:, i, j]
     table = pd.DataFrame(rows).T
@@ -1475,7 +1475,7 @@ def _cmd_select(args: argparse.Namespace) -> int:
     ks = _grid(ranges, frame, args.data)
     if args.sparse is not None:
         _check_k(args.sparse, frame, args.data, "--sparse", selecting=True)
-    _check_columns(frame, "full" if {"full", "tied"} & set(covariance_types) else "diag",
+    _check_columns(frame, "full" if any(map(has_correlations, covariance_types)) else "diag",
                    "--columns", select=True)
     _use_agg()
     from .report import SELECTION_REPORT_NAME, k_plus_table, write_selection_report

@@ -40,6 +40,7 @@ __all__ = [
     "FAR_TAIL",
     "points_needed",
     "COVARIANCE_TYPES",
+    "RICHER_TYPES",
     "check_covariance_type",
     "check_shape",
     "permuted",
@@ -53,6 +54,7 @@ __all__ = [
     "component_shape",
     "distinct_entries",
     "from_full",
+    "has_correlations",
     "n_covariance_parameters",
     "nearest_distance2",
     "shape",
@@ -64,6 +66,20 @@ COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 COVARIANCE_DIMS = {"full": ("component", "feature", "feature_bis"),
                    "tied": ("feature", "feature_bis"), "diag": ("component", "feature"),
                    "spherical": ("component",)}
+
+
+def has_correlations(covariance_type: str) -> bool:
+    """Whether ``covariance_type``'s components are matrices with correlations (``full``,
+    ``tied``) rather than variances per feature (``diag``) or one variance (``spherical``):
+    the question most code asks of a type, answered here alone."""
+    return covariance_type in _WITH_CORRELATIONS
+
+
+_WITH_CORRELATIONS = ("full", "tied")
+# The types whose models contain each type's (a spherical component is a diag one with equal
+# variances, a tied model a full one with equal matrices): a refit in one of them from the
+# fit's own parameters can only raise the likelihood.
+RICHER_TYPES = {"spherical": ("diag", "full"), "diag": ("full",), "tied": ("full",), "full": ()}
 
 
 def type_of_dims(dims: Any) -> str | None:

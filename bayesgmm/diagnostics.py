@@ -66,6 +66,7 @@ from bayesgmm.covariance import (
     FAR_TAIL,
     column_moments,
     covariance_words,
+    has_correlations,
     n_covariance_parameters,
     nearest_distance2,
     sd_and_correlation,
@@ -2233,7 +2234,7 @@ def _mixture_sd(post, step, D) -> np.ndarray | None:
     if w.ndim != 3 or m.ndim != 4 or m.shape[-1] != D:
         return None
     kind = _covariance_kind(post["covariances"])
-    var = (np.diagonal(c, axis1=-2, axis2=-1) if kind in ("full", "tied") else c
+    var = (np.diagonal(c, axis1=-2, axis2=-1) if has_correlations(kind) else c
            if kind == "diag" else np.repeat(c[..., None], D, axis=-1))
     if kind == "tied":  # one matrix for every component (review: read as diag when K == D)
         var = np.broadcast_to(var[:, :, None, :], m.shape)

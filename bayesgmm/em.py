@@ -351,7 +351,7 @@ class EMResult(NoiseFlag):
                              f"; got {list(columns)}")
         ct = self.covariance_type
         cov = np.asarray(self.covariances, dtype=np.float64)
-        covariances = (cov[..., keep][..., keep, :] if ct in ("full", "tied")
+        covariances = (cov[..., keep][..., keep, :] if covariance.has_correlations(ct)
                        else cov[:, keep] if ct == "diag" else cov)
         return replace(self, means=np.asarray(self.means)[:, keep], covariances=covariances,
                        precisions_cholesky=kernels.precisions_cholesky(covariances, ct),
@@ -1418,7 +1418,7 @@ def _ml_covariances(nk, scatter, covariance_type, empty):
 
 
 def _add_reg(covariances, covariance_type, reg_covar):
-    if covariance_type in ("full", "tied"):
+    if covariance.has_correlations(covariance_type):
         D = covariances.shape[-1]
         return covariances + reg_covar * np.eye(D)
     return covariances + reg_covar
@@ -1690,7 +1690,7 @@ def _collapsed(covariances, covariance_type: str, reg_covar: float, data_cov: np
     sd = np.sqrt(np.clip(np.diag(data_cov), 0.0, None))
     scale = np.where(sd > 0, sd, 1.0)
     out: list[tuple[int | None, np.ndarray, float]] = []
-    if covariance_type in ("diag", "spherical"):
+    if not covariance.has_correlations(covariance_type):
         var = np.broadcast_to(np.asarray(covariances, dtype=np.float64).reshape(
             len(live), -1), (len(live), D))
         floor = var <= _FLOOR_FACTOR * reg_covar
@@ -1911,7 +1911,7 @@ def _unpaired_messages(obs: Observations, covariance_type, names, prior) -> list
     """A message naming the pairs of columns no row observes together, where the model has
     their correlation (full and tied covariances)."""
     pairs = (column_support.unpaired_columns(obs.X, obs.sample_weight)
-             if covariance_type in ("full", "tied") else [])
+             if covariance.has_correlations(covariance_type) else [])
     if not pairs:
         return []
     named = ", ".join(f"{names[i]!r} and {names[j]!r}" for i, j in pairs[:5])
@@ -2181,7 +2181,8 @@ def _explicit_params(init, K, D, covariance_type, names=None):
     covariances = covariance.check_shape(np.array(given, dtype=np.float64),
                                          covariance_type, K, D, "init covariances")
     _check_start_covariances(covariances, covariance_type, K, D)
-    if covariance_type in ("full", "tied"):  # symmetric to the last digit, as EM keeps them
+    # symmetric to the last digit, as EM keeps them
+    if covariance.has_correlations(covariance_type):
         covariances = 0.5 * (covariances + np.swapaxes(covariances, -1, -2))
     return weights, means, covariances
 

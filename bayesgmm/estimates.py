@@ -53,7 +53,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .covariance import COVARIANCE_DIMS, distinct_entries, entry_label, sd_and_correlation
+from .covariance import (
+    COVARIANCE_DIMS,
+    distinct_entries,
+    entry_label,
+    has_correlations,
+    sd_and_correlation,
+)
 from .observation_record import observations_record
 
 __all__ = ["ESTIMATES_FILE", "KEY_COLUMNS", "estimates_table", "write_estimates"]
@@ -236,7 +242,7 @@ def _derived_keys(covariance_type: str, K: int, features: list[str],
             cells = {"component": k, "feature": f}
             index = [v for v in (k, f) if v is not None]
             rows.append(_key("sd", cells, labels, entry_label("sd", index)))
-    if covariance_type in ("full", "tied") and len(features) > 1:
+    if has_correlations(covariance_type) and len(features) > 1:
         upper = np.triu_indices(len(features), 1)
         for k in components:
             for a, b in zip(*upper, strict=True):

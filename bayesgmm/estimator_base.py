@@ -35,6 +35,7 @@ from ._validation import (
     refuse_non_data,
 )
 from ._warn import IN_PACKAGE
+from .covariance import has_correlations
 from .observation_record import name_labels
 from .observations import component_labels
 
@@ -396,7 +397,7 @@ def refuse_missing(Xv: np.ndarray, policy: str) -> None:
 def precisions(precisions_cholesky: np.ndarray, covariance_type: str) -> np.ndarray:
     """The precision matrices (inverse covariances) from their Cholesky factors, in
     scikit-learn's shapes: P P^T for full and tied, the squares for diag and spherical."""
-    if covariance_type in ("full", "tied"):
+    if has_correlations(covariance_type):
         return precisions_cholesky @ np.swapaxes(precisions_cholesky, -1, -2)
     return precisions_cholesky ** 2
 

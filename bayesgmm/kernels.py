@@ -766,7 +766,7 @@ def precisions_cholesky(covariances: np.ndarray, covariance_type: str) -> np.nda
     covariance is not positive definite.
     """
     covariances = np.asarray(covariances, dtype=np.float64)
-    if covariance_type in ("full", "tied"):
+    if covariance.has_correlations(covariance_type):
         covs = covariances[None] if covariance_type == "tied" else covariances
         # not finite: an M-step over a component that lost every point
         chol = np.ascontiguousarray(covariance.cholesky(covs))

@@ -282,7 +282,7 @@ def start_estimate(spec: MixtureModelSpec, weights: np.ndarray, means: np.ndarra
         nw = 0.01 if noise_weight is None else float(noise_weight)
         w = np.append(w, max(nw, _MIN_WEIGHT))
     s, corr = spec.scale, None
-    if ct in ("full", "tied"):
+    if covariance.has_correlations(ct):
         cov_z = cov / (s[:, None] * s[None, :])  # S^-1 Sigma S^-1
         chol = covariance.cholesky(cov_z, advice="give a start whose covariances are "
                                    "positive definite")

@@ -256,7 +256,7 @@ def build_model(
         # Deterministics in data units (sklearn's per-type covariance shapes).
         pm.Deterministic("means", center_ + scale_ * means_z, dims=("component", "feature"))
         sd_z = free["sd_z"]
-        if covariance_type in ("full", "tied"):
+        if covariance.has_correlations(covariance_type):
             chol_x = scale_[:, None] * (chol if covariance_type == "full" else chol[0])
             cov = pt.matmul(chol_x, pt.swapaxes(chol_x, -1, -2))
             dims = ("feature", "feature_bis")

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from .covariance import has_correlations
 from .formatting import format_count, format_number, shown_as_str
 from .observation_record import dequantised_phrase, observations_record
 from .references import REFERENCES, alphabetical
@@ -176,7 +177,7 @@ def _priors(result: Any, cite: Any) -> str:
                f"{format_number(p.means_sd)}{per}",
                f"each standard deviation LogNormal with median {format_number(p.sd_median)} "
                f"and log-scale standard deviation {format_number(p.sd_log_sd)}"]
-    if D > 1 and result.covariance_type in ("full", "tied"):
+    if D > 1 and has_correlations(result.covariance_type):
         pieces.append(cite("lkj", f"each correlation matrix LKJ with shape "
                                   f"{format_number(p.lkj_eta)} (Lewandowski et al. 2009)"))
     if ordered := bool((result.settings or {}).get("ordered_means")):  # QA118: dependent
@@ -490,7 +491,7 @@ def _em(em: Any, cite: Any) -> str:
     ended = (f"converged after {em.n_iter} iteration{'s' if em.n_iter != 1 else ''}"
              if em.converged else f"did not converge within the limit of {limit} "
              f"iteration{'s' if limit != 1 else ''}")
-    floored = ("variance" if em.n_features == 1 or em.covariance_type in ("diag", "spherical")
+    floored = ("variance" if em.n_features == 1 or not has_correlations(em.covariance_type)
                else "covariance matrix's diagonal")
     text += (f"; the kept fit {ended}, at a log-likelihood of {em.log_likelihood:,.2f}, with "
              f"{format_number(em.reg_covar, 3)} added to each {floored}"

@@ -35,7 +35,7 @@ from ._validation import (
     transposed_hint,
 )
 from ._warn import IN_PACKAGE
-from .covariance import COVARIANCE_DIMS, distinct_entries, entry_label
+from .covariance import COVARIANCE_DIMS, distinct_entries, entry_label, has_correlations
 from .diagnostics import Diagnostics, diagnose, with_correlations, with_sds
 from .draw_arrays import categorical, flat_noise_weight, flatten_draws
 from .em import EMResult, check_sample_size, n_parameters
@@ -548,7 +548,7 @@ class BayesResult:
                  ) -> pd.DataFrame:
         """:meth:`summary`, for the package's own tables (estimates.csv marks the
         components that are not identified itself)."""
-        corr = ("corr",) if self.covariance_type in ("full", "tied") \
+        corr = ("corr",) if has_correlations(self.covariance_type) \
             and len(self.feature_names) > 1 else ()
         var_names = self.parameter_names + corr if var_names is None else var_names
         var_names = [var_names] if isinstance(var_names, str) else list(var_names)

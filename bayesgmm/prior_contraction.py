@@ -32,8 +32,8 @@ spread and hold 10-18 rows each (QA114: three clusters of sd 1 at 0, 200 and 400
 table's ``pull`` shows it either way.
 
 Where it sits: the posterior layer, beside :mod:`bayesgmm.posterior` (it reads a
-``BayesResult``'s draws and priors, duck-typed, and imports only NumPy, SciPy and pandas);
-used by the report's verdict.
+``BayesResult``'s draws and priors, duck-typed, and imports only
+:mod:`bayesgmm.covariance` besides NumPy, SciPy and pandas); used by the report's verdict.
 """
 
 from __future__ import annotations
@@ -43,6 +43,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from .covariance import has_correlations
 
 __all__ = ["PRIOR_PULL", "WEAKLY_INFORMED", "normal_order_statistics", "prior_conflict_note",
            "prior_contraction", "weakly_informed_note"]
@@ -130,7 +132,7 @@ def prior_contraction(result: Any) -> pd.DataFrame:
         for j, f in enumerate(what):  # the prior's median sd, in data units: its log's mean
             row(f"log sd[{k}, {f}]", float(np.log(p.sd_median * scale[j])), p.sd_log_sd,
                 log_sd[:, i, j])
-    if ct in ("full", "tied") and D > 1:
+    if has_correlations(ct) and D > 1:
         b = p.lkj_eta - 1 + D / 2
         corr_prior = float(1 / np.sqrt(2 * b + 1))
         full = cov if ct == "full" else cov[:, None]

@@ -22,7 +22,13 @@ import numpy as np
 
 from ._keywords import constructor_hints
 from ._validation import check_covariance_type, check_positive
-from .covariance import column_moments, component_shape, data_covariance, from_full
+from .covariance import (
+    column_moments,
+    component_shape,
+    data_covariance,
+    from_full,
+    has_correlations,
+)
 
 __all__ = ["ConjugatePrior", "Priors", "Standardisation"]
 
@@ -78,7 +84,7 @@ class ConjugatePrior:
                 f"scale for covariance_type={self.covariance_type!r} must have shape "
                 f"{expected}; got {scale.shape}"
             )
-        if self.covariance_type in ("full", "tied"):
+        if has_correlations(self.covariance_type):
             if not np.allclose(scale, scale.T) or np.linalg.eigvalsh(scale).min() <= 0:
                 raise ValueError("scale must be a symmetric positive-definite matrix")
         elif np.any(scale <= 0):

@@ -45,6 +45,7 @@ import numpy as np
 import xarray as xr
 
 from bayesgmm._validation import check_covariance_type, check_int
+from bayesgmm.covariance import has_correlations
 from bayesgmm.covariance import shape as covariance_shape
 from bayesgmm.relabel_methods import (
     assign_min_cost,
@@ -546,7 +547,7 @@ def _posterior_mean(perms, flat_m, flat_c, covariance_type):
 def _best_permutations(means, covs, ref_means, ref_covs, covariance_type) -> np.ndarray:
     """Optimal assignment for every draw; ``means`` has shape (S, K, D)."""
     S, K, D = means.shape
-    per_draw = K * K * D * max(D if covariance_type in ("full", "tied") else 1, 1)
+    per_draw = K * K * D * max(D if has_correlations(covariance_type) else 1, 1)
     block = max(1, _BLOCK_FLOATS // per_draw)
     perms = np.empty((S, K), dtype=np.intp)
     floor = _variance_floor(ref_covs, covariance_type)
@@ -570,7 +571,7 @@ def _variance_floor(ref_covs: np.ndarray, covariance_type: str) -> float:
     """:data:`_RELATIVE_FLOOR` times the reference's mean variance (its covariances'
     diagonals), or the smallest normal float where that is zero or not finite."""
     variances = (np.diagonal(ref_covs, axis1=-2, axis2=-1)
-                 if covariance_type in ("full", "tied") else ref_covs)
+                 if has_correlations(covariance_type) else ref_covs)
     scale = float(np.mean(variances))
     floor = _RELATIVE_FLOOR * scale if np.isfinite(scale) and scale > 0 else 0.0
     return max(floor, float(np.finfo(np.float64).tiny))
@@ -578,7 +579,7 @@ def _variance_floor(ref_covs: np.ndarray, covariance_type: str) -> float:
 
 def _floored(covs: np.ndarray, covariance_type: str, floor: float) -> np.ndarray:
     """``covs`` with ``floor`` added to every variance (a matrix's diagonal)."""
-    if covariance_type in ("full", "tied"):
+    if has_correlations(covariance_type):
         return covs + floor * np.eye(covs.shape[-1])
     return covs + floor
 

@@ -55,6 +55,7 @@ from ._warn import IN_PACKAGE
 from .covariance import (
     NotPositiveDefiniteError,
     covariance_words,
+    has_correlations,
     sd_and_correlation,
     to_full,
 )
@@ -1403,7 +1404,7 @@ def _derived(w, m, cov, covariance_type, names, components=None
         out["sd"] = (sd[..., 0], [comps])
     else:
         out["sd"] = (sd, [comps, names])
-    if covariance_type in ("full", "tied") and D > 1:
+    if has_correlations(covariance_type) and D > 1:
         i, j = np.triu_indices(D, 1)
         corr = correlation[..., i, j]
         pairs = [f"{names[a]}, {names[b]}" for a, b in zip(i, j, strict=True)]
@@ -1542,7 +1543,7 @@ def _sd_rows_name(names) -> str:
 def _covariance_display(n_features: int, covariance_type: str) -> str:
     """How the parameter tables show covariances: with one feature, or diagonal or spherical
     ones, there is no correlation (QA: a diag report promised correlations it had none of)."""
-    if n_features == 1 or covariance_type in ("diag", "spherical"):
+    if n_features == 1 or not has_correlations(covariance_type):
         what = "Variances are" if n_features == 1 or covariance_type == "spherical" else \
             "The variances of a diagonal covariance are"
         return f"{what} shown as standard deviations."
@@ -1565,7 +1566,7 @@ def _outside_causes(result, diag=None) -> str:
     first = ("The chains have not converged (see the diagnostics), so the intervals "
              "themselves may be wrong: that comes first. Beside it, two" if unconverged
              else "Two")
-    full = result.covariance_type in ("full", "tied")
+    full = has_correlations(result.covariance_type)
     priors = ("Dirichlet weights, normal means, log-normal standard deviations"
               + (", LKJ correlations" if full else ""))
     em = ("the MAP estimate under mclust's conjugate prior" if result.em.prior is not None
@@ -2432,7 +2433,7 @@ def _section_methods(result, diag, number: int = 8, check=None) -> str:
 
 def _section_reproducibility(result, random_state: Any = 0) -> str:
     used = dict(result.priors.to_dict())
-    if len(result.feature_names) == 1 or result.covariance_type in ("diag", "spherical"):
+    if len(result.feature_names) == 1 or not has_correlations(result.covariance_type):
         used.pop("lkj_eta", None)  # no correlations in this model: the LKJ prior is not used
     if result.n_components == 1 and not result.noise:
         used.pop("weights_concentration", None)  # one weight, 1: no Dirichlet (QA109)
@@ -3357,7 +3358,7 @@ def _posterior_settings_html(sampled: Sequence[tuple[str, Any]]) -> list[str]:
     shown)."""
     def column(result: Any) -> dict[str, str]:  # duck-typed fits may have none of it
         priors = getattr(getattr(result, "priors", None), "to_dict", dict)()
-        if getattr(result, "covariance_type", "full") in ("diag", "spherical") or len(
+        if not has_correlations(getattr(result, "covariance_type", "full")) or len(
                 getattr(result, "feature_names", "ab")) == 1:
             priors.pop("lkj_eta", None)  # no correlations in this model (paper QA)
         ss = getattr(result, "sampler_settings", None)

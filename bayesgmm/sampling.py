@@ -42,6 +42,7 @@ from ._validation import (
 )
 from ._warn import IN_PACKAGE
 from .backends.nutpie import backend_of, compile_nutpie, is_whitened
+from .covariance import has_correlations
 from .diagnostics import (
     LOG_LIKELIHOOD_TOTAL,
     RANK_VARIABLES,
@@ -269,7 +270,7 @@ def fit_bayes(
     check_not_singular(Xc, names, covariance_type,
                        advice="drop or rescale the column(s) named, or fit them with "
                               "covariance_type='diag'"
-                       if covariance_type in ("full", "tied") and problem is not None
+                       if has_correlations(covariance_type) and problem is not None
                        and "constant" not in problem else "drop or rescale the column(s) named")
     seed = seed_from(random_state)
     if seed is None:  # drawn here and recorded in settings, so the run can be repeated
@@ -767,7 +768,7 @@ def _warn_if_prior_dominated(N: int, K: int, D: int, covariance_type: str,
     warned, then sampled for many minutes a posterior that was the priors'."""
     note = prior_dominated_note(N, K, D, covariance_type, bool(noise))
     if not transposable and distinct is not None and distinct <= D \
-            and covariance_type in ("full", "tied"):  # weights repeat rows, add no points
+            and has_correlations(covariance_type):  # weights repeat rows, add no points
         raise ValueError(f"X has {distinct} distinct row(s) for {D} features (frequency "
                          "weights repeat rows, they add no new points): no covariance matrix "
                          "can be estimated from them; fit fewer features, or "

@@ -36,7 +36,13 @@ from ._validation import (
     left_out_caveat,
     whole_numbers,
 )
-from .covariance import covariance_words, from_full, n_covariance_parameters, to_full
+from .covariance import (
+    RICHER_TYPES,
+    covariance_words,
+    from_full,
+    n_covariance_parameters,
+    to_full,
+)
 from .em import EMResult
 from .outliers import (
     MIN_DELTA_BIC,
@@ -52,10 +58,6 @@ from .outliers import (
 
 __all__ = ["ShapeEvidence", "copies_caveat", "shape_evidence"]
 
-# The richer types whose models contain the fitted type's (a spherical component is a diag
-# one with equal variances, ...): a refit from the fit's own parameters can only raise the
-# likelihood, so a clearly lower BIC is the richer shape's, not a luckier start's.
-_NESTING = {"spherical": ("diag", "full"), "diag": ("full",), "tied": ("full",), "full": ()}
 # Fresh starts per init family of each refit (the outlier check's 10 cost 3-6x an em fit at
 # N = 20,000: review): a richer model missed at a poorer optimum understates the evidence,
 # which is the safe side; the fit's own model is refitted too, from as many.
@@ -194,7 +196,8 @@ def _richer_types(em: EMResult) -> list[str]:
     than its rows (a determined maximum, which BIC's approximation needs)."""
     K, D = em.n_components, em.n_features
     own = n_covariance_parameters(em.covariance_type, K, D)
-    return [t for t in _NESTING[em.covariance_type]
+    # nesting the fit's: a clearly lower BIC is the richer shape's, not a luckier start's
+    return [t for t in RICHER_TYPES[em.covariance_type]
             if own < n_covariance_parameters(t, K, D)
             and em.n_parameters - own + n_covariance_parameters(t, K, D) + 1 < em.n_samples]
 

@@ -465,3 +465,22 @@ def test_settings_document_their_fields_in_the_order_they_take_them():
         assert documented == [f for f in fields if f in documented], name
         checked += 1
     assert checked >= 4  # SamplerSettings, DiagnosticThresholds, Priors, ConjugatePrior, ...
+
+
+def test_the_covariance_vocabulary_answers_whether_a_type_has_correlations():
+    """QA119 M1: ``covariance_type in ("full", "tied")`` stood at 34 places; the vocabulary
+    answers it (:func:`bayesgmm.covariance.has_correlations`), and no other module asks it
+    by listing the types."""
+    pairs = ({"full", "tied"}, {"diag", "spherical"})
+    asked = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        if path.name == "covariance.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Compare) and any(
+                    isinstance(op, (ast.In, ast.NotIn)) for op in node.ops):
+                for listed in node.comparators:
+                    if isinstance(listed, (ast.Tuple, ast.Set, ast.List)) and {
+                            getattr(e, "value", None) for e in listed.elts} in pairs:
+                        asked.append(f"{path.relative_to(PACKAGE)}:{node.lineno}")
+    assert not asked, f"ask covariance.has_correlations instead: {asked}"

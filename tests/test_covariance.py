@@ -253,3 +253,28 @@ def test_the_one_repair_is_for_draws_and_a_distance_skips_what_does_not_factor()
     assert np.isnan(covariance.nearest_distance2(X, np.zeros((1, 2)), SINGULAR[1:])).all()
     from bayesgmm import kernels
     assert kernels.NotPositiveDefiniteError is covariance.NotPositiveDefiniteError
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_has_correlations_is_whether_a_component_is_a_matrix(covariance_type):
+    """The question most code asks of a type (QA119 M1: answered at 34 places)."""
+    assert covariance.has_correlations(covariance_type) == (
+        len(covariance.component_shape(covariance_type, D)) == 2)
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+@pytest.mark.parametrize("richer", COVARIANCE_TYPES)
+def test_richer_types_are_exactly_those_that_hold_every_model_of_the_type(
+        covariance_type, richer):
+    """RICHER_TYPES (the shape check refits in them): ``richer`` is listed for a type iff
+    every covariance of that type is one of ``richer``'s, checked on distinct random
+    components by projecting them into ``richer`` and back."""
+    if richer == covariance_type:
+        assert richer not in covariance.RICHER_TYPES[covariance_type]
+        return
+    rng = np.random.default_rng(0)
+    full = covariance.to_full(_random_covariances(covariance_type, rng), covariance_type, K, D)
+    projected = (full[0] if richer == "tied" else
+                 np.stack([covariance.from_full(one, richer) for one in full]))
+    holds = np.allclose(covariance.to_full(projected, richer, K, D), full)
+    assert (richer in covariance.RICHER_TYPES[covariance_type]) == holds

@@ -30,6 +30,7 @@ from .._validation import (
     check_data,
     warn_about_columns,
 )
+from ..covariance import has_correlations
 from ..em import BOTH_INITS, EMResult, check_reg_covar, fit_em, is_degenerate
 from ..formatting import format_apart
 from . import choice_notes
@@ -288,7 +289,7 @@ def select_em(
     exclude_degenerate = check_bool(exclude_degenerate, "exclude_degenerate")
     cts = check_covariance_types(covariance_types)
     check_columns_fit(Xv if weights is None else Xv[weights > 0], names,  # QA100: weights
-                      "full" if {"full", "tied"} & set(cts) else "diag",
+                      "full" if any(map(has_correlations, cts)) else "diag",
                       leave_out="leave the column(s) named out of X",
                       diagonal="covariance_types=['diag', 'spherical']")
     notes: tuple[str, ...] = ()

@@ -33,7 +33,7 @@ from .._validation import (
     draw_seed,
     whole_numbers,
 )
-from ..covariance import mclust_hint
+from ..covariance import has_correlations, mclust_hint
 from ..settings import SamplerSettings
 
 
@@ -89,7 +89,7 @@ def cell_seed(entropy: int, n_components: int, covariance_type: str,
     """The seed of one grid cell: a function of the root seed and the cell only. With one
     feature (``n_features`` 1) diag and spherical are full's model, and take its seed: the
     same fit, not three (QA105: BIC 446.59, 443.39 and 443.41 for one model)."""
-    if n_features == 1 and covariance_type in ("diag", "spherical"):
+    if n_features == 1 and not has_correlations(covariance_type):
         covariance_type = "full"
     key = (int(stream), int(n_components), COVARIANCE_TYPES.index(covariance_type))
     return np.random.SeedSequence(entropy, spawn_key=key)
