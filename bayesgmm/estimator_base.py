@@ -318,7 +318,7 @@ class EstimatorBase:
             warnings.warn(f"X has feature names {names}, but this {kind} was fitted without "
                           "feature names: its columns are taken in order",
                           skip_file_prefixes=IN_PACKAGE)
-            return np.asarray(X, dtype=np.float64)
+            return X
         if names is None and hasattr(self, "feature_names_in_"):
             warnings.warn(f"X does not have feature names, but this {kind} was fitted with "
                           f"feature names {fitted}: its columns are taken in that order",

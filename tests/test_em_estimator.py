@@ -1,5 +1,6 @@
 """EMGaussianMixture: fit_em behind scikit-learn's estimator contract (bayesgmm.em_estimator)."""
 
+import re
 import warnings
 
 import numpy as np
@@ -278,3 +279,36 @@ def test_not_fitted_is_scikit_learns_not_fitted_too_where_it_is_loaded():
 
     with pytest.raises(sklearn.exceptions.NotFittedError, match="before drawing it"):
         plots.plot_classification(EMGaussianMixture(2), np.zeros((3, 2)))
+
+
+def _frames_of_other_names(X):
+    rng = np.random.default_rng(0)
+    n = X.shape[0]
+    b = pd.array([pd.NA, *X[1:, 1]], dtype="Float64")
+    return {"bool": pd.DataFrame({"a": X[:, 0], "flag": X[:, 1] > 0}),
+            "text numbers": pd.DataFrame({"a": X[:, 0], "t": [f"{v:.3f}" for v in X[:, 1]]}),
+            "categorical": pd.DataFrame({"a": X[:, 0],
+                                         "c": pd.Categorical(rng.integers(0, 3, n))}),
+            "Float64 with pd.NA": pd.DataFrame({"a": pd.array(X[:, 0], dtype="Float64"),
+                                                "b": b})}
+
+
+@pytest.mark.parametrize("frame", ["bool", "text numbers", "categorical", "Float64 with pd.NA"])
+def test_a_frame_of_other_names_is_checked_as_the_result_checks_it(frame):
+    """QA144 M1: fitted on an array, a DataFrame of other names was converted with
+    ``np.asarray(X, float)`` past every check: bool, text and categorical columns were taken
+    silently and pd.NA raised pandas' TypeError, where the fit's own result refuses the
+    column by name or reads pd.NA as missing."""
+    X = np.random.default_rng(0).normal(size=(60, 2))
+    est = EMGaussianMixture(2, random_state=0).fit(X)
+    df = _frames_of_other_names(X)[frame]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            expected = est.result_.predict(df)
+        except ValueError as refused:
+            with pytest.raises(ValueError, match=re.escape(str(refused))):
+                est.predict(df)
+            return
+    with pytest.warns(UserWarning, match="fitted without feature names"):
+        np.testing.assert_array_equal(est.predict(df), expected)
