@@ -116,7 +116,9 @@ def check_data(
         raise ValueError(f"{name} must be 1-D or 2-D (samples x features); got {arr.ndim}-D")
     n, d = arr.shape
     if n == 0 or d == 0:
-        raise ValueError(f"{name} is empty: shape {arr.shape}")
+        raise ValueError(f"{name} is empty: shape {arr.shape}; give at least one "
+                         f"{'row (sample)' if n == 0 else 'column (feature)'}: check the "
+                         "filter or selection that left it empty")
     bad = np.isinf(arr) if allow_nan else ~np.isfinite(arr)
     if bad.any():
         row, col = np.argwhere(bad)[0]

@@ -1527,8 +1527,14 @@ def _collapse_messages(nk, D, covariance_type, restarts: int | None = None) -> l
     took (None: the caller's start), for the advice."""
     needed = covariance.points_needed(covariance_type, D)
     small = np.flatnonzero((nk >= _EMPTY_NK) & (nk < needed - 0.5))
-    if _tied_beyond_half(nk, covariance_type):  # _too_few_points' tied rule
+    if _tied_short_of_rows(nk, covariance_type, D):  # _too_few_points' tied rule
         n = np.sum(nk)
+        if n - len(nk) < D - 0.5:
+            return [f"{len(nk)} tied component(s) on {n:.4g} effective rows: the shared "
+                    f"covariance rests on N - K = {n - len(nk):.4g} degrees of freedom, fewer "
+                    f"than its D = {D} dimensions, so it is singular and rests on reg_covar "
+                    "alone (model selection excludes such a fit). Fit fewer components or a "
+                    "simpler covariance type (diag, spherical), or give more rows."]
         return [f"{len(nk)} tied components on {n:.4g} effective rows: the shared covariance "
                 f"rests on N - K = {n - len(nk):.4g} degrees of freedom and its ML estimate "
                 f"shrinks by (N - K) / N = {(n - len(nk)) / n:.2f}, so the likelihood grows "
@@ -1816,17 +1822,21 @@ def _too_few_points(nk: np.ndarray, covariance_type: str, D: int) -> bool:
     A tied fit of more components than half its rows is degenerate too, whatever its
     components hold: the shared covariance has N - K degrees of freedom, so its ML estimate
     shrinks by (N - K) / N, below a half, and the likelihood grows without the data's say
-    (QA: K=58 tied on 60 rows, components on single rows, was BIC's best). A lone component
-    on one far row among proper ones is no such fit: it marks an outlier
+    (QA: K=58 tied on 60 rows, components on single rows, was BIC's best); so is one whose
+    N - K degrees of freedom are fewer than D, a singular shared covariance (QA144 L1: K=1
+    tied on 2 rows in 2-D, the K=1 full fit degenerate and the same, was BIC's best). A lone
+    component on one far row among proper ones is no such fit: it marks an outlier
     (:mod:`bayesgmm.outliers`)."""
-    if _tied_beyond_half(nk, covariance_type):
+    if _tied_short_of_rows(nk, covariance_type, D):
         return True
     return bool(np.min(nk) < covariance.points_needed(covariance_type, D) - 0.5)
 
 
-def _tied_beyond_half(nk: np.ndarray, covariance_type: str) -> bool:
-    """A tied fit of more components than half its (effective) rows (:func:`_too_few_points`)."""
-    return covariance_type == "tied" and len(nk) > np.sum(nk) / 2
+def _tied_short_of_rows(nk: np.ndarray, covariance_type: str, D: int) -> bool:
+    """A tied fit of more components than half its (effective) rows, or whose shared
+    covariance has fewer degrees of freedom (N - K) than dimensions (:func:`_too_few_points`)."""
+    n, K = np.sum(nk), len(nk)
+    return covariance_type == "tied" and (K > n / 2 or n - K < D - 0.5)
 
 
 def _floor_messages(params, nk, covariance_type, reg_covar, Xc, names, weights=None,

@@ -19,7 +19,7 @@ from conftest import (
 )
 
 import bayesgmm
-from bayesgmm import fit_em, n_parameters
+from bayesgmm import DegenerateComponentWarning, fit_em, n_parameters
 from bayesgmm.selection import (
     BayesSelection,
     EMSelection,
@@ -2242,3 +2242,36 @@ def test_an_elpd_difference_equal_to_the_bound_is_distinguishable():
     table = pd.DataFrame({"elpd_diff": [0.0, 4.0, 3.9, 6.0, 5.9], "dse": [0.0, 1.0, 1.0, 3.0, 3.0]})
     np.testing.assert_array_equal(indistinguishable(table, 4.0, 2.0),
                                   [False, False, True, False, True])
+
+
+@pytest.mark.parametrize("shape", [(2, 2), (3, 3), (4, 5)])
+def test_a_tied_fit_of_fewer_degrees_of_freedom_than_dimensions_is_degenerate(shape):
+    """QA144 L1: K=1 tied on N <= D rows is the K=1 full fit (the same numbers), which is
+    degenerate; tied was not, and select_em chose it. The shared covariance has N - K
+    degrees of freedom: fewer than D, it is singular, whatever K."""
+    from bayesgmm.em import is_degenerate
+
+    X = np.random.default_rng(0).normal(size=shape)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        tied, full = (fit_em(X, 1, covariance_type=ct, random_state=0)
+                      for ct in ("tied", "full"))
+    assert tied.log_likelihood == pytest.approx(full.log_likelihood, rel=1e-9)
+    assert is_degenerate(tied, X) and is_degenerate(full, X)
+    with pytest.warns(DegenerateComponentWarning, match=r"N - K = \d degrees of freedom, "
+                      r"fewer than its D = \d dimensions"):
+        fit_em(X, 1, covariance_type="tied", random_state=0)
+
+
+def test_a_tied_fit_with_as_many_degrees_of_freedom_as_dimensions_is_proper():
+    """The tied rule's edge: N - K = D is a non-singular shared covariance (and one row
+    fewer is not)."""
+    from bayesgmm.em import is_degenerate
+
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(6, 4)) + np.repeat([[0.0], [20.0]], 3, axis=0)  # N - K = 4 = D
+    assert not is_degenerate(fit_em(X, 2, covariance_type="tied", random_state=0), X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        short = fit_em(X[1:], 2, covariance_type="tied", random_state=0)
+    assert is_degenerate(short, X[1:])

@@ -75,7 +75,10 @@ def test_three_dimensional_input(X):
 @pytest.mark.parametrize("empty", [np.empty((0, 2)), np.empty((5, 0)), [], np.empty(0)],
                          ids=["no-rows", "no-columns", "list", "1d"])
 def test_empty_input(empty):
-    with pytest.raises(ValueError, match="empty"):
+    """Named, with what to give (QA144 L2: "X is empty: shape (0, 2)" and no fix)."""
+    want = "column (feature)" if np.shape(empty)[1:] == (0,) else "row (sample)"
+    with pytest.raises(ValueError, match=rf"X is empty: shape \(.*\); give at least one "
+                                         rf"{re.escape(want)}: check the filter"):
         fit_em(empty, 1)
 
 
