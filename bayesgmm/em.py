@@ -760,6 +760,8 @@ def fit_em(
                           skip_file_prefixes=IN_PACKAGE)
     # the columns' variances over their observed values, as the floor's default (review)
     _warn_if_reg_covar_dominates(obs.X, names, reg_covar, obs.sample_weight)
+    if covariance.has_correlations(covariance_type):
+        _warn_if_reg_covar_floors_a_direction(obs.X, names, reg_covar, obs.sample_weight)
     if covariance_type == "spherical":
         _warn_if_one_variance_cannot_fit(obs.X, names, obs.sample_weight)
     if isinstance(prior, str) and _few_rows_beyond_float64(obs.prior_rows):
@@ -1264,6 +1266,46 @@ def _warn_if_reg_covar_dominates(Xc: np.ndarray, names, reg_covar: float,
             f"it floors their sds at about {np.sqrt(reg_covar):.2g}, so EM cannot resolve "
             "clusters there; rescale those columns (e.g. standardise) or pass a smaller "
             "reg_covar", UserWarning, skip_file_prefixes=IN_PACKAGE)
+
+
+# The share of the least variant of its columns' variances below which a combination of
+# columns is their dependence, not their scale (see _warn_if_reg_covar_floors_a_direction).
+_DEPENDENT_SHARE = 1e-4
+
+
+def _warn_if_reg_covar_floors_a_direction(X: np.ndarray, names, reg_covar: float,
+                                          weights=None) -> None:
+    """:func:`_warn_if_reg_covar_dominates` for a combination of columns: columns dependent
+    up to the file's rounding (a derived column ``c = 2a - b`` written to 4 decimals) have
+    their data's least variance along ``2a - b - c`` below 100 x reg_covar while every column
+    varies widely. A full or tied covariance is then floored there, and the log-likelihood
+    and the criteria are set by reg_covar, not by the data (QA144 M2: 106 -> 289 as reg_covar
+    went 1e-6 -> 1e-10, without a word; exact dependence is refused by
+    :func:`bayesgmm._validation.singular_columns`). Judged on the complete rows."""
+    complete = ~np.isnan(X).any(axis=1)
+    weights = None if weights is None else weights[complete]
+    if reg_covar <= 0 or X.shape[1] < 2 or np.count_nonzero(complete) <= X.shape[1] or (
+            weights is not None and np.count_nonzero(weights) <= X.shape[1]):
+        return
+    cov = covariance.data_covariance(X[complete], weights)[1]
+    values, vectors = np.linalg.eigh(cov)
+    if not 0 < values[0] < 100 * reg_covar:
+        return
+    loadings = np.abs(vectors[:, 0])
+    columns = np.flatnonzero(loadings >= 0.25 * loadings.max())
+    # dependent: the columns each vary 1e4 times more than their combination (R^2 > 0.9999);
+    # a narrow column is _warn_if_reg_covar_dominates' case, named there
+    if len(columns) < 2 or values[0] > _DEPENDENT_SHARE * np.diag(cov)[columns].min():
+        return
+    involved = [str(names[j]) for j in columns]
+    warnings.warn(
+        f"columns {involved} are nearly linearly dependent (one derived from the others, "
+        f"written to a few decimals?): the data vary by only sd {np.sqrt(values[0]):.2g} "
+        f"along a combination of them, against sds of {np.sqrt(np.diag(cov)[columns].min()):.3g}"
+        f" or more for each, and reg_covar={reg_covar:g} is at least 1% of that variance, so "
+        "the covariances are floored there and the log-likelihood and criteria rest partly "
+        "on reg_covar; drop one of those columns, or pass a smaller reg_covar", UserWarning,
+        skip_file_prefixes=IN_PACKAGE)
 
 
 def _check_atol(atol: Any) -> float:
