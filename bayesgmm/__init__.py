@@ -13,7 +13,8 @@ without ``import bayesgmm.outliers`` and the bare import stays light (no PyMC, A
 matplotlib).
 
 Where it sits: the surface layer, the public facade; imports :mod:`bayesgmm.settings` and
-:mod:`bayesgmm.paths` (standard library: PyTensor's cache fallback) at once
+:mod:`bayesgmm.paths` and :mod:`bayesgmm.tempdirs` (standard library: PyTensor's and
+matplotlib's cache fallbacks) at once
 and every other public name (``_LAZY``) and public submodule (``_SUBMODULES``) on first use;
 no module imports it.
 """

@@ -817,8 +817,9 @@ def _sampler_settings(args: argparse.Namespace) -> SamplerSettings:
         settings = SamplerSettings(sampler=args.sampler, draws=args.draws, tune=args.tune,
                                    chains=args.chains, target_accept=args.target_accept,
                                    progressbar=not args.no_progress, cores=args.cores,
-                                   max_draws=10_000 if args.max_draws is None
-                                   else args.max_draws,
+                                   # the API's default, as --help says (QA146 L7)
+                                   max_draws=SamplerSettings().max_draws
+                                   if args.max_draws is None else args.max_draws,
                                    max_time=getattr(args, "max_time", None),
                                    metric=getattr(args, "metric", "auto"))
         settings.check_runnable()

@@ -988,7 +988,9 @@ def fit_map_start(
     avoids (on Fisher's iris, K=3 full: weights 0.61 / 0.05 / 0.33, log-likelihood -213, while
     ML-EM finds the three species at -181). The candidates are
 
-    - MAP-EM from ``n_init`` k-means++ restarts (what ``fit_em(..., prior=prior)`` does);
+    - MAP-EM from ``n_init`` plain k-means++ restarts (``fit_em(..., prior=prior,
+      init="plain_kmeans++")``: from the greedy seeding of ``fit_em``'s default it left iris
+      at the poorer mode more often);
     - MAP-EM from ``n_init`` ``"random_from_data"`` restarts (K data points as means, the
       data covariance for all: a family that does not depend on k-means' partition);
     - ML-EM from ``n_init`` k-means++ restarts, then MAP-EM started at the ML estimate (the ML
@@ -1028,7 +1030,8 @@ def fit_map_start(
         rule itself.
     random_state : int, numpy Generator, SeedSequence, BitGenerator or RandomState, or None
         The k-means++ MAP family uses it as ``fit_em`` would, so without a subsample its
-        candidate is exactly ``fit_em(X, K, n_init=n_init, prior=prior, random_state=...)``.
+        candidate is exactly ``fit_em(X, K, n_init=n_init, prior=prior,
+        init="plain_kmeans++", random_state=...)``.
     **data
         ``sample_weight``, ``labels``, ``missing``, ``noise``, ``noise_volume`` as in
         :func:`fit_em` (validated once here).

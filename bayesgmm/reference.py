@@ -6,8 +6,8 @@ means_z ~ Normal(0, means_sd), component sds ~ LogNormal(log sd_median, sd_log_s
 ~ LKJ(eta), all on the standardised scale. This is how most users write a mixture in PyMC; it is
 correct and slow, which is what makes it a good oracle.
 
-Where it sits: the model layer, beside :mod:`bayesgmm.model` (imports it, the layout and the
-priors inside its functions); used by the tests and the benchmarks only.
+Where it sits: the model layer, beside :mod:`bayesgmm.model` (imports the priors at once, the
+model and the layout inside its functions); used by the tests and the benchmarks only.
 """
 
 from __future__ import annotations

@@ -2301,6 +2301,26 @@ def test_cli_sampling_defaults_are_sampler_settings_defaults(argv):
         defaults.target_accept, defaults.tune, defaults.chains)
 
 
+def test_cli_max_draws_default_is_the_one_its_help_states(monkeypatch):
+    """QA146 L7: --help read max_draws' default from SamplerSettings while the run passed a
+    restated 10,000: a change of the API's default would have split them."""
+    import dataclasses
+
+    from bayesgmm.settings import SamplerSettings
+
+    @dataclasses.dataclass(frozen=True)
+    class Other(SamplerSettings):
+        max_draws: int = 7_000
+
+    monkeypatch.setattr(cli, "SamplerSettings", Other)
+    parser = cli._parser()
+    fit = parser._subparsers._group_actions[0].choices["fit"]
+    stated = next(a for a in fit._actions if "--max-draws" in a.option_strings).help
+    assert stated.endswith("(default: 7000)")
+    args = parser.parse_args(["fit", "x.csv", "-k", "2", "--draws", "auto"])
+    assert cli._sampler_settings(args).max_draws == 7_000
+
+
 # C3: `select -k` defaults to the grid its help text and the README state (1-6).
 def test_select_components_default_is_the_documented_grid():
     import re
