@@ -266,10 +266,12 @@ class EMResult(NoiseFlag):
 
     @property
     def n_components(self) -> int:
+        """K, the number of Gaussian components (a noise component not counted)."""
         return self.weights.shape[0]
 
     @property
     def n_features(self) -> int:
+        """D, the number of features (columns) the fit used."""
         return self.means.shape[1]
 
     @property

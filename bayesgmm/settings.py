@@ -366,6 +366,8 @@ class DiagnosticThresholds:
     mode_shift_max : float > 0, default 1.0
         Largest acceptable distance (pooled within-chain sd) of a chain from the others.
 
+    Notes
+    -----
     Used by ``BayesResult.diagnostics(**thresholds.to_dict())``, the report
     (``write_report(..., thresholds=...)``), the ``[diagnostics]`` table of a specification and
     the command line's ``--rhat-max``, ``--ess-min``, ``--ebfmi-min`` and ``--max-divergences``.
@@ -441,6 +443,8 @@ class FigureFiles:
         Also write each figure as ``figures/<name>.svg`` / ``.pdf`` (vector graphics for a
         paper; the page itself embeds the PNGs). A string may list several: ``"svg,pdf"``.
 
+    Notes
+    -----
     Used by ``write_report``, ``write_em_report`` and ``write_selection_report``
     (``dpi=``, ``vector_formats=``), the ``[output]`` table of a specification and the
     command line's ``--dpi`` and ``--vector``.
