@@ -1,4 +1,4 @@
-"""Where bayesgmm's warnings point: at the user's line that called bayesgmm, not at ours.
+"""Where bayesgmm's warnings point, and catching them in one thread without touching others.
 
 Every ``warnings.warn`` of the package passes ``skip_file_prefixes=IN_PACKAGE`` (Python >=
 3.12) instead of a ``stacklevel``: the warning is attributed to the first frame outside this
@@ -6,13 +6,172 @@ package however deep the call that raised it (a stacklevel counts frames, so the
 reached through ``fit_bayes`` and through ``BayesianGMM.fit`` pointed into bayesgmm on one of
 the two; QA: ``estimator.py:217``).
 
+:func:`recorded` and :func:`ignored` stand for ``warnings.catch_warnings`` (with
+``record=True`` and ``simplefilter("always")``, or with ``filterwarnings("ignore", ...)``),
+which swaps the process's filters and display hook and restores them on leaving: two threads
+inside at once restore each other's state, out of order. QA145 H1: after 40 ``fit_em`` in two
+threads (a thread pool, joblib's threading backend, Dask's threads, a nested ``select_em``)
+every later warning of the process was swallowed, a ``DesignWeightsWarning`` in the main
+thread included, and ``select_em``'s table lost cells' warnings at random. Here the first
+thread in installs one display hook and one "always" filter for the process and the last one
+out removes them; in between the hook hands a warning to the innermost block of the thread
+that raised it (recorded, or dropped when it matches an ignore), and applies the process's own
+filters to a warning of a thread in no block. On Pythons where ``catch_warnings`` is
+context-local (3.14 with ``sys.flags.context_aware_warnings``) it is used as it is.
+
+Every use of the warnings module's internals (``_showwarning_orig``, ``_showwarnmsg_impl``:
+where a warning goes when the display hook is Python's own) is here, behind one version check
+(:data:`_PRIVATE_CHECKED`); on another Python the blocks are plain ``catch_warnings``.
+
 Where it sits: the vocabulary layer; standard library only.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
+import sys
+import threading
+import warnings
+from collections.abc import Iterator
 
-__all__ = ["IN_PACKAGE"]
+__all__ = ["IN_PACKAGE", "ignored", "recorded"]
 
 IN_PACKAGE = (os.path.dirname(os.path.abspath(__file__)) + os.sep,)
+
+# The Pythons whose warnings module this one was read against (3.12, 3.13).
+_PRIVATE_CHECKED = (3, 12) <= sys.version_info[:2] <= (3, 13)
+_CONTEXT_LOCAL = bool(getattr(sys.flags, "context_aware_warnings", False))
+_ALWAYS = ("always", None, Warning, None, 0)  # the filter warnings.simplefilter("always") adds
+
+_lock = threading.Lock()
+_state: dict = {"users": 0, "hook": None}  # threads in a block; the display hook replaced
+_blocks = threading.local()  # this thread's blocks, innermost last
+_shown: set = set()  # what a thread in no block was shown under "default"/"module"/"once"
+
+
+@contextlib.contextmanager
+def recorded() -> Iterator[list[warnings.WarningMessage]]:
+    """The warnings raised in this thread inside the block, every one (``"always"``), as
+    ``warnings.catch_warnings(record=True)`` with ``simplefilter("always")`` records them;
+    a block of :func:`ignored` inside drops what it matches first. Other threads are not
+    touched."""
+    found: list[warnings.WarningMessage] = []
+    if not _PRIVATE_CHECKED or _CONTEXT_LOCAL:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                yield found
+            finally:
+                found += caught
+        return
+    with _block(("record", found)):
+        yield found
+
+
+@contextlib.contextmanager
+def ignored(*categories: type[Warning], message: str = "", module: str = "") -> Iterator[None]:
+    """Drop the warnings of ``categories`` (default: every warning) whose text starts with
+    ``message`` and whose module's name with ``module`` (regular expressions, as
+    ``warnings.filterwarnings`` takes them), raised in this thread inside the block."""
+    categories = categories or (Warning,)
+    if not _PRIVATE_CHECKED or _CONTEXT_LOCAL:
+        with warnings.catch_warnings():
+            for category in categories:
+                warnings.filterwarnings("ignore", message, category, module)
+            yield
+        return
+    rule = (re.compile(message, re.I), categories, re.compile(module))
+    with _block(("ignore", rule)):
+        yield
+
+
+@contextlib.contextmanager
+def _block(block: tuple) -> Iterator[None]:
+    with _lock:
+        if _state["users"] == 0:
+            warnings.simplefilter("always")  # every warning reaches the hook, which decides
+            _state["hook"] = warnings.showwarning
+            warnings.showwarning = _show
+        _state["users"] += 1
+    stack = _blocks.__dict__.setdefault("stack", [])
+    stack.append(block)
+    try:
+        yield
+    finally:
+        stack.pop()
+        with _lock:
+            _state["users"] -= 1
+            if _state["users"] == 0:
+                _remove_always()
+                if warnings.showwarning is _show:  # not replaced since (by a user's block)
+                    warnings.showwarning = _state["hook"]
+                _shown.clear()
+
+
+def _remove_always() -> None:
+    for i, entry in enumerate(warnings.filters):
+        if entry == _ALWAYS:
+            del warnings.filters[i]
+            return
+
+
+def _show(message, category, filename, lineno, file=None, line=None) -> None:
+    """The display hook while any thread is in a block (see the module's docstring)."""
+    found = warnings.WarningMessage(message, category, filename, lineno, file, line)
+    for kind, data in reversed(getattr(_blocks, "stack", ())):
+        if kind == "record":
+            data.append(found)
+            return
+        pattern, categories, module = data
+        if issubclass(category, categories) and pattern.match(str(message)) \
+                and module.match(_module_of(filename)):
+            return
+    action = _process_action(found)
+    if action == "error":
+        raise message if isinstance(message, Warning) else category(message)
+    if action != "ignore":
+        _forward(found)
+
+
+def _process_action(found: warnings.WarningMessage) -> str:
+    """What the process's filters (without this module's "always") do with ``found`` in a
+    thread in no block; the first showing of a "default", "module" or "once" warning."""
+    text, module = str(found.message), _module_of(found.filename)
+    for action, pattern, category, mod, lineno in warnings.filters:
+        if (action, pattern, category, mod, lineno) == _ALWAYS:
+            continue
+        if (issubclass(found.category, category) and (pattern is None or pattern.match(text))
+                and (mod is None or mod.match(module)) and lineno in (0, found.lineno)):
+            break
+    else:
+        action = warnings.defaultaction
+    key = {"once": (text, found.category), "module": (text, found.category, found.filename),
+           "default": (text, found.category, found.filename, found.lineno)}.get(action)
+    if key is not None:
+        with _lock:
+            if key in _shown:
+                return "ignore"
+            _shown.add(key)
+    return action
+
+
+def _forward(found: warnings.WarningMessage) -> None:
+    """Where ``found`` would have gone without this module's hook."""
+    hook = _state["hook"]
+    if hook is not None and hook is not warnings._showwarning_orig:
+        hook(found.message, found.category, found.filename, found.lineno, found.file,
+             found.line)
+    else:  # Python's own display, or a catch_warnings(record=True) list
+        warnings._showwarnmsg_impl(found)
+
+
+def _module_of(filename: str) -> str:
+    """The dotted module name of a source file, as a filter's ``module`` pattern is matched
+    (its path below the longest ``sys.path`` entry holding it)."""
+    path = os.path.abspath(filename or "")
+    roots = [os.path.abspath(p) + os.sep for p in sys.path if p]
+    root = max((r for r in roots if path.startswith(r)), key=len, default="")
+    stem = path[len(root):].removesuffix(".py").removesuffix(os.sep + "__init__")
+    return stem.replace(os.sep, ".")

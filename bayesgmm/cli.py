@@ -48,7 +48,7 @@ from typing import TYPE_CHECKING, Any
 from . import progress
 from ._scalars import draw_seed
 from ._validation import COVARIANCE_TYPES, check_columns_fit, check_seed
-from ._warn import IN_PACKAGE
+from ._warn import IN_PACKAGE, ignored
 from .covariance import covariance_words, has_correlations, mclust_hint, sd_and_correlation
 from .formatting import format_count, format_number, per_chain, timing_parts
 from .settings import (  # NumPy only
@@ -360,13 +360,12 @@ def _one_line_warnings() -> Iterator[None]:
     previous = warnings.formatwarning
     warnings.formatwarning = lambda message, *args, **kwargs: f"bayesgmm: warning: {message}\n"
     try:
-        with warnings.catch_warnings():
-            # ArviZ's guess that dims are misnamed when a run has fewer draws than chains
-            # (QA: --draws 1 printed it twice); the names are right, and the diagnostics say
-            # what so few draws are worth
-            warnings.filterwarnings("ignore", "Found chain dimension to be longer than draw")
-            # the data's status line names those rows, by the file's row names
-            warnings.filterwarnings("ignore", r"\d+ row\(s\) of X have no observed value")
+        # ArviZ's guess that dims are misnamed when a run has fewer draws than chains (QA:
+        # --draws 1 printed it twice): the names are right, and the diagnostics say what so
+        # few draws are worth; the data's status line names the rows with nothing observed,
+        # by the file's row names
+        with ignored(message="Found chain dimension to be longer than draw"), \
+                ignored(message=r"\d+ row\(s\) of X have no observed value"):
             yield
     finally:
         warnings.formatwarning = previous
@@ -1766,8 +1765,7 @@ def _select_bayes(frame: pd.DataFrame, ks: tuple[int, ...], args: argparse.Names
 @contextlib.contextmanager
 def _quiet_diagnostics() -> Iterator[None]:
     """No NumPy warnings from ArviZ's R-hat of a quantity constant in a chain (K+, often)."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", category=RuntimeWarning, module="arviz_stats")
+    with ignored(RuntimeWarning, module="arviz_stats"):
         yield
 
 
@@ -2680,8 +2678,7 @@ def _console_rows(table: pd.DataFrame) -> tuple[pd.DataFrame, int]:
 
 def _diagnose(result: BayesResult, thresholds: DiagnosticThresholds | None):
     """The result's diagnostics under ``thresholds`` (None: the fit's own), announced."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with ignored():
         progress.say("checking convergence (R-hat, ESS, rank tests, divergences)")
         return result.diagnostics(**(thresholds.to_dict() if thresholds else {}))
 

@@ -50,7 +50,6 @@ import json
 import math
 import re
 import shlex
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -76,6 +75,8 @@ from bayesgmm.formatting import format_count, format_number, per_chain
 from bayesgmm.relabel import SAMPLE_DIMS, LabelSwitchingReport
 from bayesgmm.rounding import MIN_ROUNDED_VALUES, rounding_step
 from bayesgmm.settings import DiagnosticThresholds
+
+from ._warn import ignored
 
 # the thresholds' defaults, stated once (in settings)
 _THRESHOLDS = DiagnosticThresholds()
@@ -451,9 +452,10 @@ def diagnose(
     -------
     Diagnostics
     """
-    with warnings.catch_warnings():  # a run of a draw or two: NumPy's "mean of empty
-        warnings.simplefilter("ignore", RuntimeWarning)  # slice" and the like, where the
-        return _diagnose(idata, posterior, var_names, rhat_max, ess_min,  # checks say it
+    # a run of a draw or two: NumPy's "mean of empty slice" and the like, where the checks
+    # say it
+    with ignored(RuntimeWarning):
+        return _diagnose(idata, posterior, var_names, rhat_max, ess_min,
                          ebfmi_min, max_divergences, max_treedepth_fraction, mode_shift_max,
                          label_report, rank_alpha, rank_var_names, empty_weight,
                          target_accept, auto_draws, prior_note, label_invariant_checks,

@@ -42,7 +42,6 @@ import math
 import os
 import threading
 import time
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -50,6 +49,7 @@ import numpy as np
 import xarray as xr
 
 from ._validation import check_int
+from ._warn import ignored
 from .formatting import duration_words
 from .settings import DiagnosticThresholds, SamplerSettings
 
@@ -421,8 +421,7 @@ def _inspect(sampler) -> xr.DataTree:
     are chains ArviZ's naming check warns "Found chain dimension to be longer than draw
     dimension" on every look (QA: 14 times in a run stopped by max_time): the names are
     nutpie's own and right, so that warning is not the user's."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="Found chain dimension to be longer than")
+    with ignored(message="Found chain dimension to be longer than"):
         return sampler.inspect()
 
 

@@ -47,7 +47,7 @@ from ._validation import (
     singular_columns,
     transposed_hint,
 )
-from ._warn import IN_PACKAGE
+from ._warn import IN_PACKAGE, ignored, recorded
 from .formatting import format_number
 from .imputation import conditional_means
 from .isolation import isolated_observations
@@ -805,8 +805,7 @@ def fit_em(
         params = starts[0] if starts[0] is not None else _initialise(
             obs, Xc, K, covariance_type, families[i * len(families) // len(starts)],
             reg_covar, child)
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", DegenerateComponentWarning)
+        with recorded() as caught:
             try:
                 run = _run_em(obs, params, covariance_type, reg_covar, prior, max_iter, tol,
                               atol)
@@ -1075,8 +1074,7 @@ def fit_map_start(
     def ml_polished():
         # the ML fit is only a start for the MAP polish: its warnings (a component collapsed
         # under ML, which the prior then holds) are not the candidate's
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with ignored():
             ml = fit_em(search, K, random_state=child[1], **common)
         return fit_em(search, K, init=ml, prior=prior,
                       **{k: v for k, v in common.items() if k != "n_init"})
@@ -1098,9 +1096,8 @@ def fit_map_start(
     where = "" if n_search is None else f" on {n_search:,} of {obs.n_samples:,} rows"
     fits = []
     for i, (source, run) in enumerate(families):
-        with warnings.catch_warnings(record=True) as caught, progress.within(
+        with recorded() as caught, progress.within(
                 f"start family {i + 1} of {len(families)} ({source}){where}"):
-            warnings.simplefilter("always")
             try:
                 result = run()
             except ValueError:  # numerical failure of this family: the others may do
@@ -1204,9 +1201,8 @@ def _polish_on_all_rows(obs: Observations, search: Observations, fits: list, pri
                         replace(fit, log_posterior=objective, log_likelihood=log_likelihood,
                                 n_samples=obs.n_effective, observations=obs.summary()), []))
             continue
-        with warnings.catch_warnings(record=True) as caught_here, progress.within(
+        with recorded() as caught_here, progress.within(
                 f"polishing the start on all {obs.n_samples:,} rows ({source})"):
-            warnings.simplefilter("always")
             polished = fit_em(obs, K, covariance_type=covariance_type, init=fit, prior=prior,
                               max_iter=max_iter, reg_covar=fit.reg_covar)
         polished_densities.append(on_sample)
@@ -2017,8 +2013,8 @@ def _far_group_messages(obs: Observations, params, covariance_type,
         if not (0 < g[rows].sum() < _FAR_GROUP_SHARE * g.sum() and rows.size > 1):
             continue
         # the rows' own scatter, not the component's covariance (a tied one is everyone's)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # a column none of them has
+        with ignored(RuntimeWarning):
+            # a column none of them has
             scatter = np.nansum(covariance.column_moments(obs.X[rows], g[rows])[1])
         if not scatter > spread:
             continue
@@ -2311,8 +2307,8 @@ def _initialise(obs: Observations, Xc, K, covariance_type, init, reg_covar, rng)
         near = X[~far]
         sd = near.std(axis=0)
         Z = (near - near.mean(axis=0)) / np.where(sd > 0, sd, 1.0)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # empty clusters are re-seeded below
+        with ignored():
+            # empty clusters are re-seeded below
             if init == "plain_kmeans++":
                 _, labels = kmeans2(Z, K, iter=1, minit="++", rng=rng)
             else:

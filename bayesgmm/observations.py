@@ -62,7 +62,7 @@ from ._validation import (
     transposed_hint,
     warn_about_columns,
 )
-from ._warn import IN_PACKAGE
+from ._warn import IN_PACKAGE, ignored
 from .covariance import column_moments
 from .formatting import format_number
 from .imputation import conditional_means  # its home before imputation.py
@@ -346,8 +346,8 @@ def _check_some_spread(X: np.ndarray, names) -> None:
     """Refuse data whose every column holds one value over its observed values: nothing to
     cluster, whatever the fit (QA91: a constant 1-D column was fitted by EM with a warning to
     drop the column, the only one, and refused by fit_bayes with the same advice)."""
-    with np.errstate(all="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN column: refused later
+    with np.errstate(all="ignore"), ignored(RuntimeWarning):
+        # an all-NaN column: refused later
         low, high = np.nanmin(X, axis=0), np.nanmax(X, axis=0)
     if X.shape[0] > 1 and np.all(low == high):
         values = ", ".join(f"{name!r} = {format_number(v)}" for name, v in zip(names, low,

@@ -25,7 +25,6 @@ Where it sits: the selection layer, beside the reports; uses :func:`bayesgmm.em.
 from __future__ import annotations
 
 import hashlib
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -45,6 +44,7 @@ from ._validation import (
     grid_columns,
     left_out_caveat,
 )
+from ._warn import ignored
 from .covariance import FAR_TAIL, nearest_distance2, points_needed
 from .em import BOTH_INITS, EMResult, collapsed_components, fit_em, n_parameters
 from .formatting import format_number
@@ -413,8 +413,7 @@ def _noise_evidence(em: EMResult, X: Any, *, sample_weight: Any, labels: Any, mi
     # the user's fit's floor: the refits are that model with and without the noise
     data = {"sample_weight": sample_weight, "labels": labels, "missing": missing,
             "reg_covar": em.reg_covar}
-    with warnings.catch_warnings():  # a refit's warnings are not the user's fit's
-        warnings.simplefilter("ignore")
+    with ignored():  # a refit's warnings are not the user's fit's
         # The plain fit from the fit's parameters and from fresh starts too: a fit from one
         # start (fit_em's default n_init=1) may be a poor optimum, which would inflate the
         # evidence for the noise.
@@ -527,8 +526,7 @@ def _lone_evidence(em: EMResult, X: Any, lone: tuple[int, ...], data: dict[str, 
     start = {"weights": weights / weights.sum(), "means": np.asarray(em.means)[keep],
              "covariances": np.asarray(em.covariances) if em.covariance_type == "tied"
              else np.asarray(em.covariances)[keep]}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with ignored():
         try:
             fewer = refit(X, len(keep), em.covariance_type, init=start, noise=True, **data)
         except ValueError:  # a hint must never fail the command it serves (review)
@@ -639,8 +637,7 @@ def _shape_explains(X: Any, K: int, covariance_type: str, data: dict[str, Any],
     if covariance_type == "full" or (one_column and covariance_type != "tied"):
         return False
     progress.detail("refitting with full covariances")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with ignored():
         full = best_proper_fit(X, sample_weight, fresh_fit(X, K, "full", data))
     return full is not None and full.bic(X, **criteria) <= with_noise
 
@@ -662,8 +659,7 @@ def refit(X: Any, K: int, covariance_type: str, **options: Any) -> EMResult | No
 def _larger_k_bic(X: Any, K: int, covariance_type: str, data: dict[str, Any],
                   sample_weight: Any, criteria: dict[str, Any], below: float) -> float | None:
     """BIC of a proper fit with K + 1 components, no noise, where below ``below``; else None."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with ignored():
         progress.detail("refitting with one component more")
         larger = best_proper_fit(X, sample_weight, fresh_fit(X, K + 1, covariance_type, data))
     bic = None if larger is None or degenerate_components(larger, X, sample_weight) else \

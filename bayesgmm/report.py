@@ -51,7 +51,7 @@ import numpy as np
 import pandas as pd
 
 from . import plots, progress
-from ._warn import IN_PACKAGE
+from ._warn import IN_PACKAGE, ignored
 from .covariance import (
     NotPositiveDefiniteError,
     covariance_words,
@@ -236,8 +236,8 @@ def build_report(result: BayesResult, *, data_source: str | None = None,
     X = np.asarray(result.idata["observed_data"]["x"].values, dtype=np.float64)
     diag = diagnostics
     if diag is None:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # ArviZ warns on short chains; the report says so
+        with ignored():
+            # ArviZ warns on short chains; the report says so
             diag = result.diagnostics(**(thresholds.to_dict() if thresholds else {}))
     # the fitted points' memberships: known labels kept, missing values marginalised, the
     # noise column (BayesResult.memberships, where the posterior side has it)
@@ -1367,8 +1367,7 @@ def parameter_table(result: Any, interval: float = 0.94) -> pd.DataFrame:
     tree = xr.DataTree.from_dict({"posterior": xr.Dataset(
         {name: (("chain", "draw", *[f"{name}_{i}" for i in range(v.ndim - 2)]), v)
          for name, (v, _) in draws.items()})})
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with ignored():
         summary = az.summary(tree, ci_prob=interval, round_to="none")
     flat = {name: v.reshape(C * S, -1) for name, (v, _) in draws.items()}
     q = (1 - interval) / 2

@@ -40,7 +40,7 @@ from ._validation import (
     seed_from,
     singular_columns,
 )
-from ._warn import IN_PACKAGE
+from ._warn import IN_PACKAGE, ignored
 from .backends.nutpie import backend_of, compile_nutpie, is_whitened
 from .covariance import has_correlations
 from .diagnostics import (
@@ -883,8 +883,8 @@ def _select_start(pm_model, em: EMResult, X: Observations, backend
     weights = np.asarray(cand.weights)
     if em.noise:  # the Gaussians' part, normalised: fit_em gives the noise its own share
         weights = weights / weights.sum()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the candidate's own fit reported its warnings
+    with ignored():
+        # the candidate's own fit reported its warnings
         chosen = fit_em(X, em.n_components, covariance_type=em.covariance_type,
                         init={"weights": weights, "means": cand.means,
                               "covariances": cand.covariances}, prior=em.prior,
@@ -1011,8 +1011,7 @@ def _reanchor(idata, better, X, em: EMResult, covariance_type, pm_model, backend
              for name in PARAMETERS}
     if em.noise:  # fit_em gives an explicit start's noise its own share: the Gaussians' part
         point["weights"] = point["weights"] / point["weights"].sum()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with ignored():
         try:
             new = fit_em(X, em.n_components, covariance_type=covariance_type, init=point,
                          prior=em.prior, reg_covar=em.reg_covar)

@@ -20,7 +20,6 @@ Where it sits: the selection layer, beside the reports; uses :func:`bayesgmm.em.
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,6 +35,7 @@ from ._validation import (
     left_out_caveat,
     whole_numbers,
 )
+from ._warn import ignored
 from .covariance import (
     RICHER_TYPES,
     covariance_words,
@@ -221,8 +221,7 @@ def _shape_evidence(em: EMResult, X: Any, Xv: np.ndarray, *, sample_weight: Any,
     full = to_full(em.covariances, ct, K, em.n_features)
     weights = em.weights / em.weights.sum()
     bics: dict[tuple[str, int], float] = {}
-    with warnings.catch_warnings():  # a refit's warnings are not the user's fit's
-        warnings.simplefilter("ignore")
+    with ignored():  # a refit's warnings are not the user's fit's
         # a MAP fit, or a marginal (no optimum of the columns judged): refitted from it
         own = em if em.prior is None and not left_out else refit(X, K, ct, init=em, **data)
         if own is None:

@@ -495,3 +495,15 @@ def test_the_covariance_vocabulary_answers_whether_a_type_has_correlations():
                             getattr(e, "value", None) for e in listed.elts} in pairs:
                         asked.append(f"{path.relative_to(PACKAGE)}:{node.lineno}")
     assert not asked, f"ask covariance.has_correlations instead: {asked}"
+
+
+def test_warnings_are_caught_only_through_the_thread_safe_blocks():
+    """QA145 H1: ``warnings.catch_warnings`` and the filter functions change the whole
+    process; in fits run in threads they restored each other's state out of order and
+    silenced every later warning. The package catches warnings through
+    ``_warn.recorded`` / ``_warn.ignored`` alone."""
+    used = re.compile(r"warnings\.(catch_warnings|simplefilter|filterwarnings|resetwarnings)\(")
+    found = [f"{path.relative_to(PACKAGE)}:{n}" for path in sorted(PACKAGE.rglob("*.py"))
+             if path.name != "_warn.py"
+             for n, line in enumerate(path.read_text().splitlines(), 1) if used.search(line)]
+    assert not found, f"use bayesgmm._warn.recorded / ignored: {found}"

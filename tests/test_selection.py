@@ -2275,3 +2275,48 @@ def test_a_tied_fit_with_as_many_degrees_of_freedom_as_dimensions_is_proper():
         warnings.simplefilter("ignore")
         short = fit_em(X[1:], 2, covariance_type="tied", random_state=0)
     assert is_degenerate(short, X[1:])
+
+
+def test_sweep_workers_in_threads_restore_the_process_blas_limits_in_any_order(monkeypatch):
+    """QA145 M1: two thread workers left single_threaded out of order (A in, B in, A out,
+    B out), and B restored the one-thread limit A had set: the process's BLAS kept one
+    thread for good. The process-wide limit is now set by the first worker in and restored
+    by the last one out (threadpoolctl stood in for by a recorder: OpenBLAS's own count
+    read from threads is no reliable witness)."""
+    import threading
+
+    from bayesgmm.selection import sweep
+
+    calls = []
+
+    class Limits:
+        def __init__(self, limits):
+            calls.append(("limit", limits))
+
+        def restore_original_limits(self):
+            calls.append(("restore",))
+
+    monkeypatch.setattr(sweep, "threadpool_limits", Limits)
+    a_in, b_in, a_out = threading.Event(), threading.Event(), threading.Event()
+    seen = {}
+
+    def a():
+        with sweep.single_threaded():
+            a_in.set()
+            b_in.wait(10)
+        a_out.set()
+
+    def b():
+        a_in.wait(10)
+        with sweep.single_threaded():
+            b_in.set()
+            a_out.wait(10)
+            seen["while B works"] = list(calls)
+
+    threads = [threading.Thread(target=a), threading.Thread(target=b)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert seen["while B works"] == [("limit", 1)]  # A's leaving restored nothing
+    assert calls == [("limit", 1), ("restore",)]

@@ -50,3 +50,132 @@ def test_the_package_prefix_is_the_package_directory():
     assert IN_PACKAGE == (str(Path(bayesgmm.__file__).parent) + os.sep,)
     with pytest.warns(UserWarning):  # a plain warnings.warn still works with it
         warnings.warn("x", UserWarning, skip_file_prefixes=IN_PACKAGE)
+
+
+# --------------------------------------------------------------------------------------------
+# recorded / ignored: one thread's block leaves the others' warnings alone (QA145 H1)
+# --------------------------------------------------------------------------------------------
+class _Mine(UserWarning):
+    pass
+
+
+def _in_threads(work, n=2):
+    import threading
+
+    barrier = threading.Barrier(n)
+    out = [None] * n
+
+    def run(i):
+        barrier.wait()
+        out[i] = work(i)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return out
+
+
+def test_threads_record_their_own_warnings_and_leave_the_process_as_it_was():
+    """QA145 H1: catch_warnings in two threads at once restored each other's state out of
+    order: afterwards the process showed no warning at all. Each thread's block records its
+    own warnings, every one, and the filters and display hook are the process's again."""
+    import time
+
+    from bayesgmm._warn import recorded
+
+    before = (list(warnings.filters), warnings.showwarning)
+
+    def work(i):
+        seen = []
+        for j in range(200):
+            with recorded() as caught:
+                warnings.warn(f"thread {i} warning {j % 3}", _Mine, stacklevel=1)
+                time.sleep(0.0001 * (i + j % 2))
+            seen += [str(w.message) for w in caught]
+        return seen
+
+    for i, seen in enumerate(_in_threads(work)):
+        assert seen == [f"thread {i} warning {j % 3}" for j in range(200)]
+    assert (list(warnings.filters), warnings.showwarning) == before
+    with pytest.warns(_Mine, match="after the threads"):
+        warnings.warn("after the threads", _Mine, stacklevel=1)
+
+
+def test_a_thread_in_no_block_keeps_the_process_filters_while_another_records():
+    """While one thread records, another thread's warnings go where the process's filters
+    send them: shown (here: into the test's record), ignored, or raised."""
+    import threading
+
+    from bayesgmm._warn import ignored, recorded
+
+    inside, leave = threading.Event(), threading.Event()
+
+    def worker():
+        with recorded() as caught, ignored(RuntimeWarning):
+            inside.set()
+            leave.wait(10)
+            warnings.warn("the worker's", _Mine, stacklevel=1)
+            warnings.warn("dropped", RuntimeWarning, stacklevel=1)
+        return caught
+
+    result = {}
+    thread = threading.Thread(target=lambda: result.update(caught=worker()))
+    with warnings.catch_warnings(record=True) as main:
+        warnings.simplefilter("always")
+        warnings.filterwarnings("ignore", "quiet", _Mine)
+        warnings.filterwarnings("error", "loud", _Mine)
+        thread.start()
+        assert inside.wait(10)
+        warnings.warn("shown", _Mine, stacklevel=1)
+        warnings.warn("quiet please", _Mine, stacklevel=1)
+        with pytest.raises(_Mine, match="loud"):
+            warnings.warn("loud", _Mine, stacklevel=1)
+        with ignored(_Mine):  # this thread's block, not the worker's
+            warnings.warn("dropped here", _Mine, stacklevel=1)
+        leave.set()
+        thread.join()
+    assert [str(w.message) for w in main] == ["shown"]
+    assert [str(w.message) for w in result["caught"]] == ["the worker's"]
+
+
+def test_ignored_matches_message_and_module_as_filterwarnings_does():
+    from bayesgmm._warn import ignored, recorded
+
+    with recorded() as caught:
+        with ignored(message="found chain"):  # case-insensitive, from the start
+            warnings.warn("Found chain dimension to be longer than draw", stacklevel=1)
+            warnings.warn("not Found chain", stacklevel=1)
+        with ignored(module="numpy"):
+            np.mean(np.array([]))  # NumPy's "Mean of empty slice", raised in numpy
+            warnings.warn("ours", stacklevel=1)
+        with ignored(DeprecationWarning):
+            warnings.warn("a user warning", stacklevel=1)
+    assert [str(w.message) for w in caught] == ["not Found chain", "ours", "a user warning"]
+
+
+def test_fits_in_threads_leave_later_warnings_shown():
+    """QA145 H1's repro, in a fresh process as a user runs it: fit_em in two threads, then
+    a DesignWeightsWarning and a plain warning in the main thread (both were swallowed, with
+    every later warning of the process; pytest's own warning capture hid it in-process)."""
+    import subprocess
+    import sys
+
+    code = """if True:
+        import warnings
+        from concurrent.futures import ThreadPoolExecutor
+        import numpy as np
+        import bayesgmm
+        X = bayesgmm.datasets.load_old_faithful().to_numpy()
+        with ThreadPoolExecutor(2) as pool:
+            list(pool.map(lambda s: bayesgmm.fit_em(X, 3, n_init=3, random_state=s),
+                          range(40)))
+        bayesgmm.fit_em(X, 2, sample_weight=np.full(len(X), 100.37), random_state=0)
+        warnings.warn("PROBE after the threads", stacklevel=1)
+    """
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "DesignWeightsWarning" in done.stderr and "PROBE after the threads" in done.stderr, \
+        done.stderr

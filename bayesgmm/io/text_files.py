@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._warn import recorded
 from .file_bytes import COMPRESSED, refuse_binary
 
 __all__ = ["DECIMAL_MARKS", "SEPARATORS", "cells_as_written", "check_header",
@@ -136,14 +137,12 @@ def read_text_table(p: Path, sep: str, path: Any, text_columns: Any = (),
     pandas' number would give 7 and break a join on the IDs, downstream QA). ``decimal``:
     the decimal mark of the file's numbers.
     """
-    import warnings
 
     text = {str(c).strip() for c in text_columns if c}
     if _blank(p):  # QA: pandas' "No columns to parse from file", the file unnamed
         raise ValueError(f"{path} is empty: give a file whose first line names the columns "
                          "and each further line holds one row of values")
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", pd.errors.ParserWarning)
+    with recorded() as caught:
         try:
             frame = pd.read_csv(p, sep=sep, index_col=False, skipinitialspace=True,
                                 decimal=decimal)

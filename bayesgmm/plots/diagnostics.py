@@ -30,7 +30,7 @@ from scipy import stats
 if TYPE_CHECKING:  # the posterior module imports ArviZ: an EM-only figure must not need it
     from ..posterior import BayesResult
 
-from .._warn import IN_PACKAGE
+from .._warn import IN_PACKAGE, ignored
 from ..figure_size import sizable
 from ..formatting import format_number
 from ..versions import release_problem
@@ -137,9 +137,8 @@ def plot_trace(result: BayesResult, var_names=None, ax: Axes | None = None,
     # computed here instead, such a chain's as a spike at its value, and the panel says so.
     constant = _near_constant(shown)
     dist, windows = _trace_densities(shown, constant) if constant else (None, {})
-    with warnings.catch_warnings(), _arviz_grid(ax) as figure_kwargs, \
+    with ignored(), _arviz_grid(ax) as figure_kwargs, \
             rc_context({"plot.max_subplots": max(panels, 40)}):
-        warnings.simplefilter("ignore")
         # Not compact: the means of different features live on different scales.
         pc = az.plot_trace_dist(tree, var_names=names, backend="matplotlib", compact=False,
                                 figure_kwargs=figure_kwargs,
@@ -538,8 +537,7 @@ def plot_rank(result: BayesResult, var_names=_DIAGNOSED,
     if constant and len(constant) < len(shown.data_vars):
         shown = shown.drop_vars(constant)
     tested = xr.DataTree.from_dict({"posterior": shown})
-    with warnings.catch_warnings(), _arviz_grid(ax) as figure_kwargs:
-        warnings.simplefilter("ignore")
+    with ignored(), _arviz_grid(ax) as figure_kwargs:
         # ArviZ's test (mtc_c) draws no band; its y limits are the DKW bound at the test's
         # level (x 1.3): kept as an axis, they are the scale a reader judges a line by.
         pc = az.plot_rank(tested, var_names=list(shown.data_vars), backend="matplotlib",
@@ -718,8 +716,7 @@ def plot_energy(result: BayesResult, ax: Axes | None = None) -> Figure:
     import arviz as az
 
     result = _posterior_result(result, "plot_energy")
-    with warnings.catch_warnings(), _arviz_grid(ax) as figure_kwargs:
-        warnings.simplefilter("ignore")
+    with ignored(), _arviz_grid(ax) as figure_kwargs:
         pc = az.plot_energy(result.idata, backend="matplotlib", figure_kwargs=figure_kwargs)
     own = pc.viz["figure"].item()
     threshold = []
@@ -757,8 +754,7 @@ def _ebfmi(sample_stats: Any) -> np.ndarray:
     """Each chain's E-BFMI as the diagnostics measure it (ArviZ's warnings left out)."""
     from ..diagnostics import _ebfmi as measured
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with ignored():
         return measured(sample_stats)
 
 
@@ -1757,8 +1753,7 @@ def predictive_check(result: BayesResult, n_replicates: int = 200, random_state:
     _check_replicates(n_replicates, least=2)  # one replicate: no distribution to compare
     X, weights = _ppc_data(result)
     labels, statistic = _ppc_statistics(X, result.feature_names)
-    with warnings.catch_warnings():  # an all-NaN column: NaN bounds, said by no transform
-        warnings.simplefilter("ignore", RuntimeWarning)
+    with ignored(RuntimeWarning):  # an all-NaN column: NaN bounds, said by no transform
         ranges = tuple((_ellipsize(n, 36), float(np.nanmin(X[:, j])), float(np.nanmax(X[:, j])))
                        for j, n in enumerate(result.feature_names))
     complete = ~np.isnan(X).any(axis=1)
@@ -1769,9 +1764,9 @@ def predictive_check(result: BayesResult, n_replicates: int = 200, random_state:
                                                     random_state)
         return PredictiveCheck(tuple(labels), observed, values, p, noise=bool(result.noise),
                                completed=True, ranges=ranges)
-    with warnings.catch_warnings():  # too few complete rows: NaN statistics, said below
-        if complete.sum() < PPC_MIN_ROWS:  # (QA: NumPy's "Mean of empty slice" on the console)
-            warnings.simplefilter("ignore", RuntimeWarning)
+    # too few complete rows: NaN statistics, said below (QA: NumPy's "Mean of empty slice"
+    # on the console)
+    with ignored(RuntimeWarning) if complete.sum() < PPC_MIN_ROWS else contextlib.nullcontext():
         values = _replicate_statistics(result, X, statistic, n_replicates, random_state)
         observed = statistic(X[complete])  # as the replicates': the complete rows
     # review: no complete rows gave NaN here, p = 0 and every statistic "not reproduced"

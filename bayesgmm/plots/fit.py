@@ -14,7 +14,6 @@ package's facade.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +25,7 @@ from matplotlib.ticker import MaxNLocator
 from scipy import stats
 
 from .._validation import check_data
+from .._warn import ignored
 from ..covariance import cholesky
 
 if TYPE_CHECKING:  # the posterior module imports ArviZ: an EM-only figure must not need it
@@ -349,8 +349,8 @@ def em_path(X: Any, n_components: int, *, covariance_type: str = "full",
                    max_iter=max_iter, tol=tol, atol=atol, random_state=random_state)
     path: list[EMResult] = []
     start: Any = init
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # one iteration never "converges": no warning per step
+    with ignored():
+        # one iteration never "converges": no warning per step
         for _ in range(final.n_iter - 1):
             start = fit_em(X, n_components, covariance_type=covariance_type, init=start,
                            max_iter=1, tol=tol, atol=atol, random_state=random_state)

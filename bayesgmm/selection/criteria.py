@@ -9,7 +9,6 @@ Where it sits: the selection layer; imports EM, the sweep engine, observations (
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import partial
@@ -30,6 +29,7 @@ from .._validation import (
     check_data,
     warn_about_columns,
 )
+from .._warn import ignored
 from ..covariance import has_correlations
 from ..em import BOTH_INITS, EMResult, check_reg_covar, fit_em, is_degenerate
 from ..formatting import format_apart
@@ -382,10 +382,9 @@ def _fit_cell(frame: pd.DataFrame, n_components: int, covariance_type: str,
               seed: np.random.SeedSequence, options: dict
               ) -> tuple[dict, EMResult | None, tuple[str, ...]]:
     """One grid cell, run in a joblib worker: its table row, the fit and EM's warnings."""
-    with single_threaded(), caught_warnings() as caught, warnings.catch_warnings():
-        # about the data, not the cell: select_em said it once
-        warnings.simplefilter("ignore", FewValuesWarning)
-        warnings.simplefilter("ignore", DesignWeightsWarning)
+    # FewValuesWarning, DesignWeightsWarning: about the data, not the cell: select_em said it
+    with single_threaded(), caught_warnings() as caught, \
+            ignored(FewValuesWarning, DesignWeightsWarning):
         try:
             fit = fit_em(frame, n_components, covariance_type=covariance_type,
                          random_state=seed, **options)

@@ -31,7 +31,7 @@ from joblib import delayed
 from .. import progress
 from .._keywords import check_keywords, keyword_hints
 from .._validation import check_covariance_type, seed_from
-from .._warn import IN_PACKAGE
+from .._warn import IN_PACKAGE, ignored, recorded
 from ..settings import SamplerSettings, check_thresholds, default
 from . import loo_verdict
 from .loo_verdict import MIN_ELPD_DIFF, SMALL_N  # noqa: F401 (SMALL_N: its old import path)
@@ -420,13 +420,12 @@ def compare(
     _check_same_data(trees)
     loos, loo_warnings = {}, []
     for name in trees:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
+        with recorded() as caught:
             loos[name] = fit_loo(name, results[name])
         loo_warnings += [f"{name}: {w.message}" for w in caught
                          if "pareto" not in str(w.message).lower()]  # ours are clearer
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # the verdict carries the diagnostics
+    with ignored(UserWarning):
+        # the verdict carries the diagnostics
         table = az.compare(loos, method=method, round_to="none")
     table = loo_verdict.with_model_keys(table.assign(
         indistinguishable=loo_verdict.indistinguishable(table, min_elpd_diff, n_se)), results)

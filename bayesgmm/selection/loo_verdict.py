@@ -15,7 +15,6 @@ from bayesgmm; ArviZ only to compare the models that passed with each other).
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -23,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from .._validation import check_positive
+from .._warn import ignored
 from ..modality import one_mode_groups, shape_note
 from .pareto_k import high_k as _high_k
 from .pareto_k import pareto_table, pareto_warnings
@@ -149,8 +149,7 @@ def among_passed(loos: Mapping[str, Any], failed: Mapping[str, list[str]],
     passed = [name for name in loos if not reasons[name]]
     if len(passed) < 2 or len(passed) == len(loos):
         return None
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
+    with ignored(UserWarning):
         table = az.compare({name: loos[name] for name in passed}, method="stacking",
                            round_to="none")
     table["indistinguishable"] = indistinguishable(table, min_elpd_diff, n_se)

@@ -16,12 +16,12 @@ functions, ArviZ and SciPy.
 from __future__ import annotations
 
 import dataclasses
-import warnings
 from typing import Any
 
 import numpy as np
 import xarray as xr
 
+from .._warn import ignored
 from .sweep import frequency_counts
 
 # The (draw x row) values of one block of the pointwise log-likelihood (8 bytes each).
@@ -72,10 +72,9 @@ def _blockwise_loo(result: Any) -> Any:
         ll = xr.Dataset({"x": (("chain", "draw", "observation"),
                                pointwise.reshape(chains, draws, -1))},
                         coords={"observation": index[block]})
-        with warnings.catch_warnings():
+        with ignored():
             # per block: a one-row block's "point-wise LOO is the same with the sum LOO" is
             # no news, and the Pareto k are reported from the whole (review)
-            warnings.simplefilter("ignore")
             loo = az.loo(xr.DataTree.from_dict({"posterior": tree["posterior"].to_dataset(),
                                                 "log_likelihood": ll}),
                          pointwise=True, var_name="x", reff=reff)

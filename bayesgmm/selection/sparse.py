@@ -12,7 +12,6 @@ diagnostics and the status lines (:mod:`bayesgmm.progress`).
 from __future__ import annotations
 
 import dataclasses
-import warnings
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +21,7 @@ import xarray as xr
 
 from .._keywords import check_keywords
 from .._validation import check_int, seed_from
+from .._warn import ignored
 from ..em import fit_em
 from ..settings import Default, DiagnosticThresholds, SamplerSettings, check_thresholds, default
 from .k_plus import (
@@ -393,8 +393,7 @@ def _identify(result: BayesResult, X: np.ndarray, counts: np.ndarray, occupied: 
         rows["sample_weight"] = observed["sample_weight"].to_numpy()
     if "labels" in observed.data_vars and observed["labels"].to_numpy().max() < mode:
         rows["labels"] = observed["labels"].to_numpy()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with ignored():
         reference = fit_em(X, mode, covariance_type=ct, n_init=10, prior="default",
                            random_state=root_entropy(random_state), **rows)
     perms, w, m, cov = relabel_draws(w[None], m[None], cov[None], ct, reference.weights,

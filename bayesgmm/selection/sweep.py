@@ -16,8 +16,8 @@ from __future__ import annotations
 import contextlib
 import functools
 import re
+import threading
 import time
-import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -33,6 +33,7 @@ from .._validation import (
     draw_seed,
     whole_numbers,
 )
+from .._warn import ignored, recorded
 from ..covariance import has_correlations, mclust_hint
 from ..settings import SamplerSettings
 
@@ -42,16 +43,38 @@ def single_threaded() -> Iterator[None]:
     """One BLAS/OpenMP thread and one numba thread inside a sweep worker.
 
     n_jobs workers each running multi-threaded kernels would oversubscribe the cores. numba's
-    setting is per thread (so this is safe in thread-based backends such as Dask's threads);
-    threadpoolctl's is per process.
+    setting is per thread; threadpoolctl's is per process, so the first worker in limits it
+    and the last one out restores it (QA145 M1: on a thread-based backend two workers
+    restored each other's limits out of order, and the process's BLAS kept one thread for
+    good).
     """
     previous = numba.get_num_threads()
     numba.set_num_threads(1)
     try:
-        with threadpool_limits(limits=1):
+        with _blas_limited():
             yield
     finally:
         numba.set_num_threads(previous)
+
+
+_blas_lock = threading.Lock()
+_blas_state: dict = {"users": 0, "limits": None}
+
+
+@contextlib.contextmanager
+def _blas_limited() -> Iterator[None]:
+    """``threadpool_limits(limits=1)`` for the process while any thread is inside."""
+    with _blas_lock:
+        if _blas_state["users"] == 0:
+            _blas_state["limits"] = threadpool_limits(limits=1)
+        _blas_state["users"] += 1
+    try:
+        yield
+    finally:
+        with _blas_lock:
+            _blas_state["users"] -= 1
+            if _blas_state["users"] == 0:
+                _blas_state["limits"].restore_original_limits()
 
 
 def root_entropy(random_state: Any) -> int:
@@ -230,8 +253,7 @@ def caught_warnings() -> Iterator[list[tuple[type[Warning], str]]]:
     cell: the cell returns what this records instead, for the caller to report.
     """
     found: list[tuple[type[Warning], str]] = []
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    with recorded() as caught:
         try:
             yield found
         finally:
@@ -411,8 +433,7 @@ def run_sweep(tasks: Sequence[Any], costs: Sequence[float], n_jobs: int | None,
 def quiet_workers():
     """joblib's note that an idle worker was stopped (loky ends workers idle for 300 s, e.g.
     while the parent samples): nothing a user can act on, and it came once per sweep."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="A worker stopped while some jobs")
+    with ignored(message="A worker stopped while some jobs"):
         yield
 
 
