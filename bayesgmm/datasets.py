@@ -19,7 +19,12 @@ def data_path(name: str) -> str:
 
 
 def load_old_faithful() -> pd.DataFrame:
-    """Old Faithful eruptions: 272 rows, columns ``eruptions`` and ``waiting`` (minutes)."""
+    """Old Faithful eruptions: 272 rows, columns ``eruptions`` and ``waiting`` (minutes).
+
+    Returns
+    -------
+    DataFrame (272, 2)
+    """
     return pd.read_csv(data_path("old_faithful.csv"))
 
 
@@ -29,5 +34,9 @@ def load_galaxies() -> pd.DataFrame:
     R's ``MASS::galaxies`` as shipped, with its known typo: row 77 (R's 78th value) is 26690
     where the source has 26960. Analyses that correct it (mclust's, npmlreg's) give slightly
     different numbers; to compare with them, ``X.loc[77, "velocity"] = 26960`` first.
+
+    Returns
+    -------
+    DataFrame (82, 1)
     """
     return pd.read_csv(data_path("galaxies.csv"))

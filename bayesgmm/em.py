@@ -343,7 +343,24 @@ class EMResult(NoiseFlag):
         ``log_likelihood`` and ``history`` are the whole fit's (score it on those columns for
         its own); a MAP fit's prior, over every feature, is not kept (``prior`` and
         ``log_posterior`` None; QA84: its saved form did not load). Not for a fit with a
-        noise component (its box's marginal density is another uniform's: ValueError)."""
+        noise component (its box's marginal density is another uniform's: ValueError).
+
+        Parameters
+        ----------
+        columns : sequence of int
+            Distinct feature indices, 0..D-1, in the order the marginal keeps them.
+
+        Returns
+        -------
+        EMResult
+            A fit over ``len(columns)`` features.
+
+        Raises
+        ------
+        ValueError
+            The fit has a noise component, or ``columns`` is empty, repeats an index or holds
+            one outside 0..D-1.
+        """
         if self.noise:
             raise ValueError("marginal() of a fit with a noise component is not defined here")
         keep = [int(j) for j in columns]
@@ -364,7 +381,25 @@ class EMResult(NoiseFlag):
         """Save to the directory ``path`` (npz + JSON); reload with ``bayesgmm.load``.
 
         The write is atomic and an existing result is only replaced with ``overwrite=True``;
-        see :func:`bayesgmm.save`. Returns the path.
+        see :func:`bayesgmm.save`.
+
+        Parameters
+        ----------
+        path : str or path-like
+            The directory to create.
+        overwrite : bool, default False
+            Replace an earlier EMResult saved at ``path``.
+
+        Returns
+        -------
+        Path
+            ``path``.
+
+        Raises
+        ------
+        ValueError
+            As :func:`bayesgmm.save`: ``path`` exists without ``overwrite``, or may not be
+            replaced or written.
         """
         return save_files(self, path, "EMResult", overwrite=overwrite)
 
@@ -415,13 +450,41 @@ class EMResult(NoiseFlag):
         term is ``noise_weight / volume`` at every point, inside the box or not (the fit's
         convention, mclust's), so scores have that floor and do not integrate to 1: rank
         far points by P(noise | x) (``predict_proba(X)[:, -1]``) instead.
+
+        Parameters
+        ----------
+        X : array-like (N, D), or (N,) when D = 1
+            NaN marks a missing value.
+
+        Returns
+        -------
+        ndarray (N,)
         """
         return self._estep(X).pointwise
 
     def score(self, X: Any, sample_weight: Any = None, *, labels: Any = None) -> float:
         """Mean log-likelihood per point, weighted by ``sample_weight`` when given (pass the
         fit's weights for the fit's own mean; held-out rows usually have none); rows the fit
-        would leave out are left out; ``labels`` as in :meth:`bic`."""
+        would leave out are left out; ``labels`` as in :meth:`bic`.
+
+        Parameters
+        ----------
+        X : array-like (N, D), or (N,) when D = 1
+        sample_weight : array-like (N,), optional
+            Frequency weights; the mean is over their sum.
+        labels : array-like (N,) of int, optional
+            Known components (-1 unknown).
+
+        Returns
+        -------
+        float
+
+        Raises
+        ------
+        ValueError
+            No row the fit would keep, weights zero on all of them, or NaN in ``X`` for a fit
+            with ``missing="refuse"``.
+        """
         log_likelihood, n = self._total_log_likelihood(X, sample_weight, labels)
         return log_likelihood / n
 
@@ -431,7 +494,19 @@ class EMResult(NoiseFlag):
         (NaN) are classified by their observed values; a row with none observed gets the
         weights (nothing about it tells the components apart). ``labels`` (known components,
         -1 or NaN unknown, as the fit took them): a labelled row's membership is its label,
-        as :meth:`bayesgmm.BayesResult.predict_proba`'s."""
+        as :meth:`bayesgmm.BayesResult.predict_proba`'s.
+
+        Parameters
+        ----------
+        X : array-like (N, D), or (N,) when D = 1
+            NaN marks a missing value.
+        labels : array-like (N,) of int, optional
+            Known components (-1 or NaN unknown).
+
+        Returns
+        -------
+        ndarray (N, K) or (N, K + 1)
+        """
         if labels is None:
             return self._estep(X, return_resp=True).resp
         Xv, _ = check_data(X, n_features=self.n_features, feature_names=self.fitted_names,
@@ -452,6 +527,18 @@ class EMResult(NoiseFlag):
         they are means, not draws (an analysis that treats them as observed understates its
         standard errors). A row with nothing observed gets the mixture's mean. For multiple
         imputations under the posterior, see :meth:`bayesgmm.BayesResult.impute`.
+
+        Parameters
+        ----------
+        X : array-like (N, D), or (N,) when D = 1
+            NaN marks a missing value.
+        labels : array-like (N,) of int, optional
+            Known components (-1 or NaN unknown).
+
+        Returns
+        -------
+        ndarray (N, D)
+            Observed values unchanged.
         """
         Xv, _ = check_data(X, n_features=self.n_features, feature_names=self.fitted_names,
                            allow_nan=True)
@@ -464,7 +551,19 @@ class EMResult(NoiseFlag):
 
     def predict(self, X: Any, *, labels: Any = None) -> np.ndarray:
         """Most probable component of each point, shape (N,); -1 for noise; ``labels`` as
-        :meth:`predict_proba` takes them (a labelled row is its label's component)."""
+        :meth:`predict_proba` takes them (a labelled row is its label's component).
+
+        Parameters
+        ----------
+        X : array-like (N, D), or (N,) when D = 1
+            NaN marks a missing value.
+        labels : array-like (N,) of int, optional
+            Known components (-1 or NaN unknown).
+
+        Returns
+        -------
+        ndarray (N,) of int
+        """
         best = np.argmax(self.predict_proba(X, labels=labels), axis=1)
         return np.where(best == self.n_components, -1, best)
 
@@ -476,6 +575,24 @@ class EMResult(NoiseFlag):
         every value missing, and under ``missing="drop"`` those with any. With ``labels``
         (known components, -1 unknown, as the fit took them) a labelled row counts by its own
         component only, as in :attr:`log_likelihood`: the fit's own BIC on its data.
+
+        Parameters
+        ----------
+        X : array-like (N, D), or (N,) when D = 1
+        sample_weight : array-like (N,), optional
+            Frequency weights (a ``UserWarning`` when the fit was weighted and these are
+            not given).
+        labels : array-like (N,) of int, optional
+            Known components (-1 unknown).
+
+        Returns
+        -------
+        float
+
+        Raises
+        ------
+        ValueError
+            As :meth:`score`: no row to score, or NaN that the fit refused.
         """
         self._warn_if_unweighted("bic", sample_weight)
         log_likelihood, n = self._total_log_likelihood(X, sample_weight, labels)
@@ -483,7 +600,20 @@ class EMResult(NoiseFlag):
 
     def aic(self, X: Any, sample_weight: Any = None, *, labels: Any = None) -> float:
         """Akaike information criterion on X (lower is better): -2 log L + 2 p; weights,
-        labels and left-out rows as in :meth:`bic`."""
+        labels and left-out rows as in :meth:`bic`.
+
+        Parameters
+        ----------
+        X : array-like (N, D), or (N,) when D = 1
+        sample_weight : array-like (N,), optional
+            Frequency weights, as in :meth:`bic`.
+        labels : array-like (N,) of int, optional
+            Known components (-1 unknown).
+
+        Returns
+        -------
+        float
+        """
         self._warn_if_unweighted("aic", sample_weight)
         log_likelihood, _ = self._total_log_likelihood(X, sample_weight, labels)
         return float(-2.0 * log_likelihood + 2.0 * self.n_parameters)
@@ -527,6 +657,13 @@ class EMResult(NoiseFlag):
     def sample(self, n_samples: int = 1, random_state: Any = None
                ) -> tuple[np.ndarray, np.ndarray]:
         """Draw from the fitted mixture.
+
+        Parameters
+        ----------
+        n_samples : int, default 1
+            Number of points, 1 to 10**9.
+        random_state : int, numpy Generator or None, default None
+            Seeds the draws; None: fresh entropy.
 
         Returns
         -------

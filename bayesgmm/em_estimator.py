@@ -131,42 +131,129 @@ class EMGaussianMixture(EstimatorBase):
 
     # -- prediction ---------------------------------------------------------------------------
     def predict(self, X: Any, labels: Any = None) -> np.ndarray:
-        """Most probable component of each row, shape (N,); -1 for noise."""
+        """Most probable component of each row, shape (N,); -1 for noise.
+
+        Parameters
+        ----------
+        X : array-like (N, D), or (N,) when D = 1
+        labels : array-like (N,), optional
+            Known components, as :meth:`fit` takes them: a labelled row is its label's.
+
+        Returns
+        -------
+        ndarray (N,) of int
+        """
         return self._fitted().predict(self._rows(X), labels=self._label_codes(labels, X))
 
     def predict_proba(self, X: Any, labels: Any = None) -> np.ndarray:
         """Membership probabilities, (N, K) (with a noise component (N, K + 1), its last): a
         plain array, as scikit-learn's (``BayesianGMM``'s has ``.mean``, ``.lower``,
-        ``.upper``; here use the array itself)."""
+        ``.upper``; here use the array itself).
+
+        Parameters
+        ----------
+        X : array-like (N, D), or (N,) when D = 1
+        labels : array-like (N,), optional
+            Known components, as :meth:`fit` takes them: a labelled row's membership is its
+            label.
+
+        Returns
+        -------
+        ndarray (N, K) or (N, K + 1)
+        """
         return self._fitted().predict_proba(self._rows(X), labels=self._label_codes(labels, X))
 
     def score_samples(self, X: Any) -> np.ndarray:
         """Log-density of the mixture at each row, shape (N,); missing values and the noise
-        component as :meth:`bayesgmm.EMResult.score_samples` says."""
+        component as :meth:`bayesgmm.EMResult.score_samples` says.
+
+        Parameters
+        ----------
+        X : array-like (N, D), or (N,) when D = 1
+
+        Returns
+        -------
+        ndarray (N,)
+        """
         return self._fitted().score_samples(self._rows(X))
 
     def score(self, X: Any, y: Any = None, sample_weight: Any = None) -> float:
         """Mean log-likelihood per row (higher is better), over the rows the fit would have
         kept (under ``missing="drop"`` the complete ones), weighted by ``sample_weight``
         (frequency weights, one per row of X) when given: a search fitted with weights scores
-        the held-out rows with theirs."""
+        the held-out rows with theirs.
+
+        Parameters
+        ----------
+        X : array-like (N, D), or (N,) when D = 1
+        y : None
+            Ignored, as scikit-learn's.
+        sample_weight : array-like (N,), optional
+
+        Returns
+        -------
+        float
+        """
         return self._mean_score(X, sample_weight)
 
     def sample(self, n_samples: int = 1) -> tuple[np.ndarray, np.ndarray]:
         """Draw from the fitted mixture (seeded by ``random_state``, as scikit-learn's):
-        (X (n_samples, D), the component of each, -1 for noise)."""
+        (X (n_samples, D), the component of each, -1 for noise).
+
+        Parameters
+        ----------
+        n_samples : int, default 1
+
+        Returns
+        -------
+        X : ndarray (n_samples, D)
+        labels : ndarray (n_samples,)
+        """
         return self._fitted().sample(n_samples, random_state=self.random_state)
 
     def impute(self, X: Any, labels: Any = None) -> np.ndarray:
         """X with each missing value replaced by its conditional expectation at the fit
-        (:meth:`bayesgmm.EMResult.impute`)."""
+        (:meth:`bayesgmm.EMResult.impute`).
+
+        Parameters
+        ----------
+        X : array-like (N, D), or (N,) when D = 1
+        labels : array-like (N,), optional
+            Known components, as :meth:`fit` takes them.
+
+        Returns
+        -------
+        ndarray (N, D)
+        """
         return self._fitted().impute(self._named_as_fitted(X),
                                      labels=self._label_codes(labels, X))
 
     def bic(self, X: Any, sample_weight: Any = None) -> float:
-        """BIC on X (lower is better); ``sample_weight`` as ``fit`` got it."""
+        """BIC on X (lower is better); ``sample_weight`` as ``fit`` got it.
+
+        Parameters
+        ----------
+        X : array-like (N, D), or (N,) when D = 1
+        sample_weight : array-like (N,), optional
+
+        Returns
+        -------
+        float
+            See :meth:`bayesgmm.EMResult.bic`.
+        """
         return self._fitted().bic(self._named_as_fitted(X), sample_weight=sample_weight)
 
     def aic(self, X: Any, sample_weight: Any = None) -> float:
-        """AIC on X (lower is better); ``sample_weight`` as ``fit`` got it."""
+        """AIC on X (lower is better); ``sample_weight`` as ``fit`` got it.
+
+        Parameters
+        ----------
+        X : array-like (N, D), or (N,) when D = 1
+        sample_weight : array-like (N,), optional
+
+        Returns
+        -------
+        float
+            See :meth:`bayesgmm.EMResult.aic`.
+        """
         return self._fitted().aic(self._named_as_fitted(X), sample_weight=sample_weight)

@@ -76,6 +76,19 @@ def estimates_table(result: Any, diagnostics: Any = None) -> pd.DataFrame:
     ``weights``, ``means``, ``covariances`` and ``noise_weight``). ``diagnostics``: a
     posterior's :class:`~bayesgmm.diagnostics.Diagnostics`, whose ``unreported_components`` set the
     ``identified`` column (None: ``result.diagnostics()``, the fit's own thresholds).
+
+    Parameters
+    ----------
+    result : BayesResult or EMResult
+    diagnostics : Diagnostics, optional
+        Ignored for an EMResult.
+
+    Returns
+    -------
+    DataFrame
+        The key columns (``parameter``, ``component``, ``label``, ``feature``,
+        ``feature_bis``, ``name``), then ``em``, the posterior's summary columns and
+        ``identified`` (see the module), or for an EMResult the one column ``em``.
     """
     if hasattr(result, "posterior"):
         diagnostics = result.diagnostics() if diagnostics is None else diagnostics

@@ -175,6 +175,10 @@ class BayesianGMM(EstimatorBase, keyword_advice=_KEYWORD_ADVICE):
         """The constructor's sampling parameters as validated :class:`SamplerSettings`
         (``settings``' other options kept).
 
+        Returns
+        -------
+        SamplerSettings
+
         Raises
         ------
         ValueError
@@ -279,7 +283,17 @@ class BayesianGMM(EstimatorBase, keyword_advice=_KEYWORD_ADVICE):
     def predict(self, X: Any, labels: Any = None) -> np.ndarray:
         """Most probable component (posterior mean membership) of each point, shape (N,);
         -1 for noise; a row with a known label (``labels``, as :meth:`predict_proba` takes
-        them) is its label's component."""
+        them) is its label's component.
+
+        Parameters
+        ----------
+        X : array-like (N, D), or (N,) when D = 1
+        labels : array-like (N,), optional
+
+        Returns
+        -------
+        ndarray (N,) of int
+        """
         return self._fitted().predict(self._rows(X), labels=self._label_codes(labels, X))
 
     def predict_proba(self, X: Any, interval: float = 0.94, labels: Any = None
@@ -292,6 +306,18 @@ class BayesianGMM(EstimatorBase, keyword_advice=_KEYWORD_ADVICE):
         ``.upper`` are the equal-tailed ``interval`` over the posterior draws. ``labels``
         (one per row of X, optional): known components as :meth:`fit` takes them, names by
         ``label_names_``; a labelled row's membership is its label.
+
+        Parameters
+        ----------
+        X : array-like (N, D), or (N,) when D = 1
+        interval : float, default 0.94
+            Probability mass of the equal-tailed interval.
+        labels : array-like (N,), optional
+
+        Returns
+        -------
+        MembershipProbabilities
+            See :meth:`bayesgmm.BayesResult.predict_proba` (its ``max_draws=1000``).
         """
         return self._fitted().predict_proba(self._rows(X), interval=interval,
                                             labels=self._label_codes(labels, X))
@@ -301,13 +327,36 @@ class BayesianGMM(EstimatorBase, keyword_advice=_KEYWORD_ADVICE):
         """``X`` with its missing values (NaN) filled in under the posterior, X's columns in
         X's order: :meth:`bayesgmm.BayesResult.impute` (its ``max_draws`` and
         ``random_state`` as keywords), ``labels`` as :meth:`predict_proba` takes them. One
-        completed data set (N, D), or ``n_imputations`` multiple imputations (m, N, D)."""
+        completed data set (N, D), or ``n_imputations`` multiple imputations (m, N, D).
+
+        Parameters
+        ----------
+        X : array-like (N, D), or (N,) when D = 1
+        n_imputations : int, optional
+        labels : array-like (N,), optional
+        **kwargs
+            ``max_draws`` (default 200), ``random_state`` (default 0).
+
+        Returns
+        -------
+        ndarray (N, D) or (n_imputations, N, D)
+        """
         return self._fitted().impute(self._named_as_fitted(X), n_imputations,
                                      labels=self._label_codes(labels, X), **kwargs)
 
     def score_samples(self, X: Any) -> np.ndarray:
         """Posterior predictive log-density of each point, shape (N,); missing values and
-        the noise component as :meth:`bayesgmm.BayesResult.score_samples` says."""
+        the noise component as :meth:`bayesgmm.BayesResult.score_samples` says.
+
+        Parameters
+        ----------
+        X : array-like (N, D), or (N,) when D = 1
+
+        Returns
+        -------
+        ndarray (N,)
+            Over every posterior draw (``max_draws=None``).
+        """
         return self._fitted().score_samples(self._rows(X))
 
     def score(self, X: Any, y: Any = None, sample_weight: Any = None) -> float:
@@ -316,7 +365,19 @@ class BayesianGMM(EstimatorBase, keyword_advice=_KEYWORD_ADVICE):
         ``missing="drop"`` the complete rows, so that cross-validation works; under
         ``"refuse"`` a row with NaN is refused), weighted by ``sample_weight`` (frequency
         weights, one per row of X) when given: a search fitted with weights scores the
-        held-out rows with theirs."""
+        held-out rows with theirs.
+
+        Parameters
+        ----------
+        X : array-like (N, D), or (N,) when D = 1
+        y : None
+            Ignored, as scikit-learn's.
+        sample_weight : array-like (N,), optional
+
+        Returns
+        -------
+        float
+        """
         return self._mean_score(X, sample_weight)
 
     def sample(self, n_samples: int = 1, random_state: Any = None
@@ -327,6 +388,12 @@ class BayesianGMM(EstimatorBase, keyword_advice=_KEYWORD_ADVICE):
         uncertainty is part of the spread. ``random_state`` defaults to the estimator's own
         (as scikit-learn's ``GaussianMixture.sample`` does): with an integer there, every
         call gives the same points.
+
+        Parameters
+        ----------
+        n_samples : int, default 1
+        random_state : int, numpy Generator or None, default None
+            None: the estimator's ``random_state``.
 
         Returns
         -------
@@ -356,30 +423,90 @@ class BayesianGMM(EstimatorBase, keyword_advice=_KEYWORD_ADVICE):
         choose K by the ML BIC, use :func:`bayesgmm.select_em`. Weights as in
         :meth:`bayesgmm.EMResult.bic`: pass ``sample_weight`` as ``fit`` got it (the
         estimator does not keep it).
+
+        Parameters
+        ----------
+        X : array-like (N, D), or (N,) when D = 1
+        sample_weight : array-like (N,), optional
+
+        Returns
+        -------
+        float
         """
         self._fitted()
         return self.em_.bic(self._named_as_fitted(X), sample_weight=sample_weight)
 
     def aic(self, X: Any, sample_weight: Any = None) -> float:
         """AIC on X (lower is better) at ``em_``, the MAP-EM start, not a maximum-likelihood
-        fit (see :meth:`bic`; :meth:`bayesgmm.EMResult.aic`)."""
+        fit (see :meth:`bic`; :meth:`bayesgmm.EMResult.aic`).
+
+        Parameters
+        ----------
+        X : array-like (N, D), or (N,) when D = 1
+        sample_weight : array-like (N,), optional
+
+        Returns
+        -------
+        float
+        """
         self._fitted()
         return self.em_.aic(self._named_as_fitted(X), sample_weight=sample_weight)
 
     # -- the result's summaries ---------------------------------------------------------------
     def summary(self, **kwargs: Any) -> pd.DataFrame:
-        """ArviZ posterior summary (see :meth:`BayesResult.summary`)."""
+        """ArviZ posterior summary (see :meth:`BayesResult.summary`).
+
+        Parameters
+        ----------
+        **kwargs
+            :meth:`BayesResult.summary`'s: ``var_names``, ``ci_prob`` (default 0.94), ...
+
+        Returns
+        -------
+        DataFrame
+        """
         return self._fitted().summary(**kwargs)
 
     def diagnostics(self, **thresholds: Any):
-        """Convergence diagnostics and verdict (see :meth:`BayesResult.diagnostics`)."""
+        """Convergence diagnostics and verdict (see :meth:`BayesResult.diagnostics`).
+
+        Parameters
+        ----------
+        **thresholds
+            Fields of :class:`~bayesgmm.DiagnosticThresholds`, and the options there.
+
+        Returns
+        -------
+        Diagnostics
+        """
         return self._fitted().diagnostics(**thresholds)
 
     def compare_em(self, interval: float = 0.94) -> pd.DataFrame:
-        """EM estimate beside the posterior (see :meth:`BayesResult.compare_em`)."""
+        """EM estimate beside the posterior (see :meth:`BayesResult.compare_em`).
+
+        Parameters
+        ----------
+        interval : float, default 0.94
+            Probability mass of the equal-tailed interval.
+
+        Returns
+        -------
+        DataFrame
+        """
         return self._fitted().compare_em(interval=interval)
 
     def save(self, path: str | os.PathLike, overwrite: bool = False):
         """Save the fitted result (see :meth:`BayesResult.save`); reload with
-        ``BayesianGMM.from_result(bayesgmm.load(path))``."""
+        ``BayesianGMM.from_result(bayesgmm.load(path))``.
+
+        Parameters
+        ----------
+        path : str or path-like
+        overwrite : bool, default False
+            Replace an earlier BayesResult saved at ``path``.
+
+        Returns
+        -------
+        Path
+        """
         return self._fitted().save(path, overwrite=overwrite)

@@ -8,6 +8,9 @@ None of it imports scikit-learn (a test-only dependency) except ``__sklearn_tags
 the metadata-routing methods (``set_fit_request`` and the like, ``get_metadata_routing``),
 which only a user of scikit-learn calls.
 
+(Over 500 lines since its scikit-learn methods state their parameters and returns in numpydoc
+sections, as short as they go (QA147); the surface they share is one contract.)
+
 Where it sits: the surface layer, below :mod:`bayesgmm.estimator` and
 :mod:`bayesgmm.em_estimator` (which subclass :class:`EstimatorBase`); imports the data layer
 (:mod:`bayesgmm._validation`, :mod:`bayesgmm.observations`) and :mod:`bayesgmm.kernels`.
@@ -108,7 +111,16 @@ class EstimatorBase:
         return sorted(p.name for p in params if p.name != "self")
 
     def get_params(self, deep: bool = True) -> dict[str, Any]:
-        """Constructor parameters by name (``deep`` adds ``name__sub`` of nested estimators)."""
+        """Constructor parameters by name (``deep`` adds ``name__sub`` of nested estimators).
+
+        Parameters
+        ----------
+        deep : bool, default True
+
+        Returns
+        -------
+        dict
+        """
         out = {}
         for name in self._get_param_names():
             value = getattr(self, name)
@@ -118,7 +130,17 @@ class EstimatorBase:
         return out
 
     def set_params(self, **params: Any) -> Any:
-        """Set constructor parameters; returns ``self``. Unknown names raise ``ValueError``."""
+        """Set constructor parameters (``name__sub``: a nested object's); an unknown name
+        raises ``ValueError``.
+
+        Parameters
+        ----------
+        **params
+
+        Returns
+        -------
+        self
+        """
         valid = self._get_param_names()
         for key, value in params.items():
             name, _, sub = key.partition("__")
@@ -161,28 +183,69 @@ class EstimatorBase:
     def set_fit_request(self, *, sample_weight: bool | str | None = _UNCHANGED,
                         labels: bool | str | None = _UNCHANGED) -> Self:
         """Request ``sample_weight`` and ``labels`` for ``fit`` when scikit-learn's metadata
-        routing is on (``sklearn.set_config(enable_metadata_routing=True)``): True passes the
-        search's or pipeline's own, a string passes the one of that name, False none, None
-        refuses one given (the default). As scikit-learn's estimators have it."""
+        routing is on (``sklearn.set_config(enable_metadata_routing=True)``; off: RuntimeError).
+
+        Parameters
+        ----------
+        sample_weight, labels : bool, str or None
+            True passes the search's or pipeline's own, a string the one of that name, False
+            none, None refuses one given (the initial request); not given: left as it is.
+
+        Returns
+        -------
+        self
+        """
         return self._set_request("fit", sample_weight=sample_weight, labels=labels)
 
     @keyword_hints  # a misspelt key named with the nearest (QA140 L2)
     def set_predict_request(self, *, labels: bool | str | None = _UNCHANGED) -> Self:
-        """Request ``labels`` for ``predict`` (see :meth:`set_fit_request`)."""
+        """Request ``labels`` for ``predict`` (see :meth:`set_fit_request`).
+
+        Parameters
+        ----------
+        labels : bool, str or None
+
+        Returns
+        -------
+        self
+        """
         return self._set_request("predict", labels=labels)
 
     @keyword_hints  # a misspelt key named with the nearest (QA140 L2)
     def set_predict_proba_request(self, *, labels: bool | str | None = _UNCHANGED) -> Self:
-        """Request ``labels`` for ``predict_proba`` (see :meth:`set_fit_request`)."""
+        """Request ``labels`` for ``predict_proba`` (see :meth:`set_fit_request`).
+
+        Parameters
+        ----------
+        labels : bool, str or None
+
+        Returns
+        -------
+        self
+        """
         return self._set_request("predict_proba", labels=labels)
 
     @keyword_hints  # a misspelt key named with the nearest (QA140 L2)
     def set_score_request(self, *, sample_weight: bool | str | None = _UNCHANGED) -> Self:
-        """Request ``sample_weight`` for ``score`` (see :meth:`set_fit_request`)."""
+        """Request ``sample_weight`` for ``score`` (see :meth:`set_fit_request`).
+
+        Parameters
+        ----------
+        sample_weight : bool, str or None
+
+        Returns
+        -------
+        self
+        """
         return self._set_request("score", sample_weight=sample_weight)
 
     def get_metadata_routing(self) -> Any:
-        """The requests set, as scikit-learn's routers read them (a ``MetadataRequest``)."""
+        """The requests set, as scikit-learn's routers read them.
+
+        Returns
+        -------
+        sklearn.utils.metadata_routing.MetadataRequest
+        """
         from sklearn.utils.metadata_routing import MetadataRequest, get_routing_for_object
 
         if hasattr(self, "_metadata_request"):  # the name scikit-learn's clone copies
@@ -295,6 +358,15 @@ class EstimatorBase:
 
         Under ``missing="drop"`` X must have no NaN (checked before fitting): the fit drops
         such rows, and ``predict`` cannot classify them.
+
+        Parameters
+        ----------
+        X, y, **fit_params
+            As :meth:`fit` takes them.
+
+        Returns
+        -------
+        ndarray (N,) of int
         """
         if self.missing == "drop":
             refuse_missing(check_data(X, allow_nan=True)[0], "drop")

@@ -711,15 +711,25 @@ def estep(
     X : ndarray (N, D), float64
         Validated data (no checks here: callers validate once at the public entry point).
     weights : ndarray (K,)
+        Mixing weights (a weight of 0: a component never chosen).
     means : ndarray (K, D)
+        Component means; also the centre of the returned statistics.
     precisions_cholesky : ndarray
         scikit-learn's shapes: full (K, D, D), tied (D, D), diag (K, D), spherical (K,).
     covariance_type : {"full", "tied", "diag", "spherical"}
     sample_weight : ndarray (N,), optional
         Per-point weights g_n (frequency weights, or an upstream gradient); default 1.
-    return_pointwise, return_resp : bool
+    return_pointwise, return_resp : bool, default False, False
+        Also return each point's log-density (``pointwise``), and the responsibilities
+        (``resp``).
     parallel : bool, optional
         Spread the pass over numba's threads; default: when N*K is large enough to pay off.
+
+    Returns
+    -------
+    EStep
+        The weighted log-likelihood and sufficient statistics, with the arrays asked for
+        (else None).
     """
     X = np.ascontiguousarray(X, dtype=np.float64)
     N = X.shape[0]

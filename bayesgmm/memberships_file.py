@@ -102,6 +102,12 @@ def membership_table(result: Any, X: Any = None, *, rows: Any = None, labels: An
         One row per fitted row; the columns ``row``, ``component``, ``component_label``,
         (``known`` with labels), ``probability``, ``p_k`` and, for a posterior,
         ``p_k_eti94_lb`` and ``p_k_eti94_ub``.
+
+    Raises
+    ------
+    ValueError
+        ``X``, ``rows``, ``labels`` or ``sample_weight`` given with a posterior; no ``X``
+        for an EMResult; ``rows`` or ``sample_weight`` not one per row of ``X``.
     """
     named = hasattr(result, "posterior") or rows is not None  # not positions 0, 1, ...
     index_name = None

@@ -259,7 +259,25 @@ class Observations(NoiseFlag):
         weight over the sample's, so sums over it (the log-likelihood, EM's statistics)
         estimate the sums over every row, and a prior weighs against it as against the
         whole data set. The noise component's box is the whole data's. For searching for a
-        start (:func:`bayesgmm.em.fit_map_start`), not for a fit that is reported."""
+        start (:func:`bayesgmm.em.fit_map_start`), not for a fit that is reported.
+
+        Parameters
+        ----------
+        n_rows : int
+            How many rows, at most :attr:`n_samples`.
+        rng : numpy Generator
+            Draws the rows.
+
+        Returns
+        -------
+        Observations
+            Without row names; labels kept only where some row drawn has one.
+
+        Raises
+        ------
+        ValueError
+            Every row drawn has weight 0.
+        """
         rows = np.sort(rng.choice(self.n_samples, size=n_rows, replace=False))
         weights = np.ones(n_rows) if self.sample_weight is None else self.sample_weight[rows]
         total = weights.sum()
@@ -281,6 +299,11 @@ class Observations(NoiseFlag):
 
         For initialisation only (k-means seeds, starting covariances): the fit itself
         marginalises the missing values.
+
+        Returns
+        -------
+        ndarray (N, D)
+            ``X`` itself when nothing is missing, else a new array.
         """
         if self.n_missing_values == 0:
             return self.X
@@ -294,7 +317,14 @@ class Observations(NoiseFlag):
         is no row: the rows fitted and the missing values are counted over the rows of
         positive weight (QA: "152 row(s) fitted; 1 missing value(s)" where 150 rows counted
         and the missing value was in a row of weight 0), and ``n_rows_zero_weight`` says how
-        many were left out so."""
+        many were left out so.
+
+        Returns
+        -------
+        dict
+            ``n_rows``, ``n_rows_fitted``, ``missing``, ``n_missing_values``, ``weighted``,
+            ``noise``, ``noise_bounds``, ... (JSON-ready).
+        """
         counted = np.ones(self.n_samples, bool) if self.sample_weight is None \
             else self.sample_weight > 0
         nan = np.isnan(self.X[counted])
@@ -320,7 +350,12 @@ class Observations(NoiseFlag):
         }
 
     def describe(self) -> list[str]:
-        """Plain sentences for the command line and the report (empty when nothing to say)."""
+        """Plain sentences for the command line and the report (empty when nothing to say).
+
+        Returns
+        -------
+        list of str
+        """
         lines = []
         if self.n_rows_dropped:
             why = ("every value missing" if self.missing != "drop"
@@ -376,6 +411,7 @@ def prepare_observations(
         NaN marks a missing value. An :class:`Observations` is returned as it is (already
         validated; the other arguments must then be left at their defaults).
     n_components : int
+        K: the data must have at least K usable rows.
     missing : {"marginalise", "drop", "refuse"}
     sample_weight : array-like (N,), optional
         Frequency weights: finite, >= 0, summing to 2 or more (they count rows).
@@ -388,6 +424,10 @@ def prepare_observations(
         bounding box of the observed values.
     feature_names : sequence of str, optional
         Names when ``X`` carries none.
+
+    Returns
+    -------
+    Observations
 
     Raises
     ------

@@ -419,7 +419,14 @@ class BayesResult:
     def posterior_mean(self) -> PosteriorMean:
         """Posterior means of (weights, means, covariances) in sklearn shapes, as a named
         tuple: ``post.posterior_mean().means`` (QA69: an unlabelled 3-tuple was the only way
-        to the estimates a student looks for first); it unpacks as before."""
+        to the estimates a student looks for first); it unpacks as before.
+
+        Returns
+        -------
+        PosteriorMean
+            ``weights`` (K,), ``means`` (K, D), ``covariances`` in the covariance type's
+            shape; a ``UserWarning`` names the components that are not identified.
+        """
         self._warn_unidentified("posterior_mean()")
         return self._posterior_mean()
 
@@ -516,7 +523,25 @@ class BayesResult:
         """Save to the directory ``path`` (NetCDF + npz + JSON); reload with ``bayesgmm.load``.
 
         The write is atomic and an existing result is only replaced with ``overwrite=True``;
-        see :func:`bayesgmm.save`. Returns the path.
+        see :func:`bayesgmm.save`.
+
+        Parameters
+        ----------
+        path : str or path-like
+            The directory to create.
+        overwrite : bool, default False
+            Replace an earlier BayesResult saved at ``path``.
+
+        Returns
+        -------
+        Path
+            ``path``.
+
+        Raises
+        ------
+        ValueError
+            As :func:`bayesgmm.save`: ``path`` exists without ``overwrite``, or may not be
+            replaced or written.
         """
         return save_files(self, path, "BayesResult", overwrite=overwrite)
 
@@ -539,7 +564,28 @@ class BayesResult:
         ``ci_kind``): ArviZ's default rounding printed interval bounds to two significant
         figures (coverage QA: a 52,680-53,230 interval printed as "53000 53000", above its
         mean), and its interval kind follows ``arviz.rcParams["stats.ci_kind"]``, where the
-        report, ``compare_em`` and ``estimates.csv`` are equal-tailed."""
+        report, ``compare_em`` and ``estimates.csv`` are equal-tailed.
+
+        Parameters
+        ----------
+        var_names : str or list of str, optional
+            Variables to summarise (``"~name"`` leaves one out, as in ArviZ); default above.
+        ci_prob : float, default 0.94
+            Probability mass of the interval, strictly between 0 and 1.
+        **kwargs
+            Passed to ``arviz.summary`` (``round_to``, ``ci_kind``, ``fmt``, ``coords``, ...).
+
+        Returns
+        -------
+        DataFrame
+            One row per scalar, indexed by ``name``.
+
+        Raises
+        ------
+        ValueError
+            ``ci_prob`` is not a probability, or ``var_names`` names a variable the posterior
+            lacks (without ``filter_vars``).
+        """
         _check_probability("ci_prob", ci_prob)
         self._warn_unidentified("summary()")
         return self._summary(var_names, ci_prob, **kwargs)
@@ -617,6 +663,22 @@ class BayesResult:
         is shown (the terminal, result.json, the report); so are the parameters the priors
         pulled away from the data (:func:`~bayesgmm.prior_contraction.prior_conflict_note`),
         "prior-data conflict".
+
+        Parameters
+        ----------
+        **thresholds
+            Fields of :class:`~bayesgmm.DiagnosticThresholds`, and ``rank_alpha``,
+            ``empty_weight``, ``target_accept`` (above).
+
+        Returns
+        -------
+        Diagnostics
+            Every check's result, ``.ok``, the one-line ``.verdict`` and the advice.
+
+        Raises
+        ------
+        ValueError
+            An unknown keyword, or a threshold out of its range.
         """
         from .prior_contraction import prior_conflict_note, weakly_informed_note
 
@@ -737,6 +799,24 @@ class BayesResult:
         compared with EM's number (as in ``estimates.csv``; QA: ``em_in_interval`` True on
         such rows read as "EM and MCMC agree"). A covariance matrix's entries appear once
         each: the diagonal and the entries above it.
+
+        Parameters
+        ----------
+        interval : float, default 0.94
+            Probability mass of the equal-tailed interval, strictly between 0 and 1.
+        diagnostics : Diagnostics, optional
+            Which components are identified; default: :meth:`diagnostics` with the fit's
+            thresholds.
+
+        Returns
+        -------
+        DataFrame
+            The table above, one row per scalar.
+
+        Raises
+        ------
+        ValueError
+            ``interval`` is not a probability strictly between 0 and 1.
         """
         _check_probability("interval", interval)
         q = (1 - interval) / 2
@@ -834,7 +914,21 @@ class BayesResult:
                     ) -> MembershipProbabilities:
         """Posterior membership probabilities of the fitted points (``observed_data``): their
         missing values marginalised, known labels kept (a labelled point's membership is
-        exactly its label), with the noise column when the model has one."""
+        exactly its label), with the noise column when the model has one.
+
+        Parameters
+        ----------
+        interval : float, default 0.94
+            Probability mass of the equal-tailed interval.
+        max_draws : int or None, default 1000
+            Posterior draws used: a fixed random subset of them (seed 0); None: every draw.
+
+        Returns
+        -------
+        MembershipProbabilities
+            As :meth:`predict_proba`: ``.mean``, ``.lower``, ``.upper`` (N, K), or (N, K + 1)
+            with a noise component, for the fitted rows in the order of :attr:`row_names`.
+        """
         observed = self.idata["observed_data"].to_dataset()
         labels = observed["labels"].values if "labels" in observed.data_vars else None
         return self.predict_proba(observed["x"].values, interval, max_draws, labels=labels)
@@ -842,7 +936,21 @@ class BayesResult:
     def predict(self, X: Any, *, labels: Any = None) -> np.ndarray:
         """Component with the highest posterior mean membership probability, shape (N,);
         -1 for noise (as :meth:`bayesgmm.EMResult.predict`); ``labels`` as
-        :meth:`predict_proba` takes them (a labelled row is its label's component)."""
+        :meth:`predict_proba` takes them (a labelled row is its label's component).
+
+        Parameters
+        ----------
+        X : array-like (N, D), or (N,) when D = 1
+            NaN marks a missing value.
+        labels : array-like (N,) of int, optional
+            Known components (-1 or NaN unknown).
+
+        Returns
+        -------
+        ndarray (N,) of int
+            Over the mean memberships of :meth:`predict_proba` with its defaults
+            (``max_draws=1000``).
+        """
         best = np.argmax(self.predict_proba(X, labels=labels).mean, axis=1)
         return np.where(best == self.n_components, -1, best)
 
@@ -943,6 +1051,17 @@ class BayesResult:
         Each p(x | theta_s) as :meth:`bayesgmm.EMResult.score_samples` gives it: a row with
         missing values (NaN) by its observed values (0 with none observed), a noise
         component's term constant everywhere (a floor; not a normalised density).
+
+        Parameters
+        ----------
+        X : array-like (N, D), or (N,) when D = 1
+            NaN marks a missing value.
+        max_draws : int or None, default None
+            Posterior draws used: a fixed random subset of them (seed 0); None: every draw.
+
+        Returns
+        -------
+        ndarray (N,)
         """
         Xv = self._check(X)
         out = np.empty(Xv.shape[0])

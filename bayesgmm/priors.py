@@ -110,6 +110,22 @@ class ConjugatePrior:
         With frequency weights (``sample_weight``, one per row of ``X``) the rows count as
         often as their weights say, as everywhere else: the prior of counted rows is that of
         the rows written out (QA: a weight-0 row moved it).
+
+        Parameters
+        ----------
+        X : ndarray (N, D)
+            The data, complete (no NaN).
+        n_components : int
+            K, which shares the data covariance out.
+        covariance_type : {"full", "tied", "diag", "spherical"}
+        weight_concentration : float, default 1.0
+            The weights' Dirichlet alpha.
+        sample_weight : ndarray (N,), optional
+            Frequency weights.
+
+        Returns
+        -------
+        ConjugatePrior
         """
         N, D = X.shape
         mean, cov = data_covariance(X, sample_weight)
@@ -123,7 +139,19 @@ class ConjugatePrior:
     # -- log density (the history of MAP-EM tracks log-likelihood + this) -------------------
     def log_density(self, weights: np.ndarray, means: np.ndarray,
                     covariances: np.ndarray) -> float:
-        """log p(weights) + log p(means, covariances), normalised, at sklearn-shaped params."""
+        """log p(weights) + log p(means, covariances), normalised, at sklearn-shaped params.
+
+        Parameters
+        ----------
+        weights : ndarray (K,), or (K + 1,) with a noise component's weight
+        means : ndarray (K, D)
+        covariances : ndarray
+            In the covariance type's shape ((K, D, D), (D, D), (K, D) or (K,)).
+
+        Returns
+        -------
+        float
+        """
         from scipy import stats  # here: scipy.stats costs ~0.5 s of every CLI start
 
         K, D = means.shape
@@ -153,12 +181,34 @@ class ConjugatePrior:
 
     # -- conjugate M-step pieces ----------------------------------------------------------------
     def posterior_weights(self, nk: np.ndarray) -> np.ndarray:
-        """Mode of the weights: (N_k + alpha - 1) / (N + K (alpha - 1))."""
+        """Mode of the weights: (N_k + alpha - 1) / (N + K (alpha - 1)).
+
+        Parameters
+        ----------
+        nk : ndarray (K,), or (K + 1,) with a noise component's count last
+            The components' (weighted) counts N_k.
+
+        Returns
+        -------
+        ndarray, the shape of ``nk``
+        """
         a = self.weight_concentration - 1.0
         return (nk + a) / (nk.sum() + nk.shape[0] * a)
 
     def posterior_means(self, nk: np.ndarray, xbar: np.ndarray) -> np.ndarray:
-        """Mode of the means: (N_k xbar_k + kappa m0) / (N_k + kappa)."""
+        """Mode of the means: (N_k xbar_k + kappa m0) / (N_k + kappa).
+
+        Parameters
+        ----------
+        nk : ndarray (K,)
+            The components' (weighted) counts N_k.
+        xbar : ndarray (K, D)
+            The components' (weighted) means.
+
+        Returns
+        -------
+        ndarray (K, D)
+        """
         kappa = self.shrinkage
         return (nk[:, None] * xbar + kappa * self.mean) / (nk[:, None] + kappa)
 
@@ -170,6 +220,20 @@ class ConjugatePrior:
         full (Lambda + B_k) / (nu + D + 2 + N_k); tied (Lambda + sum_k B_k) / (nu + D + 1 + K + N);
         diag/spherical use diag(Lambda + B_k):
         diag / (nu + 3 + N_k); spherical tr / (nu + 2 + D + D N_k).
+
+        Parameters
+        ----------
+        nk : ndarray (K,)
+            The components' (weighted) counts N_k.
+        xbar : ndarray (K, D)
+            The components' (weighted) means.
+        scatter : ndarray (K, D, D)
+            W_k, each component's weighted scatter about its mean.
+
+        Returns
+        -------
+        ndarray
+            In the covariance type's shape ((K, D, D), (D, D), (K, D) or (K,)).
         """
         K, D = xbar.shape
         kappa, nu, lam = self.shrinkage, self.dof, self.scale
@@ -272,7 +336,12 @@ class Priors:
 
     def to_dict(self) -> dict[str, float]:
         """The hyperparameters by name, as floats (as a result's settings and a spec's
-        ``[priors]`` table state them; ``Priors(**p.to_dict()) == p``)."""
+        ``[priors]`` table state them; ``Priors(**p.to_dict()) == p``).
+
+        Returns
+        -------
+        dict of str to float
+        """
         return {f.name: float(getattr(self, f.name)) for f in fields(self)}
 
     def conjugate_for_em(self, X: np.ndarray, n_components: int, covariance_type: str,
@@ -282,6 +351,18 @@ class Priors:
         The weights' Dirichlet is shared when alpha >= 1 (EM needs an interior mode; a sparse
         alpha < 1 falls back to 1). The covariance part is mclust's conjugate default: the LKJ and
         LogNormal priors of the model have no closed-form M-step.
+
+        Parameters
+        ----------
+        X : ndarray (N, D)
+        n_components : int
+        covariance_type : {"full", "tied", "diag", "spherical"}
+        sample_weight : ndarray (N,), optional
+            As :meth:`ConjugatePrior.default` takes them.
+
+        Returns
+        -------
+        ConjugatePrior
         """
         return ConjugatePrior.default(X, n_components, covariance_type,
                                       weight_concentration=max(1.0, self.weights_concentration),

@@ -138,6 +138,7 @@ def fit_bayes(
     X : array-like (N, D) or (N,), pandas DataFrame, or Observations
         NaN marks a missing value (see ``missing``).
     n_components : int
+        Number of Gaussian components K >= 1 (a noise component not counted).
     covariance_type : {"full", "tied", "diag", "spherical"}
     em : EMResult, optional
         Starting point and reference labelling. By default the candidates of
@@ -163,7 +164,9 @@ def fit_bayes(
         also at a divergence that comes with a collapsed component, see below, and at a
         checkpoint whose draws hold more divergences than ``thresholds`` allow once no
         retry is left: more draws cannot remove them).
-    tune, chains : int
+    tune, chains : int, default 1000, 4
+        Warm-up steps per chain (discarded), and the number of chains (see
+        :class:`SamplerSettings` for their bounds).
     sampler : {"nutpie", "pymc"}
         nutpie (Rust NUTS, the model compiled with numba) or PyMC's own NUTS.
     random_state : int, numpy.random.Generator, SeedSequence or RandomState, optional
@@ -172,12 +175,14 @@ def fit_bayes(
         a seed is drawn and recorded (``settings["random_state"]``, with
         ``settings["seed_drawn"]``) so that the run can be repeated (the integer recorded
         repeats it in every case).
-    progressbar : bool
+    progressbar : bool, default True
+        Show the sampler's progress (and the status lines of long steps).
     ordered_means : bool
         1-D only: constrain the means to increase. Removes label switching by construction but
         biases the means apart when components overlap (the constraint truncates the
         posterior); relabelling is usually the better choice.
-    target_accept : float
+    target_accept : float, default 0.8
+        NUTS's target acceptance rate, in (0, 1); a divergence retry raises it (see above).
     cores : int, optional
         Chains run in parallel on this many cores (default: all available, at most
         ``chains``). With nutpie and ``draws="auto"`` every chain has its own thread whatever
@@ -233,6 +238,14 @@ def fit_bayes(
     BayesResult
         Start with ``diagnostics()`` (whether its numbers may be read), then ``summary()``
         (posterior means and intervals) and ``compare_em()`` (beside the EM start).
+
+    Raises
+    ------
+    ValueError
+        For bad data (as :func:`bayesgmm.fit_em`: infinite values, fewer usable rows than
+        components, ...) or bad parameters (an out-of-range sampler setting, sampler keywords
+        beside ``settings``, ``priors`` that is no :class:`Priors`, ``ordered_means`` with
+        D > 1 or with ``labels``), with a message naming the problem.
 
     Examples
     --------

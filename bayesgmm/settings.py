@@ -9,6 +9,9 @@ objects every route shares.
 Layer: config (the estimation settings). It imports nothing heavy (no PyMC, no numba), so reading a
 specification or parsing the command line does not pay for the sampler's import; the
 vocabularies (:data:`SAMPLERS`, :data:`NUTPIE_BACKENDS`) live here for the same reason.
+
+(Over 500 lines since its public methods state their parameters and returns in numpydoc
+sections (QA147): three small classes, each the one statement of its settings and checks.)
 """
 
 from __future__ import annotations
@@ -241,21 +244,46 @@ class SamplerSettings:
         """Whether nutpie samples in Laplace-whitened coordinates (``metric`` resolved) for a
         model of ``n_parameters`` free parameters, ``n_components`` components, on ``n_rows``
         rows of ``n_features`` features (the rows the density reads: frequency-weighted rows
-        count once): :func:`laplace_affordable` decides "auto"."""
+        count once): :func:`laplace_affordable` decides "auto".
+
+        Parameters
+        ----------
+        n_parameters, n_rows, n_components, n_features : int
+
+        Returns
+        -------
+        bool
+        """
         if self.sampler != "nutpie" or self.nutpie_backend not in LAPLACE_BACKENDS:
             return False
         return self.metric == "laplace" or (self.metric == "auto" and laplace_affordable(
             n_parameters, n_rows * n_components * n_features))
 
     def replace(self, **changes: Any) -> SamplerSettings:
-        """A copy with ``changes`` applied (and validated)."""
+        """A copy with ``changes`` applied (and validated); an unknown name or a value out of
+        range raises ``ValueError``.
+
+        Parameters
+        ----------
+        **changes
+            New values by setting name.
+
+        Returns
+        -------
+        SamplerSettings
+        """
         unknown = sorted(set(changes) - set(self.names()))
         if unknown:
             raise ValueError(f"unknown sampler setting(s) {unknown}; known: {self.names()}")
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain values by name (JSON-ready); :meth:`from_dict` reads it back."""
+        """Plain values by name (JSON-ready); :meth:`from_dict` reads it back.
+
+        Returns
+        -------
+        dict
+        """
         return dataclasses.asdict(self)
 
     @classmethod
@@ -269,6 +297,15 @@ class SamplerSettings:
             Refuse unknown names. ``strict=False`` ignores them and None values: it reads the
             untyped ``BayesResult.settings`` record (results saved before settings were typed),
             which holds other entries too and ``nutpie_backend=None`` for PyMC's sampler.
+
+        Returns
+        -------
+        SamplerSettings
+
+        Raises
+        ------
+        ValueError
+            An unknown name (with ``strict``) or a value out of range.
         """
         known = cls.names()
         unknown = sorted(set(values) - set(known))
@@ -284,7 +321,12 @@ class SamplerSettings:
 
     @classmethod
     def names(cls) -> tuple[str, ...]:
-        """The settings' names, in order."""
+        """The settings' names, in order.
+
+        Returns
+        -------
+        tuple of str
+        """
         return tuple(f.name for f in dataclasses.fields(cls))
 
     @classmethod
@@ -298,6 +340,21 @@ class SamplerSettings:
         and any keyword the caller gave next to ``settings`` is refused, even one equal to
         its default (QA: ``tune=1000`` beside ``settings`` with ``tune=100`` was silently
         dropped) rather than silently preferring one of the two.
+
+        Parameters
+        ----------
+        settings : SamplerSettings, optional
+        **keywords
+            Settings by name (:class:`Default` values: left out by the caller).
+
+        Returns
+        -------
+        SamplerSettings
+
+        Raises
+        ------
+        ValueError
+            ``settings`` is no SamplerSettings, or is given beside a keyword.
         """
         values = {k: v.value if isinstance(v, Default) else v for k, v in keywords.items()}
         if settings is None:
@@ -393,12 +450,28 @@ class DiagnosticThresholds:
                            check_int(self.max_divergences, "max_divergences", 0))
 
     def to_dict(self) -> dict[str, Any]:
-        """Keyword arguments for :func:`~bayesgmm.diagnostics.diagnose` (JSON-ready)."""
+        """Keyword arguments for :func:`~bayesgmm.diagnostics.diagnose` (JSON-ready).
+
+        Returns
+        -------
+        dict
+        """
         return dataclasses.asdict(self)
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any] | None) -> DiagnosticThresholds:
-        """Thresholds from a mapping of names to values (unknown names are refused)."""
+        """Thresholds from a mapping of names to values; an unknown name or a value out of
+        range raises ``ValueError``.
+
+        Parameters
+        ----------
+        values : mapping or None
+            None: the defaults.
+
+        Returns
+        -------
+        DiagnosticThresholds
+        """
         values = dict(values or {})
         known = tuple(f.name for f in dataclasses.fields(cls))
         unknown = sorted(set(values) - set(known))

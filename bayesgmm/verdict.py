@@ -116,7 +116,24 @@ class Verdict:
         """The verdict of sampling checks and model checks computed elsewhere (``check``: a
         :class:`~bayesgmm.plots.PredictiveCheck`, or None where not run, its misfits then
         ``misfits`` as given): the one rule by which result.json, :func:`overall_verdict` and
-        the report's verdict box combine them."""
+        the report's verdict box combine them.
+
+        Parameters
+        ----------
+        diagnostics : Diagnostics
+            The sampling checks (:meth:`~bayesgmm.BayesResult.diagnostics`).
+        check : PredictiveCheck, optional
+        outliers, prior_dominated, richer_model, copies, design_weights : str, default ""
+            The model checks' texts, as the attributes of the same names ("" where none).
+        misfits : sequence of str, default ()
+            Used only without ``check``.
+        outlier_rows : sequence, default ()
+
+        Returns
+        -------
+        Verdict
+            CAUTION where the sampling checks pass but a model check questions the model.
+        """
         causes = getattr(diagnostics, "causes", None) or ()
         sampling = getattr(diagnostics, "status", None) or (
             "PROBLEMS" if not diagnostics.ok else "CAUTION" if causes else "OK")
@@ -141,7 +158,12 @@ class Verdict:
 
     def reasons(self) -> list[str]:
         """Why the status is what it is, a sentence each: the sampling verdict, then each
-        model check that questions the model."""
+        model check that questions the model.
+
+        Returns
+        -------
+        list of str
+        """
         lines = [f"sampling: {self.diagnostics.verdict}"]
         if self.outliers and self.sampling_status == "PROBLEMS":  # the likelier cause first
             lines.insert(0, f"outliers: {self.outliers}. {outliers_first(self.copies)}")
@@ -175,7 +197,13 @@ class Verdict:
         their causes, each sampling check's numbers (``checks``: name, value, threshold,
         passed, and the scalar attaining the value where there is one; QA77: prose only,
         inside the verdict line), the model check's misfits and finding, and each model
-        check's text."""
+        check's text.
+
+        Returns
+        -------
+        dict
+            JSON-ready.
+        """
         return {"ok": bool(self.diagnostics.ok), "verdict": self.diagnostics.verdict,
                 "status": self.status, "sampling_status": self.sampling_status,
                 "causes": list(getattr(self.diagnostics, "causes", None) or ()),
@@ -220,11 +248,22 @@ def overall_verdict(result: Any, *, predictive_check: bool = True, random_state:
     predictive_check : bool, default True
         Run the posterior predictive check (200 replicated data sets: seconds at N = 1,000,
         longer at large N); False leaves it out (``misfits`` then ()).
-    random_state : int
-        Seeds the predictive check's replicates (the report's default, 0).
+    random_state : int, default 0
+        Seeds the predictive check's replicates (the report's default).
     **thresholds
         Fields of :class:`~bayesgmm.DiagnosticThresholds` for the sampling checks (default:
         the fit's).
+
+    Returns
+    -------
+    Verdict
+
+    Raises
+    ------
+    TypeError
+        ``result`` is no BayesResult.
+    ValueError
+        A bad ``random_state`` or threshold.
     """
     from . import plots
     from ._scalars import check_random_state

@@ -200,7 +200,7 @@ def select_em(
     ----------
     X : array-like (N, D) or (N,), or pandas DataFrame
     n_components : int or iterable of int, default 1..8
-    covariance_types : str or iterable of str, default all four
+    covariance_types : str or iterable of str, default ("full", "tied", "diag", "spherical")
         Any of "full", "tied", "diag", "spherical"; "all" for the four. With one feature,
         full, diag and spherical are one model and only the first of them asked for is
         fitted (``notes`` says so).

@@ -12,6 +12,9 @@ standard error, p_loo, the differences and the stacking weights are those of the
 weights stand for, computed on the same draws (a weighted fit's posterior is the replicated
 rows' posterior, and a replicated row's PSIS-LOO term is its original's).
 
+(Over 500 lines since the two public functions state what they raise (QA147): both stay beside
+the table and sweep they share.)
+
 Where it sits: the selection layer; imports the sweep engine, the verdict and, inside
 functions, :mod:`bayesgmm.sampling` and :mod:`bayesgmm.observations`.
 """
@@ -266,6 +269,12 @@ def select_bayes(
     BayesSelection
         Models are named ``"K=<k>"``.
 
+    Raises
+    ------
+    ValueError
+        Fewer than two values of K, labels naming a component beyond the smallest K, or bad
+        data or parameters (as :func:`bayesgmm.fit_bayes`), before any sampling.
+
     Warns
     -----
     The fits' own warnings (e.g. EM's start leaving a component empty), raised again in the
@@ -387,14 +396,14 @@ def compare(
         be fitted to the same observations (the same weights and known labels too). With
         frequency weights (``observed_data`` ``sample_weight``, whole numbers) row n's
         pointwise elpd counts ``sample_weight[n]`` times, as if it were repeated.
-    min_elpd_diff, n_se : float
+    min_elpd_diff, n_se : float, default 4.0, 2.0
         A model is *indistinguishable* from the best (within the noise of the elpd estimate;
         column ``indistinguishable``) when ``|elpd_diff| < max(min_elpd_diff, n_se * dse)``:
         differences below 4 are small whatever their standard error (Vehtari et al.,
         "Cross-validation FAQ"; Sivula et al. 2025), and larger ones need to exceed about two
         standard errors to be credible. The best model is not compared with itself: its
         entry is False.
-    method : str
+    method : str, default "stacking"
         ``az.compare``'s weighting method.
     thresholds : DiagnosticThresholds or dict of its fields, optional
         What each BayesResult's convergence line (``diagnostics``) holds it to (default ones).
@@ -402,6 +411,12 @@ def compare(
     Returns
     -------
     BayesSelection
+
+    Raises
+    ------
+    ValueError
+        ``models`` is no mapping, holds fewer than two models, names two alike, holds one
+        without a log-likelihood, or models fitted to different data.
     """
     import arviz as az
 

@@ -178,7 +178,8 @@ def fit_sparse(
         so that the superfluous ones can empty.
     concentration : float, default 0.01
         e0; overrides ``priors.weights_concentration``.
-    covariance_type : str
+    covariance_type : {"full", "tied", "diag", "spherical"}, default "full"
+        As in :func:`bayesgmm.fit_bayes`.
     priors : Priors, optional
         The other priors (default ``Priors()``).
     draws, tune, chains, sampler, random_state, progressbar, **fit_kwargs
@@ -195,6 +196,12 @@ def fit_sparse(
     Returns
     -------
     SparseMixture
+
+    Raises
+    ------
+    ValueError
+        ``max_components`` below 2, a ``concentration`` that is not positive, bad thresholds
+        or keywords, or what :func:`bayesgmm.fit_bayes` refuses; all before any sampling.
 
     Notes
     -----
