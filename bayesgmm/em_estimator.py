@@ -32,6 +32,7 @@ class EMGaussianMixture(EstimatorBase):
     Parameters
     ----------
     n_components : int, default 1
+        Number of Gaussian components K (a noise component not counted).
     covariance_type : {"full", "tied", "diag", "spherical"}, default "full"
     tol, atol : float, default 1e-3, ``bayesgmm.em.ATOL``
         EM's stopping rule (see :func:`bayesgmm.fit_em`; ``atol=np.inf`` and ``tol`` give
@@ -39,6 +40,7 @@ class EMGaussianMixture(EstimatorBase):
     reg_covar : float, optional
         Added to every variance (default: :func:`bayesgmm.fit_em`'s, scaled to the data).
     max_iter : int, default 1000
+        At most this many EM iterations per restart (see :func:`bayesgmm.fit_em`).
     n_init : int, default 1
         Restarts per initialisation method; the best is kept.
     init : str, tuple of str or mapping, default "kmeans++"
@@ -52,6 +54,7 @@ class EMGaussianMixture(EstimatorBase):
     prior : ConjugatePrior or "default", optional
         MAP-EM under mclust's conjugate prior (``"default"``: data-scaled).
     random_state : int, numpy.random.Generator, SeedSequence or RandomState, optional
+        Seeds the restarts and :meth:`sample`; as :func:`bayesgmm.fit_em` takes it.
     missing : {"marginalise", "drop", "refuse"}, default "marginalise"
         NaN in ``X``: integrated out, rows with any dropped, or refused; prediction follows
         the same policy (as :class:`bayesgmm.BayesianGMM`'s).

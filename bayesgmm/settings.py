@@ -93,7 +93,9 @@ class SamplerSettings:
     tune : int >= 0 (>= 1 with nutpie), default 1000
         Tuning (warm-up) steps per chain.
     chains : int >= 1 (>= 2 with nutpie and draws="auto"), default 4
+        Independent chains (R-hat and the mode checks compare them).
     target_accept : float in (0, 1), default 0.8
+        NUTS's target acceptance rate (higher: smaller steps).
     retry_target_accept : float in (0, 1) or None, default 0.95
         With ``draws="auto"`` and nutpie: when the first run has a divergent transition
         after warm-up, it is ended just after it and the chains start again (warm-up included,
@@ -115,6 +117,7 @@ class SamplerSettings:
         How nutpie evaluates the model (:func:`bayesgmm.backends.nutpie.compile_nutpie`); with
         ``sampler="pymc"`` only "auto" (a fit refuses the others: they would not run).
     progressbar : bool, default True
+        Show the sampler's progress.
     max_draws : int >= 1, default 10000
         With ``draws="auto"``: draws per chain at most.
     max_time : float > 0, optional
