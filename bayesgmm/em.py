@@ -204,7 +204,10 @@ class EMResult(NoiseFlag):
         volume before 2 Dec 2026.
     observations : dict or None
         :meth:`bayesgmm.observations.Observations.summary` of the training data: rows and
-        values missing, weights, known labels, noise.
+        values missing, weights, known labels, noise, and under ``"data_warnings"`` the
+        warnings about the data themselves (weights that look like design weights, copied
+        rows, few distinct values), each also issued when fitted: a fit run in a worker
+        process keeps them here, where its printed warnings do not reach the caller.
     settings : dict or None
         How the fit was run, to repeat it: ``init``, ``n_init``, ``max_iter``, ``tol``,
         ``atol``, ``random_state`` (the seed; one drawn when none was given, with
@@ -249,10 +252,16 @@ class EMResult(NoiseFlag):
         objective = ("" if self.log_posterior is None
                      else f", log posterior {self.log_posterior:.6g}")
         noise = f", noise weight {self.noise_weight:.3g}" if self.noise else ""
+        # what was warned when fitted, named where a worker process printed it (QA145 L1)
+        said = [f"{n} warning{'s' if n > 1 else ''} {what} ({where})" for n, what, where in (
+            (len(self.warnings), "of the fit", ".warnings"),
+            (len((self.observations or {}).get("data_warnings", ())), "about the data",
+             ".observations['data_warnings']")) if n]
         return (f"EMResult(K={self.n_components}, {self.covariance_type!r}, "
                 f"D={self.n_features}, log-likelihood {self.log_likelihood:.6g}{objective}, "
                 f"{'converged' if self.converged else 'NOT converged'} after {self.n_iter} "
-                f"iterations, weights [{', '.join(f'{w:.3g}' for w in self.weights)}]{noise})")
+                f"iterations, weights [{', '.join(f'{w:.3g}' for w in self.weights)}]{noise}"
+                f"{'; ' + ', '.join(said) if said else ''})")
 
     # a posterior's methods called on an EM fit (QA96: students copy post.summary())
     summary = _PosteriorOnly(_POSTERIOR_ONLY["summary"])

@@ -1837,3 +1837,16 @@ def test_columns_dependent_up_to_rounding_are_named_where_reg_covar_floors_them(
         warnings.simplefilter("error")  # no such direction: a column less, or real noise
         fit_em(X[["a", "b"]], 2, covariance_type=covariance_type, random_state=0)
         fit_em(_derived_column_data(0.1), 2, covariance_type=covariance_type, random_state=0)
+
+
+def test_the_repr_counts_what_was_warned_and_says_where_it_is_kept(old_faithful):
+    """QA145 L1: a fit run in a worker process printed its warnings there; the result that
+    came back (repr, .warnings) showed nothing of a DesignWeightsWarning."""
+    X = old_faithful.to_numpy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        weighted = fit_em(X, 2, sample_weight=np.full(len(X), 100.37), random_state=0)
+    assert repr(weighted).endswith(
+        "; 1 warning about the data (.observations['data_warnings']))")
+    assert weighted.observations["data_warnings"][0].startswith("the weights are not whole")
+    assert "warning" not in repr(fit_em(X, 2, random_state=0))
