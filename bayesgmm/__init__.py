@@ -43,6 +43,7 @@ _LAZY = {
     "CopiedRowsWarning": "_validation",
     "DesignWeightsWarning": "_validation",
     "FewValuesWarning": "_validation",
+    "RepeatedRowWarning": "_validation",
     "load_galaxies": "datasets",
     "load_old_faithful": "datasets",
     "ConvergenceWarning": "em",
@@ -80,7 +81,12 @@ _LAZY = {
     "overall_verdict": "verdict",
 }
 if TYPE_CHECKING:  # type checkers see the lazily loaded names (packager QA: all Any)
-    from ._validation import CopiedRowsWarning, DesignWeightsWarning, FewValuesWarning
+    from ._validation import (
+        CopiedRowsWarning,
+        DesignWeightsWarning,
+        FewValuesWarning,
+        RepeatedRowWarning,
+    )
     from .datasets import load_galaxies, load_old_faithful
     from .em import ConvergenceWarning, DegenerateComponentWarning, EMResult, fit_em, n_parameters
     from .em_estimator import EMGaussianMixture
@@ -166,6 +172,7 @@ __all__ = [
     "NotFittedError",
     "Observations",
     "Priors",
+    "RepeatedRowWarning",
     "SamplerSettings",
     "SufficientStatistics",
     "Verdict",

@@ -2065,14 +2065,45 @@ def _floor_messages(params, nk, covariance_type, reg_covar, Xc, names, weights=N
         cause = (f"{its} rows share (nearly) one value there, which typically comes from "
                  "tied or discrete values (a column with few distinct values, or rounded "
                  "data)")
+    limits = _at_column_limits(found, params[1], Xc, names, named)
+    if limits:
+        cause = (f"{'; '.join(limits)}: rows clipped at the limit of a measurement "
+                 "(saturated at an instrument's range, or at a detection limit), or tied or "
+                 "discrete values there")
+        cause = cause[0].upper() + cause[1:]
     return [
         f"covariance collapsed (a variance at the reg_covar={reg_covar:g} floor, or "
         f"negligible beside the data's): {parts}. "
         f"{cause}; the likelihood, and BIC, reward the collapse, not the data. "
-        "Leave such a column out (or analyse its groups "
-        "separately), fit fewer components or a simpler covariance type, or use a prior "
+        + ("If they are clipped, remove those rows (gate them out) rather than the column; "
+           "otherwise leave such a column out (or analyse its groups separately), "
+           if limits else "Leave such a column out (or analyse its groups separately), ")
+        + "fit fewer components or a simpler covariance type, or use a prior "
         "(prior='default')."
     ]
+
+
+def _at_column_limits(found, means, Xc, names, named) -> list[str]:
+    """Where every collapsed component sits, along each column it collapsed on, at that
+    column's largest or smallest value: "component 2 sits at 'FSC_A' = 262143, its largest
+    value" (QA143 M2: events saturated at 262143 were put down to rounded data, with the
+    advice to drop the column, the channel most used); [] otherwise."""
+    if not len(Xc):
+        return []
+    said = []
+    for k, weight, _ in found:
+        if k is None:
+            return []
+        for j in named(weight):
+            column = Xc[:, j]
+            close = 1e-9 * max(float(np.ptp(column)), 1e-300)
+            side = ("largest" if abs(means[k, j] - column.max()) <= close else
+                    "smallest" if abs(means[k, j] - column.min()) <= close else None)
+            if side is None:
+                return []
+            said.append(f"component {k} sits at {names[j]!r} = {means[k, j]:.6g}, its {side} "
+                        "value")
+    return said
 
 
 def _observed_counts(obs: Observations, params, covariance_type) -> np.ndarray | None:

@@ -326,10 +326,24 @@ def _shared_value(X: np.ndarray, rows: tuple[int, ...], names) -> str:
     count, value = max(held)
     if count < max(3, len(rows) / 2):
         return ""
-    where = [repr(str(n)) for j, n in enumerate(names) if np.any(picked[:, j] == value)]
-    return (f"{count} of them hold the same value, {value:g}, in {', '.join(where)}: if that "
-            "is a code for a missing value, leave those cells empty (read as missing) "
-            "instead")
+    # each column with its own count (QA143 M2: "100 ... in 'FSC_A', 'SSC_A'" read as all
+    # 100 in both, where 50 held it in SSC_A)
+    columns = [j for j in range(len(names)) if np.any(picked[:, j] == value)]
+    where = ", ".join(f"{str(names[j])!r} ({int(np.sum(picked[:, j] == value)):,})"
+                      for j in columns)
+    code = "leave those cells empty (read as missing)"
+    with np.errstate(all="ignore"):
+        top, bottom = np.nanmax(X[:, columns], axis=0), np.nanmin(X[:, columns], axis=0)
+    if np.all(top == value):  # a saturated reading: a missing value it is not (QA143 M2)
+        return (f"{count} of them hold the same value, {value:g}, in {where}, each column's "
+                "largest value: if they are readings saturated at an instrument's range, "
+                f"remove those rows (gate them out); if it is a code for a missing value, {code}")
+    if np.all(bottom == value):
+        return (f"{count} of them hold the same value, {value:g}, in {where}, each column's "
+                f"smallest value: if it is a code for a missing value, {code}; if they are "
+                "readings clipped at a detection limit, remove those rows or fit them apart")
+    return (f"{count} of them hold the same value, {value:g}, in {where}: if that is a code "
+            f"for a missing value, {code} instead")
 
 
 # A value this many robust sds (1.4826 MAD) from the other rows' median, beyond their range,

@@ -1850,3 +1850,19 @@ def test_the_repr_counts_what_was_warned_and_says_where_it_is_kept(old_faithful)
         "; 1 warning about the data (.observations['data_warnings']))")
     assert weighted.observations["data_warnings"][0].startswith("the weights are not whole")
     assert "warning" not in repr(fit_em(X, 2, random_state=0))
+
+
+def test_a_collapse_onto_a_columns_largest_value_is_called_clipping_not_rounding():
+    """QA143 M2: a component collapsed onto events saturated at 262143 was put down to
+    "tied or discrete values ... rounded data", with the advice to leave the column out
+    (the channel most used); it sits at the column's largest value: clipped rows, to
+    remove."""
+    rng = np.random.default_rng(0)
+    X = np.r_[rng.normal([50, 50], [10, 10], (600, 2)), rng.normal([90, 20], [8, 8], (300, 2))]
+    X[:, 0] = np.minimum(X[:, 0], 95.0)  # 98 rows at the limit
+    with pytest.warns(DegenerateComponentWarning) as caught:
+        fit_em(X, 4, random_state=0)
+    text = next(str(w.message) for w in caught if "collapsed" in str(w.message))
+    assert "Component 0 sits at 'x0' = 95, its largest value: rows clipped at the limit" in text
+    assert "If they are clipped, remove those rows (gate them out) rather than the column" \
+        in text

@@ -524,8 +524,9 @@ def test_far_rows_that_share_one_value_are_asked_about_as_a_missing_value_code()
     evidence = noise_evidence(em, coded)
     assert evidence is not None and len(evidence.rows) == 12
     assert evidence.describe().endswith(
-        "12 of them hold the same value, -999, in 'x1': if that is a code for a missing "
-        "value, leave those cells empty (read as missing) instead")
+        "12 of them hold the same value, -999, in 'x1' (12), each column's smallest value: "
+        "if it is a code for a missing value, leave those cells empty (read as missing); if "
+        "they are readings clipped at a detection limit, remove those rows or fit them apart")
     spread = np.c_[X, rng.normal(30, 3, 300), rng.normal(0, 1, 300)]  # the code in 3 columns
     for j, rows in enumerate((np.arange(0, 300, 75), np.arange(25, 300, 75),
                               np.arange(50, 300, 75))):
@@ -537,6 +538,21 @@ def test_far_rows_that_share_one_value_are_asked_about_as_a_missing_value_code()
     far[::25, 1] = rng.uniform(-1500, -500, 12)  # far, each its own value: no such clause
     evidence = noise_evidence(fit_em(far, 2, random_state=0, n_init=3), far)
     assert evidence is not None and evidence.shared_value == ""
+
+
+def test_far_rows_at_each_columns_largest_value_are_asked_about_as_saturated_readings():
+    """QA143 M2: 100 events saturated at 262143 were asked about as a missing-value code
+    only, "in 'FSC_A', 'SSC_A'" as if all 100 held it in both, where 50 did in SSC_A."""
+    rng = np.random.default_rng(0)
+    X = np.r_[rng.normal([10, 50], [2, 5], (150, 2)), rng.normal([20, 80], [2, 5], (150, 2))]
+    X[::25, 1] = 999.0
+    X[::50, 0] = 999.0
+    evidence = noise_evidence(fit_em(X, 2, random_state=0, n_init=3), X)
+    assert evidence is not None and evidence.shared_value == (
+        "12 of them hold the same value, 999, in 'x0' (6), 'x1' (12), each column's largest "
+        "value: if they are readings saturated at an instrument's range, remove those rows "
+        "(gate them out); if it is a code for a missing value, leave those cells empty (read "
+        "as missing)")
 
 
 def test_a_tied_fit_of_unequal_spreads_names_no_outliers():

@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 from conftest import COVARIANCE_TYPES
 
+import bayesgmm
 from bayesgmm import _validation as validation
 from bayesgmm import fit_em
 from bayesgmm._validation import check_data
@@ -967,3 +968,43 @@ def test_fractional_weights_summing_to_a_population_warn_as_design_weights(scale
     assert small.endswith("probabilities or importance weights, scale them to sum to the "
                           "number of rows (w * N / w.sum()), which keeps their relative sizes")
     assert design_weights_warning(np.full(300, 0.8)) is None  # about 1 each: normalised
+
+
+def _events(n=2000, seed=0):
+    rng = np.random.default_rng(seed)
+    events = rng.normal([60_000, 25_000, 200_000], [8_000, 5_000, 20_000], (n, 3))
+    return np.clip(events, 0, 262_143)  # an instrument's range
+
+
+@pytest.mark.parametrize(("spike", "said"), [
+    ("max", "each value its column's largest: events saturated at the instrument's range?"),
+    ("min max", "each value its column's smallest or largest: values clipped at a limit?"),
+    ("inside", "a code for a missing value, or one record copied?"),
+])
+def test_one_row_repeated_among_distinct_rows_is_named_a_point_mass(spike, said):
+    """QA143 H1: 500 events saturated at 262143 in every channel (0.5% of the rows) merged
+    into a 1% population, whose sd came out 12 times too wide, without a word."""
+    X = _events()
+    row = {"max": [262_143.0] * 3, "min max": [0.0, 262_143.0, 0.0],
+           "inside": X[5]}[spike]
+    X = np.vstack([X, np.tile(row, (30, 1))])
+    X[-30:] = row
+    with pytest.warns(bayesgmm.RepeatedRowWarning) as caught:
+        fit_em(X, 2, random_state=0)
+    text = next(str(w.message) for w in caught if w.category is bayesgmm.RepeatedRowWarning)
+    times = 31 if spike == "inside" else 30  # row 5 itself, and its 30 copies
+    assert text.startswith(f"{times} rows ({times / len(X):.2%}) are the same row (")
+    assert said in text and "remove those rows (gate them out)" in text
+
+
+def test_ties_of_rounded_values_and_a_few_copies_are_no_point_mass(old_faithful):
+    """Rounded data tie rows often, with few distinct rows; a row or two copied is no
+    spike: no warning."""
+    from bayesgmm._validation import repeated_row_warning
+
+    rng = np.random.default_rng(1)
+    assert repeated_row_warning(old_faithful.to_numpy()) is None
+    assert repeated_row_warning(np.round(rng.normal(size=(5000, 2)), 1)) is None
+    X = _events()
+    assert repeated_row_warning(np.vstack([X, np.tile(X[0], (8, 1))])) is None
+    assert repeated_row_warning(X[:, :1]) is None
