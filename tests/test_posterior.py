@@ -444,3 +444,19 @@ def test_em_in_interval_is_false_above_the_interval():
     lb, ub = table["eti94_lb"], table["eti94_ub"]
     assert (table["em"] > ub).any()  # not vacuous
     assert (table["em_in_interval"] == ((lb <= table["em"]) & (table["em"] <= ub))).all()
+
+
+def test_predict_takes_the_mean_memberships_without_their_intervals(tiny_fit, old_faithful,
+                                                                    monkeypatch):
+    """QA143 M6: predict ran predict_proba whole, a 94% interval partitioned from 1,000
+    draws per row and component (13 minutes on 1e6 rows), only to take the mean's argmax;
+    it takes no quantile now, and max_draws as predict_proba does."""
+    expected = np.argmax(tiny_fit.predict_proba(old_faithful).mean, axis=1)
+    few = np.argmax(tiny_fit.predict_proba(old_faithful, max_draws=20).mean, axis=1)
+
+    def no_quantile(*args, **kwargs):
+        raise AssertionError("predict took a quantile")
+
+    monkeypatch.setattr(np, "quantile", no_quantile)
+    np.testing.assert_array_equal(tiny_fit.predict(old_faithful), expected)
+    np.testing.assert_array_equal(tiny_fit.predict(old_faithful, max_draws=20), few)
