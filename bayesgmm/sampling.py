@@ -1219,7 +1219,7 @@ def _sample_nutpie(pm_model, start, *, draws, tune, chains, cores, seed, progres
             compiled, draws=draws, tune=tune, chains=chains, cores=cores, seed=seed,
             progress_bar=progressbar and progress.enabled(), target_accept=target_accept,
             # its bar draws only on a terminal and in a notebook: elsewhere a line now and then
-            progress_callback=_Heartbeat() if progressbar and not sys.stderr.isatty()
+            progress_callback=_Heartbeat(tune=tune) if progressbar and not sys.stderr.isatty()
             and not progress.in_notebook() else None,
         )
         _raise_if_interrupted(idata, draws)
@@ -1304,11 +1304,15 @@ def _relabelled_convergence(posterior: xr.Dataset, *, reference, covariance_type
 class _Heartbeat:
     """nutpie's progress callback for a fixed number of draws: a status line every ``every``
     seconds, as :func:`sample_nutpie_until` gives ``draws="auto"`` (nutpie calls it from its
-    own thread)."""
+    own thread), with the time left at the pace since the previous line once the first
+    :data:`_SETTLED_WARMUP` of the warm-up (``tune`` per chain) is done, as
+    :class:`_WaitingLine` says it (QA143 M3: "4% after 60 s" read as 25 minutes in all, where
+    the later, slower draws made it hours)."""
 
-    def __init__(self, every: float = HEARTBEAT_S):
-        self.every, self.start = every, time.monotonic()
+    def __init__(self, every: float = HEARTBEAT_S, tune: int = 0):
+        self.every, self.start, self.tune = every, time.monotonic(), tune
         self.due = self.start + every
+        self.last: tuple[int, float] | None = None
 
     def __call__(self, chains) -> None:
         now = time.monotonic()
@@ -1318,7 +1322,18 @@ class _Heartbeat:
             done = sum(int(c.finished_draws) for c in chains)
             total = sum(int(c.total_draws) for c in chains)
             progress.say(f"sampling: {100 * done / max(total, 1):.0f}% ({done:,} of {total:,} "
-                         f"draws, warm-up included), {now - self.start:.0f} s")
+                         f"draws, warm-up included), {now - self.start:.0f} s"
+                         f"{self._left(done, total, len(chains), now)}")
+
+    def _left(self, done: int, total: int, chains: int, now: float) -> str:
+        last, self.last = self.last, (done, now)
+        if last is None or done < _SETTLED_WARMUP * self.tune * chains or done <= last[0]:
+            return ""
+        seconds = (now - last[1]) * (total - done) / (done - last[0])
+        return f"; about {duration_words(seconds)} left at the current pace" + (
+            ": to end sooner, draw fewer (draws, --draws), fit a sample of the rows for a "
+            "first look, or sample until converged with a time limit (draws='auto' and "
+            "max_time, --draws auto --max-time)" if seconds > _LONG_RUN_S else "")
 
 
 def _warmup_share(run: dict[str, Any], ss: SamplerSettings) -> str:
@@ -1406,6 +1421,8 @@ def _then(*calls: Any) -> Any:
 _BAR_EVERY_S = 0.25
 # The share of the warm-up after which its pace predicts its end (see _WaitingLine).
 _SETTLED_WARMUP = 0.15
+# A fixed-draws run said to need longer than this gets the ways to end sooner (_Heartbeat).
+_LONG_RUN_S = 1800.0
 
 
 def _print_checkpoint(point, next_draws: int | None) -> None:

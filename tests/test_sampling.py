@@ -894,6 +894,37 @@ def test_a_fixed_run_prints_status_lines_where_no_bar_shows(monkeypatch):
     assert len(said) == 2
 
 
+def test_a_fixed_run_says_how_long_is_left_once_the_warm_up_has_settled(monkeypatch):
+    """QA143 M3: "4% ... 60 s" then "11% ... 1,377 s": the line gave no time left, and the
+    early pace promised 25 minutes where hours were left. It says the time left at the pace
+    since the previous line, once 15% of the warm-up is done (the first iterations are slow
+    ones), and how to end sooner when that is long."""
+    import types
+
+    from bayesgmm import sampling
+
+    said, clock = [], [0.0]
+    monkeypatch.setattr(sampling.progress, "say", lambda text, **_: said.append(text))
+    monkeypatch.setattr(sampling.time, "monotonic", lambda: clock[0])
+    beat = sampling._Heartbeat(every=10.0, tune=300)
+
+    def at(seconds, *done):
+        clock[0] = seconds
+        beat([types.SimpleNamespace(finished_draws=d, total_draws=600) for d in done])
+
+    at(10, 10, 10)  # 20 of 2 x 600: the first line, no pace yet
+    at(20, 30, 30)  # 60 < 15% of the warm-up (90): the start's pace says nothing
+    at(30, 60, 60)  # 120 of 1,200 at 6 a second: 180 s left
+    at(40, 61, 61)  # 2 in 10 s: 1,078 draws left take 90 min
+    assert said[:2] == ["sampling: 2% (20 of 1,200 draws, warm-up included), 10 s",
+                        "sampling: 5% (60 of 1,200 draws, warm-up included), 20 s"]
+    assert said[2].endswith(", 30 s; about 3 min left at the current pace")
+    assert said[3].endswith("; about 90 min left at the current pace: to end sooner, draw "
+                            "fewer (draws, --draws), fit a sample of the rows for a first "
+                            "look, or sample until converged with a time limit (draws='auto' "
+                            "and max_time, --draws auto --max-time)")
+
+
 def test_a_time_limit_says_how_to_repeat_the_run_exactly(old_faithful):
     """QA: with max_time the same seed gave 4,305 or 4,329 draws, silently. The warning names
     the fixed draws and seed that repeat the result, and they do, bit for bit."""
