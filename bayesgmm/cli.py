@@ -1173,10 +1173,10 @@ def _cmd_em(args: argparse.Namespace) -> int:
 
             # the fit itself and its estimates beside its report, written together (PyMC
             # never loads)
-            save_files(em, out, "EMResult", overwrite=args.force, extra=write, files=tables)
+            _save_em(em, Path(out), args.force, write, tables)
         print(f"\nreport: {Path(out) / 'report.html'}")
     elif writes:
-        save_files(em, out, "EMResult", overwrite=args.force, files=tables)
+        _save_em(em, Path(out), args.force, None, tables)
     if writes:
         _published.append(Path(out))
         print(f"{'' if args.report else chr(10)}saved the EM fit to {out} (bayesgmm.load "
@@ -1596,7 +1596,12 @@ def _cmd_select(args: argparse.Namespace) -> int:
 
     # as em and fit say it (QA: 35 s unannounced)
     with progress.step("writing the report", inner_details=False):
-        write_directory(out, write, overwrite=args.force, writes="SelectionReport")
+        try:
+            write_directory(out, write, overwrite=args.force, writes="SelectionReport")
+        except ValueError as exc:
+            _save_beside(out, exc, lambda kept: write_directory(kept, write,
+                                                                writes="SelectionReport"),
+                         "rename it")
     _published.append(out)
     print(f"\nreport: {out / SELECTION_REPORT_NAME}")
     if record["saved_fits"]:
@@ -2492,31 +2497,44 @@ def _save(result: BayesResult, out: Path, *, force: bool, report: bool,
     try:
         save_files(result, out, "BayesResult", overwrite=force, extra=extra, files=tables)
     except ValueError as exc:
-        _save_beside(result, out, exc, extra=extra, files=tables)
+        _save_beside(out, exc, lambda kept: save_files(result, kept, "BayesResult",
+                                                       extra=extra, files=tables),
+                     "rename it, or give it to bayesgmm report")
     _published.append(out)
     print(f"\nsaved to {out}" + (f" (report: {out / 'report.html'})" if report else ""))
     _print_tables(out, index, index_option)
 
 
-def _save_beside(result: BayesResult, out: Path, exc: ValueError, **files: Any) -> None:
-    """After ``out`` refused a finished posterior (``exc``: another run wrote it meanwhile,
-    or it could not be written), the result saved in a new sibling ``OUT.unsaved-TIME``
-    and an error saying where; ``exc`` itself when that fails too. QA103: a fit's minutes of
-    sampling were thrown away, with the API's words ("BayesResult.save")."""
+def _save_em(em: Any, out: Path, force: bool, write: Any, tables: Any) -> None:
+    """An EM fit saved to ``out`` (its report written by ``write``, where asked), else
+    beside it (:func:`_save_beside`)."""
+    try:
+        save_files(em, out, "EMResult", overwrite=force, extra=write, files=tables)
+    except ValueError as exc:
+        _save_beside(out, exc, lambda kept: save_files(em, kept, "EMResult", extra=write,
+                                                       files=tables),
+                     "rename it; bayesgmm.load reads it")
+
+
+def _save_beside(out: Path, exc: ValueError, save: Callable[[Path], Any], use: str) -> None:
+    """After ``out`` refused a finished result (``exc``: another run wrote it meanwhile, or
+    it could not be written), the result saved by ``save`` in a new sibling
+    ``OUT.unsaved-TIME`` and an error saying where and what to do with it (``use``);
+    ``exc`` itself when that fails too. QA103: a fit's minutes of sampling were thrown away,
+    with the API's words ("BayesResult.save"); QA145 L2: em's and select's, still."""
     from datetime import datetime
 
     # the process too: two refused runs in one second each keep their own (QA104)
     kept = out.with_name(f"{out.name}.unsaved-{datetime.now():%Y%m%dT%H%M%S}-{os.getpid()}")
     try:
-        save_files(result, kept, "BayesResult", **files)
+        save(kept)
     except (ValueError, OSError):
         raise exc from None
     # "the output directory": run's comes from its spec, not --out (QA104)
     why = (f"the output directory {out} was written by another run while this one ran, and "
            "is left as it is" if out.is_dir() and any(out.iterdir()) else
            f"the output directory {out} could not be written: {exc}")
-    raise ValueError(f"{why}; this run's result was saved to {kept} instead (rename it, or "
-                     f"give it to bayesgmm report)") from None
+    raise ValueError(f"{why}; this run's result was saved to {kept} instead ({use})") from None
 
 
 def _print_tables(out: Path, index: str | None, index_option: str = "--index COLUMN") -> None:

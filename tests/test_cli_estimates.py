@@ -7,6 +7,7 @@ the same float64 values, bit for bit, with the rows each covariance type has.
 
 import json
 import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -348,3 +349,38 @@ def test_a_fit_whose_out_another_run_took_meanwhile_is_saved_beside_it(data_dir,
                           f"saved to {kept.name} instead")
     assert isinstance(bayesgmm.load("taken"), EMResult)
     assert isinstance(bayesgmm.load(kept), BayesResult)
+
+
+@pytest.mark.parametrize("command", ["em", "select"])
+def test_an_em_or_selection_whose_out_another_run_took_meanwhile_is_saved_beside_it(
+        command, data_dir, monkeypatch, capsys):
+    """QA145 L2: a fit's loser of an --out race kept its result beside it; em's and select's
+    threw theirs away (a sweep on large data takes minutes)."""
+    from bayesgmm import EMResult
+
+    taken = {"em": "taken_em", "select": "taken_select"}[command]
+    real = cli.write_directory if command == "select" else cli.save_files
+
+    def another_run_first(*args, **kwargs):
+        target = Path(args[0] if command == "select" else args[1])
+        if target.name == taken and not target.exists():
+            bayesgmm.fit_em(bayesgmm.load_old_faithful(), 2, n_init=1,
+                            random_state=0).save(target)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(cli, "write_directory" if command == "select" else "save_files",
+                        another_run_first)
+    argv = (["em", "good.csv", "-k", "2", "--out", taken] if command == "em" else
+            ["select", "good.csv", "-k", "1-2", "--out", taken])
+    rc = cli.main([*argv, "--no-progress"])
+    err = capsys.readouterr().err
+    (kept,) = data_dir.glob(f"{taken}.unsaved-*")
+    assert rc == 2 and err.count("\n") == 1, err
+    assert err.startswith(f"bayesgmm: error: the output directory {taken} was written by "
+                          "another run while this one ran, and is left as it is; this run's "
+                          f"result was saved to {kept.name} instead (rename it")
+    assert isinstance(bayesgmm.load(taken), EMResult)
+    if command == "em":
+        assert isinstance(bayesgmm.load(kept), EMResult)
+    else:
+        assert (kept / cli.SELECTION_REPORT_NAME).is_file()
