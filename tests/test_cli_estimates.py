@@ -383,4 +383,6 @@ def test_an_em_or_selection_whose_out_another_run_took_meanwhile_is_saved_beside
     if command == "em":
         assert isinstance(bayesgmm.load(kept), EMResult)
     else:
-        assert (kept / cli.SELECTION_REPORT_NAME).is_file()
+        from bayesgmm.report import SELECTION_REPORT_NAME
+
+        assert (kept / SELECTION_REPORT_NAME).is_file()
