@@ -22,17 +22,13 @@ The manifest records the SHA-256 of every file; :func:`load` checks them (result
 they were recorded load without that check) and validates every file's types and shapes and
 their agreement with each other, failing with one ``ValueError`` naming the file.
 
-Writes are atomic (:func:`write_directory`, also used for the reports): everything is written to
-a temporary sibling directory ``.NAME.tmp-PID@MACHINE-XXXX`` which is then renamed into place, so a
-reader never sees half a result and a failed write leaves nothing; siblings left by a killed
-process are removed by the next write to the same place. Only a directory whose manifest names
-a bayesgmm kind (:data:`KINDS`) is ever replaced, only by an output of the same kind (a result
-by a result of its kind: :data:`~bayesgmm.paths.REPLACES`), and never the current directory, a
-home directory, the filesystem root or a directory containing an input (:func:`check_writable`).
+Writes are atomic (:func:`write_directory`: a temporary sibling renamed into place, see
+:mod:`bayesgmm.result_files`); only a bayesgmm output of the same kind is ever replaced, never the
+current, a home or the root directory, or one holding an input (:func:`check_writable`).
 
-Where it sits: the posterior layer, above the result types it restores (:mod:`bayesgmm.em`,
-:mod:`bayesgmm.posterior`) and the writers they save through (:mod:`bayesgmm.result_files`);
-imported by the report and the command line.
+Where it sits: the posterior layer, above the result types it restores (:mod:`bayesgmm.em`;
+:mod:`bayesgmm.posterior` lazily, so that an EM fit loads without ArviZ) and the writers they
+save through (:mod:`bayesgmm.result_files`); imported by the report and the command line.
 """
 
 from __future__ import annotations
@@ -42,7 +38,7 @@ import os
 from collections.abc import Callable, Iterable
 from dataclasses import fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import xarray as xr
@@ -65,7 +61,6 @@ from .paths import (
     read_consistently,
     remember_source,
 )
-from .posterior import BayesResult
 from .priors import ConjugatePrior, Priors, Standardisation
 from .relabel import LabelSwitchingReport
 from .result_files import (
@@ -87,11 +82,14 @@ from .result_files import (
 from .settings import DiagnosticThresholds, SamplerSettings
 from .versions import software_versions  # recorded in every saved result
 
+if TYPE_CHECKING:  # lazily otherwise: an EM fit loads without ArviZ (QA143 L7: 10.9 s)
+    from .posterior import BayesResult
+
 __all__ = ["FORMAT_VERSION", "KINDS", "MANIFEST", "ORPHAN_AGE_S", "check_writable",
            "clean_orphans", "in_progress", "load", "read_manifest", "save", "software_versions",
            "write_directory", "write_manifest"]
 
-# -- public API ------------------------------------------------------------------------------
+
 def save(result: BayesResult | EMResult, path: str | os.PathLike, *,
          overwrite: bool = False, extra: Callable[[Path], None] | None = None) -> Path:
     """Save a fitted result to the directory ``path``.
@@ -125,6 +123,7 @@ def save(result: BayesResult | EMResult, path: str | os.PathLike, *,
         is left behind on failure.
     """
     result = getattr(result, "result_", result)  # a fitted estimator: its result (QA110)
+    from .posterior import BayesResult  # lazily (see the imports)
     if not isinstance(result, BayesResult | EMResult):
         raise ValueError(f"can only save a BayesResult or EMResult (or a fitted estimator); "
                          f"got {type(result).__name__}")
@@ -318,6 +317,8 @@ def _read_em(directory: Path, versions: dict | None = None) -> EMResult:
 
 
 def _read_bayes(directory: Path, versions: dict | None = None) -> BayesResult:
+    from .posterior import BayesResult
+
     em = _read_em(directory, versions)
     K, D = em.weights.shape[0], len(em.feature_names)
     meta_path = directory / "result.json"

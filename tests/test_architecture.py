@@ -405,6 +405,21 @@ def test_reading_specs_and_selection_by_em_do_not_load_the_sampler():
     assert done.stdout.strip() == "[]"
 
 
+def test_an_em_fit_saves_and_loads_without_arviz(tmp_path):
+    """QA143 L7: ``bayesgmm.load`` of an 11 KB EM fit took 10.9 s on a busy machine, in
+    importing ArviZ and matplotlib for the posterior's type."""
+    import subprocess
+
+    code = ("import sys, bayesgmm; X = bayesgmm.load_old_faithful(); "
+            f"bayesgmm.fit_em(X, 2, random_state=0).save({str(tmp_path / 'em')!r}); "
+            f"bayesgmm.load({str(tmp_path / 'em')!r}); "
+            "print(sorted(m for m in ('pymc', 'arviz', 'matplotlib') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "[]"
+
+
 def test_public_submodules_are_attributes_after_a_plain_import():
     """QA: after ``import bayesgmm``, ``bayesgmm.outliers.noise_evidence`` (the README's own
     call) raised AttributeError, and ``bayesgmm.selection`` appeared only after ``select_em``
