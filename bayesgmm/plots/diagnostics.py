@@ -137,7 +137,7 @@ def plot_trace(result: BayesResult, var_names=None, ax: Axes | None = None,
     # computed here instead, such a chain's as a spike at its value, and the panel says so.
     constant = _near_constant(shown)
     dist, windows = _trace_densities(shown, constant) if constant else (None, {})
-    with ignored(), _arviz_grid(ax) as figure_kwargs, \
+    with _arviz_grid(ax) as figure_kwargs, ignored(), \
             rc_context({"plot.max_subplots": max(panels, 40)}):
         # Not compact: the means of different features live on different scales.
         pc = az.plot_trace_dist(tree, var_names=names, backend="matplotlib", compact=False,
@@ -537,7 +537,7 @@ def plot_rank(result: BayesResult, var_names=_DIAGNOSED,
     if constant and len(constant) < len(shown.data_vars):
         shown = shown.drop_vars(constant)
     tested = xr.DataTree.from_dict({"posterior": shown})
-    with ignored(), _arviz_grid(ax) as figure_kwargs:
+    with _arviz_grid(ax) as figure_kwargs, ignored():
         # ArviZ's test (mtc_c) draws no band; its y limits are the DKW bound at the test's
         # level (x 1.3): kept as an axis, they are the scale a reader judges a line by.
         pc = az.plot_rank(tested, var_names=list(shown.data_vars), backend="matplotlib",
@@ -716,7 +716,7 @@ def plot_energy(result: BayesResult, ax: Axes | None = None) -> Figure:
     import arviz as az
 
     result = _posterior_result(result, "plot_energy")
-    with ignored(), _arviz_grid(ax) as figure_kwargs:
+    with _arviz_grid(ax) as figure_kwargs, ignored():
         pc = az.plot_energy(result.idata, backend="matplotlib", figure_kwargs=figure_kwargs)
     own = pc.viz["figure"].item()
     threshold = []
