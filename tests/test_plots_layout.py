@@ -1833,3 +1833,26 @@ def test_the_first_four_components_take_four_distinct_colours():
     colours = [np.array(to_rgb(_component_color(k))) for k in range(4)]
     closest = min(np.linalg.norm(a - b) for i, a in enumerate(colours) for b in colours[i + 1:])
     assert closest > 0.28
+
+
+def test_six_digit_ticks_of_a_pair_grid_do_not_run_together():
+    """QA143 L8: on a flow cytometer's 0..262143 scale the pair grid's x ticks "100000" and
+    "200000" touched and read as "100000200000"; large values now show as a factor under a
+    "×10⁵" at the axis' end."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from bayesgmm import plots
+
+    rng = np.random.default_rng(0)
+    X = np.clip(rng.normal([60_000, 25_000, 200_000, 100_000, 20_000],
+                           [8_000, 5_000, 20_000, 30_000, 10_000], (3000, 5)), 0, 262_143)
+    fig = plots.plot_data(X, ("FSC_A", "SSC_A", "CD3", "CD4", "CD8"))
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    fig.draw(renderer)
+    for a in fig.axes:
+        if not a.axison:
+            continue
+        boxes = sorted((t.get_window_extent(renderer) for t in a.get_xticklabels()
+                        if t.get_visible() and t.get_text()), key=lambda b: b.x0)
+        assert all(left.x1 < right.x0 for left, right in zip(boxes, boxes[1:], strict=False)), \
+            [t.get_text() for t in a.get_xticklabels()]

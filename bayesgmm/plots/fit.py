@@ -21,7 +21,7 @@ import numpy as np
 from matplotlib import patheffects
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import MaxNLocator, ScalarFormatter
 from scipy import stats
 
 from .._validation import check_data
@@ -831,7 +831,19 @@ def _pair_grid(X, names, ax, pair, diag, features=None) -> Figure:
                 a.locator_params(axis="x", nbins=3)  # and a density's (0.00075) took a
                 if r == c:                           # diagonal panel's width: the
                     a.tick_params(axis="y", labelleft=False)  # histograms' shapes stay
+            _short_ticks(a)
     return fig
+
+
+def _short_ticks(a: Axes) -> None:
+    """Tick labels of five digits or more as a factor under a "×10⁵" at the axis' end (QA143
+    L8: "100000" and "200000" ran together as "100000200000" on a flow cytometer's 0..262143
+    scale), where the axis keeps matplotlib's plain number formatter."""
+    for axis in (a.xaxis, a.yaxis):
+        formatter = axis.get_major_formatter()
+        if type(formatter) is ScalarFormatter:
+            formatter.set_powerlimits((-4, 4))
+            formatter.set_useMathText(True)
 
 
 def _legend_below(fig: Figure, titles: list[str], n_gaussians: int, extra=(), *,
