@@ -755,13 +755,13 @@ def repeated_row_warning(X: np.ndarray) -> str | None:
     for i in spikes[np.argsort(-counts[spikes])][:3]:
         row = rows[i]
         values = ", ".join(f"{v:.6g}" for v in row)
-        edge = ("each value its column's largest: events saturated at the instrument's range?"
-                if np.all(row == high) else
-                "each value its column's smallest or largest: values clipped at a limit?"
+        edge = (", each value its column's largest (events saturated at an instrument's "
+                "range?)" if np.all(row == high) else
+                ", each value its column's smallest or largest (values clipped at a limit?)"
                 if np.all((row == high) | (row == low)) else
-                "a code for a missing value, or one record copied?")
+                " (a code for a missing value, or one record copied?)")
         said.append(f"{counts[i]:,} rows ({counts[i] / X.shape[0]:.2%}) are the same row "
-                    f"({values}), {edge}")
+                    f"({values}){edge}")
     return ("; ".join(said) + ": no Gaussian fits a point mass, so EM collapses a component "
             "onto it or stretches one to reach it, at the cost of the components around; "
             "remove those rows (gate them out), or leave their cells empty if they are a "

@@ -977,9 +977,11 @@ def _events(n=2000, seed=0):
 
 
 @pytest.mark.parametrize(("spike", "said"), [
-    ("max", "each value its column's largest: events saturated at the instrument's range?"),
-    ("min max", "each value its column's smallest or largest: values clipped at a limit?"),
-    ("inside", "a code for a missing value, or one record copied?"),
+    ("max", "), each value its column's largest (events saturated at an instrument's range?): "
+            "no Gaussian fits a point mass"),
+    ("min max", "), each value its column's smallest or largest (values clipped at a limit?): "
+                "no Gaussian"),
+    ("inside", ") (a code for a missing value, or one record copied?): no Gaussian"),
 ])
 def test_one_row_repeated_among_distinct_rows_is_named_a_point_mass(spike, said):
     """QA143 H1: 500 events saturated at 262143 in every channel (0.5% of the rows) merged
