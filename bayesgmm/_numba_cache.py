@@ -42,12 +42,11 @@ import ast
 import functools
 import hashlib
 import os
-import warnings
 from pathlib import Path
 
 from numba.core import caching, config
 
-from ._warn import IN_PACKAGE
+from ._warn import IN_PACKAGE, warn
 from .tempdirs import private_directory
 from .versions import release_problem
 
@@ -280,7 +279,7 @@ def _load_or_miss(self, sig, target_context):
         index = Path(self._cache_file._index_path)
         index.unlink(missing_ok=True)  # a fresh index: numba's save would read the damaged one
         function = f"{self._py_func.__module__}.{self._py_func.__qualname__}"
-        warnings.warn(f"numba's disk cache of {function} could not be read "
+        warn(f"numba's disk cache of {function} could not be read "
                       f"({type(error).__name__}: {error}; {index.parent}); compiling it "
                       "again and rewriting the cache", RuntimeWarning,
                       skip_file_prefixes=IN_PACKAGE)
@@ -314,7 +313,7 @@ def _say_read_only(directory: str, has_this_path: bool = True) -> None:
     why = ("another bayesgmm or numba release, or another CPU" if has_this_path else
            "it holds none for bayesgmm installed at this path: warm it from the path the "
            "users run")
-    warnings.warn(f"NUMBA_CACHE_DIR ({directory}) is read-only and lacks some of these kernels "
+    warn(f"NUMBA_CACHE_DIR ({directory}) is read-only and lacks some of these kernels "
                   f"({why}): they are compiled for this run and not stored; run 'bayesgmm "
                   "warm' once with it writable to add them", RuntimeWarning,
                   skip_file_prefixes=IN_PACKAGE)

@@ -13,7 +13,6 @@ checks of single values, re-exported here).
 from __future__ import annotations
 
 import hashlib
-import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -33,7 +32,7 @@ from ._scalars import (  # noqa: F401 (re-exported: the import path most callers
     seed_from,
     transposed_hint,
 )
-from ._warn import IN_PACKAGE
+from ._warn import IN_PACKAGE, warn
 from .covariance import COVARIANCE_TYPES, check_covariance_type, has_correlations
 
 __all__ = [
@@ -852,16 +851,16 @@ def warn_about_columns(X: np.ndarray, names: Sequence[str], sample_weight: Any =
     saying them)."""
     few = few_values_warning(X, names)
     if few:
-        warnings.warn(few, FewValuesWarning, skip_file_prefixes=IN_PACKAGE)
+        warn(few, FewValuesWarning, skip_file_prefixes=IN_PACKAGE)
     copied = None if sample_weight is not None else copied_rows_warning(X)
     if copied:
-        warnings.warn(copied, CopiedRowsWarning, skip_file_prefixes=IN_PACKAGE)
+        warn(copied, CopiedRowsWarning, skip_file_prefixes=IN_PACKAGE)
     design = design_weights_warning(sample_weight)
     if design:
-        warnings.warn(design, DesignWeightsWarning, skip_file_prefixes=IN_PACKAGE)
+        warn(design, DesignWeightsWarning, skip_file_prefixes=IN_PACKAGE)
     repeated = repeated_row_warning(X)
     if repeated:
-        warnings.warn(repeated, RepeatedRowWarning, skip_file_prefixes=IN_PACKAGE)
+        warn(repeated, RepeatedRowWarning, skip_file_prefixes=IN_PACKAGE)
     return tuple(m for m in (few, copied, design, repeated) if m)
 
 
@@ -1019,7 +1018,7 @@ def aligned_to_rows(values: Any, X: Any, name: str) -> Any:
             # as pandas would), or of a scaler's output, whose rows are named afresh (QA140
             # H1: df.sample()'s weights paired with other rows, silently). Said, as both
             # read alike (QA141 M3: refused, the first was a legitimate reorder)
-            warnings.warn(
+            warn(
                 f"{name} is a pandas Series in another order than X's rows, matched to them by "
                 f"its index (pandas' rule), while X's index is only its positions 0.."
                 f"{len(labels) - 1}: if X's rows were renamed so (a scaler's output, "
@@ -1048,7 +1047,7 @@ def row_names(X: Any, kept: np.ndarray) -> tuple[str, ...] | None:
     if not index.is_unique:
         # said once, where the fit reads its data (QA88: a posterior's tables numbered the
         # rows with no word why; the membership table said so only for an EM fit)
-        warnings.warn(f"the rows' index names some rows more than once ({index.nunique()} "
+        warn(f"the rows' index names some rows more than once ({index.nunique()} "
                       f"distinct for {len(index)} rows), so the reports and tables number "
                       "the rows from 0, in the data's order, instead (give each row its own "
                       "name)", UserWarning, skip_file_prefixes=IN_PACKAGE)

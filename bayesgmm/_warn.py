@@ -16,8 +16,14 @@ thread included, and ``select_em``'s table lost cells' warnings at random. Here 
 thread in installs one display hook and one "always" filter for the process and the last one
 out removes them; in between the hook hands a warning to the innermost block of the thread
 that raised it (recorded, or dropped when it matches an ignore), and applies the process's own
-filters to a warning of a thread in no block. On Pythons where ``catch_warnings`` is
-context-local (3.14 with ``sys.flags.context_aware_warnings``) it is used as it is.
+filters to a warning of a thread in no block. The package's own warnings go through
+:func:`warn`, which hands them to a block of its thread directly: another thread inside a
+``catch_warnings`` of its own (pandas, SciPy and matplotlib use them) changes the process's
+filters for every thread, so that other libraries' warnings raised in a block meanwhile may
+go uncaught or unsaid (QA148 H3), but never the package's. On Pythons where
+``catch_warnings`` is context-local (3.14 with ``sys.flags.context_aware_warnings``) it is
+used as it is; on 3.14 without it (its default build), too, unchecked against its internals,
+with the old race (QA148 M2).
 
 Every use of the warnings module's internals (``_showwarning_orig``, ``_showwarnmsg_impl``:
 where a warning goes when the display hook is Python's own) is here, behind one version check
@@ -36,7 +42,7 @@ import threading
 import warnings
 from collections.abc import Iterator
 
-__all__ = ["IN_PACKAGE", "ignored", "recorded"]
+__all__ = ["IN_PACKAGE", "ignored", "recorded", "warn"]
 
 IN_PACKAGE = (os.path.dirname(os.path.abspath(__file__)) + os.sep,)
 
@@ -46,7 +52,8 @@ _CONTEXT_LOCAL = bool(getattr(sys.flags, "context_aware_warnings", False))
 _ALWAYS = ("always", None, Warning, None, 0)  # the filter warnings.simplefilter("always") adds
 
 _lock = threading.Lock()
-_state: dict = {"users": 0, "hook": None}  # threads in a block; the display hook replaced
+# threads in a block; the display hook replaced; whether the "always" filter is this module's
+_state: dict = {"users": 0, "hook": None, "inserted": False}
 _blocks = threading.local()  # this thread's blocks, innermost last
 _shown: set = set()  # what a thread in no block was shown under "default"/"module"/"once"
 
@@ -87,12 +94,42 @@ def ignored(*categories: type[Warning], message: str = "", module: str = "") -> 
         yield
 
 
+def warn(message: str | Warning, category: type[Warning] | None = None, stacklevel: int = 1,
+         *, skip_file_prefixes: tuple[str, ...] = ()) -> None:
+    """``warnings.warn`` for the package's own warnings: in a block of this thread it goes to
+    the block directly (recorded, or dropped by a matching :func:`ignored`), whatever other
+    threads have done meanwhile to the process's filters and display hook (QA148 H3: a
+    thread inside ``catch_warnings`` with an "ignore" elsewhere lost a third of a block's
+    records); outside any block, to ``warnings.warn``."""
+    category = type(message) if isinstance(message, Warning) else category or UserWarning
+    for kind, data in reversed(getattr(_blocks, "stack", ())):
+        if kind == "record":
+            data.append(warnings.WarningMessage(message, category, "", 0))
+            return
+        if _dropped(data, message, category, ""):
+            return
+    warnings.warn(message, category, stacklevel + 1, skip_file_prefixes=skip_file_prefixes)
+
+
+def _dropped(rule: tuple, message: str | Warning, category: type[Warning], module: str) -> bool:
+    pattern, categories, mod = rule
+    return bool(issubclass(category, categories) and pattern.match(str(message))
+                and mod.match(module))
+
+
 @contextlib.contextmanager
 def _block(block: tuple) -> Iterator[None]:
     with _lock:
         if _state["users"] == 0:
-            warnings.simplefilter("always")  # every warning reaches the hook, which decides
-            _state["hook"] = warnings.showwarning
+            # every warning reaches the hook, which decides; a user's own "always" is kept
+            # as theirs (QA148 M1: -W always was removed with this module's)
+            _state["inserted"] = _ALWAYS not in warnings.filters
+            if _state["inserted"]:
+                warnings.simplefilter("always")
+            # the hook left by a block another thread's catch_warnings outlived is no
+            # original: the one saved before stays (QA148 H2: every later warning lost)
+            if warnings.showwarning is not _show:
+                _state["hook"] = warnings.showwarning
             warnings.showwarning = _show
         _state["users"] += 1
     stack = _blocks.__dict__.setdefault("stack", [])
@@ -104,7 +141,8 @@ def _block(block: tuple) -> Iterator[None]:
         with _lock:
             _state["users"] -= 1
             if _state["users"] == 0:
-                _remove_always()
+                if _state["inserted"]:
+                    _remove_always()
                 if warnings.showwarning is _show:  # not replaced since (by a user's block)
                     warnings.showwarning = _state["hook"]
                 _shown.clear()
@@ -124,9 +162,7 @@ def _show(message, category, filename, lineno, file=None, line=None) -> None:
         if kind == "record":
             data.append(found)
             return
-        pattern, categories, module = data
-        if issubclass(category, categories) and pattern.match(str(message)) \
-                and module.match(_module_of(filename)):
+        if _dropped(data, message, category, _module_of(filename)):
             return
     action = _process_action(found)
     if action == "error":
@@ -139,11 +175,14 @@ def _process_action(found: warnings.WarningMessage) -> str:
     """What the process's filters (without this module's "always") do with ``found`` in a
     thread in no block; the first showing of a "default", "module" or "once" warning."""
     text, module = str(found.message), _module_of(found.filename)
-    for action, pattern, category, mod, lineno in warnings.filters:
-        if (action, pattern, category, mod, lineno) == _ALWAYS:
+    skip = _state["inserted"]  # this module's "always", the first: not the process's own
+    for entry in list(warnings.filters):
+        action, pattern, category, mod, lineno = entry
+        if skip and entry == _ALWAYS:
+            skip = False
             continue
-        if (issubclass(found.category, category) and (pattern is None or pattern.match(text))
-                and (mod is None or mod.match(module)) and lineno in (0, found.lineno)):
+        if (issubclass(found.category, category) and _matched(pattern, text)
+                and _matched(mod, module) and lineno in (0, found.lineno)):
             break
     else:
         action = warnings.defaultaction
@@ -157,10 +196,20 @@ def _process_action(found: warnings.WarningMessage) -> str:
     return action
 
 
+def _matched(pattern, text: str) -> bool:
+    """A filter's message or module pattern against ``text`` as CPython's C filters match
+    it: None matches all, a string (Python's own default filters: ``'__main__'``) only
+    itself, a compiled expression from the start (QA148 H1: ``.match`` on the string
+    crashed every DeprecationWarning raised in a block it did not match)."""
+    if pattern is None:
+        return True
+    return pattern == text if isinstance(pattern, str) else bool(pattern.match(text))
+
+
 def _forward(found: warnings.WarningMessage) -> None:
     """Where ``found`` would have gone without this module's hook."""
     hook = _state["hook"]
-    if hook is not None and hook is not warnings._showwarning_orig:
+    if hook is not None and hook is not _show and hook is not warnings._showwarning_orig:
         hook(found.message, found.category, found.filename, found.lineno, found.file,
              found.line)
     else:  # Python's own display, or a catch_warnings(record=True) list
@@ -171,6 +220,9 @@ def _module_of(filename: str) -> str:
     """The dotted module name of a source file, as a filter's ``module`` pattern is matched
     (its path below the longest ``sys.path`` entry holding it)."""
     path = os.path.abspath(filename or "")
+    main = getattr(sys.modules.get("__main__"), "__file__", None)
+    if main and os.path.abspath(main) == path or filename in ("<string>", "<stdin>"):
+        return "__main__"  # a script's (QA148 L1: Python's filters name it so)
     roots = [os.path.abspath(p) + os.sep for p in sys.path if p]
     root = max((r for r in roots if path.startswith(r)), key=len, default="")
     stem = path[len(root):].removesuffix(".py").removesuffix(os.sep + "__init__")

@@ -48,7 +48,7 @@ from typing import TYPE_CHECKING, Any
 from . import progress
 from ._scalars import draw_seed
 from ._validation import COVARIANCE_TYPES, check_columns_fit, check_seed
-from ._warn import IN_PACKAGE, ignored
+from ._warn import IN_PACKAGE, ignored, warn
 from .covariance import covariance_words, has_correlations, mclust_hint, sd_and_correlation
 from .formatting import format_count, format_number, per_chain, timing_parts
 from .settings import (  # NumPy only
@@ -2568,7 +2568,7 @@ def _result_tables(result: Any, index: str | None = None, diagnostics: Any = Non
                 write(path)
             except Exception as exc:  # noqa: BLE001 - any failure: the fit is saved regardless
                 path.unlink(missing_ok=True)
-                warnings.warn(f"{name} was not written ({type(exc).__name__}: {exc}); the "
+                warn(f"{name} was not written ({type(exc).__name__}: {exc}); the "
                               f"result itself is saved, and bayesgmm.load(...).{instead} gives "
                               "the same numbers", UserWarning, skip_file_prefixes=IN_PACKAGE)
         return guarded

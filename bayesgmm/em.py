@@ -16,7 +16,6 @@ imported by the posterior layer and every layer above it.
 from __future__ import annotations
 
 import re
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -47,7 +46,7 @@ from ._validation import (
     singular_columns,
     transposed_hint,
 )
-from ._warn import IN_PACKAGE, ignored, recorded
+from ._warn import IN_PACKAGE, ignored, recorded, warn
 from .formatting import format_number
 from .imputation import conditional_means
 from .isolation import isolated_observations
@@ -630,7 +629,7 @@ class EMResult(NoiseFlag):
     def _warn_if_unweighted(self, criterion: str, sample_weight: Any) -> None:
         """A weighted fit's criterion without its weights is another data set's: say so."""
         if sample_weight is None and (self.observations or {}).get("weighted"):
-            warnings.warn(f"this fit was weighted (sample_weight) but {criterion}(X) got no "
+            warn(f"this fit was weighted (sample_weight) but {criterion}(X) got no "
                           "weights: the criterion is of the unweighted rows, not the fit's "
                           f"own; pass the weights ({criterion}(X, sample_weight))",
                           UserWarning, skip_file_prefixes=IN_PACKAGE)
@@ -903,7 +902,7 @@ def fit_em(
     else:  # regularised: it can be fitted, but say which columns make it need that
         problem = singular_columns(Xc, names, covariance_type)
         if problem is not None:
-            warnings.warn(f"{problem}; the covariances are singular and the fit rests on "
+            warn(f"{problem}; the covariances are singular and the fit rests on "
                           "reg_covar / the prior (drop the column(s) named)", UserWarning,
                           skip_file_prefixes=IN_PACKAGE)
     # the columns' variances over their observed values, as the floor's default (review)
@@ -918,7 +917,7 @@ def fit_em(
             "a prior covariance is numerically singular"), Xc, names))
     prior = _resolve_prior(prior, obs.prior_rows, K, covariance_type, obs.prior_weights)
     if prior is None and N * D <= n_parameters(K, D, covariance_type):  # values, not rows
-        warnings.warn(
+        warn(
             f"{N} row(s) x {D} feature(s) = {N * D} values for "
             f"{n_parameters(K, D, covariance_type)} free parameters (K={K}, "
             f"{covariance_type!r}): maximum likelihood cannot determine them (components "
@@ -983,7 +982,7 @@ def fit_em(
                                            if issubclass(w.category,
                                                          DegenerateComponentWarning)])
     for message in others.values():
-        warnings.warn(message, skip_file_prefixes=IN_PACKAGE)
+        warn(message, skip_file_prefixes=IN_PACKAGE)
     if best is None:  # every start failed: the data or reg_covar, not a start
         raise ValueError(_numerical_failure(failed[-1], Xc, names)) from failed[-1]
     if failed:
@@ -1033,7 +1032,7 @@ def fit_em(
                         "everywhere; give a larger noise_volume (at least the data's bounding "
                         "box) or leave it out to use the box")
     for msg in captured:
-        warnings.warn(msg, DegenerateComponentWarning, skip_file_prefixes=IN_PACKAGE)
+        warn(msg, DegenerateComponentWarning, skip_file_prefixes=IN_PACKAGE)
     if not converged:
         # the last change the rule tested (history ends with the parameters' evaluation after
         # the loop, which no rule tested; QA97: "did not converge ... last change 0")
@@ -1041,7 +1040,7 @@ def fit_em(
         after = abs(history[-1] - history[-2])
         last = ("no change tested in one iteration" if tested is None else
                 f"last change {tested:.3g} in total, {tested / n_eff:.3g} per sample")
-        warnings.warn(
+        warn(
             f"EM did not converge in max_iter={max_iter} iterations ({last}; tol={tol} per "
             f"sample, atol={atol} in total); "
             + ("the parameters it ended at meet the rule (one more iteration would have "
@@ -1261,7 +1260,7 @@ def fit_map_start(
     )
     source, best, caught = fits[0]
     for w in caught:
-        warnings.warn(w.message, w.category, skip_file_prefixes=IN_PACKAGE)
+        warn(w.message, w.category, skip_file_prefixes=IN_PACKAGE)
     # the record is this search's (its seed is the one given, or drawn here), not that of the
     # winning family's own fit_em call, which got a child seed or none at all
     record = {"init": f"fit_map_start: the best of {len(families)} start families{where}"
@@ -1392,7 +1391,7 @@ def _warn_if_one_variance_cannot_fit(Xc: np.ndarray, names, weights=None) -> Non
     narrow = int(np.flatnonzero(spread)[np.argmin(sd[spread])])
     wide = int(np.argmax(sd))
     if sd[wide] > _SPHERICAL_SD_RATIO * sd[narrow]:
-        warnings.warn(
+        warn(
             f"covariance_type='spherical' gives every column one variance, but column "
             f"{names[wide]!r} has sd {sd[wide]:.3g} and {names[narrow]!r} {sd[narrow]:.3g} "
             f"({sd[wide] / sd[narrow]:.2g}x): the narrow columns then barely count; "
@@ -1408,7 +1407,7 @@ def _warn_if_reg_covar_dominates(Xc: np.ndarray, names, reg_covar: float,
     floored = [str(n) for n, v in zip(names, variance, strict=True)
                if reg_covar > 0 and 0 < v < 100 * reg_covar]
     if floored:
-        warnings.warn(
+        warn(
             f"reg_covar={reg_covar:g} is at least 1% of the variance of column(s) {floored}: "
             f"it floors their sds at about {np.sqrt(reg_covar):.2g}, so EM cannot resolve "
             "clusters there; rescale those columns (e.g. standardise) or pass a smaller "
@@ -1445,7 +1444,7 @@ def _warn_if_reg_covar_floors_a_direction(X: np.ndarray, names, reg_covar: float
     if len(columns) < 2 or values[0] > _DEPENDENT_SHARE * np.diag(cov)[columns].min():
         return
     involved = [str(names[j]) for j in columns]
-    warnings.warn(
+    warn(
         f"columns {involved} are nearly linearly dependent (one derived from the others, "
         f"written to a few decimals?): the data vary by only sd {np.sqrt(values[0]):.2g} "
         f"along a combination of them, against sds of {np.sqrt(np.diag(cov)[columns].min()):.3g}"
@@ -1585,7 +1584,7 @@ def _m_step(stats: kernels.SufficientStatistics, previous, covariance_type, reg_
             covariances = covariances.copy()
             covariances[empty] = prev_cov[empty]
         where = f" at iteration {iteration}" if iteration is not None else ""
-        warnings.warn(
+        warn(
             f"component(s) {np.flatnonzero(empty).tolist()} became empty{where}; they keep "
             "their previous mean and covariance with weight ~0. Consider fewer components or "
             "a simpler covariance type (or, in fit_em, a prior: prior='default').",
@@ -2349,7 +2348,7 @@ def _check_init(init, K, D, covariance_type, n_init, names=None) -> list:
             + (f"; unknown key(s) {sorted(unknown)}" if unknown else "")
         )
     if n_init > 1:
-        warnings.warn("n_init > 1 is ignored with explicit initial parameters", UserWarning,
+        warn("n_init > 1 is ignored with explicit initial parameters", UserWarning,
                       skip_file_prefixes=IN_PACKAGE)
     return [_explicit_params(init, K, D, covariance_type, names)]
 

@@ -16,14 +16,13 @@ the data layer; nothing in the package imports it.
 from __future__ import annotations
 
 import os
-import warnings
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ._validation import check_random_state
-from ._warn import IN_PACKAGE
+from ._warn import IN_PACKAGE, warn
 from .em import ConvergenceWarning, check_sample_size
 from .estimator_base import (
     EstimatorBase,
@@ -166,7 +165,7 @@ class BayesianGMM(EstimatorBase, keyword_advice=_KEYWORD_ADVICE):
         checked = result.diagnostics()
         if not checked.ok:  # converged_ False warns, as GaussianMixture's does (QA90: a grid
             # search of failed posteriors said nothing)
-            warnings.warn(f"the posterior failed its checks, so converged_ is False "
+            warn(f"the posterior failed its checks, so converged_ is False "
                           f"({checked.brief}): print(estimator.diagnostics()) for every check "
                           "and what to do", ConvergenceWarning, skip_file_prefixes=IN_PACKAGE)
         return result

@@ -21,7 +21,6 @@ from __future__ import annotations
 import functools
 import inspect
 import sys
-import warnings
 from collections.abc import Mapping
 from typing import Any, Self
 
@@ -37,7 +36,7 @@ from ._validation import (
     check_sample_weight,
     refuse_non_data,
 )
-from ._warn import IN_PACKAGE
+from ._warn import IN_PACKAGE, warn
 from .covariance import has_correlations
 from .observation_record import name_labels
 from .observations import component_labels
@@ -387,12 +386,12 @@ class EstimatorBase:
         kind = type(self).__name__
         if (names is not None and names != fitted and len(names) == len(fitted)
                 and self._fitted().fitted_names is None):
-            warnings.warn(f"X has feature names {names}, but this {kind} was fitted without "
+            warn(f"X has feature names {names}, but this {kind} was fitted without "
                           "feature names: its columns are taken in order",
                           skip_file_prefixes=IN_PACKAGE)
             return X
         if names is None and hasattr(self, "feature_names_in_"):
-            warnings.warn(f"X does not have feature names, but this {kind} was fitted with "
+            warn(f"X does not have feature names, but this {kind} was fitted with "
                           f"feature names {fitted}: its columns are taken in that order",
                           UserWarning, skip_file_prefixes=IN_PACKAGE)
         return X
@@ -508,6 +507,6 @@ def _warn_of_labels_in_y(y: Any) -> None:
         return
     # -1 beside 0, 1, ...: a class target of -1 and 1 has no 0 (QA141 L4)
     if values.size and np.any(values == -1) and np.any(values == 0):
-        warnings.warn("y is ignored (a pipeline's target is never taken for known labels): "
+        warn("y is ignored (a pipeline's target is never taken for known labels): "
                       "to fit with known components, pass them as labels (fit(X, labels=y); "
                       "-1 unknown)", UserWarning, skip_file_prefixes=IN_PACKAGE)

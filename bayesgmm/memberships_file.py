@@ -41,12 +41,12 @@ from __future__ import annotations
 
 import os
 import re
-import warnings
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from ._warn import IN_PACKAGE, warn
 from .formatting import interval_columns
 from .observation_record import observations_record
 
@@ -180,10 +180,9 @@ def _unique(rows: np.ndarray) -> bool:
     distinct = len(pd.unique(pd.Series(rows)))
     if distinct == len(rows):
         return True
-    warnings.warn(f"the rows' names are not unique ({distinct} distinct for {len(rows)} "
-                  "rows), so they cannot name the rows: the table numbers them from 0, in "
-                  "the data's order, instead (give each row its own name)", UserWarning,
-                  stacklevel=3)
+    warn(f"the rows' names are not unique ({distinct} distinct for {len(rows)} rows), so "
+         "they cannot name the rows: the table numbers them from 0, in the data's order, "
+         "instead (give each row its own name)", UserWarning, skip_file_prefixes=IN_PACKAGE)
     return False
 
 

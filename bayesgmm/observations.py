@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import functools
 import math
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -62,7 +61,7 @@ from ._validation import (
     transposed_hint,
     warn_about_columns,
 )
-from ._warn import IN_PACKAGE, ignored
+from ._warn import IN_PACKAGE, ignored, warn
 from .covariance import column_moments
 from .formatting import format_number
 from .imputation import conditional_means  # its home before imputation.py
@@ -454,15 +453,15 @@ def prepare_observations(
     nan = np.isnan(Xv)
     kept = ~nan.all(axis=1) if missing == "marginalise" else ~nan.any(axis=1)
     if codes is not None and np.any(codes[~kept] >= 0):
-        warnings.warn(_labels_left_out(X, ~kept & (codes >= 0), missing), UserWarning,
+        warn(_labels_left_out(X, ~kept & (codes >= 0), missing), UserWarning,
                       skip_file_prefixes=IN_PACKAGE)
     empty = ~kept if codes is None else ~kept & (codes < 0)  # labelled ones: named above
     if missing == "marginalise" and empty.any() and kept.any():
-        warnings.warn(_empty_rows_left_out(X, empty), UserWarning, skip_file_prefixes=IN_PACKAGE)
+        warn(_empty_rows_left_out(X, empty), UserWarning, skip_file_prefixes=IN_PACKAGE)
     if missing == "drop" and not kept.all() and kept.any():
         shifted = _dropped_rows_differ(Xv, kept, names, g)
         if shifted:
-            warnings.warn(shifted, UserWarning, skip_file_prefixes=IN_PACKAGE)
+            warn(shifted, UserWarning, skip_file_prefixes=IN_PACKAGE)
     if not kept.all():
         Xv, nan = Xv[kept], nan[kept]
         g = None if g is None else g[kept]
@@ -794,7 +793,7 @@ def _warn_if_one_value_sets_a_side(X: np.ndarray, names) -> None:
                             "times the other rows' range)")
                 break
     if said:
-        warnings.warn("one value alone sets the noise component's box along "
+        warn("one value alone sets the noise component's box along "
                       + "; ".join(said) + ": the noise density 1/V is as many times lower "
                       "for every other row, so fewer of them are called noise; check the "
                       "value, or give noise_volume (--noise-volume) to set the box",
@@ -825,7 +824,7 @@ def _warn_if_smaller_than_box(volume: float, X: np.ndarray) -> None:
     spread = np.nanmax(X, axis=0) - np.nanmin(X, axis=0)
     box = float(np.prod(spread)) if np.all(spread > 0) else 0.0
     if volume < box:
-        warnings.warn(f"noise_volume {volume:.4g} is smaller than the data's bounding box "
+        warn(f"noise_volume {volume:.4g} is smaller than the data's bounding box "
                       f"({box:.4g}, in the data's units): the noise density 1/V is then higher "
                       "than a uniform over the data's range and can claim most points; give "
                       "at least the box's volume, or leave noise_volume out to use the box",
@@ -907,7 +906,7 @@ def encode_labels(values: Any, n_components: int, *, names: Sequence[str] | None
     index = values.index if hasattr(values, "to_numpy") else None  # pandas: its rows
     misspelt = _spelling_variants(texts, names, index) if len(names) <= 50 else ""
     if misspelt and len(names) <= n_components:  # each its own group: not what was meant
-        warnings.warn(f"label {misspelt}; as they are, each is a group of its own",
+        warn(f"label {misspelt}; as they are, each is a group of its own",
                       UserWarning, skip_file_prefixes=IN_PACKAGE)
     if len(names) > n_components:
         # a few names, not hundreds (QA: a numeric column given as labels printed 360 floats

@@ -12,7 +12,6 @@ they call lives in the kernel, :mod:`bayesgmm.imputation` and :mod:`bayesgmm.dra
 from __future__ import annotations
 
 import hashlib
-import warnings
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -34,7 +33,7 @@ from ._validation import (
     is_int,
     transposed_hint,
 )
-from ._warn import IN_PACKAGE
+from ._warn import IN_PACKAGE, warn
 from .covariance import COVARIANCE_DIMS, distinct_entries, entry_label, has_correlations
 from .diagnostics import Diagnostics, diagnose, with_correlations, with_sds
 from .draw_arrays import categorical, flat_noise_weight, flatten_draws
@@ -443,7 +442,7 @@ class BayesResult:
         unreported, causes = self._unreported()
         if unreported:
             named = ", ".join(map(str, unreported))
-            warnings.warn(f"component(s) {named} are not identified ({', '.join(causes)}"
+            warn(f"component(s) {named} are not identified ({', '.join(causes)}"
                           f"): {what}'s numbers for them average over several clusters, not "
                           "one: do not report them as estimates (compare_em() and "
                           "estimates.csv mark them identified=False; print(diagnostics()) says "
@@ -1020,7 +1019,7 @@ class BayesResult:
                 labels = observed["labels"].values
             left_out = (self.observations_summary or {}).get("n_rows_dropped", 0)
             if left_out:  # a user filling their frame in would misalign rows silently
-                warnings.warn(f"impute() without X returns the {len(X)} fitted rows, in the "
+                warn(f"impute() without X returns the {len(X)} fitted rows, in the "
                               f"order of row_names; the fit left {left_out} row(s) out "
                               "(nothing observed, or missing='drop'): pass the data "
                               "(impute(X)) for one completed row per row of X",
@@ -1223,7 +1222,7 @@ class BayesResult:
             return observed[["x"]]
         g = np.asarray(observed["sample_weight"].values, dtype=np.float64)
         if not np.all(g == np.round(g)):
-            warnings.warn("the fit's sample weights are not whole numbers: observed_data "
+            warn("the fit's sample weights are not whole numbers: observed_data "
                           "holds each row once with its sample_weight, which ArviZ's "
                           "predictive plots do not apply", UserWarning,
                           skip_file_prefixes=IN_PACKAGE)

@@ -40,7 +40,6 @@ import os
 import re
 import shutil
 import time
-import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -51,7 +50,7 @@ import numpy as np
 import pandas as pd
 
 from . import plots, progress
-from ._warn import IN_PACKAGE, ignored
+from ._warn import IN_PACKAGE, ignored, warn
 from .covariance import (
     NotPositiveDefiniteError,
     covariance_words,
@@ -694,7 +693,7 @@ def _embedder(figures: list[Figure], files: FigureFiles | None = None
             if isinstance(exc, np.linalg.LinAlgError | NotPositiveDefiniteError):
                 why += (" (a covariance of the fit is singular, as a component collapsed onto "
                         "a value or a linear relation makes it: see the verdict)")
-            warnings.warn(f'the report\'s figure "{name}" failed ({why}); the report has a '
+            warn(f'the report\'s figure "{name}" failed ({why}); the report has a '
                           "note in its place", UserWarning, skip_file_prefixes=IN_PACKAGE)
             return f'<p class="warn">Figure "{html.escape(name)}" failed: {html.escape(why)}</p>'
         # shown at the page's scale whatever its dpi: a 300-dpi PNG is sharper, not larger

@@ -20,7 +20,6 @@ import functools
 import os
 import sys
 import time
-import warnings
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -40,7 +39,7 @@ from ._validation import (
     seed_from,
     singular_columns,
 )
-from ._warn import IN_PACKAGE, ignored
+from ._warn import IN_PACKAGE, ignored, warn
 from .backends.nutpie import backend_of, compile_nutpie, is_whitened
 from .covariance import has_correlations
 from .diagnostics import (
@@ -260,7 +259,7 @@ def fit_bayes(
         progressbar=progressbar)
     ss.check_runnable()
     if ss.adaptive and ss.sampler == "nutpie" and ss.cores is not None and ss.cores < ss.chains:
-        warnings.warn(
+        warn(
             f"cores={ss.cores} is not honoured with draws='auto': every chain runs in its own "
             f"thread ({ss.chains} threads), since the checkpoints need the chains to advance "
             "together; for fewer cores give a number of draws or fewer chains", UserWarning,
@@ -537,7 +536,7 @@ def fit_bayes(
                  else f"chain {better['chain']} found a better posterior mode than the EM "
                  f"start (mean log density {better['chain_mean']:.1f} vs "
                  f"{better['others_median']:.1f} for the other chains)")
-        warnings.warn(
+        warn(
             f"K={K}: {found}; restarted EM from that chain and sampled again (recorded in "
             "result.settings['start']['reanchored'])", UserWarning, skip_file_prefixes=IN_PACKAGE)
         first_s = timing["sample_s"]
@@ -638,7 +637,7 @@ def fit_bayes(
                 ("restarted with smaller steps after a divergence", retried is not None),
                 ("re-anchored at a better mode", any(r.get("rerun") for r in moved)))
                 if happened]
-            warnings.warn(
+            warn(
                 ended + (f"this run was also {' and '.join(steps)}, which a fixed number of "
                          "draws does not repeat: save this result to keep it" if steps else
                          f"to repeat this result exactly, fit with draws={draws} (--draws "
@@ -791,7 +790,7 @@ def _warn_if_prior_dominated(N: int, K: int, D: int, covariance_type: str,
                          "fewer rows than features; if each column is an observation, pass "
                          "X.T (each row one observation); else fit fewer features")
     if note:
-        warnings.warn(note, UserWarning, skip_file_prefixes=IN_PACKAGE)
+        warn(note, UserWarning, skip_file_prefixes=IN_PACKAGE)
 
 
 def _sampler_seed(seed: int) -> int:

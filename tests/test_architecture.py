@@ -516,9 +516,11 @@ def test_warnings_are_caught_only_through_the_thread_safe_blocks():
     """QA145 H1: ``warnings.catch_warnings`` and the filter functions change the whole
     process; in fits run in threads they restored each other's state out of order and
     silenced every later warning. The package catches warnings through
-    ``_warn.recorded`` / ``_warn.ignored`` alone."""
-    used = re.compile(r"warnings\.(catch_warnings|simplefilter|filterwarnings|resetwarnings)\(")
+    ``_warn.recorded`` / ``_warn.ignored`` alone, and warns through ``_warn.warn``, which
+    gives a block of its thread the package's own warnings directly (QA148 H3)."""
+    used = re.compile(r"warnings\.(catch_warnings|simplefilter|filterwarnings|resetwarnings|"
+                      r"warn)\(")
     found = [f"{path.relative_to(PACKAGE)}:{n}" for path in sorted(PACKAGE.rglob("*.py"))
              if path.name != "_warn.py"
              for n, line in enumerate(path.read_text().splitlines(), 1) if used.search(line)]
-    assert not found, f"use bayesgmm._warn.recorded / ignored: {found}"
+    assert not found, f"use bayesgmm._warn.recorded / ignored / warn: {found}"

@@ -179,3 +179,103 @@ def test_fits_in_threads_leave_later_warnings_shown():
     assert done.returncode == 0, done.stderr
     assert "DesignWeightsWarning" in done.stderr and "PROBE after the threads" in done.stderr, \
         done.stderr
+
+
+def _run(code, *flags):
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, *flags, "-c", code], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    return done
+
+
+def test_pythons_own_default_filters_pass_a_block_that_does_not_match():
+    """QA148 H1: Python's default filter ('default', None, DeprecationWarning, '__main__', 0)
+    holds its module as a string, and the hook called .match on it: a DeprecationWarning in
+    an ignored(RuntimeWarning) block crashed (pytest's own filters hid it). It is shown, as
+    Python shows one raised in __main__, inside the block and beside one in another thread."""
+    done = _run("""if True:
+        import threading, warnings
+        from bayesgmm._warn import ignored
+        inside, leave = threading.Event(), threading.Event()
+        def worker():
+            with ignored(RuntimeWarning):
+                inside.set(); leave.wait(10)
+        t = threading.Thread(target=worker); t.start(); inside.wait(10)
+        warnings.warn("B beside a block", DeprecationWarning)
+        leave.set(); t.join()
+        with ignored(RuntimeWarning):
+            warnings.warn("C in a block", DeprecationWarning)
+    """)
+    assert "B beside a block" in done.stderr and "C in a block" in done.stderr
+
+
+def test_a_users_always_filter_outlives_the_blocks():
+    """QA148 M1: python -W always lost its filter to the first block's leaving."""
+    done = _run("""if True:
+        import warnings
+        from bayesgmm._warn import recorded
+        with recorded():
+            pass
+        for _ in range(3):
+            warnings.warn("repeat me", UserWarning)
+        print(("always", None, Warning, None, 0) in warnings.filters)
+    """, "-W", "always")
+    assert done.stdout.strip() == "True" and done.stderr.count("repeat me") >= 3
+
+
+def test_a_block_outlived_by_another_threads_catch_warnings_leaves_warnings_shown():
+    """QA148 H2: a thread entered a plain catch_warnings while a block was open and left it
+    after: it put back the block's hook, which the next block saved as the original, and
+    every later warning of the process was lost."""
+    done = _run("""if True:
+        import threading, warnings
+        from bayesgmm._warn import recorded
+        w_in, l_in, w_out = threading.Event(), threading.Event(), threading.Event()
+        def W():
+            with recorded():
+                w_in.set(); l_in.wait(10)
+            w_out.set()
+        def L():
+            w_in.wait(10)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                l_in.set(); w_out.wait(10)
+        ts = [threading.Thread(target=W), threading.Thread(target=L)]
+        [t.start() for t in ts]; [t.join() for t in ts]
+        with recorded():
+            pass
+        warnings.warn("PROBE after", UserWarning)
+    """)
+    assert "PROBE after" in done.stderr
+
+
+def test_the_packages_own_warnings_reach_their_block_whatever_other_threads_filter():
+    """QA148 H3: a thread inside catch_warnings with an "ignore" drops every thread's
+    warnings before any hook sees them; fit_em's record of its degenerate components lost a
+    third of them. The package's own warnings (``_warn.warn``) go to their block directly."""
+    import threading
+
+    from bayesgmm._warn import recorded, warn
+
+    stop = threading.Event()
+
+    def library():
+        while not stop.is_set():
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+
+    thread = threading.Thread(target=library)
+    thread.start()
+    try:
+        missed = 0
+        for i in range(2000):
+            with recorded() as caught:
+                warn(f"ours {i}", UserWarning)
+            missed += [str(w.message) for w in caught] != [f"ours {i}"]
+    finally:
+        stop.set()
+        thread.join()
+    assert missed == 0

@@ -19,7 +19,6 @@ from __future__ import annotations
 import collections
 import functools
 import threading
-import warnings
 from collections.abc import Mapping
 from typing import Any
 
@@ -27,7 +26,7 @@ import numpy as np
 import pandas as pd
 import pymc as pm
 
-from .._warn import IN_PACKAGE
+from .._warn import IN_PACKAGE, warn
 from ..layout import (
     CENTER,
     DATA,
@@ -204,7 +203,7 @@ def compile_nutpie(
         except NutpieVersionError as exc:  # a model cached before the check failed (tests)
             if not auto:
                 raise
-            warnings.warn(f"bayesgmm's native nutpie model is unavailable ({exc!r}); using "
+            warn(f"bayesgmm's native nutpie model is unavailable ({exc!r}); using "
                           "nutpie's numba backend", RuntimeWarning, skip_file_prefixes=IN_PACKAGE)
             compiled = None
     if compiled is None:  # another nutpie release: its public numba route, the start compiled in
@@ -264,7 +263,7 @@ def _compile_public(model: pm.Model, start, jitter: float, laplace: bool, kwargs
     lost = ([f"jitter={jitter} (every chain starts at the start)"] if jitter > 0 else []) + (
         ["laplace=True (no whitening)"] if laplace else [])
     if lost:
-        warnings.warn(f"not applied with this nutpie release (its public API only): "
+        warn(f"not applied with this nutpie release (its public API only): "
                       f"{'; '.join(lost)}", RuntimeWarning, skip_file_prefixes=IN_PACKAGE)
     return nutpie.compile_pymc_model(model, backend="numba", jitter_rvs=set(),
                                      initial_points=dict(start) if start else None, **kwargs)
@@ -331,7 +330,7 @@ def _compile_for_nutpie(model, backend, auto, reuse, kwargs):
             # compile_native, say) propagates.
             if not auto:
                 raise
-            warnings.warn(f"bayesgmm's native nutpie model is unavailable ({exc!r}); using "
+            warn(f"bayesgmm's native nutpie model is unavailable ({exc!r}); using "
                           "nutpie's numba backend", RuntimeWarning, skip_file_prefixes=IN_PACKAGE)
             backend = "numba"
             cached = _NUTPIE_CACHE.get((backend, *_structure_key(model, kwargs)))

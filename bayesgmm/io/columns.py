@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import re
 import shlex
-import warnings
 from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
 
 from .._validation import check_sample_weight
-from .._warn import IN_PACKAGE
+from .._warn import IN_PACKAGE, warn
 
 __all__ = ["column_problem", "index_hint", "is_saved_index", "labels_as_written", "labels_hint",
            "looks_like_row_ids", "number_format_problem", "read_weights",
@@ -59,14 +58,14 @@ def labels_as_written(parsed: pd.Series, written: pd.Series | None, path: str) -
     spelled = ", ".join(repr(v) for v in sorted(set(text[read_missing])))
     count, column = int(read_missing.sum()), parsed.name
     if (text == "").any():
-        warnings.warn(f"{count} cell(s) of the labels column {column!r} of {path} read "
+        warn(f"{count} cell(s) of the labels column {column!r} of {path} read "
                       f"{spelled}: taken as label name(s), since the column marks its unknown "
                       "rows with empty cells; leave those cells empty if they mean unknown",
                       UserWarning, skip_file_prefixes=IN_PACKAGE)
         kept = parsed.astype(object).copy()
         kept[read_missing] = text[read_missing].to_numpy()
         return kept
-    warnings.warn(f"{count} cell(s) of the labels column {column!r} of {path} read {spelled}: "
+    warn(f"{count} cell(s) of the labels column {column!r} of {path} read {spelled}: "
                   "taken as unknown (the column has no empty cells, and R writes a missing "
                   "name so); if it is a name (North America, sodium), rename it in the file "
                   "and leave unknown rows empty", UserWarning, skip_file_prefixes=IN_PACKAGE)

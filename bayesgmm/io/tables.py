@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import shlex
 import unicodedata
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from .._validation import check_data, check_weight_total
-from .._warn import IN_PACKAGE
+from .._warn import IN_PACKAGE, warn
 from .columns import (
     column_problem,
     index_hint,
@@ -228,7 +227,7 @@ def read_data(path: str | Path, columns: list[str] | None = None, *,
         if columns and is_saved_index(frame[columns[0]], columns[0]):
             what = "1, 2, ... (R row names" if frame[columns[0]].iloc[0] else \
                 "0, 1, ... (a saved pandas index"
-            warnings.warn(f"column {columns[0]!r} of {path} holds the row numbers {what}), not "
+            warn(f"column {columns[0]!r} of {path} holds the row numbers {what}), not "
                           "data: it is left out (name it in the feature columns to fit it)",
                           UserWarning, skip_file_prefixes=IN_PACKAGE)
             columns = columns[1:]
@@ -237,7 +236,7 @@ def read_data(path: str | Path, columns: list[str] | None = None, *,
             # QA62: R's row names of a filtered data frame (1, 3, 4, ...) have no header name
             # and were fitted as a feature; a measured column has a name
             # QA138 M2: the rows are then numbered by position, not by these names
-            warnings.warn(f"column(s) {unnamed} of {path} have no name in the header (R's "
+            warn(f"column(s) {unnamed} of {path} have no name in the header (R's "
                           f"row names, say): left out, and the rows numbered by position; to "
                           f"name the rows by {'it' if len(unnamed) == 1 else 'the first'}, "
                           f"--index {shlex.quote(unnamed[0])} (index = \"{unnamed[0]}\" in "
@@ -246,7 +245,7 @@ def read_data(path: str | Path, columns: list[str] | None = None, *,
         ids = [c for c in columns if looks_like_row_ids(frame[c])]
         if ids:
             first = frame[ids[0]]
-            warnings.warn(f"column {ids[0]!r} of {path} holds consecutive whole numbers "
+            warn(f"column {ids[0]!r} of {path} holds consecutive whole numbers "
                           f"({first.iloc[0]}, {first.iloc[1]}, ..., {first.iloc[-1]}), like row "
                           f"IDs, and is fitted as a feature: if it names the rows, make it the "
                           f"index column (--index {shlex.quote(str(ids[0]))}, or index = "
@@ -352,7 +351,7 @@ def _unused_index_note(frame: pd.DataFrame, path: str) -> None:
     names = [n for n in frame.index.names if n is not None]
     if names and not isinstance(frame.index, pd.RangeIndex):
         option = " ".join(f"--index {shlex.quote(str(n))}" for n in names[:1])
-        warnings.warn(f"{path} has a row index ({', '.join(map(repr, names))}) that is not "
+        warn(f"{path} has a row index ({', '.join(map(repr, names))}) that is not "
                       f"used: rows are numbered 0, 1, ... in file order; to name them by it, give "
                       f"{option} (index = {str(names[0])!r} in a spec)", UserWarning,
                       skip_file_prefixes=IN_PACKAGE)

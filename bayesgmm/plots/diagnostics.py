@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import threading
-import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -30,7 +29,7 @@ from scipy import stats
 if TYPE_CHECKING:  # the posterior module imports ArviZ: an EM-only figure must not need it
     from ..posterior import BayesResult
 
-from .._warn import IN_PACKAGE, ignored
+from .._warn import IN_PACKAGE, ignored, warn
 from ..figure_size import sizable
 from ..formatting import format_number
 from ..versions import release_problem
@@ -663,7 +662,7 @@ def _arviz_grid(ax: Axes | None) -> Iterator[dict[str, Any]]:
     if release_problem("arviz-plots", ARVIZ_PLOTS_CHECKED, "figures drawn into ax="):
         # review: an internal replaced with no version check; on another release, public
         # behaviour only (a new figure) and say so
-        warnings.warn(f"ax= needs arviz-plots {ARVIZ_PLOTS_CHECKED[0][0]}."
+        warn(f"ax= needs arviz-plots {ARVIZ_PLOTS_CHECKED[0][0]}."
                       f"{ARVIZ_PLOTS_CHECKED[0][1]}-{ARVIZ_PLOTS_CHECKED[1][0]}."
                       f"{ARVIZ_PLOTS_CHECKED[1][1]} (found {arviz_plots.__version__}); the "
                       "panels are drawn in a new figure instead", UserWarning,

@@ -21,7 +21,6 @@ functions, :mod:`bayesgmm.sampling` and :mod:`bayesgmm.observations`.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
@@ -34,7 +33,7 @@ from joblib import delayed
 from .. import progress
 from .._keywords import check_keywords, keyword_hints
 from .._validation import check_covariance_type, seed_from
-from .._warn import IN_PACKAGE, ignored, recorded
+from .._warn import IN_PACKAGE, ignored, recorded, warn
 from ..settings import SamplerSettings, check_thresholds, default
 from . import loo_verdict
 from .loo_verdict import MIN_ELPD_DIFF, SMALL_N  # noqa: F401 (SMALL_N: its old import path)
@@ -374,7 +373,7 @@ def _warn_once(by_fit: Mapping[str, Sequence[tuple[type[Warning], str]]]) -> Non
             by_category.setdefault(category, {}).setdefault(name, []).append(message)
     for category, by_name in by_category.items():
         for text, fits in group_warnings(by_name):
-            warnings.warn(describe_group(text, fits), category, skip_file_prefixes=IN_PACKAGE)
+            warn(describe_group(text, fits), category, skip_file_prefixes=IN_PACKAGE)
 
 
 @keyword_hints
