@@ -280,9 +280,9 @@ def _load_or_miss(self, sig, target_context):
         index.unlink(missing_ok=True)  # a fresh index: numba's save would read the damaged one
         function = f"{self._py_func.__module__}.{self._py_func.__qualname__}"
         warn(f"numba's disk cache of {function} could not be read "
-                      f"({type(error).__name__}: {error}; {index.parent}); compiling it "
-                      "again and rewriting the cache", RuntimeWarning,
-                      skip_file_prefixes=IN_PACKAGE)
+             f"({type(error).__name__}: {error}; {index.parent}); compiling it "
+             "again and rewriting the cache", RuntimeWarning,
+             skip_file_prefixes=IN_PACKAGE)
         return None
 
 
@@ -314,9 +314,9 @@ def _say_read_only(directory: str, has_this_path: bool = True) -> None:
            "it holds none for bayesgmm installed at this path: warm it from the path the "
            "users run")
     warn(f"NUMBA_CACHE_DIR ({directory}) is read-only and lacks some of these kernels "
-                  f"({why}): they are compiled for this run and not stored; run 'bayesgmm "
-                  "warm' once with it writable to add them", RuntimeWarning,
-                  skip_file_prefixes=IN_PACKAGE)
+         f"({why}): they are compiled for this run and not stored; run 'bayesgmm "
+         "warm' once with it writable to add them", RuntimeWarning,
+         skip_file_prefixes=IN_PACKAGE)
 
 
 def _unchecked_cache_dir() -> None:

@@ -1048,8 +1048,8 @@ def row_names(X: Any, kept: np.ndarray) -> tuple[str, ...] | None:
         # said once, where the fit reads its data (QA88: a posterior's tables numbered the
         # rows with no word why; the membership table said so only for an EM fit)
         warn(f"the rows' index names some rows more than once ({index.nunique()} "
-                      f"distinct for {len(index)} rows), so the reports and tables number "
-                      "the rows from 0, in the data's order, instead (give each row its own "
-                      "name)", UserWarning, skip_file_prefixes=IN_PACKAGE)
+             f"distinct for {len(index)} rows), so the reports and tables number "
+             "the rows from 0, in the data's order, instead (give each row its own "
+             "name)", UserWarning, skip_file_prefixes=IN_PACKAGE)
         return None
     return tuple(str(v) for v in labels[kept])

@@ -2569,8 +2569,8 @@ def _result_tables(result: Any, index: str | None = None, diagnostics: Any = Non
             except Exception as exc:  # noqa: BLE001 - any failure: the fit is saved regardless
                 path.unlink(missing_ok=True)
                 warn(f"{name} was not written ({type(exc).__name__}: {exc}); the "
-                              f"result itself is saved, and bayesgmm.load(...).{instead} gives "
-                              "the same numbers", UserWarning, skip_file_prefixes=IN_PACKAGE)
+                     f"result itself is saved, and bayesgmm.load(...).{instead} gives "
+                     "the same numbers", UserWarning, skip_file_prefixes=IN_PACKAGE)
         return guarded
 
     memberships = ("memberships()" if hasattr(result, "posterior")

@@ -630,9 +630,9 @@ class EMResult(NoiseFlag):
         """A weighted fit's criterion without its weights is another data set's: say so."""
         if sample_weight is None and (self.observations or {}).get("weighted"):
             warn(f"this fit was weighted (sample_weight) but {criterion}(X) got no "
-                          "weights: the criterion is of the unweighted rows, not the fit's "
-                          f"own; pass the weights ({criterion}(X, sample_weight))",
-                          UserWarning, skip_file_prefixes=IN_PACKAGE)
+                 "weights: the criterion is of the unweighted rows, not the fit's "
+                 f"own; pass the weights ({criterion}(X, sample_weight))",
+                 UserWarning, skip_file_prefixes=IN_PACKAGE)
 
     def _total_log_likelihood(self, X: Any, sample_weight: Any, labels: Any = None
                               ) -> tuple[float, float]:
@@ -903,8 +903,8 @@ def fit_em(
         problem = singular_columns(Xc, names, covariance_type)
         if problem is not None:
             warn(f"{problem}; the covariances are singular and the fit rests on "
-                          "reg_covar / the prior (drop the column(s) named)", UserWarning,
-                          skip_file_prefixes=IN_PACKAGE)
+                 "reg_covar / the prior (drop the column(s) named)", UserWarning,
+                 skip_file_prefixes=IN_PACKAGE)
     # the columns' variances over their observed values, as the floor's default (review)
     _warn_if_reg_covar_dominates(obs.X, names, reg_covar, obs.sample_weight)
     if covariance.has_correlations(covariance_type):
@@ -2349,7 +2349,7 @@ def _check_init(init, K, D, covariance_type, n_init, names=None) -> list:
         )
     if n_init > 1:
         warn("n_init > 1 is ignored with explicit initial parameters", UserWarning,
-                      skip_file_prefixes=IN_PACKAGE)
+             skip_file_prefixes=IN_PACKAGE)
     return [_explicit_params(init, K, D, covariance_type, names)]
 
 

@@ -166,8 +166,8 @@ class BayesianGMM(EstimatorBase, keyword_advice=_KEYWORD_ADVICE):
         if not checked.ok:  # converged_ False warns, as GaussianMixture's does (QA90: a grid
             # search of failed posteriors said nothing)
             warn(f"the posterior failed its checks, so converged_ is False "
-                          f"({checked.brief}): print(estimator.diagnostics()) for every check "
-                          "and what to do", ConvergenceWarning, skip_file_prefixes=IN_PACKAGE)
+                 f"({checked.brief}): print(estimator.diagnostics()) for every check "
+                 "and what to do", ConvergenceWarning, skip_file_prefixes=IN_PACKAGE)
         return result
 
     def sampler_settings(self) -> SamplerSettings:

@@ -387,13 +387,13 @@ class EstimatorBase:
         if (names is not None and names != fitted and len(names) == len(fitted)
                 and self._fitted().fitted_names is None):
             warn(f"X has feature names {names}, but this {kind} was fitted without "
-                          "feature names: its columns are taken in order",
-                          skip_file_prefixes=IN_PACKAGE)
+                 "feature names: its columns are taken in order",
+                 skip_file_prefixes=IN_PACKAGE)
             return X
         if names is None and hasattr(self, "feature_names_in_"):
             warn(f"X does not have feature names, but this {kind} was fitted with "
-                          f"feature names {fitted}: its columns are taken in that order",
-                          UserWarning, skip_file_prefixes=IN_PACKAGE)
+                 f"feature names {fitted}: its columns are taken in that order",
+                 UserWarning, skip_file_prefixes=IN_PACKAGE)
         return X
 
     def _checked(self, X: Any) -> np.ndarray:
@@ -508,5 +508,5 @@ def _warn_of_labels_in_y(y: Any) -> None:
     # -1 beside 0, 1, ...: a class target of -1 and 1 has no 0 (QA141 L4)
     if values.size and np.any(values == -1) and np.any(values == 0):
         warn("y is ignored (a pipeline's target is never taken for known labels): "
-                      "to fit with known components, pass them as labels (fit(X, labels=y); "
-                      "-1 unknown)", UserWarning, skip_file_prefixes=IN_PACKAGE)
+             "to fit with known components, pass them as labels (fit(X, labels=y); "
+             "-1 unknown)", UserWarning, skip_file_prefixes=IN_PACKAGE)

@@ -454,7 +454,7 @@ def prepare_observations(
     kept = ~nan.all(axis=1) if missing == "marginalise" else ~nan.any(axis=1)
     if codes is not None and np.any(codes[~kept] >= 0):
         warn(_labels_left_out(X, ~kept & (codes >= 0), missing), UserWarning,
-                      skip_file_prefixes=IN_PACKAGE)
+             skip_file_prefixes=IN_PACKAGE)
     empty = ~kept if codes is None else ~kept & (codes < 0)  # labelled ones: named above
     if missing == "marginalise" and empty.any() and kept.any():
         warn(_empty_rows_left_out(X, empty), UserWarning, skip_file_prefixes=IN_PACKAGE)
@@ -794,10 +794,10 @@ def _warn_if_one_value_sets_a_side(X: np.ndarray, names) -> None:
                 break
     if said:
         warn("one value alone sets the noise component's box along "
-                      + "; ".join(said) + ": the noise density 1/V is as many times lower "
-                      "for every other row, so fewer of them are called noise; check the "
-                      "value, or give noise_volume (--noise-volume) to set the box",
-                      UserWarning, skip_file_prefixes=IN_PACKAGE)
+             + "; ".join(said) + ": the noise density 1/V is as many times lower "
+             "for every other row, so fewer of them are called noise; check the "
+             "value, or give noise_volume (--noise-volume) to set the box",
+             UserWarning, skip_file_prefixes=IN_PACKAGE)
 
 
 def _box_of_volume(lower: np.ndarray, upper: np.ndarray, volume: float) -> np.ndarray | None:
@@ -825,10 +825,10 @@ def _warn_if_smaller_than_box(volume: float, X: np.ndarray) -> None:
     box = float(np.prod(spread)) if np.all(spread > 0) else 0.0
     if volume < box:
         warn(f"noise_volume {volume:.4g} is smaller than the data's bounding box "
-                      f"({box:.4g}, in the data's units): the noise density 1/V is then higher "
-                      "than a uniform over the data's range and can claim most points; give "
-                      "at least the box's volume, or leave noise_volume out to use the box",
-                      UserWarning, skip_file_prefixes=IN_PACKAGE)
+             f"({box:.4g}, in the data's units): the noise density 1/V is then higher "
+             "than a uniform over the data's range and can claim most points; give "
+             "at least the box's volume, or leave noise_volume out to use the box",
+             UserWarning, skip_file_prefixes=IN_PACKAGE)
 
 
 # --- label names (front end) ---
@@ -907,7 +907,7 @@ def encode_labels(values: Any, n_components: int, *, names: Sequence[str] | None
     misspelt = _spelling_variants(texts, names, index) if len(names) <= 50 else ""
     if misspelt and len(names) <= n_components:  # each its own group: not what was meant
         warn(f"label {misspelt}; as they are, each is a group of its own",
-                      UserWarning, skip_file_prefixes=IN_PACKAGE)
+             UserWarning, skip_file_prefixes=IN_PACKAGE)
     if len(names) > n_components:
         # a few names, not hundreds (QA: a numeric column given as labels printed 360 floats
         # in an 8,000-character line); nearly one per row is no labelling at all

@@ -443,10 +443,10 @@ class BayesResult:
         if unreported:
             named = ", ".join(map(str, unreported))
             warn(f"component(s) {named} are not identified ({', '.join(causes)}"
-                          f"): {what}'s numbers for them average over several clusters, not "
-                          "one: do not report them as estimates (compare_em() and "
-                          "estimates.csv mark them identified=False; print(diagnostics()) says "
-                          "why)", UserWarning, skip_file_prefixes=IN_PACKAGE)
+                 f"): {what}'s numbers for them average over several clusters, not "
+                 "one: do not report them as estimates (compare_em() and "
+                 "estimates.csv mark them identified=False; print(diagnostics()) says "
+                 "why)", UserWarning, skip_file_prefixes=IN_PACKAGE)
 
     def _unreported(self) -> tuple[tuple[int, ...], tuple[str, ...]]:
         """The components :meth:`diagnostics` leaves unreported, and its causes, kept for the
@@ -1020,10 +1020,10 @@ class BayesResult:
             left_out = (self.observations_summary or {}).get("n_rows_dropped", 0)
             if left_out:  # a user filling their frame in would misalign rows silently
                 warn(f"impute() without X returns the {len(X)} fitted rows, in the "
-                              f"order of row_names; the fit left {left_out} row(s) out "
-                              "(nothing observed, or missing='drop'): pass the data "
-                              "(impute(X)) for one completed row per row of X",
-                              UserWarning, skip_file_prefixes=IN_PACKAGE)
+                     f"order of row_names; the fit left {left_out} row(s) out "
+                     "(nothing observed, or missing='drop'): pass the data "
+                     "(impute(X)) for one completed row per row of X",
+                     UserWarning, skip_file_prefixes=IN_PACKAGE)
         Xv = self._check(X)
         labels = check_labels(aligned_to_rows(labels, X, "labels"), Xv.shape[0],
                               self.n_components, fitting=False, names=self.em.label_names)
@@ -1223,9 +1223,9 @@ class BayesResult:
         g = np.asarray(observed["sample_weight"].values, dtype=np.float64)
         if not np.all(g == np.round(g)):
             warn("the fit's sample weights are not whole numbers: observed_data "
-                          "holds each row once with its sample_weight, which ArviZ's "
-                          "predictive plots do not apply", UserWarning,
-                          skip_file_prefixes=IN_PACKAGE)
+                 "holds each row once with its sample_weight, which ArviZ's "
+                 "predictive plots do not apply", UserWarning,
+                 skip_file_prefixes=IN_PACKAGE)
             return observed[["x", "sample_weight"]]
         rows = np.repeat(np.arange(g.size), g.astype(np.int64))
         x = observed["x"].isel(observation=rows)

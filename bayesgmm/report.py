@@ -694,7 +694,7 @@ def _embedder(figures: list[Figure], files: FigureFiles | None = None
                 why += (" (a covariance of the fit is singular, as a component collapsed onto "
                         "a value or a linear relation makes it: see the verdict)")
             warn(f'the report\'s figure "{name}" failed ({why}); the report has a '
-                          "note in its place", UserWarning, skip_file_prefixes=IN_PACKAGE)
+                 "note in its place", UserWarning, skip_file_prefixes=IN_PACKAGE)
             return f'<p class="warn">Figure "{html.escape(name)}" failed: {html.escape(why)}</p>'
         # shown at the page's scale whatever its dpi: a 300-dpi PNG is sharper, not larger
         width = round(fig.get_figwidth() * _PAGE_DPI)

@@ -204,7 +204,7 @@ def compile_nutpie(
             if not auto:
                 raise
             warn(f"bayesgmm's native nutpie model is unavailable ({exc!r}); using "
-                          "nutpie's numba backend", RuntimeWarning, skip_file_prefixes=IN_PACKAGE)
+                 "nutpie's numba backend", RuntimeWarning, skip_file_prefixes=IN_PACKAGE)
             compiled = None
     if compiled is None:  # another nutpie release: its public numba route, the start compiled in
         return _compile_public(model, start, jitter, laplace, kwargs)
@@ -264,7 +264,7 @@ def _compile_public(model: pm.Model, start, jitter: float, laplace: bool, kwargs
         ["laplace=True (no whitening)"] if laplace else [])
     if lost:
         warn(f"not applied with this nutpie release (its public API only): "
-                      f"{'; '.join(lost)}", RuntimeWarning, skip_file_prefixes=IN_PACKAGE)
+             f"{'; '.join(lost)}", RuntimeWarning, skip_file_prefixes=IN_PACKAGE)
     return nutpie.compile_pymc_model(model, backend="numba", jitter_rvs=set(),
                                      initial_points=dict(start) if start else None, **kwargs)
 
@@ -331,7 +331,7 @@ def _compile_for_nutpie(model, backend, auto, reuse, kwargs):
             if not auto:
                 raise
             warn(f"bayesgmm's native nutpie model is unavailable ({exc!r}); using "
-                          "nutpie's numba backend", RuntimeWarning, skip_file_prefixes=IN_PACKAGE)
+                 "nutpie's numba backend", RuntimeWarning, skip_file_prefixes=IN_PACKAGE)
             backend = "numba"
             cached = _NUTPIE_CACHE.get((backend, *_structure_key(model, kwargs)))
             if reuse and cached is not None:

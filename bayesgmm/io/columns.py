@@ -59,16 +59,16 @@ def labels_as_written(parsed: pd.Series, written: pd.Series | None, path: str) -
     count, column = int(read_missing.sum()), parsed.name
     if (text == "").any():
         warn(f"{count} cell(s) of the labels column {column!r} of {path} read "
-                      f"{spelled}: taken as label name(s), since the column marks its unknown "
-                      "rows with empty cells; leave those cells empty if they mean unknown",
-                      UserWarning, skip_file_prefixes=IN_PACKAGE)
+             f"{spelled}: taken as label name(s), since the column marks its unknown "
+             "rows with empty cells; leave those cells empty if they mean unknown",
+             UserWarning, skip_file_prefixes=IN_PACKAGE)
         kept = parsed.astype(object).copy()
         kept[read_missing] = text[read_missing].to_numpy()
         return kept
     warn(f"{count} cell(s) of the labels column {column!r} of {path} read {spelled}: "
-                  "taken as unknown (the column has no empty cells, and R writes a missing "
-                  "name so); if it is a name (North America, sodium), rename it in the file "
-                  "and leave unknown rows empty", UserWarning, skip_file_prefixes=IN_PACKAGE)
+         "taken as unknown (the column has no empty cells, and R writes a missing "
+         "name so); if it is a name (North America, sodium), rename it in the file "
+         "and leave unknown rows empty", UserWarning, skip_file_prefixes=IN_PACKAGE)
     return parsed
 
 

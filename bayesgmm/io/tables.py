@@ -237,20 +237,20 @@ def read_data(path: str | Path, columns: list[str] | None = None, *,
             # and were fitted as a feature; a measured column has a name
             # QA138 M2: the rows are then numbered by position, not by these names
             warn(f"column(s) {unnamed} of {path} have no name in the header (R's "
-                          f"row names, say): left out, and the rows numbered by position; to "
-                          f"name the rows by {'it' if len(unnamed) == 1 else 'the first'}, "
-                          f"--index {shlex.quote(unnamed[0])} (index = \"{unnamed[0]}\" in "
-                          "a spec's [data])", UserWarning, skip_file_prefixes=IN_PACKAGE)
+                 f"row names, say): left out, and the rows numbered by position; to "
+                 f"name the rows by {'it' if len(unnamed) == 1 else 'the first'}, "
+                 f"--index {shlex.quote(unnamed[0])} (index = \"{unnamed[0]}\" in "
+                 "a spec's [data])", UserWarning, skip_file_prefixes=IN_PACKAGE)
             columns = [c for c in columns if c not in unnamed]
         ids = [c for c in columns if looks_like_row_ids(frame[c])]
         if ids:
             first = frame[ids[0]]
             warn(f"column {ids[0]!r} of {path} holds consecutive whole numbers "
-                          f"({first.iloc[0]}, {first.iloc[1]}, ..., {first.iloc[-1]}), like row "
-                          f"IDs, and is fitted as a feature: if it names the rows, make it the "
-                          f"index column (--index {shlex.quote(str(ids[0]))}, or index = "
-                          f"\"{ids[0]}\" in a spec's [data]), or leave it out (--columns)",
-                          UserWarning, skip_file_prefixes=IN_PACKAGE)
+                 f"({first.iloc[0]}, {first.iloc[1]}, ..., {first.iloc[-1]}), like row "
+                 f"IDs, and is fitted as a feature: if it names the rows, make it the "
+                 f"index column (--index {shlex.quote(str(ids[0]))}, or index = "
+                 f"\"{ids[0]}\" in a spec's [data]), or leave it out (--columns)",
+                 UserWarning, skip_file_prefixes=IN_PACKAGE)
         if not columns:
             raise ValueError(f"{path} has no feature columns besides the weights, labels and "
                              "index columns")
@@ -352,9 +352,9 @@ def _unused_index_note(frame: pd.DataFrame, path: str) -> None:
     if names and not isinstance(frame.index, pd.RangeIndex):
         option = " ".join(f"--index {shlex.quote(str(n))}" for n in names[:1])
         warn(f"{path} has a row index ({', '.join(map(repr, names))}) that is not "
-                      f"used: rows are numbered 0, 1, ... in file order; to name them by it, give "
-                      f"{option} (index = {str(names[0])!r} in a spec)", UserWarning,
-                      skip_file_prefixes=IN_PACKAGE)
+             f"used: rows are numbered 0, 1, ... in file order; to name them by it, give "
+             f"{option} (index = {str(names[0])!r} in a spec)", UserWarning,
+             skip_file_prefixes=IN_PACKAGE)
 
 
 def _stamp(p: Path) -> tuple[int, int, int]:

@@ -663,10 +663,10 @@ def _arviz_grid(ax: Axes | None) -> Iterator[dict[str, Any]]:
         # review: an internal replaced with no version check; on another release, public
         # behaviour only (a new figure) and say so
         warn(f"ax= needs arviz-plots {ARVIZ_PLOTS_CHECKED[0][0]}."
-                      f"{ARVIZ_PLOTS_CHECKED[0][1]}-{ARVIZ_PLOTS_CHECKED[1][0]}."
-                      f"{ARVIZ_PLOTS_CHECKED[1][1]} (found {arviz_plots.__version__}); the "
-                      "panels are drawn in a new figure instead", UserWarning,
-                      skip_file_prefixes=IN_PACKAGE)
+             f"{ARVIZ_PLOTS_CHECKED[0][1]}-{ARVIZ_PLOTS_CHECKED[1][0]}."
+             f"{ARVIZ_PLOTS_CHECKED[1][1]} (found {arviz_plots.__version__}); the "
+             "panels are drawn in a new figure instead", UserWarning,
+             skip_file_prefixes=IN_PACKAGE)
         with _arviz_grid(None) as kwargs:
             yield kwargs
         return
