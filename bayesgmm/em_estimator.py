@@ -180,25 +180,6 @@ class EMGaussianMixture(EstimatorBase):
         """
         return self._fitted().score_samples(self._rows(X))
 
-    def score(self, X: Any, y: Any = None, sample_weight: Any = None) -> float:
-        """Mean log-likelihood per row (higher is better), over the rows the fit would have
-        kept (under ``missing="drop"`` the complete ones), weighted by ``sample_weight``
-        (frequency weights, one per row of X) when given: a search fitted with weights scores
-        the held-out rows with theirs.
-
-        Parameters
-        ----------
-        X : array-like (N, D), or (N,) when D = 1
-        y : None
-            Ignored, as scikit-learn's.
-        sample_weight : array-like (N,), optional
-
-        Returns
-        -------
-        float
-        """
-        return self._mean_score(X, sample_weight)
-
     def sample(self, n_samples: int = 1) -> tuple[np.ndarray, np.ndarray]:
         """Draw from the fitted mixture (seeded by ``random_state``, as scikit-learn's):
         (X (n_samples, D), the component of each, -1 for noise).

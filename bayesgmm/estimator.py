@@ -5,10 +5,6 @@ It follows scikit-learn's API contract (constructor arguments stored as given, `
 scikit-learn, so ``sklearn.base.clone`` and parameter searches work on it while scikit-learn
 stays a test-only dependency.
 
-Over 500 lines because it is one class, scikit-learn's whole surface for a posterior
-(parameters, fit, the fitted attributes, prediction, imputation, sampling, criteria),
-as ``sklearn/mixture/_base.py`` is one; split, one contract would be read across files.
-
 Where it sits: the surface layer; imports :mod:`bayesgmm.sampling`, the result object and
 the data layer; nothing in the package imports it.
 """
@@ -357,27 +353,6 @@ class BayesianGMM(EstimatorBase, keyword_advice=_KEYWORD_ADVICE):
             Over every posterior draw (``max_draws=None``).
         """
         return self._fitted().score_samples(self._rows(X))
-
-    def score(self, X: Any, y: Any = None, sample_weight: Any = None) -> float:
-        """Mean posterior predictive log-density per point (higher is better), over the rows
-        the fit would have kept (as :meth:`bayesgmm.EMResult.score`: under
-        ``missing="drop"`` the complete rows, so that cross-validation works; under
-        ``"refuse"`` a row with NaN is refused), weighted by ``sample_weight`` (frequency
-        weights, one per row of X) when given: a search fitted with weights scores the
-        held-out rows with theirs.
-
-        Parameters
-        ----------
-        X : array-like (N, D), or (N,) when D = 1
-        y : None
-            Ignored, as scikit-learn's.
-        sample_weight : array-like (N,), optional
-
-        Returns
-        -------
-        float
-        """
-        return self._mean_score(X, sample_weight)
 
     def sample(self, n_samples: int = 1, random_state: Any = None
                ) -> tuple[np.ndarray, np.ndarray]:

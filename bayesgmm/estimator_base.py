@@ -421,11 +421,26 @@ class EstimatorBase:
                                     fitted_names=getattr(self, "label_names_", ()))
         return np.asarray(codes)
 
-    def _mean_score(self, X: Any, sample_weight: Any) -> float:
-        """``score``: the mean of ``score_samples`` over the rows :meth:`_scored_rows` keeps,
-        weighted by ``sample_weight`` when given (frequency weights, as the fit takes them:
-        a search fitted with weights scores the held-out rows with theirs; QA: scikit-learn
-        warned "does not support sample_weight" and scored every row once)."""
+    def score(self, X: Any, y: Any = None, sample_weight: Any = None) -> float:
+        """Mean of :meth:`score_samples` per row (higher is better: EM's log-likelihood, a
+        posterior's predictive log-density), over the rows the fit would have kept (under
+        ``missing="drop"`` the complete rows, so that cross-validation works; under
+        ``"refuse"`` a row with NaN is refused), weighted by ``sample_weight`` when given
+        (frequency weights, as the fit takes them: a search fitted with weights scores the
+        held-out rows with theirs; QA: scikit-learn warned "does not support sample_weight"
+        and scored every row once).
+
+        Parameters
+        ----------
+        X : array-like (N, D), or (N,) when D = 1
+        y : None
+            Ignored, as scikit-learn's.
+        sample_weight : array-like (N,), optional
+
+        Returns
+        -------
+        float
+        """
         Xv = self._checked(X)
         weights = check_sample_weight(aligned_to_rows(sample_weight, X, "sample_weight"),
                                       Xv.shape[0])
