@@ -26,8 +26,10 @@ used as it is; on 3.14 without it (its default build), too, unchecked against it
 with the old race (QA148 M2).
 
 Every use of the warnings module's internals (``_showwarning_orig``, ``_showwarnmsg_impl``:
-where a warning goes when the display hook is Python's own) is here, behind one version check
-(:data:`_PRIVATE_CHECKED`); on another Python the blocks are plain ``catch_warnings``.
+where a warning goes when the display hook is Python's own; ``_filters_mutated``: Python's
+caches of warnings shown once, reset when this module's filter goes in) is here, behind one
+version check (:data:`_PRIVATE_CHECKED`); on another Python the blocks are plain
+``catch_warnings``.
 
 Where it sits: the vocabulary layer; standard library only.
 """
@@ -49,21 +51,24 @@ IN_PACKAGE = (os.path.dirname(os.path.abspath(__file__)) + os.sep,)
 # The Pythons whose warnings module this one was read against (3.12, 3.13).
 _PRIVATE_CHECKED = (3, 12) <= sys.version_info[:2] <= (3, 13)
 _CONTEXT_LOCAL = bool(getattr(sys.flags, "context_aware_warnings", False))
-_ALWAYS = ("always", None, Warning, None, 0)  # the filter warnings.simplefilter("always") adds
+# This module's "always" filter, told from a user's equal one by identity (QA149 M1: a stray
+# copy left by another thread's catch_warnings was taken for the user's own)
+_ALWAYS = ("always", None, Warning, None, 0)
 
 _lock = threading.Lock()
 # threads in a block; the display hook replaced; whether the "always" filter is this module's
-_state: dict = {"users": 0, "hook": None, "inserted": False}
+_state: dict = {"users": 0, "hook": None}
 _blocks = threading.local()  # this thread's blocks, innermost last
 _shown: set = set()  # what a thread in no block was shown under "default"/"module"/"once"
 
 
 @contextlib.contextmanager
 def recorded() -> Iterator[list[warnings.WarningMessage]]:
-    """The warnings raised in this thread inside the block, every one (``"always"``), as
-    ``warnings.catch_warnings(record=True)`` with ``simplefilter("always")`` records them;
-    a block of :func:`ignored` inside drops what it matches first. Other threads are not
-    touched."""
+    """The warnings raised in this thread inside the block (``"always"``), as
+    ``warnings.catch_warnings(record=True)`` with ``simplefilter("always")`` records them:
+    every one of the package's (:func:`warn`), and other libraries' unless another thread
+    has changed the process's filters meanwhile (see the module's docstring); a block of
+    :func:`ignored` inside drops what it matches first. Other threads are not touched."""
     found: list[warnings.WarningMessage] = []
     if not _PRIVATE_CHECKED or _CONTEXT_LOCAL:
         with warnings.catch_warnings(record=True) as caught:
@@ -103,8 +108,10 @@ def warn(message: str | Warning, category: type[Warning] | None = None, stacklev
     records); outside any block, to ``warnings.warn``."""
     category = type(message) if isinstance(message, Warning) else category or UserWarning
     for kind, data in reversed(getattr(_blocks, "stack", ())):
-        if kind == "record":
-            data.append(warnings.WarningMessage(message, category, "", 0))
+        if kind == "record":  # the instance, as catch_warnings records it (QA149 H1: a
+            # message re-warned from the record came back a UserWarning)
+            found = message if isinstance(message, Warning) else category(message)
+            data.append(warnings.WarningMessage(found, category, "", 0))
             return
         if _dropped(data, message, category, ""):
             return
@@ -121,11 +128,12 @@ def _dropped(rule: tuple, message: str | Warning, category: type[Warning], modul
 def _block(block: tuple) -> Iterator[None]:
     with _lock:
         if _state["users"] == 0:
-            # every warning reaches the hook, which decides; a user's own "always" is kept
-            # as theirs (QA148 M1: -W always was removed with this module's)
-            _state["inserted"] = _ALWAYS not in warnings.filters
-            if _state["inserted"]:
-                warnings.simplefilter("always")
+            # every warning reaches the hook, which decides; a user's own "always" stays
+            # theirs (QA148 M1), and copies of ours that another thread's catch_warnings
+            # put back after the last block went (QA149 M1) go
+            _remove_always(every=True)
+            warnings.filters.insert(0, _ALWAYS)
+            warnings._filters_mutated()
             # the hook left by a block another thread's catch_warnings outlived is no
             # original: the one saved before stays (QA148 H2: every later warning lost)
             if warnings.showwarning is not _show:
@@ -141,18 +149,17 @@ def _block(block: tuple) -> Iterator[None]:
         with _lock:
             _state["users"] -= 1
             if _state["users"] == 0:
-                if _state["inserted"]:
-                    _remove_always()
+                _remove_always()
                 if warnings.showwarning is _show:  # not replaced since (by a user's block)
                     warnings.showwarning = _state["hook"]
                 _shown.clear()
 
 
-def _remove_always() -> None:
-    for i, entry in enumerate(warnings.filters):
-        if entry == _ALWAYS:
-            del warnings.filters[i]
-            return
+def _remove_always(every: bool = False) -> None:
+    """This module's filter out of the process's list (the first, or ``every`` copy)."""
+    for i in reversed([i for i, entry in enumerate(warnings.filters) if entry is _ALWAYS]
+                      [:None if every else 1]):
+        del warnings.filters[i]
 
 
 def _show(message, category, filename, lineno, file=None, line=None) -> None:
@@ -175,12 +182,10 @@ def _process_action(found: warnings.WarningMessage) -> str:
     """What the process's filters (without this module's "always") do with ``found`` in a
     thread in no block; the first showing of a "default", "module" or "once" warning."""
     text, module = str(found.message), _module_of(found.filename)
-    skip = _state["inserted"]  # this module's "always", the first: not the process's own
     for entry in list(warnings.filters):
-        action, pattern, category, mod, lineno = entry
-        if skip and entry == _ALWAYS:
-            skip = False
+        if entry is _ALWAYS:  # this module's: not the process's own
             continue
+        action, pattern, category, mod, lineno = entry
         if (issubclass(found.category, category) and _matched(pattern, text)
                 and _matched(mod, module) and lineno in (0, found.lineno)):
             break

@@ -279,3 +279,46 @@ def test_the_packages_own_warnings_reach_their_block_whatever_other_threads_filt
         stop.set()
         thread.join()
     assert missed == 0
+
+
+def test_a_recorded_package_warning_keeps_its_category_when_warned_again():
+    """QA149 H1: a package warning recorded in a block was kept as a bare string, and
+    fit_em's re-warning of it (``warn(w.message)``) made it a UserWarning: a RuntimeWarning
+    filtered by category came through."""
+    from bayesgmm._warn import recorded, warn
+
+    with recorded() as caught:
+        warn("the cache could not be read", RuntimeWarning)
+    (found,) = caught
+    assert isinstance(found.message, RuntimeWarning) and found.category is RuntimeWarning
+    with pytest.warns(RuntimeWarning, match="the cache could not be read"):
+        warn(found.message)
+
+
+def test_a_copy_of_the_blocks_filter_left_by_another_thread_is_not_taken_for_the_users():
+    """QA149 M1: another thread's catch_warnings put the block's "always" filter back after
+    the last block left; later blocks took it for the user's own and a warning Python shows
+    once was shown again and again."""
+    done = _run("""if True:
+        import threading, warnings
+        from bayesgmm import _warn
+        from bayesgmm._warn import recorded
+        w_in, l_in, w_out = threading.Event(), threading.Event(), threading.Event()
+        def W():
+            with recorded():
+                w_in.set(); l_in.wait(10)
+            w_out.set()
+        def L():
+            w_in.wait(10)
+            with warnings.catch_warnings():
+                l_in.set(); w_out.wait(10)
+        ts = [threading.Thread(target=W), threading.Thread(target=L)]
+        [t.start() for t in ts]; [t.join() for t in ts]
+        with recorded():
+            pass
+        print(sum(entry is _warn._ALWAYS for entry in warnings.filters))
+        for _ in range(3):
+            warnings.warn("once at this line", UserWarning)
+    """)
+    assert done.stdout.strip() == "0" and done.stderr.count("once at this line") == 1, \
+        done.stderr
