@@ -1154,13 +1154,16 @@ def _section_data(em, X, figure, sample_weight=None) -> str:
     line = _observations_line(em)
     if n_missing and line:  # the observations line says it with the counts: not twice
         intro = f"<p>{counted} of {X.shape[1]} feature(s).</p>"
-    from ._validation import copied_rows_fact
+    from ._validation import copied_rows_fact, repeated_row_warning
 
     copies = copied_rows_fact(X, sample_weight)
     if copies:  # QA139 L5: said in the box only
         line += (f'<p class="warn">{html.escape(copies[0].upper() + copies[1:])}: if they are '
                  "copies (a merge or an export that repeated them), fit one of each; a fit "
                  "counts each copy as another observation.</p>")
+    repeated = repeated_row_warning(X)  # a point mass: said on the console only (QA143 H1)
+    if repeated:
+        line += f'<p class="warn">{html.escape(repeated[0].upper() + repeated[1:])}.</p>'
     if (summary or {}).get("weighted"):
         line += ("<p>The table describes the rows as given, each once; the fit counts each "
                  "row as many times as its frequency weight"

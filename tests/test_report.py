@@ -2525,3 +2525,24 @@ def test_copied_rows_are_named_in_the_diagnostics_and_beside_a_predictive_misfit
     ppc = html.unescape(report._section_ppc(tiny_fit, report._embedder([]), 0, check,
                                             copies=copies))
     assert report._COPIES_PPC.format(copies) in ppc
+
+
+def test_the_data_section_names_one_row_repeated_as_a_point_mass():
+    """QA143 H1: 40 events saturated at 262143 in every channel were said on the console
+    (RepeatedRowWarning) and in no report; the data overview says it, as it says copies."""
+    rng = np.random.default_rng(0)
+    X = np.clip(np.r_[rng.normal([60_000, 25_000], [8_000, 5_000], (600, 2)),
+                      rng.normal([120_000, 90_000], [15_000, 12_000], (300, 2))], 0, 262_143)
+    X[-30:] = 262_143.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        em = bayesgmm.fit_em(X, 2, random_state=0)
+        page, _ = build_em_report(em, X)
+    text = html.unescape(re.sub(r"<[^>]+>", "", page))
+    assert ("30 rows (3.33%) are the same row (262143, 262143), each value its column's "
+            "largest (events saturated at an instrument's range?)") in text
+    clean = X[:-30]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        page, _ = build_em_report(bayesgmm.fit_em(clean, 2, random_state=0), clean)
+    assert "are the same row" not in page
