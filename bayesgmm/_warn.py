@@ -56,7 +56,7 @@ _CONTEXT_LOCAL = bool(getattr(sys.flags, "context_aware_warnings", False))
 _ALWAYS = ("always", None, Warning, None, 0)
 
 _lock = threading.Lock()
-# threads in a block; the display hook replaced; whether the "always" filter is this module's
+# threads in a block; the display hook this module's replaced (put back by the last one out)
 _state: dict = {"users": 0, "hook": None}
 _blocks = threading.local()  # this thread's blocks, innermost last
 _shown: set = set()  # what a thread in no block was shown under "default"/"module"/"once"
