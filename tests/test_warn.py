@@ -226,12 +226,11 @@ def test_a_users_always_filter_outlives_the_blocks():
     assert done.stdout.strip() == "True" and done.stderr.count("repeat me") >= 3
 
 
-def test_a_block_outlived_by_another_threads_catch_warnings_leaves_warnings_shown():
-    """QA148 H2: a thread entered a plain catch_warnings while a block was open and left it
-    after: it put back the block's hook, which the next block saved as the original, and
-    every later warning of the process was lost."""
-    done = _run("""if True:
+# A block (thread W) outlived by a plain catch_warnings with an "ignore" (thread L), then one
+# block more: the order QA148 H2 and QA149 M1 found, forced with events
+_OUTLIVED = """if True:
         import threading, warnings
+        from bayesgmm import _warn
         from bayesgmm._warn import recorded
         w_in, l_in, w_out = threading.Event(), threading.Event(), threading.Event()
         def W():
@@ -246,7 +245,14 @@ def test_a_block_outlived_by_another_threads_catch_warnings_leaves_warnings_show
         ts = [threading.Thread(target=W), threading.Thread(target=L)]
         [t.start() for t in ts]; [t.join() for t in ts]
         with recorded():
-            pass
+            pass"""
+
+
+def test_a_block_outlived_by_another_threads_catch_warnings_leaves_warnings_shown():
+    """QA148 H2: a thread entered a plain catch_warnings while a block was open and left it
+    after: it put back the block's hook, which the next block saved as the original, and
+    every later warning of the process was lost."""
+    done = _run(_OUTLIVED + """
         warnings.warn("PROBE after", UserWarning)
     """)
     assert "PROBE after" in done.stderr
@@ -299,23 +305,7 @@ def test_a_copy_of_the_blocks_filter_left_by_another_thread_is_not_taken_for_the
     """QA149 M1: another thread's catch_warnings put the block's "always" filter back after
     the last block left; later blocks took it for the user's own and a warning Python shows
     once was shown again and again."""
-    done = _run("""if True:
-        import threading, warnings
-        from bayesgmm import _warn
-        from bayesgmm._warn import recorded
-        w_in, l_in, w_out = threading.Event(), threading.Event(), threading.Event()
-        def W():
-            with recorded():
-                w_in.set(); l_in.wait(10)
-            w_out.set()
-        def L():
-            w_in.wait(10)
-            with warnings.catch_warnings():
-                l_in.set(); w_out.wait(10)
-        ts = [threading.Thread(target=W), threading.Thread(target=L)]
-        [t.start() for t in ts]; [t.join() for t in ts]
-        with recorded():
-            pass
+    done = _run(_OUTLIVED + """
         print(sum(entry is _warn._ALWAYS for entry in warnings.filters))
         for _ in range(3):
             warnings.warn("once at this line", UserWarning)
