@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -61,7 +61,7 @@ from .observations import (
 )
 from .optima import data_scale, rival_optimum
 from .priors import ConjugatePrior
-from .result_files import save_files
+from .result_files import SavableResult
 from .settings import MAX_REG_COVAR, MAX_RESTARTS, START_SUBSAMPLE_ROWS
 from .versions import software_versions
 
@@ -153,7 +153,7 @@ _POSTERIOR_ONLY = {
 
 
 @dataclass(frozen=True, eq=False)
-class EMResult(NoiseFlag):
+class EMResult(NoiseFlag, SavableResult):
     """A fitted Gaussian mixture (maximum likelihood, or MAP under ``prior``).
 
     Results compare by identity (``a == b`` means ``a is b``) and hash by ``id``: they hold
@@ -221,6 +221,8 @@ class EMResult(NoiseFlag):
         placeholders x0, x1, ... of an array, taken by position. None in results saved before
         it was recorded (placeholder-like names then count as none).
     """
+
+    SAVED_AS: ClassVar[str] = "EMResult"
 
     weights: np.ndarray
     means: np.ndarray
@@ -385,31 +387,6 @@ class EMResult(NoiseFlag):
                        feature_names=tuple(self.feature_names[j] for j in keep),
                        prior=None, log_posterior=None, candidates=())
 
-    def save(self, path: Any, overwrite: bool = False) -> Any:
-        """Save to the directory ``path`` (npz + JSON); reload with ``bayesgmm.load``.
-
-        The write is atomic and an existing result is only replaced with ``overwrite=True``;
-        see :func:`bayesgmm.save`.
-
-        Parameters
-        ----------
-        path : str or path-like
-            The directory to create.
-        overwrite : bool, default False
-            Replace an earlier EMResult saved at ``path``.
-
-        Returns
-        -------
-        Path
-            ``path``.
-
-        Raises
-        ------
-        ValueError
-            As :func:`bayesgmm.save`: ``path`` exists without ``overwrite``, or may not be
-            replaced or written.
-        """
-        return save_files(self, path, "EMResult", overwrite=overwrite)
 
     # -- evaluation: all through the one kernel ----------------------------------------------
     def _estep(self, X: Any, labels: np.ndarray | None = None, **kw) -> kernels.EStep:
@@ -486,6 +463,7 @@ class EMResult(NoiseFlag):
         Returns
         -------
         float
+            The (weighted) mean of :meth:`score_samples` over the kept rows.
 
         Raises
         ------
@@ -596,6 +574,7 @@ class EMResult(NoiseFlag):
         Returns
         -------
         float
+            ``-2 log L + p log N``, p = :attr:`n_parameters`.
 
         Raises
         ------
@@ -621,6 +600,7 @@ class EMResult(NoiseFlag):
         Returns
         -------
         float
+            ``-2 log L + 2 p``.
         """
         self._warn_if_unweighted("aic", sample_weight)
         log_likelihood, _ = self._total_log_likelihood(X, sample_weight, labels)

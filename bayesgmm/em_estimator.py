@@ -212,32 +212,3 @@ class EMGaussianMixture(EstimatorBase):
         return self._fitted().impute(self._named_as_fitted(X),
                                      labels=self._label_codes(labels, X))
 
-    def bic(self, X: Any, sample_weight: Any = None) -> float:
-        """BIC on X (lower is better); ``sample_weight`` as ``fit`` got it.
-
-        Parameters
-        ----------
-        X : array-like (N, D), or (N,) when D = 1
-        sample_weight : array-like (N,), optional
-
-        Returns
-        -------
-        float
-            See :meth:`bayesgmm.EMResult.bic`.
-        """
-        return self._fitted().bic(self._named_as_fitted(X), sample_weight=sample_weight)
-
-    def aic(self, X: Any, sample_weight: Any = None) -> float:
-        """AIC on X (lower is better); ``sample_weight`` as ``fit`` got it.
-
-        Parameters
-        ----------
-        X : array-like (N, D), or (N,) when D = 1
-        sample_weight : array-like (N,), optional
-
-        Returns
-        -------
-        float
-            See :meth:`bayesgmm.EMResult.aic`.
-        """
-        return self._fitted().aic(self._named_as_fitted(X), sample_weight=sample_weight)

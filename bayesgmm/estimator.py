@@ -385,46 +385,10 @@ class BayesianGMM(EstimatorBase, keyword_advice=_KEYWORD_ADVICE):
         return mixture_points(rng, result._with_noise_weight(w), m, L, s,
                               result.em.noise_bounds if result.noise else None)
 
-    def bic(self, X: Any, sample_weight: Any = None) -> float:
-        """BIC on X (lower is better) at ``em_``, the MAP-EM estimate that started the chains.
 
-        Not at a maximum-likelihood fit: the estimator fits none. ``em_`` maximises the log
-        posterior under the conjugate prior matched to ``priors``, so its log-likelihood is
-        a little below the maximum and this BIC a little above the ML-EM BIC that
-        :func:`bayesgmm.select_em` and :func:`bayesgmm.fit_em` give (Old Faithful, K=2
-        full: 2322.7 against 2322.2). That is mclust's BIC under a prior (Fraley & Raftery
-        2007), and it scores X at the fitted estimate as scikit-learn's ``bic(X)`` does; to
-        choose K by the ML BIC, use :func:`bayesgmm.select_em`. Weights as in
-        :meth:`bayesgmm.EMResult.bic`: pass ``sample_weight`` as ``fit`` got it (the
-        estimator does not keep it).
-
-        Parameters
-        ----------
-        X : array-like (N, D), or (N,) when D = 1
-        sample_weight : array-like (N,), optional
-
-        Returns
-        -------
-        float
-        """
+    def _criteria_estimate(self) -> Any:
         self._fitted()
-        return self.em_.bic(self._named_as_fitted(X), sample_weight=sample_weight)
-
-    def aic(self, X: Any, sample_weight: Any = None) -> float:
-        """AIC on X (lower is better) at ``em_``, the MAP-EM start, not a maximum-likelihood
-        fit (see :meth:`bic`; :meth:`bayesgmm.EMResult.aic`).
-
-        Parameters
-        ----------
-        X : array-like (N, D), or (N,) when D = 1
-        sample_weight : array-like (N,), optional
-
-        Returns
-        -------
-        float
-        """
-        self._fitted()
-        return self.em_.aic(self._named_as_fitted(X), sample_weight=sample_weight)
+        return self.em_
 
     # -- the result's summaries ---------------------------------------------------------------
     def summary(self, **kwargs: Any) -> pd.DataFrame:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 import arviz as az
 import numpy as np
@@ -44,7 +44,7 @@ from .mixture_draws import check_noise_box, mixture_points
 from .observations import check_labels, noise_log_ranges, with_unobserved_rows
 from .priors import Priors, Standardisation
 from .relabel import LabelSwitchingReport
-from .result_files import save_files
+from .result_files import SavableResult
 from .settings import DiagnosticThresholds, SamplerSettings
 
 __all__ = ["BayesResult", "MembershipProbabilities"]
@@ -267,7 +267,7 @@ class PosteriorMean(NamedTuple):
 
 
 @dataclass(frozen=True, eq=False)
-class BayesResult:
+class BayesResult(SavableResult):
     """A posterior over a Gaussian mixture, relabelled to the EM solution.
 
     Attributes
@@ -308,6 +308,8 @@ class BayesResult:
         The software that made the fit (:func:`bayesgmm.versions.software_versions` when it
         was sampled; a loaded result: those its directory recorded when it was saved).
     """
+
+    SAVED_AS: ClassVar[str] = "BayesResult"
 
     idata: Any
     em: EMResult
@@ -518,31 +520,6 @@ class BayesResult:
                                                                   weights.shape[1]))
         return with_unobserved_rows(seen, pw, resp if want_resp else None, weights, labels)
 
-    def save(self, path: Any, overwrite: bool = False) -> Any:
-        """Save to the directory ``path`` (NetCDF + npz + JSON); reload with ``bayesgmm.load``.
-
-        The write is atomic and an existing result is only replaced with ``overwrite=True``;
-        see :func:`bayesgmm.save`.
-
-        Parameters
-        ----------
-        path : str or path-like
-            The directory to create.
-        overwrite : bool, default False
-            Replace an earlier BayesResult saved at ``path``.
-
-        Returns
-        -------
-        Path
-            ``path``.
-
-        Raises
-        ------
-        ValueError
-            As :func:`bayesgmm.save`: ``path`` exists without ``overwrite``, or may not be
-            replaced or written.
-        """
-        return save_files(self, path, "BayesResult", overwrite=overwrite)
 
     # -- the user-facing methods -------------------------------------------------------------
     def summary(self, var_names: Any = None, ci_prob: float = 0.94, **kwargs

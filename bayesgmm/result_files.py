@@ -35,7 +35,7 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
@@ -63,7 +63,7 @@ from .versions import software_versions
 if TYPE_CHECKING:
     import xarray as xr
 
-__all__ = ["FORMAT_VERSION", "RESULT_FILES", "changed_since_saved", "check_room",
+__all__ = ["FORMAT_VERSION", "RESULT_FILES", "SavableResult", "changed_since_saved", "check_room",
            "check_saved", "draws_sha256", "list_further_files", "read_manifest", "save_files",
            "write_directory", "write_manifest"]
 
@@ -77,6 +77,39 @@ RESULT_FILES = {
 # for every non-divergent draw): such entries are written as "" and this attribute says so.
 NONE_ATTR = "bayesgmm_none_as_empty_string"
 BOOL_ATTRS = "bayesgmm_boolean_attributes"
+
+
+class SavableResult:
+    """Mixin of the result types: ``save(path)`` writes the files of ``SAVED_AS`` (a key of
+    :data:`RESULT_FILES`, set by each type; a subclass saves as its base)."""
+
+    SAVED_AS: ClassVar[str]
+
+    def save(self, path: Any, overwrite: bool = False) -> Any:
+        """Save to the directory ``path`` (the files of :data:`RESULT_FILES`: JSON, npz and,
+        for a posterior, NetCDF); reload with ``bayesgmm.load``.
+
+        The write is atomic and an existing result is only replaced with ``overwrite=True``;
+        see :func:`bayesgmm.save`.
+
+        Parameters
+        ----------
+        path : str or path-like
+            The directory to create.
+        overwrite : bool, default False
+            Replace an earlier result of the same kind saved at ``path``.
+
+        Returns
+        -------
+        Path
+            ``path``.
+
+        Raises
+        ------
+        ValueError
+            ``path`` exists without ``overwrite``, or may not be replaced or written.
+        """
+        return save_files(self, path, self.SAVED_AS, overwrite=overwrite)
 
 
 def save_files(result: Any, path: str | os.PathLike, kind: str, *,

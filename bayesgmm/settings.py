@@ -17,9 +17,9 @@ sections (QA147): three small classes, each the one statement of its settings an
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar, Self
 
 import numpy as np
 
@@ -74,9 +74,58 @@ def laplace_affordable(n_parameters: int, work: float) -> bool:
             and n_parameters ** 2 <= LAPLACE_COST_RATIO * work)
 
 
+
+class _NamedValues:
+    """Mixin of the frozen settings dataclasses: their names, a validated copy, a dict and back
+    (``_WHAT`` names one value in an error: "sampler setting")."""
+
+    _WHAT: ClassVar[str]
+
+    @classmethod
+    def names(cls) -> tuple[str, ...]:
+        """The names, in order.
+
+        Returns
+        -------
+        tuple of str
+        """
+        return tuple(f.name for f in dataclasses.fields(cls))
+
+    @classmethod
+    def _refuse_unknown(cls, given: Iterable[str]) -> None:
+        unknown = sorted(set(given) - set(cls.names()))
+        if unknown:
+            raise ValueError(f"unknown {cls._WHAT}(s) {unknown}; known: {list(cls.names())}")
+
+    def replace(self, **changes: Any) -> Self:
+        """A copy with ``changes`` applied (and validated); an unknown name or a value out of
+        range raises ``ValueError``.
+
+        Parameters
+        ----------
+        **changes
+            New values by name.
+
+        Returns
+        -------
+        Same type as this object.
+        """
+        self._refuse_unknown(changes)
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain values by name (JSON-ready; for thresholds, the keyword arguments of
+        :func:`~bayesgmm.diagnostics.diagnose`); ``from_dict`` reads it back.
+
+        Returns
+        -------
+        dict
+        """
+        return dataclasses.asdict(self)
+
 @constructor_hints
 @dataclass(frozen=True)
-class SamplerSettings:
+class SamplerSettings(_NamedValues):
     """How NUTS is run: validated once, on construction.
 
     Parameters
@@ -161,6 +210,8 @@ class SamplerSettings:
     'auto'
 
     """
+
+    _WHAT: ClassVar[str] = "sampler setting"
 
     sampler: str = "nutpie"
     draws: int | str = AUTO
@@ -262,33 +313,6 @@ class SamplerSettings:
         return self.metric == "laplace" or (self.metric == "auto" and laplace_affordable(
             n_parameters, n_rows * n_components * n_features))
 
-    def replace(self, **changes: Any) -> SamplerSettings:
-        """A copy with ``changes`` applied (and validated); an unknown name or a value out of
-        range raises ``ValueError``.
-
-        Parameters
-        ----------
-        **changes
-            New values by setting name.
-
-        Returns
-        -------
-        SamplerSettings
-        """
-        unknown = sorted(set(changes) - set(self.names()))
-        if unknown:
-            raise ValueError(f"unknown sampler setting(s) {unknown}; known: {self.names()}")
-        return dataclasses.replace(self, **changes)
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain values by name (JSON-ready); :meth:`from_dict` reads it back.
-
-        Returns
-        -------
-        dict
-        """
-        return dataclasses.asdict(self)
-
     @classmethod
     def from_dict(cls, values: Mapping[str, Any], *, strict: bool = True) -> SamplerSettings:
         """Settings from a mapping of names to values.
@@ -311,9 +335,8 @@ class SamplerSettings:
             An unknown name (with ``strict``) or a value out of range.
         """
         known = cls.names()
-        unknown = sorted(set(values) - set(known))
-        if unknown and strict:
-            raise ValueError(f"unknown sampler setting(s) {unknown}; known: {known}")
+        if strict:
+            cls._refuse_unknown(values)
         return cls(**{k: v for k, v in values.items()
                       if k in known and (strict or v is not None)})
 
@@ -321,16 +344,6 @@ class SamplerSettings:
     def adaptive(self) -> bool:
         """Whether the number of draws is chosen by convergence (``draws="auto"``)."""
         return self.draws == AUTO
-
-    @classmethod
-    def names(cls) -> tuple[str, ...]:
-        """The settings' names, in order.
-
-        Returns
-        -------
-        tuple of str
-        """
-        return tuple(f.name for f in dataclasses.fields(cls))
 
     @classmethod
     def resolve(cls, settings: SamplerSettings | None = None, **keywords: Any
@@ -408,7 +421,7 @@ def _limit(default: float, ok: Callable[[float], bool], rule: str) -> Any:
 
 @constructor_hints
 @dataclass(frozen=True)
-class DiagnosticThresholds:
+class DiagnosticThresholds(_NamedValues):
     """The limits the convergence verdict holds a posterior to (see ``diagnose``).
 
     Parameters
@@ -433,6 +446,8 @@ class DiagnosticThresholds:
     the command line's ``--rhat-max``, ``--ess-min``, ``--ebfmi-min`` and ``--max-divergences``.
     """
 
+    _WHAT: ClassVar[str] = "diagnostic threshold"
+
     # Each limit with its rule (a count is checked as a count).
     rhat_max: float = _limit(1.01, lambda v: v > 1, "> 1")
     ess_min: float = _limit(400.0, lambda v: v > 0, "> 0")
@@ -452,15 +467,6 @@ class DiagnosticThresholds:
         object.__setattr__(self, "max_divergences",
                            check_int(self.max_divergences, "max_divergences", 0))
 
-    def to_dict(self) -> dict[str, Any]:
-        """Keyword arguments for :func:`~bayesgmm.diagnostics.diagnose` (JSON-ready).
-
-        Returns
-        -------
-        dict
-        """
-        return dataclasses.asdict(self)
-
     @classmethod
     def from_dict(cls, values: Mapping[str, Any] | None) -> DiagnosticThresholds:
         """Thresholds from a mapping of names to values; an unknown name or a value out of
@@ -476,10 +482,7 @@ class DiagnosticThresholds:
         DiagnosticThresholds
         """
         values = dict(values or {})
-        known = tuple(f.name for f in dataclasses.fields(cls))
-        unknown = sorted(set(values) - set(known))
-        if unknown:
-            raise ValueError(f"unknown diagnostic threshold(s) {unknown}; known: {list(known)}")
+        cls._refuse_unknown(values)
         return cls(**values)
 
 
