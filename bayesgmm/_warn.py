@@ -20,7 +20,10 @@ filters to a warning of a thread in no block. The package's own warnings go thro
 :func:`warn`, which hands them to a block of its thread directly: another thread inside a
 ``catch_warnings`` of its own (pandas, SciPy and matplotlib use them) changes the process's
 filters for every thread, so that other libraries' warnings raised in a block meanwhile may
-go uncaught or unsaid (QA148 H3), but never the package's. On Pythons where
+go uncaught or unsaid (QA148 H3), but never the package's. Outside blocks :func:`warn` keeps
+Python's memory of what the filters show once (per place, module or process), which every
+block's start resets as ``catch_warnings`` does: a warning repeated by every fit is shown once
+per place, as Python shows it (QA152 M1). On Pythons where
 ``catch_warnings`` is context-local (3.14 with ``sys.flags.context_aware_warnings``) it is
 used as it is; on 3.14 without it (its default build), too, unchecked against its internals,
 with the old race (QA148 M2).
@@ -43,6 +46,7 @@ import sys
 import threading
 import warnings
 from collections.abc import Iterator
+from typing import Any
 
 __all__ = ["IN_PACKAGE", "ignored", "recorded", "warn"]
 
@@ -60,6 +64,10 @@ _lock = threading.Lock()
 _state: dict = {"users": 0, "hook": None}
 _blocks = threading.local()  # this thread's blocks, innermost last
 _shown: set = set()  # what a thread in no block was shown under "default"/"module"/"once"
+# The package's own warnings shown outside blocks under "default"/"module"/"once", and the
+# process's filters they were shown under (a change of the filters forgets them, as Python's
+# registries do, but for "once"'s process-wide memory).
+_shown_outside: dict = {"filters": None, "keys": set()}
 
 
 @contextlib.contextmanager
@@ -115,7 +123,62 @@ def warn(message: str | Warning, category: type[Warning] | None = None, stacklev
             return
         if _dropped(data, message, category, ""):
             return
+    if _shown_before(message, category, stacklevel + 1, skip_file_prefixes):
+        return
     warnings.warn(message, category, stacklevel + 1, skip_file_prefixes=skip_file_prefixes)
+
+
+def _shown_before(message: str | Warning, category: type[Warning], stacklevel: int,
+                  skip_file_prefixes: tuple[str, ...]) -> bool:
+    """Whether the process's filters show this warning once (per place, module or process)
+    and it was shown. Python's own memory of it is reset each time a block starts (the
+    filters' version goes up, as ``catch_warnings`` does), so a warning repeated by every
+    fit was shown by every fit (QA152 M1: five fits, 15 warnings where 3 were due)."""
+    frame = _attributed_frame(sys._getframe(1), stacklevel, skip_file_prefixes)
+    if frame is None:
+        return False
+    found = warnings.WarningMessage(message, category, frame.f_code.co_filename,
+                                    frame.f_lineno)
+    action, key = _action_and_key(found, frame.f_globals.get("__name__", "<string>"))
+    if key is None:
+        return False
+    with _lock:
+        filters = [entry for entry in warnings.filters if entry is not _ALWAYS]
+        if filters != _shown_outside["filters"]:  # Python forgets all but "once"'s
+            _shown_outside["filters"] = filters
+            _shown_outside["keys"] = {k for k in _shown_outside["keys"] if len(k) == 2}
+        if key in _shown_outside["keys"]:
+            return True
+        _shown_outside["keys"].add(key)
+    return False
+
+
+def _attributed_frame(caller: Any, stacklevel: int, skip_file_prefixes: tuple[str, ...]
+                      ) -> Any:
+    """The frame ``warnings.warn(..., stacklevel, skip_file_prefixes=...)`` called in the
+    frame ``caller`` attributes a warning to, found as CPython 3.12-3.13 find it (None: no
+    such frame; Python then names ``sys``)."""
+    frame = caller
+    if skip_file_prefixes:
+        stacklevel = max(2, stacklevel)
+    if stacklevel <= 1 or _internal(frame.f_code.co_filename):
+        for _ in range(stacklevel - 1):
+            frame = frame.f_back if frame is not None else None
+        return frame
+    for _ in range(stacklevel - 1):
+        frame = frame.f_back
+        while frame is not None and (_internal(frame.f_code.co_filename)
+                                     or frame.f_code.co_filename.startswith(
+                                         skip_file_prefixes)):
+            frame = frame.f_back
+        if frame is None:
+            return None
+    return frame
+
+
+def _internal(filename: str) -> bool:
+    """A frame ``warnings.warn`` passes over, as CPython's ``_is_internal_filename``."""
+    return "importlib" in filename and "_bootstrap" in filename
 
 
 def _dropped(rule: tuple, message: str | Warning, category: type[Warning], module: str) -> bool:
@@ -181,7 +244,19 @@ def _show(message, category, filename, lineno, file=None, line=None) -> None:
 def _process_action(found: warnings.WarningMessage) -> str:
     """What the process's filters (without this module's "always") do with ``found`` in a
     thread in no block; the first showing of a "default", "module" or "once" warning."""
-    text, module = str(found.message), _module_of(found.filename)
+    action, key = _action_and_key(found, _module_of(found.filename))
+    if key is not None:
+        with _lock:
+            if key in _shown:
+                return "ignore"
+            _shown.add(key)
+    return action
+
+
+def _action_and_key(found: warnings.WarningMessage, module: str) -> tuple[str, Any]:
+    """The process's filters' action on ``found`` (raised in ``module``), without this
+    module's "always", and the key of what it shows once (None: shown every time)."""
+    text = str(found.message)
     for entry in list(warnings.filters):
         if entry is _ALWAYS:  # this module's: not the process's own
             continue
@@ -193,12 +268,7 @@ def _process_action(found: warnings.WarningMessage) -> str:
         action = warnings.defaultaction
     key = {"once": (text, found.category), "module": (text, found.category, found.filename),
            "default": (text, found.category, found.filename, found.lineno)}.get(action)
-    if key is not None:
-        with _lock:
-            if key in _shown:
-                return "ignore"
-            _shown.add(key)
-    return action
+    return action, key
 
 
 def _matched(pattern, text: str) -> bool:

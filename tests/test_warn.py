@@ -312,3 +312,32 @@ def test_a_copy_of_the_blocks_filter_left_by_another_thread_is_not_taken_for_the
     """)
     assert done.stdout.strip() == "0" and done.stderr.count("once at this line") == 1, \
         done.stderr
+
+
+def test_a_warning_repeated_by_every_call_is_shown_once_per_place_between_blocks():
+    """QA152 M1: each block bumps the filters' version, which resets Python's memory of the
+    warnings shown under "default": five identical fits from one line showed 15 warnings
+    where Python's rules show 3. The package's warnings keep that memory across blocks; a
+    change of the filters forgets it (as Python's registries), and "always" shows each."""
+    code = """if True:
+        import warnings
+        from bayesgmm._warn import IN_PACKAGE, recorded, warn
+        for i in range(5):
+            with recorded():
+                pass
+            warn("same text", UserWarning, skip_file_prefixes=IN_PACKAGE)
+            warn("same text", UserWarning, skip_file_prefixes=IN_PACKAGE)  # another line
+            if i == 2:
+                warnings.simplefilter("default", RuntimeWarning)  # filters changed
+    """
+    assert _run(code).stderr.count("same text") == 2 * 2  # once per line, again after i == 2
+    assert _run(code, "-W", "always").stderr.count("same text") == 10
+    assert _run(code, "-W", "once").stderr.count("same text") == 1  # per text, for good
+    fits = """if True:
+        import bayesgmm
+        X = bayesgmm.load_old_faithful().iloc[:12]
+        for i in range({n}):
+            bayesgmm.fit_em(X, 5, random_state=0)
+    """
+    once = _run(fits.format(n=1)).stderr.count("Warning:")
+    assert once > 0 and _run(fits.format(n=3)).stderr.count("Warning:") == once
