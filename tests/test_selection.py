@@ -446,7 +446,8 @@ def test_the_printed_comparison_says_each_posteriors_checks():
     assert header.split()[-2:] == ["indistinguishable", "checks"]
     assert {row.split()[0]: row.split()[-1] for row in rows} == {"K=2": "OK", "K=3": "CAUTION"}
     text = str(sel)
-    assert text.endswith("Posteriors not passing every check:\nK=3: CAUTION (K too large)\n"
+    assert text.endswith("Posteriors not OK (CAUTION: every check passed, with notes; "
+                         "PROBLEMS: a check failed):\nK=3: CAUTION (K too large)\n"
                          "(each one's checks and advice: print(selection.diagnostics['K=3']), "
                          "or the report)")
     assert sel.diagnostics["K=3"] == caution
@@ -1470,6 +1471,15 @@ def test_only_a_posterior_that_failed_is_sent_to_pass_its_checks():
     assert "But it predicts worse than K=4 beyond noise: K=4 remains the better model (the " \
            "Pareto-k warning below says how to firm up its elpd_loo)." in pareto_best.verdict
     assert "pass its checks" not in pareto_best.verdict
+    # QA152 M2: the head said "its checks failed" of a best that passed them (high Pareto k
+    # only), and the repr said nothing of it
+    n_high = pareto_best.pareto_k.loc["K=4", "n_high"]
+    assert pareto_best.verdict.startswith(
+        "K=4 has the highest elpd_loo ") and "its checks failed" not in pareto_best.verdict
+    assert (f"but {n_high} of its observations {'has' if n_high == 1 else 'have'} high Pareto "
+            "k (its elpd_loo is unreliable), so it is no trustworthy best"
+            in pareto_best.verdict)
+    assert "; high Pareto k for K=4: elpd_loo unreliable" in repr(pareto_best)
     within = compare({
         "K=2": _with_diagnostics(fake_fit(loglik_draws(rng, base - 0.4), 2), True),
         "K=3": _with_diagnostics(fake_fit(_one_high_k(rng, base - 0.002), 3), True),

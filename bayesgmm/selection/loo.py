@@ -146,7 +146,8 @@ class BayesSelection:
                 .split(':', 1)[0]}']), or the report)" if flagged else "")
         return "\n".join([shown.to_string(float_format=lambda v: f"{v:,.2f}"), _COLUMNS_SAID,
                           "", self.verdict]
-                         + ["", "Posteriors not passing every check:", *flagged, more]
+                         + ["", "Posteriors not OK (CAUTION: every check passed, with notes;"
+                            " PROBLEMS: a check failed):", *flagged, more]
                          * bool(flagged))
 
     def __repr__(self) -> str:
@@ -160,8 +161,11 @@ class BayesSelection:
         # a failed best said nothing here (notebook QA); said as SparseMixture's repr says it
         failed = [name for name, line in self.diagnostics.items()
                   if line.startswith("PROBLEMS")]
+        high_k = [str(name) for name in models if name not in failed
+                  and name in self.pareto_k.index and self.pareto_k.loc[name, "n_high"]]
         trust = (f"; convergence checks failed for {', '.join(failed)}: unreliable"
-                 if failed else "")
+                 if failed else "") + (f"; high Pareto k for {', '.join(high_k)}: elpd_loo "
+                                       "unreliable" if high_k else "")
         flags = f"; {len(self.warnings)} warning(s)" if self.warnings else ""
         seed = "" if self.random_state is None else f"; root seed {self.random_state}"
         return (f"BayesSelection({len(models)} models: {', '.join(map(str, models))}; "
@@ -474,8 +478,8 @@ def compare(
                                                      noise_band=(min_elpd_diff, n_se)),
                                   simplest_doubt=doubt, simplest_trusted=trusted,
                                   noise_band=(min_elpd_diff, n_se),
-                                  best_unreliable=bool(failed.get(best))
-                                  or bool(pareto.loc[best, "n_high"]))
+                                  best_unreliable=loo_verdict.best_doubt(
+                                      failed.get(best, []), int(pareto.loc[best, "n_high"])))
     return BayesSelection(
         comparison=table, loo=loos, pareto_k=pareto, best=best, within_noise=within,
         simplest_within_noise=simplest, verdict=verdict, warnings=tuple(notes),

@@ -98,23 +98,35 @@ def small_n_warning(pareto: pd.DataFrame) -> list[str]:
             "differences is rough, so treat the standard errors as indicative."]
 
 
+def best_doubt(failed: Sequence[str], n_high_k: int) -> str:
+    """Why the best model's elpd_loo is not to be trusted, for the verdict's head ("": it
+    is): its posterior failed its checks, else observations with high Pareto k (QA152 M2:
+    a CAUTION posterior, every check passed, was said to have failed them)."""
+    if failed:
+        return "its checks failed"
+    if n_high_k:
+        return (f"{n_high_k} of its observations {'has' if n_high_k == 1 else 'have'} "
+                "high Pareto k (its elpd_loo is unreliable)")
+    return ""
+
+
 def _fmt_diff(table: pd.DataFrame, name: str) -> str:
     return f"{table.loc[name, 'elpd_diff']:,.1f} ± {table.loc[name, 'dse']:,.1f}"
 
 
 def verdict(table: pd.DataFrame, best: str, within: Sequence[str], simplest: str | None,
              notes: Sequence[str], caveat: str = "", simplest_doubt: str = "",
-             best_unreliable: bool = False, simplest_trusted: str | None = None,
+             best_unreliable: str = "", simplest_trusted: str | None = None,
              noise_band: tuple[float, float] = NOISE_BAND) -> str:
-    """The verdict's text. ``best_unreliable``: the top model's elpd_loo is not to be trusted
-    (its posterior failed its checks, or Pareto k is high): the head says so at once, not only
-    the caveat after it (QA: "K=4 is best" opened a verdict whose K=4 had R-hat 1.036 and 18
+    """The verdict's text. ``best_unreliable``: why the top model's elpd_loo is not to be
+    trusted ("" when it is; :func:`best_doubt`): the head says so at once, not only the
+    caveat after it (QA: "K=4 is best" opened a verdict whose K=4 had R-hat 1.036 and 18
     divergences). ``simplest_doubt``: why the simplest model within noise is not to be
     trusted either ("" when it is), and ``simplest_trusted`` the simplest one that is
     (:func:`simplest_standing`). ``noise_band``: ``(min_elpd_diff, n_se)``, as
     :func:`indistinguishable` drew it (:func:`_against` words the differences by it)."""
     elpd = f"elpd_loo {table.loc[best, 'elpd']:,.1f} ± {table.loc[best, 'se']:,.1f}"
-    head = (f"{best} has the highest {elpd}, but its checks failed, so it is no trustworthy "
+    head = (f"{best} has the highest {elpd}, but {best_unreliable}, so it is no trustworthy "
             "best (see below); the others are measured against it" if best_unreliable
             else f"{best} is best ({elpd})")
     worse = [str(n) for n in table.index[1:] if n not in within]
