@@ -153,6 +153,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     interrupted = _Interrupts()
     try:
         with (progress.silenced() if quiet else contextlib.nullcontext(),
+              progress.checks_told("see below"),
               _one_line_warnings(), interrupted, _reader_may_leave() as out):
             if getattr(args, "cores", None) is not None:
                 _limit_threads(args.cores)
@@ -956,6 +957,14 @@ def _shared_flags(parser: argparse.ArgumentParser, *, seed: str | None = None,
         parser.add_argument("--report", action="store_true", help=report)
 
 
+def _seed_words(seed: int, drawn: bool, repeat: str = "") -> str:
+    """The header's seed: a drawn one with how to repeat the run (QA150 L1: the saved
+    command line, without it, gives other draws)."""
+    if not drawn:
+        return f"seed {seed}"
+    return f"seed {seed} (drawn at random; {repeat or f'--seed {seed}'} repeats this run)"
+
+
 def _record_seed_drawn(result: Any, drawn: bool) -> Any:
     """``result`` saying whether the seed was drawn here (and printed), in its record and in
     its EM start's, which was fitted with it (QA: em.json said ``seed_drawn: false`` beside
@@ -985,7 +994,8 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     _check_columns(frame, args.covariance, "--columns")
     print(f"{_data_header(args.data, frame)}"
           f"{_named_by(args.index)}; K={args.n_components}, "
-          f"{covariance_words(args.covariance, frame.shape[1])}; seed {seed}")
+          f"{covariance_words(args.covariance, frame.shape[1])}; "
+          f"{_seed_words(seed, args.seed is None)}")
     _print_notes(notes)  # after the header, which names the data
     _check_room(out, settings, frame.shape, args.n_components)
     result = fit_bayes(frame, args.n_components, covariance_type=args.covariance,
@@ -1121,7 +1131,8 @@ def _cmd_em(args: argparse.Namespace) -> int:
     print(f"{_data_header(args.data, frame)}"
           f"{_named_by(args.index)}; K={args.n_components}, "
           f"{covariance_words(args.covariance, frame.shape[1])}; {args.n_init} EM restarts "
-          f"from k-means++ and {args.n_init} from random data points; seed {seed}")
+          f"from k-means++ and {args.n_init} from random data points; "
+          f"{_seed_words(seed, args.seed is None)}")
     _print_notes(notes)  # after the header, which names the data
     from .em import BOTH_INITS, fit_em  # after the checks (numba loads); never PyMC
 
@@ -1324,8 +1335,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
                          "ordered_means = false, or name one column in [data] columns")
     print(f"{spec.path.name}: {spec.data_path}: {len(frame)} rows x {frame.shape[1]} column(s) "
           f"{list(frame.columns)}{_named_by(spec.index)}; K={spec.n_components}, "
-          f"{covariance_words(spec.covariance_type, frame.shape[1])}; seed {seed}; output: "
-          f"{out}")
+          f"{covariance_words(spec.covariance_type, frame.shape[1])}; "
+          f"{_seed_words(seed, spec.seed is None, 'seed = ' + str(seed) + ' in [sampler]')}; "
+          f"output: {out}")
     _print_notes(notes)  # after the header, which names the data
     settings = spec.sampler_settings
     if args.no_progress:
@@ -1488,7 +1500,7 @@ def _cmd_select(args: argparse.Namespace) -> int:
     print(f"{_data_header(args.data, frame)}"
           f"{_named_by(args.index)}; K = {', '.join(map(str, ks))}; "
           f"{', '.join(fitted)} covariances; {args.n_init} EM restarts per cell from "
-          f"each of k-means++ and random data points; seed {seed}")
+          f"each of k-means++ and random data points; {_seed_words(seed, args.seed is None)}")
     _print_notes(notes)  # after the header, which names the data
     print()
     settings = {"data": _shown(args.data), "data file SHA-256": _data_digest(args, args.data),

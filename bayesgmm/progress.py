@@ -21,6 +21,7 @@ report and the command line.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import functools
 import os
 import sys
@@ -88,6 +89,28 @@ def silenced() -> Iterator[None]:
     finally:
         _state["enabled"] = before
 
+
+
+# Where a fit's closing line of checks sends its reader for every check and its advice: the
+# API's ``diagnostics()``, the command line's own printout (QA152 L5: Python told to a shell).
+_checks_where: contextvars.ContextVar[str] = contextvars.ContextVar(
+    "checks_where",
+    default="diagnostics() of the result (or estimator) says every check and what to do")
+
+
+def checks_where() -> str:
+    """Where every check and its advice are told (see :func:`checks_told`)."""
+    return _checks_where.get()
+
+
+@contextlib.contextmanager
+def checks_told(where: str) -> Iterator[None]:
+    """Inside the block the closing line of checks sends its reader to ``where``."""
+    token = _checks_where.set(where)
+    try:
+        yield
+    finally:
+        _checks_where.reset(token)
 
 # Set by the command line's signal handler: a stop was asked for (see :func:`stop_point`).
 _stop = threading.Event()

@@ -667,8 +667,7 @@ def fit_bayes(
         if (checked.status != "OK" or not (record.get("adaptive") or {}).get("checkpoints")) \
                 and not _CHECKS_SAID_BY_CALLER.get():
             progress.say(f"checks of the {draws:,} draws per chain: {checked.brief}: "
-                         "diagnostics() of the result (or estimator) says every check and "
-                         "what to do")
+                         f"{progress.checks_where()}")
     return result
 
 

@@ -2122,7 +2122,11 @@ def test_a_seed_drawn_by_the_command_line_is_the_librarys_draw(data_dir, monkeyp
     monkeypatch.setattr(cli, "draw_seed", lambda: 4242)
     rc, out, err = _run_main(["em", "good.csv", "-k", "2", "--no-progress"], capsys)
     assert rc == 0, err
-    assert "seed 4242" in out
+    # QA150 L1: a drawn seed is said to be one, with how to repeat the run
+    assert "seed 4242 (drawn at random; --seed 4242 repeats this run)" in out
+    rc, out, err = _run_main(["em", "good.csv", "-k", "2", "--no-progress", "--seed", "7"],
+                             capsys)
+    assert rc == 0 and "seed 7" in out and "drawn" not in out
 
 
 def test_an_interrupt_inside_a_callback_prints_no_traceback():

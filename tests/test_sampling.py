@@ -1198,6 +1198,14 @@ def test_a_fixed_number_of_draws_says_how_its_checks_went(old_faithful, capsys):
     # and kept for the result's display (QA116 L3), saved with it
     assert post.settings["checks"] == {"status": "PROBLEMS", "causes": list(checks.causes)}
     assert f"; checks at the fit: PROBLEMS ({', '.join(checks.causes)})" in repr(post)
+    # the command line sends its reader to its own printout, not to Python (QA152 L5)
+    from bayesgmm import progress
+
+    with progress.checks_told("see below"):
+        fit_bayes(old_faithful, 2, draws=30, tune=30, chains=2, random_state=0)
+    (line,) = [line for line in capsys.readouterr().err.splitlines()
+               if line.startswith("bayesgmm: checks of the 30 draws per chain: ")]
+    assert line.endswith(": see below")
     fit_bayes(old_faithful, 2, draws=30, tune=30, chains=2, random_state=0, progressbar=False)
     assert "checks of the" not in capsys.readouterr().err
     # a caller that says its own verdict (fit_sparse) is not preceded by this one (QA136 M4:
