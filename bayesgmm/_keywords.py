@@ -51,6 +51,10 @@ _SKLEARN_OWN = {
                     "covariance_prior")},
 }
 
+# EM's options, given to a function that samples from an EM start it takes as em= (QA152 L2:
+# fit_bayes(n_init=10) was "see help(fit_bayes)", where BayesianGMM(n_init=10) said where).
+_EM_OPTIONS = ("n_init", "init", "max_iter", "tol", "reg_covar", "prior")
+
 
 def nearest_hint(given: str, taken: Iterable[str]) -> str:
     """"; did you mean 'y'?" where one of ``taken`` is close to ``given`` (a plural, a
@@ -64,6 +68,9 @@ def nearest_hint(given: str, taken: Iterable[str]) -> str:
                 "takes an EM start as em=)")
     if given in _SKLEARN_OWN:
         return f"; {_SKLEARN_OWN[given]}"
+    if given in _EM_OPTIONS and "em" in taken:
+        return (f"; {given} is EM's: the start is MAP-EM's best of its own restarts; to set "
+                f"it, pass em=bayesgmm.fit_em(X, K, {given}=...)")
     # any case: "K=2", as the messages write K (QA110: k= got its hint, K= none)
     synonym = _SYNONYMS.get(given, _SYNONYMS.get(given.lower()))
     close = [synonym] if synonym in taken else \

@@ -190,7 +190,7 @@ def write_report(result: BayesResult, directory: str | os.PathLike, *,
     -------
     Path of ``report.html``.
     """
-    result = fit_of(result)  # a fitted BayesianGMM reports its posterior
+    result = _posterior_of(result)  # before the status line (QA152 L4), as the rest
     thresholds = check_thresholds(thresholds)
     files = FigureFiles(dpi, vector_formats)  # before the minutes of figures, not after
     if data_source is None:
@@ -206,6 +206,18 @@ def write_report(result: BayesResult, directory: str | os.PathLike, *,
                                      predictive_check=predictive_check)
     return _write_files(Path(directory), REPORT_NAME, page, figures, writes="posterior report",
                         source=result)
+
+
+def _posterior_of(result: Any) -> BayesResult:
+    """The posterior a report is of: ``result``, or a fitted BayesianGMM's; anything else a
+    one-line error."""
+    from .posterior import BayesResult
+
+    result = fit_of(result)  # a fitted BayesianGMM reports its posterior
+    if not isinstance(result, BayesResult):
+        raise ValueError(f"the report needs a BayesResult; got {type(result).__name__} "
+                         "(an EM fit has its own: write_em_report)")
+    return result
 
 
 def build_report(result: BayesResult, *, data_source: str | None = None,
@@ -224,12 +236,8 @@ def build_report(result: BayesResult, *, data_source: str | None = None,
     figures : list of Figure
     """
     from ._validation import copied_rows_fact, design_weights_fact
-    from .posterior import BayesResult
 
-    result = fit_of(result)
-    if not isinstance(result, BayesResult):
-        raise ValueError(f"the report needs a BayesResult; got {type(result).__name__} "
-                         "(an EM fit has its own: write_em_report)")
+    result = _posterior_of(result)
     thresholds = check_thresholds(thresholds)
     files = FigureFiles(dpi, vector_formats)
     X = np.asarray(result.idata["observed_data"]["x"].values, dtype=np.float64)

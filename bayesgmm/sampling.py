@@ -30,6 +30,7 @@ from . import kernels, layout, model, progress
 from ._keywords import keyword_hints
 from ._validation import (
     _column_names,
+    as_em_fit,
     check_bool,
     check_covariance_type,
     check_n_components,
@@ -140,7 +141,8 @@ def fit_bayes(
         Number of Gaussian components K >= 1 (a noise component not counted).
     covariance_type : {"full", "tied", "diag", "spherical"}
     em : EMResult, optional
-        Starting point and reference labelling. By default the candidates of
+        Starting point and reference labelling (a fitted ``EMGaussianMixture`` gives its
+        fit; a BayesResult its EM start). By default the candidates of
         :func:`bayesgmm.em.fit_map_start` (MAP-EM under the conjugate prior matched to
         ``priors``, :meth:`Priors.conjugate_for_em`, from k-means++ and from random data
         points, 10 restarts each, and ML-EM polished by MAP-EM), of which the one with the
@@ -267,6 +269,8 @@ def fit_bayes(
     thresholds = check_thresholds(thresholds) or DiagnosticThresholds()
     K = check_n_components(n_components)
     covariance_type = check_covariance_type(covariance_type)
+    if em is not None:  # a fitted EMGaussianMixture's fit, as save() and the figures take it
+        em = as_em_fit(em)  # (QA152 L2: refused where a BayesResult's EM start was taken)
     if isinstance(em, EMResult):  # the start's features by name, as prediction reads them
         X = _in_em_columns(X, em)
     obs = prepare_observations(X, K, missing=missing, sample_weight=sample_weight,
@@ -823,7 +827,8 @@ def _check_or_fit_em(em, obs: Observations, K, covariance_type, priors,
                                                            covariance_type, obs.prior_weights),
                              random_state=random_state)
     if not isinstance(em, EMResult):
-        raise ValueError(f"em must be an EMResult from fit_em; got {type(em).__name__}")
+        raise ValueError(f"em must be an EMResult from fit_em (or a fitted "
+                         f"EMGaussianMixture); got {type(em).__name__}")
     if (em.n_components, em.covariance_type, em.n_features) != (K, covariance_type, Xv.shape[1]):
         raise ValueError(
             f"em was fitted with K={em.n_components}, covariance_type={em.covariance_type!r}, "

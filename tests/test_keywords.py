@@ -98,6 +98,11 @@ _START = ("scikit-learn's weights_init, means_init and precisions_init are one "
      "BayesianGMM() got an unexpected keyword argument 'covariance_prior'; the priors are "
      "bayesgmm.Priors' (the Bayesian fit's; see help(bayesgmm.Priors)) and, for EM, "
      "prior=ConjugatePrior(...)"),
+    # EM's options given to the Bayesian fit: where they go (QA152 L2: "see help(fit_bayes)")
+    (lambda X: bayesgmm.fit_bayes(X, 2, n_init=10), TypeError,
+     "fit_bayes() got an unexpected keyword argument 'n_init'; n_init is EM's: the start is "
+     "MAP-EM's best of its own restarts; to set it, pass em=bayesgmm.fit_em(X, K, "
+     "n_init=...)"),
     (lambda X: bayesgmm.EMGaussianMixture(2).set_params(init_params="kmeans"), ValueError,
      "invalid parameter 'init_params' for EMGaussianMixture; did you mean 'init'?"),
     (lambda X: bayesgmm.fit_em(X, 2, init="k-means++"), ValueError,

@@ -2546,3 +2546,16 @@ def test_the_data_section_names_one_row_repeated_as_a_point_mass():
         warnings.simplefilter("ignore")
         page, _ = build_em_report(bayesgmm.fit_em(clean, 2, random_state=0), clean)
     assert "are the same row" not in page
+
+
+def test_a_report_of_an_em_fit_is_refused_before_its_status_line(old_faithful, tmp_path,
+                                                                  capsys):
+    """QA152 L4: write_report(EMResult) said "writing the report ..." and then refused."""
+    from bayesgmm import fit_em
+    from bayesgmm.report import write_report
+
+    em = fit_em(old_faithful, 2, random_state=0)
+    capsys.readouterr()
+    with pytest.raises(ValueError, match="the report needs a BayesResult; got EMResult"):
+        write_report(em, tmp_path / "r")
+    assert capsys.readouterr().err == "" and not (tmp_path / "r").exists()

@@ -1266,3 +1266,20 @@ def test_a_start_given_in_another_order_than_the_labels_is_put_in_theirs():
                       random_state=6, progressbar=False)
     means = again.posterior["means"].mean(("chain", "draw")).values
     assert means[0, 0] < 1 < 3 < means[1, 0] and again.em.means[0, 0] < 1
+
+
+def test_a_fitted_em_estimator_is_taken_as_the_start(old_faithful):
+    """QA152 L2: fit_bayes(em=<fitted EMGaussianMixture>) was refused ("em must be an
+    EMResult"), where save(), the figures and overall_verdict take a fitted estimator."""
+    from bayesgmm import EMGaussianMixture, fit_bayes
+
+    est = EMGaussianMixture(2, random_state=0).fit(old_faithful)
+    kw = dict(draws=30, tune=30, chains=2, random_state=0, progressbar=False)
+    by_estimator = fit_bayes(old_faithful, 2, em=est, **kw)
+    by_result = fit_bayes(old_faithful, 2, em=est.result_, **kw)
+    np.testing.assert_array_equal(by_estimator.posterior["means"].values,
+                                  by_result.posterior["means"].values)
+    with pytest.raises(ValueError, match="not fitted yet"):
+        fit_bayes(old_faithful, 2, em=EMGaussianMixture(2), **kw)
+    with pytest.raises(ValueError, match="or a fitted EMGaussianMixture"):
+        fit_bayes(old_faithful, 2, em="start", **kw)
