@@ -896,14 +896,17 @@ def fit_em(
         raise ValueError(_numerical_failure(np.linalg.LinAlgError(
             "a prior covariance is numerically singular"), Xc, names))
     prior = _resolve_prior(prior, obs.prior_rows, K, covariance_type, obs.prior_weights)
-    if prior is None and N * D <= n_parameters(K, D, covariance_type):  # values, not rows
+    # values, not rows; said once: the fit's own "too many parameters" is then left out (QA152
+    # L1: three warnings, two categories, one problem and one advice)
+    underdetermined = prior is None and N * D <= n_parameters(K, D, covariance_type)
+    if underdetermined:
         warn(
             f"{N} row(s) x {D} feature(s) = {N * D} values for "
             f"{n_parameters(K, D, covariance_type)} free parameters (K={K}, "
             f"{covariance_type!r}): maximum likelihood cannot determine them (components "
             "shrink onto single points, held only by reg_covar); fit fewer components, a "
             "simpler covariance type, or with a conjugate prior (prior='default')"
-            + transposed_hint(N, D), UserWarning, skip_file_prefixes=IN_PACKAGE)
+            + transposed_hint(N, D), DegenerateComponentWarning, skip_file_prefixes=IN_PACKAGE)
     # a start's names are matched to the data's where the data name their features
     starts = _check_init(init, K, D, covariance_type, n_init,
                          names if obs.features_named is not False else None)
@@ -992,9 +995,10 @@ def fit_em(
         restarts = len(starts) if starts[0] is None else None
         # with more parameters than rows, restarts cannot help: that comes first (QA97: 2,105
         # parameters for 500 rows, told only "try more restarts first")
-        too_many = _parameter_messages(nk, D, covariance_type)
+        too_many = [] if underdetermined else _parameter_messages(nk, D, covariance_type)
         captured += too_many + _collapse_messages(nk, D, covariance_type,
-                                                  None if too_many else restarts)
+                                                  None if too_many or underdetermined
+                                                  else restarts)
         # beside the spread of the rows the components hold: a noise component's isolated
         # rows left out (QA101: one row 1e4 sds out made both real clusters "collapsed")
         captured += _spike_messages(params, nk, covariance_type, obs.prior_rows,

@@ -1866,3 +1866,17 @@ def test_a_collapse_onto_a_columns_largest_value_is_called_clipping_not_rounding
     assert "Component 0 sits at 'x0' = 95, its largest value: rows clipped at the limit" in text
     assert "If they are clipped, remove those rows (gate them out) rather than the column" \
         in text
+
+
+def test_too_few_values_for_the_parameters_is_said_once(old_faithful):
+    """QA152 L1: K = N gave three warnings of one problem with one advice, one of them a bare
+    UserWarning that a filter of DegenerateComponentWarning missed."""
+    from bayesgmm.em import DegenerateComponentWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fit_em(old_faithful.iloc[:5], 5, random_state=0)
+    texts = [str(w.message) for w in caught]
+    assert all(issubclass(w.category, DegenerateComponentWarning) for w in caught), texts
+    assert sum("free parameters" in t for t in texts) == 1, texts
+    assert texts[0].startswith("5 row(s) x 2 feature(s) = 10 values for 29 free parameters")
