@@ -166,20 +166,6 @@ class EMGaussianMixture(EstimatorBase):
         """
         return self._fitted().predict_proba(self._rows(X), labels=self._label_codes(labels, X))
 
-    def score_samples(self, X: Any) -> np.ndarray:
-        """Log-density of the mixture at each row, shape (N,); missing values and the noise
-        component as :meth:`bayesgmm.EMResult.score_samples` says.
-
-        Parameters
-        ----------
-        X : array-like (N, D), or (N,) when D = 1
-
-        Returns
-        -------
-        ndarray (N,)
-        """
-        return self._fitted().score_samples(self._rows(X))
-
     def sample(self, n_samples: int = 1) -> tuple[np.ndarray, np.ndarray]:
         """Draw from the fitted mixture (seeded by ``random_state``, as scikit-learn's):
         (X (n_samples, D), the component of each, -1 for noise).

@@ -339,21 +339,6 @@ class BayesianGMM(EstimatorBase, keyword_advice=_KEYWORD_ADVICE):
         return self._fitted().impute(self._named_as_fitted(X), n_imputations,
                                      labels=self._label_codes(labels, X), **kwargs)
 
-    def score_samples(self, X: Any) -> np.ndarray:
-        """Posterior predictive log-density of each point, shape (N,); missing values and
-        the noise component as :meth:`bayesgmm.BayesResult.score_samples` says.
-
-        Parameters
-        ----------
-        X : array-like (N, D), or (N,) when D = 1
-
-        Returns
-        -------
-        ndarray (N,)
-            Over every posterior draw (``max_draws=None``).
-        """
-        return self._fitted().score_samples(self._rows(X))
-
     def sample(self, n_samples: int = 1, random_state: Any = None
                ) -> tuple[np.ndarray, np.ndarray]:
         """Draw from the posterior predictive distribution.

@@ -396,14 +396,31 @@ class EstimatorBase:
                              "is nothing to score")
         return float(np.average(pointwise, weights=weights[kept]))
 
+    def score_samples(self, X: Any) -> np.ndarray:
+        """Log-density of each row, shape (N,): the EM mixture's (:class:`EMGaussianMixture`),
+        the posterior predictive over every draw (:class:`BayesianGMM`); missing values and
+        the noise component as the result's ``score_samples`` says
+        (:meth:`bayesgmm.EMResult.score_samples`, :meth:`bayesgmm.BayesResult.score_samples`).
+
+        Parameters
+        ----------
+        X : array-like (N, D), or (N,) when D = 1
+
+        Returns
+        -------
+        ndarray (N,)
+        """
+        return self._fitted().score_samples(self._rows(X))
+
     # -- information criteria, at an EM estimate -------------------------------------------
     def _criteria_estimate(self) -> Any:
         """The EMResult whose BIC and AIC the estimator gives: the fit's own."""
         return self._fitted()
 
     def bic(self, X: Any, sample_weight: Any = None) -> float:
-        """BIC on X (lower is better) at the EM estimate: :class:`EMGaussianMixture`'s fit;
-        :class:`BayesianGMM`'s ``em_``, the MAP-EM estimate that started the chains.
+        """BIC on X (lower is better) at the EM estimate: an :class:`EMGaussianMixture`'s own
+        fit; for a :class:`BayesianGMM` at ``em_``, the MAP-EM estimate that started the
+        chains, not a maximum-likelihood fit.
 
         A BayesianGMM fits no maximum-likelihood estimate: ``em_`` maximises the log posterior
         under the conjugate prior matched to ``priors``, so its log-likelihood is a little
@@ -428,7 +445,9 @@ class EstimatorBase:
                                              sample_weight=sample_weight)
 
     def aic(self, X: Any, sample_weight: Any = None) -> float:
-        """AIC on X (lower is better), at the estimate of :meth:`bic`.
+        """AIC on X (lower is better) at the estimate of :meth:`bic`: an
+        :class:`EMGaussianMixture`'s own fit; for a :class:`BayesianGMM` at ``em_``, the MAP-EM
+        start, not a maximum-likelihood fit.
 
         Parameters
         ----------
