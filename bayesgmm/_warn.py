@@ -65,9 +65,11 @@ _state: dict = {"users": 0, "hook": None}
 _blocks = threading.local()  # this thread's blocks, innermost last
 _shown: set = set()  # what a thread in no block was shown under "default"/"module"/"once"
 # The package's own warnings shown outside blocks under "default"/"module"/"once", and the
-# process's filters they were shown under (a change of the filters forgets them, as Python's
-# registries do, but for "once"'s process-wide memory).
-_shown_outside: dict = {"filters": None, "keys": set()}
+# process's filters they were shown under: the list itself and its entries. Python forgets
+# what it showed when either changes: a ``catch_warnings`` block swaps in a copy of the list
+# on entering and puts the original back on leaving (QA153 H1: a pytest test, each inside
+# one, no longer recorded a warning an earlier test had shown).
+_shown_outside: dict = {"list": None, "filters": None, "keys": set()}
 
 
 @contextlib.contextmanager
@@ -134,6 +136,8 @@ def _shown_before(message: str | Warning, category: type[Warning], stacklevel: i
     and it was shown. Python's own memory of it is reset each time a block starts (the
     filters' version goes up, as ``catch_warnings`` does), so a warning repeated by every
     fit was shown by every fit (QA152 M1: five fits, 15 warnings where 3 were due)."""
+    if not _PRIVATE_CHECKED or _CONTEXT_LOCAL:  # blocks are Python's own there (QA153 M2)
+        return False
     frame = _attributed_frame(sys._getframe(1), stacklevel, skip_file_prefixes)
     if frame is None:
         return False
@@ -144,9 +148,9 @@ def _shown_before(message: str | Warning, category: type[Warning], stacklevel: i
         return False
     with _lock:
         filters = [entry for entry in warnings.filters if entry is not _ALWAYS]
-        if filters != _shown_outside["filters"]:  # Python forgets all but "once"'s
-            _shown_outside["filters"] = filters
-            _shown_outside["keys"] = {k for k in _shown_outside["keys"] if len(k) == 2}
+        if (warnings.filters is not _shown_outside["list"]
+                or filters != _shown_outside["filters"]):
+            _shown_outside.update(list=warnings.filters, filters=filters, keys=set())
         if key in _shown_outside["keys"]:
             return True
         _shown_outside["keys"].add(key)
@@ -266,7 +270,9 @@ def _action_and_key(found: warnings.WarningMessage, module: str) -> tuple[str, A
             break
     else:
         action = warnings.defaultaction
-    key = {"once": (text, found.category), "module": (text, found.category, found.filename),
+    # as CPython's C warnings key them: "once" and "module" per module, "default" per line
+    key = {"once": (text, found.category, found.filename),
+           "module": (text, found.category, found.filename),
            "default": (text, found.category, found.filename, found.lineno)}.get(action)
     return action, key
 
