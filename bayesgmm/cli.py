@@ -153,7 +153,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     interrupted = _Interrupts()
     try:
         with (progress.silenced() if quiet else contextlib.nullcontext(),
-              progress.checks_told("see below"),
+              progress.checks_told("the printout of the result (stdout) has every check "
+                                   "and what to do"),
               _one_line_warnings(), interrupted, _reader_may_leave() as out):
             if getattr(args, "cores", None) is not None:
                 _limit_threads(args.cores)
@@ -1556,7 +1557,7 @@ def _cmd_select(args: argparse.Namespace) -> int:
         bayes = _select_bayes(frame, ks, args, sampling)
         for fit in bayes.results.values():
             _name_components(fit, names)
-        text = str(bayes)
+        text = _for_the_shell(str(bayes))
         print(text)
         if not args.index and "(rows " in text:  # single outliers named by their numbers
             print(_ROW_NUMBERS.format(option="--index COLUMN"))
@@ -1778,6 +1779,15 @@ def _select_bayes(frame: pd.DataFrame, ks: tuple[int, ...], args: argparse.Names
         settings = sampling["settings"].replace(progressbar=not args.no_progress)
         return select_bayes(frame, ks, n_jobs=args.jobs, **{**sampling, "settings": settings})
 
+
+def _for_the_shell(text: str) -> str:
+    """A selection's text with its Python pointers (``print(selection.diagnostics[...])``,
+    ``BayesSelection.diagnostics``) said as the command line's (QA153 L3)."""
+    text = re.sub(r"\(each one's checks and advice: print\(selection\.diagnostics\['[^']*'\]\)"
+                  r", or the report\)",
+                  "(each one's checks and advice: select.html, the selection report)", text)
+    return text.replace("Convergence table, or BayesSelection.diagnostics",
+                        "Convergence table, in select.html")
 
 @contextlib.contextmanager
 def _quiet_diagnostics() -> Iterator[None]:

@@ -2341,3 +2341,26 @@ def _verdict_record(*args, **kwargs):
     from bayesgmm.cli import _overall_verdict
 
     return _overall_verdict(*args, **kwargs).to_dict()
+
+
+def test_a_selections_text_points_a_shell_user_to_the_report():
+    """QA153 L3: `select --bayes` printed "print(selection.diagnostics['K=3'])" and
+    "BayesSelection.diagnostics" to a shell user."""
+    import pandas as pd
+
+    from bayesgmm.selection import BayesSelection, loo_verdict
+
+    table = pd.DataFrame({"elpd": [-100.0, -101.0], "indistinguishable": [False, True]},
+                         index=["K=3", "K=2"])
+    warning = loo_verdict.convergence_warning({"K=2": "PROBLEMS: R-hat 1.2 > 1.01"})
+    selection = BayesSelection(
+        comparison=table, loo={}, pareto_k=pd.DataFrame(), best="K=3", within_noise=("K=2",),
+        simplest_within_noise="K=2", verdict="K=3 is best ...\nWarnings: " + warning[0],
+        warnings=tuple(warning), diagnostics={"K=3": "CAUTION: note", "K=2": "PROBLEMS: x"},
+        results={})
+    text = str(selection)
+    assert "print(selection.diagnostics" in text and "BayesSelection.diagnostics" in text
+    shell = cli._for_the_shell(text)
+    assert "print(" not in shell and "BayesSelection" not in shell
+    assert "(each one's checks and advice: select.html, the selection report)" in shell
+    assert "the report's Convergence table, in select.html)" in shell

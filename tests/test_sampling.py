@@ -1201,11 +1201,11 @@ def test_a_fixed_number_of_draws_says_how_its_checks_went(old_faithful, capsys):
     # the command line sends its reader to its own printout, not to Python (QA152 L5)
     from bayesgmm import progress
 
-    with progress.checks_told("see below"):
+    with progress.checks_told("the printout of the result (stdout) has every check"):
         fit_bayes(old_faithful, 2, draws=30, tune=30, chains=2, random_state=0)
     (line,) = [line for line in capsys.readouterr().err.splitlines()
                if line.startswith("bayesgmm: checks of the 30 draws per chain: ")]
-    assert line.endswith(": see below")
+    assert line.endswith(": the printout of the result (stdout) has every check")
     fit_bayes(old_faithful, 2, draws=30, tune=30, chains=2, random_state=0, progressbar=False)
     assert "checks of the" not in capsys.readouterr().err
     # a caller that says its own verdict (fit_sparse) is not preceded by this one (QA136 M4:

@@ -98,15 +98,18 @@ def small_n_warning(pareto: pd.DataFrame) -> list[str]:
             "differences is rough, so treat the standard errors as indicative."]
 
 
+CHECKS_FAILED = "its checks failed"
+
+
 def best_doubt(failed: Sequence[str], n_high_k: int) -> str:
     """Why the best model's elpd_loo is not to be trusted, for the verdict's head ("": it
     is): its posterior failed its checks, else observations with high Pareto k (QA152 M2:
     a CAUTION posterior, every check passed, was said to have failed them)."""
     if failed:
-        return "its checks failed"
+        return CHECKS_FAILED
     if n_high_k:
         return (f"{n_high_k} of its observations {'has' if n_high_k == 1 else 'have'} "
-                "high Pareto k (its elpd_loo is unreliable)")
+                "high or undefined Pareto k, so its elpd_loo is not exact")
     return ""
 
 
@@ -126,9 +129,14 @@ def verdict(table: pd.DataFrame, best: str, within: Sequence[str], simplest: str
     (:func:`simplest_standing`). ``noise_band``: ``(min_elpd_diff, n_se)``, as
     :func:`indistinguishable` drew it (:func:`_against` words the differences by it)."""
     elpd = f"elpd_loo {table.loc[best, 'elpd']:,.1f} ± {table.loc[best, 'se']:,.1f}"
-    head = (f"{best} has the highest {elpd}, but {best_unreliable}, so it is no trustworthy "
-            "best (see below); the others are measured against it" if best_unreliable
-            else f"{best} is best ({elpd})")
+    if best_unreliable == CHECKS_FAILED:
+        head = (f"{best} has the highest {elpd}, but {CHECKS_FAILED}, so it is no trustworthy "
+                "best (see below); the others are measured against it")
+    elif best_unreliable:  # its posterior passed: it may still be best (QA153 L1: "no
+        # trustworthy best", then "K=4 remains the better model", of one flagged row in 150)
+        head = f"{best} has the highest {elpd}, though {best_unreliable} (see below)"
+    else:
+        head = f"{best} is best ({elpd})"
     worse = [str(n) for n in table.index[1:] if n not in within]
     text = "; ".join([head, *_against(table, list(within), worse, noise_band)]) + "."
     if within and simplest is not None:
