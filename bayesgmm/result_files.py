@@ -102,7 +102,7 @@ class SavableResult:
         Returns
         -------
         Path
-            ``path``.
+            The directory written, holding the result's files and ``manifest.json``.
 
         Raises
         ------
