@@ -270,10 +270,12 @@ def _action_and_key(found: warnings.WarningMessage, module: str) -> tuple[str, A
             break
     else:
         action = warnings.defaultaction
-    # as CPython's C warnings key them: "once" and "module" per module, "default" per line
-    key = {"once": (text, found.category, found.filename),
-           "module": (text, found.category, found.filename),
-           "default": (text, found.category, found.filename, found.lineno)}.get(action)
+    # as CPython's C warnings key them, in the module's registry: "once" and "module" per
+    # module, "default" per line (QA155 L5: by module, not file: a notebook's cells are files
+    # of one __main__)
+    key = {"once": (text, found.category, module),
+           "module": (text, found.category, module),
+           "default": (text, found.category, module, found.lineno)}.get(action)
     return action, key
 
 

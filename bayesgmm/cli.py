@@ -1554,7 +1554,8 @@ def _cmd_select(args: argparse.Namespace) -> int:
     if args.bayes:
         print(f"\nPSIS-LOO over K = {', '.join(map(str, ks))} with "
               f"{covariance_words(covariance, frame.shape[1])} ({chosen})")
-        bayes = _select_bayes(frame, ks, args, sampling)
+        with progress.checks_told("select.html has every fit's checks and what to do"):
+            bayes = _select_bayes(frame, ks, args, sampling)  # (QA155 L2)
         for fit in bayes.results.values():
             _name_components(fit, names)
         text = _for_the_shell(str(bayes))

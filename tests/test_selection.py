@@ -1476,10 +1476,20 @@ def test_only_a_posterior_that_failed_is_sent_to_pass_its_checks():
     n_high = pareto_best.pareto_k.loc["K=4", "n_high"]
     assert pareto_best.verdict.startswith(
         "K=4 has the highest elpd_loo ") and "its checks failed" not in pareto_best.verdict
-    assert (f"though {n_high} of its observations {'has' if n_high == 1 else 'have'} high or "
-            "undefined Pareto k, so its elpd_loo is not exact (see below)"
-            in pareto_best.verdict)
+    undefined = pareto_best.pareto_k.loc["K=4", "n_undefined"]
+    assert (f"though {n_high} of its observations {'has' if n_high == 1 else 'have'} "
+            f"{'high or undefined' if undefined else 'high'} Pareto k, so its elpd_loo is "
+            "unreliable (see below)" in pareto_best.verdict)
     assert "no trustworthy best" not in pareto_best.verdict  # QA153 L1: then "remains best"
+    # QA155 M1: beside models that all failed, it was "No other model passed its checks
+    # either: fix the fits", though its own posterior had passed
+    rng = np.random.default_rng(6)
+    alone = compare({
+        "K=2": _with_diagnostics(fake_fit(loglik_draws(rng, base - 0.4), 2), False),
+        "K=4": _with_diagnostics(fake_fit(_one_high_k(rng, base), 4), True)})
+    assert alone.best == "K=4" and "either" not in alone.verdict
+    assert ("No other model passed its checks: K=4, whose posterior did, remains the one to "
+            "use once its elpd_loo is firmed up") in alone.verdict
     assert "; high Pareto k for K=4: elpd_loo unreliable" in repr(pareto_best)
     within = compare({
         "K=2": _with_diagnostics(fake_fit(loglik_draws(rng, base - 0.4), 2), True),

@@ -479,7 +479,8 @@ def compare(
                                   simplest_doubt=doubt, simplest_trusted=trusted,
                                   noise_band=(min_elpd_diff, n_se),
                                   best_unreliable=loo_verdict.best_doubt(
-                                      failed.get(best, []), int(pareto.loc[best, "n_high"])))
+                                      failed.get(best, []), int(pareto.loc[best, "n_high"]),
+                                      int(pareto.loc[best].get("n_undefined", 0))))
     return BayesSelection(
         comparison=table, loo=loos, pareto_k=pareto, best=best, within_noise=within,
         simplest_within_noise=simplest, verdict=verdict, warnings=tuple(notes),

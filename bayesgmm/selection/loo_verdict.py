@@ -101,15 +101,17 @@ def small_n_warning(pareto: pd.DataFrame) -> list[str]:
 CHECKS_FAILED = "its checks failed"
 
 
-def best_doubt(failed: Sequence[str], n_high_k: int) -> str:
+def best_doubt(failed: Sequence[str], n_high_k: int, n_undefined: int = 0) -> str:
     """Why the best model's elpd_loo is not to be trusted, for the verdict's head ("": it
     is): its posterior failed its checks, else observations with high Pareto k (QA152 M2:
     a CAUTION posterior, every check passed, was said to have failed them)."""
     if failed:
         return CHECKS_FAILED
     if n_high_k:
+        # in the caveat's words (QA155 L4: "not exact", "unreliable", "not trustworthy")
         return (f"{n_high_k} of its observations {'has' if n_high_k == 1 else 'have'} "
-                "high or undefined Pareto k, so its elpd_loo is not exact")
+                f"{'high or undefined' if n_undefined else 'high'} Pareto k, so its elpd_loo "
+                "is unreliable")
     return ""
 
 
@@ -383,6 +385,12 @@ def _passed_instead(table: pd.DataFrame, failed: Mapping[str, list[str]],
                 f"{converged[0]} is best (elpd_diff {_fmt_diff(table, converged[0])}), though "
                 "high Pareto k makes its elpd_loo unreliable too."
                 + _clearly_worse(table, converged[0], failed, simplest, other_reliable=False))
+    best = str(table.index[0])
+    if not failed[best]:  # its posterior passed: high Pareto k alone doubts it (QA155 M1:
+        # "either ... fix the fits" of a best whose checks had passed)
+        return (f"No other model passed its checks: {best}, whose posterior did, remains the "
+                "one to use once its elpd_loo is firmed up (the Pareto-k warning below says "
+                "how).")
     return "No other model passed its checks either: fix the fits before choosing K."
 
 
