@@ -105,14 +105,11 @@ def best_doubt(failed: Sequence[str], n_high_k: int, n_undefined: int = 0) -> st
     """Why the best model's elpd_loo is not to be trusted, for the verdict's head ("": it
     is): its posterior failed its checks, else observations with high Pareto k (QA152 M2:
     a CAUTION posterior, every check passed, was said to have failed them)."""
-    if failed:
-        return CHECKS_FAILED
-    if n_high_k:
-        # in the caveat's words (QA155 L4: "not exact", "unreliable", "not trustworthy")
-        return (f"{n_high_k} of its observations {'has' if n_high_k == 1 else 'have'} "
-                f"{'high or undefined' if n_undefined else 'high'} Pareto k, so its elpd_loo "
-                "is unreliable")
-    return ""
+    if failed or not n_high_k:  # in the caveat's words (QA155 L4: three strengths of doubt)
+        return CHECKS_FAILED if failed else ""
+    return (f"{n_high_k} of its observations {'has' if n_high_k == 1 else 'have'} "
+            f"{'high or undefined' if n_undefined else 'high'} Pareto k, so its elpd_loo is "
+            "unreliable")
 
 
 def _fmt_diff(table: pd.DataFrame, name: str) -> str:
@@ -131,14 +128,12 @@ def verdict(table: pd.DataFrame, best: str, within: Sequence[str], simplest: str
     (:func:`simplest_standing`). ``noise_band``: ``(min_elpd_diff, n_se)``, as
     :func:`indistinguishable` drew it (:func:`_against` words the differences by it)."""
     elpd = f"elpd_loo {table.loc[best, 'elpd']:,.1f} ± {table.loc[best, 'se']:,.1f}"
-    if best_unreliable == CHECKS_FAILED:
-        head = (f"{best} has the highest {elpd}, but {CHECKS_FAILED}, so it is no trustworthy "
-                "best (see below); the others are measured against it")
-    elif best_unreliable:  # its posterior passed: it may still be best (QA153 L1: "no
-        # trustworthy best", then "K=4 remains the better model", of one flagged row in 150)
-        head = f"{best} has the highest {elpd}, though {best_unreliable} (see below)"
-    else:
-        head = f"{best} is best ({elpd})"
+    # a passed posterior with high Pareto k may still be best (QA153 L1: a contradiction)
+    head = (f"{best} has the highest {elpd}, but {CHECKS_FAILED}, so it is no trustworthy "
+            "best (see below); the others are measured against it"
+            if best_unreliable == CHECKS_FAILED else
+            f"{best} has the highest {elpd}, though {best_unreliable} (see below)"
+            if best_unreliable else f"{best} is best ({elpd})")
     worse = [str(n) for n in table.index[1:] if n not in within]
     text = "; ".join([head, *_against(table, list(within), worse, noise_band)]) + "."
     if within and simplest is not None:
@@ -385,9 +380,7 @@ def _passed_instead(table: pd.DataFrame, failed: Mapping[str, list[str]],
                 f"{converged[0]} is best (elpd_diff {_fmt_diff(table, converged[0])}), though "
                 "high Pareto k makes its elpd_loo unreliable too."
                 + _clearly_worse(table, converged[0], failed, simplest, other_reliable=False))
-    best = str(table.index[0])
-    if not failed[best]:  # its posterior passed: high Pareto k alone doubts it (QA155 M1:
-        # "either ... fix the fits" of a best whose checks had passed)
+    if not failed[best := str(table.index[0])]:  # Pareto k alone doubts it (QA155 M1)
         return (f"No other model passed its checks: {best}, whose posterior did, remains the "
                 "one to use once its elpd_loo is firmed up (the Pareto-k warning below says "
                 "how).")
