@@ -21,7 +21,7 @@ filters to a warning of a thread in no block. The package's own warnings go thro
 ``catch_warnings`` of its own (pandas, SciPy and matplotlib use them) changes the process's
 filters for every thread, so that other libraries' warnings raised in a block meanwhile may
 go uncaught or unsaid (QA148 H3), but never the package's. Outside blocks :func:`warn` keeps
-Python's memory of what the filters show once (per place, module or process), which every
+Python's memory of what the filters show once (per line or per module), which every
 block's start resets as ``catch_warnings`` does: a warning repeated by every fit is shown once
 per place, as Python shows it (QA152 M1). On Pythons where
 ``catch_warnings`` is context-local (3.14 with ``sys.flags.context_aware_warnings``) it is
@@ -132,7 +132,7 @@ def warn(message: str | Warning, category: type[Warning] | None = None, stacklev
 
 def _shown_before(message: str | Warning, category: type[Warning], stacklevel: int,
                   skip_file_prefixes: tuple[str, ...]) -> bool:
-    """Whether the process's filters show this warning once (per place, module or process)
+    """Whether the process's filters show this warning once (per line or per module)
     and it was shown. Python's own memory of it is reset each time a block starts (the
     filters' version goes up, as ``catch_warnings`` does), so a warning repeated by every
     fit was shown by every fit (QA152 M1: five fits, 15 warnings where 3 were due)."""
