@@ -44,15 +44,15 @@ import hashlib
 import os
 from pathlib import Path
 
+import numba
 from numba.core import caching, config
 
 from ._warn import IN_PACKAGE, warn
 from .tempdirs import private_directory
 from .versions import release_problem
 
-__all__ = ["NUMBA_CHECKED", "dependency_files", "has_cached_code", "install", "source_digest",
-           "source_salt",
-           "threads_started"]
+__all__ = ["NUMBA_CHECKED", "dependency_files", "has_cached_code", "install", "jit",
+           "source_digest", "source_salt", "threads_started"]
 
 # numba releases whose private caching classes this module was checked against:
 # [first, last] as (major, minor).
@@ -340,6 +340,38 @@ def _in_front(classes: list) -> bool:
             positions[-1] < classes.index(caching.UserProvidedCacheLocator)
     except ValueError:
         return False
+
+
+# The options numba gives a function that leaves them unset from the function whose compilation
+# reached it first ("inherit_if_not_set" in numba's CPU target options), and the package's
+# values: IEEE arithmetic (a division by zero is inf, which the samplers reject and the Python
+# side checks with isfinite, not a ZeroDivisionError out of a sampler's callback) in the order
+# the source states (no reassociation).
+_INHERITED = {"fastmath": False, "error_model": "numpy"}
+
+
+def jit(**options):
+    """``numba.njit(cache=True, **options)`` with ``fastmath`` and ``error_model`` always set
+    (``False`` and ``"numpy"`` where ``options`` leaves them out).
+
+    numba compiles a function that leaves those two unset with the values of the caller whose
+    compilation reached it first, and caches that machine code for every later process: a
+    kernel first compiled inside PyTensor's NUMBA mode (``fastmath`` with reassociation) sums
+    in another order than one first compiled under the native density, and the same seed then
+    gave other draws according to which route had filled the cache (stop 67's slow-test
+    failures in fresh clones). Every compiled function of the package is declared with this.
+
+    Parameters
+    ----------
+    **options
+        numba's ``njit`` options (``nogil``, ``parallel``, ``fastmath``, ``error_model``, ...).
+
+    Returns
+    -------
+    callable
+        The decorator.
+    """
+    return numba.njit(cache=True, **{**_INHERITED, **options})
 
 
 def has_cached_code(dispatcher) -> bool:

@@ -52,6 +52,7 @@ from numba.extending import intrinsic
 
 # _numba_cache: numba's cache keys then cover the imported sources too (before any njit).
 from . import _numba_cache, covariance  # noqa: F401
+from ._numba_cache import jit
 
 _LOG_2PI = math.log(2.0 * math.pi)
 # Points per block: the unit of work of the parallel reduction. Blocks depend only on N (never on
@@ -122,12 +123,12 @@ def threads_usable() -> bool:
 # The serial fallbacks' logarithms, taken by numba as in the parallel kernels (libm): NumPy's
 # own differ in the last bit for ~1 value in 2,000 (review), and the fallback must give the
 # parallel kernels' numbers exactly.
-@numba.njit(cache=True)
+@jit()
 def _log(values):
     return np.log(values)
 
 
-@numba.njit(cache=True)
+@jit()
 def _log_or_minus_inf(value):
     return math.log(value) if value > 0 else -np.inf
 
@@ -183,13 +184,13 @@ _LN2_LO = 1.90821492927058770002e-10
 _EXP_BIAS = 4503599627371519.0
 
 
-@numba.njit(cache=True, nogil=True, fastmath={"contract"})
+@jit(nogil=True, fastmath={"contract"})
 def _pow2(m):
     """2^m for an integer-valued double -1022 <= m <= 1023; 0 for m = -1023."""
     return _as_float(_as_bits(m + _EXP_BIAS) << 52)
 
 
-@numba.njit(cache=True, nogil=True, fastmath={"contract"})
+@jit(nogil=True, fastmath={"contract"})
 def _exp_nonpos(x):
     """exp(x) for x <= 0 (or -inf, or NaN taken as -inf) in plain vectorisable arithmetic.
 
@@ -232,7 +233,7 @@ _SQRT2 = 1.4142135623730951
 _TWO52 = 4503599627370496.0
 
 
-@numba.njit(cache=True, nogil=True, fastmath={"contract"}, error_model="numpy")
+@jit(nogil=True, fastmath={"contract"}, error_model="numpy")
 def _log_normal(x):
     """log(x) for a positive normal x, in plain vectorisable arithmetic (see :func:`_exp_nonpos`).
 
@@ -254,7 +255,7 @@ def _log_normal(x):
     return e * _LN2_HI - ((hfsq - (s * (hfsq + r) + e * _LN2_LO)) - f)
 
 
-@numba.njit(cache=True, nogil=True, fastmath=_BLOCK_FLAGS, error_model="numpy")
+@jit(nogil=True, fastmath=_BLOCK_FLAGS, error_model="numpy")
 def _estep_block(X, g, log_w, means, U, log_det, start, stop, pointwise, resp, nk, s1c, c,
                  log_extra, extra_nk):
     """Accumulate one block [start, stop) into nk, s1c, c; return sum_n g_n ll_n.
@@ -420,7 +421,7 @@ def _estep_block(X, g, log_w, means, U, log_det, start, stop, pointwise, resp, n
     return acc[0, 0]
 
 
-@numba.njit(cache=True, nogil=True)
+@jit(nogil=True)
 def _symmetrise(c):
     K, D = c.shape[0], c.shape[1]
     for k in range(K):
@@ -429,7 +430,7 @@ def _symmetrise(c):
                 c[k, b, a] = c[k, a, b]
 
 
-@numba.njit(cache=True, nogil=True)
+@jit(nogil=True)
 def estep_serial(X, g, log_w, means, U, log_det, pointwise, resp):
     """One pass, one thread. Safe to call from many threads at once (the samplers' chains).
 
@@ -461,14 +462,14 @@ def estep_serial(X, g, log_w, means, U, log_det, pointwise, resp):
     return total, nk, s1c, c
 
 
-@numba.njit(cache=True, nogil=True)
+@jit(nogil=True)
 def _block_arrays(n_blocks, K, D):
     """Zeroed per-block results for :func:`estep_parallel` (btot, bnk, bs1, bc)."""
     return (np.zeros(n_blocks), np.zeros((n_blocks, K)), np.zeros((n_blocks, K, D)),
             np.zeros((n_blocks, K, D, D)))
 
 
-@numba.njit(cache=True, nogil=True)
+@jit(nogil=True)
 def _sum_blocks(btot, bnk, bs1, bc):
     """Sum per-block results in block order: the same additions as :func:`estep_serial`."""
     n_blocks, K, D = bs1.shape
@@ -488,7 +489,7 @@ def _sum_blocks(btot, bnk, bs1, bc):
     return total, nk, s1c, c
 
 
-@numba.njit(cache=True, parallel=True)
+@jit(parallel=True)
 def estep_parallel(X, g, log_w, means, U, log_det, pointwise, resp):
     """Same as :func:`estep_serial` (bitwise), with the blocks spread over numba's threads.
 
@@ -510,7 +511,7 @@ def estep_parallel(X, g, log_w, means, U, log_det, pointwise, resp):
 
 # error_model="numpy": a zero on the diagonal (an sd underflowing to 0 at an extreme sampler
 # proposal) gives inf, which the sampler treats as a divergence, not an exception.
-@numba.njit(cache=True, nogil=True, error_model="numpy")
+@jit(nogil=True, error_model="numpy")
 def precision_from_covariance_cholesky(L):
     """Upper-triangular precision factors U_k = L_k^-T and log det U_k, from lower L (K, D, D)."""
     K, D = L.shape[0], L.shape[1]
@@ -529,7 +530,7 @@ def precision_from_covariance_cholesky(L):
     return U, log_det
 
 
-@numba.njit(cache=True, nogil=True)
+@jit(nogil=True)
 def _times_upper(Y, U, out):
     """out = Y U for an upper-triangular U (D, D), as a loop over U's triangle (see below)."""
     D = U.shape[0]
@@ -541,7 +542,7 @@ def _times_upper(Y, U, out):
             out[a, j] = acc
 
 
-@numba.njit(cache=True, nogil=True)
+@jit(nogil=True)
 def gradient_from_statistics(weights, L, U, nk, s1c, c):
     """Fisher's identity: gradient of L = sum_n g_n ll_n from the kernel's statistics.
 
@@ -593,7 +594,7 @@ def gradient_from_statistics(weights, L, U, nk, s1c, c):
     return dw, dmu, dL
 
 
-@numba.njit(cache=True, nogil=True)
+@jit(nogil=True)
 def loglik_value_and_grad(X, weights, means, L):
     """Total log-likelihood and its gradient w.r.t. (weights, means, L) in one pass.
 
@@ -608,7 +609,7 @@ def loglik_value_and_grad(X, weights, means, L):
     return total, dw, dmu, dL
 
 
-@numba.njit(cache=True, nogil=True)
+@jit(nogil=True)
 def loglik_pointwise(X, weights, means, L):
     """Pointwise marginal log-density ll_n (N,) at full-form parameters."""
     U, log_det = precision_from_covariance_cholesky(L)
@@ -814,7 +815,7 @@ def pointwise_over_draws(X, weights, means, L, want_resp):
     return _pointwise_over_draws(X, weights, means, L, want_resp)
 
 
-@numba.njit(cache=True, parallel=True)
+@jit(parallel=True)
 def _pointwise_over_draws(X, weights, means, L, want_resp):
     """The parallel core of :func:`pointwise_over_draws`."""
     S = weights.shape[0]
@@ -854,7 +855,7 @@ def _pointwise_over_draws(X, weights, means, L, want_resp):
 # turns them into the exact gradient of the observed-data log-likelihood.
 
 
-@numba.njit(cache=True, nogil=True, error_model="numpy")
+@jit(nogil=True, error_model="numpy")
 def _sub_cholesky(L, cols, n_obs, out):
     """Lower Cholesky factors of Sigma_k[o, o] (K, n_obs, n_obs) into ``out``; Sigma = L L^T.
 
@@ -882,7 +883,7 @@ def _sub_cholesky(L, cols, n_obs, out):
     return out
 
 
-@numba.njit(cache=True, nogil=True)
+@jit(nogil=True)
 def _complete_statistics(L, cols, n_obs, U_o, gnk, gs1, gc, nk, s1c, c):
     """Add one group's statistics (about mu[o]) to the full ones, completing the missing part.
 
@@ -953,7 +954,7 @@ def _complete_statistics(L, cols, n_obs, U_o, gnk, gs1, gc, nk, s1c, c):
                 c[k, ci, cj] += s + gnk[k] * sigma[n_obs + i, n_obs + j]
 
 
-@numba.njit(cache=True, nogil=True, error_model="numpy")
+@jit(nogil=True, error_model="numpy")
 def plan_estep(X, g, bounds, columns, n_obs, label, log_noise, log_w, log_noise_w, means, L,
                pointwise, resp):
     """The E-step over a row plan (see :class:`RowPlan`); one thread.
@@ -1025,7 +1026,7 @@ def plan_estep(X, g, bounds, columns, n_obs, label, log_noise, log_w, log_noise_
     return total, nk, s1c, c, extra[0]
 
 
-@numba.njit(cache=True, nogil=True)
+@jit(nogil=True)
 def plan_value_and_grad(X, g, bounds, columns, n_obs, label, log_noise, weights, noise_weight,
                         means, L):
     """Total log-likelihood over a row plan and its gradient, in one pass.
@@ -1046,7 +1047,7 @@ def plan_value_and_grad(X, g, bounds, columns, n_obs, label, log_noise, weights,
     return total, dw, d_noise, dmu, dL
 
 
-@numba.njit(cache=True, parallel=True)
+@jit(parallel=True)
 def _plan_over_draws(X, bounds, columns, n_obs, label, log_noise, weights, noise_weight, means,
                      L, want_resp):
     """The parallel core of :func:`plan_pointwise_over_draws`."""

@@ -328,3 +328,112 @@ def test_the_pytensor_ops_salt_follows_every_module_their_compiled_code_reaches(
 
     monkeypatch.setattr(Path, "read_bytes", edited)
     assert _numba_cache.source_salt(ops.__file__) != ops._CACHE_SALT
+
+
+LENIENT_CALLER = """
+import numba
+
+from bayesgmm._numba_cache import jit
+
+
+@jit()
+def ratio(x, y):
+    total = 0.0
+    for v in x:  # a sum that reassociation would vectorise (and round differently)
+        total += v
+    return total / y
+
+
+@numba.njit(cache=True, error_model="python", fastmath=True)
+def lenient(x, y):
+    return ratio(x, y)
+"""
+
+
+def test_a_function_first_compiled_under_a_caller_keeps_its_own_options(fake_package):
+    """Stop 67's fresh-clone failures: numba compiles a function that leaves ``fastmath`` and
+    ``error_model`` unset with the options of the caller that reached it first and caches that
+    code for every later process (the kernels first compiled inside PyTensor's NUMBA mode
+    summed with reassociation). :func:`_numba_cache.jit` states both."""
+    import numpy as np
+
+    (_numba_cache.PACKAGE / "lenient.py").write_text(LENIENT_CALLER)
+    importlib.invalidate_caches()
+    module = importlib.import_module(f"{_numba_cache._TOP}.lenient")
+    x = np.random.default_rng(0).standard_normal(1001)
+    module.lenient(x, 3.0)  # compiles ratio as lenient's callee first
+    assert np.isinf(module.ratio(x, 0.0))  # error_model="numpy" kept, not lenient's "python"
+    (signature, compiled), = module.ratio.overloads.items()
+    from numba.core.compiler import Flags
+
+    flags = Flags.demangle(compiled.fndesc.abi_tags[0])
+    assert "fastmath" not in flags and "error_model=numpy" in flags
+    exact = 0.0
+    for v in x:
+        exact += v
+    assert module.ratio(x, 1.0) == exact  # the source's order of the sum, to the bit
+
+
+def test_every_compiled_function_of_the_package_states_the_options_numba_would_inherit():
+    import pkgutil
+
+    import numba.core.registry
+
+    import bayesgmm
+
+    undeclared = []
+    for info in pkgutil.walk_packages(bayesgmm.__path__, "bayesgmm."):
+        module = importlib.import_module(info.name)
+        for name, value in vars(module).items():
+            if isinstance(value, numba.core.registry.CPUDispatcher) \
+                    and value.py_func.__module__ == info.name \
+                    and not {"fastmath", "error_model"} <= value.targetoptions.keys():
+                undeclared.append(f"{info.name}.{name}")
+    assert not undeclared, f"declare with bayesgmm._numba_cache.jit: {undeclared}"
+
+
+KERNEL_FIRST_UNDER_FASTMATH = """
+import sys
+import numba
+import numpy as np
+from bayesgmm import kernels
+X, weights, means, L = (np.load(sys.argv[1] + f"/{name}.npy") for name in "X w mu L".split())
+
+
+@numba.njit(fastmath={"reassoc", "contract", "afn", "nsz", "arcp"})  # PyTensor's NUMBA mode
+def caller(X, weights, means, L):
+    return kernels.loglik_value_and_grad(X, weights, means, L)
+
+
+caller(X, weights, means, L)
+out = kernels.loglik_value_and_grad(X, weights, means, L)
+print(b"".join(np.asarray(a, np.float64).tobytes() for a in out).hex())
+"""
+
+
+@pytest.mark.slow
+def test_the_kernels_give_the_same_bits_whichever_route_compiled_them_first(tmp_path):
+    """The reproducibility the brief asks for: the same seed, the same draws, whatever state
+    the machine's numba cache is in. A fresh cache filled by a reassociating caller first
+    (PyTensor's NUMBA mode) gave other gradient bits (at iris: 36 of 44 entries, ~1e-14),
+    which NUTS turned into another trajectory."""
+    import subprocess
+
+    import numpy as np
+
+    from bayesgmm import kernels
+
+    rng = np.random.default_rng(0)
+    K, D = 3, 4
+    X = np.round(rng.standard_normal((150, D)) @ rng.standard_normal((D, D)) + 5.0, 1)
+    arrays = {"X": X, "w": np.array([0.3, 0.3, 0.4]), "mu": rng.standard_normal((K, D)),
+              "L": np.stack([np.linalg.cholesky(np.eye(D) * (1 + k) + 0.2) for k in range(K)])}
+    for name, value in arrays.items():
+        np.save(tmp_path / f"{name}.npy", value)
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "cache")}
+    done = subprocess.run([sys.executable, "-c", KERNEL_FIRST_UNDER_FASTMATH, str(tmp_path)],
+                          capture_output=True, text=True, env=env, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    here = kernels.loglik_value_and_grad(*arrays.values())
+    assert done.stdout.strip() == b"".join(np.asarray(a, np.float64).tobytes()
+                                           for a in here).hex()

@@ -45,10 +45,9 @@ from __future__ import annotations
 import functools
 import math
 
-import numba
 import numpy as np
 
-from .. import _numba_cache  # noqa: F401  (cache keys cover imported sources; before njit)
+from .._numba_cache import jit  # its cache keys cover imported sources
 from ..kernels import loglik_value_and_grad, plan_value_and_grad
 from ..layout import MIXING, MixtureModelSpec, correlation_positions, log_density_constant
 
@@ -73,7 +72,7 @@ __all__ = [
 
 COVARIANCE_CODES = {"full": 0, "tied": 1, "diag": 2, "spherical": 3}
 _FULL, _TIED, _DIAG, _SPHERICAL = 0, 1, 2, 3
-_jit = numba.njit(cache=True, nogil=True, error_model="numpy")
+_jit = jit(nogil=True, error_model="numpy")
 
 
 # Each block of the layout (by name) -> the slot of its small function below, where the

@@ -32,7 +32,7 @@ from llvmlite import ir as llvm_ir
 from numba import types
 from numba.extending import intrinsic
 
-from .. import _numba_cache  # noqa: F401  (cache keys cover imported sources; before njit)
+from .._numba_cache import jit  # its cache keys cover imported sources
 from ..layout import (
     DATA_NAMES,
     PLAN_NAMES,
@@ -272,7 +272,7 @@ _EXPAND_SIGNATURE = types.int64(types.uint64, types.uint64, types.CPointer(types
                                 types.CPointer(types.double), types.voidptr)
 
 
-@numba.njit(cache=True, nogil=True, error_model="numpy")
+@jit(nogil=True, error_model="numpy")
 def _unpack_header(user_data):
     h = numba.carray(user_data, (_HEADER,), np.int64)
     X = numba.carray(_void_pointer(h[_X]), (h[_N], h[_D]), np.float64)
@@ -283,7 +283,7 @@ def _unpack_header(user_data):
     return h, X, positions, params, center, scale
 
 
-@numba.njit(cache=True, nogil=True, error_model="numpy")
+@jit(nogil=True, error_model="numpy")
 def _plan_logp(h, theta, positions, params, center, scale, grad):
     """The density over the row plan whose arrays the header points at."""
     G = h[_PGROUPS]
@@ -299,7 +299,7 @@ def _plan_logp(h, theta, positions, params, center, scale, grad):
                                   positions, params, grad)
 
 
-@numba.njit(cache=True, nogil=True, error_model="numpy")
+@jit(nogil=True, error_model="numpy")
 def _to_theta(h, z):
     """The model's unconstrained point: z itself, or shift + A z when the sampler works in
     Laplace-whitened coordinates (see :func:`laplace_whitening`); returns (theta, A or None)."""
@@ -313,7 +313,7 @@ def _to_theta(h, z):
     return theta, A
 
 
-@numba.njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
+@jit(nogil=True, fastmath={"reassoc", "contract"})
 def _add_product(A, z, out):
     """out += A z. Each row's dot product is a sum that only reassociation lets numba
     vectorise (6x faster at 329 parameters); the map is dense, n x n, at every gradient."""
@@ -324,7 +324,7 @@ def _add_product(A, z, out):
         out[i] += acc
 
 
-@numba.njit(cache=True, nogil=True)
+@jit(nogil=True)
 def _transpose_product(A, g, out):
     """out = A^T g, row by row: A's rows are contiguous, so each step is a vectorised
     axpy (a column-wise dot product strides through memory: 6x slower at 329 parameters)."""

@@ -19,12 +19,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import numba
 import numpy as np
 import pandas as pd
 from scipy.special import betaln, gammaln
 
-from .. import _numba_cache, kernels  # noqa: F401 (_numba_cache: before any cache=True)
+from .. import kernels
+from .._numba_cache import jit  # its cache keys cover imported sources
 from .._scalars import check_number
 from .._validation import check_data, check_int
 from ..draw_arrays import categorical, flat_noise_weight, flatten_draws
@@ -204,7 +204,7 @@ def prior_counts(max_components: int, concentration: float, n_rows: int, *,
                      name="prior probability")
 
 
-@numba.njit(cache=True)
+@jit()
 def _urn(K: int, e0: float, start: int, occupied: int, reach: np.ndarray) -> np.ndarray:
     """The Pólya urn's K+ (0..K) after ``start`` + M rows, from ``occupied`` components
     after the first ``start``, averaged over M with the weights ``reach`` (M = 0..len - 1):
