@@ -354,6 +354,7 @@ def diagnose(
     conflict_note: str = "",
     restart_note: str = "",
     rival_note: str = "",
+    apart_note: str = "",
 ) -> Diagnostics:
     """Check a mixture posterior for convergence and sampling problems.
 
@@ -441,6 +442,10 @@ def diagnose(
         Another optimum of EM's objective about as good as the start's, no relabelling of
         it, that the draws did not visit (:mod:`bayesgmm.optima`; ``BayesResult.diagnostics``
         gives it): a cause, "separate modes", where no chain found another mode itself.
+    apart_note : str, optional
+        Which chains started at a second start, and where (``BayesResult.diagnostics`` gives
+        it from the start's record): the evidence of chains in two modes then says so, not
+        that every chain started at one point.
     data_scale : array-like (D,), optional
         The data's sd per feature, which a collapsed or unlocated component is measured
         against: the scale the model standardised by (``BayesResult.diagnostics`` and
@@ -460,14 +465,14 @@ def diagnose(
                          label_report, rank_alpha, rank_var_names, empty_weight,
                          target_accept, auto_draws, prior_note, label_invariant_checks,
                          draws_capped, gap_note, data_scale, conflict_note, restart_note,
-                         rival_note)
+                         rival_note, apart_note)
 
 
 def _diagnose(idata, posterior, var_names, rhat_max, ess_min, ebfmi_min, max_divergences,
               max_treedepth_fraction, mode_shift_max, label_report, rank_alpha,
               rank_var_names, empty_weight, target_accept, auto_draws, prior_note,
               label_invariant_checks, draws_capped, gap_note="", data_scale=None,
-              conflict_note="", restart_note="", rival_note=""
+              conflict_note="", restart_note="", rival_note="", apart_note=""
               ) -> Diagnostics:
     """:func:`diagnose`'s body."""
     post, stats, loglik = _groups(idata, posterior)
@@ -530,7 +535,8 @@ def _diagnose(idata, posterior, var_names, rhat_max, ess_min, ebfmi_min, max_div
         checks, post, density, chains, flagged, divergences, stats, ess_min, empty_weight,
         label_report, target_accept, auto_draws, observed, draws_capped, gap_note,
         apart=tuple(c for c, s in zip(chains, shifts, strict=True) if s > _SEPARATE_MODES_SD),
-        scale=data_scale, restart_note=restart_note, rival_note=rival_note)
+        scale=data_scale, restart_note=restart_note, rival_note=rival_note,
+        apart_note=apart_note)
     # the same advice for a run whose draws stay fixed: only the slow-mixing remedy differs
     # (none when a collapsed component is the cause: no number of draws cures that)
     fixed_draws_advice = tuple(
@@ -1388,7 +1394,7 @@ _SEPARATE_MODES_SD = 4.0
 def _advice(checks, post, density, chains, flagged, divergences, stats, ess_min,
             empty_weight, label_report=None, target_accept=None, auto_draws=True,
             observed=None, draws_capped=None, gap_note="", apart=(), scale=None,
-            restart_note="", rival_note=""
+            restart_note="", rival_note="", apart_note=""
             ) -> tuple[tuple[str, ...], tuple[str, ...], tuple[int, ...]]:
     """(causes, advice, unreported components): one sentence of evidence and remedy per
     cause, in CAUSES order; the components whose summaries the advice says not to report.
@@ -1419,7 +1425,7 @@ def _advice(checks, post, density, chains, flagged, divergences, stats, ess_min,
     # loose changes what fails, not what the draws show (QA126: a chain 4.6 sd off, under
     # mode_shift_max=5, was "uneven ranks ... the chains mix")
     better, worse, level, restarted = _mode_evidence(density, chains, [*flagged, *(
-        c for c in apart if c not in flagged)], restart_note, _copies(observed))
+        c for c in apart if c not in flagged)], restart_note, _copies(observed), apart_note)
 
     # A chain "higher" than the start beside a collapsing component has gone further into
     # the collapse's spike, no better mode to restart from (QA: a 3-valued column)
@@ -1709,7 +1715,7 @@ def _copies(observed) -> str:
                             True if "sample_weight" in observed else None)
 
 
-def _mode_evidence(density, chains, flagged, restart_note="", copies=""
+def _mode_evidence(density, chains, flagged, restart_note="", copies="", apart_note=""
                    ) -> tuple[str, str, str, bool]:
     """(better, worse, level, restarted): chains in another mode whose mean log density
     (where each settled: :func:`settled_log_density`) is clearly above / below the other chains', or
@@ -1717,7 +1723,8 @@ def _mode_evidence(density, chains, flagged, restart_note="", copies=""
     three clusters, two ways to pair them, called "slow mixing: draw 60,494"). Empty strings
     when there are none. ``restart_note``: EM restarted from a higher chain's draw found no
     better optimum (QA126: "poor start: restart EM from the better chain" where the run had
-    done so, 0.22 nats better): the higher chain is then reported as a mode as good."""
+    done so, 0.22 nats better): the higher chain is then reported as a mode as good.
+    ``apart_note``: which chains started where, when they did not all start at one point."""
     if not density or not flagged:
         return "", "", "", False
     name, da = next(iter(density.items()))
@@ -1760,16 +1767,23 @@ def _mode_evidence(density, chains, flagged, restart_note="", copies=""
         listed = ", ".join(f"chain {c} {per_chain[index[c]]:.1f}" for c in worse)
         return "", (
             f"chain(s) {', '.join(worse)} stayed in a worse mode: mean {name} {listed} vs "
-            f"{base:.1f} for the other chains (within-chain sd {spread:.1f}). All chains start "
-            "at the same point, so either the start was a poorer mode the other chains left "
-            "(restart EM from their best draw and sample again), or these chains wandered "
-            "into it (drop them, or sample again with more tuning)."), "", False
+            f"{base:.1f} for the other chains (within-chain sd {spread:.1f}). "
+            + (f"The chains started apart ({apart_note}), and these did not reach the others' "
+               "mode: the lower one is a mode of its own, which the other chains' draws leave "
+               "out and these measure alone. Check K (bayesgmm select); if K is right, "
+               "report the other chains' draws as the higher mode's summaries and say that "
+               "a lower mode exists (or summarise each mode apart)" if apart_note else
+               "All chains start at the same point, so either the start was a poorer mode "
+               "the other chains left (restart EM from their best draw and sample again), or "
+               "these chains wandered into it (drop them, or sample again with more tuning)")
+            + "."), "", False
     listed = ", ".join(f"chain {c} {per_chain[index[c]]:.1f}" for c in chains)
     who = ("the chains sit in different modes, about equally high" if len(apart) == len(chains)
            else f"chain(s) {', '.join(map(str, apart))} sit in another mode about as high as "
                 "the others'")
+    started = f"; they started apart: {apart_note}" if apart_note else ""
     return "", "", (
-        f"{who} (mean {name} {listed}; within-chain sd {spread:.1f}): "
+        f"{who} (mean {name} {listed}; within-chain sd {spread:.1f}{started}): "
         "the posterior has separate modes of about equal weight, such as two ways to share "
         "the data's groups among K components, and the chains do not cross between them, so "
         "more draws will not join them. Check K (bayesgmm select; a group without a "

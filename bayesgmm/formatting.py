@@ -10,13 +10,13 @@ the command line.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
 
 __all__ = ["NEGLIGIBLE", "duration_words", "format_count", "format_number", "interval_columns",
-           "shown_as_str", "timing_parts"]
+           "listed", "shown_as_str", "timing_parts"]
 
 _SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
@@ -108,6 +108,22 @@ def interval_columns(interval: float) -> tuple[str, str]:
     ``lower``/``upper``, so a script joining its table to ``summary()`` matched no column."""
     percent = int(interval * 100)
     return f"eti{percent}_lb", f"eti{percent}_ub"
+
+
+def listed(items: Iterable[Any]) -> str:
+    """``"a"``, ``"a and b"``, ``"a, b and c"``: items in a sentence (their ``str``).
+
+    Parameters
+    ----------
+    items : iterable
+        At least one item.
+
+    Returns
+    -------
+    str
+    """
+    words = [str(item) for item in items]
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
 
 
 def per_chain(draws: int) -> str:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from .formatting import format_count, format_number
+from .formatting import format_count, format_number, listed
 
 __all__ = ["dequantised_phrase", "fitted_criteria", "name_labels", "observations_record",
            "observations_sentence"]
@@ -126,9 +126,8 @@ def dequantised_phrase(record: dict[str, Any]) -> str:
     step added to their values (seed 0)": what :func:`bayesgmm.dequantise` did, from its
     record."""
     named = [f"{name!r} (step {format_number(step)})" for name, step in record["steps"].items()]
-    listed = named[0] if len(named) == 1 else ", ".join(named[:-1]) + " and " + named[-1]
     seed = record.get("random_state")
-    return (f"{listed} dequantised: uniform noise within half a step added to "
+    return (f"{listed(named)} dequantised: uniform noise within half a step added to "
             f"{'its' if len(named) == 1 else 'their'} rounded values"
             + (f" (seed {seed})" if seed is not None else ""))
 

@@ -11,7 +11,9 @@ its reference. It states facts: where the diagnostics failed, it says so, as the
 
 Where it sits: the surface layer, beside the report; imports ``formatting``,
 ``observation_record``, ``references`` and, for a posterior's predictive check,
-``plots.diagnostics``: ``bayesgmm em`` never loads PyMC or matplotlib for it.
+``plots.diagnostics``: ``bayesgmm em`` never loads PyMC or matplotlib for it. Over 500 lines:
+one paragraph, a function per sentence, each reading its part of the record (the start's alone
+reads the search, the re-anchoring and the chains started apart): split, one concept in two.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from .covariance import has_correlations
-from .formatting import format_count, format_number, shown_as_str
+from .formatting import format_count, format_number, listed, shown_as_str
 from .observation_record import dequantised_phrase, observations_record
 from .references import REFERENCES, alphabetical
 
@@ -201,8 +203,8 @@ def _priors(result: Any, cite: Any) -> str:
 def _start(result: Any, cite: Any) -> str:
     text = _start_point(result, cite)
     if (result.settings or {}).get("laplace_metric") is True:  # the chains start off it
-        text = text.replace("Every chain started at the same point,",
-                            "Every chain started an approximate posterior sd off one point,", 1)
+        text = text.replace(" started at the same point,",
+                            " started an approximate posterior sd off one point,", 1)
     return text
 
 
@@ -249,7 +251,12 @@ def _start_point(result: Any, cite: Any) -> str:
               "EM log posterior": "the highest value of EM's objective (the log posterior "
                                   "under the conjugate prior)"}.get(
         start.get("chosen_by"), "the highest log posterior density")
-    text = (f"Every chain started at the same point, a posterior mode found by {em} under "
+    second = start.get("second_start") or {}
+    apart = second.get("chains") or []
+    at_start = [c for c in range(int(result.settings.get("chains", 0))) if c not in apart]
+    text = (("Every chain started at the same point" if not apart or not at_start else
+             f"Chains {listed(at_start)} started at the same point")
+            + f", a posterior mode found by {em} under "
             "mclust's default conjugate prior (Fraley and Raftery 2007), an approximation to "
             f"the model's priors used only to find the start: of {len(sources)} candidates "
             f"({'; '.join(sources)}; k-means++ seeds: Arthur and Vassilvitskii 2007{searched}"
@@ -277,6 +284,15 @@ def _start_point(result: Any, cite: Any) -> str:
                  + ", so EM was restarted from that chain's best draw and the chains were "
                  "sampled again from the mode it reached; the draws reported are those of the "
                  "last run")
+    if apart and not reruns:
+        gap = second["log_density_gap"]
+        return text + (
+            f"; chains {listed(apart)} started at another solution the search found, "
+            f"{second['place']} ({abs(gap):.2f} nats "
+            f"{'below' if gap >= 0 else 'above'} that start by the sampled model's log density, "
+            f"its component means up to {second['shift_sd']:.1f} data standard deviations "
+            "from the start's), so that R-hat could reveal a region of the posterior that "
+            "chains started at one point would not reach.")
     return text + (". Starting every chain at one point lowers R-hat's power to reveal modes "
                    "the chains never visited; the check for a chain at a better mode than the "
                    "start partly makes up for it.")
@@ -294,6 +310,7 @@ _STOPPED = {
 
 def _sampler(result: Any, cite: Any) -> str:
     settings = result.settings or {}
+    apart = ((settings.get("start") or {}).get("second_start") or {}).get("chains")
     versions = getattr(result, "versions", None) or {}
     sampler = settings.get("sampler")
     implementation = {
@@ -302,7 +319,8 @@ def _sampler(result: Any, cite: Any) -> str:
                   "gradients" + ("; in coordinates whitened by the inverse negative Hessian "
                                  "at the posterior mode that Newton's method reached from "
                                  "the start, a Laplace approximation as the metric, each "
-                                 "chain starting one approximate posterior standard "
+                                 "chain " + ("at that start " if apart else "")
+                                 + "starting one approximate posterior standard "
                                  "deviation from that mode along every whitened direction"
                                  if settings.get("laplace_metric") is True else "") + ")",
         "pymc": f"PyMC {versions.get('pymc', '')}".strip() + " (maximum tree depth 10, "
@@ -401,11 +419,11 @@ def _convergence(result: Any, d: Any, cite: Any) -> str:
         words = words.format(invariant=invariant)
         named.append(cite(key, words) if key else words)
     outcome = "; ".join(c.summary for c in run)
-    listed = (f"{', '.join(named[:-1])} and {named[-1]}" if len(named) > 1 else named[0])
+    run_checks = listed(named)
     # the R-hat and ESS paper only where such a check ran (review: one chain, none did)
     vehtari = (" (Vehtari et al. 2021 for R-hat and ESS)"
                if any(_CHECKS[c.name][1] == "rhat" for c in run) else "")
-    text = (f"Convergence was checked by {listed}{vehtari}; against its thresholds the run "
+    text = (f"Convergence was checked by {run_checks}{vehtari}; against its thresholds the run "
             f"gave: {outcome}")
     if d.not_checked:
         text += f"; not checked: {'; '.join(d.not_checked)}"

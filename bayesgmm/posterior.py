@@ -678,6 +678,7 @@ class BayesResult(SavableResult):
                         gap_note=self._few_observed_words(),
                         restart_note=self._restart_found_nothing(),
                         rival_note=self._unvisited_rival(),
+                        apart_note=self._started_apart(),
                         data_scale=self.standardisation.scale, **options, **limits.to_dict())
 
     def _unvisited_rival(self) -> str:
@@ -693,6 +694,8 @@ class BayesResult(SavableResult):
         weights = observed["sample_weight"].values if "sample_weight" in observed else None
         scale = data_scale(observed["x"].values, weights)
         start_record = self.settings.get("start") or {}
+        if (start_record.get("second_start") or {}).get("place") == "the rival optimum":
+            return ""  # chains started there: R-hat and the chains' agreement judge it
         rival = start_record.get("rival")
         kept = "result.json's settings.start.rival"
         if "rival" not in start_record:  # no density check ran: by EM's objective
@@ -723,6 +726,19 @@ class BayesResult(SavableResult):
                 f"parameters), a mean of it up to {rival['shift_sd']:.1f} data sds from "
                 f"the start's in one coordinate and no relabelling of them, and "
                 f"{share:.1%} of the draws came nearer it than the start")
+
+    def _started_apart(self) -> str:
+        """Which chains started at a second start and where (``settings["start"]
+        ["second_start"]``, :func:`bayesgmm.sampling._second_start`), in words for the
+        diagnostics; empty where every chain started at the start."""
+        record = (self.settings.get("start") or {}).get("second_start")
+        if not record or not record.get("chains"):
+            return ""
+        gap = record["log_density_gap"]
+        return (f"chain(s) {', '.join(map(str, record['chains']))} at {record['place']}, "
+                f"{abs(gap):.2f} nats {'below' if gap >= 0 else 'above'} the start by the "
+                f"model log density, its means up to {record['shift_sd']:.1f} data sds from "
+                "the start's; the others at the start")
 
     def _restart_found_nothing(self) -> str:
         """The start's record of a restart of EM from a higher chain that found no better

@@ -65,6 +65,7 @@ from .formatting import (
     format_count,
     format_number,
     interval_columns,
+    listed,
     needs_power,
     per_chain,
     timing_parts,
@@ -279,6 +280,8 @@ def build_report(result: BayesResult, *, data_source: str | None = None,
                      copies=copies, weights=design_weights_fact(_observed_weights(result))),
         _section_data(result.em, X, figure, _observed_weights(result)),
         _section_em(result.em, X, figure, posterior=True,
+                    apart=((result.settings.get("start") or {}).get("second_start")
+                           or {}).get("chains"), chains=int(result.settings.get("chains", 0)),
                     hint=hint + shape + (f'<p class="warn">{html.escape(too_many)}.</p>'
                                          if too_many else "")),
         _section_parameters(result, figure, random_state, diag),
@@ -1274,7 +1277,8 @@ def _shape_hint(em, X, labels=None, sample_weight=None) -> str:
     return f'<p class="warn">{heading}{html.escape(text)}.</p>'
 
 
-def _section_em(em, X, figure, posterior: bool = False, hint: str = "") -> str:
+def _section_em(em, X, figure, posterior: bool = False, hint: str = "",
+                apart: list[int] | None = None, chains: int = 0) -> str:
     # weighted, labelled, incomplete or noisy rows: the criteria of the fitted objective
     bic, aic = fitted_criteria(em.log_likelihood, em.n_parameters, em.observations,
                                len(X)) or (em.bic(X), em.aic(X))
@@ -1321,8 +1325,12 @@ def _section_em(em, X, figure, posterior: bool = False, hint: str = "") -> str:
                  "maximum-likelihood fit's (bayesgmm em, bayesgmm select, fit_em without a "
                  "prior), which model selection compares, are slightly better: that fit "
                  "maximises the log-likelihood.</p>")
+    at_start = [c for c in range(chains) if c not in (apart or ())]
+    starts = ("starts every chain" if not apart or not at_start else
+              f"starts chains {listed(at_start)} (chains {listed(apart)} started at another "
+              'solution: see <a href="#reproducibility">Start</a>, in section 7)')
     return _section("em", "2. EM fit",
-                    f"<p>The EM estimate ({prior}) starts every chain and is the reference "
+                    f"<p>The EM estimate ({prior}) {starts} and is the reference "
                     "labelling of the components.</p>" if posterior else
                     f"<p>The EM estimate ({prior}).</p>", warn,
                     _table(stats_table, formatted=("value",)), fig)
@@ -2540,11 +2548,26 @@ def _start_html(start: Mapping[str, Any], candidates: pd.DataFrame, tie: str) ->
         head = "The chains started at the EM estimate"
     else:
         return []
-    parts = [f"<h3>Start</h3><p>{head}{reanchored}.{tie}{_start_polish(start)}</p>"]
+    parts = [f"<h3>Start</h3><p>{head}{reanchored}.{tie}{_second_start_words(start)}"
+             f"{_start_polish(start)}</p>"]
     if not candidates.empty:  # they often differ in the third decimal: all of them to 0.001
         shown = candidates.rename(columns=_START_COLUMNS)
         parts.append(_table(shown, decimals=dict.fromkeys(shown.columns[1:], 3)))
     return parts
+
+
+def _second_start_words(start: Mapping[str, Any]) -> str:
+    """Which chains started at a second start, and why, in a sentence ("" where none did)."""
+    second = start.get("second_start") or {}
+    if not second.get("chains"):
+        return ""
+    gap = second["log_density_gap"]
+    return html.escape(
+        f" Chains {listed(second['chains'])} started at {second['place']} "
+        f"instead ({abs(gap):.2f} nats {'below' if gap >= 0 else 'above'} the chosen start "
+        f"by the model log density, its means up to {second['shift_sd']:.1f} data sds from "
+        "the start's), the other chains at the chosen start: chains started apart let R-hat "
+        "reveal a region of the posterior that chains started at one point may not reach.")
 
 
 # The Start table's columns, as a reader tells them apart (referee: "log_posterior" beside
@@ -2646,8 +2669,8 @@ def _start_tie(candidates: pd.DataFrame, rival: Any = None) -> str:
     if rival:
         return (" Another optimum about as high that is no relabelling of the start was "
                 f"found ({abs(rival['objective_gap']):.2f} nats from it by the "
-                f"{rival.get('measure', 'EM objective')}): which one the chains started at "
-                "decides which mode they sample (see Diagnostics).")
+                f"{rival.get('measure', 'EM objective')}): the chains started at one of "
+                "them sample that mode alone unless they cross (see Diagnostics).")
     for column in ("model_log_density", "log_posterior", "log_likelihood"):
         if column in candidates and len(candidates) > 1:
             values = pd.to_numeric(candidates[column], errors="coerce").to_numpy(dtype=float)

@@ -42,6 +42,7 @@ from ._validation import (
 )
 from ._warn import IN_PACKAGE, ignored, warn
 from .backends.nutpie import backend_of, compile_nutpie, is_whitened
+from .backends.starts import ChainStarts, chains_apart
 from .covariance import has_correlations
 from .diagnostics import (
     LOG_LIKELIHOOD_TOTAL,
@@ -56,7 +57,7 @@ from .draws import HEARTBEAT_S, AdaptiveDraws, sample_nutpie_until
 from .em import EMResult, fit_em, fit_map_start
 from .formatting import duration_words, per_chain
 from .observations import Observations, prepare_observations
-from .optima import data_scale, rival_optimum
+from .optima import RIVAL_NATS, SAME_MEANS_SD, data_scale, matched_shift, rival_optimum
 from .posterior import BayesResult, prior_dominated_note
 from .priors import Priors, Standardisation
 from .relabel import LABELLED, ORDERED, LabelSwitchingReport, relabel_posterior
@@ -429,9 +430,12 @@ def fit_bayes(
         else:
             run = functools.partial(_sample_pymc, auto=ss.adaptive)
         try:
+            # the odd chains at a second start: from the start the search chose, not from a
+            # re-anchored one (the second was measured against the first)
             return run(pm_model, start, draws=_FIRST_CHECK if ss.adaptive else ss.draws,
                        tune=warmup, chains=chains, cores=cores, seed=_sampler_seed(seed),
-                       progressbar=ss.progressbar, target_accept=target_accept)
+                       progressbar=ss.progressbar, target_accept=target_accept,
+                       second_start=second_start if em is chosen_em else None)
         except RuntimeError as exc:
             if "initialization points failed" not in str(exc):
                 raise
@@ -511,6 +515,9 @@ def fit_bayes(
     start_compile_s = start_info.pop("compile_s", 0.0)
     if "select_s" in start_info:
         start_info["select_s"] -= start_compile_s
+    chosen_em = em
+    second_start, second_record = _second_start(pm_model, em, start_info, obs, chains,
+                                               ordered_means, labelled)
     idata, timing = sample(em, reanchor=True, stop_on_divergence=retry)
     target_accept, retried = ss.target_accept, None
     # A chain in a better mode when a divergence ended the first run takes precedence (as at
@@ -561,6 +568,9 @@ def fit_bayes(
                   if again else None)
     if given:
         start_info["given"] = True
+    started_apart = timing.pop("chains_apart", None)
+    if started_apart:  # the kept run's: a re-anchored rerun starts every chain at one place
+        start_info["second_start"] = {**second_record, "chains": started_apart}
     if reanchors:  # one record, or the list of them when EM restarted from the chains twice
         # (the second may have found no better start: its "rerun" is False)
         start_info["reanchored"] = reanchors[0] if len(reanchors) == 1 else reanchors
@@ -735,6 +745,61 @@ def _in_label_order(em: EMResult, obs: Observations) -> EMResult:
     # said in the start's record: the caller's component k is not the result's
     return dataclasses.replace(_reordered(em, order), settings={
         **(em.settings or {}), "components_reordered": [int(k) for k in order]})
+
+
+def _second_start(pm_model, em: EMResult, start_info: dict[str, Any], obs: Observations,
+                  chains: int, ordered_means: bool, labelled: tuple[int, ...]
+                  ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """Where the odd chains start: (a model point, its record), or (None, None) to start every
+    chain at the start.
+
+    Chains that all start at one point lower R-hat's power to see what they did not reach
+    (QA150 H1: seed 7's four chains passed every check at 1,000 draws; other seeds, 10,000
+    draws long, showed a tail toward another solution that seed 7 had barely visited). Started
+    apart, chains that never meet fail R-hat, and chains that meet have explored both places.
+    The place: the rival optimum of the start's record (within ``RIVAL_NATS``), else the best
+    other solution the start search found (its means at least ``SAME_MEANS_SD`` data sds from
+    the start's in some coordinate, after the best matching of the components) whose model
+    density is within d/2 nats of the start's (d parameters): draws near a mode average d/2
+    nats below it, so such a point is as high as a typical draw, over-dispersed and not
+    absurd. Not with known labels (another solution may name the components otherwise, which
+    the labels rule out)."""
+    if chains < 2 or labelled or start_info.get("chosen_by") != "model log density":
+        return None, None
+    scale = data_scale(obs.X, obs.sample_weight)
+    start_density = max(entry.get("model_log_density", -np.inf)
+                        for entry in start_info["candidates"])
+    rival = start_info.get("rival")
+    if rival and "covariances" in rival:
+        params = [np.asarray(rival[k], dtype=np.float64)
+                  for k in ("weights", "means", "covariances")]
+        record = {"place": "the rival optimum", "log_density_gap": rival["objective_gap"],
+                  "shift_sd": rival["shift_sd"]}
+    else:
+        reach = max(RIVAL_NATS, layout.n_dim(layout.model_spec(pm_model)) / 2)
+        found = None
+        for entry, cand in zip(start_info["candidates"], em.candidates, strict=True):
+            gap = start_density - entry.get("model_log_density", -np.inf)
+            shift = matched_shift(np.asarray(em.means), np.asarray(cand.means), scale)
+            if 0 <= gap <= reach and shift >= SAME_MEANS_SD and (
+                    found is None or gap < found[0]):
+                found = (gap, shift, cand)
+        if found is None:
+            return None, None
+        gap, shift, cand = found
+        params = [np.asarray(cand.weights, dtype=np.float64), np.asarray(cand.means),
+                  np.asarray(cand.covariances)]
+        record = {"place": f"the candidate {cand.source}", "log_density_gap": float(gap),
+                  "shift_sd": float(shift)}
+    weights, means, covariances = params
+    if ordered_means:  # the ordered transform needs increasing means (1-D)
+        order = np.argsort(means[:, 0], kind="stable")
+        weights, means = weights[order], means[order]
+        covariances = covariances if em.covariance_type == "tied" else covariances[order]
+    # with a noise component the Gaussians' weights leave it the rest (as in _model_density)
+    point = model.initial_point(pm_model, weights, means, covariances,
+                                noise_weight=1.0 - float(np.sum(weights)))
+    return point, record
 
 
 def _reordered(em: EMResult, order: np.ndarray) -> EMResult:
@@ -1162,19 +1227,25 @@ def _pointwise_log_likelihood(obs: Observations, posterior: xr.Dataset, covarian
 # --------------------------------------------------------------------------------------------
 def _sample_nutpie(pm_model, start, *, draws, tune, chains, cores, seed, progressbar,
                    target_accept, backend="auto", target=None, check=None, abandon=None,
-                   stop_on_divergence=False, announce=True, laplace=False):
+                   stop_on_divergence=False, announce=True, laplace=False,
+                   second_start=None):
     """nutpie, for ``draws`` per chain or, with an :class:`AdaptiveDraws` ``target``, until
     ``check`` (first n draws -> max R-hat, min bulk ESS, min tail ESS) meets it, ``abandon``
     (the draws so far -> bool) ends the run at a checkpoint, or (``stop_on_divergence``) a
     chain diverges. ``announce``: say that the sampler is being prepared (not again when it
-    samples again: it is cached by then). ``laplace``: in Laplace-whitened coordinates."""
+    samples again: it is cached by then). ``laplace``: in Laplace-whitened coordinates.
+    ``second_start``: another start (a model point) for the odd chains (:class:`ChainStarts`,
+    :func:`_second_start`); the record's ``chains_apart`` then says which started there."""
     import nutpie
 
     t0 = time.perf_counter()
+    chain_starts = (None if second_start is None
+                    else ChainStarts((second_start,), seed, chains))
     # a step: on a cold cache this compiles (most of a minute) and a terminal shows a spinner
     with progress.step(f"preparing the sampler (nutpie, {backend} backend)",
                        progressbar and announce):
-        compiled = compile_nutpie(pm_model, start, backend=backend, laplace=laplace)
+        compiled = compile_nutpie(pm_model, start, backend=backend, laplace=laplace,
+                                  chain_starts=chain_starts)
     t1 = time.perf_counter()
     backend = backend_of(compiled)
     if backend == "pyfunc":
@@ -1226,6 +1297,8 @@ def _sample_nutpie(pm_model, start, *, draws, tune, chains, cores, seed, progres
             and not progress.in_notebook() else None,
         )
         _raise_if_interrupted(idata, draws)
+    if chain_starts is not None:
+        record["chains_apart"] = chains_apart(chain_starts)
     return idata, {"compile_s": t1 - t0, "sample_s": time.perf_counter() - t1,
                    "nutpie_backend": backend, "cores": cores,
                    "laplace_metric": is_whitened(compiled), **record}
@@ -1462,7 +1535,7 @@ def _logger_level(name: str, level: int):
 
 
 def _sample_pymc(pm_model, start, *, draws, tune, chains, cores, seed, progressbar,
-                 target_accept, auto=False):
+                 target_accept, auto=False, second_start=None):
     import logging
 
     import pymc as pm
@@ -1481,7 +1554,11 @@ def _sample_pymc(pm_model, start, *, draws, tune, chains, cores, seed, progressb
             draws=draws, tune=tune, chains=chains, cores=cores, random_seed=seed,
             # "adapt_diag" starts exactly at initvals; PyMC's default ("jitter+adapt_diag")
             # would perturb the EM start and can move chains to other labellings.
-            initvals=start, init="adapt_diag", progressbar=progressbar, nuts_sampler="pymc",
+            # the odd chains at the second start, if any (see _sample_nutpie)
+            initvals=start if second_start is None else [second_start if c % 2 else start
+                                                         for c in range(chains)],
+            init="adapt_diag", progressbar=progressbar, nuts_sampler="pymc",
             target_accept=target_accept, compute_convergence_checks=False,
         )
-    return idata, {"compile_s": float("nan"), "sample_s": time.perf_counter() - t0}
+    record = {} if second_start is None else {"chains_apart": list(range(1, chains, 2))}
+    return idata, {"compile_s": float("nan"), "sample_s": time.perf_counter() - t0, **record}

@@ -397,6 +397,25 @@ def test_worse_mode_chain_is_not_called_a_poor_start(rng):
     assert "chain(s) b stayed in a worse mode" in result.advice[0]
 
 
+def test_chains_started_apart_are_said_in_the_mode_evidence(rng):
+    """The odd chains at a second start (QA150 H1): a chain that stayed in a lower mode it
+    started in is no wanderer from a shared start, and two modes as high say where the chains
+    started."""
+    apart = "chain(s) b at the candidate x, 6.63 nats below the start; the others at the start"
+    post = posterior(rng)
+    post["means"][1] += 1.0
+    stats = sample_stats(rng)
+    stats["lp"][1] -= 20.0
+    worse = diagnose(make_tree(post, stats), apart_note=apart)
+    assert worse.causes == ("stuck chain",)
+    assert f"The chains started apart ({apart}), and these did not reach" in worse.advice[0]
+    assert "All chains start at the same point" not in worse.advice[0]
+    level = diagnose(make_tree(post, sample_stats(rng)), apart_note=apart)
+    assert level.causes[0] == "separate modes"
+    assert f"; they started apart: {apart}): the posterior has separate modes" in \
+        level.advice[0]
+
+
 def test_a_chain_in_a_mode_as_high_as_the_others_is_separate_modes_not_slow_mixing(rng):
     """QA68: K=2 on three clusters, a chain in each of two equally good pairings, was told
     "slow mixing: draw 60,494 per chain", which cannot join the modes."""

@@ -288,6 +288,64 @@ def test_compile_nutpie_starts_at_the_point_and_reuses(data, backend):
     np.testing.assert_allclose(_initial_point_func(reused)(0), flat2, rtol=1e-12)
 
 
+def _flat(model, params):
+    point = initial_point(model, *params, transformed=True)
+    return np.concatenate([np.ravel(value) for value in point.values()])
+
+
+@pytest.mark.parametrize("laplace", [False, True])
+def test_chain_starts_put_the_odd_chains_at_the_second_start(data, laplace):
+    """nutpie tells the start function only a seed: the chain is read from it
+    (init_seed_chains), so chains 1 and 3 start exactly at the second start, 0 and 2 where
+    they would have without it (whitened: one sd off the mode, by the seed)."""
+    from bayesgmm.backends.nutpie_model import init_seed_chains
+    from bayesgmm.backends.starts import ChainStarts
+
+    model, _ = make("full", data)
+    first = em_like("full", data)
+    second = (first[0][::-1], first[1][::-1] + data.std(axis=0), first[2][::-1])
+    chain_starts = ChainStarts((initial_point(model, *second),), seed=11, chains=4)
+    start = initial_point(model, *first)
+    plain = compile_nutpie(model, start, backend="native", laplace=laplace)
+    apart = compile_nutpie(model, start, backend="native", laplace=laplace,
+                           chain_starts=chain_starts)
+    seeds = {chain: seed for seed, chain in init_seed_chains(11, 4, tries=1).items()}
+    assert sorted(seeds) == [0, 1, 2, 3] and chain_starts.chains_at(0) == [1, 3]
+    for chain, seed in seeds.items():
+        got = _initial_point_func(apart)(seed)
+        if chain % 2:
+            np.testing.assert_allclose(got, _flat(model, second), rtol=1e-10, atol=1e-12)
+        else:
+            np.testing.assert_array_equal(got, _initial_point_func(plain)(seed))
+    assert chain_starts.asked == {0, 1, 2, 3}
+    # a seed of no chain (another nutpie's derivation): the start, as without chain starts
+    np.testing.assert_array_equal(_initial_point_func(apart)(12345),
+                                  _initial_point_func(plain)(12345))
+
+
+def test_nutpie_asks_each_chain_start_with_the_seed_init_seed_chains_gives(data):
+    """The pin on nutpie's internals (nuts-rs' ChaCha8 stream per chain): a real run asks
+    for every chain's start with a seed of the table, and the same seed gives the same
+    draws whether the chains run one or two at a time."""
+    import nutpie
+
+    from bayesgmm.backends.starts import ChainStarts
+
+    model, _ = make("full", data)
+    first = em_like("full", data)
+    second = initial_point(model, first[0][::-1], first[1][::-1], first[2][::-1])
+    runs = []
+    for cores in (1, 2):
+        chain_starts = ChainStarts((second,), seed=3, chains=4)
+        compiled = compile_nutpie(model, initial_point(model, *first), backend="native",
+                                  chain_starts=chain_starts)
+        trace = nutpie.sample(compiled, draws=5, tune=5, chains=4, cores=cores, seed=3,
+                              progress_bar=False)
+        assert chain_starts.asked == {0, 1, 2, 3}
+        runs.append(trace["posterior"]["means"].values)
+    np.testing.assert_array_equal(*runs)
+
+
 @pytest.mark.slow
 def test_pyfunc_backend_evaluates_the_model_on_its_own_data(data):
     """The log-density nutpie sees through the pyfunc route is the model's, for re-pointed data

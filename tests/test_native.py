@@ -608,8 +608,8 @@ def test_build_model_refuses_a_model_that_is_not_the_layout():
 def test_a_start_on_a_stationary_coordinate_is_moved_off_it():
     """nuts-rs refuses an initial point with a zero gradient component: two rows, K=2, equal
     weights at the EM start. The start moves by a fraction of a posterior sd, no more."""
-    from bayesgmm.backends.nutpie import startable_point
     from bayesgmm.backends.nutpie_model import native_density
+    from bayesgmm.backends.starts import startable_point
     from bayesgmm.em import fit_map_start
 
     X = np.array([[-0.5442589828573099], [-0.3163001563691545]])

@@ -99,18 +99,26 @@ def test_a_mode_no_draw_visited_is_separate_modes_and_a_visited_one_is_not(four_
     assert own.diagnostics().causes == ("separate modes",)
 
 
-def test_fit_bayes_judges_the_rival_by_the_sampled_model_and_names_it(four_blobs):
+def test_fit_bayes_judges_the_rival_by_the_sampled_model_and_starts_chains_there(four_blobs):
     """End to end: the start search's rival, scored by the sampled model's own density
     (QA129 M1: EM's conjugate objective ranked optima up to 11 nats otherwise), kept in the
-    start's record, and the draws, all in the start's mode: CAUTION, separate modes."""
+    start's record; the odd chains start there (QA150 H1: chains all started at one point
+    passed R-hat in one mode) and stay, as the two pairings are as good and apart: R-hat
+    fails, and the advice names the separate modes and where the chains started."""
     from bayesgmm import fit_bayes
 
     post = fit_bayes(four_blobs, 2, draws=300, random_state=1, progressbar=False)
-    rival = post.settings["start"]["rival"]
+    start = post.settings["start"]
+    rival = start["rival"]
     assert rival["measure"] == "model log density" and abs(rival["objective_gap"]) < 1e-6
+    assert start["second_start"] == {"place": "the rival optimum", "chains": [1, 3],
+                                     "log_density_gap": rival["objective_gap"],
+                                     "shift_sd": rival["shift_sd"]}
     diagnostics = post.diagnostics()
-    assert "separate modes" in diagnostics.causes and not diagnostics.status == "OK"
-    assert "by the model log density" in " ".join(diagnostics.advice)
+    assert diagnostics.status == "PROBLEMS" and diagnostics.causes[0] == "separate modes"
+    assert "max R-hat" in {c.name for c in diagnostics.checks if not c.passed}
+    assert "they started apart: chain(s) 1, 3 at the rival optimum, 0.00 nats below the " \
+        "start by the model log density" in diagnostics.advice[0]
 
 
 # QA135: mutants that survived the tests mirroring their module, killed here

@@ -168,6 +168,29 @@ def test_a_laplace_metric_is_said_with_where_the_chains_started(tiny_fit, tiny_t
     assert "Every chain started at the same point" not in p
 
 
+@pytest.mark.parametrize("whitened", [False, True])
+def test_chains_started_apart_are_said_with_where_and_why(tiny_fit, tiny_text, whitened):
+    """QA150 H1's remedy, in the paper's words: which chains started where, how far below the
+    start that place is and why (R-hat's power), and not "every chain at one point"."""
+    second = {"place": "the candidate MAP-EM, kmeans++ x10", "log_density_gap": 6.63,
+              "shift_sd": 0.43, "chains": [1, 3]}
+    start = {**tiny_fit.settings["start"], "chosen_by": "model log density",
+             "second_start": second}
+    settings = {**tiny_fit.settings, "start": start, "chains": 4, "laplace_metric": whitened}
+    p = methods_text(dataclasses.replace(tiny_fit, settings=settings), tiny_text[1]).paragraph
+    assert "Every chain started" not in p
+    assert ("Chains 0 and 2 started " + ("an approximate posterior sd off one point"
+                                         if whitened else "at the same point")) in p
+    assert ("; chains 1 and 3 started at another solution the search found, the candidate "
+            "MAP-EM, kmeans++ x10 (6.63 nats below that start by the sampled model's log "
+            "density, its component means up to 0.4 data standard deviations from the "
+            "start's), so that R-hat could reveal a region of the posterior that chains "
+            "started at one point would not reach.") in p
+    assert "lowers R-hat's power" not in p
+    assert ("each chain at that start starting one approximate posterior standard deviation"
+            in p) == whitened
+
+
 def test_a_failed_check_is_said_not_hidden(tiny_fit, tiny_text):
     _, d = tiny_text
     bad = dataclasses.replace(d.checks[0], passed=False, summary="R-hat 1.08 > 1.01")

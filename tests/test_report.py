@@ -1310,6 +1310,38 @@ def test_the_start_given_and_its_reanchoring_are_said():
     assert "EM candidates of the fit given to it" in scored and "no search" not in scored
 
 
+def test_the_start_section_and_the_em_section_say_which_chains_started_apart():
+    """Chains 1 and 3 at a second start (QA150 H1): the Start subsection says where and why;
+    the EM section no longer claims that its estimate started every chain."""
+    import pandas as pd
+
+    from bayesgmm.report import _section_em, _start_html
+
+    second = {"place": "the rival optimum", "log_density_gap": -0.5, "shift_sd": 1.04,
+              "chains": [1, 3]}
+    text = " ".join(_start_html({"chosen_by": "model log density", "second_start": second},
+                                pd.DataFrame({"a": [1.0, 2.0]}, index=["x", "y"]), ""))
+    assert ("Chains 1 and 3 started at the rival optimum instead (0.50 nats above the chosen "
+            "start by the model log density, its means up to 1.0 data sds from the "
+            "start&#x27;s), the other chains at the chosen start: chains started apart let "
+            "R-hat reveal a region of the posterior that chains started at one point may not "
+            "reach.") in text
+    assert "started at" not in " ".join(_start_html(
+        {"chosen_by": "model log density"}, pd.DataFrame({"a": [1.0]}, index=["x"]), ""))
+    from conftest import posterior_stand_in
+
+    x = np.random.default_rng(0).normal(size=(60, 1))
+    em = posterior_stand_in(x, 2).em
+
+    def words(**apart):
+        return _section_em(em, x, lambda *a, **k: "", posterior=True, **apart)
+
+    assert "starts every chain and is the reference" in words()
+    assert ("starts chains 0 and 2 (chains 1 and 3 started at another solution: see "
+            '<a href="#reproducibility">Start</a>, in section 7) and is the reference') in \
+        words(apart=[1, 3], chains=4)
+
+
 def test_the_report_says_when_where_on_which_data_and_with_which_figure_seed():
     """QA (reproducibility): no fingerprint of the data, no machine, no fit date, and the
     figures' random_state unrecorded."""

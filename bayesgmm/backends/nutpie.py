@@ -57,9 +57,10 @@ from .nutpie_model import (
     with_shared_data,
     with_start,
 )
+from .starts import ChainStarts, start_function, startable_point
 
 __all__ = ["NUTPIE_BACKENDS", "NativeMixtureModel", "backend_of", "compile_nutpie",
-           "is_whitened", "startable_point"]
+           "is_whitened"]
 
 
 # Compiled nutpie models by structure (see compile_nutpie). Small: each holds compiled code.
@@ -90,8 +91,6 @@ def _shared_data(model: pm.Model) -> dict[str, np.ndarray]:
     return {name: model[name].get_value() for name in names}
 
 
-
-
 def compile_nutpie(
     model: pm.Model,
     start: Mapping[str, np.ndarray] | None = None,
@@ -100,6 +99,7 @@ def compile_nutpie(
     reuse: bool = True,
     backend: str = "auto",
     laplace: bool = False,
+    chain_starts: ChainStarts | None = None,
     **kwargs: Any,
 ):
     """Compile ``model`` for nutpie with chains starting at ``start``.
@@ -161,6 +161,9 @@ def compile_nutpie(
         the ESS per gradient at 1e5-1e6 rows. Native and jax backends (:func:`_whiten_jax`); chains
         start one sd off the mode (:func:`~bayesgmm.backends.laplace.typical_start`). The
         trace's variables are unchanged; nutpie's statistics refer to the whitened z.
+    chain_starts : ChainStarts, optional
+        Where some chains start instead, exactly (:mod:`bayesgmm.backends.starts`); not on
+        nutpie's public route (an unchecked nutpie), where ``chain_starts.asked`` stays empty.
     **kwargs
         Passed to ``nutpie.compile_pymc_model`` (e.g. ``var_names``; numba backend only).
 
@@ -223,8 +226,12 @@ def compile_nutpie(
                                           np.float64).ravel() for rv in model.free_RVs])
     if flat.shape != (compiled.n_dim,):
         raise RuntimeError("initial point does not match the compiled model's dimension")
+    others = [unconstrained_point(model_spec(model), point)
+              for point in (chain_starts.points if chain_starts else ())]
     if jitter <= 0 and not altered:
-        flat = startable_point(flat, native_density(model_spec(model), _shared_data(model)))
+        density = native_density(model_spec(model), _shared_data(model))
+        flat = startable_point(flat, density)
+        others = [startable_point(other, density) for other in others]
     to_sampler = np.array
     if laplace and backend == "jax":
         compiled, to_sampler = _whiten_jax(compiled, flat)
@@ -233,15 +240,16 @@ def compile_nutpie(
         to_sampler = compiled.to_sampler
 
     whitening = whitening_of(compiled)  # (mode, A); chains start one sd off the mode
-    def initial_point_func(seed=None):
+    def start(seed=None):
         if jitter <= 0:
             if whitening is not None:
                 return typical_start(density_of(compiled), *whitening, to_sampler(flat), seed)
             return to_sampler(flat)
         rng = np.random.default_rng(seed)
         return to_sampler(flat + jitter * rng.standard_normal(flat.shape))
-
-    return with_start(compiled, coords, initial_point_func)
+    # the other chains exactly at the other starts, whitened or not: to start apart
+    starts = start_function(start, [to_sampler(o) for o in others], chain_starts)
+    return with_start(compiled, coords, starts)
 
 
 def _compile_public(model: pm.Model, start, jitter: float, laplace: bool, kwargs):
@@ -267,53 +275,6 @@ def _compile_public(model: pm.Model, start, jitter: float, laplace: bool, kwargs
              f"{'; '.join(lost)}", RuntimeWarning, skip_file_prefixes=IN_PACKAGE)
     return nutpie.compile_pymc_model(model, backend="numba", jitter_rvs=set(),
                                      initial_points=dict(start) if start else None, **kwargs)
-
-
-# startable_point: the probe step for the curvature, and how far (in local posterior sds) a
-# coordinate with a zero gradient is moved.
-_CURVATURE_STEP = 1e-4
-_START_NUDGE_SD = 0.1
-
-
-def startable_point(flat: np.ndarray, density) -> np.ndarray:
-    """``flat``, moved off an exact zero of the gradient where it sits on one.
-
-    nuts-rs (nutpie's sampler) refuses an initial point where any component of the gradient is
-    zero or not finite (its first diagonal mass matrix is 1 / |gradient|), and nutpie, retrying
-    the same exact start, stops with "All initialization points failed". An exact EM start can
-    be such a point on tiny data, by symmetry rather than by chance: two components with one
-    point each have equal weights, so the weights' coordinate is stationary; with K=1 the mean
-    of the standardised data is exactly 0 for a few rows. Each such coordinate is moved by a
-    tenth of its local posterior sd (from the curvature, by a finite difference of the
-    gradient; by the probe step where the curvature is not positive): far too little to change
-    the labelling the chains start in.
-
-    Parameters
-    ----------
-    flat : ndarray (n_dim,)
-        The unconstrained start.
-    density : callable
-        theta (n_dim,) -> (log density, gradient (n_dim,)).
-
-    Returns
-    -------
-    ndarray (n_dim,)
-        ``flat`` itself when its gradient is finite and nonzero everywhere (or its density is
-        not finite, which no small move mends), else the moved copy.
-    """
-    with np.errstate(all="ignore"):
-        value, grad = density(flat)
-        stuck = ~np.isfinite(grad) | (grad == 0)
-        if not np.isfinite(value) or not stuck.any():
-            return flat
-        point = np.array(flat, dtype=np.float64)
-        for i in np.flatnonzero(stuck):
-            probe = np.array(flat, dtype=np.float64)
-            probe[i] += _CURVATURE_STEP
-            curvature = -density(probe)[1][i] / _CURVATURE_STEP
-            point[i] += (_START_NUDGE_SD / np.sqrt(curvature)
-                         if np.isfinite(curvature) and curvature > 0 else _CURVATURE_STEP)
-    return point
 
 
 def _compile_for_nutpie(model, backend, auto, reuse, kwargs):

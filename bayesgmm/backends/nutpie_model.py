@@ -11,7 +11,8 @@ compiled functions), which raises
 ``CompiledPyMCModel`` with :func:`callbacks` (numba cfuncs that nutpie's Rust sampler calls from
 every chain's thread, no Python and no GIL in the loop); :func:`with_start` and
 :func:`with_shared_data` rewrite a compiled model's private fields; :func:`compile_pyfunc` and
-:func:`pyfunc_model` build the pyfunc and JAX routes on ``_make_functions`` and ``from_pyfunc``.
+:func:`pyfunc_model` build the pyfunc and JAX routes on ``_make_functions`` and ``from_pyfunc``;
+:func:`init_seed_chains` restates how nuts-rs seeds each chain's call of the start function.
 :mod:`bayesgmm.backends.nutpie` holds only the orchestration over nutpie's public API; on
 another nutpie release ``compile_nutpie("auto")`` takes nutpie's public numba route alone.
 Over 500 lines: it is that one module behind the version check, callbacks and all.
@@ -58,6 +59,7 @@ __all__ = [
     "NutpieVersionError",
     "backend_of",
     "callbacks",
+    "init_seed_chains",
     "density_of",
     "is_whitened",
     "logp_factory",
@@ -115,6 +117,77 @@ def with_start(compiled: Any, coords: Mapping[str, Any], make_initial_points: Ca
 
     field = "_make_initial_points" if isinstance(compiled, PyFuncModel) else "initial_point_func"
     return dataclasses.replace(compiled, _coords=coords, **{field: make_initial_points})
+
+
+_M32, _M64 = 0xFFFFFFFF, 0xFFFFFFFFFFFFFFFF
+
+
+def _pcg32_key(state: int) -> list[int]:
+    """rand_core's ``SeedableRng::seed_from_u64``: eight PCG32 outputs, a ChaCha key."""
+    words = []
+    for _ in range(8):
+        state = (state * 6364136223846793005 + 11634580027462260723) & _M64
+        xorshifted = (((state >> 18) ^ state) >> 27) & _M32
+        rot = state >> 59
+        words.append(((xorshifted >> rot) | (xorshifted << ((32 - rot) % 32))) & _M32)
+    return words
+
+
+def _chacha8_block(key: list[int], stream: int) -> list[int]:
+    """Block 0 of ``stream`` of ChaCha8 under ``key``: sixteen 32-bit words."""
+    def rotl(x: int, n: int) -> int:
+        return ((x << n) | (x >> (32 - n))) & _M32
+
+    state = [0x61707865, 0x3320646E, 0x79622D32, 0x6B206574, *key, 0, 0,
+             stream & _M32, stream >> 32]
+    x = state[:]
+    for _ in range(4):  # 8 rounds: columns, then diagonals
+        for a, b, c, d in ((0, 4, 8, 12), (1, 5, 9, 13), (2, 6, 10, 14), (3, 7, 11, 15),
+                           (0, 5, 10, 15), (1, 6, 11, 12), (2, 7, 8, 13), (3, 4, 9, 14)):
+            x[a] = (x[a] + x[b]) & _M32
+            x[d] = rotl(x[d] ^ x[a], 16)
+            x[c] = (x[c] + x[d]) & _M32
+            x[b] = rotl(x[b] ^ x[c], 12)
+            x[a] = (x[a] + x[b]) & _M32
+            x[d] = rotl(x[d] ^ x[a], 8)
+            x[c] = (x[c] + x[d]) & _M32
+            x[b] = rotl(x[b] ^ x[c], 7)
+    return [(x[i] + state[i]) & _M32 for i in range(16)]
+
+
+def init_seed_chains(run_seed: int, chains: int, tries: int = 4) -> dict[int, int]:
+    """The seed nutpie passes to a model's start function -> the chain that asks with it.
+
+    nutpie has no public per-chain start (``sample(init_mean=...)`` is ignored: nutpie issue
+    #198), but the seed is a pure function of (run seed, chain, try): nuts-rs 0.18 (nutpie
+    0.16) seeds ``ChaCha8Rng::seed_from_u64(run_seed)`` on stream ``chain + 1``, takes eight
+    words for the chain's own generator and then one u64 per try (a retry only when the
+    sampler refuses the point before). So a start function can tell its chain from the seed
+    alone, whatever order the threads call it in. A seed missing from the table means that
+    nutpie derives it otherwise now: the caller notices (every chain must have asked).
+    Raises :class:`NutpieVersionError` on another nutpie.
+
+    Parameters
+    ----------
+    run_seed : int
+        The seed given to ``nutpie.sample`` (0 <= seed < 2**64).
+    chains : int
+        The number of chains.
+    tries : int, default 4
+        Tries per chain mapped (ChaCha's block 0 holds four).
+
+    Returns
+    -------
+    dict of int to int
+    """
+    _check(_NUTPIE_PROBLEM)
+    key = _pcg32_key(int(run_seed) & _M64)
+    table = {}
+    for chain in range(chains):
+        words = _chacha8_block(key, chain + 1)[8:]
+        for k in range(min(tries, 4)):
+            table[words[2 * k] | (words[2 * k + 1] << 32)] = chain
+    return table
 
 
 def with_shared_data(compiled: Any, data: Mapping[str, np.ndarray]):
