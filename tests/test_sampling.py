@@ -1285,70 +1285,38 @@ def test_a_fitted_em_estimator_is_taken_as_the_start(old_faithful):
         fit_bayes(old_faithful, 2, em="start", **kw)
 
 
-def _two_solutions(gap_b: float, means_b: np.ndarray, rival=None):
-    """A start search's record (by the model's density) and its EM result with candidates a
-    (the start) and b (``gap_b`` nats below it, means ``means_b``), 1-D, K=2."""
-    from types import SimpleNamespace
 
-    from bayesgmm.em import StartCandidate
+def _two_solutions(rival=None):
+    """A start search's record (by the model's density) beside a 1-D, K=2 model and start."""
+    from types import SimpleNamespace
 
     X = np.concatenate([np.linspace(-3, -1, 30), np.linspace(1, 3, 30)])[:, None]
     model = bayesgmm.model.build_model(X, 2, "full", Priors())
-    means_a = np.array([[-2.0], [2.0]])
-    covs = np.ones((2, 1, 1)) * 0.3
-    candidates = (StartCandidate("a", -1.0, -1.0, (0.5, 0.5), means_a, covs),
-                  StartCandidate("b", -1.0, -1.0, (0.3, 0.7), means_b, covs))
-    em = SimpleNamespace(means=means_a, candidates=candidates, covariance_type="full")
-    info = {"chosen_by": "model log density", "rival": rival, "candidates": [
-        {"model_log_density": -100.0}, {"model_log_density": -100.0 - gap_b}]}
-    obs = SimpleNamespace(X=X, sample_weight=None)
-    return model, em, info, obs
+    em = SimpleNamespace(means=np.array([[-2.0], [2.0]]), covariance_type="full")
+    return model, em, {"chosen_by": "model log density", "rival": rival}
 
 
-@pytest.mark.parametrize("gap, means_b, chosen", [
-    (2.0, [[-1.0], [2.5]], True),  # another solution within max(3, d/2 = 2.5) nats
-    (2.9, [[-1.0], [2.5]], True),
-    (3.1, [[-1.0], [2.5]], False),  # beyond: lower than a typical draw
-    (1.0, [[2.0], [-2.0]], False),  # the start relabelled: no other place
-])
-def test_the_odd_chains_start_at_another_solution_as_high_as_a_typical_draw(gap, means_b,
-                                                                            chosen):
-    """QA150 H1: chains that all start at one point passed R-hat in one region of the
-    posterior. The odd chains start at the best other solution the start search found within
-    max(RIVAL_NATS, d/2) nats of the start (draws near a mode sit about d/2 below it)."""
-    from bayesgmm.sampling import _second_start
-
-    model, em, info, obs = _two_solutions(gap, np.array(means_b))
-    assert bayesgmm.layout.n_dim(bayesgmm.layout.model_spec(model)) == 5
-    point, record = _second_start(model, em, info, obs, 4, False, ())
-    if not chosen:
-        assert point is None and record is None
-        return
-    assert record == {"place": "the candidate b", "log_density_gap": pytest.approx(gap),
-                      "shift_sd": pytest.approx(1.0 / obs.X.std(), rel=1e-6)}
-    expected = bayesgmm.model.initial_point(model, np.array([0.3, 0.7]), np.array(means_b),
-                                            np.ones((2, 1, 1)) * 0.3)
-    assert point.keys() == expected.keys()
-    for name in point:
-        np.testing.assert_allclose(point[name], expected[name])
-    # nothing for one chain, known labels, or a start the sampled density did not choose
-    assert _second_start(model, em, info, obs, 1, False, ()) == (None, None)
-    assert _second_start(model, em, info, obs, 4, False, (0,)) == (None, None)
-    assert _second_start(model, em, {**info, "chosen_by": "EM log posterior"}, obs, 4, False,
-                         ()) == (None, None)
-
-
-def test_the_rival_optimum_comes_first_and_in_increasing_order_for_ordered_means():
+def test_the_odd_chains_start_at_the_rival_optimum_in_the_models_order():
+    """QA126/QA150 H1: chains that all start at one point passed R-hat in one of two modes
+    as high. The odd chains start at the rival optimum of the start's record (means in
+    increasing order where ordered_means fixes the labels); without a rival, with one chain
+    or with known labels, every chain starts at the start."""
     from bayesgmm.sampling import _second_start
 
     rival = {"objective_gap": -0.5, "shift_sd": 0.9, "weights": [0.6, 0.4],
              "means": [[1.5], [-1.5]], "covariances": [[[0.2]], [[0.4]]]}
-    model, em, info, obs = _two_solutions(2.0, np.array([[-1.0], [2.5]]), rival)
-    point, record = _second_start(model, em, info, obs, 4, True, ())
-    assert record == {"place": "the rival optimum", "log_density_gap": -0.5, "shift_sd": 0.9}
-    expected = bayesgmm.model.initial_point(model, np.array([0.4, 0.6]),
-                                            np.array([[-1.5], [1.5]]),
-                                            np.array([[[0.4]], [[0.2]]]))
-    for name in point:
-        np.testing.assert_allclose(point[name], expected[name])
-
+    model, em, info = _two_solutions(rival)
+    for ordered in (False, True):
+        point, record = _second_start(model, em, info, 4, ordered, ())
+        assert record == {"place": "the rival optimum", "log_density_gap": -0.5,
+                          "shift_sd": 0.9}
+        order = [1, 0] if ordered else [0, 1]
+        expected = bayesgmm.model.initial_point(
+            model, np.array([0.6, 0.4])[order], np.array([[1.5], [-1.5]])[order],
+            np.array([[[0.2]], [[0.4]]])[order])
+        assert point.keys() == expected.keys()
+        for name in point:
+            np.testing.assert_allclose(point[name], expected[name])
+    assert _second_start(model, em, _two_solutions()[2], 4, False, ()) == (None, None)
+    assert _second_start(model, em, info, 1, False, ()) == (None, None)
+    assert _second_start(model, em, info, 4, False, (0,)) == (None, None)
