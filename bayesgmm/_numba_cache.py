@@ -359,7 +359,11 @@ def jit(**options):
     kernel first compiled inside PyTensor's NUMBA mode (``fastmath`` with reassociation) sums
     in another order than one first compiled under the native density, and the same seed then
     gave other draws according to which route had filled the cache (stop 67's slow-test
-    failures in fresh clones). Every compiled function of the package is declared with this.
+    failures in fresh clones). Every ``njit`` function of the package is declared with this;
+    the nutpie callbacks (``numba.cfunc``) are compiled by no caller, and the PyTensor Ops'
+    implementations (:mod:`bayesgmm.pytensor_numba`) take ``fastmath`` from PyTensor's own
+    setting, stated explicitly: neither inherits. numba passes on ``nrt`` and ``forceinline``
+    too, which no function of the package sets.
 
     Parameters
     ----------

@@ -1557,10 +1557,23 @@ def _advice(checks, post, density, chains, flagged, divergences, stats, ess_min,
                 "them as one estimate. The label-invariant quantities (log-likelihood, "
                 "predictive density) and the other components are not affected; fewer "
                 "components, or more data, may identify them.")
+    said = {"separate modes", "stuck chain", "poor start"} & set(found)
+    told = next((c for c in CAUSES if c in found and c in _MIXING_CAUSES), None)
+    if apart_note and mixing and told and not said:
+        # the chains started apart on purpose: say so where the failure is blamed on mixing
+        # (QA156 M2: a chain that stayed at the second start was told to drop it, or draw more)
+        found[told] += (f" The chains started apart ({apart_note}): one that stays where it "
+                        "started sits in a mode the others do not reach (compare the chains' "
+                        "means), which more draws join only if the chains cross.")
     causes = tuple(c for c in CAUSES if c in found)
     if not {*OVERFIT_CAUSES, "mixed components"} & set(causes):
         unreported = ()
     return causes, tuple(f"{c}: {found[c]}" for c in causes), unreported
+
+
+# The causes that blame the mixing checks' failures on the sampling (which chains started
+# apart can also explain).
+_MIXING_CAUSES = ("label switching", "slow mixing", "uneven ranks", "too few draws")
 
 
 # A chain whose draws repeat the previous one this often has not been sampling (every

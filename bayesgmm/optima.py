@@ -21,8 +21,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["RIVAL_NATS", "SAME_MEANS_SD", "data_scale", "matched_shift", "rival_optimum",
-           "share_nearer"]
+__all__ = ["RIVAL_NATS", "SAME_MEANS_SD", "data_scale", "matched_order", "matched_shift",
+           "rival_optimum", "share_nearer"]
 
 # An optimum this far below the best at most (nats of the sampled model's log density, or of
 # EM's objective where that is all there is) can hold a share of the posterior worth naming:
@@ -45,16 +45,41 @@ def data_scale(X: np.ndarray, sample_weight: np.ndarray | None = None) -> np.nda
     return np.where(np.isfinite(sd) & (sd > 0), sd, 1.0)
 
 
-def matched_shift(means: np.ndarray, other: np.ndarray, scale: np.ndarray) -> float:
-    """How far apart two sets of component means are (K, D), in data sds (``scale``, D),
-    label-free: the largest distance of a matched pair, the components matched to minimise
-    the total (a relabelling of the same means is 0)."""
+def _matching(means: np.ndarray, other: np.ndarray, scale: np.ndarray
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """(cost (K, K), order (K,)): each pair's largest distance in one coordinate, in data sds,
+    and ``other``'s component matched to each of ``means``', minimising the total."""
     from scipy.optimize import linear_sum_assignment
 
     a, b = np.asarray(means) / scale, np.asarray(other) / scale
     cost = np.max(np.abs(a[:, None, :] - b[None, :, :]), axis=-1)
-    rows, cols = linear_sum_assignment(cost)
-    return float(cost[rows, cols].max())
+    return cost, linear_sum_assignment(cost)[1]
+
+
+def matched_shift(means: np.ndarray, other: np.ndarray, scale: np.ndarray) -> float:
+    """How far apart two sets of component means are (K, D), in data sds (``scale``, D),
+    label-free: the largest distance of a matched pair, the components matched to minimise
+    the total (a relabelling of the same means is 0)."""
+    cost, order = _matching(means, other, scale)
+    return float(cost[np.arange(len(order)), order].max())
+
+
+def matched_order(means: np.ndarray, other: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """The order of ``other``'s components (K, D) that matches them to ``means``' (as
+    :func:`matched_shift` pairs them): ``other[order]`` is labelled as ``means`` is.
+
+    Parameters
+    ----------
+    means, other : ndarray (K, D)
+        Two solutions' component means.
+    scale : ndarray (D,)
+        The data's sd per feature.
+
+    Returns
+    -------
+    ndarray (K,) of int
+    """
+    return _matching(means, other, scale)[1]
 
 
 def rival_optimum(best_objective: float, best_means: np.ndarray,

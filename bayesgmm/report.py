@@ -2480,7 +2480,7 @@ def _section_reproducibility(result, random_state: Any = 0) -> str:
         chosen = start.get("chosen", candidates.index[0])
         candidates.insert(0, "chosen", ["yes" if c == chosen else "" for c in candidates.index])
     seed = result.settings.get("random_state")
-    tie = _start_tie(candidates, start.get("rival"))
+    tie = _start_tie(candidates, start.get("rival"), bool(start.get("second_start")))
     return _section(
         "reproducibility", "7. Priors, settings and software",
         "<p>Priors are stated on the standardised scale z = (x - mean) / sd "
@@ -2661,16 +2661,17 @@ def _with_sampler_limits(settings: dict[str, Any], sampler: Any) -> dict[str, An
     return rows
 
 
-def _start_tie(candidates: pd.DataFrame, rival: Any = None) -> str:
+def _start_tie(candidates: pd.DataFrame, rival: Any = None, apart: bool = False) -> str:
     """A sentence when every start candidate reached the same optimum (then which one is
     marked chosen does not matter), else "": not where another optimum as high, no
     relabelling of the start (``rival``, the start's record), is among them (QA132: "the
     choice does not matter" beside a verdict of separate modes)."""
-    if rival:
+    if rival:  # where chains started there too, the next sentence says which
         return (" Another optimum about as high that is no relabelling of the start was "
                 f"found ({abs(rival['objective_gap']):.2f} nats from it by the "
-                f"{rival.get('measure', 'EM objective')}): the chains started at one of "
-                "them sample that mode alone unless they cross (see Diagnostics).")
+                f"{rival.get('measure', 'EM objective')})" + (
+                    "." if apart else ": chains started at one of them sample that mode "
+                    "alone unless they cross (see Diagnostics)."))
     for column in ("model_log_density", "log_posterior", "log_likelihood"):
         if column in candidates and len(candidates) > 1:
             values = pd.to_numeric(candidates[column], errors="coerce").to_numpy(dtype=float)

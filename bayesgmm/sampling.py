@@ -20,7 +20,7 @@ import functools
 import os
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -57,7 +57,7 @@ from .draws import HEARTBEAT_S, AdaptiveDraws, sample_nutpie_until
 from .em import EMResult, fit_em, fit_map_start
 from .formatting import duration_words, per_chain
 from .observations import Observations, prepare_observations
-from .optima import data_scale, rival_optimum
+from .optima import data_scale, matched_order, rival_optimum
 from .posterior import BayesResult, prior_dominated_note
 from .priors import Priors, Standardisation
 from .relabel import LABELLED, ORDERED, LabelSwitchingReport, relabel_posterior
@@ -390,7 +390,8 @@ def fit_bayes(
         better start). A divergence ends it too, when a retry is allowed (the sampler stops
         at the first one, ``stop_on_divergence``); this is then asked first, so that a better
         mode takes precedence over a retry from the same start, as at a checkpoint."""
-        better = _better_chain(draws) or _chains_above_start(draws, em, pm_model,
+        apart = range(1, chains, 2) if second_start is not None and em is chosen_em else ()
+        better = _better_chain(draws, apart) or _chains_above_start(draws, em, pm_model,
                                                             ss.nutpie_backend)
         return better is not None and _reanchor(draws, better, obs, em, covariance_type,
                                                 pm_model, ss.nutpie_backend)[1]["rerun"]
@@ -424,18 +425,19 @@ def fit_bayes(
             abandon = functools.partial(end_first_run, em) if reanchor else None
             run = functools.partial(_sample_nutpie, backend=ss.nutpie_backend, target=target,
                                     laplace=laplace,
+                                    # the odd chains at a second start: from the start the
+                                    # search chose, not a re-anchored one (the second was
+                                    # measured against the first)
+                                    second_start=second_start if em is chosen_em else None,
                                     check=check, abandon=abandon,
                                     stop_on_divergence=stop_on_divergence,
                                     announce=reanchor if announce is None else announce)
         else:
             run = functools.partial(_sample_pymc, auto=ss.adaptive)
         try:
-            # the odd chains at a second start: from the start the search chose, not from a
-            # re-anchored one (the second was measured against the first)
             return run(pm_model, start, draws=_FIRST_CHECK if ss.adaptive else ss.draws,
                        tune=warmup, chains=chains, cores=cores, seed=_sampler_seed(seed),
-                       progressbar=ss.progressbar, target_accept=target_accept,
-                       second_start=second_start if em is chosen_em else None)
+                       progressbar=ss.progressbar, target_accept=target_accept)
         except RuntimeError as exc:
             if "initialization points failed" not in str(exc):
                 raise
@@ -516,7 +518,7 @@ def fit_bayes(
     if "select_s" in start_info:
         start_info["select_s"] -= start_compile_s
     chosen_em = em
-    second_start, second_record = _second_start(pm_model, em, start_info, chains,
+    second_start, second_record = _second_start(pm_model, em, start_info, obs, chains,
                                                ordered_means, labelled)
     idata, timing = sample(em, reanchor=True, stop_on_divergence=retry)
     target_accept, retried = ss.target_accept, None
@@ -526,7 +528,8 @@ def fit_bayes(
         idata, timing, retried = retry_with_smaller_steps(em, idata, timing, reanchor=True)
         target_accept = ss.retry_target_accept if retried else target_accept
     backend = ss.nutpie_backend if ss.sampler == "nutpie" else None
-    better = _better_chain(idata) or _chains_above_start(idata, em, pm_model, backend)
+    better = (_better_chain(idata, timing.get("chains_apart", ()))
+              or _chains_above_start(idata, em, pm_model, backend))
     reanchors: list[dict[str, Any]] = []
     while better is not None and len(reanchors) < _MAX_REANCHORS:
         # Chains disagree on the mode, or all left the start for a better one: restart EM
@@ -747,8 +750,8 @@ def _in_label_order(em: EMResult, obs: Observations) -> EMResult:
         **(em.settings or {}), "components_reordered": [int(k) for k in order]})
 
 
-def _second_start(pm_model, em: EMResult, start_info: dict[str, Any], chains: int,
-                  ordered_means: bool, labelled: tuple[int, ...]
+def _second_start(pm_model, em: EMResult, start_info: dict[str, Any], obs: Observations,
+                  chains: int, ordered_means: bool, labelled: tuple[int, ...]
                   ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
     """Where the odd chains start: (a model point, its record), or (None, None) to start every
     chain at the start.
@@ -761,17 +764,20 @@ def _second_start(pm_model, em: EMResult, start_info: dict[str, Any], chains: in
     started there, chains that never meet fail R-hat, and chains that meet have explored
     both. Not a solution further below (measured on iris, K=3: chains started at the poor
     optimum 17.7 nats below stayed there for 1,000 draws in one seed of two, a PROBLEMS
-    verdict over a mode of negligible mass). Not with known labels (the rival may name the
-    components otherwise, which the labels rule out)."""
+    verdict over a mode of negligible mass). Its components in the start's labelling (matched
+    by their means; in increasing order of the mean under ``ordered_means``), so that the
+    draws relabelled still count label switching, not the start. Not with known labels (the
+    rival may name the components otherwise, which the labels rule out)."""
     rival = start_info.get("rival")
     if chains < 2 or labelled or not rival or "covariances" not in rival:
         return None, None
     weights, means, covariances = (np.asarray(rival[k], dtype=np.float64)
                                    for k in ("weights", "means", "covariances"))
-    if ordered_means:  # the ordered transform needs increasing means (1-D)
-        order = np.argsort(means[:, 0], kind="stable")
-        weights, means = weights[order], means[order]
-        covariances = covariances if em.covariance_type == "tied" else covariances[order]
+    order = (np.argsort(means[:, 0], kind="stable") if ordered_means  # the transform's order
+             else matched_order(np.asarray(em.means), means,
+                                data_scale(obs.X, obs.sample_weight)))
+    weights, means = weights[order], means[order]
+    covariances = covariances if em.covariance_type == "tied" else covariances[order]
     # with a noise component the Gaussians' weights leave it the rest (as in _model_density)
     point = model.initial_point(pm_model, weights, means, covariances,
                                 noise_weight=1.0 - float(np.sum(weights)))
@@ -1013,17 +1019,25 @@ def _chain_log_density(idata) -> xr.DataArray | None:
     return None if name is None else stats[name].transpose("chain", "draw")
 
 
-def _better_chain(idata) -> dict[str, Any] | None:
+def _better_chain(idata, apart: Sequence[int] = ()) -> dict[str, Any] | None:
     """The chain whose mean log density (where it settled: :func:`settled_log_density`) is
-    clearly above the other chains', if any."""
+    clearly above the other chains', if any. ``apart``: the chains started at a second start
+    (:func:`_second_start`), which may sit lower by design: a chain started at the start is
+    judged against the others started there (none: no judgement), one started apart against
+    the chains at the start (QA156 M2: the lower chains made a start chain "better", and EM
+    restarted from it for nothing)."""
     lp = _chain_log_density(idata)
     settled = None if lp is None or lp.sizes["chain"] < 2 else settled_log_density(lp.values)
     if settled is None:
         return None
     means, sd = settled
     best = int(np.argmax(means))
-    others = float(np.median(np.delete(means, best)))
-    if means[best] - means.min() <= max(_BETTER_MODE_SD * sd, 1.0):
+    # the chains started at the start, but the best: its peers, or the start's if it is apart
+    base = [i for i, c in enumerate(lp["chain"].values) if int(c) not in apart and i != best]
+    if not base:
+        return None
+    others = float(np.median(means[base]))
+    if means[best] - means[base].min() <= max(_BETTER_MODE_SD * sd, 1.0):
         return None
     return {"chain": int(lp["chain"].values[best]), "index": best,
             "chain_mean": float(means[best]), "others_median": others, "within_sd": sd}
@@ -1512,7 +1526,7 @@ def _logger_level(name: str, level: int):
 
 
 def _sample_pymc(pm_model, start, *, draws, tune, chains, cores, seed, progressbar,
-                 target_accept, auto=False, second_start=None):
+                 target_accept, auto=False):
     import logging
 
     import pymc as pm
@@ -1531,11 +1545,7 @@ def _sample_pymc(pm_model, start, *, draws, tune, chains, cores, seed, progressb
             draws=draws, tune=tune, chains=chains, cores=cores, random_seed=seed,
             # "adapt_diag" starts exactly at initvals; PyMC's default ("jitter+adapt_diag")
             # would perturb the EM start and can move chains to other labellings.
-            # the odd chains at the second start, if any (see _sample_nutpie)
-            initvals=start if second_start is None else [second_start if c % 2 else start
-                                                         for c in range(chains)],
-            init="adapt_diag", progressbar=progressbar, nuts_sampler="pymc",
+            initvals=start, init="adapt_diag", progressbar=progressbar, nuts_sampler="pymc",
             target_accept=target_accept, compute_convergence_checks=False,
         )
-    record = {} if second_start is None else {"chains_apart": list(range(1, chains, 2))}
-    return idata, {"compile_s": float("nan"), "sample_s": time.perf_counter() - t0, **record}
+    return idata, {"compile_s": float("nan"), "sample_s": time.perf_counter() - t0}

@@ -467,6 +467,19 @@ def slowly_mixing(rng):
     return post, ar
 
 
+def test_slow_mixing_of_chains_started_apart_says_where_they_started(rng):
+    """QA156 M2: a chain that stayed at the second start was advised to draw more, the
+    start unsaid."""
+    post, ar = slowly_mixing(rng)
+    tree = make_tree_ll(post, sample_stats(rng), {"x": -2.0 + 0.05 * ar[..., 0, :1]})
+    apart = "chain(s) 1, 3 at the rival optimum; the others at the start"
+    result = diagnose(tree, apart_note=apart)
+    assert result.causes == ("slow mixing",)
+    assert f"The chains started apart ({apart}): one that stays where it started" in \
+        result.advice[0]
+    assert "started apart" not in diagnose(tree).advice[0]
+
+
 def test_advice_slow_mixing_gives_the_draws_needed(rng):
     post, ar = slowly_mixing(rng)
     loglik = {"x": -2.0 + 0.05 * ar[..., 0, :1]}  # the log-likelihood mixes as slowly

@@ -12,6 +12,7 @@ from bayesgmm.optima import (
     RIVAL_NATS,
     SAME_MEANS_SD,
     data_scale,
+    matched_order,
     matched_shift,
     rival_optimum,
     share_nearer,
@@ -166,3 +167,12 @@ def test_data_scale_counts_weights_and_takes_one_for_a_constant_column():
     repeated = np.repeat(X, [1, 1, 4], axis=0)
     np.testing.assert_allclose(data_scale(X, np.array([1.0, 1.0, 4.0])),
                                [np.std(repeated[:, 0]), 1.0])
+
+
+def test_matched_order_labels_another_solution_as_the_start():
+    start = np.array([[0.0, 0.0], [5.0, 5.0], [9.0, 0.0]])
+    other = np.array([[8.5, 0.5], [0.4, -0.2], [5.0, 6.0]])
+    order = matched_order(start, other, np.ones(2))
+    assert order.tolist() == [1, 2, 0]
+    assert matched_shift(start, other[order], np.ones(2)) == matched_shift(start, other,
+                                                                          np.ones(2)) == 1.0

@@ -1292,31 +1292,54 @@ def _two_solutions(rival=None):
 
     X = np.concatenate([np.linspace(-3, -1, 30), np.linspace(1, 3, 30)])[:, None]
     model = bayesgmm.model.build_model(X, 2, "full", Priors())
-    em = SimpleNamespace(means=np.array([[-2.0], [2.0]]), covariance_type="full")
-    return model, em, {"chosen_by": "model log density", "rival": rival}
+    em = SimpleNamespace(means=np.array([[2.0], [-2.0]]), covariance_type="full")
+    obs = SimpleNamespace(X=X, sample_weight=None)
+    return model, em, {"chosen_by": "model log density", "rival": rival}, obs
 
 
 def test_the_odd_chains_start_at_the_rival_optimum_in_the_models_order():
     """QA126/QA150 H1: chains that all start at one point passed R-hat in one of two modes
-    as high. The odd chains start at the rival optimum of the start's record (means in
-    increasing order where ordered_means fixes the labels); without a rival, with one chain
-    or with known labels, every chain starts at the start."""
+    as high. The odd chains start at the rival optimum of the start's record, its components
+    matched to the start's (QA156 M3: else half the draws counted as relabelled), in
+    increasing order of the mean where ordered_means fixes the labels; without a rival, with
+    one chain or with known labels, every chain starts at the start."""
     from bayesgmm.sampling import _second_start
 
     rival = {"objective_gap": -0.5, "shift_sd": 0.9, "weights": [0.6, 0.4],
              "means": [[1.5], [-1.5]], "covariances": [[[0.2]], [[0.4]]]}
-    model, em, info = _two_solutions(rival)
+    model, em, info, obs = _two_solutions(rival)
     for ordered in (False, True):
-        point, record = _second_start(model, em, info, 4, ordered, ())
+        point, record = _second_start(model, em, info, obs, 4, ordered, ())
         assert record == {"place": "the rival optimum", "log_density_gap": -0.5,
                           "shift_sd": 0.9}
-        order = [1, 0] if ordered else [0, 1]
+        order = [1, 0] if ordered else [0, 1]  # the start's means: 2, then -2
         expected = bayesgmm.model.initial_point(
             model, np.array([0.6, 0.4])[order], np.array([[1.5], [-1.5]])[order],
             np.array([[[0.2]], [[0.4]]])[order])
         assert point.keys() == expected.keys()
         for name in point:
             np.testing.assert_allclose(point[name], expected[name])
-    assert _second_start(model, em, _two_solutions()[2], 4, False, ()) == (None, None)
-    assert _second_start(model, em, info, 1, False, ()) == (None, None)
-    assert _second_start(model, em, info, 4, False, (0,)) == (None, None)
+    assert _second_start(model, em, _two_solutions()[2], obs, 4, False, ()) == (None, None)
+    assert _second_start(model, em, info, obs, 1, False, ()) == (None, None)
+    assert _second_start(model, em, info, obs, 4, False, (0,)) == (None, None)
+
+
+@pytest.mark.parametrize("lower, apart, flagged", [
+    ([1, 3], (), 0),         # all at one start: the lower chains make chain 0 "better"
+    ([1, 3], (1, 3), None),  # chains 1 and 3 started lower on purpose: nothing to restart
+    ([0, 2], (1, 3), 1),     # a chain started apart clearly above the start's: a better mode
+    ([2], (1, 3), 0),        # a start chain clearly above its peer: a better mode
+])
+def test_a_better_chain_is_judged_against_the_chains_started_with_it(lower, apart, flagged):
+    """QA156 M2: chains started at the rival optimum sit lower by design; counted in the
+    baseline, they made a start chain a "better mode" and EM restarted from it for nothing."""
+    from bayesgmm.sampling import _better_chain
+
+    rng = np.random.default_rng(0)
+    lp = rng.normal(-100.0, 1.0, size=(4, 200))
+    lp[lower] -= 10.0
+    lp[0] += 0.5  # the best of the rest
+    idata = xr.DataTree.from_dict({"sample_stats": xr.Dataset(
+        {"logp": (("chain", "draw"), lp)}, coords={"chain": range(4)})})
+    found = _better_chain(idata, apart)
+    assert (None if found is None else found["chain"]) == flagged
