@@ -295,13 +295,19 @@ def _start_model_density(start):
 
 
 def _start_note(start):
-    """Which EM candidate started the chains, and whether the run re-anchored."""
+    """Which EM candidate started the chains, whether the odd chains started at the rival
+    optimum (its gap below the start, nats), and whether the run re-anchored."""
     chosen = start.get("chosen", start.get("candidates", [{}])[0].get("source", "?"))
     short = {"MAP-EM, k": "MAP/k++", "MAP-EM, r": "MAP/rfd", "ML-EM, k": "ML>MAP"}
     note = next((v for k, v in short.items() if str(chosen).startswith(k)), str(chosen))
-    re = start.get("reanchored")
-    if re is not None:
-        note += " re-anchored" if re.get("rerun") else " (re-anchor not needed)"
+    second = start.get("second_start")
+    if second:
+        note += f" odd chains at rival ({second['log_density_gap']:.1f})"
+    moved = start.get("reanchored")
+    moved = [moved] if isinstance(moved, dict) else list(moved or [])
+    if moved:  # one record, or a list when EM restarted from the chains twice
+        note += " re-anchored" if any(m.get("rerun") for m in moved) else \
+            " (re-anchor not needed)"
     return note
 
 
