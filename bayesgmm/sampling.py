@@ -113,8 +113,11 @@ def fit_bayes(
 
     The mixture is marginalised (assignments summed out) and sampled on the standardised scale
     z = (x - mean) / sd, where the default :class:`~bayesgmm.priors.Priors` are weakly
-    informative; draws are stored in data units. Every chain starts at the (MAP-)EM estimate, so
-    all chains explore the same labelling; draws are then relabelled to the EM components
+    informative; draws are stored in data units. The chains start at the (MAP-)EM estimate,
+    except that where the start search found a rival optimum (another solution within 3 nats
+    of it by the sampled model's density) the odd chains start there, in the start's labelling
+    (``settings["start"]["second_start"]``), so that R-hat can see the second mode; draws are
+    then relabelled to the EM components
     (Stephens' method on the classification probabilities, :mod:`bayesgmm.relabel`) and the
     number of permuted draws is reported. When the chains' mean log densities disagree and the
     best chain's mode is better than the start, EM restarts from that chain and the sampling
