@@ -17,5 +17,7 @@ def test_chains_take_the_places_in_turn_after_the_start(chains, places, expected
 def test_seeds_nutpie_asked_with_that_map_to_no_chain_are_said():
     mapped = ChainStarts(({},), seed=1, chains=4, asked={0, 1, 2, 3})
     assert chains_apart(mapped) == [1, 3]
-    with pytest.warns(RuntimeWarning, match="cannot map to chains .* none at the second start"):
+    with pytest.warns(RuntimeWarning, match="cannot map to chains .* second start: none"):
         assert chains_apart(ChainStarts(({},), seed=1, chains=4, asked={0})) == []
+    with pytest.warns(RuntimeWarning, match=r"second start: \[1\]"):
+        assert chains_apart(ChainStarts(({},), seed=1, chains=4, asked={0, 1, 2})) == [1]

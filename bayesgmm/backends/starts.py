@@ -101,8 +101,8 @@ def start_function(start: Callable[[int | None], np.ndarray], others: Sequence[n
 
 def chains_apart(chain_starts: ChainStarts) -> list[int]:
     """The chains that started at the first other place, as nutpie's calls of the start
-    function showed: none where the run's seeds could not be mapped to chains (nutpie's public
-    route, or a nutpie that derives them otherwise now, which is said).
+    function showed: only those whose seeds were mapped to them (none on nutpie's public
+    route; a nutpie that derives them otherwise now is said).
 
     Parameters
     ----------
@@ -113,14 +113,15 @@ def chains_apart(chain_starts: ChainStarts) -> list[int]:
     -------
     list of int
     """
-    if chain_starts.asked >= set(range(chain_starts.chains)):
-        return chain_starts.chains_at(0)
-    if nutpie_checked():  # else nutpie's public route, which takes one start (said already)
-        warn("nutpie asked for the chains' starts with seeds that bayesgmm cannot map to "
-             "chains (has nutpie changed how it derives them?): every chain started at the "
-             "start, none at the second start (result.settings['start'] has no "
-             "second_start)", RuntimeWarning, skip_file_prefixes=IN_PACKAGE)
-    return []
+    # a chain whose seed was mapped started where its place is; the others at the start
+    apart = [c for c in chain_starts.chains_at(0) if c in chain_starts.asked]
+    if chain_starts.asked < set(range(chain_starts.chains)) and nutpie_checked():
+        # (on nutpie's public route, one start for all, said already)
+        warn("nutpie asked for some chains' starts with seeds that bayesgmm cannot map to "
+             "chains (has nutpie changed how it derives them?): those chains started at the "
+             f"start; at the second start: {apart or 'none'} (result.settings['start']"
+             "['second_start'])", RuntimeWarning, skip_file_prefixes=IN_PACKAGE)
+    return apart
 
 
 # startable_point: the probe step for the curvature, and how far (in local posterior sds) a
