@@ -26,6 +26,7 @@ import scipy.linalg
 from scipy.cluster.vq import kmeans2
 
 from . import column_support, covariance, kernels
+from ._docstrings import PREDICTION_PARAMETERS, shared_docs
 from ._keywords import keyword_hints, nearest_hint
 from ._validation import (
     MIN_RELATIVE_SPREAD,
@@ -408,6 +409,15 @@ class EMResult(NoiseFlag, SavableResult):
         return kernels.estep(Xv, self.weights, self.means, self.precisions_cholesky,
                              self.covariance_type, return_pointwise=True, **kw)
 
+    def _rows_and_labels(self, X: Any, labels: Any) -> tuple[np.ndarray, np.ndarray | None]:
+        """``X`` checked against the fit (NaN allowed) and ``labels`` as component codes (-1
+        unknown; None without labels), matched to ``X``'s rows as the fit matched them."""
+        Xv, _ = check_data(X, n_features=self.n_features, feature_names=self.fitted_names,
+                           allow_nan=True)
+        codes = check_labels(aligned_to_rows(labels, X, "labels"), Xv.shape[0],
+                             self.n_components, fitting=False, names=self.label_names)
+        return Xv, codes
+
     def _with_unobserved_rows(self, Xv: np.ndarray, unobserved: np.ndarray,
                               labels: np.ndarray | None, **kw) -> kernels.EStep:
         """:meth:`_estep` when some rows have no observed value: such a row's marginal
@@ -425,6 +435,7 @@ class EMResult(NoiseFlag, SavableResult):
             self._all_weights[None], labels)
         return replace(rest, pointwise=pointwise[0], resp=None if resp is None else resp[0])
 
+    @shared_docs(PREDICTION_PARAMETERS)
     def score_samples(self, X: Any) -> np.ndarray:
         """Log-density of the mixture at each point, shape (N,).
 
@@ -438,8 +449,7 @@ class EMResult(NoiseFlag, SavableResult):
 
         Parameters
         ----------
-        X : array-like (N, D), or (N,) when D = 1
-            NaN marks a missing value.
+        {X_with_gaps}
 
         Returns
         -------
@@ -474,6 +484,7 @@ class EMResult(NoiseFlag, SavableResult):
         log_likelihood, n = self._total_log_likelihood(X, sample_weight, labels)
         return log_likelihood / n
 
+    @shared_docs(PREDICTION_PARAMETERS)
     def predict_proba(self, X: Any, *, labels: Any = None) -> np.ndarray:
         """Membership probabilities (responsibilities), shape (N, K), or (N, K + 1) with a
         noise component (its probability last); rows sum to 1. Rows with missing values
@@ -484,10 +495,8 @@ class EMResult(NoiseFlag, SavableResult):
 
         Parameters
         ----------
-        X : array-like (N, D), or (N,) when D = 1
-            NaN marks a missing value.
-        labels : array-like (N,) of int, optional
-            Known components (-1 or NaN unknown).
+        {X_with_gaps}
+        {labels_known}
 
         Returns
         -------
@@ -495,12 +504,10 @@ class EMResult(NoiseFlag, SavableResult):
         """
         if labels is None:
             return self._estep(X, return_resp=True).resp
-        Xv, _ = check_data(X, n_features=self.n_features, feature_names=self.fitted_names,
-                           allow_nan=True)
-        codes = check_labels(aligned_to_rows(labels, X, "labels"), Xv.shape[0],
-                             self.n_components, fitting=False, names=self.label_names)
+        Xv, codes = self._rows_and_labels(X, labels)
         return self._estep(Xv, codes, return_resp=True).resp
 
+    @shared_docs(PREDICTION_PARAMETERS)
     def impute(self, X: Any, *, labels: Any = None) -> np.ndarray:
         """``X`` with each missing value (NaN) replaced by its conditional expectation given
         the row's observed values under the fitted mixture, shape (N, D), its columns in
@@ -516,35 +523,29 @@ class EMResult(NoiseFlag, SavableResult):
 
         Parameters
         ----------
-        X : array-like (N, D), or (N,) when D = 1
-            NaN marks a missing value.
-        labels : array-like (N,) of int, optional
-            Known components (-1 or NaN unknown).
+        {X_with_gaps}
+        {labels_known}
 
         Returns
         -------
         ndarray (N, D)
             Observed values unchanged.
         """
-        Xv, _ = check_data(X, n_features=self.n_features, feature_names=self.fitted_names,
-                           allow_nan=True)
-        codes = check_labels(aligned_to_rows(labels, X, "labels"), Xv.shape[0],
-                             self.n_components, fitting=False, names=self.label_names)
+        Xv, codes = self._rows_and_labels(X, labels)
         e = self._estep(Xv, codes, return_resp=True)
         filled = conditional_means(Xv, e.resp, self.means, self.full_covariances,
                                    noise_bounds=self.noise_bounds)
         return in_input_column_order(filled, X, self.fitted_names)
 
+    @shared_docs(PREDICTION_PARAMETERS)
     def predict(self, X: Any, *, labels: Any = None) -> np.ndarray:
         """Most probable component of each point, shape (N,); -1 for noise; ``labels`` as
         :meth:`predict_proba` takes them (a labelled row is its label's component).
 
         Parameters
         ----------
-        X : array-like (N, D), or (N,) when D = 1
-            NaN marks a missing value.
-        labels : array-like (N,) of int, optional
-            Known components (-1 or NaN unknown).
+        {X_with_gaps}
+        {labels_known}
 
         Returns
         -------

@@ -173,6 +173,8 @@ class BayesianGMM(EstimatorBase, keyword_advice=_KEYWORD_ADVICE):
         Returns
         -------
         SamplerSettings
+            ``settings`` (or the defaults) with the constructor's draws, tune, chains,
+            sampler, progressbar and nutpie_backend in place of its own.
 
         Raises
         ------

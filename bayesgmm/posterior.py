@@ -23,6 +23,7 @@ from numpy.lib.mixins import NDArrayOperatorsMixin
 from scipy.special import logsumexp
 
 from . import column_support, kernels, progress
+from ._docstrings import PREDICTION_PARAMETERS, shared_docs
 from ._validation import (
     aligned_to_rows,
     check_bool,
@@ -849,6 +850,7 @@ class BayesResult(SavableResult):
                                       for k in component])
         return table
 
+    @shared_docs(PREDICTION_PARAMETERS)
     def predict_proba(self, X: Any, interval: float = 0.94, max_draws: int | None = 1000, *,
                       labels: Any = None) -> MembershipProbabilities:
         """Posterior membership probabilities with an equal-tailed interval per point/component.
@@ -860,8 +862,7 @@ class BayesResult(SavableResult):
 
         Parameters
         ----------
-        X : array-like (N, D), or (N,) when D = 1
-            NaN marks a missing value.
+        {X_with_gaps}
         interval : float, default 0.94
             Probability mass of the equal-tailed interval.
         max_draws : int or None, default 1000
@@ -934,6 +935,7 @@ class BayesResult(SavableResult):
         labels = observed["labels"].values if "labels" in observed.data_vars else None
         return self.predict_proba(observed["x"].values, interval, max_draws, labels=labels)
 
+    @shared_docs(PREDICTION_PARAMETERS)
     def predict(self, X: Any, *, labels: Any = None, max_draws: int | None = 1000
                 ) -> np.ndarray:
         """Component with the highest posterior mean membership probability, shape (N,);
@@ -942,10 +944,8 @@ class BayesResult(SavableResult):
 
         Parameters
         ----------
-        X : array-like (N, D), or (N,) when D = 1
-            NaN marks a missing value.
-        labels : array-like (N,) of int, optional
-            Known components (-1 or NaN unknown).
+        {X_with_gaps}
+        {labels_known}
         max_draws : int or None, default 1000
             At most this many draws, spread evenly over the chains (None: all), as
             :meth:`predict_proba` takes them.
@@ -1052,6 +1052,7 @@ class BayesResult(SavableResult):
                                                        noise_bounds=bounds)
         return in_input_column_order(out, X, self.fitted_names)
 
+    @shared_docs(PREDICTION_PARAMETERS)
     def score_samples(self, X: Any, max_draws: int | None = None) -> np.ndarray:
         """Posterior predictive log-density log( mean_s p(x | theta_s) ), shape (N,).
 
@@ -1061,8 +1062,7 @@ class BayesResult(SavableResult):
 
         Parameters
         ----------
-        X : array-like (N, D), or (N,) when D = 1
-            NaN marks a missing value.
+        {X_with_gaps}
         max_draws : int or None, default None
             Posterior draws used: a fixed random subset of them (seed 0); None: every draw.
 

@@ -223,10 +223,9 @@ class ConjugatePrior:
 
         Parameters
         ----------
-        nk : ndarray (K,)
-            The components' (weighted) counts N_k.
-        xbar : ndarray (K, D)
-            The components' (weighted) means.
+        nk, xbar : ndarray (K,), ndarray (K, D)
+            The components' (weighted) counts and means, as :meth:`posterior_means` takes
+            them.
         scatter : ndarray (K, D, D)
             W_k, each component's weighted scatter about its mean.
 

@@ -328,6 +328,7 @@ class SamplerSettings(_NamedValues):
         Returns
         -------
         SamplerSettings
+            ``values``' settings, the defaults for those it does not name.
 
         Raises
         ------
@@ -366,6 +367,7 @@ class SamplerSettings(_NamedValues):
         Returns
         -------
         SamplerSettings
+            ``settings`` as given, or the keywords' settings (defaults for those left out).
 
         Raises
         ------

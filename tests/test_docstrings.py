@@ -177,3 +177,43 @@ def test_the_parser_reads_numpydoc_sections():
     assert _problems(g) == ["parameter 'a' not in a Parameters section",
                             "'b': 'default False', the signature's is None",
                             "returns a value but has no Returns (or Yields) section"]
+
+
+def test_shared_text_fills_a_placeholder_line_at_its_indent_and_a_typo_is_refused():
+    from bayesgmm._docstrings import shared_docs
+
+    texts = {"x": """\
+        x : int
+            Counted {from 0}."""}
+
+    @shared_docs(texts)
+    def f(x):
+        """Summary {x} stays.
+
+        Parameters
+        ----------
+        {x}
+        """
+
+    assert f.__doc__.splitlines()[4:6] == ["        x : int", "            Counted {from 0}."]
+    assert f.__doc__.startswith("Summary {x} stays.")  # only a line of its own is a placeholder
+    assert _problems(f) == []
+    with pytest.raises(ValueError, match=r"g's docstring has \{y\}, which no shared text names"):
+        @shared_docs(texts)
+        def g():
+            """Summary.
+
+            {y}
+            """
+
+
+def test_no_public_docstring_keeps_a_placeholder():
+    """A shared text that no decorator filled in would reach help() as ``{name}``."""
+    from bayesgmm import plots
+
+    everything = {**CALLABLES, **{f"plots.{name}": getattr(plots, name) for name in plots.__all__}}
+    assert {"EMResult.predict", "BayesResult.score_samples", "plots.plot_classification"} <= \
+        set(everything)
+    left = [name for name, obj in everything.items()
+            if re.search(r"^\s*\{[A-Za-z_]\w*\}\s*$", inspect.getdoc(obj) or "", re.M)]
+    assert not left

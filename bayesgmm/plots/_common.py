@@ -16,6 +16,7 @@ from matplotlib import patheffects
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from .._docstrings import shared_docs
 from .._validation import aligned_to_rows, check_data, check_sample_weight
 from ..draw_arrays import membership_draws, subsample_index
 from ..formatting import format_number
@@ -69,16 +70,19 @@ _NAME_CHARS = 28
 _MIXTURE_COLOR = "black"
 _EM_STYLE = {"color": "black", "linestyle": "--", "linewidth": 1.8}
 # The numpydoc text of parameters that several plots share, written once: ``_shared_docs``
-# puts it where a docstring says ``{name}``.
+# puts it where a docstring has the line ``{name}``.
 _PARAMETER_DOCS = {
-    "result_and_data": "result : BayesResult or EMResult\n"
-                       "    X : array-like (N, D), optional\n"
-                       "        Required for an EMResult; default for a BayesResult: its "
-                       "training data.",
-    "ax": "ax : Axes, optional\n        Only for D <= 2.",
-    "proba": "proba : MembershipProbabilities or array (N, K), optional\n"
-             "        Reuse ``result.predict_proba(X)`` when already computed (an EM fit's\n"
-             "        array: with known labels, ``predict_proba(X, labels=)``).",
+    "result_and_data": """\
+        result : BayesResult or EMResult
+        X : array-like (N, D), optional
+            Required for an EMResult; default for a BayesResult: its training data.""",
+    "ax": """\
+        ax : Axes, optional
+            Only for D <= 2.""",
+    "proba": """\
+        proba : MembershipProbabilities or array (N, K), optional
+            Reuse ``result.predict_proba(X)`` when already computed (an EM fit's
+            array: with known labels, ``predict_proba(X, labels=)``).""",
 }
 
 
@@ -124,11 +128,7 @@ def _rug(ax: Axes, x: np.ndarray, y: float, markersize: float, alpha: float,
     return x.size
 
 
-def _shared_docs(func):
-    """``func`` with each ``{name}`` in its docstring replaced by ``_PARAMETER_DOCS[name]``."""
-    for name, text in _PARAMETER_DOCS.items():
-        func.__doc__ = func.__doc__.replace("{" + name + "}", text)
-    return func
+_shared_docs = shared_docs(_PARAMETER_DOCS)
 
 
 def _component_names(fit: Any, n_gaussians: int) -> list[str]:
