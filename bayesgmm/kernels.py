@@ -120,6 +120,15 @@ def threads_usable() -> bool:
     return not _FORKED_AFTER_OPENMP
 
 
+def kernel_array(values, dtype=np.float64) -> np.ndarray:
+    """``values`` as every compiled kernel takes its arrays: C-contiguous and writeable, of
+    ``dtype`` (a copy only where it is not). numba types a read-only array (a saved result's,
+    a broadcast view) and a strided one apart from a plain one, and compiles each kernel
+    again for each (5-15 s each, on first use on a machine, where ``bayesgmm warm`` covered
+    only the plain one: stop 69 found the tests compiling ~60 s of such variants)."""
+    return np.require(values, dtype, ("C", "W"))
+
+
 # The serial fallbacks' logarithms, taken by numba as in the parallel kernels (libm): NumPy's
 # own differ in the last bit for ~1 value in 2,000 (review), and the fallback must give the
 # parallel kernels' numbers exactly.
@@ -732,13 +741,13 @@ def estep(
         The weighted log-likelihood and sufficient statistics, with the arrays asked for
         (else None).
     """
-    X = np.ascontiguousarray(X, dtype=np.float64)
+    X = kernel_array(X)
     N = X.shape[0]
     K, D = means.shape
-    U = full_precision_cholesky(precisions_cholesky, covariance_type, K, D)
+    U = kernel_array(full_precision_cholesky(precisions_cholesky, covariance_type, K, D))
     log_det = np.log(np.diagonal(U, axis1=1, axis2=2)).sum(axis=1)
     # unit weights as an empty array: the kernel then reads no N-long array of ones
-    g = np.empty(0) if sample_weight is None else np.ascontiguousarray(sample_weight, np.float64)
+    g = np.empty(0) if sample_weight is None else kernel_array(sample_weight)
     with np.errstate(divide="ignore"):  # a weight of exactly 0 is a component never chosen
         log_w = np.log(np.asarray(weights, dtype=np.float64))
     pointwise = np.empty(N if return_pointwise else 0)
@@ -750,8 +759,7 @@ def estep(
     elif parallel:
         passive_thread_wait()
     run = estep_parallel if parallel else estep_serial
-    total, nk, s1c, c = run(X, g, log_w, np.ascontiguousarray(means, np.float64), U, log_det,
-                            pointwise, resp)
+    total, nk, s1c, c = run(X, g, log_w, kernel_array(means), U, log_det, pointwise, resp)
     stats = SufficientStatistics(nk=nk, s1c=s1c, c=c, centre=np.array(means, dtype=np.float64))
     return EStep(
         log_likelihood=float(total),
@@ -803,6 +811,7 @@ def pointwise_over_draws(X, weights, means, L, want_resp):
     (:func:`bayesgmm.covariance.cholesky_draws`). Draws run in parallel; each is the serial
     E-step kernel.
     """
+    X, weights, means, L = (kernel_array(a) for a in (X, weights, means, L))
     if not threads_usable():  # draw by draw, each the serial kernel (see _note_fork)
         S, N, K = weights.shape[0], X.shape[0], weights.shape[1]
         out, resp = np.empty((S, N)), np.empty((S if want_resp else 0, N, K))
@@ -1195,7 +1204,7 @@ def estep_plan(
     """
     K, D = means.shape
     full = covariance.to_full(np.asarray(covariances, np.float64), covariance_type, K, D)
-    L = covariance.cholesky(full)
+    L = kernel_array(covariance.cholesky(full))
     N = plan.X.shape[0]
     has_noise = plan.noise
     with np.errstate(divide="ignore"):
@@ -1204,8 +1213,7 @@ def estep_plan(
     pointwise = np.empty(N if return_pointwise else 0)
     resp = np.zeros((N if return_resp else 0, K + 1 if has_noise else K))
     total, nk, s1c, c, noise_nk = plan_estep(
-        *plan.arrays, log_w, log_nw, np.ascontiguousarray(means, np.float64), L, pointwise,
-        resp)
+        *plan.arrays, log_w, log_nw, kernel_array(means), L, pointwise, resp)
     return EStep(
         log_likelihood=float(total),
         stats=SufficientStatistics(nk=nk, s1c=s1c, c=c,
@@ -1223,9 +1231,7 @@ def plan_pointwise_over_draws(plan: RowPlan, weights, noise_weight, means, L, wa
     (S, K, D, D). Returns pointwise (S, N) and responsibilities (S, N, K [+ 1]) or an empty array.
     """
     X, _, bounds, columns, n_obs, label, log_noise = plan.arrays
-    arrays = (np.ascontiguousarray(weights, np.float64),
-              np.ascontiguousarray(noise_weight, np.float64),
-              np.ascontiguousarray(means, np.float64), np.ascontiguousarray(L, np.float64))
+    arrays = tuple(kernel_array(a) for a in (weights, noise_weight, means, L))
     if threads_usable():
         passive_thread_wait()
         out, resp = _plan_over_draws(X, bounds, columns, n_obs, label, log_noise, *arrays,

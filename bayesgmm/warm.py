@@ -3,11 +3,11 @@
 The E-step kernels, the native sampler's density and its C callbacks are compiled with
 ``cache=True``: the first process on a machine compiles them (about a minute on 2 cores), every
 later one loads them in a fraction of a second. :func:`warm` runs each of them once on a tiny
-simulated data set (every covariance type through EM, one short NUTS run through the native
-sampler), so that the first ``make run`` after ``make install`` is a warm one.
+simulated data set (every covariance type through EM, the threaded E-step, one short NUTS run
+through the native sampler), so that the first ``make run`` after ``make install`` is a warm one.
 
-Where it sits: the fit layer; imports :mod:`bayesgmm.progress` and, inside :func:`warm`, EM
-and :mod:`bayesgmm.sampling`; imported by the command line.
+Where it sits: the fit layer; imports :mod:`bayesgmm.progress` and, inside :func:`warm`, EM,
+the kernels and :mod:`bayesgmm.sampling`; imported by the command line.
 """
 
 from __future__ import annotations
@@ -53,6 +53,12 @@ def warm(show: bool = True) -> dict[str, float]:
         for covariance_type in COVARIANCE_TYPES:
             em = fit_em(X, 2, covariance_type=covariance_type, n_init=1, random_state=0)
             em.predict_proba(X)
+        # the threaded E-step too, which only data of some thousand rows reach (its first
+        # large fit compiled it in silence)
+        from .kernels import estep
+
+        estep(X, em.weights, em.means, em.precisions_cholesky, em.covariance_type,
+              parallel=True)
         out["em"] = time.perf_counter() - t0
     what = (f"compiling the sampler (about {progress.COLD_COMPILE_S} s, once)" if cold
             else "loading the sampler")

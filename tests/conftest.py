@@ -1,5 +1,6 @@
 """Shared data for the tests: the bundled data sets and simulated mixtures."""
 
+import io
 import types
 
 import numpy as np
@@ -40,6 +41,36 @@ def read_listed_table(directory, name, **read_csv):
     assert {p.relative_to(directory).as_posix() for p in directory.rglob("*") if p.is_file()} \
         == set(manifest["files"])
     return pd.read_csv(path, **read_csv)
+
+
+def _blank_rendering(fig, files):
+    """The report's ``_rendered`` without matplotlib's rasterisation: a blank PNG of the
+    figure's size in pixels, a placeholder for each vector copy; the figure is closed."""
+    import matplotlib.pyplot as plt
+    from PIL import Image
+
+    try:
+        size = tuple(round(inches * files.dpi) for inches in fig.get_size_inches())
+        png = io.BytesIO()
+        Image.new("L", size, 255).save(png, format="png")
+        return png.getvalue(), tuple((fmt, f"unrendered {fmt}".encode())
+                                     for fmt in files.vector_formats)
+    finally:
+        plt.close(fig)
+
+
+@pytest.fixture(autouse=True)
+def report_figures_unrendered(request, monkeypatch):
+    """A report's figures are made (every figure function runs on the test's data) but not
+    rasterised, unless the test is marked ``rendered``: matplotlib's drawing of finished
+    figures into PNG was a fifth of the default suite's time (py-spy, stop 69), spent by
+    tests that read the page's text. The rendered tests (the report fixture's page, the
+    figure files, dpi and vector copies, the browser checks) and every command-line test
+    in a subprocess render for real."""
+    if request.node.get_closest_marker("rendered") is None:
+        from bayesgmm import report
+
+        monkeypatch.setattr(report, "_rendered", _blank_rendering)
 
 
 @pytest.fixture(scope="session")

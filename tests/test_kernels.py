@@ -167,6 +167,37 @@ def test_serial_and_parallel_agree_bitwise(big_data, covariance_type, weighted):
 # --------------------------------------------------------------------------------------------
 # gradient (Fisher's identity) vs central finite differences
 # --------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_read_only_and_strided_arrays_reach_the_kernels_as_one_type(data, covariance_type):
+    """A saved result's read-only arrays and strided views are numba types of their own:
+    each compiled the kernels again (stop 69: ~60 s of the test suite, and a first call on a
+    user's machine that `bayesgmm warm` had not covered). The entry points hand the kernels
+    C-contiguous, writeable copies: the same numbers, no new compilation."""
+    rng = np.random.default_rng(3)
+    weights, means, covariances = random_params(rng, 3, 3, covariance_type)
+    prec = precisions_cholesky(covariances, covariance_type)
+    plain = estep(data, weights, means, prec, covariance_type, return_pointwise=True)
+    compiled = len(kernels.estep_serial.signatures)
+
+    def read_only(a):
+        a = np.array(a)
+        a.flags.writeable = False
+        return a
+
+    odd = [(read_only(data), read_only(weights), read_only(means), read_only(prec)),
+           (np.asfortranarray(data), weights[::1], np.asfortranarray(means),
+            np.asfortranarray(prec)),
+           (np.repeat(data, 2, axis=0)[::2], np.repeat(weights, 2)[::2],
+            np.repeat(means, 2, axis=1)[:, ::2], np.repeat(prec, 2, axis=-1)[..., ::2])]
+    for X, w, m, p in odd:
+        again = estep(X, w, m, p, covariance_type, return_pointwise=True)
+        np.testing.assert_array_equal(again.pointwise, plain.pointwise)
+    assert len(kernels.estep_serial.signatures) == compiled
+    assert kernels.kernel_array(read_only(means)).flags.writeable
+    fresh = np.zeros((2, 3))
+    assert kernels.kernel_array(fresh) is fresh  # no copy where none is needed
+
+
 def full_form(params, covariance_type, K, D):
     """(weights, means, L) with L the lower Cholesky factors of the full covariances."""
     weights, means, covariances = params

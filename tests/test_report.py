@@ -860,6 +860,7 @@ def test_em_report(old_faithful, tmp_path):
         build_em_report(object(), old_faithful)
 
 
+@pytest.mark.rendered
 def test_figure_files_at_a_dpi_and_as_vector_graphics(old_faithful, tmp_path):
     """dpi sets the PNGs' pixels, not their size on the page; vector copies go beside them,
     and the same fit gives the same bytes (no dates, no random SVG ids)."""
@@ -893,6 +894,7 @@ def test_figure_files_at_a_dpi_and_as_vector_graphics(old_faithful, tmp_path):
     assert not (tmp_path / "bad").exists()  # refused before anything was written
 
 
+@pytest.mark.rendered
 def test_vector_copies_draw_dense_points_as_an_image():
     """20,000 points as vector marks made a 13 MB SVG: above _RASTER_ABOVE markers an artist
     is drawn as an image in the vector copy, the axes and sparse artists staying vector."""
@@ -1108,6 +1110,7 @@ def test_report_in_a_browser(report, tmp_path):
 
 
 @needs_browser
+@pytest.mark.rendered
 def test_em_and_selection_reports_in_a_browser(selection, old_faithful, tmp_path):
     em = bayesgmm.fit_em(old_faithful, 2, random_state=0)
     select_em_sel, bayes, sparse = selection
