@@ -30,9 +30,9 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-__all__ = ["COLD_COMPILE_S", "COLD_EM_S", "COLD_PLAN_S", "detail", "em_first_run_notice",
-           "enabled", "first_run_notice", "in_notebook", "live_bar", "sampler_cache_is_cold", "say",
-           "set_enabled", "silenced", "step", "within"]
+__all__ = ["COLD_COMPILE_S", "COLD_EM_S", "COLD_PLAN_S", "COLD_THREADED_S", "detail",
+           "em_first_run_notice", "enabled", "first_run_notice", "in_notebook", "live_bar",
+           "sampler_cache_is_cold", "say", "set_enabled", "silenced", "step", "within"]
 
 # Measured on 2 shared cores (issue 15): 66-70 s of numba compilation on a fresh clone.
 COLD_COMPILE_S = 70
@@ -40,6 +40,9 @@ COLD_COMPILE_S = 70
 # the row plan's kernels (missing values, weights, noise); twice as long under heavy load
 COLD_EM_S = 10
 COLD_PLAN_S = 25
+# ... and the threaded E-step, which warm compiles beside the EM kernels (stop 69: the EM stage
+# took 22.5 s with it on a fresh clone)
+COLD_THREADED_S = 10
 
 _state = {"enabled": os.environ.get("BAYESGMM_QUIET", "") in ("", "0")}
 # Off a terminal, :func:`detail` prints a line at most this often (seconds): often enough that

@@ -45,7 +45,8 @@ def warm(show: bool = True) -> dict[str, float]:
     # each stage with its time on a cold cache (QA: the first had none, 20 s of silence)
     # each silenced inside: warm's own tiny fits are no news (QA136 L1: the EM fits' "first
     # run on this machine ... 'bayesgmm warm' does this ahead" during warm itself)
-    with progress.step(f"compiling the EM kernels (about {progress.COLD_EM_S} s, once)" if cold
+    with progress.step("compiling the EM kernels (about "
+                       f"{progress.COLD_EM_S + progress.COLD_THREADED_S} s, once)" if cold
                        else "loading the EM kernels", show), progress.silenced():
         t0 = time.perf_counter()
         from .em import fit_em
