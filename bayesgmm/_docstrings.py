@@ -28,6 +28,10 @@ PREDICTION_PARAMETERS = {
         labels : array-like (N,) of int, optional
             Known components (-1 or NaN unknown).""",
 }
+# The whole Parameters section of a method that takes those two and nothing else.
+PREDICTION_PARAMETERS["X_and_labels_section"] = "\n".join(
+    ["Parameters", "----------"] + [textwrap.dedent(PREDICTION_PARAMETERS[name])
+                                    for name in ("X_with_gaps", "labels_known")])
 
 # A line that is a placeholder and nothing else: ``{name}``.
 _PLACEHOLDER = re.compile(r"^(\s*)\{([A-Za-z_][A-Za-z0-9_]*)\}\s*$")

@@ -1784,11 +1784,12 @@ def _select_bayes(frame: pd.DataFrame, ks: tuple[int, ...], args: argparse.Names
 def _for_the_shell(text: str) -> str:
     """A selection's text with its Python pointers (``print(selection.diagnostics[...])``,
     ``BayesSelection.diagnostics``) said as the command line's (QA153 L3)."""
+    from .selection.model_checks import pointed_for
+
     text = re.sub(r"\(each one's checks and advice: print\(selection\.diagnostics\['[^']*'\]\)"
                   r", or the report\)",
                   "(each one's checks and advice: select.html, the selection report)", text)
-    return text.replace("Convergence table, or BayesSelection.diagnostics",
-                        "Convergence table, in select.html")
+    return pointed_for(text, "shell")
 
 @contextlib.contextmanager
 def _quiet_diagnostics() -> Iterator[None]:

@@ -282,11 +282,21 @@ class Diagnostics:
         return verdict
 
     def __repr__(self) -> str:
-        # the dataclass repr listed every Check(...) in full (~3 KB, QA): the verdict line is
-        # the result; str() and to_frame() give each check
+        # the dataclass repr listed every Check(...) in full (~3 KB, QA); then the whole
+        # verdict, ~460 characters on one console line (QA152 L3): the status line and the
+        # headline numbers; str() and to_frame() give each check, .advice what to do
+        def number(value: float, digits: int) -> str:
+            return "n/a" if not math.isfinite(value) else f"{value:,.{digits}f}"
+
+        numbers = [f"max R-hat {number(self.max_rhat, 3)}",
+                   f"min ESS {number(self.min_ess_bulk, 0)} bulk / "
+                   f"{number(self.min_ess_tail, 0)} tail"]
+        if self.n_divergences is not None:
+            numbers.append(f"{self.n_divergences:,} divergence"
+                           + ("s" if self.n_divergences != 1 else ""))
         skipped = f", {len(self.not_checked)} not run" if self.not_checked else ""
-        return (f"Diagnostics({self.verdict!r}; {len(self.checks)} checks{skipped}; print() "
-                "or .to_frame() for each check, .advice for what to do)")
+        return (f"Diagnostics({self.brief!r}; {', '.join(numbers)}; {len(self.checks)} "
+                f"checks{skipped}: print() for each)")
 
     def _repr_html_(self) -> str:
         """In a notebook: the verdict, the checks table, the problems and the advice (notebook

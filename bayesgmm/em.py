@@ -493,10 +493,7 @@ class EMResult(NoiseFlag, SavableResult):
         -1 or NaN unknown, as the fit took them): a labelled row's membership is its label,
         as :meth:`bayesgmm.BayesResult.predict_proba`'s.
 
-        Parameters
-        ----------
-        {X_with_gaps}
-        {labels_known}
+        {X_and_labels_section}
 
         Returns
         -------
@@ -521,10 +518,7 @@ class EMResult(NoiseFlag, SavableResult):
         standard errors). A row with nothing observed gets the mixture's mean. For multiple
         imputations under the posterior, see :meth:`bayesgmm.BayesResult.impute`.
 
-        Parameters
-        ----------
-        {X_with_gaps}
-        {labels_known}
+        {X_and_labels_section}
 
         Returns
         -------
@@ -542,10 +536,7 @@ class EMResult(NoiseFlag, SavableResult):
         """Most probable component of each point, shape (N,); -1 for noise; ``labels`` as
         :meth:`predict_proba` takes them (a labelled row is its label's component).
 
-        Parameters
-        ----------
-        {X_with_gaps}
-        {labels_known}
+        {X_and_labels_section}
 
         Returns
         -------

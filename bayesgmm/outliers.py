@@ -295,20 +295,23 @@ def measured_part(em: EMResult, X: Any, Xv: np.ndarray
 
 def last_evidence(cache: dict, em: EMResult, X: Any, sample_weight: Any, labels: Any,
                   options: tuple, compute: Callable[[np.ndarray], Any]) -> Any:
-    """``compute(Xv)`` for ``em`` and the data, or what it gave last time for the same fit,
-    data and options (``cache``: one entry, the last fit's). The command line prints a hint
-    and the report states it: the same refits once, not twice (a minute at 1,000,000 rows).
-    The data by their values as fitted (a DataFrame of integers and the report's float64
-    copy of it are one data set), the weights and labels aligned to the rows (a Series by
-    its index)."""
+    """``compute(Xv)`` for ``em`` and the data, or what it gave before for the same fit,
+    data and options (``cache``: the last :data:`REMEMBERED` fits'). The command line prints
+    a hint and the report states it: the same refits once, not twice (a minute at 1,000,000
+    rows); reports of several fits written in turn (K = 2, 3, 4, then K = 3 again) refit
+    each once. The data by their values as fitted (a DataFrame of integers and the report's
+    float64 copy of it are one data set), the weights and labels aligned to the rows (a
+    Series by its index)."""
     Xv, _ = check_data(X, n_features=em.n_features, allow_nan=True)
     key = cache_key(em, Xv, aligned_to_rows(sample_weight, X, "sample_weight"),
                     aligned_to_rows(labels, X, "labels"), *options)
     if key in cache:
+        cache[key] = cache.pop(key)  # the most recently used last
         return cache[key]
     evidence = compute(Xv)
-    cache.clear()
     cache[key] = evidence
+    while len(cache) > REMEMBERED:
+        del cache[next(iter(cache))]
     return evidence
 
 
@@ -379,8 +382,10 @@ def _far_values(X: np.ndarray, rows: tuple[int, ...], names) -> tuple:
     return tuple(found)
 
 
-# The last evidence computed: (fit, data digest, options) -> (a weak reference to the fit, it).
-_CACHE: dict[tuple, tuple[Any, NoiseEvidence | None]] = {}
+# How many fits' evidence is remembered (each a few small arrays and sentences).
+REMEMBERED = 8
+# The evidence computed last: (fit, data digest, options) -> it, the least recently used first.
+_CACHE: dict[tuple, NoiseEvidence | None] = {}
 
 
 def cache_key(em: EMResult, X: Any, *options: Any) -> tuple:

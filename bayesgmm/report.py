@@ -103,6 +103,7 @@ from .selection.choice_notes import (  # "within this of the best"; K=1 tied is 
     failed_groups,
     same_model_as_another,
 )
+from .selection.model_checks import pointed_for
 from .selection.sweep import describe_group, group_warnings
 from .settings import DiagnosticThresholds, FigureFiles, check_thresholds
 from .versions import RESULT_PACKAGES, software_versions
@@ -3227,7 +3228,8 @@ def _section_loo(bayes: BayesSelection, figure, explained: bool = False
     if "rank" in bayes.comparison.columns:
         table.insert(0, "rank", loo_ranks(bayes.comparison))
     cls = _loo_box(bayes)
-    verdict = shape_note_again(bayes.verdict) if explained else bayes.verdict
+    verdict = pointed_for(shape_note_again(bayes.verdict) if explained else bayes.verdict,
+                          "report")
     diagnostics = pd.DataFrame({"convergence": list(bayes.diagnostics.values())},
                                index=pd.Index(list(bayes.diagnostics), name="model"))
     fig = figure("loo", "elpd_loo per model with its standard error, and the difference from "

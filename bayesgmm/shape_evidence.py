@@ -187,8 +187,8 @@ def shape_evidence(em: EMResult, X: Any, *, sample_weight: Any = None, labels: A
                                                     min_delta_bic=min_delta_bic))
 
 
-# The last evidence computed: (fit, data digest, options) -> (a weak reference to the fit, it).
-_CACHE: dict[tuple, tuple[Any, ShapeEvidence | None]] = {}
+# The evidence computed last (see outliers.last_evidence): (fit, data digest, options) -> it.
+_CACHE: dict[tuple, ShapeEvidence | None] = {}
 
 
 def _richer_types(em: EMResult) -> list[str]:

@@ -73,6 +73,17 @@ def report_figures_unrendered(request, monkeypatch):
         monkeypatch.setattr(report, "_rendered", _blank_rendering)
 
 
+@pytest.fixture
+def fresh_evidence_caches(monkeypatch):
+    """Empty noise and shape evidence caches: the tests of the evidence itself count refits
+    and patch its internals, where another test's remembered evidence for an equal fit and
+    data set would answer instead."""
+    import importlib
+
+    for module in ("bayesgmm.outliers", "bayesgmm.shape_evidence"):
+        monkeypatch.setattr(importlib.import_module(module), "_CACHE", {})
+
+
 @pytest.fixture(scope="session")
 def old_faithful():
     return load_old_faithful()

@@ -2348,11 +2348,11 @@ def test_a_selections_text_points_a_shell_user_to_the_report():
     "BayesSelection.diagnostics" to a shell user."""
     import pandas as pd
 
-    from bayesgmm.selection import BayesSelection, loo_verdict
+    from bayesgmm.selection import BayesSelection, model_checks
 
     table = pd.DataFrame({"elpd": [-100.0, -101.0], "indistinguishable": [False, True]},
                          index=["K=3", "K=2"])
-    warning = loo_verdict.convergence_warning({"K=2": "PROBLEMS: R-hat 1.2 > 1.01"})
+    warning = model_checks.convergence_warning({"K=2": "PROBLEMS: R-hat 1.2 > 1.01"})
     selection = BayesSelection(
         comparison=table, loo={}, pareto_k=pd.DataFrame(), best="K=3", within_noise=("K=2",),
         simplest_within_noise="K=2", verdict="K=3 is best ...\nWarnings: " + warning[0],

@@ -1407,15 +1407,20 @@ def test_a_constant_is_never_named_the_least_mixed(rng):
         assert not checks[name].where.startswith("weights"), checks[name]
 
 
-def test_repr_is_the_verdict_not_every_check(rng):
-    """QA: repr(Diagnostics) was ~3 KB of Check(...); it is now the verdict line and what
-    holds the rest."""
+def test_repr_is_the_status_line_and_the_headline_numbers(rng):
+    """QA: repr(Diagnostics) was ~3 KB of Check(...); then the whole verdict, ~460
+    characters on one console line (QA152 L3); it is now the status line, the headline
+    numbers and what holds the rest."""
     post = posterior(rng)
     result = diagnose(make_tree(post, sample_stats(rng)))
     text = repr(result)
-    assert text.startswith(f"Diagnostics({result.verdict!r}; {len(result.checks)} checks")
+    assert text.startswith(f"Diagnostics({result.brief!r}; max R-hat {result.max_rhat:.3f}, "
+                           f"min ESS {result.min_ess_bulk:,.0f} bulk / "
+                           f"{result.min_ess_tail:,.0f} tail, ")
+    assert text.endswith(f"; {len(result.checks)} checks: print() for each)")
+    assert f", {result.n_divergences:,} divergence" in text
     assert "Check(" not in text and "\n" not in text
-    assert len(text) < len(result.verdict) + 150
+    assert len(text) < len(result.brief) + 120
     unchecked = diagnose(make_tree(post))  # no sampler statistics: those checks not run
     assert f"{len(unchecked.not_checked)} not run" in repr(unchecked)
 

@@ -1,5 +1,6 @@
 """Evidence for a noise component: named outliers on data with them, silence without."""
 
+import dataclasses
 import warnings
 
 import numpy as np
@@ -8,6 +9,8 @@ from conftest import COVARIANCE_TYPES
 
 from bayesgmm import fit_em
 from bayesgmm.outliers import noise_evidence
+
+pytestmark = pytest.mark.usefixtures("fresh_evidence_caches")
 
 
 def _clusters(seed=0):
@@ -313,9 +316,35 @@ def test_the_same_check_is_computed_once_and_fewer_starts_on_many_rows(monkeypat
     noise_evidence(other, X)                                  # is the same fit: QA111)
     assert len(calls) > 2 * n + 2  # another fit: computed again
     monkeypatch.setattr(outliers, "_LARGE_N", 100)  # these 202 rows count as many
+    outliers._CACHE.clear()  # (an equal fit's evidence, computed above, is remembered)
     calls.clear()
     noise_evidence(fit_em(X, 2, random_state=3), X)
     assert max(calls) == outliers._RESTARTS_LARGE_N < outliers._RESTARTS
+
+
+def test_the_evidence_of_the_last_few_fits_is_remembered_the_oldest_forgotten():
+    """Reports of several fits written in turn (K = 2, 3, 4, then K = 3 again) refit each
+    fit's evidence once: the cache holds the last REMEMBERED fits', not only the last one."""
+    import bayesgmm.outliers as outliers
+
+    X = _clusters()
+    fits = [fit_em(X, k, random_state=1) for k in (1, 2, 3)]
+    cache, computed = {}, []
+
+    def evidence(em):
+        return outliers.last_evidence(cache, em, X, None, None, ("marginalise", 10.0),
+                                      lambda Xv: computed.append(em.n_components) or
+                                      object())
+
+    first = [evidence(em) for em in fits]
+    again = [evidence(em) for em in reversed(fits)]
+    assert computed == [1, 2, 3] and again == first[::-1]  # each computed once
+    evidence(fits[1]), evidence(fits[2])  # the K = 1 fit is now the least recently used
+    for i in range(outliers.REMEMBERED - 2):  # one fit too many: it is forgotten
+        evidence(dataclasses.replace(fits[0], means=fits[0].means + i + 1))
+    assert len(cache) == outliers.REMEMBERED
+    assert evidence(fits[1]) is first[1] and evidence(fits[2]) is first[2]
+    assert evidence(fits[0]) is not first[0] and computed[-1] == 1
 
 
 @pytest.mark.parametrize("failure", [

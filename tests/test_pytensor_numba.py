@@ -2,9 +2,11 @@
 implementations; another gets none (the NUMBA mode runs ``perform``, with the same numbers) and
 no jitted core."""
 
+import os
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -57,15 +59,35 @@ UNCHECKED = textwrap.dedent("""
 """)
 
 
-def _run(unchecked: bool) -> list[str]:
+def _unchecked_env(cache: Path) -> dict[str, str]:
+    """A faked unchecked release turns the package's numba caching off too (``release_problem``
+    answers for numba as well), so numba's own caching would rewrite the package's cache
+    indexes with its own stamps, and the next checked process compile the kernels again
+    (after ``make test``, ``make run`` spent ~13 s recompiling EM): such a process gets a
+    cache of its own."""
+    return {**os.environ, "NUMBA_CACHE_DIR": str(cache)}
+
+
+def _package_cache_indexes() -> dict[Path, bytes]:
+    import bayesgmm
+
+    root = os.environ.get("NUMBA_CACHE_DIR") or Path(bayesgmm.__file__).parent / "__pycache__"
+    return {path: path.read_bytes() for path in Path(root).rglob("*.nbi")}
+
+
+def _run(unchecked: bool, cache: Path) -> list[str]:
     done = subprocess.run([sys.executable, "-c", UNCHECKED.format(unchecked=unchecked)],
-                          capture_output=True, text=True, timeout=300)
+                          capture_output=True, text=True, timeout=300,
+                          env=_unchecked_env(cache) if unchecked else None)
     assert done.returncode == 0, done.stderr
     return done.stdout.split()
 
 
-def test_an_unchecked_release_registers_nothing_and_the_ops_give_the_same_numbers():
-    checked, unchecked = _run(False), _run(True)
+def test_an_unchecked_release_registers_nothing_and_the_ops_give_the_same_numbers(tmp_path):
+    checked = _run(False, tmp_path)
+    before = _package_cache_indexes()
+    unchecked = _run(True, tmp_path)
+    assert _package_cache_indexes() == before  # the package's cache is left as it was
     assert checked[:2] == ["True", "False"]  # registered: compiled by numba, no fallback
     assert unchecked[:2] == ["False", "True"]  # nothing registered: PyTensor runs perform
     assert float(unchecked[2]) == pytest.approx(float(checked[2]), rel=1e-12)
@@ -96,7 +118,7 @@ def test_the_plan_ops_declare_float64_whatever_dtype_a_constant_has():
 
 
 @pytest.mark.slow
-def test_an_unchecked_release_samples_a_plan_model_with_the_same_gradient():
+def test_an_unchecked_release_samples_a_plan_model_with_the_same_gradient(tmp_path):
     """QA88 M1, end to end: a model with missing values (the plan Ops), its value and
     gradient compiled in NUMBA mode, equal on a checked and an unchecked release."""
     script = textwrap.dedent("""
@@ -117,7 +139,8 @@ def test_an_unchecked_release_samples_a_plan_model_with_the_same_gradient():
     values = []
     for unchecked in (False, True):
         done = subprocess.run([sys.executable, "-c", script.format(unchecked=unchecked)],
-                              capture_output=True, text=True, timeout=600)
+                              capture_output=True, text=True, timeout=600,
+                              env=_unchecked_env(tmp_path) if unchecked else None)
         assert done.returncode == 0, done.stderr[-2000:]
         values.append([float(v) for v in done.stdout.split()])
     assert values[1] == pytest.approx(values[0], rel=1e-12)

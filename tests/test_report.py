@@ -379,6 +379,25 @@ def test_selection_report_sections_figures_and_numbers(selection):
     assert "<th scope=\"row\">pymc</th>" in software and "<th scope=\"row\">nutpie</th>" in software
 
 
+def test_a_selection_reports_convergence_warning_points_to_its_own_table(selection):
+    """QA155 L3: select.html told its reader to look in "BayesSelection.diagnostics"; the
+    page has the Convergence table below the verdict, and says so."""
+    from bayesgmm.selection.model_checks import CONVERGENCE_POINTER, convergence_warning
+
+    em, bayes, _ = selection
+    warning = convergence_warning({"K=2": "PROBLEMS: R-hat 1.2 > 1.01"})
+    assert CONVERGENCE_POINTER["python"] in warning[0]  # the premise: Python's wording
+    failed = dataclasses.replace(
+        bayes, diagnostics={"K=2": "PROBLEMS: R-hat 1.2 > 1.01", "K=3": "OK: every check"},
+        verdict=bayes.verdict + "\nWarnings: " + warning[0],
+        warnings=(*bayes.warnings, *warning))
+    page, _ = build_selection_report(em, bayes=failed)
+    text = html.unescape(page)
+    assert "BayesSelection.diagnostics" not in text
+    assert "(their verdicts: the Convergence table below)" in text
+    assert text.index("the Convergence table below") < text.index("<h3>Convergence</h3>")
+
+
 def test_selection_report_states_the_posterior_fits_priors_and_sampler(tiny_fit):
     """QA (reproducibility): select.html with --bayes/--sparse gave draws and chains but no
     priors, target_accept or thresholds. One column when every fit shares them."""

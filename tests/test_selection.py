@@ -1653,12 +1653,12 @@ def test_a_best_model_with_too_many_parameters_is_said_so_in_its_own_words():
     large" (the remedy may be a simpler covariance type with the same K)."""
     import types
 
-    from bayesgmm.selection import loo_verdict
+    from bayesgmm.selection import loo_verdict, model_checks
 
     heavy = types.SimpleNamespace(causes=("too many parameters", "slow mixing"))
-    assert loo_verdict.says_too_large(heavy) == "too many parameters"
-    assert loo_verdict.says_too_large(types.SimpleNamespace(causes=("slow mixing",))) == ""
-    assert loo_verdict.says_too_large(None) == ""
+    assert model_checks.says_too_large(heavy) == "too many parameters"
+    assert model_checks.says_too_large(types.SimpleNamespace(causes=("slow mixing",))) == ""
+    assert model_checks.says_too_large(None) == ""
     text = loo_verdict.too_large("K=3", None, cause="too many parameters")
     assert text.startswith("K=3: its diagnostics say it has too many parameters for the data")
     assert "simpler covariance type" in text and "K is too large" not in text

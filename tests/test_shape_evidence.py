@@ -13,6 +13,8 @@ import pytest
 from bayesgmm import cli, fit_em, outliers
 from bayesgmm.shape_evidence import shape_evidence
 
+pytestmark = pytest.mark.usefixtures("fresh_evidence_caches")
+
 
 def _elongated(seed=1):
     """Two tilted, elongated clusters beside a round one (QA65's case in two dimensions)."""

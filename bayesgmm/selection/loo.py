@@ -35,7 +35,7 @@ from .._keywords import check_keywords, keyword_hints
 from .._validation import check_covariance_type, seed_from
 from .._warn import IN_PACKAGE, ignored, recorded, warn
 from ..settings import SamplerSettings, check_thresholds, default
-from . import loo_verdict
+from . import loo_verdict, model_checks
 from .loo_verdict import MIN_ELPD_DIFF, SMALL_N  # noqa: F401 (SMALL_N: its old import path)
 from .psis import fit_loo
 from .sweep import (
@@ -452,20 +452,20 @@ def compare(
     pareto = loo_verdict.with_model_keys(loo_verdict.pareto_table(loos), results)
     # No thresholds: each model's own defaults (duck-typed models need not take any).
     limits = {} if thresholds is None else thresholds.to_dict()
-    diagnosed = {name: loo_verdict.diagnose(model, limits) for name, model in results.items()
+    diagnosed = {name: model_checks.diagnose(model, limits) for name, model in results.items()
                  if hasattr(model, "diagnostics")}
     diagnostics = {name: line for name, (line, _) in diagnosed.items()}
-    failed = {name: loo_verdict.posterior_problems(diagnosed.get(name, ("", None))[1])
+    failed = {name: model_checks.posterior_problems(diagnosed.get(name, ("", None))[1])
               for name in names}
     simplest, doubt, trusted = loo_verdict.simplest_standing((best, *within), results, failed,
                                                              pareto)
-    too_large = loo_verdict.says_too_large(diagnosed.get(best, ("", None))[1])
+    too_large = model_checks.says_too_large(diagnosed.get(best, ("", None))[1])
     # "a larger K may predict better still" is no advice when the largest K's own posterior
     # failed its checks (referee: said beside K=4's R-hat 1.147)
     notes = (loo_verdict.grid_edge_warning(best, results, too_large or bool(failed.get(best)))
              + loo_verdict.pareto_warnings(pareto)
              + loo_verdict.small_n_warning(pareto) + loo_warnings
-             + loo_verdict.convergence_warning(diagnostics)
+             + model_checks.convergence_warning(diagnostics)
              + loo_verdict.shape_warning(results, best, simplest, trusted, {
                  name: tuple(getattr(d, "unreported_components", ()) or ())
                  for name, (_, d) in diagnosed.items()}))

@@ -28,10 +28,9 @@ from .pareto_k import high_k as _high_k
 from .pareto_k import pareto_table, pareto_warnings
 
 __all__ = ["MIN_ELPD_DIFF", "SMALL_N", "among_passed", "caveat", "check_noise_band",
-           "convergence_warning", "diagnose", "indistinguishable", "pareto_table",
-           "pareto_warnings",
-           "posterior_problems", "says_too_large", "shape_warning", "simplest", "simplest_standing",
-           "small_n_warning", "too_large", "unreliable", "verdict"]
+           "indistinguishable", "pareto_table", "pareto_warnings", "shape_warning",
+           "simplest", "simplest_standing", "small_n_warning", "too_large", "unreliable",
+           "verdict"]
 
 # Below this many observations the normal approximation of elpd differences is rough
 # (Sivula et al. 2025; az.compare flags it as "N < 100").
@@ -243,52 +242,6 @@ def grid_edge_warning(best: str, results: Mapping[str, Any],
             "and compare again: select_bayes's n_components, the command line's -k)."]
 
 
-def convergence_warning(diagnostics: Mapping[str, str]) -> list[str]:
-    failed = [name for name, line in diagnostics.items() if line.startswith("PROBLEMS")]
-    if not failed:
-        return []
-    return [f"Convergence problems in {', '.join(failed)} (their verdicts: the report's "
-            "Convergence table, or BayesSelection.diagnostics): their elpd_loo "
-            "rests on draws that may not represent the posterior."]
-
-
-def diagnose(model: Any, thresholds: Mapping[str, Any]) -> tuple[str, Any]:
-    """(line, Diagnostics or None): the model's verdict with its advice written out (a
-    comparison has no advice section for "(see advice)" to point to). A model sampled with
-    a fixed number of draws (``select_bayes(draws=N)``) gets the advice for that: more
-    draws, not ``draws="auto"`` (what the caller chose for every model)."""
-    try:
-        diagnosed = model.diagnostics(**thresholds)
-    except (ValueError, KeyError) as exc:  # e.g. no sampler statistics
-        return f"not diagnosed: {exc}", None
-    settings = getattr(model, "sampler_settings", None)
-    auto = settings is None or getattr(settings, "adaptive", True)
-    return (diagnosed.verdict_with_advice() if auto
-            else diagnosed.verdict_with_advice(auto_draws=False)), diagnosed
-
-
-def posterior_problems(diagnosed: Any) -> list[str]:
-    """Why a model's own posterior fails its checks, as clauses of the verdict (none when it
-    passed or was not diagnosed). "K too large" is not one: elpd_loo does not depend on which
-    component is which, so an empty or duplicated component leaves it sound (QA: a K = 2 whose
-    broad second component held two outliers was set aside for a K = 1 60 elpd worse);
-    :func:`too_large` says it instead."""
-    if diagnosed is None or diagnosed.ok:
-        return []
-    failed = "; ".join(c.summary for c in diagnosed.checks or () if not c.passed)
-    return [f"its posterior did not pass its convergence checks"
-            f"{f' ({failed})' if failed else ''}, and the elpd_loo of draws that may not "
-            "represent the posterior is unreliable"]
-
-
-def says_too_large(diagnosed: Any) -> str:
-    """The cause by which a model's own diagnostics say some of its components are not
-    clusters the data locate: "outliers", "K too large", "too many parameters" or "" (none)."""
-    causes = () if diagnosed is None else (diagnosed.causes or ())
-    return next((c for c in ("outliers", "K too large", "too many parameters") if c in causes),
-                "")
-
-
 def too_large(best: str, simplest: str | None, cause: str = "K too large") -> str:
     """The sentence for a best model whose own diagnostics say its K is too large, or that it
     has too many parameters (``cause``). ``simplest``: the simplest model within noise of it
@@ -325,7 +278,8 @@ def caveat(table: pd.DataFrame, failed: Mapping[str, list[str]], pareto: pd.Data
     """What the verdict must add when the best model by elpd_loo cannot be trusted: why, the
     best model that passed its checks, and single outliers given components of their own;
     and when the best model's own diagnostics say its K is too large (``too_large_best``: the
-    cause :func:`says_too_large` names, or True for "K too large"). ``among_passed``: the
+    cause :func:`bayesgmm.selection.model_checks.says_too_large` names, or True for "K too
+    large"). ``among_passed``: the
     comparison of the models that passed every check with each other (``az.compare``'s
     table with ``indistinguishable``), when two or more did: the ranking to act on.
     ``simplest_trusted``: the simplest model within noise whose elpd_loo is to be trusted
