@@ -150,7 +150,8 @@ def scale_text(fig: Figure, factor: float) -> None:
 
 
 def wrap_titles(fig: Figure) -> None:
-    """Each panel title's lines that are wider than the figure wrapped, at spaces, to fit it
+    """Each panel title's lines, and the figure title's, that are wider than the figure
+    wrapped, at spaces, to fit it
     (measured as drawn; QA: a weighted fit's "272 rows standing for 847 observations
     (frequency weights), marker area by weight" ran off both sides of a 6.4-inch figure).
     Lines that fit are left alone. A title is centred on its panel, not on the figure: the
@@ -190,11 +191,9 @@ def wrap_titles(fig: Figure) -> None:
             width(line, ax.title) > 0.8 * room(ax)
             for ax in titled for line in ax.title.get_text().split("\n")):
         fig.get_layout_engine().execute(fig)
-    for ax in titled:
-        title = ax.title
-        text, limit = title.get_text(), room(ax)
+    def wrapped(title, limit: float) -> None:
         out, changed = [], False
-        for line in text.split("\n"):
+        for line in title.get_text().split("\n"):
             wide = width(line, title)
             if wide <= limit or " " not in line:
                 out.append(line)
@@ -210,6 +209,19 @@ def wrap_titles(fig: Figure) -> None:
             changed = True
         if changed:
             title.set_text("\n".join(out))
+
+    for ax in titled:
+        wrapped(ax.title, room(ax))
+    # the figure's own title, centred on it (QA157 M1: a pair grid's "6 of 13 features ...;
+    # not shown: ..." ran off both sides, and the part lost was the one saying so)
+    heading = fig.get_suptitle()
+    if heading:
+        from matplotlib.text import Text
+
+        title = next((t for t in fig.findobj(Text, include_self=False)
+                      if t.axes is None and t.get_text() == heading), None)
+        if title is not None:
+            wrapped(title, 0.97 * fig.get_figwidth() * fig.dpi)
 
 
 def wrap_to_width(text: str, width_inches: float, fontsize: float, max_lines: int = 4

@@ -20,6 +20,7 @@ import functools
 import os
 import sys
 import time
+import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
@@ -47,6 +48,7 @@ from .covariance import has_correlations
 from .diagnostics import (
     LOG_LIKELIHOOD_TOTAL,
     RANK_VARIABLES,
+    Diagnostics,
     collapsed_evidence,
     diagnose,
     rank_uniformity_check,
@@ -54,7 +56,7 @@ from .diagnostics import (
 )
 from .draw_arrays import flat_noise_weight, flatten_draws
 from .draws import HEARTBEAT_S, AdaptiveDraws, sample_nutpie_until
-from .em import EMResult, fit_em, fit_map_start
+from .em import EMResult, fit_em, fit_map_start, n_parameters
 from .formatting import duration_words, per_chain
 from .observations import Observations, prepare_observations
 from .optima import data_scale, matched_order, rival_optimum
@@ -78,8 +80,18 @@ _RETRY_WARMUP = 3
 # comfortably in memory; it is then left out (LOO needs it; say so rather than run out of RAM).
 _MAX_LOGLIK_VALUES = 50_000_000
 # From this many rows a convergence check of draws="auto" says when it starts: QA, 50,000
-# rows gave 21-36 s of silence between the last sampling line and the checkpoint's.
+# rows gave 21-36 s of silence between the last sampling line and the checkpoint's. So does
+# one of this many (free parameter x draw) values at a first checkpoint of 1,000 draws per
+# chain (relabelling, R-hat and ESS grow with them; QA157 M2: 178 rows, 314 parameters,
+# 29 s of silence at 4,000 draws per chain).
 _ANNOUNCED_CHECK_ROWS = 10_000
+_ANNOUNCED_CHECK_VALUES = 1_000_000
+
+
+def _announces_checks(n_rows: int, n_parameters: int, chains: int) -> bool:
+    """Whether a convergence check of this fit takes long enough to say that it starts."""
+    return (n_rows >= _ANNOUNCED_CHECK_ROWS
+            or n_parameters * chains * 1_000 >= _ANNOUNCED_CHECK_VALUES)
 
 
 @keyword_hints
@@ -424,7 +436,8 @@ def fit_bayes(
                                       fixed=fixed, fixed_components=labelled,
                                       log_likelihood=run_totals.start(),
                                       say=functools.partial(progress.say, show=ss.progressbar)
-                                      if N >= _ANNOUNCED_CHECK_ROWS else None)
+                                      if _announces_checks(N, n_parameters(
+                                          K, D, covariance_type), ss.chains) else None)
             abandon = functools.partial(end_first_run, em) if reanchor else None
             run = functools.partial(_sample_nutpie, backend=ss.nutpie_backend, target=target,
                                     laplace=laplace,
@@ -681,7 +694,10 @@ def fit_bayes(
         # galaxies K=3, 500 draws, PROBLEMS); a run of draws="auto" says R-hat and ESS at each
         # check, and the rest here where it is not OK (QA95: "converged", where components
         # were not identified)
+        if _announces_checks(N, n_parameters(K, D, covariance_type), ss.chains):
+            progress.say("checking convergence (R-hat, ESS, rank tests, divergences)")
         checked = result.diagnostics()
+        _LAST_CHECKED[:] = [weakref.ref(result.idata), checked]
         # kept for the result's display (QA116 L3: a notebook's cell showed no verdict)
         record["checks"] = {"status": checked.status, "causes": list(checked.causes)}
         if (checked.status != "OK" or not (record.get("adaptive") or {}).get("checkpoints")) \
@@ -689,6 +705,21 @@ def fit_bayes(
             progress.say(f"checks of the {draws:,} draws per chain: {checked.brief}: "
                          f"{progress.checks_where()}")
     return result
+
+
+# The checks fit_bayes made of the draws it returned last: [a weak reference to them, the
+# Diagnostics]. The command line shows them next, under the same thresholds (QA157 M2: R-hat
+# and ESS computed twice in a row, 19 s each at 314 parameters).
+_LAST_CHECKED: list = []
+
+
+def checks_at_fit(result: BayesResult) -> Diagnostics | None:
+    """The diagnostics :func:`fit_bayes` made, under the fit's thresholds, of ``result``'s
+    draws when they are the draws it returned last (the same ``idata`` object: a copy of the
+    result with its record added is the same fit); None otherwise."""
+    if _LAST_CHECKED and _LAST_CHECKED[0]() is result.idata:
+        return _LAST_CHECKED[1]
+    return None
 
 
 # Set by a caller that says its own verdict of the fit (fit_sparse's, of the occupied

@@ -1696,8 +1696,13 @@ def test_more_parameters_than_rows_is_said():
     X = np.r_[rng.normal(0, 1, (13, 4)), rng.normal(4, 1, (12, 4))]
     with pytest.warns(DegenerateComponentWarning,
                       match=r"K=3 full has 44 free parameters for 25 effective rows: about "
-                            r"8.3 rows per component for 14.7 parameters each"):
+                            r"8.3 rows per component for 14.7 parameters each") as caught:
         fit_em(X, 3, n_init=5, random_state=1)
+    # fewer features is a remedy too, and the command line's way to a prior is named (QA157 M3)
+    said = next(str(w.message) for w in caught if "free parameters" in str(w.message))
+    assert said.endswith("Consider fewer components, fewer features (the command line's "
+                         "--columns), or a simpler covariance type (or a prior: fit_em's "
+                         "prior='default'; fit_bayes and bayesgmm fit have priors).")
     with warnings.catch_warnings():
         warnings.simplefilter("error", DegenerateComponentWarning)
         fit_em(X, 2, covariance_type="diag", random_state=1)  # 17 parameters: nothing to say

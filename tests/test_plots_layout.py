@@ -401,6 +401,35 @@ def test_membership_title_is_two_short_lines(case):
         assert "most separating pair" in lines[0]
 
 
+@pytest.mark.parametrize("plot", ["plot_data", "plot_density", "plot_classification",
+                                  "plot_overlay"])
+def test_a_pair_grids_title_names_what_it_leaves_out_inside_the_figure(plot):
+    """QA157 M1: with 13 features of long names a pair grid shows 6, and its title's line
+    "6 of 13 features (...); not shown: ..." ran off both sides of the figure: the part lost
+    was the one saying that the grid is partial. The figure's title wraps to its width."""
+    rng = np.random.default_rng(0)
+    names = [f"{word}_of_the_sample" for word in ("alcohol", "malic_acid", "ash", "alcalinity",
+                                                   "magnesium", "total_phenols", "flavanoids",
+                                                   "nonflavanoid_phenols", "proanthocyanins",
+                                                   "color_intensity", "hue", "od280_od315",
+                                                   "proline")]
+    centres = rng.normal(0, 3, (3, len(names)))
+    X = pd.DataFrame(np.vstack([c + rng.normal(size=(60, len(names))) for c in centres]),
+                     columns=names)
+    em = fit_em(X, 3, covariance_type="diag", n_init=2, random_state=0)
+    fig = plots.plot_data(X) if plot == "plot_data" else getattr(plots, plot)(em, X)
+    fig.draw_without_rendering()
+    text = next(t for t in fig.findobj(matplotlib.text.Text)
+                if t.axes is None and t.get_text() == fig.get_suptitle())
+    box = text.get_window_extent()
+    assert 0 <= box.x0 and box.x1 <= fig.bbox.width, (box, fig.bbox.width)
+    assert re.search(r"\b6 of 13 features \(", fig.get_suptitle())
+    left_out = fig.get_suptitle().replace("\n", " ").split("not shown: ")[1]
+    assert left_out.count("_of_the_sample") == 7  # every one named, none lost
+    # nothing the title names is covered by a panel
+    assert all(box.y0 >= ax.get_window_extent().y1 - 1 for ax in fig.axes if ax.axison)
+
+
 def test_membership_title_fits_the_figure_with_long_names():
     X = _joint_separation_data()
     X.columns = ["length_of_the_sample_mm", "width_of_the_sample_mm", "c", "dd"]

@@ -2,6 +2,7 @@
 
 import dataclasses
 import warnings
+import weakref
 
 import arviz as az
 import numpy as np
@@ -1179,6 +1180,43 @@ def test_a_convergence_check_on_large_data_says_when_it_starts(old_faithful, mon
     sampling.fit_bayes(old_faithful, 2, random_state=1, tune=200, chains=2)
     assert lines()[0].endswith("checking convergence at 1,000 draws per chain (relabelling "
                                "the draws, R-hat, ESS, rank test)")
+
+
+def test_a_check_of_many_parameters_says_when_it_starts_whatever_the_rows():
+    """QA157 M2: 178 rows, K=3 full on 13 features (314 parameters): 29 s of silence at a
+    checkpoint of 4 x 4,000 draws; the rows alone did not count the check's work."""
+    from bayesgmm.em import n_parameters
+    from bayesgmm.sampling import _announces_checks
+
+    assert _announces_checks(178, n_parameters(3, 13, "full"), 4)
+    assert not _announces_checks(272, n_parameters(2, 2, "full"), 4)  # Old Faithful
+    assert _announces_checks(50_000, n_parameters(2, 2, "full"), 4)
+
+
+def test_the_command_line_shows_the_checks_the_fit_made_not_a_second_computation(
+        tiny_fit, monkeypatch):
+    """QA157 M2: fit_bayes checked its draws (for its closing line and the result's
+    display) and the command line then computed the same R-hat and ESS again (19 s each at
+    314 parameters); it shows the fit's own where the draws and thresholds are the same."""
+    from bayesgmm import cli, sampling
+    from bayesgmm.posterior import BayesResult
+    from bayesgmm.settings import DiagnosticThresholds
+
+    made = tiny_fit.diagnostics()
+    monkeypatch.setattr(sampling, "_LAST_CHECKED", [weakref.ref(tiny_fit.idata), made])
+    calls = []
+    real = BayesResult.diagnostics
+    monkeypatch.setattr(BayesResult, "diagnostics",
+                        lambda self, **k: calls.append(k) or real(self, **k))
+    assert cli._diagnose(tiny_fit, None) is made and not calls
+    # a copy with its record added (the seed drawn): the same draws
+    copy = dataclasses.replace(tiny_fit, settings={**tiny_fit.settings, "seed_drawn": True})
+    assert cli._diagnose(copy, tiny_fit.thresholds) is made and not calls
+    stricter = DiagnosticThresholds(rhat_max=1.005)  # other thresholds: computed
+    assert cli._diagnose(tiny_fit, stricter) is not made and len(calls) == 1
+    other = dataclasses.replace(tiny_fit, idata=tiny_fit.idata.copy())  # other draws
+    cli._diagnose(other, None)
+    assert len(calls) == 2
 
 
 def test_a_fixed_number_of_draws_says_how_its_checks_went(old_faithful, capsys):
