@@ -2275,7 +2275,11 @@ def _print_noise_hint(em, frame: pd.DataFrame, observed: dict[str, Any],
     a saved fit records beside its verdict, and every row it names (the text lists 8)."""
     if observed.get("noise"):
         return "", []
-    from .outliers import noise_evidence
+    from .outliers import noise_evidence, unjudged
+
+    if reason := unjudged(em):  # said, not skipped in silence (QA157 L5)
+        print(f"\nnote{f' ({about})' if about else ''}: no outlier check: {reason}")
+        return "", []
 
     # EM refits with and without a noise component: on many rows a while (QA: two minutes of
     # silence after the estimate at 1,000,000 rows), and seconds even on a few hundred (the
@@ -2324,8 +2328,11 @@ def _print_shape_hint(em, frame: pd.DataFrame, observed: dict[str, Any],
     elongated clusters, and K=2 on three clusters, got verdict OK); ``option``: how this
     command sets the type, ``{}`` standing for it (and ``k_option`` K). Returns the hint ("" when
     none)."""
-    from .shape_evidence import copies_caveat, shape_evidence
+    from .shape_evidence import copies_caveat, shape_evidence, unjudged
 
+    if reason := unjudged(em, observed.get("labels")):  # said, not skipped (QA157 L5)
+        print(f"\nnote: no richer-model check: {reason}")
+        return ""
     with progress.step("checking whether a richer model (covariance type, or one component "
                        "more) fits clearly better (EM refits)"):
         evidence = shape_evidence(em, frame, sample_weight=observed.get("sample_weight"),

@@ -1842,16 +1842,18 @@ def _smallest_eigenpair(cov: np.ndarray) -> tuple[float, np.ndarray]:
     matrix itself errs by ~1e-16 times its largest entry: a column of sd 1e9 gave variances
     of -160 along a column of sd 1, reported as collapsed; high-dimension QA). A matrix that
     is not positive definite: ``eigh``'s (then the smallest is <= 0 anyway)."""
-    from scipy.linalg import solve_triangular
-
     try:
         factor = np.linalg.cholesky(cov)
     except np.linalg.LinAlgError:
         values, vectors = np.linalg.eigh(cov)
         return float(values[0]), vectors[:, 0]
-    inverse = solve_triangular(factor, np.eye(len(cov)), lower=True)
-    _, singular, right = np.linalg.svd(inverse)
-    return float(1.0 / singular[0] ** 2), right[0]
+    # L^-T by the kernels' substitution, not scipy's solve_triangular: LAPACK's trtrs wakes
+    # OpenBLAS's threads, 8-16 ms for a 2 x 2 on a busy machine (every fit_em checks each
+    # component: 11% of the command-line and report tests' time, py-spy, stop 71). The top
+    # left singular vector of L^-T is the top right one of L^-1, the covariance's smallest.
+    upper = kernels.precision_from_covariance_cholesky(factor[None])[0][0]
+    left, singular, _ = np.linalg.svd(upper)
+    return float(1.0 / singular[0] ** 2), left[:, 0]
 
 
 def _collapsed(covariances, covariance_type: str, reg_covar: float, data_cov: np.ndarray,

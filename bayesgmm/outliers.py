@@ -13,7 +13,8 @@ Kass & Raftery's scale) and takes some rows (membership > 1/2), those rows are n
 command line and the reports suggest ``noise=True`` (``--noise``). So they do when the fit gave
 a few far rows a degenerate component of their own (its unbounded likelihood outweighs any
 noise density in the BIC) that the noise takes in a refit. With as many free parameters as rows
-or more, BIC cannot judge it, and nothing is said. Where one more Gaussian component beats the
+or more, BIC cannot judge it: :func:`unjudged` says so, and the command line and the reports
+say that the check was not made. Where one more Gaussian component beats the
 noise component clearly, the hint says K looks too small instead. Over 500 lines: each case
 of the evidence (a BIC difference, a degenerate or lone component, K too small) needs its
 refits and its sentence, and they share the refits.
@@ -50,7 +51,8 @@ from .em import BOTH_INITS, EMResult, collapsed_components, fit_em, n_parameters
 from .formatting import format_number
 from .observations import check_labels
 
-__all__ = ["MIN_DELTA_BIC", "NoiseEvidence", "noise_evidence"]
+__all__ = ["MIN_DELTA_BIC", "NoiseEvidence", "noise_evidence", "outlier_components",
+           "unjudged"]
 
 # BIC lower by this much with the noise component: "very strong" evidence (Kass & Raftery
 # 1995, 2 log Bayes factor > 10); smaller differences are not worth a model change.
@@ -413,16 +415,77 @@ def cache_key(em: EMResult, X: Any, *options: Any) -> tuple:
     return (fit, digest(X), *(digest(v) for v in options))
 
 
+def outlier_components(em: EMResult, X: Any, evidence: NoiseEvidence | None,
+                       labels: Any = None) -> tuple[int, ...]:
+    """The fit's components that hold mostly outliers: those whose rows (each row's most
+    probable component) are at least half rows the noise component takes in ``evidence``,
+    and its lone or degenerate ones (``evidence.components``).
+
+    A broad component a fit spends on a scattered background has one mode with any cluster
+    it overlaps (its density is flat), so "merge the group to count clusters" would fold
+    the background into a cluster (QA158 M3: 1% background over four clusters, the broad
+    component holding 80% background rows, "components 0 and 1 are one group").
+
+    Parameters
+    ----------
+    em : EMResult
+        The fit the evidence is about (a fitted EMGaussianMixture, or a posterior's EM start,
+        stands for it).
+    X : array-like (N, D) or DataFrame
+        Its data, as the evidence was computed on them (the evidence's row positions).
+    evidence : NoiseEvidence or None
+        :func:`noise_evidence` of the fit (None: no outliers, no component).
+    labels : array-like (N,), optional
+        The fit's known labels (a known row's component is its label).
+
+    Returns
+    -------
+    tuple of int
+        The components, in order; () without evidence.
+    """
+    if evidence is None or not evidence.rows:
+        return ()
+    em = as_em_fit(em)
+    component = em.predict(X, labels=labels)
+    taken = np.zeros(component.shape[0], dtype=bool)
+    taken[list(evidence.rows)] = True
+    mostly = {k for k in range(em.n_components)
+              if (component == k).any() and taken[component == k].mean() >= 0.5}
+    return tuple(sorted(mostly | set(evidence.components)))
+
+
+def unjudged(em: EMResult) -> str:
+    """Why the noise check cannot judge this fit ("" when it can): as many free parameters as
+    rows or more, less one.
+
+    BIC compares maximised likelihoods with a p log N penalty, a large-sample approximation
+    for a determined maximum. With as many free parameters as rows or more (wine's 13
+    columns, K=3 full: 314 for 178 rows) maximum likelihood shrinks components onto single
+    points (fit_em warns), and two refits' BICs differ by which points they collapsed on, not
+    by outliers. (QA157 L5: the check then said nothing, not even that it was not made.)
+
+    Parameters
+    ----------
+    em : EMResult
+        The fit (a fitted EMGaussianMixture, or a posterior's EM start, stands for it).
+
+    Returns
+    -------
+    str
+        The reason, a clause naming the counts; "" when the check can judge the fit.
+    """
+    em = as_em_fit(em)
+    if em.n_samples > em.n_parameters + 1:
+        return ""
+    return (f"K={em.n_components} {em.covariance_type} has {em.n_parameters} free parameters "
+            f"for {em.n_samples:.4g} rows, too many for BIC to compare EM refits")
+
+
 def _noise_evidence(em: EMResult, X: Any, *, sample_weight: Any, labels: Any, missing: str,
                     min_delta_bic: float) -> NoiseEvidence | None:
     """:func:`noise_evidence`, computed."""
     K, ct = em.n_components, em.covariance_type
-    # BIC compares maximised likelihoods with a p log N penalty, a large-sample approximation
-    # for a determined maximum. With as many free parameters as rows or more (wine's 13
-    # columns, K=3 full: 314 for 178 rows) maximum likelihood shrinks components onto single
-    # points (fit_em warns), and two refits' BICs differ by which points they collapsed on,
-    # not by outliers: the comparison cannot be judged, so no hint is given.
-    if em.n_samples <= em.n_parameters + 1:
+    if unjudged(em):  # no hint: the callers say that the check was not made
         return None
     # A column of 2-3 values (a flag, a code) is left out by the caller (measured_part). One
     # of 4-7 values (a count, a rating) is dequantised for the comparison (QA75: 44 ordinary

@@ -284,7 +284,8 @@ def build_report(result: BayesResult, *, data_source: str | None = None,
                     apart=((result.settings.get("start") or {}).get("second_start")
                            or {}).get("chains"), chains=int(result.settings.get("chains", 0)),
                     hint=hint + shape + (f'<p class="warn">{html.escape(too_many)}.</p>'
-                                         if too_many else "")),
+                                         if too_many else "")
+                    + _unjudged_checks(result.em, _observed_labels(result))),
         _section_parameters(result, figure, random_state, diag),
         _section_membership(result, X, proba, figure, labelled=_result_labels(result, len(X)),
                             diag=diag, counted=_positive_weight(_observed_weights(result))),
@@ -388,7 +389,7 @@ def build_em_report(em: EMResult, X: Any, *, data_source: str | None = None,
     progress.detail("checking for outliers (noise evidence)", own=True)
     hint = _noise_hint(em, Xv, labels, rows, weights)
     progress.detail("checking for a richer model (EM refits)", own=True)
-    hint += _shape_hint(em, Xv, labels, weights)
+    hint += _shape_hint(em, Xv, labels, weights) + _unjudged_checks(em, labels)
     em_section = _section_em(em, Xv, figure, hint=hint)
     proba = em.predict_proba(Xv, labels=labels)  # a known row's is its label
     # the rows the fit counted (a row of weight 0 is none: QA139 M1), each drawn once
@@ -436,7 +437,8 @@ def build_em_report(em: EMResult, X: Any, *, data_source: str | None = None,
         table, n_unsure = _uncertain_rows(em, Xc, every, pc, index_name=index_name)
         fit_figures.append(
             _uncertain_html(table, n_unsure, len(Xc), "probability (at the estimate)")
-            + _one_group_html(em)
+            + _one_group_html(em, spent_on_outliers=_outlier_components(em, Xv, labels,
+                                                                        weights))
             + "<p>Every row's component and membership probabilities: "
             "<code>memberships.csv</code> in the directory <code>bayesgmm em --out</code> "
             "writes, or <code>bayesgmm.membership_table(em, X)</code> in Python.</p>")
@@ -1251,6 +1253,33 @@ def _noise_hint(em, X, labels=None, rows=None, sample_weight=None) -> str:
     return f'<p class="warn">{heading}{html.escape(text)}.</p>'
 
 
+def _unjudged_checks(em, labels=None) -> str:
+    """A note naming the model checks that could not be made and why (QA157 L5: K=3 full on
+    178 rows of 13 features, 314 parameters: neither check said anything, not even that it
+    was not made); "" when both could."""
+    from . import outliers, shape_evidence
+
+    said = [f"Not checked {what}: {why}." for what, why in (
+        ("for outliers", "" if em.noise else outliers.unjudged(em)),
+        ("for a richer model", shape_evidence.unjudged(em, labels)),
+    ) if why]
+    return f'<p class="note">{html.escape(" ".join(said))}</p>' if said else ""
+
+
+def _outlier_components(em, X, labels=None, sample_weight=None) -> tuple[int, ...]:
+    """The components that hold mostly the rows the outlier hint names
+    (:func:`bayesgmm.outliers.outlier_components`; the same evidence, remembered); () where
+    the hint cannot be computed (as :func:`_noise_hint`)."""
+    observed = em.observations or {}
+    if em.noise or (observed.get("weighted") and sample_weight is None):
+        return ()
+    from .outliers import noise_evidence, outlier_components
+
+    evidence = noise_evidence(em, X, labels=labels, sample_weight=sample_weight,
+                              missing=observed.get("missing", "marginalise"))
+    return outlier_components(em, X, evidence, labels)
+
+
 # The headings of the richer model's hint; the verdict box reads them.
 _SHAPE, _MORE = "Covariance type: ", "One component more? "
 
@@ -1980,8 +2009,10 @@ def _section_membership(result, X, proba, figure, n_uncertain: int = 10,
                  "<code>bayesgmm.membership_table(result)</code> in Python.</p>")
     return _section("membership", "4. Classification and membership uncertainty",
                     _uncertain_html(table, n_unsure, len(X), "posterior mean probability"),
-                    _one_group_html(result.em, posterior=True,
-                                    spent_on_outliers=_spent_on_outliers(diag)),
+                    _one_group_html(result.em, posterior=True, spent_on_outliers=tuple(sorted(
+                        set(_spent_on_outliers(diag)) | set(_outlier_components(
+                            result.em, X, _observed_labels(result),
+                            _observed_weights(result)))))),
                     every_row, classification,
                     fig, noise)
 
@@ -1997,6 +2028,7 @@ def _one_group_html(em: Any, posterior: bool = False,
     keep = [k for k in range(em.n_components) if k not in spent_on_outliers]
     if len(keep) < 2:
         return ""
+    left_out = [k for k in spent_on_outliers if k < em.n_components]
     covariances = em.covariances if em.covariance_type == "tied" else em.covariances[keep]
     groups = [[keep[i] for i in group] for group in one_mode_groups(
         em.weights[keep] / em.weights[keep].sum(), em.means[keep], covariances,
@@ -2007,6 +2039,12 @@ def _one_group_html(em: Any, posterior: bool = False,
     note = shape_note([(what, groups)], one_feature=em.n_features == 1)
     if not note:
         return ""
+    if left_out:  # said, so that no reader merges them back (QA158 M3)
+        many = len(left_out) > 1
+        note += (f" Component{'s' * many} {' and '.join(map(str, left_out))} "
+                 f"{'are' if many else 'is'} left out of this grouping: most of "
+                 f"{'their' if many else 'its'} rows are outliers, a background rather than part "
+                 "of a cluster.")
     cited = "; ".join(references_cited(note))  # this page's References are the Methods'
     return (f'<p class="note">{html.escape(note)}</p>'
             + (f'<p class="note"><small>{html.escape(cited)}</small></p>' if cited else ""))

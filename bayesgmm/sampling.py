@@ -79,6 +79,8 @@ _RETRY_WARMUP = 3
 # Above this many (draw x observation) values the pointwise log-likelihood group would not fit
 # comfortably in memory; it is then left out (LOO needs it; say so rather than run out of RAM).
 _MAX_LOGLIK_VALUES = 50_000_000
+# From this many values (40 MB) the fit says that it stores them, and how much they weigh.
+_SAID_LOGLIK_VALUES = 5_000_000
 # From this many rows a convergence check of draws="auto" says when it starts: QA, 50,000
 # rows gave 21-36 s of silence between the last sampling line and the checkpoint's. So does
 # one of this many (free parameter x draw) values at a first checkpoint of 1,000 draws per
@@ -602,6 +604,13 @@ def fit_bayes(
                      f"values > {_MAX_LOGLIK_VALUES:,}: log_likelihood=True stores it; each "
                      "draw's total is kept, and select_bayes computes LOO from the draws in "
                      "blocks of rows)", ss.progressbar)
+    elif chains * draws * N >= _SAID_LOGLIK_VALUES:  # QA158 M4: 293 MB saved in silence
+        size = chains * draws * N * 8 / 1e6
+        progress.say(f"storing the pointwise log-likelihood ({chains} x {draws} x {N:,} "
+                     f"values, about {f'{size:,.0f}' if size >= 10 else f'{size:.2g}'} MB in "
+                     "memory and in "
+                     "a saved result; log_likelihood=False leaves it out, and LOO with it)",
+                     ss.progressbar)
     # a step, not a line: on a cold cache its kernels compile for ~25 s (QA116 M2: silent)
     with progress.step("relabelling the draws" + (
             ", computing the pointwise log-likelihood" if stored else ""), ss.progressbar):

@@ -56,7 +56,7 @@ from .outliers import (
     refit,
 )
 
-__all__ = ["ShapeEvidence", "copies_caveat", "shape_evidence"]
+__all__ = ["ShapeEvidence", "copies_caveat", "shape_evidence", "unjudged"]
 
 # Fresh starts per init family of each refit (the outlier check's 10 cost 3-6x an em fit at
 # N = 20,000: review): a richer model missed at a poorer optimum understates the evidence,
@@ -191,6 +191,34 @@ def shape_evidence(em: EMResult, X: Any, *, sample_weight: Any = None, labels: A
 _CACHE: dict[tuple, ShapeEvidence | None] = {}
 
 
+def unjudged(em: EMResult, labels: Any = None) -> str:
+    """Why the richer-model check has nothing to compare ("" when it has): no richer
+    covariance type and no K + 1 with fewer free parameters than rows (BIC's approximation
+    needs a determined maximum; QA157 L5: wine's K=3 full, 314 parameters for 178 rows, said
+    nothing, not even that the check was not made).
+
+    Parameters
+    ----------
+    em : EMResult
+        The fit (a fitted EMGaussianMixture, or a posterior's EM start, stands for it).
+    labels : array-like (N,), optional
+        The fit's known labels (-1 or NaN unknown): with every row's known, one component
+        more has no row to hold.
+
+    Returns
+    -------
+    str
+        The reason, a clause naming the rows; "" when some richer model can be judged.
+    """
+    em = as_em_fit(em)
+    if _richer_types(em) or one_more_fits(em, labels):
+        return ""
+    richer = ("another covariance type or " if RICHER_TYPES[em.covariance_type]
+              and em.n_features > 1 else "")
+    return (f"no richer model ({richer}K={em.n_components + 1}) has fewer free parameters "
+            f"than the {em.n_samples:.4g} rows, which BIC needs to compare EM refits")
+
+
 def _richer_types(em: EMResult) -> list[str]:
     """The types nesting the fit's with more free parameters at its K and D, and fewer
     than its rows (a determined maximum, which BIC's approximation needs)."""
@@ -210,6 +238,8 @@ def _shape_evidence(em: EMResult, X: Any, Xv: np.ndarray, *, sample_weight: Any,
     if part is None:
         return None
     em, _, Xv, left_out = part
+    if unjudged(em, labels):  # the callers say that the check was not made
+        return None
     names = em.feature_names
     X = dequantised(Xv)  # a count or a rating: its grid is not a shape
     K, ct = em.n_components, em.covariance_type

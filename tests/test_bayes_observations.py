@@ -127,16 +127,19 @@ def test_the_variants_take_the_row_plan(case):
 
 
 def test_pymc_model_matches_the_plain_pymc_oracle(case):
-    """The row-plan Op (one kernel pass, Fisher's identity) against pm.MvNormal per pattern."""
+    """The row-plan Op (one kernel pass, Fisher's identity) against pm.MvNormal per pattern:
+    the density at three random points, the gradient at the first (its finite differences,
+    four oracle densities a parameter, were a twentieth of six test files' time)."""
     rng = case["rng"]
     names = [v.name for v in case["model"].value_vars]  # the order of dlogp's entries
-    for _ in range(3):
+    for draw in range(3):
         _, point = _random_point(case["model"], rng)
         assert case["logp"](point) == pytest.approx(case["oracle_logp"](point), rel=1e-11)
-        np.testing.assert_allclose(
-            case["dlogp"](point),
-            _finite_difference_gradient(case["oracle_logp"], point, names),
-            rtol=1e-7, atol=1e-7)
+        if draw == 0:
+            np.testing.assert_allclose(
+                case["dlogp"](point),
+                _finite_difference_gradient(case["oracle_logp"], point, names),
+                rtol=1e-7, atol=1e-7)
 
 
 def test_native_density_matches_the_pymc_model(case):

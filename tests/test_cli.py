@@ -1551,6 +1551,27 @@ def test_index_names_the_rows_in_the_hint_and_the_report(data_dir, old_faithful,
     assert re.search("by the IDs in column (&#x27;|')sample_id", page)
 
 
+@pytest.mark.filterwarnings("ignore:component\\(s\\) \\[1\\] rest on")  # a spike: 12 rows
+def test_checks_that_cannot_judge_the_fit_say_so_and_why(data_dir, old_faithful, capsys):
+    """QA157 L5: with as many free parameters as rows the outlier and richer-model checks
+    were skipped in silence (a step of "0.0 s", then nothing); the command line and the
+    EM report now say that neither check was made, and why."""
+    old_faithful.iloc[:12].to_csv(data_dir / "twelve.csv", index=False)  # K=2 full: 11
+    rc, out, err = _run_main(["em", "twelve.csv", "-k", "2", "--seed", "0", "--report",
+                              "--out", "em12"], capsys)
+    assert rc == 0, err
+    assert ("note: no outlier check: K=2 full has 11 free parameters for 12 rows, too many "
+            "for BIC to compare EM refits") in out
+    assert ("note: no richer-model check: no richer model (K=3) has fewer free parameters "
+            "than the 12 rows") in out
+    assert "checking whether" not in err  # no step that does nothing
+    page = (data_dir / "em12" / "report.html").read_text()
+    assert "Not checked for outliers: K=2 full has 11 free parameters" in page
+    assert "Not checked for a richer model: no richer model (K=3)" in page
+    rc, out, _ = _run_main(["em", "good.csv", "-k", "2", "--seed", "0"], capsys)
+    assert rc == 0 and "no outlier check" not in out and "richer-model check" not in out
+
+
 def test_result_json_lists_every_outlier_row_the_hint_cuts_to_eight(old_faithful, capsys):
     """QA77: the hint's text names 8 rows and "..."; a pipeline reading result.json could not
     learn the others. The verdict record lists them all, by their IDs under --index."""

@@ -1101,6 +1101,20 @@ def test_refusals_name_the_options_that_read_the_file_as_written(tmp_path):
     with pytest.raises(ValueError) as caught:  # a column of text is no decimal-comma column
         read_data(path, sep=";", decimal=",", columns=["id"])
     assert "--decimal" not in str(caught.value)
+    # one "1,234" among decimal points is no decimal-comma column (QA158 L2: --decimal ',',
+    # as advised, refused every other cell)
+    points = "x,y\n" + "".join(f"{i + 0.25},{i}\n" for i in range(30)) + '"1,234",5\n'
+    with pytest.raises(ValueError) as caught:
+        read_data(write(tmp_path, points, "points_and_one_comma.csv"))
+    assert "'1,234'" in str(caught.value) and "--decimal" not in str(caught.value)
+    # a column of a few whole-number codes kept by the advice is asked about (QA158 L4)
+    codes = "name,x,truth\n" + "".join(f"s{i},{i * 0.37},{i % 4 - 1}\n" for i in range(40))
+    with pytest.raises(ValueError) as caught:
+        read_data(write(tmp_path, codes, "codes.csv"))
+    assert ("--columns x,truth" in str(caught.value)
+            and "'truth' holds only 4 distinct whole numbers (-1 to 2): if they code groups "
+                "rather than measure something, leave it out too, or give it as the labels "
+                "column (--labels truth)" in str(caught.value))
     # the advice for a separator named wrongly fits the file's name (QA114 M4)
     with pytest.raises(ValueError, match=r"looks comma-separated .*: leave --sep out"):
         read_data(write(tmp_path, "x,y\n1,2\n3,4\n", "plain.csv"), sep="tab")

@@ -8,7 +8,7 @@ import pytest
 from conftest import COVARIANCE_TYPES
 
 from bayesgmm import fit_em
-from bayesgmm.outliers import noise_evidence
+from bayesgmm.outliers import noise_evidence, outlier_components, unjudged
 
 pytestmark = pytest.mark.usefixtures("fresh_evidence_caches")
 
@@ -107,13 +107,38 @@ def test_no_hint_with_as_many_parameters_as_rows():
     from bayesgmm.em import BOTH_INITS
 
     X = load_wine(as_frame=True).data
-    em = fit_em(X, 3, n_init=10, init=BOTH_INITS, random_state=1)
+    with pytest.warns(UserWarning, match="314 free parameters for 178 effective rows"):
+        em = fit_em(X, 3, n_init=10, init=BOTH_INITS, random_state=1)
     assert em.n_parameters > em.n_samples
     assert noise_evidence(em, X) is None
     rng = np.random.default_rng(0)  # 20 rows, 19 parameters, two far rows a component holds
     Xs = np.r_[rng.normal(0, 1, (9, 3)), rng.normal(8, 1, (9, 3)),
                [[60, -50, 40], [-70, 80, -60]]]
-    assert noise_evidence(fit_em(Xs, 2, n_init=10, init=BOTH_INITS, random_state=1), Xs) is None
+    small = fit_em(Xs, 2, n_init=10, init=BOTH_INITS, random_state=1)
+    assert noise_evidence(small, Xs) is None
+    # and the callers can say that the check was not made, and why (QA157 L5)
+    assert unjudged(em) == ("K=3 full has 314 free parameters for 178 rows, too many for BIC "
+                            "to compare EM refits")
+    assert "19 free parameters for 20 rows" in unjudged(small)
+    assert unjudged(fit_em(_clusters(), 2, random_state=1)) == ""  # 11 for 200 rows
+
+
+def test_the_richer_model_check_says_when_no_richer_model_can_be_judged():
+    """QA157 L5: no richer covariance type, nor K + 1, with fewer parameters than rows: the
+    check has nothing to compare, which shape_evidence.unjudged says (and the callers)."""
+    from bayesgmm.shape_evidence import unjudged as shape_unjudged
+
+    X = _clusters()  # 200 rows in 2-D
+    full = fit_em(X[:12], 2, random_state=0)  # 11 parameters; K=3 has 17 for 12 rows
+    assert shape_unjudged(full) == ("no richer model (K=3) has fewer free parameters than the "
+                                    "12 rows, which BIC needs to compare EM refits")
+    with warnings.catch_warnings():  # too few rows: the point here
+        warnings.simplefilter("ignore")
+        spherical = fit_em(X[:5], 2, covariance_type="spherical", random_state=0)  # 7
+    assert "(another covariance type or K=3)" in shape_unjudged(spherical)
+    assert shape_unjudged(fit_em(X, 2, random_state=0)) == ""
+    # with every row's component known, one more has no row to hold
+    assert shape_unjudged(fit_em(X, 2, random_state=0), labels=np.zeros(len(X))) != ""
 
 
 def test_k_too_small_only_where_k_plus_one_has_fewer_parameters_than_rows():
@@ -755,3 +780,28 @@ def test_rows_of_weight_zero_are_never_named_outliers():
     evidence = noise_evidence(fit_em(X, 2, sample_weight=g, random_state=0), X,
                               sample_weight=g)
     assert evidence is not None and not {100, 101} & set(evidence.rows)
+
+
+def _two_clusters_and_a_background(seed=0):
+    rng = np.random.default_rng(seed)
+    return np.r_[rng.normal([0, 0], 1, (400, 2)), rng.normal([6, 1], 1, (400, 2)),
+                 rng.uniform([-15, -15], [20, 15], (30, 2))]
+
+
+def test_a_broad_component_of_background_rows_is_an_outlier_component():
+    """QA158 M3: a broad component spent on a scattered background has one mode with the
+    cluster it overlaps, and the reports said to merge the two; it is the component that
+    holds the rows the noise component takes."""
+    from bayesgmm.modality import one_mode_groups
+
+    X = _two_clusters_and_a_background()
+    em = fit_em(X, 3, n_init=10, random_state=0)
+    broad = int(np.argmax(np.linalg.det(em.covariances)))
+    assert any(broad in group for group in one_mode_groups(em.weights, em.means,
+                                                           em.covariances, "full"))
+    evidence = noise_evidence(em, X)
+    assert outlier_components(em, X, evidence) == (broad,)
+    assert outlier_components(em, X, None) == ()
+    clean = X[:800]
+    fit = fit_em(clean, 2, random_state=0)
+    assert outlier_components(fit, clean, noise_evidence(fit, clean)) == ()

@@ -841,6 +841,29 @@ def test_an_unchecked_arviz_plots_release_draws_in_a_new_figure(tiny_fit, monkey
     assert arviz_matplotlib.create_plotting_grid is make_grid
 
 
+def test_a_background_component_is_not_grouped_with_a_cluster():
+    """QA158 M3: "components 1 and 2 are one group ... merge the group to count clusters",
+    2 a broad component of background rows the outlier hint named: left out of the grouping
+    (two well-apart clusters remain, no group), the hint still given."""
+    rng = np.random.default_rng(0)
+    X = np.r_[rng.normal([0, 0], 1, (400, 2)), rng.normal([6, 1], 1, (400, 2)),
+              rng.uniform([-15, -15], [20, 15], (30, 2))]
+    em = bayesgmm.fit_em(X, 3, n_init=10, random_state=0)
+    page, _ = build_em_report(em, X)
+    assert "Outliers: " in page
+    assert "show as one group" not in page
+    broad = int(np.argmax(np.linalg.det(em.covariances)))
+    # beside an overlapping pair it is named as left out
+    from bayesgmm.report import _one_group_html
+
+    close = dataclasses.replace(em, means=em.means.copy())
+    other = [k for k in range(3) if k != broad]
+    close.means[other[1]] = close.means[other[0]] + 0.5
+    note = _one_group_html(close, spent_on_outliers=(broad,))
+    assert f"components {min(other)} and {max(other)}" in note
+    assert f"Component {broad} is left out of this grouping: most of its rows are outliers" in note
+
+
 def test_em_report(old_faithful, tmp_path):
     em = bayesgmm.fit_em(old_faithful, 2, random_state=0)
     page, figures = build_em_report(em, old_faithful, data_source="bundled:old_faithful",

@@ -568,6 +568,21 @@ def test_one_chain_advice_does_not_ask_for_more_draws():
     assert result.diagnostics(rank_alpha=0.05, empty_weight=0.02).n_divergences is not None
 
 
+def test_a_large_stored_pointwise_log_likelihood_is_said_with_its_size(monkeypatch, capsys):
+    """QA158 M4: 36 million values (293 MB saved) were stored in silence, where a larger
+    fit said that it left them out."""
+    from bayesgmm import sampling
+
+    monkeypatch.setattr(sampling, "_SAID_LOGLIK_VALUES", 6_000)
+    X = np.random.default_rng(4).normal(size=(60, 1))
+    fit_bayes(X, 1, draws=50, tune=50, chains=2, random_state=0)
+    assert ("storing the pointwise log-likelihood (2 x 50 x 60 values, about 0.048 MB in "
+            "memory and in a saved result; log_likelihood=False leaves it out"
+            ) in capsys.readouterr().err
+    fit_bayes(X, 1, draws=49, tune=50, chains=2, random_state=0)  # 5,880 values
+    assert "storing the pointwise" not in capsys.readouterr().err
+
+
 def test_a_result_says_when_the_pointwise_log_likelihood_is_not_stored(capsys):
     X = np.random.default_rng(4).normal(size=(60, 1))
     result = fit_bayes(X, 1, draws=50, tune=50, chains=2, random_state=0,

@@ -840,6 +840,10 @@ def test_em_cell_warnings_are_the_table_rows_messages():
     assert len(warned)
     for r in warned.itertuples():
         assert "; ".join(em.cell_warnings[(r.n_components, r.covariance_type)]) == r.warnings
+    # and the printout says which fits were warned about and where (QA157 L1)
+    ks = ", ".join(str(k) for k in sorted(warned["n_components"]))
+    assert (f"  warnings: EM warned about {len(warned)} fit(s) (full K={ks}): each fit's are in "
+            "the table's 'warnings' column") in str(em)
 
 
 # --------------------------------------------------------------------------------------------
@@ -2317,7 +2321,11 @@ def test_sweep_workers_in_threads_restore_the_process_blas_limits_in_any_order(m
         def restore_original_limits(self):
             calls.append(("restore",))
 
-    monkeypatch.setattr(sweep, "threadpool_limits", Limits)
+    class Controller:
+        def limit(self, limits):
+            return Limits(limits)
+
+    monkeypatch.setattr(sweep, "_threadpools", Controller)
     a_in, b_in, a_out = threading.Event(), threading.Event(), threading.Event()
     seen = {}
 

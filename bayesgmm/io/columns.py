@@ -142,6 +142,27 @@ def labels_hint(frame: pd.DataFrame, non_numeric: dict[str, str]) -> str:
             f"{shlex.quote(str(groups[0]))}; labels = \"{groups[0]}\" in a spec's [data])")
 
 
+def code_columns_hint(frame: pd.DataFrame, non_numeric: dict[str, str],
+                      most: int = 10) -> str:
+    """A question when a numeric column the refusal would keep holds only a few distinct
+    whole numbers, each on several rows (group codes, a ground truth): QA158 L4, "leave the
+    column(s) out (--columns fsc,ssc,cd4,cd8,truth)" fitted a label column of 5 codes as a
+    feature. A count or a rating looks the same, so it is asked, not decided."""
+    for c in frame.columns:
+        if c in non_numeric:
+            continue
+        values = pd.to_numeric(frame[c], errors="coerce").dropna()
+        distinct = values.unique()
+        if (values.empty or not 1 < distinct.size <= most or len(values) < 5 * distinct.size
+                or not np.all(distinct == np.round(distinct))):
+            continue
+        return (f"; {c!r} holds only {distinct.size} distinct whole numbers "
+                f"({int(distinct.min())} to {int(distinct.max())}): if "
+                "they code groups rather than measure something, leave it out too, or give it "
+                f"as the labels column (--labels {shlex.quote(str(c))})")
+    return ""
+
+
 def read_weights(column: pd.Series, path: str, row: Callable[[int], str],
                  decimal: str = ".") -> np.ndarray:
     """A weights column as float64, or a ValueError naming the column, the value and its row."""

@@ -20,6 +20,7 @@ import pandas as pd
 from .._validation import check_data, check_weight_total
 from .._warn import IN_PACKAGE, warn
 from .columns import (
+    code_columns_hint,
     column_problem,
     index_hint,
     is_saved_index,
@@ -279,7 +280,8 @@ def read_data(path: str | Path, columns: list[str] | None = None, *,
             f"column(s) {list(non_numeric)} in {path} are not numeric: "
             + "; ".join(f"{c!r} {why}" for c, why in non_numeric.items())
             + ". Nothing is converted implicitly: "
-            + "".join(f"{hint}, " for hint in [_decimal_hint(non_numeric, sep, decimal)] if hint)
+            + "".join(f"{hint}, " for hint in [_decimal_hint(non_numeric, sep, decimal, frame)]
+                      if hint)
             # the row IDs just warned of left out too (QA138 M1: "--columns id,x,y", run as
             # given, fitted the IDs)
             + "fix the file, or leave the column(s) out ("
@@ -290,7 +292,8 @@ def read_data(path: str | Path, columns: list[str] | None = None, *,
                     if ids and index is None else "")
                    or (index_hint(frame, non_numeric) if index is None else ""))
                # both where both apply (QA138 L3: a factor column's hint lost to a date's)
-               + (labels_hint(frame, non_numeric) if not labels else ""))
+               + (labels_hint(frame, non_numeric) if not labels else "")
+               + (code_columns_hint(frame, [*non_numeric, *ids]) if not labels else ""))
         )
     frame = frame.astype(np.float64)
     sample_weight = read_weights(weight_column, path, row, mark) if weights else None
@@ -444,7 +447,7 @@ def numeric_columns(path: str | Path, sep: str | None = None, decimal: str | Non
         written = number_format_problem(frame[c], decimal=decimal or ".") if c not in left \
             else None
         if written:  # numbers the file writes otherwise: not text to leave out (QA106)
-            hint = _decimal_hint({c: written}, read_sep, decimal)
+            hint = _decimal_hint({c: written}, read_sep, decimal, frame)
             raise ValueError(f"column {c!r} of {path} {written}. "
                              + (f"{hint[0].upper()}{hint[1:]}, or fix the file" if hint
                                 else "Fix the file first"))
@@ -455,12 +458,18 @@ def numeric_columns(path: str | Path, sep: str | None = None, decimal: str | Non
     return [c for c in frame.columns if c not in left], left
 
 
-def _decimal_hint(problems: dict[str, str], sep: str | None, decimal: str | None) -> str:
+def _decimal_hint(problems: dict[str, str], sep: str | None, decimal: str | None,
+                  frame: pd.DataFrame) -> str:
     """How to read a text file's decimal commas as written, when a column's problem is
     numbers written with them (``problems``: column -> why) and the file was read with
-    decimal points."""
-    if sep is None or decimal == "," or not any("decimal comma" in why
-                                                 for why in problems.values()):
+    decimal points; not where those columns write their other numbers with decimal points
+    (QA158 L2: one "1,234" among 100,000 values like 2.2687: read with --decimal ',' as
+    advised, every other cell was refused)."""
+    commas = [c for c, why in problems.items() if "decimal comma" in why]
+    if sep is None or decimal == "," or not commas:
+        return ""
+    points = r"\s*[+\-]?\d*\.\d+([eE][+-]?\d+)?\s*"
+    if all(frame[c].astype(str).str.fullmatch(points).any() for c in commas):
         return ""
     return "read the numbers as written with --decimal ',' (a spec's [data]: decimal = \",\")"
 

@@ -76,6 +76,24 @@ def excluded_cells(table: pd.DataFrame) -> pd.DataFrame:
     return table.assign(excluded=table["degenerate"].astype(bool) | spike)
 
 
+def warned_cells(table: pd.DataFrame, cell_warnings: dict[tuple[int, str], Any]
+                 ) -> list[str]:
+    """The line under the printed criteria that names the fits EM warned about, by type in
+    the table's order, and where their warnings are (QA157 L1: printed nowhere but the
+    report and criteria.csv); none when no fit was warned about."""
+    warned: dict[str, list[int]] = {}
+    for k, ct in sorted(cell for cell, messages in cell_warnings.items() if messages):
+        warned.setdefault(ct, []).append(k)
+    if not warned:
+        return []
+    order = list(table["covariance_type"].unique())
+    cells = "; ".join(f"{ct} K={', '.join(map(str, ks))}" for ct, ks in
+                      sorted(warned.items(), key=lambda item: order.index(item[0])))
+    return [f"  warnings: EM warned about {sum(map(len, warned.values()))} fit(s) ({cells}): "
+            "each fit's are in the table's 'warnings' column (criteria.csv; .table in Python) "
+            "and the report"]
+
+
 def excluded_footnotes(table: pd.DataFrame, all_degenerate: bool) -> list[str]:
     """The lines under the printed criteria tables that explain their \u2020 marks: the
     degenerate cells, then the likely spurious spikes, each named."""

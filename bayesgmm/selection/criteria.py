@@ -169,6 +169,7 @@ class EMSelection:
         lines += [f"  not fitted: {cells}: {error}"
                   for cells, error in failed_groups(self.table)]
         lines += [f"  note: {note}" for note in self.notes]
+        lines += choice_notes.warned_cells(self.table, self.cell_warnings)
         return "\n".join(lines)
 
 
