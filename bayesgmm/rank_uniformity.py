@@ -65,7 +65,7 @@ def mchain_uniformity_pvalues(ranks: np.ndarray) -> np.ndarray:
     return out.reshape(lead)
 
 
-@functools.lru_cache(maxsize=8)
+@functools.lru_cache(maxsize=4)  # up to 8 MB each (1,000 draws)
 def _mid_p_lower_tails(n_chains: int, n_draws: int) -> np.ndarray:
     """P(E < x) + P(E = x) / 2 for every count x = 0..n_draws (columns) at every evaluation
     point i (rows), E hypergeometric: of the S = chains x draws ranks, a chain's n_draws

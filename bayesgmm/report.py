@@ -1948,6 +1948,8 @@ def _section_membership(result, X, proba, figure, n_uncertain: int = 10,
     one uncertain point a row of weight 0 beyond the axes); None: every row."""
     K = result.n_components  # proba has K + 1 columns with a noise component (its last)
     rows = np.asarray(result.row_names)
+    background = _outlier_components(result.em, X, _observed_labels(result),
+                                     _observed_weights(result))  # on every row, as fitted
     if counted is not None:
         X, rows = X[counted], rows[counted]
         labelled = None if labelled is None else labelled[counted]
@@ -2009,10 +2011,8 @@ def _section_membership(result, X, proba, figure, n_uncertain: int = 10,
                  "<code>bayesgmm.membership_table(result)</code> in Python.</p>")
     return _section("membership", "4. Classification and membership uncertainty",
                     _uncertain_html(table, n_unsure, len(X), "posterior mean probability"),
-                    _one_group_html(result.em, posterior=True, spent_on_outliers=tuple(sorted(
-                        set(_spent_on_outliers(diag)) | set(_outlier_components(
-                            result.em, X, _observed_labels(result),
-                            _observed_weights(result)))))),
+                    _one_group_html(result.em, posterior=True, spent_on_outliers=tuple(
+                        sorted(set(_spent_on_outliers(diag)) | set(background)))),
                     every_row, classification,
                     fig, noise)
 

@@ -5,6 +5,7 @@ Usage::
     python benchmarks/bench_rank_test.py                 # synthetic chains, ~2 min
     python benchmarks/bench_rank_test.py --null 20000    # + the test's exact null, ~1 min
     python benchmarks/bench_rank_test.py --fits 30       # + 3 x 30 easy NUTS fits, ~8 min
+    python benchmarks/bench_rank_test.py --speed --repeats 0   # the p-values' cost, ~1 min
 
 The verdict fails a fit when any scalar's rank-test p-value is below the family-wise 1%
 (Bonferroni over the scalars). On draws that are converged, that should happen in about 1% of
@@ -120,14 +121,20 @@ def main() -> None:
     parser.add_argument("--null", type=int, default=0, metavar="REPEATS",
                         help="also ArviZ's test under its exact null for independent draws "
                              "(REPEATS permutations per size, e.g. 20000: ~1 min)")
+    parser.add_argument("--speed", action="store_true",
+                        help="also the p-values' cost: bayesgmm.rank_uniformity against "
+                             "ArviZ's mchain_uniformity_test on the same ranks")
     args = parser.parse_args()
     warnings.simplefilter("ignore")
     rng = np.random.default_rng(0)
-    print(f"synthetic: 4 chains x 1,000 AR(rho) draws, 4 scalars; {args.repeats} repeats "
-          "(power: one chain shifted, 50 repeats)")
-    for rho in (0.0, 0.3, 0.6, 0.9):
+    if args.speed:
+        _speed(rng)
+    if args.repeats:
+        print(f"synthetic: 4 chains x 1,000 AR(rho) draws, 4 scalars; {args.repeats} repeats "
+              "(power: one chain shifted, 50 repeats)")
+    for rho in (0.0, 0.3, 0.6, 0.9) if args.repeats else ():
         print(f"  null rho={rho}: failed {failure_rate(rng, rho, 0.0, args.repeats):.1%}")
-    for rho, shift in ((0.3, 0.3), (0.6, 0.5), (0.9, 1.0)):
+    for rho, shift in ((0.3, 0.3), (0.6, 0.5), (0.9, 1.0)) if args.repeats else ():
         print(f"  power rho={rho}, shift {shift} sd: failed "
               f"{failure_rate(rng, rho, shift, 50):.0%}")
     if args.null:
@@ -140,6 +147,32 @@ def main() -> None:
                                                     for a in (1e-3, 1e-2, 5e-2)))
     if args.fits:
         _fits(args.fits)
+
+
+def _speed(rng: np.random.Generator) -> None:
+    """Seconds for the p-values of a fit's scalars (4 chains), the table's and ArviZ's, on the
+    same fractional ranks in this process, and the largest relative difference."""
+    import time
+
+    import arviz_stats  # noqa: F401 (the .azstats accessor)
+
+    from bayesgmm.rank_uniformity import _mid_p_lower_tails, mchain_uniformity_pvalues
+
+    print("p-values of S scalars, 4 chains: table (bayesgmm) vs ArviZ's test, same ranks")
+    for draws, scalars in ((250, 11), (500, 27), (500, 315), (1000, 27)):
+        x = rng.normal(size=(scalars, 4, draws))
+        ranks = xr.Dataset({"x": (("s", "chain", "draw"), x)}).azstats.compute_ranks(
+            dim=["chain", "draw"], relative=True)["x"]
+        _mid_p_lower_tails.cache_clear()  # the table's first computation counted
+        start = time.perf_counter()
+        ours = mchain_uniformity_pvalues(ranks.to_numpy())
+        mid = time.perf_counter()
+        theirs = ranks.azstats.mchain_uniformity_test(dim=["chain", "draw"])[0].to_numpy()
+        end = time.perf_counter()
+        diff = np.max(np.abs(ours - theirs) / np.maximum(theirs, 1e-300))
+        print(f"  {draws} draws x {scalars} scalars: table {mid - start:.3f} s, ArviZ "
+              f"{end - mid:.2f} s ({(end - mid) / (mid - start):.0f}x); max relative "
+              f"difference {diff:.1e}")
 
 
 # Thinning rules compared on the same fits: (ESS methods, factor as a function of draws/ESS).
