@@ -30,7 +30,7 @@ lint: $(STAMP)
 
 test: $(STAMP) lint
 	@# pytest's workers import numba and PyMC before the first dot (QA: a minute of silence)
-	@echo "running the default tests, 2 workers (~12 min on 2 cores; the first results come after about a minute of start-up)"
+	@echo "running the default tests, 2 workers (~10-12 min on 2 cores; the first results come after about a minute of start-up)"
 	$(PY) -m pytest -m "not slow" -n 2 --dist loadfile -q
 
 test-slow: $(STAMP)
