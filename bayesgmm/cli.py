@@ -1435,6 +1435,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
               "pass, but the model is in question:")
         for reason in verdict.reasons()[1:]:
             print(f"  - {reason}")
+    else:
+        _print_same_verdict(verdict, "the report's box says")
     print(f"\nreport: {html}")
     _say_missing_tables(directory)
     return _strict_status(args, diag)
@@ -2458,9 +2460,13 @@ def _overall_verdict(diagnostics: Diagnostics, check: Any, outliers: str,
 
 
 def _print_overall(verdict: Any, report: bool) -> None:
-    """The overall status where it is not the sampling checks' own (QA139 M3: "Diagnostics:
-    OK" alone, where result.json and the report's box said CAUTION): what questions it."""
-    if verdict.status != verdict.sampling_status:  # QA139 M3: "Diagnostics: OK" alone
+    """The overall status, the last line a script may look for (QA158 L7: a PROBLEMS run
+    printed none); where it is not the sampling checks' own (QA139 M3: "Diagnostics: OK"
+    alone, where result.json and the report's box said CAUTION), what questions it."""
+    if verdict.status == verdict.sampling_status:
+        _print_same_verdict(verdict, "result.json and the report's box say" if report
+                            else "result.json says")
+    else:  # QA139 M3: "Diagnostics: OK" alone
         named = [what for what, found in (
             ("some rows fit no Gaussian of this fit well (the hint above)", verdict.outliers),
             ("a richer model fits clearly better (the hint above)", verdict.richer_model),
@@ -2472,6 +2478,13 @@ def _print_overall(verdict: Any, report: bool) -> None:
         where = "result.json and the report's box say" if report else "result.json says"
         print(f"\nVerdict: {verdict.status}, as {where}: the sampling checks pass, but "
               f"{'; '.join(named)}")
+
+
+def _print_same_verdict(verdict: Any, where: str) -> None:
+    """The overall status where it is the sampling checks' own: one line that says so."""
+    said = ("the sampling checks pass and no model check questions the fit"
+            if verdict.status == "OK" else "the sampling checks above do not all pass")
+    print(f"\nVerdict: {verdict.status}, as {where}: {said}")
 
 
 def _save(result: BayesResult, out: Path, *, force: bool, report: bool,

@@ -460,3 +460,25 @@ def test_predict_takes_the_mean_memberships_without_their_intervals(tiny_fit, ol
     monkeypatch.setattr(np, "quantile", no_quantile)
     np.testing.assert_array_equal(tiny_fit.predict(old_faithful), expected)
     np.testing.assert_array_equal(tiny_fit.predict(old_faithful, max_draws=20), few)
+
+
+def test_the_fitted_rows_memberships_are_computed_once(tiny_fit, monkeypatch):
+    """QA158 L7: `fit --noise` computed the fitted rows' memberships for the printout and
+    again for memberships.csv (3.9 s + 3.4 s at 100,000 rows), the report a third time: kept
+    by (interval, max_draws); read-only, so one object serves every caller."""
+    import dataclasses
+
+    fresh = dataclasses.replace(tiny_fit)  # its own cache, not the session fixture's
+    calls = []
+    original = type(fresh).predict_proba
+    monkeypatch.setattr(type(fresh), "predict_proba",
+                        lambda self, *a, **k: calls.append(a[1:]) or original(self, *a, **k))
+    first = fresh.memberships(max_draws=50)
+    with pytest.raises(ValueError, match="read-only"):
+        first.mean[:] = -1.0
+    again = fresh.memberships(max_draws=50)
+    assert len(calls) == 1 and again is first
+    np.testing.assert_allclose(again.mean.sum(axis=1), 1.0)
+    other = fresh.memberships(interval=0.5, max_draws=50)
+    assert len(calls) == 2 and (other.upper - other.lower <= again.upper - again.lower).all()
+    assert dataclasses.replace(fresh)._fitted_memberships == {}

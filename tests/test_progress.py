@@ -286,8 +286,14 @@ def test_the_warm_up_says_when_it_will_end(capsys):
     assert lines[4] == ("bayesgmm: sampling: 400 draws per chain (the slowest), 220 s; next "
                         "convergence check at 1,000 draws per chain (in about 30 s at the "
                         "current pace), at most 5,000")
+    # across a convergence check no pace: its pause is not the draws' (wine K=3 full, 13
+    # columns: "in about 54 s" of 13 s); the next line has it again
     line(2213, 300.0, 4000)
-    assert "sampling: 1,213 draws per chain" in capsys.readouterr().err
+    assert capsys.readouterr().err.strip().endswith(
+        "1,213 draws per chain (the slowest), 300 s; next convergence check at 4,000 draws per "
+        "chain, at most 5,000")
+    line(3213, 310.0, 4000)  # 1,000 draws in 10 s: 1,787 to the check in about 18 s
+    assert "(in about 18 s at the current pace)" in capsys.readouterr().err
 
 
 def test_inner_steps_of_a_report_are_silent(tiny_fit, tmp_path, monkeypatch, capsys):

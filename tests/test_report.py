@@ -1714,6 +1714,37 @@ def test_em_outside_the_interval_names_the_priors_and_the_mode():
     assert _outside_causes(full, types.SimpleNamespace(checks=checks)) == text
 
 
+def test_em_outside_the_interval_names_rows_the_posterior_moved():
+    """QA157 M3: wine K=3 full, the posterior's weights 0.39/0.27/0.34 against EM's
+    0.34/0.27/0.39 with ten rows in another component; the note named the priors and the mode
+    alone. A third reason where at least 2 rows and 1% moved."""
+    import types
+
+    from bayesgmm.report import _outside_causes, _rows_moved
+
+    full = types.SimpleNamespace(covariance_type="full", em=types.SimpleNamespace(prior=1))
+    text = _outside_causes(full, moved=(10, 178))
+    assert text.startswith("Three reasons they differ")
+    assert text.endswith("the posterior puts 10 of the 178 rows (6%) in another component "
+                         "than EM does (section 4's classification), and a component's "
+                         "weight, mean and spread follow its rows.")
+    assert _outside_causes(full, moved=(1, 178)) == _outside_causes(full)
+    assert _outside_causes(full, moved=(2, 1000)) == _outside_causes(full)
+    checks = [types.SimpleNamespace(name="max R-hat", passed=False)]
+    assert "Beside it, three reasons" in _outside_causes(
+        full, types.SimpleNamespace(checks=checks), moved=(10, 178))
+    # which rows moved: EM's most probable component against the posterior mean's
+    em_proba = np.array([[0.9, 0.1], [0.6, 0.4], [0.2, 0.8], [0.45, 0.55]])
+    post = np.array([[0.8, 0.2], [0.4, 0.6], [0.3, 0.7], [0.55, 0.45]])
+    result = types.SimpleNamespace(
+        em=types.SimpleNamespace(predict_proba=lambda X, labels=None: em_proba),
+        idata={"observed_data": {}})
+    proba = types.SimpleNamespace(mean=post)
+    assert _rows_moved(result, np.zeros((4, 1)), proba, None) == (2, 4)
+    assert _rows_moved(result, np.zeros((4, 1)), proba,
+                       np.array([True, True, True, False])) == (1, 3)
+
+
 def test_rounding_zeros_print_as_zero():
     """QA: a standardised column's mean printed "7.864 × 10⁻¹⁵" in the data table and the
     priors' text."""

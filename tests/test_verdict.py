@@ -319,5 +319,13 @@ def test_the_command_line_prints_the_overall_status_where_it_differs(capsys):
         "like no counts (the warning above)\n")
     _print_overall(overall, report=False)
     assert capsys.readouterr().out.startswith("\nVerdict: CAUTION, as result.json says: ")
+    # QA158 L7: a run whose status is the sampling checks' own printed no Verdict line
     _print_overall(_overall_verdict(OK, None, ""), report=True)
-    assert capsys.readouterr().out == ""
+    assert capsys.readouterr().out == (
+        "\nVerdict: OK, as result.json and the report's box say: the sampling checks pass "
+        "and no model check questions the fit\n")
+    _print_overall(_overall_verdict(BAD, None, "", shape="BIC prefers K=3 ..."),
+                   report=False)
+    assert capsys.readouterr().out == (
+        "\nVerdict: PROBLEMS, as result.json says: the sampling checks above do not all "
+        "pass\n")
