@@ -600,6 +600,10 @@ def _text_format_flags(parser: argparse.ArgumentParser) -> None:
                         help="the text file's decimal mark: '.' or ',' (default: '.'); "
                              "--sep ';' --decimal ',' reads a CSV as Excel writes it in "
                              "locales of decimal commas")
+    parser.add_argument("--thousands", metavar="MARK",
+                        help="the text file's thousands separator: ',' '.' \"'\" or space "
+                             "(default: none); --thousands ',' reads 4,304 as US and UK "
+                             "spreadsheets export it, --decimal ',' --thousands '.' 1.234,5")
     parser.add_argument("--encoding", metavar="NAME",
                         help="the text file's encoding (default: UTF-8): cp1252 reads Excel's "
                              "CSV as saved on Windows in Western Europe, utf-16 its Unicode "
@@ -708,7 +712,10 @@ def _sampling_flags(parser: argparse.ArgumentParser, which: str = "",
 
 def _cores_flag(parser: argparse.ArgumentParser, default: str = "all the process may use", *,
                 chains: bool = True) -> None:
-    sampler = ("N chains run at once (with --draws auto every chain still gets a thread, and "
+    # run reads its draws from the spec (QA160 L7: "--draws auto", a flag run has not)
+    auto = ("[sampler] draws = \"auto\"" if parser.prog.endswith(" run")
+            else "--draws auto")
+    sampler = (f"N chains run at once (with {auto} every chain still gets a thread, and "
                "the fit says so), and the kernels, the BLAS and the sampler's runtime get N "
                "threads each") if chains else "the EM kernels and the BLAS get N threads each"
     parser.add_argument("--cores", type=_whole_number, default=None, metavar="N",
@@ -1204,10 +1211,11 @@ def _cmd_spec(args: argparse.Namespace) -> int:
         if args.force:
             raise ValueError("--force replaces an existing FILE: give the FILE to write")
         print(spec_template(args.data, sep=args.sep, decimal=args.decimal,
-                            encoding=args.encoding), end="")
+                            encoding=args.encoding, thousands=args.thousands), end="")
         return 0
     written = write_spec_template(args.file, args.data, overwrite=args.force, sep=args.sep,
-                                  decimal=args.decimal, encoding=args.encoding)
+                                  decimal=args.decimal, encoding=args.encoding,
+                                  thousands=args.thousands)
     print(f"wrote {written}: edit it, then `bayesgmm run {shlex.quote(str(written))}`")
     return 0
 
@@ -1511,6 +1519,7 @@ def _cmd_select(args: argparse.Namespace) -> int:
                 "row names": _rows_setting(args.index),
                 **{name: value for name, value in (("separator", args.sep),
                                                     ("decimal mark", args.decimal),
+                                                    ("thousands separator", args.thousands),
                                                     ("encoding", args.encoding)) if value},
                 "command line": _command_line,
                 **_observation_settings(args, names), "K": args.components,
@@ -1994,6 +2003,7 @@ class _SpecObservations:
         self.noise, self.noise_volume = spec.noise, spec.noise_volume
         self.index = spec.index
         self.sep, self.decimal, self.encoding = spec.sep, spec.decimal, spec.encoding
+        self.thousands = spec.thousands
         self.dequantise = spec.dequantise
         self.dequantise_option = "[data] dequantise"
         self.source = spec.source  # the spec as read, for the record (with data_sha256)
@@ -2043,7 +2053,7 @@ def _read_observations(data: str, columns: list[str] | None, args: Any, n_compon
     table = read_data(data, columns, missing="refuse" if policy == "refuse" else "marginalise",
                       weights=args.weights, labels=args.labels,
                       index=getattr(args, "index", None), sep=args.sep, decimal=args.decimal,
-                      encoding=args.encoding)
+                      encoding=args.encoding, thousands=args.thousands)
     args.data_sha256 = table.sha256  # the record's fingerprint: of the bytes fitted (QA117)
     frame = table.features
     if getattr(args, "dequantise", None) is not None:
@@ -2410,6 +2420,8 @@ def _data_record(data_source: str, data_file: Any, index: str | None, weights: s
                                            "tab" if sep in ("\t", "\\t") else sep),
                                           ("data_decimal_mark",
                                            getattr(reading, "decimal", None)),
+                                          ("data_thousands_separator",
+                                           getattr(reading, "thousands", None)),
                                           ("data_encoding", _encoding_name(reading)))
             if value is not None}
     raw = getattr(reading, "source", None)  # a RunSpec's file, as read when the run began

@@ -548,6 +548,7 @@ _EM_RECORD_NAMES = {"data_source": "data", "data_file_sha256": "data file SHA-25
                     "index_column": "row IDs column", "weights_column": "weights column",
                     "labels_column": "labels column", "data_separator": "separator",
                     "data_decimal_mark": "decimal mark", "data_encoding": "encoding",
+                    "data_thousands_separator": "thousands separator",
                     "command_line": "command line",
                     "specification_sha256": "specification SHA-256"}
 
@@ -1105,6 +1106,17 @@ def _scoped_headers(table: str) -> str:
     return head + sep + body
 
 
+def _rhat_text(value: Any, rhat_max: float) -> str:
+    """An R-hat to three decimals, four where three would read as passing ``rhat_max`` (QA160
+    L1: "1.010" in the table, where 1.0102 failed the verdict's 1.01)."""
+    text = _fixed(value, 3)
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        return text
+    return _fixed(x, 4) if round(x, 3) <= rhat_max < x else text
+
+
 def _fixed(value: Any, places: int) -> str:
     """A number with ``places`` decimals and thousands separators (n/a for NaN)."""
     try:
@@ -1533,7 +1545,10 @@ def _section_parameters(result, figure, random_state, diag=None,
                     "more, as tail ESS below bulk ESS says). "
                     + _covariance_display(result.em.n_features, result.covariance_type)
                     + f" {note}</p>",
-                    _parameter_html(table, result.em.n_features), unidentified, forest,
+                    _parameter_html(table, result.em.n_features, next(
+                        (c.threshold for c in getattr(diag, "checks", ())
+                         if c.name == "max R-hat"), DiagnosticThresholds().rhat_max)),
+                    unidentified, forest,
                     density, overlay)
 
 
@@ -1656,14 +1671,16 @@ def _bound_titles(table: pd.DataFrame) -> dict[str, str]:
             for c in table.columns if re.fullmatch(r"eti\d+_(lb|ub)", str(c))}
 
 
-def _parameter_html(table: pd.DataFrame, n_features: int) -> str:
+def _parameter_html(table: pd.DataFrame, n_features: int, rhat_max: float = 1.01) -> str:
     """Weights (the noise weight too) and means in the open; sds and correlations folded away
-    when D > 2."""
+    when D > 2; R-hat as :func:`_rhat_text` writes it against ``rhat_max``."""
     shown = table.rename(columns={"mean": "posterior mean", **_bound_titles(table)}
                          ).rename_axis("parameter")
     shown = estimate_digits(shown, ["posterior mean", "sd", "94% lower", "94% upper"])
-    formatted = [c for c in ("EM", "MCSE", "posterior mean", "sd", "94% lower", "94% upper")
-                 if c in shown.columns]
+    if "R-hat" in shown.columns:
+        shown["R-hat"] = [_rhat_text(v, rhat_max) for v in shown["R-hat"]]
+    formatted = [c for c in ("EM", "MCSE", "posterior mean", "sd", "94% lower", "94% upper",
+                             "R-hat") if c in shown.columns]
     opened = [i.startswith(("weights", "noise_weight", "means")) for i in shown.index]
     head, rest = shown[opened], shown[[not o for o in opened]]
     # whole draws (QA: "689.9" beside "6,025"); R-hat to 3 decimals ("1" beside "1.004")
@@ -2748,14 +2765,15 @@ def _start_tie(candidates: pd.DataFrame, rival: Any = None, apart: bool = False)
 
 
 # The separators and decimal marks a data file may be read with, by name.
-_MARK_NAMES = {",": "comma", ";": "semicolon", "|": "pipe", "tab": "tab", ".": "point"}
+_MARK_NAMES = {",": "comma", ";": "semicolon", "|": "pipe", "tab": "tab", ".": "point",
+               "'": "apostrophe", " ": "space"}
 
 
 def _readable_setting(name: str, value):
     """A setting as a reader wants it: the adaptive-draws record and the re-anchoring as
     sentences, not as the raw dictionaries result.json keeps; a separator or decimal mark
     named (a bare ";" or "," is easily misread)."""
-    if name in ("data_separator", "data_decimal_mark"):
+    if name in ("data_separator", "data_decimal_mark", "data_thousands_separator"):
         return f"{value} ({_MARK_NAMES.get(value, 'as given')})"
     if name == "adaptive" and isinstance(value, dict):
         checks = "; ".join(
@@ -3341,9 +3359,14 @@ def _pareto_section(bayes: BayesSelection) -> list[str]:
                   for i in high]
         named[name] = ", ".join(labels[:8]) + (", ..." if len(labels) > 8 else "")
     table["observations above good_k"] = pd.Series(named)
-    said = "; ".join(f"{c.replace('_', ' ')} {format_number(v)}" for c, v in shared.items())
+    # good_k to two decimals, as the printout and the verdict say it (QA160 L3: 0.6971 here,
+    # "above 0.70" there)
+    said = "; ".join(f"{c.replace('_', ' ')} "
+                     + (f"{v:.2f}" if c == "good_k" else format_number(v))
+                     for c, v in shared.items())
     return [f"<h3>Pareto k</h3><p>Observations with k above good_k have unreliable PSIS-LOO "
-            f"terms{f' ({said}, every model)' if said else ''}.</p>", _table(table, text="last")]
+            f"terms{f' ({said}, every model)' if said else ''}.</p>",
+            _table(table, text="last", decimals={"good_k": 2})]
 
 
 def _loo_box(bayes: BayesSelection) -> str:

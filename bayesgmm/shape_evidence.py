@@ -215,6 +215,11 @@ def unjudged(em: EMResult, labels: Any = None) -> str:
         return ""
     richer = ("another covariance type or " if RICHER_TYPES[em.covariance_type]
               and em.n_features > 1 else "")
+    if one_more_fits(em):  # the labels rule K + 1 out, not the parameters (QA160 M2)
+        return (f"every row's component is known (the labels), so K={em.n_components + 1} "
+                "has no row for its component more"
+                + (", and no richer covariance type has fewer free parameters than the "
+                   f"{em.n_samples:.4g} rows" if richer else ""))
     return (f"no richer model ({richer}K={em.n_components + 1}) has fewer free parameters "
             f"than the {em.n_samples:.4g} rows, which BIC needs to compare EM refits")
 

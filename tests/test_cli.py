@@ -1180,6 +1180,26 @@ def test_a_german_export_is_fitted_with_sep_and_decimal_and_they_are_recorded(
     assert "; (semicolon)" in page and ", (comma)" in page  # a bare ";" is easily misread
 
 
+def test_thousands_separators_are_read_with_thousands_and_recorded(data_dir, old_faithful,
+                                                                   capsys):
+    """QA160 M1: `em` refused "4,304" advising --decimal ',' (which read 4.304); with
+    --thousands ',' it fits what the plain file gives, and records how it read it."""
+    plain = old_faithful.iloc[:60] * [1, 100]  # waiting in hundredths: 7,900
+    plain.to_csv(data_dir / "plain.csv", index=False)
+    lines = ["eruptions,waiting"] + [f'{e},"{w:,.0f}"' for e, w in plain.to_numpy()]
+    (data_dir / "us.csv").write_text("\n".join(lines) + "\n")
+    rc, _, err = _run_main(["em", "us.csv", "-k", "2", "--seed", "1", "--no-progress"], capsys)
+    assert rc == 2 and "--thousands ','" in err and "--decimal" not in err
+    for name, flags in (("us", ["--thousands", ","]), ("plain", [])):
+        rc, _, err = _run_main(["em", f"{name}.csv", "-k", "2", "--seed", "1", "--no-progress",
+                                "--out", name, *flags], capsys)
+        assert rc == 0, err
+    us, flat = bayesgmm.load(data_dir / "us"), bayesgmm.load(data_dir / "plain")
+    np.testing.assert_array_equal(us.means, flat.means)
+    assert us.settings["data_thousands_separator"] == ","
+    assert "data_thousands_separator" not in flat.settings
+
+
 def test_the_command_line_and_a_runs_specification_are_recorded(data_dir, tiny_fit,
                                                                  monkeypatch, capsys):
     """QA112: neither the command line nor a run's specification was recorded anywhere (the

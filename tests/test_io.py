@@ -136,7 +136,8 @@ def test_decimal_commas_and_missing_value_codes_get_their_own_hints(tmp_path):
         read_table(write(tmp_path, 'm,b\n"8,252",1\n"7,996",2\n'))
     with pytest.raises(ValueError, match=r"'\?' in row 1, line 3 of the file \(and '-', '\.'\); "
                                          r"if these mark missing values, leave those cells "
-                                         r"empty \(an empty cell or NA is read as missing\)"):
+                                         r"empty \(an empty cell or NA \(also NaN, n/a, "
+                                         r"#N/A, null\) is read as missing\)"):
         read_table(write(tmp_path, "m,b\n1,1\n?,2\n-,3\n.,4\n?,5\n6,6\n7,7\n8,8\n"))
 
 
@@ -415,8 +416,8 @@ def test_an_encoding_that_does_not_fit_the_file_is_one_line(tmp_path):
         read_data(tmp_path / "book.csv", encoding="cp1252")
     frame = pd.DataFrame({"x": [1.0, 2.0]})
     frame.to_parquet(tmp_path / "t.parquet")
-    with pytest.raises(ValueError, match=r"separator, decimal mark and encoding are a text "
-                                         r"file's; leave them out"):
+    with pytest.raises(ValueError, match=r"separator, decimal mark, thousands separator and "
+                                         r"encoding are a text file's; leave them out"):
         read_data(tmp_path / "t.parquet", encoding="cp1252")
 
 
@@ -1073,7 +1074,8 @@ def test_a_separator_or_decimal_mark_that_cannot_be_used_is_one_line(tmp_path):
     frame = pd.DataFrame({"a": [1.0, 2.0]})
     frame.to_parquet(tmp_path / "d.parquet")
     with pytest.raises(ValueError, match=r"is a Parquet file, whose numbers are stored as "
-                                         r"numbers: the separator, decimal mark and encoding "
+                                         r"numbers: the separator, decimal mark, thousands "
+                                         r"separator and encoding "
                                          r"are a text file's; leave them out"):
         read_data(tmp_path / "d.parquet", decimal=",")
 
@@ -1230,3 +1232,51 @@ def test_the_not_numeric_advice_leaves_out_the_row_ids_it_warned_of(tmp_path):
     with pytest.raises(ValueError) as info:  # labels given: no second labels column offered
         read_data(path, labels="id")
     assert "holds known groups" not in str(info.value)
+
+
+def test_numbers_with_thousands_separators_are_read_with_the_separator_named(tmp_path):
+    """QA160 M1: "4,304" in a comma-separated file was refused with the advice --decimal
+    ',', which read it as 4.304 (every income 1,000 times too small); beside a column of
+    decimal points that advice was refused in turn, and nothing read the file as written.
+    --thousands (thousands=) reads it, only between groups of three digits."""
+    from bayesgmm.io.tables import numeric_columns
+
+    text = ('id,income,score\n"1,234",980,3.86\nB,"4,304",2.5\nC,"12,345.5",1.25\n'
+            'D,NA,0.5\n')
+    path = write(tmp_path, text, "us.csv")
+    with pytest.raises(ValueError) as caught:
+        read_data(path, index="id")
+    said = str(caught.value)
+    assert ("Nothing is converted implicitly: read the numbers as written with --thousands "
+            "',' (a spec's [data]: thousands = \",\"), fix the file" in said)
+    assert "--decimal" not in said  # a quoted "4,304" between commas is no decimal comma
+    table = read_data(path, index="id", thousands=",")
+    np.testing.assert_array_equal(table.features["income"], [980.0, 4304.0, 12345.5, np.nan])
+    np.testing.assert_array_equal(table.features["score"], [3.86, 2.5, 1.25, 0.5])
+    assert list(table.features.index) == ["1,234", "B", "C", "D"]  # IDs as written
+    assert numeric_columns(path, thousands=",") == (["income", "score"], {"id": "text"})
+    # a comma that is no thousands separator is named, not dropped (pandas' thousands=
+    # reads "4,30" as 430)
+    with pytest.raises(ValueError, match=r"'income' has '4,30' in row 1"):
+        read_data(write(tmp_path, 'income\n980\n"4,30"\n', "short.csv"), thousands=",")
+    # the decimal comma's file: 1.234,5; spaces (non-breaking too); apostrophes
+    european = write(tmp_path, "a;b\n1,5;2.939,25\n2,5;3.001,5\n", "de.csv")
+    with pytest.raises(ValueError, match=r"read the numbers as written with --thousands '\.' "
+                                         r"\(a spec's \[data\]: thousands = \"\.\"\)"):
+        read_data(european, sep=";", decimal=",")
+    np.testing.assert_array_equal(read_data(european, sep=";", decimal=",", thousands=".")
+                                  .features["b"], [2939.25, 3001.5])
+    spaced = write(tmp_path, 'x\n"1 234.5"\n"2\u00a0000"\n7\n', "spaced.csv")
+    np.testing.assert_array_equal(read_data(spaced, thousands="space").features["x"],
+                                  [1234.5, 2000.0, 7.0])
+    swiss = write(tmp_path, "x\n1'234.5\n-2'000\n", "swiss.csv")
+    np.testing.assert_array_equal(read_data(swiss, thousands="'").features["x"],
+                                  [1234.5, -2000.0])
+    with pytest.raises(ValueError, match=r"^unknown thousands separator ';': give"):
+        read_data(path, thousands=";")
+    with pytest.raises(ValueError, match=r"^the thousands separator ',' is the decimal mark "
+                                         r"too: '\.' thousands go with the decimal comma"):
+        read_data(european, sep=";", decimal=",", thousands=",")
+    pd.DataFrame({"a": [1.0]}).to_parquet(tmp_path / "t.parquet")
+    with pytest.raises(ValueError, match=r"thousands separator and encoding are a text "):
+        read_data(tmp_path / "t.parquet", thousands=",")

@@ -121,6 +121,29 @@ def test_a_template_for_a_german_export_states_its_separator_and_decimal_mark(tm
         spec_template(sep=";")
 
 
+def test_a_template_for_thousands_separators_states_them_and_run_reads_them(tmp_path,
+                                                                            monkeypatch):
+    """QA160 M1: a spec's [data] thousands reads "4,304" as the command line's --thousands
+    does; the template states it where the file is read so; a bad one names its key."""
+    monkeypatch.chdir(tmp_path)
+    Path("us.csv").write_text('id,income,age\nA,"4,304",51\nB,"1,105",33\nC,980,40\n')
+    with pytest.raises(ValueError, match=r"--thousands ','"):
+        spec_template(Path("us.csv"))
+    path = write_spec_template("us.toml", "us.csv", thousands=",")
+    text = path.read_text()
+    assert 'columns = ["income", "age"]' in text
+    assert re.search(r'^thousands = "," +# optional', text, flags=re.M)
+    assert _keys_written(text) == _keys_written(spec_template())
+    spec = load_spec(path)
+    assert spec.thousands == ","
+    table = read_data(spec.data_path, spec.columns, thousands=spec.thousands)
+    assert table.features["income"].tolist() == [4304.0, 1105.0, 980.0]
+    Path("bad.toml").write_text(text.replace('thousands = ","', 'thousands = "."'))
+    with pytest.raises(ValueError, match=r"bad\.toml: \[data\] the thousands separator '\.' "
+                                         r"is the decimal mark too"):
+        load_spec("bad.toml")
+
+
 def test_a_template_names_odd_column_names_as_toml_strings(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     data = Path('odd "names".csv')

@@ -137,8 +137,19 @@ def test_the_richer_model_check_says_when_no_richer_model_can_be_judged():
         spherical = fit_em(X[:5], 2, covariance_type="spherical", random_state=0)  # 7
     assert "(another covariance type or K=3)" in shape_unjudged(spherical)
     assert shape_unjudged(fit_em(X, 2, random_state=0)) == ""
-    # with every row's component known, one more has no row to hold
-    assert shape_unjudged(fit_em(X, 2, random_state=0), labels=np.zeros(len(X))) != ""
+    # with every row's component known, one more has no row to hold, which is said (QA160
+    # M2: "no richer model (K=3) has fewer free parameters than the 120 rows", 17 for 120)
+    labels = np.arange(len(X)) % 2
+    assert shape_unjudged(fit_em(X, 2, random_state=0, labels=labels), labels=labels) == (
+        "every row's component is known (the labels), so K=3 has no row for its component "
+        "more")
+    # 5-D spherical, 13 parameters: K=3 has 20 for 22 rows, diag 21 and more
+    wide = np.random.default_rng(0).normal(size=(22, 5)) + 3 * labels[:22, None]
+    spherical = fit_em(wide, 2, covariance_type="spherical", labels=labels[:22],
+                       random_state=0)
+    assert shape_unjudged(spherical, labels=labels[:22]) == (
+        "every row's component is known (the labels), so K=3 has no row for its component "
+        "more, and no richer covariance type has fewer free parameters than the 22 rows")
 
 
 def test_k_too_small_only_where_k_plus_one_has_fewer_parameters_than_rows():

@@ -651,11 +651,29 @@ def test_a_long_trace_is_drawn_in_page_sized_parts(tiny_fit, monkeypatch):
     assert list(drawn) == ["trace"] + [f"trace_{i}" for i in range(2, parts + 1)]
     assert sum(drawn.values(), []) == whole
     assert all(len(rows) <= 4 for rows in drawn.values())
-    assert titles["trace"].endswith(f"\nRows 1-{len(drawn['trace'])} of the {len(whole)} rows")
+    # QA158 L5: the worst-mixing scalars beyond "the 16 of 20" counted in the rows' total
+    from bayesgmm.plots import diagnostics as drawn_checks
+
+    post = tiny_fit.idata["posterior"].to_dataset()
+    added = len(drawn_checks._worst_mixing(post, drawn_checks._diagnosed_variables(
+        post, drawn_checks._DIAGNOSED)))
+    assert added == 0 and titles["trace"].endswith(
+        f"\nRows 1-{len(drawn['trace'])} of the {len(whole)} rows")
     with pytest.raises(ValueError, match=r"part must be \(i, n\) of whole numbers"):
         plots.plot_trace(tiny_fit, part=(3, 2))
     assert names(plots.plot_trace(tiny_fit, part=(np.int64(2), np.int64(parts)))) == \
         drawn["trace_2"]  # NumPy's integers too (QA104)
+    # a worst-mixing scalar beyond the weights and means: counted apart
+    import xarray as xr
+
+    sd = xr.DataArray(np.sqrt(post["covariances"].values[:, :, 0, 0, 0]), dims=("chain", "draw"),
+                      attrs={"label": "sd[0, x]", "why": "the lowest bulk ESS (12)"})
+    monkeypatch.setattr(drawn_checks, "_worst_mixing", lambda *a: {"sd[0, x]": sd})
+    fig = plots.plot_trace(tiny_fit, part=(1, 2))
+    assert fig._suptitle.get_text().split("\n")[-1] == (
+        f"Rows 1-{-(-(len(whole) + 1) // 2)} of the {len(whole) + 1} rows ({len(whole)}, then "
+        "the 1 worst-mixing of the whole posterior)")
+    plt.close(fig)
 
 
 # --------------------------------------------------------------------------------------------

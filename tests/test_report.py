@@ -2667,3 +2667,24 @@ def test_a_report_of_an_em_fit_is_refused_before_its_status_line(old_faithful, t
     with pytest.raises(ValueError, match="the report needs a BayesResult; got EMResult"):
         write_report(em, tmp_path / "r")
     assert capsys.readouterr().err == "" and not (tmp_path / "r").exists()
+
+
+def test_an_r_hat_that_fails_never_reads_as_passing():
+    """QA160 L1: the verdict failed R-hat 1.0102 > 1.01, and the parameter table printed
+    "1.010" in every row it failed in: four decimals where three would read as passing."""
+    import pandas as pd
+
+    from bayesgmm.report import _parameter_html, _rhat_text
+
+    assert _rhat_text(1.0102, 1.01) == "1.0102"
+    assert _rhat_text(1.0098, 1.01) == "1.010"  # passes, and reads so
+    assert _rhat_text(1.0127, 1.01) == "1.013"
+    assert _rhat_text(1.0004, 1.01) == "1.000"
+    assert _rhat_text(1.0504, 1.05) == "1.0504"
+    assert _rhat_text(float("nan"), 1.01) == "n/a"
+    table = pd.DataFrame({"EM": [0.5], "mean": [0.5], "MCSE": [0.001], "sd": [0.02],
+                          "eti94_lb": [0.46], "eti94_ub": [0.54], "EM inside": [True],
+                          "R-hat": [1.0102], "bulk ESS": [900.0], "tail ESS": [800.0]},
+                         index=["weights[0]"])
+    assert ">1.0102<" in _parameter_html(table, 2)
+    assert ">1.010<" in _parameter_html(table, 2, rhat_max=1.02)

@@ -8,6 +8,7 @@ Where it sits: the files layer, below :mod:`bayesgmm.io.tables` (its only user);
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 from collections.abc import Callable
@@ -20,7 +21,8 @@ from .._warn import IN_PACKAGE, warn
 
 __all__ = ["column_problem", "index_hint", "is_saved_index", "labels_as_written", "labels_hint",
            "looks_like_row_ids", "number_format_problem", "read_weights",
-           "read_row_ids", "second_header_hint"]
+           "read_row_ids", "reading_hint", "second_header_hint", "with_thousands",
+           "decimal_comma_cell"]
 
 
 def is_saved_index(column: pd.Series, name: str) -> bool:
@@ -87,7 +89,7 @@ def index_hint(frame: pd.DataFrame, non_numeric: dict[str, str]) -> str:
     ids = [c for c in non_numeric
            if frame[c].notna().all() and frame[c].nunique() == len(frame) > 1
            and not _thousands_separated(frame[c]).any()
-           and _decimal_commas(frame[c].dropna()) is None  # numbers, written otherwise
+           and decimal_comma_cell(frame[c].dropna()) is None  # numbers, written otherwise
            and pd.to_numeric(frame[c], errors="coerce").notna().mean() < 0.5]
     if not ids:
         return ""
@@ -110,6 +112,69 @@ def as_numbers(column: pd.Series, decimal: str = ".") -> pd.Series:
         return value
 
     return pd.to_numeric(column.map(one), errors="coerce")
+
+
+def with_thousands(column: pd.Series, thousands: str, decimal: str = ".") -> pd.Series:
+    """A text column of numbers written with the thousands separator ``thousands`` ("4,304",
+    "1.234,5") as numbers, where every cell is a number so written or a plain one; else the
+    column as it was, for :func:`column_problem` to name its first other cell. A separator
+    counts only between groups of three digits: "4,30" is not 430 (pandas' own
+    ``thousands=`` drops the separator wherever it stands)."""
+    if column.dtype.kind != "O":
+        return column
+    sep = "[ \u00a0\u202f]" if thousands == " " else re.escape(thousands)
+    grouped = re.compile(rf"[+-]?\d{{1,3}}({sep}\d{{3}})+({re.escape(decimal)}\d*)?")
+    plain = re.compile(rf"[+-]?(\d+({re.escape(decimal)}\d*)?|{re.escape(decimal)}\d+)"
+                       r"([eE][+-]?\d+)?")
+
+    def one(value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        text = value.strip()
+        if grouped.fullmatch(text):
+            text = re.sub(sep, "", text)
+        elif not plain.fullmatch(text):
+            return None  # not a number so written: the column is left as it was
+        return float(text.replace(decimal, "."))
+
+    present = column.notna()
+    numbers = column.map(one)
+    if numbers[present].isna().any():
+        return column
+    return pd.to_numeric(numbers, errors="raise").astype(np.float64)
+
+
+def reading_hint(problems: dict[str, str], sep: str | None, decimal: str | None,
+                  frame: pd.DataFrame) -> str:
+    """How to read a text file's numbers as written, when a column's problem is numbers
+    written with decimal commas or thousands separators (``problems``: column -> why).
+    Decimal commas where the file was read with decimal points; not where those columns
+    write their other numbers with decimal points (QA158 L2: one "1,234" among 100,000
+    values like 2.2687: read with --decimal ',' as advised, every other cell was refused).
+    Numbers written with thousands separators get the option that reads them, where it
+    reads every such column whole; in a comma-separated file "4,304" is not offered as a
+    decimal comma (QA160 M1: read so as advised, every income was 1,000 times too small)."""
+    if sep is None:
+        return ""
+    mark = decimal or "."
+    grouped = [c for c, why in problems.items() if "thousands separator" in why]
+    thousands = next((t for t in (",", ".", " ", "'") if t != mark and grouped and all(
+        with_thousands(frame[c], t, mark).dtype.kind == "f" for c in grouped)), None)
+    words = {",": "','", ".": "'.'", " ": "space", "'": '"\'"'}
+    hint = ("" if thousands is None else
+            f"read the numbers as written with --thousands {words[thousands]} (a spec's "
+            f"[data]: thousands = {json.dumps(thousands)})")
+    commas = [c for c, why in problems.items() if "decimal comma" in why]
+    if decimal == "," or not commas:
+        return hint
+    points = r"\s*[+\-]?\d*\.\d+([eE][+-]?\d+)?\s*"
+    if all(frame[c].astype(str).str.fullmatch(points).any() for c in commas):
+        return hint
+    if sep == "," and thousands == "," and all(decimal_comma_cell(frame[c]) is None
+                                               for c in commas):
+        return hint  # quoted "4,304" in a comma-separated file: a US or UK export's
+    return (f"{hint}, or " if hint else "") + ("read the numbers as written with --decimal "
+                                               "',' (a spec's [data]: decimal = \",\")")
 
 
 def second_header_hint(frame: pd.DataFrame, non_numeric: dict[str, str],
@@ -258,10 +323,10 @@ def _number_format(column: pd.Series, bad: pd.Series, at: int,
     if "\u2212" in str(value) and pd.notna(pd.to_numeric(plain, errors="coerce")):  # QA106
         return (f"has {value!r} in {row(at)}, written with a Unicode minus sign ('\u2212', "
                 f"as some instruments write it): write '-' ({plain})")
-    if "\u2212" in str(value) and _decimal_commas(pd.Series([plain])) is not None:  # QA108
+    if "\u2212" in str(value) and decimal_comma_cell(pd.Series([plain])) is not None:  # QA108
         return (f"has {value!r} in {row(at)}, written with a Unicode minus sign ('\u2212') "
                 f"and a decimal comma: write '-' and '.' ({plain.replace(',', '.')})")
-    comma = _decimal_commas(column[bad])
+    comma = decimal_comma_cell(column[bad])
     if comma is not None:  # QA62: "3,5" got no word of decimal commas
         return (f"has {comma!r} in {row(int(np.flatnonzero(column == comma)[0]))}, a "
                 "number written with a decimal comma: write '.' as the decimal mark ("
@@ -305,7 +370,7 @@ def _comma_file_format(column: pd.Series, at: int, row: Callable[[int], str]) ->
     return None
 
 
-def _decimal_commas(cells: pd.Series) -> str | None:
+def decimal_comma_cell(cells: pd.Series) -> str | None:
     """The first cell that can only be a number with a decimal comma ("3,5", "1234,56"; not
     "1,234", which may be either), or None."""
     for value in cells:
@@ -338,7 +403,9 @@ def _other_texts(cells: pd.Series, first: object) -> str:
     spaced = any(t != t.strip() and t.strip().lower() in ("na", "nan", "null", "none")
                  for t in written)
     return listed + ("; if these mark missing values, leave those cells empty (an empty cell "
-                     "or NA is read as missing" + (", without spaces after it" if spaced else "")
+                     # pandas' own markers too (QA160 L5: n/a, #N/A, null read so, unsaid)
+                     "or NA (also NaN, n/a, #N/A, null) is read as missing"
+                     + (", without spaces after it" if spaced else "")
                      + ")" if codes else "")
 
 

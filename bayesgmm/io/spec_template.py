@@ -26,11 +26,13 @@ _EXAMPLE_COLUMNS = 'columns = ["eruptions", "waiting"] '
 _EXAMPLE_SEP = '# sep = ";"                       '
 _EXAMPLE_DECIMAL = '# decimal = ","                   '
 _EXAMPLE_ENCODING = '# encoding = "cp1252"             '
+_EXAMPLE_THOUSANDS = '# thousands = ","                 '
 
 
 def spec_template(data: str | os.PathLike | None = None, *,
                   relative_to: str | os.PathLike | None = None, sep: str | None = None,
-                  decimal: str | None = None, encoding: str | None = None) -> str:
+                  decimal: str | None = None, encoding: str | None = None,
+                  thousands: str | None = None) -> str:
     """A specification with every key, its default and what it means: a start to edit.
 
     As shipped it fits the bundled Old Faithful data (``bayesgmm run`` runs it unchanged).
@@ -43,8 +45,8 @@ def spec_template(data: str | os.PathLike | None = None, *,
     relative_to : str or path-like, optional
         The directory the specification will be saved in: a relative ``path`` is written
         relative to it, as :func:`load_spec` reads it (default: the current directory).
-    sep, decimal, encoding : str, optional
-        The data file's separator, decimal mark and encoding (as
+    sep, decimal, encoding, thousands : str, optional
+        The data file's separator, decimal mark, encoding and thousands separator (as
         :func:`bayesgmm.io.read_data` takes them): the file is read with them, and ``[data]``
         states them.
 
@@ -60,15 +62,16 @@ def spec_template(data: str | os.PathLike | None = None, *,
     """
     text = resources.files(__package__).joinpath(_TEMPLATE).read_text(encoding="utf-8")
     if data is None:
-        if sep is not None or decimal is not None or encoding is not None:
-            raise ValueError("a separator, decimal mark or encoding is a data file's: give "
+        if any(v is not None for v in (sep, decimal, encoding, thousands)):
+            raise ValueError("a separator, decimal mark, encoding or thousands separator is a "
+                             "data file's: give "
                              "the file (--data FILE) it is for")
         return text
     data = os.fspath(data)
     if data == "-":
         raise ValueError("a specification names a data file, and standard input ('-') is "
                          "none: save the data to a file and give its path")
-    numeric, other = numeric_columns(data, sep, decimal, encoding)
+    numeric, other = numeric_columns(data, sep, decimal, encoding, thousands)
     if not numeric:
         raise ValueError(f"{data} has no numeric column ({', '.join(map(repr, other))} hold "
                          "text or row numbers): a mixture is fitted to numbers")
@@ -87,7 +90,8 @@ def spec_template(data: str | os.PathLike | None = None, *,
     text = _replace_line(text, _EXAMPLE_PATH, path_line.ljust(len(_EXAMPLE_PATH)))
     for key, value, example in (("sep", sep, _EXAMPLE_SEP), ("decimal", decimal,
                                                                _EXAMPLE_DECIMAL),
-                                ("encoding", encoding, _EXAMPLE_ENCODING)):
+                                ("encoding", encoding, _EXAMPLE_ENCODING),
+                                ("thousands", thousands, _EXAMPLE_THOUSANDS)):
         if value is not None:  # the file is read so: stated, no longer an example
             line = f"{key} = {_toml_string('tab' if value == chr(9) else value)}"
             text = _replace_line(text, example, line.ljust(len(example)))
@@ -97,7 +101,8 @@ def spec_template(data: str | os.PathLike | None = None, *,
 
 def write_spec_template(path: str | os.PathLike, data: str | os.PathLike | None = None, *,
                         overwrite: bool = False, sep: str | None = None,
-                        decimal: str | None = None, encoding: str | None = None) -> Path:
+                        decimal: str | None = None, encoding: str | None = None,
+                        thousands: str | None = None) -> Path:
     """Write :func:`spec_template` to the file ``path`` (all at once: a reader sees the old
     file or the new one) and return its path; an existing file is replaced only with
     ``overwrite``, and never the data file itself."""
@@ -116,7 +121,7 @@ def write_spec_template(path: str | os.PathLike, data: str | os.PathLike | None 
     if not target.parent.is_dir():
         raise ValueError(f"no directory {target.parent}: create it first, or give another path")
     text = spec_template(data, relative_to=target.parent, sep=sep, decimal=decimal,
-                         encoding=encoding)
+                         encoding=encoding, thousands=thousands)
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     except OSError as exc:  # named by the file asked for, not the hidden temporary (QA117 L3)

@@ -34,7 +34,7 @@ from ..settings import (
 from .file_bytes import text_encoding
 from .spec_template import spec_template, write_spec_template
 from .tables import MISSING_POLICIES, _missing_policy
-from .text_files import text_format
+from .text_files import text_format, thousands_separator
 
 __all__ = ["ModelSpec", "RunSpec", "load_spec", "spec_template", "write_spec_template"]
 
@@ -43,7 +43,7 @@ _SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
     "data": {"path": str, "columns": list, "dropna": bool, "missing": str, "weights": str,
              "labels": str, "index": str, "noise": bool, "noise_volume": (int, float),
              "dequantise": (str, dict, int, float), "sep": str, "decimal": str,
-             "encoding": str},
+             "encoding": str, "thousands": str},
     "model": {"n_components": int, "covariance_type": str, "ordered_means": bool},
     "priors": {name: (int, float) for name in Priors().to_dict()},
     "sampler": {"name": str, "draws": (int, str), "tune": int, "chains": int, "seed": int,
@@ -98,10 +98,11 @@ class RunSpec:
         ``[data] dequantise``: ``"auto"``, one step, or a table of column = step; the
         features get uniform noise within half a step (:func:`bayesgmm.dequantise`), seeded
         by the run's seed. None: the values as read.
-    sep, decimal, encoding : str or None
-        ``[data] sep`` / ``decimal`` / ``encoding``: the text file's separator (``","``,
-        ``";"``, ``"|"``, ``"tab"``), decimal mark (``"."``, ``","``) and encoding (a codec's
-        name); None: as :func:`bayesgmm.io.read_data` defaults them.
+    sep, decimal, encoding, thousands : str or None
+        ``[data] sep`` / ``decimal`` / ``encoding`` / ``thousands``: the text file's separator
+        (``","``, ``";"``, ``"|"``, ``"tab"``), decimal mark (``"."``, ``","``), encoding (a
+        codec's name) and thousands separator (``","``, ``"."``, ``"'"``, ``"space"``); None:
+        as :func:`bayesgmm.io.read_data` defaults them.
     source : bytes
         The specification's file as read: a result records it (and its SHA-256) as it was
         when the run began.
@@ -133,6 +134,7 @@ class RunSpec:
     decimal: str | None = None
     encoding: str | None = None
     source: bytes = field(default=b"", repr=False)
+    thousands: str | None = None
 
     # Attributes of the spec before SamplerSettings held them: still readable there.
     sampler = _sampler_setting("sampler")
@@ -211,6 +213,7 @@ def load_spec(path: str | Path) -> RunSpec:
     missing, noise_volume = _spec_observations(data, p)
     try:
         text_format(data.get("sep"), data.get("decimal"))
+        thousands_separator(data.get("thousands"), data.get("decimal"))
         text_encoding(data.get("encoding"))
     except ValueError as exc:
         raise ValueError(f"{p}: [data] {exc}") from None
@@ -244,6 +247,7 @@ def load_spec(path: str | Path) -> RunSpec:
         noise_volume=noise_volume, index=data.get("index"), figure_files=figure_files,
         dequantise=_spec_dequantise(data.get("dequantise"), p), sep=data.get("sep"),
         decimal=data.get("decimal"), encoding=data.get("encoding"), source=source,
+        thousands=data.get("thousands"),
     )
 
 

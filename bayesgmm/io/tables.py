@@ -30,7 +30,9 @@ from .columns import (
     number_format_problem,
     read_row_ids,
     read_weights,
+    reading_hint,
     second_header_hint,
+    with_thousands,
 )
 from .file_bytes import COMPRESSED, plain_copy, text_encoding
 from .sources import BUNDLED, STDIN, file_sha256, local_path
@@ -43,6 +45,7 @@ from .text_files import (
     read_text_table,
     separator,
     text_format,
+    thousands_separator,
 )
 
 __all__ = ["BUNDLED", "MISSING_POLICIES", "STDIN", "DataTable", "file_sha256", "read_data",
@@ -102,8 +105,8 @@ class DataTable:
 
 def read_table(path: str | Path, columns: list[str] | None = None, *,
                dropna: bool = False, missing: str | None = None, sep: str | None = None,
-               decimal: str | None = None, encoding: str | None = None
-               ) -> tuple[pd.DataFrame, int]:
+               decimal: str | None = None, encoding: str | None = None,
+               thousands: str | None = None) -> tuple[pd.DataFrame, int]:
     """Read a CSV (or Parquet) file into a numeric DataFrame.
 
     Parameters
@@ -117,7 +120,7 @@ def read_table(path: str | Path, columns: list[str] | None = None, *,
     missing : {"marginalise", "drop", "refuse"}, optional
         Missing cells (empty, ``NA``, ``NaN``): kept as NaN for the fit to integrate out
         (the default), rows with any dropped, or refused.
-    sep, decimal, encoding : str, optional
+    sep, decimal, encoding, thousands : str, optional
         As in :func:`read_data`.
 
     Returns
@@ -125,14 +128,15 @@ def read_table(path: str | Path, columns: list[str] | None = None, *,
     (DataFrame, number of rows dropped); ValueError as :func:`read_data` raises it.
     """
     table = read_data(path, columns, missing=_missing_policy(missing, dropna), sep=sep,
-                      decimal=decimal, encoding=encoding)
+                      decimal=decimal, encoding=encoding, thousands=thousands)
     return table.features, table.n_dropped
 
 
 def read_data(path: str | Path, columns: list[str] | None = None, *,
               missing: str = "marginalise", weights: str | None = None,
               labels: str | None = None, index: str | None = None, sep: str | None = None,
-              decimal: str | None = None, encoding: str | None = None) -> DataTable:
+              decimal: str | None = None, encoding: str | None = None,
+              thousands: str | None = None) -> DataTable:
     """Read a CSV (or Parquet) file: numeric features, and optional weights and labels columns.
 
     Parameters
@@ -167,6 +171,11 @@ def read_data(path: str | Path, columns: list[str] | None = None, *,
         A text file's encoding, a codec's name (default UTF-8, a byte-order mark allowed):
         ``"cp1252"`` for Excel's CSV on Windows in Western Europe, ``"utf-16"`` for its
         "Unicode Text"; the fingerprint ``sha256`` is of the bytes as written.
+    thousands : {",", ".", "'", " "}, optional
+        A text file's thousands separator (default: none): ``","`` reads "4,304" as US and UK
+        spreadsheets export it, ``"."`` with ``decimal=","`` reads "1.234,5". Only between
+        groups of three digits: a column with "4,30" is refused, naming that cell. The
+        index and labels columns are read as written.
 
     Returns
     -------
@@ -192,7 +201,7 @@ def read_data(path: str | Path, columns: list[str] | None = None, *,
     weights, labels, index = (None if c is None else _nfc(c) for c in (weights, labels, index))
     frame, p, path, sep, digest = _read_frame(
         path, [*(columns or []), *(c for c in (weights, labels, index) if c)], index, sep,
-        decimal, encoding)
+        decimal, encoding, thousands, labels)
     parquet, mark = sep is None, decimal or "."  # the mark the cells were read with
     if index is not None and index not in frame.columns:
         # an empty name is the header's empty cell (R's row names), which pandas names
@@ -280,7 +289,7 @@ def read_data(path: str | Path, columns: list[str] | None = None, *,
             f"column(s) {list(non_numeric)} in {path} are not numeric: "
             + "; ".join(f"{c!r} {why}" for c, why in non_numeric.items())
             + ". Nothing is converted implicitly: "
-            + "".join(f"{hint}, " for hint in [_decimal_hint(non_numeric, sep, decimal, frame)]
+            + "".join(f"{hint}, " for hint in [reading_hint(non_numeric, sep, decimal, frame)]
                       if hint)
             # the row IDs just warned of left out too (QA138 M1: "--columns id,x,y", run as
             # given, fitted the IDs)
@@ -369,12 +378,15 @@ def _stamp(p: Path) -> tuple[int, int, int]:
 
 def _read_frame(path: str | Path, wanted: list[str], index: str | None,
                 sep: str | None = None, decimal: str | None = None,
-                encoding: str | None = None
+                encoding: str | None = None, thousands: str | None = None,
+                labels: str | None = None
                 ) -> tuple[pd.DataFrame, Path, str, str | None, str]:
-    """The file's table as pandas reads it (nothing checked but the reading and the header),
-    the local file (in UTF-8), the file as messages name it, the text separator (None:
-    Parquet) and the SHA-256 of the bytes read; the rest as :func:`read_data` takes them."""
+    """The file's table as pandas reads it (nothing checked but the reading and the header;
+    ``thousands`` separators read but in the ``index`` and ``labels`` columns), the local
+    file (in UTF-8), the file as messages name it, the text separator (None: Parquet) and
+    the SHA-256 of the bytes read; the rest as :func:`read_data` takes them."""
     sep, decimal = text_format(sep, decimal)
+    thousands = thousands_separator(thousands, decimal)
     encoding = text_encoding(encoding)
     p = Path(local_path(str(path)))
     # as messages name it (QA93: a bundled set was named by its site-packages file)
@@ -388,10 +400,11 @@ def _read_frame(path: str | Path, wanted: list[str], index: str | None,
     if not p.is_file():
         raise ValueError(f"data file not found: {path}")
     parquet = p.suffix.lower() in (".parquet", ".pq")
-    if parquet and (sep is not None or decimal != "." or encoding is not None):
+    if parquet and (sep is not None or decimal != "." or encoding is not None
+                    or thousands is not None):
         raise ValueError(f"{path} is a Parquet file, whose numbers are stored as numbers: the "
-                         "separator, decimal mark and encoding are a text file's; leave them "
-                         "out")
+                         "separator, decimal mark, thousands separator and encoding are a "
+                         "text file's; leave them out")
     source = p  # the user's file: its bytes fingerprinted, its changes watched
     digest, before = file_sha256(p), _stamp(p)  # the bytes about to be read; unchanged after?
     try:
@@ -426,6 +439,10 @@ def _read_frame(path: str | Path, wanted: list[str], index: str | None,
         raise ValueError(f"the header of {path} names column(s) {twice} more than once (in "
                          "composed and decomposed Unicode): give every column its own name")
     check_separator(frame, path, sep or ",")
+    if thousands is not None:
+        for c in frame.columns:
+            if c not in (index, labels):
+                frame[c] = with_thousands(frame[c], thousands, decimal)
     if _stamp(source) != before:  # QA117 H1: a file replaced mid-run was recorded as read
         raise ValueError(f"{path} changed while it was read (is another job writing it?): "
                          "run again once the file is complete")
@@ -433,13 +450,14 @@ def _read_frame(path: str | Path, wanted: list[str], index: str | None,
 
 
 def numeric_columns(path: str | Path, sep: str | None = None, decimal: str | None = None,
-                    encoding: str | None = None) -> tuple[list[str], dict[str, str]]:
+                    encoding: str | None = None, thousands: str | None = None
+                    ) -> tuple[list[str], dict[str, str]]:
     """The columns of a data file that :func:`read_data` would fit by default (numbers, with
     empty cells), and the others with why not: ``"text"`` (names, codes, row IDs), ``"row
     numbers"`` (a saved pandas or R index, QA98: listed as a feature, it was fitted) or ``"no
     name"``. What a specification written for the file may list as features. ValueError as
     :func:`read_data` raises it for an unreadable file."""
-    frame, _, _, read_sep, _ = _read_frame(path, [], None, sep, decimal, encoding)
+    frame, _, _, read_sep, _ = _read_frame(path, [], None, sep, decimal, encoding, thousands)
     left: dict[str, str] = {}
     if len(frame.columns) and is_saved_index(frame.iloc[:, 0], frame.columns[0]):
         left[frame.columns[0]] = "row numbers"
@@ -447,7 +465,7 @@ def numeric_columns(path: str | Path, sep: str | None = None, decimal: str | Non
         written = number_format_problem(frame[c], decimal=decimal or ".") if c not in left \
             else None
         if written:  # numbers the file writes otherwise: not text to leave out (QA106)
-            hint = _decimal_hint({c: written}, read_sep, decimal, frame)
+            hint = reading_hint({c: written}, read_sep, decimal, frame)
             raise ValueError(f"column {c!r} of {path} {written}. "
                              + (f"{hint[0].upper()}{hint[1:]}, or fix the file" if hint
                                 else "Fix the file first"))
@@ -456,22 +474,6 @@ def numeric_columns(path: str | Path, sep: str | None = None, decimal: str | Non
         elif c not in left and read_sep is not None and str(c).startswith("Unnamed: "):
             left[c] = "no name"
     return [c for c in frame.columns if c not in left], left
-
-
-def _decimal_hint(problems: dict[str, str], sep: str | None, decimal: str | None,
-                  frame: pd.DataFrame) -> str:
-    """How to read a text file's decimal commas as written, when a column's problem is
-    numbers written with them (``problems``: column -> why) and the file was read with
-    decimal points; not where those columns write their other numbers with decimal points
-    (QA158 L2: one "1,234" among 100,000 values like 2.2687: read with --decimal ',' as
-    advised, every other cell was refused)."""
-    commas = [c for c, why in problems.items() if "decimal comma" in why]
-    if sep is None or decimal == "," or not commas:
-        return ""
-    points = r"\s*[+\-]?\d*\.\d+([eE][+-]?\d+)?\s*"
-    if all(frame[c].astype(str).str.fullmatch(points).any() for c in commas):
-        return ""
-    return "read the numbers as written with --decimal ',' (a spec's [data]: decimal = \",\")"
 
 
 def _missing_policy(missing: str | None, dropna: bool) -> str:

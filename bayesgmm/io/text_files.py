@@ -19,15 +19,20 @@ import pandas as pd
 from .._warn import recorded
 from .file_bytes import COMPRESSED, refuse_binary
 
-__all__ = ["DECIMAL_MARKS", "SEPARATORS", "cells_as_written", "check_header",
-           "check_separator", "columns_option", "file_line", "read_text_table", "separator",
-           "text_format"]
+__all__ = ["DECIMAL_MARKS", "SEPARATORS", "THOUSANDS_SEPARATORS", "cells_as_written",
+           "check_header", "check_separator", "columns_option", "file_line", "read_text_table",
+           "separator", "text_format", "thousands_separator"]
 
 # The separators a user may name (--sep, a spec's [data] sep), by character and by word (a
 # tab is hard to type in a shell or a TOML file), and the decimal marks.
 SEPARATORS = {",": ",", ";": ";", "\t": "\t", "|": "|", "comma": ",", "semicolon": ";",
               "tab": "\t", "\\t": "\t", "pipe": "|"}
 DECIMAL_MARKS = (".", ",")
+# The thousands separators a user may name (--thousands, a spec's [data] thousands): "4,304"
+# as US and UK spreadsheets export it, "1.234,5" and "1 234,5" where the decimal mark is the
+# comma, "1'234.5" in Switzerland
+THOUSANDS_SEPARATORS = {",": ",", ".": ".", "'": "'", " ": " ", "space": " ", "comma": ",",
+                        "point": ".", "apostrophe": "'"}
 
 
 def text_format(sep: str | None, decimal: str | None) -> tuple[str | None, str]:
@@ -41,6 +46,24 @@ def text_format(sep: str | None, decimal: str | None) -> tuple[str | None, str]:
     if decimal is not None and decimal not in DECIMAL_MARKS:
         raise ValueError(f"unknown decimal mark {decimal!r}: give '.' or ','")
     return (None if sep is None else SEPARATORS[sep]), decimal or "."
+
+
+def thousands_separator(thousands: str | None, decimal: str | None) -> str | None:
+    """The thousands separator a user named (None: the numbers have none), checked against
+    the decimal mark (``decimal``: None for the point): QA160 M1, "4,304" in a comma-separated
+    file could only be refused, or read as 4.304 with --decimal ','."""
+    if thousands is None:
+        return None
+    if thousands not in THOUSANDS_SEPARATORS:
+        raise ValueError(f"unknown thousands separator {thousands!r}: give ',', '.', \"'\" "
+                         "or 'space'")
+    mark = THOUSANDS_SEPARATORS[thousands]
+    if mark == (decimal or "."):
+        raise ValueError(f"the thousands separator {mark!r} is the decimal mark too: '.' "
+                         "thousands go with the decimal comma (1.234,5: --decimal ',' "
+                         "--thousands '.'), ',' thousands with the point (1,234.5: "
+                         "--thousands ',')")
+    return mark
 
 
 def read_as_written(rows: str) -> str:

@@ -116,7 +116,7 @@ def plot_trace(result: BayesResult, var_names=None, ax: Axes | None = None,
     worst = _worst_mixing(post, var_names) if default else {}
     if worst:  # after the others: the rows a reader looks for last, named in the title
         shown = shown.assign(worst)
-    rows = len(shown.data_vars)
+    rows, added = len(shown.data_vars), len(worst)
     if part is not None:
         shown, worst, part_line = _trace_part(shown, worst, part)
     groups = {"posterior": shown}
@@ -126,7 +126,11 @@ def plot_trace(result: BayesResult, var_names=None, ax: Axes | None = None,
     title = _trace_title(relabelled, keep, total, worst)
     keep = len(names)  # the rows drawn
     if part is not None:
-        title += f"\n{part_line} of the {rows} rows"
+        # the rows counted as the title's lines count them (QA158 L5: "the 16 of 20
+        # scalars" above "Rows 1-7 of the 19 rows", the 3 worst-mixing ones unsaid)
+        title += f"\n{part_line} of the {rows} rows" + (
+            f" ({rows - added}, then the {added} worst-mixing of the whole posterior)"
+            if added else "")
     # Two panels per scalar; ArviZ refuses more than rcParams["plot.max_subplots"] (40),
     # which K + K D > 20 scalars exceed (K = 8 in 2-D, D = 8 with K = 3).
     panels = 2 * keep
