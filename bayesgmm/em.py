@@ -1000,8 +1000,10 @@ def fit_em(
     captured += _few_observed_messages(observed, nk, covariance_type, names, prior)
     captured += _unpaired_messages(obs, covariance_type, names, prior)
     captured += _coincidence_messages(params, nk, covariance_type, init)
-    captured += _far_group_messages(obs, params, covariance_type,
-                                    len(starts) if starts[0] is None else None)
+    far = _far_groups(obs, params, covariance_type)
+    if far:  # named for the one-group notes, which leave them out (QA159 M1)
+        record["far_components"] = [k for k, _ in far]
+        captured += _far_group_messages(far, K, len(starts) if starts[0] is None else None)
     if obs.noise and params[0][K] > 1 - 1e-3:  # QA64: only "consider fewer components"
         captured.append(f"the noise component takes nearly every row (its weight "
                         f"{params[0][K]:.4f}): its density 1/V is above the Gaussians' nearly "
@@ -2141,19 +2143,14 @@ _FAR_GROUP_SHARE = 0.05
 _FAR_GROUP_TAIL = 1e-3
 
 
-def _far_group_messages(obs: Observations, params, covariance_type,
-                        restarts: int | None) -> list[str]:
-    """From fewer than 10 random starts: components that hold only a few rows (under
-    :data:`_FAR_GROUP_SHARE` of them), most of them far from every other component (beyond
-    :data:`_FAR_GROUP_TAIL` of each), and spread wider than the whole data (the rows' total
-    variance above the data's: a real small cluster, however far, is compact). Outliers given
-    components of their own while the clusters crowd into the rest: EM's usual local optimum
-    on data with gross outliers (QA: fit_em's single default start gave weights 0.29 / 0.70 /
-    0.007 on three clusters and 11 outliers, BIC 3,806 against 3,311 from 10 restarts, and
-    said nothing). Not with a noise component (the outliers are its), nor from the caller's
-    own start."""
+def _far_groups(obs: Observations, params, covariance_type) -> list[tuple[int, int]]:
+    """The components that hold only a few rows (under :data:`_FAR_GROUP_SHARE` of them),
+    most of them far from every other component (beyond :data:`_FAR_GROUP_TAIL` of each),
+    spread wider than the whole data (the rows' total variance above the data's: a real
+    small cluster, however far, is compact): (component, rows) each. Outliers given
+    components of their own; none with a noise component (the outliers are its)."""
     K, D = params[1].shape[0], params[1].shape[1]
-    if restarts is None or restarts >= 10 or K < 2 or obs.noise:
+    if K < 2 or obs.noise:
         return []
     resp = _evaluate(obs, params, covariance_type, return_resp=True).resp[:, :K]
     g = np.ones(len(obs.X)) if obs.sample_weight is None else obs.sample_weight
@@ -2182,18 +2179,32 @@ def _far_group_messages(obs: Observations, params, covariance_type,
         # (another of these optima) lies within reach of a few of them
         if np.mean(d2 > limit) > 0.5:  # NaN (unknown) is not far
             flagged.append((k, rows.size))
-    if not flagged:
-        return []
-    listed = ", ".join(f"{k} ({n} row{'s' if n > 1 else ''})" for k, n in flagged)
-    return [
-        f"component(s) {listed} hold only a few rows, most of them far from every other "
-        "component, spread wider than the whole data: outliers (or a heavy tail's rows) given "
-        f"components of their own, while the clusters share the other {K - len(flagged)}; EM "
-        f"often stops there from few starts (this fit took {restarts}). Compare the BIC of a "
-        "fit with more restarts (n_init=10, init=('kmeans++', 'random_from_data')); where "
-        "more restarts keep such a component, the rows are outliers all the same: a uniform "
-        "noise component (noise=True) takes them, so that K counts the clusters."
-    ]
+    return flagged
+
+
+def _far_group_messages(far: list[tuple[int, int]], K: int, restarts: int | None
+                        ) -> list[str]:
+    """The warning for :func:`_far_groups`' components. From fewer than 10 random starts,
+    EM's usual local optimum on data with gross outliers, the clusters crowded into the
+    rest (QA: fit_em's single default start gave weights 0.29 / 0.70 / 0.007 on three
+    clusters and 11 outliers, BIC 3,806 against 3,311 from 10 restarts, and said nothing):
+    more restarts first. From more, or the caller's own start, the best fit found spends
+    them on the outliers (QA159 M1: 3-D, 12 outliers, n_init=10 merged both clusters into
+    one component, 0.969, and gave the outliers the other, silently): the noise component."""
+    listed = ", ".join(f"{k} ({n} row{'s' if n > 1 else ''})" for k, n in far)
+    found = (f"component(s) {listed} hold only a few rows, most of them far from every other "
+             "component, spread wider than the whole data: outliers (or a heavy tail's rows) "
+             f"given components of their own, while the clusters share the other "
+             f"{K - len(far)}; ")
+    noise = ("a uniform noise component (noise=True, --noise) takes them, so that K counts "
+             "the clusters")
+    if restarts is not None and restarts < 10:
+        return [found + f"EM often stops there from few starts (this fit took {restarts}). "
+                "Compare the BIC of a fit with more restarts (n_init=10, init=('kmeans++', "
+                "'random_from_data')); where more restarts keep such a component, the rows "
+                f"are outliers all the same: {noise}."]
+    return [found + "this is the best fit found, so the outliers cost K a component: "
+            f"{noise} (bayesgmm.outliers.noise_evidence(fit, X) weighs the two by BIC)."]
 
 
 def _coincidence_messages(params, nk, covariance_type, init) -> list[str]:

@@ -2067,6 +2067,9 @@ def _one_group_html(em: Any, posterior: bool = False,
     report said no more than "149 points below 0.9"). Not the components ``spent_on_outliers``
     (QA79: a broad component of six gross outliers makes no second mode with anything, and
     "components 0 and 1 are one group, merge them" counted one cluster in data of two)."""
+    # and those EM's own check found spent on far rows (QA159 M1)
+    spent_on_outliers = tuple(sorted(set(spent_on_outliers) | set(
+        (getattr(em, "settings", None) or {}).get("far_components", ()))))
     keep = [k for k in range(em.n_components) if k not in spent_on_outliers]
     if len(keep) < 2:
         return ""

@@ -256,6 +256,10 @@ def test_long_computations_say_where_they_have_got_to(old_faithful, tiny_fit, mo
     tiny_fit.predict_proba(old_faithful)
     assert "bayesgmm: membership probabilities of 272 rows over" in capsys.readouterr().err
     assert said and said[0].startswith("rows 1-")
+    said.clear()  # the predictive density too, every draw by default (QA159 M2: 51 s silent)
+    tiny_fit.score_samples(old_faithful)
+    assert "bayesgmm: predictive density of 272 rows over 200 draws" in capsys.readouterr().err
+    assert said and said[0].startswith("rows 1-")
     em = bayesgmm.fit_em(old_faithful, 2, random_state=0)  # 272 rows: said too (QA)
     cli._print_noise_hint(em, old_faithful, {})
     assert ("bayesgmm: checking whether a noise component fits some rows better"

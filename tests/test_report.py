@@ -2293,6 +2293,11 @@ def test_the_predictive_check_judges_only_what_it_can_and_corrects_for_many_stat
     assert check.p[0] == 0 and check.p[1] == 0
     assert check.bound() == pytest.approx(norm.isf(0.01 / (2 * S)))  # 3.56
     assert check.misfits() == [1]
+    # its repr: a line per statistic, not 200 x 27 replicates (QA159 L2: 399 lines)
+    lines = repr(check).splitlines()
+    assert len(lines) == S + 1 and lines[0].startswith(
+        "PredictiveCheck(27 statistics over 200 replicated data sets; ")
+    assert "skewness(f1)" in lines[2] and lines[2].endswith("p 0.000")
     # fractional weights: the data's statistics are unweighted, the replicates' not
     frac = posterior_stand_in(simulate_mixture(n=200, seed=1)[0], 3, draws=100)
     obs = frac.idata["observed_data"].to_dataset()

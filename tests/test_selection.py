@@ -2349,3 +2349,24 @@ def test_sweep_workers_in_threads_restore_the_process_blas_limits_in_any_order(m
         thread.join()
     assert seen["while B works"] == [("limit", 1)]  # A's leaving restored nothing
     assert calls == [("limit", 1), ("restore",)]
+
+
+def test_a_component_spent_on_outliers_is_grouped_with_no_cluster():
+    """QA159 M1: select_em chose K=3 (two clusters and a 3% background) and its only note
+    called the background "one group" with a cluster, a shape to transform away; EM's own
+    check names such components (settings far_components), and the note leaves them out and
+    names the noise component."""
+    rng = np.random.default_rng(0)
+    X = np.vstack([rng.normal([0, 0], 1, (200, 2)), rng.normal([3.5, 0], 1, (200, 2)),
+                   rng.uniform(-40, 40, (12, 2))])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sel = select_em(X, [2, 3], "full", random_state=0, n_jobs=1)
+    k, covariance_type = sel.best["bic"]
+    far = sel.fits[(k, covariance_type)].settings.get("far_components")
+    assert far, "the chosen fit spent no component on the outliers: the case tests nothing"
+    (note,) = [n for n in sel.notes if "left out of any grouping" in n]
+    assert note.startswith(f"K={k} full's component {far[0]}")
+    assert "noise=True" in note
+    assert not any(f"components {far[0]} and" in n or f"and {far[0]}" in n
+                   for n in sel.notes if "one group" in n)

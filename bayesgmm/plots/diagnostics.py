@@ -1537,6 +1537,20 @@ class PredictiveCheck:
     completed: bool = False
     ranges: tuple[tuple[str, float, float], ...] = ()
 
+    def __repr__(self) -> str:
+        # a line per statistic, not the (R, S) replicates in full (QA159 L2: 399 lines, the
+        # p-values last)
+        R = self.replicated.shape[0]
+        lo, hi = (np.nanquantile(self.replicated, q, axis=0) if R else np.full(len(self.p), np.nan)
+                  for q in (0.03, 0.97))
+        width = max((len(label) for label in self.labels), default=0)
+        rows = [f"  {label:<{width}}  observed {obs:10.4g}  replicates' 94% [{a:.4g}, "
+                f"{b:.4g}]  p {p:.3f}" for label, obs, a, b, p
+                in zip(self.labels, self.observed, lo, hi, self.p, strict=True)]
+        said = self.not_judged or self.misfit_words() or "no misfit"
+        return (f"PredictiveCheck({len(self.labels)} statistics over {R} replicated data sets"
+                f"; {said}; .replicated holds them all):\n" + "\n".join(rows))
+
     def misfits(self, level: float = PPC_MISFIT) -> list[int]:
         """The statistics the model does not reproduce: p at most ``level`` or at least
         1 - ``level`` (the data's value beyond nearly every replicate's), and the data's value

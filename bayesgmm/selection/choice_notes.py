@@ -252,15 +252,28 @@ def _shape_notes(best: dict[str, tuple[int, str]], fits: dict[tuple[int, str], A
     chosen: dict[tuple[int, str], list[str]] = {}
     for criterion, cell in best.items():
         chosen.setdefault(cell, []).append(criterion.upper())
-    found = []
+    found, apart = [], []
     for (k, ct), criteria in chosen.items():
         fit = fits.get((k, ct))
-        if fit is not None and k > 1:
+        # not the components EM found spent on outliers (QA159 M1: a 3% background was
+        # "one group" with a cluster, "a shape Gaussians cannot take alone")
+        far = tuple((getattr(fit, "settings", None) or {}).get("far_components", ()))
+        keep = [j for j in range(k) if j not in far]
+        if fit is not None and len(keep) > 1:
             whose = " and ".join(f"{c}'s" for c in criteria)
+            covariances = fit.covariances if ct == "tied" else fit.covariances[keep]
+            groups = one_mode_groups(fit.weights[keep] / fit.weights[keep].sum(),
+                                     fit.means[keep], covariances, ct)
             found.append((f"K={k} {ct} ({whose} choice)",
-                          one_mode_groups(fit.weights, fit.means, fit.covariances, ct)))
+                          [[keep[i] for i in group] for group in groups]))
+        if fit is not None and far:
+            apart.append(f"K={k} {ct}'s component{'s' * (len(far) > 1)} "
+                         f"{' and '.join(map(str, far))}")
     note = shape_note(found, one_feature=all(fit.n_features == 1 for fit in fits.values()))
-    return (note,) if note else ()
+    left_out = ("; ".join(apart) + ": a few far, widely spread rows (outliers, as EM's "
+                "warning says), left out of any grouping; a noise component (noise=True, "
+                "--noise) takes such rows, so that K counts the clusters") if apart else ""
+    return tuple(n for n in (note, left_out) if n)
 
 
 def _too_few_rows_notes(eligible: pd.DataFrame, best: dict[str, tuple[int, str]],
