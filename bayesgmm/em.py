@@ -1260,6 +1260,8 @@ def fit_map_start(
                           data_scale(obs.X, obs.sample_weight))
     if rival is not None:
         record["rival_optimum"] = rival
+    if best.settings.get("far_components"):  # the winner's own warning's, kept with it
+        record["far_components"] = best.settings["far_components"]
     return replace(best, candidates=candidates, settings=record)
 
 

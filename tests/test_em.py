@@ -15,7 +15,7 @@ from sklearn.mixture import GaussianMixture
 from threadpoolctl import threadpool_limits
 
 from bayesgmm import ConjugatePrior, ConvergenceWarning, EMResult, fit_em, kernels, n_parameters
-from bayesgmm.em import INITS, DegenerateComponentWarning, _m_step
+from bayesgmm.em import INITS, DegenerateComponentWarning, _m_step, fit_map_start
 
 ARRAY_FIELDS = ("weights", "means", "covariances", "precisions_cholesky", "history")
 SKLEARN_TOL = 1e-8
@@ -1487,6 +1487,14 @@ def test_a_single_start_that_gives_outliers_components_says_so(covariance_type):
         assert np.var(X[rows], axis=0).sum() > np.var(X, axis=0).sum()
     assert "this is the best fit found" in said[0] and "restarts" not in said[0]
     assert "noise=True" in said[0]
+    # a posterior's start keeps the record with the warning it re-issues (it replaces the
+    # winning fit's settings with the search's)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        start = fit_map_start(X, 3, covariance_type=covariance_type, n_init=10,
+                              random_state=flagged[0])
+    warned = any(message in w for w in start.warnings)
+    assert warned == bool(start.settings.get("far_components"))
     clean = X[:-11]
     with warnings.catch_warnings():
         warnings.filterwarnings("error", message=".*" + message)
