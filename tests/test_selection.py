@@ -764,13 +764,27 @@ def test_a_quick_em_sweep_runs_in_process_and_says_where_it_is(old_faithful, mon
     assert lines[0] == "bayesgmm: fitting 3 cell(s) by EM..." and "done in" in lines[-1]
     told = [re.fullmatch(r"bayesgmm: fitting 3 cell\(s\) by EM: (.*) \(\d+ s\)", line)[1]
             for line in lines[1:-1]]
-    # the cells alone, not their EM restarts (which fit_em tells a step of its caller's)
-    assert told == ["K=3 full fitted (1 of 3)", "K=2 full fitted (2 of 3)",  # review: the
-                    "K=1 full fitted (3 of 3)"]  # first cell was untold, the rest "of 2"
+    # the cells alone, not their EM restarts (which fit_em tells a step of its caller's),
+    # with how long the rest takes (QA158 M2: "13 of 24" and no idea of the end)
+    told = [re.sub(r"; about [\d.]+ (ms|s|min|h) left", "; about T left", t) for t in told]
+    assert told == ["K=3 full fitted (1 of 3; about T left)",  # review: the first cell was
+                    "K=2 full fitted (2 of 3; about T left)",  # untold, the rest "of 2"
+                    "K=1 full fitted (3 of 3)"]
     monkeypatch.setattr(sweep, "_WORKERS_PAY_FROM_S", 0.0)  # as if the cells were slow
     slow = criteria.select_em(old_faithful, [1, 2, 3], "full", n_init=2, random_state=0)
     assert used == [1, -1]
     pd.testing.assert_frame_equal(quick.table, slow.table)
+
+
+def test_the_time_left_weighs_the_cells_by_their_costs():
+    """QA158 M2: a sweep of 24 cells over 4.6 min said "13 of 24" and never how long the rest
+    takes; the cells run most expensive first, so the rest is estimated by their costs."""
+    from bayesgmm.selection.sweep import _time_left
+
+    assert _time_left([6.0, 3.0, 1.0], 1, 12.0) == "; about 8 s left"  # 4 more units at 2 s
+    assert _time_left([6.0, 3.0, 1.0], 2, 90.0) == "; about 10 s left"
+    assert _time_left([6.0, 3.0, 1.0], 3, 100.0) == ""  # all done
+    assert _time_left(None, 1, 5.0) == "" and _time_left([1.0, 1.0], 1, 0.0) == ""
 
 
 def test_group_warnings_lists_each_kind_once_with_its_cells():
