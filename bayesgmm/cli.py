@@ -2494,8 +2494,15 @@ def _print_overall(verdict: Any, report: bool) -> None:
 
 def _print_same_verdict(verdict: Any, where: str) -> None:
     """The overall status where it is the sampling checks' own: one line that says so."""
+    diag = verdict.diagnostics
+    causes = tuple(getattr(diag, "causes", ()) or ())
+    # a CAUTION of checks that all pass is their notes' (QA162 M1: "do not all pass", beside
+    # every check passed: mixed components)
     said = ("the sampling checks pass and no model check questions the fit"
-            if verdict.status == "OK" else "the sampling checks above do not all pass")
+            if verdict.status == "OK" else
+            "the sampling checks pass, with the notes above"
+            + (f" ({', '.join(causes)})" if causes else "")
+            if getattr(diag, "ok", False) else "the sampling checks above do not all pass")
     print(f"\nVerdict: {verdict.status}, as {where}: {said}")
 
 

@@ -60,6 +60,7 @@ import pandas as pd
 import xarray as xr
 
 from bayesgmm._validation import copied_rows_fact
+from bayesgmm.component_shifts import shifted_with
 from bayesgmm.covariance import (
     COLLAPSED_SD_RATIO,
     COVARIANCE_TYPES,
@@ -211,6 +212,10 @@ class Diagnostics:
         cluster (named by "K too large", "outliers", "too many parameters" or "mixed
         components": nearly empty, unlocated, duplicated or bimodal); a report marks their
         rows. Empty when no such cause is given.
+    shifted_components : tuple of int
+        Under "mixed components", the other components whose weight or a mean shifts by a
+        posterior sd or more with a mixed one's place
+        (:func:`bayesgmm.component_shifts.shifted_with`): usable with that said.
     """
 
     ok: bool
@@ -234,6 +239,7 @@ class Diagnostics:
     advice: tuple[str, ...] = ()
     fixed_draws_advice: tuple[str, ...] = ()
     unreported_components: tuple[int, ...] = ()
+    shifted_components: tuple[int, ...] = ()
 
     @property
     def status(self) -> str:
@@ -590,6 +596,8 @@ def _diagnose(idata, posterior, var_names, rhat_max, ess_min, ebfmi_min, max_div
         advice=advice,
         fixed_draws_advice=fixed_draws_advice,
         unreported_components=unreported,
+        shifted_components=tuple(shifted_with(post, unreported))
+        if "mixed components" in causes else (),
     )
 
 
@@ -1566,14 +1574,22 @@ def _advice(checks, post, density, chains, flagged, divergences, stats, ess_min,
         else:
             mixed, unreported = _mixed_evidence(post, label_report)
         if mixed:
+            # the others it takes rows from move with it (QA162 H1: "not affected", of a
+            # weight 0.574 in its other place's draws against 0.636)
+            shifts = shifted_with(post, unreported)
+            others = ("are not affected; those it takes rows from move with it: "
+                      + "; ".join(s.describe() for s in shifts.values())
+                      + ", so report their summaries with that said" if shifts else
+                      "and the other components are not affected (none of their weights "
+                      "or means shifts by a posterior sd between its places)")
             found["mixed components"] = (
                 f"{mixed}: such a "
                 "component moves between places from draw to draw (a small group that "
                 "the data barely tell apart from a larger one, say), so its posterior mean, "
                 "sd and interval average over modes and describe none; do not report "
                 "them as one estimate. The label-invariant quantities (log-likelihood, "
-                "predictive density) and the other components are not affected; fewer "
-                "components, or more data, may identify them.")
+                f"predictive density) {others}; fewer components, or more data, may "
+                "identify them.")
     said = {"separate modes", "stuck chain", "poor start"} & set(found)
     told = next((c for c in CAUSES if c in found and c in _MIXING_CAUSES), None)
     if apart_note and mixing and told and not said:

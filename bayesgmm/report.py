@@ -947,13 +947,16 @@ def _spent_on_outliers(diag: Any) -> tuple[int, ...]:
 
 
 def _usable_summaries(named: tuple[int, ...], n_components: int | None,
-                      outliers: bool = False) -> str:
+                      outliers: bool = False, shifted: tuple[int, ...] = ()) -> str:
     """Which summaries a verdict with unidentified components leaves usable: the
     label-invariant ones, and those of the components it does not name, named in turn
     (referee: "those of any component the note does not name" when it named them all).
     ``outliers``: the named components hold only far rows, so the others describe the rest
     of the data with that many Gaussians fewer than K, which may merge its groups (QA79:
-    "those of component 1 can be used" of one component spread over two clusters)."""
+    "those of component 1 can be used" of one component spread over two clusters).
+    ``shifted``: the unnamed components whose summaries move with a named one's place
+    (QA162 H1: "can be used" of a weight 0.574 in those draws against 0.636): usable with
+    that said."""
     invariant = "the label-invariant summaries (log-likelihood, predictive density)"
     if not named:  # no component singled out: the note says which
         return (f"{invariant} and those of any component the note does not name can be used; "
@@ -970,9 +973,13 @@ def _usable_summaries(named: tuple[int, ...], n_components: int | None,
                 f"other rows with K \u2212 {len(named)} = {n_rest} "
                 f"Gaussian{'' if n_rest == 1 else 's'}, which may merge their groups: refit "
                 "with a noise component (noise=True, --noise) before reporting any component.")
-    usable = f" and those of {components_phrase(tuple(rest))}" if rest else \
-        " and those of the components not marked †"
-    return f"{invariant}{usable} can be used; {cannot}."
+    steady = [k for k in rest if k not in shifted]
+    moved = [k for k in rest if k in shifted]
+    usable = f" and those of {components_phrase(tuple(steady))}" if steady else \
+        "" if moved else " and those of the components not marked †"
+    with_care = (f"; those of {components_phrase(tuple(moved))} with care: they move with "
+                 "the marked components' places (the note says how much)" if moved else "")
+    return f"{invariant}{usable} can be used{with_care}; {cannot}."
 
 
 def components_phrase(components: Sequence[Any]) -> str:
@@ -1035,7 +1042,8 @@ def _plain(diag, n_components: int | None = None) -> str:
                 "but " + ("some components hold only far rows, outliers" if spent else
                           "some components are not identified") + " (see the note): "
                 + _usable_summaries(tuple(getattr(diag, "unreported_components", ())),
-                                    n_components, outliers=spent))
+                                    n_components, outliers=spent,
+                                    shifted=tuple(getattr(diag, "shifted_components", ()))))
     if diag.ok and getattr(diag, "causes", ()):  # CAUTION for another cause (review)
         return ("The chains agree with each other, mixed well and sampled without divergences, "
                 "but the evidence names a cause (see the note): read it before relying on the "

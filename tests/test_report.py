@@ -1960,6 +1960,15 @@ def test_rows_of_mixed_components_are_marked_and_the_verdict_is_amber(tiny_fit):
     # the note does not name can be used" with all of them named)
     assert "those of component 0 can be used; the per-component summaries of component 1 " \
         "(marked \u2020 in the tables) cannot" in _verdict_box(mixed, n_components=2)
+    # QA162 H1: a component that moves with the marked one's place is usable with care
+    moving = types.SimpleNamespace(**{**vars(mixed), "shifted_components": (0,)})
+    assert ("can be used; those of component 0 with care: they move with the marked "
+            "components' places (the note says how much); the per-component summaries of "
+            "component 1") in html.unescape(_verdict_box(moving, n_components=2))
+    three = types.SimpleNamespace(**{**vars(mixed), "unreported_components": (1,),
+                                     "shifted_components": (2,)})
+    assert ("and those of component 0 can be used; those of component 2 with care"
+            in html.unescape(_verdict_box(three, n_components=3)))
     everything = _verdict_box(overfit, n_components=2)
     assert "only the label-invariant summaries (log-likelihood, predictive density) can be " \
         "used; the per-component summaries of components 0 and 1" in everything

@@ -329,3 +329,10 @@ def test_the_command_line_prints_the_overall_status_where_it_differs(capsys):
     assert capsys.readouterr().out == (
         "\nVerdict: PROBLEMS, as result.json says: the sampling checks above do not all "
         "pass\n")
+    # a CAUTION whose checks all pass is its notes' (QA162 M1: "do not all pass")
+    noted = types.SimpleNamespace(ok=True, status="CAUTION", verdict="CAUTION: ...",
+                                  causes=("mixed components",))
+    _print_overall(_overall_verdict(noted, None, ""), report=True)
+    assert capsys.readouterr().out == (
+        "\nVerdict: CAUTION, as result.json and the report's box say: the sampling checks "
+        "pass, with the notes above (mixed components)\n")

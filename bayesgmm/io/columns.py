@@ -116,16 +116,24 @@ def as_numbers(column: pd.Series, decimal: str = ".") -> pd.Series:
 
 def with_thousands(column: pd.Series, thousands: str, decimal: str = ".") -> pd.Series:
     """A text column of numbers written with the thousands separator ``thousands`` ("4,304",
-    "1.234,5") as numbers, where every cell is a number so written or a plain one; else the
-    column as it was, for :func:`column_problem` to name its first other cell. A separator
-    counts only between groups of three digits: "4,30" is not 430 (pandas' own
-    ``thousands=`` drops the separator wherever it stands)."""
+    "1.234,5") as numbers: float64 where every cell is a number so written or a plain one;
+    where some are not, those left as text beside the others' numbers, for
+    :func:`column_problem` to name the first (QA161 M1: the first good cell was named, and
+    its separators called the problem); the column as it was where no cell has the
+    separator between digit groups (names, say). A separator counts only between groups of
+    three digits after a first group of one to three not starting with 0: "4,30" is not
+    430 (pandas' own ``thousands=`` drops the separator wherever it stands), nor "0,125"
+    125 (QA161 M2: a decimal comma, as no formatter writes a leading 0 group)."""
     if column.dtype.kind != "O":
         return column
     sep = "[ \u00a0\u202f]" if thousands == " " else re.escape(thousands)
-    grouped = re.compile(rf"[+-]?\d{{1,3}}({sep}\d{{3}})+({re.escape(decimal)}\d*)?")
-    plain = re.compile(rf"[+-]?(\d+({re.escape(decimal)}\d*)?|{re.escape(decimal)}\d+)"
-                       r"([eE][+-]?\d+)?")
+    point = re.escape(decimal)
+    grouped = re.compile(rf"[+-]?[1-9]\d{{0,2}}({sep}\d{{3}})+({point}\d*)?")
+    plain = re.compile(rf"[+-]?(\d+({point}\d*)?|{point}\d+)([eE][+-]?\d+)?")
+    present = column.notna()
+    texts = column[present].map(lambda v: v.strip() if isinstance(v, str) else None)
+    if not texts.map(lambda t: t is not None and bool(grouped.fullmatch(t))).any():
+        return column
 
     def one(value: object) -> object:
         if not isinstance(value, str):
@@ -134,18 +142,17 @@ def with_thousands(column: pd.Series, thousands: str, decimal: str = ".") -> pd.
         if grouped.fullmatch(text):
             text = re.sub(sep, "", text)
         elif not plain.fullmatch(text):
-            return None  # not a number so written: the column is left as it was
+            return value  # not a number so written: left as written, to be named
         return float(text.replace(decimal, "."))
 
-    present = column.notna()
     numbers = column.map(one)
-    if numbers[present].isna().any():
-        return column
+    if numbers[present].map(lambda v: isinstance(v, str)).any():
+        return numbers
     return pd.to_numeric(numbers, errors="raise").astype(np.float64)
 
 
 def reading_hint(problems: dict[str, str], sep: str | None, decimal: str | None,
-                  frame: pd.DataFrame) -> str:
+                 frame: pd.DataFrame, thousands: str | None = None) -> str:
     """How to read a text file's numbers as written, when a column's problem is numbers
     written with decimal commas or thousands separators (``problems``: column -> why).
     Decimal commas where the file was read with decimal points; not where those columns
@@ -153,13 +160,17 @@ def reading_hint(problems: dict[str, str], sep: str | None, decimal: str | None,
     values like 2.2687: read with --decimal ',' as advised, every other cell was refused).
     Numbers written with thousands separators get the option that reads them, where it
     reads every such column whole; in a comma-separated file "4,304" is not offered as a
-    decimal comma (QA160 M1: read so as advised, every income was 1,000 times too small)."""
+    decimal comma (QA160 M1: read so as advised, every income was 1,000 times too small);
+    none where ``thousands`` was given."""
     if sep is None:
         return ""
     mark = decimal or "."
     grouped = [c for c, why in problems.items() if "thousands separator" in why]
-    thousands = next((t for t in (",", ".", " ", "'") if t != mark and grouped and all(
-        with_thousands(frame[c], t, mark).dtype.kind == "f" for c in grouped)), None)
+    # a separator that reads some cells of each such column (the others it cannot read are
+    # then refused by name, never misread)
+    thousands = None if thousands else next(
+        (t for t in (",", ".", " ", "'") if t != mark and grouped and all(
+            with_thousands(frame[c], t, mark) is not frame[c] for c in grouped)), None)
     words = {",": "','", ".": "'.'", " ": "space", "'": '"\'"'}
     hint = ("" if thousands is None else
             f"read the numbers as written with --thousands {words[thousands]} (a spec's "
@@ -170,9 +181,11 @@ def reading_hint(problems: dict[str, str], sep: str | None, decimal: str | None,
     points = r"\s*[+\-]?\d*\.\d+([eE][+-]?\d+)?\s*"
     if all(frame[c].astype(str).str.fullmatch(points).any() for c in commas):
         return hint
-    if sep == "," and thousands == "," and all(decimal_comma_cell(frame[c]) is None
-                                               for c in commas):
-        return hint  # quoted "4,304" in a comma-separated file: a US or UK export's
+    if sep == "," and any(frame[c].astype(str).str.strip().str.fullmatch(_US_THOUSANDS).any()
+                          for c in commas):
+        # quoted "4,304" in a comma-separated file, a US or UK export's, beside "4,30"
+        # (QA161 H1: --decimal ',' as advised read 4.304): never offered as decimal commas
+        return hint
     return (f"{hint}, or " if hint else "") + ("read the numbers as written with --decimal "
                                                "',' (a spec's [data]: decimal = \",\")")
 
@@ -243,7 +256,7 @@ def read_weights(column: pd.Series, path: str, row: Callable[[int], str],
 
 
 def column_problem(column: pd.Series, row: Callable[[int], str] = "row {}".format,
-                   decimal: str = ".") -> str | None:
+                   decimal: str = ".", thousands: str | None = None) -> str | None:
     """Why a column read from a file is not usable as a numeric feature, or None.
 
     Integer and floating-point columns are numeric. pandas already parses numeric text as
@@ -251,7 +264,8 @@ def column_problem(column: pd.Series, row: Callable[[int], str] = "row {}".forma
     and its row (``row(position)``: by default ``row 3``, 0-based, not counting the header;
     with an index column the row's ID). Booleans (true/false columns) are refused
     as well: a Gaussian mixture over 0/1 flags is rarely what was meant, and converting them
-    silently would hide that. ``decimal``: the file's decimal mark (:func:`as_numbers`).
+    silently would hide that. ``decimal``: the file's decimal mark (:func:`as_numbers`);
+    ``thousands``: the thousands separator it was read with (:func:`with_thousands`).
     """
     kind = column.dtype.kind
     if kind in "iuf":
@@ -272,7 +286,8 @@ def column_problem(column: pd.Series, row: Callable[[int], str] = "row {}".forma
     if bad.any():
         at = int(bad.to_numpy().argmax())
         value = column.iloc[at]
-        written = _number_format(column, bad, at, row, decimal)
+        written = (_thousands_format(value, at, row, thousands, decimal) if thousands
+                   else _number_format(column, bad, at, row, decimal))
         if written:
             return written
         # the other texts of a column of numbers with a few (not of a text column)
@@ -287,7 +302,7 @@ def column_problem(column: pd.Series, row: Callable[[int], str] = "row {}".forma
 
 
 def number_format_problem(column: pd.Series, row: Callable[[int], str] = "row {}".format,
-                          decimal: str = ".") -> str | None:
+                          decimal: str = ".", thousands: str | None = None) -> str | None:
     """Why a column of text is numbers written another way (decimal commas, thousands
     separators), as :func:`column_problem` says it; None when it is not (a text column, or
     numbers). A specification written for the file must not leave such a column out as
@@ -304,8 +319,24 @@ def number_format_problem(column: pd.Series, row: Callable[[int], str] = "row {}
     if cells.empty or cells.str.fullmatch(_NUMBER_LIKE).mean() < 0.5:
         return None
     bad = column.notna() & as_numbers(column, decimal).isna()
-    return (_number_format(column, bad, int(bad.to_numpy().argmax()), row, decimal)
-            if bad.any() else None)
+    if not bad.any():
+        return None
+    at = int(bad.to_numpy().argmax())
+    return (_thousands_format(column.iloc[at], at, row, thousands, decimal) if thousands
+            else _number_format(column, bad, at, row, decimal))
+
+
+def _thousands_format(value: object, at: int, row: Callable[[int], str], thousands: str,
+                      decimal: str) -> str | None:
+    """The words for a cell, number-like, that the thousands separator given cannot read
+    (QA161 M1: "4,30" was called a decimal comma, "(1,234)" left unnamed), or None."""
+    text = value.strip() if isinstance(value, str) else ""
+    if not re.fullmatch(_NUMBER_LIKE, text):
+        return None
+    return (f"has {value!r} in {row(at)}, which the thousands separator {thousands!r} does "
+            f"not read: it stands only between groups of three digits, after a first group "
+            f"of one to three that does not start with 0 (12{thousands}345{decimal}6); write "
+            "this cell so, or as a plain number")
 
 
 # A number, however written: signs (a Unicode minus too), digits, separators, an exponent.
@@ -411,6 +442,8 @@ def _other_texts(cells: pd.Series, first: object) -> str:
 
 # A number with comma thousands separators: 1,125 or -12,345,678.9
 _THOUSANDS = r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$"
+# ... as a US or UK spreadsheet writes them (no leading 0 group)
+_US_THOUSANDS = r"[+-]?[1-9]\d{0,2}(,\d{3})+(\.\d*)?"
 # ... or with spaces (thin, non-breaking: "1 540.5", QA106: advised to make it the row IDs)
 _SPACED_THOUSANDS = r"^[+-]?\d{1,3}([ \u00a0\u202f]\d{3})+(\.\d*)?$"
 

@@ -172,10 +172,9 @@ def read_data(path: str | Path, columns: list[str] | None = None, *,
         ``"cp1252"`` for Excel's CSV on Windows in Western Europe, ``"utf-16"`` for its
         "Unicode Text"; the fingerprint ``sha256`` is of the bytes as written.
     thousands : {",", ".", "'", " "}, optional
-        A text file's thousands separator (default: none): ``","`` reads "4,304" as US and UK
-        spreadsheets export it, ``"."`` with ``decimal=","`` reads "1.234,5". Only between
-        groups of three digits: a column with "4,30" is refused, naming that cell. The
-        index and labels columns are read as written.
+        A text file's thousands separator (default: none): ``","`` reads "4,304" (US, UK),
+        ``"."`` with ``decimal=","`` "1.234,5"; only between groups of three digits ("4,30"
+        is refused, by name); not in the index and labels columns (read as written).
 
     Returns
     -------
@@ -282,15 +281,16 @@ def read_data(path: str | Path, columns: list[str] | None = None, *,
     if len(frame) == 0:
         raise ValueError(f"{path} has no data rows (a header only?); give a file with a row "
                          "of numbers per observation under its header")
-    problems = {c: column_problem(frame[c], row, mark) for c in frame.columns}
+    grouping = thousands_separator(thousands, mark)
+    problems = {c: column_problem(frame[c], row, mark, grouping) for c in frame.columns}
     non_numeric = {c: why for c, why in problems.items() if why}
     if non_numeric:
         raise ValueError(
             f"column(s) {list(non_numeric)} in {path} are not numeric: "
             + "; ".join(f"{c!r} {why}" for c, why in non_numeric.items())
             + ". Nothing is converted implicitly: "
-            + "".join(f"{hint}, " for hint in [reading_hint(non_numeric, sep, decimal, frame)]
-                      if hint)
+            + "".join(f"{hint}, " for hint in [reading_hint(non_numeric, sep, decimal, frame,
+                                                            grouping)] if hint)
             # the row IDs just warned of left out too (QA138 M1: "--columns id,x,y", run as
             # given, fitted the IDs)
             + "fix the file, or leave the column(s) out ("
@@ -400,8 +400,7 @@ def _read_frame(path: str | Path, wanted: list[str], index: str | None,
     if not p.is_file():
         raise ValueError(f"data file not found: {path}")
     parquet = p.suffix.lower() in (".parquet", ".pq")
-    if parquet and (sep is not None or decimal != "." or encoding is not None
-                    or thousands is not None):
+    if parquet and (sep, encoding, thousands, decimal) != (None, None, None, "."):
         raise ValueError(f"{path} is a Parquet file, whose numbers are stored as numbers: the "
                          "separator, decimal mark, thousands separator and encoding are a "
                          "text file's; leave them out")
@@ -439,10 +438,9 @@ def _read_frame(path: str | Path, wanted: list[str], index: str | None,
         raise ValueError(f"the header of {path} names column(s) {twice} more than once (in "
                          "composed and decomposed Unicode): give every column its own name")
     check_separator(frame, path, sep or ",")
-    if thousands is not None:
-        for c in frame.columns:
-            if c not in (index, labels):
-                frame[c] = with_thousands(frame[c], thousands, decimal)
+    if thousands is not None:  # not in the IDs or the labels: they are read as written
+        frame = frame.apply(lambda column: column if column.name in (index, labels)
+                            else with_thousands(column, thousands, decimal))
     if _stamp(source) != before:  # QA117 H1: a file replaced mid-run was recorded as read
         raise ValueError(f"{path} changed while it was read (is another job writing it?): "
                          "run again once the file is complete")
@@ -458,18 +456,20 @@ def numeric_columns(path: str | Path, sep: str | None = None, decimal: str | Non
     name"``. What a specification written for the file may list as features. ValueError as
     :func:`read_data` raises it for an unreadable file."""
     frame, _, _, read_sep, _ = _read_frame(path, [], None, sep, decimal, encoding, thousands)
+    grouping = thousands_separator(thousands, decimal)
     left: dict[str, str] = {}
     if len(frame.columns) and is_saved_index(frame.iloc[:, 0], frame.columns[0]):
         left[frame.columns[0]] = "row numbers"
     for c in frame.columns:
-        written = number_format_problem(frame[c], decimal=decimal or ".") if c not in left \
-            else None
+        written = None if c in left else number_format_problem(
+            frame[c], decimal=decimal or ".", thousands=grouping)
         if written:  # numbers the file writes otherwise: not text to leave out (QA106)
-            hint = reading_hint({c: written}, read_sep, decimal, frame)
+            hint = reading_hint({c: written}, read_sep, decimal, frame, grouping)
             raise ValueError(f"column {c!r} of {path} {written}. "
                              + (f"{hint[0].upper()}{hint[1:]}, or fix the file" if hint
                                 else "Fix the file first"))
-        if c not in left and column_problem(frame[c], decimal=decimal or "."):
+        if c not in left and column_problem(frame[c], decimal=decimal or ".",
+                                            thousands=grouping):
             left[c] = "text"
         elif c not in left and read_sep is not None and str(c).startswith("Unnamed: "):
             left[c] = "no name"
