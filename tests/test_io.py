@@ -1256,9 +1256,24 @@ def test_numbers_with_thousands_separators_are_read_with_the_separator_named(tmp
     assert list(table.features.index) == ["1,234", "B", "C", "D"]  # IDs as written
     assert numeric_columns(path, thousands=",") == (["income", "score"], {"id": "text"})
     # a comma that is no thousands separator is named, not dropped (pandas' thousands=
-    # reads "4,30" as 430)
-    with pytest.raises(ValueError, match=r"'income' has '4,30' in row 1"):
+    # reads "4,30" as 430); nor a leading 0 group (QA161 M2: "0,125" read as 125)
+    with pytest.raises(ValueError, match=r"'income' has '4,30' in row 1, line 3 of the file, "
+                                         r"which the thousands separator ',' does not read"):
         read_data(write(tmp_path, 'income\n980\n"4,30"\n', "short.csv"), thousands=",")
+    with pytest.raises(ValueError, match=r"'x' has '0,125' in row 0, .*, which the thousands"):
+        read_data(write(tmp_path, 'x\n"0,125"\n"1,250"\n', "zero.csv"), thousands=",")
+    # QA161 M1: the cell it cannot read named, not the first good one
+    with pytest.raises(ValueError) as caught:
+        read_data(write(tmp_path, 'x\n"1,234.5"\n"(1,234)"\n12\n', "paren.csv"),
+                  thousands=",")
+    assert "'x' has '(1,234)' in row 1" in str(caught.value) and "'1,234.5'" not in \
+        str(caught.value)
+    # QA161 H1: "4,30" beside US groups in a comma-separated file: --decimal ',' (which read
+    # 4.304) is not advised
+    mixed = write(tmp_path, 'x,y\n"4,304",1\n"4,30",2\n12,3\n"1,250",4\n', "mixed.csv")
+    with pytest.raises(ValueError) as caught:
+        read_data(mixed)
+    assert "--decimal" not in str(caught.value)
     # the decimal comma's file: 1.234,5; spaces (non-breaking too); apostrophes
     european = write(tmp_path, "a;b\n1,5;2.939,25\n2,5;3.001,5\n", "de.csv")
     with pytest.raises(ValueError, match=r"read the numbers as written with --thousands '\.' "
