@@ -1595,13 +1595,16 @@ def _mark_unidentified(table: pd.DataFrame, result, diag) -> tuple[pd.DataFrame,
     names = ", ".join(str(titles[k]) for k in ks)
     overfit = next((c for c in diag.causes if c in ("K too large", "outliers",
                                                       "too many parameters")), "")
+    # "places", not "two modes": Sarle's coefficient (the evidence) does not count modes, and
+    # a long-tailed spread passes it too (QA162 M4)
     why = (f"the verdict's \u201c{overfit}\u201d names them (nearly empty, not located by the "
-           "data, counted twice or moving between two places: see "
+           "data, counted twice or moving between places: see "
            '<a href="#diagnostics">Diagnostics</a>), so the mean, sd and interval of these rows '
            "describe no single cluster" if overfit else
-           "their relabelled draws move between two places (see the verdict's note and "
+           "their relabelled draws do not stay in one place (spread over separate places, or "
+           "a long way toward another component: see the verdict's note and "
            '<a href="#diagnostics">Diagnostics</a>), so the mean, sd and interval of these '
-           "rows average over two modes and describe neither")
+           "rows average over where they go and describe no single cluster")
     return (mark_components(table, result, ks),
             f'<p class="warn">{_UNIDENTIFIED.strip()} Component(s) {html.escape(names)}: '
             f"{why}; do not report them as one estimate.</p>")

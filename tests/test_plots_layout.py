@@ -523,6 +523,15 @@ def test_forest_scale_is_set_by_the_components_to_report(old_faithful):
         assert high == pytest.approx(-low) and reaches[i] < high < 3 * reaches[i]
         arrows = [line for line in a.get_lines() if line.get_marker() in ("<", ">")]
         assert len(arrows) == 2 and "run off" in a.get_xlabel()
+        assert not [t for t in a.texts if t.get_text().startswith("EM ")]  # EM on the axis
+    # QA162 M3: an EM estimate beyond the axis was left out in silence: its value at the edge
+    shifted = dataclasses.replace(result, em=dataclasses.replace(
+        result.em, means=result.em.means + np.array([[0, 0], [0, 0], [30 * reaches[0], 0]])))
+    fig = plots.plot_forest(shifted, marked=(2,))
+    fig.draw_without_rendering()
+    said = [t.get_text() for t in fig.axes[1].texts]
+    assert len(said) == 1 and said[0].startswith("EM +") and "its value" in \
+        fig.axes[1].get_xlabel()
     # unmarked, every interval shows whole
     fig = plots.plot_forest(result)
     assert fig.axes[1].get_xlim()[1] > 10 * reaches[0]

@@ -948,6 +948,15 @@ def plot_forest(result: BayesResult, interval: float = INTERVAL, axes: Any = Non
             # on top, inside EM's larger open diamond: both show where they coincide (an
             # EM cross over it hid the median)
             a.plot(med[k], rows[k], "o", color="white", mec=colour, markersize=5, zorder=4)
+            if limit is not None and abs(em_value[k]) > limit:
+                # beyond the axis: its value at the edge, not silently left out (QA162 M3:
+                # galaxies K=3's dagger row, EM +1,234 on an axis of +-800)
+                side = 1.0 if em_value[k] > 0 else -1.0
+                a.annotate(f"EM {'+' if side > 0 else ''}"
+                           f"{_median_digits(em_value[k], spread[k])}",
+                           (side * limit, rows[k]), xytext=(-side * 3, 6),
+                           textcoords="offset points", ha="right" if side > 0 else "left",
+                           fontsize="x-small", annotation_clip=False)
         a.plot(em_value, rows, **_EM_MARKER, ls="", label="EM", zorder=3)
         a.set_yticks(rows, labels)
         a.set_ylim(-0.7, n - 0.3)
@@ -956,8 +965,10 @@ def plot_forest(result: BayesResult, interval: float = INTERVAL, axes: Any = Non
                      "mean − posterior median" if centred else "mean", fontsize="small")
         if limit is not None:
             a.set_xlim(-limit, limit)
-            a.set_xlabel(a.get_xlabel() + "\n(\u2020 intervals run off: arrows)",
-                         fontsize="small")
+            beyond = bool(np.any(np.abs(em_value) > limit))
+            a.set_xlabel(a.get_xlabel() + "\n(\u2020 intervals run off: arrows"
+                         + (";\nan EM estimate beyond the axis: its value)" if beyond
+                            else ")"), fontsize="small")
         a.grid(axis="x", alpha=0.3)
         # Readable ticks at any scale: a collapsed component's intervals (1e-3 wide, about
         # its median) ran their labels together ("-0.00050.0000"): at most four, in plain
