@@ -3327,6 +3327,12 @@ def _section_loo(bayes: BayesSelection, figure, explained: bool = False
                           "report")
     diagnostics = pd.DataFrame({"convergence": list(bayes.diagnostics.values())},
                                index=pd.Index(list(bayes.diagnostics), name="model"))
+    # each posterior numbers its components from its own start: where each sits, so that
+    # its advice's numbers can be placed (QA162 M2: "component 2 is bimodal" read as the
+    # main group of the one table shown, component 2 there)
+    keys = {name: _component_key(bayes.results.get(name)) for name in diagnostics.index}
+    if any(keys.values()):
+        diagnostics.insert(0, "its components (posterior medians)", pd.Series(keys))
     fig = figure("loo", "elpd_loo per model with its standard error, and the difference from "
                  "the best with the standard error of the difference",
                  lambda: plot_loo(bayes))
@@ -3350,8 +3356,29 @@ def _section_loo(bayes: BayesSelection, figure, explained: bool = False
         _table(table, decimals={c: 2 for c in ("elpd", "se", "elpd_diff", "dse", "p",
                                                "weight")}), fig,
         *_pareto_section(bayes),
-        "<h3>Convergence</h3>" + _table(diagnostics, text=True) if len(diagnostics) else "",
+        "<h3>Convergence</h3>" + ("<p>Each posterior numbers its components its own way "
+                                  "(from its own EM start): the first column says where "
+                                  "each sits, so that the advice's numbers can be "
+                                  "placed.</p>" if diagnostics.shape[1] > 1 else "")
+        + _table(diagnostics, text=True) if len(diagnostics) else "",
     ]
+
+
+def _component_key(model: Any) -> str:
+    """A posterior's components as "0: weight 0.85, mean 21,340; 1: ..." (posterior
+    medians; the means of up to three features, else the weights alone); "" for none."""
+    post = getattr(model, "posterior", None)
+    if post is None or "weights" not in post or "means" not in post:
+        return ""
+    weights = np.median(post["weights"].values.reshape(-1, post["weights"].shape[-1]), axis=0)
+    means = np.median(post["means"].values.reshape(-1, *post["means"].shape[-2:]), axis=0)
+    D = means.shape[-1]
+    parts = []
+    for k, w in enumerate(weights):
+        where = ("" if D > 3 else ", mean " + (format_number(means[k, 0]) if D == 1 else
+                 "(" + ", ".join(format_number(v) for v in means[k]) + ")"))
+        parts.append(f"{k}: weight {format_number(w, 2)}{where}")
+    return "; ".join(parts)
 
 
 def _pareto_section(bayes: BayesSelection) -> list[str]:

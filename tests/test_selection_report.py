@@ -4,6 +4,7 @@ import dataclasses
 import html
 
 import numpy as np
+import pandas as pd
 import pytest
 from conftest import simulate_mixture
 
@@ -425,3 +426,35 @@ def test_the_one_group_explanation_is_given_once_a_page(em):
         assert text.count("Such a group is either one cluster") == count
     assert "Components the data show as one group (as explained above): K=3 (best by " \
         "elpd_loo): components 0 and 2" in text
+
+
+def test_each_posteriors_components_are_placed_beside_its_advice(old_faithful):
+    """QA162 M2: select.html's advice "component 2 is bimodal" named the K=3 posterior's
+    component 2 (near 32,000 km/s), while the page's one component table, the EM fit's,
+    called the main group component 2. The convergence table now says where each
+    posterior's components sit."""
+    import types
+
+    from conftest import posterior_stand_in
+
+    from bayesgmm.report import _component_key, _section_loo
+
+    result = posterior_stand_in(old_faithful, 2, draws=50)
+    key = _component_key(result)
+    w = np.median(result.posterior["weights"].values.reshape(-1, 2), axis=0)
+    m = np.median(result.posterior["means"].values.reshape(-1, 2, 2), axis=0)
+    assert key.startswith(f"0: weight {bayesgmm.formatting.format_number(w[0], 2)}, mean (")
+    assert f"{bayesgmm.formatting.format_number(m[1, 0])}" in key.split("; ")[1]
+    assert _component_key(types.SimpleNamespace()) == ""
+    bayes = types.SimpleNamespace(
+        results={"K=2": result}, diagnostics={"K=2": "OK: ..."}, verdict="K=2 is best.",
+        comparison=pd.DataFrame({"elpd": [-1.0]}, index=["K=2"]), warnings=(),
+        pareto_k=pd.DataFrame({"n_high": [0], "good_k": [0.7], "n_observations": [272]},
+                              index=pd.Index(["K=2"], name="model")),
+        loo={"K=2": types.SimpleNamespace(pareto_k=np.zeros(272), good_k=0.7)},
+        shown_table=lambda: pd.DataFrame({"elpd": [-1.0]}, index=["K=2"]))
+    _, _, parts = _section_loo(bayes, lambda *a: "")
+    convergence = parts[-1]
+    assert "its components (posterior medians)" in convergence and key in \
+        html.unescape(convergence)
+    assert "Each posterior numbers its components its own way" in convergence
