@@ -65,8 +65,9 @@ REFERENCES = {
              "Source Software 4, 1143.",
 }
 
-# The selection report's author-year citations, as its text writes them, with their full
-# references: its References list holds those its text makes (:func:`references_cited`).
+# The reports' citations, as their text writes them (author-year, or a method's name), with
+# their full references: a References list holds those its page makes
+# (:func:`references_cited`).
 CITATIONS = {
     "Akaike 1974": "Akaike, H. (1974). A new look at the statistical model identification. "
                    "IEEE Transactions on Automatic Control 19, 716-723.",
@@ -77,6 +78,10 @@ CITATIONS = {
     "Burnham & Anderson 2002": "Burnham, K. P. and Anderson, D. R. (2002). Model Selection "
                                "and Multimodel Inference: A Practical Information-Theoretic "
                                "Approach, 2nd edn. Springer, New York.",
+    "Dvoretzky-Kiefer-Wolfowitz": "Dvoretzky, A., Kiefer, J. and Wolfowitz, J. (1956). "
+                                  "Asymptotic minimax character of the sample distribution "
+                                  "function and of the classical multinomial estimator. The "
+                                  "Annals of Mathematical Statistics 27, 642-669.",
     "Hennig 2010": "Hennig, C. (2010). Methods for merging Gaussian mixture components. "
                    "Advances in Data Analysis and Classification 4, 3-34.",
     "Kass & Raftery 1995": "Kass, R. E. and Raftery, A. E. (1995). Bayes factors. Journal of "
@@ -85,6 +90,18 @@ CITATIONS = {
         "Malsiner-Walli, G., Frühwirth-Schnatter, S. and Grün, B. (2016). Model-based "
         "clustering based on sparse finite Gaussian mixtures. Statistics and Computing 26, "
         "303-324."),
+    "McLachlan & Peel 2000": "McLachlan, G. J. and Peel, D. (2000). Finite Mixture Models. "
+                             "Wiley, New York.",
+    # Sarle's coefficient (SAS/STAT's manual), as its properties are set out in print
+    "Sarle's bimodality coefficient": "Pfister, R., Schwarz, K. A., Janczyk, M., Dale, R. and "
+                                      "Freeman, J. B. (2013). Good things peak in pairs: a "
+                                      "note on the bimodality coefficient. Frontiers in "
+                                      "Psychology 4, 700.",
+    "Sheather-Jones": "Sheather, S. J. and Jones, M. C. (1991). A reliable data-based "
+                      "bandwidth selection method for kernel density estimation. Journal of "
+                      "the Royal Statistical Society, Series B 53, 683-690.",
+    "Silverman's rule": "Silverman, B. W. (1986). Density Estimation for Statistics and Data "
+                        "Analysis. Chapman and Hall, London.",
     "Ray & Lindsay 2005": "Ray, S. and Lindsay, B. G. (2005). The topography of multivariate "
                           "normal mixtures. The Annals of Statistics 33, 2042-2065.",
     "Schwarz 1978": "Schwarz, G. (1978). Estimating the dimension of a model. The Annals of "

@@ -297,6 +297,7 @@ def build_report(result: BayesResult, *, data_source: str | None = None,
         _section_reproducibility(result, random_state),
         _section_methods(result, diag, check=check),
     ]
+    sections += [s for s in [_cited_above(sections)] if s]
     sections.append(terms_section("\n".join(sections), ordered_means=bool(
         (result.settings or {}).get("ordered_means"))))
     name = _data_name(data_source)
@@ -459,6 +460,7 @@ def build_em_report(em: EMResult, X: Any, *, data_source: str | None = None,
                  _fit_versions_html(em.versions, _EM_REPORT_PACKAGES)),
         _section_methods(em, None, number=6),
     ]
+    sections += [s for s in [_cited_above(sections)] if s]
     sections.append(terms_section("\n".join(sections)))
     name = _data_name(data_source)
     K = em.n_components
@@ -2522,6 +2524,21 @@ def _priors_in_data_units(result) -> str:
             + (" (the means ordered: component k's, numbered from 0, is the (k + 1)-th "
                "smallest of K draws)" if ordered else "") + ".</p>"
             + _table(table, text=True))
+
+
+def _cited_above(sections: Sequence[str]) -> str:
+    """The works the page's notes and captions cite beyond the Methods paragraph's own
+    references (Ray & Lindsay, Hennig, Sarle's coefficient, Sheather-Jones, ...), as a last
+    section; "" for none (QA162 L4: cited, and in no References list)."""
+    page = html.unescape("\n".join(sections))
+    extra = [r for r in references_cited(page) if r not in page]
+    if not extra:
+        return ""
+    return _section("cited", "Works cited above",
+                    "<p>Beside the Methods paragraph's references: the works the notes and "
+                    "captions above cite.</p>",
+                    '<ul class="references">'
+                    + "".join(f"<li>{html.escape(r)}</li>" for r in extra) + "</ul>")
 
 
 def _section_methods(result, diag, number: int = 8, check=None) -> str:

@@ -94,8 +94,13 @@ def test_report_is_self_contained_html(report):
     page, figures, parser = report
     assert page.startswith("<!DOCTYPE html>") and page.rstrip().endswith("</html>")
     assert parser.scripts == 0 and parser.external == []
-    assert len(parser.h2) == 9 and parser.h2[-1] == "Terms used in this report"
-    assert parser.h2[-2] == "8. Methods paragraph"
+    assert len(parser.h2) == 10 and parser.h2[-1] == "Terms used in this report"
+    # the works the captions cite beyond the Methods' own (QA162 L4: Sheather-Jones, the
+    # Dvoretzky-Kiefer-Wolfowitz bound, ... in no References list)
+    assert parser.h2[-3:-1] == ["8. Methods paragraph", "Works cited above"]
+    cited = page[page.index('id="cited"'):]
+    assert "Sheather, S. J. and Jones, M. C. (1991)" in cited
+    assert "Dvoretzky, A., Kiefer, J. and Wolfowitz, J. (1956)" in cited
     assert len(parser.images) == len(figures) >= 11
 
 
