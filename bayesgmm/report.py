@@ -1342,7 +1342,10 @@ def _section_em(em, X, figure, posterior: bool = False, hint: str = "",
         # by the sampled model's density, not always EM's best (referee)
         (f"iterations ({iterations_of(em)})" if em.candidates else "iterations"):
             em.n_iter,
-        "converged": em.converged,
+        # by its stopping rule; where Aitken's estimate says gain was left, said so beside it
+        # (QA162 L2: "converged: yes" under the note that EM stopped while still climbing)
+        "converged": ("yes, by the stopping rule (some gain left: see the note)"
+                      if em.converged and gain_left_words(em.gain_left) else em.converged),
         "free parameters": em.n_parameters,
         "BIC (lower is better)": bic,
         "AIC (lower is better)": aic,
@@ -3337,6 +3340,11 @@ def _section_loo(bayes: BayesSelection, figure, explained: bool = False
     # diag_elpd left to the Pareto-k table
     # (BayesSelection.shown_table); ArviZ ranks from 0, the criteria table above from 1.
     table = bayes.shown_table()
+    if "indistinguishable" in table.columns and len(table):
+        # the best is what the others are compared with (QA162 L7: its "no" read as "K=5 is
+        # distinguishable from itself")
+        table["indistinguishable"] = ["the reference" if i == 0 else bool(v) for i, v
+                                      in enumerate(table["indistinguishable"])]
     if "rank" in bayes.comparison.columns:
         table.insert(0, "rank", loo_ranks(bayes.comparison))
     cls = _loo_box(bayes)
@@ -3361,7 +3369,8 @@ def _section_loo(bayes: BayesSelection, figure, explained: bool = False
         "<em>indistinguishable</em> from the best "
         "(within the noise of the elpd estimate; column indistinguishable of "
         "BayesSelection.comparison) when |elpd_diff| is below 4 or about two dse "
-        "(bayesgmm.selection.compare); the best model is the reference (False in its row). "
+        "(bayesgmm.selection.compare); the best model is the reference (so marked here; "
+        "False in BayesSelection.comparison). "
         "Beyond that bound the verdict calls a model worse beyond noise: just past two dse, "
         "a modest difference, not a decisive one. se is "
         "elpd's standard error, p the effective number of parameters (p_loo: much above the "

@@ -2707,3 +2707,25 @@ def test_an_r_hat_that_fails_never_reads_as_passing():
                          index=["weights[0]"])
     assert ">1.0102<" in _parameter_html(table, 2)
     assert ">1.010<" in _parameter_html(table, 2, rhat_max=1.02)
+
+
+def test_converged_says_its_rule_where_gain_was_left(old_faithful):
+    """QA162 L2: "converged: yes" under the note that EM stopped while its objective still
+    climbed (Aitken's estimate): the row says by what rule, and points to the note."""
+    import dataclasses
+
+    from bayesgmm.em import GAIN_LEFT_SAID
+    from bayesgmm.report import _section_em
+
+    em = bayesgmm.fit_em(old_faithful, 2, random_state=0, n_init=2)
+    assert em.converged
+    top = em.history[-1]
+    climbing = dataclasses.replace(em, history=(*em.history[:-3], top - 19, top - 9, top))
+    assert climbing.gain_left > GAIN_LEFT_SAID  # 9 x 0.9 / 0.1
+    page = html.unescape(_section_em(climbing, old_faithful.to_numpy(), lambda *a, **k: ""))
+    assert "yes, by the stopping rule (some gain left: see the note)" in page
+    assert "EM stopped while its objective still climbed" in page
+    steady = html.unescape(_section_em(dataclasses.replace(
+        em, history=(*em.history[:-3], top, top, top)), old_faithful.to_numpy(),
+        lambda *a, **k: ""))
+    assert "some gain left" not in steady

@@ -458,3 +458,21 @@ def test_each_posteriors_components_are_placed_beside_its_advice(old_faithful):
     assert "its components (posterior medians)" in convergence and key in \
         html.unescape(convergence)
     assert "Each posterior numbers its components its own way" in convergence
+
+
+def test_the_loo_tables_best_row_is_the_reference():
+    """QA162 L7: the best model's "indistinguishable: no" read as "K=5 is distinguishable
+    from itself"; its row says it is the reference the others are compared with."""
+    from conftest import fake_fit, loglik_draws
+
+    from bayesgmm.report import _section_loo
+    from bayesgmm.selection import compare
+
+    rng = np.random.default_rng(0)
+    base = rng.normal(-2.0, 0.5, size=150)
+    bayes = compare({"K=2": fake_fit(loglik_draws(rng, base), 2),
+                     "K=3": fake_fit(loglik_draws(rng, base - 0.001), 3)})
+    _, _, parts = _section_loo(bayes, lambda *a: "")
+    table = next(p for p in parts if "indistinguishable</th>" in p)
+    assert table.count("<td>the reference</td>") == 1 and "<td>yes</td>" in table
+    assert bool(bayes.comparison["indistinguishable"].iloc[0]) is False  # the API's as was
