@@ -1937,6 +1937,26 @@ def _uncertain_rows(fit, X, row_names, mean, lower=None, upper=None,
     return table, int((certainty < UNCERTAIN_BELOW).sum())
 
 
+def _marked_rows(table: pd.DataFrame, result: Any, marked: tuple[int, ...]
+                 ) -> tuple[pd.DataFrame, str]:
+    """The uncertain rows' table with a dagger on the components the verdict marks, and
+    what the intervals of their rows say ("" without one): from near 0 to near 1 where the
+    component moves between places (QA162 L3: ten rows of "< 0.001 ... > 0.999", unmarked,
+    unexplained)."""
+    if not marked or "component" not in table:
+        return table, ""
+    titles = component_titles(result, result.n_components)
+    daggered = {str(titles[k]): f"{titles[k]} \u2020" for k in marked}
+    hit = table["component"].isin(list(daggered))
+    if not hit.any():
+        return table, ""
+    table = table.assign(component=table["component"].replace(daggered))
+    return table, ("<p>\u2020: a component the verdict says describes no single cluster; "
+                   "its draws move between places, so a row's probability of it runs from "
+                   "near 0 to near 1 across the draws, and its interval says that, not how "
+                   "uncertain the row is.</p>")
+
+
 def _distinct_rows(X: np.ndarray, assigned: np.ndarray, order: np.ndarray,
                    row_names: np.ndarray, n_lines: int) -> tuple[np.ndarray, list[str], int]:
     """The first ``n_lines`` distinct rows of ``order`` (the same values and component: the
@@ -2017,6 +2037,7 @@ def _section_membership(result, X, proba, figure, n_uncertain: int = 10,
                                       proba.upper, n_uncertain,
                                       getattr(result, "index_name", None))
     marked = tuple(getattr(diag, "unreported_components", ()) or ())
+    table, swapped = _marked_rows(table, result, marked)
     # unlike the data figure's marker areas (QA134 L4: not said)
     once = ("; each row drawn once, whatever its frequency weight"
             if _observed_weights(result) is not None else "")
@@ -2068,7 +2089,8 @@ def _section_membership(result, X, proba, figure, n_uncertain: int = 10,
                  "<code>bayesgmm fit</code> and <code>run</code> write, or "
                  "<code>bayesgmm.membership_table(result)</code> in Python.</p>")
     return _section("membership", "4. Classification and membership uncertainty",
-                    _uncertain_html(table, n_unsure, len(X), "posterior mean probability"),
+                    _uncertain_html(table, n_unsure, len(X), "posterior mean probability")
+                    + swapped,
                     _one_group_html(result.em, posterior=True, spent_on_outliers=tuple(
                         sorted(set(_spent_on_outliers(diag)) | set(background)))),
                     every_row, classification,

@@ -1812,6 +1812,15 @@ def test_membership_table_lists_only_uncertain_points():
     parser.feed(section)
     assert section.count("<tr") - 1 == n_unsure  # header row + one row per uncertain point
     assert f"only {n_unsure} here" in captions[-1]
+    assert "\u2020" not in section
+    # QA162 L3: rows of a component the verdict marks read "< 0.001 ... > 0.999", unmarked
+    import types
+
+    marked = types.SimpleNamespace(unreported_components=(0, 1), causes=("mixed components",))
+    section = html.unescape(_section_membership(result, X, proba, lambda *a: "",
+                                                diag=marked))
+    assert "<td>0 \u2020</td>" in section or "<td>1 \u2020</td>" in section
+    assert "its interval says that, not how uncertain the row is" in section
 
 
 # --------------------------------------------------------------------------------------------
