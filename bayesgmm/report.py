@@ -2605,6 +2605,10 @@ def _section_reproducibility(result, random_state: Any = 0) -> str:
                              "checks", "index_column", "specification")
                 and (v is not None or not k.endswith("_column"))}
     settings.pop("random_state", None)  # shown above the table, as the seed it is
+    if "covariance_type" in settings and len(result.feature_names) == 1:
+        # as the header and the Methods say it (QA162 L9: "full" of a 1-D model)
+        value = settings["covariance_type"]
+        settings["covariance_type"] = f"{value} ({covariance_words(str(value), 1)})"
     settings = _with_sampler_limits(settings, result.sampler_settings)
     settings.update({f"time: {step}": seconds
                      for step, seconds in timing_parts(result.settings.get("timing", {}))})

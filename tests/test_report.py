@@ -2738,3 +2738,17 @@ def test_converged_says_its_rule_where_gain_was_left(old_faithful):
         em, history=(*em.history[:-3], top, top, top)), old_faithful.to_numpy(),
         lambda *a, **k: ""))
     assert "some gain left" not in steady
+
+
+def test_a_one_feature_models_settings_say_a_variance_per_component(galaxies):
+    """QA162 L9: the Settings table said "covariance_type: full" of a 1-D model that the
+    header and the Methods call "a variance per component"."""
+    import dataclasses
+
+    from bayesgmm.report import _section_reproducibility
+
+    result = posterior_stand_in(np.asarray(galaxies, dtype=float).reshape(-1, 1), 2, draws=20)
+    result = dataclasses.replace(result, settings={**result.settings,
+                                                   "covariance_type": "full"})
+    page = html.unescape(_section_reproducibility(result))
+    assert "full (a variance per component)" in page
