@@ -33,22 +33,11 @@ MIN_SHIFT_SD = 1.0
 
 @dataclass(frozen=True)
 class ComponentShift:
-    """One component's largest shift with a moving component.
-
-    Attributes
-    ----------
-    component : int
-        The component that shifts.
-    moving : int
-        The component without a single place it shifts with.
-    what : str
-        The summary ("weight", or "mean of FEATURE").
-    there, elsewhere : float
-        Its mean over the draws where ``moving`` is in its less frequent place, and over
-        the rest.
-    share : float
-        That place's share of the draws.
-    """
+    """One component's largest shift with a moving component: ``component`` (int) shifts
+    with ``moving`` (int, the component without a single place); ``what`` (str) is the
+    summary ("weight", or "mean of FEATURE"), ``there`` and ``elsewhere`` (float) its means
+    over the draws where ``moving`` is in its less frequent place and over the rest, and
+    ``share`` (float) that place's share of the draws."""
 
     component: int
     moving: int
