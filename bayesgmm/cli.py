@@ -2538,12 +2538,16 @@ def _save(result: BayesResult, out: Path, *, force: bool, report: bool,
         _print_overall(overall, report)
     verdict = None if overall is None else overall.to_dict()
     data = _data_record(data_source, data_file, index, weights, labels, reading)
+    computed = result._fitted_memberships  # the printout's; the same draws and rows below
     result = dataclasses.replace(result, settings={
         **result.settings, **data, **({"verdict": verdict} if verdict else {}),
         **({"row names": rows} if rows else {})},
         # em.json records its data as em --out's does (QA74: the README said so; only
         # result.json had them)
         em=dataclasses.replace(result.em, settings={**(result.em.settings or {}), **data}))
+    # records changed, not the draws: memberships.csv and the report reuse what the printout
+    # computed (QA158 L7: 3.9 s + 3.4 s at 100,000 rows with --noise)
+    result._fitted_memberships.update(computed)
     extra = None
     if report:
         _use_agg()
