@@ -159,7 +159,8 @@ def reading_hint(problems: dict[str, str], sep: str | None, decimal: str | None,
     write their other numbers with decimal points (QA158 L2: one "1,234" among 100,000
     values like 2.2687: read with --decimal ',' as advised, every other cell was refused).
     Numbers written with thousands separators get the option that reads them, where it
-    reads every such column whole; in a comma-separated file "4,304" is not offered as a
+    reads some cells of every such column (any other cell it then refuses by name, never
+    misreads); in a comma-separated file "4,304" is not offered as a
     decimal comma (QA160 M1: read so as advised, every income was 1,000 times too small);
     none where ``thousands`` was given."""
     if sep is None:
