@@ -1295,3 +1295,30 @@ def test_numbers_with_thousands_separators_are_read_with_the_separator_named(tmp
     pd.DataFrame({"a": [1.0]}).to_parquet(tmp_path / "t.parquet")
     with pytest.raises(ValueError, match=r"thousands separator and encoding are a text "):
         read_data(tmp_path / "t.parquet", thousands=",")
+
+
+def test_swiss_and_spaced_thousands_get_the_separator_that_reads_them(tmp_path):
+    """QA161 L1: a Swiss file ("1'234.5") was told its first row looked like a second header
+    line (advice that deletes a data row), and the typographic apostrophe was no separator;
+    "1 234,5" in a file of decimal commas was advised --thousands '.', which reads none of
+    it; L3: a tab was refused as if misplaced; L2: a spec's refusal spoke in flags."""
+    for cell in ("1'234.5", "1\u2019234.5"):
+        swiss = write(tmp_path, f"x,y\n{cell},0\n17.25,1\n", "swiss.csv")
+        with pytest.raises(ValueError) as caught:
+            read_data(swiss)
+        said = str(caught.value)
+        assert "a number written with thousands separators: remove them (write 1234.5)" in said
+        assert "--thousands \"'\" (a spec's [data]: thousands = \"'\")" in said
+        assert "header" not in said
+        np.testing.assert_array_equal(read_data(swiss, thousands="'").features["x"],
+                                      [1234.5, 17.25])
+    spaced = write(tmp_path, "x;y\n1 234,5;0\n17,25;1\n", "spaced.csv")
+    with pytest.raises(ValueError, match=r"as written with --thousands space \(a spec's"):
+        read_data(spaced, sep=";", decimal=",")
+    np.testing.assert_array_equal(read_data(spaced, sep=";", decimal=",", thousands="space")
+                                  .features["x"], [1234.5, 17.25])
+    tabbed = write(tmp_path, "x;y\n1\t234,5;0\n17,25;1\n", "tabbed.csv")
+    with pytest.raises(ValueError, match=r"does not read \(a tab is no thousands separator\)"):
+        read_data(tabbed, sep=";", decimal=",", thousands="space")
+    with pytest.raises(ValueError, match=r"a spec's \[data\]: decimal = \",\", thousands = "):
+        read_data(spaced, sep=";", thousands=".")

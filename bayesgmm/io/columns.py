@@ -18,11 +18,11 @@ import pandas as pd
 
 from .._validation import check_sample_weight
 from .._warn import IN_PACKAGE, warn
+from .numbers import as_numbers, written_with_thousands
 
 __all__ = ["column_problem", "index_hint", "is_saved_index", "labels_as_written", "labels_hint",
            "looks_like_row_ids", "number_format_problem", "read_weights",
-           "read_row_ids", "reading_hint", "second_header_hint", "with_thousands",
-           "decimal_comma_cell"]
+           "read_row_ids", "reading_hint", "second_header_hint", "decimal_comma_cell"]
 
 
 def is_saved_index(column: pd.Series, name: str) -> bool:
@@ -97,60 +97,6 @@ def index_hint(frame: pd.DataFrame, non_numeric: dict[str, str]) -> str:
             f"{shlex.quote(str(ids[0]))}; index = \"{ids[0]}\" in a spec's [data])")
 
 
-def as_numbers(column: pd.Series, decimal: str = ".") -> pd.Series:
-    """The column's cells as numbers (NaN where a cell is none), read with ``decimal`` as the
-    decimal mark: with ",", a text cell holding a point is no number, as ``read_csv(...,
-    decimal=",")`` left it text (QA115: pandas' own reading, with points, named the good cells
-    "1,5" and never the bad one, "#NV")."""
-    if decimal != ",":
-        return pd.to_numeric(column, errors="coerce")
-
-    def one(value: object) -> object:
-        if isinstance(value, str):
-            text = value.strip()
-            return np.nan if "." in text else text.replace(",", ".")
-        return value
-
-    return pd.to_numeric(column.map(one), errors="coerce")
-
-
-def with_thousands(column: pd.Series, thousands: str, decimal: str = ".") -> pd.Series:
-    """A text column of numbers written with the thousands separator ``thousands`` ("4,304",
-    "1.234,5") as numbers: float64 where every cell is a number so written or a plain one;
-    where some are not, those left as text beside the others' numbers, for
-    :func:`column_problem` to name the first (QA161 M1: the first good cell was named, and
-    its separators called the problem); the column as it was where no cell has the
-    separator between digit groups (names, say). A separator counts only between groups of
-    three digits after a first group of one to three not starting with 0: "4,30" is not
-    430 (pandas' own ``thousands=`` drops the separator wherever it stands), nor "0,125"
-    125 (QA161 M2: a decimal comma, as no formatter writes a leading 0 group)."""
-    if column.dtype.kind != "O":
-        return column
-    sep = "[ \u00a0\u202f]" if thousands == " " else re.escape(thousands)
-    point = re.escape(decimal)
-    grouped = re.compile(rf"[+-]?[1-9]\d{{0,2}}({sep}\d{{3}})+({point}\d*)?")
-    plain = re.compile(rf"[+-]?(\d+({point}\d*)?|{point}\d+)([eE][+-]?\d+)?")
-    present = column.notna()
-    texts = column[present].map(lambda v: v.strip() if isinstance(v, str) else None)
-    if not texts.map(lambda t: t is not None and bool(grouped.fullmatch(t))).any():
-        return column
-
-    def one(value: object) -> object:
-        if not isinstance(value, str):
-            return value
-        text = value.strip()
-        if grouped.fullmatch(text):
-            text = re.sub(sep, "", text)
-        elif not plain.fullmatch(text):
-            return value  # not a number so written: left as written, to be named
-        return float(text.replace(decimal, "."))
-
-    numbers = column.map(one)
-    if numbers[present].map(lambda v: isinstance(v, str)).any():
-        return numbers
-    return pd.to_numeric(numbers, errors="raise").astype(np.float64)
-
-
 def reading_hint(problems: dict[str, str], sep: str | None, decimal: str | None,
                  frame: pd.DataFrame, thousands: str | None = None) -> str:
     """How to read a text file's numbers as written, when a column's problem is numbers
@@ -171,7 +117,7 @@ def reading_hint(problems: dict[str, str], sep: str | None, decimal: str | None,
     # then refused by name, never misread)
     thousands = None if thousands else next(
         (t for t in (",", ".", " ", "'") if t != mark and grouped and all(
-            with_thousands(frame[c], t, mark) is not frame[c] for c in grouped)), None)
+            written_with_thousands(frame[c], t, mark).any() for c in grouped)), None)
     words = {",": "','", ".": "'.'", " ": "space", "'": '"\'"'}
     hint = ("" if thousands is None else
             f"read the numbers as written with --thousands {words[thousands]} (a spec's "
@@ -334,14 +280,16 @@ def _thousands_format(value: object, at: int, row: Callable[[int], str], thousan
     text = value.strip() if isinstance(value, str) else ""
     if not re.fullmatch(_NUMBER_LIKE, text):
         return None
+    tab = " (a tab is no thousands separator)" if "\t" in text else ""  # QA161 L3
     return (f"has {value!r} in {row(at)}, which the thousands separator {thousands!r} does "
-            f"not read: it stands only between groups of three digits, after a first group "
-            f"of one to three that does not start with 0 (12{thousands}345{decimal}6); write "
-            "this cell so, or as a plain number")
+            f"not read{tab}: it stands only between groups of three digits, after a first "
+            f"group of one to three that does not start with 0 (12{thousands}345{decimal}6); "
+            "write this cell so, or as a plain number")
 
 
-# A number, however written: signs (a Unicode minus too), digits, separators, an exponent.
-_NUMBER_LIKE = r"[+\-\u2212]?[\d.,\s\u00a0\u202f]*\d([eE][+-]?\d+)?"
+# A number, however written: signs (a Unicode minus too), digits, separators (Swiss
+# apostrophes too, QA161 L1: "1'234.5" was taken for a second header line), an exponent.
+_NUMBER_LIKE = r"[+\-\u2212]?[\d.,'\u2019\s\u00a0\u202f]*\d([eE][+-]?\d+)?"
 
 
 def _number_format(column: pd.Series, bad: pd.Series, at: int,
@@ -364,7 +312,7 @@ def _number_format(column: pd.Series, bad: pd.Series, at: int,
                 "number written with a decimal comma: write '.' as the decimal mark ("
                 f"{comma.strip().replace(',', '.')})")
     if _thousands_separated(column).iloc[at]:
-        plain = re.sub(r"[,\s\u00a0\u202f]", "", value.strip())
+        plain = re.sub(r"[,'\u2019\s\u00a0\u202f]", "", value.strip())
         if re.match(r"^[+-]?\d{1,3},\d{3}$", value.strip()):
             # QA62: "8,252" (8.252 g) was called thousands, and the advice scaled it 1000x
             return (f"has {value!r} in {row(at)}: {plain} with a thousands separator, or "
@@ -377,7 +325,7 @@ def _number_format(column: pd.Series, bad: pd.Series, at: int,
 
 # Numbers of a file of decimal commas written otherwise: with '.' or space thousands
 # separators ("2.939,250", "2 939,250"), and with a decimal point ("8.5").
-_COMMA_THOUSANDS = r"^[+-]?\d{1,3}([.\s\u00a0\u202f]\d{3})+(,\d*)?$"
+_COMMA_THOUSANDS = r"^[+-]?\d{1,3}([. \u00a0\u202f'\u2019]\d{3})+(,\d*)?$"
 _POINT_DECIMAL = r"^[+-]?\d*\.\d+([eE][+-]?\d+)?$"
 
 
@@ -387,7 +335,7 @@ def _comma_file_format(column: pd.Series, at: int, row: Callable[[int], str]) ->
     "numbers stored as text"; a decimal comma was asked to be a point), or None."""
     value = column.iloc[at]
     text = value.strip() if isinstance(value, str) else ""
-    plain = re.sub(r"[.\s\u00a0\u202f]", "", text)
+    plain = re.sub(r"[. \u00a0\u202f'\u2019]", "", text)
     if re.match(_COMMA_THOUSANDS, text) and re.match(_POINT_DECIMAL, text):  # "1.234"
         return (f"has {value!r} in {row(at)}: {plain} with a thousands separator, or "
                 f"{text} with a decimal point, where --decimal ',' reads commas; write it "
@@ -446,7 +394,8 @@ _THOUSANDS = r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$"
 # ... as a US or UK spreadsheet writes them (no leading 0 group)
 _US_THOUSANDS = r"[+-]?[1-9]\d{0,2}(,\d{3})+(\.\d*)?"
 # ... or with spaces (thin, non-breaking: "1 540.5", QA106: advised to make it the row IDs)
-_SPACED_THOUSANDS = r"^[+-]?\d{1,3}([ \u00a0\u202f]\d{3})+(\.\d*)?$"
+# or apostrophes (Swiss: "1'540.5", "1’540.5")
+_SPACED_THOUSANDS = r"^[+-]?\d{1,3}([ \u00a0\u202f'\u2019]\d{3})+(\.\d*)?$"
 
 
 def _thousands_separated(column: pd.Series) -> pd.Series:

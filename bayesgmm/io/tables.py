@@ -32,9 +32,9 @@ from .columns import (
     read_weights,
     reading_hint,
     second_header_hint,
-    with_thousands,
 )
 from .file_bytes import COMPRESSED, plain_copy, text_encoding
+from .numbers import with_thousands
 from .sources import BUNDLED, STDIN, file_sha256, local_path
 from .text_files import (
     cells_as_written,

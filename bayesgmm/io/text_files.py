@@ -59,10 +59,11 @@ def thousands_separator(thousands: str | None, decimal: str | None) -> str | Non
                          "or 'space'")
     mark = THOUSANDS_SEPARATORS[thousands]
     if mark == (decimal or "."):
+        # both ways of naming them: a spec's refusal spoke in flags (QA161 L2)
         raise ValueError(f"the thousands separator {mark!r} is the decimal mark too: '.' "
                          "thousands go with the decimal comma (1.234,5: --decimal ',' "
-                         "--thousands '.'), ',' thousands with the point (1,234.5: "
-                         "--thousands ',')")
+                         "--thousands '.'; a spec's [data]: decimal = \",\", thousands = "
+                         "\".\"), ',' thousands with the point (1,234.5: --thousands ',')")
     return mark
 
 
