@@ -202,9 +202,12 @@ def _priors(result: Any, cite: Any) -> str:
 
 def _start(result: Any, cite: Any) -> str:
     text = _start_point(result, cite)
-    if (result.settings or {}).get("laplace_metric") is True:  # the chains start off it
-        text = text.replace(" started at the same point,",
-                            " started an approximate posterior sd off one point,", 1)
+    if (result.settings or {}).get("laplace_metric") is True:
+        # the chains start off it, by how much the sampler's sentence says once (QA162 L5:
+        # the start was described three times)
+        text = text.replace(" started at the same point,", " started near the same point,", 1)
+        text = text.replace("Starting every chain at one point", "Starting every chain near "
+                            "one point", 1)
     return text
 
 

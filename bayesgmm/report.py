@@ -101,7 +101,6 @@ from .selection.choice_notes import (  # "within this of the best"; K=1 tied is 
     WEAK_EVIDENCE,
     eligible_cells,
     failed_groups,
-    same_model_as_another,
 )
 from .selection.model_checks import pointed_for
 from .selection.sweep import describe_group, group_warnings
@@ -3006,8 +3005,8 @@ def build_selection_report(selection: EMSelection, *, bayes: BayesSelection | No
                            ) -> tuple[str, list[Figure]]:
     """The model-selection report as an HTML string and its figures as PNG bytes.
 
-    Sections: the EM information criteria (the three best cells per criterion, BIC/AIC/ICL as
-    differences from the best with those cells marked, the curves of all three, every fit;
+    Sections: the EM information criteria (the curves of BIC, AIC and ICL, each as
+    differences from the best with the best and its near ties marked, every fit;
     with ``X``, the BIC-chosen fit's density over the data); the PSIS-LOO comparison (with
     ``bayes``); the posterior of the number of non-empty components (with ``sparse``);
     settings and software.
@@ -3055,8 +3054,7 @@ def build_selection_report(selection: EMSelection, *, bayes: BayesSelection | No
     return page, figures
 
 
-# The selection report's tables: how many of the best cells per criterion are listed and marked.
-_TOP = 3
+# The selection report's Delta tables: how the best cell and its near ties are marked.
 _TOP_CLASS = ' class="top"'
 
 
@@ -3135,9 +3133,8 @@ def _section_criteria(selection: EMSelection, figure, X: Any = None,
         _observations_line(next(iter(selection.fits.values()), None)),
         f"<p>{html.escape(_agreement(selection.best))}</p>",
         "".join(f'<p class="warn">{html.escape(n)}</p>' for n in notes),
-        f"<h3>The {_TOP} best cells per criterion</h3>",
-        _table(_top_cells(eligible), index=False,
-               decimals={"value": 2, "\u0394 from the best": 2}),
+        # no table of the three best cells per criterion: the Delta tables below mark the
+        # best and its near ties, and a ranking beside them said it again (QA162 L6)
         fig,
         "<h3>Every cell as \u0394 from the best</h3><p>Each criterion's best cell, and any "
         f'cell within {WEAK_EVIDENCE:g} of it, is <span class="top">marked</span>: a '
@@ -3224,20 +3221,6 @@ def _borderline(table: pd.DataFrame) -> pd.Series:
     spike = table["spike"].astype(bool) if "spike" in table else False  # excluded already
     return ~table["degenerate"] & ~spike & table["warnings"].str.contains("effective points",
                                                                           regex=False)
-
-
-def _top_cells(eligible: pd.DataFrame) -> pd.DataFrame:
-    """The ``_TOP`` best eligible cells of every criterion, with their distance from the best."""
-    rows = []
-    eligible = eligible[~same_model_as_another(eligible)]  # a ranking lists a model once
-    for criterion in CRITERIA:
-        best = eligible[criterion].min()
-        for rank, r in enumerate(eligible.nsmallest(_TOP, criterion).itertuples(), start=1):
-            value = getattr(r, criterion)
-            rows.append({"criterion": criterion.upper(), "rank": rank, "K": r.n_components,
-                         "covariance": r.covariance_type, "value": value,
-                         "\u0394 from the best": value - best})
-    return pd.DataFrame(rows)
 
 
 def _excluded(table: pd.DataFrame, eligible: pd.DataFrame) -> set[tuple[int, str]]:

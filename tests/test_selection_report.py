@@ -163,7 +163,7 @@ def test_degenerate_notes_give_both_reasons_and_each_cells(em):
            "needs (D+1 for full, 2 for diag and spherical, 1 for tied); collapsed: a "
            "covariance collapsed onto the reg_covar floor in some direction")
     # the note at the top: each cell with its reason, and both reasons explained
-    top = page[:page.index("The 3 best cells per criterion")]
+    top = page[:page.index("Every cell as \u0394 from the best")]
     assert ("K=3 full (too few points), K=2 diag (too few points and collapsed), K=3 diag "
             "(collapsed)" in top)
     assert why in top
